@@ -1,0 +1,47 @@
+"""Annotator base class and registry: annotators are picked by name from a parameter file."""
+
+from __future__ import annotations
+
+from ..frame import FrameData
+
+ANNOTATORS: dict[str, type[Annotator]] = {}
+
+
+def register_annotator(cls: type[Annotator]) -> type[Annotator]:
+    if cls.name in ANNOTATORS:
+        raise ValueError(f"annotator {cls.name!r} is registered twice")
+    ANNOTATORS[cls.name] = cls
+    return cls
+
+
+class Annotator:
+    """Turns one FrameData into one annotation (arrays and plain Python values).
+
+    name: the registry key, as written in parameter files and output file names.
+    passes: render passes it reads (frame.passes keys); capture enables only what is needed.
+    needs_geometry: True if it reads SceneObject.triangles (world-space meshes).
+    options: keyword options from the parameter file, validated by `OPTIONS`.
+    """
+
+    name: str = ""
+    passes: tuple[str, ...] = ()
+    needs_geometry: bool = False
+    # option name -> (default, type, description); validated by config before a run.
+    OPTIONS: dict[str, tuple[object, type | tuple[type, ...], str]] = {}
+
+    def __init__(self, **options):
+        unknown = set(options) - set(self.OPTIONS)
+        if unknown:
+            raise ValueError(f"annotator {self.name!r} has no option(s) {sorted(unknown)}")
+        self.options = {k: options.get(k, default) for k, (default, _t, _d) in self.OPTIONS.items()}
+
+    def annotate(self, frame: FrameData) -> object:
+        raise NotImplementedError
+
+
+def create_annotator(name: str, **options) -> Annotator:
+    try:
+        cls = ANNOTATORS[name]
+    except KeyError:
+        raise ValueError(f"unknown annotator {name!r}; known: {sorted(ANNOTATORS)}") from None
+    return cls(**options)

@@ -1,0 +1,38 @@
+"""Depth annotators: distances in metres from the (not anti-aliased) depth pass."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .base import Annotator, register_annotator
+
+
+@register_annotator
+class DistanceToImagePlane(Annotator):
+    """(H, W) float32 metres along the camera's viewing axis; inf where nothing was hit."""
+
+    name = "distance_to_image_plane"
+    passes = ("depth",)
+
+    def annotate(self, frame):
+        return frame.passes["depth"].astype(np.float32, copy=False)
+
+
+@register_annotator
+class DistanceToCamera(Annotator):
+    """(H, W) float32 metres from the camera centre to the surface; inf where nothing was hit.
+
+    Perspective: depth times the length of the pixel-centre ray whose z is -1.
+    Orthographic: rays are parallel, so the distance to the camera plane is the depth.
+    """
+
+    name = "distance_to_camera"
+    passes = ("depth",)
+
+    def annotate(self, frame):
+        depth = frame.passes["depth"]
+        if frame.camera.projection != "perspective":
+            return depth.astype(np.float32, copy=True)
+        _origin, direction = frame.camera.pixel_rays()
+        scale = np.linalg.norm(direction, axis=-1)
+        return (depth * scale).astype(np.float32)

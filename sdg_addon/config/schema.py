@@ -1,0 +1,669 @@
+"""The parameter file: typed settings, validated all at once (docs/parameters.md).
+
+One schema for TOML and JSON. `load_config(path)` returns a `Config` or raises
+`ConfigError` listing every problem with file, field, value and what was expected.
+Config is data: nothing in a parameter file is evaluated or imported.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import tomllib
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from ..annotators import ANNOTATORS
+from ..sampling.distributions import (
+    Distribution,
+    check_distribution_spec,
+    is_distribution_spec,
+    make_distribution,
+)
+from ..sampling.randomizers import BOOL, COLOR, NUMBER, RANDOMIZERS, VEC3, RandomizerSpec
+from ..writers import WRITERS
+from .problems import MISSING, ConfigError, Problems, join
+
+DEVICES = ("auto", "cpu", "cuda", "optix", "hip", "metal", "oneapi")
+VIEW_TRANSFORMS = ("Standard", "AgX", "Filmic", "Raw")
+PRIMITIVES = ("cube", "sphere", "cylinder", "cone", "torus", "monkey", "plane")
+ASSET_EXTENSIONS = (".blend", ".glb", ".gltf", ".obj", ".fbx", ".ply", ".stl")
+LIGHT_TYPES = ("POINT", "SUN", "SPOT", "AREA")
+DEFAULT_ANNOTATORS = (
+    "rgb",
+    "distance_to_image_plane",
+    "instance_segmentation",
+    "semantic_segmentation",
+    "bounding_box_2d_tight",
+    "camera_params",
+)
+
+
+@dataclass
+class RenderSettings:
+    width: int = 640
+    height: int = 480
+    samples: int = 64
+    device: str = "auto"
+    denoise: bool = False
+    view_transform: str = "Standard"
+    film_transparent: bool = False
+    max_bounces: int = 8
+    persistent_data: bool = True
+    threads: int = 0
+
+
+@dataclass
+class CameraSpec:
+    name: str
+    location: list[float]
+    look_at: list[float] | None = None
+    rotation: list[float] | None = None  # XYZ Euler degrees, used when look_at is None
+    projection: str = "perspective"
+    focal_length: float = 35.0
+    sensor_width: float = 36.0
+    ortho_scale: float = 2.0
+    clip_start: float = 0.01
+    clip_end: float = 100.0
+
+
+@dataclass
+class LightSpec:
+    name: str
+    type: str = "AREA"
+    location: list[float] = field(default_factory=lambda: [0.0, 0.0, 3.0])
+    look_at: list[float] | None = None
+    energy: float = 500.0
+    color: list[float] = field(default_factory=lambda: [1.0, 1.0, 1.0])
+    size: float = 1.0
+
+
+@dataclass
+class AssetSpec:
+    name: str
+    primitive: str | None = None
+    file: str | None = None  # absolute, resolved against the file that named it
+    objects: str = "*"  # glob over object names inside a .blend/.glb/... file
+    labels: dict[str, list[str]] = field(default_factory=dict)
+    count: int = 1
+    location: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])
+    rotation: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])
+    scale: float = 1.0
+    size: float = 0.2  # primitives: largest extent in metres
+    color: list[float] = field(default_factory=lambda: [0.8, 0.8, 0.8])
+    roughness: float = 0.5
+    metallic: float = 0.0
+
+
+@dataclass
+class GroundSpec:
+    enabled: bool = True
+    size: float = 4.0
+    color: list[float] = field(default_factory=lambda: [0.4, 0.4, 0.4])
+    labels: dict[str, list[str]] = field(default_factory=dict)
+
+
+@dataclass
+class WorldSpec:
+    color: list[float] = field(default_factory=lambda: [0.05, 0.05, 0.05])
+    strength: float = 1.0
+
+
+@dataclass
+class Config:
+    files: list[Path]  # the parameter file, then the asset list if any
+    seed: int = 0
+    frames: int = 10
+    output: str = "out"
+    render: RenderSettings = field(default_factory=RenderSettings)
+    labels: dict[str, list[str]] = field(default_factory=dict)  # stable label order per type
+    ground: GroundSpec = field(default_factory=GroundSpec)
+    world: WorldSpec = field(default_factory=WorldSpec)
+    cameras: list[CameraSpec] = field(default_factory=list)
+    lights: list[LightSpec] = field(default_factory=list)
+    assets: list[AssetSpec] = field(default_factory=list)
+    randomizers: list[RandomizerSpec] = field(default_factory=list)
+    randomizer_targets: list[list[str]] = field(default_factory=list)  # glob patterns
+    annotators: dict[str, dict] = field(default_factory=dict)
+    writers: dict[str, dict] = field(default_factory=dict)
+
+    def resolved(self) -> dict:
+        """The effective parameters as plain JSON data (written to audit/)."""
+        out = asdict(self)
+        out["files"] = [p.as_posix() for p in self.files]
+        out["randomizers"] = [
+            {
+                "type": r.name,
+                "targets": t,
+                **{k: d.to_dict() for k, d in r.params.items()},
+                **r.options,
+            }
+            for r, t in zip(self.randomizers, self.randomizer_targets)
+        ]
+        out.pop("randomizer_targets")
+        return out
+
+    def label_order(self) -> dict[str, list[str]]:
+        """Declared label values per type: [labels] first, then assets in file order."""
+        order = {t: list(v) for t, v in self.labels.items()}
+        for spec in [*self.assets, self.ground]:
+            for t, values in spec.labels.items():
+                key = ",".join(values)
+                if key not in order.setdefault(t, []):
+                    order[t].append(key)
+        return order
+
+
+# ---------------------------------------------------------------------------- reading
+
+
+def read_table(path: Path, problems: Problems) -> dict | None:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        problems.add("", path.as_posix(), "an existing parameter file")
+        return None
+    except OSError as e:
+        problems.add("", path.as_posix(), f"a readable file ({e})")
+        return None
+    try:
+        if path.suffix.lower() == ".json":
+            data = json.loads(text)
+        else:
+            data = tomllib.loads(text)
+    except (json.JSONDecodeError, tomllib.TOMLDecodeError) as e:
+        problems.add("", f"syntax error: {e}", "valid TOML (.toml) or JSON (.json)")
+        return None
+    if not isinstance(data, dict):
+        problems.add("", data, "a table (JSON object) at the top level")
+        return None
+    return data
+
+
+def load_config(path: str | Path) -> Config:
+    """Read and validate a parameter file (and the asset list it names)."""
+    path = Path(path).resolve()
+    problems = Problems(path.as_posix())
+    data = read_table(path, problems)
+    problems.raise_if_any()
+    return config_from_dict(data, path, problems)
+
+
+def config_from_dict(data: dict, path: Path, problems: Problems | None = None) -> Config:
+    problems = problems or Problems(path.as_posix())
+    v = _Reader(problems)
+    problems.unknown_keys(data, TOP_LEVEL_KEYS, "")
+    cfg = Config(files=[path])
+
+    run = v.table(data, "run")
+    problems.unknown_keys(run, ("seed", "frames", "output"), "run")
+    cfg.seed = v.integer(run, "seed", "run", 0, low=0, high=2**63 - 1)
+    cfg.frames = v.integer(run, "frames", "run", 10, low=1)
+    cfg.output = v.string(run, "output", "run", f"out/{path.stem}")
+
+    cfg.render = _render(v, v.table(data, "render"))
+    cfg.labels = v.label_table(data, "labels", "")
+    scene = v.table(data, "scene")
+    problems.unknown_keys(scene, ("ground", "world"), "scene")
+    cfg.ground, cfg.world = _ground(v, scene), _world(v, scene)
+
+    cfg.cameras = [_camera(v, c, join("cameras", i)) for i, c in enumerate(v.array(data, "cameras"))]
+    if not cfg.cameras and "cameras" not in data:
+        problems.add("cameras", MISSING, "at least one [[cameras]] entry")
+    cfg.lights = [_light(v, t, join("lights", i)) for i, t in enumerate(v.array(data, "lights"))]
+
+    assets = [(a, join("assets", i), path) for i, a in enumerate(v.array(data, "assets"))]
+    if "asset_list" in data:
+        assets += _asset_list(v, data["asset_list"], path, problems)
+    cfg.assets = [_asset(v, a, where, base) for a, where, base in assets]
+    for name, kind, items in (
+        ("cameras", "camera", cfg.cameras),
+        ("lights", "light", cfg.lights),
+        ("assets", "asset", cfg.assets),
+    ):
+        v.unique_names(items, name, kind)
+    if "asset_list" in data and isinstance(data["asset_list"], str):
+        cfg.files.append((path.parent / data["asset_list"]).resolve())
+
+    for i, r in enumerate(v.array(data, "randomizers")):
+        spec, targets = _randomizer(v, r, join("randomizers", i))
+        if spec is not None:
+            cfg.randomizers.append(spec)
+            cfg.randomizer_targets.append(targets)
+
+    cfg.annotators = v.registry_table(data, "annotators", ANNOTATORS, "annotator")
+    if "annotators" not in data:
+        cfg.annotators = {name: {} for name in DEFAULT_ANNOTATORS}
+    cfg.writers = v.registry_table(data, "writers", WRITERS, "writer")
+    if "writers" not in data:
+        cfg.writers = {"basic": {}}
+    problems.raise_if_any()
+    return cfg
+
+
+TOP_LEVEL_KEYS = (
+    "run",
+    "render",
+    "labels",
+    "scene",
+    "cameras",
+    "lights",
+    "assets",
+    "asset_list",
+    "randomizers",
+    "annotators",
+    "writers",
+)
+
+
+def _render(v: _Reader, t: dict) -> RenderSettings:
+    p = "render"
+    v.problems.unknown_keys(t, (*RenderSettings.__dataclass_fields__, "resolution"), p)
+    v.problems.unknown_keys({k: 0 for k in t if k in ("width", "height")}, (), p)
+    r = RenderSettings()
+    res = v.numbers(t, "resolution", p, [r.width, r.height], n=2)
+    if all(isinstance(x, int) and x >= 1 for x in res) and len(res) == 2:
+        r.width, r.height = res
+    else:
+        v.problems.add(join(p, "resolution"), t.get("resolution"), "[width, height], whole numbers >= 1")
+    r.samples = v.integer(t, "samples", p, r.samples, low=1)
+    r.device = v.choice(t, "device", p, r.device, DEVICES, fold_case=True)
+    r.denoise = v.boolean(t, "denoise", p, r.denoise)
+    r.view_transform = v.choice(t, "view_transform", p, r.view_transform, VIEW_TRANSFORMS)
+    r.film_transparent = v.boolean(t, "film_transparent", p, r.film_transparent)
+    r.max_bounces = v.integer(t, "max_bounces", p, r.max_bounces, low=0)
+    r.persistent_data = v.boolean(t, "persistent_data", p, r.persistent_data)
+    r.threads = v.integer(t, "threads", p, r.threads, low=0)
+    return r
+
+
+def _ground(v: _Reader, scene: dict) -> GroundSpec:
+    g = GroundSpec()
+    value = scene.get("ground", True)
+    if isinstance(value, bool):
+        g.enabled = value
+        return g
+    p = "scene.ground"
+    if not isinstance(value, dict):
+        v.problems.add(p, value, "true, false or a table {size, color, labels}")
+        return g
+    v.problems.unknown_keys(value, ("size", "color", "labels"), p)
+    g.size = v.number(value, "size", p, g.size, low=0, strict=True)
+    g.color = v.color(value, "color", p, g.color)
+    g.labels = v.labels(value, "labels", p)
+    return g
+
+
+def _world(v: _Reader, scene: dict) -> WorldSpec:
+    w, p = WorldSpec(), "scene.world"
+    t = v.table(scene, "world", "scene")
+    v.problems.unknown_keys(t, ("color", "strength"), p)
+    w.color = v.color(t, "color", p, w.color)
+    w.strength = v.number(t, "strength", p, w.strength, low=0)
+    return w
+
+
+def _camera(v: _Reader, t, p: str) -> CameraSpec:
+    if not v.is_table(t, p):
+        return CameraSpec(name=f"camera{p}", location=[0, 0, 0])
+    v.problems.unknown_keys(t, CameraSpec.__dataclass_fields__, p)
+    c = CameraSpec(name=v.name(t, p), location=v.vec3(t, "location", p, None))
+    c.look_at = v.vec3(t, "look_at", p, None, required=False)
+    c.rotation = v.vec3(t, "rotation", p, None, required=False)
+    if c.look_at is None and c.rotation is None:
+        c.look_at = [0.0, 0.0, 0.0]
+    if "look_at" in t and "rotation" in t:
+        v.problems.add(join(p, "rotation"), t["rotation"], "either look_at or rotation, not both")
+    c.projection = v.choice(t, "projection", p, c.projection, ("perspective", "orthographic"))
+    c.focal_length = v.number(t, "focal_length", p, c.focal_length, low=0, strict=True)
+    c.sensor_width = v.number(t, "sensor_width", p, c.sensor_width, low=0, strict=True)
+    c.ortho_scale = v.number(t, "ortho_scale", p, c.ortho_scale, low=0, strict=True)
+    c.clip_start = v.number(t, "clip_start", p, c.clip_start, low=0, strict=True)
+    c.clip_end = v.number(t, "clip_end", p, c.clip_end, low=0, strict=True)
+    if isinstance(c.clip_end, float) and c.clip_end <= c.clip_start:
+        v.problems.add(join(p, "clip_end"), c.clip_end, f"a value > clip_start ({c.clip_start})")
+    return c
+
+
+def _light(v: _Reader, t, p: str) -> LightSpec:
+    if not v.is_table(t, p):
+        return LightSpec(name=p)
+    v.problems.unknown_keys(t, LightSpec.__dataclass_fields__, p)
+    s = LightSpec(name=v.name(t, p))
+    s.type = v.choice(t, "type", p, s.type, LIGHT_TYPES, fold_case=True).upper()
+    s.location = v.vec3(t, "location", p, s.location)
+    s.look_at = v.vec3(t, "look_at", p, None, required=False)
+    s.energy = v.number(t, "energy", p, s.energy, low=0)
+    s.color = v.color(t, "color", p, s.color)
+    s.size = v.number(t, "size", p, s.size, low=0)
+    return s
+
+
+def _asset_list(v: _Reader, value, path: Path, problems: Problems) -> list:
+    if not isinstance(value, str):
+        problems.add("asset_list", value, "a path (string) to a TOML or JSON file with [[assets]]")
+        return []
+    list_path = (path.parent / value).resolve()
+    if not list_path.is_file():
+        problems.add("asset_list", value, f"an existing file (looked for {list_path.as_posix()})")
+        return []
+    # Problems inside the list name the list's file.
+    sub = _Redirect(problems, list_path.as_posix())
+    data = read_table(list_path, sub)
+    if data is None:
+        return []
+    sub.unknown_keys(data, ("assets",), "")
+    items = data.get("assets", [])
+    if not isinstance(items, list):
+        sub.add("assets", items, "an array of tables ([[assets]])")
+        return []
+    return [(a, join("assets", i), list_path) for i, a in enumerate(items)]
+
+
+def _asset(v: _Reader, t, p: str, base: Path) -> AssetSpec:
+    problems = v.problems
+    if base.as_posix() != problems.file:
+        # Fields of an asset list are reported against that file.
+        v = _Reader(_Redirect(problems, base.as_posix()))
+    if not v.is_table(t, p):
+        return AssetSpec(name=p)
+    v.problems.unknown_keys(t, AssetSpec.__dataclass_fields__, p)
+    a = AssetSpec(name=v.name(t, p))
+    has_prim, has_file = "primitive" in t, "file" in t
+    if has_prim == has_file:
+        v.problems.add(p, {k: t.get(k) for k in ("primitive", "file") if k in t}, "exactly one of primitive or file")
+    if has_prim:
+        a.primitive = v.choice(t, "primitive", p, None, PRIMITIVES, fold_case=True)
+    if has_file:
+        raw = v.string(t, "file", p, "")
+        if raw:
+            f = (base.parent / raw).resolve()
+            if f.suffix.lower() not in ASSET_EXTENSIONS:
+                v.problems.add(join(p, "file"), raw, f"a file ending in one of {list(ASSET_EXTENSIONS)}")
+            elif not f.is_file():
+                v.problems.add(join(p, "file"), raw, f"an existing file (looked for {f.as_posix()})")
+            a.file = f.as_posix()
+    a.objects = v.string(t, "objects", p, a.objects)
+    a.labels = v.labels(t, "labels", p)
+    a.count = v.integer(t, "count", p, a.count, low=1)
+    a.location = v.vec3(t, "location", p, a.location)
+    a.rotation = v.vec3(t, "rotation", p, a.rotation)
+    a.scale = v.number(t, "scale", p, a.scale, low=0, strict=True)
+    a.size = v.number(t, "size", p, a.size, low=0, strict=True)
+    a.color = v.color(t, "color", p, a.color)
+    a.roughness = v.number(t, "roughness", p, a.roughness, low=0, high=1)
+    a.metallic = v.number(t, "metallic", p, a.metallic, low=0, high=1)
+    return a
+
+
+def _randomizer(v: _Reader, t, p: str) -> tuple[RandomizerSpec | None, list[str]]:
+    if not v.is_table(t, p):
+        return None, []
+    kind = t.get("type", MISSING)
+    cls = RANDOMIZERS.get(kind) if isinstance(kind, str) else None
+    if cls is None:
+        v.problems.add(join(p, "type"), kind, f"one of {sorted(RANDOMIZERS)}")
+        return None, []
+    known = ("type", "targets", *cls.PARAMS, *cls.OPTIONS)
+    v.problems.unknown_keys(t, known, p)
+    targets: list[str] = []
+    if cls.target_kind is not None:
+        targets = v.strings(t, "targets", p, None)
+    elif "targets" in t:
+        v.problems.add(join(p, "targets"), t["targets"], f"no targets: a {kind} randomizer has none")
+    params: dict[str, Distribution] = {}
+    for name, (value_kind, desc) in cls.PARAMS.items():
+        if name in t:
+            d = v.sampled(t, name, p, value_kind, desc)
+            if d is not None:
+                params[name] = d
+    options = {}
+    for name, (default, typ, desc) in cls.OPTIONS.items():
+        options[name] = v.typed(t, name, p, default, typ, desc)
+    return cls(params, options), targets
+
+
+class _Redirect(Problems):
+    """A Problems that records into another collector under a different file name."""
+
+    def __init__(self, target: Problems, file: str):
+        super().__init__(file)
+        self.items = target.items
+
+
+class _Reader:
+    """Typed getters that record a problem and return the default when a value is wrong."""
+
+    def __init__(self, problems: Problems):
+        self.problems = problems
+
+    def is_table(self, t, p: str) -> bool:
+        if isinstance(t, dict):
+            return True
+        self.problems.add(p, t, "a table")
+        return False
+
+    def table(self, t: dict, key: str, p: str = "") -> dict:
+        value = t.get(key, {})
+        if isinstance(value, dict):
+            return value
+        self.problems.add(join(p, key), value, "a table")
+        return {}
+
+    def array(self, t: dict, key: str) -> list:
+        value = t.get(key, [])
+        if isinstance(value, list):
+            return value
+        self.problems.add(key, value, f"an array of tables ([[{key}]])")
+        return []
+
+    def name(self, t: dict, p: str) -> str:
+        value = t.get("name", MISSING)
+        if isinstance(value, str) and value.strip():
+            return value
+        self.problems.add(join(p, "name"), value, "a non-empty string")
+        return p
+
+    def unique_names(self, items, section: str, kind: str) -> None:
+        seen = set()
+        for i, item in enumerate(items):
+            if item.name in seen:
+                self.problems.add(join(join(section, i), "name"), item.name, f"a {kind} name used once")
+            seen.add(item.name)
+
+    def string(self, t: dict, key: str, p: str, default):
+        value = t.get(key, default)
+        if isinstance(value, str):
+            return value
+        self.problems.add(join(p, key), value, "a string")
+        return default
+
+    def strings(self, t: dict, key: str, p: str, default) -> list[str]:
+        value = t.get(key, MISSING if default is None else default)
+        if isinstance(value, str):
+            return [value]
+        if isinstance(value, list) and value and all(isinstance(x, str) for x in value):
+            return list(value)
+        self.problems.add(join(p, key), value, "a name pattern or a list of name patterns (globs)")
+        return []
+
+    def choice(self, t: dict, key: str, p: str, default, choices, fold_case=False):
+        value = t.get(key, default)
+        if value is None and default is None and key not in t:
+            return None
+        if isinstance(value, str):
+            for c in choices:
+                if value == c or (fold_case and value.lower() == c.lower()):
+                    return c
+        self.problems.add(join(p, key), value, f"one of {list(choices)}")
+        return default
+
+    def boolean(self, t: dict, key: str, p: str, default: bool) -> bool:
+        value = t.get(key, default)
+        if isinstance(value, bool):
+            return value
+        self.problems.add(join(p, key), value, "true or false")
+        return default
+
+    def integer(self, t: dict, key: str, p: str, default: int, low=None, high=None) -> int:
+        value = t.get(key, default)
+        ok = isinstance(value, int) and not isinstance(value, bool)
+        ok = ok and (low is None or value >= low) and (high is None or value <= high)
+        if ok:
+            return value
+        rng = f" >= {low}" if low is not None else ""
+        rng += f" and <= {high}" if high is not None else ""
+        self.problems.add(join(p, key), value, f"a whole number{rng}")
+        return default
+
+    def number(self, t: dict, key: str, p: str, default, low=None, high=None, strict=False) -> float:
+        value = t.get(key, default)
+        if _number(value):
+            too_low = low is not None and (value <= low if strict else value < low)
+            too_high = high is not None and value > high
+            if not (too_low or too_high):
+                return float(value)
+        rng = f" {'>' if strict else '>='} {low}" if low is not None else ""
+        rng += f" and <= {high}" if high is not None else ""
+        self.problems.add(join(p, key), value, f"a number{rng}")
+        return default
+
+    def numbers(self, t: dict, key: str, p: str, default, n: int):
+        value = t.get(key, default)
+        if isinstance(value, list) and len(value) == n and all(_number(x) for x in value):
+            return list(value)
+        return [None] * n
+
+    def vec3(self, t: dict, key: str, p: str, default, required=True):
+        if key not in t and (default is not None or not required):
+            return default
+        value = t.get(key, MISSING)
+        if isinstance(value, list) and len(value) == 3 and all(_number(x) for x in value):
+            return [float(x) for x in value]
+        self.problems.add(join(p, key), value, "a list of 3 numbers [x, y, z]")
+        return default if default is not None else [0.0, 0.0, 0.0]
+
+    def color(self, t: dict, key: str, p: str, default):
+        value = t.get(key, default)
+        if isinstance(value, list) and len(value) in (3, 4) and all(_number(x) and 0 <= x <= 1 for x in value):
+            return [float(x) for x in value]
+        self.problems.add(join(p, key), value, "a colour [r, g, b], each in [0, 1] (linear)")
+        return default
+
+    def labels(self, t: dict, key: str, p: str) -> dict[str, list[str]]:
+        value = t.get(key, {})
+        if not isinstance(value, dict):
+            self.problems.add(join(p, key), value, 'a table of label type -> value, e.g. {class = "mug"}')
+            return {}
+        out = {}
+        for k, x in value.items():
+            if isinstance(x, str) and x:
+                out[k] = [x]
+            elif isinstance(x, list) and x and all(isinstance(s, str) and s for s in x):
+                out[k] = list(x)
+            else:
+                self.problems.add(join(join(p, key), k), x, "a non-empty string or list of strings")
+        return out
+
+    def label_table(self, t: dict, key: str, p: str) -> dict[str, list[str]]:
+        value = t.get(key, {})
+        out = {}
+        if not isinstance(value, dict):
+            self.problems.add(join(p, key), value, 'a table of label type -> list of values, e.g. class = ["mug"]')
+            return out
+        for k, x in value.items():
+            if isinstance(x, list) and all(isinstance(s, str) and s for s in x) and len(set(x)) == len(x):
+                out[k] = list(x)
+            else:
+                self.problems.add(join(join(p, key), k), x, "a list of distinct non-empty strings")
+        return out
+
+    def typed(self, t: dict, key: str, p: str, default, typ, desc: str):
+        value = t.get(key, default)
+        types = typ if isinstance(typ, tuple) else (typ,)
+        if isinstance(value, bool) and bool not in types:
+            ok = False
+        elif float in types and isinstance(value, int) and not isinstance(value, bool):
+            ok = True
+        else:
+            ok = isinstance(value, types)
+        if ok:
+            return value
+        names = " or ".join(x.__name__ for x in types)
+        self.problems.add(join(p, key), value, f"{names}: {desc}")
+        return default
+
+    def sampled(self, t: dict, key: str, p: str, kind: str, desc: str) -> Distribution | None:
+        value = t[key]
+        where = join(p, key)
+        if is_distribution_spec(value):
+            found = check_distribution_spec(value)
+            for sub, bad, expected in found:
+                self.problems.add(join(where, sub), bad, expected)
+            if found:
+                return None
+            d = make_distribution(value)
+            for sub, bad in _distribution_values(d):
+                if not _fits(bad, kind):
+                    self.problems.add(join(where, sub), bad, f"{_KIND_TEXT[kind]} ({desc})")
+                    return None
+            return d
+        if not _fits(value, kind):
+            self.problems.add(where, value, f"{_KIND_TEXT[kind]} ({desc}), or a {{distribution = ...}} table")
+            return None
+        return make_distribution(value)
+
+    def registry_table(self, data: dict, key: str, registry: dict, kind: str) -> dict[str, dict]:
+        value = data.get(key, {})
+        out: dict[str, dict] = {}
+        if isinstance(value, list) and all(isinstance(x, str) for x in value):
+            value = {x: {} for x in value}
+        if not isinstance(value, dict):
+            self.problems.add(key, value, f"a table of {kind} name -> options, or a list of names")
+            return out
+        for name, options in value.items():
+            where = join(key, name)
+            cls = registry.get(name)
+            if cls is None:
+                self.problems.add(where, name, f"a known {kind}: {sorted(registry)}")
+                continue
+            if not isinstance(options, dict):
+                self.problems.add(where, options, "a table of options ({} for none)")
+                continue
+            self.problems.unknown_keys(options, cls.OPTIONS, where)
+            for opt, (default, typ, desc) in cls.OPTIONS.items():
+                if opt in options:
+                    self.typed(options, opt, where, default, typ, desc)
+            out[name] = {k: x for k, x in options.items() if k in cls.OPTIONS}
+        return out
+
+
+_KIND_TEXT = {
+    NUMBER: "a number",
+    VEC3: "a list of 3 numbers",
+    COLOR: "a colour: 3 or 4 numbers in [0, 1]",
+    BOOL: "true or false",
+}
+
+
+def _number(x) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+
+
+def _fits(value, kind: str) -> bool:
+    if kind == NUMBER:
+        return _number(value)
+    if kind == BOOL:
+        return isinstance(value, bool)
+    if kind == VEC3:
+        return isinstance(value, list) and len(value) == 3 and all(_number(x) for x in value)
+    if kind == COLOR:
+        return isinstance(value, list) and len(value) in (3, 4) and all(_number(x) and 0 <= x <= 1 for x in value)
+    return False
+
+
+def _distribution_values(d: Distribution):
+    """(param, value) pairs whose values must have the randomized parameter's kind."""
+    if d.name in ("choice", "sequence"):
+        return [(f"values[{i}]", x) for i, x in enumerate(d.params["values"])]
+    return [(k, x) for k, x in d.params.items() if k in ("low", "high", "mean")]

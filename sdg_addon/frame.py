@@ -1,0 +1,209 @@
+"""Plain data handed from capture (bpy) to annotators and writers (no bpy).
+
+This module is the contract between the Blender edge and the core. Everything here is
+numpy arrays, numbers and strings, so annotators and writers are tested without Blender.
+
+Conventions (see docs/annotators.md):
+- Image arrays are row-major, row 0 at the top, shape (H, W, ...).
+- Pixel coordinates: x to the right, y down, origin at the top-left corner of the
+  top-left pixel; the centre of pixel (row i, column j) is (j + 0.5, i + 0.5).
+- World space is Blender's (metres, Z up). Camera space is Blender's: the camera looks
+  down -Z, +Y is up, +X is right. "OpenCV" camera space is x right, y down, z forward.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+BACKGROUND_ID = 0
+UNLABELLED_ID = 1
+FIRST_INSTANCE_ID = 2  # instance and semantic ids start here; 0 and 1 are reserved
+
+# Blender camera axes -> OpenCV camera axes (flip y and z).
+BLENDER_TO_OPENCV = np.diag([1.0, -1.0, -1.0, 1.0])
+
+
+@dataclass
+class Camera:
+    """A camera as it was when a frame was rendered."""
+
+    name: str
+    width: int
+    height: int
+    projection: str  # "perspective" | "orthographic"
+    camera_to_world: np.ndarray  # 4x4, Blender camera axes
+    fx: float  # focal lengths in pixels (perspective); pixels per metre (orthographic)
+    fy: float
+    cx: float  # principal point in pixels (top-left origin)
+    cy: float
+    clip_start: float
+    clip_end: float
+    focal_length_mm: float = 0.0
+    sensor_width_mm: float = 0.0
+    sensor_height_mm: float = 0.0
+    ortho_scale: float = 0.0
+
+    @property
+    def world_to_camera(self) -> np.ndarray:
+        return np.linalg.inv(self.camera_to_world)
+
+    @property
+    def world_to_camera_opencv(self) -> np.ndarray:
+        return BLENDER_TO_OPENCV @ self.world_to_camera
+
+    @property
+    def intrinsics(self) -> np.ndarray:
+        """K for perspective cameras: pixel = K @ (x, y, z) / z in OpenCV camera space."""
+        return np.array([[self.fx, 0.0, self.cx], [0.0, self.fy, self.cy], [0.0, 0.0, 1.0]])
+
+    @property
+    def projection_matrix(self) -> np.ndarray:
+        """OpenGL-style clip matrix (Blender camera space -> NDC, y up, depth in [-1, 1])."""
+        w, h, n, f = self.width, self.height, self.clip_start, self.clip_end
+        # NDC x = 2 * u / w - 1, NDC y = 1 - 2 * v / h, with (u, v) the pixel coordinates.
+        if self.projection == "perspective":
+            return np.array(
+                [
+                    [2 * self.fx / w, 0.0, 1 - 2 * self.cx / w, 0.0],
+                    [0.0, 2 * self.fy / h, 2 * self.cy / h - 1, 0.0],
+                    [0.0, 0.0, -(f + n) / (f - n), -2 * f * n / (f - n)],
+                    [0.0, 0.0, -1.0, 0.0],
+                ]
+            )
+        return np.array(
+            [
+                [2 * self.fx / w, 0.0, 0.0, 2 * self.cx / w - 1],
+                [0.0, 2 * self.fy / h, 0.0, 1 - 2 * self.cy / h],
+                [0.0, 0.0, -2 / (f - n), -(f + n) / (f - n)],
+                [0.0, 0.0, 0.0, 1.0],
+            ]
+        )
+
+    def to_camera(self, points_world: np.ndarray) -> np.ndarray:
+        """World points (N, 3) -> Blender camera space (N, 3)."""
+        p = np.asarray(points_world, dtype=np.float64).reshape(-1, 3)
+        m = self.world_to_camera
+        return p @ m[:3, :3].T + m[:3, 3]
+
+    def project_camera(self, points_cam: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Blender camera-space points (N, 3) -> pixel coordinates (N, 2), depth (N,).
+
+        Depth is the distance to the image plane (positive in front of the camera). Points
+        at or behind the camera plane of a perspective camera get NaN pixel coordinates.
+        """
+        p = np.asarray(points_cam, dtype=np.float64).reshape(-1, 3)
+        depth = -p[:, 2]
+        if self.projection == "perspective":
+            with np.errstate(divide="ignore", invalid="ignore"):
+                safe = np.where(depth > 0, depth, np.nan)
+                u = self.cx + self.fx * p[:, 0] / safe
+                v = self.cy - self.fy * p[:, 1] / safe
+        else:
+            u = self.cx + self.fx * p[:, 0]
+            v = self.cy - self.fy * p[:, 1]
+        return np.stack([u, v], axis=1), depth
+
+    def project(self, points_world: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """World points (N, 3) -> pixel coordinates (N, 2), depth to the image plane (N,)."""
+        return self.project_camera(self.to_camera(points_world))
+
+    def pixel_rays(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per-pixel ray (origin, direction) in Blender camera space through pixel centres.
+
+        For perspective cameras the direction has z = -1, so origin + depth * direction is
+        the point at that distance to the image plane. Shapes (H, W, 3).
+        """
+        u = np.arange(self.width) + 0.5
+        v = np.arange(self.height) + 0.5
+        uu, vv = np.meshgrid(u, v)
+        if self.projection == "perspective":
+            d = np.stack([(uu - self.cx) / self.fx, -(vv - self.cy) / self.fy, -np.ones_like(uu)], -1)
+            return np.zeros_like(d), d
+        o = np.stack([(uu - self.cx) / self.fx, -(vv - self.cy) / self.fy, np.zeros_like(uu)], -1)
+        d = np.zeros_like(o)
+        d[..., 2] = -1.0
+        return o, d
+
+
+@dataclass
+class SceneObject:
+    """One renderable object (every instance is its own SceneObject)."""
+
+    instance_id: int  # value of this object in the instance pass; >= FIRST_INSTANCE_ID
+    name: str
+    path: str  # "/<collection>/.../<name>", the analogue of a USD prim path
+    labels: dict[str, list[str]]  # resolved semantic labels, e.g. {"class": ["mug"]}
+    object_to_world: np.ndarray  # 4x4
+    bbox_min: np.ndarray  # (3,) local-space extents of the evaluated geometry
+    bbox_max: np.ndarray
+    triangles: np.ndarray | None = None  # (N, 3, 3) world space; only if an annotator needs it
+
+    def label(self, semantic_type: str) -> str | None:
+        """The object's label of one type as one string ("mug" or "mug,cup"), or None."""
+        values = self.labels.get(semantic_type)
+        return ",".join(values) if values else None
+
+
+@dataclass
+class LabelTable:
+    """Stable semantic ids per label type: id = FIRST_INSTANCE_ID + position in the list.
+
+    The lists come from the parameter file (declared order), then any other label found in
+    the scene in sorted order, so ids never depend on which frame or shard saw what first.
+    """
+
+    values: dict[str, list[str]] = field(default_factory=dict)
+
+    def semantic_id(self, semantic_type: str, value: str | None) -> int:
+        if value is None:
+            return UNLABELLED_ID
+        try:
+            return FIRST_INSTANCE_ID + self.values.get(semantic_type, []).index(value)
+        except ValueError:
+            return UNLABELLED_ID
+
+    def id_to_label(self, semantic_type: str) -> dict[int, str]:
+        return {FIRST_INSTANCE_ID + i: v for i, v in enumerate(self.values.get(semantic_type, []))}
+
+
+@dataclass
+class FrameData:
+    """Everything one render of one camera produced, as plain arrays.
+
+    passes:
+      "combined": (H, W, 4) float32, linear scene-referred RGBA (Cycles Combined)
+      "rgb":      (H, W, 4) uint8, display-referred RGBA (view transform applied)
+      "depth":    (H, W) float32, distance to the image plane in metres, inf = no surface
+      "instance": (H, W) uint32, SceneObject.instance_id per pixel, 0 = background
+      "normal":   (H, W, 3) float32, world-space unit normals, 0 = background
+    All id/depth/normal passes are taken from one sample per pixel (not anti-aliased).
+    """
+
+    frame: int
+    camera: Camera
+    passes: dict[str, np.ndarray]
+    objects: dict[int, SceneObject]
+    label_table: LabelTable
+    # Results shared between annotators of this frame (e.g. rasterized silhouettes).
+    cache: dict = field(default_factory=dict)
+
+    @property
+    def height(self) -> int:
+        return self.camera.height
+
+    @property
+    def width(self) -> int:
+        return self.camera.width
+
+
+@dataclass
+class AnnotatedFrame:
+    """What writers receive: one frame of one camera with every annotator's output."""
+
+    frame: int
+    camera_name: str
+    annotations: dict[str, object]
+    label_table: LabelTable
+    camera: Camera

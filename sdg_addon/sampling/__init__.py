@@ -1,0 +1,15 @@
+"""Seeded sampling of randomizer values (no bpy)."""
+
+from .distributions import DISTRIBUTIONS, Distribution, make_distribution
+from .randomizers import RANDOMIZERS, RandomizerSpec
+from .sampler import frame_rng, sample_frame
+
+__all__ = [
+    "DISTRIBUTIONS",
+    "Distribution",
+    "make_distribution",
+    "RANDOMIZERS",
+    "RandomizerSpec",
+    "frame_rng",
+    "sample_frame",
+]

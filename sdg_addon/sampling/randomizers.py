@@ -1,0 +1,137 @@
+"""What each randomizer samples (pure Python). scene.randomize applies the values in Blender.
+
+A randomizer has targets (object, light or camera names, resolved from glob patterns when
+the scene is built) and parameters. Each parameter is a constant or a distribution; it is
+drawn once per target per frame, targets in sorted name order, parameters in the order of
+PARAMS below, so a frame's values are reproducible from (seed, frame) alone.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .distributions import Distribution
+
+# Kinds of values, checked by config for constants and distribution bounds alike.
+NUMBER, VEC3, COLOR, BOOL = "number", "vec3", "color", "bool"
+
+RANDOMIZERS: dict[str, type[RandomizerSpec]] = {}
+
+
+def register_randomizer(cls):
+    RANDOMIZERS[cls.name] = cls
+    return cls
+
+
+class RandomizerSpec:
+    name = ""
+    # What the targets are: "objects" (labelled assets), "lights", "cameras", or None.
+    target_kind: str | None = "objects"
+    # parameter -> (kind, description). A missing parameter is left as it is in the scene.
+    PARAMS: dict[str, tuple[str, str]] = {}
+    # extra plain options (not sampled) -> (default, type, description)
+    OPTIONS: dict[str, tuple[object, type | tuple[type, ...], str]] = {}
+
+    def __init__(self, params: dict[str, Distribution], options: dict):
+        self.params = params
+        self.options = {k: options.get(k, d) for k, (d, _t, _s) in self.OPTIONS.items()}
+
+    def sample(self, rng: np.random.Generator, frame: int, targets: list[str]) -> dict:
+        """{target: {param: value}} for this frame; targets already sorted."""
+        return {t: {k: d.sample(rng, frame) for k, d in self.params.items()} for t in targets}
+
+
+@register_randomizer
+class Pose(RandomizerSpec):
+    """Location (metres), rotation (degrees, XYZ Euler) and scale of objects."""
+
+    name = "pose"
+    PARAMS = {
+        "location": (VEC3, "world location of the object's origin, metres"),
+        "rotation": (VEC3, "XYZ Euler rotation, degrees"),
+        "scale": (NUMBER, "uniform scale factor"),
+    }
+    OPTIONS = {
+        "min_distance": (0.0, (int, float), "minimum XY distance between target origins, metres"),
+        "max_tries": (100, int, "redraws per target to satisfy min_distance"),
+    }
+
+    def sample(self, rng, frame, targets):
+        out: dict[str, dict] = {}
+        placed: list[np.ndarray] = []
+        min_d = float(self.options["min_distance"])
+        for t in targets:
+            values = {}
+            for _ in range(max(1, int(self.options["max_tries"]))):
+                values = {k: d.sample(rng, frame) for k, d in self.params.items()}
+                loc = values.get("location")
+                if min_d <= 0 or loc is None:
+                    break
+                xy = np.asarray(loc[:2], float)
+                if all(np.linalg.norm(xy - p) >= min_d for p in placed):
+                    break
+            if values.get("location") is not None:
+                placed.append(np.asarray(values["location"][:2], float))
+            out[t] = values
+        return out
+
+
+@register_randomizer
+class Material(RandomizerSpec):
+    """Surface colour, roughness and metallic of objects (per object, not per material)."""
+
+    name = "material"
+    PARAMS = {
+        "color": (COLOR, "base colour, linear RGB in [0, 1]"),
+        "roughness": (NUMBER, "0 (mirror) .. 1 (matte)"),
+        "metallic": (NUMBER, "0 (dielectric) .. 1 (metal)"),
+    }
+
+
+@register_randomizer
+class Visibility(RandomizerSpec):
+    """Show or hide objects (hidden objects are not rendered and not annotated)."""
+
+    name = "visibility"
+    PARAMS = {"visible": (BOOL, "true to render the object in this frame")}
+
+
+@register_randomizer
+class Light(RandomizerSpec):
+    name = "light"
+    target_kind = "lights"
+    PARAMS = {
+        "energy": (NUMBER, "watts (point, spot, area) or W/m^2 (sun)"),
+        "color": (COLOR, "linear RGB in [0, 1]"),
+        "location": (VEC3, "world location, metres"),
+    }
+
+
+@register_randomizer
+class CameraOrbit(RandomizerSpec):
+    """Place cameras on a sphere around a point, looking at it."""
+
+    name = "camera"
+    target_kind = "cameras"
+    PARAMS = {
+        "look_at": (VEC3, "point the camera looks at, metres"),
+        "distance": (NUMBER, "distance from look_at, metres"),
+        "elevation": (NUMBER, "degrees above the XY plane"),
+        "azimuth": (NUMBER, "degrees, counter-clockwise from +X seen from above"),
+        "focal_length": (NUMBER, "lens focal length, mm"),
+    }
+
+
+@register_randomizer
+class World(RandomizerSpec):
+    """Background (world) colour and strength."""
+
+    name = "world"
+    target_kind = None
+    PARAMS = {
+        "color": (COLOR, "linear RGB in [0, 1]"),
+        "strength": (NUMBER, "emission strength"),
+    }
+
+    def sample(self, rng, frame, targets):
+        return {"world": {k: d.sample(rng, frame) for k, d in self.params.items()}}

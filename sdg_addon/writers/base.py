@@ -1,0 +1,53 @@
+"""Writer base class and registry: writers are picked by name from a parameter file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..frame import AnnotatedFrame
+
+WRITERS: dict[str, type[Writer]] = {}
+
+
+def register_writer(cls: type[Writer]) -> type[Writer]:
+    if cls.name in WRITERS:
+        raise ValueError(f"writer {cls.name!r} is registered twice")
+    WRITERS[cls.name] = cls
+    return cls
+
+
+class Writer:
+    """Writes annotated frames to files under `output_dir`.
+
+    `write(frame)` runs in a worker thread, possibly concurrently for different frames:
+    it must only touch files of that frame and write each one atomically (see writers.io).
+    `finalize()` runs once in the main thread after the last frame of a run (also of a
+    resumed or sharded run): writers that produce one file per dataset (COCO json, YOLO
+    yaml) build it there from per-frame parts, so the result never depends on frame order.
+    `required_annotators` are added to the run's annotator list when this writer is used.
+    """
+
+    name: str = ""
+    required_annotators: tuple[str, ...] = ()
+    OPTIONS: dict[str, tuple[object, type | tuple[type, ...], str]] = {}
+
+    def __init__(self, output_dir: Path | str, **options):
+        unknown = set(options) - set(self.OPTIONS)
+        if unknown:
+            raise ValueError(f"writer {self.name!r} has no option(s) {sorted(unknown)}")
+        self.output_dir = Path(output_dir)
+        self.options = {k: options.get(k, default) for k, (default, _t, _d) in self.OPTIONS.items()}
+
+    def write(self, frame: AnnotatedFrame) -> None:
+        raise NotImplementedError
+
+    def finalize(self) -> None:
+        """Called after the last frame; default: nothing to join."""
+
+
+def create_writer(name: str, output_dir: Path | str, **options) -> Writer:
+    try:
+        cls = WRITERS[name]
+    except KeyError:
+        raise ValueError(f"unknown writer {name!r}; known: {sorted(WRITERS)}") from None
+    return cls(output_dir, **options)
