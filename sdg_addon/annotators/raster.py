@@ -19,7 +19,8 @@ edge's two endpoints taken in a canonical (lexicographic) order and only then ne
 the triangle's winding requires, so the two triangles sharing an edge compute bitwise
 opposite values at every pixel centre, whatever the rounding.
 
-Zero-area triangles and triangles with non-finite vertices cover nothing.
+Zero-area triangles, triangles with non-finite vertices and triangles with coordinates so
+large that the edge functions overflow (beyond ~1e150 pixels) cover nothing.
 """
 
 from __future__ import annotations
@@ -65,14 +66,15 @@ def rasterize(tri_px: np.ndarray, width: int, height: int) -> np.ndarray:
     i_lo = np.maximum(np.ceil(np.minimum(np.minimum(y[0], y[1]), y[2]) - 0.5), 0.0)
     i_hi = np.minimum(np.floor(np.maximum(np.maximum(y[0], y[1]), y[2]) - 0.5), h - 1.0)
     keep = (j_lo <= j_hi) & (i_lo <= i_hi)
-    keep &= np.isfinite(x.sum(axis=0) + y.sum(axis=0))
+    keep &= np.isfinite(x).all(axis=0) & np.isfinite(y).all(axis=0)
     if not keep.any():
         return mask
     x, y = x[:, keep], y[:, keep]
     j_lo, j_hi = j_lo[keep].astype(np.int64), j_hi[keep].astype(np.int64)
     i_lo, i_hi = i_lo[keep].astype(np.int64), i_hi[keep].astype(np.int64)
 
-    coef, ok = _edge_functions(x, y)
+    with np.errstate(over="ignore", invalid="ignore"):
+        coef, ok = _edge_functions(x, y)
     if not ok.all():
         coef = coef[:, :, ok]
         j_lo, j_hi, i_lo, i_hi = j_lo[ok], j_hi[ok], i_lo[ok], i_hi[ok]
@@ -121,7 +123,7 @@ def _edge_functions(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarra
     Returns coef (4, 3, T): A, B, C and thr per edge (edge k from vertex k to k+1), signed
     so that a centre is inside when E >= thr on all three edges (thr = 0 on top/left edges,
     the smallest positive double elsewhere, i.e. E > 0); and ok (T,), False for triangles
-    without area.
+    without area or whose coordinates overflow the arithmetic (beyond ~1e150 pixels).
     """
     nxt = [1, 2, 0]
     xb, yb = x[nxt], y[nxt]
@@ -147,7 +149,9 @@ def _edge_functions(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarra
     # left edges (dy < 0) and top edges (dy == 0, dx > 0) own the centres lying on them.
     top_left = (a_coef > 0) | ((a_coef == 0) & (b_coef > 0))
     thr = np.where(top_left, 0.0, _TINY)
-    return np.stack([a_coef, b_coef, c_coef, thr]), pos | neg
+    # pos and neg are both False where e_opp is NaN; inf means the arithmetic overflowed.
+    ok = (pos | neg) & np.isfinite(c_coef).all(axis=0) & np.isfinite(e_opp).all(axis=0)
+    return np.stack([a_coef, b_coef, c_coef, thr]), ok
 
 
 def _cover(flat, w, coef, j0, i0, bw, bh):

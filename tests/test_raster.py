@@ -1,0 +1,452 @@
+"""Tests of sdg_addon.annotators.raster against brute-force references (pure numpy)."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import numpy as np
+import pytest
+
+from sdg_addon.annotators.raster import (
+    clip_triangles,
+    rasterize,
+    silhouette,
+    silhouette_extent,
+)
+from sdg_addon.frame import Camera
+
+# ---------------------------------------------------------------------------------------
+# References
+
+
+def _ref_inside(tri, px, py):
+    """Top-left-rule point-in-triangle test written independently of the implementation.
+
+    Works on Python numbers (Fractions give exact answers) or numpy arrays of centres.
+    """
+    (x0, y0), (x1, y1), (x2, y2) = tri
+    area = (x1 - x0) * (y2 - y0) - (y1 - y0) * (x2 - x0)
+    if area == 0:
+        return np.zeros(np.shape(px), dtype=bool) if isinstance(px, np.ndarray) else False
+    verts = [(x0, y0), (x1, y1), (x2, y2)] if area > 0 else [(x0, y0), (x2, y2), (x1, y1)]
+    inside = True
+    for k in range(3):
+        (ax, ay), (bx, by) = verts[k], verts[(k + 1) % 3]
+        dx, dy = bx - ax, by - ay
+        e = dx * (py - ay) - dy * (px - ax)  # > 0 inside (y down, positive area)
+        top_left = dy < 0 or (dy == 0 and dx > 0)
+        inside = inside & ((e > 0) | ((e == 0) & top_left))
+    return inside
+
+
+def ref_rasterize_exact(tris, width, height):
+    """Loop over every pixel centre of every triangle in exact rational arithmetic."""
+    mask = np.zeros((height, width), dtype=bool)
+    for tri in np.asarray(tris, dtype=np.float64).reshape(-1, 3, 2):
+        if not np.isfinite(tri).all():
+            continue
+        q = [(Fraction(float(x)), Fraction(float(y))) for x, y in tri]
+        for i in range(height):
+            for j in range(width):
+                if _ref_inside(q, Fraction(2 * j + 1, 2), Fraction(2 * i + 1, 2)):
+                    mask[i, j] = True
+    return mask
+
+
+def ref_rasterize(tris, width, height):
+    """Every pixel centre against every triangle, in float64 (numpy over the pixels)."""
+    py, px = np.mgrid[0:height, 0:width] + 0.5
+    mask = np.zeros((height, width), dtype=bool)
+    for tri in np.asarray(tris, dtype=np.float64).reshape(-1, 3, 2):
+        if np.isfinite(tri).all():
+            mask |= _ref_inside([tuple(v) for v in tri], px, py)
+    return mask
+
+
+def min_edge_distance(tris, width, height):
+    """Smallest distance from any pixel centre to any triangle edge's line."""
+    py, px = np.mgrid[0:height, 0:width] + 0.5
+    best = np.inf
+    for tri in np.asarray(tris, dtype=np.float64).reshape(-1, 3, 2):
+        for k in range(3):
+            (ax, ay), (bx, by) = tri[k], tri[(k + 1) % 3]
+            cross = (bx - ax) * (py - ay) - (by - ay) * (px - ax)
+            best = min(best, np.abs(cross).min() / np.hypot(bx - ax, by - ay))
+    return best
+
+
+def rect_mask(width, height, x0, x1, y0, y1):
+    """Centres with x0 <= x < x1 and y0 <= y < y1 (the top-left rule for a rectangle)."""
+    py, px = np.mgrid[0:height, 0:width] + 0.5
+    return (px >= x0) & (px < x1) & (py >= y0) & (py < y1)
+
+
+def square(x0, x1, y0, y1, diagonal=0, flip=False):
+    """Two triangles of a rectangle, split along either diagonal, in either winding."""
+    a, b, c, d = (x0, y0), (x1, y0), (x1, y1), (x0, y1)
+    tris = [(a, b, c), (a, c, d)] if diagonal == 0 else [(a, b, d), (b, c, d)]
+    tris = np.array(tris, dtype=np.float64)
+    return tris[:, ::-1] if flip else tris
+
+
+def coverage_count(tris, width, height):
+    """How many triangles cover each pixel centre (one rasterize call per triangle)."""
+    return sum(rasterize(t[None], width, height).astype(int) for t in tris)
+
+
+def make_camera(width=64, height=48, projection="perspective", camera_to_world=None, f=50.0):
+    return Camera(
+        name="cam",
+        width=width,
+        height=height,
+        projection=projection,
+        camera_to_world=np.eye(4) if camera_to_world is None else camera_to_world,
+        fx=f,
+        fy=f,
+        cx=width / 2,
+        cy=height / 2,
+        clip_start=0.1,
+        clip_end=100.0,
+    )
+
+
+def rot_x(deg):
+    c, s = np.cos(np.radians(deg)), np.sin(np.radians(deg))
+    m = np.eye(4)
+    m[1:3, 1:3] = [[c, -s], [s, c]]
+    return m
+
+
+def ray_reference(camera, p0, e1, e2):
+    """Pixel centres whose camera ray hits the parallelogram p0 + a e1 + b e2 (camera space)
+    at a depth >= clip_start. Also returns the smallest margin to any boundary, so that a
+    test can make sure no centre is so close to a boundary that rounding decides it."""
+    origin, direction = camera.pixel_rays()
+    h, w = origin.shape[:2]
+    m = np.zeros((h, w, 3, 3))
+    m[..., :, 0], m[..., :, 1], m[..., :, 2] = e1, e2, -direction
+    rhs = origin - np.asarray(p0, dtype=np.float64)
+    with np.errstate(all="ignore"):
+        sol = np.linalg.solve(m.reshape(-1, 3, 3), rhs.reshape(-1, 3, 1)).reshape(h, w, 3)
+    a, b, t = sol[..., 0], sol[..., 1], sol[..., 2]
+    depth = -(origin[..., 2] + t * direction[..., 2])
+    hit = (a >= 0) & (a <= 1) & (b >= 0) & (b <= 1) & (depth >= camera.clip_start) & (t > 0)
+    margin = np.min(
+        np.abs(np.stack([a, a - 1, b, b - 1, (depth - camera.clip_start) / camera.clip_start]))
+    )
+    return hit, margin
+
+
+def parallelogram_triangles(p0, e1, e2):
+    p0, e1, e2 = (np.asarray(v, dtype=np.float64) for v in (p0, e1, e2))
+    a, b, c, d = p0, p0 + e1, p0 + e1 + e2, p0 + e2
+    return np.array([[a, b, c], [a, c, d]])
+
+
+def to_world(camera, tris_cam):
+    m = camera.camera_to_world
+    return tris_cam @ m[:3, :3].T + m[:3, 3]
+
+
+# ---------------------------------------------------------------------------------------
+# rasterize: hand-made cases
+
+
+def test_right_triangle_with_edges_through_centres():
+    # Legs on the centre lines x = 0.5 (left edge) and y = 0.5 (top edge): included.
+    # Hypotenuse x + y = 5 through centres (a bottom-right edge): excluded.
+    tri = np.array([[[0.5, 0.5], [4.5, 0.5], [0.5, 4.5]]])
+    expected = np.zeros((6, 6), dtype=bool)
+    for i in range(6):
+        for j in range(6):
+            expected[i, j] = i + j <= 3
+    assert expected.sum() == 10
+    for t in (tri, tri[:, ::-1], np.roll(tri, 1, axis=1)):
+        np.testing.assert_array_equal(rasterize(t, 6, 6), expected)
+    np.testing.assert_array_equal(ref_rasterize_exact(tri, 6, 6), expected)
+
+
+def test_square_with_edges_between_centres():
+    expected = np.zeros((5, 7), dtype=bool)
+    expected[1:3, 1:5] = True  # centres x in {1.5 .. 4.5}, y in {1.5, 2.5}
+    for diagonal in (0, 1):
+        for flip in (False, True):
+            tris = square(1.2, 4.7, 0.9, 3.1, diagonal, flip)
+            np.testing.assert_array_equal(rasterize(tris, 7, 5), expected)
+            np.testing.assert_array_equal(coverage_count(tris, 7, 5), expected.astype(int))
+
+
+def test_square_with_edges_through_centres_left_and_top_win():
+    # [1.5, 4.5] x [0.5, 3.5]: centres on the left (x = 1.5) and top (y = 0.5) sides are in,
+    # those on the right (x = 4.5) and bottom (y = 3.5) sides are out. The diagonal passes
+    # through centres too; each of them is covered by exactly one of the two triangles.
+    expected = np.zeros((5, 7), dtype=bool)
+    expected[0:3, 1:4] = True
+    np.testing.assert_array_equal(expected, rect_mask(7, 5, 1.5, 4.5, 0.5, 3.5))
+    for diagonal in (0, 1):
+        for flip in (False, True):
+            tris = square(1.5, 4.5, 0.5, 3.5, diagonal, flip)
+            np.testing.assert_array_equal(rasterize(tris, 7, 5), expected)
+            np.testing.assert_array_equal(coverage_count(tris, 7, 5), expected.astype(int))
+            np.testing.assert_array_equal(ref_rasterize_exact(tris, 7, 5), expected)
+
+
+def test_shared_diagonal_goes_to_the_triangle_on_its_right():
+    # Diagonal from (1.5, 0.5) to (4.5, 3.5) through centres (2.5, 1.5) and (3.5, 2.5).
+    lower_left = np.array([[[1.5, 0.5], [4.5, 3.5], [1.5, 3.5]]])
+    upper_right = np.array([[[1.5, 0.5], [4.5, 0.5], [4.5, 3.5]]])
+    assert rasterize(upper_right, 7, 5)[1, 2] and rasterize(upper_right, 7, 5)[2, 3]
+    assert not rasterize(lower_left, 7, 5)[1, 2] and not rasterize(lower_left, 7, 5)[2, 3]
+
+
+def test_horizontal_shared_edge_goes_to_the_triangle_below():
+    top = np.array([[[0.0, 0.0], [6.0, 0.0], [3.0, 2.5]], [[0.0, 0.0], [3.0, 2.5], [0.0, 2.5]]])
+    below = np.array([[[0.0, 2.5], [6.0, 2.5], [3.0, 5.0]]])
+    assert not rasterize(top, 6, 5)[2].any()  # the row of centres y = 2.5
+    np.testing.assert_array_equal(rasterize(below, 6, 5)[2], [True] * 6)
+
+
+def test_fan_around_a_vertex_on_a_pixel_centre_covers_it_once():
+    centre = np.array([5.5, 5.5])
+    ang = np.radians(np.arange(0, 360, 45) + 10)
+    ring = np.round((centre + 4 * np.stack([np.cos(ang), np.sin(ang)], -1)) * 4) / 4
+    fan = np.stack([np.broadcast_to(centre, (8, 2)), ring, np.roll(ring, -1, axis=0)], axis=1)
+    count = coverage_count(fan, 11, 11)
+    assert count[5, 5] == 1
+    assert count.max() == 1
+    np.testing.assert_array_equal(rasterize(fan, 11, 11), ref_rasterize_exact(fan, 11, 11))
+
+
+def test_jittered_mesh_has_no_gaps_and_no_double_coverage():
+    # A grid of quads over [2.5, 34.5] x [1.5, 27.5] (sides through centres), interior vertices
+    # jittered on a quarter-pixel lattice so that many edges and vertices hit centres exactly.
+    rng = np.random.default_rng(1)
+    nx, ny = 8, 6
+    gx, gy = np.meshgrid(np.linspace(2.5, 34.5, nx + 1), np.linspace(1.5, 27.5, ny + 1))
+    verts = np.stack([gx, gy], -1)
+    verts[1:-1, 1:-1] += rng.integers(-4, 5, size=(ny - 1, nx - 1, 2)) / 4
+    tris = []
+    for i in range(ny):
+        for j in range(nx):
+            a, b, c, d = verts[i, j], verts[i, j + 1], verts[i + 1, j + 1], verts[i + 1, j]
+            quad = [(a, b, c), (a, c, d)] if (i + j) % 2 else [(a, b, d), (b, c, d)]
+            tris += quad if rng.random() < 0.5 else [t[::-1] for t in quad]
+    tris = np.array(tris)
+    expected = rect_mask(40, 30, 2.5, 34.5, 1.5, 27.5)
+    np.testing.assert_array_equal(coverage_count(tris, 40, 30), expected.astype(int))
+    np.testing.assert_array_equal(rasterize(tris, 40, 30), expected)
+
+
+# ---------------------------------------------------------------------------------------
+# rasterize: random soups against the brute-force references
+
+
+def random_soup(rng, n, width, height, lattice=None, max_size=12.0):
+    centres = rng.uniform([-8, -8], [width + 8, height + 8], size=(n, 1, 2))
+    sizes = np.exp(rng.uniform(np.log(0.3), np.log(max_size), size=(n, 1, 1)))
+    tris = centres + sizes * rng.uniform(-1, 1, size=(n, 3, 2))
+    if lattice:
+        tris = np.round(tris * lattice) / lattice
+    tris[:10, 2] = tris[:10, 0]  # a few degenerate triangles (repeated vertex)
+    tris[10:20, 2] = (tris[10:20, 0] + tris[10:20, 1]) / 2  # and collinear ones
+    return tris
+
+
+def test_random_soup_matches_brute_force():
+    rng = np.random.default_rng(2)
+    tris = random_soup(rng, 500, 40, 30)
+    got = rasterize(tris, 40, 30)
+    np.testing.assert_array_equal(got, ref_rasterize(tris, 40, 30))
+    assert 0.2 < got.mean() < 0.95  # the test is not vacuous
+    for t in tris[:100]:
+        np.testing.assert_array_equal(rasterize(t[None], 40, 30), ref_rasterize(t[None], 40, 30))
+
+
+def test_random_soup_on_a_quarter_pixel_lattice_matches_brute_force():
+    # Every coordinate is a multiple of 1/4, so many edges and vertices fall exactly on
+    # pixel centres and float arithmetic is exact: the tie rule is compared exactly.
+    rng = np.random.default_rng(3)
+    tris = random_soup(rng, 500, 40, 30, lattice=4)
+    got = rasterize(tris, 40, 30)
+    np.testing.assert_array_equal(got, ref_rasterize(tris, 40, 30))
+    assert 0.2 < got.mean() < 0.95
+    for t in tris[:100]:  # one at a time, where ties decide single pixels
+        np.testing.assert_array_equal(rasterize(t[None], 40, 30), ref_rasterize(t[None], 40, 30))
+
+
+def test_large_triangles_match_brute_force():
+    # Bounding boxes above the batching limit take the one-at-a-time path.
+    rng = np.random.default_rng(4)
+    tris = rng.uniform([-60, -60], [260, 210], size=(12, 3, 2))
+    tris = np.concatenate([tris, random_soup(rng, 200, 200, 150, lattice=2, max_size=40.0)])
+    for i in range(12):
+        t = tris[i : i + 1]
+        np.testing.assert_array_equal(rasterize(t, 200, 150), ref_rasterize(t, 200, 150))
+    np.testing.assert_array_equal(rasterize(tris, 200, 150), ref_rasterize(tris, 200, 150))
+
+
+def test_triangle_covering_the_whole_image():
+    tri = np.array([[[-1000.0, -1000.0], [5000.0, -10.0], [-10.0, 5000.0]]])
+    assert rasterize(tri, 37, 23).all()
+
+
+def test_off_screen_and_empty_inputs():
+    w, h = 20, 10
+    off = np.array(
+        [
+            [[-5, 2], [-1, 3], [-3, 8]],  # left
+            [[21, 2], [30, 3], [25, 8]],  # right
+            [[2, -9], [12, -1], [5, -4]],  # above
+            [[2, 10.5], [12, 11], [5, 40]],  # below (the last row's centres are at y = 9.5)
+            [[-10, 0.5], [30, 0.5], [10, -5]],  # bottom edge on a row of centres: excluded
+            [[3.6, 1], [4.4, 1], [4, 9]],  # overlaps the image but holds no centre
+        ],
+        dtype=np.float64,
+    )
+    for t in off:
+        assert not rasterize(t[None], w, h).any()
+    assert not rasterize(off, w, h).any()
+    assert rasterize(np.zeros((0, 3, 2)), w, h).shape == (h, w)
+    assert not rasterize(np.zeros((0, 3, 2)), w, h).any()
+
+
+def test_degenerate_and_non_finite_triangles_cover_nothing():
+    w, h = 12, 8
+    tris = np.array(
+        [
+            [[0.5, 0.5], [10.5, 5.5], [4.5, 2.5]],  # collinear, through centres
+            [[2.5, 2.5], [2.5, 2.5], [8.0, 6.0]],  # repeated vertex
+            [[3.5, 3.5], [3.5, 3.5], [3.5, 3.5]],  # a point on a centre
+            [[1.5, 0.0], [1.5, 8.0], [1.5, 4.0]],  # vertical segment through centres
+            [[np.nan, 1], [5, 5], [1, 5]],
+            [[np.inf, 1], [5, 5], [1, 5]],
+            [[np.inf, 1], [-np.inf, 5], [1, 5]],
+            [[1e300, 1], [-1e300, 5], [1, 1e300]],  # overflows the edge functions: dropped
+        ]
+    )
+    assert not rasterize(tris, w, h).any()
+    good = np.array([[[1, 1], [5, 1], [1, 5]]], dtype=np.float64)
+    np.testing.assert_array_equal(
+        rasterize(np.concatenate([tris, good]), w, h), ref_rasterize(good, w, h)
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# silhouette
+
+
+def test_perspective_quad_facing_the_camera():
+    cam = make_camera()
+    # At depth 5 with f = 50: x in [-1, 1] -> u in [22, 42], y in [-0.5, 0.5] -> v in [19, 29].
+    quad = parallelogram_triangles([-1, -0.5, -5], [2, 0, 0], [0, 1, 0])
+    expected = rect_mask(64, 48, 22, 42, 19, 29)
+    np.testing.assert_array_equal(silhouette(cam, quad), expected)
+    assert silhouette_extent(expected) == (22, 19, 41, 28)
+
+
+def test_perspective_with_a_rotated_and_moved_camera():
+    c2w = rot_x(90.0)  # looks along world +Y, up is world +Z
+    c2w[:3, 3] = [1.0, -3.0, 2.0]
+    cam = make_camera(camera_to_world=c2w)
+    quad_cam = parallelogram_triangles([-1.3, -0.45, -5.2], [2.1, 0.3, 0.1], [0.2, 1.1, -0.4])
+    hit, margin = ray_reference(cam, [-1.3, -0.45, -5.2], [2.1, 0.3, 0.1], [0.2, 1.1, -0.4])
+    assert margin > 1e-6 and hit.sum() > 100
+    np.testing.assert_array_equal(silhouette(cam, to_world(cam, quad_cam)), hit)
+
+
+def test_near_plane_clipping_of_a_floor_crossing_the_camera_plane():
+    # A floor at y = -0.3 from 8 m in front of the camera to 3 m behind it. With clip_start
+    # = 1 the near plane cuts it at depth 1, i.e. at v = 24 + 50 * 0.3 / 1 = 39 (a row
+    # boundary); the far side ends at v = 24 + 15 / 8. Both triangles cross the plane, one
+    # with one vertex in front, the other with two.
+    c2w = np.eye(4)
+    c2w[:3, 3] = [0.5, 1.0, -2.0]
+    cam = make_camera(camera_to_world=c2w)
+    cam.clip_start = 1.0
+    p0, e1, e2 = [-2.0, -0.3, 3.0], [4.0, 0.0, 0.0], [0.0, 0.0, -11.0]
+    floor = parallelogram_triangles(p0, e1, e2)
+    hit, margin = ray_reference(cam, p0, e1, e2)
+    assert margin > 1e-6
+    rows = np.flatnonzero(hit.any(axis=1))
+    assert rows.min() == 26 and rows.max() == 38  # the near plane really cuts it
+    np.testing.assert_array_equal(silhouette(cam, to_world(cam, floor)), hit)
+    # Either vertex order, and split along the other diagonal.
+    p = floor[0, 0], floor[0, 1], floor[0, 2], floor[1, 2]
+    other = np.array([[p[0], p[1], p[3]], [p[1], p[2], p[3]]])[:, ::-1]
+    np.testing.assert_array_equal(silhouette(cam, to_world(cam, other)), hit)
+
+
+def test_triangles_behind_the_camera_or_before_the_near_plane_are_dropped():
+    cam = make_camera()
+    behind = np.array([[[-1, -1, 2], [1, -1, 2], [0, 1, 2]]], dtype=np.float64)
+    too_near = np.array([[[-1, -1, -0.05], [1, -1, -0.05], [0, 1, -0.09]]])
+    for tris in (behind, too_near):
+        assert not silhouette(cam, tris).any()
+        assert not silhouette(make_camera(projection="orthographic"), tris).any()
+    assert not silhouette(cam, np.zeros((0, 3, 3))).any()
+
+
+def test_orthographic_camera():
+    c2w = rot_x(90.0)
+    c2w[:3, 3] = [0.0, -10.0, 0.0]
+    cam = make_camera(width=40, height=30, projection="orthographic", camera_to_world=c2w, f=4.0)
+    # Camera space x -> u = 20 + 4 x, y -> v = 15 - 4 y, whatever the depth (no division).
+    tri_cam = np.array([[[-3.1, -2.2, -4.0], [2.63, -1.3, -30.0], [0.4, 3.05, -7.5]]])
+    tri_px = np.stack([20 + 4 * tri_cam[..., 0], 15 - 4 * tri_cam[..., 1]], -1)
+    assert min_edge_distance(tri_px, 40, 30) > 1e-6  # no centre is left to rounding
+    expected = ref_rasterize(tri_px, 40, 30)
+    assert expected.sum() > 50
+    np.testing.assert_array_equal(silhouette(cam, to_world(cam, tri_cam)), expected)
+    # Moving the triangle along the view axis does not change an orthographic silhouette.
+    shifted = tri_cam + [0.0, 0.0, -20.0]
+    np.testing.assert_array_equal(silhouette(cam, to_world(cam, shifted)), expected)
+
+
+def test_orthographic_near_plane_clipping():
+    # A plane rising with depth, y = 0.2 depth - 1, from 2 m behind the camera to 8 m in
+    # front: rays start at the near plane, so only depths in [clip_start, 8] are seen.
+    cam = make_camera(width=40, height=30, projection="orthographic", f=4.0)
+    cam.clip_start = 0.5
+    p0, e1, e2 = [-2.0, -1.4, 2.0], [4.0, 0.0, 0.0], [0.0, 2.0, -10.0]
+    hit, margin = ray_reference(cam, p0, e1, e2)
+    assert margin > 1e-6
+    assert hit.any() and not hit[int(15 - 4 * (0.2 * 0.5 - 1)) + 1 :].any()
+    np.testing.assert_array_equal(silhouette(cam, parallelogram_triangles(p0, e1, e2)), hit)
+
+
+def test_far_plane_clipping_is_optional():
+    cam = make_camera()
+    cam.clip_end = 5.0
+    p0, e1, e2 = [-1.0, -0.3, -2.0], [2.0, 0.0, 0.0], [0.0, 0.0, -10.0]
+    floor = parallelogram_triangles(p0, e1, e2)
+    full = silhouette(cam, floor)
+    clipped = silhouette(cam, floor, clip_far=True)
+    # The floor's far end is at depth 12 (v = 24 + 15 / 12 = 25.25); clip_end = 5 moves it
+    # to v = 24 + 15 / 5 = 27, a row boundary.
+    assert np.flatnonzero(full.any(axis=1)).min() == 25
+    assert np.flatnonzero(clipped.any(axis=1)).min() == 27
+    assert not (clipped & ~full).any()
+
+
+def test_clip_triangles_cases_preserve_area():
+    tri = np.array([[[0.0, 0.0, 0.0], [4.0, 0.0, 0.0], [0.0, 4.0, 0.0]]])
+
+    def area(t):
+        return 0.5 * np.abs(np.cross(t[:, 1] - t[:, 0], t[:, 2] - t[:, 0])[:, 2]).sum()
+
+    # Keep x <= 1 (two vertices out), keep x >= 1 (one vertex out), all in, all out.
+    assert area(clip_triangles(tri, 1 - tri[..., 0])) == pytest.approx(8 - 0.5 * 3 * 3)
+    assert area(clip_triangles(tri, tri[..., 0] - 1)) == pytest.approx(0.5 * 3 * 3)
+    assert clip_triangles(tri, 1 - tri[..., 0]).shape == (2, 3, 3)
+    assert clip_triangles(tri, tri[..., 0] - 1).shape == (1, 3, 3)
+    assert clip_triangles(tri, 10 - tri[..., 0]).shape == (1, 3, 3)
+    assert clip_triangles(tri, tri[..., 0] - 10).shape == (0, 3, 3)
+
+
+def test_silhouette_extent():
+    mask = np.zeros((10, 12), dtype=bool)
+    assert silhouette_extent(mask) is None
+    mask[3, 7] = True
+    assert silhouette_extent(mask) == (7, 3, 7, 3)
+    mask[8, 2] = True
+    assert silhouette_extent(mask) == (2, 3, 7, 8)
