@@ -131,9 +131,7 @@ def ray_reference(camera, p0, e1, e2):
     a, b, t = sol[..., 0], sol[..., 1], sol[..., 2]
     depth = -(origin[..., 2] + t * direction[..., 2])
     hit = (a >= 0) & (a <= 1) & (b >= 0) & (b <= 1) & (depth >= camera.clip_start) & (t > 0)
-    margin = np.min(
-        np.abs(np.stack([a, a - 1, b, b - 1, (depth - camera.clip_start) / camera.clip_start]))
-    )
+    margin = np.min(np.abs(np.stack([a, a - 1, b, b - 1, (depth - camera.clip_start) / camera.clip_start])))
     return hit, margin
 
 
@@ -326,9 +324,7 @@ def test_degenerate_and_non_finite_triangles_cover_nothing():
     )
     assert not rasterize(tris, w, h).any()
     good = np.array([[[1, 1], [5, 1], [1, 5]]], dtype=np.float64)
-    np.testing.assert_array_equal(
-        rasterize(np.concatenate([tris, good]), w, h), ref_rasterize(good, w, h)
-    )
+    np.testing.assert_array_equal(rasterize(np.concatenate([tris, good]), w, h), ref_rasterize(good, w, h))
 
 
 # ---------------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ Importing this package registers every built-in annotator; docs/annotators.md is
 catalogue of names, shapes, dtypes, units and conventions.
 """
 
-from . import camera_params, depth, rgb, segmentation, bbox2d  # noqa: F401  (registration)
+from . import bbox2d, camera_params, depth, rgb, segmentation  # noqa: F401  (registration)
 from .base import ANNOTATORS, Annotator, create_annotator, register_annotator
 
 __all__ = ["ANNOTATORS", "Annotator", "create_annotator", "register_annotator"]

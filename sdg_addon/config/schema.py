@@ -22,7 +22,7 @@ from ..sampling.distributions import (
 )
 from ..sampling.randomizers import BOOL, COLOR, NUMBER, RANDOMIZERS, VEC3, RandomizerSpec
 from ..writers import WRITERS
-from .problems import MISSING, ConfigError, Problems, join
+from .problems import MISSING, Problems, join
 
 DEVICES = ("auto", "cpu", "cuda", "optix", "hip", "metal", "oneapi")
 VIEW_TRANSFORMS = ("Standard", "AgX", "Filmic", "Raw")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import bpy
-
 from .parse import LABEL_PROPERTY, merge_labels, parse_labels
 
 

@@ -14,7 +14,7 @@ import numpy as np
 from ..frame import AnnotatedFrame
 from . import io
 from .base import Writer, register_writer
-from .palette import colorize, color_key
+from .palette import color_key, colorize
 
 
 @register_writer

@@ -1,0 +1,124 @@
+"""Command line: validate a parameter file, render a dataset.
+
+  python -m headless validate FILE
+  python -m headless render FILE [--out DIR] [--frames A:B] [--device D] [--resume]
+                                 [--overwrite] [--shard I/N]
+Exit codes: 0 ok, 2 invalid input (every problem listed), 1 failure, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m headless", description="Synthetic data generator (Blender).")
+    sub = p.add_subparsers(dest="command", required=True)
+    v = sub.add_parser("validate", help="check a parameter file; list every problem")
+    v.add_argument("file", type=Path)
+    r = sub.add_parser("render", help="render a dataset from a parameter file")
+    r.add_argument("file", type=Path)
+    r.add_argument("--out", type=Path, help="output folder (default: run.output of the file)")
+    r.add_argument("--frames", help="frame range: N, START:STOP (stop excluded), :STOP, START:")
+    r.add_argument("--device", help="auto, cpu, cuda, optix, hip, metal, oneapi (overrides render.device)")
+    r.add_argument("--resume", action="store_true", help="continue a run in --out, skipping finished frames")
+    r.add_argument("--overwrite", action="store_true", help="discard the finished-frame log in --out")
+    r.add_argument("--shard", help="I/N: render only frames f with f %% N == I (for parallel runs)")
+    r.add_argument("--quiet", action="store_true", help="no progress lines")
+    return p
+
+
+def _validate(path: Path) -> int:
+    from sdg_addon.config import ConfigError, load_config
+
+    try:
+        load_config(path)
+    except ConfigError as e:
+        print(f"{len(e.problems)} problem(s) in {path}:", file=sys.stderr)
+        for problem in e.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return EXIT_INVALID
+    print(f"{path}: OK")
+    return EXIT_OK
+
+
+def _parse_shard(text: str | None) -> tuple[int, int] | None:
+    if text is None:
+        return None
+    try:
+        i, n = (int(x) for x in text.split("/"))
+    except ValueError:
+        raise ValueError(f"--shard {text!r}: expected I/N, e.g. 0/4") from None
+    if not (n >= 1 and 0 <= i < n):
+        raise ValueError(f"--shard {text!r}: expected 0 <= I < N")
+    return i, n
+
+
+def _render(args) -> int:
+    from sdg_addon.config import ConfigError, load_config
+    from sdg_addon.progress import format_seconds
+    from sdg_addon.recorder import Recorder, RecorderError, RunOptions, parse_frames
+
+    try:
+        config = load_config(args.file)
+    except ConfigError as e:
+        print(f"{len(e.problems)} problem(s) in {args.file}:", file=sys.stderr)
+        for problem in e.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return EXIT_INVALID
+    try:
+        frames = parse_frames(args.frames, config.frames) if args.frames else range(config.frames)
+        shard = _parse_shard(args.shard)
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_INVALID
+    if args.device is not None:
+        from sdg_addon.config.schema import DEVICES
+
+        if args.device.lower() not in DEVICES:
+            print(f"error: --device {args.device!r}: expected one of {list(DEVICES)}", file=sys.stderr)
+            return EXIT_INVALID
+    out = args.out or Path(config.output)
+    options = RunOptions(out, frames, args.resume, args.overwrite, args.device, shard)
+
+    def on_progress(progress):
+        if not args.quiet:
+            print(progress.line(), flush=True)
+
+    def on_warning(text):
+        print(f"WARNING: {text}", file=sys.stderr, flush=True)
+
+    recorder = Recorder(config, options, on_progress, on_warning)
+    try:
+        result = recorder.run()
+    except RecorderError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_INVALID
+    except (FileNotFoundError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_INVALID
+    except KeyboardInterrupt:
+        print(
+            f"\ninterrupted: finished frames are kept in {out}; continue with the same command plus --resume",
+            file=sys.stderr,
+        )
+        return EXIT_INTERRUPTED
+    stages = ", ".join(f"{k} {v:.2f}s" for k, v in result.stage_seconds.items())
+    print(
+        f"done: {len(result.frames_written)} frame(s) written, {len(result.frames_skipped)} already done, "
+        f"in {format_seconds(result.seconds)} on {result.device.get('type')} -> {out} ({stages})"
+    )
+    return EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    args = build_parser().parse_args(argv)
+    if args.command == "validate":
+        return _validate(args.file)
+    return _render(args)

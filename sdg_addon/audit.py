@@ -1,0 +1,120 @@
+"""The audit trail in <out>/audit/: inputs, resolved parameters, versions, per-frame log.
+
+- inputs/            the parameter file and asset list, byte for byte as given
+- resolved.json      effective parameters (defaults filled in), seed included
+- environment.json   Blender, add-on, Python, OS, numpy versions; render device; argv
+- frames*.jsonl      one line per finished frame: every sampled value and stage timings.
+                     The line is appended after all of the frame's files are written, so
+                     it is the frame's completion record: resume skips exactly these.
+- manifest.json      summary written at the end of each run (frames, totals, peak memory)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import shutil
+import sys
+import threading
+from pathlib import Path
+
+from .writers import io
+
+AUDIT_DIR = "audit"
+
+
+def addon_version() -> str:
+    manifest = Path(__file__).resolve().parent.parent / "blender_manifest.toml"
+    try:
+        import tomllib
+
+        return tomllib.loads(manifest.read_text())["version"]
+    except (OSError, KeyError, ValueError):
+        return "unknown"
+
+
+def config_fingerprint(resolved: dict) -> str:
+    """Hash of what determines frame content (not where it goes or which frames)."""
+    keep = {k: v for k, v in resolved.items() if k not in ("output", "frames", "files")}
+    return hashlib.sha256(json.dumps(keep, sort_keys=True).encode()).hexdigest()
+
+
+def copy_inputs(audit: Path, files: list[Path]) -> None:
+    inputs = audit / "inputs"
+    inputs.mkdir(parents=True, exist_ok=True)
+    for f in files:
+        tmp = inputs / f".{f.name}.tmp"
+        shutil.copyfile(f, tmp)
+        os.replace(tmp, inputs / f.name)
+
+
+def environment(device: dict | None = None, extra: dict | None = None) -> dict:
+    import numpy
+
+    env = {
+        "addon_version": addon_version(),
+        "python": sys.version,
+        "platform": platform.platform(),
+        "numpy": numpy.__version__,
+        "argv": sys.argv,
+    }
+    try:
+        import bpy
+
+        env["blender"] = bpy.app.version_string
+        env["blender_build_hash"] = (
+            bpy.app.build_hash.decode() if isinstance(bpy.app.build_hash, bytes) else str(bpy.app.build_hash)
+        )
+    except ImportError:
+        env["blender"] = None
+    if device is not None:
+        env["render_device"] = device
+    env.update(extra or {})
+    return env
+
+
+class FrameLog:
+    """Append-only JSON-lines log of finished frames (thread-safe)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.lock = threading.Lock()
+        path.parent.mkdir(parents=True, exist_ok=True)
+
+    def append(self, record: dict) -> None:
+        line = json.dumps(record, default=io._json_default, separators=(",", ":")) + "\n"
+        with self.lock, open(self.path, "a", encoding="utf-8") as f:
+            f.write(line)
+            f.flush()
+            os.fsync(f.fileno())
+
+
+def finished_frames(audit: Path) -> dict[int, dict]:
+    """frame -> its log record, from every frames*.jsonl (all shards); a torn last line
+    (the process died mid-write) is ignored, so that frame counts as not finished."""
+    done: dict[int, dict] = {}
+    for log in sorted(audit.glob("frames*.jsonl")):
+        for line in log.read_text(encoding="utf-8").splitlines():
+            try:
+                rec = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if isinstance(rec, dict) and isinstance(rec.get("frame"), int):
+                done[rec["frame"]] = rec
+    return done
+
+
+def peak_memory_mb() -> float:
+    try:
+        import resource
+
+        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        return rss / 1024.0 if sys.platform != "darwin" else rss / 1024.0 / 1024.0
+    except ImportError:
+        return float("nan")
+
+
+def write_json(path: Path, obj) -> None:
+    io.write_json(path, obj, indent=1)

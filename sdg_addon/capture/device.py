@@ -1,0 +1,47 @@
+"""Choosing the Cycles device: auto (a GPU backend if one is found, else CPU) or explicit."""
+
+from __future__ import annotations
+
+import bpy
+
+# CUDA first: on data-centre GPUs without RT cores (H100) it beats OptiX; pick "optix"
+# explicitly on RTX cards.
+AUTO_ORDER = ("CUDA", "OPTIX", "HIP", "METAL", "ONEAPI")
+
+
+def _cycles_prefs():
+    return bpy.context.preferences.addons["cycles"].preferences
+
+
+def gpu_devices(backend: str) -> list:
+    prefs = _cycles_prefs()
+    try:
+        prefs.compute_device_type = backend
+    except TypeError:  # backend not compiled into this build
+        return []
+    prefs.get_devices()
+    return [d for d in prefs.devices if d.type == backend]
+
+
+def select_device(scene, requested: str) -> dict:
+    """Configure Cycles; return what was chosen, for the audit log.
+
+    requested: "auto", "cpu" or a backend name (cuda, optix, hip, metal, oneapi).
+    An explicit backend with no device is an error, not a silent CPU fallback.
+    """
+    requested = requested.lower()
+    if requested == "cpu":
+        scene.cycles.device = "CPU"
+        return {"requested": requested, "type": "CPU", "devices": ["CPU"]}
+    backends = AUTO_ORDER if requested == "auto" else (requested.upper(),)
+    for backend in backends:
+        devices = gpu_devices(backend)
+        if devices:
+            for d in _cycles_prefs().devices:
+                d.use = d.type == backend
+            scene.cycles.device = "GPU"
+            return {"requested": requested, "type": backend, "devices": [d.name for d in devices]}
+    if requested != "auto":
+        raise RuntimeError(f"render.device = {requested!r}: Cycles found no {requested.upper()} device here")
+    scene.cycles.device = "CPU"
+    return {"requested": requested, "type": "CPU", "devices": ["CPU"], "note": "no GPU backend found"}

@@ -1,0 +1,219 @@
+"""One Cycles render per camera per frame, every pass at once, read back as numpy (bpy).
+
+Cycles writes a multilayer EXR (Combined, Depth, Object Index, Normal) to a temporary
+folder (RAM-backed where the OS has one); it is read back and deleted at once. The
+object-index and depth passes are taken from one sample per pixel (not anti-aliased),
+which is what makes masks exact.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+import bpy
+import numpy as np
+from mathutils import Matrix
+
+from ..config.schema import RenderSettings
+from ..frame import Camera, FrameData, SceneObject
+from ..scene.build import BuiltScene
+from .device import select_device
+from .exr import display_transform, read_multilayer_exr
+
+# Pass names of FrameData -> how Cycles names them in the EXR.
+EXR_NAMES = {"combined": "Combined", "depth": "Depth", "instance": "Object Index", "normal": "Normal"}
+NO_HIT_DEPTH = 1e9  # Cycles writes 1e10 where a ray hits nothing
+
+
+def temp_render_dir() -> str:
+    base = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
+    return tempfile.mkdtemp(prefix="sdg_render_", dir=base)
+
+
+def configure_cycles(scene, render: RenderSettings, passes: set[str]) -> dict:
+    """Set engine, sampling, output format and passes; return the device chosen."""
+    scene.render.engine = "CYCLES"
+    device = select_device(scene, render.device)
+    c = scene.cycles
+    c.samples = render.samples
+    c.use_adaptive_sampling = False
+    c.use_denoising = render.denoise
+    c.max_bounces = render.max_bounces
+    scene.render.resolution_x, scene.render.resolution_y = render.width, render.height
+    scene.render.resolution_percentage = 100
+    scene.render.pixel_aspect_x = scene.render.pixel_aspect_y = 1.0
+    scene.render.film_transparent = render.film_transparent
+    scene.render.use_persistent_data = render.persistent_data
+    scene.render.threads_mode = "FIXED" if render.threads else "AUTO"
+    if render.threads:
+        scene.render.threads = render.threads
+    scene.view_settings.view_transform = render.view_transform
+    vl = scene.view_layers[0]
+    vl.use_pass_combined = True
+    vl.use_pass_z = "depth" in passes
+    vl.use_pass_object_index = "instance" in passes
+    vl.use_pass_normal = "normal" in passes
+    s = scene.render.image_settings
+    if hasattr(s, "media_type"):  # Blender 5
+        s.media_type = "MULTI_LAYER_IMAGE"
+    s.file_format = "OPEN_EXR_MULTILAYER"
+    s.color_depth = "32"
+    s.exr_codec = "NONE"  # fastest; the file lives for milliseconds
+    scene.render.use_file_extension = False
+    return device
+
+
+def camera_info(scene, cam_obj) -> Camera:
+    """A Camera (intrinsics and pose) from a Blender camera object, as Cycles renders it."""
+    w, h = scene.render.resolution_x, scene.render.resolution_y
+    data = cam_obj.data
+    fit = data.sensor_fit
+    if fit == "AUTO":
+        fit = "HORIZONTAL" if w >= h else "VERTICAL"
+        sensor = data.sensor_width
+    else:
+        sensor = data.sensor_width if fit == "HORIZONTAL" else data.sensor_height
+    fitted_px = w if fit == "HORIZONTAL" else h
+    loc, rot, _scale = cam_obj.matrix_world.decompose()
+    cam_to_world = np.array(Matrix.LocRotScale(loc, rot, None), dtype=np.float64)
+    big = max(w, h)
+    cx = w / 2 - data.shift_x * big
+    cy = h / 2 + data.shift_y * big
+    if data.type == "ORTHO":
+        f = fitted_px / data.ortho_scale
+        projection = "orthographic"
+    else:
+        f = data.lens * fitted_px / sensor
+        projection = "perspective"
+    return Camera(
+        name=cam_obj.name,
+        width=w,
+        height=h,
+        projection=projection,
+        camera_to_world=cam_to_world,
+        fx=f,
+        fy=f,
+        cx=cx,
+        cy=cy,
+        clip_start=data.clip_start,
+        clip_end=data.clip_end,
+        focal_length_mm=data.lens,
+        sensor_width_mm=sensor * w / fitted_px,
+        sensor_height_mm=sensor * h / fitted_px,
+        ortho_scale=data.ortho_scale,
+    )
+
+
+class Capturer:
+    """Renders cameras of a built scene and returns FrameData."""
+
+    def __init__(self, built: BuiltScene, render: RenderSettings, passes: set[str], need_geometry: bool):
+        self.built = built
+        self.render_settings = render
+        self.passes = set(passes) | {"instance"}  # objects present are read from it
+        self.need_geometry = need_geometry
+        self.device = configure_cycles(built.scene, render, self.passes)
+        self.tmp_dir = temp_render_dir()
+        self._local_tris: dict[str, np.ndarray] = {}
+
+    def close(self) -> None:
+        for name in os.listdir(self.tmp_dir):
+            os.unlink(os.path.join(self.tmp_dir, name))
+        os.rmdir(self.tmp_dir)
+
+    def render_passes(self, cam_obj) -> dict[str, np.ndarray]:
+        scene = self.built.scene
+        scene.camera = cam_obj
+        path = os.path.join(self.tmp_dir, "render.exr")
+        scene.render.filepath = path
+        bpy.ops.render.render(write_still=True)
+        raw = read_multilayer_exr(path)
+        os.unlink(path)
+        out: dict[str, np.ndarray] = {}
+        combined = raw["Combined"]
+        out["combined"] = combined
+        out["rgb"] = display_transform(combined, self.render_settings.view_transform)
+        if "Depth" in raw:
+            depth = raw["Depth"][..., 0]
+            out["depth"] = np.where(depth >= NO_HIT_DEPTH, np.inf, depth).astype(np.float32)
+        if "Object Index" in raw:
+            out["instance"] = np.rint(raw["Object Index"][..., 0]).astype(np.uint32)
+        if "Normal" in raw:
+            out["normal"] = raw["Normal"][..., :3].astype(np.float32)
+        return out
+
+    def scene_objects(self) -> dict[int, SceneObject]:
+        depsgraph = bpy.context.evaluated_depsgraph_get() if self.need_geometry else None
+        objects = {}
+        for e in self.built.entities.values():
+            if all(m.hide_render for m in e.meshes):
+                continue
+            root_mw = np.array(e.root.matrix_world, dtype=np.float64)
+            tris = self._triangles(e, depsgraph) if self.need_geometry else None
+            lo, hi = self._local_bounds(e, root_mw)
+            objects[e.instance_id] = SceneObject(
+                instance_id=e.instance_id,
+                name=e.name,
+                path=e.path,
+                labels=e.labels,
+                object_to_world=root_mw,
+                bbox_min=lo,
+                bbox_max=hi,
+                triangles=tris,
+            )
+        return objects
+
+    def _local_bounds(self, entity, root_mw) -> tuple[np.ndarray, np.ndarray]:
+        """Extents of the entity's meshes in the root's local space (from bound boxes)."""
+        to_root = np.linalg.inv(root_mw)
+        pts = []
+        for m in entity.meshes:
+            if m.hide_render:
+                continue
+            corners = np.array([c[:] for c in m.bound_box], dtype=np.float64)
+            mw = to_root @ np.array(m.matrix_world, dtype=np.float64)
+            pts.append(corners @ mw[:3, :3].T + mw[:3, 3])
+        p = np.concatenate(pts)
+        return p.min(axis=0), p.max(axis=0)
+
+    def _triangles(self, entity, depsgraph) -> np.ndarray:
+        out = []
+        for m in entity.meshes:
+            if m.hide_render:
+                continue
+            local = self._local_triangles(m, depsgraph)
+            mw = np.array(m.matrix_world, dtype=np.float64)
+            out.append(local @ mw[:3, :3].T + mw[:3, 3])
+        return np.concatenate(out) if out else np.zeros((0, 3, 3))
+
+    def _local_triangles(self, obj, depsgraph) -> np.ndarray:
+        """(N, 3, 3) triangles in the object's space; cached per mesh when unmodified."""
+        key = obj.data.name if not obj.modifiers else None
+        if key is not None and key in self._local_tris:
+            return self._local_tris[key]
+        evaluated = obj.evaluated_get(depsgraph)
+        mesh = evaluated.to_mesh()
+        try:
+            mesh.calc_loop_triangles()
+            co = np.empty(len(mesh.vertices) * 3, dtype=np.float64)
+            mesh.vertices.foreach_get("co", co)
+            idx = np.empty(len(mesh.loop_triangles) * 3, dtype=np.int64)
+            mesh.loop_triangles.foreach_get("vertices", idx)
+            tris = co.reshape(-1, 3)[idx].reshape(-1, 3, 3)
+        finally:
+            evaluated.to_mesh_clear()
+        if key is not None:
+            self._local_tris[key] = tris
+        return tris
+
+    def capture(self, frame: int, camera_name: str) -> FrameData:
+        cam_obj = self.built.cameras[camera_name]
+        passes = self.render_passes(cam_obj)
+        return FrameData(
+            frame=frame,
+            camera=camera_info(self.built.scene, cam_obj),
+            passes=passes,
+            objects=self.scene_objects(),
+            label_table=self.built.label_table,
+        )

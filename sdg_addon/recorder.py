@@ -1,0 +1,304 @@
+"""The recorder: parameter file -> scene -> per frame (sample, apply, render, annotate,
+write) -> dataset + audit trail. Used by the headless driver and the UI alike.
+
+Writing runs in a thread pool, overlapped with the next render, and bounded so memory
+stays flat. A frame counts as finished when its line is in audit/frames*.jsonl, which
+is appended only after every file of the frame is on disk; resume skips exactly those.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import audit
+from .annotators import ANNOTATORS, create_annotator
+from .config import Config
+from .frame import AnnotatedFrame
+from .progress import Progress
+from .sampling import sample_frame
+from .writers import WRITERS, create_writer
+
+log = logging.getLogger("sdg")
+
+
+class RecorderError(RuntimeError):
+    """A problem the user must fix (shown without a traceback)."""
+
+
+@dataclass
+class RunOptions:
+    output: Path
+    frames: range
+    resume: bool = False
+    overwrite: bool = False
+    device: str | None = None  # overrides render.device
+    shard: tuple[int, int] | None = None  # (index, count): frames with f % count == index
+    write_workers: int = 2
+    max_pending_frames: int = 4
+
+
+@dataclass
+class RunResult:
+    output: Path
+    frames_written: list[int] = field(default_factory=list)
+    frames_skipped: list[int] = field(default_factory=list)
+    device: dict = field(default_factory=dict)
+    seconds: float = 0.0
+    stage_seconds: dict = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+
+def parse_frames(text: str, total: int) -> range:
+    """'17' -> 17..17, '17:20' -> 17..19, ':5' -> 0..4, '5:' -> 5..total-1."""
+    try:
+        if ":" in text:
+            a, b = text.split(":", 1)
+            start = int(a) if a.strip() else 0
+            stop = int(b) if b.strip() else total
+        else:
+            start = int(text)
+            stop = start + 1
+    except ValueError:
+        raise ValueError(f"--frames {text!r}: expected N, START:STOP, :STOP or START:") from None
+    if start < 0 or stop <= start:
+        raise ValueError(f"--frames {text!r}: expected 0 <= START < STOP")
+    return range(start, stop)
+
+
+def annotator_plan(config: Config) -> dict[str, dict]:
+    """Annotators of the run: the configured ones plus what the writers require."""
+    plan = dict(config.annotators)
+    for name in config.writers:
+        for required in WRITERS[name].required_annotators:
+            plan.setdefault(required, {})
+    return plan
+
+
+class Recorder:
+    def __init__(self, config: Config, options: RunOptions, on_progress=None, on_warning=None):
+        self.config = config
+        self.options = options
+        self.on_progress = on_progress or (lambda progress: None)
+        self.on_warning = on_warning or (lambda text: log.warning(text))
+        self.result = RunResult(output=options.output)
+        self._cancel = threading.Event()
+
+    def cancel(self) -> None:
+        self._cancel.set()
+
+    def warn(self, text: str) -> None:
+        self.result.warnings.append(text)
+        self.on_warning(text)
+
+    # ------------------------------------------------------------------ set-up
+    def frames_to_render(self, done: dict[int, dict]) -> list[int]:
+        frames = list(self.options.frames)
+        if self.options.shard:
+            index, count = self.options.shard
+            frames = [f for f in frames if f % count == index]
+        self.result.frames_skipped = [f for f in frames if f in done]
+        return [f for f in frames if f not in done]
+
+    def prepare_output(self) -> tuple[Path, dict[int, dict]]:
+        out = self.options.output
+        audit_dir = out / audit.AUDIT_DIR
+        done = audit.finished_frames(audit_dir) if audit_dir.is_dir() else {}
+        resolved = self.config.resolved()
+        fingerprint = audit.config_fingerprint(resolved)
+        if done and self.options.overwrite:
+            for log_file in audit_dir.glob("frames*.jsonl"):
+                log_file.unlink()
+            done = {}
+        elif done and not self.options.resume:
+            raise RecorderError(
+                f"{out.as_posix()} already holds {len(done)} finished frame(s): "
+                "pass --resume to continue that run or --overwrite to start anew"
+            )
+        elif done:
+            try:
+                import json
+
+                old = json.loads((audit_dir / "resolved.json").read_text())
+            except (OSError, ValueError):
+                old = None
+            if old is not None and audit.config_fingerprint(old) != fingerprint:
+                raise RecorderError(
+                    f"--resume: the parameters differ from those of the run in {out.as_posix()} "
+                    "(compare audit/resolved.json); use a new output folder or --overwrite"
+                )
+        audit.copy_inputs(audit_dir, self.config.files)
+        audit.write_json(audit_dir / "resolved.json", resolved)
+        return audit_dir, done
+
+    # ------------------------------------------------------------------ the run
+    def run(self) -> RunResult:
+        from .capture.render import Capturer
+        from .labels.blender import unlabelled_objects
+        from .scene.build import build_scene
+        from .scene.randomize import apply_frame
+
+        t_start = time.perf_counter()
+        cfg, opts = self.config, self.options
+        if opts.device:
+            cfg.render.device = opts.device
+        audit_dir, done = self.prepare_output()
+        frames = self.frames_to_render(done)
+
+        built = build_scene(cfg)
+        targets = self.resolve_targets(built)
+        plan = annotator_plan(cfg)
+        annotators = {name: create_annotator(name, **opts_) for name, opts_ in plan.items()}
+        passes = {p for a in annotators.values() for p in a.passes}
+        need_geometry = any(a.needs_geometry for a in annotators.values())
+        writers = [create_writer(name, opts.output, **w_opts) for name, w_opts in cfg.writers.items()]
+        for w in writers:
+            if hasattr(w, "several_cameras"):
+                w.several_cameras = len(cfg.cameras) > 1
+            if hasattr(w, "set_run"):
+                w.set_run(cfg, built.label_table)
+
+        unlabelled = [n for n in unlabelled_objects(built.scene) if n != "ground"]
+        labelled = [e for e in built.entities.values() if e.labels]
+        if not labelled:
+            self.warn(
+                "no object in the scene has a semantic label: segmentation and boxes will be empty. "
+                f"Objects without labels: {', '.join(unlabelled) or '(none)'}"
+            )
+        elif unlabelled:
+            self.warn(f"objects without a 'class' label (annotated as UNLABELLED): {', '.join(unlabelled)}")
+
+        capturer = Capturer(built, cfg.render, passes, need_geometry)
+        self.result.device = capturer.device
+        shard_tag = f".shard{opts.shard[0]:03d}of{opts.shard[1]:03d}" if opts.shard else ""
+        audit.write_json(
+            audit_dir / f"environment{shard_tag}.json",
+            audit.environment(capturer.device, {"shard": opts.shard, "frames": [opts.frames.start, opts.frames.stop]}),
+        )
+        frame_log = audit.FrameLog(audit_dir / f"frames{shard_tag}.jsonl")
+        progress = Progress(len(frames))
+        stages = {"sample": 0.0, "apply": 0.0, "render": 0.0, "annotate": 0.0, "write": 0.0}
+        stage_lock = threading.Lock()
+        pending: list[Future] = []
+        slots = threading.BoundedSemaphore(opts.max_pending_frames)
+        pool = ThreadPoolExecutor(max_workers=opts.write_workers, thread_name_prefix="sdg-write")
+        errors: list[BaseException] = []
+
+        def write_frame(annotated: list[AnnotatedFrame], record: dict) -> None:
+            try:
+                t = time.perf_counter()
+                for frame_data in annotated:
+                    for w in writers:
+                        w.write(frame_data)
+                record["seconds"]["write"] = time.perf_counter() - t
+                with stage_lock:
+                    stages["write"] += record["seconds"]["write"]
+                frame_log.append(record)
+            except BaseException as e:  # reported in the main thread
+                errors.append(e)
+                raise
+            finally:
+                slots.release()
+
+        interrupted = False
+        try:
+            for f in frames:
+                if self._cancel.is_set() or errors:
+                    break
+                record = {"frame": f, "seed": cfg.seed, "seconds": {}}
+                t = time.perf_counter()
+                sampled = sample_frame(cfg.seed, f, cfg.randomizers, targets)
+                record["samples"] = sampled
+                t1 = time.perf_counter()
+                apply_frame(built, sampled)
+                t2 = time.perf_counter()
+                annotated, t_render, t_annot = [], 0.0, 0.0
+                for cam in cfg.cameras:
+                    t3 = time.perf_counter()
+                    frame_data = capturer.capture(f, cam.name)
+                    t4 = time.perf_counter()
+                    annotations = {name: a.annotate(frame_data) for name, a in annotators.items()}
+                    t5 = time.perf_counter()
+                    t_render += t4 - t3
+                    t_annot += t5 - t4
+                    self.check_frame(frame_data, cam.name)
+                    annotated.append(AnnotatedFrame(f, cam.name, annotations, built.label_table, frame_data.camera))
+                record["seconds"].update(sample=t1 - t, apply=t2 - t1, render=t_render, annotate=t_annot)
+                for k in ("sample", "apply", "render", "annotate"):
+                    stages[k] += record["seconds"][k]
+                slots.acquire()
+                fut = pool.submit(write_frame, annotated, record)
+                fut.add_done_callback(lambda _f: self._advance(progress))
+                pending.append(fut)
+                pending = [p for p in pending if not p.done()]
+        except KeyboardInterrupt:
+            interrupted = True
+        finally:
+            pool.shutdown(wait=True)  # every started frame is finished and logged
+            capturer.close()
+        if errors:
+            raise errors[0]
+        for w in writers:
+            w.finalize()
+        self.result.frames_written = sorted(set(audit.finished_frames(audit_dir)) & set(frames))
+        self.result.seconds = time.perf_counter() - t_start
+        self.result.stage_seconds = stages
+        audit.write_json(
+            audit_dir / f"manifest{shard_tag}.json",
+            {
+                "frames_requested": [opts.frames.start, opts.frames.stop],
+                "frames_written_this_run": self.result.frames_written,
+                "frames_skipped_as_done": self.result.frames_skipped,
+                "frames_finished_total": len(audit.finished_frames(audit_dir)),
+                "cameras": [c.name for c in cfg.cameras],
+                "annotators": sorted(annotators),
+                "writers": list(cfg.writers),
+                "seconds_total": self.result.seconds,
+                "seconds_per_stage": stages,
+                "peak_memory_mb": audit.peak_memory_mb(),
+                "interrupted": interrupted or self._cancel.is_set(),
+                "warnings": self.result.warnings,
+            },
+        )
+        if interrupted:
+            raise KeyboardInterrupt
+        return self.result
+
+    def _advance(self, progress: Progress) -> None:
+        progress.advance()
+        self.on_progress(progress)
+
+    def resolve_targets(self, built) -> list[list[str]]:
+        out = []
+        for i, (spec, patterns) in enumerate(zip(self.config.randomizers, self.config.randomizer_targets)):
+            if spec.target_kind is None:
+                out.append(["world"])
+                continue
+            names = built.match(spec.target_kind, patterns)
+            if not names:
+                raise RecorderError(
+                    f"randomizers[{i}] ({spec.name}): targets {patterns} match no {spec.target_kind}; "
+                    f"known {spec.target_kind}: {built.names(spec.target_kind)}"
+                )
+            out.append(names)
+        return out
+
+    def check_frame(self, frame_data, camera_name: str) -> None:
+        """Warn when label-based annotators would write nothing for this frame."""
+        if "instance" not in frame_data.passes:
+            return
+        visible = set(np.unique(frame_data.passes["instance"]).tolist()) - {0}
+        if not any(frame_data.objects[i].labels for i in visible if i in frame_data.objects):
+            self.warn(
+                f"frame {frame_data.frame}, camera {camera_name}: no labelled object is visible; "
+                "its segmentation is all background/unlabelled and its box lists are empty"
+            )
+
+
+__all__ = ["ANNOTATORS", "Recorder", "RecorderError", "RunOptions", "RunResult", "parse_frames"]

@@ -1,0 +1,1 @@
+"""Blender scene construction and per-frame randomization (bpy)."""

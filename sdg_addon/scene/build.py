@@ -1,0 +1,267 @@
+"""Build the Blender scene a parameter file describes (once per run), and find its entities.
+
+An entity is what gets one instance id: a top-level object together with every mesh
+below it in the parent hierarchy (an imported model made of several meshes is one
+instance, as a labelled prim with child meshes is in Replicator).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import bpy
+from mathutils import Euler, Vector
+
+from ..config.schema import AssetSpec, CameraSpec, Config, LightSpec
+from ..frame import FIRST_INSTANCE_ID, LabelTable
+from ..labels.blender import collection_parents, object_path, resolved_labels, set_labels
+from .materials import per_object_material, set_object_look, wire_principled
+from .primitives import primitive_mesh
+
+ASSET_ROOT = "sdg_assets"
+
+
+@dataclass
+class Entity:
+    name: str
+    root: bpy.types.Object
+    meshes: list
+    instance_id: int
+    path: str
+    labels: dict[str, list[str]]
+
+
+@dataclass
+class BuiltScene:
+    scene: bpy.types.Scene
+    entities: dict[str, Entity] = field(default_factory=dict)
+    cameras: dict[str, bpy.types.Object] = field(default_factory=dict)
+    lights: dict[str, bpy.types.Object] = field(default_factory=dict)
+    label_table: LabelTable = field(default_factory=LabelTable)
+
+    def names(self, kind: str) -> list[str]:
+        return sorted({"objects": self.entities, "lights": self.lights, "cameras": self.cameras}[kind])
+
+    def match(self, kind: str, patterns: list[str]) -> list[str]:
+        """Names of `kind` matching any glob pattern (sorted)."""
+        names = self.names(kind)
+        return sorted({n for n in names for p in patterns if fnmatch.fnmatchcase(n, p)})
+
+
+def look_at_rotation(location, target) -> Euler:
+    direction = Vector(target) - Vector(location)
+    if direction.length == 0:
+        return Euler((0.0, 0.0, 0.0))
+    return direction.to_track_quat("-Z", "Y").to_euler()
+
+
+def new_scene() -> bpy.types.Scene:
+    """An empty file with one scene (nothing of the factory startup scene remains)."""
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    return bpy.context.scene
+
+
+def build_scene(config: Config) -> BuiltScene:
+    scene = new_scene()
+    _world(scene, config.world.color, config.world.strength)
+    root = bpy.data.collections.new(ASSET_ROOT)
+    scene.collection.children.link(root)
+    if config.ground.enabled:
+        _ground(scene, config)
+    for spec in config.assets:
+        _asset(root, spec)
+    built = BuiltScene(scene)
+    for spec in config.lights:
+        built.lights[spec.name] = _light(scene, spec)
+    for spec in config.cameras:
+        built.cameras[spec.name] = _camera(scene, spec)
+    scene.camera = built.cameras[config.cameras[0].name] if config.cameras else None
+    built.entities = discover_entities(scene)
+    built.label_table = label_table(config.label_order(), built.entities.values())
+    return built
+
+
+def label_table(declared: dict[str, list[str]], entities) -> LabelTable:
+    """Declared order first, then labels found only in the scene, sorted."""
+    values = {t: list(v) for t, v in declared.items()}
+    found: dict[str, set[str]] = {}
+    for e in entities:
+        for t, v in e.labels.items():
+            found.setdefault(t, set()).add(",".join(v))
+    for t, vs in found.items():
+        values.setdefault(t, []).extend(sorted(vs - set(values.get(t, []))))
+    return LabelTable(values)
+
+
+def discover_entities(scene) -> dict[str, Entity]:
+    """Give each top-level object with meshes below it an instance id (its pass_index).
+
+    Ids are assigned in sorted name order, so they are the same in every process.
+    """
+    parents = collection_parents(scene)
+    tops = sorted((o for o in scene.objects if o.parent is None), key=lambda o: o.name)
+    entities: dict[str, Entity] = {}
+    next_id = FIRST_INSTANCE_ID
+    for top in tops:
+        meshes = [o for o in [top, *top.children_recursive] if o.type == "MESH"]
+        if not meshes:
+            continue
+        if next_id > 32767:
+            raise ValueError("more than 32765 entities: Blender's pass_index cannot tell them apart")
+        for m in meshes:
+            m.pass_index = next_id
+        # Labels of the entity: the root's own (with inheritance), else the first labelled mesh.
+        labels = resolved_labels(top, parents)
+        if not labels:
+            labels = next((lab for lab in (resolved_labels(m, parents) for m in meshes) if lab), {})
+        entities[top.name] = Entity(top.name, top, meshes, next_id, object_path(top, parents), labels)
+        next_id += 1
+    return entities
+
+
+def _world(scene, color, strength) -> None:
+    world = bpy.data.worlds.new("sdg_world")
+    scene.world = world
+    if hasattr(world, "use_nodes") and not world.use_nodes:
+        world.use_nodes = True
+    bg = next(n for n in world.node_tree.nodes if n.type == "BACKGROUND")
+    bg.inputs["Color"].default_value = (*color[:3], 1.0)
+    bg.inputs["Strength"].default_value = strength
+
+
+def set_world(scene, color=None, strength=None) -> None:
+    bg = next(n for n in scene.world.node_tree.nodes if n.type == "BACKGROUND")
+    if color is not None:
+        bg.inputs["Color"].default_value = (*list(color)[:3], 1.0)
+    if strength is not None:
+        bg.inputs["Strength"].default_value = float(strength)
+
+
+def _ground(scene, config: Config) -> None:
+    g = config.ground
+    mesh = primitive_mesh("plane", "ground", g.size, smooth=False)
+    obj = bpy.data.objects.new("ground", mesh)
+    scene.collection.objects.link(obj)
+    mat = per_object_material("sdg_ground")
+    mesh.materials.append(mat)
+    set_object_look(obj, g.color, 0.8, 0.0)
+    if g.labels:
+        set_labels(obj, g.labels)
+
+
+def _asset(root_collection, spec: AssetSpec) -> None:
+    coll = bpy.data.collections.new(spec.name)
+    root_collection.children.link(coll)
+    if spec.labels:
+        set_labels(coll, spec.labels)  # every copy inherits them
+    if spec.primitive:
+        mesh = primitive_mesh(spec.primitive, spec.name, spec.size)
+        mesh.materials.append(per_object_material(f"sdg_{spec.name}"))
+        sources = [bpy.data.objects.new(f"{spec.name}_src", mesh)]
+    else:
+        sources = import_file(Path(spec.file), spec.objects)
+        base_names = [o.name for o in sources]
+        for o in sources:
+            for slot in o.material_slots:
+                if slot.material is not None and not slot.material.get("sdg_wired"):
+                    wire_principled(slot.material)
+                    slot.material["sdg_wired"] = True
+    for i in range(spec.count):
+        name = spec.name if spec.count == 1 else f"{spec.name}_{i:03d}"
+        if spec.primitive:
+            root = sources[0].copy() if i else sources[0]
+            root.name = name
+            coll.objects.link(root)
+            parts = [root]
+        else:
+            root = bpy.data.objects.new(name, None)
+            coll.objects.link(root)
+            parts = []
+            for src, base in zip(sources, base_names):
+                part = src.copy() if i else src  # copies share mesh data (linked duplicates)
+                part.name = f"{name}/{base}"
+                coll.objects.link(part)
+                part.parent = root
+                parts.append(part)
+        root.location = spec.location
+        root.rotation_euler = [math.radians(a) for a in spec.rotation]
+        root.scale = (spec.scale,) * 3
+        for part in parts:
+            set_object_look(part, spec.color, spec.roughness, spec.metallic)
+
+
+def import_file(path: Path, pattern: str = "*") -> list:
+    """Import a model file; return its mesh objects matching `pattern`, parented to nothing.
+
+    The objects are moved into no collection (callers link them); non-mesh objects of the
+    file (cameras, lights, empties) are removed, mesh world transforms kept.
+    """
+    if not path.is_file():
+        raise FileNotFoundError(f"asset file not found: {path.as_posix()}")
+    before = set(bpy.data.objects)
+    ext = path.suffix.lower()
+    if ext == ".blend":
+        with bpy.data.libraries.load(str(path), link=False) as (src, dst):
+            dst.objects = [n for n in src.objects if fnmatch.fnmatchcase(n, pattern)]
+        new = [o for o in dst.objects if o is not None]
+    else:
+        importers = {
+            ".glb": lambda: bpy.ops.import_scene.gltf(filepath=str(path)),
+            ".gltf": lambda: bpy.ops.import_scene.gltf(filepath=str(path)),
+            ".obj": lambda: bpy.ops.wm.obj_import(filepath=str(path)),
+            ".fbx": lambda: bpy.ops.import_scene.fbx(filepath=str(path)),
+            ".ply": lambda: bpy.ops.wm.ply_import(filepath=str(path)),
+            ".stl": lambda: bpy.ops.wm.stl_import(filepath=str(path)),
+        }
+        importers[ext]()
+        new = [o for o in bpy.data.objects if o not in before]
+    meshes = [o for o in new if o.type == "MESH" and fnmatch.fnmatchcase(o.name, pattern)]
+    if not meshes:
+        raise ValueError(f"{path.as_posix()}: no mesh object matches {pattern!r}")
+    for o in meshes:
+        world = o.matrix_world.copy()
+        o.parent = None
+        o.matrix_world = world
+        for c in list(o.users_collection):
+            c.objects.unlink(o)
+    for o in new:
+        if o not in meshes:
+            bpy.data.objects.remove(o)
+    return meshes
+
+
+def _light(scene, spec: LightSpec) -> bpy.types.Object:
+    data = bpy.data.lights.new(spec.name, spec.type)
+    data.energy = spec.energy
+    data.color = spec.color[:3]
+    if spec.type == "AREA":
+        data.size = spec.size
+    elif spec.type in ("POINT", "SPOT"):
+        data.shadow_soft_size = spec.size
+    obj = bpy.data.objects.new(spec.name, data)
+    scene.collection.objects.link(obj)
+    obj.location = spec.location
+    if spec.look_at is not None:
+        obj.rotation_euler = look_at_rotation(spec.location, spec.look_at)
+    return obj
+
+
+def _camera(scene, spec: CameraSpec) -> bpy.types.Object:
+    data = bpy.data.cameras.new(spec.name)
+    data.type = "PERSP" if spec.projection == "perspective" else "ORTHO"
+    data.lens = spec.focal_length
+    data.sensor_width = spec.sensor_width
+    data.sensor_fit = "AUTO"
+    data.ortho_scale = spec.ortho_scale
+    data.clip_start, data.clip_end = spec.clip_start, spec.clip_end
+    obj = bpy.data.objects.new(spec.name, data)
+    scene.collection.objects.link(obj)
+    obj.location = spec.location
+    if spec.look_at is not None:
+        obj.rotation_euler = look_at_rotation(spec.location, spec.look_at)
+    else:
+        obj.rotation_euler = [math.radians(a) for a in spec.rotation]
+    return obj

@@ -1,0 +1,50 @@
+"""Materials whose colour, roughness and metallic are set per object, not per material.
+
+Base Color comes from Object Info > Color (Object.color) and roughness / metallic from
+object attributes (custom properties), so every copy of an asset shares one material yet
+the material randomizer can give each copy its own look without copying materials.
+"""
+
+from __future__ import annotations
+
+import bpy
+
+ROUGHNESS_PROP = "sdg_roughness"
+METALLIC_PROP = "sdg_metallic"
+
+
+def per_object_material(name: str) -> bpy.types.Material:
+    mat = bpy.data.materials.new(name)
+    if hasattr(mat, "use_nodes") and not mat.use_nodes:  # always on in Blender 5
+        mat.use_nodes = True
+    nodes = mat.node_tree.nodes
+    bsdf = next((n for n in nodes if n.type == "BSDF_PRINCIPLED"), None)
+    if bsdf is None:
+        bsdf = nodes.new("ShaderNodeBsdfPrincipled")
+        out = next((n for n in nodes if n.type == "OUTPUT_MATERIAL"), None) or nodes.new("ShaderNodeOutputMaterial")
+        mat.node_tree.links.new(bsdf.outputs["BSDF"], out.inputs["Surface"])
+    wire_principled(mat)
+    return mat
+
+
+def wire_principled(mat: bpy.types.Material) -> None:
+    """Drive every Principled BSDF of `mat` from the object's colour and attributes."""
+    tree = mat.node_tree
+    for bsdf in [n for n in tree.nodes if n.type == "BSDF_PRINCIPLED"]:
+        info = tree.nodes.new("ShaderNodeObjectInfo")
+        tree.links.new(info.outputs["Color"], bsdf.inputs["Base Color"])
+        for prop, socket in ((ROUGHNESS_PROP, "Roughness"), (METALLIC_PROP, "Metallic")):
+            attr = tree.nodes.new("ShaderNodeAttribute")
+            attr.attribute_type = "OBJECT"
+            attr.attribute_name = prop
+            tree.links.new(attr.outputs["Fac"], bsdf.inputs[socket])
+
+
+def set_object_look(obj, color=None, roughness=None, metallic=None) -> None:
+    if color is not None:
+        c = list(color)
+        obj.color = (*c[:3], c[3] if len(c) > 3 else 1.0)
+    if roughness is not None:
+        obj[ROUGHNESS_PROP] = float(roughness)
+    if metallic is not None:
+        obj[METALLIC_PROP] = float(metallic)

@@ -1,0 +1,84 @@
+"""Procedural meshes for the built-in assets (no external files needed).
+
+Every primitive rests on z = 0 (its origin is the centre of its base) and its largest
+extent equals `size`, so a pose with location z = 0 puts it on the ground.
+"""
+
+from __future__ import annotations
+
+import math
+
+import bmesh
+import bpy
+from mathutils import Matrix
+
+
+def _cube(bm):
+    bmesh.ops.create_cube(bm, size=1.0)
+
+
+def _sphere(bm):
+    bmesh.ops.create_uvsphere(bm, u_segments=32, v_segments=16, radius=0.5)
+
+
+def _cylinder(bm):
+    bmesh.ops.create_cone(bm, cap_ends=True, segments=32, radius1=0.35, radius2=0.35, depth=1.0)
+
+
+def _cone(bm):
+    bmesh.ops.create_cone(bm, cap_ends=True, segments=32, radius1=0.5, radius2=0.0, depth=1.0)
+
+
+def _monkey(bm):
+    bmesh.ops.create_monkey(bm)
+
+
+def _plane(bm):
+    bmesh.ops.create_grid(bm, x_segments=1, y_segments=1, size=0.5)
+
+
+def _torus(bm, major=0.35, minor=0.15, n_major=32, n_minor=12):
+    verts = []
+    for i in range(n_major):
+        a = 2 * math.pi * i / n_major
+        for j in range(n_minor):
+            b = 2 * math.pi * j / n_minor
+            r = major + minor * math.cos(b)
+            verts.append(bm.verts.new((r * math.cos(a), r * math.sin(a), minor * math.sin(b))))
+    for i in range(n_major):
+        for j in range(n_minor):
+            a, b = i * n_minor + j, ((i + 1) % n_major) * n_minor + j
+            c, d = ((i + 1) % n_major) * n_minor + (j + 1) % n_minor, i * n_minor + (j + 1) % n_minor
+            bm.faces.new((verts[a], verts[b], verts[c], verts[d]))
+
+
+BUILDERS = {
+    "cube": _cube,
+    "sphere": _sphere,
+    "cylinder": _cylinder,
+    "cone": _cone,
+    "torus": _torus,
+    "monkey": _monkey,
+    "plane": _plane,
+}
+
+
+def primitive_mesh(kind: str, name: str, size: float, smooth: bool = True) -> bpy.types.Mesh:
+    """A new mesh of `kind`, largest extent `size` metres, base centred on the origin."""
+    bm = bmesh.new()
+    try:
+        BUILDERS[kind](bm)
+        bm.verts.ensure_lookup_table()
+        xs, ys, zs = zip(*(v.co[:] for v in bm.verts))
+        extent = max(max(xs) - min(xs), max(ys) - min(ys), max(zs) - min(zs)) or 1.0
+        s = size / extent
+        shift = Matrix.Translation((-(max(xs) + min(xs)) / 2, -(max(ys) + min(ys)) / 2, -min(zs)))
+        bmesh.ops.transform(bm, matrix=Matrix.Scale(s, 4) @ shift, verts=bm.verts)
+        if smooth and kind in ("sphere", "cylinder", "cone", "torus", "monkey"):
+            for f in bm.faces:
+                f.smooth = True
+        mesh = bpy.data.meshes.new(name)
+        bm.to_mesh(mesh)
+    finally:
+        bm.free()
+    return mesh

@@ -1,0 +1,90 @@
+"""Apply sampled randomizer values to the Blender scene (the bpy half of randomizers).
+
+One function per randomizer name of sampling.randomizers, registered in APPLIERS.
+Each takes the built scene, a target name and that target's {param: value} for a frame.
+"""
+
+from __future__ import annotations
+
+import math
+
+from mathutils import Vector
+
+from .build import BuiltScene, look_at_rotation, set_world
+from .materials import set_object_look
+
+APPLIERS = {}
+
+
+def applier(name):
+    def deco(fn):
+        APPLIERS[name] = fn
+        return fn
+
+    return deco
+
+
+@applier("pose")
+def apply_pose(built: BuiltScene, target: str, v: dict) -> None:
+    root = built.entities[target].root
+    if "location" in v:
+        root.location = v["location"]
+    if "rotation" in v:
+        root.rotation_euler = [math.radians(a) for a in v["rotation"]]
+    if "scale" in v:
+        root.scale = (v["scale"],) * 3
+
+
+@applier("material")
+def apply_material(built: BuiltScene, target: str, v: dict) -> None:
+    for obj in built.entities[target].meshes:
+        set_object_look(obj, v.get("color"), v.get("roughness"), v.get("metallic"))
+
+
+@applier("visibility")
+def apply_visibility(built: BuiltScene, target: str, v: dict) -> None:
+    if "visible" in v:
+        for obj in built.entities[target].meshes:
+            obj.hide_render = not v["visible"]
+
+
+@applier("light")
+def apply_light(built: BuiltScene, target: str, v: dict) -> None:
+    obj = built.lights[target]
+    if "energy" in v:
+        obj.data.energy = v["energy"]
+    if "color" in v:
+        obj.data.color = v["color"][:3]
+    if "location" in v:
+        obj.location = v["location"]
+
+
+@applier("camera")
+def apply_camera(built: BuiltScene, target: str, v: dict) -> None:
+    obj = built.cameras[target]
+    target_point = Vector(v.get("look_at", (0.0, 0.0, 0.0)))
+    if any(k in v for k in ("distance", "elevation", "azimuth")):
+        offset = obj.location - target_point
+        dist = v.get("distance", offset.length)
+        horizontal = math.hypot(offset.x, offset.y)
+        elev = math.radians(v["elevation"]) if "elevation" in v else math.atan2(offset.z, horizontal)
+        azim = math.radians(v["azimuth"]) if "azimuth" in v else math.atan2(offset.y, offset.x)
+        obj.location = target_point + Vector(
+            (dist * math.cos(elev) * math.cos(azim), dist * math.cos(elev) * math.sin(azim), dist * math.sin(elev))
+        )
+    obj.rotation_euler = look_at_rotation(obj.location, target_point)
+    if "focal_length" in v:
+        obj.data.lens = v["focal_length"]
+
+
+@applier("world")
+def apply_world(built: BuiltScene, target: str, v: dict) -> None:
+    set_world(built.scene, v.get("color"), v.get("strength"))
+
+
+def apply_frame(built: BuiltScene, sampled: list[dict]) -> None:
+    """Apply one frame's values (sampling.sample_frame output) in randomizer order."""
+    for entry in sampled:
+        fn = APPLIERS[entry["type"]]
+        for target, values in entry["values"].items():
+            fn(built, target, values)
