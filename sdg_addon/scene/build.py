@@ -40,6 +40,7 @@ class BuiltScene:
     entities: dict[str, Entity] = field(default_factory=dict)
     cameras: dict[str, bpy.types.Object] = field(default_factory=dict)
     lights: dict[str, bpy.types.Object] = field(default_factory=dict)
+    camera_targets: dict[str, tuple] = field(default_factory=dict)  # look-at point per camera
     label_table: LabelTable = field(default_factory=LabelTable)
 
     def names(self, kind: str) -> list[str]:
@@ -78,6 +79,8 @@ def build_scene(config: Config) -> BuiltScene:
         built.lights[spec.name] = _light(scene, spec)
     for spec in config.cameras:
         built.cameras[spec.name] = _camera(scene, spec)
+        if spec.look_at is not None:
+            built.camera_targets[spec.name] = tuple(spec.look_at)
     scene.camera = built.cameras[config.cameras[0].name] if config.cameras else None
     built.entities = discover_entities(scene)
     built.label_table = label_table(config.label_order(), built.entities.values())

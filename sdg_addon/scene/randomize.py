@@ -62,7 +62,7 @@ def apply_light(built: BuiltScene, target: str, v: dict) -> None:
 @applier("camera")
 def apply_camera(built: BuiltScene, target: str, v: dict) -> None:
     obj = built.cameras[target]
-    target_point = Vector(v.get("look_at", (0.0, 0.0, 0.0)))
+    target_point = Vector(v.get("look_at", built.camera_targets.get(target, (0.0, 0.0, 0.0))))
     if any(k in v for k in ("distance", "elevation", "azimuth")):
         offset = obj.location - target_point
         dist = v.get("distance", offset.length)
