@@ -82,6 +82,12 @@ class FrameLog:
         self.path = path
         self.lock = threading.Lock()
         path.parent.mkdir(parents=True, exist_ok=True)
+        # A torn last line (crash mid-write) is ended, so the next record starts a new line.
+        if path.exists() and path.stat().st_size:
+            with open(path, "rb+") as f:
+                f.seek(-1, os.SEEK_END)
+                if f.read(1) != b"\n":
+                    f.write(b"\n")
 
     def append(self, record: dict) -> None:
         line = json.dumps(record, default=io._json_default, separators=(",", ":")) + "\n"

@@ -128,7 +128,7 @@ def discover_entities(scene) -> dict[str, Entity]:
 def _world(scene, color, strength) -> None:
     world = bpy.data.worlds.new("sdg_world")
     scene.world = world
-    if hasattr(world, "use_nodes") and not world.use_nodes:
+    if bpy.app.version < (5, 0, 0):  # always on (and deprecated) from Blender 5
         world.use_nodes = True
     bg = next(n for n in world.node_tree.nodes if n.type == "BACKGROUND")
     bg.inputs["Color"].default_value = (*color[:3], 1.0)

@@ -15,7 +15,7 @@ METALLIC_PROP = "sdg_metallic"
 
 def per_object_material(name: str) -> bpy.types.Material:
     mat = bpy.data.materials.new(name)
-    if hasattr(mat, "use_nodes") and not mat.use_nodes:  # always on in Blender 5
+    if bpy.app.version < (5, 0, 0):  # always on (and deprecated) from Blender 5
         mat.use_nodes = True
     nodes = mat.node_tree.nodes
     bsdf = next((n for n in nodes if n.type == "BSDF_PRINCIPLED"), None)

@@ -1,0 +1,240 @@
+"""End-to-end: parameter file -> Cycles render -> annotations, checked against geometry
+computed by hand. Tiny renders (65x49, 1-4 samples) keep this fast on a CPU."""
+
+from __future__ import annotations
+
+import json
+import math
+import runpy
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+pytest.importorskip("bpy")
+
+from headless.cli import main  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+W, H = 65, 49  # odd, so the image centre is the centre of pixel (32, 24)
+RADIUS = 0.5
+CAM_DIST = 4.0
+FOCAL, SENSOR = 50.0, 36.0
+
+SPHERE_FILE = f"""
+[run]
+seed = 1
+frames = 1
+
+[render]
+resolution = [{W}, {H}]
+samples = 2
+device = "cpu"
+
+[scene]
+ground = false
+
+[[cameras]]
+name = "cam"
+location = [0.0, -{CAM_DIST}, {RADIUS}]
+look_at = [0.0, 0.0, {RADIUS}]
+focal_length = {FOCAL}
+sensor_width = {SENSOR}
+
+[[lights]]
+name = "sun"
+type = "sun"
+location = [0, 0, 5]
+energy = 3
+
+[[assets]]
+name = "ball"
+primitive = "sphere"
+size = {2 * RADIUS}
+labels = {{ class = "ball", color = "red" }}
+
+[[assets]]
+name = "pole"
+primitive = "cylinder"
+size = 0.3
+location = [1.2, 0.5, 0.0]
+
+[annotators]
+rgb = {{}}
+distance_to_image_plane = {{}}
+distance_to_camera = {{}}
+instance_segmentation = {{}}
+semantic_segmentation = {{}}
+bounding_box_2d_tight = {{}}
+camera_params = {{}}
+"""
+
+
+@pytest.fixture(scope="module")
+def sphere_run(tmp_path_factory):
+    d = tmp_path_factory.mktemp("sphere")
+    param = d / "sphere.toml"
+    param.write_text(SPHERE_FILE)
+    out = d / "out"
+    assert main(["render", str(param), "--out", str(out), "--quiet"]) == 0
+    return out
+
+
+def test_depth_at_centre_is_distance_minus_radius(sphere_run):
+    depth = np.load(sphere_run / "distance_to_image_plane_0000.npy")
+    assert depth.shape == (H, W) and depth.dtype == np.float32
+    # The UV sphere (32 x 16 segments) is within r * (1 - cos(pi / 16)) of the true sphere.
+    tol = RADIUS * (1 - math.cos(math.pi / 16)) + 1e-3
+    assert abs(depth[H // 2, W // 2] - (CAM_DIST - RADIUS)) < tol
+    assert np.isinf(depth[0, 0])  # nothing behind the sphere: no surface
+    dist = np.load(sphere_run / "distance_to_camera_0000.npy")
+    assert abs(dist[H // 2, W // 2] - depth[H // 2, W // 2]) < 1e-4  # on the axis they agree
+    assert np.all(dist[np.isfinite(depth)] >= depth[np.isfinite(depth)] - 1e-5)
+
+
+def test_tight_box_is_projected_extent(sphere_run):
+    boxes = np.load(sphere_run / "bounding_box_2d_tight_0000.npy")
+    labels = json.loads((sphere_run / "bounding_box_2d_tight_labels_0000.json").read_text())
+    paths = json.loads((sphere_run / "bounding_box_2d_tight_prim_paths_0000.json").read_text())
+    assert len(boxes) == 1 and paths == ["/sdg_assets/ball/ball"]  # the pole has no label
+    assert labels == {str(boxes[0]["semanticId"]): {"class": "ball"}}
+    f_px = FOCAL * W / SENSOR
+    r_px = f_px * math.tan(math.asin(RADIUS / CAM_DIST))  # silhouette of a centred sphere
+    cx, cy = W / 2, H / 2
+    b = boxes[0]
+    # Inclusive pixel indices: the outermost covered pixel centres lie within the circle.
+    assert abs(b["x_min"] - (cx - r_px)) <= 1.0 and abs(b["x_max"] + 1 - (cx + r_px)) <= 1.0
+    assert abs(b["y_min"] - (cy - r_px)) <= 1.0 and abs(b["y_max"] + 1 - (cy + r_px)) <= 1.0
+    assert b["occlusionRatio"] < 0.05
+
+
+def test_masks_map_to_object_and_class(sphere_run):
+    inst = np.array(Image.open(sphere_run / "instance_segmentation_0000.png"))
+    mapping = json.loads((sphere_run / "instance_segmentation_mapping_0000.json").read_text())
+    semantics = json.loads((sphere_run / "instance_segmentation_semantics_mapping_0000.json").read_text())
+    sem = np.array(Image.open(sphere_run / "semantic_segmentation_0000.png"))
+    sem_labels = json.loads((sphere_run / "semantic_segmentation_labels_0000.json").read_text())
+    depth = np.load(sphere_run / "distance_to_image_plane_0000.npy")
+    key = lambda c: "(" + ", ".join(str(int(x)) for x in c) + ")"  # noqa: E731
+    ball_colour = next(k for k, v in mapping.items() if v == "/sdg_assets/ball/ball")
+    assert semantics[ball_colour] == {"class": "ball", "color": "red"}
+    ball = np.array([key(c) == ball_colour for c in inst.reshape(-1, 4)]).reshape(H, W)
+    # Every pixel with a surface near the sphere's depth belongs to the ball, and only those.
+    near = np.isfinite(depth) & (depth < CAM_DIST + RADIUS + 0.01)
+    pole = np.array([mapping.get(key(c)) == "UNLABELLED" for c in inst.reshape(-1, 4)]).reshape(H, W)
+    assert ball.sum() > 100 and np.array_equal(ball, near & ~pole)
+    # The semantic map is the instance map pushed through the label table.
+    sem_keys = np.array([key(c) for c in sem.reshape(-1, 4)]).reshape(H, W)
+    assert {sem_labels[k]["class"] for k in np.unique(sem_keys[ball])} == {"ball"}
+    assert {sem_labels[k]["class"] for k in np.unique(sem_keys[pole])} <= {"UNLABELLED"}
+    assert {sem_labels[k]["class"] for k in np.unique(sem_keys[~np.isfinite(depth)])} == {"BACKGROUND"}
+
+
+def test_camera_params_reproject_known_points(sphere_run):
+    params = json.loads((sphere_run / "camera_params_0000.json").read_text())
+    assert params["renderProductResolution"] == [W, H]
+    K = np.array(params["intrinsics"])
+    w2c = np.array(params["world_to_camera_opencv"])
+    for point, pixel in (([0, 0, RADIUS], (W / 2, H / 2)), ([0.3, 0.0, RADIUS + 0.2], None)):
+        p = w2c @ np.array([*point, 1.0])
+        uv = (K @ p[:3])[:2] / p[2]
+        if pixel is None:  # by hand: x right of centre and z above it, seen from 4 m
+            f_px = FOCAL * W / SENSOR
+            pixel = (W / 2 + f_px * 0.3 / CAM_DIST, H / 2 - f_px * 0.2 / CAM_DIST)
+        assert np.allclose(uv, pixel, atol=1e-6)
+    # Replicator's layout: view transform and projection as row-vector matrices.
+    view = np.array(params["cameraViewTransform"]).reshape(4, 4).T
+    proj = np.array(params["cameraProjection"]).reshape(4, 4).T
+    clip = proj @ view @ np.array([0.3, 0.0, RADIUS + 0.2, 1.0])
+    ndc = clip[:3] / clip[3]
+    u, v = (ndc[0] + 1) / 2 * W, (1 - ndc[1]) / 2 * H
+    assert np.allclose((u, v), pixel, atol=1e-6)
+
+
+def test_audit_trail(sphere_run):
+    audit = sphere_run / "audit"
+    assert (audit / "inputs" / "sphere.toml").read_text() == SPHERE_FILE
+    resolved = json.loads((audit / "resolved.json").read_text())
+    assert resolved["seed"] == 1 and resolved["render"]["width"] == W
+    env = json.loads((audit / "environment.json").read_text())
+    assert env["blender"].startswith(("4.", "5.")) and env["render_device"]["type"] == "CPU"
+    lines = (audit / "frames.jsonl").read_text().splitlines()
+    rec = json.loads(lines[0])
+    assert rec["frame"] == 0 and set(rec["seconds"]) >= {"render", "annotate", "write"}
+
+
+# ---------------------------------------------------------------- the default preset
+
+
+def tiny_default(tmp_path: Path, frames: int = 3) -> Path:
+    text = (ROOT / "presets" / "default.toml").read_text()
+    text = text.replace("resolution = [640, 480]", "resolution = [64, 48]").replace("samples = 32", "samples = 1")
+    text = text.replace("frames = 8", f"frames = {frames}")
+    text = text.replace('device = "auto"', 'device = "cpu"')
+    path = tmp_path / "default_tiny.toml"
+    path.write_text(text)
+    return path
+
+
+def test_default_preset_both_entry_points_agree(tmp_path, monkeypatch):
+    param = tiny_default(tmp_path, frames=2)
+    out_module = tmp_path / "module"
+    assert main(["render", str(param), "--out", str(out_module), "--quiet"]) == 0
+
+    # What `blender -b -P headless/run.py -- render ...` does: run the script with that argv.
+    out_blender = tmp_path / "blender"
+    argv = ["blender", "-b", "-P", "headless/run.py", "--", "render", str(param), "--out", str(out_blender), "--quiet"]
+    monkeypatch.setattr(sys, "argv", argv)
+    with pytest.raises(SystemExit) as done:
+        runpy.run_path(str(ROOT / "headless" / "run.py"), run_name="__main__")
+    assert done.value.code == 0
+
+    names = sorted(p.name for p in out_module.glob("*_000[01].*"))
+    assert names == sorted(p.name for p in out_blender.glob("*_000[01].*"))
+    assert "rgb_0001.png" in names and "bounding_box_2d_tight_0001.npy" in names
+    for name in ("bounding_box_2d_tight_0000.npy", "bounding_box_2d_tight_0001.npy"):
+        assert np.array_equal(np.load(out_module / name), np.load(out_blender / name))
+    samples = [json.loads(line)["samples"] for line in (out_module / "audit/frames.jsonl").read_text().splitlines()]
+    assert samples[0] != samples[1]  # consecutive frames differ
+    boxes = [np.load(out_module / f"bounding_box_2d_tight_000{i}.npy") for i in (0, 1)]
+    assert len(boxes[0]) >= 3 and not np.array_equal(boxes[0], boxes[1])
+
+
+def test_single_frame_reproduces_and_resume(tmp_path, capsys):
+    param = tiny_default(tmp_path, frames=3)
+    full = tmp_path / "full"
+    assert main(["render", str(param), "--out", str(full), "--quiet"]) == 0
+    alone = tmp_path / "alone"
+    assert main(["render", str(param), "--out", str(alone), "--frames", "2:3", "--quiet"]) == 0
+    assert not (alone / "rgb_0000.png").exists()
+    a, b = (json.loads((d / "audit/frames.jsonl").read_text().splitlines()[-1]) for d in (full, alone))
+    assert b["frame"] == 2 and a["frame"] == 2 and a["samples"] == b["samples"]
+    assert np.array_equal(
+        np.load(full / "bounding_box_2d_tight_0002.npy"), np.load(alone / "bounding_box_2d_tight_0002.npy")
+    )
+
+    # A crash after frame 1: its log line torn, frame 2 never logged.
+    log = full / "audit" / "frames.jsonl"
+    lines = log.read_text().splitlines()
+    log.write_text(lines[0] + "\n" + lines[1][: len(lines[1]) // 2])
+    capsys.readouterr()
+    assert main(["render", str(param), "--out", str(full), "--quiet"]) == 2
+    assert "--resume" in capsys.readouterr().err
+    assert main(["render", str(param), "--out", str(full), "--resume"]) == 0
+    out = capsys.readouterr().out
+    assert "2 frame(s) written, 1 already done" in out
+    frames = sorted(json.loads(x)["frame"] for x in log.read_text().splitlines() if x.endswith("}"))
+    assert frames == [0, 1, 2]
+
+
+def test_unlabelled_scene_warns_with_names(tmp_path, capsys):
+    text = SPHERE_FILE.replace('labels = { class = "ball", color = "red" }', "").replace("[[assets]]", "[[assets]]", 1)
+    param = tmp_path / "nolabels.toml"
+    param.write_text(text)
+    assert main(["render", str(param), "--out", str(tmp_path / "o"), "--quiet"]) == 0
+    err = capsys.readouterr().err
+    assert "no object in the scene has a semantic label" in err
+    assert "ball" in err and "pole" in err
+    assert "no labelled object is visible" in err
