@@ -1,0 +1,78 @@
+"""Benchmark: frames/s and seconds per stage of a real run, plus peak memory.
+
+  python -m headless.bench [FILE] [--frames 20] [--resolution 640x480] [--samples 16]
+                           [--device auto] [--json OUT.json]
+
+Renders FILE (default: the built-in preset) into a temporary folder and prints one JSON
+object: steady-state frames/s (first frame excluded: it pays for kernel loading and scene
+sync), mean seconds per stage (sample, apply, render, annotate, write), peak RSS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m headless.bench")
+    p.add_argument("file", nargs="?", type=Path, default=ROOT / "presets" / "default.toml")
+    p.add_argument("--frames", type=int, default=20)
+    p.add_argument("--resolution", default=None, help="WxH, overrides the file")
+    p.add_argument("--samples", type=int, default=None, help="overrides render.samples")
+    p.add_argument("--device", default=None)
+    p.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    p.add_argument("--keep", type=Path, default=None, help="keep the dataset in this folder")
+    args = p.parse_args(argv)
+
+    from sdg_addon.audit import finished_frames, peak_memory_mb
+    from sdg_addon.config import load_config
+    from sdg_addon.recorder import Recorder, RunOptions
+
+    config = load_config(args.file)
+    if args.resolution:
+        w, h = (int(x) for x in args.resolution.lower().split("x"))
+        config.render.width, config.render.height = w, h
+    if args.samples:
+        config.render.samples = args.samples
+    out = args.keep or Path(tempfile.mkdtemp(prefix="sdg_bench_"))
+    t0 = time.perf_counter()
+    result = Recorder(config, RunOptions(out, range(args.frames), overwrite=True, device=args.device)).run()
+    wall = time.perf_counter() - t0
+    records = [r for _f, r in sorted(finished_frames(out / "audit").items())]
+    stages = ("sample", "apply", "render", "annotate", "write")
+    steady = records[1:] or records
+    per_stage = {s: statistics.mean(r["seconds"].get(s, 0.0) for r in steady) for s in stages}
+    main_thread = sum(per_stage[s] for s in stages if s != "write")  # write overlaps the next frame
+    figures = {
+        "file": str(args.file),
+        "frames": len(records),
+        "resolution": [config.render.width, config.render.height],
+        "samples": config.render.samples,
+        "device": result.device,
+        "wall_seconds": round(wall, 3),
+        "first_frame_render_s": round(records[0]["seconds"]["render"], 4) if records else None,
+        "steady_frames_per_s_main_thread": round(1.0 / main_thread, 3) if main_thread else None,
+        "overall_frames_per_s": round(len(records) / wall, 3),
+        "mean_seconds_per_stage": {k: round(v, 4) for k, v in per_stage.items()},
+        "peak_memory_mb": round(peak_memory_mb(), 1),
+    }
+    text = json.dumps(figures, indent=1)
+    print(text)
+    if args.json:
+        args.json.write_text(text)
+    if args.keep is None:
+        shutil.rmtree(out, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
