@@ -238,3 +238,33 @@ def test_unlabelled_scene_warns_with_names(tmp_path, capsys):
     assert "no object in the scene has a semantic label" in err
     assert "ball" in err and "pole" in err
     assert "no labelled object is visible" in err
+
+
+def test_two_cameras_one_subfolder_each_and_orthographic(tmp_path):
+    text = SPHERE_FILE.replace(
+        "[[lights]]",
+        f"""[[cameras]]
+name = "top"
+projection = "orthographic"
+ortho_scale = 2.0
+location = [0.0, 0.0, 5.0]
+look_at = [0.0, 0.0, 0.0]
+
+[[lights]]""",
+        1,
+    )
+    param = tmp_path / "two.toml"
+    param.write_text(text)
+    out = tmp_path / "out"
+    assert main(["render", str(param), "--out", str(out), "--quiet"]) == 0
+    assert (out / "cam" / "rgb_0000.png").is_file() and (out / "top" / "rgb_0000.png").is_file()
+    assert not (out / "rgb_0000.png").exists()
+    # Top-down orthographic view: the sphere (radius 0.5 at the origin) is a disc of
+    # radius 0.5 m = 0.5 * W / ortho_scale pixels around the image centre.
+    params = json.loads((out / "top" / "camera_params_0000.json").read_text())
+    assert params["projection"] == "orthographic"
+    box = np.load(out / "top" / "bounding_box_2d_tight_0000.npy")[0]
+    r_px = RADIUS * W / 2.0
+    assert abs(box["x_min"] - (W / 2 - r_px)) <= 1 and abs(box["x_max"] + 1 - (W / 2 + r_px)) <= 1
+    depth = np.load(out / "top" / "distance_to_image_plane_0000.npy")
+    assert abs(depth[H // 2, W // 2] - (5.0 - 2 * RADIUS)) < 0.01  # top of the sphere at z = 1
