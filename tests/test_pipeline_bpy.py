@@ -243,7 +243,7 @@ def test_unlabelled_scene_warns_with_names(tmp_path, capsys):
 def test_two_cameras_one_subfolder_each_and_orthographic(tmp_path):
     text = SPHERE_FILE.replace(
         "[[lights]]",
-        f"""[[cameras]]
+        """[[cameras]]
 name = "top"
 projection = "orthographic"
 ortho_scale = 2.0

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import tomllib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -22,12 +23,12 @@ from ..sampling.distributions import (
 )
 from ..sampling.randomizers import BOOL, COLOR, NUMBER, RANDOMIZERS, VEC3, RandomizerSpec
 from ..writers import WRITERS
-from .problems import MISSING, Problems, join
+from .problems import MISSING, Problems, join, one_of
 
 DEVICES = ("auto", "cpu", "cuda", "optix", "hip", "metal", "oneapi")
 VIEW_TRANSFORMS = ("Standard", "AgX", "Filmic", "Raw")
 PRIMITIVES = ("cube", "sphere", "cylinder", "cone", "torus", "monkey", "plane")
-ASSET_EXTENSIONS = (".blend", ".glb", ".gltf", ".obj", ".fbx", ".ply", ".stl")
+ASSET_EXTENSIONS = (".blend", ".glb", ".gltf", ".obj", ".fbx", ".ply", ".stl", ".usd", ".usda", ".usdc", ".usdz")
 LIGHT_TYPES = ("POINT", "SUN", "SPOT", "AREA")
 DEFAULT_ANNOTATORS = (
     "rgb",
@@ -157,27 +158,51 @@ class Config:
 # ---------------------------------------------------------------------------- reading
 
 
+FILE_TYPES = (".toml", ".json")
+
+
 def read_table(path: Path, problems: Problems) -> dict | None:
+    """The top-level table of a TOML or JSON file, or None after recording why not."""
+    if path.suffix.lower() not in FILE_TYPES:
+        problems.add("", path.name, "a parameter file ending in .toml or .json")
+        return None
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        problems.add("", path.as_posix(), "an existing parameter file")
+        problems.add("", path.as_posix(), "an existing file")
+        return None
+    except UnicodeDecodeError as e:
+        problems.add("", f"byte {e.start}: {e.reason}", "a text file in UTF-8")
         return None
     except OSError as e:
-        problems.add("", path.as_posix(), f"a readable file ({e})")
+        problems.add("", path.as_posix(), f"a readable file ({e.strerror or e})")
         return None
+    is_json = path.suffix.lower() == ".json"
     try:
-        if path.suffix.lower() == ".json":
-            data = json.loads(text)
-        else:
-            data = tomllib.loads(text)
-    except (json.JSONDecodeError, tomllib.TOMLDecodeError) as e:
-        problems.add("", f"syntax error: {e}", "valid TOML (.toml) or JSON (.json)")
+        data = json.loads(text) if is_json else tomllib.loads(text)
+    except json.JSONDecodeError as e:
+        _syntax_problem(problems, text, e.msg, e.lineno, e.colno, "JSON")
+        return None
+    except tomllib.TOMLDecodeError as e:
+        found = re.search(r"^(.*?)\s*\(at line (\d+), column (\d+)\)$", str(e))
+        if found:
+            _syntax_problem(problems, text, found[1], int(found[2]), int(found[3]), "TOML")
+        else:  # "(at end of document)" and the like
+            lines = text.splitlines() or [""]
+            message = re.sub(r"\s*\(at end of document\)$", "", str(e))
+            _syntax_problem(problems, text, f"{message} at the end of the file", len(lines), len(lines[-1]) + 1, "TOML")
         return None
     if not isinstance(data, dict):
         problems.add("", data, "a table (JSON object) at the top level")
         return None
     return data
+
+
+def _syntax_problem(problems: Problems, text: str, message: str, line: int, column: int, language: str) -> None:
+    """A syntax error as a problem at `line N, column C`, showing the text of that line."""
+    lines = text.splitlines()
+    source = lines[line - 1].strip() if 0 < line <= len(lines) else ""
+    problems.add(f"line {line}, column {column}", source, f"valid {language} syntax ({message})")
 
 
 def load_config(path: str | Path) -> Config:
@@ -200,6 +225,8 @@ def config_from_dict(data: dict, path: Path, problems: Problems | None = None) -
     cfg.seed = v.integer(run, "seed", "run", 0, low=0, high=2**63 - 1)
     cfg.frames = v.integer(run, "frames", "run", 10, low=1)
     cfg.output = v.string(run, "output", "run", f"out/{path.stem}")
+    if not cfg.output.strip():
+        problems.add("run.output", cfg.output, "a folder path (not empty)")
 
     cfg.render = _render(v, v.table(data, "render"))
     cfg.labels = v.label_table(data, "labels", "")
@@ -208,22 +235,17 @@ def config_from_dict(data: dict, path: Path, problems: Problems | None = None) -
     cfg.ground, cfg.world = _ground(v, scene), _world(v, scene)
 
     cfg.cameras = [_camera(v, c, join("cameras", i)) for i, c in enumerate(v.array(data, "cameras"))]
-    if not cfg.cameras and "cameras" not in data:
-        problems.add("cameras", MISSING, "at least one [[cameras]] entry")
+    if not cfg.cameras and isinstance(data.get("cameras", []), list):
+        problems.add("cameras", data.get("cameras", MISSING), "at least one [[cameras]] entry")
     cfg.lights = [_light(v, t, join("lights", i)) for i, t in enumerate(v.array(data, "lights"))]
 
     assets = [(a, join("assets", i), path) for i, a in enumerate(v.array(data, "assets"))]
     if "asset_list" in data:
         assets += _asset_list(v, data["asset_list"], path, problems)
     cfg.assets = [_asset(v, a, where, base) for a, where, base in assets]
-    for name, kind, items in (
-        ("cameras", "camera", cfg.cameras),
-        ("lights", "light", cfg.lights),
-        ("assets", "asset", cfg.assets),
-    ):
-        v.unique_names(items, name, kind)
-    if "asset_list" in data and isinstance(data["asset_list"], str):
-        cfg.files.append((path.parent / data["asset_list"]).resolve())
+    _unique_names(cfg, [(where, base) for _a, where, base in assets], path, problems)
+    if isinstance(data.get("asset_list"), str):
+        cfg.files.append(_asset_list_path(path, data["asset_list"]))
 
     for i, r in enumerate(v.array(data, "randomizers")):
         spec, targets = _randomizer(v, r, join("randomizers", i))
@@ -256,16 +278,29 @@ TOP_LEVEL_KEYS = (
 )
 
 
+MAX_RESOLUTION = 65536  # Blender's limit per side
+MAX_NAME_BYTES = 63  # Blender's limit for ID names (longer ones are cut, then clash)
+
+
 def _render(v: _Reader, t: dict) -> RenderSettings:
+    """`resolution = [w, h]`, or `width` and `height` (either form, not both)."""
     p = "render"
     v.problems.unknown_keys(t, (*RenderSettings.__dataclass_fields__, "resolution"), p)
-    v.problems.unknown_keys({k: 0 for k in t if k in ("width", "height")}, (), p)
     r = RenderSettings()
-    res = v.numbers(t, "resolution", p, [r.width, r.height], n=2)
-    if all(isinstance(x, int) and x >= 1 for x in res) and len(res) == 2:
-        r.width, r.height = res
+    if "resolution" in t:
+        res = v.numbers(
+            t, "resolution", p, None, n=2, low=1, high=MAX_RESOLUTION, whole=True, what="[width, height] in pixels"
+        )
+        if res is not None:
+            r.width, r.height = res
+        for key in ("width", "height"):
+            if key in t:
+                v.problems.add(
+                    join(p, key), t[key], "either resolution = [width, height] or width and height, not both"
+                )
     else:
-        v.problems.add(join(p, "resolution"), t.get("resolution"), "[width, height], whole numbers >= 1")
+        r.width = v.integer(t, "width", p, r.width, low=1, high=MAX_RESOLUTION)
+        r.height = v.integer(t, "height", p, r.height, low=1, high=MAX_RESOLUTION)
     r.samples = v.integer(t, "samples", p, r.samples, low=1)
     r.device = v.choice(t, "device", p, r.device, DEVICES, fold_case=True)
     r.denoise = v.boolean(t, "denoise", p, r.denoise)
@@ -285,9 +320,10 @@ def _ground(v: _Reader, scene: dict) -> GroundSpec:
         return g
     p = "scene.ground"
     if not isinstance(value, dict):
-        v.problems.add(p, value, "true, false or a table {size, color, labels}")
+        v.problems.add(p, value, "true, false or a table {enabled, size, color, labels}")
         return g
-    v.problems.unknown_keys(value, ("size", "color", "labels"), p)
+    v.problems.unknown_keys(value, ("enabled", "size", "color", "labels"), p)
+    g.enabled = v.boolean(value, "enabled", p, g.enabled)
     g.size = v.number(value, "size", p, g.size, low=0, strict=True)
     g.color = v.color(value, "color", p, g.color)
     g.labels = v.labels(value, "labels", p)
@@ -305,7 +341,7 @@ def _world(v: _Reader, scene: dict) -> WorldSpec:
 
 def _camera(v: _Reader, t, p: str) -> CameraSpec:
     if not v.is_table(t, p):
-        return CameraSpec(name=f"camera{p}", location=[0, 0, 0])
+        return CameraSpec(name=p, location=[0.0, 0.0, 0.0])
     v.problems.unknown_keys(t, CameraSpec.__dataclass_fields__, p)
     c = CameraSpec(name=v.name(t, p), location=v.vec3(t, "location", p, None))
     c.look_at = v.vec3(t, "look_at", p, None, required=False)
@@ -339,11 +375,23 @@ def _light(v: _Reader, t, p: str) -> LightSpec:
     return s
 
 
+def _asset_list_path(path: Path, value: str) -> Path:
+    """An asset list path, relative to the parameter file that names it (`~` expanded)."""
+    return (path.parent / Path(value).expanduser()).resolve()
+
+
 def _asset_list(v: _Reader, value, path: Path, problems: Problems) -> list:
-    if not isinstance(value, str):
+    """[(asset table, field path, file it came from)] of the asset list the file names."""
+    if not isinstance(value, str) or not value.strip():
         problems.add("asset_list", value, "a path (string) to a TOML or JSON file with [[assets]]")
         return []
-    list_path = (path.parent / value).resolve()
+    list_path = _asset_list_path(path, value)
+    if list_path == path:
+        problems.add("asset_list", value, "another file than the parameter file itself")
+        return []
+    if list_path.suffix.lower() not in FILE_TYPES:
+        problems.add("asset_list", value, "a file ending in .toml or .json")
+        return []
     if not list_path.is_file():
         problems.add("asset_list", value, f"an existing file (looked for {list_path.as_posix()})")
         return []
@@ -370,16 +418,18 @@ def _asset(v: _Reader, t, p: str, base: Path) -> AssetSpec:
     v.problems.unknown_keys(t, AssetSpec.__dataclass_fields__, p)
     a = AssetSpec(name=v.name(t, p))
     has_prim, has_file = "primitive" in t, "file" in t
-    if has_prim == has_file:
-        v.problems.add(p, {k: t.get(k) for k in ("primitive", "file") if k in t}, "exactly one of primitive or file")
+    if has_prim and has_file:
+        v.problems.add(join(p, "file"), t["file"], "either primitive or file, not both")
+    elif not (has_prim or has_file):
+        v.problems.add(join(p, "primitive"), MISSING, "a primitive or a file (one of the two)")
     if has_prim:
         a.primitive = v.choice(t, "primitive", p, None, PRIMITIVES, fold_case=True)
     if has_file:
         raw = v.string(t, "file", p, "")
         if raw:
-            f = (base.parent / raw).resolve()
+            f = (base.parent / Path(raw).expanduser()).resolve()
             if f.suffix.lower() not in ASSET_EXTENSIONS:
-                v.problems.add(join(p, "file"), raw, f"a file ending in one of {list(ASSET_EXTENSIONS)}")
+                v.problems.add(join(p, "file"), raw, f"a file ending in one of {', '.join(ASSET_EXTENSIONS)}")
             elif not f.is_file():
                 v.problems.add(join(p, "file"), raw, f"an existing file (looked for {f.as_posix()})")
             a.file = f.as_posix()
@@ -402,7 +452,7 @@ def _randomizer(v: _Reader, t, p: str) -> tuple[RandomizerSpec | None, list[str]
     kind = t.get("type", MISSING)
     cls = RANDOMIZERS.get(kind) if isinstance(kind, str) else None
     if cls is None:
-        v.problems.add(join(p, "type"), kind, f"one of {sorted(RANDOMIZERS)}")
+        v.problems.add(join(p, "type"), kind, one_of(kind, sorted(RANDOMIZERS), "randomizer type"))
         return None, []
     known = ("type", "targets", *cls.PARAMS, *cls.OPTIONS)
     v.problems.unknown_keys(t, known, p)
@@ -421,6 +471,39 @@ def _randomizer(v: _Reader, t, p: str) -> tuple[RandomizerSpec | None, list[str]
     for name, (default, typ, desc) in cls.OPTIONS.items():
         options[name] = v.typed(t, name, p, default, typ, desc)
     return cls(params, options), targets
+
+
+def _unique_names(cfg: Config, asset_origins: list[tuple[str, Path]], path: Path, problems: Problems) -> None:
+    """Cameras, lights and assets share one namespace: Blender object names are unique.
+
+    An asset with count > 1 also makes objects NAME_000, NAME_001, ...; an enabled ground
+    is the object `ground`. A clash is reported at the later entry, in the file declaring it.
+    """
+    here = path.as_posix()
+    seen: dict[str, str] = {}  # name -> the entry that took it first
+    if cfg.ground.enabled:
+        seen["ground"] = "the ground object (scene.ground)"
+
+    def claim(name: str, made: list[str], where: str, file: str) -> None:
+        clash = next((n for n in [name, *made] if n in seen), None)
+        if clash is not None:
+            if clash == name:
+                expected = f"a name not used already ({seen[clash]} has it)"
+            else:
+                expected = f"a name whose objects are free (its object {clash!r} is taken by {seen[clash]})"
+            sink = problems if file == here else _Redirect(problems, file)
+            sink.add(join(where, "name"), name, expected)
+            return
+        for n in [name, *made]:
+            seen[n] = where if file == here else f"{where} in {file}"
+
+    for i, c in enumerate(cfg.cameras):
+        claim(c.name, [], join("cameras", i), here)
+    for i, light in enumerate(cfg.lights):
+        claim(light.name, [], join("lights", i), here)
+    for a, (where, base) in zip(cfg.assets, asset_origins):
+        made = [f"{a.name}_{k:03d}" for k in range(a.count)] if a.count > 1 else []
+        claim(a.name, made, where, base.as_posix())
 
 
 class _Redirect(Problems):
@@ -459,17 +542,11 @@ class _Reader:
 
     def name(self, t: dict, p: str) -> str:
         value = t.get("name", MISSING)
-        if isinstance(value, str) and value.strip():
+        if isinstance(value, str) and value.strip() and len(value.encode("utf-8")) <= MAX_NAME_BYTES:
             return value
-        self.problems.add(join(p, "name"), value, "a non-empty string")
+        expected = f"a non-empty string of at most {MAX_NAME_BYTES} bytes (Blender's limit for names)"
+        self.problems.add(join(p, "name"), value, expected)
         return p
-
-    def unique_names(self, items, section: str, kind: str) -> None:
-        seen = set()
-        for i, item in enumerate(items):
-            if item.name in seen:
-                self.problems.add(join(join(section, i), "name"), item.name, f"a {kind} name used once")
-            seen.add(item.name)
 
     def string(self, t: dict, key: str, p: str, default):
         value = t.get(key, default)
@@ -495,7 +572,10 @@ class _Reader:
             for c in choices:
                 if value == c or (fold_case and value.lower() == c.lower()):
                     return c
-        self.problems.add(join(p, key), value, f"one of {list(choices)}")
+        expected = one_of(value, choices)
+        if fold_case:
+            expected = expected.replace(";", " (any case);", 1) if ";" in expected else expected + " (any case)"
+        self.problems.add(join(p, key), value, expected)
         return default
 
     def boolean(self, t: dict, key: str, p: str, default: bool) -> bool:
@@ -528,11 +608,19 @@ class _Reader:
         self.problems.add(join(p, key), value, f"a number{rng}")
         return default
 
-    def numbers(self, t: dict, key: str, p: str, default, n: int):
+    def numbers(self, t: dict, key: str, p: str, default, n: int, low=None, high=None, whole=False, what=""):
+        """A list of n numbers (whole numbers if `whole`) within [low, high], else default."""
         value = t.get(key, default)
-        if isinstance(value, list) and len(value) == n and all(_number(x) for x in value):
-            return list(value)
-        return [None] * n
+        ok = isinstance(value, list) and len(value) == n
+        ok = ok and all((isinstance(x, int) and not isinstance(x, bool)) if whole else _number(x) for x in value)
+        ok = ok and all((low is None or x >= low) and (high is None or x <= high) for x in value)
+        if ok:
+            return [int(x) if whole else float(x) for x in value]
+        rng = f" >= {low}" if low is not None else ""
+        rng += f" and <= {high}" if high is not None else ""
+        kind = "whole numbers" if whole else "numbers"
+        self.problems.add(join(p, key), value, f"{what + ': ' if what else ''}a list of {n} {kind}{rng}")
+        return default
 
     def vec3(self, t: dict, key: str, p: str, default, required=True):
         if key not in t and (default is not None or not required):
@@ -599,13 +687,15 @@ class _Reader:
         if is_distribution_spec(value):
             found = check_distribution_spec(value)
             for sub, bad, expected in found:
+                if sub not in value:  # a required parameter is missing
+                    bad = MISSING
                 self.problems.add(join(where, sub), bad, expected)
             if found:
                 return None
             d = make_distribution(value)
             for sub, bad in _distribution_values(d):
                 if not _fits(bad, kind):
-                    self.problems.add(join(where, sub), bad, f"{_KIND_TEXT[kind]} ({desc})")
+                    self.problems.add(join(where, sub), bad, f"{_KIND_TEXT[kind]}, as {key} takes ({desc})")
                     return None
             return d
         if not _fits(value, kind):
@@ -619,13 +709,13 @@ class _Reader:
         if isinstance(value, list) and all(isinstance(x, str) for x in value):
             value = {x: {} for x in value}
         if not isinstance(value, dict):
-            self.problems.add(key, value, f"a table of {kind} name -> options, or a list of names")
+            self.problems.add(key, value, f"a table of {kind} name -> options, or a list of {kind} names")
             return out
         for name, options in value.items():
             where = join(key, name)
             cls = registry.get(name)
             if cls is None:
-                self.problems.add(where, name, f"a known {kind}: {sorted(registry)}")
+                self.problems.add(where, name, one_of(name, sorted(registry), kind))
                 continue
             if not isinstance(options, dict):
                 self.problems.add(where, options, "a table of options ({} for none)")

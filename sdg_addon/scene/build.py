@@ -218,6 +218,7 @@ def import_file(path: Path, pattern: str = "*") -> list:
             ".fbx": lambda: bpy.ops.import_scene.fbx(filepath=str(path)),
             ".ply": lambda: bpy.ops.wm.ply_import(filepath=str(path)),
             ".stl": lambda: bpy.ops.wm.stl_import(filepath=str(path)),
+            **dict.fromkeys((".usd", ".usda", ".usdc", ".usdz"), lambda: bpy.ops.wm.usd_import(filepath=str(path))),
         }
         importers[ext]()
         new = [o for o in bpy.data.objects if o not in before]
