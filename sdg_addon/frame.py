@@ -47,7 +47,12 @@ class Camera:
 
     @property
     def world_to_camera(self) -> np.ndarray:
-        return np.linalg.inv(self.camera_to_world)
+        # camera_to_world is rigid (rotation + translation): invert in closed form.
+        r, t = self.camera_to_world[:3, :3], self.camera_to_world[:3, 3]
+        m = np.eye(4)
+        m[:3, :3] = r.T
+        m[:3, 3] = -r.T @ t
+        return m
 
     @property
     def world_to_camera_opencv(self) -> np.ndarray:
@@ -188,6 +193,18 @@ class FrameData:
     label_table: LabelTable
     # Results shared between annotators of this frame (e.g. rasterized silhouettes).
     cache: dict = field(default_factory=dict)
+
+    def instance_pixel_counts(self) -> np.ndarray:
+        """Pixels per instance id (index = id), counted once per frame (bincount, O(pixels))."""
+        counts = self.cache.get("instance_pixel_counts")
+        if counts is None:
+            counts = np.bincount(self.passes["instance"].ravel())
+            self.cache["instance_pixel_counts"] = counts
+        return counts
+
+    def visible_ids(self) -> list[int]:
+        """Instance ids with at least one visible pixel (background 0 excluded), sorted."""
+        return [i for i in np.flatnonzero(self.instance_pixel_counts()).tolist() if i != BACKGROUND_ID]
 
     @property
     def height(self) -> int:

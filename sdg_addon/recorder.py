@@ -15,8 +15,6 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
 from . import audit
 from .annotators import ANNOTATORS, create_annotator
 from .config import Config
@@ -139,6 +137,16 @@ class Recorder:
 
     # ------------------------------------------------------------------ the run
     def run(self) -> RunResult:
+        for _progress in self.iter_run():
+            pass
+        return self.result
+
+    def iter_run(self):
+        """The run, one step at a time (for the UI's modal operator; run() consumes it).
+
+        Yields the run's Progress once the scene is built and again after each frame is
+        handed to the writers; cancel() between steps ends it cleanly (manifest written).
+        """
         from .capture.render import Capturer
         from .labels.blender import unlabelled_objects
         from .scene.build import build_scene
@@ -208,6 +216,7 @@ class Recorder:
 
         interrupted = False
         try:
+            yield progress
             for f in frames:
                 if self._cancel.is_set() or errors:
                     break
@@ -237,6 +246,7 @@ class Recorder:
                 fut.add_done_callback(lambda _f: self._advance(progress))
                 pending.append(fut)
                 pending = [p for p in pending if not p.done()]
+                yield progress
         except KeyboardInterrupt:
             interrupted = True
         finally:
@@ -293,7 +303,7 @@ class Recorder:
         """Warn when label-based annotators would write nothing for this frame."""
         if "instance" not in frame_data.passes:
             return
-        visible = set(np.unique(frame_data.passes["instance"]).tolist()) - {0}
+        visible = frame_data.visible_ids()
         if not any(frame_data.objects[i].labels for i in visible if i in frame_data.objects):
             self.warn(
                 f"frame {frame_data.frame}, camera {camera_name}: no labelled object is visible; "
