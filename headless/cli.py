@@ -3,6 +3,7 @@
   python -m headless validate FILE
   python -m headless render FILE [--out DIR] [--frames A:B] [--device D] [--resume]
                                  [--overwrite] [--shard I/N]
+  python -m headless preview DIR [--frame N] [--sheet] [-n 16] [--camera C] [--out FILE.png]
 Exit codes: 0 ok, 2 invalid input (every problem listed), 1 failure, 130 interrupted.
 """
 
@@ -30,6 +31,16 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--overwrite", action="store_true", help="discard the finished-frame log in --out")
     r.add_argument("--shard", help="I/N: render only frames f with f %% N == I (for parallel runs)")
     r.add_argument("--quiet", action="store_true", help="no progress lines")
+    pv = sub.add_parser("preview", help="draw one frame (or a contact sheet) of an output folder as a PNG")
+    pv.add_argument("dir", type=Path, help="output folder (BasicWriter layout)")
+    pv.add_argument("--frame", type=int, help="frame number (default: the first)")
+    pv.add_argument("--sheet", action="store_true", help="contact sheet of -n frames instead of one frame")
+    pv.add_argument("-n", type=int, default=16, help="frames on the contact sheet, spread over the dataset")
+    pv.add_argument("--columns", type=int, default=4, help="contact sheet columns")
+    pv.add_argument("--thumb-width", type=int, default=320, help="contact sheet thumbnail width in pixels")
+    pv.add_argument("--camera", help="camera sub-folder (default: all for a frame, the first for a sheet)")
+    pv.add_argument("--mask", choices=("instance", "semantic", "none"), default="instance", help="mask overlay")
+    pv.add_argument("--out", type=Path, help="PNG to write (default: DIR/preview/frame_NNNN.png or sheet.png)")
     return p
 
 
@@ -116,9 +127,31 @@ def _render(args) -> int:
     return EXIT_OK
 
 
+def _preview(args) -> int:
+    from sdg_addon import visualize
+
+    try:
+        if args.sheet:
+            sheet = dict(n=args.n, columns=args.columns, thumb_width=args.thumb_width)
+            image = visualize.contact_sheet(args.dir, camera=args.camera, mask=args.mask, **sheet)
+            out = args.out or visualize.default_output(args.dir, sheet=True, camera=args.camera)
+        else:
+            frame = args.frame if args.frame is not None else visualize.frames(args.dir, args.camera)[0]
+            image = visualize.frame_panel(args.dir, frame, camera=args.camera, mask=args.mask)
+            out = args.out or visualize.default_output(args.dir, frame, camera=args.camera)
+    except (FileNotFoundError, KeyError, ValueError) as e:
+        print(f"error: {e.args[0] if isinstance(e, KeyError) else e}", file=sys.stderr)
+        return EXIT_INVALID
+    visualize.save_png(image, out)
+    print(out)
+    return EXIT_OK
+
+
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     args = build_parser().parse_args(argv)
     if args.command == "validate":
         return _validate(args.file)
+    if args.command == "preview":
+        return _preview(args)
     return _render(args)

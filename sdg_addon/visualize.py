@@ -1,0 +1,724 @@
+"""Visualizer: any BasicWriter output frame as a picture a person reads at a glance.
+
+Pure numpy + Pillow (no bpy): it reads the files on disk, so it works on any dataset in
+Replicator's BasicWriter layout, ours or not. One camera: files at the root of the folder;
+several cameras: one sub-folder per camera (both at once are fine). Frames are found by
+globbing ``rgb_*.png``; every other annotator is optional and skipped when missing.
+
+Frame panel (``frame_panel``), per camera, size ``(2 * W, H)`` for a W x H camera:
+
+    +----------------------------+-------------+-------------+
+    |                            |  depth      |  normals    |
+    |  RGB + mask overlay        +-------------+-------------+
+    |  + tight 2D boxes + names  |  semantic   |  info       |
+    +----------------------------+-------------+-------------+
+
+The left half is the RGB at full resolution with the instance mask (else the semantic mask)
+blended at 45 % (BACKGROUND and UNLABELLED pixels are left untouched), instance outlines at
+85 %, and every row of ``bounding_box_2d_tight`` drawn as an outline whose outer pixels are
+exactly the box's inclusive ``x_min..x_max, y_min..y_max``, with the class name (and the
+occluded share when it is at least 5 %) on a tag of the box colour. The box colour is the
+colour of the same object in the overlaid mask (matched by prim path through the instance
+mapping), else the semantic colour of its ``semanticId``; all colours come from
+``writers.palette.id_colors``, so they match the segmentation PNGs. The right half holds
+W/2 x H/2 tiles in this order, those present only: colourised depth
+(``distance_to_image_plane``, else ``distance_to_camera``), normals, the semantic map, and
+an info tile (frame, camera, size, counts, class legend, a warning when nothing labelled is
+in view). Several cameras: one such row per camera, stacked top to bottom.
+
+Contact sheet (``contact_sheet``): overlays of N frames as thumbnails ``thumb_width`` wide
+(height keeps the aspect ratio) with the frame number, ``columns`` per row, ``GAP`` pixels
+between and around them: size ``(cols * tw + (cols + 1) * GAP, rows * th + (rows + 1) * GAP)``.
+
+Colour keys:
+- depth: robust range = 2nd..98th percentile of the finite, positive values; near (<= 2nd)
+  -> (253, 231, 37) yellow, far (>= 98th) -> (68, 1, 84) dark purple, a viridis ramp in
+  between; inf / nan / <= 0 (background) -> black.
+- normals: ``(n + 1) / 2`` as RGB; all-zero or non-finite (background) -> black.
+- semantic map: class colours; BACKGROUND black, UNLABELLED dark grey (48, 48, 48).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+from .writers import io
+from .writers.palette import id_colors
+
+MASK_ALPHA = 0.45  # mask overlay opacity
+OUTLINE_ALPHA = 0.85  # instance outline opacity
+OCCLUSION_SHOWN = 0.05  # occlusionRatio from which the tag shows the occluded share
+GAP = 4  # contact sheet: pixels between and around thumbnails
+BACKDROP = (24, 24, 24)
+UNLABELLED_GREY = (48, 48, 48)
+NEAR_COLOR = (253, 231, 37)
+FAR_COLOR = (68, 1, 84)
+
+# viridis, sampled every 1/8 (0 = dark purple, 1 = yellow)
+_RAMP = np.array(
+    [
+        (68, 1, 84),
+        (72, 36, 117),
+        (59, 82, 139),
+        (44, 114, 142),
+        (33, 145, 140),
+        (40, 174, 128),
+        (94, 201, 98),
+        (173, 220, 48),
+        (253, 231, 37),
+    ],
+    dtype=np.float64,
+)
+
+_RGB_RE = re.compile(r"^rgb_(\d+)\.png$")
+_KEY_RE = re.compile(r"^\(\s*(\d+),\s*(\d+),\s*(\d+),\s*(\d+)\s*\)$")
+
+
+# --- colourisation (public) ------------------------------------------------------------------
+
+
+def depth_range(depth: np.ndarray) -> tuple[float, float] | None:
+    """Robust (near, far) of a depth map: 2nd and 98th percentile of finite values > 0."""
+    d = _squeeze(np.asarray(depth, dtype=np.float32))
+    values = d[np.isfinite(d) & (d > 0)]
+    if values.size == 0:
+        return None
+    near, far = np.percentile(values, [2.0, 98.0])
+    return float(near), float(max(far, near))
+
+
+def colorize_depth(depth: np.ndarray, near: float | None = None, far: float | None = None) -> np.ndarray:
+    """float depth (H, W) in metres -> uint8 (H, W, 3); near yellow, far dark purple, inf black.
+
+    near / far default to the robust range (``depth_range``); values outside are clamped.
+    """
+    d = _squeeze(np.asarray(depth, dtype=np.float32))
+    out = np.zeros(d.shape + (3,), dtype=np.uint8)
+    valid = np.isfinite(d) & (d > 0)
+    if not valid.any():
+        return out
+    if near is None or far is None:
+        lo, hi = depth_range(d)
+        near = lo if near is None else near
+        far = hi if far is None else far
+    v = d[valid].astype(np.float64)
+    t = np.clip((v - near) / (far - near), 0.0, 1.0) if far > near else np.zeros_like(v)
+    out[valid] = _ramp(1.0 - t)
+    return out
+
+
+def colorize_normals(normals: np.ndarray) -> np.ndarray:
+    """(H, W, 3) unit normals -> uint8 (H, W, 3) as (n + 1) / 2; zero / non-finite -> black."""
+    n = np.asarray(normals, dtype=np.float32)[..., :3]
+    valid = np.isfinite(n).all(axis=-1) & (np.abs(n).sum(axis=-1) > 0)
+    out = np.zeros(n.shape, dtype=np.uint8)
+    out[valid] = np.clip((n[valid] + 1.0) * 127.5 + 0.5, 0, 255).astype(np.uint8)
+    return out
+
+
+def _ramp(t: np.ndarray) -> np.ndarray:
+    x = np.clip(t, 0.0, 1.0) * (len(_RAMP) - 1)
+    i = np.minimum(x.astype(np.int64), len(_RAMP) - 2)
+    f = (x - i)[:, None]
+    return np.rint(_RAMP[i] * (1 - f) + _RAMP[i + 1] * f).astype(np.uint8)
+
+
+def _squeeze(a: np.ndarray) -> np.ndarray:
+    return a[..., 0] if a.ndim == 3 and a.shape[-1] == 1 else a
+
+
+# --- finding frames --------------------------------------------------------------------------
+
+
+@dataclass
+class FrameFiles:
+    """One frame of one camera: where its files are. ``path`` returns None when missing."""
+
+    folder: Path
+    camera: str  # "" for files at the root of the output folder
+    frame: int
+    suffix: str  # the frame number as written in the file names ("0007")
+
+    def path(self, name: str, ext: str) -> Path | None:
+        p = self.folder / f"{name}_{self.suffix}.{ext}"
+        return p if p.is_file() else None
+
+    def json(self, name: str):
+        p = self.path(name, "json")
+        if p is None:
+            return None
+        try:
+            return json.loads(p.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+
+
+def _frames_in(folder: Path) -> dict[int, str]:
+    out = {}
+    for p in folder.glob("rgb_*.png"):
+        m = _RGB_RE.match(p.name)
+        if m:
+            out.setdefault(int(m.group(1)), m.group(1))
+    return out
+
+
+def cameras(folder: Path | str) -> dict[str, Path]:
+    """Camera name -> folder: "" for frames at the root, then sub-folders with rgb_*.png."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"not a folder: {folder}")
+    out = {}
+    if _frames_in(folder):
+        out[""] = folder
+    for sub in sorted(p for p in folder.iterdir() if p.is_dir()):
+        if _frames_in(sub):
+            out[sub.name] = sub
+    if not out:
+        raise FileNotFoundError(f"no rgb_*.png frames in {folder} or its sub-folders")
+    return out
+
+
+def frames(folder: Path | str, camera: str | None = None) -> list[int]:
+    """Sorted frame numbers of one camera, or of all cameras together."""
+    cams = cameras(folder)
+    chosen = [_camera(cams, camera)] if camera is not None else list(cams.values())
+    return sorted(set().union(*(_frames_in(c) for c in chosen)))
+
+
+def frame_files(folder: Path | str, frame: int, camera: str | None = None) -> list[FrameFiles]:
+    """The frame's files, one entry per camera that has it (only ``camera`` if given)."""
+    cams = cameras(folder)
+    names = [camera] if camera is not None else list(cams)
+    out = []
+    for name in names:
+        sub = _camera(cams, name)
+        found = _frames_in(sub)
+        if frame in found:
+            out.append(FrameFiles(sub, name, frame, found[frame]))
+    if not out:
+        have = frames(folder, camera)
+        where = f" for camera {camera!r}" if camera else ""
+        raise KeyError(f"no frame {frame}{where} in {folder} (frames {_ranges(have)})")
+    return out
+
+
+def _camera(cams: dict[str, Path], name: str) -> Path:
+    if name not in cams:
+        shown = [c or "(root)" for c in cams]
+        raise KeyError(f"no camera {name!r}: found {shown}")
+    return cams[name]
+
+
+def _ranges(values: list[int]) -> str:
+    if not values:
+        return "none"
+    parts, start, prev = [], values[0], values[0]
+    for v in values[1:] + [None]:
+        if v is not None and v == prev + 1:
+            prev = v
+            continue
+        parts.append(str(start) if start == prev else f"{start}-{prev}")
+        if v is not None:
+            start = prev = v
+    return ", ".join(parts)
+
+
+# --- loading ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Box:
+    semantic_id: int
+    x_min: int
+    y_min: int
+    x_max: int
+    y_max: int
+    occlusion: float
+    label: str
+    prim_path: str | None = None
+
+
+@dataclass
+class Mask:
+    """An id map as colours: ``colors`` RGBA uint8, ``keys`` one integer per distinct colour."""
+
+    colors: np.ndarray
+    keys: np.ndarray
+    path_colors: dict[str, tuple[int, int, int]] = field(default_factory=dict)
+
+    @property
+    def labelled(self) -> np.ndarray:
+        """True where the pixel is neither BACKGROUND (alpha 0) nor UNLABELLED (opaque black)."""
+        c = self.colors
+        return (c[..., 3] > 0) & (c[..., :3].max(axis=-1) > 0)
+
+
+def load_rgb(ff: FrameFiles) -> np.ndarray:
+    """uint8 (H, W, 3); a transparent background is shown over ``BACKDROP``."""
+    with Image.open(ff.folder / f"rgb_{ff.suffix}.png") as im:
+        if im.mode in ("RGBA", "LA", "PA") or "transparency" in im.info:
+            rgba = im.convert("RGBA")
+            base = Image.new("RGBA", rgba.size, BACKDROP + (255,))
+            return np.asarray(Image.alpha_composite(base, rgba).convert("RGB"))
+        return np.asarray(im.convert("RGB"))
+
+
+def load_mask(ff: FrameFiles, name: str) -> Mask | None:
+    """A segmentation (colourised RGBA png, uint16 id png or uint32 id npy) as a Mask."""
+    png = ff.path(name, "png")
+    if png is not None:
+        with Image.open(png) as im:
+            if im.mode in ("RGBA", "RGB"):
+                colors = np.asarray(im.convert("RGBA"))
+                ids = None
+            else:
+                ids = np.asarray(im).astype(np.uint32)
+    else:
+        npy = ff.path(name, "npy")
+        if npy is None:
+            return None
+        ids = np.load(npy, allow_pickle=False).astype(np.uint32)
+        ids = ids[..., 0] if ids.ndim == 3 else ids
+    if ids is not None:
+        colors = id_colors(ids)
+        keys = ids.astype(np.int64)
+    else:
+        c = colors.astype(np.int64)
+        keys = (c[..., 0] << 24) | (c[..., 1] << 16) | (c[..., 2] << 8) | c[..., 3]
+    mask = Mask(colors, keys)
+    mapping = ff.json(f"{name}_mapping")
+    if isinstance(mapping, dict):
+        for key, path in mapping.items():
+            color = _key_color(key)
+            if color is not None and isinstance(path, str):
+                mask.path_colors[path] = color[:3]
+    return mask
+
+
+def _key_color(key: str) -> tuple[int, ...] | None:
+    """A label-file key ("(r, g, b, a)" or an id) -> its RGBA colour."""
+    m = _KEY_RE.match(key.strip())
+    if m:
+        return tuple(int(x) for x in m.groups())
+    try:
+        return tuple(int(x) for x in id_colors(np.array(int(key))))
+    except ValueError:
+        return None
+
+
+def label_text(value) -> str:
+    """A labels-file entry ({"class": "mug"}, or a plain string) -> the text to show."""
+    if isinstance(value, dict):
+        if "class" in value:
+            return str(value["class"])
+        return ", ".join(f"{k}:{v}" for k, v in value.items())
+    return str(value)
+
+
+def load_boxes(ff: FrameFiles, name: str = "bounding_box_2d_tight") -> list[Box] | None:
+    p = ff.path(name, "npy")
+    if p is None:
+        return None
+    data = np.load(p, allow_pickle=False)
+    needed = ("semanticId", "x_min", "y_min", "x_max", "y_max")
+    if data.dtype.names is None or not all(k in data.dtype.names for k in needed):
+        return None
+    labels = ff.json(f"{name}_labels") or {}
+    paths = ff.json(f"{name}_prim_paths")
+    paths = paths if isinstance(paths, list) and len(paths) == len(data) else [None] * len(data)
+    has_occ = "occlusionRatio" in data.dtype.names
+    out = []
+    for row, path in zip(data, paths):
+        sid = int(row["semanticId"])
+        entry = labels.get(str(sid)) if isinstance(labels, dict) else None
+        occ = float(row["occlusionRatio"]) if has_occ else 0.0
+        out.append(
+            Box(
+                sid,
+                int(row["x_min"]),
+                int(row["y_min"]),
+                int(row["x_max"]),
+                int(row["y_max"]),
+                occ if math.isfinite(occ) else 0.0,
+                label_text(entry) if entry is not None else f"id {sid}",
+                path if isinstance(path, str) else None,
+            )
+        )
+    return out
+
+
+# --- drawing ----------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=16)
+def _font(size: int):
+    try:
+        return ImageFont.load_default(size=size)
+    except (TypeError, ValueError, OSError):  # Pillow without FreeType: fixed bitmap font
+        return ImageFont.load_default()
+
+
+def _font_size(width: int, height: int) -> int:
+    return int(min(40, max(10, round(min(width, height) / 36))))
+
+
+def _line_height(font) -> int:
+    left, top, right, bottom = font.getbbox("Ag|")
+    return bottom - min(top, 0)
+
+
+def _text_color(color) -> tuple[int, int, int]:
+    r, g, b = color[:3]
+    return (0, 0, 0) if 0.299 * r + 0.587 * g + 0.114 * b > 140 else (255, 255, 255)
+
+
+def _tag(draw: ImageDraw.ImageDraw, xy, text: str, font, fill, pad: int = 2) -> tuple[int, int]:
+    """Text on a filled rectangle with its top-left at xy; returns the tag's (width, height)."""
+    left, _, right, _ = font.getbbox(text)
+    w, h = right - min(left, 0) + 2 * pad, _line_height(font) + 2 * pad
+    x, y = xy
+    draw.rectangle((x, y, x + w - 1, y + h - 1), fill=fill)
+    draw.text((x + pad - min(left, 0), y + pad), text, font=font, fill=_text_color(fill))
+    return w, h
+
+
+def _tag_size(text: str, font, pad: int = 2) -> tuple[int, int]:
+    left, _, right, _ = font.getbbox(text)
+    return right - min(left, 0) + 2 * pad, _line_height(font) + 2 * pad
+
+
+def _blend(base: np.ndarray, colors: np.ndarray, where: np.ndarray, alpha: float) -> None:
+    px = base[where].astype(np.float32)
+    base[where] = np.rint(px * (1 - alpha) + colors[where][:, :3].astype(np.float32) * alpha).astype(np.uint8)
+
+
+def _edges(keys: np.ndarray) -> np.ndarray:
+    e = np.zeros(keys.shape, dtype=bool)
+    dx = keys[:, 1:] != keys[:, :-1]
+    dy = keys[1:, :] != keys[:-1, :]
+    e[:, 1:] |= dx
+    e[:, :-1] |= dx
+    e[1:, :] |= dy
+    e[:-1, :] |= dy
+    return e
+
+
+def _resize_nearest(a: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    h, w = a.shape[:2]
+    tw, th = size
+    if (tw, th) == (w, h):
+        return a
+    ys = np.minimum((np.arange(th) + 0.5) * h / th, h - 1).astype(np.int64)
+    xs = np.minimum((np.arange(tw) + 0.5) * w / tw, w - 1).astype(np.int64)
+    return a[ys[:, None], xs[None, :]]
+
+
+def _box_color(box: Box, mask: Mask | None, mask_kind: str) -> tuple[int, int, int]:
+    color = None
+    if mask is not None and mask_kind != "semantic" and box.prim_path is not None:
+        color = mask.path_colors.get(box.prim_path)
+    if color is None:
+        color = tuple(int(x) for x in id_colors(np.array(box.semantic_id))[:3])
+    return color if max(color) > 0 else (255, 255, 255)
+
+
+def _overlay_mask(ff: FrameFiles, mask: str) -> tuple[Mask | None, str]:
+    names = {
+        "instance": ("instance_segmentation", "instance_id_segmentation", "semantic_segmentation"),
+        "semantic": ("semantic_segmentation",),
+        "none": (),
+    }
+    if mask not in names:
+        raise ValueError(f"mask {mask!r}: expected one of {list(names)}")
+    for name in names[mask]:
+        m = load_mask(ff, name)
+        if m is not None:
+            return m, "semantic" if name == "semantic_segmentation" else "instance"
+    return None, "none"
+
+
+def overlay(
+    ff: FrameFiles,
+    size: tuple[int, int] | None = None,
+    mask: str = "instance",
+    boxes: bool = True,
+    labels: bool = True,
+    occlusion: bool = True,
+    line_width: int | None = None,
+) -> Image.Image:
+    """RGB with the mask blended in and tight 2D boxes + class names, drawn at ``size``.
+
+    ``mask``: "instance" (falls back to the semantic mask), "semantic" or "none".
+    ``labels``: class-name tags (above the box, else below, else inside its top edge, where
+    they don't cover an earlier tag); ``occlusion``: add the occluded share to them. At size
+    (W, H) (the default) a box's outline covers exactly its inclusive pixel extent; at other
+    sizes the extent is scaled first. ``line_width`` defaults to min(W, H) / 240 (>= 1).
+    """
+    rgb = load_rgb(ff)
+    h, w = rgb.shape[:2]
+    tw, th = size or (w, h)
+    if (tw, th) != (w, h):
+        rgb = np.asarray(Image.fromarray(rgb).resize((tw, th), Image.LANCZOS))
+    base = np.array(rgb, dtype=np.uint8)
+    m, kind = _overlay_mask(ff, mask)
+    if m is not None and m.colors.shape[:2] == (h, w):
+        colors = _resize_nearest(m.colors, (tw, th))
+        keys = _resize_nearest(m.keys, (tw, th))
+        lab = (colors[..., 3] > 0) & (colors[..., :3].max(axis=-1) > 0)
+        _blend(base, colors, lab, MASK_ALPHA)
+        _blend(base, colors, lab & _edges(keys), OUTLINE_ALPHA)
+    image = Image.fromarray(base)
+    rows = load_boxes(ff) if boxes else None
+    if rows:
+        _draw_boxes(image, rows, m, kind, (w, h), labels, occlusion, line_width)
+    return image
+
+
+def _draw_boxes(image, rows, m, kind, source_size, labels, occlusion, line_width) -> None:
+    tw, th = image.size
+    w, h = source_size
+    sx, sy = tw / w, th / h
+    lw = line_width or max(1, round(min(tw, th) / 240))
+    font = _font(_font_size(tw, th))
+    draw = ImageDraw.Draw(image)
+    placed = []
+    for box in sorted(rows, key=lambda b: -(b.x_max - b.x_min + 1) * (b.y_max - b.y_min + 1)):
+        if box.x_max < box.x_min or box.y_max < box.y_min:
+            continue
+        x0, y0 = math.floor(box.x_min * sx), math.floor(box.y_min * sy)
+        x1, y1 = max(x0, math.ceil((box.x_max + 1) * sx) - 1), max(y0, math.ceil((box.y_max + 1) * sy) - 1)
+        if x1 < 0 or y1 < 0 or x0 > tw - 1 or y0 > th - 1:
+            continue  # entirely outside the image
+        x0, y0, x1, y1 = max(0, x0), max(0, y0), min(tw - 1, x1), min(th - 1, y1)
+        color = _box_color(box, m, kind)
+        draw.rectangle((x0, y0, x1, y1), outline=color, width=min(lw, x1 - x0 + 1, y1 - y0 + 1))
+        placed.append((box, color, x0, y0, y1))
+    if not labels:
+        return
+    taken: list[tuple[int, int, int, int]] = []
+    for box, color, x0, y0, y1 in sorted(placed, key=lambda p: (p[0].x_max - p[0].x_min) * (p[0].y_max - p[0].y_min)):
+        text = box.label
+        if occlusion and box.occlusion >= OCCLUSION_SHOWN:
+            text += f" ({round(100 * box.occlusion)}% hidden)"
+        tag_w, tag_h = _tag_size(text, font)
+        x = max(0, min(x0, tw - tag_w))
+        # above the box, else below it, else inside its top edge: the first free spot
+        spots = [(x, y) for y in (y0 - tag_h, y1 + 1, y0) if 0 <= y <= th - tag_h]
+        spots = spots or [(x, max(0, min(y0, th - tag_h)))]
+        rects = [(a, b, a + tag_w - 1, b + tag_h - 1) for a, b in spots]
+        free = [r for r in rects if not any(_overlaps(r, t) for t in taken)]
+        rect = (free or rects)[0]
+        taken.append(rect)
+        _tag(draw, rect[:2], text, font, color)
+
+
+def _overlaps(a, b) -> bool:
+    return a[0] <= b[2] and b[0] <= a[2] and a[1] <= b[3] and b[1] <= a[3]
+
+
+def _caption(image: Image.Image, text: str, font) -> None:
+    """A translucent dark band with text across the top of a tile."""
+    band_h = _line_height(font) + 4
+    rgba = image.convert("RGBA")
+    band = Image.new("RGBA", (image.width, min(band_h, image.height)), (0, 0, 0, 150))
+    rgba.alpha_composite(band)
+    ImageDraw.Draw(rgba).text((3, 2), text, font=font, fill=(255, 255, 255))
+    image.paste(rgba.convert("RGB"))
+
+
+def _tiles(ff: FrameFiles) -> list[tuple[Image.Image, str]]:
+    """The auxiliary views present, full size, each with its caption."""
+    out = []
+    for name in ("distance_to_image_plane", "distance_to_camera"):
+        p = ff.path(name, "npy")
+        if p is not None:
+            d = _squeeze(np.load(p, allow_pickle=False))
+            r = depth_range(d)
+            span = f"{r[0]:.2f}-{r[1]:.2f} m, near bright" if r else "no surface"
+            out.append((Image.fromarray(colorize_depth(d)), f"{name.replace('_', ' ')}: {span}"))
+            break
+    p = ff.path("normals", "npy")
+    if p is not None:
+        out.append((Image.fromarray(colorize_normals(np.load(p, allow_pickle=False))), "normals (n+1)/2"))
+    elif (p := ff.path("normals", "png")) is not None:
+        with Image.open(p) as im:
+            out.append((im.convert("RGB"), "normals"))
+    sem = load_mask(ff, "semantic_segmentation")
+    if sem is not None:
+        c = sem.colors
+        rgb = np.zeros(c.shape[:2] + (3,), dtype=np.uint8)
+        rgb[(c[..., 3] > 0) & (c[..., :3].max(axis=-1) == 0)] = UNLABELLED_GREY
+        lab = sem.labelled
+        rgb[lab] = c[lab][:, :3]
+        out.append((Image.fromarray(rgb), "semantic segmentation"))
+    return out
+
+
+def _legend(ff: FrameFiles, boxes: list[Box] | None) -> list[tuple[str, tuple[int, int, int], int]]:
+    """(class, semantic colour, boxes) for the classes in view, from the boxes, else the labels."""
+    counts: dict[str, list] = {}
+    if boxes:
+        for b in boxes:
+            color = tuple(int(x) for x in id_colors(np.array(b.semantic_id))[:3])
+            counts.setdefault(b.label, [color, 0])[1] += 1
+    else:
+        labels = ff.json("semantic_segmentation_labels")
+        if isinstance(labels, dict):
+            for key, value in labels.items():
+                color = _key_color(key)
+                name = label_text(value)
+                if color is None or name in ("BACKGROUND", "UNLABELLED"):
+                    continue
+                counts.setdefault(name, [color[:3], 0])
+    return [(name, tuple(c), n) for name, (c, n) in counts.items()]
+
+
+def _info_tile(ff, size, boxes, mask, overlay_kind, font) -> Image.Image:
+    w, h = size
+    image = Image.new("RGB", (max(1, w), max(1, h)), (16, 16, 16))
+    draw = ImageDraw.Draw(image)
+    lh = _line_height(font) + 3
+    y = 3
+    head = f"frame {ff.suffix}" + (f"   camera {ff.camera}" if ff.camera else "")
+    lines = [head]
+    cam = ff.json("camera_params")
+    if isinstance(cam, dict) and cam.get("renderProductResolution"):
+        lines.append("resolution {} x {}".format(*cam["renderProductResolution"]))
+    if boxes is not None:
+        lines.append(f"{len(boxes)} tight 2D boxes")
+    if overlay_kind != "none":
+        lines.append(f"overlay: {overlay_kind} mask")
+    for text in lines:
+        draw.text((4, y), text, font=font, fill=(235, 235, 235))
+        y += lh
+    if mask is not None and not mask.labelled.any():
+        draw.text((4, y), "NO LABELLED OBJECTS IN VIEW", font=font, fill=(255, 80, 80))
+        y += lh
+    legend = _legend(ff, boxes)
+    if legend:
+        draw.text((4, y), "classes (semantic map colours):", font=font, fill=(180, 180, 180))
+        y += lh
+        sw = lh - 5
+        for name, color, n in legend:
+            draw.rectangle((6, y + 1, 6 + sw, y + 1 + sw), fill=color, outline=(200, 200, 200))
+            draw.text((12 + sw, y), f"{name}" + (f"  x{n}" if n else ""), font=font, fill=(235, 235, 235))
+            y += lh
+    return image
+
+
+def camera_panel(ff: FrameFiles, mask: str = "instance") -> Image.Image:
+    """One camera's panel for one frame: (2 * W, H); see the module docstring."""
+    over = overlay(ff, mask=mask)
+    w, h = over.size
+    font = _font(_font_size(w, h))
+    boxes = load_boxes(ff)
+    view_mask, kind = _overlay_mask(ff, mask if mask != "none" else "instance")
+    panel = Image.new("RGB", (2 * w, h), BACKDROP)
+    panel.paste(over, (0, 0))
+    tw, th = max(1, w // 2), max(1, h // 2)
+    tiles = []
+    for image, caption in _tiles(ff)[:3]:
+        resample = Image.NEAREST if caption.startswith("semantic") else Image.BILINEAR
+        tile = image.resize((tw, th), resample)
+        _caption(tile, caption, font)
+        tiles.append(tile)
+    tiles.append(_info_tile(ff, (tw, th), boxes, view_mask, kind if mask != "none" else "none", font))
+    for i, tile in enumerate(tiles):
+        panel.paste(tile, (w + (i % 2) * tw, (i // 2) * th))
+    draw = ImageDraw.Draw(panel)  # thin separators, all in the right half
+    draw.line((w, 0, w, h - 1), fill=BACKDROP, width=2)
+    draw.line((w + tw, 0, w + tw, h - 1), fill=BACKDROP, width=2)
+    draw.line((w, th, 2 * w - 1, th), fill=BACKDROP, width=2)
+    return panel
+
+
+def frame_panel(
+    folder: Path | str, frame: int | None = None, camera: str | None = None, mask: str = "instance"
+) -> Image.Image:
+    """The panel of one frame (default: the first); several cameras: one row each, stacked."""
+    if frame is None:
+        have = frames(folder, camera)
+        if not have:
+            raise FileNotFoundError(f"no frames in {folder}")
+        frame = have[0]
+    rows = [camera_panel(ff, mask) for ff in frame_files(folder, frame, camera)]
+    if len(rows) == 1:
+        return rows[0]
+    out = Image.new("RGB", (max(r.width for r in rows), sum(r.height for r in rows)), BACKDROP)
+    y = 0
+    for r in rows:
+        out.paste(r, (0, y))
+        y += r.height
+    return out
+
+
+def pick_frames(available: list[int], n: int) -> list[int]:
+    """n frames spread evenly over the available ones, first and last included."""
+    if n <= 0:
+        return []
+    if len(available) <= n:
+        return list(available)
+    idx = np.unique(np.rint(np.linspace(0, len(available) - 1, n)).astype(int))
+    return [available[i] for i in idx]
+
+
+def contact_sheet(
+    folder: Path | str,
+    frames: list[int] | None = None,
+    n: int = 16,
+    columns: int = 4,
+    thumb_width: int = 320,
+    camera: str | None = None,
+    mask: str = "instance",
+) -> Image.Image:
+    """A grid of frame overlays (thumbnails with the frame number); see the module docstring.
+
+    ``frames``: these frames (in this order); default ``n`` frames spread over the dataset.
+    ``camera``: default the first (the root, else the first sub-folder by name).
+    """
+    cams = cameras(folder)
+    camera = next(iter(cams)) if camera is None else camera
+    available = sorted(_frames_in(_camera(cams, camera)))
+    chosen = pick_frames(available, n) if frames is None else list(frames)
+    if not chosen:
+        raise ValueError(f"no frames to show from {folder}")
+    files = [frame_files(folder, f, camera)[0] for f in chosen]
+    with Image.open(files[0].folder / f"rgb_{files[0].suffix}.png") as im:
+        w, h = im.size
+    tw = max(1, int(thumb_width))
+    th = max(1, round(h * tw / w))
+    cols = max(1, min(int(columns), len(files)))
+    rows = math.ceil(len(files) / cols)
+    sheet = Image.new("RGB", (cols * tw + (cols + 1) * GAP, rows * th + (rows + 1) * GAP), BACKDROP)
+    font = _font(_font_size(tw, th))
+    for i, ff in enumerate(files):
+        thumb = overlay(ff, size=(tw, th), mask=mask, occlusion=False)
+        text = f"{ff.suffix}" + (f" {ff.camera}" if ff.camera else "")
+        tag_w, tag_h = _tag_size(text, font)
+        _tag(ImageDraw.Draw(thumb), (0, th - tag_h), text, font, (0, 0, 0))
+        r, c = divmod(i, cols)
+        sheet.paste(thumb, (GAP + c * (tw + GAP), GAP + r * (th + GAP)))
+    return sheet
+
+
+def save_png(image: Image.Image, path: Path | str) -> Path:
+    """Write atomically (temporary name, then rename)."""
+    return io.write_png(path, np.asarray(image.convert("RGB")), compress_level=6)
+
+
+def default_output(
+    folder: Path | str, frame: int | None = None, sheet: bool = False, camera: str | None = None
+) -> Path:
+    """Where ``python -m headless preview`` writes by default: DIR/preview/..."""
+    tail = f"_{camera}" if camera else ""
+    if sheet:
+        return Path(folder) / "preview" / f"sheet{tail}.png"
+    return Path(folder) / "preview" / f"frame_{frame:04d}{tail}.png"

@@ -1,0 +1,278 @@
+"""Visualizer: panels, boxes, colour keys and the `preview` command on a hand-made BasicWriter folder."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from headless.cli import main
+from sdg_addon import visualize as viz
+from sdg_addon.writers import io
+from sdg_addon.writers.palette import color_key, colorize, id_colors
+
+W, H = 40, 30
+BOX = (10, 5, 25, 20)  # inclusive x_min, y_min, x_max, y_max
+INSTANCE_ID, SEMANTIC_ID = 5, 2
+PRIM = "/World/mug"
+BBOX_DTYPE = np.dtype(
+    [
+        ("semanticId", "<u4"),
+        ("x_min", "<i4"),
+        ("y_min", "<i4"),
+        ("x_max", "<i4"),
+        ("y_max", "<i4"),
+        ("occlusionRatio", "<f4"),
+    ]
+)
+
+
+def rgb3(ids) -> tuple[int, int, int]:
+    return tuple(int(x) for x in id_colors(np.array(ids))[:3])
+
+
+def write_frame(folder: Path, frame: int = 0, colorized: bool = True, extras: bool = True) -> None:
+    """One BasicWriter frame by hand: grey RGB, one object filling BOX, its tight box, depth."""
+    n = f"{frame:04d}"
+    io.write_png(folder / f"rgb_{n}.png", np.full((H, W, 4), (90, 90, 90, 255), dtype=np.uint8))
+    if not extras:
+        return
+    x0, y0, x1, y1 = BOX
+    instance = np.ones((H, W), dtype=np.uint32)  # UNLABELLED ground
+    instance[: H // 4] = 0  # BACKGROUND sky
+    instance[y0 + 2 : y1 - 1, x0 + 2 : x1 - 1] = INSTANCE_ID  # inside the box, not on its outline
+    semantic = np.where(instance == INSTANCE_ID, SEMANTIC_ID, instance).astype(np.uint32)
+    for name, ids, labels in (
+        ("instance_segmentation", instance, {INSTANCE_ID: PRIM}),
+        ("semantic_segmentation", semantic, {SEMANTIC_ID: {"class": "mug"}}),
+    ):
+        if colorized:
+            image, colors = colorize(ids)
+            io.write_png(folder / f"{name}_{n}.png", image)
+            keys = {i: color_key(c) for i, c in colors.items()}
+        else:
+            io.write_png(folder / f"{name}_{n}.png", ids.astype(np.uint16))
+            keys = {i: str(i) for i in np.unique(ids)}
+        file = f"{name}_mapping_{n}.json" if name.startswith("instance") else f"{name}_labels_{n}.json"
+        io.write_json(folder / file, {keys[i]: v for i, v in labels.items()})
+    boxes = np.array([(SEMANTIC_ID, *BOX, 0.25)], dtype=BBOX_DTYPE)
+    io.write_npy(folder / f"bounding_box_2d_tight_{n}.npy", boxes)
+    io.write_json(folder / f"bounding_box_2d_tight_labels_{n}.json", {str(SEMANTIC_ID): {"class": "mug"}})
+    io.write_json(folder / f"bounding_box_2d_tight_prim_paths_{n}.json", [PRIM])
+    depth = np.full((H, W), 3.0, dtype=np.float32)
+    depth[: H // 4] = np.inf
+    io.write_npy(folder / f"distance_to_image_plane_{n}.npy", depth)
+
+
+@pytest.fixture
+def dataset(tmp_path) -> Path:
+    write_frame(tmp_path)
+    return tmp_path
+
+
+def px(image: Image.Image, x: int, y: int) -> tuple[int, int, int]:
+    return tuple(image.convert("RGB").getpixel((x, y)))
+
+
+def assert_outline(image, box, color, scale=1) -> None:
+    """The outline's outer pixels are the box's inclusive extent: on it = color, just outside != color."""
+    x0, y0, x1, y1 = box
+    for y in range(y0, y1 + 1):
+        assert px(image, x0, y) == color, (x0, y)
+        assert px(image, x1, y) == color, (x1, y)
+    for x in range(x0, x1 + 1):
+        assert px(image, x, y0) == color, (x, y0)
+        assert px(image, x, y1) == color, (x, y1)
+    ym, xm = (y0 + y1) // 2, (x0 + x1) // 2
+    for x, y in ((x0 - 1, ym), (x1 + 1, ym), (xm, y0 - 1), (xm, y1 + 1), (x0 + scale, ym), (x1 - scale, ym)):
+        assert px(image, x, y) != color, (x, y)
+
+
+# --- finding frames ---------------------------------------------------------------------------
+
+
+def test_frames_and_cameras_root_and_subfolders(tmp_path):
+    for frame in (0, 1, 5):
+        write_frame(tmp_path / "left", frame, extras=False)
+    write_frame(tmp_path / "right", 1, extras=False)
+    (tmp_path / "audit").mkdir()
+    assert list(viz.cameras(tmp_path)) == ["left", "right"]
+    assert viz.frames(tmp_path) == [0, 1, 5]
+    assert viz.frames(tmp_path, "right") == [1]
+    assert [f.camera for f in viz.frame_files(tmp_path, 1)] == ["left", "right"]
+    with pytest.raises(KeyError, match=r"frames 0-1, 5"):
+        viz.frame_files(tmp_path, 7)
+    with pytest.raises(FileNotFoundError):
+        viz.cameras(tmp_path / "audit")
+
+
+# --- panel ------------------------------------------------------------------------------------
+
+
+def test_panel_size_is_twice_the_width(dataset):
+    assert viz.frame_panel(dataset, 0).size == (2 * W, H)
+
+
+def test_panel_with_rgb_only_has_the_same_size(tmp_path):
+    write_frame(tmp_path, extras=False)
+    assert viz.frame_panel(tmp_path).size == (2 * W, H)
+
+
+def test_panel_of_several_cameras_stacks_rows(tmp_path):
+    write_frame(tmp_path / "cam_a")
+    write_frame(tmp_path / "cam_b")
+    assert viz.frame_panel(tmp_path, 0).size == (2 * W, 2 * H)
+    assert viz.frame_panel(tmp_path, 0, camera="cam_b").size == (2 * W, H)
+
+
+def test_box_outline_on_exact_pixels_in_instance_colour(dataset):
+    ff = viz.frame_files(dataset, 0)[0]
+    assert_outline(viz.overlay(ff, labels=False), BOX, rgb3(INSTANCE_ID))
+
+
+def test_box_outline_in_semantic_colour_with_semantic_mask(dataset):
+    ff = viz.frame_files(dataset, 0)[0]
+    assert_outline(viz.overlay(ff, mask="semantic", labels=False), BOX, rgb3(SEMANTIC_ID))
+    assert_outline(viz.overlay(ff, mask="none", labels=False), BOX, rgb3(SEMANTIC_ID))
+
+
+def test_box_colour_from_id_pngs_too(tmp_path):
+    write_frame(tmp_path, colorized=False)
+    ff = viz.frame_files(tmp_path, 0)[0]
+    assert_outline(viz.overlay(ff, labels=False), BOX, rgb3(INSTANCE_ID))
+
+
+def test_box_outline_scales_with_the_image(dataset):
+    ff = viz.frame_files(dataset, 0)[0]
+    image = viz.overlay(ff, size=(2 * W, 2 * H), labels=False, line_width=1)
+    x0, y0, x1, y1 = BOX
+    assert_outline(image, (2 * x0, 2 * y0, 2 * x1 + 1, 2 * y1 + 1), rgb3(INSTANCE_ID))
+
+
+def test_panel_left_half_is_the_overlay_with_a_label(dataset):
+    ff = viz.frame_files(dataset, 0)[0]
+    plain = np.asarray(viz.overlay(ff, labels=False))
+    labelled = np.asarray(viz.overlay(ff))
+    panel = np.asarray(viz.frame_panel(dataset, 0))
+    assert np.array_equal(panel[:, :W], labelled)
+    changed = np.argwhere((plain != labelled).any(axis=-1))
+    assert len(changed) > 10  # the tag "mug (25% hidden)" is drawn ...
+    assert changed[:, 0].min() == BOX[1]  # ... from the box top down (no room above or below in 30 px)
+    tag_w, tag_h = viz._tag_size("mug (25% hidden)", viz._font(viz._font_size(W, H)))
+    assert changed[:, 0].max() < BOX[1] + tag_h
+
+
+def test_mask_blended_where_labelled_only(dataset):
+    ff = viz.frame_files(dataset, 0)[0]
+    image = np.asarray(viz.overlay(ff, boxes=False)).astype(int)
+    assert tuple(image[H - 1, 0]) == (90, 90, 90)  # UNLABELLED ground: untouched
+    assert tuple(image[0, 0]) == (90, 90, 90)  # BACKGROUND: untouched
+    inside = image[(BOX[1] + BOX[3]) // 2, (BOX[0] + BOX[2]) // 2]
+    expected = np.rint(90 * (1 - viz.MASK_ALPHA) + np.array(rgb3(INSTANCE_ID)) * viz.MASK_ALPHA)
+    assert np.array_equal(inside, expected)
+
+
+# --- colour keys ------------------------------------------------------------------------------
+
+
+def test_colorize_depth_near_far_background():
+    depth = np.array([[1.0] * 10 + [5.0] * 10 + [np.inf, np.nan, 0.0, -1.0]], dtype=np.float32)
+    out = viz.colorize_depth(depth)
+    assert out.shape == depth.shape + (3,) and out.dtype == np.uint8
+    assert tuple(out[0, 0]) == viz.NEAR_COLOR == (253, 231, 37)
+    assert tuple(out[0, 10]) == viz.FAR_COLOR == (68, 1, 84)
+    assert (out[0, 20:] == 0).all()
+
+
+def test_colorize_depth_is_robust_to_outliers():
+    depth = np.linspace(1.0, 2.0, 1000, dtype=np.float32).reshape(40, 25)
+    depth[0, 0] = 1000.0  # one stray far pixel does not squash the ramp
+    near, far = viz.depth_range(depth)
+    assert 1.0 <= near < 1.05 and 1.95 < far <= 2.0
+    out = viz.colorize_depth(depth)
+    assert tuple(out[0, 0]) == viz.FAR_COLOR
+    assert len({tuple(c) for c in out.reshape(-1, 3)}) > 100
+
+
+def test_colorize_depth_explicit_range_and_edge_cases():
+    assert tuple(viz.colorize_depth(np.array([[3.0]]), near=1.0, far=5.0)[0, 0]) == (33, 145, 140)  # mid-ramp
+    assert (viz.colorize_depth(np.full((4, 5), np.inf)) == 0).all()
+    assert viz.colorize_depth(np.ones((4, 5, 1), np.float32)).shape == (4, 5, 3)
+    assert tuple(viz.colorize_depth(np.full((2, 2), 7.0))[0, 0]) == viz.NEAR_COLOR  # flat depth
+
+
+def test_colorize_normals():
+    n = np.array([[[0, 0, 1], [-1, 0, 0], [0, 0, 0], [np.nan, 0, 1]]], dtype=np.float32)
+    out = viz.colorize_normals(n)
+    assert [tuple(c) for c in out[0]] == [(128, 128, 255), (0, 128, 128), (0, 0, 0), (0, 0, 0)]
+
+
+# --- contact sheet ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def five_frames(dataset) -> Path:
+    for frame in range(1, 5):
+        for p in dataset.glob("*_0000.*"):
+            shutil.copy(p, dataset / p.name.replace("_0000.", f"_{frame:04d}."))
+    return dataset
+
+
+def test_contact_sheet_grid_size(five_frames):
+    g = viz.GAP
+    sheet = viz.contact_sheet(five_frames, n=16, columns=4, thumb_width=20)
+    assert sheet.size == (4 * 20 + 5 * g, 2 * 15 + 3 * g)  # 5 frames: 4 + 1, thumbs 20 x 15
+    sheet = viz.contact_sheet(five_frames, n=3, columns=4, thumb_width=20)
+    assert sheet.size == (3 * 20 + 4 * g, 15 + 2 * g)
+    sheet = viz.contact_sheet(five_frames, frames=[4, 0], columns=1, thumb_width=80)
+    assert sheet.size == (80 + 2 * g, 2 * 60 + 3 * g)
+
+
+def test_contact_sheet_thumbnails_hold_the_boxes(five_frames):
+    g = viz.GAP
+    sheet = viz.contact_sheet(five_frames, frames=[0], thumb_width=2 * W)
+    thumb = sheet.crop((g, g, g + 2 * W, g + 2 * H))
+    assert px(thumb, 2 * BOX[0], 2 * BOX[3] + 1) == rgb3(INSTANCE_ID)  # bottom-left corner, scaled
+
+
+def test_pick_frames_spreads_over_the_dataset():
+    assert viz.pick_frames(list(range(10)), 4) == [0, 3, 6, 9]
+    assert viz.pick_frames([2, 4], 16) == [2, 4]
+    assert viz.pick_frames([1, 2], 0) == []
+
+
+# --- command line -----------------------------------------------------------------------------
+
+
+def test_cli_preview_frame_default_path(dataset, capsys):
+    assert main(["preview", str(dataset)]) == 0
+    out = dataset / "preview" / "frame_0000.png"
+    assert capsys.readouterr().out.strip() == str(out)
+    assert Image.open(out).size == (2 * W, H)
+    assert not [p for p in (dataset / "preview").iterdir() if p.name.endswith(".tmp")]
+
+
+def test_cli_preview_sheet_to_file(five_frames, tmp_path, capsys):
+    out = tmp_path / "elsewhere" / "sheet.png"
+    assert main(["preview", str(five_frames), "--sheet", "-n", "4", "--columns", "2", "--out", str(out)]) == 0
+    assert capsys.readouterr().out.strip() == str(out)
+    assert Image.open(out).size == (2 * 320 + 3 * viz.GAP, 2 * 240 + 3 * viz.GAP)
+
+
+def test_cli_preview_errors(dataset, tmp_path, capsys):
+    assert main(["preview", str(dataset), "--frame", "9"]) == 2
+    assert "no frame 9" in capsys.readouterr().err
+    assert main(["preview", str(tmp_path / "missing")]) == 2
+    assert main(["preview", str(dataset), "--camera", "nope"]) == 2
+
+
+def test_labels_json_is_read(dataset):
+    ff = viz.frame_files(dataset, 0)[0]
+    (box,) = viz.load_boxes(ff)
+    assert (box.label, box.prim_path, box.semantic_id) == ("mug", PRIM, SEMANTIC_ID)
+    assert (box.x_min, box.y_min, box.x_max, box.y_max) == BOX
+    assert json.loads((dataset / "bounding_box_2d_tight_prim_paths_0000.json").read_text()) == [PRIM]
