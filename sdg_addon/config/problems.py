@@ -37,15 +37,41 @@ class Problems:
         self.items.append(Problem(self.file, field, value, expected))
 
     def unknown_keys(self, table: dict, known, path: str) -> None:
+        known = list(known)
         for key in table:
             if key not in known:
-                close = difflib.get_close_matches(key, list(known), n=1)
-                hint = f" (did you mean {close[0]!r}?)" if close else ""
-                self.add(join(path, key), table[key], f"one of the known keys {sorted(known)}{hint}")
+                if not known:
+                    expected = "no key here (this table takes no keys)"
+                else:
+                    expected = one_of(key, sorted(known), "key")
+                self.add(join(path, key), table[key], expected)
 
     def raise_if_any(self) -> None:
         if self.items:
             raise ConfigError(self.items)
+
+
+def did_you_mean(word: object, choices) -> str | None:
+    """The choice closest to `word` (case-insensitive), or None when none is close."""
+    if not isinstance(word, str):
+        return None
+    choices = [str(c) for c in choices]
+    lowered = {c.lower(): c for c in choices}
+    close = difflib.get_close_matches(word.lower(), list(lowered), n=1, cutoff=0.6)
+    return lowered[close[0]] if close else None
+
+
+def one_of(word: object, choices, noun: str | None = None) -> str:
+    """Expectation for a value that must be one of `choices`, with a did-you-mean hint.
+
+    `one of 'a', 'b'; did you mean 'a'?` or, with a noun, `a known writer: did you mean
+    'basic'? (known: 'basic', 'coco')`.
+    """
+    listed = ", ".join(repr(c) for c in choices)
+    close = did_you_mean(word, choices)
+    if noun is None:
+        return f"one of {listed}" + (f"; did you mean {close!r}?" if close else "")
+    return f"a known {noun}" + (f": did you mean {close!r}?" if close else "") + f" (known: {listed})"
 
 
 def join(path: str, key: str | int) -> str:

@@ -8,6 +8,7 @@ frame f depends only on the generator's seed (see sampling.sampler).
 
 from __future__ import annotations
 
+import difflib
 import math
 
 import numpy as np
@@ -121,9 +122,14 @@ class Normal(Distribution):
         out = _check_pair(params, "mean", "std", ordered=False)
         if not out and np.any(np.asarray(params["std"], float) < 0):
             out.append(("std", params["std"], "values >= 0"))
-        for k in ("low", "high"):
-            if k in params and not _is_numbers(params[k]):
+        clips = [k for k in ("low", "high") if k in params]
+        for k in clips:
+            if not _is_numbers(params[k]):
                 out.append((k, params[k], "a number or a list of numbers"))
+            elif _is_numbers(params.get("mean")) and _size(params[k]) != _size(params["mean"]):
+                out.append((k, params[k], f"the same length as mean ({params['mean']})"))
+        if not out and len(clips) == 2:
+            out += [x for x in _check_pair(params, "low", "high") if x[0] == "high"]
         return out
 
     def sample(self, rng, frame):
@@ -210,10 +216,20 @@ def check_distribution_spec(value) -> list[tuple[str, object, str]]:
     name = value.get("distribution")
     cls = DISTRIBUTIONS.get(name) if isinstance(name, str) else None
     if cls is None:
-        return [("distribution", name, f"one of {sorted(DISTRIBUTIONS)}")]
+        return [("distribution", name, _one_of(name, sorted(DISTRIBUTIONS), "distribution"))]
     params = {k: v for k, v in value.items() if k != "distribution"}
-    out = [(k, v, f"one of the parameters {sorted(cls.PARAMS)}") for k, v in params.items() if k not in cls.PARAMS]
-    out += [(k, None, cls.PARAMS[k][1]) for k, (req, _) in cls.PARAMS.items() if req and k not in params]
+    out = [
+        (k, v, _one_of(k, list(cls.PARAMS), f"parameter of {name}")) for k, v in params.items() if k not in cls.PARAMS
+    ]
+    out += [
+        (k, None, f"{desc} (required by {name})") for k, (req, desc) in cls.PARAMS.items() if req and k not in params
+    ]
     if not out:
         out = cls.check(params)
     return out
+
+
+def _one_of(word, choices: list[str], noun: str) -> str:
+    close = difflib.get_close_matches(word, choices, n=1) if isinstance(word, str) else []
+    hint = f": did you mean {close[0]!r}?" if close else ""
+    return f"a known {noun}{hint} (known: {', '.join(repr(c) for c in choices)})"

@@ -1,0 +1,240 @@
+"""Seeded sampling: determinism rules, distribution supports, pose spacing (no bpy)."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from sdg_addon.sampling import DISTRIBUTIONS, RANDOMIZERS, make_distribution, sample_frame
+from sdg_addon.sampling.distributions import check_distribution_spec
+
+
+def spec(kind: str, options: dict | None = None, **params):
+    """A randomizer spec as config builds it: parameters become distributions."""
+    return RANDOMIZERS[kind]({k: make_distribution(v) for k, v in params.items()}, options or {})
+
+
+def uniform(low, high):
+    return {"distribution": "uniform", "low": low, "high": high}
+
+
+def draws(dist: dict, n: int, seed: int = 3) -> list:
+    """n values of one distribution: frames 0..n-1 of a one-randomizer run."""
+    r = spec("world", strength=dist)
+    return [sample_frame(seed, f, [r], [[]])[0]["values"]["world"]["strength"] for f in range(n)]
+
+
+def scene_randomizers():
+    return [
+        spec(
+            "pose",
+            {"min_distance": 0.1},
+            location=uniform([-1, -1, 0], [1, 1, 0]),
+            rotation=uniform([0, 0, 0], [0, 0, 360]),
+        ),
+        spec("material", color=uniform([0, 0, 0], [1, 1, 1]), roughness={"distribution": "normal", "mean": 0.5, "std": 0.2}),
+        spec("light", energy={"distribution": "log_uniform", "low": 10, "high": 1000}),
+    ]
+
+
+TARGETS = [["b", "a", "c"], ["a", "c", "b"], ["key"]]
+
+
+# ------------------------------------------------------------------------ determinism
+
+
+def test_same_seed_and_frame_give_same_values():
+    a = sample_frame(7, 3, scene_randomizers(), TARGETS)
+    b = sample_frame(7, 3, scene_randomizers(), TARGETS)
+    assert a == b
+
+
+def test_different_frames_and_seeds_differ():
+    frames = [sample_frame(7, f, scene_randomizers(), TARGETS) for f in range(5)]
+    for x, y in itertools.combinations(frames, 2):
+        assert x != y
+    assert sample_frame(7, 3, scene_randomizers(), TARGETS) != sample_frame(8, 3, scene_randomizers(), TARGETS)
+
+
+def test_a_frame_alone_equals_that_frame_in_a_run():
+    randomizers = scene_randomizers()
+    run = [sample_frame(11, f, randomizers, TARGETS) for f in range(21)]
+    alone = sample_frame(11, 17, scene_randomizers(), TARGETS)
+    assert alone == run[17]
+    # and in any order (shards, resumes)
+    assert [sample_frame(11, f, randomizers, TARGETS) for f in (20, 17, 3)] == [run[20], run[17], run[3]]
+
+
+def test_adding_a_randomizer_after_another_keeps_the_first_ones_values():
+    first = scene_randomizers()
+    more = [*scene_randomizers(), spec("visibility", visible={"distribution": "choice", "values": [True, False]})]
+    for f in range(5):
+        before = sample_frame(2, f, first, TARGETS)
+        after = sample_frame(2, f, more, [*TARGETS, ["a", "b"]])
+        assert after[: len(before)] == before
+
+
+def test_targets_are_sampled_in_sorted_order_whatever_the_given_order():
+    r = [spec("pose", location=uniform([-1, -1, 0], [1, 1, 0]))]
+    a = sample_frame(5, 0, r, [["c", "a", "b"]])[0]["values"]
+    b = sample_frame(5, 0, r, [["b", "c", "a"]])[0]["values"]
+    assert list(a) == ["a", "b", "c"] == list(b)
+    assert a == b
+
+
+def test_output_names_each_randomizer_type_in_order():
+    out = sample_frame(0, 0, scene_randomizers(), TARGETS)
+    assert [e["type"] for e in out] == ["pose", "material", "light"]
+    assert set(out[1]["values"]["a"]) == {"color", "roughness"}  # only the parameters given
+
+
+def test_constant_parameters_are_returned_as_given():
+    r = spec("material", roughness=0.25, color=[1, 0, 0])
+    out = sample_frame(0, 4, [r], [["x"]])[0]["values"]["x"]
+    assert out == {"roughness": 0.25, "color": [1, 0, 0]}
+
+
+# ---------------------------------------------------------------------- distributions
+
+
+def test_every_registered_distribution_is_tested_here():
+    assert set(DISTRIBUTIONS) == {"uniform", "log_uniform", "normal", "choice", "sequence"}
+
+
+def test_uniform_scalar_stays_in_bounds():
+    values = np.array(draws(uniform(2.0, 3.0), 400))
+    assert values.min() >= 2.0 and values.max() <= 3.0
+    assert values.max() - values.min() > 0.9  # it spreads over the range
+
+
+def test_uniform_vector_bounds_per_component():
+    low, high = [-1.0, 10.0, 5.0], [1.0, 20.0, 5.0]
+    r = spec("pose", location=uniform(low, high))
+    values = np.array([sample_frame(1, f, [r], [["o"]])[0]["values"]["o"]["location"] for f in range(300)])
+    assert values.shape == (300, 3)
+    assert np.all(values >= low) and np.all(values <= high)
+    assert np.all(values[:, 2] == 5.0)  # low == high: a constant component
+    assert values[:, 1].max() - values[:, 1].min() > 8  # each component has its own range
+
+
+def test_log_uniform_is_positive_in_bounds_and_log_spread():
+    values = np.array(draws({"distribution": "log_uniform", "low": 0.01, "high": 100.0}, 2000))
+    assert np.all(values > 0) and values.min() >= 0.01 and values.max() <= 100.0
+    below_one = np.mean(values < 1.0)  # half of the log range lies below 1
+    assert 0.4 < below_one < 0.6
+
+
+def test_normal_mean_spread_and_clipping():
+    free = np.array(draws({"distribution": "normal", "mean": 5.0, "std": 2.0}, 2000))
+    assert abs(free.mean() - 5.0) < 0.3 and abs(free.std() - 2.0) < 0.3
+    clipped = np.array(draws({"distribution": "normal", "mean": 5.0, "std": 2.0, "low": 4.0, "high": 6.0}, 2000))
+    assert clipped.min() == 4.0 and clipped.max() == 6.0  # clipped, not redrawn
+    assert np.all((clipped >= 4.0) & (clipped <= 6.0))
+
+
+def test_normal_vector_with_zero_std_component():
+    r = spec("camera", look_at={"distribution": "normal", "mean": [0, 0, 1], "std": [0.1, 0.1, 0]})
+    values = np.array([sample_frame(0, f, [r], [["cam"]])[0]["values"]["cam"]["look_at"] for f in range(100)])
+    assert np.all(values[:, 2] == 1.0) and values[:, 0].std() > 0.05
+
+
+def test_choice_follows_weights():
+    values = draws({"distribution": "choice", "values": [1.0, 2.0, 3.0], "weights": [6, 3, 1]}, 3000)
+    assert set(values) == {1.0, 2.0, 3.0}
+    share = {v: values.count(v) / len(values) for v in (1.0, 2.0, 3.0)}
+    assert abs(share[1.0] - 0.6) < 0.05 and abs(share[2.0] - 0.3) < 0.05 and abs(share[3.0] - 0.1) < 0.05
+
+
+def test_choice_without_weights_is_uniform_and_zero_weight_never_drawn():
+    values = draws({"distribution": "choice", "values": [1.0, 2.0]}, 2000)
+    assert 0.45 < values.count(1.0) / 2000 < 0.55
+    assert 3.0 not in draws({"distribution": "choice", "values": [1.0, 3.0], "weights": [1, 0]}, 500)
+
+
+def test_sequence_cycles_by_frame_index():
+    seq = {"distribution": "sequence", "values": [10.0, 20.0, 30.0]}
+    assert draws(seq, 7) == [10.0, 20.0, 30.0, 10.0, 20.0, 30.0, 10.0]
+    r = spec("world", strength=seq)
+    assert sample_frame(99, 301, [r], [[]])[0]["values"]["world"]["strength"] == 20.0  # 301 % 3 == 1
+
+
+def test_choice_and_sequence_return_list_values_whole():
+    r = spec("material", color={"distribution": "choice", "values": [[1, 0, 0], [0, 1, 0]]})
+    for f in range(10):
+        assert sample_frame(0, f, [r], [["x"]])[0]["values"]["x"]["color"] in ([1, 0, 0], [0, 1, 0])
+
+
+def test_scalar_parameters_give_floats_and_vector_ones_lists():
+    assert isinstance(draws(uniform(0, 1), 1)[0], float)
+    r = spec("pose", location=uniform([0, 0, 0], [1, 1, 1]))
+    loc = sample_frame(0, 0, [r], [["o"]])[0]["values"]["o"]["location"]
+    assert isinstance(loc, list) and all(isinstance(x, float) for x in loc)
+
+
+def test_to_dict_round_trips():
+    for d in (
+        uniform([0, 0, 0], [1, 1, 1]),
+        {"distribution": "normal", "mean": 0.5, "std": 0.1, "low": 0, "high": 1},
+        {"distribution": "choice", "values": ["a", "b"], "weights": [1, 2]},
+        {"distribution": "sequence", "values": [1, 2]},
+    ):
+        assert make_distribution(d).to_dict() == d
+    assert make_distribution(0.7).to_dict() == 0.7
+
+
+@pytest.mark.parametrize(
+    "value, field",
+    [
+        (uniform(1.0, 0.0), "high"),  # low > high
+        (uniform([0, 0, 0], [1, 1]), "high"),  # length mismatch
+        (uniform([0, 0, 0], "x"), "high"),
+        ({"distribution": "uniform", "low": 0}, "high"),  # missing
+        ({"distribution": "log_uniform", "low": 0, "high": 1}, "low"),  # not positive
+        ({"distribution": "normal", "mean": 0, "std": -1}, "std"),
+        ({"distribution": "normal", "mean": [0, 0, 0], "std": [1, 1, 1], "low": [0, 0]}, "low"),
+        ({"distribution": "normal", "mean": 0, "std": 1, "low": 2, "high": 1}, "high"),
+        ({"distribution": "choice", "values": []}, "values"),
+        ({"distribution": "choice", "values": [1, 2], "weights": [1]}, "weights"),
+        ({"distribution": "choice", "values": [1, 2], "weights": [0, 0]}, "weights"),
+        ({"distribution": "sequence", "values": 3}, "values"),
+        ({"distribution": "uniform", "low": 0, "high": 1, "hihg": 2}, "hihg"),
+        ({"distribution": "unifrom", "low": 0, "high": 1}, "distribution"),
+    ],
+)
+def test_bad_distribution_specs_are_reported(value, field):
+    problems = check_distribution_spec(value)
+    assert problems, value
+    assert field in [p[0] for p in problems]
+
+
+def test_did_you_mean_for_distribution_names():
+    ((field, value, expected),) = check_distribution_spec({"distribution": "unifrom", "low": 0, "high": 1})
+    assert field == "distribution" and value == "unifrom" and "did you mean 'uniform'" in expected
+
+
+# ------------------------------------------------------------------------------ pose
+
+
+def test_pose_min_distance_is_honoured():
+    r = spec("pose", {"min_distance": 0.3}, location=uniform([-1, -1, 0], [1, 1, 0]))
+    names = [f"obj{i}" for i in range(8)]
+    for f in range(30):
+        values = sample_frame(4, f, [r], [names])[0]["values"]
+        xy = np.array([values[n]["location"][:2] for n in names])
+        d = np.linalg.norm(xy[:, None] - xy[None], axis=-1)[np.triu_indices(len(names), 1)]
+        assert d.min() >= 0.3
+
+
+def test_pose_min_distance_gives_up_after_max_tries():
+    # two targets in a 0.1 m square can never be 1 m apart: the last draw is kept
+    r = spec("pose", {"min_distance": 1.0, "max_tries": 5}, location=uniform([0, 0, 0], [0.1, 0.1, 0]))
+    values = sample_frame(0, 0, [r], [["a", "b"]])[0]["values"]
+    assert set(values) == {"a", "b"}
+    assert all(0 <= x <= 0.1 for v in values.values() for x in v["location"][:2])
+
+
+def test_pose_options_default():
+    r = spec("pose")
+    assert r.options == {"min_distance": 0.0, "max_tries": 100}
