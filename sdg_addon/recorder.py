@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -87,13 +87,25 @@ class Recorder:
         self.on_warning = on_warning or (lambda text: log.warning(text))
         self.result = RunResult(output=options.output)
         self._cancel = threading.Event()
+        self._queued_warnings: list[str] = []  # from worker threads, shown by the main thread
+        self._warnings_lock = threading.Lock()
 
     def cancel(self) -> None:
         self._cancel.set()
 
     def warn(self, text: str) -> None:
-        self.result.warnings.append(text)
-        self.on_warning(text)
+        """Record a warning; callbacks run in the main thread (the UI may touch bpy there)."""
+        with self._warnings_lock:
+            self.result.warnings.append(text)
+            self._queued_warnings.append(text)
+        if threading.current_thread() is threading.main_thread():
+            self._flush_warnings()
+
+    def _flush_warnings(self) -> None:
+        with self._warnings_lock:
+            queued, self._queued_warnings = self._queued_warnings, []
+        for text in queued:
+            self.on_warning(text)
 
     # ------------------------------------------------------------------ set-up
     def frames_to_render(self, done: dict[int, dict]) -> list[int]:
@@ -193,19 +205,31 @@ class Recorder:
         progress = Progress(len(frames))
         stages = {"sample": 0.0, "apply": 0.0, "render": 0.0, "annotate": 0.0, "write": 0.0}
         stage_lock = threading.Lock()
-        pending: list[Future] = []
         slots = threading.BoundedSemaphore(opts.max_pending_frames)
         pool = ThreadPoolExecutor(max_workers=opts.write_workers, thread_name_prefix="sdg-write")
         errors: list[BaseException] = []
 
-        def write_frame(annotated: list[AnnotatedFrame], record: dict) -> None:
+        def finish_frame(captured: list, record: dict) -> None:
+            """Annotate and write one frame (all cameras), then log it: in a worker thread,
+            overlapped with the next render (Cycles releases the GIL while it renders)."""
             try:
                 t = time.perf_counter()
+                annotated = []
+                for frame_data in captured:
+                    annotations = {name: a.annotate(frame_data) for name, a in annotators.items()}
+                    self.check_frame(frame_data, frame_data.camera.name)
+                    annotated.append(
+                        AnnotatedFrame(
+                            frame_data.frame, frame_data.camera.name, annotations, built.label_table, frame_data.camera
+                        )
+                    )
+                t1 = time.perf_counter()
                 for frame_data in annotated:
                     for w in writers:
                         w.write(frame_data)
-                record["seconds"]["write"] = time.perf_counter() - t
+                record["seconds"].update(annotate=t1 - t, write=time.perf_counter() - t1)
                 with stage_lock:
+                    stages["annotate"] += record["seconds"]["annotate"]
                     stages["write"] += record["seconds"]["write"]
                 frame_log.append(record)
             except BaseException as e:  # reported in the main thread
@@ -218,6 +242,7 @@ class Recorder:
         try:
             yield progress
             for f in frames:
+                self._flush_warnings()
                 if self._cancel.is_set() or errors:
                     break
                 record = {"frame": f, "seed": cfg.seed, "seconds": {}}
@@ -227,31 +252,22 @@ class Recorder:
                 t1 = time.perf_counter()
                 apply_frame(built, sampled)
                 t2 = time.perf_counter()
-                annotated, t_render, t_annot = [], 0.0, 0.0
-                for cam in cfg.cameras:
-                    t3 = time.perf_counter()
-                    frame_data = capturer.capture(f, cam.name)
-                    t4 = time.perf_counter()
-                    annotations = {name: a.annotate(frame_data) for name, a in annotators.items()}
-                    t5 = time.perf_counter()
-                    t_render += t4 - t3
-                    t_annot += t5 - t4
-                    self.check_frame(frame_data, cam.name)
-                    annotated.append(AnnotatedFrame(f, cam.name, annotations, built.label_table, frame_data.camera))
-                record["seconds"].update(sample=t1 - t, apply=t2 - t1, render=t_render, annotate=t_annot)
-                for k in ("sample", "apply", "render", "annotate"):
-                    stages[k] += record["seconds"][k]
-                slots.acquire()
-                fut = pool.submit(write_frame, annotated, record)
+                captured = [capturer.capture(f, cam.name) for cam in cfg.cameras]
+                t3 = time.perf_counter()
+                record["seconds"].update(sample=t1 - t, apply=t2 - t1, render=t3 - t2)
+                with stage_lock:
+                    for k in ("sample", "apply", "render"):
+                        stages[k] += record["seconds"][k]
+                slots.acquire()  # at most max_pending_frames in memory
+                fut = pool.submit(finish_frame, captured, record)
                 fut.add_done_callback(lambda _f: self._advance(progress))
-                pending.append(fut)
-                pending = [p for p in pending if not p.done()]
                 yield progress
         except KeyboardInterrupt:
             interrupted = True
         finally:
             pool.shutdown(wait=True)  # every started frame is finished and logged
             capturer.close()
+            self._flush_warnings()
         if errors:
             raise errors[0]
         for w in writers:
