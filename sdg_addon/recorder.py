@@ -231,6 +231,7 @@ class Recorder:
                 with stage_lock:
                     stages["annotate"] += record["seconds"]["annotate"]
                     stages["write"] += record["seconds"]["write"]
+                record["finished_unix"] = time.time()
                 frame_log.append(record)
             except BaseException as e:  # reported in the main thread
                 errors.append(e)
