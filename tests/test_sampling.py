@@ -34,7 +34,11 @@ def scene_randomizers():
             location=uniform([-1, -1, 0], [1, 1, 0]),
             rotation=uniform([0, 0, 0], [0, 0, 360]),
         ),
-        spec("material", color=uniform([0, 0, 0], [1, 1, 1]), roughness={"distribution": "normal", "mean": 0.5, "std": 0.2}),
+        spec(
+            "material",
+            color=uniform([0, 0, 0], [1, 1, 1]),
+            roughness={"distribution": "normal", "mean": 0.5, "std": 0.2},
+        ),
         spec("light", energy={"distribution": "log_uniform", "low": 10, "high": 1000}),
     ]
 

@@ -1,0 +1,93 @@
+"""`python -m headless validate FILE`: exit 0 when valid, 2 listing every problem (no bpy)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from headless.cli import EXIT_INVALID, EXIT_OK, main
+
+ROOT = Path(__file__).resolve().parent.parent
+
+BAD = """
+asset_list = "assets.toml"
+
+[run]
+frames = -1
+
+[render]
+samples = "many"
+
+[[cameras]]
+name = "cam"
+location = [0, 0]
+
+[[randomizers]]
+type = "pose"
+targets = "*"
+location = { distribution = "uniform", low = [1, 1, 1], high = [0, 0, 0] }
+
+[annotators]
+rbg = {}
+"""
+
+BAD_LIST = """
+[[assets]]
+name = "cup"
+file = "cup.obj"
+"""
+
+
+@pytest.mark.parametrize(
+    "name", ["presets/default.toml", "presets/examples/minimal.toml", "presets/examples/minimal.json"]
+)
+def test_valid_presets_exit_0(capsys, name):
+    assert main(["validate", str(ROOT / name)]) == EXIT_OK == 0
+    out, err = capsys.readouterr()
+    assert out.strip().endswith("OK") and err == ""
+
+
+def test_bad_file_exits_2_and_prints_every_problem_naming_its_file(tmp_path, capsys):
+    main_file = tmp_path / "bad.toml"
+    main_file.write_text(BAD, encoding="utf-8")
+    (tmp_path / "assets.toml").write_text(BAD_LIST, encoding="utf-8")
+    assert main(["validate", str(main_file)]) == EXIT_INVALID == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    header, *lines = err.strip().splitlines()
+    assert header == f"6 problem(s) in {main_file}:"
+    m, a = main_file.as_posix(), (tmp_path / "assets.toml").as_posix()
+    expected = [
+        (m, "run.frames"),
+        (m, "render.samples"),
+        (m, "cameras[0].location"),
+        (a, "assets[0].file"),
+        (m, "randomizers[0].location.high"),
+        (m, "annotators.rbg"),
+    ]
+    assert len(lines) == len(expected)
+    for line, (file, field) in zip(lines, expected):
+        assert line.startswith(f"  {file}: {field}: got "), line
+        assert "; expected " in line
+    assert f"looked for {(tmp_path / 'cup.obj').as_posix()}" in err
+    assert "did you mean 'rgb'?" in err
+
+
+def test_syntax_error_exits_2_naming_file_and_line(tmp_path, capsys):
+    path = tmp_path / "broken.json"
+    path.write_text('{"run": {"seed": 1}\n "frames": 2}', encoding="utf-8")
+    assert main(["validate", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert f"{path.as_posix()}: line 2, column 2: " in err
+
+
+def test_missing_file_exits_2(tmp_path, capsys):
+    assert main(["validate", str(tmp_path / "nothing.toml")]) == 2
+    assert (tmp_path / "nothing.toml").as_posix() in capsys.readouterr().err
+
+
+def test_usage_errors_exit_2(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["validate"])
+    assert info.value.code == 2  # argparse: the file argument is required

@@ -1,0 +1,599 @@
+"""Parameter files: loading, one schema for TOML and JSON, every problem at once (no bpy)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from sdg_addon.config import Config, ConfigError, Problem, load_config
+from sdg_addon.config.schema import (
+    ASSET_EXTENSIONS,
+    DEFAULT_ANNOTATORS,
+    PRIMITIVES,
+    TOP_LEVEL_KEYS,
+    AssetSpec,
+    CameraSpec,
+    GroundSpec,
+    LightSpec,
+    RenderSettings,
+    WorldSpec,
+)
+from sdg_addon.sampling import DISTRIBUTIONS, RANDOMIZERS
+
+ROOT = Path(__file__).resolve().parent.parent
+PRESET = ROOT / "presets" / "default.toml"
+EXAMPLES = ROOT / "presets" / "examples"
+REFERENCE = ROOT / "docs" / "parameters.md"
+
+CAMERA = '[[cameras]]\nname = "cam"\nlocation = [0, -2, 1]\n'
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def problems_of(path: Path) -> list[Problem]:
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    return info.value.problems
+
+
+def by_field(problems: list[Problem]) -> dict[tuple[str, str], Problem]:
+    found = {(p.file, p.field): p for p in problems}
+    assert len(found) == len(problems), f"two problems share a file and field: {problems}"
+    return found
+
+
+# ------------------------------------------------------------------------- good files
+
+
+def test_default_preset_loads():
+    cfg = load_config(PRESET)
+    assert isinstance(cfg, Config)
+    assert cfg.files == [PRESET.resolve()]
+    assert (cfg.seed, cfg.frames, cfg.output) == (7, 8, "out/default")
+    assert (cfg.render.width, cfg.render.height, cfg.render.samples) == (640, 480, 32)
+    assert [c.name for c in cfg.cameras] == ["camera"]
+    assert [light.type for light in cfg.lights] == ["AREA", "SUN"]  # any case in the file
+    assert all(a.primitive in PRIMITIVES and a.file is None for a in cfg.assets)
+    assert [r.name for r in cfg.randomizers] == ["pose", "material", "light", "camera"]
+    assert cfg.randomizer_targets[2] == ["key"]  # one pattern as a string -> a list
+    assert cfg.randomizers[0].options["min_distance"] == 0.2
+    assert "rgb" in cfg.annotators and cfg.writers == {"basic": {}}
+    assert cfg.label_order()["class"][:6] == ["mug", "ball", "box", "cone", "donut", "monkey"]
+    json.dumps(cfg.resolved())  # the audit copy is plain JSON
+
+
+@pytest.mark.parametrize("name", ["minimal.toml", "minimal.json"])
+def test_example_presets_load(name):
+    cfg = load_config(EXAMPLES / name)
+    assert [a.name for a in cfg.assets] == ["ball"] and cfg.assets[0].count == 3
+
+
+def test_example_json_and_toml_are_the_same_file():
+    toml, js = (load_config(EXAMPLES / n).resolved() for n in ("minimal.toml", "minimal.json"))
+    assert toml.pop("files") != js.pop("files")
+    assert toml == js
+
+
+def test_defaults_of_a_file_with_only_a_camera(tmp_path):
+    cfg = load_config(write(tmp_path / "scene.toml", CAMERA))
+    assert (cfg.seed, cfg.frames, cfg.output) == (0, 10, "out/scene")
+    assert cfg.render == RenderSettings()
+    assert cfg.ground == GroundSpec() and cfg.world == WorldSpec()
+    assert cfg.cameras[0].look_at == [0.0, 0.0, 0.0]  # neither look_at nor rotation: the origin
+    assert list(cfg.annotators) == list(DEFAULT_ANNOTATORS)
+    assert cfg.writers == {"basic": {}}
+    assert cfg.lights == [] and cfg.assets == [] and cfg.randomizers == []
+
+
+SMALL_TOML = """
+asset_list = "assets.json"
+
+[run]
+seed = 3
+frames = 2
+output = "out/small"
+
+[render]
+width = 320
+height = 200
+device = "CPU"
+
+[labels]
+class = ["mug", "ball"]
+
+[scene]
+ground = { size = 2.0, labels = { class = "floor" } }
+world = { strength = 0.5 }
+
+[[cameras]]
+name = "cam"
+location = [0, -2, 1]
+rotation = [60, 0, 0]
+
+[[lights]]
+name = "lamp"
+type = "point"
+energy = 50
+
+[[assets]]
+name = "mug"
+file = "models/mug.obj"
+objects = "Mug*"
+labels = { class = "mug" }
+
+[[randomizers]]
+type = "pose"
+targets = ["mug", "ball_*"]
+location = { distribution = "uniform", low = [-1, -1, 0], high = [1, 1, 0] }
+scale = { distribution = "normal", mean = 1.0, std = 0.1, low = 0.5, high = 1.5 }
+min_distance = 0.3
+
+[[randomizers]]
+type = "world"
+strength = { distribution = "sequence", values = [0.5, 1.0] }
+
+[annotators]
+rgb = {}
+bounding_box_2d_tight = { semantic_type = "class" }
+
+[writers]
+basic = { frame_padding = 6 }
+"""
+
+SMALL_JSON = {
+    "asset_list": "assets.json",
+    "run": {"seed": 3, "frames": 2, "output": "out/small"},
+    "render": {"width": 320, "height": 200, "device": "CPU"},
+    "labels": {"class": ["mug", "ball"]},
+    "scene": {"ground": {"size": 2.0, "labels": {"class": "floor"}}, "world": {"strength": 0.5}},
+    "cameras": [{"name": "cam", "location": [0, -2, 1], "rotation": [60, 0, 0]}],
+    "lights": [{"name": "lamp", "type": "point", "energy": 50}],
+    "assets": [{"name": "mug", "file": "models/mug.obj", "objects": "Mug*", "labels": {"class": "mug"}}],
+    "randomizers": [
+        {
+            "type": "pose",
+            "targets": ["mug", "ball_*"],
+            "location": {"distribution": "uniform", "low": [-1, -1, 0], "high": [1, 1, 0]},
+            "scale": {"distribution": "normal", "mean": 1.0, "std": 0.1, "low": 0.5, "high": 1.5},
+            "min_distance": 0.3,
+        },
+        {"type": "world", "strength": {"distribution": "sequence", "values": [0.5, 1.0]}},
+    ],
+    "annotators": {"rgb": {}, "bounding_box_2d_tight": {"semantic_type": "class"}},
+    "writers": {"basic": {"frame_padding": 6}},
+}
+
+ASSET_LIST = {"assets": [{"name": "ball", "primitive": "sphere", "count": 2, "labels": {"class": "ball"}}]}
+
+
+def test_json_equivalent_of_a_toml_file_gives_the_same_resolved_config(tmp_path):
+    write(tmp_path / "models" / "mug.obj", "")
+    write(tmp_path / "assets.json", json.dumps(ASSET_LIST))
+    a = load_config(write(tmp_path / "small.toml", SMALL_TOML))
+    b = load_config(write(tmp_path / "small.json", json.dumps(SMALL_JSON, indent=2)))
+    ra, rb = a.resolved(), b.resolved()
+    assert ra.pop("files")[1:] == rb.pop("files")[1:] == [(tmp_path / "assets.json").as_posix()]
+    assert ra == rb
+    # and what it resolved to
+    assert (a.render.width, a.render.height, a.render.device) == (320, 200, "cpu")
+    assert a.cameras[0].look_at is None and a.cameras[0].rotation == [60.0, 0.0, 0.0]
+    assert a.lights[0].type == "POINT"
+    assert a.assets[0].file == (tmp_path / "models" / "mug.obj").as_posix()
+    assert [x.name for x in a.assets] == ["mug", "ball"]
+    assert a.randomizer_targets == [["mug", "ball_*"], []]
+    assert ra["randomizers"][1] == {
+        "type": "world",
+        "targets": [],
+        "strength": SMALL_JSON["randomizers"][1]["strength"],
+    }
+    assert a.label_order()["class"] == ["mug", "ball", "floor"]
+
+
+def test_relative_paths_resolve_against_the_file_that_names_them(tmp_path, monkeypatch):
+    write(tmp_path / "models" / "cup.glb", "")
+    write(tmp_path / "params" / "lists" / "models" / "cup.glb", "")  # a decoy next to the list
+    write(tmp_path / "params" / "lists" / "assets.toml", '[[assets]]\nname = "cup"\nfile = "../../models/cup.glb"\n')
+    main = write(tmp_path / "params" / "main.toml", 'asset_list = "lists/assets.toml"\n' + CAMERA)
+    monkeypatch.chdir(tmp_path / "models")  # the working folder plays no part
+    cfg = load_config(Path("..") / "params" / "main.toml")
+    assert cfg.files == [main, tmp_path / "params" / "lists" / "assets.toml"]
+    assert cfg.assets[0].file == (tmp_path / "models" / "cup.glb").as_posix()
+
+
+def test_every_accepted_asset_file_type_and_primitive(tmp_path):
+    lines = [CAMERA]
+    for i, ext in enumerate(ASSET_EXTENSIONS):
+        write(tmp_path / f"m{i}{ext.upper()}", "")  # the extension is matched in any case
+        lines.append(f'[[assets]]\nname = "f{i}"\nfile = "m{i}{ext.upper()}"\n')
+    for p in PRIMITIVES:
+        lines.append(f'[[assets]]\nname = "p_{p}"\nprimitive = "{p.upper()}"\n')
+    cfg = load_config(write(tmp_path / "all.toml", "\n".join(lines)))
+    assert len(cfg.assets) == len(ASSET_EXTENSIONS) + len(PRIMITIVES)
+    assert [a.primitive for a in cfg.assets if a.primitive] == list(PRIMITIVES)
+
+
+def test_registries_accept_a_list_of_names(tmp_path):
+    cfg = load_config(
+        write(tmp_path / "p.toml", 'annotators = ["rgb", "camera_params"]\nwriters = ["basic"]\n' + CAMERA)
+    )
+    assert cfg.annotators == {"rgb": {}, "camera_params": {}} and cfg.writers == {"basic": {}}
+
+
+def test_ground_can_be_switched_off(tmp_path):
+    assert load_config(write(tmp_path / "a.toml", "[scene]\nground = false\n" + CAMERA)).ground.enabled is False
+    cfg = load_config(write(tmp_path / "b.toml", "[scene]\nground = { enabled = false, size = 9 }\n" + CAMERA))
+    assert cfg.ground.enabled is False and cfg.ground.size == 9.0
+
+
+# --------------------------------------------------------------------- many mistakes
+
+MANY_MISTAKES = """
+asset_list = "lists/assets.toml"
+
+[run]
+seed = "7"
+frames = 0
+
+[render]
+resolution = [640, 480]
+sampels = 4
+
+[[cameras]]
+name = "cam"
+location = [0, -2, 1]
+focal_length = -35
+
+[[lights]]
+name = "key"
+type = "area"
+
+[[assets]]
+name = "mug"
+primitive = "cylinder"
+file = "models/mug.obj"
+
+[[assets]]
+name = "box"
+file = "models/box.glb"
+
+[[assets]]
+name = "mug"
+primitive = "cube"
+
+[[randomizers]]
+type = "pose"
+targets = "*"
+location = { distribution = "uniform", low = [0, 0, 0], high = [1, 1, 1] }
+
+[[randomizers]]
+type = "pose"
+targets = "*"
+location = { distribution = "uniform", low = [1, 0, 0], high = [0, 1, 0] }
+
+[[randomizers]]
+type = "material"
+targets = "*"
+color = { distribution = "uniform", low = [0, 0, 0], high = [1, 1] }
+
+[[randomizers]]
+type = "jiggle"
+targets = "*"
+
+[annotators]
+rgb = {}
+semantic_segmentaton = {}
+"""
+
+ASSET_LIST_MISTAKES = """
+[[assets]]
+name = "ball"
+primitive = "sphere"
+size = -1
+
+[[assets]]
+name = "cup"
+file = "../models/cup.obj"
+
+[[assets]]
+name = "box"
+primitive = "cube"
+colour = [1, 0, 0]
+"""
+
+
+def test_a_file_with_many_mistakes_lists_every_one(tmp_path):
+    write(tmp_path / "models" / "mug.obj", "")
+    lst = write(tmp_path / "lists" / "assets.toml", ASSET_LIST_MISTAKES)
+    main = write(tmp_path / "main.toml", MANY_MISTAKES)
+    m, a = main.as_posix(), lst.as_posix()
+    found = by_field(problems_of(main))
+    # (file, field) -> (value, words the expectation must contain)
+    expected = {
+        (m, "run.seed"): ("7", ["whole number", ">= 0"]),
+        (m, "run.frames"): (0, ["whole number", ">= 1"]),
+        (m, "render.sampels"): (4, ["did you mean 'samples'?"]),
+        (m, "cameras[0].focal_length"): (-35, ["number", "> 0"]),
+        (m, "assets[0].file"): ("models/mug.obj", ["either primitive or file, not both"]),
+        (m, "assets[1].file"): ("models/box.glb", [f"looked for {(tmp_path / 'models' / 'box.glb').as_posix()}"]),
+        (m, "assets[2].name"): ("mug", ["not used already", "assets[0]"]),
+        (m, "randomizers[1].location.high"): ([0, 1, 0], ["values >= low", "[1, 0, 0]"]),
+        (m, "randomizers[2].color.high"): ([1, 1], ["same length as low"]),
+        (m, "randomizers[3].type"): ("jiggle", ["known randomizer type", "'pose'"]),
+        (m, "annotators.semantic_segmentaton"): ("semantic_segmentaton", ["did you mean 'semantic_segmentation'?"]),
+        # inside the asset list: that file, its own indices, paths relative to it
+        (a, "assets[0].size"): (-1, ["number", "> 0"]),
+        (a, "assets[1].file"): ("../models/cup.obj", [f"looked for {(tmp_path / 'models' / 'cup.obj').as_posix()}"]),
+        (a, "assets[2].colour"): ([1, 0, 0], ["did you mean 'color'?"]),
+        (a, "assets[2].name"): ("box", ["not used already", "assets[1]"]),
+    }
+    assert sorted(found) == sorted(expected)
+    for key, (value, words) in expected.items():
+        p = found[key]
+        assert p.value == value, (key, p)
+        for w in words:
+            assert w in p.expected, (key, w, p.expected)
+
+
+def test_problems_read_as_one_line_each(tmp_path):
+    main = write(tmp_path / "p.toml", '[run]\nframes = "ten"\n' + CAMERA)
+    with pytest.raises(ConfigError) as info:
+        load_config(main)
+    (p,) = info.value.problems
+    assert str(p) == f'{main.as_posix()}: run.frames: got "ten"; expected a whole number >= 1'
+    assert str(info.value) == str(p)
+    assert isinstance(info.value, ValueError)
+
+
+def test_a_missing_value_reads_as_missing(tmp_path):
+    text = '[[cameras]]\nname = "c"\n\n[[randomizers]]\ntype = "pose"\nlocation = { distribution = "uniform", low = [0, 0, 0] }\n'
+    found = by_field(problems_of(write(tmp_path / "p.toml", text)))
+    f = tmp_path.joinpath("p.toml").as_posix()
+    assert set(found) == {
+        (f, "cameras[0].location"),
+        (f, "randomizers[0].targets"),
+        (f, "randomizers[0].location.high"),
+    }
+    for p in found.values():
+        assert "nothing (the field is missing)" in str(p)
+    assert "required by uniform" in found[(f, "randomizers[0].location.high")].expected
+
+
+@pytest.mark.parametrize(
+    "line, field, words",
+    [
+        ('asset_list = "nowhere/assets.toml"', "asset_list", ["an existing file", "looked for", "nowhere/assets.toml"]),
+        ("asset_list = 3", "asset_list", ["a path (string)"]),
+        ('asset_list = ""', "asset_list", ["a path (string)"]),
+        ('asset_list = "assets.yaml"', "asset_list", [".toml or .json"]),
+        ('asset_list = "p.toml"', "asset_list", ["another file"]),
+    ],
+)
+def test_bad_asset_list_paths(tmp_path, line, field, words):
+    main = write(tmp_path / "p.toml", f"{line}\n{CAMERA}")
+    (p,) = problems_of(main)
+    assert (p.file, p.field) == (main.as_posix(), field)
+    for w in words:
+        assert w in p.expected
+    if "looked for" in words:
+        assert (tmp_path / "nowhere" / "assets.toml").as_posix() in p.expected
+
+
+def test_asset_list_syntax_error_names_the_list(tmp_path):
+    lst = write(tmp_path / "assets.json", '{"assets": [\n  {"name": "a",}\n]}')
+    (p,) = problems_of(write(tmp_path / "p.toml", 'asset_list = "assets.json"\n' + CAMERA))
+    assert p.file == lst.as_posix() and p.field.startswith("line 2,")
+
+
+def test_asset_list_takes_only_assets(tmp_path):
+    write(tmp_path / "a.toml", '[run]\nseed = 1\n[[assets]]\nname = "x"\nprimitive = "cube"\n')
+    (p,) = problems_of(write(tmp_path / "p.toml", 'asset_list = "a.toml"\n' + CAMERA))
+    assert (p.file, p.field) == ((tmp_path / "a.toml").as_posix(), "run")
+
+
+# ------------------------------------------------------------------------ syntax
+
+
+def test_toml_syntax_error_names_file_and_line(tmp_path):
+    path = write(tmp_path / "bad.toml", "[run]\nseed = 1\nframes = = 3\n[render]\nsamples = 4\n")
+    (p,) = problems_of(path)
+    assert p.file == path.as_posix()
+    assert p.field == "line 3, column 10"
+    assert p.value == "frames = = 3"
+    assert "valid TOML syntax" in p.expected
+    assert str(p).startswith(f"{path.as_posix()}: line 3, column 10: ")
+
+
+def test_toml_error_at_end_of_file_names_the_last_line(tmp_path):
+    (p,) = problems_of(write(tmp_path / "bad.toml", '[run]\nseed = 1\noutput = "out'))
+    assert p.field.startswith("line 3,") and "TOML" in p.expected
+
+
+def test_json_syntax_error_names_file_and_line(tmp_path):
+    path = write(tmp_path / "bad.json", '{\n  "run": {\n    "seed": 1,\n  }\n}\n')
+    (p,) = problems_of(path)
+    assert p.file == path.as_posix()
+    assert p.field == "line 4, column 3"
+    assert p.value == "}"
+    assert "valid JSON syntax" in p.expected and "double quotes" in p.expected
+
+
+def test_unreadable_files(tmp_path):
+    (p,) = problems_of(tmp_path / "none.toml")
+    assert p.file == (tmp_path / "none.toml").as_posix() and "an existing file" in p.expected
+    (p,) = problems_of(write(tmp_path / "p.yaml", "run: {}\n"))
+    assert ".toml or .json" in p.expected
+    binary = tmp_path / "b.toml"
+    binary.write_bytes(b"\xff\xfe[run]")
+    (p,) = problems_of(binary)
+    assert "UTF-8" in p.expected
+    (p,) = problems_of(write(tmp_path / "list.json", "[1, 2]"))
+    assert "table" in p.expected and p.value == [1, 2]
+
+
+# ------------------------------------------------------------------ single fields
+
+
+def one_problem(tmp_path, text: str) -> Problem:
+    problems = problems_of(write(tmp_path / "p.toml", text))
+    assert len(problems) == 1, problems
+    return problems[0]
+
+
+def test_resolution_or_width_and_height(tmp_path):
+    cfg = load_config(write(tmp_path / "a.toml", "[render]\nwidth = 800\n" + CAMERA))
+    assert (cfg.render.width, cfg.render.height) == (800, 480)
+    p = one_problem(tmp_path, "[render]\nresolution = [800, 600]\nheight = 600\n" + CAMERA)
+    assert p.field == "render.height" and "not both" in p.expected
+    p = one_problem(tmp_path, "[render]\nresolution = [800.5, 600]\n" + CAMERA)
+    assert p.field == "render.resolution" and p.value == [800.5, 600] and "whole numbers >= 1" in p.expected
+    p = one_problem(tmp_path, "[render]\nresolution = [800]\n" + CAMERA)
+    assert p.field == "render.resolution" and "a list of 2" in p.expected
+    p = one_problem(tmp_path, "[render]\nheight = 0\n" + CAMERA)
+    assert p.field == "render.height" and p.value == 0
+
+
+def test_cameras_are_required(tmp_path):
+    p = one_problem(tmp_path, "[run]\nseed = 1\n")
+    assert p.field == "cameras" and "at least one" in p.expected
+    p = one_problem(tmp_path, "cameras = []\n")
+    assert p.field == "cameras" and p.value == []
+
+
+def test_camera_look_at_or_rotation(tmp_path):
+    p = one_problem(tmp_path, CAMERA + "look_at = [0, 0, 0]\nrotation = [0, 0, 0]\n")
+    assert p.field == "cameras[0].rotation" and "not both" in p.expected
+    p = one_problem(tmp_path, CAMERA + "clip_start = 1\nclip_end = 0.5\n")
+    assert p.field == "cameras[0].clip_end"
+
+
+@pytest.mark.parametrize(
+    "text, field, value, words",
+    [
+        ('[render]\ndevice = "gpu"\n', "render.device", "gpu", ["'cuda'", "any case"]),
+        ('[render]\nview_transform = "filmic"\n', "render.view_transform", "filmic", ["did you mean 'Filmic'?"]),
+        ("[render]\ndenoise = 1\n", "render.denoise", 1, ["true or false"]),
+        ("[scene]\nground = 3\n", "scene.ground", 3, ["true, false or a table"]),
+        ("[scene.world]\ncolor = [1, 2, 0]\n", "scene.world.color", [1, 2, 0], ["[0, 1]", "linear"]),
+        ('[labels]\nclass = ["a", "a"]\n', "labels.class", ["a", "a"], ["distinct"]),
+        ('[[lights]]\nname = "l"\ntype = "spotlight"\n', "lights[0].type", "spotlight", ["'SPOT'"]),
+        ('[[lights]]\nname = "l"\nenergy = -1\n', "lights[0].energy", -1, [">= 0"]),
+        ('[[assets]]\nname = "a"\n', "assets[0].primitive", None, ["a primitive or a file"]),
+        ('[[assets]]\nname = "a"\nfile = "a.txt"\n', "assets[0].file", "a.txt", [".blend", ".glb", ".obj"]),
+        ('[[assets]]\nname = "a"\nprimitive = "cube"\nlabels = { class = 3 }\n', "assets[0].labels.class", 3, []),
+        ('[[assets]]\nname = "a"\nprimitive = "cube"\nroughness = 2\n', "assets[0].roughness", 2, ["<= 1"]),
+        (
+            '[[assets]]\nname = "x"\nprimitive = "cube"\ncount = 2\n[[assets]]\nname = "x_001"\nprimitive = "cube"\n',
+            "assets[1].name",
+            "x_001",
+            ["not used already", "assets[0]"],
+        ),
+        ('[[assets]]\nname = "ground"\nprimitive = "cube"\n', "assets[0].name", "ground", ["ground"]),
+        ('[[lights]]\nname = "cam"\n', "lights[0].name", "cam", ["cameras[0]"]),
+        ('[[assets]]\nname = "' + "n" * 64 + '"\nprimitive = "cube"\n', "assets[0].name", "n" * 64, ["63 bytes"]),
+        ('[[randomizers]]\ntype = "pose"\ntargets = []\n', "randomizers[0].targets", [], ["name pattern"]),
+        ('[[randomizers]]\ntype = "world"\ntargets = "x"\n', "randomizers[0].targets", "x", ["no targets"]),
+        (
+            '[[randomizers]]\ntype = "pose"\ntargets = "*"\nmin_distance = "far"\n',
+            "randomizers[0].min_distance",
+            "far",
+            ["int or float"],
+        ),
+        (
+            '[[randomizers]]\ntype = "pose"\ntargets = "*"\nlocation = [0, 0]\n',
+            "randomizers[0].location",
+            [0, 0],
+            ["3 numbers", "distribution"],
+        ),
+        (
+            '[[randomizers]]\ntype = "pose"\ntargets = "*"\nscale = { distribution = "uniform", low = [1, 1, 1], high = [2, 2, 2] }\n',
+            "randomizers[0].scale.low",
+            [1, 1, 1],
+            ["a number", "scale"],
+        ),
+        (
+            '[[randomizers]]\ntype = "visibility"\ntargets = "*"\nvisible = { distribution = "choice", values = [true, 0] }\n',
+            "randomizers[0].visible.values[1]",
+            0,
+            ["true or false"],
+        ),
+        (
+            '[[randomizers]]\ntype = "pose"\ntargets = "*"\nlocaton = [0, 0, 0]\n',
+            "randomizers[0].locaton",
+            [0, 0, 0],
+            ["did you mean 'location'?"],
+        ),
+        ("[annotators]\nrgb = { foo = 1 }\n", "annotators.rgb.foo", 1, ["takes no keys"]),
+        ('[writers]\nbasic = { frame_padding = "4" }\n', "writers.basic.frame_padding", "4", ["int"]),
+        ("[writers]\nbasik = {}\n", "writers.basik", "basik", ["did you mean 'basic'?"]),
+        ('[run]\noutput = ""\n', "run.output", "", ["not empty"]),
+        ("sede = 3\n", "sede", 3, ["a known key"]),
+    ],
+)
+def test_single_mistakes(tmp_path, text, field, value, words):
+    p = one_problem(tmp_path, text + CAMERA)
+    assert p.field == field
+    assert p.value == value or (value is None and repr(p.value).startswith("nothing"))
+    for w in words:
+        assert w in p.expected, p.expected
+
+
+# ------------------------------------------------------------------ the reference page
+
+
+def section(text: str, title: str) -> str:
+    """The part of a markdown page under the heading that shows `title` in backticks."""
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
+        m = re.match(r"^(#+) ", line)
+        if m and f"`{title}`" in line:
+            level, body = len(m[1]), []
+            for other in lines[i + 1 :]:
+                n = re.match(r"^(#+) ", other)
+                if n and len(n[1]) <= level:
+                    break
+                body.append(other)
+            return "\n".join(body)
+    raise AssertionError(f"docs/parameters.md has no heading with `{title}`")
+
+
+def test_reference_lists_every_field():
+    text = REFERENCE.read_text(encoding="utf-8")
+    missing = []
+
+    def need(where: str, names) -> None:
+        body = section(text, where)
+        missing.extend(f"{where}: {n}" for n in names if f"`{n}`" not in body)
+
+    for key in TOP_LEVEL_KEYS:
+        section(text, key)
+    need("run", ["seed", "frames", "output"])
+    need("render", [*(f.name for f in dataclasses.fields(RenderSettings)), "resolution"])
+    need("cameras", [f.name for f in dataclasses.fields(CameraSpec)])
+    need("lights", [f.name for f in dataclasses.fields(LightSpec)])
+    need("assets", [f.name for f in dataclasses.fields(AssetSpec)])
+    need("assets", [*ASSET_EXTENSIONS, *PRIMITIVES])
+    need("scene.ground", [f.name for f in dataclasses.fields(GroundSpec)])
+    need("scene.world", [f.name for f in dataclasses.fields(WorldSpec)])
+    randomizers = section(text, "randomizers")
+    for name, cls in RANDOMIZERS.items():
+        if f"`{name}`" not in randomizers:
+            missing.append(f"randomizers: {name}")
+            continue
+        body = section(randomizers, name)
+        missing.extend(f"randomizer {name}: {k}" for k in [*cls.PARAMS, *cls.OPTIONS] if f"`{k}`" not in body)
+    distributions = section(text, "distributions")
+    for name, cls in DISTRIBUTIONS.items():
+        if f"`{name}`" not in distributions:
+            missing.append(f"distributions: {name}")
+            continue
+        body = section(distributions, name)
+        missing.extend(f"distribution {name}: {k}" for k in cls.PARAMS if f"`{k}`" not in body)
+    assert not missing, "docs/parameters.md lacks: " + ", ".join(missing)
