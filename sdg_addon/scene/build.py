@@ -41,6 +41,7 @@ class BuiltScene:
     cameras: dict[str, bpy.types.Object] = field(default_factory=dict)
     lights: dict[str, bpy.types.Object] = field(default_factory=dict)
     camera_targets: dict[str, tuple] = field(default_factory=dict)  # look-at point per camera
+    camera_starts: dict[str, tuple] = field(default_factory=dict)  # location as built
     label_table: LabelTable = field(default_factory=LabelTable)
 
     def names(self, kind: str) -> list[str]:
@@ -79,6 +80,7 @@ def build_scene(config: Config) -> BuiltScene:
         built.lights[spec.name] = _light(scene, spec)
     for spec in config.cameras:
         built.cameras[spec.name] = _camera(scene, spec)
+        built.camera_starts[spec.name] = tuple(spec.location)
         if spec.look_at is not None:
             built.camera_targets[spec.name] = tuple(spec.look_at)
     scene.camera = built.cameras[config.cameras[0].name] if config.cameras else None

@@ -64,7 +64,9 @@ def apply_camera(built: BuiltScene, target: str, v: dict) -> None:
     obj = built.cameras[target]
     target_point = Vector(v.get("look_at", built.camera_targets.get(target, (0.0, 0.0, 0.0))))
     if any(k in v for k in ("distance", "elevation", "azimuth")):
-        offset = obj.location - target_point
+        # Unsampled coordinates come from the camera as built, never from the previous
+        # frame, so a frame's pose depends only on its own values.
+        offset = Vector(built.camera_starts.get(target, obj.location)) - target_point
         dist = v.get("distance", offset.length)
         horizontal = math.hypot(offset.x, offset.y)
         elev = math.radians(v["elevation"]) if "elevation" in v else math.atan2(offset.z, horizontal)
