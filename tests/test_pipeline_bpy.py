@@ -268,3 +268,20 @@ look_at = [0.0, 0.0, 0.0]
     assert abs(box["x_min"] - (W / 2 - r_px)) <= 1 and abs(box["x_max"] + 1 - (W / 2 + r_px)) <= 1
     depth = np.load(out / "top" / "distance_to_image_plane_0000.npy")
     assert abs(depth[H // 2, W // 2] - (5.0 - 2 * RADIUS)) < 0.01  # top of the sphere at z = 1
+
+
+def test_frame_alone_equals_frame_in_full_run_with_partial_camera_orbit(tmp_path):
+    """Only the azimuth is sampled: distance and elevation must come from the camera as
+    built, not from wherever the previous frame left it."""
+    text = SPHERE_FILE + (
+        '\n[[randomizers]]\ntype = "camera"\ntargets = "cam"\n'
+        'azimuth = { distribution = "uniform", low = -180, high = 180 }\n'
+    )
+    param = tmp_path / "orbit.toml"
+    param.write_text(text.replace("frames = 1", "frames = 3"))
+    assert main(["render", str(param), "--out", str(tmp_path / "full"), "--quiet"]) == 0
+    assert main(["render", str(param), "--out", str(tmp_path / "alone"), "--frames", "2", "--quiet"]) == 0
+    a, b = (json.loads((tmp_path / d / "camera_params_0002.json").read_text()) for d in ("full", "alone"))
+    assert np.allclose(a["camera_to_world"], b["camera_to_world"], atol=1e-6)
+    loc = np.array(a["camera_to_world"])[:3, 3]
+    assert abs(np.linalg.norm(loc - [0, 0, RADIUS]) - CAM_DIST) < 1e-4  # distance as built
