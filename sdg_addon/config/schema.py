@@ -22,7 +22,7 @@ from ..sampling.distributions import (
     make_distribution,
 )
 from ..sampling.randomizers import BOOL, COLOR, NUMBER, RANDOMIZERS, VEC3, RandomizerSpec
-from ..writers import WRITERS
+from ..writers.plugins import writer_registry
 from .problems import MISSING, Problems, join, one_of
 
 DEVICES = ("auto", "cpu", "cuda", "optix", "hip", "metal", "oneapi")
@@ -256,7 +256,9 @@ def config_from_dict(data: dict, path: Path, problems: Problems | None = None) -
     cfg.annotators = v.registry_table(data, "annotators", ANNOTATORS, "annotator")
     if "annotators" not in data:
         cfg.annotators = {name: {} for name in DEFAULT_ANNOTATORS}
-    cfg.writers = v.registry_table(data, "writers", WRITERS, "writer")
+    # Writers not built in are looked up among installed packages' entry points (by name only).
+    writers = writer_registry(data.get("writers"), problems.add)
+    cfg.writers = v.registry_table(data, "writers", writers, "writer")
     if "writers" not in data:
         cfg.writers = {"basic": {}}
     problems.raise_if_any()

@@ -1,0 +1,194 @@
+"""COCO writer: one instances json per split (and camera), loadable by pycocotools' COCO().
+
+Layout under the run's output folder (docs/writers.md):
+
+    coco/annotations/instances_<D>.json   the dataset json, written by finalize()
+    coco/<D>/<frame>.png                  images (RGB), the image root of the json
+    coco/<D>/<frame>_<channel>.npy        other channels (depth...), referenced per image
+    coco/parts/<D>/<frame>.json           one part per finished frame, merged by finalize()
+
+D is the split ("train", or "val" for frames picked by val_every), or <split>_<camera> when
+the run has several cameras. Conventions:
+- image id = frame index (unique within one json: one json per camera).
+- category id = 1 + position of the label in the run's label table (parameter-file
+  order): the same in every frame, shard and resumed run; every category is listed, seen
+  or not.
+- annotation ids: 1, 2, ... in (frame, instance id) order, assigned when merging, so they
+  do not depend on which process wrote which frame, or in what order.
+- segmentation: RLE (pycocotools' compressed string) with iscrowd = 0, as BlenderProc
+  writes it and pycocotools evaluates it; or, with polygons = true, pixel-exact outline
+  polygons (holes joined in by zero-width cuts). area = mask pixel count, bbox = tight box
+  [x, y, w, h] of the visible pixels (w = x_max - x_min + 1).
+Each frame's part is written last, atomically: a frame whose part exists is complete.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from ..frame import AnnotatedFrame
+from . import io
+from .base import Writer, register_writer
+from .common import (
+    COMMON_OPTIONS,
+    atomic_text,
+    check_options,
+    class_names,
+    instance_mask,
+    labelled_objects,
+    safe_name,
+    split_of,
+    write_image,
+)
+from .masks import encode_rle, mask_polygons
+
+PART_FORMAT = 1
+
+
+@register_writer
+class CocoWriter(Writer):
+    name = "coco"
+    required_annotators = ("rgb", "instance_segmentation", "bounding_box_2d_tight")
+    OPTIONS = {
+        **COMMON_OPTIONS,
+        "polygons": (False, bool, "polygon masks (pixel-exact outlines) instead of RLE"),
+        "channels": (["distance_to_image_plane"], list, "annotators saved as .npy beside each image"),
+        "keep_alpha": (False, bool, "write RGBA images instead of RGB"),
+    }
+
+    def __init__(self, output_dir, **options):
+        super().__init__(output_dir, **options)
+        check_options(self.name, self.options)
+        self.several_cameras = False  # set by the recorder
+        self.categories: list[str] | None = None  # from the run's label table (set_run)
+
+    @property
+    def root(self) -> Path:
+        return self.output_dir / "coco"
+
+    def set_run(self, config, label_table) -> None:
+        self.several_cameras = len(getattr(config, "cameras", ())) > 1
+        self.categories = class_names(label_table, self.options["semantic_type"])
+
+    def dataset_name(self, frame_index: int, camera_name: str) -> str:
+        split = split_of(frame_index, self.options)
+        return f"{split}_{safe_name(camera_name)}" if self.several_cameras else split
+
+    # ------------------------------------------------------------------ per frame
+    def write(self, frame: AnnotatedFrame) -> None:
+        opts = self.options
+        ds = self.dataset_name(frame.frame, frame.camera_name)
+        stem = f"{frame.frame:0{opts['frame_padding']}d}"
+        folder = self.root / ds
+        write_image(folder / f"{stem}.png", frame, opts, keep_alpha=opts["keep_alpha"])
+        image = {
+            "file_name": f"{stem}.png",
+            "width": int(frame.camera.width),
+            "height": int(frame.camera.height),
+            "frame": int(frame.frame),
+            "camera": frame.camera_name,
+        }
+        channels = {}
+        for name in opts["channels"]:
+            value = frame.annotations.get(name)
+            array = value.get("data") if isinstance(value, dict) else value
+            if isinstance(array, np.ndarray):
+                channels[name] = f"{stem}_{name}.npy"
+                io.write_npy(folder / channels[name], array)
+        if "distance_to_image_plane" in channels:
+            image["depth_file"] = channels["distance_to_image_plane"]
+        if channels:
+            image["channels"] = channels
+
+        annotations = []
+        for obj in labelled_objects(frame, opts["semantic_type"], self.name):
+            mask = instance_mask(frame, obj.instance_id)
+            area = int(np.count_nonzero(mask))
+            if area == 0:
+                continue
+            x0, y0, x1, y1 = obj.box
+            if opts["polygons"]:
+                cols = np.flatnonzero(mask.any(axis=0))
+                rows = np.flatnonzero(mask.any(axis=1))
+                crop = mask[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+                segmentation = mask_polygons(crop, offset=(int(cols[0]), int(rows[0])))
+            else:
+                segmentation = encode_rle(mask)
+            annotations.append(
+                {
+                    "category_id": obj.class_index + 1,
+                    "bbox": [x0, y0, x1 - x0 + 1, y1 - y0 + 1],
+                    "area": area,
+                    "iscrowd": 0,
+                    "segmentation": segmentation,
+                    "instance_id": obj.instance_id,
+                    "prim_path": obj.path,
+                }
+            )
+        part = {
+            "format": PART_FORMAT,
+            "dataset": ds,
+            "frame": int(frame.frame),
+            "semantic_type": opts["semantic_type"],
+            "categories": class_names(frame.label_table, opts["semantic_type"]),
+            "image": image,
+            "annotations": annotations,
+        }
+        # Last file of the frame: its presence means every file above is complete.
+        io.write_json(self.root / "parts" / ds / f"{stem}.json", part)
+
+    # ------------------------------------------------------------------ merge
+    def finalize(self) -> None:
+        """Merge every part on disk (all shards, all resumed runs) into the json files."""
+        parts_root = self.root / "parts"
+        if not parts_root.is_dir():
+            return
+        for folder in sorted(p for p in parts_root.iterdir() if p.is_dir()):
+            files = sorted(folder.glob("*.json"))
+            if files:
+                self._merge(folder.name, files)
+
+    def _merge(self, ds: str, files: list[Path]) -> Path:
+        # Pass 1: images and categories (small); pass 2 streams the annotations, so memory
+        # stays flat however many frames there are.
+        entries = []
+        categories = self.categories
+        source = "the run's label table"
+        for f in files:
+            part = json.loads(f.read_text(encoding="utf-8"))
+            if categories is None:
+                categories, source = part["categories"], f.as_posix()
+            elif part["categories"] != categories:
+                raise ValueError(
+                    f"coco: {f.as_posix()} was written with categories {part['categories']}, but {source} "
+                    f"has {categories}: the label set changed between runs into the same folder"
+                )
+            entries.append((int(part["frame"]), f, part["image"]))
+        entries.sort(key=lambda e: e[0])
+        frames = [e[0] for e in entries]
+        if len(set(frames)) != len(frames):
+            raise ValueError(f"coco: several parts of dataset {ds!r} hold the same frame")
+        out = self.root / "annotations" / f"instances_{ds}.json"
+        stype = self.options["semantic_type"]
+        header = {
+            "info": {"description": f"synthetic dataset {ds!r} (sdg coco writer)", "version": "1.0"},
+            "licenses": [],
+            "categories": [{"id": i + 1, "name": n, "supercategory": stype} for i, n in enumerate(categories)],
+        }
+        with atomic_text(out) as fh:
+            fh.write(json.dumps(header)[:-1])
+            fh.write(', "images": [')
+            for k, (frame, _f, image) in enumerate(entries):
+                fh.write((", " if k else "") + json.dumps({"id": frame, **image}))
+            fh.write('], "annotations": [')
+            ann_id = 0
+            for frame, f, _image in entries:
+                part = json.loads(f.read_text(encoding="utf-8"))
+                for ann in sorted(part["annotations"], key=lambda a: a["instance_id"]):
+                    ann_id += 1
+                    fh.write((", " if ann_id > 1 else "") + json.dumps({"id": ann_id, "image_id": frame, **ann}))
+            fh.write("]}\n")
+        return out

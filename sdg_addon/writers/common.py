@@ -1,0 +1,143 @@
+"""What the dataset writers (COCO, KITTI, YOLO) share: the labelled objects of a frame with
+their class index, splits, file names and the image they copy.
+
+Class indices come from the run's LabelTable (parameter-file order, then other labels of
+the scene sorted), never from the order in which frames saw them: index k (0-based) is the
+label table's k-th value of the writer's semantic_type; COCO category id = k + 1, YOLO
+class = k, and k = semantic id - 2 of the annotators (ids 0 and 1 are reserved).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..frame import AnnotatedFrame, LabelTable
+from . import io
+
+# Options every dataset writer accepts.
+COMMON_OPTIONS = {
+    "semantic_type": ("class", str, "label type whose values are the classes (as the annotators')"),
+    "split": ("train", str, "split name of the frames (folder / list name)"),
+    "val_every": (0, int, "if N > 0, frames with frame % N == 0 go to the 'val' split instead"),
+    "frame_padding": (6, int, "digits of the frame number in file names"),
+    "png_compress_level": (1, int, "0 (fastest) .. 9 (smallest)"),
+}
+
+
+@dataclass
+class LabelledObject:
+    instance_id: int
+    class_index: int  # 0-based position in the label table's values of semantic_type
+    label: str
+    box: tuple[int, int, int, int]  # inclusive pixel indices x_min, y_min, x_max, y_max
+    path: str
+    row: int  # row in the bounding_box_2d_tight array
+    occlusion: float
+    truncation: float | None
+
+
+def class_names(label_table: LabelTable, semantic_type: str) -> list[str]:
+    return list(label_table.values.get(semantic_type, []))
+
+
+def labelled_objects(frame: AnnotatedFrame, semantic_type: str, writer: str) -> list[LabelledObject]:
+    """The objects with a tight 2D box in this frame, sorted by instance id."""
+    value = frame.annotations.get("bounding_box_2d_tight")
+    if value is None:
+        raise ValueError(f"writer {writer!r} needs the bounding_box_2d_tight annotation (frame {frame.frame})")
+    data, info = value["data"], value["info"]
+    names = class_names(frame.label_table, semantic_type)
+    id_to_labels = info.get("idToLabels", {})
+    truncation = info.get("truncationRatio")
+    paths = info.get("primPaths", [])
+    out = []
+    for k, (row, iid) in enumerate(zip(data, info["bboxIds"])):
+        sid = int(row["semanticId"])
+        labels = id_to_labels.get(sid, id_to_labels.get(str(sid), {}))
+        if semantic_type not in labels:
+            raise ValueError(
+                f"writer {writer!r}: bounding_box_2d_tight row of instance {iid} has labels {labels}, "
+                f"not of type {semantic_type!r}: give the annotators and the writer the same semantic_type"
+            )
+        label = labels[semantic_type]
+        if label not in names:
+            raise ValueError(
+                f"writer {writer!r}: label {semantic_type}:{label!r} is not in the run's label table {names}"
+            )
+        out.append(
+            LabelledObject(
+                instance_id=int(iid),
+                class_index=names.index(label),
+                label=label,
+                box=(int(row["x_min"]), int(row["y_min"]), int(row["x_max"]), int(row["y_max"])),
+                path=paths[k] if k < len(paths) else "",
+                row=k,
+                occlusion=float(row["occlusionRatio"]),
+                truncation=float(truncation[k]) if truncation is not None and k < len(truncation) else None,
+            )
+        )
+    out.sort(key=lambda o: o.instance_id)
+    return out
+
+
+def instance_mask(frame: AnnotatedFrame, instance_id: int) -> np.ndarray:
+    value = frame.annotations.get("instance_segmentation")
+    if value is None:
+        raise ValueError(f"frame {frame.frame}: the instance_segmentation annotation is missing")
+    data = value["data"] if isinstance(value, dict) else value
+    return data == instance_id
+
+
+def split_of(frame_index: int, options: dict) -> str:
+    n = options.get("val_every", 0)
+    return "val" if n and n > 0 and frame_index % n == 0 else options["split"]
+
+
+def safe_name(text: str) -> str:
+    """A file-name-safe version of a camera or split name."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", text) or "_"
+
+
+def rgb_image(frame: AnnotatedFrame, keep_alpha: bool = False) -> np.ndarray:
+    rgb = frame.annotations.get("rgb")
+    if rgb is None:
+        raise ValueError(f"frame {frame.frame}: the rgb annotation is missing")
+    rgb = np.asarray(rgb)
+    if rgb.ndim == 3 and rgb.shape[2] == 4 and not keep_alpha:
+        rgb = rgb[..., :3]
+    return rgb
+
+
+def write_image(path, frame: AnnotatedFrame, options: dict, keep_alpha: bool = False) -> None:
+    io.write_png(path, rgb_image(frame, keep_alpha), compress_level=options["png_compress_level"])
+
+
+def check_options(name: str, options: dict) -> None:
+    if options["val_every"] < 0:
+        raise ValueError(f"writer {name!r}: val_every must be >= 0, got {options['val_every']}")
+    if not options["split"] or safe_name(options["split"]) != options["split"]:
+        raise ValueError(f"writer {name!r}: split {options['split']!r} must be a plain name (letters, digits, ._-)")
+
+
+@contextlib.contextmanager
+def atomic_text(path):
+    """Stream a text file to a temporary name next to `path`, renamed into place at the end
+    (as writers.io does for whole files): the final name only ever holds a complete file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
+            yield f
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise

@@ -1,0 +1,177 @@
+"""KITTI object writer: image_2, label_2 and calib as the KITTI 3D object benchmark lays
+them out, so KITTI readers (devkit, mmdetection3d, OpenPCDet...) load them.
+
+    kitti/[<camera>/]training/image_2/<frame>.png
+    kitti/[<camera>/]training/calib/<frame>.txt
+    kitti/[<camera>/]training/label_2/<frame>.txt
+    kitti/[<camera>/]ImageSets/<split>.txt      frame numbers per split (finalize())
+
+One folder per camera when the run has several (KITTI's indices are plain numbers).
+label_2 lines: type truncated occluded alpha left top right bottom h w l x y z rotation_y.
+- type: the label value (spaces -> "_").
+- truncated: info truncationRatio (0 = fully inside the image .. 1 = fully outside).
+- occluded: from occlusionRatio r: 0 if r < 0.1 (fully visible), 1 if r < 0.5 (partly
+  occluded), 2 otherwise (largely occluded), 3 if unknown (NaN or negative).
+- left top right bottom: the tight 2D box in pixel-edge coordinates (right = x_max + 1),
+  so right - left is the COCO box width.
+- Camera coordinates are OpenCV's (x right, y down, z forward), metres.
+- Object axes (Blender objects are Z-up): l (length) along the object's local X, w (width)
+  along local Y, h (height) along local Z; dimensions include the object's scale.
+- location: the centre of the bottom face (local z = z_min) of the 3D box, in camera
+  coordinates. rotation_y: angle around the camera's y axis of the object's X axis
+  (KITTI's convention: 0 when it points along camera +x), from its projection onto the
+  camera's x-z plane; alpha = rotation_y - atan2(x, z), both wrapped to [-pi, pi).
+  KITTI boxes only turn around the camera's y axis: exact for upright objects seen by a
+  level camera; otherwise the tilt is dropped (bounding_box_3d in the BasicWriter keeps
+  the full pose).
+- Objects with a 2D box but no 3D box get KITTI's "unknown" 3D values (-1 / -1000 / -10).
+calib: P0..P3 = [K | 0] (one camera; orthographic cameras get their affine projection),
+R0_rect = I, Tr_velo_to_cam = world -> OpenCV camera (the "velodyne" frame is Blender's
+world, metres, Z up), Tr_imu_to_velo = [I | 0].
+The label file is written last: a frame with a label file is complete.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+from ..frame import AnnotatedFrame
+from . import io
+from .base import Writer, register_writer
+from .common import COMMON_OPTIONS, check_options, labelled_objects, safe_name, split_of, write_image
+
+OCCLUSION_LEVELS = (0.1, 0.5)  # occlusionRatio thresholds between levels 0 | 1 | 2
+
+
+def occlusion_level(ratio: float | None) -> int:
+    if ratio is None or not math.isfinite(ratio) or ratio < 0:
+        return 3
+    return int(np.searchsorted(OCCLUSION_LEVELS, ratio, side="right"))
+
+
+def wrap_angle(a: float) -> float:
+    """To [-pi, pi)."""
+    return (a + math.pi) % (2 * math.pi) - math.pi
+
+
+def camera_matrices(frame: AnnotatedFrame) -> tuple[np.ndarray, np.ndarray]:
+    """(P 3x4, world -> OpenCV camera 4x4) from camera_params, else from frame.camera."""
+    params = frame.annotations.get("camera_params")
+    cam = frame.camera
+    if isinstance(params, dict) and "world_to_camera_opencv" in params:
+        w2c = np.asarray(params["world_to_camera_opencv"], dtype=np.float64)
+        fx, fy, cx, cy = (float(params[k]) for k in ("fx", "fy", "cx", "cy"))
+        projection = params.get("projection", cam.projection)
+    else:
+        w2c = np.asarray(cam.world_to_camera_opencv, dtype=np.float64)
+        fx, fy, cx, cy, projection = cam.fx, cam.fy, cam.cx, cam.cy, cam.projection
+    if projection == "perspective":
+        p = np.array([[fx, 0.0, cx, 0.0], [0.0, fy, cy, 0.0], [0.0, 0.0, 1.0, 0.0]])
+    else:  # affine: (u, v, 1) = (fx x + cx, fy y + cy, 1)
+        p = np.array([[fx, 0.0, 0.0, cx], [0.0, fy, 0.0, cy], [0.0, 0.0, 0.0, 1.0]])
+    return p, w2c
+
+
+def calib_text(p: np.ndarray, w2c: np.ndarray) -> str:
+    def row(name, m):
+        return f"{name}: " + " ".join(f"{v:.12e}" for v in np.asarray(m, dtype=np.float64).ravel()) + "\n"
+
+    out = "".join(row(f"P{i}", p) for i in range(4))
+    out += row("R0_rect", np.eye(3))
+    out += row("Tr_velo_to_cam", w2c[:3, :4])
+    out += row("Tr_imu_to_velo", np.eye(4)[:3, :4])
+    return out
+
+
+def box_3d_camera(row, w2c: np.ndarray) -> tuple[tuple[float, float, float], np.ndarray, float]:
+    """One bounding_box_3d row -> ((h, w, l), location (3,), rotation_y) in KITTI's terms."""
+    to_world = np.asarray(row["transform"], dtype=np.float64).T  # row-vector layout -> column
+    lo = np.array([row["x_min"], row["y_min"], row["z_min"]], dtype=np.float64)
+    hi = np.array([row["x_max"], row["y_max"], row["z_max"]], dtype=np.float64)
+    scale = np.linalg.norm(to_world[:3, :3], axis=0)
+    length, width, height = (hi - lo) * scale
+    bottom_local = np.array([(lo[0] + hi[0]) / 2, (lo[1] + hi[1]) / 2, lo[2], 1.0])
+    to_camera = w2c @ to_world
+    location = (to_camera @ bottom_local)[:3]
+    x_axis = to_camera[:3, 0]
+    rotation_y = wrap_angle(math.atan2(-x_axis[2], x_axis[0]))
+    return (float(height), float(width), float(length)), location, rotation_y
+
+
+@register_writer
+class KittiWriter(Writer):
+    name = "kitti"
+    required_annotators = ("rgb", "bounding_box_2d_tight", "bounding_box_3d", "camera_params")
+    OPTIONS = dict(COMMON_OPTIONS)
+
+    def __init__(self, output_dir, **options):
+        super().__init__(output_dir, **options)
+        check_options(self.name, self.options)
+        self.several_cameras = False  # set by the recorder
+
+    def set_run(self, config, label_table) -> None:
+        self.several_cameras = len(getattr(config, "cameras", ())) > 1
+
+    @property
+    def root(self) -> Path:
+        return self.output_dir / "kitti"
+
+    def camera_root(self, camera_name: str) -> Path:
+        return self.root / safe_name(camera_name) if self.several_cameras else self.root
+
+    def label_lines(self, frame: AnnotatedFrame, w2c: np.ndarray) -> list[str]:
+        box3d = frame.annotations.get("bounding_box_3d") or {"data": [], "info": {"bboxIds": []}}
+        row_of = {int(iid): k for k, iid in enumerate(box3d["info"]["bboxIds"])}
+        truncation_3d = box3d["info"].get("truncationRatio") or []
+        lines = []
+        for obj in labelled_objects(frame, self.options["semantic_type"], self.name):
+            x0, y0, x1, y1 = obj.box
+            k = row_of.get(obj.instance_id)
+            truncation = obj.truncation
+            if k is not None:
+                row = box3d["data"][k]
+                (h, w, length), (x, y, z), ry = box_3d_camera(row, w2c)
+                alpha = wrap_angle(ry - math.atan2(x, z))
+                occlusion = float(row["occlusionRatio"])
+                if k < len(truncation_3d):
+                    truncation = float(truncation_3d[k])
+            else:
+                h = w = length = -1.0
+                x = y = z = -1000.0
+                ry = alpha = -10.0
+                occlusion = obj.occlusion
+            truncation = min(1.0, max(0.0, truncation)) if truncation is not None else 0.0
+            kind = obj.label.replace(" ", "_") or "_"
+            lines.append(
+                f"{kind} {truncation:.2f} {occlusion_level(occlusion)} {alpha:.4f} "
+                f"{x0:.2f} {y0:.2f} {x1 + 1:.2f} {y1 + 1:.2f} "
+                f"{h:.4f} {w:.4f} {length:.4f} {x:.4f} {y:.4f} {z:.4f} {ry:.4f}"
+            )
+        return lines
+
+    def write(self, frame: AnnotatedFrame) -> None:
+        base = self.camera_root(frame.camera_name) / "training"
+        stem = f"{frame.frame:0{self.options['frame_padding']}d}"
+        p, w2c = camera_matrices(frame)
+        lines = self.label_lines(frame, w2c)
+        write_image(base / "image_2" / f"{stem}.png", frame, self.options)
+        io.write_text(base / "calib" / f"{stem}.txt", calib_text(p, w2c))
+        # Last: a label file means the frame is complete.
+        io.write_text(base / "label_2" / f"{stem}.txt", "".join(f"{x}\n" for x in lines))
+
+    def finalize(self) -> None:
+        """ImageSets/<split>.txt: the finished frames (those with a label file) per split."""
+        roots = [self.root] + (sorted(p for p in self.root.iterdir() if p.is_dir()) if self.root.is_dir() else [])
+        for root in roots:
+            labels = root / "training" / "label_2"
+            if not labels.is_dir():
+                continue
+            stems = sorted((f.stem for f in labels.glob("*.txt") if f.stem.isdigit()), key=int)
+            splits: dict[str, list[str]] = {}
+            for stem in stems:
+                splits.setdefault(split_of(int(stem), self.options), []).append(stem)
+            for split, stems in splits.items():
+                io.write_text(root / "ImageSets" / f"{split}.txt", "".join(f"{s}\n" for s in stems))

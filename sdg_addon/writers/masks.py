@@ -1,0 +1,211 @@
+"""Mask encodings for writers (numpy only): COCO RLE and pixel-exact outline polygons.
+
+RLE: COCO's compressed run-length encoding (column-major runs, first run = zeros), the
+exact string `pycocotools.mask.encode` produces. pycocotools is used when it is importable;
+otherwise an equivalent numpy/Python encoder runs (tests check both give the same bytes),
+so writers never need a compiled dependency.
+
+Polygons: outlines along pixel edges (vertices on the integer pixel grid, x right, y down,
+origin at the top-left corner of the image), so pixel (row i, column j) is the square
+[j, j + 1] x [i, i + 1]. pycocotools rasterizes such an outline back to exactly the same
+pixels. Loops are traced with the inside on the right-hand side when walking the outline
+(clockwise on screen), so outer boundaries have positive shoelace area and holes negative.
+Pixels touching only at a corner are separate loops (4-connectivity).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+# Walking directions: 0 east (+x), 1 south (+y), 2 west (-x), 3 north (-y).
+_STEP = np.array([[1, 0], [0, 1], [-1, 0], [0, -1]])
+# Centre of the inside pixel to the right of an edge starting at (x, y) in direction d.
+_INSIDE = np.array([[0.5, 0.5], [-0.5, 0.5], [-0.5, -0.5], [0.5, -0.5]])
+
+
+# ---------------------------------------------------------------------------------- RLE
+
+
+def rle_counts(mask: np.ndarray) -> list[int]:
+    """Run lengths of a (H, W) mask in column-major order, starting with a run of zeros."""
+    flat = np.asarray(mask, dtype=bool).ravel(order="F")
+    if flat.size == 0:
+        return []
+    change = np.flatnonzero(flat[1:] != flat[:-1]) + 1
+    runs = np.diff(np.concatenate(([0], change, [flat.size])))
+    if flat[0]:
+        runs = np.concatenate(([0], runs))
+    return [int(x) for x in runs]
+
+
+def rle_string(counts: list[int]) -> str:
+    """COCO's compressed counts string (LEB128-like, 5 bits a char, deltas from i - 2)."""
+    out = []
+    for i, x in enumerate(counts):
+        if i > 2:
+            x -= counts[i - 2]
+        more = True
+        while more:
+            c = x & 0x1F
+            x >>= 5  # arithmetic shift, as the C code on a signed long
+            more = (x != -1) if c & 0x10 else (x != 0)
+            if more:
+                c |= 0x20
+            out.append(chr(c + 48))
+    return "".join(out)
+
+
+def encode_rle_numpy(mask: np.ndarray) -> dict:
+    h, w = np.asarray(mask).shape
+    return {"size": [int(h), int(w)], "counts": rle_string(rle_counts(mask))}
+
+
+def encode_rle(mask: np.ndarray) -> dict:
+    """(H, W) bool/uint8 mask -> {"size": [H, W], "counts": str}, JSON-ready."""
+    try:
+        from pycocotools import mask as mask_utils
+    except ImportError:  # pragma: no cover - exercised by the equality test instead
+        return encode_rle_numpy(mask)
+    m = np.asfortranarray(np.asarray(mask, dtype=bool).astype(np.uint8))
+    rle = mask_utils.encode(m)
+    counts = rle["counts"]
+    return {
+        "size": [int(x) for x in rle["size"]],
+        "counts": counts.decode("ascii") if isinstance(counts, bytes) else counts,
+    }
+
+
+# ---------------------------------------------------------------------------- outlines
+
+
+def trace_loops(mask: np.ndarray) -> list[np.ndarray]:
+    """Every boundary loop of a (H, W) mask as an (N, 2) int array of corner vertices (x, y).
+
+    Only vertices where the outline turns are kept; each loop is implicitly closed.
+    """
+    m = np.pad(np.asarray(mask, dtype=bool), 1)
+    inside = m[1:-1, 1:-1]
+    h, w = inside.shape
+    # Boundary edges of inside pixels, each starting at a grid vertex, with its direction.
+    starts, dirs = [], []
+    for d, outside, (dx, dy) in (
+        (0, ~m[:-2, 1:-1], (0, 0)),  # top edge: (c, r) -> (c + 1, r)
+        (1, ~m[1:-1, 2:], (1, 0)),  # right edge: (c + 1, r) -> (c + 1, r + 1)
+        (2, ~m[2:, 1:-1], (1, 1)),  # bottom edge: (c + 1, r + 1) -> (c, r + 1)
+        (3, ~m[1:-1, :-2], (0, 1)),  # left edge: (c, r + 1) -> (c, r)
+    ):
+        r, c = np.nonzero(inside & outside)
+        starts.append(np.stack([c + dx, r + dy], axis=1))
+        dirs.append(np.full(r.size, d))
+    start = np.concatenate(starts)
+    direction = np.concatenate(dirs)
+    n = len(start)
+    if n == 0:
+        return []
+    end = start + _STEP[direction]
+    stride = w + 1
+    start_key = start[:, 1] * stride + start[:, 0]
+    end_key = end[:, 1] * stride + end[:, 0]
+    # At most two edges leave a vertex (two pixels touching at a corner only).
+    first = np.full((h + 1) * stride, -1)
+    second = np.full((h + 1) * stride, -1)
+    order = np.argsort(start_key, kind="stable")
+    keys = start_key[order]
+    is_first = np.r_[True, keys[1:] != keys[:-1]]
+    first[keys[is_first]] = order[is_first]
+    second[keys[~is_first]] = order[~is_first]
+    # Next edge: the only one leaving the end vertex, or at a corner-touch, the right turn
+    # (towards the inside), which keeps diagonal neighbours in separate loops.
+    a, b = first[end_key], second[end_key]
+    turn_right = (direction + 1) % 4
+    nxt = np.where((b >= 0) & (direction[np.maximum(b, 0)] == turn_right), b, a)
+    loops, seen = [], np.zeros(n, dtype=bool)
+    for e0 in range(n):
+        if seen[e0]:
+            continue
+        edges = []
+        e = e0
+        while not seen[e]:
+            seen[e] = True
+            edges.append(e)
+            e = int(nxt[e])
+        edges = np.array(edges)
+        d = direction[edges]
+        corner = d != np.roll(d, 1)  # keep vertices where the direction changes
+        loops.append(start[edges[corner]].astype(np.int64))
+    return loops
+
+
+def signed_area(loop: np.ndarray) -> float:
+    """Shoelace area: positive for outer boundaries, negative for holes (see module doc)."""
+    x, y = loop[:, 0].astype(np.float64), loop[:, 1].astype(np.float64)
+    return float(0.5 * (np.dot(x, np.roll(y, -1)) - np.dot(np.roll(x, -1), y)))
+
+
+def _contains(loop: np.ndarray, point) -> bool:
+    """Point in polygon (even-odd ray casting); the point never lies on the grid lines."""
+    px, py = point
+    x0, y0 = loop[:, 0], loop[:, 1]
+    x1, y1 = np.roll(x0, -1), np.roll(y0, -1)
+    crosses = (y0 > py) != (y1 > py)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        x_at = x0 + (py - y0) * (x1 - x0) / (y1 - y0)
+    return bool(np.count_nonzero(crosses & (x_at > px)) % 2)
+
+
+def _bridge(loops: list[np.ndarray]) -> np.ndarray:
+    """Chain loops into one vertex list: loop 0, then for each other loop a zero-width cut
+    from loop 0's first vertex to its first vertex, around it and back. Under the even-odd
+    fill rule (pycocotools, OpenCV's fillPoly) each cut is crossed twice and adds nothing,
+    so the result fills exactly what the loops fill: holes stay holes."""
+    head = loops[0]
+    parts = [head]
+    for loop in loops[1:]:
+        parts += [head[:1], loop, loop[:1]]
+    if len(loops) > 1:
+        parts.append(head[:1])
+    return np.concatenate(parts)
+
+
+def mask_polygons(mask: np.ndarray, offset=(0, 0)) -> list[list[float]]:
+    """COCO polygons: one per outer boundary, its holes joined in by zero-width cuts.
+
+    Returns [[x0, y0, x1, y1, ...], ...] in pixel-edge coordinates (plus `offset` (x, y),
+    for a mask cropped out of a larger image); pycocotools rasterizes them back to `mask`.
+    """
+    loops = trace_loops(mask)
+    outers = [lp for lp in loops if signed_area(lp) > 0]
+    holes = [lp for lp in loops if signed_area(lp) < 0]
+    owned: list[list[np.ndarray]] = [[o] for o in outers]
+    if holes:
+        areas = [signed_area(o) for o in outers]
+        for hole in holes:
+            # The object pixel beside the hole's first edge lies inside its owner only (and
+            # in owners' owners): the smallest outer loop containing it owns the hole.
+            d = _hole_first_direction(hole)
+            p = hole[0] + _INSIDE[d]
+            candidates = [i for i, o in enumerate(outers) if _contains(o, p)]
+            owner = min(candidates, key=lambda i: areas[i])
+            owned[owner].append(hole)
+    ox, oy = offset
+    out = []
+    for group in owned:
+        poly = _bridge(group).astype(np.float64) + (ox, oy)
+        out.append([float(v) for v in poly.ravel()])
+    return out
+
+
+def mask_polygon(mask: np.ndarray, offset=(0, 0)) -> list[float]:
+    """All loops of a mask chained into ONE polygon (YOLO-seg allows one per object)."""
+    loops = trace_loops(mask)
+    if not loops:
+        return []
+    loops.sort(key=lambda lp: -signed_area(lp))  # the largest outer boundary first
+    poly = _bridge(loops).astype(np.float64) + offset
+    return [float(v) for v in poly.ravel()]
+
+
+def _hole_first_direction(loop: np.ndarray) -> int:
+    """Direction of a loop's first edge (from vertex 0 to vertex 1)."""
+    dx, dy = np.sign(loop[1 % len(loop)] - loop[0])
+    return {(1, 0): 0, (0, 1): 1, (-1, 0): 2, (0, -1): 3}[(int(dx), int(dy))]

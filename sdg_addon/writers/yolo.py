@@ -1,0 +1,120 @@
+"""YOLO writer: the layout Ultralytics (and YOLOv5-style) trainers read, plus dataset.yaml.
+
+    yolo/images/<split>/<name>.png
+    yolo/labels/<split>/<name>.txt    one line per object: "class cx cy w h", normalised
+    yolo/dataset.yaml                 path, train, val, nc, names (written by finalize())
+
+<name> is the frame number, or <camera>_<frame> when the run has several cameras (all
+cameras share the splits). class = 0-based position of the label in the run's label table.
+Boxes are the tight boxes in pixel-edge coordinates divided by the image size:
+cx = (x_min + w / 2) / W with w = x_max - x_min + 1. With segmentation = true a line is
+"class x1 y1 x2 y2 ..." (YOLO-seg): the object's outline, parts and holes chained into one
+polygon by zero-width cuts. The image is written last: trainers list images, so a frame
+interrupted before its image never enters a dataset (a label file alone is ignored).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from ..frame import AnnotatedFrame
+from . import io
+from .base import Writer, register_writer
+from .common import (
+    COMMON_OPTIONS,
+    check_options,
+    class_names,
+    instance_mask,
+    labelled_objects,
+    safe_name,
+    split_of,
+    write_image,
+)
+from .masks import mask_polygon
+
+
+@register_writer
+class YoloWriter(Writer):
+    name = "yolo"
+    required_annotators = ("rgb", "instance_segmentation", "bounding_box_2d_tight")
+    OPTIONS = {
+        **COMMON_OPTIONS,
+        "segmentation": (False, bool, "write YOLO-seg polygons instead of boxes"),
+        "decimals": (6, int, "decimals of the normalised coordinates"),
+    }
+
+    def __init__(self, output_dir, **options):
+        super().__init__(output_dir, **options)
+        check_options(self.name, self.options)
+        self.several_cameras = False  # set by the recorder
+        self.names: list[str] | None = None  # class names, from the run's label table
+
+    @property
+    def root(self) -> Path:
+        return self.output_dir / "yolo"
+
+    def set_run(self, config, label_table) -> None:
+        self.several_cameras = len(getattr(config, "cameras", ())) > 1
+        self.names = class_names(label_table, self.options["semantic_type"])
+
+    def file_stem(self, frame: AnnotatedFrame) -> str:
+        n = f"{frame.frame:0{self.options['frame_padding']}d}"
+        return f"{safe_name(frame.camera_name)}_{n}" if self.several_cameras else n
+
+    def label_lines(self, frame: AnnotatedFrame) -> list[str]:
+        opts = self.options
+        width, height = frame.camera.width, frame.camera.height
+        d = opts["decimals"]
+        lines = []
+        for obj in labelled_objects(frame, opts["semantic_type"], self.name):
+            if opts["segmentation"]:
+                mask = instance_mask(frame, obj.instance_id)
+                if not mask.any():
+                    continue
+                cols = np.flatnonzero(mask.any(axis=0))
+                rows = np.flatnonzero(mask.any(axis=1))
+                crop = mask[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+                poly = np.array(mask_polygon(crop, offset=(int(cols[0]), int(rows[0])))).reshape(-1, 2)
+                poly = poly / (width, height)
+                coords = " ".join(f"{v:.{d}f}" for v in poly.ravel())
+                lines.append(f"{obj.class_index} {coords}")
+            else:
+                x0, y0, x1, y1 = obj.box
+                w, h = x1 - x0 + 1, y1 - y0 + 1
+                cx, cy = (x0 + w / 2) / width, (y0 + h / 2) / height
+                lines.append(f"{obj.class_index} {cx:.{d}f} {cy:.{d}f} {w / width:.{d}f} {h / height:.{d}f}")
+        return lines
+
+    def write(self, frame: AnnotatedFrame) -> None:
+        split = split_of(frame.frame, self.options)
+        stem = self.file_stem(frame)
+        if self.names is None:
+            self.names = class_names(frame.label_table, self.options["semantic_type"])
+        lines = self.label_lines(frame)
+        io.write_text(self.root / "labels" / split / f"{stem}.txt", "".join(f"{x}\n" for x in lines))
+        # Last: the image makes the frame part of the dataset.
+        write_image(self.root / "images" / split / f"{stem}.png", frame, self.options)
+
+    def finalize(self) -> None:
+        images = self.root / "images"
+        splits = sorted(p.name for p in images.iterdir() if p.is_dir()) if images.is_dir() else []
+        if not splits or self.names is None:
+            return
+        train = "train" if "train" in splits else splits[0]
+        val = "val" if "val" in splits else train
+        lines = [
+            "# Written by the sdg yolo writer. 'path' is absolute; if you move the dataset,",
+            "# delete it (Ultralytics then uses this file's folder) or edit it.",
+            f"path: {json.dumps(self.root.resolve().as_posix())}",
+            f"train: images/{train}",
+            f"val: images/{val}",
+        ]
+        if "test" in splits:
+            lines.append("test: images/test")
+        lines.append(f"nc: {len(self.names)}")
+        lines.append("names:")
+        lines += [f"  {i}: {json.dumps(n)}" for i, n in enumerate(self.names)]
+        io.write_text(self.root / "dataset.yaml", "\n".join(lines) + "\n")

@@ -1,0 +1,583 @@
+"""COCO, KITTI and YOLO writers on hand-built frames (no bpy): the checks of the issue.
+
+pycocotools COCO() loads the json; COCOeval with the ground truth fed back as detections
+gives AP 1.0 (bbox and segm); decoded RLE equals the instance mask; KITTI / YOLO boxes
+agree with COCO's; category ids do not depend on frame order, shards or resumes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io as _io
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sdg_addon.frame import AnnotatedFrame, Camera, LabelTable
+from sdg_addon.writers import WRITERS, create_writer
+from sdg_addon.writers.kitti import occlusion_level
+
+coco_api = pytest.importorskip("pycocotools.coco")
+cocoeval_api = pytest.importorskip("pycocotools.cocoeval")
+mask_api = pytest.importorskip("pycocotools.mask")
+
+W, H = 40, 30
+CLASSES = ["mug", "ball", "box", "unseen"]  # "unseen" never appears: still a category
+BOX_DTYPE = np.dtype(
+    [
+        ("semanticId", "<u4"),
+        ("x_min", "<i4"),
+        ("y_min", "<i4"),
+        ("x_max", "<i4"),
+        ("y_max", "<i4"),
+        ("occlusionRatio", "<f4"),
+    ]
+)
+BOX3D_DTYPE = np.dtype(
+    [
+        ("semanticId", "<u4"),
+        ("x_min", "<f4"),
+        ("y_min", "<f4"),
+        ("z_min", "<f4"),
+        ("x_max", "<f4"),
+        ("y_max", "<f4"),
+        ("z_max", "<f4"),
+        ("transform", "<f4", (4, 4)),
+        ("occlusionRatio", "<f4"),
+    ]
+)
+# A level camera at the origin looking along world +Y (Blender: camera -Z -> world +Y,
+# camera +Y -> world +Z).
+CAMERA_TO_WORLD = np.array([[1.0, 0, 0, 0], [0, 0, -1, 0], [0, 1, 0, 0], [0, 0, 0, 1]])
+# instance id -> (label, local bbox min, max, yaw degrees about world Z, location, scale)
+OBJECTS = {
+    2: ("mug", (-0.1, -0.1, 0.0), (0.1, 0.1, 0.3), 0.0, (-1.0, 6.0, -0.8), (1.0, 1.0, 1.0)),
+    3: ("box", (-0.5, -0.25, 0.0), (0.5, 0.25, 0.8), 30.0, (0.5, 5.0, -1.0), (2.0, 1.0, 1.0)),
+    4: ("ball", (-0.2, -0.2, -0.2), (0.2, 0.2, 0.2), -120.0, (1.5, 8.0, 0.2), (1.0, 1.0, 1.0)),
+    5: ("box", (-0.3, -0.3, 0.0), (0.3, 0.3, 0.6), 90.0, (-2.0, 7.0, -0.5), (1.0, 1.0, 1.0)),
+}
+
+
+def camera(name="cam") -> Camera:
+    return Camera(
+        name=name,
+        width=W,
+        height=H,
+        projection="perspective",
+        camera_to_world=CAMERA_TO_WORLD.copy(),
+        fx=40.0,
+        fy=40.0,
+        cx=20.0,
+        cy=15.0,
+        clip_start=0.1,
+        clip_end=100.0,
+    )
+
+
+def object_to_world(iid: int) -> np.ndarray:
+    _label, _lo, _hi, yaw, loc, scale = OBJECTS[iid]
+    c, s = math.cos(math.radians(yaw)), math.sin(math.radians(yaw))
+    m = np.eye(4)
+    m[:3, :3] = np.array([[c, -s, 0], [s, c, 0], [0, 0, 1]]) @ np.diag(scale)
+    m[:3, 3] = loc
+    return m
+
+
+def instance_map(f: int) -> np.ndarray:
+    """Small masks that change per frame: rectangles, an L with a hole, overlaps, an
+    object cut in two by another (several loops), object 5 only in some frames."""
+    m = np.zeros((H, W), dtype=np.uint32)
+    s = f % 3
+    m[2 + s : 12 + s, 3:15] = 3  # box
+    m[5 + s : 8 + s, 6:9] = 0  # a hole in the box
+    m[20:28, 1 + s : 6 + s] = 3
+    m[22:26, 1 + s : 12 + s] = 3  # the box continues under the mug: an L shape
+    m[4:18, 18 + s : 26 + s] = 2  # mug, over the ball
+    m[14:24, 22:34] = np.where(m[14:24, 22:34] == 2, 2, 4)  # ball, partly hidden
+    m[0:30, 36:38] = 4  # ... and a separate sliver of the ball (two parts)
+    m[10, 10] = 1  # an unlabelled pixel
+    if f % 2 == 0:
+        m[25:29, 20:23] = 5  # a second box in even frames
+        m[27, 24] = 5  # touching only at a corner
+        m[28, 23] = 5
+    return m
+
+
+def tight_boxes(inst: np.ndarray, table: LabelTable) -> dict:
+    rows, ids, id_to_labels = [], [], {}
+    for iid in sorted(OBJECTS):
+        ys, xs = np.nonzero(inst == iid)
+        if xs.size == 0:
+            continue
+        label = OBJECTS[iid][0]
+        sid = table.semantic_id("class", label)
+        rows.append((sid, xs.min(), ys.min(), xs.max(), ys.max(), 0.05 * iid))
+        ids.append(iid)
+        id_to_labels[sid] = {"class": label}
+    data = np.array(rows, dtype=BOX_DTYPE)
+    info = {
+        "bboxIds": ids,
+        "idToLabels": id_to_labels,
+        "primPaths": [f"/objects/obj{i}" for i in ids],
+        "truncationRatio": [0.0] * len(ids),
+    }
+    return {"data": data, "info": info}
+
+
+def boxes_3d(ids: list[int], table: LabelTable, cam: Camera) -> dict:
+    rows, id_to_labels, corners = [], {}, []
+    for iid in ids:
+        label, lo, hi, *_ = OBJECTS[iid]
+        sid = table.semantic_id("class", label)
+        m = object_to_world(iid)
+        rows.append((sid, *lo, *hi, m.T, [0.0, 0.3, 0.7, float("nan")][iid % 4]))
+        id_to_labels[sid] = {"class": label}
+        local = np.array([[x, y, z] for z in (lo[2], hi[2]) for y in (lo[1], hi[1]) for x in (lo[0], hi[0])])
+        corners.append(cam.project(local @ m[:3, :3].T + m[:3, 3])[0].tolist())
+    info = {
+        "bboxIds": ids,
+        "idToLabels": id_to_labels,
+        "primPaths": [f"/objects/obj{i}" for i in ids],
+        "truncationRatio": [0.1 * (i - 2) for i in ids],
+        "corners_px": corners,
+    }
+    return {"data": np.array(rows, dtype=BOX3D_DTYPE), "info": info}
+
+
+def make_frame(f: int, camera_name: str = "cam", with_3d: bool = True) -> AnnotatedFrame:
+    table = LabelTable({"class": list(CLASSES)})
+    cam = camera(camera_name)
+    inst = instance_map(f)
+    rgb = np.zeros((H, W, 4), dtype=np.uint8)
+    rgb[..., 0] = (inst * 40 % 256).astype(np.uint8)
+    rgb[..., 1] = f
+    rgb[..., 3] = 255
+    tight = tight_boxes(inst, table)
+    annotations = {
+        "rgb": rgb,
+        "instance_segmentation": {"data": inst, "info": {"idToLabels": {}, "idToSemantics": {}}},
+        "bounding_box_2d_tight": tight,
+        "distance_to_image_plane": np.full((H, W), 2.5 + f, dtype=np.float32),
+        "camera_params": {
+            "fx": cam.fx,
+            "fy": cam.fy,
+            "cx": cam.cx,
+            "cy": cam.cy,
+            "projection": cam.projection,
+            "world_to_camera_opencv": cam.world_to_camera_opencv.tolist(),
+        },
+    }
+    if with_3d:
+        # Object 5 has a 2D box but no 3D row: KITTI writes its unknown values.
+        annotations["bounding_box_3d"] = boxes_3d([i for i in tight["info"]["bboxIds"] if i != 5], table, cam)
+    return AnnotatedFrame(f, camera_name, annotations, table, cam)
+
+
+def run_writer(name: str, out: Path, frames, **options):
+    w = create_writer(name, out, **options)
+    for f in frames:
+        w.write(make_frame(f))
+    w.finalize()
+    return w
+
+
+def load_coco(path: Path):
+    with contextlib.redirect_stdout(_io.StringIO()):
+        return coco_api.COCO(str(path))
+
+
+def evaluate(gt, kind: str) -> float:
+    dets = []
+    for ann in gt.dataset["annotations"]:
+        det = {"image_id": ann["image_id"], "category_id": ann["category_id"], "score": 1.0}
+        if kind == "bbox":
+            det["bbox"] = ann["bbox"]
+        else:
+            det["segmentation"] = gt.annToRLE(ann)
+        dets.append(det)
+    with contextlib.redirect_stdout(_io.StringIO()):
+        dt = gt.loadRes(dets)
+        ev = cocoeval_api.COCOeval(gt, dt, kind)
+        ev.evaluate()
+        ev.accumulate()
+        ev.summarize()
+    return float(ev.stats[0])
+
+
+def no_tmp_files(out: Path) -> bool:
+    return not [p for p in out.rglob("*") if p.name.endswith(".tmp")]
+
+
+# ---------------------------------------------------------------------------- COCO
+
+
+def test_all_writers_registered():
+    assert {"basic", "coco", "kitti", "yolo"} <= set(WRITERS)
+    assert set(WRITERS["kitti"].required_annotators) >= {"bounding_box_3d", "camera_params"}
+
+
+@pytest.mark.parametrize("polygons", [False, True])
+def test_coco_loads_evaluates_to_ap_1_and_masks_decode_exactly(tmp_path, polygons):
+    run_writer("coco", tmp_path, range(4), polygons=polygons)
+    path = tmp_path / "coco" / "annotations" / "instances_train.json"
+    gt = load_coco(path)
+    assert sorted(gt.getImgIds()) == [0, 1, 2, 3]
+    assert [c["name"] for c in gt.loadCats(gt.getCatIds())] == CLASSES
+    assert len(gt.getAnnIds()) == 3 * 4 + 2  # objects 2, 3, 4 each frame; 5 in frames 0, 2
+    assert evaluate(gt, "bbox") == pytest.approx(1.0)
+    assert evaluate(gt, "segm") == pytest.approx(1.0)
+    gt = load_coco(path)  # COCOeval turned the ground truth's polygons into RLE in place
+    for ann in gt.dataset["annotations"]:
+        image = gt.imgs[ann["image_id"]]
+        expected = instance_map(image["frame"]) == ann["instance_id"]
+        decoded = gt.annToMask(ann).astype(bool)
+        assert np.array_equal(decoded, expected), ann["id"]  # pixel for pixel
+        assert ann["area"] == int(expected.sum())
+        assert ann["iscrowd"] == 0
+        ys, xs = np.nonzero(expected)
+        assert ann["bbox"] == [xs.min(), ys.min(), xs.max() - xs.min() + 1, ys.max() - ys.min() + 1]
+        if polygons:
+            assert isinstance(ann["segmentation"], list) and all(len(p) >= 6 for p in ann["segmentation"])
+        else:
+            assert isinstance(ann["segmentation"]["counts"], str)
+        assert (tmp_path / "coco" / "train" / image["file_name"]).is_file()
+    assert no_tmp_files(tmp_path)
+
+
+def test_coco_ids_images_and_channels(tmp_path):
+    run_writer("coco", tmp_path, [3, 1, 2])
+    data = json.loads((tmp_path / "coco" / "annotations" / "instances_train.json").read_text())
+    assert [im["id"] for im in data["images"]] == [1, 2, 3]  # image id = frame
+    assert [a["id"] for a in data["annotations"]] == list(range(1, len(data["annotations"]) + 1))
+    keys = [(a["image_id"], a["instance_id"]) for a in data["annotations"]]
+    assert keys == sorted(keys)
+    assert [c["id"] for c in data["categories"]] == [1, 2, 3, 4]
+    by_name = {c["name"]: c["id"] for c in data["categories"]}
+    for a in data["annotations"]:
+        assert a["category_id"] == by_name[OBJECTS[a["instance_id"]][0]]
+    image = data["images"][0]
+    depth = np.load(tmp_path / "coco" / "train" / image["depth_file"])
+    assert depth.shape == (H, W) and depth[0, 0] == pytest.approx(2.5 + image["frame"])
+    from PIL import Image
+
+    with Image.open(tmp_path / "coco" / "train" / image["file_name"]) as im:
+        assert im.size == (W, H) and im.mode == "RGB"
+
+
+def test_coco_category_ids_stable_across_order_shards_and_resume(tmp_path):
+    one = tmp_path / "one"
+    run_writer("coco", one, range(6))
+    reference = (one / "coco" / "annotations" / "instances_train.json").read_bytes()
+
+    reordered = tmp_path / "reordered"
+    run_writer("coco", reordered, [5, 3, 1, 0, 4, 2])
+    assert (reordered / "coco" / "annotations" / "instances_train.json").read_bytes() == reference
+
+    # Two shards writing into one folder (frames f % 2), each finalizing at its end.
+    sharded = tmp_path / "sharded"
+    a = create_writer("coco", sharded)
+    b = create_writer("coco", sharded)
+    for f in (1, 3, 5):
+        b.write(make_frame(f))
+    b.finalize()  # the first shard done: a partial json, ids of the classes it saw
+    partial = json.loads((sharded / "coco" / "annotations" / "instances_train.json").read_text())
+    assert [c["name"] for c in partial["categories"]] == CLASSES
+    for f in (0, 2, 4):
+        a.write(make_frame(f))
+    a.finalize()
+    assert (sharded / "coco" / "annotations" / "instances_train.json").read_bytes() == reference
+
+    # Resume: a run that died after frame 2, then continued; finalize twice.
+    resumed = tmp_path / "resumed"
+    run_writer("coco", resumed, range(3))
+    w = run_writer("coco", resumed, range(3, 6))
+    w.finalize()
+    assert (resumed / "coco" / "annotations" / "instances_train.json").read_bytes() == reference
+    assert no_tmp_files(tmp_path)
+
+
+def test_coco_categories_come_from_the_label_table_not_first_seen(tmp_path):
+    w = create_writer("coco", tmp_path)
+
+    class Config:
+        cameras = [object()]
+
+    w.set_run(Config(), LabelTable({"class": list(CLASSES)}))
+    frame = make_frame(0)
+    # A frame showing only the "box" (3rd class): it keeps category id 3.
+    inst = np.where(frame.annotations["instance_segmentation"]["data"] == 3, 3, 0).astype(np.uint32)
+    frame.annotations["instance_segmentation"]["data"] = inst
+    frame.annotations["bounding_box_2d_tight"] = tight_boxes(inst, frame.label_table)
+    w.write(frame)
+    w.finalize()
+    data = json.loads((tmp_path / "coco" / "annotations" / "instances_train.json").read_text())
+    assert {a["category_id"] for a in data["annotations"]} == {3}
+    assert [c["name"] for c in data["categories"]] == CLASSES
+
+
+def test_coco_changed_label_set_is_an_error(tmp_path):
+    run_writer("coco", tmp_path, [0])
+    w = create_writer("coco", tmp_path)
+    frame = make_frame(1)
+    frame.label_table.values["class"] = ["ball", "mug", "box", "unseen"]
+    w.write(frame)
+    with pytest.raises(ValueError, match="label set changed"):
+        w.finalize()
+
+
+def test_coco_interrupted_frame_is_not_in_the_dataset(tmp_path, monkeypatch):
+    import sdg_addon.writers.coco as coco
+
+    run_writer("coco", tmp_path, [0, 1])
+    real = coco.io.write_json
+
+    def killed(path, obj, indent=None):
+        if "parts" in Path(path).parts:
+            raise KeyboardInterrupt  # killed before the frame's last file
+        return real(path, obj, indent)
+
+    monkeypatch.setattr(coco.io, "write_json", killed)
+    w = create_writer("coco", tmp_path)
+    with pytest.raises(KeyboardInterrupt):
+        w.write(make_frame(2))
+    monkeypatch.undo()
+    assert (tmp_path / "coco" / "train" / "000002.png").is_file()  # written before the part
+    w.finalize()
+    gt = load_coco(tmp_path / "coco" / "annotations" / "instances_train.json")
+    assert sorted(gt.getImgIds()) == [0, 1]
+    # Every part is complete json (written under a temporary name, then renamed).
+    for part in (tmp_path / "coco" / "parts").rglob("*.json"):
+        json.loads(part.read_text())
+    assert no_tmp_files(tmp_path)
+
+
+def test_coco_several_cameras_one_json_each(tmp_path):
+    w = create_writer("coco", tmp_path)
+    w.several_cameras = True
+    for f in range(2):
+        for cam in ("left", "right"):
+            w.write(make_frame(f, cam))
+    w.finalize()
+    for cam in ("left", "right"):
+        gt = load_coco(tmp_path / "coco" / "annotations" / f"instances_train_{cam}.json")
+        assert sorted(gt.getImgIds()) == [0, 1]
+        assert {im["camera"] for im in gt.dataset["images"]} == {cam}
+        assert (tmp_path / "coco" / f"train_{cam}" / "000000.png").is_file()
+
+
+def test_coco_val_every_makes_a_val_split(tmp_path):
+    run_writer("coco", tmp_path, range(6), val_every=3)
+    ann = tmp_path / "coco" / "annotations"
+    assert sorted(load_coco(ann / "instances_val.json").getImgIds()) == [0, 3]
+    assert sorted(load_coco(ann / "instances_train.json").getImgIds()) == [1, 2, 4, 5]
+
+
+def test_writer_options_are_checked(tmp_path):
+    with pytest.raises(ValueError, match="no option"):
+        create_writer("coco", tmp_path, polygon=True)
+    with pytest.raises(ValueError, match="plain name"):
+        create_writer("yolo", tmp_path, split="../x")
+
+
+def test_mismatched_semantic_type_is_explained(tmp_path):
+    w = create_writer("coco", tmp_path, semantic_type="shape")
+    with pytest.raises(ValueError, match="same semantic_type"):
+        w.write(make_frame(0))
+
+
+# ---------------------------------------------------------------------------- KITTI
+
+
+def read_kitti_labels(path: Path) -> list[list[str]]:
+    return [line.split() for line in path.read_text().splitlines()]
+
+
+def kitti_corners(dims, loc, ry) -> np.ndarray:
+    """KITTI devkit's box corners in camera coordinates (8, 3)."""
+    h, w, l = dims  # noqa: E741
+    x = [l / 2, l / 2, -l / 2, -l / 2, l / 2, l / 2, -l / 2, -l / 2]
+    y = [0, 0, 0, 0, -h, -h, -h, -h]
+    z = [w / 2, -w / 2, -w / 2, w / 2, w / 2, -w / 2, -w / 2, w / 2]
+    r = np.array([[math.cos(ry), 0, math.sin(ry)], [0, 1, 0], [-math.sin(ry), 0, math.cos(ry)]])
+    return (r @ np.array([x, y, z])).T + np.asarray(loc)
+
+
+def parse_calib(path: Path) -> dict[str, np.ndarray]:
+    out = {}
+    for line in path.read_text().splitlines():
+        key, values = line.split(":", 1)
+        out[key] = np.array([float(v) for v in values.split()])
+    return out
+
+
+def test_kitti_labels_calib_and_boxes_agree_with_coco(tmp_path):
+    run_writer("coco", tmp_path, range(3))
+    run_writer("kitti", tmp_path, range(3))
+    gt = load_coco(tmp_path / "coco" / "annotations" / "instances_train.json")
+    base = tmp_path / "kitti" / "training"
+    for f in range(3):
+        stem = f"{f:06d}"
+        assert (base / "image_2" / f"{stem}.png").is_file()
+        lines = read_kitti_labels(base / "label_2" / f"{stem}.txt")
+        anns = sorted(gt.loadAnns(gt.getAnnIds(imgIds=[f])), key=lambda a: a["instance_id"])
+        assert len(lines) == len(anns)
+        calib = parse_calib(base / "calib" / f"{stem}.txt")
+        p2 = calib["P2"].reshape(3, 4)
+        assert np.allclose(p2[:, :3], camera().intrinsics) and np.allclose(p2[:, 3], 0)
+        assert np.allclose(calib["R0_rect"].reshape(3, 3), np.eye(3))
+        assert np.allclose(calib["Tr_velo_to_cam"].reshape(3, 4), camera().world_to_camera_opencv[:3])
+        for fields, ann in zip(lines, anns):
+            assert len(fields) == 15
+            iid = ann["instance_id"]
+            assert fields[0] == OBJECTS[iid][0]
+            left, top, right, bottom = (float(v) for v in fields[4:8])
+            assert [left, top, right - left, bottom - top] == ann["bbox"]
+            if iid == 5:  # a 2D box but no 3D box: KITTI's unknown values
+                assert [float(v) for v in fields[8:15]] == [-1, -1, -1, -1000, -1000, -1000, -10]
+                continue
+            dims = [float(v) for v in fields[8:11]]
+            loc = [float(v) for v in fields[11:14]]
+            ry, alpha = float(fields[14]), float(fields[3])
+            _label, lo, hi, yaw, world_loc, scale = OBJECTS[iid]
+            extent = (np.array(hi) - np.array(lo)) * scale
+            assert dims == pytest.approx([extent[2], extent[1], extent[0]], abs=1e-4)  # h, w, l
+            # Bottom centre: the world point below the object's origin, in OpenCV camera axes.
+            bottom_world = object_to_world(iid) @ [(lo[0] + hi[0]) / 2, (lo[1] + hi[1]) / 2, lo[2], 1]
+            x, y, z = (camera().world_to_camera_opencv @ bottom_world)[:3]
+            assert loc == pytest.approx([x, y, z], abs=1e-4)
+            expected_ry = (-math.radians(yaw) + math.pi) % (2 * math.pi) - math.pi
+            assert ry == pytest.approx(expected_ry, abs=1e-4)
+            assert alpha == pytest.approx((ry - math.atan2(x, z) + math.pi) % (2 * math.pi) - math.pi, abs=1e-4)
+            # The KITTI box, rebuilt with the devkit's formula and projected with P2, has
+            # the corners of the object's true 3D box.
+            corners = kitti_corners(dims, loc, ry)
+            uvw = np.c_[corners, np.ones(8)] @ p2.T
+            uv = uvw[:, :2] / uvw[:, 2:]
+            truth = np.array(make_frame(f).annotations["bounding_box_3d"]["info"]["corners_px"])
+            k = make_frame(f).annotations["bounding_box_3d"]["info"]["bboxIds"].index(iid)
+            distance = np.linalg.norm(uv[:, None, :] - truth[k][None, :, :], axis=-1)
+            assert distance.min(axis=0).max() < 1e-2 and distance.min(axis=1).max() < 1e-2
+            assert int(fields[2]) == occlusion_level([0.0, 0.3, 0.7, float("nan")][iid % 4])
+            assert float(fields[1]) == pytest.approx(min(1.0, 0.1 * (iid - 2)), abs=0.005)
+    assert (tmp_path / "kitti" / "ImageSets" / "train.txt").read_text() == "000000\n000001\n000002\n"
+    assert no_tmp_files(tmp_path)
+
+
+def test_kitti_occlusion_levels_and_splits(tmp_path):
+    assert [occlusion_level(r) for r in (0.0, 0.09, 0.1, 0.49, 0.5, 1.0, float("nan"), -1.0, None)] == [
+        0,
+        0,
+        1,
+        1,
+        2,
+        2,
+        3,
+        3,
+        3,
+    ]
+    run_writer("kitti", tmp_path, range(5), val_every=2)
+    sets = tmp_path / "kitti" / "ImageSets"
+    assert (sets / "val.txt").read_text().split() == ["000000", "000002", "000004"]
+    assert (sets / "train.txt").read_text().split() == ["000001", "000003"]
+
+
+def test_kitti_several_cameras_and_orthographic(tmp_path):
+    w = create_writer("kitti", tmp_path)
+    w.several_cameras = True
+    frame = make_frame(0, "top")
+    frame.camera.projection = "orthographic"
+    frame.annotations["camera_params"]["projection"] = "orthographic"
+    w.write(frame)
+    w.write(make_frame(0, "side"))
+    w.finalize()
+    p2 = parse_calib(tmp_path / "kitti" / "top" / "training" / "calib" / "000000.txt")["P2"].reshape(3, 4)
+    assert np.allclose(p2, [[40, 0, 0, 20], [0, 40, 0, 15], [0, 0, 0, 1]])
+    assert (tmp_path / "kitti" / "side" / "ImageSets" / "train.txt").read_text() == "000000\n"
+
+
+# ---------------------------------------------------------------------------- YOLO
+
+
+def read_yaml_names(path: Path) -> tuple[dict, list[str]]:
+    """Enough of YAML for the file the writer writes (flat keys + the names mapping)."""
+    top, names = {}, []
+    for line in path.read_text().splitlines():
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("  "):
+            k, v = line.strip().split(":", 1)
+            assert int(k) == len(names)
+            names.append(json.loads(v.strip()))
+        else:
+            k, v = line.split(":", 1)
+            top[k] = v.strip()
+    return top, names
+
+
+def test_yolo_boxes_agree_with_coco_and_dataset_yaml(tmp_path):
+    run_writer("coco", tmp_path, range(3))
+    run_writer("yolo", tmp_path, range(3))
+    gt = load_coco(tmp_path / "coco" / "annotations" / "instances_train.json")
+    for f in range(3):
+        assert (tmp_path / "yolo" / "images" / "train" / f"{f:06d}.png").is_file()
+        rows = [
+            line.split() for line in (tmp_path / "yolo" / "labels" / "train" / f"{f:06d}.txt").read_text().splitlines()
+        ]
+        anns = sorted(gt.loadAnns(gt.getAnnIds(imgIds=[f])), key=lambda a: a["instance_id"])
+        assert len(rows) == len(anns)
+        for row, ann in zip(rows, anns):
+            cls, cx, cy, w, h = int(row[0]), *(float(v) for v in row[1:])
+            assert cls == ann["category_id"] - 1  # 0-based class = COCO id - 1
+            box = [(cx - w / 2) * W, (cy - h / 2) * H, w * W, h * H]
+            assert box == pytest.approx(ann["bbox"], abs=1e-3)
+            assert all(0 <= v <= 1 for v in (cx, cy, w, h))
+    top, names = read_yaml_names(tmp_path / "yolo" / "dataset.yaml")
+    assert names == CLASSES and top["nc"] == str(len(CLASSES))
+    assert json.loads(top["path"]) == (tmp_path / "yolo").resolve().as_posix()
+    assert top["train"] == "images/train" and top["val"] == "images/train"  # no val split: train
+    assert no_tmp_files(tmp_path)
+
+
+def test_yolo_segmentation_polygons_match_masks(tmp_path):
+    run_writer("yolo", tmp_path, range(2), segmentation=True, val_every=2)
+    for f, split in ((0, "val"), (1, "train")):
+        lines = (tmp_path / "yolo" / "labels" / split / f"{f:06d}.txt").read_text().splitlines()
+        inst = instance_map(f)
+        present = [i for i in sorted(OBJECTS) if (inst == i).any()]
+        assert len(lines) == len(present)
+        for line, iid in zip(lines, present):
+            values = line.split()
+            assert int(values[0]) == CLASSES.index(OBJECTS[iid][0])
+            xy = np.array([float(v) for v in values[1:]]).reshape(-1, 2) * (W, H)
+            rle = mask_api.frPyObjects([xy.ravel().tolist()], H, W)[0]
+            assert np.array_equal(mask_api.decode(rle).astype(bool), inst == iid)  # one polygon, exact
+            ys, xs = np.nonzero(inst == iid)
+            assert xy.min(0) == pytest.approx([xs.min(), ys.min()], abs=1e-3)
+            assert xy.max(0) == pytest.approx([xs.max() + 1, ys.max() + 1], abs=1e-3)
+    top, _names = read_yaml_names(tmp_path / "yolo" / "dataset.yaml")
+    assert top["train"] == "images/train" and top["val"] == "images/val"
+
+
+def test_yolo_image_is_written_last(tmp_path, monkeypatch):
+    import sdg_addon.writers.common as common
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(common.io, "write_png", killed)
+    w = create_writer("yolo", tmp_path)
+    with pytest.raises(KeyboardInterrupt):
+        w.write(make_frame(0))
+    assert (tmp_path / "yolo" / "labels" / "train" / "000000.txt").is_file()
+    assert not (tmp_path / "yolo" / "images" / "train" / "000000.png").exists()  # not in the dataset
+    assert no_tmp_files(tmp_path)
+
+
+def test_several_cameras_yolo_names(tmp_path):
+    w = create_writer("yolo", tmp_path)
+    w.several_cameras = True
+    w.write(make_frame(4, "left cam"))
+    assert (tmp_path / "yolo" / "images" / "train" / "left_cam_000004.png").is_file()

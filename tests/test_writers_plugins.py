@@ -1,0 +1,130 @@
+"""Third-party writers through entry points (a fake installed distribution), and the
+documented base-class contract a custom writer follows."""
+
+from __future__ import annotations
+
+import sys
+import types
+from importlib import metadata
+from pathlib import Path
+
+import pytest
+
+from sdg_addon.config.problems import ConfigError
+from sdg_addon.config.schema import config_from_dict
+from sdg_addon.writers import WRITERS, Writer, create_writer, io, plugins
+
+IMPORTS: list[str] = []
+
+
+class FakeWriter(Writer):
+    """A custom writer as a third-party package would ship it."""
+
+    name = "fake_format"
+    required_annotators = ("rgb",)
+    OPTIONS = {"suffix": (".txt", str, "file suffix")}
+
+    def write(self, frame):
+        io.write_text(self.output_dir / "fake" / f"{frame.frame:04d}{self.options['suffix']}", "ok\n")
+
+    def finalize(self):
+        io.write_text(self.output_dir / "fake" / "done", "done\n")
+
+
+class Misnamed(FakeWriter):
+    name = "other_name"
+
+
+@pytest.fixture
+def fake_distribution(monkeypatch):
+    """An installed package offering writers in the "sdg.writers" entry point group."""
+    module = types.ModuleType("fake_sdg_plugin")
+    module.FakeWriter = FakeWriter
+    module.Misnamed = Misnamed
+    module.NotAWriter = dict
+    monkeypatch.setitem(sys.modules, "fake_sdg_plugin", module)
+
+    broken = types.ModuleType("broken_sdg_plugin")
+
+    def fail(name):  # importing this module's attribute fails, as a broken package would
+        IMPORTS.append("broken")
+        raise ImportError("no module named 'missing_dependency'")
+
+    broken.__getattr__ = fail
+    monkeypatch.setitem(sys.modules, "broken_sdg_plugin", broken)
+
+    eps = [
+        metadata.EntryPoint("fake_format", "fake_sdg_plugin:FakeWriter", plugins.GROUP),
+        metadata.EntryPoint("misnamed", "fake_sdg_plugin:Misnamed", plugins.GROUP),
+        metadata.EntryPoint("not_a_writer", "fake_sdg_plugin:NotAWriter", plugins.GROUP),
+        metadata.EntryPoint("broken", "broken_sdg_plugin:Writer", plugins.GROUP),
+        metadata.EntryPoint("unrelated", "fake_sdg_plugin:FakeWriter", "other.group"),
+    ]
+
+    def entry_points(**kw):
+        group = kw.get("group")
+        return metadata.EntryPoints(ep for ep in eps if group is None or ep.group == group)
+
+    monkeypatch.setattr(plugins.metadata, "entry_points", entry_points)
+    IMPORTS.clear()
+    yield
+    for name in ("fake_format", "misnamed", "not_a_writer", "broken"):
+        WRITERS.pop(name, None)
+
+
+def config(writers) -> dict:
+    return {"cameras": [{"name": "cam", "location": [0, -2, 1]}], "writers": writers}
+
+
+def test_available_names_import_nothing(fake_distribution):
+    assert plugins.available_plugin_writers() == ["broken", "fake_format", "misnamed", "not_a_writer"]
+    assert "fake_format" not in WRITERS and IMPORTS == []
+
+
+def test_named_plugin_is_loaded_registered_and_usable(fake_distribution, tmp_path):
+    loaded = plugins.load_plugin_writers(["fake_format", "coco"])
+    assert loaded == {"fake_format": FakeWriter, "coco": WRITERS["coco"]}
+    assert WRITERS["fake_format"] is FakeWriter
+    assert IMPORTS == []  # the broken plugin was not asked for, so never imported
+    w = create_writer("fake_format", tmp_path, suffix=".log")
+    w.write(types.SimpleNamespace(frame=3))
+    w.finalize()
+    assert (tmp_path / "fake" / "0003.log").read_text() == "ok\n"
+    assert (tmp_path / "fake" / "done").is_file()
+
+
+def test_unknown_and_bad_plugins_are_explained(fake_distribution):
+    with pytest.raises(plugins.PluginError, match=r"unknown writer 'nope'.*built in: .*coco.*fake_format"):
+        plugins.load_plugin_writer("nope")
+    with pytest.raises(plugins.PluginError, match="has name 'other_name'"):
+        plugins.load_plugin_writer("misnamed")
+    with pytest.raises(plugins.PluginError, match="not a subclass"):
+        plugins.load_plugin_writer("not_a_writer")
+    with pytest.raises(plugins.PluginError, match="failed to load: ImportError"):
+        plugins.load_plugin_writer("broken")
+    assert not {"misnamed", "not_a_writer", "broken"} & set(WRITERS)
+
+
+def test_parameter_file_enables_a_plugin_by_name(fake_distribution):
+    cfg = config_from_dict(config({"basic": {}, "fake_format": {"suffix": ".dat"}}), Path("params.toml"))
+    assert cfg.writers == {"basic": {}, "fake_format": {"suffix": ".dat"}}
+    assert WRITERS["fake_format"] is FakeWriter
+    # Options of plugin writers are validated like built-in ones.
+    with pytest.raises(ConfigError, match="suffix"):
+        config_from_dict(config({"fake_format": {"suffix": 3}}), Path("params.toml"))
+
+
+def test_parameter_file_problems_name_the_writer(fake_distribution):
+    with pytest.raises(ConfigError) as e:
+        config_from_dict(config(["broken", "nope"]), Path("params.toml"))
+    text = str(e.value)
+    assert "writers.broken" in text and "ImportError" in text
+    assert "writers.nope" in text and "a known writer" in text
+
+
+def test_a_module_path_in_the_parameter_file_is_never_imported(fake_distribution):
+    with pytest.raises(ConfigError, match="a known writer"):
+        config_from_dict(config({"fake_sdg_plugin:FakeWriter": {}}), Path("params.toml"))
+    with pytest.raises(ConfigError, match="a known writer"):
+        config_from_dict(config({"os.path": {}}), Path("params.toml"))
+    assert "fake_sdg_plugin:FakeWriter" not in WRITERS
