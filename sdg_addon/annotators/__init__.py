@@ -4,7 +4,17 @@ Importing this package registers every built-in annotator; docs/annotators.md is
 catalogue of names, shapes, dtypes, units and conventions.
 """
 
-from . import bbox2d, camera_params, depth, rgb, segmentation  # noqa: F401  (registration)
+from . import (  # noqa: F401  (registration)
+    bbox2d,
+    bbox3d,
+    camera_params,
+    depth,
+    normals,
+    occlusion,
+    pointcloud,
+    rgb,
+    segmentation,
+)
 from .base import ANNOTATORS, Annotator, create_annotator, register_annotator
 
 __all__ = ["ANNOTATORS", "Annotator", "create_annotator", "register_annotator"]

@@ -1,8 +1,15 @@
 """2D bounding boxes in Replicator's structured layout.
 
-Rows: one per labelled object (semantic_type present, filter passed). Coordinates are
-inclusive pixel indices of the outermost covered pixels (x right, y down, origin top-left):
-width = x_max - x_min + 1. Boxes are clipped to the image.
+Rows: one per labelled object (semantic_type present, semantic_filter passed), sorted by
+instance id. Coordinates are inclusive pixel indices of the outermost covered pixels (x right,
+y down, origin top-left): width = x_max - x_min + 1. Boxes are clipped to the image; how
+much of the object lies outside it is info["truncationRatio"] (silhouettes.truncation_ratio).
+
+- bounding_box_2d_tight: the visible pixels (instance pass); objects with none have no row.
+- bounding_box_2d_loose: the full projection, occluded parts included (pixel-centre
+  silhouette from the geometry, united with the visible pixels so that it always encloses
+  the tight box); every labelled object covering a pixel of the image has a row, fully
+  occluded ones too (occlusionRatio 1.0).
 """
 
 from __future__ import annotations
@@ -10,8 +17,9 @@ from __future__ import annotations
 import numpy as np
 
 from .base import Annotator, register_annotator
+from .raster import silhouette_extent
 from .semantics import SEMANTIC_OPTIONS, object_labels
-from .silhouettes import full_silhouette, occlusion_ratio
+from .silhouettes import full_silhouette, in_view, occlusion_ratio, truncation_ratio, visible_extents
 
 BBOX_2D_DTYPE = np.dtype(
     [
@@ -53,9 +61,16 @@ def instance_extents(instance: np.ndarray) -> dict[int, tuple[int, int, int, int
     return out
 
 
+def union_extent(a, b):
+    """Smallest extent holding two inclusive extents (either may be None)."""
+    if a is None or b is None:
+        return a if b is None else b
+    return min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3])
+
+
 class _BBox2D(Annotator):
     passes = ("instance",)
-    needs_geometry = True
+    needs_geometry = True  # occlusionRatio and truncationRatio need the full silhouettes
     OPTIONS = dict(SEMANTIC_OPTIONS)
 
     def extents(self, frame, labelled) -> dict[int, tuple[int, int, int, int]]:
@@ -65,15 +80,16 @@ class _BBox2D(Annotator):
         stype = self.options["semantic_type"]
         labelled = object_labels(frame, stype, self.options["semantic_filter"])
         extents = self.extents(frame, labelled)
-        rows, paths, ids, id_to_labels = [], [], [], {}
+        rows, paths, ids, truncation, id_to_labels = [], [], [], [], {}
         for iid in sorted(extents):
             sid = frame.label_table.semantic_id(stype, labelled[iid])
             rows.append((sid, *extents[iid], occlusion_ratio(frame, iid)))
             paths.append(frame.objects[iid].path)
             ids.append(iid)
+            truncation.append(truncation_ratio(frame, iid))
             id_to_labels[sid] = {stype: labelled[iid]}
         data = np.array(rows, dtype=BBOX_2D_DTYPE)
-        info = {"bboxIds": ids, "idToLabels": id_to_labels, "primPaths": paths}
+        info = {"bboxIds": ids, "idToLabels": id_to_labels, "primPaths": paths, "truncationRatio": truncation}
         return {"data": data, "info": info}
 
 
@@ -84,7 +100,7 @@ class BoundingBox2DTight(_BBox2D):
     name = "bounding_box_2d_tight"
 
     def extents(self, frame, labelled):
-        found = instance_extents(frame.passes["instance"])
+        found = visible_extents(frame)
         return {i: e for i, e in found.items() if i in labelled}
 
 
@@ -95,11 +111,12 @@ class BoundingBox2DLoose(_BBox2D):
     name = "bounding_box_2d_loose"
 
     def extents(self, frame, labelled):
-        from .raster import silhouette_extent
-
+        visible = visible_extents(frame)
         out = {}
         for iid in labelled:
-            ext = silhouette_extent(full_silhouette(frame, iid))
+            if not in_view(frame, iid):
+                continue
+            ext = union_extent(silhouette_extent(full_silhouette(frame, iid)), visible.get(iid))
             if ext is not None:
                 out[iid] = ext
         return out

@@ -1,17 +1,25 @@
-"""camera_params: intrinsics, extrinsics, projection, clipping and resolution.
+"""camera_params: intrinsics, extrinsics, projection, lens, clipping and resolution.
 
 Keeps Replicator's keys (so their readers work) and adds explicit matrices:
 - cameraViewTransform / cameraProjection: 16 floats, USD row-vector layout as Replicator
-  writes them (reshape(4, 4).T gives the column-vector matrix).
+  writes them (reshape(4, 4).T gives the column-vector matrix). A Replicator reader's
+  `ndc = [X, 1] @ view @ proj; ndc /= ndc[3]` then gives pixel
+  u = (ndc_x + 1) / 2 * width, v = (1 - ndc_y) / 2 * height, for both projections.
 - intrinsics: K (3x3) in pixels, principal point with the top-left-corner origin.
+  Perspective: pixel ~ K @ X_cv / z_cv. Orthographic: pixel = K @ (x_cv, y_cv, 1), with
+  fx, fy in pixels per metre (no division by depth).
 - world_to_camera / camera_to_world: 4x4 column-vector matrices, Blender camera axes
-  (looks down -Z, +Y up). world_to_camera_opencv: x right, y down, z forward, so that
-  pixel ~ K @ (world_to_camera_opencv @ X)[:3] for perspective cameras.
+  (looks down -Z, +Y up). world_to_camera_opencv: x right, y down, z forward.
 """
 
 from __future__ import annotations
 
+import math
+
 from .base import Annotator, register_annotator
+
+# USD expresses apertures (and orthographic view sizes) in tenths of a scene unit.
+_USD_APERTURE_UNITS_PER_METRE = 10.0
 
 
 @register_annotator
@@ -20,16 +28,37 @@ class CameraParams(Annotator):
 
     def annotate(self, frame):
         c = frame.camera
+        ortho = c.projection != "perspective"
+        view_w, view_h = (c.width / c.fx, c.height / c.fy) if ortho else (None, None)
+        if ortho:
+            # USD orthographic cameras: the aperture is the view size in tenths of a scene
+            # unit (metres here), and so is the offset (same rule as below).
+            aperture = [view_w * _USD_APERTURE_UNITS_PER_METRE, view_h * _USD_APERTURE_UNITS_PER_METRE]
+            offset = [
+                (c.width / 2 - c.cx) / c.fx * _USD_APERTURE_UNITS_PER_METRE,
+                (c.cy - c.height / 2) / c.fy * _USD_APERTURE_UNITS_PER_METRE,
+            ]
+        else:
+            aperture = [c.sensor_width_mm, c.sensor_height_mm]
+            # USD's horizontal/verticalApertureOffset (mm): the shift of the film window, +x
+            # right, +y up, as Blender's lens shift: cx = W/2 - offset_x / aperture_x * W,
+            # cy = H/2 + offset_y / aperture_y * H.
+            offset = [
+                (c.width / 2 - c.cx) / c.width * c.sensor_width_mm,
+                (c.cy - c.height / 2) / c.height * c.sensor_height_mm,
+            ]
         return {
-            "cameraAperture": [c.sensor_width_mm, c.sensor_height_mm],
-            "cameraApertureOffset": [0.0, 0.0],
+            # --- Replicator's keys -------------------------------------------------------
+            "cameraAperture": aperture,
+            "cameraApertureOffset": offset,
             "cameraFocalLength": c.focal_length_mm,
-            "cameraModel": "pinhole" if c.projection == "perspective" else "orthographic",
+            "cameraModel": "pinhole" if not ortho else "orthographic",
             "cameraNearFar": [c.clip_start, c.clip_end],
             "cameraProjection": c.projection_matrix.T.ravel().tolist(),
             "cameraViewTransform": c.world_to_camera.T.ravel().tolist(),
             "metersPerSceneUnit": 1.0,
             "renderProductResolution": [c.width, c.height],
+            # --- explicit additions --------------------------------------------------------
             "camera_name": c.name,
             "projection": c.projection,
             "intrinsics": c.intrinsics.tolist(),
@@ -37,9 +66,25 @@ class CameraParams(Annotator):
             "fy": c.fy,
             "cx": c.cx,
             "cy": c.cy,
+            "lens": {
+                "focal_length_mm": c.focal_length_mm if not ortho else None,
+                "sensor_mm": [c.sensor_width_mm, c.sensor_height_mm],
+                "fov_deg": _fov(c) if not ortho else None,
+                "ortho_scale": c.ortho_scale if ortho else None,
+                "ortho_size_m": [view_w, view_h] if ortho else None,
+                "pixels_per_meter": [c.fx, c.fy] if ortho else None,
+            },
             "ortho_scale": c.ortho_scale,
             "world_to_camera": c.world_to_camera.tolist(),
             "camera_to_world": c.camera_to_world.tolist(),
             "world_to_camera_opencv": c.world_to_camera_opencv.tolist(),
             "pixel_convention": "x right, y down, origin at the top-left corner of the top-left pixel",
         }
+
+
+def _fov(c) -> list[float]:
+    """Horizontal and vertical field of view of a perspective camera, degrees."""
+    return [
+        math.degrees(math.atan(c.cx / c.fx) + math.atan((c.width - c.cx) / c.fx)),
+        math.degrees(math.atan(c.cy / c.fy) + math.atan((c.height - c.cy) / c.fy)),
+    ]

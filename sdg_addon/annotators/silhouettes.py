@@ -1,15 +1,39 @@
-"""Full (unoccluded) silhouettes of objects, rasterized from their geometry, per frame.
+"""Per-object pixel statistics shared by annotators of one frame, cached in frame.cache.
 
-Shared by the loose box, occlusion and occlusion-ratio annotators through frame.cache,
-so each object is rasterized at most once per frame.
+- full (unoccluded) silhouettes rasterized from geometry at pixel centres (raster.py),
+- visible pixel counts and extents from the instance pass (one vectorized pass per frame),
+- occlusion ratio: 1 - visible / unoccluded pixels inside the image,
+- truncation ratio: the fraction of the object's full projected area outside the image.
+
+Each object is rasterized at most once per frame for the image, and at most once more on an
+extended canvas when (and only when) its projection crosses the image border.
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..frame import FrameData
-from .raster import silhouette
+from .raster import _MIN_PERSPECTIVE_NEAR, clip_triangles, rasterize, silhouette
+
+# Extended-canvas budget for truncation, in pixels: max(_CANVAS_FACTOR * W * H, _CANVAS_MIN).
+# Projections that need more are rasterized at a reduced scale (see truncation_ratio).
+_CANVAS_FACTOR = 4
+_CANVAS_MIN = 1 << 20
+# Instance ids up to this value are counted with direct bincounts; larger ones are compacted.
+_DIRECT_IDS = 1 << 10
+
+
+def _triangles(frame: FrameData, instance_id: int) -> np.ndarray:
+    obj = frame.objects[instance_id]
+    if obj.triangles is None:
+        raise ValueError(
+            f"object {obj.path} has no triangles: the capture did not export geometry "
+            "(an annotator that needs it must set needs_geometry = True)"
+        )
+    return obj.triangles
 
 
 def full_silhouette(frame: FrameData, instance_id: int) -> np.ndarray:
@@ -17,31 +41,169 @@ def full_silhouette(frame: FrameData, instance_id: int) -> np.ndarray:
     cache = frame.cache.setdefault("silhouettes", {})
     mask = cache.get(instance_id)
     if mask is None:
-        tris = frame.objects[instance_id].triangles
-        if tris is None:
-            raise ValueError(
-                f"object {frame.objects[instance_id].path} has no triangles: the capture did not "
-                "export geometry (an annotator that needs it must set needs_geometry = True)"
-            )
+        tris = _triangles(frame, instance_id)
         mask = silhouette(frame.camera, tris) if len(tris) else np.zeros((frame.height, frame.width), bool)
         cache[instance_id] = mask
     return mask
 
 
+def silhouette_pixels(frame: FrameData, instance_id: int) -> int:
+    """Number of image pixels the object's full silhouette covers (its unoccluded area)."""
+    cache = frame.cache.setdefault("silhouette_pixels", {})
+    n = cache.get(instance_id)
+    if n is None:
+        n = cache[instance_id] = int(np.count_nonzero(full_silhouette(frame, instance_id)))
+    return n
+
+
+def _visible_stats(frame: FrameData) -> tuple[dict[int, int], dict[int, tuple[int, int, int, int]]]:
+    """Per instance id of the instance pass: pixel count and inclusive (x0, y0, x1, y1)."""
+    cached = frame.cache.get("visible_stats")
+    if cached is not None:
+        return cached
+    instance = np.asarray(frame.passes["instance"])
+    h, w = instance.shape
+    top = int(instance.max(initial=0))
+    if top < _DIRECT_IDS:
+        ids, compact = np.arange(top + 1), instance.astype(np.intp)
+    else:
+        ids, inverse = np.unique(instance, return_inverse=True)
+        compact = inverse.reshape(h, w).astype(np.intp)
+    n = len(ids)
+    # (id, column) and (id, row) occupancy from two bincounts: no per-id masks, no sorting.
+    per_row = np.bincount((compact * h + np.arange(h)[:, None]).ravel(), minlength=n * h).reshape(n, h)
+    per_col = np.bincount((compact * w + np.arange(w)[None, :]).ravel(), minlength=n * w).reshape(n, w) > 0
+    counts = per_row.sum(axis=1)
+    rows = per_row > 0
+    present = np.flatnonzero(counts)
+    x0 = per_col.argmax(axis=1)
+    x1 = w - 1 - per_col[:, ::-1].argmax(axis=1)
+    y0 = rows.argmax(axis=1)
+    y1 = h - 1 - rows[:, ::-1].argmax(axis=1)
+    count_of, extent_of = {}, {}
+    for k in present.tolist():
+        iid = int(ids[k])
+        if iid == 0:
+            continue
+        count_of[iid] = int(counts[k])
+        extent_of[iid] = (int(x0[k]), int(y0[k]), int(x1[k]), int(y1[k]))
+    frame.cache["visible_stats"] = (count_of, extent_of)
+    return count_of, extent_of
+
+
 def visible_counts(frame: FrameData) -> dict[int, int]:
     """instance id -> number of pixels where the object is the visible surface."""
-    cached = frame.cache.get("visible_counts")
-    if cached is None:
-        ids, counts = np.unique(frame.passes["instance"], return_counts=True)
-        cached = {int(i): int(c) for i, c in zip(ids, counts) if i != 0}
-        frame.cache["visible_counts"] = cached
-    return cached
+    return _visible_stats(frame)[0]
+
+
+def visible_extents(frame: FrameData) -> dict[int, tuple[int, int, int, int]]:
+    """instance id -> inclusive (x_min, y_min, x_max, y_max) of its visible pixels."""
+    return _visible_stats(frame)[1]
+
+
+def in_view(frame: FrameData, instance_id: int) -> bool:
+    """True if the object covers at least one pixel, occluded or not.
+
+    Its full silhouette covers a pixel centre, or it is visible in the instance pass (which
+    the renderer samples at a jittered point inside each pixel, so a thin object can be
+    visible without covering any pixel centre).
+    """
+    return visible_counts(frame).get(instance_id, 0) > 0 or silhouette_pixels(frame, instance_id) > 0
 
 
 def occlusion_ratio(frame: FrameData, instance_id: int) -> float:
-    """1 - visible / unoccluded pixels inside the image, in [0, 1]; 0 if it covers none."""
-    total = int(full_silhouette(frame, instance_id).sum())
+    """1 - visible / unoccluded pixels inside the image, clamped to [0, 1]; 0 if it covers none.
+
+    Visible pixels come from the instance pass (one jittered sample per pixel), unoccluded
+    ones from the pixel-centre silhouette, so along the outline the two can disagree by a
+    pixel: the ratio is exact up to about (outline pixels not occluded) / (unoccluded pixels).
+    """
+    total = silhouette_pixels(frame, instance_id)
     if total == 0:
         return 0.0
     visible = visible_counts(frame).get(instance_id, 0)
     return float(min(1.0, max(0.0, 1.0 - visible / total)))
+
+
+def projected_triangles(frame: FrameData, instance_id: int) -> np.ndarray:
+    """(N, 3, 2) pixel coordinates of the object's triangles after near-plane clipping.
+
+    The same clipping and projection as raster.silhouette; not limited to the image.
+    """
+    cache = frame.cache.setdefault("projected_triangles", {})
+    px = cache.get(instance_id)
+    if px is None:
+        cam = frame.camera
+        tri = np.asarray(_triangles(frame, instance_id), dtype=np.float64).reshape(-1, 3, 3)
+        if tri.shape[0]:
+            c = cam.to_camera(tri.reshape(-1, 3)).reshape(-1, 3, 3)
+            near = float(cam.clip_start)
+            if cam.projection == "perspective":
+                near = max(near, _MIN_PERSPECTIVE_NEAR)
+            depth = -c[:, :, 2]
+            if (depth < near).any():
+                c = clip_triangles(c, depth - near)
+            tri = c
+        if tri.shape[0] == 0:
+            px = np.zeros((0, 3, 2))
+        else:
+            px = cam.project_camera(tri.reshape(-1, 3))[0].reshape(-1, 3, 2)
+            px = px[np.isfinite(px).all(axis=(1, 2))]
+        cache[instance_id] = px
+    return px
+
+
+def truncation_ratio(frame: FrameData, instance_id: int) -> float:
+    """Fraction of the object's full projected area (occlusion ignored) outside the image.
+
+    0.0 when the projection lies inside the image, 1.0 when none of it covers a pixel of the
+    image (or nothing of it is in front of the camera). Otherwise the projection is
+    rasterized (pixel centres, as the silhouette) on a canvas extended past the image border
+    by the projection's extent: truncation = outside / (inside + outside) pixels. Canvases
+    larger than max(4 W H, 2^20) pixels (objects reaching far outside the image, e.g. close
+    to the camera plane) are rasterized at a reduced scale s, the outside count scaled by
+    1 / s^2: the ratio is then an estimate, good to about the outline length at that scale.
+    """
+    cache = frame.cache.setdefault("truncation", {})
+    if instance_id in cache:
+        return cache[instance_id]
+    w, h = frame.width, frame.height
+    px = projected_triangles(frame, instance_id)
+    inside = silhouette_pixels(frame, instance_id)
+    if px.shape[0] == 0:
+        ratio = 1.0
+    else:
+        lo = px.reshape(-1, 2).min(axis=0)
+        hi = px.reshape(-1, 2).max(axis=0)
+        if lo[0] >= 0 and lo[1] >= 0 and hi[0] <= w and hi[1] <= h:
+            ratio = 0.0  # no pixel centre outside the image can be covered
+        elif inside == 0:
+            ratio = 1.0
+        else:
+            outside = _outside_pixels(px, lo, hi, w, h)
+            ratio = float(min(1.0, max(0.0, outside / (inside + outside))))
+    cache[instance_id] = ratio
+    return ratio
+
+
+def _outside_pixels(px: np.ndarray, lo: np.ndarray, hi: np.ndarray, w: int, h: int) -> float:
+    """Pixel centres covered by projected triangles outside the (w, h) image (an estimate
+    when the extended canvas exceeds the budget)."""
+    left = int(math.ceil(max(0.0, -lo[0])))
+    top = int(math.ceil(max(0.0, -lo[1])))
+    right = int(math.ceil(max(0.0, hi[0] - w)))
+    bottom = int(math.ceil(max(0.0, hi[1] - h)))
+    cw, ch = w + left + right, h + top + bottom
+    budget = max(_CANVAS_FACTOR * w * h, _CANVAS_MIN)
+    scale = min(1.0, math.sqrt(budget / (float(cw) * float(ch))))
+    sw, sh = max(1, int(math.ceil(cw * scale))), max(1, int(math.ceil(ch * scale)))
+    shifted = (px + np.array([left, top], dtype=np.float64)) * scale
+    canvas = rasterize(shifted, sw, sh)
+    # Canvas pixels whose centre (j + 0.5, i + 0.5) / scale falls inside the image region.
+    j0 = int(math.ceil(left * scale - 0.5))
+    j1 = int(math.ceil((left + w) * scale - 0.5))
+    i0 = int(math.ceil(top * scale - 0.5))
+    i1 = int(math.ceil((top + h) * scale - 0.5))
+    total = int(np.count_nonzero(canvas))
+    inner = int(np.count_nonzero(canvas[max(i0, 0) : max(i1, 0), max(j0, 0) : max(j1, 0)]))
+    return (total - inner) / (scale * scale)

@@ -1,0 +1,73 @@
+"""normals: per-pixel unit surface normals from the (not anti-aliased) normal pass."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..frame import BLENDER_TO_OPENCV, FrameData
+from .base import Annotator, register_annotator
+
+SPACES = ("world", "camera", "camera_opencv")
+
+
+def rotate_normals(frame: FrameData, normals: np.ndarray, space: str) -> np.ndarray:
+    """World-space normals (..., 3) -> `space` (see SPACES); rotation only, no renormalizing."""
+    if space == "world":
+        return normals
+    if space not in SPACES:
+        raise ValueError(f"normals space {space!r}: one of {SPACES}")
+    m = frame.camera.world_to_camera[:3, :3]
+    if space == "camera_opencv":
+        m = BLENDER_TO_OPENCV[:3, :3] @ m
+    # Normals transform with the inverse transpose; world_to_camera is a rotation here, but
+    # the general form costs nothing and keeps a scaled camera matrix correct.
+    m = np.linalg.inv(m).T
+    return normals @ m.T
+
+
+def unit_normals(frame: FrameData) -> tuple[np.ndarray, np.ndarray]:
+    """(H, W, 3) float64 world-space unit normals (0 where no surface) and the surface mask."""
+    cached = frame.cache.get("unit_normals")
+    if cached is None:
+        n = np.asarray(frame.passes["normal"], dtype=np.float64)[..., :3]
+        length = np.linalg.norm(n, axis=-1)
+        surface = np.isfinite(length) & (length > 1e-12)
+        out = np.zeros_like(n)
+        out[surface] = n[surface] / length[surface, None]
+        cached = frame.cache["unit_normals"] = (out, surface)
+    return cached
+
+
+@register_annotator
+class Normals(Annotator):
+    """(H, W, 3) float32 unit normals, world space by default; 0 where nothing was hit.
+
+    Options: space "world" (Blender world, Z up), "camera" (Blender camera axes: +X right,
+    +Y up, +Z towards the viewer, so a surface facing the camera has z > 0) or
+    "camera_opencv" (x right, y down, z forward: facing the camera means z < 0);
+    channels 3, or 4 for Replicator's (H, W, 4) layout whose 4th channel is 1.0 on surfaces
+    and 0.0 on background.
+    """
+
+    name = "normals"
+    passes = ("normal",)
+    OPTIONS = {
+        "space": ("world", str, 'frame of the normals: "world", "camera" or "camera_opencv"'),
+        "channels": (3, int, "3 (x, y, z) or 4 (Replicator's layout: x, y, z, surface mask)"),
+    }
+
+    def __init__(self, **options):
+        super().__init__(**options)
+        if self.options["space"] not in SPACES:
+            raise ValueError(f"normals: space {self.options['space']!r} is not one of {SPACES}")
+        if self.options["channels"] not in (3, 4):
+            raise ValueError(f"normals: channels {self.options['channels']!r} is not 3 or 4")
+
+    def annotate(self, frame):
+        n, surface = unit_normals(frame)
+        n = rotate_normals(frame, n, self.options["space"])
+        if self.options["space"] != "world":
+            n[~surface] = 0.0  # rotation keeps zeros zero; be explicit anyway
+        if self.options["channels"] == 4:
+            n = np.concatenate([n, surface[..., None].astype(np.float64)], axis=-1)
+        return n.astype(np.float32)

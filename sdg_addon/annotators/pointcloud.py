@@ -1,0 +1,97 @@
+"""pointcloud: one 3D point per pixel with a surface, from one frame's depth pass.
+
+Points are the pixel-centre rays of the camera (Camera.pixel_rays, perspective or
+orthographic) taken to the depth pass's distance to the image plane, in world space (or
+camera space). Each point carries the pixel's RGBA, normal, semantic id and instance id.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..frame import UNLABELLED_ID
+from .base import Annotator, register_annotator
+from .normals import SPACES, rotate_normals
+from .semantics import SEMANTIC_OPTIONS, object_labels, semantic_ids
+
+
+def surface_mask(frame) -> np.ndarray:
+    """(H, W) bool: pixels with a surface (finite, positive depth)."""
+    depth = np.asarray(frame.passes["depth"])
+    return np.isfinite(depth) & (depth > 0)
+
+
+def pixel_points(frame, ys: np.ndarray, xs: np.ndarray, space: str = "world") -> np.ndarray:
+    """(N, 3) float64 points of pixels (ys, xs): their pixel-centre rays (Camera.pixel_rays)
+    taken to the depth pass's distance to the image plane, in `space` (see SPACES)."""
+    cam = frame.camera
+    origin, direction = cam.pixel_rays()  # camera space; direction z = -1 for both projections
+    depth = np.asarray(frame.passes["depth"], dtype=np.float64)[ys, xs]
+    p = origin[ys, xs] + depth[:, None] * direction[ys, xs]
+    if space == "world":
+        m = cam.camera_to_world
+        p = p @ m[:3, :3].T + m[:3, 3]
+    elif space == "camera_opencv":
+        p = p * np.array([1.0, -1.0, -1.0])
+    return p
+
+
+def _lookup(mapping: dict[int, int], ids: np.ndarray) -> np.ndarray:
+    """Map instance ids to values (UNLABELLED for unknown ids, 0 for background)."""
+    size = int(max([*mapping.keys(), int(ids.max(initial=0))])) + 1
+    table = np.full(size, UNLABELLED_ID, dtype=np.uint32)
+    table[0] = 0
+    for iid, value in mapping.items():
+        table[iid] = value
+    return table[ids]
+
+
+@register_annotator
+class PointCloud(Annotator):
+    """{"data": (N, 3) float32 points, "info": {"pointRgb": (N, 4) uint8, "pointNormals":
+    (N, 3) float32, "pointSemantic": (N,) uint32, "pointInstance": (N,) uint32,
+    "pointPixels": (N, 2) int32 (x, y)}}, N = pixels kept, in row-major pixel order."""
+
+    name = "pointcloud"
+    passes = ("depth", "instance", "normal", "rgb")
+    OPTIONS = {
+        **SEMANTIC_OPTIONS,
+        "include_unlabelled": (False, bool, "also keep surfaces of unlabelled / filtered-out objects"),
+        "include_background": (False, bool, "with include_unlabelled: also surfaces with instance id 0"),
+        "space": ("world", str, 'frame of points and normals: "world", "camera" or "camera_opencv"'),
+    }
+
+    def __init__(self, **options):
+        super().__init__(**options)
+        if self.options["space"] not in SPACES:
+            raise ValueError(f"pointcloud: space {self.options['space']!r} is not one of {SPACES}")
+
+    def annotate(self, frame):
+        stype, sfilter, space = self.options["semantic_type"], self.options["semantic_filter"], self.options["space"]
+        surface = surface_mask(frame)
+        instance = np.asarray(frame.passes["instance"])
+        labelled = object_labels(frame, stype, sfilter)
+        if self.options["include_unlabelled"]:
+            keep = surface if self.options["include_background"] else surface & (instance != 0)
+        else:
+            is_labelled = np.zeros(max([*labelled, int(instance.max(initial=0))]) + 1, dtype=bool)
+            is_labelled[list(labelled)] = True
+            keep = surface & is_labelled[instance]
+        ys, xs = np.nonzero(keep)
+        points = pixel_points(frame, ys, xs, space)
+        sem_of = semantic_ids(frame, stype, sfilter)
+        normals = np.asarray(frame.passes["normal"], dtype=np.float64)[ys, xs, :3]
+        length = np.linalg.norm(normals, axis=1, keepdims=True)
+        normals = np.divide(normals, length, out=np.zeros_like(normals), where=length > 1e-12)
+        normals = rotate_normals(frame, normals, space)
+        rgb = np.asarray(frame.passes["rgb"])[ys, xs].astype(np.uint8)
+        if rgb.shape[-1] == 3:
+            rgb = np.concatenate([rgb, np.full((len(rgb), 1), 255, np.uint8)], axis=1)
+        info = {
+            "pointRgb": rgb,
+            "pointNormals": normals.astype(np.float32),
+            "pointSemantic": _lookup(sem_of, instance[ys, xs]),
+            "pointInstance": instance[ys, xs].astype(np.uint32),
+            "pointPixels": np.stack([xs, ys], axis=1).astype(np.int32),
+        }
+        return {"data": points.astype(np.float32), "info": info}

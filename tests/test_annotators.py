@@ -1,0 +1,774 @@
+"""Annotator tests on hand-built frames (pure numpy, no bpy).
+
+Each scene is "rendered" by a tiny ray tracer written here (Moller-Trumbore against every
+triangle, one ray per pixel), so the instance, depth, normal and rgb passes are consistent
+with the geometry the annotators rasterize, the way Cycles' passes are. The tracer can
+sample at pixel centres or, as Cycles does, at a jittered point inside each pixel.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sdg_addon.annotators import ANNOTATORS, create_annotator
+from sdg_addon.annotators import silhouettes as sil
+from sdg_addon.annotators.bbox2d import BBOX_2D_DTYPE
+from sdg_addon.annotators.bbox3d import BBOX_3D_DTYPE
+from sdg_addon.frame import Camera, FrameData, LabelTable, SceneObject
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# ---------------------------------------------------------------------------------------
+# Scene building
+
+
+def translate(x, y, z):
+    m = np.eye(4)
+    m[:3, 3] = (x, y, z)
+    return m
+
+
+def rotate(axis, degrees):
+    a = np.radians(degrees)
+    c, s = np.cos(a), np.sin(a)
+    i, j = {"x": (1, 2), "y": (2, 0), "z": (0, 1)}[axis]
+    m = np.eye(4)
+    m[i, i], m[i, j], m[j, i], m[j, j] = c, -s, s, c
+    return m
+
+
+def scale(x, y, z):
+    return np.diag([x, y, z, 1.0])
+
+
+def look_at(eye, target, up=(0.0, 0.0, 1.0)):
+    """camera_to_world of a Blender camera (looks down its -Z, +Y up) at eye, facing target."""
+    eye, target, up = (np.asarray(v, dtype=np.float64) for v in (eye, target, up))
+    f = target - eye
+    f /= np.linalg.norm(f)
+    x = np.cross(f, up)
+    x /= np.linalg.norm(x)
+    y = np.cross(-f, x)
+    m = np.eye(4)
+    m[:3, 0], m[:3, 1], m[:3, 2], m[:3, 3] = x, y, -f, eye
+    return m
+
+
+def perspective(w=128, h=96, f=100.0, cam_to_world=None, cx=None, cy=None, near=0.1, far=100.0):
+    return Camera(
+        name="cam",
+        width=w,
+        height=h,
+        projection="perspective",
+        camera_to_world=np.eye(4) if cam_to_world is None else cam_to_world,
+        fx=f,
+        fy=f,
+        cx=w / 2 if cx is None else cx,
+        cy=h / 2 if cy is None else cy,
+        clip_start=near,
+        clip_end=far,
+        focal_length_mm=50.0,
+        sensor_width_mm=50.0 * w / f,
+        sensor_height_mm=50.0 * h / f,
+    )
+
+
+def orthographic(w=64, h=48, ortho_scale=4.0, cam_to_world=None, near=0.1, far=100.0):
+    f = w / ortho_scale  # ortho_scale spans the wider side (Blender's AUTO sensor fit)
+    return Camera(
+        name="ortho",
+        width=w,
+        height=h,
+        projection="orthographic",
+        camera_to_world=np.eye(4) if cam_to_world is None else cam_to_world,
+        fx=f,
+        fy=f,
+        cx=w / 2,
+        cy=h / 2,
+        clip_start=near,
+        clip_end=far,
+        focal_length_mm=50.0,
+        sensor_width_mm=36.0,
+        sensor_height_mm=27.0,
+        ortho_scale=ortho_scale,
+    )
+
+
+# Box corner k: bit 0 x, bit 1 y, bit 2 z (min or max); faces wound outwards.
+_BOX_FACES = [(0, 4, 6, 2), (1, 3, 7, 5), (0, 1, 5, 4), (2, 6, 7, 3), (0, 2, 3, 1), (4, 5, 7, 6)]
+
+
+def box_corners_local(lo, hi):
+    return np.array([[(hi if (k >> a) & 1 else lo)[a] for a in range(3)] for k in range(8)], dtype=np.float64)
+
+
+def transform_points(m, p):
+    p = np.asarray(p, dtype=np.float64)
+    return p @ m[:3, :3].T + m[:3, 3]
+
+
+def box_triangles(lo, hi, to_world):
+    c = transform_points(to_world, box_corners_local(lo, hi))
+    tris = []
+    for a, b, cc, d in _BOX_FACES:
+        tris += [(c[a], c[b], c[cc]), (c[a], c[cc], c[d])]
+    return np.array(tris)
+
+
+def quad_triangles(corner, u, v):
+    """Two triangles of the parallelogram corner + [0, 1] u + [0, 1] v; normal along u x v."""
+    p0 = np.asarray(corner, dtype=np.float64)
+    p1, p2, p3 = p0 + u, p0 + np.add(u, v), p0 + v
+    return np.array([(p0, p1, p2), (p0, p2, p3)])
+
+
+def make_object(iid, name, tris, labels=None, to_world=None, lo=None, hi=None):
+    tris = np.asarray(tris, dtype=np.float64)
+    if to_world is None:
+        to_world = np.eye(4)
+        pts = tris.reshape(-1, 3)
+        lo, hi = pts.min(axis=0), pts.max(axis=0)
+    return SceneObject(
+        instance_id=iid,
+        name=name,
+        path=f"/World/{name}",
+        labels=labels if labels is not None else {"class": [name]},
+        object_to_world=to_world,
+        bbox_min=np.asarray(lo, dtype=np.float64),
+        bbox_max=np.asarray(hi, dtype=np.float64),
+        triangles=tris,
+    )
+
+
+def box_object(iid, name, lo, hi, to_world, labels=None):
+    return make_object(iid, name, box_triangles(lo, hi, to_world), labels, to_world, lo, hi)
+
+
+def colour_of(iid):
+    return np.array([(37 * iid) % 256, (91 * iid) % 256, (151 * iid) % 256, 255], dtype=np.uint8)
+
+
+def trace(camera: Camera, objects, jitter_seed=None):
+    """Render instance / depth / normal / rgb passes: one ray per pixel, nearest hit wins.
+
+    Rays go through pixel centres, or through a uniformly jittered point of each pixel
+    (as Cycles samples its id passes) when jitter_seed is given. Depth is the distance to
+    the image plane (the ray direction has camera-space z = -1); normals are the triangles'
+    geometric normals (from their winding), world space.
+    """
+    w, h = camera.width, camera.height
+    uu, vv = np.meshgrid(np.arange(w) + 0.5, np.arange(h) + 0.5)
+    if jitter_seed is not None:
+        rng = np.random.default_rng(jitter_seed)
+        uu = uu + rng.uniform(-0.5, 0.5, uu.shape)
+        vv = vv + rng.uniform(-0.5, 0.5, vv.shape)
+    x, y = (uu - camera.cx) / camera.fx, -(vv - camera.cy) / camera.fy
+    if camera.projection == "perspective":
+        o_cam = np.zeros((h, w, 3))
+        d_cam = np.stack([x, y, -np.ones_like(x)], -1)
+    else:
+        o_cam = np.stack([x, y, np.zeros_like(x)], -1)
+        d_cam = np.broadcast_to([0.0, 0.0, -1.0], (h, w, 3))
+    m = camera.camera_to_world
+    o = (o_cam @ m[:3, :3].T + m[:3, 3]).reshape(-1, 1, 3)
+    d = (d_cam @ m[:3, :3].T).reshape(-1, 1, 3)
+
+    tris = np.concatenate([obj.triangles for obj in objects])
+    owner = np.concatenate([np.full(len(obj.triangles), obj.instance_id) for obj in objects])
+    v0, e1, e2 = tris[:, 0], tris[:, 1] - tris[:, 0], tris[:, 2] - tris[:, 0]
+    pvec = np.cross(d, e2)
+    det = np.einsum("ptk,tk->pt", pvec, e1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        inv = 1.0 / det
+        tvec = o - v0
+        a = np.einsum("ptk,ptk->pt", tvec, pvec) * inv
+        qvec = np.cross(tvec, e1)
+        b = np.einsum("ptk,ptk->pt", np.broadcast_to(d, qvec.shape), qvec) * inv
+        t = np.einsum("ptk,tk->pt", qvec, e2) * inv
+    hit = (np.abs(det) > 1e-12) & (a >= 0) & (b >= 0) & (a + b <= 1)
+    hit &= (t >= camera.clip_start) & (t <= camera.clip_end)
+    t = np.where(hit, t, np.inf)
+    best = np.argmin(t, axis=1)
+    depth = t[np.arange(t.shape[0]), best]
+    found = np.isfinite(depth)
+    normals = np.cross(e1, e2)
+    normals /= np.linalg.norm(normals, axis=1, keepdims=True)
+    instance = np.where(found, owner[best], 0).astype(np.uint32)
+    normal = np.where(found[:, None], normals[best], 0.0)
+    colours = np.zeros((int(owner.max()) + 1, 4), dtype=np.uint8)
+    colours[0] = (0, 0, 0, 255)
+    for obj in objects:
+        colours[obj.instance_id] = colour_of(obj.instance_id)
+    return {
+        "instance": instance.reshape(h, w),
+        "depth": depth.reshape(h, w).astype(np.float32),
+        "normal": normal.reshape(h, w, 3).astype(np.float32),
+        "rgb": colours[instance].reshape(h, w, 4),
+    }
+
+
+def make_frame(camera, objects, values=None, jitter_seed=None):
+    if values is None:
+        values = {"class": sorted({v for o in objects for v in o.labels.get("class", [])})}
+    return FrameData(
+        frame=0,
+        camera=camera,
+        passes=trace(camera, objects, jitter_seed),
+        objects={o.instance_id: o for o in objects},
+        label_table=LabelTable(values),
+    )
+
+
+def annotate(name, frame, **options):
+    return create_annotator(name, **options).annotate(frame)
+
+
+def row_of(result, iid):
+    ids = result["info"]["bboxIds"]
+    assert iid in ids, f"instance {iid} has no row: {ids}"
+    return result["data"][ids.index(iid)]
+
+
+def x_at(camera, u, depth):
+    """Camera-space x of pixel column coordinate u at a depth (camera at the origin)."""
+    return (u - camera.cx) * depth / camera.fx
+
+
+def y_at(camera, v, depth):
+    return -(v - camera.cy) * depth / camera.fy
+
+
+def screen_quad(iid, name, camera, u0, u1, v0, v1, depth, labels=None):
+    """A camera-facing rectangle at `depth` covering pixel coordinates [u0, u1] x [v0, v1]."""
+    xa, xb = x_at(camera, u0, depth), x_at(camera, u1, depth)
+    ya, yb = y_at(camera, v1, depth), y_at(camera, v0, depth)  # v down, y up
+    tris = quad_triangles((xa, ya, -depth), (xb - xa, 0, 0), (0, yb - ya, 0))
+    return make_object(iid, name, tris, labels)
+
+
+def screen_box(iid, name, camera, uc, vc, size, depth, labels=None):
+    """An axis-aligned cube of edge `size` (metres) centred on pixel (uc, vc) at `depth`."""
+    centre = (x_at(camera, uc, depth), y_at(camera, vc, depth), -depth)
+    half = np.full(3, size / 2)
+    return box_object(iid, name, -half, half, translate(*centre), labels)
+
+
+def replicator_project(params, world_points):
+    """Project world points the way Replicator's readers do, then to pixels (y down)."""
+    view = np.array(params["cameraViewTransform"]).reshape(4, 4)
+    proj = np.array(params["cameraProjection"]).reshape(4, 4)
+    hom = np.pad(np.asarray(world_points, dtype=np.float64), ((0, 0), (0, 1)), constant_values=1.0)
+    ndc = hom @ (view @ proj)
+    ndc = ndc / ndc[:, 3:]
+    w, h = params["renderProductResolution"]
+    return np.stack([(ndc[:, 0] + 1) / 2 * w, (1 - ndc[:, 1]) / 2 * h], axis=1)
+
+
+# ---------------------------------------------------------------------------------------
+# Registry and catalogue
+
+EXPECTED = {
+    "rgb",
+    "distance_to_image_plane",
+    "distance_to_camera",
+    "normals",
+    "instance_segmentation",
+    "instance_id_segmentation",
+    "semantic_segmentation",
+    "bounding_box_2d_tight",
+    "bounding_box_2d_loose",
+    "bounding_box_3d",
+    "occlusion",
+    "pointcloud",
+    "camera_params",
+}
+
+
+def test_every_annotator_is_registered_and_catalogued():
+    assert EXPECTED <= set(ANNOTATORS)
+    doc = (ROOT / "docs" / "annotators.md").read_text()
+    headings = {line[4:].strip().strip("`") for line in doc.splitlines() if line.startswith("### ")}
+    missing = set(ANNOTATORS) - headings
+    assert not missing, f"docs/annotators.md has no '### name' section for {sorted(missing)}"
+    for name, cls in ANNOTATORS.items():
+        section = doc.split(f"### `{name}`", 1)[1].split("\n### ", 1)[0]
+        for option in cls.OPTIONS:
+            assert f"`{option}`" in section, f"option {option!r} of {name} is not documented"
+
+
+def test_label_aware_annotators_take_semantic_filters():
+    for name in ("instance_segmentation", "semantic_segmentation", "bounding_box_2d_tight",
+                 "bounding_box_2d_loose", "bounding_box_3d", "occlusion", "pointcloud"):  # fmt: skip
+        assert {"semantic_type", "semantic_filter"} <= set(ANNOTATORS[name].OPTIONS), name
+
+
+# ---------------------------------------------------------------------------------------
+# Loose box, occlusion, truncation
+
+
+def half_occluded_cube_scene(with_wall=True):
+    cam = perspective()
+    cube_m = translate(x_at(cam, 70.3, 6.0), y_at(cam, 47.6, 6.0), -6.0) @ rotate("y", 30) @ rotate("x", 20)
+    cube = box_object(2, "cube", [-0.6] * 3, [0.6] * 3, cube_m)
+    objects = [cube]
+    if with_wall:
+        # A wall in front covering the image left of u = 70.3 (the cube's centre column).
+        objects.append(screen_quad(3, "wall", cam, -20.0, 70.3, -20.0, 120.0, 3.0))
+    return cam, objects
+
+
+def test_loose_box_of_half_occluded_cube_equals_its_full_projection():
+    cam, objects = half_occluded_cube_scene()
+    frame = make_frame(cam, objects)
+    # The cube's full projection: its pixels when rendered with nothing in front of it.
+    alone = trace(cam, objects[:1])["instance"] == 2
+    ys, xs = np.nonzero(alone)
+    expected = (xs.min(), ys.min(), xs.max(), ys.max())
+    loose = row_of(annotate("bounding_box_2d_loose", frame), 2)
+    tight = row_of(annotate("bounding_box_2d_tight", frame), 2)
+    assert (loose["x_min"], loose["y_min"], loose["x_max"], loose["y_max"]) == expected
+    assert tight["x_min"] > loose["x_min"] + 5, "the wall must hide the cube's left part"
+    assert tight["x_max"] == loose["x_max"], "the right part is visible"
+    assert loose["y_min"] <= tight["y_min"] and tight["y_max"] <= loose["y_max"]
+    visible = np.count_nonzero(frame.passes["instance"] == 2)
+    assert loose["occlusionRatio"] == pytest.approx(1 - visible / alone.sum(), abs=1e-6)
+    assert 0.35 < loose["occlusionRatio"] < 0.65
+
+
+def occlusion_scene(cam):
+    return [
+        screen_quad(2, "wall", cam, -10.0, 50.2, -10.0, 106.0, 4.0),  # left part of the image
+        screen_box(3, "hidden", cam, 25.4, 48.3, 0.8, 8.0),  # behind the wall
+        screen_box(4, "front", cam, 25.7, 20.2, 0.6, 3.0),  # in front of the wall
+        screen_quad(5, "half", cam, 70.3, 110.6, 50.2, 90.7, 7.0),  # 40 x 40 px square...
+        screen_quad(6, "blocker", cam, 60.2, 90.45, 45.1, 95.3, 5.0),  # ...its left half covered
+    ]
+
+
+@pytest.mark.parametrize("jitter", [None, 7])
+def test_occlusion_behind_in_front_and_half_covered(jitter):
+    cam = perspective()
+    frame = make_frame(cam, occlusion_scene(cam), jitter_seed=jitter)
+    result = annotate("occlusion", frame)
+    data = result["data"]
+    by_id = {int(r["instanceId"]): r for r in data}
+    assert set(by_id) == {2, 3, 4, 5, 6}, "every labelled object in view has a row, hidden ones too"
+    assert by_id[3]["visiblePixels"] == 0 and by_id[3]["unoccludedPixels"] > 50
+    assert by_id[3]["occlusionRatio"] == 1.0
+    # Tolerance: pixels along the outline may differ between the jittered instance pass
+    # and the pixel-centre silhouette (docs/annotators.md): outline / area.
+    tol = 0.0 if jitter is None else 0.05
+    assert by_id[4]["occlusionRatio"] <= tol
+    half_tol = 1.0 / 40 if jitter is None else 0.05  # one column of the 40-px square
+    assert by_id[5]["occlusionRatio"] == pytest.approx(0.5, abs=half_tol)
+    assert by_id[6]["occlusionRatio"] <= tol
+    assert result["info"]["primPaths"] == [f"/World/{n}" for n in ("wall", "hidden", "front", "half", "blocker")]
+    assert data.dtype.names[:3] == ("instanceId", "semanticId", "occlusionRatio")
+    # The 2D boxes carry the same ratio; the tight box has no row for the hidden cube.
+    tight = annotate("bounding_box_2d_tight", frame)
+    loose = annotate("bounding_box_2d_loose", frame)
+    assert 3 not in tight["info"]["bboxIds"]
+    assert row_of(loose, 3)["occlusionRatio"] == 1.0
+    assert row_of(tight, 5)["occlusionRatio"] == pytest.approx(by_id[5]["occlusionRatio"])
+    assert tight.get("data").dtype == BBOX_2D_DTYPE and loose["data"].dtype == BBOX_2D_DTYPE
+
+
+def test_occlusion_is_exact_without_jitter():
+    cam = perspective()
+    frame = make_frame(cam, occlusion_scene(cam))
+    by_id = {int(r["instanceId"]): r for r in annotate("occlusion", frame)["data"]}
+    half = by_id[5]
+    # Columns 70..110 (41) x rows 50..90 (41); left of u = 90.45: columns 70..89 (20).
+    assert half["unoccludedPixels"] == 41 * 41
+    assert half["visiblePixels"] == 21 * 41
+    assert by_id[4]["occlusionRatio"] == 0.0
+
+
+def test_truncation_of_an_object_half_outside_the_image():
+    cam = perspective()
+    # 40 x 40-pixel square centred on the left image border, one fully inside.
+    cut = screen_quad(2, "cut", cam, -20.3, 19.7, 30.2, 70.2, 5.0)
+    inside = screen_quad(3, "inside", cam, 60.2, 100.2, 30.2, 70.2, 6.0)
+    corner = screen_quad(4, "corner", cam, 108.1, 148.1, 76.1, 116.1, 6.0)  # bottom-right corner
+    frame = make_frame(cam, [cut, inside, corner])
+    for name in ("bounding_box_2d_tight", "bounding_box_2d_loose", "bounding_box_3d"):
+        result = annotate(name, frame)
+        trunc = dict(zip(result["info"]["bboxIds"], result["info"]["truncationRatio"]))
+        assert trunc[2] == pytest.approx(0.5, abs=0.03), name
+        assert trunc[3] == 0.0, name
+        assert trunc[4] == pytest.approx(0.75, abs=0.03), name
+    loose = annotate("bounding_box_2d_loose", frame)
+    row = row_of(loose, 2)
+    assert (row["x_min"], row["x_max"]) == (0, 19), "boxes are clipped to the image"
+    row = row_of(loose, 4)
+    assert (row["x_max"], row["y_max"]) == (127, 95)
+    assert row["occlusionRatio"] == 0.0, "the part outside the image is truncation, not occlusion"
+    occl = annotate("occlusion", frame)
+    assert occl["info"]["truncationRatio"][0] == pytest.approx(0.5, abs=0.03)
+
+
+def test_truncation_on_a_reduced_canvas(monkeypatch):
+    """Projections larger than the canvas budget are rasterized at a reduced scale."""
+    cam = perspective()
+    cut = screen_quad(2, "cut", cam, -2000.0, 19.7, 30.2, 70.2, 5.0)  # 2020 px wide, 19.7 inside
+    exact = make_frame(cam, [cut])
+    t_exact = sil.truncation_ratio(exact, 2)
+    assert t_exact == pytest.approx(1 - 20 / 2020, abs=1e-3)
+    monkeypatch.setattr(sil, "_CANVAS_FACTOR", 0)
+    monkeypatch.setattr(sil, "_CANVAS_MIN", 128 * 96 // 4)
+    reduced = make_frame(cam, [cut])
+    assert sil.truncation_ratio(reduced, 2) == pytest.approx(t_exact, abs=0.01)
+    # Half outside, on a canvas scaled to ~0.46: still about half.
+    half = make_frame(cam, [screen_quad(2, "cut", cam, -20.3, 19.7, 30.2, 70.2, 5.0)])
+    assert sil.truncation_ratio(half, 2) == pytest.approx(0.5, abs=0.06)
+
+
+def test_truncation_of_geometry_crossing_the_camera_plane():
+    """A floor reaching behind the camera: near-clipped, projected far outside, still a ratio."""
+    cam = perspective(cam_to_world=look_at((0, 0, 1.5), (0, 10, 1.0)))
+    floor = make_object(2, "floor", quad_triangles((-20, -20, 0), (40, 0, 0), (0, 40, 0)))
+    frame = make_frame(cam, [floor])
+    t = sil.truncation_ratio(frame, 2)
+    assert 0.5 < t < 1.0
+    rows = annotate("bounding_box_2d_loose", frame)["data"]
+    assert len(rows) == 1 and rows[0]["y_max"] == 95
+
+
+def test_object_behind_the_camera_has_no_rows():
+    cam = perspective()
+    behind = box_object(2, "behind", [-1] * 3, [1] * 3, translate(0, 0, 5))
+    frame = make_frame(cam, [behind])
+    for name in ("bounding_box_2d_tight", "bounding_box_2d_loose", "bounding_box_3d", "occlusion"):
+        assert len(annotate(name, frame)["data"]) == 0, name
+    assert sil.truncation_ratio(frame, 2) == 1.0
+
+
+# ---------------------------------------------------------------------------------------
+# 3D boxes
+
+
+def bbox3d_scene(projection):
+    m = translate(0.4, -0.3, 0.6) @ rotate("z", 35) @ rotate("x", 15) @ scale(1.5, 0.7, 1.2)
+    lo, hi = np.array([-0.5, -0.4, -0.3]), np.array([0.6, 0.4, 0.5])
+    obj = box_object(2, "crate", lo, hi, m)
+    other = box_object(3, "ball", [-0.3] * 3, [0.3] * 3, translate(-1.2, 0.8, 0.3))
+    c2w = look_at((4.0, -6.0, 3.0), (0.0, 0.0, 0.5))
+    if projection == "perspective":
+        cam = perspective(cam_to_world=c2w, cx=60.3, cy=50.1, f=140.0)
+    else:
+        cam = orthographic(w=128, h=96, ortho_scale=5.0, cam_to_world=c2w)
+    return cam, [obj, other], m, lo, hi
+
+
+@pytest.mark.parametrize("projection", ["perspective", "orthographic"])
+def test_3d_box_contract_and_projected_corners_enclose_the_loose_box(projection):
+    cam, objects, m, lo, hi = bbox3d_scene(projection)
+    frame = make_frame(cam, objects)
+    result = annotate("bounding_box_3d", frame)
+    data, info = result["data"], result["info"]
+    assert data.dtype == BBOX_3D_DTYPE
+    assert info["bboxIds"] == [2, 3]
+    assert set(info) >= {"bboxIds", "idToLabels", "primPaths", "truncationRatio", "corners_px"}
+    row = data[0]
+    sid = frame.label_table.semantic_id("class", "crate")
+    assert row["semanticId"] == sid and info["idToLabels"][sid] == {"class": "crate"}
+    assert info["primPaths"][0] == "/World/crate"
+    np.testing.assert_allclose([row["x_min"], row["y_min"], row["z_min"]], lo, atol=1e-7)
+    np.testing.assert_allclose([row["x_max"], row["y_max"], row["z_max"]], hi, atol=1e-7)
+    np.testing.assert_allclose(row["transform"], m.T, atol=1e-6)
+    assert row["occlusionRatio"] == pytest.approx(0.0, abs=0.02)
+
+    # A Replicator reader: corners from the extents in the documented order, to world with
+    # the row-vector transform, to pixels with camera_params' view and projection matrices.
+    params = annotate("camera_params", frame)
+    loose = annotate("bounding_box_2d_loose", frame)
+    for k, iid in enumerate(info["bboxIds"]):
+        r = data[k]
+        mins = np.array([r["x_min"], r["y_min"], r["z_min"]], dtype=np.float64)
+        maxs = np.array([r["x_max"], r["y_max"], r["z_max"]], dtype=np.float64)
+        local = np.array([[maxs[a] if (c >> a) & 1 else mins[a] for a in range(3)] for c in range(8)])
+        world = np.pad(local, ((0, 0), (0, 1)), constant_values=1.0) @ r["transform"].astype(np.float64)
+        px = replicator_project(params, world[:, :3])
+        np.testing.assert_allclose(px, np.array(info["corners_px"][k]), atol=1e-3)
+        b = row_of(loose, iid)
+        # Covered pixel centres lie inside the projected hull of the corners.
+        assert px[:, 0].min() <= b["x_min"] + 0.5 and px[:, 0].max() >= b["x_max"] + 0.5
+        assert px[:, 1].min() <= b["y_min"] + 0.5 and px[:, 1].max() >= b["y_max"] + 0.5
+        # ...and not by much: the box of a box is within a few pixels of its silhouette.
+        assert px[:, 0].min() > b["x_min"] - 0.5 - 0.25 * (b["x_max"] - b["x_min"])
+    # Corner order: 0 = all minima, 7 = all maxima, bit 0 = x.
+    c_world = np.array(info["corners_world"][0])
+    np.testing.assert_allclose(c_world[0], transform_points(m, lo), atol=1e-9)
+    np.testing.assert_allclose(c_world[7], transform_points(m, hi), atol=1e-9)
+    np.testing.assert_allclose(c_world[1], transform_points(m, [hi[0], lo[1], lo[2]]), atol=1e-9)
+
+
+def test_3d_box_lists_fully_occluded_objects_in_view():
+    cam = perspective()
+    frame = make_frame(cam, occlusion_scene(cam))
+    result = annotate("bounding_box_3d", frame)
+    assert result["info"]["bboxIds"] == [2, 3, 4, 5, 6]
+    assert result["data"][1]["occlusionRatio"] == 1.0
+
+
+# ---------------------------------------------------------------------------------------
+# Point cloud and normals
+
+
+def tilted_plane_scene(projection):
+    n = np.array([0.3, -0.5, 0.8])
+    n /= np.linalg.norm(n)
+    p0 = np.array([0.2, 0.1, 0.0])
+    u = np.cross(n, [0.0, 0.0, 1.0])
+    u /= np.linalg.norm(u)
+    v = np.cross(n, u)
+    plane = make_object(2, "plane", quad_triangles(p0 - 3 * u - 3 * v, 6 * u, 6 * v))
+    assert np.cross(6 * u, 6 * v) @ n > 0
+    blob = box_object(3, "blob", [-0.2] * 3, [0.2] * 3, translate(0.5, 0.0, 1.0), labels={})
+    c2w = look_at((1.0, -4.0, 5.0), (0.0, 0.0, 0.0))
+    cam = perspective(cam_to_world=c2w) if projection == "perspective" else orthographic(cam_to_world=c2w)
+    return cam, [plane, blob], p0, n
+
+
+@pytest.mark.parametrize("projection", ["perspective", "orthographic"])
+def test_pointcloud_points_of_a_plane_lie_on_it(projection):
+    cam, objects, p0, n = tilted_plane_scene(projection)
+    frame = make_frame(cam, objects)
+    result = annotate("pointcloud", frame)
+    pts, info = result["data"], result["info"]
+    plane_px = frame.passes["instance"] == 2
+    assert pts.dtype == np.float32 and pts.shape == (plane_px.sum(), 3)
+    assert plane_px.sum() > 500
+    assert np.abs((pts.astype(np.float64) - p0) @ n).max() < 1e-4
+    assert np.all(info["pointInstance"] == 2), "the unlabelled blob is left out by default"
+    assert np.all(info["pointSemantic"] == frame.label_table.semantic_id("class", "plane"))
+    assert np.all(info["pointRgb"] == colour_of(2)) and info["pointRgb"].dtype == np.uint8
+    np.testing.assert_allclose(info["pointNormals"], np.broadcast_to(n, pts.shape), atol=1e-6)
+    xs, ys = info["pointPixels"].T
+    assert plane_px[ys, xs].all()
+    # Every point projects back into its own pixel.
+    px, _ = cam.project(pts.astype(np.float64))
+    np.testing.assert_allclose(px, info["pointPixels"] + 0.5, atol=2e-3)
+
+    everything = annotate("pointcloud", frame, include_unlabelled=True)
+    blob = everything["info"]["pointInstance"] == 3
+    assert blob.sum() == np.count_nonzero(frame.passes["instance"] == 3) > 0
+    assert np.all(everything["info"]["pointSemantic"][blob] == 1), "UNLABELLED"
+
+    cam_space = annotate("pointcloud", frame, space="camera")["data"].astype(np.float64)
+    np.testing.assert_allclose(cam.to_camera(pts.astype(np.float64)), cam_space, atol=1e-4)
+
+
+def test_pointcloud_distance_matches_depth_annotators():
+    cam, objects, _p0, _n = tilted_plane_scene("perspective")
+    frame = make_frame(cam, objects)
+    pts = annotate("pointcloud", frame)["data"].astype(np.float64)
+    xs, ys = annotate("pointcloud", frame)["info"]["pointPixels"].T
+    dist = annotate("distance_to_camera", frame)[ys, xs]
+    eye = cam.camera_to_world[:3, 3]
+    np.testing.assert_allclose(np.linalg.norm(pts - eye, axis=1), dist, rtol=1e-5)
+
+
+def test_normals_of_a_plane_facing_the_camera_point_at_it():
+    eye = np.array([2.0, -3.0, 1.5])
+    cam = perspective(cam_to_world=look_at(eye, (0.0, 0.0, 0.0)))
+    n = eye / np.linalg.norm(eye)  # the plane through the origin faces the camera squarely
+    u = np.cross(n, [0.0, 0.0, 1.0])
+    u /= np.linalg.norm(u)
+    v = np.cross(n, u)
+    plane = make_object(2, "plane", quad_triangles(-u - v, 2 * u, 2 * v))
+    frame = make_frame(cam, [plane])
+    surface = frame.passes["instance"] == 2
+    assert 0 < surface.sum() < surface.size
+
+    world = annotate("normals", frame)
+    assert world.shape == (96, 128, 3) and world.dtype == np.float32
+    points = annotate("pointcloud", frame, include_unlabelled=True)
+    xs, ys = points["info"]["pointPixels"].T
+    to_eye = eye - points["data"].astype(np.float64)
+    assert np.all(np.einsum("nk,nk->n", world[ys, xs], to_eye) > 0), "normals point at the camera"
+    np.testing.assert_allclose(world[surface], np.broadcast_to(n, (surface.sum(), 3)), atol=1e-6)
+    assert np.all(world[~surface] == 0)
+
+    cam_n = annotate("normals", frame, space="camera")
+    np.testing.assert_allclose(cam_n[surface], np.broadcast_to([0, 0, 1], (surface.sum(), 3)), atol=1e-6)
+    cv_n = annotate("normals", frame, space="camera_opencv", channels=4)
+    assert cv_n.shape == (96, 128, 4)
+    np.testing.assert_allclose(cv_n[surface][:, :3], np.broadcast_to([0, 0, -1], (surface.sum(), 3)), atol=1e-6)
+    assert np.all(cv_n[..., 3] == surface)
+    with pytest.raises(ValueError):
+        create_annotator("normals", space="screen")
+
+
+def test_normals_are_renormalized():
+    cam = perspective()
+    frame = make_frame(cam, [screen_quad(2, "q", cam, 10.2, 50.2, 10.2, 50.2, 4.0)])
+    frame.passes["normal"] = frame.passes["normal"] * 0.5
+    out = annotate("normals", frame)
+    mask = frame.passes["instance"] == 2
+    np.testing.assert_allclose(np.linalg.norm(out[mask], axis=1), 1.0, atol=1e-6)
+
+
+# ---------------------------------------------------------------------------------------
+# camera_params
+
+
+def test_camera_params_perspective_as_a_replicator_reader_uses_them():
+    eye = np.array([3.0, -5.0, 2.0])
+    cam = perspective(cam_to_world=look_at(eye, (0.0, 0.5, 0.3)), cx=70.4, cy=40.2, f=110.0)
+    frame = FrameData(0, cam, {}, {}, LabelTable())
+    params = annotate("camera_params", frame)
+    # Points given in camera space (Blender axes), placed in the world by hand.
+    cam_pts = np.array([[0.0, 0.0, -4.0], [0.7, -0.2, -3.0], [-1.1, 0.9, -6.5], [0.3, 0.4, -0.5]])
+    c2w = cam.camera_to_world
+    world = cam_pts @ c2w[:3, :3].T + c2w[:3, 3]
+    depth = -cam_pts[:, 2]
+    expected = np.stack([70.4 + 110.0 * cam_pts[:, 0] / depth, 40.2 - 110.0 * cam_pts[:, 1] / depth], 1)
+    np.testing.assert_allclose(replicator_project(params, world), expected, atol=1e-6)
+    # OpenCV route: K @ (world_to_camera_opencv @ X).
+    cv = np.pad(world, ((0, 0), (0, 1)), constant_values=1.0) @ np.array(params["world_to_camera_opencv"]).T
+    k = np.array(params["intrinsics"])
+    uvw = cv[:, :3] @ k.T
+    np.testing.assert_allclose(uvw[:, :2] / uvw[:, 2:], expected, atol=1e-6)
+    # The view transform's inverse holds the camera position in its last row (row vectors).
+    view = np.array(params["cameraViewTransform"]).reshape(4, 4)
+    np.testing.assert_allclose(np.linalg.inv(view)[3, :3], eye, atol=1e-9)
+    # Lens: fx from focal length and aperture, principal point from the aperture offset.
+    ax, ay = params["cameraAperture"]
+    ox, oy = params["cameraApertureOffset"]
+    f_mm = params["cameraFocalLength"]
+    assert f_mm * 128 / ax == pytest.approx(110.0) and f_mm * 96 / ay == pytest.approx(110.0)
+    assert 128 / 2 - ox / ax * 128 == pytest.approx(70.4)
+    assert 96 / 2 + oy / ay * 96 == pytest.approx(40.2)
+    assert params["cameraModel"] == "pinhole" and params["projection"] == "perspective"
+    assert params["renderProductResolution"] == [128, 96]
+    assert params["cameraNearFar"] == [0.1, 100.0]
+    assert params["lens"]["fov_deg"][0] == pytest.approx(np.degrees(np.arctan(70.4 / 110) + np.arctan(57.6 / 110)))
+
+
+def test_camera_params_orthographic_reproject_a_point():
+    cam = orthographic(w=64, h=48, ortho_scale=4.0, cam_to_world=translate(0.0, 0.0, 10.0))
+    frame = FrameData(0, cam, {}, {}, LabelTable())
+    params = annotate("camera_params", frame)
+    # 64 px over 4 m: 16 px per metre; the camera looks down -Z from above the origin.
+    point = np.array([[1.0, 0.5, 0.0], [-1.5, -1.0, 3.0]])
+    expected = np.array([[32 + 16.0, 24 - 8.0], [32 - 24.0, 24 + 16.0]])
+    np.testing.assert_allclose(replicator_project(params, point), expected, atol=1e-9)
+    proj = np.array(params["cameraProjection"]).reshape(4, 4).T  # column-vector form
+    np.testing.assert_allclose(proj[3], [0, 0, 0, 1], atol=0)  # orthographic: w stays 1
+    near = proj @ [0, 0, -0.1, 1]
+    far = proj @ [0, 0, -100.0, 1]
+    assert near[2] == pytest.approx(-1.0) and far[2] == pytest.approx(1.0)
+    k = np.array(params["intrinsics"])
+    cv = np.pad(point, ((0, 0), (0, 1)), constant_values=1.0) @ np.array(params["world_to_camera_opencv"]).T
+    uv = np.column_stack([cv[:, 0], cv[:, 1], np.ones(2)]) @ k.T
+    np.testing.assert_allclose(uv[:, :2], expected, atol=1e-9)
+    assert params["cameraModel"] == "orthographic"
+    assert params["lens"]["pixels_per_meter"] == [16.0, 16.0]
+    assert params["lens"]["ortho_size_m"] == [4.0, 3.0]
+    assert params["cameraAperture"] == pytest.approx([40.0, 30.0])  # USD: tenths of a unit
+    assert params["lens"]["focal_length_mm"] is None
+
+
+def test_camera_params_orthographic_rotated_round_trip_through_pixel_rays():
+    cam = orthographic(w=40, h=30, ortho_scale=3.0, cam_to_world=look_at((2, -3, 4), (0, 0, 0)))
+    params = annotate("camera_params", FrameData(0, cam, {}, {}, LabelTable()))
+    origin, direction = cam.pixel_rays()
+    pts_cam = (origin + 2.7 * direction).reshape(-1, 3)
+    world = transform_points(cam.camera_to_world, pts_cam)
+    uv = replicator_project(params, world)
+    jj, ii = np.meshgrid(np.arange(40) + 0.5, np.arange(30) + 0.5)
+    np.testing.assert_allclose(uv, np.stack([jj.ravel(), ii.ravel()], 1), atol=1e-9)
+
+
+# ---------------------------------------------------------------------------------------
+# Semantic filters
+
+
+def filter_scene():
+    cam = perspective()
+    objects = [
+        screen_box(2, "mug", cam, 30.2, 40.3, 0.8, 5.0, labels={"class": ["mug"], "color": ["red"]}),
+        screen_box(3, "box", cam, 90.4, 40.1, 0.8, 5.0, labels={"class": ["box"], "color": ["blue"]}),
+        screen_box(4, "cup", cam, 60.3, 75.2, 0.6, 5.0, labels={"class": ["cup", "mug"]}),
+        screen_box(5, "bare", cam, 60.2, 15.3, 0.6, 5.0, labels={}),
+    ]
+    values = {"class": ["mug", "box", "cup,mug"], "color": ["red", "blue"]}
+    return make_frame(cam, objects, values)
+
+
+def test_filtered_out_classes_become_unlabelled_and_lose_their_rows():
+    frame = filter_scene()
+    inst = frame.passes["instance"]
+    assert all(np.any(inst == i) for i in (2, 3, 4, 5))
+    mug_only = {"semantic_filter": ["mug"]}  # the cup is also a mug (multi-valued label)
+
+    seg = annotate("instance_segmentation", frame, **mug_only)["data"]
+    assert np.all(seg[inst == 3] == 1) and np.all(seg[inst == 5] == 1), "UNLABELLED"
+    assert np.all(seg[inst == 2] == 2) and np.all(seg[inst == 4] == 4)
+    assert np.all(seg[inst == 0] == 0)
+    sem = annotate("semantic_segmentation", frame, **mug_only)
+    ids = frame.label_table
+    assert np.all(sem["data"][inst == 3] == 1)
+    assert np.all(sem["data"][inst == 2] == ids.semantic_id("class", "mug"))
+    assert np.all(sem["data"][inst == 4] == ids.semantic_id("class", "cup,mug"))
+    assert set(sem["info"]["idToLabels"]) == {0, 1, 2, 4}
+    unfiltered = annotate("semantic_segmentation", frame)["data"]
+    assert np.all(unfiltered[inst == 3] == ids.semantic_id("class", "box"))
+
+    for name in ("bounding_box_2d_tight", "bounding_box_2d_loose", "bounding_box_3d"):
+        assert annotate(name, frame, **mug_only)["info"]["bboxIds"] == [2, 4], name
+        assert annotate(name, frame)["info"]["bboxIds"] == [2, 3, 4], name
+    assert annotate("occlusion", frame, **mug_only)["data"]["instanceId"].tolist() == [2, 4]
+    assert annotate("occlusion", frame, include_unlabelled=True)["data"]["instanceId"].tolist() == [2, 3, 4, 5]
+    pc = annotate("pointcloud", frame, **mug_only)["info"]["pointInstance"]
+    assert set(np.unique(pc).tolist()) == {2, 4}
+
+
+def test_semantic_filter_patterns_and_other_label_types():
+    frame = filter_scene()
+    assert annotate("bounding_box_2d_tight", frame, semantic_filter=["b*"])["info"]["bboxIds"] == [3]
+    assert annotate("bounding_box_2d_tight", frame, semantic_filter=["cup,mug"])["info"]["bboxIds"] == [4]
+    assert annotate("bounding_box_2d_tight", frame, semantic_filter=["nothing"])["data"].shape == (0,)
+    by_colour = annotate("bounding_box_2d_tight", frame, semantic_type="color")
+    assert by_colour["info"]["bboxIds"] == [2, 3], "objects without a colour label have no row"
+    assert by_colour["info"]["idToLabels"] == {2: {"color": "red"}, 3: {"color": "blue"}}
+    sem = annotate("semantic_segmentation", frame, semantic_type="color", semantic_filter=["blue"])
+    inst = frame.passes["instance"]
+    assert np.all(sem["data"][inst == 3] == 3) and np.all(sem["data"][inst == 2] == 1)
+
+
+# ---------------------------------------------------------------------------------------
+# Shared per-frame statistics
+
+
+@pytest.mark.parametrize("offset", [0, 5000])
+def test_visible_stats_match_brute_force(offset):
+    rng = np.random.default_rng(3)
+    inst = np.zeros((37, 53), dtype=np.uint32)
+    for k in range(2, 30):
+        y, x = rng.integers(0, 30), rng.integers(0, 45)
+        inst[y : y + rng.integers(1, 8), x : x + rng.integers(1, 9)] = k + offset
+    cam = perspective(w=53, h=37)
+    frame = FrameData(0, cam, {"instance": inst}, {}, LabelTable())
+    counts, extents = sil.visible_counts(frame), sil.visible_extents(frame)
+    present = set(np.unique(inst).tolist()) - {0}
+    assert set(counts) == present == set(extents)
+    for iid in present:
+        ys, xs = np.nonzero(inst == iid)
+        assert counts[iid] == len(xs)
+        assert extents[iid] == (xs.min(), ys.min(), xs.max(), ys.max())
+
+
+def test_silhouettes_are_computed_once_per_frame(monkeypatch):
+    cam = perspective()
+    frame = make_frame(cam, occlusion_scene(cam))
+    calls = []
+    real = sil.silhouette
+    monkeypatch.setattr(sil, "silhouette", lambda *a, **k: calls.append(1) or real(*a, **k))
+    for name in ("bounding_box_2d_tight", "bounding_box_2d_loose", "bounding_box_3d", "occlusion"):
+        annotate(name, frame)
+    assert len(calls) == len(frame.objects)
