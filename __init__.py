@@ -1,0 +1,9 @@
+"""Blender extension entry point: Blender imports this folder as `bl_ext.<repo>.synthetic_data_generator`.
+
+Everything lives in the sdg_addon package; the UI is loaded only when Blender enables
+the add-on (register), so plain Python can import the core without Blender.
+"""
+
+from .sdg_addon import register, unregister
+
+__all__ = ["register", "unregister"]

@@ -1,0 +1,318 @@
+"""Labels panel and operators: semantic labels (type:value) on objects and collections.
+
+Labels are stored by the core (labels.blender) in the `semantics` custom property; this
+module only reads and writes them through it.
+"""
+
+from __future__ import annotations
+
+import bpy
+from bpy.props import BoolProperty, EnumProperty, StringProperty
+
+from ..labels.blender import collection_parents, own_labels, resolved_labels, set_labels, unlabelled_objects
+from ..labels.parse import LABEL_PROPERTY
+from .props import SCOPE_ITEMS
+from .rules import DEFAULT_SUFFIX, NameRule
+
+WARN_TYPE = "class"  # the type writers use by default
+MAX_NAMES = 5  # names listed in warnings and previews
+
+TARGET_ITEMS = (
+    ("SELECTED", "Selected Objects", "The selected objects"),
+    ("ACTIVE", "Active Object", "The active object"),
+    ("COLLECTION", "Active Collection", "The active collection (its objects inherit the label)"),
+)
+
+
+def format_labels(labels: dict[str, list[str]]) -> str:
+    return ", ".join(f"{t}:{','.join(v)}" for t, v in sorted(labels.items())) or "(none)"
+
+
+def check_label_text(label_type: str, value: str, need_value: bool = True) -> str | None:
+    if not label_type.strip():
+        return "the label type is empty (e.g. class)"
+    if any(c in label_type for c in ":,"):
+        return f"label type {label_type!r} must not contain ':' or ','"
+    if need_value and not value.strip():
+        return "the label value is empty (e.g. mug)"
+    if "," in value:
+        return f"label value {value!r} must not contain ','"
+    return None
+
+
+def label_targets(context, target: str) -> list:
+    """Objects or collections an operator works on; the scene's master collection is never one."""
+    if target == "ACTIVE":
+        return [context.active_object] if context.active_object else []
+    if target == "COLLECTION":
+        coll = getattr(context, "collection", None)
+        scene = context.scene
+        return [coll] if coll is not None and scene is not None and coll != scene.collection else []
+    return list(getattr(context, "selected_objects", None) or [])
+
+
+def rule_targets(scene, scope: str, selected=()) -> list:
+    if scope == "SELECTED":
+        return sorted(selected, key=lambda o: o.name)
+    if scope == "COLLECTIONS":
+        return [
+            bpy.data.collections[name] for name in sorted(collection_parents(scene)) if name in bpy.data.collections
+        ]
+    return sorted((o for o in scene.objects if o.type == "MESH"), key=lambda o: o.name)
+
+
+def _describe(idblock) -> str:
+    return f"{'collection' if isinstance(idblock, bpy.types.Collection) else 'object'} {idblock.name!r}"
+
+
+class SDG_OT_add_label(bpy.types.Operator):
+    """Add a type:value label to the selected objects (or the active object / collection)"""
+
+    bl_idname = "sdg.add_label"
+    bl_label = "Add Label"
+    bl_options = {"REGISTER", "UNDO"}
+
+    label_type: StringProperty(name="Type", default="class")
+    value: StringProperty(name="Value", default="")
+    target: EnumProperty(name="Target", items=TARGET_ITEMS, default="SELECTED")
+
+    @classmethod
+    def poll(cls, context):
+        return context.scene is not None and bool(
+            getattr(context, "selected_objects", None) or context.active_object or getattr(context, "collection", None)
+        )
+
+    def execute(self, context):
+        problem = check_label_text(self.label_type, self.value)
+        if problem:
+            self.report({"ERROR"}, f"Add Label: {problem}")
+            return {"CANCELLED"}
+        targets = label_targets(context, self.target)
+        if not targets:
+            self.report({"WARNING"}, f"Add Label: nothing to label ({self.target.lower()})")
+            return {"CANCELLED"}
+        label_type, value = self.label_type.strip(), self.value.strip()
+        changed, errors = 0, []
+        for idblock in targets:
+            try:
+                labels = own_labels(idblock)
+            except ValueError as e:
+                errors.append(str(e))
+                continue
+            values = labels.setdefault(label_type, [])
+            if value not in values:
+                values.append(value)
+                set_labels(idblock, labels)
+                changed += 1
+        for e in errors:
+            self.report({"ERROR"}, f"Add Label: {e} (fix or remove its '{LABEL_PROPERTY}' property)")
+        self.report({"INFO"}, f"Added {label_type}:{value} to {changed} of {len(targets)}")
+        return {"FINISHED"} if changed or not errors else {"CANCELLED"}
+
+
+class SDG_OT_remove_label(bpy.types.Operator):
+    """Remove a label (one value, or the whole type when Value is empty)"""
+
+    bl_idname = "sdg.remove_label"
+    bl_label = "Remove Label"
+    bl_options = {"REGISTER", "UNDO"}
+
+    label_type: StringProperty(name="Type", default="class")
+    value: StringProperty(name="Value", default="", description="Empty: remove every value of the type")
+    target: EnumProperty(name="Target", items=TARGET_ITEMS, default="SELECTED")
+
+    @classmethod
+    def poll(cls, context):
+        return SDG_OT_add_label.poll(context)
+
+    def execute(self, context):
+        problem = check_label_text(self.label_type, self.value, need_value=False)
+        if problem:
+            self.report({"ERROR"}, f"Remove Label: {problem}")
+            return {"CANCELLED"}
+        label_type, value = self.label_type.strip(), self.value.strip()
+        changed = 0
+        for idblock in label_targets(context, self.target):
+            try:
+                labels = own_labels(idblock)
+            except ValueError as e:
+                self.report({"ERROR"}, f"Remove Label: {e}")
+                continue
+            if label_type not in labels:
+                continue
+            if value:
+                if value not in labels[label_type]:
+                    continue
+                labels[label_type] = [v for v in labels[label_type] if v != value]
+            if not value or not labels[label_type]:
+                del labels[label_type]
+            if labels:
+                set_labels(idblock, labels)
+            else:
+                del idblock[LABEL_PROPERTY]
+            changed += 1
+        self.report({"INFO"}, f"Removed {label_type}{':' + value if value else ''} from {changed}")
+        return {"FINISHED"} if changed else {"CANCELLED"}
+
+
+class SDG_OT_label_by_rule(bpy.types.Operator):
+    """Label objects (or collections) from their names: strip prefix and suffix, match a pattern"""
+
+    bl_idname = "sdg.label_by_rule"
+    bl_label = "Label by Name Rule"
+    bl_options = {"REGISTER", "UNDO"}
+
+    label_type: StringProperty(name="Type", default="class")
+    pattern: StringProperty(name="Pattern", default="")
+    prefixes: StringProperty(name="Strip Prefixes", default="")
+    suffix: StringProperty(name="Strip Suffix", default=DEFAULT_SUFFIX)
+    lowercase: BoolProperty(name="Lowercase", default=True)
+    scope: EnumProperty(name="Apply To", items=SCOPE_ITEMS, default="MESHES")
+    overwrite: BoolProperty(name="Overwrite", default=False)
+
+    @classmethod
+    def poll(cls, context):
+        return context.scene is not None
+
+    def rule(self) -> NameRule:
+        return NameRule.from_text(self.pattern, self.prefixes, self.suffix, self.lowercase)
+
+    def execute(self, context):
+        problem = check_label_text(self.label_type, "", need_value=False) or self.rule().check()
+        if problem:
+            self.report({"ERROR"}, f"Label by Rule: {problem}")
+            return {"CANCELLED"}
+        rule, label_type = self.rule(), self.label_type.strip()
+        selected = getattr(context, "selected_objects", None) or []
+        labelled, kept, unmatched = [], 0, []
+        for idblock in rule_targets(context.scene, self.scope, selected):
+            value = rule.value(idblock.name)
+            if value is None:
+                unmatched.append(idblock.name)
+                continue
+            try:
+                labels = own_labels(idblock)
+            except ValueError as e:
+                self.report({"ERROR"}, f"Label by Rule: {e}")
+                continue
+            if label_type in labels and not self.overwrite:
+                kept += 1
+                continue
+            labels[label_type] = [value]
+            set_labels(idblock, labels)
+            labelled.append(f"{idblock.name}->{value}")
+        text = f"Labelled {len(labelled)}"
+        if labelled:
+            text += f" ({', '.join(labelled[:MAX_NAMES])}{', ...' if len(labelled) > MAX_NAMES else ''})"
+        if kept:
+            text += f"; kept {kept} already labelled (enable Overwrite to replace)"
+        if unmatched:
+            text += f"; {len(unmatched)} did not match: {', '.join(unmatched[:MAX_NAMES])}"
+        self.report({"INFO"}, text)
+        return {"FINISHED"} if labelled else {"CANCELLED"}
+
+
+class SDG_PT_labels(bpy.types.Panel):
+    bl_idname = "SDG_PT_labels"
+    bl_label = "Semantic Labels"
+    bl_space_type = "VIEW_3D"
+    bl_region_type = "UI"
+    bl_category = "SDG"
+
+    def draw(self, context):
+        layout = self.layout
+        settings = context.window_manager.sdg
+        scene = context.scene
+        if scene is None:
+            return
+        draw_active(layout, context, scene)
+
+        box = layout.box()
+        box.label(text="Add Label", icon="ADD")
+        row = box.row(align=True)
+        row.prop(settings, "label_type", text="")
+        row.prop(settings, "label_value", text="")
+        row = box.row(align=True)
+        for target, text in (("SELECTED", "Selected"), ("COLLECTION", "Collection")):
+            op = row.operator(SDG_OT_add_label.bl_idname, text=text)
+            op.label_type, op.value, op.target = settings.label_type, settings.label_value, target
+        op = row.operator(SDG_OT_remove_label.bl_idname, text="", icon="X")
+        op.label_type, op.value, op.target = settings.label_type, settings.label_value, "SELECTED"
+
+        draw_rule(layout.box(), context, settings, scene)
+        draw_warning(layout, scene)
+
+
+def draw_active(layout, context, scene):
+    box = layout.box()
+    obj = context.active_object
+    if obj is None:
+        box.label(text="No active object", icon="OBJECT_DATA")
+        return
+    box.label(text=obj.name, icon="OBJECT_DATA")
+    try:
+        own = own_labels(obj)
+        resolved = resolved_labels(obj, collection_parents(scene))
+    except ValueError as e:
+        box.label(text=str(e), icon="ERROR")
+        return
+    col = box.column(align=True)
+    col.label(text="Own:" if own else "Own: (none)")
+    for label_type, values in sorted(own.items()):
+        for value in values:
+            row = col.row(align=True)
+            row.label(text=f"{label_type}:{value}")
+            op = row.operator(SDG_OT_remove_label.bl_idname, text="", icon="X", emboss=False)
+            op.label_type, op.value, op.target = label_type, value, "ACTIVE"
+    inherited = {t: v for t, v in resolved.items() if own.get(t) != v}
+    col.label(text=f"Resolved: {format_labels(resolved)}")
+    if inherited:
+        col.label(text=f"Inherited: {format_labels(inherited)}", icon="LINKED")
+
+
+def draw_rule(box, context, settings, scene):
+    box.label(text="Label by Name Rule", icon="SORTALPHA")
+    col = box.column(align=True)
+    col.prop(settings, "label_type")
+    col.prop(settings, "rule_prefixes")
+    col.prop(settings, "rule_suffix")
+    col.prop(settings, "rule_pattern")
+    row = box.row(align=True)
+    row.prop(settings, "rule_scope", text="")
+    row.prop(settings, "rule_lowercase", toggle=True)
+    row.prop(settings, "rule_overwrite", toggle=True)
+    rule = NameRule.from_text(
+        settings.rule_pattern, settings.rule_prefixes, settings.rule_suffix, settings.rule_lowercase
+    )
+    problem = rule.check()
+    if problem:
+        box.label(text=problem, icon="ERROR")
+    else:
+        selected = getattr(context, "selected_objects", None) or []
+        preview = box.column(align=True)
+        for idblock in rule_targets(scene, settings.rule_scope, selected)[:3]:
+            value = rule.value(idblock.name)
+            preview.label(text=f"{idblock.name} -> {value if value is not None else '(no match)'}")
+    op = box.operator(SDG_OT_label_by_rule.bl_idname, icon="CHECKMARK")
+    op.label_type = settings.label_type
+    op.pattern, op.prefixes, op.suffix = settings.rule_pattern, settings.rule_prefixes, settings.rule_suffix
+    op.lowercase, op.scope, op.overwrite = settings.rule_lowercase, settings.rule_scope, settings.rule_overwrite
+
+
+def draw_warning(layout, scene):
+    try:
+        missing = unlabelled_objects(scene, WARN_TYPE)
+    except ValueError as e:
+        layout.label(text=str(e), icon="ERROR")
+        return
+    if not missing:
+        return
+    box = layout.box()
+    box.alert = True
+    box.label(text=f"{len(missing)} mesh object(s) without a '{WARN_TYPE}' label", icon="ERROR")
+    names = ", ".join(missing[:MAX_NAMES]) + (", ..." if len(missing) > MAX_NAMES else "")
+    box.label(text=names)
+    box.label(text="They are UNLABELLED in masks and absent from boxes")
+
+
+CLASSES = (SDG_OT_add_label, SDG_OT_remove_label, SDG_OT_label_by_rule, SDG_PT_labels)

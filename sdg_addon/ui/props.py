@@ -1,0 +1,97 @@
+"""Settings of the SDG panels, on the window manager (`context.window_manager.sdg`).
+
+They live on the window manager, not the scene, because recording from a parameter file
+replaces the open scene; the parameter file is what persists a run's settings.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import bpy
+from bpy.props import BoolProperty, EnumProperty, IntProperty, PointerProperty, StringProperty
+
+from .rules import DEFAULT_SUFFIX
+
+# The add-on's root folder (the extension folder when installed, the repository otherwise).
+ADDON_ROOT = Path(__file__).resolve().parent.parent.parent
+DEFAULT_PRESET = ADDON_ROOT / "presets" / "default.toml"
+
+DEVICE_ITEMS = (
+    ("FILE", "From File", "Use render.device of the parameter file"),
+    ("AUTO", "Auto", "A GPU backend if Cycles finds one, else the CPU"),
+    ("CPU", "CPU", ""),
+    ("CUDA", "CUDA", ""),
+    ("OPTIX", "OptiX", ""),
+    ("HIP", "HIP", ""),
+    ("METAL", "Metal", ""),
+    ("ONEAPI", "oneAPI", ""),
+)
+
+EXISTING_ITEMS = (
+    ("STOP", "Stop", "Refuse to start when the output folder already holds finished frames"),
+    ("RESUME", "Resume", "Continue the run in the output folder, skipping finished frames"),
+    ("OVERWRITE", "Overwrite", "Discard the finished-frame log of the output folder and start anew"),
+)
+
+SCOPE_ITEMS = (
+    ("MESHES", "All Meshes", "Every mesh object of the scene"),
+    ("SELECTED", "Selected", "The selected objects"),
+    ("COLLECTIONS", "Collections", "Every collection of the scene"),
+)
+
+
+class SDG_PG_settings(bpy.types.PropertyGroup):
+    # ---------------------------------------------------------------- labels
+    label_type: StringProperty(name="Type", default="class", description="Label type, e.g. class")
+    label_value: StringProperty(name="Value", default="", description="Label value, e.g. mug")
+    rule_pattern: StringProperty(
+        name="Pattern",
+        default="",
+        description="Regular expression searched in the stripped name; its group 'value' (or first group) "
+        "is the label value. Empty: the stripped name is the value",
+    )
+    rule_prefixes: StringProperty(
+        name="Strip Prefixes", default="", description="Comma-separated prefixes removed first, e.g. SM_, GEO_"
+    )
+    rule_suffix: StringProperty(
+        name="Strip Suffix",
+        default=DEFAULT_SUFFIX,
+        description="Regular expression removed from the end of the name (default: counters like _003, .001)",
+    )
+    rule_lowercase: BoolProperty(name="Lowercase", default=True, description="Lower-case the value")
+    rule_scope: EnumProperty(name="Apply To", items=SCOPE_ITEMS, default="MESHES")
+    rule_overwrite: BoolProperty(
+        name="Overwrite", default=False, description="Replace existing labels of this type (else they are kept)"
+    )
+
+    # ---------------------------------------------------------------- recorder
+    parameter_file: StringProperty(
+        name="Parameter File",
+        subtype="FILE_PATH",
+        default=str(DEFAULT_PRESET),
+        description="Parameter file (.toml or .json) to record; the default is the bundled preset",
+    )
+    output_dir: StringProperty(
+        name="Output", subtype="DIR_PATH", default="", description="Folder the dataset is written to"
+    )
+    use_file_frames: BoolProperty(
+        name="All Frames of the File", default=True, description="Record the frames run.frames of the file"
+    )
+    frame_start: IntProperty(name="Start", default=0, min=0, description="First frame index")
+    frame_count: IntProperty(name="Count", default=10, min=1, description="Number of frames")
+    device: EnumProperty(name="Device", items=DEVICE_ITEMS, default="FILE")
+    existing: EnumProperty(
+        name="Existing Frames", items=EXISTING_ITEMS, default="STOP", description="When the output folder has frames"
+    )
+
+
+CLASSES = (SDG_PG_settings,)
+
+
+def register_properties() -> None:
+    bpy.types.WindowManager.sdg = PointerProperty(type=SDG_PG_settings)
+
+
+def unregister_properties() -> None:
+    del bpy.types.WindowManager.sdg

@@ -1,0 +1,538 @@
+"""The Blender extension: manifest, Blender's own validate/build, install into the running
+bpy session, operators, panel drawing and the step-wise (modal) recorder.
+
+The extension is installed into a temporary extensions repository (added through the
+preferences API and removed afterwards), never into the user's profile.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import tomllib
+import zipfile
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+MANIFEST = tomllib.loads((ROOT / "blender_manifest.toml").read_text(encoding="utf-8"))
+EXT_ID = MANIFEST["id"]
+REPO = "sdg_pytest"
+MODULE = f"bl_ext.{REPO}.{EXT_ID}"
+OPERATORS = ("add_label", "remove_label", "label_by_rule", "validate_parameters", "start_recording", "cancel_recording")
+PANELS = ("SDG_PT_labels", "SDG_PT_recorder")
+
+TINY = """
+[run]
+seed = 3
+frames = 2
+
+[render]
+resolution = [64, 48]
+samples = 1
+device = "cpu"
+
+[scene]
+ground = false
+
+[[cameras]]
+name = "cam"
+location = [0.0, -3.0, 0.5]
+look_at = [0.0, 0.0, 0.5]
+
+[[lights]]
+name = "sun"
+type = "sun"
+location = [0, 0, 5]
+energy = 3
+
+[[assets]]
+name = "box"
+primitive = "cube"
+size = 0.8
+labels = { class = "box" }
+
+[annotators]
+rgb = {}
+instance_segmentation = {}
+bounding_box_2d_tight = {}
+
+[writers]
+basic = {}
+"""
+
+
+# ---------------------------------------------------------------------------- no Blender needed
+def test_manifest_fields():
+    m = MANIFEST
+    assert m["schema_version"] == "1.0.0"
+    assert re.fullmatch(r"[a-z][a-z0-9_]*[a-z0-9]", m["id"]) and "__" not in m["id"]
+    assert m["type"] == "add-on"
+    assert m["license"] == ["SPDX:GPL-3.0-or-later"]
+    assert tuple(int(x) for x in m["blender_version_min"].split(".")) >= (4, 2, 0)
+    assert len(m["tagline"]) <= 64 and m["tagline"][-1].isalnum()
+    assert m["permissions"]["files"] == "Read parameter files and write datasets"
+    build = m["build"]
+    assert not ("paths" in build and "paths_exclude_pattern" in build)
+
+
+def test_core_imports_without_bpy():
+    """sdg_addon (and ui.rules) import in plain Python, without bpy, Pillow or pycocotools."""
+    code = (
+        "import sys, sdg_addon, sdg_addon.recorder, sdg_addon.config, sdg_addon.ui, sdg_addon.ui.rules\n"
+        "bad = [m for m in ('bpy', 'PIL', 'pycocotools') if m in sys.modules]\n"
+        "assert not bad, bad\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+
+
+@pytest.mark.parametrize(
+    "name, expected",
+    [
+        ("mug_003", "mug"),
+        ("mug.001", "mug"),
+        ("mug_003.001", "mug"),
+        ("SM_Chair_02", "chair"),
+        ("Box", "box"),
+        ("42", None),
+    ],
+)
+def test_name_rule_defaults(name, expected):
+    from sdg_addon.ui.rules import NameRule
+
+    assert NameRule.from_text("", "SM_, GEO_", NameRule().suffix, True).value(name) == expected
+
+
+def test_name_rule_pattern_groups():
+    from sdg_addon.ui.rules import NameRule
+
+    assert NameRule(pattern=r"^prop_(?P<value>[a-z]+)").value("prop_lamp_12") == "lamp"
+    assert NameRule(pattern=r"^(\w+?)_").value("car_red_1") == "car"
+    assert NameRule(pattern=r"^car").value("car_red_1") == "car_red"  # no group: the stripped name
+    assert NameRule(pattern=r"^car").value("truck_1") is None
+    assert NameRule(lowercase=False, suffix="").value("Mug_3") == "Mug_3"
+    assert NameRule(pattern="(").check() is not None
+
+
+# ---------------------------------------------------------------------------- Blender's extension tool
+@pytest.fixture(scope="module")
+def bpy_module():
+    return pytest.importorskip("bpy")
+
+
+@pytest.fixture(scope="module")
+def ext_tool(bpy_module) -> Path:
+    tool = (
+        Path(bpy_module.utils.resource_path("LOCAL")) / "scripts" / "addons_core" / "bl_pkg" / "cli" / "blender_ext.py"
+    )
+    assert tool.is_file(), tool
+    return tool
+
+
+def run_tool(tool: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(tool), *args], capture_output=True, text=True, timeout=120)
+
+
+@pytest.fixture(scope="module")
+def built_zip(ext_tool, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("dist")
+    proc = run_tool(ext_tool, "build", "--source-dir", str(ROOT), "--output-dir", str(out))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    zips = list(out.glob("*.zip"))
+    assert [z.name for z in zips] == [f"{EXT_ID}-{MANIFEST['version']}.zip"]
+    return zips[0]
+
+
+def test_validate_passes(ext_tool):
+    proc = run_tool(ext_tool, "validate", str(ROOT))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "FATAL" not in proc.stdout + proc.stderr
+
+
+def test_validate_rejects_a_bad_manifest(ext_tool, tmp_path):
+    """The check above can fail: the same tool rejects a tagline ending in a full stop."""
+    (tmp_path / "__init__.py").write_text("")
+    text = (ROOT / "blender_manifest.toml").read_text(encoding="utf-8")
+    bad = re.sub(r'^tagline = "(.*)"$', r'tagline = "\1."', text, flags=re.M)
+    assert bad != text
+    (tmp_path / "blender_manifest.toml").write_text(bad, encoding="utf-8")
+    proc = run_tool(ext_tool, "validate", str(tmp_path))
+    assert proc.returncode != 0 or "FATAL" in proc.stdout + proc.stderr
+
+
+def test_build_contents(built_zip, ext_tool):
+    names = zipfile.ZipFile(built_zip).namelist()
+    for required in (
+        "blender_manifest.toml",
+        "__init__.py",
+        "LICENSE",
+        "sdg_addon/__init__.py",
+        "sdg_addon/recorder.py",
+        "sdg_addon/ui/__init__.py",
+        "sdg_addon/ui/labels.py",
+        "sdg_addon/ui/recording.py",
+        "presets/default.toml",
+    ):
+        assert required in names, required
+    for name in names:
+        assert not name.startswith(("tests/", "headless/", "docs/", ".venv/", "dist/", ".")), name
+        assert "__pycache__" not in name and not name.endswith((".pyc", ".zip")), name
+    proc = run_tool(ext_tool, "validate", str(built_zip))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+# ---------------------------------------------------------------------------- installed in bpy
+@pytest.fixture(scope="module")
+def addon(bpy_module, built_zip, tmp_path_factory):
+    """The built zip installed into a temporary repository and enabled; removed afterwards."""
+    import addon_utils
+
+    bpy = bpy_module
+    prefs = bpy.context.preferences
+    saved = prefs.use_preferences_save
+    prefs.use_preferences_save = False  # never write the user's preferences
+    # Enabling an extension refreshes Blender's compatibility cache in the user's extensions
+    # folder: put it back as it was afterwards.
+    compat = Path(bpy.utils.user_resource("EXTENSIONS")) / ".cache" / "compat.dat"
+    compat_before = compat.read_bytes() if compat.is_file() else None
+    # An empty file that keeps preferences and add-ons (read_factory_settings would not).
+    bpy.ops.wm.read_homefile(use_empty=True, use_factory_startup=True)
+    directory = tmp_path_factory.mktemp("extensions")
+    repo = prefs.extensions.repos.new(name=REPO, module=REPO, custom_directory=str(directory), source="USER")
+    try:
+        result = bpy.ops.extensions.package_install_files(filepath=str(built_zip), repo=REPO, enable_on_install=True)
+        assert result == {"FINISHED"}
+        assert (directory / EXT_ID / "blender_manifest.toml").is_file()
+        assert MODULE in prefs.addons, [a.module for a in prefs.addons]
+        yield SimpleNamespace(
+            bpy=bpy,
+            module=sys.modules[MODULE],
+            job=sys.modules[f"{MODULE}.sdg_addon.ui.job"],
+            recording=sys.modules[f"{MODULE}.sdg_addon.ui.recording"],
+        )
+    finally:
+        if MODULE in prefs.addons:
+            addon_utils.disable(MODULE, default_set=True)
+        prefs.extensions.repos.remove(repo)
+        for name in [m for m in sys.modules if m == MODULE or m.startswith(MODULE + ".")]:
+            del sys.modules[name]
+        prefs.use_preferences_save = saved
+        bpy.ops.wm.read_homefile(use_empty=True, use_factory_startup=True)
+        if compat_before is not None:
+            compat.write_bytes(compat_before)
+        elif compat.is_file():
+            compat.unlink()
+
+
+@pytest.fixture
+def scene(addon):
+    """An empty scene with the add-on still enabled."""
+    bpy = addon.bpy
+    bpy.ops.wm.read_homefile(use_empty=True, use_factory_startup=True)
+    assert MODULE in bpy.context.preferences.addons
+    return bpy.context.scene
+
+
+def add_mesh(bpy, name: str, collection=None):
+    obj = bpy.data.objects.new(name, bpy.data.meshes.new(name))
+    (collection or bpy.context.scene.collection).objects.link(obj)
+    return obj
+
+
+def select(bpy, objects, active=None):
+    for o in bpy.context.scene.objects:
+        o.select_set(o in objects)
+    bpy.context.view_layer.objects.active = active or (objects[0] if objects else None)
+
+
+def stored(obj) -> dict:
+    value = obj.get("semantics")
+    return value.to_dict() if hasattr(value, "to_dict") else value
+
+
+def test_registered(addon):
+    bpy = addon.bpy
+    for op in OPERATORS:
+        assert hasattr(bpy.ops.sdg, op), op
+    for panel in PANELS:
+        cls = getattr(bpy.types, panel)
+        assert (cls.bl_space_type, cls.bl_region_type, cls.bl_category) == ("VIEW_3D", "UI", "SDG")
+    assert hasattr(bpy.context.window_manager, "sdg")
+    default = Path(bpy.context.window_manager.sdg.parameter_file)
+    assert default.is_file() and default.name == "default.toml"  # the bundled preset, in the install
+
+
+def test_add_and_remove_label(addon, scene):
+    bpy = addon.bpy
+    a, b, other = add_mesh(bpy, "a"), add_mesh(bpy, "b"), add_mesh(bpy, "other")
+    select(bpy, [a, b])
+    assert bpy.ops.sdg.add_label(label_type="class", value="mug") == {"FINISHED"}
+    assert stored(a) == {"class": ["mug"]} and stored(b) == {"class": ["mug"]}
+    assert "semantics" not in other
+    bpy.ops.sdg.add_label(label_type="color", value="red")
+    bpy.ops.sdg.add_label(label_type="color", value="glossy")
+    assert stored(a) == {"class": ["mug"], "color": ["red", "glossy"]}
+    bpy.ops.sdg.remove_label(label_type="color", value="red")
+    assert stored(b) == {"class": ["mug"], "color": ["glossy"]}
+    bpy.ops.sdg.remove_label(label_type="color", value="")  # the whole type
+    assert stored(a) == {"class": ["mug"]}
+    select(bpy, [a, b], active=b)
+    bpy.ops.sdg.remove_label(label_type="class", value="mug", target="ACTIVE")
+    assert "semantics" not in b and stored(a) == {"class": ["mug"]}
+    with pytest.raises(RuntimeError, match="must not contain"):
+        bpy.ops.sdg.add_label(label_type="class", value="a,b")
+
+
+def test_add_label_to_collection_is_inherited(addon, scene):
+    bpy = addon.bpy
+    from sdg_addon.labels.blender import collection_parents, resolved_labels
+
+    coll = bpy.data.collections.new("mugs")
+    scene.collection.children.link(coll)
+    obj = add_mesh(bpy, "thing", coll)
+    bpy.context.view_layer.active_layer_collection = bpy.context.view_layer.layer_collection.children["mugs"]
+    select(bpy, [obj])
+    assert bpy.ops.sdg.add_label(label_type="class", value="mug", target="COLLECTION") == {"FINISHED"}
+    assert stored(coll) == {"class": ["mug"]} and "semantics" not in obj
+    assert resolved_labels(obj, collection_parents(scene)) == {"class": ["mug"]}
+
+
+def test_label_by_rule(addon, scene):
+    bpy = addon.bpy
+    objs = {n: add_mesh(bpy, n) for n in ("mug_003", "mug_004.001", "SM_Chair_02", "cube", "99")}
+    objs["cube"]["semantics"] = {"class": ["box"]}
+    select(bpy, [])
+    assert bpy.ops.sdg.label_by_rule(label_type="class", prefixes="SM_", scope="MESHES") == {"FINISHED"}
+    assert stored(objs["mug_003"]) == {"class": ["mug"]}
+    assert stored(objs["mug_004.001"]) == {"class": ["mug"]}
+    assert stored(objs["SM_Chair_02"]) == {"class": ["chair"]}
+    assert stored(objs["cube"]) == {"class": ["box"]}  # kept: overwrite is off
+    assert "semantics" not in objs["99"]  # nothing left after stripping
+    bpy.ops.sdg.label_by_rule(label_type="class", scope="SELECTED", overwrite=True)  # nothing selected
+    assert stored(objs["cube"]) == {"class": ["box"]}
+    select(bpy, [objs["cube"]])
+    bpy.ops.sdg.label_by_rule(label_type="class", scope="SELECTED", overwrite=True)
+    assert stored(objs["cube"]) == {"class": ["cube"]}
+    with pytest.raises(RuntimeError, match="regular expression"):
+        bpy.ops.sdg.label_by_rule(pattern="(")
+
+
+# ---------------------------------------------------------------------------- panels
+class FakeLayout:
+    """Records layout calls and checks their arguments against Blender's own definitions."""
+
+    def __init__(self, bpy, log):
+        object.__setattr__(self, "bpy", bpy)
+        object.__setattr__(self, "log", log)
+        icons = bpy.types.UILayout.bl_rna.functions["label"].parameters["icon"].enum_items.keys()
+        object.__setattr__(self, "icons", set(icons))
+
+    def __setattr__(self, name, value):
+        assert name in ("enabled", "active", "alert", "scale_y", "use_property_split"), name
+        object.__setattr__(self, name, value)
+
+    def _child(self, *args, **kwargs):
+        return FakeLayout(self.bpy, self.log)
+
+    row = column = box = split = grid_flow = column_flow = _child
+
+    def _icon(self, icon):
+        assert icon in self.icons, f"unknown icon {icon!r}"
+
+    def label(self, text="", icon="NONE", **kwargs):
+        self._icon(icon)
+        self.log.append(("label", text))
+
+    def prop(self, data, prop, text=None, icon="NONE", **kwargs):
+        self._icon(icon)
+        assert prop in data.bl_rna.properties.keys(), f"{type(data).__name__} has no property {prop!r}"
+        self.log.append(("prop", prop))
+
+    def operator(self, idname, text=None, icon="NONE", **kwargs):
+        self._icon(icon)
+        module, name = idname.split(".")
+        op = getattr(getattr(self.bpy.ops, module), name)
+        op.get_rna_type()  # raises when the operator is not registered
+        self.log.append(("operator", idname))
+        return FakeOperatorProperties(op)
+
+    def progress(self, text="", factor=0.0, type="BAR", **kwargs):
+        assert 0.0 <= factor <= 1.0 and type in ("BAR", "RING")
+        self.log.append(("progress", text))
+
+    def separator(self, **kwargs):
+        pass
+
+
+class FakeOperatorProperties:
+    def __init__(self, op):
+        object.__setattr__(self, "props", op.get_rna_type().properties)
+
+    def __setattr__(self, name, value):
+        assert name in self.props.keys(), f"operator has no property {name!r}"
+        prop = self.props[name]
+        if prop.type == "ENUM":
+            assert value in prop.enum_items.keys(), (name, value)
+
+
+def draw_panel(bpy, panel: str, **context) -> list:
+    log: list = []
+    ctx = SimpleNamespace(
+        window_manager=bpy.context.window_manager,
+        scene=bpy.context.scene,
+        active_object=bpy.context.view_layer.objects.active,
+        selected_objects=[o for o in bpy.context.scene.objects if o.select_get()],
+        collection=bpy.context.collection,
+    )
+    vars(ctx).update(context)
+    getattr(bpy.types, panel).draw(SimpleNamespace(layout=FakeLayout(bpy, log)), ctx)
+    return log
+
+
+def texts(log) -> str:
+    return "\n".join(str(entry[1]) for entry in log)
+
+
+def test_labels_panel_draws(addon, scene):
+    bpy = addon.bpy
+    coll = bpy.data.collections.new("kitchen")
+    scene.collection.children.link(coll)
+    coll["semantics"] = {"room": ["kitchen"]}
+    mug = add_mesh(bpy, "mug_001", coll)
+    mug["semantics"] = {"class": ["mug"]}
+    for name in ("stray_a", "stray_b"):
+        add_mesh(bpy, name)
+    select(bpy, [mug])
+    log = draw_panel(bpy, "SDG_PT_labels")
+    text = texts(log)
+    assert "mug_001" in text and "class:mug" in text
+    assert "Inherited: room:kitchen" in text
+    assert "2 mesh object(s) without a 'class' label" in text and "stray_a, stray_b" in text
+    assert ("operator", "sdg.label_by_rule") in log and ("operator", "sdg.add_label") in log
+    # No active object, a broken rule: still draws, and says what is wrong.
+    bpy.context.window_manager.sdg.rule_pattern = "("
+    try:
+        text = texts(draw_panel(bpy, "SDG_PT_labels", active_object=None))
+    finally:
+        bpy.context.window_manager.sdg.rule_pattern = ""
+    assert "No active object" in text and "not a valid regular expression" in text
+
+
+def test_recorder_panel_draws_and_validates(addon, scene, tmp_path):
+    bpy = addon.bpy
+    settings = bpy.context.window_manager.sdg
+    log = draw_panel(bpy, "SDG_PT_recorder")
+    assert ("operator", "sdg.start_recording") in log and "Choose an output folder" in texts(log)
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[render]\nresolution = [64]\nsamples = "many"\n')
+    settings.parameter_file = str(bad)
+    try:
+        assert bpy.ops.sdg.validate_parameters() == {"FINISHED"}
+        assert not addon.job.last_validation.ok
+        text = texts(draw_panel(bpy, "SDG_PT_recorder"))
+        assert "problem(s)" in text and "render.samples" in text.replace("\n", " ")
+        settings.parameter_file = settings.bl_rna.properties["parameter_file"].default
+        bpy.ops.sdg.validate_parameters()
+        assert addon.job.last_validation.ok, addon.job.last_validation.problems
+        assert "OK:" in texts(draw_panel(bpy, "SDG_PT_recorder"))
+    finally:
+        settings.property_unset("parameter_file")
+        addon.job.last_validation = None
+
+
+# ---------------------------------------------------------------------------- the modal recorder
+@pytest.fixture
+def tiny_settings(addon, scene, tmp_path):
+    settings = addon.bpy.context.window_manager.sdg
+    param = tmp_path / "tiny.toml"
+    param.write_text(TINY)
+    settings.parameter_file = str(param)
+    settings.output_dir = str(tmp_path / "out")
+    settings.existing = "STOP"
+    yield settings
+    for name in ("parameter_file", "output_dir", "existing", "use_file_frames", "frame_count"):
+        settings.property_unset(name)
+    addon.job.current = None
+
+
+def test_modal_recording_steps(addon, tiny_settings, tmp_path):
+    bpy, jobs, recording = addon.bpy, addon.job, addon.recording
+    scene_before = bpy.context.scene.name
+    # The operator's own execute(): it creates the job, a timer and the modal handler. In
+    # background mode no event loop drives the modal, so the test delivers its events.
+    assert bpy.ops.sdg.start_recording("EXEC_DEFAULT") == {"RUNNING_MODAL"}
+    job = jobs.current
+    assert job is not None and job.total == 2 and not bpy.ops.sdg.start_recording.poll()
+    assert recording.handle_event(job, "MOUSEMOVE", "NOTHING") == "pass"  # the UI stays usable
+    steps = 0
+    while recording.handle_event(job, "TIMER", "NOTHING") == "wait":
+        steps += 1
+        assert steps <= 5
+        log = draw_panel(bpy, "SDG_PT_recorder")  # draws mid-run: progress bar and Cancel
+        assert ("operator", "sdg.cancel_recording") in log and any(e[0] == "progress" for e in log)
+    assert job.state == "done", job.message
+    assert steps == 3  # scene built, frame 0, frame 1
+    out = tmp_path / "out"
+    for f in (0, 1):
+        assert (out / f"rgb_{f:04d}.png").is_file()
+        assert (out / f"bounding_box_2d_tight_{f:04d}.npy").is_file()
+    assert (out / "audit" / "manifest.json").is_file()
+    assert sorted(job.recorder.result.frames_written) == [0, 1] and job.done == 2
+    # The scene was built in place: the add-on (and its operators) survived it.
+    assert MODULE in bpy.context.preferences.addons and hasattr(bpy.types, "SDG_PT_recorder")
+    assert "box" in bpy.context.scene.objects and bpy.context.scene.name == scene_before
+    text = texts(draw_panel(bpy, "SDG_PT_recorder"))
+    assert "Done: 2 frame(s) written" in text
+    # Recording again into the same folder stops with a clear message (no scene is touched).
+    again = jobs.RecordingJob.from_settings(tiny_settings)
+    assert again.step() is False and again.state == "failed" and "already holds 2" in again.message
+
+
+def test_modal_recording_cancel_with_esc(addon, tiny_settings, tmp_path):
+    bpy, jobs, recording = addon.bpy, addon.job, addon.recording
+    tiny_settings.use_file_frames = False
+    tiny_settings.frame_count = 4
+    job = jobs.RecordingJob.from_settings(tiny_settings)
+    jobs.current = job
+    assert job.total == 4
+    assert recording.handle_event(job, "TIMER", "NOTHING") == "wait"  # builds the scene
+    assert recording.handle_event(job, "TIMER", "NOTHING") == "wait"  # frame 0
+    assert bpy.ops.sdg.cancel_recording.poll()
+    assert recording.handle_event(job, "ESC", "PRESS") == "wait"
+    assert job.state == "cancelling" and not bpy.ops.sdg.cancel_recording.poll()
+    assert recording.handle_event(job, "TIMER", "NOTHING") == "end"
+    assert job.state == "cancelled", job.message
+    assert sorted(job.recorder.result.frames_written) == [0]
+    manifest = (tmp_path / "out" / "audit" / "manifest.json").read_text()
+    assert '"interrupted": true' in manifest
+    assert recording.handle_event(job, "TIMER", "NOTHING") == "end"  # over for good
+
+
+def test_unregister_removes_everything(addon, bpy_module):
+    """Last in this module: disable and enable again; nothing is left behind in between."""
+    import addon_utils
+
+    bpy = bpy_module
+    addon_utils.disable(MODULE, default_set=True)
+    try:
+        assert not hasattr(bpy.ops.sdg, "add_label") or not _op_registered(bpy, "sdg.add_label")
+        for panel in PANELS:
+            assert not hasattr(bpy.types, panel)
+        assert not hasattr(bpy.types.WindowManager, "sdg")
+        assert not any(getattr(h, "__module__", "").startswith(MODULE) for h in bpy.app.handlers.load_pre)
+    finally:
+        addon_utils.enable(MODULE, default_set=True)
+    assert hasattr(bpy.types, "SDG_PT_labels") and _op_registered(bpy, "sdg.add_label")
+
+
+def _op_registered(bpy, idname: str) -> bool:
+    module, name = idname.split(".")
+    try:
+        getattr(getattr(bpy.ops, module), name).get_rna_type()
+    except (KeyError, AttributeError):
+        return False
+    return True
