@@ -9,6 +9,7 @@ is appended only after every file of the frame is on disk; resume skips exactly 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -38,8 +39,10 @@ class RunOptions:
     overwrite: bool = False
     device: str | None = None  # overrides render.device
     shard: tuple[int, int] | None = None  # (index, count): frames with f % count == index
-    write_workers: int = 2
-    max_pending_frames: int = 4
+    # Annotation and writing run in these threads, overlapped with the next render; on a
+    # GPU they, not the render, bound throughput, so use the cores there are (up to 8).
+    write_workers: int = field(default_factory=lambda: max(2, min(8, (os.cpu_count() or 2) - 1)))
+    max_pending_frames: int = 0  # frames in flight at most; 0 = 2 * write_workers
 
 
 @dataclass
@@ -205,7 +208,7 @@ class Recorder:
         progress = Progress(len(frames))
         stages = {"sample": 0.0, "apply": 0.0, "render": 0.0, "annotate": 0.0, "write": 0.0}
         stage_lock = threading.Lock()
-        slots = threading.BoundedSemaphore(opts.max_pending_frames)
+        slots = threading.BoundedSemaphore(opts.max_pending_frames or 2 * opts.write_workers)
         pool = ThreadPoolExecutor(max_workers=opts.write_workers, thread_name_prefix="sdg-write")
         errors: list[BaseException] = []
 
