@@ -11,7 +11,7 @@ import numpy as np
 
 from ..frame import BACKGROUND_ID, UNLABELLED_ID
 from .base import Annotator, register_annotator
-from .semantics import SEMANTIC_OPTIONS, instance_lookup, object_labels, semantic_ids
+from .semantics import SEMANTIC_OPTIONS, instance_lookup, object_labels, present_ids, semantic_ids
 
 
 def _semantics(obj, types) -> dict[str, str]:
@@ -37,9 +37,9 @@ class InstanceSegmentation(Annotator):
     def annotate(self, frame):
         labelled = object_labels(frame, self.options["semantic_type"], self.options["semantic_filter"])
         data = instance_lookup(frame, {i: i for i in labelled}, UNLABELLED_ID)
-        present = np.unique(data)
+        present = present_ids(data)
         id_to_labels, id_to_semantics = {}, {}
-        for i in present.tolist():
+        for i in present:
             if i == BACKGROUND_ID:
                 id_to_labels[i], id_to_semantics[i] = "BACKGROUND", {"class": "BACKGROUND"}
             elif i == UNLABELLED_ID:
@@ -62,7 +62,7 @@ class InstanceIdSegmentation(Annotator):
     def annotate(self, frame):
         data = frame.passes["instance"].astype(np.uint32, copy=True)
         id_to_labels = {}
-        for i in np.unique(data).tolist():
+        for i in present_ids(data):
             obj = frame.objects.get(i)
             id_to_labels[i] = "BACKGROUND" if i == BACKGROUND_ID else (obj.path if obj else "UNKNOWN")
         return {"data": data, "info": {"idToLabels": id_to_labels}}
@@ -85,7 +85,7 @@ class SemanticSegmentation(Annotator):
         data = instance_lookup(frame, semantic_ids(frame, stype, self.options["semantic_filter"]), UNLABELLED_ID)
         names = frame.label_table.id_to_label(stype)
         id_to_labels = {}
-        for i in np.unique(data).tolist():
+        for i in present_ids(data):
             if i == BACKGROUND_ID:
                 id_to_labels[i] = {stype: "BACKGROUND"}
             elif i == UNLABELLED_ID:

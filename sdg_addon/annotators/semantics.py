@@ -64,3 +64,10 @@ def semantic_ids(frame: FrameData, semantic_type: str, semantic_filter) -> dict[
         iid: frame.label_table.semantic_id(semantic_type, labels[iid]) if iid in labels else UNLABELLED_ID
         for iid in frame.objects
     }
+
+
+def present_ids(data: np.ndarray) -> list[int]:
+    """Sorted ids present in an id map; a bincount (linear time) instead of a sort."""
+    if data.size == 0:
+        return []
+    return np.flatnonzero(np.bincount(data.ravel())).tolist()

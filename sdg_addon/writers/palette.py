@@ -29,9 +29,15 @@ def id_colors(ids: np.ndarray) -> np.ndarray:
 
 def colorize(data: np.ndarray) -> tuple[np.ndarray, dict[int, tuple[int, int, int, int]]]:
     """An id map -> (RGBA image, {id: colour}) for the ids present."""
-    ids, inverse = np.unique(data, return_inverse=True)
-    colors = id_colors(ids)
-    image = colors[inverse.reshape(data.shape)]
+    if data.size and int(data.max()) < (1 << 20):  # a colour table indexed by id: linear time
+        table = id_colors(np.arange(int(data.max()) + 1))
+        ids = np.flatnonzero(np.bincount(data.ravel()))
+        image = table[data]
+        colors = table[ids]
+    else:
+        ids, inverse = np.unique(data, return_inverse=True)
+        colors = id_colors(ids)
+        image = colors[inverse.reshape(data.shape)]
     return image, {int(i): tuple(int(x) for x in c) for i, c in zip(ids, colors)}
 
 
