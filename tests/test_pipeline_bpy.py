@@ -285,3 +285,34 @@ def test_frame_alone_equals_frame_in_full_run_with_partial_camera_orbit(tmp_path
     assert np.allclose(a["camera_to_world"], b["camera_to_world"], atol=1e-6)
     loc = np.array(a["camera_to_world"])[:3, 3]
     assert abs(np.linalg.norm(loc - [0, 0, RADIUS]) - CAM_DIST) < 1e-4  # distance as built
+
+
+def test_every_annotator_through_basic_writer(tmp_path):
+    """All registered annotators at once, written by the BasicWriter, in Replicator's names."""
+    from sdg_addon.annotators import ANNOTATORS
+
+    text = SPHERE_FILE.split("[annotators]")[0] + "[annotators]\n" + "".join(f"{n} = {{}}\n" for n in ANNOTATORS)
+    param = tmp_path / "all.toml"
+    param.write_text(text)
+    out = tmp_path / "out"
+    assert main(["render", str(param), "--out", str(out), "--quiet"]) == 0
+    names = {p.name for p in out.iterdir()}
+    for expected in (
+        "normals_0000.npy",
+        "instance_id_segmentation_0000.png",
+        "bounding_box_2d_loose_0000.npy",
+        "bounding_box_3d_0000.npy",
+        "occlusion_0000.npy",
+        "pointcloud_0000.npy",
+        "pointcloud_rgb_0000.npy",
+        "pointcloud_normals_0000.npy",
+        "pointcloud_semantic_0000.npy",
+    ):
+        assert expected in names
+    points = np.load(out / "pointcloud_0000.npy")
+    # Every point of the ball lies on the sphere (faceted: within the polygon error).
+    assert len(points) > 100
+    r = np.linalg.norm(points - [0.0, 0.0, RADIUS], axis=1)
+    assert np.all(np.abs(r - RADIUS) < RADIUS * (1 - math.cos(math.pi / 16)) + 0.01)
+    box3d = np.load(out / "bounding_box_3d_0000.npy")
+    assert len(box3d) == 1 and np.allclose([box3d[0]["x_min"], box3d[0]["z_max"]], [-RADIUS, 2 * RADIUS], atol=1e-3)

@@ -118,6 +118,20 @@ class BasicWriter(Writer):
     def _write_camera_params(self, folder, n, value):
         io.write_json(folder / f"camera_params_{n}.json", value, indent=1)
 
+    def _write_pointcloud(self, folder, n, value):
+        """Replicator's layout: pointcloud_N.npy (points) + one .npy per point attribute."""
+        io.write_npy(folder / f"pointcloud_{n}.npy", value["data"])
+        names = {
+            "pointRgb": "rgb",
+            "pointNormals": "normals",
+            "pointSemantic": "semantic",
+            "pointInstance": "instance",
+            "pointPixels": "pixels",
+        }
+        for key, suffix in names.items():
+            if key in value["info"]:
+                io.write_npy(folder / f"pointcloud_{suffix}_{n}.npy", value["info"][key])
+
     # --- anything else -------------------------------------------------------------------
 
     def _write_generic(self, folder, name, n, value):
@@ -125,7 +139,12 @@ class BasicWriter(Writer):
             io.write_npy(folder / f"{name}_{n}.npy", value)
         elif isinstance(value, dict) and isinstance(value.get("data"), np.ndarray):
             io.write_npy(folder / f"{name}_{n}.npy", value["data"])
-            if value.get("info"):
-                io.write_json(folder / f"{name}_info_{n}.json", value["info"])
+            info = value.get("info") or {}
+            arrays = {k: v for k, v in info.items() if isinstance(v, np.ndarray)}
+            for key, array in arrays.items():  # large per-element arrays: .npy, not json
+                io.write_npy(folder / f"{name}_{key}_{n}.npy", array)
+            rest = {k: v for k, v in info.items() if k not in arrays}
+            if rest:
+                io.write_json(folder / f"{name}_info_{n}.json", rest)
         else:
             io.write_json(folder / f"{name}_{n}.json", value)
