@@ -45,11 +45,9 @@ def write_npy(path: Path | str, array: np.ndarray) -> Path:
 
 def write_png(path: Path | str, array: np.ndarray, compress_level: int = 1) -> Path:
     """uint8 (H, W), (H, W, 3) or (H, W, 4); uint16 (H, W). Level 1: fast, still lossless."""
-    from PIL import Image
+    from .png import encode_png
 
-    buf = io.BytesIO()
-    Image.fromarray(np.ascontiguousarray(array)).save(buf, format="PNG", compress_level=compress_level)
-    return write_bytes(path, buf.getvalue())
+    return write_bytes(path, encode_png(array, compress_level))
 
 
 def _json_default(o):

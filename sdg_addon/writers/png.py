@@ -1,0 +1,44 @@
+"""A small PNG encoder (numpy + zlib), so writing needs no Pillow: Blender's own Python
+has no Pillow, and `blender -b -P headless/run.py` must write the same files.
+
+Supports uint8 gray / RGB / RGBA and uint16 gray, no interlacing, filter type 0 (none):
+lossless, fast at low zlib levels, and zlib releases the GIL for the writer threads.
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+
+import numpy as np
+
+_COLOR_TYPES = {1: 0, 3: 2, 4: 6}  # channels -> PNG colour type (gray, RGB, RGBA)
+
+
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+
+def encode_png(array: np.ndarray, compress_level: int = 1) -> bytes:
+    a = np.asarray(array)
+    if a.ndim == 2:
+        a = a[:, :, None]
+    if a.ndim != 3 or a.shape[2] not in _COLOR_TYPES:
+        raise ValueError(f"PNG needs (H, W), (H, W, 3) or (H, W, 4), got shape {array.shape}")
+    if a.dtype == np.uint8:
+        depth = 8
+    elif a.dtype == np.uint16 and a.shape[2] == 1:
+        depth = 16
+        a = a.astype(">u2")  # PNG is big-endian
+    else:
+        raise ValueError(f"PNG needs uint8 (or uint16 gray), got {a.dtype} with {a.shape[2]} channel(s)")
+    h, w, c = a.shape
+    raw = np.zeros((h, w * c * (depth // 8) + 1), dtype=np.uint8)  # column 0: filter type 0
+    raw[:, 1:] = np.ascontiguousarray(a).view(np.uint8).reshape(h, -1)
+    header = struct.pack(">IIBBBBB", w, h, depth, _COLOR_TYPES[c], 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _chunk(b"IHDR", header)
+        + _chunk(b"IDAT", zlib.compress(raw.tobytes(), compress_level))
+        + _chunk(b"IEND", b"")
+    )
