@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
+
 import pytest
+
+# bpy reads its user folders when first imported: keep every test out of the real profile
+# (extensions installed by tests, preferences, caches).
+os.environ.setdefault("BLENDER_USER_RESOURCES", tempfile.mkdtemp(prefix="sdg_test_blender_user_"))
 
 
 @pytest.fixture
