@@ -119,15 +119,17 @@ class Recorder:
         self.result.frames_skipped = [f for f in frames if f in done]
         return [f for f in frames if f not in done]
 
-    def prepare_output(self) -> tuple[Path, dict[int, dict]]:
+    def prepare_output(self, writers=()) -> tuple[Path, dict[int, dict]]:
         out = self.options.output
         audit_dir = out / audit.AUDIT_DIR
         done = audit.finished_frames(audit_dir) if audit_dir.is_dir() else {}
         resolved = self.config.resolved()
         fingerprint = audit.config_fingerprint(resolved)
-        if done and self.options.overwrite:
+        if self.options.overwrite:
             for log_file in audit_dir.glob("frames*.jsonl"):
                 log_file.unlink()
+            for w in writers:
+                w.discard()
             done = {}
         elif done and not self.options.resume:
             raise RecorderError(
@@ -171,7 +173,8 @@ class Recorder:
         cfg, opts = self.config, self.options
         if opts.device:
             cfg.render.device = opts.device
-        audit_dir, done = self.prepare_output()
+        writers = [create_writer(name, opts.output, **w_opts) for name, w_opts in cfg.writers.items()]
+        audit_dir, done = self.prepare_output(writers)
         frames = self.frames_to_render(done)
 
         built = build_scene(cfg)
@@ -180,7 +183,6 @@ class Recorder:
         annotators = {name: create_annotator(name, **opts_) for name, opts_ in plan.items()}
         passes = {p for a in annotators.values() for p in a.passes}
         need_geometry = any(a.needs_geometry for a in annotators.values())
-        writers = [create_writer(name, opts.output, **w_opts) for name, w_opts in cfg.writers.items()]
         for w in writers:
             if hasattr(w, "several_cameras"):
                 w.several_cameras = len(cfg.cameras) > 1

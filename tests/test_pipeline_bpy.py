@@ -316,3 +316,18 @@ def test_every_annotator_through_basic_writer(tmp_path):
     assert np.all(np.abs(r - RADIUS) < RADIUS * (1 - math.cos(math.pi / 16)) + 0.01)
     box3d = np.load(out / "bounding_box_3d_0000.npy")
     assert len(box3d) == 1 and np.allclose([box3d[0]["x_min"], box3d[0]["z_max"]], [-RADIUS, 2 * RADIUS], atol=1e-3)
+
+
+def test_overwrite_leaves_nothing_stale(tmp_path):
+    """A shorter --overwrite run into a used folder: no frame of the old run survives in
+    the BasicWriter files or the COCO json (whose parts are merged from disk)."""
+    text = tiny_default(tmp_path, frames=3).read_text().replace("basic = {}", "basic = {}\ncoco = {}")
+    param = tmp_path / "coco.toml"
+    param.write_text(text)
+    out = tmp_path / "out"
+    assert main(["render", str(param), "--out", str(out), "--quiet"]) == 0
+    assert (out / "rgb_0002.png").exists()
+    assert main(["render", str(param), "--out", str(out), "--frames", "0:1", "--overwrite", "--quiet"]) == 0
+    assert sorted(p.name for p in out.glob("rgb_*.png")) == ["rgb_0000.png"]
+    coco = json.loads(next((out / "coco" / "annotations").glob("instances_*.json")).read_text())
+    assert [im["id"] for im in coco["images"]] == [0]
