@@ -1,6 +1,7 @@
 """Command line: validate a parameter file, render a dataset.
 
   python -m headless validate FILE
+  python -m headless merge FILE [--out DIR]          (after parallel shards)
   python -m headless render FILE [--out DIR] [--frames A:B] [--device D] [--resume]
                                  [--overwrite] [--shard I/N]
   python -m headless preview DIR [--frame N] [--sheet] [-n 16] [--camera C] [--out FILE.png]
@@ -10,6 +11,7 @@ Exit codes: 0 ok, 2 invalid input (every problem listed), 1 failure, 130 interru
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 from pathlib import Path
@@ -41,7 +43,42 @@ def build_parser() -> argparse.ArgumentParser:
     pv.add_argument("--camera", help="camera sub-folder (default: all for a frame, the first for a sheet)")
     pv.add_argument("--mask", choices=("instance", "semantic", "none"), default="instance", help="mask overlay")
     pv.add_argument("--out", type=Path, help="PNG to write (default: DIR/preview/frame_NNNN.png or sheet.png)")
+    m = sub.add_parser("merge", help="join the per-shard outputs of writers (e.g. one COCO json) in --out")
+    m.add_argument("file", type=Path, help="the parameter file the shards ran")
+    m.add_argument("--out", type=Path, help="output folder (default: run.output of the file)")
     return p
+
+
+def _merge(args) -> int:
+    """Run every writer's finalize() over what is on disk: after shards ran in parallel
+    (each shard's own finalize saw only what existed when it ended)."""
+    from sdg_addon.audit import AUDIT_DIR, finished_frames
+    from sdg_addon.config import ConfigError, load_config
+    from sdg_addon.frame import LabelTable
+    from sdg_addon.writers import create_writer
+
+    try:
+        config = load_config(args.file)
+    except ConfigError as e:
+        print(f"{len(e.problems)} problem(s) in {args.file}:", file=sys.stderr)
+        for problem in e.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return EXIT_INVALID
+    out = args.out or Path(config.output)
+    done = finished_frames(out / AUDIT_DIR) if (out / AUDIT_DIR).is_dir() else {}
+    if not done:
+        print(f"error: {out} holds no finished frames (no audit/frames*.jsonl)", file=sys.stderr)
+        return EXIT_INVALID
+    table = LabelTable(json.loads((out / AUDIT_DIR / "label_table.json").read_text()))
+    for name, options in config.writers.items():
+        writer = create_writer(name, out, **options)
+        if hasattr(writer, "several_cameras"):
+            writer.several_cameras = len(config.cameras) > 1
+        if hasattr(writer, "set_run"):
+            writer.set_run(config, table)
+        writer.finalize()
+    print(f"merged {len(done)} finished frame(s) in {out} for writers {', '.join(config.writers)}")
+    return EXIT_OK
 
 
 def _validate(path: Path) -> int:
@@ -154,4 +191,6 @@ def main(argv: list[str] | None = None) -> int:
         return _validate(args.file)
     if args.command == "preview":
         return _preview(args)
+    if args.command == "merge":
+        return _merge(args)
     return _render(args)

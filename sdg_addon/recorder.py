@@ -111,11 +111,16 @@ class Recorder:
             self.on_warning(text)
 
     # ------------------------------------------------------------------ set-up
-    def frames_to_render(self, done: dict[int, dict]) -> list[int]:
+    def my_frames(self) -> list[int]:
+        """The frames this process is asked for (its shard of the range)."""
         frames = list(self.options.frames)
         if self.options.shard:
             index, count = self.options.shard
             frames = [f for f in frames if f % count == index]
+        return frames
+
+    def frames_to_render(self, done: dict[int, dict]) -> list[int]:
+        frames = self.my_frames()
         self.result.frames_skipped = [f for f in frames if f in done]
         return [f for f in frames if f not in done]
 
@@ -131,10 +136,11 @@ class Recorder:
             for w in writers:
                 w.discard()
             done = {}
-        elif done and not self.options.resume:
+        elif set(done) & set(self.my_frames()) and not self.options.resume:
+            # Frames of other shards are no conflict: shards share one output folder.
             raise RecorderError(
-                f"{out.as_posix()} already holds {len(done)} finished frame(s): "
-                "pass --resume to continue that run or --overwrite to start anew"
+                f"{out.as_posix()} already holds {len(set(done) & set(self.my_frames()))} finished frame(s) "
+                "of this run: pass --resume to continue that run or --overwrite to start anew"
             )
         elif done:
             try:
@@ -145,8 +151,8 @@ class Recorder:
                 old = None
             if old is not None and audit.config_fingerprint(old) != fingerprint:
                 raise RecorderError(
-                    f"--resume: the parameters differ from those of the run in {out.as_posix()} "
-                    "(compare audit/resolved.json); use a new output folder or --overwrite"
+                    f"the parameters differ from those of the run in {out.as_posix()} "
+                    "(compare audit/resolved.json): use a new output folder or --overwrite"
                 )
         audit.copy_inputs(audit_dir, self.config.files)
         audit.write_json(audit_dir / "resolved.json", resolved)
@@ -183,6 +189,7 @@ class Recorder:
         annotators = {name: create_annotator(name, **opts_) for name, opts_ in plan.items()}
         passes = {p for a in annotators.values() for p in a.passes}
         need_geometry = any(a.needs_geometry for a in annotators.values())
+        audit.write_json(audit_dir / "label_table.json", built.label_table.values)
         for w in writers:
             if hasattr(w, "several_cameras"):
                 w.several_cameras = len(cfg.cameras) > 1

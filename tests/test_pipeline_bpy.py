@@ -331,3 +331,25 @@ def test_overwrite_leaves_nothing_stale(tmp_path):
     assert sorted(p.name for p in out.glob("rgb_*.png")) == ["rgb_0000.png"]
     coco = json.loads(next((out / "coco" / "annotations").glob("instances_*.json")).read_text())
     assert [im["id"] for im in coco["images"]] == [0]
+
+
+def test_shards_into_one_folder_then_merge_equal_one_run(tmp_path):
+    text = tiny_default(tmp_path, frames=4).read_text().replace("basic = {}", "basic = {}\ncoco = {}\nyolo = {}")
+    param = tmp_path / "shards.toml"
+    param.write_text(text)
+    whole, sharded = tmp_path / "whole", tmp_path / "sharded"
+    assert main(["render", str(param), "--out", str(whole), "--quiet"]) == 0
+    assert main(["render", str(param), "--out", str(sharded), "--shard", "1/2", "--quiet"]) == 0
+    assert main(["render", str(param), "--out", str(sharded), "--shard", "0/2", "--quiet"]) == 0
+    assert main(["merge", str(param), "--out", str(sharded)]) == 0
+
+    def coco(d):
+        return json.loads(next((d / "coco" / "annotations").glob("instances_*.json")).read_text())
+
+    assert coco(whole) == coco(sharded) and len(coco(whole)["images"]) == 4
+    assert (sharded / "yolo" / "dataset.yaml").is_file()
+    for f in range(4):
+        name = f"bounding_box_2d_tight_{f:04d}.npy"
+        assert np.array_equal(np.load(whole / name), np.load(sharded / name))
+    # A shard run again without --resume is refused; the other shard's frames are not its own.
+    assert main(["render", str(param), "--out", str(sharded), "--shard", "0/2", "--quiet"]) == 2
