@@ -193,6 +193,16 @@ class FrameData:
     label_table: LabelTable
     # Results shared between annotators of this frame (e.g. rasterized silhouettes).
     cache: dict = field(default_factory=dict)
+    view_transform: str = "Standard"  # how "rgb" is made from "combined"
+
+    def rgb(self) -> np.ndarray:
+        """(H, W, 4) uint8 display-referred RGBA; made from "combined" on first use (in a
+        worker thread, not in the render loop) unless the capture supplied "rgb"."""
+        if "rgb" not in self.passes:
+            from .colour import display_transform
+
+            self.passes["rgb"] = display_transform(self.passes["combined"], self.view_transform)
+        return self.passes["rgb"]
 
     def instance_pixel_counts(self) -> np.ndarray:
         """Pixels per instance id (index = id), counted once per frame (bincount, O(pixels))."""

@@ -84,7 +84,7 @@ class PointCloud(Annotator):
         length = np.linalg.norm(normals, axis=1, keepdims=True)
         normals = np.divide(normals, length, out=np.zeros_like(normals), where=length > 1e-12)
         normals = rotate_normals(frame, normals, space)
-        rgb = np.asarray(frame.passes["rgb"])[ys, xs].astype(np.uint8)
+        rgb = np.asarray(frame.rgb())[ys, xs].astype(np.uint8)
         if rgb.shape[-1] == 3:
             rgb = np.concatenate([rgb, np.full((len(rgb), 1), 255, np.uint8)], axis=1)
         info = {

@@ -13,4 +13,4 @@ class Rgb(Annotator):
     passes = ("rgb",)
 
     def annotate(self, frame):
-        return frame.passes["rgb"]
+        return frame.rgb()
