@@ -49,20 +49,28 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _load_or_report(path: Path):
+    """The validated Config, or None after printing every problem to stderr."""
+    from sdg_addon.config import ConfigError, load_config
+
+    try:
+        return load_config(path)
+    except ConfigError as e:
+        print(f"{len(e.problems)} problem(s) in {path}:", file=sys.stderr)
+        for problem in e.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return None
+
+
 def _merge(args) -> int:
     """Run every writer's finalize() over what is on disk: after shards ran in parallel
     (each shard's own finalize saw only what existed when it ended)."""
     from sdg_addon.audit import AUDIT_DIR, finished_frames
-    from sdg_addon.config import ConfigError, load_config
     from sdg_addon.frame import LabelTable
     from sdg_addon.writers import create_writer
 
-    try:
-        config = load_config(args.file)
-    except ConfigError as e:
-        print(f"{len(e.problems)} problem(s) in {args.file}:", file=sys.stderr)
-        for problem in e.problems:
-            print(f"  {problem}", file=sys.stderr)
+    config = _load_or_report(args.file)
+    if config is None:
         return EXIT_INVALID
     out = args.out or Path(config.output)
     done = finished_frames(out / AUDIT_DIR) if (out / AUDIT_DIR).is_dir() else {}
@@ -82,14 +90,8 @@ def _merge(args) -> int:
 
 
 def _validate(path: Path) -> int:
-    from sdg_addon.config import ConfigError, load_config
 
-    try:
-        load_config(path)
-    except ConfigError as e:
-        print(f"{len(e.problems)} problem(s) in {path}:", file=sys.stderr)
-        for problem in e.problems:
-            print(f"  {problem}", file=sys.stderr)
+    if _load_or_report(path) is None:
         return EXIT_INVALID
     print(f"{path}: OK")
     return EXIT_OK
@@ -108,16 +110,11 @@ def _parse_shard(text: str | None) -> tuple[int, int] | None:
 
 
 def _render(args) -> int:
-    from sdg_addon.config import ConfigError, load_config
     from sdg_addon.progress import format_seconds
     from sdg_addon.recorder import Recorder, RecorderError, RunOptions, parse_frames
 
-    try:
-        config = load_config(args.file)
-    except ConfigError as e:
-        print(f"{len(e.problems)} problem(s) in {args.file}:", file=sys.stderr)
-        for problem in e.problems:
-            print(f"  {problem}", file=sys.stderr)
+    config = _load_or_report(args.file)
+    if config is None:
         return EXIT_INVALID
     try:
         frames = parse_frames(args.frames, config.frames) if args.frames else range(config.frames)
