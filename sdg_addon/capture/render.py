@@ -18,6 +18,7 @@ from mathutils import Matrix
 from ..config.schema import RenderSettings
 from ..frame import Camera, FrameData, SceneObject
 from ..scene.build import BuiltScene
+from ..scene.instancing import renders
 from .device import select_device
 from .exr import display_transform, read_multilayer_exr
 
@@ -54,6 +55,8 @@ def configure_cycles(scene, render: RenderSettings, passes: set[str]) -> dict:
     vl.use_pass_z = "depth" in passes
     vl.use_pass_object_index = "instance" in passes
     vl.use_pass_normal = "normal" in passes
+    # Masks and depth: a surface owns a pixel when its alpha >= this (docs/exactness.md).
+    vl.pass_alpha_threshold = render.alpha_threshold
     s = scene.render.image_settings
     if hasattr(s, "media_type"):  # Blender 5
         s.media_type = "MULTI_LAYER_IMAGE"
@@ -147,7 +150,7 @@ class Capturer:
         depsgraph = bpy.context.evaluated_depsgraph_get() if self.need_geometry else None
         objects = {}
         for e in self.built.entities.values():
-            if all(m.hide_render for m in e.meshes):
+            if not any(renders(m) for m in e.meshes):
                 continue
             root_mw = np.array(e.root.matrix_world, dtype=np.float64)
             tris = self._triangles(e, depsgraph) if self.need_geometry else None
@@ -169,7 +172,7 @@ class Capturer:
         to_root = np.linalg.inv(root_mw)
         pts = []
         for m in entity.meshes:
-            if m.hide_render:
+            if not renders(m):
                 continue
             corners = np.array([c[:] for c in m.bound_box], dtype=np.float64)
             mw = to_root @ np.array(m.matrix_world, dtype=np.float64)
@@ -180,7 +183,7 @@ class Capturer:
     def _triangles(self, entity, depsgraph) -> np.ndarray:
         out = []
         for m in entity.meshes:
-            if m.hide_render:
+            if not renders(m):
                 continue
             local = self._local_triangles(m, depsgraph)
             mw = np.array(m.matrix_world, dtype=np.float64)
@@ -189,11 +192,19 @@ class Capturer:
 
     def _local_triangles(self, obj, depsgraph) -> np.ndarray:
         """(N, 3, 3) triangles in the object's space; cached per mesh when unmodified."""
-        key = obj.data.name if not obj.modifiers else None
+        key = (obj.type, obj.data.name_full) if not getattr(obj, "modifiers", None) else None
         if key is not None and key in self._local_tris:
             return self._local_tris[key]
         evaluated = obj.evaluated_get(depsgraph)
-        mesh = evaluated.to_mesh()
+        try:
+            mesh = evaluated.to_mesh()
+        except RuntimeError:  # hair curves, point clouds, volumes: no triangles to export
+            mesh = None
+        if mesh is None:
+            tris = np.zeros((0, 3, 3))
+            if key is not None:
+                self._local_tris[key] = tris
+            return tris
         try:
             mesh.calc_loop_triangles()
             co = np.empty(len(mesh.vertices) * 3, dtype=np.float64)

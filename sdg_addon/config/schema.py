@@ -52,6 +52,7 @@ class RenderSettings:
     max_bounces: int = 8
     persistent_data: bool = True
     threads: int = 0
+    alpha_threshold: float = 0.5  # masks/depth: a surface owns a pixel when its alpha >= this
 
 
 @dataclass
@@ -311,6 +312,7 @@ def _render(v: _Reader, t: dict) -> RenderSettings:
     r.max_bounces = v.integer(t, "max_bounces", p, r.max_bounces, low=0)
     r.persistent_data = v.boolean(t, "persistent_data", p, r.persistent_data)
     r.threads = v.integer(t, "threads", p, r.threads, low=0)
+    r.alpha_threshold = v.number(t, "alpha_threshold", p, r.alpha_threshold, low=0, high=1)
     return r
 
 

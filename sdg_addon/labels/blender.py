@@ -1,12 +1,34 @@
-"""Reading and writing semantic labels on Blender objects and collections (bpy)."""
+"""Reading and writing semantic labels on Blender objects and collections (bpy).
+
+Resolution (docs/exactness.md, "Labels"): the object hierarchy is walked from the root
+object down to the object itself. Each object contributes, in this order,
+  1. the collections it is in that none of its parent objects is in (outermost first),
+  2. its own labels,
+  3. for a collection instance, the labels of the collection it instances (the instanced
+     content is nearer to the geometry than the object that places it, as a USD
+     prototype's prims are below the instance prim).
+Later (nearer) entries replace a whole label type. So a parent object's labels beat a
+collection the parent and child share, while a collection only the child is in (a cup
+parented to a table but kept in the "cups" collection) beats the parent object.
+
+Copies of instanced geometry made real by scene.instancing carry two properties: the
+object that instanced them (INSTANCER) and the labels their prototype had in its own source
+(INSTANCE_LABELS: for a collection instance, resolved inside the instanced collection).
+Their labels are the instancer's resolved labels overridden by INSTANCE_LABELS.
+"""
 
 from __future__ import annotations
 
 from .parse import LABEL_PROPERTY, merge_labels, parse_labels
 
+INSTANCER = "sdg_instancer"  # realized copy -> the object whose instancing made it (ID pointer)
+INSTANCE_LABELS = "sdg_instance_labels"  # realized copy -> its prototype's labels in its source
+REALIZED_INSTANCER = "sdg_instancer_state"  # instancer whose instances were made real (saved state)
 
-def set_labels(idblock, labels: dict[str, list[str]]) -> None:
-    idblock[LABEL_PROPERTY] = {t: list(v) for t, v in labels.items()}
+
+def set_labels(idblock, labels: dict[str, list[str] | str]) -> None:
+    """Store labels ({type: value or [values]}) on an object or collection."""
+    idblock[LABEL_PROPERTY] = {t: [v] if isinstance(v, str) else list(v) for t, v in labels.items()}
 
 
 def own_labels(idblock) -> dict[str, list[str]]:
@@ -29,8 +51,40 @@ def collection_parents(scene) -> dict[str, object]:
     return parents
 
 
+def object_collections(scene) -> dict[str, list]:
+    """Object name -> the scene collections it is in (sorted by name), for every object of
+    the scene: one walk instead of Object.users_collection, which scans every collection."""
+    out: dict[str, list] = {}
+    seen: set[int] = set()
+
+    def walk(coll):
+        if coll.as_pointer() in seen:
+            return
+        seen.add(coll.as_pointer())
+        for obj in coll.objects:
+            out.setdefault(obj.name, []).append(coll)
+        for child in coll.children:
+            walk(child)
+
+    walk(scene.collection)
+    for colls in out.values():
+        colls.sort(key=lambda c: c.name)
+    return out
+
+
+def users_of(obj, users: dict | None) -> list:
+    """The collections `obj` is in: from an object_collections map when it knows `obj`."""
+    if users is not None and obj.name in users:
+        return users[obj.name]
+    return sorted(obj.users_collection, key=lambda c: c.name)
+
+
 def collection_chain(coll, parents) -> list:
-    """Outermost first, the scene's master collection excluded."""
+    """Outermost first, the scene's master collection excluded.
+
+    A collection mapped to None in `parents` is a root that counts (used for an instanced
+    collection, resolved on its own); one missing from `parents` contributes nothing.
+    """
     chain = []
     while coll is not None and coll.name in parents:
         chain.append(coll)
@@ -38,29 +92,60 @@ def collection_chain(coll, parents) -> list:
     return chain[::-1]
 
 
-def resolved_labels(obj, parents) -> dict[str, list[str]]:
-    """Labels of `obj` with inheritance: collections, then parent objects, then itself."""
+def instanced_collection(obj):
+    """The collection `obj` instances (also after its instances were made real), or None."""
+    coll = getattr(obj, "instance_collection", None)
+    if coll is None:
+        return None
+    if obj.instance_type == "COLLECTION" or obj.get(REALIZED_INSTANCER) is not None:
+        return coll
+    return None
+
+
+def label_chain(obj, parents, users: dict | None = None) -> list[dict[str, list[str]]]:
+    """The labels that apply to `obj`, farthest first (see the module docstring)."""
     chain: list[dict] = []
-    ancestors = []
-    p = obj
-    while p is not None:
-        ancestors.append(p)
-        p = p.parent
-    ancestors.reverse()  # root first
-    for node in ancestors:
-        for coll in node.users_collection:
+    seen: set[str] = set()
+    for node in _ancestors(obj):
+        for coll in users_of(node, users):
             for c in collection_chain(coll, parents):
-                chain.append(own_labels(c))
-    for node in ancestors:
+                if c.name not in seen:
+                    seen.add(c.name)
+                    chain.append(own_labels(c))
         chain.append(own_labels(node))
-    return merge_labels(chain)
+        inst = instanced_collection(node)
+        if inst is not None:
+            chain.append(own_labels(inst))
+    return chain
 
 
-def object_path(obj, parents) -> str:
-    """A stable, readable path like /tabletop/mug/mug_001 (collections, parents, name)."""
-    parts = [o.name for o in _ancestors(obj)]
-    root = _ancestors(obj)[0]
-    colls = collection_chain(root.users_collection[0], parents) if root.users_collection else []
+def resolved_labels(obj, parents, users: dict | None = None) -> dict[str, list[str]]:
+    """Labels of `obj` with inheritance; nearest wins per label type.
+
+    `users` (object_collections(scene)) only makes it faster for many objects.
+    """
+    instancer = obj.get(INSTANCER)
+    if instancer is not None and hasattr(instancer, "users_collection"):
+        return merge_labels([resolved_labels(instancer, parents, users), parse_labels(obj.get(INSTANCE_LABELS))])
+    return merge_labels(label_chain(obj, parents, users))
+
+
+def object_path(obj, parents, users: dict | None = None) -> str:
+    """A stable, readable path like /tabletop/mug/mug_001 (collections, parents, name).
+
+    A name that repeats an ancestor's name as a prefix ("chairs_003/seat" below
+    "chairs_003") is shortened to the rest ("seat"), so paths do not repeat themselves.
+    """
+    chain = _ancestors(obj)
+    parts = []
+    for i, o in enumerate(chain):
+        name = o.name
+        prefixes = [a.name + "/" for a in chain[:i] if name.startswith(a.name + "/")]
+        if prefixes:
+            name = name[len(max(prefixes, key=len)) :]
+        parts.append(name)
+    root_colls = users_of(chain[0], users)
+    colls = collection_chain(root_colls[0], parents) if root_colls else []
     return "/" + "/".join([c.name for c in colls] + parts)
 
 
@@ -74,12 +159,22 @@ def _ancestors(obj) -> list:
 
 def unlabelled_objects(scene, semantic_type: str = "class") -> list[str]:
     """Names of visible mesh objects with no label of `semantic_type` (for warnings)."""
-    parents = collection_parents(scene)
+    parents, users = collection_parents(scene), object_collections(scene)
     return sorted(
         o.name
         for o in scene.objects
-        if o.type == "MESH" and not o.hide_render and semantic_type not in resolved_labels(o, parents)
+        if o.type == "MESH" and not o.hide_render and semantic_type not in resolved_labels(o, parents, users)
     )
 
 
-__all__ = ["set_labels", "own_labels", "resolved_labels", "object_path", "collection_parents"]
+__all__ = [
+    "set_labels",
+    "own_labels",
+    "resolved_labels",
+    "label_chain",
+    "object_path",
+    "collection_parents",
+    "collection_chain",
+    "object_collections",
+    "instanced_collection",
+]

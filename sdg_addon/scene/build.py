@@ -2,7 +2,9 @@
 
 An entity is what gets one instance id: a top-level object together with every mesh
 below it in the parent hierarchy (an imported model made of several meshes is one
-instance, as a labelled prim with child meshes is in Replicator).
+instance, as a labelled prim with child meshes is in Replicator), except for the parts
+that are entities of their own: copies of instanced geometry and objects whose labels
+differ from their parent's (see discover_entities and docs/exactness.md).
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ from mathutils import Euler, Vector
 
 from ..config.schema import AssetSpec, CameraSpec, Config, LightSpec
 from ..frame import FIRST_INSTANCE_ID, LabelTable
-from ..labels.blender import collection_parents, object_path, resolved_labels, set_labels
+from ..labels.blender import collection_parents, object_collections, object_path, resolved_labels, set_labels
+from .instancing import GEOMETRY_TYPES, in_render_collections, is_instance_copy, realize_instances, render_collections
 from .materials import per_object_material, set_object_look, wire_principled
 from .primitives import primitive_mesh
 
@@ -101,29 +104,59 @@ def label_table(declared: dict[str, list[str]], entities) -> LabelTable:
     return LabelTable(values)
 
 
-def discover_entities(scene) -> dict[str, Entity]:
-    """Give each top-level object with meshes below it an instance id (its pass_index).
+def discover_entities(scene, realize: bool = True) -> dict[str, Entity]:
+    """Find the scene's entities and give each an instance id (the pass_index of its parts).
 
-    Ids are assigned in sorted name order, so they are the same in every process.
+    First every copy of instanced geometry is made a real object (scene.instancing:
+    collection instances, Geometry Nodes, particles, vertex/face instancing), unless
+    `realize` is False. Then an entity root is
+      - a top-level object,
+      - a copy of instanced geometry (a collection-instance object, or a realized instance),
+      - an object whose resolved labels differ from its parent's (a labelled part is its
+        own instance, as Replicator maps each mesh to its nearest labelled prim).
+    Every object that renders geometry (mesh, curve, text, ...; in a collection enabled
+    for rendering) belongs to the nearest root at or above it. A top-level object with
+    geometry anywhere below it stays an entity even if all of it went to nearer roots
+    (randomizers address it by name). Ids are assigned in sorted root-name order, so they
+    are the same in every process. Calling this again re-realizes instances (replacing the
+    copies made before): earlier Entity objects are then stale.
     """
-    parents = collection_parents(scene)
-    tops = sorted((o for o in scene.objects if o.parent is None), key=lambda o: o.name)
-    entities: dict[str, Entity] = {}
-    next_id = FIRST_INSTANCE_ID
-    for top in tops:
-        meshes = [o for o in [top, *top.children_recursive] if o.type == "MESH"]
-        if not meshes:
+    if realize:
+        realize_instances(scene)
+    parents, users = collection_parents(scene), object_collections(scene)
+    colls = render_collections(scene)
+    labels: dict[str, dict] = {}
+
+    def labels_of(obj) -> dict:
+        if obj.name not in labels:
+            labels[obj.name] = resolved_labels(obj, parents, users)
+        return labels[obj.name]
+
+    def is_root(obj) -> bool:
+        return obj.parent is None or is_instance_copy(obj) or labels_of(obj) != labels_of(obj.parent)
+
+    members: dict[str, list] = {}
+    roots: dict[str, object] = {}
+    for obj in sorted(scene.objects, key=lambda o: o.name):
+        if obj.type not in GEOMETRY_TYPES or not in_render_collections(obj, colls, users):
             continue
-        if next_id > 32767:
-            raise ValueError("more than 32765 entities: Blender's pass_index cannot tell them apart")
+        root = obj
+        while not is_root(root):
+            root = root.parent
+        roots[root.name] = root
+        members.setdefault(root.name, []).append(obj)
+        top = root
+        while top.parent is not None:
+            top = top.parent
+        roots.setdefault(top.name, top)
+    if len(roots) > 32767 - FIRST_INSTANCE_ID + 1:
+        raise ValueError(f"{len(roots)} entities: Blender's pass_index tells at most 32766 apart")
+    entities: dict[str, Entity] = {}
+    for next_id, name in enumerate(sorted(roots), start=FIRST_INSTANCE_ID):
+        root, meshes = roots[name], members.get(name, [])
         for m in meshes:
             m.pass_index = next_id
-        # Labels of the entity: the root's own (with inheritance), else the first labelled mesh.
-        labels = resolved_labels(top, parents)
-        if not labels:
-            labels = next((lab for lab in (resolved_labels(m, parents) for m in meshes) if lab), {})
-        entities[top.name] = Entity(top.name, top, meshes, next_id, object_path(top, parents), labels)
-        next_id += 1
+        entities[name] = Entity(name, root, meshes, next_id, object_path(root, parents, users), labels_of(root))
     return entities
 
 

@@ -1,0 +1,485 @@
+"""Make every copy of instanced geometry a real object, so each copy gets its own id (bpy).
+
+Object.pass_index (the id Cycles writes in the Object Index pass) is per object: every copy
+made by a collection instance, Geometry Nodes instances, particles or vertex/face
+instancing would share its instancer's (or prototype's) id. `realize_instances(scene)`
+replaces those copies by real objects before rendering (docs/exactness.md, "Instancing"):
+
+- A collection instance (an object with instance_type COLLECTION) becomes the parent of
+  linked duplicates of the instanced collection's objects (mesh data shared, hierarchy,
+  modifiers and materials kept); its instancing is switched off. The instancer itself is
+  the copy: one collection instance = one entity, named and pathed after the instancer.
+  Nested collection instances are realized level by level.
+- Geometry Nodes instances, particles (object/collection render) and vertex/face
+  instancing: every instance in the evaluated depsgraph becomes a real object parented to
+  its instancer, named "<instancer>/instance_<k>" (k: 0, 1, ... in instance order; for
+  Geometry Nodes the top-level instance index). A Geometry Nodes instance of several
+  objects (a collection) becomes an empty "<instancer>/instance_<k>" with one child per
+  object. Geometry is taken from the evaluated instance (one mesh per distinct geometry,
+  shared by all its copies). The instances are then removed from the instancer (Geometry
+  Nodes: a trailing "Delete Geometry (Instance)" modifier; particles: the modifier is
+  disabled for rendering; vertex/face instancing: switched off and its children hidden),
+  so nothing is rendered twice; the instancer's own geometry stays.
+
+Every realized object records its instancer and its prototype's labels (labels.blender
+resolves copies as "instancer's labels, overridden by the prototype's"). Everything done
+here is marked and undone by `unrealize_instances(scene)`; `realize_instances` starts by
+undoing a previous realization, so calling it again reflects the scene as it is now.
+
+The depsgraph read is the view layer's (viewport settings): instancers hidden in the
+viewport but rendered, or node trees that branch on "Is Viewport", are not realized.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import bpy
+from mathutils import Matrix
+
+from ..labels.blender import (
+    INSTANCE_LABELS,
+    INSTANCER,
+    REALIZED_INSTANCER,
+    collection_parents,
+    label_chain,
+    object_collections,
+    own_labels,
+    users_of,
+)
+from ..labels.parse import LABEL_PROPERTY, merge_labels
+
+log = logging.getLogger("sdg")
+
+REALIZED = "sdg_realized"  # on objects and meshes made here
+COPY_ROOT = "sdg_instance_root"  # on the object that stands for one copy (an entity root)
+DROP_INSTANCES = "sdg_drop_instances"  # node group / modifier removing instances
+MAX_NESTING = 16
+_NO_LEVEL = 2**31 - 1  # persistent_id entries beyond the nesting depth
+# Object types whose evaluated geometry can be turned into a mesh.
+MESH_LIKE = {"MESH", "CURVE", "SURFACE", "FONT", "META"}
+# Object types Cycles renders (and that take an object index).
+GEOMETRY_TYPES = MESH_LIKE | {"CURVES", "POINTCLOUD", "VOLUME"}
+_SKIP_TYPES = {"CAMERA", "SPEAKER", "LIGHT_PROBE", "ARMATURE", "LATTICE", "EMPTY"}
+
+
+# ---------------------------------------------------------------------- visibility
+def render_collections(scene) -> set[int]:
+    """Pointers of the collections whose objects render (view layer 0: not excluded and
+    not disabled for rendering, nor any collection above them)."""
+    out = {scene.collection.as_pointer()}
+
+    def walk(layer_coll):
+        for child in layer_coll.children:
+            if child.exclude or child.collection.hide_render:
+                continue
+            out.add(child.collection.as_pointer())
+            walk(child)
+
+    walk(scene.view_layers[0].layer_collection)
+    return out
+
+
+def in_render_collections(obj, collections: set[int], users: dict | None = None) -> bool:
+    return any(c.as_pointer() in collections for c in users_of(obj, users))
+
+
+def renders(obj) -> bool:
+    """Whether Cycles draws `obj` itself as the camera sees it (object-level settings)."""
+    if obj.hide_render or not getattr(obj, "visible_camera", True):
+        return False
+    has_particles = len(getattr(obj, "particle_systems", ())) > 0
+    if (has_particles or obj.instance_type in ("VERTS", "FACES")) and not obj.show_instancer_for_render:
+        return False
+    parent = obj.parent
+    if parent is not None and parent.instance_type in ("VERTS", "FACES"):
+        return False  # Blender hides the children of a vertex/face instancer in renders
+    return True
+
+
+# ---------------------------------------------------------------------- public API
+def realize_instances(scene) -> list[str]:
+    """Make every rendered instance in `scene` a real object; return the copies' names.
+
+    Deterministic: instancers are processed in name order, instances in instance order.
+    """
+    unrealize_instances(scene)
+    made: list[str] = []
+    for _ in range(MAX_NESTING):
+        colls = render_collections(scene)
+        todo = [
+            o
+            for o in scene.objects
+            if o.instance_type == "COLLECTION"
+            and o.instance_collection is not None
+            and o.get(REALIZED_INSTANCER) is None
+            and not o.hide_render
+        ]
+        users = object_collections(scene) if todo else {}
+        todo = sorted((o for o in todo if in_render_collections(o, colls, users)), key=lambda o: o.name)
+        if not todo:
+            break
+        depsgraph = _depsgraph(scene)
+        worlds: dict[str, tuple] = {}  # evaluated transforms of prototypes, read first
+        for coll in {o.instance_collection for o in todo}:
+            for proto in _collection_tree(coll)[1]:
+                worlds.setdefault(proto.name, _evaluated_transform(proto, depsgraph))
+        for obj in todo:
+            _realize_collection_instance(obj, worlds, users_of(obj, users))
+            made.append(obj.name)
+    made += _realize_depsgraph_instances(scene)
+    return made
+
+
+def unrealize_instances(scene) -> None:
+    """Undo `realize_instances`: remove the realized objects, restore the instancers."""
+    realized = [o for o in scene.objects if o.get(REALIZED)]
+    meshes = {o.data for o in realized if isinstance(o.data, bpy.types.Mesh) and o.data.get(REALIZED)}
+    bpy.data.batch_remove(realized)
+    bpy.data.batch_remove([m for m in meshes if m.users == 0])
+    for o in scene.objects:
+        state = o.get(REALIZED_INSTANCER)
+        if state is not None:
+            _restore(o, state.to_dict() if hasattr(state, "to_dict") else dict(state))
+
+
+def is_instance_copy(obj) -> bool:
+    """True for an object standing for one copy of instanced geometry (an entity root)."""
+    return bool(obj.get(COPY_ROOT))
+
+
+# ---------------------------------------------------------------------- state
+def _save(obj, **changes) -> None:
+    state = obj.get(REALIZED_INSTANCER)
+    merged = state.to_dict() if state is not None else {}
+    for k, v in changes.items():
+        merged.setdefault(k, v)
+    obj[REALIZED_INSTANCER] = merged
+
+
+def _restore(obj, state: dict) -> None:
+    if "instance_type" in state:
+        obj.instance_type = state["instance_type"]
+    if "hide_render" in state:
+        obj.hide_render = bool(state["hide_render"])
+    for name in state.get("particle_modifiers", []):
+        mod = obj.modifiers.get(name)
+        if mod is not None:
+            mod.show_render = True
+    mod = obj.modifiers.get(DROP_INSTANCES) if hasattr(obj, "modifiers") else None
+    if mod is not None:
+        obj.modifiers.remove(mod)
+    for key in (REALIZED_INSTANCER, COPY_ROOT):
+        if key in obj:
+            del obj[key]
+
+
+def _clean_copy(copy) -> None:
+    """A linked duplicate of a prototype: drop our marks and undo realization state."""
+    state = copy.get(REALIZED_INSTANCER)
+    if state is not None:
+        _restore(copy, state.to_dict())
+    for key in (REALIZED, COPY_ROOT, INSTANCER, INSTANCE_LABELS):
+        if key in copy:
+            del copy[key]
+    copy.animation_data_clear()
+    if hasattr(copy, "constraints"):
+        copy.constraints.clear()
+    copy.parent_type = "OBJECT"
+    copy.matrix_basis = Matrix.Identity(4)
+
+
+def _mark(obj, instancer, labels: dict) -> None:
+    obj[REALIZED] = 1
+    obj[INSTANCER] = instancer
+    obj[INSTANCE_LABELS] = {t: list(v) for t, v in labels.items()}
+
+
+# ---------------------------------------------------------------------- collections
+def _collection_tree(root) -> tuple[dict[str, object], list]:
+    """({collection name: parent or None}, objects) of an instanced collection, skipping
+    child collections disabled for rendering; objects sorted by name."""
+    parents: dict[str, object] = {root.name: None}
+    objects: dict[str, object] = {o.name: o for o in root.objects}
+
+    def walk(coll):
+        for child in coll.children:
+            if child.hide_render or child.name in parents:
+                continue
+            parents[child.name] = coll
+            objects.update({o.name: o for o in child.objects})
+            walk(child)
+
+    walk(root)
+    return parents, [objects[n] for n in sorted(objects)]
+
+
+def _depsgraph(scene):
+    """The evaluated depsgraph of the scene's first view layer."""
+    if bpy.context.scene == scene:
+        return bpy.context.evaluated_depsgraph_get()
+    depsgraph = scene.view_layers[0].depsgraph
+    depsgraph.update()
+    return depsgraph
+
+
+def _evaluated_transform(obj, depsgraph) -> tuple[Matrix, Matrix]:
+    """(world matrix, local matrix_basis) of an object as evaluated."""
+    try:
+        evaluated = obj.evaluated_get(depsgraph)
+        return evaluated.matrix_world.copy(), evaluated.matrix_basis.copy()
+    except (RuntimeError, ReferenceError):
+        return obj.matrix_world.copy(), obj.matrix_basis.copy()
+
+
+def _place(obj, parent, parent_frame: Matrix, world: Matrix, basis: Matrix) -> None:
+    """Parent `obj` so that its world matrix is exactly `world` while its own transform
+    (location, rotation, scale) is `basis` (the identity where `basis` is singular).
+
+    `parent_frame` is the parent's world matrix in the same space as `world`.
+    """
+    obj.parent = parent
+    if abs(basis.determinant()) < 1e-12:
+        basis = Matrix.Identity(4)
+    obj.matrix_basis = basis
+    obj.matrix_parent_inverse = parent_frame.inverted_safe() @ world @ basis.inverted_safe()
+
+
+def _realize_collection_instance(instancer, worlds: dict, instancer_colls: list) -> None:
+    coll = instancer.instance_collection
+    parents, protos = _collection_tree(coll)
+    protos = [p for p in protos if not p.get(REALIZED) and p.type != "CAMERA" and not p.hide_render]
+    offset = Matrix.Translation(-coll.instance_offset)
+    copies = {}
+    for proto in protos:
+        copy = proto.copy()  # a linked duplicate: data, modifiers, materials, properties
+        copy.name = f"{instancer.name}/{proto.name}"
+        copy.color = instancer.color  # Blender gives instances their instancer's colour
+        _clean_copy(copy)
+        _mark(copy, instancer, merge_labels(label_chain(proto, parents)))
+        for c in instancer_colls:
+            c.objects.link(copy)
+        copies[proto.name] = copy
+    for proto in protos:
+        copy = copies[proto.name]
+        world, basis = worlds[proto.name]
+        parent = proto.parent
+        if parent is not None and parent.name in copies:
+            _place(copy, copies[parent.name], worlds[parent.name][0], world, basis)
+        else:  # instance space: the instancer's, shifted by the collection's offset
+            _place(copy, instancer, offset.inverted(), world, basis)
+    _save(instancer, instance_type=instancer.instance_type)
+    instancer[COPY_ROOT] = 1
+    instancer.instance_type = "NONE"
+
+
+# ---------------------------------------------------------------------- depsgraph instances
+def _drop_instances_group():
+    group = bpy.data.node_groups.get(DROP_INSTANCES)
+    if group is not None:
+        return group
+    group = bpy.data.node_groups.new(DROP_INSTANCES, "GeometryNodeTree")
+    group.interface.new_socket("Geometry", in_out="INPUT", socket_type="NodeSocketGeometry")
+    group.interface.new_socket("Geometry", in_out="OUTPUT", socket_type="NodeSocketGeometry")
+    n_in = group.nodes.new("NodeGroupInput")
+    n_out = group.nodes.new("NodeGroupOutput")
+    delete = group.nodes.new("GeometryNodeDeleteGeometry")
+    delete.domain = "INSTANCE"
+    group.links.new(n_in.outputs[0], delete.inputs["Geometry"])
+    group.links.new(delete.outputs["Geometry"], n_out.inputs[0])
+    return group
+
+
+def _has_node_instances(obj) -> bool:
+    return any(m.type == "NODES" and m.show_render and m.node_group is not None for m in obj.modifiers)
+
+
+class _Context:
+    """Scene lookups shared by all copies of one realization (computed once)."""
+
+    def __init__(self, parents: dict, users: dict):
+        self.parents, self.users = parents, users
+        self._labels: dict[str, dict] = {}
+
+    def collections_of(self, obj) -> list:
+        return users_of(obj, self.users)
+
+    def prototype_labels(self, proto) -> dict:
+        """Labels of an instanced object as it resolves where it lives (scene or not)."""
+        if proto.name not in self._labels:
+            parents = dict(self.parents)
+            for c in proto.users_collection:
+                if c.name not in parents and not c.is_embedded_data:
+                    parents[c.name] = None  # a collection outside the scene counts on its own
+            self._labels[proto.name] = merge_labels(label_chain(proto, parents, self.users))
+        return self._labels[proto.name]
+
+
+def _copy_properties(src, dst) -> None:
+    """Custom properties (read by materials as object attributes) of a prototype."""
+    for key in src.keys():
+        if key in (LABEL_PROPERTY, REALIZED, COPY_ROOT, INSTANCER, INSTANCE_LABELS, REALIZED_INSTANCER):
+            continue
+        try:
+            dst[key] = src[key]
+        except (TypeError, ValueError):
+            pass
+
+
+def _realize_depsgraph_instances(scene) -> list[str]:
+    depsgraph = _depsgraph(scene)
+    colls = render_collections(scene)
+    ctx = _Context(collection_parents(scene), object_collections(scene))
+    groups: dict[str, dict[tuple, list]] = {}
+    instancers: dict[str, tuple] = {}
+    meshes: dict[int, object] = {}
+    for inst in depsgraph.object_instances:
+        if not inst.is_instance or inst.parent is None:
+            continue
+        instancer = inst.parent.original
+        if instancer.instance_type == "COLLECTION" and instancer.type == "EMPTY":
+            continue  # collection instances are realized structurally (or are not rendered)
+        if instancer.hide_render or not in_render_collections(instancer, colls, ctx.users):
+            continue
+        ob = inst.object
+        if ob.type in _SKIP_TYPES:
+            continue
+        proto = ob.original
+        is_geometry = proto == instancer  # a Geometry Nodes geometry, no object of its own
+        levels = tuple(p for p in inst.persistent_id if p != _NO_LEVEL)
+        if is_geometry and len(levels) < 2:
+            continue  # the object's own geometry of another type (a curve's or text's mesh)
+        if not is_geometry and proto.hide_render:
+            continue
+        if inst.particle_system is not None:
+            kind, key = "particles", (levels, proto.name)
+        elif _has_node_instances(instancer):
+            kind, key = "nodes", (levels[-1] if levels else 0,)
+        else:
+            kind, key = "dupli", (levels, proto.name)
+        if ob.type in MESH_LIKE:
+            ptr = ob.data.as_pointer() if ob.data is not None else id(ob)
+            data = meshes.get(ptr)
+            if data is None:
+                data = bpy.data.meshes.new_from_object(ob)
+                data.name = f"sdg_{instancer.name}_{'geometry' if is_geometry else proto.name}"
+                data[REALIZED] = 1
+                meshes[ptr] = data
+            materials = [(s.link, s.material) for s in ob.material_slots]
+        elif not is_geometry:
+            data, materials = proto.data, None  # lights, hair, point clouds, volumes: linked
+        else:
+            log.warning("instances of %s geometry on %s are not realized (no object to copy)", ob.type, instancer.name)
+            continue
+        record = {
+            "data": data,
+            "proto": None if is_geometry else proto,
+            "name": "geometry" if is_geometry else proto.name,
+            "matrix": inst.matrix_world.copy(),
+            "materials": materials,
+            "kind": kind,
+        }
+        groups.setdefault(instancer.name, {}).setdefault(key, []).append(record)
+        instancers.setdefault(instancer.name, (instancer, inst.parent.matrix_world.copy()))
+    made: list[str] = []
+    for name in sorted(groups):
+        instancer, instancer_world = instancers[name]
+        made += _make_copies(ctx, instancer, instancer_world, groups[name])
+        _suppress(instancer, {r["kind"] for g in groups[name].values() for r in g})
+    return made
+
+
+def _make_copies(ctx, instancer, instancer_world, groups) -> list[str]:
+    to_local = instancer_world.inverted_safe()
+    keys = sorted(groups)
+    width = max(3, len(str(len(keys) - 1)))
+    made = []
+    for k, key in enumerate(keys):
+        records = groups[key]
+        base = f"{instancer.name}/instance_{k:0{width}d}"
+        if len(records) == 1:
+            obj = _new_object(base, records[0], instancer, ctx)
+            _place(obj, instancer, instancer_world, records[0]["matrix"], _local(to_local @ records[0]["matrix"]))
+            root = obj
+        else:
+            root = bpy.data.objects.new(base, None)
+            _mark(root, instancer, {})
+            for c in ctx.collections_of(instancer):
+                c.objects.link(root)
+            root.parent = instancer
+            seen: dict[str, int] = {}
+            part_labels = []
+            for r in records:
+                n = seen[r["name"]] = seen.get(r["name"], -1) + 1
+                part = _new_object(f"{base}/{r['name']}" + (f"_{n}" if n else ""), r, instancer, ctx)
+                _place(part, root, instancer_world, r["matrix"], _local(to_local @ r["matrix"]))
+                part_labels.append(own_labels_of_copy(part))
+            # The copy as a whole carries the labels all its parts share (e.g. those of the
+            # instanced collection), so parts split off only where they add their own.
+            common = {t: v for t, v in part_labels[0].items() if all(p.get(t) == v for p in part_labels[1:])}
+            root[INSTANCE_LABELS] = common
+        root[COPY_ROOT] = 1
+        made.append(root.name)
+    return made
+
+
+def _local(matrix: Matrix) -> Matrix:
+    """`matrix` as location, rotation and scale (what matrix_basis can hold; no shear)."""
+    loc, rot, scale = matrix.decompose()
+    return Matrix.LocRotScale(loc, rot, scale)
+
+
+def own_labels_of_copy(obj) -> dict:
+    """The prototype labels recorded on a realized object."""
+    value = obj.get(INSTANCE_LABELS)
+    return {t: list(v) for t, v in (value.to_dict() if value is not None else {}).items()}
+
+
+def _new_object(name, record, instancer, ctx):
+    obj = bpy.data.objects.new(name, record["data"])
+    obj.color = instancer.color  # Blender gives instances their instancer's colour
+    proto = record["proto"]
+    _copy_properties(proto if proto is not None else instancer, obj)
+    if proto is not None:
+        labels = ctx.prototype_labels(proto)
+        if LABEL_PROPERTY in proto:
+            obj[LABEL_PROPERTY] = own_labels(proto)
+    else:
+        labels = {}
+    _mark(obj, instancer, labels)
+    if record["materials"]:
+        for i, (link, mat) in enumerate(record["materials"]):
+            if i >= len(obj.material_slots):
+                break
+            if link == "OBJECT" or obj.material_slots[i].material is None:
+                obj.material_slots[i].link = "OBJECT"
+                obj.material_slots[i].material = mat
+    for c in ctx.collections_of(instancer):
+        c.objects.link(obj)
+    return obj
+
+
+def _suppress(instancer, kinds: set[str]) -> None:
+    """Stop `instancer` from rendering the instances that were made real."""
+    if kinds & {"particles", "dupli"} and not instancer.show_instancer_for_render and not instancer.hide_render:
+        _save(instancer, hide_render=False)
+        instancer.hide_render = True  # its own geometry was not rendered either
+    if "nodes" in kinds:
+        mod = instancer.modifiers.new(DROP_INSTANCES, "NODES")
+        mod.node_group = _drop_instances_group()
+        _save(instancer, modifier=DROP_INSTANCES)
+    if "particles" in kinds:
+        names = []
+        for m in instancer.modifiers:
+            if m.type == "PARTICLE_SYSTEM" and m.show_render:
+                if m.particle_system.settings.render_type in ("OBJECT", "COLLECTION"):
+                    m.show_render = False
+                    names.append(m.name)
+        _save(instancer, particle_modifiers=names)
+    if "dupli" in kinds and instancer.instance_type in ("VERTS", "FACES"):
+        for child in instancer.children:
+            if not child.get(REALIZED) and not child.hide_render:
+                _save(child, hide_render=False)
+                child.hide_render = True
+        _save(instancer, instance_type=instancer.instance_type)
+        instancer.instance_type = "NONE"

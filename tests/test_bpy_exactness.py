@@ -1,0 +1,446 @@
+"""Exactness of the Blender side (docs/exactness.md): instancing, alpha, tiny objects,
+objects cut by the image border, label inheritance. Tiny Cycles renders (CPU, 1-4 spp).
+
+Scenes are built with bpy directly; entities come from discover_entities (which makes
+instances real), frames from the Capturer, annotations from the registered annotators.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+bpy = pytest.importorskip("bpy")
+bmesh = pytest.importorskip("bmesh")
+
+from sdg_addon.annotators import create_annotator  # noqa: E402
+from sdg_addon.annotators.silhouettes import full_silhouette  # noqa: E402
+from sdg_addon.capture.render import Capturer  # noqa: E402
+from sdg_addon.config.schema import RenderSettings  # noqa: E402
+from sdg_addon.labels.blender import collection_parents, resolved_labels, set_labels  # noqa: E402
+from sdg_addon.scene.build import BuiltScene, discover_entities, label_table  # noqa: E402
+from sdg_addon.scene.instancing import realize_instances, unrealize_instances  # noqa: E402
+
+
+# ---------------------------------------------------------------------------- helpers
+def mesh(kind: str, name: str, size: float):
+    me = bpy.data.meshes.new(name)
+    bm = bmesh.new()
+    if kind == "cube":
+        bmesh.ops.create_cube(bm, size=size)
+    elif kind == "sphere":
+        bmesh.ops.create_uvsphere(bm, u_segments=24, v_segments=12, radius=size / 2)
+    elif kind == "plane":
+        bmesh.ops.create_grid(bm, x_segments=1, y_segments=1, size=size / 2)
+    bm.to_mesh(me)
+    bm.free()
+    return me
+
+
+def add(name, data, collection=None, location=(0, 0, 0), labels=None):
+    obj = bpy.data.objects.new(name, data)
+    (collection or bpy.context.scene.collection).objects.link(obj)
+    obj.location = location
+    if labels:
+        set_labels(obj, labels)
+    return obj
+
+
+def camera(location=(0, 0, 10), ortho_scale=None, lens=50.0, rotation=(0, 0, 0)):
+    data = bpy.data.cameras.new("cam")
+    if ortho_scale is not None:
+        data.type, data.ortho_scale = "ORTHO", ortho_scale
+    data.lens = lens
+    data.clip_start, data.clip_end = 0.1, 100.0
+    cam = add("cam", data, location=location)
+    cam.rotation_euler = rotation
+    return cam
+
+
+def capture(cam, width=64, height=48, samples=1, realize=True, **render):
+    scene = bpy.context.scene
+    entities = discover_entities(scene, realize=realize)
+    built = BuiltScene(scene, entities, cameras={"cam": cam}, label_table=label_table({}, entities.values()))
+    settings = RenderSettings(width=width, height=height, samples=samples, device="cpu", **render)
+    capturer = Capturer(built, settings, {"instance", "depth"}, need_geometry=True)
+    try:
+        frame = capturer.capture(0, "cam")
+    finally:
+        capturer.close()
+    return frame, entities
+
+
+def ids_in(frame) -> set[int]:
+    return set(np.unique(frame.passes["instance"]).tolist()) - {0}
+
+
+def tight_boxes(frame) -> dict[str, tuple]:
+    out = create_annotator("bounding_box_2d_tight").annotate(frame)
+    rows = out["data"]
+    return {
+        p: tuple(int(r[k]) for k in ("x_min", "y_min", "x_max", "y_max"))
+        for p, r in zip(out["info"]["primPaths"], rows)
+    }
+
+
+def gn_instancer(host, instance_socket):
+    """A Geometry Nodes modifier on `host`: Instance on Points(host's points, <instance>)."""
+    group = bpy.data.node_groups.new("scatter", "GeometryNodeTree")
+    group.interface.new_socket("Geometry", in_out="INPUT", socket_type="NodeSocketGeometry")
+    group.interface.new_socket("Geometry", in_out="OUTPUT", socket_type="NodeSocketGeometry")
+    n_in, n_out = group.nodes.new("NodeGroupInput"), group.nodes.new("NodeGroupOutput")
+    iop = group.nodes.new("GeometryNodeInstanceOnPoints")
+    group.links.new(n_in.outputs[0], iop.inputs["Points"])
+    group.links.new(instance_socket(group), iop.inputs["Instance"])
+    group.links.new(iop.outputs["Instances"], n_out.inputs[0])
+    host.modifiers.new("scatter", "NODES").node_group = group
+
+
+def object_info(obj):
+    def socket(group):
+        node = group.nodes.new("GeometryNodeObjectInfo")
+        node.inputs["Object"].default_value = obj
+        node.inputs["As Instance"].default_value = True
+        return node.outputs["Geometry"]
+
+    return socket
+
+
+def collection_info(coll):
+    def socket(group):
+        node = group.nodes.new("GeometryNodeCollectionInfo")
+        node.inputs["Collection"].default_value = coll
+        return node.outputs[0]
+
+    return socket
+
+
+def grid_mesh(name, nx, ny, spacing):
+    """A mesh of nx * ny loose vertices on a grid centred on the origin (GN points)."""
+    me = bpy.data.meshes.new(name)
+    xs = (np.arange(nx) - (nx - 1) / 2) * spacing
+    ys = (np.arange(ny) - (ny - 1) / 2) * spacing
+    me.from_pydata([(float(x), float(y), 0.0) for y in ys for x in xs], [], [])
+    return me
+
+
+# 200 copies on a 20 x 10 grid, 1 m apart, seen from above: ~6 px per metre at 128 x 96.
+NX, NY, SPACING, TILE = 20, 10, 1.0, 0.5
+
+
+def grid_camera():
+    return camera(location=(0, 0, 10), ortho_scale=NX * SPACING + 1.0)
+
+
+def assert_200_distinct(frame, entities, prefix):
+    copies = {e.instance_id: e for e in entities.values() if e.name.startswith(prefix) and e.meshes}
+    assert len(copies) == NX * NY
+    visible = ids_in(frame)
+    assert set(copies) <= visible, f"{len(set(copies) - visible)} copies missing from the instance map"
+    boxes = tight_boxes(frame)
+    assert len({p for p in boxes if p in {e.path for e in copies.values()}}) == NX * NY
+    # Each copy is where its geometry is: one compact blob per id, boxes disjoint per cell.
+    centres = {(b[0] + b[2]) // 2 for b in boxes.values()}
+    assert len(centres) >= NX
+
+
+# ---------------------------------------------------------------------------- instancing
+def test_200_collection_instances_yield_200_ids(clean_bpy):
+    tile = bpy.data.collections.new("tile")  # not linked to the scene: only instanced
+    set_labels(tile, {"class": "tile"})
+    add("tile_mesh", mesh("cube", "tile", TILE), collection=tile)
+    xs = (np.arange(NX) - (NX - 1) / 2) * SPACING
+    ys = (np.arange(NY) - (NY - 1) / 2) * SPACING
+    for j, y in enumerate(ys):
+        for i, x in enumerate(xs):
+            e = add(f"tile_{j * NX + i:03d}", None, location=(float(x), float(y), 0))
+            e.instance_type, e.instance_collection = "COLLECTION", tile
+    frame, entities = capture(grid_camera(), width=128, height=96)
+    assert_200_distinct(frame, entities, "tile_")
+    e = entities["tile_007"]
+    assert e.path == "/tile_007" and e.labels == {"class": ["tile"]}
+    assert [m.name for m in e.meshes] == ["tile_007/tile_mesh"]
+    assert e.meshes[0].data == bpy.data.objects["tile_mesh"].data  # linked, not copied
+
+
+def test_200_geometry_nodes_instances_yield_200_ids(clean_bpy):
+    # The instanced object itself sits out of view (hidden for rendering, its instances
+    # would not render either, as in Blender).
+    add("pebble", mesh("cube", "pebble", TILE), location=(100, 0, 0), labels={"material": "stone"})
+    host = add("scatter", grid_mesh("points", NX, NY, SPACING), labels={"class": "pebble", "material": "any"})
+    gn_instancer(host, object_info(bpy.data.objects["pebble"]))
+    frame, entities = capture(grid_camera(), width=128, height=96)
+    assert_200_distinct(frame, entities, "scatter/instance_")
+    first = entities["scatter/instance_000"]
+    # The instancer's labels, overridden by the instanced object's own.
+    assert first.labels == {"class": ["pebble"], "material": ["stone"]}
+    assert first.path == "/scatter/instance_000"
+    # A copy's own transform is its place in the instancer's space (a pose randomizer on it
+    # moves it as it would move a child object).
+    assert np.allclose(first.root.location, host.data.vertices[0].co)
+    # Deterministic: realizing again gives the same names and ids.
+    again = discover_entities(bpy.context.scene)
+    assert {n: e.instance_id for n, e in again.items()} == {n: e.instance_id for n, e in entities.items()}
+    # And undoing it restores the user's scene.
+    unrealize_instances(bpy.context.scene)
+    assert not any(o.name.startswith("scatter/") for o in bpy.data.objects)
+    assert [m.name for m in host.modifiers] == ["scatter"]
+
+
+def test_200_linked_duplicates_yield_200_ids(clean_bpy):
+    data = mesh("cube", "box", TILE)
+    xs = (np.arange(NX) - (NX - 1) / 2) * SPACING
+    ys = (np.arange(NY) - (NY - 1) / 2) * SPACING
+    for j, y in enumerate(ys):
+        for i, x in enumerate(xs):
+            add(f"box_{j * NX + i:03d}", data, location=(float(x), float(y), 0), labels={"class": "box"})
+    frame, entities = capture(grid_camera(), width=128, height=96)
+    assert_200_distinct(frame, entities, "box_")
+
+
+def test_realized_instances_render_exactly_like_the_instances(clean_bpy):
+    """Collection instance (nested), Geometry Nodes (object and collection), particles and
+    vertex instancing: making them real changes no pixel, and every copy gets an id."""
+    parts = bpy.data.collections.new("parts")
+    set_labels(parts, {"class": "thing"})
+    a = add("a", mesh("cube", "a", 0.2), collection=parts)
+    b = add("b", mesh("sphere", "b", 0.12), collection=parts, location=(0, 0, 0.15))
+    b.parent = a
+    a.color = (0.1, 0.2, 0.9, 1)  # instances take the instancer's colour, copies too
+    outer = bpy.data.collections.new("outer")
+    inner = add("inner", None, collection=outer, location=(0.3, 0, 0))
+    inner.instance_type, inner.instance_collection = "COLLECTION", parts
+    for i, x in enumerate((-1.6, -1.0)):
+        e = add(f"ci_{i}", None, location=(x, 0.8, 0))
+        e.instance_type, e.instance_collection = "COLLECTION", parts
+    nested = add("nested", None, location=(-1.3, -0.2, 0))
+    nested.instance_type, nested.instance_collection = "COLLECTION", outer
+    gn1 = add("gn_obj", mesh("plane", "gn1", 0.6), location=(0.2, 0.8, 0), labels={"class": "thing"})
+    gn_instancer(gn1, object_info(a))
+    gn2 = add("gn_coll", mesh("plane", "gn2", 0.6), location=(0.2, -0.6, 0))
+    gn2.rotation_euler = (0.2, 0.1, 0.5)
+    gn_instancer(gn2, collection_info(parts))
+    verts = add("verts", mesh("plane", "vp", 0.5), location=(1.3, 0.7, 0))
+    verts.instance_type = "VERTS"
+    child = add("child", mesh("cube", "ch", 0.1), labels={"class": "child"})
+    child.parent = verts
+    emitter = add("emitter", mesh("plane", "em", 0.6), location=(1.3, -0.6, 0))
+    psys = emitter.modifiers.new("p", "PARTICLE_SYSTEM").particle_system
+    psys.settings.count, psys.settings.frame_start, psys.settings.frame_end = 6, 1, 1
+    grain = add("grain", mesh("cube", "grain", 0.1), location=(0, 0, -30), labels={"class": "grain"})
+    psys.settings.render_type, psys.settings.instance_object = "OBJECT", grain
+    psys.settings.particle_size = 1.0
+    sun = add("sun", bpy.data.lights.new("sun", "SUN"))
+    sun.rotation_euler = (0.4, 0.3, 0)
+    cam = camera(location=(0, 0, 6), ortho_scale=4.0)
+    before, _ = capture(cam, width=64, height=64, samples=2, realize=False)
+    after, entities = capture(cam, width=64, height=64, samples=2)
+    diff = np.abs(before.passes["combined"] - after.passes["combined"]).max()
+    assert diff < 1e-4
+    names = set(entities)
+    assert {"ci_0", "ci_1", "nested/inner"} <= names  # each collection instance is one copy
+    assert entities["ci_0"].labels == {"class": ["thing"]}
+    assert [m.name for m in entities["ci_0"].meshes] == ["ci_0/a", "ci_0/b"]
+    assert sum(n.startswith("gn_obj/instance_") for n in names) == 4
+    assert sum(n.count("/") == 1 and n.startswith("gn_coll/instance_") for n in names) == 4
+    assert sum(n.startswith("verts/instance_") for n in names) == 4
+    assert sum(n.startswith("emitter/instance_") for n in names) == 6
+    assert entities["gn_coll/instance_002"].labels == {"class": ["thing"]}
+    assert entities["verts/instance_001"].labels == {"class": ["child"]}
+    # Every copy in view is in the instance map, with an id of its own.
+    copies = [e for e in entities.values() if "/" in e.name and e.meshes]
+    visible = ids_in(after)
+    assert len({e.instance_id for e in copies}) == len(copies)
+    assert [e.name for e in copies if e.instance_id not in visible] == []
+
+
+# ---------------------------------------------------------------------------- pixels
+def test_masks_are_the_pixel_centre_silhouettes(clean_bpy):
+    """The id pass samples pixel centres: an unoccluded object's mask is exactly the
+    rasterized silhouette of its triangles (perspective camera, off-axis)."""
+    add("ball", mesh("sphere", "ball", 1.0), location=(0.3, -0.2, 0), labels={"class": "ball"})
+    add("box", mesh("cube", "box", 0.8), location=(-1.4, 0.6, 0.2), labels={"class": "box"})
+    cam = camera(location=(0.2, -5.5, 3.0), rotation=(1.07, 0.0, 0.05))
+    frame, entities = capture(cam, samples=4)
+    for name in ("ball", "box"):
+        iid = entities[name].instance_id
+        mask = frame.passes["instance"] == iid
+        assert mask.sum() > 20
+        np.testing.assert_array_equal(mask, full_silhouette(frame, iid))
+
+
+def test_tiny_objects_appear_when_they_cover_a_pixel_centre(clean_bpy):
+    """A sphere ~3 px across is in the map; sub-pixel spheres appear exactly when they cover
+    a pixel centre (the same rule as the rasterizer), never anywhere else."""
+    cam = camera(location=(0, 0, 10), ortho_scale=6.4)  # 10 px per metre at 64 x 48
+    add("small", mesh("sphere", "small", 0.3), location=(-1.0, 0.5, 0), labels={"class": "tiny"})
+    # Pixel centres are at (k + 0.5) / 10 - 3.2 m: one dot on a centre, one between four.
+    add("dot_on", mesh("sphere", "on", 0.05), location=(0.05, 0.05, 0), labels={"class": "tiny"})
+    add("dot_off", mesh("sphere", "off", 0.05), location=(1.0, 1.0, 0), labels={"class": "tiny"})
+    frame, entities = capture(cam)
+    small = entities["small"].instance_id
+    mask = frame.passes["instance"] == small
+    assert 3 <= mask.sum() <= 12
+    np.testing.assert_array_equal(mask, full_silhouette(frame, small))
+    assert entities["small"].path in tight_boxes(frame)
+    assert (frame.passes["instance"] == entities["dot_on"].instance_id).sum() == 1
+    assert (frame.passes["instance"] == entities["dot_off"].instance_id).sum() == 0
+    assert full_silhouette(frame, entities["dot_off"].instance_id).sum() == 0
+
+
+def test_text_and_curves_get_ids_too(clean_bpy):
+    """Every object type that renders surfaces takes an id, not only meshes."""
+    text = bpy.data.curves.new("label", "FONT")
+    text.body, text.size = "IT", 1.5
+    add("text", text, location=(-1.2, -0.5, 0), labels={"class": "text"})
+    curve = bpy.data.curves.new("tube", "CURVE")
+    curve.dimensions, curve.bevel_depth = "3D", 0.15
+    spline = curve.splines.new("POLY")
+    spline.points.add(1)
+    spline.points[0].co, spline.points[1].co = (0.6, -0.8, 0, 1), (1.6, 0.8, 0, 1)
+    add("tube", curve, labels={"class": "tube"})
+    frame, entities = capture(camera(location=(0, 0, 10), ortho_scale=4.0))
+    for name in ("text", "tube"):
+        iid = entities[name].instance_id
+        mask = frame.passes["instance"] == iid
+        assert mask.sum() > 20
+        np.testing.assert_array_equal(mask, full_silhouette(frame, iid))
+
+
+def test_objects_cut_by_the_border_get_clipped_boxes(clean_bpy):
+    cam = camera(location=(0, -6, 0), rotation=(np.pi / 2, 0, 0))
+    ball = add("ball", mesh("sphere", "ball", 1.2), location=(1.9, 0, 1.3), labels={"class": "ball"})
+    frame, entities = capture(cam)
+    iid = entities["ball"].instance_id
+    mask = frame.passes["instance"] == iid
+    np.testing.assert_array_equal(mask, full_silhouette(frame, iid))
+    # The projection of the geometry leaves the image on the right and at the top ...
+    verts = np.array([ball.matrix_world @ v.co for v in ball.data.vertices])
+    px, _ = frame.camera.project(verts)
+    assert px[:, 0].max() > frame.width and px[:, 1].min() < 0
+    # ... and the tight box is the visible part, clipped to the image.
+    x0, y0, x1, y1 = tight_boxes(frame)["/ball"]
+    assert (x1, y0) == (frame.width - 1, 0)
+    assert abs(x0 - np.floor(px[:, 0].min())) <= 1 and abs(y1 - np.floor(px[:, 1].max())) <= 1
+    info = create_annotator("bounding_box_2d_tight").annotate(frame)["info"]
+    if "truncationRatio" in info:  # recorded by the box annotator
+        assert 0.05 < info["truncationRatio"][0] < 0.95
+
+
+# ---------------------------------------------------------------------------- transparency
+def alpha_scene(alpha=1.0, transmission=0.0):
+    """A labelled sphere behind a labelled plane (0.8 m square) with a Principled material."""
+    add("sphere", mesh("sphere", "s", 1.4), labels={"class": "sphere"})
+    plane = add("plane", mesh("plane", "p", 0.8), location=(0, 0, 1), labels={"class": "plane"})
+    mat = bpy.data.materials.new("film")
+    bsdf = next(n for n in mat.node_tree.nodes if n.type == "BSDF_PRINCIPLED")
+    bsdf.inputs["Alpha"].default_value = alpha
+    bsdf.inputs["Transmission Weight"].default_value = transmission
+    plane.data.materials.append(mat)
+    return camera(location=(0, 0, 5), ortho_scale=2.0)  # 32 px per metre at 64 x 48
+
+
+def owners_behind_plane(frame, entities):
+    """(pixels of the plane's silhouette owned by the plane, by the sphere, total)."""
+    region = full_silhouette(frame, entities["plane"].instance_id)
+    ids = frame.passes["instance"][region]
+    return (ids == entities["plane"].instance_id).sum(), (ids == entities["sphere"].instance_id).sum(), region.sum()
+
+
+@pytest.mark.parametrize(
+    "alpha, transmission, threshold, plane_owns",
+    [
+        (0.0, 0.0, 0.5, "none"),  # alpha-cut: exactly transparent
+        (0.1, 0.0, 0.5, "few"),  # below the threshold: mostly the sphere
+        (0.9, 0.0, 0.5, "all"),  # above: the plane
+        (1.0, 1.0, 0.5, "all"),  # glass is not alpha: opaque for masks
+        (0.1, 0.0, 0.05, "all"),  # render.alpha_threshold moves the rule
+    ],
+)
+def test_alpha_threshold_rule(clean_bpy, alpha, transmission, threshold, plane_owns):
+    cam = alpha_scene(alpha, transmission)
+    frame, entities = capture(cam, alpha_threshold=threshold)
+    plane, sphere, total = owners_behind_plane(frame, entities)
+    assert total == 26 * 26 and plane + sphere == total
+    if plane_owns == "all":
+        assert plane == total
+        assert np.allclose(frame.passes["depth"][frame.passes["instance"] == entities["plane"].instance_id], 4.0)
+    elif plane_owns == "none":
+        assert sphere == total
+    else:  # the one id sample passes a surface below the threshold with probability 1 - alpha
+        assert sphere >= 0.8 * total and plane >= 1
+    # Depth belongs to the same surface as the id.
+    on_sphere = frame.passes["instance"] == entities["sphere"].instance_id
+    assert (frame.passes["depth"][on_sphere] > 4.2).all()
+
+
+def test_alpha_threshold_is_a_render_option(tmp_path):
+    from sdg_addon.config.problems import ConfigError
+    from sdg_addon.config.schema import config_from_dict
+
+    base = {"cameras": [{"name": "c", "location": [0, -3, 1]}]}
+    cfg = config_from_dict({**base, "render": {"alpha_threshold": 0.25}}, tmp_path / "p.toml")
+    assert cfg.render.alpha_threshold == 0.25
+    assert config_from_dict(base, tmp_path / "p.toml").render.alpha_threshold == 0.5
+    with pytest.raises(ConfigError, match="alpha_threshold"):
+        config_from_dict({**base, "render": {"alpha_threshold": 1.5}}, tmp_path / "p.toml")
+
+
+# ---------------------------------------------------------------------------- labels
+def test_labels_nearest_wins_per_type(clean_bpy):
+    scene = bpy.context.scene
+    furniture = bpy.data.collections.new("furniture")
+    scene.collection.children.link(furniture)
+    set_labels(furniture, {"class": "furniture", "room": "kitchen"})
+    chair = add("chair", None, collection=furniture, labels={"class": "chair"})
+    seat = add("seat", mesh("cube", "seat", 0.4), collection=furniture, labels={"material": "wood"})
+    leg = add("leg", mesh("cube", "leg", 0.1), collection=furniture, labels={"class": "leg"})
+    frame_ = add("frame", mesh("cube", "frame", 0.3), collection=furniture)
+    seat.parent = leg.parent = frame_.parent = chair
+    cups = bpy.data.collections.new("cups")
+    scene.collection.children.link(cups)
+    set_labels(cups, {"class": "cup"})
+    cup = add("cup", mesh("cube", "cup", 0.1), collection=cups)
+    cup.parent = chair  # parented for convenience, but in its own labelled collection
+    parents = collection_parents(scene)
+    # Several types, inherited from the collection and the parent, nearest wins per type.
+    assert resolved_labels(seat, parents) == {"class": ["chair"], "room": ["kitchen"], "material": ["wood"]}
+    assert resolved_labels(leg, parents) == {"class": ["leg"], "room": ["kitchen"]}
+    assert resolved_labels(frame_, parents) == {"class": ["chair"], "room": ["kitchen"]}
+    # A collection only the child is in is nearer than the parent object.
+    assert resolved_labels(cup, parents) == {"class": ["cup"], "room": ["kitchen"]}
+    # Entities: parts whose labels differ from their parent's are instances of their own.
+    entities = discover_entities(scene)
+    assert [m.name for m in entities["chair"].meshes] == ["frame"]
+    assert entities["seat"].labels == {"class": ["chair"], "room": ["kitchen"], "material": ["wood"]}
+    assert entities["leg"].path == "/furniture/chair/leg" and entities["cup"].labels["class"] == ["cup"]
+    assert len({e.instance_id for e in entities.values()}) == 4
+
+
+def test_instance_labels_instancer_then_instanced(clean_bpy):
+    """Copies resolve as: the instancer where it sits (its collections, parents, itself),
+    then the instanced collection, then the prototype's own hierarchy; nearest wins."""
+    scene = bpy.context.scene
+    room = bpy.data.collections.new("room")
+    scene.collection.children.link(room)
+    set_labels(room, {"room": "office", "class": "clutter"})
+    lamp = bpy.data.collections.new("lamp")
+    set_labels(lamp, {"class": "lamp", "brand": "acme"})
+    base = add("base", mesh("cube", "base", 0.3), collection=lamp)
+    shade = add("shade", mesh("sphere", "shade", 0.3), collection=lamp, location=(0, 0, 0.4))
+    shade.parent = base
+    set_labels(shade, {"part": "shade"})
+    e = add("lamp_01", None, collection=room, labels={"brand": "generic", "state": "on"})
+    e.instance_type, e.instance_collection = "COLLECTION", lamp
+    entities = discover_entities(scene)
+    copy = entities["lamp_01"]
+    # brand: the instanced collection (nearer) beats the instancer; state: only the instancer.
+    assert copy.labels == {"room": ["office"], "class": ["lamp"], "brand": ["acme"], "state": ["on"]}
+    assert [m.name for m in copy.meshes] == ["lamp_01/base"]
+    assert entities["lamp_01/shade"].labels == {**copy.labels, "part": ["shade"]}
+    assert entities["lamp_01/shade"].path == "/room/lamp_01/base/shade"
+    # The copies sit where the instance was.
+    realize_instances(scene)  # idempotent: replaces the copies with equal ones
+    bpy.context.view_layer.update()
+    got = bpy.data.objects["lamp_01/shade"].matrix_world.translation
+    assert np.allclose(got, (0, 0, 0.4))
