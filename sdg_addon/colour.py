@@ -34,7 +34,7 @@ def display_transform(linear_rgba: np.ndarray, view: str) -> np.ndarray:
 def _ocio_display(rgb: np.ndarray, view: str) -> np.ndarray:
     import bpy
 
-    from .capture.exr import _oiio
+    from .capture.exr import _oiio  # OpenImageIO ships with Blender
 
     oiio = _oiio()
     config = os.path.join(bpy.utils.resource_path("LOCAL"), "datafiles", "colormanagement", "config.ocio")

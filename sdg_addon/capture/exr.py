@@ -53,29 +53,3 @@ def read_multilayer_exr(path: str) -> dict[str, np.ndarray]:
     finally:
         inp.close()
     return passes
-
-
-def display_transform(linear_rgba: np.ndarray, view: str) -> np.ndarray:
-    """Scene-linear RGBA float -> display-referred uint8 RGBA (sRGB display).
-
-    "Standard" is the sRGB transfer function (exact, in numpy); "Raw" clips; other views
-    (AgX, Filmic) go through OpenColorIO with Blender's own configuration.
-    """
-    rgb = np.clip(linear_rgba[..., :3], 0.0, None)
-    alpha = np.clip(linear_rgba[..., 3:4], 0.0, 1.0)
-    if view == "Standard":
-        out = np.where(rgb <= 0.0031308, rgb * 12.92, 1.055 * np.power(rgb, 1 / 2.4) - 0.055)
-    elif view == "Raw":
-        out = rgb
-    else:
-        import bpy
-
-        oiio = _oiio()
-        config = os.path.join(bpy.utils.resource_path("LOCAL"), "datafiles", "colormanagement", "config.ocio")
-        buf = oiio.ImageBuf(np.ascontiguousarray(rgb, dtype=np.float32))
-        res = oiio.ImageBufAlgo.ociodisplay(buf, "sRGB", view, "Linear Rec.709", colorconfig=config)
-        if res.has_error:
-            raise RuntimeError(f"view transform {view!r} failed: {res.geterror()}")
-        out = np.asarray(res.get_pixels(oiio.FLOAT)).reshape(rgb.shape)
-    rgba = np.concatenate([np.clip(out, 0.0, 1.0), alpha], axis=-1)
-    return np.round(rgba * 255.0).astype(np.uint8)

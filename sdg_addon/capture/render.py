@@ -20,7 +20,7 @@ from ..frame import Camera, FrameData, SceneObject
 from ..scene.build import BuiltScene
 from ..scene.instancing import renders
 from .device import select_device
-from .exr import display_transform, read_multilayer_exr
+from .exr import read_multilayer_exr
 
 # Pass names of FrameData -> how Cycles names them in the EXR.
 EXR_NAMES = {"combined": "Combined", "depth": "Depth", "instance": "Object Index", "normal": "Normal"}
@@ -136,7 +136,6 @@ class Capturer:
         out: dict[str, np.ndarray] = {}
         combined = raw["Combined"]
         out["combined"] = combined
-        out["rgb"] = display_transform(combined, self.render_settings.view_transform)
         if "Depth" in raw:
             depth = raw["Depth"][..., 0]
             out["depth"] = np.where(depth >= NO_HIT_DEPTH, np.inf, depth).astype(np.float32)
@@ -227,4 +226,5 @@ class Capturer:
             passes=passes,
             objects=self.scene_objects(),
             label_table=self.built.label_table,
+            view_transform=self.render_settings.view_transform,
         )

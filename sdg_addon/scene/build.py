@@ -64,9 +64,22 @@ def look_at_rotation(location, target) -> Euler:
 
 
 def new_scene() -> bpy.types.Scene:
-    """An empty file with one scene (nothing of the factory startup scene remains)."""
-    bpy.ops.wm.read_factory_settings(use_empty=True)
-    return bpy.context.scene
+    """Empty the open file in place and return its one fresh scene.
+
+    Every scene is replaced and the data it used is purged, but preferences, enabled
+    add-ons, windows and running operators are kept: loading factory settings instead
+    would, inside the Blender UI, disable this very add-on in the middle of its operator.
+    """
+    old = list(bpy.data.scenes)
+    scene = bpy.data.scenes.new("sdg_scene")
+    for wm in bpy.data.window_managers:
+        for window in wm.windows:
+            window.scene = scene
+    for s in old:
+        bpy.data.scenes.remove(s)
+    bpy.data.orphans_purge(do_local_ids=True, do_linked_ids=True, do_recursive=True)
+    scene.name = "Scene"
+    return scene
 
 
 def build_scene(config: Config) -> BuiltScene:

@@ -2,15 +2,12 @@
 
 The job drives Recorder.iter_run(): each step() renders one frame and returns, so the
 modal operator keeps Blender responsive between frames. The scene is built into the open
-file *in place* (replace_open_scene): headless runs reset the file with
-wm.read_factory_settings, which inside the Blender UI would also reset the preferences
-and so disable this very add-on in the middle of its own operator.
+file in place (scene.build.new_scene), keeping preferences and enabled add-ons.
 """
 
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,9 +18,6 @@ from ..config import ConfigError, load_config
 from ..config.schema import DEVICES
 from ..progress import Progress, format_seconds
 from ..recorder import Recorder, RecorderError, RunOptions
-
-# Modules the writers import lazily that Blender does not bundle (see docs/extension.md).
-OPTIONAL_MODULES = {"PIL": "Pillow (PNG writing)"}
 
 
 @dataclass
@@ -52,46 +46,7 @@ def validate(path: str) -> Validation:
         f"{config.frames} frames, {config.render.width}x{config.render.height}, {config.render.samples} samples, "
         f"{len(config.cameras)} camera(s), {len(config.assets)} asset(s), writers: {', '.join(config.writers) or '-'}"
     )
-    missing = missing_modules()
-    if missing:
-        result.problems = [f"not importable in this Blender: {', '.join(missing)} (see docs/extension.md)"]
     return result
-
-
-def missing_modules() -> list[str]:
-    return [desc for name, desc in OPTIONAL_MODULES.items() if importlib.util.find_spec(name) is None]
-
-
-def replace_open_scene() -> bpy.types.Scene:
-    """Empty the open file in place and return its one fresh scene.
-
-    Every scene is replaced and the data they used is purged; preferences, enabled add-ons,
-    windows and running operators are kept (unlike loading a file).
-    """
-    old = list(bpy.data.scenes)
-    scene = bpy.data.scenes.new("sdg_scene")
-    for wm in bpy.data.window_managers:
-        for window in wm.windows:
-            window.scene = scene
-    for s in old:
-        bpy.data.scenes.remove(s)
-    bpy.data.orphans_purge(do_local_ids=True, do_linked_ids=True, do_recursive=True)
-    scene.name = "Scene"
-    return scene
-
-
-@contextlib.contextmanager
-def scene_built_in_place():
-    """While active, the core's scene builder empties the open file in place instead of
-    resetting Blender (see the module docstring)."""
-    from ..scene import build
-
-    original = build.new_scene
-    build.new_scene = replace_open_scene
-    try:
-        yield
-    finally:
-        build.new_scene = original
 
 
 class RecordingJob:
@@ -154,8 +109,7 @@ class RecordingJob:
         try:
             if self._steps is None:
                 self._steps = self.recorder.iter_run()
-                with scene_built_in_place():
-                    self.progress = next(self._steps)
+                self.progress = next(self._steps)
             else:
                 self.progress = next(self._steps)
         except StopIteration:
