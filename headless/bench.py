@@ -29,6 +29,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--resolution", default=None, help="WxH, overrides the file")
     p.add_argument("--samples", type=int, default=None, help="overrides render.samples")
     p.add_argument("--device", default=None)
+    p.add_argument("--writers", help="comma list of writers, overrides the file (e.g. basic,coco,yolo,kitti)")
+    p.add_argument("--annotators", help="comma list of annotators or 'all', overrides the file")
     p.add_argument("--json", type=Path, default=None, help="also write the figures here")
     p.add_argument("--keep", type=Path, default=None, help="keep the dataset in this folder")
     args = p.parse_args(argv)
@@ -43,6 +45,13 @@ def main(argv: list[str] | None = None) -> int:
         config.render.width, config.render.height = w, h
     if args.samples:
         config.render.samples = args.samples
+    if args.writers:
+        config.writers = {name: {} for name in args.writers.split(",")}
+    if args.annotators:
+        from sdg_addon.annotators import ANNOTATORS
+
+        names = sorted(ANNOTATORS) if args.annotators == "all" else args.annotators.split(",")
+        config.annotators = {name: {} for name in names}
     out = args.keep or Path(tempfile.mkdtemp(prefix="sdg_bench_"))
     t0 = time.perf_counter()
     result = Recorder(config, RunOptions(out, range(args.frames), overwrite=True, device=args.device)).run()
@@ -59,6 +68,8 @@ def main(argv: list[str] | None = None) -> int:
         "frames": len(records),
         "resolution": [config.render.width, config.render.height],
         "samples": config.render.samples,
+        "annotators": sorted(config.annotators),
+        "writers": list(config.writers),
         "device": result.device,
         "wall_seconds": round(wall, 3),
         "first_frame_render_s": round(records[0]["seconds"]["render"], 4) if records else None,
