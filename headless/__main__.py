@@ -2,4 +2,6 @@ import sys
 
 from .cli import main
 
-sys.exit(main(sys.argv[1:]))
+# Guarded: worker processes are spawned and import the parent's main module.
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -31,6 +31,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--device", default=None)
     p.add_argument("--writers", help="comma list of writers, overrides the file (e.g. basic,coco,yolo,kitti)")
     p.add_argument("--annotators", help="comma list of annotators or 'all', overrides the file")
+    p.add_argument("--worker-mode", choices=("auto", "processes", "threads"), default="auto")
+    p.add_argument("--workers", type=int, default=None)
     p.add_argument("--json", type=Path, default=None, help="also write the figures here")
     p.add_argument("--keep", type=Path, default=None, help="keep the dataset in this folder")
     args = p.parse_args(argv)
@@ -54,7 +56,11 @@ def main(argv: list[str] | None = None) -> int:
         config.annotators = {name: {} for name in names}
     out = args.keep or Path(tempfile.mkdtemp(prefix="sdg_bench_"))
     t0 = time.perf_counter()
-    result = Recorder(config, RunOptions(out, range(args.frames), overwrite=True, device=args.device)).run()
+    options = RunOptions(out, range(args.frames), overwrite=True, device=args.device)
+    options.worker_processes = {"auto": None, "processes": True, "threads": False}[args.worker_mode]
+    if args.workers:
+        options.write_workers = args.workers
+    result = Recorder(config, options).run()
     wall = time.perf_counter() - t0
     records = [r for _f, r in sorted(finished_frames(out / "audit").items())]
     stages = ("sample", "apply", "render", "annotate", "write")
@@ -71,6 +77,7 @@ def main(argv: list[str] | None = None) -> int:
         "annotators": sorted(config.annotators),
         "writers": list(config.writers),
         "device": result.device,
+        "workers": [options.write_workers, "processes" if options.worker_processes else "threads/auto"],
         "wall_seconds": round(wall, 3),
         "first_frame_render_s": round(records[0]["seconds"]["render"], 4) if records else None,
         "steady_frames_per_s_main_thread": round(1.0 / main_thread, 3) if main_thread else None,

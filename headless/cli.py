@@ -33,6 +33,13 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--overwrite", action="store_true", help="discard the finished-frame log in --out")
     r.add_argument("--shard", help="I/N: render only frames f with f %% N == I (for parallel runs)")
     r.add_argument("--quiet", action="store_true", help="no progress lines")
+    r.add_argument("--workers", type=int, help="annotate/write workers (default: cores - 1, at most 8)")
+    r.add_argument(
+        "--worker-mode",
+        choices=("auto", "processes", "threads"),
+        default="auto",
+        help="workers as processes (no GIL contention; default on > 4 cores) or threads",
+    )
     pv = sub.add_parser("preview", help="draw one frame (or a contact sheet) of an output folder as a PNG")
     pv.add_argument("dir", type=Path, help="output folder (BasicWriter layout)")
     pv.add_argument("--frame", type=int, help="frame number (default: the first)")
@@ -80,10 +87,7 @@ def _merge(args) -> int:
     table = LabelTable(json.loads((out / AUDIT_DIR / "label_table.json").read_text()))
     for name, options in config.writers.items():
         writer = create_writer(name, out, **options)
-        if hasattr(writer, "several_cameras"):
-            writer.several_cameras = len(config.cameras) > 1
-        if hasattr(writer, "set_run"):
-            writer.set_run(config, table)
+        writer.set_run(table, len(config.cameras) > 1)
         writer.finalize()
     print(f"merged {len(done)} finished frame(s) in {out} for writers {', '.join(config.writers)}")
     return EXIT_OK
@@ -130,6 +134,9 @@ def _render(args) -> int:
             return EXIT_INVALID
     out = args.out or Path(config.output)
     options = RunOptions(out, frames, args.resume, args.overwrite, args.device, shard)
+    options.worker_processes = {"auto": None, "processes": True, "threads": False}[args.worker_mode]
+    if args.workers:
+        options.write_workers = max(1, args.workers)
 
     def on_progress(progress):
         if not args.quiet:

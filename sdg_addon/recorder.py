@@ -9,19 +9,20 @@ is appended only after every file of the frame is on disk; resume skips exactly 
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import os
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import audit
 from .annotators import ANNOTATORS, create_annotator
 from .config import Config
-from .frame import AnnotatedFrame
 from .progress import Progress
 from .sampling import sample_frame
+from .sink import FrameSink, SinkSpec, init_worker, process_in_worker
 from .writers import WRITERS, create_writer
 
 log = logging.getLogger("sdg")
@@ -43,6 +44,9 @@ class RunOptions:
     # GPU they, not the render, bound throughput, so use the cores there are (up to 8).
     write_workers: int = field(default_factory=lambda: max(2, min(8, (os.cpu_count() or 2) - 1)))
     max_pending_frames: int = 0  # frames in flight at most; 0 = 2 * write_workers
+    # Annotate and write in worker processes instead of threads (no GIL contention with
+    # the render loop); threads where processes cannot be spawned (Blender's UI).
+    worker_processes: bool | None = None  # None: processes when the machine has more than 4 cores
 
 
 @dataclass
@@ -190,11 +194,7 @@ class Recorder:
         passes = {p for a in annotators.values() for p in a.passes}
         need_geometry = any(a.needs_geometry for a in annotators.values())
         audit.write_json(audit_dir / "label_table.json", built.label_table.values)
-        for w in writers:
-            if hasattr(w, "several_cameras"):
-                w.several_cameras = len(cfg.cameras) > 1
-            if hasattr(w, "set_run"):
-                w.set_run(cfg, built.label_table)
+        spec = SinkSpec(opts.output, plan, dict(cfg.writers), built.label_table, len(cfg.cameras) > 1)
 
         unlabelled = [n for n in unlabelled_objects(built.scene) if n != "ground"]
         labelled = [e for e in built.entities.values() if e.labels]
@@ -218,36 +218,38 @@ class Recorder:
         stages = {"sample": 0.0, "apply": 0.0, "render": 0.0, "annotate": 0.0, "write": 0.0}
         stage_lock = threading.Lock()
         slots = threading.BoundedSemaphore(opts.max_pending_frames or 2 * opts.write_workers)
-        pool = ThreadPoolExecutor(max_workers=opts.write_workers, thread_name_prefix="sdg-write")
         errors: list[BaseException] = []
+        use_processes = opts.worker_processes
+        if use_processes is None:
+            use_processes = (os.cpu_count() or 1) > 4
+        if use_processes:
+            # Spawned, so the workers never inherit Blender's state; they import no bpy.
+            pool = ProcessPoolExecutor(
+                opts.write_workers,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=init_worker,
+                initargs=(spec,),
+            )
+            submit = lambda captured, record: pool.submit(process_in_worker, captured, record)  # noqa: E731
+        else:
+            sink = FrameSink(spec)
+            pool = ThreadPoolExecutor(opts.write_workers, thread_name_prefix="sdg-write")
+            submit = lambda captured, record: pool.submit(sink.process, captured, record)  # noqa: E731
 
-        def finish_frame(captured: list, record: dict) -> None:
-            """Annotate and write one frame (all cameras), then log it: in a worker thread,
-            overlapped with the next render (Cycles releases the GIL while it renders)."""
+        def frame_done(future) -> None:
+            """Log a frame once all its files are written (runs in a pool thread)."""
             try:
-                t = time.perf_counter()
-                annotated = []
-                for frame_data in captured:
-                    annotations = {name: a.annotate(frame_data) for name, a in annotators.items()}
-                    self.check_frame(frame_data, frame_data.camera.name)
-                    annotated.append(
-                        AnnotatedFrame(
-                            frame_data.frame, frame_data.camera.name, annotations, built.label_table, frame_data.camera
-                        )
-                    )
-                t1 = time.perf_counter()
-                for frame_data in annotated:
-                    for w in writers:
-                        w.write(frame_data)
-                record["seconds"].update(annotate=t1 - t, write=time.perf_counter() - t1)
+                record, warnings = future.result()
                 with stage_lock:
                     stages["annotate"] += record["seconds"]["annotate"]
                     stages["write"] += record["seconds"]["write"]
                 record["finished_unix"] = time.time()
                 frame_log.append(record)
+                for text in warnings:
+                    self.warn(text)
+                self._advance(progress)
             except BaseException as e:  # reported in the main thread
                 errors.append(e)
-                raise
             finally:
                 slots.release()
 
@@ -272,8 +274,7 @@ class Recorder:
                     for k in ("sample", "apply", "render"):
                         stages[k] += record["seconds"][k]
                 slots.acquire()  # at most max_pending_frames in memory
-                fut = pool.submit(finish_frame, captured, record)
-                fut.add_done_callback(lambda _f: self._advance(progress))
+                submit(captured, record).add_done_callback(frame_done)
                 yield progress
         except KeyboardInterrupt:
             interrupted = True
@@ -283,8 +284,7 @@ class Recorder:
             self._flush_warnings()
         if errors:
             raise errors[0]
-        for w in writers:
-            w.finalize()
+        FrameSink(spec).finalize()
         self.result.frames_written = sorted(set(audit.finished_frames(audit_dir)) & set(frames))
         self.result.seconds = time.perf_counter() - t_start
         self.result.stage_seconds = stages
@@ -296,7 +296,7 @@ class Recorder:
                 "frames_skipped_as_done": self.result.frames_skipped,
                 "frames_finished_total": len(audit.finished_frames(audit_dir)),
                 "cameras": [c.name for c in cfg.cameras],
-                "annotators": sorted(annotators),
+                "annotators": sorted(plan),
                 "writers": list(cfg.writers),
                 "seconds_total": self.result.seconds,
                 "seconds_per_stage": stages,
@@ -327,17 +327,6 @@ class Recorder:
                 )
             out.append(names)
         return out
-
-    def check_frame(self, frame_data, camera_name: str) -> None:
-        """Warn when label-based annotators would write nothing for this frame."""
-        if "instance" not in frame_data.passes:
-            return
-        visible = frame_data.visible_ids()
-        if not any(frame_data.objects[i].labels for i in visible if i in frame_data.objects):
-            self.warn(
-                f"frame {frame_data.frame}, camera {camera_name}: no labelled object is visible; "
-                "its segmentation is all background/unlabelled and its box lists are empty"
-            )
 
 
 __all__ = ["ANNOTATORS", "Recorder", "RecorderError", "RunOptions", "RunResult", "parse_frames"]

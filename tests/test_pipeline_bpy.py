@@ -353,3 +353,25 @@ def test_shards_into_one_folder_then_merge_equal_one_run(tmp_path):
         assert np.array_equal(np.load(whole / name), np.load(sharded / name))
     # A shard run again without --resume is refused; the other shard's frames are not its own.
     assert main(["render", str(param), "--out", str(sharded), "--shard", "0/2", "--quiet"]) == 2
+
+
+def test_worker_processes_write_what_threads_write(tmp_path):
+    """Annotating and writing in spawned worker processes (no bpy there) gives the same
+    dataset as worker threads."""
+    param = tiny_default(tmp_path, frames=3)
+    text = param.read_text().replace("basic = {}", "basic = {}\ncoco = {}")
+    param.write_text(text)
+    outs = {}
+    for mode in ("threads", "processes"):
+        outs[mode] = tmp_path / mode
+        args = ["render", str(param), "--out", str(outs[mode]), "--worker-mode", mode, "--workers", "2", "--quiet"]
+        assert main(args) == 0
+    names = sorted(p.name for p in outs["threads"].glob("*_000*.*"))
+    assert names == sorted(p.name for p in outs["processes"].glob("*_000*.*")) and len(names) > 20
+    for name in names:
+        if name.endswith(".npy"):
+            assert np.array_equal(np.load(outs["threads"] / name), np.load(outs["processes"] / name)), name
+        else:
+            assert (outs["threads"] / name).read_bytes() == (outs["processes"] / name).read_bytes(), name
+    coco = [json.loads(next((d / "coco" / "annotations").glob("*.json")).read_text()) for d in outs.values()]
+    assert coco[0] == coco[1]

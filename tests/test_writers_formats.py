@@ -305,7 +305,7 @@ def test_coco_categories_come_from_the_label_table_not_first_seen(tmp_path):
     class Config:
         cameras = [object()]
 
-    w.set_run(Config(), LabelTable({"class": list(CLASSES)}))
+    w.set_run(LabelTable({"class": list(CLASSES)}), False)
     frame = make_frame(0)
     # A frame showing only the "box" (3rd class): it keeps category id 3.
     inst = np.where(frame.annotations["instance_segmentation"]["data"] == 3, 3, 0).astype(np.uint32)

@@ -38,6 +38,14 @@ class Writer:
             raise ValueError(f"writer {self.name!r} has no option(s) {sorted(unknown)}")
         self.output_dir = Path(output_dir)
         self.options = {k: options.get(k, default) for k, (default, _t, _d) in self.OPTIONS.items()}
+        self.several_cameras = False
+        self.label_table = None
+
+    def set_run(self, label_table, several_cameras: bool) -> None:
+        """Called once before the first frame (and before finalize() of a merge): the run's
+        stable label table and whether it has several cameras (one sub-folder each)."""
+        self.label_table = label_table
+        self.several_cameras = several_cameras
 
     def write(self, frame: AnnotatedFrame) -> None:
         raise NotImplementedError

@@ -30,10 +30,6 @@ class BasicWriter(Writer):
         "png_compress_level": (1, int, "0 (fastest) .. 9 (smallest)"),
     }
 
-    def __init__(self, output_dir, **options):
-        super().__init__(output_dir, **options)
-        self.several_cameras = False  # set by the recorder
-
     def folder(self, frame: AnnotatedFrame) -> Path:
         mode = self.options["camera_subfolders"]
         if mode == "always" or (mode == "auto" and self.several_cameras):

@@ -69,8 +69,8 @@ class CocoWriter(Writer):
     def root(self) -> Path:
         return self.output_dir / "coco"
 
-    def set_run(self, config, label_table) -> None:
-        self.several_cameras = len(getattr(config, "cameras", ())) > 1
+    def set_run(self, label_table, several_cameras: bool) -> None:
+        super().set_run(label_table, several_cameras)
         self.categories = class_names(label_table, self.options["semantic_type"])
 
     def dataset_name(self, frame_index: int, camera_name: str) -> str:

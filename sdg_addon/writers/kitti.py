@@ -112,9 +112,6 @@ class KittiWriter(Writer):
         check_options(self.name, self.options)
         self.several_cameras = False  # set by the recorder
 
-    def set_run(self, config, label_table) -> None:
-        self.several_cameras = len(getattr(config, "cameras", ())) > 1
-
     @property
     def root(self) -> Path:
         return self.output_dir / "kitti"

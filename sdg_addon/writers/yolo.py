@@ -56,8 +56,8 @@ class YoloWriter(Writer):
     def root(self) -> Path:
         return self.output_dir / "yolo"
 
-    def set_run(self, config, label_table) -> None:
-        self.several_cameras = len(getattr(config, "cameras", ())) > 1
+    def set_run(self, label_table, several_cameras: bool) -> None:
+        super().set_run(label_table, several_cameras)
         self.names = class_names(label_table, self.options["semantic_type"])
 
     def file_stem(self, frame: AnnotatedFrame) -> str:

@@ -1,0 +1,86 @@
+"""The frame sink: annotate and write captured frames, in threads or in worker processes.
+
+At GPU speed a frame's annotation and encoding cost more CPU than its render, and in
+threads they contend for Python's GIL with each other and with the render loop. So the
+recorder can hand frames to worker *processes* (spawned, bpy-free: annotators and writers
+are plain Python + numpy), each holding its own annotators and writers built from a
+picklable SinkSpec. Threads remain for small runs and for Blender's UI.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from .annotators import create_annotator
+from .frame import AnnotatedFrame, FrameData, LabelTable
+from .writers import create_writer
+
+
+@dataclass
+class SinkSpec:
+    """Everything a worker needs, as plain picklable data."""
+
+    output: Path
+    annotators: dict[str, dict]  # name -> options
+    writers: dict[str, dict]  # name -> options
+    label_table: LabelTable
+    several_cameras: bool
+
+
+class FrameSink:
+    """Annotators and writers of one run; process() is safe to call from several threads."""
+
+    def __init__(self, spec: SinkSpec):
+        self.spec = spec
+        self.annotators = {name: create_annotator(name, **opts) for name, opts in spec.annotators.items()}
+        self.writers = [create_writer(name, spec.output, **opts) for name, opts in spec.writers.items()]
+        for w in self.writers:
+            w.set_run(spec.label_table, spec.several_cameras)
+
+    def process(self, captured: list[FrameData], record: dict) -> tuple[dict, list[str]]:
+        """Annotate and write one frame (all cameras); return its log record and warnings."""
+        t = time.perf_counter()
+        annotated, warnings = [], []
+        for frame in captured:
+            annotations = {name: a.annotate(frame) for name, a in self.annotators.items()}
+            warnings += frame_warnings(frame)
+            annotated.append(
+                AnnotatedFrame(frame.frame, frame.camera.name, annotations, frame.label_table, frame.camera)
+            )
+        t1 = time.perf_counter()
+        for frame in annotated:
+            for w in self.writers:
+                w.write(frame)
+        record["seconds"].update(annotate=t1 - t, write=time.perf_counter() - t1)
+        return record, warnings
+
+    def finalize(self) -> None:
+        for w in self.writers:
+            w.finalize()
+
+
+def frame_warnings(frame: FrameData) -> list[str]:
+    """Warn when label-based annotators would write nothing for this frame."""
+    if "instance" not in frame.passes:
+        return []
+    if any(frame.objects[i].labels for i in frame.visible_ids() if i in frame.objects):
+        return []
+    return [
+        f"frame {frame.frame}, camera {frame.camera.name}: no labelled object is visible; "
+        "its segmentation is all background/unlabelled and its box lists are empty"
+    ]
+
+
+# ---------------------------------------------------------------- worker processes
+_worker_sink: FrameSink | None = None
+
+
+def init_worker(spec: SinkSpec) -> None:
+    global _worker_sink
+    _worker_sink = FrameSink(spec)
+
+
+def process_in_worker(captured: list[FrameData], record: dict) -> tuple[dict, list[str]]:
+    return _worker_sink.process(captured, record)
