@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
         "annotators": sorted(config.annotators),
         "writers": list(config.writers),
         "device": result.device,
-        "workers": [options.write_workers, "processes" if options.worker_processes else "threads/auto"],
+        "workers": [options.write_workers, options.worker_mode_used],
         "wall_seconds": round(wall, 3),
         "first_frame_render_s": round(records[0]["seconds"]["render"], 4) if records else None,
         "steady_frames_per_s_main_thread": round(1.0 / main_thread, 3) if main_thread else None,

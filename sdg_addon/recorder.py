@@ -47,6 +47,7 @@ class RunOptions:
     # Annotate and write in worker processes instead of threads (no GIL contention with
     # the render loop); threads where processes cannot be spawned (Blender's UI).
     worker_processes: bool | None = None  # None: processes when the machine has more than 4 cores
+    worker_mode_used: str = ""  # what the run chose, for reports
 
 
 @dataclass
@@ -222,6 +223,7 @@ class Recorder:
         use_processes = opts.worker_processes
         if use_processes is None:
             use_processes = (os.cpu_count() or 1) > 4
+        opts.worker_mode_used = "processes" if use_processes else "threads"
         if use_processes:
             # Spawned, so the workers never inherit Blender's state; they import no bpy.
             pool = ProcessPoolExecutor(
