@@ -89,6 +89,9 @@ class RecordingJob:
             resume=settings.existing == "RESUME",
             overwrite=settings.existing == "OVERWRITE",
             device=device,
+            # Threads inside the Blender app: spawning Python processes from a running
+            # Blender session is left to the headless driver.
+            worker_processes=False,
         )
         return cls(config, options)
 
