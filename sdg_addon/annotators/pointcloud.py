@@ -12,7 +12,7 @@ import numpy as np
 from ..frame import UNLABELLED_ID
 from .base import Annotator, register_annotator
 from .normals import SPACES, rotate_normals
-from .semantics import SEMANTIC_OPTIONS, object_labels, semantic_ids
+from .semantics import SEMANTIC_OPTIONS, lookup_ids, object_labels, semantic_ids
 
 
 def surface_mask(frame) -> np.ndarray:
@@ -34,16 +34,6 @@ def pixel_points(frame, ys: np.ndarray, xs: np.ndarray, space: str = "world") ->
     elif space == "camera_opencv":
         p = p * np.array([1.0, -1.0, -1.0])
     return p
-
-
-def _lookup(mapping: dict[int, int], ids: np.ndarray) -> np.ndarray:
-    """Map instance ids to values (UNLABELLED for unknown ids, 0 for background)."""
-    size = int(max([*mapping.keys(), int(ids.max(initial=0))])) + 1
-    table = np.full(size, UNLABELLED_ID, dtype=np.uint32)
-    table[0] = 0
-    for iid, value in mapping.items():
-        table[iid] = value
-    return table[ids]
 
 
 @register_annotator
@@ -90,7 +80,7 @@ class PointCloud(Annotator):
         info = {
             "pointRgb": rgb,
             "pointNormals": normals.astype(np.float32),
-            "pointSemantic": _lookup(sem_of, instance[ys, xs]),
+            "pointSemantic": lookup_ids(sem_of, instance[ys, xs], UNLABELLED_ID),
             "pointInstance": instance[ys, xs].astype(np.uint32),
             "pointPixels": np.stack([xs, ys], axis=1).astype(np.int32),
         }

@@ -48,13 +48,18 @@ def instance_lookup(frame: FrameData, mapping: dict[int, int], default: int) -> 
 
     Instance ids not in `mapping` get `default`; id 0 (background) stays 0.
     """
-    instance = frame.passes["instance"]
-    size = int(max([*mapping.keys(), int(instance.max(initial=0))])) + 1
+    return lookup_ids(mapping, frame.passes["instance"], default)
+
+
+def lookup_ids(mapping: dict[int, int], ids: np.ndarray, default: int) -> np.ndarray:
+    """Map an array of instance ids through `mapping` with one table lookup (vectorized);
+    ids not in `mapping` get `default`, id 0 (background) stays 0."""
+    size = int(max([*mapping.keys(), int(ids.max(initial=0))])) + 1
     table = np.full(size, default, dtype=np.uint32)
     table[0] = 0
     for iid, value in mapping.items():
         table[iid] = value
-    return table[instance]
+    return table[ids]
 
 
 def semantic_ids(frame: FrameData, semantic_type: str, semantic_filter) -> dict[int, int]:
