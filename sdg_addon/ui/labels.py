@@ -11,7 +11,7 @@ from bpy.props import BoolProperty, EnumProperty, StringProperty
 
 from ..labels.blender import collection_parents, own_labels, resolved_labels, set_labels, unlabelled_objects
 from ..labels.parse import LABEL_PROPERTY
-from .props import SCOPE_ITEMS
+from .props import SCOPE_ITEMS, SidebarPanel
 from .rules import DEFAULT_SUFFIX, NameRule
 
 WARN_TYPE = "class"  # the type writers use by default
@@ -212,12 +212,9 @@ class SDG_OT_label_by_rule(bpy.types.Operator):
         return {"FINISHED"} if labelled else {"CANCELLED"}
 
 
-class SDG_PT_labels(bpy.types.Panel):
+class SDG_PT_labels(SidebarPanel, bpy.types.Panel):
     bl_idname = "SDG_PT_labels"
     bl_label = "Semantic Labels"
-    bl_space_type = "VIEW_3D"
-    bl_region_type = "UI"
-    bl_category = "SDG"
 
     def draw(self, context):
         layout = self.layout

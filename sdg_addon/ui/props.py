@@ -95,3 +95,11 @@ def register_properties() -> None:
 
 def unregister_properties() -> None:
     del bpy.types.WindowManager.sdg
+
+
+class SidebarPanel:
+    """Mixin: our panels live in the 3D view's sidebar, tab "SDG"."""
+
+    bl_space_type = "VIEW_3D"
+    bl_region_type = "UI"
+    bl_category = "SDG"

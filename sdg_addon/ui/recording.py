@@ -13,6 +13,7 @@ import textwrap
 import bpy
 
 from . import job as jobs
+from .props import SidebarPanel
 
 TIMER_STEP = 0.05  # seconds between steps (a step is one frame)
 MAX_PROBLEMS = 8
@@ -156,12 +157,9 @@ class SDG_OT_cancel_recording(bpy.types.Operator):
         return {"FINISHED"}
 
 
-class SDG_PT_recorder(bpy.types.Panel):
+class SDG_PT_recorder(SidebarPanel, bpy.types.Panel):
     bl_idname = "SDG_PT_recorder"
     bl_label = "Synthetic Data Recorder"
-    bl_space_type = "VIEW_3D"
-    bl_region_type = "UI"
-    bl_category = "SDG"
 
     def draw(self, context):
         layout = self.layout
