@@ -11,8 +11,10 @@ Exit codes: 0 ok, 2 invalid input (every problem listed), 1 failure, 130 interru
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -33,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--overwrite", action="store_true", help="discard the finished-frame log in --out")
     r.add_argument("--shard", help="I/N: render only frames f with f %% N == I (for parallel runs)")
     r.add_argument("--quiet", action="store_true", help="no progress lines")
+    r.add_argument("--verbose", action="store_true", help="keep Blender's own console output (render logs)")
     r.add_argument("--workers", type=int, help="annotate/write workers (default: cores - 1, at most 8)")
     r.add_argument(
         "--worker-mode",
@@ -67,6 +70,37 @@ def _load_or_report(path: Path):
         for problem in e.problems:
             print(f"  {problem}", file=sys.stderr)
         return None
+
+
+@contextlib.contextmanager
+def blender_console_silenced():
+    """Send what Blender's C code prints to stdout (a "Saved: ..." line per render, device
+    probing) to /dev/null, keeping Python's own output (progress) on the terminal.
+
+    Only when sys.stdout is the process's real stdout (not under a test's capture)."""
+    try:
+        is_real = sys.stdout.fileno() == 1
+    except (AttributeError, OSError, ValueError):
+        is_real = False
+    if not is_real:
+        yield
+        return
+    sys.stdout.flush()
+    saved = os.dup(1)
+    python_out = os.fdopen(os.dup(saved), "w", buffering=1)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    old_stdout = sys.stdout
+    os.dup2(devnull, 1)
+    os.close(devnull)
+    sys.stdout = python_out
+    try:
+        yield
+    finally:
+        python_out.flush()
+        sys.stdout = old_stdout
+        os.dup2(saved, 1)
+        os.close(saved)
+        python_out.close()
 
 
 def _merge(args) -> int:
@@ -147,7 +181,8 @@ def _render(args) -> int:
 
     recorder = Recorder(config, options, on_progress, on_warning)
     try:
-        result = recorder.run()
+        with contextlib.nullcontext() if args.verbose else blender_console_silenced():
+            result = recorder.run()
     except RecorderError as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_INVALID
