@@ -148,6 +148,7 @@ def _parse_shard(text: str | None) -> tuple[int, int] | None:
 
 
 def _render(args) -> int:
+    from sdg_addon.capture.device import DeviceError
     from sdg_addon.progress import format_seconds
     from sdg_addon.recorder import Recorder, RecorderError, RunOptions, parse_frames
 
@@ -186,7 +187,7 @@ def _render(args) -> int:
     except RecorderError as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_INVALID
-    except (FileNotFoundError, ValueError) as e:
+    except (FileNotFoundError, ValueError, DeviceError) as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_INVALID
     except KeyboardInterrupt:

@@ -375,3 +375,10 @@ def test_worker_processes_write_what_threads_write(tmp_path):
             assert (outs["threads"] / name).read_bytes() == (outs["processes"] / name).read_bytes(), name
     coco = [json.loads(next((d / "coco" / "annotations").glob("*.json")).read_text()) for d in outs.values()]
     assert coco[0] == coco[1]
+
+
+def test_explicit_missing_device_is_a_clear_error(tmp_path, capsys):
+    param = tmp_path / "s.toml"
+    param.write_text(SPHERE_FILE)
+    assert main(["render", str(param), "--out", str(tmp_path / "o"), "--device", "optix"]) == 2
+    assert "found no OPTIX device" in capsys.readouterr().err

@@ -9,6 +9,10 @@ import bpy
 AUTO_ORDER = ("CUDA", "OPTIX", "HIP", "METAL", "ONEAPI")
 
 
+class DeviceError(RuntimeError):
+    """The requested render device does not exist here (a user error, not a crash)."""
+
+
 def _cycles_prefs():
     return bpy.context.preferences.addons["cycles"].preferences
 
@@ -42,6 +46,9 @@ def select_device(scene, requested: str) -> dict:
             scene.cycles.device = "GPU"
             return {"requested": requested, "type": backend, "devices": [d.name for d in devices]}
     if requested != "auto":
-        raise RuntimeError(f"render.device = {requested!r}: Cycles found no {requested.upper()} device here")
+        raise DeviceError(
+            f"render.device = {requested!r}: Cycles found no {requested.upper()} device here "
+            "(use 'auto' to fall back to the CPU, or 'cpu')"
+        )
     scene.cycles.device = "CPU"
     return {"requested": requested, "type": "CPU", "devices": ["CPU"], "note": "no GPU backend found"}
