@@ -39,7 +39,7 @@ _TINY = float(np.nextafter(0.0, 1.0))
 # Bucket sizes (pixels along one axis): 1, 2, 3, 4, 6, 8, 12, 16, ... (wastes < 1/3 a side).
 _BUCKETS = np.unique(np.concatenate([2 ** np.arange(31), 3 * 2 ** np.arange(30)]))
 # Perspective projection needs a positive near plane; Blender's minimum clip_start is 1e-6.
-_MIN_PERSPECTIVE_NEAR = 1e-6
+MIN_PERSPECTIVE_NEAR = 1e-6
 
 
 def rasterize(tri_px: np.ndarray, width: int, height: int) -> np.ndarray:
@@ -216,23 +216,21 @@ def clip_triangles(tri: np.ndarray, dist: np.ndarray) -> np.ndarray:
     return np.concatenate(out, axis=0)
 
 
-def silhouette(camera: Camera, triangles_world: np.ndarray, clip_far: bool = False) -> np.ndarray:
-    """Bool (H, W) mask of an object's full projected area (no occlusion).
+def project_triangles(camera: Camera, triangles_world: np.ndarray, clip_far: bool = False) -> np.ndarray:
+    """(N, 3, 2) pixel coordinates of triangles, after clipping them as Cycles does.
 
-    Sampled at pixel centres, as the renderer samples its id passes. Triangles are first
-    clipped to the near plane (camera-space z = -clip_start, i.e. depth >= clip_start) for
-    both projections, as Cycles starts camera rays there; with clip_far also to the far
-    plane (depth <= clip_end). Perspective cameras then divide by depth, orthographic ones
-    do not (Camera.project_camera).
+    Triangles are clipped to the near plane (camera-space z = -clip_start, i.e. depth >=
+    clip_start) for both projections, as Cycles starts camera rays there; with clip_far
+    also to the far plane (depth <= clip_end). Perspective cameras then divide by depth,
+    orthographic ones do not (Camera.project_camera). Not limited to the image.
     """
-    mask_shape = (int(camera.height), int(camera.width))
     tri = np.asarray(triangles_world, dtype=np.float64).reshape(-1, 3, 3)
     if tri.shape[0] == 0:
-        return np.zeros(mask_shape, dtype=bool)
+        return np.zeros((0, 3, 2))
     cam = camera.to_camera(tri.reshape(-1, 3)).reshape(-1, 3, 3)
     near = float(camera.clip_start)
     if camera.projection == "perspective":
-        near = max(near, _MIN_PERSPECTIVE_NEAR)
+        near = max(near, MIN_PERSPECTIVE_NEAR)
     depth = -cam[:, :, 2]
     if (depth < near).any():
         cam = clip_triangles(cam, depth - near)
@@ -241,9 +239,16 @@ def silhouette(camera: Camera, triangles_world: np.ndarray, clip_far: bool = Fal
         if (depth > camera.clip_end).any():
             cam = clip_triangles(cam, camera.clip_end - depth)
     if cam.shape[0] == 0:
-        return np.zeros(mask_shape, dtype=bool)
+        return np.zeros((0, 3, 2))
     px, _depth = camera.project_camera(cam.reshape(-1, 3))
-    return rasterize(px.reshape(-1, 3, 2), camera.width, camera.height)
+    return px.reshape(-1, 3, 2)
+
+
+def silhouette(camera: Camera, triangles_world: np.ndarray, clip_far: bool = False) -> np.ndarray:
+    """Bool (H, W) mask of an object's full projected area (no occlusion), sampled at
+    pixel centres as the renderer samples its id passes (see project_triangles)."""
+    px = project_triangles(camera, triangles_world, clip_far)
+    return rasterize(px, camera.width, camera.height)
 
 
 def silhouette_extent(mask: np.ndarray) -> tuple[int, int, int, int] | None:

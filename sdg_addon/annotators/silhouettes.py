@@ -16,7 +16,7 @@ import math
 import numpy as np
 
 from ..frame import FrameData
-from .raster import _MIN_PERSPECTIVE_NEAR, clip_triangles, rasterize, silhouette
+from .raster import project_triangles, rasterize, silhouette
 
 # Extended-canvas budget for truncation, in pixels: max(_CANVAS_FACTOR * W * H, _CANVAS_MIN).
 # Projections that need more are rasterized at a reduced scale (see truncation_ratio).
@@ -128,27 +128,13 @@ def occlusion_ratio(frame: FrameData, instance_id: int) -> float:
 def projected_triangles(frame: FrameData, instance_id: int) -> np.ndarray:
     """(N, 3, 2) pixel coordinates of the object's triangles after near-plane clipping.
 
-    The same clipping and projection as raster.silhouette; not limited to the image.
+    The projection raster.silhouette rasterizes; not limited to the image.
     """
     cache = frame.cache.setdefault("projected_triangles", {})
     px = cache.get(instance_id)
     if px is None:
-        cam = frame.camera
-        tri = np.asarray(_triangles(frame, instance_id), dtype=np.float64).reshape(-1, 3, 3)
-        if tri.shape[0]:
-            c = cam.to_camera(tri.reshape(-1, 3)).reshape(-1, 3, 3)
-            near = float(cam.clip_start)
-            if cam.projection == "perspective":
-                near = max(near, _MIN_PERSPECTIVE_NEAR)
-            depth = -c[:, :, 2]
-            if (depth < near).any():
-                c = clip_triangles(c, depth - near)
-            tri = c
-        if tri.shape[0] == 0:
-            px = np.zeros((0, 3, 2))
-        else:
-            px = cam.project_camera(tri.reshape(-1, 3))[0].reshape(-1, 3, 2)
-            px = px[np.isfinite(px).all(axis=(1, 2))]
+        px = project_triangles(frame.camera, _triangles(frame, instance_id))
+        px = px[np.isfinite(px).all(axis=(1, 2))]
         cache[instance_id] = px
     return px
 
