@@ -234,3 +234,5 @@ class AnnotatedFrame:
     annotations: dict[str, object]
     label_table: LabelTable
     camera: Camera
+    # Shared by the writers of this frame (e.g. one PNG encoding written by several).
+    cache: dict = field(default_factory=dict)

@@ -116,7 +116,14 @@ def rgb_image(frame: AnnotatedFrame, keep_alpha: bool = False) -> np.ndarray:
 
 
 def write_image(path, frame: AnnotatedFrame, options: dict, keep_alpha: bool = False) -> None:
-    io.write_png(path, rgb_image(frame, keep_alpha), compress_level=options["png_compress_level"])
+    """Write the frame's RGB(A) as PNG; encoded once per frame for every writer asking."""
+    from .png import encode_png
+
+    key = ("png", keep_alpha, options["png_compress_level"])
+    data = frame.cache.get(key)
+    if data is None:
+        data = frame.cache[key] = encode_png(rgb_image(frame, keep_alpha), options["png_compress_level"])
+    io.write_bytes(path, data)
 
 
 def check_options(name: str, options: dict) -> None:
