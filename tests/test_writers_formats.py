@@ -562,12 +562,12 @@ def test_yolo_segmentation_polygons_match_masks(tmp_path):
 
 
 def test_yolo_image_is_written_last(tmp_path, monkeypatch):
-    import sdg_addon.writers.common as common
+    import sdg_addon.writers.png as png
 
     def killed(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(common.io, "write_png", killed)
+    monkeypatch.setattr(png, "encode_png", killed)  # killed while writing the image
     w = create_writer("yolo", tmp_path)
     with pytest.raises(KeyboardInterrupt):
         w.write(make_frame(0))
