@@ -382,3 +382,73 @@ def test_explicit_missing_device_is_a_clear_error(tmp_path, capsys):
     param.write_text(SPHERE_FILE)
     assert main(["render", str(param), "--out", str(tmp_path / "o"), "--device", "optix"]) == 2
     assert "found no OPTIX device" in capsys.readouterr().err
+
+
+OCCLUSION_FILE = """
+[run]
+frames = 1
+[render]
+resolution = [321, 241]
+samples = 1
+device = "cpu"
+[scene]
+ground = false
+[[cameras]]
+name = "cam"
+location = [0.0, -4.0, 0.5]
+look_at = [0.0, 0.0, 0.5]
+focal_length = 25
+[[lights]]
+name = "sun"
+type = "sun"
+energy = 3
+[[assets]]
+name = "wall"
+primitive = "cube"
+size = 2.0
+[[assets]]
+name = "front"
+primitive = "sphere"
+size = 1.0
+location = [-1.2, -2.5, 0.0]
+labels = { class = "ball" }
+[[assets]]
+name = "behind"
+primitive = "sphere"
+size = 1.0
+location = [0.0, 3.0, 0.0]
+labels = { class = "ball" }
+[[assets]]
+name = "half"
+primitive = "sphere"
+size = 1.0
+# On the ray from the camera through the wall's front edge (x = 1 at y = -1): x = 7 / 3.
+location = [2.3333333, 3.0, 0.0]
+labels = { class = "ball" }
+[annotators]
+occlusion = {}
+bounding_box_2d_tight = {}
+bounding_box_2d_loose = {}
+"""
+
+
+def test_occlusion_of_real_renders_behind_in_front_half(tmp_path):
+    """Rendered by Cycles: a ball hidden by a wall is 1.0 occluded, one in front 0.0, one
+    half behind the wall's edge 0.5 (tolerance 0.05: its outline is ~100 of ~800 pixels)."""
+    param = tmp_path / "occ.toml"
+    param.write_text(OCCLUSION_FILE)
+    out = tmp_path / "out"
+    assert main(["render", str(param), "--out", str(out), "--quiet"]) == 0
+    occ = np.load(out / "occlusion_0000.npy")
+    paths = json.loads((out / "occlusion_info_0000.json").read_text())["primPaths"]
+    ratio = {p.rsplit("/", 1)[-1]: float(r["occlusionRatio"]) for p, r in zip(paths, occ)}
+    assert ratio["behind"] == 1.0 and ratio["front"] == 0.0
+    assert abs(ratio["half"] - 0.5) < 0.05
+    tight = json.loads((out / "bounding_box_2d_tight_prim_paths_0000.json").read_text())
+    loose = json.loads((out / "bounding_box_2d_loose_prim_paths_0000.json").read_text())
+    assert "/sdg_assets/behind/behind" not in tight and "/sdg_assets/behind/behind" in loose
+    # The loose box of the half-hidden ball is its full projection: twice as wide as tight.
+    t = np.load(out / "bounding_box_2d_tight_0000.npy")[tight.index("/sdg_assets/half/half")]
+    lo = np.load(out / "bounding_box_2d_loose_0000.npy")[loose.index("/sdg_assets/half/half")]
+    tw, lw = t["x_max"] - t["x_min"] + 1, lo["x_max"] - lo["x_min"] + 1
+    assert abs(tw / lw - 0.5) < 0.08 and lo["y_min"] == t["y_min"] and lo["y_max"] == t["y_max"]
