@@ -452,3 +452,36 @@ def test_occlusion_of_real_renders_behind_in_front_half(tmp_path):
     lo = np.load(out / "bounding_box_2d_loose_0000.npy")[loose.index("/sdg_assets/half/half")]
     tw, lw = t["x_max"] - t["x_min"] + 1, lo["x_max"] - lo["x_min"] + 1
     assert abs(tw / lw - 0.5) < 0.08 and lo["y_min"] == t["y_min"] and lo["y_max"] == t["y_max"]
+
+
+def test_coco_of_a_real_render_matches_the_instance_masks(tmp_path):
+    """pycocotools loads the COCO json of a rendered dataset; every decoded RLE mask equals
+    the object's pixels in the BasicWriter's instance map, and its bbox their extent."""
+    pycocotools = pytest.importorskip("pycocotools")
+    from pycocotools.coco import COCO
+    from pycocotools.mask import decode
+
+    assert pycocotools
+    text = tiny_default(tmp_path, frames=2).read_text().replace("basic = {}", "basic = {}\ncoco = {}")
+    param = tmp_path / "c.toml"
+    param.write_text(text)
+    out = tmp_path / "out"
+    assert main(["render", str(param), "--out", str(out), "--quiet"]) == 0
+    coco = COCO(str(out / "coco" / "annotations" / "instances_train.json"))
+    assert [c["name"] for c in coco.loadCats(coco.getCatIds())] == ["mug", "ball", "box", "cone", "donut", "monkey"]
+    checked = 0
+    for image in coco.loadImgs(coco.getImgIds()):
+        inst = np.array(Image.open(out / f"instance_segmentation_{image['id']:04d}.png"))
+        mapping = json.loads((out / f"instance_segmentation_mapping_{image['id']:04d}.json").read_text())
+        colour_of = {path: key for key, path in mapping.items()}
+        keys = np.array(["(" + ", ".join(str(int(x)) for x in c) + ")" for c in inst.reshape(-1, 4)]).reshape(
+            inst.shape[:2]
+        )
+        for ann in coco.loadAnns(coco.getAnnIds(imgIds=image["id"])):
+            mask = decode(ann["segmentation"]).astype(bool)
+            assert np.array_equal(mask, keys == colour_of[ann["prim_path"]])
+            ys, xs = np.nonzero(mask)
+            assert ann["bbox"] == [xs.min(), ys.min(), xs.max() - xs.min() + 1, ys.max() - ys.min() + 1]
+            assert ann["area"] == mask.sum()
+            checked += 1
+    assert checked >= 6
