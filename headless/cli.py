@@ -15,7 +15,9 @@ import contextlib
 import json
 import logging
 import os
+import signal
 import sys
+import threading
 from pathlib import Path
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -70,6 +72,30 @@ def _load_or_report(path: Path):
         for problem in e.problems:
             print(f"  {problem}", file=sys.stderr)
         return None
+
+
+@contextlib.contextmanager
+def ctrl_c_cancels(recorder):
+    """First Ctrl-C: finish the frames in flight, log them, stop (resumable). Second: stop now.
+
+    Blender handles SIGINT during a render by cutting the render short, and Python's
+    default KeyboardInterrupt may not surface; an explicit handler makes both defined.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def on_sigint(signum, frame):
+        if recorder.cancel_requested:
+            raise KeyboardInterrupt
+        print("\nCtrl-C: finishing the frames in flight (Ctrl-C again to stop at once)", file=sys.stderr, flush=True)
+        recorder.cancel()
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 @contextlib.contextmanager
@@ -182,7 +208,7 @@ def _render(args) -> int:
 
     recorder = Recorder(config, options, on_progress, on_warning)
     try:
-        with contextlib.nullcontext() if args.verbose else blender_console_silenced():
+        with contextlib.nullcontext() if args.verbose else blender_console_silenced(), ctrl_c_cancels(recorder):
             result = recorder.run()
     except RecorderError as e:
         print(f"error: {e}", file=sys.stderr)
@@ -191,6 +217,8 @@ def _render(args) -> int:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_INVALID
     except KeyboardInterrupt:
+        result = None
+    if result is None or recorder.cancelled:
         print(
             f"\ninterrupted: finished frames are kept in {out}; continue with the same command plus --resume",
             file=sys.stderr,

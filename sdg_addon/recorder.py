@@ -94,12 +94,18 @@ class Recorder:
         self.on_progress = on_progress or (lambda progress: None)
         self.on_warning = on_warning or (lambda text: log.warning(text))
         self.result = RunResult(output=options.output)
+        self.cancelled = False  # set when cancel() ended the run early
         self._cancel = threading.Event()
         self._queued_warnings: list[str] = []  # from worker threads, shown by the main thread
         self._warnings_lock = threading.Lock()
 
     def cancel(self) -> None:
+        """End the run after the frames in flight (thread- and signal-safe)."""
         self._cancel.set()
+
+    @property
+    def cancel_requested(self) -> bool:
+        return self._cancel.is_set()
 
     def warn(self, text: str) -> None:
         """Record a warning; callbacks run in the main thread (the UI may touch bpy there)."""
@@ -270,6 +276,10 @@ class Recorder:
                 apply_frame(built, sampled)
                 t2 = time.perf_counter()
                 captured = [capturer.capture(f, cam.name) for cam in cfg.cameras]
+                if self._cancel.is_set():
+                    # Cancelled while rendering (Ctrl-C also makes Cycles stop early): the
+                    # frame may be cut short, so it is not written and stays unfinished.
+                    break
                 t3 = time.perf_counter()
                 record["seconds"].update(sample=t1 - t, apply=t2 - t1, render=t3 - t2)
                 with stage_lock:
@@ -307,6 +317,7 @@ class Recorder:
                 "warnings": self.result.warnings,
             },
         )
+        self.cancelled = self._cancel.is_set()
         if interrupted:
             raise KeyboardInterrupt
         return self.result

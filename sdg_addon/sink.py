@@ -9,6 +9,7 @@ picklable SinkSpec. Threads remain for small runs and for Blender's UI.
 
 from __future__ import annotations
 
+import signal
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -79,6 +80,9 @@ _worker_sink: FrameSink | None = None
 
 def init_worker(spec: SinkSpec) -> None:
     global _worker_sink
+    # Ctrl-C reaches the whole process group: the parent decides (it finishes the frames
+    # in flight), so workers ignore it instead of dying with frames half written.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _worker_sink = FrameSink(spec)
 
 
