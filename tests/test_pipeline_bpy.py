@@ -485,3 +485,47 @@ def test_coco_of_a_real_render_matches_the_instance_masks(tmp_path):
             assert ann["area"] == mask.sum()
             checked += 1
     assert checked >= 6
+
+
+def test_slow_writers_bound_the_frames_in_memory(tmp_path, monkeypatch):
+    """A writer slower than the render makes the render loop wait: at most 2 frames per
+    worker are held in memory (captured but not yet written), however long the run."""
+    import threading
+    import time
+
+    from sdg_addon.capture import render as capture_render
+    from sdg_addon.recorder import Recorder, RunOptions
+    from sdg_addon.writers.base import WRITERS, Writer
+
+    captured_at, written_at, lock = {}, {}, threading.Lock()
+
+    class SlowWriter(Writer):
+        name = "slow_test"
+
+        def write(self, frame):
+            time.sleep(0.15)
+            with lock:
+                written_at[frame.frame] = time.monotonic()
+
+    monkeypatch.setitem(WRITERS, "slow_test", SlowWriter)
+    original = capture_render.Capturer.capture
+
+    def timed_capture(self, frame, camera_name):
+        result = original(self, frame, camera_name)
+        with lock:
+            captured_at[frame] = time.monotonic()
+        return result
+
+    monkeypatch.setattr(capture_render.Capturer, "capture", timed_capture)
+    from sdg_addon.config import load_config
+
+    param = tiny_default(tmp_path, frames=10)
+    param.write_text(param.read_text().replace("basic = {}", "slow_test = {}"))
+    config = load_config(param)
+    options = RunOptions(tmp_path / "out", range(10), write_workers=1, worker_processes=False)
+    Recorder(config, options).run()
+    assert sorted(written_at) == list(range(10))
+    pending = 2 * options.write_workers  # frames submitted and not yet written, at most
+    for f in range(10 - pending - 1):
+        # Frame f + pending + 1 can only be captured once frame f is written.
+        assert captured_at[f + pending + 1] >= written_at[f]
