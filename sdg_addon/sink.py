@@ -17,6 +17,7 @@ from pathlib import Path
 from .annotators import create_annotator
 from .frame import AnnotatedFrame, FrameData, LabelTable
 from .writers import create_writer
+from .writers.plugins import load_plugin_writers
 
 
 @dataclass
@@ -36,6 +37,7 @@ class FrameSink:
     def __init__(self, spec: SinkSpec):
         self.spec = spec
         self.annotators = {name: create_annotator(name, **opts) for name, opts in spec.annotators.items()}
+        load_plugin_writers(spec.writers)  # a spawned worker loads the named plugins itself
         self.writers = [create_writer(name, spec.output, **opts) for name, opts in spec.writers.items()]
         for w in self.writers:
             w.set_run(spec.label_table, spec.several_cameras)

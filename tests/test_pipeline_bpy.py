@@ -529,3 +529,41 @@ def test_slow_writers_bound_the_frames_in_memory(tmp_path, monkeypatch):
     for f in range(10 - pending - 1):
         # Frame f + pending + 1 can only be captured once frame f is written.
         assert captured_at[f + pending + 1] >= written_at[f]
+
+
+def test_plugin_writer_from_an_installed_package_in_worker_processes(tmp_path, monkeypatch):
+    """A writer published by an installed package (a real dist-info with an entry point in
+    group sdg.writers), enabled by name in the parameter file, also works in spawned
+    worker processes (each loads the named plugin itself)."""
+    site = tmp_path / "site"
+    (site / "boxes_csv_writer").mkdir(parents=True)
+    (site / "boxes_csv_writer" / "__init__.py").write_text(
+        "from sdg_addon.writers import Writer, io\n\n"
+        "class BoxesCsv(Writer):\n"
+        "    name = 'boxes_csv'\n"
+        "    required_annotators = ('bounding_box_2d_tight',)\n\n"
+        "    def write(self, frame):\n"
+        "        rows = frame.annotations['bounding_box_2d_tight']['data']\n"
+        "        text = ''.join(f\"{r['x_min']},{r['y_min']},{r['x_max']},{r['y_max']}\\n\" for r in rows)\n"
+        "        io.write_text(self.output_dir / 'csv' / f'{frame.frame:04d}.csv', text)\n"
+    )
+    dist = site / "boxes_csv_writer-1.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: boxes-csv-writer\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text("[sdg.writers]\nboxes_csv = boxes_csv_writer:BoxesCsv\n")
+    monkeypatch.syspath_prepend(str(site))  # spawned workers get the parent's sys.path
+
+    param = tiny_default(tmp_path, frames=2)
+    param.write_text(param.read_text().replace("basic = {}", "basic = {}\nboxes_csv = {}"))
+    out = tmp_path / "out"
+    args = ["render", str(param), "--out", str(out), "--worker-mode", "processes", "--workers", "2", "--quiet"]
+    try:
+        assert main(args) == 0
+    finally:
+        from sdg_addon.writers import WRITERS
+
+        WRITERS.pop("boxes_csv", None)
+    for f in range(2):
+        boxes = np.load(out / f"bounding_box_2d_tight_{f:04d}.npy")
+        rows = (out / "csv" / f"{f:04d}.csv").read_text().splitlines()
+        assert rows == [f"{b['x_min']},{b['y_min']},{b['x_max']},{b['y_max']}" for b in boxes]
