@@ -20,7 +20,7 @@ import sys
 import threading
 from pathlib import Path
 
-EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_OK, EXIT_INVALID, EXIT_INTERRUPTED = 0, 2, 130  # 1: an unexpected failure (traceback)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -33,34 +33,6 @@ BBOX_2D_DTYPE = np.dtype(
 )
 
 
-def mask_extent(mask: np.ndarray) -> tuple[int, int, int, int] | None:
-    """Inclusive (x_min, y_min, x_max, y_max) of the True pixels, or None if there are none."""
-    cols = np.flatnonzero(mask.any(axis=0))
-    if cols.size == 0:
-        return None
-    rows = np.flatnonzero(mask.any(axis=1))
-    return int(cols[0]), int(rows[0]), int(cols[-1]), int(rows[-1])
-
-
-def instance_extents(instance: np.ndarray) -> dict[int, tuple[int, int, int, int]]:
-    """Extents of every id in an instance map in one pass (sorting, not a mask per id)."""
-    h, w = instance.shape
-    flat = instance.ravel()
-    order = np.argsort(flat, kind="stable")
-    ids = flat[order]
-    starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
-    ys, xs = np.divmod(order, w)
-    out = {}
-    for k, s in enumerate(starts):
-        e = starts[k + 1] if k + 1 < len(starts) else len(ids)
-        iid = int(ids[s])
-        if iid == 0:
-            continue
-        x, y = xs[s:e], ys[s:e]
-        out[iid] = (int(x.min()), int(y.min()), int(x.max()), int(y.max()))
-    return out
-
-
 def union_extent(a, b):
     """Smallest extent holding two inclusive extents (either may be None)."""
     if a is None or b is None:

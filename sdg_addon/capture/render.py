@@ -22,8 +22,6 @@ from ..scene.instancing import renders
 from .device import select_device
 from .exr import read_multilayer_exr
 
-# Pass names of FrameData -> how Cycles names them in the EXR.
-EXR_NAMES = {"combined": "Combined", "depth": "Depth", "instance": "Object Index", "normal": "Normal"}
 NO_HIT_DEPTH = 1e9  # Cycles writes 1e10 where a ray hits nothing
 
 
