@@ -275,7 +275,7 @@ class Recorder:
                 t1 = time.perf_counter()
                 apply_frame(built, sampled)
                 t2 = time.perf_counter()
-                captured = [capturer.capture(f, cam.name) for cam in cfg.cameras]
+                captured = capturer.capture_frame(f, [cam.name for cam in cfg.cameras])
                 if self._cancel.is_set():
                     # Cancelled while rendering (Ctrl-C also makes Cycles stop early): the
                     # frame may be cut short, so it is not written and stays unfinished.

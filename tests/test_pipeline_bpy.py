@@ -508,15 +508,15 @@ def test_slow_writers_bound_the_frames_in_memory(tmp_path, monkeypatch):
                 written_at[frame.frame] = time.monotonic()
 
     monkeypatch.setitem(WRITERS, "slow_test", SlowWriter)
-    original = capture_render.Capturer.capture
+    original = capture_render.Capturer.capture_frame
 
-    def timed_capture(self, frame, camera_name):
-        result = original(self, frame, camera_name)
+    def timed_capture(self, frame, camera_names):
+        result = original(self, frame, camera_names)
         with lock:
             captured_at[frame] = time.monotonic()
         return result
 
-    monkeypatch.setattr(capture_render.Capturer, "capture", timed_capture)
+    monkeypatch.setattr(capture_render.Capturer, "capture_frame", timed_capture)
     from sdg_addon.config import load_config
 
     param = tiny_default(tmp_path, frames=10)

@@ -215,14 +215,21 @@ class Capturer:
             self._local_tris[key] = tris
         return tris
 
-    def capture(self, frame: int, camera_name: str) -> FrameData:
+    def capture(self, frame: int, camera_name: str, objects: dict[int, SceneObject] | None = None) -> FrameData:
+        """Render one camera. `objects` (scene_objects() of this frame) may be shared by
+        the cameras of a frame: the scene does not change between their renders."""
         cam_obj = self.built.cameras[camera_name]
         passes = self.render_passes(cam_obj)
         return FrameData(
             frame=frame,
             camera=camera_info(self.built.scene, cam_obj),
             passes=passes,
-            objects=self.scene_objects(),
+            objects=self.scene_objects() if objects is None else objects,
             label_table=self.built.label_table,
             view_transform=self.render_settings.view_transform,
         )
+
+    def capture_frame(self, frame: int, camera_names: list[str]) -> list[FrameData]:
+        """Every camera of one frame; the objects (and their geometry) are read once."""
+        objects = self.scene_objects()
+        return [self.capture(frame, name, objects) for name in camera_names]
