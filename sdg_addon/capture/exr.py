@@ -1,6 +1,8 @@
 """Reading Blender's multilayer EXR (multi-part in Blender 5: one part per pass).
 
-OpenImageIO ships inside Blender (and inside the bpy wheel, off sys.path in module mode).
+The capture writes uncompressed files that exr_reader reads with numpy alone; other
+files go through OpenImageIO, which ships inside Blender (and inside the bpy wheel, off
+sys.path in module mode).
 """
 
 from __future__ import annotations
@@ -9,6 +11,8 @@ import os
 import sys
 
 import numpy as np
+
+from .exr_reader import UnsupportedExr, group_passes, read_exr
 
 
 def _oiio():
@@ -25,6 +29,17 @@ def _oiio():
 
 
 def read_multilayer_exr(path: str) -> dict[str, np.ndarray]:
+    """{pass name: (H, W, C) float32} for every pass in the file, row 0 at the top.
+
+    Our own uncompressed files are read with numpy (exr_reader); anything else through
+    OpenImageIO."""
+    try:
+        return group_passes(read_exr(path))
+    except UnsupportedExr:
+        return read_multilayer_exr_oiio(path)
+
+
+def read_multilayer_exr_oiio(path: str) -> dict[str, np.ndarray]:
     """{pass name: (H, W, C) float32} for every pass in the file, row 0 at the top.
 
     Channel names look like 'ViewLayer.Depth.Z'; the pass name is the middle part. Both

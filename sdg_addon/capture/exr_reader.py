@@ -1,0 +1,121 @@
+"""A small reader for the EXR files our capture writes: scanline, uncompressed, half or
+float channels, single-part (Blender 4.x multilayer) or multi-part (Blender 5).
+
+It needs only numpy, so reading passes back does not depend on which Python modules a
+Blender version bundles, and it views the pixel data in place instead of converting it.
+Anything else (tiled, compressed, deep) raises UnsupportedExr; the caller falls back to
+OpenImageIO. Format: https://openexr.com/en/latest/OpenEXRFileLayout.html
+"""
+
+from __future__ import annotations
+
+import struct
+
+import numpy as np
+
+MAGIC = 20000630
+TILED, LONG_NAMES, NON_IMAGE, MULTIPART = 0x200, 0x400, 0x800, 0x1000
+PIXEL_TYPES = {0: np.dtype("<u4"), 1: np.dtype("<f2"), 2: np.dtype("<f4")}
+
+
+class UnsupportedExr(ValueError):
+    """A valid EXR this reader does not handle (use a general reader)."""
+
+
+def _cstring(buf: bytes, pos: int) -> tuple[str, int]:
+    end = buf.index(b"\0", pos)
+    return buf[pos:end].decode("utf-8"), end + 1
+
+
+def _channels(value: bytes) -> list[tuple[str, np.dtype]]:
+    out, pos = [], 0
+    while value[pos] != 0:
+        name, pos = _cstring(value, pos)
+        pixel_type, _linear, xs, ys = struct.unpack_from("<iB3xii", value, pos)
+        pos += 16
+        if pixel_type not in PIXEL_TYPES or xs != 1 or ys != 1:
+            raise UnsupportedExr(f"channel {name!r}: pixel type {pixel_type}, sampling {xs}x{ys}")
+        out.append((name, PIXEL_TYPES[pixel_type]))
+    return out
+
+
+def _header(buf: bytes, pos: int) -> tuple[dict, int]:
+    """One header's attributes; returns (attributes, position after its terminating 0)."""
+    attrs = {}
+    while buf[pos] != 0:
+        name, pos = _cstring(buf, pos)
+        kind, pos = _cstring(buf, pos)
+        (size,) = struct.unpack_from("<i", buf, pos)
+        pos += 4
+        value = buf[pos : pos + size]
+        pos += size
+        if kind == "chlist":
+            attrs[name] = _channels(value)
+        elif kind == "box2i":
+            attrs[name] = struct.unpack("<4i", value)
+        elif kind == "compression":
+            attrs[name] = value[0]
+        elif kind == "string":
+            attrs[name] = value.decode("utf-8")
+        elif kind == "int":
+            attrs[name] = struct.unpack("<i", value)[0]
+        elif kind == "lineOrder":
+            attrs[name] = value[0]
+    return attrs, pos + 1
+
+
+def read_exr(path: str) -> dict[str, np.ndarray]:
+    """{channel name: (H, W) array} of every channel of every part, row 0 at the top."""
+    with open(path, "rb") as f:
+        buf = f.read()
+    magic, version = struct.unpack_from("<ii", buf, 0)
+    if magic != MAGIC:
+        raise ValueError(f"{path} is not an OpenEXR file")
+    if version & (TILED | NON_IMAGE):
+        raise UnsupportedExr("tiled or deep EXR")
+    multipart = bool(version & MULTIPART)
+    pos, headers = 8, []
+    while True:
+        attrs, pos = _header(buf, pos)
+        headers.append(attrs)
+        if not multipart or buf[pos] == 0:
+            break
+    if multipart:
+        pos += 1  # the empty header that ends the list
+    out: dict[str, np.ndarray] = {}
+    for part, attrs in enumerate(headers):
+        if attrs.get("compression") != 0 or attrs.get("lineOrder", 0) != 0:
+            raise UnsupportedExr(f"part {part}: compression {attrs.get('compression')} (only NONE is read here)")
+        x0, y0, x1, y1 = attrs["dataWindow"]
+        w, h = x1 - x0 + 1, y1 - y0 + 1
+        channels = attrs["channels"]  # stored in this (alphabetical) order in every line
+        offsets = np.frombuffer(buf, "<u8", count=h, offset=pos)
+        pos += 8 * h
+        prefix = 12 if multipart else 8  # [part], y, data size
+        line_bytes = sum(w * dt.itemsize for _n, dt in channels)
+        stride = prefix + line_bytes
+        if h > 1 and not np.all(np.diff(offsets.astype(np.int64)) == stride):
+            raise UnsupportedExr("scanlines are not stored one after another")
+        # One structured view over all scanlines of the part: no copy, no loop over lines.
+        fields = [("prefix", f"V{prefix}")] + [(f"c{i}", dt, (w,)) for i, (_n, dt) in enumerate(channels)]
+        lines = np.frombuffer(buf, np.dtype(fields), count=h, offset=int(offsets[0]))
+        for i, (name, _dt) in enumerate(channels):
+            out[name] = lines[f"c{i}"]
+    return out
+
+
+def group_passes(channels: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Channels named 'ViewLayer.<Pass>.<Channel>' -> {pass: (H, W, C)}, channels ordered
+    R, G, B, A / X, Y, Z / Z as Blender writes them (not alphabetically)."""
+    order = {c: i for i, c in enumerate("RGBAXYZVUW")}
+    groups: dict[str, list[tuple[str, np.ndarray]]] = {}
+    for name, data in channels.items():
+        parts = name.split(".")
+        pass_name = parts[-2] if len(parts) >= 2 else name
+        groups.setdefault(pass_name, []).append((parts[-1], data))
+    return {
+        p: np.stack([d for _c, d in sorted(items, key=lambda cd: order.get(cd[0], 99))], axis=-1).astype(
+            np.float32, copy=False
+        )
+        for p, items in groups.items()
+    }
