@@ -66,9 +66,11 @@ def main(argv: list[str] | None = None) -> int:
     stages = ("sample", "apply", "render", "annotate", "write")
     steady = records[1:] or records
     per_stage = {s: statistics.mean(r["seconds"].get(s, 0.0) for r in steady) for s in stages}
-    # sample, apply and render run in the main thread; annotate and write run in worker
-    # threads overlapped with the next render.
-    main_thread = per_stage["sample"] + per_stage["apply"] + per_stage["render"]
+    # sample, apply and render run in the main thread (median over steady frames: the
+    # bound when the workers keep up); annotate and write run in the workers, overlapped.
+    main_thread = statistics.median(
+        sum(r["seconds"].get(s, 0.0) for s in ("sample", "apply", "render")) for r in steady
+    )
     figures = {
         "file": str(args.file),
         "frames": len(records),
@@ -96,11 +98,13 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _steady_rate(records: list[dict]) -> float | None:
-    """Frames finished per second between the first and last steady frame (all stages)."""
-    ends = sorted(r["finished_unix"] for r in records if "finished_unix" in r)
-    if len(ends) < 3 or ends[-1] <= ends[0]:
+    """Frames per second from the start of the first steady frame to the end of the last
+    one (all stages, start-up of the worker pool included): an honest throughput."""
+    started = [r["started_unix"] for r in records if "started_unix" in r]
+    ended = [r["finished_unix"] for r in records if "finished_unix" in r]
+    if len(ended) < 2 or not started or max(ended) <= min(started):
         return None
-    return round((len(ends) - 1) / (ends[-1] - ends[0]), 3)
+    return round(len(ended) / (max(ended) - min(started)), 3)
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ from .annotators import ANNOTATORS, create_annotator
 from .config import Config
 from .progress import Progress
 from .sampling import sample_frame
-from .sink import FrameSink, SinkSpec, init_worker, process_in_worker
+from .sink import FrameSink, SinkSpec, init_worker, process_in_worker, warm_up
 from .writers import WRITERS, create_writer
 
 log = logging.getLogger("sdg")
@@ -239,6 +239,8 @@ class Recorder:
                 initargs=(spec,),
             )
             submit = lambda captured, record: pool.submit(process_in_worker, captured, record)  # noqa: E731
+            for _ in range(opts.write_workers):
+                pool.submit(warm_up)
         else:
             sink = FrameSink(spec)
             pool = ThreadPoolExecutor(opts.write_workers, thread_name_prefix="sdg-write")
@@ -268,7 +270,7 @@ class Recorder:
                 self._flush_warnings()
                 if self._cancel.is_set() or errors:
                     break
-                record = {"frame": f, "seed": cfg.seed, "seconds": {}}
+                record = {"frame": f, "seed": cfg.seed, "seconds": {}, "started_unix": time.time()}
                 t = time.perf_counter()
                 sampled = sample_frame(cfg.seed, f, cfg.randomizers, targets)
                 record["samples"] = sampled

@@ -90,3 +90,8 @@ def init_worker(spec: SinkSpec) -> None:
 
 def process_in_worker(captured: list[FrameData], record: dict) -> tuple[dict, list[str]]:
     return _worker_sink.process(captured, record)
+
+
+def warm_up() -> None:
+    """A no-op task: submitting one per worker starts the processes (imports, writer
+    set-up) while the first frame renders, not after it."""
