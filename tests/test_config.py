@@ -597,3 +597,16 @@ def test_reference_lists_every_field():
         body = section(distributions, name)
         missing.extend(f"distribution {name}: {k}" for k in cls.PARAMS if f"`{k}`" not in body)
     assert not missing, "docs/parameters.md lacks: " + ", ".join(missing)
+
+
+def test_randomizer_option_bounds(tmp_path):
+    path = tmp_path / "p.toml"
+    path.write_text(
+        '[[cameras]]\nname = "cam"\nlocation = [0, -2, 1]\n'
+        '[[assets]]\nname = "a"\nprimitive = "cube"\n'
+        '[[randomizers]]\ntype = "pose"\ntargets = "a"\nmin_distance = -0.5\nmax_tries = 0\n'
+    )
+    with pytest.raises(ConfigError) as e:
+        load_config(path)
+    fields = {(p.field, p.value) for p in e.value.problems}
+    assert fields == {("randomizers[0].min_distance", -0.5), ("randomizers[0].max_tries", 0)}

@@ -474,6 +474,9 @@ def _randomizer(v: _Reader, t, p: str) -> tuple[RandomizerSpec | None, list[str]
     options = {}
     for name, (default, typ, desc) in cls.OPTIONS.items():
         options[name] = v.typed(t, name, p, default, typ, desc)
+        low = cls.OPTION_MINIMUMS.get(name)
+        if low is not None and name in t and _number(options[name]) and options[name] < low:
+            v.problems.add(join(p, name), t[name], f"a number >= {low}: {desc}")
     return cls(params, options), targets
 
 

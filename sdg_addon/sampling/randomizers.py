@@ -31,6 +31,7 @@ class RandomizerSpec:
     PARAMS: dict[str, tuple[str, str]] = {}
     # extra plain options (not sampled) -> (default, type, description)
     OPTIONS: dict[str, tuple[object, type | tuple[type, ...], str]] = {}
+    OPTION_MINIMUMS: dict[str, float] = {}  # numeric options that have a lower bound
 
     def __init__(self, params: dict[str, Distribution], options: dict):
         self.params = params
@@ -55,6 +56,7 @@ class Pose(RandomizerSpec):
         "min_distance": (0.0, (int, float), "minimum XY distance between target origins, metres"),
         "max_tries": (100, int, "redraws per target to satisfy min_distance"),
     }
+    OPTION_MINIMUMS = {"min_distance": 0.0, "max_tries": 1}
 
     def sample(self, rng, frame, targets):
         out: dict[str, dict] = {}
