@@ -1,0 +1,46 @@
+"""Our view transform against Blender's own: the PNG Blender writes for a render equals
+display_transform() of the same render's linear Combined pass (within one level)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+bpy = pytest.importorskip("bpy")
+
+from sdg_addon.capture.exr import read_multilayer_exr  # noqa: E402
+from sdg_addon.colour import display_transform  # noqa: E402
+
+
+@pytest.mark.parametrize("view", ["Standard", "AgX", "Filmic"])
+def test_matches_blenders_colour_management(clean_bpy, tmp_path, view):
+    bpy.ops.mesh.primitive_uv_sphere_add(location=(0, 0, 0))
+    bpy.ops.object.light_add(type="POINT", location=(2, -2, 2))
+    bpy.context.object.data.energy = 800  # bright enough to reach the curve's shoulder
+    bpy.ops.object.camera_add(location=(0, -4, 0), rotation=(1.5708, 0, 0))
+    sc = bpy.context.scene
+    sc.camera = bpy.context.object
+    sc.render.engine = "CYCLES"
+    sc.cycles.samples = 4
+    sc.cycles.use_denoising = False
+    sc.render.resolution_x, sc.render.resolution_y = 48, 36
+    sc.render.dither_intensity = 0.0
+    sc.view_settings.view_transform = view
+    sc.view_settings.look = "None"
+    sc.render.use_file_extension = False
+    s = sc.render.image_settings
+    s.file_format, s.color_mode, s.color_depth = "PNG", "RGBA", "8"
+    sc.render.filepath = str(tmp_path / "blender.png")
+    bpy.ops.render.render(write_still=True)
+    if hasattr(s, "media_type"):
+        s.media_type = "MULTI_LAYER_IMAGE"
+    s.file_format, s.color_depth, s.exr_codec = "OPEN_EXR_MULTILAYER", "32", "NONE"
+    sc.render.filepath = str(tmp_path / "linear.exr")
+    bpy.ops.render.render(write_still=True)
+
+    theirs = np.array(Image.open(tmp_path / "blender.png")).astype(int)
+    ours = display_transform(read_multilayer_exr(sc.render.filepath)["Combined"], view).astype(int)
+    assert theirs.shape == ours.shape
+    assert np.abs(theirs - ours).max() <= 1
+    assert theirs[..., :3].max() > 200  # the test covers bright values, not only darks
