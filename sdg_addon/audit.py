@@ -44,10 +44,13 @@ def config_fingerprint(resolved: dict) -> str:
 def copy_inputs(audit: Path, files: list[Path]) -> None:
     inputs = audit / "inputs"
     inputs.mkdir(parents=True, exist_ok=True)
-    for f in files:
-        tmp = inputs / f".{f.name}.tmp"
+    used: set[str] = set()
+    for i, f in enumerate(files):
+        name = f.name if f.name not in used else f"{i}_{f.name}"  # same name, other folder
+        used.add(name)
+        tmp = inputs / f".{name}.tmp"
         shutil.copyfile(f, tmp)
-        os.replace(tmp, inputs / f.name)
+        os.replace(tmp, inputs / name)
 
 
 def environment(device: dict | None = None, extra: dict | None = None) -> dict:

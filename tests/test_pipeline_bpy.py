@@ -567,3 +567,20 @@ def test_plugin_writer_from_an_installed_package_in_worker_processes(tmp_path, m
         boxes = np.load(out / f"bounding_box_2d_tight_{f:04d}.npy")
         rows = (out / "csv" / f"{f:04d}.csv").read_text().splitlines()
         assert rows == [f"{b['x_min']},{b['y_min']},{b['x_max']},{b['y_max']}" for b in boxes]
+
+
+def test_asset_list_is_used_and_copied_to_the_audit(tmp_path):
+    """Assets from a separate asset list (relative to the parameter file) render, and the
+    audit keeps both files byte for byte."""
+    main_text, assets_text = SPHERE_FILE.split("[[assets]]", 1)
+    assets_text = "[[assets]]" + assets_text.split("[annotators]")[0]
+    (tmp_path / "lists").mkdir()
+    (tmp_path / "lists" / "assets.toml").write_text(assets_text)
+    param = tmp_path / "scene.toml"
+    # A top-level key comes before the first table in TOML.
+    param.write_text('asset_list = "lists/assets.toml"\n' + main_text + "[annotators]\nbounding_box_2d_tight = {}\n")
+    out = tmp_path / "out"
+    assert main(["render", str(param), "--out", str(out), "--quiet"]) == 0
+    assert json.loads((out / "bounding_box_2d_tight_prim_paths_0000.json").read_text()) == ["/sdg_assets/ball/ball"]
+    assert (out / "audit" / "inputs" / "scene.toml").read_bytes() == param.read_bytes()
+    assert (out / "audit" / "inputs" / "assets.toml").read_text() == assets_text
