@@ -62,16 +62,15 @@ class CocoWriter(Writer):
     def __init__(self, output_dir, **options):
         super().__init__(output_dir, **options)
         check_options(self.name, self.options)
-        self.several_cameras = False  # set by the recorder
-        self.categories: list[str] | None = None  # from the run's label table (set_run)
 
     @property
     def root(self) -> Path:
         return self.output_dir / "coco"
 
-    def set_run(self, label_table, several_cameras: bool) -> None:
-        super().set_run(label_table, several_cameras)
-        self.categories = class_names(label_table, self.options["semantic_type"])
+    @property
+    def categories(self) -> list[str] | None:
+        """Class names in the run's stable order (from set_run's label table)."""
+        return None if self.label_table is None else class_names(self.label_table, self.options["semantic_type"])
 
     def dataset_name(self, frame_index: int, camera_name: str) -> str:
         split = split_of(frame_index, self.options)

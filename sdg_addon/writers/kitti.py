@@ -110,7 +110,6 @@ class KittiWriter(Writer):
     def __init__(self, output_dir, **options):
         super().__init__(output_dir, **options)
         check_options(self.name, self.options)
-        self.several_cameras = False  # set by the recorder
 
     @property
     def root(self) -> Path:

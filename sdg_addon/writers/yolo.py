@@ -49,16 +49,15 @@ class YoloWriter(Writer):
     def __init__(self, output_dir, **options):
         super().__init__(output_dir, **options)
         check_options(self.name, self.options)
-        self.several_cameras = False  # set by the recorder
-        self.names: list[str] | None = None  # class names, from the run's label table
 
     @property
     def root(self) -> Path:
         return self.output_dir / "yolo"
 
-    def set_run(self, label_table, several_cameras: bool) -> None:
-        super().set_run(label_table, several_cameras)
-        self.names = class_names(label_table, self.options["semantic_type"])
+    @property
+    def names(self) -> list[str] | None:
+        """Class names in the run's stable order (from set_run's label table)."""
+        return None if self.label_table is None else class_names(self.label_table, self.options["semantic_type"])
 
     def file_stem(self, frame: AnnotatedFrame) -> str:
         n = f"{frame.frame:0{self.options['frame_padding']}d}"
@@ -91,8 +90,8 @@ class YoloWriter(Writer):
     def write(self, frame: AnnotatedFrame) -> None:
         split = split_of(frame.frame, self.options)
         stem = self.file_stem(frame)
-        if self.names is None:
-            self.names = class_names(frame.label_table, self.options["semantic_type"])
+        if self.label_table is None:  # written without set_run (a writer used on its own)
+            self.label_table = frame.label_table
         lines = self.label_lines(frame)
         io.write_text(self.root / "labels" / split / f"{stem}.txt", "".join(f"{x}\n" for x in lines))
         # Last: the image makes the frame part of the dataset.
