@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import audit
-from .annotators import ANNOTATORS, create_annotator
+from .annotators import ANNOTATORS
 from .config import Config
 from .progress import Progress
 from .sampling import sample_frame
@@ -197,13 +197,13 @@ class Recorder:
         built = build_scene(cfg)
         targets = self.resolve_targets(built)
         plan = annotator_plan(cfg)
-        annotators = {name: create_annotator(name, **opts_) for name, opts_ in plan.items()}
-        passes = {p for a in annotators.values() for p in a.passes}
-        need_geometry = any(a.needs_geometry for a in annotators.values())
+        # What to render is a property of the annotator classes; instances live in the sink.
+        passes = {p for name in plan for p in ANNOTATORS[name].passes}
+        need_geometry = any(ANNOTATORS[name].needs_geometry for name in plan)
         audit.write_json(audit_dir / "label_table.json", built.label_table.values)
         spec = SinkSpec(opts.output, plan, dict(cfg.writers), built.label_table, len(cfg.cameras) > 1)
 
-        unlabelled = [n for n in unlabelled_objects(built.scene) if n != "ground"]
+        unlabelled = unlabelled_objects(built.scene)
         labelled = [e for e in built.entities.values() if e.labels]
         if not labelled:
             self.warn(

@@ -584,3 +584,16 @@ def test_asset_list_is_used_and_copied_to_the_audit(tmp_path):
     assert json.loads((out / "bounding_box_2d_tight_prim_paths_0000.json").read_text()) == ["/sdg_assets/ball/ball"]
     assert (out / "audit" / "inputs" / "scene.toml").read_bytes() == param.read_bytes()
     assert (out / "audit" / "inputs" / "assets.toml").read_text() == assets_text
+
+
+def test_ground_is_unlabelled_on_purpose_not_warned_about(tmp_path, capsys):
+    param = tiny_default(tmp_path, frames=1)
+    text = param.read_text().replace(
+        'name = "box"\nprimitive = "cube"\nsize = 0.15\nlabels = { class = "box" }',
+        'name = "box"\nprimitive = "cube"\nsize = 0.15',
+    )
+    assert text != param.read_text()
+    param.write_text(text)
+    assert main(["render", str(param), "--out", str(tmp_path / "o"), "--quiet"]) == 0
+    err = capsys.readouterr().err
+    assert "without a 'class' label" in err and "box" in err and "ground" not in err

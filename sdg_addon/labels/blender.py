@@ -157,13 +157,20 @@ def _ancestors(obj) -> list:
     return out[::-1]
 
 
+BACKGROUND_PROPERTY = "sdg_background"  # True: unlabelled on purpose (a ground, a backdrop)
+
+
 def unlabelled_objects(scene, semantic_type: str = "class") -> list[str]:
-    """Names of visible mesh objects with no label of `semantic_type` (for warnings)."""
+    """Names of visible mesh objects with no label of `semantic_type` (for warnings);
+    objects marked as background (BACKGROUND_PROPERTY) are unlabelled on purpose."""
     parents, users = collection_parents(scene), object_collections(scene)
     return sorted(
         o.name
         for o in scene.objects
-        if o.type == "MESH" and not o.hide_render and semantic_type not in resolved_labels(o, parents, users)
+        if o.type == "MESH"
+        and not o.hide_render
+        and not o.get(BACKGROUND_PROPERTY)
+        and semantic_type not in resolved_labels(o, parents, users)
     )
 
 

@@ -19,7 +19,14 @@ from mathutils import Euler, Vector
 
 from ..config.schema import AssetSpec, CameraSpec, Config, LightSpec
 from ..frame import FIRST_INSTANCE_ID, LabelTable
-from ..labels.blender import collection_parents, object_collections, object_path, resolved_labels, set_labels
+from ..labels.blender import (
+    BACKGROUND_PROPERTY,
+    collection_parents,
+    object_collections,
+    object_path,
+    resolved_labels,
+    set_labels,
+)
 from .instancing import GEOMETRY_TYPES, in_render_collections, is_instance_copy, realize_instances, render_collections
 from .materials import per_object_material, set_object_look, wire_principled
 from .primitives import primitive_mesh
@@ -195,6 +202,7 @@ def _ground(scene, config: Config) -> None:
     g = config.ground
     mesh = primitive_mesh("plane", "ground", g.size, smooth=False)
     obj = bpy.data.objects.new("ground", mesh)
+    obj[BACKGROUND_PROPERTY] = True  # unlabelled on purpose: no "without labels" warning
     scene.collection.objects.link(obj)
     mat = per_object_material("sdg_ground")
     mesh.materials.append(mat)
