@@ -347,7 +347,10 @@ def test_problems_read_as_one_line_each(tmp_path):
     with pytest.raises(ConfigError) as info:
         load_config(main)
     (p,) = info.value.problems
-    assert str(p) == f'{main.as_posix()}: run.frames: got "ten"; expected a whole number >= 1'
+    assert (
+        str(p)
+        == f'{main.as_posix()}: run.frames: got "ten"; expected a whole number >= 1 (number of frames; frame indices are 0 .. frames-1)'
+    )
     assert str(info.value) == str(p)
     assert isinstance(info.value, ValueError)
 

@@ -23,6 +23,7 @@ from ..sampling.distributions import (
 )
 from ..sampling.randomizers import BOOL, COLOR, NUMBER, RANDOMIZERS, VEC3, RandomizerSpec
 from ..writers.plugins import writer_registry
+from .fields import Field, read_section, section_class
 from .problems import MISSING, Problems, join, one_of
 
 DEVICES = ("auto", "cpu", "cuda", "optix", "hip", "metal", "oneapi")
@@ -40,19 +41,64 @@ DEFAULT_ANNOTATORS = (
 )
 
 
-@dataclass
-class RenderSettings:
-    width: int = 640
-    height: int = 480
-    samples: int = 64
-    device: str = "auto"
-    denoise: bool = False
-    view_transform: str = "Standard"
-    film_transparent: bool = False
-    max_bounces: int = 8
-    persistent_data: bool = True
-    threads: int = 0
-    alpha_threshold: float = 0.5  # masks/depth: a surface owns a pixel when its alpha >= this
+MAX_RESOLUTION = 65536  # Blender's limit per side
+MAX_NAME_BYTES = 63  # Blender's limit for ID names (longer ones are cut, then clash)
+
+RUN_FIELDS = (
+    Field("seed", "int", 0, "seed of every sampled value (see determinism)", low=0, high=2**63 - 1),
+    Field("frames", "int", 10, "number of frames; frame indices are 0 .. frames-1", low=1),
+    Field(
+        "output",
+        "str",
+        "",
+        "output folder, relative to the working folder; `render --out` overrides it",
+        default_text='`"out/<file name without extension>"`',
+    ),
+)
+
+RENDER_FIELDS = (
+    Field("width", "int", 640, "image width in pixels (or `resolution = [w, h]`)", low=1, high=MAX_RESOLUTION),
+    Field("height", "int", 480, "image height in pixels (or `resolution = [w, h]`)", low=1, high=MAX_RESOLUTION),
+    Field("samples", "int", 64, "Cycles samples per pixel", low=1),
+    Field(
+        "device",
+        "choice",
+        "auto",
+        "`auto` takes a GPU backend if Cycles finds one, else the CPU; `render --device` overrides it",
+        choices=DEVICES,
+        fold_case=True,
+    ),
+    Field("denoise", "bool", False, "Cycles denoising of the RGB image"),
+    Field(
+        "view_transform",
+        "choice",
+        "Standard",
+        "colour management of the RGB image (`Standard`: sRGB)",
+        choices=VIEW_TRANSFORMS,
+    ),
+    Field("film_transparent", "bool", False, "transparent background in RGB (alpha 0 where the world shows)"),
+    Field("max_bounces", "int", 8, "Cycles light path bounces", low=0),
+    Field("persistent_data", "bool", True, "keep render data between frames (faster; leave on)"),
+    Field("threads", "int", 0, "CPU threads, `0` = all", low=0),
+    Field(
+        "alpha_threshold",
+        "float",
+        0.5,
+        "masks and depth: a surface owns a pixel when its alpha is at least this (glass is not alpha)",
+        low=0,
+        high=1,
+    ),
+)
+RenderSettings = section_class("RenderSettings", RENDER_FIELDS)
+
+WORLD_FIELDS = (
+    Field("color", "color", [0.05, 0.05, 0.05], "linear RGB"),
+    Field("strength", "float", 1.0, "emission strength (multiplies `color`)", low=0),
+)
+WorldSpec = section_class("WorldSpec", WORLD_FIELDS)
+
+# Every section declared with config.fields, by its name in the file (docs and UI read this).
+DECLARED_SECTIONS = {"run": RUN_FIELDS, "render": RENDER_FIELDS, "scene.world": WORLD_FIELDS}
 
 
 @dataclass
@@ -103,12 +149,6 @@ class GroundSpec:
     size: float = 4.0
     color: list[float] = field(default_factory=lambda: [0.4, 0.4, 0.4])
     labels: dict[str, list[str]] = field(default_factory=dict)
-
-
-@dataclass
-class WorldSpec:
-    color: list[float] = field(default_factory=lambda: [0.05, 0.05, 0.05])
-    strength: float = 1.0
 
 
 @dataclass
@@ -222,10 +262,9 @@ def config_from_dict(data: dict, path: Path, problems: Problems | None = None) -
     cfg = Config(files=[path])
 
     run = v.table(data, "run")
-    problems.unknown_keys(run, ("seed", "frames", "output"), "run")
-    cfg.seed = v.integer(run, "seed", "run", 0, low=0, high=2**63 - 1)
-    cfg.frames = v.integer(run, "frames", "run", 10, low=1)
-    cfg.output = v.string(run, "output", "run", f"out/{path.stem}")
+    read_section(problems, run, "run", RUN_FIELDS, cfg)
+    if "output" not in run:
+        cfg.output = f"out/{path.stem}"
     if not cfg.output.strip():
         problems.add("run.output", cfg.output, "a folder path (not empty)")
 
@@ -281,15 +320,10 @@ TOP_LEVEL_KEYS = (
 )
 
 
-MAX_RESOLUTION = 65536  # Blender's limit per side
-MAX_NAME_BYTES = 63  # Blender's limit for ID names (longer ones are cut, then clash)
-
-
 def _render(v: _Reader, t: dict) -> RenderSettings:
     """`resolution = [w, h]`, or `width` and `height` (either form, not both)."""
     p = "render"
-    v.problems.unknown_keys(t, (*RenderSettings.__dataclass_fields__, "resolution"), p)
-    r = RenderSettings()
+    r = read_section(v.problems, t, p, RENDER_FIELDS, RenderSettings(), known_extra=("resolution",))
     if "resolution" in t:
         res = v.numbers(
             t, "resolution", p, None, n=2, low=1, high=MAX_RESOLUTION, whole=True, what="[width, height] in pixels"
@@ -301,18 +335,6 @@ def _render(v: _Reader, t: dict) -> RenderSettings:
                 v.problems.add(
                     join(p, key), t[key], "either resolution = [width, height] or width and height, not both"
                 )
-    else:
-        r.width = v.integer(t, "width", p, r.width, low=1, high=MAX_RESOLUTION)
-        r.height = v.integer(t, "height", p, r.height, low=1, high=MAX_RESOLUTION)
-    r.samples = v.integer(t, "samples", p, r.samples, low=1)
-    r.device = v.choice(t, "device", p, r.device, DEVICES, fold_case=True)
-    r.denoise = v.boolean(t, "denoise", p, r.denoise)
-    r.view_transform = v.choice(t, "view_transform", p, r.view_transform, VIEW_TRANSFORMS)
-    r.film_transparent = v.boolean(t, "film_transparent", p, r.film_transparent)
-    r.max_bounces = v.integer(t, "max_bounces", p, r.max_bounces, low=0)
-    r.persistent_data = v.boolean(t, "persistent_data", p, r.persistent_data)
-    r.threads = v.integer(t, "threads", p, r.threads, low=0)
-    r.alpha_threshold = v.number(t, "alpha_threshold", p, r.alpha_threshold, low=0, high=1)
     return r
 
 
@@ -335,12 +357,7 @@ def _ground(v: _Reader, scene: dict) -> GroundSpec:
 
 
 def _world(v: _Reader, scene: dict) -> WorldSpec:
-    w, p = WorldSpec(), "scene.world"
-    t = v.table(scene, "world", "scene")
-    v.problems.unknown_keys(t, ("color", "strength"), p)
-    w.color = v.color(t, "color", p, w.color)
-    w.strength = v.number(t, "strength", p, w.strength, low=0)
-    return w
+    return read_section(v.problems, v.table(scene, "world", "scene"), "scene.world", WORLD_FIELDS, WorldSpec())
 
 
 def _camera(v: _Reader, t, p: str) -> CameraSpec:

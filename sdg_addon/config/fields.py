@@ -1,0 +1,188 @@
+"""Schema sections declared once: type, default, bounds and doc of every field.
+
+A section is a tuple of `Field`s. From it come the dataclass that holds the values
+(`section_class`), the validation (`read_section`), the reference table in
+docs/parameters.md (`fields_markdown`, checked by a test) and the UI panels (ui/ reads
+the same declarations). Adding a field is adding one `Field(...)` line.
+
+Kinds: "int", "float", "bool", "str", "choice", "vec3", "color", "strings".
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass, field, make_dataclass
+
+from .problems import MISSING, Problems, join, one_of
+
+KINDS = ("int", "float", "bool", "str", "choice", "vec3", "color", "strings")
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    kind: str
+    default: object
+    doc: str
+    low: float | None = None
+    high: float | None = None
+    strict_low: bool = False  # value must be > low (not >=)
+    choices: tuple = ()
+    fold_case: bool = False  # choices match in any case
+    nullable: bool = False  # None (absent) is a valid value
+    default_text: str | None = None  # how docs show a computed default
+
+    def __post_init__(self):
+        assert self.kind in KINDS, self.kind
+        assert self.kind != "choice" or self.choices, self.name
+
+    def type_text(self) -> str:
+        """The type and bounds as docs and error messages state them."""
+        if self.kind == "choice":
+            listed = ", ".join(f'`"{c}"`' for c in self.choices)
+            return listed + (" (any case)" if self.fold_case else "")
+        base = {
+            "int": "int",
+            "float": "number",
+            "bool": "bool",
+            "str": "string",
+            "vec3": "[x, y, z]",
+            "color": "colour [r, g, b] in [0, 1]",
+            "strings": "string or list of strings",
+        }[self.kind]
+        return base + _range_text(self.low, self.high, self.strict_low)
+
+
+def _range_text(low, high, strict_low=False) -> str:
+    if low is not None and high is not None and not strict_low:
+        return f" {_num(low)} .. {_num(high)}"
+    text = ""
+    if low is not None:
+        text += f" {'>' if strict_low else '≥'} {_num(low)}"
+    if high is not None:
+        text += f"{',' if text else ''} ≤ {_num(high)}"
+    return text
+
+
+def _num(x) -> str:
+    if isinstance(x, float) and x.is_integer() and abs(x) < 1e15:
+        return str(int(x))
+    return str(x)
+
+
+def section_class(name: str, fields: tuple[Field, ...], extra: tuple = ()):
+    """A dataclass with one attribute per field, defaulting to the declared default.
+
+    `extra` adds (name, type, dataclasses.field(...)) attributes that are not read from the
+    file (e.g. values derived by the reader).
+    """
+    attrs = [(f.name, object, field(default_factory=lambda d=f.default: copy.deepcopy(d))) for f in fields]
+    return make_dataclass(name, [*attrs, *extra])
+
+
+def read_section(problems: Problems, table: dict, path: str, fields: tuple[Field, ...], into, known_extra=()):
+    """Validate `table` against `fields`, setting attributes on `into`; unknown keys are problems.
+
+    A wrong value is recorded (file, field, value, what was expected) and the default kept,
+    so every problem of a file is found in one pass.
+    """
+    problems.unknown_keys(table, [*(f.name for f in fields), *known_extra], path)
+    for f in fields:
+        if f.name in table:
+            setattr(into, f.name, check_value(problems, f, table[f.name], join(path, f.name)))
+    return into
+
+
+def check_value(problems: Problems, f: Field, value, where: str):
+    """The value converted to the field's type, or the default after recording a problem."""
+    if value is None and f.nullable:
+        return None
+    ok, out = _convert(f, value)
+    if ok:
+        return out
+    expected = one_of(value, f.choices) if f.kind == "choice" else _expected(f)
+    if f.kind == "choice" and f.fold_case:
+        expected += " (any case)"
+    problems.add(where, value if value is not MISSING else MISSING, f"{expected} ({f.doc})" if f.doc else expected)
+    return copy.deepcopy(f.default)
+
+
+def _expected(f: Field) -> str:
+    rng = f" {'>' if f.strict_low else '>='} {_num(f.low)}" if f.low is not None else ""
+    rng += f"{' and' if rng else ''} <= {_num(f.high)}" if f.high is not None else ""
+    return {
+        "int": f"a whole number{rng}",
+        "float": f"a number{rng}",
+        "bool": "true or false",
+        "str": "a string",
+        "vec3": f"a list of 3 numbers [x, y, z]{rng and ', each' + rng}",
+        "color": "a colour [r, g, b], each in [0, 1] (linear)",
+        "strings": "a string or a list of strings",
+    }[f.kind]
+
+
+def _is_number(x) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+
+
+def _in_range(f: Field, x) -> bool:
+    if f.low is not None and (x <= f.low if f.strict_low else x < f.low):
+        return False
+    return f.high is None or x <= f.high
+
+
+def _convert(f: Field, value) -> tuple[bool, object]:
+    k = f.kind
+    if k == "int":
+        ok = isinstance(value, int) and not isinstance(value, bool) and _in_range(f, value)
+        return ok, value
+    if k == "float":
+        ok = _is_number(value) and _in_range(f, value)
+        return ok, float(value) if ok else None
+    if k == "bool":
+        return isinstance(value, bool), value
+    if k == "str":
+        return isinstance(value, str), value
+    if k == "choice":
+        if isinstance(value, str):
+            for c in f.choices:
+                if value == c or (f.fold_case and value.lower() == str(c).lower()):
+                    return True, c
+        return False, None
+    if k == "vec3":
+        ok = isinstance(value, list) and len(value) == 3 and all(_is_number(x) and _in_range(f, x) for x in value)
+        return ok, [float(x) for x in value] if ok else None
+    if k == "color":
+        ok = isinstance(value, list) and len(value) in (3, 4) and all(_is_number(x) and 0 <= x <= 1 for x in value)
+        return ok, [float(x) for x in value] if ok else None
+    if k == "strings":
+        if isinstance(value, str):
+            return True, [value]
+        ok = isinstance(value, list) and all(isinstance(x, str) for x in value)
+        return ok, list(value) if ok else None
+    return False, None
+
+
+def default_text(f: Field) -> str:
+    if f.default_text is not None:
+        return f.default_text
+    d = f.default
+    if d is None:
+        return "none"
+    if isinstance(d, bool):
+        return f"`{str(d).lower()}`"
+    if isinstance(d, str):
+        return f'`"{d}"`'
+    if isinstance(d, list):
+        return "`[" + ", ".join(_num(x) for x in d) + "]`"
+    return f"`{_num(d)}`"
+
+
+def fields_markdown(fields: tuple[Field, ...]) -> str:
+    """The reference table of a section, as docs/parameters.md holds it."""
+    rows = ["| field | type | default | meaning |", "|---|---|---|---|"]
+    for f in fields:
+        doc = f.doc.replace("|", "\\|")
+        rows.append(f"| `{f.name}` | {f.type_text()} | {default_text(f)} | {doc} |")
+    return "\n".join(rows)
