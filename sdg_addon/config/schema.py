@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ..annotators import ANNOTATORS
+from ..sampling.cases import CASE_FIELDS, CaseSpec
 from ..sampling.distributions import (
     Distribution,
     check_distribution_spec,
@@ -28,7 +29,7 @@ from .problems import MISSING, Problems, join, one_of
 
 DEVICES = ("auto", "cpu", "cuda", "optix", "hip", "metal", "oneapi")
 VIEW_TRANSFORMS = ("Standard", "AgX", "Filmic", "Raw")
-PRIMITIVES = ("cube", "sphere", "cylinder", "cone", "torus", "monkey", "plane")
+PRIMITIVES = ("cube", "sphere", "cylinder", "cone", "torus", "monkey", "plane", "table")
 ASSET_EXTENSIONS = (".blend", ".glb", ".gltf", ".obj", ".fbx", ".ply", ".stl", ".usd", ".usda", ".usdc", ".usdz")
 LIGHT_TYPES = ("POINT", "SUN", "SPOT", "AREA")
 DEFAULT_ANNOTATORS = (
@@ -98,7 +99,12 @@ WORLD_FIELDS = (
 WorldSpec = section_class("WorldSpec", WORLD_FIELDS)
 
 # Every section declared with config.fields, by its name in the file (docs and UI read this).
-DECLARED_SECTIONS = {"run": RUN_FIELDS, "render": RENDER_FIELDS, "scene.world": WORLD_FIELDS}
+DECLARED_SECTIONS = {
+    "run": RUN_FIELDS,
+    "render": RENDER_FIELDS,
+    "scene.world": WORLD_FIELDS,
+    "cases[]": CASE_FIELDS,
+}
 
 
 @dataclass
@@ -141,6 +147,8 @@ class AssetSpec:
     color: list[float] = field(default_factory=lambda: [0.8, 0.8, 0.8])
     roughness: float = 0.5
     metallic: float = 0.0
+    # Unlabelled clutter: never annotated as an object, no "without labels" warning.
+    distractor: bool = False
 
 
 @dataclass
@@ -168,6 +176,7 @@ class Config:
     randomizer_targets: list[list[str]] = field(default_factory=list)  # glob patterns
     annotators: dict[str, dict] = field(default_factory=dict)
     writers: dict[str, dict] = field(default_factory=dict)
+    cases: list = field(default_factory=list)  # CaseSpec (sampling.cases)
 
     def resolved(self) -> dict:
         """The effective parameters as plain JSON data (written to audit/)."""
@@ -293,6 +302,9 @@ def config_from_dict(data: dict, path: Path, problems: Problems | None = None) -
             cfg.randomizers.append(spec)
             cfg.randomizer_targets.append(targets)
 
+    cfg.cases = [_case(v, c, join("cases", i)) for i, c in enumerate(v.array(data, "cases"))]
+    _check_cases(cfg, problems)
+
     cfg.annotators = v.registry_table(data, "annotators", ANNOTATORS, "annotator")
     if "annotators" not in data:
         cfg.annotators = {name: {} for name in DEFAULT_ANNOTATORS}
@@ -315,6 +327,7 @@ TOP_LEVEL_KEYS = (
     "assets",
     "asset_list",
     "randomizers",
+    "cases",
     "annotators",
     "writers",
 )
@@ -464,6 +477,9 @@ def _asset(v: _Reader, t, p: str, base: Path) -> AssetSpec:
     a.color = v.color(t, "color", p, a.color)
     a.roughness = v.number(t, "roughness", p, a.roughness, low=0, high=1)
     a.metallic = v.number(t, "metallic", p, a.metallic, low=0, high=1)
+    a.distractor = v.boolean(t, "distractor", p, a.distractor)
+    if a.distractor and a.labels:
+        v.problems.add(join(p, "labels"), t["labels"], "no labels on a distractor (distractor = true)")
     return a
 
 
@@ -494,7 +510,57 @@ def _randomizer(v: _Reader, t, p: str) -> tuple[RandomizerSpec | None, list[str]
         low = cls.OPTION_MINIMUMS.get(name)
         if low is not None and name in t and _number(options[name]) and options[name] < low:
             v.problems.add(join(p, name), t[name], f"a number >= {low}: {desc}")
+    before = len(v.problems.items)
+    for key, bad, expected in cls.check(params, options):
+        v.problems.add(join(p, key), t.get(key, MISSING) if bad is None else bad, expected)
+    if len(v.problems.items) > before:
+        return None, []
     return cls(params, options), targets
+
+
+def _case(v: _Reader, t, p: str) -> CaseSpec:
+    c = CaseSpec()
+    if not v.is_table(t, p):
+        return c
+    read_section(v.problems, t, p, CASE_FIELDS, c, known_extra=("set",))
+    if not c.name.strip():
+        v.problems.add(join(p, "name"), t.get("name", MISSING), "a non-empty name for the case")
+    entries = t.get("set", [])
+    if isinstance(entries, dict):
+        entries = [entries]
+    if not isinstance(entries, list):
+        v.problems.add(join(p, "set"), entries, "a list of tables {type, target, <parameter> = value}")
+        entries = []
+    for i, e in enumerate(entries):
+        where = join(join(p, "set"), i)
+        if not v.is_table(e, where):
+            continue
+        cls = RANDOMIZERS.get(e.get("type")) if isinstance(e.get("type"), str) else None
+        if cls is None:
+            v.problems.add(join(where, "type"), e.get("type", MISSING), one_of(e.get("type"), sorted(RANDOMIZERS)))
+            continue
+        v.problems.unknown_keys(e, ("type", "target", *cls.PARAMS), where)
+        if not isinstance(e.get("target", "*"), str):
+            v.problems.add(join(where, "target"), e["target"], "a target name pattern (glob)")
+        for k, (kind, desc) in cls.PARAMS.items():
+            if k in e and not _fits(e[k], kind):
+                v.problems.add(join(where, k), e[k], f"{_KIND_TEXT[kind]} ({desc})")
+        c.set.append(dict(e))
+    if not c.set and c.min is None and c.max is None:
+        v.problems.add(p, t, "a fixed case (set = [...]) or a quota condition (min and/or max of measure)")
+    return c
+
+
+def _check_cases(cfg: Config, problems: Problems) -> None:
+    names = [c.name for c in cfg.cases]
+    for i, c in enumerate(cfg.cases):
+        if c.name in names[:i]:
+            problems.add(join(join("cases", i), "name"), c.name, "a name not used by another case")
+        if c.camera and c.camera not in [cam.name for cam in cfg.cameras]:
+            problems.add(join(join("cases", i), "camera"), c.camera, one_of(c.camera, [x.name for x in cfg.cameras]))
+    total = sum(c.frames for c in cfg.cases)
+    if total > cfg.frames:
+        problems.add("cases", total, f"at most run.frames ({cfg.frames}) frames requested by all cases together")
 
 
 def _unique_names(cfg: Config, asset_origins: list[tuple[str, Path]], path: Path, problems: Problems) -> None:

@@ -1,5 +1,6 @@
 """Seeded sampling of randomizer values (no bpy)."""
 
+from . import camera, placement  # noqa: F401,E402  (register their randomizers)
 from .distributions import DISTRIBUTIONS, Distribution, make_distribution
 from .randomizers import RANDOMIZERS, RandomizerSpec
 from .sampler import frame_rng, sample_frame

@@ -25,13 +25,21 @@ def register_randomizer(cls):
 
 class RandomizerSpec:
     name = ""
-    # What the targets are: "objects" (labelled assets), "lights", "cameras", or None.
+    # What the targets are: "objects" (labelled assets), "lights", "cameras", "placeables"
+    # (objects and lights), or None.
     target_kind: str | None = "objects"
     # parameter -> (kind, description). A missing parameter is left as it is in the scene.
     PARAMS: dict[str, tuple[str, str]] = {}
     # extra plain options (not sampled) -> (default, type, description)
     OPTIONS: dict[str, tuple[object, type | tuple[type, ...], str]] = {}
     OPTION_MINIMUMS: dict[str, float] = {}  # numeric options that have a lower bound
+    # True: sample() takes `facts` (scene.facts.SceneFacts, read once per run).
+    needs_facts = False
+
+    @classmethod
+    def check(cls, params: dict, options: dict) -> list[tuple[str, object, str]]:
+        """Problems beyond types and minimums, as (key, value, expected); empty if fine."""
+        return []
 
     def __init__(self, params: dict[str, Distribution], options: dict):
         self.params = params

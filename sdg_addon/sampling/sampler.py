@@ -11,8 +11,10 @@ import numpy as np
 from .randomizers import RandomizerSpec
 
 
-def frame_rng(seed: int, frame: int, stream: int) -> np.random.Generator:
-    return np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, frame, stream])))
+def frame_rng(seed: int, frame: int, stream: int, attempt: int = 0) -> np.random.Generator:
+    """Attempt k > 0 (a frame redrawn to meet a guarantee or a case) has its own derived seed."""
+    key = [seed, frame, stream] if attempt == 0 else [seed, frame, stream, attempt]
+    return np.random.Generator(np.random.PCG64(np.random.SeedSequence(key)))
 
 
 def sample_frame(
@@ -20,14 +22,19 @@ def sample_frame(
     frame: int,
     randomizers: list[RandomizerSpec],
     targets: list[list[str]],
+    facts=None,
+    attempt: int = 0,
 ) -> list[dict]:
     """Values of every randomizer for one frame, as logged in the audit trail.
 
     targets[i] are the resolved target names of randomizers[i] (any order: sorted here).
+    `facts` (scene facts, read once per run) goes to the randomizers that need it;
+    `attempt` > 0 redraws the frame with derived seeds (guarantees and corner cases).
     Returns [{"type": name, "values": {target: {param: value}}}, ...] in randomizer order.
     """
     out = []
     for index, (spec, names) in enumerate(zip(randomizers, targets)):
-        rng = frame_rng(seed, frame, index)
-        out.append({"type": spec.name, "values": spec.sample(rng, frame, sorted(names))})
+        rng = frame_rng(seed, frame, index, attempt)
+        extra = {"facts": facts} if spec.needs_facts else {}
+        out.append({"type": spec.name, "values": spec.sample(rng, frame, sorted(names), **extra)})
     return out

@@ -90,3 +90,7 @@ def apply_frame(built: BuiltScene, sampled: list[dict]) -> None:
         fn = APPLIERS[entry["type"]]
         for target, values in entry["values"].items():
             fn(built, target, values)
+
+
+# Appliers of the other randomizer families register themselves on import.
+from . import camera, placement  # noqa: E402,F401
