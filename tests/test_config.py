@@ -62,9 +62,17 @@ def test_default_preset_loads():
     assert [c.name for c in cfg.cameras] == ["camera"]
     assert [light.type for light in cfg.lights] == ["AREA", "SUN"]  # any case in the file
     assert all(a.primitive in PRIMITIVES and a.file is None for a in cfg.assets)
-    assert [r.name for r in cfg.randomizers] == ["pose", "material", "light", "camera"]
-    assert cfg.randomizer_targets[2] == ["key"]  # one pattern as a string -> a list
-    assert cfg.randomizers[0].options["min_distance"] == 0.2
+    assert [r.name for r in cfg.randomizers] == [
+        "camera",
+        "scatter",
+        "camera_relative",
+        "material",
+        "material",
+        "light",
+    ]
+    assert cfg.randomizer_targets[5] == ["key"]  # one pattern as a string -> a list
+    assert cfg.randomizers[1].options["surface"] == "table"
+    assert [a.name for a in cfg.assets if a.distractor] == ["table", "clutter_cube", "clutter_ring", "clutter_cone"]
     assert "rgb" in cfg.annotators and cfg.writers == {"basic": {}}
     assert cfg.label_order()["class"][:6] == ["mug", "ball", "box", "cone", "donut", "monkey"]
     json.dumps(cfg.resolved())  # the audit copy is plain JSON

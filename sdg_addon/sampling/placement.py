@@ -144,11 +144,17 @@ class Scatter(RandomizerSpec):
     def _settled(self, facts, name, rotation, scale, location, surface, area):
         normal = area.normals[surface[1]]
         world = facts.entities[name].verts @ (rotation * scale).T + location
-        lowest = world[int(np.argmin(world @ normal))]
+        height = world @ normal
+        # The contact points: every vertex within the tolerance of the lowest one (a whole
+        # flat base, or a single corner) must lie over the surface.
+        contact = world[height <= height.min() + REST_TOLERANCE]
+        if len(contact) > 64:
+            contact = contact[np.linspace(0, len(contact) - 1, 64).astype(int)]
         probe = 0.01
-        hit = facts.surface_below(area.surfaces, lowest + normal * probe, -normal, probe + 2 * REST_TOLERANCE)
-        if hit is None or abs(hit - probe - REST_GAP) > REST_TOLERANCE:
-            return None
+        for point in contact:
+            hit = facts.surface_below(area.surfaces, point + normal * probe, -normal, probe + 2 * REST_TOLERANCE)
+            if hit is None:
+                return None
         return location
 
     def _in_volume(self, rng, drawn):
@@ -210,7 +216,9 @@ class CameraRelative(RandomizerSpec):
     x, y are image coordinates in [0, 1] (0, 0: top-left corner; 0.5, 0.5: the centre);
     depth is the distance to the image plane in metres. With `fully_inside`, an object
     whose bounding box would cross the image border is moved towards the image centre
-    along the line to the drawn position, at the same depth, until it fits.
+    along the line to the drawn position, at the same depth, until it fits; one too big
+    to fit at that depth even at the centre is moved farther away first (the depth used is
+    logged as `depth_used`).
     """
 
     name = "camera_relative"

@@ -57,6 +57,13 @@ def apply_camera_relative(built: BuiltScene, target: str, v: dict) -> None:
     cu, cw = cam.cx, cam.cy
     if _inside(cam, obj, corners):
         return
+    obj.location = _point_at(cam, cu, cw, depth)
+    for _ in range(40):  # too big for this depth even at the centre: farther away
+        if _inside(cam, obj, corners):
+            break
+        depth *= 1.25
+        obj.location = _point_at(cam, cu, cw, depth)
+    v["depth_used"] = depth  # logged with the frame (the log is written after apply)
     for _ in range(30):
         mid = (lo + hi) / 2
         obj.location = _point_at(cam, cu + mid * (u - cu), cw + mid * (w - cw), depth)
