@@ -106,14 +106,20 @@ def test_nesting_thousands_deep_is_a_problem_not_a_crash(tmp_path):
     (tmp_path / "deep.json").write_text(json.dumps(deep)[:-1] + ', "x": ' + "[" * 100000 + "]" * 100000 + "}")
     found = problems(tmp_path, (tmp_path / "deep.json").read_text(), name="deep.json")
     assert len(found) == 1 and "nesting" in found[0][1]
-    text = CAMERA + "[[assets]]\nname = 'a'\nprimitive = 'cube'\nlabels = { class = " + "[" * 100000 + "]" * 100000 + " }\n"
+    text = (
+        CAMERA
+        + "[[assets]]\nname = 'a'\nprimitive = 'cube'\nlabels = { class = "
+        + "[" * 100000
+        + "]" * 100000
+        + " }\n"
+    )
     found = problems(tmp_path, text)
     assert len(found) == 1 and "nesting" in found[0][1]
 
 
 def test_nesting_past_the_limit_names_the_field(tmp_path):
     text = CAMERA + CUBE + "labels = { class = " + "[" * 40 + '"x"' + "]" * 40 + " }\n"
-    (field, expected), = problems(tmp_path, text)
+    ((field, expected),) = problems(tmp_path, text)
     assert field.startswith("assets[0].labels.class[0]") and "32 levels" in expected
 
 
