@@ -14,6 +14,9 @@ from .distributions import Distribution
 
 # Kinds of values, checked by config for constants and distribution bounds alike.
 NUMBER, VEC3, COLOR, BOOL = "number", "vec3", "color", "bool"
+STRING, STRINGS = "string", "strings"  # a name (file, material); a list of names
+# The valid range of every value of a kind (a parameter may narrow it in RANGES).
+KIND_RANGES = {COLOR: (0.0, 1.0)}
 
 RANDOMIZERS: dict[str, type[RandomizerSpec]] = {}
 
@@ -32,10 +35,32 @@ class RandomizerSpec:
     # extra plain options (not sampled) -> (default, type, description)
     OPTIONS: dict[str, tuple[object, type | tuple[type, ...], str]] = {}
     OPTION_MINIMUMS: dict[str, float] = {}  # numeric options that have a lower bound
+    # parameter -> (low, high) its values must lie in (None: unbounded); config refuses a
+    # constant outside, or a distribution whose support reaches outside.
+    RANGES: dict[str, tuple[float | None, float | None]] = {}
 
-    def __init__(self, params: dict[str, Distribution], options: dict):
+    @classmethod
+    def value_range(cls, param: str) -> tuple[float | None, float | None] | None:
+        kind = cls.PARAMS[param][0]
+        return cls.RANGES.get(param, KIND_RANGES.get(kind))
+
+    def __init__(self, params: dict[str, Distribution], options: dict, trigger: str = "frame", interval: int = 1):
         self.params = params
         self.options = {k: options.get(k, d) for k, (d, _t, _s) in self.OPTIONS.items()}
+        # When it draws new values (Replicator's on_frame(interval)); see trigger_frame.
+        self.trigger = trigger  # "frame": every `interval` frames; "once": frame 0 for the run
+        self.interval = interval
+
+    def trigger_frame(self, frame: int) -> int:
+        """The frame whose draw frame `frame` shows: the last trigger at or before it.
+
+        Values are drawn as if at that frame (its generator, its index for `sequence`), so
+        frame f stays a pure function of (seed, f) whether or not the frames between were
+        rendered in this process.
+        """
+        if self.trigger == "once":
+            return 0
+        return frame - frame % self.interval
 
     def sample(self, rng: np.random.Generator, frame: int, targets: list[str]) -> dict:
         """{target: {param: value}} for this frame; targets already sorted."""
@@ -57,6 +82,7 @@ class Pose(RandomizerSpec):
         "max_tries": (100, int, "redraws per target to satisfy min_distance"),
     }
     OPTION_MINIMUMS = {"min_distance": 0.0, "max_tries": 1}
+    RANGES = {"scale": (0.0, None)}
 
     def sample(self, rng, frame, targets):
         out: dict[str, dict] = {}
@@ -88,6 +114,7 @@ class Material(RandomizerSpec):
         "roughness": (NUMBER, "0 (mirror) .. 1 (matte)"),
         "metallic": (NUMBER, "0 (dielectric) .. 1 (metal)"),
     }
+    RANGES = {"roughness": (0.0, 1.0), "metallic": (0.0, 1.0)}
 
 
 @register_randomizer
@@ -107,6 +134,7 @@ class Light(RandomizerSpec):
         "color": (COLOR, "linear RGB in [0, 1]"),
         "location": (VEC3, "world location, metres"),
     }
+    RANGES = {"energy": (0.0, None)}
 
 
 @register_randomizer
@@ -122,6 +150,7 @@ class CameraOrbit(RandomizerSpec):
         "azimuth": (NUMBER, "degrees, counter-clockwise from +X seen from above"),
         "focal_length": (NUMBER, "lens focal length, mm"),
     }
+    RANGES = {"distance": (0.0, None), "focal_length": (1.0, 5000.0)}
 
 
 @register_randomizer
@@ -134,6 +163,7 @@ class World(RandomizerSpec):
         "color": (COLOR, "linear RGB in [0, 1]"),
         "strength": (NUMBER, "emission strength"),
     }
+    RANGES = {"strength": (0.0, None)}
 
     def sample(self, rng, frame, targets):
         return {"world": {k: d.sample(rng, frame) for k, d in self.params.items()}}
