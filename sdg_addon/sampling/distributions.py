@@ -212,6 +212,14 @@ class Normal(Distribution):
         hi = np.broadcast_to(np.asarray(self.params.get("high", np.inf), float), mean.shape)
         return np.where(std == 0, mean, lo), np.where(std == 0, mean, hi)
 
+    def reach(self, sigmas: float = 12.0):
+        """bounds() with open sides cut at mean -/+ `sigmas` std: where draws land in
+        practice (beyond 12 std: probability < 1e-32 per draw)."""
+        lo, hi = self.bounds()
+        mean = np.atleast_1d(np.asarray(self.params["mean"], float))
+        std = np.atleast_1d(np.asarray(self.params["std"], float))
+        return np.maximum(lo, mean - sigmas * std), np.minimum(hi, mean + sigmas * std)
+
     def sample(self, rng, frame):
         mean = self.params["mean"]
         if "low" not in self.params and "high" not in self.params:

@@ -15,7 +15,7 @@ from .distributions import Distribution
 # Kinds of values, checked by config for constants and distribution bounds alike.
 NUMBER, VEC3, COLOR, BOOL = "number", "vec3", "color", "bool"
 STRING, STRINGS = "string", "strings"  # a name (file, material); a list of names
-# The valid range of every value of a kind (a parameter may narrow it in RANGES).
+# The valid range of every value of a kind (a parameter may narrow it in PARAM_RANGES).
 KIND_RANGES = {COLOR: (0.0, 1.0)}
 
 RANDOMIZERS: dict[str, type[RandomizerSpec]] = {}
@@ -35,14 +35,15 @@ class RandomizerSpec:
     # extra plain options (not sampled) -> (default, type, description)
     OPTIONS: dict[str, tuple[object, type | tuple[type, ...], str]] = {}
     OPTION_MINIMUMS: dict[str, float] = {}  # numeric options that have a lower bound
-    # parameter -> (low, high) its values must lie in (None: unbounded); config refuses a
-    # constant outside, or a distribution whose support reaches outside.
-    RANGES: dict[str, tuple[float | None, float | None]] = {}
+    OPTION_MAXIMUMS: dict[str, float] = {}  # ... an upper bound (work that would not end)
+    # parameter -> (low, high): every value a distribution can draw (its support) must lie
+    # within (None: open); colours are always 0 .. 1 (KIND_RANGES). See value_range.
+    PARAM_RANGES: dict[str, tuple[float | None, float | None]] = {}
 
     @classmethod
     def value_range(cls, param: str) -> tuple[float | None, float | None] | None:
         kind = cls.PARAMS[param][0]
-        return cls.RANGES.get(param, KIND_RANGES.get(kind))
+        return cls.PARAM_RANGES.get(param, KIND_RANGES.get(kind))
 
     def __init__(self, params: dict[str, Distribution], options: dict, trigger: str = "frame", interval: int = 1):
         self.params = params
@@ -82,7 +83,8 @@ class Pose(RandomizerSpec):
         "max_tries": (100, int, "redraws per target to satisfy min_distance"),
     }
     OPTION_MINIMUMS = {"min_distance": 0.0, "max_tries": 1}
-    RANGES = {"scale": (0.0, None)}
+    OPTION_MAXIMUMS = {"min_distance": 1e6, "max_tries": 1000}
+    PARAM_RANGES = {"location": (-1e6, 1e6), "rotation": (-1e6, 1e6), "scale": (0.0, 1e6)}
 
     def sample(self, rng, frame, targets):
         out: dict[str, dict] = {}
@@ -114,7 +116,7 @@ class Material(RandomizerSpec):
         "roughness": (NUMBER, "0 (mirror) .. 1 (matte)"),
         "metallic": (NUMBER, "0 (dielectric) .. 1 (metal)"),
     }
-    RANGES = {"roughness": (0.0, 1.0), "metallic": (0.0, 1.0)}
+    PARAM_RANGES = {"roughness": (0.0, 1.0), "metallic": (0.0, 1.0)}
 
 
 @register_randomizer
@@ -134,7 +136,7 @@ class Light(RandomizerSpec):
         "color": (COLOR, "linear RGB in [0, 1]"),
         "location": (VEC3, "world location, metres"),
     }
-    RANGES = {"energy": (0.0, None)}
+    PARAM_RANGES = {"energy": (0.0, 1e9), "location": (-1e6, 1e6)}
 
 
 @register_randomizer
@@ -150,7 +152,14 @@ class CameraOrbit(RandomizerSpec):
         "azimuth": (NUMBER, "degrees, counter-clockwise from +X seen from above"),
         "focal_length": (NUMBER, "lens focal length, mm"),
     }
-    RANGES = {"distance": (0.0, None), "focal_length": (1.0, 5000.0)}
+    # Blender clamps a lens below 1 mm without a word
+    PARAM_RANGES = {
+        "look_at": (-1e6, 1e6),
+        "distance": (0.0, 1e6),
+        "elevation": (-1e6, 1e6),
+        "azimuth": (-1e6, 1e6),
+        "focal_length": (1.0, 1e6),
+    }
 
 
 @register_randomizer
@@ -163,7 +172,7 @@ class World(RandomizerSpec):
         "color": (COLOR, "linear RGB in [0, 1]"),
         "strength": (NUMBER, "emission strength"),
     }
-    RANGES = {"strength": (0.0, None)}
+    PARAM_RANGES = {"strength": (0.0, 1e9)}
 
     def sample(self, rng, frame, targets):
         return {"world": {k: d.sample(rng, frame) for k, d in self.params.items()}}
