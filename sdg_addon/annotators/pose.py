@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..frame import BLENDER_TO_OPENCV
 from .base import Annotator, register_annotator
 from .semantics import SEMANTIC_OPTIONS, object_labels
 from .silhouettes import in_view

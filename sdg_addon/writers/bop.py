@@ -83,7 +83,9 @@ def read_ply_vertices(path: Path) -> np.ndarray:
     """Vertices (V, 3) of a PLY written by ply_bytes."""
     data = Path(path).read_bytes()
     end = data.index(b"end_header\n") + len(b"end_header\n")
-    n = next(int(line.split()[2]) for line in data[:end].decode("ascii").splitlines() if line.startswith("element vertex"))
+    n = next(
+        int(line.split()[2]) for line in data[:end].decode("ascii").splitlines() if line.startswith("element vertex")
+    )
     return np.frombuffer(data, dtype="<f4", count=3 * n, offset=end).reshape(n, 3)
 
 
@@ -189,7 +191,9 @@ class BopWriter(Writer):
             visib = instance == iid
             g = f"{len(gts):06d}"
             io.write_png(folder / "mask" / f"{im}_{g}.png", full.astype(np.uint8) * 255, opts["png_compress_level"])
-            io.write_png(folder / "mask_visib" / f"{im}_{g}.png", visib.astype(np.uint8) * 255, opts["png_compress_level"])
+            io.write_png(
+                folder / "mask_visib" / f"{im}_{g}.png", visib.astype(np.uint8) * 255, opts["png_compress_level"]
+            )
             m2c = pose["data"][k]
             gts.append(
                 {
@@ -271,4 +275,8 @@ class BopWriter(Writer):
         models = sorted((self.root / "models").glob("obj_*.ply")) if (self.root / "models").is_dir() else []
         if models:
             info = {str(int(p.stem[4:])): model_info(read_ply_vertices(p)) for p in models}
-            io.write_json(self.root / "models" / "models_info.json", dict(sorted(info.items(), key=lambda kv: int(kv[0]))), indent=1)
+            io.write_json(
+                self.root / "models" / "models_info.json",
+                dict(sorted(info.items(), key=lambda kv: int(kv[0]))),
+                indent=1,
+            )
