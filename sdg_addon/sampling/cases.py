@@ -29,7 +29,7 @@ from ..config.fields import Field, section_class
 MEASURES = ("occlusion", "truncation", "pixels")
 
 CASE_FIELDS = (
-    Field("name", "str", "", "name of the case (manifest key)"),
+    Field("name", "name", "", "name of the case (manifest key)", required=True),
     Field("frames", "int", 1, "frames requested (assigned from the run's frames by a seeded permutation)", low=1),
     Field(
         "measure",

@@ -29,12 +29,19 @@ def sample_frame(
 
     targets[i] are the resolved target names of randomizers[i] (any order: sorted here).
     `facts` (scene facts, read once per run) goes to the randomizers that need it;
-    `attempt` > 0 redraws the frame with derived seeds (guarantees and corner cases).
-    Returns [{"type": name, "values": {target: {param: value}}}, ...] in randomizer order.
+    `attempt` > 0 redraws the frame with derived seeds (guarantees and corner cases); an
+    entry that does not fire on this frame keeps its trigger frame's first draw.
+    Returns [{"type": name, "values": {target: {param: value}}}, ...] in randomizer order;
+    an entry that did not fire on this frame (trigger interval, once per run) also has
+    "trigger_frame": the frame it drew its values at, and repeats exactly those values.
     """
     out = []
     for index, (spec, names) in enumerate(zip(randomizers, targets)):
-        rng = frame_rng(seed, frame, index, attempt)
+        drawn_at = spec.trigger_frame(frame)
+        rng = frame_rng(seed, drawn_at, index, attempt if drawn_at == frame else 0)
         extra = {"facts": facts} if spec.needs_facts else {}
-        out.append({"type": spec.name, "values": spec.sample(rng, frame, sorted(names), **extra)})
+        entry = {"type": spec.name, "values": spec.sample(rng, drawn_at, sorted(names), **extra)}
+        if drawn_at != frame:
+            entry["trigger_frame"] = drawn_at
+        out.append(entry)
     return out
