@@ -32,6 +32,10 @@ class RandomizerSpec:
     # extra plain options (not sampled) -> (default, type, description)
     OPTIONS: dict[str, tuple[object, type | tuple[type, ...], str]] = {}
     OPTION_MINIMUMS: dict[str, float] = {}  # numeric options that have a lower bound
+    OPTION_CHOICES: dict[str, tuple] = {}  # string options with a fixed set of values
+    # True: the values are per-clip motion, applied after the other randomizers as an
+    # offset over time (sampling.motion); the spec then has offsets(values, t, duration).
+    motion = False
 
     def __init__(self, params: dict[str, Distribution], options: dict):
         self.params = params

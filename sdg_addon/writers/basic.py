@@ -1,7 +1,8 @@
 """BasicWriter: Replicator's file layout, so its users and readers find what they expect.
 
-<out>/[<camera>/]<annotator>_<frame:04d>.<ext>; one sub-folder per camera when a run has
-several. Annotators without a dedicated format are written generically: arrays as .npy,
+<out>/[<camera>/]<annotator>_<frame:04d>.<ext>; one sub-folder per camera (or LiDAR) when a
+run has several. Sequences: <out>/clip_<clip:04d>/[<camera>/]<annotator>_<i:04d>.<ext>, i the
+frame within the clip (sequence.folders = "clip"; "flat" keeps the run's frame numbers). Annotators without a dedicated format are written generically: arrays as .npy,
 {"data", "info"} as .npy + _info json, anything else as .json.
 """
 
@@ -17,10 +18,17 @@ from . import io
 from .base import Writer, register_writer
 from .palette import color_key, colorize
 
+CLIP_FOLDER = re.compile(r"^clip_\d+$")
+
+
+def clip_folder(clip: int) -> str:
+    return f"clip_{clip:04d}"
+
 
 @register_writer
 class BasicWriter(Writer):
     name = "basic"
+    sensors = ("camera", "lidar")
     OPTIONS = {
         "colorize_semantic_segmentation": (True, bool, "RGBA png + labels keyed by colour"),
         "colorize_instance_segmentation": (True, bool, "RGBA png + mapping keyed by colour"),
@@ -31,17 +39,19 @@ class BasicWriter(Writer):
     }
 
     def folder(self, frame: AnnotatedFrame) -> Path:
+        base = self.output_dir if frame.clip is None else self.output_dir / clip_folder(frame.clip)
         mode = self.options["camera_subfolders"]
         if mode == "always" or (mode == "auto" and self.several_cameras):
-            return self.output_dir / frame.camera_name
-        return self.output_dir
+            return base / frame.camera_name
+        return base
 
     def discard(self) -> None:
         """Remove frame files of earlier runs: <name>_<digits>.<png|npy|json> only."""
         pattern = re.compile(r"^[A-Za-z0-9_]+_\d+\.(png|npy|json)$")
-        folders = (
-            [self.output_dir] + [p for p in self.output_dir.iterdir() if p.is_dir()] if self.output_dir.is_dir() else []
-        )
+        top = [self.output_dir] if self.output_dir.is_dir() else []
+        subs = [p for f in top for p in f.iterdir() if p.is_dir()]  # cameras, clips
+        in_clips = [p for f in subs if CLIP_FOLDER.match(f.name) for p in f.iterdir() if p.is_dir()]
+        folders = top + subs + in_clips
         for folder in folders:
             for f in folder.iterdir():
                 if f.is_file() and pattern.match(f.name):
@@ -49,7 +59,8 @@ class BasicWriter(Writer):
 
     def write(self, frame: AnnotatedFrame) -> None:
         folder = self.folder(frame)
-        n = f"{frame.frame:0{self.options['frame_padding']}d}"
+        index = frame.frame if frame.clip is None else frame.clip_frame
+        n = f"{index:0{self.options['frame_padding']}d}"
         for name, value in frame.annotations.items():
             method = getattr(self, f"_write_{name}", None)
             if method is not None:
