@@ -228,9 +228,9 @@ class Recorder:
         # What to render is a property of the annotator classes; instances live in the sink.
         passes = {p for name in plan for p in ANNOTATORS[name].passes}
         need_geometry = any(ANNOTATORS[name].needs_geometry for name in plan)
-        k = self.clip_length
+        clip_len = self.clip_length
         # Flow pairs each frame with the next one of its clip before handing it on.
-        pair_frames = k > 1 and any(ANNOTATORS[name].needs_neighbours for name in plan)
+        pair_frames = clip_len > 1 and any(ANNOTATORS[name].needs_neighbours for name in plan)
         player = SequencePlayer(built, cfg.sequence, cfg.randomizers)
         audit.write_json(audit_dir / "label_table.json", built.label_table.values)
         spec = SinkSpec(opts.output, plan, dict(cfg.writers), built.label_table, len(cfg.cameras) > 1)
@@ -308,11 +308,11 @@ class Recorder:
                 if self._cancel.is_set() or errors:
                     break
                 record = {"frame": f, "seed": cfg.seed, "seconds": {}, "started_unix": time.time()}
-                clip, i = clip_of(f, k)
-                if k > 1:
+                clip, i = clip_of(f, clip_len)
+                if clip_len > 1:
                     record.update(clip=clip, clip_frame=i)
                 t = time.perf_counter()
-                sampled = sample_frame(cfg.seed, f, cfg.randomizers, targets, k, cfg.sequence.fps)
+                sampled = sample_frame(cfg.seed, f, cfg.randomizers, targets, clip_len, cfg.sequence.fps)
                 record["samples"] = sampled
                 t1 = time.perf_counter()
                 player.apply(i, sampled)
@@ -327,14 +327,14 @@ class Recorder:
                 with stage_lock:
                     for k in ("sample", "apply", "render"):
                         stages[k] += record["seconds"][k]
-                if k > 1:
+                if clip_len > 1:
                     for frame_data in captured:
                         frame_data.clip, frame_data.clip_frame = clip, i
                 if not pair_frames:
                     hand_on(captured, record)
                 else:
                     if waiting is not None:
-                        if waiting[1]["frame"] == f - 1 and f % k:  # same clip, next frame
+                        if waiting[1]["frame"] == f - 1 and f % clip_len:  # same clip, next frame
                             link_neighbours(waiting[0], captured)
                         hand_on(*waiting)
                     waiting = (captured, record)

@@ -53,6 +53,9 @@ def configure_cycles(scene, render: RenderSettings, passes: set[str]) -> dict:
     vl.use_pass_z = "depth" in passes
     vl.use_pass_object_index = "instance" in passes
     vl.use_pass_normal = "normal" in passes
+    vl.use_pass_vector = "vector" in passes
+    if "vector" in passes:
+        scene.render.use_motion_blur = False  # Cycles has no vector pass with motion blur
     # Masks and depth: a surface owns a pixel when its alpha >= this (docs/exactness.md).
     vl.pass_alpha_threshold = render.alpha_threshold
     s = scene.render.image_settings
@@ -141,6 +144,8 @@ class Capturer:
             out["instance"] = np.rint(raw["Object Index"][..., 0]).astype(np.uint32)
         if "Normal" in raw:
             out["normal"] = raw["Normal"][..., :3].astype(np.float32)
+        if "Vector" in raw:
+            out["vector"] = raw["Vector"][..., :4].astype(np.float32)
         return out
 
     def scene_objects(self) -> dict[int, SceneObject]:
