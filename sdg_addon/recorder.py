@@ -327,7 +327,7 @@ class Recorder:
                 with stage_lock:
                     for k in ("sample", "apply", "render"):
                         stages[k] += record["seconds"][k]
-                if clip_len > 1:
+                if clip_len > 1 and cfg.sequence.folders == "clip":
                     for frame_data in captured:
                         frame_data.clip, frame_data.clip_frame = clip, i
                 if not pair_frames:
