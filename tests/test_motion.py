@@ -45,7 +45,8 @@ def test_randomizers_act_once_per_clip():
     frames = [sample_frame(5, f, rs, targets, clip_length=4, fps=2.0) for f in range(8)]
     for f in range(8):
         first = frames[f - f % 4]
-        assert frames[f][0] == first[0]  # pose: same values in a clip
+        assert frames[f][0]["values"] == first[0]["values"]  # pose: same values in a clip
+        assert frames[f][0].get("trigger_frame", f) == f - f % 4
         assert frames[f][1]["values"]["world"]["strength"] == [1.0, 2.0][f // 4]  # sequence steps per clip
         v = frames[f][2]["values"]["a"]
         assert v["velocity"] == first[2]["values"]["a"]["velocity"]
@@ -53,6 +54,12 @@ def test_randomizers_act_once_per_clip():
         assert v["time"] == t
         assert np.allclose(v["location_offset"], np.array(v["velocity"][0]) * t)
     assert frames[0][0] != frames[4][0]  # another clip, other values
+    # triggers compose: the draw of the clip's first frame (interval 6: frame 8 shows the draw of 6)
+    every6 = RANDOMIZERS["pose"](rs[0].params, {}, "frame", 6)
+    once = RANDOMIZERS["pose"](rs[0].params, {}, "once", 1)
+    drawn = [sample_frame(5, f, [every6, once], [["a"], ["a"]], clip_length=4) for f in range(12)]
+    assert [d[0].get("trigger_frame", f) for f, d in enumerate(drawn)] == [0] * 8 + [6] * 4
+    assert all(d[1]["values"] == drawn[0][1]["values"] for d in drawn)
     # clip length 1 is exactly the stills rule
     still = [sample_frame(5, f, rs[:2], targets[:2]) for f in range(3)]
     assert still == [sample_frame(5, f, rs[:2], targets[:2], clip_length=1) for f in range(3)]

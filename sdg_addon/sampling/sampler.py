@@ -39,6 +39,8 @@ def sample_frame(
 
     targets[i] are the resolved target names of randomizers[i] (any order: sorted here).
     Returns [{"type": name, "values": {target: {param: value}}}, ...] in randomizer order;
+    an entry that did not fire on this frame (trigger interval, once per run) also has
+    "trigger_frame": the frame it drew its values at, and repeats exactly those values.
     motion randomizers' values also hold "time" (seconds since the clip's first frame) and
     the offsets at that time ("location_offset", "rotation_offset").
     """
@@ -47,10 +49,16 @@ def sample_frame(
     t, duration = i / fps, (clip_length - 1) / fps
     out = []
     for index, (spec, names) in enumerate(zip(randomizers, targets)):
-        rng = frame_rng(seed, first, index)
-        values = spec.sample(rng, clip, sorted(names))
+        # Sequences: triggers count frames but fire at clip starts (values act once per clip);
+        # `sequence` distributions step once per clip. With clip_length 1: the stills rule.
+        drawn_at = spec.trigger_frame(first)
+        rng = frame_rng(seed, drawn_at, index)
+        values = spec.sample(rng, drawn_at // clip_length, sorted(names))
         if spec.motion:
             for v in values.values():
                 v.update(time=t, duration=duration, **spec.offsets(v, t, duration))
-        out.append({"type": spec.name, "values": values})
+        entry = {"type": spec.name, "values": values}
+        if drawn_at != frame:
+            entry["trigger_frame"] = drawn_at
+        out.append(entry)
     return out
