@@ -14,6 +14,7 @@ from . import (  # noqa: F401  (registration)
     normals,
     occlusion,
     pointcloud,
+    pose,
     rgb,
     segmentation,
 )
