@@ -496,7 +496,7 @@ def test_coco_of_a_real_render_matches_the_instance_masks(tmp_path):
         )
         for ann in coco.loadAnns(coco.getAnnIds(imgIds=image["id"])):
             mask = decode(ann["segmentation"]).astype(bool)
-            assert np.array_equal(mask, keys == colour_of[ann["prim_path"]])
+            assert np.array_equal(mask, keys == colour_of[ann["sdg_prim_path"]])
             ys, xs = np.nonzero(mask)
             assert ann["bbox"] == [xs.min(), ys.min(), xs.max() - xs.min() + 1, ys.max() - ys.min() + 1]
             assert ann["area"] == mask.sum()

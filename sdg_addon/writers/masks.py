@@ -254,12 +254,12 @@ def _top_edges(loops: list[np.ndarray]) -> dict[int, list[tuple[int, int, int, i
     return table
 
 
-def mask_polygon_pixel_centres(mask: np.ndarray, offset=(0, 0)) -> list[float]:
-    """The mask as ONE polygon through boundary pixel centres, for OpenCV's fillPoly.
+def mask_polygons_pixel_centres(mask: np.ndarray, offset=(0, 0)) -> list[list[float]]:
+    """One polygon per 4-connected part of the mask, through its boundary pixel centres.
 
-    Returns [x0, y0, x1, y1, ...] in pixel-centre coordinates (pixel (row i, column j) is the
-    point (j, i)), plus `offset`. cv2.fillPoly of it gives back `mask` exactly when the mask
-    is one 4-connected part (holes included); separate parts are joined by straight cuts.
+    Returns [[x0, y0, x1, y1, ...], ...] in pixel-centre coordinates (pixel (row i, column j)
+    is the point (j, i)), plus `offset`, largest part first. cv2.fillPoly of the polygons
+    (together or one by one) gives back `mask` exactly, holes included.
     """
     m = np.asarray(mask, dtype=bool)
     loops = trace_loops(m)
@@ -295,12 +295,23 @@ def mask_polygon_pixel_centres(mask: np.ndarray, offset=(0, 0)) -> list[float]:
         return out
 
     parts = sorted((np.concatenate(walk(li, 0)) for li in range(len(loops)) if is_outer[li]), key=len, reverse=True)
+    return [(part.astype(np.float64) + offset).ravel().tolist() for part in parts]
+
+
+def mask_polygon_pixel_centres(mask: np.ndarray, offset=(0, 0)) -> list[float]:
+    """The mask as ONE polygon through boundary pixel centres (YOLO-seg: one per object).
+
+    cv2.fillPoly of it gives back `mask` exactly when the mask is one 4-connected part
+    (holes included); separate parts are joined, largest first, by the shortest straight
+    cut between a vertex of each, whose pixels are filled too (as Ultralytics joins them).
+    """
+    parts = [np.array(p).reshape(-1, 2) for p in mask_polygons_pixel_centres(mask, offset)]
+    if not parts:
+        return []
     poly = parts[0]
     for part in parts[1:]:
-        # A separate part is joined by the shortest cut between a vertex of each.
         d = ((poly[:, None, :] - part[None, :, :]) ** 2).sum(axis=2)
         a, b = np.unravel_index(int(np.argmin(d)), d.shape)
         loop = np.concatenate([part[b:], part[: b + 1]])
         poly = np.concatenate([poly[: a + 1], loop, poly[a:]])
-    poly = poly.astype(np.float64) + offset
     return [float(v) for v in poly.ravel()]
