@@ -63,13 +63,13 @@ OBJECTS = {
 }
 
 
-def camera(name="cam") -> Camera:
+def camera(name="cam", camera_to_world=None) -> Camera:
     return Camera(
         name=name,
         width=W,
         height=H,
         projection="perspective",
-        camera_to_world=CAMERA_TO_WORLD.copy(),
+        camera_to_world=(CAMERA_TO_WORLD if camera_to_world is None else camera_to_world).copy(),
         fx=40.0,
         fy=40.0,
         cx=20.0,
@@ -149,9 +149,9 @@ def boxes_3d(ids: list[int], table: LabelTable, cam: Camera) -> dict:
     return {"data": np.array(rows, dtype=BOX3D_DTYPE), "info": info}
 
 
-def make_frame(f: int, camera_name: str = "cam", with_3d: bool = True) -> AnnotatedFrame:
+def make_frame(f: int, camera_name: str = "cam", with_3d: bool = True, camera_to_world=None) -> AnnotatedFrame:
     table = LabelTable({"class": list(CLASSES)})
-    cam = camera(camera_name)
+    cam = camera(camera_name, camera_to_world)
     inst = instance_map(f)
     rgb = np.zeros((H, W, 4), dtype=np.uint8)
     rgb[..., 0] = (inst * 40 % 256).astype(np.uint8)
@@ -466,6 +466,73 @@ def test_kitti_labels_calib_and_boxes_agree_with_coco(tmp_path):
             assert float(fields[1]) == pytest.approx(min(1.0, 0.1 * (iid - 2)), abs=0.005)
     assert (tmp_path / "kitti" / "ImageSets" / "train.txt").read_text() == "000000\n000001\n000002\n"
     assert no_tmp_files(tmp_path)
+
+
+def tilted_camera_to_world(pitch_deg: float, roll_deg: float, yaw_deg: float) -> np.ndarray:
+    """CAMERA_TO_WORLD looking down by `pitch`, rolled about its view axis, turned about Z."""
+
+    def rot(axis, deg):
+        c, s = math.cos(math.radians(deg)), math.sin(math.radians(deg))
+        i, j = [(1, 2), (0, 2), (0, 1)][axis]
+        m = np.eye(4)
+        m[i, i] = m[j, j] = c
+        m[i, j], m[j, i] = -s, s
+        return m
+
+    # Blender camera axes: pitch about camera X, roll about camera Z (the view axis).
+    m = rot(2, yaw_deg) @ CAMERA_TO_WORLD @ rot(0, -pitch_deg) @ rot(2, roll_deg)
+    m[:3, 3] = [0.3, -0.5, 1.7]
+    return m
+
+
+@pytest.mark.parametrize("pitch,roll,yaw", [(0, 0, 0), (25, 0, 0), (30, 12, -20), (90, 0, 15), (-20, -8, 40)])
+def test_kitti_devkit_projection_is_exact_for_any_camera_pose(tmp_path, pitch, roll, yaw):
+    """The devkit projects a label box as P2 @ R0_rect @ corner (corners from h, w, l, x, y,
+    z, rotation_y as its compute_box_3d does) and a velodyne point as P2 @ R0_rect @
+    Tr_velo_to_cam @ point: both land on the true projection for tilted and rolled cameras
+    (upright objects), and R0_rect is I for a level camera."""
+    from sdg_addon.writers.kitti import KittiWriter
+
+    c2w = tilted_camera_to_world(pitch, roll, yaw)
+    w = KittiWriter(tmp_path)
+    frame = make_frame(0, camera_to_world=c2w)
+    w.write(frame)
+    calib = parse_calib(tmp_path / "kitti" / "training" / "calib" / "000000.txt")
+    p2, r0 = calib["P2"].reshape(3, 4), calib["R0_rect"].reshape(3, 3)
+    tr = np.vstack([calib["Tr_velo_to_cam"].reshape(3, 4), [0, 0, 0, 1]])
+    assert np.allclose(r0 @ r0.T, np.eye(3), atol=1e-9) and np.linalg.det(r0) == pytest.approx(1.0)
+    if pitch == roll == 0:
+        assert np.allclose(r0, np.eye(3), atol=1e-12)
+    r0_4 = np.eye(4)
+    r0_4[:3, :3] = r0
+    cam = frame.camera
+    lines = read_kitti_labels(tmp_path / "kitti" / "training" / "label_2" / "000000.txt")
+    box3d = frame.annotations["bounding_box_3d"]
+    checked = 0
+    for fields in lines:
+        dims = [float(v) for v in fields[8:11]]
+        if dims[0] < 0:
+            continue
+        loc, ry = [float(v) for v in fields[11:14]], float(fields[14])
+        corners = kitti_corners(dims, loc, ry)
+        uvw = np.c_[corners, np.ones(8)] @ (p2 @ r0_4).T
+        uv = uvw[:, :2] / uvw[:, 2:]
+        candidates = [i for i in box3d["info"]["bboxIds"] if OBJECTS[i][0] == fields[0]]
+        best = np.inf
+        for i in candidates:
+            m = object_to_world(i)
+            _l, lo, hi, *_ = OBJECTS[i]
+            local = np.array([[x, y, z] for z in (lo[2], hi[2]) for y in (lo[1], hi[1]) for x in (lo[0], hi[0])])
+            truth = cam.project(local @ m[:3, :3].T + m[:3, 3])[0]
+            d = np.linalg.norm(uv[:, None, :] - truth[None, :, :], axis=-1)
+            best = min(best, max(d.min(axis=0).max(), d.min(axis=1).max()))
+            # Velodyne route: a world point through Tr_velo_to_cam, R0_rect and P2.
+            world = np.c_[local @ m[:3, :3].T + m[:3, 3], np.ones(8)]
+            uvw = world @ (p2 @ r0_4 @ tr).T
+            assert np.allclose(uvw[:, :2] / uvw[:, 2:], truth, atol=1e-6)
+        assert best < 1e-2, (pitch, roll, yaw, fields)
+        checked += 1
+    assert checked >= 2
 
 
 def test_kitti_occlusion_levels_and_splits(tmp_path):
