@@ -187,6 +187,12 @@ class BasicWriter(Writer):
         io.write_npz(folder / f"{name}_{n}.npz", masks=value["data"], instance_ids=ids)
         io.write_json(folder / f"{name}_info_{n}.json", value["info"])
 
+    def _write_object_pose(self, folder, n, value):
+        """object_pose_N.npy (model-to-camera poses) + object_pose_info_N.json; the models
+        (meshes) are the BOP writer's business, not written here."""
+        info = {k: v for k, v in value["info"].items() if k != "models"}
+        self._write_generic(folder, "object_pose", n, {"data": value["data"], "info": info})
+
     def _write_pointcloud(self, folder, n, value):
         """Replicator's layout: pointcloud_N.npy (points) + one .npy per point attribute."""
         io.write_npy(folder / f"pointcloud_{n}.npy", value["data"])
