@@ -1,16 +1,13 @@
 """BasicWriter: Replicator's file layout, so its users and readers find what they expect.
 
-<out>/[<camera>/]<annotator>_<frame:04d>.<ext>; one sub-folder per camera (or LiDAR) when a
-run has several. Sequences: <out>/clip_<clip:04d>/[<camera>/]<annotator>_<i:04d>.<ext>, i the
-frame within the clip (sequence.folders = "clip"; "flat" keeps the run's frame numbers). Annotators without a dedicated format are written generically: arrays as .npy,
-
-
 One camera: <out>/<annotator>_<frame:04d>.<ext>. Several cameras (render products):
 <out>/<camera>/<annotator>/<annotator>_<frame:04d>.<ext>, Replicator's default layout
 (annotator_subfolders = false gives <out>/<camera>/<annotator>_<frame>.<ext>). File
 contents follow Replicator's BasicWriter: colourised normals png (H x W x 4 data), occlusion
 rows (instanceId, semanticId, occlusionRatio), pointcloud_normals N x 4, json keys of label
-files in id order. Our additions never take a Replicator name: they are extra files
+files in id order. A LiDAR is a sensor like a camera (its own sub-folder). Sequences: the
+same inside <out>/clip_<clip:04d>/, numbered by the frame within the clip (sequence.folders =
+"clip"; "flat" keeps the run's frame numbers, no clip folders). Our additions never take a Replicator name: they are extra files
 (normals_N.npy with the float normals, sdg_occlusion_N.npy + sdg_occlusion_info_N.json with
 pixel counts, truncation and prim paths) or extra json keys.
 Annotators without a dedicated format are written generically: arrays as .npy,
@@ -30,8 +27,27 @@ from .base import Writer, register_writer
 from .common import safe_name
 from .palette import color_key, colorize
 
-            return base / safe_name(frame.camera_name)
-        return base
+CLIP_FOLDER = re.compile(r"^clip_\d+$")
+
+
+def clip_folder(clip: int) -> str:
+    return f"clip_{clip:04d}"
+
+
+REPLICATOR_OCCLUSION_FIELDS = ("instanceId", "semanticId", "occlusionRatio")
+
+
+def _by_id(mapping: dict) -> list:
+    """A {id: value} mapping's items in numeric id order (Replicator's label files)."""
+    return sorted(mapping.items(), key=lambda kv: int(kv[0]))
+
+
+def _fields(data: np.ndarray, names) -> np.ndarray:
+    """A structured array with only `names`, packed (a plain, not a view, dtype)."""
+    out = np.zeros(len(data), dtype=[(k, data.dtype[k]) for k in names])
+    for k in names:
+        out[k] = data[k]
+    return out
 
 
 @register_writer
@@ -48,16 +64,19 @@ class BasicWriter(Writer):
         "png_compress_level": (1, int, "0 (fastest) .. 9 (smallest)"),
     }
 
+    def base(self, frame: AnnotatedFrame) -> Path:
+        """The output folder, or the clip's folder in a sequence."""
+        return self.output_dir if frame.clip is None else self.output_dir / clip_folder(frame.clip)
+
     def folder(self, frame: AnnotatedFrame) -> Path:
-        base = self.output_dir if frame.clip is None else self.output_dir / clip_folder(frame.clip)
         mode = self.options["camera_subfolders"]
         if mode == "always" or (mode == "auto" and self.several_cameras):
-            return base / safe_name(frame.camera_name)
-        return base
+            return self.base(frame) / safe_name(frame.camera_name)
+        return self.base(frame)
 
-    def place(self, folder: Path, annotator: str) -> Path:
+    def place(self, folder: Path, annotator: str, frame: AnnotatedFrame) -> Path:
         """Where an annotator's files go: its own folder inside a camera folder (Replicator)."""
-        if folder != self.output_dir and self.options["annotator_subfolders"]:
+        if folder != self.base(frame) and self.options["annotator_subfolders"]:
             return folder / annotator
         return folder
 
@@ -79,7 +98,7 @@ class BasicWriter(Writer):
         n = f"{index:0{self.options['frame_padding']}d}"
         for name, value in frame.annotations.items():
             method = getattr(self, f"_write_{name}", None)
-            where = self.place(folder, name)
+            where = self.place(folder, name, frame)
             if method is not None:
                 method(where, n, value)
             else:
