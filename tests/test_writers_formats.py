@@ -701,3 +701,29 @@ def test_several_cameras_yolo_names(tmp_path):
     w.several_cameras = True
     w.write(make_frame(4, "left cam"))
     assert (tmp_path / "yolo" / "images" / "train" / "left_cam_000004.png").is_file()
+
+
+def test_basic_writer_raw_ids_and_label_files_as_replicator(tmp_path):
+    """colorize_* = false: Replicator's image writer turns its uint32 ids into a 16-bit grey
+    PNG (PNG holds at most 16 bits); ours is that PNG, and the ids read back as uint32
+    equal the annotation. Label and mapping json keys come in id order, not name order."""
+    from PIL import Image
+
+    from sdg_addon.writers.basic import BasicWriter
+
+    frame = make_frame(0)
+    inst = frame.annotations["instance_segmentation"]["data"]
+    frame.annotations["instance_segmentation"]["info"] = {
+        "idToLabels": {12: "/z", 3: "/b", 2: "/a"},
+        "idToSemantics": {12: {"class": "z"}, 3: {"class": "b"}, 2: {"class": "a"}},
+    }
+    w = BasicWriter(tmp_path, colorize_instance_segmentation=False)
+    w.write(frame)
+    with Image.open(tmp_path / "instance_segmentation_0000.png") as im:
+        assert im.mode.startswith("I")  # 16-bit grey
+        ids = np.asarray(im).astype(np.uint32)
+    assert np.array_equal(ids, inst)
+    mapping = json.loads((tmp_path / "instance_segmentation_mapping_0000.json").read_text())
+    assert list(mapping) == ["2", "3", "12"]
+    labels = json.loads((tmp_path / "bounding_box_2d_tight_labels_0000.json").read_text())
+    assert [int(k) for k in labels] == sorted(int(k) for k in labels)
