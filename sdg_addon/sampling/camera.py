@@ -42,14 +42,14 @@ class CameraLookAt(RandomizerSpec):
         "max_tries": (10, int, "renders per frame at most for min_pixels (the last one is kept)"),
     }
     OPTION_MINIMUMS = {"min_pixels": 0, "max_tries": 1}
+    OPTION_MAXIMUMS = {"max_tries": 1000}
+    OPTION_CHOICES = {"shell": ("sphere", "hemisphere", "path")}
 
     @classmethod
     def check(cls, params, options):
         out = []
         shell = options["shell"]
-        if shell not in ("sphere", "hemisphere", "path"):
-            out.append(("shell", shell, "one of 'sphere', 'hemisphere', 'path'"))
-        elif shell == "path":
+        if shell == "path":
             path = options["path"]
             ok = isinstance(path, list) and len(path) >= 2
             ok = ok and all(isinstance(p, list) and len(p) == 3 and all(_num(x) for x in p) for p in path)

@@ -59,22 +59,18 @@ class Scatter(RandomizerSpec):
         "max_tries": (100, int, "draws per target before it is hidden for the frame"),
     }
     OPTION_MINIMUMS = {"max_tries": 1, "radius": 0.0, "min_normal_z": -1.0}
+    OPTION_MAXIMUMS = {"min_normal_z": 1.0, "max_tries": 100000}
+    OPTION_CHOICES = {"orientation": ("upright", "normal", "random"), "volume": ("box", "sphere")}
 
     @classmethod
     def check(cls, params: dict, options: dict) -> list[tuple[str, object, str]]:
         out = []
-        if options["orientation"] not in ("upright", "normal", "random"):
-            out.append(("orientation", options["orientation"], "one of 'upright', 'normal', 'random'"))
-        if options["volume"] not in ("box", "sphere"):
-            out.append(("volume", options["volume"], "one of 'box', 'sphere'"))
         for key in ("center", "size"):
             v = options[key]
             if not (isinstance(v, list) and len(v) == 3 and all(_num(x) for x in v)):
                 out.append((key, v, "a list of 3 numbers [x, y, z]"))
             elif key == "size" and any(x < 0 for x in v):
                 out.append((key, v, "3 numbers >= 0"))
-        if options["min_normal_z"] > 1:
-            out.append(("min_normal_z", options["min_normal_z"], "a number in [-1, 1]"))
         return out
 
     def sample(self, rng, frame, targets, facts=None):
