@@ -129,13 +129,13 @@ def test_quota_met_and_every_counted_frame_meets_it(full_run):
     assert set(case["assigned_frames"]) <= set(case["frames"])
     for f in case["frames"]:
         rows = np.load(full_run / f"occlusion_{f:04d}.npy")
-        info = json.loads((full_run / f"occlusion_info_{f:04d}.json").read_text())
+        info = json.loads((full_run / f"sdg_occlusion_info_{f:04d}.json").read_text())
         mugs = [r for r, p in zip(rows, info["primPaths"]) if "/mug/" in p]
         assert max(float(r["occlusionRatio"]) for r in mugs) >= 0.6, f
     # Frames not counted really do not meet it (the count is not padded).
     for f in set(range(6)) - set(case["frames"]):
         rows = np.load(full_run / f"occlusion_{f:04d}.npy")
-        info = json.loads((full_run / f"occlusion_info_{f:04d}.json").read_text())
+        info = json.loads((full_run / f"sdg_occlusion_info_{f:04d}.json").read_text())
         ratios = [float(r["occlusionRatio"]) for r, p in zip(rows, info["primPaths"]) if "/mug/" in p]
         assert not ratios or max(ratios) < 0.6
 

@@ -99,7 +99,7 @@ min_normal_z = 0.9
     )
     names = targets[0]
     for f in range(4):
-        sampled = sample_frame(cfg.seed, f, cfg.randomizers, targets, facts)
+        sampled = sample_frame(cfg.seed, f, cfg.randomizers, targets, facts=facts)
         apply_frame(built, sampled)
         bpy.context.view_layer.update()
         placed = shown(built, names)
@@ -129,7 +129,7 @@ scale = 2.5
 max_tries = 20
 """
     )
-    sampled = sample_frame(cfg.seed, 0, cfg.randomizers, targets, facts)
+    sampled = sample_frame(cfg.seed, 0, cfg.randomizers, targets, facts=facts)
     values = sampled[0]["values"]
     unplaced = sorted(n for n, v in values.items() if not v["placed"])
     assert unplaced, "12 objects at 2.5x cannot all fit on the table"
@@ -155,7 +155,7 @@ radius = 0.3
 orientation = "random"
 """
     )
-    sampled = sample_frame(cfg.seed, 1, cfg.randomizers, targets, facts)
+    sampled = sample_frame(cfg.seed, 1, cfg.randomizers, targets, facts=facts)
     apply_frame(built, sampled)
     bpy.context.view_layer.update()
     placed = shown(built, targets[0])
@@ -200,7 +200,7 @@ fully_inside = true
     )
     scene = built.scene
     for f in range(6):
-        sampled = sample_frame(cfg.seed, f, cfg.randomizers, targets, facts)
+        sampled = sample_frame(cfg.seed, f, cfg.randomizers, targets, facts=facts)
         apply_frame(built, sampled)
         bpy.context.view_layer.update()
         cam = camera_info(scene, built.cameras["cam"])
@@ -227,7 +227,7 @@ targets = ["mug*"]
 depth = 1.0
 """
     )
-    sampled = sample_frame(cfg.seed, 0, cfg.randomizers, targets, facts)
+    sampled = sample_frame(cfg.seed, 0, cfg.randomizers, targets, facts=facts)
     apply_frame(built, sampled)
     bpy.context.view_layer.update()
     cam = camera_info(built.scene, built.cameras["cam"])
@@ -255,7 +255,7 @@ roll = { distribution = "uniform", low = -45, high = 45 }
     )
     seen = set()
     for f in range(6):
-        sampled = sample_frame(cfg.seed, f, cfg.randomizers, targets, facts)
+        sampled = sample_frame(cfg.seed, f, cfg.randomizers, targets, facts=facts)
         apply_frame(built, sampled)
         bpy.context.view_layer.update()
         v = sampled[1]["values"]["cam"]
