@@ -266,6 +266,22 @@ ASSET_FIELDS = (
         "unlabelled on purpose (clutter, furniture, a backdrop): never annotated as an object "
         "(UNLABELLED in masks, no boxes), no 'without labels' warning; takes no `labels`",
     ),
+    Field(
+        "keypoints",
+        "points",
+        {},
+        "named 3D keypoints in the object's own axes (metres of the built mesh; `scale` and poses apply), "
+        "in this order; e.g. `{ tip = [0, 0, 0.1] }` (docs/annotators.md, `keypoints`)",
+        low=-MAX_COORD,
+        high=MAX_COORD,
+    ),
+    Field(
+        "skeleton",
+        "pairs",
+        [],
+        'keypoint pairs joined by a line (COCO `skeleton`), e.g. `[["tip", "base"]]`',
+        default_text="`[]`",
+    ),
 )
 AssetSpec = section_class("AssetSpec", ASSET_FIELDS)
 
@@ -679,6 +695,10 @@ def _asset(v: _Reader, t, p: str, base: Path) -> AssetSpec:
         a.file = None
     if a.distractor and a.labels:
         v.problems.add(join(p, "labels"), t["labels"], "no labels on a distractor (distractor = true)")
+    for k, pair in enumerate(a.skeleton):
+        unknown = [n for n in pair if n not in a.keypoints]
+        if unknown:
+            v.problems.add(join(p, f"skeleton[{k}]"), pair, f"names of this asset's keypoints {list(a.keypoints)}")
     return a
 
 
