@@ -20,6 +20,7 @@ from pathlib import Path
 from . import audit
 from .annotators import ANNOTATORS
 from .config import Config
+from .imaging import camera_image_ops
 from .progress import Progress
 from .sampling import sample_frame
 from .sink import FrameSink, SinkSpec, init_worker, process_in_worker, warm_up
@@ -275,9 +276,11 @@ class Recorder:
                 sampled = sample_frame(cfg.seed, f, cfg.randomizers, targets)
                 record["samples"] = sampled
                 t1 = time.perf_counter()
-                apply_frame(built, sampled)
+                apply_frame(built, sampled, cfg.randomizers)
                 t2 = time.perf_counter()
                 captured = capturer.capture_frame(f, [cam.name for cam in cfg.cameras])
+                for frame_data in captured:  # applied to RGB in the writers' workers
+                    frame_data.image_ops = camera_image_ops(sampled, frame_data.camera.name)
                 if self._cancel.is_set():
                     # Cancelled while rendering (Ctrl-C also makes Cycles stop early): the
                     # frame may be cut short, so it is not written and stays unfinished.

@@ -1,5 +1,6 @@
 """Seeded sampling of randomizer values (no bpy)."""
 
+from . import appearance, sensor  # noqa: F401  (register their randomizers)
 from .distributions import DISTRIBUTIONS, Distribution, make_distribution
 from .randomizers import RANDOMIZERS, RandomizerSpec
 from .sampler import frame_rng, sample_frame
