@@ -61,6 +61,7 @@ def apply_light(built: BuiltScene, target: str, v: dict) -> None:
         kind = v["light_type"].upper()
         if data.type != kind:
             data.type = kind  # the same light datablock, another type
+            data = obj.data  # now seen as that type's RNA struct
     if "energy" in v:
         data.energy = v["energy"]
     if "color" in v:
