@@ -144,6 +144,8 @@ class SceneObject:
     bbox_min: np.ndarray  # (3,) local-space extents of the evaluated geometry
     bbox_max: np.ndarray
     triangles: np.ndarray | None = None  # (N, 3, 3) world space; only if an annotator needs it
+    keypoints: dict[str, list[float]] = field(default_factory=dict)  # name -> world [x, y, z], in order
+    skeleton: list[list[str]] = field(default_factory=list)  # [name, name] pairs
 
     def label(self, semantic_type: str) -> str | None:
         """The object's label of one type as one string ("mug" or "mug,cup"), or None."""

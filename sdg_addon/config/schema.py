@@ -258,6 +258,22 @@ ASSET_FIELDS = (
     Field("color", "color", [0.8, 0.8, 0.8], "base colour, linear RGB, until a `material` randomizer changes it"),
     Field("roughness", "float", 0.5, "0 mirror .. 1 matte", low=0, high=1),
     Field("metallic", "float", 0.0, "0 dielectric .. 1 metal", low=0, high=1),
+    Field(
+        "keypoints",
+        "points",
+        {},
+        "named 3D keypoints in the object's own axes (metres of the built mesh; `scale` and poses apply), "
+        "in this order; e.g. `{ tip = [0, 0, 0.1] }` (docs/annotators.md, `keypoints`)",
+        low=-MAX_COORD,
+        high=MAX_COORD,
+    ),
+    Field(
+        "skeleton",
+        "pairs",
+        [],
+        'keypoint pairs joined by a line (COCO `skeleton`), e.g. `[["tip", "base"]]`',
+        default_text="`[]`",
+    ),
 )
 AssetSpec = section_class("AssetSpec", ASSET_FIELDS)
 
@@ -663,6 +679,10 @@ def _asset(v: _Reader, t, p: str, base: Path) -> AssetSpec:
     elif has_file:
         v.problems.add(join(p, "file"), t["file"], "a path (not empty)")
         a.file = None
+    for k, pair in enumerate(a.skeleton):
+        unknown = [n for n in pair if n not in a.keypoints]
+        if unknown:
+            v.problems.add(join(p, f"skeleton[{k}]"), pair, f"names of this asset's keypoints {list(a.keypoints)}")
     return a
 
 
