@@ -21,6 +21,7 @@ from . import audit
 from .annotators import ANNOTATORS
 from .config import Config
 from .frame import FrameData, FrameView
+from .imaging import camera_image_ops
 from .progress import Progress
 from .sampling import clip_of, sample_frame
 from .sampling.cases import apply_overrides, assign_frames, case_report, holds, is_quota
@@ -226,6 +227,7 @@ class Recorder:
 
         built = build_scene(cfg)
         targets = self.resolve_targets(built)
+        self.bind_scene_facts(built)
         plan = annotator_plan(cfg)
         # What to render is a property of the annotator classes; instances live in the sink.
         passes = {p for name in plan for p in ANNOTATORS[name].passes}
@@ -390,6 +392,17 @@ class Recorder:
         progress.advance()
         self.on_progress(progress)
 
+    def bind_scene_facts(self, built) -> None:
+        """Hand randomizers what they pick from in the built scene (read once per run, so
+        a frame stays a pure function of seed, frame and scene)."""
+        from .scene.appearance import scene_facts
+
+        facts = scene_facts(built)
+        for i, spec in enumerate(self.config.randomizers):
+            problem = spec.bind(facts)
+            if problem:
+                raise RecorderError(f"randomizers[{i}] ({spec.name}): {problem}")
+
     def resolve_targets(self, built) -> list[list[str]]:
         out = []
         for i, (spec, patterns) in enumerate(zip(self.config.randomizers, self.config.randomizer_targets)):
@@ -440,6 +453,8 @@ class FrameSteering:
             player.apply(i, sampled)
             t2 = time.perf_counter()
             captured = self.capturer.capture_frame(f, self.cameras)
+            for frame_data in captured:  # applied to RGB in the writers' workers
+                frame_data.image_ops = camera_image_ops(sampled, frame_data.camera.name)
             seconds["sample"] += t1 - t
             seconds["apply"] += t2 - t1
             seconds["render"] += time.perf_counter() - t2
