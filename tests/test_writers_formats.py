@@ -19,6 +19,7 @@ import pytest
 from sdg_addon.frame import AnnotatedFrame, Camera, LabelTable
 from sdg_addon.writers import WRITERS, create_writer
 from sdg_addon.writers.kitti import occlusion_level
+from sdg_addon.writers.paths import safe_name
 
 coco_api = pytest.importorskip("pycocotools.coco")
 cocoeval_api = pytest.importorskip("pycocotools.cocoeval")
@@ -580,4 +581,6 @@ def test_several_cameras_yolo_names(tmp_path):
     w = create_writer("yolo", tmp_path)
     w.several_cameras = True
     w.write(make_frame(4, "left cam"))
-    assert (tmp_path / "yolo" / "images" / "train" / "left_cam_000004.png").is_file()
+    # A name that had to change keeps a hash of the original: "left:cam" must not mix with it.
+    assert safe_name("left cam").startswith("left_cam-")
+    assert (tmp_path / "yolo" / "images" / "train" / f"{safe_name('left cam')}_000004.png").is_file()

@@ -16,6 +16,7 @@ from ..frame import AnnotatedFrame
 from . import io
 from .base import Writer, register_writer
 from .palette import color_key, colorize
+from .paths import inside
 
 
 @register_writer
@@ -33,7 +34,7 @@ class BasicWriter(Writer):
     def folder(self, frame: AnnotatedFrame) -> Path:
         mode = self.options["camera_subfolders"]
         if mode == "always" or (mode == "auto" and self.several_cameras):
-            return self.output_dir / frame.camera_name
+            return inside(self.output_dir, frame.camera_name)
         return self.output_dir
 
     def discard(self) -> None:

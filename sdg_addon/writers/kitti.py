@@ -140,7 +140,7 @@ class KittiWriter(Writer):
                 ry = alpha = -10.0
                 occlusion = obj.occlusion
             truncation = min(1.0, max(0.0, truncation)) if truncation is not None else 0.0
-            kind = obj.label.replace(" ", "_") or "_"
+            kind = "_".join(obj.label.split()) or "_"  # one token: labels from a .blend may hold spaces
             lines.append(
                 f"{kind} {truncation:.2f} {occlusion_level(occlusion)} {alpha:.4f} "
                 f"{x0:.2f} {y0:.2f} {x1 + 1:.2f} {y1 + 1:.2f} "
