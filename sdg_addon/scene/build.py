@@ -9,7 +9,9 @@ differ from their parent's (see discover_entities and docs/exactness.md).
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
+import io
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -270,7 +272,9 @@ def import_file(path: Path, pattern: str = "*") -> list:
     before = set(bpy.data.objects)
     ext = path.suffix.lower()
     try:
-        new = _import(path, ext, pattern, before)
+        # Some importers print their own traceback before failing: the reason is reported below.
+        with contextlib.redirect_stderr(io.StringIO()):
+            new = _import(path, ext, pattern, before)
     except (RuntimeError, OSError, ValueError) as e:  # what Blender's importers raise
         reason = " ".join(line.removeprefix("Error: ").strip() for line in str(e).splitlines() if line.strip())
         raise AssetError(f"{path.as_posix()}: cannot be imported ({reason or type(e).__name__})") from None

@@ -7,7 +7,6 @@ several. Annotators without a dedicated format are written generically: arrays a
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import numpy as np
@@ -36,17 +35,6 @@ class BasicWriter(Writer):
         if mode == "always" or (mode == "auto" and self.several_cameras):
             return inside(self.output_dir, frame.camera_name)
         return self.output_dir
-
-    def discard(self) -> None:
-        """Remove frame files of earlier runs: <name>_<digits>.<png|npy|json> only."""
-        pattern = re.compile(r"^[A-Za-z0-9_]+_\d+\.(png|npy|json)$")
-        folders = (
-            [self.output_dir] + [p for p in self.output_dir.iterdir() if p.is_dir()] if self.output_dir.is_dir() else []
-        )
-        for folder in folders:
-            for f in folder.iterdir():
-                if f.is_file() and pattern.match(f.name):
-                    f.unlink()
 
     def write(self, frame: AnnotatedFrame) -> None:
         folder = self.folder(frame)
