@@ -5,13 +5,16 @@ catalogue of names, shapes, dtypes, units and conventions.
 """
 
 from . import (  # noqa: F401  (registration)
+    amodal,
     bbox2d,
     bbox3d,
     camera_params,
     depth,
+    flow,
     normals,
     occlusion,
     pointcloud,
+    pose,
     rgb,
     segmentation,
 )
