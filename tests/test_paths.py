@@ -78,6 +78,9 @@ def files_under(folder):
 @pytest.mark.parametrize("writer", sorted(WRITERS))
 def test_no_writer_puts_a_file_outside_the_folder(tmp_path, writer):
     """Hostile camera names, several cameras (one sub-folder each), basic's "always" too."""
+    missing = set(WRITERS[writer].required_annotators) - set(make_frame(0).annotations)
+    if missing:
+        pytest.skip(f"the synthetic frame lacks {sorted(missing)} (tests/test_safety_bpy.py renders them)")
     out = tmp_path / "a" / "b" / "out"
     out.mkdir(parents=True)
     options = {"camera_subfolders": "always"} if writer == "basic" else {}
