@@ -244,6 +244,7 @@ class Recorder:
         remove_stale_render_dirs()
         built = build_scene(cfg)
         targets = self.resolve_targets(built)
+        self.bind_scene_facts(built)
         plan = annotator_plan(cfg)
 
         folder = output.OutputFolder(opts.output, opts.shard)
@@ -447,6 +448,17 @@ class Recorder:
     def _advance(self, progress: Progress) -> None:
         progress.advance()
         self.on_progress(progress)
+
+    def bind_scene_facts(self, built) -> None:
+        """Hand randomizers what they pick from in the built scene (read once per run, so
+        a frame stays a pure function of seed, frame and scene)."""
+        from .scene.appearance import scene_facts
+
+        facts = scene_facts(built)
+        for i, spec in enumerate(self.config.randomizers):
+            problem = spec.bind(facts)
+            if problem:
+                raise RecorderError(f"randomizers[{i}] ({spec.name}): {problem}")
 
     def resolve_targets(self, built) -> list[list[str]]:
         out = []
