@@ -21,6 +21,7 @@ from . import audit
 from .annotators import ANNOTATORS
 from .config import Config
 from .frame import FrameData, FrameView
+from .imaging import camera_image_ops
 from .progress import Progress
 from .sampling import clip_of, sample_frame
 from .sink import FrameSink, SinkSpec, init_worker, process_in_worker, warm_up
@@ -318,6 +319,8 @@ class Recorder:
                 player.apply(i, sampled)
                 t2 = time.perf_counter()
                 captured = capturer.capture_frame(f, [cam.name for cam in cfg.cameras])
+                for frame_data in captured:  # applied to RGB in the writers' workers
+                    frame_data.image_ops = camera_image_ops(sampled, frame_data.camera.name)
                 if self._cancel.is_set():
                     # Cancelled while rendering (Ctrl-C also makes Cycles stop early): the
                     # frame may be cut short, so it is not written and stays unfinished.
