@@ -225,6 +225,7 @@ class Recorder:
 
         built = build_scene(cfg)
         targets = self.resolve_targets(built)
+        self.bind_scene_facts(built)
         plan = annotator_plan(cfg)
         # What to render is a property of the annotator classes; instances live in the sink.
         passes = {p for name in plan for p in ANNOTATORS[name].passes}
@@ -382,6 +383,17 @@ class Recorder:
     def _advance(self, progress: Progress) -> None:
         progress.advance()
         self.on_progress(progress)
+
+    def bind_scene_facts(self, built) -> None:
+        """Hand randomizers what they pick from in the built scene (read once per run, so
+        a frame stays a pure function of seed, frame and scene)."""
+        from .scene.appearance import scene_facts
+
+        facts = scene_facts(built)
+        for i, spec in enumerate(self.config.randomizers):
+            problem = spec.bind(facts)
+            if problem:
+                raise RecorderError(f"randomizers[{i}] ({spec.name}): {problem}")
 
     def resolve_targets(self, built) -> list[list[str]]:
         out = []

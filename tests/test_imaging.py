@@ -226,3 +226,17 @@ def test_sensor_refuses_two_ways_of_one_thing():
 def test_blackbody_is_normalised(k):
     rgb = blackbody_rgb(k)
     assert max(rgb) == 1.0 and min(rgb) >= 0
+
+
+def test_material_swap_picks_from_the_scenes_materials_by_glob():
+    r = spec("material_swap", {"materials": "Metal*"})
+    assert r.prepare(Path(".")) == []
+    assert r.bind({"materials": ["Wood", "Metal_B", "Metal_A", "Plastic"]}) is None
+    assert r.pool == ["Metal_A", "Metal_B"]
+    picks = [sample_frame(0, f, [r], [["a", "b"]])[0]["values"] for f in range(200)]
+    names = [v["material"] for p in picks for v in p.values()]
+    assert set(names) == {"Metal_A", "Metal_B"} and 0.4 < names.count("Metal_A") / len(names) < 0.6
+    assert "matches no material" in spec("material_swap", {"materials": "Gold*"}).bind({"materials": ["Wood"]})
+    # one of the two ways, not both, not none
+    assert spec("material_swap").prepare(Path("."))[0][0] == "material"
+    assert spec("material_swap", {"materials": "*"}, material="Wood").prepare(Path("."))[0][0] == "material"

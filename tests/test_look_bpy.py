@@ -341,3 +341,21 @@ def test_datablock_counts_stay_flat_over_many_applied_frames(tmp_path):
     assert counts[10] == counts[-1], (counts[10], counts[-1])
     assert counts[-1]["materials"] - before["materials"] == 5  # 3 patterns + 2 texture sets
     assert counts[-1]["images"] - before["images"] == 5  # bricks (+ normal map), plain, 2 HDRIs
+
+
+def test_material_swap_from_a_glob_over_the_scene(tmp_path):
+    from sdg_addon.scene.randomize import apply_frame
+
+    cfg, built, targets = built_scene(
+        tmp_path, '[[randomizers]]\ntype = "material_swap"\ntargets = "ball"\nmaterials = "sdg_b*"\n'
+    )
+    Recorder(cfg, RunOptions(tmp_path / "out", range(1))).bind_scene_facts(built)
+    assert cfg.randomizers[0].pool == ["sdg_ball", "sdg_box"]
+    seen = set()
+    for f in range(12):
+        sampled = sample_frame(cfg.seed, f, cfg.randomizers, targets)
+        apply_frame(built, sampled, cfg.randomizers)
+        name = sampled[0]["values"]["ball"]["material"]
+        assert built.entities["ball"].meshes[0].material_slots[0].material.name == name
+        seen.add(name)
+    assert seen == {"sdg_ball", "sdg_box"}

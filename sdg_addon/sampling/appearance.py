@@ -8,6 +8,7 @@ material swaps and a generated sky need no files.
 
 from __future__ import annotations
 
+import fnmatch
 from pathlib import Path
 
 import numpy as np
@@ -190,15 +191,41 @@ class ProceduralTexture(RandomizerSpec):
 
 @register_randomizer
 class MaterialSwap(RandomizerSpec):
-    """Give objects one of the scene's materials (by name), per object, meshes untouched."""
+    """Give objects one of the scene's materials, per object, meshes untouched."""
 
     name = "material_swap"
     PARAMS = {"material": (STRING, "name of a material of the scene, e.g. a `choice` among names")}
+    OPTIONS = {
+        "materials": (
+            "",
+            str,
+            "without `material`: pick uniformly among the scene's materials whose names match this glob",
+        ),
+    }
+
+    def __init__(self, params, options, trigger="frame", interval=1):
+        super().__init__(params, options, trigger, interval)
+        self.pool: list[str] = []
 
     def prepare(self, base):
-        if "material" not in self.params:
-            return [("material", None, "a material name or a distribution over names (required)")]
+        if ("material" in self.params) == bool(self.options["materials"]):
+            return [("material", None, "either material (names) or the materials option (a glob), one of the two")]
         return []
+
+    def bind(self, facts):
+        pattern = self.options["materials"]
+        if not pattern:
+            return None
+        names = facts.get("materials", [])
+        self.pool = sorted(n for n in names if fnmatch.fnmatchcase(n, pattern))
+        if not self.pool:
+            return f"materials = {pattern!r} matches no material of the scene (materials: {names})"
+        return None
+
+    def sample(self, rng, frame, targets):
+        if "material" in self.params:
+            return super().sample(rng, frame, targets)
+        return {t: {"material": self.pool[int(rng.integers(len(self.pool)))]} for t in targets}
 
 
 @register_randomizer

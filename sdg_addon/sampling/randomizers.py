@@ -61,6 +61,11 @@ class RandomizerSpec:
         the parameter file's folder; problems as (key, value, expected). Called by config."""
         return []
 
+    def bind(self, facts: dict) -> str | None:
+        """Take what it needs from the built scene's facts (e.g. its material names), once
+        per run before sampling; a problem as text, None if fine."""
+        return None
+
     def trigger_frame(self, frame: int) -> int:
         """The frame whose draw frame `frame` shows: the last trigger at or before it.
 

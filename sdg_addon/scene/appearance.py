@@ -182,6 +182,12 @@ def apply_material_swap(built: BuiltScene, target: str, v: dict) -> None:
         set_object_material(obj, mat)
 
 
+def scene_facts(built: BuiltScene) -> dict:
+    """What randomizers may pick from in the built scene: its material names (the
+    user's and the assets', not those this module makes while running)."""
+    return {"materials": sorted(m.name for m in bpy.data.materials if KEY_PROP not in m)}
+
+
 # ------------------------------------------------------------------------- world
 
 
