@@ -91,7 +91,7 @@ def test_blur_keeps_the_mean_and_spreads_an_edge():
     row = out[10, :, 0].astype(int)
     assert row[0] == 0 and row[-1] == 255 and 0 < row[19] < 128 < row[20] < 255
     k = gaussian_blur(np.pad(np.ones((1, 1, 1)), ((5, 5), (5, 5), (0, 0))), 1.0)
-    assert abs(k.sum() - 1.0) < 1e-9  # an impulse blurs to a kernel of unit sum
+    assert abs(k.sum() - 1.0) < 1e-6  # an impulse blurs to a kernel of unit sum (float32)
 
 
 def test_colour_jitter():
