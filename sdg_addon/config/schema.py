@@ -22,8 +22,10 @@ from ..sampling.cases import CASE_FIELDS, CaseSpec
 from ..sampling.distributions import (
     Constant,
     Distribution,
+    as_spec,
     check_distribution_spec,
     is_distribution_spec,
+    is_per_axis_shorthand,
     make_distribution,
 )
 from ..sampling.randomizers import BOOL, COLOR, NUMBER, RANDOMIZERS, STRING, STRINGS, VEC3, RandomizerSpec
@@ -932,12 +934,17 @@ class _Reader:
         lies in `valid` ((low, high), None for unbounded), else None after a problem."""
         value = t[key]
         where = join(p, key)
+        shorthand = is_per_axis_shorthand(value)
+        value = as_spec(value)
         if is_distribution_spec(value):
             found = check_distribution_spec(value)
             for sub, bad, expected in found:
                 if sub not in value and "." not in sub and "[" not in sub:  # a required parameter is missing
                     bad = MISSING
-                self.problems.add(join(where, sub), bad, expected)
+                if shorthand and sub.startswith("axes"):  # as the user wrote it: rotation[2].high
+                    self.problems.add(where + sub[len("axes") :], bad, expected)
+                else:
+                    self.problems.add(join(where, sub), bad, expected)
             if found:
                 return None
             d = make_distribution(value)
@@ -951,7 +958,8 @@ class _Reader:
                     self.problems.add(join(where, sub), bad, f"{_KIND_TEXT[element]}, as {key} takes ({desc})")
                     return None
             if d.name == "per_axis" and not _per_axis_fits(len(d.axes), kind):
-                self.problems.add(join(where, "axes"), value["axes"], f"{_KIND_TEXT[kind]}, as {key} takes ({desc})")
+                field = where if shorthand else join(where, "axes")
+                self.problems.add(field, value["axes"], f"{_KIND_TEXT[kind]}, as {key} takes ({desc})")
                 return None
             if valid is not None and not self._support_within(d, valid, where, value, key):
                 return None
