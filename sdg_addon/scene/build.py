@@ -56,6 +56,7 @@ class BuiltScene:
     camera_targets: dict[str, tuple] = field(default_factory=dict)  # look-at point per camera
     camera_starts: dict[str, tuple] = field(default_factory=dict)  # location as built
     label_table: LabelTable = field(default_factory=LabelTable)
+    facts: object = None  # scene.facts.SceneFacts, once read (extract_facts)
 
     def names(self, kind: str) -> list[str]:
         if kind == "placeables":
