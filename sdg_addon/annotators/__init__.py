@@ -14,6 +14,7 @@ from . import (  # noqa: F401  (registration)
     pointcloud,
     rgb,
     segmentation,
+    sensors,
 )
 from .base import ANNOTATORS, Annotator, create_annotator, register_annotator
 

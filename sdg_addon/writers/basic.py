@@ -38,7 +38,7 @@ class BasicWriter(Writer):
 
     def discard(self) -> None:
         """Remove frame files of earlier runs: <name>_<digits>.<png|npy|json> only."""
-        pattern = re.compile(r"^[A-Za-z0-9_]+_\d+\.(png|npy|json)$")
+        pattern = re.compile(r"^[A-Za-z0-9_]+_\d+\.(png|npy|json|tiff)$")
         folders = (
             [self.output_dir] + [p for p in self.output_dir.iterdir() if p.is_dir()] if self.output_dir.is_dir() else []
         )
@@ -51,6 +51,8 @@ class BasicWriter(Writer):
         folder = self.folder(frame)
         n = f"{frame.frame:0{self.options['frame_padding']}d}"
         for name, value in frame.annotations.items():
+            if value is None:  # e.g. thermal of a visible camera
+                continue
             method = getattr(self, f"_write_{name}", None)
             if method is not None:
                 method(folder, n, value)
@@ -122,6 +124,15 @@ class BasicWriter(Writer):
 
     def _write_bounding_box_3d(self, folder, n, value):
         self._bbox(folder, "bounding_box_3d", n, value)
+
+    def _write_thermal(self, folder, n, value):
+        """Radiometric kelvin: thermal_N.tiff (float32, or uint16 centikelvin) + thermal_N.npy (float32)."""
+        kelvin = value["data"]
+        io.write_tiff(folder / f"thermal_{n}.tiff", kelvin, value["info"]["encoding"])
+        io.write_npy(folder / f"thermal_{n}.npy", kelvin)
+
+    def _write_nir(self, folder, n, value):
+        self._png(folder / f"nir_{n}.png", value)
 
     def _write_camera_params(self, folder, n, value):
         io.write_json(folder / f"camera_params_{n}.json", value, indent=1)
