@@ -220,7 +220,9 @@ class FrameData:
                 self.passes["rgb"] = palette_image(self.sensor_image(), s.palette, s.preview_min, s.preview_max)
             elif kind == "nir":
                 grey = self.sensor_image()
-                self.passes["rgb"] = np.concatenate([np.repeat(grey[..., None], 3, -1), np.full_like(grey[..., None], 255)], -1)
+                self.passes["rgb"] = np.concatenate(
+                    [np.repeat(grey[..., None], 3, -1), np.full_like(grey[..., None], 255)], -1
+                )
             else:
                 from .colour import display_transform
 

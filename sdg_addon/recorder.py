@@ -22,6 +22,7 @@ from .annotators import ANNOTATORS
 from .config import Config
 from .progress import Progress
 from .sampling import sample_frame
+from .sensors import SensorSpec
 from .sink import FrameSink, SinkSpec, init_worker, process_in_worker, warm_up
 from .writers import WRITERS, create_writer
 
@@ -79,12 +80,35 @@ def parse_frames(text: str, total: int) -> range:
 
 
 def annotator_plan(config: Config) -> dict[str, dict]:
-    """Annotators of the run: the configured ones plus what the writers require."""
+    """Annotators of the run: the configured ones, what the writers require, and the image
+    of each thermal / NIR camera."""
     plan = dict(config.annotators)
     for name in config.writers:
         for required in WRITERS[name].required_annotators:
             plan.setdefault(required, {})
+    for kind in ("thermal", "nir"):
+        if any(c.sensor == kind for c in config.cameras):
+            plan.setdefault(kind, {})
     return plan
+
+
+def sensor_specs(config: Config) -> dict[str, SensorSpec]:
+    """What the workers need to make the image of each thermal / NIR camera."""
+    return {
+        c.name: SensorSpec(
+            kind=c.sensor,
+            seed=config.seed,
+            netd=c.netd,
+            vignetting=c.vignetting,
+            blur=c.blur,
+            palette=c.palette,
+            preview_min=config.kelvin(c.preview_min),
+            preview_max=config.kelvin(c.preview_max),
+            exposure=c.exposure,
+        )
+        for c in config.cameras
+        if c.sensor != "visible"
+    }
 
 
 class Recorder:
@@ -213,7 +237,14 @@ class Recorder:
         elif unlabelled:
             self.warn(f"objects without a 'class' label (annotated as UNLABELLED): {', '.join(unlabelled)}")
 
-        capturer = Capturer(built, cfg.render, passes, need_geometry)
+        capturer = Capturer(
+            built,
+            cfg.render,
+            passes,
+            need_geometry,
+            sensors=sensor_specs(cfg),
+            thermal_defaults=(cfg.ambient_kelvin(), cfg.thermal.emissivity),
+        )
         self.result.device = capturer.device
         shard_tag = f".shard{opts.shard[0]:03d}of{opts.shard[1]:03d}" if opts.shard else ""
         audit.write_json(

@@ -26,7 +26,9 @@ class Thermal(Annotator):
     def __init__(self, **options):
         super().__init__(**options)
         if self.options["encoding"] not in ("float32", "centikelvin"):
-            raise ValueError(f"annotator 'thermal': encoding {self.options['encoding']!r}: expected float32 or centikelvin")
+            raise ValueError(
+                f"annotator 'thermal': encoding {self.options['encoding']!r}: expected float32 or centikelvin"
+            )
 
     def annotate(self, frame):
         if frame.sensor is None or frame.sensor.kind != "thermal":

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import bpy
 
-from ..sensors import EMISSIVITY_PROP, NIR_REFLECTANCE_PROP, TEMPERATURE_PROP
+from ..sensors import EMISSIVITY_PROP, ILLUMINATOR_PROP, NIR_REFLECTANCE_PROP, TEMPERATURE_PROP
 from ..sensors.nir import default_reflectance
 from ..sensors.thermal import band_radiance
 
@@ -27,7 +27,6 @@ EMISSION_ATTR = "sdg_thermal_emission"
 REFLECTANCE_ATTR = "sdg_thermal_reflectance"
 ROUGHNESS_ATTR = "sdg_thermal_roughness"
 NIR_ATTR = "sdg_nir_value"
-ILLUMINATOR_PROP = "sdg_illuminator_of"  # on a spot light: the NIR camera it belongs to
 
 
 def lookup(obj, prop: str):
@@ -141,7 +140,10 @@ class SensorRender:
             "world": scene.world,
             "override": vl.material_override,
             "film_transparent": scene.render.film_transparent,
-            "cycles": {k: getattr(c, k) for k in ("sample_clamp_direct", "sample_clamp_indirect", "blur_glossy", "use_denoising")},
+            "cycles": {
+                k: getattr(c, k)
+                for k in ("sample_clamp_direct", "sample_clamp_indirect", "blur_glossy", "use_denoising")
+            },
             "hidden": {},
         }
         scene.render.film_transparent = False

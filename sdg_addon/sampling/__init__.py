@@ -1,5 +1,6 @@
 """Seeded sampling of randomizer values (no bpy)."""
 
+from . import sensors  # noqa: F401, E402  (registers the thermal randomizer)
 from .distributions import DISTRIBUTIONS, Distribution, make_distribution
 from .randomizers import RANDOMIZERS, RandomizerSpec
 from .sampler import frame_rng, sample_frame

@@ -149,8 +149,9 @@ class World(RandomizerSpec):
     PARAMS = {
         "color": (COLOR, "linear RGB in [0, 1]"),
         "strength": (NUMBER, "emission strength"),
+        "temperature": (NUMBER, "thermal cameras: sky temperature, in the file's thermal.unit"),
     }
-    PARAM_RANGES = {"strength": (0.0, 1e9)}
+    PARAM_RANGES = {"strength": (0.0, 1e9), "temperature": (-273.15, 5000.0)}
 
     def sample(self, rng, frame, targets):
         return {"world": {k: d.sample(rng, frame) for k, d in self.params.items()}}
