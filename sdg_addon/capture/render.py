@@ -67,7 +67,7 @@ def configure_cycles(scene, render: RenderSettings, passes: set[str]) -> dict:
     return device
 
 
-def camera_info(scene, cam_obj, sensor: str = "visible") -> Camera:
+def camera_info(scene, cam_obj, sensor_kind: str = "visible") -> Camera:
     """A Camera (intrinsics and pose) from a Blender camera object, as Cycles renders it.
 
     A camera parented to another camera is rigged to it: its pose relative to that camera
@@ -114,7 +114,7 @@ def camera_info(scene, cam_obj, sensor: str = "visible") -> Camera:
         sensor_width_mm=sensor * w / fitted_px,
         sensor_height_mm=sensor * h / fitted_px,
         ortho_scale=data.ortho_scale,
-        sensor=sensor,
+        sensor=sensor_kind,
         rig=rig,
         camera_to_rig=camera_to_rig,
     )

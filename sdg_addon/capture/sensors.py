@@ -127,11 +127,13 @@ class SensorRender:
             obj[EMISSION_ATTR] = float(e * band_radiance(t))
             obj[REFLECTANCE_ATTR] = 1.0 - e
             obj[ROUGHNESS_ATTR] = 0.5 if roughness is None else float(roughness)
+            obj.update_tag()  # custom properties alone do not make Cycles re-sync (persistent data)
 
     def set_nir_attributes(self) -> None:
         for obj in self._mesh_objects():
             r = lookup(obj, NIR_REFLECTANCE_PROP)
             obj[NIR_ATTR] = default_reflectance(obj.color) if r is None else min(1.0, max(0.0, float(r)))
+            obj.update_tag()
 
     # ------------------------------------------------------------------ switching
     def begin(self, kind: str, camera_name: str) -> None:

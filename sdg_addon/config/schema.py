@@ -704,14 +704,18 @@ def _check_sensors(cfg: Config, problems: Problems) -> None:
             )
     unit = cfg.thermal.unit
     lo, hi = T_MIN, T_MAX
-    span = f"{lo:g} .. {hi:g} K" if unit == "K" else f"{lo - ZERO_CELSIUS:g} .. {hi - ZERO_CELSIUS:g} °C"
+    span = (
+        f"{lo:g} .. {hi:g} K"
+        if unit == "K"
+        else f"{lo - ZERO_CELSIUS:g} .. {hi - ZERO_CELSIUS:g} °C ({lo:g} .. {hi:g} K)"
+    )
     checks = [("thermal.ambient", cfg.thermal.ambient), ("scene.world.temperature", cfg.world.temperature)]
     checks.append(("scene.ground.temperature", cfg.ground.temperature))
     checks += [(f"assets[{i}].temperature", a.temperature) for i, a in enumerate(cfg.assets)]
     for i, c in enumerate(cfg.cameras):
         checks += [(f"cameras[{i}].preview_min", c.preview_min), (f"cameras[{i}].preview_max", c.preview_max)]
     for where, value in checks:
-        if value is not None and not lo <= to_kelvin(value, unit) <= hi:
+        if value is not None and not lo - 1e-9 <= to_kelvin(value, unit) <= hi + 1e-9:
             problems.add(where, value, f"a temperature in {span} (thermal.unit = {unit!r}; the radiometric range)")
 
 

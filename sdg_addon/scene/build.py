@@ -326,7 +326,11 @@ def _light(scene, spec: LightSpec) -> bpy.types.Object:
 
 def set_thermal(id_block, kelvin=None, emissivity=None, nir_reflectance=None) -> None:
     """Store what thermal / NIR cameras read (custom properties, as a user's .blend may)."""
-    for prop, value in ((TEMPERATURE_PROP, kelvin), (EMISSIVITY_PROP, emissivity), (NIR_REFLECTANCE_PROP, nir_reflectance)):
+    for prop, value in (
+        (TEMPERATURE_PROP, kelvin),
+        (EMISSIVITY_PROP, emissivity),
+        (NIR_REFLECTANCE_PROP, nir_reflectance),
+    ):
         if value is not None:
             id_block[prop] = float(value)
 

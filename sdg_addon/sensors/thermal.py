@@ -83,7 +83,9 @@ def brightness_temperature(radiance, band_um: tuple[float, float] = BAND_UM, new
     """
     temps, table = _table(tuple(band_um))
     r = np.asarray(radiance, dtype=np.float64)
-    t = np.interp(r, table, temps)
+    # log radiance is nearly linear in 1/T (Wien): interpolating it is accurate everywhere.
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = np.interp(np.log(np.maximum(r, 1e-300)), np.log(table), temps)
     inside = (r > table[0]) & (r < table[-1])
     for _ in range(newton_steps):
         step = (band_radiance(t, band_um) - r) / band_radiance_derivative(t, band_um)
