@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from sdg_addon.sensors import nir, thermal
-from sdg_addon.sensors.thermal import C, H, K_B, SIGMA
+from sdg_addon.sensors.thermal import K_B, SIGMA, C, H
 
 
 def series_band_radiance(t: float, lo_um: float, hi_um: float) -> float:

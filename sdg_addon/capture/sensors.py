@@ -50,8 +50,10 @@ def _attr(tree, name: str):
 
 
 def thermal_material() -> bpy.types.Material:
-    """Emission (e * B(T)) + a glossy reflection of colour 1 - e (multiscatter GGX, which
-    conserves energy: a closed room at one temperature reads that temperature)."""
+    """Emission (e * B(T)) + (1 - e) * a white glossy lobe (multiscatter GGX, which reflects
+    everything: a closed room at one temperature reads that temperature). The lobe is
+    white and weighted outside, because a tinted microfacet lobe loses energy in its inner
+    bounces and would reflect less than 1 - e."""
     mat = bpy.data.materials.get("sdg_thermal_override") or bpy.data.materials.new("sdg_thermal_override")
     if bpy.app.version < (5, 0, 0):
         mat.use_nodes = True
@@ -63,11 +65,14 @@ def thermal_material() -> bpy.types.Material:
     tree.links.new(_attr(tree, EMISSION_ATTR).outputs["Fac"], emission.inputs["Strength"])
     glossy = tree.nodes.new("ShaderNodeBsdfGlossy")
     glossy.distribution = "MULTI_GGX"
-    tree.links.new(_attr(tree, REFLECTANCE_ATTR).outputs["Color"], glossy.inputs["Color"])
+    glossy.inputs["Color"].default_value = (1.0, 1.0, 1.0, 1.0)
     tree.links.new(_attr(tree, ROUGHNESS_ATTR).outputs["Fac"], glossy.inputs["Roughness"])
+    reflection = tree.nodes.new("ShaderNodeMixShader")  # (1 - fac) * nothing + fac * glossy
+    tree.links.new(_attr(tree, REFLECTANCE_ATTR).outputs["Fac"], reflection.inputs["Fac"])
+    tree.links.new(glossy.outputs["BSDF"], reflection.inputs[2])
     add = tree.nodes.new("ShaderNodeAddShader")
     tree.links.new(emission.outputs["Emission"], add.inputs[0])
-    tree.links.new(glossy.outputs["BSDF"], add.inputs[1])
+    tree.links.new(reflection.outputs["Shader"], add.inputs[1])
     tree.links.new(add.outputs["Shader"], out.inputs["Surface"])
     return mat
 
