@@ -13,6 +13,7 @@ from . import (  # noqa: F401  (registration)
     normals,
     occlusion,
     pointcloud,
+    pose,
     rgb,
     segmentation,
     sensors,

@@ -24,6 +24,8 @@ import numpy as np
 from ..frame import BLENDER_TO_OPENCV
 from .base import Annotator, register_annotator
 
+REVERSE_Z_EPSILON = 1e-8  # Replicator's infinite reverse-Z projection term
+
 # USD expresses apertures (and orthographic view sizes) in tenths of a scene unit.
 _USD_APERTURE_UNITS_PER_METRE = 10.0
 
@@ -57,10 +59,19 @@ class CameraParams(Annotator):
             # --- Replicator's keys -------------------------------------------------------
             "cameraAperture": aperture,
             "cameraApertureOffset": offset,
+            "cameraFisheyeLensP": [],
+            "cameraFisheyeLensS": [],
+            "cameraFisheyeMaxFOV": 0.0,
+            "cameraFisheyeNominalHeight": 0,
+            "cameraFisheyeNominalWidth": 0,
+            "cameraFisheyeOpticalCentre": [0.0, 0.0],
+            "cameraFisheyePolynomial": [0.0, 0.0, 0.0, 0.0, 0.0],
             "cameraFocalLength": c.focal_length_mm,
+            "cameraFocusDistance": float(getattr(c, "focus_distance", 0.0) or 0.0),
+            "cameraFStop": float(getattr(c, "f_stop", 0.0) or 0.0),
             "cameraModel": "pinhole" if not ortho else "orthographic",
             "cameraNearFar": [c.clip_start, c.clip_end],
-            "cameraProjection": c.projection_matrix.T.ravel().tolist(),
+            "cameraProjection": replicator_projection(c).T.ravel().tolist(),
             "cameraViewTransform": c.world_to_camera.T.ravel().tolist(),
             "metersPerSceneUnit": 1.0,
             "renderProductResolution": [c.width, c.height],
@@ -80,7 +91,6 @@ class CameraParams(Annotator):
                 "ortho_size_m": [view_w, view_h] if ortho else None,
                 "pixels_per_meter": [c.fx, c.fy] if ortho else None,
             },
-            "ortho_scale": c.ortho_scale,
             "world_to_camera": c.world_to_camera.tolist(),
             "camera_to_world": c.camera_to_world.tolist(),
             "world_to_camera_opencv": c.world_to_camera_opencv.tolist(),
@@ -101,6 +111,15 @@ def _rig(c) -> dict | None:
         "camera_to_rig": c.camera_to_rig.tolist(),
         "rig_to_camera_opencv": np.linalg.inv(this_to_rig_cv).tolist(),
     }
+
+
+def replicator_projection(c) -> np.ndarray:
+    """Replicator's clip matrix (column-vector form): OpenGL x, y; perspective depth is
+    reverse-Z with an infinite far plane (clip_z = 1e-8 z + near, clip_w = -z)."""
+    m = np.array(c.projection_matrix, dtype=np.float64)
+    if c.projection == "perspective":
+        m[2] = [0.0, 0.0, REVERSE_Z_EPSILON, c.clip_start]
+    return m
 
 
 def _fov(c) -> list[float]:
