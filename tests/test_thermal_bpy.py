@@ -110,8 +110,12 @@ def plates(tmp_path_factory):
 
 def instance_ids(folder: Path, camera: str) -> np.ndarray:
     """Instance ids per pixel, decoded from the colourised png and its mapping."""
-    png = np.asarray(Image.open(folder / camera / "instance_segmentation_0000.png").convert("RGBA"))
-    mapping = json.loads((folder / camera / "instance_segmentation_mapping_0000.json").read_text())
+    png = np.asarray(
+        Image.open(folder / camera / "instance_segmentation" / "instance_segmentation_0000.png").convert("RGBA")
+    )
+    mapping = json.loads(
+        (folder / camera / "instance_segmentation" / "instance_segmentation_mapping_0000.json").read_text()
+    )
     out = np.zeros(png.shape[:2], dtype=object)
     for key, path in mapping.items():
         rgba = np.array([int(x) for x in key.strip("()").split(",")], dtype=np.uint8)
@@ -120,15 +124,15 @@ def instance_ids(folder: Path, camera: str) -> np.ndarray:
 
 
 def test_plate_of_emissivity_one_reads_its_temperature(plates):
-    kelvin = np.load(plates / "fill" / "thermal_0000.npy")
+    kelvin = np.load(plates / "fill" / "thermal" / "thermal_0000.npy")
     assert kelvin.shape == (H, W) and kelvin.dtype == np.float32
     assert np.abs(kelvin - 330.0).max() < 0.01  # the issue asks for 0.5 K
-    tiff = np.asarray(Image.open(plates / "fill" / "thermal_0000.tiff"))
+    tiff = np.asarray(Image.open(plates / "fill" / "thermal" / "thermal_0000.tiff"))
     assert tiff.dtype == np.float32 and np.array_equal(tiff, kelvin)
 
 
 def test_two_plates_give_two_values_and_the_sky_its_own(plates):
-    kelvin = np.load(plates / "ir" / "thermal_0000.npy")
+    kelvin = np.load(plates / "ir" / "thermal" / "thermal_0000.npy")
     ids = instance_ids(plates, "ir")
     hot, warm = ids == "/sdg_assets/hot/hot", ids == "/sdg_assets/warm/warm"
     assert hot.sum() > 20 and warm.sum() > 20
@@ -141,25 +145,26 @@ def test_two_plates_give_two_values_and_the_sky_its_own(plates):
 
 
 def test_thermal_masks_boxes_and_depth_equal_the_rgb_cameras(plates):
-    for name in ("instance_segmentation_0000.png", "semantic_segmentation_0000.png"):
-        rgb = np.asarray(Image.open(plates / "rgb" / name))
-        ir = np.asarray(Image.open(plates / "ir" / name))
-        assert np.array_equal(rgb, ir), name
-    for name in ("bounding_box_2d_tight_0000.npy", "distance_to_image_plane_0000.npy"):
-        assert np.array_equal(np.load(plates / "rgb" / name), np.load(plates / "ir" / name)), name
-    assert (np.load(plates / "rgb" / "bounding_box_2d_tight_0000.npy")).size == 3
+    for ann in ("instance_segmentation", "semantic_segmentation"):
+        rgb = np.asarray(Image.open(plates / "rgb" / ann / f"{ann}_0000.png"))
+        ir = np.asarray(Image.open(plates / "ir" / ann / f"{ann}_0000.png"))
+        assert np.array_equal(rgb, ir), ann
+    for ann in ("bounding_box_2d_tight", "distance_to_image_plane"):
+        rgb, ir = (np.load(plates / cam / ann / f"{ann}_0000.npy") for cam in ("rgb", "ir"))
+        assert np.array_equal(rgb, ir), ann
+    assert (np.load(plates / "rgb" / "bounding_box_2d_tight" / "bounding_box_2d_tight_0000.npy")).size == 3
 
 
 def test_preview_is_an_8_bit_palette_image_and_the_rgb_camera_has_no_thermal(plates):
-    preview = np.asarray(Image.open(plates / "ir" / "rgb_0000.png"))
+    preview = np.asarray(Image.open(plates / "ir" / "rgb" / "rgb_0000.png"))
     assert preview.dtype == np.uint8 and preview.shape == (H, W, 4)
     assert len(np.unique(preview.reshape(-1, 4), axis=0)) >= 3  # sky, warm, hot at least
-    assert not (plates / "rgb" / "thermal_0000.npy").exists()
+    assert not (plates / "rgb" / "thermal" / "thermal_0000.npy").exists()
 
 
 def test_rig_extrinsics_reproject_a_point_to_the_same_pixel(plates):
-    rgb = json.loads((plates / "rgb" / "camera_params_0000.json").read_text())
-    ir = json.loads((plates / "ir_off" / "camera_params_0000.json").read_text())
+    rgb = json.loads((plates / "rgb" / "camera_params" / "camera_params_0000.json").read_text())
+    ir = json.loads((plates / "ir_off" / "camera_params" / "camera_params_0000.json").read_text())
     assert ir["sensor"] == "thermal" and ir["rig"]["camera"] == "rgb" and rgb["rig"] is None
     point = np.array([0.1, 0.7, 0.3, 1.0])  # the hot cube's centre
     in_rgb = np.array(rgb["world_to_camera_opencv"]) @ point
@@ -169,7 +174,7 @@ def test_rig_extrinsics_reproject_a_point_to_the_same_pixel(plates):
     direct = np.array(ir["world_to_camera_opencv"]) @ point
     assert np.allclose(via_rig, (k @ direct[:3])[:2] / direct[2], atol=1e-4)
     # ... and the hot cube is there in the thermal image of that camera.
-    kelvin = np.load(plates / "ir_off" / "thermal_0000.npy")
+    kelvin = np.load(plates / "ir_off" / "thermal" / "thermal_0000.npy")
     ys, xs = np.nonzero(kelvin > 340.0)  # only the cube is that hot
     weight = kelvin[ys, xs] - 340.0
     assert len(xs) >= 2
@@ -291,13 +296,13 @@ def test_nir_reflectance_illuminator_and_dot_projector(tmp_path):
     (tmp_path / "n.toml").write_text(NIR)
     assert main(["render", str(tmp_path / "n.toml"), "--out", str(tmp_path / "out"), "--quiet"]) == 0
     out = tmp_path / "out"
-    nir = np.asarray(Image.open(out / "nir" / "nir_0000.png"))
+    nir = np.asarray(Image.open(out / "nir" / "nir" / "nir_0000.png"))
     assert nir.dtype == np.uint8 and nir.ndim == 2
     left, right = nir[8:16, 4:12].astype(float), nir[8:16, 20:28].astype(float)
     assert left.mean() > right.mean() + 20  # reflectance 0.8 vs 0.2
-    dots = np.asarray(Image.open(out / "dots" / "nir_0000.png")).astype(float)
+    dots = np.asarray(Image.open(out / "dots" / "nir" / "nir_0000.png")).astype(float)
     lit = dots[4:20, 4:28]
     assert (lit < 0.5 * nir[4:20, 4:28].mean()).mean() > 0.3  # dark between the dots
     assert lit.max() > 0.8 * nir[4:20, 4:28].max()  # ... and bright in them
-    rgb = np.asarray(Image.open(out / "rgb" / "rgb_0000.png"))
+    rgb = np.asarray(Image.open(out / "rgb" / "rgb" / "rgb_0000.png"))
     assert rgb[..., :3].max() == 0  # the illuminators are invisible to a visible camera
