@@ -149,6 +149,8 @@ class SceneObject:
     bbox_min: np.ndarray  # (3,) local-space extents of the evaluated geometry
     bbox_max: np.ndarray
     triangles: np.ndarray | None = None  # (N, 3, 3) world space; only if an annotator needs it
+    keypoints: dict[str, list[float]] = field(default_factory=dict)  # name -> world [x, y, z], in order
+    skeleton: list[list[str]] = field(default_factory=list)  # [name, name] pairs
 
     def label(self, semantic_type: str) -> str | None:
         """The object's label of one type as one string ("mug" or "mug,cup"), or None."""
@@ -203,7 +205,13 @@ class FrameData:
     # Results shared between annotators of this frame (e.g. rasterized silhouettes).
     cache: dict = field(default_factory=dict)
     view_transform: str = "Standard"  # how "rgb" is made from "combined"
-    sensor: SensorSpec | None = None  # thermal / NIR cameras: how their image is made
+    sensor_spec: SensorSpec | None = None  # thermal / NIR cameras: how their image is made
+    clip: int | None = None  # sequences: clip index and frame within the clip (else None)
+    clip_frame: int | None = None
+    sensor: str = "camera"  # "camera" or "lidar": which annotators and writers apply
+    # Sequences: the same camera at the previous / next frame of the clip ("prev", "next"),
+    # for optical flow; absent at a clip's ends.
+    neighbours: dict[str, FrameView] = field(default_factory=dict)
 
     def rgb(self) -> np.ndarray:
         """(H, W, 4) uint8 display-referred RGBA; made from "combined" on first use (in a
@@ -212,11 +220,11 @@ class FrameData:
         A thermal camera's is its 8-bit palette preview, a NIR camera's its grey image, so
         every writer that stores images (COCO, YOLO, KITTI...) works with them unchanged."""
         if "rgb" not in self.passes:
-            kind = self.sensor.kind if self.sensor else "visible"
+            kind = self.sensor_spec.kind if self.sensor_spec else "visible"
             if kind == "thermal":
                 from .sensors.thermal import palette_image
 
-                s = self.sensor
+                s = self.sensor_spec
                 self.passes["rgb"] = palette_image(self.sensor_image(), s.palette, s.preview_min, s.preview_max)
             elif kind == "nir":
                 grey = self.sensor_image()
@@ -232,13 +240,13 @@ class FrameData:
     def sensor_image(self) -> np.ndarray | None:
         """A thermal camera's (H, W) float32 kelvin, a NIR camera's (H, W) uint8 image, made
         once from the linear render with the sensor's optics and noise; None otherwise."""
-        kind = self.sensor.kind if self.sensor else "visible"
+        kind = self.sensor_spec.kind if self.sensor_spec else "visible"
         if kind == "visible":
             return None
         if "sensor_image" not in self.cache:
             from .sensors import nir, thermal
 
-            s = self.sensor
+            s = self.sensor_spec
             rng = np.random.default_rng(thermal.noise_seed(s.seed, self.frame, self.camera.name))
             if kind == "thermal":
                 image = thermal.sensor_temperature(
@@ -271,6 +279,22 @@ class FrameData:
 
 
 @dataclass
+class FrameView:
+    """What flow needs of a neighbouring frame: its camera, object poses and id/depth."""
+
+    frame: int
+    camera: Camera
+    object_to_world: dict[int, np.ndarray]  # instance id -> 4x4 (objects rendered then)
+    depth: np.ndarray  # (H, W) distance to the image plane, inf = no surface
+    instance: np.ndarray  # (H, W) uint32
+
+    @classmethod
+    def of(cls, frame: FrameData) -> FrameView:
+        poses = {i: o.object_to_world for i, o in frame.objects.items()}
+        return cls(frame.frame, frame.camera, poses, frame.passes["depth"], frame.passes["instance"])
+
+
+@dataclass
 class AnnotatedFrame:
     """What writers receive: one frame of one camera with every annotator's output."""
 
@@ -281,3 +305,6 @@ class AnnotatedFrame:
     camera: Camera
     # Shared by the writers of this frame (e.g. one PNG encoding written by several).
     cache: dict = field(default_factory=dict)
+    clip: int | None = None  # sequences: clip index and frame within the clip (else None)
+    clip_frame: int | None = None
+    sensor: str = "camera"

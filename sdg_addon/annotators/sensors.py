@@ -31,7 +31,7 @@ class Thermal(Annotator):
             )
 
     def annotate(self, frame):
-        if frame.sensor is None or frame.sensor.kind != "thermal":
+        if frame.sensor_spec is None or frame.sensor_spec.kind != "thermal":
             return None
         return {"data": frame.sensor_image(), "info": {"unit": "K", "encoding": self.options["encoding"]}}
 
@@ -42,6 +42,6 @@ class Nir(Annotator):
     passes = ("nir_radiance",)
 
     def annotate(self, frame):
-        if frame.sensor is None or frame.sensor.kind != "nir":
+        if frame.sensor_spec is None or frame.sensor_spec.kind != "nir":
             return None
         return frame.sensor_image()

@@ -1,9 +1,10 @@
 """Seeded sampling of randomizer values (no bpy)."""
 
 from . import sensors  # noqa: F401, E402  (registers the thermal randomizer)
+from . import motion  # noqa: F401  (registers the trajectory randomizers)
 from .distributions import DISTRIBUTIONS, Distribution, make_distribution
 from .randomizers import RANDOMIZERS, RandomizerSpec
-from .sampler import frame_rng, sample_frame
+from .sampler import clip_of, frame_rng, sample_frame
 
 __all__ = [
     "DISTRIBUTIONS",
@@ -11,6 +12,7 @@ __all__ = [
     "make_distribution",
     "RANDOMIZERS",
     "RandomizerSpec",
+    "clip_of",
     "frame_rng",
     "sample_frame",
 ]

@@ -39,6 +39,10 @@ class RandomizerSpec:
     # parameter -> (low, high): every value a distribution can draw (its support) must lie
     # within (None: open); colours are always 0 .. 1 (KIND_RANGES). See value_range.
     PARAM_RANGES: dict[str, tuple[float | None, float | None]] = {}
+    OPTION_CHOICES: dict[str, tuple] = {}  # string options with a fixed set of values
+    # True: the values are per-clip motion, applied after the other randomizers as an
+    # offset over time (sampling.motion); the spec then has offsets(values, t, duration).
+    motion = False
 
     @classmethod
     def value_range(cls, param: str) -> tuple[float | None, float | None] | None:

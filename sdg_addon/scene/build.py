@@ -29,6 +29,7 @@ from ..labels.blender import (
 )
 from ..sensors import EMISSIVITY_PROP, ILLUMINATOR_PROP, NIR_REFLECTANCE_PROP, TEMPERATURE_PROP
 from .instancing import GEOMETRY_TYPES, in_render_collections, is_instance_copy, realize_instances, render_collections
+from .keypoints import add_keypoints
 from .materials import per_object_material, set_object_look, wire_principled
 from .primitives import primitive_mesh
 
@@ -263,6 +264,8 @@ def _asset(root_collection, spec: AssetSpec, config: Config) -> None:
         root.rotation_euler = [math.radians(a) for a in spec.rotation]
         root.scale = (spec.scale,) * 3
         set_thermal(root, config.kelvin(spec.temperature), spec.emissivity, spec.nir_reflectance)
+        if spec.keypoints:
+            add_keypoints(root, spec.keypoints, spec.skeleton)
         for part in parts:
             set_object_look(part, spec.color, spec.roughness, spec.metallic)
 
