@@ -28,8 +28,8 @@ from ..config.schema import RenderSettings
 from ..frame import Camera, FrameData, SceneObject
 from ..scene.build import BuiltScene
 from ..scene.instancing import renders
-from ..sensors import SensorSpec
 from ..scene.keypoints import entity_keypoints
+from ..sensors import SensorSpec
 from .device import select_device
 from .exr import read_view_layers
 from .sensors import SensorRender

@@ -1,7 +1,9 @@
 """Seeded sampling of randomizer values (no bpy)."""
 
-from . import sensors  # noqa: F401, E402  (registers the thermal randomizer)
-from . import motion  # noqa: F401  (registers the trajectory randomizers)
+from . import (
+    motion,  # noqa: F401  (registers the trajectory randomizers)
+    sensors,  # noqa: F401, E402  (registers the thermal randomizer)
+)
 from .distributions import DISTRIBUTIONS, Distribution, make_distribution
 from .randomizers import RANDOMIZERS, RandomizerSpec
 from .sampler import clip_of, frame_rng, sample_frame
