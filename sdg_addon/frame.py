@@ -212,6 +212,9 @@ class FrameData:
     # Sequences: the same camera at the previous / next frame of the clip ("prev", "next"),
     # for optical flow; absent at a clip's ends.
     neighbours: dict[str, FrameView] = field(default_factory=dict)
+    # The camera's sampled image pipeline (exposure, white balance, augmentations): see
+    # sdg_addon.imaging; applied to "rgb" only, so every other pass stays exact.
+    image_ops: dict = field(default_factory=dict)
 
     def rgb(self) -> np.ndarray:
         """(H, W, 4) uint8 display-referred RGBA; made from "combined" on first use (in a
@@ -233,8 +236,10 @@ class FrameData:
                 )
             else:
                 from .colour import display_transform
+                from .imaging import apply_display, apply_linear
 
-                self.passes["rgb"] = display_transform(self.passes["combined"], self.view_transform)
+                linear = apply_linear(self.passes["combined"], self.image_ops)
+                self.passes["rgb"] = apply_display(display_transform(linear, self.view_transform), self.image_ops)
         return self.passes["rgb"]
 
     def sensor_image(self) -> np.ndarray | None:

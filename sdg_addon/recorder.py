@@ -21,6 +21,7 @@ from . import audit
 from .annotators import ANNOTATORS
 from .config import Config
 from .frame import FrameData, FrameView
+from .imaging import camera_image_ops
 from .progress import Progress
 from .sampling import clip_of, sample_frame
 from .sensors import SensorSpec
@@ -248,6 +249,7 @@ class Recorder:
 
         built = build_scene(cfg)
         targets = self.resolve_targets(built)
+        self.bind_scene_facts(built)
         plan = annotator_plan(cfg)
         # What to render is a property of the annotator classes; instances live in the sink.
         passes = {p for name in plan for p in ANNOTATORS[name].passes}
@@ -349,6 +351,8 @@ class Recorder:
                 player.apply(i, sampled)
                 t2 = time.perf_counter()
                 captured = capturer.capture_frame(f, [cam.name for cam in cfg.cameras])
+                for frame_data in captured:  # applied to RGB in the writers' workers
+                    frame_data.image_ops = camera_image_ops(sampled, frame_data.camera.name)
                 if self._cancel.is_set():
                     # Cancelled while rendering (Ctrl-C also makes Cycles stop early): the
                     # frame may be cut short, so it is not written and stays unfinished.
@@ -411,16 +415,29 @@ class Recorder:
         progress.advance()
         self.on_progress(progress)
 
+    def bind_scene_facts(self, built) -> None:
+        """Hand randomizers what they pick from in the built scene (read once per run, so
+        a frame stays a pure function of seed, frame and scene)."""
+        from .scene.appearance import scene_facts
+
+        facts = scene_facts(built)
+        for i, spec in enumerate(self.config.randomizers):
+            problem = spec.bind(facts)
+            if problem:
+                raise RecorderError(f"randomizers[{i}] ({spec.name}): {problem}")
+
     def resolve_targets(self, built) -> list[list[str]]:
         out = []
         for i, (spec, patterns) in enumerate(zip(self.config.randomizers, self.config.randomizer_targets)):
             if spec.target_kind is None:
                 out.append(["world"])
                 continue
-            names = built.match(spec.target_kind, patterns)
+            names = built.match(spec.target_kind, patterns, moves=spec.moves_targets)
             if not names:
+                rigged = sorted(set(built.match(spec.target_kind, patterns)) & built.rigged)
+                hint = f" ({', '.join(rigged)}: rigged, they follow their rig camera)" if rigged else ""
                 raise RecorderError(
-                    f"randomizers[{i}] ({spec.name}): targets {patterns} match no {spec.target_kind}; "
+                    f"randomizers[{i}] ({spec.name}): targets {patterns} match no {spec.target_kind}{hint}; "
                     f"known {spec.target_kind}: {built.names(spec.target_kind)}"
                 )
             out.append(names)

@@ -674,7 +674,7 @@ def config_from_dict(data: dict, path: Path, problems: Problems | None = None) -
         cfg.files.append(_asset_list_path(path, data["asset_list"]))
 
     for i, r in enumerate(v.array(data, "randomizers")):
-        spec, targets = _randomizer(v, r, join("randomizers", i))
+        spec, targets = _randomizer(v, r, join("randomizers", i), path.parent)
         if spec is not None:
             cfg.randomizers.append(spec)
             cfg.randomizer_targets.append(targets)
@@ -872,7 +872,7 @@ def _asset(v: _Reader, t, p: str, base: Path) -> AssetSpec:
     return a
 
 
-def _randomizer(v: _Reader, t, p: str) -> tuple[RandomizerSpec | None, list[str]]:
+def _randomizer(v: _Reader, t, p: str, base: Path) -> tuple[RandomizerSpec | None, list[str]]:
     if not v.is_table(t, p):
         return None, []
     kind = t.get("type", MISSING)
@@ -913,7 +913,10 @@ def _randomizer(v: _Reader, t, p: str) -> tuple[RandomizerSpec | None, list[str]
         v.problems.add(
             join(p, "interval"), t["interval"], 'no interval with trigger = "once" (it draws at frame 0 only)'
         )
-    return cls(params, options, trigger.trigger, trigger.interval), targets
+    spec = cls(params, options, trigger.trigger, trigger.interval)
+    for key, bad, expected in spec.prepare(base):  # folders it names, names it picks
+        v.problems.add(join(p, key), bad if bad is not None else MISSING, expected)
+    return spec, targets
 
 
 _Trigger = section_class("_Trigger", TRIGGER_FIELDS)

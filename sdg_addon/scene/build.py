@@ -61,10 +61,11 @@ class BuiltScene:
     def names(self, kind: str) -> list[str]:
         return sorted({"objects": self.entities, "lights": self.lights, "cameras": self.cameras}[kind])
 
-    def match(self, kind: str, patterns: list[str]) -> list[str]:
-        """Names of `kind` matching any glob pattern (sorted)."""
+    def match(self, kind: str, patterns: list[str], moves: bool = False) -> list[str]:
+        """Names of `kind` matching any glob pattern (sorted). `moves`: for a randomizer
+        that places cameras, whose rigged cameras move with their rig, never on their own."""
         names = self.names(kind)
-        if kind == "cameras":  # a rigged camera moves with its rig, never on its own
+        if moves:
             names = [n for n in names if n not in self.rigged]
         return sorted({n for n in names for p in patterns if fnmatch.fnmatchcase(n, p)})
 
