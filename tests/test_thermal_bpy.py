@@ -19,11 +19,11 @@ from sdg_addon.sensors.thermal import apparent_temperature  # noqa: E402
 W, H = 32, 24
 
 
-def head(samples: int = 1, world: str = "{}", thermal: str = "") -> str:
+def head(samples: int = 1, world: str = "{}", thermal: str = "", frames: int = 1) -> str:
     return f"""
 [run]
 seed = 1
-frames = 1
+frames = {frames}
 [render]
 resolution = [{W}, {H}]
 samples = {samples}
@@ -306,3 +306,47 @@ def test_nir_reflectance_illuminator_and_dot_projector(tmp_path):
     assert lit.max() > 0.8 * nir[4:20, 4:28].max()  # ... and bright in them
     rgb = np.asarray(Image.open(out / "rgb" / "rgb" / "rgb_0000.png"))
     assert rgb[..., :3].max() == 0  # the illuminators are invisible to a visible camera
+
+
+RIG_MOVES = (
+    head(1, "{ temperature = 260.0 }", frames=2)
+    + """
+[[cameras]]
+name = "rgb"
+location = [0.0, -3.0, 1.0]
+look_at = [0.0, 0.0, 0.0]
+[[cameras]]
+name = "ir"
+sensor = "thermal"
+rig = "rgb"
+location = [0.1, 0.0, 0.0]
+[[assets]]
+name = "box"
+primitive = "cube"
+temperature = 310.0
+[[randomizers]]
+type = "camera"
+targets = "*"          # matches both; the rigged camera follows its rig
+azimuth = { distribution = "uniform", low = 0, high = 360 }
+[annotators]
+camera_params = {}
+"""
+)
+
+
+def test_a_camera_randomizer_moves_the_rig_and_the_rigged_camera_follows(tmp_path):
+    (tmp_path / "m.toml").write_text(RIG_MOVES)
+    assert main(["render", str(tmp_path / "m.toml"), "--out", str(tmp_path / "out"), "--quiet"]) == 0
+    out = tmp_path / "out"
+    poses = []
+    for f in (0, 1):
+        rgb = json.loads((out / "rgb" / "camera_params" / f"camera_params_000{f}.json").read_text())
+        ir = json.loads((out / "ir" / "camera_params" / f"camera_params_000{f}.json").read_text())
+        rig = np.array(ir["rig"]["camera_to_rig"])
+        assert np.allclose(rig[:3, 3], [0.1, 0.0, 0.0], atol=1e-6) and np.allclose(rig[:3, :3], np.eye(3), atol=1e-6)
+        expected = np.array(rgb["camera_to_world"]) @ rig
+        assert np.allclose(np.array(ir["camera_to_world"]), expected, atol=1e-5)
+        poses.append(np.array(rgb["camera_to_world"]))
+    assert not np.allclose(poses[0], poses[1])  # the rig did move
+    log = [json.loads(line) for line in (out / "audit" / "frames.jsonl").read_text().splitlines()]
+    assert all(set(e["values"]) == {"rgb"} for rec in log for e in rec["samples"])
