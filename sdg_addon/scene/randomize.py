@@ -104,6 +104,11 @@ def apply_camera(built: BuiltScene, target: str, v: dict) -> None:
 
 @applier("world")
 def apply_world(built: BuiltScene, target: str, v: dict) -> None:
+    if "color" in v:  # a plain colour replaces an HDRI or sky an earlier entry showed
+        tree = built.scene.world.node_tree
+        bg = next(n for n in tree.nodes if n.type == "BACKGROUND")
+        for link in list(bg.inputs["Color"].links):
+            tree.links.remove(link)
     set_world(built.scene, v.get("color"), v.get("strength"))
     if "temperature" in v:
         set_thermal(built.scene.world, to_kelvin(v["temperature"], built.temperature_unit))
