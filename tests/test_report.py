@@ -112,6 +112,25 @@ def test_report_compares_two_datasets(two_datasets):
     assert main(["report", str(a / "nothing")]) == 2
 
 
+def test_report_writes_only_where_it_may(two_datasets, tmp_path):
+    """Inside the dataset its files are recorded as the tool's (so --overwrite removes
+    them); a foreign folder holding a user's file is refused and left as it was."""
+    from headless.cli import main
+    from sdg_addon import output
+
+    out = two_datasets[0]
+    assert main(["report", str(out)]) == 0
+    assert {"report/index.html", "report/classes.png"} <= set(output.written_files(out))
+    foreign = tmp_path / "mine"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("keep")
+    assert main(["report", str(out), "--out", str(foreign)]) == 2
+    assert [p.name for p in foreign.iterdir()] == ["notes.txt"]
+    fresh = tmp_path / "fresh"
+    assert main(["report", str(out), "--out", str(fresh)]) == 0
+    assert main(["report", str(out), "--out", str(fresh)]) == 0  # its own earlier report: fine
+
+
 def _chromium() -> str | None:
     for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
         path = shutil.which(name)

@@ -10,14 +10,16 @@ inline script checks that every plot loaded and says so at the top of the page (
 
 from __future__ import annotations
 
+import contextlib
 import html
 import json
 import math
+import os
 from pathlib import Path
 
 import numpy as np
 
-from .. import visualize
+from .. import output, visualize
 from ..writers import io
 from ..writers.common import safe_name
 from . import plots
@@ -44,6 +46,30 @@ td:first-child, th:first-child { text-align: left; }
 .note { color: #865; } img { max-width: 100%; border: 1px solid #eee; margin: 4px 0; }
 .pair { display: grid; grid-template-columns: 1fr 1fr; gap: 16px; }
 </style>"""
+
+
+GENERATOR = "<meta name='generator' content='sdg report'>"
+
+
+@contextlib.contextmanager
+def _owned(out: Path, dataset: Path):
+    """Write the report only where it may go: inside the dataset (recorded as the tool's
+    files, so `--overwrite` removes them), or into a folder that is new, empty or holds an
+    earlier report. Writes anywhere else are refused while the report is written."""
+    real_out, real_data = os.path.realpath(out), os.path.realpath(dataset)
+    in_dataset = output.is_dataset(dataset) and (real_out + "/").startswith(real_data.rstrip("/") + "/")
+    if not in_dataset and out.exists():
+        page = out / "index.html"
+        ours = page.is_file() and GENERATOR in page.read_text(encoding="utf-8", errors="replace")
+        if any(out.iterdir()) and not ours:
+            raise ValueError(f"report folder {out} holds files this tool did not write; give a new or empty --out")
+    root = dataset if in_dataset else out
+    out.mkdir(parents=True, exist_ok=True)
+    output.activate(root)
+    try:
+        yield
+    finally:
+        output.deactivate(root)
 
 
 def _e(x) -> str:
@@ -191,7 +217,7 @@ def _manifest_extras(stats: Stats) -> str:
 
 def _page(title: str, body: str) -> str:
     return (
-        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{_e(title)}</title>{STYLE}</head>"
+        f"<!DOCTYPE html><html><head><meta charset='utf-8'>{GENERATOR}<title>{_e(title)}</title>{STYLE}</head>"
         f"<body><h1>{_e(title)}</h1><p id='plot-status' class='note'>Checking plots...</p>{body}"
         f"{CHECK_SCRIPT}</body></html>\n"
     )
@@ -206,6 +232,11 @@ def write_report(folder: Path | str, out: Path | str | None = None) -> Path:
     folder = Path(folder)
     stats = collect(folder)
     out = Path(out) if out is not None else folder / "report"
+    with _owned(out, folder):
+        return _write_report(stats, folder, out)
+
+
+def _write_report(stats: Stats, folder: Path, out: Path) -> Path:
     p = _plots(stats, out)
     notes = "".join(f"<li class='note'>{_e(n)}</li>" for n in stats.notes)
     body = (
@@ -259,6 +290,11 @@ def write_comparison(a: Path | str, b: Path | str, out: Path | str | None = None
     a, b = Path(a), Path(b)
     sa, sb = collect(a), collect(b)
     out = Path(out) if out is not None else a / "report" / f"compare_{safe_name(b.name)}"
+    with _owned(out, a):
+        return _write_comparison(sa, sb, a, b, out)
+
+
+def _write_comparison(sa: Stats, sb: Stats, a: Path, b: Path, out: Path) -> Path:
     pa, pb = _plots(sa, out, "a_"), _plots(sb, out, "b_")
     classes = list(dict.fromkeys([*sa.classes, *sb.classes]))
     both = {"A": [sa.instances.get(c, 0) for c in classes], "B": [sb.instances.get(c, 0) for c in classes]}

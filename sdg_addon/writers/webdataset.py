@@ -36,6 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import output
 from ..frame import AnnotatedFrame
 from . import io
 from .base import Writer, register_writer
@@ -55,6 +56,7 @@ def _tarinfo(name: str, size: int) -> tarfile.TarInfo:
 @contextlib.contextmanager
 def atomic_binary(path: Path):
     """A binary file streamed to a temporary name next to `path`, renamed at the end."""
+    output.before_write(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
