@@ -95,7 +95,7 @@ def test_report_of_the_default_preset_matches_its_files(two_datasets):
     for c, n in counts.items():
         assert re.search(rf"<tr><td>{c}</td><td>{n}</td>", page), c
     # Every randomizer parameter of the preset is checked against its support, all inside.
-    for param in ("location[0]", "rotation[2]", "roughness", "energy", "distance", "azimuth"):
+    for param in ("color[0]", "roughness", "energy", "distance", "azimuth", "look_at[1]"):
         assert f"<td>{param}</td>" in page
     assert "outside</span>" not in page and page.count("inside</span>") >= 15
     assert "declared no cases or quotas" in page
