@@ -102,11 +102,18 @@ def ctrl_c_cancels(recorder):
         print("\nCtrl-C: finishing the frames in flight (Ctrl-C again to stop at once)", file=sys.stderr, flush=True)
         recorder.cancel()
 
+    def on_sigterm(signum, frame):
+        # Unwind like an exception: the lock, the temp render folder and worker pools are
+        # released by the recorder's finally blocks (SIGKILL cannot be: the next run cleans up).
+        raise SystemExit(128 + signum)
+
     previous = signal.signal(signal.SIGINT, on_sigint)
+    previous_term = signal.signal(signal.SIGTERM, on_sigterm)
     try:
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
+        signal.signal(signal.SIGTERM, previous_term)
 
 
 @contextlib.contextmanager

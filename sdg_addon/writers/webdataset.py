@@ -36,10 +36,11 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import output
 from ..frame import AnnotatedFrame
 from . import io
 from .base import Writer, register_writer
-from .common import check_options, class_names, rgb_image, safe_name, split_of
+from .common import PNG_COMPRESS_LEVEL, check_options, class_names, rgb_image, safe_name, split_of
 
 RENAMED = {"distance_to_image_plane": "depth", "instance_segmentation": "instance", "semantic_segmentation": "semantic"}
 
@@ -55,6 +56,7 @@ def _tarinfo(name: str, size: int) -> tarfile.TarInfo:
 @contextlib.contextmanager
 def atomic_binary(path: Path):
     """A binary file streamed to a temporary name next to `path`, renamed at the end."""
+    output.before_write(path)  # recorded for --overwrite; refused outside the output folder
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -97,7 +99,7 @@ class WebDatasetWriter(Writer):
         "split": ("train", str, "split name (shard file prefix)"),
         "val_every": (0, int, "if N > 0, frames with frame % N == 0 go to the 'val' split instead"),
         "frames_per_shard": (1000, int, "frames per tar shard (shard k holds frames k*N .. k*N+N-1)"),
-        "png_compress_level": (1, int, "0 (fastest) .. 9 (smallest)"),
+        "png_compress_level": PNG_COMPRESS_LEVEL,
     }
 
     def __init__(self, output_dir, **options):
