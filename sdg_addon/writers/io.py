@@ -15,6 +15,15 @@ import numpy as np
 
 from .. import output
 
+# Read once (umask cannot be read without setting it, and setting it is not thread-safe).
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
+
+
+def usual_mode(fd: int) -> None:
+    """Give a temp file the mode a plainly created file gets (mkstemp makes it 0600)."""
+    os.fchmod(fd, 0o666 & ~_UMASK)
+
 
 def write_bytes(path: Path | str, data: bytes) -> Path:
     path = Path(path)
@@ -22,6 +31,7 @@ def write_bytes(path: Path | str, data: bytes) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        usual_mode(fd)
         with os.fdopen(fd, "wb") as f:
             f.write(data)
         os.replace(tmp, path)

@@ -60,6 +60,7 @@ def atomic_binary(path: Path):
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        io.usual_mode(fd)
         with os.fdopen(fd, "wb") as fh:
             yield fh
         os.replace(tmp, path)
