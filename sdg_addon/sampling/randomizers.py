@@ -29,7 +29,8 @@ def register_randomizer(cls):
 
 class RandomizerSpec:
     name = ""
-    # What the targets are: "objects" (labelled assets), "lights", "cameras", or None.
+    # What the targets are: "objects" (labelled assets), "lights", "cameras", "placeables"
+    # (objects and lights), or None.
     target_kind: str | None = "objects"
     # parameter -> (kind, description). A missing parameter is left as it is in the scene.
     PARAMS: dict[str, tuple[str, str]] = {}
@@ -44,6 +45,13 @@ class RandomizerSpec:
     # True: the values are per-clip motion, applied after the other randomizers as an
     # offset over time (sampling.motion); the spec then has offsets(values, t, duration).
     motion = False
+    # True: sample() takes `facts` (scene.facts.SceneFacts, read once per run).
+    needs_facts = False
+
+    @classmethod
+    def check(cls, params: dict, options: dict) -> list[tuple[str, object, str]]:
+        """Problems beyond types and minimums, as (key, value, expected); empty if fine."""
+        return []
 
     @classmethod
     def value_range(cls, param: str) -> tuple[float | None, float | None] | None:

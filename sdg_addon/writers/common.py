@@ -9,15 +9,10 @@ class = k, and k = semantic id - 2 of the annotators (ids 0 and 1 are reserved).
 
 from __future__ import annotations
 
-import contextlib
-import os
-import tempfile
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
-from .. import output
 from ..config.fields import Field
 from ..frame import AnnotatedFrame, LabelTable
 from . import io
@@ -140,20 +135,7 @@ def check_options(name: str, options: dict) -> None:
         raise ValueError(f"writer {name!r}: split {options['split']!r} must be a plain name (letters, digits, ._-)")
 
 
-@contextlib.contextmanager
 def atomic_text(path):
     """Stream a text file to a temporary name next to `path`, renamed into place at the end
     (as writers.io does for whole files): the final name only ever holds a complete file."""
-    path = Path(path)
-    output.before_write(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        io.usual_mode(fd)
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            yield f
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    return io.atomic_stream(path, binary=False)
