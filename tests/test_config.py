@@ -359,7 +359,7 @@ def test_problems_read_as_one_line_each(tmp_path):
     (p,) = info.value.problems
     assert (
         str(p)
-        == f'{main.as_posix()}: run.frames: got "ten"; expected a whole number >= 1 (number of frames; frame indices are 0 .. frames-1)'
+        == f'{main.as_posix()}: run.frames: got "ten"; expected a whole number >= 1 and <= 10000000 (number of frames; frame indices are 0 .. frames-1)'
     )
     assert str(info.value) == str(p)
     assert isinstance(info.value, ValueError)
@@ -544,7 +544,7 @@ def test_camera_look_at_or_rotation(tmp_path):
             ["did you mean 'location'?"],
         ),
         ("[annotators]\nrgb = { foo = 1 }\n", "annotators.rgb.foo", 1, ["takes no keys"]),
-        ('[writers]\nbasic = { frame_padding = "4" }\n', "writers.basic.frame_padding", "4", ["int"]),
+        ('[writers]\nbasic = { frame_padding = "4" }\n', "writers.basic.frame_padding", "4", ["whole number"]),
         ("[writers]\nbasik = {}\n", "writers.basik", "basik", ["did you mean 'basic'?"]),
         ('[run]\noutput = ""\n', "run.output", "", ["not empty"]),
         ("sede = 3\n", "sede", 3, ["a known key"]),

@@ -32,7 +32,7 @@ from ..sampling.randomizers import BOOL, COLOR, NUMBER, RANDOMIZERS, STRING, STR
 from ..sensors import SENSOR_KINDS
 from ..sensors.thermal import T_MAX, T_MIN, ZERO_CELSIUS, to_kelvin
 from ..writers.plugins import writer_registry
-from .fields import LABEL_TEXT, Field, is_label_text, read_section, section_class
+from .fields import LABEL_TEXT, Field, check_value, is_label_text, read_section, section_class
 from .problems import MISSING, Problems, join, one_of
 
 DEVICES = ("auto", "cpu", "cuda", "optix", "hip", "metal", "oneapi")
@@ -50,6 +50,7 @@ DEFAULT_ANNOTATORS = (
 )
 
 
+MAX_FRAMES = 10_000_000  # per parameter file (split bigger datasets into several runs / seeds)
 MAX_RESOLUTION = 65536  # Blender's limit per side
 MAX_PIXELS = 8192 * 8192  # per image: the passes of a larger one do not fit in memory
 MAX_SAMPLES = 2**24  # Cycles' limit
@@ -58,7 +59,7 @@ MAX_NESTING = 32  # tables and arrays inside each other; a real file needs 5
 
 RUN_FIELDS = (
     Field("seed", "int", 0, "seed of every sampled value (see determinism)", low=0, high=2**63 - 1),
-    Field("frames", "int", 10, "number of frames; frame indices are 0 .. frames-1", low=1),
+    Field("frames", "int", 10, "number of frames; frame indices are 0 .. frames-1", low=1, high=MAX_FRAMES),
     Field(
         "output",
         "str",
@@ -919,7 +920,11 @@ def _randomizer(v: _Reader, t, p: str, base: Path) -> tuple[RandomizerSpec | Non
             if d is not None:
                 params[name] = d
     options = {}
-    for name, (default, typ, desc) in cls.OPTIONS.items():
+    for name, spec in cls.OPTIONS.items():
+        if isinstance(spec, Field):
+            options[name] = check_value(v.problems, spec, t[name], join(p, name)) if name in t else spec.default
+            continue
+        default, typ, desc = spec
         options[name] = v.typed(t, name, p, default, typ, desc)
         low, high = cls.OPTION_MINIMUMS.get(name), cls.OPTION_MAXIMUMS.get(name)
         if name in t and _number(options[name]):
@@ -1203,11 +1208,24 @@ class _Reader:
             if not isinstance(options, dict):
                 self.problems.add(where, options, "a table of options ({} for none)")
                 continue
+            before = len(self.problems.items)
             self.problems.unknown_keys(options, cls.OPTIONS, where)
-            for opt, (default, typ, desc) in cls.OPTIONS.items():
-                if opt in options:
-                    self.typed(options, opt, where, default, typ, desc)
-            out[name] = {k: x for k, x in options.items() if k in cls.OPTIONS}
+            checked = {}
+            for opt, spec in cls.OPTIONS.items():
+                if opt not in options:
+                    continue
+                if isinstance(spec, Field):  # type, bounds and choices by value
+                    checked[opt] = check_value(self.problems, spec, options[opt], join(where, opt))
+                else:
+                    checked[opt] = self.typed(options, opt, where, *spec)
+            out[name] = checked
+            if len(self.problems.items) == before:
+                # The class's own checks (e.g. a split that must be a plain name), now, not
+                # when the render starts: validate accepting a file means render accepts it.
+                try:
+                    cls(**checked) if kind == "annotator" else cls(Path("unused"), **checked)
+                except (ValueError, TypeError) as e:
+                    self.problems.add(where, options, f"options the {kind} accepts: {e}")
         return out
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..config.fields import option_default
 from .distributions import Distribution
 
 # Kinds of values, checked by config for constants and distribution bounds alike.
@@ -61,7 +62,7 @@ class RandomizerSpec:
 
     def __init__(self, params: dict[str, Distribution], options: dict, trigger: str = "frame", interval: int = 1):
         self.params = params
-        self.options = {k: options.get(k, d) for k, (d, _t, _s) in self.OPTIONS.items()}
+        self.options = {k: options.get(k, option_default(spec)) for k, spec in self.OPTIONS.items()}
         # When it draws new values (Replicator's on_frame(interval)); see trigger_frame.
         self.trigger = trigger  # "frame": every `interval` frames; "once": frame 0 for the run
         self.interval = interval
