@@ -120,7 +120,7 @@ def test_asset_pool_glob_is_validated(tmp_path):
         )
     found = {p.field: p.expected for p in e.value.problems}
     assert "a glob matching model files" in found["assets[0].files"]
-    assert "not several" in found["assets[1].files"]
+    assert "either primitive or files, not both" in found["assets[1].files"]
     assert "asset pools only" in found["assets[2].label_from"]
     assert "assets[3] has it" in found["assets[4].name"]  # the pool's first object is p_000
 

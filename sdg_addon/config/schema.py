@@ -908,10 +908,10 @@ def _asset(v: _Reader, t, p: str, base: Path) -> AssetSpec:
     a = read_section(v.problems, t, p, ASSET_FIELDS, AssetSpec(name=p))
     has_prim, has_file, has_files = "primitive" in t, "file" in t, "files" in t
     if has_prim + has_file + has_files > 1:
-        second = "files" if has_files else "file"
-        v.problems.add(join(p, second), t[second], "one of primitive, file and files, not several")
+        given = [k for k in ("primitive", "file", "files") if k in t]
+        v.problems.add(join(p, given[-1]), t[given[-1]], f"either {' or '.join(given)}, not both")
     elif not (has_prim or has_file or has_files):
-        v.problems.add(join(p, "primitive"), MISSING, "a primitive, a file or files (one of the three)")
+        v.problems.add(join(p, "primitive"), MISSING, "a primitive or a file (or files, an asset pool): one of them")
     if has_files and isinstance(a.files, str):
         _pool(v, a, t, p, base)
     if "label_from" in t and not has_files:
