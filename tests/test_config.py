@@ -66,11 +66,13 @@ def test_default_preset_loads():
         "camera",
         "scatter",
         "camera_relative",
-        "material",
+        "procedural_texture",
+        "procedural_texture",
         "material",
         "light",
+        "augment",
     ]
-    assert cfg.randomizer_targets[5] == ["key"]  # one pattern as a string -> a list
+    assert cfg.randomizer_targets[6] == ["key"]  # one pattern as a string -> a list
     assert cfg.randomizers[1].options["surface"] == "table"
     assert [a.name for a in cfg.assets if a.distractor] == ["table", "clutter_cube", "clutter_ring", "clutter_cone"]
     assert "rgb" in cfg.annotators and cfg.writers == {"basic": {}}
