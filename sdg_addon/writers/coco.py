@@ -43,7 +43,7 @@ from .common import (
     split_of,
     write_image,
 )
-from .masks import encode_rle, mask_polygons
+from .masks import encode_rle_ids, mask_polygons
 
 PART_FORMAT = 1
 
@@ -103,30 +103,27 @@ class CocoWriter(Writer):
             image["channels"] = channels
 
         annotations = []
-        for obj in labelled_objects(frame, opts["semantic_type"], self.name):
-            mask = instance_mask(frame, obj.instance_id)
-            area = int(np.count_nonzero(mask))
+        objects = labelled_objects(frame, opts["semantic_type"], self.name)
+        if not opts["polygons"] and objects:
+            # Every object's RLE and area from one pass over the id map, not one mask each.
+            ids = instance_mask(frame, None)
+            rles = encode_rle_ids(ids, [o.instance_id for o in objects])
+            areas = np.bincount(ids.ravel(), minlength=max(o.instance_id for o in objects) + 1)
+        for obj in objects:
+            if not opts["polygons"]:
+                area = int(areas[obj.instance_id])
+                segmentation = rles[obj.instance_id]
+            else:
+                mask = instance_mask(frame, obj.instance_id)
+                area = int(np.count_nonzero(mask))
+                if area:
+                    cols = np.flatnonzero(mask.any(axis=0))
+                    rows = np.flatnonzero(mask.any(axis=1))
+                    crop = mask[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+                    segmentation = mask_polygons(crop, offset=(int(cols[0]), int(rows[0])))
             if area == 0:
                 continue
-            x0, y0, x1, y1 = obj.box
-            if opts["polygons"]:
-                cols = np.flatnonzero(mask.any(axis=0))
-                rows = np.flatnonzero(mask.any(axis=1))
-                crop = mask[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
-                segmentation = mask_polygons(crop, offset=(int(cols[0]), int(rows[0])))
-            else:
-                segmentation = encode_rle(mask)
-            annotations.append(
-                {
-                    "category_id": obj.class_index + 1,
-                    "bbox": [x0, y0, x1 - x0 + 1, y1 - y0 + 1],
-                    "area": area,
-                    "iscrowd": 0,
-                    "segmentation": segmentation,
-                    "instance_id": obj.instance_id,
-                    "prim_path": obj.path,
-                }
-            )
+            annotations.append(self._annotation(obj, area, segmentation))
         part = {
             "format": PART_FORMAT,
             "dataset": ds,
@@ -138,6 +135,19 @@ class CocoWriter(Writer):
         }
         # Last file of the frame: its presence means every file above is complete.
         io.write_json(self.root / "parts" / ds / f"{stem}.json", part)
+
+    @staticmethod
+    def _annotation(obj, area: int, segmentation) -> dict:
+        x0, y0, x1, y1 = obj.box
+        return {
+            "category_id": obj.class_index + 1,
+            "bbox": [x0, y0, x1 - x0 + 1, y1 - y0 + 1],
+            "area": area,
+            "iscrowd": 0,
+            "segmentation": segmentation,
+            "instance_id": obj.instance_id,
+            "prim_path": obj.path,
+        }
 
     # ------------------------------------------------------------------ merge
     def finalize(self) -> None:
