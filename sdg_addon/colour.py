@@ -8,7 +8,6 @@ clips; other views (AgX, Filmic) go through OpenColorIO with Blender's own confi
 from __future__ import annotations
 
 import functools
-import os
 
 import numpy as np
 
@@ -83,12 +82,12 @@ def display_transform(linear_rgba: np.ndarray, view: str) -> np.ndarray:
 
 
 def _ocio_display(rgb: np.ndarray, view: str) -> np.ndarray:
-    import bpy
-
+    # No bpy here: this runs in worker processes, which cannot import it.
+    from .blender_paths import ocio_config
     from .capture.exr import _oiio  # OpenImageIO ships with Blender
 
     oiio = _oiio()
-    config = os.path.join(bpy.utils.resource_path("LOCAL"), "datafiles", "colormanagement", "config.ocio")
+    config = str(ocio_config())
     buf = oiio.ImageBuf(np.ascontiguousarray(rgb, dtype=np.float32))
     res = oiio.ImageBufAlgo.ociodisplay(buf, "sRGB", view, "Linear Rec.709", colorconfig=config)
     if res.has_error:

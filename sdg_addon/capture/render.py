@@ -15,6 +15,7 @@ import bpy
 import numpy as np
 from mathutils import Matrix
 
+from ..blender_paths import remember_resources
 from ..config.schema import RenderSettings
 from ..frame import Camera, FrameData, SceneObject
 from ..scene.build import BuiltScene
@@ -33,6 +34,7 @@ def temp_render_dir() -> str:
 def configure_cycles(scene, render: RenderSettings, passes: set[str]) -> dict:
     """Set engine, sampling, output format and passes; return the device chosen."""
     scene.render.engine = "CYCLES"
+    remember_resources()  # worker processes find Blender's colour config without bpy
     device = select_device(scene, render.device)
     c = scene.cycles
     c.samples = render.samples
