@@ -13,6 +13,7 @@ import multiprocessing
 import os
 import threading
 import time
+from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,6 +49,13 @@ class RunOptions:
     # the render loop); threads where processes cannot be spawned (Blender's UI).
     worker_processes: bool | None = None  # None: processes when the machine has more than 4 cores
     worker_mode_used: str = ""  # what the run chose, for reports
+    # Long-lived render processes (headless.parallel): frames arrive lazily from a source
+    # (chunks handed out by the parent), each process logs to its own audit file, and
+    # the parent, not each process, merges the writers' outputs at the end.
+    frame_source: Iterable[int] | None = None
+    log_tag: str = ""  # audit/frames<tag>.jsonl; default: the shard's tag
+    finalize: bool = True
+    on_frame_done: Callable[[int], None] | None = None  # called once a frame is logged
 
 
 @dataclass
@@ -130,7 +138,9 @@ class Recorder:
             frames = [f for f in frames if f % count == index]
         return frames
 
-    def frames_to_render(self, done: dict[int, dict]) -> list[int]:
+    def frames_to_render(self, done: dict[int, dict]) -> list[int] | Iterable[int]:
+        if self.options.frame_source is not None:  # handed out while the run goes on
+            return (f for f in self.options.frame_source if f not in done)
         frames = self.my_frames()
         self.result.frames_skipped = [f for f in frames if f in done]
         return [f for f in frames if f not in done]
@@ -215,13 +225,14 @@ class Recorder:
 
         capturer = Capturer(built, cfg.render, passes, need_geometry)
         self.result.device = capturer.device
-        shard_tag = f".shard{opts.shard[0]:03d}of{opts.shard[1]:03d}" if opts.shard else ""
+        shard_tag = opts.log_tag or (f".shard{opts.shard[0]:03d}of{opts.shard[1]:03d}" if opts.shard else "")
         audit.write_json(
             audit_dir / f"environment{shard_tag}.json",
             audit.environment(capturer.device, {"shard": opts.shard, "frames": [opts.frames.start, opts.frames.stop]}),
         )
         frame_log = audit.FrameLog(audit_dir / f"frames{shard_tag}.jsonl")
-        progress = Progress(len(frames))
+        progress = Progress(len(frames) if isinstance(frames, list) else 0)
+        written: list[int] = []
         stages = {"sample": 0.0, "apply": 0.0, "render": 0.0, "annotate": 0.0, "write": 0.0}
         stage_lock = threading.Lock()
         slots = threading.BoundedSemaphore(opts.max_pending_frames or 2 * opts.write_workers)
@@ -255,6 +266,9 @@ class Recorder:
                     stages["write"] += record["seconds"]["write"]
                 record["finished_unix"] = time.time()
                 frame_log.append(record)
+                written.append(record["frame"])
+                if opts.on_frame_done is not None:
+                    opts.on_frame_done(record["frame"])
                 for text in warnings:
                     self.warn(text)
                 self._advance(progress)
@@ -270,20 +284,23 @@ class Recorder:
                 self._flush_warnings()
                 if self._cancel.is_set() or errors:
                     break
-                record = {"frame": f, "seed": cfg.seed, "seconds": {}, "started_unix": time.time()}
-                t = time.perf_counter()
+                record = {"frame": f, "seed": cfg.seed, "seconds": {}, "cpu_seconds": {}, "started_unix": time.time()}
+                t, c = time.perf_counter(), time.thread_time()
                 sampled = sample_frame(cfg.seed, f, cfg.randomizers, targets)
                 record["samples"] = sampled
-                t1 = time.perf_counter()
+                t1, c1 = time.perf_counter(), time.thread_time()
                 apply_frame(built, sampled)
-                t2 = time.perf_counter()
+                t2, c2 = time.perf_counter(), time.thread_time()
                 captured = capturer.capture_frame(f, [cam.name for cam in cfg.cameras])
                 if self._cancel.is_set():
                     # Cancelled while rendering (Ctrl-C also makes Cycles stop early): the
                     # frame may be cut short, so it is not written and stays unfinished.
                     break
-                t3 = time.perf_counter()
+                t3, c3 = time.perf_counter(), time.thread_time()
                 record["seconds"].update(sample=t1 - t, apply=t2 - t1, render=t3 - t2)
+                # CPU of this (the render loop's) thread; Cycles' own threads not counted.
+                record["cpu_seconds"].update(sample=c1 - c, apply=c2 - c1, render=c3 - c2)
+                record["rss_mb"] = audit.current_rss_mb()
                 with stage_lock:
                     for k in ("sample", "apply", "render"):
                         stages[k] += record["seconds"][k]
@@ -298,14 +315,15 @@ class Recorder:
             self._flush_warnings()
         if errors:
             raise errors[0]
-        FrameSink(spec).finalize()
-        self.result.frames_written = sorted(set(audit.finished_frames(audit_dir)) & set(frames))
+        if opts.finalize:
+            FrameSink(spec).finalize()
+        self.result.frames_written = sorted(written)
         self.result.seconds = time.perf_counter() - t_start
         self.result.stage_seconds = stages
         audit.write_json(
             audit_dir / f"manifest{shard_tag}.json",
             {
-                "frames_requested": [opts.frames.start, opts.frames.stop],
+                "frames_requested": [opts.frames.start, opts.frames.stop] if opts.frame_source is None else "chunks",
                 "frames_written_this_run": self.result.frames_written,
                 "frames_skipped_as_done": self.result.frames_skipped,
                 "frames_finished_total": len(audit.finished_frames(audit_dir)),

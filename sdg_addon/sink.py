@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .annotators import create_annotator
+from .audit import current_rss_mb
 from .frame import AnnotatedFrame, FrameData, LabelTable
 from .writers import create_writer
 from .writers.plugins import load_plugin_writers
@@ -44,7 +45,7 @@ class FrameSink:
 
     def process(self, captured: list[FrameData], record: dict) -> tuple[dict, list[str]]:
         """Annotate and write one frame (all cameras); return its log record and warnings."""
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.thread_time()
         annotated, warnings = [], []
         for frame in captured:
             annotations = {name: a.annotate(frame) for name, a in self.annotators.items()}
@@ -52,11 +53,14 @@ class FrameSink:
             annotated.append(
                 AnnotatedFrame(frame.frame, frame.camera.name, annotations, frame.label_table, frame.camera)
             )
-        t1 = time.perf_counter()
+        t1, c1 = time.perf_counter(), time.thread_time()
         for frame in annotated:
             for w in self.writers:
                 w.write(frame)
         record["seconds"].update(annotate=t1 - t, write=time.perf_counter() - t1)
+        # CPU seconds of this thread: what annotation and encoding cost, whatever else runs.
+        record.setdefault("cpu_seconds", {}).update(annotate=c1 - c, write=time.thread_time() - c1)
+        record["worker_rss_mb"] = current_rss_mb()
         return record, warnings
 
     def finalize(self) -> None:
