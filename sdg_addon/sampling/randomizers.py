@@ -14,6 +14,9 @@ from .distributions import Distribution
 
 # Kinds of values, checked by config for constants and distribution bounds alike.
 NUMBER, VEC3, COLOR, BOOL = "number", "vec3", "color", "bool"
+STRING, STRINGS = "string", "strings"  # a name (file, material); a list of names
+# The valid range of every value of a kind (a parameter may narrow it in PARAM_RANGES).
+KIND_RANGES = {COLOR: (0.0, 1.0)}
 
 RANDOMIZERS: dict[str, type[RandomizerSpec]] = {}
 
@@ -32,10 +35,33 @@ class RandomizerSpec:
     # extra plain options (not sampled) -> (default, type, description)
     OPTIONS: dict[str, tuple[object, type | tuple[type, ...], str]] = {}
     OPTION_MINIMUMS: dict[str, float] = {}  # numeric options that have a lower bound
+    OPTION_MAXIMUMS: dict[str, float] = {}  # ... an upper bound (work that would not end)
+    # parameter -> (low, high): every value a distribution can draw (its support) must lie
+    # within (None: open); colours are always 0 .. 1 (KIND_RANGES). See value_range.
+    PARAM_RANGES: dict[str, tuple[float | None, float | None]] = {}
 
-    def __init__(self, params: dict[str, Distribution], options: dict):
+    @classmethod
+    def value_range(cls, param: str) -> tuple[float | None, float | None] | None:
+        kind = cls.PARAMS[param][0]
+        return cls.PARAM_RANGES.get(param, KIND_RANGES.get(kind))
+
+    def __init__(self, params: dict[str, Distribution], options: dict, trigger: str = "frame", interval: int = 1):
         self.params = params
         self.options = {k: options.get(k, d) for k, (d, _t, _s) in self.OPTIONS.items()}
+        # When it draws new values (Replicator's on_frame(interval)); see trigger_frame.
+        self.trigger = trigger  # "frame": every `interval` frames; "once": frame 0 for the run
+        self.interval = interval
+
+    def trigger_frame(self, frame: int) -> int:
+        """The frame whose draw frame `frame` shows: the last trigger at or before it.
+
+        Values are drawn as if at that frame (its generator, its index for `sequence`), so
+        frame f stays a pure function of (seed, f) whether or not the frames between were
+        rendered in this process.
+        """
+        if self.trigger == "once":
+            return 0
+        return frame - frame % self.interval
 
     def sample(self, rng: np.random.Generator, frame: int, targets: list[str]) -> dict:
         """{target: {param: value}} for this frame; targets already sorted."""
@@ -57,6 +83,8 @@ class Pose(RandomizerSpec):
         "max_tries": (100, int, "redraws per target to satisfy min_distance"),
     }
     OPTION_MINIMUMS = {"min_distance": 0.0, "max_tries": 1}
+    OPTION_MAXIMUMS = {"min_distance": 1e6, "max_tries": 1000}
+    PARAM_RANGES = {"location": (-1e6, 1e6), "rotation": (-1e6, 1e6), "scale": (0.0, 1e6)}
 
     def sample(self, rng, frame, targets):
         out: dict[str, dict] = {}
@@ -88,6 +116,7 @@ class Material(RandomizerSpec):
         "roughness": (NUMBER, "0 (mirror) .. 1 (matte)"),
         "metallic": (NUMBER, "0 (dielectric) .. 1 (metal)"),
     }
+    PARAM_RANGES = {"roughness": (0.0, 1.0), "metallic": (0.0, 1.0)}
 
 
 @register_randomizer
@@ -107,6 +136,7 @@ class Light(RandomizerSpec):
         "color": (COLOR, "linear RGB in [0, 1]"),
         "location": (VEC3, "world location, metres"),
     }
+    PARAM_RANGES = {"energy": (0.0, 1e9), "location": (-1e6, 1e6)}
 
 
 @register_randomizer
@@ -122,6 +152,14 @@ class CameraOrbit(RandomizerSpec):
         "azimuth": (NUMBER, "degrees, counter-clockwise from +X seen from above"),
         "focal_length": (NUMBER, "lens focal length, mm"),
     }
+    # Blender clamps a lens below 1 mm without a word
+    PARAM_RANGES = {
+        "look_at": (-1e6, 1e6),
+        "distance": (0.0, 1e6),
+        "elevation": (-1e6, 1e6),
+        "azimuth": (-1e6, 1e6),
+        "focal_length": (1.0, 1e6),
+    }
 
 
 @register_randomizer
@@ -134,6 +172,7 @@ class World(RandomizerSpec):
         "color": (COLOR, "linear RGB in [0, 1]"),
         "strength": (NUMBER, "emission strength"),
     }
+    PARAM_RANGES = {"strength": (0.0, 1e9)}
 
     def sample(self, rng, frame, targets):
         return {"world": {k: d.sample(rng, frame) for k, d in self.params.items()}}

@@ -24,10 +24,16 @@ def sample_frame(
     """Values of every randomizer for one frame, as logged in the audit trail.
 
     targets[i] are the resolved target names of randomizers[i] (any order: sorted here).
-    Returns [{"type": name, "values": {target: {param: value}}}, ...] in randomizer order.
+    Returns [{"type": name, "values": {target: {param: value}}}, ...] in randomizer order;
+    an entry that did not fire on this frame (trigger interval, once per run) also has
+    "trigger_frame": the frame it drew its values at, and repeats exactly those values.
     """
     out = []
     for index, (spec, names) in enumerate(zip(randomizers, targets)):
-        rng = frame_rng(seed, frame, index)
-        out.append({"type": spec.name, "values": spec.sample(rng, frame, sorted(names))})
+        drawn_at = spec.trigger_frame(frame)
+        rng = frame_rng(seed, drawn_at, index)
+        entry = {"type": spec.name, "values": spec.sample(rng, drawn_at, sorted(names))}
+        if drawn_at != frame:
+            entry["trigger_frame"] = drawn_at
+        out.append(entry)
     return out
