@@ -292,6 +292,7 @@ def _render_parallel(args, config, frames: range, out: Path) -> int:
         else:
             po = parallel.ParallelOptions(args.file, out, todo, gpus, chunk=args.chunk, device=args.device)
             po.workers, po.worker_mode, po.quiet, po.verbose = args.workers, args.worker_mode, args.quiet, args.verbose
+            po.clip = recorder.clip_length
             if po.workers is None:  # share the cores between the processes' writer pools
                 po.workers = max(1, min(8, (os.cpu_count() or 2) // len(gpus) - 1))
             run = parallel.ParallelRun(po)

@@ -108,6 +108,19 @@ class ParallelOptions:
     quiet: bool = False
     verbose: bool = False
     python: str = sys.executable
+    clip: int = 1  # frames of a clip (sequence.clip_length) stay together in one process
+
+
+def chunks(frames: list[int], size: int, clip: int = 1) -> list[list[int]]:
+    """Frames in chunks of about `size`, never splitting a clip (a clip is continuous
+    motion: one process renders it from its first frame)."""
+    out, current = [], []
+    for f in frames:
+        if current and len(current) >= size and f // clip != current[-1] // clip:
+            out.append(current)
+            current = []
+        current.append(f)
+    return out + ([current] if current else [])
 
 
 class ParallelRun:
@@ -115,9 +128,7 @@ class ParallelRun:
         self.o = options
         self.on_line = on_line or (lambda text: print(text, flush=True))
         self.events: queue.Queue = queue.Queue()
-        self.todo: deque[list[int]] = deque(
-            options.frames[i : i + options.chunk] for i in range(0, len(options.frames), options.chunk)
-        )
+        self.todo: deque[list[int]] = deque(chunks(options.frames, options.chunk, options.clip))
         self.attempts: dict[int, int] = {}
         self.done: set[int] = set()
         self.slots = [Slot(i, gpu) for i, gpu in enumerate(options.gpus)]
@@ -232,6 +243,9 @@ class ParallelRun:
             slot.finished = True
             return
         if lost:
+            # Whole clips again: a clip's motion starts at its first frame.
+            clips = {f // self.o.clip for f in lost}
+            lost = [f for f in self.o.frames if f // self.o.clip in clips]
             self.retried_frames += lost
             self.todo.appendleft(lost)
         self.on_line(f"WARNING: {slot.name} exited with code {code}; frames {lost} handed to another process")

@@ -21,8 +21,10 @@ from pathlib import Path
 from . import audit
 from .annotators import ANNOTATORS
 from .config import Config
+from .frame import FrameData, FrameView
+from .imaging import camera_image_ops
 from .progress import Progress
-from .sampling import sample_frame
+from .sampling import clip_of, sample_frame
 from .sink import FrameSink, SinkSpec, init_worker, process_in_worker, warm_up
 from .writers import WRITERS, create_writer
 
@@ -86,6 +88,14 @@ def parse_frames(text: str, total: int) -> range:
     return range(start, stop)
 
 
+def link_neighbours(earlier: list[FrameData], later: list[FrameData]) -> None:
+    """Consecutive frames of a clip see each other's camera, poses and depth (flow)."""
+    for a, b in zip(earlier, later):
+        if a.sensor == "camera" and b.sensor == "camera":
+            a.neighbours["next"] = FrameView.of(b)
+            b.neighbours["prev"] = FrameView.of(a)
+
+
 def annotator_plan(config: Config) -> dict[str, dict]:
     """Annotators of the run: the configured ones plus what the writers require."""
     plan = dict(config.annotators)
@@ -130,20 +140,40 @@ class Recorder:
             self.on_warning(text)
 
     # ------------------------------------------------------------------ set-up
+    @property
+    def clip_length(self) -> int:
+        return self.config.sequence.clip_length
+
+    def check_clip_range(self) -> None:
+        """A clip is rendered whole: the frame range must start and stop at clip boundaries."""
+        k, frames = self.clip_length, self.options.frames
+        if k > 1 and (frames.start % k or frames.stop % k):
+            raise RecorderError(
+                f"--frames {frames.start}:{frames.stop} cuts clips of {k} frames (sequence.clip_length): "
+                f"use a range from a multiple of {k} to a multiple of {k}"
+            )
+
     def my_frames(self) -> list[int]:
-        """The frames this process is asked for (its shard of the range)."""
+        """The frames this process is asked for (its shard of the range). Shards take whole
+        clips (clip c goes to shard c % N), so a clip is never split across shards."""
         frames = list(self.options.frames)
         if self.options.shard:
             index, count = self.options.shard
-            frames = [f for f in frames if f % count == index]
+            frames = [f for f in frames if (f // self.clip_length) % count == index]
         return frames
 
     def frames_to_render(self, done: dict[int, dict]) -> list[int] | Iterable[int]:
-        if self.options.frame_source is not None:  # handed out while the run goes on
-            return (f for f in self.options.frame_source if f not in done)
+        """Frames not finished yet; a clip with any unfinished frame is re-rendered whole
+        (motion, simulation and flow are continuous over a clip). With a frame source
+        (headless.parallel) the parent decides, in whole clips, and every frame given is
+        rendered."""
+        if self.options.frame_source is not None:
+            return iter(self.options.frame_source)
         frames = self.my_frames()
-        self.result.frames_skipped = [f for f in frames if f in done]
-        return [f for f in frames if f not in done]
+        k = self.clip_length
+        unfinished_clips = {f // k for f in frames if f not in done}
+        self.result.frames_skipped = [f for f in frames if f // k not in unfinished_clips]
+        return [f for f in frames if f // k in unfinished_clips]
 
     def prepare_output(self, writers=()) -> tuple[Path, dict[int, dict]]:
         out = self.options.output
@@ -194,22 +224,28 @@ class Recorder:
         from .capture.render import Capturer
         from .labels.blender import unlabelled_objects
         from .scene.build import build_scene
-        from .scene.randomize import apply_frame
+        from .scene.motion import SequencePlayer
 
         t_start = time.perf_counter()
         cfg, opts = self.config, self.options
         if opts.device:
             cfg.render.device = opts.device
+        self.check_clip_range()
         writers = [create_writer(name, opts.output, **w_opts) for name, w_opts in cfg.writers.items()]
         audit_dir, done = self.prepare_output(writers)
         frames = self.frames_to_render(done)
 
         built = build_scene(cfg)
         targets = self.resolve_targets(built)
+        self.bind_scene_facts(built)
         plan = annotator_plan(cfg)
         # What to render is a property of the annotator classes; instances live in the sink.
         passes = {p for name in plan for p in ANNOTATORS[name].passes}
         need_geometry = any(ANNOTATORS[name].needs_geometry for name in plan)
+        clip_len = self.clip_length
+        # Flow pairs each frame with the next one of its clip before handing it on.
+        pair_frames = clip_len > 1 and any(ANNOTATORS[name].needs_neighbours for name in plan)
+        player = SequencePlayer(built, cfg.sequence, cfg.randomizers)
         audit.write_json(audit_dir / "label_table.json", built.label_table.values)
         spec = SinkSpec(opts.output, plan, dict(cfg.writers), built.label_table, len(cfg.cameras) > 1)
 
@@ -257,6 +293,10 @@ class Recorder:
             pool = ThreadPoolExecutor(opts.write_workers, thread_name_prefix="sdg-write")
             submit = lambda captured, record: pool.submit(sink.process, captured, record)  # noqa: E731
 
+        def hand_on(captured, record) -> None:
+            slots.acquire()  # at most max_pending_frames in memory
+            submit(captured, record).add_done_callback(frame_done)
+
         def frame_done(future) -> None:
             """Log a frame once all its files are written (runs in a pool thread)."""
             try:
@@ -278,6 +318,7 @@ class Recorder:
                 slots.release()
 
         interrupted = False
+        waiting = None  # (captured, record) of the previous frame, until its next is rendered
         try:
             yield progress
             for f in frames:
@@ -285,13 +326,18 @@ class Recorder:
                 if self._cancel.is_set() or errors:
                     break
                 record = {"frame": f, "seed": cfg.seed, "seconds": {}, "cpu_seconds": {}, "started_unix": time.time()}
+                clip, i = clip_of(f, clip_len)
+                if clip_len > 1:
+                    record.update(clip=clip, clip_frame=i)
                 t, c = time.perf_counter(), time.thread_time()
-                sampled = sample_frame(cfg.seed, f, cfg.randomizers, targets)
+                sampled = sample_frame(cfg.seed, f, cfg.randomizers, targets, clip_len, cfg.sequence.fps)
                 record["samples"] = sampled
                 t1, c1 = time.perf_counter(), time.thread_time()
-                apply_frame(built, sampled)
+                player.apply(i, sampled)
                 t2, c2 = time.perf_counter(), time.thread_time()
                 captured = capturer.capture_frame(f, [cam.name for cam in cfg.cameras])
+                for frame_data in captured:  # applied to RGB in the writers' workers
+                    frame_data.image_ops = camera_image_ops(sampled, frame_data.camera.name)
                 if self._cancel.is_set():
                     # Cancelled while rendering (Ctrl-C also makes Cycles stop early): the
                     # frame may be cut short, so it is not written and stays unfinished.
@@ -304,9 +350,21 @@ class Recorder:
                 with stage_lock:
                     for k in ("sample", "apply", "render"):
                         stages[k] += record["seconds"][k]
-                slots.acquire()  # at most max_pending_frames in memory
-                submit(captured, record).add_done_callback(frame_done)
+                if clip_len > 1 and cfg.sequence.folders == "clip":
+                    for frame_data in captured:
+                        frame_data.clip, frame_data.clip_frame = clip, i
+                if not pair_frames:
+                    hand_on(captured, record)
+                else:
+                    if waiting is not None:
+                        if waiting[1]["frame"] == f - 1 and f % clip_len:  # same clip, next frame
+                            link_neighbours(waiting[0], captured)
+                        hand_on(*waiting)
+                    waiting = (captured, record)
                 yield progress
+            # Cancelled mid-clip, the waiting frame is dropped: resume re-renders its clip.
+            if waiting is not None and not (self._cancel.is_set() or errors):
+                hand_on(*waiting)
         except KeyboardInterrupt:
             interrupted = True
         finally:
@@ -345,6 +403,17 @@ class Recorder:
     def _advance(self, progress: Progress) -> None:
         progress.advance()
         self.on_progress(progress)
+
+    def bind_scene_facts(self, built) -> None:
+        """Hand randomizers what they pick from in the built scene (read once per run, so
+        a frame stays a pure function of seed, frame and scene)."""
+        from .scene.appearance import scene_facts
+
+        facts = scene_facts(built)
+        for i, spec in enumerate(self.config.randomizers):
+            problem = spec.bind(facts)
+            if problem:
+                raise RecorderError(f"randomizers[{i}] ({spec.name}): {problem}")
 
     def resolve_targets(self, built) -> list[list[str]]:
         out = []

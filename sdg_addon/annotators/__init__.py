@@ -10,6 +10,8 @@ from . import (  # noqa: F401  (registration)
     bbox3d,
     camera_params,
     depth,
+    flow,
+    keypoints,
     normals,
     occlusion,
     pointcloud,

@@ -29,6 +29,7 @@ from ..config.schema import RenderSettings
 from ..frame import Camera, FrameData, SceneObject
 from ..scene.build import BuiltScene
 from ..scene.instancing import renders
+from ..scene.keypoints import entity_keypoints
 from .device import select_device
 from .exr import read_view_layers
 
@@ -77,8 +78,11 @@ def configure_cycles(scene, render: RenderSettings, passes: set[str]) -> dict:
         layer.use_pass_z = "depth" in passes and is_data
         layer.use_pass_object_index = "instance" in passes and is_data
         layer.use_pass_normal = "normal" in passes and is_data
+        layer.use_pass_vector = "vector" in passes and is_data
         # Masks and depth: a surface owns a pixel when its alpha >= this (docs/exactness.md).
         layer.pass_alpha_threshold = render.alpha_threshold
+    if "vector" in passes:
+        scene.render.use_motion_blur = False  # Cycles has no vector pass with motion blur
     s = scene.render.image_settings
     if hasattr(s, "media_type"):  # Blender 5
         s.media_type = "MULTI_LAYER_IMAGE"
@@ -109,7 +113,7 @@ def data_layer(scene, render: RenderSettings, passes: set[str]):
     main = scene.view_layers[0]
     main.samples = 0  # the scene's sample count
     existing = scene.view_layers.get(DATA_LAYER)
-    if "normal" not in passes or render.samples == 1:
+    if not ({"normal", "vector"} & passes) or render.samples == 1:  # averaged passes
         if existing is not None:
             scene.view_layers.remove(existing)
         return main
@@ -213,6 +217,8 @@ class Capturer:
             out["instance"] = np.rint(raw["Object Index"][..., 0]).astype(np.uint32)
         if "Normal" in raw:
             out["normal"] = raw["Normal"][..., :3].astype(np.float32)
+        if "Vector" in raw:
+            out["vector"] = raw["Vector"][..., :4].astype(np.float32)
         return out
 
     def scene_objects(self) -> dict[int, SceneObject]:
@@ -224,6 +230,7 @@ class Capturer:
             root_mw = np.array(e.root.matrix_world, dtype=np.float64)
             tris = self._triangles(e, depsgraph) if self.need_geometry else None
             lo, hi = self._local_bounds(e, root_mw)
+            keypoints, skeleton = entity_keypoints(e.root)
             objects[e.instance_id] = SceneObject(
                 instance_id=e.instance_id,
                 name=e.name,
@@ -233,6 +240,8 @@ class Capturer:
                 bbox_min=lo,
                 bbox_max=hi,
                 triangles=tris,
+                keypoints=keypoints,
+                skeleton=skeleton,
             )
         return objects
 

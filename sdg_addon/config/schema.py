@@ -273,6 +273,22 @@ ASSET_FIELDS = (
     Field("color", "color", [0.8, 0.8, 0.8], "base colour, linear RGB, until a `material` randomizer changes it"),
     Field("roughness", "float", 0.5, "0 mirror .. 1 matte", low=0, high=1),
     Field("metallic", "float", 0.0, "0 dielectric .. 1 metal", low=0, high=1),
+    Field(
+        "keypoints",
+        "points",
+        {},
+        "named 3D keypoints in the object's own axes (metres of the built mesh; `scale` and poses apply), "
+        "in this order; e.g. `{ tip = [0, 0, 0.1] }` (docs/annotators.md, `keypoints`)",
+        low=-MAX_COORD,
+        high=MAX_COORD,
+    ),
+    Field(
+        "skeleton",
+        "pairs",
+        [],
+        'keypoint pairs joined by a line (COCO `skeleton`), e.g. `[["tip", "base"]]`',
+        default_text="`[]`",
+    ),
 )
 AssetSpec = section_class("AssetSpec", ASSET_FIELDS)
 
@@ -292,6 +308,41 @@ GROUND_FIELDS = (
 )
 GroundSpec = section_class("GroundSpec", GROUND_FIELDS)
 
+SEQUENCE_FIELDS = (
+    Field(
+        "clip_length",
+        "int",
+        1,
+        "frames per clip; `1` = stills. Frame f is frame `f % clip_length` of clip `f // clip_length`; "
+        "`run.frames` must be a multiple of it",
+        low=1,
+    ),
+    Field(
+        "fps",
+        "float",
+        24.0,
+        "frames per second: frame i of a clip is at time i / fps (velocities are per second)",
+        low=0,
+        strict_low=True,
+    ),
+    Field(
+        "play_animation",
+        "bool",
+        False,
+        "play the scene's own animation (keyframes, drivers, rigid-body simulation): frame i of a clip "
+        "shows scene frame `start_frame + i`",
+    ),
+    Field("start_frame", "int", 1, "scene frame shown by the first frame of every clip", low=-1048574, high=1048574),
+    Field(
+        "folders",
+        "choice",
+        "clip",
+        '`"clip"`: `clip_0003/rgb_0007.png` (frame within the clip); `"flat"`: `rgb_0031.png` (frame of the run)',
+        choices=("clip", "flat"),
+    ),
+)
+SequenceSettings = section_class("SequenceSettings", SEQUENCE_FIELDS)
+
 # Every section declared with config.fields, by its name in the file (docs and UI read this).
 DECLARED_SECTIONS = {
     "run": RUN_FIELDS,
@@ -301,6 +352,7 @@ DECLARED_SECTIONS = {
     "cameras": CAMERA_FIELDS,
     "lights": LIGHT_FIELDS,
     "assets": ASSET_FIELDS,
+    "sequence": SEQUENCE_FIELDS,
     "randomizers.trigger": TRIGGER_FIELDS,
 }
 
@@ -315,6 +367,7 @@ class Config:
     labels: dict[str, list[str]] = field(default_factory=dict)  # stable label order per type
     ground: GroundSpec = field(default_factory=GroundSpec)
     world: WorldSpec = field(default_factory=WorldSpec)
+    sequence: SequenceSettings = field(default_factory=SequenceSettings)
     cameras: list[CameraSpec] = field(default_factory=list)
     lights: list[LightSpec] = field(default_factory=list)
     assets: list[AssetSpec] = field(default_factory=list)
@@ -462,6 +515,10 @@ def config_from_dict(data: dict, path: Path, problems: Problems | None = None) -
         problems.add("run.output", cfg.output, "a folder path (not empty)")
 
     cfg.render = _render(v, v.table(data, "render"))
+    read_section(problems, v.table(data, "sequence"), "sequence", SEQUENCE_FIELDS, cfg.sequence)
+    k = cfg.sequence.clip_length
+    if isinstance(cfg.frames, int) and k > 1 and cfg.frames % k:
+        problems.add("run.frames", cfg.frames, f"a multiple of sequence.clip_length ({k}): clips are never cut short")
     cfg.labels = v.label_table(data, "labels", "")
     scene = v.table(data, "scene")
     problems.unknown_keys(scene, ("ground", "world"), "scene")
@@ -486,7 +543,7 @@ def config_from_dict(data: dict, path: Path, problems: Problems | None = None) -
         cfg.files.append(_asset_list_path(path, data["asset_list"]))
 
     for i, r in enumerate(v.array(data, "randomizers")):
-        spec, targets = _randomizer(v, r, join("randomizers", i))
+        spec, targets = _randomizer(v, r, join("randomizers", i), path.parent)
         if spec is not None:
             cfg.randomizers.append(spec)
             cfg.randomizer_targets.append(targets)
@@ -506,6 +563,7 @@ def config_from_dict(data: dict, path: Path, problems: Problems | None = None) -
 TOP_LEVEL_KEYS = (
     "run",
     "render",
+    "sequence",
     "labels",
     "scene",
     "cameras",
@@ -636,10 +694,14 @@ def _asset(v: _Reader, t, p: str, base: Path) -> AssetSpec:
     elif has_file:
         v.problems.add(join(p, "file"), t["file"], "a path (not empty)")
         a.file = None
+    for k, pair in enumerate(a.skeleton):
+        unknown = [n for n in pair if n not in a.keypoints]
+        if unknown:
+            v.problems.add(join(p, f"skeleton[{k}]"), pair, f"names of this asset's keypoints {list(a.keypoints)}")
     return a
 
 
-def _randomizer(v: _Reader, t, p: str) -> tuple[RandomizerSpec | None, list[str]]:
+def _randomizer(v: _Reader, t, p: str, base: Path) -> tuple[RandomizerSpec | None, list[str]]:
     if not v.is_table(t, p):
         return None, []
     kind = t.get("type", MISSING)
@@ -669,6 +731,10 @@ def _randomizer(v: _Reader, t, p: str) -> tuple[RandomizerSpec | None, list[str]
                 rng = f">= {low}" if high is None else f"in {low} .. {high}" if low is not None else f"<= {high}"
                 v.problems.add(join(p, name), t[name], f"a number {rng}: {desc}")
                 options[name] = default
+        choices = cls.OPTION_CHOICES.get(name)
+        if choices and name in t and options[name] not in choices:
+            v.problems.add(join(p, name), t[name], one_of(t[name], list(choices)))
+            options[name] = default
     trigger = read_section(
         v.problems, {f.name: t[f.name] for f in TRIGGER_FIELDS if f.name in t}, p, TRIGGER_FIELDS, _Trigger()
     )
@@ -676,7 +742,10 @@ def _randomizer(v: _Reader, t, p: str) -> tuple[RandomizerSpec | None, list[str]
         v.problems.add(
             join(p, "interval"), t["interval"], 'no interval with trigger = "once" (it draws at frame 0 only)'
         )
-    return cls(params, options, trigger.trigger, trigger.interval), targets
+    spec = cls(params, options, trigger.trigger, trigger.interval)
+    for key, bad, expected in spec.prepare(base):  # folders it names, names it picks
+        v.problems.add(join(p, key), bad if bad is not None else MISSING, expected)
+    return spec, targets
 
 
 _Trigger = section_class("_Trigger", TRIGGER_FIELDS)

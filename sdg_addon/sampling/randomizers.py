@@ -39,6 +39,10 @@ class RandomizerSpec:
     # parameter -> (low, high): every value a distribution can draw (its support) must lie
     # within (None: open); colours are always 0 .. 1 (KIND_RANGES). See value_range.
     PARAM_RANGES: dict[str, tuple[float | None, float | None]] = {}
+    OPTION_CHOICES: dict[str, tuple] = {}  # string options with a fixed set of values
+    # True: the values are per-clip motion, applied after the other randomizers as an
+    # offset over time (sampling.motion); the spec then has offsets(values, t, duration).
+    motion = False
 
     @classmethod
     def value_range(cls, param: str) -> tuple[float | None, float | None] | None:
@@ -51,6 +55,16 @@ class RandomizerSpec:
         # When it draws new values (Replicator's on_frame(interval)); see trigger_frame.
         self.trigger = trigger  # "frame": every `interval` frames; "once": frame 0 for the run
         self.interval = interval
+
+    def prepare(self, base) -> list[tuple[str, object, str]]:
+        """Check and resolve what depends on files (folders named by options), with `base`
+        the parameter file's folder; problems as (key, value, expected). Called by config."""
+        return []
+
+    def bind(self, facts: dict) -> str | None:
+        """Take what it needs from the built scene's facts (e.g. its material names), once
+        per run before sampling; a problem as text, None if fine."""
+        return None
 
     def trigger_frame(self, frame: int) -> int:
         """The frame whose draw frame `frame` shows: the last trigger at or before it.
@@ -135,8 +149,26 @@ class Light(RandomizerSpec):
         "energy": (NUMBER, "watts (point, spot, area) or W/m^2 (sun)"),
         "color": (COLOR, "linear RGB in [0, 1]"),
         "location": (VEC3, "world location, metres"),
+        "light_type": (STRING, "`POINT`, `SUN`, `SPOT` or `AREA` (any case)"),
+        "size": (
+            NUMBER,
+            "metres: side of an area light, radius of a point or spot light; a sun's angular diameter in degrees",
+        ),
+        "temperature": (NUMBER, "colour temperature, Kelvin (black body; multiplies `color`)"),
     }
-    PARAM_RANGES = {"energy": (0.0, 1e9), "location": (-1e6, 1e6)}
+    PARAM_RANGES = {
+        "energy": (0.0, 1e9),
+        "location": (-1e6, 1e6),
+        "size": (0.0, 1e6),
+        "temperature": (800.0, 40000.0),
+    }
+    TYPES = ("POINT", "SUN", "SPOT", "AREA")
+
+    def prepare(self, base):
+        d = self.params.get("light_type")
+        values = [] if d is None else d.params.get("values", [d.params.get("value")])
+        bad = [v for v in values if not isinstance(v, str) or v.upper() not in self.TYPES]
+        return [("light_type", bad[0], f"one of {', '.join(self.TYPES)}")] if bad else []
 
 
 @register_randomizer

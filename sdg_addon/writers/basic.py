@@ -5,7 +5,9 @@ One camera: <out>/<annotator>_<frame:04d>.<ext>. Several cameras (render product
 (annotator_subfolders = false gives <out>/<camera>/<annotator>_<frame>.<ext>). File
 contents follow Replicator's BasicWriter: colourised normals png (H x W x 4 data), occlusion
 rows (instanceId, semanticId, occlusionRatio), pointcloud_normals N x 4, json keys of label
-files in id order. Our additions never take a Replicator name: they are extra files
+files in id order. A LiDAR is a sensor like a camera (its own sub-folder). Sequences: the
+same inside <out>/clip_<clip:04d>/, numbered by the frame within the clip (sequence.folders =
+"clip"; "flat" keeps the run's frame numbers, no clip folders). Our additions never take a Replicator name: they are extra files
 (normals_N.npy with the float normals, sdg_occlusion_N.npy + sdg_occlusion_info_N.json with
 pixel counts, truncation and prim paths) or extra json keys.
 Annotators without a dedicated format are written generically: arrays as .npy,
@@ -24,6 +26,13 @@ from . import io
 from .base import Writer, register_writer
 from .common import safe_name
 from .palette import color_key, colorize
+
+CLIP_FOLDER = re.compile(r"^clip_\d+$")
+
+
+def clip_folder(clip: int) -> str:
+    return f"clip_{clip:04d}"
+
 
 REPLICATOR_OCCLUSION_FIELDS = ("instanceId", "semanticId", "occlusionRatio")
 
@@ -44,6 +53,7 @@ def _fields(data: np.ndarray, names) -> np.ndarray:
 @register_writer
 class BasicWriter(Writer):
     name = "basic"
+    sensors = ("camera", "lidar")
     OPTIONS = {
         "colorize_semantic_segmentation": (True, bool, "RGBA png + labels keyed by colour"),
         "colorize_instance_segmentation": (True, bool, "RGBA png + mapping keyed by colour"),
@@ -54,24 +64,29 @@ class BasicWriter(Writer):
         "png_compress_level": (1, int, "0 (fastest) .. 9 (smallest)"),
     }
 
+    def base(self, frame: AnnotatedFrame) -> Path:
+        """The output folder, or the clip's folder in a sequence."""
+        return self.output_dir if frame.clip is None else self.output_dir / clip_folder(frame.clip)
+
     def folder(self, frame: AnnotatedFrame) -> Path:
         mode = self.options["camera_subfolders"]
         if mode == "always" or (mode == "auto" and self.several_cameras):
-            return self.output_dir / safe_name(frame.camera_name)
-        return self.output_dir
+            return self.base(frame) / safe_name(frame.camera_name)
+        return self.base(frame)
 
-    def place(self, folder: Path, annotator: str) -> Path:
+    def place(self, folder: Path, annotator: str, frame: AnnotatedFrame) -> Path:
         """Where an annotator's files go: its own folder inside a camera folder (Replicator)."""
-        if folder != self.output_dir and self.options["annotator_subfolders"]:
+        if folder != self.base(frame) and self.options["annotator_subfolders"]:
             return folder / annotator
         return folder
 
     def discard(self) -> None:
         """Remove frame files of earlier runs: <name>_<digits>.<png|npy|npz|json> only."""
         pattern = re.compile(r"^[A-Za-z0-9_]+_\d+\.(png|npy|npz|json)$")
-        folders = (
-            [self.output_dir] + [p for p in self.output_dir.iterdir() if p.is_dir()] if self.output_dir.is_dir() else []
-        )
+        top = [self.output_dir] if self.output_dir.is_dir() else []
+        subs = [p for f in top for p in f.iterdir() if p.is_dir()]  # cameras, clips
+        in_clips = [p for f in subs if CLIP_FOLDER.match(f.name) for p in f.iterdir() if p.is_dir()]
+        folders = top + subs + in_clips
         for folder in folders:
             for f in folder.iterdir():
                 if f.is_file() and pattern.match(f.name):
@@ -79,10 +94,11 @@ class BasicWriter(Writer):
 
     def write(self, frame: AnnotatedFrame) -> None:
         folder = self.folder(frame)
-        n = f"{frame.frame:0{self.options['frame_padding']}d}"
+        index = frame.frame if frame.clip is None else frame.clip_frame
+        n = f"{index:0{self.options['frame_padding']}d}"
         for name, value in frame.annotations.items():
             method = getattr(self, f"_write_{name}", None)
-            where = self.place(folder, name)
+            where = self.place(folder, name, frame)
             if method is not None:
                 method(where, n, value)
             else:
