@@ -141,3 +141,10 @@ def test_ray_local_two_workers_make_the_single_process_dataset(reference, tmp_pa
     out = tmp_path / "ray"
     assert main(["render", str(param), "--out", str(out), "--ray", "--ray-workers", "2", "--chunk", "2", *COMMON]) == 0
     assert_same_dataset(one, out)
+
+
+def test_chunks_keep_clips_whole():
+    assert parallel.chunks(list(range(7)), 3) == [[0, 1, 2], [3, 4, 5], [6]]
+    # Clips of 4 frames: a chunk of "3" still holds a whole clip.
+    assert parallel.chunks(list(range(12)), 3, clip=4) == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9, 10, 11]]
+    assert parallel.chunks([], 3) == []
