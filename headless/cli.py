@@ -269,6 +269,10 @@ def _render_parallel(args, config, frames: range, out: Path) -> int:
         return EXIT_INVALID
     try:
         gpus = None if args.ray is not None else _process_gpus(args)
+        if args.ray is not None:
+            from headless.ray_backend import import_ray
+
+            import_ray()  # a clear message (how to install it) before anything is written
     except parallel.ParallelError as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_INVALID
@@ -288,7 +292,7 @@ def _render_parallel(args, config, frames: range, out: Path) -> int:
         if args.ray is not None:
             from headless import ray_backend
 
-            code, summary = ray_backend.render(args, todo, out)
+            code, summary = ray_backend.render(args, todo, out, recorder.clip_length)
         else:
             po = parallel.ParallelOptions(args.file, out, todo, gpus, chunk=args.chunk, device=args.device)
             po.workers, po.worker_mode, po.quiet, po.verbose = args.workers, args.worker_mode, args.quiet, args.verbose

@@ -148,3 +148,17 @@ def test_chunks_keep_clips_whole():
     # Clips of 4 frames: a chunk of "3" still holds a whole clip.
     assert parallel.chunks(list(range(12)), 3, clip=4) == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9, 10, 11]]
     assert parallel.chunks([], 3) == []
+
+
+def test_ray_without_ray_installed_says_how_to_get_it(reference, tmp_path, capsys):
+    try:
+        import ray  # noqa: F401
+
+        pytest.skip("ray is installed here")
+    except ImportError:
+        pass
+    param, _one = reference
+    out = tmp_path / "noray"
+    assert main(["render", str(param), "--out", str(out), "--ray", *COMMON]) == 2
+    assert "requirements-ray.txt" in capsys.readouterr().err
+    assert not out.exists()
