@@ -20,7 +20,14 @@ import sys
 import threading
 from pathlib import Path
 
-EXIT_OK, EXIT_INVALID, EXIT_INTERRUPTED = 0, 2, 130  # 1: an unexpected failure (traceback)
+EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_INTERRUPTED = 0, 1, 2, 130
+MAX_WORKERS = 64
+
+
+def _folder(text: str) -> Path:
+    if not text.strip() or "\0" in text:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a folder path (not empty)")
+    return Path(text)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -30,15 +37,19 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("file", type=Path)
     r = sub.add_parser("render", help="render a dataset from a parameter file")
     r.add_argument("file", type=Path)
-    r.add_argument("--out", type=Path, help="output folder (default: run.output of the file)")
+    r.add_argument("--out", type=_folder, help="output folder (default: run.output of the file)")
     r.add_argument("--frames", help="frame range: N, START:STOP (stop excluded), :STOP, START:")
     r.add_argument("--device", help="auto, cpu, cuda, optix, hip, metal, oneapi (overrides render.device)")
     r.add_argument("--resume", action="store_true", help="continue a run in --out, skipping finished frames")
-    r.add_argument("--overwrite", action="store_true", help="discard the finished-frame log in --out")
+    r.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="delete the files an earlier run of this tool recorded in --out (nothing else), start anew",
+    )
     r.add_argument("--shard", help="I/N: render only frames f with f %% N == I (for parallel runs)")
     r.add_argument("--quiet", action="store_true", help="no progress lines")
     r.add_argument("--verbose", action="store_true", help="keep Blender's own console output (render logs)")
-    r.add_argument("--workers", type=int, help="annotate/write workers (default: cores - 1, at most 8)")
+    r.add_argument("--workers", type=int, help="annotate/write workers, 1 .. 64 (default: cores - 1, at most 8)")
     r.add_argument(
         "--worker-mode",
         choices=("auto", "processes", "threads"),
@@ -74,9 +85,13 @@ def build_parser() -> argparse.ArgumentParser:
     pv.add_argument("--camera", help="camera sub-folder (default: all for a frame, the first for a sheet)")
     pv.add_argument("--mask", choices=("instance", "semantic", "none"), default="instance", help="mask overlay")
     pv.add_argument("--out", type=Path, help="PNG to write (default: DIR/preview/frame_NNNN.png or sheet.png)")
+    rp = sub.add_parser("report", help="an HTML page with plots of what a dataset holds, or of two side by side")
+    rp.add_argument("dir", type=Path, help="output folder (BasicWriter layout + audit/)")
+    rp.add_argument("other", type=Path, nargs="?", help="a second output folder: compare the two")
+    rp.add_argument("--out", type=Path, help="folder for the page (default: DIR/report or DIR/report/compare_OTHER)")
     m = sub.add_parser("merge", help="join the per-shard outputs of writers (e.g. one COCO json) in --out")
     m.add_argument("file", type=Path, help="the parameter file the shards ran")
-    m.add_argument("--out", type=Path, help="output folder (default: run.output of the file)")
+    m.add_argument("--out", type=_folder, help="output folder (default: run.output of the file)")
     return p
 
 
@@ -91,6 +106,9 @@ def _load_or_report(path: Path):
         for problem in e.problems:
             print(f"  {problem}", file=sys.stderr)
         return None
+
+
+terminated: list[int] = []  # SIGTERM received (exit 143 instead of 130)
 
 
 @contextlib.contextmanager
@@ -110,11 +128,21 @@ def ctrl_c_cancels(recorder):
         print("\nCtrl-C: finishing the frames in flight (Ctrl-C again to stop at once)", file=sys.stderr, flush=True)
         recorder.cancel()
 
+    def on_sigterm(signum, frame):
+        # As a first Ctrl-C: the run ends after the frames in flight and its finally blocks
+        # release the lock and the temp render folder. Raising here instead would not unwind:
+        # the signal often lands inside Cycles' Python code, where Blender turns SystemExit
+        # into an immediate exit (SIGKILL cannot be handled at all: the next run cleans up).
+        terminated.append(signum)
+        recorder.cancel()
+
     previous = signal.signal(signal.SIGINT, on_sigint)
+    previous_term = signal.signal(signal.SIGTERM, on_sigterm)
     try:
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
+        signal.signal(signal.SIGTERM, previous_term)
 
 
 @contextlib.contextmanager
@@ -153,6 +181,7 @@ def _merge(args) -> int:
     (each shard's own finalize saw only what existed when it ended)."""
     from sdg_addon.audit import AUDIT_DIR, finished_frames
     from sdg_addon.frame import LabelTable
+    from sdg_addon.output import OutputError, OutputFolder
     from sdg_addon.writers import create_writer
 
     config = _load_or_report(args.file)
@@ -164,10 +193,18 @@ def _merge(args) -> int:
         print(f"error: {out} holds no finished frames (no audit/frames*.jsonl)", file=sys.stderr)
         return EXIT_INVALID
     table = LabelTable(json.loads((out / AUDIT_DIR / "label_table.json").read_text()))
-    for name, options in config.writers.items():
-        writer = create_writer(name, out, **options)
-        writer.set_run(table, len(config.cameras) > 1)
-        writer.finalize()
+    folder = OutputFolder(out)
+    try:
+        folder.open()  # locked and recorded like a run: --overwrite later removes what merge wrote
+        for name, options in config.writers.items():
+            writer = create_writer(name, out, **options)
+            writer.set_run(table, len(config.cameras) > 1)
+            writer.finalize()
+    except OutputError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_INVALID
+    finally:
+        folder.close()
     print(f"merged {len(done)} finished frame(s) in {out} for writers {', '.join(config.writers)}")
     return EXIT_OK
 
@@ -195,7 +232,7 @@ def _parse_shard(text: str | None) -> tuple[int, int] | None:
 def _render(args) -> int:
     from sdg_addon.capture.device import DeviceError
     from sdg_addon.progress import format_seconds
-    from sdg_addon.recorder import Recorder, RecorderError, RunOptions, parse_frames
+    from sdg_addon.recorder import DiskError, Recorder, RecorderError, RunOptions, disk_error, parse_frames
 
     config = _load_or_report(args.file)
     if config is None:
@@ -203,6 +240,10 @@ def _render(args) -> int:
     try:
         frames = parse_frames(args.frames, config.frames) if args.frames else range(config.frames)
         shard = _parse_shard(args.shard)
+        if args.workers is not None and not 1 <= args.workers <= MAX_WORKERS:
+            raise ValueError(f"--workers {args.workers}: expected 1 .. {MAX_WORKERS}")
+        if args.resume and args.overwrite:
+            raise ValueError("--resume and --overwrite: give one of the two")
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_INVALID
@@ -218,7 +259,7 @@ def _render(args) -> int:
     options = RunOptions(out, frames, args.resume, args.overwrite, args.device, shard)
     options.worker_processes = {"auto": None, "processes": True, "threads": False}[args.worker_mode]
     if args.workers:
-        options.write_workers = max(1, args.workers)
+        options.write_workers = args.workers
 
     def on_progress(progress):
         if not args.quiet:
@@ -231,14 +272,20 @@ def _render(args) -> int:
     try:
         with contextlib.nullcontext() if args.verbose else blender_console_silenced(), ctrl_c_cancels(recorder):
             result = recorder.run()
-    except RecorderError as e:
+    except (RecorderError, ValueError, DeviceError) as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_INVALID
-    except (FileNotFoundError, ValueError, DeviceError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return EXIT_INVALID
+    except (DiskError, OSError) as e:
+        print(f"error: {e if isinstance(e, DiskError) else disk_error(e, out)}", file=sys.stderr)
+        return EXIT_FAILED
     except KeyboardInterrupt:
         result = None
+    if recorder.complete:
+        print(f"complete: all {len(result.frames_skipped)} frame(s) are finished in {out}; nothing to do")
+        return EXIT_OK
+    if terminated and (result is None or recorder.cancelled):
+        print(f"\nterminated: finished frames are kept in {out}; continue with --resume", file=sys.stderr)
+        return 128 + terminated[0]
     if result is None or recorder.cancelled:
         print(
             f"\ninterrupted: finished frames are kept in {out}; continue with the same command plus --resume",
@@ -276,20 +323,30 @@ def _render_parallel(args, config, frames: range, out: Path) -> int:
     except parallel.ParallelError as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_INVALID
-    # The output folder is prepared once, here (--overwrite, --resume, inputs, resolved
-    # parameters); the processes then only add frames (they run as --resume).
+    # The output folder is checked and prepared once, here (--overwrite, --resume); the
+    # render processes then only add frames (they run as --resume, each with its own lock).
+    from sdg_addon import output
+
     options = RunOptions(out, frames, args.resume, args.overwrite, args.device)
     recorder = Recorder(config, options)
-    writers = [create_writer(name, out, **w) for name, w in config.writers.items()]
     try:
-        _audit_dir, done = recorder.prepare_output(writers)
-    except RecorderError as e:
+        recorder.check_clip_range()
+        for name, w in config.writers.items():
+            create_writer(name, out, **w)
+        output.check_folder(out)
+        done = recorder.check_previous()
+        if args.overwrite and out.is_dir():
+            with _output_folder(out):
+                output.remove_written(out)
+    except (RecorderError, output.OutputError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_INVALID
     todo = recorder.frames_to_render(done)
     t0 = time.perf_counter()
     try:
-        if args.ray is not None:
+        if not todo:  # everything finished already (--resume): no process to start
+            code, summary = 0, {"mode": "ray" if args.ray is not None else "processes"}
+        elif args.ray is not None:
             from headless import ray_backend
 
             code, summary = ray_backend.render(args, todo, out, recorder.clip_length)
@@ -305,20 +362,34 @@ def _render_parallel(args, config, frames: range, out: Path) -> int:
     except parallel.ParallelError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
-    parallel.remove_stale_temporaries(out)
     summary.update(frames_requested=[frames.start, frames.stop], frames_skipped_as_done=len(done))
     summary.update(seconds_total=round(time.perf_counter() - t0, 3), interrupted=code != 0)
+    with _output_folder(out):  # the merged outputs are recorded as the run's files
+        parallel.remove_stale_temporaries(out)
+        parallel.finish(config, out, summary)
     if code != 0:
         print(
             f"\ninterrupted: finished frames are kept in {out}; continue with the same command plus --resume",
             file=sys.stderr,
         )
-        parallel.finish(config, out, summary)
         return EXIT_INTERRUPTED
-    parallel.finish(config, out, summary)
     if not args.quiet:
         print(f"done: {len(todo)} frame(s) written, {len(done)} already done -> {out}")
     return EXIT_OK
+
+
+@contextlib.contextmanager
+def _output_folder(out: Path):
+    """The whole run's lock and write record, held by the parent of parallel processes
+    while it alone writes (before they start, after they end)."""
+    from sdg_addon import output
+
+    folder = output.OutputFolder(out)
+    folder.open()
+    try:
+        yield folder
+    finally:
+        folder.close()
 
 
 def _process_gpus(args) -> list:
@@ -360,6 +431,21 @@ def _preview(args) -> int:
     return EXIT_OK
 
 
+def _report(args) -> int:
+    from sdg_addon import report
+
+    try:
+        if args.other is not None:
+            page = report.write_comparison(args.dir, args.other, args.out)
+        else:
+            page = report.write_report(args.dir, args.out)
+    except (FileNotFoundError, KeyError, ValueError) as e:
+        print(f"error: {e.args[0] if isinstance(e, KeyError) else e}", file=sys.stderr)
+        return EXIT_INVALID
+    print(page)
+    return EXIT_OK
+
+
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     args = build_parser().parse_args(argv)
@@ -367,6 +453,8 @@ def main(argv: list[str] | None = None) -> int:
         return _validate(args.file)
     if args.command == "preview":
         return _preview(args)
+    if args.command == "report":
+        return _report(args)
     if args.command == "merge":
         return _merge(args)
     return _render(args)

@@ -149,6 +149,7 @@ class ParallelRun:
     def _start(self, slot: Slot) -> None:
         o = self.o
         cmd = [o.python, "-m", "headless.worker", str(o.file), "--out", str(o.output), "--tag", f".w{slot.index:03d}"]
+        cmd += ["--slot", f"{slot.index}/{len(self.slots)}"]
         if o.device:
             cmd += ["--device", o.device]
         if o.workers:

@@ -40,8 +40,9 @@ def import_ray():
 class RenderActor:
     """A warm render process inside a Ray actor (one per GPU, or per CPU slot)."""
 
-    def __init__(self, file: str, output: str, tag: str, device: str | None, workers: int, worker_mode: str):
-        cmd = [sys.executable, "-m", "headless.worker", file, "--out", output, "--tag", tag]
+    def __init__(self, file: str, output: str, slot: int, device: str | None, workers: int, worker_mode: str):
+        cmd = [sys.executable, "-m", "headless.worker", file, "--out", output, "--tag", f".r{slot:03d}"]
+        cmd += ["--slot", f"{slot}/{10**6}"]  # its own lock of the output folder
         cmd += (["--device", device] if device else []) + ["--workers", str(workers), "--worker-mode", worker_mode]
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join([str(ROOT), *filter(None, [env.get("PYTHONPATH")])])
@@ -108,8 +109,8 @@ def _drive(ray, args, frames: list[int], output: Path, clip: int) -> tuple[int, 
 
     def new_actor():
         count[0] += 1
-        tag = f".r{count[0] - 1:03d}"
-        return actor_class.remote(str(args.file.resolve()), str(output), tag, args.device, workers, args.worker_mode)
+        slot = count[0] - 1
+        return actor_class.remote(str(args.file.resolve()), str(output), slot, args.device, workers, args.worker_mode)
 
     actors = [new_actor() for _ in range(n)]
     todo = deque(chunks(frames, args.chunk, clip))

@@ -60,6 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("file", type=Path)
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--tag", required=True, help="audit log tag, e.g. .w003")
+    p.add_argument("--slot", required=True, help="I/N: this process's own lock of the output folder")
     p.add_argument("--device")
     p.add_argument("--workers", type=int)
     p.add_argument("--worker-mode", choices=("auto", "processes", "threads"), default="auto")
@@ -80,6 +81,7 @@ def main(argv: list[str] | None = None) -> int:
         options = RunOptions(args.out, range(config.frames), resume=True, device=args.device)
         options.frame_source = chunks_from(sys.stdin, channel, recorder_ref)
         options.log_tag = args.tag
+        options.lock_slot = tuple(int(x) for x in args.slot.split("/"))
         options.finalize = False
         options.on_frame_done = lambda f: channel.send(done=f)
         options.worker_processes = {"auto": None, "processes": True, "threads": False}[args.worker_mode]

@@ -8,6 +8,7 @@ is appended only after every file of the frame is on disk; resume skips exactly 
 
 from __future__ import annotations
 
+import json
 import logging
 import multiprocessing
 import os
@@ -18,13 +19,14 @@ from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import audit
+from . import audit, output
 from .annotators import ANNOTATORS
 from .config import Config
 from .frame import FrameData, FrameView
 from .imaging import camera_image_ops
 from .progress import Progress
 from .sampling import clip_of, sample_frame
+from .sampling.cases import apply_overrides, assign_frames, case_report, holds, is_quota
 from .sink import FrameSink, SinkSpec, init_worker, process_in_worker, warm_up
 from .writers import WRITERS, create_writer
 
@@ -58,6 +60,7 @@ class RunOptions:
     log_tag: str = ""  # audit/frames<tag>.jsonl; default: the shard's tag
     finalize: bool = True
     on_frame_done: Callable[[int], None] | None = None  # called once a frame is logged
+    lock_slot: tuple[int, int] | None = None  # (process, processes): its own folder lock
 
 
 @dataclass
@@ -85,6 +88,8 @@ def parse_frames(text: str, total: int) -> range:
         raise ValueError(f"--frames {text!r}: expected N, START:STOP, :STOP or START:") from None
     if start < 0 or stop <= start:
         raise ValueError(f"--frames {text!r}: expected 0 <= START < STOP")
+    if stop > total:
+        raise ValueError(f"--frames {text!r}: the parameter file has {total} frame(s), 0 .. {total - 1} (run.frames)")
     return range(start, stop)
 
 
@@ -113,6 +118,8 @@ class Recorder:
         self.on_warning = on_warning or (lambda text: log.warning(text))
         self.result = RunResult(output=options.output)
         self.cancelled = False  # set when cancel() ended the run early
+        self._capturer = None
+        self.complete = False  # set when --resume found every frame finished (nothing written)
         self._cancel = threading.Event()
         self._queued_warnings: list[str] = []  # from worker threads, shown by the main thread
         self._warnings_lock = threading.Lock()
@@ -175,39 +182,48 @@ class Recorder:
         self.result.frames_skipped = [f for f in frames if f // k not in unfinished_clips]
         return [f for f in frames if f // k in unfinished_clips]
 
-    def prepare_output(self, writers=()) -> tuple[Path, dict[int, dict]]:
+    def check_previous(self) -> dict[int, dict]:
+        """Finished frames of an earlier run in the folder, after checking that this run may
+        continue it (or, with --overwrite, replace it). Reads only."""
         out = self.options.output
         audit_dir = out / audit.AUDIT_DIR
         done = audit.finished_frames(audit_dir) if audit_dir.is_dir() else {}
-        resolved = self.config.resolved()
-        fingerprint = audit.config_fingerprint(resolved)
         if self.options.overwrite:
-            for log_file in audit_dir.glob("frames*.jsonl"):
-                log_file.unlink()
-            for w in writers:
-                w.discard()
-            done = {}
-        elif set(done) & set(self.my_frames()) and not self.options.resume:
+            return {}
+        if set(done) & set(self.my_frames()) and not self.options.resume:
             # Frames of other shards are no conflict: shards share one output folder.
             raise RecorderError(
                 f"{out.as_posix()} already holds {len(set(done) & set(self.my_frames()))} finished frame(s) "
                 "of this run: pass --resume to continue that run or --overwrite to start anew"
             )
-        elif done:
+        if done:
             try:
-                import json
-
                 old = json.loads((audit_dir / "resolved.json").read_text())
             except (OSError, ValueError):
                 old = None
-            if old is not None and audit.config_fingerprint(old) != fingerprint:
+            if old is not None and audit.config_fingerprint(old) != audit.config_fingerprint(self.config.resolved()):
                 raise RecorderError(
                     f"the parameters differ from those of the run in {out.as_posix()} "
                     "(compare audit/resolved.json): use a new output folder or --overwrite"
                 )
-        audit.copy_inputs(audit_dir, self.config.files)
-        audit.write_json(audit_dir / "resolved.json", resolved)
-        return audit_dir, done
+        return done
+
+    def is_complete(self, done: dict[int, dict]) -> bool:
+        """--resume of a run whose frames are all finished and whose manifest exists: nothing
+        to do, and nothing is written (the dataset may be on read-only storage)."""
+        audit_dir = self.options.output / audit.AUDIT_DIR
+        if self.options.frame_source is not None:  # frames arrive later: never complete up front
+            return False
+        return bool(self.options.resume and set(self.my_frames()) <= set(done)) and any(
+            audit_dir.glob(f"manifest{self.shard_tag}.json")
+        )
+
+    @property
+    def shard_tag(self) -> str:
+        if self.options.log_tag:  # a render process of a parallel run: its own audit files
+            return self.options.log_tag
+        shard = self.options.shard
+        return f".shard{shard[0]:03d}of{shard[1]:03d}" if shard else ""
 
     # ------------------------------------------------------------------ the run
     def run(self) -> RunResult:
@@ -221,24 +237,62 @@ class Recorder:
         Yields the run's Progress once the scene is built and again after each frame is
         handed to the writers; cancel() between steps ends it cleanly (manifest written).
         """
-        from .capture.render import Capturer
-        from .labels.blender import unlabelled_objects
+        from .capture.render import remove_stale_render_dirs
         from .scene.build import build_scene
-        from .scene.motion import SequencePlayer
 
         t_start = time.perf_counter()
         cfg, opts = self.config, self.options
         if opts.device:
             cfg.render.device = opts.device
         self.check_clip_range()
-        writers = [create_writer(name, opts.output, **w_opts) for name, w_opts in cfg.writers.items()]
-        audit_dir, done = self.prepare_output(writers)
+        # Everything is checked before anything is written: options, the folder, the earlier
+        # run, the scene (assets import), the randomizer targets.
+        for name, w_opts in cfg.writers.items():
+            create_writer(name, opts.output, **w_opts)
+        try:
+            output.check_folder(opts.output)
+        except output.OutputError as e:
+            raise RecorderError(str(e)) from None
+        done = self.check_previous()
         frames = self.frames_to_render(done)
-
+        if self.is_complete(done):
+            self.result.seconds = time.perf_counter() - t_start
+            self.complete = True
+            return
+        remove_stale_render_dirs()
         built = build_scene(cfg)
         targets = self.resolve_targets(built)
         self.bind_scene_facts(built)
         plan = annotator_plan(cfg)
+
+        folder = output.OutputFolder(opts.output, opts.lock_slot or opts.shard)
+        try:
+            folder.open()
+        except output.OutputError as e:
+            raise RecorderError(str(e)) from None
+        try:
+            yield from self._record(cfg, opts, folder, built, targets, plan, frames, t_start)
+        except OSError as e:
+            raise disk_error(e, opts.output) from None
+        finally:
+            if self._capturer is not None:
+                self._capturer.close()  # its temp render folder goes on every exit path
+            folder.close()
+
+    def _record(self, cfg, opts, folder, built, targets, plan, frames, t_start):
+        from .capture.render import Capturer
+        from .labels.blender import unlabelled_objects
+        from .scene.facts import extract_facts
+        from .scene.motion import SequencePlayer
+
+        audit_dir = opts.output / audit.AUDIT_DIR
+        if opts.overwrite:
+            output.remove_written(opts.output)
+        audit.copy_inputs(audit_dir, self.config.files)
+        resolved_path = audit_dir / "resolved.json"
+        resolved = self.config.resolved()
+        if not (resolved_path.is_file() and _json_equal(resolved_path, resolved)):
+            audit.write_json(resolved_path, resolved)
         # What to render is a property of the annotator classes; instances live in the sink.
         passes = {p for name in plan for p in ANNOTATORS[name].passes}
         need_geometry = any(ANNOTATORS[name].needs_geometry for name in plan)
@@ -259,9 +313,12 @@ class Recorder:
         elif unlabelled:
             self.warn(f"objects without a 'class' label (annotated as UNLABELLED): {', '.join(unlabelled)}")
 
-        capturer = Capturer(built, cfg.render, passes, need_geometry)
+        facts = extract_facts(built) if any(r.needs_facts for r in cfg.randomizers) else None
+        need_geometry = need_geometry or any(c.measure != "pixels" and is_quota(c) for c in cfg.cases)
+        capturer = self._capturer = Capturer(built, cfg.render, passes, need_geometry)
+        steering = FrameSteering(cfg, built, targets, facts, capturer)
         self.result.device = capturer.device
-        shard_tag = opts.log_tag or (f".shard{opts.shard[0]:03d}of{opts.shard[1]:03d}" if opts.shard else "")
+        shard_tag = self.shard_tag
         audit.write_json(
             audit_dir / f"environment{shard_tag}.json",
             audit.environment(capturer.device, {"shard": opts.shard, "frames": [opts.frames.start, opts.frames.stop]}),
@@ -329,24 +386,12 @@ class Recorder:
                 clip, i = clip_of(f, clip_len)
                 if clip_len > 1:
                     record.update(clip=clip, clip_frame=i)
-                t, c = time.perf_counter(), time.thread_time()
-                sampled = sample_frame(cfg.seed, f, cfg.randomizers, targets, clip_len, cfg.sequence.fps)
-                record["samples"] = sampled
-                t1, c1 = time.perf_counter(), time.thread_time()
-                player.apply(i, sampled)
-                t2, c2 = time.perf_counter(), time.thread_time()
-                captured = capturer.capture_frame(f, [cam.name for cam in cfg.cameras])
-                for frame_data in captured:  # applied to RGB in the writers' workers
-                    frame_data.image_ops = camera_image_ops(sampled, frame_data.camera.name)
+                captured = steering.make_frame(f, record, player, clip_len)
+                record["rss_mb"] = audit.current_rss_mb()
                 if self._cancel.is_set():
                     # Cancelled while rendering (Ctrl-C also makes Cycles stop early): the
                     # frame may be cut short, so it is not written and stays unfinished.
                     break
-                t3, c3 = time.perf_counter(), time.thread_time()
-                record["seconds"].update(sample=t1 - t, apply=t2 - t1, render=t3 - t2)
-                # CPU of this (the render loop's) thread; Cycles' own threads not counted.
-                record["cpu_seconds"].update(sample=c1 - c, apply=c2 - c1, render=c3 - c2)
-                record["rss_mb"] = audit.current_rss_mb()
                 with stage_lock:
                     for k in ("sample", "apply", "render"):
                         stages[k] += record["seconds"][k]
@@ -372,6 +417,7 @@ class Recorder:
             capturer.close()
             self._flush_warnings()
         if errors:
+            self._write_manifest_after_error(audit_dir, shard_tag, frames, errors[0])
             raise errors[0]
         if opts.finalize:
             FrameSink(spec).finalize()
@@ -393,12 +439,42 @@ class Recorder:
                 "peak_memory_mb": audit.peak_memory_mb(),
                 "interrupted": interrupted or self._cancel.is_set(),
                 "warnings": self.result.warnings,
+                **self._cases_report(audit_dir),
             },
         )
         self.cancelled = self._cancel.is_set()
         if interrupted:
             raise KeyboardInterrupt
         return self.result
+
+    def _cases_report(self, audit_dir: Path) -> dict:
+        """Per corner case: requested / made / which frames, over every shard's frame log."""
+        cfg = self.config
+        if not cfg.cases:
+            return {}
+        assigned = assign_frames(cfg.seed, cfg.frames, cfg.cases)
+        report = case_report(cfg.cases, assigned, audit.finished_frames(audit_dir))
+        for name, r in report.items():
+            if not r["met"]:
+                self.warn(f"case {name!r}: {r['made']} of {r['requested']} frames made so far")
+        return {"cases": report}
+
+    def _write_manifest_after_error(self, audit_dir: Path, shard_tag: str, frames: list[int], error) -> None:
+        """A failed run still says what it finished, where the disk allows (full disk: maybe not)."""
+        finished = audit.finished_frames(audit_dir)
+        try:
+            audit.write_json(
+                audit_dir / f"manifest{shard_tag}.json",
+                {
+                    "frames_requested": [self.options.frames.start, self.options.frames.stop],
+                    "frames_written_this_run": sorted(set(finished) & set(frames)),
+                    "frames_finished_total": len(finished),
+                    "failed": f"{type(error).__name__}: {error}",
+                    "warnings": self.result.warnings,
+                },
+            )
+        except OSError:
+            pass
 
     def _advance(self, progress: Progress) -> None:
         progress.advance()
@@ -431,4 +507,114 @@ class Recorder:
         return out
 
 
-__all__ = ["ANNOTATORS", "Recorder", "RecorderError", "RunOptions", "RunResult", "parse_frames"]
+class FrameSteering:
+    """Sample, apply and render one frame; redraw it with derived seeds while a guarantee
+    (camera_look_at min_pixels) or an assigned quota case does not hold (bounded).
+
+    Attempt 0 uses the frame's own seeds; attempt k the seeds (seed, frame, stream, k), so
+    the frame that is kept is still a pure function of (seed, frame, scene facts).
+    """
+
+    def __init__(self, cfg: Config, built, targets, facts, capturer):
+        self.cfg, self.built, self.targets, self.facts, self.capturer = cfg, built, targets, facts, capturer
+        self.assigned = assign_frames(cfg.seed, cfg.frames, cfg.cases)
+        self.cameras = [c.name for c in cfg.cameras]
+
+    def make_frame(self, f: int, record: dict, player, clip_len: int = 1):
+        cfg = self.cfg
+        mine = [c for c in cfg.cases if f in self.assigned[c.name]]
+        tries = max([c.max_tries for c in mine if is_quota(c)] + [1])
+        tries = max([tries] + [int(r.options.get("max_tries", 1)) for r in cfg.randomizers if _guarantees(r)])
+        if clip_len > 1:
+            tries = 1  # a clip's frames share their draws: one frame of it is not redrawn alone
+        _clip, i = clip_of(f, clip_len)
+        seconds = {"sample": 0.0, "apply": 0.0, "render": 0.0}
+        cpu = dict(seconds)  # CPU of this (the render loop's) thread; Cycles' threads not counted
+        for attempt in range(tries):
+            t, c = time.perf_counter(), time.thread_time()
+            sampled = sample_frame(
+                cfg.seed, f, cfg.randomizers, self.targets, clip_len, cfg.sequence.fps, self.facts, attempt
+            )
+            for c in mine:
+                if not is_quota(c):
+                    apply_overrides(sampled, c)
+            t1, c1 = time.perf_counter(), time.thread_time()
+            player.apply(i, sampled)
+            t2, c2 = time.perf_counter(), time.thread_time()
+            captured = self.capturer.capture_frame(f, self.cameras)
+            for frame_data in captured:  # applied to RGB in the writers' workers
+                frame_data.image_ops = camera_image_ops(sampled, frame_data.camera.name)
+            seconds["sample"] += t1 - t
+            seconds["apply"] += t2 - t1
+            seconds["render"] += time.perf_counter() - t2
+            cpu["sample"] += c1 - c
+            cpu["apply"] += c2 - c1
+            cpu["render"] += time.thread_time() - c2
+            by_camera = {c.camera.name: c for c in captured}
+            misses = self._unmet_pixels(sampled, by_camera)
+            cases = {
+                c.name: (True if not is_quota(c) else holds(c, by_camera[c.camera or self.cameras[0]])) for c in mine
+            }
+            for c in cfg.cases:  # frames that meet a quota by chance count too
+                if is_quota(c) and c.name not in cases:
+                    cases[c.name] = holds(c, by_camera[c.camera or self.cameras[0]])
+            met = not misses and all(cases[c.name] for c in mine)
+            if met or attempt == tries - 1:
+                break
+        record["samples"] = sampled
+        record["seconds"].update(seconds)
+        record.setdefault("cpu_seconds", {}).update(cpu)
+        if tries > 1:
+            record["attempt"] = attempt
+            record["guarantees_met"] = met
+            if misses:
+                record["unmet"] = misses
+        if cfg.cases:
+            record["cases"] = {c.name: cases[c.name] for c in cfg.cases if c.name in cases}
+            if mine:
+                record["assigned_cases"] = [c.name for c in mine]
+        unplaced = sorted(
+            t for s in sampled if s["type"] == "scatter" for t, v in s["values"].items() if not v["placed"]
+        )
+        if unplaced:
+            log.info("frame %d: could not scatter %s (hidden)", f, ", ".join(unplaced))
+            record["unplaced"] = unplaced
+        return captured
+
+    def _unmet_pixels(self, sampled, by_camera) -> list[str]:
+        out = []
+        for spec, entry in zip(self.cfg.randomizers, sampled):
+            if not _guarantees(spec):
+                continue
+            for cam, target, need in spec.pixel_requirements(entry["values"]):
+                frame = by_camera[cam]
+                iid = self.built.entities[target].instance_id
+                counts = frame.instance_pixel_counts()
+                have = int(counts[iid]) if iid < len(counts) else 0
+                if have < need:
+                    out.append(f"{cam}: {target} covers {have} < {need} pixels")
+        return out
+
+
+def _guarantees(spec) -> bool:
+    return hasattr(spec, "pixel_requirements") and int(spec.options.get("min_pixels", 0)) > 0
+
+
+class DiskError(RuntimeError):
+    """The output folder cannot be written (full, read-only, no permission): one line, exit 1."""
+
+
+def disk_error(e: OSError, folder: Path) -> DiskError:
+    where = e.filename if isinstance(e.filename, str) else folder
+    cause = e.strerror or str(e)
+    return DiskError(f"cannot write to {Path(folder).as_posix()}: {cause} ({Path(where).as_posix()})")
+
+
+def _json_equal(path: Path, obj) -> bool:
+    try:
+        return json.loads(path.read_text(encoding="utf-8")) == json.loads(json.dumps(obj, default=str))
+    except (OSError, ValueError):
+        return False
+
+
+__all__ = ["ANNOTATORS", "DiskError", "Recorder", "RecorderError", "RunOptions", "RunResult", "parse_frames"]

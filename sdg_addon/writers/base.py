@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
+from ..config.fields import option_default
 from ..frame import AnnotatedFrame
 
 WRITERS: dict[str, type[Writer]] = {}
@@ -39,7 +39,7 @@ class Writer:
         if unknown:
             raise ValueError(f"writer {self.name!r} has no option(s) {sorted(unknown)}")
         self.output_dir = Path(output_dir)
-        self.options = {k: options.get(k, default) for k, (default, _t, _d) in self.OPTIONS.items()}
+        self.options = {k: options.get(k, option_default(spec)) for k, spec in self.OPTIONS.items()}
         self.several_cameras = False
         self.label_table = None
 
@@ -54,13 +54,6 @@ class Writer:
 
     def finalize(self) -> None:
         """Called after the last frame; default: nothing to join."""
-
-    def discard(self) -> None:
-        """Delete what earlier runs of this writer left (`--overwrite`), so nothing stale is
-        merged or mistaken for this run's output. Default: the writer's own sub-folder."""
-        root = getattr(self, "root", None)
-        if root is not None and Path(root).is_dir() and Path(root).resolve() != self.output_dir.resolve():
-            shutil.rmtree(root)
 
 
 def create_writer(name: str, output_dir: Path | str, **options) -> Writer:

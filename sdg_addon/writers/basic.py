@@ -21,11 +21,13 @@ from pathlib import Path
 
 import numpy as np
 
+from ..config.fields import Field
 from ..frame import AnnotatedFrame
 from . import io
 from .base import Writer, register_writer
-from .common import safe_name
+from .common import PNG_COMPRESS_LEVEL, frame_padding
 from .palette import color_key, colorize
+from .paths import inside
 
 CLIP_FOLDER = re.compile(r"^clip_\d+$")
 
@@ -58,10 +60,16 @@ class BasicWriter(Writer):
         "colorize_semantic_segmentation": (True, bool, "RGBA png + labels keyed by colour"),
         "colorize_instance_segmentation": (True, bool, "RGBA png + mapping keyed by colour"),
         "colorize_depth": (False, bool, "also write a colourised depth .png preview"),
-        "frame_padding": (4, int, "digits of the frame number in file names"),
-        "camera_subfolders": ("auto", str, '"auto" (only with several cameras), "always", "never"'),
+        "frame_padding": frame_padding(4),
+        "camera_subfolders": Field(
+            "camera_subfolders",
+            "choice",
+            "auto",
+            '"auto" (only with several cameras), "always", "never"',
+            choices=("auto", "always", "never"),
+        ),
         "annotator_subfolders": (True, bool, "in a camera sub-folder, one folder per annotator (Replicator)"),
-        "png_compress_level": (1, int, "0 (fastest) .. 9 (smallest)"),
+        "png_compress_level": PNG_COMPRESS_LEVEL,
     }
 
     def base(self, frame: AnnotatedFrame) -> Path:
@@ -71,7 +79,7 @@ class BasicWriter(Writer):
     def folder(self, frame: AnnotatedFrame) -> Path:
         mode = self.options["camera_subfolders"]
         if mode == "always" or (mode == "auto" and self.several_cameras):
-            return self.base(frame) / safe_name(frame.camera_name)
+            return inside(self.base(frame), frame.camera_name)
         return self.base(frame)
 
     def place(self, folder: Path, annotator: str, frame: AnnotatedFrame) -> Path:
@@ -79,18 +87,6 @@ class BasicWriter(Writer):
         if folder != self.base(frame) and self.options["annotator_subfolders"]:
             return folder / annotator
         return folder
-
-    def discard(self) -> None:
-        """Remove frame files of earlier runs: <name>_<digits>.<png|npy|npz|json> only."""
-        pattern = re.compile(r"^[A-Za-z0-9_]+_\d+\.(png|npy|npz|json)$")
-        top = [self.output_dir] if self.output_dir.is_dir() else []
-        subs = [p for f in top for p in f.iterdir() if p.is_dir()]  # cameras, clips
-        in_clips = [p for f in subs if CLIP_FOLDER.match(f.name) for p in f.iterdir() if p.is_dir()]
-        folders = top + subs + in_clips
-        for folder in folders:
-            for f in folder.iterdir():
-                if f.is_file() and pattern.match(f.name):
-                    f.unlink()
 
     def write(self, frame: AnnotatedFrame) -> None:
         folder = self.folder(frame)
