@@ -531,7 +531,7 @@ class FrameSteering:
         seconds = {"sample": 0.0, "apply": 0.0, "render": 0.0}
         cpu = dict(seconds)  # CPU of this (the render loop's) thread; Cycles' threads not counted
         for attempt in range(tries):
-            t, c = time.perf_counter(), time.thread_time()
+            t, c0 = time.perf_counter(), time.thread_time()
             sampled = sample_frame(
                 cfg.seed, f, cfg.randomizers, self.targets, clip_len, cfg.sequence.fps, self.facts, attempt
             )
@@ -547,7 +547,7 @@ class FrameSteering:
             seconds["sample"] += t1 - t
             seconds["apply"] += t2 - t1
             seconds["render"] += time.perf_counter() - t2
-            cpu["sample"] += c1 - c
+            cpu["sample"] += c1 - c0
             cpu["apply"] += c2 - c1
             cpu["render"] += time.thread_time() - c2
             by_camera = {c.camera.name: c for c in captured}
