@@ -1212,7 +1212,8 @@ class _Reader:
                 where,
                 value,
                 f"a distribution whose support lies in {allowed}, the valid range of {key}; "
-                f"{d.name} can draw values in {drawn} ({d.SUPPORT.replace('`', '')})",
+                f"{d.name} can draw values in {drawn} ({d.SUPPORT.replace('`', '')})"
+                + ("; give it low and high (a truncated normal)" if d.name == "normal" else ""),
             )
         return False
 
