@@ -147,7 +147,7 @@ def _merge(args) -> int:
     table = LabelTable(json.loads((out / AUDIT_DIR / "label_table.json").read_text()))
     for name, options in config.writers.items():
         writer = create_writer(name, out, **options)
-        writer.set_run(table, len(config.cameras) > 1)
+        writer.set_run(table, len(config.cameras) + len(config.lidars) > 1)
         writer.finalize()
     print(f"merged {len(done)} finished frame(s) in {out} for writers {', '.join(config.writers)}")
     return EXIT_OK

@@ -90,6 +90,8 @@ def link_neighbours(earlier: list[FrameData], later: list[FrameData]) -> None:
 def annotator_plan(config: Config) -> dict[str, dict]:
     """Annotators of the run: the configured ones plus what the writers require."""
     plan = dict(config.annotators)
+    if config.lidars:
+        plan.setdefault("lidar", {})
     for name in config.writers:
         for required in WRITERS[name].required_annotators:
             plan.setdefault(required, {})
@@ -233,7 +235,7 @@ class Recorder:
         pair_frames = clip_len > 1 and any(ANNOTATORS[name].needs_neighbours for name in plan)
         player = SequencePlayer(built, cfg.sequence, cfg.randomizers)
         audit.write_json(audit_dir / "label_table.json", built.label_table.values)
-        spec = SinkSpec(opts.output, plan, dict(cfg.writers), built.label_table, len(cfg.cameras) > 1)
+        spec = SinkSpec(opts.output, plan, dict(cfg.writers), built.label_table, len(cfg.cameras) + len(cfg.lidars) > 1)
 
         unlabelled = unlabelled_objects(built.scene)
         labelled = [e for e in built.entities.values() if e.labels]
@@ -247,6 +249,11 @@ class Recorder:
 
         capturer = Capturer(built, cfg.render, passes, need_geometry)
         self.result.device = capturer.device
+        caster = None
+        if cfg.lidars:
+            from .capture.lidar import LidarCaster
+
+            caster = LidarCaster(capturer, cfg.lidars, cfg.seed)
         shard_tag = f".shard{opts.shard[0]:03d}of{opts.shard[1]:03d}" if opts.shard else ""
         audit.write_json(
             audit_dir / f"environment{shard_tag}.json",
@@ -318,6 +325,8 @@ class Recorder:
                 player.apply(i, sampled)
                 t2 = time.perf_counter()
                 captured = capturer.capture_frame(f, [cam.name for cam in cfg.cameras])
+                if caster is not None:
+                    captured += caster.scan(f, captured[0].objects)
                 if self._cancel.is_set():
                     # Cancelled while rendering (Ctrl-C also makes Cycles stop early): the
                     # frame may be cut short, so it is not written and stays unfinished.
