@@ -21,6 +21,7 @@ from . import audit
 from .annotators import ANNOTATORS
 from .config import Config
 from .frame import FrameData, FrameView
+from .imaging import camera_image_ops
 from .progress import Progress
 from .sampling import clip_of, sample_frame
 from .sink import FrameSink, SinkSpec, init_worker, process_in_worker, warm_up
@@ -226,6 +227,7 @@ class Recorder:
 
         built = build_scene(cfg)
         targets = self.resolve_targets(built)
+        self.bind_scene_facts(built)
         plan = annotator_plan(cfg)
         # What to render is a property of the annotator classes; instances live in the sink.
         passes = {p for name in plan for p in ANNOTATORS[name].passes}
@@ -325,6 +327,8 @@ class Recorder:
                 player.apply(i, sampled)
                 t2 = time.perf_counter()
                 captured = capturer.capture_frame(f, [cam.name for cam in cfg.cameras])
+                for frame_data in captured:  # applied to RGB in the writers' workers
+                    frame_data.image_ops = camera_image_ops(sampled, frame_data.camera.name)
                 if caster is not None:
                     captured += caster.scan(f, captured[0].objects)
                 if self._cancel.is_set():
@@ -388,6 +392,17 @@ class Recorder:
     def _advance(self, progress: Progress) -> None:
         progress.advance()
         self.on_progress(progress)
+
+    def bind_scene_facts(self, built) -> None:
+        """Hand randomizers what they pick from in the built scene (read once per run, so
+        a frame stays a pure function of seed, frame and scene)."""
+        from .scene.appearance import scene_facts
+
+        facts = scene_facts(built)
+        for i, spec in enumerate(self.config.randomizers):
+            problem = spec.bind(facts)
+            if problem:
+                raise RecorderError(f"randomizers[{i}] ({spec.name}): {problem}")
 
     def resolve_targets(self, built) -> list[list[str]]:
         out = []

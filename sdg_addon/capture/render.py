@@ -28,6 +28,7 @@ from ..config.schema import RenderSettings
 from ..frame import Camera, FrameData, SceneObject
 from ..scene.build import BuiltScene
 from ..scene.instancing import renders
+from ..scene.keypoints import entity_keypoints
 from .device import select_device
 from .exr import read_view_layers
 
@@ -204,6 +205,7 @@ class Capturer:
             root_mw = np.array(e.root.matrix_world, dtype=np.float64)
             tris = self._triangles(e, depsgraph) if self.need_geometry else None
             lo, hi = self._local_bounds(e, root_mw)
+            keypoints, skeleton = entity_keypoints(e.root)
             objects[e.instance_id] = SceneObject(
                 instance_id=e.instance_id,
                 name=e.name,
@@ -213,6 +215,8 @@ class Capturer:
                 bbox_min=lo,
                 bbox_max=hi,
                 triangles=tris,
+                keypoints=keypoints,
+                skeleton=skeleton,
             )
         return objects
 

@@ -28,6 +28,7 @@ from ..labels.blender import (
     set_labels,
 )
 from .instancing import GEOMETRY_TYPES, in_render_collections, is_instance_copy, realize_instances, render_collections
+from .keypoints import add_keypoints
 from .materials import per_object_material, set_object_look, wire_principled
 from .primitives import primitive_mesh
 
@@ -248,6 +249,8 @@ def _asset(root_collection, spec: AssetSpec) -> None:
         root.location = spec.location
         root.rotation_euler = [math.radians(a) for a in spec.rotation]
         root.scale = (spec.scale,) * 3
+        if spec.keypoints:
+            add_keypoints(root, spec.keypoints, spec.skeleton)
         for part in parts:
             set_object_look(part, spec.color, spec.roughness, spec.metallic)
 
