@@ -15,12 +15,13 @@ import hashlib
 import json
 import os
 import platform
-import shutil
 import sys
 import threading
 from pathlib import Path
 
+from . import output
 from .writers import io
+from .writers.paths import safe_name
 
 AUDIT_DIR = "audit"
 
@@ -42,15 +43,21 @@ def config_fingerprint(resolved: dict) -> str:
 
 
 def copy_inputs(audit: Path, files: list[Path]) -> None:
+    """Copy the input files byte for byte; a copy that is already there and equal is left
+    alone (a resumed run on read-only storage writes nothing)."""
     inputs = audit / "inputs"
-    inputs.mkdir(parents=True, exist_ok=True)
     used: set[str] = set()
     for i, f in enumerate(files):
-        name = f.name if f.name not in used else f"{i}_{f.name}"  # same name, other folder
+        name = safe_name(f.name if f.name not in used else f"{i}_{f.name}")  # same name, other folder
         used.add(name)
-        tmp = inputs / f".{name}.tmp"
-        shutil.copyfile(f, tmp)
-        os.replace(tmp, inputs / name)
+        data = f.read_bytes()
+        target = inputs / name
+        try:
+            if target.read_bytes() == data:
+                continue
+        except OSError:
+            pass
+        io.write_bytes(target, data)
 
 
 def environment(device: dict | None = None, extra: dict | None = None) -> dict:
@@ -84,6 +91,7 @@ class FrameLog:
     def __init__(self, path: Path):
         self.path = path
         self.lock = threading.Lock()
+        output.before_write(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         # A torn last line (crash mid-write) is ended, so the next record starts a new line.
         if path.exists() and path.stat().st_size:

@@ -715,3 +715,10 @@ def test_asset_keypoints_and_skeleton_are_read_and_checked(tmp_path):
     assert "assets[0].keypoints" in found and "[x, y, z]" in found["assets[0].keypoints"].expected
     assert "assets[0].skeleton[0]" in found and "keypoints" in found["assets[0].skeleton[0]"].expected
     assert "assets[1].skeleton" in found
+
+
+def test_motion_blur_and_motion_vectors_exclude_each_other(tmp_path):
+    text = CAMERA + '[[randomizers]]\ntype = "sensor"\ntargets = "cam"\nshutter = 0.5\n'
+    load_config(write(tmp_path / "ok.toml", text))
+    p = one_problem(tmp_path, text + "[annotators]\nrgb = {}\nmotion_vectors = {}\n")
+    assert p.field == "randomizers[0].shutter" and "vector pass" in p.expected

@@ -240,3 +240,26 @@ def test_material_swap_picks_from_the_scenes_materials_by_glob():
     # one of the two ways, not both, not none
     assert spec("material_swap").prepare(Path("."))[0][0] == "material"
     assert spec("material_swap", {"materials": "*"}, material="Wood").prepare(Path("."))[0][0] == "material"
+
+
+def _rgb_of(frame: FrameData) -> np.ndarray:
+    return frame.rgb()
+
+
+def test_a_spawned_worker_makes_the_same_augmented_image():
+    """Frames travel to worker processes (no bpy there) with their image operations."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    h, w = 12, 16
+    cam = Camera("cam", w, h, "perspective", np.eye(4), 10, 10, w / 2, h / 2, 0.1, 10)
+    combined = np.random.default_rng(0).random((h, w, 4)).astype(np.float32)
+    ops = {"exposure": 0.5, "white_balance": 4000, "blur": 0.8, "gaussian_noise": 0.03, "noise_seed": 11}
+    ops |= {"jpeg_quality": 40, "hue": 15}
+
+    def frame():
+        return FrameData(3, cam, {"combined": combined.copy()}, {}, LabelTable(), image_ops=dict(ops))
+
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        there = pool.submit(_rgb_of, frame()).result()
+    assert np.array_equal(there, frame().rgb())

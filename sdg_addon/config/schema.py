@@ -652,6 +652,13 @@ def config_from_dict(data: dict, path: Path, problems: Problems | None = None) -
     cfg.annotators = v.registry_table(data, "annotators", ANNOTATORS, "annotator")
     if "annotators" not in data:
         cfg.annotators = {name: {} for name in DEFAULT_ANNOTATORS}
+    for i, r in enumerate(cfg.randomizers):
+        if r.name == "sensor" and "shutter" in r.params and "motion_vectors" in cfg.annotators:
+            problems.add(
+                join(join("randomizers", i), "shutter"),
+                r.params["shutter"].to_dict(),
+                "no shutter (motion blur) with the motion_vectors annotator: Cycles has no vector pass with motion blur",
+            )
     # Writers not built in are looked up among installed packages' entry points (by name only).
     writers = writer_registry(data.get("writers"), problems.add)
     cfg.writers = v.registry_table(data, "writers", writers, "writer")

@@ -9,7 +9,9 @@ differ from their parent's (see discover_entities and docs/exactness.md).
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
+import io
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -222,7 +224,10 @@ def _asset(root_collection, spec: AssetSpec) -> None:
         mesh.materials.append(per_object_material(f"sdg_{spec.name}"))
         sources = [bpy.data.objects.new(f"{spec.name}_src", mesh)]
     else:
-        sources = import_file(Path(spec.file), spec.objects)
+        try:
+            sources = import_file(Path(spec.file), spec.objects)
+        except AssetError as e:
+            raise AssetError(f"asset {spec.name!r}: {e}") from None
         base_names = [o.name for o in sources]
         for o in sources:
             for slot in o.material_slots:
@@ -255,6 +260,10 @@ def _asset(root_collection, spec: AssetSpec) -> None:
             set_object_look(part, spec.color, spec.roughness, spec.metallic)
 
 
+class AssetError(ValueError):
+    """An asset file that cannot be imported: its path and the importer's reason."""
+
+
 def import_file(path: Path, pattern: str = "*") -> list:
     """Import a model file; return its mesh objects matching `pattern`, parented to nothing.
 
@@ -262,13 +271,44 @@ def import_file(path: Path, pattern: str = "*") -> list:
     file (cameras, lights, empties) are removed, mesh world transforms kept.
     """
     if not path.is_file():
-        raise FileNotFoundError(f"asset file not found: {path.as_posix()}")
+        raise AssetError(f"{path.as_posix()}: not found (or not a regular file)")
     before = set(bpy.data.objects)
     ext = path.suffix.lower()
+    try:
+        # Some importers print their own traceback before failing: the reason is reported below.
+        with contextlib.redirect_stderr(io.StringIO()):
+            new = _import(path, ext, pattern, before)
+    except (RuntimeError, OSError, ValueError) as e:  # what Blender's importers raise
+        reason = " ".join(line.removeprefix("Error: ").strip() for line in str(e).splitlines() if line.strip())
+        raise AssetError(f"{path.as_posix()}: cannot be imported ({reason or type(e).__name__})") from None
+    found = [o for o in new if o.type == "MESH" and fnmatch.fnmatchcase(o.name, pattern)]
+    meshes = [o for o in found if len(o.data.vertices) > 0]
+    if not meshes:
+        for o in new:
+            bpy.data.objects.remove(o)
+        if found:
+            raise AssetError(f"{path.as_posix()}: its meshes are empty (no vertices): a damaged or empty file?")
+        if pattern == "*":
+            raise AssetError(f"{path.as_posix()}: holds no mesh object (a damaged file, or not a model?)")
+        raise AssetError(f"{path.as_posix()}: no mesh object matches {pattern!r}")
+    for o in meshes:
+        world = o.matrix_world.copy()
+        o.parent = None
+        o.matrix_world = world
+        for c in list(o.users_collection):
+            c.objects.unlink(o)
+    for o in new:
+        if o not in meshes:
+            bpy.data.objects.remove(o)
+    return meshes
+
+
+def _import(path: Path, ext: str, pattern: str, before: set) -> list:
+    """Run the importer for `ext`; the objects it added."""
     if ext == ".blend":
         with bpy.data.libraries.load(str(path), link=False) as (src, dst):
             dst.objects = [n for n in src.objects if fnmatch.fnmatchcase(n, pattern)]
-        new = [o for o in dst.objects if o is not None]
+        return [o for o in dst.objects if o is not None]
     else:
         importers = {
             ".glb": lambda: bpy.ops.import_scene.gltf(filepath=str(path)),
@@ -280,20 +320,7 @@ def import_file(path: Path, pattern: str = "*") -> list:
             **dict.fromkeys((".usd", ".usda", ".usdc", ".usdz"), lambda: bpy.ops.wm.usd_import(filepath=str(path))),
         }
         importers[ext]()
-        new = [o for o in bpy.data.objects if o not in before]
-    meshes = [o for o in new if o.type == "MESH" and fnmatch.fnmatchcase(o.name, pattern)]
-    if not meshes:
-        raise ValueError(f"{path.as_posix()}: no mesh object matches {pattern!r}")
-    for o in meshes:
-        world = o.matrix_world.copy()
-        o.parent = None
-        o.matrix_world = world
-        for c in list(o.users_collection):
-            c.objects.unlink(o)
-    for o in new:
-        if o not in meshes:
-            bpy.data.objects.remove(o)
-    return meshes
+        return [o for o in bpy.data.objects if o not in before]
 
 
 def _light(scene, spec: LightSpec) -> bpy.types.Object:

@@ -103,6 +103,11 @@ def apply_camera(built: BuiltScene, target: str, v: dict) -> None:
 
 @applier("world")
 def apply_world(built: BuiltScene, target: str, v: dict) -> None:
+    if "color" in v:  # a plain colour replaces an HDRI or sky an earlier entry showed
+        tree = built.scene.world.node_tree
+        bg = next(n for n in tree.nodes if n.type == "BACKGROUND")
+        for link in list(bg.inputs["Color"].links):
+            tree.links.remove(link)
     set_world(built.scene, v.get("color"), v.get("strength"))
 
 

@@ -17,7 +17,7 @@ import bpy
 from ..config import ConfigError, load_config
 from ..config.schema import DEVICES
 from ..progress import Progress, format_seconds
-from ..recorder import Recorder, RecorderError, RunOptions
+from ..recorder import DiskError, Recorder, RecorderError, RunOptions
 
 
 @dataclass
@@ -118,7 +118,7 @@ class RecordingJob:
         except StopIteration:
             self._finish()
             return False
-        except (RecorderError, ConfigError, FileNotFoundError, ValueError) as e:
+        except (RecorderError, DiskError, ConfigError, FileNotFoundError, ValueError) as e:
             hint = " (in the panel: Existing Frames > Resume or Overwrite)" if "--resume" in str(e) else ""
             return self._fail(f"{e}{hint}")
         except ModuleNotFoundError as e:

@@ -141,7 +141,7 @@ class CocoWriter(Writer):
             value = frame.annotations.get(name)
             array = value.get("data") if isinstance(value, dict) else value
             if isinstance(array, np.ndarray):
-                channels[name] = f"{stem}_{name}.npy"
+                channels[name] = f"{stem}_{safe_name(name)}.npy"
                 io.write_npy(folder / channels[name], array)
         if "distance_to_image_plane" in channels:
             image["depth_file"] = channels["distance_to_image_plane"]
