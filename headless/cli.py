@@ -85,6 +85,9 @@ def _load_or_report(path: Path):
         return None
 
 
+terminated: list[int] = []  # SIGTERM received (exit 143 instead of 130)
+
+
 @contextlib.contextmanager
 def ctrl_c_cancels(recorder):
     """First Ctrl-C: finish the frames in flight, log them, stop (resumable). Second: stop now.
@@ -102,11 +105,21 @@ def ctrl_c_cancels(recorder):
         print("\nCtrl-C: finishing the frames in flight (Ctrl-C again to stop at once)", file=sys.stderr, flush=True)
         recorder.cancel()
 
+    def on_sigterm(signum, frame):
+        # As a first Ctrl-C: the run ends after the frames in flight and its finally blocks
+        # release the lock and the temp render folder. Raising here instead would not unwind:
+        # the signal often lands inside Cycles' Python code, where Blender turns SystemExit
+        # into an immediate exit (SIGKILL cannot be handled at all: the next run cleans up).
+        terminated.append(signum)
+        recorder.cancel()
+
     previous = signal.signal(signal.SIGINT, on_sigint)
+    previous_term = signal.signal(signal.SIGTERM, on_sigterm)
     try:
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
+        signal.signal(signal.SIGTERM, previous_term)
 
 
 @contextlib.contextmanager
@@ -245,6 +258,9 @@ def _render(args) -> int:
     if recorder.complete:
         print(f"complete: all {len(result.frames_skipped)} frame(s) are finished in {out}; nothing to do")
         return EXIT_OK
+    if terminated and (result is None or recorder.cancelled):
+        print(f"\nterminated: finished frames are kept in {out}; continue with --resume", file=sys.stderr)
+        return 128 + terminated[0]
     if result is None or recorder.cancelled:
         print(
             f"\ninterrupted: finished frames are kept in {out}; continue with the same command plus --resume",

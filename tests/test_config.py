@@ -62,9 +62,17 @@ def test_default_preset_loads():
     assert [c.name for c in cfg.cameras] == ["camera"]
     assert [light.type for light in cfg.lights] == ["AREA", "SUN"]  # any case in the file
     assert all(a.primitive in PRIMITIVES and a.file is None for a in cfg.assets)
-    assert [r.name for r in cfg.randomizers] == ["pose", "material", "light", "camera"]
-    assert cfg.randomizer_targets[2] == ["key"]  # one pattern as a string -> a list
-    assert cfg.randomizers[0].options["min_distance"] == 0.2
+    assert [r.name for r in cfg.randomizers] == [
+        "camera",
+        "scatter",
+        "camera_relative",
+        "material",
+        "material",
+        "light",
+    ]
+    assert cfg.randomizer_targets[5] == ["key"]  # one pattern as a string -> a list
+    assert cfg.randomizers[1].options["surface"] == "table"
+    assert [a.name for a in cfg.assets if a.distractor] == ["table", "clutter_cube", "clutter_ring", "clutter_cone"]
     assert "rgb" in cfg.annotators and cfg.writers == {"basic": {}}
     assert cfg.label_order()["class"][:6] == ["mug", "ball", "box", "cone", "donut", "monkey"]
     json.dumps(cfg.resolved())  # the audit copy is plain JSON
@@ -351,7 +359,7 @@ def test_problems_read_as_one_line_each(tmp_path):
     (p,) = info.value.problems
     assert (
         str(p)
-        == f'{main.as_posix()}: run.frames: got "ten"; expected a whole number >= 1 (number of frames; frame indices are 0 .. frames-1)'
+        == f'{main.as_posix()}: run.frames: got "ten"; expected a whole number >= 1 and <= 10000000 (number of frames; frame indices are 0 .. frames-1)'
     )
     assert str(info.value) == str(p)
     assert isinstance(info.value, ValueError)
@@ -536,7 +544,7 @@ def test_camera_look_at_or_rotation(tmp_path):
             ["did you mean 'location'?"],
         ),
         ("[annotators]\nrgb = { foo = 1 }\n", "annotators.rgb.foo", 1, ["takes no keys"]),
-        ('[writers]\nbasic = { frame_padding = "4" }\n', "writers.basic.frame_padding", "4", ["int"]),
+        ('[writers]\nbasic = { frame_padding = "4" }\n', "writers.basic.frame_padding", "4", ["whole number"]),
         ("[writers]\nbasik = {}\n", "writers.basik", "basik", ["did you mean 'basic'?"]),
         ('[run]\noutput = ""\n', "run.output", "", ["not empty"]),
         ("sede = 3\n", "sede", 3, ["a known key"]),
@@ -722,3 +730,19 @@ def test_motion_blur_and_motion_vectors_exclude_each_other(tmp_path):
     load_config(write(tmp_path / "ok.toml", text))
     p = one_problem(tmp_path, text + "[annotators]\nrgb = {}\nmotion_vectors = {}\n")
     assert p.field == "randomizers[0].shutter" and "vector pass" in p.expected
+
+
+def test_per_axis_shorthand_a_list_with_distributions(tmp_path):
+    yaw = '[0, 0, { distribution = "uniform", low = 0, high = 360 }]'
+    text = CAMERA + ASSET + f'[[randomizers]]\ntype = "pose"\ntargets = "a"\nrotation = {yaw}\n'
+    cfg = load_config(write(tmp_path / "ok.toml", text))
+    d = cfg.randomizers[0].params["rotation"]
+    assert d.name == "per_axis" and d.bounds()[1].tolist() == [0, 0, 360]
+    bad = '[0, 0, { distribution = "uniform", low = 0 }]'
+    text = CAMERA + ASSET + f'[[randomizers]]\ntype = "pose"\ntargets = "a"\nrotation = {bad}\n'
+    assert one_problem(tmp_path, text).field == "randomizers[0].rotation[2].high"
+    two = '[0, { distribution = "uniform", low = 0, high = 1 }]'
+    text = CAMERA + ASSET + f'[[randomizers]]\ntype = "pose"\ntargets = "a"\nrotation = {two}\n'
+    assert one_problem(tmp_path, text).field == "randomizers[0].rotation"
+    colour = '[1, { distribution = "uniform", low = 0, high = 2 }, 0]'  # past 1: the support check
+    assert one_problem(tmp_path, material(colour, "color")).field == "randomizers[0].color"

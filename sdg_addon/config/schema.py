@@ -19,21 +19,24 @@ import numpy as np
 
 from ..annotators import ANNOTATORS
 from ..annotators.lidar import PRESETS as LIDAR_PRESETS
+from ..sampling.cases import CASE_FIELDS, CaseSpec
 from ..sampling.distributions import (
     Constant,
     Distribution,
+    as_spec,
     check_distribution_spec,
     is_distribution_spec,
+    is_per_axis_shorthand,
     make_distribution,
 )
 from ..sampling.randomizers import BOOL, COLOR, NUMBER, RANDOMIZERS, STRING, STRINGS, VEC3, RandomizerSpec
 from ..writers.plugins import writer_registry
-from .fields import LABEL_TEXT, Field, is_label_text, read_section, section_class
+from .fields import LABEL_TEXT, Field, check_value, is_label_text, read_section, section_class
 from .problems import MISSING, Problems, join, one_of
 
 DEVICES = ("auto", "cpu", "cuda", "optix", "hip", "metal", "oneapi")
 VIEW_TRANSFORMS = ("Standard", "AgX", "Filmic", "Raw")
-PRIMITIVES = ("cube", "sphere", "cylinder", "cone", "torus", "monkey", "plane")
+PRIMITIVES = ("cube", "sphere", "cylinder", "cone", "torus", "monkey", "plane", "table")
 ASSET_EXTENSIONS = (".blend", ".glb", ".gltf", ".obj", ".fbx", ".ply", ".stl", ".usd", ".usda", ".usdc", ".usdz")
 LIGHT_TYPES = ("POINT", "SUN", "SPOT", "AREA")
 DEFAULT_ANNOTATORS = (
@@ -46,6 +49,7 @@ DEFAULT_ANNOTATORS = (
 )
 
 
+MAX_FRAMES = 10_000_000  # per parameter file (split bigger datasets into several runs / seeds)
 MAX_RESOLUTION = 65536  # Blender's limit per side
 MAX_PIXELS = 8192 * 8192  # per image: the passes of a larger one do not fit in memory
 MAX_SAMPLES = 2**24  # Cycles' limit
@@ -54,7 +58,7 @@ MAX_NESTING = 32  # tables and arrays inside each other; a real file needs 5
 
 RUN_FIELDS = (
     Field("seed", "int", 0, "seed of every sampled value (see determinism)", low=0, high=2**63 - 1),
-    Field("frames", "int", 10, "number of frames; frame indices are 0 .. frames-1", low=1),
+    Field("frames", "int", 10, "number of frames; frame indices are 0 .. frames-1", low=1, high=MAX_FRAMES),
     Field(
         "output",
         "str",
@@ -260,6 +264,13 @@ ASSET_FIELDS = (
     Field("roughness", "float", 0.5, "0 mirror .. 1 matte", low=0, high=1),
     Field("metallic", "float", 0.0, "0 dielectric .. 1 metal", low=0, high=1),
     Field(
+        "distractor",
+        "bool",
+        False,
+        "unlabelled on purpose (clutter, furniture, a backdrop): never annotated as an object "
+        "(UNLABELLED in masks, no boxes), no 'without labels' warning; takes no `labels`",
+    ),
+    Field(
         "keypoints",
         "points",
         {},
@@ -453,6 +464,7 @@ DECLARED_SECTIONS = {
     "assets": ASSET_FIELDS,
     "sequence": SEQUENCE_FIELDS,
     "randomizers.trigger": TRIGGER_FIELDS,
+    "cases": CASE_FIELDS,
 }
 
 
@@ -475,6 +487,7 @@ class Config:
     randomizer_targets: list[list[str]] = field(default_factory=list)  # glob patterns
     annotators: dict[str, dict] = field(default_factory=dict)
     writers: dict[str, dict] = field(default_factory=dict)
+    cases: list = field(default_factory=list)  # CaseSpec (sampling.cases)
 
     def resolved(self) -> dict:
         """The effective parameters as plain JSON data (written to audit/)."""
@@ -649,6 +662,9 @@ def config_from_dict(data: dict, path: Path, problems: Problems | None = None) -
             cfg.randomizers.append(spec)
             cfg.randomizer_targets.append(targets)
 
+    cfg.cases = [_case(v, c, join("cases", i)) for i, c in enumerate(v.array(data, "cases"))]
+    _check_cases(cfg, problems)
+
     cfg.annotators = v.registry_table(data, "annotators", ANNOTATORS, "annotator")
     if "annotators" not in data:
         cfg.annotators = {name: {} for name in DEFAULT_ANNOTATORS}
@@ -680,6 +696,7 @@ TOP_LEVEL_KEYS = (
     "assets",
     "asset_list",
     "randomizers",
+    "cases",
     "annotators",
     "writers",
 )
@@ -823,6 +840,8 @@ def _asset(v: _Reader, t, p: str, base: Path) -> AssetSpec:
     elif has_file:
         v.problems.add(join(p, "file"), t["file"], "a path (not empty)")
         a.file = None
+    if a.distractor and a.labels:
+        v.problems.add(join(p, "labels"), t["labels"], "no labels on a distractor (distractor = true)")
     for k, pair in enumerate(a.skeleton):
         unknown = [n for n in pair if n not in a.keypoints]
         if unknown:
@@ -852,7 +871,11 @@ def _randomizer(v: _Reader, t, p: str, base: Path) -> tuple[RandomizerSpec | Non
             if d is not None:
                 params[name] = d
     options = {}
-    for name, (default, typ, desc) in cls.OPTIONS.items():
+    for name, spec in cls.OPTIONS.items():
+        if isinstance(spec, Field):
+            options[name] = check_value(v.problems, spec, t[name], join(p, name)) if name in t else spec.default
+            continue
+        default, typ, desc = spec
         options[name] = v.typed(t, name, p, default, typ, desc)
         low, high = cls.OPTION_MINIMUMS.get(name), cls.OPTION_MAXIMUMS.get(name)
         if name in t and _number(options[name]):
@@ -871,6 +894,11 @@ def _randomizer(v: _Reader, t, p: str, base: Path) -> tuple[RandomizerSpec | Non
         v.problems.add(
             join(p, "interval"), t["interval"], 'no interval with trigger = "once" (it draws at frame 0 only)'
         )
+    before = len(v.problems.items)
+    for key, bad, expected in cls.check(params, options):
+        v.problems.add(join(p, key), t.get(key, MISSING) if bad is None else bad, expected)
+    if len(v.problems.items) > before:
+        return None, []
     spec = cls(params, options, trigger.trigger, trigger.interval)
     for key, bad, expected in spec.prepare(base):  # folders it names, names it picks
         v.problems.add(join(p, key), bad if bad is not None else MISSING, expected)
@@ -878,6 +906,49 @@ def _randomizer(v: _Reader, t, p: str, base: Path) -> tuple[RandomizerSpec | Non
 
 
 _Trigger = section_class("_Trigger", TRIGGER_FIELDS)
+
+
+def _case(v: _Reader, t, p: str) -> CaseSpec:
+    c = CaseSpec()
+    if not v.is_table(t, p):
+        return c
+    read_section(v.problems, t, p, CASE_FIELDS, c, known_extra=("set",))
+    entries = t.get("set", [])
+    if isinstance(entries, dict):
+        entries = [entries]
+    if not isinstance(entries, list):
+        v.problems.add(join(p, "set"), entries, "a list of tables {type, target, <parameter> = value}")
+        entries = []
+    for i, e in enumerate(entries):
+        where = join(join(p, "set"), i)
+        if not v.is_table(e, where):
+            continue
+        cls = RANDOMIZERS.get(e.get("type")) if isinstance(e.get("type"), str) else None
+        if cls is None:
+            v.problems.add(join(where, "type"), e.get("type", MISSING), one_of(e.get("type"), sorted(RANDOMIZERS)))
+            continue
+        v.problems.unknown_keys(e, ("type", "target", *cls.PARAMS), where)
+        if not isinstance(e.get("target", "*"), str):
+            v.problems.add(join(where, "target"), e["target"], "a target name pattern (glob)")
+        for k, (kind, desc) in cls.PARAMS.items():
+            if k in e and not _fits(e[k], kind):
+                v.problems.add(join(where, k), e[k], f"{_KIND_TEXT[kind]} ({desc})")
+        c.set.append(dict(e))
+    if not c.set and c.min is None and c.max is None:
+        v.problems.add(p, t, "a fixed case (set = [...]) or a quota condition (min and/or max of measure)")
+    return c
+
+
+def _check_cases(cfg: Config, problems: Problems) -> None:
+    names = [c.name for c in cfg.cases]
+    for i, c in enumerate(cfg.cases):
+        if c.name in names[:i]:
+            problems.add(join(join("cases", i), "name"), c.name, "a name not used by another case")
+        if c.camera and c.camera not in [cam.name for cam in cfg.cameras]:
+            problems.add(join(join("cases", i), "camera"), c.camera, one_of(c.camera, [x.name for x in cfg.cameras]))
+    total = sum(c.frames for c in cfg.cases)
+    if total > cfg.frames:
+        problems.add("cases", total, f"at most run.frames ({cfg.frames}) frames requested by all cases together")
 
 
 def _unique_names(cfg: Config, asset_origins: list[tuple[str, Path]], path: Path, problems: Problems) -> None:
@@ -1007,12 +1078,17 @@ class _Reader:
         lies in `valid` ((low, high), None for unbounded), else None after a problem."""
         value = t[key]
         where = join(p, key)
+        shorthand = is_per_axis_shorthand(value)
+        value = as_spec(value)
         if is_distribution_spec(value):
             found = check_distribution_spec(value)
             for sub, bad, expected in found:
                 if sub not in value and "." not in sub and "[" not in sub:  # a required parameter is missing
                     bad = MISSING
-                self.problems.add(join(where, sub), bad, expected)
+                if shorthand and sub.startswith("axes"):  # as the user wrote it: rotation[2].high
+                    self.problems.add(where + sub[len("axes") :], bad, expected)
+                else:
+                    self.problems.add(join(where, sub), bad, expected)
             if found:
                 return None
             d = make_distribution(value)
@@ -1026,7 +1102,8 @@ class _Reader:
                     self.problems.add(join(where, sub), bad, f"{_KIND_TEXT[element]}, as {key} takes ({desc})")
                     return None
             if d.name == "per_axis" and not _per_axis_fits(len(d.axes), kind):
-                self.problems.add(join(where, "axes"), value["axes"], f"{_KIND_TEXT[kind]}, as {key} takes ({desc})")
+                field = where if shorthand else join(where, "axes")
+                self.problems.add(field, value["axes"], f"{_KIND_TEXT[kind]}, as {key} takes ({desc})")
                 return None
             if valid is not None and not self._support_within(d, valid, where, value, key):
                 return None
@@ -1084,11 +1161,24 @@ class _Reader:
             if not isinstance(options, dict):
                 self.problems.add(where, options, "a table of options ({} for none)")
                 continue
+            before = len(self.problems.items)
             self.problems.unknown_keys(options, cls.OPTIONS, where)
-            for opt, (default, typ, desc) in cls.OPTIONS.items():
-                if opt in options:
-                    self.typed(options, opt, where, default, typ, desc)
-            out[name] = {k: x for k, x in options.items() if k in cls.OPTIONS}
+            checked = {}
+            for opt, spec in cls.OPTIONS.items():
+                if opt not in options:
+                    continue
+                if isinstance(spec, Field):  # type, bounds and choices by value
+                    checked[opt] = check_value(self.problems, spec, options[opt], join(where, opt))
+                else:
+                    checked[opt] = self.typed(options, opt, where, *spec)
+            out[name] = checked
+            if len(self.problems.items) == before:
+                # The class's own checks (e.g. a split that must be a plain name), now, not
+                # when the render starts: validate accepting a file means render accepts it.
+                try:
+                    cls(**checked) if kind == "annotator" else cls(Path("unused"), **checked)
+                except (ValueError, TypeError) as e:
+                    self.problems.add(where, options, f"options the {kind} accepts: {e}")
         return out
 
 

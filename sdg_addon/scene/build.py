@@ -58,6 +58,8 @@ class BuiltScene:
     label_table: LabelTable = field(default_factory=LabelTable)
 
     def names(self, kind: str) -> list[str]:
+        if kind == "placeables":
+            return sorted({*self.entities, *self.lights})
         return sorted({"objects": self.entities, "lights": self.lights, "cameras": self.cameras}[kind])
 
     def match(self, kind: str, patterns: list[str]) -> list[str]:
@@ -251,6 +253,9 @@ def _asset(root_collection, spec: AssetSpec) -> None:
                 coll.objects.link(part)
                 part.parent = root
                 parts.append(part)
+        if spec.distractor:
+            for o in {root, *parts}:
+                o[BACKGROUND_PROPERTY] = True
         root.location = spec.location
         root.rotation_euler = [math.radians(a) for a in spec.rotation]
         root.scale = (spec.scale,) * 3

@@ -122,4 +122,4 @@ def apply_frame(built: BuiltScene, sampled: list[dict], specs: list | None = Non
 
 
 # Appliers of the other randomizer families register themselves on import.
-from . import appearance, sensor  # noqa: E402, F401
+from . import appearance, camera, placement, sensor  # noqa: E402, F401

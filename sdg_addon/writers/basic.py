@@ -21,9 +21,11 @@ from pathlib import Path
 
 import numpy as np
 
+from ..config.fields import Field
 from ..frame import AnnotatedFrame
 from . import io
 from .base import Writer, register_writer
+from .common import PNG_COMPRESS_LEVEL, frame_padding
 from .palette import color_key, colorize
 from .paths import inside
 
@@ -58,10 +60,16 @@ class BasicWriter(Writer):
         "colorize_semantic_segmentation": (True, bool, "RGBA png + labels keyed by colour"),
         "colorize_instance_segmentation": (True, bool, "RGBA png + mapping keyed by colour"),
         "colorize_depth": (False, bool, "also write a colourised depth .png preview"),
-        "frame_padding": (4, int, "digits of the frame number in file names"),
-        "camera_subfolders": ("auto", str, '"auto" (only with several cameras), "always", "never"'),
+        "frame_padding": frame_padding(4),
+        "camera_subfolders": Field(
+            "camera_subfolders",
+            "choice",
+            "auto",
+            '"auto" (only with several cameras), "always", "never"',
+            choices=("auto", "always", "never"),
+        ),
         "annotator_subfolders": (True, bool, "in a camera sub-folder, one folder per annotator (Replicator)"),
-        "png_compress_level": (1, int, "0 (fastest) .. 9 (smallest)"),
+        "png_compress_level": PNG_COMPRESS_LEVEL,
     }
 
     def base(self, frame: AnnotatedFrame) -> Path:
