@@ -154,3 +154,17 @@ def test_lidar_section(tmp_path):
     } <= fields
     p.write_text(CAMERA + '[[lidars]]\nname = "top"\ndropout = 1.0\nchannels = 1024\n')  # the limits
     assert load_config(p).lidars[0].dropout == 1.0
+
+
+@pytest.mark.parametrize("writer", ["kitti_velodyne", "pcd", "basic"])
+def test_lidar_names_never_lead_outside_the_folder(tmp_path, writer):
+    out = tmp_path / "a" / "out"
+    w = create_writer(writer, out)
+    w.set_run(LabelTable(), True)
+    for i, name in enumerate(["../../escape", "/etc/passwd", "a/b", "..", "C:\\x"]):
+        frame, _ = _annotated(frame=i)
+        frame.camera_name = name
+        w.write(frame)
+    w.finalize()
+    inside = sorted(p for p in tmp_path.rglob("*") if p.is_file())
+    assert inside and all(out in p.parents for p in inside)
