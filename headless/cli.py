@@ -66,6 +66,10 @@ def build_parser() -> argparse.ArgumentParser:
     pv.add_argument("--camera", help="camera sub-folder (default: all for a frame, the first for a sheet)")
     pv.add_argument("--mask", choices=("instance", "semantic", "none"), default="instance", help="mask overlay")
     pv.add_argument("--out", type=Path, help="PNG to write (default: DIR/preview/frame_NNNN.png or sheet.png)")
+    rp = sub.add_parser("report", help="an HTML page with plots of what a dataset holds, or of two side by side")
+    rp.add_argument("dir", type=Path, help="output folder (BasicWriter layout + audit/)")
+    rp.add_argument("other", type=Path, nargs="?", help="a second output folder: compare the two")
+    rp.add_argument("--out", type=Path, help="folder for the page (default: DIR/report or DIR/report/compare_OTHER)")
     m = sub.add_parser("merge", help="join the per-shard outputs of writers (e.g. one COCO json) in --out")
     m.add_argument("file", type=Path, help="the parameter file the shards ran")
     m.add_argument("--out", type=_folder, help="output folder (default: run.output of the file)")
@@ -295,6 +299,21 @@ def _preview(args) -> int:
     return EXIT_OK
 
 
+def _report(args) -> int:
+    from sdg_addon import report
+
+    try:
+        if args.other is not None:
+            page = report.write_comparison(args.dir, args.other, args.out)
+        else:
+            page = report.write_report(args.dir, args.out)
+    except (FileNotFoundError, KeyError, ValueError) as e:
+        print(f"error: {e.args[0] if isinstance(e, KeyError) else e}", file=sys.stderr)
+        return EXIT_INVALID
+    print(page)
+    return EXIT_OK
+
+
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     args = build_parser().parse_args(argv)
@@ -302,6 +321,8 @@ def main(argv: list[str] | None = None) -> int:
         return _validate(args.file)
     if args.command == "preview":
         return _preview(args)
+    if args.command == "report":
+        return _report(args)
     if args.command == "merge":
         return _merge(args)
     return _render(args)

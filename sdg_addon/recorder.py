@@ -26,6 +26,7 @@ from .imaging import camera_image_ops
 from .progress import Progress
 from .sampling import clip_of, sample_frame
 from .sampling.cases import apply_overrides, assign_frames, case_report, holds, is_quota
+from .sensors import SensorSpec
 from .sink import FrameSink, SinkSpec, init_worker, process_in_worker, warm_up
 from .writers import WRITERS, create_writer
 
@@ -93,14 +94,37 @@ def link_neighbours(earlier: list[FrameData], later: list[FrameData]) -> None:
 
 
 def annotator_plan(config: Config) -> dict[str, dict]:
-    """Annotators of the run: the configured ones plus what the writers require."""
+    """Annotators of the run: the configured ones, what the writers require, and the image
+    of each thermal / NIR camera."""
     plan = dict(config.annotators)
     if config.lidars:
         plan.setdefault("lidar", {})
     for name in config.writers:
         for required in WRITERS[name].required_annotators:
             plan.setdefault(required, {})
+    for kind in ("thermal", "nir"):
+        if any(c.sensor == kind for c in config.cameras):
+            plan.setdefault(kind, {})
     return plan
+
+
+def sensor_specs(config: Config) -> dict[str, SensorSpec]:
+    """What the workers need to make the image of each thermal / NIR camera."""
+    return {
+        c.name: SensorSpec(
+            kind=c.sensor,
+            seed=config.seed,
+            netd=c.netd,
+            vignetting=c.vignetting,
+            blur=c.blur,
+            palette=c.palette,
+            preview_min=config.kelvin(c.preview_min),
+            preview_max=config.kelvin(c.preview_max),
+            exposure=c.exposure,
+        )
+        for c in config.cameras
+        if c.sensor != "visible"
+    }
 
 
 class Recorder:
@@ -300,7 +324,14 @@ class Recorder:
 
         facts = extract_facts(built) if any(r.needs_facts for r in cfg.randomizers) else None
         need_geometry = need_geometry or any(c.measure != "pixels" and is_quota(c) for c in cfg.cases)
-        capturer = self._capturer = Capturer(built, cfg.render, passes, need_geometry)
+        capturer = self._capturer = Capturer(
+            built,
+            cfg.render,
+            passes,
+            need_geometry,
+            sensors=sensor_specs(cfg),
+            thermal_defaults=(cfg.ambient_kelvin(), cfg.thermal.emissivity),
+        )
         steering = FrameSteering(cfg, built, targets, facts, capturer)
         self.result.device = capturer.device
         caster = None
@@ -485,10 +516,12 @@ class Recorder:
             if spec.target_kind is None:
                 out.append(["world"])
                 continue
-            names = built.match(spec.target_kind, patterns)
+            names = built.match(spec.target_kind, patterns, moves=spec.moves_targets)
             if not names:
+                rigged = sorted(set(built.match(spec.target_kind, patterns)) & built.rigged)
+                hint = f" ({', '.join(rigged)}: rigged, they follow their rig camera)" if rigged else ""
                 raise RecorderError(
-                    f"randomizers[{i}] ({spec.name}): targets {patterns} match no {spec.target_kind}; "
+                    f"randomizers[{i}] ({spec.name}): targets {patterns} match no {spec.target_kind}{hint}; "
                     f"known {spec.target_kind}: {built.names(spec.target_kind)}"
                 )
             out.append(names)

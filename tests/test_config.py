@@ -746,3 +746,84 @@ def test_per_axis_shorthand_a_list_with_distributions(tmp_path):
     assert one_problem(tmp_path, text).field == "randomizers[0].rotation"
     colour = '[1, { distribution = "uniform", low = 0, high = 2 }, 0]'  # past 1: the support check
     assert one_problem(tmp_path, material(colour, "color")).field == "randomizers[0].color"
+
+
+# ---------------------------------------------------------------- thermal and NIR cameras
+
+
+def test_thermal_example_is_a_rigged_rgb_thermal_pair():
+    cfg = load_config(EXAMPLES / "thermal.toml")
+    rgb, ir = cfg.cameras
+    assert (rgb.sensor, ir.sensor, ir.rig) == ("visible", "thermal", "rgb")
+    assert ir.look_at is None and ir.rotation == [0.0, 0.0, 0.0]
+    assert cfg.thermal.unit == "C" and cfg.kelvin(cfg.world.temperature) == pytest.approx(248.15)
+    assert cfg.ambient_kelvin() == pytest.approx(285.15)
+    assert [r.name for r in cfg.randomizers].count("thermal") == 3
+    json.dumps(cfg.resolved())
+
+
+def test_default_preset_stays_visible_only():
+    cfg = load_config(PRESET)
+    assert {c.sensor for c in cfg.cameras} == {"visible"} and "thermal" not in cfg.annotators
+    assert cfg.ambient_kelvin() == 293.15 and cfg.thermal.emissivity == 0.95
+
+
+def test_sensor_fields_are_validated(tmp_path):
+    f = write(
+        tmp_path / "p.toml",
+        CAMERA
+        + '[[cameras]]\nname = "ir"\nlocation = [0, 0, 0]\nsensor = "lwir"\nnetd = -1\npalette = "jet"\n'
+        + '[[cameras]]\nname = "ir2"\nlocation = [0, 0, 0]\nrig = "nope"\n'
+        + '[[cameras]]\nname = "ir3"\nlocation = [0, 0, 0]\nrig = "cam"\nlook_at = [0, 0, 0]\n'
+        + '[[cameras]]\nname = "ir4"\nlocation = [0, 0, 0]\nrig = "ir3"\n'
+        + '[[assets]]\nname = "a"\nprimitive = "cube"\nemissivity = 1.01\nnir_reflectance = -0.01\n',
+    )
+    found = {p.field: p for p in problems_of(f)}
+    assert set(found) == {
+        "cameras[1].sensor",
+        "cameras[1].netd",
+        "cameras[1].palette",
+        "cameras[2].rig",
+        "cameras[3].look_at",
+        "cameras[4].rig",
+        "assets[0].emissivity",
+        "assets[0].nir_reflectance",
+    }
+    assert "visible" in found["cameras[1].sensor"].expected and "cam" in found["cameras[2].rig"].expected
+    assert "rigged" in found["cameras[4].rig"].expected
+
+
+def test_a_camera_cannot_be_rigged_to_itself(tmp_path):
+    f = write(tmp_path / "p.toml", '[[cameras]]\nname = "cam"\nlocation = [0, 0, 0]\nrig = "cam"\n')
+    assert [p.field for p in problems_of(f)] == ["cameras[0].rig"]
+
+
+@pytest.mark.parametrize(
+    ("unit", "value", "ok"),
+    [
+        ("K", 100.0, True),
+        ("K", 99.99, False),
+        ("K", 2000.0, True),
+        ("K", 2000.01, False),
+        ("C", -173.15, True),
+        ("C", -173.16, False),
+        ("c", 1726.85, True),
+        ("C", 1726.86, False),
+    ],
+)
+def test_temperatures_must_lie_in_the_radiometric_range(tmp_path, unit, value, ok):
+    text = f'[thermal]\nunit = "{unit}"\n[scene]\nworld = {{ temperature = {value} }}\n' + CAMERA
+    f = write(tmp_path / "p.toml", text)
+    if ok:
+        cfg = load_config(f)
+        assert cfg.kelvin(cfg.world.temperature) == pytest.approx(value + (273.15 if unit in "Cc" else 0))
+    else:
+        [problem] = problems_of(f)
+        assert problem.field == "scene.world.temperature" and "K" in problem.expected
+
+
+def test_thermal_randomizer_parameters(tmp_path):
+    text = CAMERA + '[[assets]]\nname = "a"\nprimitive = "cube"\n'
+    text += '[[randomizers]]\ntype = "thermal"\ntargets = "a"\ntemperature = 300\nemissivity = 1.5\n'
+    [problem] = problems_of(write(tmp_path / "p.toml", text))
+    assert problem.field == "randomizers[0].emissivity"

@@ -30,6 +30,8 @@ from ..sampling.distributions import (
     make_distribution,
 )
 from ..sampling.randomizers import BOOL, COLOR, NUMBER, RANDOMIZERS, STRING, STRINGS, VEC3, RandomizerSpec
+from ..sensors import SENSOR_KINDS
+from ..sensors.thermal import T_MAX, T_MIN, ZERO_CELSIUS, to_kelvin
 from ..writers.plugins import writer_registry
 from .fields import LABEL_TEXT, Field, check_value, is_label_text, read_section, section_class
 from .problems import MISSING, Problems, join, one_of
@@ -103,9 +105,78 @@ RENDER_FIELDS = (
 )
 RenderSettings = section_class("RenderSettings", RENDER_FIELDS)
 
+TEMPERATURE_UNITS = ("K", "C")
+PALETTES = ("iron", "white_hot", "black_hot", "rainbow")
+
+THERMAL_FIELDS = (
+    Field(
+        "unit",
+        "choice",
+        "K",
+        "unit of every temperature in the file (`temperature`, `preview_min/max`, `ambient`, the `thermal` "
+        "randomizer): kelvin or degrees Celsius; thermal images are always written in kelvin",
+        choices=TEMPERATURE_UNITS,
+        fold_case=True,
+    ),
+    Field(
+        "ambient",
+        "float",
+        None,
+        "temperature of surfaces (and of the world) that set none",
+        low=-273.15,
+        high=5000,
+        nullable=True,
+        default_text="293.15 K (20 °C)",
+    ),
+    Field("emissivity", "float", 0.95, "LWIR emissivity of surfaces that set none", low=0, high=1),
+)
+ThermalSettings = section_class("ThermalSettings", THERMAL_FIELDS)
+DEFAULT_AMBIENT_K = 293.15
+
+
+def _temperature_field(what: str) -> Field:
+    return Field(
+        "temperature",
+        "float",
+        None,
+        f"thermal cameras: {what}, in `thermal.unit`; also the custom property `sdg_temperature` (kelvin)",
+        low=-273.15,
+        high=5000,
+        nullable=True,
+        default_text="`thermal.ambient`",
+    )
+
+
+def _emissivity_field() -> Field:
+    return Field(
+        "emissivity",
+        "float",
+        None,
+        "LWIR emissivity 0 .. 1; reflects its surroundings by 1 − emissivity (property `sdg_emissivity`)",
+        low=0,
+        high=1,
+        nullable=True,
+        default_text="`thermal.emissivity`",
+    )
+
+
+def _nir_field() -> Field:
+    return Field(
+        "nir_reflectance",
+        "float",
+        None,
+        "NIR cameras: reflectance 0 .. 1 (property `sdg_nir_reflectance`, also on a material)",
+        low=0,
+        high=1,
+        nullable=True,
+        default_text="from `color` (docs/sensors.md)",
+    )
+
+
 WORLD_FIELDS = (
     Field("color", "color", [0.05, 0.05, 0.05], "linear RGB"),
     Field("strength", "float", 1.0, "emission strength (multiplies `color`)", low=0),
+    _temperature_field("temperature of the sky / surroundings, a black body"),
 )
 WorldSpec = section_class("WorldSpec", WORLD_FIELDS)
 
@@ -181,6 +252,64 @@ CAMERA_FIELDS = (
     Field(
         "clip_end", "float", 100.0, "far clip, metres; more than `clip_start`", low=0, strict_low=True, high=MAX_SIZE
     ),
+    Field(
+        "sensor",
+        "choice",
+        "visible",
+        "`thermal`: LWIR 8-14 µm, radiometric kelvin image; `nir`: near-infrared grey image (docs/sensors.md)",
+        choices=SENSOR_KINDS,
+    ),
+    Field(
+        "rig",
+        "str",
+        None,
+        "name of another camera this one is mounted on (shared pose, e.g. RGB-thermal pair): `location` and "
+        "`rotation` are then relative to it, in its axes (x right, y up, looking down −Z); no `look_at`",
+        nullable=True,
+        default_text="–",
+    ),
+    Field("netd", "float", 0.05, "thermal: noise (NETD), kelvin standard deviation per pixel", low=0, high=10),
+    Field("vignetting", "float", 0.0, "thermal, nir: fraction of the signal lost in the image corners", low=0, high=1),
+    Field("blur", "float", 0.0, "thermal, nir: Gaussian optical blur, sigma in pixels", low=0, high=100),
+    Field("palette", "choice", "iron", "thermal: colours of the 8-bit preview (its `rgb` image)", choices=PALETTES),
+    Field(
+        "preview_min",
+        "float",
+        None,
+        "thermal: temperature at the cold end of the palette (`thermal.unit`)",
+        low=-273.15,
+        high=5000,
+        nullable=True,
+        default_text="1st percentile of the frame",
+    ),
+    Field(
+        "preview_max",
+        "float",
+        None,
+        "thermal: temperature at the hot end of the palette (`thermal.unit`)",
+        low=-273.15,
+        high=5000,
+        nullable=True,
+        default_text="99th percentile of the frame",
+    ),
+    Field(
+        "illuminator_power",
+        "float",
+        20.0,
+        "nir: active illuminator (a spot light at the camera), watts",
+        low=0,
+        high=1e6,
+    ),
+    Field("illuminator_angle", "float", 60.0, "nir: illuminator cone, degrees", low=1, high=180),
+    Field(
+        "projector",
+        "choice",
+        "none",
+        "nir: `dots` makes the illuminator project a dot pattern",
+        choices=("none", "dots"),
+    ),
+    Field("projector_dots", "float", 40.0, "nir: dots across the illuminator's cone", low=1, high=10000),
+    Field("exposure", "float", 0.0, "nir: exposure in stops before the 8-bit image", low=-20, high=20),
 )
 CameraSpec = section_class("CameraSpec", CAMERA_FIELDS)
 
@@ -263,6 +392,9 @@ ASSET_FIELDS = (
     Field("color", "color", [0.8, 0.8, 0.8], "base colour, linear RGB, until a `material` randomizer changes it"),
     Field("roughness", "float", 0.5, "0 mirror .. 1 matte", low=0, high=1),
     Field("metallic", "float", 0.0, "0 dielectric .. 1 metal", low=0, high=1),
+    _temperature_field("surface temperature of every copy"),
+    _emissivity_field(),
+    _nir_field(),
     Field(
         "distractor",
         "bool",
@@ -413,6 +545,9 @@ GROUND_FIELDS = (
         'e.g. `{ class = "floor" }`; unlabelled, the ground is background in masks',
         default_text="`{}`",
     ),
+    _temperature_field("surface temperature"),
+    _emissivity_field(),
+    _nir_field(),
 )
 GroundSpec = section_class("GroundSpec", GROUND_FIELDS)
 
@@ -464,6 +599,7 @@ DECLARED_SECTIONS = {
     "assets": ASSET_FIELDS,
     "sequence": SEQUENCE_FIELDS,
     "randomizers.trigger": TRIGGER_FIELDS,
+    "thermal": THERMAL_FIELDS,
     "cases": CASE_FIELDS,
 }
 
@@ -478,6 +614,7 @@ class Config:
     labels: dict[str, list[str]] = field(default_factory=dict)  # stable label order per type
     ground: GroundSpec = field(default_factory=GroundSpec)
     world: WorldSpec = field(default_factory=WorldSpec)
+    thermal: ThermalSettings = field(default_factory=ThermalSettings)
     sequence: SequenceSettings = field(default_factory=SequenceSettings)
     cameras: list[CameraSpec] = field(default_factory=list)
     lights: list[LightSpec] = field(default_factory=list)
@@ -516,6 +653,13 @@ class Config:
                 if key not in order.setdefault(t, []):
                     order[t].append(key)
         return order
+
+    def kelvin(self, value: float | None) -> float | None:
+        """A temperature of the file (in `thermal.unit`) in kelvin."""
+        return None if value is None else to_kelvin(value, self.thermal.unit)
+
+    def ambient_kelvin(self) -> float:
+        return DEFAULT_AMBIENT_K if self.thermal.ambient is None else self.kelvin(self.thermal.ambient)
 
 
 # ---------------------------------------------------------------------------- reading
@@ -636,6 +780,7 @@ def config_from_dict(data: dict, path: Path, problems: Problems | None = None) -
     scene = v.table(data, "scene")
     problems.unknown_keys(scene, ("ground", "world"), "scene")
     cfg.ground, cfg.world = _ground(v, scene), _world(v, scene)
+    read_section(problems, v.table(data, "thermal"), "thermal", THERMAL_FIELDS, cfg.thermal)
 
     cfg.cameras = [_camera(v, c, join("cameras", i)) for i, c in enumerate(v.array(data, "cameras"))]
     if not cfg.cameras and isinstance(data.get("cameras", []), list):
@@ -653,6 +798,7 @@ def config_from_dict(data: dict, path: Path, problems: Problems | None = None) -
             "assets", f"{total} objects", f"at most {MAX_COUNT} objects from all assets together (sum of count)"
         )
     _unique_names(cfg, [(where, base) for _a, where, base in assets], path, problems)
+    _check_sensors(cfg, problems)
     if isinstance(data.get("asset_list"), str):
         cfg.files.append(_asset_list_path(path, data["asset_list"]))
 
@@ -687,6 +833,7 @@ def config_from_dict(data: dict, path: Path, problems: Problems | None = None) -
 TOP_LEVEL_KEYS = (
     "run",
     "render",
+    "thermal",
     "sequence",
     "labels",
     "scene",
@@ -752,6 +899,12 @@ def _camera(v: _Reader, t, p: str) -> CameraSpec:
         c.look_at = [0.0, 0.0, 0.0]
     if "look_at" in t and "rotation" in t:
         v.problems.add(join(p, "rotation"), t["rotation"], "either look_at or rotation, not both")
+    if c.rig is not None:
+        if "look_at" in t:
+            v.problems.add(
+                join(p, "look_at"), t["look_at"], "no look_at on a rigged camera: `rotation` relative to its rig"
+            )
+        c.look_at, c.rotation = None, c.rotation if c.rotation is not None else [0.0, 0.0, 0.0]
     if c.clip_end <= c.clip_start:
         v.problems.add(join(p, "clip_end"), c.clip_end, f"a value > clip_start ({c.clip_start})")
     return c
@@ -775,6 +928,39 @@ def _lidar(v: _Reader, t, p: str) -> LidarSpec:
     if s.min_range >= s.max_range:
         v.problems.add(join(p, "min_range"), s.min_range, f"less than max_range ({s.max_range})")
     return s
+
+
+def _check_sensors(cfg: Config, problems: Problems) -> None:
+    """Rigs name another, unrigged camera; temperatures lie in the radiometric range."""
+    names = {c.name: c for c in cfg.cameras}
+    for i, c in enumerate(cfg.cameras):
+        if c.rig is None:
+            continue
+        target = names.get(c.rig)
+        if target is None or target is c:
+            others = sorted(n for n in names if n != c.name)
+            problems.add(join(join("cameras", i), "rig"), c.rig, one_of(c.rig, others, "camera (another one)"))
+        elif target.rig is not None:
+            problems.add(
+                join(join("cameras", i), "rig"),
+                c.rig,
+                f"a camera that is not itself rigged ({c.rig} is rigged to {target.rig})",
+            )
+    unit = cfg.thermal.unit
+    lo, hi = T_MIN, T_MAX
+    span = (
+        f"{lo:g} .. {hi:g} K"
+        if unit == "K"
+        else f"{lo - ZERO_CELSIUS:g} .. {hi - ZERO_CELSIUS:g} °C ({lo:g} .. {hi:g} K)"
+    )
+    checks = [("thermal.ambient", cfg.thermal.ambient), ("scene.world.temperature", cfg.world.temperature)]
+    checks.append(("scene.ground.temperature", cfg.ground.temperature))
+    checks += [(f"assets[{i}].temperature", a.temperature) for i, a in enumerate(cfg.assets)]
+    for i, c in enumerate(cfg.cameras):
+        checks += [(f"cameras[{i}].preview_min", c.preview_min), (f"cameras[{i}].preview_max", c.preview_max)]
+    for where, value in checks:
+        if value is not None and not lo - 1e-9 <= to_kelvin(value, unit) <= hi + 1e-9:
+            problems.add(where, value, f"a temperature in {span} (thermal.unit = {unit!r}; the radiometric range)")
 
 
 def _light(v: _Reader, t, p: str) -> LightSpec:

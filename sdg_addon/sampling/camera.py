@@ -25,6 +25,7 @@ class CameraLookAt(RandomizerSpec):
 
     name = "camera_look_at"
     target_kind = "cameras"
+    moves_targets = True
     needs_facts = True
     PARAMS = {
         "distance": (NUMBER, "distance from the target's centre, metres (shell and hemisphere)"),

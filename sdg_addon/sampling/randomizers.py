@@ -32,6 +32,8 @@ class RandomizerSpec:
     # What the targets are: "objects" (labelled assets), "lights", "cameras", "placeables"
     # (objects and lights), or None.
     target_kind: str | None = "objects"
+    # Places its targets (cameras): a camera rigged to another is never one of them.
+    moves_targets: bool = False
     # parameter -> (kind, description). A missing parameter is left as it is in the scene.
     PARAMS: dict[str, tuple[str, str]] = {}
     # extra plain options (not sampled) -> (default, type, description)
@@ -186,6 +188,7 @@ class CameraOrbit(RandomizerSpec):
 
     name = "camera"
     target_kind = "cameras"
+    moves_targets = True
     PARAMS = {
         "look_at": (VEC3, "point the camera looks at, metres"),
         "distance": (NUMBER, "distance from look_at, metres"),
@@ -212,8 +215,9 @@ class World(RandomizerSpec):
     PARAMS = {
         "color": (COLOR, "linear RGB in [0, 1]"),
         "strength": (NUMBER, "emission strength"),
+        "temperature": (NUMBER, "thermal cameras: sky temperature, in the file's thermal.unit"),
     }
-    PARAM_RANGES = {"strength": (0.0, 1e9)}
+    PARAM_RANGES = {"strength": (0.0, 1e9), "temperature": (-273.15, 5000.0)}
 
     def sample(self, rng, frame, targets):
         return {"world": {k: d.sample(rng, frame) for k, d in self.params.items()}}

@@ -12,7 +12,8 @@ from mathutils import Vector
 
 from ..compat import set_light_temperature
 from ..sampling.appearance import blackbody_rgb
-from .build import BuiltScene, look_at_rotation, set_world
+from ..sensors.thermal import to_kelvin
+from .build import BuiltScene, look_at_rotation, set_thermal, set_world
 from .materials import set_object_look
 
 APPLIERS = {}
@@ -109,6 +110,15 @@ def apply_world(built: BuiltScene, target: str, v: dict) -> None:
         for link in list(bg.inputs["Color"].links):
             tree.links.remove(link)
     set_world(built.scene, v.get("color"), v.get("strength"))
+    if "temperature" in v:
+        set_thermal(built.scene.world, to_kelvin(v["temperature"], built.temperature_unit))
+
+
+@applier("thermal")
+def apply_thermal(built: BuiltScene, target: str, v: dict) -> None:
+    # On the entity's root: its parts inherit it (capture.sensors.lookup walks parents).
+    kelvin = to_kelvin(v["temperature"], built.temperature_unit) if "temperature" in v else None
+    set_thermal(built.entities[target].root, kelvin, v.get("emissivity"), v.get("nir_reflectance"))
 
 
 def apply_frame(built: BuiltScene, sampled: list[dict], specs: list | None = None) -> None:

@@ -93,6 +93,8 @@ class BasicWriter(Writer):
         index = frame.frame if frame.clip is None else frame.clip_frame
         n = f"{index:0{self.options['frame_padding']}d}"
         for name, value in frame.annotations.items():
+            if value is None:  # e.g. thermal of a visible camera
+                continue
             method = getattr(self, f"_write_{name}", None)
             where = self.place(folder, name, frame)
             if method is not None:
@@ -165,6 +167,15 @@ class BasicWriter(Writer):
 
     def _write_bounding_box_3d(self, folder, n, value):
         self._bbox(folder, "bounding_box_3d", n, value)
+
+    def _write_thermal(self, folder, n, value):
+        """Radiometric kelvin: thermal_N.tiff (float32, or uint16 centikelvin) + thermal_N.npy (float32)."""
+        kelvin = value["data"]
+        io.write_tiff(folder / f"thermal_{n}.tiff", kelvin, value["info"]["encoding"])
+        io.write_npy(folder / f"thermal_{n}.npy", kelvin)
+
+    def _write_nir(self, folder, n, value):
+        self._png(folder / f"nir_{n}.png", value)
 
     def _write_normals(self, folder, n, value):
         """Replicator: normals_N.png, ((data * 0.5 + 0.5) * 255) of its (H, W, 4) data (4th

@@ -91,6 +91,19 @@ def write_png(path: Path | str, array: np.ndarray, compress_level: int = 1) -> P
     return write_bytes(path, encode_png(array, compress_level))
 
 
+def write_tiff(path: Path | str, kelvin: np.ndarray, encoding: str = "float32") -> Path:
+    """A single-channel TIFF: float32 as is, or "centikelvin": uint16 of value * 100."""
+    from PIL import Image
+
+    if encoding == "centikelvin":
+        image = Image.fromarray(np.clip(np.rint(kelvin * 100.0), 0, 65535).astype(np.uint16))
+    else:
+        image = Image.fromarray(np.ascontiguousarray(kelvin, dtype=np.float32))
+    buf = io.BytesIO()
+    image.save(buf, format="TIFF")
+    return write_bytes(path, buf.getvalue())
+
+
 def _json_default(o):
     if isinstance(o, np.integer):
         return int(o)
