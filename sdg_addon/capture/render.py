@@ -27,7 +27,7 @@ from mathutils import Matrix
 
 from ..config.schema import RenderSettings
 from ..frame import Camera, FrameData, SceneObject
-from ..scene.build import BuiltScene
+from ..scene.build import RESOLUTION_PROP, BuiltScene
 from ..scene.instancing import renders
 from ..scene.keypoints import entity_keypoints
 from ..sensors import SensorSpec
@@ -153,12 +153,21 @@ def _mirror_collections(src, dst) -> None:
             _mirror_collections(child, other)
 
 
+def camera_resolution(scene, cam_obj) -> tuple[int, int]:
+    """A camera's own image size (custom property, from `width`/`height` of [[cameras]]),
+    else the render's."""
+    own = cam_obj.get(RESOLUTION_PROP)
+    if own is not None:
+        return int(own[0]), int(own[1])
+    return scene.render.resolution_x, scene.render.resolution_y
+
+
 def camera_info(scene, cam_obj, sensor_kind: str = "visible") -> Camera:
     """A Camera (intrinsics and pose) from a Blender camera object, as Cycles renders it.
 
     A camera parented to another camera is rigged to it: its pose relative to that camera
     (the rig's extrinsics) is reported too."""
-    w, h = scene.render.resolution_x, scene.render.resolution_y
+    w, h = camera_resolution(scene, cam_obj)
     data = cam_obj.data
     fit = data.sensor_fit
     if fit == "AUTO":
@@ -247,14 +256,16 @@ class Capturer:
         scene.camera = cam_obj
         path = os.path.join(self.tmp_dir, "render.exr")
         scene.render.filepath = path
-        if sensor == "visible":
+        default = scene.render.resolution_x, scene.render.resolution_y
+        scene.render.resolution_x, scene.render.resolution_y = camera_resolution(scene, cam_obj)
+        try:
+            if sensor != "visible":
+                self.sensor_render.begin(sensor, cam_obj.name)
             bpy.ops.render.render(write_still=True)
-        else:
-            self.sensor_render.begin(sensor, cam_obj.name)
-            try:
-                bpy.ops.render.render(write_still=True)
-            finally:
-                self.sensor_render.end()
+        finally:
+            self.sensor_render.end()
+            # Outside a render the scene keeps the run's size (cameras without their own).
+            scene.render.resolution_x, scene.render.resolution_y = default
         layers = read_view_layers(path)
         os.unlink(path)
         out: dict[str, np.ndarray] = {}

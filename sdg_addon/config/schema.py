@@ -260,6 +260,26 @@ CAMERA_FIELDS = (
         choices=SENSOR_KINDS,
     ),
     Field(
+        "width",
+        "int",
+        None,
+        "image width of this camera in pixels (with `height`; e.g. a 640 x 512 thermal camera beside a larger RGB one)",
+        low=1,
+        high=MAX_RESOLUTION,
+        nullable=True,
+        default_text="`render.width`",
+    ),
+    Field(
+        "height",
+        "int",
+        None,
+        "image height of this camera in pixels (with `width`)",
+        low=1,
+        high=MAX_RESOLUTION,
+        nullable=True,
+        default_text="`render.height`",
+    ),
+    Field(
         "rig",
         "str",
         None,
@@ -907,6 +927,11 @@ def _camera(v: _Reader, t, p: str) -> CameraSpec:
         c.look_at, c.rotation = None, c.rotation if c.rotation is not None else [0.0, 0.0, 0.0]
     if c.clip_end <= c.clip_start:
         v.problems.add(join(p, "clip_end"), c.clip_end, f"a value > clip_start ({c.clip_start})")
+    if (c.width is None) != (c.height is None):
+        missing = "height" if c.height is None else "width"
+        v.problems.add(join(p, missing), MISSING, "width and height together (this camera's image size), or neither")
+    elif c.width is not None and c.width * c.height > MAX_PIXELS:
+        v.problems.add(join(p, "width"), [c.width, c.height], f"at most {MAX_PIXELS} pixels (8192 x 8192)")
     return c
 
 
@@ -1326,7 +1351,8 @@ class _Reader:
                 where,
                 value,
                 f"a distribution whose support lies in {allowed}, the valid range of {key}; "
-                f"{d.name} can draw values in {drawn} ({d.SUPPORT.replace('`', '')})",
+                f"{d.name} can draw values in {drawn} ({d.SUPPORT.replace('`', '')})"
+                + ("; give it low and high (a truncated normal)" if d.name == "normal" else ""),
             )
         return False
 
