@@ -36,6 +36,7 @@ from .materials import per_object_material, set_object_look, wire_principled
 from .primitives import primitive_mesh
 
 ASSET_ROOT = "sdg_assets"
+RESOLUTION_PROP = "sdg_resolution"  # on a camera: its own [width, height] (else the render's)
 
 
 @dataclass
@@ -435,4 +436,6 @@ def _camera(scene, spec: CameraSpec) -> bpy.types.Object:
         obj.rotation_euler = look_at_rotation(spec.location, spec.look_at)
     else:
         obj.rotation_euler = [math.radians(a) for a in spec.rotation]
+    if spec.width is not None:
+        obj[RESOLUTION_PROP] = [spec.width, spec.height]
     return obj
