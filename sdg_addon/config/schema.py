@@ -543,6 +543,7 @@ class Config:
                 **r.options,
                 "trigger": r.trigger,
                 "interval": r.interval,
+                **r.resolved_extra(),
             }
             for r, t in zip(self.randomizers, self.randomizer_targets)
         ]

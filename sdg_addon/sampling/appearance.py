@@ -64,6 +64,10 @@ class FolderRandomizer(RandomizerSpec):
             return [(self.PICK, missing[0], f"a name found in {folder.as_posix()} (found: {shown})")]
         return []
 
+    def resolved_extra(self):
+        # the picks are indices into this list: other files, other frames
+        return {"folder_resolved": self.folder.as_posix() if self.folder else None, "folder_files": self.names}
+
     def pick(self, rng: np.random.Generator, frame: int) -> str:
         d = self.params.get(self.PICK)
         if d is not None:
