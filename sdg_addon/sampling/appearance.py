@@ -65,8 +65,9 @@ class FolderRandomizer(RandomizerSpec):
         return []
 
     def resolved_extra(self):
-        # the picks are indices into this list: other files, other frames
-        return {"folder_resolved": self.folder.as_posix() if self.folder else None, "folder_files": self.names}
+        # the picks are positions in this list: other files, other frames (names only, no
+        # machine path: shards on other machines resolve the same)
+        return {"folder_files": self.names}
 
     def pick(self, rng: np.random.Generator, frame: int) -> str:
         d = self.params.get(self.PICK)
