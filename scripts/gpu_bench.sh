@@ -16,11 +16,11 @@ for spp in 1 16 64; do
     k-sweep)
       extra=(); [ "$spp" = 64 ] && extra=(--ceiling)
       $PY -m headless.bench presets/bench30.toml --frames "$FRAMES" --samples "$spp" --device cuda \
-        --gpus 0 --procs 1,2,3,4 "${extra[@]}" --json "$OUT/k-sweep-${spp}spp.json" > "$OUT/k-sweep-${spp}spp.log" 2>&1
+        --gpus 1 --procs 1,2,3,4 "${extra[@]}" --json "$OUT/k-sweep-${spp}spp.json" > "$OUT/k-sweep-${spp}spp.log" 2>&1
       ;;
     gpus)
       $PY -m headless.bench presets/bench30.toml --frames "$FRAMES" --samples "$spp" --device cuda \
-        --gpus 0 --procs "${K:-2}" --no-bare --json "$OUT/gpus1-${spp}spp.json" > "$OUT/gpus1-${spp}spp.log" 2>&1
+        --gpus 1 --procs "${K:-2}" --no-bare --json "$OUT/gpus1-${spp}spp.json" > "$OUT/gpus1-${spp}spp.log" 2>&1
       $PY -m headless.bench presets/bench30.toml --frames "$((FRAMES * 2))" --samples "$spp" --device cuda \
         --gpus all --procs "${K:-2}" --no-bare --json "$OUT/gpusall-${spp}spp.json" > "$OUT/gpusall-${spp}spp.log" 2>&1
       ;;
