@@ -848,3 +848,21 @@ def test_a_camera_may_have_its_own_image_size(tmp_path, size, fields):
         assert [cam.width, cam.height] == [int(x.split("=")[1]) for x in size.splitlines()]
     else:
         assert {p.field for p in problems_of(f)} == fields
+
+
+def test_preview_span_and_sensor_specs_in_kelvin(tmp_path):
+    from sdg_addon.recorder import annotator_plan, sensor_specs
+
+    text = '[thermal]\nunit = "C"\n' + CAMERA
+    text += '[[cameras]]\nname = "ir"\nsensor = "thermal"\nlocation = [0, 0, 0]\npreview_min = 10\npreview_max = 40\n'
+    text += "netd = 0.1\nblur = 1.5\nvignetting = 0.2\npalette = \"white_hot\"\n"
+    cfg = load_config(write(tmp_path / "p.toml", text))
+    spec = sensor_specs(cfg)
+    assert list(spec) == ["ir"]  # the visible camera needs none
+    ir = spec["ir"]
+    assert (ir.kind, ir.netd, ir.blur, ir.vignetting, ir.palette) == ("thermal", 0.1, 1.5, 0.2, "white_hot")
+    assert ir.preview_min == pytest.approx(283.15) and ir.preview_max == pytest.approx(313.15)
+    assert "thermal" in annotator_plan(cfg) and "nir" not in annotator_plan(cfg)
+    bad = text.replace("preview_max = 40", "preview_max = 10")
+    [problem] = problems_of(write(tmp_path / "q.toml", bad))
+    assert problem.field == "cameras[1].preview_max"
