@@ -179,7 +179,7 @@ def _merge(args) -> int:
         folder.open()  # locked and recorded like a run: --overwrite later removes what merge wrote
         for name, options in config.writers.items():
             writer = create_writer(name, out, **options)
-            writer.set_run(table, len(config.cameras) > 1)
+            writer.set_run(table, len(config.cameras) + len(config.lidars) > 1)
             writer.finalize()
     except OutputError as e:
         print(f"error: {e}", file=sys.stderr)

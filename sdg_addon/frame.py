@@ -151,6 +151,13 @@ class SceneObject:
     triangles: np.ndarray | None = None  # (N, 3, 3) world space; only if an annotator needs it
     keypoints: dict[str, list[float]] = field(default_factory=dict)  # name -> world [x, y, z], in order
     skeleton: list[list[str]] = field(default_factory=list)  # [name, name] pairs
+    # The transform that moves its surface (flow): its one rendered mesh's matrix when it has
+    # exactly one (that mesh may be animated below its root), else None (the root's).
+    mesh_to_world: np.ndarray | None = None
+
+    @property
+    def motion_matrix(self) -> np.ndarray:
+        return self.object_to_world if self.mesh_to_world is None else self.mesh_to_world
 
     def label(self, semantic_type: str) -> str | None:
         """The object's label of one type as one string ("mug" or "mug,cup"), or None."""
@@ -295,7 +302,7 @@ class FrameView:
 
     @classmethod
     def of(cls, frame: FrameData) -> FrameView:
-        poses = {i: o.object_to_world for i, o in frame.objects.items()}
+        poses = {i: o.motion_matrix for i, o in frame.objects.items()}
         return cls(frame.frame, frame.camera, poses, frame.passes["depth"], frame.passes["instance"])
 
 

@@ -97,6 +97,8 @@ def annotator_plan(config: Config) -> dict[str, dict]:
     """Annotators of the run: the configured ones, what the writers require, and the image
     of each thermal / NIR camera."""
     plan = dict(config.annotators)
+    if config.lidars:
+        plan.setdefault("lidar", {})
     for name in config.writers:
         for required in WRITERS[name].required_annotators:
             plan.setdefault(required, {})
@@ -308,7 +310,7 @@ class Recorder:
         pair_frames = clip_len > 1 and any(ANNOTATORS[name].needs_neighbours for name in plan)
         player = SequencePlayer(built, cfg.sequence, cfg.randomizers)
         audit.write_json(audit_dir / "label_table.json", built.label_table.values)
-        spec = SinkSpec(opts.output, plan, dict(cfg.writers), built.label_table, len(cfg.cameras) > 1)
+        spec = SinkSpec(opts.output, plan, dict(cfg.writers), built.label_table, len(cfg.cameras) + len(cfg.lidars) > 1)
 
         unlabelled = unlabelled_objects(built.scene)
         labelled = [e for e in built.entities.values() if e.labels]
@@ -332,6 +334,11 @@ class Recorder:
         )
         steering = FrameSteering(cfg, built, targets, facts, capturer)
         self.result.device = capturer.device
+        caster = None
+        if cfg.lidars:
+            from .capture.lidar import LidarCaster
+
+            caster = LidarCaster(capturer, cfg.lidars, cfg.seed)
         shard_tag = self.shard_tag
         audit.write_json(
             audit_dir / f"environment{shard_tag}.json",
@@ -397,6 +404,10 @@ class Recorder:
                 if clip_len > 1:
                     record.update(clip=clip, clip_frame=i)
                 captured = steering.make_frame(f, record, player, clip_len)
+                if caster is not None:
+                    t_scan = time.perf_counter()
+                    captured += caster.scan(f, captured[0].objects)
+                    record["seconds"]["render"] += time.perf_counter() - t_scan  # LiDAR rays: the render stage
                 if self._cancel.is_set():
                     # Cancelled while rendering (Ctrl-C also makes Cycles stop early): the
                     # frame may be cut short, so it is not written and stays unfinished.

@@ -69,6 +69,9 @@ def test_default_preset_loads():
         "material",
         "material",
         "light",
+        "procedural_texture",
+        "procedural_texture",
+        "augment",
     ]
     assert cfg.randomizer_targets[5] == ["key"]  # one pattern as a string -> a list
     assert cfg.randomizers[1].options["surface"] == "table"

@@ -215,6 +215,15 @@ def camera_info(scene, cam_obj, sensor_kind: str = "visible") -> Camera:
     )
 
 
+def _single_mesh_matrix(entity) -> np.ndarray | None:
+    """The world matrix of an entity's one rendered mesh (None for several: the root's
+    transform then moves them all, for flow)."""
+    meshes = [m for m in entity.meshes if renders(m)]
+    if len(meshes) != 1 or meshes[0] == entity.root:
+        return None
+    return np.array(meshes[0].matrix_world, dtype=np.float64)
+
+
 class Capturer:
     """Renders cameras of a built scene and returns FrameData."""
 
@@ -301,6 +310,7 @@ class Capturer:
                 triangles=tris,
                 keypoints=keypoints,
                 skeleton=skeleton,
+                mesh_to_world=_single_mesh_matrix(e),
             )
         return objects
 

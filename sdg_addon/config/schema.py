@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from ..annotators import ANNOTATORS
+from ..annotators.lidar import PRESETS as LIDAR_PRESETS
 from ..sampling.cases import CASE_FIELDS, CaseSpec
 from ..sampling.distributions import (
     Constant,
@@ -440,6 +441,117 @@ ASSET_FIELDS = (
 )
 AssetSpec = section_class("AssetSpec", ASSET_FIELDS)
 
+LIDAR_MODELS = ("spinning", "solid_state")
+LIDAR_FIELDS = (
+    Field("name", "name", "", "unique among cameras, lights, assets and LiDARs; its output sub-folder", required=True),
+    Field(
+        "preset",
+        "choice",
+        "spinning_64",
+        "starting values of the fields below (each can still be given): 16/32/64/128-channel spinning "
+        "sensors or a 120° solid-state one (docs/annotators.md lists them)",
+        choices=tuple(LIDAR_PRESETS),
+    ),
+    Field(
+        "model",
+        "choice",
+        None,
+        "`spinning` (a sweep of columns) or `solid_state` (a fixed grid)",
+        choices=LIDAR_MODELS,
+        nullable=True,
+        default_text="from the preset",
+    ),
+    Field(
+        "channels",
+        "int",
+        None,
+        "rows of rays (rings), top first",
+        low=1,
+        high=1024,
+        nullable=True,
+        default_text="from the preset",
+    ),
+    Field(
+        "fov_up",
+        "float",
+        None,
+        "elevation of the top channel, degrees",
+        low=-90,
+        high=90,
+        nullable=True,
+        default_text="from the preset",
+    ),
+    Field(
+        "fov_down",
+        "float",
+        None,
+        "elevation of the bottom channel, degrees",
+        low=-90,
+        high=90,
+        nullable=True,
+        default_text="from the preset",
+    ),
+    Field(
+        "horizontal_fov",
+        "float",
+        None,
+        "degrees swept (spinning: 360) or spanned (solid state)",
+        low=0,
+        strict_low=True,
+        high=360,
+        nullable=True,
+        default_text="360 (solid_state: 120)",
+    ),
+    Field(
+        "columns",
+        "int",
+        None,
+        "rays per channel over the horizontal field of view (azimuth steps)",
+        low=1,
+        high=65536,
+        nullable=True,
+        default_text="from the preset",
+    ),
+    Field("min_range", "float", 0.5, "returns nearer than this are dropped, metres", low=0),
+    Field(
+        "max_range",
+        "float",
+        None,
+        "returns farther than this are dropped, metres",
+        low=0,
+        strict_low=True,
+        high=MAX_COORD,
+        nullable=True,
+        default_text="from the preset",
+    ),
+    Field("range_noise", "float", 0.0, "standard deviation of Gaussian range noise, metres (0: exact)", low=0),
+    Field("dropout", "float", 0.0, "probability that a return is lost", low=0, high=1),
+    Field(
+        "mount",
+        "str",
+        "",
+        'name of a camera or object the sensor rides on (`""`: the world). On a camera, the sensor '
+        "looks where the camera looks (x forward = camera −Z, z up = camera +Y)",
+    ),
+    Field(
+        "location",
+        "vec3",
+        [0.0, 0.0, 0.0],
+        "offset in the mount's frame (or world position), metres",
+        low=-MAX_COORD,
+        high=MAX_COORD,
+    ),
+    Field(
+        "rotation",
+        "vec3",
+        [0.0, 0.0, 0.0],
+        "XYZ Euler degrees in the mount's frame (sensor x forward, z up)",
+        low=-360,
+        high=360,
+    ),
+)
+LidarSpec = section_class("LidarSpec", LIDAR_FIELDS)
+
 GROUND_FIELDS = (
     Field("enabled", "bool", True, "whether the ground plane exists (also `ground = true` / `false`)"),
     Field(
@@ -477,13 +589,14 @@ SEQUENCE_FIELDS = (
         strict_low=True,
     ),
     Field(
-        "play_animation",
-        "bool",
-        False,
-        "play the scene's own animation (keyframes, drivers, rigid-body simulation): frame i of a clip "
-        "shows scene frame `start_frame + i`",
+        "start_frame",
+        "int",
+        1,
+        "scene frame shown by the first frame of every clip: frame i of a clip shows scene frame "
+        "`start_frame + i`, so the scene's own animation (keyframes, drivers, armatures of `.blend` assets) plays",
+        low=-1048574,
+        high=1048574,
     ),
-    Field("start_frame", "int", 1, "scene frame shown by the first frame of every clip", low=-1048574, high=1048574),
     Field(
         "folders",
         "choice",
@@ -502,6 +615,7 @@ DECLARED_SECTIONS = {
     "scene.world": WORLD_FIELDS,
     "cameras": CAMERA_FIELDS,
     "lights": LIGHT_FIELDS,
+    "lidars": LIDAR_FIELDS,
     "assets": ASSET_FIELDS,
     "sequence": SEQUENCE_FIELDS,
     "randomizers.trigger": TRIGGER_FIELDS,
@@ -524,6 +638,7 @@ class Config:
     sequence: SequenceSettings = field(default_factory=SequenceSettings)
     cameras: list[CameraSpec] = field(default_factory=list)
     lights: list[LightSpec] = field(default_factory=list)
+    lidars: list[LidarSpec] = field(default_factory=list)
     assets: list[AssetSpec] = field(default_factory=list)
     randomizers: list[RandomizerSpec] = field(default_factory=list)
     randomizer_targets: list[list[str]] = field(default_factory=list)  # glob patterns
@@ -691,6 +806,7 @@ def config_from_dict(data: dict, path: Path, problems: Problems | None = None) -
     if not cfg.cameras and isinstance(data.get("cameras", []), list):
         problems.add("cameras", data.get("cameras", MISSING), "at least one [[cameras]] entry")
     cfg.lights = [_light(v, t, join("lights", i)) for i, t in enumerate(v.array(data, "lights"))]
+    cfg.lidars = [_lidar(v, t, join("lidars", i)) for i, t in enumerate(v.array(data, "lidars"))]
 
     assets = [(a, join("assets", i), path) for i, a in enumerate(v.array(data, "assets"))]
     if "asset_list" in data:
@@ -743,6 +859,7 @@ TOP_LEVEL_KEYS = (
     "scene",
     "cameras",
     "lights",
+    "lidars",
     "assets",
     "asset_list",
     "randomizers",
@@ -816,6 +933,26 @@ def _camera(v: _Reader, t, p: str) -> CameraSpec:
     elif c.width is not None and c.width * c.height > MAX_PIXELS:
         v.problems.add(join(p, "width"), [c.width, c.height], f"at most {MAX_PIXELS} pixels (8192 x 8192)")
     return c
+
+
+def _lidar(v: _Reader, t, p: str) -> LidarSpec:
+    """A LiDAR: the preset's values for every field the table leaves out."""
+    if not v.is_table(t, p):
+        return LidarSpec(name=p)
+    s = read_section(v.problems, t, p, LIDAR_FIELDS, LidarSpec(name=p))
+    preset = {"horizontal_fov": 360.0, **LIDAR_PRESETS[s.preset]}
+    for key in ("model", "channels", "horizontal_fov", "columns", "max_range"):
+        if getattr(s, key) is None:
+            setattr(s, key, preset[key])
+    if s.fov_down is None:
+        s.fov_down = preset["vertical_fov"][0]
+    if s.fov_up is None:
+        s.fov_up = preset["vertical_fov"][1]
+    if s.fov_down > s.fov_up:
+        v.problems.add(join(p, "fov_down"), s.fov_down, f"at most fov_up ({s.fov_up})")
+    if s.min_range >= s.max_range:
+        v.problems.add(join(p, "min_range"), s.min_range, f"less than max_range ({s.max_range})")
+    return s
 
 
 def _check_sensors(cfg: Config, problems: Problems) -> None:
@@ -1059,6 +1196,8 @@ def _unique_names(cfg: Config, asset_origins: list[tuple[str, Path]], path: Path
     for a, (where, base) in zip(cfg.assets, asset_origins):
         made = [f"{a.name}_{k:03d}" for k in range(a.count)] if a.count > 1 else []
         claim(a.name, made, where, base.as_posix())
+    for i, lidar in enumerate(cfg.lidars):  # not objects, but output sub-folders beside cameras
+        claim(lidar.name, [], join("lidars", i), here)
 
 
 class _Redirect(Problems):
