@@ -598,6 +598,13 @@ SEQUENCE_FIELDS = (
         high=1048574,
     ),
     Field(
+        "rigid_body",
+        "bool",
+        False,
+        "simulate rigid bodies over each clip (Blender's solver): single-mesh asset objects fall and "
+        "collide from the poses of the clip's first frame; the ground and other meshes are passive",
+    ),
+    Field(
         "folders",
         "choice",
         "clip",
