@@ -14,12 +14,12 @@ from __future__ import annotations
 import bpy
 
 from ..labels.blender import BACKGROUND_PROPERTY
+from .build import BuiltScene
+from .instancing import renders
 
 # Randomizers that place objects: they set a clip's start poses; after its first frame the
 # simulation owns the poses (placing again would move the bodies back).
 PLACEMENT_TYPES = ("pose", "scatter", "camera_relative")
-from .build import BuiltScene
-from .instancing import renders
 
 
 def _add_body(obj, kind: str) -> None:
