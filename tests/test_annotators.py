@@ -806,11 +806,12 @@ def test_silhouettes_are_computed_once_per_frame(monkeypatch):
     cam = perspective()
     frame = make_frame(cam, occlusion_scene(cam))
     calls = []
-    real = sil.silhouette
-    monkeypatch.setattr(sil, "silhouette", lambda *a, **k: calls.append(1) or real(*a, **k))
+    real = sil.rasterize_many
+    monkeypatch.setattr(sil, "rasterize_many", lambda tris, *a: calls.append(len(tris)) or real(tris, *a))
     for name in ("bounding_box_2d_tight", "bounding_box_2d_loose", "bounding_box_3d", "occlusion"):
         annotate(name, frame)
-    assert len(calls) == len(frame.objects)
+    # Every object once, all in one batched pass.
+    assert calls == [len(frame.objects)]
 
 
 def test_amodal_mask_is_the_unoccluded_render_and_matches_boxes_and_occlusion():

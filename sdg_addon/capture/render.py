@@ -25,6 +25,7 @@ import bpy
 import numpy as np
 from mathutils import Matrix
 
+from ..blender_paths import remember_resources
 from ..config.schema import RenderSettings
 from ..frame import Camera, FrameData, SceneObject
 from ..scene.build import RESOLUTION_PROP, BuiltScene
@@ -82,12 +83,22 @@ def _pid_alive(pid: int) -> bool:
 def configure_cycles(scene, render: RenderSettings, passes: set[str]) -> dict:
     """Set engine, sampling, output format and passes; return the device chosen."""
     scene.render.engine = "CYCLES"
+    remember_resources()  # worker processes find Blender's colour config without bpy
     device = select_device(scene, render.device)
     c = scene.cycles
     c.samples = render.samples
     c.use_adaptive_sampling = False
     c.use_denoising = render.denoise
+    if render.denoise:
+        set_denoiser(c, render.denoiser, device)
     c.max_bounces = render.max_bounces
+    c.diffuse_bounces = render.diffuse_bounces
+    c.glossy_bounces = render.glossy_bounces
+    c.transmission_bounces = render.transmission_bounces
+    c.volume_bounces = render.volume_bounces
+    c.transparent_max_bounces = render.transparent_bounces
+    c.use_light_tree = render.light_tree
+    c.caustics_reflective = c.caustics_refractive = render.caustics
     scene.render.resolution_x, scene.render.resolution_y = render.width, render.height
     scene.render.resolution_percentage = 100
     scene.render.pixel_aspect_x = scene.render.pixel_aspect_y = 1.0
@@ -118,6 +129,20 @@ def configure_cycles(scene, render: RenderSettings, passes: set[str]) -> dict:
     s.exr_codec = "NONE"  # fastest; the file lives for milliseconds
     scene.render.use_file_extension = False
     return device
+
+
+def set_denoiser(cycles, denoiser: str, device: dict) -> None:
+    """OIDN (on the GPU where Cycles can) or OptiX; OptiX without an NVIDIA GPU is an error."""
+    name = {"oidn": "OPENIMAGEDENOISE", "optix": "OPTIX"}[denoiser.lower()]
+    try:
+        cycles.denoiser = name
+    except TypeError:
+        raise ValueError(
+            f"render.denoiser = {denoiser!r}: this Cycles has no {name} denoiser here "
+            f"(device {device.get('type')}); use 'oidn'"
+        ) from None
+    if name == "OPENIMAGEDENOISE" and hasattr(cycles, "denoising_use_gpu"):
+        cycles.denoising_use_gpu = device.get("type") != "CPU"
 
 
 def data_layer(scene, render: RenderSettings, passes: set[str]):

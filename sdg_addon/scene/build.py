@@ -60,6 +60,7 @@ class BuiltScene:
     rigged: set[str] = field(default_factory=set)  # cameras mounted on another camera (they follow it)
     temperature_unit: str = "K"  # of temperatures the thermal randomizer samples
     label_table: LabelTable = field(default_factory=LabelTable)
+    facts: object = None  # scene.facts.SceneFacts, once read (extract_facts)
 
     def names(self, kind: str) -> list[str]:
         if kind == "placeables":
@@ -235,6 +236,9 @@ def _ground(scene, config: Config) -> None:
 def _asset(root_collection, spec: AssetSpec, config: Config) -> None:
     coll = bpy.data.collections.new(spec.name)
     root_collection.children.link(coll)
+    if spec.pool_files:
+        _pool(coll, spec)
+        return
     if spec.labels:
         set_labels(coll, spec.labels)  # every copy inherits them
     if spec.primitive:
@@ -280,6 +284,45 @@ def _asset(root_collection, spec: AssetSpec, config: Config) -> None:
             add_keypoints(root, spec.keypoints, spec.skeleton)
         for part in parts:
             set_object_look(part, spec.color, spec.roughness, spec.metallic)
+
+
+def _pool(coll, spec: AssetSpec) -> None:
+    """An asset pool: every file loaded once (in path order), each its own object; copies
+    (count > 1) are linked duplicates. Which members show in a frame is the `pool`
+    randomizer's choice (k of them, without replacement)."""
+    index = 0
+    for file, labels in zip(spec.pool_files, spec.pool_labels):
+        try:
+            sources = import_file(Path(file), spec.objects)
+        except AssetError as e:
+            raise AssetError(f"asset {spec.name!r}: {e}") from None
+        base_names = [o.name for o in sources]
+        for o in sources:
+            for slot in o.material_slots:
+                if slot.material is not None and not slot.material.get("sdg_wired"):
+                    wire_principled(slot.material)
+                    slot.material["sdg_wired"] = True
+        for copy in range(spec.count):
+            name = f"{spec.name}_{index:03d}"
+            index += 1
+            root = bpy.data.objects.new(name, None)
+            coll.objects.link(root)
+            root["sdg_pool_file"] = Path(file).name
+            if labels:
+                set_labels(root, labels)
+            for src, base in zip(sources, base_names):
+                part = src.copy() if copy else src  # copies share mesh data (linked duplicates)
+                part.name = f"{name}/{base}"
+                coll.objects.link(part)
+                part.parent = root
+                if spec.distractor:
+                    part[BACKGROUND_PROPERTY] = True
+                set_object_look(part, spec.color, spec.roughness, spec.metallic)
+            if spec.distractor:
+                root[BACKGROUND_PROPERTY] = True
+            root.location = spec.location
+            root.rotation_euler = [math.radians(a) for a in spec.rotation]
+            root.scale = (spec.scale,) * 3
 
 
 class AssetError(ValueError):

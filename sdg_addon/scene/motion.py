@@ -47,7 +47,7 @@ class SequencePlayer:
             scene.render.fps = max(1, round(self.fps))
             scene.render.fps_base = scene.render.fps / self.fps
         if self.physics:
-            from .physics import setup_rigid_bodies
+            from .clip_physics import setup_rigid_bodies
 
             setup_rigid_bodies(built, sequence.start_frame, sequence.clip_length)
 
@@ -77,7 +77,7 @@ class SequencePlayer:
         specs = self.randomizers or [None] * len(sampled)
         kept = [(e, r) for e, r in zip(sampled, specs) if e["type"] not in MOTION_TYPES]
         if self.physics and frame_in_clip > 0:
-            from .physics import PLACEMENT_TYPES
+            from .clip_physics import PLACEMENT_TYPES
 
             kept = [(e, r) for e, r in kept if e["type"] not in PLACEMENT_TYPES]
         apply_frame(self.built, [e for e, _r in kept], [r for _e, r in kept])
@@ -85,7 +85,7 @@ class SequencePlayer:
             return
         scene_frame = self.sequence.start_frame + frame_in_clip
         if self.physics and frame_in_clip == 0:
-            from .physics import restart_simulation
+            from .clip_physics import restart_simulation
 
             restart_simulation(self.built, self.sequence.start_frame, self.sequence.clip_length)
         for entry in motion:
