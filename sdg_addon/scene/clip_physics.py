@@ -39,30 +39,32 @@ def _new_world(scene, start_frame: int, clip_length: int):
     return world
 
 
-def setup_rigid_bodies(built: BuiltScene, start_frame: int, clip_length: int) -> list:
-    """Create the rigid-body world and bodies; return the active objects."""
-    world = _new_world(built.scene, start_frame, clip_length)
-    active = []
+def body_kinds(built: BuiltScene) -> dict:
+    """{mesh object: "ACTIVE" | "PASSIVE"} of every rendered mesh."""
+    kinds = {}
     for e in built.entities.values():
         meshes = [m for m in e.meshes if renders(m) and m.type == "MESH"]
         moving = len(meshes) == 1 and not e.root.get(BACKGROUND_PROPERTY) and not meshes[0].get(BACKGROUND_PROPERTY)
         for m in meshes:
-            kind = "ACTIVE" if moving else "PASSIVE"
-            if m.rigid_body is None:
-                if m.name not in world.collection.objects:
-                    world.collection.objects.link(m)
-                with bpy.context.temp_override(object=m, active_object=m, selected_objects=[m]):
-                    bpy.ops.rigidbody.object_add(type=kind)
-            m.rigid_body.type = kind
-            m.rigid_body.collision_shape = "CONVEX_HULL" if moving else "MESH"
-        if moving:
-            active += meshes
-    return active
+            kinds[m] = "ACTIVE" if moving else "PASSIVE"
+    return kinds
 
 
-def restart_simulation(built: BuiltScene, start_frame: int, clip_length: int) -> None:
-    """Simulate a clip afresh from the current poses (its first frame's), one frame past its end."""
+def _bodies(world, kinds: dict) -> None:
+    for m, kind in kinds.items():
+        if m.rigid_body is None:
+            if m.name not in world.collection.objects:
+                world.collection.objects.link(m)
+            with bpy.context.temp_override(object=m, active_object=m, selected_objects=[m]):
+                bpy.ops.rigidbody.object_add(type=kind)
+        m.rigid_body.type = kind
+        m.rigid_body.collision_shape = "CONVEX_HULL" if kind == "ACTIVE" else "MESH"
+
+
+def restart_simulation(built: BuiltScene, kinds: dict, start_frame: int, clip_length: int) -> None:
+    """Simulate a clip afresh, in a new world, from the current poses (its first frame's),
+    one frame past its end."""
     scene = built.scene
-    _new_world(scene, start_frame, clip_length)
+    _bodies(_new_world(scene, start_frame, clip_length), kinds)
     for f in range(start_frame, start_frame + clip_length + 1):
         scene.frame_set(f)

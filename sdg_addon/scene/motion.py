@@ -10,7 +10,7 @@ Per frame i of a clip (see sampling.motion):
    ends), so Cycles' vector pass, which evaluates the scene one frame before and after,
    sees the true motion;
 4. the scene frame is set to `start_frame + i` (the scene's own animation plays too, and
-   with sequence.rigid_body the simulation steps: scene.physics).
+   with sequence.rigid_body the simulation steps: scene.clip_physics).
 Stills without trajectories or simulation never touch the scene frame.
 """
 
@@ -47,9 +47,9 @@ class SequencePlayer:
             scene.render.fps = max(1, round(self.fps))
             scene.render.fps_base = scene.render.fps / self.fps
         if self.physics:
-            from .clip_physics import setup_rigid_bodies
+            from .clip_physics import body_kinds
 
-            setup_rigid_bodies(built, sequence.start_frame, sequence.clip_length)
+            self.bodies = body_kinds(built)
 
     def _object(self, kind: str, name: str):
         return self.built.entities[name].root if kind == "objects" else self.built.cameras[name]
@@ -87,7 +87,7 @@ class SequencePlayer:
         if self.physics and frame_in_clip == 0:
             from .clip_physics import restart_simulation
 
-            restart_simulation(self.built, self.sequence.start_frame, self.sequence.clip_length)
+            restart_simulation(self.built, self.bodies, self.sequence.start_frame, self.sequence.clip_length)
         for entry in motion:
             kind = MOTION_TYPES[entry["type"]]
             for name, values in entry["values"].items():
