@@ -402,6 +402,23 @@ ASSET_FIELDS = (
         nullable=True,
         default_text="–",
     ),
+    Field(
+        "files",
+        "str",
+        None,
+        "an asset pool: a glob of model files (`assets/mugs/*.glb`, `**` for sub-folders), relative to the "
+        "file naming it; each file is loaded once and is its own object `NAME_000`, `NAME_001`, ... (sorted by path)",
+        nullable=True,
+        default_text="–",
+    ),
+    Field(
+        "label_from",
+        "choice",
+        "labels",
+        "asset pools: each member's `class` label from `labels` (all alike), its `folder` name or its `file` "
+        "name (without extension)",
+        choices=("labels", "folder", "file"),
+    ),
     Field("objects", "str", "*", "glob: which mesh objects of the file to take (by object name)"),
     Field("labels", "labels", {}, 'semantic labels of every copy, e.g. `{ class = "mug" }`', default_text="`{}`"),
     Field("count", "int", 1, "number of copies (all assets together at most 10000 objects)", low=1, high=MAX_COUNT),
@@ -454,7 +471,22 @@ ASSET_FIELDS = (
         default_text="`[]`",
     ),
 )
-AssetSpec = section_class("AssetSpec", ASSET_FIELDS)
+AssetSpec = section_class(
+    "AssetSpec",
+    ASSET_FIELDS,
+    extra=(
+        ("pool_files", list, field(default_factory=list)),  # asset pools: the files, resolved and sorted
+        ("pool_labels", list, field(default_factory=list)),  # ... and each one's labels
+    ),
+)
+MAX_POOL_FILES = 10000
+
+
+def object_names(a) -> list[str]:
+    """The objects an asset entry makes: NAME, or NAME_000 .. for copies and pool members."""
+    n = a.count * max(1, len(a.pool_files))
+    return [a.name] if n == 1 and not a.pool_files else [f"{a.name}_{k:03d}" for k in range(n)]
+
 
 LIDAR_MODELS = ("spinning", "solid_state")
 LIDAR_FIELDS = (
@@ -673,6 +705,7 @@ class Config:
                 **r.options,
                 "trigger": r.trigger,
                 "interval": r.interval,
+                **r.resolved_extra(),
             }
             for r, t in zip(self.randomizers, self.randomizer_targets)
         ]
@@ -683,10 +716,11 @@ class Config:
         """Declared label values per type: [labels] first, then assets in file order."""
         order = {t: list(v) for t, v in self.labels.items()}
         for spec in [*self.assets, self.ground]:
-            for t, values in spec.labels.items():
-                key = ",".join(values)
-                if key not in order.setdefault(t, []):
-                    order[t].append(key)
+            for labels in getattr(spec, "pool_labels", None) or [spec.labels]:
+                for t, values in labels.items():
+                    key = ",".join(values)
+                    if key not in order.setdefault(t, []):
+                        order[t].append(key)
         return order
 
     def kelvin(self, value: float | None) -> float | None:
@@ -1001,6 +1035,9 @@ def _check_sensors(cfg: Config, problems: Problems) -> None:
     for where, value in checks:
         if value is not None and not lo - 1e-9 <= to_kelvin(value, unit) <= hi + 1e-9:
             problems.add(where, value, f"a temperature in {span} (thermal.unit = {unit!r}; the radiometric range)")
+    for i, c in enumerate(cfg.cameras):
+        if c.preview_min is not None and c.preview_max is not None and c.preview_max <= c.preview_min:
+            problems.add(f"cameras[{i}].preview_max", c.preview_max, f"more than preview_min ({c.preview_min})")
 
 
 def _light(v: _Reader, t, p: str) -> LightSpec:
@@ -1050,11 +1087,16 @@ def _asset(v: _Reader, t, p: str, base: Path) -> AssetSpec:
     if not v.is_table(t, p):
         return AssetSpec(name=p)
     a = read_section(v.problems, t, p, ASSET_FIELDS, AssetSpec(name=p))
-    has_prim, has_file = "primitive" in t, "file" in t
-    if has_prim and has_file:
-        v.problems.add(join(p, "file"), t["file"], "either primitive or file, not both")
-    elif not (has_prim or has_file):
-        v.problems.add(join(p, "primitive"), MISSING, "a primitive or a file (one of the two)")
+    has_prim, has_file, has_files = "primitive" in t, "file" in t, "files" in t
+    if has_prim + has_file + has_files > 1:
+        given = [k for k in ("primitive", "file", "files") if k in t]
+        v.problems.add(join(p, given[-1]), t[given[-1]], f"either {' or '.join(given)}, not both")
+    elif not (has_prim or has_file or has_files):
+        v.problems.add(join(p, "primitive"), MISSING, "a primitive or a file (or files, an asset pool): one of them")
+    if has_files and isinstance(a.files, str):
+        _pool(v, a, t, p, base)
+    if "label_from" in t and not has_files:
+        v.problems.add(join(p, "label_from"), t["label_from"], "no label_from without files (asset pools only)")
     if has_file and a.file:
         raw = a.file
         f = (base.parent / Path(raw).expanduser()).resolve()
@@ -1073,6 +1115,40 @@ def _asset(v: _Reader, t, p: str, base: Path) -> AssetSpec:
         if unknown:
             v.problems.add(join(p, f"skeleton[{k}]"), pair, f"names of this asset's keypoints {list(a.keypoints)}")
     return a
+
+
+def _pool(v: _Reader, a, t: dict, p: str, base: Path) -> None:
+    """An asset pool: the files its glob matches (model files only), and their labels."""
+    pattern = a.files.strip()
+    if not pattern:
+        v.problems.add(join(p, "files"), t["files"], "a glob of model files, e.g. assets/mugs/*.glb")
+        return
+    root = base.parent
+    path = Path(pattern).expanduser()
+    if path.is_absolute():
+        root, pattern = Path(path.anchor), path.relative_to(path.anchor).as_posix()
+    found = sorted(
+        {f.resolve() for f in root.glob(pattern) if f.is_file() and f.suffix.lower() in ASSET_EXTENSIONS},
+        key=lambda f: f.as_posix(),
+    )
+    if not found:
+        v.problems.add(
+            join(p, "files"),
+            t["files"],
+            f"a glob matching model files ({', '.join(ASSET_EXTENSIONS)}) under {root.resolve().as_posix()}",
+        )
+        return
+    if len(found) * a.count > MAX_POOL_FILES:
+        v.problems.add(join(p, "files"), t["files"], f"at most {MAX_POOL_FILES} objects (matched {len(found)} files)")
+        return
+    a.pool_files = [f.as_posix() for f in found]
+    for f in found:
+        labels = {k: list(x) for k, x in a.labels.items()}
+        if a.label_from == "folder":
+            labels["class"] = [f.parent.name]
+        elif a.label_from == "file":
+            labels["class"] = [f.stem]
+        a.pool_labels.append(labels)
 
 
 def _randomizer(v: _Reader, t, p: str, base: Path) -> tuple[RandomizerSpec | None, list[str]]:
@@ -1206,7 +1282,7 @@ def _unique_names(cfg: Config, asset_origins: list[tuple[str, Path]], path: Path
     for i, light in enumerate(cfg.lights):
         claim(light.name, [], join("lights", i), here)
     for a, (where, base) in zip(cfg.assets, asset_origins):
-        made = [f"{a.name}_{k:03d}" for k in range(a.count)] if a.count > 1 else []
+        made = [n for n in object_names(a) if n != a.name]
         claim(a.name, made, where, base.as_posix())
     for i, lidar in enumerate(cfg.lidars):  # not objects, but output sub-folders beside cameras
         claim(lidar.name, [], join("lidars", i), here)
