@@ -1046,6 +1046,9 @@ def _check_sensors(cfg: Config, problems: Problems) -> None:
     for where, value in checks:
         if value is not None and not lo - 1e-9 <= to_kelvin(value, unit) <= hi + 1e-9:
             problems.add(where, value, f"a temperature in {span} (thermal.unit = {unit!r}; the radiometric range)")
+    for i, c in enumerate(cfg.cameras):
+        if c.preview_min is not None and c.preview_max is not None and c.preview_max <= c.preview_min:
+            problems.add(f"cameras[{i}].preview_max", c.preview_max, f"more than preview_min ({c.preview_min})")
 
 
 def _light(v: _Reader, t, p: str) -> LightSpec:
