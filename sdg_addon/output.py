@@ -162,7 +162,10 @@ class Lock:
                 age = time.time() - path.stat().st_mtime
             except FileNotFoundError:
                 return None
-            return None if age > 60 else {"pid": -1, "host": "?"}
+            if age > 60:
+                path.unlink(missing_ok=True)  # stale and unreadable: taken over
+                return None
+            return {"pid": -1, "host": "?"}
         return info
 
     def release(self) -> None:
