@@ -249,12 +249,16 @@ camera_params = {}
 )
 
 
-def test_rough_surface_in_a_uniform_surrounding_obeys_kirchhoff(tmp_path):
-    (tmp_path / "r.toml").write_text(CLOSED_ROOM)
+@pytest.mark.parametrize("roughness", [1.0, 0.5])
+def test_rough_surface_in_a_uniform_surrounding_obeys_kirchhoff(tmp_path, roughness):
+    (tmp_path / "r.toml").write_text(CLOSED_ROOM.replace("roughness = 1.0", f"roughness = {roughness}"))
     assert main(["render", str(tmp_path / "r.toml"), "--out", str(tmp_path / "out"), "--quiet"]) == 0
     kelvin = np.load(tmp_path / "out" / "thermal_0000.npy")
     expected = float(apparent_temperature(300.0, 0.5, 400.0))
-    assert abs(float(kelvin.mean()) - expected) < 0.5  # Monte Carlo noise averages out
+    if roughness == 1.0:  # Lambert reflection of a uniform sky: exact in every pixel
+        assert np.abs(kelvin - expected).max() < 0.01
+    else:  # the glossy part is Monte Carlo: its noise averages out
+        assert abs(float(kelvin.mean()) - expected) < 0.5
 
 
 NIR = (
