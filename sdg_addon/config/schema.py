@@ -645,6 +645,13 @@ SEQUENCE_FIELDS = (
         high=1048574,
     ),
     Field(
+        "rigid_body",
+        "bool",
+        False,
+        "simulate rigid bodies over each clip (Blender's solver): single-mesh asset objects fall and "
+        "collide from the poses of the clip's first frame; the ground and other meshes are passive",
+    ),
+    Field(
         "folders",
         "choice",
         "clip",
@@ -907,6 +914,10 @@ def config_from_dict(data: dict, path: Path, problems: Problems | None = None) -
     cfg.writers = v.registry_table(data, "writers", writers, "writer")
     if "writers" not in data:
         cfg.writers = {"basic": {}}
+    if cfg.sequence.rigid_body and any(r.name == "physics_settle" for r in cfg.randomizers):
+        problems.add(
+            "sequence.rigid_body", True, "false with a physics_settle randomizer (one rigid-body simulation at a time)"
+        )
     problems.raise_if_any()
     return cfg
 
