@@ -145,9 +145,11 @@ def _merge(args) -> int:
         print(f"error: {out} holds no finished frames (no audit/frames*.jsonl)", file=sys.stderr)
         return EXIT_INVALID
     table = LabelTable(json.loads((out / AUDIT_DIR / "label_table.json").read_text()))
+    cameras_file = out / AUDIT_DIR / "cameras.json"  # a base .blend's cameras are known after building
+    cameras = json.loads(cameras_file.read_text()) if cameras_file.is_file() else [c.name for c in config.cameras]
     for name, options in config.writers.items():
         writer = create_writer(name, out, **options)
-        writer.set_run(table, len(config.cameras) > 1)
+        writer.set_run(table, len(cameras) > 1)
         writer.finalize()
     print(f"merged {len(done)} finished frame(s) in {out} for writers {', '.join(config.writers)}")
     return EXIT_OK

@@ -1,6 +1,7 @@
 """The audit trail in <out>/audit/: inputs, resolved parameters, versions, per-frame log.
 
-- inputs/            the parameter file and asset list, byte for byte as given
+- inputs/            the parameter file, asset list and base .blend, byte for byte as
+                     given, with their SHA-256 in inputs/SHA256SUMS
 - resolved.json      effective parameters (defaults filled in), seed included
 - environment.json   Blender, add-on, Python, OS, numpy versions; render device; argv
 - frames*.jsonl      one line per finished frame: every sampled value and stage timings.
@@ -45,12 +46,27 @@ def copy_inputs(audit: Path, files: list[Path]) -> None:
     inputs = audit / "inputs"
     inputs.mkdir(parents=True, exist_ok=True)
     used: set[str] = set()
+    sums = []
     for i, f in enumerate(files):
         name = f.name if f.name not in used else f"{i}_{f.name}"  # same name, other folder
         used.add(name)
         tmp = inputs / f".{name}.tmp"
         shutil.copyfile(f, tmp)
         os.replace(tmp, inputs / name)
+        sums.append(f"{_sha256(inputs / name)}  {name}\n")
+    # `sha256sum -c SHA256SUMS` in inputs/ checks the copies; a base .blend's hash is also
+    # in resolved.json, so a resumed run notices a changed scene.
+    tmp = inputs / ".SHA256SUMS.tmp"
+    tmp.write_text("".join(sums), encoding="utf-8")
+    os.replace(tmp, inputs / "SHA256SUMS")
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
 
 
 def environment(device: dict | None = None, extra: dict | None = None) -> dict:

@@ -88,8 +88,10 @@ def annotator_plan(config: Config) -> dict[str, dict]:
 
 
 class Recorder:
-    def __init__(self, config: Config, options: RunOptions, on_progress=None, on_warning=None):
+    def __init__(self, config: Config, options: RunOptions, on_progress=None, on_warning=None, open_scene=None):
         self.config = config
+        # The scene open in Blender as the base scene (the UI; the caller restores it after).
+        self.open_scene = open_scene
         self.options = options
         self.on_progress = on_progress or (lambda progress: None)
         self.on_warning = on_warning or (lambda text: log.warning(text))
@@ -194,14 +196,16 @@ class Recorder:
         audit_dir, done = self.prepare_output(writers)
         frames = self.frames_to_render(done)
 
-        built = build_scene(cfg)
+        built = build_scene(cfg, self.open_scene)
         targets = self.resolve_targets(built)
         plan = annotator_plan(cfg)
         # What to render is a property of the annotator classes; instances live in the sink.
         passes = {p for name in plan for p in ANNOTATORS[name].passes}
         need_geometry = any(ANNOTATORS[name].needs_geometry for name in plan)
         audit.write_json(audit_dir / "label_table.json", built.label_table.values)
-        spec = SinkSpec(opts.output, plan, dict(cfg.writers), built.label_table, len(cfg.cameras) > 1)
+        cameras = built.render_cameras
+        audit.write_json(audit_dir / "cameras.json", cameras)
+        spec = SinkSpec(opts.output, plan, dict(cfg.writers), built.label_table, len(cameras) > 1)
 
         unlabelled = unlabelled_objects(built.scene)
         labelled = [e for e in built.entities.values() if e.labels]
@@ -277,7 +281,7 @@ class Recorder:
                 t1 = time.perf_counter()
                 apply_frame(built, sampled)
                 t2 = time.perf_counter()
-                captured = capturer.capture_frame(f, [cam.name for cam in cfg.cameras])
+                captured = capturer.capture_frame(f, cameras)
                 if self._cancel.is_set():
                     # Cancelled while rendering (Ctrl-C also makes Cycles stop early): the
                     # frame may be cut short, so it is not written and stays unfinished.
@@ -309,7 +313,7 @@ class Recorder:
                 "frames_written_this_run": self.result.frames_written,
                 "frames_skipped_as_done": self.result.frames_skipped,
                 "frames_finished_total": len(audit.finished_frames(audit_dir)),
-                "cameras": [c.name for c in cfg.cameras],
+                "cameras": cameras,
                 "annotators": sorted(plan),
                 "writers": list(cfg.writers),
                 "seconds_total": self.result.seconds,

@@ -80,9 +80,9 @@ def test_manifest_fields():
 
 
 def test_core_imports_without_bpy():
-    """sdg_addon (and ui.rules) import in plain Python, without bpy, Pillow or pycocotools."""
+    """sdg_addon (and labels.rules) import in plain Python, without bpy, Pillow or pycocotools."""
     code = (
-        "import sys, sdg_addon, sdg_addon.recorder, sdg_addon.config, sdg_addon.ui, sdg_addon.ui.rules\n"
+        "import sys, sdg_addon, sdg_addon.recorder, sdg_addon.config, sdg_addon.ui, sdg_addon.labels.rules\n"
         "bad = [m for m in ('bpy', 'PIL', 'pycocotools') if m in sys.modules]\n"
         "assert not bad, bad\n"
     )
@@ -102,13 +102,13 @@ def test_core_imports_without_bpy():
     ],
 )
 def test_name_rule_defaults(name, expected):
-    from sdg_addon.ui.rules import NameRule
+    from sdg_addon.labels.rules import NameRule
 
     assert NameRule.from_text("", "SM_, GEO_", NameRule().suffix, True).value(name) == expected
 
 
 def test_name_rule_pattern_groups():
-    from sdg_addon.ui.rules import NameRule
+    from sdg_addon.labels.rules import NameRule
 
     assert NameRule(pattern=r"^prop_(?P<value>[a-z]+)").value("prop_lamp_12") == "lamp"
     assert NameRule(pattern=r"^(\w+?)_").value("car_red_1") == "car"

@@ -17,6 +17,7 @@ from mathutils import Matrix
 
 from ..config.schema import RenderSettings
 from ..frame import Camera, FrameData, SceneObject
+from ..scene.base import render_view_layer
 from ..scene.build import BuiltScene
 from ..scene.instancing import renders
 from .device import select_device
@@ -48,7 +49,7 @@ def configure_cycles(scene, render: RenderSettings, passes: set[str]) -> dict:
     if render.threads:
         scene.render.threads = render.threads
     scene.view_settings.view_transform = render.view_transform
-    vl = scene.view_layers[0]
+    vl = render_view_layer(scene)
     vl.use_pass_combined = True
     vl.use_pass_z = "depth" in passes
     vl.use_pass_object_index = "instance" in passes

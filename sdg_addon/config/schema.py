@@ -7,6 +7,7 @@ Config is data: nothing in a parameter file is evaluated or imported.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import re
@@ -15,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ..annotators import ANNOTATORS
+from ..labels.rules import LABEL_RULE_FIELDS, NameRule
 from ..sampling.distributions import (
     Distribution,
     check_distribution_spec,
@@ -91,6 +93,30 @@ RENDER_FIELDS = (
 )
 RenderSettings = section_class("RenderSettings", RENDER_FIELDS)
 
+BASE_SCENE_FIELDS = (
+    Field(
+        "blend",
+        "str",
+        "",
+        "base scene: a .blend file (relative to this file) whose objects, cameras, lights, world and materials "
+        "are used as they are; opened read-only and copied into audit/inputs",
+    ),
+    Field("scene", "str", "", "scene of the .blend to use (default: the scene the file was saved with)"),
+    Field(
+        "cameras",
+        "strings",
+        [],
+        "name globs of the .blend's cameras to render (default: every camera of the scene); `[[cameras]]` add to them",
+    ),
+    Field(
+        "lights",
+        "strings",
+        ["*"],
+        "name globs of the .blend's lights to keep; the others are switched off for the run",
+    ),
+)
+BaseSceneSpec = section_class("BaseSceneSpec", BASE_SCENE_FIELDS, extra=(("blend_sha256", str, field(default="")),))
+
 WORLD_FIELDS = (
     Field("color", "color", [0.05, 0.05, 0.05], "linear RGB"),
     Field("strength", "float", 1.0, "emission strength (multiplies `color`)", low=0),
@@ -98,7 +124,13 @@ WORLD_FIELDS = (
 WorldSpec = section_class("WorldSpec", WORLD_FIELDS)
 
 # Every section declared with config.fields, by its name in the file (docs and UI read this).
-DECLARED_SECTIONS = {"run": RUN_FIELDS, "render": RENDER_FIELDS, "scene.world": WORLD_FIELDS}
+DECLARED_SECTIONS = {
+    "run": RUN_FIELDS,
+    "render": RENDER_FIELDS,
+    "scene": BASE_SCENE_FIELDS,
+    "scene.world": WORLD_FIELDS,
+    "label_rules": LABEL_RULE_FIELDS,
+}
 
 
 @dataclass
@@ -159,13 +191,15 @@ class Config:
     output: str = "out"
     render: RenderSettings = field(default_factory=RenderSettings)
     labels: dict[str, list[str]] = field(default_factory=dict)  # stable label order per type
+    base: BaseSceneSpec = field(default_factory=BaseSceneSpec)  # [scene] blend: the user's .blend
     ground: GroundSpec = field(default_factory=GroundSpec)
-    world: WorldSpec = field(default_factory=WorldSpec)
+    world: WorldSpec | None = field(default_factory=WorldSpec)  # None: the .blend's world as it is
     cameras: list[CameraSpec] = field(default_factory=list)
     lights: list[LightSpec] = field(default_factory=list)
     assets: list[AssetSpec] = field(default_factory=list)
     randomizers: list[RandomizerSpec] = field(default_factory=list)
     randomizer_targets: list[list[str]] = field(default_factory=list)  # glob patterns
+    label_rules: list[NameRule] = field(default_factory=list)
     annotators: dict[str, dict] = field(default_factory=dict)
     writers: dict[str, dict] = field(default_factory=dict)
 
@@ -271,12 +305,17 @@ def config_from_dict(data: dict, path: Path, problems: Problems | None = None) -
     cfg.render = _render(v, v.table(data, "render"))
     cfg.labels = v.label_table(data, "labels", "")
     scene = v.table(data, "scene")
-    problems.unknown_keys(scene, ("ground", "world"), "scene")
+    cfg.base = _base_scene(v, scene, path)
     cfg.ground, cfg.world = _ground(v, scene), _world(v, scene)
+    if cfg.base.blend:
+        # A .blend brings its own floor and world: ours only when asked for.
+        cfg.ground.enabled = cfg.ground.enabled and "ground" in scene
+        cfg.world = cfg.world if "world" in scene else None
+        cfg.files.append(Path(cfg.base.blend))
 
     cfg.cameras = [_camera(v, c, join("cameras", i)) for i, c in enumerate(v.array(data, "cameras"))]
-    if not cfg.cameras and isinstance(data.get("cameras", []), list):
-        problems.add("cameras", data.get("cameras", MISSING), "at least one [[cameras]] entry")
+    if not cfg.cameras and not cfg.base.blend and isinstance(data.get("cameras", []), list):
+        problems.add("cameras", data.get("cameras", MISSING), "at least one [[cameras]] entry (or a [scene] blend)")
     cfg.lights = [_light(v, t, join("lights", i)) for i, t in enumerate(v.array(data, "lights"))]
 
     assets = [(a, join("assets", i), path) for i, a in enumerate(v.array(data, "assets"))]
@@ -292,6 +331,8 @@ def config_from_dict(data: dict, path: Path, problems: Problems | None = None) -
         if spec is not None:
             cfg.randomizers.append(spec)
             cfg.randomizer_targets.append(targets)
+
+    cfg.label_rules = [_label_rule(v, t, join("label_rules", i)) for i, t in enumerate(v.array(data, "label_rules"))]
 
     cfg.annotators = v.registry_table(data, "annotators", ANNOTATORS, "annotator")
     if "annotators" not in data:
@@ -309,6 +350,7 @@ TOP_LEVEL_KEYS = (
     "run",
     "render",
     "labels",
+    "label_rules",
     "scene",
     "cameras",
     "lights",
@@ -354,6 +396,47 @@ def _ground(v: _Reader, scene: dict) -> GroundSpec:
     g.color = v.color(value, "color", p, g.color)
     g.labels = v.labels(value, "labels", p)
     return g
+
+
+def _base_scene(v: _Reader, scene: dict, path: Path) -> BaseSceneSpec:
+    """[scene] blend / scene / cameras / lights; the .blend resolved against this file."""
+    base = read_section(v.problems, scene, "scene", BASE_SCENE_FIELDS, BaseSceneSpec(), known_extra=("ground", "world"))
+    if base.blend:
+        f = (path.parent / Path(base.blend).expanduser()).resolve()
+        if f.suffix.lower() != ".blend":
+            v.problems.add("scene.blend", base.blend, "a Blender file ending in .blend")
+        elif not f.is_file():
+            v.problems.add("scene.blend", base.blend, f"an existing file (looked for {f.as_posix()})")
+        else:
+            base.blend_sha256 = file_sha256(f)
+        base.blend = f.as_posix()
+    else:
+        for key in ("scene", "cameras", "lights"):
+            if key in scene:
+                v.problems.add(join("scene", key), scene[key], "a [scene] blend file to take it from (none is given)")
+    return base
+
+
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _label_rule(v: _Reader, t, p: str) -> NameRule:
+    if not v.is_table(t, p):
+        return NameRule()
+    section = read_section(v.problems, t, p, LABEL_RULE_FIELDS, LabelRuleSpec())
+    rule = NameRule.from_section(section)
+    problem = rule.check()
+    if problem:
+        v.problems.add(p, t, f"a usable rule: {problem}")
+    return rule
+
+
+LabelRuleSpec = section_class("LabelRuleSpec", LABEL_RULE_FIELDS)
 
 
 def _world(v: _Reader, scene: dict) -> WorldSpec:

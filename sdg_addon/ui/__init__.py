@@ -3,7 +3,7 @@
 Thin: everything it does goes through the core. Registered in one place (here): each
 module with Blender classes exports a CLASSES tuple; unregister runs in reverse and
 deletes added properties. bpy is imported only on register, so the pure helpers
-(ui.rules) import without Blender.
+(labels.rules) import without Blender.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ from pathlib import Path
 import bpy
 from bpy.props import BoolProperty, EnumProperty, IntProperty, PointerProperty, StringProperty
 
-from .rules import DEFAULT_SUFFIX
+from ..labels.rules import DEFAULT_SUFFIX
 
 # The add-on's root folder (the extension folder when installed, the repository otherwise).
 ADDON_ROOT = Path(__file__).resolve().parent.parent.parent
@@ -37,6 +37,7 @@ EXISTING_ITEMS = (
 SCOPE_ITEMS = (
     ("MESHES", "All Meshes", "Every mesh object of the scene"),
     ("SELECTED", "Selected", "The selected objects"),
+    ("OBJECTS", "All Objects", "Every object of the scene"),
     ("COLLECTIONS", "Collections", "Every collection of the scene"),
 )
 
