@@ -11,6 +11,8 @@ def make_shop_blend(path: Path) -> dict[str, list[list[float]]]:
     """Write the .blend to `path`; return each object's matrix_world as saved."""
     import bpy
 
+    from sdg_addon.compat import use_nodes
+
     bpy.ops.wm.read_factory_settings(use_empty=True)
     scene = bpy.context.scene
     scene.name = "Shop"
@@ -61,8 +63,7 @@ def make_shop_blend(path: Path) -> dict[str, list[list[float]]]:
     scene.collection.objects.link(light)
     world = bpy.data.worlds.new("plain")
     scene.world = world
-    if bpy.app.version < (5, 0, 0):
-        world.use_nodes = True
+    use_nodes(world)
     bg = next(n for n in world.node_tree.nodes if n.type == "BACKGROUND")
     bg.inputs["Color"].default_value = (0.2, 0.2, 0.25, 1.0)
     bpy.context.view_layer.update()

@@ -14,6 +14,7 @@ import pytest
 bpy = pytest.importorskip("bpy")
 
 from blend_scene import make_shop_blend  # noqa: E402
+
 from headless.cli import main  # noqa: E402
 from sdg_addon.config import ConfigError  # noqa: E402
 from sdg_addon.config.schema import config_from_dict  # noqa: E402

@@ -12,6 +12,7 @@ import sys
 
 import numpy as np
 
+from ..compat import canonical_passes
 from .exr_reader import UnsupportedExr, group_passes, read_exr
 
 
@@ -34,9 +35,9 @@ def read_multilayer_exr(path: str) -> dict[str, np.ndarray]:
     Our own uncompressed files are read with numpy (exr_reader); anything else through
     OpenImageIO."""
     try:
-        return group_passes(read_exr(path))
+        return canonical_passes(group_passes(read_exr(path)))
     except UnsupportedExr:
-        return read_multilayer_exr_oiio(path)
+        return canonical_passes(read_multilayer_exr_oiio(path))
 
 
 def read_multilayer_exr_oiio(path: str) -> dict[str, np.ndarray]:

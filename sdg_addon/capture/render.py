@@ -15,6 +15,7 @@ import bpy
 import numpy as np
 from mathutils import Matrix
 
+from ..compat import set_multilayer_exr
 from ..config.schema import RenderSettings
 from ..frame import Camera, FrameData, SceneObject
 from ..scene.base import render_view_layer
@@ -57,9 +58,7 @@ def configure_cycles(scene, render: RenderSettings, passes: set[str]) -> dict:
     # Masks and depth: a surface owns a pixel when its alpha >= this (docs/exactness.md).
     vl.pass_alpha_threshold = render.alpha_threshold
     s = scene.render.image_settings
-    if hasattr(s, "media_type"):  # Blender 5
-        s.media_type = "MULTI_LAYER_IMAGE"
-    s.file_format = "OPEN_EXR_MULTILAYER"
+    set_multilayer_exr(s)
     s.color_depth = "32"
     s.exr_codec = "NONE"  # fastest; the file lives for milliseconds
     scene.render.use_file_extension = False

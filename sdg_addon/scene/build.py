@@ -17,6 +17,7 @@ from pathlib import Path
 import bpy
 from mathutils import Euler, Vector
 
+from ..compat import use_nodes
 from ..config.schema import AssetSpec, CameraSpec, Config, LightSpec
 from ..frame import FIRST_INSTANCE_ID, LabelTable
 from ..labels.blender import (
@@ -233,8 +234,7 @@ def discover_entities(scene, realize: bool = True) -> dict[str, Entity]:
 def _world(scene, color, strength) -> None:
     world = bpy.data.worlds.new("sdg_world")
     scene.world = world
-    if bpy.app.version < (5, 0, 0):  # always on (and deprecated) from Blender 5
-        world.use_nodes = True
+    use_nodes(world)
     bg = next(n for n in world.node_tree.nodes if n.type == "BACKGROUND")
     bg.inputs["Color"].default_value = (*color[:3], 1.0)
     bg.inputs["Strength"].default_value = strength

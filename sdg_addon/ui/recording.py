@@ -12,6 +12,7 @@ import textwrap
 
 import bpy
 
+from ..compat import progress_bar
 from . import job as jobs
 from .props import SidebarPanel
 
@@ -213,10 +214,7 @@ def draw_validation(layout, settings):
 def draw_progress(layout, job):
     box = layout.box()
     line = job.progress_line()
-    if hasattr(box, "progress"):  # Blender >= 4.0
-        box.progress(factor=job.fraction, type="BAR", text=line)
-    else:
-        box.label(text=line)
+    progress_bar(box, job.fraction, line)
     if job.message != line:
         wrapped(box, job.message, icon="TIME")
     box.operator(SDG_OT_cancel_recording.bl_idname, icon="CANCEL")
