@@ -772,3 +772,49 @@ def test_silhouettes_are_computed_once_per_frame(monkeypatch):
     for name in ("bounding_box_2d_tight", "bounding_box_2d_loose", "bounding_box_3d", "occlusion"):
         annotate(name, frame)
     assert len(calls) == len(frame.objects)
+
+
+def test_amodal_mask_is_the_unoccluded_render_and_matches_boxes_and_occlusion():
+    """The half-hidden cube's amodal mask is exactly its pixels rendered alone; the visible
+    pixels lie inside it; its extent is the loose box; 1 - visible / amodal is the
+    occlusion ratio of the occlusion and box annotators (exactly, same float)."""
+    cam, objects = half_occluded_cube_scene()
+    frame = make_frame(cam, objects)
+    alone = trace(cam, objects[:1])["instance"] == 2
+    amodal = annotate("instance_segmentation_amodal", frame)
+    info = amodal["info"]
+    assert amodal["data"].shape == (2, cam.height, cam.width) and amodal["data"].dtype == bool
+    assert info["instanceIds"] == [2, 3]
+    mask = amodal["data"][0]
+    assert np.array_equal(mask, alone)
+    visible = frame.passes["instance"] == 2
+    assert 0 < visible.sum() < 0.8 * mask.sum() and not (visible & ~mask).any()
+    assert info["visiblePixels"][0] == visible.sum() and info["amodalPixels"][0] == mask.sum()
+    loose = row_of(annotate("bounding_box_2d_loose", frame), 2)
+    ys, xs = np.nonzero(mask)
+    assert info["bboxes"][0] == [xs.min(), ys.min(), xs.max(), ys.max()]
+    assert (loose["x_min"], loose["y_min"], loose["x_max"], loose["y_max"]) == tuple(info["bboxes"][0])
+    occ = annotate("occlusion", frame)["data"]
+    row = occ[list(occ["instanceId"]).index(2)]
+    ratio = 1 - visible.sum() / mask.sum()
+    assert info["occlusionRatio"][0] == pytest.approx(ratio, abs=1e-12)
+    assert row["occlusionRatio"] == np.float32(info["occlusionRatio"][0]) == loose["occlusionRatio"]
+    assert row["unoccludedPixels"] == mask.sum() and row["visiblePixels"] == visible.sum()
+    # The wall in front is not occluded: its amodal mask is its visible mask.
+    assert np.array_equal(amodal["data"][1], frame.passes["instance"] == 3) and info["occlusionRatio"][1] == 0.0
+
+
+def test_amodal_mask_holds_visible_pixels_the_silhouette_misses():
+    """Where the renderer saw an object at a pixel whose centre the rasterizer leaves out
+    (an edge tie, a rounding), the amodal mask still holds it: visible is always a subset."""
+    cam, objects = half_occluded_cube_scene(with_wall=False)
+    frame = make_frame(cam, objects)
+    inst = frame.passes["instance"]
+    ys, xs = np.nonzero(inst == 2)
+    inst[ys.min() - 1, xs.min()] = 2  # one extra "visible" pixel just outside the silhouette
+    frame.cache.clear()
+    info = annotate("instance_segmentation_amodal", frame)
+    mask = info["data"][0]
+    assert mask[ys.min() - 1, xs.min()] and not ((inst == 2) & ~mask).any()
+    assert info["info"]["occlusionRatio"][0] == 0.0
+    assert info["info"]["bboxes"][0][1] == ys.min() - 1

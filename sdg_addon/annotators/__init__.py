@@ -5,6 +5,7 @@ catalogue of names, shapes, dtypes, units and conventions.
 """
 
 from . import (  # noqa: F401  (registration)
+    amodal,
     bbox2d,
     bbox3d,
     camera_params,

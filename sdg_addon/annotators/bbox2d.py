@@ -6,10 +6,11 @@ y down, origin top-left): width = x_max - x_min + 1. Boxes are clipped to the im
 much of the object lies outside it is info["truncationRatio"] (silhouettes.truncation_ratio).
 
 - bounding_box_2d_tight: the visible pixels (instance pass); objects with none have no row.
-- bounding_box_2d_loose: the full projection, occluded parts included (pixel-centre
-  silhouette from the geometry, united with the visible pixels so that it always encloses
-  the tight box); every labelled object covering a pixel of the image has a row, fully
-  occluded ones too (occlusionRatio 1.0).
+- bounding_box_2d_loose: the full projection, occluded parts included: the extent of the
+  object's amodal mask (silhouettes.amodal_mask: the pixel-centre silhouette from the
+  geometry united with the visible pixels, so it always encloses the tight box); every
+  labelled object covering a pixel of the image has a row, fully occluded ones too
+  (occlusionRatio 1.0).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import numpy as np
 from .base import Annotator, register_annotator
 from .raster import silhouette_extent
 from .semantics import SEMANTIC_OPTIONS, object_labels
-from .silhouettes import full_silhouette, in_view, occlusion_ratio, truncation_ratio, visible_extents
+from .silhouettes import amodal_mask, in_view, occlusion_ratio, truncation_ratio, visible_extents
 
 BBOX_2D_DTYPE = np.dtype(
     [
@@ -31,13 +32,6 @@ BBOX_2D_DTYPE = np.dtype(
         ("occlusionRatio", "<f4"),
     ]
 )
-
-
-def union_extent(a, b):
-    """Smallest extent holding two inclusive extents (either may be None)."""
-    if a is None or b is None:
-        return a if b is None else b
-    return min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3])
 
 
 class _BBox2D(Annotator):
@@ -83,12 +77,11 @@ class BoundingBox2DLoose(_BBox2D):
     name = "bounding_box_2d_loose"
 
     def extents(self, frame, labelled):
-        visible = visible_extents(frame)
         out = {}
         for iid in labelled:
             if not in_view(frame, iid):
                 continue
-            ext = union_extent(silhouette_extent(full_silhouette(frame, iid)), visible.get(iid))
+            ext = silhouette_extent(amodal_mask(frame, iid))
             if ext is not None:
                 out[iid] = ext
         return out

@@ -4,15 +4,12 @@ Rows: the labelled objects (semantic filter passed) that cover at least one pixe
 image, occluded or not (silhouettes.in_view), sorted by instance id.
 
 - visiblePixels: pixels where the object is the visible surface (instance pass).
-- unoccludedPixels: pixels its full silhouette covers inside the image (pixel centres,
-  occluders ignored, geometry rasterized by raster.py).
-- occlusionRatio = 1 - visiblePixels / unoccludedPixels, clamped to [0, 1]; 0.0 when the
-  silhouette covers no pixel centre. Behind a wall: 1.0; unobstructed: 0.0.
-
-Tolerance: the renderer samples its instance pass at one jittered point inside each pixel,
-the silhouette at pixel centres, so pixels along the object's outline may be counted by one
-and not the other. The ratio is exact up to about (unoccluded outline pixels) /
-unoccludedPixels: e.g. +-0.03 for a 100 x 100-pixel square, +-0.1 for 30 x 30.
+- unoccludedPixels: pixels of its amodal mask inside the image (silhouettes.amodal_mask:
+  the full silhouette at pixel centres, occluders ignored, united with the visible pixels).
+- occlusionRatio = 1 - visiblePixels / unoccludedPixels, in [0, 1] (the visible pixels
+  are a subset of the amodal mask); 0.0 when it covers no pixel. Behind a wall: 1.0;
+  unobstructed: 0.0. Exact for what was rendered: the renderer's id sample and the
+  rasterizer both sample the pixel centre.
 
 Truncation (the part outside the image, not counted here) is info["truncationRatio"].
 """
@@ -24,7 +21,7 @@ import numpy as np
 from ..frame import UNLABELLED_ID
 from .base import Annotator, register_annotator
 from .semantics import SEMANTIC_OPTIONS, object_labels
-from .silhouettes import in_view, occlusion_ratio, silhouette_pixels, truncation_ratio, visible_counts
+from .silhouettes import amodal_pixels, in_view, occlusion_ratio, truncation_ratio, visible_counts
 
 OCCLUSION_DTYPE = np.dtype(
     [
@@ -60,7 +57,7 @@ class Occlusion(Annotator):
                 continue
             value = labelled.get(iid)
             sid = frame.label_table.semantic_id(stype, value)
-            rows.append((iid, sid, occlusion_ratio(frame, iid), visible.get(iid, 0), silhouette_pixels(frame, iid)))
+            rows.append((iid, sid, occlusion_ratio(frame, iid), visible.get(iid, 0), amodal_pixels(frame, iid)))
             paths.append(frame.objects[iid].path)
             truncation.append(truncation_ratio(frame, iid))
             id_to_labels[sid] = {stype: value if sid != UNLABELLED_ID else "UNLABELLED"}

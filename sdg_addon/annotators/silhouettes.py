@@ -102,27 +102,57 @@ def visible_extents(frame: FrameData) -> dict[int, tuple[int, int, int, int]]:
 
 
 def in_view(frame: FrameData, instance_id: int) -> bool:
-    """True if the object covers at least one pixel, occluded or not.
-
-    Its full silhouette covers a pixel centre, or it is visible in the instance pass (which
-    the renderer samples at a jittered point inside each pixel, so a thin object can be
-    visible without covering any pixel centre).
-    """
+    """True if the object covers at least one pixel, occluded or not: its amodal mask
+    (full silhouette united with its visible pixels) is not empty."""
     return visible_counts(frame).get(instance_id, 0) > 0 or silhouette_pixels(frame, instance_id) > 0
 
 
-def occlusion_ratio(frame: FrameData, instance_id: int) -> float:
-    """1 - visible / unoccluded pixels inside the image, clamped to [0, 1]; 0 if it covers none.
+def amodal_mask(frame: FrameData, instance_id: int) -> np.ndarray:
+    """(H, W) bool: the object's full extent in the image as if nothing occluded it.
 
-    Visible pixels come from the instance pass (one jittered sample per pixel), unoccluded
-    ones from the pixel-centre silhouette, so along the outline the two can disagree by a
-    pixel: the ratio is exact up to about (outline pixels not occluded) / (unoccluded pixels).
+    Its full silhouette (pixel centres, raster.py) united with the pixels where it is the
+    visible surface. Cycles' id sample goes through the pixel centre too, so the union adds
+    nothing but pixels where the renderer and the rasterizer part ways (a centre exactly
+    on an edge, float rounding): visible pixels are always a subset of the amodal mask, the
+    loose box is its extent and occlusionRatio = 1 - visible / amodal pixels, exactly.
     """
-    total = silhouette_pixels(frame, instance_id)
+    cache = frame.cache.setdefault("amodal", {})
+    mask = cache.get(instance_id)
+    if mask is None:
+        mask = full_silhouette(frame, instance_id)
+        extent = visible_extents(frame).get(instance_id)
+        if extent is not None:  # only the visible pixels' box is read, not the whole image
+            x0, y0, x1, y1 = extent
+            crop = np.asarray(frame.passes["instance"])[y0 : y1 + 1, x0 : x1 + 1] == instance_id
+            if not mask[y0 : y1 + 1, x0 : x1 + 1][crop].all():
+                mask = mask.copy()
+                mask[y0 : y1 + 1, x0 : x1 + 1] |= crop
+        cache[instance_id] = mask
+    return mask
+
+
+def amodal_pixels(frame: FrameData, instance_id: int) -> int:
+    """Pixels of the object's amodal mask (its unoccluded area inside the image)."""
+    cache = frame.cache.setdefault("amodal_pixels", {})
+    n = cache.get(instance_id)
+    if n is None:
+        mask = amodal_mask(frame, instance_id)
+        same = mask is full_silhouette(frame, instance_id)
+        n = cache[instance_id] = silhouette_pixels(frame, instance_id) if same else int(np.count_nonzero(mask))
+    return n
+
+
+def occlusion_ratio(frame: FrameData, instance_id: int) -> float:
+    """1 - visible / amodal pixels inside the image; 0 if the object covers no pixel.
+
+    Visible pixels (instance pass) are a subset of the amodal mask, so the ratio lies in
+    [0, 1] and is exact for what was rendered.
+    """
+    total = amodal_pixels(frame, instance_id)
     if total == 0:
         return 0.0
     visible = visible_counts(frame).get(instance_id, 0)
-    return float(min(1.0, max(0.0, 1.0 - visible / total)))
+    return float(1.0 - visible / total)
 
 
 def projected_triangles(frame: FrameData, instance_id: int) -> np.ndarray:

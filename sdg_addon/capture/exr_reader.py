@@ -104,12 +104,20 @@ def read_exr(path: str) -> dict[str, np.ndarray]:
     return out
 
 
-def group_passes(channels: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+def view_layer_of(channel: str) -> str:
+    """'<ViewLayer>.<Pass>.<Channel>' -> '<ViewLayer>' ('' for names without a layer)."""
+    return channel.rsplit(".", 2)[0] if channel.count(".") >= 2 else ""
+
+
+def group_passes(channels: dict[str, np.ndarray], layer: str | None = None) -> dict[str, np.ndarray]:
     """Channels named 'ViewLayer.<Pass>.<Channel>' -> {pass: (H, W, C)}, channels ordered
-    R, G, B, A / X, Y, Z / Z as Blender writes them (not alphabetically)."""
+    R, G, B, A / X, Y, Z / Z as Blender writes them (not alphabetically). With `layer`,
+    only the channels of that view layer."""
     order = {c: i for i, c in enumerate("RGBAXYZVUW")}
     groups: dict[str, list[tuple[str, np.ndarray]]] = {}
     for name, data in channels.items():
+        if layer is not None and view_layer_of(name) != layer:
+            continue
         parts = name.split(".")
         pass_name = parts[-2] if len(parts) >= 2 else name
         groups.setdefault(pass_name, []).append((parts[-1], data))

@@ -2,8 +2,17 @@
 
 Cycles writes a multilayer EXR (Combined, Depth, Object Index, Normal) to a temporary
 folder (RAM-backed where the OS has one); it is read back and deleted at once. The
-object-index and depth passes are taken from one sample per pixel (not anti-aliased),
-which is what makes masks exact.
+object-index and depth passes are taken from one sample per pixel, the first, whose ray
+Cycles sends through the pixel centre (not anti-aliased): that is what makes masks exact.
+
+Cycles' Normal pass, however, is averaged over all samples (edge pixels blend two faces,
+background pixels next to an object get a fraction of its normal, and the float sums
+depend on thread scheduling). When normals are asked for with samples > 1, the render
+holds a second view layer, DATA_LAYER, rendered with 1 sample (Cycles' per-layer sample
+override): the depth, object-index and normal passes come from it, so all three are the
+same first sample through the pixel centre, and the main layer keeps only Combined.
+It is one render call (one scene sync, one file); the 1-sample layer costs about one
+sample's path tracing.
 """
 
 from __future__ import annotations
@@ -22,9 +31,10 @@ from ..scene.base import render_view_layer
 from ..scene.build import BuiltScene
 from ..scene.instancing import renders
 from .device import select_device
-from .exr import read_multilayer_exr
+from .exr import read_view_layers
 
 NO_HIT_DEPTH = 1e9  # Cycles writes 1e10 where a ray hits nothing
+DATA_LAYER = "SDG Data"  # the 1-sample view layer of the id, depth and normal passes
 
 
 def temp_render_dir() -> str:
@@ -52,17 +62,53 @@ def configure_cycles(scene, render: RenderSettings, passes: set[str]) -> dict:
     scene.view_settings.view_transform = render.view_transform
     vl = render_view_layer(scene)
     vl.use_pass_combined = True
-    vl.use_pass_z = "depth" in passes
-    vl.use_pass_object_index = "instance" in passes
-    vl.use_pass_normal = "normal" in passes
-    # Masks and depth: a surface owns a pixel when its alpha >= this (docs/exactness.md).
-    vl.pass_alpha_threshold = render.alpha_threshold
+    data = data_layer(scene, render, passes)
+    for layer in (vl, data) if data != vl else (vl,):
+        is_data = layer == data  # bpy gives a new Python object per access: compare, not `is`
+        layer.use_pass_z = "depth" in passes and is_data
+        layer.use_pass_object_index = "instance" in passes and is_data
+        layer.use_pass_normal = "normal" in passes and is_data
+        # Masks and depth: a surface owns a pixel when its alpha >= this (docs/exactness.md).
+        layer.pass_alpha_threshold = render.alpha_threshold
     s = scene.render.image_settings
     set_multilayer_exr(s)
     s.color_depth = "32"
     s.exr_codec = "NONE"  # fastest; the file lives for milliseconds
     scene.render.use_file_extension = False
     return device
+
+
+def data_layer(scene, render: RenderSettings, passes: set[str]):
+    """The view layer that carries the id, depth and normal passes: the main one, or a
+    1-sample DATA_LAYER when the normals would otherwise be averaged (module docstring)."""
+    main = render_view_layer(scene)
+    main.samples = 0  # the scene's sample count
+    existing = scene.view_layers.get(DATA_LAYER)
+    if "normal" not in passes or render.samples == 1:
+        if existing is not None:
+            scene.view_layers.remove(existing)
+        return main
+    layer = existing or scene.view_layers.new(DATA_LAYER)
+    _mirror_collections(main.layer_collection, layer.layer_collection)
+    layer.use = True
+    layer.samples = 1
+    layer.use_pass_combined = True  # Blender always writes it; the 1-sample image is ignored
+    if hasattr(layer, "cycles"):
+        layer.cycles.use_denoising = False
+    scene.cycles.use_layer_samples = "USE"
+    return layer
+
+
+def _mirror_collections(src, dst) -> None:
+    """Give the data layer the main layer's collection switches (a user's .blend may
+    exclude collections or make them holdouts), so both layers see the same scene."""
+    for name in ("exclude", "holdout", "indirect_only"):
+        if getattr(dst, name) != getattr(src, name):
+            setattr(dst, name, getattr(src, name))
+    for child in src.children:
+        other = dst.children.get(child.name)
+        if other is not None:
+            _mirror_collections(child, other)
 
 
 def camera_info(scene, cam_obj) -> Camera:
@@ -129,11 +175,12 @@ class Capturer:
         path = os.path.join(self.tmp_dir, "render.exr")
         scene.render.filepath = path
         bpy.ops.render.render(write_still=True)
-        raw = read_multilayer_exr(path)
+        layers = read_view_layers(path)
         os.unlink(path)
         out: dict[str, np.ndarray] = {}
-        combined = raw["Combined"]
-        out["combined"] = combined
+        main = layers[render_view_layer(scene).name]
+        raw = layers.get(DATA_LAYER, main)
+        out["combined"] = main["Combined"]
         if "Depth" in raw:
             depth = raw["Depth"][..., 0]
             out["depth"] = np.where(depth >= NO_HIT_DEPTH, np.inf, depth).astype(np.float32)

@@ -5,7 +5,8 @@ A section is a tuple of `Field`s. From it come the dataclass that holds the valu
 docs/parameters.md (`fields_markdown`, checked by a test) and the UI panels (ui/ reads
 the same declarations). Adding a field is adding one `Field(...)` line.
 
-Kinds: "int", "float", "bool", "str", "choice", "vec3", "color", "strings".
+Kinds: "int", "float", "bool", "str", "choice", "vec3", "color", "strings", "name"
+(a Blender object name), "labels" (a table of label type -> value or list of values).
 """
 
 from __future__ import annotations
@@ -16,7 +17,11 @@ from dataclasses import dataclass, field, make_dataclass
 
 from .problems import MISSING, Problems, join, one_of
 
-KINDS = ("int", "float", "bool", "str", "choice", "vec3", "color", "strings")
+KINDS = ("int", "float", "bool", "str", "choice", "vec3", "color", "strings", "name", "labels")
+
+MAX_NAME_BYTES = 63  # Blender's limit for ID names (longer ones are cut, then clash)
+MAX_LABEL_CHARS = 128  # a label type or value; longer is a mistake, not a class name
+MAX_STRING_CHARS = 4096  # any other string (paths, patterns)
 
 
 @dataclass(frozen=True)
@@ -32,6 +37,7 @@ class Field:
     fold_case: bool = False  # choices match in any case
     nullable: bool = False  # None (absent) is a valid value
     default_text: str | None = None  # how docs show a computed default
+    required: bool = False  # a missing value is a problem
 
     def __post_init__(self):
         assert self.kind in KINDS, self.kind
@@ -50,6 +56,8 @@ class Field:
             "vec3": "[x, y, z]",
             "color": "colour [r, g, b] in [0, 1]",
             "strings": "string or list of strings",
+            "name": f"string (1 .. {MAX_NAME_BYTES} bytes)",
+            "labels": "labels",
         }[self.kind]
         return base + _range_text(self.low, self.high, self.strict_low)
 
@@ -91,6 +99,8 @@ def read_section(problems: Problems, table: dict, path: str, fields: tuple[Field
     for f in fields:
         if f.name in table:
             setattr(into, f.name, check_value(problems, f, table[f.name], join(path, f.name)))
+        elif f.required:
+            problems.add(join(path, f.name), MISSING, f"{_expected(f)} ({f.doc}; required)")
     return into
 
 
@@ -98,6 +108,8 @@ def check_value(problems: Problems, f: Field, value, where: str):
     """The value converted to the field's type, or the default after recording a problem."""
     if value is None and f.nullable:
         return None
+    if f.kind == "labels":
+        return check_labels(problems, value, where)
     ok, out = _convert(f, value)
     if ok:
         return out
@@ -119,6 +131,9 @@ def _expected(f: Field) -> str:
         "vec3": f"a list of 3 numbers [x, y, z]{rng and ', each' + rng}",
         "color": "a colour [r, g, b], each in [0, 1] (linear)",
         "strings": "a string or a list of strings",
+        "name": f"a non-empty string of at most {MAX_NAME_BYTES} bytes without control characters"
+        " (Blender's limit for names)",
+        "labels": 'a table of label type -> value, e.g. {class = "mug"}',
     }[f.kind]
 
 
@@ -143,7 +158,10 @@ def _convert(f: Field, value) -> tuple[bool, object]:
     if k == "bool":
         return isinstance(value, bool), value
     if k == "str":
-        return isinstance(value, str), value
+        return _plain_text(value, MAX_STRING_CHARS, allow_empty=True), value
+    if k == "name":
+        ok = _plain_text(value, MAX_STRING_CHARS) and value.strip() != "" and len(value.encode()) <= MAX_NAME_BYTES
+        return ok, value
     if k == "choice":
         if isinstance(value, str):
             for c in f.choices:
@@ -159,12 +177,47 @@ def _convert(f: Field, value) -> tuple[bool, object]:
     if k == "strings":
         if isinstance(value, str):
             return True, [value]
-        ok = isinstance(value, list) and all(isinstance(x, str) for x in value)
+        ok = isinstance(value, list) and all(_plain_text(x, MAX_STRING_CHARS, True) for x in value)
         return ok, list(value) if ok else None
     return False, None
 
 
+def _plain_text(value, max_chars: int, allow_empty: bool = False) -> bool:
+    """A string of at most `max_chars` characters without control characters (NUL, newline...)."""
+    if not isinstance(value, str) or len(value) > max_chars or (not value and not allow_empty):
+        return False
+    return not any(ord(c) < 32 or ord(c) == 127 for c in value)
+
+
+LABEL_TEXT = f"a non-empty string of at most {MAX_LABEL_CHARS} characters without control characters"
+
+
+def is_label_text(value) -> bool:
+    """A label type or value: non-empty, short, no control characters (they break label files)."""
+    return _plain_text(value, MAX_LABEL_CHARS) and value.strip() == value
+
+
+def check_labels(problems: Problems, value, where: str) -> dict[str, list[str]]:
+    """Labels of an object: {type: value or [values]} -> {type: [values]}; problems recorded."""
+    if not isinstance(value, dict):
+        problems.add(where, value, 'a table of label type -> value or list of values, e.g. {class = "mug"}')
+        return {}
+    out = {}
+    for k, x in value.items():
+        values = [x] if isinstance(x, str) else x
+        if not is_label_text(k):
+            problems.add(join(where, str(k)), k, f"a label type: {LABEL_TEXT}, no spaces at the ends")
+        elif isinstance(values, list) and values and all(is_label_text(s) for s in values):
+            out[k] = list(values)
+        else:
+            expected = f"a label value or non-empty list of values, each {LABEL_TEXT}, no spaces at the ends"
+            problems.add(join(where, k), x, expected)
+    return out
+
+
 def default_text(f: Field) -> str:
+    if f.required:
+        return "required"
     if f.default_text is not None:
         return f.default_text
     d = f.default

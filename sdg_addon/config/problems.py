@@ -15,7 +15,8 @@ class Problem:
     expected: str
 
     def __str__(self) -> str:
-        return f"{self.file}: {self.field or '<top level>'}: got {_show(self.value)}; expected {self.expected}"
+        where = _printable(self.field)[:200] or "<top level>"
+        return f"{_printable(self.file)}: {where}: got {_show(self.value)}; expected {self.expected}"
 
 
 class ConfigError(ValueError):
@@ -88,11 +89,16 @@ class _Missing:
 MISSING = _Missing()
 
 
+def _printable(text: str) -> str:
+    """Control characters escaped, so one problem stays one line."""
+    return "".join(c if 32 <= ord(c) != 127 else repr(c)[1:-1] for c in text)
+
+
 def _show(value: object) -> str:
     if value is MISSING:
         return repr(value)
     try:
         text = json.dumps(value)
-    except (TypeError, ValueError):
-        text = repr(value)
+    except (TypeError, ValueError, RecursionError):
+        text = repr(value) if not isinstance(value, (list, dict)) else f"a {type(value).__name__} nested too deep"
     return text if len(text) <= 120 else text[:117] + "..."

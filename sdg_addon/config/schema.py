@@ -11,9 +11,12 @@ import hashlib
 import json
 import math
 import re
+import stat
 import tomllib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+
+import numpy as np
 
 from ..annotators import ANNOTATORS
 from ..labels.rules import LABEL_RULE_FIELDS, NameRule
@@ -25,7 +28,7 @@ from ..sampling.distributions import (
 )
 from ..sampling.randomizers import BOOL, COLOR, NUMBER, RANDOMIZERS, VEC3, RandomizerSpec
 from ..writers.plugins import writer_registry
-from .fields import Field, read_section, section_class
+from .fields import LABEL_TEXT, Field, is_label_text, read_section, section_class
 from .problems import MISSING, Problems, join, one_of
 
 DEVICES = ("auto", "cpu", "cuda", "optix", "hip", "metal", "oneapi")
@@ -44,7 +47,10 @@ DEFAULT_ANNOTATORS = (
 
 
 MAX_RESOLUTION = 65536  # Blender's limit per side
-MAX_NAME_BYTES = 63  # Blender's limit for ID names (longer ones are cut, then clash)
+MAX_PIXELS = 8192 * 8192  # per image: the passes of a larger one do not fit in memory
+MAX_SAMPLES = 2**24  # Cycles' limit
+MAX_PIXEL_SAMPLES = 2**36  # width x height x samples: about an hour per camera per frame on a GPU
+MAX_NESTING = 32  # tables and arrays inside each other; a real file needs 5
 
 RUN_FIELDS = (
     Field("seed", "int", 0, "seed of every sampled value (see determinism)", low=0, high=2**63 - 1),
@@ -61,7 +67,7 @@ RUN_FIELDS = (
 RENDER_FIELDS = (
     Field("width", "int", 640, "image width in pixels (or `resolution = [w, h]`)", low=1, high=MAX_RESOLUTION),
     Field("height", "int", 480, "image height in pixels (or `resolution = [w, h]`)", low=1, high=MAX_RESOLUTION),
-    Field("samples", "int", 64, "Cycles samples per pixel", low=1),
+    Field("samples", "int", 64, "Cycles samples per pixel (Cycles' own limit)", low=1, high=MAX_SAMPLES),
     Field(
         "device",
         "choice",
@@ -123,64 +129,170 @@ WORLD_FIELDS = (
 )
 WorldSpec = section_class("WorldSpec", WORLD_FIELDS)
 
+MAX_COORD = 1e6  # metres: beyond this Blender's single-precision geometry breaks down
+MAX_SIZE = 1e6  # metres or a scale factor
+MAX_COUNT = 10000  # copies of one asset, and objects of all assets together
+
+CAMERA_FIELDS = (
+    Field("name", "name", "", "unique among cameras, lights and assets (object names)", required=True),
+    Field("location", "vec3", [0.0, 0.0, 0.0], "metres", low=-MAX_COORD, high=MAX_COORD, required=True),
+    Field(
+        "look_at",
+        "vec3",
+        None,
+        "point the camera aims at (its up is +Z)",
+        low=-MAX_COORD,
+        high=MAX_COORD,
+        nullable=True,
+        default_text="`[0, 0, 0]` if no `rotation`",
+    ),
+    Field(
+        "rotation",
+        "vec3",
+        None,
+        "XYZ Euler degrees, used instead of `look_at` (give one of the two); `[0, 0, 0]` looks down −Z",
+        low=-MAX_COORD,
+        high=MAX_COORD,
+        nullable=True,
+        default_text="–",
+    ),
+    Field("projection", "choice", "perspective", "", choices=("perspective", "orthographic")),
+    Field("focal_length", "float", 35.0, "millimetres (perspective)", low=0, strict_low=True, high=MAX_SIZE),
+    Field(
+        "sensor_width",
+        "float",
+        36.0,
+        "millimetres; the sensor fits the larger image side",
+        low=0,
+        strict_low=True,
+        high=MAX_SIZE,
+    ),
+    Field(
+        "ortho_scale",
+        "float",
+        2.0,
+        "metres seen across the larger image side (orthographic)",
+        low=0,
+        strict_low=True,
+        high=MAX_SIZE,
+    ),
+    Field("clip_start", "float", 0.01, "near clip, metres", low=0, strict_low=True, high=MAX_SIZE),
+    Field(
+        "clip_end", "float", 100.0, "far clip, metres; more than `clip_start`", low=0, strict_low=True, high=MAX_SIZE
+    ),
+)
+CameraSpec = section_class("CameraSpec", CAMERA_FIELDS)
+
+LIGHT_FIELDS = (
+    Field("name", "name", "", "unique among cameras, lights and assets", required=True),
+    Field("type", "choice", "AREA", "", choices=LIGHT_TYPES, fold_case=True),
+    Field(
+        "location",
+        "vec3",
+        [0.0, 0.0, 3.0],
+        "metres (a sun's location does not matter, only its direction)",
+        low=-MAX_COORD,
+        high=MAX_COORD,
+    ),
+    Field(
+        "look_at",
+        "vec3",
+        None,
+        "aim sun, spot and area lights at this point; without it they point down −Z",
+        low=-MAX_COORD,
+        high=MAX_COORD,
+        nullable=True,
+        default_text="–",
+    ),
+    Field("energy", "float", 500.0, "watts (point, spot, area); W/m² (sun)", low=0, high=1e9),
+    Field("color", "color", [1.0, 1.0, 1.0], "linear RGB"),
+    Field(
+        "size",
+        "float",
+        1.0,
+        "metres: side of an area light, radius of a point or spot light (soft shadows); unused for a sun",
+        low=0,
+        high=MAX_SIZE,
+    ),
+)
+LightSpec = section_class("LightSpec", LIGHT_FIELDS)
+
+ASSET_FIELDS = (
+    Field("name", "name", "", "unique; names the object(s) randomizer `targets` match", required=True),
+    Field(
+        "primitive",
+        "choice",
+        None,
+        "a procedural mesh (see below)",
+        choices=PRIMITIVES,
+        fold_case=True,
+        nullable=True,
+        default_text="–",
+    ),
+    Field(
+        "file",
+        "str",
+        None,
+        "a model file, relative to the file naming it; must exist (stored resolved to an absolute path)",
+        nullable=True,
+        default_text="–",
+    ),
+    Field("objects", "str", "*", "glob: which mesh objects of the file to take (by object name)"),
+    Field("labels", "labels", {}, 'semantic labels of every copy, e.g. `{ class = "mug" }`', default_text="`{}`"),
+    Field("count", "int", 1, "number of copies (all assets together at most 10000 objects)", low=1, high=MAX_COUNT),
+    Field(
+        "location",
+        "vec3",
+        [0.0, 0.0, 0.0],
+        "metres, until a `pose` randomizer moves it",
+        low=-MAX_COORD,
+        high=MAX_COORD,
+    ),
+    Field("rotation", "vec3", [0.0, 0.0, 0.0], "XYZ Euler degrees", low=-MAX_COORD, high=MAX_COORD),
+    Field("scale", "float", 1.0, "uniform scale factor", low=0, strict_low=True, high=MAX_SIZE),
+    Field(
+        "size",
+        "float",
+        0.2,
+        "primitives: largest extent in metres (files keep their own size; use `scale`)",
+        low=0,
+        strict_low=True,
+        high=MAX_SIZE,
+    ),
+    Field("color", "color", [0.8, 0.8, 0.8], "base colour, linear RGB, until a `material` randomizer changes it"),
+    Field("roughness", "float", 0.5, "0 mirror .. 1 matte", low=0, high=1),
+    Field("metallic", "float", 0.0, "0 dielectric .. 1 metal", low=0, high=1),
+)
+AssetSpec = section_class("AssetSpec", ASSET_FIELDS)
+
+GROUND_FIELDS = (
+    Field("enabled", "bool", True, "whether the ground plane exists (also `ground = true` / `false`)"),
+    Field(
+        "size", "float", 4.0, "side of the square, metres, centred on the origin", low=0, strict_low=True, high=MAX_SIZE
+    ),
+    Field("color", "color", [0.4, 0.4, 0.4], "linear RGB"),
+    Field(
+        "labels",
+        "labels",
+        {},
+        'e.g. `{ class = "floor" }`; unlabelled, the ground is background in masks',
+        default_text="`{}`",
+    ),
+)
+GroundSpec = section_class("GroundSpec", GROUND_FIELDS)
+
 # Every section declared with config.fields, by its name in the file (docs and UI read this).
 DECLARED_SECTIONS = {
     "run": RUN_FIELDS,
     "render": RENDER_FIELDS,
     "scene": BASE_SCENE_FIELDS,
+    "scene.ground": GROUND_FIELDS,
     "scene.world": WORLD_FIELDS,
+    "cameras": CAMERA_FIELDS,
+    "lights": LIGHT_FIELDS,
+    "assets": ASSET_FIELDS,
     "label_rules": LABEL_RULE_FIELDS,
 }
-
-
-@dataclass
-class CameraSpec:
-    name: str
-    location: list[float]
-    look_at: list[float] | None = None
-    rotation: list[float] | None = None  # XYZ Euler degrees, used when look_at is None
-    projection: str = "perspective"
-    focal_length: float = 35.0
-    sensor_width: float = 36.0
-    ortho_scale: float = 2.0
-    clip_start: float = 0.01
-    clip_end: float = 100.0
-
-
-@dataclass
-class LightSpec:
-    name: str
-    type: str = "AREA"
-    location: list[float] = field(default_factory=lambda: [0.0, 0.0, 3.0])
-    look_at: list[float] | None = None
-    energy: float = 500.0
-    color: list[float] = field(default_factory=lambda: [1.0, 1.0, 1.0])
-    size: float = 1.0
-
-
-@dataclass
-class AssetSpec:
-    name: str
-    primitive: str | None = None
-    file: str | None = None  # absolute, resolved against the file that named it
-    objects: str = "*"  # glob over object names inside a .blend/.glb/... file
-    labels: dict[str, list[str]] = field(default_factory=dict)
-    count: int = 1
-    location: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])
-    rotation: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])
-    scale: float = 1.0
-    size: float = 0.2  # primitives: largest extent in metres
-    color: list[float] = field(default_factory=lambda: [0.8, 0.8, 0.8])
-    roughness: float = 0.5
-    metallic: float = 0.0
-
-
-@dataclass
-class GroundSpec:
-    enabled: bool = True
-    size: float = 4.0
-    color: list[float] = field(default_factory=lambda: [0.4, 0.4, 0.4])
-    labels: dict[str, list[str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -242,7 +354,7 @@ def read_table(path: Path, problems: Problems) -> dict | None:
         problems.add("", path.name, "a parameter file ending in .toml or .json")
         return None
     try:
-        text = path.read_text(encoding="utf-8")
+        text = _read_text(path)
     except FileNotFoundError:
         problems.add("", path.as_posix(), "an existing file")
         return None
@@ -267,10 +379,47 @@ def read_table(path: Path, problems: Problems) -> dict | None:
             message = re.sub(r"\s*\(at end of document\)$", "", str(e))
             _syntax_problem(problems, text, f"{message} at the end of the file", len(lines), len(lines[-1]) + 1, "TOML")
         return None
+    except RecursionError:
+        problems.add("", "tables or arrays nested thousands deep", f"at most {MAX_NESTING} levels of nesting")
+        return None
+    except ValueError as e:  # e.g. an integer of more than 4300 digits
+        problems.add("", str(e)[:120], f"valid {'JSON' if is_json else 'TOML'} numbers")
+        return None
     if not isinstance(data, dict):
         problems.add("", data, "a table (JSON object) at the top level")
         return None
+    deep = _too_deep(data)
+    if deep is not None:
+        problems.add(deep, "a value nested more deeply", f"at most {MAX_NESTING} levels of tables and arrays")
+        return None
     return data
+
+
+def _too_deep(data) -> str | None:
+    """The field path where nesting passes MAX_NESTING, or None (iterative: no recursion limit)."""
+    stack = [(data, "", 0)]
+    while stack:
+        value, where, depth = stack.pop()
+        if depth > MAX_NESTING:
+            return where
+        items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+        stack.extend((x, join(where, k if isinstance(k, int) else str(k)), depth + 1) for k, x in items)
+    return None
+
+
+MAX_FILE_BYTES = 16 * 2**20
+
+
+def _read_text(path: Path) -> str:
+    """A parameter file's text; anything but a regular file of sane size is refused (a FIFO would hang)."""
+    mode = path.stat().st_mode
+    if not stat.S_ISREG(mode):
+        raise OSError(0, "not a regular file (a FIFO, device or folder)")
+    with path.open("rb") as f:
+        data = f.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:
+        raise OSError(0, f"larger than {MAX_FILE_BYTES // 2**20} MiB")
+    return data.decode("utf-8")
 
 
 def _syntax_problem(problems: Problems, text: str, message: str, line: int, column: int, language: str) -> None:
@@ -322,6 +471,11 @@ def config_from_dict(data: dict, path: Path, problems: Problems | None = None) -
     if "asset_list" in data:
         assets += _asset_list(v, data["asset_list"], path, problems)
     cfg.assets = [_asset(v, a, where, base) for a, where, base in assets]
+    total = sum(a.count for a in cfg.assets)
+    if total > MAX_COUNT:
+        problems.add(
+            "assets", f"{total} objects", f"at most {MAX_COUNT} objects from all assets together (sum of count)"
+        )
     _unique_names(cfg, [(where, base) for _a, where, base in assets], path, problems)
     if isinstance(data.get("asset_list"), str):
         cfg.files.append(_asset_list_path(path, data["asset_list"]))
@@ -377,25 +531,27 @@ def _render(v: _Reader, t: dict) -> RenderSettings:
                 v.problems.add(
                     join(p, key), t[key], "either resolution = [width, height] or width and height, not both"
                 )
+    where = join(p, "resolution" if "resolution" in t else "width")
+    if r.width * r.height > MAX_PIXELS:
+        v.problems.add(where, [r.width, r.height], f"at most {MAX_PIXELS} pixels (8192 x 8192): memory for the passes")
+    elif r.width * r.height * r.samples > MAX_PIXEL_SAMPLES:
+        v.problems.add(
+            join(p, "samples"),
+            r.samples,
+            f"width x height x samples at most {MAX_PIXEL_SAMPLES} ({r.width} x {r.height} x {r.samples} would take"
+            " hours per frame); lower samples or resolution",
+        )
     return r
 
 
 def _ground(v: _Reader, scene: dict) -> GroundSpec:
-    g = GroundSpec()
     value = scene.get("ground", True)
     if isinstance(value, bool):
-        g.enabled = value
-        return g
-    p = "scene.ground"
+        return GroundSpec(enabled=value)
     if not isinstance(value, dict):
-        v.problems.add(p, value, "true, false or a table {enabled, size, color, labels}")
-        return g
-    v.problems.unknown_keys(value, ("enabled", "size", "color", "labels"), p)
-    g.enabled = v.boolean(value, "enabled", p, g.enabled)
-    g.size = v.number(value, "size", p, g.size, low=0, strict=True)
-    g.color = v.color(value, "color", p, g.color)
-    g.labels = v.labels(value, "labels", p)
-    return g
+        v.problems.add("scene.ground", value, "true, false or a table {enabled, size, color, labels}")
+        return GroundSpec()
+    return read_section(v.problems, value, "scene.ground", GROUND_FIELDS, GroundSpec())
 
 
 def _base_scene(v: _Reader, scene: dict, path: Path) -> BaseSceneSpec:
@@ -445,22 +601,13 @@ def _world(v: _Reader, scene: dict) -> WorldSpec:
 
 def _camera(v: _Reader, t, p: str) -> CameraSpec:
     if not v.is_table(t, p):
-        return CameraSpec(name=p, location=[0.0, 0.0, 0.0])
-    v.problems.unknown_keys(t, CameraSpec.__dataclass_fields__, p)
-    c = CameraSpec(name=v.name(t, p), location=v.vec3(t, "location", p, None))
-    c.look_at = v.vec3(t, "look_at", p, None, required=False)
-    c.rotation = v.vec3(t, "rotation", p, None, required=False)
+        return CameraSpec(name=p)
+    c = read_section(v.problems, t, p, CAMERA_FIELDS, CameraSpec(name=p))
     if c.look_at is None and c.rotation is None:
         c.look_at = [0.0, 0.0, 0.0]
     if "look_at" in t and "rotation" in t:
         v.problems.add(join(p, "rotation"), t["rotation"], "either look_at or rotation, not both")
-    c.projection = v.choice(t, "projection", p, c.projection, ("perspective", "orthographic"))
-    c.focal_length = v.number(t, "focal_length", p, c.focal_length, low=0, strict=True)
-    c.sensor_width = v.number(t, "sensor_width", p, c.sensor_width, low=0, strict=True)
-    c.ortho_scale = v.number(t, "ortho_scale", p, c.ortho_scale, low=0, strict=True)
-    c.clip_start = v.number(t, "clip_start", p, c.clip_start, low=0, strict=True)
-    c.clip_end = v.number(t, "clip_end", p, c.clip_end, low=0, strict=True)
-    if isinstance(c.clip_end, float) and c.clip_end <= c.clip_start:
+    if c.clip_end <= c.clip_start:
         v.problems.add(join(p, "clip_end"), c.clip_end, f"a value > clip_start ({c.clip_start})")
     return c
 
@@ -468,15 +615,7 @@ def _camera(v: _Reader, t, p: str) -> CameraSpec:
 def _light(v: _Reader, t, p: str) -> LightSpec:
     if not v.is_table(t, p):
         return LightSpec(name=p)
-    v.problems.unknown_keys(t, LightSpec.__dataclass_fields__, p)
-    s = LightSpec(name=v.name(t, p))
-    s.type = v.choice(t, "type", p, s.type, LIGHT_TYPES, fold_case=True).upper()
-    s.location = v.vec3(t, "location", p, s.location)
-    s.look_at = v.vec3(t, "look_at", p, None, required=False)
-    s.energy = v.number(t, "energy", p, s.energy, low=0)
-    s.color = v.color(t, "color", p, s.color)
-    s.size = v.number(t, "size", p, s.size, low=0)
-    return s
+    return read_section(v.problems, t, p, LIGHT_FIELDS, LightSpec(name=p))
 
 
 def _asset_list_path(path: Path, value: str) -> Path:
@@ -519,34 +658,23 @@ def _asset(v: _Reader, t, p: str, base: Path) -> AssetSpec:
         v = _Reader(_Redirect(problems, base.as_posix()))
     if not v.is_table(t, p):
         return AssetSpec(name=p)
-    v.problems.unknown_keys(t, AssetSpec.__dataclass_fields__, p)
-    a = AssetSpec(name=v.name(t, p))
+    a = read_section(v.problems, t, p, ASSET_FIELDS, AssetSpec(name=p))
     has_prim, has_file = "primitive" in t, "file" in t
     if has_prim and has_file:
         v.problems.add(join(p, "file"), t["file"], "either primitive or file, not both")
     elif not (has_prim or has_file):
         v.problems.add(join(p, "primitive"), MISSING, "a primitive or a file (one of the two)")
-    if has_prim:
-        a.primitive = v.choice(t, "primitive", p, None, PRIMITIVES, fold_case=True)
-    if has_file:
-        raw = v.string(t, "file", p, "")
-        if raw:
-            f = (base.parent / Path(raw).expanduser()).resolve()
-            if f.suffix.lower() not in ASSET_EXTENSIONS:
-                v.problems.add(join(p, "file"), raw, f"a file ending in one of {', '.join(ASSET_EXTENSIONS)}")
-            elif not f.is_file():
-                v.problems.add(join(p, "file"), raw, f"an existing file (looked for {f.as_posix()})")
-            a.file = f.as_posix()
-    a.objects = v.string(t, "objects", p, a.objects)
-    a.labels = v.labels(t, "labels", p)
-    a.count = v.integer(t, "count", p, a.count, low=1)
-    a.location = v.vec3(t, "location", p, a.location)
-    a.rotation = v.vec3(t, "rotation", p, a.rotation)
-    a.scale = v.number(t, "scale", p, a.scale, low=0, strict=True)
-    a.size = v.number(t, "size", p, a.size, low=0, strict=True)
-    a.color = v.color(t, "color", p, a.color)
-    a.roughness = v.number(t, "roughness", p, a.roughness, low=0, high=1)
-    a.metallic = v.number(t, "metallic", p, a.metallic, low=0, high=1)
+    if has_file and a.file:
+        raw = a.file
+        f = (base.parent / Path(raw).expanduser()).resolve()
+        if f.suffix.lower() not in ASSET_EXTENSIONS:
+            v.problems.add(join(p, "file"), raw, f"a file ending in one of {', '.join(ASSET_EXTENSIONS)}")
+        elif not f.is_file():
+            v.problems.add(join(p, "file"), raw, f"an existing file (looked for {f.as_posix()})")
+        a.file = f.as_posix()
+    elif has_file:
+        v.problems.add(join(p, "file"), t["file"], "a path (not empty)")
+        a.file = None
     return a
 
 
@@ -570,14 +698,60 @@ def _randomizer(v: _Reader, t, p: str) -> tuple[RandomizerSpec | None, list[str]
         if name in t:
             d = v.sampled(t, name, p, value_kind, desc)
             if d is not None:
-                params[name] = d
+                low, high = (0.0, 1.0) if value_kind == COLOR else cls.PARAM_RANGES.get(name, (None, None))
+                if _within_range(v.problems, d, join(p, name), low, high, desc):
+                    params[name] = d
     options = {}
     for name, (default, typ, desc) in cls.OPTIONS.items():
         options[name] = v.typed(t, name, p, default, typ, desc)
-        low = cls.OPTION_MINIMUMS.get(name)
-        if low is not None and name in t and _number(options[name]) and options[name] < low:
-            v.problems.add(join(p, name), t[name], f"a number >= {low}: {desc}")
+        low, high = cls.OPTION_MINIMUMS.get(name), cls.OPTION_MAXIMUMS.get(name)
+        if name in t and _number(options[name]):
+            if (low is not None and options[name] < low) or (high is not None and options[name] > high):
+                rng = f">= {low}" if high is None else f"in {low} .. {high}" if low is not None else f"<= {high}"
+                v.problems.add(join(p, name), t[name], f"a number {rng}: {desc}")
+                options[name] = default
     return cls(params, options), targets
+
+
+def _within_range(problems: Problems, d: Distribution, where: str, low, high, desc: str) -> bool:
+    """Whether every value `d` can draw lies in the parameter's range [low, high] (None: open).
+
+    A normal distribution reaches any value unless clipped, so a bounded parameter needs
+    its `low` / `high` clips.
+    """
+    if low is None and high is None:
+        return True
+    rng = (
+        f"{_show_num(low)} .. {_show_num(high)}"
+        if low is not None and high is not None
+        else (f">= {_show_num(low)}" if low is not None else f"<= {_show_num(high)}")
+    )
+    if d.name == "normal":
+        # Unclipped, it reaches past a bound only if the bound is within 6 std of the mean.
+        mean, std = (np.atleast_1d(np.asarray(d.params[k], float)) for k in ("mean", "std"))
+        for side, bound, reach in (("low", low, mean - 6 * std), ("high", high, mean + 6 * std)):
+            past = bound is not None and (np.any(reach < bound) if side == "low" else np.any(reach > bound))
+            if past and side not in d.params:
+                problems.add(join(where, side), MISSING, f"a clip: {desc} takes {rng}; this normal reaches beyond it")
+                return False
+    if d.name in ("choice", "sequence"):
+        named = [(f"values[{i}]", x) for i, x in enumerate(d.params["values"])]
+    elif d.name == "constant":
+        named = [("", d.params["value"])]
+    else:
+        named = [(k, x) for k, x in d.params.items() if k in ("low", "high")]
+    for sub, value in named:
+        numbers = value if isinstance(value, list) else [value]
+        if any(not _number(x) or isinstance(x, bool) for x in numbers):
+            continue  # the kind check has spoken
+        if any((low is not None and x < low) or (high is not None and x > high) for x in numbers):
+            problems.add(join(where, sub) if sub else where, value, f"values in {rng} ({desc})")
+            return False
+    return True
+
+
+def _show_num(x) -> str:
+    return str(int(x)) if float(x).is_integer() and abs(x) < 1e15 else str(x)
 
 
 def _unique_names(cfg: Config, asset_origins: list[tuple[str, Path]], path: Path, problems: Problems) -> None:
@@ -647,21 +821,6 @@ class _Reader:
         self.problems.add(key, value, f"an array of tables ([[{key}]])")
         return []
 
-    def name(self, t: dict, p: str) -> str:
-        value = t.get("name", MISSING)
-        if isinstance(value, str) and value.strip() and len(value.encode("utf-8")) <= MAX_NAME_BYTES:
-            return value
-        expected = f"a non-empty string of at most {MAX_NAME_BYTES} bytes (Blender's limit for names)"
-        self.problems.add(join(p, "name"), value, expected)
-        return p
-
-    def string(self, t: dict, key: str, p: str, default):
-        value = t.get(key, default)
-        if isinstance(value, str):
-            return value
-        self.problems.add(join(p, key), value, "a string")
-        return default
-
     def strings(self, t: dict, key: str, p: str, default) -> list[str]:
         value = t.get(key, MISSING if default is None else default)
         if isinstance(value, str):
@@ -670,50 +829,6 @@ class _Reader:
             return list(value)
         self.problems.add(join(p, key), value, "a name pattern or a list of name patterns (globs)")
         return []
-
-    def choice(self, t: dict, key: str, p: str, default, choices, fold_case=False):
-        value = t.get(key, default)
-        if value is None and default is None and key not in t:
-            return None
-        if isinstance(value, str):
-            for c in choices:
-                if value == c or (fold_case and value.lower() == c.lower()):
-                    return c
-        expected = one_of(value, choices)
-        if fold_case:
-            expected = expected.replace(";", " (any case);", 1) if ";" in expected else expected + " (any case)"
-        self.problems.add(join(p, key), value, expected)
-        return default
-
-    def boolean(self, t: dict, key: str, p: str, default: bool) -> bool:
-        value = t.get(key, default)
-        if isinstance(value, bool):
-            return value
-        self.problems.add(join(p, key), value, "true or false")
-        return default
-
-    def integer(self, t: dict, key: str, p: str, default: int, low=None, high=None) -> int:
-        value = t.get(key, default)
-        ok = isinstance(value, int) and not isinstance(value, bool)
-        ok = ok and (low is None or value >= low) and (high is None or value <= high)
-        if ok:
-            return value
-        rng = f" >= {low}" if low is not None else ""
-        rng += f" and <= {high}" if high is not None else ""
-        self.problems.add(join(p, key), value, f"a whole number{rng}")
-        return default
-
-    def number(self, t: dict, key: str, p: str, default, low=None, high=None, strict=False) -> float:
-        value = t.get(key, default)
-        if _number(value):
-            too_low = low is not None and (value <= low if strict else value < low)
-            too_high = high is not None and value > high
-            if not (too_low or too_high):
-                return float(value)
-        rng = f" {'>' if strict else '>='} {low}" if low is not None else ""
-        rng += f" and <= {high}" if high is not None else ""
-        self.problems.add(join(p, key), value, f"a number{rng}")
-        return default
 
     def numbers(self, t: dict, key: str, p: str, default, n: int, low=None, high=None, whole=False, what=""):
         """A list of n numbers (whole numbers if `whole`) within [low, high], else default."""
@@ -729,37 +844,6 @@ class _Reader:
         self.problems.add(join(p, key), value, f"{what + ': ' if what else ''}a list of {n} {kind}{rng}")
         return default
 
-    def vec3(self, t: dict, key: str, p: str, default, required=True):
-        if key not in t and (default is not None or not required):
-            return default
-        value = t.get(key, MISSING)
-        if isinstance(value, list) and len(value) == 3 and all(_number(x) for x in value):
-            return [float(x) for x in value]
-        self.problems.add(join(p, key), value, "a list of 3 numbers [x, y, z]")
-        return default if default is not None else [0.0, 0.0, 0.0]
-
-    def color(self, t: dict, key: str, p: str, default):
-        value = t.get(key, default)
-        if isinstance(value, list) and len(value) in (3, 4) and all(_number(x) and 0 <= x <= 1 for x in value):
-            return [float(x) for x in value]
-        self.problems.add(join(p, key), value, "a colour [r, g, b], each in [0, 1] (linear)")
-        return default
-
-    def labels(self, t: dict, key: str, p: str) -> dict[str, list[str]]:
-        value = t.get(key, {})
-        if not isinstance(value, dict):
-            self.problems.add(join(p, key), value, 'a table of label type -> value, e.g. {class = "mug"}')
-            return {}
-        out = {}
-        for k, x in value.items():
-            if isinstance(x, str) and x:
-                out[k] = [x]
-            elif isinstance(x, list) and x and all(isinstance(s, str) and s for s in x):
-                out[k] = list(x)
-            else:
-                self.problems.add(join(join(p, key), k), x, "a non-empty string or list of strings")
-        return out
-
     def label_table(self, t: dict, key: str, p: str) -> dict[str, list[str]]:
         value = t.get(key, {})
         out = {}
@@ -767,10 +851,12 @@ class _Reader:
             self.problems.add(join(p, key), value, 'a table of label type -> list of values, e.g. class = ["mug"]')
             return out
         for k, x in value.items():
-            if isinstance(x, list) and all(isinstance(s, str) and s for s in x) and len(set(x)) == len(x):
+            if not is_label_text(k):
+                self.problems.add(join(join(p, key), k), k, f"a label type: {LABEL_TEXT}")
+            elif isinstance(x, list) and all(is_label_text(s) for s in x) and len(set(x)) == len(x):
                 out[k] = list(x)
             else:
-                self.problems.add(join(join(p, key), k), x, "a list of distinct non-empty strings")
+                self.problems.add(join(join(p, key), k), x, f"a list of distinct label values, each {LABEL_TEXT}")
         return out
 
     def typed(self, t: dict, key: str, p: str, default, typ, desc: str):

@@ -32,6 +32,10 @@ class RandomizerSpec:
     # extra plain options (not sampled) -> (default, type, description)
     OPTIONS: dict[str, tuple[object, type | tuple[type, ...], str]] = {}
     OPTION_MINIMUMS: dict[str, float] = {}  # numeric options that have a lower bound
+    OPTION_MAXIMUMS: dict[str, float] = {}  # ... an upper bound (work that would not end)
+    # parameter -> (low, high): every value a distribution can draw must lie within (None: open);
+    # colours are always 0 .. 1. Config checks constants, choices, uniform bounds, normal clips.
+    PARAM_RANGES: dict[str, tuple[float | None, float | None]] = {}
 
     def __init__(self, params: dict[str, Distribution], options: dict):
         self.params = params
@@ -57,6 +61,8 @@ class Pose(RandomizerSpec):
         "max_tries": (100, int, "redraws per target to satisfy min_distance"),
     }
     OPTION_MINIMUMS = {"min_distance": 0.0, "max_tries": 1}
+    OPTION_MAXIMUMS = {"min_distance": 1e6, "max_tries": 1000}
+    PARAM_RANGES = {"location": (-1e6, 1e6), "rotation": (-1e6, 1e6), "scale": (0.0, 1e6)}
 
     def sample(self, rng, frame, targets):
         out: dict[str, dict] = {}
@@ -88,6 +94,7 @@ class Material(RandomizerSpec):
         "roughness": (NUMBER, "0 (mirror) .. 1 (matte)"),
         "metallic": (NUMBER, "0 (dielectric) .. 1 (metal)"),
     }
+    PARAM_RANGES = {"roughness": (0.0, 1.0), "metallic": (0.0, 1.0)}
 
 
 @register_randomizer
@@ -107,6 +114,7 @@ class Light(RandomizerSpec):
         "color": (COLOR, "linear RGB in [0, 1]"),
         "location": (VEC3, "world location, metres"),
     }
+    PARAM_RANGES = {"energy": (0.0, 1e9), "location": (-1e6, 1e6)}
 
 
 @register_randomizer
@@ -122,6 +130,14 @@ class CameraOrbit(RandomizerSpec):
         "azimuth": (NUMBER, "degrees, counter-clockwise from +X seen from above"),
         "focal_length": (NUMBER, "lens focal length, mm"),
     }
+    # Blender clamps a lens below 1 mm without a word
+    PARAM_RANGES = {
+        "look_at": (-1e6, 1e6),
+        "distance": (0.0, 1e6),
+        "elevation": (-1e6, 1e6),
+        "azimuth": (-1e6, 1e6),
+        "focal_length": (1.0, 1e6),
+    }
 
 
 @register_randomizer
@@ -134,6 +150,7 @@ class World(RandomizerSpec):
         "color": (COLOR, "linear RGB in [0, 1]"),
         "strength": (NUMBER, "emission strength"),
     }
+    PARAM_RANGES = {"strength": (0.0, 1e9)}
 
     def sample(self, rng, frame, targets):
         return {"world": {k: d.sample(rng, frame) for k, d in self.params.items()}}

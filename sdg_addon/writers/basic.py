@@ -37,8 +37,8 @@ class BasicWriter(Writer):
         return self.output_dir
 
     def discard(self) -> None:
-        """Remove frame files of earlier runs: <name>_<digits>.<png|npy|json> only."""
-        pattern = re.compile(r"^[A-Za-z0-9_]+_\d+\.(png|npy|json)$")
+        """Remove frame files of earlier runs: <name>_<digits>.<png|npy|npz|json> only."""
+        pattern = re.compile(r"^[A-Za-z0-9_]+_\d+\.(png|npy|npz|json)$")
         folders = (
             [self.output_dir] + [p for p in self.output_dir.iterdir() if p.is_dir()] if self.output_dir.is_dir() else []
         )
@@ -125,6 +125,13 @@ class BasicWriter(Writer):
 
     def _write_camera_params(self, folder, n, value):
         io.write_json(folder / f"camera_params_{n}.json", value, indent=1)
+
+    def _write_instance_segmentation_amodal(self, folder, n, value):
+        """One compressed .npz (masks (N, H, W) bool, instance_ids (N,)) + the info json."""
+        name = "instance_segmentation_amodal"
+        ids = np.asarray(value["info"]["instanceIds"], dtype=np.uint32)
+        io.write_npz(folder / f"{name}_{n}.npz", masks=value["data"], instance_ids=ids)
+        io.write_json(folder / f"{name}_info_{n}.json", value["info"])
 
     def _write_pointcloud(self, folder, n, value):
         """Replicator's layout: pointcloud_N.npy (points) + one .npy per point attribute."""

@@ -43,6 +43,13 @@ def write_npy(path: Path | str, array: np.ndarray) -> Path:
     return write_bytes(path, buf.getvalue())
 
 
+def write_npz(path: Path | str, **arrays: np.ndarray) -> Path:
+    """Several arrays in one zip-compressed .npz (np.load(path)[name])."""
+    buf = io.BytesIO()
+    np.savez_compressed(buf, **arrays)
+    return write_bytes(path, buf.getvalue())
+
+
 def write_png(path: Path | str, array: np.ndarray, compress_level: int = 1) -> Path:
     """uint8 (H, W), (H, W, 3) or (H, W, 4); uint16 (H, W). Level 1: fast, still lossless."""
     from .png import encode_png

@@ -1,0 +1,170 @@
+"""Every value that would hang, crash or be silently wrong is refused by validation (no bpy).
+
+Bounds are tested at the limit and one step past it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+
+import pytest
+
+from sdg_addon.config import ConfigError, load_config
+
+CAMERA = '[[cameras]]\nname = "cam"\nlocation = [0, -2, 1]\n'
+CUBE = '[[assets]]\nname = "a"\nprimitive = "cube"\n'
+
+
+def problems(tmp_path, text: str, name="p.toml"):
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    try:
+        load_config(path)
+    except ConfigError as e:
+        return [(p.field, p.expected) for p in e.problems]
+    return []
+
+
+def fields(tmp_path, text: str) -> list[str]:
+    return [f for f, _ in problems(tmp_path, text)]
+
+
+@pytest.mark.parametrize(
+    "good, bad, field",
+    [
+        ("count = 10000", "count = 10001", "assets[0].count"),
+        ("count = 1", "count = 1000000000000000000000000000000", "assets[0].count"),
+        ("location = [1e6, 0, 0]", "location = [1.5e6, 0, 0]", "assets[0].location"),
+        ("scale = 1e6", "scale = 1.1e6", "assets[0].scale"),
+    ],
+)
+def test_asset_bounds(tmp_path, good, bad, field):
+    assert fields(tmp_path, CAMERA + CUBE + good + "\n") == []
+    assert fields(tmp_path, CAMERA + CUBE + bad + "\n") == [field]
+
+
+def test_objects_of_all_assets_together_are_bounded(tmp_path):
+    two = CUBE + "count = 5000\n" + '[[assets]]\nname = "b"\nprimitive = "cube"\ncount = 5000\n'
+    assert fields(tmp_path, CAMERA + two) == []
+    assert fields(tmp_path, CAMERA + two + '[[assets]]\nname = "c"\nprimitive = "cube"\n') == ["assets"]
+
+
+def test_huge_count_is_refused_quickly(tmp_path):
+    start = time.monotonic()
+    assert fields(tmp_path, CAMERA + CUBE + f"count = {10**18}\n") == ["assets[0].count"]
+    assert time.monotonic() - start < 2
+
+
+@pytest.mark.parametrize(
+    "good, bad, field",
+    [
+        ("resolution = [1, 1]\nsamples = 16777216", "resolution = [1, 1]\nsamples = 16777217", "render.samples"),
+        ("resolution = [8192, 8192]\nsamples = 1", "resolution = [8193, 8192]\nsamples = 1", "render.resolution"),
+        ("width = 8192\nheight = 8192\nsamples = 1", "width = 65536\nheight = 65536", "render.width"),
+        ("resolution = [8192, 8192]\nsamples = 1024", "resolution = [8192, 8192]\nsamples = 1025", "render.samples"),
+    ],
+)
+def test_render_work_is_bounded(tmp_path, good, bad, field):
+    assert fields(tmp_path, CAMERA + "[render]\n" + good + "\n") == []
+    assert fields(tmp_path, CAMERA + "[render]\n" + bad + "\n") == [field]
+
+
+@pytest.mark.parametrize(
+    "value, ok",
+    [
+        ('"' + "x" * 128 + '"', True),
+        ('"' + "x" * 129 + '"', False),
+        ('"a\\nb"', False),
+        ('"a\\u0000b"', False),
+        ('"a\\tb"', False),
+        ('" mug"', False),
+        ('""', False),
+        ('"tasse à café"', True),
+    ],
+)
+def test_label_values(tmp_path, value, ok):
+    found = fields(tmp_path, CAMERA + CUBE + f"labels = {{ class = {value} }}\n")
+    assert found == ([] if ok else ["assets[0].labels.class"])
+    found = fields(tmp_path, CAMERA + f"[labels]\nclass = [{value}]\n")
+    assert found == ([] if ok else ["labels.class"])
+
+
+def test_label_type_with_a_newline(tmp_path):
+    found = problems(tmp_path, CAMERA + CUBE + 'labels = { "cl\\nass" = "mug" }\n')
+    assert len(found) == 1 and found[0][0].startswith("assets[0].labels") and "label type" in found[0][1]
+
+
+@pytest.mark.parametrize("name", ['"cam\\u0000"', '"a\\nb"', '"' + "é" * 32 + '"', '"  "'])
+def test_bad_object_names(tmp_path, name):
+    assert fields(tmp_path, f"[[cameras]]\nname = {name}\nlocation = [0, -2, 1]\n") == ["cameras[0].name"]
+
+
+def test_nesting_thousands_deep_is_a_problem_not_a_crash(tmp_path):
+    deep = {"run": {"seed": 1}, "cameras": [{"name": "c", "location": [0, 0, 1]}]}
+    (tmp_path / "deep.json").write_text(json.dumps(deep)[:-1] + ', "x": ' + "[" * 100000 + "]" * 100000 + "}")
+    found = problems(tmp_path, (tmp_path / "deep.json").read_text(), name="deep.json")
+    assert len(found) == 1 and "nesting" in found[0][1]
+    text = (
+        CAMERA
+        + "[[assets]]\nname = 'a'\nprimitive = 'cube'\nlabels = { class = "
+        + "[" * 100000
+        + "]" * 100000
+        + " }\n"
+    )
+    found = problems(tmp_path, text)
+    assert len(found) == 1 and "nesting" in found[0][1]
+
+
+def test_nesting_past_the_limit_names_the_field(tmp_path):
+    text = CAMERA + CUBE + "labels = { class = " + "[" * 40 + '"x"' + "]" * 40 + " }\n"
+    ((field, expected),) = problems(tmp_path, text)
+    assert field.startswith("assets[0].labels.class[0]") and "32 levels" in expected
+
+
+def test_a_huge_json_integer_is_a_problem(tmp_path):
+    text = '{"cameras": [{"name": "c", "location": [0, 0, 1]}], "run": {"seed": ' + "9" * 5000 + "}}"
+    found = problems(tmp_path, text, name="p.json")
+    assert len(found) == 1 and "numbers" in found[0][1]
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
+def test_a_fifo_is_refused_without_reading_it(tmp_path):
+    os.mkfifo(tmp_path / "p.toml")
+    start = time.monotonic()
+    with pytest.raises(ConfigError) as e:
+        load_config(tmp_path / "p.toml")
+    assert "regular file" in str(e.value) and time.monotonic() - start < 2
+
+
+@pytest.mark.parametrize(
+    "param, ok",
+    [
+        ('roughness = { distribution = "uniform", low = 0, high = 1 }', True),
+        ('roughness = { distribution = "uniform", low = 0, high = 1e30 }', False),
+        ('roughness = { distribution = "uniform", low = -0.01, high = 1 }', False),
+        ('metallic = { distribution = "choice", values = [0, 1] }', True),
+        ('metallic = { distribution = "choice", values = [1, 2, 3, 4, 5] }', False),
+        ('metallic = { distribution = "sequence", values = [0.5, 1.5] }', False),
+        ("metallic = 1.0", True),
+        ("metallic = 1.01", False),
+        ('roughness = { distribution = "normal", mean = 0.5, std = 0.08 }', True),
+        ('roughness = { distribution = "normal", mean = 0.5, std = 0.1 }', False),
+        ('roughness = { distribution = "normal", mean = 0.5, std = 0.3, low = 0, high = 1 }', True),
+        ('roughness = { distribution = "normal", mean = 0.5, std = 0.3, low = 0, high = 2 }', False),
+        ('color = { distribution = "normal", mean = [0.5, 0.5, 0.5], std = [0.2, 0.2, 0.2] }', False),
+    ],
+)
+def test_distribution_support_within_the_parameter_range(tmp_path, param, ok):
+    text = CAMERA + CUBE + f'[[randomizers]]\ntype = "material"\ntargets = "a"\n{param}\n'
+    found = fields(tmp_path, text)
+    assert (found == []) == ok, found
+    if not ok:
+        assert len(found) == 1 and found[0].startswith("randomizers[0].")
+
+
+@pytest.mark.parametrize("option, ok", [("max_tries = 1000", True), ("max_tries = 1001", False)])
+def test_pose_tries_are_bounded(tmp_path, option, ok):
+    text = CAMERA + CUBE + f'[[randomizers]]\ntype = "pose"\ntargets = "a"\nmin_distance = 100.0\n{option}\n'
+    assert fields(tmp_path, text) == ([] if ok else ["randomizers[0].max_tries"])

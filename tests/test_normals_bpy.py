@@ -1,0 +1,94 @@
+"""Normals come from one sample per pixel, like ids and depth (issue: Cycles averages its
+Normal pass over samples). A rotated cube rendered at 16 samples: every surface pixel holds
+exactly one of the cube's face normals (no blend of two faces at its edges), background
+pixels hold 0, and the files are byte-identical between a full run, a frame alone and
+shards."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+pytest.importorskip("bpy")
+
+from headless.cli import main  # noqa: E402
+
+CUBE_FILE = """
+[run]
+seed = 3
+frames = 3
+
+[render]
+resolution = [64, 48]
+samples = 16
+device = "cpu"
+
+[scene]
+ground = false
+
+[[cameras]]
+name = "cam"
+location = [0.0, -3.0, 1.5]
+look_at = [0.0, 0.0, 0.0]
+
+[[lights]]
+name = "sun"
+type = "sun"
+location = [0, 0, 5]
+energy = 3
+
+[[assets]]
+name = "cube"
+primitive = "cube"
+size = 1.0
+labels = { class = "cube" }
+
+[[randomizers]]
+type = "pose"
+targets = "cube"
+rotation = { distribution = "uniform", low = [0, 0, 0], high = [360, 360, 360] }
+
+[annotators]
+normals = {}
+instance_segmentation = {}
+camera_params = {}
+
+[writers]
+basic = { colorize_instance_segmentation = false }
+"""
+
+
+def test_normals_one_sample_per_pixel_and_byte_identical(tmp_path):
+    param = tmp_path / "cube.toml"
+    param.write_text(CUBE_FILE)
+    full, alone, shards = tmp_path / "full", tmp_path / "alone", tmp_path / "shards"
+    assert main(["render", str(param), "--out", str(full), "--quiet"]) == 0
+    assert main(["render", str(param), "--out", str(alone), "--frames", "1", "--quiet"]) == 0
+    assert main(["render", str(param), "--out", str(shards), "--shard", "0/2", "--quiet"]) == 0
+    assert main(["render", str(param), "--out", str(shards), "--shard", "1/2", "--quiet"]) == 0
+
+    for f in range(3):
+        n = np.load(full / f"normals_{f:04d}.npy")
+        ids = np.array(Image.open(full / f"instance_segmentation_{f:04d}.png"))
+        assert n.shape == (48, 64, 3) and n.dtype == np.float32
+        surface = ids != 0
+        assert 200 < surface.sum() < surface.size  # the cube is in view, background too
+        assert not n[~surface].any()  # exactly 0 on background
+        # Every surface pixel is one face normal: at most 3 faces face the camera, and each
+        # pixel's normal is within float precision of one of them (a blend of two faces
+        # at an edge would be up to 45 degrees off).
+        faces = np.unique(np.round(n[surface], 3), axis=0)
+        faces /= np.linalg.norm(faces, axis=1, keepdims=True)
+        assert 1 <= len(faces) <= 3, faces
+        dots = n[surface] @ faces.T
+        assert np.all(dots.max(axis=1) > 1 - 1e-5)
+        assert np.allclose(np.linalg.norm(n[surface], axis=1), 1.0, atol=1e-6)
+        # The faces of a cube are orthogonal: a blended normal would not be.
+        gram = faces @ faces.T
+        assert np.allclose(gram, np.eye(len(faces)), atol=2e-3)
+        # Byte-identical across the three ways of making frame f.
+        data = (full / f"normals_{f:04d}.npy").read_bytes()
+        assert (shards / f"normals_{f:04d}.npy").read_bytes() == data
+        if f == 1:
+            assert (alone / f"normals_{f:04d}.npy").read_bytes() == data
