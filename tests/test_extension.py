@@ -427,6 +427,7 @@ def test_recorder_panel_draws_and_validates(addon, scene, tmp_path):
     settings = bpy.context.window_manager.sdg
     log = draw_panel(bpy, "SDG_PT_recorder")
     assert ("operator", "sdg.start_recording") in log and "Choose an output folder" in texts(log)
+    settings.source = "FILE"
     bad = tmp_path / "bad.toml"
     bad.write_text('[render]\nresolution = [64]\nsamples = "many"\n')
     settings.parameter_file = str(bad)
@@ -441,6 +442,7 @@ def test_recorder_panel_draws_and_validates(addon, scene, tmp_path):
         assert "OK:" in texts(draw_panel(bpy, "SDG_PT_recorder"))
     finally:
         settings.property_unset("parameter_file")
+        settings.property_unset("source")
         addon.job.last_validation = None
 
 
@@ -450,11 +452,12 @@ def tiny_settings(addon, scene, tmp_path):
     settings = addon.bpy.context.window_manager.sdg
     param = tmp_path / "tiny.toml"
     param.write_text(TINY)
+    settings.source = "FILE"
     settings.parameter_file = str(param)
     settings.output_dir = str(tmp_path / "out")
     settings.existing = "STOP"
     yield settings
-    for name in ("parameter_file", "output_dir", "existing", "use_file_frames", "frame_count"):
+    for name in ("source", "parameter_file", "output_dir", "existing", "use_file_frames", "frame_count"):
         settings.property_unset(name)
     addon.job.current = None
 
@@ -482,9 +485,10 @@ def test_modal_recording_steps(addon, tiny_settings, tmp_path):
         assert (out / f"bounding_box_2d_tight_{f:04d}.npy").is_file()
     assert (out / "audit" / "manifest.json").is_file()
     assert sorted(job.recorder.result.frames_written) == [0, 1] and job.done == 2
-    # The scene was built in place: the add-on (and its operators) survived it.
+    # The scene was built in place, then the open scene restored: the add-on (and its
+    # operators) survived it, and the parameter file's objects are gone again.
     assert MODULE in bpy.context.preferences.addons and hasattr(bpy.types, "SDG_PT_recorder")
-    assert "box" in bpy.context.scene.objects and bpy.context.scene.name == scene_before
+    assert "box" not in bpy.data.objects and bpy.context.scene.name == scene_before
     text = texts(draw_panel(bpy, "SDG_PT_recorder"))
     assert "Done: 2 frame(s) written" in text
     # Recording again into the same folder stops with a clear message (no scene is touched).

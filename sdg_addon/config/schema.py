@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from ..annotators import ANNOTATORS
-from ..labels.rules import LABEL_RULE_FIELDS, NameRule
+from ..labels.rules import DEFAULT_SUFFIX, SCOPES, NameRule
 from ..sampling.distributions import (
     Distribution,
     check_distribution_spec,
@@ -121,6 +121,36 @@ BASE_SCENE_FIELDS = (
         "name globs of the .blend's lights to keep; the others are switched off for the run",
     ),
 )
+# `[[label_rules]]` entries (labels.rules.NameRule); the Labels panel offers the same settings.
+LABEL_RULE_FIELDS = (
+    Field("type", "str", "class", "label type the rule sets, e.g. `class`"),
+    Field(
+        "pattern",
+        "str",
+        "",
+        "regular expression searched in the stripped name; its group `value` (or first group) is the value; empty: the stripped name",
+    ),
+    Field("prefixes", "strings", [], 'literal prefixes removed first (the first that matches), e.g. `["SM_", "GEO_"]`'),
+    Field(
+        "suffix",
+        "str",
+        DEFAULT_SUFFIX,
+        "regular expression removed from the end of the name (default: counters like `_003`, `.001`)",
+    ),
+    Field("lowercase", "bool", True, "lower-case the value"),
+    Field(
+        "scope",
+        "choice",
+        "meshes",
+        "what is labelled: mesh objects, all objects, or collections",
+        choices=SCOPES,
+        fold_case=True,
+    ),
+    Field("names", "strings", ["*"], "only objects / collections whose name matches one of these globs"),
+    Field("overwrite", "bool", False, "replace an existing label of this type (else it is kept)"),
+)
+
+
 BaseSceneSpec = section_class("BaseSceneSpec", BASE_SCENE_FIELDS, extra=(("blend_sha256", str, field(default="")),))
 
 WORLD_FIELDS = (

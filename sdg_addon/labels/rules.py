@@ -20,39 +20,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ..config.fields import Field
-
 DEFAULT_SUFFIX = r"([._ -]?\d+)+"
 SCOPES = ("meshes", "objects", "collections")
-
-# `[[label_rules]]` entries: declared once; the Labels panel offers the same settings.
-LABEL_RULE_FIELDS = (
-    Field("type", "str", "class", "label type the rule sets, e.g. `class`"),
-    Field(
-        "pattern",
-        "str",
-        "",
-        "regular expression searched in the stripped name; its group `value` (or first group) is the value; empty: the stripped name",
-    ),
-    Field("prefixes", "strings", [], 'literal prefixes removed first (the first that matches), e.g. `["SM_", "GEO_"]`'),
-    Field(
-        "suffix",
-        "str",
-        DEFAULT_SUFFIX,
-        "regular expression removed from the end of the name (default: counters like `_003`, `.001`)",
-    ),
-    Field("lowercase", "bool", True, "lower-case the value"),
-    Field(
-        "scope",
-        "choice",
-        "meshes",
-        "what is labelled: mesh objects, all objects, or collections",
-        choices=SCOPES,
-        fold_case=True,
-    ),
-    Field("names", "strings", ["*"], "only objects / collections whose name matches one of these globs"),
-    Field("overwrite", "bool", False, "replace an existing label of this type (else it is kept)"),
-)
 
 
 @dataclass(frozen=True)
@@ -74,7 +43,7 @@ class NameRule:
 
     @classmethod
     def from_section(cls, section) -> NameRule:
-        """From a `[[label_rules]]` entry read with LABEL_RULE_FIELDS."""
+        """From a `[[label_rules]]` entry read with config.schema.LABEL_RULE_FIELDS."""
         return cls(
             section.pattern,
             tuple(section.prefixes),
@@ -149,4 +118,4 @@ def apply_rule(rule: NameRule, labels: dict[str, list[str]], name: str) -> tuple
     return "labelled", value
 
 
-__all__ = ["DEFAULT_SUFFIX", "LABEL_RULE_FIELDS", "NameRule", "SCOPES", "apply_rule"]
+__all__ = ["DEFAULT_SUFFIX", "NameRule", "SCOPES", "apply_rule"]

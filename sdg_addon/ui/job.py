@@ -231,6 +231,9 @@ class RecordingJob:
         if self._restore_pending:
             self._restore_pending = False
             try:
+                # Undo loads the step before the active one: push the run's state, then
+                # step back to the one pushed before it started.
+                bpy.ops.ed.undo_push(message="SDG recording")
                 bpy.ops.ed.undo()
             except RuntimeError as e:
                 self.warnings.append(
@@ -294,6 +297,7 @@ def problem_sentence(problem) -> str:
 # The job of this Blender session (one at a time) and the last validation, for the panel.
 current: RecordingJob | None = None
 last_validation: Validation | None = None
+last_error: str | None = None  # why the last Start Recording was refused (shown in the panel)
 
 
 def running_job() -> RecordingJob | None:

@@ -1,7 +1,7 @@
 """Settings of the SDG panels, on the window manager (`context.window_manager.sdg`).
 
-They live on the window manager, not the scene, because recording from a parameter file
-replaces the open scene; the parameter file is what persists a run's settings.
+Label-tool and parameter-file settings live on the window manager; the recorder's settings
+for the open scene live on the scene (ui.settings), so they are saved with the .blend.
 """
 
 from __future__ import annotations
@@ -67,6 +67,20 @@ class SDG_PG_settings(bpy.types.PropertyGroup):
     )
 
     # ---------------------------------------------------------------- recorder
+    source: EnumProperty(
+        name="Record",
+        items=(
+            ("SCENE", "Open Scene", "Record the scene open in Blender with the settings below (it is restored after)"),
+            (
+                "FILE",
+                "Parameter File",
+                "Record a parameter file as the headless driver does (the open scene is restored after)",
+            ),
+        ),
+        default="SCENE",
+    )
+    show_annotators: BoolProperty(name="Annotators", default=False)
+    show_writers: BoolProperty(name="Writers", default=False)
     parameter_file: StringProperty(
         name="Parameter File",
         subtype="FILE_PATH",
