@@ -13,7 +13,7 @@ def make_shop_blend(path: Path) -> dict[str, list[list[float]]]:
 
     from sdg_addon.compat import use_nodes
 
-    bpy.ops.wm.read_factory_settings(use_empty=True)
+    bpy.ops.wm.read_homefile(use_empty=True, use_factory_startup=True)  # keeps enabled add-ons
     scene = bpy.context.scene
     scene.name = "Shop"
     shop = bpy.data.collections.new("shop")
@@ -69,5 +69,5 @@ def make_shop_blend(path: Path) -> dict[str, list[list[float]]]:
     bpy.context.view_layer.update()
     matrices = {o.name: [list(r) for r in o.matrix_world] for o in scene.objects}
     bpy.ops.wm.save_as_mainfile(filepath=str(path), compress=False)
-    bpy.ops.wm.read_factory_settings(use_empty=True)
+    bpy.ops.wm.read_homefile(use_empty=True, use_factory_startup=True)  # keeps enabled add-ons
     return matrices

@@ -7,6 +7,7 @@ preferences API and removed afterwards), never into the user's profile.
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -23,7 +24,7 @@ EXT_ID = MANIFEST["id"]
 REPO = "sdg_pytest"
 MODULE = f"bl_ext.{REPO}.{EXT_ID}"
 OPERATORS = ("add_label", "remove_label", "label_by_rule", "validate_parameters", "start_recording", "cancel_recording")
-PANELS = ("SDG_PT_labels", "SDG_PT_recorder")
+PANELS = ("SDG_PT_labels", "SDG_PT_recorder", "SDG_PT_randomizers")
 
 TINY = """
 [run]
@@ -360,6 +361,11 @@ class FakeLayout:
         self.log.append(("operator", idname))
         return FakeOperatorProperties(op)
 
+    def menu(self, menu, text=None, icon="NONE", **kwargs):
+        self._icon(icon)
+        assert hasattr(self.bpy.types, menu), f"no menu {menu!r}"
+        self.log.append(("menu", menu))
+
     def progress(self, text="", factor=0.0, type="BAR", **kwargs):
         assert 0.0 <= factor <= 1.0 and type in ("BAR", "RING")
         self.log.append(("progress", text))
@@ -514,6 +520,265 @@ def test_modal_recording_cancel_with_esc(addon, tiny_settings, tmp_path):
     manifest = (tmp_path / "out" / "audit" / "manifest.json").read_text()
     assert '"interrupted": true' in manifest
     assert recording.handle_event(job, "TIMER", "NOTHING") == "end"  # over for good
+
+
+# ---------------------------------------------------------------------------- the open scene, recorded
+RECORDED = ("instance_segmentation", "semantic_segmentation", "bounding_box_2d_tight", "bounding_box_3d")
+
+
+def hand_written(blend: Path, frames: int = 2) -> str:
+    """The parameter file a user would write for the shop scene and the panel settings below."""
+    return f"""
+[run]
+seed = 5
+frames = {frames}
+[render]
+resolution = [64, 48]
+samples = 2
+device = "cpu"
+[scene]
+blend = "{blend.as_posix()}"
+[annotators]
+{chr(10).join(f"{a} = {{}}" for a in ("rgb", "distance_to_image_plane", *RECORDED))}
+[writers]
+basic = {{}}
+[[randomizers]]
+type = "pose"
+targets = "can_*"
+location = {{ distribution = "uniform", low = [-0.8, -0.4, 0.2], high = [0.8, 0.0, 0.2] }}
+[[randomizers]]
+type = "light"
+targets = "Key"
+energy = {{ distribution = "choice", values = [200, 600] }}
+"""
+
+
+def panel_settings(bpy, scene, out: Path) -> None:
+    """The recorder and randomizer panels set as a user would, for hand_written()."""
+    s = scene.sdg
+    s.run.seed, s.run.frames, s.run.samples, s.run.device = 5, 2, 2, "cpu"
+    s.run.width, s.run.height = 64, 48
+    s.run.output = str(out)
+    for name in s.annotators.bl_rna.properties.keys():
+        if name not in ("rna_type", "name"):
+            setattr(s.annotators, name, name in ("rgb", "distance_to_image_plane", *RECORDED))
+    for cam in ("CamA", "CamB"):
+        select(bpy, [bpy.data.objects[cam]])
+    select(bpy, [bpy.data.objects["can_a"], bpy.data.objects["can_b"]])
+    assert bpy.ops.sdg.randomizer_add(type="pose") == {"FINISHED"}
+    pose = s.randomizers[-1]
+    assert pose.targets == "can_a, can_b" and [p.name for p in pose.params] == ["location", "rotation", "scale"]
+    pose.targets = "can_*"
+    row = pose.params["location"]
+    row.use, row.distribution, row.low, row.high = True, "uniform", "[-0.8, -0.4, 0.2]", "[0.8, 0.0, 0.2]"
+    select(bpy, [bpy.data.objects["Key"]])
+    bpy.ops.sdg.randomizer_add(type="light")
+    energy = s.randomizers[-1].params["energy"]
+    energy.use, energy.distribution, energy.values = True, "choice", "[200, 600]"
+    assert s.randomizers[-1].targets == "Key"
+
+
+def dataset_files(out: Path) -> dict[str, bytes]:
+    """Every file of a dataset but the audit trail, by relative path."""
+    return {
+        p.relative_to(out).as_posix(): p.read_bytes()
+        for p in sorted(out.rglob("*"))
+        if p.is_file() and "audit" not in p.relative_to(out).parts
+    }
+
+
+def test_open_scene_recorded_from_panel_equals_headless_runs(addon, tmp_path):
+    """The acceptance test of recording the scene you have: the panel's operator (a), the
+    exported parameter file headless (b) and a hand-written file naming the .blend (c) make
+    identical datasets; objects keep their world transforms; inherited labels reach masks
+    and boxes; the user's .blend is byte-identical afterwards and the open scene restored."""
+    import hashlib
+
+    import numpy as np
+    from blend_scene import make_shop_blend
+
+    from headless.cli import main
+
+    bpy, recording, jobs = addon.bpy, addon.recording, addon.job
+    blend = tmp_path / "shop.blend"
+    matrices = make_shop_blend(blend)
+    assert bpy.ops.wm.open_mainfile(filepath=str(blend)) == {"FINISHED"}
+    assert MODULE in bpy.context.preferences.addons
+    scene = bpy.context.scene
+    panel_settings(bpy, scene, tmp_path / "a")
+    bpy.ops.wm.save_mainfile()  # the user saves the panel settings with the scene
+    digest = hashlib.sha256(blend.read_bytes()).hexdigest()
+    names_before = sorted(bpy.data.objects.keys())
+
+    # The panel draws every part against Blender's own definitions.
+    log = draw_panel(bpy, "SDG_PT_recorder")
+    assert {
+        ("prop", "sdg_record"),
+        ("prop", "frames"),
+        ("prop", "output"),
+        ("operator", "sdg.export_parameters"),
+    } <= set(log)
+    log = draw_panel(bpy, "SDG_PT_randomizers")
+    assert ("operator", "sdg.preview_frame") in log and ("prop", "distribution") in log
+
+    # (a) the panel's operator, stepped as its modal timer would
+    assert bpy.ops.sdg.start_recording("EXEC_DEFAULT") == {"RUNNING_MODAL"}
+    job = jobs.current
+    while recording.handle_event(job, "TIMER", "NOTHING") == "wait":
+        pass
+    assert job.state == "done", job.message
+    # The open scene is as it was: randomized poses undone, nothing added or left behind.
+    assert sorted(bpy.data.objects.keys()) == names_before
+    for name, m in matrices.items():
+        assert np.allclose(np.array(bpy.data.objects[name].matrix_world), m, atol=1e-5), name
+    assert [vl.name for vl in bpy.context.scene.view_layers] == ["ViewLayer"]
+    inputs = tmp_path / "a" / "audit" / "inputs"
+    assert sorted(p.name for p in inputs.iterdir()) == ["SHA256SUMS", "shop.blend", "shop.toml"]
+    assert bpy.ops.sdg.show_frame() == {"FINISHED"}
+    image = bpy.data.images["SDG Last Frame"]
+    assert tuple(image.size) == (4 * 64 + 3 * 2, 2 * 48 + 2)  # 4 tiles per camera, 2 cameras
+
+    # (b) headless from the exported parameter file
+    exported = tmp_path / "params" / "shop.toml"
+    exported.parent.mkdir()
+    assert bpy.ops.sdg.export_parameters(filepath=str(exported)) == {"FINISHED"}
+    assert 'blend = "../shop.blend"' in exported.read_text()
+    assert main(["render", str(exported), "--out", str(tmp_path / "b"), "--quiet"]) == 0
+    # (c) headless from a hand-written file naming the .blend
+    hand = tmp_path / "hand.toml"
+    hand.write_text(hand_written(blend))
+    assert main(["render", str(hand), "--out", str(tmp_path / "c"), "--quiet"]) == 0
+
+    a, b, c = (dataset_files(tmp_path / x) for x in "abc")
+    assert a.keys() == b.keys() == c.keys() and len(a) > 20, sorted(a)
+    for name in a:
+        assert a[name] == b[name] == c[name], name
+    assert hashlib.sha256(blend.read_bytes()).hexdigest() == digest  # the user's file, untouched
+
+    for cam in ("CamA", "CamB"):
+        d = tmp_path / "a" / cam
+        for f in range(2):
+            labels = json.loads((d / f"bounding_box_2d_tight_labels_{f:04d}.json").read_text())
+            assert {"can", "crate"} <= {v["class"] for v in labels.values()}  # from collections, parents
+            semantic = json.loads((d / f"semantic_segmentation_labels_{f:04d}.json").read_text())
+            assert {"can", "crate"} <= {v.get("class") for v in semantic.values()}
+            paths = json.loads((d / f"bounding_box_3d_prim_paths_{f:04d}.json").read_text())
+            transforms = dict(zip(paths, np.load(d / f"bounding_box_3d_{f:04d}.npy")["transform"]))
+            for path, name in (("/shop/crate", "crate"), ("/floor", "floor")):  # not randomized
+                assert np.allclose(transforms[path].T, matrices[name], atol=1e-5), path
+
+
+def test_label_rules_give_the_same_labels_in_the_panel_and_headless(addon, tmp_path):
+    from blend_scene import make_shop_blend
+
+    from sdg_addon.config.schema import config_from_dict
+    from sdg_addon.scene.build import build_scene
+
+    bpy = addon.bpy
+    blend = tmp_path / "shop.blend"
+    make_shop_blend(blend)
+    rule = {"type": "part", "pattern": "^crate_(?P<value>[a-z]+)", "prefixes": "SM_"}
+    bpy.ops.wm.open_mainfile(filepath=str(blend))
+    select(bpy, [])
+    assert bpy.ops.sdg.label_by_rule(label_type="part", pattern=rule["pattern"], prefixes="SM_", scope="MESHES") == {
+        "FINISHED"
+    }
+    by_panel = {o.name: stored(o) for o in bpy.context.scene.objects if "semantics" in o}
+    table = {"scene": {"blend": blend.as_posix()}, "label_rules": [{**rule, "prefixes": ["SM_"]}]}
+    build_scene(config_from_dict(table, tmp_path / "p.toml"))
+    headless = {o.name: stored(o) for o in bpy.context.scene.objects if "semantics" in o}
+    assert by_panel == headless and headless["crate_lid"] == {"part": ["lid"]}
+
+
+def test_recording_refuses_with_sentences(addon, scene, tmp_path):
+    bpy, jobs = addon.bpy, addon.job
+    cam = bpy.data.objects.new("cam", bpy.data.cameras.new("cam"))
+    scene.collection.objects.link(cam)
+    scene.sdg.run.output = "//out"  # relative to a .blend that was never saved
+    with pytest.raises(RuntimeError, match="never been saved: save the .blend first"):
+        bpy.ops.sdg.start_recording("EXEC_DEFAULT")
+    assert "never been saved" in texts(draw_panel(bpy, "SDG_PT_recorder"))
+    scene.sdg.run.output = str(tmp_path / "o")
+    cam.sdg_record = False
+    with pytest.raises(RuntimeError, match="No camera is ticked"):
+        bpy.ops.sdg.start_recording("EXEC_DEFAULT")
+    cam.sdg_record = True
+    select(bpy, [])
+    bpy.ops.sdg.randomizer_add(type="pose")  # no targets: nothing selected
+    with pytest.raises(RuntimeError, match="Randomizer 1 \\(pose\\): no targets"):
+        bpy.ops.sdg.start_recording("EXEC_DEFAULT")
+    assert "no targets" in texts(draw_panel(bpy, "SDG_PT_recorder"))  # also said in the panel
+    with pytest.raises(RuntimeError, match="save the .blend first"):
+        bpy.ops.sdg.export_parameters(filepath=str(tmp_path / "p.toml"))
+    assert not list(tmp_path.iterdir())  # nothing written anywhere
+    jobs.last_error = None
+
+
+def test_randomizers_panel_add_reorder_edit_remove_preview(addon, scene, tmp_path):
+    from sdg_addon.sampling.randomizers import RANDOMIZERS
+
+    bpy = addon.bpy
+    cube = add_mesh(bpy, "cube")
+    cube["semantics"] = {"class": ["box"]}
+    cam = bpy.data.objects.new("cam", bpy.data.cameras.new("cam"))
+    scene.collection.objects.link(cam)
+    s = scene.sdg
+    # Every registered type can be added, with its parameters and options as declared.
+    for name, cls in RANDOMIZERS.items():
+        select(bpy, [cube])
+        assert bpy.ops.sdg.randomizer_add(type=name) == {"FINISHED"}
+        item = s.randomizers[-1]
+        assert [p.name for p in item.params] == list(cls.PARAMS) and [o.name for o in item.options] == list(cls.OPTIONS)
+    assert [r.type for r in s.randomizers] == list(RANDOMIZERS)
+    log = draw_panel(bpy, "SDG_PT_randomizers")
+    assert sum(1 for e in log if e == ("operator", "sdg.randomizer_remove")) == len(RANDOMIZERS)
+    bpy.ops.sdg.randomizer_move(index=1, direction="UP")
+    assert [r.type for r in s.randomizers][:2] == [list(RANDOMIZERS)[1], list(RANDOMIZERS)[0]]
+    while len(s.randomizers) > 1:
+        bpy.ops.sdg.randomizer_remove(index=len(s.randomizers) - 1)
+    s.randomizers[0].type = "pose"  # changing the type gives the new type's parameter rows
+    item = s.randomizers[0]
+    assert [p.name for p in item.params] == list(RANDOMIZERS["pose"].PARAMS)
+    item.targets = "cube"
+    row = item.params["location"]
+    row.use, row.distribution, row.value = True, "constant", "[0.5, 0.25, 1]"
+    s.preview_frame = 3
+    assert bpy.ops.sdg.preview_frame() == {"FINISHED"}
+    assert tuple(bpy.data.objects["cube"].location) == (0.5, 0.25, 1.0)
+    row.value = "[0.5, 0.25"
+    with pytest.raises(RuntimeError, match="is not a value"):
+        bpy.ops.sdg.preview_frame()
+
+
+def test_import_fills_the_panels_and_export_writes_them_back(addon, tmp_path):
+    import tomllib
+
+    from blend_scene import make_shop_blend
+
+    bpy = addon.bpy
+    blend = tmp_path / "shop.blend"
+    make_shop_blend(blend)
+    bpy.ops.wm.open_mainfile(filepath=str(blend))
+    param = tmp_path / "in.toml"
+    param.write_text(
+        hand_written(blend)
+        + '[[assets]]\nname = "ball"\nprimitive = "sphere"\nlabels = { class = "ball" }\n'
+        + "[writers.coco]\npolygons = true\n"
+    )
+    assert bpy.ops.sdg.import_parameters(filepath=str(param)) == {"FINISHED"}
+    s = bpy.context.scene.sdg
+    assert (s.run.seed, s.run.frames, s.run.width, s.run.samples) == (5, 2, 64, 2)
+    assert [r.type for r in s.randomizers] == ["pose", "light"] and s.randomizers[0].targets == "can_*"
+    assert s.writers.coco.enabled and s.writers.coco.polygons
+    assert "assets" in texts(draw_panel(bpy, "SDG_PT_recorder"))  # kept, and said so
+    bpy.ops.wm.save_mainfile()
+    out = tmp_path / "out.toml"
+    assert bpy.ops.sdg.export_parameters(filepath=str(out)) == {"FINISHED"}
+    written, given = tomllib.loads(out.read_text()), tomllib.loads(param.read_text())
+    for r in given["randomizers"]:
+        r["targets"] = [r["targets"]]  # a single glob is written as a list
+    assert written["randomizers"] == given["randomizers"] and written["assets"] == given["assets"]
+    assert written["writers"]["coco"] == {"polygons": True} and written["scene"]["blend"] == "shop.blend"
 
 
 def test_unregister_removes_everything(addon, bpy_module):

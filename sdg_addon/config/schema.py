@@ -468,7 +468,8 @@ def load_config(path: str | Path) -> Config:
     return config_from_dict(data, path, problems)
 
 
-def config_from_dict(data: dict, path: Path, problems: Problems | None = None) -> Config:
+def config_from_dict(data: dict, path: Path, problems: Problems | None = None, open_scene: bool = False) -> Config:
+    """`open_scene`: the base scene is the one open in Blender (the UI), which has cameras."""
     problems = problems or Problems(path.as_posix())
     v = _Reader(problems)
     problems.unknown_keys(data, TOP_LEVEL_KEYS, "")
@@ -486,14 +487,15 @@ def config_from_dict(data: dict, path: Path, problems: Problems | None = None) -
     scene = v.table(data, "scene")
     cfg.base = _base_scene(v, scene, path)
     cfg.ground, cfg.world = _ground(v, scene), _world(v, scene)
-    if cfg.base.blend:
+    if cfg.base.blend or open_scene:
         # A .blend brings its own floor and world: ours only when asked for.
         cfg.ground.enabled = cfg.ground.enabled and "ground" in scene
         cfg.world = cfg.world if "world" in scene else None
+    if cfg.base.blend:
         cfg.files.append(Path(cfg.base.blend))
 
     cfg.cameras = [_camera(v, c, join("cameras", i)) for i, c in enumerate(v.array(data, "cameras"))]
-    if not cfg.cameras and not cfg.base.blend and isinstance(data.get("cameras", []), list):
+    if not cfg.cameras and not cfg.base.blend and not open_scene and isinstance(data.get("cameras", []), list):
         problems.add("cameras", data.get("cameras", MISSING), "at least one [[cameras]] entry (or a [scene] blend)")
     cfg.lights = [_light(v, t, join("lights", i)) for i, t in enumerate(v.array(data, "lights"))]
 

@@ -44,6 +44,8 @@ def load_blend_scene(path: str | Path, wanted: str = "") -> bpy.types.Scene:
     from .build import new_scene
 
     path = Path(path)
+    if bpy.data.filepath and Path(bpy.data.filepath).resolve() == path.resolve():
+        return _reload_open_file(path, wanted)
     name = choose_scene(path, scene_names(path), wanted)
     holder = new_scene()
     holder.name = "sdg_holder"
@@ -54,10 +56,29 @@ def load_blend_scene(path: str | Path, wanted: str = "") -> bpy.types.Scene:
         for window in wm.windows:
             window.scene = scene
     bpy.data.scenes.remove(holder)
-    if bpy.context.window is None and bpy.context.scene != scene:
+    if bpy.context.scene != scene:
         # Background without windows: context.scene is the file's first scene.
         raise BaseSceneError(f"could not make scene {name!r} of {path.as_posix()} the current scene")
     scene.name = name
+    prepare_base_scene(scene)
+    return scene
+
+
+def _reload_open_file(path: Path, wanted: str):
+    """The .blend is the file open in this session (`blender -b shop.blend -P run.py`):
+    Blender cannot append from it, so it is read again from disk, as saved."""
+    if not bpy.app.background:  # in the UI, reading a file would end the running operator
+        raise BaseSceneError(
+            f"{path.as_posix()} is the file open in Blender: record it with Record: Open Scene in the recorder "
+            "panel (or name another file in [scene] blend)"
+        )
+    bpy.ops.wm.open_mainfile(filepath=str(path), load_ui=False)
+    name = choose_scene(path, [s.name for s in bpy.data.scenes], wanted)
+    for other in [s for s in bpy.data.scenes if s.name != name]:
+        bpy.data.scenes.remove(other)
+    scene = bpy.data.scenes[name]
+    if bpy.context.scene != scene:
+        raise BaseSceneError(f"could not make scene {name!r} of {path.as_posix()} the current scene")
     prepare_base_scene(scene)
     return scene
 

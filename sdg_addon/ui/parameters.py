@@ -71,7 +71,13 @@ class SDG_OT_export_parameters(bpy.types.Operator):
         tmp = path.with_name(f".{path.name}.tmp")
         tmp.write_text(dumps_for(path.suffix, table), encoding="utf-8")
         os.replace(tmp, path)
-        self.report({"INFO"}, f"Wrote {path} (python -m headless render {path.name} reproduces the recording)")
+        if bpy.data.is_dirty:  # also set by a recording (restored by undo) or a preview image
+            self.report(
+                {"WARNING"},
+                f"Wrote {path}; the .blend may have unsaved changes: the headless run uses the file as saved",
+            )
+        else:
+            self.report({"INFO"}, f"Wrote {path} (python -m headless render {path.name} reproduces the recording)")
         return {"FINISHED"}
 
 
@@ -79,8 +85,6 @@ def export_problem(filepath: str) -> str | None:
     """Why Export cannot write `filepath` now (a sentence), or None."""
     if not bpy.data.filepath:
         return "save the .blend first (File > Save): the parameter file names it as the base scene"
-    if bpy.data.is_dirty:
-        return "save the .blend first (File > Save): it has unsaved changes the parameter file would not see"
     if Path(filepath).suffix.lower() not in (".toml", ".json"):
         return f"{Path(filepath).name!r}: choose a file name ending in .toml or .json"
     return None

@@ -84,11 +84,16 @@ class SDG_PG_settings(bpy.types.PropertyGroup):
     parameter_file: StringProperty(
         name="Parameter File",
         subtype="FILE_PATH",
+        options={"PATH_SUPPORTS_BLEND_RELATIVE"},
         default=str(DEFAULT_PRESET),
         description="Parameter file (.toml or .json) to record; the default is the bundled preset",
     )
     output_dir: StringProperty(
-        name="Output", subtype="DIR_PATH", default="", description="Folder the dataset is written to"
+        name="Output",
+        subtype="DIR_PATH",
+        options={"PATH_SUPPORTS_BLEND_RELATIVE"},
+        default="",
+        description="Folder the dataset is written to",
     )
     use_file_frames: BoolProperty(
         name="All Frames of the File", default=True, description="Record the frames run.frames of the file"

@@ -156,7 +156,8 @@ def preview(scene, frame: int) -> int:
     import tempfile
     from pathlib import Path
 
-    from ..config import ConfigError, config_from_dict
+    from ..config import ConfigError
+    from ..config.schema import config_from_dict
     from ..recorder import Recorder, RunOptions
     from ..sampling import sample_frame
     from ..scene.build import build_scene
@@ -168,7 +169,7 @@ def preview(scene, frame: int) -> int:
         raise ValueError(str(e)) from None
     table["run"]["output"] = "preview"
     try:
-        config = config_from_dict(table, Path(tempfile.gettempdir()) / "preview.toml")
+        config = config_from_dict(table, Path(tempfile.gettempdir()) / "preview.toml", open_scene=True)
     except ConfigError as e:
         p = e.problems[0]
         raise ValueError(f"{p.field}: got {p.value!r}; expected {p.expected}") from None

@@ -33,6 +33,7 @@ from ..sampling.randomizers import RANDOMIZERS
 from ..writers import WRITERS
 
 INT_LIMIT = 2**31 - 1  # Blender's IntProperty is 32-bit
+OUTPUT_PATH = {"subtype": "DIR_PATH", "options": {"PATH_SUPPORTS_BLEND_RELATIVE"}}  # "//out" allowed
 CONSTANT = "constant"
 RECORD_PROPERTY = "sdg_record"  # Object.sdg_record: the camera is in the recording
 # Fields of the run and render sections the panel offers (the rest keep their defaults).
@@ -160,7 +161,7 @@ def make_classes() -> tuple:
         "SDG_PG_run",
         {
             **{
-                f.name: field_property(f, **({"subtype": "DIR_PATH"} if f.name == "output" else {}))
+                f.name: field_property(f, **(OUTPUT_PATH if f.name == "output" else {}))
                 for f in _fields(RUN_FIELDS, RUN_NAMES)
             },
             **{f.name: field_property(f) for f in _fields(RENDER_FIELDS, RENDER_NAMES)},
@@ -237,7 +238,7 @@ def make_classes() -> tuple:
 # ---------------------------------------------------------------------------- settings -> parameter table
 def recorded_cameras(scene) -> list[str]:
     """The scene's cameras ticked in the checklist (all by default), sorted."""
-    return sorted(o.name for o in scene.objects if o.type == "CAMERA" and o.get(RECORD_PROPERTY, True))
+    return sorted(o.name for o in scene.objects if o.type == "CAMERA" and getattr(o, RECORD_PROPERTY, True))
 
 
 def _text_value(text: str, where: str):
@@ -380,7 +381,7 @@ def from_table(scene, table: dict) -> list[str]:
 
         for o in scene.objects:
             if o.type == "CAMERA":
-                o[RECORD_PROPERTY] = any(fnmatch.fnmatchcase(o.name, p) for p in wanted)
+                setattr(o, RECORD_PROPERTY, any(fnmatch.fnmatchcase(o.name, p) for p in wanted))
     if scene_table:
         extra["scene"] = scene_table
     else:

@@ -108,11 +108,14 @@ def frame_image(output: Path) -> tuple[bpy.types.Image, str]:
 def show_in_image_editor(context, image) -> bool:
     """Show `image` in an Image Editor of the window (a new window when there is none)."""
     screen = getattr(context, "screen", None)
-    if screen is None:
+    if screen is None or getattr(context, "window", None) is None:  # background: no UI
         return False
     area = next((a for a in screen.areas if a.type == "IMAGE_EDITOR"), None)
     if area is None:
-        bpy.ops.wm.window_new()
+        try:
+            bpy.ops.wm.window_new()
+        except RuntimeError:
+            return False
         area = context.window_manager.windows[-1].screen.areas[0]
         area.type = "IMAGE_EDITOR"
     area.spaces.active.image = image
