@@ -194,6 +194,12 @@ class FrameData:
     # Results shared between annotators of this frame (e.g. rasterized silhouettes).
     cache: dict = field(default_factory=dict)
     view_transform: str = "Standard"  # how "rgb" is made from "combined"
+    clip: int | None = None  # sequences: clip index and frame within the clip (else None)
+    clip_frame: int | None = None
+    sensor: str = "camera"  # "camera" or "lidar": which annotators and writers apply
+    # Sequences: the same camera at the previous / next frame of the clip ("prev", "next"),
+    # for optical flow; absent at a clip's ends.
+    neighbours: dict[str, FrameView] = field(default_factory=dict)
 
     def rgb(self) -> np.ndarray:
         """(H, W, 4) uint8 display-referred RGBA; made from "combined" on first use (in a
@@ -226,6 +232,22 @@ class FrameData:
 
 
 @dataclass
+class FrameView:
+    """What flow needs of a neighbouring frame: its camera, object poses and id/depth."""
+
+    frame: int
+    camera: Camera
+    object_to_world: dict[int, np.ndarray]  # instance id -> 4x4 (objects rendered then)
+    depth: np.ndarray  # (H, W) distance to the image plane, inf = no surface
+    instance: np.ndarray  # (H, W) uint32
+
+    @classmethod
+    def of(cls, frame: FrameData) -> FrameView:
+        poses = {i: o.object_to_world for i, o in frame.objects.items()}
+        return cls(frame.frame, frame.camera, poses, frame.passes["depth"], frame.passes["instance"])
+
+
+@dataclass
 class AnnotatedFrame:
     """What writers receive: one frame of one camera with every annotator's output."""
 
@@ -236,3 +258,6 @@ class AnnotatedFrame:
     camera: Camera
     # Shared by the writers of this frame (e.g. one PNG encoding written by several).
     cache: dict = field(default_factory=dict)
+    clip: int | None = None  # sequences: clip index and frame within the clip (else None)
+    clip_frame: int | None = None
+    sensor: str = "camera"

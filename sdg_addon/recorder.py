@@ -20,8 +20,9 @@ from pathlib import Path
 from . import audit
 from .annotators import ANNOTATORS
 from .config import Config
+from .frame import FrameData, FrameView
 from .progress import Progress
-from .sampling import sample_frame
+from .sampling import clip_of, sample_frame
 from .sink import FrameSink, SinkSpec, init_worker, process_in_worker, warm_up
 from .writers import WRITERS, create_writer
 
@@ -78,6 +79,14 @@ def parse_frames(text: str, total: int) -> range:
     return range(start, stop)
 
 
+def link_neighbours(earlier: list[FrameData], later: list[FrameData]) -> None:
+    """Consecutive frames of a clip see each other's camera, poses and depth (flow)."""
+    for a, b in zip(earlier, later):
+        if a.sensor == "camera" and b.sensor == "camera":
+            a.neighbours["next"] = FrameView.of(b)
+            b.neighbours["prev"] = FrameView.of(a)
+
+
 def annotator_plan(config: Config) -> dict[str, dict]:
     """Annotators of the run: the configured ones plus what the writers require."""
     plan = dict(config.annotators)
@@ -124,18 +133,36 @@ class Recorder:
             self.on_warning(text)
 
     # ------------------------------------------------------------------ set-up
+    @property
+    def clip_length(self) -> int:
+        return self.config.sequence.clip_length
+
+    def check_clip_range(self) -> None:
+        """A clip is rendered whole: the frame range must start and stop at clip boundaries."""
+        k, frames = self.clip_length, self.options.frames
+        if k > 1 and (frames.start % k or frames.stop % k):
+            raise RecorderError(
+                f"--frames {frames.start}:{frames.stop} cuts clips of {k} frames (sequence.clip_length): "
+                f"use a range from a multiple of {k} to a multiple of {k}"
+            )
+
     def my_frames(self) -> list[int]:
-        """The frames this process is asked for (its shard of the range)."""
+        """The frames this process is asked for (its shard of the range). Shards take whole
+        clips (clip c goes to shard c % N), so a clip is never split across shards."""
         frames = list(self.options.frames)
         if self.options.shard:
             index, count = self.options.shard
-            frames = [f for f in frames if f % count == index]
+            frames = [f for f in frames if (f // self.clip_length) % count == index]
         return frames
 
     def frames_to_render(self, done: dict[int, dict]) -> list[int]:
+        """Frames not finished yet; a clip with any unfinished frame is re-rendered whole
+        (motion, simulation and flow are continuous over a clip)."""
         frames = self.my_frames()
-        self.result.frames_skipped = [f for f in frames if f in done]
-        return [f for f in frames if f not in done]
+        k = self.clip_length
+        unfinished_clips = {f // k for f in frames if f not in done}
+        self.result.frames_skipped = [f for f in frames if f // k not in unfinished_clips]
+        return [f for f in frames if f // k in unfinished_clips]
 
     def prepare_output(self, writers=()) -> tuple[Path, dict[int, dict]]:
         out = self.options.output
@@ -186,12 +213,13 @@ class Recorder:
         from .capture.render import Capturer
         from .labels.blender import unlabelled_objects
         from .scene.build import build_scene
-        from .scene.randomize import apply_frame
+        from .scene.motion import SequencePlayer
 
         t_start = time.perf_counter()
         cfg, opts = self.config, self.options
         if opts.device:
             cfg.render.device = opts.device
+        self.check_clip_range()
         writers = [create_writer(name, opts.output, **w_opts) for name, w_opts in cfg.writers.items()]
         audit_dir, done = self.prepare_output(writers)
         frames = self.frames_to_render(done)
@@ -202,6 +230,10 @@ class Recorder:
         # What to render is a property of the annotator classes; instances live in the sink.
         passes = {p for name in plan for p in ANNOTATORS[name].passes}
         need_geometry = any(ANNOTATORS[name].needs_geometry for name in plan)
+        clip_len = self.clip_length
+        # Flow pairs each frame with the next one of its clip before handing it on.
+        pair_frames = clip_len > 1 and any(ANNOTATORS[name].needs_neighbours for name in plan)
+        player = SequencePlayer(built, cfg.sequence, cfg.randomizers)
         audit.write_json(audit_dir / "label_table.json", built.label_table.values)
         cameras = built.render_cameras
         audit.write_json(audit_dir / "cameras.json", cameras)
@@ -250,6 +282,10 @@ class Recorder:
             pool = ThreadPoolExecutor(opts.write_workers, thread_name_prefix="sdg-write")
             submit = lambda captured, record: pool.submit(sink.process, captured, record)  # noqa: E731
 
+        def hand_on(captured, record) -> None:
+            slots.acquire()  # at most max_pending_frames in memory
+            submit(captured, record).add_done_callback(frame_done)
+
         def frame_done(future) -> None:
             """Log a frame once all its files are written (runs in a pool thread)."""
             try:
@@ -268,6 +304,7 @@ class Recorder:
                 slots.release()
 
         interrupted = False
+        waiting = None  # (captured, record) of the previous frame, until its next is rendered
         try:
             yield progress
             for f in frames:
@@ -275,11 +312,14 @@ class Recorder:
                 if self._cancel.is_set() or errors:
                     break
                 record = {"frame": f, "seed": cfg.seed, "seconds": {}, "started_unix": time.time()}
+                clip, i = clip_of(f, clip_len)
+                if clip_len > 1:
+                    record.update(clip=clip, clip_frame=i)
                 t = time.perf_counter()
-                sampled = sample_frame(cfg.seed, f, cfg.randomizers, targets)
+                sampled = sample_frame(cfg.seed, f, cfg.randomizers, targets, clip_len, cfg.sequence.fps)
                 record["samples"] = sampled
                 t1 = time.perf_counter()
-                apply_frame(built, sampled)
+                player.apply(i, sampled)
                 t2 = time.perf_counter()
                 captured = capturer.capture_frame(f, cameras)
                 if self._cancel.is_set():
@@ -291,9 +331,21 @@ class Recorder:
                 with stage_lock:
                     for k in ("sample", "apply", "render"):
                         stages[k] += record["seconds"][k]
-                slots.acquire()  # at most max_pending_frames in memory
-                submit(captured, record).add_done_callback(frame_done)
+                if clip_len > 1 and cfg.sequence.folders == "clip":
+                    for frame_data in captured:
+                        frame_data.clip, frame_data.clip_frame = clip, i
+                if not pair_frames:
+                    hand_on(captured, record)
+                else:
+                    if waiting is not None:
+                        if waiting[1]["frame"] == f - 1 and f % clip_len:  # same clip, next frame
+                            link_neighbours(waiting[0], captured)
+                        hand_on(*waiting)
+                    waiting = (captured, record)
                 yield progress
+            # Cancelled mid-clip, the waiting frame is dropped: resume re-renders its clip.
+            if waiting is not None and not (self._cancel.is_set() or errors):
+                hand_on(*waiting)
         except KeyboardInterrupt:
             interrupted = True
         finally:

@@ -47,15 +47,27 @@ class FrameSink:
         t = time.perf_counter()
         annotated, warnings = [], []
         for frame in captured:
-            annotations = {name: a.annotate(frame) for name, a in self.annotators.items()}
-            warnings += frame_warnings(frame)
+            annotators = {n: a for n, a in self.annotators.items() if frame.sensor in a.sensors}
+            annotations = {name: a.annotate(frame) for name, a in annotators.items()}
+            if frame.sensor == "camera":
+                warnings += frame_warnings(frame)
             annotated.append(
-                AnnotatedFrame(frame.frame, frame.camera.name, annotations, frame.label_table, frame.camera)
+                AnnotatedFrame(
+                    frame.frame,
+                    frame.camera.name,
+                    annotations,
+                    frame.label_table,
+                    frame.camera,
+                    clip=frame.clip,
+                    clip_frame=frame.clip_frame,
+                    sensor=frame.sensor,
+                )
             )
         t1 = time.perf_counter()
         for frame in annotated:
             for w in self.writers:
-                w.write(frame)
+                if frame.sensor in w.sensors:
+                    w.write(frame)
         record["seconds"].update(annotate=t1 - t, write=time.perf_counter() - t1)
         return record, warnings
 

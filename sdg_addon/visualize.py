@@ -84,8 +84,19 @@ class FrameFiles:
     suffix: str  # the frame number as written in the file names ("0007")
 
     def path(self, name: str, ext: str) -> Path | None:
-        p = self.folder / f"{name}_{self.suffix}.{ext}"
-        return p if p.is_file() else None
+        """The file `<name>_<frame>.<ext>`, beside rgb or in its annotator's folder
+        (Replicator's <camera>/<annotator>/ layout: `bounding_box_2d_tight_labels` lives in
+        `bounding_box_2d_tight/`)."""
+        file = f"{name}_{self.suffix}.{ext}"
+        p = self.folder / file
+        if p.is_file():
+            return p
+        parts = name.split("_")
+        for k in range(len(parts), 0, -1):
+            p = self.folder / "_".join(parts[:k]) / file
+            if p.is_file():
+                return p
+        return None
 
     def json(self, name: str):
         p = self.path(name, "json")
@@ -99,7 +110,7 @@ class FrameFiles:
 
 def _frames_in(folder: Path) -> dict[int, str]:
     out = {}
-    for p in folder.glob("rgb_*.png"):
+    for p in [*folder.glob("rgb_*.png"), *folder.glob("rgb/rgb_*.png")]:
         m = _RGB_RE.match(p.name)
         if m:
             out.setdefault(int(m.group(1)), m.group(1))
@@ -199,7 +210,7 @@ class Mask:
 
 def load_rgb(ff: FrameFiles) -> np.ndarray:
     """uint8 (H, W, 3); a transparent background is shown over ``BACKDROP``."""
-    with Image.open(ff.folder / f"rgb_{ff.suffix}.png") as im:
+    with Image.open(ff.path("rgb", "png")) as im:
         if im.mode in ("RGBA", "LA", "PA") or "transparency" in im.info:
             rgba = im.convert("RGBA")
             base = Image.new("RGBA", rgba.size, BACKDROP + (255,))
@@ -627,7 +638,7 @@ def contact_sheet(
     if not chosen:
         raise ValueError(f"no frames to show from {folder}")
     files = [frame_files(folder, f, camera)[0] for f in chosen]
-    with Image.open(files[0].folder / f"rgb_{files[0].suffix}.png") as im:
+    with Image.open(files[0].path("rgb", "png")) as im:
         w, h = im.size
     tw = max(1, int(thumb_width))
     th = max(1, round(h * tw / w))

@@ -649,6 +649,45 @@ def test_camera_params_perspective_as_a_replicator_reader_uses_them():
     assert params["lens"]["fov_deg"][0] == pytest.approx(np.degrees(np.arctan(70.4 / 110) + np.arctan(57.6 / 110)))
 
 
+# Replicator's camera_params keys (omni.replicator.core camera_params annotator, 1.x).
+REPLICATOR_CAMERA_KEYS = {
+    "cameraAperture",
+    "cameraApertureOffset",
+    "cameraFisheyeLensP",
+    "cameraFisheyeLensS",
+    "cameraFisheyeMaxFOV",
+    "cameraFisheyeNominalHeight",
+    "cameraFisheyeNominalWidth",
+    "cameraFisheyeOpticalCentre",
+    "cameraFisheyePolynomial",
+    "cameraFocalLength",
+    "cameraFocusDistance",
+    "cameraFStop",
+    "cameraModel",
+    "cameraNearFar",
+    "cameraProjection",
+    "cameraViewTransform",
+    "metersPerSceneUnit",
+    "renderProductResolution",
+}
+
+
+def test_camera_params_have_every_replicator_key_and_reverse_z_depth():
+    cam = perspective(cam_to_world=look_at((1.0, -4.0, 2.0), (0.0, 0.0, 0.0)), near=0.05, far=30.0)
+    params = annotate("camera_params", FrameData(0, cam, {}, {}, LabelTable()))
+    assert REPLICATOR_CAMERA_KEYS <= set(params)
+    assert params["cameraFStop"] == 0.0 and params["cameraFisheyePolynomial"] == [0.0] * 5
+    # Replicator's perspective projection: reverse-Z, infinite far plane (row-vector layout).
+    proj = np.array(params["cameraProjection"]).reshape(4, 4)
+    np.testing.assert_allclose(proj[2], [0, 0, 1e-8, -1], atol=0)
+    np.testing.assert_allclose(proj[3], [0, 0, 0.05, 0], atol=0)
+    for depth in (0.05, 1.0, 1e6):
+        clip = np.array([0.0, 0.0, -depth, 1.0]) @ proj
+        assert clip[2] / clip[3] == pytest.approx(0.05 / depth - 1e-8, rel=1e-9, abs=1e-15)
+    assert "ortho_scale" not in params  # only lens.ortho_scale, null for a perspective camera
+    assert params["lens"]["ortho_scale"] is None
+
+
 def test_camera_params_orthographic_reproject_a_point():
     cam = orthographic(w=64, h=48, ortho_scale=4.0, cam_to_world=translate(0.0, 0.0, 10.0))
     frame = FrameData(0, cam, {}, {}, LabelTable())

@@ -149,7 +149,9 @@ def test_a_fifo_is_refused_without_reading_it(tmp_path):
         ('metallic = { distribution = "sequence", values = [0.5, 1.5] }', False),
         ("metallic = 1.0", True),
         ("metallic = 1.01", False),
-        ('roughness = { distribution = "normal", mean = 0.5, std = 0.08 }', True),
+        # a normal can draw any number: a bounded parameter needs low / high (truncation)
+        ('roughness = { distribution = "normal", mean = 0.5, std = 0.08 }', False),
+        ('roughness = { distribution = "normal", mean = 0.5, std = 0.08, low = 0, high = 1 }', True),
         ('roughness = { distribution = "normal", mean = 0.5, std = 0.1 }', False),
         ('roughness = { distribution = "normal", mean = 0.5, std = 0.3, low = 0, high = 1 }', True),
         ('roughness = { distribution = "normal", mean = 0.5, std = 0.3, low = 0, high = 2 }', False),

@@ -193,6 +193,8 @@ def test_json_equivalent_of_a_toml_file_gives_the_same_resolved_config(tmp_path)
         "type": "world",
         "targets": [],
         "strength": SMALL_JSON["randomizers"][1]["strength"],
+        "trigger": "frame",
+        "interval": 1,
     }
     assert a.label_order()["class"] == ["mug", "ball", "floor"]
 
@@ -613,3 +615,82 @@ def test_randomizer_option_bounds(tmp_path):
         load_config(path)
     fields = {(p.field, p.value) for p in e.value.problems}
     assert fields == {("randomizers[0].min_distance", -0.5), ("randomizers[0].max_tries", 0)}
+
+
+# ------------------------------------------------- distribution support vs parameter range
+
+ASSET = '[[assets]]\nname = "a"\nprimitive = "cube"\n'
+
+
+def material(value: str, param: str = "roughness") -> str:
+    return CAMERA + ASSET + f'[[randomizers]]\ntype = "material"\ntargets = "a"\n{param} = {value}\n'
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        '{ distribution = "normal", mean = 0.5, std = 0.2 }',  # unbounded support
+        '{ distribution = "normal", mean = 0.5, std = 0.2, low = 0 }',  # one side open
+        '{ distribution = "uniform", low = 0, high = 1.01 }',  # one step past the edge
+        '{ distribution = "uniform", low = -0.01, high = 1 }',
+        '{ distribution = "truncated_normal", mean = 0.5, std = 1, low = 0, high = 2 }',
+        '{ distribution = "choice", values = [0.2, 1.5] }',
+        '{ distribution = "log_uniform", low = 0.1, high = 3 }',
+        "1.5",  # a constant outside
+    ],
+)
+def test_support_outside_the_parameters_range_is_refused(tmp_path, value):
+    p = one_problem(tmp_path, material(value))
+    assert p.field == "randomizers[0].roughness"
+    assert "[0, 1]" in p.expected
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        '{ distribution = "normal", mean = 0.5, std = 0.2, low = 0, high = 1 }',
+        '{ distribution = "uniform", low = 0, high = 1 }',  # the edges themselves
+        '{ distribution = "truncated_normal", mean = 2, std = 1, low = 0, high = 1 }',
+        '{ distribution = "normal", mean = 0.3, std = 0 }',  # a constant in disguise
+        '{ distribution = "choice", values = [0, 1] }',
+        "1.0",
+    ],
+)
+def test_support_inside_the_parameters_range_is_accepted(tmp_path, value):
+    load_config(write(tmp_path / "p.toml", material(value)))
+
+
+def test_colour_support_is_checked_per_component(tmp_path):
+    bad = '{ distribution = "normal", mean = [0.5, 0.5, 0.5], std = [0.1, 0.1, 0.1] }'
+    p = one_problem(tmp_path, material(bad, "color"))
+    assert p.field == "randomizers[0].color" and "support" in p.expected
+    ok = '{ distribution = "per_axis", axes = [1, { distribution = "uniform", low = 0, high = 1 }, 0] }'
+    load_config(write(tmp_path / "ok.toml", material(ok, "color")))
+    past = '{ distribution = "per_axis", axes = [1, { distribution = "uniform", low = 0, high = 1.5 }, 0] }'
+    assert one_problem(tmp_path, material(past, "color")).field == "randomizers[0].color"
+
+
+def test_per_axis_length_and_choice_k_need_the_right_parameter(tmp_path):
+    two = '{ distribution = "per_axis", axes = [0, 1] }'
+    text = CAMERA + ASSET + f'[[randomizers]]\ntype = "pose"\ntargets = "a"\nlocation = {two}\n'
+    assert one_problem(tmp_path, text).field == "randomizers[0].location.axes"
+    k = '{ distribution = "choice", values = [0.1, 0.2, 0.3], k = 2 }'
+    assert one_problem(tmp_path, material(k)).field == "randomizers[0].roughness.k"
+
+
+# --------------------------------------------------------------------------- triggers
+
+
+def test_trigger_and_interval_are_read_and_checked(tmp_path):
+    base = CAMERA + '[[randomizers]]\ntype = "world"\nstrength = 1.0\n'
+    cfg = load_config(write(tmp_path / "a.toml", base + "interval = 10\n"))
+    assert (cfg.randomizers[0].trigger, cfg.randomizers[0].interval) == ("frame", 10)
+    assert cfg.resolved()["randomizers"][0]["interval"] == 10
+    cfg = load_config(write(tmp_path / "b.toml", base + 'trigger = "once"\n'))
+    assert cfg.randomizers[0].trigger_frame(57) == 0
+    assert cfg.randomizers[0].trigger == "once"
+    cfg = load_config(write(tmp_path / "c.toml", base + "interval = 1\n"))  # the edge
+    assert cfg.randomizers[0].trigger_frame(5) == 5
+    assert one_problem(tmp_path, base + "interval = 0\n").field == "randomizers[0].interval"
+    assert one_problem(tmp_path, base + 'trigger = "sometimes"\n').field == "randomizers[0].trigger"
+    assert one_problem(tmp_path, base + 'trigger = "once"\ninterval = 3\n').field == "randomizers[0].interval"

@@ -257,16 +257,18 @@ look_at = [0.0, 0.0, 0.0]
     param.write_text(text)
     out = tmp_path / "out"
     assert main(["render", str(param), "--out", str(out), "--quiet"]) == 0
-    assert (out / "cam" / "rgb_0000.png").is_file() and (out / "top" / "rgb_0000.png").is_file()
+    # Replicator's layout for several render products: <camera>/<annotator>/<annotator>_N.
+    assert (out / "cam" / "rgb" / "rgb_0000.png").is_file() and (out / "top" / "rgb" / "rgb_0000.png").is_file()
     assert not (out / "rgb_0000.png").exists()
     # Top-down orthographic view: the sphere (radius 0.5 at the origin) is a disc of
     # radius 0.5 m = 0.5 * W / ortho_scale pixels around the image centre.
-    params = json.loads((out / "top" / "camera_params_0000.json").read_text())
+    params = json.loads((out / "top" / "camera_params" / "camera_params_0000.json").read_text())
     assert params["projection"] == "orthographic"
-    box = np.load(out / "top" / "bounding_box_2d_tight_0000.npy")[0]
+    box = np.load(out / "top" / "bounding_box_2d_tight" / "bounding_box_2d_tight_0000.npy")[0]
+    assert (out / "top" / "bounding_box_2d_tight" / "bounding_box_2d_tight_labels_0000.json").is_file()
     r_px = RADIUS * W / 2.0
     assert abs(box["x_min"] - (W / 2 - r_px)) <= 1 and abs(box["x_max"] + 1 - (W / 2 + r_px)) <= 1
-    depth = np.load(out / "top" / "distance_to_image_plane_0000.npy")
+    depth = np.load(out / "top" / "distance_to_image_plane" / "distance_to_image_plane_0000.npy")
     assert abs(depth[H // 2, W // 2] - (5.0 - 2 * RADIUS)) < 0.01  # top of the sphere at z = 1
 
 
@@ -314,6 +316,17 @@ def test_every_annotator_through_basic_writer(tmp_path):
     assert len(points) > 100
     r = np.linalg.norm(points - [0.0, 0.0, RADIUS], axis=1)
     assert np.all(np.abs(r - RADIUS) < RADIUS * (1 - math.cos(math.pi / 16)) + 0.01)
+    # Replicator's layouts: pointcloud normals N x 4; normals as a colourised H x W x 4 png.
+    normals = np.load(out / "pointcloud_normals_0000.npy")
+    assert normals.shape == (len(points), 4) and np.all(normals[:, 3] == 1.0)
+    with Image.open(out / "normals_0000.png") as im:
+        png = np.asarray(im)
+    n = np.load(out / "normals_0000.npy")
+    assert png.shape == (*n.shape[:2], 4)
+    surface = np.any(n != 0, axis=-1)
+    assert np.all(png[surface, 3] == 255) and np.all(png[~surface] == 127)
+    expected = ((n[surface][:, :3] * 0.5 + 0.5) * 255).astype(np.uint8)
+    assert np.array_equal(png[surface][:, :3], expected)
     box3d = np.load(out / "bounding_box_3d_0000.npy")
     assert len(box3d) == 1 and np.allclose([box3d[0]["x_min"], box3d[0]["z_max"]], [-RADIUS, 2 * RADIUS], atol=1e-3)
 
@@ -440,7 +453,11 @@ def test_occlusion_of_real_renders_behind_in_front_half(tmp_path):
     out = tmp_path / "out"
     assert main(["render", str(param), "--out", str(out), "--quiet"]) == 0
     occ = np.load(out / "occlusion_0000.npy")
-    paths = json.loads((out / "occlusion_info_0000.json").read_text())["primPaths"]
+    paths = json.loads((out / "sdg_occlusion_info_0000.json").read_text())["primPaths"]
+    # Replicator's occlusion rows hold exactly its three fields; ours keep pixel counts apart.
+    assert occ.dtype.names == ("instanceId", "semanticId", "occlusionRatio")
+    full = np.load(out / "sdg_occlusion_0000.npy")
+    assert np.array_equal(full["occlusionRatio"], occ["occlusionRatio"]) and "visiblePixels" in full.dtype.names
     ratio = {p.rsplit("/", 1)[-1]: float(r["occlusionRatio"]) for p, r in zip(paths, occ)}
     assert ratio["behind"] == 1.0 and ratio["front"] == 0.0
     assert abs(ratio["half"] - 0.5) < 0.05
@@ -479,7 +496,7 @@ def test_coco_of_a_real_render_matches_the_instance_masks(tmp_path):
         )
         for ann in coco.loadAnns(coco.getAnnIds(imgIds=image["id"])):
             mask = decode(ann["segmentation"]).astype(bool)
-            assert np.array_equal(mask, keys == colour_of[ann["prim_path"]])
+            assert np.array_equal(mask, keys == colour_of[ann["sdg_prim_path"]])
             ys, xs = np.nonzero(mask)
             assert ann["bbox"] == [xs.min(), ys.min(), xs.max() - xs.min() + 1, ys.max() - ys.min() + 1]
             assert ann["area"] == mask.sum()

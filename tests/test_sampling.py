@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 
 import numpy as np
 import pytest
@@ -104,7 +105,16 @@ def test_constant_parameters_are_returned_as_given():
 
 
 def test_every_registered_distribution_is_tested_here():
-    assert set(DISTRIBUTIONS) == {"uniform", "log_uniform", "normal", "choice", "sequence"}
+    assert set(DISTRIBUTIONS) == {
+        "uniform",
+        "uniform_int",
+        "log_uniform",
+        "normal",
+        "truncated_normal",
+        "choice",
+        "sequence",
+        "per_axis",
+    }
 
 
 def test_uniform_scalar_stays_in_bounds():
@@ -130,12 +140,136 @@ def test_log_uniform_is_positive_in_bounds_and_log_spread():
     assert 0.4 < below_one < 0.6
 
 
-def test_normal_mean_spread_and_clipping():
-    free = np.array(draws({"distribution": "normal", "mean": 5.0, "std": 2.0}, 2000))
-    assert abs(free.mean() - 5.0) < 0.3 and abs(free.std() - 2.0) < 0.3
-    clipped = np.array(draws({"distribution": "normal", "mean": 5.0, "std": 2.0, "low": 4.0, "high": 6.0}, 2000))
-    assert clipped.min() == 4.0 and clipped.max() == 6.0  # clipped, not redrawn
-    assert np.all((clipped >= 4.0) & (clipped <= 6.0))
+def truncated_moments(mu, sigma, a, b):
+    """Mean and variance of normal(mu, sigma) truncated to [a, b] (textbook formulas)."""
+    from statistics import NormalDist
+
+    n = NormalDist()
+    al, be = (a - mu) / sigma, (b - mu) / sigma
+    z = n.cdf(be) - n.cdf(al)
+    pa, pb = n.pdf(al), n.pdf(be)
+    mean = mu + sigma * (pa - pb) / z
+    var = sigma**2 * (1 + (al * pa - be * pb) / z - ((pa - pb) / z) ** 2)
+    return mean, var
+
+
+def test_normal_mean_and_spread():
+    free = np.array(draws({"distribution": "normal", "mean": 5.0, "std": 2.0}, 4000))
+    assert abs(free.mean() - 5.0) < 0.1 and abs(free.std() - 2.0) < 0.1
+
+
+@pytest.mark.parametrize(
+    "mu, sigma, a, b",
+    [
+        (5.0, 2.0, 4.0, 6.0),  # a window around the mean
+        (0.0, 1.0, 1.0, 3.0),  # one-sided, above the mean
+        (0.5, 0.3, 0.0, 1.0),  # roughness-like
+        (0.0, 1.0, -5.0, -4.0),  # far in the lower tail
+        (0.0, 1.0, 6.0, 6.5),  # far in the upper tail (clipping would give only 6.0)
+    ],
+)
+@pytest.mark.parametrize("name", ["normal", "truncated_normal"])
+def test_truncated_normal_is_truncated_not_clipped(name, mu, sigma, a, b):
+    n = 4000
+    values = np.array(draws({"distribution": name, "mean": mu, "std": sigma, "low": a, "high": b}, n))
+    assert values.min() >= a and values.max() <= b
+    assert np.mean(values == a) == 0 and np.mean(values == b) == 0  # no mass piled on a bound
+    mean, var = truncated_moments(mu, sigma, a, b)
+    sd = math.sqrt(var)
+    assert abs(values.mean() - mean) < 4 * sd / math.sqrt(n)
+    assert abs(values.var() - var) < 0.1 * var
+    # Kolmogorov-Smirnov against the truncated CDF
+    from statistics import NormalDist
+
+    nd = NormalDist(mu, sigma)
+    ca, cb = nd.cdf(a), nd.cdf(b)
+    xs = np.sort(values)
+    cdf = np.array([(nd.cdf(x) - ca) / (cb - ca) for x in xs]) if cb - ca > 1e-12 else None
+    if cdf is not None:
+        ecdf = np.arange(1, n + 1) / n
+        assert np.max(np.abs(ecdf - cdf)) < 1.63 / math.sqrt(n) * 1.5
+
+
+def test_truncated_normal_one_bound_and_vectors():
+    r = spec(
+        "pose",
+        location={"distribution": "normal", "mean": [0, 0, 0], "std": [1, 1, 0], "low": [0, -1, -1], "high": [9, 1, 1]},
+    )
+    values = np.array([sample_frame(2, f, [r], [["o"]])[0]["values"]["o"]["location"] for f in range(2000)])
+    assert values[:, 0].min() >= 0 and values[:, 1].min() >= -1 and values[:, 1].max() <= 1
+    assert np.all(values[:, 2] == 0)  # std 0: the mean
+    half_normal_mean = math.sqrt(2 / math.pi)
+    assert abs(values[:, 0].mean() - half_normal_mean) < 0.05
+
+
+def test_uniform_int_includes_both_bounds_and_is_flat():
+    values = draws({"distribution": "uniform_int", "low": 2, "high": 5}, 4000)
+    assert all(isinstance(v, int) for v in values)
+    assert set(values) == {2, 3, 4, 5}
+    counts = np.bincount(values)[2:]
+    assert np.all(np.abs(counts / 4000 - 0.25) < 0.03)
+    assert abs(np.var(values) - (4**2 - 1) / 12) < 0.08  # discrete uniform variance
+    vec = make_distribution({"distribution": "uniform_int", "low": [0, 10], "high": [0, 12]})
+    rng = np.random.default_rng(0)
+    got = np.array([vec.sample(rng, 0) for _ in range(300)])
+    assert np.all(got[:, 0] == 0) and set(got[:, 1]) == {10, 11, 12}
+
+
+def test_choice_k_without_replacement():
+    d = make_distribution({"distribution": "choice", "values": list("abcdef"), "k": 3})
+    rng = np.random.default_rng(1)
+    picks = [d.sample(rng, 0) for _ in range(3000)]
+    assert all(len(p) == 3 and len(set(p)) == 3 for p in picks)  # distinct
+    share = {v: sum(v in p for p in picks) / 3000 for v in "abcdef"}
+    assert all(abs(x - 0.5) < 0.04 for x in share.values())  # each value in k/n of the draws
+    every = make_distribution({"distribution": "choice", "values": [1, 2, 3], "k": 3})
+    assert sorted(every.sample(rng, 0)) == [1, 2, 3]  # k = n: a permutation
+    # zero weight is never picked; with replacement repeats happen
+    w = make_distribution({"distribution": "choice", "values": [1, 2, 3], "weights": [1, 0, 1], "k": 2})
+    assert all(sorted(w.sample(rng, 0)) == [1, 3] for _ in range(50))
+    rep = make_distribution({"distribution": "choice", "values": [1, 2], "k": 5, "replace": True})
+    assert any(len(set(rep.sample(rng, 0))) < 5 for _ in range(5))
+
+
+def test_per_axis_mixes_kinds_per_component():
+    d = {
+        "distribution": "per_axis",
+        "axes": [
+            {"distribution": "normal", "mean": 0.0, "std": 1.0},
+            {"distribution": "uniform", "low": 2.0, "high": 3.0},
+            0.25,
+        ],
+    }
+    r = spec("pose", location=d)
+    values = np.array([sample_frame(5, f, [r], [["o"]])[0]["values"]["o"]["location"] for f in range(3000)])
+    assert values.shape == (3000, 3)
+    assert abs(values[:, 0].mean()) < 0.06 and abs(values[:, 0].std() - 1) < 0.05
+    assert values[:, 1].min() >= 2 and values[:, 1].max() <= 3 and abs(values[:, 1].var() - 1 / 12) < 0.01
+    assert np.all(values[:, 2] == 0.25)
+    lo, hi = make_distribution(d).bounds()
+    assert lo.tolist() == [-math.inf, 2.0, 0.25] and hi.tolist() == [math.inf, 3.0, 0.25]
+
+
+def test_every_distribution_states_its_support_and_bounds():
+    for name, cls in DISTRIBUTIONS.items():
+        assert cls.SUPPORT, name
+    cases = [
+        ({"distribution": "uniform", "low": 1, "high": 2}, (1, 2)),
+        ({"distribution": "uniform_int", "low": -3, "high": 4}, (-3, 4)),
+        ({"distribution": "log_uniform", "low": 0.1, "high": 10}, (0.1, 10)),
+        ({"distribution": "normal", "mean": 0, "std": 1}, (-math.inf, math.inf)),
+        ({"distribution": "normal", "mean": 0, "std": 1, "low": -1}, (-1, math.inf)),
+        ({"distribution": "truncated_normal", "mean": 0, "std": 1, "low": -1, "high": 2}, (-1, 2)),
+        ({"distribution": "choice", "values": [3, 1, 2]}, (1, 3)),
+        ({"distribution": "sequence", "values": [3, 1, 2]}, (1, 3)),
+    ]
+    for d, (lo, hi) in cases:
+        b = make_distribution(d).bounds()
+        assert (float(b[0][0]), float(b[1][0])) == (lo, hi), d
+        # and every draw lies inside
+        values = draws(d, 300)
+        assert all(lo <= v <= hi for v in values), d
+    assert make_distribution({"distribution": "choice", "values": ["a", "b"]}).bounds() is None
 
 
 def test_normal_vector_with_zero_std_component():
@@ -181,6 +315,9 @@ def test_to_dict_round_trips():
     for d in (
         uniform([0, 0, 0], [1, 1, 1]),
         {"distribution": "normal", "mean": 0.5, "std": 0.1, "low": 0, "high": 1},
+        {"distribution": "choice", "values": ["a", "b", "c"], "k": 2},
+        {"distribution": "uniform_int", "low": 0, "high": 3},
+        {"distribution": "per_axis", "axes": [0, {"distribution": "uniform", "low": 0, "high": 1}, 2]},
         {"distribution": "choice", "values": ["a", "b"], "weights": [1, 2]},
         {"distribution": "sequence", "values": [1, 2]},
     ):
@@ -203,6 +340,16 @@ def test_to_dict_round_trips():
         ({"distribution": "choice", "values": [1, 2], "weights": [1]}, "weights"),
         ({"distribution": "choice", "values": [1, 2], "weights": [0, 0]}, "weights"),
         ({"distribution": "sequence", "values": 3}, "values"),
+        ({"distribution": "truncated_normal", "mean": 0, "std": 1, "low": 0}, "high"),  # bounds required
+        ({"distribution": "truncated_normal", "mean": 5, "std": 0, "low": 0, "high": 1}, "mean"),
+        ({"distribution": "uniform_int", "low": 0.5, "high": 2}, "low"),
+        ({"distribution": "uniform_int", "low": 3, "high": 2}, "high"),
+        ({"distribution": "choice", "values": [1, 2], "k": 3}, "k"),  # more than n, no replacement
+        ({"distribution": "choice", "values": [1, 2], "k": 0}, "k"),
+        ({"distribution": "choice", "values": [1, 2], "replace": True}, "replace"),  # without k
+        ({"distribution": "per_axis", "axes": []}, "axes"),
+        ({"distribution": "per_axis", "axes": [{"distribution": "uniform", "low": [0], "high": [1]}]}, "axes[0]"),
+        ({"distribution": "per_axis", "axes": [{"distribution": "uniform", "low": 0}]}, "axes[0].high"),
         ({"distribution": "uniform", "low": 0, "high": 1, "hihg": 2}, "hihg"),
         ({"distribution": "unifrom", "low": 0, "high": 1}, "distribution"),
     ],
@@ -242,3 +389,39 @@ def test_pose_min_distance_gives_up_after_max_tries():
 def test_pose_options_default():
     r = spec("pose")
     assert r.options == {"min_distance": 0.0, "max_tries": 100}
+
+
+# --------------------------------------------------------------------------- triggers
+
+
+def test_interval_trigger_repeats_the_last_draw_and_frames_stay_pure():
+    def randomizers():
+        every = spec("world", strength=uniform(0, 1))
+        tenth = spec("world", strength=uniform(0, 1))
+        tenth.interval = 10
+        once = spec("world", strength=uniform(0, 1))
+        once.trigger = "once"
+        return [every, tenth, once]
+
+    run = [sample_frame(3, f, randomizers(), [[], [], []]) for f in range(25)]
+    value = [[frame[i]["values"]["world"]["strength"] for frame in run] for i in range(3)]
+    assert len(set(value[0])) == 25  # every frame a new value
+    assert len(set(value[1])) == 3 and value[1][:10] == [value[1][0]] * 10 and value[1][10] != value[1][9]
+    assert value[1][17] == value[1][10] and value[1][20:] == [value[1][20]] * 5
+    assert len(set(value[2])) == 1
+    # the values of a trigger frame are those a per-frame randomizer at that position draws
+    per_frame = [spec("world", strength=uniform(0, 1)) for _ in range(2)]
+    assert value[1][10] == sample_frame(3, 10, per_frame, [[], []])[1]["values"]["world"]["strength"]
+    # frame f alone == frame f of the run, for every f (shards, resumes)
+    for f in (0, 9, 10, 17, 24):
+        assert sample_frame(3, f, randomizers(), [[], [], []]) == run[f]
+    # the log says which frame's draw a frame repeats
+    assert run[17][1]["trigger_frame"] == 10 and "trigger_frame" not in run[10][1]
+    assert run[17][2]["trigger_frame"] == 0 and "trigger_frame" not in run[17][0]
+
+
+def test_sequence_follows_the_trigger_frame():
+    r = spec("world", strength={"distribution": "sequence", "values": [1.0, 2.0, 3.0]})
+    r.interval = 2
+    got = [sample_frame(0, f, [r], [[]])[0]["values"]["world"]["strength"] for f in range(6)]
+    assert got == [1.0, 1.0, 3.0, 3.0, 2.0, 2.0]  # frames 0, 2, 4 -> values[0], [2], [4 % 3]

@@ -13,12 +13,14 @@ import json
 import math
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
 from sdg_addon.frame import AnnotatedFrame, Camera, LabelTable
 from sdg_addon.writers import WRITERS, create_writer
 from sdg_addon.writers.kitti import occlusion_level
+from sdg_addon.writers.masks import signed_area, trace_loops
 
 coco_api = pytest.importorskip("pycocotools.coco")
 cocoeval_api = pytest.importorskip("pycocotools.cocoeval")
@@ -61,13 +63,13 @@ OBJECTS = {
 }
 
 
-def camera(name="cam") -> Camera:
+def camera(name="cam", camera_to_world=None) -> Camera:
     return Camera(
         name=name,
         width=W,
         height=H,
         projection="perspective",
-        camera_to_world=CAMERA_TO_WORLD.copy(),
+        camera_to_world=(CAMERA_TO_WORLD if camera_to_world is None else camera_to_world).copy(),
         fx=40.0,
         fy=40.0,
         cx=20.0,
@@ -147,9 +149,9 @@ def boxes_3d(ids: list[int], table: LabelTable, cam: Camera) -> dict:
     return {"data": np.array(rows, dtype=BOX3D_DTYPE), "info": info}
 
 
-def make_frame(f: int, camera_name: str = "cam", with_3d: bool = True) -> AnnotatedFrame:
+def make_frame(f: int, camera_name: str = "cam", with_3d: bool = True, camera_to_world=None) -> AnnotatedFrame:
     table = LabelTable({"class": list(CLASSES)})
-    cam = camera(camera_name)
+    cam = camera(camera_name, camera_to_world)
     inst = instance_map(f)
     rgb = np.zeros((H, W, 4), dtype=np.uint8)
     rgb[..., 0] = (inst * 40 % 256).astype(np.uint8)
@@ -232,7 +234,7 @@ def test_coco_loads_evaluates_to_ap_1_and_masks_decode_exactly(tmp_path, polygon
     gt = load_coco(path)  # COCOeval turned the ground truth's polygons into RLE in place
     for ann in gt.dataset["annotations"]:
         image = gt.imgs[ann["image_id"]]
-        expected = instance_map(image["frame"]) == ann["instance_id"]
+        expected = instance_map(image["frame"]) == ann["sdg_instance_id"]
         decoded = gt.annToMask(ann).astype(bool)
         assert np.array_equal(decoded, expected), ann["id"]  # pixel for pixel
         assert ann["area"] == int(expected.sum())
@@ -252,12 +254,12 @@ def test_coco_ids_images_and_channels(tmp_path):
     data = json.loads((tmp_path / "coco" / "annotations" / "instances_train.json").read_text())
     assert [im["id"] for im in data["images"]] == [1, 2, 3]  # image id = frame
     assert [a["id"] for a in data["annotations"]] == list(range(1, len(data["annotations"]) + 1))
-    keys = [(a["image_id"], a["instance_id"]) for a in data["annotations"]]
+    keys = [(a["image_id"], a["sdg_instance_id"]) for a in data["annotations"]]
     assert keys == sorted(keys)
     assert [c["id"] for c in data["categories"]] == [1, 2, 3, 4]
     by_name = {c["name"]: c["id"] for c in data["categories"]}
     for a in data["annotations"]:
-        assert a["category_id"] == by_name[OBJECTS[a["instance_id"]][0]]
+        assert a["category_id"] == by_name[OBJECTS[a["sdg_instance_id"]][0]]
     image = data["images"][0]
     depth = np.load(tmp_path / "coco" / "train" / image["depth_file"])
     assert depth.shape == (H, W) and depth[0, 0] == pytest.approx(2.5 + image["frame"])
@@ -422,7 +424,7 @@ def test_kitti_labels_calib_and_boxes_agree_with_coco(tmp_path):
         stem = f"{f:06d}"
         assert (base / "image_2" / f"{stem}.png").is_file()
         lines = read_kitti_labels(base / "label_2" / f"{stem}.txt")
-        anns = sorted(gt.loadAnns(gt.getAnnIds(imgIds=[f])), key=lambda a: a["instance_id"])
+        anns = sorted(gt.loadAnns(gt.getAnnIds(imgIds=[f])), key=lambda a: a["sdg_instance_id"])
         assert len(lines) == len(anns)
         calib = parse_calib(base / "calib" / f"{stem}.txt")
         p2 = calib["P2"].reshape(3, 4)
@@ -431,7 +433,7 @@ def test_kitti_labels_calib_and_boxes_agree_with_coco(tmp_path):
         assert np.allclose(calib["Tr_velo_to_cam"].reshape(3, 4), camera().world_to_camera_opencv[:3])
         for fields, ann in zip(lines, anns):
             assert len(fields) == 15
-            iid = ann["instance_id"]
+            iid = ann["sdg_instance_id"]
             assert fields[0] == OBJECTS[iid][0]
             left, top, right, bottom = (float(v) for v in fields[4:8])
             assert [left, top, right - left, bottom - top] == ann["bbox"]
@@ -464,6 +466,73 @@ def test_kitti_labels_calib_and_boxes_agree_with_coco(tmp_path):
             assert float(fields[1]) == pytest.approx(min(1.0, 0.1 * (iid - 2)), abs=0.005)
     assert (tmp_path / "kitti" / "ImageSets" / "train.txt").read_text() == "000000\n000001\n000002\n"
     assert no_tmp_files(tmp_path)
+
+
+def tilted_camera_to_world(pitch_deg: float, roll_deg: float, yaw_deg: float) -> np.ndarray:
+    """CAMERA_TO_WORLD looking down by `pitch`, rolled about its view axis, turned about Z."""
+
+    def rot(axis, deg):
+        c, s = math.cos(math.radians(deg)), math.sin(math.radians(deg))
+        i, j = [(1, 2), (0, 2), (0, 1)][axis]
+        m = np.eye(4)
+        m[i, i] = m[j, j] = c
+        m[i, j], m[j, i] = -s, s
+        return m
+
+    # Blender camera axes: pitch about camera X, roll about camera Z (the view axis).
+    m = rot(2, yaw_deg) @ CAMERA_TO_WORLD @ rot(0, -pitch_deg) @ rot(2, roll_deg)
+    m[:3, 3] = [0.3, -0.5, 1.7]
+    return m
+
+
+@pytest.mark.parametrize("pitch,roll,yaw", [(0, 0, 0), (25, 0, 0), (30, 12, -20), (90, 0, 15), (-20, -8, 40)])
+def test_kitti_devkit_projection_is_exact_for_any_camera_pose(tmp_path, pitch, roll, yaw):
+    """The devkit projects a label box as P2 @ R0_rect @ corner (corners from h, w, l, x, y,
+    z, rotation_y as its compute_box_3d does) and a velodyne point as P2 @ R0_rect @
+    Tr_velo_to_cam @ point: both land on the true projection for tilted and rolled cameras
+    (upright objects), and R0_rect is I for a level camera."""
+    from sdg_addon.writers.kitti import KittiWriter
+
+    c2w = tilted_camera_to_world(pitch, roll, yaw)
+    w = KittiWriter(tmp_path)
+    frame = make_frame(0, camera_to_world=c2w)
+    w.write(frame)
+    calib = parse_calib(tmp_path / "kitti" / "training" / "calib" / "000000.txt")
+    p2, r0 = calib["P2"].reshape(3, 4), calib["R0_rect"].reshape(3, 3)
+    tr = np.vstack([calib["Tr_velo_to_cam"].reshape(3, 4), [0, 0, 0, 1]])
+    assert np.allclose(r0 @ r0.T, np.eye(3), atol=1e-9) and np.linalg.det(r0) == pytest.approx(1.0)
+    if pitch == roll == 0:
+        assert np.allclose(r0, np.eye(3), atol=1e-12)
+    r0_4 = np.eye(4)
+    r0_4[:3, :3] = r0
+    cam = frame.camera
+    lines = read_kitti_labels(tmp_path / "kitti" / "training" / "label_2" / "000000.txt")
+    box3d = frame.annotations["bounding_box_3d"]
+    checked = 0
+    for fields in lines:
+        dims = [float(v) for v in fields[8:11]]
+        if dims[0] < 0:
+            continue
+        loc, ry = [float(v) for v in fields[11:14]], float(fields[14])
+        corners = kitti_corners(dims, loc, ry)
+        uvw = np.c_[corners, np.ones(8)] @ (p2 @ r0_4).T
+        uv = uvw[:, :2] / uvw[:, 2:]
+        candidates = [i for i in box3d["info"]["bboxIds"] if OBJECTS[i][0] == fields[0]]
+        best = np.inf
+        for i in candidates:
+            m = object_to_world(i)
+            _l, lo, hi, *_ = OBJECTS[i]
+            local = np.array([[x, y, z] for z in (lo[2], hi[2]) for y in (lo[1], hi[1]) for x in (lo[0], hi[0])])
+            truth = cam.project(local @ m[:3, :3].T + m[:3, 3])[0]
+            d = np.linalg.norm(uv[:, None, :] - truth[None, :, :], axis=-1)
+            best = min(best, max(d.min(axis=0).max(), d.min(axis=1).max()))
+            # Velodyne route: a world point through Tr_velo_to_cam, R0_rect and P2.
+            world = np.c_[local @ m[:3, :3].T + m[:3, 3], np.ones(8)]
+            uvw = world @ (p2 @ r0_4 @ tr).T
+            assert np.allclose(uvw[:, :2] / uvw[:, 2:], truth, atol=1e-6)
+        assert best < 1e-2, (pitch, roll, yaw, fields)
+        checked += 1
+    assert checked >= 2
 
 
 def test_kitti_occlusion_levels_and_splits(tmp_path):
@@ -526,7 +595,7 @@ def test_yolo_boxes_agree_with_coco_and_dataset_yaml(tmp_path):
         rows = [
             line.split() for line in (tmp_path / "yolo" / "labels" / "train" / f"{f:06d}.txt").read_text().splitlines()
         ]
-        anns = sorted(gt.loadAnns(gt.getAnnIds(imgIds=[f])), key=lambda a: a["instance_id"])
+        anns = sorted(gt.loadAnns(gt.getAnnIds(imgIds=[f])), key=lambda a: a["sdg_instance_id"])
         assert len(rows) == len(anns)
         for row, ann in zip(rows, anns):
             cls, cx, cy, w, h = int(row[0]), *(float(v) for v in row[1:])
@@ -536,12 +605,16 @@ def test_yolo_boxes_agree_with_coco_and_dataset_yaml(tmp_path):
             assert all(0 <= v <= 1 for v in (cx, cy, w, h))
     top, names = read_yaml_names(tmp_path / "yolo" / "dataset.yaml")
     assert names == CLASSES and top["nc"] == str(len(CLASSES))
-    assert json.loads(top["path"]) == (tmp_path / "yolo").resolve().as_posix()
+    assert top["path"] == "."  # relative to the yaml's folder (Ultralytics): the dataset can move
     assert top["train"] == "images/train" and top["val"] == "images/train"  # no val split: train
     assert no_tmp_files(tmp_path)
 
 
-def test_yolo_segmentation_polygons_match_masks(tmp_path):
+def test_yolo_segmentation_polygons_fill_back_under_opencv(tmp_path):
+    """Ultralytics and supervision rasterize YOLO-seg polygons with cv2.fillPoly after
+    scaling by the image size and casting to int (truncating) or rounding: both give back
+    the instance mask exactly (objects in one part, with or without holes; the fixture has
+    objects in two parts too, joined by one cut as Ultralytics joins segments)."""
     run_writer("yolo", tmp_path, range(2), segmentation=True, val_every=2)
     for f, split in ((0, "val"), (1, "train")):
         lines = (tmp_path / "yolo" / "labels" / split / f"{f:06d}.txt").read_text().splitlines()
@@ -552,13 +625,60 @@ def test_yolo_segmentation_polygons_match_masks(tmp_path):
             values = line.split()
             assert int(values[0]) == CLASSES.index(OBJECTS[iid][0])
             xy = np.array([float(v) for v in values[1:]]).reshape(-1, 2) * (W, H)
-            rle = mask_api.frPyObjects([xy.ravel().tolist()], H, W)[0]
-            assert np.array_equal(mask_api.decode(rle).astype(bool), inst == iid)  # one polygon, exact
-            ys, xs = np.nonzero(inst == iid)
-            assert xy.min(0) == pytest.approx([xs.min(), ys.min()], abs=1e-3)
-            assert xy.max(0) == pytest.approx([xs.max() + 1, ys.max() + 1], abs=1e-3)
+            truth = inst == iid
+            parts = sum(signed_area(loop) > 0 for loop in trace_loops(truth))
+            for points in (xy.astype(np.int32), np.round(xy).astype(np.int32)):
+                filled = np.zeros((H, W), np.uint8)
+                cv2.fillPoly(filled, [points], 1)
+                filled = filled.astype(bool)
+                if parts == 1:  # holes included: exact
+                    assert np.array_equal(filled, truth), (f, iid)
+                else:  # parts joined by a straight cut: every pixel, plus the cut's pixels
+                    assert np.all(filled[truth]) and np.count_nonzero(filled & ~truth) <= 2 * max(W, H)
     top, _names = read_yaml_names(tmp_path / "yolo" / "dataset.yaml")
     assert top["train"] == "images/train" and top["val"] == "images/val"
+
+
+def test_coco_polygons_in_each_readers_convention(tmp_path):
+    """polygon_convention "pycocotools": pycocotools' rasterizer gives back the mask;
+    "opencv": cv2.fillPoly does. Each is exact only under its own reader."""
+    for convention in ("pycocotools", "opencv"):
+        out = tmp_path / convention
+        run_writer("coco", out, range(2), polygons=True, polygon_convention=convention)
+        gt = load_coco(out / "coco" / "annotations" / "instances_train.json")
+        for f in range(2):
+            inst = instance_map(f)
+            for ann in gt.loadAnns(gt.getAnnIds(imgIds=[f])):
+                truth = inst == ann["sdg_instance_id"]
+                if convention == "pycocotools":
+                    assert np.array_equal(gt.annToMask(ann).astype(bool), truth)
+                else:
+                    filled = np.zeros((H, W), np.uint8)
+                    for poly in ann["segmentation"]:
+                        cv2.fillPoly(filled, [np.array(poly).reshape(-1, 2).astype(np.int32)], 1)
+                    assert np.array_equal(filled.astype(bool), truth)  # one polygon per part
+
+
+def test_coco_extra_keys_are_not_reserved_by_fiftyone(tmp_path):
+    """FiftyOne's COCO importer (extra_attrs=True by default) turns every extra annotation key
+    into a Detection attribute and refuses the names of Detection's own attributes."""
+    run_writer("coco", tmp_path, range(2))
+    data = json.loads((tmp_path / "coco" / "annotations" / "instances_train.json").read_text())
+    coco_keys = {"id", "image_id", "category_id", "bbox", "segmentation", "area", "iscrowd", "keypoints", "score"}
+    extra = {k for a in data["annotations"] for k in a} - coco_keys
+    assert extra and not extra & FIFTYONE_RESERVED, extra & FIFTYONE_RESERVED
+
+
+# Public attributes of fiftyone.core.labels Detection, Polyline, Keypoint and Classification
+# (fiftyone 1.x): FiftyOne refuses an extra COCO annotation key with one of these names.
+FIFTYONE_RESERVED = set(
+    "STRICT apply_confidence_threshold attributes bounding_box clean clear_field closed confidence copy "
+    "delete_attribute export_mask fancy_repr field_names field_to_mongo field_to_python filled from_cuboid "
+    "from_dict from_json from_mask from_rotated_box get_attribute_value get_field get_mask get_text_score "
+    "has_attribute has_field has_mask id import_mask index instance_id iter_attributes iter_fields label logits "
+    "mask mask_path merge my_metaclass points set_attribute_value set_field tags to_detection to_dict to_json "
+    "to_mongo to_polyline to_segmentation to_shapely validate".split()
+)
 
 
 def test_yolo_image_is_written_last(tmp_path, monkeypatch):
@@ -581,3 +701,29 @@ def test_several_cameras_yolo_names(tmp_path):
     w.several_cameras = True
     w.write(make_frame(4, "left cam"))
     assert (tmp_path / "yolo" / "images" / "train" / "left_cam_000004.png").is_file()
+
+
+def test_basic_writer_raw_ids_and_label_files_as_replicator(tmp_path):
+    """colorize_* = false: Replicator's image writer turns its uint32 ids into a 16-bit grey
+    PNG (PNG holds at most 16 bits); ours is that PNG, and the ids read back as uint32
+    equal the annotation. Label and mapping json keys come in id order, not name order."""
+    from PIL import Image
+
+    from sdg_addon.writers.basic import BasicWriter
+
+    frame = make_frame(0)
+    inst = frame.annotations["instance_segmentation"]["data"]
+    frame.annotations["instance_segmentation"]["info"] = {
+        "idToLabels": {12: "/z", 3: "/b", 2: "/a"},
+        "idToSemantics": {12: {"class": "z"}, 3: {"class": "b"}, 2: {"class": "a"}},
+    }
+    w = BasicWriter(tmp_path, colorize_instance_segmentation=False)
+    w.write(frame)
+    with Image.open(tmp_path / "instance_segmentation_0000.png") as im:
+        assert im.mode.startswith("I")  # 16-bit grey
+        ids = np.asarray(im).astype(np.uint32)
+    assert np.array_equal(ids, inst)
+    mapping = json.loads((tmp_path / "instance_segmentation_mapping_0000.json").read_text())
+    assert list(mapping) == ["2", "3", "12"]
+    labels = json.loads((tmp_path / "bounding_box_2d_tight_labels_0000.json").read_text())
+    assert [int(k) for k in labels] == sorted(int(k) for k in labels)

@@ -10,9 +10,11 @@ from . import (  # noqa: F401  (registration)
     bbox3d,
     camera_params,
     depth,
+    flow,
     normals,
     occlusion,
     pointcloud,
+    pose,
     rgb,
     segmentation,
 )

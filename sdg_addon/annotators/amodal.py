@@ -19,7 +19,30 @@ import numpy as np
 from .base import Annotator, register_annotator
 from .raster import silhouette_extent
 from .semantics import SEMANTIC_OPTIONS, object_labels
-from .silhouettes import amodal_mask, amodal_pixels, in_view, occlusion_ratio, truncation_ratio, visible_counts
+from .silhouettes import (
+    amodal_mask,
+    amodal_pixels,
+    in_view,
+    occlusion_ratio,
+    projected_triangles,
+    truncation_ratio,
+    visible_counts,
+)
+
+
+def full_extent(frame, instance_id: int, clipped: list[int], truncation: float) -> list[int]:
+    """Inclusive pixel extent of the object's whole projection, past the image border too:
+    the mask's extent when nothing is truncated, else the pixel centres inside the bounds
+    of its projected (near-clipped) triangles, united with the mask's extent."""
+    if truncation <= 0.0:
+        return list(clipped)
+    px = projected_triangles(frame, instance_id).reshape(-1, 2)
+    if len(px) == 0:
+        return list(clipped)
+    lo, hi = px.min(axis=0), px.max(axis=0)
+    x0, y0 = (int(v) for v in np.ceil(lo - 0.5))
+    x1, y1 = (int(v) for v in np.floor(hi - 0.5))
+    return [min(x0, clipped[0]), min(y0, clipped[1]), max(x1, clipped[2]), max(y1, clipped[3])]
 
 
 @register_annotator
@@ -47,6 +70,7 @@ class InstanceSegmentationAmodal(Annotator):
             "occlusionRatio": [],
             "truncationRatio": [],
             "bboxes": [],  # inclusive x_min, y_min, x_max, y_max of each mask (the loose box)
+            "bboxesFull": [],  # the same, not clipped to the image (see full_extent)
         }
         for k, iid in enumerate(rows):
             masks[k] = amodal_mask(frame, iid)
@@ -60,4 +84,5 @@ class InstanceSegmentationAmodal(Annotator):
             info["occlusionRatio"].append(occlusion_ratio(frame, iid))
             info["truncationRatio"].append(truncation_ratio(frame, iid))
             info["bboxes"].append(list(silhouette_extent(masks[k])))
+            info["bboxesFull"].append(full_extent(frame, iid, info["bboxes"][-1], info["truncationRatio"][-1]))
         return {"data": masks, "info": info}

@@ -26,6 +26,10 @@ class Annotator:
     name: str = ""
     passes: tuple[str, ...] = ()
     needs_geometry: bool = False
+    # Sequences: reads FrameData.neighbours (the previous / next frame of the clip).
+    needs_neighbours: bool = False
+    # Which sensors' frames it annotates ("camera", "lidar").
+    sensors: tuple[str, ...] = ("camera",)
     # option name -> (default, type, description); validated by config before a run.
     OPTIONS: dict[str, tuple[object, type | tuple[type, ...], str]] = {}
 

@@ -5,6 +5,11 @@ Keeps Replicator's keys (so their readers work) and adds explicit matrices:
   writes them (reshape(4, 4).T gives the column-vector matrix). A Replicator reader's
   `ndc = [X, 1] @ view @ proj; ndc /= ndc[3]` then gives pixel
   u = (ndc_x + 1) / 2 * width, v = (1 - ndc_y) / 2 * height, for both projections.
+  Perspective cameraProjection is Replicator's reverse-Z with an infinite far plane:
+  ndc_z = near / depth - 1e-8 (1 at the near plane, towards 0 far away); orthographic
+  cameras keep a finite OpenGL depth range [near, far] -> [-1, 1].
+- cameraFisheye*: Replicator's keys for a pinhole camera (empty / zero); cameraFocusDistance
+  (metres) and cameraFStop (0.0: no depth of field) from the camera's depth of field.
 - intrinsics: K (3x3) in pixels, principal point with the top-left-corner origin.
   Perspective: pixel ~ K @ X_cv / z_cv. Orthographic: pixel = K @ (x_cv, y_cv, 1), with
   fx, fy in pixels per metre (no division by depth).
@@ -16,7 +21,11 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from .base import Annotator, register_annotator
+
+REVERSE_Z_EPSILON = 1e-8  # Replicator's infinite reverse-Z projection term
 
 # USD expresses apertures (and orthographic view sizes) in tenths of a scene unit.
 _USD_APERTURE_UNITS_PER_METRE = 10.0
@@ -51,10 +60,19 @@ class CameraParams(Annotator):
             # --- Replicator's keys -------------------------------------------------------
             "cameraAperture": aperture,
             "cameraApertureOffset": offset,
+            "cameraFisheyeLensP": [],
+            "cameraFisheyeLensS": [],
+            "cameraFisheyeMaxFOV": 0.0,
+            "cameraFisheyeNominalHeight": 0,
+            "cameraFisheyeNominalWidth": 0,
+            "cameraFisheyeOpticalCentre": [0.0, 0.0],
+            "cameraFisheyePolynomial": [0.0, 0.0, 0.0, 0.0, 0.0],
             "cameraFocalLength": c.focal_length_mm,
+            "cameraFocusDistance": float(getattr(c, "focus_distance", 0.0) or 0.0),
+            "cameraFStop": float(getattr(c, "f_stop", 0.0) or 0.0),
             "cameraModel": "pinhole" if not ortho else "orthographic",
             "cameraNearFar": [c.clip_start, c.clip_end],
-            "cameraProjection": c.projection_matrix.T.ravel().tolist(),
+            "cameraProjection": replicator_projection(c).T.ravel().tolist(),
             "cameraViewTransform": c.world_to_camera.T.ravel().tolist(),
             "metersPerSceneUnit": 1.0,
             "renderProductResolution": [c.width, c.height],
@@ -74,12 +92,20 @@ class CameraParams(Annotator):
                 "ortho_size_m": [view_w, view_h] if ortho else None,
                 "pixels_per_meter": [c.fx, c.fy] if ortho else None,
             },
-            "ortho_scale": c.ortho_scale,
             "world_to_camera": c.world_to_camera.tolist(),
             "camera_to_world": c.camera_to_world.tolist(),
             "world_to_camera_opencv": c.world_to_camera_opencv.tolist(),
             "pixel_convention": "x right, y down, origin at the top-left corner of the top-left pixel",
         }
+
+
+def replicator_projection(c) -> np.ndarray:
+    """Replicator's clip matrix (column-vector form): OpenGL x, y; perspective depth is
+    reverse-Z with an infinite far plane (clip_z = 1e-8 z + near, clip_w = -z)."""
+    m = np.array(c.projection_matrix, dtype=np.float64)
+    if c.projection == "perspective":
+        m[2] = [0.0, 0.0, REVERSE_Z_EPSILON, c.clip_start]
+    return m
 
 
 def _fov(c) -> list[float]:

@@ -68,8 +68,11 @@ def configure_cycles(scene, render: RenderSettings, passes: set[str]) -> dict:
         layer.use_pass_z = "depth" in passes and is_data
         layer.use_pass_object_index = "instance" in passes and is_data
         layer.use_pass_normal = "normal" in passes and is_data
+        layer.use_pass_vector = "vector" in passes and is_data
         # Masks and depth: a surface owns a pixel when its alpha >= this (docs/exactness.md).
         layer.pass_alpha_threshold = render.alpha_threshold
+    if "vector" in passes:
+        scene.render.use_motion_blur = False  # Cycles has no vector pass with motion blur
     s = scene.render.image_settings
     set_multilayer_exr(s)
     s.color_depth = "32"
@@ -84,7 +87,7 @@ def data_layer(scene, render: RenderSettings, passes: set[str]):
     main = render_view_layer(scene)
     main.samples = 0  # the scene's sample count
     existing = scene.view_layers.get(DATA_LAYER)
-    if "normal" not in passes or render.samples == 1:
+    if not ({"normal", "vector"} & passes) or render.samples == 1:  # averaged passes
         if existing is not None:
             scene.view_layers.remove(existing)
         return main
@@ -188,6 +191,8 @@ class Capturer:
             out["instance"] = np.rint(raw["Object Index"][..., 0]).astype(np.uint32)
         if "Normal" in raw:
             out["normal"] = raw["Normal"][..., :3].astype(np.float32)
+        if "Vector" in raw:
+            out["vector"] = raw["Vector"][..., :4].astype(np.float32)
         return out
 
     def scene_objects(self) -> dict[int, SceneObject]:

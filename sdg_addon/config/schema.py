@@ -21,12 +21,13 @@ import numpy as np
 from ..annotators import ANNOTATORS
 from ..labels.rules import DEFAULT_SUFFIX, SCOPES, NameRule
 from ..sampling.distributions import (
+    Constant,
     Distribution,
     check_distribution_spec,
     is_distribution_spec,
     make_distribution,
 )
-from ..sampling.randomizers import BOOL, COLOR, NUMBER, RANDOMIZERS, VEC3, RandomizerSpec
+from ..sampling.randomizers import BOOL, COLOR, NUMBER, RANDOMIZERS, STRING, STRINGS, VEC3, RandomizerSpec
 from ..writers.plugins import writer_registry
 from .fields import LABEL_TEXT, Field, is_label_text, read_section, section_class
 from .problems import MISSING, Problems, join, one_of
@@ -159,7 +160,28 @@ WORLD_FIELDS = (
 )
 WorldSpec = section_class("WorldSpec", WORLD_FIELDS)
 
+# Keys every [[randomizers]] entry takes, whatever its type: when it draws new values.
+TRIGGER_FIELDS = (
+    Field(
+        "trigger",
+        "choice",
+        "frame",
+        "`frame`: draw new values every `interval` frames (Replicator's `on_frame(interval)`); "
+        "`once`: draw once per run (at frame 0) and keep them for every frame",
+        choices=("frame", "once"),
+    ),
+    Field(
+        "interval",
+        "int",
+        1,
+        'with `trigger = "frame"`: draw at frames 0, N, 2N, ...; the frames between repeat '
+        "the values of the last draw (frame f shows the draw of frame f - f % N)",
+        low=1,
+    ),
+)
+
 MAX_COORD = 1e6  # metres: beyond this Blender's single-precision geometry breaks down
+SANITY_LIMIT = 1e6  # parameter ranges this wide are sanity limits, not meanings (see _support_within)
 MAX_SIZE = 1e6  # metres or a scale factor
 MAX_COUNT = 10000  # copies of one asset, and objects of all assets together
 
@@ -311,6 +333,41 @@ GROUND_FIELDS = (
 )
 GroundSpec = section_class("GroundSpec", GROUND_FIELDS)
 
+SEQUENCE_FIELDS = (
+    Field(
+        "clip_length",
+        "int",
+        1,
+        "frames per clip; `1` = stills. Frame f is frame `f % clip_length` of clip `f // clip_length`; "
+        "`run.frames` must be a multiple of it",
+        low=1,
+    ),
+    Field(
+        "fps",
+        "float",
+        24.0,
+        "frames per second: frame i of a clip is at time i / fps (velocities are per second)",
+        low=0,
+        strict_low=True,
+    ),
+    Field(
+        "play_animation",
+        "bool",
+        False,
+        "play the scene's own animation (keyframes, drivers, rigid-body simulation): frame i of a clip "
+        "shows scene frame `start_frame + i`",
+    ),
+    Field("start_frame", "int", 1, "scene frame shown by the first frame of every clip", low=-1048574, high=1048574),
+    Field(
+        "folders",
+        "choice",
+        "clip",
+        '`"clip"`: `clip_0003/rgb_0007.png` (frame within the clip); `"flat"`: `rgb_0031.png` (frame of the run)',
+        choices=("clip", "flat"),
+    ),
+)
+SequenceSettings = section_class("SequenceSettings", SEQUENCE_FIELDS)
+
 # Every section declared with config.fields, by its name in the file (docs and UI read this).
 DECLARED_SECTIONS = {
     "run": RUN_FIELDS,
@@ -322,6 +379,8 @@ DECLARED_SECTIONS = {
     "lights": LIGHT_FIELDS,
     "assets": ASSET_FIELDS,
     "label_rules": LABEL_RULE_FIELDS,
+    "sequence": SEQUENCE_FIELDS,
+    "randomizers.trigger": TRIGGER_FIELDS,
 }
 
 
@@ -336,6 +395,7 @@ class Config:
     base: BaseSceneSpec = field(default_factory=BaseSceneSpec)  # [scene] blend: the user's .blend
     ground: GroundSpec = field(default_factory=GroundSpec)
     world: WorldSpec | None = field(default_factory=WorldSpec)  # None: the .blend's world as it is
+    sequence: SequenceSettings = field(default_factory=SequenceSettings)
     cameras: list[CameraSpec] = field(default_factory=list)
     lights: list[LightSpec] = field(default_factory=list)
     assets: list[AssetSpec] = field(default_factory=list)
@@ -355,6 +415,8 @@ class Config:
                 "targets": t,
                 **{k: d.to_dict() for k, d in r.params.items()},
                 **r.options,
+                "trigger": r.trigger,
+                "interval": r.interval,
             }
             for r, t in zip(self.randomizers, self.randomizer_targets)
         ]
@@ -483,6 +545,10 @@ def config_from_dict(data: dict, path: Path, problems: Problems | None = None, o
         problems.add("run.output", cfg.output, "a folder path (not empty)")
 
     cfg.render = _render(v, v.table(data, "render"))
+    read_section(problems, v.table(data, "sequence"), "sequence", SEQUENCE_FIELDS, cfg.sequence)
+    k = cfg.sequence.clip_length
+    if isinstance(cfg.frames, int) and k > 1 and cfg.frames % k:
+        problems.add("run.frames", cfg.frames, f"a multiple of sequence.clip_length ({k}): clips are never cut short")
     cfg.labels = v.label_table(data, "labels", "")
     scene = v.table(data, "scene")
     cfg.base = _base_scene(v, scene, path)
@@ -535,6 +601,7 @@ def config_from_dict(data: dict, path: Path, problems: Problems | None = None, o
 TOP_LEVEL_KEYS = (
     "run",
     "render",
+    "sequence",
     "labels",
     "label_rules",
     "scene",
@@ -718,7 +785,7 @@ def _randomizer(v: _Reader, t, p: str) -> tuple[RandomizerSpec | None, list[str]
     if cls is None:
         v.problems.add(join(p, "type"), kind, one_of(kind, sorted(RANDOMIZERS), "randomizer type"))
         return None, []
-    known = ("type", "targets", *cls.PARAMS, *cls.OPTIONS)
+    known = ("type", "targets", *cls.PARAMS, *cls.OPTIONS, *(f.name for f in TRIGGER_FIELDS))
     v.problems.unknown_keys(t, known, p)
     targets: list[str] = []
     if cls.target_kind is not None:
@@ -728,11 +795,9 @@ def _randomizer(v: _Reader, t, p: str) -> tuple[RandomizerSpec | None, list[str]
     params: dict[str, Distribution] = {}
     for name, (value_kind, desc) in cls.PARAMS.items():
         if name in t:
-            d = v.sampled(t, name, p, value_kind, desc)
+            d = v.sampled(t, name, p, value_kind, desc, cls.value_range(name))
             if d is not None:
-                low, high = (0.0, 1.0) if value_kind == COLOR else cls.PARAM_RANGES.get(name, (None, None))
-                if _within_range(v.problems, d, join(p, name), low, high, desc):
-                    params[name] = d
+                params[name] = d
     options = {}
     for name, (default, typ, desc) in cls.OPTIONS.items():
         options[name] = v.typed(t, name, p, default, typ, desc)
@@ -742,48 +807,21 @@ def _randomizer(v: _Reader, t, p: str) -> tuple[RandomizerSpec | None, list[str]
                 rng = f">= {low}" if high is None else f"in {low} .. {high}" if low is not None else f"<= {high}"
                 v.problems.add(join(p, name), t[name], f"a number {rng}: {desc}")
                 options[name] = default
-    return cls(params, options), targets
-
-
-def _within_range(problems: Problems, d: Distribution, where: str, low, high, desc: str) -> bool:
-    """Whether every value `d` can draw lies in the parameter's range [low, high] (None: open).
-
-    A normal distribution reaches any value unless clipped, so a bounded parameter needs
-    its `low` / `high` clips.
-    """
-    if low is None and high is None:
-        return True
-    rng = (
-        f"{_show_num(low)} .. {_show_num(high)}"
-        if low is not None and high is not None
-        else (f">= {_show_num(low)}" if low is not None else f"<= {_show_num(high)}")
+        choices = cls.OPTION_CHOICES.get(name)
+        if choices and name in t and options[name] not in choices:
+            v.problems.add(join(p, name), t[name], one_of(t[name], list(choices)))
+            options[name] = default
+    trigger = read_section(
+        v.problems, {f.name: t[f.name] for f in TRIGGER_FIELDS if f.name in t}, p, TRIGGER_FIELDS, _Trigger()
     )
-    if d.name == "normal":
-        # Unclipped, it reaches past a bound only if the bound is within 6 std of the mean.
-        mean, std = (np.atleast_1d(np.asarray(d.params[k], float)) for k in ("mean", "std"))
-        for side, bound, reach in (("low", low, mean - 6 * std), ("high", high, mean + 6 * std)):
-            past = bound is not None and (np.any(reach < bound) if side == "low" else np.any(reach > bound))
-            if past and side not in d.params:
-                problems.add(join(where, side), MISSING, f"a clip: {desc} takes {rng}; this normal reaches beyond it")
-                return False
-    if d.name in ("choice", "sequence"):
-        named = [(f"values[{i}]", x) for i, x in enumerate(d.params["values"])]
-    elif d.name == "constant":
-        named = [("", d.params["value"])]
-    else:
-        named = [(k, x) for k, x in d.params.items() if k in ("low", "high")]
-    for sub, value in named:
-        numbers = value if isinstance(value, list) else [value]
-        if any(not _number(x) or isinstance(x, bool) for x in numbers):
-            continue  # the kind check has spoken
-        if any((low is not None and x < low) or (high is not None and x > high) for x in numbers):
-            problems.add(join(where, sub) if sub else where, value, f"values in {rng} ({desc})")
-            return False
-    return True
+    if trigger.trigger == "once" and "interval" in t:
+        v.problems.add(
+            join(p, "interval"), t["interval"], 'no interval with trigger = "once" (it draws at frame 0 only)'
+        )
+    return cls(params, options, trigger.trigger, trigger.interval), targets
 
 
-def _show_num(x) -> str:
-    return str(int(x)) if float(x).is_integer() and abs(x) < 1e15 else str(x)
+_Trigger = section_class("_Trigger", TRIGGER_FIELDS)
 
 
 def _unique_names(cfg: Config, asset_origins: list[tuple[str, Path]], path: Path, problems: Problems) -> None:
@@ -906,27 +944,70 @@ class _Reader:
         self.problems.add(join(p, key), value, f"{names}: {desc}")
         return default
 
-    def sampled(self, t: dict, key: str, p: str, kind: str, desc: str) -> Distribution | None:
+    def sampled(self, t: dict, key: str, p: str, kind: str, desc: str, valid=None) -> Distribution | None:
+        """A constant or distribution of the parameter's kind whose every possible value
+        lies in `valid` ((low, high), None for unbounded), else None after a problem."""
         value = t[key]
         where = join(p, key)
         if is_distribution_spec(value):
             found = check_distribution_spec(value)
             for sub, bad, expected in found:
-                if sub not in value:  # a required parameter is missing
+                if sub not in value and "." not in sub and "[" not in sub:  # a required parameter is missing
                     bad = MISSING
                 self.problems.add(join(where, sub), bad, expected)
             if found:
                 return None
             d = make_distribution(value)
+            many = d.params.get("k") is not None
+            if many and kind not in _ELEMENT_KIND:
+                self.problems.add(join(where, "k"), d.params["k"], f"no k: {key} takes one value ({desc})")
+                return None
+            element = _ELEMENT_KIND[kind] if many else kind
             for sub, bad in _distribution_values(d):
-                if not _fits(bad, kind):
-                    self.problems.add(join(where, sub), bad, f"{_KIND_TEXT[kind]}, as {key} takes ({desc})")
+                if not _fits(bad, element):
+                    self.problems.add(join(where, sub), bad, f"{_KIND_TEXT[element]}, as {key} takes ({desc})")
                     return None
+            if d.name == "per_axis" and not _per_axis_fits(len(d.axes), kind):
+                self.problems.add(join(where, "axes"), value["axes"], f"{_KIND_TEXT[kind]}, as {key} takes ({desc})")
+                return None
+            if valid is not None and not self._support_within(d, valid, where, value, key):
+                return None
             return d
         if not _fits(value, kind):
             self.problems.add(where, value, f"{_KIND_TEXT[kind]} ({desc}), or a {{distribution = ...}} table")
             return None
-        return make_distribution(value)
+        d = make_distribution(value)
+        if valid is not None and not self._support_within(d, valid, where, value, key):
+            return None
+        return d
+
+    def _support_within(self, d: Distribution, valid, where: str, value, key: str) -> bool:
+        """Whether every value `d` can draw lies in [low, high] (a problem if not)."""
+        bounds = d.bounds()
+        if bounds is None:
+            return True
+        lo, hi = valid
+        # A sanity limit (|limit| >= SANITY_LIMIT, e.g. coordinates within 1e6 m) is not a
+        # meaning of the parameter: an open normal passes it if mean -/+ 12 std does.
+        practical = d.reach() if hasattr(d, "reach") else bounds
+        lows = practical[0] if lo is not None and abs(lo) >= SANITY_LIMIT else bounds[0]
+        highs = practical[1] if hi is not None and abs(hi) >= SANITY_LIMIT else bounds[1]
+        below = lo is not None and bool(np.any(lows < lo))
+        above = hi is not None and bool(np.any(highs > hi))
+        if not (below or above):
+            return True
+        allowed = f"[{_num_text(lo)}, {_num_text(hi)}]"
+        if isinstance(d, Constant):
+            self.problems.add(where, value, f"values in {allowed} ({key})")
+        else:
+            drawn = f"[{_num_text(float(np.min(bounds[0])))}, {_num_text(float(np.max(bounds[1])))}]"
+            self.problems.add(
+                where,
+                value,
+                f"a distribution whose support lies in {allowed}, the valid range of {key}; "
+                f"{d.name} can draw values in {drawn} ({d.SUPPORT.replace('`', '')})",
+            )
+        return False
 
     def registry_table(self, data: dict, key: str, registry: dict, kind: str) -> dict[str, dict]:
         value = data.get(key, {})
@@ -958,7 +1039,21 @@ _KIND_TEXT = {
     VEC3: "a list of 3 numbers",
     COLOR: "a colour: 3 or 4 numbers in [0, 1]",
     BOOL: "true or false",
+    STRING: "a string",
+    STRINGS: "a list of strings",
 }
+# A `choice` with `k` draws a list: allowed for parameters taking a list of elements.
+_ELEMENT_KIND = {STRINGS: STRING}
+
+
+def _num_text(x) -> str:
+    if x is None:
+        return "inf"
+    return str(int(x)) if float(x).is_integer() else f"{x:g}"
+
+
+def _per_axis_fits(n: int, kind: str) -> bool:
+    return (kind == VEC3 and n == 3) or (kind == COLOR and n in (3, 4))
 
 
 def _number(x) -> bool:
@@ -974,6 +1069,10 @@ def _fits(value, kind: str) -> bool:
         return isinstance(value, list) and len(value) == 3 and all(_number(x) for x in value)
     if kind == COLOR:
         return isinstance(value, list) and len(value) in (3, 4) and all(_number(x) and 0 <= x <= 1 for x in value)
+    if kind == STRING:
+        return isinstance(value, str) and bool(value)
+    if kind == STRINGS:
+        return isinstance(value, list) and bool(value) and all(isinstance(x, str) and x for x in value)
     return False
 
 
@@ -981,4 +1080,6 @@ def _distribution_values(d: Distribution):
     """(param, value) pairs whose values must have the randomized parameter's kind."""
     if d.name in ("choice", "sequence"):
         return [(f"values[{i}]", x) for i, x in enumerate(d.params["values"])]
+    if d.name == "per_axis":
+        return []  # its length is checked by _per_axis_fits, its values by the support check
     return [(k, x) for k, x in d.params.items() if k in ("low", "high", "mean")]

@@ -1,8 +1,9 @@
 """Seeded sampling of randomizer values (no bpy)."""
 
+from . import motion  # noqa: F401  (registers the trajectory randomizers)
 from .distributions import DISTRIBUTIONS, Distribution, make_distribution
 from .randomizers import RANDOMIZERS, RandomizerSpec
-from .sampler import frame_rng, sample_frame
+from .sampler import clip_of, frame_rng, sample_frame
 
 __all__ = [
     "DISTRIBUTIONS",
@@ -10,6 +11,7 @@ __all__ = [
     "make_distribution",
     "RANDOMIZERS",
     "RandomizerSpec",
+    "clip_of",
     "frame_rng",
     "sample_frame",
 ]

@@ -4,12 +4,17 @@ In a parameter file a sampled value is a table with a `distribution` key, e.g.
 `{ distribution = "uniform", low = [-1, -1, 0], high = [1, 1, 0] }`; any other value is a
 constant. Every distribution draws from the numpy Generator it is given, so the value of
 frame f depends only on the generator's seed (see sampling.sampler).
+
+Every distribution states its support (`SUPPORT`, shown in docs/parameters.md) and
+computes it for given parameters (`bounds`), so config can refuse a distribution that
+can draw values the randomized parameter does not accept (a normal roughness, say).
 """
 
 from __future__ import annotations
 
 import difflib
 import math
+from statistics import NormalDist
 
 import numpy as np
 
@@ -25,6 +30,7 @@ class Distribution:
     name = ""
     # parameter name -> (required, description)
     PARAMS: dict[str, tuple[bool, str]] = {}
+    SUPPORT = ""  # the values it can draw, in words (docs)
 
     def __init__(self, **params):
         self.params = params
@@ -35,10 +41,23 @@ class Distribution:
     def to_dict(self) -> dict:
         return {"distribution": self.name, **self.params}
 
+    def scalar(self) -> bool:
+        """True if it draws single numbers (per_axis entries must)."""
+        if "k" in self.params or any(isinstance(self.params.get(k), list) for k in ("low", "high", "mean", "std")):
+            return False
+        if "values" in self.params and not all(_is_number(v) for v in self.params["values"]):
+            return False
+        return self.bounds() is not None
+
     @classmethod
     def check(cls, params: dict) -> list[tuple[str, object, str]]:
         """Problems as (param, value, expected); empty if fine."""
         return []
+
+    def bounds(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """Smallest and largest value it can draw, per component (inf where unbounded);
+        None when the values are not numbers."""
+        return None
 
 
 def _is_number(x) -> bool:
@@ -56,7 +75,7 @@ def _size(x) -> int | None:
 def _as_value(a: np.ndarray | float, like):
     """Return a float for scalar parameters and a list of floats for vector ones."""
     if _is_number(like):
-        return float(a)
+        return float(np.asarray(a).ravel()[0])
     return [float(v) for v in np.asarray(a).ravel()]
 
 
@@ -82,10 +101,14 @@ def _check_pair(params, a, b, positive=False, ordered=True):
 class Uniform(Distribution):
     name = "uniform"
     PARAMS = {"low": (True, "lower bound (number or list)"), "high": (True, "upper bound")}
+    SUPPORT = "[`low`, `high`] per component"
 
     @classmethod
     def check(cls, params):
         return _check_pair(params, "low", "high")
+
+    def bounds(self):
+        return _pair_bounds(self.params["low"], self.params["high"])
 
     def sample(self, rng, frame):
         low, high = self.params["low"], self.params["high"]
@@ -96,15 +119,75 @@ class Uniform(Distribution):
 class LogUniform(Distribution):
     name = "log_uniform"
     PARAMS = {"low": (True, "lower bound > 0"), "high": (True, "upper bound")}
+    SUPPORT = "[`low`, `high`] per component (all > 0)"
 
     @classmethod
     def check(cls, params):
         return _check_pair(params, "low", "high", positive=True)
 
+    def bounds(self):
+        return _pair_bounds(self.params["low"], self.params["high"])
+
     def sample(self, rng, frame):
         low, high = self.params["low"], self.params["high"]
         lo, hi = np.log(np.asarray(low, float)), np.log(np.asarray(high, float))
         return _as_value(np.exp(rng.uniform(lo, hi)), low)
+
+
+def _pair_bounds(low, high):
+    return np.atleast_1d(np.asarray(low, float)), np.atleast_1d(np.asarray(high, float))
+
+
+_STD_NORMAL = NormalDist()
+
+
+def _std_cdf(x: float) -> float:
+    """Phi(x), accurate in the lower tail (erfc does not cancel there)."""
+    return 0.5 * math.erfc(-x / math.sqrt(2.0))
+
+
+def truncated_normal(u: float, mean: float, std: float, low: float, high: float) -> float:
+    """The value of a normal(mean, std) restricted to [low, high] at quantile u in [0, 1).
+
+    Inverse CDF, not clipping and not redrawing: one uniform per value, so the draws of a
+    frame do not depend on how often a bound is hit. An interval above the mean is
+    mirrored below it, where Phi is accurate, so narrow windows far in a tail still work.
+    """
+    if std == 0 or low == high:
+        return min(max(mean, low), high)
+    a, b = (low - mean) / std, (high - mean) / std
+    flip = a > 0
+    if flip:
+        a, b = -b, -a
+    pa, pb = _std_cdf(a), _std_cdf(b)
+    if pb - pa <= 0.0:  # beyond double precision (> ~37 std out): the nearer bound
+        z = b
+    else:
+        z = _STD_NORMAL.inv_cdf(min(max(pa + u * (pb - pa), 5e-324), 1 - 1e-16))
+        z = min(max(z, a), b)
+    return mean + std * (-z if flip else z)
+
+
+def _check_normal(params):
+    out = _check_pair(params, "mean", "std", ordered=False)
+    if not out and np.any(np.asarray(params["std"], float) < 0):
+        out.append(("std", params["std"], "values >= 0"))
+    clips = [k for k in ("low", "high") if k in params]
+    for k in clips:
+        if not _is_numbers(params[k]):
+            out.append((k, params[k], "a number or a list of numbers"))
+        elif _is_numbers(params.get("mean")) and _size(params[k]) != _size(params["mean"]):
+            out.append((k, params[k], f"the same length as mean ({params['mean']})"))
+    if not out and len(clips) == 2:
+        out += [x for x in _check_pair(params, "low", "high") if x[0] == "high"]
+    if not out:
+        # std = 0 is the constant mean: it must lie within the bounds
+        mean, std = np.asarray(params["mean"], float), np.asarray(params["std"], float)
+        lo = np.asarray(params.get("low", -np.inf), float)
+        hi = np.asarray(params.get("high", np.inf), float)
+        if np.any((std == 0) & ((mean < lo) | (mean > hi))):
+            out.append(("mean", params["mean"], "within [low, high] where std is 0"))
+    return out
 
 
 @register_distribution
@@ -113,37 +196,107 @@ class Normal(Distribution):
     PARAMS = {
         "mean": (True, "mean (number or list)"),
         "std": (True, "standard deviation >= 0"),
-        "low": (False, "optional lower clip"),
-        "high": (False, "optional upper clip"),
+        "low": (False, "optional lower bound: the normal is truncated there (not clipped)"),
+        "high": (False, "optional upper bound: the normal is truncated there (not clipped)"),
     }
+    SUPPORT = "all real numbers; [`low`, `high`] when bounds are given (truncated); `mean` where `std` is 0"
 
     @classmethod
     def check(cls, params):
-        out = _check_pair(params, "mean", "std", ordered=False)
-        if not out and np.any(np.asarray(params["std"], float) < 0):
-            out.append(("std", params["std"], "values >= 0"))
-        clips = [k for k in ("low", "high") if k in params]
-        for k in clips:
-            if not _is_numbers(params[k]):
-                out.append((k, params[k], "a number or a list of numbers"))
-            elif _is_numbers(params.get("mean")) and _size(params[k]) != _size(params["mean"]):
-                out.append((k, params[k], f"the same length as mean ({params['mean']})"))
-        if not out and len(clips) == 2:
-            out += [x for x in _check_pair(params, "low", "high") if x[0] == "high"]
-        return out
+        return _check_normal(params)
+
+    def bounds(self):
+        mean = np.atleast_1d(np.asarray(self.params["mean"], float))
+        std = np.atleast_1d(np.asarray(self.params["std"], float))
+        lo = np.broadcast_to(np.asarray(self.params.get("low", -np.inf), float), mean.shape)
+        hi = np.broadcast_to(np.asarray(self.params.get("high", np.inf), float), mean.shape)
+        return np.where(std == 0, mean, lo), np.where(std == 0, mean, hi)
+
+    def reach(self, sigmas: float = 12.0):
+        """bounds() with open sides cut at mean -/+ `sigmas` std: where draws land in
+        practice (beyond 12 std: probability < 1e-32 per draw)."""
+        lo, hi = self.bounds()
+        mean = np.atleast_1d(np.asarray(self.params["mean"], float))
+        std = np.atleast_1d(np.asarray(self.params["std"], float))
+        return np.maximum(lo, mean - sigmas * std), np.minimum(hi, mean + sigmas * std)
 
     def sample(self, rng, frame):
         mean = self.params["mean"]
-        v = rng.normal(np.asarray(mean, float), np.asarray(self.params["std"], float))
-        if "low" in self.params or "high" in self.params:
-            v = np.clip(v, self.params.get("low", -np.inf), self.params.get("high", np.inf))
-        return _as_value(v, mean)
+        if "low" not in self.params and "high" not in self.params:
+            v = rng.normal(np.asarray(mean, float), np.asarray(self.params["std"], float))
+            return _as_value(v, mean)
+        m = np.atleast_1d(np.asarray(mean, float))
+        sd = np.broadcast_to(np.asarray(self.params["std"], float), m.shape)
+        lo = np.broadcast_to(np.asarray(self.params.get("low", -np.inf), float), m.shape)
+        hi = np.broadcast_to(np.asarray(self.params.get("high", np.inf), float), m.shape)
+        u = rng.random(m.shape)
+        v = [truncated_normal(u[i], m[i], sd[i], lo[i], hi[i]) for i in range(m.size)]
+        return _as_value(np.asarray(v), mean)
+
+
+@register_distribution
+class TruncatedNormal(Normal):
+    """A normal restricted to [low, high] (inverse CDF): bounds are required."""
+
+    name = "truncated_normal"
+    PARAMS = {
+        "mean": (True, "mean of the untruncated normal (number or list); may lie outside the bounds"),
+        "std": (True, "standard deviation >= 0 of the untruncated normal"),
+        "low": (True, "lower bound, same length as mean"),
+        "high": (True, "upper bound >= low, same length as mean"),
+    }
+    SUPPORT = "[`low`, `high`] per component (`mean` where `std` is 0)"
+
+
+@register_distribution
+class UniformInt(Distribution):
+    """Whole numbers low, low + 1, ..., high, equally likely (both bounds included)."""
+
+    name = "uniform_int"
+    PARAMS = {"low": (True, "smallest value: whole number or list"), "high": (True, "largest value, included")}
+    SUPPORT = "the whole numbers `low` .. `high` per component, both included"
+
+    @classmethod
+    def check(cls, params):
+        out = _check_pair(params, "low", "high")
+        for k in ("low", "high"):
+            v = params.get(k)
+            items = v if isinstance(v, list) else [v]
+            if not out and not all(isinstance(x, int) and not isinstance(x, bool) for x in items):
+                out.append((k, v, "a whole number or a list of whole numbers"))
+        return out
+
+    def bounds(self):
+        return _pair_bounds(self.params["low"], self.params["high"])
+
+    def sample(self, rng, frame):
+        low, high = self.params["low"], self.params["high"]
+        v = rng.integers(np.asarray(low, np.int64), np.asarray(high, np.int64), endpoint=True)
+        if isinstance(low, list):
+            return [int(x) for x in np.asarray(v).ravel()]
+        return int(v)
+
+
+def _numeric_bounds(values: list):
+    """Per-component min and max of a list of numbers or equal-length number lists."""
+    if not values or not all(_is_numbers(v) for v in values):
+        return None
+    if len({_size(v) for v in values}) != 1:
+        return None
+    a = np.array([np.atleast_1d(np.asarray(v, float)) for v in values])
+    return a.min(axis=0), a.max(axis=0)
 
 
 @register_distribution
 class Choice(Distribution):
     name = "choice"
-    PARAMS = {"values": (True, "list of values"), "weights": (False, "relative weights")}
+    PARAMS = {
+        "values": (True, "list of values"),
+        "weights": (False, "relative weights"),
+        "k": (False, "draw this many values (a list) instead of one"),
+        "replace": (False, "with `k`: whether a value may be drawn again (default false)"),
+    }
+    SUPPORT = "the listed `values` (with `k`: lists of `k` of them)"
 
     @classmethod
     def check(cls, params):
@@ -158,12 +311,31 @@ class Choice(Distribution):
             or sum(w) <= 0
         ):
             return [("weights", w, f"{len(values)} non-negative numbers with a positive sum")]
+        replace = params.get("replace", False)
+        if not isinstance(replace, bool):
+            return [("replace", replace, "true or false")]
+        if "replace" in params and "k" not in params:
+            return [("replace", replace, "only together with k")]
+        if "k" in params:
+            k = params["k"]
+            if not (isinstance(k, int) and not isinstance(k, bool) and k >= 1):
+                return [("k", k, "a whole number >= 1")]
+            possible = len(values) if w is None else sum(1 for x in w if x > 0)
+            if not replace and k > possible:
+                return [("k", k, f"at most {possible} (values with weight > 0) without replacement")]
         return []
+
+    def bounds(self):
+        return _numeric_bounds(self.params["values"])
 
     def sample(self, rng, frame):
         values = self.params["values"]
         w = self.params.get("weights")
         p = None if w is None else np.asarray(w, float) / float(sum(w))
+        if "k" in self.params:
+            replace = bool(self.params.get("replace", False))
+            picked = rng.choice(len(values), size=int(self.params["k"]), replace=replace, p=p)
+            return [values[int(i)] for i in picked]
         return values[int(rng.choice(len(values), p=p))]
 
 
@@ -173,6 +345,7 @@ class Sequence(Distribution):
 
     name = "sequence"
     PARAMS = {"values": (True, "list of values, cycled through by frame index")}
+    SUPPORT = "the listed `values`"
 
     @classmethod
     def check(cls, params):
@@ -181,9 +354,62 @@ class Sequence(Distribution):
             return [("values", values, "a non-empty list")]
         return []
 
+    def bounds(self):
+        return _numeric_bounds(self.params["values"])
+
     def sample(self, rng, frame):
         values = self.params["values"]
         return values[frame % len(values)]
+
+
+@register_distribution
+class PerAxis(Distribution):
+    """A vector whose components have distributions of their own (or are constants)."""
+
+    name = "per_axis"
+    PARAMS = {"axes": (True, "one entry per component: a number or a {distribution = ...} table")}
+    SUPPORT = "per component, the support of that component's entry"
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        self.axes = [make_distribution(a) for a in params["axes"]]
+
+    @classmethod
+    def check(cls, params):
+        axes = params.get("axes")
+        if not isinstance(axes, list) or not axes:
+            return [("axes", axes, "a non-empty list of numbers or distribution tables")]
+        out = []
+        for i, a in enumerate(axes):
+            if is_distribution_spec(a):
+                if a.get("distribution") == "per_axis":
+                    out.append((f"axes[{i}]", a, "a scalar distribution (not per_axis)"))
+                    continue
+                out += [(f"axes[{i}].{k}", v, e) for k, v, e in check_distribution_spec(a)]
+                if not out and make_distribution(a).scalar() is False:
+                    out.append((f"axes[{i}]", a, "a distribution of single numbers (scalar bounds)"))
+            elif not _is_number(a):
+                out.append((f"axes[{i}]", a, "a number or a {distribution = ...} table"))
+        return out
+
+    def scalar(self) -> bool:
+        return False
+
+    def bounds(self):
+        lo, hi = [], []
+        for d in self.axes:
+            b = d.bounds()
+            if b is None:
+                return None
+            lo.append(float(b[0][0]))
+            hi.append(float(b[1][0]))
+        return np.asarray(lo), np.asarray(hi)
+
+    def sample(self, rng, frame):
+        return [d.sample(rng, frame) for d in self.axes]
+
+    def to_dict(self):
+        return {"distribution": self.name, "axes": [d.to_dict() for d in self.axes]}
 
 
 class Constant(Distribution):
@@ -197,6 +423,13 @@ class Constant(Distribution):
 
     def to_dict(self):
         return self.params["value"]
+
+    def bounds(self):
+        v = self.params["value"]
+        if not _is_numbers(v):
+            return None
+        a = np.atleast_1d(np.asarray(v, float))
+        return a, a
 
 
 def is_distribution_spec(value) -> bool:

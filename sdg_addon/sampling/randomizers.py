@@ -14,6 +14,9 @@ from .distributions import Distribution
 
 # Kinds of values, checked by config for constants and distribution bounds alike.
 NUMBER, VEC3, COLOR, BOOL = "number", "vec3", "color", "bool"
+STRING, STRINGS = "string", "strings"  # a name (file, material); a list of names
+# The valid range of every value of a kind (a parameter may narrow it in PARAM_RANGES).
+KIND_RANGES = {COLOR: (0.0, 1.0)}
 
 RANDOMIZERS: dict[str, type[RandomizerSpec]] = {}
 
@@ -33,13 +36,36 @@ class RandomizerSpec:
     OPTIONS: dict[str, tuple[object, type | tuple[type, ...], str]] = {}
     OPTION_MINIMUMS: dict[str, float] = {}  # numeric options that have a lower bound
     OPTION_MAXIMUMS: dict[str, float] = {}  # ... an upper bound (work that would not end)
-    # parameter -> (low, high): every value a distribution can draw must lie within (None: open);
-    # colours are always 0 .. 1. Config checks constants, choices, uniform bounds, normal clips.
+    # parameter -> (low, high): every value a distribution can draw (its support) must lie
+    # within (None: open); colours are always 0 .. 1 (KIND_RANGES). See value_range.
     PARAM_RANGES: dict[str, tuple[float | None, float | None]] = {}
+    OPTION_CHOICES: dict[str, tuple] = {}  # string options with a fixed set of values
+    # True: the values are per-clip motion, applied after the other randomizers as an
+    # offset over time (sampling.motion); the spec then has offsets(values, t, duration).
+    motion = False
 
-    def __init__(self, params: dict[str, Distribution], options: dict):
+    @classmethod
+    def value_range(cls, param: str) -> tuple[float | None, float | None] | None:
+        kind = cls.PARAMS[param][0]
+        return cls.PARAM_RANGES.get(param, KIND_RANGES.get(kind))
+
+    def __init__(self, params: dict[str, Distribution], options: dict, trigger: str = "frame", interval: int = 1):
         self.params = params
         self.options = {k: options.get(k, d) for k, (d, _t, _s) in self.OPTIONS.items()}
+        # When it draws new values (Replicator's on_frame(interval)); see trigger_frame.
+        self.trigger = trigger  # "frame": every `interval` frames; "once": frame 0 for the run
+        self.interval = interval
+
+    def trigger_frame(self, frame: int) -> int:
+        """The frame whose draw frame `frame` shows: the last trigger at or before it.
+
+        Values are drawn as if at that frame (its generator, its index for `sequence`), so
+        frame f stays a pure function of (seed, f) whether or not the frames between were
+        rendered in this process.
+        """
+        if self.trigger == "once":
+            return 0
+        return frame - frame % self.interval
 
     def sample(self, rng: np.random.Generator, frame: int, targets: list[str]) -> dict:
         """{target: {param: value}} for this frame; targets already sorted."""

@@ -2,6 +2,13 @@
 
 Each randomizer gets its own generator seeded with (seed, frame, randomizer index), so a
 frame can be reproduced alone (`--frames 17:18`), in any shard, after any resume.
+
+Sequences (`sequence.clip_length` K > 1): randomizers act once per clip. The generator of
+frame f is the one of its clip's first frame (f - f % K), and distributions see the clip
+index where stills see the frame index (`sequence` distributions step once per clip), so
+every frame of a clip has the same values; with K = 1 this is exactly the stills rule.
+Motion randomizers (sampling.motion) add, per frame, the offset of the clip's trajectory
+at the frame's time.
 """
 
 from __future__ import annotations
@@ -15,19 +22,43 @@ def frame_rng(seed: int, frame: int, stream: int) -> np.random.Generator:
     return np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, frame, stream])))
 
 
+def clip_of(frame: int, clip_length: int = 1) -> tuple[int, int]:
+    """(clip index, frame index within the clip) of a frame of the run."""
+    return frame // clip_length, frame % clip_length
+
+
 def sample_frame(
     seed: int,
     frame: int,
     randomizers: list[RandomizerSpec],
     targets: list[list[str]],
+    clip_length: int = 1,
+    fps: float = 24.0,
 ) -> list[dict]:
     """Values of every randomizer for one frame, as logged in the audit trail.
 
     targets[i] are the resolved target names of randomizers[i] (any order: sorted here).
-    Returns [{"type": name, "values": {target: {param: value}}}, ...] in randomizer order.
+    Returns [{"type": name, "values": {target: {param: value}}}, ...] in randomizer order;
+    an entry that did not fire on this frame (trigger interval, once per run) also has
+    "trigger_frame": the frame it drew its values at, and repeats exactly those values.
+    motion randomizers' values also hold "time" (seconds since the clip's first frame) and
+    the offsets at that time ("location_offset", "rotation_offset").
     """
+    clip, i = clip_of(frame, clip_length)
+    first = frame - i
+    t, duration = i / fps, (clip_length - 1) / fps
     out = []
     for index, (spec, names) in enumerate(zip(randomizers, targets)):
-        rng = frame_rng(seed, frame, index)
-        out.append({"type": spec.name, "values": spec.sample(rng, frame, sorted(names))})
+        # Sequences: triggers count frames but fire at clip starts (values act once per clip);
+        # `sequence` distributions step once per clip. With clip_length 1: the stills rule.
+        drawn_at = spec.trigger_frame(first)
+        rng = frame_rng(seed, drawn_at, index)
+        values = spec.sample(rng, drawn_at // clip_length, sorted(names))
+        if spec.motion:
+            for v in values.values():
+                v.update(time=t, duration=duration, **spec.offsets(v, t, duration))
+        entry = {"type": spec.name, "values": values}
+        if drawn_at != frame:
+            entry["trigger_frame"] = drawn_at
+        out.append(entry)
     return out

@@ -30,6 +30,8 @@ class Writer:
 
     name: str = ""
     required_annotators: tuple[str, ...] = ()
+    # Which sensors' frames it writes ("camera", "lidar"); others are not passed to it.
+    sensors: tuple[str, ...] = ("camera",)
     OPTIONS: dict[str, tuple[object, type | tuple[type, ...], str]] = {}
 
     def __init__(self, output_dir: Path | str, **options):

@@ -1,7 +1,16 @@
 """BasicWriter: Replicator's file layout, so its users and readers find what they expect.
 
-<out>/[<camera>/]<annotator>_<frame:04d>.<ext>; one sub-folder per camera when a run has
-several. Annotators without a dedicated format are written generically: arrays as .npy,
+One camera: <out>/<annotator>_<frame:04d>.<ext>. Several cameras (render products):
+<out>/<camera>/<annotator>/<annotator>_<frame:04d>.<ext>, Replicator's default layout
+(annotator_subfolders = false gives <out>/<camera>/<annotator>_<frame>.<ext>). File
+contents follow Replicator's BasicWriter: colourised normals png (H x W x 4 data), occlusion
+rows (instanceId, semanticId, occlusionRatio), pointcloud_normals N x 4, json keys of label
+files in id order. A LiDAR is a sensor like a camera (its own sub-folder). Sequences: the
+same inside <out>/clip_<clip:04d>/, numbered by the frame within the clip (sequence.folders =
+"clip"; "flat" keeps the run's frame numbers, no clip folders). Our additions never take a Replicator name: they are extra files
+(normals_N.npy with the float normals, sdg_occlusion_N.npy + sdg_occlusion_info_N.json with
+pixel counts, truncation and prim paths) or extra json keys.
+Annotators without a dedicated format are written generically: arrays as .npy,
 {"data", "info"} as .npy + _info json, anything else as .json.
 """
 
@@ -15,33 +24,69 @@ import numpy as np
 from ..frame import AnnotatedFrame
 from . import io
 from .base import Writer, register_writer
+from .common import safe_name
 from .palette import color_key, colorize
+
+CLIP_FOLDER = re.compile(r"^clip_\d+$")
+
+
+def clip_folder(clip: int) -> str:
+    return f"clip_{clip:04d}"
+
+
+REPLICATOR_OCCLUSION_FIELDS = ("instanceId", "semanticId", "occlusionRatio")
+
+
+def _by_id(mapping: dict) -> list:
+    """A {id: value} mapping's items in numeric id order (Replicator's label files)."""
+    return sorted(mapping.items(), key=lambda kv: int(kv[0]))
+
+
+def _fields(data: np.ndarray, names) -> np.ndarray:
+    """A structured array with only `names`, packed (a plain, not a view, dtype)."""
+    out = np.zeros(len(data), dtype=[(k, data.dtype[k]) for k in names])
+    for k in names:
+        out[k] = data[k]
+    return out
 
 
 @register_writer
 class BasicWriter(Writer):
     name = "basic"
+    sensors = ("camera", "lidar")
     OPTIONS = {
         "colorize_semantic_segmentation": (True, bool, "RGBA png + labels keyed by colour"),
         "colorize_instance_segmentation": (True, bool, "RGBA png + mapping keyed by colour"),
         "colorize_depth": (False, bool, "also write a colourised depth .png preview"),
         "frame_padding": (4, int, "digits of the frame number in file names"),
         "camera_subfolders": ("auto", str, '"auto" (only with several cameras), "always", "never"'),
+        "annotator_subfolders": (True, bool, "in a camera sub-folder, one folder per annotator (Replicator)"),
         "png_compress_level": (1, int, "0 (fastest) .. 9 (smallest)"),
     }
+
+    def base(self, frame: AnnotatedFrame) -> Path:
+        """The output folder, or the clip's folder in a sequence."""
+        return self.output_dir if frame.clip is None else self.output_dir / clip_folder(frame.clip)
 
     def folder(self, frame: AnnotatedFrame) -> Path:
         mode = self.options["camera_subfolders"]
         if mode == "always" or (mode == "auto" and self.several_cameras):
-            return self.output_dir / frame.camera_name
-        return self.output_dir
+            return self.base(frame) / safe_name(frame.camera_name)
+        return self.base(frame)
+
+    def place(self, folder: Path, annotator: str, frame: AnnotatedFrame) -> Path:
+        """Where an annotator's files go: its own folder inside a camera folder (Replicator)."""
+        if folder != self.base(frame) and self.options["annotator_subfolders"]:
+            return folder / annotator
+        return folder
 
     def discard(self) -> None:
         """Remove frame files of earlier runs: <name>_<digits>.<png|npy|npz|json> only."""
         pattern = re.compile(r"^[A-Za-z0-9_]+_\d+\.(png|npy|npz|json)$")
-        folders = (
-            [self.output_dir] + [p for p in self.output_dir.iterdir() if p.is_dir()] if self.output_dir.is_dir() else []
-        )
+        top = [self.output_dir] if self.output_dir.is_dir() else []
+        subs = [p for f in top for p in f.iterdir() if p.is_dir()]  # cameras, clips
+        in_clips = [p for f in subs if CLIP_FOLDER.match(f.name) for p in f.iterdir() if p.is_dir()]
+        folders = top + subs + in_clips
         for folder in folders:
             for f in folder.iterdir():
                 if f.is_file() and pattern.match(f.name):
@@ -49,13 +94,15 @@ class BasicWriter(Writer):
 
     def write(self, frame: AnnotatedFrame) -> None:
         folder = self.folder(frame)
-        n = f"{frame.frame:0{self.options['frame_padding']}d}"
+        index = frame.frame if frame.clip is None else frame.clip_frame
+        n = f"{index:0{self.options['frame_padding']}d}"
         for name, value in frame.annotations.items():
             method = getattr(self, f"_write_{name}", None)
+            where = self.place(folder, name, frame)
             if method is not None:
-                method(folder, n, value)
+                method(where, n, value)
             else:
-                self._write_generic(folder, name, n, value)
+                self._write_generic(where, name, n, value)
 
     # --- dedicated formats --------------------------------------------------------------
 
@@ -94,24 +141,24 @@ class BasicWriter(Writer):
         name = "instance_segmentation"
         key = self._ids_png(folder, name, n, value["data"], self.options["colorize_instance_segmentation"])
         info = value["info"]
-        io.write_json(folder / f"{name}_mapping_{n}.json", {key(i): p for i, p in info["idToLabels"].items()})
-        semantics = {key(i): s for i, s in info["idToSemantics"].items()}
+        io.write_json(folder / f"{name}_mapping_{n}.json", {key(i): p for i, p in _by_id(info["idToLabels"])})
+        semantics = {key(i): s for i, s in _by_id(info["idToSemantics"])}
         io.write_json(folder / f"{name}_semantics_mapping_{n}.json", semantics)
 
     def _write_instance_id_segmentation(self, folder, n, value):
         name = "instance_id_segmentation"
         key = self._ids_png(folder, name, n, value["data"], self.options["colorize_instance_segmentation"])
-        io.write_json(folder / f"{name}_mapping_{n}.json", {key(i): p for i, p in value["info"]["idToLabels"].items()})
+        io.write_json(folder / f"{name}_mapping_{n}.json", {key(i): p for i, p in _by_id(value["info"]["idToLabels"])})
 
     def _write_semantic_segmentation(self, folder, n, value):
         name = "semantic_segmentation"
         key = self._ids_png(folder, name, n, value["data"], self.options["colorize_semantic_segmentation"])
-        io.write_json(folder / f"{name}_labels_{n}.json", {key(i): v for i, v in value["info"]["idToLabels"].items()})
+        io.write_json(folder / f"{name}_labels_{n}.json", {key(i): v for i, v in _by_id(value["info"]["idToLabels"])})
 
     def _bbox(self, folder, name, n, value):
         io.write_npy(folder / f"{name}_{n}.npy", value["data"])
         info = value["info"]
-        io.write_json(folder / f"{name}_labels_{n}.json", {str(k): v for k, v in info["idToLabels"].items()})
+        io.write_json(folder / f"{name}_labels_{n}.json", {str(k): v for k, v in _by_id(info["idToLabels"])})
         io.write_json(folder / f"{name}_prim_paths_{n}.json", info["primPaths"])
 
     def _write_bounding_box_2d_tight(self, folder, n, value):
@@ -123,6 +170,29 @@ class BasicWriter(Writer):
     def _write_bounding_box_3d(self, folder, n, value):
         self._bbox(folder, "bounding_box_3d", n, value)
 
+    def _write_normals(self, folder, n, value):
+        """Replicator: normals_N.png, ((data * 0.5 + 0.5) * 255) of its (H, W, 4) data (4th
+        channel 1 on surfaces, 0 on background); ours: normals_N.npy, the float normals."""
+        data = np.asarray(value, dtype=np.float32)
+        if data.shape[-1] == 3:
+            surface = np.any(data != 0, axis=-1, keepdims=True).astype(np.float32)
+            data4 = np.concatenate([data, surface], axis=-1)
+        else:
+            data4 = data
+        self._png(folder / f"normals_{n}.png", ((data4 * 0.5 + 0.5) * 255).astype(np.uint8))
+        io.write_npy(folder / f"normals_{n}.npy", data)
+
+    def _write_occlusion(self, folder, n, value):
+        """Replicator: occlusion_N.npy rows (instanceId, semanticId, occlusionRatio); ours, in
+        files of their own: every field (pixel counts too) and primPaths / truncation."""
+        data = value["data"]
+        io.write_npy(folder / f"occlusion_{n}.npy", _fields(data, REPLICATOR_OCCLUSION_FIELDS))
+        io.write_npy(folder / f"sdg_occlusion_{n}.npy", data)
+        info = {k: v for k, v in value.get("info", {}).items() if not isinstance(v, np.ndarray)}
+        if "idToLabels" in info:
+            info["idToLabels"] = {str(k): v for k, v in _by_id(info["idToLabels"])}
+        io.write_json(folder / f"sdg_occlusion_info_{n}.json", info)
+
     def _write_camera_params(self, folder, n, value):
         io.write_json(folder / f"camera_params_{n}.json", value, indent=1)
 
@@ -133,9 +203,20 @@ class BasicWriter(Writer):
         io.write_npz(folder / f"{name}_{n}.npz", masks=value["data"], instance_ids=ids)
         io.write_json(folder / f"{name}_info_{n}.json", value["info"])
 
+    def _write_object_pose(self, folder, n, value):
+        """object_pose_N.npy (model-to-camera poses) + object_pose_info_N.json; the models
+        (meshes) are the BOP writer's business, not written here."""
+        info = {k: v for k, v in value["info"].items() if k != "models"}
+        self._write_generic(folder, "object_pose", n, {"data": value["data"], "info": info})
+
     def _write_pointcloud(self, folder, n, value):
         """Replicator's layout: pointcloud_N.npy (points) + one .npy per point attribute."""
         io.write_npy(folder / f"pointcloud_{n}.npy", value["data"])
+        info = dict(value["info"])
+        normals = info.get("pointNormals")
+        if isinstance(normals, np.ndarray) and normals.ndim == 2 and normals.shape[1] == 3:
+            # Replicator's pointcloud_normals are N x 4 (x, y, z, 1) like its normals image.
+            info["pointNormals"] = np.concatenate([normals, np.ones((len(normals), 1), normals.dtype)], axis=1)
         names = {
             "pointRgb": "rgb",
             "pointNormals": "normals",
@@ -144,8 +225,8 @@ class BasicWriter(Writer):
             "pointPixels": "pixels",
         }
         for key, suffix in names.items():
-            if key in value["info"]:
-                io.write_npy(folder / f"pointcloud_{suffix}_{n}.npy", value["info"][key])
+            if key in info:
+                io.write_npy(folder / f"pointcloud_{suffix}_{n}.npy", info[key])
 
     # --- anything else -------------------------------------------------------------------
 

@@ -16,9 +16,16 @@ the run has several cameras. Conventions:
 - annotation ids: 1, 2, ... in (frame, instance id) order, assigned when merging, so they
   do not depend on which process wrote which frame, or in what order.
 - segmentation: RLE (pycocotools' compressed string) with iscrowd = 0, as BlenderProc
-  writes it and pycocotools evaluates it; or, with polygons = true, pixel-exact outline
-  polygons (holes joined in by zero-width cuts). area = mask pixel count, bbox = tight box
-  [x, y, w, h] of the visible pixels (w = x_max - x_min + 1).
+  writes it and pycocotools evaluates it; or, with polygons = true, polygons in the
+  convention of the reader named by polygon_convention: "pycocotools" (default; vertices on
+  pixel corners, holes joined in by zero-width cuts: pycocotools' annToMask, FiftyOne's
+  importer give back the mask exactly) or "opencv" (one polygon per part through
+  boundary pixel centres, holes hung in: cv2.fillPoly, as supervision reads COCO, gives
+  back the mask exactly).
+  area = mask pixel count, bbox = tight box [x, y, w, h] of the visible pixels
+  (w = x_max - x_min + 1).
+- extra per-annotation keys are prefixed `sdg_` (sdg_instance_id, sdg_prim_path) so that no
+  reader's reserved names are taken (FiftyOne refuses `instance_id`, `index`, `tags`...).
 Each frame's part is written last, atomically: a frame whose part exists is complete.
 """
 
@@ -43,9 +50,10 @@ from .common import (
     split_of,
     write_image,
 )
-from .masks import encode_rle, mask_polygons
+from .masks import encode_rle, mask_polygons, mask_polygons_pixel_centres
 
-PART_FORMAT = 1
+PART_FORMAT = 2  # 2: extra keys prefixed sdg_
+POLYGON_CONVENTIONS = ("pycocotools", "opencv")
 
 
 @register_writer
@@ -55,6 +63,7 @@ class CocoWriter(Writer):
     OPTIONS = {
         **COMMON_OPTIONS,
         "polygons": (False, bool, "polygon masks (pixel-exact outlines) instead of RLE"),
+        "polygon_convention": ("pycocotools", str, 'polygons for "pycocotools" (corners) or "opencv" (pixel centres)'),
         "channels": (["distance_to_image_plane"], list, "annotators saved as .npy beside each image"),
         "keep_alpha": (False, bool, "write RGBA images instead of RGB"),
     }
@@ -62,6 +71,11 @@ class CocoWriter(Writer):
     def __init__(self, output_dir, **options):
         super().__init__(output_dir, **options)
         check_options(self.name, self.options)
+        if self.options["polygon_convention"] not in POLYGON_CONVENTIONS:
+            raise ValueError(
+                f"writer 'coco': polygon_convention {self.options['polygon_convention']!r} is not one of "
+                f"{', '.join(POLYGON_CONVENTIONS)}"
+            )
 
     @property
     def root(self) -> Path:
@@ -113,7 +127,11 @@ class CocoWriter(Writer):
                 cols = np.flatnonzero(mask.any(axis=0))
                 rows = np.flatnonzero(mask.any(axis=1))
                 crop = mask[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
-                segmentation = mask_polygons(crop, offset=(int(cols[0]), int(rows[0])))
+                offset = (int(cols[0]), int(rows[0]))
+                if opts["polygon_convention"] == "opencv":
+                    segmentation = mask_polygons_pixel_centres(crop, offset=offset)
+                else:
+                    segmentation = mask_polygons(crop, offset=offset)
             else:
                 segmentation = encode_rle(mask)
             annotations.append(
@@ -123,8 +141,8 @@ class CocoWriter(Writer):
                     "area": area,
                     "iscrowd": 0,
                     "segmentation": segmentation,
-                    "instance_id": obj.instance_id,
-                    "prim_path": obj.path,
+                    "sdg_instance_id": obj.instance_id,
+                    "sdg_prim_path": obj.path,
                 }
             )
         part = {
@@ -186,8 +204,16 @@ class CocoWriter(Writer):
             ann_id = 0
             for frame, f, _image in entries:
                 part = json.loads(f.read_text(encoding="utf-8"))
-                for ann in sorted(part["annotations"], key=lambda a: a["instance_id"]):
+                for ann in sorted(map(_current_keys, part["annotations"]), key=lambda a: a["sdg_instance_id"]):
                     ann_id += 1
                     fh.write((", " if ann_id > 1 else "") + json.dumps({"id": ann_id, "image_id": frame, **ann}))
             fh.write("]}\n")
         return out
+
+
+def _current_keys(ann: dict) -> dict:
+    """Parts written before PART_FORMAT 2 named the extra keys without the sdg_ prefix."""
+    for old in ("instance_id", "prim_path"):
+        if old in ann:
+            ann[f"sdg_{old}"] = ann.pop(old)
+    return ann

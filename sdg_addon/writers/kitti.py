@@ -17,23 +17,30 @@ label_2 lines: type truncated occluded alpha left top right bottom h w l x y z r
 - Camera coordinates are OpenCV's (x right, y down, z forward), metres.
 - Object axes (Blender objects are Z-up): l (length) along the object's local X, w (width)
   along local Y, h (height) along local Z; dimensions include the object's scale.
-- location: the centre of the bottom face (local z = z_min) of the 3D box, in camera
-  coordinates. rotation_y: angle around the camera's y axis of the object's X axis
-  (KITTI's convention: 0 when it points along camera +x), from its projection onto the
-  camera's x-z plane; alpha = rotation_y - atan2(x, z), both wrapped to [-pi, pi).
-  KITTI boxes only turn around the camera's y axis: exact for upright objects seen by a
-  level camera; otherwise the tilt is dropped (bounding_box_3d in the BasicWriter keeps
-  the full pose).
+- The label frame is KITTI's level camera: the camera's position, y straight down (world
+  -Z), z the camera's viewing direction made horizontal, x = y cross z. KITTI boxes turn
+  only about that y axis, so upright objects are exact whatever the camera's pitch and
+  roll. R0_rect carries the camera's tilt: x_camera = R0_rect @ x_level, and the devkit's
+  projection P2 @ R0_rect @ [x, y, z] of a box corner is exact for any camera pose (for a
+  level camera R0_rect = I). Readers that project label boxes with P2 alone (ignoring
+  R0_rect, as some do) are exact only for level cameras.
+- location: the centre of the bottom face (local z = z_min) of the 3D box, in the level
+  frame. rotation_y: angle around its y axis of the object's X axis (KITTI's convention: 0
+  when it points along +x), from its projection onto the x-z plane; alpha = rotation_y -
+  atan2(x, z), both wrapped to [-pi, pi). A tilted object (not upright) keeps only its
+  heading (bounding_box_3d in the BasicWriter keeps the full pose).
 - Objects with a 2D box but no 3D box get KITTI's "unknown" 3D values (-1 / -1000 / -10).
 calib: P0..P3 = [K | 0] (one camera; orthographic cameras get their affine projection),
-R0_rect = I, Tr_velo_to_cam = world -> OpenCV camera (the "velodyne" frame is Blender's
-world, metres, Z up), Tr_imu_to_velo = [I | 0].
+R0_rect = the tilt (above), Tr_velo_to_cam = world -> level frame (the "velodyne" frame is
+Blender's world, metres, Z up; P2 @ R0_rect @ Tr_velo_to_cam projects a world point
+exactly), Tr_imu_to_velo = [I | 0].
 The label file is written last: a frame with a label file is complete.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -75,26 +82,53 @@ def camera_matrices(frame: AnnotatedFrame) -> tuple[np.ndarray, np.ndarray]:
     return p, w2c
 
 
+def level_rotation(w2c: np.ndarray) -> np.ndarray:
+    """R0_rect: x_camera = R @ x_level for the world -> OpenCV camera matrix `w2c`.
+
+    The level frame has the camera's origin, y = world down, z = the viewing direction
+    made horizontal (for a camera looking straight down or up: the image's up direction
+    made horizontal), x = y cross z.
+    """
+    r = np.asarray(w2c, dtype=np.float64)[:3, :3]
+    forward = r[2].copy()
+    forward[2] = 0.0
+    if np.linalg.norm(forward) < 1e-9:
+        forward = -r[1].copy()
+        forward[2] = 0.0
+    z = forward / np.linalg.norm(forward)
+    y = np.array([0.0, 0.0, -1.0])
+    level = np.stack([np.cross(y, z), y, z])  # rows: the level axes in world coordinates
+    return r @ level.T
+
+
+def world_to_level(w2c: np.ndarray) -> np.ndarray:
+    """World -> level frame (4x4): R0_rect.T @ world -> camera."""
+    m = np.eye(4)
+    m[:3, :3] = level_rotation(w2c).T
+    return m @ np.asarray(w2c, dtype=np.float64)
+
+
 def calib_text(p: np.ndarray, w2c: np.ndarray) -> str:
     def row(name, m):
         return f"{name}: " + " ".join(f"{v:.12e}" for v in np.asarray(m, dtype=np.float64).ravel()) + "\n"
 
     out = "".join(row(f"P{i}", p) for i in range(4))
-    out += row("R0_rect", np.eye(3))
-    out += row("Tr_velo_to_cam", w2c[:3, :4])
+    out += row("R0_rect", level_rotation(w2c))
+    out += row("Tr_velo_to_cam", world_to_level(w2c)[:3, :4])
     out += row("Tr_imu_to_velo", np.eye(4)[:3, :4])
     return out
 
 
-def box_3d_camera(row, w2c: np.ndarray) -> tuple[tuple[float, float, float], np.ndarray, float]:
-    """One bounding_box_3d row -> ((h, w, l), location (3,), rotation_y) in KITTI's terms."""
+def box_3d_camera(row, w2l: np.ndarray) -> tuple[tuple[float, float, float], np.ndarray, float]:
+    """One bounding_box_3d row -> ((h, w, l), location (3,), rotation_y) in KITTI's terms,
+    given the world -> level frame matrix `w2l`."""
     to_world = np.asarray(row["transform"], dtype=np.float64).T  # row-vector layout -> column
     lo = np.array([row["x_min"], row["y_min"], row["z_min"]], dtype=np.float64)
     hi = np.array([row["x_max"], row["y_max"], row["z_max"]], dtype=np.float64)
     scale = np.linalg.norm(to_world[:3, :3], axis=0)
     length, width, height = (hi - lo) * scale
     bottom_local = np.array([(lo[0] + hi[0]) / 2, (lo[1] + hi[1]) / 2, lo[2], 1.0])
-    to_camera = w2c @ to_world
+    to_camera = w2l @ to_world
     location = (to_camera @ bottom_local)[:3]
     x_axis = to_camera[:3, 0]
     rotation_y = wrap_angle(math.atan2(-x_axis[2], x_axis[0]))
@@ -119,6 +153,7 @@ class KittiWriter(Writer):
         return self.root / safe_name(camera_name) if self.several_cameras else self.root
 
     def label_lines(self, frame: AnnotatedFrame, w2c: np.ndarray) -> list[str]:
+        w2l = world_to_level(w2c)
         box3d = frame.annotations.get("bounding_box_3d") or {"data": [], "info": {"bboxIds": []}}
         row_of = {int(iid): k for k, iid in enumerate(box3d["info"]["bboxIds"])}
         truncation_3d = box3d["info"].get("truncationRatio") or []
@@ -129,7 +164,7 @@ class KittiWriter(Writer):
             truncation = obj.truncation
             if k is not None:
                 row = box3d["data"][k]
-                (h, w, length), (x, y, z), ry = box_3d_camera(row, w2c)
+                (h, w, length), (x, y, z), ry = box_3d_camera(row, w2l)
                 alpha = wrap_angle(ry - math.atan2(x, z))
                 occlusion = float(row["occlusionRatio"])
                 if k < len(truncation_3d):
@@ -140,7 +175,7 @@ class KittiWriter(Writer):
                 ry = alpha = -10.0
                 occlusion = obj.occlusion
             truncation = min(1.0, max(0.0, truncation)) if truncation is not None else 0.0
-            kind = obj.label.replace(" ", "_") or "_"
+            kind = re.sub(r"\s+", "_", obj.label) or "_"
             lines.append(
                 f"{kind} {truncation:.2f} {occlusion_level(occlusion)} {alpha:.4f} "
                 f"{x0:.2f} {y0:.2f} {x1 + 1:.2f} {y1 + 1:.2f} "

@@ -209,3 +209,109 @@ def _hole_first_direction(loop: np.ndarray) -> int:
     """Direction of a loop's first edge (from vertex 0 to vertex 1)."""
     dx, dy = np.sign(loop[1 % len(loop)] - loop[0])
     return {(1, 0): 0, (0, 1): 1, (-1, 0): 2, (0, -1): 3}[(int(dx), int(dy))]
+
+
+# ------------------------------------------------------------ OpenCV (pixel-centre) polygons
+#
+# OpenCV's fillPoly (Ultralytics' YOLO-seg loader, supervision) treats a vertex (x, y) as the
+# centre of pixel (column x, row y) and fills the polygon's outline pixels as well as its
+# inside. A polygon meant for it therefore runs through the centres of the mask's boundary
+# pixels (as cv2.findContours returns them): the outline above, moved half a pixel inwards.
+# Holes hang off the loop above them by a vertical cut through object pixels only, so the
+# one polygon fills exactly the mask; separate parts of one object can only be joined by a
+# cut through background (the shortest one between their vertices), whose pixels are
+# filled too.
+
+
+def _inset_loop(loop: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """An outline loop (pixel-corner vertices, inside on the right) moved half a pixel
+    inwards: (vertices at boundary pixel centres as integer (column, row), repeats removed;
+    for each outline vertex k, the index of its inset vertex)."""
+    nxt = np.roll(loop, -1, axis=0)
+    prev = np.roll(loop, 1, axis=0)
+    d_out = np.sign(nxt - loop)
+    d_in = np.sign(loop - prev)
+    # Inside normal of a direction (dx, dy) with y down and the inside on the right: (-dy, dx).
+    n_out = np.stack([-d_out[:, 1], d_out[:, 0]], axis=1)
+    n_in = np.stack([-d_in[:, 1], d_in[:, 0]], axis=1)
+    full = (loop * 2 + n_in + n_out - 1) // 2  # twice the inset corner point -> pixel index
+    new = np.r_[True, np.any(full[1:] != full[:-1], axis=1)]
+    index = np.cumsum(new) - 1
+    out = full[new]
+    if len(out) > 1 and np.array_equal(out[0], out[-1]):
+        out = out[:-1]
+        index[index == len(out)] = 0
+    return out.astype(np.int64), index
+
+
+def _top_edges(loops: list[np.ndarray]) -> dict[int, list[tuple[int, int, int, int]]]:
+    """Row -> [(x_start, x_end, loop, edge)] of the eastward (top-of-pixel) outline edges."""
+    table: dict[int, list[tuple[int, int, int, int]]] = {}
+    for li, loop in enumerate(loops):
+        nxt = np.roll(loop, -1, axis=0)
+        for k in np.flatnonzero((nxt[:, 1] == loop[:, 1]) & (nxt[:, 0] > loop[:, 0])):
+            table.setdefault(int(loop[k, 1]), []).append((int(loop[k, 0]), int(nxt[k, 0]), li, int(k)))
+    return table
+
+
+def mask_polygons_pixel_centres(mask: np.ndarray, offset=(0, 0)) -> list[list[float]]:
+    """One polygon per 4-connected part of the mask, through its boundary pixel centres.
+
+    Returns [[x0, y0, x1, y1, ...], ...] in pixel-centre coordinates (pixel (row i, column j)
+    is the point (j, i)), plus `offset`, largest part first. cv2.fillPoly of the polygons
+    (together or one by one) gives back `mask` exactly, holes included.
+    """
+    m = np.asarray(mask, dtype=bool)
+    loops = trace_loops(m)
+    if not loops:
+        return []
+    insets = [_inset_loop(lp) for lp in loops]
+    is_outer = [signed_area(lp) > 0 for lp in loops]
+    top = _top_edges(loops)
+    hang: dict[int, dict[int, list[tuple[int, int, int]]]] = {}  # loop -> inset vertex -> holes
+    entry: dict[int, int] = {}  # hole -> its inset vertex the cut reaches
+    for li, (inset, _index) in enumerate(insets):
+        if is_outer[li]:
+            continue
+        k = int(np.lexsort((inset[:, 0], inset[:, 1]))[0])  # topmost, then leftmost vertex
+        x, y = (int(v) for v in inset[k])
+        while y > 0 and m[y - 1, x]:  # up the column through object pixels
+            y -= 1
+        _x0, _x1, parent, edge = next(e for e in top[y] if e[0] <= x < e[1])
+        after = int(insets[parent][1][edge])
+        hang.setdefault(parent, {}).setdefault(after, []).append((x, y, li))
+        entry[li] = k
+
+    def walk(li: int, first: int) -> list[np.ndarray]:
+        """Loop li's inset vertices from `first` round to just before `first`, holes spliced in."""
+        inset = insets[li][0]
+        out: list[np.ndarray] = []
+        for i in range(len(inset)):
+            v = (first + i) % len(inset)
+            out.append(inset[v][None])
+            for x, y, hole in sorted(hang.get(li, {}).get(v, [])):
+                q = np.array([[x, y]])
+                out += [q, *walk(hole, entry[hole]), insets[hole][0][entry[hole]][None], q]
+        return out
+
+    parts = sorted((np.concatenate(walk(li, 0)) for li in range(len(loops)) if is_outer[li]), key=len, reverse=True)
+    return [(part.astype(np.float64) + offset).ravel().tolist() for part in parts]
+
+
+def mask_polygon_pixel_centres(mask: np.ndarray, offset=(0, 0)) -> list[float]:
+    """The mask as ONE polygon through boundary pixel centres (YOLO-seg: one per object).
+
+    cv2.fillPoly of it gives back `mask` exactly when the mask is one 4-connected part
+    (holes included); separate parts are joined, largest first, by the shortest straight
+    cut between a vertex of each, whose pixels are filled too (as Ultralytics joins them).
+    """
+    parts = [np.array(p).reshape(-1, 2) for p in mask_polygons_pixel_centres(mask, offset)]
+    if not parts:
+        return []
+    poly = parts[0]
+    for part in parts[1:]:
+        d = ((poly[:, None, :] - part[None, :, :]) ** 2).sum(axis=2)
+        a, b = np.unravel_index(int(np.argmin(d)), d.shape)
+        loop = np.concatenate([part[b:], part[: b + 1]])
+        poly = np.concatenate([poly[: a + 1], loop, poly[a:]])
+    return [float(v) for v in poly.ravel()]

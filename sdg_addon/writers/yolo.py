@@ -8,9 +8,16 @@
 cameras share the splits). class = 0-based position of the label in the run's label table.
 Boxes are the tight boxes in pixel-edge coordinates divided by the image size:
 cx = (x_min + w / 2) / W with w = x_max - x_min + 1. With segmentation = true a line is
-"class x1 y1 x2 y2 ..." (YOLO-seg): the object's outline, parts and holes chained into one
-polygon by zero-width cuts. The image is written last: trainers list images, so a frame
+"class x1 y1 x2 y2 ..." (YOLO-seg) in OpenCV's convention, as Ultralytics and supervision
+read it (cv2.fillPoly of the polygon scaled by the image size): one polygon through the
+centres of the object's boundary pixels, holes hung in by cuts through object pixels, so
+the fill gives back the mask exactly (separate parts of one object are joined by the
+shortest cut, whose pixels are filled too). Each vertex is the pixel centre plus a quarter
+pixel, (column + 0.25) / W, so readers that truncate (astype(int)) and readers that round
+both land on the centre. The image is written last: trainers list images, so a frame
 interrupted before its image never enters a dataset (a label file alone is ignored).
+dataset.yaml's `path` is "." (relative to the yaml's folder, as Ultralytics resolves it), so
+the dataset can be moved.
 """
 
 from __future__ import annotations
@@ -33,7 +40,9 @@ from .common import (
     split_of,
     write_image,
 )
-from .masks import mask_polygon
+from .masks import mask_polygon_pixel_centres
+
+CENTRE_NUDGE = 0.25  # pixels added to each pixel-centre vertex (see the module doc)
 
 
 @register_writer
@@ -76,8 +85,8 @@ class YoloWriter(Writer):
                 cols = np.flatnonzero(mask.any(axis=0))
                 rows = np.flatnonzero(mask.any(axis=1))
                 crop = mask[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
-                poly = np.array(mask_polygon(crop, offset=(int(cols[0]), int(rows[0])))).reshape(-1, 2)
-                poly = poly / (width, height)
+                centres = mask_polygon_pixel_centres(crop, offset=(int(cols[0]), int(rows[0])))
+                poly = (np.array(centres).reshape(-1, 2) + CENTRE_NUDGE) / (width, height)
                 coords = " ".join(f"{v:.{d}f}" for v in poly.ravel())
                 lines.append(f"{obj.class_index} {coords}")
             else:
@@ -105,9 +114,8 @@ class YoloWriter(Writer):
         train = "train" if "train" in splits else splits[0]
         val = "val" if "val" in splits else train
         lines = [
-            "# Written by the sdg yolo writer. 'path' is absolute; if you move the dataset,",
-            "# delete it (Ultralytics then uses this file's folder) or edit it.",
-            f"path: {json.dumps(self.root.resolve().as_posix())}",
+            "# Written by the sdg yolo writer. 'path' is relative to this file's folder.",
+            "path: .",
             f"train: images/{train}",
             f"val: images/{val}",
         ]

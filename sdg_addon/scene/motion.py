@@ -1,0 +1,88 @@
+"""Sequences in Blender: trajectories keyframed around the current frame, scene frames set.
+
+Per frame i of a clip (see sampling.motion):
+1. every trajectory target gets back its pose as built (no pose of an earlier frame or
+   clip leaks in), and the keyframes this module made for it are removed;
+2. the other randomizers are applied (scene.randomize): pose / camera set the clip's start
+   pose;
+3. each trajectory target's pose is start pose + offset(t) and is keyframed at the scene
+   frames of frames i - 1, i, i + 1 of the clip (its trajectory continues past the clip's
+   ends), so Cycles' vector pass, which evaluates the scene one frame before and after,
+   sees the true motion;
+4. the scene frame is set to `start_frame + i` (plays the scene's own animation too when
+   sequence.play_animation is on).
+"""
+
+from __future__ import annotations
+
+import math
+
+import bpy
+
+from ..sampling.motion import Trajectory
+from .build import BuiltScene
+from .randomize import apply_frame
+
+MOTION_TYPES = {"trajectory": "objects", "camera_trajectory": "cameras"}
+
+
+class SequencePlayer:
+    def __init__(self, built: BuiltScene, sequence, randomizers=()):
+        self.built = built
+        self.sequence = sequence
+        self.fps = float(sequence.fps)
+        self.rest: dict[int, tuple] = {}  # id(object) -> (location, rotation, scale) as built
+        self.keyed: set[str] = set()
+        self.active = sequence.clip_length > 1 or sequence.play_animation or any(r.motion for r in randomizers)
+        scene = built.scene
+        if self.active:
+            # The vector pass needs motion blur off; frames step by one scene frame.
+            scene.render.use_motion_blur = False
+            scene.frame_start = min(scene.frame_start, sequence.start_frame - 1)
+            scene.frame_end = max(scene.frame_end, sequence.start_frame + sequence.clip_length)
+
+    def _object(self, kind: str, name: str):
+        return self.built.entities[name].root if kind == "objects" else self.built.cameras[name]
+
+    def _reset(self, obj) -> None:
+        key = obj.as_pointer()
+        if key not in self.rest:
+            self.rest[key] = (obj.location.copy(), obj.rotation_euler.copy(), obj.scale.copy())
+        if obj.name in self.keyed:
+            ad = obj.animation_data
+            action = ad.action if ad is not None else None
+            obj.animation_data_clear()
+            if action is not None and action.users == 0:
+                bpy.data.actions.remove(action)
+            self.keyed.discard(obj.name)
+        loc, rot, scale = self.rest[key]
+        obj.location, obj.rotation_euler, obj.scale = loc, rot, scale
+
+    def apply(self, frame_in_clip: int, sampled: list[dict]) -> None:
+        """Apply one frame's sampled values (sampling.sample_frame) and set the scene frame."""
+        motion = [e for e in sampled if e["type"] in MOTION_TYPES]
+        for entry in motion:
+            for name in entry["values"]:
+                self._reset(self._object(MOTION_TYPES[entry["type"]], name))
+        apply_frame(self.built, [e for e in sampled if e["type"] not in MOTION_TYPES])
+        if not self.active:
+            return
+        scene_frame = self.sequence.start_frame + frame_in_clip
+        for entry in motion:
+            kind = MOTION_TYPES[entry["type"]]
+            for name, values in entry["values"].items():
+                self._keyframe(self._object(kind, name), values, scene_frame)
+        self.built.scene.frame_set(scene_frame)
+
+    def _keyframe(self, obj, values: dict, scene_frame: int) -> None:
+        start_loc, start_rot = obj.location.copy(), obj.rotation_euler.copy()
+        t, duration = values["time"], values["duration"]
+        for step in (-1, 0, 1):
+            off = Trajectory.offsets(values, t + step / self.fps, duration)
+            if "location_offset" in off:
+                obj.location = [a + b for a, b in zip(start_loc, off["location_offset"])]
+                obj.keyframe_insert("location", frame=scene_frame + step)
+            if "rotation_offset" in off:
+                obj.rotation_euler = [a + math.radians(b) for a, b in zip(start_rot, off["rotation_offset"])]
+                obj.keyframe_insert("rotation_euler", frame=scene_frame + step)
+        self.keyed.add(obj.name)

@@ -1,0 +1,282 @@
+"""BOP writer: the BOP scenewise format (bop.felk.cvut.cz, bop_toolkit's docs/bop_datasets_format.md)
+that pose-estimation code (bop_toolkit, BlenderProc's readers, GDRNPP, MegaPose...) loads.
+
+    bop/camera.json                        intrinsics of the first camera + depth_scale
+    bop/models/obj_OOOOOO.ply              one model per object id, millimetres
+    bop/models/models_info.json            diameter, min_x/y/z, size_x/y/z per object id (mm)
+    bop/<D>/<SSSSSS>/scene_camera.json     per image: cam_K, depth_scale, cam_R_w2c, cam_t_w2c
+    bop/<D>/<SSSSSS>/scene_gt.json         per image: [{obj_id, cam_R_m2c, cam_t_m2c}]
+    bop/<D>/<SSSSSS>/scene_gt_info.json    per image: [{bbox_obj, bbox_visib, px_count_all,
+                                           px_count_valid, px_count_visib, visib_fract}]
+    bop/<D>/<SSSSSS>/rgb/<IIIIII>.png
+    bop/<D>/<SSSSSS>/depth/<IIIIII>.png    uint16; depth in mm = value * depth_scale
+    bop/<D>/<SSSSSS>/mask/<IIIIII>_<GGGGGG>.png        full silhouette (amodal), 0 / 255
+    bop/<D>/<SSSSSS>/mask_visib/<IIIIII>_<GGGGGG>.png  visible part, 0 / 255
+    bop/parts/<D>/<frame>.json             one part per finished frame, merged by finalize()
+
+D is the split (`split`, default "train_pbr"), or <split>_<camera> when the run has
+several cameras. Scene S = frame // frames_per_scene; image id I = the frame index. GT
+index G: the labelled objects in view (occluded ones too, visib_fract 0), by instance id.
+
+- obj_id = 1 + the position of the object's label in the run's label table (as the COCO
+  category id). BOP has one model per obj_id: objects of one label are expected to share
+  mesh and scale; the model is written from the first frame that shows one.
+- Poses: model-to-camera, OpenCV camera axes, millimetres (annotators/pose.py: the model
+  frame is the object's root frame without its scale; scale is in the model's vertices).
+- px_count_visib: visible pixels; px_count_all: pixels of the full silhouette, past the
+  image border too (in the image: the amodal mask; outside: from truncationRatio, so
+  exact for objects inside the image); px_count_valid: amodal pixels with a valid depth;
+  visib_fract = px_count_visib / px_count_all (BOP's definition: truncation counts as not
+  visible). bbox_obj: the full silhouette's box, not clipped; bbox_visib: the visible
+  pixels' box, [-1, -1, -1, -1] when none; boxes are [x, y, width, height].
+- Depth: distance to the image plane, value = round(mm / depth_scale); 0 where nothing
+  was hit or beyond 65535 * depth_scale mm (65.5 m at the default depth_scale 1.0).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from ..frame import AnnotatedFrame
+from . import io
+from .base import Writer, register_writer
+from .common import check_options, class_names, safe_name, split_of, write_image
+
+PART_FORMAT = 1
+MM = 1000.0
+
+
+def box_xywh(extent) -> list[int]:
+    """Inclusive (x0, y0, x1, y1) -> BOP's [x, y, width, height]; None -> [-1, -1, -1, -1]."""
+    if extent is None:
+        return [-1, -1, -1, -1]
+    x0, y0, x1, y1 = (int(v) for v in extent)
+    return [x0, y0, x1 - x0 + 1, y1 - y0 + 1]
+
+
+def mask_extent(mask: np.ndarray):
+    rows = np.flatnonzero(mask.any(axis=1))
+    if rows.size == 0:
+        return None
+    cols = np.flatnonzero(mask.any(axis=0))
+    return cols[0], rows[0], cols[-1], rows[-1]
+
+
+def ply_bytes(vertices_mm: np.ndarray, faces: np.ndarray) -> bytes:
+    """Binary little-endian PLY with float x, y, z and uchar-counted int vertex_indices."""
+    v = np.asarray(vertices_mm, dtype="<f4").reshape(-1, 3)
+    f = np.asarray(faces, dtype="<i4").reshape(-1, 3)
+    header = (
+        "ply\nformat binary_little_endian 1.0\ncomment sdg bop writer, units: mm\n"
+        f"element vertex {len(v)}\nproperty float x\nproperty float y\nproperty float z\n"
+        f"element face {len(f)}\nproperty list uchar int vertex_indices\nend_header\n"
+    )
+    rows = np.zeros(len(f), dtype=[("n", "u1"), ("idx", "<i4", (3,))])
+    rows["n"], rows["idx"] = 3, f
+    return header.encode("ascii") + v.tobytes() + rows.tobytes()
+
+
+def read_ply_vertices(path: Path) -> np.ndarray:
+    """Vertices (V, 3) of a PLY written by ply_bytes."""
+    data = Path(path).read_bytes()
+    end = data.index(b"end_header\n") + len(b"end_header\n")
+    n = next(
+        int(line.split()[2]) for line in data[:end].decode("ascii").splitlines() if line.startswith("element vertex")
+    )
+    return np.frombuffer(data, dtype="<f4", count=3 * n, offset=end).reshape(n, 3)
+
+
+def model_info(vertices_mm: np.ndarray) -> dict:
+    from ..annotators.pose import diameter
+
+    lo, hi = vertices_mm.min(axis=0), vertices_mm.max(axis=0)
+    size = hi - lo
+    return {
+        "diameter": diameter(vertices_mm),
+        "min_x": float(lo[0]),
+        "min_y": float(lo[1]),
+        "min_z": float(lo[2]),
+        "size_x": float(size[0]),
+        "size_y": float(size[1]),
+        "size_z": float(size[2]),
+    }
+
+
+@register_writer
+class BopWriter(Writer):
+    name = "bop"
+    required_annotators = (
+        "rgb",
+        "distance_to_image_plane",
+        "instance_segmentation",
+        "instance_segmentation_amodal",
+        "object_pose",
+    )
+    OPTIONS = {
+        "semantic_type": ("class", str, "label type whose values are the objects (obj_id = 1 + position)"),
+        "split": ("train_pbr", str, "split folder (BOP: train_pbr, val, test...)"),
+        "val_every": (0, int, "if N > 0, frames with frame % N == 0 go to the 'val' split instead"),
+        "frames_per_scene": (1000, int, "images per scene folder (scene id = frame // this)"),
+        "depth_scale": (1.0, float, "depth PNG unit in millimetres: depth_mm = value * depth_scale"),
+        "png_compress_level": (1, int, "0 (fastest) .. 9 (smallest)"),
+    }
+
+    def __init__(self, output_dir, **options):
+        super().__init__(output_dir, **options)
+        check_options(self.name, self.options)
+        if self.options["frames_per_scene"] < 1:
+            raise ValueError(f"writer 'bop': frames_per_scene must be >= 1, got {self.options['frames_per_scene']}")
+        if not self.options["depth_scale"] > 0:
+            raise ValueError(f"writer 'bop': depth_scale must be > 0, got {self.options['depth_scale']}")
+
+    @property
+    def root(self) -> Path:
+        return self.output_dir / "bop"
+
+    def dataset_name(self, frame_index: int, camera_name: str) -> str:
+        split = split_of(frame_index, self.options)
+        return f"{split}_{safe_name(camera_name)}" if self.several_cameras else split
+
+    # ------------------------------------------------------------------ per frame
+    def write(self, frame: AnnotatedFrame) -> None:
+        opts = self.options
+        ann = frame.annotations
+        for needed in self.required_annotators:
+            if needed not in ann:
+                raise ValueError(f"writer 'bop' needs the {needed} annotation (frame {frame.frame})")
+        ds = self.dataset_name(frame.frame, frame.camera_name)
+        scene_id = frame.frame // opts["frames_per_scene"]
+        im = f"{frame.frame:06d}"
+        folder = self.root / ds / f"{scene_id:06d}"
+        names = class_names(frame.label_table, opts["semantic_type"])
+
+        write_image(folder / "rgb" / f"{im}.png", frame, opts)
+        depth_mm = np.asarray(ann["distance_to_image_plane"], dtype=np.float64) * MM
+        with np.errstate(invalid="ignore", over="ignore"):
+            depth = np.rint(depth_mm / opts["depth_scale"])
+        depth = np.where(np.isfinite(depth) & (depth <= 65535) & (depth > 0), depth, 0).astype(np.uint16)
+        io.write_png(folder / "depth" / f"{im}.png", depth, opts["png_compress_level"])
+
+        cam = frame.camera
+        w2c = cam.world_to_camera_opencv
+        camera = {
+            "cam_K": cam.intrinsics.reshape(-1).tolist(),
+            "depth_scale": float(opts["depth_scale"]),
+            "cam_R_w2c": w2c[:3, :3].reshape(-1).tolist(),
+            "cam_t_w2c": (w2c[:3, 3] * MM).tolist(),
+            "width": int(cam.width),
+            "height": int(cam.height),
+        }
+
+        instance = np.asarray(ann["instance_segmentation"]["data"])
+        amodal = ann["instance_segmentation_amodal"]
+        pose = ann["object_pose"]
+        amodal_row = {iid: k for k, iid in enumerate(amodal["info"]["instanceIds"])}
+        gts, infos, models = [], [], {}
+        for k, iid in enumerate(pose["info"]["instanceIds"]):
+            label = pose["info"]["labels"][k]
+            if label not in names:
+                raise ValueError(f"writer 'bop': label {label!r} is not in the run's label table {names}")
+            if iid not in amodal_row:
+                raise ValueError(
+                    f"writer 'bop': instance {iid} has a pose but no amodal mask (frame {frame.frame}): "
+                    "give object_pose and instance_segmentation_amodal the same semantic options"
+                )
+            obj_id = names.index(label) + 1
+            a = amodal_row[iid]
+            full = np.asarray(amodal["data"][a], dtype=bool)
+            visib = instance == iid
+            g = f"{len(gts):06d}"
+            io.write_png(folder / "mask" / f"{im}_{g}.png", full.astype(np.uint8) * 255, opts["png_compress_level"])
+            io.write_png(
+                folder / "mask_visib" / f"{im}_{g}.png", visib.astype(np.uint8) * 255, opts["png_compress_level"]
+            )
+            m2c = pose["data"][k]
+            gts.append(
+                {
+                    "cam_R_m2c": m2c[:3, :3].reshape(-1).tolist(),
+                    "cam_t_m2c": (m2c[:3, 3] * MM).tolist(),
+                    "obj_id": obj_id,
+                }
+            )
+            n_visib = int(np.count_nonzero(visib))
+            n_in_image = int(np.count_nonzero(full))
+            truncation = float(amodal["info"]["truncationRatio"][a])
+            n_all = n_in_image if truncation <= 0 else int(round(n_in_image / max(1.0 - truncation, 1e-12)))
+            n_all = max(n_all, n_in_image)
+            infos.append(
+                {
+                    "bbox_obj": box_xywh(amodal["info"]["bboxesFull"][a]),
+                    "bbox_visib": box_xywh(mask_extent(visib)),
+                    "px_count_all": n_all,
+                    "px_count_valid": int(np.count_nonzero(full & (depth > 0))),
+                    "px_count_visib": n_visib,
+                    "visib_fract": n_visib / n_all if n_all else 0.0,
+                }
+            )
+            if obj_id not in models:
+                models[obj_id] = pose["info"]["models"][label]
+        for obj_id, mesh in models.items():
+            path = self.root / "models" / f"obj_{obj_id:06d}.ply"
+            if not path.exists():
+                io.write_bytes(path, ply_bytes(np.asarray(mesh["vertices"]) * MM, mesh["faces"]))
+        part = {
+            "format": PART_FORMAT,
+            "dataset": ds,
+            "scene_id": scene_id,
+            "im_id": int(frame.frame),
+            "camera": camera,
+            "gt": gts,
+            "gt_info": infos,
+        }
+        # Last file of the frame: its presence means every file above is complete.
+        io.write_json(self.root / "parts" / ds / f"{im}.json", part)
+
+    # ------------------------------------------------------------------ merge
+    def finalize(self) -> None:
+        """Join every part on disk (all shards, resumed runs) into the scene json files."""
+        parts_root = self.root / "parts"
+        if not parts_root.is_dir():
+            return
+        first_camera = None
+        for folder in sorted(p for p in parts_root.iterdir() if p.is_dir()):
+            scenes: dict[int, dict[str, dict]] = {}
+            for f in sorted(folder.glob("*.json")):
+                part = json.loads(f.read_text(encoding="utf-8"))
+                key = str(part["im_id"])
+                scene = scenes.setdefault(int(part["scene_id"]), {"camera": {}, "gt": {}, "gt_info": {}})
+                camera = {k: part["camera"][k] for k in ("cam_K", "depth_scale", "cam_R_w2c", "cam_t_w2c")}
+                scene["camera"][key], scene["gt"][key], scene["gt_info"][key] = camera, part["gt"], part["gt_info"]
+                if first_camera is None:
+                    first_camera = part["camera"]
+            for scene_id, scene in scenes.items():
+                out = self.root / folder.name / f"{scene_id:06d}"
+                for name in ("camera", "gt", "gt_info"):
+                    entries = dict(sorted(scene[name].items(), key=lambda kv: int(kv[0])))
+                    io.write_json(out / f"scene_{name}.json", entries, indent=1)
+        if first_camera is not None:
+            k = first_camera["cam_K"]
+            io.write_json(
+                self.root / "camera.json",
+                {
+                    "cx": k[2],
+                    "cy": k[5],
+                    "depth_scale": first_camera["depth_scale"],
+                    "fx": k[0],
+                    "fy": k[4],
+                    "height": first_camera["height"],
+                    "width": first_camera["width"],
+                },
+                indent=1,
+            )
+        models = sorted((self.root / "models").glob("obj_*.ply")) if (self.root / "models").is_dir() else []
+        if models:
+            info = {str(int(p.stem[4:])): model_info(read_ply_vertices(p)) for p in models}
+            io.write_json(
+                self.root / "models" / "models_info.json",
+                dict(sorted(info.items(), key=lambda kv: int(kv[0]))),
+                indent=1,
+            )

@@ -1,0 +1,176 @@
+"""BOP writer on a real render, read back with a reader written from the BOP format's
+documentation (bop_toolkit's docs/bop_datasets_format.md and bop_toolkit_lib/inout.py:
+bop_toolkit_lib is not on PyPI). The reader's masks equal our masks, its depth our depth,
+and each model placed by its pose and projected with cam_K rasterizes to its mask/."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+pytest.importorskip("bpy")
+
+from headless.cli import main  # noqa: E402
+from sdg_addon.annotators.raster import rasterize  # noqa: E402
+
+W, H = 64, 48
+SCENE = f"""
+[run]
+seed = 2
+frames = 2
+
+[render]
+resolution = [{W}, {H}]
+samples = 2
+device = "cpu"
+
+[labels]
+class = ["card", "box"]
+
+[scene]
+ground = false
+
+[[cameras]]
+name = "cam"
+location = [0.3, -5.0, 1.0]
+look_at = [0.0, 0.0, 0.0]
+
+[[lights]]
+name = "sun"
+type = "sun"
+location = [0, -5, 5]
+energy = 3
+
+[[assets]]
+name = "box"
+primitive = "cube"
+size = 1.0
+rotation = [20, 30, 40]
+labels = {{ class = "box" }}
+
+[[assets]]
+name = "card"
+primitive = "plane"
+size = 1.0
+location = [0.6, -1.5, 0.0]
+rotation = [90, 0, 0]
+labels = {{ class = "card" }}
+
+[[randomizers]]
+type = "pose"
+targets = "box"
+rotation = {{ distribution = "uniform", low = [0, 0, 0], high = [90, 90, 90] }}
+
+[annotators]
+instance_segmentation = {{}}
+instance_segmentation_amodal = {{}}
+distance_to_image_plane = {{}}
+
+[writers]
+basic = {{ colorize_instance_segmentation = false }}
+bop = {{ depth_scale = 0.1 }}
+"""
+
+
+# --- a reader from the BOP format's documentation (as bop_toolkit_lib.inout) ------------
+def load_json(path, keys_to_int=False):
+    with open(path, encoding="utf-8") as f:
+        content = json.load(f)
+    return {int(k): v for k, v in content.items()} if keys_to_int else content
+
+
+def load_scene_camera(path):
+    scene_camera = load_json(path, keys_to_int=True)
+    for im_id in scene_camera:
+        c = scene_camera[im_id]
+        c["cam_K"] = np.array(c["cam_K"], np.float64).reshape((3, 3))
+        c["cam_R_w2c"] = np.array(c["cam_R_w2c"], np.float64).reshape((3, 3))
+        c["cam_t_w2c"] = np.array(c["cam_t_w2c"], np.float64).reshape((3, 1))
+    return scene_camera
+
+
+def load_scene_gt(path):
+    scene_gt = load_json(path, keys_to_int=True)
+    for im_gt in scene_gt.values():
+        for gt in im_gt:
+            gt["cam_R_m2c"] = np.array(gt["cam_R_m2c"], np.float64).reshape((3, 3))
+            gt["cam_t_m2c"] = np.array(gt["cam_t_m2c"], np.float64).reshape((3, 1))
+    return scene_gt
+
+
+def load_depth(path):
+    return np.array(Image.open(path)).astype(np.float32)  # times depth_scale -> mm
+
+
+def load_ply(path):
+    """Binary little-endian PLY: vertex x, y, z floats; faces as uchar-counted int lists."""
+    data = Path(path).read_bytes()
+    end = data.index(b"end_header\n") + len(b"end_header\n")
+    header = data[:end].decode("ascii").splitlines()
+    assert header[1] == "format binary_little_endian 1.0"
+    n_v = int(next(x for x in header if x.startswith("element vertex")).split()[2])
+    n_f = int(next(x for x in header if x.startswith("element face")).split()[2])
+    pts = np.frombuffer(data, "<f4", 3 * n_v, end).reshape(n_v, 3)
+    faces = np.frombuffer(data, [("n", "u1"), ("i", "<i4", (3,))], n_f, end + 12 * n_v)
+    assert (faces["n"] == 3).all()
+    return {"pts": pts.astype(np.float64), "faces": faces["i"].astype(np.int64)}
+
+
+# -----------------------------------------------------------------------------------------
+def test_bop_scenewise_read_back_equals_our_annotations(tmp_path):
+    param = tmp_path / "bop.toml"
+    param.write_text(SCENE)
+    out = tmp_path / "out"
+    assert main(["render", str(param), "--out", str(out), "--quiet"]) == 0
+    bop = out / "bop"
+    scene = bop / "train_pbr" / "000000"
+    cams = load_scene_camera(scene / "scene_camera.json")
+    gts = load_scene_gt(scene / "scene_gt.json")
+    infos = load_json(scene / "scene_gt_info.json", keys_to_int=True)
+    camera = load_json(bop / "camera.json")
+    models_info = load_json(bop / "models" / "models_info.json", keys_to_int=True)
+    assert sorted(cams) == sorted(gts) == sorted(infos) == [0, 1]
+    assert camera["width"] == W and camera["height"] == H and camera["depth_scale"] == 0.1
+    # The cube's model: 1 m -> 1000 mm, diameter the space diagonal.
+    box_id, card_id = 2, 1
+    assert models_info[box_id]["diameter"] == pytest.approx(1000 * 3**0.5, rel=1e-4)
+    assert models_info[box_id]["size_x"] == pytest.approx(1000, rel=1e-5)
+    assert models_info[card_id]["diameter"] == pytest.approx(1000 * 2**0.5, rel=1e-4)
+
+    for im_id in (0, 1):
+        ids = np.array(Image.open(out / f"instance_segmentation_{im_id:04d}.png"))
+        amodal = np.load(out / f"instance_segmentation_amodal_{im_id:04d}.npz")
+        ours_depth = np.load(out / f"distance_to_image_plane_{im_id:04d}.npy")
+        depth_mm = load_depth(scene / "depth" / f"{im_id:06d}.png") * cams[im_id]["depth_scale"]
+        hit = np.isfinite(ours_depth)
+        assert np.all(np.abs(depth_mm[hit] - ours_depth[hit] * 1000) <= 0.05 + 1e-3)
+        assert not depth_mm[~hit].any()
+        assert [g["obj_id"] for g in gts[im_id]] == [box_id, card_id]  # by instance id
+        assert len(amodal["masks"]) == 2
+        for g, (gt, info) in enumerate(zip(gts[im_id], infos[im_id])):
+            iid = int(amodal["instance_ids"][g])
+            mask = np.array(Image.open(scene / "mask" / f"{im_id:06d}_{g:06d}.png")) > 0
+            visib = np.array(Image.open(scene / "mask_visib" / f"{im_id:06d}_{g:06d}.png")) > 0
+            assert np.array_equal(visib, ids == iid)
+            assert np.array_equal(mask, amodal["masks"][g])
+            assert info["px_count_visib"] == visib.sum() and info["px_count_all"] == mask.sum()
+            assert info["visib_fract"] == pytest.approx(visib.sum() / mask.sum())
+            ys, xs = np.nonzero(visib)
+            assert info["bbox_visib"] == [xs.min(), ys.min(), xs.max() - xs.min() + 1, ys.max() - ys.min() + 1]
+            # The model, placed by its pose (mm) and projected by cam_K, covers its mask.
+            model = load_ply(bop / "models" / f"obj_{gt['obj_id']:06d}.ply")
+            p = model["pts"] @ gt["cam_R_m2c"].T + gt["cam_t_m2c"].T
+            uv = p @ cams[im_id]["cam_K"].T
+            uv = uv[:, :2] / uv[:, 2:]
+            drawn = rasterize(uv[model["faces"]], W, H)
+            assert (drawn != mask).sum() <= 2, (drawn != mask).sum()
+            # World pose consistency: cam_R_w2c / cam_t_w2c place the camera.
+        r, t = cams[im_id]["cam_R_w2c"], cams[im_id]["cam_t_w2c"]
+        cam_centre = -r.T @ t
+        assert np.allclose(cam_centre.ravel(), [300, -5000, 1000], atol=1e-2)
+    # The card hides part of the cube in at least one frame: visib_fract < 1.
+    assert min(i[0]["visib_fract"] for i in infos.values()) < 0.95

@@ -1,0 +1,134 @@
+"""Sequences without Blender: trajectories, per-clip sampling, flow geometry, config rules."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sdg_addon.annotators.flow import LEAVES_IMAGE, NO_FRAME, NO_SURFACE, OCCLUDED, VALID, geometric_flow
+from sdg_addon.config import ConfigError, load_config
+from sdg_addon.frame import Camera, FrameData, FrameView, LabelTable, SceneObject
+from sdg_addon.sampling import RANDOMIZERS, make_distribution, sample_frame
+from sdg_addon.sampling.motion import integrate_velocity
+
+CAMERA = '[[cameras]]\nname = "cam"\nlocation = [0, -2, 1]\n'
+
+
+def spec(kind, options=None, **params):
+    return RANDOMIZERS[kind]({k: make_distribution(v) for k, v in params.items()}, options or {})
+
+
+def test_linear_and_spline_integration_are_exact():
+    v = np.array([[1.0, 0.0, -2.0]])
+    assert np.allclose(integrate_velocity(v, 2.0, 0.75), [0.75, 0.0, -1.5])
+    assert np.allclose(integrate_velocity(v, 2.0, -0.5), [-0.5, 0.0, 1.0])  # before the clip
+    # knots 0 -> 2 m/s over [0, 1] s then 2 -> 0 over [1, 2]: areas 1 and 1 (triangle)
+    knots = np.array([[0.0, 0, 0], [2.0, 0, 0], [0.0, 0, 0]])
+    assert integrate_velocity(knots, 2.0, 0.0)[0] == 0.0
+    assert np.isclose(integrate_velocity(knots, 2.0, 0.5)[0], 0.25)  # 0.5 * 0.5 * 1
+    assert np.isclose(integrate_velocity(knots, 2.0, 1.0)[0], 1.0)
+    assert np.isclose(integrate_velocity(knots, 2.0, 2.0)[0], 2.0)
+    assert np.isclose(integrate_velocity(knots, 2.0, 2.5)[0], 2.0)  # last velocity (0) continues
+    # velocity at a knot is the sampled one: the derivative there
+    eps = 1e-6
+    d = (integrate_velocity(knots, 2.0, 1.0 + eps) - integrate_velocity(knots, 2.0, 1.0 - eps)) / (2 * eps)
+    assert np.isclose(d[0], 2.0, atol=1e-4)
+
+
+def test_randomizers_act_once_per_clip():
+    rs = [
+        spec("pose", location={"distribution": "uniform", "low": [-1, -1, 0], "high": [1, 1, 0]}),
+        spec("world", strength={"distribution": "sequence", "values": [1.0, 2.0, 3.0]}),
+        spec("trajectory", velocity={"distribution": "uniform", "low": [-1, -1, 0], "high": [1, 1, 0]}),
+    ]
+    targets = [["a", "b"], [], ["a"]]
+    frames = [sample_frame(5, f, rs, targets, clip_length=4, fps=2.0) for f in range(8)]
+    for f in range(8):
+        first = frames[f - f % 4]
+        assert frames[f][0]["values"] == first[0]["values"]  # pose: same values in a clip
+        assert frames[f][0].get("trigger_frame", f) == f - f % 4
+        assert frames[f][1]["values"]["world"]["strength"] == [1.0, 2.0][f // 4]  # sequence steps per clip
+        v = frames[f][2]["values"]["a"]
+        assert v["velocity"] == first[2]["values"]["a"]["velocity"]
+        t = (f % 4) / 2.0
+        assert v["time"] == t
+        assert np.allclose(v["location_offset"], np.array(v["velocity"][0]) * t)
+    assert frames[0][0] != frames[4][0]  # another clip, other values
+    # triggers compose: the draw of the clip's first frame (interval 6: frame 8 shows the draw of 6)
+    every6 = RANDOMIZERS["pose"](rs[0].params, {}, "frame", 6)
+    once = RANDOMIZERS["pose"](rs[0].params, {}, "once", 1)
+    drawn = [sample_frame(5, f, [every6, once], [["a"], ["a"]], clip_length=4) for f in range(12)]
+    assert [d[0].get("trigger_frame", f) for f, d in enumerate(drawn)] == [0] * 8 + [6] * 4
+    assert all(d[1]["values"] == drawn[0][1]["values"] for d in drawn)
+    # clip length 1 is exactly the stills rule
+    still = [sample_frame(5, f, rs[:2], targets[:2]) for f in range(3)]
+    assert still == [sample_frame(5, f, rs[:2], targets[:2], clip_length=1) for f in range(3)]
+
+
+def test_spline_trajectory_samples_one_velocity_per_knot():
+    r = spec(
+        "camera_trajectory",
+        {"path": "spline", "knots": 4},
+        velocity={"distribution": "uniform", "low": [-1, -1, -1], "high": [1, 1, 1]},
+    )
+    v = sample_frame(1, 0, [r], [["cam"]], clip_length=5)[0]["values"]["cam"]
+    assert len(v["velocity"]) == 4 and len({tuple(k) for k in v["velocity"]}) == 4
+
+
+def _camera(x=0.0):
+    c2w = np.eye(4)
+    c2w[:3, 3] = [x, 0.0, 5.0]  # looking down -Z at the XY plane
+    return Camera("cam", 20, 10, "perspective", c2w, 10.0, 10.0, 10.0, 5.0, 0.1, 100.0)
+
+
+def _frame(depth, instance, obj_to_world, camera=None):
+    objs = {2: SceneObject(2, "p", "/p", {}, obj_to_world, np.zeros(3), np.ones(3))}
+    return FrameData(0, camera or _camera(), {"depth": depth, "instance": instance}, objs, LabelTable())
+
+
+def test_geometric_flow_statuses():
+    h, w = 10, 20
+    depth = np.full((h, w), 5.0, np.float32)
+    depth[:, :2] = np.inf  # background
+    inst = np.full((h, w), 2, np.uint32)
+    inst[:, :2] = 0
+    moved = np.eye(4)
+    moved[0, 3] = 1.0  # +1 m in x at depth 5: +2 px (fx 10)
+    a = _frame(depth, inst, np.eye(4))
+    assert (geometric_flow(a, "next")["info"]["status"][:, 2:] == NO_FRAME).all()
+    other_depth = depth.copy()
+    other_depth[:, 10] = 1.0  # something in front of column 10 in the next frame
+    a.neighbours["next"] = FrameView(1, _camera(), {2: moved}, other_depth, inst)
+    out = geometric_flow(a, "next")
+    flow, status = out["data"], out["info"]["status"]
+    assert np.allclose(flow[:, 2:], [2.0, 0.0], atol=1e-5)
+    assert (status[:, :2] == NO_SURFACE).all() and not flow[:, :2].any()
+    assert (status[:, 18:] == LEAVES_IMAGE).all()
+    assert (status[:, 8] == OCCLUDED).all()  # lands on column 10
+    assert (status[:, 2:8] == VALID).all() and out["info"]["valid"][:, 2:8].all()
+    # a moving camera: the static plane flows the other way
+    a.neighbours["next"] = FrameView(1, _camera(x=1.0), {2: np.eye(4)}, depth, inst)
+    assert np.allclose(geometric_flow(a, "next")["data"][:, 2:], [-2.0, 0.0], atol=1e-5)
+
+
+def test_sequence_section_rules(tmp_path):
+    def problems(text):
+        p = tmp_path / "p.toml"
+        p.write_text(text + CAMERA)
+        with pytest.raises(ConfigError) as info:
+            load_config(p)
+        return {(x.field): x for x in info.value.problems}
+
+    found = problems("[run]\nframes = 10\n[sequence]\nclip_length = 4\n")
+    assert "run.frames" in found and "multiple" in found["run.frames"].expected
+    found = problems('[sequence]\nclip_length = 0\nfps = 0\nfolders = "clips"\n')
+    assert {"sequence.clip_length", "sequence.fps", "sequence.folders"} <= set(found)
+    found = problems('[[randomizers]]\ntype = "trajectory"\ntargets = "*"\npath = "bezier"\nknots = 1\n')
+    assert "'spline'" in found["randomizers[0].path"].expected
+    assert "randomizers[0].knots" in found
+    p = tmp_path / "ok.toml"
+    p.write_text("[run]\nframes = 12\n[sequence]\nclip_length = 4\nfps = 30\n" + CAMERA)
+    cfg = load_config(p)
+    assert (cfg.sequence.clip_length, cfg.sequence.fps, cfg.sequence.folders) == (4, 30.0, "clip")
+    p.write_text("[run]\nframes = 4\n[sequence]\nclip_length = 1\n" + CAMERA)
+    assert load_config(p).sequence.clip_length == 1  # the limit: stills

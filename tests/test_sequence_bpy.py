@@ -1,0 +1,206 @@
+"""Sequences end to end: clips, trajectories, exact flow, motion vectors, shards, resume.
+
+Tiny renders (48x36, 1 sample). A cube's front face is the only face the camera sees, so
+its depth is known and its flow can be computed by hand: a translation T parallel to the
+image plane shifts it by fx * T / depth pixels.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("bpy")
+
+from headless.cli import main  # noqa: E402
+
+W, H = 48, 36
+CUBE = 0.5
+CAM_DIST = 4.0
+DEPTH = CAM_DIST - CUBE / 2  # of the cube's front face
+
+BASE = f"""
+[run]
+seed = 3
+frames = {{frames}}
+
+[render]
+resolution = [{W}, {H}]
+samples = 1
+device = "cpu"
+
+[sequence]
+clip_length = {{clip_length}}
+fps = 2
+
+[scene]
+ground = false
+
+[[cameras]]
+name = "cam"
+location = [0.0, -{CAM_DIST}, 0.0]
+look_at = [0.0, 0.0, 0.0]
+focal_length = 50
+
+[[lights]]
+name = "sun"
+type = "sun"
+location = [0, 0, 5]
+energy = 3
+
+[[assets]]
+name = "box"
+primitive = "cube"
+size = {CUBE}
+labels = {{{{ class = "box" }}}}
+
+[[assets]]
+name = "ball"
+primitive = "sphere"
+size = 0.3
+location = [0.5, 0.5, 0.0]
+labels = {{{{ class = "ball" }}}}
+
+[[randomizers]]
+type = "trajectory"
+targets = "box"
+{{motion}}
+
+[annotators]
+rgb = {{{{}}}}
+distance_to_image_plane = {{{{}}}}
+instance_segmentation = {{{{}}}}
+forward_flow = {{{{}}}}
+backward_flow = {{{{}}}}
+motion_vectors = {{{{}}}}
+camera_params = {{{{}}}}
+"""
+
+
+def render(tmp_path: Path, name: str, frames=3, clip_length=3, motion="velocity = [0.4, 0.0, 0.0]", extra=()):
+    param = tmp_path / f"{name}.toml"
+    param.write_text(BASE.format(frames=frames, clip_length=clip_length, motion=motion))
+    out = tmp_path / name
+    assert main(["render", str(param), "--out", str(out), "--quiet", *extra]) == 0
+    return param, out
+
+
+def load(out: Path, clip: int, i: int, name: str) -> np.ndarray:
+    return np.load(out / f"clip_{clip:04d}" / f"{name}_{i:04d}.npy")
+
+
+@pytest.fixture(scope="module")
+def linear(tmp_path_factory):
+    return render(tmp_path_factory.mktemp("linear"), "linear")[1]
+
+
+def test_flow_of_translated_cube_is_projected_shift(linear):
+    params = json.loads((linear / "clip_0000" / "camera_params_0000.json").read_text())
+    step = 0.4 / 2  # metres per frame: velocity 0.4 m/s at 2 fps
+    expected = params["fx"] * step / DEPTH
+    box = json.loads((linear / "audit" / "label_table.json").read_text())
+    assert box  # labels exist
+    for i in range(3):
+        depth = load(linear, 0, i, "distance_to_image_plane")
+        cube = np.isclose(depth, DEPTH, atol=1e-3)
+        assert cube.sum() > 50
+        if i < 2:
+            fwd = load(linear, 0, i, "forward_flow")
+            assert np.abs(fwd[cube][:, 0] - expected).max() < 0.1
+            assert np.abs(fwd[cube][:, 1]).max() < 0.1
+        if i > 0:
+            bwd = load(linear, 0, i, "backward_flow")
+            assert np.abs(bwd[cube][:, 0] + expected).max() < 0.1
+    # ends of a clip: no frame to flow to, all invalid (status 4), flow 0
+    assert not load(linear, 0, 2, "forward_flow_valid").any()
+    assert (
+        load(linear, 0, 2, "forward_flow_status")[np.isfinite(load(linear, 0, 2, "distance_to_image_plane"))] == 4
+    ).all()
+    assert not load(linear, 0, 0, "backward_flow").any()
+    # the static ball does not move: flow 0 and valid where it is seen in both frames
+    ball_px = np.isfinite(load(linear, 0, 0, "distance_to_image_plane")) & ~np.isclose(
+        load(linear, 0, 0, "distance_to_image_plane"), DEPTH, atol=1e-3
+    )
+    valid = load(linear, 0, 0, "forward_flow_valid")
+    assert (valid & ball_px).sum() > 5
+    assert np.abs(load(linear, 0, 0, "forward_flow")[valid & ball_px]).max() < 1e-4
+
+
+def test_cube_moves_in_the_images_and_keeps_its_instance_id(linear):
+    from PIL import Image
+
+    ids, centres = [], []
+    for i in range(3):
+        mapping = json.loads((linear / "clip_0000" / f"instance_segmentation_mapping_{i:04d}.json").read_text())
+        ids.append({path: key for key, path in mapping.items()})
+        img = np.asarray(Image.open(linear / "clip_0000" / f"instance_segmentation_{i:04d}.png"))
+        key = next(k for k, p in mapping.items() if p.endswith("/box"))
+        colour = np.array(json.loads(key.replace("(", "[").replace(")", "]")), np.uint8)
+        ys, xs = np.nonzero(np.all(img == colour, axis=-1))
+        centres.append(xs.mean())
+    # every object keeps its id (and colour) in every frame of the clip where it is seen
+    for path in set().union(*ids):
+        assert len({m[path] for m in ids if path in m}) == 1
+    assert all("/sdg_assets/box/box" in m for m in ids)
+    assert centres[0] < centres[1] < centres[2]
+    log = [json.loads(x) for x in (linear / "audit" / "frames.jsonl").read_text().splitlines()]
+    assert [(r["clip"], r["clip_frame"]) for r in sorted(log, key=lambda r: r["frame"])] == [(0, 0), (0, 1), (0, 2)]
+
+
+def test_forward_backward_round_trip_and_motion_vectors(tmp_path):
+    # a spline: the velocity changes within the clip, so forward and backward differ
+    motion = 'velocity = { distribution = "uniform", low = [-0.6, 0, 0], high = [0.6, 0, 0] }\npath = "spline"'
+    _param, out = render(tmp_path, "spline", motion=motion)
+    fwd, valid = load(out, 0, 1, "forward_flow"), load(out, 0, 1, "forward_flow_valid")
+    bwd_next = load(out, 0, 2, "backward_flow")
+    ys, xs = np.nonzero(valid)
+    assert len(ys) > 50
+    qx = np.floor(xs + 0.5 + fwd[ys, xs, 0]).astype(int)
+    qy = np.floor(ys + 0.5 + fwd[ys, xs, 1]).astype(int)
+    back = fwd[ys, xs] + bwd_next[qy, qx]
+    assert np.abs(back).max() < 0.1
+    assert not np.allclose(np.abs(fwd[valid]), np.abs(load(out, 0, 1, "backward_flow")[valid]), atol=0.05)
+    # Cycles' vector pass agrees with the geometric flow (both directions)
+    mv = load(out, 0, 1, "motion_vectors")
+    surface = np.isfinite(load(out, 0, 1, "distance_to_image_plane"))
+    assert np.abs(mv[..., 2:][surface] - fwd[surface]).max() < 0.01
+    assert np.abs(mv[..., :2][surface] - load(out, 0, 1, "backward_flow")[surface]).max() < 0.01
+
+
+def _files(out: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(out).as_posix(): p.read_bytes()
+        for p in sorted(out.rglob("*"))
+        if p.is_file() and p.relative_to(out).parts[0] != "audit"
+    }
+
+
+def test_three_shards_of_four_clips_equal_one_run_and_resume_rerenders_a_clip(tmp_path):
+    motion = 'velocity = { distribution = "uniform", low = [-0.5, 0, -0.2], high = [0.5, 0, 0.2] }'
+    param, one = render(tmp_path, "one", frames=8, clip_length=2, motion=motion)
+    sharded = tmp_path / "sharded"
+    for i in range(3):
+        assert main(["render", str(param), "--out", str(sharded), "--shard", f"{i}/3", "--quiet"]) == 0
+    a, b = _files(one), _files(sharded)
+    assert sorted(a) == sorted(b)
+    assert sorted({k.split("/")[0] for k in a}) == [f"clip_{c:04d}" for c in range(4)]
+    assert a == b
+    # a shard holds whole clips: shard 1 of 3 rendered clip 1 (frames 2, 3) only
+    shard1 = [
+        json.loads(x)["frame"] for x in (sharded / "audit" / "frames.shard001of003.jsonl").read_text().splitlines()
+    ]
+    assert sorted(shard1) == [2, 3]
+    # a clip with a missing frame is re-rendered whole on resume
+    log = one / "audit" / "frames.jsonl"
+    lines = [x for x in log.read_text().splitlines() if json.loads(x)["frame"] != 5]
+    log.write_text("\n".join(lines) + "\n")
+    assert main(["render", str(param), "--out", str(one), "--resume", "--quiet"]) == 0
+    manifest = json.loads((one / "audit" / "manifest.json").read_text())
+    assert manifest["frames_written_this_run"] == [4, 5]
+    assert _files(one) == b
+    # a frame range that cuts a clip is refused before anything is written
+    assert main(["render", str(param), "--out", str(tmp_path / "cut"), "--frames", "1:4", "--quiet"]) == 2
+    assert not (tmp_path / "cut").exists()
