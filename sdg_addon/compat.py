@@ -57,3 +57,13 @@ def progress_bar(layout, factor: float, text: str) -> None:
         layout.progress(factor=factor, type="BAR", text=text)
     else:
         layout.label(text=text)
+
+
+def path_options() -> set[str]:
+    """Options of a path StringProperty that may hold "//" (relative to the .blend): newer
+    Blenders warn unless the property says so; 4.2 has no such option."""
+    import bpy
+
+    if "is_path_supports_blend_relative" in bpy.types.Property.bl_rna.properties.keys():
+        return {"PATH_SUPPORTS_BLEND_RELATIVE"}
+    return set()

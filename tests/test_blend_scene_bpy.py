@@ -146,14 +146,14 @@ bounding_box_3d = {{}}
     assert f"{shop.sha}  shop.blend" in (inputs / "SHA256SUMS").read_text()
     assert json.loads((out / "audit" / "resolved.json").read_text())["base"]["blend_sha256"] == shop.sha
     for cam in ("CamA", "CamB"):  # every camera of the .blend, one sub-folder each
-        d = out / cam
-        labels = json.loads((d / "bounding_box_2d_tight_labels_0000.json").read_text())
+        d = out / cam  # Replicator's <camera>/<annotator>/ layout
+        labels = json.loads((d / "bounding_box_2d_tight" / "bounding_box_2d_tight_labels_0000.json").read_text())
         found = {v["class"] for v in labels.values()}
         assert {"can", "crate", "floor"} <= found, found
-        semantic = json.loads((d / "semantic_segmentation_labels_0000.json").read_text())
+        semantic = json.loads((d / "semantic_segmentation" / "semantic_segmentation_labels_0000.json").read_text())
         assert {"can", "crate"} <= {v.get("class") for v in semantic.values()}
-        paths = json.loads((d / "bounding_box_3d_prim_paths_0000.json").read_text())
-        boxes = np.load(d / "bounding_box_3d_0000.npy")
+        paths = json.loads((d / "bounding_box_3d" / "bounding_box_3d_prim_paths_0000.json").read_text())
+        boxes = np.load(d / "bounding_box_3d" / "bounding_box_3d_0000.npy")
         transforms = dict(zip(paths, boxes["transform"]))
         # Every object where the .blend has it (the 3D box transform is object_to_world.T).
         for path, name in (("/shop/crate", "crate"), ("/shop/cans/can_b", "can_b"), ("/floor", "floor")):

@@ -656,14 +656,19 @@ def test_open_scene_recorded_from_panel_equals_headless_runs(addon, tmp_path):
     assert hashlib.sha256(blend.read_bytes()).hexdigest() == digest  # the user's file, untouched
 
     for cam in ("CamA", "CamB"):
-        d = tmp_path / "a" / cam
+        d = tmp_path / "a" / cam  # Replicator's <camera>/<annotator>/ layout
         for f in range(2):
-            labels = json.loads((d / f"bounding_box_2d_tight_labels_{f:04d}.json").read_text())
+            labels = json.loads(
+                (d / "bounding_box_2d_tight" / f"bounding_box_2d_tight_labels_{f:04d}.json").read_text()
+            )
             assert {"can", "crate"} <= {v["class"] for v in labels.values()}  # from collections, parents
-            semantic = json.loads((d / f"semantic_segmentation_labels_{f:04d}.json").read_text())
+            semantic = json.loads(
+                (d / "semantic_segmentation" / f"semantic_segmentation_labels_{f:04d}.json").read_text()
+            )
             assert {"can", "crate"} <= {v.get("class") for v in semantic.values()}
-            paths = json.loads((d / f"bounding_box_3d_prim_paths_{f:04d}.json").read_text())
-            transforms = dict(zip(paths, np.load(d / f"bounding_box_3d_{f:04d}.npy")["transform"]))
+            paths = json.loads((d / "bounding_box_3d" / f"bounding_box_3d_prim_paths_{f:04d}.json").read_text())
+            boxes = np.load(d / "bounding_box_3d" / f"bounding_box_3d_{f:04d}.npy")
+            transforms = dict(zip(paths, boxes["transform"]))
             for path, name in (("/shop/crate", "crate"), ("/floor", "floor")):  # not randomized
                 assert np.allclose(transforms[path].T, matrices[name], atol=1e-5), path
 

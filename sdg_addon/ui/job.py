@@ -231,6 +231,11 @@ class RecordingJob:
         if self._restore_pending:
             self._restore_pending = False
             try:
+                # Free Cycles' persistent render data first: it points into the scene that
+                # undo replaces (Blender 4.2 crashes at exit otherwise).
+                for scene in bpy.data.scenes:
+                    if scene.render.use_persistent_data:
+                        scene.render.use_persistent_data = False
                 # Undo loads the step before the active one: push the run's state, then
                 # step back to the one pushed before it started.
                 bpy.ops.ed.undo_push(message="SDG recording")

@@ -11,6 +11,7 @@ from pathlib import Path
 import bpy
 from bpy.props import BoolProperty, EnumProperty, IntProperty, PointerProperty, StringProperty
 
+from ..compat import path_options
 from ..labels.rules import DEFAULT_SUFFIX
 
 # The add-on's root folder (the extension folder when installed, the repository otherwise).
@@ -84,14 +85,14 @@ class SDG_PG_settings(bpy.types.PropertyGroup):
     parameter_file: StringProperty(
         name="Parameter File",
         subtype="FILE_PATH",
-        options={"PATH_SUPPORTS_BLEND_RELATIVE"},
+        options=path_options(),
         default=str(DEFAULT_PRESET),
         description="Parameter file (.toml or .json) to record; the default is the bundled preset",
     )
     output_dir: StringProperty(
         name="Output",
         subtype="DIR_PATH",
-        options={"PATH_SUPPORTS_BLEND_RELATIVE"},
+        options=path_options(),
         default="",
         description="Folder the dataset is written to",
     )

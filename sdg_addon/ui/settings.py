@@ -27,13 +27,14 @@ from bpy.props import (
 )
 
 from ..annotators import ANNOTATORS
+from ..compat import path_options
 from ..config.schema import DEFAULT_ANNOTATORS, RENDER_FIELDS, RUN_FIELDS
 from ..sampling.distributions import DISTRIBUTIONS
 from ..sampling.randomizers import RANDOMIZERS
 from ..writers import WRITERS
 
 INT_LIMIT = 2**31 - 1  # Blender's IntProperty is 32-bit
-OUTPUT_PATH = {"subtype": "DIR_PATH", "options": {"PATH_SUPPORTS_BLEND_RELATIVE"}}  # "//out" allowed
+OUTPUT_PATH = {"subtype": "DIR_PATH", "options": path_options()}  # "//out" allowed
 CONSTANT = "constant"
 RECORD_PROPERTY = "sdg_record"  # Object.sdg_record: the camera is in the recording
 # Fields of the run and render sections the panel offers (the rest keep their defaults).

@@ -19,24 +19,37 @@ GAP = 2  # pixels between tiles
 BOX_COLOR = np.array([1.0, 0.85, 0.1, 1.0])
 
 
+def find(folder: Path, name: str, suffix: str, ext: str) -> Path | None:
+    """An annotator's file of a frame: in the camera folder, or in its annotator folder
+    inside it (Replicator's <camera>/<annotator>/ layout)."""
+    for candidate in (folder / f"{name}_{suffix}.{ext}", folder / name / f"{name}_{suffix}.{ext}"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def rgb_files(folder: Path) -> list[Path]:
+    return [*folder.glob("rgb_*.png"), *folder.glob("rgb/rgb_*.png")]
+
+
 def frame_folders(output: Path) -> list[Path]:
-    """The output folder itself, or its camera sub-folders (several cameras)."""
-    if any(output.glob("rgb_*.png")):
+    """The output folder itself (one camera), or its camera sub-folders."""
+    if rgb_files(output):
         return [output]
-    return sorted(d for d in output.iterdir() if d.is_dir() and any(d.glob("rgb_*.png")))
+    return sorted(d for d in output.iterdir() if d.is_dir() and d.name != "rgb" and rgb_files(d))
 
 
 def last_frame(folder: Path) -> str:
     """The file-name suffix (e.g. "0007") of the last frame with an RGB image."""
-    suffixes = sorted(p.stem[len("rgb_") :] for p in folder.glob("rgb_*.png"))
+    suffixes = sorted(p.stem[len("rgb_") :] for p in rgb_files(folder))
     if not suffixes:
         raise FileNotFoundError(f"no rgb_*.png in {folder}")
     return max(suffixes, key=lambda s: (len(s), s))
 
 
-def load_png(path: Path) -> np.ndarray | None:
+def load_png(path: Path | None) -> np.ndarray | None:
     """(H, W, 4) float RGBA, row 0 at the top, read by Blender; None if absent."""
-    if not path.is_file():
+    if path is None or not path.is_file():
         return None
     image = bpy.data.images.load(str(path), check_existing=False)
     try:
@@ -59,20 +72,20 @@ def draw_boxes(rgb: np.ndarray, boxes: np.ndarray) -> None:
 
 def camera_row(folder: Path, suffix: str) -> np.ndarray:
     """RGB + boxes | instance | semantic | depth, side by side (missing ones stay dark)."""
-    rgb = load_png(folder / f"rgb_{suffix}.png")
+    rgb = load_png(find(folder, "rgb", suffix, "png"))
     h, w = rgb.shape[:2]
     rgb[..., 3] = 1.0
-    boxes_file = folder / f"bounding_box_2d_tight_{suffix}.npy"
-    if boxes_file.is_file():
+    boxes_file = find(folder, "bounding_box_2d_tight", suffix, "npy")
+    if boxes_file is not None:
         draw_boxes(rgb, np.load(boxes_file, allow_pickle=False))
     tiles = [rgb]
     for name in ("instance_segmentation", "semantic_segmentation"):
-        mask = load_png(folder / f"{name}_{suffix}.png")
+        mask = load_png(find(folder, name, suffix, "png"))
         tiles.append(mask if mask is not None and mask.shape[:2] == (h, w) else np.zeros((h, w, 4), np.float32))
         tiles[-1][..., 3] = 1.0
-    depth_file = folder / f"distance_to_image_plane_{suffix}.npy"
+    depth_file = find(folder, "distance_to_image_plane", suffix, "npy")
     depth = np.zeros((h, w, 4), np.float32)
-    if depth_file.is_file():
+    if depth_file is not None:
         depth[..., :3] = colorize_depth(np.load(depth_file, allow_pickle=False)) / 255.0
         depth[..., :3] **= 2.2  # Blender shows float pixels as linear
     depth[..., 3] = 1.0
@@ -89,7 +102,7 @@ def frame_image(output: Path) -> tuple[bpy.types.Image, str]:
     if not folders:
         raise FileNotFoundError(f"{output} holds no recorded frame (rgb_*.png)")
     suffix = last_frame(folders[0])
-    rows = [camera_row(f, suffix) for f in folders if (f / f"rgb_{suffix}.png").is_file()]
+    rows = [camera_row(f, suffix) for f in folders if find(f, "rgb", suffix, "png") is not None]
     width = max(r.shape[1] for r in rows)
     panel = np.zeros((sum(r.shape[0] for r in rows) + GAP * (len(rows) - 1), width, 4), np.float32)
     y = 0
