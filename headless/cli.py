@@ -20,7 +20,14 @@ import sys
 import threading
 from pathlib import Path
 
-EXIT_OK, EXIT_INVALID, EXIT_INTERRUPTED = 0, 2, 130  # 1: an unexpected failure (traceback)
+EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_INTERRUPTED = 0, 1, 2, 130
+MAX_WORKERS = 64
+
+
+def _folder(text: str) -> Path:
+    if not text.strip() or "\0" in text:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a folder path (not empty)")
+    return Path(text)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -30,15 +37,19 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("file", type=Path)
     r = sub.add_parser("render", help="render a dataset from a parameter file")
     r.add_argument("file", type=Path)
-    r.add_argument("--out", type=Path, help="output folder (default: run.output of the file)")
+    r.add_argument("--out", type=_folder, help="output folder (default: run.output of the file)")
     r.add_argument("--frames", help="frame range: N, START:STOP (stop excluded), :STOP, START:")
     r.add_argument("--device", help="auto, cpu, cuda, optix, hip, metal, oneapi (overrides render.device)")
     r.add_argument("--resume", action="store_true", help="continue a run in --out, skipping finished frames")
-    r.add_argument("--overwrite", action="store_true", help="discard the finished-frame log in --out")
+    r.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="delete the files an earlier run of this tool recorded in --out (nothing else), start anew",
+    )
     r.add_argument("--shard", help="I/N: render only frames f with f %% N == I (for parallel runs)")
     r.add_argument("--quiet", action="store_true", help="no progress lines")
     r.add_argument("--verbose", action="store_true", help="keep Blender's own console output (render logs)")
-    r.add_argument("--workers", type=int, help="annotate/write workers (default: cores - 1, at most 8)")
+    r.add_argument("--workers", type=int, help="annotate/write workers, 1 .. 64 (default: cores - 1, at most 8)")
     r.add_argument(
         "--worker-mode",
         choices=("auto", "processes", "threads"),
@@ -57,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     pv.add_argument("--out", type=Path, help="PNG to write (default: DIR/preview/frame_NNNN.png or sheet.png)")
     m = sub.add_parser("merge", help="join the per-shard outputs of writers (e.g. one COCO json) in --out")
     m.add_argument("file", type=Path, help="the parameter file the shards ran")
-    m.add_argument("--out", type=Path, help="output folder (default: run.output of the file)")
+    m.add_argument("--out", type=_folder, help="output folder (default: run.output of the file)")
     return p
 
 
@@ -134,6 +145,7 @@ def _merge(args) -> int:
     (each shard's own finalize saw only what existed when it ended)."""
     from sdg_addon.audit import AUDIT_DIR, finished_frames
     from sdg_addon.frame import LabelTable
+    from sdg_addon.output import OutputError, OutputFolder
     from sdg_addon.writers import create_writer
 
     config = _load_or_report(args.file)
@@ -147,10 +159,18 @@ def _merge(args) -> int:
     table = LabelTable(json.loads((out / AUDIT_DIR / "label_table.json").read_text()))
     cameras_file = out / AUDIT_DIR / "cameras.json"  # a base .blend's cameras are known after building
     cameras = json.loads(cameras_file.read_text()) if cameras_file.is_file() else [c.name for c in config.cameras]
-    for name, options in config.writers.items():
-        writer = create_writer(name, out, **options)
-        writer.set_run(table, len(cameras) > 1)
-        writer.finalize()
+    folder = OutputFolder(out)
+    try:
+        folder.open()  # locked and recorded like a run: --overwrite later removes what merge wrote
+        for name, options in config.writers.items():
+            writer = create_writer(name, out, **options)
+            writer.set_run(table, len(cameras) > 1)
+            writer.finalize()
+    except OutputError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_INVALID
+    finally:
+        folder.close()
     print(f"merged {len(done)} finished frame(s) in {out} for writers {', '.join(config.writers)}")
     return EXIT_OK
 
@@ -178,7 +198,7 @@ def _parse_shard(text: str | None) -> tuple[int, int] | None:
 def _render(args) -> int:
     from sdg_addon.capture.device import DeviceError
     from sdg_addon.progress import format_seconds
-    from sdg_addon.recorder import Recorder, RecorderError, RunOptions, parse_frames
+    from sdg_addon.recorder import DiskError, Recorder, RecorderError, RunOptions, disk_error, parse_frames
 
     config = _load_or_report(args.file)
     if config is None:
@@ -186,6 +206,10 @@ def _render(args) -> int:
     try:
         frames = parse_frames(args.frames, config.frames) if args.frames else range(config.frames)
         shard = _parse_shard(args.shard)
+        if args.workers is not None and not 1 <= args.workers <= MAX_WORKERS:
+            raise ValueError(f"--workers {args.workers}: expected 1 .. {MAX_WORKERS}")
+        if args.resume and args.overwrite:
+            raise ValueError("--resume and --overwrite: give one of the two")
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_INVALID
@@ -199,7 +223,7 @@ def _render(args) -> int:
     options = RunOptions(out, frames, args.resume, args.overwrite, args.device, shard)
     options.worker_processes = {"auto": None, "processes": True, "threads": False}[args.worker_mode]
     if args.workers:
-        options.write_workers = max(1, args.workers)
+        options.write_workers = args.workers
 
     def on_progress(progress):
         if not args.quiet:
@@ -212,14 +236,17 @@ def _render(args) -> int:
     try:
         with contextlib.nullcontext() if args.verbose else blender_console_silenced(), ctrl_c_cancels(recorder):
             result = recorder.run()
-    except RecorderError as e:
+    except (RecorderError, ValueError, DeviceError) as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_INVALID
-    except (FileNotFoundError, ValueError, DeviceError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return EXIT_INVALID
+    except (DiskError, OSError) as e:
+        print(f"error: {e if isinstance(e, DiskError) else disk_error(e, out)}", file=sys.stderr)
+        return EXIT_FAILED
     except KeyboardInterrupt:
         result = None
+    if recorder.complete:
+        print(f"complete: all {len(result.frames_skipped)} frame(s) are finished in {out}; nothing to do")
+        return EXIT_OK
     if result is None or recorder.cancelled:
         print(
             f"\ninterrupted: finished frames are kept in {out}; continue with the same command plus --resume",

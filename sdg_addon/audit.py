@@ -16,12 +16,13 @@ import hashlib
 import json
 import os
 import platform
-import shutil
 import sys
 import threading
 from pathlib import Path
 
+from . import output
 from .writers import io
+from .writers.paths import safe_name
 
 AUDIT_DIR = "audit"
 
@@ -43,30 +44,33 @@ def config_fingerprint(resolved: dict) -> str:
 
 
 def copy_inputs(audit: Path, files: list[Path]) -> None:
+    """Copy the input files byte for byte; a copy that is already there and equal is left
+    alone (a resumed run on read-only storage writes nothing)."""
     inputs = audit / "inputs"
-    inputs.mkdir(parents=True, exist_ok=True)
     used: set[str] = set()
     sums = []
     for i, f in enumerate(files):
-        name = f.name if f.name not in used else f"{i}_{f.name}"  # same name, other folder
+        name = safe_name(f.name if f.name not in used else f"{i}_{f.name}")  # same name, other folder
         used.add(name)
-        tmp = inputs / f".{name}.tmp"
-        shutil.copyfile(f, tmp)
-        os.replace(tmp, inputs / name)
-        sums.append(f"{_sha256(inputs / name)}  {name}\n")
+        data = f.read_bytes()
+        sums.append(f"{hashlib.sha256(data).hexdigest()}  {name}\n")
+        target = inputs / name
+        try:
+            if target.read_bytes() == data:
+                continue
+        except OSError:
+            pass
+        io.write_bytes(target, data)
     # `sha256sum -c SHA256SUMS` in inputs/ checks the copies; a base .blend's hash is also
     # in resolved.json, so a resumed run notices a changed scene.
-    tmp = inputs / ".SHA256SUMS.tmp"
-    tmp.write_text("".join(sums), encoding="utf-8")
-    os.replace(tmp, inputs / "SHA256SUMS")
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+    text = "".join(sums)
+    target = inputs / "SHA256SUMS"
+    try:
+        if target.read_text(encoding="utf-8") == text:
+            return
+    except OSError:
+        pass
+    io.write_text(target, text)
 
 
 def environment(device: dict | None = None, extra: dict | None = None) -> dict:
@@ -100,6 +104,7 @@ class FrameLog:
     def __init__(self, path: Path):
         self.path = path
         self.lock = threading.Lock()
+        output.before_write(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         # A torn last line (crash mid-write) is ended, so the next record starts a new line.
         if path.exists() and path.stat().st_size:

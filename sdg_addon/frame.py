@@ -144,6 +144,8 @@ class SceneObject:
     bbox_min: np.ndarray  # (3,) local-space extents of the evaluated geometry
     bbox_max: np.ndarray
     triangles: np.ndarray | None = None  # (N, 3, 3) world space; only if an annotator needs it
+    keypoints: dict[str, list[float]] = field(default_factory=dict)  # name -> world [x, y, z], in order
+    skeleton: list[list[str]] = field(default_factory=list)  # [name, name] pairs
 
     def label(self, semantic_type: str) -> str | None:
         """The object's label of one type as one string ("mug" or "mug,cup"), or None."""
@@ -200,14 +202,19 @@ class FrameData:
     # Sequences: the same camera at the previous / next frame of the clip ("prev", "next"),
     # for optical flow; absent at a clip's ends.
     neighbours: dict[str, FrameView] = field(default_factory=dict)
+    # The camera's sampled image pipeline (exposure, white balance, augmentations): see
+    # sdg_addon.imaging; applied to "rgb" only, so every other pass stays exact.
+    image_ops: dict = field(default_factory=dict)
 
     def rgb(self) -> np.ndarray:
         """(H, W, 4) uint8 display-referred RGBA; made from "combined" on first use (in a
         worker thread, not in the render loop) unless the capture supplied "rgb"."""
         if "rgb" not in self.passes:
             from .colour import display_transform
+            from .imaging import apply_display, apply_linear
 
-            self.passes["rgb"] = display_transform(self.passes["combined"], self.view_transform)
+            linear = apply_linear(self.passes["combined"], self.image_ops)
+            self.passes["rgb"] = apply_display(display_transform(linear, self.view_transform), self.image_ops)
         return self.passes["rgb"]
 
     def instance_pixel_counts(self) -> np.ndarray:

@@ -8,6 +8,7 @@ is appended only after every file of the frame is on disk; resume skips exactly 
 
 from __future__ import annotations
 
+import json
 import logging
 import multiprocessing
 import os
@@ -17,10 +18,11 @@ from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import audit
+from . import audit, output
 from .annotators import ANNOTATORS
 from .config import Config
 from .frame import FrameData, FrameView
+from .imaging import camera_image_ops
 from .progress import Progress
 from .sampling import clip_of, sample_frame
 from .sink import FrameSink, SinkSpec, init_worker, process_in_worker, warm_up
@@ -76,6 +78,8 @@ def parse_frames(text: str, total: int) -> range:
         raise ValueError(f"--frames {text!r}: expected N, START:STOP, :STOP or START:") from None
     if start < 0 or stop <= start:
         raise ValueError(f"--frames {text!r}: expected 0 <= START < STOP")
+    if stop > total:
+        raise ValueError(f"--frames {text!r}: the parameter file has {total} frame(s), 0 .. {total - 1} (run.frames)")
     return range(start, stop)
 
 
@@ -106,6 +110,8 @@ class Recorder:
         self.on_warning = on_warning or (lambda text: log.warning(text))
         self.result = RunResult(output=options.output)
         self.cancelled = False  # set when cancel() ended the run early
+        self._capturer = None
+        self.complete = False  # set when --resume found every frame finished (nothing written)
         self._cancel = threading.Event()
         self._queued_warnings: list[str] = []  # from worker threads, shown by the main thread
         self._warnings_lock = threading.Lock()
@@ -164,39 +170,44 @@ class Recorder:
         self.result.frames_skipped = [f for f in frames if f // k not in unfinished_clips]
         return [f for f in frames if f // k in unfinished_clips]
 
-    def prepare_output(self, writers=()) -> tuple[Path, dict[int, dict]]:
+    def check_previous(self) -> dict[int, dict]:
+        """Finished frames of an earlier run in the folder, after checking that this run may
+        continue it (or, with --overwrite, replace it). Reads only."""
         out = self.options.output
         audit_dir = out / audit.AUDIT_DIR
         done = audit.finished_frames(audit_dir) if audit_dir.is_dir() else {}
-        resolved = self.config.resolved()
-        fingerprint = audit.config_fingerprint(resolved)
         if self.options.overwrite:
-            for log_file in audit_dir.glob("frames*.jsonl"):
-                log_file.unlink()
-            for w in writers:
-                w.discard()
-            done = {}
-        elif set(done) & set(self.my_frames()) and not self.options.resume:
+            return {}
+        if set(done) & set(self.my_frames()) and not self.options.resume:
             # Frames of other shards are no conflict: shards share one output folder.
             raise RecorderError(
                 f"{out.as_posix()} already holds {len(set(done) & set(self.my_frames()))} finished frame(s) "
                 "of this run: pass --resume to continue that run or --overwrite to start anew"
             )
-        elif done:
+        if done:
             try:
-                import json
-
                 old = json.loads((audit_dir / "resolved.json").read_text())
             except (OSError, ValueError):
                 old = None
-            if old is not None and audit.config_fingerprint(old) != fingerprint:
+            if old is not None and audit.config_fingerprint(old) != audit.config_fingerprint(self.config.resolved()):
                 raise RecorderError(
                     f"the parameters differ from those of the run in {out.as_posix()} "
                     "(compare audit/resolved.json): use a new output folder or --overwrite"
                 )
-        audit.copy_inputs(audit_dir, self.config.files)
-        audit.write_json(audit_dir / "resolved.json", resolved)
-        return audit_dir, done
+        return done
+
+    def is_complete(self, done: dict[int, dict]) -> bool:
+        """--resume of a run whose frames are all finished and whose manifest exists: nothing
+        to do, and nothing is written (the dataset may be on read-only storage)."""
+        audit_dir = self.options.output / audit.AUDIT_DIR
+        return bool(self.options.resume and set(self.my_frames()) <= set(done)) and any(
+            audit_dir.glob(f"manifest{self.shard_tag}.json")
+        )
+
+    @property
+    def shard_tag(self) -> str:
+        shard = self.options.shard
+        return f".shard{shard[0]:03d}of{shard[1]:03d}" if shard else ""
 
     # ------------------------------------------------------------------ the run
     def run(self) -> RunResult:
@@ -210,23 +221,61 @@ class Recorder:
         Yields the run's Progress once the scene is built and again after each frame is
         handed to the writers; cancel() between steps ends it cleanly (manifest written).
         """
-        from .capture.render import Capturer
-        from .labels.blender import unlabelled_objects
+        from .capture.render import remove_stale_render_dirs
         from .scene.build import build_scene
-        from .scene.motion import SequencePlayer
 
         t_start = time.perf_counter()
         cfg, opts = self.config, self.options
         if opts.device:
             cfg.render.device = opts.device
         self.check_clip_range()
-        writers = [create_writer(name, opts.output, **w_opts) for name, w_opts in cfg.writers.items()]
-        audit_dir, done = self.prepare_output(writers)
+        # Everything is checked before anything is written: options, the folder, the earlier
+        # run, the scene (assets import), the randomizer targets.
+        for name, w_opts in cfg.writers.items():
+            create_writer(name, opts.output, **w_opts)
+        try:
+            output.check_folder(opts.output)
+        except output.OutputError as e:
+            raise RecorderError(str(e)) from None
+        done = self.check_previous()
         frames = self.frames_to_render(done)
-
+        if self.is_complete(done):
+            self.result.seconds = time.perf_counter() - t_start
+            self.complete = True
+            return
+        remove_stale_render_dirs()
         built = build_scene(cfg, self.open_scene)
         targets = self.resolve_targets(built)
+        self.bind_scene_facts(built)
         plan = annotator_plan(cfg)
+
+        folder = output.OutputFolder(opts.output, opts.shard)
+        try:
+            folder.open()
+        except output.OutputError as e:
+            raise RecorderError(str(e)) from None
+        try:
+            yield from self._record(cfg, opts, folder, built, targets, plan, frames, t_start)
+        except OSError as e:
+            raise disk_error(e, opts.output) from None
+        finally:
+            if self._capturer is not None:
+                self._capturer.close()  # its temp render folder goes on every exit path
+            folder.close()
+
+    def _record(self, cfg, opts, folder, built, targets, plan, frames, t_start):
+        from .capture.render import Capturer
+        from .labels.blender import unlabelled_objects
+        from .scene.motion import SequencePlayer
+
+        audit_dir = opts.output / audit.AUDIT_DIR
+        if opts.overwrite:
+            output.remove_written(opts.output)
+        audit.copy_inputs(audit_dir, self.config.files)
+        resolved_path = audit_dir / "resolved.json"
+        resolved = self.config.resolved()
+        if not (resolved_path.is_file() and _json_equal(resolved_path, resolved)):
+            audit.write_json(resolved_path, resolved)
         # What to render is a property of the annotator classes; instances live in the sink.
         passes = {p for name in plan for p in ANNOTATORS[name].passes}
         need_geometry = any(ANNOTATORS[name].needs_geometry for name in plan)
@@ -249,9 +298,9 @@ class Recorder:
         elif unlabelled:
             self.warn(f"objects without a 'class' label (annotated as UNLABELLED): {', '.join(unlabelled)}")
 
-        capturer = Capturer(built, cfg.render, passes, need_geometry)
+        capturer = self._capturer = Capturer(built, cfg.render, passes, need_geometry)
         self.result.device = capturer.device
-        shard_tag = f".shard{opts.shard[0]:03d}of{opts.shard[1]:03d}" if opts.shard else ""
+        shard_tag = self.shard_tag
         audit.write_json(
             audit_dir / f"environment{shard_tag}.json",
             audit.environment(capturer.device, {"shard": opts.shard, "frames": [opts.frames.start, opts.frames.stop]}),
@@ -322,6 +371,8 @@ class Recorder:
                 player.apply(i, sampled)
                 t2 = time.perf_counter()
                 captured = capturer.capture_frame(f, cameras)
+                for frame_data in captured:  # applied to RGB in the writers' workers
+                    frame_data.image_ops = camera_image_ops(sampled, frame_data.camera.name)
                 if self._cancel.is_set():
                     # Cancelled while rendering (Ctrl-C also makes Cycles stop early): the
                     # frame may be cut short, so it is not written and stays unfinished.
@@ -353,6 +404,7 @@ class Recorder:
             capturer.close()
             self._flush_warnings()
         if errors:
+            self._write_manifest_after_error(audit_dir, shard_tag, frames, errors[0])
             raise errors[0]
         FrameSink(spec).finalize()
         self.result.frames_written = sorted(set(audit.finished_frames(audit_dir)) & set(frames))
@@ -380,9 +432,37 @@ class Recorder:
             raise KeyboardInterrupt
         return self.result
 
+    def _write_manifest_after_error(self, audit_dir: Path, shard_tag: str, frames: list[int], error) -> None:
+        """A failed run still says what it finished, where the disk allows (full disk: maybe not)."""
+        finished = audit.finished_frames(audit_dir)
+        try:
+            audit.write_json(
+                audit_dir / f"manifest{shard_tag}.json",
+                {
+                    "frames_requested": [self.options.frames.start, self.options.frames.stop],
+                    "frames_written_this_run": sorted(set(finished) & set(frames)),
+                    "frames_finished_total": len(finished),
+                    "failed": f"{type(error).__name__}: {error}",
+                    "warnings": self.result.warnings,
+                },
+            )
+        except OSError:
+            pass
+
     def _advance(self, progress: Progress) -> None:
         progress.advance()
         self.on_progress(progress)
+
+    def bind_scene_facts(self, built) -> None:
+        """Hand randomizers what they pick from in the built scene (read once per run, so
+        a frame stays a pure function of seed, frame and scene)."""
+        from .scene.appearance import scene_facts
+
+        facts = scene_facts(built)
+        for i, spec in enumerate(self.config.randomizers):
+            problem = spec.bind(facts)
+            if problem:
+                raise RecorderError(f"randomizers[{i}] ({spec.name}): {problem}")
 
     def resolve_targets(self, built) -> list[list[str]]:
         out = []
@@ -400,4 +480,21 @@ class Recorder:
         return out
 
 
-__all__ = ["ANNOTATORS", "Recorder", "RecorderError", "RunOptions", "RunResult", "parse_frames"]
+class DiskError(RuntimeError):
+    """The output folder cannot be written (full, read-only, no permission): one line, exit 1."""
+
+
+def disk_error(e: OSError, folder: Path) -> DiskError:
+    where = e.filename if isinstance(e.filename, str) else folder
+    cause = e.strerror or str(e)
+    return DiskError(f"cannot write to {Path(folder).as_posix()}: {cause} ({Path(where).as_posix()})")
+
+
+def _json_equal(path: Path, obj) -> bool:
+    try:
+        return json.loads(path.read_text(encoding="utf-8")) == json.loads(json.dumps(obj, default=str))
+    except (OSError, ValueError):
+        return False
+
+
+__all__ = ["ANNOTATORS", "DiskError", "Recorder", "RecorderError", "RunOptions", "RunResult", "parse_frames"]

@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import output
 from .annotators import create_annotator
 from .frame import AnnotatedFrame, FrameData, LabelTable
 from .writers import create_writer
@@ -97,6 +98,7 @@ def init_worker(spec: SinkSpec) -> None:
     # Ctrl-C reaches the whole process group: the parent decides (it finishes the frames
     # in flight), so workers ignore it instead of dying with frames half written.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    output.activate(spec.output)  # record what this process writes; refuse writes elsewhere
     _worker_sink = FrameSink(spec)
 
 

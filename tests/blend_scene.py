@@ -11,7 +11,7 @@ def make_shop_blend(path: Path) -> dict[str, list[list[float]]]:
     """Write the .blend to `path`; return each object's matrix_world as saved."""
     import bpy
 
-    from sdg_addon.compat import use_nodes
+    from sdg_addon.compat import enable_nodes
 
     bpy.ops.wm.read_homefile(use_empty=True, use_factory_startup=True)  # keeps enabled add-ons
     scene = bpy.context.scene
@@ -63,7 +63,7 @@ def make_shop_blend(path: Path) -> dict[str, list[list[float]]]:
     scene.collection.objects.link(light)
     world = bpy.data.worlds.new("plain")
     scene.world = world
-    use_nodes(world)
+    enable_nodes(world)
     bg = next(n for n in world.node_tree.nodes if n.type == "BACKGROUND")
     bg.inputs["Color"].default_value = (0.2, 0.2, 0.25, 1.0)
     bpy.context.view_layer.update()

@@ -694,3 +694,24 @@ def test_trigger_and_interval_are_read_and_checked(tmp_path):
     assert one_problem(tmp_path, base + "interval = 0\n").field == "randomizers[0].interval"
     assert one_problem(tmp_path, base + 'trigger = "sometimes"\n').field == "randomizers[0].trigger"
     assert one_problem(tmp_path, base + 'trigger = "once"\ninterval = 3\n').field == "randomizers[0].interval"
+
+
+def test_asset_keypoints_and_skeleton_are_read_and_checked(tmp_path):
+    good = CAMERA + (
+        '[[assets]]\nname = "mug"\nprimitive = "cylinder"\n'
+        'keypoints = { rim = [0, 0, 0.1], base = [0, 0, 0] }\nskeleton = [["rim", "base"]]\n'
+    )
+    config = load_config(write(tmp_path / "ok.toml", good))
+    assert config.assets[0].keypoints == {"rim": [0.0, 0.0, 0.1], "base": [0.0, 0.0, 0.0]}
+    assert list(config.assets[0].keypoints) == ["rim", "base"]  # declared order is kept
+    assert config.assets[0].skeleton == [["rim", "base"]]
+    bad = CAMERA + (
+        '[[assets]]\nname = "mug"\nprimitive = "cylinder"\n'
+        'keypoints = { rim = [0, 0], base = [0, 0, 0] }\nskeleton = [["rim", "lid"]]\n'
+        '[[assets]]\nname = "cup"\nprimitive = "cylinder"\nskeleton = [["a", "a"]]\n'
+    )
+    path = write(tmp_path / "bad.toml", bad)
+    found = {p.field: p for p in problems_of(path)}
+    assert "assets[0].keypoints" in found and "[x, y, z]" in found["assets[0].keypoints"].expected
+    assert "assets[0].skeleton[0]" in found and "keypoints" in found["assets[0].skeleton[0]"].expected
+    assert "assets[1].skeleton" in found

@@ -21,6 +21,7 @@ from sdg_addon.frame import AnnotatedFrame, Camera, LabelTable
 from sdg_addon.writers import WRITERS, create_writer
 from sdg_addon.writers.kitti import occlusion_level
 from sdg_addon.writers.masks import signed_area, trace_loops
+from sdg_addon.writers.paths import safe_name
 
 coco_api = pytest.importorskip("pycocotools.coco")
 cocoeval_api = pytest.importorskip("pycocotools.cocoeval")
@@ -700,7 +701,9 @@ def test_several_cameras_yolo_names(tmp_path):
     w = create_writer("yolo", tmp_path)
     w.several_cameras = True
     w.write(make_frame(4, "left cam"))
-    assert (tmp_path / "yolo" / "images" / "train" / "left_cam_000004.png").is_file()
+    # A name that had to change keeps a hash of the original: "left:cam" must not mix with it.
+    assert safe_name("left cam").startswith("left_cam-")
+    assert (tmp_path / "yolo" / "images" / "train" / f"{safe_name('left cam')}_000004.png").is_file()
 
 
 def test_basic_writer_raw_ids_and_label_files_as_replicator(tmp_path):

@@ -11,6 +11,7 @@ from . import (  # noqa: F401  (registration)
     camera_params,
     depth,
     flow,
+    keypoints,
     normals,
     occlusion,
     pointcloud,

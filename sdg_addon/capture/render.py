@@ -18,6 +18,7 @@ sample's path tracing.
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 
 import bpy
@@ -30,6 +31,7 @@ from ..frame import Camera, FrameData, SceneObject
 from ..scene.base import render_view_layer
 from ..scene.build import BuiltScene
 from ..scene.instancing import renders
+from ..scene.keypoints import entity_keypoints
 from .device import select_device
 from .exr import read_view_layers
 
@@ -37,9 +39,44 @@ NO_HIT_DEPTH = 1e9  # Cycles writes 1e10 where a ray hits nothing
 DATA_LAYER = "SDG Data"  # the 1-sample view layer of the id, depth and normal passes
 
 
+TEMP_PREFIX = "sdg_render_"
+
+
+def _temp_base() -> str:
+    return "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else tempfile.gettempdir()
+
+
 def temp_render_dir() -> str:
-    base = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
-    return tempfile.mkdtemp(prefix="sdg_render_", dir=base)
+    """A private folder for the render's EXR, named with our pid so a later run can tell
+    whether its owner is still alive (see remove_stale_render_dirs)."""
+    return tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{os.getpid()}_", dir=_temp_base())
+
+
+def remove_stale_render_dirs() -> list[str]:
+    """Delete render folders of processes that are gone (killed runs cannot clean up)."""
+    removed = []
+    base = _temp_base()
+    for name in os.listdir(base):
+        if not name.startswith(TEMP_PREFIX):
+            continue
+        pid_text = name[len(TEMP_PREFIX) :].split("_", 1)[0]
+        if not pid_text.isdigit() or _pid_alive(int(pid_text)):
+            continue
+        path = os.path.join(base, name)
+        if os.path.isdir(path) and not os.path.islink(path) and os.stat(path).st_uid == os.getuid():
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    return removed
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def configure_cycles(scene, render: RenderSettings, passes: set[str]) -> dict:
@@ -168,9 +205,7 @@ class Capturer:
         self._local_tris: dict[str, np.ndarray] = {}
 
     def close(self) -> None:
-        for name in os.listdir(self.tmp_dir):
-            os.unlink(os.path.join(self.tmp_dir, name))
-        os.rmdir(self.tmp_dir)
+        shutil.rmtree(self.tmp_dir, ignore_errors=True)
 
     def render_passes(self, cam_obj) -> dict[str, np.ndarray]:
         scene = self.built.scene
@@ -204,6 +239,7 @@ class Capturer:
             root_mw = np.array(e.root.matrix_world, dtype=np.float64)
             tris = self._triangles(e, depsgraph) if self.need_geometry else None
             lo, hi = self._local_bounds(e, root_mw)
+            keypoints, skeleton = entity_keypoints(e.root)
             objects[e.instance_id] = SceneObject(
                 instance_id=e.instance_id,
                 name=e.name,
@@ -213,6 +249,8 @@ class Capturer:
                 bbox_min=lo,
                 bbox_max=hi,
                 triangles=tris,
+                keypoints=keypoints,
+                skeleton=skeleton,
             )
         return objects
 

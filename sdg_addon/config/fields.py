@@ -6,7 +6,8 @@ docs/parameters.md (`fields_markdown`, checked by a test) and the UI panels (ui/
 the same declarations). Adding a field is adding one `Field(...)` line.
 
 Kinds: "int", "float", "bool", "str", "choice", "vec3", "color", "strings", "name"
-(a Blender object name), "labels" (a table of label type -> value or list of values).
+(a Blender object name), "labels" (a table of label type -> value or list of values),
+"points" (a table of name -> [x, y, z], in file order), "pairs" (a list of [name, name]).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from dataclasses import dataclass, field, make_dataclass
 
 from .problems import MISSING, Problems, join, one_of
 
-KINDS = ("int", "float", "bool", "str", "choice", "vec3", "color", "strings", "name", "labels")
+KINDS = ("int", "float", "bool", "str", "choice", "vec3", "color", "strings", "name", "labels", "points", "pairs")
 
 MAX_NAME_BYTES = 63  # Blender's limit for ID names (longer ones are cut, then clash)
 MAX_LABEL_CHARS = 128  # a label type or value; longer is a mistake, not a class name
@@ -58,6 +59,8 @@ class Field:
             "strings": "string or list of strings",
             "name": f"string (1 .. {MAX_NAME_BYTES} bytes)",
             "labels": "labels",
+            "points": "table of name -> [x, y, z]",
+            "pairs": "list of [name, name]",
         }[self.kind]
         return base + _range_text(self.low, self.high, self.strict_low)
 
@@ -134,6 +137,8 @@ def _expected(f: Field) -> str:
         "name": f"a non-empty string of at most {MAX_NAME_BYTES} bytes without control characters"
         " (Blender's limit for names)",
         "labels": 'a table of label type -> value, e.g. {class = "mug"}',
+        "points": f"a table of name -> [x, y, z] (numbers{rng and ', each' + rng}), e.g. {{ tip = [0, 0, 0.1] }}",
+        "pairs": 'a list of [name, name] pairs, e.g. [["tip", "base"]]',
     }[f.kind]
 
 
@@ -174,6 +179,18 @@ def _convert(f: Field, value) -> tuple[bool, object]:
     if k == "color":
         ok = isinstance(value, list) and len(value) in (3, 4) and all(_is_number(x) and 0 <= x <= 1 for x in value)
         return ok, [float(x) for x in value] if ok else None
+    if k == "points":
+        if not isinstance(value, dict) or not all(is_label_text(n) for n in value):
+            return False, None
+        vec = Field("point", "vec3", None, "", low=f.low, high=f.high)
+        converted = {n: _convert(vec, x) for n, x in value.items()}
+        ok = all(c[0] for c in converted.values())
+        return ok, {n: c[1] for n, c in converted.items()} if ok else None
+    if k == "pairs":
+        ok = isinstance(value, list) and all(
+            isinstance(p, list) and len(p) == 2 and all(is_label_text(n) for n in p) and p[0] != p[1] for p in value
+        )
+        return ok, [list(p) for p in value] if ok else None
     if k == "strings":
         if isinstance(value, str):
             return True, [value]
@@ -227,6 +244,8 @@ def default_text(f: Field) -> str:
         return f"`{str(d).lower()}`"
     if isinstance(d, str):
         return f'`"{d}"`'
+    if isinstance(d, dict) and not d:
+        return "`{}`"
     if isinstance(d, list):
         return "`[" + ", ".join(_num(x) for x in d) + "]`"
     return f"`{_num(d)}`"

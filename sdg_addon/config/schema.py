@@ -314,6 +314,22 @@ ASSET_FIELDS = (
     Field("color", "color", [0.8, 0.8, 0.8], "base colour, linear RGB, until a `material` randomizer changes it"),
     Field("roughness", "float", 0.5, "0 mirror .. 1 matte", low=0, high=1),
     Field("metallic", "float", 0.0, "0 dielectric .. 1 metal", low=0, high=1),
+    Field(
+        "keypoints",
+        "points",
+        {},
+        "named 3D keypoints in the object's own axes (metres of the built mesh; `scale` and poses apply), "
+        "in this order; e.g. `{ tip = [0, 0, 0.1] }` (docs/annotators.md, `keypoints`)",
+        low=-MAX_COORD,
+        high=MAX_COORD,
+    ),
+    Field(
+        "skeleton",
+        "pairs",
+        [],
+        'keypoint pairs joined by a line (COCO `skeleton`), e.g. `[["tip", "base"]]`',
+        default_text="`[]`",
+    ),
 )
 AssetSpec = section_class("AssetSpec", ASSET_FIELDS)
 
@@ -579,7 +595,7 @@ def config_from_dict(data: dict, path: Path, problems: Problems | None = None, o
         cfg.files.append(_asset_list_path(path, data["asset_list"]))
 
     for i, r in enumerate(v.array(data, "randomizers")):
-        spec, targets = _randomizer(v, r, join("randomizers", i))
+        spec, targets = _randomizer(v, r, join("randomizers", i), path.parent)
         if spec is not None:
             cfg.randomizers.append(spec)
             cfg.randomizer_targets.append(targets)
@@ -774,10 +790,14 @@ def _asset(v: _Reader, t, p: str, base: Path) -> AssetSpec:
     elif has_file:
         v.problems.add(join(p, "file"), t["file"], "a path (not empty)")
         a.file = None
+    for k, pair in enumerate(a.skeleton):
+        unknown = [n for n in pair if n not in a.keypoints]
+        if unknown:
+            v.problems.add(join(p, f"skeleton[{k}]"), pair, f"names of this asset's keypoints {list(a.keypoints)}")
     return a
 
 
-def _randomizer(v: _Reader, t, p: str) -> tuple[RandomizerSpec | None, list[str]]:
+def _randomizer(v: _Reader, t, p: str, base: Path) -> tuple[RandomizerSpec | None, list[str]]:
     if not v.is_table(t, p):
         return None, []
     kind = t.get("type", MISSING)
@@ -818,7 +838,10 @@ def _randomizer(v: _Reader, t, p: str) -> tuple[RandomizerSpec | None, list[str]
         v.problems.add(
             join(p, "interval"), t["interval"], 'no interval with trigger = "once" (it draws at frame 0 only)'
         )
-    return cls(params, options, trigger.trigger, trigger.interval), targets
+    spec = cls(params, options, trigger.trigger, trigger.interval)
+    for key, bad, expected in spec.prepare(base):  # folders it names, names it picks
+        v.problems.add(join(p, key), bad if bad is not None else MISSING, expected)
+    return spec, targets
 
 
 _Trigger = section_class("_Trigger", TRIGGER_FIELDS)

@@ -56,6 +56,16 @@ class RandomizerSpec:
         self.trigger = trigger  # "frame": every `interval` frames; "once": frame 0 for the run
         self.interval = interval
 
+    def prepare(self, base) -> list[tuple[str, object, str]]:
+        """Check and resolve what depends on files (folders named by options), with `base`
+        the parameter file's folder; problems as (key, value, expected). Called by config."""
+        return []
+
+    def bind(self, facts: dict) -> str | None:
+        """Take what it needs from the built scene's facts (e.g. its material names), once
+        per run before sampling; a problem as text, None if fine."""
+        return None
+
     def trigger_frame(self, frame: int) -> int:
         """The frame whose draw frame `frame` shows: the last trigger at or before it.
 
@@ -139,8 +149,26 @@ class Light(RandomizerSpec):
         "energy": (NUMBER, "watts (point, spot, area) or W/m^2 (sun)"),
         "color": (COLOR, "linear RGB in [0, 1]"),
         "location": (VEC3, "world location, metres"),
+        "light_type": (STRING, "`POINT`, `SUN`, `SPOT` or `AREA` (any case)"),
+        "size": (
+            NUMBER,
+            "metres: side of an area light, radius of a point or spot light; a sun's angular diameter in degrees",
+        ),
+        "temperature": (NUMBER, "colour temperature, Kelvin (black body; multiplies `color`)"),
     }
-    PARAM_RANGES = {"energy": (0.0, 1e9), "location": (-1e6, 1e6)}
+    PARAM_RANGES = {
+        "energy": (0.0, 1e9),
+        "location": (-1e6, 1e6),
+        "size": (0.0, 1e6),
+        "temperature": (800.0, 40000.0),
+    }
+    TYPES = ("POINT", "SUN", "SPOT", "AREA")
+
+    def prepare(self, base):
+        d = self.params.get("light_type")
+        values = [] if d is None else d.params.get("values", [d.params.get("value")])
+        bad = [v for v in values if not isinstance(v, str) or v.upper() not in self.TYPES]
+        return [("light_type", bad[0], f"one of {', '.join(self.TYPES)}")] if bad else []
 
 
 @register_randomizer

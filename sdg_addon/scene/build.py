@@ -9,7 +9,9 @@ differ from their parent's (see discover_entities and docs/exactness.md).
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
+import io
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,7 +19,7 @@ from pathlib import Path
 import bpy
 from mathutils import Euler, Vector
 
-from ..compat import use_nodes
+from ..compat import enable_nodes
 from ..config.schema import AssetSpec, CameraSpec, Config, LightSpec
 from ..frame import FIRST_INSTANCE_ID, LabelTable
 from ..labels.blender import (
@@ -41,6 +43,7 @@ from .base import (
     scene_lights,
 )
 from .instancing import GEOMETRY_TYPES, in_render_collections, is_instance_copy, realize_instances, render_collections
+from .keypoints import add_keypoints
 from .materials import per_object_material, set_object_look, wire_principled
 from .primitives import primitive_mesh
 
@@ -234,7 +237,7 @@ def discover_entities(scene, realize: bool = True) -> dict[str, Entity]:
 def _world(scene, color, strength) -> None:
     world = bpy.data.worlds.new("sdg_world")
     scene.world = world
-    use_nodes(world)
+    enable_nodes(world)
     bg = next(n for n in world.node_tree.nodes if n.type == "BACKGROUND")
     bg.inputs["Color"].default_value = (*color[:3], 1.0)
     bg.inputs["Strength"].default_value = strength
@@ -273,7 +276,10 @@ def _asset(root_collection, spec: AssetSpec) -> None:
         mesh.materials.append(per_object_material(f"sdg_{spec.name}"))
         sources = [bpy.data.objects.new(f"{spec.name}_src", mesh)]
     else:
-        imported = import_file(Path(spec.file), spec.objects)
+        try:
+            imported = import_file(Path(spec.file), spec.objects)
+        except AssetError as e:
+            raise AssetError(f"asset {spec.name!r}: {e}") from None
         sources, base_names = [o for o, _ in imported], [n for _, n in imported]
         # Labels every part had in its file belong to the model as a whole (one instance).
         shared = _shared_labels(sources)
@@ -304,6 +310,8 @@ def _asset(root_collection, spec: AssetSpec) -> None:
         root.location = spec.location
         root.rotation_euler = [math.radians(a) for a in spec.rotation]
         root.scale = (spec.scale,) * 3
+        if spec.keypoints:
+            add_keypoints(root, spec.keypoints, spec.skeleton)
         for part in parts:
             set_object_look(part, spec.color, spec.roughness, spec.metallic)
 
@@ -318,6 +326,10 @@ def _shared_labels(parts) -> dict:
     return own[0]
 
 
+class AssetError(ValueError):
+    """An asset file that cannot be imported: its path and the importer's reason."""
+
+
 def import_file(path: Path, pattern: str = "*") -> list[tuple]:
     """Import a model file; return its mesh objects matching `pattern`, parented to nothing,
     each with the name it has in the file (Blender renames one whose name is taken).
@@ -328,40 +340,26 @@ def import_file(path: Path, pattern: str = "*") -> list[tuple]:
     objects included (stored as its own labels, since those collections and parents go).
     """
     if not path.is_file():
-        raise FileNotFoundError(f"asset file not found: {path.as_posix()}")
+        raise AssetError(f"{path.as_posix()}: not found (or not a regular file)")
     before = set(bpy.data.objects)
     ext = path.suffix.lower()
-    source_labels: dict[str, dict] = {}
-    names: dict[str, str] = {}  # name now -> name in the file
-    if ext == ".blend":
-        colls_before = set(bpy.data.collections)
-        with bpy.data.libraries.load(str(path), link=False) as (src, dst):
-            dst.objects = [n for n in src.objects if fnmatch.fnmatchcase(n, pattern)]
-            dst.collections = list(src.collections)  # for the labels objects inherit from them
-            requested = list(dst.objects)
-        names = {o.name: n for o, n in zip(dst.objects, requested) if o is not None}
-        new = [o for o in bpy.data.objects if o not in before]
-        new_colls = [c for c in bpy.data.collections if c not in colls_before]
-        source_labels = _source_labels(new, new_colls)
-        _evaluate_transforms(new)
-        for c in new_colls:
-            bpy.data.collections.remove(c)
-    else:
-        importers = {
-            ".glb": lambda: bpy.ops.import_scene.gltf(filepath=str(path)),
-            ".gltf": lambda: bpy.ops.import_scene.gltf(filepath=str(path)),
-            ".obj": lambda: bpy.ops.wm.obj_import(filepath=str(path)),
-            ".fbx": lambda: bpy.ops.import_scene.fbx(filepath=str(path)),
-            ".ply": lambda: bpy.ops.wm.ply_import(filepath=str(path)),
-            ".stl": lambda: bpy.ops.wm.stl_import(filepath=str(path)),
-            **dict.fromkeys((".usd", ".usda", ".usdc", ".usdz"), lambda: bpy.ops.wm.usd_import(filepath=str(path))),
-        }
-        importers[ext]()
-        new = [o for o in bpy.data.objects if o not in before]
-        names = {o.name: o.name for o in new}
-    meshes = [o for o in new if o.type == "MESH" and fnmatch.fnmatchcase(names.get(o.name, ""), pattern)]
+    try:
+        # Some importers print their own traceback before failing: the reason is reported below.
+        with contextlib.redirect_stderr(io.StringIO()):
+            new, names, source_labels = _import(path, ext, pattern, before)
+    except (RuntimeError, OSError, ValueError) as e:  # what Blender's importers raise
+        reason = " ".join(line.removeprefix("Error: ").strip() for line in str(e).splitlines() if line.strip())
+        raise AssetError(f"{path.as_posix()}: cannot be imported ({reason or type(e).__name__})") from None
+    found = [o for o in new if o.type == "MESH" and fnmatch.fnmatchcase(names.get(o.name, ""), pattern)]
+    meshes = [o for o in found if len(o.data.vertices) > 0]
     if not meshes:
-        raise ValueError(f"{path.as_posix()}: no mesh object matches {pattern!r}")
+        for o in new:
+            bpy.data.objects.remove(o)
+        if found:
+            raise AssetError(f"{path.as_posix()}: its meshes are empty (no vertices): a damaged or empty file?")
+        if pattern == "*":
+            raise AssetError(f"{path.as_posix()}: holds no mesh object (a damaged file, or not a model?)")
+        raise AssetError(f"{path.as_posix()}: no mesh object matches {pattern!r}")
     for o in meshes:
         world = o.matrix_world.copy()
         o.parent = None
@@ -374,11 +372,42 @@ def import_file(path: Path, pattern: str = "*") -> list[tuple]:
                 set_labels(o, labels)
             elif LABEL_PROPERTY in o:
                 del o[LABEL_PROPERTY]
-    found = [(o, names[o.name]) for o in meshes]
+    result = [(o, names[o.name]) for o in meshes]
     for o in new:
         if o not in meshes:
             bpy.data.objects.remove(o)
-    return found
+    return result
+
+
+def _import(path: Path, ext: str, pattern: str, before: set) -> tuple[list, dict, dict]:
+    """Run the importer for `ext`: (the objects it added, {name now: name in the file},
+    {name now: labels resolved in the file}, for a .blend)."""
+    if ext == ".blend":
+        colls_before = set(bpy.data.collections)
+        with bpy.data.libraries.load(str(path), link=False) as (src, dst):
+            dst.objects = [n for n in src.objects if fnmatch.fnmatchcase(n, pattern)]
+            dst.collections = list(src.collections)  # for the labels objects inherit from them
+            requested = list(dst.objects)
+        names = {o.name: n for o, n in zip(dst.objects, requested) if o is not None}
+        new = [o for o in bpy.data.objects if o not in before]
+        new_colls = [c for c in bpy.data.collections if c not in colls_before]
+        labels = _source_labels(new, new_colls)
+        _evaluate_transforms(new)
+        for c in new_colls:
+            bpy.data.collections.remove(c)
+        return new, names, labels
+    importers = {
+        ".glb": lambda: bpy.ops.import_scene.gltf(filepath=str(path)),
+        ".gltf": lambda: bpy.ops.import_scene.gltf(filepath=str(path)),
+        ".obj": lambda: bpy.ops.wm.obj_import(filepath=str(path)),
+        ".fbx": lambda: bpy.ops.import_scene.fbx(filepath=str(path)),
+        ".ply": lambda: bpy.ops.wm.ply_import(filepath=str(path)),
+        ".stl": lambda: bpy.ops.wm.stl_import(filepath=str(path)),
+        **dict.fromkeys((".usd", ".usda", ".usdc", ".usdz"), lambda: bpy.ops.wm.usd_import(filepath=str(path))),
+    }
+    importers[ext]()
+    new = [o for o in bpy.data.objects if o not in before]
+    return new, {o.name: o.name for o in new}, {}
 
 
 def _source_labels(objects, collections) -> dict[str, dict]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import bpy
 
-from ..compat import use_nodes
+from ..compat import enable_nodes
 
 ROUGHNESS_PROP = "sdg_roughness"
 METALLIC_PROP = "sdg_metallic"
@@ -17,7 +17,7 @@ METALLIC_PROP = "sdg_metallic"
 
 def per_object_material(name: str) -> bpy.types.Material:
     mat = bpy.data.materials.new(name)
-    use_nodes(mat)
+    enable_nodes(mat)
     nodes = mat.node_tree.nodes
     bsdf = next((n for n in nodes if n.type == "BSDF_PRINCIPLED"), None)
     if bsdf is None:

@@ -30,6 +30,7 @@ class SequencePlayer:
     def __init__(self, built: BuiltScene, sequence, randomizers=()):
         self.built = built
         self.sequence = sequence
+        self.randomizers = list(randomizers)  # in the order of sample_frame's entries
         self.fps = float(sequence.fps)
         self.rest: dict[int, tuple] = {}  # id(object) -> (location, rotation, scale) as built
         self.keyed: set[str] = set()
@@ -64,7 +65,9 @@ class SequencePlayer:
         for entry in motion:
             for name in entry["values"]:
                 self._reset(self._object(MOTION_TYPES[entry["type"]], name))
-        apply_frame(self.built, [e for e in sampled if e["type"] not in MOTION_TYPES])
+        specs = self.randomizers or [None] * len(sampled)
+        kept = [(e, r) for e, r in zip(sampled, specs) if e["type"] not in MOTION_TYPES]
+        apply_frame(self.built, [e for e, _r in kept], [r for _e, r in kept])
         if not self.active:
             return
         scene_frame = self.sequence.start_frame + frame_in_clip

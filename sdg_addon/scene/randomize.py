@@ -10,15 +10,20 @@ import math
 
 from mathutils import Vector
 
+from ..compat import set_light_temperature
+from ..sampling.appearance import blackbody_rgb
 from .build import BuiltScene, look_at_rotation, set_world
 from .materials import set_object_look
 
 APPLIERS = {}
+WITH_SPEC: set[str] = set()  # appliers that also take the randomizer spec (its folder, ...)
 
 
-def applier(name):
+def applier(name, with_spec: bool = False):
     def deco(fn):
         APPLIERS[name] = fn
+        if with_spec:
+            WITH_SPEC.add(name)
         return fn
 
     return deco
@@ -51,12 +56,29 @@ def apply_visibility(built: BuiltScene, target: str, v: dict) -> None:
 @applier("light")
 def apply_light(built: BuiltScene, target: str, v: dict) -> None:
     obj = built.lights[target]
+    data = obj.data
+    if "light_type" in v:
+        kind = v["light_type"].upper()
+        if data.type != kind:
+            data.type = kind  # the same light datablock, another type
+            data = obj.data  # now seen as that type's RNA struct
     if "energy" in v:
-        obj.data.energy = v["energy"]
+        data.energy = v["energy"]
     if "color" in v:
-        obj.data.color = v["color"][:3]
+        data.color = v["color"][:3]
     if "location" in v:
         obj.location = v["location"]
+    if "size" in v:
+        if data.type == "AREA":
+            data.size = v["size"]
+        elif data.type == "SUN":
+            data.angle = math.radians(v["size"])
+        else:
+            data.shadow_soft_size = v["size"]
+    if "temperature" in v:
+        tint = list(v.get("color", (1.0, 1.0, 1.0)))[:3]
+        rgb = [a * b for a, b in zip(blackbody_rgb(v["temperature"]), tint)]
+        set_light_temperature(data, float(v["temperature"]), rgb)
 
 
 @applier("camera")
@@ -84,9 +106,15 @@ def apply_world(built: BuiltScene, target: str, v: dict) -> None:
     set_world(built.scene, v.get("color"), v.get("strength"))
 
 
-def apply_frame(built: BuiltScene, sampled: list[dict]) -> None:
-    """Apply one frame's values (sampling.sample_frame output) in randomizer order."""
-    for entry in sampled:
+def apply_frame(built: BuiltScene, sampled: list[dict], specs: list | None = None) -> None:
+    """Apply one frame's values (sampling.sample_frame output) in randomizer order;
+    `specs` are the run's randomizers (in the same order), for appliers that need them."""
+    for i, entry in enumerate(sampled):
         fn = APPLIERS[entry["type"]]
+        extra = (specs[i],) if entry["type"] in WITH_SPEC else ()
         for target, values in entry["values"].items():
-            fn(built, target, values)
+            fn(built, target, values, *extra)
+
+
+# Appliers of the other randomizer families register themselves on import.
+from . import appearance, sensor  # noqa: E402, F401

@@ -27,8 +27,8 @@ from ..config import ConfigError, load_config
 from ..config.schema import DEVICES
 from ..config.toml_out import dumps
 from ..progress import Progress, format_seconds
-from ..recorder import Recorder, RecorderError, RunOptions
-from ..writers.common import safe_name
+from ..recorder import DiskError, Recorder, RecorderError, RunOptions
+from ..writers.paths import safe_name
 from . import settings as ui_settings
 
 
@@ -182,7 +182,7 @@ class RecordingJob:
         except StopIteration:
             self._finish()
             return False
-        except (RecorderError, ConfigError, FileNotFoundError, ValueError) as e:
+        except (RecorderError, DiskError, ConfigError, FileNotFoundError, ValueError) as e:
             hint = " (in the panel: Existing Frames > Resume or Overwrite)" if "--resume" in str(e) else ""
             return self._fail(f"{e}{hint}")
         except ModuleNotFoundError as e:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 from ..frame import AnnotatedFrame
@@ -54,13 +53,6 @@ class Writer:
 
     def finalize(self) -> None:
         """Called after the last frame; default: nothing to join."""
-
-    def discard(self) -> None:
-        """Delete what earlier runs of this writer left (`--overwrite`), so nothing stale is
-        merged or mistaken for this run's output. Default: the writer's own sub-folder."""
-        root = getattr(self, "root", None)
-        if root is not None and Path(root).is_dir() and Path(root).resolve() != self.output_dir.resolve():
-            shutil.rmtree(root)
 
 
 def create_writer(name: str, output_dir: Path | str, **options) -> Writer:

@@ -24,8 +24,8 @@ import numpy as np
 from ..frame import AnnotatedFrame
 from . import io
 from .base import Writer, register_writer
-from .common import safe_name
 from .palette import color_key, colorize
+from .paths import inside
 
 CLIP_FOLDER = re.compile(r"^clip_\d+$")
 
@@ -71,7 +71,7 @@ class BasicWriter(Writer):
     def folder(self, frame: AnnotatedFrame) -> Path:
         mode = self.options["camera_subfolders"]
         if mode == "always" or (mode == "auto" and self.several_cameras):
-            return self.base(frame) / safe_name(frame.camera_name)
+            return inside(self.base(frame), frame.camera_name)
         return self.base(frame)
 
     def place(self, folder: Path, annotator: str, frame: AnnotatedFrame) -> Path:
@@ -79,18 +79,6 @@ class BasicWriter(Writer):
         if folder != self.base(frame) and self.options["annotator_subfolders"]:
             return folder / annotator
         return folder
-
-    def discard(self) -> None:
-        """Remove frame files of earlier runs: <name>_<digits>.<png|npy|npz|json> only."""
-        pattern = re.compile(r"^[A-Za-z0-9_]+_\d+\.(png|npy|npz|json)$")
-        top = [self.output_dir] if self.output_dir.is_dir() else []
-        subs = [p for f in top for p in f.iterdir() if p.is_dir()]  # cameras, clips
-        in_clips = [p for f in subs if CLIP_FOLDER.match(f.name) for p in f.iterdir() if p.is_dir()]
-        folders = top + subs + in_clips
-        for folder in folders:
-            for f in folder.iterdir():
-                if f.is_file() and pattern.match(f.name):
-                    f.unlink()
 
     def write(self, frame: AnnotatedFrame) -> None:
         folder = self.folder(frame)

@@ -26,6 +26,10 @@ the run has several cameras. Conventions:
   (w = x_max - x_min + 1).
 - extra per-annotation keys are prefixed `sdg_` (sdg_instance_id, sdg_prim_path) so that no
   reader's reserved names are taken (FiftyOne refuses `instance_id`, `index`, `tags`...).
+- keypoints (when the run has the `keypoints` annotator): each annotation gets COCO's
+  "keypoints" [x, y, v, ...] (pixel-index coordinates: our x - 0.5; v 0 / 1 / 2) and
+  "num_keypoints"; each category with keypoints its "keypoints" (names) and "skeleton"
+  (1-based index pairs).
 Each frame's part is written last, atomically: a frame whose part exists is complete.
 """
 
@@ -54,6 +58,34 @@ from .masks import encode_rle, mask_polygons, mask_polygons_pixel_centres
 
 PART_FORMAT = 2  # 2: extra keys prefixed sdg_
 POLYGON_CONVENTIONS = ("pycocotools", "opencv")
+
+
+def coco_keypoints(frame: AnnotatedFrame) -> tuple[dict[int, dict], dict[str, dict]]:
+    """From the `keypoints` annotation (if any): per instance id its COCO fields
+    ("keypoints": [x, y, v, ...], "num_keypoints"), and per class its category fields
+    ("keypoints": names, "skeleton": 1-based index pairs).
+
+    COCO keypoint coordinates are pixel indices (the centre of the top-left pixel is
+    (0, 0); detectron2 adds 0.5 when loading): x = our x - 0.5. Keypoints with
+    visibility 0 are written as 0, 0, 0, as COCO does."""
+    value = frame.annotations.get("keypoints")
+    if value is None:
+        return {}, {}
+    data, info = value["data"], value["info"]
+    per_object, schema = {}, {}
+    for iid, names in info["names"].items():
+        rows = data[data["instanceId"] == int(iid)]
+        rows = rows[np.argsort(rows["index"])]
+        flat = []
+        for r in rows:
+            v = int(r["visibility"])
+            flat += [round(float(r["x"]) - 0.5, 3), round(float(r["y"]) - 0.5, 3), v] if v else [0, 0, 0]
+        per_object[int(iid)] = {"keypoints": flat, "num_keypoints": int(np.count_nonzero(rows["visibility"]))}
+        labels = info["idToLabels"].get(int(rows["semanticId"][0]) if len(rows) else None, {})
+        for label in labels.values():
+            skeleton = [[a + 1, b + 1] for a, b in info["skeletons"].get(iid, [])]
+            schema[label] = {"keypoints": list(names), "skeleton": skeleton}
+    return per_object, schema
 
 
 @register_writer
@@ -109,7 +141,7 @@ class CocoWriter(Writer):
             value = frame.annotations.get(name)
             array = value.get("data") if isinstance(value, dict) else value
             if isinstance(array, np.ndarray):
-                channels[name] = f"{stem}_{name}.npy"
+                channels[name] = f"{stem}_{safe_name(name)}.npy"
                 io.write_npy(folder / channels[name], array)
         if "distance_to_image_plane" in channels:
             image["depth_file"] = channels["distance_to_image_plane"]
@@ -117,6 +149,7 @@ class CocoWriter(Writer):
             image["channels"] = channels
 
         annotations = []
+        keypoints, schema = coco_keypoints(frame)
         for obj in labelled_objects(frame, opts["semantic_type"], self.name):
             mask = instance_mask(frame, obj.instance_id)
             area = int(np.count_nonzero(mask))
@@ -143,6 +176,7 @@ class CocoWriter(Writer):
                     "segmentation": segmentation,
                     "sdg_instance_id": obj.instance_id,
                     "sdg_prim_path": obj.path,
+                    **keypoints.get(obj.instance_id, {}),
                 }
             )
         part = {
@@ -154,6 +188,8 @@ class CocoWriter(Writer):
             "image": image,
             "annotations": annotations,
         }
+        if schema:
+            part["keypoint_schema"] = schema
         # Last file of the frame: its presence means every file above is complete.
         io.write_json(self.root / "parts" / ds / f"{stem}.json", part)
 
@@ -174,8 +210,15 @@ class CocoWriter(Writer):
         entries = []
         categories = self.categories
         source = "the run's label table"
+        schemas: dict[str, dict] = {}
         for f in files:
             part = json.loads(f.read_text(encoding="utf-8"))
+            for label, schema in part.get("keypoint_schema", {}).items():
+                if schemas.setdefault(label, schema) != schema:
+                    raise ValueError(
+                        f"coco: {f.as_posix()} gives class {label!r} the keypoints {schema}, another frame "
+                        f"{schemas[label]}: objects of one class need the same keypoint names and skeleton"
+                    )
             if categories is None:
                 categories, source = part["categories"], f.as_posix()
             elif part["categories"] != categories:
@@ -193,7 +236,9 @@ class CocoWriter(Writer):
         header = {
             "info": {"description": f"synthetic dataset {ds!r} (sdg coco writer)", "version": "1.0"},
             "licenses": [],
-            "categories": [{"id": i + 1, "name": n, "supercategory": stype} for i, n in enumerate(categories)],
+            "categories": [
+                {"id": i + 1, "name": n, "supercategory": stype, **schemas.get(n, {})} for i, n in enumerate(categories)
+            ],
         }
         with atomic_text(out) as fh:
             fh.write(json.dumps(header)[:-1])

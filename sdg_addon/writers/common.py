@@ -11,15 +11,16 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from .. import output
 from ..frame import AnnotatedFrame, LabelTable
 from . import io
+from .paths import is_safe_name, safe_name  # noqa: F401  (writers import safe_name from here too)
 
 # Options every dataset writer accepts.
 COMMON_OPTIONS = {
@@ -100,11 +101,6 @@ def split_of(frame_index: int, options: dict) -> str:
     return "val" if n and n > 0 and frame_index % n == 0 else options["split"]
 
 
-def safe_name(text: str) -> str:
-    """A file-name-safe version of a camera or split name."""
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", text) or "_"
-
-
 def rgb_image(frame: AnnotatedFrame, keep_alpha: bool = False) -> np.ndarray:
     rgb = frame.annotations.get("rgb")
     if rgb is None:
@@ -129,7 +125,7 @@ def write_image(path, frame: AnnotatedFrame, options: dict, keep_alpha: bool = F
 def check_options(name: str, options: dict) -> None:
     if options["val_every"] < 0:
         raise ValueError(f"writer {name!r}: val_every must be >= 0, got {options['val_every']}")
-    if not options["split"] or safe_name(options["split"]) != options["split"]:
+    if not is_safe_name(options["split"]):
         raise ValueError(f"writer {name!r}: split {options['split']!r} must be a plain name (letters, digits, ._-)")
 
 
@@ -138,6 +134,7 @@ def atomic_text(path):
     """Stream a text file to a temporary name next to `path`, renamed into place at the end
     (as writers.io does for whole files): the final name only ever holds a complete file."""
     path = Path(path)
+    output.before_write(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:

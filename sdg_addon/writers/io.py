@@ -13,9 +13,12 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import output
+
 
 def write_bytes(path: Path | str, data: bytes) -> Path:
     path = Path(path)
+    output.before_write(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:

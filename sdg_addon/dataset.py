@@ -1,0 +1,155 @@
+"""A PyTorch-style Dataset over a BasicWriter output folder, for users who do not want to
+write a loader. Needs numpy and Pillow only: no Blender, and torch is not imported (the
+class has `__len__` and `__getitem__`, which is all `torch.utils.data.DataLoader` asks of a
+map-style dataset; pass `transform` to turn items into tensors).
+
+    from sdg_addon.dataset import BasicWriterDataset
+    ds = BasicWriterDataset("out/default")
+    item = ds[0]
+    item["image"]   # (H, W, 3) uint8 RGB
+    item["boxes"]   # (N, 4) float32 [x1, y1, x2, y2], pixel edges (torchvision's convention)
+    item["labels"]  # (N,) int64 class index into ds.classes (0-based)
+    item["masks"]   # (N, H, W) bool, the visible pixels of each box's object
+    item["depth"]   # (H, W) float32 metres (distance_to_image_plane), if written
+    ds.classes      # class names in the run's stable order (audit/label_table.json)
+
+Samples are the rgb_<frame>.png files of the folder, of every camera sub-folder (several
+cameras: <camera>/rgb/rgb_<frame>.png or <camera>/rgb_<frame>.png) and clip folders,
+sorted by (folder, frame). Boxes come from bounding_box_2d_tight (inclusive pixel indices
+x_min .. x_max, so x2 = x_max + 1); masks from instance_segmentation, matched to the
+boxes by prim path (colourised or raw ids). Items also carry "frame", "camera" (the
+sub-folder, "" for none), "prim_paths", "occlusion" ((N,) occlusionRatio) and
+"camera_params" (the json) when written.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+
+# Folders other writers own inside an output folder: not BasicWriter samples.
+OTHER_WRITERS = ("audit", "coco", "yolo", "kitti", "bop", "webdataset")
+_RGB = re.compile(r"^rgb_(\d+)\.png$")
+
+
+def _color_key_to_rgba(key: str) -> tuple[int, ...]:
+    return tuple(int(v) for v in key.strip("()").split(","))
+
+
+class BasicWriterDataset:
+    """Map-style dataset over a BasicWriter folder (see the module doc)."""
+
+    def __init__(self, root, semantic_type: str = "class", transform=None):
+        self.root = Path(root)
+        if not self.root.is_dir():
+            raise FileNotFoundError(f"not a folder: {self.root}")
+        self.transform = transform
+        self.semantic_type = semantic_type
+        table = self.root / "audit" / "label_table.json"
+        values = json.loads(table.read_text(encoding="utf-8")) if table.is_file() else {}  # {type: [values]}
+        self.classes: list[str] = list(values.get(semantic_type, []))
+        self.samples: list[tuple[Path, str, int, str]] = []  # (sample folder, camera, frame, digits)
+        for rgb in sorted(self.root.rglob("rgb_*.png")):
+            rel = rgb.relative_to(self.root)
+            if rel.parts[0] in OTHER_WRITERS:
+                continue
+            m = _RGB.match(rgb.name)
+            if m is None:
+                continue
+            folder = rgb.parent.parent if rgb.parent.name == "rgb" else rgb.parent
+            camera = folder.relative_to(self.root).as_posix()
+            self.samples.append((folder, "" if camera == "." else camera, int(m.group(1)), m.group(1)))
+        self.samples.sort(key=lambda s: (s[1], s[2]))
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def _file(self, folder: Path, name: str, digits: str, ext: str) -> Path | None:
+        """<folder>/<name>_<n>.<ext> or <folder>/<annotator>/<name>_<n>.<ext> (Replicator's
+        annotator sub-folders), the annotator being the file name's stem prefix."""
+        for base in (folder, *(folder / a for a in _annotator_folders(name))):
+            path = base / f"{name}_{digits}.{ext}"
+            if path.is_file():
+                return path
+        return None
+
+    def __getitem__(self, index: int) -> dict:
+        from PIL import Image
+
+        folder, camera, frame, n = self.samples[index]
+        image = np.array(Image.open(self._file(folder, "rgb", n, "png")).convert("RGB"))
+        item: dict = {"frame": frame, "camera": camera, "image": image}
+        depth = self._file(folder, "distance_to_image_plane", n, "npy")
+        if depth is not None:
+            item["depth"] = np.load(depth)
+        params = self._file(folder, "camera_params", n, "json")
+        if params is not None:
+            item["camera_params"] = json.loads(params.read_text(encoding="utf-8"))
+        item.update(self._boxes(folder, n, image.shape[:2]))
+        return self.transform(item) if self.transform is not None else item
+
+    def _boxes(self, folder: Path, n: str, shape) -> dict:
+        h, w = shape
+        empty = {
+            "boxes": np.zeros((0, 4), np.float32),
+            "labels": np.zeros(0, np.int64),
+            "masks": np.zeros((0, h, w), bool),
+            "prim_paths": [],
+            "occlusion": np.zeros(0, np.float32),
+        }
+        boxes_file = self._file(folder, "bounding_box_2d_tight", n, "npy")
+        if boxes_file is None:
+            return empty
+        rows = np.load(boxes_file)
+        labels_file = self._file(folder, "bounding_box_2d_tight_labels", n, "json")
+        paths_file = self._file(folder, "bounding_box_2d_tight_prim_paths", n, "json")
+        id_labels = json.loads(labels_file.read_text(encoding="utf-8")) if labels_file else {}
+        paths = json.loads(paths_file.read_text(encoding="utf-8")) if paths_file else [""] * len(rows)
+        labels = []
+        for row in rows:
+            value = id_labels.get(str(int(row["semanticId"])), {}).get(self.semantic_type)
+            if value is not None and value not in self.classes:
+                self.classes.append(value)  # a folder without audit/: classes as met
+            labels.append(self.classes.index(value) if value is not None else -1)
+        boxes = np.stack([rows["x_min"], rows["y_min"], rows["x_max"] + 1, rows["y_max"] + 1], axis=1).astype(
+            np.float32
+        )
+        return {
+            "boxes": boxes.reshape(-1, 4),
+            "labels": np.array(labels, np.int64),
+            "masks": self._masks(folder, n, paths, (h, w)),
+            "prim_paths": list(paths),
+            "occlusion": np.asarray(rows["occlusionRatio"], np.float32),
+        }
+
+    def _masks(self, folder: Path, n: str, paths: list[str], shape) -> np.ndarray:
+        from PIL import Image
+
+        masks = np.zeros((len(paths), *shape), bool)
+        mapping_file = self._file(folder, "instance_segmentation_mapping", n, "json")
+        png = self._file(folder, "instance_segmentation", n, "png")
+        npy = self._file(folder, "instance_segmentation", n, "npy")
+        if mapping_file is None or (png is None and npy is None):
+            return masks
+        mapping = json.loads(mapping_file.read_text(encoding="utf-8"))
+        ids = np.load(npy) if npy is not None else np.array(Image.open(png))
+        for k, path in enumerate(paths):
+            for key, value in mapping.items():
+                if value != path:
+                    continue
+                if ids.ndim == 3:  # colourised: the key is the colour "(r, g, b, a)"
+                    colour = np.array(_color_key_to_rgba(key), dtype=ids.dtype)[: ids.shape[2]]
+                    masks[k] |= np.all(ids == colour, axis=-1)
+                else:
+                    masks[k] |= ids == int(key)
+        return masks
+
+
+def _annotator_folders(name: str) -> list[str]:
+    """Candidate annotator sub-folders of a file name stem ("bounding_box_2d_tight_labels"
+    lives in "bounding_box_2d_tight"): every prefix ending at an underscore, longest first."""
+    parts = name.split("_")
+    return ["_".join(parts[:i]) for i in range(len(parts), 0, -1)]

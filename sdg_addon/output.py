@@ -1,0 +1,300 @@
+"""The output folder belongs to the run: what may be written there, and what may be deleted.
+
+- A run writes only into a folder that is empty, new, or already a dataset of this tool
+  (identified by its marker, audit/dataset.json). `/`, the home folder, the working
+  folder and their ancestors are refused outright.
+- Every file the tool writes is recorded first (audit/written/*.txt, one file per process,
+  one JSON string per line, relative to the folder). `--overwrite` deletes exactly the
+  recorded files (and temp files beside them), never anything else.
+- One run at a time: a lock file holds the holder's pid, process start time and host. A
+  lock whose process is dead (on this host) is stale and taken over. Shards of one run
+  share the folder, each with its own lock.
+- While a folder is active in a process, writers.io refuses any write outside it
+  (before_write), so a bug in a writer cannot put a file anywhere else.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import threading
+import time
+from pathlib import Path
+
+from .writers.paths import UnsafePathError, check_inside
+
+AUDIT_DIR = "audit"
+MARKER = f"{AUDIT_DIR}/dataset.json"
+RECORD_DIR = f"{AUDIT_DIR}/written"
+TOOL = "sdg"
+
+
+class OutputError(RuntimeError):
+    """The output folder cannot be used as asked (shown without a traceback, exit 2)."""
+
+
+# ----------------------------------------------------------------------- refusals
+
+
+def check_folder(out: Path) -> Path:
+    """The resolved folder, after refusing what must never be an output folder.
+
+    Checks only (nothing is created): called before any input is loaded into Blender.
+    """
+    text = str(out)
+    if not text.strip() or "\0" in text:
+        raise OutputError(f"output folder {text!r}: expected a folder path (not empty)")
+    real = Path(os.path.realpath(Path(text).expanduser()))
+    protected = {Path("/"): "the file system root", Path(os.path.realpath(Path.home())): "your home folder"}
+    protected[Path(os.path.realpath(Path.cwd()))] = "the working folder itself"
+    for folder, what in protected.items():
+        if real == folder or real in folder.parents:
+            raise OutputError(
+                f"output folder {text!r} is {what if real == folder else 'a folder above ' + what} "
+                f"({real.as_posix()}): give a dataset its own folder, e.g. --out out/my_dataset"
+            )
+    if real.exists() and not real.is_dir():
+        raise OutputError(f"output folder {text!r} is a file, not a folder")
+    if real.is_dir() and not is_dataset(real):
+        try:
+            first = next(iter(sorted(real.iterdir())), None)
+        except OSError as e:
+            raise OutputError(f"output folder {text!r} cannot be read ({e.strerror or e})") from None
+        if first is not None:
+            raise OutputError(
+                f"output folder {text!r} holds files this tool did not write (e.g. {first.name!r}); "
+                "use an empty or new folder (a dataset of this tool has audit/dataset.json)"
+            )
+    return real
+
+
+def is_dataset(folder: Path) -> bool:
+    try:
+        marker = json.loads((Path(folder) / MARKER).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(marker, dict) and marker.get("tool") == TOOL
+
+
+# ----------------------------------------------------------------------- the lock
+
+
+def _process_start(pid: int) -> str | None:
+    """Start time of a process (Linux, clock ticks since boot); guards against pid reuse."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        return stat.rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def _alive(pid: int, start: str | None) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process, alive
+    now = _process_start(pid)
+    return start is None or now is None or now == start
+
+
+class Lock:
+    """`<folder>/.sdg.lock` (or `.sdg.shardIofN.lock`): created exclusively, removed at the end."""
+
+    def __init__(self, folder: Path, shard: tuple[int, int] | None = None):
+        self.folder = Path(folder)
+        tag = f".shard{shard[0]}of{shard[1]}" if shard else ""
+        self.path = self.folder / f".sdg{tag}.lock"
+        self.shard = shard
+        self.held = False
+
+    def holder_text(self, info: dict) -> str:
+        return f"pid {info.get('pid')} on {info.get('host')}, started {info.get('started', '?')}"
+
+    def _others(self) -> list[Path]:
+        """Locks that exclude this one: any lock for a whole run; a whole run's lock for a shard."""
+        whole = self.folder / ".sdg.lock"
+        if self.shard is None:
+            return sorted(self.folder.glob(".sdg*.lock"))
+        return [whole, self.path]
+
+    def acquire(self) -> None:
+        me = {
+            "pid": os.getpid(),
+            "pid_start": _process_start(os.getpid()),
+            "host": socket.gethostname(),
+            "started": time.strftime("%Y-%m-%d %H:%M:%S"),
+        }
+        for other in self._others():
+            info = self._read(other)
+            if info is None:
+                continue
+            if info.get("host") == me["host"] and not _alive(int(info.get("pid", -1)), info.get("pid_start")):
+                other.unlink(missing_ok=True)  # stale: its process is gone
+                continue
+            raise OutputError(
+                f"another run is writing to {self.folder.as_posix()} ({self.holder_text(info)}; lock "
+                f"{other.name}). Wait for it to end, or, if that process is gone, delete {other.as_posix()}"
+            )
+        try:
+            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        except FileExistsError:
+            raise OutputError(f"another run took the lock {self.path.as_posix()} just now") from None
+        with os.fdopen(fd, "w") as f:
+            json.dump(me, f)
+        self.held = True
+
+    @staticmethod
+    def _read(path: Path) -> dict | None:
+        try:
+            info = json.loads(path.read_text())
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError):
+            info = {}  # unreadable or torn: treat as held by an unknown process
+        if not isinstance(info, dict) or not isinstance(info.get("pid"), int):
+            # A lock without a pid cannot be checked; it was cut short while being written.
+            age = time.time() - path.stat().st_mtime if path.exists() else 0
+            return None if age > 60 else {"pid": -1, "host": "?"}
+        return info
+
+    def release(self) -> None:
+        if self.held:
+            self.path.unlink(missing_ok=True)
+            self.held = False
+
+
+# ----------------------------------------------------------------------- the record
+
+_active: dict[str, _Record] = {}  # real folder path -> its record in this process
+_active_lock = threading.Lock()
+
+
+class _Record:
+    def __init__(self, root: Path):
+        self.root = root
+        self.fd: int | None = None
+        self.lock = threading.Lock()
+        self.noted: set[str] = set()
+
+    def note(self, rel: str) -> None:
+        with self.lock:
+            if rel in self.noted:
+                return
+            if self.fd is None:
+                folder = self.root / RECORD_DIR
+                folder.mkdir(parents=True, exist_ok=True)
+                name = f"{socket.gethostname()}-{os.getpid()}.txt"
+                self.fd = os.open(folder / name, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+            os.write(self.fd, (json.dumps(rel) + "\n").encode())
+            if len(self.noted) < 100_000:  # a cache of names already noted, bounded
+                self.noted.add(rel)
+
+    def close(self) -> None:
+        with self.lock:
+            if self.fd is not None:
+                os.close(self.fd)
+                self.fd = None
+
+
+def activate(folder: Path) -> None:
+    """From now on, this process records what it writes under `folder` and writes nowhere else."""
+    real = os.path.realpath(folder)
+    with _active_lock:
+        _active.setdefault(real, _Record(Path(real)))
+
+
+def deactivate(folder: Path) -> None:
+    real = os.path.realpath(folder)
+    with _active_lock:
+        record = _active.pop(real, None)
+    if record is not None:
+        record.close()
+
+
+def before_write(path: Path) -> None:
+    """Called by writers.io for every file before it is written: record it, or refuse it.
+
+    Without an active folder (a writer used on its own, the preview command) nothing is
+    checked. With one, a path outside every active folder is an error.
+    """
+    if not _active:
+        return
+    real = os.path.realpath(path)
+    for root, record in list(_active.items()):
+        if real == root or real.startswith(root.rstrip("/") + "/"):
+            rel = os.path.relpath(real, root)
+            if not rel.startswith(RECORD_DIR + "/") and rel != MARKER:
+                record.note(Path(rel).as_posix())
+            return
+    raise UnsafePathError(f"refusing to write {path}: it is outside the output folder ({', '.join(_active)})")
+
+
+def written_files(folder: Path) -> list[str]:
+    """Every path (relative) the tool recorded as written in `folder`, sorted, unique."""
+    out: set[str] = set()
+    for f in sorted((Path(folder) / RECORD_DIR).glob("*.txt")):
+        for line in f.read_text(encoding="utf-8", errors="replace").splitlines():
+            try:
+                rel = json.loads(line)
+            except ValueError:
+                continue  # a torn last line
+            if isinstance(rel, str):
+                out.add(rel)
+    return sorted(out)
+
+
+def remove_written(folder: Path) -> int:
+    """`--overwrite`: delete the files the tool recorded (and temp files beside them), then
+    folders left empty by that; never anything else. Returns the number of files deleted."""
+    folder = Path(folder)
+    removed = 0
+    parents: set[Path] = set()
+    for rel in written_files(folder):
+        path = folder / rel
+        try:
+            check_inside(folder, path.parent)
+        except UnsafePathError:
+            continue  # a tampered record: never follow it out of the folder
+        if path.is_symlink() or path.is_file():
+            path.unlink()
+            removed += 1
+        for tmp in path.parent.glob(f".{path.name}.*.tmp") if path.parent.is_dir() else ():
+            tmp.unlink(missing_ok=True)
+        parents.update(p for p in path.parents if p != folder and folder in p.parents)
+    for p in sorted(parents, key=lambda p: len(p.parts), reverse=True):
+        try:
+            p.rmdir()  # only if empty: a user's file inside keeps it
+        except OSError:
+            pass
+    for f in (folder / RECORD_DIR).glob("*.txt"):
+        f.unlink()
+    return removed
+
+
+class OutputFolder:
+    """The folder of one run: refused or accepted, locked, marked, recorded."""
+
+    def __init__(self, folder: Path, shard: tuple[int, int] | None = None):
+        self.folder = Path(folder)
+        self.lock = Lock(self.folder, shard)
+        self.created = False
+
+    def open(self) -> None:
+        """Create (if new), lock, mark and activate the folder. Call after inputs are validated."""
+        check_folder(self.folder)
+        if not self.folder.exists():
+            self.folder.mkdir(parents=True)
+            self.created = True
+        self.lock.acquire()
+        activate(self.folder)
+        if not is_dataset(self.folder):
+            from .writers import io
+
+            io.write_json(self.folder / MARKER, {"tool": TOOL, "format": 1, "about": "written by the sdg add-on"})
+
+    def close(self) -> None:
+        deactivate(self.folder)
+        self.lock.release()

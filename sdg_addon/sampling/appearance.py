@@ -1,0 +1,296 @@
+"""Appearance randomizers (what they sample; scene.appearance applies them in Blender).
+
+Image textures and HDRIs come from folders: the folder is listed once, when the
+parameter file is read (sorted names), so a frame's pick is a pure function of
+(seed, frame, folder contents) and the same in every process. Procedural textures,
+material swaps and a generated sky need no files.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from pathlib import Path
+
+import numpy as np
+
+from .distributions import Distribution
+from .randomizers import COLOR, NUMBER, STRING, RandomizerSpec, register_randomizer
+
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".exr", ".hdr", ".bmp", ".webp", ".tga")
+HDRI_EXTENSIONS = (".hdr", ".exr")
+PATTERNS = ("noise", "voronoi", "checker")
+
+
+def list_images(folder: Path, extensions=IMAGE_EXTENSIONS) -> list[Path]:
+    """Image files directly in `folder` (not below), sorted by name: the order picks use."""
+    return sorted((p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in extensions), key=lambda p: p.name)
+
+
+class FolderRandomizer(RandomizerSpec):
+    """A randomizer that picks files from a folder (`folder` option) by name.
+
+    `prepare` lists the folder (config calls it with the parameter file's folder); the
+    `image` parameter, when given, must name files of that folder, and without it each
+    draw picks uniformly among them.
+    """
+
+    EXTENSIONS = IMAGE_EXTENSIONS
+    PICK = "image"  # the parameter naming the picked file (set)
+
+    def __init__(self, params, options, trigger="frame", interval=1):
+        super().__init__(params, options, trigger, interval)
+        self.names: list[str] = []  # what can be picked, sorted
+        self.folder: Path | None = None
+
+    def candidates(self, files: list[Path]) -> list[str]:
+        return [p.name for p in files]
+
+    def prepare(self, base: Path) -> list[tuple[str, object, str]]:
+        raw = self.options.get("folder", "")
+        if not raw:
+            return [("folder", raw, f"a folder of {' / '.join(self.EXTENSIONS)} files, relative to the parameter file")]
+        folder = (base / Path(raw).expanduser()).resolve()
+        if not folder.is_dir():
+            return [("folder", raw, f"an existing folder (looked for {folder.as_posix()})")]
+        self.folder = folder
+        self.names = self.candidates(list_images(folder, self.EXTENSIONS))
+        if not self.names:
+            return [("folder", raw, f"a folder holding {' / '.join(self.EXTENSIONS)} files (found none)")]
+        d = self.params.get(self.PICK)
+        values = _possible_values(d) if d is not None else []
+        missing = [v for v in values if v not in self.names]
+        if missing:
+            shown = ", ".join(repr(n) for n in self.names[:8]) + (" ..." if len(self.names) > 8 else "")
+            return [(self.PICK, missing[0], f"a name found in {folder.as_posix()} (found: {shown})")]
+        return []
+
+    def pick(self, rng: np.random.Generator, frame: int) -> str:
+        d = self.params.get(self.PICK)
+        if d is not None:
+            return d.sample(rng, frame)
+        return self.names[int(rng.integers(len(self.names)))]
+
+    def sample(self, rng, frame, targets):
+        out = {}
+        for t in targets:
+            values = {self.PICK: self.pick(rng, frame)}
+            values.update({k: d.sample(rng, frame) for k, d in self.params.items() if k != self.PICK})
+            out[t] = values
+        return out
+
+
+def _possible_values(d: Distribution) -> list:
+    if "values" in d.params:
+        return list(d.params["values"])
+    if "value" in d.params:
+        return [d.params["value"]]
+    return []
+
+
+@register_randomizer
+class Texture(FolderRandomizer):
+    """Image textures from a folder on objects (or the ground): base colour, with optional
+    normal and roughness maps found by name. Projected in object space (box mapping), so
+    meshes need no UVs."""
+
+    name = "texture"
+    PARAMS = {
+        "image": (STRING, "base colour file of the folder (name with extension); default: any, uniformly"),
+        "scale": (NUMBER, "texture repeats per metre of the object's local space"),
+        "rotation": (NUMBER, "rotation of the texture about the object's local Z, degrees"),
+    }
+    OPTIONS = {
+        "folder": ("", str, "folder of image files, relative to the parameter file (required)"),
+        "color_suffix": ("", str, "stem ending of base colour files, e.g. `_Color` (ambientCG)"),
+        "normal_suffix": (
+            "_normal",
+            str,
+            "a base colour file NAME{color_suffix}.ext has its normal map NAME{normal_suffix}.*",
+        ),
+        "roughness_suffix": ("_roughness", str, "... and its roughness map NAME{roughness_suffix}.*"),
+    }
+    PARAM_RANGES = {"scale": (0.0, 1e6), "rotation": (-1e6, 1e6)}
+
+    def candidates(self, files):
+        color, normal, rough = (self.options[k] for k in ("color_suffix", "normal_suffix", "roughness_suffix"))
+        maps = [s for s in (normal, rough) if s]
+        out = []
+        for p in files:
+            stem = p.stem
+            if any(stem.endswith(s) for s in maps) and not (color and stem.endswith(color)):
+                continue
+            if color and not stem.endswith(color):
+                continue
+            out.append(p.name)
+        return out
+
+    def maps(self, image: str) -> dict[str, Path]:
+        """The files of one texture set: base colour, and normal / roughness if present."""
+        files = {p.stem: p for p in list_images(self.folder)}
+        base = self.folder / image
+        stem = (
+            base.stem[: len(base.stem) - len(self.options["color_suffix"])]
+            if self.options["color_suffix"]
+            else base.stem
+        )
+        out = {"color": base}
+        for key, option in (("normal", "normal_suffix"), ("roughness", "roughness_suffix")):
+            suffix = self.options[option]
+            if suffix and stem + suffix in files:
+                out[key] = files[stem + suffix]
+        return out
+
+
+@register_randomizer
+class WorldHdri(FolderRandomizer):
+    """The world (background and lighting) from an HDRI of a folder."""
+
+    name = "world_hdri"
+    target_kind = None
+    EXTENSIONS = HDRI_EXTENSIONS
+    PARAMS = {
+        "image": (STRING, "HDRI file of the folder (name with extension); default: any, uniformly"),
+        "strength": (NUMBER, "multiplies the HDRI's radiance"),
+        "rotation": (NUMBER, "rotation of the environment about world Z, degrees"),
+    }
+    OPTIONS = {"folder": ("", str, "folder of .hdr / .exr files, relative to the parameter file (required)")}
+    PARAM_RANGES = {"strength": (0.0, 1e9), "rotation": (-1e6, 1e6)}
+
+    def sample(self, rng, frame, targets):
+        return {"world": super().sample(rng, frame, ["world"])["world"]}
+
+
+@register_randomizer
+class ProceduralTexture(RandomizerSpec):
+    """Procedural textures (noise, voronoi, checker) with two colours: needs no files."""
+
+    name = "procedural_texture"
+    PARAMS = {
+        "pattern": (STRING, "`noise`, `voronoi` or `checker`; default: any of them, uniformly"),
+        "scale": (NUMBER, "pattern frequency per metre of the object's local space"),
+        "color": (COLOR, "first colour, linear RGB"),
+        "color2": (COLOR, "second colour, linear RGB"),
+        "roughness": (NUMBER, "0 (mirror) .. 1 (matte)"),
+    }
+    PARAM_RANGES = {"scale": (0.0, 1e6), "roughness": (0.0, 1.0)}
+
+    def prepare(self, base):
+        d = self.params.get("pattern")
+        bad = [v for v in (_possible_values(d) if d is not None else []) if v not in PATTERNS]
+        return [("pattern", bad[0], f"one of {', '.join(PATTERNS)}")] if bad else []
+
+    def sample(self, rng, frame, targets):
+        out = {}
+        for t in targets:
+            d = self.params.get("pattern")
+            values = {"pattern": d.sample(rng, frame) if d is not None else PATTERNS[int(rng.integers(len(PATTERNS)))]}
+            values.update({k: d.sample(rng, frame) for k, d in self.params.items() if k != "pattern"})
+            out[t] = values
+        return out
+
+
+@register_randomizer
+class MaterialSwap(RandomizerSpec):
+    """Give objects one of the scene's materials, per object, meshes untouched."""
+
+    name = "material_swap"
+    PARAMS = {"material": (STRING, "name of a material of the scene, e.g. a `choice` among names")}
+    OPTIONS = {
+        "materials": (
+            "",
+            str,
+            "without `material`: pick uniformly among the scene's materials whose names match this glob",
+        ),
+    }
+
+    def __init__(self, params, options, trigger="frame", interval=1):
+        super().__init__(params, options, trigger, interval)
+        self.pool: list[str] = []
+
+    def prepare(self, base):
+        if ("material" in self.params) == bool(self.options["materials"]):
+            return [("material", None, "either material (names) or the materials option (a glob), one of the two")]
+        return []
+
+    def bind(self, facts):
+        pattern = self.options["materials"]
+        if not pattern:
+            return None
+        names = facts.get("materials", [])
+        self.pool = sorted(n for n in names if fnmatch.fnmatchcase(n, pattern))
+        if not self.pool:
+            return f"materials = {pattern!r} matches no material of the scene (materials: {names})"
+        return None
+
+    def sample(self, rng, frame, targets):
+        if "material" in self.params:
+            return super().sample(rng, frame, targets)
+        return {t: {"material": self.pool[int(rng.integers(len(self.pool)))]} for t in targets}
+
+
+@register_randomizer
+class Sky(RandomizerSpec):
+    """A generated, physically based sky (Blender's Nishita / multiple-scattering model)."""
+
+    name = "sky"
+    target_kind = None
+    PARAMS = {
+        "sun_elevation": (NUMBER, "sun angle above the horizon, degrees"),
+        "sun_rotation": (NUMBER, "sun direction about world Z, degrees counter-clockwise from +Y"),
+        "altitude": (NUMBER, "viewer altitude, metres"),
+        "air": (NUMBER, "air density, 1 = Earth's"),
+        "aerosol": (NUMBER, "dust / aerosol density, 1 = Earth's"),
+        "ozone": (NUMBER, "ozone density, 1 = Earth's"),
+        "strength": (NUMBER, "multiplies the sky's radiance"),
+    }
+    PARAM_RANGES = {
+        "sun_elevation": (-90.0, 90.0),
+        "sun_rotation": (-1e6, 1e6),
+        "altitude": (0.0, 60000.0),
+        "air": (0.0, 10.0),
+        "aerosol": (0.0, 10.0),
+        "ozone": (0.0, 10.0),
+        "strength": (0.0, 1e9),
+    }
+
+    def sample(self, rng, frame, targets):
+        return {"world": {k: d.sample(rng, frame) for k, d in self.params.items()}}
+
+
+# --------------------------------------------------------------- colour temperature
+# CIE 1931 2-degree colour matching functions, multi-lobe fit of Wyman, Sloan & Shirley
+# (JCGT 2013), and XYZ -> linear Rec.709 (sRGB primaries, D65).
+_XYZ_TO_REC709 = np.array(
+    [[3.2404542, -1.5371385, -0.4985314], [-0.9692660, 1.8760108, 0.0415560], [0.0556434, -0.2040259, 1.0572252]]
+)
+
+
+def _lobe(x, mu, s1, s2):
+    return np.exp(-0.5 * ((x - mu) / np.where(x < mu, s1, s2)) ** 2)
+
+
+def _cmf(nm):
+    x = (
+        1.056 * _lobe(nm, 599.8, 37.9, 31.0)
+        + 0.362 * _lobe(nm, 442.0, 16.0, 26.7)
+        - 0.065 * _lobe(nm, 501.1, 20.4, 26.2)
+    )
+    y = 0.821 * _lobe(nm, 568.8, 46.9, 40.5) + 0.286 * _lobe(nm, 530.9, 16.3, 31.1)
+    z = 1.217 * _lobe(nm, 437.0, 11.8, 36.0) + 0.681 * _lobe(nm, 459.0, 26.0, 13.8)
+    return np.stack([x, y, z])
+
+
+def blackbody_rgb(kelvin: float) -> list[float]:
+    """Linear Rec.709 colour of a black body at `kelvin`, scaled so its largest component is 1.
+
+    Planck's law integrated against the CIE 1931 observer (380-780 nm). 6504 K is close to
+    white (D65); lower is warmer (orange), higher cooler (blue). Components may be clipped
+    at 0 for very low temperatures (outside the sRGB gamut).
+    """
+    nm = np.arange(380.0, 781.0, 1.0)
+    lam = nm * 1e-9
+    c1, c2 = 3.741771852e-16, 1.438776877e-2
+    radiance = c1 / (lam**5 * np.expm1(c2 / (lam * float(kelvin))))
+    xyz = _cmf(nm) @ radiance
+    rgb = np.clip(_XYZ_TO_REC709 @ xyz, 0.0, None)
+    return [float(v) for v in rgb / rgb.max()]

@@ -1,0 +1,246 @@
+"""Apply appearance randomizers (sampling.appearance) in Blender.
+
+Datablocks are made once and reused: one material per texture set and per procedural
+pattern, each image loaded once (`check_existing`), the world's extra nodes created on
+first use and found by name afterwards. Per-object values (texture scale and rotation,
+second colour) are object custom properties read by Attribute nodes, and the material is
+set on the object's slots (link = OBJECT), so copies sharing a mesh still differ and no
+mesh is modified. A long run therefore ends with as many datablocks as after its first
+frames (tested).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import bpy
+
+from .. import compat
+from ..sampling.appearance import PATTERNS
+from .build import BuiltScene
+from .materials import METALLIC_PROP, ROUGHNESS_PROP
+from .randomize import applier
+
+SCALE_PROP = "sdg_tex_scale"
+ROTATION_PROP = "sdg_tex_rotation"
+COLOR2_PROP = "sdg_color2"
+KEY_PROP = "sdg_key"  # what a material made here was made for (a texture file, a pattern)
+DEFAULT_SCALE = 4.0  # repeats / cells per metre when `scale` is not randomized
+
+
+def _material(key: str, name: str, build) -> bpy.types.Material:
+    """The material made for `key`, made by build(material) on first use."""
+    for m in bpy.data.materials:
+        if m.get(KEY_PROP) == key:
+            return m
+    mat = bpy.data.materials.new(name[:60])
+    compat.enable_nodes(mat)
+    mat[KEY_PROP] = key
+    build(mat)
+    return mat
+
+
+def _attribute(tree, prop: str):
+    node = tree.nodes.new("ShaderNodeAttribute")
+    node.attribute_type = "OBJECT"
+    node.attribute_name = prop
+    return node
+
+
+def _principled(tree):
+    return next(n for n in tree.nodes if n.type == "BSDF_PRINCIPLED")
+
+
+def _object_mapping(tree):
+    """Object-space coordinates scaled and rotated about Z by per-object attributes."""
+    links = tree.links
+    coord = tree.nodes.new("ShaderNodeTexCoord")
+    mapping = tree.nodes.new("ShaderNodeMapping")
+    links.new(coord.outputs["Object"], mapping.inputs["Vector"])
+    links.new(_attribute(tree, SCALE_PROP).outputs["Fac"], mapping.inputs["Scale"])
+    rot = tree.nodes.new("ShaderNodeCombineXYZ")
+    links.new(_attribute(tree, ROTATION_PROP).outputs["Fac"], rot.inputs["Z"])
+    links.new(rot.outputs["Vector"], mapping.inputs["Rotation"])
+    return mapping
+
+
+def _surface_attributes(tree, bsdf, roughness_linked: bool) -> None:
+    if not roughness_linked:
+        tree.links.new(_attribute(tree, ROUGHNESS_PROP).outputs["Fac"], bsdf.inputs["Roughness"])
+    tree.links.new(_attribute(tree, METALLIC_PROP).outputs["Fac"], bsdf.inputs["Metallic"])
+
+
+def load_image(path: Path, colour_data: bool = True) -> bpy.types.Image:
+    image = bpy.data.images.load(str(path), check_existing=True)
+    if not colour_data:
+        image.colorspace_settings.name = "Non-Color"
+    return image
+
+
+def texture_material(maps: dict[str, Path]) -> bpy.types.Material:
+    def build(mat):
+        tree, links = mat.node_tree, mat.node_tree.links
+        bsdf = _principled(tree)
+        mapping = _object_mapping(tree)
+
+        def image_node(path, colour_data):
+            node = tree.nodes.new("ShaderNodeTexImage")
+            node.image = load_image(path, colour_data)
+            node.projection = "BOX"  # object space, no UVs needed
+            node.projection_blend = 0.25
+            links.new(mapping.outputs["Vector"], node.inputs["Vector"])
+            return node
+
+        links.new(image_node(maps["color"], True).outputs["Color"], bsdf.inputs["Base Color"])
+        if "normal" in maps:
+            nmap = tree.nodes.new("ShaderNodeNormalMap")
+            links.new(image_node(maps["normal"], False).outputs["Color"], nmap.inputs["Color"])
+            links.new(nmap.outputs["Normal"], bsdf.inputs["Normal"])
+        if "roughness" in maps:
+            links.new(image_node(maps["roughness"], False).outputs["Color"], bsdf.inputs["Roughness"])
+        _surface_attributes(tree, bsdf, "roughness" in maps)
+
+    return _material("texture:" + maps["color"].as_posix(), f"sdg_texture_{maps['color'].stem}", build)
+
+
+def procedural_material(pattern: str) -> bpy.types.Material:
+    def build(mat):
+        tree, links = mat.node_tree, mat.node_tree.links
+        bsdf = _principled(tree)
+        mapping = _object_mapping(tree)
+        node_type = {
+            "noise": "ShaderNodeTexNoise",
+            "voronoi": "ShaderNodeTexVoronoi",
+            "checker": "ShaderNodeTexChecker",
+        }
+        tex = tree.nodes.new(node_type[pattern])
+        tex.inputs["Scale"].default_value = 1.0  # the mapping scales (per object)
+        links.new(mapping.outputs["Vector"], tex.inputs["Vector"])
+        # a factor in [0, 1] with contrast: noise hovers around 0.5, voronoi distances ~0 .. 0.7
+        span = {"noise": (0.35, 0.65), "voronoi": (0.0, 0.6), "checker": (0.0, 1.0)}[pattern]
+        ramp = tree.nodes.new("ShaderNodeMapRange")
+        ramp.inputs["From Min"].default_value, ramp.inputs["From Max"].default_value = span
+        ramp.clamp = True
+        links.new(tex.outputs["Distance" if pattern == "voronoi" else "Fac"], ramp.inputs["Value"])
+        _node, factor, a, b, result = compat.mix_rgb(tree)
+        links.new(ramp.outputs["Result"], factor)
+        links.new(tree.nodes.new("ShaderNodeObjectInfo").outputs["Color"], a)
+        links.new(_attribute(tree, COLOR2_PROP).outputs["Color"], b)
+        links.new(result, bsdf.inputs["Base Color"])
+        _surface_attributes(tree, bsdf, False)
+
+    return _material(f"procedural:{pattern}", f"sdg_procedural_{pattern}", build)
+
+
+def set_object_material(obj, mat) -> None:
+    """Show `mat` on every slot of this object only (object-linked slots; mesh untouched)."""
+    if not obj.material_slots:
+        obj.data.materials.append(None)  # a slot to link (an asset without any material)
+    for slot in obj.material_slots:
+        slot.link = "OBJECT"
+        slot.material = mat
+
+
+def _texture_values(obj, v: dict) -> None:
+    # Always written: an unrandomized value is the default, never the previous frame's.
+    obj[SCALE_PROP] = float(v.get("scale", DEFAULT_SCALE))
+    obj[ROTATION_PROP] = math.radians(float(v.get("rotation", 0.0)))
+
+
+@applier("texture", with_spec=True)
+def apply_texture(built: BuiltScene, target: str, v: dict, spec) -> None:
+    mat = texture_material(spec.maps(v["image"]))
+    for obj in built.entities[target].meshes:
+        set_object_material(obj, mat)
+        _texture_values(obj, v)
+
+
+@applier("procedural_texture")
+def apply_procedural(built: BuiltScene, target: str, v: dict) -> None:
+    pattern = v.get("pattern", PATTERNS[0])
+    mat = procedural_material(pattern)
+    for obj in built.entities[target].meshes:
+        set_object_material(obj, mat)
+        _texture_values(obj, v)
+        if "color" in v:
+            c = list(v["color"])
+            obj.color = (*c[:3], 1.0)
+        first = list(obj.color)[:3]
+        obj[COLOR2_PROP] = [float(x) for x in v.get("color2", [0.25 * x for x in first])][:3]
+        if "roughness" in v:
+            obj[ROUGHNESS_PROP] = float(v["roughness"])
+
+
+@applier("material_swap")
+def apply_material_swap(built: BuiltScene, target: str, v: dict) -> None:
+    mat = bpy.data.materials.get(v["material"])
+    if mat is None:
+        known = sorted(m.name for m in bpy.data.materials if KEY_PROP not in m)
+        raise ValueError(f"material_swap: no material named {v['material']!r} in the scene (materials: {known})")
+    for obj in built.entities[target].meshes:
+        set_object_material(obj, mat)
+
+
+def scene_facts(built: BuiltScene) -> dict:
+    """What randomizers may pick from in the built scene: its material names (the
+    user's and the assets', not those this module makes while running)."""
+    return {"materials": sorted(m.name for m in bpy.data.materials if KEY_PROP not in m)}
+
+
+# ------------------------------------------------------------------------- world
+
+
+def _world_background(scene):
+    tree = scene.world.node_tree
+    return tree, next(n for n in tree.nodes if n.type == "BACKGROUND")
+
+
+def _named(tree, name: str, node_type: str):
+    node = tree.nodes.get(name)
+    if node is None:
+        node = tree.nodes.new(node_type)
+        node.name = name
+    return node
+
+
+def _show_on_background(tree, bg, output) -> None:
+    socket = bg.inputs["Color"]
+    if not any(link.from_socket == output for link in socket.links):
+        tree.links.new(output, socket)
+
+
+@applier("world_hdri", with_spec=True)
+def apply_world_hdri(built: BuiltScene, target: str, v: dict, spec) -> None:
+    tree, bg = _world_background(built.scene)
+    coord = _named(tree, "sdg_hdri_coord", "ShaderNodeTexCoord")
+    mapping = _named(tree, "sdg_hdri_mapping", "ShaderNodeMapping")
+    env = _named(tree, "sdg_hdri", "ShaderNodeTexEnvironment")
+    if not mapping.inputs["Vector"].links:
+        tree.links.new(coord.outputs["Generated"], mapping.inputs["Vector"])
+        tree.links.new(mapping.outputs["Vector"], env.inputs["Vector"])
+    env.image = load_image(spec.folder / v["image"])
+    mapping.inputs["Rotation"].default_value = (0.0, 0.0, math.radians(float(v.get("rotation", 0.0))))
+    bg.inputs["Strength"].default_value = float(v.get("strength", 1.0))
+    _show_on_background(tree, bg, env.outputs["Color"])
+
+
+@applier("sky")
+def apply_sky(built: BuiltScene, target: str, v: dict) -> None:
+    tree, bg = _world_background(built.scene)
+    sky = _named(tree, "sdg_sky", "ShaderNodeTexSky")
+    model = compat.sky_model()
+    if sky.sky_type != model:
+        sky.sky_type = model
+    angles = {"sun_elevation": "sun_elevation", "sun_rotation": "sun_rotation"}
+    for key, prop in angles.items():
+        if key in v:
+            setattr(sky, prop, math.radians(float(v[key])))
+    plain = {"altitude": "altitude", "air": "air_density", "aerosol": compat.sky_aerosol_property()}
+    plain["ozone"] = "ozone_density"
+    for key, prop in plain.items():
+        if key in v:
+            setattr(sky, prop, float(v[key]))
+    if "strength" in v:
+        bg.inputs["Strength"].default_value = float(v["strength"])
+    _show_on_background(tree, bg, sky.outputs["Color"])

@@ -1,0 +1,83 @@
+"""Named 3D keypoints of entities, as Blender empties below the entity's root (bpy).
+
+Two sources, one representation:
+- a parameter file's asset `keypoints = { name = [x, y, z] }` (and `skeleton`): the
+  builder adds one empty per keypoint, parented to each copy's root at those local
+  coordinates (so the asset's scale and every randomized pose carry them);
+- a user's .blend: empties anywhere below an object, named `kp_<name>` (Blender's
+  `.001` suffixes of duplicates are ignored) or carrying the custom property
+  `sdg_keypoint = "<name>"`. A skeleton is the root's custom property `sdg_skeleton`, a
+  JSON list of [name, name] pairs.
+Keypoints are read per frame in world space (capture), in declaration order (parameter
+file) or by name (empties of a .blend).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import bpy
+
+KEYPOINT_PROPERTY = "sdg_keypoint"
+ORDER_PROPERTY = "sdg_keypoint_index"
+SKELETON_PROPERTY = "sdg_skeleton"
+NAME_PREFIX = "kp_"
+_DUPLICATE_SUFFIX = re.compile(r"\.\d{3,}$")
+
+
+def add_keypoints(root, keypoints: dict[str, list[float]], skeleton: list[list[str]]) -> None:
+    """One empty per keypoint below `root`, at its local coordinates; skeleton on the root."""
+    collections = list(root.users_collection)
+    for index, (name, xyz) in enumerate(keypoints.items()):
+        empty = bpy.data.objects.new(f"{NAME_PREFIX}{name}", None)
+        empty.empty_display_size = 0.02
+        for coll in collections:
+            coll.objects.link(empty)
+        empty.parent = root
+        empty.location = xyz
+        empty[KEYPOINT_PROPERTY] = name
+        empty[ORDER_PROPERTY] = index
+    if skeleton:
+        root[SKELETON_PROPERTY] = json.dumps(skeleton)
+
+
+def keypoint_name(obj) -> str | None:
+    """The keypoint an object stands for, or None (not an empty, or not a keypoint)."""
+    if obj.type != "EMPTY":
+        return None
+    name = obj.get(KEYPOINT_PROPERTY)
+    if isinstance(name, str) and name:
+        return name
+    if obj.name.startswith(NAME_PREFIX) and len(obj.name) > len(NAME_PREFIX):
+        return _DUPLICATE_SUFFIX.sub("", obj.name[len(NAME_PREFIX) :])
+    return None
+
+
+def entity_keypoints(root) -> tuple[dict[str, list[float]], list[list[str]]]:
+    """({name: world [x, y, z]} in keypoint order, skeleton pairs) of the entity at `root`."""
+    found = []
+    stack = list(root.children)
+    while stack:
+        obj = stack.pop()
+        stack.extend(obj.children)
+        name = keypoint_name(obj)
+        if name is not None:
+            order = obj.get(ORDER_PROPERTY)
+            found.append((order if isinstance(order, int) else 1 << 30, name, obj))
+    found.sort(key=lambda t: (t[0], t[1]))
+    points = {}
+    for _order, name, obj in found:
+        if name not in points:  # a name twice: the first (in order) wins
+            points[name] = [float(c) for c in obj.matrix_world.translation]
+    skeleton = []
+    raw = root.get(SKELETON_PROPERTY)
+    if isinstance(raw, str) and raw:
+        try:
+            pairs = json.loads(raw)
+        except ValueError:
+            pairs = []
+        skeleton = (
+            [[str(a), str(b)] for a, b in pairs if a in points and b in points] if isinstance(pairs, list) else []
+        )
+    return points, skeleton

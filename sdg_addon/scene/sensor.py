@@ -1,0 +1,44 @@
+"""Apply sensor randomizers (sampling.sensor) in Blender: lens, depth of field, motion blur.
+
+Exposure, white balance and the `augment` randomizer change only the RGB image, after
+the render (sdg_addon.imaging): nothing to do in the scene for them.
+"""
+
+from __future__ import annotations
+
+import math
+
+from .build import BuiltScene
+from .randomize import applier
+
+
+@applier("sensor", with_spec=True)
+def apply_sensor(built: BuiltScene, target: str, v: dict, spec) -> None:
+    data = built.cameras[target].data
+    if "focal_length" in v:
+        data.lens = float(v["focal_length"])
+    if "fov" in v:
+        data.angle = math.radians(float(v["fov"]))  # across the larger side (sensor fit AUTO)
+    if "f_stop" in v:
+        data.dof.use_dof = True
+        data.dof.aperture_fstop = float(v["f_stop"])
+    focus = spec.options.get("focus_target") if spec is not None else ""
+    if focus:
+        entity = built.entities.get(focus)
+        if entity is None:
+            raise ValueError(
+                f"sensor: focus_target {focus!r} is no object of the scene (objects: {built.names('objects')})"
+            )
+        data.dof.focus_object = entity.root
+    elif "focus_distance" in v:
+        data.dof.focus_object = None
+        data.dof.focus_distance = float(v["focus_distance"])
+    if "shutter" in v:
+        render = built.scene.render
+        render.use_motion_blur = float(v["shutter"]) > 0
+        render.motion_blur_shutter = max(float(v["shutter"]), 0.01)
+
+
+@applier("augment")
+def apply_augment(built: BuiltScene, target: str, v: dict) -> None:
+    """Nothing in the scene: augmentations act on the rendered RGB image (imaging)."""

@@ -1,0 +1,67 @@
+"""The one path sanitizer: every name that becomes part of a path goes through here.
+
+Camera names, split names, label values, asset names and writer options are the user's
+text; a writer must never let one of them reach outside the output folder (`..`, `/`, an
+absolute path, NUL) or produce a name that some file system refuses (300 characters,
+`CON` on Windows, control characters). `safe_name` turns any text into one plain path
+component; `inside` joins components under a root and proves the result stays there.
+
+A changed name gets a short hash of the original, so two different names never share a
+folder (`cam/1` and `cam:1` both clean to `cam_1`, which would mix two cameras' frames).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from pathlib import Path
+
+MAX_COMPONENT = 80  # characters of a name; writers add suffixes such as `_semantics_mapping_000000.json`
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+_RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)), *(f"lpt{i}" for i in range(10))}
+
+
+class UnsafePathError(ValueError):
+    """A path that would leave the output folder."""
+
+
+def safe_name(text: object) -> str:
+    """One portable path component made from `text`: ASCII letters, digits, `.`, `_`, `-`.
+
+    Unchanged when it already is one (and is not `.`, `..`, hidden or a reserved device
+    name); otherwise unsafe runs become `_`, the result is cut to MAX_COMPONENT and a
+    hash of the original text is appended, so distinct inputs stay distinct.
+    """
+    text = str(text)
+    clean = _UNSAFE.sub("_", text).strip(".") or "_"
+    if clean.startswith("-"):
+        clean = "_" + clean[1:]
+    if clean.split(".")[0].lower() in _RESERVED:
+        clean = "_" + clean
+    if clean == text and len(text) <= MAX_COMPONENT:
+        return text
+    digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    return f"{clean[: MAX_COMPONENT - 9]}-{digest}"
+
+
+def is_safe_name(text: object) -> bool:
+    return isinstance(text, str) and safe_name(text) == text
+
+
+def inside(root: Path | str, *names: object) -> Path:
+    """root / safe_name(n1) / safe_name(n2) ...: a path that cannot leave `root`."""
+    path = Path(root)
+    for name in names:
+        path = path / safe_name(name)
+    check_inside(root, path)
+    return path
+
+
+def check_inside(root: Path | str, path: Path | str) -> Path:
+    """`path`, after proving it lies under `root` (following `..` and symbolic links)."""
+    real_root = os.path.realpath(root)
+    real = os.path.realpath(path)
+    if "\0" in str(path) or os.path.commonpath([real_root, real]) != real_root:
+        raise UnsafePathError(f"refusing to write {str(path)!r}: it is outside the output folder {str(root)!r}")
+    return Path(path)

@@ -1,0 +1,189 @@
+"""WebDataset writer: tar shards of N frames, one sample per frame, that `webdataset`
+(and any tar reader) streams as is, for training at scale.
+
+    webdataset/<D>-000000.tar      frames 0 .. N-1 of dataset D (in frame order)
+    webdataset/<D>-000001.tar      frames N .. 2N-1 ...
+    webdataset/<D>.json            {"shards": [...], "frames": per shard, "url": brace pattern}
+    webdataset/parts/<D>/<frame>.tar   one small tar per finished frame, joined by finalize()
+
+D is the split ("train", or "val" with val_every), or <split>_<camera> with several
+cameras. A sample's key is the frame number (6 digits); its files (webdataset groups
+files by key, the part after the first dot is the field name):
+
+    <key>.rgb.png              RGB image
+    <key>.depth.npy            distance_to_image_plane, float32 metres (inf = no surface)
+    <key>.instance.npy         instance ids, uint16 (uint32 above 65535): .npy, not PNG, since
+                               webdataset's image decoders turn 16-bit PNGs into RGB
+    <key>.semantic.npy         semantic ids, likewise
+    <key>.<annotator>.npy      every other array annotation (normals, distance_to_camera...)
+    <key>.json                 frame, camera, the label table's classes and every other
+                               annotation as JSON (boxes as lists of row dicts, id maps' labels)
+
+Shards are rebuilt from the parts at the end of every run (also of each render shard and
+resumed run), deterministically: members in frame order, mtime 0, owner 0, so the tar
+bytes depend only on the frames. The parts stay (a later run's finalize needs them).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io as _io
+import json
+import os
+import tarfile
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from ..frame import AnnotatedFrame
+from . import io
+from .base import Writer, register_writer
+from .common import check_options, class_names, rgb_image, safe_name, split_of
+
+RENAMED = {"distance_to_image_plane": "depth", "instance_segmentation": "instance", "semantic_segmentation": "semantic"}
+
+
+def _tarinfo(name: str, size: int) -> tarfile.TarInfo:
+    info = tarfile.TarInfo(name)
+    info.size, info.mtime, info.mode = size, 0, 0o644
+    info.uid = info.gid = 0
+    info.uname = info.gname = ""
+    return info
+
+
+@contextlib.contextmanager
+def atomic_binary(path: Path):
+    """A binary file streamed to a temporary name next to `path`, renamed at the end."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            yield fh
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def _npy(array: np.ndarray) -> bytes:
+    buf = _io.BytesIO()
+    np.save(buf, np.asarray(array), allow_pickle=False)
+    return buf.getvalue()
+
+
+def to_json(value):
+    """Annotation values as JSON data: structured arrays as lists of row dicts."""
+    if isinstance(value, np.ndarray):
+        if value.dtype.names:
+            return [{k: to_json(row[k]) for k in value.dtype.names} for row in value]
+        return value.tolist()
+    if isinstance(value, dict):
+        return {str(k): to_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_json(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+@register_writer
+class WebDatasetWriter(Writer):
+    name = "webdataset"
+    required_annotators = ("rgb",)
+    OPTIONS = {
+        "semantic_type": ("class", str, "label type whose values are the classes listed in each sample's json"),
+        "split": ("train", str, "split name (shard file prefix)"),
+        "val_every": (0, int, "if N > 0, frames with frame % N == 0 go to the 'val' split instead"),
+        "frames_per_shard": (1000, int, "frames per tar shard (shard k holds frames k*N .. k*N+N-1)"),
+        "png_compress_level": (1, int, "0 (fastest) .. 9 (smallest)"),
+    }
+
+    def __init__(self, output_dir, **options):
+        super().__init__(output_dir, **options)
+        check_options(self.name, {**self.options, "frame_padding": 6})
+        if self.options["frames_per_shard"] < 1:
+            raise ValueError(
+                f"writer 'webdataset': frames_per_shard must be >= 1, got {self.options['frames_per_shard']}"
+            )
+
+    @property
+    def root(self) -> Path:
+        return self.output_dir / "webdataset"
+
+    def dataset_name(self, frame_index: int, camera_name: str) -> str:
+        split = split_of(frame_index, self.options)
+        return f"{split}_{safe_name(camera_name)}" if self.several_cameras else split
+
+    def sample_files(self, frame: AnnotatedFrame) -> dict[str, bytes]:
+        """{field name: bytes} of one frame's sample (see the module doc)."""
+        from .png import encode_png
+
+        level = self.options["png_compress_level"]
+        files = {"rgb.png": encode_png(rgb_image(frame), level)}
+        meta = {
+            "frame": int(frame.frame),
+            "camera": frame.camera_name,
+            "classes": class_names(frame.label_table, self.options["semantic_type"]),
+        }
+        for name, value in frame.annotations.items():
+            if name == "rgb":
+                continue
+            field = RENAMED.get(name, name)
+            data = value.get("data") if isinstance(value, dict) else value
+            if isinstance(data, np.ndarray) and not data.dtype.names and data.ndim >= 2:
+                if data.ndim == 2 and data.dtype.kind in "ui":
+                    # Ids as .npy, not PNG: webdataset's image decoders turn a 16-bit PNG
+                    # into RGB; .npy decodes exactly with any of them.
+                    small = data.max(initial=0) <= 65535
+                    files[f"{field}.npy"] = _npy(data.astype(np.uint16 if small else np.uint32))
+                else:
+                    files[f"{field}.npy"] = _npy(data)
+                if isinstance(value, dict) and value.get("info"):
+                    meta[field] = to_json(value["info"])
+            else:
+                meta[field] = to_json(value)
+        files["json"] = json.dumps(meta, default=to_json).encode("utf-8")
+        return files
+
+    def write(self, frame: AnnotatedFrame) -> None:
+        ds = self.dataset_name(frame.frame, frame.camera_name)
+        key = f"{frame.frame:06d}"
+        buf = _io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w", format=tarfile.USTAR_FORMAT) as tar:
+            for field, data in sorted(self.sample_files(frame).items()):
+                tar.addfile(_tarinfo(f"{key}.{field}", len(data)), _io.BytesIO(data))
+        io.write_bytes(self.root / "parts" / ds / f"{key}.tar", buf.getvalue())
+
+    def finalize(self) -> None:
+        parts_root = self.root / "parts"
+        if not parts_root.is_dir():
+            return
+        n = self.options["frames_per_shard"]
+        for folder in sorted(p for p in parts_root.iterdir() if p.is_dir()):
+            ds = folder.name
+            frames = sorted(int(p.stem) for p in folder.glob("*.tar"))
+            shards: dict[int, list[int]] = {}
+            for f in frames:
+                shards.setdefault(f // n, []).append(f)
+            names = []
+            for k, members in sorted(shards.items()):
+                name = f"{ds}-{k:06d}.tar"
+                names.append(name)
+                # Streamed to a temporary name, renamed when complete (memory stays flat).
+                with atomic_binary(self.root / name) as fh:
+                    with tarfile.open(fileobj=fh, mode="w", format=tarfile.USTAR_FORMAT) as out:
+                        for f in members:
+                            with tarfile.open(folder / f"{f:06d}.tar") as part:
+                                for member in part.getmembers():
+                                    data = part.extractfile(member).read()
+                                    out.addfile(_tarinfo(member.name, len(data)), _io.BytesIO(data))
+            first, last = min(shards), max(shards)
+            index = {
+                "shards": names,
+                "frames": [len(shards[k]) for k in sorted(shards)],
+                "url": f"{ds}-{{{first:06d}..{last:06d}}}.tar",
+                "frames_per_shard": n,
+            }
+            io.write_json(self.root / f"{ds}.json", index, indent=1)

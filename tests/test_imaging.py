@@ -1,0 +1,242 @@
+"""The image pipeline after the render (sensor response, augmentations) and the appearance /
+sensor randomizers' sampling: no bpy."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sdg_addon.frame import Camera, FrameData, LabelTable
+from sdg_addon.imaging import (
+    apply_display,
+    apply_linear,
+    camera_image_ops,
+    gaussian_blur,
+    white_balance_gains,
+)
+from sdg_addon.sampling import RANDOMIZERS, make_distribution, sample_frame
+from sdg_addon.sampling.appearance import blackbody_rgb
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def grey(level: int, h: int = 40, w: int = 50) -> np.ndarray:
+    img = np.full((h, w, 4), level, np.uint8)
+    img[..., 3] = 255
+    return img
+
+
+def spec(kind: str, options: dict | None = None, **params):
+    return RANDOMIZERS[kind]({k: make_distribution(v) for k, v in params.items()}, options or {})
+
+
+# ------------------------------------------------------------------ colour temperature
+
+
+def test_blackbody_colours_run_from_red_to_blue():
+    warm, d65, cool = blackbody_rgb(2000), blackbody_rgb(6504), blackbody_rgb(12000)
+    assert warm[0] == 1.0 and warm[0] > warm[1] > warm[2]
+    assert max(d65) - min(d65) < 0.06  # a 6504 K black body is nearly white in Rec.709
+    assert cool[2] == 1.0 and cool[2] > cool[1] > cool[0]
+
+
+def test_white_balance_makes_the_balanced_temperature_neutral():
+    for k in (2700, 5000, 9000):
+        balanced = np.asarray(blackbody_rgb(k)) * white_balance_gains(k)
+        assert np.allclose(balanced, balanced[1], rtol=1e-6)
+    # balanced for tungsten, a daylight scene turns blue
+    daylight = np.asarray(blackbody_rgb(6504)) * white_balance_gains(3000)
+    assert daylight[2] > 1.5 * daylight[0]
+
+
+def test_exposure_scales_linear_values_and_keeps_alpha():
+    rgba = np.full((2, 3, 4), 0.25, np.float32)
+    out = apply_linear(rgba, {"exposure": 1.0})
+    assert np.allclose(out[..., :3], 0.5) and np.allclose(out[..., 3], 0.25)
+    assert np.allclose(apply_linear(rgba, {"exposure": -2.0})[..., :3], 0.0625)
+    assert apply_linear(rgba, {}) is rgba  # nothing asked: untouched, not copied
+
+
+# ---------------------------------------------------------------------- augmentations
+
+
+def test_gaussian_noise_has_the_asked_spread_and_depends_only_on_the_seed():
+    img = grey(128, 200, 200)
+    a = apply_display(img, {"gaussian_noise": 0.02, "noise_seed": 5})
+    b = apply_display(img, {"gaussian_noise": 0.02, "noise_seed": 5})
+    c = apply_display(img, {"gaussian_noise": 0.02, "noise_seed": 6})
+    assert np.array_equal(a, b) and not np.array_equal(a, c)
+    diff = a[..., :3].astype(float) - 128
+    assert abs(diff.std() - 0.02 * 255) < 0.2 and abs(diff.mean()) < 0.1
+    assert np.all(a[..., 3] == 255)  # alpha untouched
+
+
+def test_poisson_noise_variance_follows_the_photon_count():
+    img = grey(128, 200, 200)
+    photons = 400.0
+    out = apply_display(img, {"poisson_noise": photons, "noise_seed": 1})[..., :3].astype(float) / 255
+    level = 128 / 255
+    assert abs(out.mean() - level) < 0.003
+    assert abs(out.var() - level / photons) < 0.15 * level / photons  # Var = mean / photons
+
+
+def test_blur_keeps_the_mean_and_spreads_an_edge():
+    img = grey(0, 20, 40)
+    img[:, 20:, :3] = 255
+    out = apply_display(img, {"blur": 2.0})
+    assert abs(out[..., :3].mean() - img[..., :3].mean()) < 1.0
+    row = out[10, :, 0].astype(int)
+    assert row[0] == 0 and row[-1] == 255 and 0 < row[19] < 128 < row[20] < 255
+    k = gaussian_blur(np.pad(np.ones((1, 1, 1)), ((5, 5), (5, 5), (0, 0))), 1.0)
+    assert abs(k.sum() - 1.0) < 1e-9  # an impulse blurs to a kernel of unit sum
+
+
+def test_colour_jitter():
+    rng = np.random.default_rng(0)
+    img = grey(0, 30, 30)
+    img[..., :3] = rng.integers(30, 220, (30, 30, 3))
+    assert np.array_equal(apply_display(img, {"hue": 360.0}), img)
+    flat = apply_display(img, {"saturation": 0.0})
+    assert np.all(np.ptp(flat[..., :3].astype(int), axis=-1) <= 1)  # grey
+    brighter = apply_display(img, {"brightness": 1.2})
+    assert brighter[..., :3].astype(int).sum() > img[..., :3].astype(int).sum()
+    low = apply_display(img, {"contrast": 0.5})
+    assert low[..., :3].std() < 0.6 * img[..., :3].std()
+    shifted = apply_display(img, {"hue": 120.0})
+    assert not np.array_equal(shifted, img)
+    back = apply_display(shifted, {"hue": 240.0})  # a full turn in two steps
+    assert np.abs(back[..., :3].astype(int) - img[..., :3]).max() <= 3
+
+
+def test_jpeg_adds_artefacts_but_keeps_the_picture():
+    yy, xx = np.mgrid[0:64, 0:64]
+    img = grey(0, 64, 64)
+    img[..., 0] = (xx * 4) % 256
+    img[..., 1] = ((xx // 8 + yy // 8) % 2) * 255
+    low = apply_display(img, {"jpeg_quality": 10})
+    high = apply_display(img, {"jpeg_quality": 95})
+    err = lambda a: np.abs(a[..., :3].astype(int) - img[..., :3]).mean()  # noqa: E731
+    assert err(low) > err(high) > 0
+    assert err(low) < 40
+
+
+def test_frame_rgb_applies_the_ops_and_leaves_other_passes():
+    h, w = 6, 8
+    cam = Camera("cam", w, h, "perspective", np.eye(4), 10, 10, w / 2, h / 2, 0.1, 10)
+    combined = np.full((h, w, 4), 0.2, np.float32)
+    combined[..., 3] = 1
+    instance = np.arange(h * w, dtype=np.uint32).reshape(h, w)
+    plain = FrameData(0, cam, {"combined": combined.copy(), "instance": instance.copy()}, {}, LabelTable())
+    ops = {"exposure": 1.0, "gaussian_noise": 0.05, "noise_seed": 3}
+    noisy = FrameData(
+        0, cam, {"combined": combined.copy(), "instance": instance.copy()}, {}, LabelTable(), image_ops=ops
+    )
+    assert not np.array_equal(plain.rgb(), noisy.rgb())
+    assert noisy.rgb()[..., :3].mean() > plain.rgb()[..., :3].mean()  # one stop brighter
+    assert np.array_equal(noisy.passes["instance"], instance)
+    assert np.array_equal(noisy.passes["combined"], combined)  # the render itself is kept
+
+
+def test_imaging_and_sampling_need_no_bpy():
+    for path in [ROOT / "sdg_addon" / "imaging.py", *(ROOT / "sdg_addon" / "sampling").glob("*.py")]:
+        tree = ast.parse(path.read_text())
+        names = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+        names |= {n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+        assert not any(x.split(".")[0] in ("bpy", "mathutils") for x in names), path
+
+
+# ------------------------------------------------------------ sampled image operations
+
+
+def test_ops_per_camera_from_the_sampling_log_and_logged_seed():
+    sensor = spec("sensor", exposure={"distribution": "uniform", "low": -1, "high": 1}, white_balance=5000)
+    aug = spec("augment", gaussian_noise={"distribution": "uniform", "low": 0, "high": 0.1}, jpeg_quality=50)
+    sampled = sample_frame(4, 2, [sensor, aug], [["a", "b"], ["a", "b"]])
+    a, b = camera_image_ops(sampled, "a"), camera_image_ops(sampled, "b")
+    assert set(a) == {"exposure", "white_balance", "gaussian_noise", "jpeg_quality", "noise_seed"}
+    assert a["noise_seed"] != b["noise_seed"] and a["exposure"] != b["exposure"]
+    assert camera_image_ops(sampled, "c") == {}
+    assert sample_frame(4, 2, [sensor, aug], [["a", "b"], ["a", "b"]]) == sampled
+    # no noise asked: no seed drawn
+    quiet = sample_frame(4, 2, [spec("augment", blur=1.0)], [["a"]])
+    assert quiet[0]["values"]["a"] == {"blur": 1.0}
+
+
+# -------------------------------------------------------------- appearance sampling
+
+
+def test_texture_sets_pair_maps_by_suffix_and_pick_uniformly(tmp_path):
+    for name in ("wood.png", "wood_normal.png", "wood_roughness.jpg", "tiles.jpg", "notes.txt", "metal.exr"):
+        (tmp_path / name).write_bytes(b"x")
+    r = spec("texture", {"folder": "."}, scale=2.0)
+    assert r.prepare(tmp_path) == []
+    assert r.names == ["metal.exr", "tiles.jpg", "wood.png"]  # maps and non-images left out
+    assert r.maps("wood.png") == {
+        "color": tmp_path / "wood.png",
+        "normal": tmp_path / "wood_normal.png",
+        "roughness": tmp_path / "wood_roughness.jpg",
+    }
+    assert r.maps("tiles.jpg") == {"color": tmp_path / "tiles.jpg"}
+    picks = [sample_frame(1, f, [r], [["box"]])[0]["values"]["box"]["image"] for f in range(600)]
+    counts = {n: picks.count(n) / 600 for n in r.names}
+    assert all(abs(c - 1 / 3) < 0.06 for c in counts.values())
+
+
+def test_texture_suffix_conventions_of_texture_sites(tmp_path):
+    for name in ("Wood049_Color.jpg", "Wood049_NormalGL.jpg", "Wood049_Roughness.jpg", "Rock_Color.png"):
+        (tmp_path / name).write_bytes(b"x")
+    opts = {"folder": ".", "color_suffix": "_Color", "normal_suffix": "_NormalGL", "roughness_suffix": "_Roughness"}
+    r = spec("texture", opts)
+    assert r.prepare(tmp_path) == [] and r.names == ["Rock_Color.png", "Wood049_Color.jpg"]
+    assert set(r.maps("Wood049_Color.jpg")) == {"color", "normal", "roughness"}
+
+
+def test_folder_problems_are_named(tmp_path):
+    assert spec("texture", {}).prepare(tmp_path)[0][0] == "folder"  # required
+    assert "existing folder" in spec("texture", {"folder": "nope"}).prepare(tmp_path)[0][2]
+    (tmp_path / "empty").mkdir()
+    assert "found none" in spec("world_hdri", {"folder": "empty"}).prepare(tmp_path)[0][2]
+    (tmp_path / "h").mkdir()
+    (tmp_path / "h" / "sky.hdr").write_bytes(b"x")
+    (tmp_path / "h" / "photo.png").write_bytes(b"x")  # not an HDRI
+    r = spec("world_hdri", {"folder": "h"}, image={"distribution": "choice", "values": ["sky.hdr", "photo.png"]})
+    ((key, value, expected),) = r.prepare(tmp_path)
+    assert (key, value) == ("image", "photo.png") and "sky.hdr" in expected
+
+
+def test_procedural_patterns_and_light_types_are_checked():
+    bad = spec("procedural_texture", pattern={"distribution": "choice", "values": ["noise", "marble"]})
+    assert bad.prepare(Path("."))[0][:2] == ("pattern", "marble")
+    r = spec("procedural_texture")
+    got = {sample_frame(0, f, [r], [["o"]])[0]["values"]["o"]["pattern"] for f in range(60)}
+    assert got == {"noise", "voronoi", "checker"}  # default: any pattern
+    assert spec("light", light_type="Spot").prepare(Path(".")) == []
+    assert spec("light", light_type="laser").prepare(Path("."))[0][0] == "light_type"
+
+
+def test_sensor_refuses_two_ways_of_one_thing():
+    assert spec("sensor", focal_length=35, fov=50).prepare(Path("."))[0][0] == "fov"
+    assert spec("sensor", {"focus_target": "mug"}, focus_distance=2.0).prepare(Path("."))[0][0] == "focus_distance"
+
+
+@pytest.mark.parametrize("k", [2000, 6504, 15000])
+def test_blackbody_is_normalised(k):
+    rgb = blackbody_rgb(k)
+    assert max(rgb) == 1.0 and min(rgb) >= 0
+
+
+def test_material_swap_picks_from_the_scenes_materials_by_glob():
+    r = spec("material_swap", {"materials": "Metal*"})
+    assert r.prepare(Path(".")) == []
+    assert r.bind({"materials": ["Wood", "Metal_B", "Metal_A", "Plastic"]}) is None
+    assert r.pool == ["Metal_A", "Metal_B"]
+    picks = [sample_frame(0, f, [r], [["a", "b"]])[0]["values"] for f in range(200)]
+    names = [v["material"] for p in picks for v in p.values()]
+    assert set(names) == {"Metal_A", "Metal_B"} and 0.4 < names.count("Metal_A") / len(names) < 0.6
+    assert "matches no material" in spec("material_swap", {"materials": "Gold*"}).bind({"materials": ["Wood"]})
+    # one of the two ways, not both, not none
+    assert spec("material_swap").prepare(Path("."))[0][0] == "material"
+    assert spec("material_swap", {"materials": "*"}, material="Wood").prepare(Path("."))[0][0] == "material"

@@ -1,0 +1,132 @@
+"""Keypoints of a real render: a cube's eight corners declared in the parameter file
+project to pixels computed by hand, with visibility 2 (front face), 1 (back face, hidden
+by the cube itself) and 0 (a keypoint outside the image); the COCO writer writes them as
+COCO keypoints that pycocotools loads. Empties named kp_<name> in a scene are keypoints too."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+pytest.importorskip("bpy")
+
+from headless.cli import main  # noqa: E402
+
+W, H, FOCAL, SENSOR, DIST = 64, 48, 50.0, 36.0, 5.0
+# Primitives have their base centred on the origin: the unit cube spans z in [0, 1].
+CORNERS = {f"c{i}": [(-0.5, 0.5)[i & 1], (-0.5, 0.5)[(i >> 1) & 1], (0.0, 1.0)[i >> 2]] for i in range(8)}
+
+SCENE = f"""
+[run]
+seed = 1
+frames = 1
+
+[render]
+resolution = [{W}, {H}]
+samples = 2
+device = "cpu"
+
+[scene]
+ground = false
+
+[[cameras]]
+name = "cam"
+location = [0.0, -{DIST}, 0.5]
+look_at = [0.0, 0.0, 0.5]
+focal_length = {FOCAL}
+sensor_width = {SENSOR}
+
+[[lights]]
+name = "sun"
+type = "sun"
+location = [0, -5, 5]
+energy = 3
+
+[[assets]]
+name = "cube"
+primitive = "cube"
+size = 1.0
+labels = {{ class = "cube" }}
+keypoints = {{ {", ".join(f"{k} = {v}" for k, v in CORNERS.items())}, far = [10.0, 0.0, 0.0] }}
+skeleton = [["c0", "c1"], ["c1", "c3"], ["c0", "far"]]
+
+[annotators]
+keypoints = {{}}
+
+[writers]
+basic = {{}}
+coco = {{}}
+"""
+
+
+def expected(name):
+    """Hand projection: depth = y + 5, u = W/2 + f x / depth, v = H/2 - f (z - 0.5) / depth."""
+    x, y, z = CORNERS.get(name, [10.0, 0.0, 0.0])
+    z -= 0.5  # the camera's height
+    f = FOCAL * W / SENSOR
+    depth = y + DIST
+    u, v = W / 2 + f * x / depth, H / 2 - f * z / depth
+    if not (0 <= u < W and 0 <= v < H):
+        return u, v, 0
+    return u, v, 2 if y < 0 else 1  # the front face (y = -0.5) faces the camera
+
+
+def test_cube_corners_project_by_hand_with_visibility_and_coco(tmp_path):
+    param = tmp_path / "kp.toml"
+    param.write_text(SCENE)
+    out = tmp_path / "out"
+    assert main(["render", str(param), "--out", str(out), "--quiet"]) == 0
+    rows = np.load(out / "keypoints_0000.npy")
+    info = json.loads((out / "keypoints_info_0000.json").read_text())
+    names = next(iter(info["names"].values()))
+    assert names == [*CORNERS, "far"]
+    assert len(rows) == 9
+    for r in rows:
+        u, v, vis = expected(names[r["index"]])
+        assert r["x"] == pytest.approx(u, abs=1e-4) and r["y"] == pytest.approx(v, abs=1e-4)
+        assert r["visibility"] == vis, names[r["index"]]
+    assert sorted(int(r["visibility"]) for r in rows) == [0, 1, 1, 1, 1, 2, 2, 2, 2]
+
+    from pycocotools.coco import COCO
+
+    coco = COCO(str(out / "coco" / "annotations" / "instances_train.json"))
+    cat = coco.loadCats(coco.getCatIds())[0]
+    assert cat["keypoints"] == names and cat["skeleton"] == [[1, 2], [2, 4], [1, 9]]
+    ann = coco.loadAnns(coco.getAnnIds())[0]
+    kp = np.array(ann["keypoints"]).reshape(-1, 3)
+    assert ann["num_keypoints"] == 8
+    for k, name in enumerate(names):
+        u, v, vis = expected(name)
+        assert kp[k, 2] == vis
+        if vis:  # COCO's pixel-index coordinates: the centre of the top-left pixel is (0, 0)
+            assert kp[k, 0] == pytest.approx(u - 0.5, abs=1e-3) and kp[k, 1] == pytest.approx(v - 0.5, abs=1e-3)
+        else:
+            assert kp[k, :2].tolist() == [0, 0]
+
+
+def test_empties_named_kp_in_a_scene_are_keypoints(clean_bpy):
+    """An empty kp_tip below an object (a user's .blend) is read as keypoint 'tip' in world
+    space, following its parent; Blender's .001 suffix is ignored."""
+    import bpy
+
+    from sdg_addon.scene.keypoints import entity_keypoints
+
+    mesh = bpy.data.meshes.new("m")
+    root = bpy.data.objects.new("thing", mesh)
+    bpy.context.scene.collection.objects.link(root)
+    a = bpy.data.objects.new("kp_tip", None)
+    b = bpy.data.objects.new("kp_base.001", None)
+    for e, z in ((a, 1.0), (b, 0.0)):
+        bpy.context.scene.collection.objects.link(e)
+        e.parent = root
+        e.location = (0.0, 0.0, z)
+    root.location = (1.0, 2.0, 3.0)
+    root.scale = (2.0, 2.0, 2.0)
+    root["sdg_skeleton"] = '[["tip", "base"]]'
+    bpy.context.view_layer.update()
+    points, skeleton = entity_keypoints(root)
+    assert list(points) == ["base", "tip"]
+    assert np.allclose(points["tip"], [1.0, 2.0, 5.0]) and np.allclose(points["base"], [1.0, 2.0, 3.0])
+    assert skeleton == [["tip", "base"]]

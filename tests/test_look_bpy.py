@@ -1,0 +1,361 @@
+"""Appearance and sensor randomizers in Blender: tiny renders (64x48, 2 samples).
+
+One run with every randomizer of the appearance and sensor families on (procedural and
+image textures, HDRI world, light type / size / temperature, lens, depth of field,
+exposure, white balance, augmentations, an interval trigger), then: the sampling log is
+the pure function of (seed, frame); frame f alone equals frame f of the run; the
+augmentations change RGB only; datablocks are made once and reused.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+bpy = pytest.importorskip("bpy")
+
+from sdg_addon.config import load_config  # noqa: E402
+from sdg_addon.recorder import Recorder, RunOptions  # noqa: E402
+from sdg_addon.sampling import sample_frame  # noqa: E402
+
+FRAMES = 3
+
+LOOK = """
+[run]
+seed = 3
+frames = 3
+
+[render]
+resolution = [64, 48]
+samples = 2
+device = "cpu"
+
+[[cameras]]
+name = "cam"
+location = [0.0, -1.5, 0.8]
+look_at = [0.0, 0.0, 0.1]
+
+[[lights]]
+name = "key"
+type = "area"
+location = [1.0, -1.0, 2.0]
+look_at = [0.0, 0.0, 0.0]
+energy = 150
+
+[[assets]]
+name = "ball"
+primitive = "sphere"
+size = 0.3
+labels = { class = "ball" }
+
+[[assets]]
+name = "box"
+primitive = "cube"
+size = 0.3
+location = [0.4, 0.2, 0]
+labels = { class = "box" }
+
+[[randomizers]]
+type = "procedural_texture"
+targets = ["ball", "ground"]
+scale = { distribution = "log_uniform", low = 2, high = 20 }
+color = { distribution = "uniform", low = [0, 0, 0], high = [1, 1, 1] }
+color2 = { distribution = "uniform", low = [0, 0, 0], high = [1, 1, 1] }
+
+[[randomizers]]
+type = "texture"
+targets = "box"
+folder = "tex"
+interval = 2
+scale = { distribution = "uniform", low = 1, high = 5 }
+rotation = { distribution = "uniform", low = 0, high = 90 }
+
+[[randomizers]]
+type = "world_hdri"
+folder = "hdri"
+strength = { distribution = "uniform", low = 0.3, high = 0.8 }
+rotation = { distribution = "uniform", low = 0, high = 360 }
+
+[[randomizers]]
+type = "light"
+targets = "key"
+light_type = { distribution = "choice", values = ["area", "point", "spot"] }
+size = { distribution = "uniform", low = 0.1, high = 1 }
+temperature = { distribution = "uniform", low = 2500, high = 9000 }
+
+[[randomizers]]
+type = "sensor"
+targets = "cam"
+fov = { distribution = "uniform", low = 40, high = 60 }
+f_stop = { distribution = "log_uniform", low = 1.4, high = 16 }
+focus_target = "ball"
+exposure = { distribution = "uniform", low = -1, high = 0.5 }
+white_balance = { distribution = "uniform", low = 4000, high = 8000 }
+"""
+
+AUGMENT = """
+[[randomizers]]
+type = "augment"
+targets = "cam"
+gaussian_noise = { distribution = "uniform", low = 0.01, high = 0.03 }
+blur = { distribution = "uniform", low = 0.3, high = 1 }
+jpeg_quality = { distribution = "uniform_int", low = 30, high = 90 }
+hue = { distribution = "uniform", low = -10, high = 10 }
+"""
+
+COUNTED = ("materials", "images", "node_groups", "meshes", "objects", "lights", "worlds", "textures")
+
+
+def write_hdr(path: Path, rgb: np.ndarray) -> None:
+    """A flat (uncompressed) Radiance .hdr file."""
+    h, w, _ = rgb.shape
+    m = rgb.max(-1)
+    e = np.where(m > 1e-32, np.ceil(np.log2(np.maximum(m, 1e-32))), -128)
+    scale = np.where(m > 1e-32, 256.0 / 2.0**e, 0)
+    rgbe = np.concatenate([np.clip(rgb * scale[..., None], 0, 255), (e + 128)[..., None]], -1).astype(np.uint8)
+    path.write_bytes(b"#?RADIANCE\nFORMAT=32-bit_rle_rgbe\n\n" + f"-Y {h} +X {w}\n".encode() + rgbe.tobytes())
+
+
+def make_inputs(d: Path, augment: bool = True) -> Path:
+    tex = d / "tex"
+    tex.mkdir(exist_ok=True)
+    yy, xx = np.mgrid[0:32, 0:32]
+    bricks = np.stack([(xx * 8) % 256, (yy * 8) % 256, np.full_like(xx, 60)], -1).astype(np.uint8)
+    Image.fromarray(bricks).save(tex / "bricks.png")
+    Image.fromarray(np.full((8, 8, 3), (128, 128, 255), np.uint8)).save(tex / "bricks_normal.png")
+    Image.fromarray(np.full((8, 8, 3), 200, np.uint8)).save(tex / "plain.jpg")
+    hdri = d / "hdri"
+    hdri.mkdir(exist_ok=True)
+    sky = np.zeros((4, 4, 3))
+    sky[:2], sky[2:] = (0.4, 0.6, 1.0), (0.3, 0.2, 0.1)
+    write_hdr(hdri / "outdoor.hdr", sky)
+    write_hdr(hdri / "warm.hdr", np.full((4, 4, 3), (1.0, 0.6, 0.3)))
+    param = d / ("look.toml" if augment else "plain.toml")
+    param.write_text(LOOK + (AUGMENT if augment else ""))
+    return param
+
+
+def record(param: Path, out: Path, frames: range) -> tuple[list[dict], list[dict]]:
+    """Run the recorder; return the frame log and the datablock counts after each frame."""
+    cfg = load_config(param)
+    recorder = Recorder(cfg, RunOptions(out, frames, overwrite=True, worker_processes=False))
+    counts = []
+    for i, _progress in enumerate(recorder.iter_run()):
+        if i:  # the first yield is before any frame
+            counts.append({k: len(getattr(bpy.data, k)) for k in COUNTED})
+    log = [json.loads(x) for x in (out / "audit" / "frames.jsonl").read_text().splitlines()]
+    return sorted(log, key=lambda r: r["frame"]), counts
+
+
+@pytest.fixture(scope="module")
+def look_run(tmp_path_factory):
+    d = tmp_path_factory.mktemp("look")
+    param = make_inputs(d)
+    log, counts = record(param, d / "full", range(FRAMES))
+    return d, param, log, counts
+
+
+def test_the_log_is_the_pure_sampling_of_seed_and_frame(look_run):
+    d, param, log, _ = look_run
+    cfg = load_config(param)
+    targets = [["ball", "ground"], ["box"], ["world"], ["key"], ["cam"], ["cam"]]
+    for record_ in log:
+        f = record_["frame"]
+        assert record_["samples"] == json.loads(json.dumps(sample_frame(cfg.seed, f, cfg.randomizers, targets)))
+    # the texture randomizer (interval 2) repeats its draw on odd frames
+    tex = [r["samples"][1] for r in log]
+    assert tex[1]["values"] == tex[0]["values"] and tex[1]["trigger_frame"] == 0
+    assert "trigger_frame" not in tex[2] and "trigger_frame" not in tex[0]
+
+
+def test_a_frame_alone_equals_that_frame_of_the_run(look_run):
+    d, param, log, _ = look_run
+    alone_log, _ = record(param, d / "alone", range(1, 2))  # a frame between two triggers
+    assert alone_log[0]["samples"] == log[1]["samples"]
+    for name in ("rgb_0001.png", "instance_segmentation_0001.png"):
+        a = np.asarray(Image.open(d / "full" / name))
+        b = np.asarray(Image.open(d / "alone" / name))
+        assert np.array_equal(a, b), name
+
+
+def test_augmentations_change_rgb_only(look_run):
+    d, _param, log, _ = look_run
+    plain = make_inputs(d, augment=False)
+    record(plain, d / "plain", range(2, 3))
+    for name in ("instance_segmentation_0002.png", "semantic_segmentation_0002.png"):
+        assert np.array_equal(np.asarray(Image.open(d / "full" / name)), np.asarray(Image.open(d / "plain" / name)))
+    assert np.array_equal(
+        np.load(d / "full" / "bounding_box_2d_tight_0002.npy"), np.load(d / "plain" / "bounding_box_2d_tight_0002.npy")
+    )
+    a = np.asarray(Image.open(d / "full" / "rgb_0002.png")).astype(int)
+    b = np.asarray(Image.open(d / "plain" / "rgb_0002.png")).astype(int)
+    assert np.abs(a - b).mean() > 2  # noise, blur, JPEG, hue shift
+    assert np.abs(a.mean() - b.mean()) < 20  # ... of the same picture
+    assert "noise_seed" in log[2]["samples"][-1]["values"]["cam"]
+
+
+def test_the_randomizers_change_the_picture(look_run):
+    d, *_ = look_run
+    images = [np.asarray(Image.open(d / "full" / f"rgb_000{f}.png")).astype(int) for f in range(FRAMES)]
+    for a, b in zip(images, images[1:]):
+        assert np.abs(a - b).mean() > 5
+
+
+def test_datablocks_are_made_once_and_reused(look_run):
+    _d, _param, log, counts = look_run
+    patterns = {v["pattern"] for r in log for v in r["samples"][0]["values"].values()}
+    textures = {r["samples"][1]["values"]["box"]["image"] for r in log}
+    hdris = {r["samples"][2]["values"]["world"]["image"] for r in log}
+    assert len(counts) == FRAMES
+    # one material per pattern and texture set, one image per file, whatever the frame count
+    maps = len(textures) + ("bricks.png" in textures)  # bricks has a normal map
+    first = counts[0]
+    last = counts[-1]
+    assert last["materials"] - first["materials"] <= len(patterns | textures)
+    assert last["images"] - first["images"] <= maps + len(hdris)
+    for key in ("meshes", "objects", "lights", "worlds", "node_groups", "textures"):
+        assert len({c[key] for c in counts}) == 1, (key, counts)
+    # a later frame that uses nothing new adds nothing
+    seen_p, seen_t, seen_h = set(), set(), set()
+    for i, r in enumerate(log):
+        new = (
+            {v["pattern"] for v in r["samples"][0]["values"].values()} - seen_p
+            or {r["samples"][1]["values"]["box"]["image"]} - seen_t
+            or {r["samples"][2]["values"]["world"]["image"]} - seen_h
+        )
+        seen_p |= {v["pattern"] for v in r["samples"][0]["values"].values()}
+        seen_t.add(r["samples"][1]["values"]["box"]["image"])
+        seen_h.add(r["samples"][2]["values"]["world"]["image"])
+        if i and not new:
+            assert counts[i] == counts[i - 1], (i, counts)
+
+
+# ------------------------------------------------------------ appliers without a render
+
+
+def built_scene(tmp_path: Path, randomizers: str):
+    from sdg_addon.recorder import Recorder
+    from sdg_addon.scene.build import build_scene
+
+    param = tmp_path / "p.toml"
+    param.write_text(LOOK.split("[[randomizers]]")[0] + randomizers)
+    cfg = load_config(param)
+    built = build_scene(cfg)
+    targets = Recorder(cfg, RunOptions(tmp_path / "out", range(1))).resolve_targets(built)
+    return cfg, built, targets
+
+
+def test_sky_material_swap_sensor_and_light_appliers(tmp_path):
+    from sdg_addon import compat
+    from sdg_addon.scene.randomize import apply_frame
+
+    cfg, built, targets = built_scene(
+        tmp_path,
+        """
+[[randomizers]]
+type = "sky"
+sun_elevation = 30
+sun_rotation = 90
+strength = 0.05
+aerosol = 2.0
+
+[[randomizers]]
+type = "material_swap"
+targets = "ball"
+material = "sdg_box"
+
+[[randomizers]]
+type = "sensor"
+targets = "cam"
+focal_length = 70
+f_stop = 2.8
+focus_target = "box"
+shutter = 0.5
+
+[[randomizers]]
+type = "light"
+targets = "key"
+light_type = "sun"
+size = 2.0
+temperature = 3000
+""",
+    )
+    sampled = sample_frame(cfg.seed, 0, cfg.randomizers, targets)
+    apply_frame(built, sampled, cfg.randomizers)
+    world = built.scene.world.node_tree
+    sky = world.nodes["sdg_sky"]
+    assert sky.sky_type == compat.sky_model()
+    assert abs(sky.sun_elevation - np.radians(30)) < 1e-6
+    assert getattr(sky, compat.sky_aerosol_property()) == pytest.approx(2.0)
+    bg = next(n for n in world.nodes if n.type == "BACKGROUND")
+    assert bg.inputs["Color"].links[0].from_node == sky
+    ball = built.entities["ball"].meshes[0]
+    assert ball.material_slots[0].link == "OBJECT" and ball.material_slots[0].material.name == "sdg_box"
+    assert built.entities["ball"].meshes[0].data.materials[0].name == "sdg_ball"  # the mesh is untouched
+    cam = built.cameras["cam"].data
+    assert cam.lens == 70 and cam.dof.use_dof and cam.dof.aperture_fstop == pytest.approx(2.8)
+    assert cam.dof.focus_object == built.entities["box"].root
+    assert built.scene.render.use_motion_blur and built.scene.render.motion_blur_shutter == pytest.approx(0.5)
+    light = built.lights["key"].data
+    assert light.type == "SUN" and light.angle == pytest.approx(np.radians(2.0))
+    if hasattr(light, "use_temperature"):
+        assert light.use_temperature and light.temperature == pytest.approx(3000)
+    else:
+        assert light.color[0] > light.color[1] > light.color[2]
+    # applied again (the next frame), nothing new is made
+    before = {k: len(getattr(bpy.data, k)) for k in COUNTED}
+    apply_frame(built, sample_frame(cfg.seed, 1, cfg.randomizers, targets), cfg.randomizers)
+    assert {k: len(getattr(bpy.data, k)) for k in COUNTED} == before
+    assert len([n for n in world.nodes if n.name.startswith("sdg_sky")]) == 1
+
+
+def test_material_swap_to_a_missing_material_names_the_known_ones(tmp_path):
+    from sdg_addon.scene.randomize import apply_frame
+
+    cfg, built, targets = built_scene(
+        tmp_path, '[[randomizers]]\ntype = "material_swap"\ntargets = "ball"\nmaterial = "Gold"\n'
+    )
+    with pytest.raises(ValueError, match="sdg_box"):
+        apply_frame(built, sample_frame(0, 0, cfg.randomizers, targets), cfg.randomizers)
+
+
+def test_datablock_counts_stay_flat_over_many_applied_frames(tmp_path):
+    """30 frames applied (not rendered): once every texture, pattern and HDRI has been
+    used, nothing more is made: counts after frame 10 equal counts after frame 30."""
+    from sdg_addon.scene.build import build_scene
+    from sdg_addon.scene.randomize import apply_frame
+
+    param = make_inputs(tmp_path)
+    cfg = load_config(param)
+    built = build_scene(cfg)
+    targets = Recorder(cfg, RunOptions(tmp_path / "out", range(1))).resolve_targets(built)
+    before = {k: len(getattr(bpy.data, k)) for k in COUNTED}
+    counts = []
+    for f in range(30):
+        apply_frame(built, sample_frame(cfg.seed, f, cfg.randomizers, targets), cfg.randomizers)
+        counts.append({k: len(getattr(bpy.data, k)) for k in COUNTED})
+    assert counts[10] == counts[-1], (counts[10], counts[-1])
+    assert counts[-1]["materials"] - before["materials"] == 5  # 3 patterns + 2 texture sets
+    assert counts[-1]["images"] - before["images"] == 5  # bricks (+ normal map), plain, 2 HDRIs
+
+
+def test_material_swap_from_a_glob_over_the_scene(tmp_path):
+    from sdg_addon.scene.randomize import apply_frame
+
+    cfg, built, targets = built_scene(
+        tmp_path, '[[randomizers]]\ntype = "material_swap"\ntargets = "ball"\nmaterials = "sdg_b*"\n'
+    )
+    Recorder(cfg, RunOptions(tmp_path / "out", range(1))).bind_scene_facts(built)
+    assert cfg.randomizers[0].pool == ["sdg_ball", "sdg_box"]
+    seen = set()
+    for f in range(12):
+        sampled = sample_frame(cfg.seed, f, cfg.randomizers, targets)
+        apply_frame(built, sampled, cfg.randomizers)
+        name = sampled[0]["values"]["ball"]["material"]
+        assert built.entities["ball"].meshes[0].material_slots[0].material.name == name
+        seen.add(name)
+    assert seen == {"sdg_ball", "sdg_box"}

@@ -1,0 +1,151 @@
+"""The output folder belongs to the run: refusals, marker, lock, record of written files,
+--overwrite deleting only what the tool wrote (no bpy)."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from sdg_addon import output
+from sdg_addon.output import Lock, OutputError, OutputFolder, check_folder, remove_written, written_files
+from sdg_addon.writers import io
+
+
+@pytest.mark.parametrize("where", ["/", "home", "cwd", "cwd_parent", "home_parent"])
+def test_protected_folders_are_refused(where, monkeypatch, tmp_path):
+    work = tmp_path / "work" / "here"
+    work.mkdir(parents=True)
+    monkeypatch.chdir(work)
+    home = Path.home()
+    folder = {"/": Path("/"), "home": home, "cwd": Path("."), "cwd_parent": Path(".."), "home_parent": home.parent}
+    with pytest.raises(OutputError) as e:
+        check_folder(folder[where])
+    assert "own folder" in str(e.value)
+    with pytest.raises(OutputError):
+        check_folder(Path("~").expanduser() if where == "home" else folder[where])
+
+
+def test_a_file_and_an_empty_name_are_refused(tmp_path):
+    (tmp_path / "f").write_text("x")
+    with pytest.raises(OutputError, match="is a file"):
+        check_folder(tmp_path / "f")
+    with pytest.raises(OutputError, match="not empty"):
+        check_folder("")
+    with pytest.raises(OutputError, match="working folder"):
+        check_folder(Path(""))  # what a Path-typed `--out ""` gives
+
+
+def test_new_empty_and_own_folders_are_accepted_others_refused(tmp_path):
+    check_folder(tmp_path / "new" / "deeper")
+    (tmp_path / "empty").mkdir()
+    check_folder(tmp_path / "empty")
+    user = tmp_path / "photos"
+    user.mkdir()
+    (user / "IMG_0001.png").write_bytes(b"mine")
+    with pytest.raises(OutputError) as e:
+        check_folder(user)
+    assert "IMG_0001.png" in str(e.value) and "did not write" in str(e.value)
+    assert (user / "IMG_0001.png").read_bytes() == b"mine"
+    # The tool's own dataset is recognised by its marker.
+    ds = tmp_path / "ds"
+    folder = OutputFolder(ds)
+    folder.open()
+    io.write_text(ds / "rgb_0000.png", "x")
+    folder.close()
+    assert output.is_dataset(ds)
+    check_folder(ds)
+    assert not (ds / ".sdg.lock").exists()
+
+
+def run_of(folder: Path, files: list[str]) -> None:
+    f = OutputFolder(folder)
+    f.open()
+    try:
+        for rel in files:
+            io.write_text(folder / rel, rel)
+    finally:
+        f.close()
+
+
+def test_overwrite_removes_only_what_the_tool_recorded(tmp_path):
+    out = tmp_path / "out"
+    run_of(out, ["rgb_0000.png", "cam/rgb_0000.png", "yolo/images/train/000000.png", "audit/resolved.json"])
+    mine = ["IMG_0001.png", "data_2024.json", "cam/notes_1.json", "yolo/README.txt"]
+    for rel in mine:
+        (out / rel).write_text("user")
+    (out / "cam" / ".rgb_0000.png.abc123.tmp").write_text("torn")  # a killed run's temp file
+    assert sorted(written_files(out)) == sorted(
+        ["rgb_0000.png", "cam/rgb_0000.png", "yolo/images/train/000000.png", "audit/resolved.json"]
+    )
+    assert remove_written(out) == 4
+    for rel in mine:
+        assert (out / rel).read_text() == "user"
+    assert not (out / "yolo" / "images").exists()  # emptied folders go, non-empty ones stay
+    assert not (out / "cam" / ".rgb_0000.png.abc123.tmp").exists()
+    assert output.is_dataset(out) and written_files(out) == []
+
+
+def test_a_tampered_record_is_not_followed_outside(tmp_path):
+    out = tmp_path / "out"
+    run_of(out, ["a.txt"])
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep")
+    (out / "audit" / "written" / "evil.txt").write_text(json.dumps("../victim.txt") + "\n")
+    remove_written(out)
+    assert victim.read_text() == "keep"
+
+
+def dead_pid() -> int:
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def write_lock(folder: Path, pid: int, host: str | None = None, name=".sdg.lock") -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / name).write_text(json.dumps({"pid": pid, "host": host or socket.gethostname(), "started": "x"}))
+
+
+def test_a_second_run_into_a_locked_folder_is_refused(tmp_path):
+    first = Lock(tmp_path)
+    first.acquire()
+    with pytest.raises(OutputError) as e:
+        Lock(tmp_path).acquire()
+    assert f"pid {os.getpid()}" in str(e.value) and socket.gethostname() in str(e.value)
+    first.release()
+    Lock(tmp_path).acquire()
+
+
+def test_a_stale_lock_of_a_dead_process_is_taken_over(tmp_path):
+    write_lock(tmp_path, dead_pid())
+    lock = Lock(tmp_path)
+    lock.acquire()
+    assert json.loads((tmp_path / ".sdg.lock").read_text())["pid"] == os.getpid()
+
+
+def test_a_lock_of_another_host_is_respected(tmp_path):
+    write_lock(tmp_path, 1, host="some-other-machine")
+    with pytest.raises(OutputError, match="some-other-machine"):
+        Lock(tmp_path).acquire()
+
+
+def test_shards_lock_separately_but_not_beside_a_whole_run(tmp_path):
+    a, b = Lock(tmp_path, (0, 2)), Lock(tmp_path, (1, 2))
+    a.acquire()
+    b.acquire()
+    with pytest.raises(OutputError):
+        Lock(tmp_path, (0, 2)).acquire()
+    with pytest.raises(OutputError):
+        Lock(tmp_path).acquire()
+    a.release()
+    b.release()
+    whole = Lock(tmp_path)
+    whole.acquire()
+    with pytest.raises(OutputError):
+        Lock(tmp_path, (1, 2)).acquire()

@@ -1,0 +1,117 @@
+"""The one path sanitizer, and every writer using it: no name ever puts a file outside the
+output folder (no bpy)."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from test_writers_formats import make_frame
+
+from sdg_addon import output
+from sdg_addon.writers import WRITERS, create_writer
+from sdg_addon.writers.paths import MAX_COMPONENT, UnsafePathError, check_inside, inside, safe_name
+
+HOSTILE = [
+    "..",
+    ".",
+    "../../escape_cam",
+    "/",
+    "/etc/passwd",
+    "/tmp/abs_cam",
+    "a/b",
+    "a\\b",
+    "nul\0byte",
+    "x" * 300,
+    "é" * 150,
+    "カメラ",
+    "CON",
+    "nul.txt",
+    "-rf",
+    ".hidden",
+    "",
+    " ",
+    "a\nb",
+    "~",
+    "$HOME",
+]
+
+
+@pytest.mark.parametrize("name", HOSTILE)
+def test_a_hostile_name_becomes_one_plain_component(name):
+    s = safe_name(name)
+    assert s and s not in (".", "..") and not s.startswith((".", "-"))
+    assert "/" not in s and "\\" not in s and "\0" not in s and "~" not in s
+    assert s.isascii() and len(s) <= MAX_COMPONENT
+    assert safe_name(s) == s  # stable
+
+
+def test_plain_names_are_kept_and_changed_names_stay_distinct():
+    assert safe_name("cam_left-01.v2") == "cam_left-01.v2"
+    cleaned = [safe_name(n) for n in ["cam/1", "cam:1", "cam 1", "cam_1"]]
+    assert len(set(cleaned)) == 4 and cleaned[3] == "cam_1"
+    assert len({safe_name("x" * 300), safe_name("x" * 301)}) == 2
+
+
+@pytest.mark.parametrize("name", HOSTILE)
+def test_inside_stays_inside(tmp_path, name):
+    root = tmp_path / "out"
+    path = inside(root, name, name)
+    assert root in path.parents
+
+
+def test_check_inside_follows_dotdot_and_symlinks(tmp_path):
+    root = tmp_path / "out"
+    root.mkdir()
+    os.symlink(tmp_path, root / "link")
+    with pytest.raises(UnsafePathError):
+        check_inside(root, root / ".." / "x")
+    with pytest.raises(UnsafePathError):
+        check_inside(root, root / "link" / "x")
+    assert check_inside(root, root / "a" / "b") == root / "a" / "b"
+
+
+def files_under(folder):
+    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+
+
+@pytest.mark.parametrize("writer", sorted(WRITERS))
+def test_no_writer_puts_a_file_outside_the_folder(tmp_path, writer):
+    """Hostile camera names, several cameras (one sub-folder each), basic's "always" too."""
+    missing = set(WRITERS[writer].required_annotators) - set(make_frame(0).annotations)
+    if missing:
+        pytest.skip(f"the synthetic frame lacks {sorted(missing)} (tests/test_safety_bpy.py renders them)")
+    out = tmp_path / "a" / "b" / "out"
+    out.mkdir(parents=True)
+    options = {"camera_subfolders": "always"} if writer == "basic" else {}
+    w = create_writer(writer, out, **options)
+    w.set_run(make_frame(0).label_table, several_cameras=True)
+    output.activate(out)  # as in a run: io refuses any write outside
+    try:
+        for i, name in enumerate(HOSTILE):
+            w.write(make_frame(i, name))
+        w.finalize()
+    finally:
+        output.deactivate(out)
+    assert files_under(tmp_path) == ["a/b/out/" + f for f in files_under(out)]
+    assert len(files_under(out)) > len(HOSTILE)
+    recorded = set(output.written_files(out))
+    assert set(files_under(out)) - recorded <= {f for f in files_under(out) if f.startswith("audit/written/")}
+
+
+def test_a_write_outside_the_active_folder_is_refused(tmp_path):
+    from sdg_addon.writers import io
+
+    out = tmp_path / "out"
+    out.mkdir()
+    output.activate(out)
+    try:
+        io.write_text(out / "inside.txt", "ok")
+        with pytest.raises(UnsafePathError):
+            io.write_text(tmp_path / "outside.txt", "no")
+        with pytest.raises(UnsafePathError):
+            io.write_text(out / ".." / "outside.txt", "no")
+    finally:
+        output.deactivate(out)
+    assert not (tmp_path / "outside.txt").exists()
+    assert output.written_files(out) == ["inside.txt"]

@@ -1,0 +1,226 @@
+"""Safety of real runs (bpy): hostile names, folders that are not ours, locks, corrupt
+assets, a full disk, read-only resume, temp render folders. Tiny renders (16 x 12, 1 sample)."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("bpy")
+
+from headless.cli import main  # noqa: E402
+from sdg_addon.capture import render as capture_render  # noqa: E402
+
+TINY = """
+[run]
+seed = 1
+frames = 2
+
+[render]
+resolution = [16, 12]
+samples = 1
+device = "cpu"
+
+[scene]
+ground = false
+
+[[cameras]]
+name = "cam"
+location = [0.0, -4.0, 0.5]
+
+[[lights]]
+name = "sun"
+type = "sun"
+energy = 3
+
+[[assets]]
+name = "ball"
+primitive = "sphere"
+size = 1.5
+labels = { class = "ball" }
+
+[annotators]
+rgb = {}
+instance_segmentation = {}
+bounding_box_2d_tight = {}
+camera_params = {}
+"""
+
+
+def param(tmp_path: Path, text: str = TINY, name="p.toml") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def files(folder: Path) -> list[str]:
+    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+
+
+def snapshot(folder: Path) -> dict:
+    return {p: (p.stat().st_mtime_ns, p.stat().st_size) for p in folder.rglob("*")}
+
+
+def test_hostile_camera_names_write_nothing_outside(tmp_path, capsys):
+    names = ["../../escape_cam", "/tmp/abs_cam", "..", "カメラ", "a/b"]
+    cams = "".join(f'[[cameras]]\nname = "{n}"\nlocation = [0.0, -4.0, 0.5]\n' for n in names)
+    text = TINY.replace("[[lights]]", cams + "\n[[lights]]", 1)
+    text += '\n[writers]\nbasic = { camera_subfolders = "always" }\ncoco = {}\nkitti = {}\nyolo = {}\nbop = {}\n'
+    work = tmp_path / "work"
+    work.mkdir()
+    p = param(work, text)
+    out = work / "deep" / "out"
+    assert main(["render", str(p), "--out", str(out), "--quiet", "--worker-mode", "threads", "--frames", "0:1"]) == 0
+    assert [f for f in files(tmp_path) if not f.startswith("work/deep/out/")] == ["work/p.toml"]
+    assert not Path("/tmp/abs_cam").exists() and not Path("/tmp/escape_cam").exists()
+    subfolders = {p.name for p in out.iterdir() if p.is_dir()} - {"audit", "coco", "kitti", "yolo", "bop"}
+    assert len(subfolders) == 6 and "cam" in subfolders  # one per camera, none shared
+
+
+def test_an_unrelated_folder_is_refused_before_anything_is_written(tmp_path, capsys):
+    user = tmp_path / "photos"
+    user.mkdir()
+    (user / "rgb_0000.png").write_bytes(b"the user's photo")
+    before = snapshot(user)
+    for extra in ([], ["--overwrite"], ["--resume"]):
+        assert main(["render", str(param(tmp_path)), "--out", str(user), "--quiet", *extra]) == 2
+        err = capsys.readouterr().err
+        assert "did not write" in err and "rgb_0000.png" in err and "Traceback" not in err
+    assert snapshot(user) == before
+
+
+@pytest.mark.parametrize("out", ["/", "~", ".", ""])
+def test_protected_output_folders(tmp_path, capsys, out, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    p = param(tmp_path)
+    with pytest.raises(SystemExit) if out == "" else _nothing():
+        assert main(["render", str(p), "--out", os.path.expanduser(out), "--quiet"]) == 2
+    assert files(tmp_path) == ["p.toml"]
+
+
+class _nothing:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *a):
+        return False
+
+
+def test_overwrite_keeps_the_users_files(tmp_path):
+    p = param(tmp_path, TINY + "\n[writers]\nbasic = {}\nyolo = {}\n")
+    out = tmp_path / "out"
+    assert main(["render", str(p), "--out", str(out), "--quiet"]) == 0
+    ours = files(out)
+    mine = {"IMG_0001.png": b"photo", "data_2024.json": b"{}", "yolo/notes.txt": b"notes"}
+    for rel, data in mine.items():
+        (out / rel).write_bytes(data)
+    assert main(["render", str(p), "--out", str(out), "--quiet", "--overwrite", "--frames", "0:1"]) == 0
+    for rel, data in mine.items():
+        assert (out / rel).read_bytes() == data
+    assert not (out / "rgb_0001.png").exists() and (out / "rgb_0000.png").exists()
+    assert set(files(out)) - set(mine) <= set(ours) | {f for f in files(out) if f.startswith("audit/written/")}
+
+
+def test_a_live_lock_refuses_and_a_stale_one_is_taken_over(tmp_path, capsys):
+    p, out = param(tmp_path), tmp_path / "out"
+    assert main(["render", str(p), "--out", str(out), "--quiet", "--frames", "0:1"]) == 0
+    import socket
+
+    lock = out / ".sdg.lock"
+    helper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        lock.write_text(json.dumps({"pid": helper.pid, "host": socket.gethostname(), "started": "now"}))
+        assert main(["render", str(p), "--out", str(out), "--quiet", "--resume"]) == 2
+        err = capsys.readouterr().err
+        assert f"pid {helper.pid}" in err and "another run" in err
+    finally:
+        helper.kill()
+        helper.wait()
+    assert main(["render", str(p), "--out", str(out), "--quiet", "--resume"]) == 0  # the holder is dead
+    assert not lock.exists()
+    frames = [json.loads(x)["frame"] for x in (out / "audit" / "frames.jsonl").read_text().splitlines()]
+    assert sorted(frames) == [0, 1]  # each frame once: no interleaving of two runs
+
+
+@pytest.mark.parametrize("ext", [".glb", ".blend", ".ply", ".usdc", ".stl", ".fbx", ".obj"])
+def test_a_corrupt_asset_is_named_with_the_reason_and_nothing_is_written(tmp_path, capsys, ext):
+    (tmp_path / f"bad{ext}").write_bytes(os.urandom(2000))
+    text = TINY.replace('primitive = "sphere"', f'file = "bad{ext}"')
+    out = tmp_path / "out"
+    assert main(["validate", str(param(tmp_path, text))]) == 0  # the content is only known to Blender
+    assert main(["render", str(param(tmp_path, text)), "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert f"bad{ext}" in err and "ball" in err and "Traceback" not in err
+    assert not out.exists()
+
+
+def test_unmatched_targets_write_nothing(tmp_path, capsys):
+    text = TINY + '\n[[randomizers]]\ntype = "pose"\ntargets = "nothing_*"\nscale = 1.0\n'
+    out = tmp_path / "out"
+    assert main(["render", str(param(tmp_path, text)), "--out", str(out), "--quiet"]) == 2
+    assert "match no objects" in capsys.readouterr().err and not out.exists()
+
+
+@pytest.mark.parametrize("args", [["--frames", "1:100"], ["--frames", "2"], ["--workers", "0"], ["--workers", "-5"]])
+def test_command_line_values_out_of_range(tmp_path, capsys, args):
+    out = tmp_path / "out"
+    assert main(["render", str(param(tmp_path)), "--out", str(out), "--quiet", *args]) == 2
+    assert args[0] in capsys.readouterr().err and not out.exists()
+
+
+def test_a_full_disk_is_one_line_exit_1_manifest_kept_and_resume_completes(tmp_path, capsys, monkeypatch):
+    from sdg_addon.writers import io
+
+    real = io.write_bytes
+    calls = {"n": 0}
+
+    def full(path, data):
+        path = Path(path)
+        if "audit" not in path.parts and path.name.startswith("rgb_0001"):
+            raise OSError(errno.ENOSPC, "No space left on device", str(path))
+        calls["n"] += 1
+        return real(path, data)
+
+    monkeypatch.setattr(io, "write_bytes", full)
+    p, out = param(tmp_path), tmp_path / "out"
+    assert main(["render", str(p), "--out", str(out), "--quiet", "--worker-mode", "threads", "--workers", "1"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "No space left on device" in err[0] and str(out) in err[0]
+    manifest = json.loads((out / "audit" / "manifest.json").read_text())
+    assert "No space left" in manifest["failed"] and manifest["frames_written_this_run"] == [0]
+    assert not list(out.rglob(".*.tmp"))
+    monkeypatch.setattr(io, "write_bytes", real)
+    assert main(["render", str(p), "--out", str(out), "--quiet", "--resume"]) == 0
+    assert (out / "rgb_0001.png").is_file()
+
+
+def test_resume_of_a_complete_dataset_writes_nothing(tmp_path, capsys):
+    p, out = param(tmp_path), tmp_path / "out"
+    assert main(["render", str(p), "--out", str(out), "--quiet"]) == 0
+    before = snapshot(out)
+    os.chmod(out, 0o555)  # read-only (root ignores it: the snapshot proves nothing changed)
+    try:
+        capsys.readouterr()
+        assert main(["render", str(p), "--out", str(out), "--resume"]) == 0
+        assert "complete" in capsys.readouterr().out
+    finally:
+        os.chmod(out, 0o755)
+    assert snapshot(out) == before
+
+
+def test_temp_render_folders_are_removed_and_stale_ones_cleaned(tmp_path):
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    base = capture_render._temp_base()
+    stale = Path(base) / f"{capture_render.TEMP_PREFIX}{dead.pid}_xyz"
+    stale.mkdir()
+    (stale / "render.exr").write_bytes(b"left by a killed run")
+    assert main(["render", str(param(tmp_path)), "--out", str(tmp_path / "out"), "--quiet"]) == 0
+    assert not stale.exists()
+    assert not list(Path(base).glob(f"{capture_render.TEMP_PREFIX}{os.getpid()}_*"))
