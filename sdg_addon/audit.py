@@ -40,6 +40,8 @@ def addon_version() -> str:
 def config_fingerprint(resolved: dict) -> str:
     """Hash of what determines frame content (not where it goes or which frames)."""
     keep = {k: v for k, v in resolved.items() if k not in ("output", "frames", "files")}
+    if isinstance(keep.get("base"), dict):  # a base .blend counts by its content, not its path
+        keep["base"] = {k: v for k, v in keep["base"].items() if k != "blend"}
     return hashlib.sha256(json.dumps(keep, sort_keys=True).encode()).hexdigest()
 
 

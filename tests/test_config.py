@@ -715,3 +715,13 @@ def test_asset_keypoints_and_skeleton_are_read_and_checked(tmp_path):
     assert "assets[0].keypoints" in found and "[x, y, z]" in found["assets[0].keypoints"].expected
     assert "assets[0].skeleton[0]" in found and "keypoints" in found["assets[0].skeleton[0]"].expected
     assert "assets[1].skeleton" in found
+
+
+def test_fingerprint_counts_a_base_blend_by_content_not_path():
+    from sdg_addon.audit import config_fingerprint
+
+    a = {"seed": 1, "base": {"blend": "/tmp/x/shop.blend", "blend_sha256": "aa", "scene": ""}}
+    moved = {**a, "base": {**a["base"], "blend": "/elsewhere/shop.blend"}}
+    changed = {**a, "base": {**a["base"], "blend_sha256": "bb"}}
+    assert config_fingerprint(a) == config_fingerprint(moved)
+    assert config_fingerprint(a) != config_fingerprint(changed)

@@ -750,6 +750,16 @@ def test_randomizers_panel_add_reorder_edit_remove_preview(addon, scene, tmp_pat
     s.preview_frame = 3
     assert bpy.ops.sdg.preview_frame() == {"FINISHED"}
     assert tuple(bpy.data.objects["cube"].location) == (0.5, 0.25, 1.0)
+    # Render Preview records frame f alone (into a temporary folder) and shows it.
+    scene.sdg.run.width, scene.sdg.run.height, scene.sdg.run.samples, scene.sdg.run.device = 32, 24, 1, "cpu"
+    assert bpy.ops.sdg.preview_render("EXEC_DEFAULT") == {"RUNNING_MODAL"}
+    job = addon.job.current
+    assert list(job.options.frames) == [3]
+    while addon.recording.handle_event(job, "TIMER", "NOTHING") == "wait":
+        pass
+    assert job.state == "done", job.message
+    assert bpy.ops.sdg.show_frame() == {"FINISHED"} and "SDG Last Frame" in bpy.data.images
+    row = bpy.context.scene.sdg.randomizers[0].params["location"]
     row.value = "[0.5, 0.25"
     with pytest.raises(RuntimeError, match="is not a value"):
         bpy.ops.sdg.preview_frame()

@@ -69,6 +69,7 @@ class RecordingJob:
         self.config = config
         self.temp_dir = temp_dir  # the scene copy and parameter file, until copied to audit/
         self._restore_pending = False  # an undo step was pushed: go back to it at the end
+        self.show_when_done = False  # Render Preview: open the frame in an Image Editor
         self.total = len(options.frames)
         self.progress: Progress | None = None
         self.warnings: list[str] = []

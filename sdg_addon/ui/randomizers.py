@@ -8,6 +8,8 @@ frame f's sampled values to the open scene (one undo step: Undo Preview or Ctrl+
 
 from __future__ import annotations
 
+import shutil
+
 import bpy
 from bpy.props import EnumProperty, IntProperty
 
@@ -15,6 +17,7 @@ from ..sampling.distributions import DISTRIBUTIONS
 from ..sampling.randomizers import RANDOMIZERS
 from . import settings as ui_settings
 from .props import SidebarPanel
+from .recording import JobModal, start_modal
 
 KIND_HINTS = {"number": "0.5", "vec3": "[0, 0, 1]", "color": "[1, 0, 0]", "bool": "true"}
 
@@ -182,6 +185,42 @@ def preview(scene, frame: int) -> int:
     return sum(len(entry["values"]) for entry in sampled)
 
 
+_last_preview: str | None = None
+
+
+class SDG_OT_preview_render(JobModal, bpy.types.Operator):
+    """Record frame f alone into a temporary folder and show it (RGB, masks, depth, boxes) in an Image Editor"""
+
+    bl_idname = "sdg.preview_render"
+    bl_label = "Render Preview"
+    bl_options = {"REGISTER"}
+
+    @classmethod
+    def poll(cls, context):
+        from . import job as jobs
+
+        return context.scene is not None and jobs.running_job() is None
+
+    def execute(self, context):
+        import tempfile
+
+        from . import job as jobs
+
+        frame = context.scene.sdg.preview_frame
+        global _last_preview
+        if _last_preview is not None:  # the previous preview's folder (ours, in the temp folder)
+            shutil.rmtree(_last_preview, ignore_errors=True)
+        folder = _last_preview = tempfile.mkdtemp(prefix="sdg_preview_")
+        try:
+            job = jobs.RecordingJob.from_scene(context, output=folder, frames=range(frame, frame + 1))
+        except ValueError as e:
+            self.report({"ERROR"}, f"Render Preview: {e}")
+            jobs.last_error = f"Render Preview: {e}"
+            return {"CANCELLED"}
+        job.show_when_done = True
+        return start_modal(self, context, job)
+
+
 class SDG_OT_undo_preview(bpy.types.Operator):
     """Take the previewed values back (the same as Edit > Undo)"""
 
@@ -225,7 +264,9 @@ class SDG_PT_randomizers(SidebarPanel, bpy.types.Panel):
         row = layout.row(align=True)
         row.prop(s, "preview_frame")
         row.operator(SDG_OT_preview_frame.bl_idname, icon="HIDE_OFF")
-        layout.operator(SDG_OT_undo_preview.bl_idname, icon="LOOP_BACK")
+        row = layout.row(align=True)
+        row.operator(SDG_OT_undo_preview.bl_idname, icon="LOOP_BACK")
+        row.operator(SDG_OT_preview_render.bl_idname, icon="RENDER_STILL")
 
 
 def draw_randomizer(box, item, index: int, count: int) -> None:
@@ -268,6 +309,7 @@ CLASSES = (
     SDG_OT_randomizer_move,
     SDG_OT_randomizer_use_selected,
     SDG_OT_preview_frame,
+    SDG_OT_preview_render,
     SDG_OT_undo_preview,
     SDG_MT_randomizer_add,
     SDG_PT_randomizers,

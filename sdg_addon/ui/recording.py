@@ -76,7 +76,44 @@ class SDG_OT_validate_parameters(bpy.types.Operator):
         return {"FINISHED"}
 
 
-class SDG_OT_start_recording(bpy.types.Operator):
+class JobModal:
+    """The modal half of an operator that runs a RecordingJob (start_modal starts it)."""
+
+    _timer = None
+
+    def modal(self, context, event):
+        job = jobs.current
+        action = handle_event(job, event.type, event.value)
+        if action == "pass":
+            return {"PASS_THROUGH"}
+        context.window_manager.progress_update(job.done if job else 0)
+        tag_redraw(context)
+        if action == "end":
+            return self._end(context, job)
+        return {"RUNNING_MODAL"}
+
+    def cancel(self, context):
+        # Blender ends the operator (window closed, file loaded): stop the job cleanly.
+        jobs.shutdown()
+        self._end(context, jobs.current)
+
+    def _end(self, context, job):
+        wm = context.window_manager
+        if self._timer is not None:
+            wm.event_timer_remove(self._timer)
+            self._timer = None
+        wm.progress_end()
+        tag_redraw(context)
+        if job is None:
+            return {"CANCELLED"}
+        level = {"done": "INFO", "cancelled": "WARNING"}.get(job.state, "ERROR")
+        self.report({level}, job.message)
+        if job.state == "done" and getattr(job, "show_when_done", False):
+            bpy.ops.sdg.show_frame()
+        return {"FINISHED"} if job.state == "done" else {"CANCELLED"}
+
+
+class SDG_OT_start_recording(JobModal, bpy.types.Operator):
     """Record the dataset: the open scene with these settings, or a parameter file (the open scene is restored afterwards)"""
 
     bl_idname = "sdg.start_recording"
@@ -108,35 +145,6 @@ class SDG_OT_start_recording(bpy.types.Operator):
             return {"CANCELLED"}
         jobs.last_error = None
         return start_modal(self, context, job)
-
-    def modal(self, context, event):
-        job = jobs.current
-        action = handle_event(job, event.type, event.value)
-        if action == "pass":
-            return {"PASS_THROUGH"}
-        context.window_manager.progress_update(job.done if job else 0)
-        tag_redraw(context)
-        if action == "end":
-            return self._end(context, job)
-        return {"RUNNING_MODAL"}
-
-    def cancel(self, context):
-        # Blender ends the operator (window closed, file loaded): stop the job cleanly.
-        jobs.shutdown()
-        self._end(context, jobs.current)
-
-    def _end(self, context, job):
-        wm = context.window_manager
-        if self._timer is not None:
-            wm.event_timer_remove(self._timer)
-            self._timer = None
-        wm.progress_end()
-        tag_redraw(context)
-        if job is None:
-            return {"CANCELLED"}
-        level = {"done": "INFO", "cancelled": "WARNING"}.get(job.state, "ERROR")
-        self.report({level}, job.message)
-        return {"FINISHED"} if job.state == "done" else {"CANCELLED"}
 
 
 def start_modal(op, context, job):
