@@ -66,6 +66,10 @@ def build_parser() -> argparse.ArgumentParser:
     pv.add_argument("--camera", help="camera sub-folder (default: all for a frame, the first for a sheet)")
     pv.add_argument("--mask", choices=("instance", "semantic", "none"), default="instance", help="mask overlay")
     pv.add_argument("--out", type=Path, help="PNG to write (default: DIR/preview/frame_NNNN.png or sheet.png)")
+    rp = sub.add_parser("report", help="an HTML page with plots of what a dataset holds, or of two side by side")
+    rp.add_argument("dir", type=Path, help="output folder (BasicWriter layout + audit/)")
+    rp.add_argument("other", type=Path, nargs="?", help="a second output folder: compare the two")
+    rp.add_argument("--out", type=Path, help="folder for the page (default: DIR/report or DIR/report/compare_OTHER)")
     m = sub.add_parser("merge", help="join the per-shard outputs of writers (e.g. one COCO json) in --out")
     m.add_argument("file", type=Path, help="the parameter file the shards ran")
     m.add_argument("--out", type=_folder, help="output folder (default: run.output of the file)")
@@ -85,6 +89,9 @@ def _load_or_report(path: Path):
         return None
 
 
+terminated: list[int] = []  # SIGTERM received (exit 143 instead of 130)
+
+
 @contextlib.contextmanager
 def ctrl_c_cancels(recorder):
     """First Ctrl-C: finish the frames in flight, log them, stop (resumable). Second: stop now.
@@ -102,11 +109,21 @@ def ctrl_c_cancels(recorder):
         print("\nCtrl-C: finishing the frames in flight (Ctrl-C again to stop at once)", file=sys.stderr, flush=True)
         recorder.cancel()
 
+    def on_sigterm(signum, frame):
+        # As a first Ctrl-C: the run ends after the frames in flight and its finally blocks
+        # release the lock and the temp render folder. Raising here instead would not unwind:
+        # the signal often lands inside Cycles' Python code, where Blender turns SystemExit
+        # into an immediate exit (SIGKILL cannot be handled at all: the next run cleans up).
+        terminated.append(signum)
+        recorder.cancel()
+
     previous = signal.signal(signal.SIGINT, on_sigint)
+    previous_term = signal.signal(signal.SIGTERM, on_sigterm)
     try:
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
+        signal.signal(signal.SIGTERM, previous_term)
 
 
 @contextlib.contextmanager
@@ -247,6 +264,9 @@ def _render(args) -> int:
     if recorder.complete:
         print(f"complete: all {len(result.frames_skipped)} frame(s) are finished in {out}; nothing to do")
         return EXIT_OK
+    if terminated and (result is None or recorder.cancelled):
+        print(f"\nterminated: finished frames are kept in {out}; continue with --resume", file=sys.stderr)
+        return 128 + terminated[0]
     if result is None or recorder.cancelled:
         print(
             f"\ninterrupted: finished frames are kept in {out}; continue with the same command plus --resume",
@@ -281,6 +301,21 @@ def _preview(args) -> int:
     return EXIT_OK
 
 
+def _report(args) -> int:
+    from sdg_addon import report
+
+    try:
+        if args.other is not None:
+            page = report.write_comparison(args.dir, args.other, args.out)
+        else:
+            page = report.write_report(args.dir, args.out)
+    except (FileNotFoundError, KeyError, ValueError) as e:
+        print(f"error: {e.args[0] if isinstance(e, KeyError) else e}", file=sys.stderr)
+        return EXIT_INVALID
+    print(page)
+    return EXIT_OK
+
+
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     args = build_parser().parse_args(argv)
@@ -288,6 +323,8 @@ def main(argv: list[str] | None = None) -> int:
         return _validate(args.file)
     if args.command == "preview":
         return _preview(args)
+    if args.command == "report":
+        return _report(args)
     if args.command == "merge":
         return _merge(args)
     return _render(args)

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .sensors import SensorSpec
+
 BACKGROUND_ID = 0
 UNLABELLED_ID = 1
 FIRST_INSTANCE_ID = 2  # instance and semantic ids start here; 0 and 1 are reserved
@@ -44,6 +46,9 @@ class Camera:
     sensor_width_mm: float = 0.0
     sensor_height_mm: float = 0.0
     ortho_scale: float = 0.0
+    sensor: str = "visible"  # "visible" | "thermal" | "nir" (sensors.SENSOR_KINDS)
+    rig: str = ""  # the camera this one is rigged to (shared pose), "" if none
+    camera_to_rig: np.ndarray | None = None  # 4x4 pose in the rig camera's space (Blender axes)
 
     @property
     def world_to_camera(self) -> np.ndarray:
@@ -185,6 +190,10 @@ class FrameData:
       "depth":    (H, W) float32, distance to the image plane in metres, inf = no surface
       "instance": (H, W) uint32, SceneObject.instance_id per pixel, 0 = background
       "normal":   (H, W, 3) float32, world-space unit normals, 0 = background
+      "thermal_radiance": (H, W) float32, LWIR band radiance at the lens, W m^-2 sr^-1
+                  (thermal cameras, instead of "combined")
+      "nir_radiance": (H, W) float32, linear near-infrared signal (NIR cameras, instead
+                  of "combined")
     All id/depth/normal passes are taken from one sample per pixel (not anti-aliased).
     """
 
@@ -196,6 +205,7 @@ class FrameData:
     # Results shared between annotators of this frame (e.g. rasterized silhouettes).
     cache: dict = field(default_factory=dict)
     view_transform: str = "Standard"  # how "rgb" is made from "combined"
+    sensor_spec: SensorSpec | None = None  # thermal / NIR cameras: how their image is made
     clip: int | None = None  # sequences: clip index and frame within the clip (else None)
     clip_frame: int | None = None
     sensor: str = "camera"  # "camera" or "lidar": which annotators and writers apply
@@ -208,14 +218,49 @@ class FrameData:
 
     def rgb(self) -> np.ndarray:
         """(H, W, 4) uint8 display-referred RGBA; made from "combined" on first use (in a
-        worker thread, not in the render loop) unless the capture supplied "rgb"."""
-        if "rgb" not in self.passes:
-            from .colour import display_transform
-            from .imaging import apply_display, apply_linear
+        worker thread, not in the render loop) unless the capture supplied "rgb".
 
-            linear = apply_linear(self.passes["combined"], self.image_ops)
-            self.passes["rgb"] = apply_display(display_transform(linear, self.view_transform), self.image_ops)
+        A thermal camera's is its 8-bit palette preview, a NIR camera's its grey image, so
+        every writer that stores images (COCO, YOLO, KITTI...) works with them unchanged."""
+        if "rgb" not in self.passes:
+            kind = self.sensor_spec.kind if self.sensor_spec else "visible"
+            if kind == "thermal":
+                from .sensors.thermal import palette_image
+
+                s = self.sensor_spec
+                self.passes["rgb"] = palette_image(self.sensor_image(), s.palette, s.preview_min, s.preview_max)
+            elif kind == "nir":
+                grey = self.sensor_image()
+                self.passes["rgb"] = np.concatenate(
+                    [np.repeat(grey[..., None], 3, -1), np.full_like(grey[..., None], 255)], -1
+                )
+            else:
+                from .colour import display_transform
+                from .imaging import apply_display, apply_linear
+
+                linear = apply_linear(self.passes["combined"], self.image_ops)
+                self.passes["rgb"] = apply_display(display_transform(linear, self.view_transform), self.image_ops)
         return self.passes["rgb"]
+
+    def sensor_image(self) -> np.ndarray | None:
+        """A thermal camera's (H, W) float32 kelvin, a NIR camera's (H, W) uint8 image, made
+        once from the linear render with the sensor's optics and noise; None otherwise."""
+        kind = self.sensor_spec.kind if self.sensor_spec else "visible"
+        if kind == "visible":
+            return None
+        if "sensor_image" not in self.cache:
+            from .sensors import nir, thermal
+
+            s = self.sensor_spec
+            rng = np.random.default_rng(thermal.noise_seed(s.seed, self.frame, self.camera.name))
+            if kind == "thermal":
+                image = thermal.sensor_temperature(
+                    self.passes["thermal_radiance"], netd=s.netd, vignetting=s.vignetting, blur=s.blur, rng=rng
+                )
+            else:
+                image = nir.sensor_image(self.passes["nir_radiance"], s.exposure, s.vignetting, s.blur)
+            self.cache["sensor_image"] = image
+        return self.cache["sensor_image"]
 
     def instance_pixel_counts(self) -> np.ndarray:
         """Pixels per instance id (index = id), counted once per frame (bincount, O(pixels))."""

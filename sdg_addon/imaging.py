@@ -69,75 +69,69 @@ def apply_linear(rgba: np.ndarray, ops: dict) -> np.ndarray:
 
 
 def gaussian_blur(img: np.ndarray, sigma: float) -> np.ndarray:
-    """Separable Gaussian blur of (H, W, C) data (3 sigma kernel, edges repeated)."""
+    """Separable Gaussian blur of (H, W, C) data (3 sigma kernel, edges repeated), float32."""
     if sigma <= 0:
         return img
     r = max(1, int(np.ceil(3 * sigma)))
     x = np.arange(-r, r + 1, dtype=np.float64)
     k = np.exp(-0.5 * (x / sigma) ** 2)
-    k /= k.sum()
-    out = img.astype(np.float64)
+    k = (k / k.sum()).astype(np.float32)
+    out = np.asarray(img, np.float32)
     for axis in (0, 1):
         n = out.shape[axis]
         pad = [(0, 0)] * out.ndim
         pad[axis] = (r, r)
         padded = np.pad(out, pad, mode="edge")
-        out = sum(w * np.take(padded, np.arange(i, i + n), axis=axis) for i, w in enumerate(k))
+        acc = np.zeros_like(out)
+        for i, w in enumerate(k):
+            acc += w * (padded[i : i + n] if axis == 0 else padded[:, i : i + n])
+        out = acc
     return out
 
 
-def _rgb_to_hsv(rgb):
-    r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
-    mx, mn = rgb.max(-1), rgb.min(-1)
-    d = mx - mn
-    h = np.zeros_like(mx)
-    safe = np.where(d > 0, d, 1.0)
-    h = np.where(mx == r, ((g - b) / safe) % 6, h)
-    h = np.where(mx == g, (b - r) / safe + 2, h)
-    h = np.where(mx == b, (r - g) / safe + 4, h)
-    h = np.where(d > 0, h / 6.0, 0.0)
-    s = np.where(mx > 0, d / np.where(mx > 0, mx, 1.0), 0.0)
-    return np.stack([h % 1.0, s, mx], -1)
+def hue_matrix(degrees: float) -> np.ndarray:
+    """A rotation of RGB about the grey axis by `degrees` (a hue shift that keeps greys and
+    the mean of the channels; one 3x3 product per pixel instead of an HSV round trip)."""
+    a = np.radians(degrees)
+    c, s = np.cos(a), np.sin(a)
+    k = 1.0 / 3.0
+    t = np.sqrt(k)
+    return np.array(
+        [
+            [c + (1 - c) * k, k * (1 - c) - t * s, k * (1 - c) + t * s],
+            [k * (1 - c) + t * s, c + k * (1 - c), k * (1 - c) - t * s],
+            [k * (1 - c) - t * s, k * (1 - c) + t * s, c + k * (1 - c)],
+        ],
+        np.float32,
+    )
 
 
-def _hsv_to_rgb(hsv):
-    h, s, v = hsv[..., 0], hsv[..., 1], hsv[..., 2]
-    i = np.floor(h * 6.0)
-    f = h * 6.0 - i
-    p, q, t = v * (1 - s), v * (1 - s * f), v * (1 - s * (1 - f))
-    i = i.astype(np.int64) % 6
-    choices = [np.stack(c, -1) for c in ((v, t, p), (q, v, p), (p, v, t), (p, q, v), (t, p, v), (v, p, q))]
-    out = np.zeros_like(hsv)
-    for k, c in enumerate(choices):
-        out = np.where((i == k)[..., None], c, out)
-    return out
+LUMA = np.array([0.2126, 0.7152, 0.0722], np.float32)  # Rec.709
 
 
 def apply_display(rgba8: np.ndarray, ops: dict) -> np.ndarray:
     """Augmentations on (H, W, 4) uint8 display RGBA; alpha untouched. Returns uint8."""
     if not any(k in ops for k in DISPLAY_KEYS):
         return rgba8
-    rgb = rgba8[..., :3].astype(np.float64) / 255.0
+    rgb = rgba8[..., :3].astype(np.float32) * np.float32(1 / 255)
     rng = np.random.Generator(np.random.PCG64(int(ops.get(NOISE_SEED, 0))))
     if "blur" in ops:
         rgb = gaussian_blur(rgb, float(ops["blur"]))
     if "poisson_noise" in ops:
         photons = float(ops["poisson_noise"])
-        rgb = rng.poisson(np.clip(rgb, 0, 1) * photons) / photons
+        rgb = (rng.poisson(np.clip(rgb, 0, 1) * photons) / photons).astype(np.float32)
     if "gaussian_noise" in ops:
-        rgb = rgb + rng.normal(0.0, float(ops["gaussian_noise"]), rgb.shape)
+        rgb += np.float32(ops["gaussian_noise"]) * rng.standard_normal(rgb.shape, dtype=np.float32)
     if "brightness" in ops:
-        rgb = rgb * float(ops["brightness"])
+        rgb *= np.float32(ops["brightness"])
     if "contrast" in ops:
-        grey = float(np.mean(rgb @ np.array([0.2126, 0.7152, 0.0722])))
-        rgb = grey + (rgb - grey) * float(ops["contrast"])
+        grey = np.float32(np.mean(rgb @ LUMA))
+        rgb = grey + (rgb - grey) * np.float32(ops["contrast"])
     if "saturation" in ops:
-        luma = (rgb @ np.array([0.2126, 0.7152, 0.0722]))[..., None]
-        rgb = luma + (rgb - luma) * float(ops["saturation"])
+        luma = (rgb @ LUMA)[..., None]
+        rgb = luma + (rgb - luma) * np.float32(ops["saturation"])
     if "hue" in ops and float(ops["hue"]) % 360 != 0:
-        hsv = _rgb_to_hsv(np.clip(rgb, 0, 1))
-        hsv[..., 0] = (hsv[..., 0] + float(ops["hue"]) / 360.0) % 1.0
-        rgb = _hsv_to_rgb(hsv)
+        rgb = rgb @ hue_matrix(float(ops["hue"])).T
     out = rgba8.copy()
     out[..., :3] = np.round(np.clip(rgb, 0, 1) * 255.0).astype(np.uint8)
     if "jpeg_quality" in ops:

@@ -25,6 +25,8 @@ from .frame import FrameData, FrameView
 from .imaging import camera_image_ops
 from .progress import Progress
 from .sampling import clip_of, sample_frame
+from .sampling.cases import apply_overrides, assign_frames, case_report, holds, is_quota
+from .sensors import SensorSpec
 from .sink import FrameSink, SinkSpec, init_worker, process_in_worker, warm_up
 from .writers import WRITERS, create_writer
 
@@ -92,12 +94,35 @@ def link_neighbours(earlier: list[FrameData], later: list[FrameData]) -> None:
 
 
 def annotator_plan(config: Config) -> dict[str, dict]:
-    """Annotators of the run: the configured ones plus what the writers require."""
+    """Annotators of the run: the configured ones, what the writers require, and the image
+    of each thermal / NIR camera."""
     plan = dict(config.annotators)
     for name in config.writers:
         for required in WRITERS[name].required_annotators:
             plan.setdefault(required, {})
+    for kind in ("thermal", "nir"):
+        if any(c.sensor == kind for c in config.cameras):
+            plan.setdefault(kind, {})
     return plan
+
+
+def sensor_specs(config: Config) -> dict[str, SensorSpec]:
+    """What the workers need to make the image of each thermal / NIR camera."""
+    return {
+        c.name: SensorSpec(
+            kind=c.sensor,
+            seed=config.seed,
+            netd=c.netd,
+            vignetting=c.vignetting,
+            blur=c.blur,
+            palette=c.palette,
+            preview_min=config.kelvin(c.preview_min),
+            preview_max=config.kelvin(c.preview_max),
+            exposure=c.exposure,
+        )
+        for c in config.cameras
+        if c.sensor != "visible"
+    }
 
 
 class Recorder:
@@ -266,6 +291,7 @@ class Recorder:
     def _record(self, cfg, opts, folder, built, targets, plan, frames, t_start):
         from .capture.render import Capturer
         from .labels.blender import unlabelled_objects
+        from .scene.facts import extract_facts
         from .scene.motion import SequencePlayer
 
         audit_dir = opts.output / audit.AUDIT_DIR
@@ -298,7 +324,17 @@ class Recorder:
         elif unlabelled:
             self.warn(f"objects without a 'class' label (annotated as UNLABELLED): {', '.join(unlabelled)}")
 
-        capturer = self._capturer = Capturer(built, cfg.render, passes, need_geometry)
+        facts = extract_facts(built) if any(r.needs_facts for r in cfg.randomizers) else None
+        need_geometry = need_geometry or any(c.measure != "pixels" and is_quota(c) for c in cfg.cases)
+        capturer = self._capturer = Capturer(
+            built,
+            cfg.render,
+            passes,
+            need_geometry,
+            sensors=sensor_specs(cfg),
+            thermal_defaults=(cfg.ambient_kelvin(), cfg.thermal.emissivity),
+        )
+        steering = FrameSteering(cfg, built, targets, facts, capturer)
         self.result.device = capturer.device
         shard_tag = self.shard_tag
         audit.write_json(
@@ -364,21 +400,11 @@ class Recorder:
                 clip, i = clip_of(f, clip_len)
                 if clip_len > 1:
                     record.update(clip=clip, clip_frame=i)
-                t = time.perf_counter()
-                sampled = sample_frame(cfg.seed, f, cfg.randomizers, targets, clip_len, cfg.sequence.fps)
-                record["samples"] = sampled
-                t1 = time.perf_counter()
-                player.apply(i, sampled)
-                t2 = time.perf_counter()
-                captured = capturer.capture_frame(f, cameras)
-                for frame_data in captured:  # applied to RGB in the writers' workers
-                    frame_data.image_ops = camera_image_ops(sampled, frame_data.camera.name)
+                captured = steering.make_frame(f, record, player, clip_len)
                 if self._cancel.is_set():
                     # Cancelled while rendering (Ctrl-C also makes Cycles stop early): the
                     # frame may be cut short, so it is not written and stays unfinished.
                     break
-                t3 = time.perf_counter()
-                record["seconds"].update(sample=t1 - t, apply=t2 - t1, render=t3 - t2)
                 with stage_lock:
                     for k in ("sample", "apply", "render"):
                         stages[k] += record["seconds"][k]
@@ -425,12 +451,25 @@ class Recorder:
                 "peak_memory_mb": audit.peak_memory_mb(),
                 "interrupted": interrupted or self._cancel.is_set(),
                 "warnings": self.result.warnings,
+                **self._cases_report(audit_dir),
             },
         )
         self.cancelled = self._cancel.is_set()
         if interrupted:
             raise KeyboardInterrupt
         return self.result
+
+    def _cases_report(self, audit_dir: Path) -> dict:
+        """Per corner case: requested / made / which frames, over every shard's frame log."""
+        cfg = self.config
+        if not cfg.cases:
+            return {}
+        assigned = assign_frames(cfg.seed, cfg.frames, cfg.cases)
+        report = case_report(cfg.cases, assigned, audit.finished_frames(audit_dir))
+        for name, r in report.items():
+            if not r["met"]:
+                self.warn(f"case {name!r}: {r['made']} of {r['requested']} frames made so far")
+        return {"cases": report}
 
     def _write_manifest_after_error(self, audit_dir: Path, shard_tag: str, frames: list[int], error) -> None:
         """A failed run still says what it finished, where the disk allows (full disk: maybe not)."""
@@ -470,14 +509,104 @@ class Recorder:
             if spec.target_kind is None:
                 out.append(["world"])
                 continue
-            names = built.match(spec.target_kind, patterns)
+            names = built.match(spec.target_kind, patterns, moves=spec.moves_targets)
             if not names:
+                rigged = sorted(set(built.match(spec.target_kind, patterns)) & built.rigged)
+                hint = f" ({', '.join(rigged)}: rigged, they follow their rig camera)" if rigged else ""
                 raise RecorderError(
-                    f"randomizers[{i}] ({spec.name}): targets {patterns} match no {spec.target_kind}; "
+                    f"randomizers[{i}] ({spec.name}): targets {patterns} match no {spec.target_kind}{hint}; "
                     f"known {spec.target_kind}: {built.names(spec.target_kind)}"
                 )
             out.append(names)
         return out
+
+
+class FrameSteering:
+    """Sample, apply and render one frame; redraw it with derived seeds while a guarantee
+    (camera_look_at min_pixels) or an assigned quota case does not hold (bounded).
+
+    Attempt 0 uses the frame's own seeds; attempt k the seeds (seed, frame, stream, k), so
+    the frame that is kept is still a pure function of (seed, frame, scene facts).
+    """
+
+    def __init__(self, cfg: Config, built, targets, facts, capturer):
+        self.cfg, self.built, self.targets, self.facts, self.capturer = cfg, built, targets, facts, capturer
+        self.assigned = assign_frames(cfg.seed, cfg.frames, cfg.cases)
+        self.cameras = built.render_cameras  # a base .blend's cameras, then [[cameras]]
+
+    def make_frame(self, f: int, record: dict, player, clip_len: int = 1):
+        cfg = self.cfg
+        mine = [c for c in cfg.cases if f in self.assigned[c.name]]
+        tries = max([c.max_tries for c in mine if is_quota(c)] + [1])
+        tries = max([tries] + [int(r.options.get("max_tries", 1)) for r in cfg.randomizers if _guarantees(r)])
+        if clip_len > 1:
+            tries = 1  # a clip's frames share their draws: one frame of it is not redrawn alone
+        _clip, i = clip_of(f, clip_len)
+        seconds = {"sample": 0.0, "apply": 0.0, "render": 0.0}
+        for attempt in range(tries):
+            t = time.perf_counter()
+            sampled = sample_frame(
+                cfg.seed, f, cfg.randomizers, self.targets, clip_len, cfg.sequence.fps, self.facts, attempt
+            )
+            for c in mine:
+                if not is_quota(c):
+                    apply_overrides(sampled, c)
+            t1 = time.perf_counter()
+            player.apply(i, sampled)
+            t2 = time.perf_counter()
+            captured = self.capturer.capture_frame(f, self.cameras)
+            for frame_data in captured:  # applied to RGB in the writers' workers
+                frame_data.image_ops = camera_image_ops(sampled, frame_data.camera.name)
+            seconds["sample"] += t1 - t
+            seconds["apply"] += t2 - t1
+            seconds["render"] += time.perf_counter() - t2
+            by_camera = {c.camera.name: c for c in captured}
+            misses = self._unmet_pixels(sampled, by_camera)
+            cases = {
+                c.name: (True if not is_quota(c) else holds(c, by_camera[c.camera or self.cameras[0]])) for c in mine
+            }
+            for c in cfg.cases:  # frames that meet a quota by chance count too
+                if is_quota(c) and c.name not in cases:
+                    cases[c.name] = holds(c, by_camera[c.camera or self.cameras[0]])
+            met = not misses and all(cases[c.name] for c in mine)
+            if met or attempt == tries - 1:
+                break
+        record["samples"] = sampled
+        record["seconds"].update(seconds)
+        if tries > 1:
+            record["attempt"] = attempt
+            record["guarantees_met"] = met
+            if misses:
+                record["unmet"] = misses
+        if cfg.cases:
+            record["cases"] = {c.name: cases[c.name] for c in cfg.cases if c.name in cases}
+            if mine:
+                record["assigned_cases"] = [c.name for c in mine]
+        unplaced = sorted(
+            t for s in sampled if s["type"] == "scatter" for t, v in s["values"].items() if not v["placed"]
+        )
+        if unplaced:
+            log.info("frame %d: could not scatter %s (hidden)", f, ", ".join(unplaced))
+            record["unplaced"] = unplaced
+        return captured
+
+    def _unmet_pixels(self, sampled, by_camera) -> list[str]:
+        out = []
+        for spec, entry in zip(self.cfg.randomizers, sampled):
+            if not _guarantees(spec):
+                continue
+            for cam, target, need in spec.pixel_requirements(entry["values"]):
+                frame = by_camera[cam]
+                iid = self.built.entities[target].instance_id
+                counts = frame.instance_pixel_counts()
+                have = int(counts[iid]) if iid < len(counts) else 0
+                if have < need:
+                    out.append(f"{cam}: {target} covers {have} < {need} pixels")
+        return out
+
+
+def _guarantees(spec) -> bool:
+    return hasattr(spec, "pixel_requirements") and int(spec.options.get("min_pixels", 0)) > 0
 
 
 class DiskError(RuntimeError):

@@ -170,3 +170,29 @@ def test_distribution_support_within_the_parameter_range(tmp_path, param, ok):
 def test_pose_tries_are_bounded(tmp_path, option, ok):
     text = CAMERA + CUBE + f'[[randomizers]]\ntype = "pose"\ntargets = "a"\nmin_distance = 100.0\n{option}\n'
     assert fields(tmp_path, text) == ([] if ok else ["randomizers[0].max_tries"])
+
+
+@pytest.mark.parametrize(
+    "writers, ok, field",
+    [
+        ("basic = { png_compress_level = 9 }", True, ""),
+        ("basic = { png_compress_level = 10 }", False, "writers.basic.png_compress_level"),
+        ("coco = { png_compress_level = -1 }", False, "writers.coco.png_compress_level"),
+        ("basic = { frame_padding = 12 }", True, ""),
+        ("basic = { frame_padding = 13 }", False, "writers.basic.frame_padding"),
+        ("yolo = { frame_padding = -3 }", False, "writers.yolo.frame_padding"),
+        ("basic = { frame_padding = 100000 }", False, "writers.basic.frame_padding"),
+        ('basic = { camera_subfolders = "sometimes" }', False, "writers.basic.camera_subfolders"),
+        ('basic = { camera_subfolders = "always" }', True, ""),
+        ('coco = { split = "../../x" }', False, "writers.coco"),  # the writer's own check, at validation
+        ("kitti = { val_every = -1 }", False, "writers.kitti.val_every"),
+    ],
+)
+def test_writer_options_by_value(tmp_path, writers, ok, field):
+    found = fields(tmp_path, CAMERA + f"[writers]\n{writers}\n")
+    assert found == ([] if ok else [field])
+
+
+def test_frames_bound(tmp_path):
+    assert fields(tmp_path, CAMERA + "[run]\nframes = 10000000\n") == []
+    assert fields(tmp_path, CAMERA + "[run]\nframes = 10000001\n") == ["run.frames"]

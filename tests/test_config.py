@@ -62,9 +62,17 @@ def test_default_preset_loads():
     assert [c.name for c in cfg.cameras] == ["camera"]
     assert [light.type for light in cfg.lights] == ["AREA", "SUN"]  # any case in the file
     assert all(a.primitive in PRIMITIVES and a.file is None for a in cfg.assets)
-    assert [r.name for r in cfg.randomizers] == ["pose", "material", "light", "camera"]
-    assert cfg.randomizer_targets[2] == ["key"]  # one pattern as a string -> a list
-    assert cfg.randomizers[0].options["min_distance"] == 0.2
+    assert [r.name for r in cfg.randomizers] == [
+        "camera",
+        "scatter",
+        "camera_relative",
+        "material",
+        "material",
+        "light",
+    ]
+    assert cfg.randomizer_targets[5] == ["key"]  # one pattern as a string -> a list
+    assert cfg.randomizers[1].options["surface"] == "table"
+    assert [a.name for a in cfg.assets if a.distractor] == ["table", "clutter_cube", "clutter_ring", "clutter_cone"]
     assert "rgb" in cfg.annotators and cfg.writers == {"basic": {}}
     assert cfg.label_order()["class"][:6] == ["mug", "ball", "box", "cone", "donut", "monkey"]
     json.dumps(cfg.resolved())  # the audit copy is plain JSON
@@ -351,7 +359,7 @@ def test_problems_read_as_one_line_each(tmp_path):
     (p,) = info.value.problems
     assert (
         str(p)
-        == f'{main.as_posix()}: run.frames: got "ten"; expected a whole number >= 1 (number of frames; frame indices are 0 .. frames-1)'
+        == f'{main.as_posix()}: run.frames: got "ten"; expected a whole number >= 1 and <= 10000000 (number of frames; frame indices are 0 .. frames-1)'
     )
     assert str(info.value) == str(p)
     assert isinstance(info.value, ValueError)
@@ -536,7 +544,7 @@ def test_camera_look_at_or_rotation(tmp_path):
             ["did you mean 'location'?"],
         ),
         ("[annotators]\nrgb = { foo = 1 }\n", "annotators.rgb.foo", 1, ["takes no keys"]),
-        ('[writers]\nbasic = { frame_padding = "4" }\n', "writers.basic.frame_padding", "4", ["int"]),
+        ('[writers]\nbasic = { frame_padding = "4" }\n', "writers.basic.frame_padding", "4", ["whole number"]),
         ("[writers]\nbasik = {}\n", "writers.basik", "basik", ["did you mean 'basic'?"]),
         ('[run]\noutput = ""\n', "run.output", "", ["not empty"]),
         ("sede = 3\n", "sede", 3, ["a known key"]),
@@ -725,3 +733,107 @@ def test_fingerprint_counts_a_base_blend_by_content_not_path():
     changed = {**a, "base": {**a["base"], "blend_sha256": "bb"}}
     assert config_fingerprint(a) == config_fingerprint(moved)
     assert config_fingerprint(a) != config_fingerprint(changed)
+
+
+def test_motion_blur_and_motion_vectors_exclude_each_other(tmp_path):
+    text = CAMERA + '[[randomizers]]\ntype = "sensor"\ntargets = "cam"\nshutter = 0.5\n'
+    load_config(write(tmp_path / "ok.toml", text))
+    p = one_problem(tmp_path, text + "[annotators]\nrgb = {}\nmotion_vectors = {}\n")
+    assert p.field == "randomizers[0].shutter" and "vector pass" in p.expected
+
+
+def test_per_axis_shorthand_a_list_with_distributions(tmp_path):
+    yaw = '[0, 0, { distribution = "uniform", low = 0, high = 360 }]'
+    text = CAMERA + ASSET + f'[[randomizers]]\ntype = "pose"\ntargets = "a"\nrotation = {yaw}\n'
+    cfg = load_config(write(tmp_path / "ok.toml", text))
+    d = cfg.randomizers[0].params["rotation"]
+    assert d.name == "per_axis" and d.bounds()[1].tolist() == [0, 0, 360]
+    bad = '[0, 0, { distribution = "uniform", low = 0 }]'
+    text = CAMERA + ASSET + f'[[randomizers]]\ntype = "pose"\ntargets = "a"\nrotation = {bad}\n'
+    assert one_problem(tmp_path, text).field == "randomizers[0].rotation[2].high"
+    two = '[0, { distribution = "uniform", low = 0, high = 1 }]'
+    text = CAMERA + ASSET + f'[[randomizers]]\ntype = "pose"\ntargets = "a"\nrotation = {two}\n'
+    assert one_problem(tmp_path, text).field == "randomizers[0].rotation"
+    colour = '[1, { distribution = "uniform", low = 0, high = 2 }, 0]'  # past 1: the support check
+    assert one_problem(tmp_path, material(colour, "color")).field == "randomizers[0].color"
+
+
+# ---------------------------------------------------------------- thermal and NIR cameras
+
+
+def test_thermal_example_is_a_rigged_rgb_thermal_pair():
+    cfg = load_config(EXAMPLES / "thermal.toml")
+    rgb, ir = cfg.cameras
+    assert (rgb.sensor, ir.sensor, ir.rig) == ("visible", "thermal", "rgb")
+    assert ir.look_at is None and ir.rotation == [0.0, 0.0, 0.0]
+    assert cfg.thermal.unit == "C" and cfg.kelvin(cfg.world.temperature) == pytest.approx(248.15)
+    assert cfg.ambient_kelvin() == pytest.approx(285.15)
+    assert [r.name for r in cfg.randomizers].count("thermal") == 3
+    json.dumps(cfg.resolved())
+
+
+def test_default_preset_stays_visible_only():
+    cfg = load_config(PRESET)
+    assert {c.sensor for c in cfg.cameras} == {"visible"} and "thermal" not in cfg.annotators
+    assert cfg.ambient_kelvin() == 293.15 and cfg.thermal.emissivity == 0.95
+
+
+def test_sensor_fields_are_validated(tmp_path):
+    f = write(
+        tmp_path / "p.toml",
+        CAMERA
+        + '[[cameras]]\nname = "ir"\nlocation = [0, 0, 0]\nsensor = "lwir"\nnetd = -1\npalette = "jet"\n'
+        + '[[cameras]]\nname = "ir2"\nlocation = [0, 0, 0]\nrig = "nope"\n'
+        + '[[cameras]]\nname = "ir3"\nlocation = [0, 0, 0]\nrig = "cam"\nlook_at = [0, 0, 0]\n'
+        + '[[cameras]]\nname = "ir4"\nlocation = [0, 0, 0]\nrig = "ir3"\n'
+        + '[[assets]]\nname = "a"\nprimitive = "cube"\nemissivity = 1.01\nnir_reflectance = -0.01\n',
+    )
+    found = {p.field: p for p in problems_of(f)}
+    assert set(found) == {
+        "cameras[1].sensor",
+        "cameras[1].netd",
+        "cameras[1].palette",
+        "cameras[2].rig",
+        "cameras[3].look_at",
+        "cameras[4].rig",
+        "assets[0].emissivity",
+        "assets[0].nir_reflectance",
+    }
+    assert "visible" in found["cameras[1].sensor"].expected and "cam" in found["cameras[2].rig"].expected
+    assert "rigged" in found["cameras[4].rig"].expected
+
+
+def test_a_camera_cannot_be_rigged_to_itself(tmp_path):
+    f = write(tmp_path / "p.toml", '[[cameras]]\nname = "cam"\nlocation = [0, 0, 0]\nrig = "cam"\n')
+    assert [p.field for p in problems_of(f)] == ["cameras[0].rig"]
+
+
+@pytest.mark.parametrize(
+    ("unit", "value", "ok"),
+    [
+        ("K", 100.0, True),
+        ("K", 99.99, False),
+        ("K", 2000.0, True),
+        ("K", 2000.01, False),
+        ("C", -173.15, True),
+        ("C", -173.16, False),
+        ("c", 1726.85, True),
+        ("C", 1726.86, False),
+    ],
+)
+def test_temperatures_must_lie_in_the_radiometric_range(tmp_path, unit, value, ok):
+    text = f'[thermal]\nunit = "{unit}"\n[scene]\nworld = {{ temperature = {value} }}\n' + CAMERA
+    f = write(tmp_path / "p.toml", text)
+    if ok:
+        cfg = load_config(f)
+        assert cfg.kelvin(cfg.world.temperature) == pytest.approx(value + (273.15 if unit in "Cc" else 0))
+    else:
+        [problem] = problems_of(f)
+        assert problem.field == "scene.world.temperature" and "K" in problem.expected
+
+
+def test_thermal_randomizer_parameters(tmp_path):
+    text = CAMERA + '[[assets]]\nname = "a"\nprimitive = "cube"\n'
+    text += '[[randomizers]]\ntype = "thermal"\ntargets = "a"\ntemperature = 300\nemissivity = 1.5\n'
+    [problem] = problems_of(write(tmp_path / "p.toml", text))
+    assert problem.field == "randomizers[0].emissivity"

@@ -359,3 +359,18 @@ def test_material_swap_from_a_glob_over_the_scene(tmp_path):
         assert built.entities["ball"].meshes[0].material_slots[0].material.name == name
         seen.add(name)
     assert seen == {"sdg_ball", "sdg_box"}
+
+
+def test_a_later_world_entry_replaces_an_earlier_one(tmp_path):
+    from sdg_addon.scene.randomize import apply_frame
+
+    cfg, built, targets = built_scene(
+        tmp_path,
+        '[[randomizers]]\ntype = "sky"\nsun_elevation = 20\n[[randomizers]]\ntype = "world"\ncolor = [0.2, 0.3, 0.4]\n',
+    )
+    apply_frame(built, sample_frame(0, 0, cfg.randomizers, targets), cfg.randomizers)
+    bg = next(n for n in built.scene.world.node_tree.nodes if n.type == "BACKGROUND")
+    assert not bg.inputs["Color"].links and list(bg.inputs["Color"].default_value)[:3] == pytest.approx([0.2, 0.3, 0.4])
+    swapped = [cfg.randomizers[1], cfg.randomizers[0]]
+    apply_frame(built, sample_frame(0, 0, swapped, targets[::-1]), swapped)
+    assert bg.inputs["Color"].links[0].from_node.name == "sdg_sky"

@@ -149,3 +149,10 @@ def test_shards_lock_separately_but_not_beside_a_whole_run(tmp_path):
     whole.acquire()
     with pytest.raises(OutputError):
         Lock(tmp_path, (1, 2)).acquire()
+
+
+def test_written_files_get_the_usual_mode_not_mkstemps_0600(tmp_path):
+    path = io.write_text(tmp_path / "a.json", "{}")
+    umask = os.umask(0o022)
+    os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask

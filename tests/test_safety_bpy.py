@@ -224,3 +224,25 @@ def test_temp_render_folders_are_removed_and_stale_ones_cleaned(tmp_path):
     assert main(["render", str(param(tmp_path)), "--out", str(tmp_path / "out"), "--quiet"]) == 0
     assert not stale.exists()
     assert not list(Path(base).glob(f"{capture_render.TEMP_PREFIX}{os.getpid()}_*"))
+
+
+def test_sigterm_releases_the_lock_and_the_temp_folder(tmp_path):
+    import signal
+    import time
+
+    p, out = param(tmp_path, TINY.replace("frames = 2", "frames = 200")), tmp_path / "out"
+    root = Path(__file__).resolve().parent.parent
+    cmd = [sys.executable, "-m", "headless", "render", str(p), "--out", str(out), "--quiet", "--worker-mode", "threads"]
+    proc = subprocess.Popen(cmd, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    log = out / "audit" / "frames.jsonl"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None and not (log.exists() and log.read_text()):
+        time.sleep(0.05)
+    assert (out / ".sdg.lock").exists()
+    proc.send_signal(signal.SIGTERM)
+    _o, err = proc.communicate(timeout=120)
+    assert proc.returncode == 128 + signal.SIGTERM, err
+    assert "Traceback" not in err
+    assert not (out / ".sdg.lock").exists(), err
+    assert not list(Path(capture_render._temp_base()).glob(f"{capture_render.TEMP_PREFIX}{proc.pid}_*"))
+    assert main(["render", str(p), "--out", str(out), "--quiet", "--resume", "--frames", "0:3"]) == 0

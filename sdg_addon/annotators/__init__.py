@@ -18,6 +18,7 @@ from . import (  # noqa: F401  (registration)
     pose,
     rgb,
     segmentation,
+    sensors,
 )
 from .base import ANNOTATORS, Annotator, create_annotator, register_annotator
 

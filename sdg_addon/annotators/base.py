@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..config.fields import option_default
 from ..frame import FrameData
 
 ANNOTATORS: dict[str, type[Annotator]] = {}
@@ -37,7 +38,7 @@ class Annotator:
         unknown = set(options) - set(self.OPTIONS)
         if unknown:
             raise ValueError(f"annotator {self.name!r} has no option(s) {sorted(unknown)}")
-        self.options = {k: options.get(k, default) for k, (default, _t, _d) in self.OPTIONS.items()}
+        self.options = {k: options.get(k, option_default(spec)) for k, spec in self.OPTIONS.items()}
 
     def annotate(self, frame: FrameData) -> object:
         raise NotImplementedError

@@ -5,11 +5,9 @@ Keeps Replicator's keys (so their readers work) and adds explicit matrices:
   writes them (reshape(4, 4).T gives the column-vector matrix). A Replicator reader's
   `ndc = [X, 1] @ view @ proj; ndc /= ndc[3]` then gives pixel
   u = (ndc_x + 1) / 2 * width, v = (1 - ndc_y) / 2 * height, for both projections.
-  Perspective cameraProjection is Replicator's reverse-Z with an infinite far plane:
-  ndc_z = near / depth - 1e-8 (1 at the near plane, towards 0 far away); orthographic
-  cameras keep a finite OpenGL depth range [near, far] -> [-1, 1].
-- cameraFisheye*: Replicator's keys for a pinhole camera (empty / zero); cameraFocusDistance
-  (metres) and cameraFStop (0.0: no depth of field) from the camera's depth of field.
+- sensor: "visible", "thermal" or "nir"; rig: for a camera rigged to another (a paired
+  RGB-T rig), {camera, camera_to_rig (4x4, Blender axes), rig_to_camera_opencv (4x4:
+  x_this = T @ x_rig in OpenCV camera coordinates)}, else null.
 - intrinsics: K (3x3) in pixels, principal point with the top-left-corner origin.
   Perspective: pixel ~ K @ X_cv / z_cv. Orthographic: pixel = K @ (x_cv, y_cv, 1), with
   fx, fy in pixels per metre (no division by depth).
@@ -23,6 +21,7 @@ import math
 
 import numpy as np
 
+from ..frame import BLENDER_TO_OPENCV
 from .base import Annotator, register_annotator
 
 REVERSE_Z_EPSILON = 1e-8  # Replicator's infinite reverse-Z projection term
@@ -96,7 +95,22 @@ class CameraParams(Annotator):
             "camera_to_world": c.camera_to_world.tolist(),
             "world_to_camera_opencv": c.world_to_camera_opencv.tolist(),
             "pixel_convention": "x right, y down, origin at the top-left corner of the top-left pixel",
+            "sensor": c.sensor,
+            "rig": _rig(c),
         }
+
+
+def _rig(c) -> dict | None:
+    """Extrinsics of a camera rigged to another: its pose in that camera's space, and the
+    transform of OpenCV camera coordinates from that camera to this one (x_this = T @ x_rig)."""
+    if not c.rig or c.camera_to_rig is None:
+        return None
+    this_to_rig_cv = BLENDER_TO_OPENCV @ c.camera_to_rig @ BLENDER_TO_OPENCV  # diag(1,-1,-1,1) is its own inverse
+    return {
+        "camera": c.rig,
+        "camera_to_rig": c.camera_to_rig.tolist(),
+        "rig_to_camera_opencv": np.linalg.inv(this_to_rig_cv).tolist(),
+    }
 
 
 def replicator_projection(c) -> np.ndarray:

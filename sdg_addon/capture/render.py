@@ -32,8 +32,10 @@ from ..scene.base import render_view_layer
 from ..scene.build import BuiltScene
 from ..scene.instancing import renders
 from ..scene.keypoints import entity_keypoints
+from ..sensors import SensorSpec
 from .device import select_device
 from .exr import read_view_layers
+from .sensors import SensorRender
 
 NO_HIT_DEPTH = 1e9  # Cycles writes 1e10 where a ray hits nothing
 DATA_LAYER = "SDG Data"  # the 1-sample view layer of the id, depth and normal passes
@@ -151,8 +153,11 @@ def _mirror_collections(src, dst) -> None:
             _mirror_collections(child, other)
 
 
-def camera_info(scene, cam_obj) -> Camera:
-    """A Camera (intrinsics and pose) from a Blender camera object, as Cycles renders it."""
+def camera_info(scene, cam_obj, sensor_kind: str = "visible") -> Camera:
+    """A Camera (intrinsics and pose) from a Blender camera object, as Cycles renders it.
+
+    A camera parented to another camera is rigged to it: its pose relative to that camera
+    (the rig's extrinsics) is reported too."""
     w, h = scene.render.resolution_x, scene.render.resolution_y
     data = cam_obj.data
     fit = data.sensor_fit
@@ -164,6 +169,12 @@ def camera_info(scene, cam_obj) -> Camera:
     fitted_px = w if fit == "HORIZONTAL" else h
     loc, rot, _scale = cam_obj.matrix_world.decompose()
     cam_to_world = np.array(Matrix.LocRotScale(loc, rot, None), dtype=np.float64)
+    rig, camera_to_rig = "", None
+    if cam_obj.parent is not None and cam_obj.parent.type == "CAMERA":
+        rig = cam_obj.parent.name
+        ploc, prot, _ = cam_obj.parent.matrix_world.decompose()
+        parent_to_world = np.array(Matrix.LocRotScale(ploc, prot, None), dtype=np.float64)
+        camera_to_rig = np.linalg.inv(parent_to_world) @ cam_to_world
     big = max(w, h)
     cx = w / 2 - data.shift_x * big
     cy = h / 2 + data.shift_y * big
@@ -189,14 +200,29 @@ def camera_info(scene, cam_obj) -> Camera:
         sensor_width_mm=sensor * w / fitted_px,
         sensor_height_mm=sensor * h / fitted_px,
         ortho_scale=data.ortho_scale,
+        sensor=sensor_kind,
+        rig=rig,
+        camera_to_rig=camera_to_rig,
     )
 
 
 class Capturer:
     """Renders cameras of a built scene and returns FrameData."""
 
-    def __init__(self, built: BuiltScene, render: RenderSettings, passes: set[str], need_geometry: bool):
+    def __init__(
+        self,
+        built: BuiltScene,
+        render: RenderSettings,
+        passes: set[str],
+        need_geometry: bool,
+        sensors: dict[str, SensorSpec] | None = None,
+        thermal_defaults: tuple[float, float] = (293.15, 0.95),
+    ):
+        """`sensors`: thermal / NIR cameras by name (others are visible cameras);
+        `thermal_defaults`: (kelvin, emissivity) of surfaces and world that set none."""
         self.built = built
+        self.sensors = sensors or {}
+        self.sensor_render = SensorRender(built.scene, *thermal_defaults)
         self.render_settings = render
         self.passes = set(passes) | {"instance"}  # objects present are read from it
         self.need_geometry = need_geometry
@@ -207,18 +233,31 @@ class Capturer:
     def close(self) -> None:
         shutil.rmtree(self.tmp_dir, ignore_errors=True)
 
-    def render_passes(self, cam_obj) -> dict[str, np.ndarray]:
+    def render_passes(self, cam_obj, sensor: str = "visible") -> dict[str, np.ndarray]:
         scene = self.built.scene
         scene.camera = cam_obj
         path = os.path.join(self.tmp_dir, "render.exr")
         scene.render.filepath = path
-        bpy.ops.render.render(write_still=True)
+        if sensor == "visible":
+            bpy.ops.render.render(write_still=True)
+        else:
+            self.sensor_render.begin(sensor, cam_obj.name)
+            try:
+                bpy.ops.render.render(write_still=True)
+            finally:
+                self.sensor_render.end()
         layers = read_view_layers(path)
         os.unlink(path)
         out: dict[str, np.ndarray] = {}
         main = layers[render_view_layer(scene).name]
         raw = layers.get(DATA_LAYER, main)
-        out["combined"] = main["Combined"]
+        combined = main["Combined"]
+        if sensor == "thermal":  # grey emission: every channel holds the band radiance
+            out["thermal_radiance"] = np.ascontiguousarray(combined[..., 0], dtype=np.float32)
+        elif sensor == "nir":
+            out["nir_radiance"] = combined[..., :3].mean(axis=-1, dtype=np.float32)
+        else:
+            out["combined"] = combined
         if "Depth" in raw:
             depth = raw["Depth"][..., 0]
             out["depth"] = np.where(depth >= NO_HIT_DEPTH, np.inf, depth).astype(np.float32)
@@ -309,14 +348,17 @@ class Capturer:
         """Render one camera. `objects` (scene_objects() of this frame) may be shared by
         the cameras of a frame: the scene does not change between their renders."""
         cam_obj = self.built.cameras[camera_name]
-        passes = self.render_passes(cam_obj)
+        sensor = self.sensors.get(camera_name)
+        kind = sensor.kind if sensor else "visible"
+        passes = self.render_passes(cam_obj, kind)
         return FrameData(
             frame=frame,
-            camera=camera_info(self.built.scene, cam_obj),
+            camera=camera_info(self.built.scene, cam_obj, kind),
             passes=passes,
             objects=self.scene_objects() if objects is None else objects,
             label_table=self.built.label_table,
             view_transform=self.render_settings.view_transform,
+            sensor_spec=sensor if kind != "visible" else None,
         )
 
     def capture_frame(self, frame: int, camera_names: list[str]) -> list[FrameData]:

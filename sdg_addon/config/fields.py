@@ -232,6 +232,11 @@ def check_labels(problems: Problems, value, where: str) -> dict[str, list[str]]:
     return out
 
 
+def option_default(spec):
+    """Default of a registry option: a Field, or the older (default, type, description) tuple."""
+    return copy.deepcopy(spec.default) if isinstance(spec, Field) else spec[0]
+
+
 def default_text(f: Field) -> str:
     if f.required:
         return "required"

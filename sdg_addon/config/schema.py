@@ -20,21 +20,26 @@ import numpy as np
 
 from ..annotators import ANNOTATORS
 from ..labels.rules import DEFAULT_SUFFIX, SCOPES, NameRule
+from ..sampling.cases import CASE_FIELDS, CaseSpec
 from ..sampling.distributions import (
     Constant,
     Distribution,
+    as_spec,
     check_distribution_spec,
     is_distribution_spec,
+    is_per_axis_shorthand,
     make_distribution,
 )
 from ..sampling.randomizers import BOOL, COLOR, NUMBER, RANDOMIZERS, STRING, STRINGS, VEC3, RandomizerSpec
+from ..sensors import SENSOR_KINDS
+from ..sensors.thermal import T_MAX, T_MIN, ZERO_CELSIUS, to_kelvin
 from ..writers.plugins import writer_registry
-from .fields import LABEL_TEXT, Field, is_label_text, read_section, section_class
+from .fields import LABEL_TEXT, Field, check_value, is_label_text, read_section, section_class
 from .problems import MISSING, Problems, join, one_of
 
 DEVICES = ("auto", "cpu", "cuda", "optix", "hip", "metal", "oneapi")
 VIEW_TRANSFORMS = ("Standard", "AgX", "Filmic", "Raw")
-PRIMITIVES = ("cube", "sphere", "cylinder", "cone", "torus", "monkey", "plane")
+PRIMITIVES = ("cube", "sphere", "cylinder", "cone", "torus", "monkey", "plane", "table")
 ASSET_EXTENSIONS = (".blend", ".glb", ".gltf", ".obj", ".fbx", ".ply", ".stl", ".usd", ".usda", ".usdc", ".usdz")
 LIGHT_TYPES = ("POINT", "SUN", "SPOT", "AREA")
 DEFAULT_ANNOTATORS = (
@@ -47,6 +52,7 @@ DEFAULT_ANNOTATORS = (
 )
 
 
+MAX_FRAMES = 10_000_000  # per parameter file (split bigger datasets into several runs / seeds)
 MAX_RESOLUTION = 65536  # Blender's limit per side
 MAX_PIXELS = 8192 * 8192  # per image: the passes of a larger one do not fit in memory
 MAX_SAMPLES = 2**24  # Cycles' limit
@@ -55,7 +61,7 @@ MAX_NESTING = 32  # tables and arrays inside each other; a real file needs 5
 
 RUN_FIELDS = (
     Field("seed", "int", 0, "seed of every sampled value (see determinism)", low=0, high=2**63 - 1),
-    Field("frames", "int", 10, "number of frames; frame indices are 0 .. frames-1", low=1),
+    Field("frames", "int", 10, "number of frames; frame indices are 0 .. frames-1", low=1, high=MAX_FRAMES),
     Field(
         "output",
         "str",
@@ -154,9 +160,78 @@ LABEL_RULE_FIELDS = (
 
 BaseSceneSpec = section_class("BaseSceneSpec", BASE_SCENE_FIELDS, extra=(("blend_sha256", str, field(default="")),))
 
+TEMPERATURE_UNITS = ("K", "C")
+PALETTES = ("iron", "white_hot", "black_hot", "rainbow")
+
+THERMAL_FIELDS = (
+    Field(
+        "unit",
+        "choice",
+        "K",
+        "unit of every temperature in the file (`temperature`, `preview_min/max`, `ambient`, the `thermal` "
+        "randomizer): kelvin or degrees Celsius; thermal images are always written in kelvin",
+        choices=TEMPERATURE_UNITS,
+        fold_case=True,
+    ),
+    Field(
+        "ambient",
+        "float",
+        None,
+        "temperature of surfaces (and of the world) that set none",
+        low=-273.15,
+        high=5000,
+        nullable=True,
+        default_text="293.15 K (20 °C)",
+    ),
+    Field("emissivity", "float", 0.95, "LWIR emissivity of surfaces that set none", low=0, high=1),
+)
+ThermalSettings = section_class("ThermalSettings", THERMAL_FIELDS)
+DEFAULT_AMBIENT_K = 293.15
+
+
+def _temperature_field(what: str) -> Field:
+    return Field(
+        "temperature",
+        "float",
+        None,
+        f"thermal cameras: {what}, in `thermal.unit`; also the custom property `sdg_temperature` (kelvin)",
+        low=-273.15,
+        high=5000,
+        nullable=True,
+        default_text="`thermal.ambient`",
+    )
+
+
+def _emissivity_field() -> Field:
+    return Field(
+        "emissivity",
+        "float",
+        None,
+        "LWIR emissivity 0 .. 1; reflects its surroundings by 1 − emissivity (property `sdg_emissivity`)",
+        low=0,
+        high=1,
+        nullable=True,
+        default_text="`thermal.emissivity`",
+    )
+
+
+def _nir_field() -> Field:
+    return Field(
+        "nir_reflectance",
+        "float",
+        None,
+        "NIR cameras: reflectance 0 .. 1 (property `sdg_nir_reflectance`, also on a material)",
+        low=0,
+        high=1,
+        nullable=True,
+        default_text="from `color` (docs/sensors.md)",
+    )
+
+
 WORLD_FIELDS = (
     Field("color", "color", [0.05, 0.05, 0.05], "linear RGB"),
     Field("strength", "float", 1.0, "emission strength (multiplies `color`)", low=0),
+    _temperature_field("temperature of the sky / surroundings, a black body"),
 )
 WorldSpec = section_class("WorldSpec", WORLD_FIELDS)
 
@@ -232,6 +307,64 @@ CAMERA_FIELDS = (
     Field(
         "clip_end", "float", 100.0, "far clip, metres; more than `clip_start`", low=0, strict_low=True, high=MAX_SIZE
     ),
+    Field(
+        "sensor",
+        "choice",
+        "visible",
+        "`thermal`: LWIR 8-14 µm, radiometric kelvin image; `nir`: near-infrared grey image (docs/sensors.md)",
+        choices=SENSOR_KINDS,
+    ),
+    Field(
+        "rig",
+        "str",
+        None,
+        "name of another camera this one is mounted on (shared pose, e.g. RGB-thermal pair): `location` and "
+        "`rotation` are then relative to it, in its axes (x right, y up, looking down −Z); no `look_at`",
+        nullable=True,
+        default_text="–",
+    ),
+    Field("netd", "float", 0.05, "thermal: noise (NETD), kelvin standard deviation per pixel", low=0, high=10),
+    Field("vignetting", "float", 0.0, "thermal, nir: fraction of the signal lost in the image corners", low=0, high=1),
+    Field("blur", "float", 0.0, "thermal, nir: Gaussian optical blur, sigma in pixels", low=0, high=100),
+    Field("palette", "choice", "iron", "thermal: colours of the 8-bit preview (its `rgb` image)", choices=PALETTES),
+    Field(
+        "preview_min",
+        "float",
+        None,
+        "thermal: temperature at the cold end of the palette (`thermal.unit`)",
+        low=-273.15,
+        high=5000,
+        nullable=True,
+        default_text="1st percentile of the frame",
+    ),
+    Field(
+        "preview_max",
+        "float",
+        None,
+        "thermal: temperature at the hot end of the palette (`thermal.unit`)",
+        low=-273.15,
+        high=5000,
+        nullable=True,
+        default_text="99th percentile of the frame",
+    ),
+    Field(
+        "illuminator_power",
+        "float",
+        20.0,
+        "nir: active illuminator (a spot light at the camera), watts",
+        low=0,
+        high=1e6,
+    ),
+    Field("illuminator_angle", "float", 60.0, "nir: illuminator cone, degrees", low=1, high=180),
+    Field(
+        "projector",
+        "choice",
+        "none",
+        "nir: `dots` makes the illuminator project a dot pattern",
+        choices=("none", "dots"),
+    ),
+    Field("projector_dots", "float", 40.0, "nir: dots across the illuminator's cone", low=1, high=10000),
+    Field("exposure", "float", 0.0, "nir: exposure in stops before the 8-bit image", low=-20, high=20),
 )
 CameraSpec = section_class("CameraSpec", CAMERA_FIELDS)
 
@@ -314,6 +447,16 @@ ASSET_FIELDS = (
     Field("color", "color", [0.8, 0.8, 0.8], "base colour, linear RGB, until a `material` randomizer changes it"),
     Field("roughness", "float", 0.5, "0 mirror .. 1 matte", low=0, high=1),
     Field("metallic", "float", 0.0, "0 dielectric .. 1 metal", low=0, high=1),
+    _temperature_field("surface temperature of every copy"),
+    _emissivity_field(),
+    _nir_field(),
+    Field(
+        "distractor",
+        "bool",
+        False,
+        "unlabelled on purpose (clutter, furniture, a backdrop): never annotated as an object "
+        "(UNLABELLED in masks, no boxes), no 'without labels' warning; takes no `labels`",
+    ),
     Field(
         "keypoints",
         "points",
@@ -346,6 +489,9 @@ GROUND_FIELDS = (
         'e.g. `{ class = "floor" }`; unlabelled, the ground is background in masks',
         default_text="`{}`",
     ),
+    _temperature_field("surface temperature"),
+    _emissivity_field(),
+    _nir_field(),
 )
 GroundSpec = section_class("GroundSpec", GROUND_FIELDS)
 
@@ -397,6 +543,8 @@ DECLARED_SECTIONS = {
     "label_rules": LABEL_RULE_FIELDS,
     "sequence": SEQUENCE_FIELDS,
     "randomizers.trigger": TRIGGER_FIELDS,
+    "thermal": THERMAL_FIELDS,
+    "cases": CASE_FIELDS,
 }
 
 
@@ -411,6 +559,7 @@ class Config:
     base: BaseSceneSpec = field(default_factory=BaseSceneSpec)  # [scene] blend: the user's .blend
     ground: GroundSpec = field(default_factory=GroundSpec)
     world: WorldSpec | None = field(default_factory=WorldSpec)  # None: the .blend's world as it is
+    thermal: ThermalSettings = field(default_factory=ThermalSettings)
     sequence: SequenceSettings = field(default_factory=SequenceSettings)
     cameras: list[CameraSpec] = field(default_factory=list)
     lights: list[LightSpec] = field(default_factory=list)
@@ -420,6 +569,7 @@ class Config:
     label_rules: list[NameRule] = field(default_factory=list)
     annotators: dict[str, dict] = field(default_factory=dict)
     writers: dict[str, dict] = field(default_factory=dict)
+    cases: list = field(default_factory=list)  # CaseSpec (sampling.cases)
 
     def resolved(self) -> dict:
         """The effective parameters as plain JSON data (written to audit/)."""
@@ -448,6 +598,13 @@ class Config:
                 if key not in order.setdefault(t, []):
                     order[t].append(key)
         return order
+
+    def kelvin(self, value: float | None) -> float | None:
+        """A temperature of the file (in `thermal.unit`) in kelvin."""
+        return None if value is None else to_kelvin(value, self.thermal.unit)
+
+    def ambient_kelvin(self) -> float:
+        return DEFAULT_AMBIENT_K if self.thermal.ambient is None else self.kelvin(self.thermal.ambient)
 
 
 # ---------------------------------------------------------------------------- reading
@@ -575,6 +732,7 @@ def config_from_dict(data: dict, path: Path, problems: Problems | None = None, o
         cfg.world = cfg.world if "world" in scene else None
     if cfg.base.blend:
         cfg.files.append(Path(cfg.base.blend))
+    read_section(problems, v.table(data, "thermal"), "thermal", THERMAL_FIELDS, cfg.thermal)
 
     cfg.cameras = [_camera(v, c, join("cameras", i)) for i, c in enumerate(v.array(data, "cameras"))]
     if not cfg.cameras and not cfg.base.blend and not open_scene and isinstance(data.get("cameras", []), list):
@@ -591,6 +749,7 @@ def config_from_dict(data: dict, path: Path, problems: Problems | None = None, o
             "assets", f"{total} objects", f"at most {MAX_COUNT} objects from all assets together (sum of count)"
         )
     _unique_names(cfg, [(where, base) for _a, where, base in assets], path, problems)
+    _check_sensors(cfg, problems)
     if isinstance(data.get("asset_list"), str):
         cfg.files.append(_asset_list_path(path, data["asset_list"]))
 
@@ -601,10 +760,19 @@ def config_from_dict(data: dict, path: Path, problems: Problems | None = None, o
             cfg.randomizer_targets.append(targets)
 
     cfg.label_rules = [_label_rule(v, t, join("label_rules", i)) for i, t in enumerate(v.array(data, "label_rules"))]
+    cfg.cases = [_case(v, c, join("cases", i)) for i, c in enumerate(v.array(data, "cases"))]
+    _check_cases(cfg, problems)
 
     cfg.annotators = v.registry_table(data, "annotators", ANNOTATORS, "annotator")
     if "annotators" not in data:
         cfg.annotators = {name: {} for name in DEFAULT_ANNOTATORS}
+    for i, r in enumerate(cfg.randomizers):
+        if r.name == "sensor" and "shutter" in r.params and "motion_vectors" in cfg.annotators:
+            problems.add(
+                join(join("randomizers", i), "shutter"),
+                r.params["shutter"].to_dict(),
+                "no shutter (motion blur) with the motion_vectors annotator: Cycles has no vector pass with motion blur",
+            )
     # Writers not built in are looked up among installed packages' entry points (by name only).
     writers = writer_registry(data.get("writers"), problems.add)
     cfg.writers = v.registry_table(data, "writers", writers, "writer")
@@ -617,6 +785,7 @@ def config_from_dict(data: dict, path: Path, problems: Problems | None = None, o
 TOP_LEVEL_KEYS = (
     "run",
     "render",
+    "thermal",
     "sequence",
     "labels",
     "label_rules",
@@ -626,6 +795,7 @@ TOP_LEVEL_KEYS = (
     "assets",
     "asset_list",
     "randomizers",
+    "cases",
     "annotators",
     "writers",
 )
@@ -722,9 +892,50 @@ def _camera(v: _Reader, t, p: str) -> CameraSpec:
         c.look_at = [0.0, 0.0, 0.0]
     if "look_at" in t and "rotation" in t:
         v.problems.add(join(p, "rotation"), t["rotation"], "either look_at or rotation, not both")
+    if c.rig is not None:
+        if "look_at" in t:
+            v.problems.add(
+                join(p, "look_at"), t["look_at"], "no look_at on a rigged camera: `rotation` relative to its rig"
+            )
+        c.look_at, c.rotation = None, c.rotation if c.rotation is not None else [0.0, 0.0, 0.0]
     if c.clip_end <= c.clip_start:
         v.problems.add(join(p, "clip_end"), c.clip_end, f"a value > clip_start ({c.clip_start})")
     return c
+
+
+def _check_sensors(cfg: Config, problems: Problems) -> None:
+    """Rigs name another, unrigged camera; temperatures lie in the radiometric range."""
+    names = {c.name: c for c in cfg.cameras}
+    for i, c in enumerate(cfg.cameras):
+        if c.rig is None:
+            continue
+        target = names.get(c.rig)
+        if target is None or target is c:
+            others = sorted(n for n in names if n != c.name)
+            problems.add(join(join("cameras", i), "rig"), c.rig, one_of(c.rig, others, "camera (another one)"))
+        elif target.rig is not None:
+            problems.add(
+                join(join("cameras", i), "rig"),
+                c.rig,
+                f"a camera that is not itself rigged ({c.rig} is rigged to {target.rig})",
+            )
+    unit = cfg.thermal.unit
+    lo, hi = T_MIN, T_MAX
+    span = (
+        f"{lo:g} .. {hi:g} K"
+        if unit == "K"
+        else f"{lo - ZERO_CELSIUS:g} .. {hi - ZERO_CELSIUS:g} °C ({lo:g} .. {hi:g} K)"
+    )
+    checks = [("thermal.ambient", cfg.thermal.ambient)]
+    if cfg.world is not None:
+        checks.append(("scene.world.temperature", cfg.world.temperature))
+    checks.append(("scene.ground.temperature", cfg.ground.temperature))
+    checks += [(f"assets[{i}].temperature", a.temperature) for i, a in enumerate(cfg.assets)]
+    for i, c in enumerate(cfg.cameras):
+        checks += [(f"cameras[{i}].preview_min", c.preview_min), (f"cameras[{i}].preview_max", c.preview_max)]
+    for where, value in checks:
+        if value is not None and not lo - 1e-9 <= to_kelvin(value, unit) <= hi + 1e-9:
+            problems.add(where, value, f"a temperature in {span} (thermal.unit = {unit!r}; the radiometric range)")
 
 
 def _light(v: _Reader, t, p: str) -> LightSpec:
@@ -790,6 +1001,8 @@ def _asset(v: _Reader, t, p: str, base: Path) -> AssetSpec:
     elif has_file:
         v.problems.add(join(p, "file"), t["file"], "a path (not empty)")
         a.file = None
+    if a.distractor and a.labels:
+        v.problems.add(join(p, "labels"), t["labels"], "no labels on a distractor (distractor = true)")
     for k, pair in enumerate(a.skeleton):
         unknown = [n for n in pair if n not in a.keypoints]
         if unknown:
@@ -819,7 +1032,11 @@ def _randomizer(v: _Reader, t, p: str, base: Path) -> tuple[RandomizerSpec | Non
             if d is not None:
                 params[name] = d
     options = {}
-    for name, (default, typ, desc) in cls.OPTIONS.items():
+    for name, spec in cls.OPTIONS.items():
+        if isinstance(spec, Field):
+            options[name] = check_value(v.problems, spec, t[name], join(p, name)) if name in t else spec.default
+            continue
+        default, typ, desc = spec
         options[name] = v.typed(t, name, p, default, typ, desc)
         low, high = cls.OPTION_MINIMUMS.get(name), cls.OPTION_MAXIMUMS.get(name)
         if name in t and _number(options[name]):
@@ -838,6 +1055,11 @@ def _randomizer(v: _Reader, t, p: str, base: Path) -> tuple[RandomizerSpec | Non
         v.problems.add(
             join(p, "interval"), t["interval"], 'no interval with trigger = "once" (it draws at frame 0 only)'
         )
+    before = len(v.problems.items)
+    for key, bad, expected in cls.check(params, options):
+        v.problems.add(join(p, key), t.get(key, MISSING) if bad is None else bad, expected)
+    if len(v.problems.items) > before:
+        return None, []
     spec = cls(params, options, trigger.trigger, trigger.interval)
     for key, bad, expected in spec.prepare(base):  # folders it names, names it picks
         v.problems.add(join(p, key), bad if bad is not None else MISSING, expected)
@@ -845,6 +1067,49 @@ def _randomizer(v: _Reader, t, p: str, base: Path) -> tuple[RandomizerSpec | Non
 
 
 _Trigger = section_class("_Trigger", TRIGGER_FIELDS)
+
+
+def _case(v: _Reader, t, p: str) -> CaseSpec:
+    c = CaseSpec()
+    if not v.is_table(t, p):
+        return c
+    read_section(v.problems, t, p, CASE_FIELDS, c, known_extra=("set",))
+    entries = t.get("set", [])
+    if isinstance(entries, dict):
+        entries = [entries]
+    if not isinstance(entries, list):
+        v.problems.add(join(p, "set"), entries, "a list of tables {type, target, <parameter> = value}")
+        entries = []
+    for i, e in enumerate(entries):
+        where = join(join(p, "set"), i)
+        if not v.is_table(e, where):
+            continue
+        cls = RANDOMIZERS.get(e.get("type")) if isinstance(e.get("type"), str) else None
+        if cls is None:
+            v.problems.add(join(where, "type"), e.get("type", MISSING), one_of(e.get("type"), sorted(RANDOMIZERS)))
+            continue
+        v.problems.unknown_keys(e, ("type", "target", *cls.PARAMS), where)
+        if not isinstance(e.get("target", "*"), str):
+            v.problems.add(join(where, "target"), e["target"], "a target name pattern (glob)")
+        for k, (kind, desc) in cls.PARAMS.items():
+            if k in e and not _fits(e[k], kind):
+                v.problems.add(join(where, k), e[k], f"{_KIND_TEXT[kind]} ({desc})")
+        c.set.append(dict(e))
+    if not c.set and c.min is None and c.max is None:
+        v.problems.add(p, t, "a fixed case (set = [...]) or a quota condition (min and/or max of measure)")
+    return c
+
+
+def _check_cases(cfg: Config, problems: Problems) -> None:
+    names = [c.name for c in cfg.cases]
+    for i, c in enumerate(cfg.cases):
+        if c.name in names[:i]:
+            problems.add(join(join("cases", i), "name"), c.name, "a name not used by another case")
+        if c.camera and c.camera not in [cam.name for cam in cfg.cameras]:
+            problems.add(join(join("cases", i), "camera"), c.camera, one_of(c.camera, [x.name for x in cfg.cameras]))
+    total = sum(c.frames for c in cfg.cases)
+    if total > cfg.frames:
+        problems.add("cases", total, f"at most run.frames ({cfg.frames}) frames requested by all cases together")
 
 
 def _unique_names(cfg: Config, asset_origins: list[tuple[str, Path]], path: Path, problems: Problems) -> None:
@@ -972,12 +1237,17 @@ class _Reader:
         lies in `valid` ((low, high), None for unbounded), else None after a problem."""
         value = t[key]
         where = join(p, key)
+        shorthand = is_per_axis_shorthand(value)
+        value = as_spec(value)
         if is_distribution_spec(value):
             found = check_distribution_spec(value)
             for sub, bad, expected in found:
                 if sub not in value and "." not in sub and "[" not in sub:  # a required parameter is missing
                     bad = MISSING
-                self.problems.add(join(where, sub), bad, expected)
+                if shorthand and sub.startswith("axes"):  # as the user wrote it: rotation[2].high
+                    self.problems.add(where + sub[len("axes") :], bad, expected)
+                else:
+                    self.problems.add(join(where, sub), bad, expected)
             if found:
                 return None
             d = make_distribution(value)
@@ -991,7 +1261,8 @@ class _Reader:
                     self.problems.add(join(where, sub), bad, f"{_KIND_TEXT[element]}, as {key} takes ({desc})")
                     return None
             if d.name == "per_axis" and not _per_axis_fits(len(d.axes), kind):
-                self.problems.add(join(where, "axes"), value["axes"], f"{_KIND_TEXT[kind]}, as {key} takes ({desc})")
+                field = where if shorthand else join(where, "axes")
+                self.problems.add(field, value["axes"], f"{_KIND_TEXT[kind]}, as {key} takes ({desc})")
                 return None
             if valid is not None and not self._support_within(d, valid, where, value, key):
                 return None
@@ -1049,11 +1320,24 @@ class _Reader:
             if not isinstance(options, dict):
                 self.problems.add(where, options, "a table of options ({} for none)")
                 continue
+            before = len(self.problems.items)
             self.problems.unknown_keys(options, cls.OPTIONS, where)
-            for opt, (default, typ, desc) in cls.OPTIONS.items():
-                if opt in options:
-                    self.typed(options, opt, where, default, typ, desc)
-            out[name] = {k: x for k, x in options.items() if k in cls.OPTIONS}
+            checked = {}
+            for opt, spec in cls.OPTIONS.items():
+                if opt not in options:
+                    continue
+                if isinstance(spec, Field):  # type, bounds and choices by value
+                    checked[opt] = check_value(self.problems, spec, options[opt], join(where, opt))
+                else:
+                    checked[opt] = self.typed(options, opt, where, *spec)
+            out[name] = checked
+            if len(self.problems.items) == before:
+                # The class's own checks (e.g. a split that must be a plain name), now, not
+                # when the render starts: validate accepting a file means render accepts it.
+                try:
+                    cls(**checked) if kind == "annotator" else cls(Path("unused"), **checked)
+                except (ValueError, TypeError) as e:
+                    self.problems.add(where, options, f"options the {kind} accepts: {e}")
         return out
 
 

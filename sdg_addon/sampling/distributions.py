@@ -436,8 +436,19 @@ def is_distribution_spec(value) -> bool:
     return isinstance(value, dict) and "distribution" in value
 
 
+def is_per_axis_shorthand(value) -> bool:
+    """`[0, 0, { distribution = ... }]`: a list with a distribution among its components."""
+    return isinstance(value, list) and any(is_distribution_spec(x) for x in value)
+
+
+def as_spec(value):
+    """The value with the per-axis shorthand spelled out as a per_axis table."""
+    return {"distribution": "per_axis", "axes": value} if is_per_axis_shorthand(value) else value
+
+
 def make_distribution(value) -> Distribution:
     """A parameter-file value (constant or `{distribution = ...}` table) -> Distribution."""
+    value = as_spec(value)
     if not is_distribution_spec(value):
         return Constant(value)
     params = {k: v for k, v in value.items() if k != "distribution"}

@@ -87,3 +87,4 @@ class CameraTrajectory(Trajectory):
 
     name = "camera_trajectory"
     target_kind = "cameras"
+    moves_targets = True

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..config.fields import option_default
 from .distributions import Distribution
 
 # Kinds of values, checked by config for constants and distribution bounds alike.
@@ -28,8 +29,11 @@ def register_randomizer(cls):
 
 class RandomizerSpec:
     name = ""
-    # What the targets are: "objects" (labelled assets), "lights", "cameras", or None.
+    # What the targets are: "objects" (labelled assets), "lights", "cameras", "placeables"
+    # (objects and lights), or None.
     target_kind: str | None = "objects"
+    # Places its targets (cameras): a camera rigged to another is never one of them.
+    moves_targets: bool = False
     # parameter -> (kind, description). A missing parameter is left as it is in the scene.
     PARAMS: dict[str, tuple[str, str]] = {}
     # extra plain options (not sampled) -> (default, type, description)
@@ -43,6 +47,13 @@ class RandomizerSpec:
     # True: the values are per-clip motion, applied after the other randomizers as an
     # offset over time (sampling.motion); the spec then has offsets(values, t, duration).
     motion = False
+    # True: sample() takes `facts` (scene.facts.SceneFacts, read once per run).
+    needs_facts = False
+
+    @classmethod
+    def check(cls, params: dict, options: dict) -> list[tuple[str, object, str]]:
+        """Problems beyond types and minimums, as (key, value, expected); empty if fine."""
+        return []
 
     @classmethod
     def value_range(cls, param: str) -> tuple[float | None, float | None] | None:
@@ -51,7 +62,7 @@ class RandomizerSpec:
 
     def __init__(self, params: dict[str, Distribution], options: dict, trigger: str = "frame", interval: int = 1):
         self.params = params
-        self.options = {k: options.get(k, d) for k, (d, _t, _s) in self.OPTIONS.items()}
+        self.options = {k: options.get(k, option_default(spec)) for k, spec in self.OPTIONS.items()}
         # When it draws new values (Replicator's on_frame(interval)); see trigger_frame.
         self.trigger = trigger  # "frame": every `interval` frames; "once": frame 0 for the run
         self.interval = interval
@@ -177,6 +188,7 @@ class CameraOrbit(RandomizerSpec):
 
     name = "camera"
     target_kind = "cameras"
+    moves_targets = True
     PARAMS = {
         "look_at": (VEC3, "point the camera looks at, metres"),
         "distance": (NUMBER, "distance from look_at, metres"),
@@ -203,8 +215,9 @@ class World(RandomizerSpec):
     PARAMS = {
         "color": (COLOR, "linear RGB in [0, 1]"),
         "strength": (NUMBER, "emission strength"),
+        "temperature": (NUMBER, "thermal cameras: sky temperature, in the file's thermal.unit"),
     }
-    PARAM_RANGES = {"strength": (0.0, 1e9)}
+    PARAM_RANGES = {"strength": (0.0, 1e9), "temperature": (-273.15, 5000.0)}
 
     def sample(self, rng, frame, targets):
         return {"world": {k: d.sample(rng, frame) for k, d in self.params.items()}}

@@ -18,8 +18,10 @@ import numpy as np
 from .randomizers import RandomizerSpec
 
 
-def frame_rng(seed: int, frame: int, stream: int) -> np.random.Generator:
-    return np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, frame, stream])))
+def frame_rng(seed: int, frame: int, stream: int, attempt: int = 0) -> np.random.Generator:
+    """Attempt k > 0 (a frame redrawn to meet a guarantee or a case) has its own derived seed."""
+    key = [seed, frame, stream] if attempt == 0 else [seed, frame, stream, attempt]
+    return np.random.Generator(np.random.PCG64(np.random.SeedSequence(key)))
 
 
 def clip_of(frame: int, clip_length: int = 1) -> tuple[int, int]:
@@ -34,10 +36,15 @@ def sample_frame(
     targets: list[list[str]],
     clip_length: int = 1,
     fps: float = 24.0,
+    facts=None,
+    attempt: int = 0,
 ) -> list[dict]:
     """Values of every randomizer for one frame, as logged in the audit trail.
 
     targets[i] are the resolved target names of randomizers[i] (any order: sorted here).
+    `facts` (scene facts, read once per run) goes to the randomizers that need it;
+    `attempt` > 0 redraws the frame with derived seeds (guarantees and corner cases); an
+    entry that does not fire on this frame keeps its trigger frame's first draw.
     Returns [{"type": name, "values": {target: {param: value}}}, ...] in randomizer order;
     an entry that did not fire on this frame (trigger interval, once per run) also has
     "trigger_frame": the frame it drew its values at, and repeats exactly those values.
@@ -51,9 +58,11 @@ def sample_frame(
     for index, (spec, names) in enumerate(zip(randomizers, targets)):
         # Sequences: triggers count frames but fire at clip starts (values act once per clip);
         # `sequence` distributions step once per clip. With clip_length 1: the stills rule.
+        # A redraw (attempt > 0) changes only the entries that fire on this very frame.
         drawn_at = spec.trigger_frame(first)
-        rng = frame_rng(seed, drawn_at, index)
-        values = spec.sample(rng, drawn_at // clip_length, sorted(names))
+        rng = frame_rng(seed, drawn_at, index, attempt if drawn_at == frame else 0)
+        extra = {"facts": facts} if spec.needs_facts else {}
+        values = spec.sample(rng, drawn_at // clip_length, sorted(names), **extra)
         if spec.motion:
             for v in values.values():
                 v.update(time=t, duration=duration, **spec.offsets(v, t, duration))

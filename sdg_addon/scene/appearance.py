@@ -27,6 +27,7 @@ ROTATION_PROP = "sdg_tex_rotation"
 COLOR2_PROP = "sdg_color2"
 KEY_PROP = "sdg_key"  # what a material made here was made for (a texture file, a pattern)
 DEFAULT_SCALE = 4.0  # repeats / cells per metre when `scale` is not randomized
+DEFAULT_COLOR2 = (0.05, 0.05, 0.05)  # the second colour of a pattern when not randomized
 
 
 def _material(key: str, name: str, build) -> bpy.types.Material:
@@ -166,8 +167,9 @@ def apply_procedural(built: BuiltScene, target: str, v: dict) -> None:
         if "color" in v:
             c = list(v["color"])
             obj.color = (*c[:3], 1.0)
-        first = list(obj.color)[:3]
-        obj[COLOR2_PROP] = [float(x) for x in v.get("color2", [0.25 * x for x in first])][:3]
+        # a fixed default, never derived from the object's current colour (which a later
+        # randomizer of the previous frame may have set): frame f stays a function of f
+        obj[COLOR2_PROP] = [float(x) for x in v.get("color2", DEFAULT_COLOR2)][:3]
         if "roughness" in v:
             obj[ROUGHNESS_PROP] = float(v["roughness"])
 

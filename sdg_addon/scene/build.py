@@ -33,6 +33,7 @@ from ..labels.blender import (
     set_labels,
 )
 from ..labels.parse import LABEL_PROPERTY
+from ..sensors import EMISSIVITY_PROP, ILLUMINATOR_PROP, NIR_REFLECTANCE_PROP, TEMPERATURE_PROP
 from .base import (
     BaseSceneError,
     check_free_names,
@@ -68,15 +69,22 @@ class BuiltScene:
     lights: dict[str, bpy.types.Object] = field(default_factory=dict)
     camera_targets: dict[str, tuple] = field(default_factory=dict)  # look-at point per camera
     camera_starts: dict[str, tuple] = field(default_factory=dict)  # location as built
+    rigged: set[str] = field(default_factory=set)  # cameras mounted on another camera (they follow it)
+    temperature_unit: str = "K"  # of temperatures the thermal randomizer samples
     label_table: LabelTable = field(default_factory=LabelTable)
     render_cameras: list[str] = field(default_factory=list)  # rendered each frame, in this order
 
     def names(self, kind: str) -> list[str]:
+        if kind == "placeables":
+            return sorted({*self.entities, *self.lights})
         return sorted({"objects": self.entities, "lights": self.lights, "cameras": self.cameras}[kind])
 
-    def match(self, kind: str, patterns: list[str]) -> list[str]:
-        """Names of `kind` matching any glob pattern (sorted)."""
+    def match(self, kind: str, patterns: list[str], moves: bool = False) -> list[str]:
+        """Names of `kind` matching any glob pattern (sorted). `moves`: for a randomizer
+        that places cameras, whose rigged cameras move with their rig, never on their own."""
         names = self.names(kind)
+        if moves:
+            names = [n for n in names if n not in self.rigged]
         return sorted({n for n in names for p in patterns if fnmatch.fnmatchcase(n, p)})
 
 
@@ -118,7 +126,7 @@ def build_scene(config: Config, open_scene=None) -> BuiltScene:
         scene = load_blend_scene(base.blend, base.scene)
     else:
         scene = new_scene()
-    built = BuiltScene(scene)
+    built = BuiltScene(scene, temperature_unit=config.thermal.unit)
     if open_scene is not None or base.blend:
         base_cams = scene_cameras(scene, base.cameras)
         for name in base_cams:
@@ -128,13 +136,14 @@ def build_scene(config: Config, open_scene=None) -> BuiltScene:
         check_free_names(scene, _added_names(config))
     if config.world is not None:
         _world(scene, config.world.color, config.world.strength)
+        set_thermal(scene.world, config.kelvin(config.world.temperature))
     if config.ground.enabled:
         _ground(scene, config)
     if config.assets:
         root = bpy.data.collections.new(ASSET_ROOT)
         scene.collection.children.link(root)
         for spec in config.assets:
-            _asset(root, spec)
+            _asset(root, spec, config)
     for spec in config.lights:
         built.lights[spec.name] = _light(scene, spec)
     for spec in config.cameras:
@@ -142,6 +151,13 @@ def build_scene(config: Config, open_scene=None) -> BuiltScene:
         built.camera_starts[spec.name] = tuple(spec.location)
         if spec.look_at is not None:
             built.camera_targets[spec.name] = tuple(spec.look_at)
+    for spec in config.cameras:
+        obj = built.cameras[spec.name]
+        if spec.rig is not None:  # location and rotation are relative to the rig camera
+            obj.parent = built.cameras[spec.rig]
+            built.rigged.add(spec.name)
+        if spec.sensor == "nir" and spec.illuminator_power > 0:
+            _illuminator(scene, obj, spec)
     built.render_cameras = [n for n in built.cameras if n not in {c.name for c in config.cameras}]
     built.render_cameras += [c.name for c in config.cameras]
     if not built.render_cameras:
@@ -262,11 +278,12 @@ def _ground(scene, config: Config) -> None:
     mat = per_object_material("sdg_ground")
     mesh.materials.append(mat)
     set_object_look(obj, g.color, 0.8, 0.0)
+    set_thermal(obj, config.kelvin(g.temperature), g.emissivity, g.nir_reflectance)
     if g.labels:
         set_labels(obj, g.labels)
 
 
-def _asset(root_collection, spec: AssetSpec) -> None:
+def _asset(root_collection, spec: AssetSpec, config: Config) -> None:
     coll = bpy.data.collections.new(spec.name)
     root_collection.children.link(coll)
     if spec.labels:
@@ -307,9 +324,13 @@ def _asset(root_collection, spec: AssetSpec) -> None:
                 coll.objects.link(part)
                 part.parent = root
                 parts.append(part)
+        if spec.distractor:
+            for o in {root, *parts}:
+                o[BACKGROUND_PROPERTY] = True
         root.location = spec.location
         root.rotation_euler = [math.radians(a) for a in spec.rotation]
         root.scale = (spec.scale,) * 3
+        set_thermal(root, config.kelvin(spec.temperature), spec.emissivity, spec.nir_reflectance)
         if spec.keypoints:
             add_keypoints(root, spec.keypoints, spec.skeleton)
         for part in parts:
@@ -454,6 +475,61 @@ def _light(scene, spec: LightSpec) -> bpy.types.Object:
     if spec.look_at is not None:
         obj.rotation_euler = look_at_rotation(spec.location, spec.look_at)
     return obj
+
+
+def set_thermal(id_block, kelvin=None, emissivity=None, nir_reflectance=None) -> None:
+    """Store what thermal / NIR cameras read (custom properties, as a user's .blend may)."""
+    for prop, value in (
+        (TEMPERATURE_PROP, kelvin),
+        (EMISSIVITY_PROP, emissivity),
+        (NIR_REFLECTANCE_PROP, nir_reflectance),
+    ):
+        if value is not None:
+            id_block[prop] = float(value)
+
+
+def _illuminator(scene, cam_obj, spec: CameraSpec) -> bpy.types.Object:
+    """A NIR camera's active illuminator: a spot light at the camera, looking where it looks;
+    on only while that camera renders. `projector = "dots"` masks it with a dot pattern."""
+    data = bpy.data.lights.new(f"{spec.name}.illuminator", "SPOT")
+    data.energy = spec.illuminator_power
+    data.spot_size = math.radians(spec.illuminator_angle)
+    data.spot_blend = 0.1
+    data.shadow_soft_size = 0.0
+    if spec.projector == "dots":
+        _dot_pattern(data, spec.projector_dots / (2 * math.tan(math.radians(min(spec.illuminator_angle, 170)) / 2)))
+    obj = bpy.data.objects.new(f"{spec.name}.illuminator", data)
+    scene.collection.objects.link(obj)
+    obj.parent = cam_obj  # a spot light shines down its -Z, as a camera looks
+    obj.hide_render = True
+    obj[ILLUMINATOR_PROP] = spec.name
+    return obj
+
+
+def _dot_pattern(light, cells_per_unit: float) -> None:
+    """Emission masked by pseudo-random dots fixed to the light's directions (structured light):
+    the ray direction (x/z, y/z) in the light's space drives a Voronoi texture."""
+    light.use_nodes = True
+    tree = light.node_tree
+    emission = next(n for n in tree.nodes if n.type == "EMISSION")
+    coords = tree.nodes.new("ShaderNodeTexCoord")
+    split = tree.nodes.new("ShaderNodeSeparateXYZ")
+    tree.links.new(coords.outputs["Normal"], split.inputs[0])
+    plane = tree.nodes.new("ShaderNodeCombineXYZ")
+    for i in (0, 1):
+        div = tree.nodes.new("ShaderNodeMath")
+        div.operation = "DIVIDE"
+        tree.links.new(split.outputs[i], div.inputs[0])
+        tree.links.new(split.outputs[2], div.inputs[1])
+        tree.links.new(div.outputs[0], plane.inputs[i])
+    voronoi = tree.nodes.new("ShaderNodeTexVoronoi")
+    voronoi.inputs["Scale"].default_value = cells_per_unit
+    tree.links.new(plane.outputs[0], voronoi.inputs["Vector"])
+    dots = tree.nodes.new("ShaderNodeMath")
+    dots.operation = "LESS_THAN"
+    dots.inputs[1].default_value = 0.2  # dot radius, in cells
+    tree.links.new(voronoi.outputs["Distance"], dots.inputs[0])
+    tree.links.new(dots.outputs[0], emission.inputs["Strength"])
 
 
 def _camera(scene, spec: CameraSpec) -> bpy.types.Object:

@@ -52,6 +52,15 @@ def _torus(bm, major=0.35, minor=0.15, n_major=32, n_minor=12):
             bm.faces.new((verts[a], verts[b], verts[c], verts[d]))
 
 
+def _table(bm):
+    """A table 1.5 x 1 x 0.9 (before scaling to `size`): a top on four legs."""
+    parts = [((0, 0, 0.875), (1.5, 1.0, 0.05))]
+    parts += [((x * 0.68, y * 0.43, 0.425), (0.08, 0.08, 0.85)) for x in (-1, 1) for y in (-1, 1)]
+    for centre, dims in parts:
+        made = bmesh.ops.create_cube(bm, size=1.0)
+        bmesh.ops.transform(bm, matrix=Matrix.Translation(centre) @ Matrix.Diagonal((*dims, 1.0)), verts=made["verts"])
+
+
 BUILDERS = {
     "cube": _cube,
     "sphere": _sphere,
@@ -60,6 +69,7 @@ BUILDERS = {
     "torus": _torus,
     "monkey": _monkey,
     "plane": _plane,
+    "table": _table,
 }
 
 

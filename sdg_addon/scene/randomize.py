@@ -12,7 +12,8 @@ from mathutils import Vector
 
 from ..compat import set_light_temperature
 from ..sampling.appearance import blackbody_rgb
-from .build import BuiltScene, look_at_rotation, set_world
+from ..sensors.thermal import to_kelvin
+from .build import BuiltScene, look_at_rotation, set_thermal, set_world
 from .materials import set_object_look
 
 APPLIERS = {}
@@ -103,7 +104,21 @@ def apply_camera(built: BuiltScene, target: str, v: dict) -> None:
 
 @applier("world")
 def apply_world(built: BuiltScene, target: str, v: dict) -> None:
+    if "color" in v:  # a plain colour replaces an HDRI or sky an earlier entry showed
+        tree = built.scene.world.node_tree
+        bg = next(n for n in tree.nodes if n.type == "BACKGROUND")
+        for link in list(bg.inputs["Color"].links):
+            tree.links.remove(link)
     set_world(built.scene, v.get("color"), v.get("strength"))
+    if "temperature" in v:
+        set_thermal(built.scene.world, to_kelvin(v["temperature"], built.temperature_unit))
+
+
+@applier("thermal")
+def apply_thermal(built: BuiltScene, target: str, v: dict) -> None:
+    # On the entity's root: its parts inherit it (capture.sensors.lookup walks parents).
+    kelvin = to_kelvin(v["temperature"], built.temperature_unit) if "temperature" in v else None
+    set_thermal(built.entities[target].root, kelvin, v.get("emissivity"), v.get("nir_reflectance"))
 
 
 def apply_frame(built: BuiltScene, sampled: list[dict], specs: list | None = None) -> None:
@@ -117,4 +132,4 @@ def apply_frame(built: BuiltScene, sampled: list[dict], specs: list | None = Non
 
 
 # Appliers of the other randomizer families register themselves on import.
-from . import appearance, sensor  # noqa: E402, F401
+from . import appearance, camera, placement, sensor  # noqa: E402, F401

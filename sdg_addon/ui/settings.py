@@ -28,12 +28,14 @@ from bpy.props import (
 
 from ..annotators import ANNOTATORS
 from ..compat import path_options
+from ..config.fields import Field
 from ..config.schema import DEFAULT_ANNOTATORS, RENDER_FIELDS, RUN_FIELDS
 from ..sampling.distributions import DISTRIBUTIONS
 from ..sampling.randomizers import RANDOMIZERS
 from ..writers import WRITERS
 
 INT_LIMIT = 2**31 - 1  # Blender's IntProperty is 32-bit
+SIMPLE_KINDS = ("int", "float", "bool", "str", "name", "choice")  # Field kinds edited as themselves
 OUTPUT_PATH = {"subtype": "DIR_PATH", "options": path_options()}  # "//out" allowed
 CONSTANT = "constant"
 RECORD_PROPERTY = "sdg_record"  # Object.sdg_record: the camera is in the recording
@@ -77,15 +79,33 @@ def field_property(f, **extra):
         return FloatVectorProperty(size=3, subtype="COLOR", min=0.0, max=1.0, default=tuple(f.default[:3]), **kw)
     if f.kind == "strings":
         return StringProperty(default=", ".join(f.default), **kw)
-    return StringProperty(default=str(f.default or ""), **kw)
+    if f.kind in SIMPLE_KINDS:  # str, name
+        return StringProperty(default=str(f.default or ""), **kw)
+    return StringProperty(default=json.dumps(f.default), **kw)  # a value as in the parameter file
 
 
 def _fields(fields, names):
     return [f for f in fields if f.name in names]
 
 
-def option_property(name: str, default, typ, desc: str):
-    """A bpy property for a registry OPTIONS entry (default, type, description)."""
+def option_info(spec) -> tuple[object, bool, str]:
+    """(default, edited as a JSON value, description) of a registry OPTIONS entry: a Field,
+    or the older (default, type, description) tuple."""
+    if isinstance(spec, Field):
+        return spec.default, spec.kind not in SIMPLE_KINDS or spec.default is None, spec.doc
+    default, typ, desc = spec
+    return default, is_json_option(typ, default), desc
+
+
+def option_property(name: str, spec):
+    """A bpy property for a registry OPTIONS entry."""
+    if isinstance(spec, Field):
+        if spec.kind in SIMPLE_KINDS and spec.default is not None:
+            return field_property(spec)
+        return StringProperty(
+            name=name.replace("_", " ").title(), default=json.dumps(spec.default), description=spec.doc
+        )
+    default, typ, desc = spec
     kw = dict(name=name.replace("_", " ").title(), description=desc)
     types = typ if isinstance(typ, tuple) else (typ,)
     if bool in types and isinstance(default, bool):
@@ -150,7 +170,8 @@ def _reset_parameters(item, _context=None) -> None:
         row = item.params.add()
         row.name, row.kind, row.doc = name, kind, desc
     item.options.clear()
-    for name, (default, _typ, desc) in cls.OPTIONS.items():
+    for name, spec in cls.OPTIONS.items():
+        default, _json, desc = option_info(spec)
         row = item.options.add()
         row.name, row.doc = name, desc
         row.value = json.dumps(default)
@@ -183,8 +204,8 @@ def make_classes() -> tuple:
     writer_groups = {}
     for name, cls in WRITERS.items():
         fields = {"enabled": BoolProperty(name=name, default=name == "basic", description=f"write {name} files")}
-        for opt, (default, typ, desc) in cls.OPTIONS.items():
-            fields[opt] = option_property(opt, default, typ, desc)
+        for opt, spec in cls.OPTIONS.items():
+            fields[opt] = option_property(opt, spec)
         writer_groups[name] = _group(f"SDG_PG_writer_{name}", fields)
     writers = _group("SDG_PG_writers", {name: PointerProperty(type=g) for name, g in writer_groups.items()})
     param = _group(
@@ -283,11 +304,10 @@ def randomizer_table(item, index: int) -> dict:
             elif required:
                 raise SettingsError(f"{where}, {row.name}: the {row.distribution} distribution needs {p}")
         table[row.name] = dist
-    defaults = cls.OPTIONS
     for row in item.options:
-        if row.name in defaults:
+        if row.name in cls.OPTIONS:
             value = _option_value(row.value)
-            if value != defaults[row.name][0]:
+            if value != option_info(cls.OPTIONS[row.name])[0]:
                 table[row.name] = value
     return table
 
@@ -308,9 +328,10 @@ def to_table(scene, blend: str | None) -> dict:
         if group is None or not group.enabled:
             continue
         options = {}
-        for opt, (default, typ, _desc) in cls.OPTIONS.items():
+        for opt, spec in cls.OPTIONS.items():
+            default, as_json, _desc = option_info(spec)
             value = getattr(group, opt)
-            if is_json_option(typ, default):
+            if as_json:
                 value = _option_value(value)
             if value != default:
                 options[opt] = value
@@ -365,9 +386,10 @@ def from_table(scene, table: dict) -> list[str]:
         for name, cls in WRITERS.items():
             group = getattr(s.writers, name)
             group.enabled = name in chosen
-            for opt, (default, typ, _desc) in cls.OPTIONS.items():
+            for opt, spec in cls.OPTIONS.items():
+                default, as_json, _desc = option_info(spec)
                 value = chosen.get(name, {}).get(opt, default)
-                setattr(group, opt, json.dumps(value) if is_json_option(typ, default) else value)
+                setattr(group, opt, json.dumps(value) if as_json else value)
     s.randomizers.clear()
     for entry in table.get("randomizers", []):
         add_randomizer(s, entry)

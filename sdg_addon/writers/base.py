@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..config.fields import option_default
 from ..frame import AnnotatedFrame
 
 WRITERS: dict[str, type[Writer]] = {}
@@ -38,7 +39,7 @@ class Writer:
         if unknown:
             raise ValueError(f"writer {self.name!r} has no option(s) {sorted(unknown)}")
         self.output_dir = Path(output_dir)
-        self.options = {k: options.get(k, default) for k, (default, _t, _d) in self.OPTIONS.items()}
+        self.options = {k: options.get(k, option_default(spec)) for k, spec in self.OPTIONS.items()}
         self.several_cameras = False
         self.label_table = None
 

@@ -21,9 +21,11 @@ from pathlib import Path
 
 import numpy as np
 
+from ..config.fields import Field
 from ..frame import AnnotatedFrame
 from . import io
 from .base import Writer, register_writer
+from .common import PNG_COMPRESS_LEVEL, frame_padding
 from .palette import color_key, colorize
 from .paths import inside
 
@@ -58,10 +60,16 @@ class BasicWriter(Writer):
         "colorize_semantic_segmentation": (True, bool, "RGBA png + labels keyed by colour"),
         "colorize_instance_segmentation": (True, bool, "RGBA png + mapping keyed by colour"),
         "colorize_depth": (False, bool, "also write a colourised depth .png preview"),
-        "frame_padding": (4, int, "digits of the frame number in file names"),
-        "camera_subfolders": ("auto", str, '"auto" (only with several cameras), "always", "never"'),
+        "frame_padding": frame_padding(4),
+        "camera_subfolders": Field(
+            "camera_subfolders",
+            "choice",
+            "auto",
+            '"auto" (only with several cameras), "always", "never"',
+            choices=("auto", "always", "never"),
+        ),
         "annotator_subfolders": (True, bool, "in a camera sub-folder, one folder per annotator (Replicator)"),
-        "png_compress_level": (1, int, "0 (fastest) .. 9 (smallest)"),
+        "png_compress_level": PNG_COMPRESS_LEVEL,
     }
 
     def base(self, frame: AnnotatedFrame) -> Path:
@@ -85,6 +93,8 @@ class BasicWriter(Writer):
         index = frame.frame if frame.clip is None else frame.clip_frame
         n = f"{index:0{self.options['frame_padding']}d}"
         for name, value in frame.annotations.items():
+            if value is None:  # e.g. thermal of a visible camera
+                continue
             method = getattr(self, f"_write_{name}", None)
             where = self.place(folder, name, frame)
             if method is not None:
@@ -157,6 +167,15 @@ class BasicWriter(Writer):
 
     def _write_bounding_box_3d(self, folder, n, value):
         self._bbox(folder, "bounding_box_3d", n, value)
+
+    def _write_thermal(self, folder, n, value):
+        """Radiometric kelvin: thermal_N.tiff (float32, or uint16 centikelvin) + thermal_N.npy (float32)."""
+        kelvin = value["data"]
+        io.write_tiff(folder / f"thermal_{n}.tiff", kelvin, value["info"]["encoding"])
+        io.write_npy(folder / f"thermal_{n}.npy", kelvin)
+
+    def _write_nir(self, folder, n, value):
+        self._png(folder / f"nir_{n}.png", value)
 
     def _write_normals(self, folder, n, value):
         """Replicator: normals_N.png, ((data * 0.5 + 0.5) * 255) of its (H, W, 4) data (4th

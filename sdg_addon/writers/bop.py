@@ -43,7 +43,7 @@ import numpy as np
 from ..frame import AnnotatedFrame
 from . import io
 from .base import Writer, register_writer
-from .common import check_options, class_names, safe_name, split_of, write_image
+from .common import PNG_COMPRESS_LEVEL, check_options, class_names, safe_name, split_of, write_image
 
 PART_FORMAT = 1
 MM = 1000.0
@@ -121,7 +121,7 @@ class BopWriter(Writer):
         "val_every": (0, int, "if N > 0, frames with frame % N == 0 go to the 'val' split instead"),
         "frames_per_scene": (1000, int, "images per scene folder (scene id = frame // this)"),
         "depth_scale": (1.0, float, "depth PNG unit in millimetres: depth_mm = value * depth_scale"),
-        "png_compress_level": (1, int, "0 (fastest) .. 9 (smallest)"),
+        "png_compress_level": PNG_COMPRESS_LEVEL,
     }
 
     def __init__(self, output_dir, **options):

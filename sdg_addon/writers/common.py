@@ -9,26 +9,32 @@ class = k, and k = semantic id - 2 of the annotators (ids 0 and 1 are reserved).
 
 from __future__ import annotations
 
-import contextlib
-import os
-import tempfile
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
-from .. import output
+from ..config.fields import Field
 from ..frame import AnnotatedFrame, LabelTable
 from . import io
 from .paths import is_safe_name, safe_name  # noqa: F401  (writers import safe_name from here too)
 
 # Options every dataset writer accepts.
+# Options declared with bounds are checked by value when the parameter file is validated.
+PNG_COMPRESS_LEVEL = Field("png_compress_level", "int", 1, "0 (fastest) .. 9 (smallest)", low=0, high=9)
+
+
+def frame_padding(default: int) -> Field:
+    return Field("frame_padding", "int", default, "digits of the frame number in file names", low=1, high=12)
+
+
 COMMON_OPTIONS = {
     "semantic_type": ("class", str, "label type whose values are the classes (as the annotators')"),
     "split": ("train", str, "split name of the frames (folder / list name)"),
-    "val_every": (0, int, "if N > 0, frames with frame % N == 0 go to the 'val' split instead"),
-    "frame_padding": (6, int, "digits of the frame number in file names"),
-    "png_compress_level": (1, int, "0 (fastest) .. 9 (smallest)"),
+    "val_every": Field(
+        "val_every", "int", 0, "if N > 0, frames with frame % N == 0 go to the 'val' split instead", low=0
+    ),
+    "frame_padding": frame_padding(6),
+    "png_compress_level": PNG_COMPRESS_LEVEL,
 }
 
 
@@ -129,19 +135,7 @@ def check_options(name: str, options: dict) -> None:
         raise ValueError(f"writer {name!r}: split {options['split']!r} must be a plain name (letters, digits, ._-)")
 
 
-@contextlib.contextmanager
 def atomic_text(path):
     """Stream a text file to a temporary name next to `path`, renamed into place at the end
     (as writers.io does for whole files): the final name only ever holds a complete file."""
-    path = Path(path)
-    output.before_write(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            yield f
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    return io.atomic_stream(path, binary=False)

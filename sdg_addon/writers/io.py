@@ -5,6 +5,7 @@ A crash or Ctrl-C never leaves a half-written file under the final name.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -15,6 +16,15 @@ import numpy as np
 
 from .. import output
 
+# Read once (umask cannot be read without setting it, and setting it is not thread-safe).
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
+
+
+def usual_mode(fd: int) -> None:
+    """Give a temp file the mode a plainly created file gets (mkstemp makes it 0600)."""
+    os.fchmod(fd, 0o666 & ~_UMASK)
+
 
 def write_bytes(path: Path | str, data: bytes) -> Path:
     path = Path(path)
@@ -22,6 +32,7 @@ def write_bytes(path: Path | str, data: bytes) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        usual_mode(fd)
         with os.fdopen(fd, "wb") as f:
             f.write(data)
         os.replace(tmp, path)
@@ -30,6 +41,26 @@ def write_bytes(path: Path | str, data: bytes) -> Path:
             os.unlink(tmp)
         raise
     return path
+
+
+@contextlib.contextmanager
+def atomic_stream(path: Path | str, binary: bool = True):
+    """A file streamed to a temporary name next to `path`, renamed into place at the end (for
+    files too large to build in memory); like every write here it is checked and recorded
+    by the output folder's owner first."""
+    path = Path(path)
+    output.before_write(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        usual_mode(fd)
+        with os.fdopen(fd, "wb") if binary else os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
+            yield f
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
 
 
 def write_text(path: Path | str, text: str) -> Path:
@@ -58,6 +89,19 @@ def write_png(path: Path | str, array: np.ndarray, compress_level: int = 1) -> P
     from .png import encode_png
 
     return write_bytes(path, encode_png(array, compress_level))
+
+
+def write_tiff(path: Path | str, kelvin: np.ndarray, encoding: str = "float32") -> Path:
+    """A single-channel TIFF: float32 as is, or "centikelvin": uint16 of value * 100."""
+    from PIL import Image
+
+    if encoding == "centikelvin":
+        image = Image.fromarray(np.clip(np.rint(kelvin * 100.0), 0, 65535).astype(np.uint16))
+    else:
+        image = Image.fromarray(np.ascontiguousarray(kelvin, dtype=np.float32))
+    buf = io.BytesIO()
+    image.save(buf, format="TIFF")
+    return write_bytes(path, buf.getvalue())
 
 
 def _json_default(o):

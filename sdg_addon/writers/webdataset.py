@@ -26,12 +26,9 @@ bytes depend only on the frames. The parts stay (a later run's finalize needs th
 
 from __future__ import annotations
 
-import contextlib
 import io as _io
 import json
-import os
 import tarfile
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -39,7 +36,7 @@ import numpy as np
 from ..frame import AnnotatedFrame
 from . import io
 from .base import Writer, register_writer
-from .common import check_options, class_names, rgb_image, safe_name, split_of
+from .common import PNG_COMPRESS_LEVEL, check_options, class_names, rgb_image, safe_name, split_of
 
 RENAMED = {"distance_to_image_plane": "depth", "instance_segmentation": "instance", "semantic_segmentation": "semantic"}
 
@@ -50,21 +47,6 @@ def _tarinfo(name: str, size: int) -> tarfile.TarInfo:
     info.uid = info.gid = 0
     info.uname = info.gname = ""
     return info
-
-
-@contextlib.contextmanager
-def atomic_binary(path: Path):
-    """A binary file streamed to a temporary name next to `path`, renamed at the end."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            yield fh
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def _npy(array: np.ndarray) -> bytes:
@@ -97,7 +79,7 @@ class WebDatasetWriter(Writer):
         "split": ("train", str, "split name (shard file prefix)"),
         "val_every": (0, int, "if N > 0, frames with frame % N == 0 go to the 'val' split instead"),
         "frames_per_shard": (1000, int, "frames per tar shard (shard k holds frames k*N .. k*N+N-1)"),
-        "png_compress_level": (1, int, "0 (fastest) .. 9 (smallest)"),
+        "png_compress_level": PNG_COMPRESS_LEVEL,
     }
 
     def __init__(self, output_dir, **options):
@@ -172,7 +154,7 @@ class WebDatasetWriter(Writer):
                 name = f"{ds}-{k:06d}.tar"
                 names.append(name)
                 # Streamed to a temporary name, renamed when complete (memory stays flat).
-                with atomic_binary(self.root / name) as fh:
+                with io.atomic_stream(self.root / name) as fh:
                     with tarfile.open(fileobj=fh, mode="w", format=tarfile.USTAR_FORMAT) as out:
                         for f in members:
                             with tarfile.open(folder / f"{f:06d}.tar") as part:

@@ -1,0 +1,375 @@
+"""The dataset report: one HTML page + PNG plots, for one dataset or two side by side.
+
+    write_report(folder)          -> folder/report/index.html (+ PNGs beside it)
+    write_comparison(a, b)        -> a/report/compare_<b>/index.html
+
+The page is static (no network, no external files): open it in any browser. A small
+inline script checks that every plot loaded and says so at the top of the page (and in
+`<body data-plots="loaded N of M">`), so a broken report is seen, not guessed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import html
+import json
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+
+from .. import output, visualize
+from ..writers import io
+from ..writers.common import safe_name
+from . import plots
+from .stats import Stats, collect
+
+CHECK_SCRIPT = """<script>
+window.addEventListener("load", function () {
+  var imgs = Array.prototype.slice.call(document.images);
+  var ok = imgs.filter(function (i) { return i.complete && i.naturalWidth > 0; }).length;
+  document.body.dataset.plots = "loaded " + ok + " of " + imgs.length;
+  var s = document.getElementById("plot-status");
+  s.textContent = ok === imgs.length ? "All " + ok + " plots shown." : (imgs.length - ok) + " plot(s) failed to load.";
+  s.className = ok === imgs.length ? "ok" : "bad";
+});
+</script>"""
+
+STYLE = """<style>
+body { font-family: system-ui, sans-serif; margin: 24px; color: #222; max-width: 1500px; }
+h1 { font-size: 22px; } h2 { font-size: 18px; margin-top: 28px; border-bottom: 1px solid #ddd; }
+table { border-collapse: collapse; margin: 8px 0; font-size: 13px; }
+td, th { border: 1px solid #ddd; padding: 3px 8px; text-align: right; }
+td:first-child, th:first-child { text-align: left; }
+.bad { color: #c00; font-weight: bold; } .ok { color: #2a7; }
+.note { color: #865; } img { max-width: 100%; border: 1px solid #eee; margin: 4px 0; }
+.pair { display: grid; grid-template-columns: 1fr 1fr; gap: 16px; }
+</style>"""
+
+
+GENERATOR = "<meta name='generator' content='sdg report'>"
+
+
+@contextlib.contextmanager
+def _owned(out: Path, dataset: Path):
+    """Write the report only where it may go: inside the dataset (recorded as the tool's
+    files, so `--overwrite` removes them), or into a folder that is new, empty or holds an
+    earlier report. Writes anywhere else are refused while the report is written."""
+    real_out, real_data = os.path.realpath(out), os.path.realpath(dataset)
+    in_dataset = output.is_dataset(dataset) and (real_out + "/").startswith(real_data.rstrip("/") + "/")
+    if not in_dataset and out.exists():
+        page = out / "index.html"
+        ours = page.is_file() and GENERATOR in page.read_text(encoding="utf-8", errors="replace")
+        if any(out.iterdir()) and not ours:
+            raise ValueError(f"report folder {out} holds files this tool did not write; give a new or empty --out")
+    root = dataset if in_dataset else out
+    out.mkdir(parents=True, exist_ok=True)
+    output.activate(root)
+    try:
+        yield
+    finally:
+        output.deactivate(root)
+
+
+def _e(x) -> str:
+    return html.escape(str(x))
+
+
+def _table(headers: list[str], rows: list[list]) -> str:
+    head = "".join(f"<th>{_e(h)}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def _mean(values) -> str:
+    return f"{float(np.mean(values)):.3f}" if values else "–"
+
+
+def _save(image, folder: Path, name: str) -> str:
+    visualize.save_png(image, folder / name)
+    return name
+
+
+def _plots(stats: Stats, folder: Path, prefix: str = "") -> dict[str, str]:
+    """Draw every chart of one dataset into `folder`; {chart: file name}."""
+    out = {}
+    classes = stats.classes
+    out["classes"] = _save(
+        plots.bar_chart("Visible instances per class", classes, {"instances": [stats.instances[c] for c in classes]}),
+        folder,
+        f"{prefix}classes.png",
+    )
+    w, h = stats.image_size or (1, 1)
+    diag = math.hypot(w, h)
+    sizes = {c: stats.box_size.get(c, []) for c in classes}
+    out["box_size"] = _save(
+        plots.histogram_grid("Box size per class: sqrt(width x height), pixels", sizes, 0, diag / 2, unit=" px"),
+        folder,
+        f"{prefix}box_size.png",
+    )
+    occ = {c: stats.occlusion.get(c, []) for c in classes}
+    out["occlusion"] = _save(
+        plots.histogram_grid("Occlusion ratio per class (0 visible .. 1 hidden)", occ, 0, 1),
+        folder,
+        f"{prefix}occlusion.png",
+    )
+    if stats.truncation is not None:
+        tr = {c: stats.truncation.get(c, []) for c in classes}
+        out["truncation"] = _save(
+            plots.histogram_grid("Truncation ratio per class (part outside the image)", tr, 0, 1),
+            folder,
+            f"{prefix}truncation.png",
+        )
+    out["depth"] = _save(
+        plots.depth_chart("Depth (distance to the image plane)", stats.depth_per_frame, stats.depth_sample),
+        folder,
+        f"{prefix}depth.png",
+    )
+    out["heatmap"] = _save(
+        plots.heatmap("Object centres in the image", stats.centres, w / h), folder, f"{prefix}centres.png"
+    )
+    out["ranges"] = _save(
+        plots.range_chart("Randomizers: sampled range (blue) in declared support (grey)", stats.ranges),
+        folder,
+        f"{prefix}randomizers.png",
+    )
+    try:
+        sheet = visualize.contact_sheet(stats.folder, n=16, columns=4, thumb_width=240)
+        out["sheet"] = _save(sheet, folder, f"{prefix}contact_sheet.png")
+    except (FileNotFoundError, KeyError, ValueError, OSError):
+        pass
+    return out
+
+
+def _summary_rows(stats: Stats) -> list[tuple[str, str]]:
+    m = stats.manifest
+    w, h = stats.image_size or (0, 0)
+    rows = [
+        ("frames", str(stats.frame_count)),
+        ("cameras", ", ".join(c or "(root)" for c in stats.frames) or "–"),
+        ("image size", f"{w} x {h}"),
+        ("classes", str(len(stats.classes))),
+        ("visible instances", str(sum(stats.instances.values()))),
+        ("seed", _e(stats.resolved.get("seed", "–"))),
+        ("render samples", _e((stats.resolved.get("render") or {}).get("samples", "–"))),
+        ("seconds (last run)", _e(round(m["seconds_total"], 2)) if "seconds_total" in m else "–"),
+    ]
+    if stats.depth_per_frame:
+        lo = min(p[1] for p in stats.depth_per_frame)
+        hi = max(p[2] for p in stats.depth_per_frame)
+        rows.append(("depth range", f"{lo:.3f} .. {hi:.3f} m"))
+    warnings = m.get("warnings") or []
+    rows.append(("warnings", "<br>".join(_e(x) for x in warnings) if warnings else "none"))
+    return rows
+
+
+def _class_rows(stats: Stats) -> list[list]:
+    rows = []
+    for c in stats.classes:
+        trunc = _mean(stats.truncation.get(c, [])) if stats.truncation is not None else "–"
+        missing = stats.instances[c] == 0
+        rows.append(
+            [
+                (f'<span class="bad">{_e(c)}</span>' if missing else _e(c)),
+                stats.instances[c],
+                stats.frames_with[c],
+                _mean(stats.box_size.get(c, [])),
+                _mean(stats.occlusion.get(c, [])),
+                trunc,
+            ]
+        )
+    return rows
+
+
+def _range_rows(stats: Stats) -> list[list]:
+    rows = []
+    for r in stats.ranges:
+        if r.sampled_min is not None:
+            support = f"[{r.low:.4g}, {r.high:.4g}]" if r.low is not None else "not numeric"
+            sampled = f"{r.sampled_min:.4g} .. {r.sampled_max:.4g}"
+        else:
+            support, sampled = "values", _e(", ".join(r.distinct[:8]))
+        flag = '<span class="ok">inside</span>' if r.ok else f'<span class="bad">{r.outside} outside</span>'
+        rows.append([_e(r.randomizer), _e(r.param), support, sampled, r.count, flag])
+    return rows
+
+
+def _json_section(title: str, value) -> str:
+    """Cases, quotas or any other manifest entry, shown as a table when it is one."""
+    if isinstance(value, dict) and value and all(isinstance(v, dict) for v in value.values()):
+        keys = sorted({k for v in value.values() for k in v})
+        rows = [[_e(name)] + [_e(json.dumps(v.get(k))) for k in keys] for name, v in value.items()]
+        return f"<h2>{_e(title)}</h2>" + _table([title, *keys], rows)
+    if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+        keys = sorted({k for v in value for k in v})
+        rows = [[_e(json.dumps(v.get(k))) for k in keys] for v in value]
+        return f"<h2>{_e(title)}</h2>" + _table(keys, rows)
+    return f"<h2>{_e(title)}</h2><pre>{_e(json.dumps(value, indent=1))}</pre>"
+
+
+def _manifest_extras(stats: Stats) -> str:
+    found = [k for k in stats.manifest if any(w in k.lower() for w in ("case", "quota"))]
+    if not found:
+        return "<h2>Cases and quotas</h2><p class='note'>The run declared no cases or quotas.</p>"
+    return "".join(_json_section(k, stats.manifest[k]) for k in found)
+
+
+def _page(title: str, body: str) -> str:
+    return (
+        f"<!DOCTYPE html><html><head><meta charset='utf-8'>{GENERATOR}<title>{_e(title)}</title>{STYLE}</head>"
+        f"<body><h1>{_e(title)}</h1><p id='plot-status' class='note'>Checking plots...</p>{body}"
+        f"{CHECK_SCRIPT}</body></html>\n"
+    )
+
+
+def _img(name: str | None, alt: str) -> str:
+    return f"<img src='{_e(name)}' alt='{_e(alt)}'>" if name else ""
+
+
+def write_report(folder: Path | str, out: Path | str | None = None) -> Path:
+    """Write the report of one dataset; return the HTML file."""
+    folder = Path(folder)
+    stats = collect(folder)
+    out = Path(out) if out is not None else folder / "report"
+    with _owned(out, folder):
+        return _write_report(stats, folder, out)
+
+
+def _write_report(stats: Stats, folder: Path, out: Path) -> Path:
+    p = _plots(stats, out)
+    notes = "".join(f"<li class='note'>{_e(n)}</li>" for n in stats.notes)
+    body = (
+        "<h2>Summary</h2>"
+        + _table(["", "value"], [[k, v] for k, v in _summary_rows(stats)])
+        + (f"<ul>{notes}</ul>" if notes else "")
+        + "<h2>Classes</h2>"
+        + _table(
+            ["class", "instances", "frames", "mean box size (px)", "mean occlusion", "mean truncation"],
+            _class_rows(stats),
+        )
+        + _img(p["classes"], "instances per class")
+        + "<h2>Box sizes</h2>"
+        + _img(p["box_size"], "box size histograms")
+        + "<h2>Occlusion</h2>"
+        + _img(p["occlusion"], "occlusion histograms")
+        + "<h2>Truncation</h2>"
+        + (_img(p["truncation"], "truncation histograms") if "truncation" in p else "<p class='note'>not recorded</p>")
+        + "<h2>Depth</h2>"
+        + _img(p["depth"], "depth range")
+        + "<h2>Where objects are</h2>"
+        + _img(p["heatmap"], "heat map of object centres")
+        + "<h2>Randomizers: sampled values against declared support</h2>"
+        + _img(p["ranges"], "randomizer ranges")
+        + _table(["randomizer", "parameter", "declared support", "sampled", "values", "check"], _range_rows(stats))
+        + _manifest_extras(stats)
+        + "<h2>Contact sheet</h2>"
+        + _img(p.get("sheet"), "contact sheet")
+    )
+    path = out / "index.html"
+    io.write_text(path, _page(f"Dataset report: {folder.name}", body))
+    return path
+
+
+def _flat(value, prefix: str = "") -> dict[str, str]:
+    if isinstance(value, dict):
+        out = {}
+        for k, v in value.items():
+            out.update(_flat(v, f"{prefix}.{k}" if prefix else str(k)))
+        return out
+    if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+        out = {}
+        for i, v in enumerate(value):
+            out.update(_flat(v, f"{prefix}[{i}]"))
+        return out
+    return {prefix: json.dumps(value, sort_keys=True)}
+
+
+def write_comparison(a: Path | str, b: Path | str, out: Path | str | None = None) -> Path:
+    """Two datasets side by side (e.g. two versions): what changed. Return the HTML file."""
+    a, b = Path(a), Path(b)
+    sa, sb = collect(a), collect(b)
+    out = Path(out) if out is not None else a / "report" / f"compare_{safe_name(b.name)}"
+    with _owned(out, a):
+        return _write_comparison(sa, sb, a, b, out)
+
+
+def _write_comparison(sa: Stats, sb: Stats, a: Path, b: Path, out: Path) -> Path:
+    pa, pb = _plots(sa, out, "a_"), _plots(sb, out, "b_")
+    classes = list(dict.fromkeys([*sa.classes, *sb.classes]))
+    both = {"A": [sa.instances.get(c, 0) for c in classes], "B": [sb.instances.get(c, 0) for c in classes]}
+    bars = _save(plots.bar_chart("Visible instances per class: A and B", classes, both), out, "classes_ab.png")
+
+    def per_class(x, y):
+        return {c: {"A": x.get(c, []), "B": y.get(c, [])} for c in classes}
+
+    occ = _save(
+        plots.histogram_grid(
+            "Occlusion per class: A (blue) and B (orange)", per_class(sa.occlusion, sb.occlusion), 0, 1
+        ),
+        out,
+        "occlusion_ab.png",
+    )
+    summary_a, summary_b = dict(_summary_rows(sa)), dict(_summary_rows(sb))
+    summary = [[k, summary_a.get(k, "–"), summary_b.get(k, "–")] for k in summary_a]
+    class_rows = []
+    for c in classes:
+        ia, ib = sa.instances.get(c, 0), sb.instances.get(c, 0)
+        delta = ib - ia
+        class_rows.append(
+            [
+                _e(c),
+                ia,
+                ib,
+                f"{delta:+d}" if delta else "0",
+                _mean(sa.occlusion.get(c, [])),
+                _mean(sb.occlusion.get(c, [])),
+                _mean(sa.box_size.get(c, [])),
+                _mean(sb.box_size.get(c, [])),
+            ]
+        )
+    fa, fb = _flat(sa.resolved), _flat(sb.resolved)
+    changed = [
+        [_e(k), _e(fa.get(k, "–")), _e(fb.get(k, "–"))]
+        for k in sorted(set(fa) | set(fb))
+        if fa.get(k) != fb.get(k) and not k.startswith("files")
+    ]
+    pair = "".join
+    body = (
+        f"<p>A = {_e(a.name)}, B = {_e(b.name)}</p>"
+        + "<h2>Summary</h2>"
+        + _table(["", "A", "B"], summary)
+        + "<h2>Parameters that differ</h2>"
+        + (_table(["parameter", "A", "B"], changed) if changed else "<p>none: same resolved parameters</p>")
+        + "<h2>Classes</h2>"
+        + _table(
+            ["class", "A instances", "B instances", "change", "A occlusion", "B occlusion", "A box px", "B box px"],
+            class_rows,
+        )
+        + _img(bars, "instances per class, A and B")
+        + _img(occ, "occlusion, A and B")
+        + "".join(
+            f"<h2>{_e(title)}</h2><div class='pair'><div>A{_img(pa.get(key), title + ' A')}</div>"
+            f"<div>B{_img(pb.get(key), title + ' B')}</div></div>"
+            for key, title in (
+                ("box_size", "Box sizes"),
+                ("truncation", "Truncation"),
+                ("depth", "Depth"),
+                ("heatmap", "Where objects are"),
+                ("ranges", "Randomizers"),
+                ("sheet", "Contact sheets"),
+            )
+            if key in pa or key in pb
+        )
+        + pair(
+            [
+                "<h2>Randomizers (A)</h2>",
+                _table(["randomizer", "parameter", "declared support", "sampled", "values", "check"], _range_rows(sa)),
+                "<h2>Randomizers (B)</h2>",
+                _table(["randomizer", "parameter", "declared support", "sampled", "values", "check"], _range_rows(sb)),
+            ]
+        )
+    )
+    path = out / "index.html"
+    io.write_text(path, _page(f"Dataset comparison: {a.name} vs {b.name}", body))
+    return path

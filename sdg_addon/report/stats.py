@@ -1,0 +1,277 @@
+"""What a dataset holds, read from an output folder (BasicWriter files + audit/), no bpy.
+
+`collect(folder)` returns a Stats: frames per camera, instances per class, per-class box
+sizes, occlusion and truncation, depth ranges, box-centre positions, every randomizer's
+sampled values against its declared support, and the manifest's cases / quotas. Missing
+inputs are reported as notes ("no occlusion annotator: truncation not recorded"), never
+guessed.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .. import visualize
+
+HEAT_BINS = (32, 24)  # columns, rows of the box-centre heat map (image normalized to 1 x 1)
+DEPTH_SAMPLE = 4096  # pixels per frame kept for the depth histogram (evenly strided)
+
+
+@dataclass
+class ParamRange:
+    """One randomizer parameter component: what was sampled against what is declared."""
+
+    randomizer: str  # "0: pose"
+    param: str  # "location[0]"
+    low: float | None  # declared support (None: not numeric; inf: unbounded)
+    high: float | None
+    sampled_min: float | None
+    sampled_max: float | None
+    count: int
+    outside: int  # sampled values outside the declared support
+    distinct: list = field(default_factory=list)  # non-numeric values seen (choices of names)
+
+    @property
+    def ok(self) -> bool:
+        return self.outside == 0
+
+
+@dataclass
+class Stats:
+    folder: Path
+    frames: dict[str, list[int]]  # camera ("" for the root) -> frame numbers
+    image_size: tuple[int, int] | None
+    classes: list[str]
+    instances: dict[str, int]  # class -> tight boxes (visible instances) over the dataset
+    frames_with: dict[str, int]  # class -> frames (of any camera) where it is visible
+    box_size: dict[str, list[float]]  # class -> sqrt(box area) in pixels
+    occlusion: dict[str, list[float]]  # class -> occlusionRatio of its tight boxes
+    truncation: dict[str, list[float]] | None  # class -> truncationRatio (occlusion annotator)
+    centres: np.ndarray  # (N, 2) box centres, normalized to [0, 1] (x, y)
+    depth_per_frame: list[tuple[int, float, float]]  # (frame, min, max) of finite depth
+    depth_sample: np.ndarray  # depth values sampled over all frames, metres
+    ranges: list[ParamRange]
+    manifest: dict
+    resolved: dict
+    notes: list[str]
+
+    @property
+    def frame_count(self) -> int:
+        return len(set().union(*self.frames.values())) if self.frames else 0
+
+
+def _read_json(path: Path, default=None):
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return default
+
+
+def collect(folder: Path | str, semantic_type: str = "class") -> Stats:
+    folder = Path(folder)
+    audit = folder / "audit"
+    notes: list[str] = []
+    cams = visualize.cameras(folder)
+    frames = {cam: visualize.frames(folder, cam) for cam in cams}
+    table = _read_json(audit / "label_table.json", {}) or {}
+    classes = list(table.get(semantic_type, []))
+    if not classes:
+        notes.append(f"audit/label_table.json lists no {semantic_type!r} labels: classes are taken as met")
+
+    instances: dict[str, int] = {}
+    frames_with: dict[str, set] = {}
+    box_size: dict[str, list[float]] = {}
+    occlusion: dict[str, list[float]] = {}
+    truncation: dict[str, list[float]] = {}
+    have_truncation = False
+    centres = []
+    depth_per_frame, depth_sample = [], []
+    image_size = None
+    missing_boxes = 0
+    for cam, numbers in frames.items():
+        for f in numbers:
+            ff = visualize.frame_files(folder, f, cam)[0]
+            if image_size is None:
+                from PIL import Image
+
+                with Image.open(ff.path("rgb", "png")) as im:
+                    image_size = im.size
+            w, h = image_size
+            boxes = visualize.load_boxes(ff)
+            if boxes is None:
+                missing_boxes += 1
+            box_labels = ff.json("bounding_box_2d_tight_labels") or {}
+            for b in boxes or []:
+                label = _label_of(box_labels, b.semantic_id, semantic_type)
+                if label is None:
+                    continue
+                if label not in classes:
+                    classes.append(label)
+                instances[label] = instances.get(label, 0) + 1
+                frames_with.setdefault(label, set()).add(f)
+                bw, bh = b.x_max - b.x_min + 1, b.y_max - b.y_min + 1
+                box_size.setdefault(label, []).append(math.sqrt(bw * bh))
+                occlusion.setdefault(label, []).append(b.occlusion)
+                centres.append(((b.x_min + b.x_max + 1) / 2 / w, (b.y_min + b.y_max + 1) / 2 / h))
+            got = _truncation(ff, semantic_type)
+            if got is not None:
+                have_truncation = True
+                for label, values in got.items():
+                    truncation.setdefault(label, []).extend(values)
+            dp = ff.path("distance_to_image_plane", "npy")
+            if dp is not None:
+                d = np.load(dp)
+                finite = d[np.isfinite(d)]
+                if finite.size:
+                    depth_per_frame.append((f, float(finite.min()), float(finite.max())))
+                    step = max(1, finite.size // DEPTH_SAMPLE)
+                    depth_sample.append(finite[::step])
+    if missing_boxes:
+        notes.append(f"{missing_boxes} frame(s) without bounding_box_2d_tight: no boxes, classes or occlusion there")
+    if not have_truncation:
+        notes.append("truncation not recorded: add the `occlusion` annotator to the run to see it")
+    if not depth_per_frame:
+        notes.append("no distance_to_image_plane files: depth range not shown")
+
+    resolved = _read_json(audit / "resolved.json", {}) or {}
+    records = _frame_records(audit / "frames.jsonl")
+    if not records:
+        notes.append("audit/frames.jsonl missing or empty: sampled values not shown")
+    ranges = randomizer_ranges(resolved.get("randomizers", []), records)
+    return Stats(
+        folder=folder,
+        frames=frames,
+        image_size=image_size,
+        classes=classes,
+        instances={c: instances.get(c, 0) for c in classes},
+        frames_with={c: len(frames_with.get(c, ())) for c in classes},
+        box_size=box_size,
+        occlusion=occlusion,
+        truncation=truncation if have_truncation else None,
+        centres=np.array(centres, dtype=np.float64).reshape(-1, 2),
+        depth_per_frame=depth_per_frame,
+        depth_sample=np.concatenate(depth_sample) if depth_sample else np.zeros(0),
+        ranges=ranges,
+        manifest=_read_json(audit / "manifest.json", {}) or {},
+        resolved=resolved,
+        notes=notes,
+    )
+
+
+def _label_of(labels, semantic_id: int, semantic_type: str) -> str | None:
+    entry = labels.get(str(semantic_id)) if isinstance(labels, dict) else None
+    if isinstance(entry, dict):
+        value = entry.get(semantic_type)
+        return ",".join(value) if isinstance(value, list) else value
+    return None
+
+
+def _truncation(ff, semantic_type: str) -> dict[str, list[float]] | None:
+    """class -> truncationRatio of the occlusion annotator's rows (sdg_occlusion files)."""
+    info = ff.json("sdg_occlusion_info") or ff.json("occlusion_info")
+    rows_path = ff.path("sdg_occlusion", "npy") or ff.path("occlusion", "npy")
+    if not isinstance(info, dict) or "truncationRatio" not in info or rows_path is None:
+        return None
+    rows = np.load(rows_path)
+    labels = info.get("idToLabels", {})
+    out: dict[str, list[float]] = {}
+    for row, t in zip(rows, info["truncationRatio"]):
+        entry = labels.get(str(int(row["semanticId"])), {})
+        value = entry.get(semantic_type) if isinstance(entry, dict) else None
+        if isinstance(value, str) and value != "UNLABELLED" and t is not None:
+            out.setdefault(value, []).append(float(t))
+    return out
+
+
+def _frame_records(path: Path) -> list[dict]:
+    out = []
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return out
+    for line in lines:
+        try:
+            out.append(json.loads(line))
+        except ValueError:
+            continue
+    return out
+
+
+def _numbers(value) -> list[float] | None:
+    """A sampled value as a list of components, or None when it is not numeric."""
+    if isinstance(value, bool):
+        return [float(value)]
+    if isinstance(value, (int, float)):
+        return [float(value)]
+    if (
+        isinstance(value, list)
+        and value
+        and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in value)
+    ):
+        return [float(x) for x in value]
+    return None
+
+
+def randomizer_ranges(randomizers: list[dict], records: list[dict]) -> list[ParamRange]:
+    """Per randomizer parameter (and component): sampled min / max over all frames and
+    targets against the declared distribution's support (Distribution.bounds)."""
+    from ..sampling.distributions import is_distribution_spec, make_distribution
+
+    out = []
+    for i, spec in enumerate(randomizers):
+        kind = spec.get("type", "?")
+        for param, declared in spec.items():
+            if not is_distribution_spec(declared):
+                continue
+            try:
+                bounds = make_distribution(declared).bounds()
+            except (TypeError, ValueError, KeyError):
+                bounds = None
+            values = []
+            for rec in records:
+                samples = rec.get("samples") or []
+                if i >= len(samples) or samples[i].get("type") != kind:
+                    continue
+                for target_values in (samples[i].get("values") or {}).values():
+                    if isinstance(target_values, dict) and param in target_values:
+                        values.append(target_values[param])
+            numeric = [_numbers(v) for v in values]
+            if values and all(n is not None for n in numeric) and len({len(n) for n in numeric}) == 1:
+                arr = np.array(numeric)
+                lo, hi = (
+                    (None, None)
+                    if bounds is None
+                    else (np.broadcast_to(bounds[0], arr.shape[1:]), np.broadcast_to(bounds[1], arr.shape[1:]))
+                )
+                for c in range(arr.shape[1]):
+                    name = param if arr.shape[1] == 1 else f"{param}[{c}]"
+                    col = arr[:, c]
+                    l_c = float(lo[c]) if lo is not None else None
+                    h_c = float(hi[c]) if hi is not None else None
+                    tol = 1e-9 * max(1.0, abs(l_c or 0), abs(h_c or 0))
+                    outside = 0
+                    if l_c is not None:
+                        outside = int(np.count_nonzero((col < l_c - tol) | (col > h_c + tol)))
+                    out.append(
+                        ParamRange(
+                            f"{i}: {kind}", name, l_c, h_c, float(col.min()), float(col.max()), len(col), outside
+                        )
+                    )
+            else:
+                distinct = sorted({json.dumps(v, sort_keys=True) for v in values})
+                declared_values = declared.get("values")
+                allowed = (
+                    {json.dumps(v, sort_keys=True) for v in declared_values}
+                    if isinstance(declared_values, list)
+                    else None
+                )
+                outside = sum(1 for v in values if allowed is not None and json.dumps(v, sort_keys=True) not in allowed)
+                out.append(
+                    ParamRange(f"{i}: {kind}", param, None, None, None, None, len(values), outside, distinct[:20])
+                )
+    return out

@@ -1,0 +1,113 @@
+"""Camera randomizers: look at a random target object from a shell, hemisphere or path.
+
+`camera_look_at` draws, per camera: a target among the objects matching `look_at`, a
+viewpoint (on a sphere or upper hemisphere around the target at `distance`, or on the
+polyline `path`) and a roll about the viewing axis. scene.camera points the camera at the
+target's centre (the centre of its bounding box, as placed in this frame), so that
+centre is at the image centre. With `min_pixels` > 0 the recorder redraws the frame
+(derived seeds, at most `max_tries` renders) until the target covers at least that many
+pixels of the camera's instance mask.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .placement import resolve
+from .randomizers import NUMBER, RandomizerSpec, register_randomizer
+
+
+@register_randomizer
+class CameraLookAt(RandomizerSpec):
+    """Point cameras at a random target object from a shell, hemisphere or path, with roll."""
+
+    name = "camera_look_at"
+    target_kind = "cameras"
+    moves_targets = True
+    needs_facts = True
+    PARAMS = {
+        "distance": (NUMBER, "distance from the target's centre, metres (shell and hemisphere)"),
+        "elevation": (NUMBER, "degrees above the target's horizontal plane (default: uniform over the shell)"),
+        "azimuth": (NUMBER, "degrees counter-clockwise from +X (default uniform 0..360)"),
+        "roll": (NUMBER, "turn about the viewing axis, degrees (default 0)"),
+        "focal_length": (NUMBER, "lens focal length, mm"),
+        "path_position": (NUMBER, "path: position along the path, 0 = first point .. 1 = last (default uniform)"),
+    }
+    OPTIONS = {
+        "look_at": ("*", (str, list), "object name patterns; each frame looks at one of them (uniform)"),
+        "shell": ("hemisphere", str, "where the camera is: sphere | hemisphere | path"),
+        "path": ([], list, "path: the camera path as a list of points [[x, y, z], ...] (at least 2)"),
+        "min_pixels": (0, int, "redraw the frame until the target covers at least this many pixels"),
+        "max_tries": (10, int, "renders per frame at most for min_pixels (the last one is kept)"),
+    }
+    OPTION_MINIMUMS = {"min_pixels": 0, "max_tries": 1}
+    OPTION_MAXIMUMS = {"max_tries": 1000}
+    OPTION_CHOICES = {"shell": ("sphere", "hemisphere", "path")}
+
+    @classmethod
+    def check(cls, params, options):
+        out = []
+        shell = options["shell"]
+        if shell == "path":
+            path = options["path"]
+            ok = isinstance(path, list) and len(path) >= 2
+            ok = ok and all(isinstance(p, list) and len(p) == 3 and all(_num(x) for x in p) for p in path)
+            if not ok:
+                out.append(("path", path, "a list of at least 2 points [x, y, z]"))
+        elif "distance" not in params:
+            out.append(("distance", None, "a distance from the target (number or distribution), metres"))
+        return out
+
+    def sample(self, rng, frame, targets, facts=None):
+        names = resolve(self.options["look_at"], facts.names() if facts is not None else [])
+        if not names:
+            raise ValueError(f"camera_look_at: look_at {self.options['look_at']} matches no object")
+        out = {}
+        for cam in targets:
+            drawn = {k: d.sample(rng, frame) for k, d in self.params.items()}
+            v: dict = {"target": names[int(rng.integers(len(names)))]}
+            shell = self.options["shell"]
+            if shell == "path":
+                t = float(drawn.get("path_position", rng.random()))
+                v["path_position"] = t
+                v["location"] = point_on_path(self.options["path"], t)
+            else:
+                v["distance"] = float(drawn["distance"])
+                if "elevation" in drawn:
+                    v["elevation"] = float(drawn["elevation"])
+                else:  # uniform by area over the shell: sin(elevation) uniform
+                    low = 0.0 if shell == "hemisphere" else -1.0
+                    v["elevation"] = math.degrees(math.asin(rng.uniform(low, 1.0)))
+                v["azimuth"] = float(drawn["azimuth"]) if "azimuth" in drawn else float(rng.uniform(0.0, 360.0))
+            v["roll"] = float(drawn.get("roll", 0.0))
+            if "focal_length" in drawn:
+                v["focal_length"] = float(drawn["focal_length"])
+            out[cam] = v
+        return out
+
+    def pixel_requirements(self, values: dict) -> list[tuple[str, str, int]]:
+        """(camera, target object, minimum pixels) the frame must meet (recorder checks)."""
+        need = int(self.options["min_pixels"])
+        if need <= 0:
+            return []
+        return [(cam, v["target"], need) for cam, v in values.items()]
+
+
+def point_on_path(points, t: float) -> list[float]:
+    """The point at fraction t of the polyline's length."""
+    p = np.asarray(points, float)
+    seg = np.linalg.norm(np.diff(p, axis=0), axis=1)
+    total = float(seg.sum())
+    if total == 0:
+        return [float(x) for x in p[0]]
+    s = min(max(t, 0.0), 1.0) * total
+    i = min(int(np.searchsorted(np.cumsum(seg), s, side="left")), len(seg) - 1)
+    before = float(np.sum(seg[:i]))
+    f = (s - before) / seg[i] if seg[i] > 0 else 0.0
+    return [float(x) for x in p[i] + f * (p[i + 1] - p[i])]
+
+
+def _num(x) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool)

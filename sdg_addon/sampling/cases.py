@@ -1,0 +1,116 @@
+"""Guaranteed corner cases, counted (no bpy).
+
+A case is declared in `[[cases]]` with the number of frames it needs:
+- a fixed case sets randomizer values on its frames (`set = [{type = "light", target =
+  "key", location = [0, 3, 1]}]`: the key light behind the objects);
+- a quota case names a condition measured on the annotations: an object with the label
+  `label` (any labelled object when empty) whose `measure` (occlusion, truncation or
+  pixels) is within [min, max] in the camera's frame.
+
+Which frames serve which case is a function of (seed, run.frames, the cases) alone: a
+seeded permutation of all frame indices, the first `frames` of it for the first case, the
+next ones for the second, and so on. So one process, N shards or a resumed run assign the
+same frames, and frame f rendered alone is frame f of the full run. On an assigned frame
+the recorder redraws the frame's values with derived seeds (attempt 1, 2, ...) until the
+condition holds, at most `max_tries` renders, keeping the last. Every frame is measured
+against every quota case (frames that meet it by chance count too); the manifest counts,
+per case, the frames requested, made and which, from the frame logs of every shard.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import field
+
+import numpy as np
+
+from ..config.fields import Field, section_class
+
+MEASURES = ("occlusion", "truncation", "pixels")
+
+CASE_FIELDS = (
+    Field("name", "name", "", "name of the case (manifest key)", required=True),
+    Field("frames", "int", 1, "frames requested (assigned from the run's frames by a seeded permutation)", low=1),
+    Field(
+        "measure",
+        "choice",
+        "occlusion",
+        "quota cases: what is measured on each object's annotation",
+        choices=MEASURES,
+    ),
+    Field("label", "str", "", "quota cases: the object's label value (e.g. `mug`); empty: any labelled object"),
+    Field("semantic_type", "str", "class", "quota cases: the label type `label` refers to"),
+    Field("min", "float", None, "quota cases: measure >= min (occlusion/truncation ratio, or pixels)", nullable=True),
+    Field("max", "float", None, "quota cases: measure <= max", nullable=True),
+    Field("camera", "str", "", "quota cases: the camera whose frame is measured (default: the first)"),
+    Field("max_tries", "int", 10, "renders per assigned frame at most (redraws with derived seeds)", low=1),
+)
+CaseSpec = section_class("CaseSpec", CASE_FIELDS, extra=(("set", list, field(default_factory=list)),))
+
+
+def is_quota(case) -> bool:
+    return not case.set
+
+
+def assign_frames(seed: int, total_frames: int, cases: list) -> dict[str, list[int]]:
+    """Frames that must show each case; disjoint, a function of (seed, frames, cases)."""
+    order = np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, 0xCA5E5]))).permutation(total_frames)
+    out, start = {}, 0
+    for c in cases:
+        out[c.name] = sorted(int(f) for f in order[start : start + c.frames])
+        start += c.frames
+    return out
+
+
+def apply_overrides(sampled: list[dict], case) -> None:
+    """Set a fixed case's values into a frame's sampled values (in place)."""
+    for entry in case.set:
+        for s in sampled:
+            if s["type"] != entry["type"]:
+                continue
+            for target, values in s["values"].items():
+                if fnmatch.fnmatchcase(target, entry.get("target", "*")):
+                    values.update({k: v for k, v in entry.items() if k not in ("type", "target")})
+
+
+def measure(case, frame) -> list[tuple[str, float]]:
+    """(object path, measured value) for the objects of `frame` (FrameData) the case is about."""
+    from ..annotators.silhouettes import in_view, occlusion_ratio, truncation_ratio, visible_counts
+
+    visible = visible_counts(frame)
+    out = []
+    for iid, obj in sorted(frame.objects.items()):
+        value = obj.label(case.semantic_type)
+        if value is None or (case.label and value != case.label):
+            continue
+        if case.measure == "pixels":
+            out.append((obj.path, float(visible.get(iid, 0))))
+        elif in_view(frame, iid):
+            m = occlusion_ratio(frame, iid) if case.measure == "occlusion" else truncation_ratio(frame, iid)
+            out.append((obj.path, float(m)))
+    return out
+
+
+def holds(case, frame) -> bool:
+    """True when some object of the case's kind has its measure within [min, max]."""
+    for _path, value in measure(case, frame):
+        if (case.min is None or value >= case.min) and (case.max is None or value <= case.max):
+            return True
+    return False
+
+
+def case_report(cases: list, assigned: dict[str, list[int]], records: dict[int, dict]) -> dict:
+    """Per case: frames requested, made (frames whose log says the case holds), which."""
+    out = {}
+    for c in cases:
+        made = sorted(f for f, r in records.items() if r.get("cases", {}).get(c.name))
+        out[c.name] = {
+            "kind": "quota" if is_quota(c) else "fixed",
+            "requested": c.frames,
+            "made": len(made),
+            "met": len(made) >= c.frames,
+            "frames": made,
+            "assigned_frames": assigned.get(c.name, []),
+            "assigned_not_met": sorted(f for f in assigned.get(c.name, []) if f in records and f not in made),
+        }
+    return out

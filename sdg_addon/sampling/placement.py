@@ -1,0 +1,258 @@
+"""Placement randomizers: scatter on surfaces or in a volume, and camera-relative placement.
+
+`scatter` needs scene facts (scene.facts.SceneFacts, read once per run): the targets'
+triangles, the surfaces' triangles and BVH trees to test that a pose intersects nothing
+placed before it. Frame f's values are a pure function of (seed, f, scene facts).
+
+Scatter, per target in sorted name order, up to `max_tries` draws:
+  surface mode: a point uniform by area on the chosen surfaces' triangles (optionally only
+    faces whose normal has z >= `min_normal_z`, e.g. a table top), an orientation
+    (`upright`: turned about world Z only; `normal`: the object's +Z along the face normal,
+    then turned about it; `random`: any rotation), then the object is moved along the face
+    normal until its lowest point touches the face plane (plus 0.1 mm, so that touching
+    is not counted as intersecting). The draw is kept if that lowest point lies over the
+    surface (no overhanging into the air) and the object's mesh intersects no surface,
+    obstacle or object placed before it (BVH triangle overlap, plus a containment test).
+  volume mode: a location uniform in a box or a sphere, any orientation.
+What fits in no try is hidden for the frame and logged as {"placed": false}.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+
+import numpy as np
+
+from .randomizers import BOOL, NUMBER, VEC3, RandomizerSpec, register_randomizer
+from .rotations import align_z, compose, euler_matrix, matrix_euler, random_rotation, rotation_z
+
+REST_GAP = 1e-4  # metres between a scattered object and its surface (touching != overlap)
+REST_TOLERANCE = 1e-3  # the lowest point must lie over the surface within this
+
+
+def resolve(patterns, names) -> list[str]:
+    if isinstance(patterns, str):
+        patterns = [patterns] if patterns else []
+    return sorted({n for n in names for p in patterns if fnmatch.fnmatchcase(n, p)})
+
+
+@register_randomizer
+class Scatter(RandomizerSpec):
+    """Scatter objects on the surfaces of other objects or in a volume, never intersecting."""
+
+    name = "scatter"
+    needs_facts = True
+    PARAMS = {
+        "scale": (NUMBER, "uniform scale factor (default: the object's scale as built)"),
+        "yaw": (NUMBER, "turn about the up axis (world Z or the face normal), degrees (default uniform 0..360)"),
+        "rotation": (VEC3, "XYZ Euler degrees for orientation = random or volume mode (default uniform)"),
+    }
+    OPTIONS = {
+        "surface": ("", (str, list), "object name patterns to scatter on; empty: scatter in `volume`"),
+        "min_normal_z": (-1.0, (int, float), "surface mode: only faces whose unit normal has z >= this"),
+        "orientation": ("upright", str, "surface mode: upright | normal | random"),
+        "volume": ("box", str, "volume mode: box | sphere"),
+        "center": ([0.0, 0.0, 0.5], list, "volume mode: centre of the box or sphere, metres"),
+        "size": ([1.0, 1.0, 1.0], list, "volume mode: box edge lengths [x, y, z], metres"),
+        "radius": (0.5, (int, float), "volume mode: sphere radius, metres"),
+        "avoid": ([], (str, list), "object name patterns (static) the targets must not intersect"),
+        "max_tries": (100, int, "draws per target before it is hidden for the frame"),
+    }
+    OPTION_MINIMUMS = {"max_tries": 1, "radius": 0.0, "min_normal_z": -1.0}
+    OPTION_MAXIMUMS = {"min_normal_z": 1.0, "max_tries": 100000}
+    OPTION_CHOICES = {"orientation": ("upright", "normal", "random"), "volume": ("box", "sphere")}
+
+    @classmethod
+    def check(cls, params: dict, options: dict) -> list[tuple[str, object, str]]:
+        out = []
+        for key in ("center", "size"):
+            v = options[key]
+            if not (isinstance(v, list) and len(v) == 3 and all(_num(x) for x in v)):
+                out.append((key, v, "a list of 3 numbers [x, y, z]"))
+            elif key == "size" and any(x < 0 for x in v):
+                out.append((key, v, "3 numbers >= 0"))
+        return out
+
+    def sample(self, rng, frame, targets, facts=None):
+        if facts is None:
+            raise ValueError("scatter needs scene facts")
+        o = self.options
+        others = [n for n in facts.names() if n not in targets]
+        surfaces = resolve(o["surface"], others)
+        avoid = resolve(o["avoid"], others)
+        layout = facts.layout(sorted(set(surfaces) | set(avoid)))
+        area = _SurfacePicker(facts, surfaces, float(o["min_normal_z"])) if surfaces else None
+        out: dict[str, dict] = {}
+        for t in targets:
+            values = {"placed": False, "tries": int(o["max_tries"])}
+            for k in range(int(o["max_tries"])):
+                drawn = {name: d.sample(rng, frame) for name, d in self.params.items()}
+                scale = float(drawn.get("scale", facts.entities[t].root_scale))
+                if area is not None:
+                    pose = self._on_surface(rng, facts, t, area, drawn, scale)
+                else:
+                    pose = self._in_volume(rng, drawn)
+                if pose is None:
+                    continue
+                location, rotation, surface = pose
+                matrix = compose(location, rotation, scale)
+                if area is not None and surface is None:
+                    continue
+                if area is not None:
+                    # Where the object is lowest, the surface must be right below it.
+                    location = self._settled(facts, t, rotation, scale, location, surface, area)
+                    if location is None:
+                        continue
+                    matrix = compose(location, rotation, scale)
+                if not layout.fits(t, matrix):
+                    continue
+                layout.add(t, matrix)
+                values = {
+                    "placed": True,
+                    "location": [float(x) for x in location],
+                    "rotation": matrix_euler(rotation),
+                    "scale": scale,
+                    "tries": k + 1,
+                }
+                if surface is not None:
+                    values["surface"] = surface[0]
+                break
+            out[t] = values
+        return out
+
+    def _on_surface(self, rng, facts, name, area, drawn, scale):
+        tri_index, point = area.draw(rng)
+        normal = area.normals[tri_index]
+        yaw = float(drawn["yaw"]) if "yaw" in drawn else float(rng.uniform(0.0, 360.0))
+        orientation = self.options["orientation"]
+        if orientation == "normal":
+            rotation = align_z(normal) @ rotation_z(yaw)
+        elif orientation == "random":
+            rotation = euler_matrix(drawn["rotation"]) if "rotation" in drawn else random_rotation(rng)
+        else:
+            rotation = rotation_z(yaw)
+        local = facts.entities[name].verts @ (rotation * scale).T
+        if len(local) == 0:
+            return None
+        lift = -float(np.min(local @ normal)) + REST_GAP
+        return point + normal * lift, rotation, (area.owner(tri_index), tri_index)
+
+    def _settled(self, facts, name, rotation, scale, location, surface, area):
+        normal = area.normals[surface[1]]
+        world = facts.entities[name].verts @ (rotation * scale).T + location
+        height = world @ normal
+        # The contact points: every vertex within the tolerance of the lowest one (a whole
+        # flat base, or a single corner) must lie over the surface.
+        contact = world[height <= height.min() + REST_TOLERANCE]
+        if len(contact) > 64:
+            contact = contact[np.linspace(0, len(contact) - 1, 64).astype(int)]
+        probe = 0.01
+        for point in contact:
+            hit = facts.surface_below(area.surfaces, point + normal * probe, -normal, probe + 2 * REST_TOLERANCE)
+            if hit is None:
+                return None
+        return location
+
+    def _in_volume(self, rng, drawn):
+        o = self.options
+        centre = np.asarray(o["center"], float)
+        if o["volume"] == "sphere":
+            direction = rng.normal(size=3)
+            direction /= np.linalg.norm(direction) or 1.0
+            location = centre + direction * float(o["radius"]) * rng.random() ** (1 / 3)
+        else:
+            location = centre + (rng.random(3) - 0.5) * np.asarray(o["size"], float)
+        if "rotation" in drawn:
+            rotation = euler_matrix(drawn["rotation"])
+        elif o["orientation"] == "upright":
+            yaw = float(drawn["yaw"]) if "yaw" in drawn else float(rng.uniform(0.0, 360.0))
+            rotation = rotation_z(yaw)
+        else:
+            rotation = random_rotation(rng)
+        return location, rotation, None
+
+
+class _SurfacePicker:
+    """Triangles of the surfaces, drawn uniformly by area."""
+
+    def __init__(self, facts, surfaces: list[str], min_normal_z: float):
+        tris, owners = [], []
+        for s in surfaces:
+            t = facts.world_triangles(s)
+            tris.append(t)
+            owners += [s] * len(t)
+        t = np.concatenate(tris) if tris else np.zeros((0, 3, 3))
+        cross = np.cross(t[:, 1] - t[:, 0], t[:, 2] - t[:, 0])
+        area = np.linalg.norm(cross, axis=1) / 2
+        with np.errstate(invalid="ignore", divide="ignore"):
+            normals = cross / (2 * area[:, None])
+        keep = (area > 0) & (normals[:, 2] >= min_normal_z)
+        if not keep.any():
+            raise ValueError(f"scatter: surfaces {surfaces} have no face with normal z >= {min_normal_z}")
+        self.surfaces = surfaces
+        self.tris, self.normals = t[keep], normals[keep]
+        self.owners = [o for o, k in zip(owners, keep) if k]
+        self.cdf = np.cumsum(area[keep]) / area[keep].sum()
+
+    def draw(self, rng) -> tuple[int, np.ndarray]:
+        i = min(int(np.searchsorted(self.cdf, rng.random(), side="right")), len(self.cdf) - 1)
+        r1, r2 = rng.random(2)
+        s = np.sqrt(r1)
+        a, b, c = self.tris[i]
+        return i, (1 - s) * a + s * (1 - r2) * b + s * r2 * c
+
+    def owner(self, i: int) -> str:
+        return self.owners[i]
+
+
+@register_randomizer
+class CameraRelative(RandomizerSpec):
+    """Place objects or lights in a camera's view: at a depth and a normalized image position.
+
+    x, y are image coordinates in [0, 1] (0, 0: top-left corner; 0.5, 0.5: the centre);
+    depth is the distance to the image plane in metres. With `fully_inside`, an object
+    whose bounding box would cross the image border is moved towards the image centre
+    along the line to the drawn position, at the same depth, until it fits; one too big
+    to fit at that depth even at the centre is moved farther away first (the depth used is
+    logged as `depth_used`).
+    """
+
+    name = "camera_relative"
+    target_kind = "placeables"
+    PARAMS = {
+        "depth": (NUMBER, "distance to the camera's image plane, metres (required)"),
+        "x": (NUMBER, "normalized image x, 0 = left edge .. 1 = right edge (default uniform 0..1)"),
+        "y": (NUMBER, "normalized image y, 0 = top edge .. 1 = bottom edge (default uniform 0..1)"),
+        "rotation": (VEC3, "XYZ Euler degrees (objects; default: unchanged)"),
+        "scale": (NUMBER, "uniform scale factor (objects; default: unchanged)"),
+        "random_rotation": (BOOL, "true: any orientation, uniform (objects)"),
+    }
+    OPTIONS = {
+        "camera": ("", str, "camera name (default: the first camera)"),
+        "fully_inside": (False, bool, "keep objects' bounding boxes entirely inside the image"),
+    }
+
+    @classmethod
+    def check(cls, params, options):
+        if "depth" not in params:
+            return [("depth", None, "a depth (number or distribution): distance to the image plane, metres")]
+        return []
+
+    def sample(self, rng, frame, targets):
+        out = {}
+        for t in targets:
+            v = {k: d.sample(rng, frame) for k, d in self.params.items()}
+            v.setdefault("x", float(rng.random()))
+            v.setdefault("y", float(rng.random()))
+            if v.pop("random_rotation", False):
+                v["rotation"] = matrix_euler(random_rotation(rng))
+            if self.options["camera"]:
+                v["camera"] = self.options["camera"]
+            if self.options["fully_inside"]:
+                v["fully_inside"] = True
+            out[t] = v
+        return out
+
+
+def _num(x) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool)

@@ -1,0 +1,48 @@
+"""Apply camera values (sampling.camera) in Blender: look at a target with roll."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from mathutils import Matrix, Vector
+
+from .build import BuiltScene, look_at_rotation
+from .randomize import applier
+
+
+def target_centre(built: BuiltScene, name: str) -> Vector:
+    """Centre of the entity's bounding box (in its root's space), where it is now."""
+    e = built.entities[name]
+    built.scene.view_layers[0].update()  # placements of this frame applied before
+    pts = []
+    for m in e.meshes:
+        corners = np.array([c[:] for c in m.bound_box], dtype=np.float64)
+        mw = np.array(m.matrix_world, dtype=np.float64)
+        pts.append(corners @ mw[:3, :3].T + mw[:3, 3])
+    if not pts:
+        return e.root.matrix_world.translation.copy()
+    # The box in the root's frame, then its centre in the world (stable under rotation).
+    root = np.array(e.root.matrix_world, dtype=np.float64)
+    local = (np.concatenate(pts) - root[:3, 3]) @ np.linalg.inv(root[:3, :3]).T
+    centre = (local.min(axis=0) + local.max(axis=0)) / 2
+    return Vector(root[:3, :3] @ centre + root[:3, 3])
+
+
+@applier("camera_look_at")
+def apply_camera_look_at(built: BuiltScene, target: str, v: dict) -> None:
+    obj = built.cameras[target]
+    centre = target_centre(built, v["target"])
+    if "location" in v:
+        obj.location = v["location"]
+    else:
+        elev, azim, dist = math.radians(v["elevation"]), math.radians(v["azimuth"]), v["distance"]
+        obj.location = centre + Vector(
+            (dist * math.cos(elev) * math.cos(azim), dist * math.cos(elev) * math.sin(azim), dist * math.sin(elev))
+        )
+    rotation = look_at_rotation(obj.location, centre).to_matrix()
+    roll = Matrix.Rotation(math.radians(v.get("roll", 0.0)), 3, "Z")
+    obj.rotation_mode = "XYZ"
+    obj.rotation_euler = (rotation @ roll).to_euler("XYZ")
+    if "focal_length" in v:
+        obj.data.lens = v["focal_length"]

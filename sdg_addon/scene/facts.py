@@ -1,0 +1,178 @@
+"""Scene facts: the geometry placement randomizers need, read once per run (bpy, mathutils).
+
+A frame's values must be a pure function of (seed, frame, scene facts), so what the
+samplers of sampling.placement and sampling.camera know of the scene is read here once,
+right after the scene is built, and never again:
+
+- every entity's triangles in its root's space (vertices + triangle indices), the root's
+  transform as built, and its local bounding box;
+- the world triangles of the static objects named as scatter surfaces or obstacles.
+
+`SceneFacts` also answers the geometric questions of scatter with mathutils' BVH trees
+(`Layout`: does this pose intersect what is already placed? `surface_below`: does a
+point rest on a surface?). The sampling modules call it through these methods only and
+import no bpy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from mathutils import Vector
+from mathutils.bvhtree import BVHTree
+
+from .build import BuiltScene
+
+
+@dataclass
+class EntityGeometry:
+    verts: np.ndarray  # (N, 3) in the root's local space (world = root matrix @ verts)
+    tris: np.ndarray  # (M, 3) int indices into verts
+    root_matrix: np.ndarray  # (4, 4) root's world transform as built
+    root_scale: float  # uniform scale of the root as built (mean of its axes)
+
+    @property
+    def bbox(self) -> tuple[np.ndarray, np.ndarray]:
+        if len(self.verts) == 0:
+            return np.zeros(3), np.zeros(3)
+        return self.verts.min(axis=0), self.verts.max(axis=0)
+
+
+@dataclass
+class SceneFacts:
+    entities: dict[str, EntityGeometry] = field(default_factory=dict)
+    lights: list[str] = field(default_factory=list)
+    cameras: list[str] = field(default_factory=list)
+    _static_trees: dict[str, BVHTree] = field(default_factory=dict, repr=False)
+
+    # ------------------------------------------------------------------ queries
+    def names(self) -> list[str]:
+        return sorted(self.entities)
+
+    def world_verts(self, name: str, matrix: np.ndarray | None = None) -> np.ndarray:
+        g = self.entities[name]
+        m = g.root_matrix if matrix is None else matrix
+        return g.verts @ m[:3, :3].T + m[:3, 3]
+
+    def world_triangles(self, name: str) -> np.ndarray:
+        """(M, 3, 3) triangles of an entity as built (static surfaces)."""
+        g = self.entities[name]
+        return self.world_verts(name)[g.tris]
+
+    def static_tree(self, name: str) -> BVHTree:
+        tree = self._static_trees.get(name)
+        if tree is None:
+            tree = _tree(self.world_verts(name), self.entities[name].tris)
+            self._static_trees[name] = tree
+        return tree
+
+    def surface_below(self, surfaces: list[str], point, direction, max_distance: float) -> float | None:
+        """Distance from `point` along `direction` to the nearest of `surfaces`, or None."""
+        best = None
+        for s in surfaces:
+            hit = self.static_tree(s).ray_cast(Vector(point), Vector(direction), max_distance)
+            if hit[0] is not None and (best is None or hit[3] < best):
+                best = hit[3]
+        return best
+
+    def layout(self, obstacles: list[str] = ()) -> Layout:
+        """An empty arrangement that already holds the static `obstacles`."""
+        return Layout(self, [self.static_tree(o) for o in obstacles])
+
+
+class Layout:
+    """Objects placed so far in one frame; answers whether a new pose intersects them."""
+
+    def __init__(self, facts: SceneFacts, static: list[BVHTree]):
+        self.facts = facts
+        self.trees: list[tuple[BVHTree, np.ndarray, np.ndarray]] = [(t, None, None) for t in static]
+
+    def pose_tree(self, name: str, matrix: np.ndarray):
+        verts = self.facts.world_verts(name, matrix)
+        return _tree(verts, self.facts.entities[name].tris), verts
+
+    def fits(self, name: str, matrix: np.ndarray) -> bool:
+        """True when the object at `matrix` neither intersects nor lies inside/around
+        anything placed (mesh-level: BVH triangle overlap, plus a containment test)."""
+        g = self.facts.entities[name]
+        if len(g.tris) == 0:
+            return True
+        tree, verts = self.pose_tree(name, matrix)
+        lo, hi = verts.min(axis=0), verts.max(axis=0)
+        for other, o_lo, o_hi in self.trees:
+            if o_lo is not None and (np.any(hi < o_lo) or np.any(o_hi < lo)):
+                continue  # bounding boxes apart
+            if tree.overlap(other):
+                return False
+            if other_inside(tree, other, verts):
+                return False
+        return True
+
+    def add(self, name: str, matrix: np.ndarray) -> None:
+        tree, verts = self.pose_tree(name, matrix)
+        self.trees.append((tree, verts.min(axis=0), verts.max(axis=0)))
+
+
+def other_inside(tree: BVHTree, other: BVHTree, verts: np.ndarray) -> bool:
+    """With no triangle intersections, one closed mesh is inside the other when any one
+    of its points is: test a vertex of the new one against the other and vice versa."""
+    if len(verts) and _inside(other, verts[0]):
+        return True
+    # A vertex of `other`: the nearest point of other's surface to our first vertex.
+    hit = other.find_nearest(Vector(verts[0])) if len(verts) else (None,)
+    return hit[0] is not None and _inside(tree, np.array(hit[0]))
+
+
+def _inside(tree: BVHTree, point) -> bool:
+    hit = tree.find_nearest(Vector(point))
+    if hit[0] is None:
+        return False
+    to_point = Vector(point) - hit[0]
+    return to_point.length > 1e-9 and to_point.dot(hit[1]) < 0
+
+
+def _tree(verts: np.ndarray, tris: np.ndarray) -> BVHTree:
+    return BVHTree.FromPolygons([tuple(v) for v in verts.tolist()], tris.tolist(), all_triangles=True, epsilon=0.0)
+
+
+def extract_facts(built: BuiltScene) -> SceneFacts:
+    """Read every entity's geometry once (evaluated meshes: modifiers applied)."""
+    import bpy
+
+    depsgraph = bpy.context.evaluated_depsgraph_get()
+    facts = SceneFacts(lights=sorted(built.lights), cameras=sorted(built.cameras))
+    for name, e in sorted(built.entities.items()):
+        root_mw = np.array(e.root.matrix_world, dtype=np.float64)
+        to_root = np.linalg.inv(root_mw)
+        verts, tris, offset = [], [], 0
+        for m in e.meshes:
+            co, idx = _mesh_triangles(m, depsgraph)
+            mw = to_root @ np.array(m.matrix_world, dtype=np.float64)
+            verts.append(co @ mw[:3, :3].T + mw[:3, 3])
+            tris.append(idx + offset)
+            offset += len(co)
+        v = np.concatenate(verts) if verts else np.zeros((0, 3))
+        t = np.concatenate(tris).astype(np.int64) if tris else np.zeros((0, 3), np.int64)
+        scale = float(np.mean(e.root.matrix_world.to_scale()))
+        facts.entities[name] = EntityGeometry(v, t, root_mw, scale)
+    return facts
+
+
+def _mesh_triangles(obj, depsgraph) -> tuple[np.ndarray, np.ndarray]:
+    evaluated = obj.evaluated_get(depsgraph)
+    try:
+        mesh = evaluated.to_mesh()
+    except RuntimeError:
+        return np.zeros((0, 3)), np.zeros((0, 3), np.int64)
+    if mesh is None:
+        return np.zeros((0, 3)), np.zeros((0, 3), np.int64)
+    try:
+        mesh.calc_loop_triangles()
+        co = np.empty(len(mesh.vertices) * 3, dtype=np.float64)
+        mesh.vertices.foreach_get("co", co)
+        idx = np.empty(len(mesh.loop_triangles) * 3, dtype=np.int64)
+        mesh.loop_triangles.foreach_get("vertices", idx)
+    finally:
+        evaluated.to_mesh_clear()
+    return co.reshape(-1, 3), idx.reshape(-1, 3)

@@ -1,0 +1,111 @@
+"""Apply placement values (sampling.placement) in Blender: scatter and camera-relative."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from mathutils import Vector
+
+from .build import BuiltScene
+from .randomize import applier
+
+
+def set_shown(built: BuiltScene, name: str, shown: bool) -> None:
+    for obj in built.entities[name].meshes:
+        obj.hide_render = not shown
+
+
+@applier("scatter")
+def apply_scatter(built: BuiltScene, target: str, v: dict) -> None:
+    """Placed: the sampled pose; not placed: hidden for this frame (logged as such)."""
+    set_shown(built, target, bool(v.get("placed")))
+    if not v.get("placed"):
+        return
+    root = built.entities[target].root
+    root.location = v["location"]
+    root.rotation_mode = "XYZ"
+    root.rotation_euler = [math.radians(a) for a in v["rotation"]]
+    root.scale = (v["scale"],) * 3
+
+
+@applier("camera_relative")
+def apply_camera_relative(built: BuiltScene, target: str, v: dict) -> None:
+    from ..capture.render import camera_info
+
+    scene = built.scene
+    cam_name = v.get("camera") or built.scene.camera.name
+    cam_obj = built.cameras[cam_name]
+    scene.view_layers[0].update()  # the camera as placed in this frame
+    cam = camera_info(scene, cam_obj)
+    is_light = target in built.lights and target not in built.entities
+    obj = built.lights[target] if is_light else built.entities[target].root
+    if not is_light:
+        if "rotation" in v:
+            obj.rotation_mode = "XYZ"
+            obj.rotation_euler = [math.radians(a) for a in v["rotation"]]
+        if "scale" in v:
+            obj.scale = (v["scale"],) * 3
+    depth = float(v["depth"])
+    u, w = float(v["x"]) * cam.width, float(v["y"]) * cam.height
+    obj.location = _point_at(cam, u, w, depth)
+    if is_light or not v.get("fully_inside"):
+        return
+    # Move towards the image centre (same depth) until the bounding box is inside.
+    corners = _local_corners(built, target)
+    lo, hi = 0.0, 1.0
+    cu, cw = cam.cx, cam.cy
+    if _inside(cam, obj, corners):
+        return
+    obj.location = _point_at(cam, cu, cw, depth)
+    for _ in range(40):  # too big for this depth even at the centre: farther away
+        if _inside(cam, obj, corners):
+            break
+        depth *= 1.25
+        obj.location = _point_at(cam, cu, cw, depth)
+    v["depth_used"] = depth  # logged with the frame (the log is written after apply)
+    for _ in range(30):
+        mid = (lo + hi) / 2
+        obj.location = _point_at(cam, cu + mid * (u - cu), cw + mid * (w - cw), depth)
+        if _inside(cam, obj, corners):
+            lo = mid
+        else:
+            hi = mid
+    obj.location = _point_at(cam, cu + lo * (u - cu), cw + lo * (w - cw), depth)
+
+
+def _point_at(cam, u: float, v: float, depth: float) -> Vector:
+    if cam.projection == "perspective":
+        p = np.array([(u - cam.cx) / cam.fx * depth, -(v - cam.cy) / cam.fy * depth, -depth])
+    else:
+        p = np.array([(u - cam.cx) / cam.fx, -(v - cam.cy) / cam.fy, -depth])
+    m = cam.camera_to_world
+    return Vector(m[:3, :3] @ p + m[:3, 3])
+
+
+def _local_corners(built: BuiltScene, name: str) -> np.ndarray:
+    """The entity's bounding-box corners in its root's space."""
+    e = built.entities[name]
+    built.scene.view_layers[0].update()
+    to_root = np.linalg.inv(np.array(e.root.matrix_world, dtype=np.float64))
+    pts = []
+    for m in e.meshes:
+        corners = np.array([c[:] for c in m.bound_box], dtype=np.float64)
+        mw = to_root @ np.array(m.matrix_world, dtype=np.float64)
+        pts.append(corners @ mw[:3, :3].T + mw[:3, 3])
+    p = np.concatenate(pts) if pts else np.zeros((1, 3))
+    lo, hi = p.min(axis=0), p.max(axis=0)
+    return np.array([[x, y, z] for x in (lo[0], hi[0]) for y in (lo[1], hi[1]) for z in (lo[2], hi[2])])
+
+
+def _inside(cam, root, corners: np.ndarray) -> bool:
+    m = np.array(root.matrix_basis, dtype=np.float64)  # entity roots have no parent
+    world = corners @ m[:3, :3].T + m[:3, 3]
+    px, depth = cam.project(world)
+    return bool(
+        np.all(depth > 0)
+        and np.all(px[:, 0] >= 0)
+        and np.all(px[:, 0] <= cam.width)
+        and np.all(px[:, 1] >= 0)
+        and np.all(px[:, 1] <= cam.height)
+    )

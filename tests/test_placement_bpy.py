@@ -1,0 +1,279 @@
+"""Placement randomizers in Blender: scatter never interpenetrates and rests on its surface,
+camera-relative objects project inside the image, look-at targets sit at the image centre.
+
+Checks use Blender's own evaluated meshes (BVHTree.FromObject), not the scene facts the
+samplers used, so a wrong transform in facts or appliers is caught."""
+
+from __future__ import annotations
+
+import itertools
+import tomllib
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+bpy = pytest.importorskip("bpy")
+
+from mathutils.bvhtree import BVHTree  # noqa: E402
+
+from sdg_addon.capture.render import camera_info  # noqa: E402
+from sdg_addon.config.schema import config_from_dict  # noqa: E402
+from sdg_addon.sampling import sample_frame  # noqa: E402
+from sdg_addon.scene.build import build_scene  # noqa: E402
+from sdg_addon.scene.facts import extract_facts  # noqa: E402
+from sdg_addon.scene.randomize import apply_frame  # noqa: E402
+
+TABLE_TOP = 0.72  # primitive "table" of size 1.2: 1.5 x 1 x 0.9 scaled by 0.8
+
+BASE = """
+[run]
+seed = 5
+frames = 4
+[render]
+resolution = [64, 48]
+samples = 1
+device = "cpu"
+[scene]
+ground = { size = 4.0 }
+[[cameras]]
+name = "cam"
+location = [0, -2.2, 1.8]
+look_at = [0, 0, 0.7]
+[[lights]]
+name = "sun"
+type = "sun"
+energy = 3
+[[assets]]
+name = "table"
+primitive = "table"
+size = 1.2
+[[assets]]
+name = "mug"
+primitive = "cylinder"
+size = 0.16
+count = 8
+labels = { class = "mug" }
+[[assets]]
+name = "donut"
+primitive = "torus"
+size = 0.2
+count = 4
+labels = { class = "donut" }
+"""
+
+
+def built_run(extra: str):
+    cfg = config_from_dict(tomllib.loads(BASE + extra), Path("test.toml"))
+    built = build_scene(cfg)
+    built.scene.render.resolution_x, built.scene.render.resolution_y = 64, 48
+    built.scene.render.resolution_percentage = 100
+    facts = extract_facts(built)
+    targets = [built.match(r.target_kind, p) for r, p in zip(cfg.randomizers, cfg.randomizer_targets)]
+    return cfg, built, facts, targets
+
+
+def world_tree(obj) -> tuple[BVHTree, np.ndarray]:
+    depsgraph = bpy.context.evaluated_depsgraph_get()
+    mesh = obj.evaluated_get(depsgraph).to_mesh()
+    mw = np.array(obj.matrix_world)
+    co = np.array([v.co[:] for v in mesh.vertices]) @ mw[:3, :3].T + mw[:3, 3]
+    polys = [tuple(p.vertices) for p in mesh.polygons]
+    obj.evaluated_get(depsgraph).to_mesh_clear()
+    return BVHTree.FromPolygons(co.tolist(), polys), co
+
+
+def shown(built, names):
+    return [n for n in names if not built.entities[n].meshes[0].hide_render]
+
+
+def test_scatter_on_table_rests_and_never_intersects():
+    cfg, built, facts, targets = built_run(
+        """
+[[randomizers]]
+type = "scatter"
+targets = ["mug*", "donut*"]
+surface = "table"
+min_normal_z = 0.9
+"""
+    )
+    names = targets[0]
+    for f in range(4):
+        sampled = sample_frame(cfg.seed, f, cfg.randomizers, targets, facts=facts)
+        apply_frame(built, sampled)
+        bpy.context.view_layer.update()
+        placed = shown(built, names)
+        assert len(placed) == len(names), sampled  # 12 small objects fit on a 1.2 m table
+        trees = {}
+        for n in placed:
+            tree, co = world_tree(built.entities[n].root)
+            trees[n] = tree
+            # Resting: the lowest point on the table top (not below, at most 1 mm above) ...
+            assert TABLE_TOP <= co[:, 2].min() <= TABLE_TOP + 1e-3, (n, co[:, 2].min())
+            # ... and over the table, not beside it.
+            low = co[co[:, 2] < co[:, 2].min() + 1e-6]
+            assert np.all(np.abs(low[:, 0]) <= 0.6 + 1e-6) and np.all(np.abs(low[:, 1]) <= 0.4 + 1e-6)
+        for a, b in itertools.combinations(placed, 2):
+            assert not trees[a].overlap(trees[b]), (f, a, b)
+
+
+def test_scatter_hides_and_logs_what_does_not_fit():
+    cfg, built, facts, targets = built_run(
+        """
+[[randomizers]]
+type = "scatter"
+targets = ["mug*", "donut*"]
+surface = "table"
+min_normal_z = 0.9
+scale = 2.5
+max_tries = 20
+"""
+    )
+    sampled = sample_frame(cfg.seed, 0, cfg.randomizers, targets, facts=facts)
+    values = sampled[0]["values"]
+    unplaced = sorted(n for n, v in values.items() if not v["placed"])
+    assert unplaced, "12 objects at 2.5x cannot all fit on the table"
+    assert all(values[n]["tries"] == 20 for n in unplaced)
+    apply_frame(built, sampled)
+    bpy.context.view_layer.update()
+    assert sorted(set(targets[0]) - set(shown(built, targets[0]))) == unplaced
+    placed = shown(built, targets[0])
+    trees = {n: world_tree(built.entities[n].root)[0] for n in placed}
+    for a, b in itertools.combinations(placed, 2):
+        assert not trees[a].overlap(trees[b]), (a, b)
+
+
+def test_scatter_in_a_sphere_volume():
+    cfg, built, facts, targets = built_run(
+        """
+[[randomizers]]
+type = "scatter"
+targets = ["mug*", "donut*"]
+volume = "sphere"
+center = [0, 0, 1.5]
+radius = 0.3
+orientation = "random"
+"""
+    )
+    sampled = sample_frame(cfg.seed, 1, cfg.randomizers, targets, facts=facts)
+    apply_frame(built, sampled)
+    bpy.context.view_layer.update()
+    placed = shown(built, targets[0])
+    assert len(placed) >= 8
+    trees = {}
+    for n in placed:
+        trees[n] = world_tree(built.entities[n].root)[0]
+        origin = np.array(built.entities[n].root.location)
+        assert np.linalg.norm(origin - [0, 0, 1.5]) <= 0.3 + 1e-9
+    for a, b in itertools.combinations(placed, 2):
+        assert not trees[a].overlap(trees[b]), (a, b)
+
+
+def test_layout_rejects_intersection_and_containment():
+    """The mesh-level check: a pose that touches by triangles or sits inside is refused,
+    one with the bounding spheres overlapping but meshes apart is accepted."""
+    cfg, built, facts, _ = built_run("")
+    from sdg_addon.sampling.rotations import compose
+
+    layout = facts.layout()
+    eye = np.eye(3)
+    layout.add("donut_000", compose([0, 0, 0], eye, 1.0))
+    assert not layout.fits("donut_001", compose([0.05, 0, 0], eye, 1.0))  # tori crossing
+    assert not layout.fits("mug_000", compose([0.2, 0, 0], eye, 3.0))  # a big mug around the torus...
+    # ... and a small mug standing in the torus hole (torus 0.2 wide: hole radius ~0.057 m):
+    assert layout.fits("mug_000", compose([0, 0, -0.01], eye, 0.3))
+    layout2 = facts.layout()
+    layout2.add("mug_001", compose([0, 0, 0], eye, 3.0))  # a big mug...
+    assert not layout2.fits("mug_002", compose([0, 0, 0.1], eye, 0.5))  # ... with a small one inside
+
+
+def test_camera_relative_fully_inside_projects_inside_the_image():
+    cfg, built, facts, targets = built_run(
+        """
+[[randomizers]]
+type = "camera_relative"
+targets = ["mug*", "donut*"]
+depth = { distribution = "uniform", low = 0.2, high = 1.5 }
+random_rotation = true
+fully_inside = true
+"""
+    )
+    scene = built.scene
+    for f in range(6):
+        sampled = sample_frame(cfg.seed, f, cfg.randomizers, targets, facts=facts)
+        apply_frame(built, sampled)
+        bpy.context.view_layer.update()
+        cam = camera_info(scene, built.cameras["cam"])
+        for n in targets[0]:
+            _tree, co = world_tree(built.entities[n].root)
+            px, depth = cam.project(co)
+            assert np.all(depth > 0)
+            assert (
+                np.all(px >= -1e-6) and np.all(px[:, 0] <= cam.width + 1e-6) and np.all(px[:, 1] <= cam.height + 1e-6)
+            )
+            v = sampled[0]["values"][n]
+            # The depth asked for (distance to the image plane of the object's origin).
+            assert cam.project(np.array(built.entities[n].root.location))[1][0] == pytest.approx(
+                v.get("depth_used", v["depth"]), abs=1e-5
+            )
+
+
+def test_camera_relative_without_fully_inside_hits_the_drawn_pixel():
+    cfg, built, facts, targets = built_run(
+        """
+[[randomizers]]
+type = "camera_relative"
+targets = ["mug*"]
+depth = 1.0
+"""
+    )
+    sampled = sample_frame(cfg.seed, 0, cfg.randomizers, targets, facts=facts)
+    apply_frame(built, sampled)
+    bpy.context.view_layer.update()
+    cam = camera_info(built.scene, built.cameras["cam"])
+    for n, v in sampled[0]["values"].items():
+        px, depth = cam.project(np.array(built.entities[n].root.location))
+        assert px[0] == pytest.approx([v["x"] * 64, v["y"] * 48], abs=1e-4)
+        assert depth[0] == pytest.approx(1.0)
+
+
+def test_camera_look_at_centres_the_target_with_roll():
+    cfg, built, facts, targets = built_run(
+        """
+[[randomizers]]
+type = "scatter"
+targets = ["mug*", "donut*"]
+surface = "table"
+min_normal_z = 0.9
+[[randomizers]]
+type = "camera_look_at"
+targets = "cam"
+look_at = ["mug*", "donut*"]
+distance = { distribution = "uniform", low = 0.8, high = 2.0 }
+roll = { distribution = "uniform", low = -45, high = 45 }
+"""
+    )
+    seen = set()
+    for f in range(6):
+        sampled = sample_frame(cfg.seed, f, cfg.randomizers, targets, facts=facts)
+        apply_frame(built, sampled)
+        bpy.context.view_layer.update()
+        v = sampled[1]["values"]["cam"]
+        seen.add(v["target"])
+        assert 0 <= v["elevation"] <= 90  # hemisphere
+        cam = camera_info(built.scene, built.cameras["cam"])
+        _tree, co = world_tree(built.entities[v["target"]].root)
+        root = np.array(built.entities[v["target"]].root.matrix_world)
+        local = (co - root[:3, 3]) @ np.linalg.inv(root[:3, :3]).T
+        centre = root[:3, :3] @ ((local.min(0) + local.max(0)) / 2) + root[:3, 3]
+        px, depth = cam.project(centre)
+        assert px[0] == pytest.approx([32, 24], abs=1e-3)
+        assert depth[0] == pytest.approx(v["distance"], abs=1e-4)
+        # Roll: the camera's x axis is the horizontal "right" turned by `roll` about the
+        # camera's own +Z axis (counter-clockwise seen from behind the camera).
+        x_axis, z_axis = cam.camera_to_world[:3, 0], cam.camera_to_world[:3, 2]
+        right = np.cross([0, 0, 1], z_axis)
+        right /= np.linalg.norm(right)
+        angle = np.degrees(np.arctan2(np.dot(np.cross(right, x_axis), z_axis), np.dot(right, x_axis)))
+        assert angle == pytest.approx(v["roll"], abs=1e-3)
+    assert len(seen) > 1

@@ -1,0 +1,98 @@
+"""Validation of placement randomizers and corner cases (no bpy), and their pure parts."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sdg_addon.config.problems import ConfigError
+from sdg_addon.config.schema import config_from_dict
+from sdg_addon.sampling.camera import point_on_path
+from sdg_addon.sampling.cases import assign_frames
+from sdg_addon.sampling.rotations import euler_matrix, matrix_euler, random_rotation
+
+HEAD = """
+[run]
+frames = 10
+[[cameras]]
+name = "cam"
+location = [0, -2, 1]
+[[assets]]
+name = "mug"
+primitive = "cylinder"
+labels = { class = "mug" }
+"""
+
+
+def problems(text: str) -> dict[str, str]:
+    with pytest.raises(ConfigError) as e:
+        config_from_dict(tomllib.loads(HEAD + text), Path("p.toml"))
+    return {p.field: p.expected for p in e.value.problems}
+
+
+def test_bad_scatter_options_are_named():
+    found = problems(
+        '[[randomizers]]\ntype = "scatter"\ntargets = "mug"\norientation = "sideways"\nsize = [1, -1, 1]\n'
+        "min_normal_z = 1.5\n"
+    )
+    assert "upright" in found["randomizers[0].orientation"]
+    assert ">= 0" in found["randomizers[0].size"]
+    assert "-1.0 .. 1.0" in found["randomizers[0].min_normal_z"]
+
+
+def test_camera_relative_needs_a_depth_and_look_at_a_distance_or_path():
+    found = problems('[[randomizers]]\ntype = "camera_relative"\ntargets = "mug"\n')
+    assert "depth" in found["randomizers[0].depth"]
+    found = problems('[[randomizers]]\ntype = "camera_look_at"\ntargets = "cam"\nshell = "path"\npath = [[0, 0, 1]]\n')
+    assert "at least 2 points" in found["randomizers[0].path"]
+    found = problems('[[randomizers]]\ntype = "camera_look_at"\ntargets = "cam"\n')
+    assert "distance" in found["randomizers[0].distance"]
+
+
+def test_cases_are_validated():
+    found = problems(
+        '[[cases]]\nname = "a"\nframes = 6\nmin = 0.5\n'
+        '[[cases]]\nname = "a"\nframes = 5\nset = [{ type = "light", target = "k", watts = 3 }]\n'
+        '[[cases]]\nname = "c"\nframes = 1\nmeasure = "blur"\n'
+    )
+    assert "not used by another case" in found["cases[1].name"]
+    assert "'energy'" in found["cases[1].set[0].watts"]
+    assert "occlusion" in found["cases[2].measure"]
+    assert "a fixed case" in found["cases[2]"]  # neither set nor min/max
+    assert "at most run.frames (10)" in found["cases"]
+
+
+def test_case_frames_disjoint_and_a_function_of_seed_and_frames_only():
+    cfg = config_from_dict(
+        tomllib.loads(
+            HEAD + '[[cases]]\nname = "a"\nframes = 4\nmin = 0.5\n[[cases]]\nname = "b"\nframes = 6\nmin = 0\n'
+        ),
+        Path("p.toml"),
+    )
+    a = assign_frames(3, 10, cfg.cases)
+    assert sorted(a["a"] + a["b"]) == list(range(10))  # every frame used once (4 + 6 = 10)
+    assert a == assign_frames(3, 10, cfg.cases)
+    assert a != assign_frames(4, 10, cfg.cases)
+
+
+def test_rotations_round_trip_and_uniform():
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        r = random_rotation(rng)
+        assert np.allclose(r @ r.T, np.eye(3)) and np.isclose(np.linalg.det(r), 1)
+        assert np.allclose(euler_matrix(matrix_euler(r)), r, atol=1e-9)
+    # Uniform over SO(3): the rotated +Z axis is uniform on the sphere (mean ~0, z uniform).
+    z = np.array([random_rotation(rng)[:, 2] for _ in range(4000)])
+    assert np.all(np.abs(z.mean(axis=0)) < 0.05)
+    assert abs(np.mean(z[:, 2] ** 2) - 1 / 3) < 0.02
+
+
+def test_point_on_path_by_length():
+    path = [[0, 0, 0], [1, 0, 0], [1, 3, 0]]  # lengths 1 and 3
+    assert point_on_path(path, 0.0) == [0, 0, 0]
+    assert point_on_path(path, 0.25) == pytest.approx([1, 0, 0])
+    assert point_on_path(path, 0.5) == pytest.approx([1, 1, 0])
+    assert point_on_path(path, 1.0) == pytest.approx([1, 3, 0])

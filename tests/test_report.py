@@ -1,0 +1,171 @@
+"""Dataset report: generated for the (tiny) default preset, its numbers checked against
+the files; the comparison of two datasets names what changed; the randomizer check flags
+values outside the declared support; and the HTML, opened in headless Chromium, shows
+every plot (skipped, with the reason, where no Chromium is installed)."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sdg_addon.report.stats import randomizer_ranges
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_randomizer_ranges_flag_values_outside_the_declared_support():
+    spec = [
+        {"type": "light", "energy": {"distribution": "uniform", "low": 1.0, "high": 2.0}, "targets": ["a"]},
+        {"type": "material", "metallic": {"distribution": "choice", "values": ["gold", "steel"]}},
+    ]
+    records = [
+        {
+            "samples": [
+                {"type": "light", "values": {"a": {"energy": 1.5}}},
+                {"type": "material", "values": {"m": {"metallic": "gold"}}},
+            ]
+        },
+        {
+            "samples": [
+                {"type": "light", "values": {"a": {"energy": 2.5}}},
+                {"type": "material", "values": {"m": {"metallic": "tin"}}},
+            ]
+        },
+    ]
+    energy, metallic = randomizer_ranges(spec, records)
+    assert (energy.low, energy.high, energy.sampled_min, energy.sampled_max) == (1.0, 2.0, 1.5, 2.5)
+    assert energy.outside == 1 and not energy.ok and energy.count == 2
+    assert metallic.outside == 1 and metallic.distinct == ['"gold"', '"tin"']
+    records[1]["samples"][0]["values"]["a"]["energy"] = 2.0  # the edge itself is inside
+    assert randomizer_ranges(spec, records)[0].ok
+
+
+def tiny_default(tmp_path: Path, seed: int, name: str) -> Path:
+    text = (ROOT / "presets" / "default.toml").read_text()
+    text = text.replace("resolution = [640, 480]", "resolution = [64, 48]").replace("samples = 32", "samples = 1")
+    text = text.replace("frames = 8", "frames = 3").replace('device = "auto"', 'device = "cpu"')
+    text = text.replace("seed = 7", f"seed = {seed}").replace(
+        "camera_params = {}", "camera_params = {}\nocclusion = {}"
+    )
+    path = tmp_path / f"{name}.toml"
+    path.write_text(text)
+    return path
+
+
+@pytest.fixture(scope="module")
+def two_datasets(tmp_path_factory):
+    pytest.importorskip("bpy")
+    from headless.cli import main
+
+    tmp = tmp_path_factory.mktemp("report")
+    outs = []
+    for seed, name in ((7, "v1"), (8, "v2")):
+        out = tmp / name
+        assert main(["render", str(tiny_default(tmp, seed, name)), "--out", str(out), "--quiet"]) == 0
+        outs.append(out)
+    return outs
+
+
+def test_report_of_the_default_preset_matches_its_files(two_datasets):
+    from headless.cli import main
+
+    out = two_datasets[0]
+    assert main(["report", str(out)]) == 0
+    page = (out / "report" / "index.html").read_text()
+    images = re.findall(r"<img src='([^']+)'", page)
+    for name in ("classes.png", "box_size.png", "occlusion.png", "truncation.png", "depth.png", "centres.png"):
+        assert name in images
+    assert "randomizers.png" in images and "contact_sheet.png" in images
+    for name in images:
+        assert (out / "report" / name).stat().st_size > 1000
+    # Instance counts per class, counted here from the box files.
+    counts: dict[str, int] = {}
+    for f in range(3):
+        rows = np.load(out / f"bounding_box_2d_tight_{f:04d}.npy")
+        labels = json.loads((out / f"bounding_box_2d_tight_labels_{f:04d}.json").read_text())
+        for r in rows:
+            c = labels[str(int(r["semanticId"]))]["class"]
+            counts[c] = counts.get(c, 0) + 1
+    for c, n in counts.items():
+        assert re.search(rf"<tr><td>{c}</td><td>{n}</td>", page), c
+    # Every randomizer parameter of the preset is checked against its support, all inside.
+    for param in ("color[0]", "roughness", "energy", "distance", "azimuth", "look_at[1]"):
+        assert f"<td>{param}</td>" in page
+    assert "outside</span>" not in page and page.count("inside</span>") >= 15
+    assert "declared no cases or quotas" in page
+
+
+def test_report_compares_two_datasets(two_datasets):
+    from headless.cli import main
+
+    a, b = two_datasets
+    assert main(["report", str(a), str(b)]) == 0
+    page = (a / "report" / "compare_v2" / "index.html").read_text()
+    assert "<td>seed</td><td>7</td><td>8</td>" in page
+    assert "classes_ab.png" in page and "a_depth.png" in page and "b_depth.png" in page
+    assert main(["report", str(a / "nothing")]) == 2
+
+
+def test_report_writes_only_where_it_may(two_datasets, tmp_path):
+    """Inside the dataset its files are recorded as the tool's (so --overwrite removes
+    them); a foreign folder holding a user's file is refused and left as it was."""
+    from headless.cli import main
+    from sdg_addon import output
+
+    out = two_datasets[0]
+    assert main(["report", str(out)]) == 0
+    assert {"report/index.html", "report/classes.png"} <= set(output.written_files(out))
+    foreign = tmp_path / "mine"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("keep")
+    assert main(["report", str(out), "--out", str(foreign)]) == 2
+    assert [p.name for p in foreign.iterdir()] == ["notes.txt"]
+    fresh = tmp_path / "fresh"
+    assert main(["report", str(out), "--out", str(fresh)]) == 0
+    assert main(["report", str(out), "--out", str(fresh)]) == 0  # its own earlier report: fine
+
+
+def _chromium() -> str | None:
+    for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
+        path = shutil.which(name)
+        if path:
+            return path
+    return None
+
+
+def _dump_dom(browser: str, page: Path) -> str:
+    cmd = [
+        browser,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--allow-file-access-from-files",
+        "--virtual-time-budget=5000",
+        "--dump-dom",
+        page.resolve().as_uri(),
+    ]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=120).stdout
+
+
+def test_report_opens_in_headless_chromium_and_shows_its_plots(two_datasets, tmp_path):
+    browser = _chromium()
+    if browser is None:
+        pytest.skip("no Chromium on this machine (apt-get install chromium): the HTML check needs a browser")
+    out = two_datasets[0]
+    from sdg_addon.report import write_report
+
+    page = write_report(out, tmp_path / "report")
+    n = len(re.findall(r"<img ", page.read_text()))
+    dom = _dump_dom(browser, page)
+    assert f'data-plots="loaded {n} of {n}"' in dom, dom[:500]
+    assert f"All {n} plots shown." in dom
+    # The check can fail: a missing plot is reported.
+    (tmp_path / "report" / "depth.png").unlink()
+    dom = _dump_dom(browser, page)
+    assert f'data-plots="loaded {n - 1} of {n}"' in dom and "1 plot(s) failed to load." in dom

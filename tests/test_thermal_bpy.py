@@ -1,0 +1,352 @@
+"""Thermal and NIR cameras end to end: parameter file -> Cycles -> kelvin images, checked
+against the radiance model (sensors.thermal) and against a visible camera at the same pose.
+Tiny renders (32 x 24); noise off (netd = 0) unless said."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+pytest.importorskip("bpy")
+
+from headless.cli import main  # noqa: E402
+from sdg_addon.sensors.thermal import apparent_temperature  # noqa: E402
+
+W, H = 32, 24
+
+
+def head(samples: int = 1, world: str = "{}", thermal: str = "", frames: int = 1) -> str:
+    return f"""
+[run]
+seed = 1
+frames = {frames}
+[render]
+resolution = [{W}, {H}]
+samples = {samples}
+device = "cpu"
+{thermal}
+[scene]
+ground = false
+world = {world}
+"""
+
+
+PLATES = (
+    head(world="{ temperature = 250.0 }")
+    + """
+[[cameras]]
+name = "rgb"
+location = [0.0, 0.0, 4.0]
+rotation = [0.0, 0.0, 0.0]
+[[cameras]]
+name = "ir"           # the same pose: masks must be those of rgb
+sensor = "thermal"
+netd = 0.0
+rig = "rgb"
+location = [0.0, 0.0, 0.0]
+[[cameras]]
+name = "ir_off"       # another pose on the same rig: extrinsics reproject
+sensor = "thermal"
+netd = 0.0
+rig = "rgb"
+location = [0.3, -0.1, 0.05]
+rotation = [2.0, 4.0, 3.0]
+[[cameras]]
+name = "fill"         # sees nothing but the hot plate
+sensor = "thermal"
+netd = 0.0
+location = [-0.6, 0.0, 1.0]
+rotation = [0.0, 0.0, 0.0]
+[[lights]]
+name = "sun"
+type = "sun"
+energy = 3.0
+[[assets]]
+name = "hot"
+primitive = "plane"
+size = 1.0
+location = [-0.6, 0.0, 0.0]
+temperature = 330.0
+emissivity = 1.0
+labels = { class = "hot" }
+[[assets]]
+name = "warm"
+primitive = "plane"
+size = 1.0
+location = [0.6, 0.0, 0.0]
+temperature = 300.0
+emissivity = 1.0
+labels = { class = "warm" }
+[[assets]]
+name = "dot"          # a small hot cube off the plates' plane, for reprojection
+primitive = "cube"
+size = 0.2
+location = [0.1, 0.7, 0.3]
+temperature = 400.0
+emissivity = 1.0
+labels = { class = "dot" }
+[annotators]
+rgb = {}
+distance_to_image_plane = {}
+instance_segmentation = { }
+semantic_segmentation = {}
+bounding_box_2d_tight = {}
+camera_params = {}
+"""
+)
+
+
+@pytest.fixture(scope="module")
+def plates(tmp_path_factory):
+    d = tmp_path_factory.mktemp("plates")
+    (d / "p.toml").write_text(PLATES)
+    assert main(["render", str(d / "p.toml"), "--out", str(d / "out"), "--quiet"]) == 0
+    return d / "out"
+
+
+def instance_ids(folder: Path, camera: str) -> np.ndarray:
+    """Instance ids per pixel, decoded from the colourised png and its mapping."""
+    png = np.asarray(
+        Image.open(folder / camera / "instance_segmentation" / "instance_segmentation_0000.png").convert("RGBA")
+    )
+    mapping = json.loads(
+        (folder / camera / "instance_segmentation" / "instance_segmentation_mapping_0000.json").read_text()
+    )
+    out = np.zeros(png.shape[:2], dtype=object)
+    for key, path in mapping.items():
+        rgba = np.array([int(x) for x in key.strip("()").split(",")], dtype=np.uint8)
+        out[(png == rgba).all(-1)] = path
+    return out
+
+
+def test_plate_of_emissivity_one_reads_its_temperature(plates):
+    kelvin = np.load(plates / "fill" / "thermal" / "thermal_0000.npy")
+    assert kelvin.shape == (H, W) and kelvin.dtype == np.float32
+    assert np.abs(kelvin - 330.0).max() < 0.01  # the issue asks for 0.5 K
+    tiff = np.asarray(Image.open(plates / "fill" / "thermal" / "thermal_0000.tiff"))
+    assert tiff.dtype == np.float32 and np.array_equal(tiff, kelvin)
+
+
+def test_two_plates_give_two_values_and_the_sky_its_own(plates):
+    kelvin = np.load(plates / "ir" / "thermal" / "thermal_0000.npy")
+    ids = instance_ids(plates, "ir")
+    hot, warm = ids == "/sdg_assets/hot/hot", ids == "/sdg_assets/warm/warm"
+    assert hot.sum() > 20 and warm.sum() > 20
+    # Interior pixels (all four neighbours the same plate); edge pixels blend (anti-aliased).
+    for mask, t in ((hot, 330.0), (warm, 300.0)):
+        inner = mask & np.roll(mask, 1, 0) & np.roll(mask, -1, 0) & np.roll(mask, 1, 1) & np.roll(mask, -1, 1)
+        assert inner.sum() > 10 and np.abs(kelvin[inner] - t).max() < 0.01
+    sky = np.isin(ids, ["BACKGROUND", 0])
+    assert np.abs(kelvin[sky & np.roll(sky, 1, 1) & np.roll(sky, -1, 1)] - 250.0).max() < 0.01
+
+
+def test_thermal_masks_boxes_and_depth_equal_the_rgb_cameras(plates):
+    for ann in ("instance_segmentation", "semantic_segmentation"):
+        rgb = np.asarray(Image.open(plates / "rgb" / ann / f"{ann}_0000.png"))
+        ir = np.asarray(Image.open(plates / "ir" / ann / f"{ann}_0000.png"))
+        assert np.array_equal(rgb, ir), ann
+    for ann in ("bounding_box_2d_tight", "distance_to_image_plane"):
+        rgb, ir = (np.load(plates / cam / ann / f"{ann}_0000.npy") for cam in ("rgb", "ir"))
+        assert np.array_equal(rgb, ir), ann
+    assert (np.load(plates / "rgb" / "bounding_box_2d_tight" / "bounding_box_2d_tight_0000.npy")).size == 3
+
+
+def test_preview_is_an_8_bit_palette_image_and_the_rgb_camera_has_no_thermal(plates):
+    preview = np.asarray(Image.open(plates / "ir" / "rgb" / "rgb_0000.png"))
+    assert preview.dtype == np.uint8 and preview.shape == (H, W, 4)
+    assert len(np.unique(preview.reshape(-1, 4), axis=0)) >= 3  # sky, warm, hot at least
+    assert not (plates / "rgb" / "thermal" / "thermal_0000.npy").exists()
+
+
+def test_rig_extrinsics_reproject_a_point_to_the_same_pixel(plates):
+    rgb = json.loads((plates / "rgb" / "camera_params" / "camera_params_0000.json").read_text())
+    ir = json.loads((plates / "ir_off" / "camera_params" / "camera_params_0000.json").read_text())
+    assert ir["sensor"] == "thermal" and ir["rig"]["camera"] == "rgb" and rgb["rig"] is None
+    point = np.array([0.1, 0.7, 0.3, 1.0])  # the hot cube's centre
+    in_rgb = np.array(rgb["world_to_camera_opencv"]) @ point
+    in_ir = np.array(ir["rig"]["rig_to_camera_opencv"]) @ in_rgb
+    k = np.array(ir["intrinsics"])
+    via_rig = (k @ in_ir[:3])[:2] / in_ir[2]
+    direct = np.array(ir["world_to_camera_opencv"]) @ point
+    assert np.allclose(via_rig, (k @ direct[:3])[:2] / direct[2], atol=1e-4)
+    # ... and the hot cube is there in the thermal image of that camera.
+    kelvin = np.load(plates / "ir_off" / "thermal" / "thermal_0000.npy")
+    ys, xs = np.nonzero(kelvin > 340.0)  # only the cube is that hot
+    weight = kelvin[ys, xs] - 340.0
+    assert len(xs) >= 2
+    centroid = np.average(xs + 0.5, weights=weight), np.average(ys + 0.5, weights=weight)
+    assert abs(centroid[0] - via_rig[0]) < 0.75 and abs(centroid[1] - via_rig[1]) < 0.75
+    # the rig camera's pose: 0.3 m right, 0.1 m down, 0.05 m back in the RGB camera's axes
+    assert np.allclose(np.array(ir["rig"]["camera_to_rig"])[:3, 3], [0.3, -0.1, 0.05], atol=1e-6)
+
+
+HOT_WALL = (
+    head(2, "{ temperature = -20.0 }", '[thermal]\nunit = "C"')
+    + """
+[[cameras]]
+name = "ir"
+sensor = "thermal"
+netd = 0.0
+location = [0.0, 0.0, 2.0]
+rotation = [0.0, 0.0, 0.0]
+[[assets]]
+name = "plate"         # a mirror-smooth plate of emissivity 0.5 looking up at ...
+primitive = "plane"
+size = 6.0
+roughness = 0.0
+temperature = 26.85
+emissivity = 0.5
+[[assets]]
+name = "wall"          # ... a hot wall behind (above) the camera, facing it
+primitive = "plane"
+size = 30.0
+location = [0.0, 0.0, 4.0]
+rotation = [180.0, 0.0, 0.0]
+temperature = 126.85
+emissivity = 1.0
+[annotators]
+camera_params = {}
+"""
+)
+
+
+def test_emissivity_half_in_front_of_a_hot_wall_reads_what_the_model_says(tmp_path):
+    (tmp_path / "w.toml").write_text(HOT_WALL)
+    assert main(["render", str(tmp_path / "w.toml"), "--out", str(tmp_path / "out"), "--quiet"]) == 0
+    kelvin = np.load(tmp_path / "out" / "thermal_0000.npy")
+    expected = float(apparent_temperature(300.0, 0.5, 400.0))
+    assert 350.0 < expected < 400.0  # between the plate and the wall, nearer the hot one
+    assert np.abs(kelvin - expected).max() < 0.05
+
+
+CLOSED_ROOM = (
+    head(16, "{ temperature = 400.0 }")
+    + """
+[[cameras]]
+name = "ir"
+sensor = "thermal"
+netd = 0.0
+location = [0.0, 0.0, 1.0]
+rotation = [0.0, 0.0, 0.0]
+[[assets]]
+name = "plate"         # rough: it reflects the whole hemisphere (all at 400 K)
+primitive = "plane"
+size = 4.0
+roughness = 1.0
+temperature = 300.0
+emissivity = 0.5
+[annotators]
+camera_params = {}
+"""
+)
+
+
+def test_rough_surface_in_a_uniform_surrounding_obeys_kirchhoff(tmp_path):
+    (tmp_path / "r.toml").write_text(CLOSED_ROOM)
+    assert main(["render", str(tmp_path / "r.toml"), "--out", str(tmp_path / "out"), "--quiet"]) == 0
+    kelvin = np.load(tmp_path / "out" / "thermal_0000.npy")
+    expected = float(apparent_temperature(300.0, 0.5, 400.0))
+    assert abs(float(kelvin.mean()) - expected) < 0.5  # Monte Carlo noise averages out
+
+
+NIR = (
+    head(1, "{ strength = 0.0 }")
+    + """
+[[cameras]]
+name = "nir"
+sensor = "nir"
+location = [0.0, 0.0, 2.0]
+rotation = [0.0, 0.0, 0.0]
+illuminator_power = 30.0
+[[cameras]]
+name = "dots"
+sensor = "nir"
+rig = "nir"
+location = [0.0, 0.0, 0.0]
+illuminator_power = 30.0
+projector = "dots"
+projector_dots = 12.0
+[[cameras]]
+name = "rgb"           # no light but the NIR illuminators, which it must not see
+location = [0.0, 0.0, 2.0]
+rotation = [0.0, 0.0, 0.0]
+[[assets]]
+name = "bright"
+primitive = "plane"
+size = 1.0
+location = [-0.5, 0.0, 0.0]
+nir_reflectance = 0.8
+[[assets]]
+name = "dark"
+primitive = "plane"
+size = 1.0
+location = [0.5, 0.0, 0.0]
+nir_reflectance = 0.2
+[annotators]
+rgb = {}
+"""
+)
+
+
+def test_nir_reflectance_illuminator_and_dot_projector(tmp_path):
+    (tmp_path / "n.toml").write_text(NIR)
+    assert main(["render", str(tmp_path / "n.toml"), "--out", str(tmp_path / "out"), "--quiet"]) == 0
+    out = tmp_path / "out"
+    nir = np.asarray(Image.open(out / "nir" / "nir" / "nir_0000.png"))
+    assert nir.dtype == np.uint8 and nir.ndim == 2
+    left, right = nir[8:16, 4:12].astype(float), nir[8:16, 20:28].astype(float)
+    assert left.mean() > right.mean() + 20  # reflectance 0.8 vs 0.2
+    dots = np.asarray(Image.open(out / "dots" / "nir" / "nir_0000.png")).astype(float)
+    lit = dots[4:20, 4:28]
+    assert (lit < 0.5 * nir[4:20, 4:28].mean()).mean() > 0.3  # dark between the dots
+    assert lit.max() > 0.8 * nir[4:20, 4:28].max()  # ... and bright in them
+    rgb = np.asarray(Image.open(out / "rgb" / "rgb" / "rgb_0000.png"))
+    assert rgb[..., :3].max() == 0  # the illuminators are invisible to a visible camera
+
+
+RIG_MOVES = (
+    head(1, "{ temperature = 260.0 }", frames=2)
+    + """
+[[cameras]]
+name = "rgb"
+location = [0.0, -3.0, 1.0]
+look_at = [0.0, 0.0, 0.0]
+[[cameras]]
+name = "ir"
+sensor = "thermal"
+rig = "rgb"
+location = [0.1, 0.0, 0.0]
+[[assets]]
+name = "box"
+primitive = "cube"
+temperature = 310.0
+[[randomizers]]
+type = "camera"
+targets = "*"          # matches both; the rigged camera follows its rig
+azimuth = { distribution = "uniform", low = 0, high = 360 }
+[annotators]
+camera_params = {}
+"""
+)
+
+
+def test_a_camera_randomizer_moves_the_rig_and_the_rigged_camera_follows(tmp_path):
+    (tmp_path / "m.toml").write_text(RIG_MOVES)
+    assert main(["render", str(tmp_path / "m.toml"), "--out", str(tmp_path / "out"), "--quiet"]) == 0
+    out = tmp_path / "out"
+    poses = []
+    for f in (0, 1):
+        rgb = json.loads((out / "rgb" / "camera_params" / f"camera_params_000{f}.json").read_text())
+        ir = json.loads((out / "ir" / "camera_params" / f"camera_params_000{f}.json").read_text())
+        rig = np.array(ir["rig"]["camera_to_rig"])
+        assert np.allclose(rig[:3, 3], [0.1, 0.0, 0.0], atol=1e-6) and np.allclose(rig[:3, :3], np.eye(3), atol=1e-6)
+        expected = np.array(rgb["camera_to_world"]) @ rig
+        assert np.allclose(np.array(ir["camera_to_world"]), expected, atol=1e-5)
+        poses.append(np.array(rgb["camera_to_world"]))
+    assert not np.allclose(poses[0], poses[1])  # the rig did move
+    log = [json.loads(line) for line in (out / "audit" / "frames.jsonl").read_text().splitlines()]
+    assert all(set(e["values"]) == {"rgb"} for rec in log for e in rec["samples"])
