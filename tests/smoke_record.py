@@ -68,6 +68,12 @@ def main(out: Path) -> int:
     while recording.handle_event(job, "TIMER", "NOTHING") == "wait":
         pass
     print(f"blender {bpy.app.version_string}: {job.state}: {job.message}", flush=True)
+    # The panels draw on this Blender: every property, operator and icon they name exists.
+    from fake_layout import draw_panel
+
+    for panel in ("SDG_PT_labels", "SDG_PT_recorder", "SDG_PT_randomizers"):
+        log = draw_panel(bpy, panel)
+        print(f"panel {panel}: {len(log)} items drawn", flush=True)
     import addon_utils
 
     addon_utils.disable(module, default_set=True)

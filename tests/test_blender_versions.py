@@ -1,6 +1,6 @@
 """Blender 4.2 LTS and 5.x: the extension built with each Blender's own tool installs,
-enables and records 2 frames of a small .blend from the recorder panel, and the
-annotations are equal (masks, boxes, labels byte for byte; depth to float precision).
+enables, records 2 frames of a small .blend from the recorder panel and draws its panels
+(tests/fake_layout.py checks every name against that Blender), and the annotations are equal (masks, boxes, labels byte for byte; depth to float precision).
 
 The 4.2 run uses .venv42 (bpy 4.2, made by scripts/test.sh); each run is its own process.
 """
@@ -26,6 +26,8 @@ def record(python: Path | str, out: Path) -> None:
     proc = subprocess.run([str(python), str(SCRIPT), str(out)], capture_output=True, text=True, timeout=600, env=env)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "done: Done: 2 frame(s) written" in proc.stdout
+    for panel in ("SDG_PT_labels", "SDG_PT_recorder", "SDG_PT_randomizers"):
+        assert f"panel {panel}: " in proc.stdout, proc.stdout[-2000:]
 
 
 def dataset(out: Path) -> dict[str, Path]:
