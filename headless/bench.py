@@ -1,110 +1,380 @@
-"""Benchmark: frames/s and seconds per stage of a real run, plus peak memory.
+"""Benchmark: the pipeline against a bare Cycles render of the same scene, in one run.
 
-  python -m headless.bench [FILE] [--frames 20] [--resolution 640x480] [--samples 16]
-                           [--device auto] [--json OUT.json]
+  python -m headless.bench [FILE] [--frames 30] [--resolution 640x480] [--samples 16]
+                           [--device auto] [--procs 1,2,4] [--annotators all] [--writers basic,coco]
+                           [--ceiling] [--no-bare] [--json OUT.json]
 
-Renders FILE (default: the built-in preset) into a temporary folder and prints one JSON
-object: steady-state frames/s (first frame excluded: it pays for kernel loading and scene
-sync), mean seconds per stage (sample, apply, render, annotate, write), peak RSS.
+FILE defaults to presets/bench30.toml (30 procedural objects). For each K in --procs it
+renders the dataset with K render processes (`headless render`, K = 1: one process), then
+renders the same frames bare (same scene and randomizers, RGB PNG only, one
+`bpy.ops.render.render` per frame, nothing else), and prints one JSON object:
+
+- pipeline[K]: steady frames/s (the first frame of each process excluded), time to first
+  frame from process start, wall and CPU seconds per frame per stage (sample, apply,
+  render in the render loop; annotate and write in the workers: CPU seconds are what
+  annotation and encoding cost whatever else runs), peak memory of every process of the
+  run together (render processes and their workers), memory and frame time at the start
+  and end of the run (flat means no growth);
+- bare: steady frames/s and seconds per render call;
+- ratio_to_bare[K]: pipeline seconds per frame / bare seconds per frame (1.0 = free);
+- ceiling (with --ceiling): bare Cycles at 1920x1080, 64 spp: samples/s, and the frames/s
+  that rate allows at the benchmark's size and samples (the GPU's limit for this scene).
+
+Also: `python -m headless.bench --trend OUTDIR` summarizes a finished run's own log
+(audit/frames*.jsonl): memory and seconds per frame over the run, in windows.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
+import threading
 import time
+import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+STAGES = ("sample", "apply", "render", "annotate", "write")
+PATH_KEYS = {"file", "asset_list", "blend", "base", "hdri", "path", "directory"}
+
+
+# ------------------------------------------------------------------ the parameter file
+def bench_config(args) -> dict:
+    """The parameter file as data, with the benchmark's overrides; relative paths made
+    absolute (the copy lives in a temporary folder)."""
+    path = args.file.resolve()
+    data = json.loads(path.read_text()) if path.suffix == ".json" else tomllib.loads(path.read_text())
+    _absolute_paths(data, path.parent)
+    run = data.setdefault("run", {})
+    run["frames"] = args.frames
+    render = data.setdefault("render", {})
+    if args.resolution:
+        w, h = (int(x) for x in args.resolution.lower().split("x"))
+        render.pop("width", None), render.pop("height", None)
+        render["resolution"] = [w, h]
+    if args.samples:
+        render["samples"] = args.samples
+    if args.device:
+        render["device"] = args.device
+    if args.writers:
+        data["writers"] = {name: {} for name in args.writers.split(",")}
+    if args.annotators:
+        from sdg_addon.annotators import ANNOTATORS
+
+        names = sorted(ANNOTATORS) if args.annotators == "all" else args.annotators.split(",")
+        data["annotators"] = {name: {} for name in names}
+    return data
+
+
+def _absolute_paths(node, base: Path) -> None:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in PATH_KEYS and isinstance(value, str) and not Path(value).expanduser().is_absolute():
+                node[key] = str((base / Path(value).expanduser()).resolve())
+            else:
+                _absolute_paths(value, base)
+    elif isinstance(node, list):
+        for item in node:
+            _absolute_paths(item, base)
+
+
+# ------------------------------------------------------------------ memory of a process tree
+def _children() -> dict[int, list[int]]:
+    kids: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as f:
+                stat = f.read().decode(errors="replace")
+            ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        kids.setdefault(ppid, []).append(int(entry))
+    return kids
+
+
+def tree_rss_mb(pid: int) -> float:
+    """Resident memory of a process and all its descendants together (Linux)."""
+    kids = _children()
+    total, stack = 0, [pid]
+    page = os.sysconf("SC_PAGE_SIZE")
+    while stack:
+        p = stack.pop()
+        try:
+            with open(f"/proc/{p}/statm", "rb") as f:
+                total += int(f.read().split()[1]) * page
+        except (OSError, ValueError, IndexError):
+            pass
+        stack += kids.get(p, [])
+    return total / 2**20
+
+
+class PeakMemory:
+    """Samples the RSS of a process tree (5 times a second) and keeps the largest sum."""
+
+    def __init__(self, pid: int):
+        self.pid, self.peak, self._stop = pid, 0.0, threading.Event()
+        self.available = os.path.isdir("/proc")
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while self.available and not self._stop.wait(0.2):
+            self.peak = max(self.peak, tree_rss_mb(self.pid))
+
+    def stop(self) -> float | None:
+        self._stop.set()
+        self.thread.join()
+        return round(self.peak, 1) if self.available else None
+
+
+# ------------------------------------------------------------------ runs
+def run_pipeline(param: Path, out: Path, procs: int, args) -> dict:
+    cmd = [sys.executable, "-m", "headless", "render", str(param), "--out", str(out), "--overwrite", "--quiet"]
+    if args.gpus:
+        cmd += ["--gpus", args.gpus, "--procs-per-gpu", str(procs), "--chunk", str(args.chunk)]
+    elif procs > 1:
+        cmd += ["--procs", str(procs), "--chunk", str(args.chunk)]
+    if args.workers:
+        cmd += ["--workers", str(args.workers)]
+    cmd += ["--worker-mode", args.worker_mode]
+    started = time.time()
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    memory = PeakMemory(proc.pid)
+    _out, err = proc.communicate()
+    peak = memory.stop()
+    wall = time.time() - started
+    if proc.returncode != 0:
+        raise SystemExit(f"bench: the pipeline run failed ({proc.returncode}):\n{err[-4000:]}")
+    records = []
+    for log in sorted((out / "audit").glob("frames*.jsonl")):
+        records += [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+    records.sort(key=lambda r: r["finished_unix"])
+    first_of_process = {min(rs, key=lambda r: r["finished_unix"])["frame"] for rs in _by_process(out).values()}
+    procs_total = len(first_of_process)
+    steady = [r for r in records if r["frame"] not in first_of_process] or records
+    window = records[len(first_of_process) - 1 :] if len(records) > len(first_of_process) else records
+    span = window[-1]["finished_unix"] - window[0]["finished_unix"]
+    fps = (len(window) - 1) / span if span > 0 and len(window) > 1 else None
+    return {
+        "procs": procs,
+        "render_processes": procs_total,
+        "frames": len(records),
+        "steady_frames_per_s": _r(fps),
+        "time_to_first_frame_s": _r(records[0]["finished_unix"] - started),
+        "wall_s": _r(wall),
+        "wall_seconds_per_frame": {s: _r(_mean(r["seconds"].get(s) for r in steady)) for s in STAGES},
+        "cpu_seconds_per_frame": {s: _r(_mean(r.get("cpu_seconds", {}).get(s) for r in steady)) for s in STAGES},
+        "peak_memory_mb_all_processes": peak,
+        "trend": trend_of(records),
+    }
+
+
+def _by_process(out: Path) -> dict[str, list[dict]]:
+    logs = {}
+    for log in sorted((out / "audit").glob("frames*.jsonl")):
+        logs[log.name] = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+    return {k: v for k, v in logs.items() if v}
+
+
+def run_bare(param: Path, args, resolution=None, samples=None, frames=None) -> dict:
+    cmd = [sys.executable, "-m", "headless.bench", "--bare", str(param)]
+    if resolution:
+        cmd += ["--resolution", resolution]
+    if samples:
+        cmd += ["--samples", str(samples)]
+    if frames:
+        cmd += ["--frames", str(frames)]
+    done = subprocess.run(cmd, cwd=ROOT, env=_env(), capture_output=True, text=True)
+    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    if done.returncode != 0 or not lines:
+        raise SystemExit(f"bench: the bare render failed ({done.returncode}):\n{done.stderr[-4000:]}")
+    return json.loads(lines[-1])
+
+
+def bare_main(args) -> int:
+    """In a fresh process: the scene of the parameter file, RGB PNG only, one render call
+    per frame (what a minimal Blender script would do), randomizers applied as in a run."""
+    import bpy
+
+    from headless.cli import blender_console_silenced
+    from sdg_addon.capture.render import configure_cycles, temp_render_dir
+    from sdg_addon.config import load_config
+    from sdg_addon.recorder import Recorder, RunOptions
+    from sdg_addon.sampling import sample_frame
+    from sdg_addon.scene.build import build_scene
+    from sdg_addon.scene.randomize import apply_frame
+
+    config = load_config(args.bare)
+    if args.resolution:
+        config.render.width, config.render.height = (int(x) for x in args.resolution.lower().split("x"))
+    if args.samples:
+        config.render.samples = args.samples
+    frames = args.frames
+    with blender_console_silenced():
+        built = build_scene(config)
+        targets = Recorder(config, RunOptions(Path("."), range(frames))).resolve_targets(built)
+        scene = built.scene
+        device = configure_cycles(scene, config.render, set())
+        for layer in list(scene.view_layers)[1:]:
+            scene.view_layers.remove(layer)
+        s = scene.render.image_settings
+        if hasattr(s, "media_type"):
+            s.media_type = "IMAGE"
+        s.file_format, s.color_mode, s.color_depth, s.compression = "PNG", "RGBA", "8", 15
+        folder = temp_render_dir()
+        times, loop = [], []
+        for f in range(frames):
+            t0 = time.perf_counter()
+            apply_frame(built, sample_frame(config.seed, f, config.randomizers, targets))
+            for cam in config.cameras:
+                scene.camera = built.cameras[cam.name]
+                scene.render.filepath = os.path.join(folder, "rgb.png")
+                t1 = time.perf_counter()
+                bpy.ops.render.render(write_still=True)
+                times.append(time.perf_counter() - t1)
+            loop.append(time.perf_counter() - t0)
+        shutil.rmtree(folder, ignore_errors=True)
+    steady = loop[1:] or loop
+    w, h, spp = config.render.width, config.render.height, config.render.samples
+    render_s = statistics.median(times[len(config.cameras) :] or times)
+    print(
+        json.dumps(
+            {
+                "device": device,
+                "resolution": [w, h],
+                "samples": spp,
+                "frames": frames,
+                "first_frame_s": _r(loop[0]),
+                "steady_frames_per_s": _r(1.0 / statistics.mean(steady)),
+                "median_render_call_s": _r(render_s),
+                "samples_per_s": round(w * h * spp / render_s),  # per camera render call
+            }
+        )
+    )
+    return 0
+
+
+# ------------------------------------------------------------------ long-run trend
+def trend_of(records: list[dict], windows: int = 4) -> list[dict]:
+    """Memory and seconds per frame in consecutive windows of a run (flat = no growth)."""
+    records = sorted(records, key=lambda r: r["frame"])
+    if len(records) < windows:
+        return []
+    size = len(records) // windows
+    out = []
+    for k in range(windows):
+        part = records[k * size : (k + 1) * size]
+        out.append(
+            {
+                "frames": [part[0]["frame"], part[-1]["frame"]],
+                "main_rss_mb": _r(max((r.get("rss_mb") or 0) for r in part)),
+                "worker_rss_mb": _r(max((r.get("worker_rss_mb") or 0) for r in part)),
+                "seconds_per_frame": _r(_mean(sum(r["seconds"].get(s, 0.0) for s in STAGES) for r in part)),
+            }
+        )
+    return out
+
+
+def trend_main(folder: Path) -> int:
+    records = []
+    for log in sorted((folder / "audit").glob("frames*.jsonl")):
+        records += [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+    if not records:
+        print(f"error: {folder} has no audit/frames*.jsonl", file=sys.stderr)
+        return 2
+    rows = trend_of(records, windows=min(10, len(records)))
+    print(json.dumps({"folder": str(folder), "frames": len(records), "windows": rows}, indent=1))
+    return 0
+
+
+# ------------------------------------------------------------------ helpers
+def _env() -> dict:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), *filter(None, [env.get("PYTHONPATH")])])
+    return env
+
+
+def _mean(values) -> float | None:
+    values = [v for v in values if v is not None]
+    return statistics.mean(values) if values else None
+
+
+def _r(x, digits: int = 4):
+    return None if x is None else round(float(x), digits)
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m headless.bench")
-    p.add_argument("file", nargs="?", type=Path, default=ROOT / "presets" / "default.toml")
-    p.add_argument("--frames", type=int, default=20)
+    p.add_argument("file", nargs="?", type=Path, default=ROOT / "presets" / "bench30.toml")
+    p.add_argument("--frames", type=int, default=30)
     p.add_argument("--resolution", default=None, help="WxH, overrides the file")
     p.add_argument("--samples", type=int, default=None, help="overrides render.samples")
     p.add_argument("--device", default=None)
     p.add_argument("--writers", help="comma list of writers, overrides the file (e.g. basic,coco,yolo,kitti)")
     p.add_argument("--annotators", help="comma list of annotators or 'all', overrides the file")
+    p.add_argument("--procs", default="1", help="render processes, a comma list to compare (e.g. 1,2,3,4)")
+    p.add_argument("--gpus", help="run with `--gpus GPUS --procs-per-gpu K` (K from --procs) instead of --procs K")
+    p.add_argument("--chunk", type=int, default=8)
     p.add_argument("--worker-mode", choices=("auto", "processes", "threads"), default="auto")
     p.add_argument("--workers", type=int, default=None)
+    p.add_argument("--no-bare", action="store_true", help="skip the bare render")
+    p.add_argument("--ceiling", action="store_true", help="also bare Cycles at 1920x1080, 64 spp (samples/s)")
     p.add_argument("--json", type=Path, default=None, help="also write the figures here")
-    p.add_argument("--keep", type=Path, default=None, help="keep the dataset in this folder")
+    p.add_argument("--keep", type=Path, default=None, help="keep the datasets in this folder")
+    p.add_argument("--bare", type=Path, help=argparse.SUPPRESS)  # internal: the bare-render process
+    p.add_argument("--trend", type=Path, metavar="OUTDIR", help="summarize a finished run's frame log")
     args = p.parse_args(argv)
+    if args.bare:
+        return bare_main(args)
+    if args.trend:
+        return trend_main(args.trend)
 
-    from sdg_addon.audit import finished_frames, peak_memory_mb
-    from sdg_addon.config import load_config
-    from sdg_addon.recorder import Recorder, RunOptions
-
-    config = load_config(args.file)
-    if args.resolution:
-        w, h = (int(x) for x in args.resolution.lower().split("x"))
-        config.render.width, config.render.height = w, h
-    if args.samples:
-        config.render.samples = args.samples
-    if args.writers:
-        config.writers = {name: {} for name in args.writers.split(",")}
-    if args.annotators:
-        from sdg_addon.annotators import ANNOTATORS
-
-        names = sorted(ANNOTATORS) if args.annotators == "all" else args.annotators.split(",")
-        config.annotators = {name: {} for name in names}
-    out = args.keep or Path(tempfile.mkdtemp(prefix="sdg_bench_"))
-    t0 = time.perf_counter()
-    options = RunOptions(out, range(args.frames), overwrite=True, device=args.device)
-    options.worker_processes = {"auto": None, "processes": True, "threads": False}[args.worker_mode]
-    if args.workers:
-        options.write_workers = args.workers
-    result = Recorder(config, options).run()
-    wall = time.perf_counter() - t0
-    records = [r for _f, r in sorted(finished_frames(out / "audit").items())]
-    stages = ("sample", "apply", "render", "annotate", "write")
-    steady = records[1:] or records
-    per_stage = {s: statistics.mean(r["seconds"].get(s, 0.0) for r in steady) for s in stages}
-    # sample, apply and render run in the main thread (median over steady frames: the
-    # bound when the workers keep up); annotate and write run in the workers, overlapped.
-    main_thread = statistics.median(
-        sum(r["seconds"].get(s, 0.0) for s in ("sample", "apply", "render")) for r in steady
-    )
-    figures = {
+    work = Path(tempfile.mkdtemp(prefix="sdg_bench_"))
+    param = work / "bench.json"
+    param.write_text(json.dumps(bench_config(args)))
+    data = json.loads(param.read_text())
+    figures: dict = {
         "file": str(args.file),
-        "frames": len(records),
-        "resolution": [config.render.width, config.render.height],
-        "samples": config.render.samples,
-        "annotators": sorted(config.annotators),
-        "writers": list(config.writers),
-        "device": result.device,
-        "workers": [options.write_workers, options.worker_mode_used],
-        "wall_seconds": round(wall, 3),
-        "first_frame_render_s": round(records[0]["seconds"]["render"], 4) if records else None,
-        "steady_frames_per_s_main_thread": round(1.0 / main_thread, 3) if main_thread else None,
-        "steady_frames_per_s_overall": _steady_rate(steady),
-        "overall_frames_per_s": round(len(records) / wall, 3),
-        "mean_seconds_per_stage": {k: round(v, 4) for k, v in per_stage.items()},
-        "peak_memory_mb": round(peak_memory_mb(), 1),
+        "frames": args.frames,
+        "render": data.get("render", {}),
+        "annotators": sorted(data.get("annotators", {})),
+        "writers": list(data.get("writers", {"basic": {}})),
+        "cpu_count": os.cpu_count(),
+        "gpus": args.gpus,
+        "pipeline": [],
     }
+    try:
+        for k in [int(x) for x in str(args.procs).split(",")]:
+            out = (args.keep or work) / f"procs{k}"
+            figures["pipeline"].append(run_pipeline(param, out, k, args))
+            print(json.dumps(figures["pipeline"][-1]), file=sys.stderr, flush=True)
+        if not args.no_bare:
+            figures["bare"] = bare = run_bare(param, args, frames=args.frames)
+            for row in figures["pipeline"]:
+                if row["steady_frames_per_s"] and bare["steady_frames_per_s"]:
+                    row["ratio_to_bare"] = _r(bare["steady_frames_per_s"] / row["steady_frames_per_s"])
+        if args.ceiling:
+            big = run_bare(param, args, resolution="1920x1080", samples=64, frames=min(args.frames, 10))
+            res = figures["render"].get("resolution", [640, 480])
+            spp = figures["render"].get("samples", 64)
+            big["frames_per_s_at_bench_size"] = _r(big["samples_per_s"] / (res[0] * res[1] * spp))
+            figures["ceiling"] = big
+    finally:
+        if args.keep is None:
+            shutil.rmtree(work, ignore_errors=True)
     text = json.dumps(figures, indent=1)
     print(text)
     if args.json:
         args.json.write_text(text)
-    if args.keep is None:
-        shutil.rmtree(out, ignore_errors=True)
     return 0
-
-
-def _steady_rate(records: list[dict]) -> float | None:
-    """Frames per second from the start of the first steady frame to the end of the last
-    one (all stages, start-up of the worker pool included): an honest throughput."""
-    started = [r["started_unix"] for r in records if "started_unix" in r]
-    ended = [r["finished_unix"] for r in records if "finished_unix" in r]
-    if len(ended) < 2 or not started or max(ended) <= min(started):
-        return None
-    return round(len(ended) / (max(ended) - min(started)), 3)
 
 
 if __name__ == "__main__":

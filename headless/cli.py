@@ -56,6 +56,25 @@ def build_parser() -> argparse.ArgumentParser:
         default="auto",
         help="workers as processes (no GIL contention; default on > 4 cores) or threads",
     )
+    par = r.add_argument_group("several render processes (one dataset; see docs/scale.md)")
+    par.add_argument(
+        "--gpus", help="all, a count N (the first N GPUs) or indices like 0,1: processes pinned one GPU each"
+    )
+    par.add_argument(
+        "--procs-per-gpu",
+        default="auto",
+        help="render processes per GPU with --gpus (auto: the measured best, docs/benchmarks.md)",
+    )
+    par.add_argument("--procs", type=int, help="N render processes without GPU pinning (the CPU, or one GPU)")
+    par.add_argument("--chunk", type=int, default=8, help="frames handed to a process at a time (default 8)")
+    par.add_argument(
+        "--ray",
+        nargs="?",
+        const="",
+        metavar="ADDRESS",
+        help="run on a Ray cluster (ADDRESS of its head; none: a local Ray); needs requirements-ray.txt",
+    )
+    par.add_argument("--ray-workers", type=int, help="Ray actors (default: one per GPU of the cluster, else 2)")
     pv = sub.add_parser("preview", help="draw one frame (or a contact sheet) of an output folder as a PNG")
     pv.add_argument("dir", type=Path, help="output folder (BasicWriter layout)")
     pv.add_argument("--frame", type=int, help="frame number (default: the first)")
@@ -181,7 +200,7 @@ def _merge(args) -> int:
         folder.open()  # locked and recorded like a run: --overwrite later removes what merge wrote
         for name, options in config.writers.items():
             writer = create_writer(name, out, **options)
-            writer.set_run(table, len(cameras) > 1)
+            writer.set_run(table, len(cameras) + len(config.lidars) > 1)
             writer.finalize()
     except OutputError as e:
         print(f"error: {e}", file=sys.stderr)
@@ -237,6 +256,8 @@ def _render(args) -> int:
             print(f"error: --device {args.device!r}: expected one of {list(DEVICES)}", file=sys.stderr)
             return EXIT_INVALID
     out = args.out or Path(config.output)
+    if args.gpus or args.procs is not None or args.ray is not None:
+        return _render_parallel(args, config, frames, out)
     options = RunOptions(out, frames, args.resume, args.overwrite, args.device, shard)
     options.worker_processes = {"auto": None, "processes": True, "threads": False}[args.worker_mode]
     if args.workers:
@@ -279,6 +300,117 @@ def _render(args) -> int:
         f"in {format_seconds(result.seconds)} on {result.device.get('type')} -> {out} ({stages})"
     )
     return EXIT_OK
+
+
+def _render_parallel(args, config, frames: range, out: Path) -> int:
+    """--gpus / --procs / --ray: several long-lived render processes, one dataset."""
+    import time
+
+    from headless import parallel
+    from sdg_addon.recorder import Recorder, RecorderError, RunOptions
+    from sdg_addon.writers import create_writer
+
+    if args.shard:
+        print("error: --shard and --gpus/--procs/--ray are separate ways to split a run; pick one", file=sys.stderr)
+        return EXIT_INVALID
+    if args.chunk < 1:
+        print(f"error: --chunk {args.chunk}: expected >= 1", file=sys.stderr)
+        return EXIT_INVALID
+    try:
+        gpus = None if args.ray is not None else _process_gpus(args)
+        if args.ray is not None:
+            from headless.ray_backend import import_ray
+
+            import_ray()  # a clear message (how to install it) before anything is written
+    except parallel.ParallelError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_INVALID
+    # The output folder is checked and prepared once, here (--overwrite, --resume); the
+    # render processes then only add frames (they run as --resume, each with its own lock).
+    from sdg_addon import output
+
+    options = RunOptions(out, frames, args.resume, args.overwrite, args.device)
+    recorder = Recorder(config, options)
+    try:
+        recorder.check_clip_range()
+        for name, w in config.writers.items():
+            create_writer(name, out, **w)
+        output.check_folder(out)
+        done = recorder.check_previous()
+        if args.overwrite and out.is_dir():
+            with _output_folder(out):
+                output.remove_written(out)
+    except (RecorderError, output.OutputError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_INVALID
+    todo = recorder.frames_to_render(done)
+    t0 = time.perf_counter()
+    try:
+        if not todo:  # everything finished already (--resume): no process to start
+            code, summary = 0, {"mode": "ray" if args.ray is not None else "processes"}
+        elif args.ray is not None:
+            from headless import ray_backend
+
+            code, summary = ray_backend.render(args, todo, out, recorder.clip_length)
+        else:
+            po = parallel.ParallelOptions(args.file, out, todo, gpus, chunk=args.chunk, device=args.device)
+            po.workers, po.worker_mode, po.quiet, po.verbose = args.workers, args.worker_mode, args.quiet, args.verbose
+            po.clip = recorder.clip_length
+            if po.workers is None:  # share the cores between the processes' writer pools
+                po.workers = max(1, min(8, (os.cpu_count() or 2) // len(gpus) - 1))
+            run = parallel.ParallelRun(po)
+            code = run.run()
+            summary = {"mode": "processes", "gpus": gpus, "retried_frames": run.retried_frames}
+    except parallel.ParallelError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    summary.update(frames_requested=[frames.start, frames.stop], frames_skipped_as_done=len(done))
+    summary.update(seconds_total=round(time.perf_counter() - t0, 3), interrupted=code != 0)
+    with _output_folder(out):  # the merged outputs are recorded as the run's files
+        parallel.remove_stale_temporaries(out)
+        parallel.finish(config, out, summary)
+    if code != 0:
+        print(
+            f"\ninterrupted: finished frames are kept in {out}; continue with the same command plus --resume",
+            file=sys.stderr,
+        )
+        return EXIT_INTERRUPTED
+    if not args.quiet:
+        print(f"done: {len(todo)} frame(s) written, {len(done)} already done -> {out}")
+    return EXIT_OK
+
+
+@contextlib.contextmanager
+def _output_folder(out: Path):
+    """The whole run's lock and write record, held by the parent of parallel processes
+    while it alone writes (before they start, after they end)."""
+    from sdg_addon import output
+
+    folder = output.OutputFolder(out)
+    folder.open()
+    try:
+        yield folder
+    finally:
+        folder.close()
+
+
+def _process_gpus(args) -> list:
+    """One entry per render process: its GPU index, or None (not pinned)."""
+    from headless import parallel
+
+    if args.procs is not None:
+        if args.procs < 1:
+            raise parallel.ParallelError(f"--procs {args.procs}: expected >= 1")
+        if args.gpus:
+            raise parallel.ParallelError("--procs and --gpus: pick one (--gpus with --procs-per-gpu K)")
+        return [None] * args.procs
+    gpus = parallel.parse_gpus(args.gpus)
+    k = args.procs_per_gpu
+    if k == "auto":
+        k = parallel.AUTO_PROCS_PER_GPU
+    elif not str(k).isdigit() or int(k) < 1:
+        raise parallel.ParallelError(f"--procs-per-gpu {k!r}: expected auto or a whole number >= 1")
+    return [g for g in gpus for _ in range(int(k))]
 
 
 def _preview(args) -> int:

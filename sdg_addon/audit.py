@@ -148,5 +148,14 @@ def peak_memory_mb() -> float:
         return float("nan")
 
 
+def current_rss_mb() -> float:
+    """Resident memory of this process now (Linux /proc; elsewhere the peak so far)."""
+    try:
+        with open("/proc/self/statm", "rb") as f:
+            return round(int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20, 1)
+    except (OSError, ValueError, IndexError):
+        return round(peak_memory_mb(), 1)
+
+
 def write_json(path: Path, obj) -> None:
     io.write_json(path, obj, indent=1)

@@ -13,6 +13,7 @@ Conventions (see docs/annotators.md):
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -123,18 +124,27 @@ class Camera:
         """Per-pixel ray (origin, direction) in Blender camera space through pixel centres.
 
         For perspective cameras the direction has z = -1, so origin + depth * direction is
-        the point at that distance to the image plane. Shapes (H, W, 3).
+        the point at that distance to the image plane. Shapes (H, W, 3), read-only: they
+        depend only on the intrinsics and are shared between frames (computed once).
         """
-        u = np.arange(self.width) + 0.5
-        v = np.arange(self.height) + 0.5
-        uu, vv = np.meshgrid(u, v)
-        if self.projection == "perspective":
-            d = np.stack([(uu - self.cx) / self.fx, -(vv - self.cy) / self.fy, -np.ones_like(uu)], -1)
-            return np.zeros_like(d), d
-        o = np.stack([(uu - self.cx) / self.fx, -(vv - self.cy) / self.fy, np.zeros_like(uu)], -1)
+        key = (self.width, self.height, self.projection, self.fx, self.fy, self.cx, self.cy)
+        return _pixel_rays(*key)
+
+
+@functools.lru_cache(maxsize=8)
+def _pixel_rays(width, height, projection, fx, fy, cx, cy) -> tuple[np.ndarray, np.ndarray]:
+    u = np.arange(width) + 0.5
+    v = np.arange(height) + 0.5
+    uu, vv = np.meshgrid(u, v)
+    if projection == "perspective":
+        d = np.stack([(uu - cx) / fx, -(vv - cy) / fy, -np.ones_like(uu)], -1)
+        o = np.zeros_like(d)
+    else:
+        o = np.stack([(uu - cx) / fx, -(vv - cy) / fy, np.zeros_like(uu)], -1)
         d = np.zeros_like(o)
         d[..., 2] = -1.0
-        return o, d
+    o.flags.writeable = d.flags.writeable = False
+    return o, d
 
 
 @dataclass
@@ -151,6 +161,13 @@ class SceneObject:
     triangles: np.ndarray | None = None  # (N, 3, 3) world space; only if an annotator needs it
     keypoints: dict[str, list[float]] = field(default_factory=dict)  # name -> world [x, y, z], in order
     skeleton: list[list[str]] = field(default_factory=list)  # [name, name] pairs
+    # The transform that moves its surface (flow): its one rendered mesh's matrix when it has
+    # exactly one (that mesh may be animated below its root), else None (the root's).
+    mesh_to_world: np.ndarray | None = None
+
+    @property
+    def motion_matrix(self) -> np.ndarray:
+        return self.object_to_world if self.mesh_to_world is None else self.mesh_to_world
 
     def label(self, semantic_type: str) -> str | None:
         """The object's label of one type as one string ("mug" or "mug,cup"), or None."""
@@ -295,7 +312,7 @@ class FrameView:
 
     @classmethod
     def of(cls, frame: FrameData) -> FrameView:
-        poses = {i: o.object_to_world for i, o in frame.objects.items()}
+        poses = {i: o.motion_matrix for i, o in frame.objects.items()}
         return cls(frame.frame, frame.camera, poses, frame.passes["depth"], frame.passes["instance"])
 
 

@@ -280,14 +280,11 @@ class OutputFolder:
     def __init__(self, folder: Path, shard: tuple[int, int] | None = None):
         self.folder = Path(folder)
         self.lock = Lock(self.folder, shard)
-        self.created = False
 
     def open(self) -> None:
         """Create (if new), lock, mark and activate the folder. Call after inputs are validated."""
         check_folder(self.folder)
-        if not self.folder.exists():
-            self.folder.mkdir(parents=True)
-            self.created = True
+        self.folder.mkdir(parents=True, exist_ok=True)  # two runs may race here; the lock decides
         self.lock.acquire()
         activate(self.folder)
         if not is_dataset(self.folder):

@@ -14,6 +14,7 @@ import multiprocessing
 import os
 import threading
 import time
+from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,6 +54,14 @@ class RunOptions:
     # the render loop); threads where processes cannot be spawned (Blender's UI).
     worker_processes: bool | None = None  # None: processes when the machine has more than 4 cores
     worker_mode_used: str = ""  # what the run chose, for reports
+    # Long-lived render processes (headless.parallel): frames arrive lazily from a source
+    # (chunks handed out by the parent), each process logs to its own audit file, and
+    # the parent, not each process, merges the writers' outputs at the end.
+    frame_source: Iterable[int] | None = None
+    log_tag: str = ""  # audit/frames<tag>.jsonl; default: the shard's tag
+    finalize: bool = True
+    on_frame_done: Callable[[int], None] | None = None  # called once a frame is logged
+    lock_slot: tuple[int, int] | None = None  # (process, processes): its own folder lock
 
 
 @dataclass
@@ -97,6 +106,8 @@ def annotator_plan(config: Config) -> dict[str, dict]:
     """Annotators of the run: the configured ones, what the writers require, and the image
     of each thermal / NIR camera."""
     plan = dict(config.annotators)
+    if config.lidars:
+        plan.setdefault("lidar", {})
     for name in config.writers:
         for required in WRITERS[name].required_annotators:
             plan.setdefault(required, {})
@@ -186,9 +197,13 @@ class Recorder:
             frames = [f for f in frames if (f // self.clip_length) % count == index]
         return frames
 
-    def frames_to_render(self, done: dict[int, dict]) -> list[int]:
+    def frames_to_render(self, done: dict[int, dict]) -> list[int] | Iterable[int]:
         """Frames not finished yet; a clip with any unfinished frame is re-rendered whole
-        (motion, simulation and flow are continuous over a clip)."""
+        (motion, simulation and flow are continuous over a clip). With a frame source
+        (headless.parallel) the parent decides, in whole clips, and every frame given is
+        rendered."""
+        if self.options.frame_source is not None:
+            return iter(self.options.frame_source)
         frames = self.my_frames()
         k = self.clip_length
         unfinished_clips = {f // k for f in frames if f not in done}
@@ -225,12 +240,16 @@ class Recorder:
         """--resume of a run whose frames are all finished and whose manifest exists: nothing
         to do, and nothing is written (the dataset may be on read-only storage)."""
         audit_dir = self.options.output / audit.AUDIT_DIR
+        if self.options.frame_source is not None:  # frames arrive later: never complete up front
+            return False
         return bool(self.options.resume and set(self.my_frames()) <= set(done)) and any(
             audit_dir.glob(f"manifest{self.shard_tag}.json")
         )
 
     @property
     def shard_tag(self) -> str:
+        if self.options.log_tag:  # a render process of a parallel run: its own audit files
+            return self.options.log_tag
         shard = self.options.shard
         return f".shard{shard[0]:03d}of{shard[1]:03d}" if shard else ""
 
@@ -274,7 +293,7 @@ class Recorder:
         self.bind_scene_facts(built)
         plan = annotator_plan(cfg)
 
-        folder = output.OutputFolder(opts.output, opts.shard)
+        folder = output.OutputFolder(opts.output, opts.lock_slot or opts.shard)
         try:
             folder.open()
         except output.OutputError as e:
@@ -312,7 +331,8 @@ class Recorder:
         audit.write_json(audit_dir / "label_table.json", built.label_table.values)
         cameras = built.render_cameras
         audit.write_json(audit_dir / "cameras.json", cameras)
-        spec = SinkSpec(opts.output, plan, dict(cfg.writers), built.label_table, len(cameras) > 1)
+        several = len(cameras) + len(cfg.lidars) > 1  # a LiDAR has its own sub-folder too
+        spec = SinkSpec(opts.output, plan, dict(cfg.writers), built.label_table, several)
 
         unlabelled = unlabelled_objects(built.scene)
         labelled = [e for e in built.entities.values() if e.labels]
@@ -336,13 +356,19 @@ class Recorder:
         )
         steering = FrameSteering(cfg, built, targets, facts, capturer)
         self.result.device = capturer.device
+        caster = None
+        if cfg.lidars:
+            from .capture.lidar import LidarCaster
+
+            caster = LidarCaster(capturer, cfg.lidars, cfg.seed)
         shard_tag = self.shard_tag
         audit.write_json(
             audit_dir / f"environment{shard_tag}.json",
             audit.environment(capturer.device, {"shard": opts.shard, "frames": [opts.frames.start, opts.frames.stop]}),
         )
         frame_log = audit.FrameLog(audit_dir / f"frames{shard_tag}.jsonl")
-        progress = Progress(len(frames))
+        progress = Progress(len(frames) if isinstance(frames, list) else 0)
+        written: list[int] = []
         stages = {"sample": 0.0, "apply": 0.0, "render": 0.0, "annotate": 0.0, "write": 0.0}
         stage_lock = threading.Lock()
         slots = threading.BoundedSemaphore(opts.max_pending_frames or 2 * opts.write_workers)
@@ -380,6 +406,9 @@ class Recorder:
                     stages["write"] += record["seconds"]["write"]
                 record["finished_unix"] = time.time()
                 frame_log.append(record)
+                written.append(record["frame"])
+                if opts.on_frame_done is not None:
+                    opts.on_frame_done(record["frame"])
                 for text in warnings:
                     self.warn(text)
                 self._advance(progress)
@@ -396,11 +425,16 @@ class Recorder:
                 self._flush_warnings()
                 if self._cancel.is_set() or errors:
                     break
-                record = {"frame": f, "seed": cfg.seed, "seconds": {}, "started_unix": time.time()}
+                record = {"frame": f, "seed": cfg.seed, "seconds": {}, "cpu_seconds": {}, "started_unix": time.time()}
                 clip, i = clip_of(f, clip_len)
                 if clip_len > 1:
                     record.update(clip=clip, clip_frame=i)
                 captured = steering.make_frame(f, record, player, clip_len)
+                if caster is not None:
+                    t_scan = time.perf_counter()
+                    captured += caster.scan(f, captured[0].objects)
+                    record["seconds"]["render"] += time.perf_counter() - t_scan  # LiDAR rays: the render stage
+                record["rss_mb"] = audit.current_rss_mb()
                 if self._cancel.is_set():
                     # Cancelled while rendering (Ctrl-C also makes Cycles stop early): the
                     # frame may be cut short, so it is not written and stays unfinished.
@@ -432,14 +466,15 @@ class Recorder:
         if errors:
             self._write_manifest_after_error(audit_dir, shard_tag, frames, errors[0])
             raise errors[0]
-        FrameSink(spec).finalize()
-        self.result.frames_written = sorted(set(audit.finished_frames(audit_dir)) & set(frames))
+        if opts.finalize:
+            FrameSink(spec).finalize()
+        self.result.frames_written = sorted(written)
         self.result.seconds = time.perf_counter() - t_start
         self.result.stage_seconds = stages
         audit.write_json(
             audit_dir / f"manifest{shard_tag}.json",
             {
-                "frames_requested": [opts.frames.start, opts.frames.stop],
+                "frames_requested": [opts.frames.start, opts.frames.stop] if opts.frame_source is None else "chunks",
                 "frames_written_this_run": self.result.frames_written,
                 "frames_skipped_as_done": self.result.frames_skipped,
                 "frames_finished_total": len(audit.finished_frames(audit_dir)),
@@ -543,23 +578,27 @@ class FrameSteering:
             tries = 1  # a clip's frames share their draws: one frame of it is not redrawn alone
         _clip, i = clip_of(f, clip_len)
         seconds = {"sample": 0.0, "apply": 0.0, "render": 0.0}
+        cpu = dict(seconds)  # CPU of this (the render loop's) thread; Cycles' threads not counted
         for attempt in range(tries):
-            t = time.perf_counter()
+            t, c0 = time.perf_counter(), time.thread_time()
             sampled = sample_frame(
                 cfg.seed, f, cfg.randomizers, self.targets, clip_len, cfg.sequence.fps, self.facts, attempt
             )
             for c in mine:
                 if not is_quota(c):
                     apply_overrides(sampled, c)
-            t1 = time.perf_counter()
+            t1, c1 = time.perf_counter(), time.thread_time()
             player.apply(i, sampled)
-            t2 = time.perf_counter()
+            t2, c2 = time.perf_counter(), time.thread_time()
             captured = self.capturer.capture_frame(f, self.cameras)
             for frame_data in captured:  # applied to RGB in the writers' workers
                 frame_data.image_ops = camera_image_ops(sampled, frame_data.camera.name)
             seconds["sample"] += t1 - t
             seconds["apply"] += t2 - t1
             seconds["render"] += time.perf_counter() - t2
+            cpu["sample"] += c1 - c0
+            cpu["apply"] += c2 - c1
+            cpu["render"] += time.thread_time() - c2
             by_camera = {c.camera.name: c for c in captured}
             misses = self._unmet_pixels(sampled, by_camera)
             cases = {
@@ -573,6 +612,7 @@ class FrameSteering:
                 break
         record["samples"] = sampled
         record["seconds"].update(seconds)
+        record.setdefault("cpu_seconds", {}).update(cpu)
         if tries > 1:
             record["attempt"] = attempt
             record["guarantees_met"] = met

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from . import output
 from .annotators import create_annotator
+from .audit import current_rss_mb
 from .frame import AnnotatedFrame, FrameData, LabelTable
 from .writers import create_writer
 from .writers.plugins import load_plugin_writers
@@ -45,7 +46,7 @@ class FrameSink:
 
     def process(self, captured: list[FrameData], record: dict) -> tuple[dict, list[str]]:
         """Annotate and write one frame (all cameras); return its log record and warnings."""
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.thread_time()
         annotated, warnings = [], []
         for frame in captured:
             annotators = {n: a for n, a in self.annotators.items() if frame.sensor in a.sensors}
@@ -64,12 +65,15 @@ class FrameSink:
                     sensor=frame.sensor,
                 )
             )
-        t1 = time.perf_counter()
+        t1, c1 = time.perf_counter(), time.thread_time()
         for frame in annotated:
             for w in self.writers:
                 if frame.sensor in w.sensors:
                     w.write(frame)
         record["seconds"].update(annotate=t1 - t, write=time.perf_counter() - t1)
+        # CPU seconds of this thread: what annotation and encoding cost, whatever else runs.
+        record.setdefault("cpu_seconds", {}).update(annotate=c1 - c, write=time.thread_time() - c1)
+        record["worker_rss_mb"] = current_rss_mb()
         return record, warnings
 
     def finalize(self) -> None:

@@ -806,11 +806,12 @@ def test_silhouettes_are_computed_once_per_frame(monkeypatch):
     cam = perspective()
     frame = make_frame(cam, occlusion_scene(cam))
     calls = []
-    real = sil.silhouette
-    monkeypatch.setattr(sil, "silhouette", lambda *a, **k: calls.append(1) or real(*a, **k))
+    real = sil.rasterize_many
+    monkeypatch.setattr(sil, "rasterize_many", lambda tris, *a: calls.append(len(tris)) or real(tris, *a))
     for name in ("bounding_box_2d_tight", "bounding_box_2d_loose", "bounding_box_3d", "occlusion"):
         annotate(name, frame)
-    assert len(calls) == len(frame.objects)
+    # Every object once, all in one batched pass.
+    assert calls == [len(frame.objects)]
 
 
 def test_amodal_mask_is_the_unoccluded_render_and_matches_boxes_and_occlusion():
@@ -857,3 +858,61 @@ def test_amodal_mask_holds_visible_pixels_the_silhouette_misses():
     assert mask[ys.min() - 1, xs.min()] and not ((inst == 2) & ~mask).any()
     assert info["info"]["occlusionRatio"][0] == 0.0
     assert info["info"]["bboxes"][0][1] == ys.min() - 1
+
+
+def test_keypoints_visibility_by_depth_test_outside_occluded_visible():
+    """Keypoints on a cube seen through a half wall: projected where the camera model puts
+    them; 2 when nothing is in front, 1 behind the wall (another object), 1 on the cube's
+    far side (the cube itself), 0 outside the image and behind the camera."""
+    cam = perspective()
+    cube = screen_box(2, "cube", cam, 80.0, 48.0, 1.0, 6.0)
+    wall = screen_quad(3, "wall", cam, -20.0, 64.0, -20.0, 120.0, 3.0)
+    centre = np.array([x_at(cam, 80.0, 6.0), y_at(cam, 48.0, 6.0), -6.0])
+    cube.keypoints = {
+        "front": (centre + [0, 0, 0.5]).tolist(),  # the face towards the camera
+        "back": (centre + [0, 0, -0.5]).tolist(),  # hidden by the cube itself
+        "hidden": [x_at(cam, 40.0, 5.5), y_at(cam, 48.0, 5.5), -5.5],  # behind the wall
+        "outside": [x_at(cam, 200.0, 6.0), 0.0, -6.0],
+        "behind": [0.0, 0.0, 1.0],
+    }
+    cube.skeleton = [["front", "back"]]
+    frame = make_frame(cam, [cube, wall])
+    out = annotate("keypoints", frame)
+    rows = {out["info"]["names"][2][r["index"]]: r for r in out["data"]}
+    assert out["info"]["skeletons"][2] == [[0, 1]]
+    # By hand: u = cx + f x / depth, v = cy - f y / depth (f = 100, cx, cy = 64, 48).
+    fx, fy = 64 + 100 * centre[0] / 5.5, 48 - 100 * centre[1] / 5.5
+    assert rows["front"]["x"] == pytest.approx(fx, abs=1e-4) and rows["front"]["y"] == pytest.approx(fy, abs=1e-4)
+    assert rows["front"]["depth"] == pytest.approx(5.5, abs=1e-6)
+    assert rows["hidden"]["x"] == pytest.approx(40.0, abs=1e-4)
+    flags = {name: int(r["visibility"]) for name, r in rows.items()}
+    assert flags == {"front": 2, "back": 1, "hidden": 1, "outside": 0, "behind": 0}
+    # The wall has no keypoints: no rows. A tolerance larger than the cube keeps "back" visible.
+    assert set(out["data"]["instanceId"].tolist()) == {2}
+    loose = annotate("keypoints", frame, depth_tolerance=2.0)
+    assert int(loose["data"][1]["visibility"]) == 2
+
+
+def test_object_pose_model_frame_keeps_scale_in_the_model():
+    """A scaled, rotated, moved box: the pose is rigid (a rotation), the model's vertices
+    carry the scale, and pose @ model vertex = the world vertex seen from the camera."""
+    from sdg_addon.annotators.pose import diameter
+
+    cam = perspective()
+    to_world = translate(0.3, -0.2, -6.0) @ rotate("z", 30) @ rotate("x", 20) @ scale(2.0, 1.0, 0.5)
+    box = box_object(2, "box", [-0.5] * 3, [0.5] * 3, to_world)
+    frame = make_frame(cam, [box])
+    out = annotate("object_pose", frame)
+    pose = out["data"][0]
+    assert np.allclose(pose[:3, :3] @ pose[:3, :3].T, np.eye(3), atol=1e-12)
+    model = out["info"]["models"]["box"]["vertices"].astype(np.float64)
+    assert np.allclose(np.sort(np.abs(model).max(axis=0)), [0.25, 0.5, 1.0], atol=1e-6)
+    world = np.unique(box.triangles.reshape(-1, 3).round(6), axis=0)
+    cv = world @ cam.world_to_camera_opencv[:3, :3].T + cam.world_to_camera_opencv[:3, 3]
+    placed = model @ pose[:3, :3].T + pose[:3, 3]
+    assert np.allclose(np.unique(placed.round(5), axis=0), np.unique(cv.round(5), axis=0), atol=1e-5)
+    assert out["info"]["diameter"][0] == pytest.approx(np.sqrt(2.0**2 + 1.0 + 0.25), rel=1e-6)
+    rng = np.random.default_rng(0)
+    cloud = rng.normal(size=(2000, 3))
+    exact = np.sqrt(((cloud[:, None] - cloud[None]) ** 2).sum(-1).max())
+    assert diameter(cloud) == pytest.approx(exact, rel=1e-3) and diameter(cloud) <= exact

@@ -193,3 +193,18 @@ def test_no_datablock_growth_per_frame(tmp_path):
         counts.append((len(d.meshes), len(d.materials), len(d.images), len(d.objects), len(d.textures)))
     assert len(counts) == 9  # after the build, then after each frame
     assert all(c == counts[2] for c in counts[2:]), counts
+
+
+def test_shards_make_the_same_frames_and_count_cases_over_all_shards(full_run, tmp_path):
+    param = tmp_path / "cases.toml"
+    param.write_text(SCENE)
+    out = tmp_path / "shards"
+    for shard in ("0/2", "1/2"):
+        assert main(["render", str(param), "--out", str(out), "--shard", shard, "--quiet"]) == 0
+    full, sharded = frame_log(full_run), frame_log(out)
+    assert sorted(sharded) == list(range(6))
+    for f in range(6):
+        assert sharded[f]["samples"] == full[f]["samples"] and sharded[f]["cases"] == full[f]["cases"]
+    last = json.loads((out / "audit" / "manifest.shard001of002.json").read_text())["cases"]
+    expected = json.loads((full_run / "audit" / "manifest.json").read_text())["cases"]
+    assert last == expected  # the last shard's manifest counts every shard's frames

@@ -3,6 +3,8 @@ display_transform() of the same render's linear Combined pass (within one level)
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -11,6 +13,8 @@ bpy = pytest.importorskip("bpy")
 from sdg_addon.capture.exr import read_multilayer_exr  # noqa: E402
 from sdg_addon.colour import display_transform  # noqa: E402
 from sdg_addon.compat import set_multilayer_exr  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.mark.parametrize("view", ["Standard", "AgX", "Filmic"])
@@ -43,3 +47,43 @@ def test_matches_blenders_colour_management(clean_bpy, tmp_path, view):
     assert theirs.shape == ours.shape
     assert np.abs(theirs - ours).max() <= 1
     assert theirs[..., :3].max() > 200  # the test covers bright values, not only darks
+
+
+def _transform_in_a_fresh_process(linear: np.ndarray, view: str, env: dict) -> np.ndarray:
+    """display_transform in a spawned interpreter that cannot import bpy (as the recorder's
+    worker processes): `bpy` is made unimportable there."""
+    import os
+    import subprocess
+    import sys
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as d:
+        np.save(f"{d}/in.npy", linear)
+        code = (
+            "import sys, numpy as np\n"
+            "class NoBpy:\n"
+            "    def find_spec(self, name, path=None, target=None):\n"
+            "        if name == 'bpy' or name.startswith('bpy.'):\n"
+            "            raise ModuleNotFoundError(\"No module named '_bpy'\")\n"
+            "sys.meta_path.insert(0, NoBpy())\n"
+            "from sdg_addon.colour import display_transform\n"
+            f"np.save('{d}/out.npy', display_transform(np.load('{d}/in.npy'), '{view}'))\n"
+        )
+        subprocess.run([sys.executable, "-c", code], check=True, env={**os.environ, **env}, cwd=ROOT)
+        return np.load(f"{d}/out.npy")
+
+
+@pytest.mark.parametrize("view", ["AgX", "Filmic"])
+def test_view_transforms_work_where_bpy_cannot_be_imported(clean_bpy, view):
+    """The recorder's workers are spawned processes without bpy: AgX and Filmic must work
+    there (they crashed with "No module named '_bpy'") and give what the main process gives,
+    which test_matches_blenders_colour_management ties to Blender's own PNG."""
+    from sdg_addon.blender_paths import ENV
+
+    rng = np.random.default_rng(0)
+    linear = np.concatenate([rng.uniform(0, 4, (6, 8, 3)), np.ones((6, 8, 1))], axis=-1).astype(np.float32)
+    here = display_transform(linear, view)
+    resources = bpy.utils.resource_path("LOCAL")
+    # As spawned by a render process (it passes Blender's folder on), and found on disk alone.
+    for env in ({ENV: resources}, {ENV: ""}):
+        assert np.array_equal(_transform_in_a_fresh_process(linear, view, env), here)

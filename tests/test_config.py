@@ -69,6 +69,9 @@ def test_default_preset_loads():
         "material",
         "material",
         "light",
+        "procedural_texture",
+        "procedural_texture",
+        "augment",
     ]
     assert cfg.randomizer_targets[5] == ["key"]  # one pattern as a string -> a list
     assert cfg.randomizers[1].options["surface"] == "table"
@@ -837,3 +840,24 @@ def test_thermal_randomizer_parameters(tmp_path):
     text += '[[randomizers]]\ntype = "thermal"\ntargets = "a"\ntemperature = 300\nemissivity = 1.5\n'
     [problem] = problems_of(write(tmp_path / "p.toml", text))
     assert problem.field == "randomizers[0].emissivity"
+
+
+@pytest.mark.parametrize(
+    ("size", "fields"),
+    [
+        ("width = 640\nheight = 512\n", set()),
+        ("width = 640\n", {"cameras[0].height"}),
+        ("height = 512\n", {"cameras[0].width"}),
+        ("width = 0\nheight = 512\n", {"cameras[0].width"}),
+        ("width = 65536\nheight = 1\n", set()),
+        ("width = 65537\nheight = 1\n", {"cameras[0].width"}),
+        ("width = 8193\nheight = 8192\n", {"cameras[0].width"}),  # too many pixels
+    ],
+)
+def test_a_camera_may_have_its_own_image_size(tmp_path, size, fields):
+    f = write(tmp_path / "p.toml", CAMERA + size)
+    if not fields:
+        cam = load_config(f).cameras[0]
+        assert [cam.width, cam.height] == [int(x.split("=")[1]) for x in size.splitlines()]
+    else:
+        assert {p.field for p in problems_of(f)} == fields

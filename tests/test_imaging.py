@@ -273,3 +273,20 @@ def test_the_appearance_example_preset_is_valid_and_needs_no_files():
     assert names == ["procedural_texture", "procedural_texture", "sky", "light", "sensor", "augment"]
     assert cfg.randomizers[1].interval == 4
     assert all(a.file is None for a in cfg.assets)
+
+
+def test_the_folder_listing_is_part_of_the_resolved_parameters(tmp_path):
+    from sdg_addon.config import load_config
+
+    (tmp_path / "tex").mkdir()
+    for name in ("b.png", "a.jpg"):
+        (tmp_path / "tex" / name).write_bytes(b"x")
+    param = tmp_path / "p.toml"
+    param.write_text(
+        '[[cameras]]\nname = "cam"\nlocation = [0, -2, 1]\n'
+        '[[randomizers]]\ntype = "texture"\ntargets = "ground"\nfolder = "tex"\n'
+    )
+    resolved = load_config(param).resolved()["randomizers"][0]
+    assert resolved["folder_files"] == ["a.jpg", "b.png"] and resolved["folder"] == "tex"
+    (tmp_path / "tex" / "c.png").write_bytes(b"x")  # a new file changes what frames pick
+    assert load_config(param).resolved()["randomizers"][0]["folder_files"] == ["a.jpg", "b.png", "c.png"]

@@ -390,6 +390,21 @@ def test_worker_processes_write_what_threads_write(tmp_path):
     assert coco[0] == coco[1]
 
 
+@pytest.mark.parametrize("view", ["AgX", "Filmic"])
+def test_view_transforms_in_worker_processes(tmp_path, view):
+    """AgX and Filmic (OpenColorIO) in spawned workers, which cannot import bpy: the run
+    finishes and its RGB equals the one made in worker threads."""
+    param = tiny_default(tmp_path, frames=1)
+    param.write_text(param.read_text().replace('view_transform = "Standard"', f'view_transform = "{view}"'))
+    outs = {}
+    for mode in ("threads", "processes"):
+        outs[mode] = tmp_path / mode
+        args = ["render", str(param), "--out", str(outs[mode]), "--worker-mode", mode, "--workers", "1", "--quiet"]
+        assert main(args) == 0
+    rgb = [np.array(Image.open(d / "rgb_0000.png")) for d in outs.values()]
+    assert np.array_equal(rgb[0], rgb[1]) and rgb[0].std() > 5
+
+
 def test_explicit_missing_device_is_a_clear_error(tmp_path, capsys):
     param = tmp_path / "s.toml"
     param.write_text(SPHERE_FILE)

@@ -96,3 +96,35 @@ def test_point_on_path_by_length():
     assert point_on_path(path, 0.25) == pytest.approx([1, 0, 0])
     assert point_on_path(path, 0.5) == pytest.approx([1, 1, 0])
     assert point_on_path(path, 1.0) == pytest.approx([1, 3, 0])
+
+
+def test_asset_pool_glob_is_validated(tmp_path):
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "a.glb").write_bytes(b"")
+    (tmp_path / "models" / "b.txt").write_text("")
+    base = '[[cameras]]\nname = "cam"\nlocation = [0, -2, 1]\n'
+
+    def load(text):
+        return config_from_dict(tomllib.loads(base + text), tmp_path / "p.toml")
+
+    cfg = load('[[assets]]\nname = "m"\nfiles = "models/*"\nlabel_from = "file"\n')
+    assert [Path(f).name for f in cfg.assets[0].pool_files] == ["a.glb"]  # not the .txt
+    assert cfg.assets[0].pool_labels == [{"class": ["a"]}]
+    with pytest.raises(ConfigError) as e:
+        load(
+            '[[assets]]\nname = "m"\nfiles = "nothing/*.glb"\n'
+            '[[assets]]\nname = "n"\nprimitive = "cube"\nfiles = "models/*"\n'
+            '[[assets]]\nname = "o"\nprimitive = "cube"\nlabel_from = "folder"\n'
+            '[[assets]]\nname = "p"\nfiles = "models/*.glb"\n'
+            '[[assets]]\nname = "p_000"\nprimitive = "cube"\n'
+        )
+    found = {p.field: p.expected for p in e.value.problems}
+    assert "a glob matching model files" in found["assets[0].files"]
+    assert "either primitive or files, not both" in found["assets[1].files"]
+    assert "asset pools only" in found["assets[2].label_from"]
+    assert "assets[3] has it" in found["assets[4].name"]  # the pool's first object is p_000
+
+
+def test_pool_randomizer_needs_k():
+    found = problems('[[randomizers]]\ntype = "pool"\ntargets = "mug"\n')
+    assert "how many" in found["randomizers[0].k"]

@@ -10,6 +10,7 @@ import pytest
 from sdg_addon.annotators.raster import (
     clip_triangles,
     rasterize,
+    rasterize_many,
     silhouette,
     silhouette_extent,
 )
@@ -281,6 +282,21 @@ def test_large_triangles_match_brute_force():
         t = tris[i : i + 1]
         np.testing.assert_array_equal(rasterize(t, 200, 150), ref_rasterize(t, 200, 150))
     np.testing.assert_array_equal(rasterize(tris, 200, 150), ref_rasterize(tris, 200, 150))
+
+
+def test_rasterize_many_equals_one_set_at_a_time():
+    # Several objects in one batched pass (silhouettes of a frame): each mask must be
+    # bitwise that object's own rasterization, big and small triangles, empty sets too.
+    rng = np.random.default_rng(5)
+    sets = [random_soup(rng, n, 60, 40, lattice=4, max_size=s) for n, s in ((50, 6.0), (30, 30.0), (80, 3.0))]
+    sets.insert(1, np.zeros((0, 3, 2)))
+    sets.append(rng.uniform([-60, -60], [120, 100], size=(3, 3, 2)))
+    got = rasterize_many(sets, 60, 40)
+    assert got.shape == (len(sets), 40, 60)
+    for k, tris in enumerate(sets):
+        np.testing.assert_array_equal(got[k], ref_rasterize(tris, 60, 40) if len(tris) else np.zeros((40, 60), bool))
+    assert got[0].any() and not got[1].any() and (got[0] != got[2]).any()
+    assert rasterize_many([], 60, 40).shape == (0, 40, 60)
 
 
 def test_triangle_covering_the_whole_image():

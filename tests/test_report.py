@@ -169,3 +169,21 @@ def test_report_opens_in_headless_chromium_and_shows_its_plots(two_datasets, tmp
     (tmp_path / "report" / "depth.png").unlink()
     dom = _dump_dom(browser, page)
     assert f'data-plots="loaded {n - 1} of {n}"' in dom and "1 plot(s) failed to load." in dom
+
+
+def test_report_shows_cases_and_quotas_of_the_manifest(two_datasets, tmp_path):
+    """Cases from audit/manifest.json: requested against made, unmet ones flagged."""
+    src = two_datasets[1]
+    copy = tmp_path / "copy"
+    shutil.copytree(src, copy, ignore=shutil.ignore_patterns("report", ".lock*", "*.lock"))
+    manifest = json.loads((copy / "audit" / "manifest.json").read_text())
+    manifest["cases"] = {
+        "dark": {"kind": "fixed", "requested": 2, "made": 2, "met": True, "frames": [0, 1]},
+        "crowded": {"kind": "quota", "requested": 3, "made": 1, "met": False, "frames": [2]},
+    }
+    (copy / "audit" / "manifest.json").write_text(json.dumps(manifest))
+    from sdg_addon.report import write_report
+
+    page = write_report(copy, tmp_path / "out").read_text()
+    assert '<td>dark</td><td>fixed</td><td>2</td><td>2</td><td><span class="ok">met</span>' in page
+    assert '<td>crowded</td><td>quota</td><td>3</td><td>1</td><td><span class="bad">not met</span>' in page

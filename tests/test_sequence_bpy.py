@@ -204,3 +204,41 @@ def test_three_shards_of_four_clips_equal_one_run_and_resume_rerenders_a_clip(tm
     # a frame range that cuts a clip is refused before anything is written
     assert main(["render", str(param), "--out", str(tmp_path / "cut"), "--frames", "1:4", "--quiet"]) == 2
     assert not (tmp_path / "cut").exists()
+
+
+def test_blend_animation_plays_and_flow_follows_it(tmp_path):
+    """A .blend asset's own keyframes play over a clip; flow and Cycles' vectors see them."""
+    import bpy
+
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    bpy.ops.mesh.primitive_cube_add(size=CUBE, location=(0, 0, 0))
+    cube = bpy.context.object
+    for frame, x in ((1, -0.3), (4, 0.3)):  # eased (Bezier) from -0.3 to 0.3 m
+        cube.location.x = x
+        cube.keyframe_insert("location", index=0, frame=frame)
+    action = cube.animation_data.action
+    curves = list(getattr(action, "fcurves", None) or [])  # Blender 4.x; 5.x: layered actions
+    for layer in getattr(action, "layers", []):
+        for strip in layer.strips:
+            for bag in strip.channelbags:
+                curves += list(bag.fcurves)
+    xs = [curves[0].evaluate(1 + i) for i in range(4)]  # scene frames of the clip's frames
+    assert xs[1] - xs[0] != xs[2] - xs[1]  # not a constant velocity
+    blend = tmp_path / "anim.blend"
+    bpy.data.libraries.write(str(blend), {cube}, fake_user=True)
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    text = BASE.format(frames=4, clip_length=4, motion="velocity = [0.0, 0.0, 0.0]")
+    text = text.replace('primitive = "cube"\nsize = 0.5', f'file = "{blend.as_posix()}"')
+    param = tmp_path / "anim.toml"
+    param.write_text(text)
+    out = tmp_path / "anim"
+    assert main(["render", str(param), "--out", str(out), "--quiet"]) == 0
+    params = json.loads((out / "clip_0000" / "camera_params_0000.json").read_text())
+    for i in range(3):
+        depth = load(out, 0, i, "distance_to_image_plane")
+        cube_px = np.isclose(depth, DEPTH, atol=1e-3)
+        assert cube_px.sum() > 50
+        fwd = load(out, 0, i, "forward_flow")
+        mv = load(out, 0, i, "motion_vectors")
+        assert np.abs(fwd[cube_px][:, 0] - params["fx"] * (xs[i + 1] - xs[i]) / DEPTH).max() < 0.1
+        assert np.abs(mv[..., 2:][cube_px] - fwd[cube_px]).max() < 0.01

@@ -49,10 +49,12 @@ netd = 0.0
 rig = "rgb"
 location = [0.0, 0.0, 0.0]
 [[cameras]]
-name = "ir_off"       # another pose on the same rig: extrinsics reproject
+name = "ir_off"       # another pose and image size on the same rig: extrinsics reproject
 sensor = "thermal"
 netd = 0.0
 rig = "rgb"
+width = 40
+height = 30
 location = [0.3, -0.1, 0.05]
 rotation = [2.0, 4.0, 3.0]
 [[cameras]]
@@ -175,6 +177,8 @@ def test_rig_extrinsics_reproject_a_point_to_the_same_pixel(plates):
     assert np.allclose(via_rig, (k @ direct[:3])[:2] / direct[2], atol=1e-4)
     # ... and the hot cube is there in the thermal image of that camera.
     kelvin = np.load(plates / "ir_off" / "thermal" / "thermal_0000.npy")
+    assert kelvin.shape == (30, 40) and ir["renderProductResolution"] == [40, 30]
+    assert rgb["renderProductResolution"] == [W, H] and ir["cx"] == 20.0
     ys, xs = np.nonzero(kelvin > 340.0)  # only the cube is that hot
     weight = kelvin[ys, xs] - 340.0
     assert len(xs) >= 2
@@ -350,3 +354,27 @@ def test_a_camera_randomizer_moves_the_rig_and_the_rigged_camera_follows(tmp_pat
     assert not np.allclose(poses[0], poses[1])  # the rig did move
     log = [json.loads(line) for line in (out / "audit" / "frames.jsonl").read_text().splitlines()]
     assert all(set(e["values"]) == {"rgb"} for rec in log for e in rec["samples"])
+
+
+def test_temperature_and_emissivity_from_custom_properties_of_a_blend(tmp_path):
+    """An artist's .blend: sdg_temperature on the object, sdg_emissivity on its material."""
+    import bpy
+
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    bpy.ops.mesh.primitive_plane_add(size=4.0)
+    plate = bpy.context.object
+    plate.name = "heater"
+    plate["sdg_temperature"] = 350.0
+    mat = bpy.data.materials.new("hot_paint")
+    mat["sdg_emissivity"] = 1.0  # the default 0.95 would read colder (a 250 K sky)
+    plate.data.materials.append(mat)
+    bpy.data.libraries.write(str(tmp_path / "heater.blend"), {plate}, fake_user=True)
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    text = head(1, "{ temperature = 250.0 }") + (
+        '[[cameras]]\nname = "ir"\nsensor = "thermal"\nnetd = 0.0\nlocation = [0, 0, 1]\nrotation = [0, 0, 0]\n'
+        '[[assets]]\nname = "heater"\nfile = "heater.blend"\n[annotators]\ncamera_params = {}\n'
+    )
+    (tmp_path / "b.toml").write_text(text)
+    assert main(["render", str(tmp_path / "b.toml"), "--out", str(tmp_path / "out"), "--quiet"]) == 0
+    kelvin = np.load(tmp_path / "out" / "thermal_0000.npy")
+    assert np.abs(kelvin - 350.0).max() < 0.01

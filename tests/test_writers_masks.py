@@ -10,6 +10,7 @@ import pytest
 
 from sdg_addon.writers.masks import (
     encode_rle,
+    encode_rle_ids,
     encode_rle_numpy,
     mask_polygon,
     mask_polygons,
@@ -45,6 +46,21 @@ def test_numpy_rle_equals_pycocotools():
         assert (
             encode_rle_numpy(m)["counts"] == mask_api.encode(np.asfortranarray(m.astype(np.uint8)))["counts"].decode()
         )
+
+
+def test_rle_of_every_id_in_one_pass_equals_pycocotools_per_mask():
+    # COCO's writer encodes all objects of a frame from the id map at once; each string
+    # must be exactly pycocotools' for that object's mask (ids touching the first and last
+    # pixel, absent ids, single-pixel images included).
+    rng = np.random.default_rng(1)
+    maps = [rng.integers(0, 5, size=(int(h), int(w))) for h, w in rng.integers(1, 25, size=(150, 2))]
+    maps += [np.full((3, 4), 2), np.array([[3]])]
+    for ids in maps:
+        got = encode_rle_ids(ids, [0, 1, 2, 3, 4, 9])
+        for i, rle in got.items():
+            theirs = mask_api.encode(np.asfortranarray((ids == i).astype(np.uint8)))
+            assert rle == {"size": list(theirs["size"]), "counts": theirs["counts"].decode("ascii")}
+    assert encode_rle_ids(maps[0], []) == {}
 
 
 def test_polygons_rasterize_back_to_the_mask_exactly():

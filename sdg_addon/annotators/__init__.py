@@ -12,6 +12,7 @@ from . import (  # noqa: F401  (registration)
     depth,
     flow,
     keypoints,
+    lidar,
     normals,
     occlusion,
     pointcloud,

@@ -15,8 +15,10 @@ The validity mask says where the point is seen in the other frame; `status` says
   4 no frame     the clip has no frame there (first frame: backward, last: forward): flow 0
 "Is what the other frame shows" = the other frame's instance id at the pixel containing
 the point is the same object and its depth agrees within `depth_tolerance` (relative).
-Flow is a rigid motion per object (entity root): parts moving relative to their root
-(armatures, shape keys) are not followed.
+Flow is a rigid motion per object: of its mesh when the object has one (also when that
+mesh is animated below the object's root, as parts of `.blend` assets are), else of its
+root; parts of several-mesh objects moving relative to each other, armatures and shape
+keys are not followed.
 """
 
 from __future__ import annotations
@@ -61,7 +63,7 @@ def geometric_flow(frame, key: str, depth_tolerance: float = 0.02) -> dict:
         if there is None:
             gone[k] = True  # hidden (or removed) in the other frame
             continue
-        deltas[k] = there @ np.linalg.inv(this.object_to_world)
+        deltas[k] = there @ np.linalg.inv(this.motion_matrix)
     d = deltas[which]
     moved = np.einsum("nij,nj->ni", d[:, :3, :3], points) + d[:, :3, 3]
     uv, z = other.camera.project(moved)

@@ -49,11 +49,28 @@ def rasterize(tri_px: np.ndarray, width: int, height: int) -> np.ndarray:
     Returns a bool (height, width) mask, True where a pixel centre lies inside any triangle
     (top-left tie rule, see the module docstring).
     """
-    w, h = int(width), int(height)
-    mask = np.zeros((h, w), dtype=bool)
     tri = np.asarray(tri_px, dtype=np.float64).reshape(-1, 3, 2)
+    return _rasterize(tri, np.zeros(tri.shape[0], dtype=np.int64), 1, width, height)[0]
+
+
+def rasterize_many(tri_px_list: list[np.ndarray], width: int, height: int) -> np.ndarray:
+    """The masks of several triangle sets at once: (len(list), height, width) bool, mask k
+    exactly rasterize(tri_px_list[k]). One pass over all triangles instead of one per set
+    (the per-call overhead dominates for many small objects); same arithmetic per triangle,
+    so the masks are bitwise those of rasterize()."""
+    tris = [np.asarray(t, dtype=np.float64).reshape(-1, 3, 2) for t in tri_px_list]
+    if not tris:
+        return np.zeros((0, int(height), int(width)), dtype=bool)
+    label = np.repeat(np.arange(len(tris), dtype=np.int64), [t.shape[0] for t in tris])
+    return _rasterize(np.concatenate(tris), label, len(tris), width, height)
+
+
+def _rasterize(tri: np.ndarray, label: np.ndarray, n_masks: int, width: int, height: int) -> np.ndarray:
+    """(n_masks, h, w) masks; triangle t is drawn into mask label[t]."""
+    w, h = int(width), int(height)
+    masks = np.zeros((n_masks, h, w), dtype=bool)
     if tri.shape[0] == 0 or w <= 0 or h <= 0:
-        return mask
+        return masks
     # Coordinates as contiguous (3, N) arrays: x[k], y[k] are vertex k of every triangle.
     x = np.ascontiguousarray(tri[:, :, 0].T)
     y = np.ascontiguousarray(tri[:, :, 1].T)
@@ -68,8 +85,9 @@ def rasterize(tri_px: np.ndarray, width: int, height: int) -> np.ndarray:
     keep = (j_lo <= j_hi) & (i_lo <= i_hi)
     keep &= np.isfinite(x).all(axis=0) & np.isfinite(y).all(axis=0)
     if not keep.any():
-        return mask
+        return masks
     x, y = x[:, keep], y[:, keep]
+    base = label[keep] * (h * w)  # offset of each triangle's mask in the flat array
     j_lo, j_hi = j_lo[keep].astype(np.int64), j_hi[keep].astype(np.int64)
     i_lo, i_hi = i_lo[keep].astype(np.int64), i_hi[keep].astype(np.int64)
 
@@ -77,11 +95,11 @@ def rasterize(tri_px: np.ndarray, width: int, height: int) -> np.ndarray:
         coef, ok = _edge_functions(x, y)
     if not ok.all():
         coef = coef[:, :, ok]
-        j_lo, j_hi, i_lo, i_hi = j_lo[ok], j_hi[ok], i_lo[ok], i_hi[ok]
+        j_lo, j_hi, i_lo, i_hi, base = j_lo[ok], j_hi[ok], i_lo[ok], i_hi[ok], base[ok]
     if coef.shape[2] == 0:
-        return mask
+        return masks
 
-    flat = mask.reshape(-1)
+    flat = masks.reshape(-1)
     nw = j_hi - j_lo + 1
     nh = i_hi - i_lo + 1
     bw = np.minimum(_BUCKETS[np.searchsorted(_BUCKETS, nw)], w)
@@ -94,7 +112,7 @@ def rasterize(tri_px: np.ndarray, width: int, height: int) -> np.ndarray:
         for r0 in range(int(i_lo[t]), int(i_hi[t]) + 1, rows):
             r1 = min(r0 + rows, int(i_hi[t]) + 1)
             s = slice(t, t + 1)
-            _cover(flat, w, coef[:, :, s], j_lo[s], np.array([r0]), int(nw[t]), r1 - r0)
+            _cover(flat, w, coef[:, :, s], j_lo[s], np.array([r0]), int(nw[t]), r1 - r0, base[s])
 
     # Small triangles: batched by bucketed bbox size. The candidate block is shifted left/up
     # where needed so that it stays inside the image (it still contains the whole bbox).
@@ -113,8 +131,8 @@ def rasterize(tri_px: np.ndarray, width: int, height: int) -> np.ndarray:
             step = max(1, _CHUNK // (gw * gh))
             for c0 in range(0, idx.size, step):
                 c = slice(c0, c0 + step)
-                _cover(flat, w, coef[:, :, idx[c]], j0[c], i0[c], gw, gh)
-    return mask
+                _cover(flat, w, coef[:, :, idx[c]], j0[c], i0[c], gw, gh, base[idx[c]])
+    return masks
 
 
 def _edge_functions(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -154,11 +172,11 @@ def _edge_functions(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarra
     return np.stack([a_coef, b_coef, c_coef, thr]), ok
 
 
-def _cover(flat, w, coef, j0, i0, bw, bh):
+def _cover(flat, w, coef, j0, i0, bw, bh, base):
     """Mark pixel centres inside each of T triangles, testing a bh x bw block per triangle.
 
     coef: (4, 3, T) from _edge_functions. The blocks (rows i0 .. i0 + bh - 1, columns
-    j0 .. j0 + bw - 1) must lie inside the image.
+    j0 .. j0 + bw - 1) must lie inside the image; base (T,) offsets each triangle's mask.
     """
     t = coef.shape[2]
     px = j0[:, None] + (np.arange(bw) + 0.5)  # (T, bw), exact
@@ -177,7 +195,7 @@ def _cover(flat, w, coef, j0, i0, bw, bh):
             np.greater_equal(e, thr_k[:, :, None], out=ok)
             inside &= ok
     tt, r, c = np.nonzero(inside)
-    flat[(i0[tt] + r) * w + (j0[tt] + c)] = True
+    flat[base[tt] + (i0[tt] + r) * w + (j0[tt] + c)] = True
 
 
 def clip_triangles(tri: np.ndarray, dist: np.ndarray) -> np.ndarray:

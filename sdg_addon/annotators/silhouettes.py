@@ -16,7 +16,7 @@ import math
 import numpy as np
 
 from ..frame import FrameData
-from .raster import project_triangles, rasterize, silhouette
+from .raster import project_triangles, rasterize, rasterize_many
 
 # Extended-canvas budget for truncation, in pixels: max(_CANVAS_FACTOR * W * H, _CANVAS_MIN).
 # Projections that need more are rasterized at a reduced scale (see truncation_ratio).
@@ -24,6 +24,8 @@ _CANVAS_FACTOR = 4
 _CANVAS_MIN = 1 << 20
 # Instance ids up to this value are counted with direct bincounts; larger ones are compacted.
 _DIRECT_IDS = 1 << 10
+# Silhouettes are rasterized in batches of at most this many mask bytes.
+_BATCH_BYTES = 64 << 20
 
 
 def _triangles(frame: FrameData, instance_id: int) -> np.ndarray:
@@ -37,13 +39,24 @@ def _triangles(frame: FrameData, instance_id: int) -> np.ndarray:
 
 
 def full_silhouette(frame: FrameData, instance_id: int) -> np.ndarray:
-    """(H, W) bool: pixels whose centre the object covers, ignoring everything in front."""
+    """(H, W) bool: pixels whose centre the object covers, ignoring everything in front.
+
+    The first call of a frame rasterizes every object with geometry in one batched pass
+    (rasterize_many: bitwise the per-object masks, without 30 separate passes)."""
     cache = frame.cache.setdefault("silhouettes", {})
     mask = cache.get(instance_id)
     if mask is None:
-        tris = _triangles(frame, instance_id)
-        mask = silhouette(frame.camera, tris) if len(tris) else np.zeros((frame.height, frame.width), bool)
-        cache[instance_id] = mask
+        _triangles(frame, instance_id)  # a clear error if the capture exported no geometry
+        # Labelled objects are the ones boxes and occlusion ask about; an unlabelled one
+        # (a ground plane filling the image) is rasterized only when asked for.
+        todo = [i for i, o in frame.objects.items() if o.triangles is not None and o.labels and i not in cache]
+        todo = todo if instance_id in todo else [instance_id, *todo]
+        group = max(1, _BATCH_BYTES // max(1, frame.height * frame.width))
+        for k in range(0, len(todo), group):
+            ids = todo[k : k + group]
+            masks = rasterize_many([projected_triangles(frame, i) for i in ids], frame.width, frame.height)
+            cache.update(zip(ids, masks))
+        mask = cache[instance_id]
     return mask
 
 

@@ -7,7 +7,6 @@ sys.path in module mode).
 
 from __future__ import annotations
 
-import os
 import sys
 
 import numpy as np
@@ -20,9 +19,9 @@ def _oiio():
     try:
         import OpenImageIO
     except ImportError:
-        import bpy
+        from ..blender_paths import bundled_site_packages  # no bpy: workers use this too
 
-        site = os.path.join(bpy.utils.resource_path("LOCAL"), "python", "lib", "python3.11", "site-packages")
+        site = str(bundled_site_packages())
         if site not in sys.path:
             sys.path.append(site)
         import OpenImageIO

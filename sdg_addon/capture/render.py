@@ -25,11 +25,12 @@ import bpy
 import numpy as np
 from mathutils import Matrix
 
+from ..blender_paths import remember_resources
 from ..compat import set_multilayer_exr
 from ..config.schema import RenderSettings
 from ..frame import Camera, FrameData, SceneObject
 from ..scene.base import render_view_layer
-from ..scene.build import BuiltScene
+from ..scene.build import RESOLUTION_PROP, BuiltScene
 from ..scene.instancing import renders
 from ..scene.keypoints import entity_keypoints
 from ..sensors import SensorSpec
@@ -84,12 +85,22 @@ def _pid_alive(pid: int) -> bool:
 def configure_cycles(scene, render: RenderSettings, passes: set[str]) -> dict:
     """Set engine, sampling, output format and passes; return the device chosen."""
     scene.render.engine = "CYCLES"
+    remember_resources()  # worker processes find Blender's colour config without bpy
     device = select_device(scene, render.device)
     c = scene.cycles
     c.samples = render.samples
     c.use_adaptive_sampling = False
     c.use_denoising = render.denoise
+    if render.denoise:
+        set_denoiser(c, render.denoiser, device)
     c.max_bounces = render.max_bounces
+    c.diffuse_bounces = render.diffuse_bounces
+    c.glossy_bounces = render.glossy_bounces
+    c.transmission_bounces = render.transmission_bounces
+    c.volume_bounces = render.volume_bounces
+    c.transparent_max_bounces = render.transparent_bounces
+    c.use_light_tree = render.light_tree
+    c.caustics_reflective = c.caustics_refractive = render.caustics
     scene.render.resolution_x, scene.render.resolution_y = render.width, render.height
     scene.render.resolution_percentage = 100
     scene.render.pixel_aspect_x = scene.render.pixel_aspect_y = 1.0
@@ -118,6 +129,20 @@ def configure_cycles(scene, render: RenderSettings, passes: set[str]) -> dict:
     s.exr_codec = "NONE"  # fastest; the file lives for milliseconds
     scene.render.use_file_extension = False
     return device
+
+
+def set_denoiser(cycles, denoiser: str, device: dict) -> None:
+    """OIDN (on the GPU where Cycles can) or OptiX; OptiX without an NVIDIA GPU is an error."""
+    name = {"oidn": "OPENIMAGEDENOISE", "optix": "OPTIX"}[denoiser.lower()]
+    try:
+        cycles.denoiser = name
+    except TypeError:
+        raise ValueError(
+            f"render.denoiser = {denoiser!r}: this Cycles has no {name} denoiser here "
+            f"(device {device.get('type')}); use 'oidn'"
+        ) from None
+    if name == "OPENIMAGEDENOISE" and hasattr(cycles, "denoising_use_gpu"):
+        cycles.denoising_use_gpu = device.get("type") != "CPU"
 
 
 def data_layer(scene, render: RenderSettings, passes: set[str]):
@@ -153,12 +178,21 @@ def _mirror_collections(src, dst) -> None:
             _mirror_collections(child, other)
 
 
+def camera_resolution(scene, cam_obj) -> tuple[int, int]:
+    """A camera's own image size (custom property, from `width`/`height` of [[cameras]]),
+    else the render's."""
+    own = cam_obj.get(RESOLUTION_PROP)
+    if own is not None:
+        return int(own[0]), int(own[1])
+    return scene.render.resolution_x, scene.render.resolution_y
+
+
 def camera_info(scene, cam_obj, sensor_kind: str = "visible") -> Camera:
     """A Camera (intrinsics and pose) from a Blender camera object, as Cycles renders it.
 
     A camera parented to another camera is rigged to it: its pose relative to that camera
     (the rig's extrinsics) is reported too."""
-    w, h = scene.render.resolution_x, scene.render.resolution_y
+    w, h = camera_resolution(scene, cam_obj)
     data = cam_obj.data
     fit = data.sensor_fit
     if fit == "AUTO":
@@ -206,6 +240,15 @@ def camera_info(scene, cam_obj, sensor_kind: str = "visible") -> Camera:
     )
 
 
+def _single_mesh_matrix(entity) -> np.ndarray | None:
+    """The world matrix of an entity's one rendered mesh (None for several: the root's
+    transform then moves them all, for flow)."""
+    meshes = [m for m in entity.meshes if renders(m)]
+    if len(meshes) != 1 or meshes[0] == entity.root:
+        return None
+    return np.array(meshes[0].matrix_world, dtype=np.float64)
+
+
 class Capturer:
     """Renders cameras of a built scene and returns FrameData."""
 
@@ -238,14 +281,16 @@ class Capturer:
         scene.camera = cam_obj
         path = os.path.join(self.tmp_dir, "render.exr")
         scene.render.filepath = path
-        if sensor == "visible":
+        default = scene.render.resolution_x, scene.render.resolution_y
+        scene.render.resolution_x, scene.render.resolution_y = camera_resolution(scene, cam_obj)
+        try:
+            if sensor != "visible":
+                self.sensor_render.begin(sensor, cam_obj.name)
             bpy.ops.render.render(write_still=True)
-        else:
-            self.sensor_render.begin(sensor, cam_obj.name)
-            try:
-                bpy.ops.render.render(write_still=True)
-            finally:
-                self.sensor_render.end()
+        finally:
+            self.sensor_render.end()
+            # Outside a render the scene keeps the run's size (cameras without their own).
+            scene.render.resolution_x, scene.render.resolution_y = default
         layers = read_view_layers(path)
         os.unlink(path)
         out: dict[str, np.ndarray] = {}
@@ -290,6 +335,7 @@ class Capturer:
                 triangles=tris,
                 keypoints=keypoints,
                 skeleton=skeleton,
+                mesh_to_world=_single_mesh_matrix(e),
             )
         return objects
 

@@ -90,8 +90,9 @@ MISSING = _Missing()
 
 
 def _printable(text: str) -> str:
-    """Control characters escaped, so one problem stays one line."""
-    return "".join(c if 32 <= ord(c) != 127 else repr(c)[1:-1] for c in text)
+    """Control and other unprintable characters escaped (\x85 and \u2028 end lines too),
+    so one problem stays one line."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def _show(value: object) -> str:

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from ..annotators import ANNOTATORS
+from ..annotators.lidar import PRESETS as LIDAR_PRESETS
 from ..labels.rules import DEFAULT_SUFFIX, SCOPES, NameRule
 from ..sampling.cases import CASE_FIELDS, CaseSpec
 from ..sampling.distributions import (
@@ -92,7 +93,22 @@ RENDER_FIELDS = (
         choices=VIEW_TRANSFORMS,
     ),
     Field("film_transparent", "bool", False, "transparent background in RGB (alpha 0 where the world shows)"),
-    Field("max_bounces", "int", 8, "Cycles light path bounces", low=0),
+    Field("max_bounces", "int", 8, "Cycles light path bounces in total (caps the per-type limits)", low=0),
+    Field("diffuse_bounces", "int", 3, "bounces off diffuse surfaces (indirect light, colour bleeding)", low=0),
+    Field("glossy_bounces", "int", 4, "bounces off glossy surfaces (metal, reflections of reflections)", low=0),
+    Field("transmission_bounces", "int", 8, "bounces through glass and other transmissive surfaces", low=0),
+    Field("volume_bounces", "int", 0, "scattering events in volumes (smoke, fog)", low=0),
+    Field("transparent_bounces", "int", 8, "transparent (alpha) surfaces a ray passes before it stops", low=0),
+    Field("light_tree", "bool", True, "Cycles light tree: sample the lights that matter at each point"),
+    Field("caustics", "bool", False, "reflective and refractive caustics (light focused by glass or mirrors)"),
+    Field(
+        "denoiser",
+        "choice",
+        "oidn",
+        "denoiser when `denoise = true`: `oidn` (Open Image Denoise, any device) or `optix` (NVIDIA GPUs)",
+        choices=("oidn", "optix"),
+        fold_case=True,
+    ),
     Field("persistent_data", "bool", True, "keep render data between frames (faster; leave on)"),
     Field("threads", "int", 0, "CPU threads, `0` = all", low=0),
     Field(
@@ -315,6 +331,26 @@ CAMERA_FIELDS = (
         choices=SENSOR_KINDS,
     ),
     Field(
+        "width",
+        "int",
+        None,
+        "image width of this camera in pixels (with `height`; e.g. a 640 x 512 thermal camera beside a larger RGB one)",
+        low=1,
+        high=MAX_RESOLUTION,
+        nullable=True,
+        default_text="`render.width`",
+    ),
+    Field(
+        "height",
+        "int",
+        None,
+        "image height of this camera in pixels (with `width`)",
+        low=1,
+        high=MAX_RESOLUTION,
+        nullable=True,
+        default_text="`render.height`",
+    ),
+    Field(
         "rig",
         "str",
         None,
@@ -422,6 +458,23 @@ ASSET_FIELDS = (
         nullable=True,
         default_text="–",
     ),
+    Field(
+        "files",
+        "str",
+        None,
+        "an asset pool: a glob of model files (`assets/mugs/*.glb`, `**` for sub-folders), relative to the "
+        "file naming it; each file is loaded once and is its own object `NAME_000`, `NAME_001`, ... (sorted by path)",
+        nullable=True,
+        default_text="–",
+    ),
+    Field(
+        "label_from",
+        "choice",
+        "labels",
+        "asset pools: each member's `class` label from `labels` (all alike), its `folder` name or its `file` "
+        "name (without extension)",
+        choices=("labels", "folder", "file"),
+    ),
     Field("objects", "str", "*", "glob: which mesh objects of the file to take (by object name)"),
     Field("labels", "labels", {}, 'semantic labels of every copy, e.g. `{ class = "mug" }`', default_text="`{}`"),
     Field("count", "int", 1, "number of copies (all assets together at most 10000 objects)", low=1, high=MAX_COUNT),
@@ -474,7 +527,133 @@ ASSET_FIELDS = (
         default_text="`[]`",
     ),
 )
-AssetSpec = section_class("AssetSpec", ASSET_FIELDS)
+AssetSpec = section_class(
+    "AssetSpec",
+    ASSET_FIELDS,
+    extra=(
+        ("pool_files", list, field(default_factory=list)),  # asset pools: the files, resolved and sorted
+        ("pool_labels", list, field(default_factory=list)),  # ... and each one's labels
+    ),
+)
+MAX_POOL_FILES = 10000
+
+
+def object_names(a) -> list[str]:
+    """The objects an asset entry makes: NAME, or NAME_000 .. for copies and pool members."""
+    n = a.count * max(1, len(a.pool_files))
+    return [a.name] if n == 1 and not a.pool_files else [f"{a.name}_{k:03d}" for k in range(n)]
+
+
+LIDAR_MODELS = ("spinning", "solid_state")
+LIDAR_FIELDS = (
+    Field("name", "name", "", "unique among cameras, lights, assets and LiDARs; its output sub-folder", required=True),
+    Field(
+        "preset",
+        "choice",
+        "spinning_64",
+        "starting values of the fields below (each can still be given): 16/32/64/128-channel spinning "
+        "sensors or a 120° solid-state one (docs/annotators.md lists them)",
+        choices=tuple(LIDAR_PRESETS),
+    ),
+    Field(
+        "model",
+        "choice",
+        None,
+        "`spinning` (a sweep of columns) or `solid_state` (a fixed grid)",
+        choices=LIDAR_MODELS,
+        nullable=True,
+        default_text="from the preset",
+    ),
+    Field(
+        "channels",
+        "int",
+        None,
+        "rows of rays (rings), top first",
+        low=1,
+        high=1024,
+        nullable=True,
+        default_text="from the preset",
+    ),
+    Field(
+        "fov_up",
+        "float",
+        None,
+        "elevation of the top channel, degrees",
+        low=-90,
+        high=90,
+        nullable=True,
+        default_text="from the preset",
+    ),
+    Field(
+        "fov_down",
+        "float",
+        None,
+        "elevation of the bottom channel, degrees",
+        low=-90,
+        high=90,
+        nullable=True,
+        default_text="from the preset",
+    ),
+    Field(
+        "horizontal_fov",
+        "float",
+        None,
+        "degrees swept (spinning: 360) or spanned (solid state)",
+        low=0,
+        strict_low=True,
+        high=360,
+        nullable=True,
+        default_text="360 (solid_state: 120)",
+    ),
+    Field(
+        "columns",
+        "int",
+        None,
+        "rays per channel over the horizontal field of view (azimuth steps)",
+        low=1,
+        high=65536,
+        nullable=True,
+        default_text="from the preset",
+    ),
+    Field("min_range", "float", 0.5, "returns nearer than this are dropped, metres", low=0),
+    Field(
+        "max_range",
+        "float",
+        None,
+        "returns farther than this are dropped, metres",
+        low=0,
+        strict_low=True,
+        high=MAX_COORD,
+        nullable=True,
+        default_text="from the preset",
+    ),
+    Field("range_noise", "float", 0.0, "standard deviation of Gaussian range noise, metres (0: exact)", low=0),
+    Field("dropout", "float", 0.0, "probability that a return is lost", low=0, high=1),
+    Field(
+        "mount",
+        "str",
+        "",
+        'name of a camera or object the sensor rides on (`""`: the world). On a camera, the sensor '
+        "looks where the camera looks (x forward = camera −Z, z up = camera +Y)",
+    ),
+    Field(
+        "location",
+        "vec3",
+        [0.0, 0.0, 0.0],
+        "offset in the mount's frame (or world position), metres",
+        low=-MAX_COORD,
+        high=MAX_COORD,
+    ),
+    Field(
+        "rotation",
+        "vec3",
+        [0.0, 0.0, 0.0],
+        "XYZ Euler degrees in the mount's frame (sensor x forward, z up)",
+        low=-360,
+        high=360,
+    ),
+)
+LidarSpec = section_class("LidarSpec", LIDAR_FIELDS)
 
 GROUND_FIELDS = (
     Field("enabled", "bool", True, "whether the ground plane exists (also `ground = true` / `false`)"),
@@ -513,13 +692,14 @@ SEQUENCE_FIELDS = (
         strict_low=True,
     ),
     Field(
-        "play_animation",
-        "bool",
-        False,
-        "play the scene's own animation (keyframes, drivers, rigid-body simulation): frame i of a clip "
-        "shows scene frame `start_frame + i`",
+        "start_frame",
+        "int",
+        1,
+        "scene frame shown by the first frame of every clip: frame i of a clip shows scene frame "
+        "`start_frame + i`, so the scene's own animation (keyframes, drivers, armatures of `.blend` assets) plays",
+        low=-1048574,
+        high=1048574,
     ),
-    Field("start_frame", "int", 1, "scene frame shown by the first frame of every clip", low=-1048574, high=1048574),
     Field(
         "folders",
         "choice",
@@ -539,6 +719,7 @@ DECLARED_SECTIONS = {
     "scene.world": WORLD_FIELDS,
     "cameras": CAMERA_FIELDS,
     "lights": LIGHT_FIELDS,
+    "lidars": LIDAR_FIELDS,
     "assets": ASSET_FIELDS,
     "label_rules": LABEL_RULE_FIELDS,
     "sequence": SEQUENCE_FIELDS,
@@ -563,6 +744,7 @@ class Config:
     sequence: SequenceSettings = field(default_factory=SequenceSettings)
     cameras: list[CameraSpec] = field(default_factory=list)
     lights: list[LightSpec] = field(default_factory=list)
+    lidars: list[LidarSpec] = field(default_factory=list)
     assets: list[AssetSpec] = field(default_factory=list)
     randomizers: list[RandomizerSpec] = field(default_factory=list)
     randomizer_targets: list[list[str]] = field(default_factory=list)  # glob patterns
@@ -583,6 +765,7 @@ class Config:
                 **r.options,
                 "trigger": r.trigger,
                 "interval": r.interval,
+                **r.resolved_extra(),
             }
             for r, t in zip(self.randomizers, self.randomizer_targets)
         ]
@@ -593,10 +776,11 @@ class Config:
         """Declared label values per type: [labels] first, then assets in file order."""
         order = {t: list(v) for t, v in self.labels.items()}
         for spec in [*self.assets, self.ground]:
-            for t, values in spec.labels.items():
-                key = ",".join(values)
-                if key not in order.setdefault(t, []):
-                    order[t].append(key)
+            for labels in getattr(spec, "pool_labels", None) or [spec.labels]:
+                for t, values in labels.items():
+                    key = ",".join(values)
+                    if key not in order.setdefault(t, []):
+                        order[t].append(key)
         return order
 
     def kelvin(self, value: float | None) -> float | None:
@@ -738,6 +922,7 @@ def config_from_dict(data: dict, path: Path, problems: Problems | None = None, o
     if not cfg.cameras and not cfg.base.blend and not open_scene and isinstance(data.get("cameras", []), list):
         problems.add("cameras", data.get("cameras", MISSING), "at least one [[cameras]] entry (or a [scene] blend)")
     cfg.lights = [_light(v, t, join("lights", i)) for i, t in enumerate(v.array(data, "lights"))]
+    cfg.lidars = [_lidar(v, t, join("lidars", i)) for i, t in enumerate(v.array(data, "lidars"))]
 
     assets = [(a, join("assets", i), path) for i, a in enumerate(v.array(data, "assets"))]
     if "asset_list" in data:
@@ -792,6 +977,7 @@ TOP_LEVEL_KEYS = (
     "scene",
     "cameras",
     "lights",
+    "lidars",
     "assets",
     "asset_list",
     "randomizers",
@@ -900,7 +1086,32 @@ def _camera(v: _Reader, t, p: str) -> CameraSpec:
         c.look_at, c.rotation = None, c.rotation if c.rotation is not None else [0.0, 0.0, 0.0]
     if c.clip_end <= c.clip_start:
         v.problems.add(join(p, "clip_end"), c.clip_end, f"a value > clip_start ({c.clip_start})")
+    if (c.width is None) != (c.height is None):
+        missing = "height" if c.height is None else "width"
+        v.problems.add(join(p, missing), MISSING, "width and height together (this camera's image size), or neither")
+    elif c.width is not None and c.width * c.height > MAX_PIXELS:
+        v.problems.add(join(p, "width"), [c.width, c.height], f"at most {MAX_PIXELS} pixels (8192 x 8192)")
     return c
+
+
+def _lidar(v: _Reader, t, p: str) -> LidarSpec:
+    """A LiDAR: the preset's values for every field the table leaves out."""
+    if not v.is_table(t, p):
+        return LidarSpec(name=p)
+    s = read_section(v.problems, t, p, LIDAR_FIELDS, LidarSpec(name=p))
+    preset = {"horizontal_fov": 360.0, **LIDAR_PRESETS[s.preset]}
+    for key in ("model", "channels", "horizontal_fov", "columns", "max_range"):
+        if getattr(s, key) is None:
+            setattr(s, key, preset[key])
+    if s.fov_down is None:
+        s.fov_down = preset["vertical_fov"][0]
+    if s.fov_up is None:
+        s.fov_up = preset["vertical_fov"][1]
+    if s.fov_down > s.fov_up:
+        v.problems.add(join(p, "fov_down"), s.fov_down, f"at most fov_up ({s.fov_up})")
+    if s.min_range >= s.max_range:
+        v.problems.add(join(p, "min_range"), s.min_range, f"less than max_range ({s.max_range})")
+    return s
 
 
 def _check_sensors(cfg: Config, problems: Problems) -> None:
@@ -985,11 +1196,16 @@ def _asset(v: _Reader, t, p: str, base: Path) -> AssetSpec:
     if not v.is_table(t, p):
         return AssetSpec(name=p)
     a = read_section(v.problems, t, p, ASSET_FIELDS, AssetSpec(name=p))
-    has_prim, has_file = "primitive" in t, "file" in t
-    if has_prim and has_file:
-        v.problems.add(join(p, "file"), t["file"], "either primitive or file, not both")
-    elif not (has_prim or has_file):
-        v.problems.add(join(p, "primitive"), MISSING, "a primitive or a file (one of the two)")
+    has_prim, has_file, has_files = "primitive" in t, "file" in t, "files" in t
+    if has_prim + has_file + has_files > 1:
+        given = [k for k in ("primitive", "file", "files") if k in t]
+        v.problems.add(join(p, given[-1]), t[given[-1]], f"either {' or '.join(given)}, not both")
+    elif not (has_prim or has_file or has_files):
+        v.problems.add(join(p, "primitive"), MISSING, "a primitive or a file (or files, an asset pool): one of them")
+    if has_files and isinstance(a.files, str):
+        _pool(v, a, t, p, base)
+    if "label_from" in t and not has_files:
+        v.problems.add(join(p, "label_from"), t["label_from"], "no label_from without files (asset pools only)")
     if has_file and a.file:
         raw = a.file
         f = (base.parent / Path(raw).expanduser()).resolve()
@@ -1008,6 +1224,40 @@ def _asset(v: _Reader, t, p: str, base: Path) -> AssetSpec:
         if unknown:
             v.problems.add(join(p, f"skeleton[{k}]"), pair, f"names of this asset's keypoints {list(a.keypoints)}")
     return a
+
+
+def _pool(v: _Reader, a, t: dict, p: str, base: Path) -> None:
+    """An asset pool: the files its glob matches (model files only), and their labels."""
+    pattern = a.files.strip()
+    if not pattern:
+        v.problems.add(join(p, "files"), t["files"], "a glob of model files, e.g. assets/mugs/*.glb")
+        return
+    root = base.parent
+    path = Path(pattern).expanduser()
+    if path.is_absolute():
+        root, pattern = Path(path.anchor), path.relative_to(path.anchor).as_posix()
+    found = sorted(
+        {f.resolve() for f in root.glob(pattern) if f.is_file() and f.suffix.lower() in ASSET_EXTENSIONS},
+        key=lambda f: f.as_posix(),
+    )
+    if not found:
+        v.problems.add(
+            join(p, "files"),
+            t["files"],
+            f"a glob matching model files ({', '.join(ASSET_EXTENSIONS)}) under {root.resolve().as_posix()}",
+        )
+        return
+    if len(found) * a.count > MAX_POOL_FILES:
+        v.problems.add(join(p, "files"), t["files"], f"at most {MAX_POOL_FILES} objects (matched {len(found)} files)")
+        return
+    a.pool_files = [f.as_posix() for f in found]
+    for f in found:
+        labels = {k: list(x) for k, x in a.labels.items()}
+        if a.label_from == "folder":
+            labels["class"] = [f.parent.name]
+        elif a.label_from == "file":
+            labels["class"] = [f.stem]
+        a.pool_labels.append(labels)
 
 
 def _randomizer(v: _Reader, t, p: str, base: Path) -> tuple[RandomizerSpec | None, list[str]]:
@@ -1141,8 +1391,10 @@ def _unique_names(cfg: Config, asset_origins: list[tuple[str, Path]], path: Path
     for i, light in enumerate(cfg.lights):
         claim(light.name, [], join("lights", i), here)
     for a, (where, base) in zip(cfg.assets, asset_origins):
-        made = [f"{a.name}_{k:03d}" for k in range(a.count)] if a.count > 1 else []
+        made = [n for n in object_names(a) if n != a.name]
         claim(a.name, made, where, base.as_posix())
+    for i, lidar in enumerate(cfg.lidars):  # not objects, but output sub-folders beside cameras
+        claim(lidar.name, [], join("lidars", i), here)
 
 
 class _Redirect(Problems):
@@ -1299,7 +1551,8 @@ class _Reader:
                 where,
                 value,
                 f"a distribution whose support lies in {allowed}, the valid range of {key}; "
-                f"{d.name} can draw values in {drawn} ({d.SUPPORT.replace('`', '')})",
+                f"{d.name} can draw values in {drawn} ({d.SUPPORT.replace('`', '')})"
+                + ("; give it low and high (a truncated normal)" if d.name == "normal" else ""),
             )
         return False
 

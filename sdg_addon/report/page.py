@@ -195,21 +195,48 @@ def _range_rows(stats: Stats) -> list[list]:
     return rows
 
 
+def _short(value) -> str:
+    if isinstance(value, list) and len(value) > 12:
+        return _e(json.dumps(value[:12])[:-1] + f", ... ({len(value)} in all)]")
+    return _e(json.dumps(value))
+
+
+def _cases_table(cases: dict) -> str:
+    """The manifest's corner cases: requested against made, unmet ones in red."""
+    rows = []
+    for name, c in cases.items():
+        met = c.get("met")
+        flag = '<span class="ok">met</span>' if met else '<span class="bad">not met</span>'
+        rows.append(
+            [
+                _e(name),
+                _e(c.get("kind", "")),
+                _e(c.get("requested", "")),
+                _e(c.get("made", "")),
+                flag,
+                _short(c.get("frames", [])),
+            ]
+        )
+    return "<h2>Cases and quotas</h2>" + _table(["case", "kind", "requested", "made", "", "frames"], rows)
+
+
 def _json_section(title: str, value) -> str:
     """Cases, quotas or any other manifest entry, shown as a table when it is one."""
+    if title == "cases" and isinstance(value, dict) and all(isinstance(v, dict) for v in value.values()):
+        return _cases_table(value)
     if isinstance(value, dict) and value and all(isinstance(v, dict) for v in value.values()):
         keys = sorted({k for v in value.values() for k in v})
-        rows = [[_e(name)] + [_e(json.dumps(v.get(k))) for k in keys] for name, v in value.items()]
+        rows = [[_e(name)] + [_short(v.get(k)) for k in keys] for name, v in value.items()]
         return f"<h2>{_e(title)}</h2>" + _table([title, *keys], rows)
     if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
         keys = sorted({k for v in value for k in v})
-        rows = [[_e(json.dumps(v.get(k))) for k in keys] for v in value]
+        rows = [[_short(v.get(k)) for k in keys] for v in value]
         return f"<h2>{_e(title)}</h2>" + _table(keys, rows)
     return f"<h2>{_e(title)}</h2><pre>{_e(json.dumps(value, indent=1))}</pre>"
 
 
 def _manifest_extras(stats: Stats) -> str:
-    found = [k for k in stats.manifest if any(w in k.lower() for w in ("case", "quota"))]
+    found = [k for k in stats.manifest if any(w in k.lower() for w in ("case", "quota")) and stats.manifest[k]]
     if not found:
         return "<h2>Cases and quotas</h2><p class='note'>The run declared no cases or quotas.</p>"
     return "".join(_json_section(k, stats.manifest[k]) for k in found)

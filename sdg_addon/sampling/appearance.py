@@ -64,6 +64,11 @@ class FolderRandomizer(RandomizerSpec):
             return [(self.PICK, missing[0], f"a name found in {folder.as_posix()} (found: {shown})")]
         return []
 
+    def resolved_extra(self):
+        # the picks are positions in this list: other files, other frames (names only, no
+        # machine path: shards on other machines resolve the same)
+        return {"folder_files": self.names}
+
     def pick(self, rng: np.random.Generator, frame: int) -> str:
         d = self.params.get(self.PICK)
         if d is not None:

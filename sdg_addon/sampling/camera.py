@@ -1,6 +1,7 @@
 """Camera randomizers: look at a random target object from a shell, hemisphere or path.
 
-`camera_look_at` draws, per camera: a target among the objects matching `look_at`, a
+`camera_look_at` draws, per camera: a target among the objects matching `look_at` (those
+an earlier entry of the frame hid excepted), a
 viewpoint (on a sphere or upper hemisphere around the target at `distance`, or on the
 polyline `path`) and a roll about the viewing axis. scene.camera points the camera at the
 target's centre (the centre of its bounding box, as placed in this frame), so that
@@ -15,7 +16,7 @@ import math
 
 import numpy as np
 
-from .placement import resolve
+from .placement import hidden_in, resolve
 from .randomizers import NUMBER, RandomizerSpec, register_randomizer
 
 
@@ -60,10 +61,12 @@ class CameraLookAt(RandomizerSpec):
             out.append(("distance", None, "a distance from the target (number or distribution), metres"))
         return out
 
-    def sample(self, rng, frame, targets, facts=None):
+    def sample(self, rng, frame, targets, facts=None, earlier=()):
         names = resolve(self.options["look_at"], facts.names() if facts is not None else [])
         if not names:
             raise ValueError(f"camera_look_at: look_at {self.options['look_at']} matches no object")
+        hidden = hidden_in(earlier)  # objects hidden this frame (pool, visibility, scatter) are no target
+        names = [n for n in names if n not in hidden] or names
         out = {}
         for cam in targets:
             drawn = {k: d.sample(rng, frame) for k, d in self.params.items()}

@@ -23,8 +23,48 @@ import fnmatch
 
 import numpy as np
 
+from .distributions import Choice
 from .randomizers import BOOL, NUMBER, VEC3, RandomizerSpec, register_randomizer
 from .rotations import align_z, compose, euler_matrix, matrix_euler, random_rotation, rotation_z
+
+
+def hidden_in(earlier: list[dict]) -> set[str]:
+    """Objects an earlier entry of this frame hides (pool, visibility, scatter)."""
+    hidden: set[str] = set()
+    for e in earlier:
+        for name, v in e["values"].items():
+            shown = v.get("shown", v.get("visible", v.get("placed")))
+            if shown is False:
+                hidden.add(name)
+            elif shown is True:
+                hidden.discard(name)
+    return hidden
+
+
+@register_randomizer
+class Pool(RandomizerSpec):
+    """Show k of the targets per frame (choice without replacement); hide the others.
+
+    Made for asset pools (`files = "assets/mugs/*.glb"`): a pool of 200 models is loaded
+    once, and each frame shows k of them. Put it before `scatter`, which then places only
+    the members shown.
+    """
+
+    name = "pool"
+    PARAMS = {"k": (NUMBER, "how many targets to show this frame (whole number; more than there are: all)")}
+    PARAM_RANGES = {"k": (0, None)}
+
+    @classmethod
+    def check(cls, params, options):
+        if "k" not in params:
+            return [("k", None, "how many targets to show per frame (a whole number or a distribution)")]
+        return []
+
+    def sample(self, rng, frame, targets):
+        k = min(int(round(float(self.params["k"].sample(rng, frame)))), len(targets))
+        chosen = set(Choice(values=list(targets), k=k).sample(rng, frame)) if k > 0 else set()
+        return {t: {"shown": t in chosen} for t in targets}
+
 
 REST_GAP = 1e-4  # metres between a scattered object and its surface (touching != overlap)
 REST_TOLERANCE = 1e-3  # the lowest point must lie over the surface within this
@@ -73,10 +113,11 @@ class Scatter(RandomizerSpec):
                 out.append((key, v, "3 numbers >= 0"))
         return out
 
-    def sample(self, rng, frame, targets, facts=None):
+    def sample(self, rng, frame, targets, facts=None, earlier=()):
         if facts is None:
             raise ValueError("scatter needs scene facts")
         o = self.options
+        hidden = hidden_in(earlier)
         others = [n for n in facts.names() if n not in targets]
         surfaces = resolve(o["surface"], others)
         avoid = resolve(o["avoid"], others)
@@ -84,6 +125,9 @@ class Scatter(RandomizerSpec):
         area = _SurfacePicker(facts, surfaces, float(o["min_normal_z"])) if surfaces else None
         out: dict[str, dict] = {}
         for t in targets:
+            if t in hidden:  # not shown this frame (a pool, visibility): takes no room
+                out[t] = {"placed": False, "tries": 0, "hidden_before": True}
+                continue
             values = {"placed": False, "tries": int(o["max_tries"])}
             for k in range(int(o["max_tries"])):
                 drawn = {name: d.sample(rng, frame) for name, d in self.params.items()}

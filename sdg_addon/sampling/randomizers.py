@@ -72,6 +72,11 @@ class RandomizerSpec:
         the parameter file's folder; problems as (key, value, expected). Called by config."""
         return []
 
+    def resolved_extra(self) -> dict:
+        """What else a frame's values depend on, for the resolved parameters in audit/
+        (e.g. the files found in a folder): a resume refuses a run where it changed."""
+        return {}
+
     def bind(self, facts: dict) -> str | None:
         """Take what it needs from the built scene's facts (e.g. its material names), once
         per run before sampling; a problem as text, None if fine."""

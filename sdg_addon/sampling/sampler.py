@@ -61,7 +61,7 @@ def sample_frame(
         # A redraw (attempt > 0) changes only the entries that fire on this very frame.
         drawn_at = spec.trigger_frame(first)
         rng = frame_rng(seed, drawn_at, index, attempt if drawn_at == frame else 0)
-        extra = {"facts": facts} if spec.needs_facts else {}
+        extra = {"facts": facts, "earlier": out} if spec.needs_facts else {}
         values = spec.sample(rng, drawn_at // clip_length, sorted(names), **extra)
         if spec.motion:
             for v in values.values():

@@ -49,6 +49,7 @@ from .materials import per_object_material, set_object_look, wire_principled
 from .primitives import primitive_mesh
 
 ASSET_ROOT = "sdg_assets"
+RESOLUTION_PROP = "sdg_resolution"  # on a camera: its own [width, height] (else the render's)
 
 
 @dataclass
@@ -73,6 +74,7 @@ class BuiltScene:
     temperature_unit: str = "K"  # of temperatures the thermal randomizer samples
     label_table: LabelTable = field(default_factory=LabelTable)
     render_cameras: list[str] = field(default_factory=list)  # rendered each frame, in this order
+    facts: object = None  # scene.facts.SceneFacts, once read (extract_facts)
 
     def names(self, kind: str) -> list[str]:
         if kind == "placeables":
@@ -286,6 +288,9 @@ def _ground(scene, config: Config) -> None:
 def _asset(root_collection, spec: AssetSpec, config: Config) -> None:
     coll = bpy.data.collections.new(spec.name)
     root_collection.children.link(coll)
+    if spec.pool_files:
+        _pool(coll, spec)
+        return
     if spec.labels:
         set_labels(coll, spec.labels)  # every copy inherits them
     if spec.primitive:
@@ -345,6 +350,46 @@ def _shared_labels(parts) -> dict:
     for p in parts:
         del p[LABEL_PROPERTY]
     return own[0]
+
+
+def _pool(coll, spec: AssetSpec) -> None:
+    """An asset pool: every file loaded once (in path order), each its own object; copies
+    (count > 1) are linked duplicates. Which members show in a frame is the `pool`
+    randomizer's choice (k of them, without replacement)."""
+    index = 0
+    for file, labels in zip(spec.pool_files, spec.pool_labels):
+        try:
+            imported = import_file(Path(file), spec.objects)
+        except AssetError as e:
+            raise AssetError(f"asset {spec.name!r}: {e}") from None
+        sources, base_names = [o for o, _ in imported], [n for _, n in imported]
+        labels = {**labels, **_shared_labels(sources)}  # what the file's own labels say wins
+        for o in sources:
+            for slot in o.material_slots:
+                if slot.material is not None and not slot.material.get("sdg_wired"):
+                    wire_principled(slot.material)
+                    slot.material["sdg_wired"] = True
+        for copy in range(spec.count):
+            name = f"{spec.name}_{index:03d}"
+            index += 1
+            root = bpy.data.objects.new(name, None)
+            coll.objects.link(root)
+            root["sdg_pool_file"] = Path(file).name
+            if labels:
+                set_labels(root, labels)
+            for src, base in zip(sources, base_names):
+                part = src.copy() if copy else src  # copies share mesh data (linked duplicates)
+                part.name = f"{name}/{base}"
+                coll.objects.link(part)
+                part.parent = root
+                if spec.distractor:
+                    part[BACKGROUND_PROPERTY] = True
+                set_object_look(part, spec.color, spec.roughness, spec.metallic)
+            if spec.distractor:
+                root[BACKGROUND_PROPERTY] = True
+            root.location = spec.location
+            root.rotation_euler = [math.radians(a) for a in spec.rotation]
+            root.scale = (spec.scale,) * 3
 
 
 class AssetError(ValueError):
@@ -547,4 +592,6 @@ def _camera(scene, spec: CameraSpec) -> bpy.types.Object:
         obj.rotation_euler = look_at_rotation(spec.location, spec.look_at)
     else:
         obj.rotation_euler = [math.radians(a) for a in spec.rotation]
+    if spec.width is not None:
+        obj[RESOLUTION_PROP] = [spec.width, spec.height]
     return obj

@@ -156,6 +156,7 @@ def extract_facts(built: BuiltScene) -> SceneFacts:
         t = np.concatenate(tris).astype(np.int64) if tris else np.zeros((0, 3), np.int64)
         scale = float(np.mean(e.root.matrix_world.to_scale()))
         facts.entities[name] = EntityGeometry(v, t, root_mw, scale)
+    built.facts = facts  # appliers that need the run's geometry (physics) read it there
     return facts
 
 

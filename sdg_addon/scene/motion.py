@@ -9,8 +9,8 @@ Per frame i of a clip (see sampling.motion):
    frames of frames i - 1, i, i + 1 of the clip (its trajectory continues past the clip's
    ends), so Cycles' vector pass, which evaluates the scene one frame before and after,
    sees the true motion;
-4. the scene frame is set to `start_frame + i` (plays the scene's own animation too when
-   sequence.play_animation is on).
+4. the scene frame is set to `start_frame + i` (the scene's own animation plays too).
+Stills without trajectories never touch the scene frame.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ class SequencePlayer:
         self.fps = float(sequence.fps)
         self.rest: dict[int, tuple] = {}  # id(object) -> (location, rotation, scale) as built
         self.keyed: set[str] = set()
-        self.active = sequence.clip_length > 1 or sequence.play_animation or any(r.motion for r in randomizers)
+        self.active = sequence.clip_length > 1 or any(r.motion for r in randomizers)
         scene = built.scene
         if self.active:
             # The vector pass needs motion blur off; frames step by one scene frame.

@@ -16,6 +16,11 @@ def set_shown(built: BuiltScene, name: str, shown: bool) -> None:
         obj.hide_render = not shown
 
 
+@applier("pool")
+def apply_pool(built: BuiltScene, target: str, v: dict) -> None:
+    set_shown(built, target, bool(v["shown"]))
+
+
 @applier("scatter")
 def apply_scatter(built: BuiltScene, target: str, v: dict) -> None:
     """Placed: the sampled pose; not placed: hidden for this frame (logged as such)."""

@@ -20,6 +20,10 @@ APPLIERS = {}
 WITH_SPEC: set[str] = set()  # appliers that also take the randomizer spec (its folder, ...)
 
 
+# Appliers that take all targets of an entry at once: fn(built, {target: values}, spec).
+ENTRY_APPLIERS = {}
+
+
 def applier(name, with_spec: bool = False):
     def deco(fn):
         APPLIERS[name] = fn
@@ -125,6 +129,10 @@ def apply_frame(built: BuiltScene, sampled: list[dict], specs: list | None = Non
     """Apply one frame's values (sampling.sample_frame output) in randomizer order;
     `specs` are the run's randomizers (in the same order), for appliers that need them."""
     for i, entry in enumerate(sampled):
+        whole = ENTRY_APPLIERS.get(entry["type"])
+        if whole is not None:  # all targets at once (a simulation)
+            whole(built, entry["values"], specs[i] if specs else None)
+            continue
         fn = APPLIERS[entry["type"]]
         extra = (specs[i],) if entry["type"] in WITH_SPEC else ()
         for target, values in entry["values"].items():
@@ -132,4 +140,4 @@ def apply_frame(built: BuiltScene, sampled: list[dict], specs: list | None = Non
 
 
 # Appliers of the other randomizer families register themselves on import.
-from . import appearance, camera, placement, sensor  # noqa: E402, F401
+from . import appearance, camera, physics, placement, sensor  # noqa: E402, F401

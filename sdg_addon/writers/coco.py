@@ -54,7 +54,7 @@ from .common import (
     split_of,
     write_image,
 )
-from .masks import encode_rle, mask_polygons, mask_polygons_pixel_centres
+from .masks import encode_rle_ids, mask_polygons, mask_polygons_pixel_centres
 
 PART_FORMAT = 2  # 2: extra keys prefixed sdg_
 POLYGON_CONVENTIONS = ("pycocotools", "opencv")
@@ -150,35 +150,31 @@ class CocoWriter(Writer):
 
         annotations = []
         keypoints, schema = coco_keypoints(frame)
-        for obj in labelled_objects(frame, opts["semantic_type"], self.name):
-            mask = instance_mask(frame, obj.instance_id)
-            area = int(np.count_nonzero(mask))
+        objects = labelled_objects(frame, opts["semantic_type"], self.name)
+        if not opts["polygons"] and objects:
+            # Every object's RLE and area from one pass over the id map, not one mask each.
+            ids = instance_mask(frame, None)
+            rles = encode_rle_ids(ids, [o.instance_id for o in objects])
+            areas = np.bincount(ids.ravel(), minlength=max(o.instance_id for o in objects) + 1)
+        for obj in objects:
+            if not opts["polygons"]:
+                area = int(areas[obj.instance_id])
+                segmentation = rles[obj.instance_id]
+            else:
+                mask = instance_mask(frame, obj.instance_id)
+                area = int(np.count_nonzero(mask))
+                if area:
+                    cols = np.flatnonzero(mask.any(axis=0))
+                    rows = np.flatnonzero(mask.any(axis=1))
+                    crop = mask[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+                    offset = (int(cols[0]), int(rows[0]))
+                    if opts["polygon_convention"] == "opencv":
+                        segmentation = mask_polygons_pixel_centres(crop, offset=offset)
+                    else:
+                        segmentation = mask_polygons(crop, offset=offset)
             if area == 0:
                 continue
-            x0, y0, x1, y1 = obj.box
-            if opts["polygons"]:
-                cols = np.flatnonzero(mask.any(axis=0))
-                rows = np.flatnonzero(mask.any(axis=1))
-                crop = mask[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
-                offset = (int(cols[0]), int(rows[0]))
-                if opts["polygon_convention"] == "opencv":
-                    segmentation = mask_polygons_pixel_centres(crop, offset=offset)
-                else:
-                    segmentation = mask_polygons(crop, offset=offset)
-            else:
-                segmentation = encode_rle(mask)
-            annotations.append(
-                {
-                    "category_id": obj.class_index + 1,
-                    "bbox": [x0, y0, x1 - x0 + 1, y1 - y0 + 1],
-                    "area": area,
-                    "iscrowd": 0,
-                    "segmentation": segmentation,
-                    "sdg_instance_id": obj.instance_id,
-                    "sdg_prim_path": obj.path,
-                    **keypoints.get(obj.instance_id, {}),
-                }
-            )
+            annotations.append({**self._annotation(obj, area, segmentation), **keypoints.get(obj.instance_id, {})})
         part = {
             "format": PART_FORMAT,
             "dataset": ds,
@@ -192,6 +188,19 @@ class CocoWriter(Writer):
             part["keypoint_schema"] = schema
         # Last file of the frame: its presence means every file above is complete.
         io.write_json(self.root / "parts" / ds / f"{stem}.json", part)
+
+    @staticmethod
+    def _annotation(obj, area: int, segmentation) -> dict:
+        x0, y0, x1, y1 = obj.box
+        return {
+            "category_id": obj.class_index + 1,
+            "bbox": [x0, y0, x1 - x0 + 1, y1 - y0 + 1],
+            "area": area,
+            "iscrowd": 0,
+            "segmentation": segmentation,
+            "sdg_instance_id": obj.instance_id,
+            "sdg_prim_path": obj.path,
+        }
 
     # ------------------------------------------------------------------ merge
     def finalize(self) -> None:

@@ -94,12 +94,13 @@ def labelled_objects(frame: AnnotatedFrame, semantic_type: str, writer: str) -> 
     return out
 
 
-def instance_mask(frame: AnnotatedFrame, instance_id: int) -> np.ndarray:
+def instance_mask(frame: AnnotatedFrame, instance_id: int | None) -> np.ndarray:
+    """The object's (H, W) bool mask; with instance_id None the instance id map itself."""
     value = frame.annotations.get("instance_segmentation")
     if value is None:
         raise ValueError(f"frame {frame.frame}: the instance_segmentation annotation is missing")
     data = value["data"] if isinstance(value, dict) else value
-    return data == instance_id
+    return data if instance_id is None else data == instance_id
 
 
 def split_of(frame_index: int, options: dict) -> str:

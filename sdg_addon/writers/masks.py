@@ -75,6 +75,50 @@ def encode_rle(mask: np.ndarray) -> dict:
     }
 
 
+def encode_rle_ids(ids: np.ndarray, wanted) -> dict[int, dict]:
+    """{id: encode_rle(ids == id)} for every id in `wanted`, from one pass over the id map.
+
+    The column-major runs of the whole map are found once; an id's mask runs are its
+    runs, and the zero runs are the gaps between them. Same strings as encode_rle (tests
+    check it), without one full-image mask, transpose and encode per object.
+    """
+    ids = np.asarray(ids)
+    h, w = ids.shape
+    wanted = [int(i) for i in wanted]
+    if ids.size == 0 or not wanted:
+        return {i: encode_rle_numpy(np.zeros((h, w), bool)) for i in wanted}
+    flat = ids.T.ravel()  # column-major
+    starts = np.concatenate(([0], np.flatnonzero(flat[1:] != flat[:-1]) + 1))
+    ends = np.concatenate((starts[1:], [flat.size]))
+    values = flat[starts]
+    order = np.argsort(values, kind="stable")  # each id's runs together, in image order
+    values, starts, ends = values[order], starts[order], ends[order]
+    lo = np.searchsorted(values, wanted, side="left")
+    hi = np.searchsorted(values, wanted, side="right")
+    out = {}
+    for i, a, b in zip(wanted, lo.tolist(), hi.tolist()):
+        s, e = starts[a:b], ends[a:b]
+        # zeros before each run, then the run: [s0, e0 - s0, s1 - e0, e1 - s1, ..., N - e_last]
+        bounds = np.empty(2 * len(s) + 2, dtype=np.int64)
+        bounds[0], bounds[-1] = 0, flat.size
+        bounds[1:-1:2], bounds[2:-1:2] = s, e
+        counts = np.diff(bounds)
+        if counts.size > 1 and counts[-1] == 0:
+            counts = counts[:-1]  # the mask reaches the last pixel: no trailing zero run
+        out[i] = _rle_from_counts(counts.tolist(), h, w)
+    return out
+
+
+def _rle_from_counts(counts: list[int], h: int, w: int) -> dict:
+    try:
+        from pycocotools import mask as mask_utils
+    except ImportError:  # pragma: no cover - exercised by the equality test instead
+        return {"size": [h, w], "counts": rle_string(counts)}
+    rle = mask_utils.frPyObjects({"size": [h, w], "counts": counts}, h, w)
+    c = rle["counts"]
+    return {"size": [h, w], "counts": c.decode("ascii") if isinstance(c, bytes) else c}
+
+
 # ---------------------------------------------------------------------------- outlines
 
 

@@ -32,7 +32,8 @@ def colorize(data: np.ndarray) -> tuple[np.ndarray, dict[int, tuple[int, int, in
     if data.size and int(data.max()) < (1 << 20):  # a colour table indexed by id: linear time
         table = id_colors(np.arange(int(data.max()) + 1))
         ids = np.flatnonzero(np.bincount(data.ravel()))
-        image = table[data]
+        # One 4-byte gather per pixel (RGBA as one uint32) instead of a 4-channel one.
+        image = table.view(np.uint32)[:, 0].take(data).view(np.uint8).reshape(*data.shape, 4)
         colors = table[ids]
     else:
         ids, inverse = np.unique(data, return_inverse=True)

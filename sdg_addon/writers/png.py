@@ -3,6 +3,10 @@ has no Pillow, and `blender -b -P headless/run.py` must write the same files.
 
 Supports uint8 gray / RGB / RGBA and uint16 gray, no interlacing, filter type 0 (none):
 lossless, fast at low zlib levels, and zlib releases the GIL for the writer threads.
+
+Levels 1-3 deflate with ISA-L (the `isal` package, same zlib stream format, 3-10x faster
+than zlib's level 1 on rendered images) when it is installed; other levels, and Python
+without isal (Blender's own), use zlib. Decoded pixels are identical either way.
 """
 
 from __future__ import annotations
@@ -11,6 +15,11 @@ import struct
 import zlib
 
 import numpy as np
+
+try:  # ISA-L's deflate: what makes PNG writing cheap next to a GPU render
+    from isal import isal_zlib as _fast_zlib
+except ImportError:  # pragma: no cover - Blender's own Python
+    _fast_zlib = None
 
 _COLOR_TYPES = {1: 0, 3: 2, 4: 6}  # channels -> PNG colour type (gray, RGB, RGBA)
 
@@ -33,12 +42,24 @@ def encode_png(array: np.ndarray, compress_level: int = 1) -> bytes:
     else:
         raise ValueError(f"PNG needs uint8 (or uint16 gray), got {a.dtype} with {a.shape[2]} channel(s)")
     h, w, c = a.shape
-    raw = np.zeros((h, w * c * (depth // 8) + 1), dtype=np.uint8)  # column 0: filter type 0
-    raw[:, 1:] = np.ascontiguousarray(a).view(np.uint8).reshape(h, -1)
+    raw = np.empty((h, w * c * (depth // 8) + 1), dtype=np.uint8)
+    raw[:, 0] = 0  # filter type 0 (none) on every row
+    raw[:, 1:] = (
+        a.view(np.uint8).reshape(h, -1)
+        if a.flags.c_contiguous
+        else np.ascontiguousarray(a).view(np.uint8).reshape(h, -1)
+    )
     header = struct.pack(">IIBBBBB", w, h, depth, _COLOR_TYPES[c], 0, 0, 0)
     return (
         b"\x89PNG\r\n\x1a\n"
         + _chunk(b"IHDR", header)
-        + _chunk(b"IDAT", zlib.compress(raw.tobytes(), compress_level))
+        + _chunk(b"IDAT", deflate(memoryview(raw).cast("B"), compress_level))
         + _chunk(b"IEND", b"")
     )
+
+
+def deflate(data, level: int) -> bytes:
+    """A zlib stream of `data`: ISA-L for levels 1-3 when installed, else zlib."""
+    if _fast_zlib is not None and 1 <= level <= 3:
+        return _fast_zlib.compress(data, level)
+    return zlib.compress(data, level)

@@ -1,0 +1,345 @@
+"""Several long-lived render processes on one machine, one dataset.
+
+`headless render FILE --gpus all|0,1|N [--procs-per-gpu K|auto]` starts K render processes
+per GPU, each pinned to its GPU (CUDA_VISIBLE_DEVICES / HIP_VISIBLE_DEVICES hold only it,
+so its Cycles device list is exactly that GPU); `--procs N` starts N processes without
+pinning (the CPU, or one GPU shared). Each process (headless.worker) builds the scene once
+and renders the chunks of frames it is handed; frames are pure functions of (seed, frame),
+so the files are those one process would write. The parent:
+
+- hands out chunks as processes ask for them (fast processes get more),
+- prints one progress line for the whole run,
+- on Ctrl-C forwards one SIGINT to every process (each finishes its frames in flight) and
+  exits 130; the run resumes with --resume,
+- when a process dies (crash, SIGKILL, lost GPU) gives the frames of its chunk that are not
+  logged as finished to another process, and starts a replacement (bounded retries),
+- at the end merges the writers' outputs (one COCO json...) and writes audit/manifest.json.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# Render processes per GPU for --procs-per-gpu auto: measured on an H200 (docs/benchmarks.md).
+AUTO_PROCS_PER_GPU = 2
+MAX_ATTEMPTS_PER_FRAME = 3  # a frame whose process died this many times stops the run
+MAX_RESTARTS_PER_SLOT = 3
+
+
+class ParallelError(RuntimeError):
+    pass
+
+
+def parse_gpus(text: str, available: list[int] | None = None) -> list[int]:
+    """'all' -> every GPU; '0,2' -> those indices; 'N' -> the first N GPUs."""
+    text = text.strip().lower()
+    if text == "all" or (text.isdigit() and "," not in text):
+        gpus = available if available is not None else visible_gpus()
+        if not gpus:
+            raise ParallelError("--gpus: no GPU found (nvidia-smi lists none); use --procs N for the CPU")
+        if text == "all":
+            return gpus
+        n = int(text)
+        if not 1 <= n <= len(gpus):
+            raise ParallelError(f"--gpus {text}: expected 1 .. {len(gpus)} (GPUs here: {gpus})")
+        return gpus[:n]
+    try:
+        gpus = [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise ParallelError(f"--gpus {text!r}: expected all, a count N, or indices like 0,1") from None
+    if not gpus or len(set(gpus)) != len(gpus) or min(gpus) < 0:
+        raise ParallelError(f"--gpus {text!r}: expected distinct indices like 0,1")
+    return gpus
+
+
+def visible_gpus() -> list[int]:
+    """Indices of the NVIDIA GPUs here (nvidia-smi), honouring CUDA_VISIBLE_DEVICES."""
+    env = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if env is not None and env.strip():
+        return [int(x) for x in env.split(",") if x.strip().isdigit()]
+    try:
+        out = subprocess.run(
+            ["nvidia-smi", "--query-gpu=index", "--format=csv,noheader"], capture_output=True, text=True, timeout=30
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return []
+    return [int(x) for x in out.stdout.split() if x.strip().isdigit()] if out.returncode == 0 else []
+
+
+@dataclass
+class Slot:
+    """One render process: where it runs and what it holds."""
+
+    index: int
+    gpu: int | None
+    proc: subprocess.Popen | None = None
+    assigned: list[int] = field(default_factory=list)  # handed out, not yet reported done
+    restarts: int = 0
+    finished: bool = False
+    exit_code: int | None = None
+
+    @property
+    def name(self) -> str:
+        return f"process {self.index}" + (f" (GPU {self.gpu})" if self.gpu is not None else "")
+
+
+@dataclass
+class ParallelOptions:
+    file: Path
+    output: Path
+    frames: list[int]  # still to render
+    gpus: list[int | None]  # one entry per process: its GPU, or None (no pinning)
+    chunk: int = 8
+    device: str | None = None
+    workers: int | None = None  # annotate/write workers per process
+    worker_mode: str = "auto"
+    quiet: bool = False
+    verbose: bool = False
+    python: str = sys.executable
+    clip: int = 1  # frames of a clip (sequence.clip_length) stay together in one process
+
+
+def chunks(frames: list[int], size: int, clip: int = 1) -> list[list[int]]:
+    """Frames in chunks of about `size`, never splitting a clip (a clip is continuous
+    motion: one process renders it from its first frame)."""
+    out, current = [], []
+    for f in frames:
+        if current and len(current) >= size and f // clip != current[-1] // clip:
+            out.append(current)
+            current = []
+        current.append(f)
+    return out + ([current] if current else [])
+
+
+class ParallelRun:
+    def __init__(self, options: ParallelOptions, on_line=None):
+        self.o = options
+        self.on_line = on_line or (lambda text: print(text, flush=True))
+        self.events: queue.Queue = queue.Queue()
+        self.todo: deque[list[int]] = deque(chunks(options.frames, options.chunk, options.clip))
+        self.attempts: dict[int, int] = {}
+        self.done: set[int] = set()
+        self.slots = [Slot(i, gpu) for i, gpu in enumerate(options.gpus)]
+        self.cancelled = False
+        self.retried_frames: list[int] = []
+        self.failure: str | None = None
+        self._last_line = 0.0
+        self._last_count = -1
+
+    # ------------------------------------------------------------------ processes
+    def _env(self, slot: Slot) -> dict:
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join([str(ROOT), *filter(None, [env.get("PYTHONPATH")])])
+        if slot.gpu is not None:
+            env["CUDA_VISIBLE_DEVICES"] = env["HIP_VISIBLE_DEVICES"] = str(slot.gpu)
+        return env
+
+    def _start(self, slot: Slot) -> None:
+        o = self.o
+        cmd = [o.python, "-m", "headless.worker", str(o.file), "--out", str(o.output), "--tag", f".w{slot.index:03d}"]
+        cmd += ["--slot", f"{slot.index}/{len(self.slots)}"]
+        if o.device:
+            cmd += ["--device", o.device]
+        if o.workers:
+            cmd += ["--workers", str(o.workers)]
+        cmd += ["--worker-mode", o.worker_mode] + (["--verbose"] if o.verbose else [])
+        # Own session: a terminal's Ctrl-C reaches only the parent, which forwards it once.
+        slot.proc = subprocess.Popen(
+            cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=self._env(slot), start_new_session=True
+        )
+        slot.assigned = []
+        threading.Thread(target=self._read, args=(slot, slot.proc), daemon=True).start()
+
+    def _read(self, slot: Slot, proc: subprocess.Popen) -> None:
+        for line in proc.stdout:
+            try:
+                self.events.put((slot, proc, json.loads(line)))
+            except json.JSONDecodeError:
+                continue  # not ours (a library printing to stdout)
+        self.events.put((slot, proc, {"exit": proc.wait()}))
+
+    def _send(self, slot: Slot, message: dict) -> None:
+        try:
+            slot.proc.stdin.write(json.dumps(message) + "\n")
+            slot.proc.stdin.flush()
+        except (BrokenPipeError, OSError, ValueError):
+            pass  # it died: its exit event follows
+
+    # ------------------------------------------------------------------ the run
+    def run(self) -> int:
+        """0 when every frame is done, 130 when interrupted; raises ParallelError on failure."""
+        total = len(self.o.frames)
+        self.started = time.monotonic()
+        for slot in self.slots:
+            self._start(slot)
+        previous = signal.signal(signal.SIGINT, self._on_sigint) if _main_thread() else None
+        try:
+            while not all(s.finished for s in self.slots):
+                try:
+                    slot, proc, msg = self.events.get(timeout=0.5)
+                except queue.Empty:
+                    continue
+                if proc is not slot.proc:
+                    continue  # a message of a process already replaced
+                if "need" in msg:
+                    self._hand_out(slot)
+                elif "done" in msg:
+                    f = msg["done"]
+                    if f in slot.assigned:
+                        slot.assigned.remove(f)
+                    if f not in self.done:
+                        self.done.add(f)
+                        self._progress(total)
+                elif "exit" in msg:
+                    self._exited(slot, msg["exit"])
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGINT, previous)
+        self._progress(total, force=True)
+        if self.failure:
+            raise ParallelError(self.failure)
+        return 130 if self.cancelled else 0
+
+    def _hand_out(self, slot: Slot) -> None:
+        if self.cancelled or self.failure or not self.todo:
+            self._send(slot, {"stop": True})
+            return
+        chunk = self.todo.popleft()
+        slot.assigned = list(chunk)
+        self._send(slot, {"frames": chunk})
+
+    def _exited(self, slot: Slot, code: int) -> None:
+        slot.exit_code = code
+        lost = [f for f in slot.assigned if f not in self.done]
+        slot.assigned = []
+        if code == 0 or self.cancelled or self.failure:
+            slot.finished = True
+            if lost and not self.cancelled and not self.failure:  # stopped with frames held: a bug
+                self.todo.appendleft(lost)
+            return
+        if code == 2:  # invalid input: every process would fail the same way
+            self.failure = f"{slot.name} stopped: the parameter file or options are invalid (see above)"
+            self._stop_all()
+            slot.finished = True
+            return
+        # Died: the frames it held but did not log go to another process.
+        for f in lost:
+            self.attempts[f] = self.attempts.get(f, 0) + 1
+        worst = max((self.attempts[f] for f in lost), default=0)
+        if worst >= MAX_ATTEMPTS_PER_FRAME:
+            self.failure = f"frames {lost} failed {worst} times (last: {slot.name} exited with {code})"
+            self._stop_all()
+            slot.finished = True
+            return
+        if lost:
+            # Whole clips again: a clip's motion starts at its first frame.
+            clips = {f // self.o.clip for f in lost}
+            lost = [f for f in self.o.frames if f // self.o.clip in clips]
+            self.retried_frames += lost
+            self.todo.appendleft(lost)
+        self.on_line(f"WARNING: {slot.name} exited with code {code}; frames {lost} handed to another process")
+        if slot.restarts < MAX_RESTARTS_PER_SLOT:
+            slot.restarts += 1
+            self._start(slot)
+        else:
+            slot.finished = True
+            if all(s.finished for s in self.slots) and self.todo:
+                self.failure = "every render process died; the frames not rendered are kept for --resume"
+
+    def _stop_all(self) -> None:
+        for s in self.slots:
+            if s.proc is not None and s.proc.poll() is None:
+                with _ignore_errors():
+                    s.proc.send_signal(signal.SIGINT)
+
+    def _on_sigint(self, signum, frame) -> None:
+        if self.cancelled:  # second Ctrl-C: stop now
+            for s in self.slots:
+                if s.proc is not None and s.proc.poll() is None:
+                    with _ignore_errors():
+                        s.proc.kill()
+            return
+        self.cancelled = True
+        print(
+            "\nCtrl-C: the render processes finish their frames in flight (Ctrl-C again to stop at once)",
+            file=sys.stderr,
+            flush=True,
+        )
+        self._stop_all()
+        for s in self.slots:  # a process waiting for frames gets EOF and ends
+            with _ignore_errors():
+                s.proc.stdin.close()
+
+    def _progress(self, total: int, force: bool = False) -> None:
+        now = time.monotonic()
+        if self.o.quiet or (not force and now - self._last_line < 1.0 and len(self.done) < total):
+            return
+        if force and self._last_count == len(self.done):
+            return
+        self._last_line, self._last_count = now, len(self.done)
+        elapsed = now - self.started
+        rate = len(self.done) / elapsed if elapsed > 0 else 0.0
+        from sdg_addon.progress import format_seconds
+
+        eta = format_seconds((total - len(self.done)) / rate) if rate > 0 else "?"
+        alive = sum(1 for s in self.slots if not s.finished)
+        self.on_line(
+            f"frames {len(self.done)}/{total} ({100 * len(self.done) / max(total, 1):.0f}%) | "
+            f"{rate:.2f} frames/s | ETA {eta} | {alive} render processes"
+        )
+
+
+class _ignore_errors:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return exc[0] is not None and issubclass(exc[0], (OSError, ValueError, ProcessLookupError))
+
+
+def _main_thread() -> bool:
+    return threading.current_thread() is threading.main_thread()
+
+
+def remove_stale_temporaries(output: Path) -> int:
+    """Delete our own temporary files left by a killed process: `.NAME.XXXX.tmp` next to
+    NAME (writers.io writes there, then renames). Nothing else is touched."""
+    import re
+
+    ours = re.compile(r"^\..+\.[A-Za-z0-9_]{8}\.tmp$")  # tempfile.mkstemp(prefix=".NAME.", suffix=".tmp")
+    removed = 0
+    for tmp in output.rglob(".*.tmp"):
+        if ours.match(tmp.name) and tmp.is_file():
+            tmp.unlink()
+            removed += 1
+    return removed
+
+
+def finish(config, output: Path, summary: dict) -> None:
+    """After every process ended: the writers' merged outputs and the run's manifest."""
+    from sdg_addon import audit
+    from sdg_addon.frame import LabelTable
+    from sdg_addon.writers import create_writer
+
+    audit_dir = output / audit.AUDIT_DIR
+    table_file = audit_dir / "label_table.json"
+    if table_file.is_file():
+        table = LabelTable(json.loads(table_file.read_text()))
+        for name, options in config.writers.items():
+            writer = create_writer(name, output, **options)
+            writer.set_run(table, len(config.cameras) > 1)
+            writer.finalize()
+    summary["frames_finished_total"] = len(audit.finished_frames(audit_dir))
+    audit.write_json(audit_dir / "manifest.json", summary)

@@ -1,0 +1,103 @@
+"""One long-lived render process of a parallel run (headless.parallel, headless.ray_backend).
+
+  python -m headless.worker FILE --out DIR --tag .w003 [--device D] [--workers N]
+                                 [--worker-mode auto|processes|threads]
+
+Builds the scene once, then renders the frames its parent hands out, chunk by chunk, keeping
+Blender warm (kernels, persistent data). It talks JSON lines: on stdin the parent sends
+{"frames": [...]} or {"stop": true}; on stdout the process sends {"need": 1} when it wants
+frames (the first time once the scene is built) and {"done": F} once frame F is written
+and logged.
+Blender's own console output goes to /dev/null so stdout holds only these lines.
+
+Each process logs finished frames to audit/frames<tag>.jsonl; the parent merges the
+writers' outputs once all processes are done. SIGINT: finish the frames in flight, exit 130.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+from pathlib import Path
+
+EXIT_INTERRUPTED = 130
+
+
+class Channel:
+    """JSON lines to the parent (thread-safe: frames are reported from writer threads)."""
+
+    def __init__(self, out):
+        self.out = out
+        self.lock = threading.Lock()
+
+    def send(self, **message) -> None:
+        with self.lock:
+            self.out.write(json.dumps(message) + "\n")
+            self.out.flush()
+
+
+def chunks_from(stdin, channel: Channel, recorder_ref: list):
+    """Frames handed out by the parent; ends on {"stop": true}, EOF or a cancelled run."""
+    while True:
+        recorder = recorder_ref[0] if recorder_ref else None
+        if recorder is not None and recorder.cancel_requested:
+            return
+        channel.send(need=1)
+        line = stdin.readline()
+        if not line:
+            return
+        message = json.loads(line)
+        if message.get("stop"):
+            return
+        yield from message.get("frames", [])
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m headless.worker")
+    p.add_argument("file", type=Path)
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--tag", required=True, help="audit log tag, e.g. .w003")
+    p.add_argument("--slot", required=True, help="I/N: this process's own lock of the output folder")
+    p.add_argument("--device")
+    p.add_argument("--workers", type=int)
+    p.add_argument("--worker-mode", choices=("auto", "processes", "threads"), default="auto")
+    p.add_argument("--verbose", action="store_true")
+    args = p.parse_args(argv)
+
+    import contextlib
+
+    from headless.cli import blender_console_silenced
+    from sdg_addon.config import load_config
+    from sdg_addon.recorder import Recorder, RunOptions
+
+    config = load_config(args.file)  # validated by the parent already
+    # Python's own stdout stays the pipe to the parent; Blender's C output is silenced.
+    with contextlib.nullcontext() if args.verbose else blender_console_silenced():
+        channel = Channel(sys.stdout)
+        recorder_ref: list = []
+        options = RunOptions(args.out, range(config.frames), resume=True, device=args.device)
+        options.frame_source = chunks_from(sys.stdin, channel, recorder_ref)
+        options.log_tag = args.tag
+        options.lock_slot = tuple(int(x) for x in args.slot.split("/"))
+        options.finalize = False
+        options.on_frame_done = lambda f: channel.send(done=f)
+        options.worker_processes = {"auto": None, "processes": True, "threads": False}[args.worker_mode]
+        if args.workers:
+            options.write_workers = max(1, args.workers)
+        recorder = Recorder(config, options, on_warning=lambda text: print(f"WARNING: {text}", file=sys.stderr))
+        recorder_ref.append(recorder)
+        # The parent forwards Ctrl-C once: finish the frames in flight, then stop.
+        signal.signal(signal.SIGINT, lambda *_: recorder.cancel())
+        signal.signal(signal.SIGTERM, lambda *_: recorder.cancel())
+        try:
+            recorder.run()
+        except KeyboardInterrupt:
+            return EXIT_INTERRUPTED
+        return EXIT_INTERRUPTED if recorder.cancelled else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

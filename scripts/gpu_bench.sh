@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The GPU figures of docs/benchmarks.md, on a lent GPU machine (see docs/benchmarks.md).
+#   usage: PY=python bash scripts/gpu_bench.sh MODE OUTDIR [FRAMES]
+#   MODE k-sweep: presets/bench30.toml at 1, 16 and 64 spp with K = 1, 2, 3, 4 render
+#                 processes on one GPU, the bare render and the GPU's ceiling in the same run
+#   MODE gpus:    1 GPU against every GPU (--gpus all), K processes per GPU (K=${K:-2})
+set -uo pipefail
+cd "$(dirname "$0")/.."
+PY=${PY:-.venv/bin/python}
+MODE=$1; OUT=$2; FRAMES=${3:-120}
+mkdir -p "$OUT"
+nvidia-smi --query-gpu=index,name,driver_version,memory.total --format=csv > "$OUT/gpus.csv" 2>&1
+nproc > "$OUT/nproc.txt"
+for spp in 1 16 64; do
+  case $MODE in
+    k-sweep)
+      extra=(); [ "$spp" = 64 ] && extra=(--ceiling)
+      $PY -m headless.bench presets/bench30.toml --frames "$FRAMES" --samples "$spp" --device cuda \
+        --gpus 1 --procs 1,2,3,4 "${extra[@]}" --json "$OUT/k-sweep-${spp}spp.json" > "$OUT/k-sweep-${spp}spp.log" 2>&1
+      ;;
+    gpus)
+      $PY -m headless.bench presets/bench30.toml --frames "$FRAMES" --samples "$spp" --device cuda \
+        --gpus 1 --procs "${K:-2}" --no-bare --json "$OUT/gpus1-${spp}spp.json" > "$OUT/gpus1-${spp}spp.log" 2>&1
+      $PY -m headless.bench presets/bench30.toml --frames "$((FRAMES * 2))" --samples "$spp" --device cuda \
+        --gpus all --procs "${K:-2}" --no-bare --json "$OUT/gpusall-${spp}spp.json" > "$OUT/gpusall-${spp}spp.log" 2>&1
+      ;;
+  esac
+  echo "$MODE ${spp} spp done $(date -u +%T)"
+done

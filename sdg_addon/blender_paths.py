@@ -1,0 +1,52 @@
+"""Where Blender's own files are (colour configuration, bundled Python modules), without
+importing bpy: worker processes spawned from a bpy process cannot import it.
+
+Order: the SDG_BLENDER_RESOURCES variable (the render process sets it from
+bpy.utils.resource_path("LOCAL") and spawned workers inherit it), bpy if it is already
+imported, else the installed bpy package found on disk (pip wheel: bpy/<version>/; Blender
+app: <version>/scripts/modules/bpy).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+ENV = "SDG_BLENDER_RESOURCES"
+
+
+def remember_resources() -> None:
+    """Called where bpy is imported: pass Blender's resource folder on to child processes."""
+    import bpy
+
+    os.environ.setdefault(ENV, bpy.utils.resource_path("LOCAL"))
+
+
+def resources() -> Path:
+    """Blender's LOCAL resource folder (holds datafiles/ and python/)."""
+    if os.environ.get(ENV):
+        return Path(os.environ[ENV])
+    bpy = sys.modules.get("bpy")
+    if bpy is not None and hasattr(bpy, "utils"):
+        return Path(bpy.utils.resource_path("LOCAL"))
+    # The bpy package on sys.path, looked at as files (importing it is what fails).
+    for entry in sys.path:
+        pkg = Path(entry or ".") / "bpy"
+        if not pkg.is_dir():
+            continue
+        for candidate in [*sorted(pkg.glob("[0-9]*.[0-9]*"), reverse=True), pkg.parents[2]]:
+            if (candidate / "datafiles").is_dir():
+                return candidate
+    raise FileNotFoundError(
+        "Blender's resource folder was not found (no bpy package, and SDG_BLENDER_RESOURCES is not set)"
+    )
+
+
+def ocio_config() -> Path:
+    return resources() / "datafiles" / "colormanagement" / "config.ocio"
+
+
+def bundled_site_packages() -> Path:
+    """Blender's bundled site-packages (OpenImageIO, PyOpenColorIO)."""
+    return resources() / "python" / "lib" / f"python{sys.version_info[0]}.{sys.version_info[1]}" / "site-packages"

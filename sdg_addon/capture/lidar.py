@@ -1,0 +1,185 @@
+"""LiDAR ray casts against the frame's evaluated meshes (bpy, mathutils).
+
+Exact geometry from Blender, not from the image: per frame, every rendered mesh of every
+entity (modifiers applied, as Cycles renders it) goes into one BVH in world space; each
+ray of each sensor is cast against it (mathutils' BVHTree, the only per-ray Python step).
+Everything else (ray directions, normals, incidence, ids, reflectance) is numpy.
+annotators.lidar turns the exact hits into the point cloud (noise, dropout, intensity).
+"""
+
+from __future__ import annotations
+
+import math
+
+import bpy  # noqa: F401  (makes mathutils importable in module mode)
+import numpy as np
+from mathutils import Euler, Vector
+from mathutils.bvhtree import BVHTree
+
+from ..annotators.lidar import LidarPattern
+from ..frame import Camera, FrameData
+from ..scene.instancing import renders
+
+REFLECTANCE_PROP = "sdg_reflectance"  # object (or material) custom property, 0 .. 1
+DEFAULT_REFLECTANCE = 0.5  # a base colour driven by a texture or other nodes
+# Sensor axes (x forward, y left, z up) in a Blender camera's frame (looks down -Z, +Y up).
+CAMERA_TO_SENSOR_AXES = np.array([[0.0, -1.0, 0.0], [0.0, 0.0, 1.0], [-1.0, 0.0, 0.0]])
+
+
+def luminance(rgb) -> float:
+    r, g, b = (float(x) for x in list(rgb)[:3])
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def reflectance(obj) -> float:
+    """`sdg_reflectance` of the object or its material, else the luminance of the base
+    colour the material shows (Object Info colour, or the socket's own value)."""
+    if REFLECTANCE_PROP in obj.keys():
+        return float(obj[REFLECTANCE_PROP])
+    mat = obj.active_material
+    if mat is None:
+        return luminance((0.8, 0.8, 0.8))  # Blender's default surface
+    if REFLECTANCE_PROP in mat.keys():
+        return float(mat[REFLECTANCE_PROP])
+    tree = mat.node_tree
+    bsdf = next((n for n in tree.nodes if n.type == "BSDF_PRINCIPLED"), None) if tree else None
+    if bsdf is None:
+        return luminance(mat.diffuse_color)
+    socket = bsdf.inputs["Base Color"]
+    if not socket.is_linked:
+        return luminance(socket.default_value)
+    if socket.links[0].from_node.type == "OBJECT_INFO":
+        return luminance(obj.color)
+    return DEFAULT_REFLECTANCE
+
+
+def _rigid(matrix) -> np.ndarray:
+    """A 4x4 world matrix without its scale (a sensor's frame is metric)."""
+    loc, rot, _scale = matrix.decompose()
+    m = np.eye(4)
+    m[:3, :3] = np.array(rot.to_matrix())
+    m[:3, 3] = loc
+    return m
+
+
+class LidarCaster:
+    """Casts the rays of the run's LiDARs; one BVH per frame, shared by every sensor."""
+
+    def __init__(self, capturer, lidars, seed: int):
+        self.capturer = capturer
+        self.built = capturer.built
+        self.lidars = list(lidars)
+        self.seed = seed
+        self.patterns = [
+            LidarPattern(s.model, s.channels, (s.fov_down, s.fov_up), s.horizontal_fov, s.columns) for s in lidars
+        ]
+        self.directions = [p.directions() for p in self.patterns]
+        for s in self.lidars:
+            if s.mount and s.mount not in self.built.cameras and s.mount not in self.built.scene.objects:
+                known = sorted(self.built.cameras) + sorted(self.built.entities)
+                raise ValueError(
+                    f"lidar {s.name!r}: mount {s.mount!r} is no camera or object of the scene (known: {known})"
+                )
+
+    def sensor_to_world(self, spec) -> np.ndarray:
+        offset = np.eye(4)
+        offset[:3, :3] = np.array(Euler([math.radians(a) for a in spec.rotation], "XYZ").to_matrix())
+        offset[:3, 3] = spec.location
+        if not spec.mount:
+            return offset
+        if spec.mount in self.built.cameras:
+            mount = _rigid(self.built.cameras[spec.mount].matrix_world)
+            axes = np.eye(4)
+            axes[:3, :3] = CAMERA_TO_SENSOR_AXES
+            return mount @ axes @ offset
+        return _rigid(self.built.scene.objects[spec.mount].matrix_world) @ offset
+
+    def scene_geometry(self):
+        """World triangles (N, 3, 3), their instance ids (N,) and reflectances (N,)."""
+        depsgraph = bpy.context.evaluated_depsgraph_get()
+        tris, ids, refl = [], [], []
+        for e in self.built.entities.values():
+            for m in e.meshes:
+                if not renders(m):
+                    continue
+                local = self.capturer._local_triangles(m, depsgraph)  # cached per unmodified mesh
+                if not len(local):
+                    continue
+                mw = np.array(m.matrix_world, dtype=np.float64)
+                tris.append(local @ mw[:3, :3].T + mw[:3, 3])
+                ids.append(np.full(len(local), e.instance_id, np.uint32))
+                refl.append(np.full(len(local), reflectance(m), np.float32))
+        if not tris:
+            return np.zeros((0, 3, 3)), np.zeros(0, np.uint32), np.zeros(0, np.float32)
+        return np.concatenate(tris), np.concatenate(ids), np.concatenate(refl)
+
+    def scan(self, frame: int, objects: dict) -> list[FrameData]:
+        """One FrameData (sensor "lidar") per LiDAR: exact hits of every ray."""
+        tris, ids, refl = self.scene_geometry()
+        n = len(tris)
+        bvh = None
+        if n:
+            verts = tris.reshape(-1, 3)
+            bvh = BVHTree.FromPolygons(verts.tolist(), np.arange(3 * n).reshape(n, 3).tolist(), all_triangles=True)
+            normals = np.cross(tris[:, 1] - tris[:, 0], tris[:, 2] - tris[:, 0])
+            length = np.linalg.norm(normals, axis=1, keepdims=True)
+            normals = np.divide(normals, length, out=np.zeros_like(normals), where=length > 0)
+        out = []
+        for index, (spec, dirs) in enumerate(zip(self.lidars, self.directions)):
+            pose = self.sensor_to_world(spec)
+            shape = dirs.shape[:2]
+            world_dirs = dirs.reshape(-1, 3) @ pose[:3, :3].T
+            distance = np.full(len(world_dirs), np.inf)
+            face = np.full(len(world_dirs), -1, np.int64)
+            if bvh is not None:
+                cast, origin, reach = bvh.ray_cast, Vector(pose[:3, 3]), float(spec.max_range) * 1.5
+                for k, hit in enumerate([cast(origin, d, reach) for d in world_dirs.tolist()]):
+                    if hit[2] is not None:
+                        face[k], distance[k] = hit[2], hit[3]
+            hit = face >= 0
+            cos_inc = np.zeros(len(world_dirs), np.float32)
+            instance = np.zeros(len(world_dirs), np.uint32)
+            refl_px = np.zeros(len(world_dirs), np.float32)
+            if hit.any():
+                cos_inc[hit] = np.abs(np.einsum("ij,ij->i", normals[face[hit]], world_dirs[hit]))
+                instance[hit] = ids[face[hit]]
+                refl_px[hit] = refl[face[hit]]
+            camera = Camera(
+                name=spec.name,
+                width=shape[1],
+                height=shape[0],
+                projection="lidar",
+                camera_to_world=pose,
+                fx=0.0,
+                fy=0.0,
+                cx=0.0,
+                cy=0.0,
+                clip_start=spec.min_range,
+                clip_end=spec.max_range,
+            )
+            hits = {
+                "distance": distance.reshape(shape),  # float64: exact ranges
+                "instance": instance.reshape(shape),
+                "cos_incidence": cos_inc.reshape(shape),
+                "reflectance": refl_px.reshape(shape),
+                "directions": dirs.astype(np.float32),
+                "seed": self.seed,
+                "index": index,
+                "spec": {
+                    "range_noise": spec.range_noise,
+                    "dropout": spec.dropout,
+                    "min_range": spec.min_range,
+                    "max_range": spec.max_range,
+                },
+            }
+            out.append(
+                FrameData(
+                    frame=frame,
+                    camera=camera,
+                    passes={"lidar": hits},
+                    objects=objects,
+                    label_table=self.built.label_table,
+                    sensor="lidar",
+                )
+            )
+        return out

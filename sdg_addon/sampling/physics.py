@@ -1,0 +1,70 @@
+"""Physics settle: drop objects with Blender's rigid body simulation until they rest.
+
+`physics_settle` samples nothing random: its values are each target's start pose, taken
+from the earlier entries of the same frame (`pose`, `scatter`) or, when none placed it, the
+pose as built (scene facts). So the simulation starts from a pure function of (seed, frame,
+scene facts), and Blender's rigid body solver (Bullet) is deterministic for the same start:
+the settled frame is the same alone, in shards and after a resume. scene.physics runs the
+simulation on invisible proxies and copies the settled poses onto the objects; the log
+holds the start, the settled pose and the steps taken.
+"""
+
+from __future__ import annotations
+
+from .placement import hidden_in, resolve
+from .randomizers import NUMBER, RandomizerSpec, register_randomizer
+from .rotations import matrix_euler
+
+
+@register_randomizer
+class PhysicsSettle(RandomizerSpec):
+    """Drop the targets onto passive objects (rigid body simulation) until they rest."""
+
+    name = "physics_settle"
+    needs_facts = True
+    PARAMS = {"drop": (NUMBER, "lift each target this much before dropping it, metres (default 0)")}
+    PARAM_RANGES = {"drop": (0, None)}
+    OPTIONS = {
+        "passive": ("ground", (str, list), "object name patterns the targets fall onto (static colliders)"),
+        "max_steps": (250, int, "simulation steps at most (1/60 s each)"),
+        "rest_speed": (0.01, (int, float), "at rest when every target moves slower than this, m/s, for 10 steps"),
+        "friction": (0.5, (int, float), "friction of every body (0 .. 1)"),
+        "bounciness": (0.0, (int, float), "restitution of every body (0 .. 1)"),
+        "shape": ("convex_hull", str, "collision shape of the targets: convex_hull | mesh"),
+    }
+    OPTION_MINIMUMS = {"max_steps": 1, "rest_speed": 0.0, "friction": 0.0, "bounciness": 0.0}
+    OPTION_MAXIMUMS = {"max_steps": 100000, "friction": 1.0, "bounciness": 1.0}
+    OPTION_CHOICES = {"shape": ("convex_hull", "mesh")}
+
+    def sample(self, rng, frame, targets, facts=None, earlier=()):
+        hidden = hidden_in(earlier)
+        passive = resolve(self.options["passive"], [n for n in facts.names() if n not in targets])
+        out = {}
+        for t in targets:
+            drop = float(self.params["drop"].sample(rng, frame)) if "drop" in self.params else 0.0
+            if t in hidden:
+                out[t] = {"simulated": False}
+                continue
+            start = _start_pose(t, earlier, facts)
+            start["location"][2] += drop
+            out[t] = {"simulated": True, "start": start, "passive": passive}
+        return out
+
+
+def _start_pose(name: str, earlier, facts) -> dict:
+    """Where the target is when the simulation starts: the last pose set this frame."""
+    g = facts.entities[name]
+    m = g.root_matrix
+    pose = {
+        "location": [float(x) for x in m[:3, 3]],
+        "rotation": matrix_euler(m[:3, :3] / g.root_scale) if g.root_scale else [0.0, 0.0, 0.0],
+        "scale": g.root_scale,
+    }
+    for e in earlier:
+        v = e["values"].get(name)
+        if v is None or e["type"] not in ("pose", "scatter") or v.get("placed") is False:
+            continue
+        for key in ("location", "rotation", "scale"):
+            if key in v:
+                pose[key] = list(v[key]) if key != "scale" else float(v[key])
+    return pose

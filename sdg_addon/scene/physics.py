@@ -1,0 +1,138 @@
+"""Physics settle in Blender (sampling.physics): rigid body simulation on proxies.
+
+Every simulated or passive entity gets, once per run, an invisible proxy: one mesh object
+holding all its parts' geometry in the entity root's space (so a model of several meshes,
+under an empty, is one rigid body). The proxies live in a collection that is not rendered
+and is not an entity. Per frame: the rigid body cache is reset, the active proxies are put
+at their start poses, the scene steps frame by frame until every active proxy moves slower
+than `rest_speed` for 10 steps (or `max_steps`), and the settled poses are copied onto the
+entities' roots. The scene frame is restored afterwards.
+"""
+
+from __future__ import annotations
+
+import math
+
+import bpy
+import numpy as np
+from mathutils import Euler, Matrix, Vector
+
+from .build import BuiltScene
+from .randomize import ENTRY_APPLIERS
+
+PROXIES = "sdg_physics_proxies"
+REST_STEPS = 10
+
+
+def _proxy(built: BuiltScene, name: str, coll) -> bpy.types.Object:
+    cache = built.__dict__.setdefault("_physics_proxies", {})
+    obj = cache.get(name)
+    if obj is not None:
+        return obj
+    # The geometry as read once when the scene was built (scene facts), never from the
+    # objects' current poses: float noise of those would make the simulation differ.
+    geometry = built.facts.entities[name]
+    verts = [tuple(v) for v in geometry.verts.tolist()]
+    faces = [tuple(t) for t in geometry.tris.tolist()]
+    mesh = bpy.data.meshes.new(f"{PROXIES}/{name}")
+    mesh.from_pydata(verts, [], faces)
+    obj = bpy.data.objects.new(f"{PROXIES}/{name}", mesh)
+    coll.objects.link(obj)
+    obj.matrix_world = Matrix(geometry.root_matrix.tolist())
+    cache[name] = obj
+    return obj
+
+
+def _world(built: BuiltScene):
+    scene = built.scene
+    coll = bpy.data.collections.get(PROXIES)
+    if coll is None:
+        coll = bpy.data.collections.new(PROXIES)
+        scene.collection.children.link(coll)
+        coll.hide_render = True  # never rendered, never an entity
+    # A new rigid body world per settle: Bullet keeps contact state between runs of one
+    # world, so reusing it would make a frame depend on the frames simulated before it.
+    bodies = bpy.data.collections.get("sdg_rigid_bodies") or bpy.data.collections.new("sdg_rigid_bodies")
+    with bpy.context.temp_override(scene=scene):
+        if scene.rigidbody_world is not None:
+            bpy.ops.rigidbody.world_remove()
+        bpy.ops.rigidbody.world_add()
+    scene.rigidbody_world.collection = bodies
+    return coll, scene.rigidbody_world
+
+
+def _make_body(obj, kind: str, shape: str, friction: float, bounciness: float) -> None:
+    scene = bpy.context.scene
+    if obj.rigid_body is None:
+        rbw = scene.rigidbody_world
+        if obj.name not in rbw.collection.objects:
+            rbw.collection.objects.link(obj)
+        with bpy.context.temp_override(object=obj, active_object=obj, selected_objects=[obj]):
+            bpy.ops.rigidbody.object_add(type=kind)
+    rb = obj.rigid_body
+    rb.type = kind
+    rb.collision_shape = shape
+    rb.friction = friction
+    rb.restitution = bounciness
+    rb.use_margin = True
+    rb.collision_margin = 0.001
+
+
+def settle(built: BuiltScene, values: dict, spec) -> None:
+    """Simulate the entry's targets together and place them where they came to rest."""
+    active = {t: v for t, v in values.items() if v.get("simulated")}
+    if not active:
+        return
+    opts = spec.options if spec is not None else {}
+    scene = built.scene
+    coll, rbw = _world(built)
+    passive = sorted({p for v in active.values() for p in v.get("passive", [])})
+    shape = "MESH" if opts.get("shape") == "mesh" else "CONVEX_HULL"
+    friction, bounce = float(opts.get("friction", 0.5)), float(opts.get("bounciness", 0.0))
+    bodies = {}
+    for name in passive:
+        obj = _proxy(built, name, coll)
+        _make_body(obj, "PASSIVE", "MESH", friction, bounce)
+        obj.matrix_world = Matrix(built.facts.entities[name].root_matrix.tolist())  # static: as built
+    for name in active:
+        bodies[name] = _proxy(built, name, coll)
+        _make_body(bodies[name], "ACTIVE", shape, friction, bounce)
+    # Proxies of objects not in this entry take no part.
+    for name, obj in built.__dict__.get("_physics_proxies", {}).items():
+        if obj.rigid_body is not None:
+            obj.rigid_body.enabled = name in active or name in passive
+    frame_before = scene.frame_current
+    start = rbw.point_cache.frame_start
+    max_steps = int(opts.get("max_steps", 250))
+    rbw.point_cache.frame_end = start + max_steps  # (re)setting it resets the cache
+    for name, v in active.items():
+        s = v["start"]
+        m = Matrix.LocRotScale(Vector(s["location"]), Euler([math.radians(a) for a in s["rotation"]]), None)
+        bodies[name].matrix_world = m @ Matrix.Scale(s["scale"], 4)
+    rbw.point_cache.frame_end = start + max_steps
+    scene.frame_set(start)
+    fps = scene.render.fps / scene.render.fps_base
+    still_needed = float(opts.get("rest_speed", 0.01)) / fps
+    last = {n: np.array(o.matrix_world.translation) for n, o in bodies.items()}
+    still, steps = 0, 0
+    for steps in range(1, max_steps + 1):
+        scene.frame_set(start + steps)
+        now = {n: np.array(o.matrix_world.translation) for n, o in bodies.items()}
+        moved = max(float(np.linalg.norm(now[n] - last[n])) for n in bodies)
+        last = now
+        still = still + 1 if moved < still_needed else 0
+        if still >= REST_STEPS:
+            break
+    for name, v in active.items():
+        mw = bodies[name].matrix_world.copy()
+        root = built.entities[name].root
+        root.matrix_world = mw
+        loc, rot, _scale = mw.decompose()
+        v["settled_location"] = [float(x) for x in loc]
+        v["settled_rotation"] = [math.degrees(a) for a in rot.to_euler("XYZ")]
+        v["steps"] = steps
+        v["at_rest"] = still >= REST_STEPS
+    scene.frame_set(frame_before)
+
+
+ENTRY_APPLIERS["physics_settle"] = settle

@@ -1,0 +1,117 @@
+"""LiDAR point-cloud writers: KITTI / SemanticKITTI velodyne files and PCD (no bpy).
+
+kitti_velodyne (the layout of SemanticKITTI, read by its API, OpenPCDet, mmdetection3d):
+    kitti_velodyne/<lidar>/sequences/<clip:02d>/velodyne/<frame:06d>.bin
+    kitti_velodyne/<lidar>/sequences/<clip:02d>/labels/<frame:06d>.label
+    kitti_velodyne/<lidar>/sequences/<clip:02d>/poses.txt   (finalize(): one line per frame)
+  .bin: float32 records (x, y, z, intensity), sensor frame (x forward, y left, z up).
+  .label: uint32 per point, semantic id in the low 16 bits, instance id in the high 16
+  (SemanticKITTI's encoding; ids as the annotators': 0 background, 1 unlabelled, 2+ classes).
+  Stills are sequence 00 numbered by run frame; clips are sequences numbered by clip, frames
+  by the frame within the clip. poses.txt: the sensor's pose (12 numbers, row-major 3x4
+  sensor -> world) per frame, as KITTI odometry's.
+pcd (PCL's format, read by Open3D, PCL, CloudCompare):
+    pcd/<lidar>/[clip_<clip:04d>/]<frame:06d>.pcd
+  binary PCD v0.7, fields x y z intensity (float32), semantic instance (uint32), ring (uint16).
+One sub-folder per LiDAR (by its name), always.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ..frame import AnnotatedFrame
+from . import io
+from .base import Writer, register_writer
+from .common import safe_name
+
+
+class _LidarWriter(Writer):
+    required_annotators = ("lidar",)
+    sensors = ("lidar",)
+    folder_name = ""
+    OPTIONS = {"frame_padding": (6, int, "digits of the frame number in file names")}
+
+    def __init__(self, output_dir, **options):
+        super().__init__(output_dir, **options)
+        self.root = Path(output_dir) / self.folder_name
+
+    def sensor_root(self, frame: AnnotatedFrame) -> Path:
+        return self.root / safe_name(frame.camera_name)
+
+    def number(self, frame: AnnotatedFrame) -> str:
+        index = frame.frame if frame.clip is None else frame.clip_frame
+        return f"{index:0{self.options['frame_padding']}d}"
+
+
+@register_writer
+class KittiVelodyneWriter(_LidarWriter):
+    name = "kitti_velodyne"
+    folder_name = "kitti_velodyne"
+
+    def sequence(self, frame: AnnotatedFrame) -> Path:
+        return self.sensor_root(frame) / "sequences" / f"{frame.clip or 0:02d}"
+
+    def write(self, frame: AnnotatedFrame) -> None:
+        value = frame.annotations["lidar"]
+        info, seq, n = value["info"], self.sequence(frame), self.number(frame)
+        io.write_bytes(seq / "velodyne" / f"{n}.bin", np.ascontiguousarray(value["data"], "<f4").tobytes())
+        label = (info["semantic"].astype(np.uint32) & 0xFFFF) | (info["instance"].astype(np.uint32) << 16)
+        io.write_bytes(seq / "labels" / f"{n}.label", label.astype("<u4").tobytes())
+        pose = np.asarray(info["sensor_to_world"], dtype=np.float64)[:3].ravel()
+        io.write_text(seq / "poses" / f"{n}.txt", " ".join(f"{x:.9e}" for x in pose) + "\n")
+
+    def finalize(self) -> None:
+        """poses.txt per sequence from the per-frame pose files (frame order)."""
+        if not self.root.is_dir():
+            return
+        for poses in sorted(self.root.rglob("poses")):
+            if poses.is_dir():
+                lines = [p.read_text() for p in sorted(poses.glob("*.txt"))]
+                io.write_text(poses.parent / "poses.txt", "".join(lines))
+
+
+PCD_FIELDS = (("x", "F", 4), ("y", "F", 4), ("z", "F", 4), ("intensity", "F", 4), ("semantic", "U", 4),
+              ("instance", "U", 4), ("ring", "U", 2))  # fmt: skip
+
+
+def pcd_bytes(value: dict) -> bytes:
+    """A binary PCD v0.7 file of one lidar annotation."""
+    data, info = value["data"], value["info"]
+    n = len(data)
+    records = np.zeros(n, dtype=[("x", "<f4"), ("y", "<f4"), ("z", "<f4"), ("intensity", "<f4"),
+                                 ("semantic", "<u4"), ("instance", "<u4"), ("ring", "<u2")])  # fmt: skip
+    for k, name in enumerate(("x", "y", "z", "intensity")):
+        records[name] = data[:, k]
+    for name in ("semantic", "instance", "ring"):
+        records[name] = info[name]
+    header = "\n".join(
+        [
+            "# .PCD v0.7 - Point Cloud Data file format",
+            "VERSION 0.7",
+            "FIELDS " + " ".join(f[0] for f in PCD_FIELDS),
+            "SIZE " + " ".join(str(f[2]) for f in PCD_FIELDS),
+            "TYPE " + " ".join(f[1] for f in PCD_FIELDS),
+            "COUNT " + " ".join("1" for _ in PCD_FIELDS),
+            f"WIDTH {n}",
+            "HEIGHT 1",
+            "VIEWPOINT 0 0 0 1 0 0 0",
+            f"POINTS {n}",
+            "DATA binary",
+        ]
+    )
+    return (header + "\n").encode("ascii") + records.tobytes()
+
+
+@register_writer
+class PcdWriter(_LidarWriter):
+    name = "pcd"
+    folder_name = "pcd"
+
+    def write(self, frame: AnnotatedFrame) -> None:
+        folder = self.sensor_root(frame)
+        if frame.clip is not None:
+            folder = folder / f"clip_{frame.clip:04d}"
+        io.write_bytes(folder / f"{self.number(frame)}.pcd", pcd_bytes(frame.annotations["lidar"]))

@@ -1,0 +1,170 @@
+"""LiDAR without Blender: ray patterns, presets, the annotator's noise / dropout /
+intensity, the KITTI velodyne and PCD writers read back by real readers, config rules."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sdg_addon.annotators.lidar import PRESETS, Lidar, LidarPattern
+from sdg_addon.config import ConfigError, load_config
+from sdg_addon.frame import AnnotatedFrame, Camera, FrameData, LabelTable, SceneObject
+from sdg_addon.writers import create_writer
+
+CAMERA = '[[cameras]]\nname = "cam"\nlocation = [0, -2, 1]\n'
+
+
+@pytest.mark.parametrize(
+    "name, channels", [("spinning_16", 16), ("spinning_32", 32), ("spinning_64", 64), ("spinning_128", 128)]
+)
+def test_spinning_presets(name, channels):
+    p = PRESETS[name]
+    pattern = LidarPattern(p["model"], p["channels"], tuple(p["vertical_fov"]), 360.0, p["columns"])
+    d = pattern.directions()
+    assert d.shape == (channels, p["columns"], 3)
+    assert np.allclose(np.linalg.norm(d, axis=-1), 1.0)
+    el = np.degrees(np.arcsin(d[:, 0, 2]))
+    assert np.isclose(el[0], p["vertical_fov"][1]) and np.isclose(el[-1], p["vertical_fov"][0])
+    az = np.degrees(np.arctan2(d[0, :, 1], d[0, :, 0]))
+    step = 360.0 / p["columns"]
+    assert np.isclose(az[0], 180 - step / 2) and np.allclose(np.diff(az)[1:-1][np.abs(np.diff(az)[1:-1]) < 180], -step)
+
+
+def test_solid_state_grid_is_centred_on_forward():
+    pattern = LidarPattern("solid_state", 3, (-10.0, 10.0), 120.0, 4)
+    d = pattern.directions()
+    assert np.allclose(pattern.azimuths(), [45, 15, -15, -45])
+    assert np.allclose(d[1, :, 2], 0.0)  # the middle channel is level
+    assert (d[..., 0] > 0).all()  # all forward
+
+
+def _lidar_frame(distance, reflectance=0.5, cos=1.0, noise=0.0, dropout=0.0, seed=1, frame=0, min_range=0.0):
+    shape = distance.shape
+    dirs = np.zeros(shape + (3,), np.float32)
+    dirs[..., 0] = 1.0
+    hits = {
+        "distance": distance,
+        "instance": np.where(np.isfinite(distance), 2, 0).astype(np.uint32),
+        "cos_incidence": np.full(shape, cos, np.float32),
+        "reflectance": np.full(shape, reflectance, np.float32),
+        "directions": dirs,
+        "seed": seed,
+        "index": 0,
+        "spec": {"range_noise": noise, "dropout": dropout, "min_range": min_range, "max_range": 100.0},
+    }
+    cam = Camera("top", shape[1], shape[0], "lidar", np.eye(4), 0, 0, 0, 0, min_range, 100.0)
+    objs = {2: SceneObject(2, "wall", "/wall", {"class": ["wall"]}, np.eye(4), np.zeros(3), np.ones(3))}
+    return FrameData(frame, cam, {"lidar": hits}, objs, LabelTable({"class": ["wall"]}), sensor="lidar")
+
+
+def test_annotator_exact_noise_dropout_intensity():
+    distance = np.full((8, 500), 10.0)
+    distance[0, :10] = np.inf  # misses
+    distance[1, :10] = 0.2  # nearer than min_range
+    exact = Lidar().annotate(_lidar_frame(distance, reflectance=0.5, cos=0.6, min_range=0.5))
+    assert len(exact["data"]) == 8 * 500 - 20
+    assert (exact["info"]["range"] == 10.0).all() and np.allclose(exact["data"][:, 0], 10.0)
+    assert np.allclose(exact["data"][:, 3], 0.3)  # reflectance x cos(incidence)
+    assert (exact["info"]["semantic"] == 2).all() and (exact["info"]["instance"] == 2).all()
+    assert exact["info"]["ring"][0] == 0 and exact["info"]["column"][0] == 10
+    noisy = Lidar().annotate(_lidar_frame(distance, noise=0.05, min_range=0.5))
+    err = noisy["info"]["range"] - 10.0
+    assert np.abs(err).max() < 5 * 0.05 and 0.045 < err.std() < 0.055 and abs(err.mean()) < 0.005
+    again = Lidar().annotate(_lidar_frame(distance, noise=0.05, min_range=0.5))
+    assert np.array_equal(noisy["data"], again["data"])  # seeded by (seed, frame, lidar)
+    other = Lidar().annotate(_lidar_frame(distance, noise=0.05, min_range=0.5, frame=1))
+    assert not np.array_equal(noisy["data"], other["data"])
+    dropped = Lidar().annotate(_lidar_frame(np.full((10, 1000), 5.0), dropout=0.3))
+    assert 0.67 < len(dropped["data"]) / 10000 < 0.73
+    assert len(Lidar().annotate(_lidar_frame(np.full((2, 3), 5.0), dropout=1.0))["data"]) == 0
+
+
+def _annotated(clip=None, clip_frame=None, frame=3):
+    f = _lidar_frame(np.full((4, 6), 7.0), reflectance=0.25)
+    value = Lidar().annotate(f)
+    value["info"]["semantic"][:3] = 1  # a few unlabelled returns
+    return AnnotatedFrame(
+        frame, "top", {"lidar": value}, f.label_table, f.camera, clip=clip, clip_frame=clip_frame, sensor="lidar"
+    ), value
+
+
+def test_kitti_velodyne_files_read_like_semantickitti(tmp_path):
+    w = create_writer("kitti_velodyne", tmp_path)
+    w.set_run(LabelTable(), False)
+    frame, value = _annotated()
+    w.write(frame)
+    seq = tmp_path / "kitti_velodyne" / "top" / "sequences" / "00"
+    scan = np.fromfile(seq / "velodyne" / "000003.bin", dtype=np.float32).reshape(-1, 4)  # SemanticKITTI's reader
+    assert np.array_equal(scan, value["data"])
+    label = np.fromfile(seq / "labels" / "000003.label", dtype=np.uint32)
+    assert np.array_equal(label & 0xFFFF, value["info"]["semantic"]) and (label >> 16 == 2).all()
+    frame, _ = _annotated(clip=4, clip_frame=1, frame=9)
+    w.write(frame)
+    w.finalize()
+    assert (tmp_path / "kitti_velodyne" / "top" / "sequences" / "04" / "velodyne" / "000001.bin").is_file()
+    poses = (seq / "poses.txt").read_text().split()
+    assert [float(x) for x in poses] == [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0]
+
+
+def test_pcd_file_reads_with_pypcd4(tmp_path):
+    pypcd4 = pytest.importorskip("pypcd4")
+    w = create_writer("pcd", tmp_path)
+    w.set_run(LabelTable(), False)
+    frame, value = _annotated(clip=2, clip_frame=5)
+    w.write(frame)
+    pc = pypcd4.PointCloud.from_path(tmp_path / "pcd" / "top" / "clip_0002" / "000005.pcd")
+    assert pc.fields == ("x", "y", "z", "intensity", "semantic", "instance", "ring")
+    arr = pc.numpy()
+    assert np.allclose(arr[:, :4], value["data"])
+    assert np.array_equal(arr[:, 4].astype(np.uint32), value["info"]["semantic"])
+    assert np.array_equal(arr[:, 6].astype(np.uint16), value["info"]["ring"])
+
+
+def test_lidar_section(tmp_path):
+    p = tmp_path / "p.toml"
+    p.write_text(CAMERA + '[[lidars]]\nname = "top"\npreset = "spinning_32"\ncolumns = 1024\nrange_noise = 0.02\n')
+    s = load_config(p).lidars[0]
+    assert (s.model, s.channels, s.fov_down, s.fov_up, s.columns, s.horizontal_fov) == (
+        "spinning",
+        32,
+        -30.67,
+        10.67,
+        1024,
+        360.0,
+    )
+    p.write_text(CAMERA + '[[lidars]]\nname = "s"\npreset = "solid_state"\n')
+    assert load_config(p).lidars[0].horizontal_fov == 120.0
+    p.write_text(CAMERA + '[[lidars]]\nname = "top"\n')
+    assert load_config(p).lidars[0].channels == 64  # default preset
+    bad = (
+        CAMERA
+        + '[[lidars]]\nname = "cam"\nfov_down = 5.0\nfov_up = 2.0\ndropout = 1.5\nchannels = 0\npreset = "hdl64"\n'
+        + "min_range = 200.0\n"
+    )
+    p.write_text(bad)
+    with pytest.raises(ConfigError) as info:
+        load_config(p)
+    fields = {x.field for x in info.value.problems}
+    assert {
+        "lidars[0].name",
+        "lidars[0].fov_down",
+        "lidars[0].dropout",
+        "lidars[0].channels",
+        "lidars[0].preset",
+    } <= fields
+    p.write_text(CAMERA + '[[lidars]]\nname = "top"\ndropout = 1.0\nchannels = 1024\n')  # the limits
+    assert load_config(p).lidars[0].dropout == 1.0
+
+
+@pytest.mark.parametrize("writer", ["kitti_velodyne", "pcd", "basic"])
+def test_lidar_names_never_lead_outside_the_folder(tmp_path, writer):
+    out = tmp_path / "a" / "out"
+    w = create_writer(writer, out)
+    w.set_run(LabelTable(), True)
+    for i, name in enumerate(["../../escape", "/etc/passwd", "a/b", "..", "C:\\x"]):
+        frame, _ = _annotated(frame=i)
+        frame.camera_name = name
+        w.write(frame)
+    w.finalize()
+    inside = sorted(p for p in tmp_path.rglob("*") if p.is_file())
+    assert inside and all(out in p.parents for p in inside)

@@ -1,0 +1,185 @@
+"""LiDAR end to end: exact ranges of a wall at a known distance, noise within bounds, every
+point's instance id is the object it hit, mounting on a camera (tiny CPU runs)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("bpy")
+
+from headless.cli import main  # noqa: E402
+
+WALL_X = 10.0
+SCENE = """
+[run]
+seed = 4
+frames = {frames}
+
+[render]
+resolution = [24, 18]
+samples = 1
+device = "cpu"
+
+[sequence]
+clip_length = {frames}
+
+[scene]
+ground = false
+
+[[cameras]]
+name = "cam"
+location = [0.0, -4.0, 0.5]
+look_at = [0.0, 0.0, 0.5]
+
+[[lights]]
+name = "sun"
+type = "sun"
+location = [0, 0, 5]
+energy = 3
+
+[[assets]]
+name = "wall"
+primitive = "plane"
+size = 40
+location = [{wall}, 0.0, 0.0]
+rotation = [0, 90, 0]
+labels = {{ class = "wall" }}
+
+[[assets]]
+name = "box"
+primitive = "cube"
+size = 1.0
+labels = {{ class = "box" }}
+
+[[lidars]]
+name = "top"
+preset = "spinning_16"
+columns = 720
+location = [0.0, -4.0, 0.0]
+range_noise = {noise}
+
+[[lidars]]
+name = "front"
+preset = "solid_state"
+channels = 9
+columns = 15
+horizontal_fov = 12
+fov_down = -5
+fov_up = 5
+mount = "cam"
+
+[annotators]
+instance_segmentation = {{}}
+
+[writers]
+basic = {{ colorize_instance_segmentation = false }}
+kitti_velodyne = {{}}
+pcd = {{}}
+"""
+
+
+def run(tmp_path: Path, name: str, noise=0.0, frames=1) -> Path:
+    param = tmp_path / f"{name}.toml"
+    param.write_text(SCENE.format(wall=WALL_X, noise=noise, frames=frames))
+    out = tmp_path / name
+    assert main(["render", str(param), "--out", str(out), "--quiet"]) == 0
+    return out
+
+
+def lidar(out: Path, sensor: str, key: str = "", frame: int = 0, clip: bool = False):
+    base = out / "clip_0000" if clip else out
+    suffix = f"_{key}" if key else ""
+    return np.load(base / sensor / "lidar" / f"lidar{suffix}_{frame:04d}.npy")
+
+
+def ids_by_name(out: Path) -> dict[str, int]:
+    for mapping in sorted(out.rglob("instance_segmentation_mapping_*.json")):
+        return {path.rsplit("/", 1)[-1]: int(i) for i, path in json.loads(mapping.read_text()).items() if i != "0"}
+    raise AssertionError("no instance mapping")
+
+
+def on_box_surface(w: np.ndarray, eps=1e-4) -> np.ndarray:
+    """Points on the surface of the box (a primitive stands on its origin: z 0 .. 1)."""
+    c = w - np.array([0.0, 0.0, 0.5])
+    m = np.abs(c).max(axis=1)
+    return np.abs(m - 0.5) < eps
+
+
+def world(out: Path, sensor: str, points: np.ndarray, clip=False) -> np.ndarray:
+    base = out / "clip_0000" if clip else out
+    pose = np.array(json.loads((base / sensor / "lidar" / "lidar_info_0000.json").read_text())["sensor_to_world"])
+    return points @ pose[:3, :3].T + pose[:3, 3]
+
+
+@pytest.fixture(scope="module")
+def exact(tmp_path_factory):
+    return run(tmp_path_factory.mktemp("lidar"), "exact", frames=2)
+
+
+def test_wall_returns_have_exact_range_and_hit_ids(exact):
+    ids = ids_by_name(exact)
+    pts = lidar(exact, "top", clip=True)
+    rng, inst = lidar(exact, "top", "range", clip=True), lidar(exact, "top", "instance", clip=True)
+    assert np.allclose(np.linalg.norm(pts[:, :3], axis=1), rng, atol=1e-4)
+    w = world(exact, "top", pts[:, :3], clip=True)
+    on_wall = np.abs(w[:, 0] - WALL_X) < 1e-4
+    on_box = on_box_surface(w)
+    assert on_wall.sum() > 300 and on_box.sum() > 5
+    assert (on_wall | on_box).all()  # nothing else is there
+    assert (inst[on_wall] == ids["wall"]).all() and (inst[on_box] == ids["box"]).all()
+    # range of a wall return = distance along its ray to the plane x = 10 (sensor at x = 0)
+    d = pts[on_wall, :3] / rng[on_wall, None]
+    assert np.allclose(rng[on_wall], WALL_X / d[:, 0], atol=1e-4)
+    # intensity: reflectance (default grey 0.8 luminance) x |cos| of the incidence angle
+    assert np.allclose(pts[on_wall, 3], 0.8 * d[:, 0], atol=1e-3)
+    sem = lidar(exact, "top", "semantic", clip=True)
+    labels = json.loads((exact / "audit" / "label_table.json").read_text())["class"]
+    assert (sem[on_wall] == 2 + labels.index("wall")).all() and (sem[on_box] == 2 + labels.index("box")).all()
+    # the same object has the same id in every frame of the clip
+    assert np.array_equal(lidar(exact, "top", "instance", frame=1, clip=True), inst)
+
+
+def test_lidar_on_a_camera_looks_where_the_camera_looks(exact):
+    ids = ids_by_name(exact)
+    pts = lidar(exact, "front", clip=True)
+    inst = lidar(exact, "front", "instance", clip=True)
+    assert len(pts) == 9 * 15 and (inst == ids["box"]).all()  # straight ahead, 3.5 m away
+    w = world(exact, "front", pts[:, :3], clip=True)
+    assert np.allclose(w[:, 1], -0.5, atol=1e-4) and on_box_surface(w).all()  # its face towards the camera
+    assert (pts[:, 0] > 3.4).all() and np.allclose(pts[:, 0], 3.5, atol=1e-4)  # x forward in the sensor frame
+
+
+def test_writers_of_a_clip(exact):
+    bins = sorted((exact / "kitti_velodyne" / "top" / "sequences" / "00" / "velodyne").glob("*.bin"))
+    assert [b.name for b in bins] == ["000000.bin", "000001.bin"]
+    scan = np.fromfile(bins[0], dtype=np.float32).reshape(-1, 4)
+    assert np.array_equal(scan, lidar(exact, "top", clip=True))
+    assert (exact / "pcd" / "front" / "clip_0000" / "000001.pcd").is_file()
+
+
+def test_range_noise_stays_within_its_bounds(tmp_path):
+    out = run(tmp_path, "noisy", noise=0.03)
+    pts = lidar(out, "top")
+    rng = lidar(out, "top", "range")
+    d = pts[:, :3] / rng[:, None]
+    inst = lidar(out, "top", "instance")
+    wall = inst == ids_by_name(out)["wall"]
+    err = rng[wall] - WALL_X / d[wall, 0]
+    assert np.abs(err).max() < 5 * 0.03 and 0.02 < err.std() < 0.04
+
+
+def test_benchmark_command_prints_both_times(tmp_path, capsys):
+    from headless.bench_lidar import main as bench
+
+    out = tmp_path / "bench.json"
+    assert (
+        bench(["--resolution", "32x24", "--samples", "1", "--channels", "8", "--columns", "64", "--json", str(out)])
+        == 0
+    )
+    figures = json.loads(out.read_text())
+    assert figures["objects"] == 31 and figures["rays"] == 8 * 64  # 30 objects and the ground
+    assert figures["lidar_scan_s"] > 0 and figures["render_s"] > 0 and figures["returns"] > 0

@@ -1,0 +1,64 @@
+"""[render] light-path and denoiser fields reach Cycles (the bare render in the benchmark
+and every render process read them through configure_cycles)."""
+
+from __future__ import annotations
+
+import pytest
+
+bpy = pytest.importorskip("bpy")
+
+from sdg_addon.capture.render import configure_cycles  # noqa: E402
+from sdg_addon.config import ConfigError, load_config  # noqa: E402
+
+CAMERA = '\n[[cameras]]\nname = "cam"\nlocation = [0, -3, 1]\nlook_at = [0, 0, 0]\n'
+
+
+def config(tmp_path, render: str):
+    path = tmp_path / "p.toml"
+    path.write_text('[render]\ndevice = "cpu"\n' + render + CAMERA)
+    return load_config(path)
+
+
+def test_light_path_fields_set_cycles(clean_bpy, tmp_path):
+    cfg = config(
+        tmp_path,
+        "max_bounces = 6\ndiffuse_bounces = 1\nglossy_bounces = 0\ntransmission_bounces = 5\n"
+        "volume_bounces = 2\ntransparent_bounces = 3\nlight_tree = false\ncaustics = true\n"
+        'denoise = true\ndenoiser = "OIDN"\n',
+    )
+    c = bpy.context.scene.cycles
+    configure_cycles(bpy.context.scene, cfg.render, set())
+    got = (c.max_bounces, c.diffuse_bounces, c.glossy_bounces, c.transmission_bounces, c.volume_bounces)
+    assert got == (6, 1, 0, 5, 2)
+    assert (c.transparent_max_bounces, c.use_light_tree, c.caustics_reflective, c.caustics_refractive) == (
+        3,
+        False,
+        True,
+        True,
+    )
+    assert c.use_denoising and c.denoiser == "OPENIMAGEDENOISE"
+
+
+def test_defaults_for_synthetic_data(clean_bpy, tmp_path):
+    c = bpy.context.scene.cycles
+    configure_cycles(bpy.context.scene, config(tmp_path, "").render, set())
+    assert (c.max_bounces, c.diffuse_bounces, c.glossy_bounces, c.transmission_bounces) == (8, 3, 4, 8)
+    assert c.use_light_tree and not c.caustics_reflective and not c.caustics_refractive and not c.use_denoising
+
+
+def test_bounds_and_choices_are_checked(tmp_path):
+    assert config(tmp_path, "diffuse_bounces = 0\n").render.diffuse_bounces == 0  # the limit itself
+    for bad, where in (("diffuse_bounces = -1", "render.diffuse_bounces"), ('denoiser = "nlm"', "render.denoiser")):
+        with pytest.raises(ConfigError) as e:
+            config(tmp_path, bad + "\n")
+        assert where in str(e.value)
+
+
+def test_optix_denoiser_without_an_nvidia_gpu_is_a_clear_error(clean_bpy, tmp_path):
+    cfg = config(tmp_path, 'denoise = true\ndenoiser = "optix"\n')
+    try:
+        configure_cycles(bpy.context.scene, cfg.render, set())
+    except ValueError as e:
+        assert "render.denoiser" in str(e) and "oidn" in str(e)
+    else:  # a machine with OptiX
+        assert bpy.context.scene.cycles.denoiser == "OPTIX"

@@ -1,0 +1,164 @@
+"""Scale-out: several render processes (--procs, the CPU stand-in for --gpus), Ray, and
+shards + merge each make the dataset one process makes, file for file; a render process
+killed mid-chunk has its frames rendered by another, and the result is still the same."""
+
+from __future__ import annotations
+
+import filecmp
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("bpy")
+
+from headless import parallel  # noqa: E402
+from headless.cli import main  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+FRAMES = 6
+COMMON = ["--quiet", "--workers", "1", "--worker-mode", "threads"]
+
+
+def tiny(tmp: Path) -> Path:
+    text = (ROOT / "presets" / "default.toml").read_text()
+    for a, b in (
+        ("resolution = [640, 480]", "resolution = [64, 48]"),
+        ("samples = 32", "samples = 1"),
+        ("frames = 8", f"frames = {FRAMES}"),
+        ('device = "auto"', 'device = "cpu"'),
+        ("basic = {}", "basic = {}\ncoco = {}"),
+    ):
+        text = text.replace(a, b)
+    path = tmp / "tiny.toml"
+    path.write_text(text)
+    return path
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("scale")
+    param = tiny(tmp)
+    assert main(["render", str(param), "--out", str(tmp / "one"), *COMMON]) == 0
+    return param, tmp / "one"
+
+
+def dataset_files(root: Path) -> list[str]:
+    """Every file of the dataset (the audit trail differs by design: per-process logs)."""
+    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file() and "audit" not in p.parts)
+
+
+def assert_same_dataset(a: Path, b: Path) -> None:
+    files = dataset_files(a)
+    assert files == dataset_files(b)
+    assert sum(name.startswith("rgb_") for name in files) == FRAMES
+    _match, mismatch, errors = filecmp.cmpfiles(a, b, files, shallow=False)
+    assert not mismatch and not errors, (mismatch, errors)
+
+
+def test_two_processes_make_the_single_process_dataset(reference, tmp_path):
+    param, one = reference
+    out = tmp_path / "two"
+    assert main(["render", str(param), "--out", str(out), "--procs", "2", "--chunk", "2", *COMMON]) == 0
+    assert_same_dataset(one, out)
+    logs = sorted(p.name for p in (out / "audit").glob("frames*.jsonl"))
+    assert logs == ["frames.w000.jsonl", "frames.w001.jsonl"]  # both processes rendered
+    assert all((out / "audit" / log).read_text().strip() for log in logs)
+    # Resume across modes: everything is done, a rerun renders nothing and changes nothing.
+    assert main(["render", str(param), "--out", str(out), "--procs", "2", "--resume", *COMMON]) == 0
+    assert_same_dataset(one, out)
+
+
+def test_a_killed_render_process_has_its_chunk_retried(reference, tmp_path, monkeypatch):
+    """SIGKILL of a render process right after the first frame of its chunk is logged: its
+    other frames go to a replacement, and the dataset is still the single-process one."""
+    param, one = reference
+    out = tmp_path / "killed"
+    killed = []
+    real_run = parallel.ParallelRun.run
+
+    def run_and_kill(self):
+        def killer():
+            log = out / "audit" / "frames.w000.jsonl"
+            while not killed:
+                if log.is_file() and log.read_text().count("\n") >= 1:
+                    slot = self.slots[0]
+                    os.kill(slot.proc.pid, signal.SIGKILL)
+                    killed.append(slot.proc.pid)
+                time.sleep(0.01)
+
+        threading.Thread(target=killer, daemon=True).start()
+        code = real_run(self)
+        run_and_kill.retried = list(self.retried_frames)
+        return code
+
+    monkeypatch.setattr(parallel.ParallelRun, "run", run_and_kill)
+    args = ["render", str(param), "--out", str(out), "--procs", "1", "--chunk", str(FRAMES), *COMMON]
+    assert main(args) == 0
+    assert killed and run_and_kill.retried  # it died holding frames, and they were retried
+    assert_same_dataset(one, out)
+    assert not list(out.rglob(".*.tmp"))  # a half-written file of the killed process is gone
+
+
+def test_three_shards_and_merge_make_the_single_process_dataset(reference, tmp_path):
+    param, one = reference
+    out = tmp_path / "shards"
+    for i in (2, 0, 1):
+        assert main(["render", str(param), "--out", str(out), "--shard", f"{i}/3", *COMMON]) == 0
+    assert main(["merge", str(param), "--out", str(out)]) == 0
+    assert_same_dataset(one, out)
+
+
+def test_invalid_process_options_are_refused_before_writing(reference, tmp_path, capsys):
+    param, _one = reference
+    for extra, text in (
+        (["--procs", "0"], "--procs 0"),
+        (["--gpus", "0,0"], "distinct"),
+        (["--procs", "2", "--shard", "0/2"], "pick one"),
+    ):
+        out = tmp_path / "bad"
+        assert main(["render", str(param), "--out", str(out), *extra, *COMMON]) == 2
+        assert text in capsys.readouterr().err
+        assert not out.exists()
+
+
+def test_gpu_lists_parse():
+    assert parallel.parse_gpus("all", [0, 1, 2]) == [0, 1, 2]
+    assert parallel.parse_gpus("2", [0, 1, 2]) == [0, 1]
+    assert parallel.parse_gpus("1,3") == [1, 3]
+    with pytest.raises(parallel.ParallelError):
+        parallel.parse_gpus("4", [0, 1, 2])  # one past the GPUs there are
+    with pytest.raises(parallel.ParallelError):
+        parallel.parse_gpus("all", [])
+
+
+def test_ray_local_two_workers_make_the_single_process_dataset(reference, tmp_path):
+    pytest.importorskip("ray")
+    param, one = reference
+    out = tmp_path / "ray"
+    assert main(["render", str(param), "--out", str(out), "--ray", "--ray-workers", "2", "--chunk", "2", *COMMON]) == 0
+    assert_same_dataset(one, out)
+
+
+def test_chunks_keep_clips_whole():
+    assert parallel.chunks(list(range(7)), 3) == [[0, 1, 2], [3, 4, 5], [6]]
+    # Clips of 4 frames: a chunk of "3" still holds a whole clip.
+    assert parallel.chunks(list(range(12)), 3, clip=4) == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9, 10, 11]]
+    assert parallel.chunks([], 3) == []
+
+
+def test_ray_without_ray_installed_says_how_to_get_it(reference, tmp_path, capsys):
+    try:
+        import ray  # noqa: F401
+
+        pytest.skip("ray is installed here")
+    except ImportError:
+        pass
+    param, _one = reference
+    out = tmp_path / "noray"
+    assert main(["render", str(param), "--out", str(out), "--ray", *COMMON]) == 2
+    assert "requirements-ray.txt" in capsys.readouterr().err
+    assert not out.exists()
