@@ -1,6 +1,7 @@
 """Blender 4.2 LTS and 5.x: the extension built with each Blender's own tool installs,
 enables, records 2 frames of a small .blend from the recorder panel and draws its panels
-(tests/fake_layout.py checks every name against that Blender), and the annotations are equal (mask pixels, boxes and labels exactly; depth to float precision).
+(tests/fake_layout.py checks every name against that Blender), and the annotations are
+equal (mask pixels, boxes and labels exactly; depth to float precision).
 
 The 4.2 run uses .venv42 (bpy 4.2, made by scripts/test.sh); each run is its own process.
 """

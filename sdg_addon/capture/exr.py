@@ -11,7 +11,6 @@ import sys
 
 import numpy as np
 
-from ..compat import canonical_passes
 from .exr_reader import UnsupportedExr, group_passes, read_exr, view_layer_of
 
 
@@ -33,6 +32,8 @@ def read_multilayer_exr(path: str) -> dict[str, np.ndarray]:
 
     Our own uncompressed files are read with numpy (exr_reader); anything else through
     OpenImageIO."""
+    from ..compat import canonical_passes  # imports bpy: not at module level (colour uses _oiio)
+
     try:
         return canonical_passes(group_passes(read_exr(path)))
     except UnsupportedExr:
@@ -41,6 +42,8 @@ def read_multilayer_exr(path: str) -> dict[str, np.ndarray]:
 
 def read_view_layers(path: str) -> dict[str, dict[str, np.ndarray]]:
     """{view layer name: {pass name: (H, W, C) float32}} for every view layer in the file."""
+    from ..compat import canonical_passes
+
     try:
         channels = read_exr(path)
     except UnsupportedExr:
