@@ -27,7 +27,8 @@ from .imaging import camera_image_ops
 from .progress import Progress
 from .sampling import clip_of, sample_frame
 from .sampling.cases import apply_overrides, assign_frames, case_report, holds, is_quota
-from .sensors import SensorSpec
+from .sensors import SENSOR_PROP, SensorSpec
+from .sensors.thermal import PALETTES
 from .sink import FrameSink, SinkSpec, init_worker, process_in_worker, warm_up
 from .writers import WRITERS, create_writer
 
@@ -102,24 +103,30 @@ def link_neighbours(earlier: list[FrameData], later: list[FrameData]) -> None:
             b.neighbours["prev"] = FrameView.of(a)
 
 
-def annotator_plan(config: Config) -> dict[str, dict]:
+def annotator_plan(config: Config, sensors: dict[str, SensorSpec] | None = None) -> dict[str, dict]:
     """Annotators of the run: the configured ones, what the writers require, and the image
-    of each thermal / NIR camera."""
+    of each thermal / NIR camera (of the file, or `sensors`: sensor_specs of the scene)."""
     plan = dict(config.annotators)
     if config.lidars:
         plan.setdefault("lidar", {})
     for name in config.writers:
         for required in WRITERS[name].required_annotators:
             plan.setdefault(required, {})
+    kinds = {c.sensor for c in config.cameras} | {s.kind for s in (sensors or {}).values()}
     for kind in ("thermal", "nir"):
-        if any(c.sensor == kind for c in config.cameras):
+        if kind in kinds:
             plan.setdefault(kind, {})
     return plan
 
 
-def sensor_specs(config: Config) -> dict[str, SensorSpec]:
-    """What the workers need to make the image of each thermal / NIR camera."""
-    return {
+def sensor_specs(config: Config, cameras: dict | None = None) -> dict[str, SensorSpec]:
+    """What the workers need to make the image of each thermal / NIR camera.
+
+    `cameras` (the built scene's camera objects): a camera that the parameter file does not
+    declare (one of a base .blend) is a thermal / NIR camera when its custom property
+    `sdg_sensor` says so; `sdg_netd`, `sdg_palette`, ... (the [[cameras]] field names with
+    `sdg_`, temperatures in kelvin) replace the defaults."""
+    specs = {
         c.name: SensorSpec(
             kind=c.sensor,
             seed=config.seed,
@@ -134,6 +141,26 @@ def sensor_specs(config: Config) -> dict[str, SensorSpec]:
         for c in config.cameras
         if c.sensor != "visible"
     }
+    declared = {c.name for c in config.cameras}
+    for name, obj in (cameras or {}).items():
+        kind = obj.get(SENSOR_PROP) if name not in declared else None
+        if kind in ("thermal", "nir"):
+            specs[name] = _spec_from_properties(obj, kind, config.seed)
+    return specs
+
+
+def _spec_from_properties(obj, kind: str, seed: int) -> SensorSpec:
+    """A SensorSpec from a camera's custom properties, else the [[cameras]] defaults."""
+    from .config.schema import CAMERA_FIELDS
+
+    defaults = {f.name: f.default for f in CAMERA_FIELDS}
+    values = {}
+    for name in ("netd", "vignetting", "blur", "palette", "preview_min", "preview_max", "exposure"):
+        value = obj.get(f"sdg_{name}", defaults[name])
+        values[name] = str(value) if name == "palette" else (None if value is None else float(value))
+    if values["palette"] not in PALETTES:
+        values["palette"] = defaults["palette"]
+    return SensorSpec(kind=kind, seed=seed, **values)
 
 
 class Recorder:
@@ -289,7 +316,7 @@ class Recorder:
         built = build_scene(cfg)
         targets = self.resolve_targets(built)
         self.bind_scene_facts(built)
-        plan = annotator_plan(cfg)
+        plan = annotator_plan(cfg, sensor_specs(cfg, built.cameras))
 
         folder = output.OutputFolder(opts.output, opts.lock_slot or opts.shard)
         try:
@@ -346,7 +373,7 @@ class Recorder:
             cfg.render,
             passes,
             need_geometry,
-            sensors=sensor_specs(cfg),
+            sensors=sensor_specs(cfg, built.cameras),
             thermal_defaults=(cfg.ambient_kelvin(), cfg.thermal.emissivity),
         )
         steering = FrameSteering(cfg, built, targets, facts, capturer)

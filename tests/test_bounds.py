@@ -196,3 +196,18 @@ def test_writer_options_by_value(tmp_path, writers, ok, field):
 def test_frames_bound(tmp_path):
     assert fields(tmp_path, CAMERA + "[run]\nframes = 10000000\n") == []
     assert fields(tmp_path, CAMERA + "[run]\nframes = 10000001\n") == ["run.frames"]
+
+
+@pytest.mark.parametrize(
+    "writers, ok, field",
+    [
+        ("yolo = { decimals = 17 }", True, ""),
+        ("yolo = { decimals = 18 }", False, "writers.yolo.decimals"),
+        ("yolo = { decimals = -1 }", False, "writers.yolo.decimals"),
+        ("bop = { depth_scale = 0.1 }", True, ""),
+        ("bop = { depth_scale = 0 }", False, "writers.bop.depth_scale"),
+        ("webdataset = { frames_per_shard = 0 }", False, "writers.webdataset"),  # its own check, at validation
+    ],
+)
+def test_more_writer_options_by_value(tmp_path, writers, ok, field):
+    assert fields(tmp_path, CAMERA + f"[writers]\n{writers}\n") == ([] if ok else [field])

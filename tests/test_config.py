@@ -851,3 +851,47 @@ def test_a_camera_may_have_its_own_image_size(tmp_path, size, fields):
         assert [cam.width, cam.height] == [int(x.split("=")[1]) for x in size.splitlines()]
     else:
         assert {p.field for p in problems_of(f)} == fields
+
+
+def test_preview_span_and_sensor_specs_in_kelvin(tmp_path):
+    from sdg_addon.recorder import annotator_plan, sensor_specs
+
+    text = '[thermal]\nunit = "C"\n' + CAMERA
+    text += '[[cameras]]\nname = "ir"\nsensor = "thermal"\nlocation = [0, 0, 0]\npreview_min = 10\npreview_max = 40\n'
+    text += 'netd = 0.1\nblur = 1.5\nvignetting = 0.2\npalette = "white_hot"\n'
+    cfg = load_config(write(tmp_path / "p.toml", text))
+    spec = sensor_specs(cfg)
+    assert list(spec) == ["ir"]  # the visible camera needs none
+    ir = spec["ir"]
+    assert (ir.kind, ir.netd, ir.blur, ir.vignetting, ir.palette) == ("thermal", 0.1, 1.5, 0.2, "white_hot")
+    assert ir.preview_min == pytest.approx(283.15) and ir.preview_max == pytest.approx(313.15)
+    assert "thermal" in annotator_plan(cfg) and "nir" not in annotator_plan(cfg)
+    bad = text.replace("preview_max = 40", "preview_max = 10")
+    [problem] = problems_of(write(tmp_path / "q.toml", bad))
+    assert problem.field == "cameras[1].preview_max"
+
+
+def test_a_base_scene_camera_is_thermal_by_its_custom_property(tmp_path):
+    """Cameras the file does not declare (a base .blend's) carry `sdg_sensor` and `sdg_<field>`."""
+    from sdg_addon.recorder import annotator_plan, sensor_specs
+
+    cfg = load_config(write(tmp_path / "p.toml", CAMERA))
+    cameras = {
+        "cam": {"sdg_sensor": "thermal"},  # declared in the file: the file wins (visible)
+        "flir": {"sdg_sensor": "thermal", "sdg_netd": 0.03, "sdg_palette": "white_hot", "sdg_preview_min": 280},
+        "night": {"sdg_sensor": "nir", "sdg_exposure": 1},
+        "plain": {},
+    }
+    specs = sensor_specs(cfg, cameras)
+    assert sorted(specs) == ["flir", "night"]
+    flir = specs["flir"]
+    assert (flir.kind, flir.netd, flir.palette, flir.preview_min, flir.blur) == (
+        "thermal",
+        0.03,
+        "white_hot",
+        280.0,
+        0.0,
+    )
+    assert (specs["night"].kind, specs["night"].exposure) == ("nir", 1.0)
+    plan = annotator_plan(cfg, specs)
+    assert "thermal" in plan and "nir" in plan and "thermal" not in annotator_plan(cfg)

@@ -130,3 +130,46 @@ def test_empties_named_kp_in_a_scene_are_keypoints(clean_bpy):
     assert list(points) == ["base", "tip"]
     assert np.allclose(points["tip"], [1.0, 2.0, 5.0]) and np.allclose(points["base"], [1.0, 2.0, 3.0])
     assert skeleton == [["tip", "base"]]
+
+
+def test_keypoint_empties_of_a_blend_asset_file(tmp_path, clean_bpy):
+    """A .blend asset with empties kp_tip / kp_base (and a skeleton) parented to its mesh:
+    each copy of the asset has those keypoints, moved with it."""
+    import bmesh
+    import bpy
+
+    me = bpy.data.meshes.new("bar")
+    bm = bmesh.new()
+    bmesh.ops.create_cube(bm, size=0.2)
+    bm.to_mesh(me)
+    bm.free()
+    bar = bpy.data.objects.new("bar", me)
+    bpy.context.scene.collection.objects.link(bar)
+    bar["sdg_skeleton"] = '[["tip", "base"]]'
+    for name, z in (("kp_tip", 0.1), ("kp_base", -0.1)):
+        e = bpy.data.objects.new(name, None)
+        bpy.context.scene.collection.objects.link(e)
+        e.parent = bar
+        e.location = (0.0, 0.0, z)
+    bpy.context.view_layer.update()  # world matrices as Blender saves them from its UI
+    model = tmp_path / "bar.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(model))
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+
+    text = SCENE.split("[[assets]]")[0] + (
+        '[[assets]]\nname = "bar"\nfile = "bar.blend"\nlocation = [0.0, 0.0, 0.5]\nlabels = { class = "bar" }\n'
+        "[annotators]\nkeypoints = {}\n[writers]\nbasic = {}\n"
+    )
+    param = tmp_path / "bar.toml"
+    param.write_text(text)
+    out = tmp_path / "out"
+    assert main(["render", str(param), "--out", str(out), "--quiet"]) == 0
+    rows = np.load(out / "keypoints_0000.npy")
+    info = json.loads((out / "keypoints_info_0000.json").read_text())
+    names = next(iter(info["names"].values()))
+    assert sorted(names) == ["base", "tip"] and next(iter(info["skeletons"].values())) in ([[1, 0]], [[0, 1]])
+    f = FOCAL * W / SENSOR
+    for r in rows:
+        z = 0.1 if names[r["index"]] == "tip" else -0.1  # camera at height 0.5, like the bar
+        assert r["x"] == pytest.approx(W / 2, abs=1e-3) and r["y"] == pytest.approx(H / 2 - f * z / DIST, abs=1e-3)
+        assert r["visibility"] == 1  # inside the cube (0.1 from its centre, faces at 0.1): hidden

@@ -246,3 +246,21 @@ def test_sigterm_releases_the_lock_and_the_temp_folder(tmp_path):
     assert not (out / ".sdg.lock").exists(), err
     assert not list(Path(capture_render._temp_base()).glob(f"{capture_render.TEMP_PREFIX}{proc.pid}_*"))
     assert main(["render", str(p), "--out", str(out), "--quiet", "--resume", "--frames", "0:3"]) == 0
+
+
+def test_two_runs_into_one_folder_at_once(tmp_path):
+    """One finishes, the other stops with exit 2 (locked, or finished frames it must not
+    redo); the frame log never holds a frame twice."""
+    p, out = param(tmp_path, TINY.replace("frames = 2", "frames = 6")), tmp_path / "out"
+    root = Path(__file__).resolve().parent.parent
+    cmd = [sys.executable, "-m", "headless", "render", str(p), "--out", str(out), "--quiet", "--worker-mode", "threads"]
+    procs = [
+        subprocess.Popen(cmd, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)
+    ]
+    results = [(proc.wait(timeout=300), proc.communicate()[1]) for proc in procs]
+    assert sorted(code for code, _err in results) == [0, 2], results
+    err = next(e for code, e in results if code == 2)
+    assert ("another run" in err or "already holds" in err) and "Traceback" not in err
+    frames = [json.loads(x)["frame"] for x in (out / "audit" / "frames.jsonl").read_text().splitlines()]
+    assert sorted(frames) == list(range(6))
+    assert len(list((out / "audit" / "inputs").iterdir())) == 1

@@ -61,6 +61,7 @@ class Trajectory(RandomizerSpec):
         "knots": (3, int, "spline: velocities sampled per clip, spread evenly over it (>= 2)"),
     }
     OPTION_MINIMUMS = {"knots": 2}
+    OPTION_MAXIMUMS = {"knots": 1000}
     OPTION_CHOICES = {"path": PATHS}
 
     def sample(self, rng, frame, targets):

@@ -31,7 +31,7 @@ from ..labels.blender import (
 )
 from ..sensors import EMISSIVITY_PROP, ILLUMINATOR_PROP, NIR_REFLECTANCE_PROP, TEMPERATURE_PROP
 from .instancing import GEOMETRY_TYPES, in_render_collections, is_instance_copy, realize_instances, render_collections
-from .keypoints import add_keypoints
+from .keypoints import add_keypoints, file_world, stash_keypoints, stashed_keypoints
 from .materials import per_object_material, set_object_look, wire_principled
 from .primitives import primitive_mesh
 
@@ -241,6 +241,7 @@ def _asset(root_collection, spec: AssetSpec, config: Config) -> None:
         return
     if spec.labels:
         set_labels(coll, spec.labels)  # every copy inherits them
+    file_points = ({}, [])  # keypoint empties of an asset file (scene/keypoints.py)
     if spec.primitive:
         mesh = primitive_mesh(spec.primitive, spec.name, spec.size)
         mesh.materials.append(per_object_material(f"sdg_{spec.name}"))
@@ -251,6 +252,7 @@ def _asset(root_collection, spec: AssetSpec, config: Config) -> None:
         except AssetError as e:
             raise AssetError(f"asset {spec.name!r}: {e}") from None
         base_names = [o.name for o in sources]
+        file_points = stashed_keypoints(sources)
         for o in sources:
             for slot in o.material_slots:
                 if slot.material is not None and not slot.material.get("sdg_wired"):
@@ -280,8 +282,10 @@ def _asset(root_collection, spec: AssetSpec, config: Config) -> None:
         root.rotation_euler = [math.radians(a) for a in spec.rotation]
         root.scale = (spec.scale,) * 3
         set_thermal(root, config.kelvin(spec.temperature), spec.emissivity, spec.nir_reflectance)
-        if spec.keypoints:
-            add_keypoints(root, spec.keypoints, spec.skeleton)
+        points, skeleton = file_points
+        points = {**points, **spec.keypoints}  # the parameter file's win over the file's
+        if points:
+            add_keypoints(root, points, spec.skeleton or [p for p in skeleton if p[0] in points and p[1] in points])
         for part in parts:
             set_object_look(part, spec.color, spec.roughness, spec.metallic)
 
@@ -356,12 +360,13 @@ def import_file(path: Path, pattern: str = "*") -> list:
         if pattern == "*":
             raise AssetError(f"{path.as_posix()}: holds no mesh object (a damaged file, or not a model?)")
         raise AssetError(f"{path.as_posix()}: no mesh object matches {pattern!r}")
-    for o in meshes:
-        world = o.matrix_world.copy()
+    worlds = [file_world(o) for o in meshes]  # before any parent is cleared
+    for o, world in zip(meshes, worlds):
         o.parent = None
         o.matrix_world = world
         for c in list(o.users_collection):
             c.objects.unlink(o)
+    stash_keypoints(meshes, new)  # keypoint empties of the file survive as data on its meshes
     for o in new:
         if o not in meshes:
             bpy.data.objects.remove(o)

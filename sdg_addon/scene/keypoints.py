@@ -7,7 +7,9 @@ Two sources, one representation:
 - a user's .blend: empties anywhere below an object, named `kp_<name>` (Blender's
   `.001` suffixes of duplicates are ignored) or carrying the custom property
   `sdg_keypoint = "<name>"`. A skeleton is the root's custom property `sdg_skeleton`, a
-  JSON list of [name, name] pairs.
+  JSON list of [name, name] pairs. In a .blend given as an asset `file`, such empties
+  (of the objects taken) become the asset's keypoints: the importer keeps their positions
+  (stash_keypoints) and every copy gets them as in the file, relative to the model.
 Keypoints are read per frame in world space (capture), in declaration order (parameter
 file) or by name (empties of a .blend).
 """
@@ -81,3 +83,47 @@ def entity_keypoints(root) -> tuple[dict[str, list[float]], list[list[str]]]:
             [[str(a), str(b)] for a, b in pairs if a in points and b in points] if isinstance(pairs, list) else []
         )
     return points, skeleton
+
+
+STASH_PROPERTY = "sdg_file_keypoints"
+
+
+def file_world(obj):
+    """An imported object's world matrix from its parent chain. Objects appended from a
+    .blend are not evaluated yet: their matrix_world reads as identity until a depsgraph
+    update, while location / rotation / scale and the parent chain are the file's."""
+    m = obj.matrix_basis.copy()
+    if obj.parent is not None:
+        m = file_world(obj.parent) @ obj.matrix_parent_inverse @ m
+    return m
+
+
+def stash_keypoints(meshes: list, imported: list) -> None:
+    """Before an importer's non-mesh objects are removed: keep the keypoint empties among
+    them (world positions as imported, i.e. in the model's frame) and any skeleton, as a
+    JSON custom property on the first mesh."""
+    points, skeleton = {}, []
+    for obj in sorted(imported, key=lambda o: o.name):
+        name = keypoint_name(obj)
+        if name is not None and name not in points:
+            points[name] = [float(c) for c in file_world(obj).translation]
+        raw = obj.get(SKELETON_PROPERTY)
+        if isinstance(raw, str) and not skeleton:
+            try:
+                pairs = json.loads(raw)
+            except ValueError:
+                pairs = []
+            if isinstance(pairs, list):
+                skeleton = [[str(p[0]), str(p[1])] for p in pairs if isinstance(p, list) and len(p) == 2]
+    if points and meshes:
+        meshes[0][STASH_PROPERTY] = json.dumps({"points": points, "skeleton": skeleton})
+
+
+def stashed_keypoints(meshes: list) -> tuple[dict[str, list[float]], list[list[str]]]:
+    """The keypoints stash_keypoints kept: ({name: [x, y, z]}, skeleton)."""
+    for obj in meshes:
+        raw = obj.get(STASH_PROPERTY)
+        if isinstance(raw, str):
+            data = json.loads(raw)
+            return dict(data.get("points", {})), list(data.get("skeleton", []))
+    return {}, []

@@ -40,6 +40,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..config.fields import Field
 from ..frame import AnnotatedFrame
 from . import io
 from .base import Writer, register_writer
@@ -120,7 +121,15 @@ class BopWriter(Writer):
         "split": ("train_pbr", str, "split folder (BOP: train_pbr, val, test...)"),
         "val_every": (0, int, "if N > 0, frames with frame % N == 0 go to the 'val' split instead"),
         "frames_per_scene": (1000, int, "images per scene folder (scene id = frame // this)"),
-        "depth_scale": (1.0, float, "depth PNG unit in millimetres: depth_mm = value * depth_scale"),
+        "depth_scale": Field(
+            "depth_scale",
+            "float",
+            1.0,
+            "depth PNG unit in millimetres: depth_mm = value * depth_scale",
+            low=0,
+            strict_low=True,
+            high=1e6,
+        ),
         "png_compress_level": PNG_COMPRESS_LEVEL,
     }
 

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..config.fields import Field
 from ..frame import AnnotatedFrame
 from . import io
 from .base import Writer, register_writer
@@ -52,7 +53,7 @@ class YoloWriter(Writer):
     OPTIONS = {
         **COMMON_OPTIONS,
         "segmentation": (False, bool, "write YOLO-seg polygons instead of boxes"),
-        "decimals": (6, int, "decimals of the normalised coordinates"),
+        "decimals": Field("decimals", "int", 6, "decimals of the normalised coordinates", low=0, high=17),
     }
 
     def __init__(self, output_dir, **options):
