@@ -1311,6 +1311,15 @@ def _unique_names(cfg: Config, asset_origins: list[tuple[str, Path]], path: Path
         claim(a.name, made, where, base.as_posix())
     for i, lidar in enumerate(cfg.lidars):  # not objects, but output sub-folders beside cameras
         claim(lidar.name, [], join("lidars", i), here)
+    # A LiDAR rides on a camera or an object of the parameter file (checked before a run).
+    mounts = {c.name for c in cfg.cameras} | ({"ground"} if cfg.ground.enabled else set())
+    for a in cfg.assets:
+        mounts |= {a.name, *(f"{a.name}_{k:03d}" for k in range(a.count) if a.count > 1)}
+    for i, lidar in enumerate(cfg.lidars):
+        if lidar.mount and lidar.mount not in mounts:
+            problems.add(
+                join(join("lidars", i), "mount"), lidar.mount, one_of(lidar.mount, sorted(mounts), "camera or object")
+            )
 
 
 class _Redirect(Problems):
