@@ -3,7 +3,7 @@
 #   usage: PY=python bash scripts/gpu_bench.sh MODE OUTDIR [FRAMES]
 #   MODE k-sweep: presets/bench30.toml at 1, 16 and 64 spp with K = 1, 2, 3, 4 render
 #                 processes on one GPU, the bare render and the GPU's ceiling in the same run
-#   MODE gpus:    1 GPU against every GPU (--gpus all), K processes per GPU (K=${K:-2})
+#   MODE gpus:    1 GPU against every GPU (--gpus all), K processes per GPU (default: auto's K)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
@@ -18,11 +18,12 @@ for spp in 1 16 64; do
       $PY -m headless.bench presets/bench30.toml --frames "$FRAMES" --samples "$spp" --device cuda \
         --gpus 1 --procs 1,2,3,4 "${extra[@]}" --json "$OUT/k-sweep-${spp}spp.json" > "$OUT/k-sweep-${spp}spp.log" 2>&1
       ;;
-    gpus)
+    gpus)  # K per GPU: what --procs-per-gpu auto picks (4 up to 16 spp, else 2), or $K
+      k=${K:-$([ "$spp" -le 16 ] && echo 4 || echo 2)}
       $PY -m headless.bench presets/bench30.toml --frames "$FRAMES" --samples "$spp" --device cuda \
-        --gpus 1 --procs "${K:-2}" --no-bare --json "$OUT/gpus1-${spp}spp.json" > "$OUT/gpus1-${spp}spp.log" 2>&1
+        --gpus 1 --procs "$k" --no-bare --json "$OUT/gpus1-${spp}spp.json" > "$OUT/gpus1-${spp}spp.log" 2>&1
       $PY -m headless.bench presets/bench30.toml --frames "$((FRAMES * 2))" --samples "$spp" --device cuda \
-        --gpus all --procs "${K:-2}" --no-bare --json "$OUT/gpusall-${spp}spp.json" > "$OUT/gpusall-${spp}spp.log" 2>&1
+        --gpus all --procs "$k" --no-bare --json "$OUT/gpusall-${spp}spp.json" > "$OUT/gpusall-${spp}spp.log" 2>&1
       ;;
   esac
   echo "$MODE ${spp} spp done $(date -u +%T)"
