@@ -162,3 +162,9 @@ def test_ray_without_ray_installed_says_how_to_get_it(reference, tmp_path, capsy
     assert main(["render", str(param), "--out", str(out), "--ray", *COMMON]) == 2
     assert "requirements-ray.txt" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_auto_processes_per_gpu_follow_the_measurements():
+    # docs/benchmarks.md: 4 per H200 up to 16 spp, 2 above (the limit and one step past it).
+    assert parallel.auto_procs_per_gpu(1) == parallel.auto_procs_per_gpu(16) == 4
+    assert parallel.auto_procs_per_gpu(17) == parallel.auto_procs_per_gpu(64) == 2
