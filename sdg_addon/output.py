@@ -90,6 +90,8 @@ def _process_start(pid: int) -> str | None:
 
 
 def _alive(pid: int, start: str | None) -> bool:
+    if pid <= 0:
+        return True  # unknown holder: never assumed dead
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -156,8 +158,14 @@ class Lock:
             info = {}  # unreadable or torn: treat as held by an unknown process
         if not isinstance(info, dict) or not isinstance(info.get("pid"), int):
             # A lock without a pid cannot be checked; it was cut short while being written.
-            age = time.time() - path.stat().st_mtime if path.exists() else 0
-            return None if age > 60 else {"pid": -1, "host": "?"}
+            try:
+                age = time.time() - path.stat().st_mtime
+            except FileNotFoundError:
+                return None
+            if age > 60:
+                path.unlink(missing_ok=True)  # stale and unreadable: taken over
+                return None
+            return {"pid": -1, "host": "?"}
         return info
 
     def release(self) -> None:

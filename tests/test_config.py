@@ -885,7 +885,13 @@ def test_a_base_scene_camera_is_thermal_by_its_custom_property(tmp_path):
     specs = sensor_specs(cfg, cameras)
     assert sorted(specs) == ["flir", "night"]
     flir = specs["flir"]
-    assert (flir.kind, flir.netd, flir.palette, flir.preview_min, flir.blur) == ("thermal", 0.03, "white_hot", 280.0, 0.0)
+    assert (flir.kind, flir.netd, flir.palette, flir.preview_min, flir.blur) == (
+        "thermal",
+        0.03,
+        "white_hot",
+        280.0,
+        0.0,
+    )
     assert (specs["night"].kind, specs["night"].exposure) == ("nir", 1.0)
     plan = annotator_plan(cfg, specs)
     assert "thermal" in plan and "nir" in plan and "thermal" not in annotator_plan(cfg)

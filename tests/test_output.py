@@ -156,3 +156,14 @@ def test_written_files_get_the_usual_mode_not_mkstemps_0600(tmp_path):
     umask = os.umask(0o022)
     os.umask(umask)
     assert path.stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+def test_a_torn_lock_is_respected_while_fresh_and_taken_over_when_old(tmp_path):
+    lock = tmp_path / ".sdg.lock"
+    lock.write_text("")  # a run killed while writing its lock
+    with pytest.raises(OutputError):
+        Lock(tmp_path).acquire()
+    old = os.stat(lock).st_mtime - 120
+    os.utime(lock, (old, old))
+    Lock(tmp_path).acquire()
+    assert json.loads(lock.read_text())["pid"] == os.getpid()

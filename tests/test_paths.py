@@ -80,7 +80,7 @@ def test_no_writer_puts_a_file_outside_the_folder(tmp_path, writer):
     """Hostile camera names, several cameras (one sub-folder each), basic's "always" too."""
     missing = set(WRITERS[writer].required_annotators) - set(make_frame(0).annotations)
     if missing:
-        pytest.skip(f"the synthetic frame lacks {sorted(missing)} (tests/test_safety_bpy.py renders them)")
+        pytest.skip(f"the synthetic frame lacks {sorted(missing)}: see test_safety_bpy / the writer's own bpy tests")
     out = tmp_path / "a" / "b" / "out"
     out.mkdir(parents=True)
     options = {"camera_subfolders": "always"} if writer == "basic" else {}

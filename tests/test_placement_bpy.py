@@ -277,3 +277,69 @@ roll = { distribution = "uniform", low = -45, high = 45 }
         angle = np.degrees(np.arctan2(np.dot(np.cross(right, x_axis), z_axis), np.dot(right, x_axis)))
         assert angle == pytest.approx(v["roll"], abs=1e-3)
     assert len(seen) > 1
+
+
+def test_look_at_target_is_rendered_at_the_image_centre(tmp_path):
+    """The rendered mask of a sphere target is centred on the image centre within 1 px."""
+    import json
+
+    from PIL import Image
+
+    from headless.cli import main
+
+    param = tmp_path / "look.toml"
+    param.write_text(
+        BASE.replace("resolution = [64, 48]", "resolution = [65, 49]").replace("frames = 4", "frames = 3")
+        + """
+[[assets]]
+name = "ball"
+primitive = "sphere"
+size = 0.3
+labels = { class = "ball" }
+[[randomizers]]
+type = "scatter"
+targets = ["mug*", "donut*", "ball"]
+surface = "table"
+min_normal_z = 0.9
+[[randomizers]]
+type = "camera_look_at"
+targets = "cam"
+look_at = "ball"
+distance = { distribution = "uniform", low = 1.0, high = 1.8 }
+elevation = { distribution = "uniform", low = 30, high = 60 }
+roll = { distribution = "uniform", low = -30, high = 30 }
+[annotators]
+instance_segmentation = {}
+"""
+    )
+    out = tmp_path / "out"
+    assert main(["render", str(param), "--out", str(out), "--quiet"]) == 0
+    for f in range(3):
+        mapping = json.loads((out / f"instance_segmentation_mapping_{f:04d}.json").read_text())
+        colour = next(c for c, p in mapping.items() if p.endswith("/ball"))
+        rgba = tuple(int(x) for x in colour.strip("()").split(","))
+        mask = np.all(np.array(Image.open(out / f"instance_segmentation_{f:04d}.png").convert("RGBA")) == rgba, -1)
+        rows, cols = np.nonzero(mask)
+        assert len(rows) > 40
+        # A sphere projects to an ellipse centred slightly off its centre's image away from
+        # the axis; on the axis (the look-at target) it is centred exactly.
+        assert abs(cols.mean() + 0.5 - 65 / 2) <= 1.0 and abs(rows.mean() + 0.5 - 49 / 2) <= 1.0, f
+
+
+def test_camera_relative_places_lights_too():
+    cfg, built, facts, targets = built_run(
+        """
+[[randomizers]]
+type = "camera_relative"
+targets = "sun"
+depth = 2.0
+x = 0.25
+y = 0.75
+"""
+    )
+    sampled = sample_frame(cfg.seed, 0, cfg.randomizers, targets, facts=facts)
+    apply_frame(built, sampled)
+    bpy.context.view_layer.update()
+    cam = camera_info(built.scene, built.cameras["cam"])
+    px, depth = cam.project(np.array(built.lights["sun"].location))
+    assert px[0] == pytest.approx([16, 36], abs=1e-4) and depth[0] == pytest.approx(2.0)

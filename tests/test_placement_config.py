@@ -128,3 +128,16 @@ def test_asset_pool_glob_is_validated(tmp_path):
 def test_pool_randomizer_needs_k():
     found = problems('[[randomizers]]\ntype = "pool"\ntargets = "mug"\n')
     assert "how many" in found["randomizers[0].k"]
+
+
+def test_camera_relative_must_come_after_what_moves_the_camera():
+    found = problems(
+        '[[randomizers]]\ntype = "camera_relative"\ntargets = "mug"\ndepth = 1\n'
+        '[[randomizers]]\ntype = "camera"\ntargets = "cam"\ndistance = 2\n'
+    )
+    assert "after randomizers[1] (camera)" in found["randomizers[0]"]
+    ok = HEAD + (
+        '[[randomizers]]\ntype = "camera"\ntargets = "cam"\ndistance = 2\n'
+        '[[randomizers]]\ntype = "camera_relative"\ntargets = "mug"\ndepth = 1\n'
+    )
+    assert len(config_from_dict(tomllib.loads(ok), Path("p.toml")).randomizers) == 2

@@ -425,3 +425,15 @@ def test_sequence_follows_the_trigger_frame():
     r.interval = 2
     got = [sample_frame(0, f, [r], [[]])[0]["values"]["world"]["strength"] for f in range(6)]
     assert got == [1.0, 1.0, 3.0, 3.0, 2.0, 2.0]  # frames 0, 2, 4 -> values[0], [2], [4 % 3]
+
+
+def test_uniform_and_log_uniform_moments():
+    n = 6000
+    u = np.array(draws(uniform(2.0, 5.0), n))
+    assert abs(u.mean() - 3.5) < 4 * math.sqrt(0.75 / n) and abs(u.var() - 9 / 12) < 0.05
+    a, b = 1.0, 100.0
+    lu = np.array(draws({"distribution": "log_uniform", "low": a, "high": b}, n))
+    mean = (b - a) / math.log(b / a)
+    var = (b * b - a * a) / (2 * math.log(b / a)) - mean**2
+    assert abs(lu.mean() - mean) < 4 * math.sqrt(var / n)
+    assert abs(np.log(lu).var() - math.log(b / a) ** 2 / 12) < 0.1  # uniform in log space

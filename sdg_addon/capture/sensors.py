@@ -50,10 +50,11 @@ def _attr(tree, name: str):
 
 
 def thermal_material() -> bpy.types.Material:
-    """Emission (e * B(T)) + (1 - e) * a white glossy lobe (multiscatter GGX, which reflects
-    everything: a closed room at one temperature reads that temperature). The lobe is
-    white and weighted outside, because a tinted microfacet lobe loses energy in its inner
-    bounces and would reflect less than 1 - e."""
+    """Emission (e * B(T)) + (1 - e) * a white reflection lobe: multiscatter GGX of the
+    surface's roughness mixed by that roughness with Lambert (mirror at 0, diffuse at 1).
+    Both lobes reflect everything, so a closed room at one temperature reads that
+    temperature; the lobe is white and weighted outside, because a tinted microfacet lobe
+    loses energy in its inner bounces and would reflect less than 1 - e."""
     mat = bpy.data.materials.get("sdg_thermal_override") or bpy.data.materials.new("sdg_thermal_override")
     if bpy.app.version < (5, 0, 0):
         mat.use_nodes = True
@@ -63,13 +64,20 @@ def thermal_material() -> bpy.types.Material:
     emission = tree.nodes.new("ShaderNodeEmission")
     emission.inputs["Color"].default_value = (1.0, 1.0, 1.0, 1.0)
     tree.links.new(_attr(tree, EMISSION_ATTR).outputs["Fac"], emission.inputs["Strength"])
+    roughness = _attr(tree, ROUGHNESS_ATTR).outputs["Fac"]
     glossy = tree.nodes.new("ShaderNodeBsdfGlossy")
     glossy.distribution = "MULTI_GGX"
     glossy.inputs["Color"].default_value = (1.0, 1.0, 1.0, 1.0)
-    tree.links.new(_attr(tree, ROUGHNESS_ATTR).outputs["Fac"], glossy.inputs["Roughness"])
-    reflection = tree.nodes.new("ShaderNodeMixShader")  # (1 - fac) * nothing + fac * glossy
+    tree.links.new(roughness, glossy.inputs["Roughness"])
+    diffuse = tree.nodes.new("ShaderNodeBsdfDiffuse")
+    diffuse.inputs["Color"].default_value = (1.0, 1.0, 1.0, 1.0)
+    lobe = tree.nodes.new("ShaderNodeMixShader")  # glossy (smooth) .. Lambert (rough)
+    tree.links.new(roughness, lobe.inputs["Fac"])
+    tree.links.new(glossy.outputs["BSDF"], lobe.inputs[1])
+    tree.links.new(diffuse.outputs["BSDF"], lobe.inputs[2])
+    reflection = tree.nodes.new("ShaderNodeMixShader")  # (1 - fac) * nothing + fac * lobe
     tree.links.new(_attr(tree, REFLECTANCE_ATTR).outputs["Fac"], reflection.inputs["Fac"])
-    tree.links.new(glossy.outputs["BSDF"], reflection.inputs[2])
+    tree.links.new(lobe.outputs["Shader"], reflection.inputs[2])
     add = tree.nodes.new("ShaderNodeAddShader")
     tree.links.new(emission.outputs["Emission"], add.inputs[0])
     tree.links.new(reflection.outputs["Shader"], add.inputs[1])
@@ -166,6 +174,8 @@ class SensorRender:
             bg = _background(world)
             bg.inputs["Color"].default_value = (1.0, 1.0, 1.0, 1.0)
             bg.inputs["Strength"].default_value = float(band_radiance(self.world_temperature()))
+            # A uniform sky: reflection rays find it exactly; sampling it as a light only adds noise.
+            world.cycles.sampling_method = "NONE"
             scene.world = world
             show = set()
         else:

@@ -645,6 +645,13 @@ SEQUENCE_FIELDS = (
         high=1048574,
     ),
     Field(
+        "rigid_body",
+        "bool",
+        False,
+        "simulate rigid bodies over each clip (Blender's solver): single-mesh asset objects fall and "
+        "collide from the poses of the clip's first frame; the ground and other meshes are passive",
+    ),
+    Field(
         "folders",
         "choice",
         "clip",
@@ -871,11 +878,23 @@ def config_from_dict(data: dict, path: Path, problems: Problems | None = None) -
     if isinstance(data.get("asset_list"), str):
         cfg.files.append(_asset_list_path(path, data["asset_list"]))
 
+    placed_in_view: list[int] = []  # camera_relative entries so far (file indices)
     for i, r in enumerate(v.array(data, "randomizers")):
         spec, targets = _randomizer(v, r, join("randomizers", i), path.parent)
         if spec is not None:
             cfg.randomizers.append(spec)
             cfg.randomizer_targets.append(targets)
+            if spec.name == "camera_relative":
+                placed_in_view.append(i)
+            elif spec.name in CAMERA_MOVERS and placed_in_view:
+                # Applied in file order: the placement would use the camera of the frame before.
+                problems.add(
+                    join("randomizers", placed_in_view[0]),
+                    "camera_relative",
+                    f"an entry after randomizers[{i}] ({spec.name}), which moves cameras: camera_relative "
+                    "places in view of the camera as this frame has it",
+                )
+                placed_in_view = []
 
     cfg.cases = [_case(v, c, join("cases", i)) for i, c in enumerate(v.array(data, "cases"))]
     _check_cases(cfg, problems)
@@ -895,9 +914,15 @@ def config_from_dict(data: dict, path: Path, problems: Problems | None = None) -
     cfg.writers = v.registry_table(data, "writers", writers, "writer")
     if "writers" not in data:
         cfg.writers = {"basic": {}}
+    if cfg.sequence.rigid_body and any(r.name == "physics_settle" for r in cfg.randomizers):
+        problems.add(
+            "sequence.rigid_body", True, "false with a physics_settle randomizer (one rigid-body simulation at a time)"
+        )
     problems.raise_if_any()
     return cfg
 
+
+CAMERA_MOVERS = ("camera", "camera_look_at", "sensor")  # randomizers that change a camera's view
 
 TOP_LEVEL_KEYS = (
     "run",

@@ -117,6 +117,7 @@ class Texture(FolderRandomizer):
     PARAM_RANGES = {"scale": (0.0, 1e6), "rotation": (-1e6, 1e6)}
 
     def candidates(self, files):
+        self.listing = files  # listed once (prepare): maps() never reads the folder again
         color, normal, rough = (self.options[k] for k in ("color_suffix", "normal_suffix", "roughness_suffix"))
         maps = [s for s in (normal, rough) if s]
         out = []
@@ -131,7 +132,7 @@ class Texture(FolderRandomizer):
 
     def maps(self, image: str) -> dict[str, Path]:
         """The files of one texture set: base colour, and normal / roughness if present."""
-        files = {p.stem: p for p in list_images(self.folder)}
+        files = {p.stem: p for p in self.listing}
         base = self.folder / image
         stem = (
             base.stem[: len(base.stem) - len(self.options["color_suffix"])]

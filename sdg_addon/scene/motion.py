@@ -9,8 +9,9 @@ Per frame i of a clip (see sampling.motion):
    frames of frames i - 1, i, i + 1 of the clip (its trajectory continues past the clip's
    ends), so Cycles' vector pass, which evaluates the scene one frame before and after,
    sees the true motion;
-4. the scene frame is set to `start_frame + i` (the scene's own animation plays too).
-Stills without trajectories never touch the scene frame.
+4. the scene frame is set to `start_frame + i` (the scene's own animation plays too, and
+   with sequence.rigid_body the simulation steps: scene.clip_physics).
+Stills without trajectories or simulation never touch the scene frame.
 """
 
 from __future__ import annotations
@@ -34,13 +35,21 @@ class SequencePlayer:
         self.fps = float(sequence.fps)
         self.rest: dict[int, tuple] = {}  # id(object) -> (location, rotation, scale) as built
         self.keyed: set[str] = set()
-        self.active = sequence.clip_length > 1 or any(r.motion for r in randomizers)
+        self.physics = bool(getattr(sequence, "rigid_body", False))
+        self.active = sequence.clip_length > 1 or self.physics or any(r.motion for r in randomizers)
         scene = built.scene
         if self.active:
             # The vector pass needs motion blur off; frames step by one scene frame.
             scene.render.use_motion_blur = False
             scene.frame_start = min(scene.frame_start, sequence.start_frame - 1)
             scene.frame_end = max(scene.frame_end, sequence.start_frame + sequence.clip_length)
+            # Simulated time: one scene frame is 1 / sequence.fps seconds.
+            scene.render.fps = max(1, round(self.fps))
+            scene.render.fps_base = scene.render.fps / self.fps
+        if self.physics:
+            from .clip_physics import body_kinds
+
+            self.bodies = body_kinds(built)
 
     def _object(self, kind: str, name: str):
         return self.built.entities[name].root if kind == "objects" else self.built.cameras[name]
@@ -67,10 +76,18 @@ class SequencePlayer:
                 self._reset(self._object(MOTION_TYPES[entry["type"]], name))
         specs = self.randomizers or [None] * len(sampled)
         kept = [(e, r) for e, r in zip(sampled, specs) if e["type"] not in MOTION_TYPES]
+        if self.physics and frame_in_clip > 0:
+            from .clip_physics import PLACEMENT_TYPES
+
+            kept = [(e, r) for e, r in kept if e["type"] not in PLACEMENT_TYPES]
         apply_frame(self.built, [e for e, _r in kept], [r for _e, r in kept])
         if not self.active:
             return
         scene_frame = self.sequence.start_frame + frame_in_clip
+        if self.physics and frame_in_clip == 0:
+            from .clip_physics import restart_simulation
+
+            restart_simulation(self.built, self.bodies, self.sequence.start_frame, self.sequence.clip_length)
         for entry in motion:
             kind = MOTION_TYPES[entry["type"]]
             for name, values in entry["values"].items():

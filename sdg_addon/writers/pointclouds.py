@@ -25,14 +25,14 @@ import numpy as np
 from ..frame import AnnotatedFrame
 from . import io
 from .base import Writer, register_writer
-from .common import safe_name
+from .common import frame_padding, safe_name
 
 
 class _LidarWriter(Writer):
     required_annotators = ("lidar",)
     sensors = ("lidar",)
     folder_name = ""
-    OPTIONS = {"frame_padding": (6, int, "digits of the frame number in file names")}
+    OPTIONS = {"frame_padding": frame_padding(6)}
 
     def __init__(self, output_dir, **options):
         super().__init__(output_dir, **options)

@@ -1,0 +1,51 @@
+"""Corner-case conditions measured on synthetic frames (no bpy): occlusion, truncation and
+pixels of the objects with the case's label, at the bounds of min / max."""
+
+from __future__ import annotations
+
+import pytest
+
+from sdg_addon.sampling.cases import CaseSpec, holds, measure
+from tests.test_annotators import make_frame, perspective, screen_box
+
+CAM = perspective()  # 128 x 96, f = 100 px
+
+
+def case(**kw):
+    c = CaseSpec()
+    for k, v in kw.items():
+        setattr(c, k, v)
+    return c
+
+
+@pytest.fixture(scope="module")
+def frame():
+    # A mug half hidden behind a box, and a mug cut by the left border (a third outside).
+    # mug_a: 20 x 20 px around (60, 48); the box in front covers its left half.
+    front = screen_box(2, "box", CAM, 50, 48, 0.4, 2.0, {"class": ["box"]})
+    behind = screen_box(3, "mug_a", CAM, 60, 48, 0.8, 4.0, {"class": ["mug"]})
+    # mug_b: about 30 px wide around column 5, a third of it left of the image.
+    cut = screen_box(4, "mug_b", CAM, 5, 30, 0.6, 2.0, {"class": ["mug"]})
+    return make_frame(CAM, [front, behind, cut])
+
+
+def test_measures_are_the_annotators_values(frame):
+    occ = dict(measure(case(label="mug", measure="occlusion"), frame))
+    trunc = dict(measure(case(label="mug", measure="truncation"), frame))
+    px = dict(measure(case(label="mug", measure="pixels"), frame))
+    assert len(occ) == len(trunc) == len(px) == 2  # the two mugs, not the box
+    a, b = sorted(occ)
+    assert 0.4 <= occ[a] <= 0.65 and occ[b] == 0.0  # mug_a: the box covers about its left half
+    assert trunc[a] == 0.0 and 0.25 <= trunc[b] <= 0.55  # mug_b: a third to a half outside (its near face is larger)
+    assert 120 <= px[a] <= 260
+
+
+def test_holds_at_the_bounds(frame):
+    occ = max(v for _p, v in measure(case(label="mug", measure="occlusion"), frame))
+    assert holds(case(label="mug", measure="occlusion", min=occ), frame)
+    assert not holds(case(label="mug", measure="occlusion", min=occ + 1e-6), frame)
+    assert not holds(case(label="box", measure="occlusion", min=0.1), frame)  # the box is in front
+    cut = max(v for _p, v in measure(case(measure="truncation"), frame))
+    assert holds(case(label="", measure="truncation", min=cut - 0.01, max=cut), frame)  # any labelled object
+    assert not holds(case(label="mug", measure="truncation", min=cut + 0.01), frame)
+    assert not holds(case(label="mug", measure="truncation", min=0.01, max=cut - 0.01), frame)
