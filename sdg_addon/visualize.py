@@ -124,6 +124,29 @@ def colorize_normals(normals: np.ndarray) -> np.ndarray:
     return out
 
 
+def colorize_flow(flow: np.ndarray, valid: np.ndarray | None = None, scale: float | None = None) -> np.ndarray:
+    """(H, W, 2) flow in pixels -> (H, W, 3) uint8: hue = direction (red = right, then
+    counter-clockwise on screen), brightness = length / `scale` (default: the longest valid
+    flow); pixels not valid are black."""
+    u, v = flow[..., 0].astype(np.float64), flow[..., 1].astype(np.float64)
+    mag = np.hypot(u, v)
+    ok = np.ones(mag.shape, bool) if valid is None else valid.astype(bool)
+    scale = scale or (float(mag[ok].max()) if ok.any() else 0.0) or 1.0
+    hue = (np.arctan2(-v, u) / (2 * np.pi)) % 1.0  # y down: screen angle
+    value = np.clip(mag / scale, 0, 1)
+    h6 = hue * 6
+    k = np.floor(h6).astype(int) % 6
+    f = h6 - np.floor(h6)
+    p, q, t = np.zeros_like(f), 1 - f, f
+    one = np.ones_like(f)
+    r = np.choose(k, [one, q, p, p, t, one])
+    g = np.choose(k, [t, one, one, q, p, p])
+    b = np.choose(k, [p, p, t, one, one, q])
+    rgb = np.stack([r, g, b], axis=-1) * value[..., None]
+    rgb[~ok] = 0
+    return (rgb * 255).round().astype(np.uint8)
+
+
 def _ramp(t: np.ndarray) -> np.ndarray:
     x = np.clip(t, 0.0, 1.0) * (len(_RAMP) - 1)
     i = np.minimum(x.astype(np.int64), len(_RAMP) - 2)
@@ -562,6 +585,15 @@ def _tiles(ff: FrameFiles) -> list[tuple[Image.Image, str]]:
     elif (p := ff.path("normals", "png")) is not None:
         with Image.open(p) as im:
             out.append((im.convert("RGB"), "normals"))
+    p = ff.path("forward_flow", "npy")
+    if p is not None:
+        flow = np.load(p, allow_pickle=False)
+        vp = ff.path("forward_flow_valid", "npy")
+        valid = np.load(vp, allow_pickle=False) if vp is not None else None
+        longest = float(np.hypot(flow[..., 0], flow[..., 1])[valid if valid is not None else ...].max(initial=0.0))
+        out.append(
+            (Image.fromarray(colorize_flow(flow, valid)), f"forward flow: up to {longest:.1f} px, hue = direction")
+        )
     sem = load_mask(ff, "semantic_segmentation")
     if sem is not None:
         c = sem.colors
