@@ -135,7 +135,7 @@ def test_sequence_section_rules(tmp_path):
 
 
 def test_flow_colours_for_looking_at_a_dataset():
-    from sdg_addon.visualize import colorize_flow
+    from sdg_addon.colormaps import colorize_flow
 
     flow = np.array([[[2.0, 0.0], [-2.0, 0.0], [0.0, -1.0], [5.0, 5.0]]], np.float32)
     valid = np.array([[True, True, True, False]])
