@@ -152,7 +152,11 @@ def test_lidar_section(tmp_path):
         "lidars[0].channels",
         "lidars[0].preset",
     } <= fields
-    p.write_text(CAMERA + '[[lidars]]\nname = "top"\ndropout = 1.0\nchannels = 1024\n')  # the limits
+    p.write_text(CAMERA + '[[lidars]]\nname = "top"\nmount = "camm"\n')
+    with pytest.raises(ConfigError) as info:
+        load_config(p)
+    assert "'cam'" in info.value.problems[0].expected and info.value.problems[0].field == "lidars[0].mount"
+    p.write_text(CAMERA + '[[lidars]]\nname = "top"\ndropout = 1.0\nchannels = 1024\nmount = "cam"\n')  # the limits
     assert load_config(p).lidars[0].dropout == 1.0
 
 

@@ -72,6 +72,14 @@ fov_down = -5
 fov_up = 5
 mount = "cam"
 
+[[lidars]]
+name = "onbox"
+preset = "spinning_16"
+columns = 90
+mount = "box"
+location = [0.0, 0.0, 1.5]
+rotation = [0.0, 0.0, 90.0]
+
 [annotators]
 instance_segmentation = {{}}
 
@@ -151,6 +159,19 @@ def test_lidar_on_a_camera_looks_where_the_camera_looks(exact):
     w = world(exact, "front", pts[:, :3], clip=True)
     assert np.allclose(w[:, 1], -0.5, atol=1e-4) and on_box_surface(w).all()  # its face towards the camera
     assert (pts[:, 0] > 3.4).all() and np.allclose(pts[:, 0], 3.5, atol=1e-4)  # x forward in the sensor frame
+
+
+def test_lidar_on_an_object_rides_with_it(exact):
+    base = exact / "clip_0000" / "onbox" / "lidar"
+    pose = np.array(json.loads((base / "lidar_info_0000.json").read_text())["sensor_to_world"])
+    expected = np.eye(4)
+    expected[:3, :3] = [[0, -1, 0], [1, 0, 0], [0, 0, 1]]  # turned 90 degrees about z
+    expected[:3, 3] = [0.0, 0.0, 1.5]  # the box stands at the origin
+    assert np.allclose(pose, expected, atol=1e-6)
+    pts = lidar(exact, "onbox", clip=True)
+    w = pts[:, :3] @ pose[:3, :3].T + pose[:3, 3]
+    assert len(w) > 20 and np.allclose(w[:, 0], WALL_X, atol=1e-4)  # only the wall is in reach
+    assert (pts[:, 1] < 0).all()  # the wall (world +x) is on the sensor's right (-y) after the turn
 
 
 def test_writers_of_a_clip(exact):

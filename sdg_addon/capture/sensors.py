@@ -82,6 +82,9 @@ def thermal_material() -> bpy.types.Material:
     tree.links.new(emission.outputs["Emission"], add.inputs[0])
     tree.links.new(reflection.outputs["Shader"], add.inputs[1])
     tree.links.new(add.outputs["Shader"], out.inputs["Surface"])
+    # Every surface emits: sampling them all as lights (a light tree of every triangle)
+    # costs far more than it saves; reflection rays find the emitters.
+    mat.cycles.emission_sampling = "NONE"
     return mat
 
 

@@ -26,23 +26,6 @@ def usual_mode(fd: int) -> None:
     os.fchmod(fd, 0o666 & ~_UMASK)
 
 
-def write_bytes(path: Path | str, data: bytes) -> Path:
-    path = Path(path)
-    output.before_write(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        usual_mode(fd)
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
-
-
 @contextlib.contextmanager
 def atomic_stream(path: Path | str, binary: bool = True):
     """A file streamed to a temporary name next to `path`, renamed into place at the end (for
@@ -61,6 +44,12 @@ def atomic_stream(path: Path | str, binary: bool = True):
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def write_bytes(path: Path | str, data: bytes) -> Path:
+    with atomic_stream(path) as f:
+        f.write(data)
+    return Path(path)
 
 
 def write_text(path: Path | str, text: str) -> Path:
