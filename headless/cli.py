@@ -193,12 +193,14 @@ def _merge(args) -> int:
         print(f"error: {out} holds no finished frames (no audit/frames*.jsonl)", file=sys.stderr)
         return EXIT_INVALID
     table = LabelTable(json.loads((out / AUDIT_DIR / "label_table.json").read_text()))
+    cameras_file = out / AUDIT_DIR / "cameras.json"  # a base .blend's cameras are known after building
+    cameras = json.loads(cameras_file.read_text()) if cameras_file.is_file() else [c.name for c in config.cameras]
     folder = OutputFolder(out)
     try:
         folder.open()  # locked and recorded like a run: --overwrite later removes what merge wrote
         for name, options in config.writers.items():
             writer = create_writer(name, out, **options)
-            writer.set_run(table, len(config.cameras) + len(config.lidars) > 1)
+            writer.set_run(table, len(cameras) + len(config.lidars) > 1)
             writer.finalize()
     except OutputError as e:
         print(f"error: {e}", file=sys.stderr)

@@ -1,6 +1,7 @@
 """The audit trail in <out>/audit/: inputs, resolved parameters, versions, per-frame log.
 
-- inputs/            the parameter file and asset list, byte for byte as given
+- inputs/            the parameter file, asset list and base .blend, byte for byte as
+                     given, with their SHA-256 in inputs/SHA256SUMS
 - resolved.json      effective parameters (defaults filled in), seed included
 - environment.json   Blender, add-on, Python, OS, numpy versions; render device; argv
 - frames*.jsonl      one line per finished frame: every sampled value and stage timings.
@@ -39,6 +40,8 @@ def addon_version() -> str:
 def config_fingerprint(resolved: dict) -> str:
     """Hash of what determines frame content (not where it goes or which frames)."""
     keep = {k: v for k, v in resolved.items() if k not in ("output", "frames", "files")}
+    if isinstance(keep.get("base"), dict):  # a base .blend counts by its content, not its path
+        keep["base"] = {k: v for k, v in keep["base"].items() if k != "blend"}
     return hashlib.sha256(json.dumps(keep, sort_keys=True).encode()).hexdigest()
 
 
@@ -47,10 +50,12 @@ def copy_inputs(audit: Path, files: list[Path]) -> None:
     alone (a resumed run on read-only storage writes nothing)."""
     inputs = audit / "inputs"
     used: set[str] = set()
+    sums = []
     for i, f in enumerate(files):
         name = safe_name(f.name if f.name not in used else f"{i}_{f.name}")  # same name, other folder
         used.add(name)
         data = f.read_bytes()
+        sums.append(f"{hashlib.sha256(data).hexdigest()}  {name}\n")
         target = inputs / name
         try:
             if target.read_bytes() == data:
@@ -58,6 +63,16 @@ def copy_inputs(audit: Path, files: list[Path]) -> None:
         except OSError:
             pass
         io.write_bytes(target, data)
+    # `sha256sum -c SHA256SUMS` in inputs/ checks the copies; a base .blend's hash is also
+    # in resolved.json, so a resumed run notices a changed scene.
+    text = "".join(sums)
+    target = inputs / "SHA256SUMS"
+    try:
+        if target.read_text(encoding="utf-8") == text:
+            return
+    except OSError:
+        pass
+    io.write_text(target, text)
 
 
 def environment(device: dict | None = None, extra: dict | None = None) -> dict:

@@ -164,8 +164,10 @@ def _spec_from_properties(obj, kind: str, seed: int) -> SensorSpec:
 
 
 class Recorder:
-    def __init__(self, config: Config, options: RunOptions, on_progress=None, on_warning=None):
+    def __init__(self, config: Config, options: RunOptions, on_progress=None, on_warning=None, open_scene=None):
         self.config = config
+        # The scene open in Blender as the base scene (the UI; the caller restores it after).
+        self.open_scene = open_scene
         self.options = options
         self.on_progress = on_progress or (lambda progress: None)
         self.on_warning = on_warning or (lambda text: log.warning(text))
@@ -313,7 +315,7 @@ class Recorder:
             self.complete = True
             return
         remove_stale_render_dirs()
-        built = build_scene(cfg)
+        built = build_scene(cfg, self.open_scene)
         targets = self.resolve_targets(built)
         self.bind_scene_facts(built)
         plan = annotator_plan(cfg, sensor_specs(cfg, built.cameras))
@@ -354,7 +356,10 @@ class Recorder:
         pair_frames = clip_len > 1 and any(ANNOTATORS[name].needs_neighbours for name in plan)
         player = SequencePlayer(built, cfg.sequence, cfg.randomizers)
         audit.write_json(audit_dir / "label_table.json", built.label_table.values)
-        spec = SinkSpec(opts.output, plan, dict(cfg.writers), built.label_table, len(cfg.cameras) + len(cfg.lidars) > 1)
+        cameras = built.render_cameras
+        audit.write_json(audit_dir / "cameras.json", cameras)
+        several = len(cameras) + len(cfg.lidars) > 1  # a LiDAR has its own sub-folder too
+        spec = SinkSpec(opts.output, plan, dict(cfg.writers), built.label_table, several)
 
         unlabelled = unlabelled_objects(built.scene)
         labelled = [e for e in built.entities.values() if e.labels]
@@ -500,7 +505,7 @@ class Recorder:
                 "frames_written_this_run": self.result.frames_written,
                 "frames_skipped_as_done": self.result.frames_skipped,
                 "frames_finished_total": len(audit.finished_frames(audit_dir)),
-                "cameras": [c.name for c in cfg.cameras],
+                "cameras": cameras,
                 "annotators": sorted(plan),
                 "writers": list(cfg.writers),
                 "seconds_total": self.result.seconds,
@@ -589,7 +594,7 @@ class FrameSteering:
     def __init__(self, cfg: Config, built, targets, facts, capturer):
         self.cfg, self.built, self.targets, self.facts, self.capturer = cfg, built, targets, facts, capturer
         self.assigned = assign_frames(cfg.seed, cfg.frames, cfg.cases)
-        self.cameras = [c.name for c in cfg.cameras]
+        self.cameras = built.render_cameras  # a base .blend's cameras, then [[cameras]]
 
     def make_frame(self, f: int, record: dict, player, clip_len: int = 1):
         cfg = self.cfg

@@ -50,6 +50,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from .colormaps import _squeeze, colorize_depth, colorize_normals, depth_range
 from .writers import io
 from .writers.palette import id_colors
 
@@ -63,76 +64,11 @@ NEAR_COLOR = (253, 231, 37)
 FAR_COLOR = (68, 1, 84)
 
 # viridis, sampled every 1/8 (0 = dark purple, 1 = yellow)
-_RAMP = np.array(
-    [
-        (68, 1, 84),
-        (72, 36, 117),
-        (59, 82, 139),
-        (44, 114, 142),
-        (33, 145, 140),
-        (40, 174, 128),
-        (94, 201, 98),
-        (173, 220, 48),
-        (253, 231, 37),
-    ],
-    dtype=np.float64,
-)
-
 _RGB_RE = re.compile(r"^rgb_(\d+)\.png$")
 _KEY_RE = re.compile(r"^\(\s*(\d+),\s*(\d+),\s*(\d+),\s*(\d+)\s*\)$")
 
 
 # --- colourisation (public) ------------------------------------------------------------------
-
-
-def depth_range(depth: np.ndarray) -> tuple[float, float] | None:
-    """Robust (near, far) of a depth map: 2nd and 98th percentile of finite values > 0."""
-    d = _squeeze(np.asarray(depth, dtype=np.float32))
-    values = d[np.isfinite(d) & (d > 0)]
-    if values.size == 0:
-        return None
-    near, far = np.percentile(values, [2.0, 98.0])
-    return float(near), float(max(far, near))
-
-
-def colorize_depth(depth: np.ndarray, near: float | None = None, far: float | None = None) -> np.ndarray:
-    """float depth (H, W) in metres -> uint8 (H, W, 3); near yellow, far dark purple, inf black.
-
-    near / far default to the robust range (``depth_range``); values outside are clamped.
-    """
-    d = _squeeze(np.asarray(depth, dtype=np.float32))
-    out = np.zeros(d.shape + (3,), dtype=np.uint8)
-    valid = np.isfinite(d) & (d > 0)
-    if not valid.any():
-        return out
-    if near is None or far is None:
-        lo, hi = depth_range(d)
-        near = lo if near is None else near
-        far = hi if far is None else far
-    v = d[valid].astype(np.float64)
-    t = np.clip((v - near) / (far - near), 0.0, 1.0) if far > near else np.zeros_like(v)
-    out[valid] = _ramp(1.0 - t)
-    return out
-
-
-def colorize_normals(normals: np.ndarray) -> np.ndarray:
-    """(H, W, 3) unit normals -> uint8 (H, W, 3) as (n + 1) / 2; zero / non-finite -> black."""
-    n = np.asarray(normals, dtype=np.float32)[..., :3]
-    valid = np.isfinite(n).all(axis=-1) & (np.abs(n).sum(axis=-1) > 0)
-    out = np.zeros(n.shape, dtype=np.uint8)
-    out[valid] = np.clip((n[valid] + 1.0) * 127.5 + 0.5, 0, 255).astype(np.uint8)
-    return out
-
-
-def _ramp(t: np.ndarray) -> np.ndarray:
-    x = np.clip(t, 0.0, 1.0) * (len(_RAMP) - 1)
-    i = np.minimum(x.astype(np.int64), len(_RAMP) - 2)
-    f = (x - i)[:, None]
-    return np.rint(_RAMP[i] * (1 - f) + _RAMP[i + 1] * f).astype(np.uint8)
-
-
-def _squeeze(a: np.ndarray) -> np.ndarray:
-    return a[..., 0] if a.ndim == 3 and a.shape[-1] == 1 else a
 
 
 # --- finding frames --------------------------------------------------------------------------

@@ -10,9 +10,9 @@ import pytest
 from PIL import Image
 
 bpy = pytest.importorskip("bpy")
-
 from sdg_addon.capture.exr import read_multilayer_exr  # noqa: E402
 from sdg_addon.colour import display_transform  # noqa: E402
+from sdg_addon.compat import set_multilayer_exr  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -37,9 +37,8 @@ def test_matches_blenders_colour_management(clean_bpy, tmp_path, view):
     s.file_format, s.color_mode, s.color_depth = "PNG", "RGBA", "8"
     sc.render.filepath = str(tmp_path / "blender.png")
     bpy.ops.render.render(write_still=True)
-    if hasattr(s, "media_type"):
-        s.media_type = "MULTI_LAYER_IMAGE"
-    s.file_format, s.color_depth, s.exr_codec = "OPEN_EXR_MULTILAYER", "32", "NONE"
+    set_multilayer_exr(s)
+    s.color_depth, s.exr_codec = "32", "NONE"
     sc.render.filepath = str(tmp_path / "linear.exr")
     bpy.ops.render.render(write_still=True)
 

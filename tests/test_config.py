@@ -728,6 +728,16 @@ def test_asset_keypoints_and_skeleton_are_read_and_checked(tmp_path):
     assert "assets[1].skeleton" in found
 
 
+def test_fingerprint_counts_a_base_blend_by_content_not_path():
+    from sdg_addon.audit import config_fingerprint
+
+    a = {"seed": 1, "base": {"blend": "/tmp/x/shop.blend", "blend_sha256": "aa", "scene": ""}}
+    moved = {**a, "base": {**a["base"], "blend": "/elsewhere/shop.blend"}}
+    changed = {**a, "base": {**a["base"], "blend_sha256": "bb"}}
+    assert config_fingerprint(a) == config_fingerprint(moved)
+    assert config_fingerprint(a) != config_fingerprint(changed)
+
+
 def test_motion_blur_and_motion_vectors_exclude_each_other(tmp_path):
     text = CAMERA + '[[randomizers]]\ntype = "sensor"\ntargets = "cam"\nshutter = 0.5\n'
     load_config(write(tmp_path / "ok.toml", text))

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 bpy = pytest.importorskip("bpy")
-
 from sdg_addon.capture.exr import _oiio, read_multilayer_exr_oiio  # noqa: E402
 from sdg_addon.capture.exr_reader import UnsupportedExr, group_passes, read_exr  # noqa: E402
+from sdg_addon.compat import set_multilayer_exr  # noqa: E402
 
 
 @pytest.mark.parametrize("depth", ["32", "16"])
@@ -25,9 +25,8 @@ def test_cycles_multipart_file_reads_like_openimageio(clean_bpy, tmp_path, depth
     vl = sc.view_layers[0]
     vl.use_pass_z = vl.use_pass_object_index = vl.use_pass_normal = True
     s = sc.render.image_settings
-    if hasattr(s, "media_type"):
-        s.media_type = "MULTI_LAYER_IMAGE"
-    s.file_format, s.color_depth, s.exr_codec = "OPEN_EXR_MULTILAYER", depth, "NONE"
+    set_multilayer_exr(s)
+    s.color_depth, s.exr_codec = depth, "NONE"
     sc.render.use_file_extension = False
     sc.render.filepath = str(tmp_path / "r.exr")
     bpy.ops.render.render(write_still=True)

@@ -7,6 +7,7 @@ preferences API and removed afterwards), never into the user's profile.
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -16,6 +17,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from fake_layout import draw_panel, texts
 
 ROOT = Path(__file__).resolve().parent.parent
 MANIFEST = tomllib.loads((ROOT / "blender_manifest.toml").read_text(encoding="utf-8"))
@@ -23,7 +25,7 @@ EXT_ID = MANIFEST["id"]
 REPO = "sdg_pytest"
 MODULE = f"bl_ext.{REPO}.{EXT_ID}"
 OPERATORS = ("add_label", "remove_label", "label_by_rule", "validate_parameters", "start_recording", "cancel_recording")
-PANELS = ("SDG_PT_labels", "SDG_PT_recorder")
+PANELS = ("SDG_PT_labels", "SDG_PT_recorder", "SDG_PT_randomizers")
 
 TINY = """
 [run]
@@ -80,9 +82,9 @@ def test_manifest_fields():
 
 
 def test_core_imports_without_bpy():
-    """sdg_addon (and ui.rules) import in plain Python, without bpy, Pillow or pycocotools."""
+    """sdg_addon (and labels.rules) import in plain Python, without bpy, Pillow or pycocotools."""
     code = (
-        "import sys, sdg_addon, sdg_addon.recorder, sdg_addon.config, sdg_addon.ui, sdg_addon.ui.rules\n"
+        "import sys, sdg_addon, sdg_addon.recorder, sdg_addon.config, sdg_addon.ui, sdg_addon.labels.rules\n"
         "bad = [m for m in ('bpy', 'PIL', 'pycocotools') if m in sys.modules]\n"
         "assert not bad, bad\n"
     )
@@ -102,13 +104,13 @@ def test_core_imports_without_bpy():
     ],
 )
 def test_name_rule_defaults(name, expected):
-    from sdg_addon.ui.rules import NameRule
+    from sdg_addon.labels.rules import NameRule
 
     assert NameRule.from_text("", "SM_, GEO_", NameRule().suffix, True).value(name) == expected
 
 
 def test_name_rule_pattern_groups():
-    from sdg_addon.ui.rules import NameRule
+    from sdg_addon.labels.rules import NameRule
 
     assert NameRule(pattern=r"^prop_(?P<value>[a-z]+)").value("prop_lamp_12") == "lamp"
     assert NameRule(pattern=r"^(\w+?)_").value("car_red_1") == "car"
@@ -322,81 +324,6 @@ def test_label_by_rule(addon, scene):
 
 
 # ---------------------------------------------------------------------------- panels
-class FakeLayout:
-    """Records layout calls and checks their arguments against Blender's own definitions."""
-
-    def __init__(self, bpy, log):
-        object.__setattr__(self, "bpy", bpy)
-        object.__setattr__(self, "log", log)
-        icons = bpy.types.UILayout.bl_rna.functions["label"].parameters["icon"].enum_items.keys()
-        object.__setattr__(self, "icons", set(icons))
-
-    def __setattr__(self, name, value):
-        assert name in ("enabled", "active", "alert", "scale_y", "use_property_split"), name
-        object.__setattr__(self, name, value)
-
-    def _child(self, *args, **kwargs):
-        return FakeLayout(self.bpy, self.log)
-
-    row = column = box = split = grid_flow = column_flow = _child
-
-    def _icon(self, icon):
-        assert icon in self.icons, f"unknown icon {icon!r}"
-
-    def label(self, text="", icon="NONE", **kwargs):
-        self._icon(icon)
-        self.log.append(("label", text))
-
-    def prop(self, data, prop, text=None, icon="NONE", **kwargs):
-        self._icon(icon)
-        assert prop in data.bl_rna.properties.keys(), f"{type(data).__name__} has no property {prop!r}"
-        self.log.append(("prop", prop))
-
-    def operator(self, idname, text=None, icon="NONE", **kwargs):
-        self._icon(icon)
-        module, name = idname.split(".")
-        op = getattr(getattr(self.bpy.ops, module), name)
-        op.get_rna_type()  # raises when the operator is not registered
-        self.log.append(("operator", idname))
-        return FakeOperatorProperties(op)
-
-    def progress(self, text="", factor=0.0, type="BAR", **kwargs):
-        assert 0.0 <= factor <= 1.0 and type in ("BAR", "RING")
-        self.log.append(("progress", text))
-
-    def separator(self, **kwargs):
-        pass
-
-
-class FakeOperatorProperties:
-    def __init__(self, op):
-        object.__setattr__(self, "props", op.get_rna_type().properties)
-
-    def __setattr__(self, name, value):
-        assert name in self.props.keys(), f"operator has no property {name!r}"
-        prop = self.props[name]
-        if prop.type == "ENUM":
-            assert value in prop.enum_items.keys(), (name, value)
-
-
-def draw_panel(bpy, panel: str, **context) -> list:
-    log: list = []
-    ctx = SimpleNamespace(
-        window_manager=bpy.context.window_manager,
-        scene=bpy.context.scene,
-        active_object=bpy.context.view_layer.objects.active,
-        selected_objects=[o for o in bpy.context.scene.objects if o.select_get()],
-        collection=bpy.context.collection,
-    )
-    vars(ctx).update(context)
-    getattr(bpy.types, panel).draw(SimpleNamespace(layout=FakeLayout(bpy, log)), ctx)
-    return log
-
-
-def texts(log) -> str:
-    return "\n".join(str(entry[1]) for entry in log)
-
-
 def test_labels_panel_draws(addon, scene):
     bpy = addon.bpy
     coll = bpy.data.collections.new("kitchen")
@@ -427,6 +354,7 @@ def test_recorder_panel_draws_and_validates(addon, scene, tmp_path):
     settings = bpy.context.window_manager.sdg
     log = draw_panel(bpy, "SDG_PT_recorder")
     assert ("operator", "sdg.start_recording") in log and "Choose an output folder" in texts(log)
+    settings.source = "FILE"
     bad = tmp_path / "bad.toml"
     bad.write_text('[render]\nresolution = [64]\nsamples = "many"\n')
     settings.parameter_file = str(bad)
@@ -441,6 +369,7 @@ def test_recorder_panel_draws_and_validates(addon, scene, tmp_path):
         assert "OK:" in texts(draw_panel(bpy, "SDG_PT_recorder"))
     finally:
         settings.property_unset("parameter_file")
+        settings.property_unset("source")
         addon.job.last_validation = None
 
 
@@ -450,11 +379,12 @@ def tiny_settings(addon, scene, tmp_path):
     settings = addon.bpy.context.window_manager.sdg
     param = tmp_path / "tiny.toml"
     param.write_text(TINY)
+    settings.source = "FILE"
     settings.parameter_file = str(param)
     settings.output_dir = str(tmp_path / "out")
     settings.existing = "STOP"
     yield settings
-    for name in ("parameter_file", "output_dir", "existing", "use_file_frames", "frame_count"):
+    for name in ("source", "parameter_file", "output_dir", "existing", "use_file_frames", "frame_count"):
         settings.property_unset(name)
     addon.job.current = None
 
@@ -482,9 +412,10 @@ def test_modal_recording_steps(addon, tiny_settings, tmp_path):
         assert (out / f"bounding_box_2d_tight_{f:04d}.npy").is_file()
     assert (out / "audit" / "manifest.json").is_file()
     assert sorted(job.recorder.result.frames_written) == [0, 1] and job.done == 2
-    # The scene was built in place: the add-on (and its operators) survived it.
+    # The scene was built in place, then the open scene restored: the add-on (and its
+    # operators) survived it, and the parameter file's objects are gone again.
     assert MODULE in bpy.context.preferences.addons and hasattr(bpy.types, "SDG_PT_recorder")
-    assert "box" in bpy.context.scene.objects and bpy.context.scene.name == scene_before
+    assert "box" not in bpy.data.objects and bpy.context.scene.name == scene_before
     text = texts(draw_panel(bpy, "SDG_PT_recorder"))
     assert "Done: 2 frame(s) written" in text
     # Recording again into the same folder stops with a clear message (no scene is touched).
@@ -510,6 +441,280 @@ def test_modal_recording_cancel_with_esc(addon, tiny_settings, tmp_path):
     manifest = (tmp_path / "out" / "audit" / "manifest.json").read_text()
     assert '"interrupted": true' in manifest
     assert recording.handle_event(job, "TIMER", "NOTHING") == "end"  # over for good
+
+
+# ---------------------------------------------------------------------------- the open scene, recorded
+RECORDED = ("instance_segmentation", "semantic_segmentation", "bounding_box_2d_tight", "bounding_box_3d")
+
+
+def hand_written(blend: Path, frames: int = 2) -> str:
+    """The parameter file a user would write for the shop scene and the panel settings below."""
+    return f"""
+[run]
+seed = 5
+frames = {frames}
+[render]
+resolution = [64, 48]
+samples = 2
+device = "cpu"
+[scene]
+blend = "{blend.as_posix()}"
+[annotators]
+{chr(10).join(f"{a} = {{}}" for a in ("rgb", "distance_to_image_plane", *RECORDED))}
+[writers]
+basic = {{}}
+[[randomizers]]
+type = "pose"
+targets = "can_*"
+location = {{ distribution = "uniform", low = [-0.8, -0.4, 0.2], high = [0.8, 0.0, 0.2] }}
+[[randomizers]]
+type = "light"
+targets = "Key"
+energy = {{ distribution = "choice", values = [200, 600] }}
+"""
+
+
+def panel_settings(bpy, scene, out: Path) -> None:
+    """The recorder and randomizer panels set as a user would, for hand_written()."""
+    s = scene.sdg
+    s.run.seed, s.run.frames, s.run.samples, s.run.device = 5, 2, 2, "cpu"
+    s.run.width, s.run.height = 64, 48
+    s.run.output = str(out)
+    for name in s.annotators.bl_rna.properties.keys():
+        if name not in ("rna_type", "name"):
+            setattr(s.annotators, name, name in ("rgb", "distance_to_image_plane", *RECORDED))
+    for cam in ("CamA", "CamB"):
+        select(bpy, [bpy.data.objects[cam]])
+    select(bpy, [bpy.data.objects["can_a"], bpy.data.objects["can_b"]])
+    assert bpy.ops.sdg.randomizer_add(type="pose") == {"FINISHED"}
+    pose = s.randomizers[-1]
+    assert pose.targets == "can_a, can_b" and [p.name for p in pose.params] == ["location", "rotation", "scale"]
+    pose.targets = "can_*"
+    row = pose.params["location"]
+    row.use, row.distribution, row.low, row.high = True, "uniform", "[-0.8, -0.4, 0.2]", "[0.8, 0.0, 0.2]"
+    select(bpy, [bpy.data.objects["Key"]])
+    bpy.ops.sdg.randomizer_add(type="light")
+    energy = s.randomizers[-1].params["energy"]
+    energy.use, energy.distribution, energy.values = True, "choice", "[200, 600]"
+    assert s.randomizers[-1].targets == "Key"
+
+
+def dataset_files(out: Path) -> dict[str, bytes]:
+    """Every file of a dataset but the audit trail, by relative path."""
+    return {
+        p.relative_to(out).as_posix(): p.read_bytes()
+        for p in sorted(out.rglob("*"))
+        if p.is_file() and "audit" not in p.relative_to(out).parts
+    }
+
+
+def test_open_scene_recorded_from_panel_equals_headless_runs(addon, tmp_path):
+    """The acceptance test of recording the scene you have: the panel's operator (a), the
+    exported parameter file headless (b) and a hand-written file naming the .blend (c) make
+    identical datasets; objects keep their world transforms; inherited labels reach masks
+    and boxes; the user's .blend is byte-identical afterwards and the open scene restored."""
+    import hashlib
+
+    import numpy as np
+    from blend_scene import make_shop_blend
+
+    from headless.cli import main
+
+    bpy, recording, jobs = addon.bpy, addon.recording, addon.job
+    blend = tmp_path / "shop.blend"
+    matrices = make_shop_blend(blend)
+    assert bpy.ops.wm.open_mainfile(filepath=str(blend)) == {"FINISHED"}
+    assert MODULE in bpy.context.preferences.addons
+    scene = bpy.context.scene
+    panel_settings(bpy, scene, tmp_path / "a")
+    bpy.ops.wm.save_mainfile()  # the user saves the panel settings with the scene
+    digest = hashlib.sha256(blend.read_bytes()).hexdigest()
+    names_before = sorted(bpy.data.objects.keys())
+
+    # The panel draws every part against Blender's own definitions.
+    log = draw_panel(bpy, "SDG_PT_recorder")
+    assert {
+        ("prop", "sdg_record"),
+        ("prop", "frames"),
+        ("prop", "output"),
+        ("operator", "sdg.export_parameters"),
+    } <= set(log)
+    log = draw_panel(bpy, "SDG_PT_randomizers")
+    assert ("operator", "sdg.preview_frame") in log and ("prop", "distribution") in log
+
+    # (a) the panel's operator, stepped as its modal timer would
+    assert bpy.ops.sdg.start_recording("EXEC_DEFAULT") == {"RUNNING_MODAL"}
+    job = jobs.current
+    while recording.handle_event(job, "TIMER", "NOTHING") == "wait":
+        pass
+    assert job.state == "done", job.message
+    # The open scene is as it was: randomized poses undone, nothing added or left behind.
+    assert sorted(bpy.data.objects.keys()) == names_before
+    for name, m in matrices.items():
+        assert np.allclose(np.array(bpy.data.objects[name].matrix_world), m, atol=1e-5), name
+    assert [vl.name for vl in bpy.context.scene.view_layers] == ["ViewLayer"]
+    inputs = tmp_path / "a" / "audit" / "inputs"
+    assert sorted(p.name for p in inputs.iterdir()) == ["SHA256SUMS", "shop.blend", "shop.toml"]
+    assert bpy.ops.sdg.show_frame() == {"FINISHED"}
+    image = bpy.data.images["SDG Last Frame"]
+    assert tuple(image.size) == (4 * 64 + 3 * 2, 2 * 48 + 2)  # 4 tiles per camera, 2 cameras
+
+    # (b) headless from the exported parameter file
+    exported = tmp_path / "params" / "shop.toml"
+    exported.parent.mkdir()
+    assert bpy.ops.sdg.export_parameters(filepath=str(exported)) == {"FINISHED"}
+    assert 'blend = "../shop.blend"' in exported.read_text()
+    assert main(["render", str(exported), "--out", str(tmp_path / "b"), "--quiet"]) == 0
+    # (c) headless from a hand-written file naming the .blend
+    hand = tmp_path / "hand.toml"
+    hand.write_text(hand_written(blend))
+    assert main(["render", str(hand), "--out", str(tmp_path / "c"), "--quiet"]) == 0
+
+    a, b, c = (dataset_files(tmp_path / x) for x in "abc")
+    assert a.keys() == b.keys() == c.keys() and len(a) > 20, sorted(a)
+    for name in a:
+        assert a[name] == b[name] == c[name], name
+    assert hashlib.sha256(blend.read_bytes()).hexdigest() == digest  # the user's file, untouched
+
+    for cam in ("CamA", "CamB"):
+        d = tmp_path / "a" / cam  # Replicator's <camera>/<annotator>/ layout
+        for f in range(2):
+            labels = json.loads(
+                (d / "bounding_box_2d_tight" / f"bounding_box_2d_tight_labels_{f:04d}.json").read_text()
+            )
+            assert {"can", "crate"} <= {v["class"] for v in labels.values()}  # from collections, parents
+            semantic = json.loads(
+                (d / "semantic_segmentation" / f"semantic_segmentation_labels_{f:04d}.json").read_text()
+            )
+            assert {"can", "crate"} <= {v.get("class") for v in semantic.values()}
+            paths = json.loads((d / "bounding_box_3d" / f"bounding_box_3d_prim_paths_{f:04d}.json").read_text())
+            boxes = np.load(d / "bounding_box_3d" / f"bounding_box_3d_{f:04d}.npy")
+            transforms = dict(zip(paths, boxes["transform"]))
+            for path, name in (("/shop/crate", "crate"), ("/floor", "floor")):  # not randomized
+                assert np.allclose(transforms[path].T, matrices[name], atol=1e-5), path
+
+
+def test_label_rules_give_the_same_labels_in_the_panel_and_headless(addon, tmp_path):
+    from blend_scene import make_shop_blend
+
+    from sdg_addon.config.schema import config_from_dict
+    from sdg_addon.scene.build import build_scene
+
+    bpy = addon.bpy
+    blend = tmp_path / "shop.blend"
+    make_shop_blend(blend)
+    rule = {"type": "part", "pattern": "^crate_(?P<value>[a-z]+)", "prefixes": "SM_"}
+    bpy.ops.wm.open_mainfile(filepath=str(blend))
+    select(bpy, [])
+    assert bpy.ops.sdg.label_by_rule(label_type="part", pattern=rule["pattern"], prefixes="SM_", scope="MESHES") == {
+        "FINISHED"
+    }
+    by_panel = {o.name: stored(o) for o in bpy.context.scene.objects if "semantics" in o}
+    table = {"scene": {"blend": blend.as_posix()}, "label_rules": [{**rule, "prefixes": ["SM_"]}]}
+    build_scene(config_from_dict(table, tmp_path / "p.toml"))
+    headless = {o.name: stored(o) for o in bpy.context.scene.objects if "semantics" in o}
+    assert by_panel == headless and headless["crate_lid"] == {"part": ["lid"]}
+
+
+def test_recording_refuses_with_sentences(addon, scene, tmp_path):
+    bpy, jobs = addon.bpy, addon.job
+    cam = bpy.data.objects.new("cam", bpy.data.cameras.new("cam"))
+    scene.collection.objects.link(cam)
+    scene.sdg.run.output = "//out"  # relative to a .blend that was never saved
+    with pytest.raises(RuntimeError, match="never been saved: save the .blend first"):
+        bpy.ops.sdg.start_recording("EXEC_DEFAULT")
+    assert "never been saved" in texts(draw_panel(bpy, "SDG_PT_recorder"))
+    scene.sdg.run.output = str(tmp_path / "o")
+    cam.sdg_record = False
+    with pytest.raises(RuntimeError, match="No camera is ticked"):
+        bpy.ops.sdg.start_recording("EXEC_DEFAULT")
+    cam.sdg_record = True
+    select(bpy, [])
+    bpy.ops.sdg.randomizer_add(type="pose")  # no targets: nothing selected
+    with pytest.raises(RuntimeError, match="Randomizer 1 \\(pose\\): no targets"):
+        bpy.ops.sdg.start_recording("EXEC_DEFAULT")
+    assert "no targets" in texts(draw_panel(bpy, "SDG_PT_recorder"))  # also said in the panel
+    with pytest.raises(RuntimeError, match="save the .blend first"):
+        bpy.ops.sdg.export_parameters(filepath=str(tmp_path / "p.toml"))
+    assert not list(tmp_path.iterdir())  # nothing written anywhere
+    jobs.last_error = None
+
+
+def test_randomizers_panel_add_reorder_edit_remove_preview(addon, scene, tmp_path):
+    from sdg_addon.sampling.randomizers import RANDOMIZERS
+
+    bpy = addon.bpy
+    cube = add_mesh(bpy, "cube")
+    cube["semantics"] = {"class": ["box"]}
+    cam = bpy.data.objects.new("cam", bpy.data.cameras.new("cam"))
+    scene.collection.objects.link(cam)
+    s = scene.sdg
+    # Every registered type can be added, with its parameters and options as declared.
+    for name, cls in RANDOMIZERS.items():
+        select(bpy, [cube])
+        assert bpy.ops.sdg.randomizer_add(type=name) == {"FINISHED"}
+        item = s.randomizers[-1]
+        assert [p.name for p in item.params] == list(cls.PARAMS) and [o.name for o in item.options] == list(cls.OPTIONS)
+    assert [r.type for r in s.randomizers] == list(RANDOMIZERS)
+    log = draw_panel(bpy, "SDG_PT_randomizers")
+    assert sum(1 for e in log if e == ("operator", "sdg.randomizer_remove")) == len(RANDOMIZERS)
+    bpy.ops.sdg.randomizer_move(index=1, direction="UP")
+    assert [r.type for r in s.randomizers][:2] == [list(RANDOMIZERS)[1], list(RANDOMIZERS)[0]]
+    while len(s.randomizers) > 1:
+        bpy.ops.sdg.randomizer_remove(index=len(s.randomizers) - 1)
+    s.randomizers[0].type = "pose"  # changing the type gives the new type's parameter rows
+    item = s.randomizers[0]
+    assert [p.name for p in item.params] == list(RANDOMIZERS["pose"].PARAMS)
+    item.targets = "cube"
+    row = item.params["location"]
+    row.use, row.distribution, row.value = True, "constant", "[0.5, 0.25, 1]"
+    s.preview_frame = 3
+    assert bpy.ops.sdg.preview_frame() == {"FINISHED"}
+    assert tuple(bpy.data.objects["cube"].location) == (0.5, 0.25, 1.0)
+    # Render Preview records frame f alone (into a temporary folder) and shows it.
+    scene.sdg.run.width, scene.sdg.run.height, scene.sdg.run.samples, scene.sdg.run.device = 32, 24, 1, "cpu"
+    assert bpy.ops.sdg.preview_render("EXEC_DEFAULT") == {"RUNNING_MODAL"}
+    job = addon.job.current
+    assert list(job.options.frames) == [3]
+    while addon.recording.handle_event(job, "TIMER", "NOTHING") == "wait":
+        pass
+    assert job.state == "done", job.message
+    assert bpy.ops.sdg.show_frame() == {"FINISHED"} and "SDG Last Frame" in bpy.data.images
+    row = bpy.context.scene.sdg.randomizers[0].params["location"]
+    row.value = "[0.5, 0.25"
+    with pytest.raises(RuntimeError, match="is not a value"):
+        bpy.ops.sdg.preview_frame()
+
+
+def test_import_fills_the_panels_and_export_writes_them_back(addon, tmp_path):
+    import tomllib
+
+    from blend_scene import make_shop_blend
+
+    bpy = addon.bpy
+    blend = tmp_path / "shop.blend"
+    make_shop_blend(blend)
+    bpy.ops.wm.open_mainfile(filepath=str(blend))
+    param = tmp_path / "in.toml"
+    param.write_text(
+        hand_written(blend)
+        + '[[assets]]\nname = "ball"\nprimitive = "sphere"\nlabels = { class = "ball" }\n'
+        + "[writers.coco]\npolygons = true\n"
+    )
+    assert bpy.ops.sdg.import_parameters(filepath=str(param)) == {"FINISHED"}
+    s = bpy.context.scene.sdg
+    assert (s.run.seed, s.run.frames, s.run.width, s.run.samples) == (5, 2, 64, 2)
+    assert [r.type for r in s.randomizers] == ["pose", "light"] and s.randomizers[0].targets == "can_*"
+    assert s.writers.coco.enabled and s.writers.coco.polygons
+    assert "assets" in texts(draw_panel(bpy, "SDG_PT_recorder"))  # kept, and said so
+    bpy.ops.wm.save_mainfile()
+    out = tmp_path / "out.toml"
+    assert bpy.ops.sdg.export_parameters(filepath=str(out)) == {"FINISHED"}
+    written, given = tomllib.loads(out.read_text()), tomllib.loads(param.read_text())
+    for r in given["randomizers"]:
+        r["targets"] = [r["targets"]]  # a single glob is written as a list
+    assert written["randomizers"] == given["randomizers"] and written["assets"] == given["assets"]
+    assert written["writers"]["coco"] == {"polygons": True} and written["scene"]["blend"] == "shop.blend"
 
 
 def test_unregister_removes_everything(addon, bpy_module):

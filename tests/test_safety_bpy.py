@@ -263,4 +263,5 @@ def test_two_runs_into_one_folder_at_once(tmp_path):
     assert ("another run" in err or "already holds" in err) and "Traceback" not in err
     frames = [json.loads(x)["frame"] for x in (out / "audit" / "frames.jsonl").read_text().splitlines()]
     assert sorted(frames) == list(range(6))
-    assert len(list((out / "audit" / "inputs").iterdir())) == 1
+    inputs = [f.name for f in (out / "audit" / "inputs").iterdir()]
+    assert sorted(inputs) == ["SHA256SUMS", "p.toml"]  # the parameter file and its checksum

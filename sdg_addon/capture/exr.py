@@ -32,19 +32,25 @@ def read_multilayer_exr(path: str) -> dict[str, np.ndarray]:
 
     Our own uncompressed files are read with numpy (exr_reader); anything else through
     OpenImageIO."""
+    from ..compat import canonical_passes  # imports bpy: not at module level (colour uses _oiio)
+
     try:
-        return group_passes(read_exr(path))
+        return canonical_passes(group_passes(read_exr(path)))
     except UnsupportedExr:
-        return read_multilayer_exr_oiio(path)
+        return canonical_passes(read_multilayer_exr_oiio(path))
 
 
 def read_view_layers(path: str) -> dict[str, dict[str, np.ndarray]]:
     """{view layer name: {pass name: (H, W, C) float32}} for every view layer in the file."""
+    from ..compat import canonical_passes
+
     try:
         channels = read_exr(path)
     except UnsupportedExr:
-        return read_multilayer_exr_oiio(path, by_layer=True)
-    return {name: group_passes(channels, name) for name in sorted({view_layer_of(c) for c in channels})}
+        layers = read_multilayer_exr_oiio(path, by_layer=True)
+        return {name: canonical_passes(passes) for name, passes in layers.items()}
+    names = sorted({view_layer_of(c) for c in channels})
+    return {name: canonical_passes(group_passes(channels, name)) for name in names}
 
 
 def read_multilayer_exr_oiio(path: str, by_layer: bool = False) -> dict:

@@ -26,8 +26,10 @@ import numpy as np
 from mathutils import Matrix
 
 from ..blender_paths import remember_resources
+from ..compat import set_multilayer_exr
 from ..config.schema import RenderSettings
 from ..frame import Camera, FrameData, SceneObject
+from ..scene.base import render_view_layer
 from ..scene.build import RESOLUTION_PROP, BuiltScene
 from ..scene.instancing import renders
 from ..scene.keypoints import entity_keypoints
@@ -108,7 +110,7 @@ def configure_cycles(scene, render: RenderSettings, passes: set[str]) -> dict:
     if render.threads:
         scene.render.threads = render.threads
     scene.view_settings.view_transform = render.view_transform
-    vl = scene.view_layers[0]
+    vl = render_view_layer(scene)
     vl.use_pass_combined = True
     data = data_layer(scene, render, passes)
     for layer in (vl, data) if data != vl else (vl,):
@@ -122,9 +124,7 @@ def configure_cycles(scene, render: RenderSettings, passes: set[str]) -> dict:
     if "vector" in passes:
         scene.render.use_motion_blur = False  # Cycles has no vector pass with motion blur
     s = scene.render.image_settings
-    if hasattr(s, "media_type"):  # Blender 5
-        s.media_type = "MULTI_LAYER_IMAGE"
-    s.file_format = "OPEN_EXR_MULTILAYER"
+    set_multilayer_exr(s)
     s.color_depth = "32"
     s.exr_codec = "NONE"  # fastest; the file lives for milliseconds
     scene.render.use_file_extension = False
@@ -148,7 +148,7 @@ def set_denoiser(cycles, denoiser: str, device: dict) -> None:
 def data_layer(scene, render: RenderSettings, passes: set[str]):
     """The view layer that carries the id, depth and normal passes: the main one, or a
     1-sample DATA_LAYER when the normals would otherwise be averaged (module docstring)."""
-    main = scene.view_layers[0]
+    main = render_view_layer(scene)
     main.samples = 0  # the scene's sample count
     existing = scene.view_layers.get(DATA_LAYER)
     if not ({"normal", "vector"} & passes) or render.samples == 1:  # averaged passes
@@ -294,7 +294,7 @@ class Capturer:
         layers = read_view_layers(path)
         os.unlink(path)
         out: dict[str, np.ndarray] = {}
-        main = layers[scene.view_layers[0].name]
+        main = layers[render_view_layer(scene).name]
         raw = layers.get(DATA_LAYER, main)
         combined = main["Combined"]
         if sensor == "thermal":  # grey emission: every channel holds the band radiance

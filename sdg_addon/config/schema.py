@@ -7,6 +7,7 @@ Config is data: nothing in a parameter file is evaluated or imported.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import re
@@ -19,6 +20,7 @@ import numpy as np
 
 from ..annotators import ANNOTATORS
 from ..annotators.lidar import PRESETS as LIDAR_PRESETS
+from ..labels.rules import DEFAULT_SUFFIX, SCOPES, NameRule
 from ..sampling.cases import CASE_FIELDS, CaseSpec
 from ..sampling.distributions import (
     Constant,
@@ -119,6 +121,60 @@ RENDER_FIELDS = (
     ),
 )
 RenderSettings = section_class("RenderSettings", RENDER_FIELDS)
+
+BASE_SCENE_FIELDS = (
+    Field(
+        "blend",
+        "str",
+        "",
+        "base scene: a .blend file (relative to this file) whose objects, cameras, lights, world and materials "
+        "are used as they are; opened read-only and copied into audit/inputs",
+    ),
+    Field("scene", "str", "", "scene of the .blend to use (default: the scene the file was saved with)"),
+    Field(
+        "cameras",
+        "strings",
+        [],
+        "name globs of the .blend's cameras to render (default: every camera of the scene); `[[cameras]]` add to them",
+    ),
+    Field(
+        "lights",
+        "strings",
+        ["*"],
+        "name globs of the .blend's lights to keep; the others are switched off for the run",
+    ),
+)
+# `[[label_rules]]` entries (labels.rules.NameRule); the Labels panel offers the same settings.
+LABEL_RULE_FIELDS = (
+    Field("type", "str", "class", "label type the rule sets, e.g. `class`"),
+    Field(
+        "pattern",
+        "str",
+        "",
+        "regular expression searched in the stripped name; its group `value` (or first group) is the value; empty: the stripped name",
+    ),
+    Field("prefixes", "strings", [], 'literal prefixes removed first (the first that matches), e.g. `["SM_", "GEO_"]`'),
+    Field(
+        "suffix",
+        "str",
+        DEFAULT_SUFFIX,
+        "regular expression removed from the end of the name (default: counters like `_003`, `.001`)",
+    ),
+    Field("lowercase", "bool", True, "lower-case the value"),
+    Field(
+        "scope",
+        "choice",
+        "meshes",
+        "what is labelled: mesh objects, all objects, or collections",
+        choices=SCOPES,
+        fold_case=True,
+    ),
+    Field("names", "strings", ["*"], "only objects / collections whose name matches one of these globs"),
+    Field("overwrite", "bool", False, "replace an existing label of this type (else it is kept)"),
+)
+
+
+BaseSceneSpec = section_class("BaseSceneSpec", BASE_SCENE_FIELDS, extra=(("blend_sha256", str, field(default="")),))
 
 TEMPERATURE_UNITS = ("K", "C")
 PALETTES = ("iron", "white_hot", "black_hot", "rainbow")
@@ -665,12 +721,14 @@ SequenceSettings = section_class("SequenceSettings", SEQUENCE_FIELDS)
 DECLARED_SECTIONS = {
     "run": RUN_FIELDS,
     "render": RENDER_FIELDS,
+    "scene": BASE_SCENE_FIELDS,
     "scene.ground": GROUND_FIELDS,
     "scene.world": WORLD_FIELDS,
     "cameras": CAMERA_FIELDS,
     "lights": LIGHT_FIELDS,
     "lidars": LIDAR_FIELDS,
     "assets": ASSET_FIELDS,
+    "label_rules": LABEL_RULE_FIELDS,
     "sequence": SEQUENCE_FIELDS,
     "randomizers.trigger": TRIGGER_FIELDS,
     "thermal": THERMAL_FIELDS,
@@ -686,8 +744,9 @@ class Config:
     output: str = "out"
     render: RenderSettings = field(default_factory=RenderSettings)
     labels: dict[str, list[str]] = field(default_factory=dict)  # stable label order per type
+    base: BaseSceneSpec = field(default_factory=BaseSceneSpec)  # [scene] blend: the user's .blend
     ground: GroundSpec = field(default_factory=GroundSpec)
-    world: WorldSpec = field(default_factory=WorldSpec)
+    world: WorldSpec | None = field(default_factory=WorldSpec)  # None: the .blend's world as it is
     thermal: ThermalSettings = field(default_factory=ThermalSettings)
     sequence: SequenceSettings = field(default_factory=SequenceSettings)
     cameras: list[CameraSpec] = field(default_factory=list)
@@ -696,6 +755,7 @@ class Config:
     assets: list[AssetSpec] = field(default_factory=list)
     randomizers: list[RandomizerSpec] = field(default_factory=list)
     randomizer_targets: list[list[str]] = field(default_factory=list)  # glob patterns
+    label_rules: list[NameRule] = field(default_factory=list)
     annotators: dict[str, dict] = field(default_factory=dict)
     writers: dict[str, dict] = field(default_factory=dict)
     cases: list = field(default_factory=list)  # CaseSpec (sampling.cases)
@@ -834,7 +894,8 @@ def load_config(path: str | Path) -> Config:
     return config_from_dict(data, path, problems)
 
 
-def config_from_dict(data: dict, path: Path, problems: Problems | None = None) -> Config:
+def config_from_dict(data: dict, path: Path, problems: Problems | None = None, open_scene: bool = False) -> Config:
+    """`open_scene`: the base scene is the one open in Blender (the UI), which has cameras."""
     problems = problems or Problems(path.as_posix())
     v = _Reader(problems)
     problems.unknown_keys(data, TOP_LEVEL_KEYS, "")
@@ -854,13 +915,19 @@ def config_from_dict(data: dict, path: Path, problems: Problems | None = None) -
         problems.add("run.frames", cfg.frames, f"a multiple of sequence.clip_length ({k}): clips are never cut short")
     cfg.labels = v.label_table(data, "labels", "")
     scene = v.table(data, "scene")
-    problems.unknown_keys(scene, ("ground", "world"), "scene")
+    cfg.base = _base_scene(v, scene, path)
     cfg.ground, cfg.world = _ground(v, scene), _world(v, scene)
+    if cfg.base.blend or open_scene:
+        # A .blend brings its own floor and world: ours only when asked for.
+        cfg.ground.enabled = cfg.ground.enabled and "ground" in scene
+        cfg.world = cfg.world if "world" in scene else None
+    if cfg.base.blend:
+        cfg.files.append(Path(cfg.base.blend))
     read_section(problems, v.table(data, "thermal"), "thermal", THERMAL_FIELDS, cfg.thermal)
 
     cfg.cameras = [_camera(v, c, join("cameras", i)) for i, c in enumerate(v.array(data, "cameras"))]
-    if not cfg.cameras and isinstance(data.get("cameras", []), list):
-        problems.add("cameras", data.get("cameras", MISSING), "at least one [[cameras]] entry")
+    if not cfg.cameras and not cfg.base.blend and not open_scene and isinstance(data.get("cameras", []), list):
+        problems.add("cameras", data.get("cameras", MISSING), "at least one [[cameras]] entry (or a [scene] blend)")
     cfg.lights = [_light(v, t, join("lights", i)) for i, t in enumerate(v.array(data, "lights"))]
     cfg.lidars = [_lidar(v, t, join("lidars", i)) for i, t in enumerate(v.array(data, "lidars"))]
 
@@ -896,6 +963,7 @@ def config_from_dict(data: dict, path: Path, problems: Problems | None = None) -
                 )
                 placed_in_view = []
 
+    cfg.label_rules = [_label_rule(v, t, join("label_rules", i)) for i, t in enumerate(v.array(data, "label_rules"))]
     cfg.cases = [_case(v, c, join("cases", i)) for i, c in enumerate(v.array(data, "cases"))]
     _check_cases(cfg, problems)
 
@@ -930,6 +998,7 @@ TOP_LEVEL_KEYS = (
     "thermal",
     "sequence",
     "labels",
+    "label_rules",
     "scene",
     "cameras",
     "lights",
@@ -979,6 +1048,47 @@ def _ground(v: _Reader, scene: dict) -> GroundSpec:
         v.problems.add("scene.ground", value, "true, false or a table {enabled, size, color, labels}")
         return GroundSpec()
     return read_section(v.problems, value, "scene.ground", GROUND_FIELDS, GroundSpec())
+
+
+def _base_scene(v: _Reader, scene: dict, path: Path) -> BaseSceneSpec:
+    """[scene] blend / scene / cameras / lights; the .blend resolved against this file."""
+    base = read_section(v.problems, scene, "scene", BASE_SCENE_FIELDS, BaseSceneSpec(), known_extra=("ground", "world"))
+    if base.blend:
+        f = (path.parent / Path(base.blend).expanduser()).resolve()
+        if f.suffix.lower() != ".blend":
+            v.problems.add("scene.blend", base.blend, "a Blender file ending in .blend")
+        elif not f.is_file():
+            v.problems.add("scene.blend", base.blend, f"an existing file (looked for {f.as_posix()})")
+        else:
+            base.blend_sha256 = file_sha256(f)
+        base.blend = f.as_posix()
+    else:
+        for key in ("scene", "cameras", "lights"):
+            if key in scene:
+                v.problems.add(join("scene", key), scene[key], "a [scene] blend file to take it from (none is given)")
+    return base
+
+
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _label_rule(v: _Reader, t, p: str) -> NameRule:
+    if not v.is_table(t, p):
+        return NameRule()
+    section = read_section(v.problems, t, p, LABEL_RULE_FIELDS, LabelRuleSpec())
+    rule = NameRule.from_section(section)
+    problem = rule.check()
+    if problem:
+        v.problems.add(p, t, f"a usable rule: {problem}")
+    return rule
+
+
+LabelRuleSpec = section_class("LabelRuleSpec", LABEL_RULE_FIELDS)
 
 
 def _world(v: _Reader, scene: dict) -> WorldSpec:
@@ -1052,7 +1162,9 @@ def _check_sensors(cfg: Config, problems: Problems) -> None:
         if unit == "K"
         else f"{lo - ZERO_CELSIUS:g} .. {hi - ZERO_CELSIUS:g} °C ({lo:g} .. {hi:g} K)"
     )
-    checks = [("thermal.ambient", cfg.thermal.ambient), ("scene.world.temperature", cfg.world.temperature)]
+    checks = [("thermal.ambient", cfg.thermal.ambient)]
+    if cfg.world is not None:
+        checks.append(("scene.world.temperature", cfg.world.temperature))
     checks.append(("scene.ground.temperature", cfg.ground.temperature))
     checks += [(f"assets[{i}].temperature", a.temperature) for i, a in enumerate(cfg.assets)]
     for i, c in enumerate(cfg.cameras):

@@ -19,7 +19,10 @@ Their labels are the instancer's resolved labels overridden by INSTANCE_LABELS.
 
 from __future__ import annotations
 
+import fnmatch
+
 from .parse import LABEL_PROPERTY, merge_labels, parse_labels
+from .rules import NameRule, apply_rule
 
 INSTANCER = "sdg_instancer"  # realized copy -> the object whose instancing made it (ID pointer)
 INSTANCE_LABELS = "sdg_instance_labels"  # realized copy -> its prototype's labels in its source
@@ -174,7 +177,53 @@ def unlabelled_objects(scene, semantic_type: str = "class") -> list[str]:
     )
 
 
+def rule_targets(scene, rule: NameRule, selected=None) -> list:
+    """What a name rule labels: the `selected` objects when given (the panel's "Selected"),
+    else the scene's mesh objects, objects or collections (rule.scope), in name order,
+    filtered by rule.names."""
+    if selected is not None:
+        found = list(selected)
+    elif rule.scope == "collections":
+        found = list(scene.collection.children_recursive)
+    elif rule.scope == "objects":
+        found = list(scene.objects)
+    else:
+        found = [o for o in scene.objects if o.type == "MESH"]
+    found = [x for x in found if any(fnmatch.fnmatchcase(x.name, p) for p in rule.names)]
+    return sorted(found, key=lambda x: x.name)
+
+
+def apply_label_rule(rule: NameRule, idblocks) -> tuple[list[tuple[str, str]], int, list[str]]:
+    """Label `idblocks` by `rule` (own labels): ([(name, value) labelled], kept, [unmatched]).
+
+    Raises ValueError naming an ID whose stored labels are malformed."""
+    labelled, kept, unmatched = [], 0, []
+    for idblock in idblocks:
+        labels = own_labels(idblock)
+        outcome, value = apply_rule(rule, labels, idblock.name)
+        if outcome == "labelled":
+            set_labels(idblock, labels)
+            labelled.append((idblock.name, value))
+        elif outcome == "kept":
+            kept += 1
+        else:
+            unmatched.append(idblock.name)
+    return labelled, kept, unmatched
+
+
+def apply_label_rules(scene, rules) -> list[str]:
+    """`[[label_rules]]` of a parameter file, in order; returns one line per rule (for logs)."""
+    lines = []
+    for i, rule in enumerate(rules):
+        labelled, kept, unmatched = apply_label_rule(rule, rule_targets(scene, rule))
+        lines.append(f"label_rules[{i}]: labelled {len(labelled)}, kept {kept}, unmatched {len(unmatched)}")
+    return lines
+
+
 __all__ = [
+    "rule_targets",
+    "apply_label_rule",
+    "apply_label_rules",
     "set_labels",
     "own_labels",
     "resolved_labels",

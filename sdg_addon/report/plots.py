@@ -12,7 +12,8 @@ import math
 import numpy as np
 from PIL import Image, ImageDraw
 
-from ..visualize import _font, _ramp
+from ..colormaps import _ramp
+from ..visualize import _font
 
 BG = (255, 255, 255)
 INK = (40, 40, 40)

@@ -19,17 +19,30 @@ from pathlib import Path
 import bpy
 from mathutils import Euler, Vector
 
+from ..compat import enable_nodes
 from ..config.schema import AssetSpec, CameraSpec, Config, LightSpec
 from ..frame import FIRST_INSTANCE_ID, LabelTable
 from ..labels.blender import (
     BACKGROUND_PROPERTY,
+    apply_label_rules,
     collection_parents,
     object_collections,
     object_path,
+    own_labels,
     resolved_labels,
     set_labels,
 )
+from ..labels.parse import LABEL_PROPERTY
 from ..sensors import EMISSIVITY_PROP, ILLUMINATOR_PROP, NIR_REFLECTANCE_PROP, TEMPERATURE_PROP
+from .base import (
+    BaseSceneError,
+    check_free_names,
+    load_blend_scene,
+    prepare_base_scene,
+    render_view_layer,
+    scene_cameras,
+    scene_lights,
+)
 from .instancing import GEOMETRY_TYPES, in_render_collections, is_instance_copy, realize_instances, render_collections
 from .keypoints import add_keypoints, file_world, stash_keypoints, stashed_keypoints
 from .materials import per_object_material, set_object_look, wire_principled
@@ -60,6 +73,7 @@ class BuiltScene:
     rigged: set[str] = field(default_factory=set)  # cameras mounted on another camera (they follow it)
     temperature_unit: str = "K"  # of temperatures the thermal randomizer samples
     label_table: LabelTable = field(default_factory=LabelTable)
+    render_cameras: list[str] = field(default_factory=list)  # rendered each frame, in this order
     facts: object = None  # scene.facts.SceneFacts, once read (extract_facts)
 
     def names(self, kind: str) -> list[str]:
@@ -102,17 +116,36 @@ def new_scene() -> bpy.types.Scene:
     return scene
 
 
-def build_scene(config: Config) -> BuiltScene:
-    scene = new_scene()
-    _world(scene, config.world.color, config.world.strength)
-    set_thermal(scene.world, config.kelvin(config.world.temperature))
-    root = bpy.data.collections.new(ASSET_ROOT)
-    scene.collection.children.link(root)
+def build_scene(config: Config, open_scene=None) -> BuiltScene:
+    """The run's scene: a fresh one, the .blend of [scene] blend, or `open_scene` (the
+    scene open in Blender, recorded in place: the caller restores it afterwards), with the
+    parameter file's ground, assets, lights and cameras added to it."""
+    base = config.base
+    if open_scene is not None:
+        scene = open_scene
+        prepare_base_scene(scene)
+    elif base.blend:
+        scene = load_blend_scene(base.blend, base.scene)
+    else:
+        scene = new_scene()
+    built = BuiltScene(scene, temperature_unit=config.thermal.unit)
+    if open_scene is not None or base.blend:
+        base_cams = scene_cameras(scene, base.cameras)
+        for name in base_cams:
+            built.cameras[name] = scene.objects[name]
+            built.camera_starts[name] = tuple(scene.objects[name].matrix_world.translation)
+        built.lights.update(scene_lights(scene, base.lights))
+        check_free_names(scene, _added_names(config))
+    if config.world is not None:
+        _world(scene, config.world.color, config.world.strength)
+        set_thermal(scene.world, config.kelvin(config.world.temperature))
     if config.ground.enabled:
         _ground(scene, config)
-    for spec in config.assets:
-        _asset(root, spec, config)
-    built = BuiltScene(scene, temperature_unit=config.thermal.unit)
+    if config.assets:
+        root = bpy.data.collections.new(ASSET_ROOT)
+        scene.collection.children.link(root)
+        for spec in config.assets:
+            _asset(root, spec, config)
     for spec in config.lights:
         built.lights[spec.name] = _light(scene, spec)
     for spec in config.cameras:
@@ -127,10 +160,28 @@ def build_scene(config: Config) -> BuiltScene:
             built.rigged.add(spec.name)
         if spec.sensor == "nir" and spec.illuminator_power > 0:
             _illuminator(scene, obj, spec)
-    scene.camera = built.cameras[config.cameras[0].name] if config.cameras else None
+    built.render_cameras = [n for n in built.cameras if n not in {c.name for c in config.cameras}]
+    built.render_cameras += [c.name for c in config.cameras]
+    if not built.render_cameras:
+        raise BaseSceneError("the scene has no camera: add one to the .blend or a [[cameras]] entry")
+    scene.camera = built.cameras[built.render_cameras[0]]
+    if config.label_rules:
+        apply_label_rules(scene, config.label_rules)
+    render_view_layer(scene).update()
     built.entities = discover_entities(scene)
     built.label_table = label_table(config.label_order(), built.entities.values())
     return built
+
+
+def _added_names(config: Config) -> list[tuple[str, str]]:
+    names = [(f"cameras[{i}].name", c.name) for i, c in enumerate(config.cameras)]
+    names += [(f"lights[{i}].name", x.name) for i, x in enumerate(config.lights)]
+    for i, a in enumerate(config.assets):
+        names.append((f"assets[{i}].name", a.name))
+        names += [(f"assets[{i}] copy", f"{a.name}_{k:03d}") for k in range(a.count)] if a.count > 1 else []
+    if config.ground.enabled:
+        names.append(("scene.ground", "ground"))
+    return names
 
 
 def label_table(declared: dict[str, list[str]], entities) -> LabelTable:
@@ -204,14 +255,15 @@ def discover_entities(scene, realize: bool = True) -> dict[str, Entity]:
 def _world(scene, color, strength) -> None:
     world = bpy.data.worlds.new("sdg_world")
     scene.world = world
-    if bpy.app.version < (5, 0, 0):  # always on (and deprecated) from Blender 5
-        world.use_nodes = True
+    enable_nodes(world)
     bg = next(n for n in world.node_tree.nodes if n.type == "BACKGROUND")
     bg.inputs["Color"].default_value = (*color[:3], 1.0)
     bg.inputs["Strength"].default_value = strength
 
 
 def set_world(scene, color=None, strength=None) -> None:
+    if scene.world is None:  # a base scene without a world: the randomizer makes one
+        _world(scene, (0.05, 0.05, 0.05), 1.0)
     bg = next(n for n in scene.world.node_tree.nodes if n.type == "BACKGROUND")
     if color is not None:
         bg.inputs["Color"].default_value = (*list(color)[:3], 1.0)
@@ -248,10 +300,12 @@ def _asset(root_collection, spec: AssetSpec, config: Config) -> None:
         sources = [bpy.data.objects.new(f"{spec.name}_src", mesh)]
     else:
         try:
-            sources = import_file(Path(spec.file), spec.objects)
+            imported = import_file(Path(spec.file), spec.objects)
         except AssetError as e:
             raise AssetError(f"asset {spec.name!r}: {e}") from None
-        base_names = [o.name for o in sources]
+        sources, base_names = [o for o, _ in imported], [n for _, n in imported]
+        # Labels every part had in its file belong to the model as a whole (one instance).
+        shared = _shared_labels(sources)
         file_points = stashed_keypoints(sources)
         for o in sources:
             for slot in o.material_slots:
@@ -268,6 +322,8 @@ def _asset(root_collection, spec: AssetSpec, config: Config) -> None:
         else:
             root = bpy.data.objects.new(name, None)
             coll.objects.link(root)
+            if shared:
+                set_labels(root, shared)
             parts = []
             for src, base in zip(sources, base_names):
                 part = src.copy() if i else src  # copies share mesh data (linked duplicates)
@@ -290,6 +346,16 @@ def _asset(root_collection, spec: AssetSpec, config: Config) -> None:
             set_object_look(part, spec.color, spec.roughness, spec.metallic)
 
 
+def _shared_labels(parts) -> dict:
+    """Labels all parts carry alike, moved from the parts to the model's root (else kept)."""
+    own = [own_labels(p) for p in parts]
+    if not own[0] or any(o != own[0] for o in own):
+        return {}
+    for p in parts:
+        del p[LABEL_PROPERTY]
+    return own[0]
+
+
 def _pool(coll, spec: AssetSpec) -> None:
     """An asset pool: every file loaded once (in path order), each its own object; copies
     (count > 1) are linked duplicates. Which members show in a frame is the `pool`
@@ -297,10 +363,11 @@ def _pool(coll, spec: AssetSpec) -> None:
     index = 0
     for file, labels in zip(spec.pool_files, spec.pool_labels):
         try:
-            sources = import_file(Path(file), spec.objects)
+            imported = import_file(Path(file), spec.objects)
         except AssetError as e:
             raise AssetError(f"asset {spec.name!r}: {e}") from None
-        base_names = [o.name for o in sources]
+        sources, base_names = [o for o, _ in imported], [n for _, n in imported]
+        labels = {**labels, **_shared_labels(sources)}  # what the file's own labels say wins
         for o in sources:
             for slot in o.material_slots:
                 if slot.material is not None and not slot.material.get("sdg_wired"):
@@ -333,11 +400,14 @@ class AssetError(ValueError):
     """An asset file that cannot be imported: its path and the importer's reason."""
 
 
-def import_file(path: Path, pattern: str = "*") -> list:
-    """Import a model file; return its mesh objects matching `pattern`, parented to nothing.
+def import_file(path: Path, pattern: str = "*") -> list[tuple]:
+    """Import a model file; return its mesh objects matching `pattern`, parented to nothing,
+    each with the name it has in the file (Blender renames one whose name is taken).
 
     The objects are moved into no collection (callers link them); non-mesh objects of the
-    file (cameras, lights, empties) are removed, mesh world transforms kept.
+    file (cameras, lights, empties) are removed, mesh world transforms kept. From a .blend,
+    each mesh keeps the labels it had there, inherited from its collections and parent
+    objects included (stored as its own labels, since those collections and parents go).
     """
     if not path.is_file():
         raise AssetError(f"{path.as_posix()}: not found (or not a regular file)")
@@ -346,11 +416,11 @@ def import_file(path: Path, pattern: str = "*") -> list:
     try:
         # Some importers print their own traceback before failing: the reason is reported below.
         with contextlib.redirect_stderr(io.StringIO()):
-            new = _import(path, ext, pattern, before)
+            new, names, source_labels = _import(path, ext, pattern, before)
     except (RuntimeError, OSError, ValueError) as e:  # what Blender's importers raise
         reason = " ".join(line.removeprefix("Error: ").strip() for line in str(e).splitlines() if line.strip())
         raise AssetError(f"{path.as_posix()}: cannot be imported ({reason or type(e).__name__})") from None
-    found = [o for o in new if o.type == "MESH" and fnmatch.fnmatchcase(o.name, pattern)]
+    found = [o for o in new if o.type == "MESH" and fnmatch.fnmatchcase(names.get(o.name, ""), pattern)]
     meshes = [o for o in found if len(o.data.vertices) > 0]
     if not meshes:
         for o in new:
@@ -366,31 +436,79 @@ def import_file(path: Path, pattern: str = "*") -> list:
         o.matrix_world = world
         for c in list(o.users_collection):
             c.objects.unlink(o)
+        if o.name in source_labels:
+            labels = source_labels[o.name]
+            if labels:
+                set_labels(o, labels)
+            elif LABEL_PROPERTY in o:
+                del o[LABEL_PROPERTY]
     stash_keypoints(meshes, new)  # keypoint empties of the file survive as data on its meshes
+    result = [(o, names[o.name]) for o in meshes]
     for o in new:
         if o not in meshes:
             bpy.data.objects.remove(o)
-    return meshes
+    return result
 
 
-def _import(path: Path, ext: str, pattern: str, before: set) -> list:
-    """Run the importer for `ext`; the objects it added."""
+def _import(path: Path, ext: str, pattern: str, before: set) -> tuple[list, dict, dict]:
+    """Run the importer for `ext`: (the objects it added, {name now: name in the file},
+    {name now: labels resolved in the file}, for a .blend)."""
     if ext == ".blend":
+        colls_before = set(bpy.data.collections)
         with bpy.data.libraries.load(str(path), link=False) as (src, dst):
             dst.objects = [n for n in src.objects if fnmatch.fnmatchcase(n, pattern)]
-        return [o for o in dst.objects if o is not None]
-    else:
-        importers = {
-            ".glb": lambda: bpy.ops.import_scene.gltf(filepath=str(path)),
-            ".gltf": lambda: bpy.ops.import_scene.gltf(filepath=str(path)),
-            ".obj": lambda: bpy.ops.wm.obj_import(filepath=str(path)),
-            ".fbx": lambda: bpy.ops.import_scene.fbx(filepath=str(path)),
-            ".ply": lambda: bpy.ops.wm.ply_import(filepath=str(path)),
-            ".stl": lambda: bpy.ops.wm.stl_import(filepath=str(path)),
-            **dict.fromkeys((".usd", ".usda", ".usdc", ".usdz"), lambda: bpy.ops.wm.usd_import(filepath=str(path))),
-        }
-        importers[ext]()
-        return [o for o in bpy.data.objects if o not in before]
+            dst.collections = list(src.collections)  # for the labels objects inherit from them
+            requested = list(dst.objects)
+        names = {o.name: n for o, n in zip(dst.objects, requested) if o is not None}
+        new = [o for o in bpy.data.objects if o not in before]
+        new_colls = [c for c in bpy.data.collections if c not in colls_before]
+        labels = _source_labels(new, new_colls)
+        _evaluate_transforms(new)
+        for c in new_colls:
+            bpy.data.collections.remove(c)
+        return new, names, labels
+    importers = {
+        ".glb": lambda: bpy.ops.import_scene.gltf(filepath=str(path)),
+        ".gltf": lambda: bpy.ops.import_scene.gltf(filepath=str(path)),
+        ".obj": lambda: bpy.ops.wm.obj_import(filepath=str(path)),
+        ".fbx": lambda: bpy.ops.import_scene.fbx(filepath=str(path)),
+        ".ply": lambda: bpy.ops.wm.ply_import(filepath=str(path)),
+        ".stl": lambda: bpy.ops.wm.stl_import(filepath=str(path)),
+        **dict.fromkeys((".usd", ".usda", ".usdc", ".usdz"), lambda: bpy.ops.wm.usd_import(filepath=str(path))),
+    }
+    importers[ext]()
+    new = [o for o in bpy.data.objects if o not in before]
+    return new, {o.name: o.name for o in new}, {}
+
+
+def _source_labels(objects, collections) -> dict[str, dict]:
+    """Object name -> its labels resolved in its source file (collections of that file,
+    outermost first, then parent objects, then itself), before the hierarchy is dropped."""
+    parents: dict[str, object] = {c.name: None for c in collections}  # a root that counts
+    for c in collections:
+        for child in c.children:
+            parents[child.name] = c
+    users: dict[str, list] = {}
+    for c in sorted(collections, key=lambda c: c.name):
+        for o in c.objects:
+            users.setdefault(o.name, []).append(c)
+    for o in objects:
+        users.setdefault(o.name, [])
+    return {o.name: resolved_labels(o, parents, users) for o in objects}
+
+
+def _evaluate_transforms(objects) -> None:
+    """Appended objects' matrix_world is not stored in the file: it is valid only after the
+    depsgraph evaluated them (parents, constraints). Evaluate them in a throwaway scene."""
+    temp = bpy.data.scenes.new("sdg_import")
+    try:
+        for o in objects:
+            temp.collection.objects.link(o)
+        temp.view_layers[0].update()
+        for o in objects:
+            o.matrix_world = o.matrix_world.copy()  # keep the evaluated value on the object
+    finally:
+        bpy.data.scenes.remove(temp)
 
 
 def _light(scene, spec: LightSpec) -> bpy.types.Object:

@@ -48,6 +48,7 @@ from ..labels.blender import (
     users_of,
 )
 from ..labels.parse import LABEL_PROPERTY, merge_labels
+from .base import render_view_layer
 
 log = logging.getLogger("sdg")
 
@@ -76,7 +77,7 @@ def render_collections(scene) -> set[int]:
             out.add(child.collection.as_pointer())
             walk(child)
 
-    walk(scene.view_layers[0].layer_collection)
+    walk(render_view_layer(scene).layer_collection)
     return out
 
 
@@ -218,7 +219,7 @@ def _depsgraph(scene):
     """The evaluated depsgraph of the scene's first view layer."""
     if bpy.context.scene == scene:
         return bpy.context.evaluated_depsgraph_get()
-    depsgraph = scene.view_layers[0].depsgraph
+    depsgraph = render_view_layer(scene).depsgraph
     depsgraph.update()
     return depsgraph
 

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import bpy
 
+from ..compat import enable_nodes
+
 ROUGHNESS_PROP = "sdg_roughness"
 METALLIC_PROP = "sdg_metallic"
 
 
 def per_object_material(name: str) -> bpy.types.Material:
     mat = bpy.data.materials.new(name)
-    if bpy.app.version < (5, 0, 0):  # always on (and deprecated) from Blender 5
-        mat.use_nodes = True
+    enable_nodes(mat)
     nodes = mat.node_tree.nodes
     bsdf = next((n for n in nodes if n.type == "BSDF_PRINCIPLED"), None)
     if bsdf is None:

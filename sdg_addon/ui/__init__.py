@@ -3,26 +3,39 @@
 Thin: everything it does goes through the core. Registered in one place (here): each
 module with Blender classes exports a CLASSES tuple; unregister runs in reverse and
 deletes added properties. bpy is imported only on register, so the pure helpers
-(ui.rules) import without Blender.
+(labels.rules) import without Blender.
 """
 
 from __future__ import annotations
 
+_generated: tuple = ()  # property groups made from the registries at register time
+
 
 def classes() -> tuple:
-    from . import labels, props, recording
+    from . import labels, parameters, props, randomizers, recording, visualizer
 
-    return (*props.CLASSES, *labels.CLASSES, *recording.CLASSES)
+    return (
+        *props.CLASSES,
+        *_generated,
+        *labels.CLASSES,
+        *recording.CLASSES,
+        *parameters.CLASSES,
+        *randomizers.CLASSES,
+        *visualizer.CLASSES,
+    )
 
 
 def register() -> None:
+    global _generated
     import bpy
 
-    from . import job, props
+    from . import job, props, settings
 
+    _generated = settings.make_classes()
     for cls in classes():
         bpy.utils.register_class(cls)
     props.register_properties()
+    settings.register_properties(_generated)
     if job.on_load_pre not in bpy.app.handlers.load_pre:
         bpy.app.handlers.load_pre.append(job.on_load_pre)
 
@@ -30,11 +43,14 @@ def register() -> None:
 def unregister() -> None:
     import bpy
 
-    from . import job, props
+    from . import job, props, settings
 
+    global _generated
     job.shutdown()
     if job.on_load_pre in bpy.app.handlers.load_pre:
         bpy.app.handlers.load_pre.remove(job.on_load_pre)
+    settings.unregister_properties()
     props.unregister_properties()
     for cls in reversed(classes()):
         bpy.utils.unregister_class(cls)
+    _generated = ()

@@ -1,13 +1,22 @@
 """A recording started from the UI, advanced one step at a time (SDG_OT_start_recording).
 
 The job drives Recorder.iter_run(): each step() renders one frame and returns, so the
-modal operator keeps Blender responsive between frames. The scene is built into the open
-file in place (scene.build.new_scene), keeping preferences and enabled add-ons.
+modal operator keeps Blender responsive between frames.
+
+The user's file is never modified. A recording of the open scene works on it in memory
+(parameter-file assets, realized instances, randomized poses...) and, when it ends, takes
+the session back to the undo step pushed before it started: the scene is as it was, and
+the .blend on disk was only read. A copy of the open scene (saved with
+save_as_mainfile(copy=True), which leaves the open file's path and state alone) and the
+parameter file of the run go to the output's audit/inputs: together they reproduce the
+dataset headless.
 """
 
 from __future__ import annotations
 
 import contextlib
+import shutil
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,8 +25,11 @@ import bpy
 
 from ..config import ConfigError, load_config
 from ..config.schema import DEVICES
+from ..config.toml_out import dumps
 from ..progress import Progress, format_seconds
 from ..recorder import DiskError, Recorder, RecorderError, RunOptions
+from ..writers.paths import safe_name
+from . import settings as ui_settings
 
 
 @dataclass
@@ -52,15 +64,19 @@ def validate(path: str) -> Validation:
 class RecordingJob:
     """One recording: create it, call step() until it returns False, read state/message."""
 
-    def __init__(self, config, options: RunOptions):
+    def __init__(self, config, options: RunOptions, open_scene=None, temp_dir: Path | None = None):
         self.options = options
+        self.config = config
+        self.temp_dir = temp_dir  # the scene copy and parameter file, until copied to audit/
+        self._restore_pending = False  # an undo step was pushed: go back to it at the end
+        self.show_when_done = False  # Render Preview: open the frame in an Image Editor
         self.total = len(options.frames)
         self.progress: Progress | None = None
         self.warnings: list[str] = []
         self.state = "starting"  # starting, running, cancelling, done, cancelled, failed
         self.message = "Building the scene..."
         self.started = time.monotonic()
-        self.recorder = Recorder(config, options, on_warning=self.warnings.append)
+        self.recorder = Recorder(config, options, on_warning=self.warnings.append, open_scene=open_scene)
         self._steps = None
 
     @classmethod
@@ -68,13 +84,15 @@ class RecordingJob:
         """A job from the panel's settings; raises ValueError with a message for the user."""
         path = bpy.path.abspath(settings.parameter_file)
         if not settings.parameter_file:
-            raise ValueError("choose a parameter file")
-        if not settings.output_dir:
-            raise ValueError("choose an output folder")
+            raise ValueError("Choose a parameter file")
+        output = output_folder(settings.output_dir)
+        check_can_restore()
         try:
             config = load_config(path)
         except ConfigError as e:
             raise ValueError(f"{len(e.problems)} problem(s) in the parameter file; first: {e.problems[0]}") from None
+        except OSError as e:
+            raise ValueError(f"Cannot read the parameter file {path}: {e.strerror or e}") from None
         if settings.use_file_frames:
             frames = range(config.frames)
         else:
@@ -82,7 +100,6 @@ class RecordingJob:
         device = None if settings.device == "FILE" else settings.device.lower()
         if device is not None and device not in DEVICES:
             raise ValueError(f"unknown device {device!r}")
-        output = Path(bpy.path.abspath(settings.output_dir))
         options = RunOptions(
             output,
             frames,
@@ -94,6 +111,52 @@ class RecordingJob:
             worker_processes=False,
         )
         return cls(config, options)
+
+    @classmethod
+    def from_scene(cls, context, output: str | None = None, frames: range | None = None) -> RecordingJob:
+        """A recording of the open scene with the panels' settings (scene.sdg); raises
+        ValueError with a sentence for the user. `output` / `frames` override the panel's."""
+        scene = context.scene
+        if scene is None:
+            raise ValueError("No scene is open")
+        mode = getattr(context, "mode", "OBJECT")
+        if mode != "OBJECT":
+            raise ValueError(f"Leave {mode.replace('_', ' ').title()} mode first: recording works in Object mode")
+        check_can_restore()
+        s = scene.sdg
+        text = output if output is not None else s.run.output
+        out = output_folder(text)
+        temp = Path(tempfile.mkdtemp(prefix="sdg_scene_"))
+        try:
+            name = safe_name(Path(bpy.data.filepath).stem if bpy.data.filepath else scene.name)
+            blend = temp / f"{name}.blend"
+            # A copy of the session as it is now (unsaved changes included); the open
+            # file keeps its path and its unsaved state.
+            bpy.ops.wm.save_as_mainfile(filepath=str(blend), copy=True, check_existing=False, compress=False)
+            try:
+                table = ui_settings.to_table(scene, blend.name)
+            except ui_settings.SettingsError as e:
+                raise ValueError(str(e)) from None
+            table["run"]["output"] = out.as_posix()
+            param = temp / f"{name}.toml"
+            param.write_text(dumps(table), encoding="utf-8")
+            try:
+                config = load_config(param)
+            except ConfigError as e:
+                raise ValueError(
+                    f"{len(e.problems)} problem(s) in the settings; first: {problem_sentence(e.problems[0])}"
+                ) from None
+        except BaseException:
+            shutil.rmtree(temp, ignore_errors=True)
+            raise
+        options = RunOptions(
+            out,
+            frames if frames is not None else range(config.frames),
+            resume=s.run.existing == "RESUME",
+            overwrite=s.run.existing == "OVERWRITE",
+            worker_processes=False,
+        )
+        return cls(config, options, open_scene=scene, temp_dir=temp)
 
     @property
     def running(self) -> bool:
@@ -111,6 +174,8 @@ class RecordingJob:
             return False
         try:
             if self._steps is None:
+                push_restore_point()
+                self._restore_pending = True
                 self._steps = self.recorder.iter_run()
                 self.progress = next(self._steps)
             else:
@@ -127,7 +192,10 @@ class RecordingJob:
             import traceback
 
             traceback.print_exc()
-            return self._fail(f"{type(e).__name__}: {e}")
+            return self._fail(
+                f"an unexpected error stopped the recording ({type(e).__name__}: {e}). Finished frames are kept; "
+                "the details are in the system console (Window > Toggle System Console)"
+            )
         if self.state == "starting":
             self.state = "running"
         if self.state == "running":
@@ -159,7 +227,30 @@ class RecordingJob:
             return self.message
         return f"{p.done}/{p.total} frames | {p.rate:.2f} frames/s | ETA {format_seconds(p.eta)}"
 
+    def restore(self) -> None:
+        """Take the session back to before the run; remove the temporary copies."""
+        if self._restore_pending:
+            self._restore_pending = False
+            try:
+                # Free Cycles' persistent render data first: it points into the scene that
+                # undo replaces (Blender 4.2 crashes at exit otherwise).
+                for scene in bpy.data.scenes:
+                    if scene.render.use_persistent_data:
+                        scene.render.use_persistent_data = False
+                # Undo loads the step before the active one: push the run's state, then
+                # step back to the one pushed before it started.
+                bpy.ops.ed.undo_push(message="SDG recording")
+                bpy.ops.ed.undo()
+            except RuntimeError as e:
+                self.warnings.append(
+                    f"Could not restore the scene as it was before the recording ({e}): use Edit > Undo"
+                )
+        if self.temp_dir is not None:
+            shutil.rmtree(self.temp_dir, ignore_errors=True)
+            self.temp_dir = None
+
     def _finish(self) -> None:
+        self.restore()
         result = self.recorder.result
         written = len(result.frames_written)
         if self.state == "cancelling":
@@ -177,12 +268,42 @@ class RecordingJob:
         if self._steps is not None:
             with contextlib.suppress(Exception):
                 self._steps.close()
+        self.restore()
         return False
+
+
+def check_can_restore() -> None:
+    if not bpy.context.preferences.edit.use_global_undo:
+        raise ValueError(
+            "Turn on Preferences > Editing > Undo > Global Undo: a recording restores the open scene through it"
+        )
+
+
+def push_restore_point() -> None:
+    bpy.ops.ed.undo_push(message="Before SDG recording")
+
+
+def output_folder(text: str) -> Path:
+    """The output folder the user typed, as an absolute path; ValueError with a sentence."""
+    if not text.strip():
+        raise ValueError("Choose an output folder (Output) before recording")
+    if text.startswith("//") and not bpy.data.filepath:
+        raise ValueError(
+            f"The output folder {text!r} is relative to the .blend ('//'), but this file has never been saved: "
+            "save the .blend first or choose an absolute folder"
+        )
+    return Path(bpy.path.abspath(text))
+
+
+def problem_sentence(problem) -> str:
+    """A parameter-file problem without the temporary file name (the panel made the file)."""
+    return f"{problem.field or 'settings'}: got {problem.value!r}; expected {problem.expected}"
 
 
 # The job of this Blender session (one at a time) and the last validation, for the panel.
 current: RecordingJob | None = None
 last_validation: Validation | None = None
+last_error: str | None = None  # why the last Start Recording was refused (shown in the panel)
 
 
 def running_job() -> RecordingJob | None:

@@ -6,13 +6,23 @@ module only reads and writes them through it.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import bpy
 from bpy.props import BoolProperty, EnumProperty, StringProperty
 
-from ..labels.blender import collection_parents, own_labels, resolved_labels, set_labels, unlabelled_objects
+from ..labels.blender import (
+    apply_label_rule,
+    collection_parents,
+    own_labels,
+    resolved_labels,
+    set_labels,
+    unlabelled_objects,
+)
+from ..labels.blender import rule_targets as core_rule_targets
 from ..labels.parse import LABEL_PROPERTY
+from ..labels.rules import DEFAULT_SUFFIX, NameRule
 from .props import SCOPE_ITEMS, SidebarPanel
-from .rules import DEFAULT_SUFFIX, NameRule
 
 WARN_TYPE = "class"  # the type writers use by default
 MAX_NAMES = 5  # names listed in warnings and previews
@@ -51,14 +61,12 @@ def label_targets(context, target: str) -> list:
     return list(getattr(context, "selected_objects", None) or [])
 
 
-def rule_targets(scene, scope: str, selected=()) -> list:
+def rule_targets(scene, scope: str, selected=(), rule: NameRule | None = None) -> list:
+    """The panel's scopes on the core's targets (labels.blender.rule_targets)."""
+    rule = rule or NameRule()
     if scope == "SELECTED":
-        return sorted(selected, key=lambda o: o.name)
-    if scope == "COLLECTIONS":
-        return [
-            bpy.data.collections[name] for name in sorted(collection_parents(scene)) if name in bpy.data.collections
-        ]
-    return sorted((o for o in scene.objects if o.type == "MESH"), key=lambda o: o.name)
+        return core_rule_targets(scene, rule, selected)
+    return core_rule_targets(scene, replace(rule, scope=scope.lower()))
 
 
 def _describe(idblock) -> str:
@@ -175,32 +183,28 @@ class SDG_OT_label_by_rule(bpy.types.Operator):
         return context.scene is not None
 
     def rule(self) -> NameRule:
-        return NameRule.from_text(self.pattern, self.prefixes, self.suffix, self.lowercase)
+        return NameRule.from_text(
+            self.pattern,
+            self.prefixes,
+            self.suffix,
+            self.lowercase,
+            type=self.label_type.strip(),
+            overwrite=self.overwrite,
+        )
 
     def execute(self, context):
         problem = check_label_text(self.label_type, "", need_value=False) or self.rule().check()
         if problem:
             self.report({"ERROR"}, f"Label by Rule: {problem}")
             return {"CANCELLED"}
-        rule, label_type = self.rule(), self.label_type.strip()
+        rule = self.rule()
         selected = getattr(context, "selected_objects", None) or []
-        labelled, kept, unmatched = [], 0, []
-        for idblock in rule_targets(context.scene, self.scope, selected):
-            value = rule.value(idblock.name)
-            if value is None:
-                unmatched.append(idblock.name)
-                continue
-            try:
-                labels = own_labels(idblock)
-            except ValueError as e:
-                self.report({"ERROR"}, f"Label by Rule: {e}")
-                continue
-            if label_type in labels and not self.overwrite:
-                kept += 1
-                continue
-            labels[label_type] = [value]
-            set_labels(idblock, labels)
-            labelled.append(f"{idblock.name}->{value}")
+        try:
+            done, kept, unmatched = apply_label_rule(rule, rule_targets(context.scene, self.scope, selected, rule))
+        except ValueError as e:
+            self.report({"ERROR"}, f"Label by Rule: {e} (fix or remove its '{LABEL_PROPERTY}' property)")
+            return {"CANCELLED"}
+        labelled = [f"{name}->{value}" for name, value in done]
         text = f"Labelled {len(labelled)}"
         if labelled:
             text += f" ({', '.join(labelled[:MAX_NAMES])}{', ...' if len(labelled) > MAX_NAMES else ''})"

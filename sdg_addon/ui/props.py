@@ -1,7 +1,7 @@
 """Settings of the SDG panels, on the window manager (`context.window_manager.sdg`).
 
-They live on the window manager, not the scene, because recording from a parameter file
-replaces the open scene; the parameter file is what persists a run's settings.
+Label-tool and parameter-file settings live on the window manager; the recorder's settings
+for the open scene live on the scene (ui.settings), so they are saved with the .blend.
 """
 
 from __future__ import annotations
@@ -11,7 +11,8 @@ from pathlib import Path
 import bpy
 from bpy.props import BoolProperty, EnumProperty, IntProperty, PointerProperty, StringProperty
 
-from .rules import DEFAULT_SUFFIX
+from ..compat import path_options
+from ..labels.rules import DEFAULT_SUFFIX
 
 # The add-on's root folder (the extension folder when installed, the repository otherwise).
 ADDON_ROOT = Path(__file__).resolve().parent.parent.parent
@@ -37,6 +38,7 @@ EXISTING_ITEMS = (
 SCOPE_ITEMS = (
     ("MESHES", "All Meshes", "Every mesh object of the scene"),
     ("SELECTED", "Selected", "The selected objects"),
+    ("OBJECTS", "All Objects", "Every object of the scene"),
     ("COLLECTIONS", "Collections", "Every collection of the scene"),
 )
 
@@ -66,14 +68,33 @@ class SDG_PG_settings(bpy.types.PropertyGroup):
     )
 
     # ---------------------------------------------------------------- recorder
+    source: EnumProperty(
+        name="Record",
+        items=(
+            ("SCENE", "Open Scene", "Record the scene open in Blender with the settings below (it is restored after)"),
+            (
+                "FILE",
+                "Parameter File",
+                "Record a parameter file as the headless driver does (the open scene is restored after)",
+            ),
+        ),
+        default="SCENE",
+    )
+    show_annotators: BoolProperty(name="Annotators", default=False)
+    show_writers: BoolProperty(name="Writers", default=False)
     parameter_file: StringProperty(
         name="Parameter File",
         subtype="FILE_PATH",
+        options=path_options(),
         default=str(DEFAULT_PRESET),
         description="Parameter file (.toml or .json) to record; the default is the bundled preset",
     )
     output_dir: StringProperty(
-        name="Output", subtype="DIR_PATH", default="", description="Folder the dataset is written to"
+        name="Output",
+        subtype="DIR_PATH",
+        options=path_options(),
+        default="",
+        description="Folder the dataset is written to",
     )
     use_file_frames: BoolProperty(
         name="All Frames of the File", default=True, description="Record the frames run.frames of the file"

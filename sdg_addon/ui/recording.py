@@ -9,10 +9,14 @@ are written; the dataset stays valid and can be resumed.
 from __future__ import annotations
 
 import textwrap
+from pathlib import Path
 
 import bpy
 
+from ..compat import progress_bar
+from ..writers import WRITERS
 from . import job as jobs
+from . import settings as ui_settings
 from .props import SidebarPanel
 
 TIMER_STEP = 0.05  # seconds between steps (a step is one frame)
@@ -72,42 +76,10 @@ class SDG_OT_validate_parameters(bpy.types.Operator):
         return {"FINISHED"}
 
 
-class SDG_OT_start_recording(bpy.types.Operator):
-    """Build the scene of the parameter file (replacing the open scene) and record the dataset"""
-
-    bl_idname = "sdg.start_recording"
-    bl_label = "Start Recording"
-    bl_options = {"REGISTER"}
+class JobModal:
+    """The modal half of an operator that runs a RecordingJob (start_modal starts it)."""
 
     _timer = None
-
-    @classmethod
-    def poll(cls, context):
-        settings = context.window_manager.sdg
-        return jobs.running_job() is None and bool(settings.parameter_file) and bool(settings.output_dir)
-
-    def invoke(self, context, event):
-        return context.window_manager.invoke_confirm(
-            self,
-            event,
-            title="Start Recording",
-            message="Recording from a parameter file replaces the open scene; unsaved changes are lost.",
-            confirm_text="Record",
-            icon="WARNING",
-        )
-
-    def execute(self, context):
-        try:
-            job = jobs.RecordingJob.from_settings(context.window_manager.sdg)
-        except ValueError as e:
-            self.report({"ERROR"}, f"Start Recording: {e}")
-            return {"CANCELLED"}
-        jobs.current = job
-        wm = context.window_manager
-        self._timer = wm.event_timer_add(TIMER_STEP, window=context.window)
-        wm.modal_handler_add(self)
-        wm.progress_begin(0, max(job.total, 1))
-        return {"RUNNING_MODAL"}
 
     def modal(self, context, event):
         job = jobs.current
@@ -136,7 +108,53 @@ class SDG_OT_start_recording(bpy.types.Operator):
             return {"CANCELLED"}
         level = {"done": "INFO", "cancelled": "WARNING"}.get(job.state, "ERROR")
         self.report({level}, job.message)
+        if job.state == "done" and getattr(job, "show_when_done", False):
+            bpy.ops.sdg.show_frame()
         return {"FINISHED"} if job.state == "done" else {"CANCELLED"}
+
+
+class SDG_OT_start_recording(JobModal, bpy.types.Operator):
+    """Record the dataset: the open scene with these settings, or a parameter file (the open scene is restored afterwards)"""
+
+    bl_idname = "sdg.start_recording"
+    bl_label = "Start Recording"
+    bl_options = {"REGISTER"}
+
+    _timer = None
+
+    @classmethod
+    def poll(cls, context):
+        settings = context.window_manager.sdg
+        if jobs.running_job() is not None or context.scene is None:
+            return False
+        if settings.source == "FILE":
+            return bool(settings.parameter_file) and bool(settings.output_dir)
+        return True
+
+    def execute(self, context):
+        settings = context.window_manager.sdg
+        try:
+            if settings.source == "FILE":
+                job = jobs.RecordingJob.from_settings(settings)
+            else:
+                job = jobs.RecordingJob.from_scene(context)
+        except ValueError as e:
+            self.report({"ERROR"}, f"Start Recording: {e}")
+            jobs.last_error = str(e)
+            tag_redraw(context)
+            return {"CANCELLED"}
+        jobs.last_error = None
+        return start_modal(self, context, job)
+
+
+def start_modal(op, context, job):
+    jobs.current = job
+    wm = context.window_manager
+    if context.window is not None:
+        op._timer = wm.event_timer_add(TIMER_STEP, window=context.window)
+    wm.modal_handler_add(op)
+    wm.progress_begin(0, max(job.total, 1))
+    return {"RUNNING_MODAL"}
 
 
 class SDG_OT_cancel_recording(bpy.types.Operator):
@@ -169,29 +187,103 @@ class SDG_PT_recorder(SidebarPanel, bpy.types.Panel):
 
         col = layout.column()
         col.enabled = not running
-        col.prop(settings, "parameter_file")
-        col.prop(settings, "output_dir")
-        if not settings.output_dir:
-            col.label(text="Choose an output folder", icon="INFO")
-        col.prop(settings, "use_file_frames")
-        if not settings.use_file_frames:
-            row = col.row(align=True)
-            row.prop(settings, "frame_start")
-            row.prop(settings, "frame_count")
-        col.prop(settings, "device")
-        col.prop(settings, "existing")
-        col.operator(SDG_OT_validate_parameters.bl_idname, icon="CHECKMARK")
-        draw_validation(layout, settings)
+        col.row().prop(settings, "source", expand=True)
+        if settings.source == "FILE":
+            draw_file_source(col, settings)
+        elif context.scene is not None:
+            draw_scene_source(col, context, settings)
+        if jobs.last_error and not running:
+            box = layout.box()
+            box.alert = True
+            wrapped(box, jobs.last_error, icon="ERROR")
 
         if running:
             draw_progress(layout, job)
         else:
             layout.operator(SDG_OT_start_recording.bl_idname, icon="REC")
-            layout.label(text="Recording replaces the open scene", icon="INFO")
+            layout.label(text="Your file is not modified: the scene is restored after", icon="INFO")
             if job is not None:
                 box = layout.box()
                 wrapped(box, job.message, icon="CHECKMARK" if job.state == "done" else "ERROR")
                 draw_warnings(box, job)
+                if job.recorder.result.frames_written:
+                    box.operator("sdg.show_frame", icon="IMAGE_DATA")
+
+
+def draw_file_source(col, settings):
+    col.prop(settings, "parameter_file")
+    col.prop(settings, "output_dir")
+    if not settings.output_dir:
+        col.label(text="Choose an output folder", icon="INFO")
+    col.prop(settings, "use_file_frames")
+    if not settings.use_file_frames:
+        row = col.row(align=True)
+        row.prop(settings, "frame_start")
+        row.prop(settings, "frame_count")
+    col.prop(settings, "device")
+    col.prop(settings, "existing")
+    col.operator(SDG_OT_validate_parameters.bl_idname, icon="CHECKMARK")
+    draw_validation(col, settings)
+
+
+def draw_scene_source(col, context, settings):
+    scene = context.scene
+    run = scene.sdg.run
+    box = col.box()
+    box.label(text="Cameras", icon="CAMERA_DATA")
+    cams = sorted((o for o in scene.objects if o.type == "CAMERA"), key=lambda o: o.name)
+    if not cams:
+        box.label(text="The scene has no camera: add one", icon="ERROR")
+    for cam in cams:
+        box.prop(cam, ui_settings.RECORD_PROPERTY, text=cam.name)
+    grid = col.column(align=True)
+    grid.prop(run, "frames")
+    row = grid.row(align=True)
+    row.prop(run, "width", text="X")
+    row.prop(run, "height", text="Y")
+    grid.prop(run, "samples")
+    grid.prop(run, "device")
+    grid.prop(run, "seed")
+    col.prop(run, "output")
+    if not run.output.strip():
+        col.label(text="Choose an output folder", icon="INFO")
+    elif run.output.startswith("//") and not bpy.data.filepath:
+        col.label(text="Save the .blend first: '//' is relative to it", icon="ERROR")
+    col.prop(run, "existing")
+    draw_checklist(col, settings, "show_annotators", scene.sdg.annotators, "Annotators")
+    box = col.box()
+    box.prop(settings, "show_writers", icon="TRIA_DOWN" if settings.show_writers else "TRIA_RIGHT", emboss=False)
+    if settings.show_writers:
+        for name in WRITERS:
+            group = getattr(scene.sdg.writers, name, None)
+            if group is None:
+                continue
+            box.prop(group, "enabled", text=name)
+            if group.enabled:
+                sub = box.column(align=True)
+                for opt in WRITERS[name].OPTIONS:
+                    sub.prop(group, opt)
+    extra = ui_settings.json.loads(scene.sdg.extra_json or "{}")
+    if extra:
+        wrapped(
+            col,
+            f"Also from {Path(scene.sdg.imported_from).name or 'the imported file'}: {', '.join(sorted(extra))}",
+            icon="FILE",
+        )
+    row = col.row(align=True)
+    row.operator("sdg.export_parameters", icon="EXPORT")
+    row.operator("sdg.import_parameters", icon="IMPORT")
+
+
+def draw_checklist(col, settings, toggle: str, group, title: str):
+    box = col.box()
+    shown = getattr(settings, toggle)
+    box.prop(settings, toggle, text=title, icon="TRIA_DOWN" if shown else "TRIA_RIGHT", emboss=False)
+    if shown:
+        flow = box.grid_flow(columns=2, even_columns=True)
+        for name in group.bl_rna.properties.keys():
+            if name not in ("rna_type", "name"):
+                flow.prop(group, name)
 
 
 def draw_validation(layout, settings):
@@ -213,10 +305,7 @@ def draw_validation(layout, settings):
 def draw_progress(layout, job):
     box = layout.box()
     line = job.progress_line()
-    if hasattr(box, "progress"):  # Blender >= 4.0
-        box.progress(factor=job.fraction, type="BAR", text=line)
-    else:
-        box.label(text=line)
+    progress_bar(box, job.fraction, line)
     if job.message != line:
         wrapped(box, job.message, icon="TIME")
     box.operator(SDG_OT_cancel_recording.bl_idname, icon="CANCEL")

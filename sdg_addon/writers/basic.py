@@ -113,7 +113,7 @@ class BasicWriter(Writer):
     def _depth(self, folder, name, n, value):
         io.write_npy(folder / f"{name}_{n}.npy", value)
         if self.options["colorize_depth"]:
-            from ..visualize import colorize_depth
+            from ..colormaps import colorize_depth
 
             self._png(folder / f"{name}_{n}.png", colorize_depth(value))
 

@@ -1,0 +1,131 @@
+"""The base scene of a run: the user's .blend ([scene] blend) or the scene open in Blender.
+
+Its objects, cameras, lights, world and materials are used as they are; labels resolve as
+the Labels panel shows them (labels.blender). The .blend is only read: its scene is
+appended into an emptied session (no file is loaded, so a running operator and the
+enabled add-ons survive, and nothing can be saved over the user's file).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from pathlib import Path
+
+import bpy
+
+
+class BaseSceneError(ValueError):
+    """The base scene cannot be used as asked (a sentence the user can act on)."""
+
+
+def scene_names(path: Path) -> list[str]:
+    with bpy.data.libraries.load(str(path), link=False) as (src, _dst):
+        return list(src.scenes)
+
+
+def choose_scene(path: Path, names: list[str], wanted: str) -> str:
+    if wanted:
+        if wanted not in names:
+            raise BaseSceneError(f"{path.as_posix()}: scene.scene = {wanted!r}: no such scene; it has {names}")
+        return wanted
+    if len(names) == 1:
+        return names[0]
+    if "Scene" in names:
+        return "Scene"
+    raise BaseSceneError(f'{path.as_posix()} has {len(names)} scenes {names}: name one with [scene] scene = "..."')
+
+
+def load_blend_scene(path: str | Path, wanted: str = "") -> bpy.types.Scene:
+    """Empty the session and append the chosen scene of `path` with everything it uses.
+
+    Names stay exactly as in the file (the session holds nothing they could clash with),
+    so object names, paths and instance ids equal those of the file opened in Blender.
+    """
+    from .build import new_scene
+
+    path = Path(path)
+    if bpy.data.filepath and Path(bpy.data.filepath).resolve() == path.resolve():
+        return _reload_open_file(path, wanted)
+    name = choose_scene(path, scene_names(path), wanted)
+    holder = new_scene()
+    holder.name = "sdg_holder"
+    with bpy.data.libraries.load(str(path), link=False) as (_src, dst):
+        dst.scenes = [name]
+    scene = dst.scenes[0]
+    for wm in bpy.data.window_managers:
+        for window in wm.windows:
+            window.scene = scene
+    bpy.data.scenes.remove(holder)
+    if bpy.context.scene != scene:
+        # Background without windows: context.scene is the file's first scene.
+        raise BaseSceneError(f"could not make scene {name!r} of {path.as_posix()} the current scene")
+    scene.name = name
+    prepare_base_scene(scene)
+    return scene
+
+
+def _reload_open_file(path: Path, wanted: str):
+    """The .blend is the file open in this session (`blender -b shop.blend -P run.py`):
+    Blender cannot append from it, so it is read again from disk, as saved."""
+    if not bpy.app.background:  # in the UI, reading a file would end the running operator
+        raise BaseSceneError(
+            f"{path.as_posix()} is the file open in Blender: record it with Record: Open Scene in the recorder "
+            "panel (or name another file in [scene] blend)"
+        )
+    bpy.ops.wm.open_mainfile(filepath=str(path), load_ui=False)
+    name = choose_scene(path, [s.name for s in bpy.data.scenes], wanted)
+    for other in [s for s in bpy.data.scenes if s.name != name]:
+        bpy.data.scenes.remove(other)
+    scene = bpy.data.scenes[name]
+    if bpy.context.scene != scene:
+        raise BaseSceneError(f"could not make scene {name!r} of {path.as_posix()} the current scene")
+    prepare_base_scene(scene)
+    return scene
+
+
+def prepare_base_scene(scene) -> None:
+    """Evaluate transforms (an appended object's matrix_world is only valid once the depsgraph
+    ran) and render one view layer: the first enabled for rendering."""
+    layers = [vl for vl in scene.view_layers if vl.use] or list(scene.view_layers[:1])
+    for vl in scene.view_layers:
+        vl.use = vl == layers[0]
+    layers[0].update()
+
+
+def render_view_layer(scene):
+    return next((vl for vl in scene.view_layers if vl.use), scene.view_layers[0])
+
+
+def scene_cameras(scene, patterns: list[str]) -> list[str]:
+    """Names of the scene's camera objects matching `patterns` (all when empty), sorted."""
+    names = sorted(o.name for o in scene.objects if o.type == "CAMERA")
+    if not patterns:
+        return names
+    chosen = sorted({n for n in names for p in patterns if fnmatch.fnmatchcase(n, p)})
+    if not chosen:
+        raise BaseSceneError(f"scene.cameras = {patterns}: no camera of the scene matches; its cameras: {names}")
+    return chosen
+
+
+def scene_lights(scene, patterns: list[str]) -> dict[str, bpy.types.Object]:
+    """The scene's lights matching `patterns`; the others are switched off for the run."""
+    kept = {}
+    for o in scene.objects:
+        if o.type != "LIGHT":
+            continue
+        if any(fnmatch.fnmatchcase(o.name, p) for p in patterns):
+            kept[o.name] = o
+        else:
+            o.hide_render = True
+    return kept
+
+
+def check_free_names(scene, names: list[tuple[str, str]]) -> None:
+    """Parameter-file cameras, lights and assets must not take a name the base scene uses
+    (Blender would rename the new object silently and targets would miss it)."""
+    for where, name in names:
+        if name in bpy.data.objects:
+            raise BaseSceneError(
+                f"{where} = {name!r}: the base scene already has an object of that name; choose another name "
+                "(or target the existing object by name in [[randomizers]])"
+            )

@@ -1,0 +1,139 @@
+"""Export Parameter File / Import: the recorder panel's settings as a parameter file.
+
+The exported file names the saved .blend as its base scene ([scene] blend, relative to the
+parameter file) and reproduces, headless, the dataset the panel records:
+`python -m headless render FILE` gives identical annotations.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import bpy
+from bpy.props import StringProperty
+
+from ..config import ConfigError, load_config
+from ..config.problems import Problems
+from ..config.schema import read_table
+from ..config.toml_out import dumps_for
+from . import settings as ui_settings
+
+PATH_KEYS = ("file",)  # keys of [[assets]] entries holding paths relative to their file
+
+
+def blend_reference(blend: str, param: Path) -> str:
+    """The .blend as the parameter file names it: relative to it where possible."""
+    try:
+        return Path(os.path.relpath(blend, param.parent)).as_posix()
+    except ValueError:  # another drive (Windows)
+        return Path(blend).as_posix()
+
+
+class SDG_OT_export_parameters(bpy.types.Operator):
+    """Write the recorder's settings as a parameter file naming this .blend (runs headless: python -m headless render FILE)"""
+
+    bl_idname = "sdg.export_parameters"
+    bl_label = "Export Parameter File"
+    bl_options = {"REGISTER"}
+
+    filepath: StringProperty(subtype="FILE_PATH")
+    filter_glob: StringProperty(default="*.toml;*.json", options={"HIDDEN"})
+    check_existing: bpy.props.BoolProperty(default=True, options={"HIDDEN"})
+
+    @classmethod
+    def poll(cls, context):
+        return context.scene is not None
+
+    def invoke(self, context, event):
+        if not self.filepath:
+            stem = Path(bpy.data.filepath).stem if bpy.data.filepath else "scene"
+            self.filepath = (
+                str(Path(bpy.data.filepath).with_name(f"{stem}.toml")) if bpy.data.filepath else f"{stem}.toml"
+            )
+        context.window_manager.fileselect_add(self)
+        return {"RUNNING_MODAL"}
+
+    def execute(self, context):
+        problem = export_problem(self.filepath)
+        if problem:
+            self.report({"ERROR"}, f"Export Parameter File: {problem}")
+            return {"CANCELLED"}
+        path = Path(bpy.path.abspath(self.filepath))
+        try:
+            table = ui_settings.to_table(context.scene, blend_reference(bpy.data.filepath, path))
+        except ui_settings.SettingsError as e:
+            self.report({"ERROR"}, f"Export Parameter File: {e}")
+            return {"CANCELLED"}
+        output = table["run"]["output"]
+        if output.startswith("//"):  # relative to the .blend: keep it so for the headless run
+            table["run"]["output"] = blend_reference(bpy.path.abspath(output), path)
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.write_text(dumps_for(path.suffix, table), encoding="utf-8")
+        os.replace(tmp, path)
+        if bpy.data.is_dirty:  # also set by a recording (restored by undo) or a preview image
+            self.report(
+                {"WARNING"},
+                f"Wrote {path}; the .blend may have unsaved changes: the headless run uses the file as saved",
+            )
+        else:
+            self.report({"INFO"}, f"Wrote {path} (python -m headless render {path.name} reproduces the recording)")
+        return {"FINISHED"}
+
+
+def export_problem(filepath: str) -> str | None:
+    """Why Export cannot write `filepath` now (a sentence), or None."""
+    if not bpy.data.filepath:
+        return "save the .blend first (File > Save): the parameter file names it as the base scene"
+    if Path(filepath).suffix.lower() not in (".toml", ".json"):
+        return f"{Path(filepath).name!r}: choose a file name ending in .toml or .json"
+    return None
+
+
+class SDG_OT_import_parameters(bpy.types.Operator):
+    """Fill the recorder and randomizer panels from a parameter file (the open scene stays the base scene)"""
+
+    bl_idname = "sdg.import_parameters"
+    bl_label = "Import"
+    bl_options = {"REGISTER", "UNDO"}
+
+    filepath: StringProperty(subtype="FILE_PATH")
+    filter_glob: StringProperty(default="*.toml;*.json", options={"HIDDEN"})
+
+    @classmethod
+    def poll(cls, context):
+        return context.scene is not None
+
+    def invoke(self, context, event):
+        context.window_manager.fileselect_add(self)
+        return {"RUNNING_MODAL"}
+
+    def execute(self, context):
+        path = Path(bpy.path.abspath(self.filepath))
+        try:
+            load_config(path)  # every problem at once, before anything changes
+        except ConfigError as e:
+            self.report({"ERROR"}, f"Import: {len(e.problems)} problem(s); first: {e.problems[0]}")
+            return {"CANCELLED"}
+        except OSError as e:
+            self.report({"ERROR"}, f"Import: cannot read {path}: {e.strerror or e}")
+            return {"CANCELLED"}
+        table = absolute_paths(read_table(path, Problems(path.as_posix())), path)
+        notes = ui_settings.from_table(context.scene, table)
+        context.scene.sdg.imported_from = path.as_posix()
+        self.report({"INFO"}, f"Imported {path.name}" + "".join(f"; {n}" for n in notes))
+        return {"FINISHED"}
+
+
+def absolute_paths(table: dict, path: Path) -> dict:
+    """Paths in the file are relative to it: made absolute, since a recording writes its
+    parameter file elsewhere (next to the scene copy)."""
+    for asset in table.get("assets", []):
+        if isinstance(asset, dict) and isinstance(asset.get("file"), str):
+            asset["file"] = (path.parent / Path(asset["file"]).expanduser()).resolve().as_posix()
+    if isinstance(table.get("asset_list"), str):
+        table["asset_list"] = (path.parent / Path(table["asset_list"]).expanduser()).resolve().as_posix()
+    return table
+
+
+CLASSES = (SDG_OT_export_parameters, SDG_OT_import_parameters)

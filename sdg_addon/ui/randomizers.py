@@ -1,0 +1,316 @@
+"""Randomizers panel: add, reorder, edit and remove the randomizers of the open scene.
+
+Drawn from the registries (sampling.randomizers.RANDOMIZERS: types, PARAMS, OPTIONS;
+sampling.distributions.DISTRIBUTIONS: distributions and their parameters), so every
+registered type appears with the names the parameter file uses. Preview Frame applies
+frame f's sampled values to the open scene (one undo step: Undo Preview or Ctrl+Z).
+"""
+
+from __future__ import annotations
+
+import shutil
+
+import bpy
+from bpy.props import EnumProperty, IntProperty
+
+from ..sampling.distributions import DISTRIBUTIONS
+from ..sampling.randomizers import RANDOMIZERS
+from . import settings as ui_settings
+from .props import SidebarPanel
+from .recording import JobModal, start_modal
+
+KIND_HINTS = {"number": "0.5", "vec3": "[0, 0, 1]", "color": "[1, 0, 0]", "bool": "true"}
+
+
+class SDG_OT_randomizer_add(bpy.types.Operator):
+    """Add a randomizer of this type (targets: the selected objects, lights or cameras)"""
+
+    bl_idname = "sdg.randomizer_add"
+    bl_label = "Add Randomizer"
+    bl_options = {"REGISTER", "UNDO"}
+
+    type: EnumProperty(name="Type", items=ui_settings.randomizer_items)
+
+    @classmethod
+    def poll(cls, context):
+        return context.scene is not None
+
+    def execute(self, context):
+        s = context.scene.sdg
+        item = ui_settings.add_randomizer(s, {"type": self.type})
+        item.targets = ", ".join(selected_targets(context, RANDOMIZERS[self.type].target_kind))
+        s.randomizer_index = len(s.randomizers) - 1
+        return {"FINISHED"}
+
+
+class SDG_OT_randomizer_remove(bpy.types.Operator):
+    """Remove this randomizer"""
+
+    bl_idname = "sdg.randomizer_remove"
+    bl_label = "Remove Randomizer"
+    bl_options = {"REGISTER", "UNDO"}
+
+    index: IntProperty(min=0)
+
+    @classmethod
+    def poll(cls, context):
+        return context.scene is not None and len(context.scene.sdg.randomizers) > 0
+
+    def execute(self, context):
+        s = context.scene.sdg
+        if self.index >= len(s.randomizers):
+            self.report({"ERROR"}, f"Remove Randomizer: there is no randomizer {self.index + 1}")
+            return {"CANCELLED"}
+        s.randomizers.remove(self.index)
+        s.randomizer_index = min(s.randomizer_index, max(0, len(s.randomizers) - 1))
+        return {"FINISHED"}
+
+
+class SDG_OT_randomizer_move(bpy.types.Operator):
+    """Move this randomizer up or down (randomizers apply in list order)"""
+
+    bl_idname = "sdg.randomizer_move"
+    bl_label = "Move Randomizer"
+    bl_options = {"REGISTER", "UNDO"}
+
+    index: IntProperty(min=0)
+    direction: EnumProperty(items=(("UP", "Up", ""), ("DOWN", "Down", "")))
+
+    @classmethod
+    def poll(cls, context):
+        return context.scene is not None and len(context.scene.sdg.randomizers) > 1
+
+    def execute(self, context):
+        s = context.scene.sdg
+        to = self.index - 1 if self.direction == "UP" else self.index + 1
+        if not (0 <= self.index < len(s.randomizers) and 0 <= to < len(s.randomizers)):
+            return {"CANCELLED"}
+        s.randomizers.move(self.index, to)
+        s.randomizer_index = to
+        return {"FINISHED"}
+
+
+class SDG_OT_randomizer_use_selected(bpy.types.Operator):
+    """Set the targets to the selected objects (lights / cameras for those randomizers)"""
+
+    bl_idname = "sdg.randomizer_use_selected"
+    bl_label = "Use Selected"
+    bl_options = {"REGISTER", "UNDO"}
+
+    index: IntProperty(min=0)
+
+    @classmethod
+    def poll(cls, context):
+        return context.scene is not None and bool(getattr(context, "selected_objects", None))
+
+    def execute(self, context):
+        s = context.scene.sdg
+        if self.index >= len(s.randomizers):
+            return {"CANCELLED"}
+        item = s.randomizers[self.index]
+        kind = RANDOMIZERS[item.type].target_kind
+        names = selected_targets(context, kind)
+        if not names:
+            self.report({"WARNING"}, f"Use Selected: none of the selected objects is one of the {kind}")
+            return {"CANCELLED"}
+        item.targets = ", ".join(names)
+        return {"FINISHED"}
+
+
+def selected_targets(context, kind: str | None) -> list[str]:
+    if kind is None:
+        return []
+    wanted = {"lights": ("LIGHT",), "cameras": ("CAMERA",)}.get(kind)
+    objects = getattr(context, "selected_objects", None) or []
+    return sorted(o.name for o in objects if (o.type in wanted if wanted else o.type not in ("LIGHT", "CAMERA")))
+
+
+class SDG_OT_preview_frame(bpy.types.Operator):
+    """Apply frame f's sampled values to the open scene to see them (Undo Preview or Ctrl+Z takes them back)"""
+
+    bl_idname = "sdg.preview_frame"
+    bl_label = "Preview Frame"
+    bl_options = {"REGISTER", "UNDO"}
+
+    @classmethod
+    def poll(cls, context):
+        from . import job as jobs
+
+        return context.scene is not None and jobs.running_job() is None
+
+    def execute(self, context):
+        from ..recorder import RecorderError
+        from . import job as jobs
+
+        try:
+            applied = preview(context.scene, context.scene.sdg.preview_frame)
+        except (ValueError, RecorderError) as e:
+            self.report({"ERROR"}, f"Preview Frame: {e}")
+            jobs.last_error = f"Preview Frame: {e}"
+            return {"CANCELLED"}
+        jobs.last_error = None
+        self.report({"INFO"}, f"Frame {context.scene.sdg.preview_frame}: applied {applied} value(s); Ctrl+Z undoes it")
+        return {"FINISHED"}
+
+
+def preview(scene, frame: int) -> int:
+    """Apply frame `frame`'s sampled values of the panels' randomizers to `scene` (built as a
+    recording builds it); returns how many target values were applied."""
+    import tempfile
+    from pathlib import Path
+
+    from ..config import ConfigError
+    from ..config.schema import config_from_dict
+    from ..recorder import Recorder, RunOptions
+    from ..sampling import sample_frame
+    from ..scene.build import build_scene
+    from ..scene.randomize import apply_frame
+
+    try:
+        table = ui_settings.to_table(scene, None)
+    except ui_settings.SettingsError as e:
+        raise ValueError(str(e)) from None
+    table["run"]["output"] = "preview"
+    try:
+        config = config_from_dict(table, Path(tempfile.gettempdir()) / "preview.toml", open_scene=True)
+    except ConfigError as e:
+        p = e.problems[0]
+        raise ValueError(f"{p.field}: got {p.value!r}; expected {p.expected}") from None
+    built = build_scene(config, scene)
+    recorder = Recorder(config, RunOptions(Path("preview"), range(frame, frame + 1)))
+    targets = recorder.resolve_targets(built)
+    sampled = sample_frame(config.seed, frame, config.randomizers, targets)
+    apply_frame(built, sampled)
+    bpy.context.view_layer.update()
+    return sum(len(entry["values"]) for entry in sampled)
+
+
+_last_preview: str | None = None
+
+
+class SDG_OT_preview_render(JobModal, bpy.types.Operator):
+    """Record frame f alone into a temporary folder and show it (RGB, masks, depth, boxes) in an Image Editor"""
+
+    bl_idname = "sdg.preview_render"
+    bl_label = "Render Preview"
+    bl_options = {"REGISTER"}
+
+    @classmethod
+    def poll(cls, context):
+        from . import job as jobs
+
+        return context.scene is not None and jobs.running_job() is None
+
+    def execute(self, context):
+        import tempfile
+
+        from . import job as jobs
+
+        frame = context.scene.sdg.preview_frame
+        global _last_preview
+        if _last_preview is not None:  # the previous preview's folder (ours, in the temp folder)
+            shutil.rmtree(_last_preview, ignore_errors=True)
+        folder = _last_preview = tempfile.mkdtemp(prefix="sdg_preview_")
+        try:
+            job = jobs.RecordingJob.from_scene(context, output=folder, frames=range(frame, frame + 1))
+        except ValueError as e:
+            self.report({"ERROR"}, f"Render Preview: {e}")
+            jobs.last_error = f"Render Preview: {e}"
+            return {"CANCELLED"}
+        job.show_when_done = True
+        return start_modal(self, context, job)
+
+
+class SDG_OT_undo_preview(bpy.types.Operator):
+    """Take the previewed values back (the same as Edit > Undo)"""
+
+    bl_idname = "sdg.undo_preview"
+    bl_label = "Undo Preview"
+    bl_options = {"REGISTER"}
+
+    def execute(self, context):
+        try:
+            bpy.ops.ed.undo()
+        except RuntimeError as e:
+            self.report({"ERROR"}, f"Undo Preview: {e}; use Edit > Undo")
+            return {"CANCELLED"}
+        return {"FINISHED"}
+
+
+class SDG_MT_randomizer_add(bpy.types.Menu):
+    bl_idname = "SDG_MT_randomizer_add"
+    bl_label = "Add Randomizer"
+
+    def draw(self, context):
+        for name, label, _desc in ui_settings.randomizer_items():
+            self.layout.operator(SDG_OT_randomizer_add.bl_idname, text=label).type = name
+
+
+class SDG_PT_randomizers(SidebarPanel, bpy.types.Panel):
+    bl_idname = "SDG_PT_randomizers"
+    bl_label = "Randomizers"
+
+    def draw(self, context):
+        layout = self.layout
+        scene = context.scene
+        if scene is None:
+            return
+        s = scene.sdg
+        layout.menu(SDG_MT_randomizer_add.bl_idname, icon="ADD")
+        if not s.randomizers:
+            layout.label(text="No randomizers: every frame shows the scene as it is", icon="INFO")
+        for i, item in enumerate(s.randomizers):
+            draw_randomizer(layout.box(), item, i, len(s.randomizers))
+        row = layout.row(align=True)
+        row.prop(s, "preview_frame")
+        row.operator(SDG_OT_preview_frame.bl_idname, icon="HIDE_OFF")
+        row = layout.row(align=True)
+        row.operator(SDG_OT_undo_preview.bl_idname, icon="LOOP_BACK")
+        row.operator(SDG_OT_preview_render.bl_idname, icon="RENDER_STILL")
+
+
+def draw_randomizer(box, item, index: int, count: int) -> None:
+    cls = RANDOMIZERS.get(item.type)
+    header = box.row(align=True)
+    header.prop(item, "show_expanded", text="", icon="TRIA_DOWN" if item.show_expanded else "TRIA_RIGHT", emboss=False)
+    header.prop(item, "enabled", text="")
+    header.label(text=f"{index + 1}. {item.type}")
+    for direction, icon in (("UP", "TRIA_UP"), ("DOWN", "TRIA_DOWN")):
+        sub = header.row(align=True)
+        sub.enabled = (index > 0) if direction == "UP" else (index < count - 1)
+        op = sub.operator(SDG_OT_randomizer_move.bl_idname, text="", icon=icon)
+        op.index, op.direction = index, direction
+    header.operator(SDG_OT_randomizer_remove.bl_idname, text="", icon="X").index = index
+    if not item.show_expanded or cls is None:
+        return
+    if cls.target_kind is not None:
+        row = box.row(align=True)
+        row.prop(item, "targets")
+        row.operator(SDG_OT_randomizer_use_selected.bl_idname, text="", icon="RESTRICT_SELECT_OFF").index = index
+    for row in item.params:
+        line = box.row(align=True)
+        line.prop(row, "use", text=row.name)
+        if not row.use:
+            continue
+        line.prop(row, "distribution", text="")
+        col = box.column(align=True)
+        if row.distribution == ui_settings.CONSTANT:
+            col.prop(row, "value", text=f"value (e.g. {KIND_HINTS.get(row.kind, '0')})")
+        else:
+            for p in DISTRIBUTIONS[row.distribution].PARAMS:
+                col.prop(row, p)
+    for row in item.options:
+        box.prop(row, "value", text=row.name)
+
+
+CLASSES = (
+    SDG_OT_randomizer_add,
+    SDG_OT_randomizer_remove,
+    SDG_OT_randomizer_move,
+    SDG_OT_randomizer_use_selected,
+    SDG_OT_preview_frame,
+    SDG_OT_preview_render,
+    SDG_OT_undo_preview,
+    SDG_MT_randomizer_add,
+    SDG_PT_randomizers,
+)

@@ -1,0 +1,453 @@
+"""The recorder's settings on the scene (`scene.sdg`), generated from the declarations.
+
+Nothing here is written per field or per type by hand: run and render settings come from
+config.schema's Field declarations, the annotator and writer checklists (with writer
+options) from their registries, randomizer types, parameters and distributions from
+sampling's registries. New registry entries appear in the panels on their own.
+
+The settings live on the scene, so they are saved with the .blend. `to_table()` turns them
+into a parameter-file table (what Export writes and what a recording runs) and
+`from_table()` fills them from one (Import).
+"""
+
+from __future__ import annotations
+
+import json
+
+import bpy
+from bpy.props import (
+    BoolProperty,
+    CollectionProperty,
+    EnumProperty,
+    FloatProperty,
+    FloatVectorProperty,
+    IntProperty,
+    PointerProperty,
+    StringProperty,
+)
+
+from ..annotators import ANNOTATORS
+from ..compat import path_options
+from ..config.fields import Field
+from ..config.schema import DEFAULT_ANNOTATORS, RENDER_FIELDS, RUN_FIELDS
+from ..sampling.distributions import DISTRIBUTIONS
+from ..sampling.randomizers import RANDOMIZERS
+from ..writers import WRITERS
+
+INT_LIMIT = 2**31 - 1  # Blender's IntProperty is 32-bit
+SIMPLE_KINDS = ("int", "float", "bool", "str", "name", "choice")  # Field kinds edited as themselves
+OUTPUT_PATH = {"subtype": "DIR_PATH", "options": path_options()}  # "//out" allowed
+CONSTANT = "constant"
+RECORD_PROPERTY = "sdg_record"  # Object.sdg_record: the camera is in the recording
+# Fields of the run and render sections the panel offers (the rest keep their defaults).
+RUN_NAMES = ("seed", "frames", "output")
+RENDER_NAMES = ("width", "height", "samples", "device", "denoise", "view_transform", "film_transparent")
+EXISTING_ITEMS = (
+    ("STOP", "Stop", "Refuse to start when the output folder already holds finished frames"),
+    ("RESUME", "Resume", "Continue the run in the output folder, skipping finished frames"),
+    ("OVERWRITE", "Overwrite", "Discard the finished-frame log of the output folder and start anew"),
+)
+
+
+class SettingsError(ValueError):
+    """A setting of the panels that cannot become a parameter file (a sentence)."""
+
+
+# ---------------------------------------------------------------------------- declarations -> properties
+def field_property(f, **extra):
+    """A bpy property for a config Field: type, default, bounds and doc from the declaration."""
+    kw = dict(name=f.name.replace("_", " ").title(), description=f.doc.replace("`", ""), **extra)
+    if f.kind == "int":
+        low = -INT_LIMIT if f.low is None else int(f.low) + (1 if f.strict_low else 0)
+        high = INT_LIMIT if f.high is None else min(int(f.high), INT_LIMIT)
+        return IntProperty(default=int(f.default), min=low, max=high, **kw)
+    if f.kind == "float":
+        bounds = {}
+        if f.low is not None:
+            bounds["min"] = float(f.low)
+        if f.high is not None:
+            bounds["max"] = float(f.high)
+        return FloatProperty(default=float(f.default), **bounds, **kw)
+    if f.kind == "bool":
+        return BoolProperty(default=bool(f.default), **kw)
+    if f.kind == "choice":
+        items = [(str(c), str(c), "") for c in f.choices]
+        return EnumProperty(items=items, default=str(f.default), **kw)
+    if f.kind == "vec3":
+        return FloatVectorProperty(size=3, default=tuple(f.default), **kw)
+    if f.kind == "color":
+        return FloatVectorProperty(size=3, subtype="COLOR", min=0.0, max=1.0, default=tuple(f.default[:3]), **kw)
+    if f.kind == "strings":
+        return StringProperty(default=", ".join(f.default), **kw)
+    if f.kind in SIMPLE_KINDS:  # str, name
+        return StringProperty(default=str(f.default or ""), **kw)
+    return StringProperty(default=json.dumps(f.default), **kw)  # a value as in the parameter file
+
+
+def _fields(fields, names):
+    return [f for f in fields if f.name in names]
+
+
+def option_info(spec) -> tuple[object, bool, str]:
+    """(default, edited as a JSON value, description) of a registry OPTIONS entry: a Field,
+    or the older (default, type, description) tuple."""
+    if isinstance(spec, Field):
+        return spec.default, spec.kind not in SIMPLE_KINDS or spec.default is None, spec.doc
+    default, typ, desc = spec
+    return default, is_json_option(typ, default), desc
+
+
+def option_property(name: str, spec):
+    """A bpy property for a registry OPTIONS entry."""
+    if isinstance(spec, Field):
+        if spec.kind in SIMPLE_KINDS and spec.default is not None:
+            return field_property(spec)
+        return StringProperty(
+            name=name.replace("_", " ").title(), default=json.dumps(spec.default), description=spec.doc
+        )
+    default, typ, desc = spec
+    kw = dict(name=name.replace("_", " ").title(), description=desc)
+    types = typ if isinstance(typ, tuple) else (typ,)
+    if bool in types and isinstance(default, bool):
+        return BoolProperty(default=default, **kw)
+    if int in types and float not in types and isinstance(default, int):
+        return IntProperty(default=default, min=-INT_LIMIT, max=INT_LIMIT, **kw)
+    if float in types and isinstance(default, (int, float)) and not isinstance(default, bool):
+        return FloatProperty(default=float(default), **kw)
+    if str in types and isinstance(default, str):
+        return StringProperty(default=default, **kw)
+    # Lists and anything else: a JSON value, as in the parameter file.
+    return StringProperty(default=json.dumps(default), description=f"{desc} (a value as in the parameter file)")
+
+
+def is_json_option(typ, default) -> bool:
+    types = typ if isinstance(typ, tuple) else (typ,)
+    simple = (bool in types and isinstance(default, bool)) or (
+        isinstance(default, (int, float, str)) and not isinstance(default, bool) and type(default) in types
+    )
+    return not (simple or (float in types and isinstance(default, int) and not isinstance(default, bool)))
+
+
+def _group(name: str, annotations: dict):
+    return type(name, (bpy.types.PropertyGroup,), {"__annotations__": annotations})
+
+
+def _param_names() -> list[str]:
+    """Every parameter any distribution takes, plus `value` for a constant."""
+    names = ["value"]
+    for cls in DISTRIBUTIONS.values():
+        names += [k for k in cls.PARAMS if k not in names]
+    return names
+
+
+_ENUM_CACHE: dict[str, list] = {}  # Blender needs dynamic enum items kept alive
+
+
+def _first_line(cls, fallback: str) -> str:
+    return (cls.__doc__ or fallback).strip().split("\n")[0]
+
+
+def distribution_items(_self=None, _context=None):
+    items = [(CONSTANT, "Constant", "The same value every frame")]
+    items += [(n, n.replace("_", " ").title(), _first_line(c, n)) for n, c in DISTRIBUTIONS.items() if n != CONSTANT]
+    return _ENUM_CACHE.setdefault("distributions", items)
+
+
+def randomizer_items(_self=None, _context=None):
+    items = [(n, n.replace("_", " ").title(), _first_line(c, n)) for n, c in RANDOMIZERS.items()]
+    if _ENUM_CACHE.get("randomizers") != items:
+        _ENUM_CACHE["randomizers"] = items
+    return _ENUM_CACHE["randomizers"]
+
+
+def _reset_parameters(item, _context=None) -> None:
+    """A randomizer's parameter and option rows, from its type's PARAMS and OPTIONS."""
+    cls = RANDOMIZERS.get(item.type)
+    if cls is None:
+        return
+    item.params.clear()
+    for name, (kind, desc) in cls.PARAMS.items():
+        row = item.params.add()
+        row.name, row.kind, row.doc = name, kind, desc
+    item.options.clear()
+    for name, spec in cls.OPTIONS.items():
+        default, _json, desc = option_info(spec)
+        row = item.options.add()
+        row.name, row.doc = name, desc
+        row.value = json.dumps(default)
+
+
+def make_classes() -> tuple:
+    """The property-group classes, made from the registries as they are now."""
+    run = _group(
+        "SDG_PG_run",
+        {
+            **{
+                f.name: field_property(f, **(OUTPUT_PATH if f.name == "output" else {}))
+                for f in _fields(RUN_FIELDS, RUN_NAMES)
+            },
+            **{f.name: field_property(f) for f in _fields(RENDER_FIELDS, RENDER_NAMES)},
+            "existing": EnumProperty(name="Existing Frames", items=EXISTING_ITEMS, default="STOP"),
+        },
+    )
+    annotators = _group(
+        "SDG_PG_annotators",
+        {
+            name: BoolProperty(
+                name=name.replace("_", " ").title(),
+                default=name in DEFAULT_ANNOTATORS,
+                description=(cls.__doc__ or name).strip().split("\n")[0],
+            )
+            for name, cls in ANNOTATORS.items()
+        },
+    )
+    writer_groups = {}
+    for name, cls in WRITERS.items():
+        fields = {"enabled": BoolProperty(name=name, default=name == "basic", description=f"write {name} files")}
+        for opt, spec in cls.OPTIONS.items():
+            fields[opt] = option_property(opt, spec)
+        writer_groups[name] = _group(f"SDG_PG_writer_{name}", fields)
+    writers = _group("SDG_PG_writers", {name: PointerProperty(type=g) for name, g in writer_groups.items()})
+    param = _group(
+        "SDG_PG_randomizer_param",
+        {
+            "name": StringProperty(),
+            "kind": StringProperty(),
+            "doc": StringProperty(),
+            "use": BoolProperty(name="Use", default=False, description="Randomize this parameter"),
+            "distribution": EnumProperty(name="Distribution", items=distribution_items),
+            **{
+                p: StringProperty(name=p.title(), description=f"{p}: a number, a list like [0, 0, 1], true/false")
+                for p in _param_names()
+            },
+        },
+    )
+    option = _group(
+        "SDG_PG_randomizer_option",
+        {"name": StringProperty(), "doc": StringProperty(), "value": StringProperty(name="Value")},
+    )
+    randomizer = _group(
+        "SDG_PG_randomizer",
+        {
+            "type": EnumProperty(name="Type", items=randomizer_items, update=_reset_parameters),
+            "targets": StringProperty(
+                name="Targets", description="Object, light or camera names or globs, comma-separated (e.g. can_*, Key)"
+            ),
+            "enabled": BoolProperty(name="Enabled", default=True),
+            "show_expanded": BoolProperty(name="Show", default=True),
+            "params": CollectionProperty(type=param),
+            "options": CollectionProperty(type=option),
+        },
+    )
+    scene = _group(
+        "SDG_PG_scene",
+        {
+            "run": PointerProperty(type=run),
+            "annotators": PointerProperty(type=annotators),
+            "writers": PointerProperty(type=writers),
+            "randomizers": CollectionProperty(type=randomizer),
+            "randomizer_index": IntProperty(min=0),
+            "preview_frame": IntProperty(name="Frame", min=0, description="Frame whose sampled values Preview applies"),
+            # Sections of an imported parameter file the panels do not show (assets, lights,
+            # label rules, ...): kept as they were and written back by Export.
+            "extra_json": StringProperty(default="{}"),
+            "imported_from": StringProperty(subtype="FILE_PATH"),
+        },
+    )
+    return (run, annotators, *writer_groups.values(), writers, param, option, randomizer, scene)
+
+
+# ---------------------------------------------------------------------------- settings -> parameter table
+def recorded_cameras(scene) -> list[str]:
+    """The scene's cameras ticked in the checklist (all by default), sorted."""
+    return sorted(o.name for o in scene.objects if o.type == "CAMERA" and getattr(o, RECORD_PROPERTY, True))
+
+
+def _text_value(text: str, where: str):
+    try:
+        return json.loads(text)
+    except ValueError:
+        raise SettingsError(
+            f"{where}: {text!r} is not a value; write a number (0.5), a list ([0, 0, 1]) or true/false"
+        ) from None
+
+
+def _option_value(text: str):
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text  # a plain word, e.g. auto
+
+
+def randomizer_table(item, index: int) -> dict:
+    cls = RANDOMIZERS[item.type]
+    table: dict = {"type": item.type}
+    where = f"Randomizer {index + 1} ({item.type})"
+    if cls.target_kind is not None:
+        targets = [t.strip() for t in item.targets.split(",") if t.strip()]
+        if not targets:
+            raise SettingsError(
+                f"{where}: no targets; pick {cls.target_kind} from the scene (Use Selected) or type names"
+            )
+        table["targets"] = targets
+    for row in item.params:
+        if not row.use:
+            continue
+        if row.distribution == CONSTANT:
+            table[row.name] = _text_value(row.value, f"{where}, {row.name}")
+            continue
+        dist = {"distribution": row.distribution}
+        for p, (required, _desc) in DISTRIBUTIONS[row.distribution].PARAMS.items():
+            text = getattr(row, p, "").strip()
+            if text:
+                dist[p] = _text_value(text, f"{where}, {row.name} {p}")
+            elif required:
+                raise SettingsError(f"{where}, {row.name}: the {row.distribution} distribution needs {p}")
+        table[row.name] = dist
+    for row in item.options:
+        if row.name in cls.OPTIONS:
+            value = _option_value(row.value)
+            if value != option_info(cls.OPTIONS[row.name])[0]:
+                table[row.name] = value
+    return table
+
+
+def to_table(scene, blend: str | None) -> dict:
+    """The parameter file the panels describe, with `blend` as [scene] blend."""
+    s = scene.sdg
+    run = {name: getattr(s.run, name) for name in RUN_NAMES}
+    render = {name: getattr(s.run, name) for name in RENDER_NAMES}
+    render["resolution"] = [render.pop("width"), render.pop("height")]
+    cameras = recorded_cameras(scene)
+    if not cameras:
+        raise SettingsError("No camera is ticked in the Cameras list: tick at least one (or add a camera to the scene)")
+    annotators = {name: {} for name in ANNOTATORS if getattr(s.annotators, name, False)}
+    writers = {}
+    for name, cls in WRITERS.items():
+        group = getattr(s.writers, name, None)
+        if group is None or not group.enabled:
+            continue
+        options = {}
+        for opt, spec in cls.OPTIONS.items():
+            default, as_json, _desc = option_info(spec)
+            value = getattr(group, opt)
+            if as_json:
+                value = _option_value(value)
+            if value != default:
+                options[opt] = value
+        writers[name] = options
+    if not writers:
+        raise SettingsError("No writer is ticked: tick at least one (basic writes Replicator's layout)")
+    table: dict = {"run": run, "render": render}
+    extra = json.loads(s.extra_json or "{}")
+    scene_table = dict(extra.pop("scene", {}))
+    scene_table.pop("blend", None)
+    if blend is not None:
+        scene_table["blend"] = blend
+        scene_table["scene"] = scene.name
+        scene_table["cameras"] = cameras
+    table["scene"] = scene_table
+    table.update(extra)
+    table["annotators"] = annotators
+    table["writers"] = writers
+    randomizers = [randomizer_table(item, i) for i, item in enumerate(s.randomizers) if item.enabled]
+    if randomizers:
+        table["randomizers"] = randomizers
+    return table
+
+
+# ---------------------------------------------------------------------------- parameter table -> settings
+SHOWN_KEYS = ("run", "render", "annotators", "writers", "randomizers")
+
+
+def from_table(scene, table: dict) -> list[str]:
+    """Fill the panels from a (validated) parameter file; returns notes for the user."""
+    s = scene.sdg
+    notes = []
+    run = table.get("run", {})
+    for name in RUN_NAMES:
+        if name in run:
+            setattr(s.run, name, run[name])
+    render = dict(table.get("render", {}))
+    if "resolution" in render:
+        render["width"], render["height"] = render.pop("resolution")
+    for name in RENDER_NAMES:
+        if name in render:
+            value = render[name]
+            setattr(s.run, name, value.lower() if name == "device" else value)
+    if "annotators" in table:
+        chosen = table["annotators"]
+        chosen = chosen if isinstance(chosen, dict) else {n: {} for n in chosen}
+        for name in ANNOTATORS:
+            setattr(s.annotators, name, name in chosen)
+    if "writers" in table:
+        chosen = table["writers"]
+        chosen = chosen if isinstance(chosen, dict) else {n: {} for n in chosen}
+        for name, cls in WRITERS.items():
+            group = getattr(s.writers, name)
+            group.enabled = name in chosen
+            for opt, spec in cls.OPTIONS.items():
+                default, as_json, _desc = option_info(spec)
+                value = chosen.get(name, {}).get(opt, default)
+                setattr(group, opt, json.dumps(value) if as_json else value)
+    s.randomizers.clear()
+    for entry in table.get("randomizers", []):
+        add_randomizer(s, entry)
+    extra = {k: v for k, v in table.items() if k not in SHOWN_KEYS}
+    scene_table = dict(extra.get("scene", {}))
+    wanted = scene_table.pop("cameras", None)
+    blend = scene_table.pop("blend", None)
+    scene_table.pop("scene", None)
+    if wanted is not None:
+        wanted = [wanted] if isinstance(wanted, str) else wanted
+        import fnmatch
+
+        for o in scene.objects:
+            if o.type == "CAMERA":
+                setattr(o, RECORD_PROPERTY, any(fnmatch.fnmatchcase(o.name, p) for p in wanted))
+    if scene_table:
+        extra["scene"] = scene_table
+    else:
+        extra.pop("scene", None)
+    s.extra_json = json.dumps(extra)
+    if blend:
+        notes.append(f"The file names the base scene {blend}; the open scene is recorded instead")
+    if extra:
+        notes.append(f"Kept from the file and recorded with the open scene: {', '.join(sorted(extra))}")
+    return notes
+
+
+def add_randomizer(s, entry: dict):
+    item = s.randomizers.add()
+    item.type = entry["type"]  # fills the parameter rows (update callback)
+    targets = entry.get("targets", [])
+    item.targets = ", ".join([targets] if isinstance(targets, str) else targets)
+    for row in item.params:
+        if row.name not in entry:
+            continue
+        value = entry[row.name]
+        row.use = True
+        if isinstance(value, dict) and "distribution" in value:
+            row.distribution = value["distribution"]
+            for p, x in value.items():
+                if p != "distribution":
+                    setattr(row, p, json.dumps(x))
+        else:
+            row.distribution = CONSTANT
+            row.value = json.dumps(value)
+    for row in item.options:
+        if row.name in entry:
+            row.value = json.dumps(entry[row.name])
+    return item
+
+
+def register_properties(classes) -> None:
+    bpy.types.Scene.sdg = PointerProperty(type=classes[-1])
+    bpy.types.Object.sdg_record = BoolProperty(
+        name="Record", default=True, description="Render this camera in the recording"
+    )
+
+
+def unregister_properties() -> None:
+    del bpy.types.Object.sdg_record
+    del bpy.types.Scene.sdg

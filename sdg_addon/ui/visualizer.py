@@ -1,0 +1,166 @@
+"""The last recorded frame in Blender's Image Editor: RGB with its 2D boxes, instance and
+semantic masks, and depth (colourised), one row per camera.
+
+Made with numpy and Blender's own image loading (Blender's Python has no Pillow); the
+image lives in the session only (bpy.data.images "SDG Last Frame"), nothing is written.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import bpy
+import numpy as np
+
+from ..colormaps import colorize_depth
+
+IMAGE_NAME = "SDG Last Frame"
+GAP = 2  # pixels between tiles
+BOX_COLOR = np.array([1.0, 0.85, 0.1, 1.0])
+
+
+def find(folder: Path, name: str, suffix: str, ext: str) -> Path | None:
+    """An annotator's file of a frame: in the camera folder, or in its annotator folder
+    inside it (Replicator's <camera>/<annotator>/ layout)."""
+    for candidate in (folder / f"{name}_{suffix}.{ext}", folder / name / f"{name}_{suffix}.{ext}"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def rgb_files(folder: Path) -> list[Path]:
+    return [*folder.glob("rgb_*.png"), *folder.glob("rgb/rgb_*.png")]
+
+
+def frame_folders(output: Path) -> list[Path]:
+    """The output folder itself (one camera), or its camera sub-folders."""
+    if rgb_files(output):
+        return [output]
+    return sorted(d for d in output.iterdir() if d.is_dir() and d.name != "rgb" and rgb_files(d))
+
+
+def last_frame(folder: Path) -> str:
+    """The file-name suffix (e.g. "0007") of the last frame with an RGB image."""
+    suffixes = sorted(p.stem[len("rgb_") :] for p in rgb_files(folder))
+    if not suffixes:
+        raise FileNotFoundError(f"no rgb_*.png in {folder}")
+    return max(suffixes, key=lambda s: (len(s), s))
+
+
+def load_png(path: Path | None) -> np.ndarray | None:
+    """(H, W, 4) float RGBA, row 0 at the top, read by Blender; None if absent."""
+    if path is None or not path.is_file():
+        return None
+    image = bpy.data.images.load(str(path), check_existing=False)
+    try:
+        w, h = image.size
+        pixels = np.empty(w * h * 4, dtype=np.float32)
+        image.pixels.foreach_get(pixels)
+    finally:
+        bpy.data.images.remove(image)
+    return pixels.reshape(h, w, 4)[::-1]
+
+
+def draw_boxes(rgb: np.ndarray, boxes: np.ndarray) -> None:
+    h, w = rgb.shape[:2]
+    for b in boxes:
+        x0, x1 = int(np.clip(b["x_min"], 0, w - 1)), int(np.clip(b["x_max"], 0, w - 1))
+        y0, y1 = int(np.clip(b["y_min"], 0, h - 1)), int(np.clip(b["y_max"], 0, h - 1))
+        rgb[y0, x0 : x1 + 1] = rgb[y1, x0 : x1 + 1] = BOX_COLOR
+        rgb[y0 : y1 + 1, x0] = rgb[y0 : y1 + 1, x1] = BOX_COLOR
+
+
+def camera_row(folder: Path, suffix: str) -> np.ndarray:
+    """RGB + boxes | instance | semantic | depth, side by side (missing ones stay dark)."""
+    rgb = load_png(find(folder, "rgb", suffix, "png"))
+    h, w = rgb.shape[:2]
+    rgb[..., 3] = 1.0
+    boxes_file = find(folder, "bounding_box_2d_tight", suffix, "npy")
+    if boxes_file is not None:
+        draw_boxes(rgb, np.load(boxes_file, allow_pickle=False))
+    tiles = [rgb]
+    for name in ("instance_segmentation", "semantic_segmentation"):
+        mask = load_png(find(folder, name, suffix, "png"))
+        tiles.append(mask if mask is not None and mask.shape[:2] == (h, w) else np.zeros((h, w, 4), np.float32))
+        tiles[-1][..., 3] = 1.0
+    depth_file = find(folder, "distance_to_image_plane", suffix, "npy")
+    depth = np.zeros((h, w, 4), np.float32)
+    if depth_file is not None:
+        depth[..., :3] = colorize_depth(np.load(depth_file, allow_pickle=False)) / 255.0
+        depth[..., :3] **= 2.2  # Blender shows float pixels as linear
+    depth[..., 3] = 1.0
+    tiles.append(depth)
+    row = np.zeros((h, len(tiles) * w + (len(tiles) - 1) * GAP, 4), np.float32)
+    for i, tile in enumerate(tiles):
+        row[:, i * (w + GAP) : i * (w + GAP) + w] = tile
+    return row
+
+
+def frame_image(output: Path) -> tuple[bpy.types.Image, str]:
+    """The last frame of `output` as one Blender image; returns (image, frame suffix)."""
+    folders = frame_folders(output)
+    if not folders:
+        raise FileNotFoundError(f"{output} holds no recorded frame (rgb_*.png)")
+    suffix = last_frame(folders[0])
+    rows = [camera_row(f, suffix) for f in folders if find(f, "rgb", suffix, "png") is not None]
+    width = max(r.shape[1] for r in rows)
+    panel = np.zeros((sum(r.shape[0] for r in rows) + GAP * (len(rows) - 1), width, 4), np.float32)
+    y = 0
+    for r in rows:
+        panel[y : y + r.shape[0], : r.shape[1]] = r
+        y += r.shape[0] + GAP
+    image = bpy.data.images.get(IMAGE_NAME)
+    if image is not None:
+        bpy.data.images.remove(image)
+    h, w = panel.shape[:2]
+    image = bpy.data.images.new(IMAGE_NAME, w, h, alpha=True)
+    image.pixels.foreach_set(np.ascontiguousarray(panel[::-1]).ravel())
+    return image, suffix
+
+
+def show_in_image_editor(context, image) -> bool:
+    """Show `image` in an Image Editor of the window (a new window when there is none)."""
+    screen = getattr(context, "screen", None)
+    if screen is None or getattr(context, "window", None) is None:  # background: no UI
+        return False
+    area = next((a for a in screen.areas if a.type == "IMAGE_EDITOR"), None)
+    if area is None:
+        try:
+            bpy.ops.wm.window_new()
+        except RuntimeError:
+            return False
+        area = context.window_manager.windows[-1].screen.areas[0]
+        area.type = "IMAGE_EDITOR"
+    area.spaces.active.image = image
+    return True
+
+
+class SDG_OT_show_frame(bpy.types.Operator):
+    """Open the last recorded frame (RGB with boxes, instance and semantic masks, depth) in an Image Editor"""
+
+    bl_idname = "sdg.show_frame"
+    bl_label = "Show Last Frame"
+    bl_options = {"REGISTER"}
+
+    @classmethod
+    def poll(cls, context):
+        from . import job as jobs
+
+        return jobs.current is not None and not jobs.current.running
+
+    def execute(self, context):
+        from . import job as jobs
+
+        output = jobs.current.options.output
+        try:
+            image, suffix = frame_image(output)
+        except (FileNotFoundError, OSError, ValueError) as e:
+            self.report({"ERROR"}, f"Show Last Frame: {e}")
+            return {"CANCELLED"}
+        shown = show_in_image_editor(context, image)
+        where = "in the Image Editor" if shown else f"as the image {IMAGE_NAME!r}"
+        self.report({"INFO"}, f"Frame {suffix} of {output} {where}: RGB + boxes | instances | semantics | depth")
+        return {"FINISHED"}
+
+
+CLASSES = (SDG_OT_show_frame,)

@@ -1,0 +1,73 @@
+"""A small shop-like .blend made by the tests: labelled collections (nested), a labelled
+parent empty with two child meshes, two cameras, an area light and an HDRI-less world."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+
+def make_shop_blend(path: Path) -> dict[str, list[list[float]]]:
+    """Write the .blend to `path`; return each object's matrix_world as saved."""
+    import bpy
+
+    from sdg_addon.compat import enable_nodes
+
+    bpy.ops.wm.read_homefile(use_empty=True, use_factory_startup=True)  # keeps enabled add-ons
+    scene = bpy.context.scene
+    scene.name = "Shop"
+    shop = bpy.data.collections.new("shop")
+    scene.collection.children.link(shop)
+    shop["semantics"] = {"zone": ["aisle"]}
+    cans = bpy.data.collections.new("cans")
+    shop.children.link(cans)
+    cans["semantics"] = {"class": ["can"]}
+
+    def mesh(name, op, coll, **kw):
+        op(**kw)
+        obj = bpy.context.active_object
+        obj.name = name
+        for c in list(obj.users_collection):
+            c.objects.unlink(obj)
+        coll.objects.link(obj)
+        return obj
+
+    cyl = bpy.ops.mesh.primitive_cylinder_add
+    mesh("can_a", cyl, cans, radius=0.15, depth=0.4, location=(-0.7, 0.0, 0.2))
+    b = mesh("can_b", cyl, cans, radius=0.15, depth=0.4, location=(0.7, -0.2, 0.3))
+    b.rotation_euler = (0.0, math.radians(90), math.radians(20))
+    b.scale = (1.2, 1.2, 0.8)
+    crate = bpy.data.objects.new("crate", None)
+    shop.objects.link(crate)
+    crate["semantics"] = {"class": ["crate"]}
+    crate.location = (0.0, 0.8, 0.0)
+    crate.rotation_euler = (0.0, 0.0, math.radians(30))
+    body = mesh("crate_body", bpy.ops.mesh.primitive_cube_add, shop, size=0.5)
+    lid = mesh("crate_lid", bpy.ops.mesh.primitive_cube_add, shop, size=0.3)
+    for part, z in ((body, 0.25), (lid, 0.65)):
+        part.parent = crate
+        part.location = (0.0, 0.0, z)
+    floor = mesh("floor", bpy.ops.mesh.primitive_plane_add, scene.collection, size=6)
+    floor["semantics"] = {"class": ["floor"]}
+    for name, loc in (("CamA", (0.0, -4.0, 2.0)), ("CamB", (3.0, -3.0, 2.5))):
+        cam = bpy.data.objects.new(name, bpy.data.cameras.new(name))
+        scene.collection.objects.link(cam)
+        cam.location = loc
+        direction = -cam.location.copy() + type(cam.location)((0.0, 0.0, 0.3))
+        cam.rotation_euler = direction.to_track_quat("-Z", "Y").to_euler()
+    scene.camera = bpy.data.objects["CamA"]
+    light = bpy.data.objects.new("Key", bpy.data.lights.new("Key", "AREA"))
+    light.data.energy = 400
+    light.data.size = 2.0
+    light.location = (1.0, -1.0, 3.0)
+    scene.collection.objects.link(light)
+    world = bpy.data.worlds.new("plain")
+    scene.world = world
+    enable_nodes(world)
+    bg = next(n for n in world.node_tree.nodes if n.type == "BACKGROUND")
+    bg.inputs["Color"].default_value = (0.2, 0.2, 0.25, 1.0)
+    bpy.context.view_layer.update()
+    matrices = {o.name: [list(r) for r in o.matrix_world] for o in scene.objects}
+    bpy.ops.wm.save_as_mainfile(filepath=str(path), compress=False)
+    bpy.ops.wm.read_homefile(use_empty=True, use_factory_startup=True)  # keeps enabled add-ons
+    return matrices

@@ -1,0 +1,160 @@
+"""A .blend as the base scene, and .blend files as assets: transforms and inherited labels
+are those of the file; [[label_rules]] label by names; the file is never modified."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+bpy = pytest.importorskip("bpy")
+
+from blend_scene import make_shop_blend  # noqa: E402
+
+from headless.cli import main  # noqa: E402
+from sdg_addon.config import ConfigError  # noqa: E402
+from sdg_addon.config.schema import config_from_dict  # noqa: E402
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def shop(tmp_path_factory):
+    d = tmp_path_factory.mktemp("shop")
+    path = d / "shop.blend"
+    matrices = make_shop_blend(path)
+    return SimpleNamespace(dir=d, path=path, matrices=matrices, sha=sha256(path))
+
+
+def build(shop, table: dict):
+    from sdg_addon.scene.build import build_scene
+
+    return build_scene(config_from_dict(table, shop.dir / "p.toml"))
+
+
+CAMERA = [{"name": "cam", "location": [0, -4, 2]}]
+
+
+def test_blend_asset_keeps_world_transforms(shop, clean_bpy):
+    """Appended objects' matrix_world is not in the file: parts used to land at the origin."""
+    build(shop, {"cameras": CAMERA, "assets": [{"name": "stock", "file": "shop.blend"}]})
+    for name in ("can_a", "can_b", "crate_body", "crate_lid"):  # parented, rotated, scaled
+        got = np.array(bpy.data.objects[f"stock/{name}"].matrix_world)
+        assert np.allclose(got, shop.matrices[name], atol=1e-5), name
+
+
+def test_blend_asset_keeps_labels_inherited_from_collections_and_parents(shop, clean_bpy):
+    built = build(
+        shop,
+        {
+            "cameras": CAMERA,
+            "assets": [
+                {"name": "crate", "file": "shop.blend", "objects": "crate_*", "location": [2, 0, 0]},
+                {"name": "cans", "file": "shop.blend", "objects": "can_*", "labels": {"shelf": "top"}},
+            ],
+        },
+    )
+    crate = built.entities["crate"]
+    # Both meshes of the crate inherit class:crate from their parent empty in the file and
+    # zone:aisle from its collection: one instance with those labels.
+    assert crate.labels == {"zone": ["aisle"], "class": ["crate"]}
+    assert sorted(m.name for m in crate.meshes) == ["crate/crate_body", "crate/crate_lid"]
+    # The asset's own labels still add to what the file gave (nearer labels win per type).
+    assert built.entities["cans"].labels == {"shelf": ["top"], "zone": ["aisle"], "class": ["can"]}
+    moved = np.array(bpy.data.objects["crate/crate_lid"].matrix_world)
+    assert np.allclose(moved[:3, 3], np.array(shop.matrices["crate_lid"])[:3, 3] + [2, 0, 0], atol=1e-5)
+
+
+def test_base_scene_labels_cameras_lights_and_additions(shop, clean_bpy):
+    built = build(
+        shop,
+        {
+            "scene": {"blend": "shop.blend", "cameras": "CamB"},
+            "lights": [{"name": "fill", "type": "point", "location": [0, 0, 3]}],
+            "assets": [{"name": "ball", "primitive": "sphere", "labels": {"class": "ball"}}],
+            "label_rules": [{"type": "part", "pattern": "^crate_(?P<value>[a-z]+)", "scope": "meshes"}],
+        },
+    )
+    assert built.scene.name == "Shop"
+    assert built.render_cameras == ["CamB"] and set(built.lights) == {"Key", "fill"}
+    labels = {n: e.labels for n, e in built.entities.items()}
+    assert labels["can_a"] == {"zone": ["aisle"], "class": ["can"]}
+    assert labels["floor"] == {"class": ["floor"]} and labels["ball"] == {"class": ["ball"]}
+    # The rule labelled the crate's parts differently: each part is now its own instance.
+    assert labels["crate_body"] == {"zone": ["aisle"], "class": ["crate"], "part": ["body"]}
+    assert labels["crate_lid"]["part"] == ["lid"]
+    for name in ("can_b", "crate", "crate_lid", "CamA", "Key"):
+        assert np.allclose(np.array(bpy.data.objects[name].matrix_world), shop.matrices[name], atol=1e-5), name
+
+
+def test_base_scene_problems_are_sentences(shop, clean_bpy):
+    from sdg_addon.scene.base import BaseSceneError
+
+    with pytest.raises(BaseSceneError, match="no such scene; it has \\['Shop'\\]"):
+        build(shop, {"scene": {"blend": "shop.blend", "scene": "Nope"}})
+    with pytest.raises(BaseSceneError, match="no camera of the scene matches.*CamA"):
+        build(shop, {"scene": {"blend": "shop.blend", "cameras": ["Side*"]}})
+    with pytest.raises(BaseSceneError, match="assets\\[0\\].name = 'floor'.*already has an object"):
+        build(shop, {"scene": {"blend": "shop.blend"}, "assets": [{"name": "floor", "primitive": "cube"}]})
+
+
+def test_base_scene_config_problems(shop):
+    with pytest.raises(ConfigError) as e:
+        config_from_dict(
+            {"scene": {"blend": "missing.blend", "cameras": 3}, "label_rules": [{"pattern": "(", "scope": "all"}]},
+            shop.dir / "p.toml",
+        )
+    fields = {p.field for p in e.value.problems}
+    assert fields == {"scene.blend", "scene.cameras", "label_rules[0].scope", "label_rules[0]"}
+    with pytest.raises(ConfigError) as e:
+        config_from_dict({"scene": {"scene": "Shop"}, "cameras": CAMERA}, shop.dir / "p.toml")
+    assert [p.field for p in e.value.problems] == ["scene.scene"]
+    cfg = config_from_dict({"scene": {"blend": "shop.blend"}}, shop.dir / "p.toml")  # no [[cameras]] needed
+    assert cfg.base.blend_sha256 == shop.sha and cfg.world is None and not cfg.ground.enabled
+
+
+def test_headless_render_of_a_base_scene(shop, tmp_path):
+    param = tmp_path / "shop.toml"
+    param.write_text(
+        f"""
+[run]
+frames = 1
+[render]
+resolution = [64, 48]
+samples = 1
+device = "cpu"
+[scene]
+blend = "{shop.path.as_posix()}"
+[annotators]
+instance_segmentation = {{}}
+semantic_segmentation = {{}}
+bounding_box_2d_tight = {{}}
+bounding_box_3d = {{}}
+"""
+    )
+    out = tmp_path / "out"
+    assert main(["render", str(param), "--out", str(out), "--quiet"]) == 0
+    assert sha256(shop.path) == shop.sha  # the user's file is untouched
+    inputs = out / "audit" / "inputs"
+    assert sha256(inputs / "shop.blend") == shop.sha
+    assert f"{shop.sha}  shop.blend" in (inputs / "SHA256SUMS").read_text()
+    assert json.loads((out / "audit" / "resolved.json").read_text())["base"]["blend_sha256"] == shop.sha
+    for cam in ("CamA", "CamB"):  # every camera of the .blend, one sub-folder each
+        d = out / cam  # Replicator's <camera>/<annotator>/ layout
+        labels = json.loads((d / "bounding_box_2d_tight" / "bounding_box_2d_tight_labels_0000.json").read_text())
+        found = {v["class"] for v in labels.values()}
+        assert {"can", "crate", "floor"} <= found, found
+        semantic = json.loads((d / "semantic_segmentation" / "semantic_segmentation_labels_0000.json").read_text())
+        assert {"can", "crate"} <= {v.get("class") for v in semantic.values()}
+        paths = json.loads((d / "bounding_box_3d" / "bounding_box_3d_prim_paths_0000.json").read_text())
+        boxes = np.load(d / "bounding_box_3d" / "bounding_box_3d_0000.npy")
+        transforms = dict(zip(paths, boxes["transform"]))
+        # Every object where the .blend has it (the 3D box transform is object_to_world.T).
+        for path, name in (("/shop/crate", "crate"), ("/shop/cans/can_b", "can_b"), ("/floor", "floor")):
+            assert np.allclose(transforms[path].T, shop.matrices[name], atol=1e-5), path

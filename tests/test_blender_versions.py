@@ -1,0 +1,57 @@
+"""Blender 4.2 LTS and 5.x: the extension built with each Blender's own tool installs,
+enables, records 2 frames of a small .blend from the recorder panel and draws its panels
+(tests/fake_layout.py checks every name against that Blender), and the annotations are
+equal (mask pixels, boxes and labels exactly; depth to float precision).
+
+The 4.2 run uses .venv42 (bpy 4.2, made by scripts/test.sh); each run is its own process.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON42 = ROOT / ".venv42" / "bin" / "python"
+SCRIPT = ROOT / "tests" / "smoke_record.py"
+
+
+def record(python: Path | str, out: Path) -> None:
+    # Each Blender gets its own user folder (extension caches differ between versions).
+    env = {**os.environ, "BLENDER_USER_RESOURCES": str(out.parent / f"user_{out.name}")}
+    proc = subprocess.run([str(python), str(SCRIPT), str(out)], capture_output=True, text=True, timeout=600, env=env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "done: Done: 2 frame(s) written" in proc.stdout
+    for panel in ("SDG_PT_labels", "SDG_PT_recorder", "SDG_PT_randomizers"):
+        assert f"panel {panel}: " in proc.stdout, proc.stdout[-2000:]
+
+
+def dataset(out: Path) -> dict[str, Path]:
+    return {p.relative_to(out).as_posix(): p for p in sorted(out.rglob("*")) if p.is_file() and "audit" not in p.parts}
+
+
+@pytest.mark.skipif(not PYTHON42.is_file(), reason="no .venv42 (bpy 4.2): scripts/test.sh makes it")
+def test_blender_42_records_what_50_records(tmp_path):
+    pytest.importorskip("bpy")
+    record(sys.executable, tmp_path / "v50")
+    record(PYTHON42, tmp_path / "v42")
+    new, old = dataset(tmp_path / "v50"), dataset(tmp_path / "v42")
+    assert new.keys() == old.keys() and len(new) >= 30, sorted(new)
+    for name, path in new.items():
+        if name.endswith(".npy") and "distance_to" in name:
+            a, b = np.load(path), np.load(old[name])
+            assert np.array_equal(np.isfinite(a), np.isfinite(b)), name
+            assert np.allclose(a[np.isfinite(a)], b[np.isfinite(b)], atol=1e-5), name
+        elif name.endswith(".png"):  # the same pixels (the zlib stream may differ: isal or zlib)
+            with Image.open(path) as a, Image.open(old[name]) as b:
+                assert a.mode == b.mode and np.array_equal(np.asarray(a), np.asarray(b)), name
+        else:
+            assert path.read_bytes() == old[name].read_bytes(), name
+    env = (tmp_path / "v42" / "audit" / "environment.json").read_text()
+    assert '"4.2.' in env
