@@ -187,3 +187,11 @@ def test_report_shows_cases_and_quotas_of_the_manifest(two_datasets, tmp_path):
     page = write_report(copy, tmp_path / "out").read_text()
     assert '<td>dark</td><td>fixed</td><td>2</td><td>2</td><td><span class="ok">met</span>' in page
     assert '<td>crowded</td><td>quota</td><td>3</td><td>1</td><td><span class="bad">not met</span>' in page
+
+
+def test_dataset_and_report_modules_import_without_blender_or_torch():
+    code = "import sys, sdg_addon.dataset, sdg_addon.report; print('bpy' in sys.modules, 'torch' in sys.modules)"
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert out.stdout.split() == ["False", "False"], out.stderr
