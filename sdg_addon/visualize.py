@@ -50,7 +50,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from .colormaps import _squeeze, colorize_depth, colorize_normals, depth_range
+from .colormaps import _squeeze, colorize_depth, colorize_flow, colorize_normals, depth_range
 from .writers import io
 from .writers.palette import id_colors
 
@@ -498,6 +498,15 @@ def _tiles(ff: FrameFiles) -> list[tuple[Image.Image, str]]:
     elif (p := ff.path("normals", "png")) is not None:
         with Image.open(p) as im:
             out.append((im.convert("RGB"), "normals"))
+    p = ff.path("forward_flow", "npy")
+    if p is not None:
+        flow = np.load(p, allow_pickle=False)
+        vp = ff.path("forward_flow_valid", "npy")
+        valid = np.load(vp, allow_pickle=False) if vp is not None else None
+        longest = float(np.hypot(flow[..., 0], flow[..., 1])[valid if valid is not None else ...].max(initial=0.0))
+        out.append(
+            (Image.fromarray(colorize_flow(flow, valid)), f"forward flow: up to {longest:.1f} px, hue = direction")
+        )
     sem = load_mask(ff, "semantic_segmentation")
     if sem is not None:
         c = sem.colors

@@ -40,7 +40,13 @@ file = "cup.obj"
 
 
 @pytest.mark.parametrize(
-    "name", ["presets/default.toml", "presets/examples/minimal.toml", "presets/examples/minimal.json"]
+    "name",
+    [
+        "presets/default.toml",
+        "presets/examples/minimal.toml",
+        "presets/examples/minimal.json",
+        "presets/examples/corner_cases.toml",
+    ],
 )
 def test_valid_presets_exit_0(capsys, name):
     assert main(["validate", str(ROOT / name)]) == EXIT_OK == 0

@@ -30,10 +30,11 @@ class PhysicsSettle(RandomizerSpec):
         "rest_speed": (0.01, (int, float), "at rest when every target moves slower than this, m/s, for 10 steps"),
         "friction": (0.5, (int, float), "friction of every body (0 .. 1)"),
         "bounciness": (0.0, (int, float), "restitution of every body (0 .. 1)"),
+        "damping": (0.3, (int, float), "linear and angular damping of the targets (0 .. 1; balls stop rolling)"),
         "shape": ("convex_hull", str, "collision shape of the targets: convex_hull | mesh"),
     }
-    OPTION_MINIMUMS = {"max_steps": 1, "rest_speed": 0.0, "friction": 0.0, "bounciness": 0.0}
-    OPTION_MAXIMUMS = {"max_steps": 100000, "friction": 1.0, "bounciness": 1.0}
+    OPTION_MINIMUMS = {"max_steps": 1, "rest_speed": 0.0, "friction": 0.0, "bounciness": 0.0, "damping": 0.0}
+    OPTION_MAXIMUMS = {"max_steps": 100000, "friction": 1.0, "bounciness": 1.0, "damping": 1.0}
     OPTION_CHOICES = {"shape": ("convex_hull", "mesh")}
 
     def sample(self, rng, frame, targets, facts=None, earlier=()):

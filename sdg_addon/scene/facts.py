@@ -78,19 +78,29 @@ class SceneFacts:
 
     def layout(self, obstacles: list[str] = ()) -> Layout:
         """An empty arrangement that already holds the static `obstacles`."""
-        return Layout(self, [self.static_tree(o) for o in obstacles])
+        return Layout(self, obstacles)
 
 
 class Layout:
-    """Objects placed so far in one frame; answers whether a new pose intersects them."""
+    """Objects placed so far in one frame; answers whether a new pose intersects them.
 
-    def __init__(self, facts: SceneFacts, static: list[BVHTree]):
+    BVH trees are built only for pairs whose bounding boxes overlap (most draws on a
+    roomy surface need none), and at most once per placed object.
+    """
+
+    def __init__(self, facts: SceneFacts, static: list[str]):
         self.facts = facts
-        self.trees: list[tuple[BVHTree, np.ndarray, np.ndarray]] = [(t, None, None) for t in static]
+        # [tree or None, world verts, triangles, box low, box high]
+        self.placed: list[list] = []
+        for name in static:
+            verts = facts.world_verts(name)
+            if len(verts):
+                self.placed.append([facts.static_tree(name), verts, None, verts.min(axis=0), verts.max(axis=0)])
 
-    def pose_tree(self, name: str, matrix: np.ndarray):
-        verts = self.facts.world_verts(name, matrix)
-        return _tree(verts, self.facts.entities[name].tris), verts
+    def _tree_of(self, entry) -> BVHTree:
+        if entry[0] is None:
+            entry[0] = _tree(entry[1], entry[2])
+        return entry[0]
 
     def fits(self, name: str, matrix: np.ndarray) -> bool:
         """True when the object at `matrix` neither intersects nor lies inside/around
@@ -98,20 +108,22 @@ class Layout:
         g = self.facts.entities[name]
         if len(g.tris) == 0:
             return True
-        tree, verts = self.pose_tree(name, matrix)
+        verts = self.facts.world_verts(name, matrix)
         lo, hi = verts.min(axis=0), verts.max(axis=0)
-        for other, o_lo, o_hi in self.trees:
-            if o_lo is not None and (np.any(hi < o_lo) or np.any(o_hi < lo)):
+        mine = [None, verts, g.tris, lo, hi]
+        for other in self.placed:
+            if other[3] is not None and (np.any(hi < other[3]) or np.any(other[4] < lo)):
                 continue  # bounding boxes apart
-            if tree.overlap(other):
+            tree, other_tree = self._tree_of(mine), self._tree_of(other)
+            if tree.overlap(other_tree):
                 return False
-            if other_inside(tree, other, verts):
+            if other_inside(tree, other_tree, verts):
                 return False
         return True
 
     def add(self, name: str, matrix: np.ndarray) -> None:
-        tree, verts = self.pose_tree(name, matrix)
-        self.trees.append((tree, verts.min(axis=0), verts.max(axis=0)))
+        verts = self.facts.world_verts(name, matrix)
+        self.placed.append([None, verts, self.facts.entities[name].tris, verts.min(axis=0), verts.max(axis=0)])
 
 
 def other_inside(tree: BVHTree, other: BVHTree, verts: np.ndarray) -> bool:

@@ -61,7 +61,7 @@ def _world(built: BuiltScene):
     return coll, scene.rigidbody_world
 
 
-def _make_body(obj, kind: str, shape: str, friction: float, bounciness: float) -> None:
+def _make_body(obj, kind: str, shape: str, friction: float, bounciness: float, damping: float = 0.1) -> None:
     scene = bpy.context.scene
     if obj.rigid_body is None:
         rbw = scene.rigidbody_world
@@ -74,6 +74,7 @@ def _make_body(obj, kind: str, shape: str, friction: float, bounciness: float) -
     rb.collision_shape = shape
     rb.friction = friction
     rb.restitution = bounciness
+    rb.linear_damping = rb.angular_damping = damping
     rb.use_margin = True
     rb.collision_margin = 0.001
 
@@ -96,7 +97,7 @@ def settle(built: BuiltScene, values: dict, spec) -> None:
         obj.matrix_world = Matrix(built.facts.entities[name].root_matrix.tolist())  # static: as built
     for name in active:
         bodies[name] = _proxy(built, name, coll)
-        _make_body(bodies[name], "ACTIVE", shape, friction, bounce)
+        _make_body(bodies[name], "ACTIVE", shape, friction, bounce, float(opts.get("damping", 0.3)))
     # Proxies of objects not in this entry take no part.
     for name, obj in built.__dict__.get("_physics_proxies", {}).items():
         if obj.rigid_body is not None:

@@ -1,0 +1,71 @@
+"""BOP writer on hand-built frames (no bpy): an object cut by the image border gets BOP's
+px_count_all (its whole silhouette, the part outside the image too), an unclipped
+bbox_obj and visib_fract = visible / all; shards written in any order give the same files."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from test_annotators import make_frame, perspective, screen_box, screen_quad
+
+from sdg_addon.annotators import create_annotator
+from sdg_addon.frame import AnnotatedFrame
+from sdg_addon.writers import create_writer
+
+NEEDED = ("rgb", "distance_to_image_plane", "instance_segmentation", "instance_segmentation_amodal", "object_pose")
+
+
+def annotated(frame_data, index: int) -> AnnotatedFrame:
+    frame_data.frame = index
+    frame_data.passes.setdefault("rgb", np.zeros((frame_data.height, frame_data.width, 4), np.uint8))
+    anns = {name: create_annotator(name).annotate(frame_data) for name in NEEDED}
+    return AnnotatedFrame(index, "cam", anns, frame_data.label_table, frame_data.camera)
+
+
+def scene():
+    cam = perspective()  # 128 x 96, f = 100
+    # A quad 40 px wide centred on the left border (u in [-20, 20]): half outside.
+    cut = screen_quad(2, "card", cam, -20.0, 20.0, 30.0, 60.0, 4.0)
+    box = screen_box(3, "box", cam, 80.0, 48.0, 0.5, 6.0)
+    return cam, [cut, box]
+
+
+def test_truncated_object_counts_its_whole_silhouette(tmp_path):
+    cam, objects = scene()
+    frame = annotated(make_frame(cam, objects), 0)
+    w = create_writer("bop", tmp_path)
+    w.set_run(frame.label_table, several_cameras=False)
+    w.write(frame)
+    w.finalize()
+    info = json.loads((tmp_path / "bop" / "train_pbr" / "000000" / "scene_gt_info.json").read_text())["0"]
+    gt = json.loads((tmp_path / "bop" / "train_pbr" / "000000" / "scene_gt.json").read_text())["0"]
+    assert [g["obj_id"] for g in gt] == [2, 1]  # classes sorted: box = 1, card = 2; rows by instance id
+    card = info[0]
+    # Inside the image: columns 0..19 (centres 0.5 .. 19.5), rows 30..59: 20 x 30 pixels.
+    assert card["px_count_visib"] == 600
+    # The whole card: 40 x 30 = 1200 pixels, half of it outside.
+    assert card["px_count_all"] == 1200 and card["visib_fract"] == pytest.approx(0.5)
+    assert card["bbox_visib"] == [0, 30, 20, 30]
+    assert card["bbox_obj"] == [-20, 30, 40, 30]  # not clipped to the image
+    assert card["px_count_valid"] == 600  # depth exists inside the image only
+    box = info[1]
+    assert box["visib_fract"] == 1.0 and box["bbox_obj"] == box["bbox_visib"]
+
+
+def test_shards_in_any_order_give_the_same_files(tmp_path):
+    cam, objects = scene()
+    frames = [annotated(make_frame(cam, objects), i) for i in range(3)]
+    outs = []
+    for order, name in (([0, 1, 2], "a"), ([2, 0, 1], "b")):
+        w = create_writer("bop", tmp_path / name, frames_per_scene=2)
+        w.set_run(frames[0].label_table, several_cameras=False)
+        for i in order:
+            w.write(frames[i])
+        w.finalize()
+        outs.append(tmp_path / name / "bop")
+    for rel in ("train_pbr/000000/scene_gt.json", "train_pbr/000001/scene_camera.json", "models/models_info.json"):
+        assert (outs[0] / rel).read_bytes() == (outs[1] / rel).read_bytes()
+    assert sorted(json.loads((outs[0] / "train_pbr/000000/scene_gt.json").read_text())) == ["0", "1"]
+    assert sorted(json.loads((outs[0] / "train_pbr/000001/scene_gt.json").read_text())) == ["2"]
