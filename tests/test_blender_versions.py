@@ -55,3 +55,14 @@ def test_blender_42_records_what_50_records(tmp_path):
             assert path.read_bytes() == old[name].read_bytes(), name
     env = (tmp_path / "v42" / "audit" / "environment.json").read_text()
     assert '"4.2.' in env
+    # Headless on 4.2 too: the run's own audit copy (scene copy + parameter file) reproduces it.
+    param = tmp_path / "v42" / "audit" / "inputs" / "shop.toml"
+    out = tmp_path / "v42_headless"
+    env = {**os.environ, "BLENDER_USER_RESOURCES": str(tmp_path / "user_headless")}
+    cmd = [str(PYTHON42), "-m", "headless", "render", str(param), "--out", str(out), "--quiet"]
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600, env=env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    again = dataset(out)
+    assert again.keys() == old.keys()
+    for name, path in again.items():
+        assert path.read_bytes() == old[name].read_bytes(), name

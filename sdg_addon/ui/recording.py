@@ -1,4 +1,6 @@
-"""Recorder panel and operators: validate a parameter file, record it modally, cancel.
+"""Recorder panel and operators: record the open scene (cameras, annotators and writers
+checklists, run and render settings from the declarations) or a parameter file, modally;
+cancel; validate a parameter file. Export / Import live in ui.parameters.
 
 Start runs a modal operator: a window-manager timer calls RecordingJob.step(), which
 renders one frame and returns, so the UI stays usable between frames (a frame itself
@@ -8,6 +10,7 @@ are written; the dataset stays valid and can be resumed.
 
 from __future__ import annotations
 
+import json
 import textwrap
 from pathlib import Path
 
@@ -119,8 +122,6 @@ class SDG_OT_start_recording(JobModal, bpy.types.Operator):
     bl_idname = "sdg.start_recording"
     bl_label = "Start Recording"
     bl_options = {"REGISTER"}
-
-    _timer = None
 
     @classmethod
     def poll(cls, context):
@@ -263,7 +264,7 @@ def draw_scene_source(col, context, settings):
                 sub = box.column(align=True)
                 for opt in WRITERS[name].OPTIONS:
                     sub.prop(group, opt)
-    extra = ui_settings.json.loads(scene.sdg.extra_json or "{}")
+    extra = json.loads(scene.sdg.extra_json or "{}")
     if extra:
         wrapped(
             col,
