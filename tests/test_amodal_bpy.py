@@ -11,42 +11,22 @@ import pytest
 
 pytest.importorskip("bpy")
 
-from headless.cli import main  # noqa: E402
+from scenes import NO_GROUND, camera, header, render, sun, write_param  # noqa: E402
 
 W, H, FOCAL, SENSOR, DIST = 64, 48, 50.0, 36.0, 5.0
 
-CARDS = f"""
-[run]
-seed = 1
-frames = 1
-
-[render]
-resolution = [{W}, {H}]
-samples = 4
-device = "cpu"
-
-[scene]
-ground = false
-
-[[cameras]]
-name = "cam"
-location = [0.0, -{DIST}, 0.0]
-look_at = [0.0, 0.0, 0.0]
-focal_length = {FOCAL}
-sensor_width = {SENSOR}
-
-[[lights]]
-name = "sun"
-type = "sun"
-location = [0, -5, 5]
-energy = 3
-
+CARDS = (
+    header((W, H), samples=4)
+    + NO_GROUND
+    + camera((0.0, -DIST, 0.0), (0.0, 0.0, 0.0), focal_length=FOCAL, sensor_width=SENSOR)
+    + sun((0, -5, 5))
+    + """
 [[assets]]
 name = "back"
 primitive = "plane"
 size = 1.0
 rotation = [90, 0, 0]
-labels = {{ class = "card" }}
+labels = { class = "card" }
 
 [[assets]]
 name = "front"
@@ -54,24 +34,23 @@ primitive = "plane"
 size = 1.0
 location = [0.5, -1.0, 0.0]
 rotation = [90, 0, 0]
-labels = {{ class = "card" }}
+labels = { class = "card" }
 
 [annotators]
-instance_segmentation = {{}}
-instance_segmentation_amodal = {{}}
-occlusion = {{}}
-bounding_box_2d_loose = {{}}
+instance_segmentation = {}
+instance_segmentation_amodal = {}
+occlusion = {}
+bounding_box_2d_loose = {}
 
 [writers]
-basic = {{ colorize_instance_segmentation = false }}
+basic = { colorize_instance_segmentation = false }
 """
+)
 
 
 def test_half_hidden_card_amodal_mask_is_its_full_rectangle(tmp_path):
-    param = tmp_path / "cards.toml"
-    param.write_text(CARDS)
     out = tmp_path / "out"
-    assert main(["render", str(param), "--out", str(out), "--quiet"]) == 0
+    assert render(write_param(tmp_path, CARDS, "cards.toml"), out) == 0
     npz = np.load(out / "instance_segmentation_amodal_0000.npz")
     info = json.loads((out / "instance_segmentation_amodal_info_0000.json").read_text())
     row = [p.rsplit("/", 1)[-1] for p in info["primPaths"]].index("back")

@@ -1,0 +1,76 @@
+"""Scaffolding the bpy tests share: the parameter-file blocks every tiny scene repeats
+([run]/[render] header, no ground, a camera, a sun) and the render call through the
+headless CLI. A test composes its scene from these plus the blocks that make it its own:
+
+    SCENE = header((64, 48), samples=2) + NO_GROUND + camera((0.0, -5.0, 0.0)) + sun() + BODY
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+
+def toml_value(value) -> str:
+    """A Python value as TOML: strings quoted, lists and tuples as arrays, numbers as written."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    return str(value)
+
+
+def header(resolution, samples: int, *, seed=1, frames=1) -> str:
+    """[run] and [render] of a tiny CPU render. seed=None leaves the seed out; frames may be
+    a "{frames}" placeholder for a template filled later with str.format."""
+    seed_line = "" if seed is None else f"seed = {seed}\n"
+    return f"""
+[run]
+{seed_line}frames = {frames}
+
+[render]
+resolution = [{resolution[0]}, {resolution[1]}]
+samples = {samples}
+device = "cpu"
+"""
+
+
+NO_GROUND = """
+[scene]
+ground = false
+"""
+
+
+def table(kind: str, name: str, **fields) -> str:
+    """One [[kind]] entry: name first, then the fields not None, in the order given."""
+    lines = [f"[[{kind}]]", f"name = {toml_value(name)}"]
+    lines += [f"{key} = {toml_value(value)}" for key, value in fields.items() if value is not None]
+    return "\n" + "\n".join(lines) + "\n"
+
+
+def camera(location, look_at=None, *, name="cam", **fields) -> str:
+    return table("cameras", name, location=location, look_at=look_at, **fields)
+
+
+def sun(location=(0, 0, 5), energy=3, *, name="sun") -> str:
+    """The sun most tiny scenes light themselves with (location=None: Blender's default)."""
+    return table("lights", name, type="sun", location=location, energy=energy)
+
+
+def write_param(folder: Path, text: str, name: str = "p.toml") -> Path:
+    path = Path(folder) / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def render(param, out, *args: str, quiet: bool = True) -> int:
+    """`sdg render PARAM --out OUT [ARGS] --quiet` in this process; its exit status."""
+    from headless.cli import main
+
+    return main(["render", str(param), "--out", str(out), *args, *(["--quiet"] if quiet else [])])
+
+
+def read_json(path):
+    return json.loads(Path(path).read_text())
