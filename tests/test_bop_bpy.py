@@ -14,43 +14,26 @@ from PIL import Image
 
 pytest.importorskip("bpy")
 
-from headless.cli import main  # noqa: E402
+from scenes import NO_GROUND, camera, header, render, sun, write_param  # noqa: E402
 from sdg_addon.annotators.raster import rasterize  # noqa: E402
 
 W, H = 64, 48
-SCENE = f"""
-[run]
-seed = 2
-frames = 2
-
-[render]
-resolution = [{W}, {H}]
-samples = 2
-device = "cpu"
-
+SCENE = (
+    header((W, H), samples=2, seed=2, frames=2)
+    + """
 [labels]
 class = ["card", "box"]
-
-[scene]
-ground = false
-
-[[cameras]]
-name = "cam"
-location = [0.3, -5.0, 1.0]
-look_at = [0.0, 0.0, 0.0]
-
-[[lights]]
-name = "sun"
-type = "sun"
-location = [0, -5, 5]
-energy = 3
-
+"""
+    + NO_GROUND
+    + camera((0.3, -5.0, 1.0), (0.0, 0.0, 0.0))
+    + sun((0, -5, 5))
+    + """
 [[assets]]
 name = "box"
 primitive = "cube"
 size = 1.0
 rotation = [20, 30, 40]
-labels = {{ class = "box" }}
+labels = { class = "box" }
 
 [[assets]]
 name = "card"
@@ -58,22 +41,23 @@ primitive = "plane"
 size = 1.0
 location = [0.6, -1.5, 0.0]
 rotation = [90, 0, 0]
-labels = {{ class = "card" }}
+labels = { class = "card" }
 
 [[randomizers]]
 type = "pose"
 targets = "box"
-rotation = {{ distribution = "uniform", low = [0, 0, 0], high = [90, 90, 90] }}
+rotation = { distribution = "uniform", low = [0, 0, 0], high = [90, 90, 90] }
 
 [annotators]
-instance_segmentation = {{}}
-instance_segmentation_amodal = {{}}
-distance_to_image_plane = {{}}
+instance_segmentation = {}
+instance_segmentation_amodal = {}
+distance_to_image_plane = {}
 
 [writers]
-basic = {{ colorize_instance_segmentation = false }}
-bop = {{ depth_scale = 0.1 }}
+basic = { colorize_instance_segmentation = false }
+bop = { depth_scale = 0.1 }
 """
+)
 
 
 # --- a reader from the BOP format's documentation (as bop_toolkit_lib.inout) ------------
@@ -122,10 +106,8 @@ def load_ply(path):
 
 # -----------------------------------------------------------------------------------------
 def test_bop_scenewise_read_back_equals_our_annotations(tmp_path):
-    param = tmp_path / "bop.toml"
-    param.write_text(SCENE)
     out = tmp_path / "out"
-    assert main(["render", str(param), "--out", str(out), "--quiet"]) == 0
+    assert render(write_param(tmp_path, SCENE, "bop.toml"), out) == 0
     bop = out / "bop"
     scene = bop / "train_pbr" / "000000"
     cams = load_scene_camera(scene / "scene_camera.json")

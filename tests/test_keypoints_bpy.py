@@ -12,38 +12,18 @@ import pytest
 
 pytest.importorskip("bpy")
 
-from headless.cli import main  # noqa: E402
+from scenes import NO_GROUND, camera, header, render, sun, write_param  # noqa: E402
 
 W, H, FOCAL, SENSOR, DIST = 64, 48, 50.0, 36.0, 5.0
 # Primitives have their base centred on the origin: the unit cube spans z in [0, 1].
 CORNERS = {f"c{i}": [(-0.5, 0.5)[i & 1], (-0.5, 0.5)[(i >> 1) & 1], (0.0, 1.0)[i >> 2]] for i in range(8)}
 
-SCENE = f"""
-[run]
-seed = 1
-frames = 1
-
-[render]
-resolution = [{W}, {H}]
-samples = 2
-device = "cpu"
-
-[scene]
-ground = false
-
-[[cameras]]
-name = "cam"
-location = [0.0, -{DIST}, 0.5]
-look_at = [0.0, 0.0, 0.5]
-focal_length = {FOCAL}
-sensor_width = {SENSOR}
-
-[[lights]]
-name = "sun"
-type = "sun"
-location = [0, -5, 5]
-energy = 3
-
+SCENE = (
+    header((W, H), samples=2)
+    + NO_GROUND
+    + camera((0.0, -DIST, 0.5), (0.0, 0.0, 0.5), focal_length=FOCAL, sensor_width=SENSOR)
+    + sun((0, -5, 5))
+    + f"""
 [[assets]]
 name = "cube"
 primitive = "cube"
@@ -59,6 +39,7 @@ keypoints = {{}}
 basic = {{}}
 coco = {{}}
 """
+)
 
 
 def expected(name):
@@ -74,10 +55,8 @@ def expected(name):
 
 
 def test_cube_corners_project_by_hand_with_visibility_and_coco(tmp_path):
-    param = tmp_path / "kp.toml"
-    param.write_text(SCENE)
     out = tmp_path / "out"
-    assert main(["render", str(param), "--out", str(out), "--quiet"]) == 0
+    assert render(write_param(tmp_path, SCENE, "kp.toml"), out) == 0
     rows = np.load(out / "keypoints_0000.npy")
     info = json.loads((out / "keypoints_info_0000.json").read_text())
     names = next(iter(info["names"].values()))
@@ -160,10 +139,8 @@ def test_keypoint_empties_of_a_blend_asset_file(tmp_path, clean_bpy):
         '[[assets]]\nname = "bar"\nfile = "bar.blend"\nlocation = [0.0, 0.0, 0.5]\nlabels = { class = "bar" }\n'
         "[annotators]\nkeypoints = {}\n[writers]\nbasic = {}\n"
     )
-    param = tmp_path / "bar.toml"
-    param.write_text(text)
     out = tmp_path / "out"
-    assert main(["render", str(param), "--out", str(out), "--quiet"]) == 0
+    assert render(write_param(tmp_path, text, "bar.toml"), out) == 0
     rows = np.load(out / "keypoints_0000.npy")
     info = json.loads((out / "keypoints_info_0000.json").read_text())
     names = next(iter(info["names"].values()))
