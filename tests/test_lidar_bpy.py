@@ -11,36 +11,19 @@ import pytest
 
 pytest.importorskip("bpy")
 
-from headless.cli import main  # noqa: E402
+from scenes import NO_GROUND, camera, header, render, sun, write_param  # noqa: E402
 
 WALL_X = 10.0
-SCENE = """
-[run]
-seed = 4
-frames = {frames}
-
-[render]
-resolution = [24, 18]
-samples = 1
-device = "cpu"
-
+SCENE = (  # a template: str.format fills frames, wall and noise
+    header((24, 18), samples=1, seed=4, frames="{frames}")
+    + """
 [sequence]
 clip_length = {frames}
-
-[scene]
-ground = false
-
-[[cameras]]
-name = "cam"
-location = [0.0, -4.0, 0.5]
-look_at = [0.0, 0.0, 0.5]
-
-[[lights]]
-name = "sun"
-type = "sun"
-location = [0, 0, 5]
-energy = 3
-
+"""
+    + NO_GROUND
+    + camera((0.0, -4.0, 0.5), (0.0, 0.0, 0.5))
+    + sun()
+    + """
 [[assets]]
 name = "wall"
 primitive = "plane"
@@ -88,13 +71,13 @@ basic = {{ colorize_instance_segmentation = false }}
 kitti_velodyne = {{}}
 pcd = {{}}
 """
+)
 
 
 def run(tmp_path: Path, name: str, noise=0.0, frames=1) -> Path:
-    param = tmp_path / f"{name}.toml"
-    param.write_text(SCENE.format(wall=WALL_X, noise=noise, frames=frames))
+    param = write_param(tmp_path, SCENE.format(wall=WALL_X, noise=noise, frames=frames), f"{name}.toml")
     out = tmp_path / name
-    assert main(["render", str(param), "--out", str(out), "--quiet"]) == 0
+    assert render(param, out) == 0
     return out
 
 

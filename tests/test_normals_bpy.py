@@ -12,32 +12,14 @@ from PIL import Image
 
 pytest.importorskip("bpy")
 
-from headless.cli import main  # noqa: E402
+from scenes import NO_GROUND, camera, header, render, sun, write_param  # noqa: E402
 
-CUBE_FILE = """
-[run]
-seed = 3
-frames = 3
-
-[render]
-resolution = [64, 48]
-samples = 16
-device = "cpu"
-
-[scene]
-ground = false
-
-[[cameras]]
-name = "cam"
-location = [0.0, -3.0, 1.5]
-look_at = [0.0, 0.0, 0.0]
-
-[[lights]]
-name = "sun"
-type = "sun"
-location = [0, 0, 5]
-energy = 3
-
+CUBE_FILE = (
+    header((64, 48), samples=16, seed=3, frames=3)
+    + NO_GROUND
+    + camera((0.0, -3.0, 1.5), (0.0, 0.0, 0.0))
+    + sun()
+    + """
 [[assets]]
 name = "cube"
 primitive = "cube"
@@ -57,16 +39,16 @@ camera_params = {}
 [writers]
 basic = { colorize_instance_segmentation = false }
 """
+)
 
 
 def test_normals_one_sample_per_pixel_and_byte_identical(tmp_path):
-    param = tmp_path / "cube.toml"
-    param.write_text(CUBE_FILE)
+    param = write_param(tmp_path, CUBE_FILE, "cube.toml")
     full, alone, shards = tmp_path / "full", tmp_path / "alone", tmp_path / "shards"
-    assert main(["render", str(param), "--out", str(full), "--quiet"]) == 0
-    assert main(["render", str(param), "--out", str(alone), "--frames", "1", "--quiet"]) == 0
-    assert main(["render", str(param), "--out", str(shards), "--shard", "0/2", "--quiet"]) == 0
-    assert main(["render", str(param), "--out", str(shards), "--shard", "1/2", "--quiet"]) == 0
+    assert render(param, full) == 0
+    assert render(param, alone, "--frames", "1") == 0
+    assert render(param, shards, "--shard", "0/2") == 0
+    assert render(param, shards, "--shard", "1/2") == 0
 
     for f in range(3):
         n = np.load(full / f"normals_{f:04d}.npy")
