@@ -15,42 +15,24 @@ import pytest
 
 pytest.importorskip("bpy")
 
-from headless.cli import main  # noqa: E402
+from scenes import NO_GROUND, camera, header, render, sun, write_param  # noqa: E402
 
 W, H = 48, 36
 CUBE = 0.5
 CAM_DIST = 4.0
 DEPTH = CAM_DIST - CUBE / 2  # of the cube's front face
 
-BASE = f"""
-[run]
-seed = 3
-frames = {{frames}}
-
-[render]
-resolution = [{W}, {H}]
-samples = 1
-device = "cpu"
-
+BASE = (  # a template: str.format fills frames, clip_length and motion
+    header((W, H), samples=1, seed=3, frames="{frames}")
+    + """
 [sequence]
-clip_length = {{clip_length}}
+clip_length = {clip_length}
 fps = 2
-
-[scene]
-ground = false
-
-[[cameras]]
-name = "cam"
-location = [0.0, -{CAM_DIST}, 0.0]
-look_at = [0.0, 0.0, 0.0]
-focal_length = 50
-
-[[lights]]
-name = "sun"
-type = "sun"
-location = [0, 0, 5]
-energy = 3
-
+"""
+    + NO_GROUND
+    + camera((0.0, -CAM_DIST, 0.0), (0.0, 0.0, 0.0), focal_length=50)
+    + sun()
+    + f"""
 [[assets]]
 name = "box"
 primitive = "cube"
@@ -78,13 +60,13 @@ backward_flow = {{{{}}}}
 motion_vectors = {{{{}}}}
 camera_params = {{{{}}}}
 """
+)
 
 
-def render(tmp_path: Path, name: str, frames=3, clip_length=3, motion="velocity = [0.4, 0.0, 0.0]", extra=()):
-    param = tmp_path / f"{name}.toml"
-    param.write_text(BASE.format(frames=frames, clip_length=clip_length, motion=motion))
+def render_clip(tmp_path: Path, name: str, frames=3, clip_length=3, motion="velocity = [0.4, 0.0, 0.0]", extra=()):
+    param = write_param(tmp_path, BASE.format(frames=frames, clip_length=clip_length, motion=motion), f"{name}.toml")
     out = tmp_path / name
-    assert main(["render", str(param), "--out", str(out), "--quiet", *extra]) == 0
+    assert render(param, out, *extra) == 0
     return param, out
 
 
@@ -94,7 +76,7 @@ def load(out: Path, clip: int, i: int, name: str) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def linear(tmp_path_factory):
-    return render(tmp_path_factory.mktemp("linear"), "linear")[1]
+    return render_clip(tmp_path_factory.mktemp("linear"), "linear")[1]
 
 
 def test_flow_of_translated_cube_is_projected_shift(linear):
@@ -153,7 +135,7 @@ def test_cube_moves_in_the_images_and_keeps_its_instance_id(linear):
 def test_forward_backward_round_trip_and_motion_vectors(tmp_path):
     # a spline: the velocity changes within the clip, so forward and backward differ
     motion = 'velocity = { distribution = "uniform", low = [-0.6, 0, 0], high = [0.6, 0, 0] }\npath = "spline"'
-    _param, out = render(tmp_path, "spline", motion=motion)
+    _param, out = render_clip(tmp_path, "spline", motion=motion)
     fwd, valid = load(out, 0, 1, "forward_flow"), load(out, 0, 1, "forward_flow_valid")
     bwd_next = load(out, 0, 2, "backward_flow")
     ys, xs = np.nonzero(valid)
@@ -180,10 +162,10 @@ def _files(out: Path) -> dict[str, bytes]:
 
 def test_three_shards_of_four_clips_equal_one_run_and_resume_rerenders_a_clip(tmp_path):
     motion = 'velocity = { distribution = "uniform", low = [-0.5, 0, -0.2], high = [0.5, 0, 0.2] }'
-    param, one = render(tmp_path, "one", frames=8, clip_length=2, motion=motion)
+    param, one = render_clip(tmp_path, "one", frames=8, clip_length=2, motion=motion)
     sharded = tmp_path / "sharded"
     for i in range(3):
-        assert main(["render", str(param), "--out", str(sharded), "--shard", f"{i}/3", "--quiet"]) == 0
+        assert render(param, sharded, "--shard", f"{i}/3") == 0
     a, b = _files(one), _files(sharded)
     assert sorted(a) == sorted(b)
     assert sorted({k.split("/")[0] for k in a}) == [f"clip_{c:04d}" for c in range(4)]
@@ -197,12 +179,12 @@ def test_three_shards_of_four_clips_equal_one_run_and_resume_rerenders_a_clip(tm
     log = one / "audit" / "frames.jsonl"
     lines = [x for x in log.read_text().splitlines() if json.loads(x)["frame"] != 5]
     log.write_text("\n".join(lines) + "\n")
-    assert main(["render", str(param), "--out", str(one), "--resume", "--quiet"]) == 0
+    assert render(param, one, "--resume") == 0
     manifest = json.loads((one / "audit" / "manifest.json").read_text())
     assert manifest["frames_written_this_run"] == [4, 5]
     assert _files(one) == b
     # a frame range that cuts a clip is refused before anything is written
-    assert main(["render", str(param), "--out", str(tmp_path / "cut"), "--frames", "1:4", "--quiet"]) == 2
+    assert render(param, tmp_path / "cut", "--frames", "1:4") == 2
     assert not (tmp_path / "cut").exists()
 
 
@@ -229,10 +211,9 @@ def test_blend_animation_plays_and_flow_follows_it(tmp_path):
     bpy.ops.wm.read_factory_settings(use_empty=True)
     text = BASE.format(frames=4, clip_length=4, motion="velocity = [0.0, 0.0, 0.0]")
     text = text.replace('primitive = "cube"\nsize = 0.5', f'file = "{blend.as_posix()}"')
-    param = tmp_path / "anim.toml"
-    param.write_text(text)
+    param = write_param(tmp_path, text, "anim.toml")
     out = tmp_path / "anim"
-    assert main(["render", str(param), "--out", str(out), "--quiet"]) == 0
+    assert render(param, out) == 0
     params = json.loads((out / "clip_0000" / "camera_params_0000.json").read_text())
     for i in range(3):
         depth = load(out, 0, i, "distance_to_image_plane")
@@ -244,36 +225,20 @@ def test_blend_animation_plays_and_flow_follows_it(tmp_path):
         assert np.abs(mv[..., 2:][cube_px] - fwd[cube_px]).max() < 0.01
 
 
-RIGID = f"""
-[run]
-seed = 1
-frames = 8
-
-[render]
-resolution = [{W}, {H}]
-samples = 1
-device = "cpu"
-
+RIGID = (
+    header((W, H), samples=1, seed=1, frames=8)
+    + """
 [sequence]
 clip_length = 4
 fps = 24
 rigid_body = true
 
 [scene]
-ground = {{ size = 4.0 }}
-
-[[cameras]]
-name = "cam"
-location = [0.0, -{CAM_DIST}, 0.6]
-look_at = [0.0, 0.0, 0.6]
-focal_length = 50
-
-[[lights]]
-name = "sun"
-type = "sun"
-location = [0, 0, 5]
-energy = 3
-
+ground = { size = 4.0 }
+"""
+    + camera((0.0, -CAM_DIST, 0.6), (0.0, 0.0, 0.6), focal_length=50)
+    + sun()
+    + f"""
 [[assets]]
 name = "box"
 primitive = "cube"
@@ -292,13 +257,13 @@ forward_flow = {{}}
 motion_vectors = {{}}
 camera_params = {{}}
 """
+)
 
 
 def test_rigid_body_simulation_plays_per_clip(tmp_path):
-    param = tmp_path / "rigid.toml"
-    param.write_text(RIGID)
+    param = write_param(tmp_path, RIGID, "rigid.toml")
     out = tmp_path / "rigid"
-    assert main(["render", str(param), "--out", str(out), "--quiet"]) == 0
+    assert render(param, out) == 0
     fy = json.loads((out / "clip_0000" / "camera_params_0000.json").read_text())["fy"]
     g, dt = 9.81, 1 / 24
     for i in range(3):
