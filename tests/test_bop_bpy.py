@@ -15,6 +15,7 @@ from PIL import Image
 pytest.importorskip("bpy")
 
 from scenes import NO_GROUND, camera, header, render, sun, write_param  # noqa: E402
+
 from sdg_addon.annotators.raster import rasterize  # noqa: E402
 
 W, H = 64, 48
