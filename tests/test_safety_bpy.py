@@ -14,31 +14,17 @@ import pytest
 
 pytest.importorskip("bpy")
 
+from scenes import NO_GROUND, camera, header, render, sun, write_param  # noqa: E402
+
 from headless.cli import main  # noqa: E402
 from sdg_addon.capture import render as capture_render  # noqa: E402
 
-TINY = """
-[run]
-seed = 1
-frames = 2
-
-[render]
-resolution = [16, 12]
-samples = 1
-device = "cpu"
-
-[scene]
-ground = false
-
-[[cameras]]
-name = "cam"
-location = [0.0, -4.0, 0.5]
-
-[[lights]]
-name = "sun"
-type = "sun"
-energy = 3
-
+TINY = (
+    header((16, 12), samples=1, frames=2)
+    + NO_GROUND
+    + camera((0.0, -4.0, 0.5))
+    + sun(location=None)
+    + """
 [[assets]]
 name = "ball"
 primitive = "sphere"
@@ -51,12 +37,11 @@ instance_segmentation = {}
 bounding_box_2d_tight = {}
 camera_params = {}
 """
+)
 
 
 def param(tmp_path: Path, text: str = TINY, name="p.toml") -> Path:
-    path = tmp_path / name
-    path.write_text(text, encoding="utf-8")
-    return path
+    return write_param(tmp_path, text, name)
 
 
 def files(folder: Path) -> list[str]:
@@ -76,7 +61,7 @@ def test_hostile_camera_names_write_nothing_outside(tmp_path, capsys):
     work.mkdir()
     p = param(work, text)
     out = work / "deep" / "out"
-    assert main(["render", str(p), "--out", str(out), "--quiet", "--worker-mode", "threads", "--frames", "0:1"]) == 0
+    assert render(p, out, "--worker-mode", "threads", "--frames", "0:1") == 0
     assert [f for f in files(tmp_path) if not f.startswith("work/deep/out/")] == ["work/p.toml"]
     assert not Path("/tmp/abs_cam").exists() and not Path("/tmp/escape_cam").exists()
     subfolders = {p.name for p in out.iterdir() if p.is_dir()} - {"audit", "coco", "kitti", "yolo", "bop"}
@@ -89,7 +74,7 @@ def test_an_unrelated_folder_is_refused_before_anything_is_written(tmp_path, cap
     (user / "rgb_0000.png").write_bytes(b"the user's photo")
     before = snapshot(user)
     for extra in ([], ["--overwrite"], ["--resume"]):
-        assert main(["render", str(param(tmp_path)), "--out", str(user), "--quiet", *extra]) == 2
+        assert render(param(tmp_path), user, *extra) == 2
         err = capsys.readouterr().err
         assert "did not write" in err and "rgb_0000.png" in err and "Traceback" not in err
     assert snapshot(user) == before
@@ -100,7 +85,7 @@ def test_protected_output_folders(tmp_path, capsys, out, monkeypatch):
     monkeypatch.chdir(tmp_path)
     p = param(tmp_path)
     with pytest.raises(SystemExit) if out == "" else _nothing():
-        assert main(["render", str(p), "--out", os.path.expanduser(out), "--quiet"]) == 2
+        assert render(p, os.path.expanduser(out)) == 2
     assert files(tmp_path) == ["p.toml"]
 
 
@@ -115,12 +100,12 @@ class _nothing:
 def test_overwrite_keeps_the_users_files(tmp_path):
     p = param(tmp_path, TINY + "\n[writers]\nbasic = {}\nyolo = {}\n")
     out = tmp_path / "out"
-    assert main(["render", str(p), "--out", str(out), "--quiet"]) == 0
+    assert render(p, out) == 0
     ours = files(out)
     mine = {"IMG_0001.png": b"photo", "data_2024.json": b"{}", "yolo/notes.txt": b"notes"}
     for rel, data in mine.items():
         (out / rel).write_bytes(data)
-    assert main(["render", str(p), "--out", str(out), "--quiet", "--overwrite", "--frames", "0:1"]) == 0
+    assert render(p, out, "--overwrite", "--frames", "0:1") == 0
     for rel, data in mine.items():
         assert (out / rel).read_bytes() == data
     assert not (out / "rgb_0001.png").exists() and (out / "rgb_0000.png").exists()
@@ -129,20 +114,20 @@ def test_overwrite_keeps_the_users_files(tmp_path):
 
 def test_a_live_lock_refuses_and_a_stale_one_is_taken_over(tmp_path, capsys):
     p, out = param(tmp_path), tmp_path / "out"
-    assert main(["render", str(p), "--out", str(out), "--quiet", "--frames", "0:1"]) == 0
+    assert render(p, out, "--frames", "0:1") == 0
     import socket
 
     lock = out / ".sdg.lock"
     helper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     try:
         lock.write_text(json.dumps({"pid": helper.pid, "host": socket.gethostname(), "started": "now"}))
-        assert main(["render", str(p), "--out", str(out), "--quiet", "--resume"]) == 2
+        assert render(p, out, "--resume") == 2
         err = capsys.readouterr().err
         assert f"pid {helper.pid}" in err and "another run" in err
     finally:
         helper.kill()
         helper.wait()
-    assert main(["render", str(p), "--out", str(out), "--quiet", "--resume"]) == 0  # the holder is dead
+    assert render(p, out, "--resume") == 0  # the holder is dead
     assert not lock.exists()
     frames = [json.loads(x)["frame"] for x in (out / "audit" / "frames.jsonl").read_text().splitlines()]
     assert sorted(frames) == [0, 1]  # each frame once: no interleaving of two runs
@@ -154,7 +139,7 @@ def test_a_corrupt_asset_is_named_with_the_reason_and_nothing_is_written(tmp_pat
     text = TINY.replace('primitive = "sphere"', f'file = "bad{ext}"')
     out = tmp_path / "out"
     assert main(["validate", str(param(tmp_path, text))]) == 0  # the content is only known to Blender
-    assert main(["render", str(param(tmp_path, text)), "--out", str(out), "--quiet"]) == 2
+    assert render(param(tmp_path, text), out) == 2
     err = capsys.readouterr().err
     assert f"bad{ext}" in err and "ball" in err and "Traceback" not in err
     assert not out.exists()
@@ -163,14 +148,14 @@ def test_a_corrupt_asset_is_named_with_the_reason_and_nothing_is_written(tmp_pat
 def test_unmatched_targets_write_nothing(tmp_path, capsys):
     text = TINY + '\n[[randomizers]]\ntype = "pose"\ntargets = "nothing_*"\nscale = 1.0\n'
     out = tmp_path / "out"
-    assert main(["render", str(param(tmp_path, text)), "--out", str(out), "--quiet"]) == 2
+    assert render(param(tmp_path, text), out) == 2
     assert "match no objects" in capsys.readouterr().err and not out.exists()
 
 
 @pytest.mark.parametrize("args", [["--frames", "1:100"], ["--frames", "2"], ["--workers", "0"], ["--workers", "-5"]])
 def test_command_line_values_out_of_range(tmp_path, capsys, args):
     out = tmp_path / "out"
-    assert main(["render", str(param(tmp_path)), "--out", str(out), "--quiet", *args]) == 2
+    assert render(param(tmp_path), out, *args) == 2
     assert args[0] in capsys.readouterr().err and not out.exists()
 
 
@@ -189,25 +174,25 @@ def test_a_full_disk_is_one_line_exit_1_manifest_kept_and_resume_completes(tmp_p
 
     monkeypatch.setattr(io, "write_bytes", full)
     p, out = param(tmp_path), tmp_path / "out"
-    assert main(["render", str(p), "--out", str(out), "--quiet", "--worker-mode", "threads", "--workers", "1"]) == 1
+    assert render(p, out, "--worker-mode", "threads", "--workers", "1") == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "No space left on device" in err[0] and str(out) in err[0]
     manifest = json.loads((out / "audit" / "manifest.json").read_text())
     assert "No space left" in manifest["failed"] and manifest["frames_written_this_run"] == [0]
     assert not list(out.rglob(".*.tmp"))
     monkeypatch.setattr(io, "write_bytes", real)
-    assert main(["render", str(p), "--out", str(out), "--quiet", "--resume"]) == 0
+    assert render(p, out, "--resume") == 0
     assert (out / "rgb_0001.png").is_file()
 
 
 def test_resume_of_a_complete_dataset_writes_nothing(tmp_path, capsys):
     p, out = param(tmp_path), tmp_path / "out"
-    assert main(["render", str(p), "--out", str(out), "--quiet"]) == 0
+    assert render(p, out) == 0
     before = snapshot(out)
     os.chmod(out, 0o555)  # read-only (root ignores it: the snapshot proves nothing changed)
     try:
         capsys.readouterr()
-        assert main(["render", str(p), "--out", str(out), "--resume"]) == 0
+        assert render(p, out, "--resume", quiet=False) == 0
         assert "complete" in capsys.readouterr().out
     finally:
         os.chmod(out, 0o755)
@@ -221,7 +206,7 @@ def test_temp_render_folders_are_removed_and_stale_ones_cleaned(tmp_path):
     stale = Path(base) / f"{capture_render.TEMP_PREFIX}{dead.pid}_xyz"
     stale.mkdir()
     (stale / "render.exr").write_bytes(b"left by a killed run")
-    assert main(["render", str(param(tmp_path)), "--out", str(tmp_path / "out"), "--quiet"]) == 0
+    assert render(param(tmp_path), tmp_path / "out") == 0
     assert not stale.exists()
     assert not list(Path(base).glob(f"{capture_render.TEMP_PREFIX}{os.getpid()}_*"))
 
@@ -245,7 +230,7 @@ def test_sigterm_releases_the_lock_and_the_temp_folder(tmp_path):
     assert "Traceback" not in err
     assert not (out / ".sdg.lock").exists(), err
     assert not list(Path(capture_render._temp_base()).glob(f"{capture_render.TEMP_PREFIX}{proc.pid}_*"))
-    assert main(["render", str(p), "--out", str(out), "--quiet", "--resume", "--frames", "0:3"]) == 0
+    assert render(p, out, "--resume", "--frames", "0:3") == 0
 
 
 def test_two_runs_into_one_folder_at_once(tmp_path):
