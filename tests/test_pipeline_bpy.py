@@ -15,6 +15,8 @@ from PIL import Image
 
 pytest.importorskip("bpy")
 
+from scenes import NO_GROUND, camera, header, render, sun, write_param  # noqa: E402
+
 from headless.cli import main  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -23,32 +25,12 @@ RADIUS = 0.5
 CAM_DIST = 4.0
 FOCAL, SENSOR = 50.0, 36.0
 
-SPHERE_FILE = f"""
-[run]
-seed = 1
-frames = 1
-
-[render]
-resolution = [{W}, {H}]
-samples = 2
-device = "cpu"
-
-[scene]
-ground = false
-
-[[cameras]]
-name = "cam"
-location = [0.0, -{CAM_DIST}, {RADIUS}]
-look_at = [0.0, 0.0, {RADIUS}]
-focal_length = {FOCAL}
-sensor_width = {SENSOR}
-
-[[lights]]
-name = "sun"
-type = "sun"
-location = [0, 0, 5]
-energy = 3
-
+SPHERE_FILE = (
+    header((W, H), samples=2)
+    + NO_GROUND
+    + camera((0.0, -CAM_DIST, RADIUS), (0.0, 0.0, RADIUS), focal_length=FOCAL, sensor_width=SENSOR)
+    + sun()
+    + f"""
 [[assets]]
 name = "ball"
 primitive = "sphere"
@@ -70,15 +52,15 @@ semantic_segmentation = {{}}
 bounding_box_2d_tight = {{}}
 camera_params = {{}}
 """
+)
 
 
 @pytest.fixture(scope="module")
 def sphere_run(tmp_path_factory):
     d = tmp_path_factory.mktemp("sphere")
-    param = d / "sphere.toml"
-    param.write_text(SPHERE_FILE)
+    param = write_param(d, SPHERE_FILE, "sphere.toml")
     out = d / "out"
-    assert main(["render", str(param), "--out", str(out), "--quiet"]) == 0
+    assert render(param, out) == 0
     return out
 
 
@@ -173,15 +155,14 @@ def tiny_default(tmp_path: Path, frames: int = 3) -> Path:
     text = text.replace("resolution = [640, 480]", "resolution = [64, 48]").replace("samples = 32", "samples = 1")
     text = text.replace("frames = 8", f"frames = {frames}")
     text = text.replace('device = "auto"', 'device = "cpu"')
-    path = tmp_path / "default_tiny.toml"
-    path.write_text(text)
+    path = write_param(tmp_path, text, "default_tiny.toml")
     return path
 
 
 def test_default_preset_both_entry_points_agree(tmp_path, monkeypatch):
     param = tiny_default(tmp_path, frames=2)
     out_module = tmp_path / "module"
-    assert main(["render", str(param), "--out", str(out_module), "--quiet"]) == 0
+    assert render(param, out_module) == 0
 
     # What `blender -b -P headless/run.py -- render ...` does: run the script with that argv.
     out_blender = tmp_path / "blender"
@@ -205,9 +186,9 @@ def test_default_preset_both_entry_points_agree(tmp_path, monkeypatch):
 def test_single_frame_reproduces_and_resume(tmp_path, capsys):
     param = tiny_default(tmp_path, frames=3)
     full = tmp_path / "full"
-    assert main(["render", str(param), "--out", str(full), "--quiet"]) == 0
+    assert render(param, full) == 0
     alone = tmp_path / "alone"
-    assert main(["render", str(param), "--out", str(alone), "--frames", "2:3", "--quiet"]) == 0
+    assert render(param, alone, "--frames", "2:3") == 0
     assert not (alone / "rgb_0000.png").exists()
     a, b = (json.loads((d / "audit/frames.jsonl").read_text().splitlines()[-1]) for d in (full, alone))
     assert b["frame"] == 2 and a["frame"] == 2 and a["samples"] == b["samples"]
@@ -220,9 +201,9 @@ def test_single_frame_reproduces_and_resume(tmp_path, capsys):
     lines = log.read_text().splitlines()
     log.write_text(lines[0] + "\n" + lines[1][: len(lines[1]) // 2])
     capsys.readouterr()
-    assert main(["render", str(param), "--out", str(full), "--quiet"]) == 2
+    assert render(param, full) == 2
     assert "--resume" in capsys.readouterr().err
-    assert main(["render", str(param), "--out", str(full), "--resume"]) == 0
+    assert render(param, full, "--resume", quiet=False) == 0
     out = capsys.readouterr().out
     assert "2 frame(s) written, 1 already done" in out
     frames = sorted(json.loads(x)["frame"] for x in log.read_text().splitlines() if x.endswith("}"))
@@ -231,9 +212,8 @@ def test_single_frame_reproduces_and_resume(tmp_path, capsys):
 
 def test_unlabelled_scene_warns_with_names(tmp_path, capsys):
     text = SPHERE_FILE.replace('labels = { class = "ball", color = "red" }', "").replace("[[assets]]", "[[assets]]", 1)
-    param = tmp_path / "nolabels.toml"
-    param.write_text(text)
-    assert main(["render", str(param), "--out", str(tmp_path / "o"), "--quiet"]) == 0
+    param = write_param(tmp_path, text, "nolabels.toml")
+    assert render(param, tmp_path / "o") == 0
     err = capsys.readouterr().err
     assert "no object in the scene has a semantic label" in err
     assert "ball" in err and "pole" in err
@@ -253,10 +233,9 @@ look_at = [0.0, 0.0, 0.0]
 [[lights]]""",
         1,
     )
-    param = tmp_path / "two.toml"
-    param.write_text(text)
+    param = write_param(tmp_path, text, "two.toml")
     out = tmp_path / "out"
-    assert main(["render", str(param), "--out", str(out), "--quiet"]) == 0
+    assert render(param, out) == 0
     # Replicator's layout for several render products: <camera>/<annotator>/<annotator>_N.
     assert (out / "cam" / "rgb" / "rgb_0000.png").is_file() and (out / "top" / "rgb" / "rgb_0000.png").is_file()
     assert not (out / "rgb_0000.png").exists()
@@ -279,10 +258,9 @@ def test_frame_alone_equals_frame_in_full_run_with_partial_camera_orbit(tmp_path
         '\n[[randomizers]]\ntype = "camera"\ntargets = "cam"\n'
         'azimuth = { distribution = "uniform", low = -180, high = 180 }\n'
     )
-    param = tmp_path / "orbit.toml"
-    param.write_text(text.replace("frames = 1", "frames = 3"))
-    assert main(["render", str(param), "--out", str(tmp_path / "full"), "--quiet"]) == 0
-    assert main(["render", str(param), "--out", str(tmp_path / "alone"), "--frames", "2", "--quiet"]) == 0
+    param = write_param(tmp_path, text.replace("frames = 1", "frames = 3"), "orbit.toml")
+    assert render(param, tmp_path / "full") == 0
+    assert render(param, tmp_path / "alone", "--frames", "2") == 0
     a, b = (json.loads((tmp_path / d / "camera_params_0002.json").read_text()) for d in ("full", "alone"))
     assert np.allclose(a["camera_to_world"], b["camera_to_world"], atol=1e-6)
     loc = np.array(a["camera_to_world"])[:3, 3]
@@ -294,10 +272,9 @@ def test_every_annotator_through_basic_writer(tmp_path):
     from sdg_addon.annotators import ANNOTATORS
 
     text = SPHERE_FILE.split("[annotators]")[0] + "[annotators]\n" + "".join(f"{n} = {{}}\n" for n in ANNOTATORS)
-    param = tmp_path / "all.toml"
-    param.write_text(text)
+    param = write_param(tmp_path, text, "all.toml")
     out = tmp_path / "out"
-    assert main(["render", str(param), "--out", str(out), "--quiet"]) == 0
+    assert render(param, out) == 0
     names = {p.name for p in out.iterdir()}
     for expected in (
         "normals_0000.npy",
@@ -335,12 +312,11 @@ def test_overwrite_leaves_nothing_stale(tmp_path):
     """A shorter --overwrite run into a used folder: no frame of the old run survives in
     the BasicWriter files or the COCO json (whose parts are merged from disk)."""
     text = tiny_default(tmp_path, frames=3).read_text().replace("basic = {}", "basic = {}\ncoco = {}")
-    param = tmp_path / "coco.toml"
-    param.write_text(text)
+    param = write_param(tmp_path, text, "coco.toml")
     out = tmp_path / "out"
-    assert main(["render", str(param), "--out", str(out), "--quiet"]) == 0
+    assert render(param, out) == 0
     assert (out / "rgb_0002.png").exists()
-    assert main(["render", str(param), "--out", str(out), "--frames", "0:1", "--overwrite", "--quiet"]) == 0
+    assert render(param, out, "--frames", "0:1", "--overwrite") == 0
     assert sorted(p.name for p in out.glob("rgb_*.png")) == ["rgb_0000.png"]
     coco = json.loads(next((out / "coco" / "annotations").glob("instances_*.json")).read_text())
     assert [im["id"] for im in coco["images"]] == [0]
@@ -348,12 +324,11 @@ def test_overwrite_leaves_nothing_stale(tmp_path):
 
 def test_shards_into_one_folder_then_merge_equal_one_run(tmp_path):
     text = tiny_default(tmp_path, frames=4).read_text().replace("basic = {}", "basic = {}\ncoco = {}\nyolo = {}")
-    param = tmp_path / "shards.toml"
-    param.write_text(text)
+    param = write_param(tmp_path, text, "shards.toml")
     whole, sharded = tmp_path / "whole", tmp_path / "sharded"
-    assert main(["render", str(param), "--out", str(whole), "--quiet"]) == 0
-    assert main(["render", str(param), "--out", str(sharded), "--shard", "1/2", "--quiet"]) == 0
-    assert main(["render", str(param), "--out", str(sharded), "--shard", "0/2", "--quiet"]) == 0
+    assert render(param, whole) == 0
+    assert render(param, sharded, "--shard", "1/2") == 0
+    assert render(param, sharded, "--shard", "0/2") == 0
     assert main(["merge", str(param), "--out", str(sharded)]) == 0
 
     def coco(d):
@@ -365,7 +340,7 @@ def test_shards_into_one_folder_then_merge_equal_one_run(tmp_path):
         name = f"bounding_box_2d_tight_{f:04d}.npy"
         assert np.array_equal(np.load(whole / name), np.load(sharded / name))
     # A shard run again without --resume is refused; the other shard's frames are not its own.
-    assert main(["render", str(param), "--out", str(sharded), "--shard", "0/2", "--quiet"]) == 2
+    assert render(param, sharded, "--shard", "0/2") == 2
 
 
 def test_worker_processes_write_what_threads_write(tmp_path):
@@ -406,30 +381,17 @@ def test_view_transforms_in_worker_processes(tmp_path, view):
 
 
 def test_explicit_missing_device_is_a_clear_error(tmp_path, capsys):
-    param = tmp_path / "s.toml"
-    param.write_text(SPHERE_FILE)
-    assert main(["render", str(param), "--out", str(tmp_path / "o"), "--device", "optix"]) == 2
+    param = write_param(tmp_path, SPHERE_FILE, "s.toml")
+    assert render(param, tmp_path / "o", "--device", "optix", quiet=False) == 2
     assert "found no OPTIX device" in capsys.readouterr().err
 
 
-OCCLUSION_FILE = """
-[run]
-frames = 1
-[render]
-resolution = [321, 241]
-samples = 1
-device = "cpu"
-[scene]
-ground = false
-[[cameras]]
-name = "cam"
-location = [0.0, -4.0, 0.5]
-look_at = [0.0, 0.0, 0.5]
-focal_length = 25
-[[lights]]
-name = "sun"
-type = "sun"
-energy = 3
+OCCLUSION_FILE = (
+    header((321, 241), samples=1, seed=None)
+    + NO_GROUND
+    + camera((0.0, -4.0, 0.5), (0.0, 0.0, 0.5), focal_length=25)
+    + sun(location=None)
+    + """
 [[assets]]
 name = "wall"
 primitive = "cube"
@@ -458,15 +420,15 @@ occlusion = {}
 bounding_box_2d_tight = {}
 bounding_box_2d_loose = {}
 """
+)
 
 
 def test_occlusion_of_real_renders_behind_in_front_half(tmp_path):
     """Rendered by Cycles: a ball hidden by a wall is 1.0 occluded, one in front 0.0, one
     half behind the wall's edge 0.5 (tolerance 0.05: its outline is ~100 of ~800 pixels)."""
-    param = tmp_path / "occ.toml"
-    param.write_text(OCCLUSION_FILE)
+    param = write_param(tmp_path, OCCLUSION_FILE, "occ.toml")
     out = tmp_path / "out"
-    assert main(["render", str(param), "--out", str(out), "--quiet"]) == 0
+    assert render(param, out) == 0
     occ = np.load(out / "occlusion_0000.npy")
     paths = json.loads((out / "sdg_occlusion_info_0000.json").read_text())["primPaths"]
     # Replicator's occlusion rows hold exactly its three fields; ours keep pixel counts apart.
@@ -495,10 +457,9 @@ def test_coco_of_a_real_render_matches_the_instance_masks(tmp_path):
 
     assert pycocotools
     text = tiny_default(tmp_path, frames=2).read_text().replace("basic = {}", "basic = {}\ncoco = {}")
-    param = tmp_path / "c.toml"
-    param.write_text(text)
+    param = write_param(tmp_path, text, "c.toml")
     out = tmp_path / "out"
-    assert main(["render", str(param), "--out", str(out), "--quiet"]) == 0
+    assert render(param, out) == 0
     coco = COCO(str(out / "coco" / "annotations" / "instances_train.json"))
     assert [c["name"] for c in coco.loadCats(coco.getCatIds())] == ["mug", "ball", "box", "cone", "donut", "monkey"]
     checked = 0
@@ -612,7 +573,7 @@ def test_asset_list_is_used_and_copied_to_the_audit(tmp_path):
     # A top-level key comes before the first table in TOML.
     param.write_text('asset_list = "lists/assets.toml"\n' + main_text + "[annotators]\nbounding_box_2d_tight = {}\n")
     out = tmp_path / "out"
-    assert main(["render", str(param), "--out", str(out), "--quiet"]) == 0
+    assert render(param, out) == 0
     assert json.loads((out / "bounding_box_2d_tight_prim_paths_0000.json").read_text()) == ["/sdg_assets/ball/ball"]
     assert (out / "audit" / "inputs" / "scene.toml").read_bytes() == param.read_bytes()
     assert (out / "audit" / "inputs" / "assets.toml").read_text() == assets_text
@@ -626,6 +587,6 @@ def test_ground_is_unlabelled_on_purpose_not_warned_about(tmp_path, capsys):
     )
     assert text != param.read_text()
     param.write_text(text)
-    assert main(["render", str(param), "--out", str(tmp_path / "o"), "--quiet"]) == 0
+    assert render(param, tmp_path / "o") == 0
     err = capsys.readouterr().err
     assert "without a 'class' label" in err and "box" in err and "ground" not in err
