@@ -18,34 +18,19 @@ from PIL import Image
 
 bpy = pytest.importorskip("bpy")
 
+from scenes import camera, header, table, write_param  # noqa: E402
+
 from sdg_addon.config import load_config  # noqa: E402
 from sdg_addon.recorder import Recorder, RunOptions  # noqa: E402
 from sdg_addon.sampling import sample_frame  # noqa: E402
 
 FRAMES = 3
 
-LOOK = """
-[run]
-seed = 3
-frames = 3
-
-[render]
-resolution = [64, 48]
-samples = 2
-device = "cpu"
-
-[[cameras]]
-name = "cam"
-location = [0.0, -1.5, 0.8]
-look_at = [0.0, 0.0, 0.1]
-
-[[lights]]
-name = "key"
-type = "area"
-location = [1.0, -1.0, 2.0]
-look_at = [0.0, 0.0, 0.0]
-energy = 150
-
+LOOK = (
+    header((64, 48), samples=2, seed=3, frames=3)
+    + camera((0.0, -1.5, 0.8), (0.0, 0.0, 0.1))
+    + table("lights", "key", type="area", location=(1.0, -1.0, 2.0), look_at=(0.0, 0.0, 0.0), energy=150)
+    + """
 [[assets]]
 name = "ball"
 primitive = "sphere"
@@ -96,6 +81,7 @@ focus_target = "ball"
 exposure = { distribution = "uniform", low = -1, high = 0.5 }
 white_balance = { distribution = "uniform", low = 4000, high = 8000 }
 """
+)
 
 AUGMENT = """
 [[randomizers]]
@@ -134,9 +120,7 @@ def make_inputs(d: Path, augment: bool = True) -> Path:
     sky[:2], sky[2:] = (0.4, 0.6, 1.0), (0.3, 0.2, 0.1)
     write_hdr(hdri / "outdoor.hdr", sky)
     write_hdr(hdri / "warm.hdr", np.full((4, 4, 3), (1.0, 0.6, 0.3)))
-    param = d / ("look.toml" if augment else "plain.toml")
-    param.write_text(LOOK + (AUGMENT if augment else ""))
-    return param
+    return write_param(d, LOOK + (AUGMENT if augment else ""), "look.toml" if augment else "plain.toml")
 
 
 def record(param: Path, out: Path, frames: range) -> tuple[list[dict], list[dict]]:
@@ -241,8 +225,7 @@ def built_scene(tmp_path: Path, randomizers: str):
     from sdg_addon.recorder import Recorder
     from sdg_addon.scene.build import build_scene
 
-    param = tmp_path / "p.toml"
-    param.write_text(LOOK.split("[[randomizers]]")[0] + randomizers)
+    param = write_param(tmp_path, LOOK.split("[[randomizers]]")[0] + randomizers, "p.toml")
     cfg = load_config(param)
     built = build_scene(cfg)
     targets = Recorder(cfg, RunOptions(tmp_path / "out", range(1))).resolve_targets(built)
