@@ -18,6 +18,7 @@ from types import SimpleNamespace
 
 import pytest
 from fake_layout import draw_panel, texts
+from scenes import NO_GROUND, camera, header, render, sun, write_param
 
 ROOT = Path(__file__).resolve().parent.parent
 MANIFEST = tomllib.loads((ROOT / "blender_manifest.toml").read_text(encoding="utf-8"))
@@ -27,30 +28,12 @@ MODULE = f"bl_ext.{REPO}.{EXT_ID}"
 OPERATORS = ("add_label", "remove_label", "label_by_rule", "validate_parameters", "start_recording", "cancel_recording")
 PANELS = ("SDG_PT_labels", "SDG_PT_recorder", "SDG_PT_randomizers")
 
-TINY = """
-[run]
-seed = 3
-frames = 2
-
-[render]
-resolution = [64, 48]
-samples = 1
-device = "cpu"
-
-[scene]
-ground = false
-
-[[cameras]]
-name = "cam"
-location = [0.0, -3.0, 0.5]
-look_at = [0.0, 0.0, 0.5]
-
-[[lights]]
-name = "sun"
-type = "sun"
-location = [0, 0, 5]
-energy = 3
-
+TINY = (
+    header((64, 48), samples=1, seed=3, frames=2)
+    + NO_GROUND
+    + camera((0.0, -3.0, 0.5), (0.0, 0.0, 0.5))
+    + sun()
+    + """
 [[assets]]
 name = "box"
 primitive = "cube"
@@ -65,6 +48,7 @@ bounding_box_2d_tight = {}
 [writers]
 basic = {}
 """
+)
 
 
 # ---------------------------------------------------------------------------- no Blender needed
@@ -355,8 +339,7 @@ def test_recorder_panel_draws_and_validates(addon, scene, tmp_path):
     log = draw_panel(bpy, "SDG_PT_recorder")
     assert ("operator", "sdg.start_recording") in log and "Choose an output folder" in texts(log)
     settings.source = "FILE"
-    bad = tmp_path / "bad.toml"
-    bad.write_text('[render]\nresolution = [64]\nsamples = "many"\n')
+    bad = write_param(tmp_path, '[render]\nresolution = [64]\nsamples = "many"\n', "bad.toml")
     settings.parameter_file = str(bad)
     try:
         assert bpy.ops.sdg.validate_parameters() == {"FINISHED"}
@@ -377,8 +360,7 @@ def test_recorder_panel_draws_and_validates(addon, scene, tmp_path):
 @pytest.fixture
 def tiny_settings(addon, scene, tmp_path):
     settings = addon.bpy.context.window_manager.sdg
-    param = tmp_path / "tiny.toml"
-    param.write_text(TINY)
+    param = write_param(tmp_path, TINY, "tiny.toml")
     settings.source = "FILE"
     settings.parameter_file = str(param)
     settings.output_dir = str(tmp_path / "out")
@@ -449,14 +431,9 @@ RECORDED = ("instance_segmentation", "semantic_segmentation", "bounding_box_2d_t
 
 def hand_written(blend: Path, frames: int = 2) -> str:
     """The parameter file a user would write for the shop scene and the panel settings below."""
-    return f"""
-[run]
-seed = 5
-frames = {frames}
-[render]
-resolution = [64, 48]
-samples = 2
-device = "cpu"
+    return (
+        header((64, 48), samples=2, seed=5, frames=frames)
+        + f"""
 [scene]
 blend = "{blend.as_posix()}"
 [annotators]
@@ -472,6 +449,7 @@ type = "light"
 targets = "Key"
 energy = {{ distribution = "choice", values = [200, 600] }}
 """
+    )
 
 
 def panel_settings(bpy, scene, out: Path) -> None:
@@ -518,8 +496,6 @@ def test_open_scene_recorded_from_panel_equals_headless_runs(addon, tmp_path):
     import numpy as np
     from blend_scene import make_shop_blend
 
-    from headless.cli import main
-
     bpy, recording, jobs = addon.bpy, addon.recording, addon.job
     blend = tmp_path / "shop.blend"
     matrices = make_shop_blend(blend)
@@ -564,11 +540,10 @@ def test_open_scene_recorded_from_panel_equals_headless_runs(addon, tmp_path):
     exported.parent.mkdir()
     assert bpy.ops.sdg.export_parameters(filepath=str(exported)) == {"FINISHED"}
     assert 'blend = "../shop.blend"' in exported.read_text()
-    assert main(["render", str(exported), "--out", str(tmp_path / "b"), "--quiet"]) == 0
+    assert render(exported, tmp_path / "b") == 0
     # (c) headless from a hand-written file naming the .blend
-    hand = tmp_path / "hand.toml"
-    hand.write_text(hand_written(blend))
-    assert main(["render", str(hand), "--out", str(tmp_path / "c"), "--quiet"]) == 0
+    hand = write_param(tmp_path, hand_written(blend), "hand.toml")
+    assert render(hand, tmp_path / "c") == 0
 
     a, b, c = (dataset_files(tmp_path / x) for x in "abc")
     assert a.keys() == b.keys() == c.keys() and len(a) > 20, sorted(a)
