@@ -74,3 +74,8 @@ def render(param, out, *args: str, quiet: bool = True) -> int:
 
 def read_json(path):
     return json.loads(Path(path).read_text())
+
+
+def files_under(folder: Path) -> list[str]:
+    """Every file below folder, as sorted relative POSIX paths."""
+    return sorted(p.relative_to(folder).as_posix() for p in Path(folder).rglob("*") if p.is_file())

@@ -10,6 +10,7 @@ import os
 import time
 
 import pytest
+from scenes import write_param
 
 from sdg_addon.config import ConfigError, load_config
 
@@ -18,8 +19,7 @@ CUBE = '[[assets]]\nname = "a"\nprimitive = "cube"\n'
 
 
 def problems(tmp_path, text: str, name="p.toml"):
-    path = tmp_path / name
-    path.write_text(text, encoding="utf-8")
+    path = write_param(tmp_path, text, name)
     try:
         load_config(path)
     except ConfigError as e:

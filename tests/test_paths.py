@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 
 import pytest
+from scenes import files_under
 from test_writers_formats import make_frame
 
 from sdg_addon import output
@@ -69,10 +70,6 @@ def test_check_inside_follows_dotdot_and_symlinks(tmp_path):
     with pytest.raises(UnsafePathError):
         check_inside(root, root / "link" / "x")
     assert check_inside(root, root / "a" / "b") == root / "a" / "b"
-
-
-def files_under(folder):
-    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
 
 
 @pytest.mark.parametrize("writer", sorted(WRITERS))

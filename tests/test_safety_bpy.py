@@ -14,7 +14,7 @@ import pytest
 
 pytest.importorskip("bpy")
 
-from scenes import NO_GROUND, camera, header, render, sun, write_param  # noqa: E402
+from scenes import NO_GROUND, camera, files_under, header, render, sun, write_param  # noqa: E402
 
 from headless.cli import main  # noqa: E402
 from sdg_addon.capture import render as capture_render  # noqa: E402
@@ -44,10 +44,6 @@ def param(tmp_path: Path, text: str = TINY, name="p.toml") -> Path:
     return write_param(tmp_path, text, name)
 
 
-def files(folder: Path) -> list[str]:
-    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
-
-
 def snapshot(folder: Path) -> dict:
     return {p: (p.stat().st_mtime_ns, p.stat().st_size) for p in folder.rglob("*")}
 
@@ -62,7 +58,7 @@ def test_hostile_camera_names_write_nothing_outside(tmp_path, capsys):
     p = param(work, text)
     out = work / "deep" / "out"
     assert render(p, out, "--worker-mode", "threads", "--frames", "0:1") == 0
-    assert [f for f in files(tmp_path) if not f.startswith("work/deep/out/")] == ["work/p.toml"]
+    assert [f for f in files_under(tmp_path) if not f.startswith("work/deep/out/")] == ["work/p.toml"]
     assert not Path("/tmp/abs_cam").exists() and not Path("/tmp/escape_cam").exists()
     subfolders = {p.name for p in out.iterdir() if p.is_dir()} - {"audit", "coco", "kitti", "yolo", "bop"}
     assert len(subfolders) == 6 and "cam" in subfolders  # one per camera, none shared
@@ -86,7 +82,7 @@ def test_protected_output_folders(tmp_path, capsys, out, monkeypatch):
     p = param(tmp_path)
     with pytest.raises(SystemExit) if out == "" else _nothing():
         assert render(p, os.path.expanduser(out)) == 2
-    assert files(tmp_path) == ["p.toml"]
+    assert files_under(tmp_path) == ["p.toml"]
 
 
 class _nothing:
@@ -101,7 +97,7 @@ def test_overwrite_keeps_the_users_files(tmp_path):
     p = param(tmp_path, TINY + "\n[writers]\nbasic = {}\nyolo = {}\n")
     out = tmp_path / "out"
     assert render(p, out) == 0
-    ours = files(out)
+    ours = files_under(out)
     mine = {"IMG_0001.png": b"photo", "data_2024.json": b"{}", "yolo/notes.txt": b"notes"}
     for rel, data in mine.items():
         (out / rel).write_bytes(data)
@@ -109,7 +105,9 @@ def test_overwrite_keeps_the_users_files(tmp_path):
     for rel, data in mine.items():
         assert (out / rel).read_bytes() == data
     assert not (out / "rgb_0001.png").exists() and (out / "rgb_0000.png").exists()
-    assert set(files(out)) - set(mine) <= set(ours) | {f for f in files(out) if f.startswith("audit/written/")}
+    assert set(files_under(out)) - set(mine) <= set(ours) | {
+        f for f in files_under(out) if f.startswith("audit/written/")
+    }
 
 
 def test_a_live_lock_refuses_and_a_stale_one_is_taken_over(tmp_path, capsys):
