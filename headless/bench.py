@@ -311,6 +311,15 @@ def _r(x, digits: int = 4):
     return None if x is None else round(float(x), digits)
 
 
+def print_figures(figures: dict, json_path: Path | None) -> int:
+    """Print the figures as JSON, also into json_path when given; exit status 0."""
+    text = json.dumps(figures, indent=1)
+    print(text)
+    if json_path:
+        json_path.write_text(text)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m headless.bench")
     p.add_argument("file", nargs="?", type=Path, default=ROOT / "presets" / "bench30.toml")
@@ -370,11 +379,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if args.keep is None:
             shutil.rmtree(work, ignore_errors=True)
-    text = json.dumps(figures, indent=1)
-    print(text)
-    if args.json:
-        args.json.write_text(text)
-    return 0
+    return print_figures(figures, args.json)
 
 
 if __name__ == "__main__":

@@ -16,10 +16,11 @@ once, the render at 1 sample: kernel loading and scene sync are not what is comp
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
+
+from headless.bench import print_figures
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -109,11 +110,7 @@ def main(argv: list[str] | None = None) -> int:
         "render_over_lidar": round(render_s / (scan_s + annotate_s), 2),
         "render_over_lidar_cpu": round(render_cpu / (scan_cpu + annotate_cpu), 2),
     }
-    text = json.dumps(figures, indent=1)
-    print(text)
-    if args.json:
-        args.json.write_text(text)
-    return 0
+    return print_figures(figures, args.json)
 
 
 if __name__ == "__main__":
