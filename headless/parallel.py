@@ -32,8 +32,19 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
-# Render processes per GPU for --procs-per-gpu auto: measured on an H200 (docs/benchmarks.md).
-AUTO_PROCS_PER_GPU = 2
+# Render processes per GPU for --procs-per-gpu auto, measured on an H200 with the 30-object
+# benchmark (docs/benchmarks.md): at 1 and 16 spp the GPU waits for each process's CPU side
+# (scene sync, read-back), so 4 processes beat 3 and 2; at 64 spp 2 processes already fill
+# it (3 and 4 are no faster).
+AUTO_PROCS_LOW_SAMPLES = 4
+AUTO_PROCS_HIGH_SAMPLES = 2
+AUTO_LOW_SAMPLES = 16
+
+
+def auto_procs_per_gpu(samples: int) -> int:
+    return AUTO_PROCS_LOW_SAMPLES if samples <= AUTO_LOW_SAMPLES else AUTO_PROCS_HIGH_SAMPLES
+
+
 MAX_ATTEMPTS_PER_FRAME = 3  # a frame whose process died this many times stops the run
 MAX_RESTARTS_PER_SLOT = 3
 

@@ -69,3 +69,26 @@ def _ramp(t: np.ndarray) -> np.ndarray:
 
 def _squeeze(a: np.ndarray) -> np.ndarray:
     return a[..., 0] if a.ndim == 3 and a.shape[-1] == 1 else a
+
+
+def colorize_flow(flow: np.ndarray, valid: np.ndarray | None = None, scale: float | None = None) -> np.ndarray:
+    """(H, W, 2) flow in pixels -> (H, W, 3) uint8: hue = direction (red = right, then
+    counter-clockwise on screen), brightness = length / `scale` (default: the longest valid
+    flow); pixels not valid are black."""
+    u, v = flow[..., 0].astype(np.float64), flow[..., 1].astype(np.float64)
+    mag = np.hypot(u, v)
+    ok = np.ones(mag.shape, bool) if valid is None else valid.astype(bool)
+    scale = scale or (float(mag[ok].max()) if ok.any() else 0.0) or 1.0
+    hue = (np.arctan2(-v, u) / (2 * np.pi)) % 1.0  # y down: screen angle
+    value = np.clip(mag / scale, 0, 1)
+    h6 = hue * 6
+    k = np.floor(h6).astype(int) % 6
+    f = h6 - np.floor(h6)
+    p, q, t = np.zeros_like(f), 1 - f, f
+    one = np.ones_like(f)
+    r = np.choose(k, [one, q, p, p, t, one])
+    g = np.choose(k, [t, one, one, q, p, p])
+    b = np.choose(k, [p, p, t, one, one, q])
+    rgb = np.stack([r, g, b], axis=-1) * value[..., None]
+    rgb[~ok] = 0
+    return (rgb * 255).round().astype(np.uint8)

@@ -905,3 +905,10 @@ def test_a_base_scene_camera_is_thermal_by_its_custom_property(tmp_path):
     assert (specs["night"].kind, specs["night"].exposure) == ("nir", 1.0)
     plan = annotator_plan(cfg, specs)
     assert "thermal" in plan and "nir" in plan and "thermal" not in annotator_plan(cfg)
+
+
+def test_thermal_annotator_encoding_is_checked_when_the_file_is_read(tmp_path):
+    ok = load_config(write(tmp_path / "ok.toml", CAMERA + '[annotators]\nthermal = { encoding = "centikelvin" }\n'))
+    assert ok.annotators["thermal"] == {"encoding": "centikelvin"}
+    [problem] = problems_of(write(tmp_path / "p.toml", CAMERA + '[annotators]\nthermal = { encoding = "uint8" }\n'))
+    assert problem.field == "annotators.thermal" and "centikelvin" in problem.expected

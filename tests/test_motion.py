@@ -132,3 +132,15 @@ def test_sequence_section_rules(tmp_path):
     assert (cfg.sequence.clip_length, cfg.sequence.fps, cfg.sequence.folders) == (4, 30.0, "clip")
     p.write_text("[run]\nframes = 4\n[sequence]\nclip_length = 1\n" + CAMERA)
     assert load_config(p).sequence.clip_length == 1  # the limit: stills
+
+
+def test_flow_colours_for_looking_at_a_dataset():
+    from sdg_addon.colormaps import colorize_flow
+
+    flow = np.array([[[2.0, 0.0], [-2.0, 0.0], [0.0, -1.0], [5.0, 5.0]]], np.float32)
+    valid = np.array([[True, True, True, False]])
+    rgb = colorize_flow(flow, valid)
+    assert rgb[0, 0].tolist() == [255, 0, 0]  # right: red, full length
+    assert rgb[0, 1].tolist() == [0, 255, 255]  # left: cyan
+    assert rgb[0, 2, 0] < rgb[0, 2, 1] and rgb[0, 2].max() == 128  # up (y down): half length
+    assert rgb[0, 3].tolist() == [0, 0, 0]  # not valid

@@ -398,3 +398,48 @@ def test_the_thermal_example_renders_a_paired_rgb_thermal_frame(tmp_path):
     assert kelvin.min() < 273.15 - 15 and 273.15 + 30 < kelvin.max() < 273.15 + 95
     ids = instance_ids(out, "thermal")
     assert (ids != "BACKGROUND").sum() > 0 and (out / "rgb" / "rgb" / "rgb_0000.png").is_file()
+
+
+def test_a_base_blend_scene_with_a_thermal_camera_and_hot_objects(tmp_path):
+    """Everything from the artist's .blend: the camera is thermal by `sdg_sensor`, a plate
+    and a parent empty carry `sdg_temperature`, the world too."""
+    import bpy
+
+    from sdg_addon.compat import enable_nodes
+
+    bpy.ops.wm.read_homefile(use_empty=True, use_factory_startup=True)
+    scene = bpy.context.scene
+    bpy.ops.mesh.primitive_plane_add(size=1.0, location=(-0.6, 0.0, 0.0))
+    plate = bpy.context.active_object
+    plate.name, plate["sdg_temperature"], plate["sdg_emissivity"] = "plate", 320.0, 1.0
+    heater = bpy.data.objects.new("heater", None)  # the temperature is on the parent
+    scene.collection.objects.link(heater)
+    heater["sdg_temperature"], heater["sdg_emissivity"] = 340.0, 1.0
+    bpy.ops.mesh.primitive_plane_add(size=1.0, location=(0.6, 0.0, 0.0))
+    panel = bpy.context.active_object
+    panel.name, panel.parent = "panel", heater
+    for name, sensor in (("ir", "thermal"), ("eye", None)):
+        cam = bpy.data.objects.new(name, bpy.data.cameras.new(name))
+        scene.collection.objects.link(cam)
+        cam.location = (0.0, 0.0, 4.0)
+        if sensor:
+            cam["sdg_sensor"], cam["sdg_netd"] = sensor, 0.0
+    world = bpy.data.worlds.new("sky")
+    scene.world = world
+    enable_nodes(world)
+    world["sdg_temperature"] = 250.0
+    bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "base.blend"), compress=False)
+    bpy.ops.wm.read_homefile(use_empty=True, use_factory_startup=True)
+    text = f'[render]\nresolution = [{W}, {H}]\nsamples = 1\ndevice = "cpu"\n[scene]\nblend = "base.blend"\nground = false\n'
+    text += "[annotators]\nrgb = {}\ninstance_segmentation = {}\n"
+    (tmp_path / "b.toml").write_text(text)
+    assert main(["render", str(tmp_path / "b.toml"), "--out", str(tmp_path / "out"), "--quiet"]) == 0
+    out = tmp_path / "out"
+    kelvin = np.load(out / "ir" / "thermal" / "thermal_0000.npy")
+    assert not (out / "eye" / "thermal").exists()
+    row = kelvin[H // 2]
+    assert abs(row[2] - 250.0) < 0.01  # sky at the left edge
+    assert np.abs(kelvin - 320.0).min() < 0.01 and np.abs(kelvin - 340.0).min() < 0.01
+    rgb_ids = np.asarray(Image.open(out / "eye" / "instance_segmentation" / "instance_segmentation_0000.png"))
+    ir_ids = np.asarray(Image.open(out / "ir" / "instance_segmentation" / "instance_segmentation_0000.png"))
+    assert np.array_equal(rgb_ids, ir_ids)  # same pose, same masks

@@ -133,3 +133,24 @@ def test_nir_default_reflectance_and_image():
     img = nir.sensor_image(np.array([[0.0, 0.25, 1.0, 4.0]]), exposure=1.0)
     assert img.dtype == np.uint8 and img[0].tolist()[0] == 0 and img[0, 2] == 255 and img[0, 3] == 255
     assert img[0, 1] == round(255 * (1.055 * 0.5 ** (1 / 2.4) - 0.055))
+
+
+def test_basic_writer_stores_kelvin_as_float_and_centikelvin_tiff(tmp_path):
+    from PIL import Image
+
+    from sdg_addon.frame import AnnotatedFrame, LabelTable
+    from sdg_addon.writers import create_writer
+
+    kelvin = np.random.default_rng(1).uniform(250.0, 400.0, (6, 8)).astype(np.float32)
+    for encoding in ("float32", "centikelvin"):
+        out = tmp_path / encoding
+        writer = create_writer("basic", out)
+        value = {"data": kelvin, "info": {"unit": "K", "encoding": encoding}}
+        writer.write(AnnotatedFrame(3, "ir", {"thermal": value, "nir": None}, LabelTable(), None))
+        tiff = np.asarray(Image.open(out / "thermal_0003.tiff"))
+        assert np.array_equal(np.load(out / "thermal_0003.npy"), kelvin)
+        if encoding == "float32":
+            assert tiff.dtype == np.float32 and np.array_equal(tiff, kelvin)
+        else:
+            assert tiff.dtype == np.uint16 and np.abs(tiff / 100.0 - kelvin).max() <= 0.005 + 1e-6
+        assert not list(out.glob("nir_*"))  # None: nothing written

@@ -62,6 +62,18 @@ def _rigid(matrix) -> np.ndarray:
     return m
 
 
+def rays_meet_box(origin, dirs: np.ndarray, lo, hi, reach: float) -> np.ndarray:
+    """(N,) bool: rays from `origin` along unit `dirs` that pass through the box [lo, hi]
+    within `reach` (slab test; a ray starting inside always does)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        inv = 1.0 / dirs
+        t1, t2 = (lo - origin) * inv, (hi - origin) * inv
+    t1, t2 = np.nan_to_num(t1, nan=-np.inf), np.nan_to_num(t2, nan=np.inf)
+    near = np.minimum(t1, t2).max(axis=1)
+    far = np.maximum(t1, t2).min(axis=1)
+    return (far >= np.maximum(near, 0.0)) & (near <= reach)
+
+
 class LidarCaster:
     """Casts the rays of the run's LiDARs; one BVH per frame, shared by every sensor."""
 
@@ -124,6 +136,7 @@ class LidarCaster:
             normals = np.cross(tris[:, 1] - tris[:, 0], tris[:, 2] - tris[:, 0])
             length = np.linalg.norm(normals, axis=1, keepdims=True)
             normals = np.divide(normals, length, out=np.zeros_like(normals), where=length > 0)
+            lo, hi = verts.min(axis=0), verts.max(axis=0)
         out = []
         for index, (spec, dirs) in enumerate(zip(self.lidars, self.directions)):
             pose = self.sensor_to_world(spec)
@@ -132,8 +145,11 @@ class LidarCaster:
             distance = np.full(len(world_dirs), np.inf)
             face = np.full(len(world_dirs), -1, np.int64)
             if bvh is not None:
-                cast, origin, reach = bvh.ray_cast, Vector(pose[:3, 3]), float(spec.max_range) * 1.5
-                for k, hit in enumerate([cast(origin, d, reach) for d in world_dirs.tolist()]):
+                reach = float(spec.max_range) * 1.5  # noise may bring a farther return in range
+                # Only rays that enter the scene's bounding box can hit (a vectorized slab test).
+                todo = np.flatnonzero(rays_meet_box(pose[:3, 3], world_dirs, lo, hi, reach))
+                cast, origin = bvh.ray_cast, Vector(pose[:3, 3])
+                for k, hit in zip(todo.tolist(), [cast(origin, d, reach) for d in world_dirs[todo].tolist()]):
                     if hit[2] is not None:
                         face[k], distance[k] = hit[2], hit[3]
             hit = face >= 0

@@ -31,6 +31,8 @@ def per_object_material(name: str) -> bpy.types.Material:
 def wire_principled(mat: bpy.types.Material) -> None:
     """Drive every Principled BSDF of `mat` from the object's colour and attributes."""
     tree = mat.node_tree
+    if tree is None:  # Blender < 5, `use_nodes` off: a plain material, nothing to drive
+        return
     for bsdf in [n for n in tree.nodes if n.type == "BSDF_PRINCIPLED"]:
         info = tree.nodes.new("ShaderNodeObjectInfo")
         tree.links.new(info.outputs["Color"], bsdf.inputs["Base Color"])
