@@ -30,6 +30,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .writers.basic import FRAME_FOLDER
+
 # Folders other writers own inside an output folder: not BasicWriter samples.
 OTHER_WRITERS = ("audit", "coco", "yolo", "kitti", "bop", "webdataset")
 _RGB = re.compile(r"^rgb_(\d+)\.png$")
@@ -60,7 +62,9 @@ class BasicWriterDataset:
             if m is None:
                 continue
             folder = rgb.parent.parent if rgb.parent.name == "rgb" else rgb.parent
-            camera = folder.relative_to(self.root).as_posix()
+            # BasicWriter's frames_per_folder groups (frames_<first>) are not cameras.
+            parts = [q for q in folder.relative_to(self.root).parts if not FRAME_FOLDER.match(q)]
+            camera = "/".join(parts) or "."
             self.samples.append((folder, "" if camera == "." else camera, int(m.group(1)), m.group(1)))
         self.samples.sort(key=lambda s: (s[1], s[2]))
 

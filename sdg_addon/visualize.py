@@ -52,6 +52,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from .colormaps import _squeeze, colorize_depth, colorize_flow, colorize_normals, depth_range
 from .writers import io
+from .writers.basic import FRAME_FOLDER
 from .writers.palette import id_colors
 
 MASK_ALPHA = 0.45  # mask overlay opacity
@@ -109,11 +110,22 @@ class FrameFiles:
 
 
 def _frames_in(folder: Path) -> dict[int, str]:
-    out = {}
-    for p in [*folder.glob("rgb_*.png"), *folder.glob("rgb/rgb_*.png")]:
-        m = _RGB_RE.match(p.name)
-        if m:
-            out.setdefault(int(m.group(1)), m.group(1))
+    """frame -> its number as written, in a camera folder (and its frames_* sub-folders)."""
+    return {f: suffix for f, (suffix, _where) in _frame_places(folder).items()}
+
+
+def _frame_places(folder: Path) -> dict[int, tuple[str, Path]]:
+    """frame -> (number as written, the folder holding its files). BasicWriter's
+    `frames_per_folder` puts frames in `frames_<first>` sub-folders: they are followed."""
+    out: dict[int, tuple[str, Path]] = {}
+    groups = [folder]
+    if folder.is_dir():
+        groups += sorted(p for p in folder.iterdir() if p.is_dir() and FRAME_FOLDER.match(p.name))
+    for group in groups:
+        for p in [*group.glob("rgb_*.png"), *group.glob("rgb/rgb_*.png")]:
+            m = _RGB_RE.match(p.name)
+            if m:
+                out.setdefault(int(m.group(1)), (m.group(1), group))
     return out
 
 
@@ -125,7 +137,7 @@ def cameras(folder: Path | str) -> dict[str, Path]:
     out = {}
     if _frames_in(folder):
         out[""] = folder
-    for sub in sorted(p for p in folder.iterdir() if p.is_dir()):
+    for sub in sorted(p for p in folder.iterdir() if p.is_dir() and not FRAME_FOLDER.match(p.name)):
         if _frames_in(sub):
             out[sub.name] = sub
     if not out:
@@ -147,9 +159,10 @@ def frame_files(folder: Path | str, frame: int, camera: str | None = None) -> li
     out = []
     for name in names:
         sub = _camera(cams, name)
-        found = _frames_in(sub)
+        found = _frame_places(sub)
         if frame in found:
-            out.append(FrameFiles(sub, name, frame, found[frame]))
+            suffix, where = found[frame]
+            out.append(FrameFiles(where, name, frame, suffix))
     if not out:
         have = frames(folder, camera)
         where = f" for camera {camera!r}" if camera else ""

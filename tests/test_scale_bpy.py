@@ -201,3 +201,35 @@ def test_ctrl_c_stops_every_process_and_resume_finishes_the_same_dataset(referen
     assert 1 <= done < FRAMES
     assert main(["render", str(param), "--out", str(out), "--procs", "2", "--resume", *COMMON]) == 0
     assert_same_dataset(one, out)
+
+
+def test_frames_split_into_sub_folders_and_our_readers_follow(reference, tmp_path):
+    """BasicWriter frames_per_folder = 4: frames 0-3 in frames_0000000/, 4-5 in
+    frames_0000004/, each file the one a flat run writes; preview, contact sheet and the
+    Dataset reader find every frame (one limit: 0 is off, -1 is refused by validation)."""
+    from sdg_addon import visualize
+    from sdg_addon.dataset import BasicWriterDataset
+
+    param, one = reference
+    split = tmp_path / "split.toml"
+    split.write_text(param.read_text().replace("basic = {}", "basic = { frames_per_folder = 4 }"))
+    out = tmp_path / "split"
+    assert main(["render", str(split), "--out", str(out), "--procs", "2", "--chunk", "2", *COMMON]) == 0
+    flat = [f for f in dataset_files(one) if "/" not in f]
+    for name in flat:
+        frame = int(name.rsplit("_", 1)[1].split(".")[0])
+        moved = out / f"frames_{frame // 4 * 4:07d}" / name
+        assert moved.read_bytes() == (one / name).read_bytes(), name
+    assert not [p for p in out.iterdir() if p.is_file()]  # nothing left at the top level
+    assert visualize.frames(out) == list(range(FRAMES))
+    assert visualize.frame_files(out, 5)[0].folder == out / "frames_0000004"
+    visualize.contact_sheet(out, n=FRAMES)
+    data = BasicWriterDataset(out)
+    assert [(s[1], s[2]) for s in data.samples] == [("", f) for f in range(FRAMES)]
+    assert data[5]["image"].shape[:2] == (48, 64)
+    from sdg_addon.config import ConfigError, load_config
+
+    bad = tmp_path / "bad.toml"
+    bad.write_text(param.read_text().replace("basic = {}", "basic = { frames_per_folder = -1 }"))
+    with pytest.raises(ConfigError, match="frames_per_folder"):
+        load_config(bad)

@@ -36,6 +36,14 @@ def clip_folder(clip: int) -> str:
     return f"clip_{clip:04d}"
 
 
+FRAME_FOLDER = re.compile(r"^frames_\d+$")
+
+
+def frame_folder(frame: int, per_folder: int) -> str:
+    """`frames_<first frame of the folder>`: frames_0000000, frames_0001000, ..."""
+    return f"frames_{frame // per_folder * per_folder:07d}"
+
+
 REPLICATOR_OCCLUSION_FIELDS = ("instanceId", "semanticId", "occlusionRatio")
 
 
@@ -70,21 +78,34 @@ class BasicWriter(Writer):
         ),
         "annotator_subfolders": (True, bool, "in a camera sub-folder, one folder per annotator (Replicator)"),
         "png_compress_level": PNG_COMPRESS_LEVEL,
+        "frames_per_folder": Field(
+            "frames_per_folder",
+            "int",
+            0,
+            "split the frames into sub-folders `frames_<first frame>` of this many frames (inside a "
+            "camera folder), so no folder holds millions of files; 0: no split",
+            low=0,
+        ),
     }
 
     def base(self, frame: AnnotatedFrame) -> Path:
         """The output folder, or the clip's folder in a sequence."""
         return self.output_dir if frame.clip is None else self.output_dir / clip_folder(frame.clip)
 
-    def folder(self, frame: AnnotatedFrame) -> Path:
+    def camera_folders(self) -> bool:
         mode = self.options["camera_subfolders"]
-        if mode == "always" or (mode == "auto" and self.several_cameras):
-            return inside(self.base(frame), frame.camera_name)
-        return self.base(frame)
+        return mode == "always" or (mode == "auto" and self.several_cameras)
+
+    def folder(self, frame: AnnotatedFrame) -> Path:
+        folder = inside(self.base(frame), frame.camera_name) if self.camera_folders() else self.base(frame)
+        per_folder = self.options["frames_per_folder"]
+        if per_folder and frame.clip is None:
+            folder = folder / frame_folder(frame.frame, per_folder)
+        return folder
 
     def place(self, folder: Path, annotator: str, frame: AnnotatedFrame) -> Path:
         """Where an annotator's files go: its own folder inside a camera folder (Replicator)."""
-        if folder != self.base(frame) and self.options["annotator_subfolders"]:
+        if self.camera_folders() and self.options["annotator_subfolders"]:
             return folder / annotator
         return folder
 
