@@ -343,3 +343,45 @@ y = 0.75
     cam = camera_info(built.scene, built.cameras["cam"])
     px, depth = cam.project(np.array(built.lights["sun"].location))
     assert px[0] == pytest.approx([16, 36], abs=1e-4) and depth[0] == pytest.approx(2.0)
+
+
+def test_scatter_aligned_to_the_normal_on_a_curved_surface():
+    """On a sphere: each object's +Z follows the face normal, it rests on the surface
+    (its nearest point within 1 mm) and intersects neither the sphere nor the others."""
+    from mathutils import Vector
+
+    cfg, built, facts, targets = built_run(
+        """
+[[assets]]
+name = "globe"
+primitive = "sphere"
+size = 1.0
+location = [2, 0, 0]
+[[randomizers]]
+type = "scatter"
+targets = "mug*"
+surface = "globe"
+orientation = "normal"
+"""
+    )
+    sampled = sample_frame(cfg.seed, 0, cfg.randomizers, targets, facts=facts)
+    apply_frame(built, sampled)
+    bpy.context.view_layer.update()
+    globe, _ = world_tree(built.entities["globe"].root)
+    centre = np.array([2.0, 0.0, 0.5])
+    placed = shown(built, targets[0])
+    assert len(placed) == 8
+    trees = {}
+    for n in placed:
+        root = built.entities[n].root
+        tree, co = world_tree(root)
+        trees[n] = tree
+        radial = np.array(root.location) - centre
+        radial /= np.linalg.norm(radial)
+        z_axis = np.array(root.matrix_world.to_3x3().col[2]).ravel()
+        assert np.degrees(np.arccos(np.clip(np.dot(z_axis, radial), -1, 1))) < 12  # a facet's normal
+        assert not tree.overlap(globe), n
+        gap = min(globe.find_nearest(Vector(p))[3] for p in co)
+        assert gap <= 1e-3, (n, gap)
+    for a, b in itertools.combinations(placed, 2):
+        assert not trees[a].overlap(trees[b]), (a, b)

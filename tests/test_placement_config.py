@@ -141,3 +141,14 @@ def test_camera_relative_must_come_after_what_moves_the_camera():
         '[[randomizers]]\ntype = "camera_relative"\ntargets = "mug"\ndepth = 1\n'
     )
     assert len(config_from_dict(tomllib.loads(ok), Path("p.toml")).randomizers) == 2
+
+
+def test_a_distractor_pool_takes_no_labels(tmp_path):
+    (tmp_path / "junk").mkdir()
+    (tmp_path / "junk" / "a.glb").write_bytes(b"")
+    base = '[[cameras]]\nname = "cam"\nlocation = [0, -2, 1]\n[[assets]]\nname = "j"\nfiles = "junk/*.glb"\n'
+    cfg = config_from_dict(tomllib.loads(base + "distractor = true\n"), tmp_path / "p.toml")
+    assert cfg.assets[0].pool_labels == [{}] and cfg.label_order() == {}
+    with pytest.raises(ConfigError) as e:
+        config_from_dict(tomllib.loads(base + 'distractor = true\nlabel_from = "folder"\n'), tmp_path / "p.toml")
+    assert "distractor" in str(e.value)

@@ -1279,8 +1279,13 @@ def _pool(v: _Reader, a, t: dict, p: str, base: Path) -> None:
         v.problems.add(join(p, "files"), t["files"], f"at most {MAX_POOL_FILES} objects (matched {len(found)} files)")
         return
     a.pool_files = [f.as_posix() for f in found]
+    if a.distractor and "label_from" in t:
+        v.problems.add(join(p, "label_from"), t["label_from"], "no label_from on a distractor pool (never labelled)")
     for f in found:
         labels = {k: list(x) for k, x in a.labels.items()}
+        if a.distractor:
+            a.pool_labels.append(labels)
+            continue
         if a.label_from == "folder":
             labels["class"] = [f.parent.name]
         elif a.label_from == "file":

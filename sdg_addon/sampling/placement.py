@@ -190,9 +190,13 @@ class Scatter(RandomizerSpec):
         contact = world[height <= height.min() + REST_TOLERANCE]
         if len(contact) > 64:
             contact = contact[np.linspace(0, len(contact) - 1, 64).astype(int)]
+        # Below each contact point the surface must be near: on a flat face within the
+        # tolerance, on a curved one within what its curvature takes away (a quarter of the
+        # object's size at most); over an edge, only the floor far below.
         probe = 0.01
+        reach = probe + max(2 * REST_TOLERANCE, 0.25 * float(np.ptp(world, axis=0).max()))
         for point in contact:
-            hit = facts.surface_below(area.surfaces, point + normal * probe, -normal, probe + 2 * REST_TOLERANCE)
+            hit = facts.surface_below(area.surfaces, point + normal * probe, -normal, reach)
             if hit is None:
                 return None
         return location
