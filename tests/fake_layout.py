@@ -35,7 +35,8 @@ class FakeLayout:
 
     def prop(self, data, prop, text=None, icon="NONE", **kwargs):
         self._icon(icon)
-        assert prop in data.bl_rna.properties.keys(), f"{type(data).__name__} has no property {prop!r}"
+        custom = prop.startswith('["') and prop.endswith('"]') and prop[2:-2] in data  # an ID property
+        assert custom or prop in data.bl_rna.properties.keys(), f"{type(data).__name__} has no property {prop!r}"
         self.log.append(("prop", prop))
 
     def operator(self, idname, text=None, icon="NONE", **kwargs):

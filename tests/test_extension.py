@@ -692,6 +692,32 @@ def test_import_fills_the_panels_and_export_writes_them_back(addon, tmp_path):
     assert written["writers"]["coco"] == {"polygons": True} and written["scene"]["blend"] == "shop.blend"
 
 
+def test_infrared_panel_sets_what_thermal_and_nir_cameras_read(addon, scene):
+    bpy = addon.bpy
+    plate = add_mesh(bpy, "plate")
+    select(bpy, [plate])
+    log = draw_panel(bpy, "SDG_PT_infrared")
+    assert log.count(("operator", "sdg.infrared_property")) == 3  # "Set ..." x 3 (no world: no sky row)
+    assert bpy.ops.sdg.infrared_property(prop="sdg_temperature") == {"FINISHED"}
+    assert plate["sdg_temperature"] == 293.15
+    assert ("prop", '["sdg_temperature"]') in draw_panel(bpy, "SDG_PT_infrared")  # now edited in place
+    bpy.ops.sdg.infrared_property(prop="sdg_emissivity")
+    bpy.ops.sdg.infrared_property(prop="sdg_emissivity", remove=True)
+    assert "sdg_emissivity" not in plate
+    cam = bpy.data.objects.new("ir", bpy.data.cameras.new("ir"))
+    scene.collection.objects.link(cam)
+    select(bpy, [cam])
+    assert bpy.ops.sdg.camera_sensor(sensor="thermal") == {"FINISHED"} and cam["sdg_sensor"] == "thermal"
+    assert "ir: thermal camera" in texts(draw_panel(bpy, "SDG_PT_infrared"))
+    bpy.ops.sdg.camera_sensor(sensor="visible")
+    assert "sdg_sensor" not in cam
+    scene.world = bpy.data.worlds.new("sky")
+    bpy.ops.sdg.infrared_property(prop="sdg_temperature", owner="WORLD")
+    assert scene.world["sdg_temperature"] == 293.15
+    with pytest.raises(RuntimeError, match="nothing to set"):
+        bpy.ops.sdg.infrared_property(prop="colour")
+
+
 def test_unregister_removes_everything(addon, bpy_module):
     """Last in this module: disable and enable again; nothing is left behind in between."""
     import addon_utils

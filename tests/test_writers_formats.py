@@ -606,7 +606,9 @@ def test_yolo_boxes_agree_with_coco_and_dataset_yaml(tmp_path):
             assert all(0 <= v <= 1 for v in (cx, cy, w, h))
     top, names = read_yaml_names(tmp_path / "yolo" / "dataset.yaml")
     assert names == CLASSES and top["nc"] == str(len(CLASSES))
-    assert top["path"] == "."  # relative to the yaml's folder (Ultralytics): the dataset can move
+    # No 'path': Ultralytics' check_det_dataset then roots the dataset at the yaml's folder
+    # (a relative 'path' such as "." would be taken against the working folder).
+    assert "path" not in top
     assert top["train"] == "images/train" and top["val"] == "images/train"  # no val split: train
     assert no_tmp_files(tmp_path)
 

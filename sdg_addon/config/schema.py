@@ -130,7 +130,12 @@ BASE_SCENE_FIELDS = (
         "base scene: a .blend file (relative to this file) whose objects, cameras, lights, world and materials "
         "are used as they are; opened read-only and copied into audit/inputs",
     ),
-    Field("scene", "str", "", "scene of the .blend to use (default: the scene the file was saved with)"),
+    Field(
+        "scene",
+        "str",
+        "",
+        "scene of the .blend to use (default: its only scene, else the one named `Scene`; else name one)",
+    ),
     Field(
         "cameras",
         "strings",

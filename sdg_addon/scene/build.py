@@ -134,6 +134,9 @@ def build_scene(config: Config, open_scene=None) -> BuiltScene:
         for name in base_cams:
             built.cameras[name] = scene.objects[name]
             built.camera_starts[name] = tuple(scene.objects[name].matrix_world.translation)
+            parent = scene.objects[name].parent
+            if parent is not None and parent.type == "CAMERA":  # rigged: it follows its parent
+                built.rigged.add(name)
         built.lights.update(scene_lights(scene, base.lights))
         check_free_names(scene, _added_names(config))
     if config.world is not None:

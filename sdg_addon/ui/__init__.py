@@ -12,12 +12,13 @@ _generated: tuple = ()  # property groups made from the registries at register t
 
 
 def classes() -> tuple:
-    from . import labels, parameters, props, randomizers, recording, visualizer
+    from . import infrared, labels, parameters, props, randomizers, recording, visualizer
 
     return (
         *props.CLASSES,
         *_generated,
         *labels.CLASSES,
+        *infrared.CLASSES,
         *recording.CLASSES,
         *parameters.CLASSES,
         *randomizers.CLASSES,

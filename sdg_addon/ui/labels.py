@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import bpy
-from bpy.props import BoolProperty, EnumProperty, StringProperty
+from bpy.props import EnumProperty, StringProperty
 
 from ..labels.blender import (
     apply_label_rule,
@@ -21,8 +21,8 @@ from ..labels.blender import (
 )
 from ..labels.blender import rule_targets as core_rule_targets
 from ..labels.parse import LABEL_PROPERTY
-from ..labels.rules import DEFAULT_SUFFIX, NameRule
-from .props import SCOPE_ITEMS, SidebarPanel
+from ..labels.rules import NameRule
+from .props import SCOPE_ITEMS, SidebarPanel, rule_property
 
 WARN_TYPE = "class"  # the type writers use by default
 MAX_NAMES = 5  # names listed in warnings and previews
@@ -171,12 +171,12 @@ class SDG_OT_label_by_rule(bpy.types.Operator):
     bl_options = {"REGISTER", "UNDO"}
 
     label_type: StringProperty(name="Type", default="class")
-    pattern: StringProperty(name="Pattern", default="")
-    prefixes: StringProperty(name="Strip Prefixes", default="")
-    suffix: StringProperty(name="Strip Suffix", default=DEFAULT_SUFFIX)
-    lowercase: BoolProperty(name="Lowercase", default=True)
+    pattern: rule_property("pattern")
+    prefixes: rule_property("prefixes", name="Strip Prefixes")
+    suffix: rule_property("suffix", name="Strip Suffix")
+    lowercase: rule_property("lowercase")
     scope: EnumProperty(name="Apply To", items=SCOPE_ITEMS, default="MESHES")
-    overwrite: BoolProperty(name="Overwrite", default=False)
+    overwrite: rule_property("overwrite")
 
     @classmethod
     def poll(cls, context):

@@ -12,7 +12,6 @@ import bpy
 from bpy.props import BoolProperty, EnumProperty, IntProperty, PointerProperty, StringProperty
 
 from ..compat import path_options
-from ..labels.rules import DEFAULT_SUFFIX
 
 # The add-on's root folder (the extension folder when installed, the repository otherwise).
 ADDON_ROOT = Path(__file__).resolve().parent.parent.parent
@@ -43,29 +42,25 @@ SCOPE_ITEMS = (
 )
 
 
+def rule_property(field_name: str, **extra):
+    """A Label by Name Rule setting, declared once in config.schema.LABEL_RULE_FIELDS."""
+    from ..config.schema import LABEL_RULE_FIELDS
+    from .settings import field_property
+
+    return field_property(next(f for f in LABEL_RULE_FIELDS if f.name == field_name), **extra)
+
+
 class SDG_PG_settings(bpy.types.PropertyGroup):
     # ---------------------------------------------------------------- labels
     label_type: StringProperty(name="Type", default="class", description="Label type, e.g. class")
     label_value: StringProperty(name="Value", default="", description="Label value, e.g. mug")
-    rule_pattern: StringProperty(
-        name="Pattern",
-        default="",
-        description="Regular expression searched in the stripped name; its group 'value' (or first group) "
-        "is the label value. Empty: the stripped name is the value",
-    )
-    rule_prefixes: StringProperty(
-        name="Strip Prefixes", default="", description="Comma-separated prefixes removed first, e.g. SM_, GEO_"
-    )
-    rule_suffix: StringProperty(
-        name="Strip Suffix",
-        default=DEFAULT_SUFFIX,
-        description="Regular expression removed from the end of the name (default: counters like _003, .001)",
-    )
-    rule_lowercase: BoolProperty(name="Lowercase", default=True, description="Lower-case the value")
+    # The rule's settings come from the `[[label_rules]]` declarations (one engine, one schema).
+    rule_pattern: rule_property("pattern")
+    rule_prefixes: rule_property("prefixes", name="Strip Prefixes")
+    rule_suffix: rule_property("suffix", name="Strip Suffix")
+    rule_lowercase: rule_property("lowercase")
     rule_scope: EnumProperty(name="Apply To", items=SCOPE_ITEMS, default="MESHES")
-    rule_overwrite: BoolProperty(
-        name="Overwrite", default=False, description="Replace existing labels of this type (else they are kept)"
-    )
+    rule_overwrite: rule_property("overwrite")
 
     # ---------------------------------------------------------------- recorder
     source: EnumProperty(

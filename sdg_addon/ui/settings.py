@@ -56,7 +56,7 @@ class SettingsError(ValueError):
 # ---------------------------------------------------------------------------- declarations -> properties
 def field_property(f, **extra):
     """A bpy property for a config Field: type, default, bounds and doc from the declaration."""
-    kw = dict(name=f.name.replace("_", " ").title(), description=f.doc.replace("`", ""), **extra)
+    kw = {"name": f.name.replace("_", " ").title(), "description": f.doc.replace("`", ""), **extra}
     if f.kind == "int":
         low = -INT_LIMIT if f.low is None else int(f.low) + (1 if f.strict_low else 0)
         high = INT_LIMIT if f.high is None else min(int(f.high), INT_LIMIT)

@@ -16,8 +16,9 @@ shortest cut, whose pixels are filled too). Each vertex is the pixel centre plus
 pixel, (column + 0.25) / W, so readers that truncate (astype(int)) and readers that round
 both land on the centre. The image is written last: trainers list images, so a frame
 interrupted before its image never enters a dataset (a label file alone is ignored).
-dataset.yaml's `path` is "." (relative to the yaml's folder, as Ultralytics resolves it), so
-the dataset can be moved.
+dataset.yaml has no `path` key: Ultralytics then takes the yaml's own folder as the dataset
+root (a relative `path` would be resolved against the working folder or its datasets_dir),
+so the dataset can be moved or copied and still loads.
 """
 
 from __future__ import annotations
@@ -115,8 +116,8 @@ class YoloWriter(Writer):
         train = "train" if "train" in splits else splits[0]
         val = "val" if "val" in splits else train
         lines = [
-            "# Written by the sdg yolo writer. 'path' is relative to this file's folder.",
-            "path: .",
+            "# Written by the sdg yolo writer. No 'path' key: Ultralytics takes this file's folder",
+            "# as the dataset root, so the dataset loads wherever it is moved.",
             f"train: images/{train}",
             f"val: images/{val}",
         ]

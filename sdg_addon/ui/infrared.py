@@ -1,0 +1,119 @@
+"""Thermal / NIR panel: the custom properties thermal and NIR cameras read, on the active
+object (temperature, emissivity, NIR reflectance), the active camera (its sensor) and the
+world (sky temperature). They are plain custom properties, so a .blend keeps them and the
+headless renderer reads the same ones (docs/sensors.md)."""
+
+from __future__ import annotations
+
+import bpy
+from bpy.props import EnumProperty, StringProperty
+
+from ..sensors import EMISSIVITY_PROP, NIR_REFLECTANCE_PROP, SENSOR_PROP, TEMPERATURE_PROP
+from .props import SidebarPanel
+
+# property -> (label, default when added)
+SURFACE_PROPERTIES = {
+    TEMPERATURE_PROP: ("Temperature (K)", 293.15),
+    EMISSIVITY_PROP: ("Emissivity", 0.95),
+    NIR_REFLECTANCE_PROP: ("NIR Reflectance", 0.5),
+}
+SENSOR_ITEMS = (
+    ("visible", "Visible", "an RGB camera (no property)"),
+    ("thermal", "Thermal", "LWIR 8-14 um: radiometric kelvin image"),
+    ("nir", "NIR", "near-infrared grey image"),
+)
+OWNER_ITEMS = (("OBJECT", "Object", "the active object"), ("WORLD", "World", "the scene's world"))
+
+
+def _owner(context, owner: str):
+    return context.scene.world if owner == "WORLD" else context.active_object
+
+
+class SDG_OT_infrared_property(bpy.types.Operator):
+    """Add a thermal / NIR property with its default value, or remove it"""
+
+    bl_idname = "sdg.infrared_property"
+    bl_label = "Infrared Property"
+    bl_options = {"REGISTER", "UNDO"}
+
+    prop: StringProperty(name="Property")
+    owner: EnumProperty(name="Owner", items=OWNER_ITEMS, default="OBJECT")
+    remove: bpy.props.BoolProperty(name="Remove", default=False)
+
+    def execute(self, context):
+        target = _owner(context, self.owner)
+        if target is None or self.prop not in SURFACE_PROPERTIES:
+            self.report({"ERROR"}, f"Infrared Property: nothing to set {self.prop!r} on")
+            return {"CANCELLED"}
+        if self.remove:
+            target.pop(self.prop, None)
+        else:
+            target[self.prop] = SURFACE_PROPERTIES[self.prop][1]
+        return {"FINISHED"}
+
+
+class SDG_OT_camera_sensor(bpy.types.Operator):
+    """Make the active camera a visible, thermal or NIR camera (its `sdg_sensor` property)"""
+
+    bl_idname = "sdg.camera_sensor"
+    bl_label = "Camera Sensor"
+    bl_options = {"REGISTER", "UNDO"}
+
+    sensor: EnumProperty(name="Sensor", items=SENSOR_ITEMS, default="thermal")
+
+    @classmethod
+    def poll(cls, context):
+        obj = context.active_object
+        return obj is not None and obj.type == "CAMERA"
+
+    def execute(self, context):
+        cam = context.active_object
+        if self.sensor == "visible":
+            cam.pop(SENSOR_PROP, None)
+        else:
+            cam[SENSOR_PROP] = self.sensor
+        return {"FINISHED"}
+
+
+def _property_rows(layout, target, owner: str, props) -> None:
+    col = layout.column(align=True)
+    for prop in props:
+        label = SURFACE_PROPERTIES[prop][0]
+        row = col.row(align=True)
+        if prop in target:
+            row.prop(target, f'["{prop}"]', text=label)
+            op = row.operator(SDG_OT_infrared_property.bl_idname, text="", icon="X", emboss=False)
+            op.prop, op.owner, op.remove = prop, owner, True
+        else:
+            op = row.operator(SDG_OT_infrared_property.bl_idname, text=f"Set {label}", icon="ADD")
+            op.prop, op.owner, op.remove = prop, owner, False
+
+
+class SDG_PT_infrared(SidebarPanel, bpy.types.Panel):
+    bl_idname = "SDG_PT_infrared"
+    bl_label = "Thermal / NIR"
+    bl_options = {"DEFAULT_CLOSED"}
+
+    def draw(self, context):
+        layout = self.layout
+        obj = context.active_object
+        if obj is not None and obj.type == "CAMERA":
+            box = layout.box()
+            box.label(text=f"{obj.name}: {obj.get(SENSOR_PROP, 'visible')} camera", icon="CAMERA_DATA")
+            row = box.row(align=True)
+            for value, text, _doc in SENSOR_ITEMS:
+                row.operator(SDG_OT_camera_sensor.bl_idname, text=text).sensor = value
+        elif obj is not None:
+            box = layout.box()
+            box.label(text=obj.name, icon="OBJECT_DATA")
+            _property_rows(box, obj, "OBJECT", SURFACE_PROPERTIES)
+            box.label(text="Unset: from parents, material, then [thermal] defaults", icon="INFO")
+        else:
+            layout.label(text="No active object", icon="OBJECT_DATA")
+        if context.scene.world is not None:
+            box = layout.box()
+            box.label(text="Sky", icon="WORLD")
+            _property_rows(box, context.scene.world, "WORLD", (TEMPERATURE_PROP,))
+
+
+CLASSES = (SDG_OT_infrared_property, SDG_OT_camera_sensor, SDG_PT_infrared)
