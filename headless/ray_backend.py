@@ -30,11 +30,26 @@ INSTALL_HINT = "--ray needs Ray, an optional extra: pip install -r requirements-
 
 
 def import_ray():
+    """The ray module, or ParallelError with the install hint.
+
+    A folder named `ray` on sys.path (Ray's own session folder /tmp/ray, next to a checkout
+    in /tmp) imports as an empty namespace package: that is not Ray.
+    """
     try:
         import ray
     except ImportError:
-        raise ParallelError(INSTALL_HINT) from None
+        ray = None
+    if ray is None or not hasattr(ray, "init"):
+        raise ParallelError(INSTALL_HINT)
     return ray
+
+
+def ray_installed() -> bool:
+    try:
+        import_ray()
+    except ParallelError:
+        return False
+    return True
 
 
 class RenderActor:
