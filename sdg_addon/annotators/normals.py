@@ -32,8 +32,9 @@ def unit_normals(frame: FrameData) -> tuple[np.ndarray, np.ndarray]:
         n = np.asarray(frame.passes["normal"], dtype=np.float64)[..., :3]
         length = np.linalg.norm(n, axis=-1)
         surface = np.isfinite(length) & (length > 1e-12)
+        # Same division per element as n[surface] / length[surface], without the gathers.
         out = np.zeros_like(n)
-        out[surface] = n[surface] / length[surface, None]
+        np.divide(n, length[..., None], out=out, where=surface[..., None])
         cached = frame.cache["unit_normals"] = (out, surface)
     return cached
 

@@ -36,8 +36,10 @@ _CHUNK = 1 << 21
 _BATCH_MAX_PIXELS = 64 * 64
 # The smallest positive double: for a float e, "e >= _TINY" is "e > 0" (-0.0 included).
 _TINY = float(np.nextafter(0.0, 1.0))
-# Bucket sizes (pixels along one axis): 1, 2, 3, 4, 6, 8, 12, 16, ... (wastes < 1/3 a side).
-_BUCKETS = np.unique(np.concatenate([2 ** np.arange(31), 3 * 2 ** np.arange(30)]))
+# Bucket sizes (pixels along one axis): 1, 2, 4, 8, 16, ... Powers of two waste up to half a
+# side, but give fewer groups: most triangles cover a few pixels, and there the kernel's
+# per-call cost outweighs the extra candidates (measured ~10% faster than 1, 2, 3, 4, 6, ...).
+_BUCKETS = 2 ** np.arange(31)
 # Perspective projection needs a positive near plane; Blender's minimum clip_start is 1e-6.
 MIN_PERSPECTIVE_NEAR = 1e-6
 

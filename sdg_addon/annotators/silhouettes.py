@@ -226,6 +226,11 @@ def _outside_pixels(px: np.ndarray, lo: np.ndarray, hi: np.ndarray, w: int, h: i
     budget = max(_CANVAS_FACTOR * w * h, _CANVAS_MIN)
     scale = min(1.0, math.sqrt(budget / (float(cw) * float(ch))))
     sw, sh = max(1, int(math.ceil(cw * scale))), max(1, int(math.ceil(ch * scale)))
+    # Only triangles reaching past the border can cover a centre outside the image (one
+    # inside it covers centres inside only, the argument of the ratio-0 case above): the
+    # others would only add to `inner` below, so they are not rasterized at all.
+    t_lo, t_hi = px.min(axis=1), px.max(axis=1)
+    px = px[(t_lo[:, 0] < 0) | (t_lo[:, 1] < 0) | (t_hi[:, 0] > w) | (t_hi[:, 1] > h)]
     shifted = (px + np.array([left, top], dtype=np.float64)) * scale
     canvas = rasterize(shifted, sw, sh)
     # Canvas pixels whose centre (j + 0.5, i + 0.5) / scale falls inside the image region.
