@@ -61,9 +61,10 @@ def write_json(path: Path | str, obj, indent: int | None = None) -> Path:
 
 
 def write_npy(path: Path | str, array: np.ndarray) -> Path:
-    buf = io.BytesIO()
-    np.save(buf, array, allow_pickle=False)
-    return write_bytes(path, buf.getvalue())
+    # Saved straight into the temporary file (no in-memory copy of a multi-MB array first).
+    with atomic_stream(path) as f:
+        np.save(f, array, allow_pickle=False)
+    return Path(path)
 
 
 def write_npz(path: Path | str, **arrays: np.ndarray) -> Path:
