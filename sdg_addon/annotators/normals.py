@@ -25,12 +25,19 @@ def rotate_normals(frame: FrameData, normals: np.ndarray, space: str) -> np.ndar
     return normals @ m.T
 
 
+def vector_length(v: np.ndarray) -> np.ndarray:
+    """Euclidean length over the last axis (3): bitwise np.linalg.norm(v, axis=-1), which
+    sums a 3-element axis in this same order, in half its time (no strided reduction)."""
+    x, y, z = v[..., 0], v[..., 1], v[..., 2]
+    return np.sqrt((x * x + y * y) + z * z)
+
+
 def unit_normals(frame: FrameData) -> tuple[np.ndarray, np.ndarray]:
     """(H, W, 3) float64 world-space unit normals (0 where no surface) and the surface mask."""
     cached = frame.cache.get("unit_normals")
     if cached is None:
         n = np.asarray(frame.passes["normal"], dtype=np.float64)[..., :3]
-        length = np.linalg.norm(n, axis=-1)
+        length = vector_length(n)
         surface = np.isfinite(length) & (length > 1e-12)
         # Same division per element as n[surface] / length[surface], without the gathers.
         out = np.zeros_like(n)

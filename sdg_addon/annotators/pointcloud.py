@@ -11,7 +11,7 @@ import numpy as np
 
 from ..frame import UNLABELLED_ID
 from .base import Annotator, register_annotator
-from .normals import SPACES, rotate_normals
+from .normals import SPACES, rotate_normals, vector_length
 from .semantics import SEMANTIC_OPTIONS, lookup_ids, object_labels, semantic_ids
 
 
@@ -71,7 +71,7 @@ class PointCloud(Annotator):
         points = pixel_points(frame, ys, xs, space)
         sem_of = semantic_ids(frame, stype, sfilter)
         normals = np.asarray(frame.passes["normal"], dtype=np.float64)[ys, xs, :3]
-        length = np.linalg.norm(normals, axis=1, keepdims=True)
+        length = vector_length(normals)[:, None]
         normals = np.divide(normals, length, out=np.zeros_like(normals), where=length > 1e-12)
         normals = rotate_normals(frame, normals, space)
         rgb = np.asarray(frame.rgb())[ys, xs].astype(np.uint8)

@@ -203,11 +203,15 @@ class BasicWriter(Writer):
         channel 1 on surfaces, 0 on background); ours: normals_N.npy, the float normals."""
         data = np.asarray(value, dtype=np.float32)
         if data.shape[-1] == 3:
-            surface = np.any(data != 0, axis=-1, keepdims=True).astype(np.float32)
-            data4 = np.concatenate([data, surface], axis=-1)
+            # The 4th channel's (1 * 0.5 + 0.5) * 255 = 255 on surfaces, 127 (127.5 cut) off
+            # them, written directly: no (H, W, 4) float copy of the data.
+            image = np.empty(data.shape[:-1] + (4,), dtype=np.uint8)
+            image[..., :3] = (data * 0.5 + 0.5) * 255
+            x, y, z = data[..., 0], data[..., 1], data[..., 2]
+            image[..., 3] = np.where((x != 0) | (y != 0) | (z != 0), 255, 127)
         else:
-            data4 = data
-        self._png(folder / f"normals_{n}.png", ((data4 * 0.5 + 0.5) * 255).astype(np.uint8))
+            image = ((data * 0.5 + 0.5) * 255).astype(np.uint8)
+        self._png(folder / f"normals_{n}.png", image)
         io.write_npy(folder / f"normals_{n}.npy", data)
 
     def _write_occlusion(self, folder, n, value):
