@@ -11,7 +11,7 @@ import numpy as np
 
 from ..frame import BACKGROUND_ID, UNLABELLED_ID
 from .base import Annotator, register_annotator
-from .semantics import SEMANTIC_OPTIONS, instance_lookup, object_labels, present_ids, semantic_ids
+from .semantics import SEMANTIC_OPTIONS, instance_lookup_present, object_labels, semantic_ids
 
 
 def _semantics(obj, types) -> dict[str, str]:
@@ -36,8 +36,7 @@ class InstanceSegmentation(Annotator):
 
     def annotate(self, frame):
         labelled = object_labels(frame, self.options["semantic_type"], self.options["semantic_filter"])
-        data = instance_lookup(frame, {i: i for i in labelled}, UNLABELLED_ID)
-        present = present_ids(data)
+        data, present = instance_lookup_present(frame, {i: i for i in labelled}, UNLABELLED_ID)
         id_to_labels, id_to_semantics = {}, {}
         for i in present:
             if i == BACKGROUND_ID:
@@ -62,7 +61,7 @@ class InstanceIdSegmentation(Annotator):
     def annotate(self, frame):
         data = frame.passes["instance"].astype(np.uint32, copy=True)
         id_to_labels = {}
-        for i in present_ids(data):
+        for i in np.flatnonzero(frame.instance_pixel_counts()).tolist():  # the ids of `data`
             obj = frame.objects.get(i)
             id_to_labels[i] = "BACKGROUND" if i == BACKGROUND_ID else (obj.path if obj else "UNKNOWN")
         return {"data": data, "info": {"idToLabels": id_to_labels}}
@@ -82,10 +81,11 @@ class SemanticSegmentation(Annotator):
 
     def annotate(self, frame):
         stype = self.options["semantic_type"]
-        data = instance_lookup(frame, semantic_ids(frame, stype, self.options["semantic_filter"]), UNLABELLED_ID)
+        sem_of = semantic_ids(frame, stype, self.options["semantic_filter"])
+        data, present = instance_lookup_present(frame, sem_of, UNLABELLED_ID)
         names = frame.label_table.id_to_label(stype)
         id_to_labels = {}
-        for i in present_ids(data):
+        for i in present:
             if i == BACKGROUND_ID:
                 id_to_labels[i] = {stype: "BACKGROUND"}
             elif i == UNLABELLED_ID:

@@ -51,6 +51,14 @@ def instance_lookup(frame: FrameData, mapping: dict[int, int], default: int) -> 
     return lookup_ids(mapping, frame.passes["instance"], default)
 
 
+def instance_lookup_present(frame: FrameData, mapping: dict[int, int], default: int) -> tuple[np.ndarray, list[int]]:
+    """instance_lookup() and present_ids() of its result, the latter from the instance ids
+    present (counted once per frame) mapped the same way: no second pass over the pixels."""
+    data = instance_lookup(frame, mapping, default)
+    ids = np.flatnonzero(frame.instance_pixel_counts())
+    return data, np.unique(lookup_ids(mapping, ids, default)).tolist()
+
+
 def lookup_ids(mapping: dict[int, int], ids: np.ndarray, default: int) -> np.ndarray:
     """Map an array of instance ids through `mapping` with one table lookup (vectorized);
     ids not in `mapping` get `default`, id 0 (background) stays 0."""
