@@ -1,0 +1,127 @@
+"""Benchmark: CPU cost of annotation + writing per frame, without rendering each time.
+
+  python -m headless.bench_sink [FILE] [--frames 4] [--resolution 640x480] [--samples 1]
+                                [--device cpu] [--annotators A,B|all] [--writers W,V]
+                                [--loops 5] [--profile 30] [--json OUT]
+
+FILE (default presets/bench30.toml) renders --frames frames once (in this process, frame
+sink in threads); the captured frames are kept and then annotated and written again
+--loops times into a temporary folder by a fresh frame sink (the first pass is a warm-up).
+Prints CPU milliseconds per frame of the annotate and write stages, as the run's own log
+counts them (thread CPU time: what the work costs whatever else runs on the machine): the
+mean over all passes and the best pass. --profile N adds cProfile's N most expensive
+functions (own time) to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import json
+import pstats
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+from headless.bench import ROOT, bench_config, print_figures
+
+
+def capture(param: Path, out: Path):
+    """Render the parameter file once; return (SinkSpec, [captured frames])."""
+    from sdg_addon import recorder
+    from sdg_addon.sink import FrameSink
+
+    kept = {"frames": []}
+
+    class KeepingSink(FrameSink):
+        def __init__(self, spec):
+            kept["spec"] = spec
+            super().__init__(spec)
+
+        def process(self, captured, record):
+            kept["frames"].append(captured)
+            return super().process(captured, record)
+
+    from headless.cli import main as cli_main
+
+    plain, recorder.FrameSink = recorder.FrameSink, KeepingSink
+    try:
+        args = ["render", str(param), "--out", str(out), "--worker-mode", "threads", "--workers", "1", "--quiet"]
+        if cli_main(args) != 0:
+            raise SystemExit("the render of the benchmark frames failed")
+    finally:
+        recorder.FrameSink = plain
+    return kept["spec"], kept["frames"]
+
+
+def time_sink(spec, frames, out: Path, loops: int, profile: int | None) -> dict:
+    from sdg_addon import output
+    from sdg_addon.sink import FrameSink
+
+    spec.output = out
+    output.activate(out)
+    sink = FrameSink(spec)
+    prof = cProfile.Profile() if profile else None
+    per_pass = []
+    for k in range(loops + 1):
+        totals = {"annotate": 0.0, "write": 0.0}
+        for captured in frames:
+            for f in captured:
+                f.cache.clear()  # every pass starts from the captured passes
+            record = {"seconds": {}}
+            if prof and k:
+                prof.enable()
+            sink.process(captured, record)
+            if prof and k:
+                prof.disable()
+            for s in totals:
+                totals[s] += record["cpu_seconds"][s]
+        if k:  # pass 0 warms up (imports, caches, first files)
+            per_pass.append({s: 1000 * v / len(frames) for s, v in totals.items()})
+    output.deactivate(out)
+    if prof:
+        pstats.Stats(prof, stream=sys.stderr).sort_stats("tottime").print_stats(profile)
+    mean = {s: sum(p[s] for p in per_pass) / len(per_pass) for s in ("annotate", "write")}
+    best = min(per_pass, key=lambda p: p["annotate"] + p["write"])
+    return {
+        "cpu_ms_per_frame_mean": {**{s: round(v, 1) for s, v in mean.items()}, "total": round(sum(mean.values()), 1)},
+        "cpu_ms_per_frame_best_pass": {
+            **{s: round(v, 1) for s, v in best.items()},
+            "total": round(sum(best.values()), 1),
+        },
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m headless.bench_sink")
+    p.add_argument("file", nargs="?", type=Path, default=ROOT / "presets" / "bench30.toml")
+    p.add_argument("--frames", type=int, default=4)
+    p.add_argument("--resolution", default=None, help="WxH, overrides the file")
+    p.add_argument("--samples", type=int, default=1, help="overrides render.samples (default 1)")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--writers", help="comma list of writers, overrides the file")
+    p.add_argument("--annotators", help="comma list of annotators or 'all', overrides the file")
+    p.add_argument("--loops", type=int, default=5, help="timed passes over the captured frames")
+    p.add_argument("--profile", type=int, metavar="N", help="print cProfile's top N functions to stderr")
+    p.add_argument("--json", type=Path, help="also write the figures to this file")
+    args = p.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="sdg_bench_sink_") as tmp:
+        tmp = Path(tmp)
+        param = tmp / "bench.json"
+        param.write_text(json.dumps(bench_config(args)))
+        spec, frames = capture(param, tmp / "rendered")
+        figures = {
+            "file": args.file.name,
+            "frames": len(frames),
+            "loops": args.loops,
+            "annotators": sorted(spec.annotators),
+            "writers": sorted(spec.writers),
+            **time_sink(spec, frames, tmp / "written", max(1, args.loops), args.profile),
+        }
+        shutil.rmtree(tmp / "written", ignore_errors=True)
+    return print_figures(figures, args.json)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
