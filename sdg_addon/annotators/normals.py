@@ -36,7 +36,8 @@ def unit_normals(frame: FrameData) -> tuple[np.ndarray, np.ndarray]:
     """(H, W, 3) float64 world-space unit normals (0 where no surface) and the surface mask."""
     cached = frame.cache.get("unit_normals")
     if cached is None:
-        n = np.asarray(frame.passes["normal"], dtype=np.float64)[..., :3]
+        # Sliced before the (exact) float64 conversion: a contiguous copy of 3 channels only.
+        n = np.asarray(np.asarray(frame.passes["normal"])[..., :3], dtype=np.float64)
         length = vector_length(n)
         surface = np.isfinite(length) & (length > 1e-12)
         # Same division per element as n[surface] / length[surface], without the gathers.

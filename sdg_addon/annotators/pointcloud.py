@@ -26,7 +26,7 @@ def pixel_points(frame, ys: np.ndarray, xs: np.ndarray, space: str = "world") ->
     taken to the depth pass's distance to the image plane, in `space` (see SPACES)."""
     cam = frame.camera
     origin, direction = cam.pixel_rays()  # camera space; direction z = -1 for both projections
-    depth = np.asarray(frame.passes["depth"], dtype=np.float64)[ys, xs]
+    depth = np.asarray(frame.passes["depth"])[ys, xs].astype(np.float64)  # gathered, then (exactly) widened
     p = origin[ys, xs] + depth[:, None] * direction[ys, xs]
     if space == "world":
         m = cam.camera_to_world
@@ -70,7 +70,7 @@ class PointCloud(Annotator):
         ys, xs = np.nonzero(keep)
         points = pixel_points(frame, ys, xs, space)
         sem_of = semantic_ids(frame, stype, sfilter)
-        normals = np.asarray(frame.passes["normal"], dtype=np.float64)[ys, xs, :3]
+        normals = np.asarray(frame.passes["normal"])[ys, xs, :3].astype(np.float64)
         length = vector_length(normals)[:, None]
         normals = np.divide(normals, length, out=np.zeros_like(normals), where=length > 1e-12)
         normals = rotate_normals(frame, normals, space)
