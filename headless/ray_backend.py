@@ -32,8 +32,8 @@ INSTALL_HINT = "--ray needs Ray, an optional extra: pip install -r requirements-
 def import_ray():
     """The ray module, or ParallelError with the install hint.
 
-    A folder named `ray` on sys.path (Ray's own session folder /tmp/ray, next to a checkout
-    in /tmp) imports as an empty namespace package: that is not Ray.
+    A folder named `ray` on sys.path (Ray's own session folder `ray` in the temp folder, next
+    to a checkout there) imports as an empty namespace package: that is not Ray.
     """
     try:
         import ray

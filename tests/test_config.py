@@ -731,7 +731,7 @@ def test_asset_keypoints_and_skeleton_are_read_and_checked(tmp_path):
 def test_fingerprint_counts_a_base_blend_by_content_not_path():
     from sdg_addon.audit import config_fingerprint
 
-    a = {"seed": 1, "base": {"blend": "/tmp/x/shop.blend", "blend_sha256": "aa", "scene": ""}}
+    a = {"seed": 1, "base": {"blend": "/data/x/shop.blend", "blend_sha256": "aa", "scene": ""}}
     moved = {**a, "base": {**a["base"], "blend": "/elsewhere/shop.blend"}}
     changed = {**a, "base": {**a["base"], "blend_sha256": "bb"}}
     assert config_fingerprint(a) == config_fingerprint(moved)

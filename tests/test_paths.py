@@ -19,7 +19,7 @@ HOSTILE = [
     "../../escape_cam",
     "/",
     "/etc/passwd",
-    "/tmp/abs_cam",
+    "/sdg_abs_cam",
     "a/b",
     "a\\b",
     "nul\0byte",

@@ -49,7 +49,8 @@ def snapshot(folder: Path) -> dict:
 
 
 def test_hostile_camera_names_write_nothing_outside(tmp_path, capsys):
-    names = ["../../escape_cam", "/tmp/abs_cam", "..", "カメラ", "a/b"]
+    absolute = "/sdg_abs_cam"  # an absolute name (a camera name is at most 63 bytes)
+    names = ["../../escape_cam", absolute, "..", "カメラ", "a/b"]
     cams = "".join(f'[[cameras]]\nname = "{n}"\nlocation = [0.0, -4.0, 0.5]\n' for n in names)
     text = TINY.replace("[[lights]]", cams + "\n[[lights]]", 1)
     text += '\n[writers]\nbasic = { camera_subfolders = "always" }\ncoco = {}\nkitti = {}\nyolo = {}\nbop = {}\n'
@@ -59,7 +60,7 @@ def test_hostile_camera_names_write_nothing_outside(tmp_path, capsys):
     out = work / "deep" / "out"
     assert render(p, out, "--worker-mode", "threads", "--frames", "0:1") == 0
     assert [f for f in files_under(tmp_path) if not f.startswith("work/deep/out/")] == ["work/p.toml"]
-    assert not Path("/tmp/abs_cam").exists() and not Path("/tmp/escape_cam").exists()
+    assert not Path(absolute).exists() and not (tmp_path.parent / "escape_cam").exists()
     subfolders = {p.name for p in out.iterdir() if p.is_dir()} - {"audit", "coco", "kitti", "yolo", "bop"}
     assert len(subfolders) == 6 and "cam" in subfolders  # one per camera, none shared
 
