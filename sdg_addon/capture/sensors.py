@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import bpy
 
+from ..compat import enable_nodes
 from ..sensors import EMISSIVITY_PROP, ILLUMINATOR_PROP, NIR_REFLECTANCE_PROP, TEMPERATURE_PROP
 from ..sensors.nir import default_reflectance
 from ..sensors.thermal import band_radiance
@@ -49,18 +50,22 @@ def _attr(tree, name: str):
     return node
 
 
+def _override_material(name: str):
+    """(material, its emptied node tree, a new output node): an override made anew each run."""
+    mat = bpy.data.materials.get(name) or bpy.data.materials.new(name)
+    enable_nodes(mat)
+    tree = mat.node_tree
+    tree.nodes.clear()
+    return mat, tree, tree.nodes.new("ShaderNodeOutputMaterial")
+
+
 def thermal_material() -> bpy.types.Material:
     """Emission (e * B(T)) + (1 - e) * a white reflection lobe: multiscatter GGX of the
     surface's roughness mixed by that roughness with Lambert (mirror at 0, diffuse at 1).
     Both lobes reflect everything, so a closed room at one temperature reads that
     temperature; the lobe is white and weighted outside, because a tinted microfacet lobe
     loses energy in its inner bounces and would reflect less than 1 - e."""
-    mat = bpy.data.materials.get("sdg_thermal_override") or bpy.data.materials.new("sdg_thermal_override")
-    if bpy.app.version < (5, 0, 0):
-        mat.use_nodes = True
-    tree = mat.node_tree
-    tree.nodes.clear()
-    out = tree.nodes.new("ShaderNodeOutputMaterial")
+    mat, tree, out = _override_material("sdg_thermal_override")
     emission = tree.nodes.new("ShaderNodeEmission")
     emission.inputs["Color"].default_value = (1.0, 1.0, 1.0, 1.0)
     tree.links.new(_attr(tree, EMISSION_ATTR).outputs["Fac"], emission.inputs["Strength"])
@@ -89,12 +94,7 @@ def thermal_material() -> bpy.types.Material:
 
 
 def nir_material() -> bpy.types.Material:
-    mat = bpy.data.materials.get("sdg_nir_override") or bpy.data.materials.new("sdg_nir_override")
-    if bpy.app.version < (5, 0, 0):
-        mat.use_nodes = True
-    tree = mat.node_tree
-    tree.nodes.clear()
-    out = tree.nodes.new("ShaderNodeOutputMaterial")
+    mat, tree, out = _override_material("sdg_nir_override")
     diffuse = tree.nodes.new("ShaderNodeBsdfDiffuse")
     tree.links.new(_attr(tree, NIR_ATTR).outputs["Color"], diffuse.inputs["Color"])
     tree.links.new(diffuse.outputs["BSDF"], out.inputs["Surface"])
@@ -103,8 +103,7 @@ def nir_material() -> bpy.types.Material:
 
 def _world(name: str) -> bpy.types.World:
     world = bpy.data.worlds.get(name) or bpy.data.worlds.new(name)
-    if bpy.app.version < (5, 0, 0):
-        world.use_nodes = True
+    enable_nodes(world)
     return world
 
 
