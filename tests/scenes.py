@@ -12,13 +12,16 @@ from pathlib import Path
 
 
 def toml_value(value) -> str:
-    """A Python value as TOML: strings quoted, lists and tuples as arrays, numbers as written."""
+    """A Python value as TOML: strings quoted, lists and tuples as arrays, dicts as inline
+    tables, numbers as written."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
         return json.dumps(value)
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{k} = {toml_value(v)}" for k, v in value.items()) + " }"
     return str(value)
 
 
@@ -43,6 +46,14 @@ ground = false
 """
 
 
+def ground(size) -> str:
+    """[scene] with a ground plane of the given size."""
+    return f"""
+[scene]
+ground = {{ size = {toml_value(size)} }}
+"""
+
+
 def table(kind: str, name: str, **fields) -> str:
     """One [[kind]] entry: name first, then the fields not None, in the order given."""
     lines = [f"[[{kind}]]", f"name = {toml_value(name)}"]
@@ -57,6 +68,12 @@ def camera(location, look_at=None, *, name="cam", **fields) -> str:
 def sun(location=(0, 0, 5), energy=3, *, name="sun") -> str:
     """The sun most tiny scenes light themselves with (location=None: Blender's default)."""
     return table("lights", name, type="sun", location=location, energy=energy)
+
+
+def asset(name: str, primitive: str, size, *, label: str | None = None, **fields) -> str:
+    """One primitive [[assets]] entry; label sets labels = { class = label } (last)."""
+    labels = None if label is None else {"class": label}
+    return table("assets", name, primitive=primitive, size=size, **fields, labels=labels)
 
 
 def write_param(folder: Path, text: str, name: str = "p.toml") -> Path:

@@ -16,6 +16,7 @@ import pytest
 bpy = pytest.importorskip("bpy")
 
 from mathutils.bvhtree import BVHTree  # noqa: E402
+from scenes import asset, camera, ground, header, render, sun, write_param  # noqa: E402
 
 from sdg_addon.capture.render import camera_info  # noqa: E402
 from sdg_addon.config.schema import config_from_dict  # noqa: E402
@@ -26,40 +27,23 @@ from sdg_addon.scene.randomize import apply_frame  # noqa: E402
 
 TABLE_TOP = 0.72  # primitive "table" of size 1.2: 1.5 x 1 x 0.9 scaled by 0.8
 
-BASE = """
-[run]
-seed = 5
-frames = 4
-[render]
-resolution = [64, 48]
-samples = 1
-device = "cpu"
-[scene]
-ground = { size = 4.0 }
-[[cameras]]
-name = "cam"
-location = [0, -2.2, 1.8]
-look_at = [0, 0, 0.7]
-[[lights]]
-name = "sun"
-type = "sun"
-energy = 3
-[[assets]]
-name = "table"
-primitive = "table"
-size = 1.2
-[[assets]]
-name = "mug"
-primitive = "cylinder"
-size = 0.16
-count = 8
-labels = { class = "mug" }
-[[assets]]
-name = "donut"
-primitive = "torus"
-size = 0.2
-count = 4
-labels = { class = "donut" }
+BASE = (
+    header((64, 48), samples=1, seed=5, frames=4)
+    + ground(4.0)
+    + camera((0, -2.2, 1.8), (0, 0, 0.7))
+    + sun(location=None)
+    + asset("table", "table", 1.2)
+    + asset("mug", "cylinder", 0.16, count=8, label="mug")
+    + asset("donut", "torus", 0.2, count=4, label="donut")
+)
+
+# Mugs and donuts scattered on the table top.
+SCATTER_ON_TABLE = """
+[[randomizers]]
+type = "scatter"
+targets = ["mug*", "donut*"]
+surface = "table"
+min_normal_z = 0.9
 """
 
 
@@ -83,25 +67,23 @@ def world_tree(obj) -> tuple[BVHTree, np.ndarray]:
     return BVHTree.FromPolygons(co.tolist(), polys), co
 
 
+def pose(cfg, built, facts, targets, frame: int):
+    """Sample frame, apply it to the scene and update; the samples."""
+    sampled = sample_frame(cfg.seed, frame, cfg.randomizers, targets, facts=facts)
+    apply_frame(built, sampled)
+    bpy.context.view_layer.update()
+    return sampled
+
+
 def shown(built, names):
     return [n for n in names if not built.entities[n].meshes[0].hide_render]
 
 
 def test_scatter_on_table_rests_and_never_intersects():
-    cfg, built, facts, targets = built_run(
-        """
-[[randomizers]]
-type = "scatter"
-targets = ["mug*", "donut*"]
-surface = "table"
-min_normal_z = 0.9
-"""
-    )
+    cfg, built, facts, targets = built_run(SCATTER_ON_TABLE)
     names = targets[0]
     for f in range(4):
-        sampled = sample_frame(cfg.seed, f, cfg.randomizers, targets, facts=facts)
-        apply_frame(built, sampled)
-        bpy.context.view_layer.update()
+        sampled = pose(cfg, built, facts, targets, f)
         placed = shown(built, names)
         assert len(placed) == len(names), sampled  # 12 small objects fit on a 1.2 m table
         trees = {}
@@ -119,13 +101,8 @@ min_normal_z = 0.9
 
 def test_scatter_hides_and_logs_what_does_not_fit():
     cfg, built, facts, targets = built_run(
-        """
-[[randomizers]]
-type = "scatter"
-targets = ["mug*", "donut*"]
-surface = "table"
-min_normal_z = 0.9
-scale = 2.5
+        SCATTER_ON_TABLE
+        + """scale = 2.5
 max_tries = 20
 """
     )
@@ -155,9 +132,7 @@ radius = 0.3
 orientation = "random"
 """
     )
-    sampled = sample_frame(cfg.seed, 1, cfg.randomizers, targets, facts=facts)
-    apply_frame(built, sampled)
-    bpy.context.view_layer.update()
+    pose(cfg, built, facts, targets, 1)
     placed = shown(built, targets[0])
     assert len(placed) >= 8
     trees = {}
@@ -200,9 +175,7 @@ fully_inside = true
     )
     scene = built.scene
     for f in range(6):
-        sampled = sample_frame(cfg.seed, f, cfg.randomizers, targets, facts=facts)
-        apply_frame(built, sampled)
-        bpy.context.view_layer.update()
+        sampled = pose(cfg, built, facts, targets, f)
         cam = camera_info(scene, built.cameras["cam"])
         for n in targets[0]:
             _tree, co = world_tree(built.entities[n].root)
@@ -227,9 +200,7 @@ targets = ["mug*"]
 depth = 1.0
 """
     )
-    sampled = sample_frame(cfg.seed, 0, cfg.randomizers, targets, facts=facts)
-    apply_frame(built, sampled)
-    bpy.context.view_layer.update()
+    sampled = pose(cfg, built, facts, targets, 0)
     cam = camera_info(built.scene, built.cameras["cam"])
     for n, v in sampled[0]["values"].items():
         px, depth = cam.project(np.array(built.entities[n].root.location))
@@ -239,13 +210,8 @@ depth = 1.0
 
 def test_camera_look_at_centres_the_target_with_roll():
     cfg, built, facts, targets = built_run(
-        """
-[[randomizers]]
-type = "scatter"
-targets = ["mug*", "donut*"]
-surface = "table"
-min_normal_z = 0.9
-[[randomizers]]
+        SCATTER_ON_TABLE
+        + """[[randomizers]]
 type = "camera_look_at"
 targets = "cam"
 look_at = ["mug*", "donut*"]
@@ -255,9 +221,7 @@ roll = { distribution = "uniform", low = -45, high = 45 }
     )
     seen = set()
     for f in range(6):
-        sampled = sample_frame(cfg.seed, f, cfg.randomizers, targets, facts=facts)
-        apply_frame(built, sampled)
-        bpy.context.view_layer.update()
+        sampled = pose(cfg, built, facts, targets, f)
         v = sampled[1]["values"]["cam"]
         seen.add(v["target"])
         assert 0 <= v["elevation"] <= 90  # hemisphere
@@ -285,17 +249,11 @@ def test_look_at_target_is_rendered_at_the_image_centre(tmp_path):
 
     from PIL import Image
 
-    from headless.cli import main
-
-    param = tmp_path / "look.toml"
-    param.write_text(
+    param = write_param(
+        tmp_path,
         BASE.replace("resolution = [64, 48]", "resolution = [65, 49]").replace("frames = 4", "frames = 3")
+        + asset("ball", "sphere", 0.3, label="ball")
         + """
-[[assets]]
-name = "ball"
-primitive = "sphere"
-size = 0.3
-labels = { class = "ball" }
 [[randomizers]]
 type = "scatter"
 targets = ["mug*", "donut*", "ball"]
@@ -310,10 +268,11 @@ elevation = { distribution = "uniform", low = 30, high = 60 }
 roll = { distribution = "uniform", low = -30, high = 30 }
 [annotators]
 instance_segmentation = {}
-"""
+""",
+        "look.toml",
     )
     out = tmp_path / "out"
-    assert main(["render", str(param), "--out", str(out), "--quiet"]) == 0
+    assert render(param, out) == 0
     for f in range(3):
         mapping = json.loads((out / f"instance_segmentation_mapping_{f:04d}.json").read_text())
         colour = next(c for c, p in mapping.items() if p.endswith("/ball"))
@@ -337,9 +296,7 @@ x = 0.25
 y = 0.75
 """
     )
-    sampled = sample_frame(cfg.seed, 0, cfg.randomizers, targets, facts=facts)
-    apply_frame(built, sampled)
-    bpy.context.view_layer.update()
+    pose(cfg, built, facts, targets, 0)
     cam = camera_info(built.scene, built.cameras["cam"])
     px, depth = cam.project(np.array(built.lights["sun"].location))
     assert px[0] == pytest.approx([16, 36], abs=1e-4) and depth[0] == pytest.approx(2.0)
@@ -364,9 +321,7 @@ surface = "globe"
 orientation = "normal"
 """
     )
-    sampled = sample_frame(cfg.seed, 0, cfg.randomizers, targets, facts=facts)
-    apply_frame(built, sampled)
-    bpy.context.view_layer.update()
+    pose(cfg, built, facts, targets, 0)
     globe, _ = world_tree(built.entities["globe"].root)
     centre = np.array([2.0, 0.0, 0.5])
     placed = shown(built, targets[0])
