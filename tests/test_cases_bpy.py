@@ -13,48 +13,22 @@ from PIL import Image
 
 bpy = pytest.importorskip("bpy")
 
-from headless.cli import main  # noqa: E402
+from scenes import asset, camera, ground, header, render, sun, table, write_param  # noqa: E402
 
-SCENE = """
-[run]
-seed = 11
-frames = 6
-[render]
-resolution = [64, 48]
-samples = 1
-device = "cpu"
+SCENE = (
+    header((64, 48), samples=1, seed=11, frames=6)
+    + """
 [labels]
 class = ["mug", "ball"]
-[scene]
-ground = { size = 4.0 }
-[[cameras]]
-name = "cam"
-location = [0, -1.6, 1.0]
-look_at = [0, 0, 0.75]
-[[lights]]
-name = "sun"
-type = "sun"
-energy = 3
-[[lights]]
-name = "key"
-type = "point"
-location = [1, -1, 2]
-energy = 100
-[[assets]]
-name = "table"
-primitive = "table"
-size = 1.2
-[[assets]]
-name = "mug"
-primitive = "cylinder"
-size = 0.16
-count = 10
-labels = { class = "mug" }
-[[assets]]
-name = "ball"
-primitive = "sphere"
-size = 0.1
-labels = { class = "ball" }
+"""
+    + ground(4.0)
+    + camera((0, -1.6, 1.0), (0, 0, 0.75))
+    + sun(location=None)
+    + table("lights", "key", type="point", location=(1, -1, 2), energy=100)
+    + asset("table", "table", 1.2)
+    + asset("mug", "cylinder", 0.16, count=10, label="mug")
+    + asset("ball", "sphere", 0.1, label="ball")
+    + """
 [[assets]]
 name = "clutter"
 primitive = "cube"
@@ -99,13 +73,13 @@ location = { distribution = "uniform", low = [-1, -2, 1.5], high = [1, -1, 2.5] 
 instance_segmentation = {}
 occlusion = {}
 """
+)
 
 
 def run(tmp_path: Path, name: str, *extra: str) -> Path:
-    param = tmp_path / "cases.toml"
-    param.write_text(SCENE)
+    param = write_param(tmp_path, SCENE, "cases.toml")
     out = tmp_path / name
-    assert main(["render", str(param), "--out", str(out), *extra]) == 0
+    assert render(param, out, *extra, quiet=False) == 0
     return out
 
 
@@ -185,8 +159,7 @@ def test_no_datablock_growth_per_frame(tmp_path):
     from sdg_addon.config import load_config
     from sdg_addon.recorder import Recorder, RunOptions
 
-    param = tmp_path / "leak.toml"
-    param.write_text(SCENE.replace("frames = 6", "frames = 8"))
+    param = write_param(tmp_path, SCENE.replace("frames = 6", "frames = 8"), "leak.toml")
     rec = Recorder(load_config(param), RunOptions(output=tmp_path / "leak", frames=range(8)))
     counts = []
     for _progress in rec.iter_run():
@@ -197,11 +170,10 @@ def test_no_datablock_growth_per_frame(tmp_path):
 
 
 def test_shards_make_the_same_frames_and_count_cases_over_all_shards(full_run, tmp_path):
-    param = tmp_path / "cases.toml"
-    param.write_text(SCENE)
+    param = write_param(tmp_path, SCENE, "cases.toml")
     out = tmp_path / "shards"
     for shard in ("0/2", "1/2"):
-        assert main(["render", str(param), "--out", str(out), "--shard", shard, "--quiet"]) == 0
+        assert render(param, out, "--shard", shard) == 0
     full, sharded = frame_log(full_run), frame_log(out)
     assert sorted(sharded) == list(range(6))
     for f in range(6):

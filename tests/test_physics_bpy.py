@@ -12,37 +12,16 @@ from PIL import Image
 
 bpy = pytest.importorskip("bpy")
 
-from headless.cli import main  # noqa: E402
+from scenes import asset, camera, ground, header, render, sun, write_param  # noqa: E402
 
-SCENE = """
-[run]
-seed = 3
-frames = 3
-[render]
-resolution = [64, 48]
-samples = 1
-device = "cpu"
-[scene]
-ground = { size = 3.0 }
-[[cameras]]
-name = "cam"
-location = [0, -2, 1.6]
-look_at = [0, 0, 0.7]
-[[lights]]
-name = "sun"
-type = "sun"
-energy = 3
-[[assets]]
-name = "table"
-primitive = "table"
-size = 1.2
-distractor = true
-[[assets]]
-name = "box"
-primitive = "cube"
-size = 0.1
-count = 6
-labels = { class = "box" }
+SCENE = (
+    header((64, 48), samples=1, seed=3, frames=3)
+    + ground(3.0)
+    + camera((0, -2, 1.6), (0, 0, 0.7))
+    + sun(location=None)
+    + asset("table", "table", 1.2, distractor=True)
+    + asset("box", "cube", 0.1, count=6, label="box")
+    + """
 [[randomizers]]
 type = "scatter"
 targets = "box*"
@@ -57,6 +36,7 @@ passive = ["table", "ground"]
 [annotators]
 instance_segmentation = {}
 """
+)
 TABLE_TOP = 0.72
 
 
@@ -66,9 +46,8 @@ def records(out: Path) -> dict[int, dict]:
 
 
 def test_settle_rests_on_surfaces_and_is_deterministic(tmp_path):
-    param = tmp_path / "drop.toml"
-    param.write_text(SCENE)
-    assert main(["render", str(param), "--out", str(tmp_path / "a"), "--quiet"]) == 0
+    param = write_param(tmp_path, SCENE, "drop.toml")
+    assert render(param, tmp_path / "a") == 0
     # The scene now shows frame 2 settled: every box lies on the table top or the ground.
     depsgraph = bpy.context.evaluated_depsgraph_get()
     on_table = 0
@@ -83,7 +62,7 @@ def test_settle_rests_on_surfaces_and_is_deterministic(tmp_path):
     full = records(tmp_path / "a")
     settle = [next(s for s in r["samples"] if s["type"] == "physics_settle") for r in full.values()]
     assert all(v["at_rest"] and v["steps"] < 250 for s in settle for v in s["values"].values())
-    assert main(["render", str(param), "--out", str(tmp_path / "b"), "--frames", "1:2", "--quiet"]) == 0
+    assert render(param, tmp_path / "b", "--frames", "1:2") == 0
     alone = records(tmp_path / "b")
     assert alone[1]["samples"] == full[1]["samples"]  # settled poses included
     a = np.array(Image.open(tmp_path / "a" / "instance_segmentation_0001.png"))
@@ -95,8 +74,7 @@ def test_settle_leaks_no_datablocks(tmp_path):
     from sdg_addon.config import load_config
     from sdg_addon.recorder import Recorder, RunOptions
 
-    param = tmp_path / "drop.toml"
-    param.write_text(SCENE.replace("frames = 3", "frames = 5"))
+    param = write_param(tmp_path, SCENE.replace("frames = 3", "frames = 5"), "drop.toml")
     rec = Recorder(load_config(param), RunOptions(output=tmp_path / "leak", frames=range(5)))
     counts = []
     for _progress in rec.iter_run():

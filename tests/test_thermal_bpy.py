@@ -13,10 +13,17 @@ from PIL import Image
 
 pytest.importorskip("bpy")
 
-from headless.cli import main  # noqa: E402
+from scenes import render, write_param  # noqa: E402
+
 from sdg_addon.sensors.thermal import apparent_temperature  # noqa: E402
 
 W, H = 32, 24
+
+
+def run(folder: Path, text: str, name: str) -> Path:
+    """Write text to folder/name and render it (quiet) to folder/out; that output folder."""
+    assert render(write_param(folder, text, name), folder / "out") == 0
+    return folder / "out"
 
 
 def head(samples: int = 1, world: str = "{}", thermal: str = "", frames: int = 1) -> str:
@@ -105,8 +112,7 @@ camera_params = {}
 @pytest.fixture(scope="module")
 def plates(tmp_path_factory):
     d = tmp_path_factory.mktemp("plates")
-    (d / "p.toml").write_text(PLATES)
-    assert main(["render", str(d / "p.toml"), "--out", str(d / "out"), "--quiet"]) == 0
+    run(d, PLATES, "p.toml")
     return d / "out"
 
 
@@ -219,8 +225,7 @@ camera_params = {}
 
 
 def test_emissivity_half_in_front_of_a_hot_wall_reads_what_the_model_says(tmp_path):
-    (tmp_path / "w.toml").write_text(HOT_WALL)
-    assert main(["render", str(tmp_path / "w.toml"), "--out", str(tmp_path / "out"), "--quiet"]) == 0
+    run(tmp_path, HOT_WALL, "w.toml")
     kelvin = np.load(tmp_path / "out" / "thermal_0000.npy")
     expected = float(apparent_temperature(300.0, 0.5, 400.0))
     assert 350.0 < expected < 400.0  # between the plate and the wall, nearer the hot one
@@ -251,8 +256,7 @@ camera_params = {}
 
 @pytest.mark.parametrize("roughness", [1.0, 0.5])
 def test_rough_surface_in_a_uniform_surrounding_obeys_kirchhoff(tmp_path, roughness):
-    (tmp_path / "r.toml").write_text(CLOSED_ROOM.replace("roughness = 1.0", f"roughness = {roughness}"))
-    assert main(["render", str(tmp_path / "r.toml"), "--out", str(tmp_path / "out"), "--quiet"]) == 0
+    run(tmp_path, CLOSED_ROOM.replace("roughness = 1.0", f"roughness = {roughness}"), "r.toml")
     kelvin = np.load(tmp_path / "out" / "thermal_0000.npy")
     expected = float(apparent_temperature(300.0, 0.5, 400.0))
     if roughness == 1.0:  # Lambert reflection of a uniform sky: exact in every pixel
@@ -301,9 +305,7 @@ rgb = {}
 
 
 def test_nir_reflectance_illuminator_and_dot_projector(tmp_path):
-    (tmp_path / "n.toml").write_text(NIR)
-    assert main(["render", str(tmp_path / "n.toml"), "--out", str(tmp_path / "out"), "--quiet"]) == 0
-    out = tmp_path / "out"
+    out = run(tmp_path, NIR, "n.toml")
     nir = np.asarray(Image.open(out / "nir" / "nir" / "nir_0000.png"))
     assert nir.dtype == np.uint8 and nir.ndim == 2
     left, right = nir[8:16, 4:12].astype(float), nir[8:16, 20:28].astype(float)
@@ -343,9 +345,7 @@ camera_params = {}
 
 
 def test_a_camera_randomizer_moves_the_rig_and_the_rigged_camera_follows(tmp_path):
-    (tmp_path / "m.toml").write_text(RIG_MOVES)
-    assert main(["render", str(tmp_path / "m.toml"), "--out", str(tmp_path / "out"), "--quiet"]) == 0
-    out = tmp_path / "out"
+    out = run(tmp_path, RIG_MOVES, "m.toml")
     poses = []
     for f in (0, 1):
         rgb = json.loads((out / "rgb" / "camera_params" / f"camera_params_000{f}.json").read_text())
@@ -378,8 +378,7 @@ def test_temperature_and_emissivity_from_custom_properties_of_a_blend(tmp_path):
         '[[cameras]]\nname = "ir"\nsensor = "thermal"\nnetd = 0.0\nlocation = [0, 0, 1]\nrotation = [0, 0, 0]\n'
         '[[assets]]\nname = "heater"\nfile = "heater.blend"\n[annotators]\ncamera_params = {}\n'
     )
-    (tmp_path / "b.toml").write_text(text)
-    assert main(["render", str(tmp_path / "b.toml"), "--out", str(tmp_path / "out"), "--quiet"]) == 0
+    run(tmp_path, text, "b.toml")
     kelvin = np.load(tmp_path / "out" / "thermal_0000.npy")
     assert np.abs(kelvin - 350.0).max() < 0.01
 
@@ -389,9 +388,7 @@ def test_the_thermal_example_renders_a_paired_rgb_thermal_frame(tmp_path):
     text = (Path(__file__).resolve().parent.parent / "presets" / "examples" / "thermal.toml").read_text()
     text = text.replace("resolution = [320, 256]", "resolution = [32, 26]").replace("samples = 16", "samples = 1")
     text = text.replace("frames = 4", "frames = 1")
-    (tmp_path / "thermal.toml").write_text(text)
-    assert main(["render", str(tmp_path / "thermal.toml"), "--out", str(tmp_path / "out"), "--quiet"]) == 0
-    out = tmp_path / "out"
+    out = run(tmp_path, text, "thermal.toml")
     kelvin = np.load(out / "thermal" / "thermal" / "thermal_0000.npy")
     assert kelvin.shape == (26, 32)
     # sky -25 C, road 10..25 C, engines 45..90 C (emissivity 0.9, reflecting a cold sky)
@@ -432,9 +429,7 @@ def test_a_base_blend_scene_with_a_thermal_camera_and_hot_objects(tmp_path):
     bpy.ops.wm.read_homefile(use_empty=True, use_factory_startup=True)
     text = f'[render]\nresolution = [{W}, {H}]\nsamples = 1\ndevice = "cpu"\n[scene]\nblend = "base.blend"\nground = false\n'
     text += "[annotators]\nrgb = {}\ninstance_segmentation = {}\n"
-    (tmp_path / "b.toml").write_text(text)
-    assert main(["render", str(tmp_path / "b.toml"), "--out", str(tmp_path / "out"), "--quiet"]) == 0
-    out = tmp_path / "out"
+    out = run(tmp_path, text, "b.toml")
     kelvin = np.load(out / "ir" / "thermal" / "thermal_0000.npy")
     assert not (out / "eye" / "thermal").exists()
     row = kelvin[H // 2]
