@@ -18,7 +18,7 @@ from PIL import Image
 
 bpy = pytest.importorskip("bpy")
 
-from scenes import camera, header, table, write_param  # noqa: E402
+from scenes import asset, camera, header, table, write_param  # noqa: E402
 
 from sdg_addon.config import load_config  # noqa: E402
 from sdg_addon.recorder import Recorder, RunOptions  # noqa: E402
@@ -30,20 +30,9 @@ LOOK = (
     header((64, 48), samples=2, seed=3, frames=3)
     + camera((0.0, -1.5, 0.8), (0.0, 0.0, 0.1))
     + table("lights", "key", type="area", location=(1.0, -1.0, 2.0), look_at=(0.0, 0.0, 0.0), energy=150)
+    + asset("ball", "sphere", 0.3, label="ball")
+    + asset("box", "cube", 0.3, location=(0.4, 0.2, 0), label="box")
     + """
-[[assets]]
-name = "ball"
-primitive = "sphere"
-size = 0.3
-labels = { class = "ball" }
-
-[[assets]]
-name = "box"
-primitive = "cube"
-size = 0.3
-location = [0.4, 0.2, 0]
-labels = { class = "box" }
-
 [[randomizers]]
 type = "procedural_texture"
 targets = ["ball", "ground"]

@@ -11,7 +11,8 @@ import pytest
 
 bpy = pytest.importorskip("bpy")
 
-from headless.cli import main  # noqa: E402
+from scenes import camera, header, render, sun, write_param  # noqa: E402
+
 from sdg_addon.config.schema import config_from_dict  # noqa: E402
 from sdg_addon.sampling import sample_frame  # noqa: E402
 from sdg_addon.scene.build import build_scene  # noqa: E402
@@ -36,22 +37,11 @@ def pool_dir(tmp_path_factory):
 
 
 def scene(k: int = 2) -> str:
-    return f"""
-[run]
-seed = 2
-frames = 4
-[render]
-resolution = [64, 48]
-samples = 1
-device = "cpu"
-[[cameras]]
-name = "cam"
-location = [0, -1.2, 1.0]
-look_at = [0, 0, 0]
-[[lights]]
-name = "sun"
-type = "sun"
-energy = 3
+    return (
+        header((64, 48), samples=1, seed=2, frames=4)
+        + camera((0, -1.2, 1.0), (0, 0, 0))
+        + sun(location=None)
+        + f"""
 [[assets]]
 name = "thing"
 files = "*/*.glb"
@@ -67,6 +57,7 @@ surface = "ground"
 [annotators]
 instance_segmentation = {{}}
 """
+    )
 
 
 def test_pool_members_load_once_and_k_show_per_frame(pool_dir):
@@ -98,10 +89,9 @@ def test_pool_members_load_once_and_k_show_per_frame(pool_dir):
 
 
 def test_pool_renders_with_folder_labels(pool_dir, tmp_path):
-    param = pool_dir / "p.toml"
-    param.write_text(scene(k=3))
+    param = write_param(pool_dir, scene(k=3))
     out = tmp_path / "out"
-    assert main(["render", str(param), "--out", str(out), "--quiet"]) == 0
+    assert render(param, out) == 0
     for f in range(4):
         sem = json.loads((out / f"instance_segmentation_semantics_mapping_{f:04d}.json").read_text())
         classes = sorted(v["class"] for v in sem.values() if v["class"] in ("mugs", "cans"))
