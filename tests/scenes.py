@@ -89,6 +89,18 @@ def render(param, out, *args: str, quiet: bool = True) -> int:
     return main(["render", str(param), "--out", str(out), *args, *(["--quiet"] if quiet else [])])
 
 
+def datablock_counts(param, output, frames, kinds) -> list[tuple[int, ...]]:
+    """Record param over frames through the Recorder; len(bpy.data.<kind>) for each of
+    kinds at every step of the run (after the build, then after each frame)."""
+    import bpy
+
+    from sdg_addon.config import load_config
+    from sdg_addon.recorder import Recorder, RunOptions
+
+    rec = Recorder(load_config(param), RunOptions(output=output, frames=frames))
+    return [tuple(len(getattr(bpy.data, k)) for k in kinds) for _progress in rec.iter_run()]
+
+
 def read_json(path):
     return json.loads(Path(path).read_text())
 

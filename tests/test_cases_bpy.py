@@ -13,7 +13,7 @@ from PIL import Image
 
 bpy = pytest.importorskip("bpy")
 
-from scenes import asset, camera, ground, header, render, sun, table, write_param  # noqa: E402
+from scenes import asset, camera, datablock_counts, ground, header, render, sun, table, write_param  # noqa: E402
 
 SCENE = (
     header((64, 48), samples=1, seed=11, frames=6)
@@ -156,15 +156,9 @@ def test_same_seed_same_log_and_masks_and_frame_alone_equals_full_run(full_run, 
 
 
 def test_no_datablock_growth_per_frame(tmp_path):
-    from sdg_addon.config import load_config
-    from sdg_addon.recorder import Recorder, RunOptions
-
     param = write_param(tmp_path, SCENE.replace("frames = 6", "frames = 8"), "leak.toml")
-    rec = Recorder(load_config(param), RunOptions(output=tmp_path / "leak", frames=range(8)))
-    counts = []
-    for _progress in rec.iter_run():
-        d = bpy.data
-        counts.append((len(d.meshes), len(d.materials), len(d.images), len(d.objects), len(d.textures)))
+    kinds = ("meshes", "materials", "images", "objects", "textures")
+    counts = datablock_counts(param, tmp_path / "leak", range(8), kinds)
     assert len(counts) == 9  # after the build, then after each frame
     assert all(c == counts[2] for c in counts[2:]), counts
 

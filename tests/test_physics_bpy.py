@@ -12,7 +12,7 @@ from PIL import Image
 
 bpy = pytest.importorskip("bpy")
 
-from scenes import asset, camera, ground, header, render, sun, write_param  # noqa: E402
+from scenes import asset, camera, datablock_counts, ground, header, render, sun, write_param  # noqa: E402
 
 SCENE = (
     header((64, 48), samples=1, seed=3, frames=3)
@@ -71,13 +71,7 @@ def test_settle_rests_on_surfaces_and_is_deterministic(tmp_path):
 
 
 def test_settle_leaks_no_datablocks(tmp_path):
-    from sdg_addon.config import load_config
-    from sdg_addon.recorder import Recorder, RunOptions
-
     param = write_param(tmp_path, SCENE.replace("frames = 3", "frames = 5"), "drop.toml")
-    rec = Recorder(load_config(param), RunOptions(output=tmp_path / "leak", frames=range(5)))
-    counts = []
-    for _progress in rec.iter_run():
-        d = bpy.data
-        counts.append((len(d.meshes), len(d.materials), len(d.images), len(d.objects), len(d.collections)))
+    kinds = ("meshes", "materials", "images", "objects", "collections")
+    counts = datablock_counts(param, tmp_path / "leak", range(5), kinds)
     assert all(c == counts[1] for c in counts[1:]), counts
