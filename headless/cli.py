@@ -24,6 +24,14 @@ EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_INTERRUPTED = 0, 1, 2, 130
 MAX_WORKERS = 64
 
 
+# --worker-mode -> RunOptions.worker_processes ("threads": the old name of "inline").
+WORKER_MODES = {"auto": None, "processes": True, "inline": False, "threads": False}
+WORKER_MODE_HELP = (
+    "processes: annotate/write in worker processes overlapped with the render (default on > 4 cores); "
+    "inline: in the main thread after each render (threads: old name of inline)"
+)
+
+
 def _folder(text: str) -> Path:
     if not text.strip() or "\0" in text:
         raise argparse.ArgumentTypeError(f"{text!r}: expected a folder path (not empty)")
@@ -52,9 +60,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--workers", type=int, help="annotate/write workers, 1 .. 64 (default: cores - 1, at most 8)")
     r.add_argument(
         "--worker-mode",
-        choices=("auto", "processes", "threads"),
+        choices=tuple(WORKER_MODES),
         default="auto",
-        help="workers as processes (no GIL contention; default on > 4 cores) or threads",
+        help=WORKER_MODE_HELP,
     )
     par = r.add_argument_group("several render processes (one dataset; see docs/scale.md)")
     par.add_argument(
@@ -235,6 +243,7 @@ def _render(args) -> int:
     from sdg_addon.capture.device import DeviceError
     from sdg_addon.progress import format_seconds
     from sdg_addon.recorder import DiskError, Recorder, RecorderError, RunOptions, disk_error, parse_frames
+    from sdg_addon.sink import SinkError
 
     config = _load_or_report(args.file)
     if config is None:
@@ -259,7 +268,7 @@ def _render(args) -> int:
     if args.gpus or args.procs is not None or args.ray is not None:
         return _render_parallel(args, config, frames, out)
     options = RunOptions(out, frames, args.resume, args.overwrite, args.device, shard)
-    options.worker_processes = {"auto": None, "processes": True, "threads": False}[args.worker_mode]
+    options.worker_processes = WORKER_MODES[args.worker_mode]
     if args.workers:
         options.write_workers = args.workers
 
@@ -279,6 +288,9 @@ def _render(args) -> int:
         return EXIT_INVALID
     except (DiskError, OSError) as e:
         print(f"error: {e if isinstance(e, DiskError) else disk_error(e, out)}", file=sys.stderr)
+        return EXIT_FAILED
+    except SinkError as e:
+        print(f"error: {e}", file=sys.stderr)
         return EXIT_FAILED
     except KeyboardInterrupt:
         result = None

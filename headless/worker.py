@@ -1,7 +1,7 @@
 """One long-lived render process of a parallel run (headless.parallel, headless.ray_backend).
 
   python -m headless.worker FILE --out DIR --tag .w003 [--device D] [--workers N]
-                                 [--worker-mode auto|processes|threads]
+                                 [--worker-mode auto|processes|inline]
 
 Builds the scene once, then renders the frames its parent hands out, chunk by chunk, keeping
 Blender warm (kernels, persistent data). It talks JSON lines: on stdin the parent sends
@@ -22,6 +22,8 @@ import signal
 import sys
 import threading
 from pathlib import Path
+
+from headless.cli import WORKER_MODES
 
 EXIT_INTERRUPTED = 130
 
@@ -63,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--slot", required=True, help="I/N: this process's own lock of the output folder")
     p.add_argument("--device")
     p.add_argument("--workers", type=int)
-    p.add_argument("--worker-mode", choices=("auto", "processes", "threads"), default="auto")
+    p.add_argument("--worker-mode", choices=tuple(WORKER_MODES), default="auto")
     p.add_argument("--verbose", action="store_true")
     args = p.parse_args(argv)
 
@@ -84,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
         options.lock_slot = tuple(int(x) for x in args.slot.split("/"))
         options.finalize = False
         options.on_frame_done = lambda f: channel.send(done=f)
-        options.worker_processes = {"auto": None, "processes": True, "threads": False}[args.worker_mode]
+        options.worker_processes = WORKER_MODES[args.worker_mode]
         if args.workers:
             options.write_workers = max(1, args.workers)
         recorder = Recorder(config, options, on_warning=lambda text: print(f"WARNING: {text}", file=sys.stderr))

@@ -1,8 +1,8 @@
 """The recorder: parameter file -> scene -> per frame (sample, apply, render, annotate,
 write) -> dataset + audit trail. Used by the headless driver and the UI alike.
 
-Writing runs in a thread pool, overlapped with the next render, and bounded so memory
-stays flat. A frame counts as finished when its line is in audit/frames*.jsonl, which
+Annotation and writing run in worker processes overlapped with the next render (or in
+the main thread: see sink.py for why never in threads), bounded so memory stays flat. A frame counts as finished when its line is in audit/frames*.jsonl, which
 is appended only after every file of the frame is on disk; resume skips exactly those.
 """
 
@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import json
 import logging
-import multiprocessing
 import os
 import threading
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,7 +27,7 @@ from .sampling import clip_of, sample_frame
 from .sampling.cases import apply_overrides, assign_frames, case_report, holds, is_quota
 from .sensors import SENSOR_PROP, SensorSpec
 from .sensors.thermal import PALETTES
-from .sink import FrameSink, SinkSpec, init_worker, process_in_worker, warm_up
+from .sink import FrameSink, SinkSpec, open_sink
 from .writers import WRITERS, create_writer
 
 log = logging.getLogger("sdg")
@@ -47,12 +45,12 @@ class RunOptions:
     overwrite: bool = False
     device: str | None = None  # overrides render.device
     shard: tuple[int, int] | None = None  # (index, count): frames with f % count == index
-    # Annotation and writing run in these threads, overlapped with the next render; on a
+    # Annotation and writing run in these processes, overlapped with the next render; on a
     # GPU they, not the render, bound throughput, so use the cores there are (up to 8).
     write_workers: int = field(default_factory=lambda: max(2, min(8, (os.cpu_count() or 2) - 1)))
     max_pending_frames: int = 0  # frames in flight at most; 0 = 2 * write_workers
-    # Annotate and write in worker processes instead of threads (no GIL contention with
-    # the render loop); threads where processes cannot be spawned (Blender's UI).
+    # Annotate and write in worker processes, overlapped with the renders; False: in the
+    # main thread after each render (small machines; Blender's UI, which spawns nothing).
     worker_processes: bool | None = None  # None: processes when the machine has more than 4 cores
     worker_mode_used: str = ""  # what the run chose, for reports
     # Long-lived render processes (headless.parallel): frames arrive lazily from a source
@@ -397,40 +395,31 @@ class Recorder:
         progress = Progress(len(frames) if isinstance(frames, list) else 0)
         written: list[int] = []
         stages = {"sample": 0.0, "apply": 0.0, "render": 0.0, "annotate": 0.0, "write": 0.0}
-        stage_lock = threading.Lock()
-        slots = threading.BoundedSemaphore(opts.max_pending_frames or 2 * opts.write_workers)
         errors: list[BaseException] = []
         use_processes = opts.worker_processes
         if use_processes is None:
             use_processes = (os.cpu_count() or 1) > 4
-        opts.worker_mode_used = "processes" if use_processes else "threads"
-        if use_processes:
-            # Spawned, so the workers never inherit Blender's state; they import no bpy.
-            pool = ProcessPoolExecutor(
-                opts.write_workers,
-                mp_context=multiprocessing.get_context("spawn"),
-                initializer=init_worker,
-                initargs=(spec,),
-            )
-            submit = lambda captured, record: pool.submit(process_in_worker, captured, record)  # noqa: E731
-            for _ in range(opts.write_workers):
-                pool.submit(warm_up)
-        else:
-            sink = FrameSink(spec)
-            pool = ThreadPoolExecutor(opts.write_workers, thread_name_prefix="sdg-write")
-            submit = lambda captured, record: pool.submit(sink.process, captured, record)  # noqa: E731
+        opts.worker_mode_used = "processes" if use_processes else "inline"
+        sink = open_sink(spec, use_processes, opts.write_workers, capturer.tmp_dir)
+        max_pending = opts.max_pending_frames or 2 * opts.write_workers
 
         def hand_on(captured, record) -> None:
-            slots.acquire()  # at most max_pending_frames in memory
-            submit(captured, record).add_done_callback(frame_done)
+            while sink.pending >= max_pending:  # at most max_pending frames in memory
+                finish(sink.collect(block=True))
+            if errors:
+                return  # the run stops; this frame stays unfinished
+            sink.submit(captured, record)
+            finish(sink.collect())
 
-        def frame_done(future) -> None:
-            """Log a frame once all its files are written (runs in a pool thread)."""
-            try:
-                record, warnings = future.result()
-                with stage_lock:
-                    stages["annotate"] += record["seconds"]["annotate"]
-                    stages["write"] += record["seconds"]["write"]
+        def finish(results) -> None:
+            """Log frames whose files are all written (in the main thread, between renders)."""
+            for result in results:
+                if isinstance(result, BaseException):
+                    errors.append(result)
+                    continue
+                record, warnings = result
+                stages["annotate"] += record["seconds"]["annotate"]
+                stages["write"] += record["seconds"]["write"]
                 record["finished_unix"] = time.time()
                 frame_log.append(record)
                 written.append(record["frame"])
@@ -439,16 +428,13 @@ class Recorder:
                 for text in warnings:
                     self.warn(text)
                 self._advance(progress)
-            except BaseException as e:  # reported in the main thread
-                errors.append(e)
-            finally:
-                slots.release()
 
         interrupted = False
         waiting = None  # (captured, record) of the previous frame, until its next is rendered
         try:
             yield progress
             for f in frames:
+                finish(sink.collect())
                 self._flush_warnings()
                 if self._cancel.is_set() or errors:
                     break
@@ -466,9 +452,8 @@ class Recorder:
                     # Cancelled while rendering (Ctrl-C also makes Cycles stop early): the
                     # frame may be cut short, so it is not written and stays unfinished.
                     break
-                with stage_lock:
-                    for k in ("sample", "apply", "render"):
-                        stages[k] += record["seconds"][k]
+                for k in ("sample", "apply", "render"):
+                    stages[k] += record["seconds"][k]
                 if clip_len > 1 and cfg.sequence.folders == "clip":
                     for frame_data in captured:
                         frame_data.clip, frame_data.clip_frame = clip, i
@@ -487,8 +472,12 @@ class Recorder:
         except KeyboardInterrupt:
             interrupted = True
         finally:
-            pool.shutdown(wait=True)  # every started frame is finished and logged
-            capturer.close()
+            try:
+                while sink.pending:  # every started frame is finished and logged
+                    finish(sink.collect(block=True))
+            finally:
+                sink.close()
+                capturer.close()
             self._flush_warnings()
         if errors:
             self._write_manifest_after_error(audit_dir, shard_tag, frames, errors[0])

@@ -1,17 +1,33 @@
-"""The frame sink: annotate and write captured frames, in threads or in worker processes.
+"""The frame sink: annotate and write captured frames, in the main thread or in worker
+processes.
 
-At GPU speed a frame's annotation and encoding cost more CPU than its render, and in
-threads they contend for Python's GIL with each other and with the render loop. So the
-recorder can hand frames to worker *processes* (spawned, bpy-free: annotators and writers
-are plain Python + numpy), each holding its own annotators and writers built from a
-picklable SinkSpec. Threads remain for small runs and for Blender's UI.
+Blender does not support Python threads running next to it ("Python threads cause
+Blender to crash in hard to diagnose ways", e.g. while Cycles renders; a writer thread
+did crash CI). So nothing of ours runs in a Python thread of the Blender process:
+
+- InlineSink annotates and writes each frame in the main thread, right after its render
+  (small machines, Blender's UI);
+- ProcessSink overlaps them with the next render in spawned, bpy-free worker processes
+  (annotators and writers are plain Python + numpy), each building its own annotators and
+  writers from a picklable SinkSpec. The main thread feeds them through pipes and
+  collects their results between renders: no helper thread in the Blender process.
+
+Both have one interface: submit(), collect(block), pending, close().
 """
 
 from __future__ import annotations
 
+import contextlib
+import multiprocessing
+import os
+import pickle
+import queue
 import signal
+import threading
 import time
+import traceback
 from dataclasses import dataclass
+from multiprocessing.connection import wait
 from pathlib import Path
 
 from . import output
@@ -34,7 +50,7 @@ class SinkSpec:
 
 
 class FrameSink:
-    """Annotators and writers of one run; process() is safe to call from several threads."""
+    """Annotators and writers of one run."""
 
     def __init__(self, spec: SinkSpec):
         self.spec = spec
@@ -93,23 +109,214 @@ def frame_warnings(frame: FrameData) -> list[str]:
     ]
 
 
-# ---------------------------------------------------------------- worker processes
-_worker_sink: FrameSink | None = None
+# ---------------------------------------------------------------- where frames are processed
+class SinkError(RuntimeError):
+    """A worker process ended without answering (killed, out of memory, crashed)."""
 
 
-def init_worker(spec: SinkSpec) -> None:
-    global _worker_sink
+class InlineSink:
+    """Annotate and write each frame in the calling (main) thread as it is submitted."""
+
+    pending = 0  # nothing is ever in flight
+
+    def __init__(self, spec: SinkSpec):
+        self.sink = FrameSink(spec)
+        self._done: list = []
+
+    def submit(self, captured: list[FrameData], record: dict) -> None:
+        try:
+            self._done.append(self.sink.process(captured, record))
+        except Exception as e:  # reported by the recorder, like a worker's
+            self._done.append(e)
+
+    def collect(self, block: bool = False) -> list:
+        done, self._done = self._done, []
+        return done
+
+    def close(self) -> None:
+        pass
+
+
+class _Worker:
+    def __init__(self, ctx, spec: SinkSpec, index: int):
+        tasks_out, self.tasks = ctx.Pipe(duplex=False)
+        self.results, results_in = ctx.Pipe(duplex=False)
+        self.process = ctx.Process(
+            target=worker_main, args=(tasks_out, results_in, spec), name=f"sdg-sink-{index}", daemon=True
+        )
+        self.process.start()  # imports and writer set-up happen while the first frame renders
+        tasks_out.close()
+        results_in.close()
+        self.pending, self.dead = 0, False
+
+
+class ProcessSink:
+    """Frames handed to `workers` spawned processes, least busy first; results come back
+    (as (record, warnings) or an exception) when the main thread collects them."""
+
+    def __init__(self, spec: SinkSpec, workers: int, handoff_dir: str | None = None):
+        ctx = multiprocessing.get_context("spawn")  # never inherits Blender's state
+        self.handoff_dir, self._sequence = handoff_dir, 0
+        self.workers = [_Worker(ctx, spec, i) for i in range(max(1, workers))]
+        self._failed: list[SinkError] = []
+
+    @property
+    def pending(self) -> int:
+        return sum(w.pending for w in self.workers)
+
+    def submit(self, captured: list[FrameData], record: dict) -> None:
+        alive = [w for w in self.workers if not w.dead]
+        if not alive:
+            raise SinkError("every worker process has ended; nothing can be written")
+        worker = min(alive, key=lambda w: w.pending)
+        try:
+            worker.tasks.send(self._package((captured, record)))
+        except OSError:  # it died since (broken pipe): this frame stays unfinished
+            self._failed.append(self._died(worker))
+            return
+        worker.pending += 1
+
+    def _package(self, task) -> tuple:
+        """(pickle, handoff file, buffer sizes): the arrays go out of band (pickle protocol
+        5) into one file in the render's tmpfs folder, a memory copy; the pipe carries the
+        rest. Pushing megabytes through the pipe instead costs the render loop ~10x more
+        (the worker must be scheduled to drain it). Where the file cannot be written (tmpfs
+        full), the arrays go through the pipe."""
+        buffers: list[pickle.PickleBuffer] = []
+        meta = pickle.dumps(task, protocol=5, buffer_callback=buffers.append)
+        views = [b.raw() for b in buffers]
+        if self.handoff_dir is not None and views:
+            self._sequence += 1
+            path = os.path.join(self.handoff_dir, f"frame_{self._sequence}.bin")
+            try:
+                with open(path, "wb", buffering=0) as f:
+                    for view in views:
+                        _write_all(f, view)
+                return meta, path, [v.nbytes for v in views]
+            except OSError:
+                with contextlib.suppress(OSError):
+                    os.unlink(path)
+        return meta, None, [bytearray(v) for v in views]  # writable at the other end
+
+    def collect(self, block: bool = False) -> list:
+        """Results ready now; with block, wait for at least one (when any is pending). A
+        worker that died answers its frames with one SinkError, and gets no more."""
+        done, self._failed = self._failed, []
+        busy = {w.results: w for w in self.workers if w.pending}
+        if not busy:
+            return done
+        for conn in wait(list(busy), timeout=None if block else 0):
+            worker = busy[conn]
+            try:
+                done.append(conn.recv())
+                worker.pending -= 1
+            except (EOFError, OSError):
+                done.append(self._died(worker))
+        return done
+
+    @staticmethod
+    def _died(worker: _Worker) -> SinkError:
+        worker.process.join(5)
+        worker.pending, worker.dead = 0, True
+        return SinkError(
+            f"a worker process ended without finishing its frames (exit code {worker.process.exitcode}); "
+            "frames it held are not written: --resume renders them"
+        )
+
+    def close(self) -> None:
+        for w in self.workers:
+            try:
+                w.tasks.send(None)  # finish what is queued, then exit
+            except OSError:
+                pass
+        for w in self.workers:
+            w.process.join(30)
+            if w.process.is_alive():
+                w.process.terminate()
+                w.process.join(5)
+            w.tasks.close()
+            w.results.close()
+
+
+def worker_main(tasks, results, spec: SinkSpec) -> None:
+    """A worker process: a reader thread takes frames off the pipe as soon as they come (so
+    the main process never waits on a busy worker), the main thread processes them in order.
+    (Threads are fine here: no Blender in this process.)"""
     # Ctrl-C reaches the whole process group: the parent decides (it finishes the frames
     # in flight), so workers ignore it instead of dying with frames half written.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    output.activate(spec.output)  # record what this process writes; refuse writes elsewhere
-    _worker_sink = FrameSink(spec)
+    inbox: queue.SimpleQueue = queue.SimpleQueue()
+
+    def read() -> None:
+        while True:
+            try:
+                package = tasks.recv()
+            except (EOFError, OSError):
+                package = None  # the parent closed the pipe or is gone
+            if package is None:
+                inbox.put(None)
+                return
+            try:
+                inbox.put(unpackage(*package))
+            except Exception as e:  # answered as this frame's error
+                inbox.put(e)
+
+    threading.Thread(target=read, daemon=True).start()
+    try:
+        output.activate(spec.output)  # record what this process writes; refuse writes elsewhere
+        sink, setup_error = FrameSink(spec), None
+    except Exception as e:
+        sink, setup_error = None, e
+    while (task := inbox.get()) is not None:
+        try:
+            if isinstance(task, Exception):
+                raise task
+            if setup_error is not None:
+                raise setup_error
+            result = sink.process(*task)
+        except Exception as e:
+            result = picklable(e)
+        results.send(result)
 
 
-def process_in_worker(captured: list[FrameData], record: dict) -> tuple[dict, list[str]]:
-    return _worker_sink.process(captured, record)
+def unpackage(meta: bytes, path: str | None, buffers: list):
+    """The task ProcessSink._package sent; a handoff file is read into fresh (writable)
+    buffers and removed."""
+    if path is not None:
+        sizes, buffers = buffers, []
+        with open(path, "rb", buffering=0) as f:
+            for size in sizes:
+                buffer = bytearray(size)
+                view, got = memoryview(buffer), 0
+                while got < size:
+                    n = f.readinto(view[got:])
+                    if not n:
+                        raise OSError(f"handoff file {path} is short")
+                    got += n
+                buffers.append(buffer)
+        os.unlink(path)
+    return pickle.loads(meta, buffers=buffers)
 
 
-def warm_up() -> None:
-    """A no-op task: submitting one per worker starts the processes (imports, writer
-    set-up) while the first frame renders, not after it."""
+def _write_all(f, view: memoryview) -> None:
+    view = view.cast("B")
+    while view:
+        n = f.write(view)
+        view = view[n:]
+
+
+def picklable(error: Exception) -> Exception:
+    """The error itself when it survives pickling (OSError keeps its errno), else a
+    RuntimeError carrying its type, message and traceback."""
+    try:
+        pickle.loads(pickle.dumps(error))
+        return error
+    except Exception:
+        text = "".join(traceback.format_exception(error)).rstrip()
+        return RuntimeError(f"{type(error).__name__}: {error}\n{text}")
+
+
+def open_sink(
+    spec: SinkSpec, processes: bool, workers: int, handoff_dir: str | None = None
+) -> InlineSink | ProcessSink:
+    return ProcessSink(spec, workers, handoff_dir) if processes else InlineSink(spec)

@@ -480,48 +480,119 @@ def test_coco_of_a_real_render_matches_the_instance_masks(tmp_path):
     assert checked >= 6
 
 
-def test_slow_writers_bound_the_frames_in_memory(tmp_path, monkeypatch):
+def install_writer_plugin(tmp_path, monkeypatch, name: str, body: str) -> None:
+    """A writer `name` published by an installed package (a real dist-info with an entry
+    point in group sdg.writers); `body` is its write() method's body (frame, self, io, os,
+    time in scope). Spawned worker processes find it on the parent's sys.path."""
+    site = tmp_path / "site"
+    (site / f"{name}_writer").mkdir(parents=True)
+    method = "\n".join("        " + line for line in body.strip().splitlines())
+    (site / f"{name}_writer" / "__init__.py").write_text(
+        "import os, time\nfrom sdg_addon.writers import Writer, io\n\n"
+        f"class Plugin(Writer):\n    name = {name!r}\n\n    def write(self, frame):\n{method}\n"
+    )
+    dist = site / f"{name}_writer-1.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}-writer\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text(f"[sdg.writers]\n{name} = {name}_writer:Plugin\n")
+    monkeypatch.syspath_prepend(str(site))
+    from sdg_addon.writers import WRITERS
+
+    monkeypatch.delitem(WRITERS, name, raising=False)  # loaded again by the next test
+
+
+@pytest.mark.parametrize("mode", ["processes", "inline"])
+def test_slow_writers_bound_the_frames_in_memory(tmp_path, monkeypatch, mode):
     """A writer slower than the render makes the render loop wait: at most 2 frames per
-    worker are held in memory (captured but not yet written), however long the run."""
-    import threading
+    worker are held in memory (captured but not yet written), however long the run. In
+    worker processes the next renders overlap the writing; inline, frame f + 1 is rendered
+    only once frame f is written."""
     import time
 
     from sdg_addon.capture import render as capture_render
+    from sdg_addon.config import load_config
     from sdg_addon.recorder import Recorder, RunOptions
-    from sdg_addon.writers.base import WRITERS, Writer
 
-    captured_at, written_at, lock = {}, {}, threading.Lock()
-
-    class SlowWriter(Writer):
-        name = "slow_test"
-
-        def write(self, frame):
-            time.sleep(0.15)
-            with lock:
-                written_at[frame.frame] = time.monotonic()
-
-    monkeypatch.setitem(WRITERS, "slow_test", SlowWriter)
+    # CLOCK_MONOTONIC is one clock for every process of the machine.
+    install_writer_plugin(
+        tmp_path,
+        monkeypatch,
+        "slow_test",
+        "time.sleep(0.15)\nio.write_text(self.output_dir / 'slow' / f'{frame.frame}.txt', repr(time.monotonic()))",
+    )
+    captured_at = {}
     original = capture_render.Capturer.capture_frame
 
     def timed_capture(self, frame, camera_names):
         result = original(self, frame, camera_names)
-        with lock:
-            captured_at[frame] = time.monotonic()
+        captured_at[frame] = time.monotonic()
         return result
 
     monkeypatch.setattr(capture_render.Capturer, "capture_frame", timed_capture)
-    from sdg_addon.config import load_config
-
     param = tiny_default(tmp_path, frames=10)
     param.write_text(param.read_text().replace("basic = {}", "slow_test = {}"))
-    config = load_config(param)
-    options = RunOptions(tmp_path / "out", range(10), write_workers=1, worker_processes=False)
-    Recorder(config, options).run()
+    options = RunOptions(tmp_path / "out", range(10), write_workers=1, worker_processes=mode == "processes")
+    Recorder(load_config(param), options).run()
+    assert options.worker_mode_used == mode
+    written_at = {int(p.stem): float(p.read_text()) for p in (tmp_path / "out" / "slow").glob("*.txt")}
     assert sorted(written_at) == list(range(10))
-    pending = 2 * options.write_workers  # frames submitted and not yet written, at most
+    pending = 2 * options.write_workers if mode == "processes" else 0  # submitted, not yet written
     for f in range(10 - pending - 1):
         # Frame f + pending + 1 can only be captured once frame f is written.
         assert captured_at[f + pending + 1] >= written_at[f]
+    overlapped = [f for f in range(9) if captured_at[f + 1] < written_at[f]]
+    assert bool(overlapped) == (mode == "processes"), overlapped
+
+
+@pytest.mark.parametrize("mode", ["processes", "inline"])
+def test_no_python_thread_runs_next_to_blenders_render(tmp_path, monkeypatch, mode):
+    """Blender does not support Python threads running beside it (a writer thread crashed
+    CI while Cycles rendered): during every render the main thread is the only one."""
+    import threading
+
+    from sdg_addon.capture import render as capture_render
+
+    seen = []
+    original = capture_render.Capturer.render_passes
+
+    def watched(self, *args, **kwargs):
+        seen.append(sorted(t.name for t in threading.enumerate()))
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(capture_render.Capturer, "render_passes", watched)
+    param = tiny_default(tmp_path, frames=4)
+    args = ["render", str(param), "--out", str(tmp_path / "out"), "--worker-mode", mode, "--workers", "2", "--quiet"]
+    assert main(args) == 0
+    assert len(seen) == 4 and all(names == ["MainThread"] for names in seen), seen
+
+
+def test_a_worker_process_that_dies_is_an_error_and_resume_finishes(tmp_path, monkeypatch, capsys):
+    """A worker process killed mid-run (out of memory, crash) ends the run with exit 1 and
+    a sentence, not a hang or a traceback; the frames it finished stay logged, and --resume
+    renders the rest."""
+    install_writer_plugin(
+        tmp_path,
+        monkeypatch,
+        "dies_test",
+        "if frame.frame == 2 and os.environ.get('SDG_TEST_DIE'):\n    os._exit(3)\n"
+        "io.write_text(self.output_dir / 'dies' / f'{frame.frame}.txt', 'ok')",
+    )
+    param = tiny_default(tmp_path, frames=5)
+    param.write_text(param.read_text().replace("basic = {}", "basic = {}\ndies_test = {}"))
+    out = tmp_path / "out"
+    args = ["render", str(param), "--out", str(out), "--worker-mode", "processes", "--workers", "1", "--quiet"]
+    monkeypatch.setenv("SDG_TEST_DIE", "1")
+    assert main(args) == 1
+    err = capsys.readouterr().err
+    assert "worker process ended" in err and "exit code 3" in err and "Traceback" not in err
+    finished = [json.loads(line)["frame"] for line in (out / "audit" / "frames.jsonl").read_text().splitlines()]
+    assert finished == [0, 1]
+    monkeypatch.delenv("SDG_TEST_DIE")
+    assert main(args + ["--resume"]) == 0
+    lines = (out / "audit" / "frames.jsonl").read_text().splitlines()
+    assert sorted(json.loads(line)["frame"] for line in lines) == list(range(5))
+    assert sorted(p.name for p in (out / "dies").iterdir()) == [f"{f}.txt" for f in range(5)]
+    assert all((out / f"rgb_{f:04d}.png").is_file() for f in range(5))
 
 
 def test_plugin_writer_from_an_installed_package_in_worker_processes(tmp_path, monkeypatch):

@@ -106,8 +106,8 @@ class RecordingJob:
             resume=settings.existing == "RESUME",
             overwrite=settings.existing == "OVERWRITE",
             device=device,
-            # Threads inside the Blender app: spawning Python processes from a running
-            # Blender session is left to the headless driver.
+            # In the main thread, frame by frame between the modal steps: spawning worker
+            # processes from a running Blender session is left to the headless driver.
             worker_processes=False,
         )
         return cls(config, options)

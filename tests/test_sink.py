@@ -1,0 +1,75 @@
+"""The hand-off of frames to worker processes (no bpy): arrays travel out of band through
+a file in tmpfs, or through the pipe where that file cannot be written; either way the
+worker gets equal, writable arrays and the file is gone."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sdg_addon.sink import ProcessSink, picklable, unpackage
+
+
+def packer(handoff_dir) -> ProcessSink:
+    sink = ProcessSink.__new__(ProcessSink)  # no worker processes: only the packing
+    sink.handoff_dir, sink._sequence = handoff_dir, 0
+    return sink
+
+
+def task():
+    rng = np.random.default_rng(0)
+    frame = {
+        "combined": rng.random((48, 64, 4), dtype=np.float32),
+        "instance": rng.integers(0, 9, (48, 64)).astype(np.uint32),
+        "strided": rng.random((48, 64))[:, ::2],  # not contiguous: pickled in band
+        "empty": np.zeros((0, 3)),
+    }
+    return [frame], {"frame": 7, "seconds": {}}
+
+
+def check_round_trip(package) -> None:
+    (frame,), record = unpackage(*package)
+    (expected,), expected_record = task()
+    assert record == expected_record
+    for name, array in expected.items():
+        assert frame[name].dtype == array.dtype and np.array_equal(frame[name], array), name
+        assert frame[name].flags.writeable, name
+    frame["combined"][0, 0, 0] = 5.0  # annotators may work in place
+
+
+def test_arrays_go_through_a_handoff_file_that_the_worker_removes(tmp_path):
+    package = packer(str(tmp_path))._package(task())
+    meta, path, sizes = package
+    assert path is not None and sum(sizes) == (tmp_path / "frame_1.bin").stat().st_size
+    assert sum(sizes) >= 48 * 64 * 4 * 4 + 48 * 64 * 4  # the big arrays are out of band
+    assert len(meta) < 4096 + 48 * 32 * 8  # ... and not in the pickle (the strided one is)
+    check_round_trip(package)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_arrays_go_through_the_pipe_where_no_file_can_be_written(tmp_path):
+    meta, path, buffers = packer(str(tmp_path / "missing"))._package(task())
+    assert path is None and all(isinstance(b, bytearray) for b in buffers)
+    check_round_trip((meta, path, buffers))
+    check_round_trip(packer(None)._package(task()))
+
+
+def test_a_short_handoff_file_is_an_error_not_garbage(tmp_path):
+    meta, path, sizes = packer(str(tmp_path))._package(task())
+    with open(path, "r+b") as f:
+        f.truncate(sizes[0] - 1)
+    try:
+        unpackage(meta, path, sizes)
+    except OSError as e:
+        assert "short" in str(e)
+    else:
+        raise AssertionError("a short file was accepted")
+
+
+def test_errors_that_do_not_pickle_arrive_as_their_text():
+    class Local(Exception):  # defined in a function: cannot be pickled by reference
+        pass
+
+    error = picklable(Local("bad writer option"))
+    assert isinstance(error, RuntimeError) and "Local: bad writer option" in str(error)
+    disk = OSError(28, "No space left on device", "/out/x.png")
+    assert picklable(disk) is disk
