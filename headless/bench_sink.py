@@ -29,7 +29,7 @@ from headless.bench import ROOT, bench_config, print_figures
 
 def capture(param: Path, out: Path):
     """Render the parameter file once; return (SinkSpec, [captured frames])."""
-    from sdg_addon import recorder
+    from sdg_addon import sink
     from sdg_addon.sink import FrameSink
 
     kept = {"frames": []}
@@ -45,13 +45,13 @@ def capture(param: Path, out: Path):
 
     from headless.cli import main as cli_main
 
-    plain, recorder.FrameSink = recorder.FrameSink, KeepingSink
+    plain, sink.FrameSink = sink.FrameSink, KeepingSink  # what InlineSink builds
     try:
-        args = ["render", str(param), "--out", str(out), "--worker-mode", "threads", "--workers", "1", "--quiet"]
+        args = ["render", str(param), "--out", str(out), "--worker-mode", "inline", "--quiet"]
         if cli_main(args) != 0:
             raise SystemExit("the render of the benchmark frames failed")
     finally:
-        recorder.FrameSink = plain
+        sink.FrameSink = plain
     return kept["spec"], kept["frames"]
 
 

@@ -184,7 +184,7 @@ def test_render_a_mutated_file(doc):
         work = Path(d)
         param = write(work, doc)
         out = work / "deep" / "out"
-        code, err = run_cli("render", str(param), "--out", str(out), "--quiet", "--worker-mode", "threads")
+        code, err = run_cli("render", str(param), "--out", str(out), "--quiet", "--worker-mode", "inline")
         check_messages(code, err)
         outside = {f for f in files(work) if not f.startswith("deep/out/")}
         assert outside == {"p.json"}, outside

@@ -39,7 +39,7 @@ def render(param: Path, out: Path, *extra: str) -> subprocess.Popen:
         "--out",
         str(out),
         "--worker-mode",
-        "threads",
+        "inline",
         *extra,
     ]
     return subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

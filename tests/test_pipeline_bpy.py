@@ -343,24 +343,24 @@ def test_shards_into_one_folder_then_merge_equal_one_run(tmp_path):
     assert render(param, sharded, "--shard", "0/2") == 2
 
 
-def test_worker_processes_write_what_threads_write(tmp_path):
+def test_worker_processes_write_what_inline_writes(tmp_path):
     """Annotating and writing in spawned worker processes (no bpy there) gives the same
-    dataset as worker threads."""
+    dataset as annotating and writing in the main thread."""
     param = tiny_default(tmp_path, frames=3)
     text = param.read_text().replace("basic = {}", "basic = {}\ncoco = {}")
     param.write_text(text)
     outs = {}
-    for mode in ("threads", "processes"):
+    for mode in ("inline", "processes"):
         outs[mode] = tmp_path / mode
         args = ["render", str(param), "--out", str(outs[mode]), "--worker-mode", mode, "--workers", "2", "--quiet"]
         assert main(args) == 0
-    names = sorted(p.name for p in outs["threads"].glob("*_000*.*"))
+    names = sorted(p.name for p in outs["inline"].glob("*_000*.*"))
     assert names == sorted(p.name for p in outs["processes"].glob("*_000*.*")) and len(names) > 20
     for name in names:
         if name.endswith(".npy"):
-            assert np.array_equal(np.load(outs["threads"] / name), np.load(outs["processes"] / name)), name
+            assert np.array_equal(np.load(outs["inline"] / name), np.load(outs["processes"] / name)), name
         else:
-            assert (outs["threads"] / name).read_bytes() == (outs["processes"] / name).read_bytes(), name
+            assert (outs["inline"] / name).read_bytes() == (outs["processes"] / name).read_bytes(), name
     coco = [json.loads(next((d / "coco" / "annotations").glob("*.json")).read_text()) for d in outs.values()]
     assert coco[0] == coco[1]
 
@@ -368,11 +368,11 @@ def test_worker_processes_write_what_threads_write(tmp_path):
 @pytest.mark.parametrize("view", ["AgX", "Filmic"])
 def test_view_transforms_in_worker_processes(tmp_path, view):
     """AgX and Filmic (OpenColorIO) in spawned workers, which cannot import bpy: the run
-    finishes and its RGB equals the one made in worker threads."""
+    finishes and its RGB equals the one made in the main thread."""
     param = tiny_default(tmp_path, frames=1)
     param.write_text(param.read_text().replace('view_transform = "Standard"', f'view_transform = "{view}"'))
     outs = {}
-    for mode in ("threads", "processes"):
+    for mode in ("inline", "processes"):
         outs[mode] = tmp_path / mode
         args = ["render", str(param), "--out", str(outs[mode]), "--worker-mode", mode, "--workers", "1", "--quiet"]
         assert main(args) == 0

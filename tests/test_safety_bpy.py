@@ -58,7 +58,7 @@ def test_hostile_camera_names_write_nothing_outside(tmp_path, capsys):
     work.mkdir()
     p = param(work, text)
     out = work / "deep" / "out"
-    assert render(p, out, "--worker-mode", "threads", "--frames", "0:1") == 0
+    assert render(p, out, "--worker-mode", "inline", "--frames", "0:1") == 0
     assert [f for f in files_under(tmp_path) if not f.startswith("work/deep/out/")] == ["work/p.toml"]
     assert not Path(absolute).exists() and not (tmp_path.parent / "escape_cam").exists()
     subfolders = {p.name for p in out.iterdir() if p.is_dir()} - {"audit", "coco", "kitti", "yolo", "bop"}
@@ -173,7 +173,7 @@ def test_a_full_disk_is_one_line_exit_1_manifest_kept_and_resume_completes(tmp_p
 
     monkeypatch.setattr(io, "write_bytes", full)
     p, out = param(tmp_path), tmp_path / "out"
-    assert render(p, out, "--worker-mode", "threads", "--workers", "1") == 1
+    assert render(p, out, "--worker-mode", "inline", "--workers", "1") == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "No space left on device" in err[0] and str(out) in err[0]
     manifest = json.loads((out / "audit" / "manifest.json").read_text())
@@ -216,7 +216,7 @@ def test_sigterm_releases_the_lock_and_the_temp_folder(tmp_path):
 
     p, out = param(tmp_path, TINY.replace("frames = 2", "frames = 200")), tmp_path / "out"
     root = Path(__file__).resolve().parent.parent
-    cmd = [sys.executable, "-m", "headless", "render", str(p), "--out", str(out), "--quiet", "--worker-mode", "threads"]
+    cmd = [sys.executable, "-m", "headless", "render", str(p), "--out", str(out), "--quiet", "--worker-mode", "inline"]
     proc = subprocess.Popen(cmd, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     log = out / "audit" / "frames.jsonl"
     deadline = time.monotonic() + 120
@@ -237,7 +237,7 @@ def test_two_runs_into_one_folder_at_once(tmp_path):
     redo); the frame log never holds a frame twice."""
     p, out = param(tmp_path, TINY.replace("frames = 2", "frames = 6")), tmp_path / "out"
     root = Path(__file__).resolve().parent.parent
-    cmd = [sys.executable, "-m", "headless", "render", str(p), "--out", str(out), "--quiet", "--worker-mode", "threads"]
+    cmd = [sys.executable, "-m", "headless", "render", str(p), "--out", str(out), "--quiet", "--worker-mode", "inline"]
     procs = [
         subprocess.Popen(cmd, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)
     ]

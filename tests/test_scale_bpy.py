@@ -20,7 +20,7 @@ from headless.cli import main  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 FRAMES = 6
-COMMON = ["--quiet", "--workers", "1", "--worker-mode", "threads"]
+COMMON = ["--quiet", "--workers", "1", "--worker-mode", "inline"]
 
 
 def tiny(tmp: Path) -> Path:
