@@ -159,6 +159,9 @@ class SceneObject:
     bbox_min: np.ndarray  # (3,) local-space extents of the evaluated geometry
     bbox_max: np.ndarray
     triangles: np.ndarray | None = None  # (N, 3, 3) world space; only if an annotator needs it
+    # Every mesh of it is a closed surface, each edge shared by two triangles of opposite
+    # winding: then the triangles of one winding cover its whole projection (silhouettes.py).
+    closed: bool = False
     keypoints: dict[str, list[float]] = field(default_factory=dict)  # name -> world [x, y, z], in order
     skeleton: list[list[str]] = field(default_factory=list)  # [name, name] pairs
     # The transform that moves its surface (flow): its one rendered mesh's matrix when it has

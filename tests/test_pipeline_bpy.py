@@ -661,3 +661,23 @@ def test_ground_is_unlabelled_on_purpose_not_warned_about(tmp_path, capsys):
     assert render(param, tmp_path / "o") == 0
     err = capsys.readouterr().err
     assert "without a 'class' label" in err and "box" in err and "ground" not in err
+
+
+def test_primitives_are_closed_surfaces_and_the_ground_is_not(tmp_path, monkeypatch):
+    """The capture marks which objects are closed surfaces (their silhouettes then need one
+    winding's triangles): the default preset's primitives are; its ground plane and
+    Suzanne (whose eyes are separate open shells) are not."""
+    from sdg_addon.capture import render as capture_render
+
+    seen = {}
+    original = capture_render.Capturer.scene_objects
+
+    def recording(self):
+        objects = original(self)
+        seen.update({o.name: o.closed for o in objects.values()})
+        return objects
+
+    monkeypatch.setattr(capture_render.Capturer, "scene_objects", recording)
+    assert render(tiny_default(tmp_path, frames=1), tmp_path / "out", "--worker-mode", "inline") == 0
+    assert seen.pop("ground") is False and seen.pop("monkey") is False
+    assert len(seen) >= 8 and all(seen.values()), seen

@@ -9,6 +9,7 @@ import pytest
 
 from sdg_addon.annotators.raster import (
     clip_triangles,
+    is_closed_surface,
     rasterize,
     rasterize_many,
     silhouette,
@@ -462,3 +463,116 @@ def test_silhouette_extent():
     assert silhouette_extent(mask) == (7, 3, 7, 3)
     mask[8, 2] = True
     assert silhouette_extent(mask) == (2, 3, 7, 8)
+
+
+# ---------------------------------------------------------------------------------------
+# closed surfaces: one winding's triangles give the same silhouette
+
+
+def cube_faces():
+    """(12, 3) vertex indices of a unit cube, outward winding, and its (8, 3) vertices."""
+    verts = np.array([[x, y, z] for x in (0, 1) for y in (0, 1) for z in (0, 1)], dtype=np.float64)
+    quads = [(0, 1, 3, 2), (4, 6, 7, 5), (0, 4, 5, 1), (2, 3, 7, 6), (0, 2, 6, 4), (1, 5, 7, 3)]
+    faces = [t for a, b, c, d in quads for t in ((a, b, c), (a, c, d))]
+    return np.array(faces), verts
+
+
+def uv_sphere(rings=9, segments=14):
+    """A closed UV sphere (poles shared), consistent winding: (F, 3) faces, (V, 3) vertices."""
+    verts = [[0.0, 0.0, 1.0]]
+    for i in range(1, rings):
+        th = np.pi * i / rings
+        verts += [
+            [np.sin(th) * np.cos(p), np.sin(th) * np.sin(p), np.cos(th)]
+            for p in np.arange(segments) * 2 * np.pi / segments
+        ]
+    verts.append([0.0, 0.0, -1.0])
+    south = len(verts) - 1
+
+    def ring(i, j):
+        return 1 + (i - 1) * segments + j % segments
+
+    faces = [(0, ring(1, j), ring(1, j + 1)) for j in range(segments)]
+    for i in range(1, rings - 1):
+        for j in range(segments):
+            a, b, c, d = ring(i, j), ring(i + 1, j), ring(i + 1, j + 1), ring(i, j + 1)
+            faces += [(a, b, c), (a, c, d)]
+    faces += [(south, ring(rings - 1, j + 1), ring(rings - 1, j)) for j in range(segments)]
+    return np.array(faces), np.array(verts)
+
+
+def test_closed_surfaces_are_told_from_open_ones():
+    faces, _ = cube_faces()
+    assert is_closed_surface(faces)
+    assert is_closed_surface(uv_sphere()[0])
+    assert is_closed_surface(np.concatenate([faces, faces + 8]))  # two cubes
+    assert not is_closed_surface(faces[:-2])  # a face missing: open box
+    flipped = faces.copy()
+    flipped[0] = flipped[0, ::-1]  # one triangle wound the other way
+    assert not is_closed_surface(flipped)
+    assert not is_closed_surface(np.concatenate([faces, faces[:2]]))  # a face twice
+    assert not is_closed_surface(np.array([[0, 1, 2], [0, 2, 3]]))  # a plane
+    assert not is_closed_surface(np.zeros((0, 3)))
+    assert not is_closed_surface(np.concatenate([faces, [[0, 0, 1]]]))  # degenerate index triangle
+
+
+def one_object_frame(camera, triangles, closed):
+    from sdg_addon.frame import FrameData, LabelTable, SceneObject
+
+    obj = SceneObject(1, "o", "/o", {"class": ["o"]}, np.eye(4), np.zeros(3), np.ones(3), triangles, closed=closed)
+    return FrameData(0, camera, {}, {1: obj}, LabelTable({}))
+
+
+def silhouettes_both_ways(camera, triangles):
+    """Silhouette as a closed surface and as an open one; whether the first used fewer triangles."""
+    from sdg_addon.annotators.silhouettes import full_silhouette, projected_triangles, silhouette_triangles
+
+    culled = one_object_frame(camera, triangles, closed=True)
+    every = one_object_frame(camera, triangles, closed=False)
+    fewer = len(silhouette_triangles(culled, 1)) < len(projected_triangles(every, 1))
+    return full_silhouette(culled, 1), full_silhouette(every, 1), fewer
+
+
+@pytest.mark.parametrize("shape", ["cube", "sphere"])
+def test_one_winding_of_a_closed_surface_gives_the_same_silhouette(shape):
+    """Random poses of a closed cube / sphere in front of perspective and orthographic
+    cameras: the silhouette from one winding's triangles is bitwise the one from all."""
+    faces, verts = cube_faces() if shape == "cube" else uv_sphere()
+    rng = np.random.default_rng(7)
+    fewer = 0
+    for k in range(40):
+        q, _ = np.linalg.qr(rng.normal(size=(3, 3)))
+        for flip in (False, True):  # a mirrored object winds the other way
+            m = q * (-1 if flip else 1)
+            world = verts @ m.T * rng.uniform(0.3, 1.5) + [
+                rng.uniform(-0.6, 0.6),
+                rng.uniform(-0.5, 0.5),
+                -rng.uniform(3, 6),  # wholly beyond the near plane
+            ]
+            projection = "orthographic" if k % 4 == 0 else "perspective"
+            camera = make_camera(projection=projection, f=50.0 if projection == "perspective" else 20.0)
+            culled, every, used_fewer = silhouettes_both_ways(camera, world[faces])
+            assert culled.any() and np.array_equal(culled, every), (shape, k, flip)
+            fewer += used_fewer
+    assert fewer == 80  # the fast path was taken every time
+
+
+def test_cube_with_edges_and_corners_on_pixel_centres_keeps_its_ties():
+    """Orthographic, axis-aligned: the front face's edges and corners fall exactly on pixel
+    centres, where only the tie rule decides; one winding still gives the same pixels."""
+    faces, verts = cube_faces()
+    camera = make_camera(projection="orthographic", f=1.0)  # 1 pixel per metre
+    for offset in ([-10.5, -8.5, -5.0], [-10.0, -8.0, -5.0], [-3.5, 2.5, -9.0]):
+        world = verts * [7.0, 5.0, 3.0] + offset
+        culled, every, used_fewer = silhouettes_both_ways(camera, world[faces])
+        assert culled.sum() > 0 and np.array_equal(culled, every) and used_fewer, offset
+
+
+def test_a_closed_surface_cut_by_the_near_plane_uses_every_triangle():
+    """A cube around the camera (it is inside): every triangle is needed; culling would
+    keep only the faces wound towards the camera and lose the rest."""
+    faces, verts = cube_faces()
+    camera = make_camera()
+    world = (verts - 0.5) * 4.0
+    culled, every, used_fewer = silhouettes_both_ways(camera, world[faces])
+    assert np.array_equal(culled, every) and every.all() and not used_fewer

@@ -202,6 +202,28 @@ def _cover(flat, w, coef, j0, i0, bw, bh, base):
     flat[offset[inside]] = True
 
 
+def is_closed_surface(faces: np.ndarray) -> bool:
+    """True when triangles (F, 3) of vertex indices form closed, consistently wound
+    surfaces: every directed edge a->b occurs exactly once, and so does b->a.
+
+    Then, seen from any point outside, the triangles of either winding cover the surface's
+    whole projection (each sight line through it enters and leaves the solid), so a
+    silhouette needs only one winding's triangles (see silhouettes.full_silhouette).
+    """
+    faces = np.asarray(faces, dtype=np.int64).reshape(-1, 3)
+    if faces.shape[0] == 0 or (faces[:, 0] == faces[:, 1]).any() or (faces[:, 1] == faces[:, 2]).any():
+        return False
+    if (faces[:, 2] == faces[:, 0]).any():
+        return False
+    a = faces.ravel()
+    b = faces[:, [1, 2, 0]].ravel()
+    n = int(a.max()) + 1
+    forward = np.sort(a * n + b)
+    if (forward[1:] == forward[:-1]).any():
+        return False  # an edge used twice in one direction: not an oriented manifold
+    return bool(np.array_equal(forward, np.sort(b * n + a)))
+
+
 def clip_triangles(tri: np.ndarray, dist: np.ndarray) -> np.ndarray:
     """Clip triangles (N, 3, D) to the half-space dist >= 0, dist (N, 3) per vertex.
 

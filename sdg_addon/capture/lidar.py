@@ -114,7 +114,7 @@ class LidarCaster:
             for m in e.meshes:
                 if not renders(m):
                     continue
-                local = self.capturer._local_triangles(m, depsgraph)  # cached per unmodified mesh
+                local, _closed = self.capturer._local_triangles(m, depsgraph)  # cached per unmodified mesh
                 if not len(local):
                     continue
                 mw = np.array(m.matrix_world, dtype=np.float64)

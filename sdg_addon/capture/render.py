@@ -25,6 +25,7 @@ import bpy
 import numpy as np
 from mathutils import Matrix
 
+from ..annotators.raster import is_closed_surface
 from ..blender_paths import remember_resources
 from ..compat import set_multilayer_exr
 from ..config.schema import RenderSettings
@@ -271,7 +272,7 @@ class Capturer:
         self.need_geometry = need_geometry
         self.device = configure_cycles(built.scene, render, self.passes)
         self.tmp_dir = temp_render_dir()
-        self._local_tris: dict[str, np.ndarray] = {}
+        self._local_tris: dict[tuple, tuple[np.ndarray, bool]] = {}  # (triangles, closed)
 
     def close(self) -> None:
         shutil.rmtree(self.tmp_dir, ignore_errors=True)
@@ -321,7 +322,7 @@ class Capturer:
             if not any(renders(m) for m in e.meshes):
                 continue
             root_mw = np.array(e.root.matrix_world, dtype=np.float64)
-            tris = self._triangles(e, depsgraph) if self.need_geometry else None
+            tris, closed = self._triangles(e, depsgraph) if self.need_geometry else (None, False)
             lo, hi = self._local_bounds(e, root_mw)
             keypoints, skeleton = entity_keypoints(e.root)
             objects[e.instance_id] = SceneObject(
@@ -333,6 +334,7 @@ class Capturer:
                 bbox_min=lo,
                 bbox_max=hi,
                 triangles=tris,
+                closed=closed,
                 keypoints=keypoints,
                 skeleton=skeleton,
                 mesh_to_world=_single_mesh_matrix(e),
@@ -352,18 +354,22 @@ class Capturer:
         p = np.concatenate(pts)
         return p.min(axis=0), p.max(axis=0)
 
-    def _triangles(self, entity, depsgraph) -> np.ndarray:
-        out = []
+    def _triangles(self, entity, depsgraph) -> tuple[np.ndarray, bool]:
+        """World-space triangles of the entity's meshes, and whether every one is closed."""
+        out, closed = [], True
         for m in entity.meshes:
             if not renders(m):
                 continue
-            local = self._local_triangles(m, depsgraph)
+            local, mesh_closed = self._local_triangles(m, depsgraph)
             mw = np.array(m.matrix_world, dtype=np.float64)
             out.append(local @ mw[:3, :3].T + mw[:3, 3])
-        return np.concatenate(out) if out else np.zeros((0, 3, 3))
+            closed &= mesh_closed
+        return (np.concatenate(out), closed) if out else (np.zeros((0, 3, 3)), False)
 
-    def _local_triangles(self, obj, depsgraph) -> np.ndarray:
-        """(N, 3, 3) triangles in the object's space; cached per mesh when unmodified."""
+    def _local_triangles(self, obj, depsgraph) -> tuple[np.ndarray, bool]:
+        """(N, 3, 3) triangles in the object's space and whether they form a closed,
+        consistently wound surface; cached per mesh when unmodified (a modified mesh's
+        closedness is not worked out each frame: it counts as open)."""
         key = (obj.type, obj.data.name_full) if not getattr(obj, "modifiers", None) else None
         if key is not None and key in self._local_tris:
             return self._local_tris[key]
@@ -373,10 +379,9 @@ class Capturer:
         except RuntimeError:  # hair curves, point clouds, volumes: no triangles to export
             mesh = None
         if mesh is None:
-            tris = np.zeros((0, 3, 3))
             if key is not None:
-                self._local_tris[key] = tris
-            return tris
+                self._local_tris[key] = (np.zeros((0, 3, 3)), False)
+            return np.zeros((0, 3, 3)), False
         try:
             mesh.calc_loop_triangles()
             co = np.empty(len(mesh.vertices) * 3, dtype=np.float64)
@@ -386,9 +391,10 @@ class Capturer:
             tris = co.reshape(-1, 3)[idx].reshape(-1, 3, 3)
         finally:
             evaluated.to_mesh_clear()
+        closed = key is not None and is_closed_surface(idx.reshape(-1, 3))
         if key is not None:
-            self._local_tris[key] = tris
-        return tris
+            self._local_tris[key] = (tris, closed)
+        return tris, closed
 
     def capture(self, frame: int, camera_name: str, objects: dict[int, SceneObject] | None = None) -> FrameData:
         """Render one camera. `objects` (scene_objects() of this frame) may be shared by
