@@ -576,3 +576,23 @@ def test_a_closed_surface_cut_by_the_near_plane_uses_every_triangle():
     world = (verts - 0.5) * 4.0
     culled, every, used_fewer = silhouettes_both_ways(camera, world[faces])
     assert np.array_equal(culled, every) and every.all() and not used_fewer
+
+
+def test_truncation_of_a_closed_surface_from_one_winding_is_the_same():
+    """Cubes and spheres crossing the image border (some far outside it, so the extended
+    canvas is rasterized at a reduced scale): the truncation ratio from one winding's
+    triangles equals the one from all of them, exactly."""
+    from sdg_addon.annotators.silhouettes import truncation_ratio
+
+    rng = np.random.default_rng(3)
+    partial = 0
+    for faces, verts in (cube_faces(), uv_sphere()):
+        for k in range(12):
+            q, _ = np.linalg.qr(rng.normal(size=(3, 3)))
+            x = rng.choice([-1.0, 1.0]) * rng.uniform(0.5, 4.0)  # across the left or right border
+            world = verts @ q.T * rng.uniform(0.5, 2.0) + [x, rng.uniform(-0.5, 0.5), -4.0]
+            camera = make_camera()
+            ratios = [truncation_ratio(one_object_frame(camera, world[faces], closed), 1) for closed in (True, False)]
+            assert ratios[0] == ratios[1], (k, ratios)
+            partial += 0.0 < ratios[1] < 1.0
+    assert partial >= 16  # most cases really cross the border

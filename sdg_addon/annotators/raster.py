@@ -271,10 +271,18 @@ def project_triangles(camera: Camera, triangles_world: np.ndarray, clip_far: boo
     tri = np.asarray(triangles_world, dtype=np.float64).reshape(-1, 3, 3)
     if tri.shape[0] == 0:
         return np.zeros((0, 3, 2))
-    cam = camera.to_camera(tri.reshape(-1, 3)).reshape(-1, 3, 3)
+    return project_camera_triangles(camera, camera.to_camera(tri.reshape(-1, 3)).reshape(-1, 3, 3), clip_far)
+
+
+def near_plane(camera: Camera) -> float:
+    """Depth where Cycles' camera rays start (perspective: at least MIN_PERSPECTIVE_NEAR)."""
     near = float(camera.clip_start)
-    if camera.projection == "perspective":
-        near = max(near, MIN_PERSPECTIVE_NEAR)
+    return max(near, MIN_PERSPECTIVE_NEAR) if camera.projection == "perspective" else near
+
+
+def project_camera_triangles(camera: Camera, cam: np.ndarray, clip_far: bool = False) -> np.ndarray:
+    """project_triangles for triangles (N, 3, 3) already in Blender camera space."""
+    near = near_plane(camera)
     depth = -cam[:, :, 2]
     if (depth < near).any():
         cam = clip_triangles(cam, depth - near)

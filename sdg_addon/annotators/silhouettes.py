@@ -16,7 +16,7 @@ import math
 import numpy as np
 
 from ..frame import FrameData
-from .raster import MIN_PERSPECTIVE_NEAR, project_triangles, rasterize, rasterize_many
+from .raster import near_plane, project_camera_triangles, rasterize, rasterize_many
 
 # Extended-canvas budget for truncation, in pixels: max(_CANVAS_FACTOR * W * H, _CANVAS_MIN).
 # Projections that need more are rasterized at a reduced scale (see truncation_ratio).
@@ -176,7 +176,13 @@ def projected_triangles(frame: FrameData, instance_id: int) -> np.ndarray:
     cache = frame.cache.setdefault("projected_triangles", {})
     px = cache.get(instance_id)
     if px is None:
-        px = project_triangles(frame.camera, _triangles(frame, instance_id))
+        tri = _triangles(frame, instance_id)
+        cam = frame.camera.to_camera(tri.reshape(-1, 3)).reshape(-1, 3, 3)
+        # Whether the near plane cuts it open (silhouette_triangles needs it whole).
+        frame.cache.setdefault("cut_by_near_plane", {})[instance_id] = bool(
+            (-cam[:, :, 2] < near_plane(frame.camera)).any()
+        )
+        px = project_camera_triangles(frame.camera, cam) if tri.shape[0] else np.zeros((0, 3, 2))
         px = px[np.isfinite(px).all(axis=(1, 2))]
         cache[instance_id] = px
     return px
@@ -188,22 +194,15 @@ def silhouette_triangles(frame: FrameData, instance_id: int) -> np.ndarray:
     is_closed_surface; about half the work, the same pixels: the tie rule decides a centre
     as if it were moved an infinitesimal step right and down, so only the union's point
     set matters), else all of them."""
-    px = projected_triangles(frame, instance_id)
-    obj = frame.objects[instance_id]
-    if not obj.closed or px.shape[0] == 0 or _reaches_near_plane(frame, obj.triangles):
-        return px
-    e1, e2 = px[:, 1] - px[:, 0], px[:, 2] - px[:, 0]
-    return px[e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0] > 0]
-
-
-def _reaches_near_plane(frame: FrameData, triangles: np.ndarray) -> bool:
-    """True if clipping at the near plane cuts the surface open (project_triangles)."""
-    camera = frame.camera
-    near = float(camera.clip_start)
-    if camera.projection == "perspective":
-        near = max(near, MIN_PERSPECTIVE_NEAR)
-    depth = -camera.to_camera(triangles.reshape(-1, 3))[:, 2]
-    return bool((depth < near).any())
+    cache = frame.cache.setdefault("silhouette_triangles", {})
+    px = cache.get(instance_id)
+    if px is None:
+        px = projected_triangles(frame, instance_id)
+        if frame.objects[instance_id].closed and not frame.cache["cut_by_near_plane"][instance_id]:
+            e1, e2 = px[:, 1] - px[:, 0], px[:, 2] - px[:, 0]
+            px = px[e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0] > 0]
+        cache[instance_id] = px
+    return px
 
 
 def truncation_ratio(frame: FrameData, instance_id: int) -> float:
@@ -221,7 +220,7 @@ def truncation_ratio(frame: FrameData, instance_id: int) -> float:
     if instance_id in cache:
         return cache[instance_id]
     w, h = frame.width, frame.height
-    px = projected_triangles(frame, instance_id)
+    px = silhouette_triangles(frame, instance_id)  # their union is the whole projection
     inside = silhouette_pixels(frame, instance_id)
     if px.shape[0] == 0:
         ratio = 1.0
