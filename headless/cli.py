@@ -71,7 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     par.add_argument(
         "--procs-per-gpu",
         default="auto",
-        help="render processes per GPU with --gpus (auto: 4 up to 16 samples, else 2: the measured best on an H200)",
+        help="render processes per GPU with --gpus (auto: 8 up to 4 samples, 4 up to 16, else 2, at most one per 2 cores: the measured best on an H200)",
     )
     par.add_argument("--procs", type=int, help="N render processes without GPU pinning (the CPU, or one GPU)")
     par.add_argument("--chunk", type=int, default=8, help="frames handed to a process at a time (default 8)")
@@ -419,7 +419,7 @@ def _process_gpus(args, samples: int) -> list:
     gpus = parallel.parse_gpus(args.gpus)
     k = args.procs_per_gpu
     if k == "auto":
-        k = parallel.auto_procs_per_gpu(samples)
+        k = parallel.auto_procs_per_gpu(samples, (os.cpu_count() or 2) // max(1, len(gpus)))
     elif not str(k).isdigit() or int(k) < 1:
         raise parallel.ParallelError(f"--procs-per-gpu {k!r}: expected auto or a whole number >= 1")
     return [g for g in gpus for _ in range(int(k))]

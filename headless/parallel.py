@@ -32,17 +32,18 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
-# Render processes per GPU for --procs-per-gpu auto, measured on an H200 with the 30-object
-# benchmark (docs/benchmarks.md): at 1 and 16 spp the GPU waits for each process's CPU side
-# (scene sync, read-back), so 4 processes beat 3 and 2; at 64 spp 2 processes already fill
-# it (3 and 4 are no faster).
-AUTO_PROCS_LOW_SAMPLES = 4
+# Render processes per GPU for --procs-per-gpu auto, from the H200 benchmark
+# (docs/benchmarks.md): at low sample counts the GPU waits for each process's CPU side
+# (scene sync, EXR write and read-back), so more processes fill it: at 1 spp 8 beat 6 and 4
+# (43 / 40 / 34 frames/s); at 16 spp 4 and 6 are equal (27); at 64 spp 2 already fill it.
+# Each process needs about two cores (its render loop and its share of annotation).
+AUTO_PROCS = ((4, 8), (16, 4))  # (up to this many samples, processes per GPU)
 AUTO_PROCS_HIGH_SAMPLES = 2
-AUTO_LOW_SAMPLES = 16
 
 
-def auto_procs_per_gpu(samples: int) -> int:
-    return AUTO_PROCS_LOW_SAMPLES if samples <= AUTO_LOW_SAMPLES else AUTO_PROCS_HIGH_SAMPLES
+def auto_procs_per_gpu(samples: int, cores_per_gpu: int) -> int:
+    wanted = next((k for limit, k in AUTO_PROCS if samples <= limit), AUTO_PROCS_HIGH_SAMPLES)
+    return max(1, min(wanted, cores_per_gpu // 2))
 
 
 MAX_ATTEMPTS_PER_FRAME = 3  # a frame whose process died this many times stops the run

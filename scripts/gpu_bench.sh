@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The GPU figures of docs/benchmarks.md, on a lent GPU machine (see docs/benchmarks.md).
 #   usage: PY=python bash scripts/gpu_bench.sh MODE OUTDIR [FRAMES]
-#   MODE k-sweep: presets/bench30.toml at 1, 16 and 64 spp with K = 1, 2, 3, 4 render
+#   MODE k-sweep: presets/bench30.toml at 1, 16 and 64 spp with K = 1, 2, 4, 6, 8 render
 #                 processes on one GPU, the bare render and the GPU's ceiling in the same run
 #   MODE gpus:    1 GPU against every GPU (--gpus all), K processes per GPU (default: auto's K)
 set -uo pipefail
@@ -16,10 +16,10 @@ for spp in 1 16 64; do
     k-sweep)
       extra=(); [ "$spp" = 64 ] && extra=(--ceiling)
       $PY -m headless.bench presets/bench30.toml --frames "$FRAMES" --samples "$spp" --device cuda \
-        --gpus 1 --procs 1,2,3,4 "${extra[@]}" --json "$OUT/k-sweep-${spp}spp.json" > "$OUT/k-sweep-${spp}spp.log" 2>&1
+        --gpus 1 --procs 1,2,4,6,8 "${extra[@]}" --json "$OUT/k-sweep-${spp}spp.json" > "$OUT/k-sweep-${spp}spp.log" 2>&1
       ;;
-    gpus)  # K per GPU: what --procs-per-gpu auto picks (4 up to 16 spp, else 2), or $K
-      k=${K:-$([ "$spp" -le 16 ] && echo 4 || echo 2)}
+    gpus)  # K per GPU: what --procs-per-gpu auto picks on 16 cores (8 up to 4 spp, 4 up to 16, else 2), or $K
+      k=${K:-$([ "$spp" -le 4 ] && echo 8 || ([ "$spp" -le 16 ] && echo 4 || echo 2))}
       $PY -m headless.bench presets/bench30.toml --frames "$FRAMES" --samples "$spp" --device cuda \
         --gpus 1 --procs "$k" --no-bare --json "$OUT/gpus1-${spp}spp.json" > "$OUT/gpus1-${spp}spp.log" 2>&1
       $PY -m headless.bench presets/bench30.toml --frames "$((FRAMES * 2))" --samples "$spp" --device cuda \

@@ -164,9 +164,13 @@ def test_ray_without_ray_installed_says_how_to_get_it(reference, tmp_path, capsy
 
 
 def test_auto_processes_per_gpu_follow_the_measurements():
-    # docs/benchmarks.md: 4 per H200 up to 16 spp, 2 above (the limit and one step past it).
-    assert parallel.auto_procs_per_gpu(1) == parallel.auto_procs_per_gpu(16) == 4
-    assert parallel.auto_procs_per_gpu(17) == parallel.auto_procs_per_gpu(64) == 2
+    # docs/benchmarks.md, an H200 with 16 cores: 8 up to 4 spp, 4 up to 16, 2 above (the
+    # limits and one step past them); never more than one per two cores.
+    auto = parallel.auto_procs_per_gpu
+    assert auto(1, 16) == auto(4, 16) == 8
+    assert auto(5, 16) == auto(16, 16) == 4
+    assert auto(17, 16) == auto(64, 16) == 2
+    assert auto(1, 12) == 6 and auto(1, 3) == 1 and auto(64, 2) == 1 and auto(1, 0) == 1
 
 
 def test_ctrl_c_stops_every_process_and_resume_finishes_the_same_dataset(reference, tmp_path):
