@@ -472,11 +472,15 @@ class Recorder:
         except KeyboardInterrupt:
             interrupted = True
         finally:
+            stop_now = False
             try:
                 while sink.pending:  # every started frame is finished and logged
                     finish(sink.collect(block=True))
+            except KeyboardInterrupt:  # a second Ctrl-C while waiting: stop at once
+                stop_now = True
+                raise
             finally:
-                sink.close()
+                sink.close(now=stop_now)
                 capturer.close()
             self._flush_warnings()
         if errors:

@@ -133,7 +133,7 @@ class InlineSink:
         done, self._done = self._done, []
         return done
 
-    def close(self) -> None:
+    def close(self, now: bool = False) -> None:
         pass
 
 
@@ -223,14 +223,19 @@ class ProcessSink:
             "frames it held are not written: --resume renders them"
         )
 
-    def close(self) -> None:
+    def close(self, now: bool = False) -> None:
+        """Let the workers finish what they hold and exit; `now`: stop them at once (a
+        second Ctrl-C; what they held stays unlogged, --resume renders it)."""
         for w in self.workers:
             try:
-                w.tasks.send(None)  # finish what is queued, then exit
+                if now:
+                    w.process.terminate()
+                else:
+                    w.tasks.send(None)  # finish what is queued, then exit
             except OSError:
                 pass
         for w in self.workers:
-            w.process.join(30)
+            w.process.join(5 if now else 30)
             if w.process.is_alive():
                 w.process.terminate()
                 w.process.join(5)

@@ -108,3 +108,22 @@ def read_json(path):
 def files_under(folder: Path) -> list[str]:
     """Every file below folder, as sorted relative POSIX paths."""
     return sorted(p.relative_to(folder).as_posix() for p in Path(folder).rglob("*") if p.is_file())
+
+
+def write_writer_plugin(site: Path, name: str, body: str) -> Path:
+    """A writer `name` published by a package installed in folder `site` (a real dist-info
+    with an entry point in group sdg.writers); `body` is its write() method's body (frame,
+    self, io, os, time in scope). Put `site` on sys.path (spawned worker processes inherit
+    it) or PYTHONPATH (a subprocess) to use it."""
+    package = site / f"{name}_writer"
+    package.mkdir(parents=True)
+    method = "\n".join("        " + line for line in body.strip().splitlines())
+    (package / "__init__.py").write_text(
+        "import os, time\nfrom sdg_addon.writers import Writer, io\n\n"
+        f"class Plugin(Writer):\n    name = {name!r}\n\n    def write(self, frame):\n{method}\n"
+    )
+    dist = site / f"{name}_writer-1.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}-writer\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text(f"[sdg.writers]\n{name} = {name}_writer:Plugin\n")
+    return site

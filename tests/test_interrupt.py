@@ -29,27 +29,19 @@ def preset(tmp_path: Path) -> Path:
     return path
 
 
-def render(param: Path, out: Path, *extra: str) -> subprocess.Popen:
-    cmd = [
-        sys.executable,
-        "-m",
-        "headless",
-        "render",
-        str(param),
-        "--out",
-        str(out),
-        "--worker-mode",
-        "inline",
-        *extra,
-    ]
+def render(param: Path, out: Path, *extra: str, mode: str = "inline") -> subprocess.Popen:
+    cmd = [sys.executable, "-m", "headless", "render", str(param), "--out", str(out), "--worker-mode", mode, *extra]
     return subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def test_ctrl_c_keeps_finished_frames_and_resume_completes(tmp_path):
+@pytest.mark.parametrize("mode", ["inline", "processes"])
+def test_ctrl_c_keeps_finished_frames_and_resume_completes(tmp_path, mode):
+    """In both worker modes (worker processes ignore Ctrl-C: the render process finishes
+    the frames they hold, logs them and stops them)."""
     param = preset(tmp_path)
     out = tmp_path / "out"
     log = out / "audit" / "frames.jsonl"
-    proc = render(param, out)
+    proc = render(param, out, mode=mode)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and proc.poll() is None:
         if log.exists() and len(log.read_text().splitlines()) >= 2:
@@ -68,7 +60,7 @@ def test_ctrl_c_keeps_finished_frames_and_resume_completes(tmp_path):
     manifest = json.loads((out / "audit" / "manifest.json").read_text())
     assert manifest["interrupted"] is True
 
-    resumed = render(param, out, "--resume", "--quiet")
+    resumed = render(param, out, "--resume", "--quiet", mode=mode)
     _o, err = resumed.communicate(timeout=300)
     assert resumed.returncode == 0, err
     assert len(log.read_text().splitlines()) == FRAMES
@@ -79,3 +71,69 @@ def test_ctrl_c_keeps_finished_frames_and_resume_completes(tmp_path):
     for f in range(logged[-1] + 1, FRAMES):  # frames redone after the interruption
         name = f"bounding_box_2d_tight_{f:04d}.npy"
         assert np.array_equal(np.load(out / name), np.load(clean / name))
+
+
+def processes_with(marker: str) -> list[int]:
+    """Pids of live processes whose environment holds marker (the run and its workers)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if marker.encode() in (entry / "environ").read_bytes():
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc to find the worker processes")
+def test_second_ctrl_c_stops_the_worker_processes_at_once(tmp_path):
+    """Worker processes busy with slow frames: the first Ctrl-C waits for them, a second one
+    stops them at once (exit 130, no process of the run left); --resume then completes the
+    dataset, with no temporary file left behind."""
+    import os
+    import uuid
+
+    from scenes import write_writer_plugin
+
+    site = write_writer_plugin(
+        tmp_path / "site",
+        "slow_test",
+        "time.sleep(float(os.environ.get('SDG_TEST_SLOW', 0)))\nio.write_text(self.output_dir / 'slow' / f'{frame.frame}.txt', 'ok')",
+    )
+    param = preset(tmp_path)
+    param.write_text(param.read_text().replace("basic = {}", "basic = {}\nslow_test = {}"))
+    out = tmp_path / "out"
+    marker = f"SDG_TEST_RUN={uuid.uuid4().hex}"
+    env = {**os.environ, "PYTHONPATH": f"{site}{os.pathsep}{ROOT}", marker.split("=")[0]: marker.split("=")[1]}
+    cmd = [sys.executable, "-m", "headless", "render", str(param), "--out", str(out), "--worker-mode", "processes"]
+    proc = subprocess.Popen(
+        [*cmd, "--workers", "1"],
+        cwd=ROOT,
+        env={**env, "SDG_TEST_SLOW": "10"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and len(processes_with(marker)) < 2:  # the run and its worker
+        time.sleep(0.1)
+    time.sleep(2.0)  # a frame or two handed to the (sleeping) worker
+    proc.send_signal(signal.SIGINT)
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGINT)
+    t = time.monotonic()
+    _out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert time.monotonic() - t < 7  # not the 10 s per held frame of a patient stop
+    time.sleep(0.5)
+    assert processes_with(marker) == []
+
+    resumed = subprocess.run(
+        [*cmd, "--resume", "--quiet"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    frames = sorted(json.loads(line)["frame"] for line in (out / "audit" / "frames.jsonl").read_text().splitlines())
+    assert frames == list(range(FRAMES))
+    assert sorted(int(p.stem) for p in (out / "slow").iterdir()) == list(range(FRAMES))
+    assert not list(out.rglob(".*.tmp"))

@@ -15,7 +15,7 @@ from PIL import Image
 
 pytest.importorskip("bpy")
 
-from scenes import NO_GROUND, camera, header, render, sun, write_param  # noqa: E402
+from scenes import NO_GROUND, camera, header, render, sun, write_param, write_writer_plugin  # noqa: E402
 
 from headless.cli import main  # noqa: E402
 
@@ -481,21 +481,8 @@ def test_coco_of_a_real_render_matches_the_instance_masks(tmp_path):
 
 
 def install_writer_plugin(tmp_path, monkeypatch, name: str, body: str) -> None:
-    """A writer `name` published by an installed package (a real dist-info with an entry
-    point in group sdg.writers); `body` is its write() method's body (frame, self, io, os,
-    time in scope). Spawned worker processes find it on the parent's sys.path."""
-    site = tmp_path / "site"
-    (site / f"{name}_writer").mkdir(parents=True)
-    method = "\n".join("        " + line for line in body.strip().splitlines())
-    (site / f"{name}_writer" / "__init__.py").write_text(
-        "import os, time\nfrom sdg_addon.writers import Writer, io\n\n"
-        f"class Plugin(Writer):\n    name = {name!r}\n\n    def write(self, frame):\n{method}\n"
-    )
-    dist = site / f"{name}_writer-1.0.dist-info"
-    dist.mkdir()
-    (dist / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}-writer\nVersion: 1.0\n")
-    (dist / "entry_points.txt").write_text(f"[sdg.writers]\n{name} = {name}_writer:Plugin\n")
-    monkeypatch.syspath_prepend(str(site))
+    """scenes.write_writer_plugin, on sys.path for this test (spawned workers inherit it)."""
+    monkeypatch.syspath_prepend(str(write_writer_plugin(tmp_path / "site", name, body)))
     from sdg_addon.writers import WRITERS
 
     monkeypatch.delitem(WRITERS, name, raising=False)  # loaded again by the next test
