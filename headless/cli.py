@@ -132,9 +132,12 @@ def ctrl_c_cancels(recorder):
 
     def on_sigint(signum, frame):
         if recorder.cancel_requested:
+            recorder.cancel(now=True)  # seen by the run even where Blender swallows the exception
             raise KeyboardInterrupt
-        print("\nCtrl-C: finishing the frames in flight (Ctrl-C again to stop at once)", file=sys.stderr, flush=True)
+        # Cancel first: a second Ctrl-C can interrupt the print below (handlers nest), and
+        # must then find the run cancelled and stop it at once.
         recorder.cancel()
+        print("\nCtrl-C: finishing the frames in flight (Ctrl-C again to stop at once)", file=sys.stderr, flush=True)
 
     def on_sigterm(signum, frame):
         # As a first Ctrl-C: the run ends after the frames in flight and its finally blocks

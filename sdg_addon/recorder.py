@@ -174,11 +174,17 @@ class Recorder:
         self._capturer = None
         self.complete = False  # set when --resume found every frame finished (nothing written)
         self._cancel = threading.Event()
+        self._stop_now = threading.Event()
         self._queued_warnings: list[str] = []  # from worker threads, shown by the main thread
         self._warnings_lock = threading.Lock()
 
-    def cancel(self) -> None:
-        """End the run after the frames in flight (thread- and signal-safe)."""
+    def cancel(self, now: bool = False) -> None:
+        """End the run after the frames in flight; `now`: without waiting for them (their
+        frames stay unfinished). Signal-safe: a KeyboardInterrupt raised in a signal
+        handler can be swallowed by Blender (inside Cycles' Python callbacks), so the run
+        checks these flags itself."""
+        if now:
+            self._stop_now.set()
         self._cancel.set()
 
     @property
@@ -403,9 +409,21 @@ class Recorder:
         sink = open_sink(spec, use_processes, opts.write_workers, capturer.tmp_dir)
         max_pending = opts.max_pending_frames or 2 * opts.write_workers
 
+        def wait_for_frames() -> list:
+            """Results of at least one frame in flight (none if none is): in short waits, so
+            that a stop-now request is seen (a Ctrl-C may reach one of Blender's threads,
+            and Python runs its handler only when the main thread wakes up)."""
+            while sink.pending:
+                if self._stop_now.is_set():
+                    raise KeyboardInterrupt
+                done = sink.collect(timeout=0.1)
+                if done:
+                    return done
+            return sink.collect()
+
         def hand_on(captured, record) -> None:
             while sink.pending >= max_pending:  # at most max_pending frames in memory
-                finish(sink.collect(block=True))
+                finish(wait_for_frames())
             if errors:
                 return  # the run stops; this frame stays unfinished
             sink.submit(captured, record)
@@ -429,13 +447,15 @@ class Recorder:
                     self.warn(text)
                 self._advance(progress)
 
-        interrupted = False
+        interrupted = stop_now = False
         waiting = None  # (captured, record) of the previous frame, until its next is rendered
         try:
             yield progress
             for f in frames:
                 finish(sink.collect())
                 self._flush_warnings()
+                if self._stop_now.is_set():
+                    raise KeyboardInterrupt
                 if self._cancel.is_set() or errors:
                     break
                 record = {"frame": f, "seed": cfg.seed, "seconds": {}, "cpu_seconds": {}, "started_unix": time.time()}
@@ -471,11 +491,13 @@ class Recorder:
                 hand_on(*waiting)
         except KeyboardInterrupt:
             interrupted = True
+            # A stop was already asked for (the command line's first Ctrl-C cancels, the
+            # second raises): stop now, without waiting for the frames in flight.
+            stop_now = self._cancel.is_set()
         finally:
-            stop_now = False
             try:
-                while sink.pending:  # every started frame is finished and logged
-                    finish(sink.collect(block=True))
+                while sink.pending and not stop_now:  # every started frame is finished and logged
+                    finish(wait_for_frames())
             except KeyboardInterrupt:  # a second Ctrl-C while waiting: stop at once
                 stop_now = True
                 raise

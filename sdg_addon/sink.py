@@ -12,7 +12,7 @@ did crash CI). So nothing of ours runs in a Python thread of the Blender process
   writers from a picklable SinkSpec. The main thread feeds them through pipes and
   collects their results between renders: no helper thread in the Blender process.
 
-Both have one interface: submit(), collect(block), pending, close().
+Both have one interface: submit(), collect(timeout), pending, close().
 """
 
 from __future__ import annotations
@@ -129,7 +129,7 @@ class InlineSink:
         except Exception as e:  # reported by the recorder, like a worker's
             self._done.append(e)
 
-    def collect(self, block: bool = False) -> list:
+    def collect(self, timeout: float = 0) -> list:
         done, self._done = self._done, []
         return done
 
@@ -198,14 +198,14 @@ class ProcessSink:
                     os.unlink(path)
         return meta, None, [bytearray(v) for v in views]  # writable at the other end
 
-    def collect(self, block: bool = False) -> list:
-        """Results ready now; with block, wait for at least one (when any is pending). A
-        worker that died answers its frames with one SinkError, and gets no more."""
+    def collect(self, timeout: float = 0) -> list:
+        """Results ready now, or within `timeout` seconds (when any is pending). A worker
+        that died answers its frames with one SinkError, and gets no more."""
         done, self._failed = self._failed, []
         busy = {w.results: w for w in self.workers if w.pending}
-        if not busy:
+        if not busy or done:
             return done
-        for conn in wait(list(busy), timeout=None if block else 0):
+        for conn in wait(list(busy), timeout=timeout):
             worker = busy[conn]
             try:
                 done.append(conn.recv())

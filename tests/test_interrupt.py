@@ -73,6 +73,21 @@ def test_ctrl_c_keeps_finished_frames_and_resume_completes(tmp_path, mode):
         assert np.array_equal(np.load(out / name), np.load(clean / name))
 
 
+def read_until(stream, text: str, timeout: float) -> str:
+    """What a pipe delivers until it holds text (all of it, on timeout or end of file)."""
+    import os
+    import select
+
+    seen, deadline = b"", time.monotonic() + timeout
+    while text.encode() not in seen and time.monotonic() < deadline:
+        if select.select([stream.fileno()], [], [], 0.1)[0]:
+            chunk = os.read(stream.fileno(), 4096)
+            if not chunk:
+                break
+            seen += chunk
+    return seen.decode()
+
+
 def processes_with(marker: str) -> list[int]:
     """Pids of live processes whose environment holds marker (the run and its workers)."""
     found = []
@@ -99,7 +114,9 @@ def test_second_ctrl_c_stops_the_worker_processes_at_once(tmp_path):
     site = write_writer_plugin(
         tmp_path / "site",
         "slow_test",
-        "time.sleep(float(os.environ.get('SDG_TEST_SLOW', 0)))\nio.write_text(self.output_dir / 'slow' / f'{frame.frame}.txt', 'ok')",
+        "io.write_text(self.output_dir / 'started' / f'{frame.frame}.txt', 'ok')\n"
+        "time.sleep(float(os.environ.get('SDG_TEST_SLOW', 0)))\n"
+        "io.write_text(self.output_dir / 'slow' / f'{frame.frame}.txt', 'ok')",
     )
     param = preset(tmp_path)
     param.write_text(param.read_text().replace("basic = {}", "basic = {}\nslow_test = {}"))
@@ -116,16 +133,19 @@ def test_second_ctrl_c_stops_the_worker_processes_at_once(tmp_path):
         text=True,
     )
     deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and len(processes_with(marker)) < 2:  # the run and its worker
-        time.sleep(0.1)
-    time.sleep(2.0)  # a frame or two handed to the (sleeping) worker
+    while time.monotonic() < deadline and not (out / "started").is_dir():  # the worker sleeps on a frame
+        time.sleep(0.05)
+    time.sleep(1.0)  # the next frame rendered and handed on: the render loop waits for a slot
     proc.send_signal(signal.SIGINT)
-    time.sleep(0.5)
+    # Signals that arrive before Python's handler runs count once (e.g. two during one
+    # render call): the second Ctrl-C is sent once the first has been taken.
+    first = read_until(proc.stderr, "finishing the frames in flight", timeout=60)
     proc.send_signal(signal.SIGINT)
     t = time.monotonic()
     _out, err = proc.communicate(timeout=60)
+    err = first + err
     assert proc.returncode == 130, err
-    assert time.monotonic() - t < 7  # not the 10 s per held frame of a patient stop
+    assert time.monotonic() - t < 7, err  # not the 10 s per held frame of a patient stop
     time.sleep(0.5)
     assert processes_with(marker) == []
 

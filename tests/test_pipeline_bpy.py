@@ -668,3 +668,43 @@ def test_primitives_are_closed_surfaces_and_the_ground_is_not(tmp_path, monkeypa
     assert render(tiny_default(tmp_path, frames=1), tmp_path / "out", "--worker-mode", "inline") == 0
     assert seen.pop("ground") is False and seen.pop("monkey") is False
     assert len(seen) >= 8 and all(seen.values()), seen
+
+
+def test_cancel_now_stops_worker_processes_without_waiting(tmp_path, monkeypatch):
+    """cancel(now=True) (the command line's second Ctrl-C, which Blender may swallow as an
+    exception inside Cycles' callbacks) ends the run at once: KeyboardInterrupt, the worker
+    processes stopped, the frames they held not logged."""
+    import multiprocessing
+    import time
+
+    from sdg_addon.config import load_config
+    from sdg_addon.recorder import Recorder, RunOptions
+
+    install_writer_plugin(
+        tmp_path,
+        monkeypatch,
+        "slow_test",
+        "time.sleep(float(os.environ.get('SDG_TEST_SLOW', 0)))\nio.write_text(self.output_dir / 'slow' / f'{frame.frame}.txt', 'ok')",
+    )
+    monkeypatch.setenv("SDG_TEST_SLOW", "30")
+    param = tiny_default(tmp_path, frames=6)
+    param.write_text(param.read_text().replace("basic = {}", "basic = {}\nslow_test = {}"))
+    options = RunOptions(tmp_path / "out", range(6), write_workers=1, worker_processes=True)
+    recorder = Recorder(load_config(param), options)
+    from sdg_addon import sink
+
+    original = sink.ProcessSink.submit
+
+    def submit(self, captured, record):
+        original(self, captured, record)
+        if record["frame"] == 1:  # two frames with the (sleeping) worker
+            recorder.cancel(now=True)
+
+    monkeypatch.setattr(sink.ProcessSink, "submit", submit)
+    t = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        recorder.run()
+    assert time.monotonic() - t < 20  # the worker sleeps 30 s per frame
+    assert multiprocessing.active_children() == []
+    log = tmp_path / "out" / "audit" / "frames.jsonl"
+    assert not log.exists() or log.read_text() == ""
