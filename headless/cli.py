@@ -27,7 +27,7 @@ MAX_WORKERS = 64
 # --worker-mode -> RunOptions.worker_processes ("threads": the old name of "inline").
 WORKER_MODES = {"auto": None, "processes": True, "inline": False, "threads": False}
 WORKER_MODE_HELP = (
-    "processes: annotate/write in worker processes overlapped with the render (default on > 4 cores); "
+    "processes: annotate/write in worker processes overlapped with the render (default on > 4 cores or a GPU); "
     "inline: in the main thread after each render (threads: old name of inline)"
 )
 

@@ -51,7 +51,7 @@ class RunOptions:
     max_pending_frames: int = 0  # frames in flight at most; 0 = 2 * write_workers
     # Annotate and write in worker processes, overlapped with the renders; False: in the
     # main thread after each render (small machines; Blender's UI, which spawns nothing).
-    worker_processes: bool | None = None  # None: processes when the machine has more than 4 cores
+    worker_processes: bool | None = None  # None: processes on > 4 cores or with a GPU, else inline
     worker_mode_used: str = ""  # what the run chose, for reports
     # Long-lived render processes (headless.parallel): frames arrive lazily from a source
     # (chunks handed out by the parent), each process logs to its own audit file, and
@@ -404,7 +404,9 @@ class Recorder:
         errors: list[BaseException] = []
         use_processes = opts.worker_processes
         if use_processes is None:
-            use_processes = (os.cpu_count() or 1) > 4
+            # A GPU renders while the CPU is free: overlap pays even on few cores. A CPU
+            # render takes every core anyway, so on a small machine inline costs nothing.
+            use_processes = (os.cpu_count() or 1) > 4 or capturer.device.get("type", "CPU") != "CPU"
         opts.worker_mode_used = "processes" if use_processes else "inline"
         sink = open_sink(spec, use_processes, opts.write_workers, capturer.tmp_dir)
         max_pending = opts.max_pending_frames or 2 * opts.write_workers

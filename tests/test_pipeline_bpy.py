@@ -708,3 +708,30 @@ def test_cancel_now_stops_worker_processes_without_waiting(tmp_path, monkeypatch
     assert multiprocessing.active_children() == []
     log = tmp_path / "out" / "audit" / "frames.jsonl"
     assert not log.exists() or log.read_text() == ""
+
+
+@pytest.mark.parametrize(
+    ("device", "cores", "mode"),
+    [("CPU", 2, "inline"), ("CPU", 4, "inline"), ("CPU", 5, "processes"), ("CUDA", 2, "processes")],
+)
+def test_auto_worker_mode_overlaps_with_a_gpu_or_many_cores(tmp_path, monkeypatch, device, cores, mode):
+    """auto: worker processes when a GPU renders (the CPU is free meanwhile) or on more than
+    4 cores (the limit and one step past it); inline on a small CPU-only machine."""
+    import os
+
+    from sdg_addon.capture import render as capture_render
+    from sdg_addon.config import load_config
+    from sdg_addon.recorder import Recorder, RunOptions
+
+    real = capture_render.select_device
+
+    def pretend(scene, requested):
+        found = real(scene, requested)  # renders on the CPU; reports the pretended device
+        return {**found, "type": device}
+
+    monkeypatch.setattr(capture_render, "select_device", pretend)
+    monkeypatch.setattr(os, "cpu_count", lambda: cores)
+    options = RunOptions(tmp_path / "out", range(1), write_workers=1)
+    Recorder(load_config(tiny_default(tmp_path, frames=1)), options).run()
+    assert options.worker_mode_used == mode
+    assert (tmp_path / "out" / "rgb_0000.png").is_file()
