@@ -505,7 +505,7 @@ def test_slow_writers_bound_the_frames_in_memory(tmp_path, monkeypatch, mode):
         tmp_path,
         monkeypatch,
         "slow_test",
-        "time.sleep(0.15)\nio.write_text(self.output_dir / 'slow' / f'{frame.frame}.txt', repr(time.monotonic()))",
+        "time.sleep(0.4)\nio.write_text(self.output_dir / 'slow' / f'{frame.frame}.txt', repr(time.monotonic()))",
     )
     captured_at = {}
     original = capture_render.Capturer.capture_frame
@@ -516,18 +516,18 @@ def test_slow_writers_bound_the_frames_in_memory(tmp_path, monkeypatch, mode):
         return result
 
     monkeypatch.setattr(capture_render.Capturer, "capture_frame", timed_capture)
-    param = tiny_default(tmp_path, frames=10)
+    param = tiny_default(tmp_path, frames=8)
     param.write_text(param.read_text().replace("basic = {}", "slow_test = {}"))
-    options = RunOptions(tmp_path / "out", range(10), write_workers=1, worker_processes=mode == "processes")
+    options = RunOptions(tmp_path / "out", range(8), write_workers=1, worker_processes=mode == "processes")
     Recorder(load_config(param), options).run()
     assert options.worker_mode_used == mode
     written_at = {int(p.stem): float(p.read_text()) for p in (tmp_path / "out" / "slow").glob("*.txt")}
-    assert sorted(written_at) == list(range(10))
+    assert sorted(written_at) == list(range(8))
     pending = 2 * options.write_workers if mode == "processes" else 0  # submitted, not yet written
-    for f in range(10 - pending - 1):
+    for f in range(8 - pending - 1):
         # Frame f + pending + 1 can only be captured once frame f is written.
         assert captured_at[f + pending + 1] >= written_at[f]
-    overlapped = [f for f in range(9) if captured_at[f + 1] < written_at[f]]
+    overlapped = [f for f in range(7) if captured_at[f + 1] < written_at[f]]
     assert bool(overlapped) == (mode == "processes"), overlapped
 
 
