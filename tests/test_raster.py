@@ -275,7 +275,7 @@ def test_random_soup_on_a_quarter_pixel_lattice_matches_brute_force():
 
 
 def test_large_triangles_match_brute_force():
-    # Bounding boxes above the batching limit take the one-at-a-time path.
+    # Bounding boxes above 4 x 4 pixels take the span-by-span path.
     rng = np.random.default_rng(4)
     tris = rng.uniform([-60, -60], [260, 210], size=(12, 3, 2))
     tris = np.concatenate([tris, random_soup(rng, 200, 200, 150, lattice=2, max_size=40.0)])
@@ -283,6 +283,23 @@ def test_large_triangles_match_brute_force():
         t = tris[i : i + 1]
         np.testing.assert_array_equal(rasterize(t, 200, 150), ref_rasterize(t, 200, 150))
     np.testing.assert_array_equal(rasterize(tris, 200, 150), ref_rasterize(tris, 200, 150))
+
+
+@pytest.mark.parametrize("lattice", [None, 2, 4])
+def test_spans_in_small_groups_and_passes_give_the_same_masks(monkeypatch, lattice):
+    """The span path cut into groups of a few (triangle, row) pairs and a few pixels per
+    marking pass (the bounds on its temporaries) gives the masks of one pass, and both
+    match brute force, with vertices on a lattice (ties) or not, over several masks."""
+    from sdg_addon.annotators import raster
+
+    rng = np.random.default_rng(11)
+    sets = [random_soup(rng, 60, 90, 70, lattice=lattice, max_size=35.0) for _ in range(3)]
+    whole = rasterize_many(sets, 90, 70)
+    monkeypatch.setattr(raster, "_SPAN_ROWS", 7)
+    monkeypatch.setattr(raster, "_CHUNK", 50)
+    assert np.array_equal(rasterize_many(sets, 90, 70), whole)
+    for mask, tris in zip(whole, sets):
+        np.testing.assert_array_equal(mask, ref_rasterize(tris, 90, 70))
 
 
 def test_rasterize_many_equals_one_set_at_a_time():
