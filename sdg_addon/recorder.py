@@ -2,8 +2,9 @@
 write) -> dataset + audit trail. Used by the headless driver and the UI alike.
 
 Annotation and writing run in worker processes overlapped with the next render (or in
-the main thread: see sink.py for why never in threads), bounded so memory stays flat. A frame counts as finished when its line is in audit/frames*.jsonl, which
-is appended only after every file of the frame is on disk; resume skips exactly those.
+the main thread: see sink.py for why never in threads), bounded so memory stays flat. A
+frame counts as finished when its line is in audit/frames*.jsonl, which is appended only
+after every file of the frame is on disk; resume skips exactly those.
 """
 
 from __future__ import annotations
@@ -175,7 +176,7 @@ class Recorder:
         self.complete = False  # set when --resume found every frame finished (nothing written)
         self._cancel = threading.Event()
         self._stop_now = threading.Event()
-        self._queued_warnings: list[str] = []  # from worker threads, shown by the main thread
+        self._queued_warnings: list[str] = []  # shown by the main thread (the UI may touch bpy)
         self._warnings_lock = threading.Lock()
 
     def cancel(self, now: bool = False) -> None:
