@@ -39,6 +39,8 @@ import time
 import tomllib
 from pathlib import Path
 
+from headless.cli import WORKER_MODES
+
 ROOT = Path(__file__).resolve().parent.parent
 STAGES = ("sample", "apply", "render", "annotate", "write")
 PATH_KEYS = {"file", "asset_list", "blend", "base", "hdri", "path", "directory"}
@@ -332,7 +334,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--procs", default="1", help="render processes, a comma list to compare (e.g. 1,2,3,4)")
     p.add_argument("--gpus", help="run with `--gpus GPUS --procs-per-gpu K` (K from --procs) instead of --procs K")
     p.add_argument("--chunk", type=int, default=8)
-    p.add_argument("--worker-mode", choices=("auto", "processes", "inline", "threads"), default="auto")
+    p.add_argument("--worker-mode", choices=tuple(WORKER_MODES), default="auto")
     p.add_argument("--workers", type=int, default=None)
     p.add_argument("--no-bare", action="store_true", help="skip the bare render")
     p.add_argument("--ceiling", action="store_true", help="also bare Cycles at 1920x1080, 64 spp (samples/s)")

@@ -20,7 +20,6 @@ import argparse
 import json
 import signal
 import sys
-import threading
 from pathlib import Path
 
 from headless.cli import WORKER_MODES
@@ -29,16 +28,14 @@ EXIT_INTERRUPTED = 130
 
 
 class Channel:
-    """JSON lines to the parent (thread-safe: frames are reported from writer threads)."""
+    """JSON lines to the parent (all from the main thread: finished frames are logged there)."""
 
     def __init__(self, out):
         self.out = out
-        self.lock = threading.Lock()
 
     def send(self, **message) -> None:
-        with self.lock:
-            self.out.write(json.dumps(message) + "\n")
-            self.out.flush()
+        self.out.write(json.dumps(message) + "\n")
+        self.out.flush()
 
 
 def chunks_from(stdin, channel: Channel, recorder_ref: list):

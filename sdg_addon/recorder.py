@@ -176,8 +176,6 @@ class Recorder:
         self.complete = False  # set when --resume found every frame finished (nothing written)
         self._cancel = threading.Event()
         self._stop_now = threading.Event()
-        self._queued_warnings: list[str] = []  # shown by the main thread (the UI may touch bpy)
-        self._warnings_lock = threading.Lock()
 
     def cancel(self, now: bool = False) -> None:
         """End the run after the frames in flight; `now`: without waiting for them (their
@@ -193,18 +191,10 @@ class Recorder:
         return self._cancel.is_set()
 
     def warn(self, text: str) -> None:
-        """Record a warning; callbacks run in the main thread (the UI may touch bpy there)."""
-        with self._warnings_lock:
-            self.result.warnings.append(text)
-            self._queued_warnings.append(text)
-        if threading.current_thread() is threading.main_thread():
-            self._flush_warnings()
-
-    def _flush_warnings(self) -> None:
-        with self._warnings_lock:
-            queued, self._queued_warnings = self._queued_warnings, []
-        for text in queued:
-            self.on_warning(text)
+        """Record a warning and show it (always in the main thread: workers' warnings come
+        back with their frames, so the UI's callback may touch bpy)."""
+        self.result.warnings.append(text)
+        self.on_warning(text)
 
     # ------------------------------------------------------------------ set-up
     @property
@@ -456,7 +446,6 @@ class Recorder:
             yield progress
             for f in frames:
                 finish(sink.collect())
-                self._flush_warnings()
                 if self._stop_now.is_set():
                     raise KeyboardInterrupt
                 if self._cancel.is_set() or errors:
@@ -507,7 +496,6 @@ class Recorder:
             finally:
                 sink.close(now=stop_now)
                 capturer.close()
-            self._flush_warnings()
         if errors:
             self._write_manifest_after_error(audit_dir, shard_tag, frames, errors[0])
             raise errors[0]

@@ -169,34 +169,16 @@ class ProcessSink:
         if not alive:
             raise SinkError("every worker process has ended; nothing can be written")
         worker = min(alive, key=lambda w: w.pending)
+        path = None
+        if self.handoff_dir is not None:
+            self._sequence += 1
+            path = os.path.join(self.handoff_dir, f"frame_{self._sequence}.bin")
         try:
-            worker.tasks.send(self._package((captured, record)))
+            worker.tasks.send(package((captured, record), path))
         except OSError:  # it died since (broken pipe): this frame stays unfinished
             self._failed.append(self._died(worker))
             return
         worker.pending += 1
-
-    def _package(self, task) -> tuple:
-        """(pickle, handoff file, buffer sizes): the arrays go out of band (pickle protocol
-        5) into one file in the render's tmpfs folder, a memory copy; the pipe carries the
-        rest. Pushing megabytes through the pipe instead costs the render loop ~10x more
-        (the worker must be scheduled to drain it). Where the file cannot be written (tmpfs
-        full), the arrays go through the pipe."""
-        buffers: list[pickle.PickleBuffer] = []
-        meta = pickle.dumps(task, protocol=5, buffer_callback=buffers.append)
-        views = [b.raw() for b in buffers]
-        if self.handoff_dir is not None and views:
-            self._sequence += 1
-            path = os.path.join(self.handoff_dir, f"frame_{self._sequence}.bin")
-            try:
-                with open(path, "wb", buffering=0) as f:
-                    for view in views:
-                        _write_all(f, view)
-                return meta, path, [v.nbytes for v in views]
-            except OSError:
-                with contextlib.suppress(OSError):
-                    os.unlink(path)
-        return meta, None, [bytearray(v) for v in views]  # writable at the other end
 
     def collect(self, timeout: float = 0) -> list:
         """Results ready now, or within `timeout` seconds (when any is pending). A worker
@@ -250,6 +232,9 @@ def worker_main(tasks, results, spec: SinkSpec) -> None:
     # Ctrl-C reaches the whole process group: the parent decides (it finishes the frames
     # in flight), so workers ignore it instead of dying with frames half written.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # Stopped at once (close(now=True)): unwind, so a file being written loses its temporary
+    # name (writers/io.atomic_stream removes it on any exception) instead of leaving it.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     inbox: queue.SimpleQueue = queue.SimpleQueue()
 
     def read() -> None:
@@ -284,8 +269,33 @@ def worker_main(tasks, results, spec: SinkSpec) -> None:
         results.send(result)
 
 
+def _exit_on_sigterm(signum, frame) -> None:
+    raise SystemExit(128 + signum)
+
+
+def package(task, path: str | None) -> tuple:
+    """(pickle, hand-off file, buffer sizes): the arrays go out of band (pickle protocol 5)
+    into the file at `path` (in the render's tmpfs folder: a memory copy); the pipe carries
+    the rest. Pushing megabytes through the pipe instead costs the render loop ~10x more
+    (the worker must be scheduled to drain it). Without a path, or where the file cannot be
+    written (tmpfs full), the arrays go through the pipe."""
+    buffers: list[pickle.PickleBuffer] = []
+    meta = pickle.dumps(task, protocol=5, buffer_callback=buffers.append)
+    views = [b.raw() for b in buffers]
+    if path is not None and views:
+        try:
+            with open(path, "wb", buffering=0) as f:
+                for view in views:
+                    _write_all(f, view)
+            return meta, path, [v.nbytes for v in views]
+        except OSError:
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+    return meta, None, [bytearray(v) for v in views]  # writable at the other end
+
+
 def unpackage(meta: bytes, path: str | None, buffers: list):
-    """The task ProcessSink._package sent; a handoff file is read into fresh (writable)
+    """The task package() made; a handoff file is read into fresh (writable)
     buffers and removed."""
     if path is not None:
         sizes, buffers = buffers, []

@@ -110,7 +110,7 @@ def files_under(folder: Path) -> list[str]:
     return sorted(p.relative_to(folder).as_posix() for p in Path(folder).rglob("*") if p.is_file())
 
 
-def write_writer_plugin(site: Path, name: str, body: str) -> Path:
+def write_writer_plugin(site: Path, name: str, body: str, required_annotators: tuple = ()) -> Path:
     """A writer `name` published by a package installed in folder `site` (a real dist-info
     with an entry point in group sdg.writers); `body` is its write() method's body (frame,
     self, io, os, time in scope). Put `site` on sys.path (spawned worker processes inherit
@@ -120,7 +120,8 @@ def write_writer_plugin(site: Path, name: str, body: str) -> Path:
     method = "\n".join("        " + line for line in body.strip().splitlines())
     (package / "__init__.py").write_text(
         "import os, time\nfrom sdg_addon.writers import Writer, io\n\n"
-        f"class Plugin(Writer):\n    name = {name!r}\n\n    def write(self, frame):\n{method}\n"
+        f"class Plugin(Writer):\n    name = {name!r}\n    required_annotators = {tuple(required_annotators)!r}\n\n"
+        f"    def write(self, frame):\n{method}\n"
     )
     dist = site / f"{name}_writer-1.0.dist-info"
     dist.mkdir()

@@ -480,9 +480,9 @@ def test_coco_of_a_real_render_matches_the_instance_masks(tmp_path):
     assert checked >= 6
 
 
-def install_writer_plugin(tmp_path, monkeypatch, name: str, body: str) -> None:
+def install_writer_plugin(tmp_path, monkeypatch, name: str, body: str, **plugin) -> None:
     """scenes.write_writer_plugin, on sys.path for this test (spawned workers inherit it)."""
-    monkeypatch.syspath_prepend(str(write_writer_plugin(tmp_path / "site", name, body)))
+    monkeypatch.syspath_prepend(str(write_writer_plugin(tmp_path / "site", name, body, **plugin)))
     from sdg_addon.writers import WRITERS
 
     monkeypatch.delitem(WRITERS, name, raising=False)  # loaded again by the next test
@@ -586,34 +586,18 @@ def test_plugin_writer_from_an_installed_package_in_worker_processes(tmp_path, m
     """A writer published by an installed package (a real dist-info with an entry point in
     group sdg.writers), enabled by name in the parameter file, also works in spawned
     worker processes (each loads the named plugin itself)."""
-    site = tmp_path / "site"
-    (site / "boxes_csv_writer").mkdir(parents=True)
-    (site / "boxes_csv_writer" / "__init__.py").write_text(
-        "from sdg_addon.writers import Writer, io\n\n"
-        "class BoxesCsv(Writer):\n"
-        "    name = 'boxes_csv'\n"
-        "    required_annotators = ('bounding_box_2d_tight',)\n\n"
-        "    def write(self, frame):\n"
-        "        rows = frame.annotations['bounding_box_2d_tight']['data']\n"
-        "        text = ''.join(f\"{r['x_min']},{r['y_min']},{r['x_max']},{r['y_max']}\\n\" for r in rows)\n"
-        "        io.write_text(self.output_dir / 'csv' / f'{frame.frame:04d}.csv', text)\n"
+    body = (
+        "rows = frame.annotations['bounding_box_2d_tight']['data']\n"
+        "text = ''.join(f\"{r['x_min']},{r['y_min']},{r['x_max']},{r['y_max']}\\n\" for r in rows)\n"
+        "io.write_text(self.output_dir / 'csv' / f'{frame.frame:04d}.csv', text)"
     )
-    dist = site / "boxes_csv_writer-1.0.dist-info"
-    dist.mkdir()
-    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: boxes-csv-writer\nVersion: 1.0\n")
-    (dist / "entry_points.txt").write_text("[sdg.writers]\nboxes_csv = boxes_csv_writer:BoxesCsv\n")
-    monkeypatch.syspath_prepend(str(site))  # spawned workers get the parent's sys.path
+    install_writer_plugin(tmp_path, monkeypatch, "boxes_csv", body, required_annotators=("bounding_box_2d_tight",))
 
     param = tiny_default(tmp_path, frames=2)
     param.write_text(param.read_text().replace("basic = {}", "basic = {}\nboxes_csv = {}"))
     out = tmp_path / "out"
     args = ["render", str(param), "--out", str(out), "--worker-mode", "processes", "--workers", "2", "--quiet"]
-    try:
-        assert main(args) == 0
-    finally:
-        from sdg_addon.writers import WRITERS
-
-        WRITERS.pop("boxes_csv", None)
+    assert main(args) == 0
     for f in range(2):
         boxes = np.load(out / f"bounding_box_2d_tight_{f:04d}.npy")
         rows = (out / "csv" / f"{f:04d}.csv").read_text().splitlines()
@@ -673,7 +657,7 @@ def test_primitives_are_closed_surfaces_and_the_ground_is_not(tmp_path, monkeypa
 def test_cancel_now_stops_worker_processes_without_waiting(tmp_path, monkeypatch):
     """cancel(now=True) (the command line's second Ctrl-C, which Blender may swallow as an
     exception inside Cycles' callbacks) ends the run at once: KeyboardInterrupt, the worker
-    processes stopped, the frames they held not logged."""
+    processes stopped, the frames they held not logged, no half-written file left."""
     import multiprocessing
     import time
 
@@ -684,7 +668,10 @@ def test_cancel_now_stops_worker_processes_without_waiting(tmp_path, monkeypatch
         tmp_path,
         monkeypatch,
         "slow_test",
-        "time.sleep(float(os.environ.get('SDG_TEST_SLOW', 0)))\nio.write_text(self.output_dir / 'slow' / f'{frame.frame}.txt', 'ok')",
+        # Stopped in the middle of writing a file: its temporary name must not stay behind.
+        "with io.atomic_stream(self.output_dir / 'slow' / f'{frame.frame}.txt') as f:\n"
+        "    f.write(b'half')\n"
+        "    time.sleep(float(os.environ.get('SDG_TEST_SLOW', 0)))",
     )
     monkeypatch.setenv("SDG_TEST_SLOW", "30")
     param = tiny_default(tmp_path, frames=6)
@@ -697,7 +684,10 @@ def test_cancel_now_stops_worker_processes_without_waiting(tmp_path, monkeypatch
 
     def submit(self, captured, record):
         original(self, captured, record)
-        if record["frame"] == 1:  # two frames with the (sleeping) worker
+        if record["frame"] == 1:  # two frames with the worker, sleeping inside a write
+            deadline = time.monotonic() + 60
+            while not list((tmp_path / "out" / "slow").glob(".*.tmp")) and time.monotonic() < deadline:
+                time.sleep(0.05)
             recorder.cancel(now=True)
 
     monkeypatch.setattr(sink.ProcessSink, "submit", submit)
@@ -708,6 +698,7 @@ def test_cancel_now_stops_worker_processes_without_waiting(tmp_path, monkeypatch
     assert multiprocessing.active_children() == []
     log = tmp_path / "out" / "audit" / "frames.jsonl"
     assert not log.exists() or log.read_text() == ""
+    assert not list((tmp_path / "out").rglob("*.tmp"))  # the stopped worker removed its own
 
 
 @pytest.mark.parametrize(

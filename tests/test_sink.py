@@ -5,14 +5,9 @@ worker gets equal, writable arrays and the file is gone."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
-from sdg_addon.sink import ProcessSink, picklable, unpackage
-
-
-def packer(handoff_dir) -> ProcessSink:
-    sink = ProcessSink.__new__(ProcessSink)  # no worker processes: only the packing
-    sink.handoff_dir, sink._sequence = handoff_dir, 0
-    return sink
+from sdg_addon.sink import package, picklable, unpackage
 
 
 def task():
@@ -26,8 +21,8 @@ def task():
     return [frame], {"frame": 7, "seconds": {}}
 
 
-def check_round_trip(package) -> None:
-    (frame,), record = unpackage(*package)
+def check_round_trip(packed) -> None:
+    (frame,), record = unpackage(*packed)
     (expected,), expected_record = task()
     assert record == expected_record
     for name, array in expected.items():
@@ -37,32 +32,28 @@ def check_round_trip(package) -> None:
 
 
 def test_arrays_go_through_a_handoff_file_that_the_worker_removes(tmp_path):
-    package = packer(str(tmp_path))._package(task())
-    meta, path, sizes = package
-    assert path is not None and sum(sizes) == (tmp_path / "frame_1.bin").stat().st_size
+    packed = package(task(), str(tmp_path / "frame_1.bin"))
+    meta, path, sizes = packed
+    assert path == str(tmp_path / "frame_1.bin") and sum(sizes) == (tmp_path / "frame_1.bin").stat().st_size
     assert sum(sizes) >= 48 * 64 * 4 * 4 + 48 * 64 * 4  # the big arrays are out of band
     assert len(meta) < 4096 + 48 * 32 * 8  # ... and not in the pickle (the strided one is)
-    check_round_trip(package)
+    check_round_trip(packed)
     assert list(tmp_path.iterdir()) == []
 
 
 def test_arrays_go_through_the_pipe_where_no_file_can_be_written(tmp_path):
-    meta, path, buffers = packer(str(tmp_path / "missing"))._package(task())
+    meta, path, buffers = package(task(), str(tmp_path / "missing" / "frame_1.bin"))
     assert path is None and all(isinstance(b, bytearray) for b in buffers)
     check_round_trip((meta, path, buffers))
-    check_round_trip(packer(None)._package(task()))
+    check_round_trip(package(task(), None))
 
 
 def test_a_short_handoff_file_is_an_error_not_garbage(tmp_path):
-    meta, path, sizes = packer(str(tmp_path))._package(task())
+    meta, path, sizes = package(task(), str(tmp_path / "frame_1.bin"))
     with open(path, "r+b") as f:
         f.truncate(sizes[0] - 1)
-    try:
+    with pytest.raises(OSError, match="short"):
         unpackage(meta, path, sizes)
-    except OSError as e:
-        assert "short" in str(e)
-    else:
-        raise AssertionError("a short file was accepted")
 
 
 def test_errors_that_do_not_pickle_arrive_as_their_text():
