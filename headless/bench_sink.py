@@ -2,15 +2,15 @@
 
   python -m headless.bench_sink [FILE] [--frames 4] [--resolution 640x480] [--samples 1]
                                 [--device cpu] [--annotators A,B|all] [--writers W,V]
-                                [--loops 5] [--profile 30] [--json OUT]
+                                [--loops 5] [--profile 30] [--sort cumulative] [--json OUT]
 
-FILE (default presets/bench30.toml) renders --frames frames once (in this process, frame
-sink in threads); the captured frames are kept and then annotated and written again
+FILE (default presets/bench30.toml) renders --frames frames once (in this process, inline
+frame sink); the captured frames are kept and then annotated and written again
 --loops times into a temporary folder by a fresh frame sink (the first pass is a warm-up).
 Prints CPU milliseconds per frame of the annotate and write stages, as the run's own log
 counts them (thread CPU time: what the work costs whatever else runs on the machine): the
 mean over all passes and the best pass. --profile N adds cProfile's N most expensive
-functions (own time) to stderr.
+functions to stderr (own time, or with --sort cumulative time including callees).
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ def capture(param: Path, out: Path):
     return kept["spec"], kept["frames"]
 
 
-def time_sink(spec, frames, out: Path, loops: int, profile: int | None) -> dict:
+def time_sink(spec, frames, out: Path, loops: int, profile: int | None, sort: str = "tottime") -> dict:
     from sdg_addon import output
     from sdg_addon.sink import FrameSink
 
@@ -81,7 +81,7 @@ def time_sink(spec, frames, out: Path, loops: int, profile: int | None) -> dict:
             per_pass.append({s: 1000 * v / len(frames) for s, v in totals.items()})
     output.deactivate(out)
     if prof:
-        pstats.Stats(prof, stream=sys.stderr).sort_stats("tottime").print_stats(profile)
+        pstats.Stats(prof, stream=sys.stderr).sort_stats(sort).print_stats(profile)
     mean = {s: sum(p[s] for p in per_pass) / len(per_pass) for s in ("annotate", "write")}
     best = min(per_pass, key=lambda p: p["annotate"] + p["write"])
     return {
@@ -104,6 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--annotators", help="comma list of annotators or 'all', overrides the file")
     p.add_argument("--loops", type=int, default=5, help="timed passes over the captured frames")
     p.add_argument("--profile", type=int, metavar="N", help="print cProfile's top N functions to stderr")
+    p.add_argument("--sort", default="tottime", choices=("tottime", "cumulative"), help="order of --profile")
     p.add_argument("--json", type=Path, help="also write the figures to this file")
     args = p.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="sdg_bench_sink_") as tmp:
@@ -117,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
             "loops": args.loops,
             "annotators": sorted(spec.annotators),
             "writers": sorted(spec.writers),
-            **time_sink(spec, frames, tmp / "written", max(1, args.loops), args.profile),
+            **time_sink(spec, frames, tmp / "written", max(1, args.loops), args.profile, args.sort),
         }
         shutil.rmtree(tmp / "written", ignore_errors=True)
     return print_figures(figures, args.json)
