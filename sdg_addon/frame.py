@@ -158,7 +158,10 @@ class SceneObject:
     object_to_world: np.ndarray  # 4x4
     bbox_min: np.ndarray  # (3,) local-space extents of the evaluated geometry
     bbox_max: np.ndarray
-    triangles: np.ndarray | None = None  # (N, 3, 3) world space; only if an annotator needs it
+    # Geometry, only if an annotator needs it: a world-space triangle soup (N, 3, 3), or (as
+    # the capture sends it) vertices + faces + half-edge twins below; world_triangles() and
+    # mesh() give either form.
+    triangles: np.ndarray | None = None
     # Every mesh of it is a closed surface, each edge shared by two triangles of opposite
     # winding: then the triangles of one winding cover its whole projection (silhouettes.py).
     closed: bool = False
@@ -167,6 +170,27 @@ class SceneObject:
     # The transform that moves its surface (flow): its one rendered mesh's matrix when it has
     # exactly one (that mesh may be animated below its root), else None (the root's).
     mesh_to_world: np.ndarray | None = None
+    vertices: np.ndarray | None = None  # (V, 3) world space
+    faces: np.ndarray | None = None  # (F, 3) int indices into vertices
+    twins: np.ndarray | None = None  # (3 F,) raster.half_edge_twins(faces), or None
+
+    @property
+    def has_geometry(self) -> bool:
+        return self.triangles is not None or self.faces is not None
+
+    def world_triangles(self) -> np.ndarray:
+        """(N, 3, 3) world-space triangles, whichever form the geometry came in."""
+        if self.triangles is None and self.faces is not None:
+            self.triangles = self.vertices[self.faces]
+        return self.triangles
+
+    def mesh(self) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """(vertices (V, 3), faces (F, 3), twins or None); a soup is its own mesh (no
+        shared vertices, so nothing cancels in a silhouette's edge chain)."""
+        if self.faces is not None:
+            return self.vertices, self.faces, self.twins
+        tri = self.triangles
+        return tri.reshape(-1, 3), np.arange(tri.shape[0] * 3).reshape(-1, 3), None
 
     @property
     def motion_matrix(self) -> np.ndarray:

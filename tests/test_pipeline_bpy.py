@@ -640,18 +640,24 @@ def test_primitives_are_closed_surfaces_and_the_ground_is_not(tmp_path, monkeypa
     Suzanne (whose eyes are separate open shells) are not."""
     from sdg_addon.capture import render as capture_render
 
-    seen = {}
+    seen, twinned = {}, {}
     original = capture_render.Capturer.scene_objects
 
     def recording(self):
         objects = original(self)
         seen.update({o.name: o.closed for o in objects.values()})
+        # The geometry goes out as one mesh (shared vertices) with its half-edge twins.
+        twinned.update({o.name: bool((o.twins >= 0).all()) for o in objects.values()})
+        for o in objects.values():
+            assert o.triangles is None and o.twins.shape == (3 * len(o.faces),)
+            assert o.faces.max() < len(o.vertices)
         return objects
 
     monkeypatch.setattr(capture_render.Capturer, "scene_objects", recording)
     assert render(tiny_default(tmp_path, frames=1), tmp_path / "out", "--worker-mode", "inline") == 0
     assert seen.pop("ground") is False and seen.pop("monkey") is False
     assert len(seen) >= 8 and all(seen.values()), seen
+    assert twinned.pop("ground") is False and all(twinned[name] for name in seen), twinned
 
 
 def test_cancel_now_stops_worker_processes_without_waiting(tmp_path, monkeypatch):

@@ -7,13 +7,18 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
+from sdg_addon.annotators import raster
 from sdg_addon.annotators.raster import (
+    Coverage,
     clip_triangles,
+    half_edge_twins,
     is_closed_surface,
     rasterize,
+    rasterize_chains,
     rasterize_many,
     silhouette,
     silhouette_extent,
+    triangle_chain,
 )
 from sdg_addon.frame import Camera
 
@@ -613,3 +618,130 @@ def test_truncation_of_a_closed_surface_from_one_winding_is_the_same():
             assert ratios[0] == ratios[1], (k, ratios)
             partial += 0.0 < ratios[1] < 1.0
     assert partial >= 16  # most cases really cross the border
+
+
+# ---------------------------------------------------------------------------------------
+# edge chains: silhouettes from a mesh's boundary, the same pixels as its triangles
+
+
+def chain_mask(chain, w=64, h=48):
+    return rasterize_chains([chain], w, h)[0].full(w, h)
+
+
+def chain_soup(rng, kind, n):
+    if kind == "float":
+        return rng.uniform(-10.0, 74.0, size=(n, 3, 2))
+    if kind == "centres":  # vertices on pixel centres: edges through centres, ties everywhere
+        return rng.integers(-5, 70, size=(n, 3, 2)) + 0.5
+    return rng.integers(-10, 140, size=(n, 3, 2)) / 2.0  # corners and centres alike
+
+
+@pytest.mark.parametrize("kind", ["float", "centres", "lattice"])
+def test_the_edge_chain_of_a_triangle_soup_covers_what_its_triangles_cover(kind):
+    """Random soups (both windings, overlaps, slivers, repeated vertices, reaching past the
+    border): the running sum over edge crossings gives bitwise rasterize()'s pixels."""
+    rng = np.random.default_rng({"float": 1, "centres": 2, "lattice": 3}[kind])
+    for trial in range(100):
+        tri = chain_soup(rng, kind, int(rng.integers(1, 30)))
+        tri[:3, 2] = tri[:3, 0]  # a few without area
+        assert np.array_equal(chain_mask(triangle_chain(tri)), rasterize(tri, 64, 48)), (kind, trial)
+
+
+def test_half_edge_twins_pair_each_edge_with_its_reverse_only():
+    faces, _ = cube_faces()
+    twins = half_edge_twins(faces)
+    assert (twins >= 0).all() and np.array_equal(twins[twins], np.arange(36))
+    a, b = faces.ravel(), faces[:, [1, 2, 0]].ravel()
+    assert np.array_equal(a[twins], b) and np.array_equal(b[twins], a)
+    # An open box: the half-edges around the hole have no twin, every other one has.
+    open_box = half_edge_twins(faces[:-2])
+    border = {(x, y) for x, y in zip(a[:30], b[:30]) if (y, x) not in set(zip(a[:30], b[:30]))}
+    assert {(a[h], b[h]) for h in np.flatnonzero(open_box < 0)} == border and len(border) == 4
+    # A face twice: its edges are used twice in one direction, never cancelled.
+    doubled = half_edge_twins(np.concatenate([faces, faces[:1]]))
+    assert (doubled[[0, 1, 2, 36, 37, 38]] == -1).all()
+    assert half_edge_twins(np.zeros((0, 3))).size == 0
+
+
+def mesh_object_frame(camera, verts, faces, closed, twins=True):
+    from sdg_addon.frame import FrameData, LabelTable, SceneObject
+
+    obj = SceneObject(1, "o", "/o", {"class": ["o"]}, np.eye(4), np.zeros(3), np.ones(3), closed=closed)
+    obj.vertices, obj.faces = verts, faces
+    obj.twins = half_edge_twins(faces) if twins else None
+    return FrameData(0, camera, {}, {1: obj}, LabelTable({}))
+
+
+@pytest.mark.parametrize("shape", ["cube", "sphere", "grid"])
+def test_mesh_silhouettes_from_their_boundary_are_their_triangles_pixels(shape):
+    """Meshes with shared vertices, random poses, perspective and orthographic, mirrored:
+    the silhouette from the boundary chain (closed: front faces, shared edges cancelled;
+    the open grid: both windings) is bitwise the rasterized triangles', and the chain is
+    much shorter than the triangles' edges."""
+    from sdg_addon.annotators.silhouettes import _mesh_chains, full_silhouette
+
+    if shape == "grid":  # an open, wavy 8 x 8 quad sheet
+        g = np.linspace(-1, 1, 9)
+        gx, gy = np.meshgrid(g, g)
+        verts = np.stack([gx.ravel(), gy.ravel(), 0.3 * np.sin(3 * gx.ravel()) * gy.ravel()], -1)
+        q = (np.arange(8)[:, None] * 9 + np.arange(8)).ravel()
+        faces = np.concatenate([np.stack([q, q + 1, q + 10], 1), np.stack([q, q + 10, q + 9], 1)])
+    else:
+        faces, verts = cube_faces() if shape == "cube" else uv_sphere()
+    closed = shape != "grid"
+    rng = np.random.default_rng(11)
+    for k in range(30):
+        q, _ = np.linalg.qr(rng.normal(size=(3, 3)))
+        world = verts @ (q * (-1 if k % 2 else 1)).T * rng.uniform(0.3, 1.5)
+        world += [rng.uniform(-0.6, 0.6), rng.uniform(-0.5, 0.5), -rng.uniform(3, 6)]
+        projection = "orthographic" if k % 4 == 0 else "perspective"
+        camera = make_camera(projection=projection, f=50.0 if projection == "perspective" else 20.0)
+        frame = mesh_object_frame(camera, world, faces, closed)
+        expected = silhouette(camera, world[faces])
+        assert expected.any() and np.array_equal(full_silhouette(frame, 1), expected), (shape, k)
+        edges = len(_mesh_chains(frame, [1])[0][2])
+        assert edges < (0.6 if shape == "grid" else 0.45) * 3 * len(faces), (shape, k, edges)
+        # Without twins nothing cancels: longer, the same pixels.
+        bare = mesh_object_frame(camera, world, faces, closed, twins=False)
+        assert np.array_equal(full_silhouette(bare, 1), expected)
+
+
+def test_a_mesh_cut_by_the_near_plane_or_far_off_uses_its_clipped_triangles():
+    """A cube around the camera, and one with a vertex at 1e120 pixels: the clipped-triangle
+    path, the same pixels as silhouette()."""
+    from sdg_addon.annotators.silhouettes import _vertex_pixels, full_silhouette
+
+    faces, verts = cube_faces()
+    camera = make_camera()
+    around = (verts - 0.5) * 4.0
+    frame = mesh_object_frame(camera, around, faces, True)
+    assert _vertex_pixels(frame, 1)[1] and full_silhouette(frame, 1).all()
+    far = verts + [0.0, 0.0, -5.0]
+    far[7] = [1e120, 0.0, -5.0]
+    frame = mesh_object_frame(camera, far, faces, True)
+    assert _vertex_pixels(frame, 1)[1]
+    assert np.array_equal(full_silhouette(frame, 1), silhouette(camera, far[faces]))
+
+
+def test_chain_groups_and_row_chunks_give_the_same_masks(monkeypatch):
+    """Many chains in one call, the shared canvas split into groups of a few cells and the
+    (edge, row) pairs into chunks of 7: the same masks as one chain per call."""
+    rng = np.random.default_rng(5)
+    chains = [triangle_chain(chain_soup(rng, "lattice", int(rng.integers(1, 12)))) for _ in range(25)]
+    chains.append(triangle_chain(np.zeros((0, 3, 2))))
+    expected = [chain_mask(c) for c in chains]
+    monkeypatch.setattr(raster, "_CHAIN_CELLS", 200)
+    monkeypatch.setattr(raster, "_SPAN_ROWS", 7)
+    got = rasterize_chains(chains, 64, 48)
+    assert all(np.array_equal(c.full(64, 48), e) for c, e in zip(got, expected))
+    assert not got[-1].full(64, 48).any() and got[-1].count() == 0
+
+
+def test_coverage_windows_clip_to_the_mask_box():
+    mask = np.array([[1, 0, 1], [0, 1, 1]], dtype=bool)
+    cov = Coverage(5, 2, mask)
+    assert cov.count() == 4
+    full = cov.full(10, 6)
+    assert full.sum() == 4 and np.array_equal(full[2:4, 5:8], mask)
+    assert np.array_equal(cov.window(4, 1, 6, 2), [[0, 0, 0], [0, 1, 0]])  # partly outside
+    assert not cov.window(0, 0, 3, 5).any()  # wholly outside

@@ -20,7 +20,7 @@ class Annotator:
 
     name: the registry key, as written in parameter files and output file names.
     passes: render passes it reads (frame.passes keys); capture enables only what is needed.
-    needs_geometry: True if it reads SceneObject.triangles (world-space meshes).
+    needs_geometry: True if it reads SceneObject geometry (world_triangles(), mesh()).
     options: keyword options from the parameter file, validated by `OPTIONS`.
     """
 

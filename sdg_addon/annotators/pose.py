@@ -89,7 +89,7 @@ class ObjectPose(Annotator):
             label = labelled[iid]
             sid = frame.label_table.semantic_id(stype, label)
             m2w = rigid_part(obj.object_to_world)
-            vertices, faces = model_mesh(obj.triangles, m2w)
+            vertices, faces = model_mesh(obj.world_triangles(), m2w)
             if label not in models:
                 models[label] = {"vertices": vertices, "faces": faces}
             info["semanticIds"].append(sid)

@@ -162,37 +162,17 @@ def _cover_spans(flat, w, coef, j_lo, j_hi, i_lo, i_hi, base) -> None:
     row = i_lo[tri] + (np.arange(tri.size) - first[tri])
     py = row + 0.5
     lo, hi = j_lo[tri].copy(), j_hi[tri].copy()
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        for k in range(3):
-            a, b, c, thr = coef[0, k, tri], coef[1, k, tri], coef[2, k, tri], coef[3, k, tri]
-            ey = b * py
-
-            def passes(j, a=a, c=c, ey=ey, thr=thr):
-                return ey + (a * (j + 0.5) + c) >= thr
-
-            rising, falling = a > 0, a < 0
-            # a == 0: the edge's test is the same for every column of the row.
-            flat_edge = ~(rising | falling)
-            hi = np.where(flat_edge & ~passes(lo), lo - 1, hi)
-            if rising.any() or falling.any():
-                guess = np.ceil((thr - c - ey) / np.where(flat_edge, 1.0, a) - 0.5)
-                guess = np.where(np.isfinite(guess), guess, lo)
-                # rising: the first passing column; falling: one past the last passing one.
-                j = np.clip(guess, lo, hi + 1).astype(np.int64)
-                for _ in range(64):
-                    ok_here = passes(j)
-                    ok_left = passes(j - 1)
-                    move_left = np.where(rising, ok_left & (j > lo), ~ok_left & (j > lo))
-                    move_right = np.where(rising, ~ok_here & (j <= hi), ok_here & (j <= hi))
-                    move_left &= ~flat_edge
-                    move_right &= ~flat_edge
-                    if not (move_left.any() or move_right.any()):
-                        break
-                    j = j - move_left + move_right
-                else:  # pragma: no cover - would need a non-monotonic rounding
-                    raise RuntimeError("raster: a span boundary did not settle")
-                lo = np.where(rising, np.maximum(lo, j), lo)
-                hi = np.where(falling, np.minimum(hi, j - 1), hi)
+    for k in range(3):
+        a, b, c, thr = coef[0, k, tri], coef[1, k, tri], coef[2, k, tri], coef[3, k, tri]
+        ey = b * py
+        # a == 0: the edge's test is the same for every column of the row.
+        flat_edge = ~((a > 0) | (a < 0))
+        with np.errstate(over="ignore", invalid="ignore"):
+            hi = np.where(flat_edge & ~(ey + (a * (lo + 0.5) + c) >= thr), lo - 1, hi)
+        if not flat_edge.all():
+            j = _span_boundary(a, c, ey, thr, lo, hi)
+            lo = np.where(a > 0, np.maximum(lo, j), lo)
+            hi = np.where(a < 0, np.minimum(hi, j - 1), hi)
     n = np.maximum(hi - lo + 1, 0)
     keep = n > 0
     start, n = (base[tri] + row * w + lo)[keep], n[keep]
@@ -205,6 +185,36 @@ def _cover_spans(flat, w, coef, j_lo, j_hi, i_lo, i_hi, base) -> None:
         offsets = np.arange(int(part_n.sum())) - np.repeat(np.cumsum(part_n) - part_n, part_n)
         flat[np.repeat(part_start, part_n) + offsets] = True
         k0 = k1
+
+
+def _span_boundary(a, c, ey, thr, lo, hi) -> np.ndarray:
+    """Per (edge, row) entry: where the edge's test E(j) = ey + (a (j + 0.5) + c) >= thr
+    changes along the row, within columns lo .. hi + 1: for a > 0 (E rises with j) the
+    first passing column, for a < 0 one past the last passing column (lo - 1 < result <=
+    hi + 1 either way, clamped); entries with a == 0 are returned as lo.
+
+    E(j) is monotonic in j (each rounding step is), so the boundary is estimated by
+    division and then settled by evaluating the test itself on both sides of it: exactly
+    the columns that testing every pixel would find.
+    """
+    rising, falling = a > 0, a < 0
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+
+        def passes(j):
+            return ey + (a * (j + 0.5) + c) >= thr
+
+        guess = np.ceil((thr - c - ey) / np.where(rising | falling, a, 1.0) - 0.5)
+        guess = np.where(np.isfinite(guess), guess, lo)
+        j = np.clip(guess, lo, hi + 1).astype(np.int64)
+        for _ in range(64):
+            ok_here = passes(j)
+            ok_left = passes(j - 1)
+            move_left = np.where(rising, ok_left & (j > lo), falling & ~ok_left & (j > lo))
+            move_right = np.where(rising, ~ok_here & (j <= hi), falling & ok_here & (j <= hi))
+            if not (move_left.any() or move_right.any()):
+                return np.where(rising | falling, j, lo)
+            j = j - move_left + move_right
+    raise RuntimeError("raster: a span boundary did not settle")  # pragma: no cover - non-monotonic rounding
 
 
 def _edge_functions(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -270,6 +280,194 @@ def _cover(flat, w, coef, j0, i0, bw, bh, base):
     # three index arrays and the arithmetic on them.
     offset = (base + i0 * w + j0)[:, None, None] + (np.arange(bh)[:, None] * w + np.arange(bw))
     flat[offset[inside]] = True
+
+
+# --------------------------------------------------------------------------- edge chains
+#
+# The silhouette of a mesh from its boundary instead of its triangles. Give every triangle
+# a weight w (its orientation sign, or 1 for the front-facing triangles of a closed
+# surface, 0 for the rest) and take the chain sum of w times its three directed edges:
+# where two triangles of equal weight share an edge in opposite directions, the two
+# copies cancel, so a closed surface leaves only its contour edges and an open mesh its
+# border and folds. The winding number of that chain around a point is the number of
+# weighted triangles covering it, so "covered" = winding number > 0: found row by row as
+# the sum of the edges crossing the row to the left of the pixel, i.e. a running sum
+# (cumsum) of +-w placed at each crossing. Each crossing column is where one edge test of
+# the triangle rasterizer above changes along the row (_span_boundary, the same
+# arithmetic and tie rule: canonical endpoint order, top-left ties), and a row is
+# crossed by an edge when its centre's y lies in [y_min, y_max) of the edge: the
+# rasterizer's tie rule is a symbolic nudge of each centre right then down, and for such
+# a point both views agree. So the masks are those of rasterize() on the same triangles
+# (bitwise wherever the arithmetic is exact, e.g. vertices on a pixel lattice), at a cost
+# that follows the outline, not the area or the triangle count.
+
+# Running-sum canvases are built in groups of at most this many cells (8 bytes each).
+_CHAIN_CELLS = 1 << 23
+
+
+def half_edge_twins(faces: np.ndarray) -> np.ndarray:
+    """(3F,) for triangles (F, 3) of vertex indices: for half-edge h = 3 f + k (corner k
+    to corner k + 1 of face f), the index of the one half-edge going the other way along
+    the same edge, or -1 where there is none or the edge is used more than once in a
+    direction (borders, non-manifold or inconsistently wound parts: never cancelled)."""
+    faces = np.asarray(faces, dtype=np.int64).reshape(-1, 3)
+    if faces.size == 0:
+        return np.zeros(0, dtype=np.int32)
+    a = faces.ravel()
+    b = faces[:, [1, 2, 0]].ravel()
+    n = int(max(a.max(), b.max())) + 1
+    key, rev = a * n + b, b * n + a
+    order = np.argsort(key, kind="stable")
+    sorted_key = key[order]
+    unique = np.ones(key.size, dtype=bool)  # is the half-edge's key used only once
+    dup = sorted_key[1:] == sorted_key[:-1]
+    unique[order[1:][dup]] = False
+    unique[order[:-1][dup]] = False
+    pos = np.minimum(np.searchsorted(sorted_key, rev), key.size - 1)
+    twin = np.where(sorted_key[pos] == rev, order[pos], -1)
+    ok = (twin >= 0) & unique
+    ok[ok] &= unique[twin[ok]]
+    return np.where(ok, twin, -1).astype(np.int32)
+
+
+def mesh_chain(px: np.ndarray, faces: np.ndarray, twins: np.ndarray | None, one_winding) -> tuple:
+    """The weighted boundary chain of a projected mesh: (start (E, 2), end (E, 2), weight
+    (E,), face (E,): the face each edge comes from, in increasing order).
+
+    px: (V, 2) pixel coordinates of the vertices; faces: (F, 3); twins: half_edge_twins
+    (None: nothing cancels). one_winding (bool, or (F,) bool per face): only front-facing
+    triangles count (closed surfaces), else every triangle with its orientation sign
+    (zero-area ones drop out). Several meshes can go in one call (faces and twins offset).
+    """
+    faces = np.asarray(faces).reshape(-1, 3)
+    v = px[faces]
+    e1, e2 = v[:, 1] - v[:, 0], v[:, 2] - v[:, 0]
+    cross = e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0]
+    w = np.where(one_winding, cross > 0, np.sign(cross)).astype(np.int64)
+    wh = np.repeat(w, 3)
+    keep = wh != 0
+    if twins is not None and twins.size:
+        has = np.flatnonzero(twins >= 0)
+        keep[has[wh[twins[has]] == wh[has]]] = False
+    h = np.flatnonzero(keep)
+    f, k = h // 3, h % 3
+    return v[f, k], v[f, (k + 1) % 3], wh[h], f
+
+
+def triangle_chain(tri_px: np.ndarray):
+    """The chain of a triangle soup (N, 3, 2), every triangle with its orientation sign:
+    rasterize_chains of it is rasterize() of the triangles."""
+    tri = np.asarray(tri_px, dtype=np.float64).reshape(-1, 3, 2)
+    return mesh_chain(tri.reshape(-1, 2), np.arange(tri.shape[0] * 3).reshape(-1, 3), None, False)[:3]
+
+
+class Coverage:
+    """A mask over part of the image: mask (rows, cols) bool whose top-left pixel is
+    (x0, y0); empty() when nothing is covered."""
+
+    __slots__ = ("x0", "y0", "mask")
+
+    def __init__(self, x0: int, y0: int, mask: np.ndarray):
+        self.x0, self.y0, self.mask = x0, y0, mask
+
+    def count(self) -> int:
+        return int(np.count_nonzero(self.mask))
+
+    def window(self, x0: int, y0: int, x1: int, y1: int) -> np.ndarray:
+        """The mask over the inclusive pixel box (x0, y0)-(x1, y1), False outside it."""
+        out = np.zeros((y1 - y0 + 1, x1 - x0 + 1), dtype=bool)
+        h, w = self.mask.shape
+        ax0, ay0 = max(x0, self.x0), max(y0, self.y0)
+        ax1, ay1 = min(x1, self.x0 + w - 1), min(y1, self.y0 + h - 1)
+        if ax0 <= ax1 and ay0 <= ay1:
+            out[ay0 - y0 : ay1 - y0 + 1, ax0 - x0 : ax1 - x0 + 1] = self.mask[
+                ay0 - self.y0 : ay1 - self.y0 + 1, ax0 - self.x0 : ax1 - self.x0 + 1
+            ]
+        return out
+
+    def full(self, width: int, height: int) -> np.ndarray:
+        return self.window(0, 0, width - 1, height - 1)
+
+
+def rasterize_chains(chains: list, width: int, height: int) -> list[Coverage]:
+    """Pixel-centre coverage of weighted edge chains (mesh_chain / triangle_chain), one
+    Coverage per chain, limited to the (width, height) image; see the section comment."""
+    w, h = int(width), int(height)
+    out = [Coverage(0, 0, np.zeros((0, 0), dtype=bool)) for _ in chains]
+    boxes = []
+    for k, (p, q, weight) in enumerate(chains):
+        if len(weight) == 0:
+            continue
+        ends = np.concatenate([p, q])
+        if not np.isfinite(ends).all():
+            raise ValueError("raster: an edge chain with non-finite coordinates")
+        lo, hi = ends.min(axis=0), ends.max(axis=0)
+        x0, y0 = max(int(np.ceil(lo[0] - 0.5)), 0), max(int(np.ceil(lo[1] - 0.5)), 0)
+        x1, y1 = min(int(np.floor(hi[0] - 0.5)), w - 1), min(int(np.floor(hi[1] - 0.5)), h - 1)
+        if x0 <= x1 and y0 <= y1:
+            boxes.append((k, x0, y0, x1, y1))
+    group, cells = [], 0
+    for box in boxes:
+        size = (box[3] - box[1] + 2) * (box[4] - box[2] + 1)
+        if group and cells + size > _CHAIN_CELLS:
+            _chain_group(chains, group, out)
+            group, cells = [], 0
+        group.append(box)
+        cells += size
+    if group:
+        _chain_group(chains, group, out)
+    return out
+
+
+def _chain_group(chains, boxes, out) -> None:
+    """rasterize_chains for chains whose canvases (boxes) share one running-sum array."""
+    ids = [b[0] for b in boxes]
+    x0, y0, x1, y1 = (np.array([b[i] for b in boxes], dtype=np.int64) for i in range(1, 5))
+    cw, ch = x1 - x0 + 2, y1 - y0 + 1  # one extra column: each row's sum returns to 0 there
+    offset = np.cumsum(cw * ch) - cw * ch
+    p = np.concatenate([chains[k][0] for k in ids]).astype(np.float64, copy=False)
+    q = np.concatenate([chains[k][1] for k in ids]).astype(np.float64, copy=False)
+    weight = np.concatenate([chains[k][2] for k in ids])
+    owner = np.repeat(np.arange(len(ids)), [len(chains[k][2]) for k in ids])
+    # Canonical (lexicographic) endpoint order, as _edge_functions: L -> R.
+    swap = (q[:, 0] < p[:, 0]) | ((q[:, 0] == p[:, 0]) & (q[:, 1] < p[:, 1]))
+    lx, ly = np.where(swap, q[:, 0], p[:, 0]), np.where(swap, q[:, 1], p[:, 1])
+    rx, ry = np.where(swap, p[:, 0], q[:, 0]), np.where(swap, p[:, 1], q[:, 1])
+    a = ly - ry
+    b = rx - lx
+    c = -(a * lx + b * ly)
+    thr = np.where((a > 0) | ((a == 0) & (b > 0)), 0.0, _TINY)
+    # The running sum steps by +-w where the canonical test turns on (a > 0) or off (a < 0);
+    # reversed edges count negatively. Horizontal edges (a == 0) cross no row.
+    step = (weight * np.where(swap, -1, 1) * np.sign(a)).astype(np.float64)
+    ymin, ymax = np.minimum(ly, ry), np.maximum(ly, ry)
+    r0 = np.maximum(np.ceil(ymin - 0.5), y0[owner])
+    r1 = np.minimum(np.ceil(ymax - 0.5), y1[owner])
+    keep = (a != 0) & (r0 <= r1)
+    e = np.flatnonzero(keep)
+    r0, nrows = r0[e].astype(np.int64), (r1[e] - r0[e]).astype(np.int64) + 1
+    acc = np.zeros(int((cw * ch).sum()), dtype=np.float64)
+    rows_so_far = np.cumsum(nrows)
+    start = 0
+    while start < e.size:  # at most about _SPAN_ROWS (edge, row) pairs at a time
+        before = int(rows_so_far[start - 1]) if start else 0
+        stop = max(start + 1, int(np.searchsorted(rows_so_far, before + _SPAN_ROWS, side="right")))
+        sel, n = e[start:stop], nrows[start:stop]
+        first = np.cumsum(n) - n
+        idx = np.repeat(np.arange(sel.size), n)
+        edge = sel[idx]
+        row = r0[start:stop][idx] + (np.arange(idx.size) - first[idx])
+        py = row + 0.5
+        crosses = (py >= ymin[edge]) & (py < ymax[edge])  # exact: which rows the edge spans
+        edge, row, py = edge[crosses], row[crosses], py[crosses]
+        o = owner[edge]
+        col = _span_boundary(a[edge], c[edge], b[edge] * py, thr[edge], x0[o], x1[o])
+        acc += np.bincount(offset[o] + (row - y0[o]) * cw[o] + (col - x0[o]), step[edge], acc.size)
+        start = stop
+    covered = np.cumsum(acc) > 0.5
+    for k, i in enumerate(ids):
+        cells = covered[offset[k] : offset[k] + cw[k] * ch[k]].reshape(int(ch[k]), int(cw[k]))
+        out[i] = Coverage(int(x0[k]), int(y0[k]), cells[:, :-1])
 
 
 def is_closed_surface(faces: np.ndarray) -> bool:

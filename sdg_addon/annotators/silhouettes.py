@@ -16,7 +16,8 @@ import math
 import numpy as np
 
 from ..frame import FrameData
-from .raster import near_plane, project_camera_triangles, rasterize, rasterize_many
+from . import raster
+from .raster import near_plane, project_camera_triangles, rasterize
 
 # Extended-canvas budget for truncation, in pixels: max(_CANVAS_FACTOR * W * H, _CANVAS_MIN).
 # Projections that need more are rasterized at a reduced scale (see truncation_ratio).
@@ -24,39 +25,100 @@ _CANVAS_FACTOR = 4
 _CANVAS_MIN = 1 << 20
 # Instance ids up to this value are counted with direct bincounts; larger ones are compacted.
 _DIRECT_IDS = 1 << 10
-# Silhouettes are rasterized in batches of at most this many mask bytes.
-_BATCH_BYTES = 64 << 20
 
 
-def _triangles(frame: FrameData, instance_id: int) -> np.ndarray:
+def _require_geometry(frame: FrameData, instance_id: int) -> None:
     obj = frame.objects[instance_id]
-    if obj.triangles is None:
+    if not obj.has_geometry:
         raise ValueError(
             f"object {obj.path} has no triangles: the capture did not export geometry "
             "(an annotator that needs it must set needs_geometry = True)"
         )
-    return obj.triangles
+
+
+def _triangles(frame: FrameData, instance_id: int) -> np.ndarray:
+    _require_geometry(frame, instance_id)
+    return frame.objects[instance_id].world_triangles()
+
+
+def _vertex_pixels(frame: FrameData, instance_id: int) -> tuple[np.ndarray, bool]:
+    """(V, 2) pixel coordinates of the object's mesh vertices, and whether the near plane
+    cuts it (a vertex nearer than it: then only clipped triangles are meaningful). The
+    first call of a frame projects every object with geometry at once."""
+    cache = frame.cache.setdefault("vertex_pixels", {})
+    if instance_id not in cache:
+        _require_geometry(frame, instance_id)
+        todo = [i for i, o in frame.objects.items() if o.has_geometry and i not in cache]
+        todo = todo if instance_id in todo else [instance_id, *todo]
+        verts = [frame.objects[i].mesh()[0] for i in todo]
+        cam = frame.camera.to_camera(np.concatenate(verts)) if verts else np.zeros((0, 3))
+        near = near_plane(frame.camera)
+        px, _depth = frame.camera.project_camera(cam)
+        bounds = np.cumsum([0, *(len(v) for v in verts)])
+        for k, i in enumerate(todo):
+            part = slice(bounds[k], bounds[k + 1])
+            # Far beyond any image (or not finite): the clipped-triangle path, which drops
+            # what overflows, stands in as for a near-plane cut.
+            unusual = not (np.abs(px[part]) < 1e100).all()
+            cache[i] = (px[part], unusual or bool((-cam[part, 2] < near).any()))
+    return cache[instance_id]
+
+
+def _coverage(frame: FrameData, instance_id: int) -> raster.Coverage:
+    """The object's silhouette: pixel centres it covers, ignoring everything in front.
+
+    The first call of a frame rasterizes every labelled object with geometry at once
+    (raster.rasterize_chains: one running sum for all of them). A mesh wholly beyond the
+    near plane is rasterized from its boundary chain (front-facing triangles only for a
+    closed surface, shared edges cancelled: mostly its contour), one cut by the near plane
+    by rasterizing its clipped triangles: the same pixels either way."""
+    cache = frame.cache.setdefault("coverage", {})
+    cov = cache.get(instance_id)
+    if cov is None:
+        _require_geometry(frame, instance_id)
+        # Labelled objects are the ones boxes and occlusion ask about; an unlabelled one
+        # (a ground plane filling the image) is rasterized only when asked for.
+        todo = [i for i, o in frame.objects.items() if o.has_geometry and o.labels and i not in cache]
+        todo = todo if instance_id in todo else [instance_id, *todo]
+        whole = [i for i in todo if not _vertex_pixels(frame, i)[1]]
+        cache.update(zip(whole, raster.rasterize_chains(_mesh_chains(frame, whole), frame.width, frame.height)))
+        for i in todo:
+            if i not in cache:  # cut by the near plane: its clipped triangles (rare)
+                cache[i] = raster.Coverage(0, 0, rasterize(projected_triangles(frame, i), frame.width, frame.height))
+        cov = cache[instance_id]
+    return cov
+
+
+def _mesh_chains(frame: FrameData, ids: list[int]) -> list[tuple]:
+    """raster.mesh_chain of each object (wholly beyond the near plane), in one call."""
+    if not ids:
+        return []
+    px, faces, twins, winding = [], [], [], []
+    n_verts = n_faces = 0
+    face_start = []
+    for i in ids:
+        obj = frame.objects[i]
+        _verts, f, tw = obj.mesh()
+        vertex_px = _vertex_pixels(frame, i)[0]
+        px.append(vertex_px)
+        faces.append(f + n_verts)
+        twins.append(np.full(f.size, -1) if tw is None else np.where(tw >= 0, tw + 3 * n_faces, -1))
+        winding.append(np.full(len(f), obj.closed))
+        face_start.append(n_faces)
+        n_verts, n_faces = n_verts + len(vertex_px), n_faces + len(f)
+    p, q, w, face = raster.mesh_chain(
+        np.concatenate(px), np.concatenate(faces), np.concatenate(twins), np.concatenate(winding)
+    )
+    cuts = np.searchsorted(face, [*face_start, n_faces])
+    return [(p[a:b], q[a:b], w[a:b]) for a, b in zip(cuts[:-1], cuts[1:])]
 
 
 def full_silhouette(frame: FrameData, instance_id: int) -> np.ndarray:
-    """(H, W) bool: pixels whose centre the object covers, ignoring everything in front.
-
-    The first call of a frame rasterizes every object with geometry in one batched pass
-    (rasterize_many: bitwise the per-object masks, without 30 separate passes)."""
+    """(H, W) bool: pixels whose centre the object covers, ignoring everything in front."""
     cache = frame.cache.setdefault("silhouettes", {})
     mask = cache.get(instance_id)
     if mask is None:
-        _triangles(frame, instance_id)  # a clear error if the capture exported no geometry
-        # Labelled objects are the ones boxes and occlusion ask about; an unlabelled one
-        # (a ground plane filling the image) is rasterized only when asked for.
-        todo = [i for i, o in frame.objects.items() if o.triangles is not None and o.labels and i not in cache]
-        todo = todo if instance_id in todo else [instance_id, *todo]
-        group = max(1, _BATCH_BYTES // max(1, frame.height * frame.width))
-        for k in range(0, len(todo), group):
-            ids = todo[k : k + group]
-            masks = rasterize_many([silhouette_triangles(frame, i) for i in ids], frame.width, frame.height)
-            cache.update(zip(ids, masks))
-        mask = cache[instance_id]
+        mask = cache[instance_id] = _coverage(frame, instance_id).full(frame.width, frame.height)
     return mask
 
 
@@ -65,7 +127,7 @@ def silhouette_pixels(frame: FrameData, instance_id: int) -> int:
     cache = frame.cache.setdefault("silhouette_pixels", {})
     n = cache.get(instance_id)
     if n is None:
-        n = cache[instance_id] = int(np.count_nonzero(full_silhouette(frame, instance_id)))
+        n = cache[instance_id] = _coverage(frame, instance_id).count()
     return n
 
 
@@ -133,15 +195,25 @@ def amodal_mask(frame: FrameData, instance_id: int) -> np.ndarray:
     mask = cache.get(instance_id)
     if mask is None:
         mask = full_silhouette(frame, instance_id)
-        extent = visible_extents(frame).get(instance_id)
-        if extent is not None:  # only the visible pixels' box is read, not the whole image
-            x0, y0, x1, y1 = extent
-            crop = np.asarray(frame.passes["instance"])[y0 : y1 + 1, x0 : x1 + 1] == instance_id
-            if not mask[y0 : y1 + 1, x0 : x1 + 1][crop].all():
-                mask = mask.copy()
-                mask[y0 : y1 + 1, x0 : x1 + 1] |= crop
+        extra = _visible_outside_silhouette(frame, instance_id)
+        if extra is not None:
+            x0, y0, crop = extra
+            mask = mask.copy()
+            mask[y0 : y0 + crop.shape[0], x0 : x0 + crop.shape[1]] |= crop
         cache[instance_id] = mask
     return mask
+
+
+def _visible_outside_silhouette(frame: FrameData, instance_id: int):
+    """(x0, y0, crop) of the object's visible pixels its silhouette misses (over the box
+    of its visible pixels), or None when there are none (the usual case)."""
+    extent = visible_extents(frame).get(instance_id)
+    if extent is None:
+        return None
+    x0, y0, x1, y1 = extent  # only the visible pixels' box is read, not the whole image
+    crop = np.asarray(frame.passes["instance"])[y0 : y1 + 1, x0 : x1 + 1] == instance_id
+    crop &= ~_coverage(frame, instance_id).window(x0, y0, x1, y1)
+    return (x0, y0, crop) if crop.any() else None
 
 
 def amodal_pixels(frame: FrameData, instance_id: int) -> int:
@@ -149,9 +221,9 @@ def amodal_pixels(frame: FrameData, instance_id: int) -> int:
     cache = frame.cache.setdefault("amodal_pixels", {})
     n = cache.get(instance_id)
     if n is None:
-        mask = amodal_mask(frame, instance_id)
-        same = mask is full_silhouette(frame, instance_id)
-        n = cache[instance_id] = silhouette_pixels(frame, instance_id) if same else int(np.count_nonzero(mask))
+        extra = _visible_outside_silhouette(frame, instance_id)
+        n = silhouette_pixels(frame, instance_id) + (0 if extra is None else int(np.count_nonzero(extra[2])))
+        cache[instance_id] = n
     return n
 
 
@@ -176,13 +248,13 @@ def projected_triangles(frame: FrameData, instance_id: int) -> np.ndarray:
     cache = frame.cache.setdefault("projected_triangles", {})
     px = cache.get(instance_id)
     if px is None:
-        tri = _triangles(frame, instance_id)
-        cam = frame.camera.to_camera(tri.reshape(-1, 3)).reshape(-1, 3, 3)
-        # Whether the near plane cuts it open (silhouette_triangles needs it whole).
-        frame.cache.setdefault("cut_by_near_plane", {})[instance_id] = bool(
-            (-cam[:, :, 2] < near_plane(frame.camera)).any()
-        )
-        px = project_camera_triangles(frame.camera, cam) if tri.shape[0] else np.zeros((0, 3, 2))
+        vertex_px, cut = _vertex_pixels(frame, instance_id)
+        if cut:
+            tri = _triangles(frame, instance_id)
+            cam = frame.camera.to_camera(tri.reshape(-1, 3)).reshape(-1, 3, 3)
+            px = project_camera_triangles(frame.camera, cam) if tri.shape[0] else np.zeros((0, 3, 2))
+        else:
+            px = vertex_px[frame.objects[instance_id].mesh()[1]].reshape(-1, 3, 2)
         px = px[np.isfinite(px).all(axis=(1, 2))]
         cache[instance_id] = px
     return px
@@ -198,7 +270,7 @@ def silhouette_triangles(frame: FrameData, instance_id: int) -> np.ndarray:
     px = cache.get(instance_id)
     if px is None:
         px = projected_triangles(frame, instance_id)
-        if frame.objects[instance_id].closed and not frame.cache["cut_by_near_plane"][instance_id]:
+        if frame.objects[instance_id].closed and not _vertex_pixels(frame, instance_id)[1]:
             e1, e2 = px[:, 1] - px[:, 0], px[:, 2] - px[:, 0]
             px = px[e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0] > 0]
         cache[instance_id] = px
@@ -220,8 +292,14 @@ def truncation_ratio(frame: FrameData, instance_id: int) -> float:
     if instance_id in cache:
         return cache[instance_id]
     w, h = frame.width, frame.height
-    px = silhouette_triangles(frame, instance_id)  # their union is the whole projection
     inside = silhouette_pixels(frame, instance_id)
+    vertex_px, cut = _vertex_pixels(frame, instance_id)
+    if inside and not cut and len(vertex_px):
+        lo, hi = vertex_px.min(axis=0), vertex_px.max(axis=0)
+        if lo[0] >= 0 and lo[1] >= 0 and hi[0] <= w and hi[1] <= h:  # the usual case, cheaply
+            cache[instance_id] = 0.0
+            return 0.0
+    px = silhouette_triangles(frame, instance_id)  # their union is the whole projection
     if px.shape[0] == 0:
         ratio = 1.0
     else:

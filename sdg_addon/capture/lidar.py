@@ -114,7 +114,8 @@ class LidarCaster:
             for m in e.meshes:
                 if not renders(m):
                     continue
-                local, _closed = self.capturer._local_triangles(m, depsgraph)  # cached per unmodified mesh
+                co, faces, _twins, _closed = self.capturer._local_mesh(m, depsgraph)  # cached per unmodified mesh
+                local = co[faces]
                 if not len(local):
                     continue
                 mw = np.array(m.matrix_world, dtype=np.float64)

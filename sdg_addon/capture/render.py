@@ -25,7 +25,7 @@ import bpy
 import numpy as np
 from mathutils import Matrix
 
-from ..annotators.raster import is_closed_surface
+from ..annotators.raster import half_edge_twins, is_closed_surface
 from ..blender_paths import remember_resources
 from ..compat import set_multilayer_exr
 from ..config.schema import RenderSettings
@@ -272,7 +272,7 @@ class Capturer:
         self.need_geometry = need_geometry
         self.device = configure_cycles(built.scene, render, self.passes)
         self.tmp_dir = temp_render_dir()
-        self._local_tris: dict[tuple, tuple[np.ndarray, bool]] = {}  # (triangles, closed)
+        self._local_meshes: dict[tuple, tuple] = {}  # see _local_mesh
 
     def close(self) -> None:
         shutil.rmtree(self.tmp_dir, ignore_errors=True)
@@ -322,7 +322,7 @@ class Capturer:
             if not any(renders(m) for m in e.meshes):
                 continue
             root_mw = np.array(e.root.matrix_world, dtype=np.float64)
-            tris, closed = self._triangles(e, depsgraph) if self.need_geometry else (None, False)
+            mesh = self._mesh(e, depsgraph) if self.need_geometry else {}
             lo, hi = self._local_bounds(e, root_mw)
             keypoints, skeleton = entity_keypoints(e.root)
             objects[e.instance_id] = SceneObject(
@@ -333,8 +333,10 @@ class Capturer:
                 object_to_world=root_mw,
                 bbox_min=lo,
                 bbox_max=hi,
-                triangles=tris,
-                closed=closed,
+                closed=mesh.get("closed", False),
+                vertices=mesh.get("vertices"),
+                faces=mesh.get("faces"),
+                twins=mesh.get("twins"),
                 keypoints=keypoints,
                 skeleton=skeleton,
                 mesh_to_world=_single_mesh_matrix(e),
@@ -354,25 +356,37 @@ class Capturer:
         p = np.concatenate(pts)
         return p.min(axis=0), p.max(axis=0)
 
-    def _triangles(self, entity, depsgraph) -> tuple[np.ndarray, bool]:
-        """World-space triangles of the entity's meshes, and whether every one is closed."""
-        out, closed = [], True
+    def _mesh(self, entity, depsgraph) -> dict:
+        """The entity's meshes as one world-space mesh: vertices, faces, half-edge twins,
+        and whether every mesh is closed (SceneObject geometry)."""
+        verts, faces, twins, closed, nv, nf = [], [], [], True, 0, 0
         for m in entity.meshes:
             if not renders(m):
                 continue
-            local, mesh_closed = self._local_triangles(m, depsgraph)
+            co, f, tw, mesh_closed = self._local_mesh(m, depsgraph)
             mw = np.array(m.matrix_world, dtype=np.float64)
-            out.append(local @ mw[:3, :3].T + mw[:3, 3])
+            verts.append(co @ mw[:3, :3].T + mw[:3, 3])
+            faces.append(f + nv)
+            twins.append(np.where(tw >= 0, tw + 3 * nf, -1))
             closed &= mesh_closed
-        return (np.concatenate(out), closed) if out else (np.zeros((0, 3, 3)), False)
+            nv, nf = nv + len(co), nf + len(f)
+        if not faces:
+            return {"vertices": np.zeros((0, 3)), "faces": np.zeros((0, 3), np.int32), "twins": None, "closed": False}
+        return {
+            "vertices": np.concatenate(verts),
+            "faces": np.concatenate(faces).astype(np.int32),
+            "twins": np.concatenate(twins).astype(np.int32),
+            "closed": closed,
+        }
 
-    def _local_triangles(self, obj, depsgraph) -> tuple[np.ndarray, bool]:
-        """(N, 3, 3) triangles in the object's space and whether they form a closed,
-        consistently wound surface; cached per mesh when unmodified (a modified mesh's
-        closedness is not worked out each frame: it counts as open)."""
+    def _local_mesh(self, obj, depsgraph) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
+        """(vertices (V, 3) in the object's space, faces (F, 3), half-edge twins (3 F,),
+        closed: whether they form a closed, consistently wound surface); cached per mesh
+        when unmodified (a modifier may change the mesh every frame)."""
         key = (obj.type, obj.data.name_full) if not getattr(obj, "modifiers", None) else None
-        if key is not None and key in self._local_tris:
-            return self._local_tris[key]
+        if key is not None and key in self._local_meshes:
+            return self._local_meshes[key]
+        empty = (np.zeros((0, 3)), np.zeros((0, 3), np.int64), np.zeros(0, np.int64), False)
         evaluated = obj.evaluated_get(depsgraph)
         try:
             mesh = evaluated.to_mesh()
@@ -380,21 +394,21 @@ class Capturer:
             mesh = None
         if mesh is None:
             if key is not None:
-                self._local_tris[key] = (np.zeros((0, 3, 3)), False)
-            return np.zeros((0, 3, 3)), False
+                self._local_meshes[key] = empty
+            return empty
         try:
             mesh.calc_loop_triangles()
             co = np.empty(len(mesh.vertices) * 3, dtype=np.float64)
             mesh.vertices.foreach_get("co", co)
             idx = np.empty(len(mesh.loop_triangles) * 3, dtype=np.int64)
             mesh.loop_triangles.foreach_get("vertices", idx)
-            tris = co.reshape(-1, 3)[idx].reshape(-1, 3, 3)
         finally:
             evaluated.to_mesh_clear()
-        closed = key is not None and is_closed_surface(idx.reshape(-1, 3))
+        faces = idx.reshape(-1, 3)
+        result = (co.reshape(-1, 3), faces, half_edge_twins(faces), is_closed_surface(faces))
         if key is not None:
-            self._local_tris[key] = (tris, closed)
-        return tris, closed
+            self._local_meshes[key] = result
+        return result
 
     def capture(self, frame: int, camera_name: str, objects: dict[int, SceneObject] | None = None) -> FrameData:
         """Render one camera. `objects` (scene_objects() of this frame) may be shared by
