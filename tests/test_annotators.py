@@ -807,7 +807,9 @@ def test_silhouettes_are_computed_once_per_frame(monkeypatch):
     frame = make_frame(cam, occlusion_scene(cam))
     calls = []
     real = sil.raster.rasterize_chains
-    monkeypatch.setattr(sil.raster, "rasterize_chains", lambda chains, *a: calls.append(len(chains)) or real(chains, *a))
+    monkeypatch.setattr(
+        sil.raster, "rasterize_chains", lambda chains, *a: calls.append(len(chains)) or real(chains, *a)
+    )
     for name in ("bounding_box_2d_tight", "bounding_box_2d_loose", "bounding_box_3d", "occlusion"):
         annotate(name, frame)
     # Every object once, all in one batched pass.
