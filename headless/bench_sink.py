@@ -59,12 +59,14 @@ def time_sink(spec, frames, out: Path, loops: int, profile: int | None, sort: st
     from sdg_addon import output
     from sdg_addon.sink import FrameSink
 
-    spec.output = out
-    output.activate(out)
-    sink = FrameSink(spec)
     prof = cProfile.Profile() if profile else None
     per_pass = []
     for k in range(loops + 1):
+        # Each pass into a folder of its own, as a run writes: new files only (on ext4 a
+        # rename over an existing file forces its data out first, ~20x the cost of one).
+        spec.output = out / f"pass{k}"
+        output.activate(spec.output)
+        sink = FrameSink(spec)
         totals = {"annotate": 0.0, "write": 0.0}
         for captured in frames:
             for f in captured:
@@ -77,9 +79,9 @@ def time_sink(spec, frames, out: Path, loops: int, profile: int | None, sort: st
                 prof.disable()
             for s in totals:
                 totals[s] += record["cpu_seconds"][s]
+        output.deactivate(spec.output)
         if k:  # pass 0 warms up (imports, caches, first files)
             per_pass.append({s: 1000 * v / len(frames) for s, v in totals.items()})
-    output.deactivate(out)
     if prof:
         pstats.Stats(prof, stream=sys.stderr).sort_stats(sort).print_stats(profile)
     mean = {s: sum(p[s] for p in per_pass) / len(per_pass) for s in ("annotate", "write")}
