@@ -21,13 +21,20 @@ def surface_mask(frame) -> np.ndarray:
     return np.isfinite(depth) & (depth > 0)
 
 
+def _flat_index(frame, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
+    """Row-major pixel indices: one gather per array (take) instead of two-index ones."""
+    return ys * frame.camera.width + xs
+
+
 def pixel_points(frame, ys: np.ndarray, xs: np.ndarray, space: str = "world") -> np.ndarray:
     """(N, 3) float64 points of pixels (ys, xs): their pixel-centre rays (Camera.pixel_rays)
     taken to the depth pass's distance to the image plane, in `space` (see SPACES)."""
     cam = frame.camera
     origin, direction = cam.pixel_rays()  # camera space; direction z = -1 for both projections
-    depth = np.asarray(frame.passes["depth"])[ys, xs].astype(np.float64)  # gathered, then (exactly) widened
-    p = origin[ys, xs] + depth[:, None] * direction[ys, xs]
+    k = _flat_index(frame, ys, xs)
+    depth = np.asarray(frame.passes["depth"]).reshape(-1)[k].astype(np.float64)  # gathered, then (exactly) widened
+    p = origin.reshape(-1, 3).take(k, axis=0)
+    p += depth[:, None] * direction.reshape(-1, 3).take(k, axis=0)
     if space == "world":
         m = cam.camera_to_world
         p = p @ m[:3, :3].T + m[:3, 3]
@@ -70,18 +77,22 @@ class PointCloud(Annotator):
         ys, xs = np.nonzero(keep)
         points = pixel_points(frame, ys, xs, space)
         sem_of = semantic_ids(frame, stype, sfilter)
-        normals = np.asarray(frame.passes["normal"])[ys, xs, :3].astype(np.float64)
+        k = _flat_index(frame, ys, xs)
+        normal = np.asarray(frame.passes["normal"])
+        normals = normal.reshape(-1, normal.shape[-1])[k, :3].astype(np.float64)
         length = vector_length(normals)[:, None]
         normals = np.divide(normals, length, out=np.zeros_like(normals), where=length > 1e-12)
         normals = rotate_normals(frame, normals, space)
-        rgb = np.asarray(frame.rgb())[ys, xs].astype(np.uint8)
+        rgb = np.asarray(frame.rgb())
+        rgb = rgb.reshape(-1, rgb.shape[-1]).take(k, axis=0).astype(np.uint8)
         if rgb.shape[-1] == 3:
             rgb = np.concatenate([rgb, np.full((len(rgb), 1), 255, np.uint8)], axis=1)
+        ids = instance.reshape(-1).take(k)
         info = {
             "pointRgb": rgb,
             "pointNormals": normals.astype(np.float32),
-            "pointSemantic": lookup_ids(sem_of, instance[ys, xs], UNLABELLED_ID),
-            "pointInstance": instance[ys, xs].astype(np.uint32),
+            "pointSemantic": lookup_ids(sem_of, ids, UNLABELLED_ID),
+            "pointInstance": ids.astype(np.uint32),
             "pointPixels": np.stack([xs, ys], axis=1).astype(np.int32),
         }
         return {"data": points.astype(np.float32), "info": info}
