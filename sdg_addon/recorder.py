@@ -9,6 +9,7 @@ after every file of the frame is on disk; resume skips exactly those.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -496,6 +497,8 @@ class Recorder:
             finally:
                 sink.close(now=stop_now)
                 capturer.close()
+                with contextlib.suppress(OSError):  # the records already reached the OS
+                    frame_log.close()
         if errors:
             self._write_manifest_after_error(audit_dir, shard_tag, frames, errors[0])
             raise errors[0]

@@ -167,3 +167,27 @@ def test_a_torn_lock_is_respected_while_fresh_and_taken_over_when_old(tmp_path):
     os.utime(lock, (old, old))
     Lock(tmp_path).acquire()
     assert json.loads(lock.read_text())["pid"] == os.getpid()
+
+
+def test_the_frame_log_hands_each_record_on_at_once_and_syncs_at_most_once_a_second(tmp_path, monkeypatch):
+    """A record is in the file as soon as it is appended (another reader, e.g. --resume
+    after a kill, sees it without close()); fsync runs at most once per SYNC_SECONDS while
+    frames come in, and once at close()."""
+    from sdg_addon import audit
+
+    synced = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(audit.os, "fsync", lambda fd: synced.append(fd) or real_fsync(fd))
+    clock = [100.0]
+    monkeypatch.setattr(audit.time, "monotonic", lambda: clock[0])
+    log = audit.FrameLog(tmp_path / "audit" / "frames.jsonl")
+    for frame in range(50):
+        log.append({"frame": frame})
+        assert sorted(audit.finished_frames(tmp_path / "audit")) == list(range(frame + 1))
+        clock[0] += 0.1  # 10 frames a second
+    assert len(synced) == 4  # at 1.0, 2.0, 3.0 and 4.0 s (not 50)
+    clock[0] += 0.05
+    log.append({"frame": 50})
+    assert len(synced) == 4  # 0.95 s after the last one: not yet
+    log.close()
+    assert len(synced) == 5 and 50 in audit.finished_frames(tmp_path / "audit")

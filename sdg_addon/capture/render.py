@@ -345,12 +345,17 @@ class Capturer:
 
     def _local_bounds(self, entity, root_mw) -> tuple[np.ndarray, np.ndarray]:
         """Extents of the entity's meshes in the root's local space (from bound boxes)."""
-        to_root = np.linalg.inv(root_mw)
+        to_root = None
         pts = []
         for m in entity.meshes:
             if not renders(m):
                 continue
             corners = np.array([c[:] for c in m.bound_box], dtype=np.float64)
+            if m == entity.root:  # the usual case: its own space, no inverse needed
+                pts.append(corners)
+                continue
+            if to_root is None:
+                to_root = np.linalg.inv(root_mw)
             mw = to_root @ np.array(m.matrix_world, dtype=np.float64)
             pts.append(corners @ mw[:3, :3].T + mw[:3, 3])
         p = np.concatenate(pts)
@@ -366,16 +371,18 @@ class Capturer:
             co, f, tw, mesh_closed = self._local_mesh(m, depsgraph)
             mw = np.array(m.matrix_world, dtype=np.float64)
             verts.append(co @ mw[:3, :3].T + mw[:3, 3])
-            faces.append(f + nv)
-            twins.append(np.where(tw >= 0, tw + 3 * nf, -1))
+            faces.append(f + nv if nv else f)  # one mesh (the usual case): the cached arrays
+            twins.append(np.where(tw >= 0, tw + 3 * nf, -1).astype(np.int32) if nf else tw)
             closed &= mesh_closed
             nv, nf = nv + len(co), nf + len(f)
         if not faces:
             return {"vertices": np.zeros((0, 3)), "faces": np.zeros((0, 3), np.int32), "twins": None, "closed": False}
+        if len(faces) == 1:
+            return {"vertices": verts[0], "faces": faces[0], "twins": twins[0], "closed": closed}
         return {
             "vertices": np.concatenate(verts),
-            "faces": np.concatenate(faces).astype(np.int32),
-            "twins": np.concatenate(twins).astype(np.int32),
+            "faces": np.concatenate(faces),
+            "twins": np.concatenate(twins),
             "closed": closed,
         }
 
@@ -386,7 +393,7 @@ class Capturer:
         key = (obj.type, obj.data.name_full) if not getattr(obj, "modifiers", None) else None
         if key is not None and key in self._local_meshes:
             return self._local_meshes[key]
-        empty = (np.zeros((0, 3)), np.zeros((0, 3), np.int64), np.zeros(0, np.int64), False)
+        empty = (np.zeros((0, 3)), np.zeros((0, 3), np.int32), np.zeros(0, np.int32), False)
         evaluated = obj.evaluated_get(depsgraph)
         try:
             mesh = evaluated.to_mesh()
@@ -405,7 +412,7 @@ class Capturer:
         finally:
             evaluated.to_mesh_clear()
         faces = idx.reshape(-1, 3)
-        result = (co.reshape(-1, 3), faces, half_edge_twins(faces), is_closed_surface(faces))
+        result = (co.reshape(-1, 3), faces.astype(np.int32), half_edge_twins(faces), is_closed_surface(faces))
         if key is not None:
             self._local_meshes[key] = result
         return result

@@ -118,7 +118,8 @@ class Pose(RandomizerSpec):
 
     def sample(self, rng, frame, targets):
         out: dict[str, dict] = {}
-        placed: list[np.ndarray] = []
+        placed = np.zeros((len(targets), 2))  # XY of the targets placed so far (first n rows)
+        n = 0
         min_d = float(self.options["min_distance"])
         for t in targets:
             values = {}
@@ -127,11 +128,12 @@ class Pose(RandomizerSpec):
                 loc = values.get("location")
                 if min_d <= 0 or loc is None:
                     break
-                xy = np.asarray(loc[:2], float)
-                if all(np.linalg.norm(xy - p) >= min_d for p in placed):
+                d = placed[:n] - np.asarray(loc[:2], float)
+                if (np.sqrt(d[:, 0] * d[:, 0] + d[:, 1] * d[:, 1]) >= min_d).all():  # one test for all
                     break
             if values.get("location") is not None:
-                placed.append(np.asarray(values["location"][:2], float))
+                placed[n] = np.asarray(values["location"][:2], float)
+                n += 1
             out[t] = values
         return out
 
