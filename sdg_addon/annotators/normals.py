@@ -40,9 +40,11 @@ def unit_normals(frame: FrameData) -> tuple[np.ndarray, np.ndarray]:
         n = np.asarray(np.asarray(frame.passes["normal"])[..., :3], dtype=np.float64)
         length = vector_length(n)
         surface = np.isfinite(length) & (length > 1e-12)
-        # Same division per element as n[surface] / length[surface], without the gathers.
-        out = np.zeros_like(n)
-        np.divide(n, length[..., None], out=out, where=surface[..., None])
+        # Same division per element as n[surface] / length[surface], without the gathers;
+        # dividing everywhere and zeroing the rest is faster than a masked divide.
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out = n / length[..., None]
+        out[~surface] = 0.0
         cached = frame.cache["unit_normals"] = (out, surface)
     return cached
 
