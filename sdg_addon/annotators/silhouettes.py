@@ -207,13 +207,18 @@ def amodal_mask(frame: FrameData, instance_id: int) -> np.ndarray:
 def _visible_outside_silhouette(frame: FrameData, instance_id: int):
     """(x0, y0, crop) of the object's visible pixels its silhouette misses (over the box
     of its visible pixels), or None when there are none (the usual case)."""
+    cache = frame.cache.setdefault("visible_outside_silhouette", {})
+    if instance_id in cache:
+        return cache[instance_id]
     extent = visible_extents(frame).get(instance_id)
-    if extent is None:
-        return None
-    x0, y0, x1, y1 = extent  # only the visible pixels' box is read, not the whole image
-    crop = np.asarray(frame.passes["instance"])[y0 : y1 + 1, x0 : x1 + 1] == instance_id
-    crop &= ~_coverage(frame, instance_id).window(x0, y0, x1, y1)
-    return (x0, y0, crop) if crop.any() else None
+    extra = None
+    if extent is not None:
+        x0, y0, x1, y1 = extent  # only the visible pixels' box is read, not the whole image
+        crop = np.asarray(frame.passes["instance"])[y0 : y1 + 1, x0 : x1 + 1] == instance_id
+        crop &= ~_coverage(frame, instance_id).window(x0, y0, x1, y1)
+        extra = (x0, y0, crop) if crop.any() else None
+    cache[instance_id] = extra
+    return extra
 
 
 def amodal_pixels(frame: FrameData, instance_id: int) -> int:
