@@ -9,6 +9,7 @@ from sdg_addon.annotators import silhouettes as sil
 from sdg_addon.annotators.semantics import instance_lookup_present, lookup_ids
 from sdg_addon.frame import Camera, FrameData, LabelTable
 from sdg_addon.idruns import id_runs, id_stats
+from sdg_addon.writers.palette import colorize, id_colors
 
 
 def id_maps(seed=0):
@@ -110,3 +111,15 @@ def test_instance_lookup_present_equals_a_table_lookup(offset):
         assert data.dtype == expected.dtype == np.uint32
         assert np.array_equal(data, expected)
         assert present == np.unique(expected).tolist()
+
+
+def test_colorize_equals_a_per_pixel_colour_lookup():
+    maps = list(id_maps(3))
+    maps += [np.array([5, 5, 1, 0, 1 << 30], np.uint32), np.arange(24, dtype=np.uint32).reshape(2, 3, 4) % 5]
+    for ids in maps:
+        image, colors = colorize(ids)
+        assert image.dtype == np.uint8 and image.shape == (*ids.shape, 4)
+        assert np.array_equal(image, id_colors(ids))
+        assert list(colors) == np.unique(ids).tolist()  # the ids present, in id order
+        for i, c in colors.items():
+            assert c == tuple(id_colors(np.array([i]))[0].tolist())
