@@ -26,3 +26,14 @@ def test_rejects_what_png_cannot_hold():
         encode_png(np.zeros((2, 2), np.float32))
     with pytest.raises(ValueError, match="shape"):
         encode_png(np.zeros((2, 2, 2), np.uint8))
+
+
+def test_views_that_are_not_contiguous_are_encoded_as_their_values():
+    rng = np.random.default_rng(1)
+    rgba = rng.integers(0, 255, size=(9, 6, 4), endpoint=True).astype(np.uint8)
+    grey = rng.integers(0, 65535, size=(6, 9), endpoint=True).astype(np.uint16)
+    for view in (rgba[..., :3], rgba[:, ::2], rgba[::-1, :, 1], rgba.transpose(1, 0, 2), grey.T, grey[:, ::3]):
+        assert not view.flags.c_contiguous
+        img = np.array(Image.open(io.BytesIO(encode_png(view))))
+        assert np.array_equal(img.astype(view.dtype), view)
+        assert encode_png(view) == encode_png(np.ascontiguousarray(view))

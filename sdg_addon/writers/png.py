@@ -44,11 +44,14 @@ def encode_png(array: np.ndarray, compress_level: int = 1) -> bytes:
     h, w, c = a.shape
     raw = np.empty((h, w * c * (depth // 8) + 1), dtype=np.uint8)
     raw[:, 0] = 0  # filter type 0 (none) on every row
-    raw[:, 1:] = (
-        a.view(np.uint8).reshape(h, -1)
-        if a.flags.c_contiguous
-        else np.ascontiguousarray(a).view(np.uint8).reshape(h, -1)
-    )
+    if a.dtype == np.uint8 and not a.flags.c_contiguous:
+        # E.g. the RGB of an RGBA image: one strided copy per channel is several times
+        # faster than numpy's copy of 3-byte pixels (and no contiguous copy first).
+        rows = raw[:, 1:].reshape(h, w, c)  # a view: each row's pixels after its filter byte
+        for k in range(c):
+            rows[:, :, k] = a[:, :, k]
+    else:
+        raw[:, 1:] = np.ascontiguousarray(a).view(np.uint8).reshape(h, -1)
     header = struct.pack(">IIBBBBB", w, h, depth, _COLOR_TYPES[c], 0, 0, 0)
     return (
         b"\x89PNG\r\n\x1a\n"
