@@ -37,3 +37,18 @@ def test_views_that_are_not_contiguous_are_encoded_as_their_values():
         img = np.array(Image.open(io.BytesIO(encode_png(view))))
         assert np.array_equal(img.astype(view.dtype), view)
         assert encode_png(view) == encode_png(np.ascontiguousarray(view))
+
+
+def test_every_chunk_carries_zlibs_crc32():
+    import struct
+    import zlib
+
+    data = encode_png(np.random.default_rng(2).integers(0, 255, size=(16, 9, 4)).astype(np.uint8))
+    pos, kinds = 8, []
+    while pos < len(data):
+        (n,) = struct.unpack(">I", data[pos : pos + 4])
+        kind, body = data[pos + 4 : pos + 8], data[pos + 8 : pos + 8 + n]
+        assert struct.unpack(">I", data[pos + 8 + n : pos + 12 + n])[0] == zlib.crc32(kind + body)
+        kinds.append(kind)
+        pos += 12 + n
+    assert kinds == [b"IHDR", b"IDAT", b"IEND"]
