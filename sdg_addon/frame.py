@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .idruns import IdRuns, IdStats, id_runs, id_stats
 from .sensors import SensorSpec
 
 BACKGROUND_ID = 0
@@ -306,12 +307,25 @@ class FrameData:
             self.cache["sensor_image"] = image
         return self.cache["sensor_image"]
 
+    def instance_runs(self) -> IdRuns:
+        """The instance pass as row-wise runs of equal ids, found once per frame."""
+        runs = self.cache.get("instance_runs")
+        if runs is None:
+            runs = self.cache["instance_runs"] = id_runs(self.passes["instance"])
+        return runs
+
+    def instance_stats(self) -> IdStats:
+        """Pixel count and extent of every instance id present (background 0 too), once per frame."""
+        stats = self.cache.get("instance_stats")
+        if stats is None:
+            stats = self.cache["instance_stats"] = id_stats(self.instance_runs())
+        return stats
+
     def instance_pixel_counts(self) -> np.ndarray:
-        """Pixels per instance id (index = id), counted once per frame (bincount, O(pixels))."""
+        """Pixels per instance id (index = id), as np.bincount of the instance pass."""
         counts = self.cache.get("instance_pixel_counts")
         if counts is None:
-            counts = np.bincount(self.passes["instance"].ravel())
-            self.cache["instance_pixel_counts"] = counts
+            counts = self.cache["instance_pixel_counts"] = self.instance_stats().dense_counts()
         return counts
 
     def visible_ids(self) -> list[int]:

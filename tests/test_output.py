@@ -158,6 +158,19 @@ def test_written_files_get_the_usual_mode_not_mkstemps_0600(tmp_path):
     assert path.stat().st_mode & 0o777 == 0o666 & ~umask
 
 
+def test_atomic_writes_make_missing_folders_and_leave_no_temp_file_on_failure(tmp_path):
+    big = bytes(range(256)) * 40_000  # several MB: more than one os.write may take
+    assert io.write_bytes(tmp_path / "a" / "b" / "c.bin", big).read_bytes() == big
+    assert io.write_text(tmp_path / "a" / "b" / "d.txt", "é\n").read_bytes() == "é\n".encode()
+    with pytest.raises(TypeError):
+        io.write_bytes(tmp_path / "a" / "e.bin", 12)  # not a buffer: fails after the temp file exists
+    with pytest.raises(RuntimeError), io.atomic_stream(tmp_path / "a" / "f.bin") as f:
+        f.write(b"half")
+        raise RuntimeError("stopped mid-file")
+    assert sorted(p.name for p in (tmp_path / "a").iterdir()) == ["b"]
+    assert sorted(p.name for p in (tmp_path / "a" / "b").iterdir()) == ["c.bin", "d.txt"]
+
+
 def test_a_torn_lock_is_respected_while_fresh_and_taken_over_when_old(tmp_path):
     lock = tmp_path / ".sdg.lock"
     lock.write_text("")  # a run killed while writing its lock

@@ -55,8 +55,13 @@ def test_rle_of_every_id_in_one_pass_equals_pycocotools_per_mask():
     rng = np.random.default_rng(1)
     maps = [rng.integers(0, 5, size=(int(h), int(w))) for h, w in rng.integers(1, 25, size=(150, 2))]
     maps += [np.full((3, 4), 2), np.array([[3]])]
+    # Blobs whose runs continue from the bottom of one column to the top of the next, large
+    # uint32 ids, a transposed (not contiguous) view, one row, one column.
+    blobs = np.zeros((20, 30), np.uint32)
+    blobs[:, 3:9], blobs[5:, 12:20], blobs[:7, 25:] = 2, 3, 70_000
+    maps += [blobs, blobs.T, blobs[:1], blobs[:, 13:14]]
     for ids in maps:
-        got = encode_rle_ids(ids, [0, 1, 2, 3, 4, 9])
+        got = encode_rle_ids(ids, [0, 1, 2, 3, 4, 9, 70_000])
         for i, rle in got.items():
             theirs = mask_api.encode(np.asfortranarray((ids == i).astype(np.uint8)))
             assert rle == {"size": list(theirs["size"]), "counts": theirs["counts"].decode("ascii")}

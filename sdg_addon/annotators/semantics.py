@@ -52,11 +52,12 @@ def instance_lookup(frame: FrameData, mapping: dict[int, int], default: int) -> 
 
 
 def instance_lookup_present(frame: FrameData, mapping: dict[int, int], default: int) -> tuple[np.ndarray, list[int]]:
-    """instance_lookup() and present_ids() of its result, the latter from the instance ids
-    present (counted once per frame) mapped the same way: no second pass over the pixels."""
-    data = instance_lookup(frame, mapping, default)
-    ids = np.flatnonzero(frame.instance_pixel_counts())
-    return data, np.unique(lookup_ids(mapping, ids, default)).tolist()
+    """instance_lookup() and present_ids() of its result, both from the frame's runs of
+    instance ids (found once per frame): each run's id is mapped once and spread over its
+    pixels, and the ids present are the present instance ids mapped the same way."""
+    runs = frame.instance_runs()
+    data = runs.expand(lookup_ids(mapping, runs.values, default))
+    return data, np.unique(lookup_ids(mapping, frame.instance_stats().ids, default)).tolist()
 
 
 def lookup_ids(mapping: dict[int, int], ids: np.ndarray, default: int) -> np.ndarray:

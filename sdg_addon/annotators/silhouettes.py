@@ -23,8 +23,6 @@ from .raster import near_plane, project_camera_triangles, rasterize
 # Projections that need more are rasterized at a reduced scale (see truncation_ratio).
 _CANVAS_FACTOR = 4
 _CANVAS_MIN = 1 << 20
-# Instance ids up to this value are counted with direct bincounts; larger ones are compacted.
-_DIRECT_IDS = 1 << 10
 
 
 def _require_geometry(frame: FrameData, instance_id: int) -> None:
@@ -136,32 +134,16 @@ def _visible_stats(frame: FrameData) -> tuple[dict[int, int], dict[int, tuple[in
     cached = frame.cache.get("visible_stats")
     if cached is not None:
         return cached
-    instance = np.asarray(frame.passes["instance"])
-    h, w = instance.shape
-    top = int(instance.max(initial=0))
-    if top < _DIRECT_IDS:
-        ids, compact = np.arange(top + 1), instance.astype(np.intp)
-    else:
-        ids, inverse = np.unique(instance, return_inverse=True)
-        compact = inverse.reshape(h, w).astype(np.intp)
-    n = len(ids)
-    # (id, column) and (id, row) occupancy from two bincounts: no per-id masks, no sorting.
-    per_row = np.bincount((compact * h + np.arange(h)[:, None]).ravel(), minlength=n * h).reshape(n, h)
-    per_col = np.bincount((compact * w + np.arange(w)[None, :]).ravel(), minlength=n * w).reshape(n, w) > 0
-    counts = per_row.sum(axis=1)
-    rows = per_row > 0
-    present = np.flatnonzero(counts)
-    x0 = per_col.argmax(axis=1)
-    x1 = w - 1 - per_col[:, ::-1].argmax(axis=1)
-    y0 = rows.argmax(axis=1)
-    y1 = h - 1 - rows[:, ::-1].argmax(axis=1)
+    # From the frame's row-wise runs of ids (shared with the segmentations): a few thousand
+    # runs instead of one bincount entry per pixel.
+    stats = frame.instance_stats()
     count_of, extent_of = {}, {}
-    for k in present.tolist():
-        iid = int(ids[k])
+    columns = (stats.ids, stats.counts, stats.x0, stats.y0, stats.x1, stats.y1)
+    for iid, n, x0, y0, x1, y1 in zip(*(c.tolist() for c in columns)):
         if iid == 0:
             continue
-        count_of[iid] = int(counts[k])
-        extent_of[iid] = (int(x0[k]), int(y0[k]), int(x1[k]), int(y1[k]))
+        count_of[iid] = n
+        extent_of[iid] = (x0, y0, x1, y1)
     frame.cache["visible_stats"] = (count_of, extent_of)
     return count_of, extent_of
 

@@ -41,6 +41,7 @@ from pathlib import Path
 import numpy as np
 
 from ..frame import AnnotatedFrame
+from ..idruns import id_runs, id_stats
 from . import io
 from .base import Writer, register_writer
 from .common import (
@@ -155,10 +156,11 @@ class CocoWriter(Writer):
             # Every object's RLE and area from one pass over the id map, not one mask each.
             ids = instance_mask(frame, None)
             rles = encode_rle_ids(ids, [o.instance_id for o in objects])
-            areas = np.bincount(ids.ravel(), minlength=max(o.instance_id for o in objects) + 1)
+            stats = id_stats(id_runs(ids))  # pixel counts from runs of ids, not per pixel
+            areas = dict(zip(stats.ids.tolist(), stats.counts.tolist()))
         for obj in objects:
             if not opts["polygons"]:
-                area = int(areas[obj.instance_id])
+                area = areas.get(obj.instance_id, 0)
                 segmentation = rles[obj.instance_id]
             else:
                 mask = instance_mask(frame, obj.instance_id)

@@ -27,18 +27,19 @@ def usual_mode(fd: int) -> None:
 
 
 @contextlib.contextmanager
-def atomic_stream(path: Path | str, binary: bool = True):
-    """A file streamed to a temporary name next to `path`, renamed into place at the end (for
-    files too large to build in memory); like every write here it is checked and recorded
-    by the output folder's owner first."""
-    path = Path(path)
+def _atomic_fd(path: Path):
+    """An open temporary file (descriptor) next to `path`, which the caller writes and closes;
+    renamed into place when the block ends, removed if it fails. Like every write here, it
+    is checked and recorded by the output folder's owner first."""
     output.before_write(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except FileNotFoundError:  # the folder is made on first need, not checked on every file
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         usual_mode(fd)
-        with os.fdopen(fd, "wb") if binary else os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            yield f
+        yield fd
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -46,10 +47,32 @@ def atomic_stream(path: Path | str, binary: bool = True):
         raise
 
 
+@contextlib.contextmanager
+def atomic_stream(path: Path | str, binary: bool = True):
+    """A file streamed to a temporary name next to `path`, renamed into place at the end (for
+    files too large to build in memory)."""
+    path = Path(path)
+    with _atomic_fd(path) as fd:
+        # The buffer size given: no isatty() probe of a file that is never a terminal.
+        if binary:
+            f = os.fdopen(fd, "wb", buffering=io.DEFAULT_BUFFER_SIZE)
+        else:
+            f = os.fdopen(fd, "w", buffering=io.DEFAULT_BUFFER_SIZE, encoding="utf-8", newline="\n")
+        with f:
+            yield f
+
+
 def write_bytes(path: Path | str, data: bytes) -> Path:
-    with atomic_stream(path) as f:
-        f.write(data)
-    return Path(path)
+    """A whole file written atomically, with plain os.write calls (no file object)."""
+    path = Path(path)
+    with _atomic_fd(path) as fd:
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+        finally:
+            os.close(fd)
+    return path
 
 
 def write_text(path: Path | str, text: str) -> Path:

@@ -87,10 +87,19 @@ def encode_rle_ids(ids: np.ndarray, wanted) -> dict[int, dict]:
     wanted = [int(i) for i in wanted]
     if ids.size == 0 or not wanted:
         return {i: encode_rle_numpy(np.zeros((h, w), bool)) for i in wanted}
-    flat = ids.T.ravel()  # column-major
-    starts = np.concatenate(([0], np.flatnonzero(flat[1:] != flat[:-1]) + 1))
-    ends = np.concatenate((starts[1:], [flat.size]))
-    values = flat[starts]
+    # A column-major run starts where a pixel differs from the one above it (for a top pixel:
+    # from the bottom pixel of the column before). Found in row-major order, on the map as it
+    # is, then the few thousand starts are sorted into column-major order: no transposed copy.
+    new = np.empty((h, w), dtype=bool)
+    new[0, 0] = True
+    np.not_equal(ids[0, 1:], ids[-1, :-1], out=new[0, 1:])
+    np.not_equal(ids[1:], ids[:-1], out=new[1:])
+    rows, cols = np.divmod(np.flatnonzero(new), w)
+    order = np.argsort(cols * h + rows)
+    rows, cols = rows[order], cols[order]
+    starts = cols * h + rows  # column-major index of each run's first pixel, increasing
+    ends = np.append(starts[1:], ids.size)
+    values = ids[rows, cols]
     order = np.argsort(values, kind="stable")  # each id's runs together, in image order
     values, starts, ends = values[order], starts[order], ends[order]
     lo = np.searchsorted(values, wanted, side="left")
@@ -100,7 +109,7 @@ def encode_rle_ids(ids: np.ndarray, wanted) -> dict[int, dict]:
         s, e = starts[a:b], ends[a:b]
         # zeros before each run, then the run: [s0, e0 - s0, s1 - e0, e1 - s1, ..., N - e_last]
         bounds = np.empty(2 * len(s) + 2, dtype=np.int64)
-        bounds[0], bounds[-1] = 0, flat.size
+        bounds[0], bounds[-1] = 0, ids.size
         bounds[1:-1:2], bounds[2:-1:2] = s, e
         counts = np.diff(bounds)
         if counts.size > 1 and counts[-1] == 0:

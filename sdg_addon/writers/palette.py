@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..idruns import id_runs
+
 _MUL = 0x9E3779  # odd, so multiplication modulo 2**24 is a bijection
 _MASK = (1 << 24) - 1
 
@@ -29,16 +31,13 @@ def id_colors(ids: np.ndarray) -> np.ndarray:
 
 def colorize(data: np.ndarray) -> tuple[np.ndarray, dict[int, tuple[int, int, int, int]]]:
     """An id map -> (RGBA image, {id: colour}) for the ids present."""
-    if data.size and int(data.max()) < (1 << 20):  # a colour table indexed by id: linear time
-        table = id_colors(np.arange(int(data.max()) + 1))
-        ids = np.flatnonzero(np.bincount(data.ravel()))
-        # One 4-byte gather per pixel (RGBA as one uint32) instead of a 4-channel one.
-        image = table.view(np.uint32)[:, 0].take(data).view(np.uint8).reshape(*data.shape, 4)
-        colors = table[ids]
-    else:
-        ids, inverse = np.unique(data, return_inverse=True)
-        colors = id_colors(ids)
-        image = colors[inverse.reshape(data.shape)]
+    data = np.asarray(data)
+    # The map's runs of equal ids (as one row): each run's colour is looked up once and
+    # spread over its pixels as one uint32 (RGBA), no per-pixel index or max / bincount pass.
+    runs = id_runs(data.reshape(1, -1))
+    ids, which = np.unique(runs.values, return_inverse=True)
+    colors = id_colors(ids)
+    image = runs.expand(colors.view(np.uint32)[:, 0][which]).view(np.uint8).reshape(*data.shape, 4)
     return image, {int(i): tuple(int(x) for x in c) for i, c in zip(ids, colors)}
 
 

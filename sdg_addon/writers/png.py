@@ -24,8 +24,14 @@ except ImportError:  # pragma: no cover - Blender's own Python
 _COLOR_TYPES = {1: 0, 3: 2, 4: 6}  # channels -> PNG colour type (gray, RGB, RGBA)
 
 
-def _chunk(kind: bytes, data: bytes) -> bytes:
-    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+# The same checksum either way; ISA-L's is about 15x faster on a compressed image.
+_crc32 = _fast_zlib.crc32 if _fast_zlib is not None else zlib.crc32
+
+
+def _chunk(kind: bytes, data: bytes) -> list[bytes]:
+    """A PNG chunk as its parts (joined once by the caller: no copies of `data`)."""
+    crc = _crc32(data, _crc32(kind)) & 0xFFFFFFFF
+    return [struct.pack(">I", len(data)), kind, data, struct.pack(">I", crc)]
 
 
 def encode_png(array: np.ndarray, compress_level: int = 1) -> bytes:
@@ -44,18 +50,17 @@ def encode_png(array: np.ndarray, compress_level: int = 1) -> bytes:
     h, w, c = a.shape
     raw = np.empty((h, w * c * (depth // 8) + 1), dtype=np.uint8)
     raw[:, 0] = 0  # filter type 0 (none) on every row
-    raw[:, 1:] = (
-        a.view(np.uint8).reshape(h, -1)
-        if a.flags.c_contiguous
-        else np.ascontiguousarray(a).view(np.uint8).reshape(h, -1)
-    )
+    if a.dtype == np.uint8 and not a.flags.c_contiguous:
+        # E.g. the RGB of an RGBA image: one strided copy per channel is several times
+        # faster than numpy's copy of 3-byte pixels (and no contiguous copy first).
+        rows = raw[:, 1:].reshape(h, w, c)  # a view: each row's pixels after its filter byte
+        for k in range(c):
+            rows[:, :, k] = a[:, :, k]
+    else:
+        raw[:, 1:] = np.ascontiguousarray(a).view(np.uint8).reshape(h, -1)
     header = struct.pack(">IIBBBBB", w, h, depth, _COLOR_TYPES[c], 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + _chunk(b"IHDR", header)
-        + _chunk(b"IDAT", deflate(memoryview(raw).cast("B"), compress_level))
-        + _chunk(b"IEND", b"")
-    )
+    idat = deflate(memoryview(raw).cast("B"), compress_level)
+    return b"".join([b"\x89PNG\r\n\x1a\n", *_chunk(b"IHDR", header), *_chunk(b"IDAT", idat), *_chunk(b"IEND", b"")])
 
 
 def deflate(data, level: int) -> bytes:
