@@ -152,7 +152,9 @@ class ParallelRun:
 
     # ------------------------------------------------------------------ processes
     def _env(self, slot: Slot) -> dict:
-        env = dict(os.environ)
+        from sdg_addon.sink import SINGLE_THREAD_BLAS
+
+        env = {**SINGLE_THREAD_BLAS, **os.environ}  # Cycles has its own threads; numpy needs none
         env["PYTHONPATH"] = os.pathsep.join([str(ROOT), *filter(None, [env.get("PYTHONPATH")])])
         if slot.gpu is not None:
             env["CUDA_VISIBLE_DEVICES"] = env["HIP_VISIBLE_DEVICES"] = str(slot.gpu)

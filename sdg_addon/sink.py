@@ -150,6 +150,24 @@ class _Worker:
         self.pending, self.dead = 0, False
 
 
+# numpy's BLAS in a worker: one thread. Several workers (and render processes) share the
+# machine, and an idle OpenBLAS thread pool spins on cores the renders need.
+SINGLE_THREAD_BLAS = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
+@contextlib.contextmanager
+def single_thread_blas_for_children():
+    """Processes started inside the block get SINGLE_THREAD_BLAS (where the user's
+    environment does not set these already); this process's environment is restored."""
+    added = {k: v for k, v in SINGLE_THREAD_BLAS.items() if k not in os.environ}
+    os.environ.update(added)
+    try:
+        yield
+    finally:
+        for k in added:
+            os.environ.pop(k, None)
+
+
 class ProcessSink:
     """Frames handed to `workers` spawned processes, least busy first; results come back
     (as (record, warnings) or an exception) when the main thread collects them."""
@@ -157,7 +175,8 @@ class ProcessSink:
     def __init__(self, spec: SinkSpec, workers: int, handoff_dir: str | None = None):
         ctx = multiprocessing.get_context("spawn")  # never inherits Blender's state
         self.handoff_dir, self._sequence = handoff_dir, 0
-        self.workers = [_Worker(ctx, spec, i) for i in range(max(1, workers))]
+        with single_thread_blas_for_children():
+            self.workers = [_Worker(ctx, spec, i) for i in range(max(1, workers))]
         self._failed: list[SinkError] = []
 
     @property

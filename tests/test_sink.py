@@ -64,3 +64,21 @@ def test_errors_that_do_not_pickle_arrive_as_their_text():
     assert isinstance(error, RuntimeError) and "Local: bad writer option" in str(error)
     disk = OSError(28, "No space left on device", "/out/x.png")
     assert picklable(disk) is disk
+
+
+def test_worker_processes_get_single_threaded_blas_unless_the_user_chose(monkeypatch):
+    """Spawned workers (and render processes) get OPENBLAS/OMP/MKL_NUM_THREADS=1: many of
+    them share the machine, and idle BLAS thread pools spin on the renders' cores. A value
+    the user set is kept; this process's environment is left as it was."""
+    import os
+
+    from sdg_addon.sink import SINGLE_THREAD_BLAS, single_thread_blas_for_children
+
+    for name in SINGLE_THREAD_BLAS:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    before = dict(os.environ)
+    with single_thread_blas_for_children():
+        assert os.environ["OPENBLAS_NUM_THREADS"] == "1" and os.environ["MKL_NUM_THREADS"] == "1"
+        assert os.environ["OMP_NUM_THREADS"] == "3"
+    assert dict(os.environ) == before
