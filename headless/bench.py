@@ -138,11 +138,25 @@ class PeakMemory:
 
 
 # ------------------------------------------------------------------ runs
-def run_pipeline(param: Path, out: Path, procs: int, args) -> dict:
+def procs_list(args) -> list:
+    """--procs as a list: ints, and "auto" (with --gpus: the tool's --procs-per-gpu auto)."""
+    out = []
+    for item in str(args.procs).split(","):
+        item = item.strip().lower()
+        if item == "auto" and args.gpus:
+            out.append("auto")
+        elif item.isdigit() and int(item) > 0:
+            out.append(int(item))
+        else:
+            raise SystemExit(f"bench: --procs {args.procs!r}: positive integers, or auto with --gpus")
+    return out
+
+
+def run_pipeline(param: Path, out: Path, procs, args) -> dict:
     cmd = [sys.executable, "-m", "headless", "render", str(param), "--out", str(out), "--overwrite", "--quiet"]
     if args.gpus:
         cmd += ["--gpus", args.gpus, "--procs-per-gpu", str(procs), "--chunk", str(args.chunk)]
-    elif procs > 1:
+    elif procs != "auto" and procs > 1:
         cmd += ["--procs", str(procs), "--chunk", str(args.chunk)]
     if args.workers:
         cmd += ["--workers", str(args.workers)]
@@ -331,7 +345,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--device", default=None)
     p.add_argument("--writers", help="comma list of writers, overrides the file (e.g. basic,coco,yolo,kitti)")
     p.add_argument("--annotators", help="comma list of annotators or 'all', overrides the file")
-    p.add_argument("--procs", default="1", help="render processes, a comma list to compare (e.g. 1,2,3,4)")
+    p.add_argument(
+        "--procs", default="1", help="render processes, a comma list to compare (e.g. 1,2,4; auto with --gpus)"
+    )
     p.add_argument("--gpus", help="run with `--gpus GPUS --procs-per-gpu K` (K from --procs) instead of --procs K")
     p.add_argument("--chunk", type=int, default=8)
     p.add_argument("--worker-mode", choices=tuple(WORKER_MODES), default="auto")
@@ -363,7 +379,7 @@ def main(argv: list[str] | None = None) -> int:
         "pipeline": [],
     }
     try:
-        for k in [int(x) for x in str(args.procs).split(",")]:
+        for k in procs_list(args):
             out = (args.keep or work) / f"procs{k}"
             figures["pipeline"].append(run_pipeline(param, out, k, args))
             print(json.dumps(figures["pipeline"][-1]), file=sys.stderr, flush=True)

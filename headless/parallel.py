@@ -33,11 +33,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 # Render processes per GPU for --procs-per-gpu auto, from the H200 benchmark
-# (docs/benchmarks.md): at low sample counts the GPU waits for each process's CPU side
-# (scene sync, EXR write and read-back), so more processes fill it: at 1 spp 8 beat 6 and 4
-# (43 / 40 / 34 frames/s); at 16 spp 4 and 6 are equal (27); at 64 spp 2 already fill it.
-# Each process needs about two cores (its render loop and its share of annotation).
-AUTO_PROCS = ((4, 8), (16, 4))  # (up to this many samples, processes per GPU)
+# (docs/benchmarks.md, bench30 at 640x480): at low sample counts the GPU waits for each
+# process's CPU side (scene sync, EXR write and read-back), so more processes fill it: at
+# 1 spp 2 / 4 / 6 / 8 gave 48 / 72 / 79 / 75-77 frames/s. From 16 spp on the GPU is the
+# limit and every extra process only adds context switches: 1 / 2 / 3 / 4 gave 17 / 30-31
+# / 27 / 26 at 16 spp, and 1 / 2 / 3 gave 8.4 / 9.8 / 9.5 at 64 spp. Each process needs
+# about two cores (its render loop and its share of annotation).
+AUTO_PROCS = ((4, 6),)  # (up to this many samples, processes per GPU)
 AUTO_PROCS_HIGH_SAMPLES = 2
 
 

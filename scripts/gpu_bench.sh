@@ -4,7 +4,7 @@
 #   MODE k-sweep: presets/bench30.toml at 1, 16 and 64 spp with K = 1, 2, 4, 6, 8 render
 #                 processes on one GPU, the bare render and the GPU's ceiling in the same run
 #   MODE gpus:    1 GPU against every GPU (--gpus all), K processes per GPU (default: auto's K)
-#   MODE auto / auto-long: one GPU, the K that --procs-per-gpu auto picks on 16 cores (8 / 4 / 2), the bare
+#   MODE auto / auto-long: one GPU, the K that --procs-per-gpu auto picks (--procs auto), the bare
 #                 render and (64 spp) the ceiling in the same run (auto-long: without them)
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -21,18 +21,16 @@ for spp in 1 16 64; do
         --gpus 1 --procs 1,2,4,6,8 "${extra[@]}" --json "$OUT/k-sweep-${spp}spp.json" > "$OUT/k-sweep-${spp}spp.log" 2>&1
       ;;
     auto)
-      k=$([ "$spp" -le 4 ] && echo 8 || ([ "$spp" -le 16 ] && echo 4 || echo 2))
       extra=(); [ "$spp" = 64 ] && extra=(--ceiling)
       $PY -m headless.bench presets/bench30.toml --frames "$FRAMES" --samples "$spp" --device cuda \
-        --gpus 1 --procs "$k" "${extra[@]}" --json "$OUT/auto-${spp}spp.json" > "$OUT/auto-${spp}spp.log" 2>&1
+        --gpus 1 --procs auto "${extra[@]}" --json "$OUT/auto-${spp}spp.json" > "$OUT/auto-${spp}spp.log" 2>&1
       ;;
     auto-long)
-      k=$([ "$spp" -le 4 ] && echo 8 || ([ "$spp" -le 16 ] && echo 4 || echo 2))
       $PY -m headless.bench presets/bench30.toml --frames "$FRAMES" --samples "$spp" --device cuda \
-        --gpus 1 --procs "$k" --no-bare --json "$OUT/long-${spp}spp.json" > "$OUT/long-${spp}spp.log" 2>&1
+        --gpus 1 --procs auto --no-bare --json "$OUT/long-${spp}spp.json" > "$OUT/long-${spp}spp.log" 2>&1
       ;;
-    gpus)  # K per GPU: what --procs-per-gpu auto picks on 16 cores (8 up to 4 spp, 4 up to 16, else 2), or $K
-      k=${K:-$([ "$spp" -le 4 ] && echo 8 || ([ "$spp" -le 16 ] && echo 4 || echo 2))}
+    gpus)  # K per GPU: what --procs-per-gpu auto picks on 16 cores (6 up to 4 spp, else 2), or $K
+      k=${K:-$([ "$spp" -le 4 ] && echo 6 || echo 2)}
       $PY -m headless.bench presets/bench30.toml --frames "$FRAMES" --samples "$spp" --device cuda \
         --gpus 1 --procs "$k" --no-bare --json "$OUT/gpus1-${spp}spp.json" > "$OUT/gpus1-${spp}spp.log" 2>&1
       $PY -m headless.bench presets/bench30.toml --frames "$((FRAMES * 2))" --samples "$spp" --device cuda \

@@ -164,13 +164,12 @@ def test_ray_without_ray_installed_says_how_to_get_it(reference, tmp_path, capsy
 
 
 def test_auto_processes_per_gpu_follow_the_measurements():
-    # docs/benchmarks.md, an H200 with 16 cores: 8 up to 4 spp, 4 up to 16, 2 above (the
-    # limits and one step past them); never more than one per two cores.
+    # docs/benchmarks.md, an H200 with 16 cores: 6 up to 4 spp, 2 above (the limit and one
+    # step past it); never more than one per two cores.
     auto = parallel.auto_procs_per_gpu
-    assert auto(1, 16) == auto(4, 16) == 8
-    assert auto(5, 16) == auto(16, 16) == 4
-    assert auto(17, 16) == auto(64, 16) == 2
-    assert auto(1, 12) == 6 and auto(1, 3) == 1 and auto(64, 2) == 1 and auto(1, 0) == 1
+    assert auto(1, 16) == auto(4, 16) == 6
+    assert auto(5, 16) == auto(16, 16) == auto(64, 16) == 2
+    assert auto(1, 12) == 6 and auto(1, 11) == 5 and auto(1, 3) == 1 and auto(64, 2) == 1 and auto(1, 0) == 1
 
 
 def test_ctrl_c_stops_every_process_and_resume_finishes_the_same_dataset(reference, tmp_path):
@@ -234,3 +233,16 @@ def test_frames_split_into_sub_folders_and_our_readers_follow(reference, tmp_pat
     bad.write_text(param.read_text().replace("basic = {}", "basic = { frames_per_folder = -1 }"))
     with pytest.raises(ConfigError, match="frames_per_folder"):
         load_config(bad)
+
+
+def test_bench_procs_take_auto_only_with_gpus():
+    """`headless.bench --procs 1,auto --gpus 1` measures what --procs-per-gpu auto picks;
+    without --gpus, or with a value that is not a positive count, it stops with a message."""
+    from types import SimpleNamespace
+
+    from headless.bench import procs_list
+
+    assert procs_list(SimpleNamespace(procs="1,2,Auto", gpus="1")) == [1, 2, "auto"]
+    for bad in (SimpleNamespace(procs="auto", gpus=None), SimpleNamespace(procs="0", gpus="1")):
+        with pytest.raises(SystemExit, match="positive integers, or auto with --gpus"):
+            procs_list(bad)
