@@ -40,7 +40,9 @@ def capture(param: Path, out: Path):
             super().__init__(spec)
 
         def process(self, captured, record):
-            kept["frames"].append(captured)
+            # As captured: the sink adds derived passes (the display-referred "rgb") and
+            # caches to the frames, which every timed pass must compute again.
+            kept["frames"].append([(f, dict(f.passes)) for f in captured])
             return super().process(captured, record)
 
     from headless.cli import main as cli_main
@@ -53,6 +55,17 @@ def capture(param: Path, out: Path):
     finally:
         sink.FrameSink = plain
     return kept["spec"], kept["frames"]
+
+
+def as_captured(frame, passes: dict):
+    """The frame as the capture made it: its own passes only, no cache, objects without
+    the triangles derived from their meshes."""
+    frame.passes = dict(passes)
+    frame.cache.clear()
+    for obj in frame.objects.values():
+        if getattr(obj, "faces", None) is not None:  # (older SceneObjects have no faces)
+            obj.triangles = None
+    return frame
 
 
 def time_sink(spec, frames, out: Path, loops: int, profile: int | None, sort: str = "tottime") -> dict:
@@ -68,9 +81,8 @@ def time_sink(spec, frames, out: Path, loops: int, profile: int | None, sort: st
         output.activate(spec.output)
         sink = FrameSink(spec)
         totals = {"annotate": 0.0, "write": 0.0}
-        for captured in frames:
-            for f in captured:
-                f.cache.clear()  # every pass starts from the captured passes
+        for kept in frames:
+            captured = [as_captured(f, passes) for f, passes in kept]
             record = {"seconds": {}}
             if prof and k:
                 prof.enable()

@@ -20,3 +20,24 @@ def test_bench_sink_reports_cpu_ms_per_stage(tmp_path):
         stages = figures[key]
         assert stages["annotate"] > 0 and stages["write"] > 0
         assert stages["total"] == pytest.approx(stages["annotate"] + stages["write"], abs=0.11)
+
+
+def test_every_timed_pass_starts_from_the_frame_as_captured():
+    """The sink adds the display-referred "rgb" pass to a frame and caches in it; a timed
+    pass that kept them would skip the view transform (it once hid ~8 ms a frame)."""
+    import numpy as np
+
+    from headless.bench_sink import as_captured
+    from sdg_addon.frame import Camera, FrameData, LabelTable, SceneObject
+
+    cam = Camera("c", 4, 3, "perspective", np.eye(4), 5.0, 5.0, 2.0, 1.5, 0.1, 10.0)
+    obj = SceneObject(2, "o", "/o", {}, np.eye(4), np.zeros(3), np.ones(3))
+    obj.vertices, obj.faces = np.zeros((3, 3)), np.array([[0, 1, 2]])
+    frame = FrameData(0, cam, {"combined": np.zeros((3, 4, 4), np.float32)}, {2: obj}, LabelTable())
+    captured = dict(frame.passes)
+    frame.rgb()
+    obj.world_triangles()
+    frame.cache["x"] = 1
+    assert "rgb" in frame.passes and obj.triangles is not None
+    as_captured(frame, captured)
+    assert set(frame.passes) == {"combined"} and not frame.cache and obj.triangles is None
