@@ -180,6 +180,9 @@ _active: dict[str, _Record] = {}  # real folder path -> its record in this proce
 _active_lock = threading.Lock()
 
 
+NOTED_NAMES = 4096
+
+
 class _Record:
     def __init__(self, root: Path):
         self.root = root
@@ -197,8 +200,12 @@ class _Record:
                 name = f"{socket.gethostname()}-{os.getpid()}.txt"
                 self.fd = os.open(folder / name, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
             os.write(self.fd, (json.dumps(rel) + "\n").encode())
-            if len(self.noted) < 100_000:  # a cache of names already noted, bounded
-                self.noted.add(rel)
+            # Names already noted, so a file written again (run-level files) adds no line;
+            # kept small: per-frame names are new every time, and a long run's worth of
+            # them grew the process by ~3 KB a frame (a name noted twice is harmless).
+            if len(self.noted) >= NOTED_NAMES:
+                self.noted.clear()
+            self.noted.add(rel)
 
     def close(self) -> None:
         with self.lock:

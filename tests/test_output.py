@@ -204,3 +204,24 @@ def test_the_frame_log_hands_each_record_on_at_once_and_syncs_at_most_once_a_sec
     assert len(synced) == 4  # 0.95 s after the last one: not yet
     log.close()
     assert len(synced) == 5 and 50 in audit.finished_frames(tmp_path / "audit")
+
+
+def test_the_record_of_written_files_keeps_few_names_in_memory(tmp_path):
+    """Every name reaches the record file, but the in-memory set of names already noted
+    stays bounded (per-frame names are new every time: a long run grew ~3 KB a frame)."""
+    from sdg_addon import output
+
+    folder = tmp_path / "out"
+    folder.mkdir()
+    output.activate(folder)
+    try:
+        names = [f"f/{i:06d}.png" for i in range(3 * output.NOTED_NAMES + 5)]
+        for name in names:
+            output.before_write(folder / name)
+        output.before_write(folder / names[-1])  # noted again: no second line
+        record = next(iter(r for k, r in output._active.items() if k == os.path.realpath(folder)))
+        assert len(record.noted) <= output.NOTED_NAMES
+    finally:
+        output.deactivate(folder)
+    lines = "".join(p.read_text() for p in (folder / output.RECORD_DIR).glob("*.txt")).splitlines()
+    assert len(lines) == len(names) and output.written_files(folder) == sorted(names)
