@@ -173,7 +173,9 @@ class SceneObject:
     mesh_to_world: np.ndarray | None = None
     vertices: np.ndarray | None = None  # (V, 3) world space
     faces: np.ndarray | None = None  # (F, 3) int indices into vertices
-    twins: np.ndarray | None = None  # (3 F,) raster.half_edge_twins(faces), or None
+    # (3 F,) raster.half_edge_twins(faces); None where the capture left them to the worker
+    # (modified meshes, which may change every frame: not worked out in the render loop).
+    twins: np.ndarray | None = None
 
     @property
     def has_geometry(self) -> bool:

@@ -96,6 +96,8 @@ def _mesh_chains(frame: FrameData, ids: list[int]) -> list[tuple]:
     face_start = []
     for i in ids:
         obj = frame.objects[i]
+        if obj.faces is not None and obj.twins is None:  # a modified mesh: found here, once
+            obj.twins = raster.half_edge_twins(obj.faces)
         _verts, f, tw = obj.mesh()
         vertex_px = _vertex_pixels(frame, i)[0]
         px.append(vertex_px)

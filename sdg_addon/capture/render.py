@@ -372,7 +372,9 @@ class Capturer:
             mw = np.array(m.matrix_world, dtype=np.float64)
             verts.append(co @ mw[:3, :3].T + mw[:3, 3])
             faces.append(f + nv if nv else f)  # one mesh (the usual case): the cached arrays
-            twins.append(np.where(tw >= 0, tw + 3 * nf, -1).astype(np.int32) if nf else tw)
+            if tw is not None and nf:
+                tw = np.where(tw >= 0, tw + 3 * nf, -1).astype(np.int32)
+            twins.append(tw)
             closed &= mesh_closed
             nv, nf = nv + len(co), nf + len(f)
         if not faces:
@@ -382,14 +384,16 @@ class Capturer:
         return {
             "vertices": np.concatenate(verts),
             "faces": np.concatenate(faces),
-            "twins": np.concatenate(twins),
+            # A modified mesh among them: the worker finds the twins of all (SceneObject.twins).
+            "twins": None if any(t is None for t in twins) else np.concatenate(twins),
             "closed": closed,
         }
 
     def _local_mesh(self, obj, depsgraph) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
         """(vertices (V, 3) in the object's space, faces (F, 3), half-edge twins (3 F,),
         closed: whether they form a closed, consistently wound surface); cached per mesh
-        when unmodified (a modifier may change the mesh every frame)."""
+        when unmodified. A modified mesh may change every frame: its twins are None (the
+        worker finds them if it needs them) and it counts as open."""
         key = (obj.type, obj.data.name_full) if not getattr(obj, "modifiers", None) else None
         if key is not None and key in self._local_meshes:
             return self._local_meshes[key]
@@ -412,9 +416,10 @@ class Capturer:
         finally:
             evaluated.to_mesh_clear()
         faces = idx.reshape(-1, 3)
+        if key is None:  # may change every frame: not worked out here (the render loop)
+            return co.reshape(-1, 3), faces.astype(np.int32), None, False
         result = (co.reshape(-1, 3), faces.astype(np.int32), half_edge_twins(faces), is_closed_surface(faces))
-        if key is not None:
-            self._local_meshes[key] = result
+        self._local_meshes[key] = result
         return result
 
     def capture(self, frame: int, camera_name: str, objects: dict[int, SceneObject] | None = None) -> FrameData:
