@@ -725,15 +725,21 @@ def test_a_mesh_cut_by_the_near_plane_or_far_off_uses_its_clipped_triangles():
 
 
 def test_chain_groups_and_row_chunks_give_the_same_masks(monkeypatch):
-    """Many chains in one call, the shared canvas split into groups of a few cells and the
-    (edge, row) pairs into chunks of 7: the same masks as one chain per call."""
+    """Many chains in one call, the shared canvas split into groups of a few cells (large
+    canvases into bands of rows) and the (edge, row) pairs into chunks of 7: the same masks
+    as one chain per call. (Bands bound the memory of an object filling an 8K image.)"""
     rng = np.random.default_rng(5)
     chains = [triangle_chain(chain_soup(rng, "lattice", int(rng.integers(1, 12)))) for _ in range(25)]
     chains.append(triangle_chain(np.zeros((0, 3, 2))))
     expected = [chain_mask(c) for c in chains]
-    monkeypatch.setattr(raster, "_CHAIN_CELLS", 200)
+    monkeypatch.setattr(raster, "_CHAIN_CELLS", 200)  # also bands of 3 rows for the widest
     monkeypatch.setattr(raster, "_SPAN_ROWS", 7)
+    groups = []
+    real_group = raster._chain_group
+    monkeypatch.setattr(raster, "_chain_group", lambda c, boxes, b: groups.append(boxes) or real_group(c, boxes, b))
     got = rasterize_chains(chains, 64, 48)
+    banded = [k for k in range(len(chains)) if sum(box[0] == k for g in groups for box in g) > 1]
+    assert len(groups) > 10 and banded
     assert all(np.array_equal(c.full(64, 48), e) for c, e in zip(got, expected))
     assert not got[-1].full(64, 48).any() and got[-1].count() == 0
 

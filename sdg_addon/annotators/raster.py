@@ -301,7 +301,8 @@ def _cover(flat, w, coef, j0, i0, bw, bh, base):
 # (bitwise wherever the arithmetic is exact, e.g. vertices on a pixel lattice), at a cost
 # that follows the outline, not the area or the triangle count.
 
-# Running-sum canvases are built in groups of at most this many cells (8 bytes each).
+# Running-sum canvases are built in groups of at most this many cells (8 bytes each, and
+# as much again for the sum); a larger canvas is split into bands of rows.
 _CHAIN_CELLS = 1 << 23
 
 
@@ -405,22 +406,31 @@ def rasterize_chains(chains: list, width: int, height: int) -> list[Coverage]:
         x0, y0 = max(int(np.ceil(lo[0] - 0.5)), 0), max(int(np.ceil(lo[1] - 0.5)), 0)
         x1, y1 = min(int(np.floor(hi[0] - 0.5)), w - 1), min(int(np.floor(hi[1] - 0.5)), h - 1)
         if x0 <= x1 and y0 <= y1:
-            boxes.append((k, x0, y0, x1, y1))
+            # In bands of rows of at most _CHAIN_CELLS cells (each row's sum is its own).
+            band = max(1, _CHAIN_CELLS // (x1 - x0 + 2))
+            boxes += [(k, x0, b0, x1, min(y1, b0 + band - 1)) for b0 in range(y0, y1 + 1, band)]
+    bands: dict[int, list] = {}  # chain -> its bands' masks, top to bottom
     group, cells = [], 0
     for box in boxes:
         size = (box[3] - box[1] + 2) * (box[4] - box[2] + 1)
         if group and cells + size > _CHAIN_CELLS:
-            _chain_group(chains, group, out)
+            _chain_group(chains, group, bands)
             group, cells = [], 0
         group.append(box)
         cells += size
     if group:
-        _chain_group(chains, group, out)
+        _chain_group(chains, group, bands)
+    corner = {}  # chain -> its canvas's top-left pixel (its first band's)
+    for k, x0, y0, _x1, _y1 in boxes:
+        corner.setdefault(k, (x0, y0))
+    for k, masks in bands.items():
+        out[k] = Coverage(*corner[k], masks[0] if len(masks) == 1 else np.concatenate(masks))
     return out
 
 
-def _chain_group(chains, boxes, out) -> None:
-    """rasterize_chains for chains whose canvases (boxes) share one running-sum array."""
+def _chain_group(chains, boxes, bands: dict) -> None:
+    """rasterize_chains for canvases (boxes: chain, x0, y0, x1, y1) that share one
+    running-sum array; each box's mask is appended to bands[chain]."""
     ids = [b[0] for b in boxes]
     x0, y0, x1, y1 = (np.array([b[i] for b in boxes], dtype=np.int64) for i in range(1, 5))
     cw, ch = x1 - x0 + 2, y1 - y0 + 1  # one extra column: each row's sum returns to 0 there
@@ -467,7 +477,7 @@ def _chain_group(chains, boxes, out) -> None:
     covered = np.cumsum(acc) > 0.5
     for k, i in enumerate(ids):
         cells = covered[offset[k] : offset[k] + cw[k] * ch[k]].reshape(int(ch[k]), int(cw[k]))
-        out[i] = Coverage(int(x0[k]), int(y0[k]), cells[:, :-1])
+        bands.setdefault(i, []).append(cells[:, :-1])
 
 
 def is_closed_surface(faces: np.ndarray) -> bool:
