@@ -15,7 +15,6 @@ from sdg_addon.annotators.raster import (
     is_closed_surface,
     rasterize,
     rasterize_chains,
-    rasterize_many,
     silhouette,
     silhouette_extent,
     triangle_chain,
@@ -294,32 +293,17 @@ def test_large_triangles_match_brute_force():
 def test_spans_in_small_groups_and_passes_give_the_same_masks(monkeypatch, lattice):
     """The span path cut into groups of a few (triangle, row) pairs and a few pixels per
     marking pass (the bounds on its temporaries) gives the masks of one pass, and both
-    match brute force, with vertices on a lattice (ties) or not, over several masks."""
+    match brute force, with vertices on a lattice (ties) or not."""
     from sdg_addon.annotators import raster
 
     rng = np.random.default_rng(11)
     sets = [random_soup(rng, 60, 90, 70, lattice=lattice, max_size=35.0) for _ in range(3)]
-    whole = rasterize_many(sets, 90, 70)
+    whole = [rasterize(tris, 90, 70) for tris in sets]
     monkeypatch.setattr(raster, "_SPAN_ROWS", 7)
     monkeypatch.setattr(raster, "_CHUNK", 50)
-    assert np.array_equal(rasterize_many(sets, 90, 70), whole)
     for mask, tris in zip(whole, sets):
+        assert np.array_equal(rasterize(tris, 90, 70), mask)
         np.testing.assert_array_equal(mask, ref_rasterize(tris, 90, 70))
-
-
-def test_rasterize_many_equals_one_set_at_a_time():
-    # Several objects in one batched pass (silhouettes of a frame): each mask must be
-    # bitwise that object's own rasterization, big and small triangles, empty sets too.
-    rng = np.random.default_rng(5)
-    sets = [random_soup(rng, n, 60, 40, lattice=4, max_size=s) for n, s in ((50, 6.0), (30, 30.0), (80, 3.0))]
-    sets.insert(1, np.zeros((0, 3, 2)))
-    sets.append(rng.uniform([-60, -60], [120, 100], size=(3, 3, 2)))
-    got = rasterize_many(sets, 60, 40)
-    assert got.shape == (len(sets), 40, 60)
-    for k, tris in enumerate(sets):
-        np.testing.assert_array_equal(got[k], ref_rasterize(tris, 60, 40) if len(tris) else np.zeros((40, 60), bool))
-    assert got[0].any() and not got[1].any() and (got[0] != got[2]).any()
-    assert rasterize_many([], 60, 40).shape == (0, 40, 60)
 
 
 def test_triangle_covering_the_whole_image():

@@ -55,27 +55,10 @@ def rasterize(tri_px: np.ndarray, width: int, height: int) -> np.ndarray:
     (top-left tie rule, see the module docstring).
     """
     tri = np.asarray(tri_px, dtype=np.float64).reshape(-1, 3, 2)
-    return _rasterize(tri, np.zeros(tri.shape[0], dtype=np.int64), 1, width, height)[0]
-
-
-def rasterize_many(tri_px_list: list[np.ndarray], width: int, height: int) -> np.ndarray:
-    """The masks of several triangle sets at once: (len(list), height, width) bool, mask k
-    exactly rasterize(tri_px_list[k]). One pass over all triangles instead of one per set
-    (the per-call overhead dominates for many small objects); same arithmetic per triangle,
-    so the masks are bitwise those of rasterize()."""
-    tris = [np.asarray(t, dtype=np.float64).reshape(-1, 3, 2) for t in tri_px_list]
-    if not tris:
-        return np.zeros((0, int(height), int(width)), dtype=bool)
-    label = np.repeat(np.arange(len(tris), dtype=np.int64), [t.shape[0] for t in tris])
-    return _rasterize(np.concatenate(tris), label, len(tris), width, height)
-
-
-def _rasterize(tri: np.ndarray, label: np.ndarray, n_masks: int, width: int, height: int) -> np.ndarray:
-    """(n_masks, h, w) masks; triangle t is drawn into mask label[t]."""
     w, h = int(width), int(height)
-    masks = np.zeros((n_masks, h, w), dtype=bool)
+    mask = np.zeros((h, w), dtype=bool)
     if tri.shape[0] == 0 or w <= 0 or h <= 0:
-        return masks
+        return mask
     # Coordinates as contiguous (3, N) arrays: x[k], y[k] are vertex k of every triangle.
     x = np.ascontiguousarray(tri[:, :, 0].T)
     y = np.ascontiguousarray(tri[:, :, 1].T)
@@ -90,9 +73,8 @@ def _rasterize(tri: np.ndarray, label: np.ndarray, n_masks: int, width: int, hei
     keep = (j_lo <= j_hi) & (i_lo <= i_hi)
     keep &= np.isfinite(x).all(axis=0) & np.isfinite(y).all(axis=0)
     if not keep.any():
-        return masks
+        return mask
     x, y = x[:, keep], y[:, keep]
-    base = label[keep] * (h * w)  # offset of each triangle's mask in the flat array
     j_lo, j_hi = j_lo[keep].astype(np.int64), j_hi[keep].astype(np.int64)
     i_lo, i_hi = i_lo[keep].astype(np.int64), i_hi[keep].astype(np.int64)
 
@@ -100,11 +82,11 @@ def _rasterize(tri: np.ndarray, label: np.ndarray, n_masks: int, width: int, hei
         coef, ok = _edge_functions(x, y)
     if not ok.all():
         coef = coef[:, :, ok]
-        j_lo, j_hi, i_lo, i_hi, base = j_lo[ok], j_hi[ok], i_lo[ok], i_hi[ok], base[ok]
+        j_lo, j_hi, i_lo, i_hi = j_lo[ok], j_hi[ok], i_lo[ok], i_hi[ok]
     if coef.shape[2] == 0:
-        return masks
+        return mask
 
-    flat = masks.reshape(-1)
+    flat = mask.reshape(-1)
     nw = j_hi - j_lo + 1
     nh = i_hi - i_lo + 1
     bw = np.minimum(_BUCKETS[np.searchsorted(_BUCKETS, nw)], w)
@@ -122,7 +104,7 @@ def _rasterize(tri: np.ndarray, label: np.ndarray, n_masks: int, width: int, hei
             before = int(rows_so_far[start - 1]) if start else 0
             stop = max(start + 1, int(np.searchsorted(rows_so_far, before + _SPAN_ROWS, side="right")))
             t = big_ids[start:stop]
-            _cover_spans(flat, w, coef[:, :, t], j_lo[t], j_hi[t], i_lo[t], i_hi[t], base[t])
+            _cover_spans(flat, w, coef[:, :, t], j_lo[t], j_hi[t], i_lo[t], i_hi[t])
             start = stop
 
     # Small triangles: batched by bucketed bbox size. The candidate block is shifted left/up
@@ -142,11 +124,11 @@ def _rasterize(tri: np.ndarray, label: np.ndarray, n_masks: int, width: int, hei
             step = max(1, _CHUNK // (gw * gh))
             for c0 in range(0, idx.size, step):
                 c = slice(c0, c0 + step)
-                _cover(flat, w, coef[:, :, idx[c]], j0[c], i0[c], gw, gh, base[idx[c]])
-    return masks
+                _cover(flat, w, coef[:, :, idx[c]], j0[c], i0[c], gw, gh)
+    return mask
 
 
-def _cover_spans(flat, w, coef, j_lo, j_hi, i_lo, i_hi, base) -> None:
+def _cover_spans(flat, w, coef, j_lo, j_hi, i_lo, i_hi) -> None:
     """Mark the pixel centres inside each of T triangles, row by row, as _cover does.
 
     For a row, edge k's value at column j, (B py) + (A (j + 0.5) + C), is computed exactly
@@ -175,7 +157,7 @@ def _cover_spans(flat, w, coef, j_lo, j_hi, i_lo, i_hi, base) -> None:
             hi = np.where(a < 0, np.minimum(hi, j - 1), hi)
     n = np.maximum(hi - lo + 1, 0)
     keep = n > 0
-    start, n = (base[tri] + row * w + lo)[keep], n[keep]
+    start, n = (row * w + lo)[keep], n[keep]
     # Mark the spans' pixels, at most about _CHUNK of them per pass.
     total = np.cumsum(n)
     k0 = 0
@@ -254,11 +236,11 @@ def _edge_functions(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarra
     return np.stack([a_coef, b_coef, c_coef, thr]), ok
 
 
-def _cover(flat, w, coef, j0, i0, bw, bh, base):
+def _cover(flat, w, coef, j0, i0, bw, bh):
     """Mark pixel centres inside each of T triangles, testing a bh x bw block per triangle.
 
     coef: (4, 3, T) from _edge_functions. The blocks (rows i0 .. i0 + bh - 1, columns
-    j0 .. j0 + bw - 1) must lie inside the image; base (T,) offsets each triangle's mask.
+    j0 .. j0 + bw - 1) must lie inside the image.
     """
     t = coef.shape[2]
     px = j0[:, None] + (np.arange(bw) + 0.5)  # (T, bw), exact
@@ -278,7 +260,7 @@ def _cover(flat, w, coef, j0, i0, bw, bh, base):
             inside &= ok
     # Flat index of every block pixel, kept where inside: one gather instead of nonzero()'s
     # three index arrays and the arithmetic on them.
-    offset = (base + i0 * w + j0)[:, None, None] + (np.arange(bh)[:, None] * w + np.arange(bw))
+    offset = (i0 * w + j0)[:, None, None] + (np.arange(bh)[:, None] * w + np.arange(bw))
     flat[offset[inside]] = True
 
 
