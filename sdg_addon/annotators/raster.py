@@ -313,6 +313,22 @@ def half_edge_twins(faces: np.ndarray) -> np.ndarray:
     return np.where(ok, twin, -1).astype(np.int32)
 
 
+def join_meshes(parts) -> tuple[np.ndarray, np.ndarray]:
+    """One mesh from several: parts [(vertex count, faces (F, 3), twins (3 F,) or None)] ->
+    (faces, twins), each part's indices offset past those before it; a part without twins
+    gets -1 (its edges pair with nothing). One part comes back as it is."""
+    if len(parts) == 1 and parts[0][2] is not None:
+        return parts[0][1], parts[0][2]
+    faces, twins, nv, nf = [], [], 0, 0
+    for n_vertices, f, tw in parts:
+        faces.append(f + nv)
+        twins.append(np.full(3 * len(f), -1) if tw is None else np.where(tw >= 0, tw + 3 * nf, -1))
+        nv, nf = nv + n_vertices, nf + len(f)
+    if not faces:
+        return np.zeros((0, 3), np.int32), np.zeros(0, np.int32)
+    return np.concatenate(faces), np.concatenate(twins).astype(np.int32)
+
+
 def mesh_chain(px: np.ndarray, faces: np.ndarray, twins: np.ndarray | None, one_winding) -> tuple:
     """The weighted boundary chain of a projected mesh: (start (E, 2), end (E, 2), weight
     (E,), face (E,): the face each edge comes from, in increasing order).

@@ -43,18 +43,11 @@ def object_labels(frame: FrameData, semantic_type: str, semantic_filter) -> dict
     return out
 
 
-def instance_lookup(frame: FrameData, mapping: dict[int, int], default: int) -> np.ndarray:
-    """Apply an instance-id -> value mapping to the instance pass (vectorized).
-
-    Instance ids not in `mapping` get `default`; id 0 (background) stays 0.
-    """
-    return lookup_ids(mapping, frame.passes["instance"], default)
-
-
 def instance_lookup_present(frame: FrameData, mapping: dict[int, int], default: int) -> tuple[np.ndarray, list[int]]:
-    """instance_lookup() and present_ids() of its result, both from the frame's runs of
-    instance ids (found once per frame): each run's id is mapped once and spread over its
-    pixels, and the ids present are the present instance ids mapped the same way."""
+    """The instance pass mapped through `mapping` (ids not in it get `default`, 0 stays 0),
+    and the sorted ids present in the result, both from the frame's runs of instance ids
+    (found once per frame): each run's id is mapped once and spread over its pixels, and
+    the ids present are the present instance ids mapped the same way."""
     runs = frame.instance_runs()
     data = runs.expand(lookup_ids(mapping, runs.values, default))
     return data, np.unique(lookup_ids(mapping, frame.instance_stats().ids, default)).tolist()
@@ -78,10 +71,3 @@ def semantic_ids(frame: FrameData, semantic_type: str, semantic_filter) -> dict[
         iid: frame.label_table.semantic_id(semantic_type, labels[iid]) if iid in labels else UNLABELLED_ID
         for iid in frame.objects
     }
-
-
-def present_ids(data: np.ndarray) -> list[int]:
-    """Sorted ids present in an id map; a bincount (linear time) instead of a sort."""
-    if data.size == 0:
-        return []
-    return np.flatnonzero(np.bincount(data.ravel())).tolist()

@@ -91,25 +91,19 @@ def _mesh_chains(frame: FrameData, ids: list[int]) -> list[tuple]:
     """raster.mesh_chain of each object (wholly beyond the near plane), in one call."""
     if not ids:
         return []
-    px, faces, twins, winding = [], [], [], []
-    n_verts = n_faces = 0
-    face_start = []
+    px, parts, winding = [], [], []
     for i in ids:
         obj = frame.objects[i]
         if obj.faces is not None and obj.twins is None:  # a modified mesh: found here, once
             obj.twins = raster.half_edge_twins(obj.faces)
         _verts, f, tw = obj.mesh()
-        vertex_px = _vertex_pixels(frame, i)[0]
-        px.append(vertex_px)
-        faces.append(f + n_verts)
-        twins.append(np.full(f.size, -1) if tw is None else np.where(tw >= 0, tw + 3 * n_faces, -1))
+        px.append(_vertex_pixels(frame, i)[0])
+        parts.append((len(px[-1]), f, tw))
         winding.append(np.full(len(f), obj.closed))
-        face_start.append(n_faces)
-        n_verts, n_faces = n_verts + len(vertex_px), n_faces + len(f)
-    p, q, w, face = raster.mesh_chain(
-        np.concatenate(px), np.concatenate(faces), np.concatenate(twins), np.concatenate(winding)
-    )
-    cuts = np.searchsorted(face, [*face_start, n_faces])
+    faces, twins = raster.join_meshes(parts)
+    p, q, w, face = raster.mesh_chain(np.concatenate(px), faces, twins, np.concatenate(winding))
+    face_start = np.cumsum([0, *(len(f) for _n, f, _t in parts)])
+    cuts = np.searchsorted(face, face_start)
     return [(p[a:b], q[a:b], w[a:b]) for a, b in zip(cuts[:-1], cuts[1:])]
 
 

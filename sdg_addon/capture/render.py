@@ -25,7 +25,7 @@ import bpy
 import numpy as np
 from mathutils import Matrix
 
-from ..annotators.raster import half_edge_twins, is_closed_surface
+from ..annotators.raster import half_edge_twins, is_closed_surface, join_meshes
 from ..blender_paths import remember_resources
 from ..compat import set_multilayer_exr
 from ..config.schema import RenderSettings
@@ -364,29 +364,22 @@ class Capturer:
     def _mesh(self, entity, depsgraph) -> dict:
         """The entity's meshes as one world-space mesh: vertices, faces, half-edge twins,
         and whether every mesh is closed (SceneObject geometry)."""
-        verts, faces, twins, closed, nv, nf = [], [], [], True, 0, 0
+        verts, parts, closed = [], [], True
         for m in entity.meshes:
             if not renders(m):
                 continue
             co, f, tw, mesh_closed = self._local_mesh(m, depsgraph)
             mw = np.array(m.matrix_world, dtype=np.float64)
             verts.append(co @ mw[:3, :3].T + mw[:3, 3])
-            faces.append(f + nv if nv else f)  # one mesh (the usual case): the cached arrays
-            if tw is not None and nf:
-                tw = np.where(tw >= 0, tw + 3 * nf, -1).astype(np.int32)
-            twins.append(tw)
+            parts.append((len(co), f, tw))
             closed &= mesh_closed
-            nv, nf = nv + len(co), nf + len(f)
-        if not faces:
-            return {"vertices": np.zeros((0, 3)), "faces": np.zeros((0, 3), np.int32), "twins": None, "closed": False}
-        if len(faces) == 1:
-            return {"vertices": verts[0], "faces": faces[0], "twins": twins[0], "closed": closed}
+        faces, twins = join_meshes(parts)
         return {
-            "vertices": np.concatenate(verts),
-            "faces": np.concatenate(faces),
+            "vertices": np.concatenate(verts) if verts else np.zeros((0, 3)),
+            "faces": faces,
             # A modified mesh among them: the worker finds the twins of all (SceneObject.twins).
-            "twins": None if any(t is None for t in twins) else np.concatenate(twins),
-            "closed": closed,
+            "twins": None if any(tw is None for _n, _f, tw in parts) or not parts else twins,
+            "closed": closed and bool(parts),
         }
 
     def _local_mesh(self, obj, depsgraph) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
