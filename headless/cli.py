@@ -20,6 +20,8 @@ import sys
 import threading
 from pathlib import Path
 
+from headless.parallel import auto_procs_rule
+
 EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_INTERRUPTED = 0, 1, 2, 130
 MAX_WORKERS = 64
 
@@ -71,7 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     par.add_argument(
         "--procs-per-gpu",
         default="auto",
-        help="render processes per GPU with --gpus (auto: 8 up to 4 samples, 4 up to 16, else 2, at most one per 2 cores: the measured best on an H200)",
+        help=f"render processes per GPU with --gpus (auto: {auto_procs_rule()}: the measured best on an H200)",
     )
     par.add_argument("--procs", type=int, help="N render processes without GPU pinning (the CPU, or one GPU)")
     par.add_argument("--chunk", type=int, default=8, help="frames handed to a process at a time (default 8)")

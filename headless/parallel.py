@@ -48,6 +48,25 @@ def auto_procs_per_gpu(samples: int, cores_per_gpu: int) -> int:
     return max(1, min(wanted, cores_per_gpu // 2))
 
 
+def auto_procs_rule() -> str:
+    """The rule above in words (--help)."""
+    steps = ", ".join(f"{k} up to {limit} samples" for limit, k in AUTO_PROCS)
+    return f"{steps}, else {AUTO_PROCS_HIGH_SAMPLES}, at most one per 2 cores"
+
+
+def render_process_env(gpu: int | None = None) -> dict:
+    """Environment of a render process (headless.worker): this checkout importable, numpy's
+    BLAS on one thread (Cycles has its own threads; idle BLAS pools spin on their cores)
+    unless the user chose otherwise, and pinned to `gpu` when given."""
+    from sdg_addon.sink import SINGLE_THREAD_BLAS
+
+    env = {**SINGLE_THREAD_BLAS, **os.environ}
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), *filter(None, [env.get("PYTHONPATH")])])
+    if gpu is not None:
+        env["CUDA_VISIBLE_DEVICES"] = env["HIP_VISIBLE_DEVICES"] = str(gpu)
+    return env
+
+
 MAX_ATTEMPTS_PER_FRAME = 3  # a frame whose process died this many times stops the run
 MAX_RESTARTS_PER_SLOT = 3
 
@@ -153,15 +172,6 @@ class ParallelRun:
         self._last_count = -1
 
     # ------------------------------------------------------------------ processes
-    def _env(self, slot: Slot) -> dict:
-        from sdg_addon.sink import SINGLE_THREAD_BLAS
-
-        env = {**SINGLE_THREAD_BLAS, **os.environ}  # Cycles has its own threads; numpy needs none
-        env["PYTHONPATH"] = os.pathsep.join([str(ROOT), *filter(None, [env.get("PYTHONPATH")])])
-        if slot.gpu is not None:
-            env["CUDA_VISIBLE_DEVICES"] = env["HIP_VISIBLE_DEVICES"] = str(slot.gpu)
-        return env
-
     def _start(self, slot: Slot) -> None:
         o = self.o
         cmd = [o.python, "-m", "headless.worker", str(o.file), "--out", str(o.output), "--tag", f".w{slot.index:03d}"]
@@ -173,7 +183,12 @@ class ParallelRun:
         cmd += ["--worker-mode", o.worker_mode] + (["--verbose"] if o.verbose else [])
         # Own session: a terminal's Ctrl-C reaches only the parent, which forwards it once.
         slot.proc = subprocess.Popen(
-            cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=self._env(slot), start_new_session=True
+            cmd,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            env=render_process_env(slot.gpu),
+            start_new_session=True,
         )
         slot.assigned = []
         threading.Thread(target=self._read, args=(slot, slot.proc), daemon=True).start()

@@ -24,7 +24,7 @@ import time
 from collections import deque
 from pathlib import Path
 
-from headless.parallel import MAX_ATTEMPTS_PER_FRAME, ROOT, ParallelError, chunks
+from headless.parallel import MAX_ATTEMPTS_PER_FRAME, ROOT, ParallelError, chunks, render_process_env
 
 INSTALL_HINT = "--ray needs Ray, an optional extra: pip install -r requirements-ray.txt"
 
@@ -59,8 +59,7 @@ class RenderActor:
         cmd = [sys.executable, "-m", "headless.worker", file, "--out", output, "--tag", f".r{slot:03d}"]
         cmd += ["--slot", f"{slot}/{10**6}"]  # its own lock of the output folder
         cmd += (["--device", device] if device else []) + ["--workers", str(workers), "--worker-mode", worker_mode]
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join([str(ROOT), *filter(None, [env.get("PYTHONPATH")])])
+        env = render_process_env()  # Ray has set this actor's CUDA_VISIBLE_DEVICES
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
         self.wants_frames = False
 

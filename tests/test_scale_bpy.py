@@ -246,3 +246,15 @@ def test_bench_procs_take_auto_only_with_gpus():
     for bad in (SimpleNamespace(procs="auto", gpus=None), SimpleNamespace(procs="0", gpus="1")):
         with pytest.raises(SystemExit, match="positive integers, or auto with --gpus"):
             procs_list(bad)
+
+
+def test_render_processes_get_one_blas_thread_their_gpu_and_this_checkout(monkeypatch):
+    """The one environment of a render process (local slots and Ray actors alike)."""
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
+    monkeypatch.setenv("OMP_NUM_THREADS", "4")  # the user's choice is kept
+    env = parallel.render_process_env(3)
+    assert env["OPENBLAS_NUM_THREADS"] == "1" and env["OMP_NUM_THREADS"] == "4"
+    assert env["CUDA_VISIBLE_DEVICES"] == env["HIP_VISIBLE_DEVICES"] == "3"
+    assert env["PYTHONPATH"].split(os.pathsep)[0] == str(parallel.ROOT)
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    assert "CUDA_VISIBLE_DEVICES" not in parallel.render_process_env()  # unpinned (Ray pins its actors)
