@@ -17,7 +17,6 @@ import json
 import os
 import platform
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -102,7 +101,7 @@ def environment(device: dict | None = None, extra: dict | None = None) -> dict:
 
 
 class FrameLog:
-    """Append-only JSON-lines log of finished frames (thread-safe).
+    """Append-only JSON-lines log of finished frames (appended by the main thread only).
 
     Each record reaches the operating system when it is appended (a crash or kill of the
     process loses nothing); it is synced to the disk at most once per SYNC_SECONDS and at
@@ -115,7 +114,6 @@ class FrameLog:
 
     def __init__(self, path: Path):
         self.path = path
-        self.lock = threading.Lock()
         self._file = None
         self._synced = time.monotonic()
         output.before_write(path)
@@ -129,24 +127,22 @@ class FrameLog:
 
     def append(self, record: dict) -> None:
         line = json.dumps(record, default=io._json_default, separators=(",", ":")) + "\n"
-        with self.lock:
-            if self._file is None:
-                self._file = open(self.path, "a", encoding="utf-8")
-            self._file.write(line)
-            self._file.flush()
-            if time.monotonic() - self._synced >= self.SYNC_SECONDS:
-                os.fsync(self._file.fileno())
-                self._synced = time.monotonic()
+        if self._file is None:
+            self._file = open(self.path, "a", encoding="utf-8")
+        self._file.write(line)
+        self._file.flush()
+        if time.monotonic() - self._synced >= self.SYNC_SECONDS:
+            os.fsync(self._file.fileno())
+            self._synced = time.monotonic()
 
     def close(self) -> None:
-        with self.lock:
-            if self._file is not None:
-                try:
-                    self._file.flush()
-                    os.fsync(self._file.fileno())
-                finally:
-                    self._file.close()
-                    self._file = None
+        if self._file is not None:
+            try:
+                self._file.flush()
+                os.fsync(self._file.fileno())
+            finally:
+                self._file.close()
+                self._file = None
 
 
 def finished_frames(audit: Path) -> dict[int, dict]:
