@@ -9,7 +9,8 @@ frame sink); the captured frames are kept and then annotated and written again
 --loops times into a temporary folder by a fresh frame sink (the first pass is a warm-up).
 Prints CPU milliseconds per frame of the annotate and write stages, as the run's own log
 counts them (thread CPU time: what the work costs whatever else runs on the machine): the
-mean over all passes and the best pass. --profile N adds cProfile's N most expensive
+mean over all passes and the best pass. The timed passes run with the memory settings of a
+worker process (`sink.keep_freed_memory`). --profile N adds cProfile's N most expensive
 functions to stderr (own time, or with --sort cumulative time including callees).
 """
 
@@ -70,8 +71,9 @@ def as_captured(frame, passes: dict):
 
 def time_sink(spec, frames, out: Path, loops: int, profile: int | None, sort: str = "tottime") -> dict:
     from sdg_addon import output
-    from sdg_addon.sink import FrameSink
+    from sdg_addon.sink import FrameSink, keep_freed_memory
 
+    keep_freed_memory()  # as a worker process does (the capture's render is over by now)
     prof = cProfile.Profile() if profile else None
     per_pass = []
     for k in range(loops + 1):
