@@ -8,6 +8,7 @@ clips; other views (AgX, Filmic) go through OpenColorIO with Blender's own confi
 from __future__ import annotations
 
 import functools
+import sys
 
 import numpy as np
 
@@ -23,43 +24,52 @@ def srgb_inverse(encoded: np.ndarray) -> np.ndarray:
     return np.where(v <= 0.04045, v / 12.92, ((v + 0.055) / 1.055) ** 2.4)
 
 
-_BINS = 4096  # a power of two: x * _BINS is exact in float32, so a bin never straddles
+# Which uint16 half of a float32 holds its sign, exponent and top 7 mantissa bits.
+_HIGH = 1 if sys.byteorder == "little" else 0
 
 
 @functools.lru_cache(maxsize=1)
-def _srgb_levels() -> tuple[np.ndarray, np.ndarray]:
-    """Lookup tables for round(255 * srgb_encode(x)) of x in [0, 1], correctly rounded.
+def _srgb_tables() -> tuple[np.ndarray, np.ndarray]:
+    """Lookup tables for round(255 * srgb_encode(clip(x, 0, 1))) of any float32 x, indexed by
+    the high 16 bits of x (a "bin": sign, exponent, 7 mantissa bits), correctly rounded.
 
-    Level k starts at the linear value t_k = srgb_inverse((k - 0.5) / 255). Levels are at
-    least 1 / (255 * 12.92) = 3.0e-4 apart in linear terms (the steepest part of the
-    curve), more than a bin (1 / 4096 = 2.4e-4), so a bin holds at most one t_k: the level
-    of x is base[bin] + (x >= threshold[bin]), two lookups instead of a power per value.
+    Level k starts at the linear value t_k = srgb_inverse((k - 0.5) / 255). Consecutive t_k
+    are at least 0.9 % apart (the flattest part of the curve, near 1.0), wider than any bin
+    (at most 2^-7 = 0.78 % of its values), so a bin holds at most one t_k: within it the
+    level steps once, where the low 16 bits reach t_k's. Each bin stores the level below its
+    step and where the step is; a bin without a step has it at 0, with the level below it
+    one less (mod 256: the uint8 sum wraps back). Every bit pattern has a bin: negative
+    values and NaN give 0, values above 1 (and +inf) 255, as clip-then-formula does.
     """
     t = srgb_inverse((np.arange(1, 256) - 0.5) / 255.0)
     t32 = t.astype(np.float32)
     # The smallest float32 >= t_k: for float32 x, x >= t32 exactly when x >= t_k.
     t32 = np.where(t32.astype(np.float64) < t, np.nextafter(t32, np.float32(2)), t32)
-    edges = np.arange(_BINS + 1) / _BINS
-    first_above = np.searchsorted(t, edges, side="right")  # index of the first t_k > edge
-    base = first_above.astype(np.uint8)  # level at the bin's left edge
-    threshold = np.full(_BINS + 1, np.inf, dtype=np.float32)
-    inside = first_above[:-1] < len(t)
-    inside[inside] &= t[first_above[:-1][inside]] < edges[1:][inside]
-    threshold[:-1][inside] = t32[first_above[:-1][inside]]
-    return base, threshold
+    bits = t32.view(np.uint32)
+    high, low = bits >> 16, (bits & 0xFFFF).astype(np.uint16)
+    if len(np.unique(high)) != len(high):  # the premise above; holds for sRGB's t_k
+        raise AssertionError("two sRGB levels start in one bin")
+    bins = np.arange(1 << 16, dtype=np.uint32)
+    first = (bins << 16).view(np.float32)  # each bin's first value (low bits 0)
+    with np.errstate(invalid="ignore"):
+        level = np.searchsorted(t32, first, side="right")  # t_k <= first: negatives 0, +inf 255
+    level[(bins & 0x7FFF) > 0x7F80] = 0  # NaN of either sign (+inf's bin is fixed below)
+    step = np.zeros(1 << 16, dtype=np.uint16)
+    inside = low > 0  # a t_k at low bits 0 is its bin's first value: counted in `level`
+    step[high[inside]] = low[inside]
+    # +inf (0x7F800000) is 255; the NaNs after it in its bin (low bits > 0) are 0 = 255 + 1.
+    step[0x7F80] = 1
+    below = np.where(step > 0, level, level - 1) % 256
+    return below.astype(np.uint8), step
 
 
 def srgb_levels(linear: np.ndarray) -> np.ndarray:
-    """uint8 round(255 * srgb_encode(clip(linear, 0, 1))), correctly rounded, by lookup."""
-    base, threshold = _srgb_levels()
-    # maximum/minimum with float32 scalars: np.clip is several times slower here.
-    x = np.maximum(np.asarray(linear, dtype=np.float32), np.float32(0.0))
-    np.minimum(x, np.float32(1.0), out=x)
-    with np.errstate(invalid="ignore"):
-        idx = (x * np.float32(_BINS)).astype(np.intp)
-    if np.isnan(x).any():
-        idx[np.isnan(x)] = 0  # NaN -> black, as the formula's cast gives
-    return base[idx] + (x >= threshold[idx]).view(np.uint8)
+    """uint8 round(255 * srgb_encode(clip(linear, 0, 1))), correctly rounded, by lookup
+    (NaN -> 0). Two gathers and a compare per value: no clip, power or float->int pass."""
+    below, step = _srgb_tables()
+    halves = np.ascontiguousarray(linear, dtype=np.float32).view(np.uint16)
+    high = halves[..., _HIGH::2].astype(np.intp)  # numpy converts indices to intp anyway
+    return below[high] + (halves[..., 1 - _HIGH :: 2] >= step[high]).view(np.uint8)
 
 
 def display_transform(linear_rgba: np.ndarray, view: str) -> np.ndarray:

@@ -17,3 +17,38 @@ def test_standard_view_matches_the_srgb_formula():
 def test_raw_view_clips_without_curve():
     out = display_transform(np.array([[[0.5, 2.0, -1.0, 1.0]]]), "Raw")
     assert out[0, 0].tolist() == [128, 255, 0, 255]
+
+
+def test_standard_view_levels_are_correctly_rounded_at_every_step():
+    """Each of the 255 level steps sits where the formula says: the smallest float32 at or
+    above t_k = srgb_inverse((k - 0.5) / 255) gives level k, the float32 just below it
+    k - 1 (the lookup by the float's high bits must split a bin exactly there)."""
+    from sdg_addon.colour import srgb_inverse, srgb_levels
+
+    t = srgb_inverse((np.arange(1, 256) - 0.5) / 255.0)
+    at = t.astype(np.float32)
+    at = np.where(at.astype(np.float64) < t, np.nextafter(at, np.float32(2)), at)
+    below = np.nextafter(at, np.float32(0))
+    assert np.all(below.astype(np.float64) < t) and np.all(at.astype(np.float64) >= t)
+    levels = np.arange(1, 256)
+    assert srgb_levels(at).tolist() == levels.tolist()
+    assert srgb_levels(below).tolist() == (levels - 1).tolist()
+
+
+def test_standard_view_of_special_and_random_values_matches_the_formula():
+    from sdg_addon.colour import srgb_encode, srgb_levels
+
+    special = np.array(
+        [np.nan, -np.nan, np.inf, -np.inf, 0.0, -0.0, 1e-45, -1e-45, 1.0, np.nextafter(1, 2), 1e30, -1.0],
+        dtype=np.float32,
+    )
+    nan_bits = np.array([0x7F800001, 0x7FFFFFFF, 0xFF800001, 0x7FC00000], dtype=np.uint32).view(np.float32)
+    assert srgb_levels(special).tolist() == [0, 0, 255, 0, 0, 0, 0, 0, 255, 255, 255, 0]
+    assert srgb_levels(nan_bits).tolist() == [0, 0, 0, 0]
+    rng = np.random.default_rng(5)
+    x = np.concatenate([rng.uniform(-0.1, 1.2, 200_000), 10.0 ** rng.uniform(-8, 0, 200_000)]).astype(np.float32)
+    expected = np.floor(255 * srgb_encode(np.clip(x.astype(np.float64), 0, 1)) + 0.5)
+    assert np.array_equal(srgb_levels(x), expected.astype(np.uint8))
+    # Any shape, any memory layout: (H, W, 4) and a strided view give the same levels.
+    image = x[: 240 * 4].reshape(6, 10, 4, 4)
+    assert np.array_equal(srgb_levels(image[:, ::2, :, 1:]).ravel(), srgb_levels(image[:, ::2, :, 1:].copy()).ravel())
