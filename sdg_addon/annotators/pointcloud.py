@@ -11,7 +11,7 @@ import numpy as np
 
 from ..frame import UNLABELLED_ID
 from .base import Annotator, register_annotator
-from .normals import SPACES, rotate_normals, vector_length
+from .normals import SPACES, rotate_normals, unit_normals
 from .semantics import SEMANTIC_OPTIONS, lookup_ids, object_labels, semantic_ids
 
 
@@ -78,11 +78,8 @@ class PointCloud(Annotator):
         points = pixel_points(frame, ys, xs, space)
         sem_of = semantic_ids(frame, stype, sfilter)
         k = _flat_index(frame, ys, xs)
-        normal = np.asarray(frame.passes["normal"])
-        normals = normal.reshape(-1, normal.shape[-1])[k, :3].astype(np.float64)
-        length = vector_length(normals)[:, None]
-        normals = np.divide(normals, length, out=np.zeros_like(normals), where=length > 1e-12)
-        normals = rotate_normals(frame, normals, space)
+        # The normals annotator's unit normals (computed once per frame for both).
+        normals = rotate_normals(frame, unit_normals(frame)[0].reshape(-1, 3).take(k, axis=0), space)
         rgb = np.asarray(frame.rgb())
         rgb = rgb.reshape(-1, rgb.shape[-1]).take(k, axis=0).astype(np.uint8)
         if rgb.shape[-1] == 3:
@@ -90,7 +87,7 @@ class PointCloud(Annotator):
         ids = instance.reshape(-1).take(k)
         info = {
             "pointRgb": rgb,
-            "pointNormals": normals.astype(np.float32),
+            "pointNormals": np.asarray(normals, dtype=np.float32),
             "pointSemantic": lookup_ids(sem_of, ids, UNLABELLED_ID),
             "pointInstance": ids.astype(np.uint32),
             "pointPixels": np.stack([xs, ys], axis=1).astype(np.int32),

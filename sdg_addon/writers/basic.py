@@ -206,7 +206,10 @@ class BasicWriter(Writer):
             # The 4th channel's (1 * 0.5 + 0.5) * 255 = 255 on surfaces, 127 (127.5 cut) off
             # them, written directly: no (H, W, 4) float copy of the data.
             image = np.empty(data.shape[:-1] + (4,), dtype=np.uint8)
-            image[..., :3] = (data * 0.5 + 0.5) * 255
+            scaled = data * np.float32(0.5)  # the same float32 steps, in place
+            scaled += np.float32(0.5)
+            scaled *= np.float32(255)
+            image[..., :3] = scaled
             x, y, z = data[..., 0], data[..., 1], data[..., 2]
             image[..., 3] = np.where((x != 0) | (y != 0) | (z != 0), 255, 127)
         else:
