@@ -345,11 +345,12 @@ def _main_thread() -> bool:
 
 
 def remove_stale_temporaries(output: Path) -> int:
-    """Delete our own temporary files left by a killed process: `.NAME.XXXX.tmp` next to
-    NAME (writers.io writes there, then renames). Nothing else is touched."""
+    """Delete our own temporary files left by a killed process: `.NAME.PID-N.tmp` next to
+    NAME (writers.io writes there, then renames), or `.NAME.XXXXXXXX.tmp` from versions
+    that named them with tempfile.mkstemp. Nothing else is touched."""
     import re
 
-    ours = re.compile(r"^\..+\.[A-Za-z0-9_]{8}\.tmp$")  # tempfile.mkstemp(prefix=".NAME.", suffix=".tmp")
+    ours = re.compile(r"^\..+\.(?:\d+-\d+|[A-Za-z0-9_]{8})\.tmp$")
     removed = 0
     for tmp in output.rglob(".*.tmp"):
         if ours.match(tmp.name) and tmp.is_file():

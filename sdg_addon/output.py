@@ -217,6 +217,7 @@ class _Record:
 def activate(folder: Path) -> None:
     """From now on, this process records what it writes under `folder` and writes nowhere else."""
     real = os.path.realpath(folder)
+    _real_folders.clear()  # folders may have been made, moved or linked since
     with _active_lock:
         _active.setdefault(real, _Record(Path(real)))
 
@@ -229,6 +230,25 @@ def deactivate(folder: Path) -> None:
         record.close()
 
 
+_real_folders: dict[str, str] = {}  # folder as written -> its real path (bounded, see below)
+
+
+def _real_path(path: Path) -> str:
+    """os.path.realpath(path), with the folder's part resolved once per folder: a frame
+    writes dozens of files into a few folders, and realpath costs a system call for every
+    component of every path. The file itself is checked each time (a symlink in its place
+    is resolved in full)."""
+    folder, name = os.path.split(os.fspath(path))
+    if name in ("", ".", "..") or os.path.islink(path):
+        return os.path.realpath(path)
+    real = _real_folders.get(folder)
+    if real is None:
+        if len(_real_folders) >= 1024:
+            _real_folders.clear()
+        real = _real_folders[folder] = os.path.realpath(folder or ".")
+    return os.path.join(real, name)
+
+
 def before_write(path: Path) -> None:
     """Called by writers.io for every file before it is written: record it, or refuse it.
 
@@ -237,12 +257,12 @@ def before_write(path: Path) -> None:
     """
     if not _active:
         return
-    real = os.path.realpath(path)
+    real = _real_path(path)
     for root, record in list(_active.items()):
         if real == root or real.startswith(root.rstrip("/") + "/"):
             rel = os.path.relpath(real, root)
             if not rel.startswith(RECORD_DIR + "/") and rel != MARKER:
-                record.note(Path(rel).as_posix())
+                record.note(rel.replace(os.sep, "/"))
             return
     raise UnsafePathError(f"refusing to write {path}: it is outside the output folder ({', '.join(_active)})")
 

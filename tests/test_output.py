@@ -225,3 +225,70 @@ def test_the_record_of_written_files_keeps_few_names_in_memory(tmp_path):
         output.deactivate(folder)
     lines = "".join(p.read_text() for p in (folder / output.RECORD_DIR).glob("*.txt")).splitlines()
     assert len(lines) == len(names) and output.written_files(folder) == sorted(names)
+
+
+def test_writes_follow_where_the_folder_really_is_and_refuse_a_linked_file_out(tmp_path):
+    """The write check resolves each folder once (cached) and the file itself every time:
+    a symlink in place of a file that points outside is refused; a folder linked from
+    inside is recorded under its real name; the cache starts empty for each activation."""
+    from sdg_addon.writers.paths import UnsafePathError
+
+    folder, outside = tmp_path / "out", tmp_path / "elsewhere"
+    (folder / "cam").mkdir(parents=True)
+    outside.mkdir()
+    os.symlink(outside / "user.png", folder / "cam" / "rgb_0001.png")
+    os.symlink(folder / "cam", folder / "alias")
+    output.activate(folder)
+    try:
+        io.write_text(folder / "cam" / "rgb_0000.png", "x")  # the folder's real path is now cached
+        with pytest.raises(UnsafePathError):
+            io.write_text(folder / "cam" / "rgb_0001.png", "x")
+        io.write_text(folder / "alias" / "rgb_0002.png", "y")
+    finally:
+        output.deactivate(folder)
+    assert not (outside / "user.png").exists()
+    assert output.written_files(folder) == ["cam/rgb_0000.png", "cam/rgb_0002.png"]
+    # A later activation resolves folders again: `cam` is now a link to the outside.
+    (folder / "cam" / "rgb_0001.png").unlink()
+    (folder / "cam").rename(tmp_path / "old_cam")
+    os.symlink(outside, folder / "cam")
+    output.activate(folder)
+    try:
+        with pytest.raises(UnsafePathError):
+            io.write_text(folder / "cam" / "rgb_0003.png", "x")
+    finally:
+        output.deactivate(folder)
+    assert list(outside.iterdir()) == []
+
+
+def test_temporary_names_skip_a_leftover_and_get_the_umask_mode(tmp_path):
+    """A temp file left by a killed process with this pid is not reused (O_EXCL): the next
+    name is taken and the leftover stays for the stale-file cleanup; the written file gets
+    0666 less the umask, whatever the umask."""
+    import itertools
+
+    from sdg_addon.writers import io as wio
+
+    wio._temp_count = itertools.count(7)
+    leftover = tmp_path / f".a.json.{os.getpid()}-7.tmp"
+    leftover.write_text("torn")
+    old = os.umask(0o027)
+    try:
+        path = io.write_text(tmp_path / "a.json", "{}")
+    finally:
+        os.umask(old)
+    assert path.read_text() == "{}" and leftover.read_text() == "torn"
+    assert path.stat().st_mode & 0o777 == 0o640
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["a.json", leftover.name])
+
+
+def test_stale_temporaries_of_either_naming_are_removed_and_nothing_else(tmp_path):
+    from headless.parallel import remove_stale_temporaries
+
+    (tmp_path / "cam").mkdir()
+    ours = [f".rgb_0000.png.{os.getpid()}-3.tmp", ".rgb_0001.png.a1B2_c3D.tmp", "cam/.x.npy.12-0.tmp"]
+    users = [".notes.tmp", ".rgb.png.1-2-3.tmp", ".a.png.abc.tmp", "rgb_0000.png.12-0.tmp", "cam/.x.12-.tmp"]
+    for name in ours + users:
+        (tmp_path / name).write_text("x")
+    assert remove_stale_temporaries(tmp_path) == len(ours)
+    assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file()) == sorted(users)

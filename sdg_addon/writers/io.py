@@ -7,23 +7,29 @@ from __future__ import annotations
 
 import contextlib
 import io
+import itertools
 import json
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from .. import output
 
-# Read once (umask cannot be read without setting it, and setting it is not thread-safe).
-_UMASK = os.umask(0o022)
-os.umask(_UMASK)
+_TEMP_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+_temp_count = itertools.count()
 
 
-def usual_mode(fd: int) -> None:
-    """Give a temp file the mode a plainly created file gets (mkstemp makes it 0600)."""
-    os.fchmod(fd, 0o666 & ~_UMASK)
+def _open_temp(path: Path) -> tuple[int, str]:
+    """A new file next to `path` under a name no one else uses (process id and a counter;
+    O_EXCL refuses a name that exists anyway), with the mode a plainly created file gets
+    (0666 less the umask, which the kernel applies): no random names, no chmod."""
+    while True:
+        tmp = os.path.join(os.path.dirname(path), f".{os.path.basename(path)}.{os.getpid()}-{next(_temp_count)}.tmp")
+        try:
+            return os.open(tmp, _TEMP_FLAGS, 0o666), tmp
+        except FileExistsError:  # left by an earlier process with this pid: take the next
+            continue
 
 
 @contextlib.contextmanager
@@ -33,12 +39,11 @@ def _atomic_fd(path: Path):
     is checked and recorded by the output folder's owner first."""
     output.before_write(path)
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        fd, tmp = _open_temp(path)
     except FileNotFoundError:  # the folder is made on first need, not checked on every file
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        fd, tmp = _open_temp(path)
     try:
-        usual_mode(fd)
         yield fd
         os.replace(tmp, path)
     except BaseException:
