@@ -808,12 +808,15 @@ def test_silhouettes_are_computed_once_per_frame(monkeypatch):
     calls = []
     real = sil.raster.rasterize_chains
     monkeypatch.setattr(
-        sil.raster, "rasterize_chains", lambda chains, *a: calls.append(len(chains)) or real(chains, *a)
+        sil.raster, "rasterize_chains", lambda chains, *a: calls.append((len(chains), *a)) or real(chains, *a)
     )
     for name in ("bounding_box_2d_tight", "bounding_box_2d_loose", "bounding_box_3d", "occlusion"):
         annotate(name, frame)
-    # Every object once, all in one batched pass.
-    assert calls == [len(frame.objects)]
+    # Every object once, all in one batched pass (further calls: truncation's extended
+    # canvases, one per object crossing the border, once each).
+    image = [c for c in calls if c[1:] == (cam.width, cam.height)]
+    assert image == [(len(frame.objects), cam.width, cam.height)]
+    assert len(calls) - 1 <= sum(0 < sil.truncation_ratio(frame, i) < 1 for i in frame.objects)
 
 
 def test_amodal_mask_is_the_unoccluded_render_and_matches_boxes_and_occlusion():

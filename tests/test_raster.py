@@ -604,6 +604,40 @@ def test_truncation_of_a_closed_surface_from_one_winding_is_the_same():
     assert partial >= 16  # most cases really cross the border
 
 
+@pytest.mark.parametrize("budget", [None, 900])
+def test_truncation_from_the_edge_chain_counts_what_the_triangles_cover(monkeypatch, budget):
+    """Cubes and spheres across the border: the outside count from the silhouette's edge
+    chain on the extended canvas is exactly the one from rasterizing the triangles there,
+    at scale 1 and on canvases reduced to a 900-pixel budget."""
+    from sdg_addon.annotators import silhouettes as sil
+
+    if budget is not None:
+        monkeypatch.setattr(sil, "_CANVAS_FACTOR", 0)
+        monkeypatch.setattr(sil, "_CANVAS_MIN", budget)
+    rng = np.random.default_rng(11)
+    partial = scaled = 0
+    for faces, verts in (cube_faces(), uv_sphere()):
+        for k in range(10):
+            q, _ = np.linalg.qr(rng.normal(size=(3, 3)))
+            x = rng.choice([-1.0, 1.0]) * rng.uniform(0.5, 4.0)
+            world = verts @ q.T * rng.uniform(0.5, 2.0) + [x, rng.uniform(-1.5, 1.5), -4.0]
+            for closed in (True, False):
+                frame = one_object_frame(make_camera(), world[faces], closed)
+                ratio = sil.truncation_ratio(frame, 1)
+                assert "chains" in frame.cache and 1 in frame.cache["chains"]  # the chain path was taken
+                px = sil.silhouette_triangles(frame, 1)
+                lo, hi = px.reshape(-1, 2).min(axis=0), px.reshape(-1, 2).max(axis=0)
+                if not 0.0 < ratio < 1.0:
+                    continue
+                canvas = sil._Canvas(lo, hi, 64, 48)
+                outside = canvas.outside_of_triangles(px)
+                inside = sil.silhouette_pixels(frame, 1)
+                assert ratio == float(min(1.0, max(0.0, outside / (inside + outside)))), (k, closed)
+                partial += 1
+                scaled += canvas.scale < 1.0
+    assert partial >= 24 and (budget is None) == (scaled == 0)
+
+
 # ---------------------------------------------------------------------------------------
 # edge chains: silhouettes from a mesh's boundary, the same pixels as its triangles
 

@@ -79,7 +79,9 @@ def _coverage(frame: FrameData, instance_id: int) -> raster.Coverage:
         todo = [i for i, o in frame.objects.items() if o.has_geometry and o.labels and i not in cache]
         todo = todo if instance_id in todo else [instance_id, *todo]
         whole = [i for i in todo if not _vertex_pixels(frame, i)[1]]
-        cache.update(zip(whole, raster.rasterize_chains(_mesh_chains(frame, whole), frame.width, frame.height)))
+        chains = _mesh_chains(frame, whole)
+        frame.cache.setdefault("chains", {}).update(zip(whole, chains))  # truncation reuses them
+        cache.update(zip(whole, raster.rasterize_chains(chains, frame.width, frame.height)))
         for i in todo:
             if i not in cache:  # cut by the near plane: its clipped triangles (rare)
                 cache[i] = raster.Coverage(0, 0, rasterize(projected_triangles(frame, i), frame.width, frame.height))
@@ -270,58 +272,86 @@ def truncation_ratio(frame: FrameData, instance_id: int) -> float:
     larger than max(4 W H, 2^20) pixels (objects reaching far outside the image, e.g. close
     to the camera plane) are rasterized at a reduced scale s, the outside count scaled by
     1 / s^2: the ratio is then an estimate, good to about the outline length at that scale.
+    A mesh wholly beyond the near plane is rasterized from the edge chain its silhouette
+    came from, one cut by it from its clipped triangles.
     """
     cache = frame.cache.setdefault("truncation", {})
     if instance_id in cache:
         return cache[instance_id]
     w, h = frame.width, frame.height
-    inside = silhouette_pixels(frame, instance_id)
+    inside = silhouette_pixels(frame, instance_id)  # also finds the chain, when there is one
     vertex_px, cut = _vertex_pixels(frame, instance_id)
     if inside and not cut and len(vertex_px):
         lo, hi = vertex_px.min(axis=0), vertex_px.max(axis=0)
         if lo[0] >= 0 and lo[1] >= 0 and hi[0] <= w and hi[1] <= h:  # the usual case, cheaply
             cache[instance_id] = 0.0
             return 0.0
-    px = silhouette_triangles(frame, instance_id)  # their union is the whole projection
-    if px.shape[0] == 0:
+    chain = frame.cache.get("chains", {}).get(instance_id)
+    if chain is not None:
+        points = np.concatenate(chain[:2])
+    else:
+        px = silhouette_triangles(frame, instance_id)  # their union is the whole projection
+        points = px.reshape(-1, 2)
+    if points.shape[0] == 0:
         ratio = 1.0
     else:
-        lo = px.reshape(-1, 2).min(axis=0)
-        hi = px.reshape(-1, 2).max(axis=0)
+        lo, hi = points.min(axis=0), points.max(axis=0)
         if lo[0] >= 0 and lo[1] >= 0 and hi[0] <= w and hi[1] <= h:
             ratio = 0.0  # no pixel centre outside the image can be covered
         elif inside == 0:
             ratio = 1.0
         else:
-            outside = _outside_pixels(px, lo, hi, w, h)
+            canvas = _Canvas(lo, hi, w, h)
+            outside = canvas.outside_of_chain(chain) if chain is not None else canvas.outside_of_triangles(px)
             ratio = float(min(1.0, max(0.0, outside / (inside + outside))))
     cache[instance_id] = ratio
     return ratio
 
 
-def _outside_pixels(px: np.ndarray, lo: np.ndarray, hi: np.ndarray, w: int, h: int) -> float:
-    """Pixel centres covered by projected triangles outside the (w, h) image (an estimate
-    when the extended canvas exceeds the budget)."""
-    left = int(math.ceil(max(0.0, -lo[0])))
-    top = int(math.ceil(max(0.0, -lo[1])))
-    right = int(math.ceil(max(0.0, hi[0] - w)))
-    bottom = int(math.ceil(max(0.0, hi[1] - h)))
-    cw, ch = w + left + right, h + top + bottom
-    budget = max(_CANVAS_FACTOR * w * h, _CANVAS_MIN)
-    scale = min(1.0, math.sqrt(budget / (float(cw) * float(ch))))
-    sw, sh = max(1, int(math.ceil(cw * scale))), max(1, int(math.ceil(ch * scale)))
-    # Only triangles reaching past the border can cover a centre outside the image (one
-    # inside it covers centres inside only, the argument of the ratio-0 case above): the
-    # others would only add to `inner` below, so they are not rasterized at all.
-    t_lo, t_hi = px.min(axis=1), px.max(axis=1)
-    px = px[(t_lo[:, 0] < 0) | (t_lo[:, 1] < 0) | (t_hi[:, 0] > w) | (t_hi[:, 1] > h)]
-    shifted = (px + np.array([left, top], dtype=np.float64)) * scale
-    canvas = rasterize(shifted, sw, sh)
-    # Canvas pixels whose centre (j + 0.5, i + 0.5) / scale falls inside the image region.
-    j0 = int(math.ceil(left * scale - 0.5))
-    j1 = int(math.ceil((left + w) * scale - 0.5))
-    i0 = int(math.ceil(top * scale - 0.5))
-    i1 = int(math.ceil((top + h) * scale - 0.5))
-    total = int(np.count_nonzero(canvas))
-    inner = int(np.count_nonzero(canvas[max(i0, 0) : max(i1, 0), max(j0, 0) : max(j1, 0)]))
-    return (total - inner) / (scale * scale)
+class _Canvas:
+    """The image extended past its border to hold a projection with bounds lo..hi, at
+    scale 1, or less when that exceeds the budget (see truncation_ratio)."""
+
+    def __init__(self, lo: np.ndarray, hi: np.ndarray, w: int, h: int):
+        self.w, self.h = w, h
+        self.left = int(math.ceil(max(0.0, -lo[0])))
+        self.top = int(math.ceil(max(0.0, -lo[1])))
+        right = int(math.ceil(max(0.0, hi[0] - w)))
+        bottom = int(math.ceil(max(0.0, hi[1] - h)))
+        cw, ch = w + self.left + right, h + self.top + bottom
+        budget = max(_CANVAS_FACTOR * w * h, _CANVAS_MIN)
+        self.scale = s = min(1.0, math.sqrt(budget / (float(cw) * float(ch))))
+        self.size = max(1, int(math.ceil(cw * s))), max(1, int(math.ceil(ch * s)))
+        # Canvas pixels whose centre (j + 0.5, i + 0.5) / scale falls inside the image region.
+        self.image = (
+            max(int(math.ceil(self.left * s - 0.5)), 0),
+            max(int(math.ceil(self.top * s - 0.5)), 0),
+            max(int(math.ceil((self.left + w) * s - 0.5)), 0),
+            max(int(math.ceil((self.top + h) * s - 0.5)), 0),
+        )
+
+    def to_canvas(self, points: np.ndarray) -> np.ndarray:
+        return (points + np.array([self.left, self.top], dtype=np.float64)) * self.scale
+
+    def _outside(self, total: int, inner: int) -> float:
+        return (total - inner) / (self.scale * self.scale)
+
+    def outside_of_chain(self, chain) -> float:
+        """Covered pixel centres outside the image, from the silhouette's edge chain."""
+        p, q, weight = chain
+        cov = raster.rasterize_chains([(self.to_canvas(p), self.to_canvas(q), weight)], *self.size)[0]
+        j0, i0, j1, i1 = self.image
+        inner = cov.window(j0, i0, j1 - 1, i1 - 1).sum() if j0 < j1 and i0 < i1 else 0
+        return self._outside(cov.count(), int(inner))
+
+    def outside_of_triangles(self, px: np.ndarray) -> float:
+        """Covered pixel centres outside the image, from projected triangles."""
+        w, h = self.w, self.h
+        # Only triangles reaching past the border can cover a centre outside the image (one
+        # inside it covers centres inside only, the argument of the ratio-0 case above): the
+        # others would only add to `inner` below, so they are not rasterized at all.
+        t_lo, t_hi = px.min(axis=1), px.max(axis=1)
+        px = px[(t_lo[:, 0] < 0) | (t_lo[:, 1] < 0) | (t_hi[:, 0] > w) | (t_hi[:, 1] > h)]
+        canvas = rasterize(self.to_canvas(px), *self.size)
+        j0, i0, j1, i1 = self.image
+        return self._outside(int(np.count_nonzero(canvas)), int(np.count_nonzero(canvas[i0:i1, j0:j1])))
