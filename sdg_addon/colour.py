@@ -79,7 +79,7 @@ def display_transform(linear_rgba: np.ndarray, view: str) -> np.ndarray:
         # channels cost more than the extra channel), then alpha overwritten.
         out = srgb_levels(np.ascontiguousarray(linear_rgba, dtype=np.float32))
         alpha = np.minimum(np.maximum(linear_rgba[..., 3], np.float32(0.0)), np.float32(1.0))
-        out[..., 3] = np.round(alpha * np.float32(255.0))
+        out[..., 3] = np.round(alpha * np.float32(255.0)).astype(np.uint8)  # cast, then the strided copy
         return out
     alpha = np.clip(linear_rgba[..., 3:4], 0.0, 1.0)
     rgb = np.clip(linear_rgba[..., :3], 0.0, None)
