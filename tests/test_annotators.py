@@ -612,6 +612,23 @@ def test_normals_are_renormalized():
     np.testing.assert_allclose(np.linalg.norm(out[mask], axis=1), 1.0, atol=1e-6)
 
 
+def test_normals_of_odd_pass_values_are_zero_or_unit():
+    """No surface, a length below 1e-12, inf or NaN: 0 (and the point cloud's normal too);
+    a finite non-unit vector is scaled to unit length."""
+    cam = perspective()
+    frame = make_frame(cam, [screen_quad(2, "q", cam, 10.2, 50.2, 10.2, 50.2, 4.0)])
+    normal = np.array(frame.passes["normal"], dtype=np.float32)
+    odd = [[np.inf, 0, 0], [np.nan, 1, 0], [1e-13, 0, 0], [0, 0, 0], [3, 4, 0], [-np.inf, np.inf, 1]]
+    normal[20, 20:26] = odd  # on the quad
+    frame.passes["normal"] = normal
+    out = annotate("normals", frame)
+    assert out[20, 20:26].tolist() == [[0, 0, 0]] * 4 + [[0.6000000238418579, 0.800000011920929, 0]] + [[0, 0, 0]]
+    assert np.isfinite(out).all()
+    cloud = annotate("pointcloud", frame)
+    at = {tuple(p): n for p, n in zip(cloud["info"]["pointPixels"].tolist(), cloud["info"]["pointNormals"])}
+    assert [at[(x, 20)].tolist() for x in (20, 21, 22, 25)] == [[0, 0, 0]] * 4
+
+
 # ---------------------------------------------------------------------------------------
 # camera_params
 
