@@ -882,6 +882,34 @@ def test_amodal_mask_holds_visible_pixels_the_silhouette_misses():
     assert info["info"]["bboxes"][0][1] == ys.min() - 1
 
 
+def test_amodal_extent_is_the_extent_of_the_amodal_mask():
+    """The loose box comes from the silhouette's local mask and the visible pixels it
+    misses, not from the image-sized mask: the same box for every object of the occlusion
+    scene (behind, in front, crossing the border), with a stray visible pixel too."""
+    from sdg_addon.annotators.raster import silhouette_extent
+
+    cam = perspective()
+    for stray in (False, True):
+        frame = make_frame(cam, occlusion_scene(cam))
+        if stray:  # above and left of an object's visible pixels, inside the image
+            inst = frame.passes["instance"]
+            target = next(
+                i
+                for i in frame.objects
+                if (inst == i).any() and min(np.nonzero(inst == i)[0].min(), np.nonzero(inst == i)[1].min()) >= 3
+            )
+            ys, xs = np.nonzero(inst == target)
+            inst[ys.min() - 1, xs.min() - 2] = target
+        checked = 0
+        for iid in frame.objects:
+            expected = silhouette_extent(sil.amodal_mask(frame, iid))
+            assert sil.amodal_extent(frame, iid) == expected, (stray, iid)
+            checked += expected is not None
+        assert checked >= 3
+    assert sil._visible_outside_silhouette(frame, target) is not None  # the stray is outside it
+    assert sil.amodal_extent(frame, target)[:2] == (xs.min() - 2, ys.min() - 1)
+
+
 def test_keypoints_visibility_by_depth_test_outside_occluded_visible():
     """Keypoints on a cube seen through a half wall: projected where the camera model puts
     them; 2 when nothing is in front, 1 behind the wall (another object), 1 on the cube's

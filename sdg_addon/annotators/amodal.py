@@ -17,9 +17,9 @@ from __future__ import annotations
 import numpy as np
 
 from .base import Annotator, register_annotator
-from .raster import silhouette_extent
 from .semantics import SEMANTIC_OPTIONS, object_labels
 from .silhouettes import (
+    amodal_extent,
     amodal_mask,
     amodal_pixels,
     in_view,
@@ -83,6 +83,6 @@ class InstanceSegmentationAmodal(Annotator):
             info["amodalPixels"].append(amodal_pixels(frame, iid))
             info["occlusionRatio"].append(occlusion_ratio(frame, iid))
             info["truncationRatio"].append(truncation_ratio(frame, iid))
-            info["bboxes"].append(list(silhouette_extent(masks[k])))
+            info["bboxes"].append(list(amodal_extent(frame, iid)))
             info["bboxesFull"].append(full_extent(frame, iid, info["bboxes"][-1], info["truncationRatio"][-1]))
         return {"data": masks, "info": info}

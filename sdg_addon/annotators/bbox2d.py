@@ -18,9 +18,8 @@ from __future__ import annotations
 import numpy as np
 
 from .base import Annotator, register_annotator
-from .raster import silhouette_extent
 from .semantics import SEMANTIC_OPTIONS, object_labels
-from .silhouettes import amodal_mask, in_view, occlusion_ratio, truncation_ratio, visible_extents
+from .silhouettes import amodal_extent, in_view, occlusion_ratio, truncation_ratio, visible_extents
 
 BBOX_2D_DTYPE = np.dtype(
     [
@@ -81,7 +80,7 @@ class BoundingBox2DLoose(_BBox2D):
         for iid in labelled:
             if not in_view(frame, iid):
                 continue
-            ext = silhouette_extent(amodal_mask(frame, iid))
+            ext = amodal_extent(frame, iid)
             if ext is not None:
                 out[iid] = ext
         return out

@@ -184,6 +184,30 @@ def amodal_mask(frame: FrameData, instance_id: int) -> np.ndarray:
     return mask
 
 
+def amodal_extent(frame: FrameData, instance_id: int) -> tuple[int, int, int, int] | None:
+    """Inclusive (x_min, y_min, x_max, y_max) of amodal_mask(frame, instance_id), or None
+    when it is empty: from the silhouette's local mask and the visible pixels it misses,
+    without building the image-sized mask (the loose box of every object, every frame)."""
+    cov = _coverage(frame, instance_id)
+    parts = [(cov.x0, cov.y0, cov.mask)]
+    extra = _visible_outside_silhouette(frame, instance_id)
+    if extra is not None:
+        parts.append(extra)
+    boxes = []
+    for x0, y0, mask in parts:
+        ext = raster.silhouette_extent(mask)
+        if ext is not None:
+            boxes.append((ext[0] + x0, ext[1] + y0, ext[2] + x0, ext[3] + y0))
+    if not boxes:
+        return None
+    return (
+        min(b[0] for b in boxes),
+        min(b[1] for b in boxes),
+        max(b[2] for b in boxes),
+        max(b[3] for b in boxes),
+    )
+
+
 def _visible_outside_silhouette(frame: FrameData, instance_id: int):
     """(x0, y0, crop) of the object's visible pixels its silhouette misses (over the box
     of its visible pixels), or None when there are none (the usual case)."""
