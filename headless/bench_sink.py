@@ -23,6 +23,7 @@ import pstats
 import shutil
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from headless.bench import ROOT, bench_config, print_figures
@@ -74,7 +75,9 @@ def time_sink(spec, frames, out: Path, loops: int, profile: int | None, sort: st
     from sdg_addon.sink import FrameSink, keep_freed_memory
 
     keep_freed_memory()  # as a worker process does (the capture's render is over by now)
-    prof = cProfile.Profile() if profile else None
+    # CPU time of this thread, as the figures count it (the default clock is wall time:
+    # a write blocked on the file system would look like work).
+    prof = cProfile.Profile(time.thread_time) if profile else None
     per_pass = []
     for k in range(loops + 1):
         # Each pass into a folder of its own, as a run writes: new files only (on ext4 a
