@@ -562,6 +562,24 @@ def test_pointcloud_points_of_a_plane_lie_on_it(projection):
     np.testing.assert_allclose(cam.to_camera(pts.astype(np.float64)), cam_space, atol=1e-4)
 
 
+@pytest.mark.parametrize("projection", ["perspective", "orthographic"])
+def test_pixel_points_are_the_pixel_rays_taken_to_the_depth(projection):
+    """pixel_points works the rays of the chosen pixels out itself: bitwise the points of
+    Camera.pixel_rays (origin + depth * direction), then moved into each space."""
+    from sdg_addon.annotators.pointcloud import pixel_points
+
+    cam, objects, _p0, _n = tilted_plane_scene(projection)
+    frame = make_frame(cam, objects)
+    depth = frame.passes["depth"]
+    ys, xs = np.nonzero(np.isfinite(depth))
+    origin, direction = cam.pixel_rays()
+    ref = origin[ys, xs] + depth[ys, xs].astype(np.float64)[:, None] * direction[ys, xs]
+    assert np.array_equal(pixel_points(frame, ys, xs, "camera"), ref)
+    m = cam.camera_to_world
+    assert np.array_equal(pixel_points(frame, ys, xs, "world"), ref @ m[:3, :3].T + m[:3, 3])
+    assert np.array_equal(pixel_points(frame, ys, xs, "camera_opencv"), ref * [1.0, -1.0, -1.0])
+
+
 def test_pointcloud_distance_matches_depth_annotators():
     cam, objects, _p0, _n = tilted_plane_scene("perspective")
     frame = make_frame(cam, objects)

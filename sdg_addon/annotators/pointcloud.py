@@ -30,11 +30,22 @@ def pixel_points(frame, ys: np.ndarray, xs: np.ndarray, space: str = "world") ->
     """(N, 3) float64 points of pixels (ys, xs): their pixel-centre rays (Camera.pixel_rays)
     taken to the depth pass's distance to the image plane, in `space` (see SPACES)."""
     cam = frame.camera
-    origin, direction = cam.pixel_rays()  # camera space; direction z = -1 for both projections
-    k = _flat_index(frame, ys, xs)
-    depth = np.asarray(frame.passes["depth"]).reshape(-1)[k].astype(np.float64)  # gathered, then (exactly) widened
-    p = origin.reshape(-1, 3).take(k, axis=0)
-    p += depth[:, None] * direction.reshape(-1, 3).take(k, axis=0)
+    depth = np.asarray(frame.passes["depth"]).reshape(-1)[_flat_index(frame, ys, xs)].astype(np.float64)
+    # The rays of these pixels alone, by Camera.pixel_rays' own arithmetic (not gathered
+    # from its image-sized arrays): origin + depth * direction, with a perspective ray's
+    # origin 0 and direction (u, v, -1), an orthographic one's origin (u, v, 0) and
+    # direction (0, 0, -1).
+    u = (xs + 0.5 - cam.cx) / cam.fx
+    v = -(ys + 0.5 - cam.cy) / cam.fy
+    p = np.empty((len(depth), 3))
+    if cam.projection == "perspective":
+        p[:, 0] = 0.0 + depth * u
+        p[:, 1] = 0.0 + depth * v
+        p[:, 2] = 0.0 + depth * -1.0
+    else:
+        p[:, 0] = u + depth * 0.0
+        p[:, 1] = v + depth * 0.0
+        p[:, 2] = 0.0 + depth * -1.0
     if space == "world":
         m = cam.camera_to_world
         p = p @ m[:3, :3].T + m[:3, 3]
