@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from fractions import Fraction
 
 import numpy as np
@@ -760,6 +761,25 @@ def test_chain_groups_and_row_chunks_give_the_same_masks(monkeypatch):
     assert len(groups) > 10 and banded
     assert all(np.array_equal(c.full(64, 48), e) for c, e in zip(got, expected))
     assert not got[-1].full(64, 48).any() and got[-1].count() == 0
+
+
+def test_chains_far_off_empty_and_non_finite_in_one_call():
+    """Chains boxed all at once: empty ones, ones far off every side (1e91 pixels: no int64
+    overflow), one across the border and one inside, in any order, give each its own
+    triangles' mask; a non-finite coordinate is an error."""
+    tri = np.array([[[-5.0, -3.0], [30.0, 10.0], [8.0, 60.0]], [[10.0, 10.0], [40.0, 12.0], [20.0, 30.0]]])
+    far = [tri * 1e88 + off for off in ([1e91, 0], [-1e91, 0], [0, 1e91], [0, -1e91], [1e91, 1e91])]
+    soups = [tri[:1], np.zeros((0, 3, 2)), *far, tri[1:], tri, np.zeros((0, 3, 2))]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # e.g. numpy's "invalid value encountered in cast"
+        got = rasterize_chains([triangle_chain(t) for t in soups], 64, 48)
+    for k, t in enumerate(soups):
+        assert np.array_equal(got[k].full(64, 48), rasterize(t, 64, 48)), k
+    assert got[0].count() > 0 and got[7].count() > 0 and sum(c.count() for c in got[2:7]) == 0
+    bad = triangle_chain(tri.copy())
+    bad[0][0, 0] = np.nan
+    with pytest.raises(ValueError):
+        rasterize_chains([triangle_chain(tri), bad], 64, 48)
 
 
 def test_coverage_windows_clip_to_the_mask_box():

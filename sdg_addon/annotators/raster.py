@@ -394,15 +394,23 @@ def rasterize_chains(chains: list, width: int, height: int) -> list[Coverage]:
     w, h = int(width), int(height)
     out = [Coverage(0, 0, np.zeros((0, 0), dtype=bool)) for _ in chains]
     boxes = []
-    for k, (p, q, weight) in enumerate(chains):
-        if len(weight) == 0:
-            continue
-        ends = np.concatenate([p, q])
-        if not np.isfinite(ends).all():
-            raise ValueError("raster: an edge chain with non-finite coordinates")
-        lo, hi = ends.min(axis=0), ends.max(axis=0)
-        x0, y0 = max(int(np.ceil(lo[0] - 0.5)), 0), max(int(np.ceil(lo[1] - 0.5)), 0)
-        x1, y1 = min(int(np.floor(hi[0] - 0.5)), w - 1), min(int(np.floor(hi[1] - 0.5)), h - 1)
+    used = [k for k, c in enumerate(chains) if len(c[2])]
+    if not used:
+        return out
+    # Every chain's pixel box at once: per-chain min / max of both ends of its edges.
+    ends = np.concatenate([np.concatenate([chains[k][0], chains[k][1]], axis=1) for k in used])
+    if not np.isfinite(ends).all():
+        raise ValueError("raster: an edge chain with non-finite coordinates")
+    starts = np.cumsum([0, *(len(chains[k][2]) for k in used[:-1])])
+    lo = np.minimum.reduceat(np.minimum(ends[:, :2], ends[:, 2:]), starts)
+    hi = np.maximum.reduceat(np.maximum(ends[:, :2], ends[:, 2:]), starts)
+    # Clipped in float first (a far-off chain must not overflow int64): a box left empty
+    # (x0 > x1 or y0 > y1) is skipped.
+    x0s = np.clip(np.ceil(lo[:, 0] - 0.5), 0, w).astype(np.int64).tolist()
+    y0s = np.clip(np.ceil(lo[:, 1] - 0.5), 0, h).astype(np.int64).tolist()
+    x1s = np.clip(np.floor(hi[:, 0] - 0.5), -1, w - 1).astype(np.int64).tolist()
+    y1s = np.clip(np.floor(hi[:, 1] - 0.5), -1, h - 1).astype(np.int64).tolist()
+    for k, x0, y0, x1, y1 in zip(used, x0s, y0s, x1s, y1s):
         if x0 <= x1 and y0 <= y1:
             # In bands of rows of at most _CHAIN_CELLS cells (each row's sum is its own).
             band = max(1, _CHAIN_CELLS // (x1 - x0 + 2))

@@ -53,12 +53,13 @@ def _vertex_pixels(frame: FrameData, instance_id: int) -> tuple[np.ndarray, bool
         near = near_plane(frame.camera)
         px, _depth = frame.camera.project_camera(cam)
         bounds = np.cumsum([0, *(len(v) for v in verts)])
+        # Far beyond any image (or not finite): the clipped-triangle path, which drops what
+        # overflows, stands in as for a near-plane cut. Counted per object in one pass.
+        odd = ~(np.abs(px) < 1e100).all(axis=1) | (-cam[:, 2] < near)
+        odd_before = np.concatenate([[0], np.cumsum(odd)])
+        cut = (odd_before[bounds[1:]] - odd_before[bounds[:-1]]) > 0
         for k, i in enumerate(todo):
-            part = slice(bounds[k], bounds[k + 1])
-            # Far beyond any image (or not finite): the clipped-triangle path, which drops
-            # what overflows, stands in as for a near-plane cut.
-            unusual = not (np.abs(px[part]) < 1e100).all()
-            cache[i] = (px[part], unusual or bool((-cam[part, 2] < near).any()))
+            cache[i] = (px[bounds[k] : bounds[k + 1]], bool(cut[k]))
     return cache[instance_id]
 
 
