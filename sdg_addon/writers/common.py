@@ -55,18 +55,25 @@ def class_names(label_table: LabelTable, semantic_type: str) -> list[str]:
 
 
 def labelled_objects(frame: AnnotatedFrame, semantic_type: str, writer: str) -> list[LabelledObject]:
-    """The objects with a tight 2D box in this frame, sorted by instance id."""
+    """The objects with a tight 2D box in this frame, sorted by instance id (worked out once
+    per frame and semantic type for all writers; treat them as read-only)."""
     value = frame.annotations.get("bounding_box_2d_tight")
     if value is None:
         raise ValueError(f"writer {writer!r} needs the bounding_box_2d_tight annotation (frame {frame.frame})")
+    key = ("labelled_objects", semantic_type)
+    cached = frame.cache.get(key)
+    if cached is not None:
+        return list(cached)
     data, info = value["data"], value["info"]
     names = class_names(frame.label_table, semantic_type)
     id_to_labels = info.get("idToLabels", {})
     truncation = info.get("truncationRatio")
     paths = info.get("primPaths", [])
+    # Whole columns as Python lists: one conversion each instead of a field read per row.
+    columns = {f: data[f].tolist() for f in ("semanticId", "x_min", "y_min", "x_max", "y_max", "occlusionRatio")}
     out = []
-    for k, (row, iid) in enumerate(zip(data, info["bboxIds"])):
-        sid = int(row["semanticId"])
+    for k, iid in enumerate(info["bboxIds"][: len(data)]):
+        sid = int(columns["semanticId"][k])
         labels = id_to_labels.get(sid, id_to_labels.get(str(sid), {}))
         if semantic_type not in labels:
             raise ValueError(
@@ -83,14 +90,15 @@ def labelled_objects(frame: AnnotatedFrame, semantic_type: str, writer: str) -> 
                 instance_id=int(iid),
                 class_index=names.index(label),
                 label=label,
-                box=(int(row["x_min"]), int(row["y_min"]), int(row["x_max"]), int(row["y_max"])),
+                box=tuple(int(columns[f][k]) for f in ("x_min", "y_min", "x_max", "y_max")),
                 path=paths[k] if k < len(paths) else "",
                 row=k,
-                occlusion=float(row["occlusionRatio"]),
+                occlusion=float(columns["occlusionRatio"][k]),
                 truncation=float(truncation[k]) if truncation is not None and k < len(truncation) else None,
             )
         )
     out.sort(key=lambda o: o.instance_id)
+    frame.cache[key] = tuple(out)
     return out
 
 
