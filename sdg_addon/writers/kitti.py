@@ -119,20 +119,21 @@ def calib_text(p: np.ndarray, w2c: np.ndarray) -> str:
     return out
 
 
-def box_3d_camera(row, w2l: np.ndarray) -> tuple[tuple[float, float, float], np.ndarray, float]:
-    """One bounding_box_3d row -> ((h, w, l), location (3,), rotation_y) in KITTI's terms,
-    given the world -> level frame matrix `w2l`."""
-    to_world = np.asarray(row["transform"], dtype=np.float64).T  # row-vector layout -> column
-    lo = np.array([row["x_min"], row["y_min"], row["z_min"]], dtype=np.float64)
-    hi = np.array([row["x_max"], row["y_max"], row["z_max"]], dtype=np.float64)
-    scale = np.linalg.norm(to_world[:3, :3], axis=0)
-    length, width, height = (hi - lo) * scale
-    bottom_local = np.array([(lo[0] + hi[0]) / 2, (lo[1] + hi[1]) / 2, lo[2], 1.0])
+def boxes_3d_camera(data, w2l: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[float]]:
+    """bounding_box_3d rows -> KITTI's terms, all rows at once: (N, 3) dimensions (h, w, l),
+    (N, 3) locations (bottom centre, camera frame) and N rotation_y, given the world ->
+    level frame matrix `w2l`."""
+    to_world = np.swapaxes(np.asarray(data["transform"], dtype=np.float64), 1, 2)  # row-vector layout -> column
+    lo = np.stack([data["x_min"], data["y_min"], data["z_min"]], axis=-1).astype(np.float64)
+    hi = np.stack([data["x_max"], data["y_max"], data["z_max"]], axis=-1).astype(np.float64)
+    scale = np.linalg.norm(to_world[:, :3, :3], axis=1)  # each box axis's length in the world
+    length, width, height = ((hi - lo) * scale).T
+    bottom_local = np.stack([(lo[:, 0] + hi[:, 0]) / 2, (lo[:, 1] + hi[:, 1]) / 2, lo[:, 2], np.ones(len(lo))], -1)
     to_camera = w2l @ to_world
-    location = (to_camera @ bottom_local)[:3]
-    x_axis = to_camera[:3, 0]
-    rotation_y = wrap_angle(math.atan2(-x_axis[2], x_axis[0]))
-    return (float(height), float(width), float(length)), location, rotation_y
+    location = (to_camera @ bottom_local[:, :, None])[:, :3, 0]
+    x_axis = to_camera[:, :3, 0].tolist()
+    rotation_y = [wrap_angle(math.atan2(-x[2], x[0])) for x in x_axis]
+    return np.stack([height, width, length], axis=-1), location, rotation_y
 
 
 @register_writer
@@ -157,16 +158,19 @@ class KittiWriter(Writer):
         box3d = frame.annotations.get("bounding_box_3d") or {"data": [], "info": {"bboxIds": []}}
         row_of = {int(iid): k for k, iid in enumerate(box3d["info"]["bboxIds"])}
         truncation_3d = box3d["info"].get("truncationRatio") or []
+        if len(box3d["data"]):
+            dims, locations, rotations = boxes_3d_camera(box3d["data"], w2l)
+            dims, locations = dims.tolist(), locations.tolist()
+            occlusions = np.asarray(box3d["data"]["occlusionRatio"], dtype=np.float64).tolist()
         lines = []
         for obj in labelled_objects(frame, self.options["semantic_type"], self.name):
             x0, y0, x1, y1 = obj.box
             k = row_of.get(obj.instance_id)
             truncation = obj.truncation
             if k is not None:
-                row = box3d["data"][k]
-                (h, w, length), (x, y, z), ry = box_3d_camera(row, w2l)
+                (h, w, length), (x, y, z), ry = dims[k], locations[k], rotations[k]
                 alpha = wrap_angle(ry - math.atan2(x, z))
-                occlusion = float(row["occlusionRatio"])
+                occlusion = occlusions[k]
                 if k < len(truncation_3d):
                     truncation = float(truncation_3d[k])
             else:
