@@ -63,7 +63,7 @@ class BoundingBox3D(Annotator):
     def annotate(self, frame):
         stype = self.options["semantic_type"]
         labelled = object_labels(frame, stype, self.options["semantic_filter"])
-        rows, ids, paths, truncation, corners_px, corners_world, id_to_labels = [], [], [], [], [], [], {}
+        rows, ids, paths, truncation, world, id_to_labels = [], [], [], [], [], {}
         for iid in sorted(labelled):
             if not in_view(frame, iid):
                 continue
@@ -72,14 +72,15 @@ class BoundingBox3D(Annotator):
             to_world = np.asarray(obj.object_to_world, dtype=np.float64)
             lo, hi = np.asarray(obj.bbox_min, np.float64), np.asarray(obj.bbox_max, np.float64)
             rows.append((sid, *lo, *hi, to_world.T, occlusion_ratio(frame, iid)))
-            world = box_corners(lo, hi) @ to_world[:3, :3].T + to_world[:3, 3]
-            px, _depth = frame.camera.project(world)
+            world.append(box_corners(lo, hi) @ to_world[:3, :3].T + to_world[:3, 3])
             ids.append(iid)
             paths.append(obj.path)
             truncation.append(truncation_ratio(frame, iid))
-            corners_px.append(px.tolist())
-            corners_world.append(world.tolist())
             id_to_labels[sid] = {stype: labelled[iid]}
+        # Every box's corners projected in one call (a point's projection is its own).
+        world = np.concatenate(world) if world else np.zeros((0, 3))
+        px = frame.camera.project(world)[0].reshape(-1, 8, 2)
+        corners_px, corners_world = px.tolist(), world.reshape(-1, 8, 3).tolist()
         data = np.array(rows, dtype=BBOX_3D_DTYPE)
         info = {
             "bboxIds": ids,
