@@ -259,8 +259,9 @@ def before_write(path: Path) -> None:
         return
     real = _real_path(path)
     for root, record in list(_active.items()):
-        if real == root or real.startswith(root.rstrip("/") + "/"):
-            rel = os.path.relpath(real, root)
+        prefix = root.rstrip("/") + "/"
+        if real == root or real.startswith(prefix):
+            rel = real[len(prefix) :] or "."  # what os.path.relpath gives, without its work
             if not rel.startswith(RECORD_DIR + "/") and rel != MARKER:
                 record.note(rel.replace(os.sep, "/"))
             return
