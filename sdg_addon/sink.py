@@ -250,7 +250,10 @@ class ProcessSink:
 # (3-8 ms of a frame's CPU at 640x480 on our benchmark VM). A worker makes the same
 # allocations frame after frame, so it keeps them. Above these sizes (frames of 8K and
 # more) blocks are mapped and returned as before.
-MALLOC_KEEP_BYTES = {-3: 256 << 20, -1: 512 << 20}  # M_MMAP_THRESHOLD, M_TRIM_THRESHOLD
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt parameters
+# Each setting with the values to try, largest first (a glibc may refuse a threshold above
+# 32 MiB, its own dynamic maximum).
+MALLOC_KEEP_BYTES = {M_MMAP_THRESHOLD: (256 << 20, 32 << 20), M_TRIM_THRESHOLD: (512 << 20, 64 << 20)}
 
 
 def keep_freed_memory() -> bool:
@@ -265,7 +268,7 @@ def keep_freed_memory() -> bool:
     except (OSError, AttributeError):  # not glibc (macOS, Windows, musl without mallopt)
         return False
     mallopt.argtypes, mallopt.restype = (ctypes.c_int, ctypes.c_int), ctypes.c_int
-    return all(mallopt(param, value) == 1 for param, value in MALLOC_KEEP_BYTES.items())
+    return all(any(mallopt(param, v) == 1 for v in values) for param, values in MALLOC_KEEP_BYTES.items())
 
 
 def worker_main(tasks, results, spec: SinkSpec) -> None:
