@@ -58,6 +58,13 @@ def _vertex_pixels(frame: FrameData, instance_id: int) -> tuple[np.ndarray, bool
         odd = ~(np.abs(px) < 1e100).all(axis=1) | (-cam[:, 2] < near)
         odd_before = np.concatenate([[0], np.cumsum(odd)])
         cut = (odd_before[bounds[1:]] - odd_before[bounds[:-1]]) > 0
+        # Each object's pixel bounds too (truncation's quick test), for all in one pass.
+        extents = frame.cache.setdefault("vertex_extents", {})
+        filled = [k for k in range(len(todo)) if bounds[k + 1] > bounds[k]]
+        if filled:
+            lo = np.minimum.reduceat(px, bounds[filled], axis=0)
+            hi = np.maximum.reduceat(px, bounds[filled], axis=0)
+            extents.update(zip((todo[k] for k in filled), zip(lo, hi)))
         for k, i in enumerate(todo):
             cache[i] = (px[bounds[k] : bounds[k + 1]], bool(cut[k]))
     return cache[instance_id]
@@ -307,7 +314,7 @@ def truncation_ratio(frame: FrameData, instance_id: int) -> float:
     inside = silhouette_pixels(frame, instance_id)  # also finds the chain, when there is one
     vertex_px, cut = _vertex_pixels(frame, instance_id)
     if inside and not cut and len(vertex_px):
-        lo, hi = vertex_px.min(axis=0), vertex_px.max(axis=0)
+        lo, hi = frame.cache["vertex_extents"][instance_id]
         if lo[0] >= 0 and lo[1] >= 0 and hi[0] <= w and hi[1] <= h:  # the usual case, cheaply
             cache[instance_id] = 0.0
             return 0.0
