@@ -580,6 +580,28 @@ def test_pixel_points_are_the_pixel_rays_taken_to_the_depth(projection):
     assert np.array_equal(pixel_points(frame, ys, xs, "camera_opencv"), ref * [1.0, -1.0, -1.0])
 
 
+def test_pointcloud_keeps_exactly_the_pixels_with_a_surface_and_a_kept_id():
+    """The kept pixels (found from the runs of ids) are those of the per-pixel definition:
+    a kept instance id and a finite, positive depth; in row-major order, for every option."""
+    cam, objects, _p0, _n = tilted_plane_scene("perspective")
+    frame = make_frame(cam, objects)
+    depth, inst = frame.passes["depth"], frame.passes["instance"]
+    ys, xs = np.nonzero(inst == 2)
+    for j, bad in enumerate([np.inf, np.nan, 0.0, -1.0]):  # no surface there
+        depth[ys[7 * j], xs[7 * j]] = bad
+    surface = np.isfinite(depth) & (depth > 0)
+    for options, ids in (
+        ({}, inst == 2),
+        ({"include_unlabelled": True}, inst != 0),
+        ({"include_unlabelled": True, "include_background": True}, np.ones(inst.shape, bool)),
+    ):
+        frame.cache.clear()
+        got = annotate("pointcloud", frame, **options)["info"]["pointPixels"]
+        want_y, want_x = np.nonzero(surface & ids)
+        assert np.array_equal(got, np.stack([want_x, want_y], axis=1)), options
+        assert len(got) > 400
+
+
 def test_pointcloud_distance_matches_depth_annotators():
     cam, objects, _p0, _n = tilted_plane_scene("perspective")
     frame = make_frame(cam, objects)

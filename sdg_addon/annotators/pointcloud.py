@@ -15,15 +15,22 @@ from .normals import SPACES, rotate_normals, unit_normals
 from .semantics import SEMANTIC_OPTIONS, lookup_ids, object_labels, semantic_ids
 
 
-def surface_mask(frame) -> np.ndarray:
-    """(H, W) bool: pixels with a surface (finite, positive depth)."""
-    depth = np.asarray(frame.passes["depth"])
-    return np.isfinite(depth) & (depth > 0)
-
-
 def _flat_index(frame, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
     """Row-major pixel indices: one gather per array (take) instead of two-index ones."""
     return ys * frame.camera.width + xs
+
+
+def _surface_pixels(frame, keep_ids) -> np.ndarray:
+    """Row-major flat indices of the pixels whose instance id keep_ids accepts (a bool per
+    id) and that have a surface (a finite, positive depth): found from the frame's runs of
+    ids, so only the kept pixels are visited, not every pixel of the image."""
+    runs = frame.instance_runs()
+    keep = keep_ids(runs.values)
+    starts, lengths = runs.starts[keep], runs.lengths[keep]
+    # Each kept run's pixels: its start plus 0 .. length - 1.
+    k = np.repeat(starts - (np.cumsum(lengths) - lengths), lengths) + np.arange(int(lengths.sum()))
+    depth = np.asarray(frame.passes["depth"]).reshape(-1)[k]
+    return k[np.isfinite(depth) & (depth > 0)]
 
 
 def pixel_points(frame, ys: np.ndarray, xs: np.ndarray, space: str = "world") -> np.ndarray:
@@ -76,19 +83,21 @@ class PointCloud(Annotator):
 
     def annotate(self, frame):
         stype, sfilter, space = self.options["semantic_type"], self.options["semantic_filter"], self.options["space"]
-        surface = surface_mask(frame)
         instance = np.asarray(frame.passes["instance"])
         labelled = object_labels(frame, stype, sfilter)
         if self.options["include_unlabelled"]:
-            keep = surface if self.options["include_background"] else surface & (instance != 0)
+            if self.options["include_background"]:
+                k = _surface_pixels(frame, lambda ids: np.ones(ids.shape, dtype=bool))
+            else:
+                k = _surface_pixels(frame, lambda ids: ids != 0)
         else:
-            is_labelled = np.zeros(max([*labelled, int(instance.max(initial=0))]) + 1, dtype=bool)
+            runs = frame.instance_runs()
+            is_labelled = np.zeros(max([*labelled, int(runs.values.max(initial=0))]) + 1, dtype=bool)
             is_labelled[list(labelled)] = True
-            keep = surface & is_labelled[instance]
-        ys, xs = np.nonzero(keep)
+            k = _surface_pixels(frame, lambda ids: is_labelled[ids])
+        ys, xs = np.divmod(k, frame.camera.width)
         points = pixel_points(frame, ys, xs, space)
         sem_of = semantic_ids(frame, stype, sfilter)
-        k = _flat_index(frame, ys, xs)
         # The normals annotator's unit normals (computed once per frame for both).
         normals = rotate_normals(frame, unit_normals(frame)[0].reshape(-1, 3).take(k, axis=0), space)
         rgb = np.asarray(frame.rgb())
