@@ -400,6 +400,8 @@ class Recorder:
             # render takes every core anyway, so on a small machine inline costs nothing.
             use_processes = (os.cpu_count() or 1) > 4 or capturer.device.get("type", "CPU") != "CPU"
         opts.worker_mode_used = "processes" if use_processes else "inline"
+        # Worker processes read each capture's EXR themselves; inline, the render stage does.
+        capturer.read_passes_later = use_processes
         sink = open_sink(spec, use_processes, opts.write_workers, capturer.tmp_dir)
         max_pending = opts.max_pending_frames or 2 * opts.write_workers
 

@@ -294,7 +294,7 @@ def worker_main(tasks, results, spec: SinkSpec) -> None:
                 inbox.put(None)
                 return
             try:
-                inbox.put(unpackage(*package))
+                inbox.put(load_passes(unpackage(*package)))
             except Exception as e:  # answered as this frame's error
                 inbox.put(e)
 
@@ -314,6 +314,16 @@ def worker_main(tasks, results, spec: SinkSpec) -> None:
         except Exception as e:
             result = picklable(e)
         results.send(result)
+
+
+def load_passes(task):
+    """Read the passes of a task's captures that came as a file name (CapturedPasses) now,
+    in the reader thread, as the hand-off file is read: not in the annotate stage."""
+    for frame in task[0]:
+        passes = getattr(frame, "passes", None)
+        if hasattr(passes, "load"):
+            frame.passes = passes.load()
+    return task
 
 
 def _exit_on_sigterm(signum, frame) -> None:

@@ -27,7 +27,7 @@ from mathutils import Matrix
 
 from ..annotators.raster import half_edge_twins, is_closed_surface, join_meshes
 from ..blender_paths import remember_resources
-from ..compat import set_multilayer_exr
+from ..compat import LEGACY_PASS_NAMES, set_multilayer_exr
 from ..config.schema import RenderSettings
 from ..frame import Camera, FrameData, SceneObject
 from ..scene.base import render_view_layer
@@ -36,10 +36,9 @@ from ..scene.instancing import renders
 from ..scene.keypoints import entity_keypoints
 from ..sensors import SensorSpec
 from .device import select_device
-from .exr import read_view_layers
+from .exr import CapturedPasses
 from .sensors import SensorRender
 
-NO_HIT_DEPTH = 1e9  # Cycles writes 1e10 where a ray hits nothing
 DATA_LAYER = "SDG Data"  # the 1-sample view layer of the id, depth and normal passes
 
 
@@ -273,11 +272,17 @@ class Capturer:
         self.device = configure_cycles(built.scene, render, self.passes)
         self.tmp_dir = temp_render_dir()
         self._local_meshes: dict[tuple, tuple] = {}  # see _local_mesh
+        self._renders = 0  # captures so far (names their EXR files)
+        # False: passes are read right after the render (in the render stage), as a dict;
+        # True: handed on unread (CapturedPasses), for a worker process to read.
+        self.read_passes_later = False
 
     def close(self) -> None:
         shutil.rmtree(self.tmp_dir, ignore_errors=True)
 
-    def render_passes(self, cam_obj, sensor: str = "visible") -> dict[str, np.ndarray]:
+    def render_passes(self, cam_obj, sensor: str = "visible") -> dict | CapturedPasses:
+        """Render the camera; its passes, or (read_passes_later) the EXR they are read from
+        when first used (CapturedPasses)."""
         scene = self.built.scene
         scene.camera = cam_obj
         path = os.path.join(self.tmp_dir, "render.exr")
@@ -292,28 +297,14 @@ class Capturer:
             self.sensor_render.end()
             # Outside a render the scene keeps the run's size (cameras without their own).
             scene.render.resolution_x, scene.render.resolution_y = default
-        layers = read_view_layers(path)
-        os.unlink(path)
-        out: dict[str, np.ndarray] = {}
-        main = layers[render_view_layer(scene).name]
-        raw = layers.get(DATA_LAYER, main)
-        combined = main["Combined"]
-        if sensor == "thermal":  # grey emission: every channel holds the band radiance
-            out["thermal_radiance"] = np.ascontiguousarray(combined[..., 0], dtype=np.float32)
-        elif sensor == "nir":
-            out["nir_radiance"] = combined[..., :3].mean(axis=-1, dtype=np.float32)
-        else:
-            out["combined"] = combined
-        if "Depth" in raw:
-            depth = raw["Depth"][..., 0]
-            out["depth"] = np.where(depth >= NO_HIT_DEPTH, np.inf, depth).astype(np.float32)
-        if "Object Index" in raw:
-            out["instance"] = np.rint(raw["Object Index"][..., 0]).astype(np.uint32)
-        if "Normal" in raw:
-            out["normal"] = raw["Normal"][..., :3].astype(np.float32)
-        if "Vector" in raw:
-            out["vector"] = raw["Vector"][..., :4].astype(np.float32)
-        return out
+        # A name of its own: the file may wait for a worker while the next frame renders.
+        self._renders += 1
+        own = os.path.join(self.tmp_dir, f"capture_{self._renders}.exr")
+        os.replace(path, own)
+        main = render_view_layer(scene).name
+        data = DATA_LAYER if scene.view_layers.get(DATA_LAYER) is not None else main
+        passes = CapturedPasses(own, main, data, sensor, dict(LEGACY_PASS_NAMES))
+        return passes if self.read_passes_later else passes.load()
 
     def scene_objects(self) -> dict[int, SceneObject]:
         depsgraph = bpy.context.evaluated_depsgraph_get() if self.need_geometry else None
