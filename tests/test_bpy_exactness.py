@@ -463,3 +463,35 @@ def test_instance_labels_instancer_then_instanced(clean_bpy):
     bpy.context.view_layer.update()
     got = bpy.data.objects["lamp_01/shade"].matrix_world.translation
     assert np.allclose(got, (0, 0, 0.4))
+
+
+def test_passes_read_later_are_the_passes_read_at_once(clean_bpy):
+    """For worker processes the capture hands on the EXR by name (CapturedPasses): the file
+    waits under a name of its own, pickles as that name, and when read gives exactly the
+    arrays an eager capture of the same scene gives; reading removes it."""
+    import os
+    import pickle
+
+    from sdg_addon.capture.exr import CapturedPasses
+
+    bpy.ops.mesh.primitive_uv_sphere_add(radius=1.0)
+    add("box", bpy.data.meshes["Sphere"].copy(), location=(1.5, 0.5, 0.5), labels={"class": ["b"]})
+    cam = camera(location=(0, 0, 8))
+    scene = bpy.context.scene
+    entities = discover_entities(scene, realize=True)
+    built = BuiltScene(scene, entities, cameras={"cam": cam}, label_table=label_table({}, entities.values()))
+    settings = RenderSettings(width=64, height=48, samples=2, device="cpu")
+    capturer = Capturer(built, settings, {"instance", "depth", "normal"}, need_geometry=False)
+    try:
+        eager = capturer.capture(0, "cam").passes
+        capturer.read_passes_later = True
+        later = capturer.capture(1, "cam").passes
+        assert isinstance(eager, dict) and isinstance(later, CapturedPasses) and not later.loaded
+        path = later.source[0]
+        assert os.path.isfile(path) and len(pickle.dumps(later)) < 2000
+        assert sorted(later) == sorted(eager) >= ["combined", "depth", "instance", "normal"]
+        for name, array in eager.items():
+            assert later[name].dtype == array.dtype and np.array_equal(later[name], array), name
+        assert later.loaded and not os.path.exists(path)
+    finally:
+        capturer.close()

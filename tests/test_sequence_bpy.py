@@ -279,3 +279,14 @@ def test_rigid_body_simulation_plays_per_clip(tmp_path):
     # every clip starts the simulation afresh from its first frame's poses
     for i in range(4):
         assert np.array_equal(load(out, 0, i, "forward_flow"), load(out, 1, i, "forward_flow"))
+
+
+def test_worker_processes_write_the_same_clip_as_inline(tmp_path, linear):
+    """With worker processes a capture's EXR would go to a worker by name; flow needs a
+    clip's neighbours, so the render loop reads it itself and the frame travels as arrays:
+    every file equals the inline run's, flow and motion vectors included."""
+    _param, out = render_clip(tmp_path, "procs", extra=("--worker-mode", "processes", "--workers", "2"))
+    files = sorted(p.relative_to(linear) for p in linear.rglob("*") if p.is_file() and "audit" not in p.parts)
+    assert len(files) > 20 and any("forward_flow" in str(f) for f in files)
+    for f in files:
+        assert (out / f).read_bytes() == (linear / f).read_bytes(), f
