@@ -17,6 +17,9 @@ renders the same frames bare (same scene and randomizers, RGB PNG only, one
   and end of the run (flat means no growth);
 - bare: steady frames/s and seconds per render call;
 - ratio_to_bare[K]: pipeline seconds per frame / bare seconds per frame (1.0 = free);
+  with one render process also ratio_to_bare_median: the median time from one finished
+  frame to the next against the bare render's median frame, which a few frames slowed down
+  by another job on a shared machine do not move;
 - ceiling (with --ceiling): bare Cycles at 1920x1080, 64 spp: samples/s, and the frames/s
   that rate allows at the benchmark's size and samples (the GPU's limit for this scene).
 
@@ -180,6 +183,7 @@ def run_pipeline(param: Path, out: Path, procs, args) -> dict:
     span = window[-1]["finished_unix"] - window[0]["finished_unix"]
     fps = (len(window) - 1) / span if span > 0 and len(window) > 1 else None
     return {
+        "median_frame_s": _r(median_frame_seconds(window)) if procs_total == 1 else None,
         "procs": procs,
         "render_processes": procs_total,
         "frames": len(records),
@@ -191,6 +195,14 @@ def run_pipeline(param: Path, out: Path, procs, args) -> dict:
         "peak_memory_mb_all_processes": peak,
         "trend": trend_of(records),
     }
+
+
+def median_frame_seconds(records: list[dict]) -> float | None:
+    """Median time between consecutive finished frames of one process (records sorted by
+    finished_unix): its frame time, robust to a few frames another job slowed down."""
+    done = [r["finished_unix"] for r in records]
+    steps = [b - a for a, b in zip(done, done[1:])]
+    return statistics.median(steps) if steps else None
 
 
 def _by_process(out: Path) -> dict[str, list[dict]]:
@@ -270,6 +282,7 @@ def bare_main(args) -> int:
                 "frames": frames,
                 "first_frame_s": _r(loop[0]),
                 "steady_frames_per_s": _r(1.0 / statistics.mean(steady)),
+                "median_frame_s": _r(statistics.median(steady)),
                 "median_render_call_s": _r(render_s),
                 "samples_per_s": round(w * h * spp / render_s),  # per camera render call
             }
@@ -388,6 +401,8 @@ def main(argv: list[str] | None = None) -> int:
             for row in figures["pipeline"]:
                 if row["steady_frames_per_s"] and bare["steady_frames_per_s"]:
                     row["ratio_to_bare"] = _r(bare["steady_frames_per_s"] / row["steady_frames_per_s"])
+                if row.get("median_frame_s") and bare.get("median_frame_s"):
+                    row["ratio_to_bare_median"] = _r(row["median_frame_s"] / bare["median_frame_s"])
         if args.ceiling:
             big = run_bare(param, args, resolution="1920x1080", samples=64, frames=min(args.frames, 10))
             res = figures["render"].get("resolution", [640, 480])
