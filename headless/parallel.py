@@ -345,18 +345,14 @@ def _main_thread() -> bool:
 
 
 def remove_stale_temporaries(output: Path) -> int:
-    """Delete our own temporary files left by a killed process: `.NAME.PID-N.tmp` next to
-    NAME (writers.io writes there, then renames), or `.NAME.XXXXXXXX.tmp` from versions
-    that named them with tempfile.mkstemp. Nothing else is touched."""
-    import re
+    """Delete our own temporary files left by a killed process (output.stale_temporaries:
+    writers.io's names, beside files the tool recorded). Nothing else is touched."""
+    from sdg_addon.output import stale_temporaries
 
-    ours = re.compile(r"^\..+\.(?:\d+-\d+|[A-Za-z0-9_]{8})\.tmp$")
-    removed = 0
-    for tmp in output.rglob(".*.tmp"):
-        if ours.match(tmp.name) and tmp.is_file():
-            tmp.unlink()
-            removed += 1
-    return removed
+    stale = stale_temporaries(output)
+    for tmp in stale:
+        tmp.unlink(missing_ok=True)
+    return len(stale)
 
 
 def finish(config, output: Path, summary: dict) -> None:

@@ -15,8 +15,10 @@
 
 from __future__ import annotations
 
+import glob
 import json
 import os
+import re
 import socket
 import threading
 import time
@@ -282,6 +284,35 @@ def written_files(folder: Path) -> list[str]:
     return sorted(out)
 
 
+# writers.io writes NAME through a temporary ".NAME.PID-N.tmp" beside it (process id and a
+# counter); versions before used tempfile.mkstemp's ".NAME.XXXXXXXX.tmp".
+_TEMPORARY = re.compile(r"\.(?P<name>.+)\.(?:\d+-\d+|[A-Za-z0-9_]{8})\.tmp")
+
+
+def temporary_name(name: str, token: str) -> str:
+    """The name writers.io gives the temporary file of `name` (token: "PID-N")."""
+    return f".{name}.{token}.tmp"
+
+
+def temporary_target(name: str) -> str | None:
+    """NAME when `name` is a temporary file writers.io made for NAME, else None."""
+    m = _TEMPORARY.fullmatch(name)
+    return m.group("name") if m else None
+
+
+def stale_temporaries(folder: Path) -> list[Path]:
+    """Temporary files a killed writer left in `folder`: ours by their name and by the file
+    they were for, which the record says this tool wrote (a user's look-alike is not)."""
+    folder = Path(folder)
+    written = set(written_files(folder))
+    out = []
+    for tmp in folder.rglob(".*.tmp"):
+        target = temporary_target(tmp.name)
+        if target is not None and tmp.is_file() and (tmp.parent / target).relative_to(folder).as_posix() in written:
+            out.append(tmp)
+    return out
+
+
 def remove_written(folder: Path) -> int:
     """`--overwrite`: delete the files the tool recorded (and temp files beside them), then
     folders left empty by that; never anything else. Returns the number of files deleted."""
@@ -297,8 +328,9 @@ def remove_written(folder: Path) -> int:
         if path.is_symlink() or path.is_file():
             path.unlink()
             removed += 1
-        for tmp in path.parent.glob(f".{path.name}.*.tmp") if path.parent.is_dir() else ():
-            tmp.unlink(missing_ok=True)
+        for tmp in path.parent.glob(f".{glob.escape(path.name)}.*.tmp") if path.parent.is_dir() else ():
+            if temporary_target(tmp.name) == path.name:
+                tmp.unlink(missing_ok=True)
         parents.update(p for p in path.parents if p != folder and folder in p.parents)
     for p in sorted(parents, key=lambda p: len(p.parts), reverse=True):
         try:

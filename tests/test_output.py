@@ -79,7 +79,7 @@ def test_overwrite_removes_only_what_the_tool_recorded(tmp_path):
     mine = ["IMG_0001.png", "data_2024.json", "cam/notes_1.json", "yolo/README.txt"]
     for rel in mine:
         (out / rel).write_text("user")
-    (out / "cam" / ".rgb_0000.png.abc123.tmp").write_text("torn")  # a killed run's temp file
+    (out / "cam" / ".rgb_0000.png.4242-7.tmp").write_text("torn")  # a killed run's temp file
     assert sorted(written_files(out)) == sorted(
         ["rgb_0000.png", "cam/rgb_0000.png", "yolo/images/train/000000.png", "audit/resolved.json"]
     )
@@ -87,7 +87,7 @@ def test_overwrite_removes_only_what_the_tool_recorded(tmp_path):
     for rel in mine:
         assert (out / rel).read_text() == "user"
     assert not (out / "yolo" / "images").exists()  # emptied folders go, non-empty ones stay
-    assert not (out / "cam" / ".rgb_0000.png.abc123.tmp").exists()
+    assert not (out / "cam" / ".rgb_0000.png.4242-7.tmp").exists()
     assert output.is_dataset(out) and written_files(out) == []
 
 
@@ -283,12 +283,36 @@ def test_temporary_names_skip_a_leftover_and_get_the_umask_mode(tmp_path):
 
 
 def test_stale_temporaries_of_either_naming_are_removed_and_nothing_else(tmp_path):
+    """Only temporaries of files the tool recorded, in either naming: a user's file shaped
+    like ours but beside no recorded file stays, and so do look-alikes."""
     from headless.parallel import remove_stale_temporaries
 
     (tmp_path / "cam").mkdir()
+    output.activate(tmp_path)
+    try:
+        for rel in ("rgb_0000.png", "rgb_0001.png", "cam/x.npy"):
+            output.before_write(tmp_path / rel)  # recorded (as before a write), not written
+    finally:
+        output.deactivate(tmp_path)
     ours = [f".rgb_0000.png.{os.getpid()}-3.tmp", ".rgb_0001.png.a1B2_c3D.tmp", "cam/.x.npy.12-0.tmp"]
     users = [".notes.tmp", ".rgb.png.1-2-3.tmp", ".a.png.abc.tmp", "rgb_0000.png.12-0.tmp", "cam/.x.12-.tmp"]
+    users += [".notes.txt.12-3.tmp", "cam/.rgb_0000.png.5-6.tmp"]  # our shape, no recorded file there
     for name in ours + users:
         (tmp_path / name).write_text("x")
     assert remove_stale_temporaries(tmp_path) == len(ours)
-    assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file()) == sorted(users)
+    left = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file() and "audit" not in p.parts)
+    assert left == sorted(users)
+
+
+def test_overwrite_removes_only_our_temporaries_of_recorded_files(tmp_path):
+    folder = tmp_path / "out"
+    folder.mkdir()
+    output.activate(folder)
+    try:
+        io.write_text(folder / "a.json", "{}")
+    finally:
+        output.deactivate(folder)
+    (folder / f".a.json.{os.getpid()}-9.tmp").write_text("torn")  # ours, left by a kill
+    (folder / ".a.json.mine.tmp").write_text("user")  # a user's, beside it
+    assert output.remove_written(folder) == 1
+    assert sorted(p.name for p in folder.iterdir() if p.is_file()) == [".a.json.mine.tmp"]

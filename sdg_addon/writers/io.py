@@ -25,7 +25,8 @@ def _open_temp(path: Path) -> tuple[int, str]:
     O_EXCL refuses a name that exists anyway), with the mode a plainly created file gets
     (0666 less the umask, which the kernel applies): no random names, no chmod."""
     while True:
-        tmp = os.path.join(os.path.dirname(path), f".{os.path.basename(path)}.{os.getpid()}-{next(_temp_count)}.tmp")
+        name = output.temporary_name(os.path.basename(path), f"{os.getpid()}-{next(_temp_count)}")
+        tmp = os.path.join(os.path.dirname(path), name)
         try:
             return os.open(tmp, _TEMP_FLAGS, 0o666), tmp
         except FileExistsError:  # left by an earlier process with this pid: take the next
