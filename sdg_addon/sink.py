@@ -33,6 +33,7 @@ from pathlib import Path
 from . import output
 from .annotators import create_annotator
 from .audit import current_rss_mb
+from .capture.exr import CapturedPasses
 from .frame import AnnotatedFrame, FrameData, LabelTable
 from .writers import create_writer
 from .writers.plugins import load_plugin_writers
@@ -320,9 +321,8 @@ def load_passes(task):
     """Read the passes of a task's captures that came as a file name (CapturedPasses) now,
     in the reader thread, as the hand-off file is read: not in the annotate stage."""
     for frame in task[0]:
-        passes = getattr(frame, "passes", None)
-        if hasattr(passes, "load"):
-            frame.passes = passes.load()
+        if isinstance(frame.passes, CapturedPasses):
+            frame.passes = frame.passes.load()
     return task
 
 

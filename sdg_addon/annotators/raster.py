@@ -362,7 +362,7 @@ def triangle_chain(tri_px: np.ndarray):
 
 class Coverage:
     """A mask over part of the image: mask (rows, cols) bool whose top-left pixel is
-    (x0, y0); empty() when nothing is covered."""
+    (x0, y0); a (0, 0) mask when nothing is covered."""
 
     __slots__ = ("x0", "y0", "mask")
 
