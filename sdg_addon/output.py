@@ -304,13 +304,12 @@ def stale_temporaries(folder: Path) -> list[Path]:
     """Temporary files a killed writer left in `folder`: ours by their name and by the file
     they were for, which the record says this tool wrote (a user's look-alike is not)."""
     folder = Path(folder)
+    candidates = [(t, temporary_target(t.name)) for t in folder.rglob(".*.tmp") if t.is_file()]
+    candidates = [(t, target) for t, target in candidates if target is not None]
+    if not candidates:  # the usual case: the record is not read
+        return []
     written = set(written_files(folder))
-    out = []
-    for tmp in folder.rglob(".*.tmp"):
-        target = temporary_target(tmp.name)
-        if target is not None and tmp.is_file() and (tmp.parent / target).relative_to(folder).as_posix() in written:
-            out.append(tmp)
-    return out
+    return [t for t, target in candidates if (t.parent / target).relative_to(folder).as_posix() in written]
 
 
 def remove_written(folder: Path) -> int:
