@@ -732,3 +732,29 @@ def test_basic_writer_raw_ids_and_label_files_as_replicator(tmp_path):
     assert list(mapping) == ["2", "3", "12"]
     labels = json.loads((tmp_path / "bounding_box_2d_tight_labels_0000.json").read_text())
     assert [int(k) for k in labels] == sorted(int(k) for k in labels)
+
+
+def test_basic_writer_normals_png_marks_every_nonzero_normal_as_surface(tmp_path):
+    """normals_N.png: ((n * 0.5 + 0.5) * 255) per channel, alpha 255 where any channel is not
+    0 (a tiny or NaN component too) and 127 where all are 0 or -0.0 (background)."""
+    from PIL import Image
+
+    from sdg_addon.writers.basic import BasicWriter
+
+    tiny = np.float32(1e-30)
+    values = [(0, 0, 0), (-0.0, 0, -0.0), (tiny, 0, 0), (0, 0, -tiny), (0, 0, 1), (-1, 0, 0), (0.6, -0.8, 0)]
+    data = np.zeros((2, 4, 3), np.float32)
+    data.reshape(-1, 3)[: len(values)] = values
+    data[1, 3] = (np.nan, 0, 0)
+    frame = make_frame(0)
+    frame.annotations = {"normals": data}
+    BasicWriter(tmp_path).write(frame)
+    with Image.open(tmp_path / "normals_0000.png") as im:
+        png = np.asarray(im)
+    alpha = png[..., 3].reshape(-1)
+    assert alpha.tolist() == [127, 127, 255, 255, 255, 255, 255, 255]
+    with np.errstate(invalid="ignore"):
+        expected = ((data * np.float32(0.5) + np.float32(0.5)) * np.float32(255)).astype(np.uint8)
+    finite = np.isfinite(data).all(axis=-1)
+    assert np.array_equal(png[..., :3][finite], expected[finite])
+    assert np.array_equal(np.load(tmp_path / "normals_0000.npy"), data, equal_nan=True)

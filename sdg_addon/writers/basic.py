@@ -209,14 +209,18 @@ class BasicWriter(Writer):
             scaled = data * np.float32(0.5)  # the same float32 steps, in place
             scaled += np.float32(0.5)
             scaled *= np.float32(255)
-            levels = scaled.astype(np.uint8)  # cast contiguous, then copied per channel: a
+            with np.errstate(invalid="ignore"):  # a NaN component has no level to give
+                levels = scaled.astype(np.uint8)  # cast contiguous, then copied per channel: a
             for k in range(3):  # float -> uint8 cast into a strided view is ~10x slower
                 image[..., k] = levels[..., k]
-            x, y, z = data[..., 0], data[..., 1], data[..., 2]
-            surface = x != 0
-            surface |= y != 0
-            surface |= z != 0
-            image[..., 3] = np.where(surface, np.uint8(255), np.uint8(127))
+            # Surface: any channel != 0 (one contiguous compare, then bytes ORed); as a
+            # level 0 / 1 shifted to 128 and lifted by 127: 255 on surfaces, 127 off them.
+            nonzero = (data != 0).view(np.uint8)
+            alpha = nonzero[..., 0] | nonzero[..., 1]
+            alpha |= nonzero[..., 2]
+            alpha <<= 7
+            alpha += np.uint8(127)
+            image[..., 3] = alpha
         else:
             image = ((data * 0.5 + 0.5) * 255).astype(np.uint8)
         self._png(folder / f"normals_{n}.png", image)
