@@ -63,13 +63,27 @@ def _srgb_tables() -> tuple[np.ndarray, np.ndarray]:
     return below.astype(np.uint8), step
 
 
+@functools.lru_cache(maxsize=1)
+def _srgb_bin_table() -> np.ndarray:
+    """_srgb_tables() as one uint32 per bin, laid out like a float32: the level below the
+    step in the half where a float keeps its high bits, the step in the other half (one
+    gather a value instead of two)."""
+    below, step = _srgb_tables()
+    table = np.empty(1 << 16, dtype=np.float32).view(np.uint16).reshape(-1, 2)
+    table[:, _HIGH] = below
+    table[:, 1 - _HIGH] = step
+    return table.reshape(-1).view(np.uint32)
+
+
 def srgb_levels(linear: np.ndarray) -> np.ndarray:
     """uint8 round(255 * srgb_encode(clip(linear, 0, 1))), correctly rounded, by lookup
-    (NaN -> 0). Two gathers and a compare per value: no clip, power or float->int pass."""
-    below, step = _srgb_tables()
+    (NaN -> 0). One gather and a compare per value: no clip, power or float->int pass."""
     halves = np.ascontiguousarray(linear, dtype=np.float32).view(np.uint16)
-    high = halves[..., _HIGH::2].astype(np.intp)  # numpy converts indices to intp anyway
-    return below[high] + (halves[..., 1 - _HIGH :: 2] >= step[high]).view(np.uint8)
+    high, low = halves[..., _HIGH::2], halves[..., 1 - _HIGH :: 2]
+    # numpy converts indices to intp anyway (doing it first is faster than letting it).
+    found = _srgb_bin_table()[high.astype(np.intp)].view(np.uint16)
+    below, step = found[..., _HIGH::2], found[..., 1 - _HIGH :: 2]
+    return below.astype(np.uint8) + (low >= step).view(np.uint8)
 
 
 def display_transform(linear_rgba: np.ndarray, view: str) -> np.ndarray:
