@@ -353,39 +353,58 @@ def _render_parallel(args, config, frames: range, out: Path) -> int:
         for name, w in config.writers.items():
             create_writer(name, out, **w)
         output.check_folder(out)
-        done = recorder.check_previous()
-        if args.overwrite and out.is_dir():
-            with _output_folder(out):
-                output.remove_written(out)
+        done = recorder.check_previous()  # refused before anything is written, the folder included
     except (RecorderError, output.OutputError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_INVALID
-    todo = recorder.frames_to_render(done)
-    t0 = time.perf_counter()
+    if recorder.is_complete(done):  # --resume of a finished dataset: nothing written, not even a lock
+        print(f"complete: all {len(recorder.my_frames())} frame(s) are finished in {out}; nothing to do")
+        return EXIT_OK
+    # The whole folder's lock, held until the end (the render processes are let in by it):
+    # no other run starts in the folder meanwhile, and one that ended since the look above
+    # is seen by the look under the lock.
+    folder = output.OutputFolder(out)
     try:
-        if not todo:  # everything finished already (--resume): no process to start
-            code, summary = 0, {"mode": "ray" if args.ray is not None else "processes"}
-        elif args.ray is not None:
-            from headless import ray_backend
-
-            code, summary = ray_backend.render(args, todo, out, recorder.clip_length)
-        else:
-            po = parallel.ParallelOptions(args.file, out, todo, gpus, chunk=args.chunk, device=args.device)
-            po.workers, po.worker_mode, po.quiet, po.verbose = args.workers, args.worker_mode, args.quiet, args.verbose
-            po.clip = recorder.clip_length
-            if po.workers is None:  # share the cores between the processes' writer pools
-                po.workers = max(1, min(8, (os.cpu_count() or 2) // len(gpus) - 1))
-            run = parallel.ParallelRun(po)
-            code = run.run()
-            summary = {"mode": "processes", "gpus": gpus, "retried_frames": run.retried_frames}
-    except parallel.ParallelError as e:
+        folder.open()
+    except output.OutputError as e:
         print(f"error: {e}", file=sys.stderr)
-        return 1
-    summary.update(frames_requested=[frames.start, frames.stop], frames_skipped_as_done=len(done))
-    summary.update(seconds_total=round(time.perf_counter() - t0, 3), interrupted=code != 0)
-    with _output_folder(out):  # the merged outputs are recorded as the run's files
+        return EXIT_INVALID
+    try:
+        try:
+            done = recorder.check_previous()
+            if args.overwrite:
+                output.remove_written(out)
+        except (RecorderError, output.OutputError) as e:
+            print(f"error: {e}", file=sys.stderr)
+            return EXIT_INVALID
+        todo = recorder.frames_to_render(done)
+        t0 = time.perf_counter()
+        try:
+            if not todo:  # everything finished already (--resume): no process to start
+                code, summary = 0, {"mode": "ray" if args.ray is not None else "processes"}
+            elif args.ray is not None:
+                from headless import ray_backend
+
+                code, summary = ray_backend.render(args, todo, out, recorder.clip_length, folder.lock.holder)
+            else:
+                po = parallel.ParallelOptions(args.file, out, todo, gpus, chunk=args.chunk, device=args.device)
+                po.workers, po.worker_mode = args.workers, args.worker_mode
+                po.quiet, po.verbose = args.quiet, args.verbose
+                po.clip, po.run_holder = recorder.clip_length, folder.lock.holder
+                if po.workers is None:  # share the cores between the processes' writer pools
+                    po.workers = max(1, min(8, (os.cpu_count() or 2) // len(gpus) - 1))
+                run = parallel.ParallelRun(po)
+                code = run.run()
+                summary = {"mode": "processes", "gpus": gpus, "retried_frames": run.retried_frames}
+        except parallel.ParallelError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 1
+        summary.update(frames_requested=[frames.start, frames.stop], frames_skipped_as_done=len(done))
+        summary.update(seconds_total=round(time.perf_counter() - t0, 3), interrupted=code != 0)
         parallel.remove_stale_temporaries(out)
-        parallel.finish(config, out, summary)
+        parallel.finish(config, out, summary)  # the merged outputs are recorded as the run's files
+    finally:
+        folder.close()
     if code != 0:
         print(
             f"\ninterrupted: finished frames are kept in {out}; continue with the same command plus --resume",

@@ -142,6 +142,7 @@ class ParallelOptions:
     verbose: bool = False
     python: str = sys.executable
     clip: int = 1  # frames of a clip (sequence.clip_length) stay together in one process
+    run_holder: str | None = None  # "HOST:PID" holding the folder's lock for this run (the parent)
 
 
 def chunks(frames: list[int], size: int, clip: int = 1) -> list[list[int]]:
@@ -176,6 +177,8 @@ class ParallelRun:
         o = self.o
         cmd = [o.python, "-m", "headless.worker", str(o.file), "--out", str(o.output), "--tag", f".w{slot.index:03d}"]
         cmd += ["--slot", f"{slot.index}/{len(self.slots)}"]
+        if o.run_holder:
+            cmd += ["--run-holder", o.run_holder]
         if o.device:
             cmd += ["--device", o.device]
         if o.workers:

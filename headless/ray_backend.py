@@ -55,9 +55,12 @@ def ray_installed() -> bool:
 class RenderActor:
     """A warm render process inside a Ray actor (one per GPU, or per CPU slot)."""
 
-    def __init__(self, file: str, output: str, slot: int, device: str | None, workers: int, worker_mode: str):
+    def __init__(
+        self, file: str, output: str, slot: int, device: str | None, workers: int, worker_mode: str, run_holder: str
+    ):
         cmd = [sys.executable, "-m", "headless.worker", file, "--out", output, "--tag", f".r{slot:03d}"]
         cmd += ["--slot", f"{slot}/{10**6}"]  # its own lock of the output folder
+        cmd += ["--run-holder", run_holder] if run_holder else []  # let in by the driver's lock
         cmd += (["--device", device] if device else []) + ["--workers", str(workers), "--worker-mode", worker_mode]
         env = render_process_env()  # Ray has set this actor's CUDA_VISIBLE_DEVICES
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
@@ -99,21 +102,22 @@ class RenderActor:
         return self.proc.wait()
 
 
-def render(args, frames: list[int], output: Path, clip: int = 1) -> tuple[int, dict]:
-    """Run the job on Ray; return (exit code, summary for the manifest)."""
+def render(args, frames: list[int], output: Path, clip: int = 1, run_holder: str = "") -> tuple[int, dict]:
+    """Run the job on Ray; return (exit code, summary for the manifest). run_holder: "HOST:PID"
+    of the folder's lock held for this run (the render processes are let in by it)."""
     ray = import_ray()
     env_vars = {"PYTHONPATH": os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])}
     started_here = not ray.is_initialized()
     if started_here:
         ray.init(address=args.ray or None, runtime_env={"env_vars": env_vars}, log_to_driver=False)
     try:
-        return _drive(ray, args, frames, output.resolve(), clip)
+        return _drive(ray, args, frames, output.resolve(), clip, run_holder)
     finally:
         if started_here:
             ray.shutdown()
 
 
-def _drive(ray, args, frames: list[int], output: Path, clip: int) -> tuple[int, dict]:
+def _drive(ray, args, frames: list[int], output: Path, clip: int, run_holder: str = "") -> tuple[int, dict]:
     gpus = int(ray.cluster_resources().get("GPU", 0))
     n = args.ray_workers or gpus or 2
     workers = args.workers or 1
@@ -124,7 +128,8 @@ def _drive(ray, args, frames: list[int], output: Path, clip: int) -> tuple[int, 
     def new_actor():
         count[0] += 1
         slot = count[0] - 1
-        return actor_class.remote(str(args.file.resolve()), str(output), slot, args.device, workers, args.worker_mode)
+        file = str(args.file.resolve())
+        return actor_class.remote(file, str(output), slot, args.device, workers, args.worker_mode, run_holder)
 
     actors = [new_actor() for _ in range(n)]
     todo = deque(chunks(frames, args.chunk, clip))

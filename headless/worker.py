@@ -60,6 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--tag", required=True, help="audit log tag, e.g. .w003")
     p.add_argument("--slot", required=True, help="I/N: this process's own lock of the output folder")
+    p.add_argument("--run-holder", help="HOST:PID of the parent, whose lock of the whole folder lets this process in")
     p.add_argument("--device")
     p.add_argument("--workers", type=int)
     p.add_argument("--worker-mode", choices=tuple(WORKER_MODES), default="auto")
@@ -81,6 +82,7 @@ def main(argv: list[str] | None = None) -> int:
         options.frame_source = chunks_from(sys.stdin, channel, recorder_ref)
         options.log_tag = args.tag
         options.lock_slot = tuple(int(x) for x in args.slot.split("/"))
+        options.run_holder = args.run_holder
         options.finalize = False
         options.on_frame_done = lambda f: channel.send(done=f)
         options.worker_processes = WORKER_MODES[args.worker_mode]

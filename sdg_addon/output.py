@@ -104,15 +104,26 @@ def _alive(pid: int, start: str | None) -> bool:
     return start is None or now is None or now == start
 
 
-class Lock:
-    """`<folder>/.sdg.lock` (or `.sdg.shardIofN.lock`): created exclusively, removed at the end."""
+def holder_token(info: dict) -> str:
+    """ "HOST:PID" of a lock's holder (from the lock file's content)."""
+    return f"{info.get('host')}:{info.get('pid')}"
 
-    def __init__(self, folder: Path, shard: tuple[int, int] | None = None):
+
+class Lock:
+    """`<folder>/.sdg.lock` (or `.sdg.shardIofN.lock`): created exclusively, removed at the end.
+
+    A parallel run's parent holds the whole folder's lock for the run; its render processes
+    (`run_holder`: the parent's "HOST:PID") take their own locks beside it, which that one
+    lock, and no other, lets through."""
+
+    def __init__(self, folder: Path, shard: tuple[int, int] | None = None, run_holder: str | None = None):
         self.folder = Path(folder)
         tag = f".shard{shard[0]}of{shard[1]}" if shard else ""
         self.path = self.folder / f".sdg{tag}.lock"
         self.shard = shard
+        self.run_holder = run_holder
         self.held = False
+        self.holder = ""  # "HOST:PID" once held (what render processes are given as run_holder)
 
     def holder_text(self, info: dict) -> str:
         return f"pid {info.get('pid')} on {info.get('host')}, started {info.get('started', '?')}"
@@ -135,6 +146,8 @@ class Lock:
             info = self._read(other)
             if info is None:
                 continue
+            if self.run_holder and other.name == ".sdg.lock" and holder_token(info) == self.run_holder:
+                continue  # the parallel run this process renders for
             if info.get("host") == me["host"] and not _alive(int(info.get("pid", -1)), info.get("pid_start")):
                 other.unlink(missing_ok=True)  # stale: its process is gone
                 continue
@@ -149,6 +162,7 @@ class Lock:
         with os.fdopen(fd, "w") as f:
             json.dump(me, f)
         self.held = True
+        self.holder = holder_token(me)
 
     @staticmethod
     def _read(path: Path) -> dict | None:
@@ -344,9 +358,9 @@ def remove_written(folder: Path) -> int:
 class OutputFolder:
     """The folder of one run: refused or accepted, locked, marked, recorded."""
 
-    def __init__(self, folder: Path, shard: tuple[int, int] | None = None):
+    def __init__(self, folder: Path, shard: tuple[int, int] | None = None, run_holder: str | None = None):
         self.folder = Path(folder)
-        self.lock = Lock(self.folder, shard)
+        self.lock = Lock(self.folder, shard, run_holder)
 
     def open(self) -> None:
         """Create (if new), lock, mark and activate the folder. Call after inputs are validated."""

@@ -63,6 +63,7 @@ class RunOptions:
     finalize: bool = True
     on_frame_done: Callable[[int], None] | None = None  # called once a frame is logged
     lock_slot: tuple[int, int] | None = None  # (process, processes): its own folder lock
+    run_holder: str | None = None  # "HOST:PID" of the parallel run's parent, whose lock lets it in
 
 
 @dataclass
@@ -316,12 +317,20 @@ class Recorder:
         self.bind_scene_facts(built)
         plan = annotator_plan(cfg, sensor_specs(cfg, built.cameras))
 
-        folder = output.OutputFolder(opts.output, opts.lock_slot or opts.shard)
+        folder = output.OutputFolder(opts.output, opts.lock_slot or opts.shard, opts.run_holder)
         try:
             folder.open()
         except output.OutputError as e:
             raise RecorderError(str(e)) from None
         try:
+            # Looked at again now that the lock is ours: a run that ended while this one
+            # built its scene may have finished frames since (nothing written yet either way).
+            done = self.check_previous()
+            frames = self.frames_to_render(done)
+            if self.is_complete(done):
+                self.result.seconds = time.perf_counter() - t_start
+                self.complete = True
+                return
             yield from self._record(cfg, opts, folder, built, targets, plan, frames, t_start)
         except OSError as e:
             raise disk_error(e, opts.output) from None

@@ -171,6 +171,26 @@ def test_atomic_writes_make_missing_folders_and_leave_no_temp_file_on_failure(tm
     assert sorted(p.name for p in (tmp_path / "a" / "b").iterdir()) == ["c.bin", "d.txt"]
 
 
+def test_a_parallel_runs_lock_lets_in_its_own_render_processes_only(tmp_path):
+    """The parent holds the whole folder; a render process given the parent's HOST:PID takes
+    its own lock beside it, one given another holder (or none) is refused; the holder never
+    lets in another whole run."""
+    parent = Lock(tmp_path)
+    parent.acquire()
+    assert parent.holder == f"{socket.gethostname()}:{os.getpid()}"
+    mine = Lock(tmp_path, (0, 2), run_holder=parent.holder)
+    mine.acquire()
+    for holder in (None, f"{socket.gethostname()}:{os.getpid() + 1}", f"other-host:{os.getpid()}"):
+        with pytest.raises(OutputError, match="another run"):
+            Lock(tmp_path, (1, 2), run_holder=holder).acquire()
+    with pytest.raises(OutputError):
+        Lock(tmp_path, (0, 2), run_holder=parent.holder).acquire()  # the slot is held
+    mine.release()
+    with pytest.raises(OutputError):
+        Lock(tmp_path, run_holder=parent.holder).acquire()  # a whole run: the name is taken
+    parent.release()
+
+
 def test_a_torn_lock_is_respected_while_fresh_and_taken_over_when_old(tmp_path):
     lock = tmp_path / ".sdg.lock"
     lock.write_text("")  # a run killed while writing its lock

@@ -234,6 +234,38 @@ def test_sigterm_releases_the_lock_and_the_temp_folder(tmp_path):
     assert render(p, out, "--resume", "--frames", "0:3") == 0
 
 
+@pytest.mark.parametrize("resume", [False, True])
+def test_a_run_that_ends_while_another_prepares_is_not_redone(tmp_path, monkeypatch, capsys, resume):
+    """Run B finds the folder empty, then builds its scene; meanwhile run A (another process)
+    renders every frame and ends, releasing the lock before B asks for it. Holding the lock,
+    B must see A's frames: without --resume it stops (exit 2), with --resume it has nothing
+    left to do; either way none of A's files is written again and no frame is logged twice."""
+    from sdg_addon.scene import build
+
+    p, out = param(tmp_path), tmp_path / "out"
+    root = Path(__file__).resolve().parent.parent
+    after_a = {}
+    real_build = build.build_scene
+
+    def build_once_another_run_has_ended(*args, **kwargs):
+        if not after_a:
+            cmd = [sys.executable, "-m", "headless", "render", str(p), "--out", str(out), "--quiet"]
+            done = subprocess.run(cmd, cwd=root, capture_output=True, text=True, timeout=300)
+            assert done.returncode == 0, done.stderr
+            after_a.update(snapshot(out))
+        return real_build(*args, **kwargs)
+
+    monkeypatch.setattr(build, "build_scene", build_once_another_run_has_ended)
+    code = render(p, out, "--worker-mode", "inline", *(["--resume"] if resume else []))
+    assert after_a, "run B did not get as far as building its scene"
+    assert code == (0 if resume else 2)
+    if not resume:
+        assert "already holds 2 finished frame(s)" in capsys.readouterr().err
+    assert snapshot(out) == after_a
+    frames = [json.loads(x)["frame"] for x in (out / "audit" / "frames.jsonl").read_text().splitlines()]
+    assert frames == [0, 1]
+
+
 def test_two_runs_into_one_folder_at_once(tmp_path):
     """One finishes, the other stops with exit 2 (locked, or finished frames it must not
     redo); the frame log never holds a frame twice."""

@@ -5,6 +5,7 @@ killed mid-chunk has its frames rendered by another, and the result is still the
 from __future__ import annotations
 
 import filecmp
+import json
 import os
 import signal
 import threading
@@ -69,8 +70,11 @@ def test_two_processes_make_the_single_process_dataset(reference, tmp_path):
     assert started == ["environment.w000.json", "environment.w001.json"]
     logs = sorted(p.name for p in (out / "audit").glob("frames*.jsonl"))
     assert logs and set(logs) <= {"frames.w000.jsonl", "frames.w001.jsonl"}
-    # Resume across modes: everything is done, a rerun renders nothing and changes nothing.
+    # Resume across modes: everything is done, a rerun renders nothing and writes nothing
+    # (not even a lock or the manifest: the dataset may be on read-only storage).
+    before = _snapshot(out)
     assert main(["render", str(param), "--out", str(out), "--procs", "2", "--resume", *COMMON]) == 0
+    assert _snapshot(out) == before
     assert_same_dataset(one, out)
 
 
@@ -258,3 +262,68 @@ def test_render_processes_get_one_blas_thread_their_gpu_and_this_checkout(monkey
     assert env["PYTHONPATH"].split(os.pathsep)[0] == str(parallel.ROOT)
     monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
     assert "CUDA_VISIBLE_DEVICES" not in parallel.render_process_env()  # unpinned (Ray pins its actors)
+
+
+def _snapshot(folder: Path) -> dict:
+    return {p: (p.stat().st_mtime_ns, p.stat().st_size) for p in folder.rglob("*")}
+
+
+def test_a_parallel_run_keeps_other_runs_out_and_lets_its_processes_in(reference, tmp_path, capsys):
+    """While the parent holds the folder's lock (the whole run), another run into the same
+    folder stops with exit 2 and writes nothing; the parent's own render processes, each
+    with its own lock beside it, are let in (the run completes)."""
+    import socket
+    import subprocess
+    import sys
+
+    param, one = reference
+    out = tmp_path / "held"
+    assert main(["render", str(param), "--out", str(out), "--frames", "0:3", *COMMON]) == 0
+    holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    try:
+        lock = {"pid": holder.pid, "host": socket.gethostname(), "started": "now"}
+        (out / ".sdg.lock").write_text(json.dumps(lock))
+        before = _snapshot(out)
+        capsys.readouterr()
+        for flag in ("--resume", "--overwrite"):
+            assert main(["render", str(param), "--out", str(out), "--procs", "2", flag, *COMMON]) == 2
+            assert "another run is writing" in capsys.readouterr().err
+            assert _snapshot(out) == before
+    finally:
+        holder.kill()
+        holder.wait()
+    # The holder is gone: its lock is stale, and the run goes ahead with its processes.
+    assert main(["render", str(param), "--out", str(out), "--procs", "2", "--chunk", "2", "--resume", *COMMON]) == 0
+    assert_same_dataset(one, out)
+    assert not (out / ".sdg.lock").exists()
+
+
+def test_a_run_that_ends_before_a_parallel_run_takes_the_lock_is_not_redone(reference, tmp_path, monkeypatch, capsys):
+    """The parent's first look finds the folder empty; run A (another process) then renders
+    every frame and ends before the parent takes the lock. The look under the lock sees A's
+    frames: exit 2, nothing rewritten, no frame logged twice."""
+    import subprocess
+    import sys
+
+    from sdg_addon.recorder import Recorder
+
+    param, _one = reference
+    out = tmp_path / "raced"
+    after_a = {}
+    real_check = Recorder.check_previous
+
+    def check_then_another_run_ends(self):
+        done = real_check(self)
+        if not after_a:
+            cmd = [sys.executable, "-m", "headless", "render", str(param), "--out", str(out), *COMMON]
+            ran = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
+            assert ran.returncode == 0, ran.stderr
+            after_a.update(_snapshot(out))
+        return done
+
+    monkeypatch.setattr(Recorder, "check_previous", check_then_another_run_ends)
+    assert main(["render", str(param), "--out", str(out), "--procs", "2", *COMMON]) == 2
+    assert f"already holds {FRAMES} finished frame(s)" in capsys.readouterr().err
+    assert _snapshot(out) == after_a
+    logged = [json.loads(x)["frame"] for f in (out / "audit").glob("frames*.jsonl") for x in f.read_text().splitlines()]
+    assert sorted(logged) == list(range(FRAMES))
