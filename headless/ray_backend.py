@@ -56,7 +56,14 @@ class RenderActor:
     """A warm render process inside a Ray actor (one per GPU, or per CPU slot)."""
 
     def __init__(
-        self, file: str, output: str, slot: int, device: str | None, workers: int, worker_mode: str, run_holder: str
+        self,
+        file: str,
+        output: str,
+        slot: int,
+        device: str | None,
+        workers: int,
+        worker_mode: str,
+        run_holder: str = "",
     ):
         cmd = [sys.executable, "-m", "headless.worker", file, "--out", output, "--tag", f".r{slot:03d}"]
         cmd += ["--slot", f"{slot}/{10**6}"]  # its own lock of the output folder
