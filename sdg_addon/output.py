@@ -105,7 +105,7 @@ def _alive(pid: int, start: str | None) -> bool:
 
 
 def holder_token(info: dict) -> str:
-    """ "HOST:PID" of a lock's holder (from the lock file's content)."""
+    """The holder of a lock as "HOST:PID" (from the lock file's content)."""
     return f"{info.get('host')}:{info.get('pid')}"
 
 
