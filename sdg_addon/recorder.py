@@ -305,11 +305,7 @@ class Recorder:
             output.check_folder(opts.output)
         except output.OutputError as e:
             raise RecorderError(str(e)) from None
-        done = self.check_previous()
-        frames = self.frames_to_render(done)
-        if self.is_complete(done):
-            self.result.seconds = time.perf_counter() - t_start
-            self.complete = True
+        if self._frames_left(t_start) is None:
             return
         remove_stale_render_dirs()
         built = build_scene(cfg, self.open_scene)
@@ -325,11 +321,8 @@ class Recorder:
         try:
             # Looked at again now that the lock is ours: a run that ended while this one
             # built its scene may have finished frames since (nothing written yet either way).
-            done = self.check_previous()
-            frames = self.frames_to_render(done)
-            if self.is_complete(done):
-                self.result.seconds = time.perf_counter() - t_start
-                self.complete = True
+            frames = self._frames_left(t_start)
+            if frames is None:
                 return
             yield from self._record(cfg, opts, folder, built, targets, plan, frames, t_start)
         except OSError as e:
@@ -338,6 +331,17 @@ class Recorder:
             if self._capturer is not None:
                 self._capturer.close()  # its temp render folder goes on every exit path
             folder.close()
+
+    def _frames_left(self, t_start: float):
+        """The frames to render, after what the folder holds (check_previous: may this run
+        continue it?); None when the run is complete already (nothing to do)."""
+        done = self.check_previous()
+        frames = self.frames_to_render(done)
+        if self.is_complete(done):
+            self.result.seconds = time.perf_counter() - t_start
+            self.complete = True
+            return None
+        return frames
 
     def _record(self, cfg, opts, folder, built, targets, plan, frames, t_start):
         from .capture.render import Capturer
