@@ -2,7 +2,7 @@
 
   python -m headless.bench [FILE] [--frames 30] [--resolution 640x480] [--samples 16]
                            [--device auto] [--procs 1,2,4] [--annotators all] [--writers basic,coco]
-                           [--ceiling] [--no-bare] [--json OUT.json]
+                           [--ceiling] [--no-bare] [--rounds R] [--json OUT.json]
 
 FILE defaults to presets/bench30.toml (30 procedural objects). For each K in --procs it
 renders the dataset with K render processes (`headless render`, K = 1: one process), then
@@ -19,7 +19,9 @@ renders the same frames bare (same scene and randomizers, RGB PNG only, one
 - ratio_to_bare[K]: pipeline seconds per frame / bare seconds per frame (1.0 = free);
   with one render process also ratio_to_bare_median: the median time from one finished
   frame to the next against the bare render's median frame, which a few frames slowed down
-  by another job on a shared machine do not move;
+  by another job on a shared machine do not move; with --rounds R the pipeline and the bare
+  render run in turn R times, each round's ratios are kept (`rounds`) and the row's ratios
+  are their medians (a machine that is slower for minutes moves both sides of a round);
 - ceiling (with --ceiling): bare Cycles at 1920x1080, 64 spp: samples/s, and the frames/s
   that rate allows at the benchmark's size and samples (the GPU's limit for this scene).
 
@@ -197,6 +199,43 @@ def run_pipeline(param: Path, out: Path, procs, args) -> dict:
     }
 
 
+def ratios(row: dict, bare: dict) -> dict:
+    """A pipeline run against a bare run: frames/s ratio, and (one render process) the
+    median frame time's ratio."""
+    out = {}
+    if row["steady_frames_per_s"] and bare["steady_frames_per_s"]:
+        out["ratio_to_bare"] = _r(bare["steady_frames_per_s"] / row["steady_frames_per_s"])
+    if row.get("median_frame_s") and bare.get("median_frame_s"):
+        out["ratio_to_bare_median"] = _r(row["median_frame_s"] / bare["median_frame_s"])
+    return out
+
+
+def summarize_rounds(rows: list[dict], rounds: list[tuple[list[dict], dict | None]]) -> None:
+    """--rounds R: each row (its first round's figures) gets `rounds`, every round's frames/s,
+    bare frames/s and ratios, and its ratios become the medians over the rounds: each
+    pipeline run is set against the bare run right after it, so a machine that is slower
+    for a while (a shared host) moves both sides of a round alike."""
+    for i, row in enumerate(rows):
+        per_round = []
+        for round_rows, bare in rounds:
+            other = round_rows[i]
+            entry = {
+                "steady_frames_per_s": other["steady_frames_per_s"],
+                "median_frame_s": other.get("median_frame_s"),
+                "cpu_seconds_per_frame": other["cpu_seconds_per_frame"],
+            }
+            if bare:
+                entry["bare_steady_frames_per_s"] = bare["steady_frames_per_s"]
+                entry["bare_median_frame_s"] = bare.get("median_frame_s")
+                entry.update(ratios(other, bare))
+            per_round.append(entry)
+        row["rounds"] = per_round
+        for key in ("ratio_to_bare", "ratio_to_bare_median"):
+            values = [e[key] for e in per_round if e.get(key) is not None]
+            if values:
+                row[key] = _r(statistics.median(values))
+
+
 def median_frame_seconds(records: list[dict]) -> float | None:
     """Median time between consecutive finished frames of one process (records sorted by
     finished_unix): its frame time, robust to a few frames another job slowed down."""
@@ -366,6 +405,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--worker-mode", choices=tuple(WORKER_MODES), default="auto")
     p.add_argument("--workers", type=int, default=None)
     p.add_argument("--no-bare", action="store_true", help="skip the bare render")
+    p.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="pipeline then bare render, R times in turn; the ratios are the medians of the rounds' (shared machines)",
+    )
     p.add_argument("--ceiling", action="store_true", help="also bare Cycles at 1920x1080, 64 spp (samples/s)")
     p.add_argument("--json", type=Path, default=None, help="also write the figures here")
     p.add_argument("--keep", type=Path, default=None, help="keep the datasets in this folder")
@@ -376,6 +421,8 @@ def main(argv: list[str] | None = None) -> int:
         return bare_main(args)
     if args.trend:
         return trend_main(args.trend)
+    if args.rounds < 1:
+        p.error(f"--rounds {args.rounds}: expected >= 1")
 
     work = Path(tempfile.mkdtemp(prefix="sdg_bench_"))
     param = work / "bench.json"
@@ -392,17 +439,22 @@ def main(argv: list[str] | None = None) -> int:
         "pipeline": [],
     }
     try:
-        for k in procs_list(args):
-            out = (args.keep or work) / f"procs{k}"
-            figures["pipeline"].append(run_pipeline(param, out, k, args))
-            print(json.dumps(figures["pipeline"][-1]), file=sys.stderr, flush=True)
-        if not args.no_bare:
-            figures["bare"] = bare = run_bare(param, args, frames=args.frames)
-            for row in figures["pipeline"]:
-                if row["steady_frames_per_s"] and bare["steady_frames_per_s"]:
-                    row["ratio_to_bare"] = _r(bare["steady_frames_per_s"] / row["steady_frames_per_s"])
-                if row.get("median_frame_s") and bare.get("median_frame_s"):
-                    row["ratio_to_bare_median"] = _r(row["median_frame_s"] / bare["median_frame_s"])
+        rounds = []
+        for r in range(args.rounds):
+            rows = []
+            for k in procs_list(args):
+                name = f"procs{k}" if args.rounds == 1 else f"procs{k}-round{r + 1}"
+                rows.append(run_pipeline(param, (args.keep or work) / name, k, args))
+                print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
+            bare = None if args.no_bare else run_bare(param, args, frames=args.frames)
+            for row in rows if bare else ():
+                row.update(ratios(row, bare))
+            rounds.append((rows, bare))
+        figures["pipeline"], bare = rounds[0]
+        if bare:
+            figures["bare"] = bare
+        if args.rounds > 1:
+            summarize_rounds(figures["pipeline"], rounds)
         if args.ceiling:
             big = run_bare(param, args, resolution="1920x1080", samples=64, frames=min(args.frames, 10))
             res = figures["render"].get("resolution", [640, 480])

@@ -10,3 +10,35 @@ def test_median_frame_time_ignores_a_few_slowed_frames():
     assert median_frame_seconds([{"finished_unix": t} for t in done]) == 1.0
     assert median_frame_seconds([{"finished_unix": 5.0}]) is None
     assert median_frame_seconds([{"finished_unix": 5.0}, {"finished_unix": 6.5}]) == 1.5
+
+
+def test_rounds_set_each_pipeline_run_against_the_bare_run_after_it():
+    """A machine twice as slow in round 3: both sides slow down together and that round's ratio
+    is still 1.25, the median of 1.0, 1.25, 1.25; the first round's frames/s stay the row's own."""
+    from headless.bench import ratios, summarize_rounds
+
+    def row(fps, median):
+        return {"steady_frames_per_s": fps, "median_frame_s": median, "cpu_seconds_per_frame": {"write": 0.01}}
+
+    rounds = []
+    for pipe, bare in (((8.0, 0.125), (8.0, 0.125)), ((8.0, 0.125), (10.0, 0.1)), ((4.0, 0.25), (5.0, 0.2))):
+        rows, b = [row(*pipe)], {"steady_frames_per_s": bare[0], "median_frame_s": bare[1]}
+        rows[0].update(ratios(rows[0], b))
+        rounds.append((rows, b))
+    first = rounds[0][0]
+    summarize_rounds(first, rounds)
+    assert [e["ratio_to_bare"] for e in first[0]["rounds"]] == [1.0, 1.25, 1.25]
+    assert first[0]["ratio_to_bare"] == 1.25 and first[0]["ratio_to_bare_median"] == 1.25  # medians
+    assert first[0]["steady_frames_per_s"] == 8.0
+    assert [e["bare_steady_frames_per_s"] for e in first[0]["rounds"]] == [8.0, 10.0, 5.0]
+
+
+def test_ratios_need_both_sides():
+    from headless.bench import ratios
+
+    assert ratios({"steady_frames_per_s": None}, {"steady_frames_per_s": 2.0}) == {}
+    # Several render processes have no median frame time: only the frames/s ratio.
+    got = ratios(
+        {"steady_frames_per_s": 4.0, "median_frame_s": None}, {"steady_frames_per_s": 5.0, "median_frame_s": 0.2}
+    )
+    assert got == {"ratio_to_bare": 1.25}

@@ -41,3 +41,24 @@ def test_every_timed_pass_starts_from_the_frame_as_captured():
     assert "rgb" in frame.passes and obj.triangles is not None
     as_captured(frame, captured)
     assert set(frame.passes) == {"combined"} and not frame.cache and obj.triangles is None
+
+
+def test_bench_rounds_alternate_pipeline_and_bare(tmp_path):
+    """--rounds 2: two pipeline runs and two bare runs, every round's ratio kept, the row's
+    ratio their median; --rounds 0 is refused."""
+    import statistics
+
+    from headless.bench import main as bench
+
+    out = tmp_path / "bench.json"
+    args = ["--resolution", "32x24", "--frames", "3", "--samples", "1", "--device", "cpu", "--rounds", "2"]
+    assert bench([*args, "--json", str(out)]) == 0
+    figures = json.loads(out.read_text())
+    (row,) = figures["pipeline"]
+    assert len(row["rounds"]) == 2
+    assert all(r["bare_steady_frames_per_s"] > 0 and r["ratio_to_bare"] > 0 for r in row["rounds"])
+    expected = statistics.median(r["ratio_to_bare"] for r in row["rounds"])
+    assert row["ratio_to_bare"] == pytest.approx(expected, abs=1e-4)
+    assert figures["bare"]["steady_frames_per_s"] == row["rounds"][0]["bare_steady_frames_per_s"]
+    with pytest.raises(SystemExit):
+        bench([*args[:-1], "0"])
