@@ -60,15 +60,37 @@ def check_folder(out: Path) -> Path:
         raise OutputError(f"output folder {text!r} is a file, not a folder")
     if real.is_dir() and not is_dataset(real):
         try:
-            first = next(iter(sorted(real.iterdir())), None)
+            first = _first_not_of_a_starting_run(real)
         except OSError as e:
             raise OutputError(f"output folder {text!r} cannot be read ({e.strerror or e})") from None
         if first is not None:
             raise OutputError(
-                f"output folder {text!r} holds files this tool did not write (e.g. {first.name!r}); "
+                f"output folder {text!r} holds files this tool did not write (e.g. {first!r}); "
                 "use an empty or new folder (a dataset of this tool has audit/dataset.json)"
             )
     return real
+
+
+_LOCK_NAME = re.compile(r"\.sdg(?:\.shard\d+of\d+)?\.lock")  # Lock.path's names
+
+
+def _first_not_of_a_starting_run(folder: Path) -> str | None:
+    """The first entry of a folder without the marker that a run of this tool starting in it
+    would not have made: a run takes the lock, then writes audit/dataset.json through a
+    temporary file, so its lock and that temporary file (a second run's look may fall in
+    between) are the tool's, not a user's. None when there is no other entry."""
+    for entry in sorted(folder.iterdir()):
+        plain_file = entry.is_file() and not entry.is_symlink()
+        if plain_file and _LOCK_NAME.fullmatch(entry.name):
+            continue
+        if entry.name == AUDIT_DIR and entry.is_dir() and not entry.is_symlink():
+            marker = os.path.basename(MARKER)
+            others = [e for e in sorted(entry.iterdir()) if temporary_target(e.name) != marker or not e.is_file()]
+            if not others:
+                continue
+            return f"{AUDIT_DIR}/{others[0].name}"
+        return entry.name
+    return None
 
 
 def is_dataset(folder: Path) -> bool:

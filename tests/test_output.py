@@ -63,6 +63,39 @@ def test_new_empty_and_own_folders_are_accepted_others_refused(tmp_path):
     assert not (ds / ".sdg.lock").exists()
 
 
+def test_a_folder_another_run_is_just_setting_up_is_not_taken_for_a_users(tmp_path, monkeypatch):
+    """Between taking the lock and writing audit/dataset.json a starting run's folder holds
+    only its lock (then the marker's temporary file): a second run's check must not call
+    that a user's folder (it goes on to the lock, which says another run is writing). A
+    look-alike the tool would not write there is still refused."""
+    out = tmp_path / "out"
+    seen = []
+    real_write_json = io.write_json
+
+    def check_while_the_marker_is_written(path, obj, indent=None):
+        seen.append(sorted(p.relative_to(out).as_posix() for p in out.rglob("*")))
+        check_folder(out)  # only the lock so far
+        return real_write_json(path, obj, indent)
+
+    monkeypatch.setattr(io, "write_json", check_while_the_marker_is_written)
+    first = OutputFolder(out)
+    first.open()
+    monkeypatch.undo()
+    assert seen == [[".sdg.lock"]]
+    with pytest.raises(OutputError, match="another run"):
+        OutputFolder(out).open()
+    first.close()
+    # The marker's temporary file, before its rename: still the tool's.
+    (out / ".sdg.lock").write_text("{}")
+    (out / "audit" / "dataset.json").rename(out / "audit" / ".dataset.json.123-4.tmp")
+    check_folder(out)
+    for name in (".sdg.lock.bak", "audit/notes.txt", ".sdg.shardxof2.lock"):
+        (out / name).write_text("mine")
+        with pytest.raises(OutputError, match="did not write"):
+            check_folder(out)
+        (out / name).unlink()
+
+
 def run_of(folder: Path, files: list[str]) -> None:
     f = OutputFolder(folder)
     f.open()
