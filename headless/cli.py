@@ -410,7 +410,7 @@ def _render_parallel(args, config, frames: range, out: Path) -> int:
             f"\ninterrupted: finished frames are kept in {out}; continue with the same command plus --resume",
             file=sys.stderr,
         )
-        return EXIT_INTERRUPTED
+        return code if code > 128 else EXIT_INTERRUPTED  # 143 after SIGTERM
     if not args.quiet:
         print(f"done: {len(todo)} frame(s) written, {len(done)} already done -> {out}")
     return EXIT_OK

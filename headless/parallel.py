@@ -167,6 +167,7 @@ class ParallelRun:
         self.done: set[int] = set()
         self.slots = [Slot(i, gpu) for i, gpu in enumerate(options.gpus)]
         self.cancelled = False
+        self.terminated = 0  # the signal number of a SIGTERM received
         self.retried_frames: list[int] = []
         self.failure: str | None = None
         self._last_line = 0.0
@@ -218,7 +219,10 @@ class ParallelRun:
         self.started = time.monotonic()
         for slot in self.slots:
             self._start(slot)
-        previous = signal.signal(signal.SIGINT, self._on_sigint) if _main_thread() else None
+        previous = {}
+        if _main_thread():
+            previous[signal.SIGINT] = signal.signal(signal.SIGINT, self._on_sigint)
+            previous[signal.SIGTERM] = signal.signal(signal.SIGTERM, self._on_sigterm)
         try:
             while not all(s.finished for s in self.slots):
                 try:
@@ -239,11 +243,13 @@ class ParallelRun:
                 elif "exit" in msg:
                     self._exited(slot, msg["exit"])
         finally:
-            if previous is not None:
-                signal.signal(signal.SIGINT, previous)
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
         self._progress(total, force=True)
         if self.failure:
             raise ParallelError(self.failure)
+        if self.terminated:
+            return 128 + self.terminated
         return 130 if self.cancelled else 0
 
     def _hand_out(self, slot: Slot) -> None:
@@ -298,7 +304,14 @@ class ParallelRun:
                 with _ignore_errors():
                     s.proc.send_signal(signal.SIGINT)
 
-    def _on_sigint(self, signum, frame) -> None:
+    def _on_sigterm(self, signum, frame) -> None:
+        """As a first Ctrl-C: the processes finish their frames in flight, the run ends
+        (merged outputs, manifest, the folder's lock released) with 128 + SIGTERM."""
+        self.terminated = signum
+        if not self.cancelled:
+            self._on_sigint(signum, frame, "SIGTERM")
+
+    def _on_sigint(self, signum, frame, what: str = "Ctrl-C") -> None:
         if self.cancelled:  # second Ctrl-C: stop now
             for s in self.slots:
                 if s.proc is not None and s.proc.poll() is None:
@@ -307,7 +320,7 @@ class ParallelRun:
             return
         self.cancelled = True
         print(
-            "\nCtrl-C: the render processes finish their frames in flight (Ctrl-C again to stop at once)",
+            f"\n{what}: the render processes finish their frames in flight (Ctrl-C again to stop at once)",
             file=sys.stderr,
             flush=True,
         )

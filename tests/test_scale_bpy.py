@@ -327,3 +327,37 @@ def test_a_run_that_ends_before_a_parallel_run_takes_the_lock_is_not_redone(refe
     assert _snapshot(out) == after_a
     logged = [json.loads(x)["frame"] for f in (out / "audit").glob("frames*.jsonl") for x in f.read_text().splitlines()]
     assert sorted(logged) == list(range(FRAMES))
+
+
+def test_sigterm_to_a_parallel_run_ends_it_as_ctrl_c_and_releases_the_lock(reference, tmp_path):
+    """SIGTERM to the parent: its render processes finish their frames in flight, the run
+    writes its manifest and releases the folder's lock (held for the whole run), exit 143;
+    --resume then completes the single-process dataset."""
+    import subprocess
+    import sys
+
+    param, one = reference
+    out = tmp_path / "term"
+    slow = tmp_path / "slow.toml"  # enough frames that the run is still going when signalled
+    slow.write_text(param.read_text().replace(f"frames = {FRAMES}", "frames = 400"))
+    cmd = [sys.executable, "-m", "headless", "render", str(slow), "--out", str(out), "--procs", "2"]
+    proc = subprocess.Popen([*cmd, "--chunk", "2", *COMMON], cwd=ROOT, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None and not list((out / "audit").glob("frames.w*.jsonl")):
+        time.sleep(0.05)
+    assert (out / ".sdg.lock").exists()
+    proc.send_signal(signal.SIGTERM)
+    _o, err = proc.communicate(timeout=120)
+    assert proc.returncode == 128 + signal.SIGTERM, err
+    assert "Traceback" not in err and "SIGTERM" in err
+    assert not list(out.glob(".sdg*.lock"))
+    manifest = json.loads((out / "audit" / "manifest.json").read_text())
+    assert manifest["interrupted"] is True
+    # Continue (the 6-frame file over the same folder would be a different run: the same
+    # 400-frame file, only its first frames).
+    assert (
+        main(["render", str(slow), "--out", str(out), "--procs", "2", "--resume", "--frames", f"0:{FRAMES}", *COMMON])
+        == 0
+    )
+    logged = {json.loads(x)["frame"] for f in (out / "audit").glob("frames*.jsonl") for x in f.read_text().splitlines()}
+    assert set(range(FRAMES)) <= logged
