@@ -20,6 +20,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections import deque
 from pathlib import Path
@@ -146,6 +147,15 @@ def _drive(ray, args, frames: list[int], output: Path, clip: int, run_holder: st
     retried: list[int] = []
     t0, last = time.monotonic(), 0.0
     idle = list(actors)
+    terminated: list[int] = []
+
+    def on_sigterm(signum, frame):  # as Ctrl-C: the actors finish their frames in flight
+        terminated.append(signum)
+        raise KeyboardInterrupt
+
+    previous = (
+        signal.signal(signal.SIGTERM, on_sigterm) if threading.current_thread() is threading.main_thread() else None
+    )
     try:
         while todo or running:
             while todo and idle:
@@ -185,10 +195,14 @@ def _drive(ray, args, frames: list[int], output: Path, clip: int, run_holder: st
                     flush=True,
                 )
     except KeyboardInterrupt:
-        print("\nCtrl-C: stopping the Ray actors after their frames in flight", file=sys.stderr, flush=True)
+        what = "SIGTERM" if terminated else "Ctrl-C"
+        print(f"\n{what}: stopping the Ray actors after their frames in flight", file=sys.stderr, flush=True)
         with _quiet():
             ray.get([a.close.remote(interrupt=True) for a in actors + idle], timeout=120)
-        return 130, {"mode": "ray", "actors": n, "retried_frames": retried}
+        return (128 + terminated[0] if terminated else 130), {"mode": "ray", "actors": n, "retried_frames": retried}
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
     with _quiet():
         ray.get([a.close.remote() for a in idle], timeout=120)
     return 0, {"mode": "ray", "actors": n, "gpus_in_cluster": gpus, "retried_frames": retried}

@@ -361,3 +361,27 @@ def test_sigterm_to_a_parallel_run_ends_it_as_ctrl_c_and_releases_the_lock(refer
     )
     logged = {json.loads(x)["frame"] for f in (out / "audit").glob("frames*.jsonl") for x in f.read_text().splitlines()}
     assert set(range(FRAMES)) <= logged
+
+
+def test_sigterm_to_a_ray_run_ends_it_as_ctrl_c(reference, tmp_path):
+    """The Ray driver too: SIGTERM stops the actors after their frames in flight, exit 143,
+    the folder's lock released; --resume completes."""
+    import subprocess
+    import sys
+
+    if not ray_backend.ray_installed():
+        pytest.skip("ray is not installed (optional extra: requirements-ray.txt)")
+    param, _one = reference
+    out = tmp_path / "rayterm"
+    slow = tmp_path / "slow.toml"
+    slow.write_text(param.read_text().replace(f"frames = {FRAMES}", "frames = 400"))
+    cmd = [sys.executable, "-m", "headless", "render", str(slow), "--out", str(out), "--ray", "--ray-workers", "2"]
+    proc = subprocess.Popen([*cmd, "--chunk", "2", *COMMON], cwd=ROOT, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline and proc.poll() is None and not list((out / "audit").glob("frames.r*.jsonl")):
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGTERM)
+    _o, err = proc.communicate(timeout=240)
+    assert proc.returncode == 128 + signal.SIGTERM, err
+    assert "SIGTERM" in err and not list(out.glob(".sdg*.lock"))
+    assert main(["render", str(slow), "--out", str(out), "--ray", "--resume", "--frames", f"0:{FRAMES}", *COMMON]) == 0
