@@ -2,15 +2,16 @@
 
   python -m headless.bench_sink [FILE] [--frames 4] [--resolution 640x480] [--samples 1]
                                 [--device cpu] [--annotators A,B|all] [--writers W,V]
-                                [--loops 5] [--profile 30] [--sort cumulative] [--json OUT]
+                                [--loops 5] [--by-part] [--profile 30] [--sort cumulative] [--json OUT]
 
 FILE (default presets/bench30.toml) renders --frames frames once (in this process, inline
 frame sink); the captured frames are kept and then annotated and written again
 --loops times into a temporary folder by a fresh frame sink (the first pass is a warm-up).
 Prints CPU milliseconds per frame of the annotate and write stages, as the run's own log
 counts them (thread CPU time: what the work costs whatever else runs on the machine): the
-mean over all passes and the best pass. The timed passes run with the memory settings of a
-worker process (`sink.keep_freed_memory`). --profile N adds cProfile's N most expensive
+mean over all passes and the best pass; with --by-part also each annotator's and writer's
+share (what to leave out of a slow parameter file). The timed passes run with the memory
+settings of a worker process (`sink.keep_freed_memory`). --profile N adds cProfile's N most expensive
 functions to stderr (own time, or with --sort cumulative time including callees).
 """
 
@@ -70,7 +71,30 @@ def as_captured(frame, passes: dict):
     return frame
 
 
-def time_sink(spec, frames, out: Path, loops: int, profile: int | None, sort: str = "tottime") -> dict:
+def _time_parts(sink, parts: dict) -> None:
+    """Wrap the sink's annotators and writers (this instance only) so that each adds its
+    thread-CPU seconds to parts["annotate"][name] / parts["write"][name]."""
+
+    def timed(call, stage: str, name: str):
+        def wrapper(*args, **kwargs):
+            c = time.thread_time()
+            try:
+                return call(*args, **kwargs)
+            finally:
+                spent = parts[stage]
+                spent[name] = spent.get(name, 0.0) + time.thread_time() - c
+
+        return wrapper
+
+    for name, annotator in sink.annotators.items():
+        annotator.annotate = timed(annotator.annotate, "annotate", name)
+    for writer in sink.writers:
+        writer.write = timed(writer.write, "write", writer.name)
+
+
+def time_sink(
+    spec, frames, out: Path, loops: int, profile: int | None, sort: str = "tottime", by_part: bool = False
+) -> dict:
     from sdg_addon import output
     from sdg_addon.sink import FrameSink, keep_freed_memory
 
@@ -79,12 +103,15 @@ def time_sink(spec, frames, out: Path, loops: int, profile: int | None, sort: st
     # a write blocked on the file system would look like work).
     prof = cProfile.Profile(time.thread_time) if profile else None
     per_pass = []
+    parts = {"annotate": {}, "write": {}}  # summed over the timed passes (with by_part)
     for k in range(loops + 1):
         # Each pass into a folder of its own, as a run writes: new files only (on ext4 a
         # rename over an existing file forces its data out first, ~20x the cost of one).
         spec.output = out / f"pass{k}"
         output.activate(spec.output)
         sink = FrameSink(spec)
+        if by_part and k:
+            _time_parts(sink, parts)
         totals = {"annotate": 0.0, "write": 0.0}
         for kept in frames:
             captured = [as_captured(f, passes) for f, passes in kept]
@@ -103,12 +130,20 @@ def time_sink(spec, frames, out: Path, loops: int, profile: int | None, sort: st
         pstats.Stats(prof, stream=sys.stderr).sort_stats(sort).print_stats(profile)
     mean = {s: sum(p[s] for p in per_pass) / len(per_pass) for s in ("annotate", "write")}
     best = min(per_pass, key=lambda p: p["annotate"] + p["write"])
+    figures = {}
+    if by_part:
+        per_frame = 1000 / (len(per_pass) * len(frames))
+        figures["cpu_ms_per_frame_by_part"] = {
+            stage: {name: round(v * per_frame, 2) for name, v in sorted(spent.items(), key=lambda kv: -kv[1])}
+            for stage, spent in parts.items()
+        }
     return {
         "cpu_ms_per_frame_mean": {**{s: round(v, 1) for s, v in mean.items()}, "total": round(sum(mean.values()), 1)},
         "cpu_ms_per_frame_best_pass": {
             **{s: round(v, 1) for s, v in best.items()},
             "total": round(sum(best.values()), 1),
         },
+        **figures,
     }
 
 
@@ -124,6 +159,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--loops", type=int, default=5, help="timed passes over the captured frames")
     p.add_argument("--profile", type=int, metavar="N", help="print cProfile's top N functions to stderr")
     p.add_argument("--sort", default="tottime", choices=("tottime", "cumulative"), help="order of --profile")
+    p.add_argument(
+        "--by-part",
+        action="store_true",
+        help="also CPU ms per frame of each annotator and writer (work a frame shares, such as the view "
+        "transform or the silhouettes, counts for the first one that asks for it)",
+    )
     p.add_argument("--json", type=Path, help="also write the figures to this file")
     args = p.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="sdg_bench_sink_") as tmp:
@@ -137,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
             "loops": args.loops,
             "annotators": sorted(spec.annotators),
             "writers": sorted(spec.writers),
-            **time_sink(spec, frames, tmp / "written", max(1, args.loops), args.profile, args.sort),
+            **time_sink(spec, frames, tmp / "written", max(1, args.loops), args.profile, args.sort, args.by_part),
         }
         shutil.rmtree(tmp / "written", ignore_errors=True)
     return print_figures(figures, args.json)

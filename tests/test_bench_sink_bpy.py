@@ -20,6 +20,29 @@ def test_bench_sink_reports_cpu_ms_per_stage(tmp_path):
         stages = figures[key]
         assert stages["annotate"] > 0 and stages["write"] > 0
         assert stages["total"] == pytest.approx(stages["annotate"] + stages["write"], abs=0.11)
+    assert "cpu_ms_per_frame_by_part" not in figures
+
+
+def test_bench_sink_by_part_names_every_annotator_and_writer(tmp_path):
+    """--by-part: each annotator's and writer's CPU ms per frame; together they are the
+    stages' own figures (the wrappers measure the same calls), to rounding."""
+    from headless.bench_sink import main as bench
+
+    out = tmp_path / "sink.json"
+    args = ["--resolution", "32x24", "--frames", "2", "--loops", "2", "--writers", "basic,coco"]
+    assert (
+        bench(
+            [*args, "--annotators", "rgb,instance_segmentation,bounding_box_2d_tight", "--by-part", "--json", str(out)]
+        )
+        == 0
+    )
+    figures = json.loads(out.read_text())
+    parts = figures["cpu_ms_per_frame_by_part"]
+    assert set(parts["annotate"]) == {"rgb", "instance_segmentation", "bounding_box_2d_tight"}
+    assert set(parts["write"]) == {"basic", "coco"}
+    assert all(v > 0 for stage in parts.values() for v in stage.values())
+    for stage in ("annotate", "write"):
+        assert sum(parts[stage].values()) == pytest.approx(figures["cpu_ms_per_frame_mean"][stage], rel=0.1, abs=0.3)
 
 
 def test_every_timed_pass_starts_from_the_frame_as_captured():
