@@ -11,8 +11,8 @@ renders the same frames bare (same scene and randomizers, RGB PNG only, one
 
 - pipeline[K]: steady frames/s (the first frame of each process excluded), time to first
   frame from process start, wall and CPU seconds per frame per stage (sample, apply,
-  render in the render loop; annotate and write in the workers: CPU seconds are what
-  annotation and encoding cost whatever else runs), peak memory of every process of the
+  render in the render loop; read, annotate and write in the workers, read only with
+  worker processes: CPU seconds are what each costs whatever else runs), peak memory of every process of the
   run together (render processes and their workers), memory and frame time at the start
   and end of the run (flat means no growth);
 - bare: steady frames/s and seconds per render call;
@@ -47,7 +47,7 @@ from pathlib import Path
 from headless.cli import WORKER_MODES
 
 ROOT = Path(__file__).resolve().parent.parent
-STAGES = ("sample", "apply", "render", "annotate", "write")
+STAGES = ("sample", "apply", "render", "read", "annotate", "write")  # read: a worker reading the frame
 PATH_KEYS = {"file", "asset_list", "blend", "base", "hdri", "path", "directory"}
 
 

@@ -405,7 +405,7 @@ class Recorder:
         frame_log = audit.FrameLog(audit_dir / f"frames{shard_tag}.jsonl")
         progress = Progress(len(frames) if isinstance(frames, list) else 0)
         written: list[int] = []
-        stages = {"sample": 0.0, "apply": 0.0, "render": 0.0, "annotate": 0.0, "write": 0.0}
+        stages = {"sample": 0.0, "apply": 0.0, "render": 0.0, "read": 0.0, "annotate": 0.0, "write": 0.0}
         errors: list[BaseException] = []
         use_processes = opts.worker_processes
         if use_processes is None:
@@ -445,8 +445,8 @@ class Recorder:
                     errors.append(result)
                     continue
                 record, warnings = result
-                stages["annotate"] += record["seconds"]["annotate"]
-                stages["write"] += record["seconds"]["write"]
+                for k in ("read", "annotate", "write"):  # read: by a worker process (if any)
+                    stages[k] += record["seconds"].get(k, 0.0)
                 record["finished_unix"] = time.time()
                 frame_log.append(record)
                 written.append(record["frame"])
@@ -521,7 +521,7 @@ class Recorder:
             FrameSink(spec).finalize()
         self.result.frames_written = sorted(written)
         self.result.seconds = time.perf_counter() - t_start
-        self.result.stage_seconds = stages
+        self.result.stage_seconds = {k: v for k, v in stages.items() if v or k != "read"}  # read: processes only
         audit.write_json(
             audit_dir / f"manifest{shard_tag}.json",
             {

@@ -295,7 +295,14 @@ def worker_main(tasks, results, spec: SinkSpec) -> None:
                 inbox.put(None)
                 return
             try:
-                inbox.put(load_passes(unpackage(*package)))
+                t, c = time.perf_counter(), time.thread_time()
+                task = load_passes(unpackage(*package))
+                # The frame's own stage: a worker's reading of it (hand-off file, EXR) is CPU
+                # of the frame as much as annotating it, on another thread.
+                _captured, record = task
+                record.setdefault("seconds", {})["read"] = time.perf_counter() - t
+                record.setdefault("cpu_seconds", {})["read"] = time.thread_time() - c
+                inbox.put(task)
             except Exception as e:  # answered as this frame's error
                 inbox.put(e)
 

@@ -363,6 +363,15 @@ def test_worker_processes_write_what_inline_writes(tmp_path):
             assert (outs["inline"] / name).read_bytes() == (outs["processes"] / name).read_bytes(), name
     coco = [json.loads(next((d / "coco" / "annotations").glob("*.json")).read_text()) for d in outs.values()]
     assert coco[0] == coco[1]
+    # A worker's reading of the frame (hand-off file, EXR by name) is a stage of its own in
+    # the frame log, wall and CPU time; inline the render stage reads the passes itself.
+    for mode, out in outs.items():
+        records = [json.loads(x) for x in (out / "audit" / "frames.jsonl").read_text().splitlines()]
+        for rec in records:
+            if mode == "processes":
+                assert rec["seconds"]["read"] > 0 and rec["cpu_seconds"]["read"] > 0, rec
+            else:
+                assert "read" not in rec["seconds"] and "read" not in rec["cpu_seconds"], rec
 
 
 @pytest.mark.parametrize("view", ["AgX", "Filmic"])
