@@ -15,7 +15,6 @@
 
 from __future__ import annotations
 
-import glob
 import json
 import os
 import re
@@ -336,15 +335,17 @@ def temporary_target(name: str) -> str | None:
     return m.group("name") if m else None
 
 
-def stale_temporaries(folder: Path) -> list[Path]:
+def stale_temporaries(folder: Path, written: set[str] | None = None) -> list[Path]:
     """Temporary files a killed writer left in `folder`: ours by their name and by the file
-    they were for, which the record says this tool wrote (a user's look-alike is not)."""
+    they were for, which the record (`written`, read when not given) says this tool wrote (a
+    user's look-alike is not)."""
     folder = Path(folder)
     candidates = [(t, temporary_target(t.name)) for t in folder.rglob(".*.tmp") if t.is_file()]
     candidates = [(t, target) for t, target in candidates if target is not None]
     if not candidates:  # the usual case: the record is not read
         return []
-    written = set(written_files(folder))
+    if written is None:
+        written = set(written_files(folder))
     return [t for t, target in candidates if (t.parent / target).relative_to(folder).as_posix() in written]
 
 
@@ -354,7 +355,10 @@ def remove_written(folder: Path) -> int:
     folder = Path(folder)
     removed = 0
     parents: set[Path] = set()
-    for rel in written_files(folder):
+    written = written_files(folder)
+    for tmp in stale_temporaries(folder, set(written)):  # beside recorded files: their folders follow
+        tmp.unlink(missing_ok=True)
+    for rel in written:
         path = folder / rel
         try:
             check_inside(folder, path.parent)
@@ -363,9 +367,6 @@ def remove_written(folder: Path) -> int:
         if path.is_symlink() or path.is_file():
             path.unlink()
             removed += 1
-        for tmp in path.parent.glob(f".{glob.escape(path.name)}.*.tmp") if path.parent.is_dir() else ():
-            if temporary_target(tmp.name) == path.name:
-                tmp.unlink(missing_ok=True)
         parents.update(p for p in path.parents if p != folder and folder in p.parents)
     for p in sorted(parents, key=lambda p: len(p.parts), reverse=True):
         try:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -94,6 +95,16 @@ def test_a_folder_another_run_is_just_setting_up_is_not_taken_for_a_users(tmp_pa
         with pytest.raises(OutputError, match="did not write"):
             check_folder(out)
         (out / name).unlink()
+
+
+@contextlib.contextmanager
+def recording(folder: Path):
+    """The folder active (writes recorded, writes elsewhere refused) inside the block."""
+    output.activate(folder)
+    try:
+        yield
+    finally:
+        output.deactivate(folder)
 
 
 def run_of(folder: Path, files: list[str]) -> None:
@@ -266,16 +277,13 @@ def test_the_record_of_written_files_keeps_few_names_in_memory(tmp_path):
 
     folder = tmp_path / "out"
     folder.mkdir()
-    output.activate(folder)
-    try:
+    with recording(folder):
         names = [f"f/{i:06d}.png" for i in range(3 * output.NOTED_NAMES + 5)]
         for name in names:
             output.before_write(folder / name)
         output.before_write(folder / names[-1])  # noted again: no second line
         record = next(iter(r for k, r in output._active.items() if k == os.path.realpath(folder)))
         assert len(record.noted) <= output.NOTED_NAMES
-    finally:
-        output.deactivate(folder)
     lines = "".join(p.read_text() for p in (folder / output.RECORD_DIR).glob("*.txt")).splitlines()
     assert len(lines) == len(names) and output.written_files(folder) == sorted(names)
 
@@ -291,26 +299,20 @@ def test_writes_follow_where_the_folder_really_is_and_refuse_a_linked_file_out(t
     outside.mkdir()
     os.symlink(outside / "user.png", folder / "cam" / "rgb_0001.png")
     os.symlink(folder / "cam", folder / "alias")
-    output.activate(folder)
-    try:
+    with recording(folder):
         io.write_text(folder / "cam" / "rgb_0000.png", "x")  # the folder's real path is now cached
         with pytest.raises(UnsafePathError):
             io.write_text(folder / "cam" / "rgb_0001.png", "x")
         io.write_text(folder / "alias" / "rgb_0002.png", "y")
-    finally:
-        output.deactivate(folder)
     assert not (outside / "user.png").exists()
     assert output.written_files(folder) == ["cam/rgb_0000.png", "cam/rgb_0002.png"]
     # A later activation resolves folders again: `cam` is now a link to the outside.
     (folder / "cam" / "rgb_0001.png").unlink()
     (folder / "cam").rename(tmp_path / "old_cam")
     os.symlink(outside, folder / "cam")
-    output.activate(folder)
-    try:
+    with recording(folder):
         with pytest.raises(UnsafePathError):
             io.write_text(folder / "cam" / "rgb_0003.png", "x")
-    finally:
-        output.deactivate(folder)
     assert list(outside.iterdir()) == []
 
 
@@ -341,12 +343,9 @@ def test_stale_temporaries_of_either_naming_are_removed_and_nothing_else(tmp_pat
     from headless.parallel import remove_stale_temporaries
 
     (tmp_path / "cam").mkdir()
-    output.activate(tmp_path)
-    try:
+    with recording(tmp_path):
         for rel in ("rgb_0000.png", "rgb_0001.png", "cam/x.npy"):
             output.before_write(tmp_path / rel)  # recorded (as before a write), not written
-    finally:
-        output.deactivate(tmp_path)
     ours = [f".rgb_0000.png.{os.getpid()}-3.tmp", ".rgb_0001.png.a1B2_c3D.tmp", "cam/.x.npy.12-0.tmp"]
     users = [".notes.tmp", ".rgb.png.1-2-3.tmp", ".a.png.abc.tmp", "rgb_0000.png.12-0.tmp", "cam/.x.12-.tmp"]
     users += [".notes.txt.12-3.tmp", "cam/.rgb_0000.png.5-6.tmp"]  # our shape, no recorded file there
@@ -359,12 +358,7 @@ def test_stale_temporaries_of_either_naming_are_removed_and_nothing_else(tmp_pat
 
 def test_overwrite_removes_only_our_temporaries_of_recorded_files(tmp_path):
     folder = tmp_path / "out"
-    folder.mkdir()
-    output.activate(folder)
-    try:
-        io.write_text(folder / "a.json", "{}")
-    finally:
-        output.deactivate(folder)
+    run_of(folder, ["a.json"])
     (folder / f".a.json.{os.getpid()}-9.tmp").write_text("torn")  # ours, left by a kill
     (folder / ".a.json.mine.tmp").write_text("user")  # a user's, beside it
     assert output.remove_written(folder) == 1
