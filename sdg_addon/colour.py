@@ -28,7 +28,6 @@ def srgb_inverse(encoded: np.ndarray) -> np.ndarray:
 _HIGH = 1 if sys.byteorder == "little" else 0
 
 
-@functools.lru_cache(maxsize=1)
 def _srgb_tables() -> tuple[np.ndarray, np.ndarray]:
     """Lookup tables for round(255 * srgb_encode(clip(x, 0, 1))) of any float32 x, indexed by
     the high 16 bits of x (a "bin": sign, exponent, 7 mantissa bits), correctly rounded.
@@ -65,7 +64,7 @@ def _srgb_tables() -> tuple[np.ndarray, np.ndarray]:
 
 @functools.lru_cache(maxsize=1)
 def _srgb_bin_table() -> np.ndarray:
-    """_srgb_tables() as one uint32 per bin, laid out like a float32: the level below the
+    """_srgb_tables() as one uint32 per bin (built once), laid out like a float32: the level below the
     step in the half where a float keeps its high bits, the step in the other half (one
     gather a value instead of two)."""
     below, step = _srgb_tables()
