@@ -128,8 +128,15 @@ class Camera:
         the point at that distance to the image plane. Shapes (H, W, 3), read-only: they
         depend only on the intrinsics and are shared between frames (computed once).
         """
-        key = (self.width, self.height, self.projection, self.fx, self.fy, self.cx, self.cy)
-        return _pixel_rays(*key)
+        return _pixel_rays(*self._intrinsics())
+
+    def pixel_ray_lengths(self) -> np.ndarray:
+        """(H, W) float64 lengths of pixel_rays' directions (read-only, shared like them): a
+        perspective camera's distance to the camera centre per unit of depth."""
+        return _pixel_ray_lengths(*self._intrinsics())
+
+    def _intrinsics(self) -> tuple:
+        return (self.width, self.height, self.projection, self.fx, self.fy, self.cx, self.cy)
 
 
 @functools.lru_cache(maxsize=8)
@@ -146,6 +153,14 @@ def _pixel_rays(width, height, projection, fx, fy, cx, cy) -> tuple[np.ndarray, 
         d[..., 2] = -1.0
     o.flags.writeable = d.flags.writeable = False
     return o, d
+
+
+@functools.lru_cache(maxsize=8)
+def _pixel_ray_lengths(*intrinsics) -> np.ndarray:
+    # Per process, not per annotator: a worker's sinks (and the benchmark's passes) share it.
+    lengths = np.linalg.norm(_pixel_rays(*intrinsics)[1], axis=-1)
+    lengths.flags.writeable = False
+    return lengths
 
 
 @dataclass

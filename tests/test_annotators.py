@@ -612,6 +612,26 @@ def test_pointcloud_distance_matches_depth_annotators():
     np.testing.assert_allclose(np.linalg.norm(pts - eye, axis=1), dist, rtol=1e-5)
 
 
+def test_distance_to_camera_shares_one_ray_length_table_per_intrinsics():
+    """The per-pixel ray lengths are made once per process and intrinsics, not once per
+    annotator (a worker's sinks, the benchmark's passes): the same read-only array, the
+    norms of pixel_rays' directions; another focal length gets its own."""
+    cam, objects, _p0, _n = tilted_plane_scene("perspective")
+    lengths = cam.pixel_ray_lengths()
+    assert perspective().pixel_ray_lengths() is lengths  # another pose, the same intrinsics
+    assert not lengths.flags.writeable
+    assert np.array_equal(lengths, np.linalg.norm(cam.pixel_rays()[1], axis=-1))
+    zoomed = perspective(f=cam.fx * 2, w=cam.width, h=cam.height)
+    assert zoomed.pixel_ray_lengths() is not lengths
+    frame = make_frame(cam, objects)
+    first = annotate("distance_to_camera", frame)  # each call: a new annotator instance
+    again = annotate("distance_to_camera", frame)
+    assert np.array_equal(first, again) and first is not again
+    depth = frame.passes["depth"]
+    assert np.array_equal(first, (depth * lengths).astype(np.float32))
+    assert cam.pixel_ray_lengths() is lengths  # still the one table
+
+
 def test_normals_of_a_plane_facing_the_camera_point_at_it():
     eye = np.array([2.0, -3.0, 1.5])
     cam = perspective(cam_to_world=look_at(eye, (0.0, 0.0, 0.0)))

@@ -29,21 +29,9 @@ class DistanceToCamera(Annotator):
     name = "distance_to_camera"
     passes = ("depth",)
 
-    def __init__(self, **options):
-        super().__init__(**options)
-        self._scales: dict[tuple, np.ndarray] = {}  # per camera intrinsics: rays change rarely
-
     def annotate(self, frame):
         depth = frame.passes["depth"]
         cam = frame.camera
         if cam.projection != "perspective":
             return depth.astype(np.float32, copy=True)
-        key = (cam.width, cam.height, cam.fx, cam.fy, cam.cx, cam.cy)
-        scale = self._scales.get(key)
-        if scale is None:
-            _origin, direction = cam.pixel_rays()
-            scale = np.linalg.norm(direction, axis=-1)  # float64, as before: same values
-            if len(self._scales) > 8:  # zooming cameras: keep a few, not one per frame
-                self._scales.clear()
-            self._scales[key] = scale
-        return (depth * scale).astype(np.float32)
+        return (depth * cam.pixel_ray_lengths()).astype(np.float32)
