@@ -110,7 +110,13 @@ RENDER_FIELDS = (
         fold_case=True,
     ),
     Field("persistent_data", "bool", True, "keep render data between frames (faster; leave on)"),
-    Field("threads", "int", 0, "CPU threads, `0` = all", low=0),
+    Field(
+        "threads",
+        "int",
+        0,
+        "CPU threads, `0` = all; on a GPU Blender's own threads, where `2` frees cores for annotation at the same frames/s",
+        low=0,
+    ),
     Field(
         "alpha_threshold",
         "float",
