@@ -6,7 +6,8 @@
 
 FILE (default presets/bench30.toml) renders --frames frames once (in this process, inline
 frame sink); the captured frames are kept and then annotated and written again
---loops times into a temporary folder by a fresh frame sink (the first pass is a warm-up).
+--loops times into a temporary folder by a fresh frame sink (the first pass is a warm-up;
+TMPDIR picks the folder's file system, e.g. /dev/shm to leave the disk out).
 Prints CPU milliseconds per frame of the annotate and write stages, as the run's own log
 counts them (thread CPU time: what the work costs whatever else runs on the machine): the
 mean over all passes and the best pass; with --by-part also each annotator's and writer's
