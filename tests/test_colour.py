@@ -52,3 +52,24 @@ def test_standard_view_of_special_and_random_values_matches_the_formula():
     # Any shape, any memory layout: (H, W, 4) and a strided view give the same levels.
     image = x[: 240 * 4].reshape(6, 10, 4, 4)
     assert np.array_equal(srgb_levels(image[:, ::2, :, 1:]).ravel(), srgb_levels(image[:, ::2, :, 1:].copy()).ravel())
+
+
+def test_standard_view_in_blocks_equals_the_whole_image_lookup():
+    """The Standard view goes through the image in blocks of rows (cache-sized): every row
+    of every block, the last partial one too, equals the lookup of the whole image, and
+    alpha is round(255 * clip(alpha, 0, 1)); for images of one block, of many, and wider
+    than a block (one row a block), and of no rows."""
+    from sdg_addon import colour
+
+    rng = np.random.default_rng(11)
+    for h, w in ((61, 700), (3, 20000), (40, 1), (0, 640)):
+        linear = rng.uniform(-0.2, 1.3, (h, w, 4)).astype(np.float32)
+        if h:
+            linear[h // 2, w // 2] = [np.nan, np.inf, -np.inf, 0.5]
+        rows = max(1, colour._BLOCK_VALUES // max(1, w * 4))
+        assert h == 0 or (h > rows) == ((h, w) != (40, 1)), "the shapes cover one and many blocks"
+        out = display_transform(linear, "Standard")
+        assert out.shape == (h, w, 4) and out.dtype == np.uint8
+        expected = colour.srgb_levels(linear.copy())
+        expected[..., 3] = np.round(np.clip(linear[..., 3], 0.0, 1.0) * np.float32(255.0)).astype(np.uint8)
+        assert np.array_equal(out, expected), (h, w)
