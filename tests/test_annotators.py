@@ -632,6 +632,12 @@ def test_distance_to_camera_shares_one_ray_length_table_per_intrinsics():
     assert cam.pixel_ray_lengths() is lengths  # still the one table
 
 
+def cached_unit_normals(frame):
+    from sdg_addon.annotators.normals import unit_normals
+
+    return unit_normals(frame)[0]
+
+
 def test_normals_of_a_plane_facing_the_camera_point_at_it():
     eye = np.array([2.0, -3.0, 1.5])
     cam = perspective(cam_to_world=look_at(eye, (0.0, 0.0, 0.0)))
@@ -652,6 +658,11 @@ def test_normals_of_a_plane_facing_the_camera_point_at_it():
     assert np.all(np.einsum("nk,nk->n", world[ys, xs], to_eye) > 0), "normals point at the camera"
     np.testing.assert_allclose(world[surface], np.broadcast_to(n, (surface.sum(), 3)), atol=1e-6)
     assert np.all(world[~surface] == 0)
+    # World normals are the frame's one cached array, handed on without a copy and
+    # read-only: a writer cannot change what the point cloud and other writers read.
+    assert np.shares_memory(world, cached_unit_normals(frame)) and not world.flags.writeable
+    with pytest.raises(ValueError):
+        world[0, 0] = 1.0
 
     cam_n = annotate("normals", frame, space="camera")
     np.testing.assert_allclose(cam_n[surface], np.broadcast_to([0, 0, 1], (surface.sum(), 3)), atol=1e-6)

@@ -54,6 +54,9 @@ def unit_normals(frame: FrameData) -> tuple[np.ndarray, np.ndarray]:
                 np.divide(n[..., k], length, out=out[..., k])
         if not finite.all():
             out[~finite] = 0.0  # a non-finite normal: inf / inf
+        # Read-only: the normals annotator hands this very array to the writers, and the
+        # point cloud gathers from it.
+        out.flags.writeable = surface.flags.writeable = False
         cached = frame.cache["unit_normals"] = (out, surface)
     return cached
 
@@ -90,4 +93,6 @@ class Normals(Annotator):
             n[~surface] = 0.0  # rotation keeps zeros zero; be explicit anyway
         if self.options["channels"] == 4:
             n = np.concatenate([n, surface[..., None].astype(np.float64)], axis=-1)
+        if n.dtype == np.float32 and not n.flags.writeable:
+            return n  # the frame's cached normals, read-only: no 3.7 MB copy a frame
         return n.astype(np.float32)
