@@ -88,11 +88,11 @@ class Normals(Annotator):
 
     def annotate(self, frame):
         n, surface = unit_normals(frame)
+        if self.options["space"] == "world" and self.options["channels"] == 3:
+            return n  # the frame's cached normals as they are (read-only): no copy a frame
         n = rotate_normals(frame, n, self.options["space"])
         if self.options["space"] != "world":
             n[~surface] = 0.0  # rotation keeps zeros zero; be explicit anyway
         if self.options["channels"] == 4:
             n = np.concatenate([n, surface[..., None].astype(np.float64)], axis=-1)
-        if n.dtype == np.float32 and not n.flags.writeable:
-            return n  # the frame's cached normals, read-only: no 3.7 MB copy a frame
         return n.astype(np.float32)
