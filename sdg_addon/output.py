@@ -340,7 +340,9 @@ def stale_temporaries(folder: Path, written: set[str] | None = None) -> list[Pat
     they were for, which the record (`written`, read when not given) says this tool wrote (a
     user's look-alike is not)."""
     folder = Path(folder)
-    candidates = [(t, temporary_target(t.name)) for t in folder.rglob(".*.tmp") if t.is_file()]
+    # Plain files only: a link with such a name is not one writers.io made (it makes none).
+    found = (t for t in folder.rglob(".*.tmp") if t.is_file() and not t.is_symlink())
+    candidates = [(t, temporary_target(t.name)) for t in found]
     candidates = [(t, target) for t, target in candidates if target is not None]
     if not candidates:  # the usual case: the record is not read
         return []

@@ -351,7 +351,13 @@ def test_stale_temporaries_of_either_naming_are_removed_and_nothing_else(tmp_pat
     users += [".notes.txt.12-3.tmp", "cam/.rgb_0000.png.5-6.tmp"]  # our shape, no recorded file there
     for name in ours + users:
         (tmp_path / name).write_text("x")
+    # Our name beside a recorded file, but a link (to a user's file elsewhere): not ours.
+    (tmp_path.parent / "users_file.txt").write_text("keep")
+    os.symlink(tmp_path.parent / "users_file.txt", tmp_path / ".rgb_0000.png.77-1.tmp")
+    users.append(".rgb_0000.png.77-1.tmp")
     assert remove_stale_temporaries(tmp_path) == len(ours)
+    assert (tmp_path / ".rgb_0000.png.77-1.tmp").is_symlink()
+    assert (tmp_path.parent / "users_file.txt").read_text() == "keep"
     left = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file() and "audit" not in p.parts)
     assert left == sorted(users)
 
