@@ -212,9 +212,10 @@ def ratios(row: dict, bare: dict) -> dict:
 
 def summarize_rounds(rows: list[dict], rounds: list[tuple[list[dict], dict | None]]) -> None:
     """--rounds R: each row (its first round's figures) gets `rounds`, every round's frames/s,
-    bare frames/s and ratios, and its ratios become the medians over the rounds: each
-    pipeline run is set against the bare run right after it, so a machine that is slower
-    for a while (a shared host) moves both sides of a round alike."""
+    bare frames/s and ratios (as each round's rows hold them, from `ratios`), and its ratios
+    become the medians over the rounds: each pipeline run is set against the bare run right
+    after it, so a machine that is slower for a while (a shared host) moves both sides of a
+    round alike."""
     for i, row in enumerate(rows):
         per_round = []
         for round_rows, bare in rounds:
@@ -227,7 +228,7 @@ def summarize_rounds(rows: list[dict], rounds: list[tuple[list[dict], dict | Non
             if bare:
                 entry["bare_steady_frames_per_s"] = bare["steady_frames_per_s"]
                 entry["bare_median_frame_s"] = bare.get("median_frame_s")
-                entry.update(ratios(other, bare))
+            entry.update({k: other[k] for k in ("ratio_to_bare", "ratio_to_bare_median") if k in other})
             per_round.append(entry)
         row["rounds"] = per_round
         for key in ("ratio_to_bare", "ratio_to_bare_median"):
