@@ -88,7 +88,7 @@ def srgb_levels(linear: np.ndarray, out: np.ndarray | None = None) -> np.ndarray
 
 # Values per block of the Standard transform: its index and gather arrays (~1 MB) then stay
 # in a core's cache instead of going to memory and back, which on a busy or shared machine
-# costs more than the work (35-45 % less time on a busy lent H200 at 640x480; 39 % less at
+# costs more than the work (26-46 % less time on a busy lent H200 at 640x480; 39 % less at
 # 1920x1080 on a quiet machine, where the whole image's arrays are ~100 MB).
 _BLOCK_VALUES = 1 << 16
 
