@@ -4,13 +4,17 @@ sensor randomizers' sampling: no bpy."""
 from __future__ import annotations
 
 import ast
+import math
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from sdg_addon import imaging
 from sdg_addon.frame import Camera, FrameData, LabelTable
 from sdg_addon.imaging import (
+    SHOT_NOISE_TABLE_PHOTONS,
+    _shot_noise_table,
     apply_display,
     apply_linear,
     camera_image_ops,
@@ -81,6 +85,91 @@ def test_poisson_noise_variance_follows_the_photon_count():
     level = 128 / 255
     assert abs(out.mean() - level) < 0.003
     assert abs(out.var() - level / photons) < 0.15 * level / photons  # Var = mean / photons
+
+
+def _shot_noise_reference(photons: float) -> np.ndarray:
+    """(256, 256): P(output level j | input level k) of the float path, written out here:
+    Poisson probabilities of every count that matters (math.lgamma, +-40 sigma), each count
+    taken to its level by the float path's own steps."""
+    levels = np.arange(256, dtype=np.uint8).astype(np.float32) * np.float32(1 / 255)
+    lam = (np.clip(levels, 0, 1) * photons).astype(np.float64)
+    table = np.zeros((256, 256))
+    table[0, 0] = 1.0  # no light, no photon
+    lgamma = np.frompyfunc(math.lgamma, 1, 1)
+    for k in range(1, 256):
+        sigma = math.sqrt(lam[k])
+        counts = np.arange(max(0, int(lam[k] - 40 * sigma - 50)), int(lam[k] + 40 * sigma + 50))
+        p = np.exp(counts * math.log(lam[k]) - lam[k] - lgamma(counts + 1).astype(np.float64))
+        out = np.round(np.clip((counts / photons).astype(np.float32), 0, 1) * 255.0).astype(np.uint8)
+        table[k] = np.bincount(out, weights=p, minlength=256)
+    return table
+
+
+@pytest.mark.parametrize("photons", [1.0, 2.5, 37.0, 300.0, 5000.0, SHOT_NOISE_TABLE_PHOTONS])
+def test_shot_noise_table_is_the_float_paths_distribution(photons):
+    cdf, _guide = _shot_noise_table(photons)
+    table = np.diff(cdf.reshape(256, 256), axis=1, prepend=0.0)
+    reference = _shot_noise_reference(photons)
+    # The reference's own rounding: lgamma and N log(lambda) are ~1e6 at 65536 photons.
+    assert np.abs(reference.sum(axis=1) - 1).max() < 1e-9
+    assert np.abs(table - reference).max() < 1e-9
+    assert np.all(cdf.reshape(256, 256)[:, -1] == 1.0)
+
+
+def _levels_image(levels, per_level: int) -> np.ndarray:
+    img = np.zeros((len(levels), per_level, 4), np.uint8)
+    img[..., :3] = np.asarray(levels, np.uint8)[:, None, None]
+    img[..., 3] = 255
+    return img
+
+
+@pytest.mark.parametrize("photons", [3.0, 300.0, 5000.0])
+def test_shot_noise_by_table_draws_each_levels_distribution(photons):
+    # Levels with narrow and wide spreads (at 3 photons a level jumps to 0, 85, 170 or 255;
+    # at 5000 it moves by a few levels), 60,000 draws each: the counts of every output
+    # level within 5 standard deviations of the table's expectation, none where it has 0.
+    levels = [0, 1, 2, 40, 128, 200, 254, 255]
+    img = _levels_image(levels, 20_000)
+    out = apply_display(img, {"poisson_noise": photons, "noise_seed": 7})
+    assert np.array_equal(out[..., 3], img[..., 3])
+    probability = _shot_noise_reference(photons)
+    for row, k in enumerate(levels):
+        seen = np.bincount(out[row, :, :3].reshape(-1), minlength=256)
+        expected = seen.sum() * probability[k]
+        assert np.all(seen[expected == 0] == 0), k
+        assert np.all(np.abs(seen - expected) <= 5 * np.sqrt(expected) + 1), k
+
+
+def test_shot_noise_by_table_matches_numpy_poisson_and_depends_only_on_the_seed():
+    img = _levels_image([17, 128, 250], 40_000)
+    fast = apply_display(img, {"poisson_noise": 60.0, "noise_seed": 3})
+    # brightness 1.0 changes no value but takes the float path (numpy's Poisson sampler)
+    slow = apply_display(img, {"poisson_noise": 60.0, "noise_seed": 3, "brightness": 1.0})
+    for row in range(3):
+        a = np.bincount(fast[row, :, :3].reshape(-1), minlength=256).astype(float)
+        b = np.bincount(slow[row, :, :3].reshape(-1), minlength=256).astype(float)
+        both = (a + b) > 0
+        chi2 = (((a - b) ** 2)[both] / (a + b)[both]).sum()  # two samples of equal size
+        assert chi2 < both.sum() + 6 * math.sqrt(2 * both.sum()), row
+    assert np.array_equal(fast, apply_display(img, {"poisson_noise": 60.0, "noise_seed": 3}))
+    assert not np.array_equal(fast, apply_display(img, {"poisson_noise": 60.0, "noise_seed": 4}))
+
+
+def test_shot_noise_takes_the_table_only_where_it_gives_the_same_distribution(monkeypatch):
+    calls = []
+    monkeypatch.setattr(imaging, "shot_noise_levels", lambda *a: calls.append(a[1]) or a[0])
+    img = grey(100, 4, 4)
+    limit = SHOT_NOISE_TABLE_PHOTONS
+    apply_display(img, {"poisson_noise": limit, "jpeg_quality": 90})  # JPEG comes after the levels
+    assert calls == [limit]
+    for ops in (
+        {"poisson_noise": float(np.nextafter(limit, np.inf))},  # the table's cost grows with photons
+        {"poisson_noise": 100.0, "blur": 1.0},  # values between levels
+        {"poisson_noise": 100.0, "gaussian_noise": 0.01},
+        {"poisson_noise": 100.0, "hue": 10.0},
+    ):
+        apply_display(img, ops)
+    assert calls == [limit]
 
 
 def test_blur_keeps_the_mean_and_spreads_an_edge():
