@@ -2,8 +2,9 @@
 
 Runs where the RGB image is made (FrameData.rgb, in the writer's worker thread or
 process), on the RGB image only: depth, masks and boxes come from the same render and
-stay exact. Everything here is numpy (and Pillow for JPEG), deterministic for the values
-sampled for the frame (the noise generator is seeded with the sampled `noise_seed`).
+stay exact. Everything here is numpy (JPEG through Pillow where it is installed),
+deterministic for the values sampled for the frame (the noise generator is seeded with the
+sampled `noise_seed`).
 
 Order: exposure and white balance on the scene-linear image (as a camera does before its
 tone curve), the view transform, then on the 8-bit display image: blur, Poisson noise,
@@ -273,10 +274,17 @@ def _shot_noise_table(photons: float) -> tuple[np.ndarray, np.ndarray]:
 
 
 def jpeg_roundtrip(rgb8: np.ndarray, quality: int) -> np.ndarray:
-    """Encode as JPEG at `quality` (1 .. 100) and decode: compression artefacts."""
-    from PIL import Image
+    """Encode as JPEG at `quality` (1 .. 100) and decode: compression artefacts. With Pillow
+    (libjpeg-turbo, ~4x faster) where it is installed; inside Blender, whose Python has no
+    Pillow, the same steps in numpy (jpeg.py: within a level or two of it)."""
+    quality = max(1, min(100, quality))
+    try:
+        from PIL import Image
+    except ImportError:
+        from .jpeg import jpeg_roundtrip as numpy_roundtrip
 
+        return numpy_roundtrip(rgb8, quality)
     buf = io.BytesIO()
-    Image.fromarray(np.ascontiguousarray(rgb8), "RGB").save(buf, format="JPEG", quality=max(1, min(100, quality)))
+    Image.fromarray(np.ascontiguousarray(rgb8), "RGB").save(buf, format="JPEG", quality=quality)
     buf.seek(0)
     return np.asarray(Image.open(buf).convert("RGB"))

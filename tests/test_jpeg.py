@@ -1,0 +1,93 @@
+"""jpeg.py, the numpy JPEG round trip used where Pillow is missing (inside Blender), checked
+against Pillow's libjpeg: the same quantization tables, the same image within a level or two."""
+
+from __future__ import annotations
+
+import io
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from sdg_addon import imaging
+from sdg_addon.imaging import apply_display
+from sdg_addon.jpeg import CHROMA_TABLE, LUMA_TABLE, jpeg_roundtrip, quality_table
+
+
+def pillow_roundtrip(rgb8: np.ndarray, quality: int) -> tuple[np.ndarray, dict]:
+    buf = io.BytesIO()
+    Image.fromarray(rgb8, "RGB").save(buf, format="JPEG", quality=quality)
+    buf.seek(0)
+    decoded = Image.open(buf)
+    return np.asarray(decoded.convert("RGB")), decoded.quantization
+
+
+def test_quality_tables_are_libjpegs_at_every_quality():
+    img = np.zeros((8, 8, 3), np.uint8)
+    for q in range(1, 101):
+        _, tables = pillow_roundtrip(img, q)  # Pillow reads them back in row order
+        assert np.array_equal(quality_table(LUMA_TABLE, q).reshape(-1), tables[0]), q
+        assert np.array_equal(quality_table(CHROMA_TABLE, q).reshape(-1), tables[1]), q
+
+
+def _test_images() -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(1)
+    h, w = 96, 128
+    yy, xx = np.mgrid[0:h, 0:w]
+    gradient = np.stack([xx * 2, yy * 2, (xx + yy)], axis=-1).astype(np.uint8)
+    shapes = gradient.copy()
+    shapes[20:50, 10:70] = (200, 30, 40)  # saturated colour edges: chroma subsampling shows
+    shapes[60:90, 80:120] = (20, 200, 90)
+    noisy = np.clip(gradient + rng.normal(0, 12, gradient.shape), 0, 255).astype(np.uint8)
+    return {"gradient": gradient, "shapes": shapes, "noisy": noisy, "odd size": shapes[:37, :53]}
+
+
+@pytest.mark.parametrize("quality", [1, 10, 50, 75, 95, 100])
+def test_the_numpy_round_trip_is_pillows_within_rounding(quality):
+    for name, img in _test_images().items():
+        ours = jpeg_roundtrip(img, quality).astype(int)
+        theirs, _ = pillow_roundtrip(img, quality)
+        diff = np.abs(ours - theirs)
+        # libjpeg's integer DCT rounds a coefficient the other way now and then; at low
+        # quality (steps up to 255) that moves its block by more than a few levels
+        assert diff.mean() < 1.0, (name, diff.mean())
+        assert np.mean(diff > 4) < 0.02, (name, np.mean(diff > 4))
+        # and the artefacts are JPEG's: as far from the original as Pillow's are
+        err_ours, err_theirs = np.abs(ours - img).mean(), np.abs(theirs.astype(int) - img).mean()
+        assert abs(err_ours - err_theirs) < 0.1 * err_theirs + 0.05, name
+
+
+@pytest.mark.parametrize("quality", [1, 10, 50, 95])
+def test_flat_colours_come_back_exactly_as_libjpeg_returns_them(quality):
+    """A flat block has only a DC coefficient, which both DCTs compute exactly: what is left
+    is libjpeg's fixed-point colour conversions, its rounding of halves (away from zero when
+    quantizing, up in the inverse DCT) and its chroma averaging and upsampling."""
+    colours = np.random.default_rng(quality).integers(0, 256, (150, 3))
+    tiles = np.broadcast_to(colours[:, None, None, :], (150, 16, 16, 3)).astype(np.uint8)
+    for tile in tiles:
+        assert np.array_equal(jpeg_roundtrip(tile, quality), pillow_roundtrip(tile, quality)[0]), tile[0, 0]
+
+
+def test_the_numpy_round_trip_handles_tiny_and_flat_images():
+    for h, w in ((1, 1), (1, 9), (9, 1), (15, 17), (16, 16)):
+        img = np.full((h, w, 3), (10, 128, 250), np.uint8)
+        out = jpeg_roundtrip(img, 75)
+        assert out.shape == (h, w, 3) and out.dtype == np.uint8
+        assert np.abs(out.astype(int) - img).max() <= 2  # a flat colour survives
+
+
+def test_jpeg_augmentation_works_without_pillow(monkeypatch):
+    """Blender's Python has no Pillow: the augmentation falls back to jpeg.py."""
+    img = np.zeros((24, 40, 4), np.uint8)
+    img[..., :3] = _test_images()["shapes"][:24, :40]
+    img[..., 3] = 200
+    with_pillow = apply_display(img, {"jpeg_quality": 40})
+    monkeypatch.setitem(sys.modules, "PIL", None)  # `from PIL import ...` now fails
+    with pytest.raises(ImportError):
+        from PIL import Image  # noqa: F401
+    without = apply_display(img, {"jpeg_quality": 40})
+    assert np.array_equal(without[..., :3], jpeg_roundtrip(img[..., :3], 40))
+    assert np.array_equal(without[..., 3], img[..., 3])
+    assert np.abs(without.astype(int) - with_pillow).mean() < 1.0
+    assert imaging.jpeg_roundtrip(img[..., :3], 0).shape == (24, 40, 3)  # quality clamped to 1
