@@ -112,15 +112,13 @@ def write_png(path: Path | str, array: np.ndarray, compress_level: int = 1) -> P
 
 def write_tiff(path: Path | str, kelvin: np.ndarray, encoding: str = "float32") -> Path:
     """A single-channel TIFF: float32 as is, or "centikelvin": uint16 of value * 100."""
-    from PIL import Image
+    from .tiff import encode_tiff
 
     if encoding == "centikelvin":
-        image = Image.fromarray(np.clip(np.rint(kelvin * 100.0), 0, 65535).astype(np.uint16))
+        image = np.clip(np.rint(kelvin * 100.0), 0, 65535).astype(np.uint16)
     else:
-        image = Image.fromarray(np.ascontiguousarray(kelvin, dtype=np.float32))
-    buf = io.BytesIO()
-    image.save(buf, format="TIFF")
-    return write_bytes(path, buf.getvalue())
+        image = np.asarray(kelvin, dtype=np.float32)
+    return write_bytes(path, encode_tiff(image))
 
 
 def _json_default(o):
