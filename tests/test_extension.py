@@ -76,6 +76,42 @@ def test_core_imports_without_bpy():
     assert proc.returncode == 0, proc.stderr
 
 
+# Installed for the tests and the headless tool, absent from Blender's own Python.
+NOT_IN_BLENDER = ("PIL", "isal", "pycocotools", "cv2", "webdataset", "yaml", "pypcd4")
+RECORD_WITHOUT = """
+import json, sys
+from argparse import Namespace
+from pathlib import Path
+for name in {blocked!r}:
+    sys.modules[name] = None  # `import name` now fails, as inside Blender
+from headless.bench import bench_config
+from headless.cli import main
+preset, out = Path(sys.argv[1]), sys.argv[2]
+data = bench_config(Namespace(file=preset, frames=2, resolution="64x48", samples=1, device="cpu",
+                              writers=sys.argv[3], annotators=sys.argv[4] or None))
+Path(out + ".json").write_text(json.dumps(data))
+sys.exit(main(["render", out + ".json", "--out", out, "--worker-mode", "inline", "--quiet"]))
+"""
+
+
+@pytest.mark.parametrize(
+    "preset, annotators",
+    [("default.toml", "all"), ("examples/thermal.toml", "")],  # augmentations incl. JPEG; thermal TIFFs
+)
+def test_recording_needs_nothing_blenders_python_lacks(tmp_path, preset, annotators):
+    """Every annotator and writer, with Pillow, isal, pycocotools, OpenCV and the rest made
+    unimportable: what a recording inside Blender has (its Python ships numpy, not these)."""
+    out = tmp_path / "out"
+    code = RECORD_WITHOUT.format(blocked=NOT_IN_BLENDER)
+    writers = "basic,coco,yolo,kitti,webdataset,bop,pcd"
+    args = [sys.executable, "-c", code, str(ROOT / "presets" / preset), str(out), writers, annotators]
+    proc = subprocess.run(args, cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert len(list(out.rglob("rgb_0001.png"))) >= 1
+    if "thermal" in preset:
+        assert len(list(out.rglob("thermal_0001.tiff"))) == 1
+
+
 @pytest.mark.parametrize(
     "name, expected",
     [
