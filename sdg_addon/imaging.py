@@ -129,13 +129,12 @@ def apply_display(rgba8: np.ndarray, ops: dict) -> np.ndarray:
         and "blur" not in ops
         and not any(k in ops for k in _FLOAT_AFTER_SHOT_NOISE)
     ):
-        out = rgba8.copy()
-        out[..., :3] = shot_noise_levels(rgba8[..., :3], photons, rng)
+        out = shot_noise_rgba(rgba8, photons, rng)
     else:
         out = rgba8.copy()
         out[..., :3] = _to_levels(_float_ops(rgba8[..., :3].astype(np.float32) * np.float32(1 / 255), ops, rng))
     if "jpeg_quality" in ops:
-        out[..., :3] = jpeg_roundtrip(out[..., :3], int(round(float(ops["jpeg_quality"]))))
+        out = _jpeg_rgba(out, int(round(float(ops["jpeg_quality"]))))
     return out
 
 
@@ -191,16 +190,20 @@ _GUIDE = 1 << _GUIDE_BITS  # guide-table buckets per input level (where to start
 _BLOCK = 1 << 16  # values per block: the block's index arrays stay in a core's cache
 
 
-def shot_noise_levels(levels: np.ndarray, photons: float, rng: np.random.Generator) -> np.ndarray:
-    """Poisson (shot) noise on uint8 levels by table lookup: the distribution of
-    _to_levels(_photon_fraction(Poisson(_photon_mean(levels / 255, photons)), photons))."""
+def shot_noise_rgba(rgba8: np.ndarray, photons: float, rng: np.random.Generator) -> np.ndarray:
+    """Poisson (shot) noise on the colour of (H, W, 4) uint8 RGBA by table lookup, alpha kept:
+    each colour level drawn from the distribution of
+    _to_levels(_photon_fraction(Poisson(_photon_mean(level / 255, photons)), photons)).
+    The four channels go through in one contiguous pass (alpha through rows of the table
+    that return the level unchanged: cheaper than splitting the channels and joining them)."""
     cdf, guide = _shot_noise_table(float(photons))
-    flat = np.ascontiguousarray(levels).reshape(-1)
+    flat = np.ascontiguousarray(rgba8).reshape(-1)
     u = np.empty(flat.size)
-    pos = np.empty(flat.size, np.uint16)  # k * 256 + j: input level k, output level j
+    pos = np.empty(flat.size, np.uint16)  # k * 256 + j: table row k, output level j
     unsure = []
-    for a in range(0, flat.size, _BLOCK):
+    for a in range(0, flat.size, _BLOCK):  # _BLOCK is a multiple of 4: alpha stays at 3 mod 4
         k = flat[a : a + _BLOCK].astype(np.intp)
+        k[3::4] += 256  # alpha's rows
         ub = u[a : a + _BLOCK]
         rng.random(out=ub)
         # Level j is the first whose cumulative probability exceeds u. The guide table gives
@@ -230,13 +233,14 @@ def shot_noise_levels(levels: np.ndarray, photons: float, rng: np.random.Generat
             lo[wide] = np.where(up, mid, lo[wide])
             hi[wide] = np.where(up, hi[wide], mid)
         pos[todo] = hi
-    return pos.astype(np.uint8).reshape(levels.shape)  # the low byte: j
+    return pos.astype(np.uint8).reshape(rgba8.shape)  # the low byte: j
 
 
 @functools.lru_cache(maxsize=2)  # a photon count held for the run, or the last two
 def _shot_noise_table(photons: float) -> tuple[np.ndarray, np.ndarray]:
     """(cdf, guide): cdf[k * 256 + j] = P(output level <= j | input level k) (float64, the
-    last of each row exactly 1); guide[k * _GUIDE + b] = the number of levels j with
+    last of each row exactly 1), then 256 rows that keep the level (for alpha: row 256 + k
+    steps from 0 to 1 at j = k); guide[k * _GUIDE + b] = the number of levels j with
     cdf <= b / _GUIDE (uint8)."""
     lam = _photon_mean(np.arange(256, dtype=np.uint8).astype(np.float32) * np.float32(1 / 255), photons)
     lam = lam.astype(np.float64)
@@ -262,29 +266,36 @@ def _shot_noise_table(photons: float) -> tuple[np.ndarray, np.ndarray]:
     np.divide(lam[:, None], ratio[:, 1:], out=ratio[:, 1:])
     mass = np.cumsum(np.cumprod(ratio, axis=1, out=ratio), axis=1, out=ratio)
     at = last[None, :] - start[:, None].astype(np.int64)  # each boundary's place in each window
-    cdf = np.ones((256, 256))
-    cdf[:, :255] = np.take_along_axis(mass, np.clip(at, 0, width - 1), axis=1) / mass[:, -1:]
-    cdf[:, :255][at < 0] = 0.0
+    cdf = np.ones((512, 256))
+    cdf[:256, :255] = np.take_along_axis(mass, np.clip(at, 0, width - 1), axis=1) / mass[:, -1:]
+    cdf[:256, :255][at < 0] = 0.0
+    cdf[256:] = np.arange(256)[None, :] >= np.arange(256)[:, None]  # level k stays k
     # Bucket b of a row starts at the count of its levels with cdf <= b / _GUIDE, that is
     # with ceil(cdf * _GUIDE) <= b (exact: _GUIDE is a power of two).
-    edge = np.ceil(cdf * _GUIDE).astype(np.intp) + (_GUIDE + 1) * np.arange(256)[:, None]
-    below = np.bincount(edge.reshape(-1), minlength=256 * (_GUIDE + 1)).reshape(256, _GUIDE + 1)
+    edge = np.ceil(cdf * _GUIDE).astype(np.intp) + (_GUIDE + 1) * np.arange(512)[:, None]
+    below = np.bincount(edge.reshape(-1), minlength=512 * (_GUIDE + 1)).reshape(512, _GUIDE + 1)
     guide = np.cumsum(below, axis=1)[:, :_GUIDE].astype(np.uint8)
     return cdf.reshape(-1), guide.reshape(-1)
 
 
-def jpeg_roundtrip(rgb8: np.ndarray, quality: int) -> np.ndarray:
-    """Encode as JPEG at `quality` (1 .. 100) and decode: compression artefacts. With Pillow
-    (libjpeg-turbo, ~4x faster) where it is installed; inside Blender, whose Python has no
-    Pillow, the same steps in numpy (jpeg.py: within a level or two of it)."""
+def _jpeg_rgba(rgba8: np.ndarray, quality: int) -> np.ndarray:
+    """Encode the colour of (H, W, 4) uint8 RGBA as JPEG at `quality` (1 .. 100) and decode
+    it: compression artefacts, alpha kept. With Pillow (libjpeg-turbo, ~4x faster; it splits
+    and joins the channels in C) where it is installed; inside Blender, whose Python has no
+    Pillow, the same steps in numpy (jpeg.py: within a level or two)."""
     quality = max(1, min(100, quality))
     try:
         from PIL import Image
     except ImportError:
         from .jpeg import jpeg_roundtrip as numpy_roundtrip
 
-        return numpy_roundtrip(rgb8, quality)
+        out = rgba8.copy()
+        out[..., :3] = numpy_roundtrip(rgba8[..., :3], quality)
+        return out
+    image = Image.fromarray(np.ascontiguousarray(rgba8))
     buf = io.BytesIO()
-    Image.fromarray(np.ascontiguousarray(rgb8), "RGB").save(buf, format="JPEG", quality=quality)
+    image.convert("RGB").save(buf, format="JPEG", quality=quality)
     buf.seek(0)
-    return np.asarray(Image.open(buf).convert("RGB"))
+    decoded = Image.open(buf).convert("RGBA")
+    decoded.putalpha(image.getchannel("A"))
+    return np.array(decoded)

@@ -108,18 +108,20 @@ def _shot_noise_reference(photons: float) -> np.ndarray:
 @pytest.mark.parametrize("photons", [1.0, 2.5, 37.0, 300.0, 5000.0, SHOT_NOISE_TABLE_PHOTONS])
 def test_shot_noise_table_is_the_float_paths_distribution(photons):
     cdf, _guide = _shot_noise_table(photons)
-    table = np.diff(cdf.reshape(256, 256), axis=1, prepend=0.0)
+    cdf = cdf.reshape(512, 256)
+    assert np.array_equal(cdf[256:], np.triu(np.ones((256, 256))))  # alpha's rows: level k stays k
+    table = np.diff(cdf[:256], axis=1, prepend=0.0)
     reference = _shot_noise_reference(photons)
     # The reference's own rounding: lgamma and N log(lambda) are ~1e6 at 65536 photons.
     assert np.abs(reference.sum(axis=1) - 1).max() < 1e-9
     assert np.abs(table - reference).max() < 1e-9
-    assert np.all(cdf.reshape(256, 256)[:, -1] == 1.0)
+    assert np.all(cdf[:, -1] == 1.0)
 
 
 def _levels_image(levels, per_level: int) -> np.ndarray:
     img = np.zeros((len(levels), per_level, 4), np.uint8)
     img[..., :3] = np.asarray(levels, np.uint8)[:, None, None]
-    img[..., 3] = 255
+    img[..., 3] = np.arange(per_level) % 256  # every alpha, which must come back unchanged
     return img
 
 
@@ -157,7 +159,7 @@ def test_shot_noise_by_table_matches_numpy_poisson_and_depends_only_on_the_seed(
 
 def test_shot_noise_takes_the_table_only_where_it_gives_the_same_distribution(monkeypatch):
     calls = []
-    monkeypatch.setattr(imaging, "shot_noise_levels", lambda *a: calls.append(a[1]) or a[0])
+    monkeypatch.setattr(imaging, "shot_noise_rgba", lambda *a: calls.append(a[1]) or a[0])
     img = grey(100, 4, 4)
     limit = SHOT_NOISE_TABLE_PHOTONS
     apply_display(img, {"poisson_noise": limit, "jpeg_quality": 90})  # JPEG comes after the levels
