@@ -199,7 +199,7 @@ def shot_noise_rgba(rgba8: np.ndarray, photons: float, rng: np.random.Generator)
     cdf, guide = _shot_noise_table(float(photons))
     flat = np.ascontiguousarray(rgba8).reshape(-1)
     u = np.empty(flat.size)
-    pos = np.empty(flat.size, np.uint16)  # k * 256 + j: table row k, output level j
+    out = np.empty(flat.size, np.uint8)
     unsure = []
     for a in range(0, flat.size, _BLOCK):  # _BLOCK is a multiple of 4: alpha stays at 3 mod 4
         k = flat[a : a + _BLOCK].astype(np.intp)
@@ -210,20 +210,21 @@ def shot_noise_rgba(rgba8: np.ndarray, photons: float, rng: np.random.Generator)
         # the number of levels at or below the floor of u's bucket: j is at least that.
         at = np.multiply(ub, _GUIDE).astype(np.intp)
         at += k << _GUIDE_BITS
-        first = guide[at].astype(np.intp)
-        first += k << 8
-        pos[a : a + _BLOCK] = first
+        j = guide[at]
+        out[a : a + _BLOCK] = j
+        first = j.astype(np.intp)
+        first += k << 8  # its place in the table
         unsure.append(np.flatnonzero(ub >= cdf[first]) + a)
     # The few beyond their bucket's first level (a step of the row inside the bucket, below
-    # u): bisection between it and the next bucket's first level, whose cumulative
-    # probability is above u.
+    # u; never alpha, whose rows step from 0 to 1): bisection between it and the next
+    # bucket's first level, whose cumulative probability is above u.
     todo = np.concatenate(unsure)
     if todo.size:
         uu = u[todo]
-        lo = pos[todo].astype(np.intp)
-        k = lo >> 8
+        row = flat[todo].astype(np.intp) << 8
+        lo = row + out[todo]
         after = np.multiply(uu, _GUIDE).astype(np.intp) + 1  # the next bucket (none after the last)
-        hi = np.where(after < _GUIDE, guide[np.minimum(after, _GUIDE - 1) + (k << _GUIDE_BITS)], 255) + (k << 8)
+        hi = row + np.where(after < _GUIDE, guide[np.minimum(after, _GUIDE - 1) + (row << (_GUIDE_BITS - 8))], 255)
         while True:
             wide = np.flatnonzero(hi - lo > 1)
             if not wide.size:
@@ -232,8 +233,8 @@ def shot_noise_rgba(rgba8: np.ndarray, photons: float, rng: np.random.Generator)
             up = uu[wide] >= cdf[mid]
             lo[wide] = np.where(up, mid, lo[wide])
             hi[wide] = np.where(up, hi[wide], mid)
-        pos[todo] = hi
-    return pos.astype(np.uint8).reshape(rgba8.shape)  # the low byte: j
+        out[todo] = hi - row
+    return out.reshape(rgba8.shape)
 
 
 @functools.lru_cache(maxsize=2)  # a photon count held for the run, or the last two
