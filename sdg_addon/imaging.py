@@ -182,7 +182,7 @@ def _to_levels(rgb: np.ndarray) -> np.ndarray:
 # from the 256 x 256 table of P(output <= j | input k) by inversion: one uniform a value and
 # a table lookup, ~4x faster than numpy's Poisson sampler on every value, and the same
 # distribution (to float64's resolution of the uniform, 2^-53). The table is built from each
-# lambda_k's probabilities over a window of +-12 sigma (the mass outside it is below 1e-25),
+# lambda_k's probabilities over a window of +-9 sigma (the mass outside it is below 1e-17),
 # so its cost grows with sqrt(photons): above this many photons the float path is used.
 SHOT_NOISE_TABLE_PHOTONS = 65536.0
 _GUIDE_BITS = 10
@@ -245,20 +245,22 @@ def _shot_noise_table(photons: float) -> tuple[np.ndarray, np.ndarray]:
     cdf <= b / _GUIDE (uint8)."""
     lam = _photon_mean(np.arange(256, dtype=np.uint8).astype(np.float32) * np.float32(1 / 255), photons)
     lam = lam.astype(np.float64)
-    # The largest count N that still gives an output level <= j, for j = 0 .. 254 (the
-    # rounding is monotonic in N): by bisection, for all levels at once.
+    # The largest count N that still gives an output level <= j, for j = 0 .. 254: from
+    # where the exact rounding would step (N = photons * (j + 1/2) / 255), moved until the
+    # float32 steps agree (at most a count or two up to SHOT_NOISE_TABLE_PHOTONS; the
+    # rounding is monotonic in N).
     want = np.arange(1, 256)
-    lo, hi = np.zeros(255, np.int64), np.full(255, math.ceil(photons), np.int64)
-    while np.any(hi - lo > 1):
-        mid = (lo + hi) // 2
-        reached = _to_levels(_photon_fraction(mid, photons)) >= want
-        hi, lo = np.where(reached, mid, hi), np.where(reached, lo, mid)
-    last = hi - 1
-    # Each lambda's Poisson probabilities over a window of +-12 sigma (+16 for small
+    first = np.ceil(photons * (want - 0.5) / 255).astype(np.int64)  # first N giving level j or more
+    while np.any(low := _to_levels(_photon_fraction(first, photons)) < want):
+        first += low
+    while np.any(high := (first > 0) & (_to_levels(_photon_fraction(first - 1, photons)) >= want)):
+        first -= high
+    last = first - 1
+    # Each lambda's Poisson probabilities over a window of +-9 sigma (+12 for small
     # lambdas), relative to the window's first count: products of p(n + 1) / p(n) =
-    # lambda / (n + 1). A (256, width) array; the mass outside the windows is below 1e-25
-    # (Chernoff's bound), far below the uniform's resolution.
-    half = 12.0 * np.sqrt(lam) + 16.0
+    # lambda / (n + 1). A (256, width) array; the mass outside the windows is below 1e-17
+    # (Chernoff's bound), a tenth of the smallest step of the uniform it is compared with.
+    half = 9.0 * np.sqrt(lam) + 12.0
     start = np.maximum(0.0, np.floor(lam - half))
     width = int(math.ceil(2 * half.max())) + 2
     ratio = np.empty((256, width))
@@ -267,16 +269,25 @@ def _shot_noise_table(photons: float) -> tuple[np.ndarray, np.ndarray]:
     np.divide(lam[:, None], ratio[:, 1:], out=ratio[:, 1:])
     mass = np.cumsum(np.cumprod(ratio, axis=1, out=ratio), axis=1, out=ratio)
     at = last[None, :] - start[:, None].astype(np.int64)  # each boundary's place in each window
-    cdf = np.ones((512, 256))
-    cdf[:256, :255] = np.take_along_axis(mass, np.clip(at, 0, width - 1), axis=1) / mass[:, -1:]
-    cdf[:256, :255][at < 0] = 0.0
-    cdf[256:] = np.arange(256)[None, :] >= np.arange(256)[:, None]  # level k stays k
+    cdf = np.ones((256, 256))
+    cdf[:, :255] = np.take_along_axis(mass, np.clip(at, 0, width - 1), axis=1) / mass[:, -1:]
+    cdf[:, :255][at < 0] = 0.0
     # Bucket b of a row starts at the count of its levels with cdf <= b / _GUIDE, that is
     # with ceil(cdf * _GUIDE) <= b (exact: _GUIDE is a power of two).
-    edge = np.ceil(cdf * _GUIDE).astype(np.intp) + (_GUIDE + 1) * np.arange(512)[:, None]
-    below = np.bincount(edge.reshape(-1), minlength=512 * (_GUIDE + 1)).reshape(512, _GUIDE + 1)
-    guide = np.cumsum(below, axis=1)[:, :_GUIDE].astype(np.uint8)
-    return cdf.reshape(-1), guide.reshape(-1)
+    edge = np.ceil(cdf * _GUIDE).astype(np.intp) + (_GUIDE + 1) * np.arange(256)[:, None]
+    below = np.bincount(edge.reshape(-1), minlength=256 * (_GUIDE + 1)).reshape(256, _GUIDE + 1)
+    guide = np.cumsum(below, axis=1, dtype=np.int32)[:, :_GUIDE].astype(np.uint8)
+    keep_cdf, keep_guide = _level_keeping_rows()
+    return np.concatenate([cdf.reshape(-1), keep_cdf]), np.concatenate([guide.reshape(-1), keep_guide])
+
+
+@functools.lru_cache(maxsize=1)
+def _level_keeping_rows() -> tuple[np.ndarray, np.ndarray]:
+    """The table's rows for alpha, the same for every photon count: row k steps from 0 to
+    1 at level k, and every bucket of it starts at k."""
+    levels = np.arange(256)
+    cdf = (levels[None, :] >= levels[:, None]).astype(np.float64)
+    return cdf.reshape(-1), np.repeat(levels.astype(np.uint8), _GUIDE)
 
 
 def _jpeg_rgba(rgba8: np.ndarray, quality: int) -> np.ndarray:
