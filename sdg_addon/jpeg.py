@@ -6,8 +6,8 @@ point, chroma averaged over 2 x 2 pixels (4:2:0), 8 x 8 DCT, the standard quanti
 tables scaled by quality as libjpeg scales them, and on the way back the same tables, the
 inverse DCT and libjpeg's "fancy" (triangle) chroma upsampling. The entropy coding between
 encoder and decoder is lossless, so it is left out. Flat colours come back exactly as
-libjpeg returns them; elsewhere within a level or two, where libjpeg's integer DCT rounds a
-coefficient differently from the exact one here (a block at low quality moves by more).
+libjpeg returns them; elsewhere on average within a level of it: libjpeg's integer DCT
+rounds a coefficient the other way now and then (which at low quality moves a block by more).
 """
 
 from __future__ import annotations
