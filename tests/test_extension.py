@@ -94,20 +94,27 @@ sys.exit(main(["render", out + ".json", "--out", out, "--worker-mode", "inline",
 """
 
 
+ALL_IMAGE_WRITERS = "basic,coco,yolo,kitti,webdataset,bop,pcd"
+
+
 @pytest.mark.parametrize(
-    "preset, annotators",
-    [("default.toml", "all"), ("examples/thermal.toml", "")],  # augmentations incl. JPEG; thermal TIFFs
+    "preset, annotators, writers",
+    [
+        ("default.toml", "all", ALL_IMAGE_WRITERS),  # augmentations with JPEG
+        ("examples/thermal.toml", "", ALL_IMAGE_WRITERS),  # thermal TIFFs
+        ("examples/lidar_30_objects.toml", "", "basic,kitti_velodyne,pcd"),
+        ("examples/appearance.toml", "", "basic,coco"),  # procedural textures, sensor ops
+    ],
 )
-def test_recording_needs_nothing_blenders_python_lacks(tmp_path, preset, annotators):
+def test_recording_needs_nothing_blenders_python_lacks(tmp_path, preset, annotators, writers):
     """Every annotator and writer, with Pillow, isal, pycocotools, OpenCV and the rest made
     unimportable: what a recording inside Blender has (its Python ships numpy, not these)."""
     out = tmp_path / "out"
     code = RECORD_WITHOUT.format(blocked=NOT_IN_BLENDER)
-    writers = "basic,coco,yolo,kitti,webdataset,bop,pcd"
     args = [sys.executable, "-c", code, str(ROOT / "presets" / preset), str(out), writers, annotators]
     proc = subprocess.run(args, cwd=ROOT, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert len(list(out.rglob("rgb_0001.png"))) >= 1
+    assert len(list(out.rglob("rgb_0001.png"))) + len(list(out.rglob("*0001.pcd"))) >= 1
     if "thermal" in preset:
         assert len(list(out.rglob("thermal_0001.tiff"))) == 1
 
