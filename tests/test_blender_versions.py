@@ -1,7 +1,8 @@
 """Blender 4.2 LTS and 5.x: the extension built with each Blender's own tool installs,
 enables, records 2 frames of a small .blend from the recorder panel and draws its panels
 (tests/fake_layout.py checks every name against that Blender), and the annotations are
-equal (mask pixels, boxes and labels exactly; depth to float precision).
+equal (mask pixels, boxes and labels exactly; depth to float precision). .venv42 has only what
+Blender's own Python has, so the default preset (augmentations with JPEG) records there too.
 
 The 4.2 run uses .venv42 (bpy 4.2, made by scripts/test.sh); each run is its own process.
 """
@@ -66,3 +67,26 @@ def test_blender_42_records_what_50_records(tmp_path):
     assert again.keys() == old.keys()
     for name, path in again.items():
         assert path.read_bytes() == old[name].read_bytes(), name
+
+
+@pytest.mark.skipif(not PYTHON42.is_file(), reason="no .venv42 (bpy 4.2): scripts/test.sh makes it")
+def test_blender_42_python_records_the_default_preset(tmp_path):
+    """.venv42 holds what Blender's own Python holds (numpy; no Pillow, isal or pycocotools):
+    the default preset, with its JPEG augmentation and every annotator, records there."""
+    import json
+    from argparse import Namespace
+
+    from headless.bench import bench_config
+
+    for name in ("PIL", "isal", "pycocotools"):
+        probe = subprocess.run([str(PYTHON42), "-c", f"import {name}"], capture_output=True)
+        assert probe.returncode != 0, f"{name} is in .venv42: this test no longer stands for Blender's Python"
+    preset = ROOT / "presets" / "default.toml"
+    args = Namespace(file=preset, frames=2, resolution="64x48", samples=1, device="cpu", writers=None, annotators="all")
+    param = tmp_path / "default.json"
+    param.write_text(json.dumps(bench_config(args)))
+    out = tmp_path / "out"
+    cmd = [str(PYTHON42), "-m", "headless", "render", str(param), "--out", str(out), "--worker-mode", "inline"]
+    proc = subprocess.run(cmd + ["--quiet"], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert sorted(p.name for p in out.glob("rgb_*.png")) == ["rgb_0000.png", "rgb_0001.png"]
