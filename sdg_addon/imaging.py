@@ -180,11 +180,12 @@ def _to_levels(rgb: np.ndarray) -> np.ndarray:
 # level k to an output level: round(255 * clip(N / photons, 0, 1)) with N ~ Poisson(lambda_k),
 # lambda_k = photons * k / 255 (computed as the float path computes them). So it is drawn
 # from the 256 x 256 table of P(output <= j | input k) by inversion: one uniform a value and
-# a table lookup, 2.5-3x faster than numpy's Poisson sampler on every value (with the
-# table made for the frame's photon count; 3-4x when the count is held), and the same
-# distribution (to float64's resolution: its cumulative sums resolve ~1e-15). It is built from each
-# lambda_k's probabilities over a window of +-9 sigma (the mass outside it is below 1e-17),
-# so its cost grows with sqrt(photons): above this many photons the float path is used.
+# a table lookup, 2.5-3x faster than numpy's Poisson sampler on every value (with the table
+# made for the frame's photon count; 3-4x when the count is held), and the same
+# distribution to float64's resolution (its cumulative sums resolve ~1e-15). The table is
+# built from each lambda_k's probabilities over a window of +-9 sigma (the mass outside it
+# is below 1e-17), so its cost grows with sqrt(photons): above this many photons the float
+# path is used.
 SHOT_NOISE_TABLE_PHOTONS = 65536.0
 _GUIDE_BITS = 10
 _GUIDE = 1 << _GUIDE_BITS  # guide-table buckets per input level (where to start looking for u)
