@@ -296,7 +296,7 @@ def _jpeg_rgba(rgba8: np.ndarray, quality: int) -> np.ndarray:
     """Encode the colour of (H, W, 4) uint8 RGBA as JPEG at `quality` (1 .. 100) and decode
     it: compression artefacts, alpha kept. With Pillow (libjpeg-turbo, 4-6x faster; it splits
     and joins the channels in C) where it is installed; inside Blender, whose Python has no
-    Pillow, the same steps in numpy (jpeg.py: on average within a level of it)."""
+    Pillow, the same steps in numpy (jpeg.py: the same image, to the bit)."""
     quality = max(1, min(100, quality))
     try:
         from PIL import Image

@@ -1,18 +1,15 @@
 """What JPEG compression does to an image, in numpy (no Pillow: Blender's Python has none).
 
-A baseline JPEG encoder followed by a decoder, with libjpeg's defaults (what Pillow's
-`save(format="JPEG", quality=q)` and `Image.open` use): full-range YCbCr in libjpeg's fixed
-point, chroma averaged over 2 x 2 pixels (4:2:0), 8 x 8 DCT, the standard quantization
-tables scaled by quality as libjpeg scales them, and on the way back the same tables, the
-inverse DCT and libjpeg's "fancy" (triangle) chroma upsampling. The entropy coding between
-encoder and decoder is lossless, so it is left out. Flat colours come back exactly as
-libjpeg returns them; elsewhere on average within a level of it: libjpeg's integer DCT
-rounds a coefficient the other way now and then (which at low quality moves a block by more).
+A baseline JPEG encoder followed by a decoder, as libjpeg does them with the defaults that
+Pillow's `save(format="JPEG", quality=q)` and `Image.open` use: full-range YCbCr in its
+fixed point, chroma averaged over 2 x 2 pixels (4:2:0), its integer ("islow") 8 x 8 DCT,
+the standard quantization tables scaled by quality as jpeg_set_quality scales them, and on
+the way back the same tables, its integer inverse DCT and its "fancy" (triangle) chroma
+upsampling. The entropy coding between encoder and decoder is lossless, so it is left out.
+The result is the image libjpeg(-turbo) decodes, to the bit (tests compare with Pillow).
 """
 
 from __future__ import annotations
-
-import functools
 
 import numpy as np
 
@@ -68,38 +65,95 @@ def quality_table(base: np.ndarray, quality: int) -> np.ndarray:
     return np.clip((base * scale + 50) // 100, 1, 255)
 
 
-@functools.lru_cache(maxsize=1)
-def _block_dct() -> np.ndarray:
-    """(64, 64): the orthonormal 2D DCT-II of an 8 x 8 block, as one matrix on its 64 values."""
-    x = np.arange(8)
-    d = np.cos((2 * x[None, :] + 1) * x[:, None] * np.pi / 16) * np.sqrt(2 / 8)
-    d[0] /= np.sqrt(2)
-    return np.kron(d, d).astype(np.float32)
+# libjpeg's jfdctint.c / jidctint.c ("islow"): 13-bit fixed-point constants, 2 extra bits
+# between the passes; its forward DCT's output is 8x the orthonormal one.
+_CONST_BITS, _PASS1_BITS = 13, 2
+_C0298, _C0390, _C0541, _C0765, _C0899, _C1175 = 2446, 3196, 4433, 6270, 7373, 9633
+_C1501, _C1847, _C1961, _C2053, _C2562, _C3072 = 12299, 15137, 16069, 16819, 20995, 25172
+
+
+def _descale(x: np.ndarray, n: int) -> np.ndarray:
+    return (x + (1 << (n - 1))) >> n
+
+
+def _fdct_pass(d: list, first: bool) -> list:
+    """One 1D pass of the forward DCT over 8 arrays (positions 0..7 along one axis)."""
+    tmp0, tmp7 = d[0] + d[7], d[0] - d[7]
+    tmp1, tmp6 = d[1] + d[6], d[1] - d[6]
+    tmp2, tmp5 = d[2] + d[5], d[2] - d[5]
+    tmp3, tmp4 = d[3] + d[4], d[3] - d[4]
+    tmp10, tmp13 = tmp0 + tmp3, tmp0 - tmp3
+    tmp11, tmp12 = tmp1 + tmp2, tmp1 - tmp2
+    out = [None] * 8
+    if first:
+        out[0], out[4] = (tmp10 + tmp11) << _PASS1_BITS, (tmp10 - tmp11) << _PASS1_BITS
+        n = _CONST_BITS - _PASS1_BITS
+    else:
+        out[0], out[4] = _descale(tmp10 + tmp11, _PASS1_BITS), _descale(tmp10 - tmp11, _PASS1_BITS)
+        n = _CONST_BITS + _PASS1_BITS
+    z1 = (tmp12 + tmp13) * _C0541
+    out[2] = _descale(z1 + tmp13 * _C0765, n)
+    out[6] = _descale(z1 - tmp12 * _C1847, n)
+    z1, z2, z3, z4 = tmp4 + tmp7, tmp5 + tmp6, tmp4 + tmp6, tmp5 + tmp7
+    z5 = (z3 + z4) * _C1175
+    tmp4, tmp5, tmp6, tmp7 = tmp4 * _C0298, tmp5 * _C2053, tmp6 * _C3072, tmp7 * _C1501
+    z1, z2, z3, z4 = z1 * -_C0899, z2 * -_C2562, z3 * -_C1961 + z5, z4 * -_C0390 + z5
+    out[7] = _descale(tmp4 + z1 + z3, n)
+    out[5] = _descale(tmp5 + z2 + z4, n)
+    out[3] = _descale(tmp6 + z2 + z3, n)
+    out[1] = _descale(tmp7 + z1 + z4, n)
+    return out
+
+
+def _idct_pass(d: list, first: bool) -> list:
+    """One 1D pass of the inverse DCT over 8 arrays (positions 0..7 along one axis)."""
+    z1 = (d[2] + d[6]) * _C0541
+    tmp2, tmp3 = z1 - d[6] * _C1847, z1 + d[2] * _C0765
+    tmp0, tmp1 = (d[0] + d[4]) << _CONST_BITS, (d[0] - d[4]) << _CONST_BITS
+    tmp10, tmp13, tmp11, tmp12 = tmp0 + tmp3, tmp0 - tmp3, tmp1 + tmp2, tmp1 - tmp2
+    tmp0, tmp1, tmp2, tmp3 = d[7], d[5], d[3], d[1]
+    z1, z2, z3, z4 = tmp0 + tmp3, tmp1 + tmp2, tmp0 + tmp2, tmp1 + tmp3
+    z5 = (z3 + z4) * _C1175
+    z1, z2, z3, z4 = z1 * -_C0899, z2 * -_C2562, z3 * -_C1961 + z5, z4 * -_C0390 + z5
+    tmp0 = tmp0 * _C0298 + z1 + z3
+    tmp1 = tmp1 * _C2053 + z2 + z4
+    tmp2 = tmp2 * _C3072 + z2 + z3
+    tmp3 = tmp3 * _C1501 + z1 + z4
+    n = _CONST_BITS - _PASS1_BITS if first else _CONST_BITS + _PASS1_BITS + 3
+    return [
+        _descale(tmp10 + tmp3, n),
+        _descale(tmp11 + tmp2, n),
+        _descale(tmp12 + tmp1, n),
+        _descale(tmp13 + tmp0, n),
+        _descale(tmp13 - tmp0, n),
+        _descale(tmp12 - tmp1, n),
+        _descale(tmp11 - tmp2, n),
+        _descale(tmp10 - tmp3, n),
+    ]
+
+
+# libjpeg's range limit after the inverse DCT (jdmaster.c), indexed by the centred value
+# & 1023: the value + 128 clamped to 0 .. 255 within -512 .. 511, and what its table gives
+# beyond (it wraps there; 8-bit images stay within: a search over q = 1 blocks reached 496).
+_POST_IDCT = np.concatenate([128 + np.arange(128), np.full(384, 255), np.zeros(384, int), np.arange(128)])
 
 
 def _lossy_blocks(plane: np.ndarray, table: np.ndarray) -> np.ndarray:
-    """A plane (sides multiples of 8, values 0 .. 255) through DCT, quantization and back:
-    each block's 64 values times one matrix (the DCT with the quantization steps folded in),
-    rounded, times the inverse."""
+    """An integer plane (sides multiples of 8, values 0 .. 255) through libjpeg's forward
+    DCT, quantization, dequantization and inverse DCT; int64."""
     h, w = plane.shape
-    blocks = (plane - np.float32(128)).reshape(h // 8, 8, w // 8, 8).transpose(0, 2, 1, 3).reshape(-1, 64)
-    forward, inverse = _quantizing_dct(tuple(table.reshape(64).tolist()))
-    coef = blocks @ forward
-    # Rounded half away from zero, as libjpeg does: flat blocks of whole values put DC
-    # coefficients on exact halves, which rounding to even would move by a step.
-    back = np.trunc(coef + np.copysign(np.float32(0.5), coef), out=coef) @ inverse
-    back += np.float32(128.5)  # libjpeg's inverse DCT rounds halves up
-    back = np.clip(np.floor(back, out=back), 0, 255, out=back)
-    return back.reshape(h // 8, w // 8, 8, 8).transpose(0, 2, 1, 3).reshape(h, w)
-
-
-@functools.lru_cache(maxsize=8)
-def _quantizing_dct(steps: tuple) -> tuple[np.ndarray, np.ndarray]:
-    """(forward, inverse): block values @ forward = DCT coefficients / steps;
-    quantized levels @ inverse = the block the decoder makes of them."""
-    dct = _block_dct()
-    step = np.asarray(steps, np.float32)
-    return np.ascontiguousarray(dct.T / step[None, :]), np.ascontiguousarray(step[:, None] * dct)
+    # (8 rows, 8 columns, blocks): each position's values contiguous over all blocks
+    blocks = (plane.astype(np.int64) - 128).reshape(h // 8, 8, w // 8, 8).transpose(1, 3, 0, 2).reshape(8, 8, -1)
+    rows = np.stack(_fdct_pass([blocks[:, x] for x in range(8)], True), axis=1)
+    coef = np.stack(_fdct_pass([rows[y] for y in range(8)], False))
+    # Quantized as libjpeg does (coefficients 8x, halves away from zero), then dequantized.
+    step = table.astype(np.int64)[:, :, None]
+    levels = (np.abs(coef) + 4 * step) // (8 * step)
+    levels *= np.sign(coef) * step
+    cols = np.stack(_idct_pass([levels[y] for y in range(8)], True))
+    out = np.stack(_idct_pass([cols[:, x] for x in range(8)], False), axis=1)
+    out = _POST_IDCT[out & 1023]
+    return out.reshape(8, 8, h // 8, w // 8).transpose(2, 0, 3, 1).reshape(h, w)
 
 
 def _downsample(plane: np.ndarray) -> np.ndarray:
@@ -107,8 +161,8 @@ def _downsample(plane: np.ndarray) -> np.ndarray:
     sums = plane[0::2, 0::2] + plane[0::2, 1::2]
     sums += plane[1::2, 0::2]
     sums += plane[1::2, 1::2]
-    sums += ((np.arange(plane.shape[1] // 2) & 1) + 1).astype(np.float32)
-    return np.floor(sums * np.float32(0.25), out=sums)
+    sums += (np.arange(plane.shape[1] // 2) & 1) + 1
+    return sums >> 2
 
 
 def _fancy_upsample(plane: np.ndarray) -> np.ndarray:
@@ -137,8 +191,8 @@ def jpeg_roundtrip(rgb8: np.ndarray, quality: int) -> np.ndarray:
     # chroma), the image's last row and column repeated to fill them.
     ph, pw = h + (-h % 16), w + (-w % 16)
     padded = np.pad(rgb8, ((0, ph - h), (0, pw - w), (0, 0)), mode="edge")
-    ycc = _to_ycc(padded.reshape(-1, 3).T.astype(np.int32)).astype(np.float32).reshape(3, ph, pw)
-    luma = _lossy_blocks(ycc[0], quality_table(LUMA_TABLE, quality))[:h, :w].astype(np.int32)
+    ycc = _to_ycc(padded.reshape(-1, 3).T.astype(np.int32)).reshape(3, ph, pw)
+    luma = _lossy_blocks(ycc[0], quality_table(LUMA_TABLE, quality))[:h, :w]
     chroma = []
     ch, cw = (h + 1) // 2, (w + 1) // 2  # the chroma planes' own size (rounded up)
     for k in (1, 2):
