@@ -140,17 +140,21 @@ _POST_IDCT = np.concatenate([128 + np.arange(128), np.full(384, 255), np.zeros(3
 
 def _lossy_blocks(plane: np.ndarray, table: np.ndarray) -> np.ndarray:
     """An integer plane (sides multiples of 8, values 0 .. 255) through libjpeg's forward
-    DCT, quantization, dequantization and inverse DCT; int64."""
+    DCT, quantization, dequantization and inverse DCT.
+
+    int32 where libjpeg's sums stay below 2^31 for any 8-bit input (the forward passes and
+    the first inverse pass: at most ~6e8), int64 in the last pass (its shifted even part
+    could pass 2^31 for extreme coefficients)."""
     h, w = plane.shape
     # (8 rows, 8 columns, blocks): each position's values contiguous over all blocks
-    blocks = (plane.astype(np.int64) - 128).reshape(h // 8, 8, w // 8, 8).transpose(1, 3, 0, 2).reshape(8, 8, -1)
+    blocks = (plane.astype(np.int32) - 128).reshape(h // 8, 8, w // 8, 8).transpose(1, 3, 0, 2).reshape(8, 8, -1)
     rows = np.stack(_fdct_pass([blocks[:, x] for x in range(8)], True), axis=1)
     coef = np.stack(_fdct_pass([rows[y] for y in range(8)], False))
     # Quantized as libjpeg does (coefficients 8x, halves away from zero), then dequantized.
-    step = table.astype(np.int64)[:, :, None]
+    step = table.astype(np.int32)[:, :, None]
     levels = (np.abs(coef) + 4 * step) // (8 * step)
     levels *= np.sign(coef) * step
-    cols = np.stack(_idct_pass([levels[y] for y in range(8)], True))
+    cols = np.stack(_idct_pass([levels[y] for y in range(8)], True)).astype(np.int64)
     out = np.stack(_idct_pass([cols[:, x] for x in range(8)], False), axis=1)
     out = _POST_IDCT[out & 1023]
     return out.reshape(8, 8, h // 8, w // 8).transpose(2, 0, 3, 1).reshape(h, w)
