@@ -54,7 +54,10 @@ def _from_ycc(y: np.ndarray, cb: np.ndarray, cr: np.ndarray) -> np.ndarray:
     r = y + ((_fix(1.402) * cr + _HALF) >> _SCALE)
     g = y + ((-_fix(0.34414) * cb - _fix(0.71414) * cr + _HALF) >> _SCALE)
     b = y + ((_fix(1.772) * cb + _HALF) >> _SCALE)
-    return np.clip(np.stack([r, g, b], axis=-1), 0, 255).astype(np.uint8)
+    out = np.empty((*y.shape, 3), np.uint8)
+    for k, channel in enumerate((r, g, b)):  # clamped in place, then one strided cast each
+        out[..., k] = np.clip(channel, 0, 255, out=channel)
+    return out
 
 
 def quality_table(base: np.ndarray, quality: int) -> np.ndarray:
@@ -195,7 +198,7 @@ def jpeg_roundtrip(rgb8: np.ndarray, quality: int) -> np.ndarray:
     # chroma), the image's last row and column repeated to fill them.
     ph, pw = h + (-h % 16), w + (-w % 16)
     padded = np.pad(rgb8, ((0, ph - h), (0, pw - w), (0, 0)), mode="edge")
-    ycc = _to_ycc(padded.reshape(-1, 3).T.astype(np.int32)).reshape(3, ph, pw)
+    ycc = _to_ycc(np.ascontiguousarray(padded.reshape(-1, 3).T, dtype=np.int32)).reshape(3, ph, pw)
     luma = _lossy_blocks(ycc[0], quality_table(LUMA_TABLE, quality))[:h, :w]
     chroma = []
     ch, cw = (h + 1) // 2, (w + 1) // 2  # the chroma planes' own size (rounded up)
