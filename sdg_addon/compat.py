@@ -25,14 +25,11 @@ def sky_aerosol_property() -> str:
     return "aerosol_density" if "aerosol_density" in props else "dust_density"
 
 
-def set_light_temperature(light, kelvin: float, rgb: list[float]) -> None:
-    """Colour temperature of a light: Blender's own (4.4+: `use_temperature`, multiplies
-    the colour) where it exists, else the black-body colour `rgb` computed by us."""
+def disable_light_temperature(light) -> None:
+    """Blender's own light temperature (4.4+: `use_temperature`, which multiplies the colour)
+    off: the add-on sets the colour from a temperature itself, the same on every version."""
     if hasattr(light, "use_temperature"):
-        light.use_temperature = True
-        light.temperature = kelvin
-    else:
-        light.color = rgb[:3]
+        light.use_temperature = False
 
 
 def enable_nodes(idblock) -> None:

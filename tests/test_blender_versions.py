@@ -90,3 +90,31 @@ def test_blender_42_python_records_the_default_preset(tmp_path):
     proc = subprocess.run(cmd + ["--quiet"], cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert sorted(p.name for p in out.glob("rgb_*.png")) == ["rgb_0000.png", "rgb_0001.png"]
+
+
+LIGHT_COLOUR = """
+import json, sys
+from types import SimpleNamespace
+import bpy
+from sdg_addon.scene.randomize import apply_light
+light = bpy.data.lights.new("key", "AREA")
+apply_light(SimpleNamespace(lights={"key": SimpleNamespace(data=light)}), "key",
+            {"temperature": 3200.0, "color": [0.9, 1.0, 0.8]})
+print(json.dumps([list(light.color), bool(getattr(light, "use_temperature", False))]))
+"""
+
+
+@pytest.mark.skipif(not PYTHON42.is_file(), reason="no .venv42 (bpy 4.2): scripts/test.sh makes it")
+def test_a_light_temperature_gives_the_same_light_on_42_and_5x():
+    """4.2 has no light temperature of its own, 5.x has: the add-on sets the colour on both."""
+    import json
+
+    pytest.importorskip("bpy")
+    seen = []
+    for python in (sys.executable, str(PYTHON42)):
+        proc = subprocess.run([python, "-c", LIGHT_COLOUR], cwd=ROOT, capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        seen.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+    (new, new_native), (old, old_native) = seen
+    assert new == pytest.approx(old, abs=1e-6) and not new_native and not old_native
+    assert np.dot(np.array(new) / [0.9, 1.0, 0.8], [0.2126, 0.7152, 0.0722]) == pytest.approx(1.0, abs=1e-5)

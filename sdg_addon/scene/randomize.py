@@ -10,8 +10,8 @@ import math
 
 from mathutils import Vector
 
-from ..compat import set_light_temperature
-from ..sampling.appearance import blackbody_rgb
+from ..compat import disable_light_temperature
+from ..sampling.appearance import blackbody_light_rgb
 from ..sensors.thermal import to_kelvin
 from .build import BuiltScene, look_at_rotation, set_thermal, set_world
 from .materials import set_object_look
@@ -81,9 +81,8 @@ def apply_light(built: BuiltScene, target: str, v: dict) -> None:
         else:
             data.shadow_soft_size = v["size"]
     if "temperature" in v:
-        tint = list(v.get("color", (1.0, 1.0, 1.0)))[:3]
-        rgb = [a * b for a, b in zip(blackbody_rgb(v["temperature"]), tint)]
-        set_light_temperature(data, float(v["temperature"]), rgb)
+        data.color = blackbody_light_rgb(v["temperature"], list(v.get("color", (1.0, 1.0, 1.0)))[:3])
+        disable_light_temperature(data)  # else Blender's own (4.4+) would multiply it in again
 
 
 @applier("camera")
