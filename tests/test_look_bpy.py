@@ -362,8 +362,10 @@ def _lit_plane_mean(light_setup, path: Path) -> np.ndarray:
     scene.render.image_settings.file_format = "OPEN_EXR"
     scene.render.filepath = str(path)
     bpy.ops.mesh.primitive_plane_add(size=10)
+    from sdg_addon.compat import enable_nodes
+
     mat = bpy.data.materials.new("white")
-    mat.use_nodes = True
+    enable_nodes(mat)
     bsdf = mat.node_tree.nodes["Principled BSDF"]
     bsdf.inputs["Base Color"].default_value = (1, 1, 1, 1)
     bsdf.inputs["Roughness"].default_value = 1.0
