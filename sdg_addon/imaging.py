@@ -200,13 +200,13 @@ def shot_noise_rgba(rgba8: np.ndarray, photons: float, rng: np.random.Generator)
     that return the level unchanged: cheaper than splitting the channels and joining them)."""
     cdf, guide = _shot_noise_table(float(photons))
     flat = np.ascontiguousarray(rgba8).reshape(-1)
-    u = np.empty(flat.size)
     out = np.empty(flat.size, np.uint8)
-    unsure = []
+    unsure, unsure_u = [], []  # where the guide's level may be too low, and their uniforms
+    ub = np.empty(min(_BLOCK, flat.size))
     for a in range(0, flat.size, _BLOCK):  # _BLOCK is a multiple of 4: alpha stays at 3 mod 4
         k = flat[a : a + _BLOCK].astype(np.intp)
         k[3::4] += 256  # alpha's rows
-        ub = u[a : a + _BLOCK]
+        ub = ub[: k.size]
         rng.random(out=ub)
         # Level j is the first whose cumulative probability exceeds u. The guide table gives
         # the number of levels at or below the floor of u's bucket: j is at least that.
@@ -216,13 +216,15 @@ def shot_noise_rgba(rgba8: np.ndarray, photons: float, rng: np.random.Generator)
         out[a : a + _BLOCK] = j
         first = j.astype(np.intp)
         first += k << 8  # its place in the table
-        unsure.append(np.flatnonzero(ub >= cdf[first]) + a)
+        ahead = np.flatnonzero(ub >= cdf[first])
+        unsure.append(ahead + a)
+        unsure_u.append(ub[ahead])
     # The few beyond their bucket's first level (a step of the row inside the bucket, below
     # u; never alpha, whose rows step from 0 to 1): bisection between it and the next
     # bucket's first level, whose cumulative probability is above u.
-    todo = np.concatenate(unsure)
+    todo = np.concatenate(unsure) if unsure else np.zeros(0, np.intp)
     if todo.size:
-        uu = u[todo]
+        uu = np.concatenate(unsure_u)
         row = flat[todo].astype(np.intp) << 8
         lo = row + out[todo]
         after = np.multiply(uu, _GUIDE).astype(np.intp) + 1  # the next bucket (none after the last)

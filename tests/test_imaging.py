@@ -160,6 +160,14 @@ def test_shot_noise_by_table_matches_numpy_poisson_and_depends_only_on_the_seed(
     assert not np.array_equal(fast, apply_display(img, {"poisson_noise": 60.0, "noise_seed": 4}))
 
 
+def test_shot_noise_by_table_on_images_smaller_than_a_block():
+    for shape in ((0, 5, 4), (1, 1, 4), (3, 7, 4)):
+        img = np.full(shape, 200, np.uint8)
+        out = apply_display(img, {"poisson_noise": 100.0, "noise_seed": 2})
+        assert out.shape == shape and out.dtype == np.uint8
+        assert np.array_equal(out[..., 3], img[..., 3])
+
+
 def test_shot_noise_takes_the_table_only_where_it_gives_the_same_distribution(monkeypatch):
     calls = []
     monkeypatch.setattr(imaging, "shot_noise_rgba", lambda *a: calls.append(a[1]) or a[0])
