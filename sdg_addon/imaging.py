@@ -19,7 +19,7 @@ import math
 
 import numpy as np
 
-from .sampling.appearance import blackbody_rgb
+from .sampling.appearance import REC709_LUMINANCE, blackbody_rgb
 from .sampling.sensor import NOISE_SEED
 
 LINEAR_KEYS = ("exposure", "white_balance")
@@ -109,7 +109,7 @@ def hue_matrix(degrees: float) -> np.ndarray:
     )
 
 
-LUMA = np.array([0.2126, 0.7152, 0.0722], np.float32)  # Rec.709
+LUMA = REC709_LUMINANCE.astype(np.float32)  # for float32 images
 
 
 # Operations on float values after the shot noise: with none of them (and no blur before it,

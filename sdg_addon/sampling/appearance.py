@@ -302,7 +302,7 @@ def blackbody_rgb(kelvin: float) -> list[float]:
     return [float(v) for v in rgb / rgb.max()]
 
 
-REC709_LUMINANCE = np.array([0.2126, 0.7152, 0.0722])
+REC709_LUMINANCE = np.array([0.2126, 0.7152, 0.0722])  # Rec.709 luminance weights (linear RGB)
 
 
 def blackbody_light_rgb(kelvin: float, tint=(1.0, 1.0, 1.0)) -> list[float]:
