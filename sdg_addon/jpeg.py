@@ -195,7 +195,9 @@ def jpeg_roundtrip(rgb8: np.ndarray, quality: int) -> np.ndarray:
     if h == 0 or w == 0:
         return rgb8.copy()
     # The encoder works on whole 16 x 16 units (a 2 x 2 block of luma and one of each
-    # chroma), the image's last row and column repeated to fill them.
+    # chroma), the image's last column and row repeated to fill them (jcprepct.c,
+    # jcsample.c). Chroma is averaged over the real rows (an odd last one paired with
+    # itself), and its own last row repeated below them: not averages of repeated rows.
     ph, pw = h + (-h % 16), w + (-w % 16)
     padded = np.pad(rgb8, ((0, ph - h), (0, pw - w), (0, 0)), mode="edge")
     ycc = _to_ycc(np.ascontiguousarray(padded.reshape(-1, 3).T, dtype=np.int32)).reshape(3, ph, pw)
@@ -203,6 +205,10 @@ def jpeg_roundtrip(rgb8: np.ndarray, quality: int) -> np.ndarray:
     chroma = []
     ch, cw = (h + 1) // 2, (w + 1) // 2  # the chroma planes' own size (rounded up)
     for k in (1, 2):
-        small = _lossy_blocks(_downsample(ycc[k]), quality_table(CHROMA_TABLE, quality))
-        chroma.append(_fancy_upsample(small[:ch, :cw])[:h, :w])
+        averaged = _downsample(ycc[k][: 2 * ch])
+        averaged = np.pad(averaged, ((0, ph // 2 - ch), (0, 0)), mode="edge")
+        small = _lossy_blocks(averaged, quality_table(CHROMA_TABLE, quality))[:ch, :cw].astype(np.int32)
+        # libjpeg's fancy upsampling needs more than two chroma columns; below, it repeats
+        up = _fancy_upsample(small) if cw > 2 else small.repeat(2, axis=0).repeat(2, axis=1)
+        chroma.append(up[:h, :w])
     return _from_ycc(luma, *chroma)

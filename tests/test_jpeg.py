@@ -67,12 +67,16 @@ def test_flat_colours_come_back_exactly_as_libjpeg_returns_them(quality):
         assert np.array_equal(jpeg_roundtrip(tile, quality), pillow_roundtrip(tile, quality)[0]), tile[0, 0]
 
 
-def test_the_numpy_round_trip_handles_tiny_and_flat_images():
-    for h, w in ((1, 1), (1, 9), (9, 1), (15, 17), (16, 16)):
-        img = np.full((h, w, 3), (10, 128, 250), np.uint8)
-        out = jpeg_roundtrip(img, 75)
-        assert out.shape == (h, w, 3) and out.dtype == np.uint8
-        assert np.abs(out.astype(int) - img).max() <= 2  # a flat colour survives
+def test_the_numpy_round_trip_of_every_size_up_to_a_unit_and_past_it_is_pillows():
+    """Every height and width 1 .. 18 (one 16 x 16 unit and past it): libjpeg pads a unit's
+    columns before averaging chroma but repeats the averaged chroma's last row below it, and
+    upsamples chroma of at most two columns by repeating it, not by its triangle filter."""
+    rng = np.random.default_rng(16)
+    for h in range(1, 19):
+        for w in range(1, 19):
+            img = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+            out = jpeg_roundtrip(img, 50)
+            assert out.dtype == np.uint8 and np.array_equal(out, pillow_roundtrip(img, 50)[0]), (h, w)
 
 
 def test_jpeg_augmentation_works_without_pillow(monkeypatch):
