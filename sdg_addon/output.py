@@ -62,7 +62,9 @@ def check_folder(out: Path) -> Path:
             first = _first_not_of_a_starting_run(real)
         except OSError as e:
             raise OutputError(f"output folder {text!r} cannot be read ({e.strerror or e})") from None
-        if first is not None:
+        # A run starting in the folder meanwhile may have made its marker since the look
+        # above (its files then are a dataset's): the lock decides between the two runs.
+        if first is not None and not is_dataset(real):
             raise OutputError(
                 f"output folder {text!r} holds files this tool did not write (e.g. {first!r}); "
                 "use an empty or new folder (a dataset of this tool has audit/dataset.json)"
@@ -79,12 +81,18 @@ def _first_not_of_a_starting_run(folder: Path) -> str | None:
     temporary file, so its lock and that temporary file (a second run's look may fall in
     between) are the tool's, not a user's. None when there is no other entry."""
     for entry in sorted(folder.iterdir()):
+        if not os.path.lexists(entry):
+            continue  # gone since the listing: a starting run's temporary file, renamed
         plain_file = entry.is_file() and not entry.is_symlink()
         if plain_file and _LOCK_NAME.fullmatch(entry.name):
             continue
         if entry.name == AUDIT_DIR and entry.is_dir() and not entry.is_symlink():
             marker = os.path.basename(MARKER)
-            others = [e for e in sorted(entry.iterdir()) if temporary_target(e.name) != marker or not e.is_file()]
+            others = [
+                e
+                for e in sorted(entry.iterdir())
+                if os.path.lexists(e) and (temporary_target(e.name) != marker or not e.is_file())
+            ]
             if not others:
                 continue
             return f"{AUDIT_DIR}/{others[0].name}"

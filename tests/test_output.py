@@ -97,6 +97,41 @@ def test_a_folder_another_run_is_just_setting_up_is_not_taken_for_a_users(tmp_pa
         (out / name).unlink()
 
 
+def test_a_starting_run_that_renames_its_marker_during_the_look_is_not_taken_for_a_user(tmp_path, monkeypatch):
+    """The race CI met: a second run lists audit/ while the first still has the marker's
+    temporary file, and the first renames it (then writes its record) before the second looks
+    at the entry. Neither the vanished temporary file nor the files of a folder that has become
+    a dataset meanwhile are a user's; a user's file in a folder with no marker still is."""
+    out = tmp_path / "out"
+    (out / "audit").mkdir(parents=True)
+    (out / ".sdg.lock").write_text("{}")
+    tmp = out / "audit" / ".dataset.json.5590-1.tmp"
+    tmp.write_text('{"tool": "sdg"}')
+    real_iterdir = Path.iterdir
+
+    def listing_then_rename(self):
+        names = list(real_iterdir(self))
+        if self.name == "audit" and tmp.exists():
+            tmp.rename(out / "audit" / "dataset.json")  # the first run's rename, just after the listing
+            (out / "audit" / "written").mkdir()
+        return iter(names)
+
+    # The first look (is_dataset) sees no marker; the listing still shows the temporary file.
+    monkeypatch.setattr(Path, "iterdir", listing_then_rename)
+    assert check_folder(out) == out.resolve()
+    monkeypatch.undo()
+    # Marker made between the first look and the listing: the record folder beside it is the run's.
+    (out / "audit" / "dataset.json").rename(tmp)
+    looks = iter([False, True])
+    monkeypatch.setattr(output, "is_dataset", lambda folder: next(looks))
+    check_folder(out)
+    monkeypatch.undo()
+    # Without a marker at either look, the same folder is refused (audit/written is no run's setup).
+    (out / "audit" / "notes.txt").write_text("mine")
+    with pytest.raises(OutputError, match="did not write"):
+        check_folder(out)
+
+
 @contextlib.contextmanager
 def recording(folder: Path):
     """The folder active (writes recorded, writes elsewhere refused) inside the block."""
