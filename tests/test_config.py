@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from sdg_addon.config import Config, ConfigError, Problem, load_config
+from sdg_addon.config.problems import MISSING
 from sdg_addon.config.schema import (
     ASSET_EXTENSIONS,
     DEFAULT_ANNOTATORS,
@@ -670,6 +671,57 @@ def test_support_outside_the_parameters_range_is_refused(tmp_path, value):
 def test_support_inside_the_parameters_range_is_accepted(tmp_path, value):
     cfg = load_config(write(tmp_path / "p.toml", material(value)))
     assert "roughness" in cfg.randomizers[0].params  # kept, not dropped as a problem
+
+
+@pytest.mark.parametrize(
+    "rtype,param,edge,past",
+    [
+        # Ranges that were missing (validation let them through, Blender clamped or broke them):
+        ("scatter", "scale", "0", "-0.001"),
+        ("camera_relative", "depth", "0", "-0.01"),
+        ("camera_relative", "scale", "1000000", "1000000.5"),
+        ("camera_look_at", "distance", "0", "-0.5"),
+        ("camera_look_at", "focal_length", "1", "0.99"),  # Blender's lens is at least 1 mm
+        ("camera_look_at", "path_position", "1", "1.01"),
+        ("camera_look_at", "roll", "-1000000", "-1000001"),
+        ("trajectory", "velocity", "[1000000, 0, 0]", "[0, 0, 1e300]"),
+        ("trajectory", "angular_velocity", "[0, -1000000, 0]", "[0, -1000000.5, 0]"),
+    ],
+)
+def test_placement_and_motion_parameters_have_ranges(tmp_path, rtype, param, edge, past):
+    target = "cam" if rtype == "camera_look_at" else "a"
+    extra = 'shell = "path"\npath = [[0, -2, 1], [1, -2, 1]]\n' if param == "path_position" else ""
+    extra += "distance = 2\n" if rtype == "camera_look_at" and param != "distance" and not extra else ""
+    extra += "depth = 2\n" if rtype == "camera_relative" and param != "depth" else ""
+
+    def text(value):
+        return CAMERA + ASSET + f'[[randomizers]]\ntype = "{rtype}"\ntargets = "{target}"\n{extra}{param} = {value}\n'
+
+    cfg = load_config(write(tmp_path / "edge.toml", text(edge)))
+    assert param in cfg.randomizers[0].params
+    p = one_problem(tmp_path, text(past))
+    assert p.field == f"randomizers[0].{param}" and "values in [" in p.expected
+
+
+def test_a_required_option_is_asked_for_by_name(tmp_path):
+    for rtype, target in (("texture", 'targets = "a"\n'), ("world_hdri", "")):
+        p = one_problem(tmp_path, CAMERA + ASSET + f'[[randomizers]]\ntype = "{rtype}"\n{target}')
+        assert (p.field, p.value) == ("randomizers[0].folder", MISSING) and "required" in p.expected
+
+
+def test_case_values_are_checked_against_the_parameters_range(tmp_path):
+    def case(value):
+        return (
+            CAMERA
+            + ASSET
+            + "[run]\nframes = 4\n"
+            + '[[cases]]\nname = "shiny"\nframes = 1\n'
+            + f'set = [{{ type = "material", target = "a", roughness = {value} }}]\n'
+        )
+
+    load_config(write(tmp_path / "edge.toml", case("1.0")))
+    p = one_problem(tmp_path, case("1.5"))
+    assert p.field == "cases[0].set[0].roughness" and "[0, 1]" in p.expected
 
 
 def test_colour_support_is_checked_per_component(tmp_path):

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from sdg_addon.config.docs import marked_sections, render_page
+from sdg_addon.config.docs import marked_randomizers, marked_sections, randomizer_markdown, render_page
 from sdg_addon.config.fields import Field, read_section, section_class
 from sdg_addon.config.problems import Problems
 from sdg_addon.config.schema import DECLARED_SECTIONS
@@ -69,3 +69,41 @@ def test_reference_page_is_made_from_the_declarations():
     text = PAGE.read_text(encoding="utf-8")
     assert marked_sections(text) == set(DECLARED_SECTIONS), "a declared section has no table in docs"
     assert render_page(text) == text, "docs/parameters.md is stale: run python -m sdg_addon.config.docs"
+
+
+def test_every_randomizer_type_has_a_table_made_from_its_declaration():
+    """Each registered type's table (kinds, ranges, defaults, meanings) comes from PARAMS /
+    OPTIONS; a type may share the table of the type it extends when it declares nothing else
+    (camera_trajectory is trajectory for cameras)."""
+    from sdg_addon.sampling.randomizers import RANDOMIZERS
+
+    marked = marked_randomizers(PAGE.read_text(encoding="utf-8"))
+    assert len(marked) == len(set(marked)), "a randomizer table appears twice"
+    for name, cls in RANDOMIZERS.items():
+        if name in marked:
+            continue
+        shared = [
+            m
+            for m in marked
+            if issubclass(cls, RANDOMIZERS[m]) and randomizer_markdown(cls) == randomizer_markdown(RANDOMIZERS[m])
+        ]
+        assert shared, f"docs/parameters.md has no table for randomizer {name}"
+
+
+def test_a_randomizer_table_states_the_declared_bounds_and_defaults():
+    from sdg_addon.sampling.randomizers import RANDOMIZERS
+
+    pose = randomizer_markdown(RANDOMIZERS["pose"]).splitlines()
+    assert pose[0] == "| parameter / option | kind | meaning |"
+    assert "| `location` | vec3 ±1000000 | world location" in pose[2]
+    assert "| `scale` | number 0 .. 1000000 |" in pose[4]
+    assert "| `max_tries` (option) | int 1 .. 1000, default `100` |" in pose[6]
+    scatter = randomizer_markdown(RANDOMIZERS["scatter"])
+    assert '| `orientation` (option) | `"upright"`, `"normal"`, `"random"`, default `"upright"` |' in scatter
+    assert "| `center` (option) | vec3, default `[0, 0, 0.5]` |" in scatter
+    assert '| `surface` (option) | glob or list of globs, default `""` |' in scatter
+    texture = randomizer_markdown(RANDOMIZERS["texture"])
+    assert "| `folder` (option) | string, required |" in texture
+    light = randomizer_markdown(RANDOMIZERS["light"])
+    assert "| `energy` | number 0 .. 1e9 |" in light and "| `color` | colour |" in light
+    assert randomizer_markdown(RANDOMIZERS["material"]).startswith("| parameter | kind | meaning |")

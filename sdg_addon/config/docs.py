@@ -1,7 +1,9 @@
-"""docs/parameters.md's field tables, made from the declarations (`python -m sdg_addon.config.docs`).
+"""docs/parameters.md's tables, made from the declarations (`python -m sdg_addon.config.docs`).
 
-The page marks each generated table with `<!-- fields: NAME -->` ... `<!-- /fields -->`;
-this module rewrites what lies between, and a test fails when the page is out of date.
+The page marks each generated table with `<!-- fields: NAME -->` ... `<!-- /fields -->`
+(a schema section) or `<!-- randomizer: TYPE -->` ... `<!-- /randomizer -->` (a randomizer
+type's PARAMS and OPTIONS); this module rewrites what lies between, and a test fails when
+the page is out of date.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import re
 import sys
 from pathlib import Path
 
-from .fields import fields_markdown
+from .fields import Field, _bound, _num, _range_text, default_text, fields_markdown
 
 
 def declared_sections() -> dict[str, tuple]:
@@ -21,9 +23,89 @@ def declared_sections() -> dict[str, tuple]:
 
 
 MARK = re.compile(r"(<!-- fields: (?P<name>[\w.\[\]]+) -->\n)(?P<body>.*?)(<!-- /fields -->)", re.S)
+RANDOMIZER_MARK = re.compile(r"(<!-- randomizer: (?P<name>\w+) -->\n)(?P<body>.*?)(<!-- /randomizer -->)", re.S)
+
+# How the docs name a parameter's kind (sampling.randomizers' kinds).
+_PARAM_KIND_TEXT = {
+    "number": "number",
+    "vec3": "vec3",
+    "color": "colour",
+    "bool": "bool",
+    "string": "string",
+    "strings": "list of strings",
+}
+
+
+def _bounds_text(low, high) -> str:
+    if low is not None and high is not None and low == -high:
+        return f" ±{_bound(high)}"
+    if low is not None and high is not None:
+        return f" {_bound(low)} .. {_bound(high)}"
+    return _range_text(low, high)
+
+
+def param_kind_text(cls, name: str) -> str:
+    kind = cls.PARAMS[name][0]
+    text = _PARAM_KIND_TEXT[kind]
+    bounds = cls.value_range(name)
+    if bounds is None or kind == "color":  # a colour's 0 .. 1 is the kind's own
+        return text
+    return text + _bounds_text(*bounds)
+
+
+def option_kind_text(cls, name: str) -> str:
+    """An option's type, bounds and default, from its declaration (a Field or a tuple)."""
+    spec = cls.OPTIONS[name]
+    if isinstance(spec, Field):
+        return f"{spec.type_text()}, default {default_text(spec)}"
+    default, typ, _desc = spec
+    types = set(typ) if isinstance(typ, tuple) else {typ}
+    choices = cls.OPTION_CHOICES.get(name)
+    if choices:
+        text = ", ".join(f'`"{c}"`' for c in choices)
+    elif types == {bool}:
+        text = "bool"
+    elif types == {int}:
+        text = "int"
+    elif float in types:
+        text = "number"
+    elif types == {str, list}:
+        text = "glob or list of globs"
+    elif types == {str}:
+        text = "string"
+    elif isinstance(default, list) and len(default) == 3:
+        text = "vec3"
+    else:
+        text = "list"
+    low, high = cls.OPTION_MINIMUMS.get(name), cls.OPTION_MAXIMUMS.get(name)
+    text += _bounds_text(low, high)
+    if name in cls.REQUIRED_OPTIONS:
+        return text + ", required"
+    shown = "[" + ", ".join(_num(x) for x in default) + "]" if isinstance(default, list) else default
+    shown = f'"{shown}"' if isinstance(shown, str) and not isinstance(default, list) else shown
+    shown = str(shown).lower() if isinstance(shown, bool) else _num(shown) if isinstance(shown, float) else shown
+    return f"{text}, default `{shown}`"
+
+
+def randomizer_markdown(cls) -> str:
+    """A randomizer type's reference table: its parameters, then its options."""
+    head = "parameter / option" if cls.OPTIONS else "parameter"
+    rows = [f"| {head} | kind | meaning |", "|---|---|---|"]
+    for name, (_kind, desc) in cls.PARAMS.items():
+        rows.append(f"| `{name}` | {param_kind_text(cls, name)} | {_cell(desc)} |")
+    for name, spec in cls.OPTIONS.items():
+        desc = spec.doc if isinstance(spec, Field) else spec[2]
+        rows.append(f"| `{name}` (option) | {option_kind_text(cls, name)} | {_cell(desc)} |")
+    return "\n".join(rows)
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")
 
 
 def render_page(text: str) -> str:
+    from ..sampling.randomizers import RANDOMIZERS
+
     sections = declared_sections()
 
     def table(m: re.Match) -> str:
@@ -32,11 +114,21 @@ def render_page(text: str) -> str:
             raise KeyError(f"docs mark a section the schema does not declare: {name}")
         return m[1] + fields_markdown(sections[name]) + "\n" + m[4]
 
-    return MARK.sub(table, text)
+    def randomizer_table(m: re.Match) -> str:
+        name = m["name"]
+        if name not in RANDOMIZERS:
+            raise KeyError(f"docs mark a randomizer type that is not registered: {name}")
+        return m[1] + randomizer_markdown(RANDOMIZERS[name]) + "\n" + m[4]
+
+    return RANDOMIZER_MARK.sub(randomizer_table, MARK.sub(table, text))
 
 
 def marked_sections(text: str) -> set[str]:
     return {m["name"] for m in MARK.finditer(text)}
+
+
+def marked_randomizers(text: str) -> list[str]:
+    return [m["name"] for m in RANDOMIZER_MARK.finditer(text)]
 
 
 def main(argv: list[str]) -> int:

@@ -67,13 +67,20 @@ class Field:
 
 def _range_text(low, high, strict_low=False) -> str:
     if low is not None and high is not None and not strict_low:
-        return f" {_num(low)} .. {_num(high)}"
+        return f" {_bound(low)} .. {_bound(high)}"
     text = ""
     if low is not None:
-        text += f" {'>' if strict_low else '≥'} {_num(low)}"
+        text += f" {'>' if strict_low else '≥'} {_bound(low)}"
     if high is not None:
-        text += f"{',' if text else ''} ≤ {_num(high)}"
+        text += f"{',' if text else ''} ≤ {_bound(high)}"
     return text
+
+
+def _bound(x) -> str:
+    """A bound as the reference page writes it: 1e9 rather than 1000000000 (1e6 stays 1000000)."""
+    if abs(x) >= 1e7 and math.log10(abs(x)).is_integer():
+        return f"{'-' if x < 0 else ''}1e{int(math.log10(abs(x)))}"
+    return _num(x)
 
 
 def _num(x) -> str:

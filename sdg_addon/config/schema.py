@@ -1320,13 +1320,18 @@ def _randomizer(v: _Reader, t, p: str, base: Path) -> tuple[RandomizerSpec | Non
     elif "targets" in t:
         v.problems.add(join(p, "targets"), t["targets"], f"no targets: a {kind} randomizer has none")
     params: dict[str, Distribution] = {}
+    first = len(v.problems.items)
     for name, (value_kind, desc) in cls.PARAMS.items():
         if name in t:
             d = v.sampled(t, name, p, value_kind, desc, cls.value_range(name))
             if d is not None:
                 params[name] = d
     options = {}
+    before = len(v.problems.items)  # a problem from here on: not prepared (its folders not read)
     for name, spec in cls.OPTIONS.items():
+        if name in cls.REQUIRED_OPTIONS and name not in t:
+            desc = spec.doc if isinstance(spec, Field) else spec[2]
+            v.problems.add(join(p, name), MISSING, f"{desc} (required)")
         if isinstance(spec, Field):
             options[name] = check_value(v.problems, spec, t[name], join(p, name)) if name in t else spec.default
             continue
@@ -1349,8 +1354,10 @@ def _randomizer(v: _Reader, t, p: str, base: Path) -> tuple[RandomizerSpec | Non
         v.problems.add(
             join(p, "interval"), t["interval"], 'no interval with trigger = "once" (it draws at frame 0 only)'
         )
-    before = len(v.problems.items)
+    reported = {problem.field for problem in v.problems.items[first:]}
     for key, bad, expected in cls.check(params, options):
+        if join(p, key) in reported:
+            continue  # a value refused above (then missing from params): said once
         v.problems.add(join(p, key), t.get(key, MISSING) if bad is None else bad, expected)
     if len(v.problems.items) > before:
         return None, []
@@ -1386,8 +1393,13 @@ def _case(v: _Reader, t, p: str) -> CaseSpec:
         if not isinstance(e.get("target", "*"), str):
             v.problems.add(join(where, "target"), e["target"], "a target name pattern (glob)")
         for k, (kind, desc) in cls.PARAMS.items():
-            if k in e and not _fits(e[k], kind):
+            if k not in e:
+                continue
+            if not _fits(e[k], kind):
                 v.problems.add(join(where, k), e[k], f"{_KIND_TEXT[kind]} ({desc})")
+            elif (valid := cls.value_range(k)) is not None and not _within(e[k], valid):
+                allowed = f"[{_num_text(valid[0])}, {_num_text(valid[1])}]"
+                v.problems.add(join(where, k), e[k], f"values in {allowed} ({k})")
         c.set.append(dict(e))
     if not c.set and c.min is None and c.max is None:
         v.problems.add(p, t, "a fixed case (set = [...]) or a quota condition (min and/or max of measure)")
@@ -1671,6 +1683,13 @@ def _per_axis_fits(n: int, kind: str) -> bool:
 
 def _number(x) -> bool:
     return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+
+
+def _within(value, valid) -> bool:
+    """Whether a number or each number of a list lies in valid = (low, high) (None: open)."""
+    lo, hi = valid
+    values = value if isinstance(value, list) else [value]
+    return all((lo is None or x >= lo) and (hi is None or x <= hi) for x in values)
 
 
 def _fits(value, kind: str) -> bool:

@@ -36,6 +36,7 @@ class FolderRandomizer(RandomizerSpec):
 
     EXTENSIONS = IMAGE_EXTENSIONS
     PICK = "image"  # the parameter naming the picked file (set)
+    REQUIRED_OPTIONS = ("folder",)
 
     def __init__(self, params, options, trigger="frame", interval=1):
         super().__init__(params, options, trigger, interval)
@@ -100,19 +101,34 @@ class Texture(FolderRandomizer):
 
     name = "texture"
     PARAMS = {
-        "image": (STRING, "base colour file of the folder (name with extension); default: any, uniformly"),
-        "scale": (NUMBER, "texture repeats per metre of the object's local space"),
-        "rotation": (NUMBER, "rotation of the texture about the object's local Z, degrees"),
+        "image": (
+            STRING,
+            'the base colour file (name with extension); default: any of the folder\'s sets, uniformly; e.g. `{ distribution = "choice", values = ["wood.png", "tiles.jpg"], weights = [3, 1] }`',
+        ),
+        "scale": (NUMBER, "repeats per metre of the object's local space (default 4)"),
+        "rotation": (NUMBER, "rotation of the texture about the object's local Z, degrees (default 0)"),
     }
     OPTIONS = {
-        "folder": ("", str, "folder of image files, relative to the parameter file (required)"),
-        "color_suffix": ("", str, "stem ending of base colour files, e.g. `_Color` (ambientCG)"),
+        "folder": (
+            "",
+            str,
+            "folder of image files (`.png`, `.jpg`, `.jpeg`, `.tif`, `.tiff`, `.exr`, `.hdr`, `.bmp`, `.webp`, `.tga`), relative to the parameter file; read once when the file is validated, files directly in it, sorted by name",
+        ),
+        "color_suffix": (
+            "",
+            str,
+            'how base colour file names end before the extension, e.g. `"_Color"` (ambientCG) or `"_diff_1k"` (Poly Haven)',
+        ),
         "normal_suffix": (
             "_normal",
             str,
-            "a base colour file NAME{color_suffix}.ext has its normal map NAME{normal_suffix}.*",
+            "`NAME{color_suffix}.ext` has the normal map `NAME{normal_suffix}.*` (OpenGL convention, as Blender's Normal Map node)",
         ),
-        "roughness_suffix": ("_roughness", str, "... and its roughness map NAME{roughness_suffix}.*"),
+        "roughness_suffix": (
+            "_roughness",
+            str,
+            "... and the roughness map `NAME{roughness_suffix}.*`; without one, the object's roughness (asset `roughness`, `material` randomizer) applies",
+        ),
     }
     PARAM_RANGES = {"scale": (0.0, 1e6), "rotation": (-1e6, 1e6)}
 
@@ -155,11 +171,17 @@ class WorldHdri(FolderRandomizer):
     target_kind = None
     EXTENSIONS = HDRI_EXTENSIONS
     PARAMS = {
-        "image": (STRING, "HDRI file of the folder (name with extension); default: any, uniformly"),
-        "strength": (NUMBER, "multiplies the HDRI's radiance"),
-        "rotation": (NUMBER, "rotation of the environment about world Z, degrees"),
+        "image": (STRING, "the HDRI file (name with extension); default: any of the folder's, uniformly"),
+        "strength": (NUMBER, "multiplies the HDRI's radiance (default 1)"),
+        "rotation": (NUMBER, "turns the environment about world Z, degrees (default 0)"),
     }
-    OPTIONS = {"folder": ("", str, "folder of .hdr / .exr files, relative to the parameter file (required)")}
+    OPTIONS = {
+        "folder": (
+            "",
+            str,
+            "folder of `.hdr` / `.exr` files, relative to the parameter file (files directly in it, sorted by name)",
+        )
+    }
     PARAM_RANGES = {"strength": (0.0, 1e9), "rotation": (-1e6, 1e6)}
 
     def sample(self, rng, frame, targets):
@@ -172,11 +194,11 @@ class ProceduralTexture(RandomizerSpec):
 
     name = "procedural_texture"
     PARAMS = {
-        "pattern": (STRING, "`noise`, `voronoi` or `checker`; default: any of them, uniformly"),
-        "scale": (NUMBER, "pattern frequency per metre of the object's local space"),
-        "color": (COLOR, "first colour, linear RGB"),
-        "color2": (COLOR, "second colour, linear RGB"),
-        "roughness": (NUMBER, "0 (mirror) .. 1 (matte)"),
+        "pattern": (STRING, '`"noise"`, `"voronoi"` or `"checker"`; default: any of them, uniformly'),
+        "scale": (NUMBER, "pattern frequency per metre of the object's local space (default 4)"),
+        "color": (COLOR, "first colour, linear RGB (default: the object's colour)"),
+        "color2": (COLOR, "second colour, linear RGB (default `[0.05, 0.05, 0.05]`)"),
+        "roughness": (NUMBER, "0 (mirror) .. 1 (matte) (default: the object's roughness)"),
     }
     PARAM_RANGES = {"scale": (0.0, 1e6), "roughness": (0.0, 1.0)}
 
@@ -200,12 +222,17 @@ class MaterialSwap(RandomizerSpec):
     """Give objects one of the scene's materials, per object, meshes untouched."""
 
     name = "material_swap"
-    PARAMS = {"material": (STRING, "name of a material of the scene, e.g. a `choice` among names")}
+    PARAMS = {
+        "material": (
+            STRING,
+            'material name; usually `{ distribution = "choice", values = ["Wood", "Steel", "Rubber"] }`. A name the scene lacks stops the run with the list of its materials',
+        )
+    }
     OPTIONS = {
         "materials": (
             "",
             str,
-            "without `material`: pick uniformly among the scene's materials whose names match this glob",
+            'a glob: instead of `material`, pick uniformly among the scene\'s materials whose names match, e.g. `"*"` or `"Metal*"` (listed once when the scene is built, sorted; the picked name is logged). Give `material` or `materials`, not both',
         ),
     }
 
@@ -244,9 +271,9 @@ class Sky(RandomizerSpec):
         "sun_elevation": (NUMBER, "sun angle above the horizon, degrees"),
         "sun_rotation": (NUMBER, "sun direction about world Z, degrees counter-clockwise from +Y"),
         "altitude": (NUMBER, "viewer altitude, metres"),
-        "air": (NUMBER, "air density, 1 = Earth's"),
-        "aerosol": (NUMBER, "dust / aerosol density, 1 = Earth's"),
-        "ozone": (NUMBER, "ozone density, 1 = Earth's"),
+        "air": (NUMBER, "air density (1 = Earth's): more air, more blue and redder sunsets"),
+        "aerosol": (NUMBER, "dust / aerosol density (1 = Earth's): haze"),
+        "ozone": (NUMBER, "ozone density (1 = Earth's)"),
         "strength": (NUMBER, "multiplies the sky's radiance"),
     }
     PARAM_RANGES = {

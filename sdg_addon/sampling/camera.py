@@ -29,19 +29,46 @@ class CameraLookAt(RandomizerSpec):
     moves_targets = True
     needs_facts = True
     PARAMS = {
-        "distance": (NUMBER, "distance from the target's centre, metres (shell and hemisphere)"),
-        "elevation": (NUMBER, "degrees above the target's horizontal plane (default: uniform over the shell)"),
+        "distance": (NUMBER, 'distance from the target\'s centre, metres (required unless `shell = "path"`)'),
+        "elevation": (NUMBER, "degrees above the target's horizontal plane (default: uniform by area over the shell)"),
         "azimuth": (NUMBER, "degrees counter-clockwise from +X (default uniform 0..360)"),
-        "roll": (NUMBER, "turn about the viewing axis, degrees (default 0)"),
-        "focal_length": (NUMBER, "lens focal length, mm"),
-        "path_position": (NUMBER, "path: position along the path, 0 = first point .. 1 = last (default uniform)"),
+        "roll": (
+            NUMBER,
+            "turn about the viewing axis, degrees, counter-clockwise as seen from behind the camera (default 0)",
+        ),
+        "focal_length": (NUMBER, "lens focal length, mm (Blender's lens is at least 1 mm)"),
+        "path_position": (NUMBER, '`shell = "path"`: 0 first point .. 1 last point, by length (default uniform)'),
+    }
+    PARAM_RANGES = {
+        "distance": (0.0, 1e6),
+        "elevation": (-1e6, 1e6),
+        "azimuth": (-1e6, 1e6),
+        "roll": (-1e6, 1e6),
+        "focal_length": (1.0, 1e6),
+        "path_position": (0.0, 1.0),
     }
     OPTIONS = {
-        "look_at": ("*", (str, list), "object name patterns; each frame looks at one of them (uniform)"),
-        "shell": ("hemisphere", str, "where the camera is: sphere | hemisphere | path"),
-        "path": ([], list, "path: the camera path as a list of points [[x, y, z], ...] (at least 2)"),
-        "min_pixels": (0, int, "redraw the frame until the target covers at least this many pixels"),
-        "max_tries": (10, int, "renders per frame at most for min_pixels (the last one is kept)"),
+        "look_at": (
+            "*",
+            (str, list),
+            "the candidate target objects (names or globs); each frame looks at one of them, uniformly",
+        ),
+        "shell": (
+            "hemisphere",
+            str,
+            "where the camera is: on a sphere or upper hemisphere around the target, or on `path`",
+        ),
+        "path": ([], list, '`shell = "path"`: the camera path `[[x, y, z], ...]`, at least 2 points'),
+        "min_pixels": (
+            0,
+            int,
+            "guarantee: redraw the frame (derived seeds) until the target covers at least this many pixels of the camera's instance mask",
+        ),
+        "max_tries": (
+            10,
+            int,
+            'renders per frame at most for `min_pixels`; the last is kept and logged with `"guarantees_met": false`',
+        ),
     }
     OPTION_MINIMUMS = {"min_pixels": 0, "max_tries": 1}
     OPTION_MAXIMUMS = {"max_tries": 1000}

@@ -56,9 +56,14 @@ class Trajectory(RandomizerSpec):
         "velocity": (VEC3, "metres per second along world X, Y, Z"),
         "angular_velocity": (VEC3, "degrees per second added to the X, Y, Z Euler angles"),
     }
+    PARAM_RANGES = {"velocity": (-1e6, 1e6), "angular_velocity": (-1e6, 1e6)}
     OPTIONS = {
-        "path": ("linear", str, '"linear" (one velocity per clip) or "spline" (velocities at knots)'),
-        "knots": (3, int, "spline: velocities sampled per clip, spread evenly over it (>= 2)"),
+        "path": ("linear", str, "`linear`: one velocity per clip; `spline`: `knots` velocities per clip"),
+        "knots": (
+            3,
+            int,
+            "spline: velocities drawn per clip, at times spread evenly from the clip's first to its last frame; between knots the velocity changes linearly (a smooth, C1 path through the sampled velocities)",
+        ),
     }
     OPTION_MINIMUMS = {"knots": 2}
     OPTION_MAXIMUMS = {"knots": 1000}

@@ -25,13 +25,17 @@ class PhysicsSettle(RandomizerSpec):
     PARAMS = {"drop": (NUMBER, "lift each target this much before dropping it, metres (default 0)")}
     PARAM_RANGES = {"drop": (0, None)}
     OPTIONS = {
-        "passive": ("ground", (str, list), "object name patterns the targets fall onto (static colliders)"),
-        "max_steps": (250, int, "simulation steps at most (1/60 s each)"),
-        "rest_speed": (0.01, (int, float), "at rest when every target moves slower than this, m/s, for 10 steps"),
-        "friction": (0.5, (int, float), "friction of every body (0 .. 1)"),
-        "bounciness": (0.0, (int, float), "restitution of every body (0 .. 1)"),
-        "damping": (0.3, (int, float), "linear and angular damping of the targets (0 .. 1; balls stop rolling)"),
-        "shape": ("convex_hull", str, "collision shape of the targets: convex_hull | mesh"),
+        "passive": ("ground", (str, list), "the static colliders the targets fall onto (mesh shapes)"),
+        "max_steps": (250, int, "simulation steps at most (1/60 s each at 60 fps)"),
+        "rest_speed": (0.01, (int, float), "m/s: at rest when every target moves slower for 10 steps"),
+        "friction": (0.5, (int, float), "friction of every body"),
+        "bounciness": (0.0, (int, float), "restitution of every body"),
+        "damping": (
+            0.3,
+            (int, float),
+            "linear and angular damping of the targets (Bullet has no rolling resistance: without damping a ball rolls on)",
+        ),
+        "shape": ("convex_hull", str, "collision shape of the targets (a torus as a convex hull has no hole)"),
     }
     OPTION_MINIMUMS = {"max_steps": 1, "rest_speed": 0.0, "friction": 0.0, "bounciness": 0.0, "damping": 0.0}
     OPTION_MAXIMUMS = {"max_steps": 100000, "friction": 1.0, "bounciness": 1.0, "damping": 1.0}

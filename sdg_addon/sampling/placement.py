@@ -51,7 +51,12 @@ class Pool(RandomizerSpec):
     """
 
     name = "pool"
-    PARAMS = {"k": (NUMBER, "how many targets to show this frame (whole number; more than there are: all)")}
+    PARAMS = {
+        "k": (
+            NUMBER,
+            'how many targets to show this frame (rounded to a whole number; more than there are: all), e.g. `3` or `{ distribution = "uniform_int", low = 1, high = 5 }`',
+        )
+    }
     PARAM_RANGES = {"k": (0, None)}
 
     @classmethod
@@ -84,18 +89,33 @@ class Scatter(RandomizerSpec):
     needs_facts = True
     PARAMS = {
         "scale": (NUMBER, "uniform scale factor (default: the object's scale as built)"),
-        "yaw": (NUMBER, "turn about the up axis (world Z or the face normal), degrees (default uniform 0..360)"),
-        "rotation": (VEC3, "XYZ Euler degrees for orientation = random or volume mode (default uniform)"),
+        "yaw": (
+            NUMBER,
+            'turn about the up axis (world Z, or the face normal with `orientation = "normal"`), degrees; default uniform 0..360',
+        ),
+        "rotation": (
+            VEC3,
+            'XYZ Euler degrees, for `orientation = "random"` or volume mode; default uniform over all rotations',
+        ),
     }
+    PARAM_RANGES = {"scale": (0.0, 1e6), "yaw": (-1e6, 1e6), "rotation": (-1e6, 1e6)}
     OPTIONS = {
-        "surface": ("", (str, list), "object name patterns to scatter on; empty: scatter in `volume`"),
-        "min_normal_z": (-1.0, (int, float), "surface mode: only faces whose unit normal has z >= this"),
-        "orientation": ("upright", str, "surface mode: upright | normal | random"),
-        "volume": ("box", str, "volume mode: box | sphere"),
+        "surface": ("", (str, list), "names of the objects to scatter on; empty: scatter in `volume`"),
+        "min_normal_z": (
+            -1.0,
+            (int, float),
+            "surface mode: only faces whose unit normal has z >= this (`0.9`: table tops, not the legs)",
+        ),
+        "orientation": (
+            "upright",
+            str,
+            "surface mode: `upright` turns about world Z only; `normal` puts the object's +Z along the face normal; `random`: any rotation (then rested on its lowest point)",
+        ),
+        "volume": ("box", str, "volume mode: the region the origins are drawn in (uniformly)"),
         "center": ([0.0, 0.0, 0.5], list, "volume mode: centre of the box or sphere, metres"),
-        "size": ([1.0, 1.0, 1.0], list, "volume mode: box edge lengths [x, y, z], metres"),
+        "size": ([1.0, 1.0, 1.0], list, "volume mode: box edge lengths [x, y, z], metres, each ≥ 0"),
         "radius": (0.5, (int, float), "volume mode: sphere radius, metres"),
-        "avoid": ([], (str, list), "object name patterns (static) the targets must not intersect"),
+        "avoid": ([], (str, list), "other (static) objects the targets must not intersect"),
         "max_tries": (100, int, "draws per target before it is hidden for the frame"),
     }
     OPTION_MINIMUMS = {"max_tries": 1, "radius": 0.0, "min_normal_z": -1.0}
@@ -269,15 +289,32 @@ class CameraRelative(RandomizerSpec):
     target_kind = "placeables"
     PARAMS = {
         "depth": (NUMBER, "distance to the camera's image plane, metres (required)"),
-        "x": (NUMBER, "normalized image x, 0 = left edge .. 1 = right edge (default uniform 0..1)"),
-        "y": (NUMBER, "normalized image y, 0 = top edge .. 1 = bottom edge (default uniform 0..1)"),
+        "x": (
+            NUMBER,
+            "normalized image x: 0 left edge .. 1 right edge (default uniform 0..1; outside 0 .. 1: beyond that edge)",
+        ),
+        "y": (
+            NUMBER,
+            "normalized image y: 0 top edge .. 1 bottom edge (default uniform 0..1; outside 0 .. 1: beyond that edge)",
+        ),
         "rotation": (VEC3, "XYZ Euler degrees (objects; default: unchanged)"),
         "scale": (NUMBER, "uniform scale factor (objects; default: unchanged)"),
-        "random_rotation": (BOOL, "true: any orientation, uniform (objects)"),
+        "random_rotation": (BOOL, "`true`: any orientation, uniform over all rotations (objects)"),
+    }
+    PARAM_RANGES = {
+        "depth": (0.0, 1e6),
+        "x": (-1e6, 1e6),
+        "y": (-1e6, 1e6),
+        "rotation": (-1e6, 1e6),
+        "scale": (0.0, 1e6),
     }
     OPTIONS = {
-        "camera": ("", str, "camera name (default: the first camera)"),
-        "fully_inside": (False, bool, "keep objects' bounding boxes entirely inside the image"),
+        "camera": ("", str, "the camera (default: the first camera)"),
+        "fully_inside": (
+            False,
+            bool,
+            "objects: keep the whole bounding box inside the image. A box crossing the border is moved towards the image centre (same depth) until it fits; one too big for its depth even at the centre is first moved farther away (the depth used is logged as `depth_used`)",
+        ),
     }
 
     @classmethod

@@ -44,6 +44,7 @@ class RandomizerSpec:
     # within (None: open); colours are always 0 .. 1 (KIND_RANGES). See value_range.
     PARAM_RANGES: dict[str, tuple[float | None, float | None]] = {}
     OPTION_CHOICES: dict[str, tuple] = {}  # string options with a fixed set of values
+    REQUIRED_OPTIONS: tuple[str, ...] = ()  # options a parameter file must give
     # True: the values are per-clip motion, applied after the other randomizers as an
     # offset over time (sampling.motion); the spec then has offsets(values, t, duration).
     motion = False
@@ -109,8 +110,8 @@ class Pose(RandomizerSpec):
         "scale": (NUMBER, "uniform scale factor"),
     }
     OPTIONS = {
-        "min_distance": (0.0, (int, float), "minimum XY distance between target origins, metres"),
-        "max_tries": (100, int, "redraws per target to satisfy min_distance"),
+        "min_distance": (0.0, (int, float), "minimum XY distance between the targets' origins, metres; `0` = no check"),
+        "max_tries": (100, int, "redraws per target to satisfy `min_distance`; after that the last draw is kept"),
     }
     OPTION_MINIMUMS = {"min_distance": 0.0, "max_tries": 1}
     OPTION_MAXIMUMS = {"min_distance": 1e6, "max_tries": 1000}
@@ -156,7 +157,12 @@ class Visibility(RandomizerSpec):
     """Show or hide objects (hidden objects are not rendered and not annotated)."""
 
     name = "visibility"
-    PARAMS = {"visible": (BOOL, "true to render the object in this frame")}
+    PARAMS = {
+        "visible": (
+            BOOL,
+            '`true` to render the object in this frame, e.g. `{ distribution = "choice", values = [true, false], weights = [3, 1] }`',
+        )
+    }
 
 
 @register_randomizer
@@ -164,15 +170,21 @@ class Light(RandomizerSpec):
     name = "light"
     target_kind = "lights"
     PARAMS = {
-        "energy": (NUMBER, "watts (point, spot, area) or W/m^2 (sun)"),
+        "energy": (NUMBER, "watts (point, spot, area) or W/m² (sun)"),
         "color": (COLOR, "linear RGB in [0, 1]"),
-        "location": (VEC3, "world location, metres"),
-        "light_type": (STRING, "`POINT`, `SUN`, `SPOT` or `AREA` (any case)"),
+        "location": (VEC3, "world location, metres (the light's direction is not changed)"),
+        "light_type": (
+            STRING,
+            '`"POINT"`, `"SUN"`, `"SPOT"` or `"AREA"` (any case): the light changes type in place, e.g. `{ distribution = "choice", values = ["area", "spot"] }`',
+        ),
         "size": (
             NUMBER,
-            "metres: side of an area light, radius of a point or spot light; a sun's angular diameter in degrees",
+            "metres: side of an area light, radius of a point or spot light (softer shadows); for a sun its angular diameter in degrees",
         ),
-        "temperature": (NUMBER, "colour temperature, Kelvin (black body; multiplies `color`)"),
+        "temperature": (
+            NUMBER,
+            "colour temperature in Kelvin (black body: 2700 warm tungsten, 6500 daylight white, 10000 blue sky); multiplies `color`",
+        ),
     }
     PARAM_RANGES = {
         "energy": (0.0, 1e9),
@@ -197,11 +209,11 @@ class CameraOrbit(RandomizerSpec):
     target_kind = "cameras"
     moves_targets = True
     PARAMS = {
-        "look_at": (VEC3, "point the camera looks at, metres"),
-        "distance": (NUMBER, "distance from look_at, metres"),
+        "look_at": (VEC3, "point the camera looks at, metres; default: the camera's own `look_at` (or the origin)"),
+        "distance": (NUMBER, "distance from `look_at`, metres"),
         "elevation": (NUMBER, "degrees above the XY plane"),
-        "azimuth": (NUMBER, "degrees, counter-clockwise from +X seen from above"),
-        "focal_length": (NUMBER, "lens focal length, mm"),
+        "azimuth": (NUMBER, "degrees, counter-clockwise from +X seen from above (−90 is the −Y side)"),
+        "focal_length": (NUMBER, "lens focal length, mm (Blender's lens is at least 1 mm)"),
     }
     # Blender clamps a lens below 1 mm without a word
     PARAM_RANGES = {
@@ -222,7 +234,7 @@ class World(RandomizerSpec):
     PARAMS = {
         "color": (COLOR, "linear RGB in [0, 1]"),
         "strength": (NUMBER, "emission strength"),
-        "temperature": (NUMBER, "thermal cameras: sky temperature, in the file's thermal.unit"),
+        "temperature": (NUMBER, "thermal cameras: sky temperature, in `thermal.unit`"),
     }
     PARAM_RANGES = {"strength": (0.0, 1e9), "temperature": (-273.15, 5000.0)}
 

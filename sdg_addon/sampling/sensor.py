@@ -22,19 +22,25 @@ class Sensor(RandomizerSpec):
     name = "sensor"
     target_kind = "cameras"
     PARAMS = {
-        "focal_length": (NUMBER, "lens focal length, mm (with the camera's sensor width)"),
-        "fov": (NUMBER, "field of view across the larger image side, degrees (instead of focal_length)"),
-        "f_stop": (NUMBER, "aperture f-number; depth of field is on while this is given (smaller: shallower)"),
-        "focus_distance": (NUMBER, "distance in focus, metres (unless `focus_target` is set)"),
-        "shutter": (NUMBER, "motion blur: shutter open time in frames (0 = off); blurs what moves during the shutter"),
-        "exposure": (NUMBER, "exposure compensation, stops (EV): the image is scaled by 2^exposure"),
+        "focal_length": (NUMBER, "mm, with the camera's `sensor_width`"),
+        "fov": (NUMBER, "field of view across the larger image side, degrees (instead of `focal_length`, not both)"),
+        "f_stop": (NUMBER, "aperture f-number; depth of field is on while given (smaller: shallower)"),
+        "focus_distance": (NUMBER, "distance in focus, metres (or `focus_target`)"),
+        "shutter": (
+            NUMBER,
+            "Cycles motion blur: shutter time in frames (0 = off); blurs what moves within the shutter (trajectories, animation, physics), not the per-frame jumps of randomizers; not together with the `motion_vectors` annotator (Cycles has no vector pass with motion blur)",
+        ),
+        "exposure": (
+            NUMBER,
+            "exposure compensation in stops: the linear image is scaled by 2^`exposure` before the view transform",
+        ),
         "white_balance": (
             NUMBER,
-            "colour temperature the camera is balanced for, Kelvin: a light of this temperature looks white",
+            "colour temperature the camera is balanced for, Kelvin: a black body (light) of that temperature comes out neutral; a daylight scene balanced for 3000 K turns blue",
         ),
     }
     OPTIONS = {
-        "focus_target": ("", str, "object (asset) name to keep in focus: the focus distance follows its origin"),
+        "focus_target": ("", str, "name of an object to keep in focus (its origin), instead of `focus_distance`"),
     }
     PARAM_RANGES = {
         "focal_length": (1.0, 5000.0),
@@ -69,16 +75,22 @@ class Augment(RandomizerSpec):
     target_kind = "cameras"
     PARAMS = {
         "blur": (NUMBER, "Gaussian blur, standard deviation in pixels"),
-        "poisson_noise": (NUMBER, "shot noise: photons a full-white pixel collects (smaller: noisier)"),
+        "poisson_noise": (
+            NUMBER,
+            "shot noise: photons a full-white pixel collects (fewer: noisier; variance = value / photons)",
+        ),
         "gaussian_noise": (
             NUMBER,
-            "additive noise, standard deviation in units of full scale (0.02 = 5 levels of 255)",
+            "additive noise, standard deviation in units of full scale (0.02 ≈ 5 levels of 255)",
         ),
         "brightness": (NUMBER, "multiplies the values (1 = unchanged)"),
-        "contrast": (NUMBER, "scales the values about their mean grey (1 = unchanged)"),
-        "saturation": (NUMBER, "scales the colour away from grey (0 = grey, 1 = unchanged)"),
+        "contrast": (NUMBER, "scales values about the image's mean grey (1 = unchanged)"),
+        "saturation": (NUMBER, "scales colour away from grey (0 = grey, 1 = unchanged)"),
         "hue": (NUMBER, "rotates the hue, degrees"),
-        "jpeg_quality": (NUMBER, "JPEG compression quality 1 .. 100 (artefacts; the file is still PNG)"),
+        "jpeg_quality": (
+            NUMBER,
+            'JPEG compression artefacts at this quality (the file written is still PNG); e.g. `{ distribution = "uniform_int", low = 30, high = 95 }`',
+        ),
     }
     PARAM_RANGES = {
         "blur": (0.0, 100.0),

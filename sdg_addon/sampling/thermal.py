@@ -15,8 +15,8 @@ class ThermalLook(RandomizerSpec):
 
     name = "thermal"
     PARAMS = {
-        "temperature": (NUMBER, "surface temperature, in the file's thermal.unit (K or C)"),
-        "emissivity": (NUMBER, "LWIR emissivity 0 .. 1"),
-        "nir_reflectance": (NUMBER, "near-infrared reflectance 0 .. 1"),
+        "temperature": (NUMBER, "surface temperature in `thermal.unit` (K or C), e.g. engines 320-360 K"),
+        "emissivity": (NUMBER, "LWIR emissivity"),
+        "nir_reflectance": (NUMBER, "near-infrared reflectance"),
     }
     PARAM_RANGES = {"temperature": (-273.15, 5000.0), "emissivity": (0.0, 1.0), "nir_reflectance": (0.0, 1.0)}
