@@ -4,7 +4,13 @@ from pathlib import Path
 
 import pytest
 
-from sdg_addon.config.docs import marked_randomizers, marked_sections, randomizer_markdown, render_page
+from sdg_addon.config.docs import (
+    marked_distributions,
+    marked_randomizers,
+    marked_sections,
+    randomizer_markdown,
+    render_page,
+)
 from sdg_addon.config.fields import Field, read_section, section_class
 from sdg_addon.config.problems import Problems
 from sdg_addon.config.schema import DECLARED_SECTIONS
@@ -107,3 +113,10 @@ def test_a_randomizer_table_states_the_declared_bounds_and_defaults():
     light = randomizer_markdown(RANDOMIZERS["light"])
     assert "| `energy` | number 0 .. 1e9 |" in light and "| `color` | colour |" in light
     assert randomizer_markdown(RANDOMIZERS["material"]).startswith("| parameter | kind | meaning |")
+
+
+def test_every_distribution_has_a_table_made_from_its_declaration():
+    from sdg_addon.sampling import DISTRIBUTIONS
+
+    marked = marked_distributions(PAGE.read_text(encoding="utf-8"))
+    assert sorted(marked) == sorted(DISTRIBUTIONS)

@@ -1,8 +1,9 @@
 """docs/parameters.md's tables, made from the declarations (`python -m sdg_addon.config.docs`).
 
 The page marks each generated table with `<!-- fields: NAME -->` ... `<!-- /fields -->`
-(a schema section) or `<!-- randomizer: TYPE -->` ... `<!-- /randomizer -->` (a randomizer
-type's PARAMS and OPTIONS); this module rewrites what lies between, and a test fails when
+(a schema section), `<!-- randomizer: TYPE -->` ... `<!-- /randomizer -->` (a randomizer
+type's PARAMS and OPTIONS) or `<!-- distribution: NAME -->` ... `<!-- /distribution -->` (a
+distribution's PARAMS); this module rewrites what lies between, and a test fails when
 the page is out of date.
 """
 
@@ -24,6 +25,7 @@ def declared_sections() -> dict[str, tuple]:
 
 MARK = re.compile(r"(<!-- fields: (?P<name>[\w.\[\]]+) -->\n)(?P<body>.*?)(<!-- /fields -->)", re.S)
 RANDOMIZER_MARK = re.compile(r"(<!-- randomizer: (?P<name>\w+) -->\n)(?P<body>.*?)(<!-- /randomizer -->)", re.S)
+DISTRIBUTION_MARK = re.compile(r"(<!-- distribution: (?P<name>\w+) -->\n)(?P<body>.*?)(<!-- /distribution -->)", re.S)
 
 # How the docs name a parameter's kind (sampling.randomizers' kinds).
 _PARAM_KIND_TEXT = {
@@ -99,11 +101,20 @@ def randomizer_markdown(cls) -> str:
     return "\n".join(rows)
 
 
+def distribution_markdown(cls) -> str:
+    """A distribution's reference table: its parameters, required or not."""
+    rows = ["| parameter | required | meaning |", "|---|---|---|"]
+    for name, (required, desc) in cls.PARAMS.items():
+        rows.append(f"| `{name}` | {'yes' if required else 'no'} | {_cell(desc)} |")
+    return "\n".join(rows)
+
+
 def _cell(text: str) -> str:
     return text.replace("|", "\\|")
 
 
 def render_page(text: str) -> str:
+    from ..sampling.distributions import DISTRIBUTIONS
     from ..sampling.randomizers import RANDOMIZERS
 
     sections = declared_sections()
@@ -120,7 +131,15 @@ def render_page(text: str) -> str:
             raise KeyError(f"docs mark a randomizer type that is not registered: {name}")
         return m[1] + randomizer_markdown(RANDOMIZERS[name]) + "\n" + m[4]
 
-    return RANDOMIZER_MARK.sub(randomizer_table, MARK.sub(table, text))
+    def distribution_table(m: re.Match) -> str:
+        name = m["name"]
+        if name not in DISTRIBUTIONS:
+            raise KeyError(f"docs mark a distribution that is not registered: {name}")
+        return m[1] + distribution_markdown(DISTRIBUTIONS[name]) + "\n" + m[4]
+
+    text = MARK.sub(table, text)
+    text = RANDOMIZER_MARK.sub(randomizer_table, text)
+    return DISTRIBUTION_MARK.sub(distribution_table, text)
 
 
 def marked_sections(text: str) -> set[str]:
@@ -143,3 +162,7 @@ def main(argv: list[str]) -> int:
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))
+
+
+def marked_distributions(text: str) -> list[str]:
+    return [m["name"] for m in DISTRIBUTION_MARK.finditer(text)]

@@ -100,7 +100,13 @@ def _check_pair(params, a, b, positive=False, ordered=True):
 @register_distribution
 class Uniform(Distribution):
     name = "uniform"
-    PARAMS = {"low": (True, "lower bound (number or list)"), "high": (True, "upper bound")}
+    PARAMS = {
+        "low": (True, "lower bound: number or list"),
+        "high": (
+            True,
+            "upper bound, ≥ `low` component-wise, same length as `low` (`low == high` gives a constant component)",
+        ),
+    }
     SUPPORT = "[`low`, `high`] per component"
 
     @classmethod
@@ -118,7 +124,7 @@ class Uniform(Distribution):
 @register_distribution
 class LogUniform(Distribution):
     name = "log_uniform"
-    PARAMS = {"low": (True, "lower bound > 0"), "high": (True, "upper bound")}
+    PARAMS = {"low": (True, "lower bound > 0"), "high": (True, "upper bound ≥ `low`, same length")}
     SUPPORT = "[`low`, `high`] per component (all > 0)"
 
     @classmethod
@@ -194,10 +200,10 @@ def _check_normal(params):
 class Normal(Distribution):
     name = "normal"
     PARAMS = {
-        "mean": (True, "mean (number or list)"),
-        "std": (True, "standard deviation >= 0"),
-        "low": (False, "optional lower bound: the normal is truncated there (not clipped)"),
-        "high": (False, "optional upper bound: the normal is truncated there (not clipped)"),
+        "mean": (True, "number or list"),
+        "std": (True, "standard deviation ≥ 0, same length as `mean` (0 gives a constant component)"),
+        "low": (False, "lower bound of the truncation, same length as `mean`"),
+        "high": (False, "upper bound of the truncation, same length as `mean`, ≥ `low`"),
     }
     SUPPORT = "all real numbers; [`low`, `high`] when bounds are given (truncated); `mean` where `std` is 0"
 
@@ -240,10 +246,10 @@ class TruncatedNormal(Normal):
 
     name = "truncated_normal"
     PARAMS = {
-        "mean": (True, "mean of the untruncated normal (number or list); may lie outside the bounds"),
-        "std": (True, "standard deviation >= 0 of the untruncated normal"),
-        "low": (True, "lower bound, same length as mean"),
-        "high": (True, "upper bound >= low, same length as mean"),
+        "mean": (True, "mean of the untruncated normal: number or list"),
+        "std": (True, "standard deviation ≥ 0 of the untruncated normal"),
+        "low": (True, "lower bound, same length as `mean`"),
+        "high": (True, "upper bound, ≥ `low`, same length"),
     }
     SUPPORT = "[`low`, `high`] per component (`mean` where `std` is 0)"
 
@@ -253,7 +259,10 @@ class UniformInt(Distribution):
     """Whole numbers low, low + 1, ..., high, equally likely (both bounds included)."""
 
     name = "uniform_int"
-    PARAMS = {"low": (True, "smallest value: whole number or list"), "high": (True, "largest value, included")}
+    PARAMS = {
+        "low": (True, "smallest value: whole number or list of whole numbers"),
+        "high": (True, "largest value (drawn too), ≥ `low`, same length"),
+    }
     SUPPORT = "the whole numbers `low` .. `high` per component, both included"
 
     @classmethod
@@ -291,10 +300,16 @@ def _numeric_bounds(values: list):
 class Choice(Distribution):
     name = "choice"
     PARAMS = {
-        "values": (True, "list of values"),
-        "weights": (False, "relative weights"),
-        "k": (False, "draw this many values (a list) instead of one"),
-        "replace": (False, "with `k`: whether a value may be drawn again (default false)"),
+        "values": (True, "non-empty list of values"),
+        "weights": (
+            False,
+            "relative weights, one per value, ≥ 0 with a positive sum; default: all equal. Without replacement, each next value is drawn with the weights of those left",
+        ),
+        "k": (
+            False,
+            "draw this many values (a list); without replacement at most the number of values with weight > 0",
+        ),
+        "replace": (False, "with `k`: `true` lets a value be drawn more than once; default `false`"),
     }
     SUPPORT = "the listed `values` (with `k`: lists of `k` of them)"
 
@@ -344,7 +359,7 @@ class Sequence(Distribution):
     """Frame f takes values[f % len(values)]: sweeps, not random."""
 
     name = "sequence"
-    PARAMS = {"values": (True, "list of values, cycled through by frame index")}
+    PARAMS = {"values": (True, "non-empty list of values")}
     SUPPORT = "the listed `values`"
 
     @classmethod
@@ -367,7 +382,12 @@ class PerAxis(Distribution):
     """A vector whose components have distributions of their own (or are constants)."""
 
     name = "per_axis"
-    PARAMS = {"axes": (True, "one entry per component: a number or a {distribution = ...} table")}
+    PARAMS = {
+        "axes": (
+            True,
+            "one entry per component (3 for a vec3, 3 or 4 for a colour): a number or a `{ distribution = ... }` table with scalar parameters (not `per_axis`)",
+        )
+    }
     SUPPORT = "per component, the support of that component's entry"
 
     def __init__(self, **params):
