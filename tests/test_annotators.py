@@ -1037,3 +1037,44 @@ def test_object_pose_model_frame_keeps_scale_in_the_model():
     cloud = rng.normal(size=(2000, 3))
     exact = np.sqrt(((cloud[:, None] - cloud[None]) ** 2).sum(-1).max())
     assert diameter(cloud) == pytest.approx(exact, rel=1e-3) and diameter(cloud) <= exact
+
+
+def test_object_pose_model_of_an_indexed_mesh_is_the_same_model():
+    """The capture sends meshes as vertices + faces: the model keeps those vertices (the ones
+    the faces use: a loose vertex is no part of the model), and it is the model the welded
+    triangle soup of the same mesh gives (same positions, same triangles, same diameter)."""
+    from sdg_addon.annotators.pose import diameter, model_mesh, rigid_part
+
+    cam = perspective()
+    to_world = translate(0.3, -0.2, -6.0) @ rotate("z", 30) @ rotate("x", 20) @ scale(2.0, 1.0, 0.5)
+    soup = box_object(2, "box", [-0.5] * 3, [0.5] * 3, to_world)
+    corners, faces = np.unique(soup.triangles.reshape(-1, 3), axis=0, return_inverse=True)
+    loose = np.array([[50.0, 50.0, 50.0]])  # far away: in the model, it would set the diameter
+    indexed = box_object(2, "box", [-0.5] * 3, [0.5] * 3, to_world)
+    indexed.triangles = None
+    indexed.vertices = np.concatenate([loose, corners])
+    indexed.faces = faces.reshape(-1, 3) + 1
+    m2w = rigid_part(to_world)
+    v_soup, f_soup = model_mesh(soup, m2w)
+    v_mesh, f_mesh = model_mesh(indexed, m2w)
+    assert len(v_mesh) == 8 and np.array_equal(np.unique(v_mesh, axis=0), v_soup)
+    assert {tuple(map(tuple, v_mesh[t])) for t in f_mesh} == {tuple(map(tuple, v_soup[t])) for t in f_soup}
+    assert diameter(v_mesh) == diameter(v_soup)
+    frame = make_frame(cam, [box_object(2, "box", [-0.5] * 3, [0.5] * 3, to_world)])  # traced as a soup
+    sent = frame.objects[2]
+    sent.triangles, sent.vertices, sent.faces = None, indexed.vertices, indexed.faces  # then sent indexed
+    out = annotate("object_pose", frame)
+    assert len(out["info"]["models"]["box"]["vertices"]) == 8
+    assert out["info"]["diameter"][0] == pytest.approx(np.sqrt(2.0**2 + 1.0 + 0.25), rel=1e-6)
+
+
+@pytest.mark.parametrize("n", [2, 3, 77, 600])
+def test_diameter_is_exact_up_to_600_vertices(n):
+    """At most 600 vertices the farthest pair is found among all pairs (to rounding), far
+    from the origin too (the products are taken about the centre)."""
+    from sdg_addon.annotators.pose import diameter
+
+    rng = np.random.default_rng(n)
+    cloud = rng.uniform(-1, 1, size=(n, 3)) * [3.0, 1.0, 0.2] + [1e4, -2e4, 5e3]
+    exact = np.sqrt(((cloud[:, None] - cloud[None]) ** 2).sum(-1).max())
+    assert diameter(cloud) == pytest.approx(exact, rel=1e-12)

@@ -46,10 +46,18 @@ def rigid_part(object_to_world: np.ndarray) -> np.ndarray:
     return m
 
 
-def model_mesh(triangles_world: np.ndarray, model_to_world: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """World triangles (N, 3, 3) -> (vertices (V, 3) float32 in the model frame, faces (N, 3))."""
+def model_mesh(obj, model_to_world: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """An object's geometry in its model frame: (vertices (V, 3) float32, faces (F, 3) int32).
+
+    A mesh the capture sent as vertices + faces keeps its vertices (those the faces use, in
+    their order); a triangle soup is welded (equal float32 positions become one vertex)."""
     r, t = model_to_world[:3, :3], model_to_world[:3, 3]
-    local = (np.asarray(triangles_world, dtype=np.float64).reshape(-1, 3) - t) @ r
+    if obj.faces is not None:
+        faces = np.asarray(obj.faces).reshape(-1, 3)
+        used, inverse = np.unique(faces, return_inverse=True)  # drops loose vertices
+        local = (np.asarray(obj.vertices, dtype=np.float64)[used] - t) @ r
+        return local.astype(np.float32), inverse.reshape(-1, 3).astype(np.int32)
+    local = (np.asarray(obj.world_triangles(), dtype=np.float64).reshape(-1, 3) - t) @ r
     vertices, inverse = np.unique(local.astype(np.float32), axis=0, return_inverse=True)
     return vertices, inverse.reshape(-1, 3).astype(np.int32)
 
@@ -64,8 +72,13 @@ def diameter(vertices: np.ndarray) -> float:
     if len(v) > 600:
         proj = v @ DIRECTIONS.T
         v = v[np.unique(np.concatenate([proj.argmin(axis=0), proj.argmax(axis=0)]))]
-    d = v[:, None, :] - v[None, :, :]
-    return float(np.sqrt((d * d).sum(-1).max()))
+    # Squared distances from the Gram matrix (one small matrix product, no (V, V, 3)
+    # array); the farthest pair's distance is then taken exactly from its two vertices.
+    v = v - v.mean(axis=0)  # centred: the products stay of the size of the distances
+    sq = (v * v).sum(axis=1)
+    d2 = sq[:, None] + sq[None, :] - 2.0 * (v @ v.T)
+    i, j = np.unravel_index(int(np.argmax(d2)), d2.shape)
+    return float(np.sqrt(((v[i] - v[j]) ** 2).sum()))
 
 
 @register_annotator
@@ -89,7 +102,7 @@ class ObjectPose(Annotator):
             label = labelled[iid]
             sid = frame.label_table.semantic_id(stype, label)
             m2w = rigid_part(obj.object_to_world)
-            vertices, faces = model_mesh(obj.world_triangles(), m2w)
+            vertices, faces = model_mesh(obj, m2w)
             if label not in models:
                 models[label] = {"vertices": vertices, "faces": faces}
             info["semanticIds"].append(sid)
