@@ -38,6 +38,8 @@ class FakeLayout:
         custom = prop.startswith('["') and prop.endswith('"]') and prop[2:-2] in data  # an ID property
         assert custom or prop in data.bl_rna.properties.keys(), f"{type(data).__name__} has no property {prop!r}"
         self.log.append(("prop", prop))
+        if text:
+            self.log.append(("prop_text", text, bool(getattr(self, "alert", False))))
 
     def operator(self, idname, text=None, icon="NONE", **kwargs):
         self._icon(icon)

@@ -694,6 +694,12 @@ def test_randomizers_panel_add_reorder_edit_remove_preview(addon, scene, tmp_pat
     assert [r.type for r in s.randomizers] == list(RANDOMIZERS)
     log = draw_panel(bpy, "SDG_PT_randomizers")
     assert sum(1 for e in log if e == ("operator", "sdg.randomizer_remove")) == len(RANDOMIZERS)
+    # A required option (a texture's folder) is named so, and shown red until it is given.
+    assert ("prop_text", "folder (required)", True) in log and ("prop_text", "surface", False) in log
+    s.randomizers[list(RANDOMIZERS).index("texture")].options["folder"].value = '"textures"'
+    s.randomizers[list(RANDOMIZERS).index("world_hdri")].options["folder"].value = '"hdris"'
+    assert ("prop_text", "folder (required)", False) in draw_panel(bpy, "SDG_PT_randomizers")
+    assert ("prop_text", "folder (required)", True) not in draw_panel(bpy, "SDG_PT_randomizers")
     bpy.ops.sdg.randomizer_move(index=1, direction="UP")
     assert [r.type for r in s.randomizers][:2] == [list(RANDOMIZERS)[1], list(RANDOMIZERS)[0]]
     while len(s.randomizers) > 1:

@@ -300,7 +300,10 @@ def draw_randomizer(box, item, index: int, count: int) -> None:
             for p in DISTRIBUTIONS[row.distribution].PARAMS:
                 col.prop(row, p)
     for row in item.options:
-        box.prop(row, "value", text=row.name)
+        line = box.row()
+        required = row.name in cls.REQUIRED_OPTIONS
+        line.alert = required and row.value.strip() in ("", '""')  # shown red until given
+        line.prop(row, "value", text=f"{row.name} (required)" if required else row.name)
 
 
 CLASSES = (
