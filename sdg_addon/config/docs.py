@@ -150,6 +150,10 @@ def marked_randomizers(text: str) -> list[str]:
     return [m["name"] for m in RANDOMIZER_MARK.finditer(text)]
 
 
+def marked_distributions(text: str) -> list[str]:
+    return [m["name"] for m in DISTRIBUTION_MARK.finditer(text)]
+
+
 def main(argv: list[str]) -> int:
     page = Path(argv[0]) if argv else Path(__file__).resolve().parents[2] / "docs" / "parameters.md"
     text = page.read_text(encoding="utf-8")
@@ -162,7 +166,3 @@ def main(argv: list[str]) -> int:
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))
-
-
-def marked_distributions(text: str) -> list[str]:
-    return [m["name"] for m in DISTRIBUTION_MARK.finditer(text)]
