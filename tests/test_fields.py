@@ -5,6 +5,8 @@ from pathlib import Path
 import pytest
 
 from sdg_addon.config.docs import (
+    built_in,
+    catalogue_markdown,
     marked_distributions,
     marked_randomizers,
     marked_sections,
@@ -120,3 +122,24 @@ def test_every_distribution_has_a_table_made_from_its_declaration():
 
     marked = marked_distributions(PAGE.read_text(encoding="utf-8"))
     assert sorted(marked) == sorted(DISTRIBUTIONS)
+
+
+def test_the_annotator_and_writer_catalogues_list_every_built_in_one(monkeypatch):
+    """Each built-in annotator and writer declares what it gives in one line (`summary`: the
+    page's catalogue and the UI's tooltip); a writer registered by a plugin is not listed
+    as built in."""
+    from sdg_addon.annotators import ANNOTATORS
+    from sdg_addon.writers import WRITERS
+    from sdg_addon.writers.base import Writer
+
+    text = PAGE.read_text(encoding="utf-8")
+    for name, registry in (("annotators", ANNOTATORS), ("writers", WRITERS)):
+        assert f"<!-- catalogue: {name} -->" in text
+        table = catalogue_markdown(name)
+        for key, cls in built_in(registry).items():
+            assert cls.summary.strip(), f"{key} has no summary"
+            assert f"| `{key}` | {cls.summary.replace('|', chr(92) + '|')} |" in table
+    assert len(built_in(ANNOTATORS)) >= 22 and len(built_in(WRITERS)) >= 8
+    plugin = type("PluginWriter", (Writer,), {"name": "from_a_plugin", "summary": "x", "__module__": "someones_pkg"})
+    monkeypatch.setitem(WRITERS, "from_a_plugin", plugin)
+    assert "from_a_plugin" not in catalogue_markdown("writers")

@@ -50,6 +50,7 @@ class InstanceSegmentationAmodal(Annotator):
     """{"data": (N, H, W) bool, "info": {per-row lists, see docs/annotators.md}}."""
 
     name = "instance_segmentation_amodal"
+    summary = "each labelled object's whole mask, the parts hidden by others included"
     passes = ("instance",)
     needs_geometry = True
     OPTIONS = dict(SEMANTIC_OPTIONS)

@@ -25,6 +25,7 @@ class Annotator:
     """
 
     name: str = ""
+    summary: str = ""  # what it gives, one line: docs/parameters.md's catalogue and the UI's tooltip
     passes: tuple[str, ...] = ()
     needs_geometry: bool = False
     # Sequences: reads FrameData.neighbours (the previous / next frame of the clip).

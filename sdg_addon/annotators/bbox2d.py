@@ -63,6 +63,7 @@ class BoundingBox2DTight(_BBox2D):
     """Box of the visible pixels of each labelled object (from the instance pass)."""
 
     name = "bounding_box_2d_tight"
+    summary = "2D boxes of the visible pixels"
 
     def extents(self, frame, labelled):
         found = visible_extents(frame)
@@ -74,6 +75,7 @@ class BoundingBox2DLoose(_BBox2D):
     """Box of the full projected object, occluded parts included (clipped to the image)."""
 
     name = "bounding_box_2d_loose"
+    summary = "2D boxes of the whole (also occluded) object"
 
     def extents(self, frame, labelled):
         out = {}

@@ -56,6 +56,7 @@ class BoundingBox3D(Annotator):
     corners_px, corners_world}}."""
 
     name = "bounding_box_3d"
+    summary = "3D boxes of the labelled objects"
     passes = ("instance",)
     needs_geometry = True  # rows are the objects in view (silhouettes), plus occlusion
     OPTIONS = dict(SEMANTIC_OPTIONS)

@@ -33,6 +33,7 @@ _USD_APERTURE_UNITS_PER_METRE = 10.0
 @register_annotator
 class CameraParams(Annotator):
     name = "camera_params"
+    summary = "intrinsics, extrinsics, clipping, resolution, sensor, rig extrinsics"
 
     def annotate(self, frame):
         c = frame.camera

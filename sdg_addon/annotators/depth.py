@@ -12,6 +12,7 @@ class DistanceToImagePlane(Annotator):
     """(H, W) float32 metres along the camera's viewing axis; inf where nothing was hit."""
 
     name = "distance_to_image_plane"
+    summary = "depth along the camera axis, metres"
     passes = ("depth",)
 
     def annotate(self, frame):
@@ -27,6 +28,7 @@ class DistanceToCamera(Annotator):
     """
 
     name = "distance_to_camera"
+    summary = "distance from the camera centre, metres"
     passes = ("depth",)
 
     def annotate(self, frame):

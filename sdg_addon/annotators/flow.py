@@ -101,6 +101,7 @@ class ForwardFlow(_Flow):
     """Flow to the next frame of the clip (see the module doc)."""
 
     name = "forward_flow"
+    summary = "optical flow to the next frame of a clip, pixels, exact from geometry, with validity mask"
     neighbour = "next"
 
 
@@ -109,6 +110,7 @@ class BackwardFlow(_Flow):
     """Flow to the previous frame of the clip (see the module doc)."""
 
     name = "backward_flow"
+    summary = "optical flow to the previous frame of a clip, pixels, exact from geometry, with validity mask"
     neighbour = "prev"
 
 
@@ -122,6 +124,7 @@ class MotionVectors(Annotator):
     holds (previous - now, now - next) with y up; converted here (docs/annotators.md)."""
 
     name = "motion_vectors"
+    summary = "Cycles' vector pass (forward and backward motion, pixels)"
     passes = ("vector",)
 
     def annotate(self, frame):

@@ -62,6 +62,7 @@ class Keypoints(Annotator):
     """{"data": KEYPOINT_DTYPE rows, "info": {"names", "skeletons", "primPaths", "idToLabels"}}."""
 
     name = "keypoints"
+    summary = "declared 3D keypoints of labelled objects, projected to pixels, with visibility (COCO style)"
     passes = ("depth",)
     OPTIONS = {
         **SEMANTIC_OPTIONS,

@@ -76,6 +76,7 @@ class Lidar(Annotator):
     (ring, column) order."""
 
     name = "lidar"
+    summary = "LiDAR point cloud per `[[lidars]]` sensor (added automatically when there are LiDARs)"
     sensors = ("lidar",)
     OPTIONS = {**SEMANTIC_OPTIONS}
 

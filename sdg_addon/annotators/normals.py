@@ -73,6 +73,7 @@ class Normals(Annotator):
     """
 
     name = "normals"
+    summary = "surface normals (world space by default)"
     passes = ("normal",)
     OPTIONS = {
         "space": ("world", str, 'frame of the normals: "world", "camera" or "camera_opencv"'),

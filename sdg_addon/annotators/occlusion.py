@@ -39,6 +39,7 @@ class Occlusion(Annotator):
     """{"data": OCCLUSION_DTYPE rows, "info": {"primPaths", "idToLabels", "truncationRatio"}}."""
 
     name = "occlusion"
+    summary = "occlusion (and truncation) ratio per object"
     passes = ("instance",)
     needs_geometry = True
     OPTIONS = {

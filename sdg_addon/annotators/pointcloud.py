@@ -68,6 +68,7 @@ class PointCloud(Annotator):
     "pointPixels": (N, 2) int32 (x, y)}}, N = pixels kept, in row-major pixel order."""
 
     name = "pointcloud"
+    summary = "3D points of the visible surfaces, with colour and normals"
     passes = ("depth", "instance", "normal", "rgb")
     OPTIONS = {
         **SEMANTIC_OPTIONS,

@@ -86,6 +86,7 @@ class ObjectPose(Annotator):
     """{"data": (N, 4, 4) model-to-camera (OpenCV axes, metres), "info": see module doc}."""
 
     name = "object_pose"
+    summary = "6D poses (model to camera) of the labelled objects, with their models (BOP)"
     passes = ("instance",)
     needs_geometry = True
     OPTIONS = dict(SEMANTIC_OPTIONS)

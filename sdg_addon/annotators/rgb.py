@@ -10,6 +10,7 @@ class Rgb(Annotator):
     """(H, W, 4) uint8 RGBA, display-referred (sRGB); alpha 255 unless film_transparent."""
 
     name = "rgb"
+    summary = "the rendered image, RGBA, display-referred (sRGB)"
     passes = ("rgb",)
 
     def annotate(self, frame):

@@ -28,6 +28,7 @@ class InstanceSegmentation(Annotator):
     """
 
     name = "instance_segmentation"
+    summary = "instance id mask + id → object / labels mapping"
     passes = ("instance",)
     OPTIONS = {
         **SEMANTIC_OPTIONS,
@@ -56,6 +57,7 @@ class InstanceIdSegmentation(Annotator):
     labelled or not (Replicator's instance_id_segmentation)."""
 
     name = "instance_id_segmentation"
+    summary = "every object its own id, labelled or not"
     passes = ("instance",)
 
     def annotate(self, frame):
@@ -76,6 +78,7 @@ class SemanticSegmentation(Annotator):
     """
 
     name = "semantic_segmentation"
+    summary = "semantic id mask + id → label mapping"
     passes = ("instance",)
     OPTIONS = dict(SEMANTIC_OPTIONS)
 

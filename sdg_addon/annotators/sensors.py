@@ -14,6 +14,7 @@ from .base import Annotator, register_annotator
 @register_annotator
 class Thermal(Annotator):
     name = "thermal"
+    summary = "thermal cameras: kelvin image (`thermal_NNNN.tiff` + `.npy`); added by a thermal camera"
     passes = ("thermal_radiance",)
     OPTIONS = {
         "encoding": (
@@ -39,6 +40,7 @@ class Thermal(Annotator):
 @register_annotator
 class Nir(Annotator):
     name = "nir"
+    summary = "NIR cameras: 8-bit grey image (`nir_NNNN.png`); added by a NIR camera"
     passes = ("nir_radiance",)
 
     def annotate(self, frame):

@@ -3,7 +3,8 @@
 The page marks each generated table with `<!-- fields: NAME -->` ... `<!-- /fields -->`
 (a schema section), `<!-- randomizer: TYPE -->` ... `<!-- /randomizer -->` (a randomizer
 type's PARAMS and OPTIONS) or `<!-- distribution: NAME -->` ... `<!-- /distribution -->` (a
-distribution's PARAMS); this module rewrites what lies between, and a test fails when
+distribution's PARAMS) or `<!-- catalogue: annotators|writers -->` ... `<!-- /catalogue -->`
+(the built-in annotators or writers, their summaries and options); this module rewrites what lies between, and a test fails when
 the page is out of date.
 """
 
@@ -25,6 +26,7 @@ def declared_sections() -> dict[str, tuple]:
 
 MARK = re.compile(r"(<!-- fields: (?P<name>[\w.\[\]]+) -->\n)(?P<body>.*?)(<!-- /fields -->)", re.S)
 RANDOMIZER_MARK = re.compile(r"(<!-- randomizer: (?P<name>\w+) -->\n)(?P<body>.*?)(<!-- /randomizer -->)", re.S)
+CATALOGUE_MARK = re.compile(r"(<!-- catalogue: (?P<name>\w+) -->\n)(?P<body>.*?)(<!-- /catalogue -->)", re.S)
 DISTRIBUTION_MARK = re.compile(r"(<!-- distribution: (?P<name>\w+) -->\n)(?P<body>.*?)(<!-- /distribution -->)", re.S)
 
 # How the docs name a parameter's kind (sampling.randomizers' kinds).
@@ -109,6 +111,31 @@ def distribution_markdown(cls) -> str:
     return "\n".join(rows)
 
 
+def built_in(registry: dict) -> dict:
+    """The registry's entries that this package defines (not plugins of installed packages
+    or of a test), in name order."""
+    return {n: c for n, c in sorted(registry.items()) if c.__module__.startswith(__package__.split(".")[0] + ".")}
+
+
+def catalogue_markdown(name: str) -> str:
+    """The table of the built-in annotators or writers: name, summary, options."""
+    if name == "annotators":
+        from ..annotators import ANNOTATORS as registry
+
+        head = "| annotator | gives | options |"
+    elif name == "writers":
+        from ..writers import WRITERS as registry
+
+        head = "| writer | layout | options |"
+    else:
+        raise KeyError(f"docs mark a catalogue that does not exist: {name}")
+    rows = [head, "|---|---|---|"]
+    for key, cls in built_in(registry).items():
+        options = ", ".join(f"`{o}`" for o in cls.OPTIONS) or "none"
+        rows.append(f"| `{key}` | {_cell(cls.summary)} | {options} |")
+    return "\n".join(rows)
+
+
 def _cell(text: str) -> str:
     return text.replace("|", "\\|")
 
@@ -138,6 +165,7 @@ def render_page(text: str) -> str:
         return m[1] + distribution_markdown(DISTRIBUTIONS[name]) + "\n" + m[4]
 
     text = MARK.sub(table, text)
+    text = CATALOGUE_MARK.sub(lambda m: m[1] + catalogue_markdown(m["name"]) + "\n" + m[4], text)
     text = RANDOMIZER_MARK.sub(randomizer_table, text)
     return DISTRIBUTION_MARK.sub(distribution_table, text)
 

@@ -196,14 +196,18 @@ def make_classes() -> tuple:
             name: BoolProperty(
                 name=name.replace("_", " ").title(),
                 default=name in DEFAULT_ANNOTATORS,
-                description=(cls.__doc__ or name).strip().split("\n")[0],
+                description=cls.summary or (cls.__doc__ or name).strip().split("\n")[0],
             )
             for name, cls in ANNOTATORS.items()
         },
     )
     writer_groups = {}
     for name, cls in WRITERS.items():
-        fields = {"enabled": BoolProperty(name=name, default=name == "basic", description=f"write {name} files")}
+        fields = {
+            "enabled": BoolProperty(
+                name=name, default=name == "basic", description=cls.summary or f"write {name} files"
+            )
+        }
         for opt, spec in cls.OPTIONS.items():
             fields[opt] = option_property(opt, spec)
         writer_groups[name] = _group(f"SDG_PG_writer_{name}", fields)

@@ -29,6 +29,7 @@ class Writer:
     """
 
     name: str = ""
+    summary: str = ""  # its layout, one line: docs/parameters.md's catalogue and the UI's tooltip
     required_annotators: tuple[str, ...] = ()
     # Which sensors' frames it writes ("camera", "lidar"); others are not passed to it.
     sensors: tuple[str, ...] = ("camera",)

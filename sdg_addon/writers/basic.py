@@ -63,6 +63,7 @@ def _fields(data: np.ndarray, names) -> np.ndarray:
 @register_writer
 class BasicWriter(Writer):
     name = "basic"
+    summary = "Replicator BasicWriter file names (`rgb_0000.png`, `semantic_segmentation_0000.png`, ...), one file per annotator and frame"
     sensors = ("camera", "lidar")
     OPTIONS = {
         "colorize_semantic_segmentation": (True, bool, "RGBA png + labels keyed by colour"),

@@ -109,6 +109,7 @@ def model_info(vertices_mm: np.ndarray) -> dict:
 @register_writer
 class BopWriter(Writer):
     name = "bop"
+    summary = "BOP scenewise format (scene_gt, scene_camera, masks, depth) with models, for 6D pose"
     required_annotators = (
         "rgb",
         "distance_to_image_plane",

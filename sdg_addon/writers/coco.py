@@ -92,6 +92,7 @@ def coco_keypoints(frame: AnnotatedFrame) -> tuple[dict[int, dict], dict[str, di
 @register_writer
 class CocoWriter(Writer):
     name = "coco"
+    summary = "COCO instances JSON (RLE or polygon masks, stable category ids) and the images"
     required_annotators = ("rgb", "instance_segmentation", "bounding_box_2d_tight")
     OPTIONS = {
         **COMMON_OPTIONS,

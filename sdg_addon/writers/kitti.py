@@ -139,6 +139,7 @@ def boxes_3d_camera(data, w2l: np.ndarray) -> tuple[np.ndarray, np.ndarray, list
 @register_writer
 class KittiWriter(Writer):
     name = "kitti"
+    summary = "KITTI object labels, calibration, images and ImageSets"
     required_annotators = ("rgb", "bounding_box_2d_tight", "bounding_box_3d", "camera_params")
     OPTIONS = dict(COMMON_OPTIONS)
 

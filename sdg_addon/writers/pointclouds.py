@@ -49,6 +49,7 @@ class _LidarWriter(Writer):
 @register_writer
 class KittiVelodyneWriter(_LidarWriter):
     name = "kitti_velodyne"
+    summary = "LiDAR scans as KITTI / SemanticKITTI `velodyne/*.bin` + `labels/*.label` + `poses.txt`"
     folder_name = "kitti_velodyne"
 
     def sequence(self, frame: AnnotatedFrame) -> Path:
@@ -108,6 +109,7 @@ def pcd_bytes(value: dict) -> bytes:
 @register_writer
 class PcdWriter(_LidarWriter):
     name = "pcd"
+    summary = "LiDAR scans as binary PCD (PCL, Open3D)"
     folder_name = "pcd"
 
     def write(self, frame: AnnotatedFrame) -> None:

@@ -73,6 +73,7 @@ def to_json(value):
 @register_writer
 class WebDatasetWriter(Writer):
     name = "webdataset"
+    summary = "tar shards of N frames for WebDataset, one sample per frame"
     required_annotators = ("rgb",)
     OPTIONS = {
         "semantic_type": ("class", str, "label type whose values are the classes listed in each sample's json"),

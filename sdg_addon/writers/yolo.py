@@ -50,6 +50,7 @@ CENTRE_NUDGE = 0.25  # pixels added to each pixel-centre vertex (see the module 
 @register_writer
 class YoloWriter(Writer):
     name = "yolo"
+    summary = "YOLO labels (boxes or segmentation polygons), images and dataset yaml"
     required_annotators = ("rgb", "instance_segmentation", "bounding_box_2d_tight")
     OPTIONS = {
         **COMMON_OPTIONS,
