@@ -965,3 +965,10 @@ def test_thermal_annotator_encoding_is_checked_when_the_file_is_read(tmp_path):
     assert ok.annotators["thermal"] == {"encoding": "centikelvin"}
     [problem] = problems_of(write(tmp_path / "p.toml", CAMERA + '[annotators]\nthermal = { encoding = "uint8" }\n'))
     assert problem.field == "annotators.thermal" and "centikelvin" in problem.expected
+
+
+def test_an_open_side_of_a_range_is_stated_as_infinite():
+    from sdg_addon.config.schema import _interval_text
+
+    assert _interval_text(None, 5) == "[-inf, 5]" and _interval_text(0, None) == "[0, inf]"
+    assert _interval_text(0.5, 1e6) == "[0.5, 1000000]"

@@ -1398,7 +1398,7 @@ def _case(v: _Reader, t, p: str) -> CaseSpec:
             if not _fits(e[k], kind):
                 v.problems.add(join(where, k), e[k], f"{_KIND_TEXT[kind]} ({desc})")
             elif (valid := cls.value_range(k)) is not None and not _within(e[k], valid):
-                allowed = f"[{_num_text(valid[0])}, {_num_text(valid[1])}]"
+                allowed = _interval_text(*valid)
                 v.problems.add(join(where, k), e[k], f"values in {allowed} ({k})")
         c.set.append(dict(e))
     if not c.set and c.min is None and c.max is None:
@@ -1607,7 +1607,7 @@ class _Reader:
         above = hi is not None and bool(np.any(highs > hi))
         if not (below or above):
             return True
-        allowed = f"[{_num_text(lo)}, {_num_text(hi)}]"
+        allowed = _interval_text(lo, hi)
         if isinstance(d, Constant):
             self.problems.add(where, value, f"values in {allowed} ({key})")
         else:
@@ -1669,6 +1669,11 @@ _KIND_TEXT = {
 }
 # A `choice` with `k` draws a list: allowed for parameters taking a list of elements.
 _ELEMENT_KIND = {STRINGS: STRING}
+
+
+def _interval_text(lo, hi) -> str:
+    """[lo, hi] as a problem states it; an open side is -inf or inf."""
+    return f"[{'-inf' if lo is None else _num_text(lo)}, {_num_text(hi)}]"
 
 
 def _num_text(x) -> str:
