@@ -972,3 +972,19 @@ def test_an_open_side_of_a_range_is_stated_as_infinite():
 
     assert _interval_text(None, 5) == "[-inf, 5]" and _interval_text(0, None) == "[0, inf]"
     assert _interval_text(0.5, 1e6) == "[0.5, 1000000]"
+
+
+def test_a_shell_is_a_point_for_point_parameters_only(tmp_path):
+    shell = '{ distribution = "shell", center = [0, 0, 0], radius_min = 2, radius_max = 4, elevation_min = 15 }'
+    light = '[[lights]]\nname = "key"\ntype = "point"\n'
+    ok = CAMERA + light + f'[[randomizers]]\ntype = "light"\ntargets = "key"\nlocation = {shell}\n'
+    cfg = load_config(write(tmp_path / "ok.toml", ok))
+    assert cfg.randomizers[0].params["location"].name == "shell"
+    scale = CAMERA + ASSET + f'[[randomizers]]\ntype = "pose"\ntargets = "a"\nscale = {shell}\n'
+    assert one_problem(tmp_path, scale).field == "randomizers[0].scale.center"
+    axis = CAMERA + ASSET + f'[[randomizers]]\ntype = "pose"\ntargets = "a"\nlocation = [0, 0, {shell}]\n'
+    assert one_problem(tmp_path, axis).field == "randomizers[0].location[2]"
+    # Its support against a range: a colour shell reaching past 1 is refused, one inside is not.
+    grey = '{ distribution = "shell", center = [0.5, 0.5, 0.5], radius_min = 0, radius_max = R }'
+    assert one_problem(tmp_path, material(grey.replace("R", "0.51"), "color")).field == "randomizers[0].color"
+    load_config(write(tmp_path / "grey.toml", material(grey.replace("R", "0.5"), "color")))

@@ -58,6 +58,7 @@ rotation = { distribution = "uniform", low = 0, high = 360 }
 [[randomizers]]
 type = "light"
 targets = "key"
+location = { distribution = "shell", center = [0, 0, 0.3], radius_min = 2, radius_max = 3, elevation_min = 30, elevation_max = 80 }
 light_type = { distribution = "choice", values = ["area", "point", "spot"] }
 size = { distribution = "uniform", low = 0.1, high = 1 }
 temperature = { distribution = "uniform", low = 2500, high = 9000 }
@@ -140,6 +141,9 @@ def test_the_log_is_the_pure_sampling_of_seed_and_frame(look_run):
     for record_ in log:
         f = record_["frame"]
         assert record_["samples"] == json.loads(json.dumps(sample_frame(cfg.seed, f, cfg.randomizers, targets)))
+        key = np.subtract(record_["samples"][3]["values"]["key"]["location"], [0, 0, 0.3])  # a shell
+        r = float(np.linalg.norm(key))
+        assert 2 <= r <= 3 and 30 <= np.degrees(np.arcsin(key[2] / r)) <= 80
     # the texture randomizer (interval 2) repeats its draw on odd frames
     tex = [r["samples"][1] for r in log]
     assert tex[1]["values"] == tex[0]["values"] and tex[1]["trigger_frame"] == 0

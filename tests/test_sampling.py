@@ -114,6 +114,7 @@ def test_every_registered_distribution_is_tested_here():
         "choice",
         "sequence",
         "per_axis",
+        "shell",
     }
 
 
@@ -437,3 +438,75 @@ def test_uniform_and_log_uniform_moments():
     var = (b * b - a * a) / (2 * math.log(b / a)) - mean**2
     assert abs(lu.mean() - mean) < 4 * math.sqrt(var / n)
     assert abs(np.log(lu).var() - math.log(b / a) ** 2 / 12) < 0.1  # uniform in log space
+
+
+# ------------------------------------------------------------------------------ shell
+
+SHELL = {"distribution": "shell", "center": [1.0, -2.0, 0.5], "radius_min": 2.0, "radius_max": 4.0}
+
+
+def polar(points, center):
+    d = np.asarray(points) - center
+    r = np.linalg.norm(d, axis=1)
+    return r, np.degrees(np.arcsin(d[:, 2] / r)), np.degrees(np.arctan2(d[:, 1], d[:, 0])) % 360
+
+
+def test_shell_points_lie_in_its_band_and_spread_by_area():
+    spec = {**SHELL, "elevation_min": 10, "elevation_max": 70, "azimuth_min": -45, "azimuth_max": 45}
+    points = np.array(draws(spec, 20000))
+    r, el, az = polar(points, SHELL["center"])
+    assert r.min() >= 2 - 1e-9 and r.max() <= 4 + 1e-9
+    assert el.min() >= 10 - 1e-9 and el.max() <= 70 + 1e-9
+    assert np.all((az <= 45 + 1e-9) | (az >= 315 - 1e-9))
+    # By area: sin(elevation) is uniform (an elevation uniform in degrees crowds the top).
+    s = np.sin(np.radians(el))
+    s0, s1 = math.sin(math.radians(10)), math.sin(math.radians(70))
+    assert abs(np.mean(s) - (s0 + s1) / 2) < 5 * (s1 - s0) / math.sqrt(12 * len(s))
+    assert abs(np.mean(s < (s0 + s1) / 2) - 0.5) < 0.02
+    # The radius uniform in [2, 4] by default (BlenderProc's shell).
+    assert abs(np.mean(r) - 3.0) < 5 * (2 / math.sqrt(12)) / math.sqrt(len(r))
+    b = make_distribution(spec).bounds()
+    assert np.all(points >= b[0] - 1e-9) and np.all(points <= b[1] + 1e-9)
+
+
+def test_shell_uniform_volume_puts_more_points_far_out():
+    r, _el, _az = polar(np.array(draws({**SHELL, "uniform_volume": True}, 20000)), SHELL["center"])
+    # Radius density ~ r^2 on [2, 4]: mean 3/4 (4^4 - 2^4) / (4^3 - 2^3) = 3.2142...
+    expected = 0.75 * (4**4 - 2**4) / (4**3 - 2**3)
+    assert abs(np.mean(r) - expected) < 0.01
+    assert abs(np.mean(r**3 < (2**3 + 4**3) / 2) - 0.5) < 0.02  # r^3 uniform
+
+
+def test_shell_edges_and_defaults():
+    point = make_distribution({**SHELL, "radius_min": 3.0, "radius_max": 3.0}).sample(np.random.default_rng(1), 0)
+    assert math.isclose(float(np.linalg.norm(np.subtract(point, SHELL["center"]))), 3.0, rel_tol=1e-12)
+    top = make_distribution({**SHELL, "elevation_min": 90, "elevation_max": 90}).sample(np.random.default_rng(1), 0)
+    assert np.allclose(top[:2], SHELL["center"][:2], atol=1e-9) and top[2] > SHELL["center"][2]
+    lo, hi = make_distribution(SHELL).bounds()  # the whole shell: a box of the outer radius
+    assert lo.tolist() == [-3.0, -6.0, -3.5] and hi.tolist() == [5.0, 2.0, 4.5]
+    assert make_distribution(SHELL).to_dict() == SHELL
+    assert make_distribution(SHELL).scalar() is False
+    assert not check_distribution_spec({**SHELL, "elevation_min": -90, "elevation_max": 90})
+    assert not check_distribution_spec({**SHELL, "azimuth_min": -180, "azimuth_max": 180})
+
+
+@pytest.mark.parametrize(
+    "change, field",
+    [
+        ({"center": [0, 0]}, "center"),
+        ({"radius_min": -0.001}, "radius_min"),
+        ({"radius_max": 1.999}, "radius_max"),
+        ({"elevation_min": -90.5}, "elevation_min"),
+        ({"elevation_max": 90.5}, "elevation_max"),
+        ({"elevation_min": 30, "elevation_max": 29}, "elevation_max"),
+        ({"azimuth_min": 10, "azimuth_max": 370.5}, "azimuth_max"),
+        ({"azimuth_min": 10, "azimuth_max": 9}, "azimuth_max"),
+        ({"uniform_volume": 1}, "uniform_volume"),
+        ({"radius_max": "4"}, "radius_max"),
+    ],
+)
+def test_shell_refuses_values_past_its_edges(change, field):
+    assert field in [p[0] for p in check_distribution_spec({**SHELL, **change})]
+    edge = {**SHELL, **{k: v for k, v in change.items() if k in ("azimuth_min",)}}
+    if "azimuth_min" in change:
+        assert not check_distribution_spec({**edge, "azimuth_max": change["azimuth_min"] + 360})

@@ -1719,4 +1719,6 @@ def _distribution_values(d: Distribution):
         return [(f"values[{i}]", x) for i, x in enumerate(d.params["values"])]
     if d.name == "per_axis":
         return []  # its length is checked by _per_axis_fits, its values by the support check
+    if d.name == "shell":
+        return [("center", d.params["center"])]  # a point: only for parameters that take one
     return [(k, x) for k, x in d.params.items() if k in ("low", "high", "mean")]

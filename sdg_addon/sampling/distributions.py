@@ -432,6 +432,92 @@ class PerAxis(Distribution):
         return {"distribution": self.name, "axes": [d.to_dict() for d in self.axes]}
 
 
+@register_distribution
+class Shell(Distribution):
+    """A point between two spheres around `center`, within an elevation and azimuth band."""
+
+    name = "shell"
+    PARAMS = {
+        "center": (True, "centre of both spheres, [x, y, z] metres"),
+        "radius_min": (True, "inner radius ≥ 0, metres"),
+        "radius_max": (True, "outer radius ≥ `radius_min`, metres"),
+        "elevation_min": (False, "degrees above the horizontal plane through `center`, -90 .. 90; default -90"),
+        "elevation_max": (False, "≥ `elevation_min`, at most 90; default 90 (`elevation_min = 0`: upper half)"),
+        "azimuth_min": (False, "degrees counter-clockwise from +X seen from above; default 0"),
+        "azimuth_max": (False, "≥ `azimuth_min`, at most 360 more; default 360"),
+        "uniform_volume": (
+            False,
+            "`true`: uniform in the volume (more points far out); default `false`: the radius uniform in "
+            "[`radius_min`, `radius_max`] (BlenderProc's default)",
+        ),
+    }
+    SUPPORT = "the points of the shell's band: within the radii, the elevation and the azimuth range"
+    DEFAULTS = {"elevation_min": -90.0, "elevation_max": 90.0, "azimuth_min": 0.0, "azimuth_max": 360.0}
+
+    @classmethod
+    def check(cls, params):
+        c = params.get("center")
+        if not (isinstance(c, list) and len(c) == 3 and all(_is_number(x) for x in c)):
+            return [("center", c, "a list of 3 numbers [x, y, z]")]
+        for k in ("radius_min", "radius_max", *cls.DEFAULTS):
+            if k in params and not _is_number(params[k]):
+                return [(k, params[k], "a number")]
+        v = {**cls.DEFAULTS, **params}
+        if v["radius_min"] < 0:
+            return [("radius_min", v["radius_min"], "a number >= 0")]
+        if v["radius_max"] < v["radius_min"]:
+            return [("radius_max", v["radius_max"], f"a number >= radius_min ({v['radius_min']})")]
+        for k in ("elevation_min", "elevation_max"):
+            if not -90 <= v[k] <= 90:
+                return [(k, v[k], "degrees in [-90, 90]")]
+        if v["elevation_max"] < v["elevation_min"]:
+            return [("elevation_max", v["elevation_max"], f"degrees >= elevation_min ({v['elevation_min']})")]
+        if not v["azimuth_min"] <= v["azimuth_max"] <= v["azimuth_min"] + 360:
+            return [
+                ("azimuth_max", v["azimuth_max"], f"degrees in [azimuth_min, azimuth_min + 360] ({v['azimuth_min']})")
+            ]
+        if not isinstance(v.get("uniform_volume", False), bool):
+            return [("uniform_volume", v["uniform_volume"], "true or false")]
+        return []
+
+    def _values(self):
+        return {**self.DEFAULTS, **self.params}
+
+    def scalar(self) -> bool:
+        return False  # a point: never one component of a per_axis
+
+    def bounds(self):
+        """A box around the band: x and y within the outer radius, z exact."""
+        v = self._values()
+        c = np.asarray(v["center"], float)
+        r = float(v["radius_max"])
+        heights = [
+            radius * math.sin(math.radians(el))
+            for radius in (float(v["radius_min"]), r)
+            for el in (float(v["elevation_min"]), float(v["elevation_max"]))
+        ]
+        return c + [-r, -r, min(heights)], c + [r, r, max(heights)]
+
+    def sample(self, rng, frame):
+        v = self._values()
+        u = rng.random(3)  # always three numbers: the draws after it do not depend on the options
+        # Uniform by area over the band: sin(elevation) uniform; azimuth uniform.
+        s0, s1 = math.sin(math.radians(v["elevation_min"])), math.sin(math.radians(v["elevation_max"]))
+        elevation = math.asin(min(1.0, max(-1.0, s0 + u[0] * (s1 - s0))))
+        azimuth = math.radians(v["azimuth_min"] + u[1] * (v["azimuth_max"] - v["azimuth_min"]))
+        a, b = float(v["radius_min"]), float(v["radius_max"])
+        if v.get("uniform_volume", False):
+            radius = (a**3 + u[2] * (b**3 - a**3)) ** (1.0 / 3.0)
+        else:
+            radius = a + u[2] * (b - a)
+        direction = (
+            math.cos(elevation) * math.cos(azimuth),
+            math.cos(elevation) * math.sin(azimuth),
+            math.sin(elevation),
+        )
+        return [float(c + radius * d) for c, d in zip(v["center"], direction)]
+
+
 class Constant(Distribution):
     name = "constant"
 
