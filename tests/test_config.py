@@ -981,10 +981,22 @@ def test_a_shell_is_a_point_for_point_parameters_only(tmp_path):
     cfg = load_config(write(tmp_path / "ok.toml", ok))
     assert cfg.randomizers[0].params["location"].name == "shell"
     scale = CAMERA + ASSET + f'[[randomizers]]\ntype = "pose"\ntargets = "a"\nscale = {shell}\n'
-    assert one_problem(tmp_path, scale).field == "randomizers[0].scale.center"
+    p = one_problem(tmp_path, scale)
+    assert p.field == "randomizers[0].scale" and "draws a list of 3 numbers" in p.expected
+    grey = '{ distribution = "shell", center = [0.5, 0.5, 0.5], radius_min = 0, radius_max = 0.1 }'
+    assert one_problem(tmp_path, material(grey, "color")).field == "randomizers[0].color"  # a point, not a colour
     axis = CAMERA + ASSET + f'[[randomizers]]\ntype = "pose"\ntargets = "a"\nlocation = [0, 0, {shell}]\n'
     assert one_problem(tmp_path, axis).field == "randomizers[0].location[2]"
-    # Its support against a range: a colour shell reaching past 1 is refused, one inside is not.
-    grey = '{ distribution = "shell", center = [0.5, 0.5, 0.5], radius_min = 0, radius_max = R }'
-    assert one_problem(tmp_path, material(grey.replace("R", "0.51"), "color")).field == "randomizers[0].color"
-    load_config(write(tmp_path / "grey.toml", material(grey.replace("R", "0.5"), "color")))
+    # Its support against a range (locations within 1e6 m): one step past it is refused.
+    far = '{ distribution = "shell", center = [999999, 0, 0], radius_min = 0, radius_max = R }'
+    pose = CAMERA + ASSET + '[[randomizers]]\ntype = "pose"\ntargets = "a"\nlocation = '
+    assert one_problem(tmp_path, pose + far.replace("R", "1.5") + "\n").field == "randomizers[0].location"
+    load_config(write(tmp_path / "far.toml", pose + far.replace("R", "1") + "\n"))
+
+
+def test_uniform_rotation_is_for_rotations(tmp_path):
+    spec = '{ distribution = "uniform_rotation" }'
+    ok = CAMERA + ASSET + f'[[randomizers]]\ntype = "pose"\ntargets = "a"\nrotation = {spec}\n'
+    assert load_config(write(tmp_path / "ok.toml", ok)).randomizers[0].params["rotation"].name == "uniform_rotation"
+    p = one_problem(tmp_path, material(spec))
+    assert p.field == "randomizers[0].roughness" and "uniform_rotation distribution draws" in p.expected

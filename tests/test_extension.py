@@ -744,12 +744,15 @@ def test_import_fills_the_panels_and_export_writes_them_back(addon, tmp_path):
         + "[writers.coco]\npolygons = true\n"
         + '[[randomizers]]\ntype = "light"\ntargets = "Key"\nlocation = { distribution = "shell", '
         + "center = [0, 0, 1], radius_min = 2, radius_max = 3, elevation_min = 20, uniform_volume = true }\n"
+        + '[[randomizers]]\ntype = "pose"\ntargets = "can_*"\nrotation = { distribution = "uniform_rotation" }\n'
     )
     assert bpy.ops.sdg.import_parameters(filepath=str(param)) == {"FINISHED"}
     s = bpy.context.scene.sdg
     assert (s.run.seed, s.run.frames, s.run.width, s.run.samples) == (5, 2, 64, 2)
-    assert [r.type for r in s.randomizers] == ["pose", "light", "light"] and s.randomizers[0].targets == "can_*"
+    assert [r.type for r in s.randomizers] == ["pose", "light", "light", "pose"]
+    assert s.randomizers[0].targets == "can_*"
     assert s.randomizers[2].params["location"].distribution == "shell"  # every distribution has its rows
+    assert s.randomizers[3].params["rotation"].distribution == "uniform_rotation"  # one without parameters
     assert s.writers.coco.enabled and s.writers.coco.polygons
     assert "assets" in texts(draw_panel(bpy, "SDG_PT_recorder"))  # kept, and said so
     bpy.ops.wm.save_mainfile()

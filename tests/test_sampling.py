@@ -115,6 +115,7 @@ def test_every_registered_distribution_is_tested_here():
         "sequence",
         "per_axis",
         "shell",
+        "uniform_rotation",
     }
 
 
@@ -510,3 +511,27 @@ def test_shell_refuses_values_past_its_edges(change, field):
     edge = {**SHELL, **{k: v for k, v in change.items() if k in ("azimuth_min",)}}
     if "azimuth_min" in change:
         assert not check_distribution_spec({**edge, "azimuth_max": change["azimuth_min"] + 360})
+
+
+def test_uniform_rotation_is_uniform_over_all_orientations():
+    """Haar measure on SO(3): each rotated axis is uniform on the sphere (its z component
+    uniform in [-1, 1]) and the trace has mean 0; an Euler angle uniform per axis fails both
+    (its rotated z axis crowds the poles)."""
+    from sdg_addon.sampling.rotations import euler_matrix
+
+    n = 20000
+    angles = draws({"distribution": "uniform_rotation"}, n)
+    assert all(-180 <= a <= 180 and -90 <= b <= 90 and -180 <= c <= 180 for a, b, c in angles)
+    mats = np.array([euler_matrix(a) for a in angles])
+    z = mats[:, :, 2]  # the image of +Z
+    for k in range(3):
+        assert abs(z[:, k].mean()) < 5 / math.sqrt(3 * n)
+    assert abs(np.mean(z[:, 2] < 0.5) - 0.75) < 0.015  # z component uniform in [-1, 1]
+    trace = np.trace(mats, axis1=1, axis2=2)
+    assert abs(trace.mean()) < 5 * 1.0 / math.sqrt(n)  # Var(trace) = 1 under the Haar measure
+    naive = np.array([euler_matrix(a) for a in draws(uniform([-180, -90, -180], [180, 90, 180]), 4000)])
+    assert abs(np.mean(naive[:, 2, 2] < 0.5) - 0.75) > 0.03  # the check above can fail
+    d = make_distribution({"distribution": "uniform_rotation"})
+    assert d.scalar() is False and d.to_dict() == {"distribution": "uniform_rotation"}
+    assert not check_distribution_spec({"distribution": "uniform_rotation"})
+    assert [p[0] for p in check_distribution_spec({"distribution": "uniform_rotation", "low": 0})] == ["low"]

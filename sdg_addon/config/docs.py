@@ -105,6 +105,8 @@ def randomizer_markdown(cls) -> str:
 
 def distribution_markdown(cls) -> str:
     """A distribution's reference table: its parameters, required or not."""
+    if not cls.PARAMS:
+        return "No parameters."
     rows = ["| parameter | required | meaning |", "|---|---|---|"]
     for name, (required, desc) in cls.PARAMS.items():
         rows.append(f"| `{name}` | {'yes' if required else 'no'} | {_cell(desc)} |")

@@ -1568,6 +1568,10 @@ class _Reader:
             if found:
                 return None
             d = make_distribution(value)
+            if d.VALUE_KIND is not None and d.VALUE_KIND != kind:
+                drawn = f"the {d.name} distribution draws {_KIND_TEXT[d.VALUE_KIND]}"
+                self.problems.add(where, value, f"{_KIND_TEXT[kind]}, as {key} takes ({desc}): {drawn}")
+                return None
             many = d.params.get("k") is not None
             if many and kind not in _ELEMENT_KIND:
                 self.problems.add(join(where, "k"), d.params["k"], f"no k: {key} takes one value ({desc})")
@@ -1719,6 +1723,4 @@ def _distribution_values(d: Distribution):
         return [(f"values[{i}]", x) for i, x in enumerate(d.params["values"])]
     if d.name == "per_axis":
         return []  # its length is checked by _per_axis_fits, its values by the support check
-    if d.name == "shell":
-        return [("center", d.params["center"])]  # a point: only for parameters that take one
     return [(k, x) for k, x in d.params.items() if k in ("low", "high", "mean")]

@@ -18,6 +18,8 @@ from statistics import NormalDist
 
 import numpy as np
 
+from .rotations import matrix_euler, random_rotation
+
 DISTRIBUTIONS: dict[str, type[Distribution]] = {}
 
 
@@ -31,6 +33,9 @@ class Distribution:
     # parameter name -> (required, description)
     PARAMS: dict[str, tuple[bool, str]] = {}
     SUPPORT = ""  # the values it can draw, in words (docs)
+    # The kind of value it draws whatever its parameters ("vec3": a point or a rotation), or
+    # None when that follows from its parameters (low, high, values...).
+    VALUE_KIND: str | None = None
 
     def __init__(self, **params):
         self.params = params
@@ -452,6 +457,7 @@ class Shell(Distribution):
         ),
     }
     SUPPORT = "the points of the shell's band: within the radii, the elevation and the azimuth range"
+    VALUE_KIND = "vec3"
     DEFAULTS = {"elevation_min": -90.0, "elevation_max": 90.0, "azimuth_min": 0.0, "azimuth_max": 360.0}
 
     @classmethod
@@ -516,6 +522,25 @@ class Shell(Distribution):
             math.sin(elevation),
         )
         return [float(c + radius * d) for c, d in zip(v["center"], direction)]
+
+
+@register_distribution
+class UniformRotation(Distribution):
+    """XYZ Euler angles (degrees) of a rotation uniform over all orientations (SO(3))."""
+
+    name = "uniform_rotation"
+    PARAMS: dict[str, tuple[bool, str]] = {}
+    SUPPORT = "every orientation, equally likely; as XYZ Euler angles x and z in [-180, 180], y in [-90, 90]"
+    VALUE_KIND = "vec3"
+
+    def scalar(self) -> bool:
+        return False
+
+    def bounds(self):
+        return np.array([-180.0, -90.0, -180.0]), np.array([180.0, 90.0, 180.0])
+
+    def sample(self, rng, frame):
+        return matrix_euler(random_rotation(rng))  # three uniform numbers (a random unit quaternion)
 
 
 class Constant(Distribution):
