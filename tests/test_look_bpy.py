@@ -259,6 +259,8 @@ targets = "key"
 light_type = "sun"
 size = 2.0
 temperature = 3000
+location = [2.0, -1.0, 1.5]
+look_at = [0.0, 0.5, 0.25]
 """,
     )
     sampled = sample_frame(cfg.seed, 0, cfg.randomizers, targets)
@@ -284,6 +286,15 @@ temperature = 3000
     assert light.color[0] > light.color[1] > light.color[2]
     assert np.dot(light.color, [0.2126, 0.7152, 0.0722]) == pytest.approx(1.0, abs=1e-6)
     assert not getattr(light, "use_temperature", False)
+    # Moved, then turned to face its look_at: its -Z axis points there.
+    from mathutils import Vector
+
+    key = built.lights["key"]
+    built.scene.view_layers[0].update()
+    shines = np.array(key.matrix_world.to_3x3() @ Vector((0.0, 0.0, -1.0)))
+    towards = np.subtract([0.0, 0.5, 0.25], [2.0, -1.0, 1.5])
+    assert np.allclose(shines, towards / np.linalg.norm(towards), atol=1e-6)
+    assert tuple(key.location) == pytest.approx((2.0, -1.0, 1.5))
     # applied again (the next frame), nothing new is made
     before = {k: len(getattr(bpy.data, k)) for k in COUNTED}
     apply_frame(built, sample_frame(cfg.seed, 1, cfg.randomizers, targets), cfg.randomizers)

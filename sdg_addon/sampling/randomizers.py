@@ -172,7 +172,7 @@ class Light(RandomizerSpec):
     PARAMS = {
         "energy": (NUMBER, "watts (point, spot, area) or W/m² (sun)"),
         "color": (COLOR, "linear RGB in [0, 1]"),
-        "location": (VEC3, "world location, metres (the light's direction is not changed)"),
+        "location": (VEC3, "world location, metres (its direction is kept unless `look_at` is given)"),
         "light_type": (
             STRING,
             '`"POINT"`, `"SUN"`, `"SPOT"` or `"AREA"` (any case): the light changes type in place, e.g. `{ distribution = "choice", values = ["area", "spot"] }`',
@@ -185,10 +185,15 @@ class Light(RandomizerSpec):
             NUMBER,
             "colour temperature in Kelvin (black body: 2700 warm tungsten, 6500 daylight white, 10000 blue sky); multiplies `color`",
         ),
+        "look_at": (
+            VEC3,
+            "point the light is turned to face, metres, after `location` (spot, area and sun lights shine along their -Z); without it the light's direction is kept",
+        ),
     }
     PARAM_RANGES = {
         "energy": (0.0, 1e9),
         "location": (-1e6, 1e6),
+        "look_at": (-1e6, 1e6),
         "size": (0.0, 1e6),
         "temperature": (800.0, 40000.0),
     }

@@ -73,6 +73,8 @@ def apply_light(built: BuiltScene, target: str, v: dict) -> None:
         data.color = v["color"][:3]
     if "location" in v:
         obj.location = v["location"]
+    if "look_at" in v:
+        obj.rotation_euler = look_at_rotation(obj.location, v["look_at"])
     if "size" in v:
         if data.type == "AREA":
             data.size = v["size"]
