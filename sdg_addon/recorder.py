@@ -310,6 +310,7 @@ class Recorder:
         remove_stale_render_dirs()
         built = build_scene(cfg, self.open_scene)
         targets = self.resolve_targets(built)
+        self.check_targets(built, targets)
         self.bind_scene_facts(built)
         plan = annotator_plan(cfg, sensor_specs(cfg, built.cameras))
 
@@ -588,6 +589,16 @@ class Recorder:
             problem = spec.bind(facts)
             if problem:
                 raise RecorderError(f"randomizers[{i}] ({spec.name}): {problem}")
+
+    def check_targets(self, built, targets: list[list[str]]) -> None:
+        """Every entry's targets can take its values (property paths resolve, kinds and
+        Blender's limits fit): checked in the built scene, before anything is written."""
+        from .scene.randomize import check_targets
+
+        problems = check_targets(built, self.config.randomizers, targets)
+        if problems:
+            lines = [f"randomizers[{i}] ({self.config.randomizers[i].name}): {p}" for i, p in problems]
+            raise RecorderError("; ".join(lines))
 
     def resolve_targets(self, built) -> list[list[str]]:
         out = []

@@ -37,6 +37,7 @@ _PARAM_KIND_TEXT = {
     "bool": "bool",
     "string": "string",
     "strings": "list of strings",
+    "any": "number, list, bool or string",
 }
 
 

@@ -31,11 +31,11 @@ from ..sampling.distributions import (
     is_per_axis_shorthand,
     make_distribution,
 )
-from ..sampling.randomizers import BOOL, COLOR, NUMBER, RANDOMIZERS, STRING, STRINGS, VEC3, RandomizerSpec
+from ..sampling.randomizers import ANY, BOOL, COLOR, NUMBER, RANDOMIZERS, STRING, STRINGS, VEC3, RandomizerSpec
 from ..sensors import SENSOR_KINDS
 from ..sensors.thermal import T_MAX, T_MIN, ZERO_CELSIUS, to_kelvin
 from ..writers.plugins import writer_registry
-from .fields import LABEL_TEXT, Field, check_value, is_label_text, read_section, section_class
+from .fields import LABEL_TEXT, MAX_STRING_CHARS, Field, check_value, is_label_text, read_section, section_class
 from .problems import MISSING, Problems, join, one_of
 
 DEVICES = ("auto", "cpu", "cuda", "optix", "hip", "metal", "oneapi")
@@ -1670,6 +1670,7 @@ _KIND_TEXT = {
     BOOL: "true or false",
     STRING: "a string",
     STRINGS: "a list of strings",
+    ANY: "a number, a list of numbers, true / false or a string",
 }
 # A `choice` with `k` draws a list: allowed for parameters taking a list of elements.
 _ELEMENT_KIND = {STRINGS: STRING}
@@ -1714,6 +1715,13 @@ def _fits(value, kind: str) -> bool:
         return isinstance(value, str) and bool(value)
     if kind == STRINGS:
         return isinstance(value, list) and bool(value) and all(isinstance(x, str) and x for x in value)
+    if kind == ANY:
+        return (
+            _number(value)
+            or isinstance(value, bool)
+            or (isinstance(value, str) and len(value) <= MAX_STRING_CHARS)
+            or (isinstance(value, list) and 0 < len(value) <= 32 and all(_number(x) for x in value))
+        )
     return False
 
 

@@ -1,6 +1,6 @@
 """Seeded sampling of randomizer values (no bpy)."""
 
-from . import appearance, camera, motion, physics, placement, sensor, thermal  # noqa: F401  (register them)
+from . import appearance, camera, motion, physics, placement, properties, sensor, thermal  # noqa: F401  (register them)
 from .distributions import DISTRIBUTIONS, Distribution, make_distribution
 from .randomizers import RANDOMIZERS, RandomizerSpec
 from .sampler import clip_of, frame_rng, sample_frame

@@ -16,6 +16,7 @@ from .distributions import Distribution
 # Kinds of values, checked by config for constants and distribution bounds alike.
 NUMBER, VEC3, COLOR, BOOL = "number", "vec3", "color", "bool"
 STRING, STRINGS = "string", "strings"  # a name (file, material); a list of names
+ANY = "any"  # a number, a list of numbers, a bool or a string (the property randomizer's value)
 # The valid range of every value of a kind (a parameter may narrow it in PARAM_RANGES).
 KIND_RANGES = {COLOR: (0.0, 1.0)}
 
@@ -30,7 +31,7 @@ def register_randomizer(cls):
 class RandomizerSpec:
     name = ""
     # What the targets are: "objects" (labelled assets), "lights", "cameras", "placeables"
-    # (objects and lights), or None.
+    # (objects and lights), "any" (objects, lights and cameras), or None.
     target_kind: str | None = "objects"
     # Places its targets (cameras): a camera rigged to another is never one of them.
     moves_targets: bool = False

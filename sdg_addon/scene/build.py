@@ -79,6 +79,8 @@ class BuiltScene:
     def names(self, kind: str) -> list[str]:
         if kind == "placeables":
             return sorted({*self.entities, *self.lights})
+        if kind == "any":
+            return sorted({*self.entities, *self.lights, *self.cameras})
         return sorted({"objects": self.entities, "lights": self.lights, "cameras": self.cameras}[kind])
 
     def match(self, kind: str, patterns: list[str], moves: bool = False) -> list[str]:

@@ -24,6 +24,30 @@ WITH_SPEC: set[str] = set()  # appliers that also take the randomizer spec (its 
 ENTRY_APPLIERS = {}
 
 
+# Checks of an entry's targets in the built scene, before anything is written:
+# fn(built, spec, target names) -> a problem as text, or None.
+TARGET_CHECKS = {}
+
+
+def target_check(name):
+    def deco(fn):
+        TARGET_CHECKS[name] = fn
+        return fn
+
+    return deco
+
+
+def check_targets(built: BuiltScene, specs: list, targets: list[list[str]]) -> list[tuple[int, str]]:
+    """(entry index, problem) for every randomizer entry whose targets cannot take its values."""
+    out = []
+    for i, (spec, names) in enumerate(zip(specs, targets)):
+        check = TARGET_CHECKS.get(spec.name)
+        problem = check(built, spec, names) if check is not None else None
+        if problem:
+            out.append((i, problem))
+    return out
+
+
 def applier(name, with_spec: bool = False):
     def deco(fn):
         APPLIERS[name] = fn
@@ -141,4 +165,4 @@ def apply_frame(built: BuiltScene, sampled: list[dict], specs: list | None = Non
 
 
 # Appliers of the other randomizer families register themselves on import.
-from . import appearance, camera, physics, placement, sensor  # noqa: E402, F401
+from . import appearance, camera, physics, placement, properties, sensor  # noqa: E402, F401

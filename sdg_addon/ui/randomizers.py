@@ -120,8 +120,10 @@ class SDG_OT_randomizer_use_selected(bpy.types.Operator):
 def selected_targets(context, kind: str | None) -> list[str]:
     if kind is None:
         return []
-    wanted = {"lights": ("LIGHT",), "cameras": ("CAMERA",)}.get(kind)
     objects = getattr(context, "selected_objects", None) or []
+    if kind == "any":
+        return sorted(o.name for o in objects)
+    wanted = {"lights": ("LIGHT",), "cameras": ("CAMERA",)}.get(kind)
     return sorted(o.name for o in objects if (o.type in wanted if wanted else o.type not in ("LIGHT", "CAMERA")))
 
 
@@ -164,6 +166,7 @@ def preview(scene, frame: int) -> int:
     from ..recorder import Recorder, RunOptions
     from ..sampling import sample_frame
     from ..scene.build import build_scene
+    from ..scene.facts import extract_facts
     from ..scene.randomize import apply_frame
 
     try:
@@ -179,8 +182,11 @@ def preview(scene, frame: int) -> int:
     built = build_scene(config, scene)
     recorder = Recorder(config, RunOptions(Path("preview"), range(frame, frame + 1)))
     targets = recorder.resolve_targets(built)
-    sampled = sample_frame(config.seed, frame, config.randomizers, targets)
-    apply_frame(built, sampled)
+    recorder.check_targets(built, targets)
+    recorder.bind_scene_facts(built)
+    facts = extract_facts(built) if any(r.needs_facts for r in config.randomizers) else None
+    sampled = sample_frame(config.seed, frame, config.randomizers, targets, facts=facts)
+    apply_frame(built, sampled, config.randomizers)
     bpy.context.view_layer.update()
     return sum(len(entry["values"]) for entry in sampled)
 

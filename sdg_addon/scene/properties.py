@@ -1,0 +1,256 @@
+"""The `property` randomizer in Blender: follow a parsed data path, check it, set it.
+
+The path's steps (sampling.properties.parse_path) are followed through RNA properties
+(`bl_rna.properties`: never a Python attribute or method), collection items and custom
+properties. Before a run writes anything, `check` resolves the path on every target and
+compares what the property takes (type, array length, enum items, Blender's hard limits)
+with every value the randomizer can draw, so a typo or a value Blender would clamp
+silently stops the run with the object, the path and what was expected.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+
+import bpy
+import numpy as np
+
+from ..sampling.distributions import Constant
+from .build import BuiltScene
+from .randomize import applier, target_check
+
+
+class PropertyPathError(ValueError):
+    pass
+
+
+@dataclass
+class Slot:
+    """What the last step of a path sets: `owner` and `key` for setattr / item assignment."""
+
+    owner: object
+    key: object
+    how: str  # "attr" (setattr) or "item" (owner[key] = value)
+    kind: str  # "float", "int", "bool", "string", "enum"
+    length: int = 0  # an array's length (0: a single value)
+    low: float | None = None
+    high: float | None = None
+    choices: tuple = ()
+    create: bool = False  # a custom property that does not exist yet (made on the first set)
+
+
+def target_object(built: BuiltScene, name: str):
+    if name in built.entities:
+        return built.entities[name].root
+    return built.lights.get(name) or built.cameras[name]
+
+
+def _step_text(kind: str, key) -> str:
+    return f".{key}" if kind == "attr" else f"[{key!r}]".replace("'", '"') if kind == "key" else f"[{key}]"
+
+
+def _hint(key, names) -> str:
+    names = [str(n) for n in names]
+    close = difflib.get_close_matches(str(key), names, n=1)
+    shown = ", ".join(names[:12]) + (", ..." if len(names) > 12 else "")
+    return (f"; did you mean {close[0]!r}?" if close else "") + (f" (it has: {shown})" if names else "")
+
+
+def _rna_names(struct) -> list[str]:
+    return [p.identifier for p in struct.bl_rna.properties if p.identifier != "rna_type"]
+
+
+def _follow(owner, kind: str, key, where: str):
+    if kind == "attr":
+        rna = getattr(owner, "bl_rna", None)
+        if rna is None or key not in rna.properties:
+            names = _rna_names(owner) if rna is not None else []
+            raise PropertyPathError(f"{where} has no property {key!r}{_hint(key, names)}")
+        return getattr(owner, key)
+    try:
+        return owner[key]
+    except (KeyError, IndexError, TypeError):
+        if isinstance(owner, bpy.types.bpy_prop_collection):
+            names = owner.keys() if kind == "key" else []
+            count = f" ({len(owner)} items)" if kind == "index" else ""
+            raise PropertyPathError(f"{where} has no item {key!r}{count}{_hint(key, names)}") from None
+        names = list(owner.keys()) if hasattr(owner, "keys") else []
+        raise PropertyPathError(f"{where} has no custom property {key!r}{_hint(key, names)}") from None
+
+
+_RNA_KINDS = {"FLOAT": "float", "INT": "int", "BOOLEAN": "bool", "STRING": "string", "ENUM": "enum"}
+
+
+def _rna_slot(owner, name: str, where: str) -> Slot:
+    prop = owner.bl_rna.properties[name]
+    if prop.type not in _RNA_KINDS or (prop.type == "ENUM" and prop.is_enum_flag):
+        raise PropertyPathError(f"{where} is a {prop.type.lower()} property, not a value to set")
+    if prop.is_readonly:
+        raise PropertyPathError(f"{where} is read-only")
+    slot = Slot(owner, name, "attr", _RNA_KINDS[prop.type])
+    if prop.type in ("FLOAT", "INT"):
+        slot.low, slot.high = prop.hard_min, prop.hard_max
+        slot.length = prop.array_length if getattr(prop, "is_array", prop.array_length > 0) else 0
+    elif prop.type == "BOOLEAN":
+        slot.length = prop.array_length if getattr(prop, "is_array", prop.array_length > 0) else 0
+    elif prop.type == "ENUM":
+        slot.choices = tuple(item.identifier for item in prop.enum_items)
+    return slot
+
+
+def _custom_kind(value) -> tuple[str, int]:
+    if isinstance(value, bool):
+        return "bool", 0
+    if isinstance(value, int):
+        return "int", 0
+    if isinstance(value, float):
+        return "float", 0
+    if isinstance(value, str):
+        return "string", 0
+    try:
+        items = list(value)
+    except TypeError:
+        return "", 0
+    if items and all(isinstance(x, bool) for x in items):
+        return "bool", len(items)
+    if items and all(isinstance(x, int) for x in items):
+        return "int", len(items)
+    if items and all(isinstance(x, (int, float)) for x in items):
+        return "float", len(items)
+    return "", 0
+
+
+def resolve(obj, steps: list[tuple[str, object]]) -> Slot:
+    """The slot the path's last step sets on `obj` (PropertyPathError if there is none)."""
+    where, owner, parent = obj.name, obj, None  # parent: (struct, attr name) of an RNA array
+    for kind, key in steps[:-1]:
+        nxt = _follow(owner, kind, key, where)
+        parent = (owner, key) if kind == "attr" else None
+        owner, where = nxt, where + _step_text(kind, key)
+    kind, key = steps[-1]
+    here = where + _step_text(kind, key)
+    if kind == "attr":
+        if getattr(owner, "bl_rna", None) is None or key not in owner.bl_rna.properties:
+            _follow(owner, kind, key, where)  # raises with the known names
+        return _rna_slot(owner, key, here)
+    if isinstance(owner, bpy.types.bpy_prop_collection):
+        raise PropertyPathError(f"{here} is an item of a collection, not a value to set")
+    if kind == "index" and parent is not None and parent[0].bl_rna.properties[parent[1]].array_length > 0:
+        # An element of an RNA array (bpy_prop_array, or a mathutils Vector / Color / Euler
+        # that writes through to its owner): the array property says its type and limits.
+        slot = _rna_slot(*parent, where)
+        if not (0 <= key < slot.length):
+            raise PropertyPathError(f"{where} has {slot.length} elements: no index {key}")
+        return Slot(owner, key, "item", slot.kind, 0, slot.low, slot.high)
+    if kind == "index":  # an element of a custom property's array
+        k, n = _custom_kind(owner)
+        if not k or not (0 <= key < n):
+            raise PropertyPathError(f"{where} is not an array with an element {key}")
+        return Slot(owner, key, "item", k)
+    if not hasattr(owner, "keys"):
+        raise PropertyPathError(f"{where} holds no custom properties")
+    if key not in owner.keys():
+        if isinstance(owner, bpy.types.ID):
+            return Slot(owner, key, "item", "", create=True)  # made by the first frame
+        _follow(owner, kind, key, where)  # raises with the known names
+    k, n = _custom_kind(owner[key])
+    if not k:
+        raise PropertyPathError(f"{here} is a custom property of another kind (a group or a pointer)")
+    return Slot(owner, key, "item", k, n)
+
+
+def drawable(d) -> list:
+    """Every value a distribution can draw where it lists them, else one of them (to tell
+    its kind); with its numeric bounds for the range."""
+    if isinstance(d, Constant):
+        return [d.params["value"]]
+    if d.name in ("choice", "sequence"):
+        return list(d.params["values"])
+    return [d.sample(np.random.default_rng(0), 0)]
+
+
+def _kind_of(value) -> tuple[str, int]:
+    if isinstance(value, list):
+        k = "int" if all(isinstance(x, int) and not isinstance(x, bool) for x in value) else "float"
+        return k, len(value)
+    if isinstance(value, bool):
+        return "bool", 0
+    if isinstance(value, int):
+        return "int", 0
+    if isinstance(value, float):
+        return "float", 0
+    return "string", 0
+
+
+def check_values(slot: Slot, d) -> str | None:
+    """What is wrong with the values `d` can draw for `slot`, or None."""
+    values = drawable(d)
+    kinds = {_kind_of(v) for v in values}
+    if d.name == "uniform_int":
+        kinds = {("int", n) for _k, n in kinds}
+    if slot.create:
+        return None if len({k for k, _n in kinds}) == 1 else "values of one kind (a new custom property)"
+    want = (slot.kind, slot.length)
+    if slot.kind == "float":
+        ok = all(k in ("float", "int") and n == slot.length for k, n in kinds)
+        expected = f"{slot.length} numbers" if slot.length else "a number"
+    elif slot.kind == "int":
+        ok = kinds <= {("int", slot.length)}
+        expected = (f"{slot.length} whole numbers" if slot.length else "a whole number") + (
+            " (an int property: uniform_int, or choice / sequence of whole numbers)"
+        )
+    elif slot.kind == "enum":
+        ok = kinds == {("string", 0)} and all(v in slot.choices for v in values)
+        expected = f"one of {', '.join(slot.choices)}"
+    else:
+        ok = kinds == {want}
+        expected = {"bool": "true or false", "string": "a string"}[slot.kind]
+        if slot.length:
+            expected = f"{slot.length} x {expected}"
+    if not ok:
+        return f"takes {expected}; the value draws {values[0]!r}" + (" ..." if len(values) > 1 else "")
+    if slot.kind in ("float", "int") and (slot.low is not None or slot.high is not None):
+        b = d.bounds()
+        lo, hi = (np.min(b[0]), np.max(b[1])) if b is not None else (-np.inf, np.inf)
+        if (slot.low is not None and lo < slot.low) or (slot.high is not None and hi > slot.high):
+            return (
+                f"takes values in [{slot.low:g}, {slot.high:g}] (Blender's limits); the value can draw [{lo:g}, {hi:g}]"
+            )
+    return None
+
+
+@target_check("property")
+def check_property(built: BuiltScene, spec, targets: list[str]) -> str | None:
+    d = spec.params.get("value")
+    for name in targets:
+        try:
+            slot = resolve(target_object(built, name), spec.steps)
+        except PropertyPathError as e:
+            return f"path {spec.options['path']!r}: {e}"
+        problem = check_values(slot, d) if d is not None else None
+        if problem:
+            return f"path {spec.options['path']!r} on {name}: {problem}"
+    return None
+
+
+@applier("property", with_spec=True)
+def apply_property(built: BuiltScene, target: str, v: dict, spec) -> None:
+    if "value" not in v:
+        return
+    obj = target_object(built, target)
+    slot = resolve(obj, spec.steps)
+    value = v["value"]
+    if slot.kind == "int":
+        value = [int(x) for x in value] if isinstance(value, list) else int(value)
+    elif slot.kind == "float":
+        value = [float(x) for x in value] if isinstance(value, list) else float(value)
+    if slot.how == "attr":
+        setattr(slot.owner, slot.key, value)  # RNA tags what depends on it
+        return
+    slot.owner[slot.key] = value
+    # A custom property (a Geometry Nodes input among them) tags nothing: without this the
+    # render would show the geometry evaluated with the old value.
+    obj.update_tag()
+    if isinstance(slot.owner, bpy.types.ID) and slot.owner != obj:
+        slot.owner.update_tag()

@@ -1,0 +1,96 @@
+"""The property randomizer's data paths (pure Python): parsed into steps, never evaluated."""
+
+import pytest
+
+from sdg_addon.config import ConfigError, load_config
+from sdg_addon.sampling.properties import PathError, parse_path
+
+
+@pytest.mark.parametrize(
+    "path, steps",
+    [
+        ("hide_render", [("attr", "hide_render")]),
+        ('modifiers["Bevel"].width', [("attr", "modifiers"), ("key", "Bevel"), ("attr", "width")]),
+        ('["my prop"]', [("key", "my prop")]),
+        (
+            'modifiers["GeometryNodes"]["Socket_2"]',
+            [("attr", "modifiers"), ("key", "GeometryNodes"), ("key", "Socket_2")],
+        ),
+        ("location[2]", [("attr", "location"), ("index", 2)]),
+        (
+            'data.materials[0].node_tree.nodes["A \\"q\\" \\\\ b"]',
+            [
+                ("attr", "data"),
+                ("attr", "materials"),
+                ("index", 0),
+                ("attr", "node_tree"),
+                ("attr", "nodes"),
+                ("key", 'A "q" \\ b'),
+            ],
+        ),
+    ],
+)
+def test_paths_parse_into_steps(path, steps):
+    assert parse_path(path) == steps
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "",
+        "  ",
+        ".location",
+        "location.",
+        "location..x",
+        "modifiers[Bevel]",  # a name needs quotes
+        'modifiers["Bevel"',
+        "location[1.5]",
+        "__class__",
+        "data.__dict__",
+        "location()",
+        "eval('1')",
+        "a b",
+        'modifiers["x"]width',
+        "x" * 1025,
+    ],
+)
+def test_what_is_not_a_data_path_is_refused(path):
+    with pytest.raises(PathError):
+        parse_path(path)
+
+
+def test_the_longest_path_is_accepted():
+    assert parse_path("x" * 1024) == [("attr", "x" * 1024)]
+
+
+def write(tmp_path, randomizer: str):
+    p = tmp_path / "p.toml"
+    p.write_text(
+        '[[cameras]]\nname = "cam"\nlocation = [0, -2, 1]\n[[assets]]\nname = "a"\nprimitive = "cube"\n'
+        + '[[randomizers]]\ntype = "property"\ntargets = "a"\n'
+        + randomizer
+    )
+    return p
+
+
+def problems(tmp_path, randomizer: str):
+    with pytest.raises(ConfigError) as e:
+        load_config(write(tmp_path, randomizer))
+    return {(p.field, str(p.expected)) for p in e.value.problems}
+
+
+def test_the_property_randomizer_is_validated_with_the_file(tmp_path):
+    cfg = load_config(
+        write(
+            tmp_path,
+            'path = \'modifiers["Bevel"].width\'\nvalue = { distribution = "uniform", low = 0.01, high = 0.05 }\n',
+        )
+    )
+    spec = cfg.randomizers[0]
+    assert spec.steps == [("attr", "modifiers"), ("key", "Bevel"), ("attr", "width")]
+    assert any(f == "randomizers[0].path" and "required" in e for f, e in problems(tmp_path, "value = 1\n"))
+    assert any(f == "randomizers[0].path" for f, _ in problems(tmp_path, 'path = "__class__"\nvalue = 1\n'))
+    assert any(f == "randomizers[0].value" for f, _ in problems(tmp_path, 'path = "hide_render"\n'))
+    assert any(f == "randomizers[0].value" for f, _ in problems(tmp_path, 'path = "x"\nvalue = { a = 1 }\n'))
+    for value in ("true", '"ABC"', "[1, 2, 3]", "2.5", '{ distribution = "choice", values = ["A", "B"] }'):
+        load_config(write(tmp_path, f'path = "x"\nvalue = {value}\n'))

@@ -1,0 +1,123 @@
+"""The property randomizer in Blender: paths resolved and checked on the built scene before
+anything is written, values set where the path points."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+bpy = pytest.importorskip("bpy")
+
+from scenes import asset, camera, header, render, sun, write_param  # noqa: E402
+
+from sdg_addon.config import load_config  # noqa: E402
+from sdg_addon.recorder import Recorder, RecorderError, RunOptions  # noqa: E402
+from sdg_addon.sampling import sample_frame  # noqa: E402
+
+BASE = (
+    header((32, 24), samples=1, frames=2)
+    + camera((0, -3, 1.5), (0, 0, 0.3))
+    + sun()
+    + asset("box", "cube", 0.5, label="box")
+)
+
+
+def built(tmp_path: Path, randomizers: str):
+    from sdg_addon.scene.build import build_scene
+
+    cfg = load_config(write_param(tmp_path, BASE + randomizers, "p.toml"))
+    scene = build_scene(cfg)
+    recorder = Recorder(cfg, RunOptions(tmp_path / "out", range(1)))
+    return cfg, scene, recorder, recorder.resolve_targets(scene)
+
+
+def prop(path: str, value: str, targets: str = "box") -> str:
+    return f'[[randomizers]]\ntype = "property"\ntargets = "{targets}"\npath = \'{path}\'\nvalue = {value}\n'
+
+
+def test_values_are_set_where_the_paths_point(tmp_path):
+    from sdg_addon.scene.randomize import apply_frame
+
+    cfg, scene, recorder, targets = built(
+        tmp_path,
+        prop('modifiers["Bevel"].width', '{ distribution = "uniform", low = 0.01, high = 0.05 }')
+        + prop('modifiers["Bevel"].segments', '{ distribution = "uniform_int", low = 1, high = 4 }')
+        + prop("location[2]", "0.75")
+        + prop("hide_render", "false")
+        + prop('["score"]', '{ distribution = "choice", values = [0.5, 0.25] }')  # made on the first set
+        + prop("color", "[1.0, 0.5, 0.25, 1.0]")
+        + prop("data.lens", "35", "cam")
+        + prop("data.type", '"SPOT"', "sun"),
+    )
+    box = scene.entities["box"].root
+    bevel = box.modifiers.new("Bevel", "BEVEL")  # the user's modifier, in their scene
+    recorder.check_targets(scene, targets)
+    sampled = sample_frame(cfg.seed, 0, cfg.randomizers, targets)
+    apply_frame(scene, sampled, cfg.randomizers)
+    values = [entry["values"] for entry in sampled]
+    assert bevel.width == pytest.approx(values[0]["box"]["value"]) and 0.01 <= bevel.width <= 0.05
+    assert bevel.segments == values[1]["box"]["value"] and isinstance(bevel.segments, int)
+    assert box.location.z == 0.75 and box.hide_render is False
+    assert box["score"] in (0.5, 0.25)
+    assert tuple(box.color) == (1.0, 0.5, 0.25, 1.0)
+    assert scene.cameras["cam"].data.lens == 35.0 and scene.lights["sun"].data.type == "SPOT"
+
+
+@pytest.mark.parametrize(
+    "randomizer, message",
+    [
+        (prop('modifiers["Bevl"].width', "0.02"), "has no item 'Bevl'; did you mean 'Bevel'?"),
+        (prop("hide_rendr", "true"), "did you mean 'hide_render'?"),
+        (prop('modifiers["Bevel"].segments', "2.5"), "a whole number"),
+        (prop('modifiers["Bevel"].segments', '{ distribution = "uniform", low = 1, high = 3 }'), "uniform_int"),
+        (prop('modifiers["Bevel"].width', "-0.5"), "Blender's limits"),  # Blender would clamp it to 0
+        (prop('modifiers["Bevel"].limit_method', '"ANGEL"'), "one of NONE, ANGLE"),
+        (prop("location", "[1, 2]"), "3 numbers"),
+        (prop("location[3]", "1.0"), "no index 3"),
+        (prop("type", '"EMPTY"'), "read-only"),
+        (prop("modifiers", "1"), "not a value to set"),
+        (prop("hide_render", "1"), "true or false"),
+    ],
+)
+def test_a_path_that_cannot_take_the_value_stops_the_run_before_it_writes(tmp_path, randomizer, message):
+    cfg, scene, recorder, targets = built(tmp_path, randomizer)
+    scene.entities["box"].root.modifiers.new("Bevel", "BEVEL")
+    with pytest.raises(RecorderError, match="randomizers\\[0\\] \\(property\\): path") as e:
+        recorder.check_targets(scene, targets)
+    assert message in str(e.value), str(e.value)
+
+
+def test_headless_run_with_a_bad_path_exits_2_and_writes_nothing(tmp_path):
+    param = write_param(tmp_path, BASE + prop('modifiers["Bevel"].width', "0.02"), "p.toml")
+    out = tmp_path / "out"
+    assert render(param, out) == 2  # the primitive has no Bevel modifier
+    assert not out.exists()
+    good = write_param(tmp_path, BASE + prop('["seen"]', "true"), "good.toml")
+    assert render(good, tmp_path / "good") == 0
+
+
+def test_a_geometry_nodes_input_changes_the_rendered_geometry(tmp_path):
+    """A Geometry Nodes input is a custom property of the modifier, which tags nothing when
+    set: the applier tags the object, so the evaluated (rendered) mesh follows the value."""
+    from sdg_addon.scene.randomize import apply_frame
+
+    cfg, scene, recorder, targets = built(
+        tmp_path, prop('modifiers["GeometryNodes"]["Socket_1"]', '{ distribution = "sequence", values = [5, 9] }')
+    )
+    box = scene.entities["box"].root
+    group = bpy.data.node_groups.new("points", "GeometryNodeTree")
+    group.interface.new_socket("Geometry", in_out="OUTPUT", socket_type="NodeSocketGeometry")
+    count = group.interface.new_socket("Count", in_out="INPUT", socket_type="NodeSocketInt")
+    line = group.nodes.new("GeometryNodeMeshLine")
+    group.links.new(group.nodes.new("NodeGroupInput").outputs[0], line.inputs["Count"])
+    group.links.new(line.outputs[0], group.nodes.new("NodeGroupOutput").inputs[0])
+    modifier = box.modifiers.new("GeometryNodes", "NODES")
+    modifier.node_group = group
+    assert count.identifier == "Socket_1"
+    recorder.check_targets(scene, targets)
+    for frame, expected in ((0, 5), (1, 9)):
+        apply_frame(scene, sample_frame(cfg.seed, frame, cfg.randomizers, targets), cfg.randomizers)
+        depsgraph = bpy.context.evaluated_depsgraph_get()
+        depsgraph.update()
+        assert len(box.evaluated_get(depsgraph).data.vertices) == expected
