@@ -815,3 +815,30 @@ def _op_registered(bpy, idname: str) -> bool:
     except (KeyError, AttributeError):
         return False
     return True
+
+
+def test_preview_frame_runs_randomizers_that_need_scene_facts_or_their_entry(addon, scene):
+    """Preview Frame applies a frame as a run does: scatter reads the scene's facts, the
+    property randomizer its entry (path), checked first (it crashed on both before)."""
+    bpy = addon.bpy
+    cube = add_mesh(bpy, "cube")
+    corners = [(x, y, z) for x in (-0.2, 0.2) for y in (-0.2, 0.2) for z in (0.0, 0.4)]
+    faces = [(0, 1, 3, 2), (4, 6, 7, 5), (0, 4, 5, 1), (2, 3, 7, 6), (0, 2, 6, 4), (1, 5, 7, 3)]
+    cube.data.from_pydata(corners, [], faces)
+    cube["semantics"] = {"class": ["box"]}
+    cam = bpy.data.objects.new("cam", bpy.data.cameras.new("cam"))
+    scene.collection.objects.link(cam)
+    s = scene.sdg
+    select(bpy, [cube])
+    assert bpy.ops.sdg.randomizer_add(type="scatter") == {"FINISHED"}
+    s.randomizers[-1].options["center"].value = "[0, 0, 5]"
+    assert bpy.ops.sdg.randomizer_add(type="property") == {"FINISHED"}
+    item = s.randomizers[-1]
+    item.options["path"].value = "hide_render"
+    row = item.params["value"]
+    row.use, row.distribution, row.value = True, "constant", "true"
+    assert bpy.ops.sdg.preview_frame() == {"FINISHED"}
+    assert 4.4 <= cube.location.z <= 5.6 and cube.hide_render is True
+    item.options["path"].value = "hide_rendr"
+    with pytest.raises(RuntimeError, match="did you mean 'hide_render'"):
+        bpy.ops.sdg.preview_frame()
