@@ -78,11 +78,17 @@ def test_values_are_set_where_the_paths_point(tmp_path):
         (prop("type", '"EMPTY"'), "read-only"),
         (prop("modifiers", "1"), "not a value to set"),
         (prop("hide_render", "1"), "true or false"),
+        # Nothing that would make Blender write or read files where the run does not say:
+        (prop('active_material.node_tree.nodes["Image Texture"].image.filepath', '"x.png"'), "not set by a randomizer"),
+        (prop('modifiers["Cloth"].point_cache.use_disk_cache', "true"), "not set by a randomizer"),
     ],
 )
 def test_a_path_that_cannot_take_the_value_stops_the_run_before_it_writes(tmp_path, randomizer, message):
     cfg, scene, recorder, targets = built(tmp_path, randomizer)
     scene.entities["box"].root.modifiers.new("Bevel", "BEVEL")
+    scene.entities["box"].root.modifiers.new("Cloth", "CLOTH")
+    material = scene.entities["box"].root.active_material
+    material.node_tree.nodes.new("ShaderNodeTexImage").image = bpy.data.images.new("img", 4, 4)
     with pytest.raises(RecorderError, match="randomizers\\[0\\] \\(property\\): path") as e:
         recorder.check_targets(scene, targets)
     assert message in str(e.value), str(e.value)

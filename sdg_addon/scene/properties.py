@@ -80,6 +80,10 @@ def _follow(owner, kind: str, key, where: str):
 
 
 _RNA_KINDS = {"FLOAT": "float", "INT": "int", "BOOLEAN": "bool", "STRING": "string", "ENUM": "enum"}
+# Settings that make Blender read or write files where it likes (a point cache on disk is
+# written next to the .blend): a randomizer never sets them, nor any file or folder path.
+_FILE_SUBTYPES = ("FILE_PATH", "DIR_PATH", "FILE_NAME")
+_WRITES_FILES = ("use_disk_cache", "use_external")
 
 
 def _rna_slot(owner, name: str, where: str) -> Slot:
@@ -88,6 +92,11 @@ def _rna_slot(owner, name: str, where: str) -> Slot:
         raise PropertyPathError(f"{where} is a {prop.type.lower()} property, not a value to set")
     if prop.is_readonly:
         raise PropertyPathError(f"{where} is read-only")
+    if getattr(prop, "subtype", "") in _FILE_SUBTYPES or name in _WRITES_FILES:
+        raise PropertyPathError(
+            f"{where} is not set by a randomizer: files are read and written only where the run says "
+            "(a file path, or a cache on disk that Blender writes next to the .blend)"
+        )
     slot = Slot(owner, name, "attr", _RNA_KINDS[prop.type])
     if prop.type in ("FLOAT", "INT"):
         slot.low, slot.high = prop.hard_min, prop.hard_max
