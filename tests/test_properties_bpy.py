@@ -81,6 +81,7 @@ def test_values_are_set_where_the_paths_point(tmp_path):
         # Nothing that would make Blender write or read files where the run does not say:
         (prop('active_material.node_tree.nodes["Image Texture"].image.filepath', '"x.png"'), "not set by a randomizer"),
         (prop('modifiers["Cloth"].point_cache.use_disk_cache', "true"), "not set by a randomizer"),
+        (prop("animation_data.drivers[0].driver.expression", '"__import__(1)"'), "runs no code"),
     ],
 )
 def test_a_path_that_cannot_take_the_value_stops_the_run_before_it_writes(tmp_path, randomizer, message):

@@ -130,8 +130,17 @@ def _custom_kind(value) -> tuple[str, int]:
     return "", 0
 
 
+# Drivers hold Python expressions that Blender runs: a parameter file runs no code.
+_RUNS_CODE = ("drivers", "driver", "expression")
+
+
 def resolve(obj, steps: list[tuple[str, object]]) -> Slot:
     """The slot the path's last step sets on `obj` (PropertyPathError if there is none)."""
+    code = [key for kind, key in steps if kind == "attr" and key in _RUNS_CODE]
+    if code:
+        raise PropertyPathError(
+            f"{code[0]!r}: drivers and their Python expressions are not set (a parameter file runs no code)"
+        )
     where, owner, parent = obj.name, obj, None  # parent: (struct, attr name) of an RNA array
     for kind, key in steps[:-1]:
         nxt = _follow(owner, kind, key, where)
