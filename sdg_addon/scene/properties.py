@@ -108,7 +108,8 @@ def _rna_slot(owner, name: str, where: str) -> Slot:
     return slot
 
 
-def _custom_kind(value) -> tuple[str, int]:
+def _value_kind(value) -> tuple[str, int]:
+    """(kind, array length or 0) of a value: a custom property's, or one a randomizer draws."""
     if isinstance(value, bool):
         return "bool", 0
     if isinstance(value, int):
@@ -162,7 +163,7 @@ def resolve(obj, steps: list[tuple[str, object]]) -> Slot:
             raise PropertyPathError(f"{where} has {slot.length} elements: no index {key}")
         return Slot(owner, key, "item", slot.kind, 0, slot.low, slot.high)
     if kind == "index":  # an element of a custom property's array
-        k, n = _custom_kind(owner)
+        k, n = _value_kind(owner)
         if not k or not (0 <= key < n):
             raise PropertyPathError(f"{where} is not an array with an element {key}")
         return Slot(owner, key, "item", k)
@@ -172,7 +173,7 @@ def resolve(obj, steps: list[tuple[str, object]]) -> Slot:
         if isinstance(owner, bpy.types.ID):
             return Slot(owner, key, "item", "", create=True)  # made by the first frame
         _follow(owner, kind, key, where)  # raises with the known names
-    k, n = _custom_kind(owner[key])
+    k, n = _value_kind(owner[key])
     if not k:
         raise PropertyPathError(f"{here} is a custom property of another kind (a group or a pointer)")
     return Slot(owner, key, "item", k, n)
@@ -188,23 +189,10 @@ def drawable(d) -> list:
     return [d.sample(np.random.default_rng(0), 0)]
 
 
-def _kind_of(value) -> tuple[str, int]:
-    if isinstance(value, list):
-        k = "int" if all(isinstance(x, int) and not isinstance(x, bool) for x in value) else "float"
-        return k, len(value)
-    if isinstance(value, bool):
-        return "bool", 0
-    if isinstance(value, int):
-        return "int", 0
-    if isinstance(value, float):
-        return "float", 0
-    return "string", 0
-
-
 def check_values(slot: Slot, d) -> str | None:
     """What is wrong with the values `d` can draw for `slot`, or None."""
     values = drawable(d)
-    kinds = {_kind_of(v) for v in values}
+    kinds = {_value_kind(v) for v in values}
     if d.name == "uniform_int":
         kinds = {("int", n) for _k, n in kinds}
     if slot.create:
