@@ -20,7 +20,7 @@ import sys
 import threading
 from pathlib import Path
 
-from headless.parallel import auto_procs_rule
+from headless.parallel import auto_procs_rule, say_from_signal_handler
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_INTERRUPTED = 0, 1, 2, 130
 MAX_WORKERS = 64
@@ -139,7 +139,7 @@ def ctrl_c_cancels(recorder):
         # Cancel first: a second Ctrl-C can interrupt the print below (handlers nest), and
         # must then find the run cancelled and stop it at once.
         recorder.cancel()
-        print("\nCtrl-C: finishing the frames in flight (Ctrl-C again to stop at once)", file=sys.stderr, flush=True)
+        say_from_signal_handler("\nCtrl-C: finishing the frames in flight (Ctrl-C again to stop at once)\n")
 
     def on_sigterm(signum, frame):
         # As a first Ctrl-C: the run ends after the frames in flight and its finally blocks

@@ -167,6 +167,7 @@ class ParallelRun:
         self.done: set[int] = set()
         self.slots = [Slot(i, gpu) for i, gpu in enumerate(options.gpus)]
         self.cancelled = False
+        self._inputs_closed = False
         self.terminated = 0  # the signal number of a SIGTERM received
         self.retried_frames: list[int] = []
         self.failure: str | None = None
@@ -225,6 +226,7 @@ class ParallelRun:
             previous[signal.SIGTERM] = signal.signal(signal.SIGTERM, self._on_sigterm)
         try:
             while not all(s.finished for s in self.slots):
+                self._close_inputs_once_cancelled()
                 try:
                     slot, proc, msg = self.events.get(timeout=0.5)
                 except queue.Empty:
@@ -312,6 +314,9 @@ class ParallelRun:
             self._on_sigint(signum, frame, "SIGTERM")
 
     def _on_sigint(self, signum, frame, what: str = "Ctrl-C") -> None:
+        # No buffered I/O here: the main thread may be inside a write or flush of the same
+        # stream (a child's stdin, stderr), which then fails with "reentrant call". Signals
+        # and raw writes only; the main loop closes the children's stdin.
         if self.cancelled:  # second Ctrl-C: stop now
             for s in self.slots:
                 if s.proc is not None and s.proc.poll() is None:
@@ -319,13 +324,17 @@ class ParallelRun:
                         s.proc.kill()
             return
         self.cancelled = True
-        print(
-            f"\n{what}: the render processes finish their frames in flight (Ctrl-C again to stop at once)",
-            file=sys.stderr,
-            flush=True,
+        say_from_signal_handler(
+            f"\n{what}: the render processes finish their frames in flight (Ctrl-C again to stop at once)\n"
         )
         self._stop_all()
-        for s in self.slots:  # a process waiting for frames gets EOF and ends
+
+    def _close_inputs_once_cancelled(self) -> None:
+        """After a Ctrl-C (main thread): a process waiting for frames gets EOF and ends."""
+        if not self.cancelled or self._inputs_closed:
+            return
+        self._inputs_closed = True
+        for s in self.slots:
             with _ignore_errors():
                 s.proc.stdin.close()
 
@@ -354,6 +363,16 @@ class _ignore_errors:
 
     def __exit__(self, *exc):
         return exc[0] is not None and issubclass(exc[0], (OSError, ValueError, ProcessLookupError))
+
+
+def say_from_signal_handler(text: str) -> None:
+    """Write to stderr from a signal handler: one raw write. A print there can land while
+    the interrupted code is inside a write to the same buffered stream, and then raises
+    "reentrant call" into that code."""
+    try:
+        os.write(sys.stderr.fileno(), text.encode("utf-8", "replace"))
+    except (OSError, ValueError, AttributeError):
+        pass  # no file descriptor (a test's captured stderr): said nowhere rather than crash
 
 
 def _main_thread() -> bool:

@@ -385,3 +385,29 @@ def test_sigterm_to_a_ray_run_ends_it_as_ctrl_c(reference, tmp_path):
     assert proc.returncode == 128 + signal.SIGTERM, err
     assert "SIGTERM" in err and not list(out.glob(".sdg*.lock"))
     assert main(["render", str(slow), "--out", str(out), "--ray", "--resume", "--frames", f"0:{FRAMES}", *COMMON]) == 0
+
+
+def test_the_ctrl_c_handler_leaves_the_buffered_streams_to_the_main_loop(tmp_path, capfd):
+    """CI met it: a Ctrl-C landing while the parent flushed a frame list to a child's stdin
+    closed that same stream from the handler ("reentrant call inside BufferedWriter"), and the
+    run ended with a traceback instead of 130. The handler now only signals and writes its
+    note with one raw write; the main loop closes the children's stdin."""
+    from types import SimpleNamespace
+
+    from headless.parallel import ParallelOptions, ParallelRun
+
+    calls = []
+
+    class Stdin:
+        def __getattr__(self, name):
+            calls.append(name)
+            return lambda *a, **k: None
+
+    run = ParallelRun(ParallelOptions(tmp_path / "p.toml", tmp_path / "out", [0, 1], [None]))
+    run.slots[0].proc = SimpleNamespace(stdin=Stdin(), poll=lambda: 0)  # already exited: no signal sent
+    run._on_sigint(2, None)
+    assert run.cancelled and calls == []  # nothing touched a stream in the handler
+    assert "finish their frames in flight" in capfd.readouterr().err
+    run._close_inputs_once_cancelled()
+    run._close_inputs_once_cancelled()
+    assert calls == ["close"]  # once, by the main loop
