@@ -1000,3 +1000,12 @@ def test_uniform_rotation_is_for_rotations(tmp_path):
     assert load_config(write(tmp_path / "ok.toml", ok)).randomizers[0].params["rotation"].name == "uniform_rotation"
     p = one_problem(tmp_path, material(spec))
     assert p.field == "randomizers[0].roughness" and "uniform_rotation distribution draws" in p.expected
+
+
+def test_a_mixtures_components_have_the_parameters_kind_and_range(tmp_path):
+    dark = '{ distribution = "mixture", components = [0.2, { distribution = "uniform", low = 0.5, high = HIGH }], weights = [1, 4] }'
+    load_config(write(tmp_path / "ok.toml", material(dark.replace("HIGH", "1"))))
+    p = one_problem(tmp_path, material(dark.replace("HIGH", "1.5")))
+    assert p.field == "randomizers[0].roughness" and "[0, 1]" in p.expected
+    kind = '{ distribution = "mixture", components = [0.2, [0, 0, 0]] }'
+    assert one_problem(tmp_path, material(kind)).field == "randomizers[0].roughness.components[1]"

@@ -744,6 +744,7 @@ def test_import_fills_the_panels_and_export_writes_them_back(addon, tmp_path):
         + "[writers.coco]\npolygons = true\n"
         + '[[randomizers]]\ntype = "light"\ntargets = "Key"\nlocation = { distribution = "shell", '
         + "center = [0, 0, 1], radius_min = 2, radius_max = 3, elevation_min = 20, uniform_volume = true }\n"
+        + 'energy = { distribution = "mixture", components = [5, { distribution = "uniform", low = 200, high = 800 }] }\n'
         + '[[randomizers]]\ntype = "pose"\ntargets = "can_*"\nrotation = { distribution = "uniform_rotation" }\n'
     )
     assert bpy.ops.sdg.import_parameters(filepath=str(param)) == {"FINISHED"}

@@ -116,6 +116,7 @@ def test_every_registered_distribution_is_tested_here():
         "per_axis",
         "shell",
         "uniform_rotation",
+        "mixture",
     }
 
 
@@ -535,3 +536,43 @@ def test_uniform_rotation_is_uniform_over_all_orientations():
     assert d.scalar() is False and d.to_dict() == {"distribution": "uniform_rotation"}
     assert not check_distribution_spec({"distribution": "uniform_rotation"})
     assert [p[0] for p in check_distribution_spec({"distribution": "uniform_rotation", "low": 0})] == ["low"]
+
+
+def test_mixture_draws_each_component_by_weight():
+    spec = {
+        "distribution": "mixture",
+        "components": [{"distribution": "uniform", "low": 0, "high": 1}, 10.0],
+        "weights": [3, 1],
+    }
+    values = np.array(draws(spec, 8000))
+    tens = values == 10.0
+    assert abs(tens.mean() - 0.25) < 5 * math.sqrt(0.25 * 0.75 / len(values))
+    assert np.all((values[~tens] >= 0) & (values[~tens] <= 1))
+    d = make_distribution(spec)
+    assert [float(b[0]) for b in d.bounds()] == [0.0, 10.0] and d.scalar()
+    assert d.to_dict() == spec
+    # Without weights: equally likely; a normal component keeps the union open, reach cuts it.
+    d = make_distribution(
+        {"distribution": "mixture", "components": [1.0, {"distribution": "normal", "mean": 5, "std": 1}]}
+    )
+    assert d.bounds()[1][0] == math.inf and d.reach()[1][0] == 5 + 12
+    points = make_distribution({"distribution": "mixture", "components": [[0, 0, 1], {**SHELL}]})
+    assert points.VALUE_KIND == "vec3" and not points.scalar()
+
+
+@pytest.mark.parametrize(
+    "params, field",
+    [
+        ({"components": [1.0]}, "components"),  # one component is no mixture
+        ({"components": [1.0, {"distribution": "uniform", "low": 2}]}, "components[1].high"),
+        ({"components": [1.0, {"distribution": "per_axis", "axes": [1, 2, 3]}]}, "components[1]"),
+        ({"components": [1.0, {"distribution": "choice", "values": [1, 2], "k": 2}]}, "components[1]"),
+        ({"components": [[0, 0, 0], {"distribution": "mixture", "components": [1, 2]}]}, "components[1]"),
+        ({"components": [1.0, 2.0], "weights": [1]}, "weights"),
+        ({"components": [1.0, 2.0], "weights": [0, 0]}, "weights"),
+        ({"components": [{"distribution": "uniform_rotation"}, {**SHELL}]}, ""),  # both points: fine
+    ],
+)
+def test_mixture_checks_its_components(params, field):
+    found = [p[0] for p in check_distribution_spec({"distribution": "mixture", **params})]
+    assert found == ([field] if field else [])

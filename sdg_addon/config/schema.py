@@ -1731,4 +1731,12 @@ def _distribution_values(d: Distribution):
         return [(f"values[{i}]", x) for i, x in enumerate(d.params["values"])]
     if d.name == "per_axis":
         return []  # its length is checked by _per_axis_fits, its values by the support check
+    if d.name == "mixture":  # each component's values, named as the user wrote them
+        out = []
+        for i, c in enumerate(d.components):
+            if isinstance(c, Constant):
+                out.append((f"components[{i}]", c.params["value"]))
+            else:
+                out += [(f"components[{i}].{sub}", v) for sub, v in _distribution_values(c)]
+        return out
     return [(k, x) for k, x in d.params.items() if k in ("low", "high", "mean")]

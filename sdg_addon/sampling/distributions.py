@@ -543,6 +543,82 @@ class UniformRotation(Distribution):
         return matrix_euler(random_rotation(rng))  # three uniform numbers (a random unit quaternion)
 
 
+@register_distribution
+class Mixture(Distribution):
+    """One of several distributions (or constants), picked by weight for each draw."""
+
+    name = "mixture"
+    PARAMS = {
+        "components": (
+            True,
+            "list of at least 2 constants or `{ distribution = ... }` tables, all of the parameter's kind "
+            "(not `per_axis` or `mixture`, no `k`)",
+        ),
+        "weights": (False, "relative weights, one per component, ≥ 0 with a positive sum; default: all equal"),
+    }
+    SUPPORT = "the union of the components' supports"
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        self.components = [make_distribution(c) for c in params["components"]]
+        kinds = {c.VALUE_KIND for c in self.components if c.VALUE_KIND is not None}
+        self.VALUE_KIND = kinds.pop() if len(kinds) == 1 else None
+
+    @classmethod
+    def check(cls, params):
+        components = params.get("components")
+        if not isinstance(components, list) or len(components) < 2:
+            return [("components", components, "a list of at least 2 constants or distribution tables")]
+        out = []
+        for i, c in enumerate(components):
+            c = as_spec(c)
+            if not is_distribution_spec(c):
+                continue
+            if c.get("distribution") in ("per_axis", "mixture") or "k" in c:
+                out.append((f"components[{i}]", c, "a distribution of single values (not per_axis or mixture, no k)"))
+                continue
+            out += [(f"components[{i}].{k}", v, e) for k, v, e in check_distribution_spec(c)]
+        if out:
+            return out
+        kinds = {make_distribution(c).VALUE_KIND for c in components} - {None}
+        if len(kinds) > 1:
+            return [("components", components, "components that draw the same kind of value")]
+        w = params.get("weights")
+        if w is not None and (
+            not isinstance(w, list)
+            or len(w) != len(components)
+            or not all(_is_number(x) and x >= 0 for x in w)
+            or sum(w) <= 0
+        ):
+            return [("weights", w, f"{len(components)} non-negative numbers with a positive sum")]
+        return []
+
+    def scalar(self) -> bool:
+        return all(
+            c.scalar() if not isinstance(c, Constant) else _is_number(c.params["value"]) for c in self.components
+        )
+
+    def _union(self, parts):
+        if any(p is None for p in parts) or len({np.size(p[0]) for p in parts}) != 1:
+            return None
+        return np.min([p[0] for p in parts], axis=0), np.max([p[1] for p in parts], axis=0)
+
+    def bounds(self):
+        return self._union([c.bounds() for c in self.components])
+
+    def reach(self):
+        return self._union([c.reach() if hasattr(c, "reach") else c.bounds() for c in self.components])
+
+    def sample(self, rng, frame):
+        w = self.params.get("weights")
+        p = None if w is None else np.asarray(w, float) / float(sum(w))
+        return self.components[int(rng.choice(len(self.components), p=p))].sample(rng, frame)
+
+    def to_dict(self):
+        out = {"distribution": self.name, "components": [c.to_dict() for c in self.components]}
+        return out | ({"weights": self.params["weights"]} if "weights" in self.params else {})
+
+
 class Constant(Distribution):
     name = "constant"
 
