@@ -48,7 +48,8 @@ def test_values_are_set_where_the_paths_point(tmp_path):
         + prop('["score"]', '{ distribution = "choice", values = [0.5, 0.25] }')  # made on the first set
         + prop("color", "[1.0, 0.5, 0.25, 1.0]")
         + prop("data.lens", "35", "cam")
-        + prop("data.type", '"SPOT"', "sun"),
+        + prop("data.type", '"SPOT"', "sun")
+        + prop('active_material.node_tree.nodes["Principled BSDF"].inputs["Roughness"].default_value', "0.35"),
     )
     box = scene.entities["box"].root
     bevel = box.modifiers.new("Bevel", "BEVEL")  # the user's modifier, in their scene
@@ -62,6 +63,8 @@ def test_values_are_set_where_the_paths_point(tmp_path):
     assert box["score"] in (0.5, 0.25)
     assert tuple(box.color) == (1.0, 0.5, 0.25, 1.0)
     assert scene.cameras["cam"].data.lens == 35.0 and scene.lights["sun"].data.type == "SPOT"
+    bsdf = box.active_material.node_tree.nodes["Principled BSDF"]
+    assert bsdf.inputs["Roughness"].default_value == pytest.approx(0.35)
 
 
 @pytest.mark.parametrize(
