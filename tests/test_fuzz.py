@@ -42,6 +42,12 @@ BASE = {
             "min_distance": 0.2,
         },
         {"type": "material", "targets": "*", "roughness": {"distribution": "uniform", "low": 0.1, "high": 0.9}},
+        {
+            "type": "property",
+            "targets": "box",
+            "path": '["fuzz_score"]',
+            "value": {"distribution": "mixture", "components": [0.5, {"distribution": "uniform", "low": 0, "high": 1}]},
+        },
     ],
     "annotators": {"rgb": {}, "instance_segmentation": {}, "bounding_box_2d_tight": {}},
     "writers": {"basic": {"camera_subfolders": "always"}, "coco": {}, "yolo": {}},

@@ -94,3 +94,26 @@ def test_the_property_randomizer_is_validated_with_the_file(tmp_path):
     assert any(f == "randomizers[0].value" for f, _ in problems(tmp_path, 'path = "x"\nvalue = { a = 1 }\n'))
     for value in ("true", '"ABC"', "[1, 2, 3]", "2.5", '{ distribution = "choice", values = ["A", "B"] }'):
         load_config(write(tmp_path, f'path = "x"\nvalue = {value}\n'))
+
+
+def test_any_text_is_a_path_of_safe_steps_or_a_clear_refusal():
+    hypothesis = pytest.importorskip("hypothesis")
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    pieces = st.sampled_from(
+        ["modifiers", '["Bevel"]', ".", "[", "]", "[0]", "__class__", '"', "\\", "(", "x", " ", "-1", "é"]
+    )
+
+    @settings(max_examples=400, deadline=None, database=None, derandomize=True)
+    @given(st.one_of(st.text(max_size=40), st.lists(pieces, max_size=8).map("".join)))
+    def check(text):
+        try:
+            steps = parse_path(text)
+        except PathError:
+            return
+        assert steps and all(kind in ("attr", "key", "index") for kind, _ in steps)
+        assert not any(kind == "attr" and (key.startswith("__") or not key.isidentifier()) for kind, key in steps)
+
+    assert hypothesis
+    check()
