@@ -372,7 +372,7 @@ def test_the_appearance_example_preset_is_valid_and_needs_no_files():
 
     cfg = load_config(ROOT / "presets" / "examples" / "appearance.toml")
     names = [r.name for r in cfg.randomizers]
-    assert names == ["procedural_texture", "procedural_texture", "sky", "light", "sensor", "augment"]
+    assert names == ["procedural_texture", "procedural_texture", "sky", "light", "light", "sensor", "augment"]
     assert cfg.randomizers[1].interval == 4
     assert all(a.file is None for a in cfg.assets)
 
