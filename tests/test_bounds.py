@@ -206,8 +206,50 @@ def test_frames_bound(tmp_path):
         ("yolo = { decimals = -1 }", False, "writers.yolo.decimals"),
         ("bop = { depth_scale = 0.1 }", True, ""),
         ("bop = { depth_scale = 0 }", False, "writers.bop.depth_scale"),
-        ("webdataset = { frames_per_shard = 0 }", False, "writers.webdataset"),  # its own check, at validation
+        ("webdataset = { frames_per_shard = 1 }", True, ""),
+        ("webdataset = { frames_per_shard = 0 }", False, "writers.webdataset.frames_per_shard"),
+        ("bop = { frames_per_scene = 1 }", True, ""),
+        ("bop = { frames_per_scene = 0 }", False, "writers.bop.frames_per_scene"),
+        ("bop = { val_every = -1 }", False, "writers.bop.val_every"),
+        ("webdataset = { val_every = -1 }", False, "writers.webdataset.val_every"),
+        ('coco = { polygon_convention = "opencv" }', True, ""),
+        ('coco = { polygon_convention = "cv2" }', False, "writers.coco.polygon_convention"),
+        ('coco = { channels = ["distance_to_camera"] }', True, ""),
+        ('coco = { channels = ["distance_to_camra"] }', False, "writers.coco"),  # a typo would save nothing
     ],
 )
 def test_more_writer_options_by_value(tmp_path, writers, ok, field):
     assert fields(tmp_path, CAMERA + f"[writers]\n{writers}\n") == ([] if ok else [field])
+
+
+@pytest.mark.parametrize(
+    "annotators, ok, field",
+    [
+        ("normals = { channels = 4 }", True, ""),
+        ("normals = { channels = 5 }", False, "annotators.normals.channels"),
+        ("normals = { channels = 2 }", False, "annotators.normals.channels"),
+        ('normals = { space = "camera_opencv" }', True, ""),
+        ('pointcloud = { space = "camera_cv" }', False, "annotators.pointcloud.space"),
+        ("keypoints = { depth_tolerance = 0.0 }", True, ""),
+        ("keypoints = { depth_tolerance_relative = -0.001 }", False, "annotators.keypoints.depth_tolerance_relative"),
+        ("forward_flow = { depth_tolerance = 0 }", True, ""),
+        ("forward_flow = { depth_tolerance = -0.5 }", False, "annotators.forward_flow.depth_tolerance"),
+        ('thermal = { encoding = "centikelvin" }', True, ""),
+        ('thermal = { encoding = "uint16" }', False, "annotators.thermal.encoding"),
+    ],
+)
+def test_annotator_options_by_value(tmp_path, annotators, ok, field):
+    assert fields(tmp_path, CAMERA + f"[annotators]\nrgb = {{}}\n{annotators}\n") == ([] if ok else [field])
+
+
+def test_options_given_through_the_python_api_are_checked_by_their_declaration(tmp_path):
+    from sdg_addon.annotators import create_annotator
+    from sdg_addon.writers import create_writer
+
+    with pytest.raises(ValueError, match="writer 'bop': frames_per_scene 0: expected a whole number >= 1"):
+        create_writer("bop", tmp_path, frames_per_scene=0)
+    with pytest.raises(ValueError, match="annotator 'normals': space 'x': expected one of"):
+        create_annotator("normals", space="x")
+    assert create_writer("bop", tmp_path, depth_scale=2).options["depth_scale"] == 2.0  # converted
+    with pytest.raises(ValueError, match="has no option"):
+        create_annotator("normals", spaces="world")

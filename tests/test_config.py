@@ -964,7 +964,7 @@ def test_thermal_annotator_encoding_is_checked_when_the_file_is_read(tmp_path):
     ok = load_config(write(tmp_path / "ok.toml", CAMERA + '[annotators]\nthermal = { encoding = "centikelvin" }\n'))
     assert ok.annotators["thermal"] == {"encoding": "centikelvin"}
     [problem] = problems_of(write(tmp_path / "p.toml", CAMERA + '[annotators]\nthermal = { encoding = "uint8" }\n'))
-    assert problem.field == "annotators.thermal" and "centikelvin" in problem.expected
+    assert problem.field == "annotators.thermal.encoding" and "centikelvin" in problem.expected
 
 
 def test_an_open_side_of_a_range_is_stated_as_infinite():

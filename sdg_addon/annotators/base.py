@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..config.fields import option_default
+from ..config.fields import registry_options
 from ..frame import FrameData
 
 ANNOTATORS: dict[str, type[Annotator]] = {}
@@ -36,10 +36,7 @@ class Annotator:
     OPTIONS: dict[str, tuple[object, type | tuple[type, ...], str]] = {}
 
     def __init__(self, **options):
-        unknown = set(options) - set(self.OPTIONS)
-        if unknown:
-            raise ValueError(f"annotator {self.name!r} has no option(s) {sorted(unknown)}")
-        self.options = {k: options.get(k, option_default(spec)) for k, spec in self.OPTIONS.items()}
+        self.options = registry_options(f"annotator {self.name!r}", self.OPTIONS, options)
 
     def annotate(self, frame: FrameData) -> object:
         raise NotImplementedError

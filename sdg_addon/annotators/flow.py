@@ -25,13 +25,16 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..config.fields import Field
 from .base import Annotator, register_annotator
 from .pointcloud import pixel_points
 
 VALID, NO_SURFACE, LEAVES_IMAGE, OCCLUDED, NO_FRAME = 0, 1, 2, 3, 4
 
 FLOW_OPTIONS = {
-    "depth_tolerance": (0.02, (int, float), "relative depth difference still counted as the same surface"),
+    "depth_tolerance": Field(
+        "depth_tolerance", "float", 0.02, "relative depth difference still counted as the same surface", low=0, high=1e6
+    ),
 }
 
 

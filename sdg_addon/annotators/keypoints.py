@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..config.fields import Field
 from .base import Annotator, register_annotator
 from .semantics import SEMANTIC_OPTIONS, object_labels
 
@@ -66,15 +67,26 @@ class Keypoints(Annotator):
     passes = ("depth",)
     OPTIONS = {
         **SEMANTIC_OPTIONS,
-        "depth_tolerance": (0.005, float, "metres a keypoint may lie behind the surface at its pixel and be visible"),
-        "depth_tolerance_relative": (0.01, float, "the same as a fraction of the keypoint's depth (the larger wins)"),
+        "depth_tolerance": Field(
+            "depth_tolerance",
+            "float",
+            0.005,
+            "metres a keypoint may lie behind the surface at its pixel and be visible",
+            low=0,
+            high=1e6,
+        ),
+        "depth_tolerance_relative": Field(
+            "depth_tolerance_relative",
+            "float",
+            0.01,
+            "the same as a fraction of the keypoint's depth (the larger wins)",
+            low=0,
+            high=1e6,
+        ),
     }
 
     def __init__(self, **options):
         super().__init__(**options)
-        for key in ("depth_tolerance", "depth_tolerance_relative"):
-            if not self.options[key] >= 0:
-                raise ValueError(f"keypoints: {key} must be >= 0, got {self.options[key]!r}")
 
     def annotate(self, frame):
         stype = self.options["semantic_type"]

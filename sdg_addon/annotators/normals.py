@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..config.fields import Field
 from ..frame import BLENDER_TO_OPENCV, FrameData
 from .base import Annotator, register_annotator
 
@@ -76,16 +77,14 @@ class Normals(Annotator):
     summary = "surface normals (world space by default)"
     passes = ("normal",)
     OPTIONS = {
-        "space": ("world", str, 'frame of the normals: "world", "camera" or "camera_opencv"'),
-        "channels": (3, int, "3 (x, y, z) or 4 (Replicator's layout: x, y, z, surface mask)"),
+        "space": Field("space", "choice", "world", "frame of the normals", choices=SPACES),
+        "channels": Field(
+            "channels", "int", 3, "3 (x, y, z) or 4 (Replicator's layout: x, y, z, surface mask)", low=3, high=4
+        ),
     }
 
     def __init__(self, **options):
         super().__init__(**options)
-        if self.options["space"] not in SPACES:
-            raise ValueError(f"normals: space {self.options['space']!r} is not one of {SPACES}")
-        if self.options["channels"] not in (3, 4):
-            raise ValueError(f"normals: channels {self.options['channels']!r} is not 3 or 4")
 
     def annotate(self, frame):
         n, surface = unit_normals(frame)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..config.fields import Field
 from ..frame import UNLABELLED_ID
 from .base import Annotator, register_annotator
 from .normals import SPACES, rotate_normals, unit_normals
@@ -74,13 +75,11 @@ class PointCloud(Annotator):
         **SEMANTIC_OPTIONS,
         "include_unlabelled": (False, bool, "also keep surfaces of unlabelled / filtered-out objects"),
         "include_background": (False, bool, "with include_unlabelled: also surfaces with instance id 0"),
-        "space": ("world", str, 'frame of points and normals: "world", "camera" or "camera_opencv"'),
+        "space": Field("space", "choice", "world", "frame of points and normals", choices=SPACES),
     }
 
     def __init__(self, **options):
         super().__init__(**options)
-        if self.options["space"] not in SPACES:
-            raise ValueError(f"pointcloud: space {self.options['space']!r} is not one of {SPACES}")
 
     def annotate(self, frame):
         stype, sfilter, space = self.options["semantic_type"], self.options["semantic_filter"], self.options["space"]

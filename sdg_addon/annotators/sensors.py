@@ -8,6 +8,7 @@ of a thermal camera is its `rgb` image.
 
 from __future__ import annotations
 
+from ..config.fields import Field
 from .base import Annotator, register_annotator
 
 
@@ -17,19 +18,14 @@ class Thermal(Annotator):
     summary = "thermal cameras: kelvin image (`thermal_NNNN.tiff` + `.npy`); added by a thermal camera"
     passes = ("thermal_radiance",)
     OPTIONS = {
-        "encoding": (
+        "encoding": Field(
+            "encoding",
+            "choice",
             "float32",
-            str,
             '"float32": kelvin as 32-bit float TIFF; "centikelvin": 16-bit TIFF of kelvin * 100 (0.01 K steps, up to 655 K)',
+            choices=("float32", "centikelvin"),
         )
     }
-
-    def __init__(self, **options):
-        super().__init__(**options)
-        if self.options["encoding"] not in ("float32", "centikelvin"):
-            raise ValueError(
-                f"annotator 'thermal': encoding {self.options['encoding']!r}: expected float32 or centikelvin"
-            )
 
     def annotate(self, frame):
         if frame.sensor_spec is None or frame.sensor_spec.kind != "thermal":

@@ -239,6 +239,29 @@ def check_labels(problems: Problems, value, where: str) -> dict[str, list[str]]:
     return out
 
 
+def registry_options(owner: str, declared: dict, given: dict) -> dict:
+    """A registry entry's options (annotator, writer): the given ones, the declared defaults
+    for the rest; a given value of a `Field` option is converted and checked against its
+    declaration (ValueError naming owner, option, value and what was expected), so the
+    declaration is the one place its type, bounds and choices live."""
+    unknown = set(given) - set(declared)
+    if unknown:
+        raise ValueError(f"{owner} has no option(s) {sorted(unknown)}")
+    out = {}
+    for name, spec in declared.items():
+        if name not in given:
+            out[name] = option_default(spec)
+        elif isinstance(spec, Field):
+            ok, value = _convert(spec, given[name])
+            if not ok:
+                expected = one_of(given[name], spec.choices) if spec.kind == "choice" else _expected(spec)
+                raise ValueError(f"{owner}: {name} {given[name]!r}: expected {expected}")
+            out[name] = value
+        else:
+            out[name] = given[name]
+    return out
+
+
 def option_default(spec):
     """Default of a registry option: a Field, or the older (default, type, description) tuple."""
     return copy.deepcopy(spec.default) if isinstance(spec, Field) else spec[0]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..config.fields import option_default
+from ..config.fields import registry_options
 from ..frame import AnnotatedFrame
 
 WRITERS: dict[str, type[Writer]] = {}
@@ -36,11 +36,8 @@ class Writer:
     OPTIONS: dict[str, tuple[object, type | tuple[type, ...], str]] = {}
 
     def __init__(self, output_dir: Path | str, **options):
-        unknown = set(options) - set(self.OPTIONS)
-        if unknown:
-            raise ValueError(f"writer {self.name!r} has no option(s) {sorted(unknown)}")
         self.output_dir = Path(output_dir)
-        self.options = {k: options.get(k, option_default(spec)) for k, spec in self.OPTIONS.items()}
+        self.options = registry_options(f"writer {self.name!r}", self.OPTIONS, options)
         self.several_cameras = False
         self.label_table = None
 

@@ -44,7 +44,7 @@ from ..config.fields import Field
 from ..frame import AnnotatedFrame
 from . import io
 from .base import Writer, register_writer
-from .common import PNG_COMPRESS_LEVEL, check_options, class_names, safe_name, split_of, write_image
+from .common import PNG_COMPRESS_LEVEL, VAL_EVERY, check_options, class_names, safe_name, split_of, write_image
 
 PART_FORMAT = 1
 MM = 1000.0
@@ -120,8 +120,10 @@ class BopWriter(Writer):
     OPTIONS = {
         "semantic_type": ("class", str, "label type whose values are the objects (obj_id = 1 + position)"),
         "split": ("train_pbr", str, "split folder (BOP: train_pbr, val, test...)"),
-        "val_every": (0, int, "if N > 0, frames with frame % N == 0 go to the 'val' split instead"),
-        "frames_per_scene": (1000, int, "images per scene folder (scene id = frame // this)"),
+        "val_every": VAL_EVERY,
+        "frames_per_scene": Field(
+            "frames_per_scene", "int", 1000, "images per scene folder (scene id = frame // this)", low=1
+        ),
         "depth_scale": Field(
             "depth_scale",
             "float",
@@ -137,10 +139,6 @@ class BopWriter(Writer):
     def __init__(self, output_dir, **options):
         super().__init__(output_dir, **options)
         check_options(self.name, self.options)
-        if self.options["frames_per_scene"] < 1:
-            raise ValueError(f"writer 'bop': frames_per_scene must be >= 1, got {self.options['frames_per_scene']}")
-        if not self.options["depth_scale"] > 0:
-            raise ValueError(f"writer 'bop': depth_scale must be > 0, got {self.options['depth_scale']}")
 
     @property
     def root(self) -> Path:

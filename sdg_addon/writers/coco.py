@@ -40,6 +40,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..config.fields import Field
 from ..frame import AnnotatedFrame
 from ..idruns import id_runs, id_stats
 from . import io
@@ -97,7 +98,13 @@ class CocoWriter(Writer):
     OPTIONS = {
         **COMMON_OPTIONS,
         "polygons": (False, bool, "polygon masks (pixel-exact outlines) instead of RLE"),
-        "polygon_convention": ("pycocotools", str, 'polygons for "pycocotools" (corners) or "opencv" (pixel centres)'),
+        "polygon_convention": Field(
+            "polygon_convention",
+            "choice",
+            "pycocotools",
+            'polygons for "pycocotools" (corners) or "opencv" (pixel centres)',
+            choices=POLYGON_CONVENTIONS,
+        ),
         "channels": (["distance_to_image_plane"], list, "annotators saved as .npy beside each image"),
         "keep_alpha": (False, bool, "write RGBA images instead of RGB"),
     }
@@ -105,11 +112,12 @@ class CocoWriter(Writer):
     def __init__(self, output_dir, **options):
         super().__init__(output_dir, **options)
         check_options(self.name, self.options)
-        if self.options["polygon_convention"] not in POLYGON_CONVENTIONS:
-            raise ValueError(
-                f"writer 'coco': polygon_convention {self.options['polygon_convention']!r} is not one of "
-                f"{', '.join(POLYGON_CONVENTIONS)}"
-            )
+        from ..annotators import ANNOTATORS
+        from ..config.problems import one_of
+
+        for name in self.options["channels"]:
+            if name not in ANNOTATORS:  # a typo would silently save nothing
+                raise ValueError(f"writer 'coco': channels: {one_of(name, sorted(ANNOTATORS), 'annotator')}")
 
     @property
     def root(self) -> Path:

@@ -27,12 +27,12 @@ def frame_padding(default: int) -> Field:
     return Field("frame_padding", "int", default, "digits of the frame number in file names", low=1, high=12)
 
 
+VAL_EVERY = Field("val_every", "int", 0, "if N > 0, frames with frame % N == 0 go to the 'val' split instead", low=0)
+
 COMMON_OPTIONS = {
     "semantic_type": ("class", str, "label type whose values are the classes (as the annotators')"),
     "split": ("train", str, "split name of the frames (folder / list name)"),
-    "val_every": Field(
-        "val_every", "int", 0, "if N > 0, frames with frame % N == 0 go to the 'val' split instead", low=0
-    ),
+    "val_every": VAL_EVERY,
     "frame_padding": frame_padding(6),
     "png_compress_level": PNG_COMPRESS_LEVEL,
 }
@@ -138,8 +138,6 @@ def write_image(path, frame: AnnotatedFrame, options: dict, keep_alpha: bool = F
 
 
 def check_options(name: str, options: dict) -> None:
-    if options["val_every"] < 0:
-        raise ValueError(f"writer {name!r}: val_every must be >= 0, got {options['val_every']}")
     if not is_safe_name(options["split"]):
         raise ValueError(f"writer {name!r}: split {options['split']!r} must be a plain name (letters, digits, ._-)")
 

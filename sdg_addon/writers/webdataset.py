@@ -33,10 +33,11 @@ from pathlib import Path
 
 import numpy as np
 
+from ..config.fields import Field
 from ..frame import AnnotatedFrame
 from . import io
 from .base import Writer, register_writer
-from .common import PNG_COMPRESS_LEVEL, check_options, class_names, rgb_image, safe_name, split_of
+from .common import PNG_COMPRESS_LEVEL, VAL_EVERY, check_options, class_names, rgb_image, safe_name, split_of
 
 RENAMED = {"distance_to_image_plane": "depth", "instance_segmentation": "instance", "semantic_segmentation": "semantic"}
 
@@ -78,18 +79,16 @@ class WebDatasetWriter(Writer):
     OPTIONS = {
         "semantic_type": ("class", str, "label type whose values are the classes listed in each sample's json"),
         "split": ("train", str, "split name (shard file prefix)"),
-        "val_every": (0, int, "if N > 0, frames with frame % N == 0 go to the 'val' split instead"),
-        "frames_per_shard": (1000, int, "frames per tar shard (shard k holds frames k*N .. k*N+N-1)"),
+        "val_every": VAL_EVERY,
+        "frames_per_shard": Field(
+            "frames_per_shard", "int", 1000, "frames per tar shard (shard k holds frames k*N .. k*N+N-1)", low=1
+        ),
         "png_compress_level": PNG_COMPRESS_LEVEL,
     }
 
     def __init__(self, output_dir, **options):
         super().__init__(output_dir, **options)
-        check_options(self.name, {**self.options, "frame_padding": 6})
-        if self.options["frames_per_shard"] < 1:
-            raise ValueError(
-                f"writer 'webdataset': frames_per_shard must be >= 1, got {self.options['frames_per_shard']}"
-            )
+        check_options(self.name, self.options)
 
     @property
     def root(self) -> Path:
