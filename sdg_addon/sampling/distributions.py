@@ -291,6 +291,11 @@ class UniformInt(Distribution):
         return int(v)
 
 
+def _weights_fit(w, n: int) -> bool:
+    """Relative weights for n choices: n numbers >= 0 with a positive sum."""
+    return isinstance(w, list) and len(w) == n and all(_is_number(x) and x >= 0 for x in w) and sum(w) > 0
+
+
 def _numeric_bounds(values: list):
     """Per-component min and max of a list of numbers or equal-length number lists."""
     if not values or not all(_is_numbers(v) for v in values):
@@ -324,12 +329,7 @@ class Choice(Distribution):
         if not isinstance(values, list) or not values:
             return [("values", values, "a non-empty list")]
         w = params.get("weights")
-        if w is not None and (
-            not isinstance(w, list)
-            or len(w) != len(values)
-            or not all(_is_number(x) and x >= 0 for x in w)
-            or sum(w) <= 0
-        ):
+        if w is not None and not _weights_fit(w, len(values)):
             return [("weights", w, f"{len(values)} non-negative numbers with a positive sum")]
         replace = params.get("replace", False)
         if not isinstance(replace, bool):
@@ -584,12 +584,7 @@ class Mixture(Distribution):
         if len(kinds) > 1:
             return [("components", components, "components that draw the same kind of value")]
         w = params.get("weights")
-        if w is not None and (
-            not isinstance(w, list)
-            or len(w) != len(components)
-            or not all(_is_number(x) and x >= 0 for x in w)
-            or sum(w) <= 0
-        ):
+        if w is not None and not _weights_fit(w, len(components)):
             return [("weights", w, f"{len(components)} non-negative numbers with a positive sum")]
         return []
 
