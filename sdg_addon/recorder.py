@@ -593,11 +593,13 @@ class Recorder:
     def check_targets(self, built, targets: list[list[str]]) -> None:
         """Every entry's targets can take its values (property paths resolve, kinds and
         Blender's limits fit): checked in the built scene, before anything is written."""
+        from .scene.properties import check_case_values
         from .scene.randomize import check_targets
 
         problems = check_targets(built, self.config.randomizers, targets)
-        if problems:
-            lines = [f"randomizers[{i}] ({self.config.randomizers[i].name}): {p}" for i, p in problems]
+        lines = [f"randomizers[{i}] ({self.config.randomizers[i].name}): {p}" for i, p in problems]
+        lines += check_case_values(built, self.config.randomizers, targets, self.config.cases)
+        if lines:
             raise RecorderError("; ".join(lines))
 
     def resolve_targets(self, built) -> list[list[str]]:

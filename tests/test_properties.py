@@ -117,3 +117,28 @@ def test_any_text_is_a_path_of_safe_steps_or_a_clear_refusal():
 
     assert hypothesis
     check()
+
+
+def test_a_case_sets_one_property_entry_named_by_its_path(tmp_path):
+    """Two property entries: a corner case's value goes to the one whose path it names, and
+    a property case without a path (or with one no entry has) is refused."""
+    from sdg_addon.sampling import sample_frame
+    from sdg_addon.sampling.cases import apply_overrides
+
+    two = (
+        "path = 'modifiers[\"Bevel\"].width'\nvalue = 0.01\n"
+        + '[[randomizers]]\ntype = "property"\ntargets = "a"\npath = \'modifiers["Bevel"].segments\'\nvalue = 2\n'
+        + '[run]\nframes = 4\n[[cases]]\nname = "round"\nframes = 1\n'
+    )
+    cfg = load_config(
+        write(tmp_path, two + 'set = [{ type = "property", path = \'modifiers["Bevel"].segments\', value = 8 }]\n')
+    )
+    sampled = sample_frame(cfg.seed, 0, cfg.randomizers, [["a"], ["a"]])
+    assert [e["path"] for e in sampled] == ['modifiers["Bevel"].width', 'modifiers["Bevel"].segments']  # in the log
+    apply_overrides(sampled, cfg.cases[0])
+    assert sampled[0]["values"]["a"]["value"] == 0.01 and sampled[1]["values"]["a"]["value"] == 8
+    assert any(
+        f == "cases[0].set[0].path" for f, _ in problems(tmp_path, two + 'set = [{ type = "property", value = 8 }]\n')
+    )
+    wrong = two + 'set = [{ type = "property", path = "modifiers[\\"Bevl\\"].segments", value = 8 }]\n'
+    assert any(f == "cases[0].set[0].path" and "Bevel" in e for f, e in problems(tmp_path, wrong))

@@ -131,3 +131,18 @@ def test_a_geometry_nodes_input_changes_the_rendered_geometry(tmp_path):
         depsgraph = bpy.context.evaluated_depsgraph_get()
         depsgraph.update()
         assert len(box.evaluated_get(depsgraph).data.vertices) == expected
+
+
+def test_a_case_value_the_property_cannot_take_stops_the_run_before_it_writes(tmp_path):
+    case = (
+        '[[cases]]\nname = "round"\nframes = 1\n'
+        'set = [{ type = "property", path = \'modifiers["Bevel"].segments\', value = VALUE }]\n'
+    )
+    entry = prop('modifiers["Bevel"].segments', '{ distribution = "uniform_int", low = 1, high = 4 }')
+    cfg, scene, recorder, targets = built(tmp_path, entry + case.replace("VALUE", "2.5"))
+    scene.entities["box"].root.modifiers.new("Bevel", "BEVEL")
+    with pytest.raises(RecorderError, match=r"cases\[0\]\.set\[0\]\.value on box: takes a whole number"):
+        recorder.check_targets(scene, targets)
+    cfg, scene, recorder, targets = built(tmp_path, entry + case.replace("VALUE", "6"))
+    scene.entities["box"].root.modifiers.new("Bevel", "BEVEL")
+    recorder.check_targets(scene, targets)  # a whole number: fine

@@ -975,7 +975,7 @@ def config_from_dict(data: dict, path: Path, problems: Problems | None = None, o
                 placed_in_view = []
 
     cfg.label_rules = [_label_rule(v, t, join("label_rules", i)) for i, t in enumerate(v.array(data, "label_rules"))]
-    cfg.cases = [_case(v, c, join("cases", i)) for i, c in enumerate(v.array(data, "cases"))]
+    cfg.cases = [_case(v, c, join("cases", i), cfg.randomizers) for i, c in enumerate(v.array(data, "cases"))]
     _check_cases(cfg, problems)
 
     cfg.annotators = v.registry_table(data, "annotators", ANNOTATORS, "annotator")
@@ -1370,7 +1370,7 @@ def _randomizer(v: _Reader, t, p: str, base: Path) -> tuple[RandomizerSpec | Non
 _Trigger = section_class("_Trigger", TRIGGER_FIELDS)
 
 
-def _case(v: _Reader, t, p: str) -> CaseSpec:
+def _case(v: _Reader, t, p: str, randomizers: list) -> CaseSpec:
     c = CaseSpec()
     if not v.is_table(t, p):
         return c
@@ -1389,9 +1389,19 @@ def _case(v: _Reader, t, p: str) -> CaseSpec:
         if cls is None:
             v.problems.add(join(where, "type"), e.get("type", MISSING), one_of(e.get("type"), sorted(RANDOMIZERS)))
             continue
-        v.problems.unknown_keys(e, ("type", "target", *cls.PARAMS), where)
+        v.problems.unknown_keys(
+            e, ("type", "target", *cls.PARAMS, *(("path",) if cls.name == "property" else ())), where
+        )
         if not isinstance(e.get("target", "*"), str):
             v.problems.add(join(where, "target"), e["target"], "a target name pattern (glob)")
+        if cls.name == "property":  # several property entries: the path says which one
+            paths = [r.options["path"] for r in randomizers if r.name == "property"]
+            if e.get("path", MISSING) not in paths:
+                v.problems.add(
+                    join(where, "path"),
+                    e.get("path", MISSING),
+                    one_of(e.get("path"), paths, "path of a property randomizer of this file"),
+                )
         for k, (kind, desc) in cls.PARAMS.items():
             if k not in e:
                 continue

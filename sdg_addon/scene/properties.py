@@ -11,6 +11,7 @@ silently stops the run with the object, the path and what was expected.
 from __future__ import annotations
 
 import difflib
+import fnmatch
 from dataclasses import dataclass
 
 import bpy
@@ -260,3 +261,27 @@ def apply_property(built: BuiltScene, target: str, v: dict, spec) -> None:
     obj.update_tag()
     if isinstance(slot.owner, bpy.types.ID) and slot.owner != obj:
         slot.owner.update_tag()
+
+
+def check_case_values(built: BuiltScene, specs: list, targets: list[list[str]], cases: list) -> list[str]:
+    """Problems of the values a corner case sets on property entries (its `set` names the
+    entry's path), checked as the entries' own values are: before anything is written."""
+    out = []
+    for ci, case in enumerate(cases):
+        for si, entry in enumerate(case.set):
+            if entry.get("type") != "property" or "value" not in entry:
+                continue
+            for spec, names in zip(specs, targets):
+                if spec.name != "property" or spec.options["path"] != entry.get("path"):
+                    continue
+                for name in names:
+                    if not fnmatch.fnmatchcase(name, entry.get("target", "*")):
+                        continue
+                    try:
+                        slot = resolve(target_object(built, name), spec.steps)
+                    except PropertyPathError:
+                        continue  # said for the entry itself
+                    problem = check_values(slot, Constant(entry["value"]))
+                    if problem:
+                        out.append(f"cases[{ci}].set[{si}].value on {name}: {problem}")
+    return out
