@@ -81,6 +81,11 @@ def test_values_are_set_where_the_paths_point(tmp_path):
         (prop("type", '"EMPTY"'), "read-only"),
         (prop("modifiers", "1"), "not a value to set"),
         (prop("hide_render", "1"), "true or false"),
+        # Every component counts, however rarely drawn:
+        (
+            prop("location[2]", '{ distribution = "mixture", components = ["high", 0.5], weights = [1, 1000] }'),
+            "a number",
+        ),
         # Nothing that would make Blender write or read files where the run does not say:
         (prop('active_material.node_tree.nodes["Image Texture"].image.filepath', '"x.png"'), "not set by a randomizer"),
         (prop('modifiers["Cloth"].point_cache.use_disk_cache', "true"), "not set by a randomizer"),

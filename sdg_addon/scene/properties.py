@@ -181,12 +181,15 @@ def resolve(obj, steps: list[tuple[str, object]]) -> Slot:
 
 
 def drawable(d) -> list:
-    """Every value a distribution can draw where it lists them, else one of them (to tell
-    its kind); with its numeric bounds for the range."""
+    """Values that tell what a distribution can draw: every one where it lists them (a
+    constant, choice, sequence; a mixture's components each), else one draw (its kind; the
+    range comes from its bounds)."""
     if isinstance(d, Constant):
         return [d.params["value"]]
     if d.name in ("choice", "sequence"):
         return list(d.params["values"])
+    if d.name == "mixture":
+        return [v for c in d.components for v in drawable(c)]
     return [d.sample(np.random.default_rng(0), 0)]
 
 
