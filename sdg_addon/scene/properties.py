@@ -2,7 +2,7 @@
 
 The path's steps (sampling.properties.parse_path) are followed through RNA properties
 (`bl_rna.properties`: never a Python attribute or method), collection items and custom
-properties. Before a run writes anything, `check` resolves the path on every target and
+properties. Before a run writes anything, `check_property` resolves the path on every target and
 compares what the property takes (type, array length, enum items, Blender's hard limits)
 with every value the randomizer can draw, so a typo or a value Blender would clamp
 silently stops the run with the object, the path and what was expected.
@@ -224,9 +224,8 @@ def check_values(slot: Slot, d) -> str | None:
         b = d.bounds()
         lo, hi = (np.min(b[0]), np.max(b[1])) if b is not None else (-np.inf, np.inf)
         if (slot.low is not None and lo < slot.low) or (slot.high is not None and hi > slot.high):
-            return (
-                f"takes values in [{slot.low:g}, {slot.high:g}] (Blender's limits); the value can draw [{lo:g}, {hi:g}]"
-            )
+            limits = f"[{'-inf' if slot.low is None else f'{slot.low:g}'}, {'inf' if slot.high is None else f'{slot.high:g}'}]"
+            return f"takes values in {limits} (Blender's limits); the value can draw [{lo:g}, {hi:g}]"
     return None
 
 
