@@ -151,3 +151,23 @@ def test_a_case_value_the_property_cannot_take_stops_the_run_before_it_writes(tm
     cfg, scene, recorder, targets = built(tmp_path, entry + case.replace("VALUE", "6"))
     scene.entities["box"].root.modifiers.new("Bevel", "BEVEL")
     recorder.check_targets(scene, targets)  # a whole number: fine
+
+
+def test_world_property_sets_the_scene_worlds_own_nodes(tmp_path):
+    from sdg_addon.scene.randomize import apply_frame
+
+    path = 'node_tree.nodes["Background"].inputs["Strength"].default_value'
+    entry = f"[[randomizers]]\ntype = \"world_property\"\npath = '{path}'\nvalue = VALUE\n"
+    cfg, scene, recorder, targets = built(
+        tmp_path, entry.replace("VALUE", '{ distribution = "uniform", low = 0.2, high = 0.4 }')
+    )
+    assert targets == [["world"]]
+    recorder.check_targets(scene, targets)
+    sampled = sample_frame(cfg.seed, 0, cfg.randomizers, targets)
+    assert sampled[0]["path"] == path  # the log says which property
+    apply_frame(scene, sampled, cfg.randomizers)
+    strength = scene.scene.world.node_tree.nodes["Background"].inputs["Strength"].default_value
+    assert strength == pytest.approx(sampled[0]["values"]["world"]["value"]) and 0.2 <= strength <= 0.4
+    cfg, scene, recorder, targets = built(tmp_path, entry.replace("Background", "Backgroud").replace("VALUE", "1.0"))
+    with pytest.raises(RecorderError, match="did you mean 'Background'"):
+        recorder.check_targets(scene, targets)

@@ -1389,18 +1389,14 @@ def _case(v: _Reader, t, p: str, randomizers: list) -> CaseSpec:
         if cls is None:
             v.problems.add(join(where, "type"), e.get("type", MISSING), one_of(e.get("type"), sorted(RANDOMIZERS)))
             continue
-        v.problems.unknown_keys(
-            e, ("type", "target", *cls.PARAMS, *(("path",) if cls.name == "property" else ())), where
-        )
+        v.problems.unknown_keys(e, ("type", "target", *cls.PARAMS, *cls.LOGGED_OPTIONS), where)
         if not isinstance(e.get("target", "*"), str):
             v.problems.add(join(where, "target"), e["target"], "a target name pattern (glob)")
-        if cls.name == "property":  # several property entries: the path says which one
-            paths = [r.options["path"] for r in randomizers if r.name == "property"]
-            if e.get("path", MISSING) not in paths:
+        for key in cls.LOGGED_OPTIONS:  # several entries of the type (property paths): say which one
+            given = [r.options[key] for r in randomizers if r.name == cls.name]
+            if e.get(key, MISSING) not in given:
                 v.problems.add(
-                    join(where, "path"),
-                    e.get("path", MISSING),
-                    one_of(e.get("path"), paths, "path of a property randomizer of this file"),
+                    join(where, key), e.get(key, MISSING), one_of(e.get(key), given, f"{key} of a {cls.name} entry")
                 )
         for k, (kind, desc) in cls.PARAMS.items():
             if k not in e:

@@ -66,11 +66,12 @@ def apply_overrides(sampled: list[dict], case) -> None:
     """Set a fixed case's values into a frame's sampled values (in place)."""
     for entry in case.set:
         for s in sampled:
-            if s["type"] != entry["type"] or entry.get("path", s.get("path")) != s.get("path"):
-                continue  # another type, or another property (a property entry names its path)
+            named = [k for k in entry if k in s and k not in ("type", "values")]  # a property's path
+            if s["type"] != entry["type"] or any(entry[k] != s[k] for k in named):
+                continue  # another type, or another entry of it
             for target, values in s["values"].items():
                 if fnmatch.fnmatchcase(target, entry.get("target", "*")):
-                    values.update({k: v for k, v in entry.items() if k not in ("type", "target", "path")})
+                    values.update({k: v for k, v in entry.items() if k not in ("type", "target", *named)})
 
 
 def measure(case, frame) -> list[tuple[str, float]]:

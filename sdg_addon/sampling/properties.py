@@ -88,6 +88,7 @@ class Property(RandomizerSpec):
         ),
     }
     REQUIRED_OPTIONS = ("path",)
+    LOGGED_OPTIONS = ("path",)
 
     @classmethod
     def check(cls, params, options):
@@ -103,3 +104,20 @@ class Property(RandomizerSpec):
     def __init__(self, params, options, trigger="frame", interval=1):
         super().__init__(params, options, trigger, interval)
         self.steps = parse_path(self.options["path"]) if self.options["path"] else []
+
+
+@register_randomizer
+class WorldProperty(Property):
+    """Any property of the scene's world, by its data path (its own node setup's inputs)."""
+
+    name = "world_property"
+    target_kind = None
+    OPTIONS = {
+        "path": (
+            "",
+            str,
+            "data path from the scene's world, e.g. "
+            '`node_tree.nodes["Background"].inputs["Strength"].default_value` (Copy Data Path on a world node\'s '
+            "field gives the part after `node_tree.`)",
+        ),
+    }

@@ -46,6 +46,9 @@ class RandomizerSpec:
     PARAM_RANGES: dict[str, tuple[float | None, float | None]] = {}
     OPTION_CHOICES: dict[str, tuple] = {}  # string options with a fixed set of values
     REQUIRED_OPTIONS: tuple[str, ...] = ()  # options a parameter file must give
+    # Options written beside each frame's values in the log (which property they went to);
+    # a corner case's `set` names them to say which entry of the type it sets.
+    LOGGED_OPTIONS: tuple[str, ...] = ()
     # True: the values are per-clip motion, applied after the other randomizers as an
     # offset over time (sampling.motion); the spec then has offsets(values, t, duration).
     motion = False

@@ -67,8 +67,8 @@ def sample_frame(
             for v in values.values():
                 v.update(time=t, duration=duration, **spec.offsets(v, t, duration))
         entry = {"type": spec.name, "values": values}
-        if spec.name == "property":  # which property the values went to (the log; a case's set)
-            entry["path"] = spec.options["path"]
+        for key in spec.LOGGED_OPTIONS:  # which property the values went to (the log; a case's set)
+            entry[key] = spec.options[key]
         if drawn_at != frame:
             entry["trigger_frame"] = drawn_at
         out.append(entry)

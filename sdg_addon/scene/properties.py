@@ -41,7 +41,12 @@ class Slot:
     create: bool = False  # a custom property that does not exist yet (made on the first set)
 
 
-def target_object(built: BuiltScene, name: str):
+def target_object(built: BuiltScene, name: str, spec=None):
+    """The data-block a path starts from: the target object, or the scene's world."""
+    if spec is not None and spec.target_kind is None:
+        if built.scene.world is None:
+            raise PropertyPathError("the scene has no world")
+        return built.scene.world
     if name in built.entities:
         return built.entities[name].root
     return built.lights.get(name) or built.cameras[name]
@@ -230,11 +235,12 @@ def check_values(slot: Slot, d) -> str | None:
 
 
 @target_check("property")
+@target_check("world_property")
 def check_property(built: BuiltScene, spec, targets: list[str]) -> str | None:
     d = spec.params.get("value")
     for name in targets:
         try:
-            slot = resolve(target_object(built, name), spec.steps)
+            slot = resolve(target_object(built, name, spec), spec.steps)
         except PropertyPathError as e:
             return f"path {spec.options['path']!r}: {e}"
         problem = check_values(slot, d) if d is not None else None
@@ -244,10 +250,11 @@ def check_property(built: BuiltScene, spec, targets: list[str]) -> str | None:
 
 
 @applier("property", with_spec=True)
+@applier("world_property", with_spec=True)
 def apply_property(built: BuiltScene, target: str, v: dict, spec) -> None:
     if "value" not in v:
         return
-    obj = target_object(built, target)
+    obj = target_object(built, target, spec)
     slot = resolve(obj, spec.steps)
     value = v["value"]
     if slot.kind == "int":
@@ -271,16 +278,16 @@ def check_case_values(built: BuiltScene, specs: list, targets: list[list[str]], 
     out = []
     for ci, case in enumerate(cases):
         for si, entry in enumerate(case.set):
-            if entry.get("type") != "property" or "value" not in entry:
+            if entry.get("type") not in ("property", "world_property") or "value" not in entry:
                 continue
             for spec, names in zip(specs, targets):
-                if spec.name != "property" or spec.options["path"] != entry.get("path"):
+                if spec.name != entry["type"] or spec.options["path"] != entry.get("path"):
                     continue
                 for name in names:
                     if not fnmatch.fnmatchcase(name, entry.get("target", "*")):
                         continue
                     try:
-                        slot = resolve(target_object(built, name), spec.steps)
+                        slot = resolve(target_object(built, name, spec), spec.steps)
                     except PropertyPathError:
                         continue  # said for the entry itself
                     problem = check_values(slot, Constant(entry["value"]))
