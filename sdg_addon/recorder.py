@@ -309,9 +309,7 @@ class Recorder:
             return
         remove_stale_render_dirs()
         built = build_scene(cfg, self.open_scene)
-        targets = self.resolve_targets(built)
-        self.check_targets(built, targets)
-        self.bind_scene_facts(built)
+        targets = self.prepare_scene(built)
         plan = annotator_plan(cfg, sensor_specs(cfg, built.cameras))
 
         folder = output.OutputFolder(opts.output, opts.lock_slot or opts.shard, opts.run_holder)
@@ -347,7 +345,6 @@ class Recorder:
     def _record(self, cfg, opts, folder, built, targets, plan, frames, t_start):
         from .capture.render import Capturer
         from .labels.blender import unlabelled_objects
-        from .scene.facts import extract_facts
         from .scene.motion import SequencePlayer
 
         audit_dir = opts.output / audit.AUDIT_DIR
@@ -381,7 +378,7 @@ class Recorder:
         elif unlabelled:
             self.warn(f"objects without a 'class' label (annotated as UNLABELLED): {', '.join(unlabelled)}")
 
-        facts = extract_facts(built) if any(r.needs_facts for r in cfg.randomizers) else None
+        facts = self.scene_facts(built)
         need_geometry = need_geometry or any(c.measure != "pixels" and is_quota(c) for c in cfg.cases)
         capturer = self._capturer = Capturer(
             built,
@@ -589,6 +586,21 @@ class Recorder:
             problem = spec.bind(facts)
             if problem:
                 raise RecorderError(f"randomizers[{i}] ({spec.name}): {problem}")
+
+    def prepare_scene(self, built) -> list[list[str]]:
+        """What frames are sampled against in the built scene, as a run and Preview Frame
+        both need it: each entry's targets, checked, and the scene's facts bound to the
+        randomizers that pick from them. Problems raise RecorderError (nothing written)."""
+        targets = self.resolve_targets(built)
+        self.check_targets(built, targets)
+        self.bind_scene_facts(built)
+        return targets
+
+    def scene_facts(self, built):
+        """The scene's geometry facts (scene.facts), read once, where a randomizer needs them."""
+        from .scene.facts import extract_facts
+
+        return extract_facts(built) if any(r.needs_facts for r in self.config.randomizers) else None
 
     def check_targets(self, built, targets: list[list[str]]) -> None:
         """Every entry's targets can take its values (property paths resolve, kinds and

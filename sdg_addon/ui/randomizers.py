@@ -166,7 +166,6 @@ def preview(scene, frame: int) -> int:
     from ..recorder import Recorder, RunOptions
     from ..sampling import sample_frame
     from ..scene.build import build_scene
-    from ..scene.facts import extract_facts
     from ..scene.randomize import apply_frame
 
     try:
@@ -181,11 +180,8 @@ def preview(scene, frame: int) -> int:
         raise ValueError(f"{p.field}: got {p.value!r}; expected {p.expected}") from None
     built = build_scene(config, scene)
     recorder = Recorder(config, RunOptions(Path("preview"), range(frame, frame + 1)))
-    targets = recorder.resolve_targets(built)
-    recorder.check_targets(built, targets)
-    recorder.bind_scene_facts(built)
-    facts = extract_facts(built) if any(r.needs_facts for r in config.randomizers) else None
-    sampled = sample_frame(config.seed, frame, config.randomizers, targets, facts=facts)
+    targets = recorder.prepare_scene(built)
+    sampled = sample_frame(config.seed, frame, config.randomizers, targets, facts=recorder.scene_facts(built))
     apply_frame(built, sampled, config.randomizers)
     bpy.context.view_layer.update()
     return sum(len(entry["values"]) for entry in sampled)
