@@ -123,16 +123,14 @@ def apply_display(rgba8: np.ndarray, ops: dict) -> np.ndarray:
         return rgba8
     rng = np.random.Generator(np.random.PCG64(int(ops.get(NOISE_SEED, 0))))
     photons = float(ops.get("poisson_noise", 0.0))
-    if (
-        "poisson_noise" in ops
-        and photons <= SHOT_NOISE_TABLE_PHOTONS
-        and "blur" not in ops
-        and not any(k in ops for k in _FLOAT_AFTER_SHOT_NOISE)
-    ):
+    floats = "blur" in ops or any(k in ops for k in _FLOAT_AFTER_SHOT_NOISE)
+    if "poisson_noise" in ops and photons <= SHOT_NOISE_TABLE_PHOTONS and not floats:
         out = shot_noise_rgba(rgba8, photons, rng)
-    else:
+    elif floats or "poisson_noise" in ops:
         out = rgba8.copy()
         out[..., :3] = _to_levels(_float_ops(rgba8[..., :3].astype(np.float32) * np.float32(1 / 255), ops, rng))
+    else:  # JPEG alone: the levels go to it as they are (a float round trip gives them back)
+        out = rgba8
     if "jpeg_quality" in ops:
         out = _jpeg_rgba(out, int(round(float(ops["jpeg_quality"]))))
     return out
