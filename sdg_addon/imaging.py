@@ -19,6 +19,7 @@ import math
 
 import numpy as np
 
+from .colour import BLOCK_VALUES
 from .sampling.appearance import REC709_LUMINANCE, blackbody_rgb
 from .sampling.sensor import NOISE_SEED
 
@@ -188,7 +189,6 @@ def _to_levels(rgb: np.ndarray) -> np.ndarray:
 SHOT_NOISE_TABLE_PHOTONS = 65536.0
 _GUIDE_BITS = 10
 _GUIDE = 1 << _GUIDE_BITS  # guide-table buckets per input level (where to start looking for u)
-_BLOCK = 1 << 16  # values per block: the block's index arrays stay in a core's cache
 
 
 def shot_noise_rgba(rgba8: np.ndarray, photons: float, rng: np.random.Generator) -> np.ndarray:
@@ -201,9 +201,9 @@ def shot_noise_rgba(rgba8: np.ndarray, photons: float, rng: np.random.Generator)
     flat = np.ascontiguousarray(rgba8).reshape(-1)
     out = np.empty(flat.size, np.uint8)
     unsure, unsure_u = [], []  # where the guide's level may be too low, and their uniforms
-    ub = np.empty(min(_BLOCK, flat.size))
-    for a in range(0, flat.size, _BLOCK):  # _BLOCK is a multiple of 4: alpha stays at 3 mod 4
-        k = flat[a : a + _BLOCK].astype(np.intp)
+    ub = np.empty(min(BLOCK_VALUES, flat.size))
+    for a in range(0, flat.size, BLOCK_VALUES):  # BLOCK_VALUES is a multiple of 4: alpha stays at 3 mod 4
+        k = flat[a : a + BLOCK_VALUES].astype(np.intp)
         k[3::4] += 256  # alpha's rows
         ub = ub[: k.size]
         rng.random(out=ub)
@@ -212,7 +212,7 @@ def shot_noise_rgba(rgba8: np.ndarray, photons: float, rng: np.random.Generator)
         at = np.multiply(ub, _GUIDE).astype(np.intp)
         at += k << _GUIDE_BITS
         j = guide[at]
-        out[a : a + _BLOCK] = j
+        out[a : a + BLOCK_VALUES] = j
         first = j.astype(np.intp)
         first += k << 8  # its place in the table
         ahead = np.flatnonzero(ub >= cdf[first])

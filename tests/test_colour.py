@@ -66,7 +66,7 @@ def test_standard_view_in_blocks_equals_the_whole_image_lookup():
         linear = rng.uniform(-0.2, 1.3, (h, w, 4)).astype(np.float32)
         if h:
             linear[h // 2, w // 2] = [np.nan, np.inf, -np.inf, 0.5]
-        rows = max(1, colour._BLOCK_VALUES // max(1, w * 4))
+        rows = max(1, colour.BLOCK_VALUES // max(1, w * 4))
         assert h == 0 or (h > rows) == ((h, w) != (40, 1)), "the shapes cover one and many blocks"
         out = display_transform(linear, "Standard")
         assert out.shape == (h, w, 4) and out.dtype == np.uint8

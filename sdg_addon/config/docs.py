@@ -44,8 +44,6 @@ _PARAM_KIND_TEXT = {
 def _bounds_text(low, high) -> str:
     if low is not None and high is not None and low == -high:
         return f" ±{_bound(high)}"
-    if low is not None and high is not None:
-        return f" {_bound(low)} .. {_bound(high)}"
     return _range_text(low, high)
 
 
