@@ -1403,9 +1403,8 @@ def _case(v: _Reader, t, p: str, randomizers: list) -> CaseSpec:
                 continue
             if not _fits(e[k], kind):
                 v.problems.add(join(where, k), e[k], f"{_KIND_TEXT[kind]} ({desc})")
-            elif (valid := cls.value_range(k)) is not None and not _within(e[k], valid):
-                allowed = _interval_text(*valid)
-                v.problems.add(join(where, k), e[k], f"values in {allowed} ({k})")
+            elif (valid := cls.value_range(k)) is not None:  # as a randomizer's constant is checked
+                v._support_within(Constant(e[k]), valid, join(where, k), e[k], k)
         c.set.append(dict(e))
     if not c.set and c.min is None and c.max is None:
         v.problems.add(p, t, "a fixed case (set = [...]) or a quota condition (min and/or max of measure)")
@@ -1699,13 +1698,6 @@ def _per_axis_fits(n: int, kind: str) -> bool:
 
 def _number(x) -> bool:
     return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
-
-
-def _within(value, valid) -> bool:
-    """Whether a number or each number of a list lies in valid = (low, high) (None: open)."""
-    lo, hi = valid
-    values = value if isinstance(value, list) else [value]
-    return all((lo is None or x >= lo) and (hi is None or x <= hi) for x in values)
 
 
 def _fits(value, kind: str) -> bool:
