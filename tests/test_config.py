@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import re
 from pathlib import Path
 
 import pytest
+from pages import section
 
 from sdg_addon.config import Config, ConfigError, Problem, load_config
 from sdg_addon.config.problems import MISSING
@@ -563,22 +563,6 @@ def test_single_mistakes(tmp_path, text, field, value, words):
 
 
 # ------------------------------------------------------------------ the reference page
-
-
-def section(text: str, title: str) -> str:
-    """The part of a markdown page under the heading that shows `title` in backticks."""
-    lines = text.splitlines()
-    for i, line in enumerate(lines):
-        m = re.match(r"^(#+) ", line)
-        if m and f"`{title}`" in line:
-            level, body = len(m[1]), []
-            for other in lines[i + 1 :]:
-                n = re.match(r"^(#+) ", other)
-                if n and len(n[1]) <= level:
-                    break
-                body.append(other)
-            return "\n".join(body)
-    raise AssertionError(f"docs/parameters.md has no heading with `{title}`")
 
 
 def test_reference_lists_every_field():
