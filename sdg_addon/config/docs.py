@@ -14,7 +14,7 @@ import re
 import sys
 from pathlib import Path
 
-from .fields import Field, _bound, _num, _range_text, default_text, fields_markdown
+from .fields import Field, _bound, _range_text, default_text, fields_markdown, value_text
 
 
 def declared_sections() -> dict[str, tuple]:
@@ -84,10 +84,7 @@ def option_kind_text(cls, name: str) -> str:
     text += _bounds_text(low, high)
     if name in cls.REQUIRED_OPTIONS:
         return text + ", required"
-    shown = "[" + ", ".join(_num(x) for x in default) + "]" if isinstance(default, list) else default
-    shown = f'"{shown}"' if isinstance(shown, str) and not isinstance(default, list) else shown
-    shown = str(shown).lower() if isinstance(shown, bool) else _num(shown) if isinstance(shown, float) else shown
-    return f"{text}, default `{shown}`"
+    return f"{text}, default {value_text(default)}"
 
 
 def randomizer_markdown(cls) -> str:

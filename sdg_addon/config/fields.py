@@ -272,7 +272,11 @@ def default_text(f: Field) -> str:
         return "required"
     if f.default_text is not None:
         return f.default_text
-    d = f.default
+    return value_text(f.default)
+
+
+def value_text(d) -> str:
+    """A default value as the reference page writes it: `true`, `"text"`, `[0, 0.5]`, `4`."""
     if d is None:
         return "none"
     if isinstance(d, bool):
