@@ -71,3 +71,44 @@ def make_shop_blend(path: Path) -> dict[str, list[list[float]]]:
     bpy.ops.wm.save_as_mainfile(filepath=str(path), compress=False)
     bpy.ops.wm.read_homefile(use_empty=True, use_factory_startup=True)  # keeps enabled add-ons
     return matrices
+
+
+def add_compositor_and_sequencer(blend: Path, saved_as: Path, output_dir: str) -> None:
+    """Save `blend` as `saved_as` with what a finished shot often has: a compositor that
+    inverts the image and writes it through a File Output node into `output_dir` (absolute, or
+    "//..." next to the .blend), and a sequencer strip (a plain red colour) over the render."""
+    import bpy
+
+    bpy.ops.wm.open_mainfile(filepath=str(blend), load_ui=False)
+    scene = bpy.context.scene
+    if hasattr(scene, "compositing_node_group"):  # Blender 5: the compositor is a node group
+        tree = bpy.data.node_groups.new("shot", "CompositorNodeTree")
+        scene.compositing_node_group = tree
+        tree.interface.new_socket("Image", in_out="OUTPUT", socket_type="NodeSocketColor")
+        composite = tree.nodes.new("NodeGroupOutput").inputs[0]
+        files = tree.nodes.new("CompositorNodeOutputFile")
+        files.directory = output_dir
+        files.file_name = "shot_"
+        files.file_output_items.new("RGBA", "Image")
+    else:  # Blender 4.2: the scene's own tree, a Composite node
+        scene.use_nodes = True
+        tree = scene.node_tree
+        composite = tree.nodes.new("CompositorNodeComposite").inputs["Image"]
+        files = tree.nodes.new("CompositorNodeOutputFile")
+        files.base_path = output_dir + "shot_"
+    layers = tree.nodes.new("CompositorNodeRLayers")
+    invert = tree.nodes.new("CompositorNodeInvert")
+    tree.links.new(layers.outputs["Image"], invert.inputs["Color"])
+    tree.links.new(invert.outputs[0], composite)
+    tree.links.new(layers.outputs["Image"], files.inputs[0])
+    scene.render.use_compositing = True
+    editor = scene.sequence_editor_create()
+    strips = editor.strips if hasattr(editor, "strips") else editor.sequences
+    if hasattr(editor, "strips"):
+        strip = strips.new_effect(name="red", type="COLOR", channel=1, frame_start=1, length=1000)
+    else:
+        strip = strips.new_effect(name="red", type="COLOR", channel=1, frame_start=1, frame_end=1000)
+    strip.color = (1.0, 0.0, 0.0)
+    scene.render.use_sequencer = True
+    bpy.ops.wm.save_as_mainfile(filepath=str(saved_as), compress=False)
+    bpy.ops.wm.read_homefile(use_empty=True, use_factory_startup=True)

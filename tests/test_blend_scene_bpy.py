@@ -158,3 +158,42 @@ bounding_box_3d = {{}}
         # Every object where the .blend has it (the 3D box transform is object_to_world.T).
         for path, name in (("/shop/crate", "crate"), ("/shop/cans/can_b", "can_b"), ("/floor", "floor")):
             assert np.allclose(transforms[path].T, shop.matrices[name], atol=1e-5), path
+
+
+def files_under(folder: Path) -> dict[str, str]:
+    return {p.relative_to(folder).as_posix(): sha256(p) for p in folder.rglob("*") if p.is_file()}
+
+
+def test_a_blends_compositor_and_sequencer_write_nothing_and_change_no_pixel(shop, tmp_path):
+    """A shot's .blend inverts its image in the compositor, writes it through File Output
+    nodes (next to the .blend, where the user's own render lies, and into another folder)
+    and lays a sequencer strip over it. A run renders the passes alone: the same pixels as the
+    plain .blend, and nothing written outside the output folder."""
+    from blend_scene import add_compositor_and_sequencer
+
+    user = tmp_path / "user"
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    user.mkdir()
+    (user / "shot_0001.png").write_bytes(b"the user's own render")
+    add_compositor_and_sequencer(shop.path, user / "shot.blend", "//")
+    add_compositor_and_sequencer(shop.path, user / "shot_abs.blend", elsewhere.as_posix() + "/")
+    before = files_under(user)
+
+    def record(blend: Path, out: Path):
+        param = tmp_path / f"{out.name}.toml"
+        param.write_text(
+            f'[run]\nframes = 1\n[render]\nresolution = [64, 48]\nsamples = 2\ndevice = "cpu"\n'
+            f'[scene]\nblend = "{blend.as_posix()}"\ncameras = ["CamA"]\n'
+        )
+        assert main(["render", str(param), "--out", str(out), "--quiet"]) == 0
+        return out
+
+    plain = record(shop.path, tmp_path / "plain")
+    for name in ("shot.blend", "shot_abs.blend"):
+        out = record(user / name, tmp_path / f"out_{name}")
+        assert files_under(user) == before, name  # nothing new next to the .blend, nothing changed
+        assert list(elsewhere.iterdir()) == [], name
+        a = (plain / "rgb_0000.png").read_bytes()
+        b = (out / "rgb_0000.png").read_bytes()
+        assert a == b, f"{name}: the compositor or the sequencer changed the image"

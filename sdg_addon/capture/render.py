@@ -128,6 +128,12 @@ def configure_cycles(scene, render: RenderSettings, passes: set[str]) -> dict:
     s.color_depth = "32"
     s.exr_codec = "NONE"  # fastest; the file lives for milliseconds
     scene.render.use_file_extension = False
+    # A .blend's compositor and sequencer stay out of the run: a File Output node writes
+    # wherever it points (next to the user's .blend, over their own renders), and the
+    # compositor's and sequencer's image is not the one the passes label (a blur, a lens
+    # distortion, a strip). The frames are made from the render passes alone.
+    scene.render.use_compositing = False
+    scene.render.use_sequencer = False
     return device
 
 
