@@ -101,4 +101,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    code = main()
+    if "bpy" in sys.modules:  # a fluid simulation must be freed before Python shuts down
+        from sdg_addon.scene.caches import free_simulations_before_exit
+
+        free_simulations_before_exit()
+    sys.exit(code)

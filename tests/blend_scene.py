@@ -112,3 +112,30 @@ def add_compositor_and_sequencer(blend: Path, saved_as: Path, output_dir: str) -
     scene.render.use_sequencer = True
     bpy.ops.wm.save_as_mainfile(filepath=str(saved_as), compress=False)
     bpy.ops.wm.read_homefile(use_empty=True, use_factory_startup=True)
+
+
+def make_simulation_blends(folder: Path) -> None:
+    """Beside shop.blend (made here too): cloth.blend, a cloth sheet whose cache is on disk
+    and not baked, and smoke.blend, a smoke domain (Replay cache, 16 voxels) with its emitter.
+    Run it in a process of its own: a fluid simulation left in the session when Python shuts
+    down aborts the process."""
+    import bpy
+
+    make_shop_blend(folder / "shop.blend")
+    bpy.ops.wm.open_mainfile(filepath=str(folder / "shop.blend"), load_ui=False)
+    bpy.ops.mesh.primitive_plane_add(size=1.0, location=(0.0, 0.0, 1.5))
+    bpy.context.active_object.name = "sheet"
+    bpy.ops.object.modifier_add(type="CLOTH")
+    bpy.ops.wm.save_as_mainfile(filepath=str(folder / "cloth.blend"))  # a disk cache needs a saved file
+    bpy.data.objects["sheet"].modifiers["Cloth"].point_cache.use_disk_cache = True
+    bpy.ops.wm.save_as_mainfile(filepath=str(folder / "cloth.blend"))
+    bpy.ops.wm.open_mainfile(filepath=str(folder / "shop.blend"), load_ui=False)
+    bpy.ops.wm.save_as_mainfile(filepath=str(folder / "smoke.blend"))  # the cache folder: beside it
+    bpy.ops.mesh.primitive_cube_add(size=0.3, location=(0.0, 0.0, 1.0))
+    bpy.context.active_object.name = "emitter"
+    bpy.ops.object.quick_smoke()
+    domain = next(o for o in bpy.data.objects if o.name != "emitter" and "Fluid" in o.modifiers)
+    domain.modifiers["Fluid"].domain_settings.resolution_max = 16
+    assert domain.modifiers["Fluid"].domain_settings.cache_type == "REPLAY"
+    bpy.ops.wm.save_as_mainfile(filepath=str(folder / "smoke.blend"))
+    bpy.ops.wm.read_homefile(use_empty=True)

@@ -89,6 +89,10 @@ def test_values_are_set_where_the_paths_point(tmp_path):
         # Nothing that would make Blender write or read files where the run does not say:
         (prop('active_material.node_tree.nodes["Image Texture"].image.filepath', '"x.png"'), "not set by a randomizer"),
         (prop('modifiers["Cloth"].point_cache.use_disk_cache', "true"), "not set by a randomizer"),
+        # ... nor what frees a simulation's cache, which deletes its files on disk:
+        (prop('modifiers["Cloth"].point_cache.frame_end', "100"), "deletes the cache's files"),
+        (prop('modifiers["Fluid"].domain_settings.vorticity', "0.5"), "deletes the cache's files"),
+        (prop('modifiers["Fluid"].fluid_type', '"FLOW"'), "deletes the cache's files"),
         (prop("animation_data.drivers[0].driver.expression", '"__import__(1)"'), "runs no code"),
     ],
 )
@@ -96,10 +100,15 @@ def test_a_path_that_cannot_take_the_value_stops_the_run_before_it_writes(tmp_pa
     cfg, scene, recorder, targets = built(tmp_path, randomizer)
     scene.entities["box"].root.modifiers.new("Bevel", "BEVEL")
     scene.entities["box"].root.modifiers.new("Cloth", "CLOTH")
+    fluid = scene.entities["box"].root.modifiers.new("Fluid", "FLUID")
+    fluid.fluid_type = "DOMAIN"
     material = scene.entities["box"].root.active_material
     material.node_tree.nodes.new("ShaderNodeTexImage").image = bpy.data.images.new("img", 4, 4)
-    with pytest.raises(RecorderError, match="randomizers\\[0\\] \\(property\\): path") as e:
-        recorder.check_targets(scene, targets)
+    try:
+        with pytest.raises(RecorderError, match="randomizers\\[0\\] \\(property\\): path") as e:
+            recorder.check_targets(scene, targets)
+    finally:  # no fluid simulation left for Python's shutdown (scene.caches)
+        scene.entities["box"].root.modifiers.remove(fluid)
     assert message in str(e.value), str(e.value)
 
 

@@ -42,6 +42,7 @@ def load_blend_scene(path: str | Path, wanted: str = "") -> bpy.types.Scene:
     so object names, paths and instance ids equal those of the file opened in Blender.
     """
     from .build import new_scene
+    from .caches import keep_caches_inside
 
     path = Path(path)
     if bpy.data.filepath and Path(bpy.data.filepath).resolve() == path.resolve():
@@ -52,6 +53,7 @@ def load_blend_scene(path: str | Path, wanted: str = "") -> bpy.types.Scene:
     with bpy.data.libraries.load(str(path), link=False) as (_src, dst):
         dst.scenes = [name]
     scene = dst.scenes[0]
+    keep_caches_inside(scene.objects)  # before the scene is first evaluated
     for wm in bpy.data.window_managers:
         for window in wm.windows:
             window.scene = scene
@@ -66,21 +68,17 @@ def load_blend_scene(path: str | Path, wanted: str = "") -> bpy.types.Scene:
 
 def _reload_open_file(path: Path, wanted: str):
     """The .blend is the file open in this session (`blender -b shop.blend -P run.py`):
-    Blender cannot append from it, so it is read again from disk, as saved."""
+    Blender cannot append from it, so the session is emptied and the file appended again
+    from disk, as saved."""
     if not bpy.app.background:  # in the UI, reading a file would end the running operator
         raise BaseSceneError(
             f"{path.as_posix()} is the file open in Blender: record it with Record: Open Scene in the recorder "
             "panel (or name another file in [scene] blend)"
         )
-    bpy.ops.wm.open_mainfile(filepath=str(path), load_ui=False)
-    name = choose_scene(path, [s.name for s in bpy.data.scenes], wanted)
-    for other in [s for s in bpy.data.scenes if s.name != name]:
-        bpy.data.scenes.remove(other)
-    scene = bpy.data.scenes[name]
-    if bpy.context.scene != scene:
-        raise BaseSceneError(f"could not make scene {name!r} of {path.as_posix()} the current scene")
-    prepare_base_scene(scene)
-    return scene
+    # An empty session, then appended as any other base scene: with the file open, Blender
+    # would write the scene's disk caches beside it (scene.caches).
+    bpy.ops.wm.read_homefile(use_empty=True)
+    return load_blend_scene(path, wanted)
 
 
 def prepare_base_scene(scene) -> None:

@@ -43,6 +43,7 @@ from .base import (
     scene_cameras,
     scene_lights,
 )
+from .caches import keep_caches_inside
 from .instancing import GEOMETRY_TYPES, in_render_collections, is_instance_copy, realize_instances, render_collections
 from .keypoints import add_keypoints, file_world, stash_keypoints, stashed_keypoints
 from .materials import per_object_material, set_object_look, wire_principled
@@ -125,6 +126,7 @@ def build_scene(config: Config, open_scene=None) -> BuiltScene:
     base = config.base
     if open_scene is not None:
         scene = open_scene
+        keep_caches_inside(scene.objects)
         prepare_base_scene(scene)
     elif base.blend:
         scene = load_blend_scene(base.blend, base.scene)
@@ -468,6 +470,7 @@ def _import(path: Path, ext: str, pattern: str, before: set) -> tuple[list, dict
         new = [o for o in bpy.data.objects if o not in before]
         new_colls = [c for c in bpy.data.collections if c not in colls_before]
         labels = _source_labels(new, new_colls)
+        keep_caches_inside(new)  # before anything evaluates them
         _evaluate_transforms(new)
         for c in new_colls:
             bpy.data.collections.remove(c)

@@ -90,6 +90,24 @@ _RNA_KINDS = {"FLOAT": "float", "INT": "int", "BOOLEAN": "bool", "STRING": "stri
 # written next to the .blend): a randomizer never sets them, nor any file or folder path.
 _FILE_SUBTYPES = ("FILE_PATH", "DIR_PATH", "FILE_NAME")
 _WRITES_FILES = ("use_disk_cache", "use_external")
+# Settings whose change frees a simulation cache, which deletes its files on disk (a fluid
+# domain's cache folder, even when baked; a point cache's files, or renames them).
+_FREES_CACHE_FILES = (
+    "FluidModifier",
+    "FluidDomainSettings",
+    "FluidFlowSettings",
+    "FluidEffectorSettings",
+    "PointCache",
+)
+
+
+def _refuse_cache_settings(owner, where: str) -> None:
+    rna = getattr(owner, "bl_rna", None)
+    if rna is not None and rna.identifier in _FREES_CACHE_FILES:
+        raise PropertyPathError(
+            f"{where}: a {rna.identifier}'s settings are not set by a randomizer: changing one frees the "
+            "simulation's cache, and Blender deletes the cache's files on disk"
+        )
 
 
 def _rna_slot(owner, name: str, where: str) -> Slot:
@@ -153,6 +171,7 @@ def resolve(obj, steps: list[tuple[str, object]]) -> Slot:
         nxt = _follow(owner, kind, key, where)
         parent = (owner, key) if kind == "attr" else None
         owner, where = nxt, where + _step_text(kind, key)
+        _refuse_cache_settings(owner, where)
     kind, key = steps[-1]
     here = where + _step_text(kind, key)
     if kind == "attr":
