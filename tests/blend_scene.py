@@ -76,7 +76,8 @@ def make_shop_blend(path: Path) -> dict[str, list[list[float]]]:
 def add_compositor_and_sequencer(blend: Path, saved_as: Path, output_dir: str) -> None:
     """Save `blend` as `saved_as` with what a finished shot often has: a compositor that
     inverts the image and writes it through a File Output node into `output_dir` (absolute, or
-    "//..." next to the .blend), and a sequencer strip (a plain red colour) over the render."""
+    "//..." next to the .blend), a sequencer strip (a plain red colour) over the render, and
+    stereoscopy on."""
     import bpy
 
     bpy.ops.wm.open_mainfile(filepath=str(blend), load_ui=False)
@@ -110,6 +111,8 @@ def add_compositor_and_sequencer(blend: Path, saved_as: Path, output_dir: str) -
         strip = strips.new_effect(name="red", type="COLOR", channel=1, frame_start=1, frame_end=1000)
     strip.color = (1.0, 0.0, 0.0)
     scene.render.use_sequencer = True
+    scene.render.use_multiview = True  # stereoscopy: a left and a right view
+    scene.render.image_settings.views_format = "INDIVIDUAL"
     bpy.ops.wm.save_as_mainfile(filepath=str(saved_as), compress=False)
     bpy.ops.wm.read_homefile(use_empty=True, use_factory_startup=True)
 

@@ -164,11 +164,12 @@ def files_under(folder: Path) -> dict[str, str]:
     return {p.relative_to(folder).as_posix(): sha256(p) for p in folder.rglob("*") if p.is_file()}
 
 
-def test_a_blends_compositor_and_sequencer_write_nothing_and_change_no_pixel(shop, tmp_path):
+def test_a_blends_compositor_sequencer_and_stereo_write_nothing_and_change_no_pixel(shop, tmp_path):
     """A shot's .blend inverts its image in the compositor, writes it through File Output
-    nodes (next to the .blend, where the user's own render lies, and into another folder)
-    and lays a sequencer strip over it. A run renders the passes alone: the same pixels as the
-    plain .blend, and nothing written outside the output folder."""
+    nodes (next to the .blend, where the user's own render lies, and into another folder),
+    lays a sequencer strip over it and renders in stereo. A run renders each camera's passes
+    alone: the same pixels as the plain .blend, and nothing written outside the output folder
+    (before: the strip, and stereo, ended the run)."""
     from blend_scene import add_compositor_and_sequencer
 
     user = tmp_path / "user"

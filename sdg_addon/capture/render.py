@@ -134,6 +134,9 @@ def configure_cycles(scene, render: RenderSettings, passes: set[str]) -> dict:
     # distortion, a strip). The frames are made from the render passes alone.
     scene.render.use_compositing = False
     scene.render.use_sequencer = False
+    # One view per camera: a .blend's stereoscopy would render each view to a file of its
+    # own, not the one read back (a stereo pair is two cameras, `rig` in [[cameras]]).
+    scene.render.use_multiview = False
     return device
 
 
