@@ -76,8 +76,8 @@ def make_shop_blend(path: Path) -> dict[str, list[list[float]]]:
 def add_compositor_and_sequencer(blend: Path, saved_as: Path, output_dir: str) -> None:
     """Save `blend` as `saved_as` with what a finished shot often has: a compositor that
     inverts the image and writes it through a File Output node into `output_dir` (absolute, or
-    "//..." next to the .blend), a sequencer strip (a plain red colour) over the render, and
-    stereoscopy on."""
+    "//..." next to the .blend), a sequencer strip (a plain red colour) over the render,
+    stereoscopy on and a render region left on."""
     import bpy
 
     bpy.ops.wm.open_mainfile(filepath=str(blend), load_ui=False)
@@ -113,6 +113,8 @@ def add_compositor_and_sequencer(blend: Path, saved_as: Path, output_dir: str) -
     scene.render.use_sequencer = True
     scene.render.use_multiview = True  # stereoscopy: a left and a right view
     scene.render.image_settings.views_format = "INDIVIDUAL"
+    scene.render.use_border = scene.render.use_crop_to_border = True  # a render region, cropped
+    scene.render.border_min_x, scene.render.border_max_x = 0.25, 0.6
     bpy.ops.wm.save_as_mainfile(filepath=str(saved_as), compress=False)
     bpy.ops.wm.read_homefile(use_empty=True, use_factory_startup=True)
 

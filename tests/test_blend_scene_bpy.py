@@ -164,12 +164,13 @@ def files_under(folder: Path) -> dict[str, str]:
     return {p.relative_to(folder).as_posix(): sha256(p) for p in folder.rglob("*") if p.is_file()}
 
 
-def test_a_blends_compositor_sequencer_and_stereo_write_nothing_and_change_no_pixel(shop, tmp_path):
+def test_a_finished_shots_render_settings_write_nothing_and_change_no_pixel(shop, tmp_path):
     """A shot's .blend inverts its image in the compositor, writes it through File Output
     nodes (next to the .blend, where the user's own render lies, and into another folder),
-    lays a sequencer strip over it and renders in stereo. A run renders each camera's passes
-    alone: the same pixels as the plain .blend, and nothing written outside the output folder
-    (before: the strip, and stereo, ended the run)."""
+    lays a sequencer strip over it, renders in stereo and has a render region left on. A run
+    renders each camera's whole frame, passes alone: the same pixels as the plain .blend, and
+    nothing written outside the output folder (before: the strip, and stereo, ended the run;
+    the region cropped the images to 11 x 12 pixels)."""
     from blend_scene import add_compositor_and_sequencer
 
     user = tmp_path / "user"
@@ -197,4 +198,4 @@ def test_a_blends_compositor_sequencer_and_stereo_write_nothing_and_change_no_pi
         assert list(elsewhere.iterdir()) == [], name
         a = (plain / "rgb_0000.png").read_bytes()
         b = (out / "rgb_0000.png").read_bytes()
-        assert a == b, f"{name}: the compositor or the sequencer changed the image"
+        assert a == b, f"{name}: the shot's render settings changed the image"

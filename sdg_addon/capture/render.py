@@ -137,6 +137,10 @@ def configure_cycles(scene, render: RenderSettings, passes: set[str]) -> dict:
     # One view per camera: a .blend's stereoscopy would render each view to a file of its
     # own, not the one read back (a stereo pair is two cameras, `rig` in [[cameras]]).
     scene.render.use_multiview = False
+    # The whole frame: a .blend's render region (often left on while working) would render,
+    # or crop the image to, a part of it that the labels do not describe.
+    scene.render.use_border = False
+    scene.render.use_crop_to_border = False
     return device
 
 
