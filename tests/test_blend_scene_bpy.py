@@ -199,3 +199,41 @@ def test_a_finished_shots_render_settings_write_nothing_and_change_no_pixel(shop
         a = (plain / "rgb_0000.png").read_bytes()
         b = (out / "rgb_0000.png").read_bytes()
         assert a == b, f"{name}: the shot's render settings changed the image"
+
+
+def test_a_panoramic_camera_is_refused_before_anything_is_written(shop, tmp_path):
+    """Boxes, point clouds and camera parameters describe pinhole and orthographic cameras: a
+    .blend's fisheye camera would get labels that do not match its image (before: rendered,
+    labelled as a 50 mm pinhole camera)."""
+    bpy.ops.wm.open_mainfile(filepath=str(shop.path), load_ui=False)
+    bpy.data.cameras["CamB"].type = "PANO"
+    fisheye = tmp_path / "fisheye.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(fisheye), copy=True)
+    bpy.ops.wm.read_homefile(use_empty=True)
+
+    def record(cameras: str, out: Path) -> int:
+        param = tmp_path / f"{out.name}.toml"
+        param.write_text(
+            f'[run]\nframes = 1\n[render]\nresolution = [32, 24]\nsamples = 1\ndevice = "cpu"\n'
+            f'[scene]\nblend = "{fisheye.as_posix()}"\ncameras = {cameras}\n'
+        )
+        return main(["render", str(param), "--out", str(out), "--quiet"])
+
+    assert record('["*"]', tmp_path / "all") == 2
+    assert not (tmp_path / "all").exists()
+    assert record('["CamA"]', tmp_path / "front") == 0  # left out by [scene] cameras: fine
+    # Nor does a randomizer make one.
+    from sdg_addon.recorder import Recorder, RecorderError, RunOptions
+    from sdg_addon.scene.build import build_scene
+
+    cfg = config_from_dict(
+        {
+            "scene": {"blend": fisheye.as_posix(), "cameras": ["CamA"]},
+            "randomizers": [{"type": "property", "targets": "CamA", "path": "data.type", "value": "PANO"}],
+        },
+        tmp_path / "p.toml",
+    )
+    built = build_scene(cfg)
+    recorder = Recorder(cfg, RunOptions(tmp_path / "out", range(1)))
+    with pytest.raises(RecorderError, match="one of PERSP, ORTHO"):
+        recorder.check_targets(built, recorder.resolve_targets(built))

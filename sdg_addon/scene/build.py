@@ -119,6 +119,23 @@ def new_scene() -> bpy.types.Scene:
     return scene
 
 
+PROJECTIONS = ("PERSP", "ORTHO")  # what the labels' geometry (camera_info) describes
+
+
+def check_projection(cam_obj) -> None:
+    """A panoramic camera (fisheye, equirectangular) is refused before anything is written:
+    boxes, point clouds and camera parameters are computed for a pinhole or orthographic
+    camera, and would not match its image."""
+    data = cam_obj.data
+    if data.type not in PROJECTIONS:
+        kind = getattr(data, "panorama_type", "")
+        raise BaseSceneError(
+            f"camera {cam_obj.name!r} is panoramic ({kind.lower().replace('_', ' ') or data.type}): the labels "
+            "describe perspective and orthographic cameras only; set its Type to Perspective or Orthographic "
+            "(or leave it out with [scene] cameras)"
+        )
+
+
 def build_scene(config: Config, open_scene=None) -> BuiltScene:
     """The run's scene: a fresh one, the .blend of [scene] blend, or `open_scene` (the
     scene open in Blender, recorded in place: the caller restores it afterwards), with the
@@ -171,6 +188,8 @@ def build_scene(config: Config, open_scene=None) -> BuiltScene:
     built.render_cameras += [c.name for c in config.cameras]
     if not built.render_cameras:
         raise BaseSceneError("the scene has no camera: add one to the .blend or a [[cameras]] entry")
+    for name in built.render_cameras:
+        check_projection(built.cameras[name])
     scene.camera = built.cameras[built.render_cameras[0]]
     if config.label_rules:
         apply_label_rules(scene, config.label_rules)

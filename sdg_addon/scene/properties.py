@@ -18,7 +18,7 @@ import bpy
 import numpy as np
 
 from ..sampling.distributions import Constant
-from .build import BuiltScene
+from .build import PROJECTIONS, BuiltScene
 from .randomize import applier, target_check
 
 
@@ -129,6 +129,8 @@ def _rna_slot(owner, name: str, where: str) -> Slot:
         slot.length = prop.array_length if getattr(prop, "is_array", prop.array_length > 0) else 0
     elif prop.type == "ENUM":
         slot.choices = tuple(item.identifier for item in prop.enum_items)
+        if owner.bl_rna.identifier == "Camera" and name == "type":
+            slot.choices = PROJECTIONS  # a panoramic camera's labels would not match its image
     return slot
 
 
