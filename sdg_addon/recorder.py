@@ -378,6 +378,13 @@ class Recorder:
         elif unlabelled:
             self.warn(f"objects without a 'class' label (annotated as UNLABELLED): {', '.join(unlabelled)}")
 
+        if built.colour_notes:
+            self.warn(
+                f"the base scene's colour management is not the run's: {', '.join(built.colour_notes)}. The RGB "
+                f"images use [render] view_transform = {cfg.render.view_transform!r} only (set it to match; "
+                "exposure varies with the sensor randomizer)"
+            )
+
         facts = self.scene_facts(built)
         need_geometry = need_geometry or any(c.measure != "pixels" and is_quota(c) for c in cfg.cases)
         capturer = self._capturer = Capturer(

@@ -237,3 +237,25 @@ def test_a_panoramic_camera_is_refused_before_anything_is_written(shop, tmp_path
     recorder = Recorder(cfg, RunOptions(tmp_path / "out", range(1)))
     with pytest.raises(RecorderError, match="one of PERSP, ORTHO"):
         recorder.check_targets(built, recorder.resolve_targets(built))
+
+
+def test_a_base_scenes_own_colour_management_is_named_when_the_run_does_not_use_it(shop, tmp_path, capsys):
+    bpy.ops.wm.open_mainfile(filepath=str(shop.path), load_ui=False)
+    view = bpy.context.scene.view_settings
+    view.view_transform, view.exposure, view.gamma = "Filmic", 1.5, 1.2
+    graded = tmp_path / "graded.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(graded), copy=True)
+    bpy.ops.wm.read_homefile(use_empty=True)
+    for transform, expected in (
+        ("Standard", "view transform 'Filmic' (the run's: 'Standard'), exposure 1.5, gamma 1.2"),
+        ("Filmic", "not the run's: exposure 1.5, gamma 1.2."),
+    ):
+        param = tmp_path / f"{transform}.toml"
+        param.write_text(
+            f'[run]\nframes = 1\n[render]\nresolution = [32, 24]\nsamples = 1\ndevice = "cpu"\n'
+            f'view_transform = "{transform}"\n[scene]\nblend = "{graded.as_posix()}"\ncameras = ["CamA"]\n'
+        )
+        capsys.readouterr()
+        assert main(["render", str(param), "--out", str(tmp_path / transform), "--quiet"]) == 0
+        err = capsys.readouterr().err
+        assert "the base scene's colour management is not the run's" in err and expected in err, err

@@ -76,6 +76,7 @@ class BuiltScene:
     label_table: LabelTable = field(default_factory=LabelTable)
     render_cameras: list[str] = field(default_factory=list)  # rendered each frame, in this order
     facts: object = None  # scene.facts.SceneFacts, once read (extract_facts)
+    colour_notes: list[str] = field(default_factory=list)  # a base scene's colour management the run does not use
 
     def names(self, kind: str) -> list[str]:
         if kind == "placeables":
@@ -119,6 +120,27 @@ def new_scene() -> bpy.types.Scene:
     return scene
 
 
+def colour_differences(scene, view_transform: str) -> list[str]:
+    """What of a base scene's colour management the run's RGB does not reproduce: the image
+    is made from the render's linear pixels with [render] view_transform alone."""
+    v, notes = scene.view_settings, []
+    if v.view_transform != view_transform:
+        notes.append(f"view transform {v.view_transform!r} (the run's: {view_transform!r})")
+    if v.look not in ("None", ""):
+        notes.append(f"look {v.look!r}")
+    if abs(v.exposure) > 1e-6:
+        notes.append(f"exposure {v.exposure:g}")
+    if abs(v.gamma - 1.0) > 1e-6:
+        notes.append(f"gamma {v.gamma:g}")
+    if v.use_curve_mapping:
+        notes.append("curves")
+    if getattr(v, "use_white_balance", False):
+        notes.append("white balance")
+    if scene.display_settings.display_device != "sRGB":
+        notes.append(f"display {scene.display_settings.display_device!r}")
+    return notes
+
+
 PROJECTIONS = ("PERSP", "ORTHO")  # what the labels' geometry (camera_info) describes
 
 
@@ -151,6 +173,7 @@ def build_scene(config: Config, open_scene=None) -> BuiltScene:
         scene = new_scene()
     built = BuiltScene(scene, temperature_unit=config.thermal.unit)
     if open_scene is not None or base.blend:
+        built.colour_notes = colour_differences(scene, config.render.view_transform)
         base_cams = scene_cameras(scene, base.cameras)
         for name in base_cams:
             built.cameras[name] = scene.objects[name]
