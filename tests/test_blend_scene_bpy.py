@@ -259,3 +259,50 @@ def test_a_base_scenes_own_colour_management_is_named_when_the_run_does_not_use_
         assert main(["render", str(param), "--out", str(tmp_path / transform), "--quiet"]) == 0
         err = capsys.readouterr().err
         assert "the base scene's colour management is not the run's" in err and expected in err, err
+
+
+def test_the_geometry_read_is_the_geometry_rendered(shop, tmp_path, clean_bpy):
+    """A working .blend keeps its viewport light: a Subdivision Surface at level 0 in the
+    viewport (3 in renders), an object hidden in the viewport that renders, a particle system
+    showing 2 of its 20 particles. The run reads what Cycles renders: occlusion ratios 0 for
+    objects nothing covers (before: 0.44 for the subdivided crate, its level-0 cube's outline
+    taken for its unoccluded silhouette) and all 20 particles made objects (before: 2, and
+    the particle system no longer rendered the other 18)."""
+    bpy.ops.wm.open_mainfile(filepath=str(shop.path), load_ui=False)
+    for name in ("crate_body", "can_a"):
+        sub = bpy.data.objects[name].modifiers.new("Subdivision", "SUBSURF")
+        sub.levels, sub.render_levels = 0, 3
+    bpy.data.objects["can_b"].hide_viewport = True
+    bpy.ops.mesh.primitive_plane_add(size=1.0, location=(3.0, 3.0, 0.0))
+    field = bpy.context.active_object
+    field.name = "field"
+    bpy.ops.mesh.primitive_cube_add(size=0.05, location=(0.0, 0.0, -5.0))
+    pebble = bpy.context.active_object
+    pebble.name = "pebble"  # the prototype, under the floor
+    field.modifiers.new("particles", "PARTICLE_SYSTEM")
+    settings = field.particle_systems[0].settings
+    settings.count, settings.frame_start, settings.frame_end, settings.lifetime = 20, 1, 1, 1000
+    settings.render_type, settings.instance_object = "OBJECT", pebble
+    settings.effector_weights.gravity = 0.0
+    settings.display_percentage = 10
+    light = tmp_path / "light.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(light), copy=True)
+    bpy.ops.wm.read_homefile(use_empty=True)
+
+    built = build(shop, {"scene": {"blend": light.as_posix(), "cameras": ["CamA"]}})
+    copies = [n for n in built.entities if n.startswith("field/instance_")]
+    assert len(copies) == 20, sorted(built.entities)
+
+    param = tmp_path / "light.toml"
+    param.write_text(
+        '[run]\nframes = 1\n[render]\nresolution = [128, 96]\nsamples = 2\ndevice = "cpu"\n'
+        f'[scene]\nblend = "{light.as_posix()}"\ncameras = ["CamA"]\n'
+        "[annotators]\nbounding_box_2d_tight = {}\n"
+    )
+    out = tmp_path / "out"
+    assert main(["render", str(param), "--out", str(out), "--quiet"]) == 0
+    boxes = np.load(out / "bounding_box_2d_tight_0000.npy")
+    paths = json.loads((out / "bounding_box_2d_tight_prim_paths_0000.json").read_text())
+    occlusion = {p: float(b["occlusionRatio"]) for p, b in zip(paths, boxes)}
+    for path in ("/shop/crate", "/shop/cans/can_a", "/shop/cans/can_b"):
+        assert occlusion[path] < 0.02, occlusion

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import fnmatch
 import io
+import logging
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,6 +49,7 @@ from .instancing import GEOMETRY_TYPES, in_render_collections, is_instance_copy,
 from .keypoints import add_keypoints, file_world, stash_keypoints, stashed_keypoints
 from .materials import per_object_material, set_object_look, wire_principled
 from .primitives import primitive_mesh
+from .render_settings import match_viewport_to_render
 
 ASSET_ROOT = "sdg_assets"
 RESOLUTION_PROP = "sdg_resolution"  # on a camera: its own [width, height] (else the render's)
@@ -216,6 +218,9 @@ def build_scene(config: Config, open_scene=None) -> BuiltScene:
     scene.camera = built.cameras[built.render_cameras[0]]
     if config.label_rules:
         apply_label_rules(scene, config.label_rules)
+    changed = match_viewport_to_render(scene)  # the geometry read is the geometry rendered
+    if changed:
+        logging.getLogger("sdg").debug("viewport settings given their render values: %s", "; ".join(changed))
     render_view_layer(scene).update()
     built.entities = discover_entities(scene)
     built.label_table = label_table(config.label_order(), built.entities.values())

@@ -26,8 +26,8 @@ resolves copies as "instancer's labels, overridden by the prototype's"). Everyth
 here is marked and undone by `unrealize_instances(scene)`; `realize_instances` starts by
 undoing a previous realization, so calling it again reflects the scene as it is now.
 
-The depsgraph read is the view layer's (viewport settings): instancers hidden in the
-viewport but rendered, or node trees that branch on "Is Viewport", are not realized.
+The depsgraph read is the view layer's, its viewport settings given their render values
+first (scene.render_settings); node trees that branch on "Is Viewport" see the viewport.
 """
 
 from __future__ import annotations

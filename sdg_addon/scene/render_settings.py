@@ -1,0 +1,64 @@
+"""The viewport made to show what renders, for the geometry a run reads.
+
+Cycles renders with each setting's render value; the geometry the annotators read
+(silhouettes, occlusion, object poses, instances made real) comes from the view layer's
+depsgraph, evaluated with the viewport values. A .blend often has them apart: a Subdivision
+Surface modifier is made with 1 level in the viewport and 2 in renders, heavy particle
+systems show a tenth of their particles, objects and modifiers are hidden in the viewport
+but render. Here every such setting takes its render value, in the run's scene only (the
+headless runner's appended copy; the open scene is restored after a UI recording).
+
+Not covered: Geometry Nodes trees that branch on "Is Viewport" (they see the viewport).
+"""
+
+from __future__ import annotations
+
+import bpy
+
+# Modifier types whose level of detail has a viewport and a render value.
+_LEVELS = {"SUBSURF": ("levels", "render_levels"), "MULTIRES": ("levels", "render_levels")}
+
+
+def match_viewport_to_render(scene, objects=None) -> list[str]:
+    """Give the viewport settings of `objects` (default: the scene's) and of the scene's
+    collections and simplification their render values; return what changed, e.g.
+    "crate_body: modifiers["Subdivision"].levels 1 -> 2" (for the log)."""
+    changed: list[str] = []
+
+    def set_to(owner, name: str, value, what: str) -> None:
+        if getattr(owner, name) != value:
+            changed.append(f"{what}.{name} {getattr(owner, name)!r} -> {value!r}")
+            setattr(owner, name, value)
+
+    r = scene.render
+    if r.use_simplify:
+        set_to(r, "simplify_subdivision", r.simplify_subdivision_render, "render")
+        set_to(r, "simplify_child_particles", r.simplify_child_particles_render, "render")
+    for coll in bpy.data.collections:
+        if coll.hide_viewport and not coll.hide_render:
+            set_to(coll, "hide_viewport", False, f"collection {coll.name!r}")
+    for obj in scene.objects if objects is None else objects:
+        where = f"{obj.name!r}"
+        if obj.hide_viewport and not obj.hide_render:
+            set_to(obj, "hide_viewport", False, where)
+        for mod in getattr(obj, "modifiers", ()):
+            if mod.show_viewport != mod.show_render:
+                set_to(mod, "show_viewport", mod.show_render, f'{where} modifiers["{mod.name}"]')
+            if mod.type in _LEVELS:
+                view, render = _LEVELS[mod.type]
+                set_to(mod, view, getattr(mod, render), f'{where} modifiers["{mod.name}"]')
+        for psys in getattr(obj, "particle_systems", ()):
+            settings = psys.settings
+            if settings is None:
+                continue
+            set_to(settings, "display_percentage", 100, f"particles {settings.name!r}")
+            if settings.child_type != "NONE":
+                set_to(settings, "child_percent", settings.rendered_child_count, f"particles {settings.name!r}")
+        data = obj.data
+        if obj.type in ("CURVE", "SURFACE", "FONT") and getattr(data, "render_resolution_u", 0) > 0:
+            set_to(data, "resolution_u", data.render_resolution_u, f"{where} data")
+            if obj.type == "SURFACE" and data.render_resolution_v > 0:
+                set_to(data, "resolution_v", data.render_resolution_v, f"{where} data")
+        elif obj.type == "META" and data.render_resolution > 0:
+            set_to(data, "resolution", data.render_resolution, f"{where} data")
+    return changed
