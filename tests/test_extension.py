@@ -564,6 +564,10 @@ def test_open_scene_recorded_from_panel_equals_headless_runs(addon, tmp_path):
     assert MODULE in bpy.context.preferences.addons
     scene = bpy.context.scene
     panel_settings(bpy, scene, tmp_path / "a")
+    # A working file's light viewport and a render region: the run changes both, in memory.
+    sub = bpy.data.objects["crate_body"].modifiers.new("Subdivision", "SUBSURF")
+    sub.levels, sub.render_levels = 0, 2
+    scene.render.use_border = True
     bpy.ops.wm.save_mainfile()  # the user saves the panel settings with the scene
     digest = hashlib.sha256(blend.read_bytes()).hexdigest()
     names_before = sorted(bpy.data.objects.keys())
@@ -590,6 +594,8 @@ def test_open_scene_recorded_from_panel_equals_headless_runs(addon, tmp_path):
     for name, m in matrices.items():
         assert np.allclose(np.array(bpy.data.objects[name].matrix_world), m, atol=1e-5), name
     assert [vl.name for vl in bpy.context.scene.view_layers] == ["ViewLayer"]
+    assert bpy.data.objects["crate_body"].modifiers["Subdivision"].levels == 0
+    assert bpy.context.scene.render.use_border
     inputs = tmp_path / "a" / "audit" / "inputs"
     assert sorted(p.name for p in inputs.iterdir()) == ["SHA256SUMS", "shop.blend", "shop.toml"]
     assert bpy.ops.sdg.show_frame() == {"FINISHED"}
