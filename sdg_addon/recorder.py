@@ -378,6 +378,14 @@ class Recorder:
         elif unlabelled:
             self.warn(f"objects without a 'class' label (annotated as UNLABELLED): {', '.join(unlabelled)}")
 
+        if built.missing:
+            shown = "; ".join(built.missing[:10]) + (
+                f"; and {len(built.missing) - 10} more" if len(built.missing) > 10 else ""
+            )
+            self.warn(
+                f"files the scene uses are missing (Blender renders a missing image magenta and leaves out "
+                f"missing linked data): {shown}"
+            )
         if built.colour_notes:
             self.warn(
                 f"the base scene's colour management is not the run's: {', '.join(built.colour_notes)}. The RGB "

@@ -306,3 +306,47 @@ def test_the_geometry_read_is_the_geometry_rendered(shop, tmp_path, clean_bpy):
     occlusion = {p: float(b["occlusionRatio"]) for p, b in zip(paths, boxes)}
     for path in ("/shop/crate", "/shop/cans/can_a", "/shop/cans/can_b"):
         assert occlusion[path] < 0.02, occlusion
+
+
+def test_files_a_blend_uses_that_are_missing_are_named(shop, tmp_path, capsys):
+    """A .blend moved without its textures or linked libraries still renders (magenta, or
+    without the linked data, as Blender does): the run names what is missing."""
+    import shutil
+
+    textures, library = tmp_path / "textures", tmp_path / "props.blend"
+    textures.mkdir()
+    shutil.copy(shop.path, library)
+    image = bpy.data.images.new("wood", 4, 4)
+    image.filepath_raw = str(textures / "wood.png")
+    image.file_format = "PNG"
+    image.save()
+    bpy.ops.wm.open_mainfile(filepath=str(shop.path), load_ui=False)
+    material = bpy.data.materials.new("wood")
+    material.use_fake_user = True
+    from sdg_addon.compat import enable_nodes
+
+    enable_nodes(material)
+    material.node_tree.nodes.new("ShaderNodeTexImage").image = bpy.data.images.load(str(textures / "wood.png"))
+    bpy.data.objects["floor"].data.materials.append(material)
+    with bpy.data.libraries.load(str(library), link=True) as (_src, dst):
+        dst.collections = ["cans"]
+    holder = bpy.data.objects.new("linked_cans", None)
+    holder.instance_type, holder.instance_collection = "COLLECTION", dst.collections[0]
+    bpy.context.scene.collection.objects.link(holder)
+    moved = tmp_path / "moved.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(moved), copy=True)
+    bpy.ops.wm.read_homefile(use_empty=True)
+    param = tmp_path / "moved.toml"
+    param.write_text(
+        '[run]\nframes = 1\n[render]\nresolution = [32, 24]\nsamples = 1\ndevice = "cpu"\n'
+        f'[scene]\nblend = "{moved.as_posix()}"\ncameras = ["CamA"]\n'
+    )
+    capsys.readouterr()
+    assert main(["render", str(param), "--out", str(tmp_path / "whole"), "--quiet"]) == 0
+    assert "files the scene uses are missing" not in capsys.readouterr().err
+    shutil.rmtree(textures)
+    library.unlink()
+    assert main(["render", str(param), "--out", str(tmp_path / "out"), "--quiet"]) == 0
+    err = capsys.readouterr().err
+    assert "files the scene uses are missing" in err, err
+    assert f"image 'wood.png': {textures / 'wood.png'}" in err and f"library 'props.blend': {library}" in err, err

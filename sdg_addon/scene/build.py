@@ -14,6 +14,7 @@ import fnmatch
 import io
 import logging
 import math
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -79,6 +80,7 @@ class BuiltScene:
     render_cameras: list[str] = field(default_factory=list)  # rendered each frame, in this order
     facts: object = None  # scene.facts.SceneFacts, once read (extract_facts)
     colour_notes: list[str] = field(default_factory=list)  # a base scene's colour management the run does not use
+    missing: list[str] = field(default_factory=list)  # files the scene's data reads that are not there
 
     def names(self, kind: str) -> list[str]:
         if kind == "placeables":
@@ -120,6 +122,29 @@ def new_scene() -> bpy.types.Scene:
     bpy.data.orphans_purge(do_local_ids=True, do_linked_ids=True, do_recursive=True)
     scene.name = "Scene"
     return scene
+
+
+def missing_files() -> list[str]:
+    """Files the session's data reads that are not there: images (Blender renders them
+    magenta), linked libraries (their data is left out), volumes, Alembic / USD caches."""
+    found = []
+
+    def check(kind: str, block, path: str) -> None:
+        if path and not os.path.exists(bpy.path.abspath(path, library=getattr(block, "library", None))):
+            found.append(f"{kind} {block.name!r}: {path}")
+
+    for img in bpy.data.images:
+        if img.users and img.source in ("FILE", "SEQUENCE", "MOVIE") and img.packed_file is None:
+            check("image", img, img.filepath)
+    for lib in bpy.data.libraries:
+        check("library", lib, lib.filepath)
+    for vol in bpy.data.volumes:
+        if vol.users and vol.packed_file is None:
+            check("volume", vol, vol.filepath)
+    for cache in bpy.data.cache_files:
+        if cache.users:
+            check("cache file", cache, cache.filepath)
+    return found
 
 
 def colour_differences(scene, view_transform: str) -> list[str]:
@@ -222,6 +247,7 @@ def build_scene(config: Config, open_scene=None) -> BuiltScene:
     if changed:
         logging.getLogger("sdg").debug("viewport settings given their render values: %s", "; ".join(changed))
     render_view_layer(scene).update()
+    built.missing = missing_files()
     built.entities = discover_entities(scene)
     built.label_table = label_table(config.label_order(), built.entities.values())
     return built
