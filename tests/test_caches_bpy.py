@@ -67,16 +67,17 @@ def test_a_replay_fluid_domain_writes_its_cache_outside_the_users_folder(user, t
     assert len(list(out.glob("clip_0000/rgb_*.png"))) == 3
 
 
-def test_the_open_file_recorded_headless_keeps_its_disk_cache_unwritten(user, tmp_path):
-    """`blender -b cloth.blend -P record.py` naming cloth.blend as the base scene: the run
-    reads the file into an empty session, so the cloth cache goes to Blender's temporary
-    folder, not into blendcache_cloth/ beside the .blend."""
+@pytest.mark.parametrize("opened", ["cloth.blend", "shop.blend"])
+def test_the_open_file_recorded_headless_keeps_its_disk_cache_unwritten(user, tmp_path, opened):
+    """`blender -b cloth.blend -P record.py` naming cloth.blend as the base scene (or with
+    another file open): the run reads the file into an empty session, so the cloth cache goes
+    to Blender's temporary folder, not into blendcache_<open file>/ beside it."""
     before = files_under(user)
     param = clip_file(tmp_path, user / "cloth.blend")
     out = tmp_path / "out"
     code = (
         "import bpy, sys\n"
-        f"bpy.ops.wm.open_mainfile(filepath={str(user / 'cloth.blend')!r}, load_ui=False)\n"
+        f"bpy.ops.wm.open_mainfile(filepath={str(user / opened)!r}, load_ui=False)\n"
         "from headless.cli import main\n"
         f"sys.exit(main(['render', {str(param)!r}, '--out', {str(out)!r}, '--quiet']))\n"
     )

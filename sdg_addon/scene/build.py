@@ -112,6 +112,10 @@ def new_scene() -> bpy.types.Scene:
     add-ons, windows and running operators are kept: loading factory settings instead
     would, inside the Blender UI, disable this very add-on in the middle of its operator.
     """
+    if bpy.app.background and bpy.data.filepath:
+        # A file opened with `blender -b FILE -P`: an empty session instead, without a path,
+        # so that Blender writes nothing beside that file (disk caches: scene.caches).
+        bpy.ops.wm.read_homefile(use_empty=True)
     old = list(bpy.data.scenes)
     scene = bpy.data.scenes.new("sdg_scene")
     for wm in bpy.data.window_managers:
