@@ -20,4 +20,8 @@ def script_args(argv: list[str]) -> list[str]:
 
 if __name__ == "__main__":
     # In background mode Blender exits with the status of a SystemExit raised by the script.
-    sys.exit(main(script_args(sys.argv)))
+    code = main(script_args(sys.argv))
+    from sdg_addon.scene.caches import free_simulations_before_exit  # as python -m headless does
+
+    free_simulations_before_exit()
+    sys.exit(code)
