@@ -386,6 +386,8 @@ class Recorder:
                 f"files the scene uses are missing (Blender renders a missing image magenta and leaves out "
                 f"missing linked data): {shown}"
             )
+        if built.unit_note:
+            self.warn(built.unit_note)
         if built.colour_notes:
             self.warn(
                 f"the base scene's colour management is not the run's: {', '.join(built.colour_notes)}. The RGB "

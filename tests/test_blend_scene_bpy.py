@@ -239,11 +239,17 @@ def test_a_panoramic_camera_is_refused_before_anything_is_written(shop, tmp_path
         recorder.check_targets(built, recorder.resolve_targets(built))
 
 
-def test_a_base_scenes_own_colour_management_is_named_when_the_run_does_not_use_it(shop, tmp_path, capsys):
+def test_a_base_scenes_colour_management_and_unit_scale_are_named_when_the_run_does_not_use_them(
+    shop, tmp_path, capsys
+):
     bpy.ops.wm.open_mainfile(filepath=str(shop.path), load_ui=False)
     view = bpy.context.scene.view_settings
     view.view_transform, view.exposure, view.gamma = "Filmic", 1.5, 1.2
     graded = tmp_path / "graded.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(graded), copy=True)
+    bpy.ops.wm.read_homefile(use_empty=True)
+    bpy.ops.wm.open_mainfile(filepath=str(graded), load_ui=False)
+    bpy.context.scene.unit_settings.scale_length = 0.01  # a scene modelled in centimetres
     bpy.ops.wm.save_as_mainfile(filepath=str(graded), copy=True)
     bpy.ops.wm.read_homefile(use_empty=True)
     for transform, expected in (
@@ -259,6 +265,7 @@ def test_a_base_scenes_own_colour_management_is_named_when_the_run_does_not_use_
         assert main(["render", str(param), "--out", str(tmp_path / transform), "--quiet"]) == 0
         err = capsys.readouterr().err
         assert "the base scene's colour management is not the run's" in err and expected in err, err
+        assert "unit scale is 0.01 (one Blender unit is 0.01 m)" in err, err
 
 
 def test_the_geometry_read_is_the_geometry_rendered(shop, tmp_path, clean_bpy):

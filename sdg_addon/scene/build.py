@@ -80,6 +80,7 @@ class BuiltScene:
     render_cameras: list[str] = field(default_factory=list)  # rendered each frame, in this order
     facts: object = None  # scene.facts.SceneFacts, once read (extract_facts)
     colour_notes: list[str] = field(default_factory=list)  # a base scene's colour management the run does not use
+    unit_note: str = ""  # a base scene's unit scale other than 1
     missing: list[str] = field(default_factory=list)  # files the scene's data reads that are not there
 
     def names(self, kind: str) -> list[str]:
@@ -172,6 +173,18 @@ def colour_differences(scene, view_transform: str) -> list[str]:
     return notes
 
 
+def unit_note(scene) -> str:
+    """A base scene's unit scale other than 1: its lengths are not metres."""
+    scale = scene.unit_settings.scale_length
+    if abs(scale - 1.0) <= 1e-9:
+        return ""
+    return (
+        f"the base scene's unit scale is {scale:g} (one Blender unit is {scale:g} m): lengths in the labels "
+        "(depth, distances, 3D boxes, point clouds, poses, camera parameters) and in the parameter file are "
+        f"in Blender units; multiply by {scale:g} for metres"
+    )
+
+
 PROJECTIONS = ("PERSP", "ORTHO")  # what the labels' geometry (camera_info) describes
 
 
@@ -205,6 +218,7 @@ def build_scene(config: Config, open_scene=None) -> BuiltScene:
     built = BuiltScene(scene, temperature_unit=config.thermal.unit)
     if open_scene is not None or base.blend:
         built.colour_notes = colour_differences(scene, config.render.view_transform)
+        built.unit_note = unit_note(scene)
         base_cams = scene_cameras(scene, base.cameras)
         for name in base_cams:
             built.cameras[name] = scene.objects[name]
