@@ -118,3 +118,31 @@ def test_a_light_temperature_gives_the_same_light_on_42_and_5x():
     (new, new_native), (old, old_native) = seen
     assert new == pytest.approx(old, abs=1e-6) and not new_native and not old_native
     assert np.dot(np.array(new) / [0.9, 1.0, 0.8], [0.2126, 0.7152, 0.0722]) == pytest.approx(1.0, abs=1e-5)
+
+
+SHOT = """
+import sys, tempfile
+from pathlib import Path
+sys.path[:0] = ["tests", "."]
+from blend_scene import add_compositor_and_sequencer, make_shop_blend
+from headless.cli import main
+d = Path(tempfile.mkdtemp()); (d / "elsewhere").mkdir()
+make_shop_blend(d / "shop.blend")
+add_compositor_and_sequencer(d / "shop.blend", d / "shot.blend", (d / "elsewhere").as_posix() + "/")
+for name in ("shop.blend", "shot.blend"):
+    (d / f"{name}.toml").write_text(f'[run]\\nframes = 1\\n[render]\\nresolution = [64, 48]\\nsamples = 2\\n'
+        f'device = "cpu"\\n[scene]\\nblend = "{(d / name).as_posix()}"\\ncameras = ["CamA"]\\n')
+    assert main(["render", str(d / f"{name}.toml"), "--out", str(d / name[:4]), "--quiet"]) == 0
+assert list((d / "elsewhere").iterdir()) == [], "a File Output node wrote outside the output folder"
+assert (d / "shop" / "rgb_0000.png").read_bytes() == (d / "shot" / "rgb_0000.png").read_bytes()
+print("ok")
+"""
+
+
+@pytest.mark.skipif(not PYTHON42.is_file(), reason="no .venv42 (bpy 4.2): scripts/test.sh makes it")
+def test_a_finished_shots_render_settings_change_nothing_on_42():
+    """4.2 keeps its compositor in scene.node_tree (5.x: a node group): a File Output node,
+    a sequencer strip, stereo and a render region leave the run's images as the plain
+    .blend's, and nothing is written outside the output folder (test_blend_scene_bpy checks 5.x)."""
+    proc = subprocess.run([str(PYTHON42), "-c", SHOT], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0 and proc.stdout.strip().endswith("ok"), proc.stderr[-3000:]
