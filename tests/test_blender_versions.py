@@ -121,12 +121,12 @@ def test_a_light_temperature_gives_the_same_light_on_42_and_5x():
 
 
 SHOT = """
-import sys, tempfile
+import sys
 from pathlib import Path
 sys.path[:0] = ["tests", "."]
 from blend_scene import add_compositor_and_sequencer, make_shop_blend
 from headless.cli import main
-d = Path(tempfile.mkdtemp()); (d / "elsewhere").mkdir()
+d = Path(sys.argv[1]); (d / "elsewhere").mkdir()
 make_shop_blend(d / "shop.blend")
 add_compositor_and_sequencer(d / "shop.blend", d / "shot.blend", (d / "elsewhere").as_posix() + "/")
 for name in ("shop.blend", "shot.blend"):
@@ -140,9 +140,11 @@ print("ok")
 
 
 @pytest.mark.skipif(not PYTHON42.is_file(), reason="no .venv42 (bpy 4.2): scripts/test.sh makes it")
-def test_a_finished_shots_render_settings_change_nothing_on_42():
+def test_a_finished_shots_render_settings_change_nothing_on_42(tmp_path):
     """4.2 keeps its compositor in scene.node_tree (5.x: a node group): a File Output node,
     a sequencer strip, stereo and a render region leave the run's images as the plain
     .blend's, and nothing is written outside the output folder (test_blend_scene_bpy checks 5.x)."""
-    proc = subprocess.run([str(PYTHON42), "-c", SHOT], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [str(PYTHON42), "-c", SHOT, str(tmp_path)], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
     assert proc.returncode == 0 and proc.stdout.strip().endswith("ok"), proc.stderr[-3000:]
