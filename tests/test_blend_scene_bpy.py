@@ -271,10 +271,10 @@ def test_a_base_scenes_colour_management_and_unit_scale_are_named_when_the_run_d
 def test_the_geometry_read_is_the_geometry_rendered(shop, tmp_path, clean_bpy):
     """A working .blend keeps its viewport light: a Subdivision Surface at level 0 in the
     viewport (3 in renders), an object hidden in the viewport that renders, a particle system
-    showing 2 of its 20 particles. The run reads what Cycles renders: occlusion ratios 0 for
-    objects nothing covers (before: 0.44 for the subdivided crate, its level-0 cube's outline
-    taken for its unoccluded silhouette) and all 20 particles made objects (before: 2, and
-    the particle system no longer rendered the other 18)."""
+    displayed at 10 %. The run reads what Cycles renders: occlusion ratios 0 for objects
+    nothing covers (before: 0.44 for the subdivided crate, its level-0 cube's outline taken
+    for its unoccluded silhouette, and for the can hidden in the viewport) and all 20
+    particles made objects of their own (before: none, the viewport showed none of them)."""
     bpy.ops.wm.open_mainfile(filepath=str(shop.path), load_ui=False)
     for name in ("crate_body", "can_a"):
         sub = bpy.data.objects[name].modifiers.new("Subdivision", "SUBSURF")
