@@ -357,3 +357,27 @@ def test_files_a_blend_uses_that_are_missing_are_named(shop, tmp_path, capsys):
     err = capsys.readouterr().err
     assert "files the scene uses are missing" in err, err
     assert f"image 'wood.png': {textures / 'wood.png'}" in err and f"library 'props.blend': {library}" in err, err
+
+
+def test_a_damaged_blend_is_refused_before_anything_is_written(tmp_path, capsys):
+    """Garbage named .blend: `validate` says so; a file with a .blend's header but nothing
+    after it: `render` says so; both exit 2 with the output folder never made (before: exit 1,
+    "cannot write to OUT: load: ... failed to open blend file")."""
+    import gzip
+
+    garbage, truncated, packed = tmp_path / "garbage.blend", tmp_path / "truncated.blend", tmp_path / "packed.blend"
+    garbage.write_bytes(bytes(range(256)) * 8)
+    truncated.write_bytes(b"BLENDER-v500")
+    packed.write_bytes(gzip.compress(b"BLENDER-v500"))  # compressed: its header is gzip's
+    for blend, message in (
+        (garbage, 'scene.blend: got "garbage.blend"; expected a Blender file'),
+        (truncated, "truncated.blend: cannot be read as a .blend file"),
+        (packed, "packed.blend: cannot be read as a .blend file"),
+    ):
+        param = tmp_path / f"{blend.stem}.toml"
+        param.write_text(f'[run]\nframes = 1\n[render]\nresolution = [32, 24]\n[scene]\nblend = "{blend.name}"\n')
+        out = tmp_path / f"out_{blend.stem}"
+        capsys.readouterr()
+        assert main(["render", str(param), "--out", str(out), "--quiet"]) == 2
+        assert message in capsys.readouterr().err
+        assert not out.exists()

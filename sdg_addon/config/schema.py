@@ -1070,6 +1070,8 @@ def _base_scene(v: _Reader, scene: dict, path: Path) -> BaseSceneSpec:
             v.problems.add("scene.blend", base.blend, "a Blender file ending in .blend")
         elif not f.is_file():
             v.problems.add("scene.blend", base.blend, f"an existing file (looked for {f.as_posix()})")
+        elif not looks_like_blend(f):
+            v.problems.add("scene.blend", base.blend, "a Blender file (this one does not start as a .blend does)")
         else:
             base.blend_sha256 = file_sha256(f)
         base.blend = f.as_posix()
@@ -1078,6 +1080,15 @@ def _base_scene(v: _Reader, scene: dict, path: Path) -> BaseSceneSpec:
             if key in scene:
                 v.problems.add(join("scene", key), scene[key], "a [scene] blend file to take it from (none is given)")
     return base
+
+
+# How a .blend starts: its own header, or the gzip / zstd stream Blender compresses it into.
+_BLEND_STARTS = (b"BLENDER", b"\x1f\x8b", b"\x28\xb5\x2f\xfd")
+
+
+def looks_like_blend(path: Path) -> bool:
+    with open(path, "rb") as f:
+        return f.read(7).startswith(_BLEND_STARTS)
 
 
 def file_sha256(path: Path) -> str:

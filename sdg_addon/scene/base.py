@@ -19,8 +19,12 @@ class BaseSceneError(ValueError):
 
 
 def scene_names(path: Path) -> list[str]:
-    with bpy.data.libraries.load(str(path), link=False) as (src, _dst):
-        return list(src.scenes)
+    try:
+        with bpy.data.libraries.load(str(path), link=False) as (src, _dst):
+            return list(src.scenes)
+    except (OSError, RuntimeError) as e:  # a damaged or truncated file
+        reason = str(e).strip().splitlines()[-1] if str(e).strip() else type(e).__name__
+        raise BaseSceneError(f"{path.as_posix()}: cannot be read as a .blend file ({reason})") from None
 
 
 def choose_scene(path: Path, names: list[str], wanted: str) -> str:
