@@ -464,9 +464,27 @@ def _preview(args) -> int:
     except (FileNotFoundError, KeyError, ValueError) as e:
         print(f"error: {e.args[0] if isinstance(e, KeyError) else e}", file=sys.stderr)
         return EXIT_INVALID
-    visualize.save_png(image, out)
+    with _recorded_if_inside(Path(args.dir), Path(out)):
+        visualize.save_png(image, out)
     print(out)
     return EXIT_OK
+
+
+@contextlib.contextmanager
+def _recorded_if_inside(dataset: Path, out: Path):
+    """A file written into a dataset of this tool is recorded there as the tool's (as a run's
+    files are): `--overwrite` removes it, and it is never taken for a user's file."""
+    from sdg_addon import output
+
+    real_data = os.path.realpath(dataset).rstrip("/") + "/"
+    inside = output.is_dataset(dataset) and os.path.realpath(out).startswith(real_data)
+    if inside:
+        output.activate(dataset)
+    try:
+        yield
+    finally:
+        if inside:
+            output.deactivate(dataset)
 
 
 def _report(args) -> int:

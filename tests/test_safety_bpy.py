@@ -283,3 +283,24 @@ def test_two_runs_into_one_folder_at_once(tmp_path):
     assert sorted(frames) == list(range(6))
     inputs = [f.name for f in (out / "audit" / "inputs").iterdir()]
     assert sorted(inputs) == ["SHA256SUMS", "p.toml"]  # the parameter file and its checksum
+
+
+def test_previews_and_reports_in_a_dataset_are_the_tools_files(tmp_path, capsys):
+    """`preview` and `report` write into the dataset by default: recorded there as the tool's
+    files, so `--overwrite` removes them (before: the preview stayed, as if a user's file); a
+    preview written elsewhere is not recorded in the dataset."""
+    from sdg_addon import output
+
+    p = param(tmp_path)
+    out = tmp_path / "out"
+    assert render(p, out) == 0
+    assert main(["preview", str(out)]) == 0
+    assert main(["preview", str(out), "--sheet", "-n", "2"]) == 0
+    assert main(["report", str(out)]) == 0
+    elsewhere = tmp_path / "elsewhere" / "frame.png"
+    assert main(["preview", str(out), "--out", str(elsewhere)]) == 0
+    recorded = set(output.written_files(out))
+    assert {"preview/frame_0000.png", "preview/sheet.png", "report/index.html"} <= recorded, sorted(recorded)
+    assert not any("elsewhere" in f for f in recorded)
+    assert render(p, out, "--overwrite") == 0
+    assert not (out / "preview").exists() and elsewhere.is_file()
