@@ -94,6 +94,10 @@ def test_values_are_set_where_the_paths_point(tmp_path):
         (prop('modifiers["Fluid"].domain_settings.vorticity', "0.5"), "deletes the cache's files"),
         (prop('modifiers["Fluid"].fluid_type', '"FLOW"'), "deletes the cache's files"),
         (prop("animation_data.drivers[0].driver.expression", '"__import__(1)"'), "runs no code"),
+        # ... nor what the run itself sets: the instance id, names.
+        (prop("pass_index", "3"), "the instance id of the object's masks"),
+        (prop("name", '"other"'), "find data-blocks by name"),
+        (prop("data.name", '"other"'), "find data-blocks by name"),
     ],
 )
 def test_a_path_that_cannot_take_the_value_stops_the_run_before_it_writes(tmp_path, randomizer, message):

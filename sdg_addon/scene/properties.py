@@ -110,8 +110,23 @@ def _refuse_cache_settings(owner, where: str) -> None:
         )
 
 
+# Set by the run itself: an object's pass index carries the instance id its masks are made
+# from, and a data-block's name is how targets, prim paths and labels find it.
+_RUN_OWNED = {"pass_index": "Object", "name": "ID"}
+
+
 def _rna_slot(owner, name: str, where: str) -> Slot:
     prop = owner.bl_rna.properties[name]
+    owned_by = _RUN_OWNED.get(name)
+    if owned_by and isinstance(owner, getattr(bpy.types, owned_by)):
+        raise PropertyPathError(
+            f"{where} is not set by a randomizer: the run uses it "
+            + (
+                "(the instance id of the object's masks)"
+                if name == "pass_index"
+                else "(targets, prim paths and labels find data-blocks by name)"
+            )
+        )
     if prop.type not in _RNA_KINDS or (prop.type == "ENUM" and prop.is_enum_flag):
         raise PropertyPathError(f"{where} is a {prop.type.lower()} property, not a value to set")
     if prop.is_readonly:
