@@ -103,3 +103,42 @@ def test_the_ui_refuses_an_open_file_whose_disk_cache_would_be_written_beside_it
     # Turned off (the way out the message names), the same scene records.
     bpy.data.objects["sheet"].modifiers["Cloth"].point_cache.use_disk_cache = False
     build_scene(config, bpy.context.scene)
+
+
+CLIPS = """
+import sys
+from pathlib import Path
+from sdg_addon.config.schema import config_from_dict
+from sdg_addon.scene.build import build_scene
+from sdg_addon.scene.caches import free_simulations_before_exit
+from sdg_addon.scene.motion import SequencePlayer
+user = Path(sys.argv[1])
+config = config_from_dict({"run": {"frames": 4}, "sequence": {"clip_length": 2},
+                           "scene": {"blend": str(user / "smoke.blend"), "cameras": ["CamA"]}}, user / "p.toml")
+built = build_scene(config)
+domain = next(o for o in built.scene.objects if "Fluid" in o.modifiers and o.modifiers["Fluid"].fluid_type == "DOMAIN")
+settings = domain.modifiers["Fluid"].domain_settings
+player = SequencePlayer(built, config.sequence, config.randomizers)
+seen = []
+for clip in range(2):
+    for i in range(2):
+        player.apply(i, [])
+        if i == 0:
+            seen.append(settings.cache_directory)
+print(repr(seen))
+free_simulations_before_exit()
+"""
+
+
+def test_each_clip_simulates_a_replay_fluid_afresh(user, tmp_path):
+    """A Replay domain reuses the frames in its cache folder: every clip starts with an
+    empty folder of its own (in Blender's temporary folder), so a clip simulates as it would
+    alone (a shard, --resume), not from an earlier clip's cache."""
+    import ast
+
+    done = python("-c", CLIPS, str(user))
+    assert done.returncode == 0, done.stderr[-3000:]
+    first, second = ast.literal_eval(done.stdout.strip().splitlines()[-1])
+    assert first != second
+    for folder in (first, second):
+        assert "sdg_fluid_" in folder and not folder.startswith(str(user))

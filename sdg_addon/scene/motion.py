@@ -22,6 +22,7 @@ import bpy
 
 from ..sampling.motion import Trajectory
 from .build import BuiltScene
+from .caches import fluid_domains, redirect_replay_fluid_caches
 from .randomize import apply_frame
 
 MOTION_TYPES = {"trajectory": "objects", "camera_trajectory": "cameras"}
@@ -50,6 +51,10 @@ class SequencePlayer:
             from .clip_physics import body_kinds
 
             self.bodies = body_kinds(built)
+        # Replay fluid domains simulate as frames play and reuse the frames in their cache
+        # folder: each clip gets an empty one, so it simulates afresh from its own first
+        # frame, as it would alone (shards, --resume), whatever an earlier clip cached.
+        self.replay_fluids = [obj for obj, d in fluid_domains(scene.objects) if d.cache_type == "REPLAY"]
 
     def _object(self, kind: str, name: str):
         return self.built.entities[name].root if kind == "objects" else self.built.cameras[name]
@@ -84,6 +89,8 @@ class SequencePlayer:
         if not self.active:
             return
         scene_frame = self.sequence.start_frame + frame_in_clip
+        if frame_in_clip == 0 and self.replay_fluids:
+            redirect_replay_fluid_caches(self.replay_fluids)
         if self.physics and frame_in_clip == 0:
             from .clip_physics import restart_simulation
 
