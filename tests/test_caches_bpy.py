@@ -125,7 +125,8 @@ for clip in range(2):
         player.apply(i, [])
         if i == 0:
             seen.append(settings.cache_directory)
-print(repr(seen))
+            Path(seen[-1], "written_by_the_clip").write_text("x")  # as Mantaflow would
+print(repr(seen + [Path(seen[0]).exists(), Path(seen[1]).exists()]))
 free_simulations_before_exit()
 """
 
@@ -133,12 +134,14 @@ free_simulations_before_exit()
 def test_each_clip_simulates_a_replay_fluid_afresh(user, tmp_path):
     """A Replay domain reuses the frames in its cache folder: every clip starts with an
     empty folder of its own (in Blender's temporary folder), so a clip simulates as it would
-    alone (a shard, --resume), not from an earlier clip's cache."""
+    alone (a shard, --resume), not from an earlier clip's cache; the earlier clip's folder
+    is removed (a long run would fill the disk)."""
     import ast
 
     done = python("-c", CLIPS, str(user))
     assert done.returncode == 0, done.stderr[-3000:]
-    first, second = ast.literal_eval(done.stdout.strip().splitlines()[-1])
+    first, second, first_kept, second_kept = ast.literal_eval(done.stdout.strip().splitlines()[-1])
     assert first != second
+    assert not first_kept and second_kept  # an earlier clip's folder is removed, the current one kept
     for folder in (first, second):
         assert "sdg_fluid_" in folder and not folder.startswith(str(user))

@@ -18,6 +18,7 @@ changes a cache's "disk" setting: Blender deletes the cache's files when it is s
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 
 import bpy
@@ -40,10 +41,26 @@ def redirect_replay_fluid_caches(objects) -> list[str]:
     moved = []
     for obj, domain in fluid_domains(objects):
         if domain.cache_type == "REPLAY":
+            before = domain.cache_directory
             # Setting the folder only stores the text (no cache is freed, no file touched).
-            domain.cache_directory = tempfile.mkdtemp(prefix="sdg_fluid_", dir=bpy.app.tempdir or None)
+            domain.cache_directory = tempfile.mkdtemp(prefix=FLUID_PREFIX, dir=bpy.app.tempdir or None)
             moved.append(obj.name)
+            if _made_here(before):  # an earlier clip's: the run's own temporary files
+                shutil.rmtree(before, ignore_errors=True)
     return moved
+
+
+FLUID_PREFIX = "sdg_fluid_"
+
+
+def _made_here(folder: str) -> bool:
+    """A cache folder this module made (in Blender's session temporary folder)."""
+    temp = bpy.app.tempdir
+    return (
+        bool(temp)
+        and os.path.dirname(os.path.normpath(folder)) == os.path.normpath(temp)
+        and (os.path.basename(os.path.normpath(folder)).startswith(FLUID_PREFIX))
+    )
 
 
 def point_caches(obj):
