@@ -8,7 +8,8 @@ Two kinds of cache write files as frames are evaluated, whatever the run says:
   when the object changes (a randomized pose resets it).
 
 A Replay domain is given a cache folder of its own in Blender's session temporary folder
-(removed when Blender exits), before anything evaluates it. Baked caches are only read. A
+(removed when Blender exits), before anything evaluates it, and a new one at the start of
+every clip (scene.motion; the earlier one is removed). Baked caches are only read. A
 disk cache writes into Blender's temporary folder when the session has no file (the
 headless runner appends the base scene into an empty session); with a file open (the UI)
 it would write beside that file: the run is refused with the way out. Nothing here
@@ -24,6 +25,8 @@ import tempfile
 import bpy
 
 from .base import BaseSceneError
+
+FLUID_PREFIX = "sdg_fluid_"  # the temporary cache folders made here
 
 
 def fluid_domains(objects):
@@ -48,9 +51,6 @@ def redirect_replay_fluid_caches(objects) -> list[str]:
             if _made_here(before):  # an earlier clip's: the run's own temporary files
                 shutil.rmtree(before, ignore_errors=True)
     return moved
-
-
-FLUID_PREFIX = "sdg_fluid_"
 
 
 def _made_here(folder: str) -> bool:

@@ -19,10 +19,10 @@ import bpy
 _LEVELS = {"SUBSURF": ("levels", "render_levels"), "MULTIRES": ("levels", "render_levels")}
 
 
-def match_viewport_to_render(scene, objects=None) -> list[str]:
-    """Give the viewport settings of `objects` (default: the scene's) and of the scene's
-    collections and simplification their render values; return what changed, e.g.
-    "crate_body: modifiers["Subdivision"].levels 1 -> 2" (for the log)."""
+def match_viewport_to_render(scene) -> list[str]:
+    """Give the viewport settings of the scene's objects, of the collections and of the
+    scene's simplification their render values; return what changed, e.g.
+    `'crate_body' modifiers["Subdivision"].levels 1 -> 2` (for the log)."""
     changed: list[str] = []
 
     def set_to(owner, name: str, value, what: str) -> None:
@@ -37,7 +37,7 @@ def match_viewport_to_render(scene, objects=None) -> list[str]:
     for coll in bpy.data.collections:
         if coll.hide_viewport and not coll.hide_render:
             set_to(coll, "hide_viewport", False, f"collection {coll.name!r}")
-    for obj in scene.objects if objects is None else objects:
+    for obj in scene.objects:
         where = f"{obj.name!r}"
         if obj.hide_viewport and not obj.hide_render:
             set_to(obj, "hide_viewport", False, where)
