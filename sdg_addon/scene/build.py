@@ -14,7 +14,6 @@ import fnmatch
 import io
 import logging
 import math
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,11 +38,15 @@ from ..sensors import EMISSIVITY_PROP, ILLUMINATOR_PROP, NIR_REFLECTANCE_PROP, T
 from .base import (
     BaseSceneError,
     check_free_names,
+    check_projection,
+    colour_differences,
     load_blend_scene,
+    missing_files,
     prepare_base_scene,
     render_view_layer,
     scene_cameras,
     scene_lights,
+    unit_note,
 )
 from .caches import keep_caches_inside
 from .instancing import GEOMETRY_TYPES, in_render_collections, is_instance_copy, realize_instances, render_collections
@@ -127,79 +130,6 @@ def new_scene() -> bpy.types.Scene:
     bpy.data.orphans_purge(do_local_ids=True, do_linked_ids=True, do_recursive=True)
     scene.name = "Scene"
     return scene
-
-
-def missing_files() -> list[str]:
-    """Files the session's data reads that are not there: images (Blender renders them
-    magenta), linked libraries (their data is left out), volumes, Alembic / USD caches."""
-    found = []
-
-    def check(kind: str, block, path: str) -> None:
-        if path and not os.path.exists(bpy.path.abspath(path, library=getattr(block, "library", None))):
-            found.append(f"{kind} {block.name!r}: {path}")
-
-    for img in bpy.data.images:
-        if img.users and img.source in ("FILE", "SEQUENCE", "MOVIE") and img.packed_file is None:
-            check("image", img, img.filepath)
-    for lib in bpy.data.libraries:
-        check("library", lib, lib.filepath)
-    for vol in bpy.data.volumes:
-        if vol.users and vol.packed_file is None:
-            check("volume", vol, vol.filepath)
-    for cache in bpy.data.cache_files:
-        if cache.users:
-            check("cache file", cache, cache.filepath)
-    return found
-
-
-def colour_differences(scene, view_transform: str) -> list[str]:
-    """What of a base scene's colour management the run's RGB does not reproduce: the image
-    is made from the render's linear pixels with [render] view_transform alone."""
-    v, notes = scene.view_settings, []
-    if v.view_transform != view_transform:
-        notes.append(f"view transform {v.view_transform!r} (the run's: {view_transform!r})")
-    if v.look not in ("None", ""):
-        notes.append(f"look {v.look!r}")
-    if abs(v.exposure) > 1e-6:
-        notes.append(f"exposure {v.exposure:g}")
-    if abs(v.gamma - 1.0) > 1e-6:
-        notes.append(f"gamma {v.gamma:g}")
-    if v.use_curve_mapping:
-        notes.append("curves")
-    if getattr(v, "use_white_balance", False):
-        notes.append("white balance")
-    if scene.display_settings.display_device != "sRGB":
-        notes.append(f"display {scene.display_settings.display_device!r}")
-    return notes
-
-
-def unit_note(scene) -> str:
-    """A base scene's unit scale other than 1: its lengths are not metres."""
-    scale = scene.unit_settings.scale_length
-    if abs(scale - 1.0) <= 1e-9:
-        return ""
-    return (
-        f"the base scene's unit scale is {scale:g} (one Blender unit is {scale:g} m): lengths in the labels "
-        "(depth, distances, 3D boxes, point clouds, poses, camera parameters) and in the parameter file are "
-        f"in Blender units; multiply by {scale:g} for metres"
-    )
-
-
-PROJECTIONS = ("PERSP", "ORTHO")  # what the labels' geometry (camera_info) describes
-
-
-def check_projection(cam_obj) -> None:
-    """A panoramic camera (fisheye, equirectangular) is refused before anything is written:
-    boxes, point clouds and camera parameters are computed for a pinhole or orthographic
-    camera, and would not match its image."""
-    data = cam_obj.data
-    if data.type not in PROJECTIONS:
-        kind = getattr(data, "panorama_type", "")
-        raise BaseSceneError(
-            f"camera {cam_obj.name!r} is panoramic ({kind.lower().replace('_', ' ') or data.type}): the labels "
-            "describe perspective and orthographic cameras only; set its Type to Perspective or Orthographic "
-            "(or leave it out with [scene] cameras)"
-        )
 
 
 def build_scene(config: Config, open_scene=None) -> BuiltScene:

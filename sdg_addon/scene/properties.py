@@ -18,7 +18,8 @@ import bpy
 import numpy as np
 
 from ..sampling.distributions import Constant
-from .build import PROJECTIONS, BuiltScene
+from .base import PROJECTIONS
+from .build import BuiltScene
 from .randomize import applier, target_check
 
 
