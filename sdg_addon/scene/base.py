@@ -3,7 +3,9 @@
 Its objects, cameras, lights, world and materials are used as they are; labels resolve as
 the Labels panel shows them (labels.blender). The .blend is only read: its scene is
 appended into an emptied session (no file is loaded, so a running operator and the
-enabled add-ons survive, and nothing can be saved over the user's file).
+enabled add-ons survive, and nothing can be saved over the user's file). Also here: what
+the run tells about a base scene before it renders (missing files, colour management and
+unit scale it does not reproduce) and the cameras it can label (no panoramic ones).
 """
 
 from __future__ import annotations
