@@ -386,6 +386,13 @@ class Recorder:
                 f"files the scene uses are missing (Blender renders a missing image magenta and leaves out "
                 f"missing linked data): {shown}"
             )
+        if built.failed_drivers:
+            shown = "; ".join(built.failed_drivers[:10])
+            more = f"; and {len(built.failed_drivers) - 10} more" if len(built.failed_drivers) > 10 else ""
+            self.warn(
+                f"drivers Blender could not evaluate (it then sets 0): {shown}{more}. Blender runs a Python "
+                "expression only in a file it trusts (Preferences > Save & Load > Auto Run Python Scripts)"
+            )
         if built.unit_note:
             self.warn(built.unit_note)
         if built.colour_notes:

@@ -381,3 +381,34 @@ def test_a_damaged_blend_is_refused_before_anything_is_written(tmp_path, capsys)
         assert main(["render", str(param), "--out", str(out), "--quiet"]) == 2
         assert message in capsys.readouterr().err
         assert not out.exists()
+
+
+def test_drivers_blender_does_not_evaluate_are_named_and_run_no_code(shop, tmp_path, capsys):
+    """A rig's Python driver (not a simple expression) is not run in a file Blender does not
+    trust: Blender sets the driven value to 0, and the run names the driver; the expression's
+    code never runs. A simple expression is evaluated and not named."""
+    touched = tmp_path / "ran.txt"
+    bpy.ops.wm.open_mainfile(filepath=str(shop.path), load_ui=False)
+    can = bpy.data.objects["can_a"]
+    python = can.driver_add("location", 2).driver
+    python.type, python.expression = "SCRIPTED", f"__import__('pathlib').Path({str(touched)!r}).write_text('x') and 1.0"
+    simple = can.driver_add("location", 0).driver
+    simple.type, simple.expression = "SCRIPTED", "-0.5 * 2"  # a simple expression: always evaluated
+    rigged = tmp_path / "rigged.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(rigged), copy=True)
+    bpy.ops.wm.read_homefile(use_empty=True)
+    param = tmp_path / "rigged.toml"
+    param.write_text(
+        '[run]\nframes = 1\n[render]\nresolution = [32, 24]\nsamples = 1\ndevice = "cpu"\n'
+        f'[scene]\nblend = "{rigged.as_posix()}"\ncameras = ["CamA"]\n[annotators]\nbounding_box_3d = {{}}\n'
+    )
+    capsys.readouterr()
+    assert main(["render", str(param), "--out", str(tmp_path / "out"), "--quiet"]) == 0
+    err = capsys.readouterr().err
+    assert "drivers Blender could not evaluate (it then sets 0): 'can_a' location[2]" in err, err
+    assert "location[0]" not in err.split("drivers Blender could not evaluate")[1].split("\n")[0]
+    assert not touched.exists()
+    paths = json.loads((tmp_path / "out" / "bounding_box_3d_prim_paths_0000.json").read_text())
+    boxes = np.load(tmp_path / "out" / "bounding_box_3d_0000.npy")
+    x, y, z = dict(zip(paths, boxes["transform"]))["/shop/cans/can_a"].T[:3, 3]
+    assert x == pytest.approx(-1.0) and z == 0.0

@@ -159,6 +159,36 @@ def missing_files() -> list[str]:
     return found
 
 
+_ANIMATED = (
+    "objects",
+    "meshes",
+    "shape_keys",
+    "materials",
+    "node_groups",
+    "lights",
+    "cameras",
+    "worlds",
+    "scenes",
+    "curves",
+    "armatures",
+)
+
+
+def failed_drivers() -> list[str]:
+    """Drivers Blender could not evaluate, once the scene has been: most often a Python
+    expression, which Blender does not run in a file it does not trust ("Auto Run Python
+    Scripts"; a run never turns it on: a parameter file runs no code). The driven value is 0."""
+    found = []
+    for kind in _ANIMATED:
+        for block in getattr(bpy.data, kind, ()):
+            anim = getattr(block, "animation_data", None)
+            for fc in anim.drivers if anim is not None else ():
+                if not fc.driver.is_valid:
+                    index = f"[{fc.array_index}]" if fc.array_index else ""
+                    found.append(f"{block.name!r} {fc.data_path}{index} = {fc.driver.expression!r}")
+    return found
+
+
 def colour_differences(scene, view_transform: str) -> list[str]:
     """What of a base scene's colour management the run's RGB does not reproduce: the image
     is made from the render's linear pixels with [render] view_transform alone."""

@@ -40,6 +40,7 @@ from .base import (
     check_free_names,
     check_projection,
     colour_differences,
+    failed_drivers,
     load_blend_scene,
     missing_files,
     prepare_base_scene,
@@ -85,6 +86,7 @@ class BuiltScene:
     colour_notes: list[str] = field(default_factory=list)  # a base scene's colour management the run does not use
     unit_note: str = ""  # a base scene's unit scale other than 1
     missing: list[str] = field(default_factory=list)  # files the scene's data reads that are not there
+    failed_drivers: list[str] = field(default_factory=list)  # drivers Blender did not evaluate (Python)
 
     def names(self, kind: str) -> list[str]:
         if kind == "placeables":
@@ -196,6 +198,7 @@ def build_scene(config: Config, open_scene=None) -> BuiltScene:
         logging.getLogger("sdg").debug("viewport settings given their render values: %s", "; ".join(changed))
     render_view_layer(scene).update()
     built.missing = missing_files()
+    built.failed_drivers = failed_drivers()  # known once evaluated (the update above)
     built.entities = discover_entities(scene)
     built.label_table = label_table(config.label_order(), built.entities.values())
     return built
