@@ -345,6 +345,7 @@ class Recorder:
     def _record(self, cfg, opts, folder, built, targets, plan, frames, t_start):
         from .capture.render import Capturer
         from .labels.blender import unlabelled_objects
+        from .scene.base import scene_files
         from .scene.motion import SequencePlayer
 
         audit_dir = opts.output / audit.AUDIT_DIR
@@ -363,6 +364,9 @@ class Recorder:
         pair_frames = clip_len > 1 and any(ANNOTATORS[name].needs_neighbours for name in plan)
         player = SequencePlayer(built, cfg.sequence, cfg.randomizers)
         audit.write_json(audit_dir / "label_table.json", built.label_table.values)
+        read = scene_files()  # what the scene read besides the inputs copied above
+        if read:
+            audit.write_json(audit_dir / "scene_files.json", read)
         cameras = built.render_cameras
         audit.write_json(audit_dir / "cameras.json", cameras)
         several = len(cameras) + len(cfg.lidars) > 1  # a LiDAR has its own sub-folder too

@@ -315,9 +315,10 @@ def test_the_geometry_read_is_the_geometry_rendered(shop, tmp_path, clean_bpy):
         assert occlusion[path] < 0.02, occlusion
 
 
-def test_files_a_blend_uses_that_are_missing_are_named(shop, tmp_path, capsys):
+def test_files_a_blend_reads_are_in_the_audit_and_missing_ones_named(shop, tmp_path, capsys):
     """A .blend moved without its textures or linked libraries still renders (magenta, or
-    without the linked data, as Blender does): the run names what is missing."""
+    without the linked data, as Blender does): the run names what is missing. With them
+    there, the audit lists them with their SHA-256 (audit/scene_files.json)."""
     import shutil
 
     textures, library = tmp_path / "textures", tmp_path / "props.blend"
@@ -351,6 +352,10 @@ def test_files_a_blend_uses_that_are_missing_are_named(shop, tmp_path, capsys):
     capsys.readouterr()
     assert main(["render", str(param), "--out", str(tmp_path / "whole"), "--quiet"]) == 0
     assert "files the scene uses are missing" not in capsys.readouterr().err
+    read = json.loads((tmp_path / "whole" / "audit" / "scene_files.json").read_text())
+    wood = next(e for e in read if e["kind"] == "image")
+    assert wood["path"] == str(textures / "wood.png") and wood["sha256"] == sha256(textures / "wood.png")
+    assert any(e["kind"] == "library" and e["path"] == str(library) and e["sha256"] == sha256(library) for e in read)
     shutil.rmtree(textures)
     library.unlink()
     assert main(["render", str(param), "--out", str(tmp_path / "out"), "--quiet"]) == 0

@@ -11,6 +11,7 @@ unit scale it does not reproduce) and the cameras it can label (no panoramic one
 from __future__ import annotations
 
 import fnmatch
+import hashlib
 import os
 from pathlib import Path
 
@@ -136,27 +137,39 @@ def check_free_names(scene, names: list[tuple[str, str]]) -> None:
             )
 
 
+def _read_files():
+    """(kind, data-block name, path as stored, absolute path) of every file the session's
+    data reads: images (not packed), linked libraries, volumes, Alembic / USD caches."""
+    blocks = [("image", i) for i in bpy.data.images if i.users and i.source in ("FILE", "SEQUENCE", "MOVIE")]
+    blocks += [("library", lib) for lib in bpy.data.libraries]
+    blocks += [("volume", v) for v in bpy.data.volumes if v.users]
+    blocks += [("cache file", c) for c in bpy.data.cache_files if c.users]
+    for kind, block in blocks:
+        if getattr(block, "packed_file", None) is None and block.filepath:
+            path = bpy.path.abspath(block.filepath, library=getattr(block, "library", None))
+            yield kind, block.name, block.filepath, os.path.normpath(path)
+
+
 def missing_files() -> list[str]:
-    """Files the session's data reads that are not there: images (Blender renders them
-    magenta), linked libraries (their data is left out), volumes, Alembic / USD caches."""
-    found = []
+    """Files the session's data reads that are not there (Blender renders a missing image
+    magenta and leaves out missing linked data)."""
+    return [f"{kind} {name!r}: {stored}" for kind, name, stored, path in _read_files() if not os.path.exists(path)]
 
-    def check(kind: str, block, path: str) -> None:
-        if path and not os.path.exists(bpy.path.abspath(path, library=getattr(block, "library", None))):
-            found.append(f"{kind} {block.name!r}: {path}")
 
-    for img in bpy.data.images:
-        if img.users and img.source in ("FILE", "SEQUENCE", "MOVIE") and img.packed_file is None:
-            check("image", img, img.filepath)
-    for lib in bpy.data.libraries:
-        check("library", lib, lib.filepath)
-    for vol in bpy.data.volumes:
-        if vol.users and vol.packed_file is None:
-            check("volume", vol, vol.filepath)
-    for cache in bpy.data.cache_files:
-        if cache.users:
-            check("cache file", cache, cache.filepath)
-    return found
+def scene_files() -> list[dict]:
+    """The files the session's data reads that are there, with their size and SHA-256 (for
+    the audit: what a dataset was made from besides the .blend itself)."""
+    out = []
+    for kind, name, _stored, path in _read_files():
+        if os.path.isfile(path):
+            digest = hashlib.sha256()
+            with open(path, "rb") as f:
+                for chunk in iter(lambda: f.read(1 << 20), b""):
+                    digest.update(chunk)
+            out.append(
+                {"kind": kind, "name": name, "path": path, "bytes": os.path.getsize(path), "sha256": digest.hexdigest()}
+            )
+    return sorted(out, key=lambda e: (e["kind"], e["path"]))
 
 
 _ANIMATED = (
