@@ -175,6 +175,7 @@ class Recorder:
         self.result = RunResult(output=options.output)
         self.cancelled = False  # set when cancel() ended the run early
         self._capturer = None
+        self._scene_files: list[dict] = []  # scene.base.scene_files of the built scene
         self.complete = False  # set when --resume found every frame finished (nothing written)
         self._cancel = threading.Event()
         self._stop_now = threading.Event()
@@ -260,6 +261,29 @@ class Recorder:
                 )
         return done
 
+    def check_scene_files(self) -> list[dict]:
+        """The files the built scene read (scene.base.scene_files); a run continuing an earlier
+        one (not --overwrite) must read the same ones, unchanged, as it must the same .blend."""
+        from .scene.base import scene_files
+
+        now = scene_files()
+        if self.options.overwrite:
+            return now
+        try:
+            before = json.loads((self.options.output / audit.AUDIT_DIR / "scene_files.json").read_text())
+            old = {e["path"]: e["sha256"] for e in before}
+        except (OSError, ValueError, TypeError, KeyError):
+            return now  # no earlier run, or one that did not list them
+        new = {e["path"]: e["sha256"] for e in now}
+        changed = sorted(p for p in old.keys() | new.keys() if old.get(p) != new.get(p))
+        if changed:
+            shown = ", ".join(changed[:5]) + (f" and {len(changed) - 5} more" if len(changed) > 5 else "")
+            raise RecorderError(
+                f"the files the scene reads differ from those of the run in {self.options.output.as_posix()} "
+                f"({shown}; compare audit/scene_files.json): use a new output folder or --overwrite"
+            )
+        return now
+
     def is_complete(self, done: dict[int, dict]) -> bool:
         """--resume of a run whose frames are all finished and whose manifest exists: nothing
         to do, and nothing is written (the dataset may be on read-only storage)."""
@@ -311,6 +335,7 @@ class Recorder:
         built = build_scene(cfg, self.open_scene)
         targets = self.prepare_scene(built)
         plan = annotator_plan(cfg, sensor_specs(cfg, built.cameras))
+        self._scene_files = self.check_scene_files()
 
         folder = output.OutputFolder(opts.output, opts.lock_slot or opts.shard, opts.run_holder)
         try:
@@ -345,7 +370,6 @@ class Recorder:
     def _record(self, cfg, opts, folder, built, targets, plan, frames, t_start):
         from .capture.render import Capturer
         from .labels.blender import unlabelled_objects
-        from .scene.base import scene_files
         from .scene.motion import SequencePlayer
 
         audit_dir = opts.output / audit.AUDIT_DIR
@@ -364,9 +388,8 @@ class Recorder:
         pair_frames = clip_len > 1 and any(ANNOTATORS[name].needs_neighbours for name in plan)
         player = SequencePlayer(built, cfg.sequence, cfg.randomizers)
         audit.write_json(audit_dir / "label_table.json", built.label_table.values)
-        read = scene_files()  # what the scene read besides the inputs copied above
-        if read:
-            audit.write_json(audit_dir / "scene_files.json", read)
+        if self._scene_files:  # what the scene read besides the inputs copied above
+            audit.write_json(audit_dir / "scene_files.json", self._scene_files)
         cameras = built.render_cameras
         audit.write_json(audit_dir / "cameras.json", cameras)
         several = len(cameras) + len(cfg.lidars) > 1  # a LiDAR has its own sub-folder too

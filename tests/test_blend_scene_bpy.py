@@ -356,6 +356,20 @@ def test_files_a_blend_reads_are_in_the_audit_and_missing_ones_named(shop, tmp_p
     wood = next(e for e in read if e["kind"] == "image")
     assert wood["path"] == str(textures / "wood.png") and wood["sha256"] == sha256(textures / "wood.png")
     assert any(e["kind"] == "library" and e["path"] == str(library) and e["sha256"] == sha256(library) for e in read)
+    # A run continuing that one must read the same files: a texture changed since is refused.
+    assert main(["render", str(param), "--out", str(tmp_path / "part"), "--frames", "0:1", "--quiet"]) == 0
+    image = bpy.data.images.new("wood2", 4, 4)
+    image.pixels[:] = [1.0, 0.0, 0.0, 1.0] * 16
+    image.filepath_raw, image.file_format = str(textures / "wood.png"), "PNG"
+    image.save()
+    two = tmp_path / "two.toml"
+    two.write_text(param.read_text().replace("frames = 1", "frames = 2"))
+    before = files_under(tmp_path / "part")
+    capsys.readouterr()
+    assert main(["render", str(two), "--out", str(tmp_path / "part"), "--resume", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert f"the files the scene reads differ from those of the run in {(tmp_path / 'part').as_posix()}" in err
+    assert str(textures / "wood.png") in err and files_under(tmp_path / "part") == before
     shutil.rmtree(textures)
     library.unlink()
     assert main(["render", str(param), "--out", str(tmp_path / "out"), "--quiet"]) == 0
