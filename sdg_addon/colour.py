@@ -108,21 +108,33 @@ def _standard_view(linear_rgba: np.ndarray) -> np.ndarray:
     return out
 
 
-def display_transform(linear_rgba: np.ndarray, view: str) -> np.ndarray:
-    """(H, W, 4) scene-linear float RGBA -> (H, W, 4) uint8 RGBA for an sRGB display."""
-    if view == "Standard":
+def display_transform(
+    linear_rgba: np.ndarray, view: str, look: str = "None", exposure: float = 0.0, gamma: float = 1.0
+) -> np.ndarray:
+    """(H, W, 4) scene-linear float RGBA -> (H, W, 4) uint8 RGBA for an sRGB display, as
+    Blender's colour management makes it: exposure (a gain of 2^exposure on RGB), the look,
+    the view transform, then gamma (v^(1/gamma) on the display values)."""
+    if exposure:
+        linear_rgba = np.array(linear_rgba, dtype=np.float32)  # a copy: the pass stays as rendered
+        linear_rgba[..., :3] *= np.float32(2.0**exposure)
+    if view == "Standard" and look in ("None", "") and gamma == 1.0:
         return _standard_view(linear_rgba)
     alpha = np.clip(linear_rgba[..., 3:4], 0.0, 1.0)
     rgb = np.clip(linear_rgba[..., :3], 0.0, None)
-    if view == "Raw":
+    if view == "Raw" and look in ("None", ""):
         out = rgb
+    elif view == "Standard" and look in ("None", ""):
+        out = srgb_encode(np.minimum(rgb, 1.0))
     else:
-        out = _ocio_display(rgb, view)
-    rgba = np.concatenate([np.clip(out, 0.0, 1.0), alpha], axis=-1)
+        out = _ocio_display(rgb, view, look)
+    out = np.clip(out, 0.0, 1.0)
+    if gamma != 1.0:
+        out = out ** (1.0 / gamma)
+    rgba = np.concatenate([out, alpha], axis=-1)
     return np.round(rgba * 255.0).astype(np.uint8)
 
 
-def _ocio_display(rgb: np.ndarray, view: str) -> np.ndarray:
+def _ocio_display(rgb: np.ndarray, view: str, look: str = "None") -> np.ndarray:
     # No bpy here: this runs in worker processes, which cannot import it.
     from .blender_paths import ocio_config
     from .capture.exr import _oiio  # OpenImageIO ships with Blender
@@ -130,6 +142,10 @@ def _ocio_display(rgb: np.ndarray, view: str) -> np.ndarray:
     oiio = _oiio()
     config = str(ocio_config())
     buf = oiio.ImageBuf(np.ascontiguousarray(rgb, dtype=np.float32))
+    if look not in ("None", ""):  # in scene-linear space, before the view (as Blender does)
+        buf = oiio.ImageBufAlgo.ociolook(buf, look, "Linear Rec.709", "Linear Rec.709", colorconfig=config)
+        if buf.has_error:
+            raise RuntimeError(f"look {look!r} failed: {buf.geterror()}")
     res = oiio.ImageBufAlgo.ociodisplay(buf, "sRGB", view, "Linear Rec.709", colorconfig=config)
     if res.has_error:
         raise RuntimeError(f"view transform {view!r} failed: {res.geterror()}")

@@ -266,7 +266,10 @@ class FrameData:
     label_table: LabelTable
     # Results shared between annotators of this frame (e.g. rasterized silhouettes).
     cache: dict = field(default_factory=dict)
-    view_transform: str = "Standard"  # how "rgb" is made from "combined"
+    view_transform: str = "Standard"  # how "rgb" is made from "combined" ([render] colour settings)
+    look: str = "None"
+    exposure: float = 0.0
+    gamma: float = 1.0
     sensor_spec: SensorSpec | None = None  # thermal / NIR cameras: how their image is made
     clip: int | None = None  # sequences: clip index and frame within the clip (else None)
     clip_frame: int | None = None
@@ -301,7 +304,8 @@ class FrameData:
                 from .imaging import apply_display, apply_linear
 
                 linear = apply_linear(self.passes["combined"], self.image_ops)
-                self.passes["rgb"] = apply_display(display_transform(linear, self.view_transform), self.image_ops)
+                shown = display_transform(linear, self.view_transform, self.look, self.exposure, self.gamma)
+                self.passes["rgb"] = apply_display(shown, self.image_ops)
         return self.passes["rgb"]
 
     def sensor_image(self) -> np.ndarray | None:

@@ -423,10 +423,10 @@ class Recorder:
         if built.unit_note:
             self.warn(built.unit_note)
         if built.colour_notes:
+            match = ", ".join(f"{k} = {json.dumps(v)}" for k, v in built.colour_match.items())
             self.warn(
-                f"the base scene's colour management is not the run's: {', '.join(built.colour_notes)}. The RGB "
-                f"images use [render] view_transform = {cfg.render.view_transform!r} only (set it to match; "
-                "exposure varies with the sensor randomizer)"
+                f"the base scene's colour management is not the run's: {'; '.join(built.colour_notes)}"
+                + (f". To match it, set in [render]: {match}" if match else "")
             )
 
         facts = self.scene_facts(built)

@@ -239,33 +239,46 @@ def test_a_panoramic_camera_is_refused_before_anything_is_written(shop, tmp_path
         recorder.check_targets(built, recorder.resolve_targets(built))
 
 
-def test_a_base_scenes_colour_management_and_unit_scale_are_named_when_the_run_does_not_use_them(
-    shop, tmp_path, capsys
-):
+def test_a_base_scenes_colour_management_is_matched_by_the_values_the_run_names(shop, tmp_path, capsys):
+    """A graded .blend (Filmic, a look, exposure, gamma, curves) in centimetres: a run with the
+    default colour settings names each difference and the [render] values that match it; a
+    run with those values names only what no setting reproduces (curves) and makes another
+    image. A look of another view's family is refused before anything is written."""
     bpy.ops.wm.open_mainfile(filepath=str(shop.path), load_ui=False)
     view = bpy.context.scene.view_settings
-    view.view_transform, view.exposure, view.gamma = "Filmic", 1.5, 1.2
+    view.view_transform, view.look, view.exposure, view.gamma = "Filmic", "Medium High Contrast", 1.5, 1.2
+    view.use_curve_mapping = True
+    bpy.context.scene.unit_settings.scale_length = 0.01  # a scene modelled in centimetres
     graded = tmp_path / "graded.blend"
     bpy.ops.wm.save_as_mainfile(filepath=str(graded), copy=True)
     bpy.ops.wm.read_homefile(use_empty=True)
-    bpy.ops.wm.open_mainfile(filepath=str(graded), load_ui=False)
-    bpy.context.scene.unit_settings.scale_length = 0.01  # a scene modelled in centimetres
-    bpy.ops.wm.save_as_mainfile(filepath=str(graded), copy=True)
-    bpy.ops.wm.read_homefile(use_empty=True)
-    for transform, expected in (
-        ("Standard", "view transform 'Filmic' (the run's: 'Standard'), exposure 1.5, gamma 1.2"),
-        ("Filmic", "not the run's: exposure 1.5, gamma 1.2."),
-    ):
-        param = tmp_path / f"{transform}.toml"
+    suggestion = 'view_transform = "Filmic", look = "Medium High Contrast", exposure = 1.5, gamma = 1.2'
+
+    def record(name: str, render_lines: str) -> tuple[int, str]:
+        param = tmp_path / f"{name}.toml"
         param.write_text(
-            f'[run]\nframes = 1\n[render]\nresolution = [32, 24]\nsamples = 1\ndevice = "cpu"\n'
-            f'view_transform = "{transform}"\n[scene]\nblend = "{graded.as_posix()}"\ncameras = ["CamA"]\n'
+            f'[run]\nframes = 1\n[render]\nresolution = [32, 24]\nsamples = 1\ndevice = "cpu"\n{render_lines}\n'
+            f'[scene]\nblend = "{graded.as_posix()}"\ncameras = ["CamA"]\n'
         )
         capsys.readouterr()
-        assert main(["render", str(param), "--out", str(tmp_path / transform), "--quiet"]) == 0
-        err = capsys.readouterr().err
-        assert "the base scene's colour management is not the run's" in err and expected in err, err
-        assert "unit scale is 0.01 (one Blender unit is 0.01 m)" in err, err
+        code = main(["render", str(param), "--out", str(tmp_path / name), "--quiet"])
+        return code, capsys.readouterr().err
+
+    code, err = record("default", "")
+    assert code == 0
+    assert (
+        "the base scene's colour management is not the run's: view transform 'Filmic' (the run's: 'Standard'); "
+        "look 'Medium High Contrast' (the run's: 'None'); exposure 1.5 (the run's: 0); gamma 1.2 (the run's: 1); "
+        f"curves (not reproduced). To match it, set in [render]: {suggestion}" in err
+    ), err
+    assert "unit scale is 0.01 (one Blender unit is 0.01 m)" in err, err
+    code, err = record("matched", suggestion.replace(", ", "\n"))
+    assert code == 0
+    assert "the base scene's colour management is not the run's: curves (not reproduced)\n" in err + "\n", err
+    assert (tmp_path / "default" / "rgb_0000.png").read_bytes() != (tmp_path / "matched" / "rgb_0000.png").read_bytes()
+    code, err = record("wrong_look", 'view_transform = "Filmic"\nlook = "AgX - Punchy"')
+    assert code == 2 and "render.look = 'AgX - Punchy': not a look of the 'Filmic' view transform" in err, err
+    assert not (tmp_path / "wrong_look").exists()
 
 
 def test_the_geometry_read_is_the_geometry_rendered(shop, tmp_path, clean_bpy):

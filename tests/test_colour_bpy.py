@@ -17,8 +17,20 @@ from sdg_addon.compat import set_multilayer_exr  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.mark.parametrize("view", ["Standard", "AgX", "Filmic"])
-def test_matches_blenders_colour_management(clean_bpy, tmp_path, view):
+COLOUR = [  # view, look, exposure, gamma ([render]'s colour settings)
+    ("Standard", "None", 0.0, 1.0),
+    ("AgX", "None", 0.0, 1.0),
+    ("Filmic", "None", 0.0, 1.0),
+    ("Standard", "None", 0.7, 1.6),
+    ("Standard", "Medium High Contrast", -0.4, 1.0),
+    ("AgX", "AgX - Punchy", 0.3, 0.8),
+    ("Filmic", "Medium High Contrast", 0.0, 1.3),
+    ("Raw", "None", -1.0, 2.2),
+]
+
+
+@pytest.mark.parametrize("view, look, exposure, gamma", COLOUR)
+def test_matches_blenders_colour_management(clean_bpy, tmp_path, view, look, exposure, gamma):
     bpy.ops.mesh.primitive_uv_sphere_add(location=(0, 0, 0))
     bpy.ops.object.light_add(type="POINT", location=(2, -2, 2))
     bpy.context.object.data.energy = 800  # bright enough to reach the curve's shoulder
@@ -31,7 +43,8 @@ def test_matches_blenders_colour_management(clean_bpy, tmp_path, view):
     sc.render.resolution_x, sc.render.resolution_y = 48, 36
     sc.render.dither_intensity = 0.0
     sc.view_settings.view_transform = view
-    sc.view_settings.look = "None"
+    sc.view_settings.look = look
+    sc.view_settings.exposure, sc.view_settings.gamma = exposure, gamma
     sc.render.use_file_extension = False
     s = sc.render.image_settings
     s.file_format, s.color_mode, s.color_depth = "PNG", "RGBA", "8"
@@ -43,10 +56,13 @@ def test_matches_blenders_colour_management(clean_bpy, tmp_path, view):
     bpy.ops.render.render(write_still=True)
 
     theirs = np.array(Image.open(tmp_path / "blender.png")).astype(int)
-    ours = display_transform(read_multilayer_exr(sc.render.filepath)["Combined"], view).astype(int)
+    linear = read_multilayer_exr(sc.render.filepath)["Combined"]
+    ours = display_transform(linear, view, look, exposure, gamma).astype(int)
     assert theirs.shape == ours.shape
     assert np.abs(theirs - ours).max() <= 1
     assert theirs[..., :3].max() > 200  # the test covers bright values, not only darks
+    if (look, exposure, gamma) != ("None", 0.0, 1.0):  # the settings change the image
+        assert not np.array_equal(ours, display_transform(linear, view).astype(int))
 
 
 def _transform_in_a_fresh_process(linear: np.ndarray, view: str, env: dict) -> np.ndarray:
@@ -67,13 +83,13 @@ def _transform_in_a_fresh_process(linear: np.ndarray, view: str, env: dict) -> n
             "            raise ModuleNotFoundError(\"No module named '_bpy'\")\n"
             "sys.meta_path.insert(0, NoBpy())\n"
             "from sdg_addon.colour import display_transform\n"
-            f"np.save('{d}/out.npy', display_transform(np.load('{d}/in.npy'), '{view}'))\n"
+            f"np.save('{d}/out.npy', display_transform(np.load('{d}/in.npy'), *{view!r}))\n"
         )
         subprocess.run([sys.executable, "-c", code], check=True, env={**os.environ, **env}, cwd=ROOT)
         return np.load(f"{d}/out.npy")
 
 
-@pytest.mark.parametrize("view", ["AgX", "Filmic"])
+@pytest.mark.parametrize("view", [("AgX",), ("Filmic",), ("AgX", "AgX - Punchy", 0.3, 0.8)])
 def test_view_transforms_work_where_bpy_cannot_be_imported(clean_bpy, view):
     """The recorder's workers are spawned processes without bpy: AgX and Filmic must work
     there (they crashed with "No module named '_bpy'") and give what the main process gives,
@@ -82,7 +98,7 @@ def test_view_transforms_work_where_bpy_cannot_be_imported(clean_bpy, view):
 
     rng = np.random.default_rng(0)
     linear = np.concatenate([rng.uniform(0, 4, (6, 8, 3)), np.ones((6, 8, 1))], axis=-1).astype(np.float32)
-    here = display_transform(linear, view)
+    here = display_transform(linear, *view)
     resources = bpy.utils.resource_path("LOCAL")
     # As spawned by a render process (it passes Blender's folder on), and found on disk alone.
     for env in ({ENV: resources}, {ENV: ""}):

@@ -578,6 +578,10 @@ def test_open_scene_recorded_from_panel_equals_headless_runs(addon, tmp_path):
         ("prop", "sdg_record"),
         ("prop", "frames"),
         ("prop", "output"),
+        ("prop", "view_transform"),
+        ("prop", "look"),
+        ("prop", "exposure"),
+        ("prop", "gamma"),
         ("operator", "sdg.export_parameters"),
     } <= set(log)
     log = draw_panel(bpy, "SDG_PT_randomizers")

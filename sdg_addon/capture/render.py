@@ -110,6 +110,13 @@ def configure_cycles(scene, render: RenderSettings, passes: set[str]) -> dict:
     if render.threads:
         scene.render.threads = render.threads
     scene.view_settings.view_transform = render.view_transform
+    # The rest of the colour management as [render] says (colour.display_transform makes the
+    # RGB from the linear pass the same way); curves and white balance off: not reproduced.
+    scene.view_settings.look = render.look
+    scene.view_settings.exposure, scene.view_settings.gamma = render.exposure, render.gamma
+    scene.view_settings.use_curve_mapping = False
+    if hasattr(scene.view_settings, "use_white_balance"):
+        scene.view_settings.use_white_balance = False
     vl = render_view_layer(scene)
     vl.use_pass_combined = True
     data = data_layer(scene, render, passes)
@@ -433,6 +440,9 @@ class Capturer:
             objects=self.scene_objects() if objects is None else objects,
             label_table=self.built.label_table,
             view_transform=self.render_settings.view_transform,
+            look=self.render_settings.look,
+            exposure=self.render_settings.exposure,
+            gamma=self.render_settings.gamma,
             sensor_spec=sensor if kind != "visible" else None,
         )
 

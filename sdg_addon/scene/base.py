@@ -202,25 +202,58 @@ def failed_drivers() -> list[str]:
     return found
 
 
-def colour_differences(scene, view_transform: str) -> list[str]:
-    """What of a base scene's colour management the run's RGB does not reproduce: the image
-    is made from the render's linear pixels with [render] view_transform alone."""
-    v, notes = scene.view_settings, []
-    if v.view_transform != view_transform:
-        notes.append(f"view transform {v.view_transform!r} (the run's: {view_transform!r})")
-    if v.look not in ("None", ""):
-        notes.append(f"look {v.look!r}")
-    if abs(v.exposure) > 1e-6:
-        notes.append(f"exposure {v.exposure:g}")
-    if abs(v.gamma - 1.0) > 1e-6:
-        notes.append(f"gamma {v.gamma:g}")
+COLOUR_SETTINGS = ("view_transform", "look", "exposure", "gamma")  # what [render] can match
+
+
+def colour_differences(scene, render) -> tuple[list[str], dict]:
+    """What of a base scene's colour management the run's RGB does not reproduce, and the
+    [render] values that would reproduce it (for those it can)."""
+    from ..config.schema import VIEW_TRANSFORMS
+
+    v, notes, match = scene.view_settings, [], {}
+    theirs = {"view_transform": v.view_transform, "look": v.look or "None", "exposure": v.exposure, "gamma": v.gamma}
+    for name in COLOUR_SETTINGS:
+        mine = getattr(render, name)
+        same = abs(theirs[name] - mine) <= 1e-6 if isinstance(mine, float) else theirs[name] == mine
+        if same:
+            continue
+        shown = f"{theirs[name]:g}" if isinstance(mine, float) else repr(theirs[name])
+        if name == "view_transform" and theirs[name] not in VIEW_TRANSFORMS:
+            notes.append(f"view transform {shown} (not one the run offers: {', '.join(VIEW_TRANSFORMS)})")
+            continue
+        notes.append(
+            f"{name.replace('_', ' ')} {shown} (the run's: {mine:g})"
+            if isinstance(mine, float)
+            else f"{name.replace('_', ' ')} {shown} (the run's: {mine!r})"
+        )
+        match[name] = round(theirs[name], 6) if isinstance(mine, float) else theirs[name]
     if v.use_curve_mapping:
-        notes.append("curves")
+        notes.append("curves (not reproduced)")
     if getattr(v, "use_white_balance", False):
-        notes.append("white balance")
+        notes.append("white balance (not reproduced)")
     if scene.display_settings.display_device != "sRGB":
-        notes.append(f"display {scene.display_settings.display_device!r}")
-    return notes
+        notes.append(f"display {scene.display_settings.display_device!r} (the run's: 'sRGB')")
+    return notes, match
+
+
+def check_look(scene, render) -> None:
+    """[render] look must be a look of the view transform's family (Blender's rule; the
+    names are those of Blender's colour configuration)."""
+    if render.look in ("None", ""):
+        return
+    v = scene.view_settings
+    before = v.view_transform, v.look
+    v.view_transform = render.view_transform
+    try:
+        v.look = render.look
+    except TypeError:
+        raise BaseSceneError(
+            f"render.look = {render.look!r}: not a look of the {render.view_transform!r} view transform "
+            '(looks are named as in Blender\'s Color Management panel, e.g. "AgX - Punchy" for AgX, '
+            '"Medium High Contrast" for Filmic and Standard)'
+        ) from None
+    finally:
+        v.view_transform, v.look = before
 
 
 def unit_note(scene) -> str:

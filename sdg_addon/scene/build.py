@@ -38,6 +38,7 @@ from ..sensors import EMISSIVITY_PROP, ILLUMINATOR_PROP, NIR_REFLECTANCE_PROP, T
 from .base import (
     BaseSceneError,
     check_free_names,
+    check_look,
     check_projection,
     colour_differences,
     failed_drivers,
@@ -84,6 +85,7 @@ class BuiltScene:
     render_cameras: list[str] = field(default_factory=list)  # rendered each frame, in this order
     facts: object = None  # scene.facts.SceneFacts, once read (extract_facts)
     colour_notes: list[str] = field(default_factory=list)  # a base scene's colour management the run does not use
+    colour_match: dict = field(default_factory=dict)  # ... the [render] values that would reproduce it
     unit_note: str = ""  # a base scene's unit scale other than 1
     missing: list[str] = field(default_factory=list)  # files the scene's data reads that are not there
     failed_drivers: list[str] = field(default_factory=list)  # drivers Blender did not evaluate (Python)
@@ -149,7 +151,7 @@ def build_scene(config: Config, open_scene=None) -> BuiltScene:
         scene = new_scene()
     built = BuiltScene(scene, temperature_unit=config.thermal.unit)
     if open_scene is not None or base.blend:
-        built.colour_notes = colour_differences(scene, config.render.view_transform)
+        built.colour_notes, built.colour_match = colour_differences(scene, config.render)
         built.unit_note = unit_note(scene)
         base_cams = scene_cameras(scene, base.cameras)
         for name in base_cams:
@@ -190,6 +192,7 @@ def build_scene(config: Config, open_scene=None) -> BuiltScene:
         raise BaseSceneError("the scene has no camera: add one to the .blend or a [[cameras]] entry")
     for name in built.render_cameras:
         check_projection(built.cameras[name])
+    check_look(scene, config.render)
     scene.camera = built.cameras[built.render_cameras[0]]
     if config.label_rules:
         apply_label_rules(scene, config.label_rules)

@@ -245,6 +245,14 @@ def draw_scene_source(col, context, settings):
     grid.prop(run, "samples")
     grid.prop(run, "device")
     grid.prop(run, "seed")
+    # The RGB's colour management ([render]): what the scene's Color Management panel says
+    # is not used unless set here too (the recording's warnings name the differences).
+    colour = col.column(align=True)
+    colour.prop(run, "view_transform")
+    colour.prop(run, "look")
+    row = colour.row(align=True)
+    row.prop(run, "exposure")
+    row.prop(run, "gamma")
     col.prop(run, "output")
     if not run.output.strip():
         col.label(text="Choose an output folder", icon="INFO")

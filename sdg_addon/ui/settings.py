@@ -41,7 +41,18 @@ CONSTANT = "constant"
 RECORD_PROPERTY = "sdg_record"  # Object.sdg_record: the camera is in the recording
 # Fields of the run and render sections the panel offers (the rest keep their defaults).
 RUN_NAMES = ("seed", "frames", "output")
-RENDER_NAMES = ("width", "height", "samples", "device", "denoise", "view_transform", "film_transparent")
+RENDER_NAMES = (
+    "width",
+    "height",
+    "samples",
+    "device",
+    "denoise",
+    "view_transform",
+    "look",
+    "exposure",
+    "gamma",
+    "film_transparent",
+)
 EXISTING_ITEMS = (
     ("STOP", "Stop", "Refuse to start when the output folder already holds finished frames"),
     ("RESUME", "Resume", "Continue the run in the output folder, skipping finished frames"),
