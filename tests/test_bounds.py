@@ -64,6 +64,12 @@ def test_huge_count_is_refused_quickly(tmp_path):
         ("resolution = [8192, 8192]\nsamples = 1", "resolution = [8193, 8192]\nsamples = 1", "render.resolution"),
         ("width = 8192\nheight = 8192\nsamples = 1", "width = 65536\nheight = 65536", "render.width"),
         ("resolution = [8192, 8192]\nsamples = 1024", "resolution = [8192, 8192]\nsamples = 1025", "render.samples"),
+        # Blender's own limits of its colour management
+        ("exposure = 32.0", "exposure = 32.001", "render.exposure"),
+        ("exposure = -32.0", "exposure = -32.001", "render.exposure"),
+        ("gamma = 0.01", "gamma = 0.0099", "render.gamma"),
+        ("gamma = 5.0", "gamma = 5.001", "render.gamma"),
+        ('look = "AgX - Punchy"', "look = 3", "render.look"),
     ],
 )
 def test_render_work_is_bounded(tmp_path, good, bad, field):
