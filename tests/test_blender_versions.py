@@ -148,3 +148,20 @@ def test_a_finished_shots_render_settings_change_nothing_on_42(tmp_path):
         [str(PYTHON42), "-c", SHOT, str(tmp_path)], cwd=ROOT, capture_output=True, text=True, timeout=300
     )
     assert proc.returncode == 0 and proc.stdout.strip().endswith("ok"), proc.stderr[-3000:]
+
+
+@pytest.mark.skipif(not PYTHON42.is_file(), reason="no .venv42 (bpy 4.2): scripts/test.sh makes it")
+def test_a_view_transform_that_needs_openimageio_is_refused_up_front_where_it_is_missing(tmp_path):
+    """The bpy 4.2 wheel has no OpenImageIO module, which AgX, Filmic and looks need: the
+    run says so before anything is written (before: the first frame's RGB failed mid-run)."""
+    param = tmp_path / "agx.toml"
+    param.write_text(
+        '[run]\nframes = 1\n[render]\nresolution = [16, 12]\nsamples = 1\ndevice = "cpu"\nview_transform = "AgX"\n'
+        '[[cameras]]\nname = "c"\nlocation = [0, -3, 1]\nlook_at = [0, 0, 0]\n'
+        '[[assets]]\nname = "b"\nprimitive = "sphere"\nlabels = { class = "b" }\n'
+    )
+    out = tmp_path / "out"
+    cmd = [str(PYTHON42), "-m", "headless", "render", str(param), "--out", str(out), "--quiet"]
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert "the view transform 'AgX' needs OpenImageIO" in proc.stderr and not out.exists()

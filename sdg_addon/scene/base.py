@@ -238,8 +238,22 @@ def colour_differences(scene, render) -> tuple[list[str], dict]:
 
 def check_look(scene, render) -> None:
     """[render] look must be a look of the view transform's family (Blender's rule; the
-    names are those of Blender's colour configuration)."""
-    if render.look in ("None", ""):
+    names are those of Blender's colour configuration); a look, AgX or Filmic need
+    OpenImageIO, which some builds of bpy lack (the 4.2 wheel on PyPI)."""
+    plain = render.look in ("None", "")
+    if not plain or render.view_transform not in ("Standard", "Raw"):
+        from ..capture.exr import _oiio
+
+        try:
+            _oiio()
+        except ImportError:
+            what = f"look {render.look!r}" if not plain else f"view transform {render.view_transform!r}"
+            raise BaseSceneError(
+                f"render: the {what} needs OpenImageIO, which this Blender's Python does not have "
+                "(Blender itself ships it; the bpy 4.2 wheel does not): use view_transform Standard or Raw "
+                "without a look here"
+            ) from None
+    if plain:
         return
     v = scene.view_settings
     before = v.view_transform, v.look
