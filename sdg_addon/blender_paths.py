@@ -20,7 +20,9 @@ def remember_resources() -> None:
     """Called where bpy is imported: pass Blender's resource folder on to child processes."""
     import bpy
 
-    os.environ.setdefault(ENV, bpy.utils.resource_path("LOCAL"))
+    # Always this process's own: a value inherited from another Blender (a parent of another
+    # version) would give its workers that Blender's colour configuration.
+    os.environ[ENV] = bpy.utils.resource_path("LOCAL")
 
 
 def resources() -> Path:
