@@ -1,10 +1,10 @@
 """Where Blender's own files are (colour configuration, bundled Python modules), without
 importing bpy: worker processes spawned from a bpy process cannot import it.
 
-Order: the SDG_BLENDER_RESOURCES variable (the render process sets it from
-bpy.utils.resource_path("LOCAL") and spawned workers inherit it), bpy if it is already
-imported, else the installed bpy package found on disk (pip wheel: bpy/<version>/; Blender
-app: <version>/scripts/modules/bpy).
+Order: bpy if it is already imported (this process's own Blender), the
+SDG_BLENDER_RESOURCES variable (the render process sets it from
+bpy.utils.resource_path("LOCAL") and spawned workers inherit it), else the installed bpy
+package found on disk (pip wheel: bpy/<version>/; Blender app: <version>/scripts/modules/bpy).
 """
 
 from __future__ import annotations
@@ -27,11 +27,11 @@ def remember_resources() -> None:
 
 def resources() -> Path:
     """Blender's LOCAL resource folder (holds datafiles/ and python/)."""
+    bpy = sys.modules.get("bpy")
+    if bpy is not None and hasattr(bpy, "utils"):  # this process's own Blender comes first
+        return Path(bpy.utils.resource_path("LOCAL"))
     if os.environ.get(ENV):
         return Path(os.environ[ENV])
-    bpy = sys.modules.get("bpy")
-    if bpy is not None and hasattr(bpy, "utils"):
-        return Path(bpy.utils.resource_path("LOCAL"))
     # The bpy package on sys.path, looked at as files (importing it is what fails).
     for entry in sys.path:
         pkg = Path(entry or ".") / "bpy"

@@ -162,8 +162,12 @@ def test_a_view_transform_that_needs_openimageio_is_refused_up_front_where_it_is
     )
     out = tmp_path / "out"
     cmd = [str(PYTHON42), "-m", "headless", "render", str(param), "--out", str(out), "--quiet"]
-    # Without the folder a bpy 5 process of this session passes on (its OpenImageIO would do).
-    env = {k: v for k, v in os.environ.items() if k != "SDG_BLENDER_RESOURCES"}
+    pytest.importorskip("bpy")
+    from sdg_addon.blender_paths import resources
+
+    # Also with a bpy 5.0 folder in the environment (a 5.0 process of this session passes its
+    # own on): the 4.2 process must look at its own Blender, not at that one's OpenImageIO.
+    env = {**os.environ, "SDG_BLENDER_RESOURCES": str(resources())}
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300, env=env)
     assert proc.returncode == 2, proc.stderr[-2000:]
     assert "the view transform 'AgX' needs OpenImageIO" in proc.stderr and not out.exists()
