@@ -41,6 +41,23 @@ def build(shop, table: dict):
 CAMERA = [{"name": "cam", "location": [0, -4, 2]}]
 
 
+def saved_variant(path: Path) -> Path:
+    """Save the open session (a variant of a test .blend) as a copy at `path`, then empty it."""
+    bpy.ops.wm.save_as_mainfile(filepath=str(path), copy=True)
+    bpy.ops.wm.read_homefile(use_empty=True)
+    return path
+
+
+def blend_param(blend: Path, extra: str = "") -> Path:
+    """A one-frame, 32 x 24 parameter file recording `blend`'s CamA, beside it."""
+    param = blend.with_suffix(".toml")
+    param.write_text(
+        '[run]\nframes = 1\n[render]\nresolution = [32, 24]\nsamples = 1\ndevice = "cpu"\n'
+        f'[scene]\nblend = "{blend.as_posix()}"\ncameras = ["CamA"]\n{extra}'
+    )
+    return param
+
+
 def test_blend_asset_keeps_world_transforms(shop, clean_bpy):
     """Appended objects' matrix_world is not in the file: parts used to land at the origin."""
     build(shop, {"cameras": CAMERA, "assets": [{"name": "stock", "file": "shop.blend"}]})
@@ -354,14 +371,7 @@ def test_files_a_blend_reads_are_in_the_audit_and_missing_ones_named(shop, tmp_p
     holder = bpy.data.objects.new("linked_cans", None)
     holder.instance_type, holder.instance_collection = "COLLECTION", dst.collections[0]
     bpy.context.scene.collection.objects.link(holder)
-    moved = tmp_path / "moved.blend"
-    bpy.ops.wm.save_as_mainfile(filepath=str(moved), copy=True)
-    bpy.ops.wm.read_homefile(use_empty=True)
-    param = tmp_path / "moved.toml"
-    param.write_text(
-        '[run]\nframes = 1\n[render]\nresolution = [32, 24]\nsamples = 1\ndevice = "cpu"\n'
-        f'[scene]\nblend = "{moved.as_posix()}"\ncameras = ["CamA"]\n'
-    )
+    param = blend_param(saved_variant(tmp_path / "moved.blend"))
     capsys.readouterr()
     assert main(["render", str(param), "--out", str(tmp_path / "whole"), "--quiet"]) == 0
     assert "files the scene uses are missing" not in capsys.readouterr().err
@@ -426,14 +436,7 @@ def test_drivers_blender_does_not_evaluate_are_named_and_run_no_code(shop, tmp_p
     python.type, python.expression = "SCRIPTED", f"__import__('pathlib').Path({str(touched)!r}).write_text('x') and 1.0"
     simple = can.driver_add("location", 0).driver
     simple.type, simple.expression = "SCRIPTED", "-0.5 * 2"  # a simple expression: always evaluated
-    rigged = tmp_path / "rigged.blend"
-    bpy.ops.wm.save_as_mainfile(filepath=str(rigged), copy=True)
-    bpy.ops.wm.read_homefile(use_empty=True)
-    param = tmp_path / "rigged.toml"
-    param.write_text(
-        '[run]\nframes = 1\n[render]\nresolution = [32, 24]\nsamples = 1\ndevice = "cpu"\n'
-        f'[scene]\nblend = "{rigged.as_posix()}"\ncameras = ["CamA"]\n[annotators]\nbounding_box_3d = {{}}\n'
-    )
+    param = blend_param(saved_variant(tmp_path / "rigged.blend"), "[annotators]\nbounding_box_3d = {}\n")
     capsys.readouterr()
     assert main(["render", str(param), "--out", str(tmp_path / "out"), "--quiet"]) == 0
     err = capsys.readouterr().err
