@@ -250,8 +250,7 @@ def check_look(scene, render) -> None:
             what = f"look {render.look!r}" if not plain else f"view transform {render.view_transform!r}"
             raise BaseSceneError(
                 f"render: the {what} needs OpenImageIO, which this Blender's Python does not have "
-                "(Blender itself ships it; the bpy 4.2 wheel does not): use view_transform Standard or Raw "
-                "without a look here"
+                "(the bpy 4.2 wheel on PyPI lacks it): use view_transform Standard or Raw without a look here"
             ) from None
     if plain:
         return
