@@ -398,7 +398,7 @@ def _render_parallel(args, config, frames: range, out: Path) -> int:
                 summary = {"mode": "processes", "gpus": gpus, "retried_frames": run.retried_frames}
         except parallel.ParallelError as e:
             print(f"error: {e}", file=sys.stderr)
-            return 1
+            return EXIT_INVALID if e.invalid else 1
         summary.update(frames_requested=[frames.start, frames.stop], frames_skipped_as_done=len(done))
         summary.update(seconds_total=round(time.perf_counter() - t0, 3), interrupted=code != 0)
         parallel.remove_stale_temporaries(out)

@@ -72,7 +72,11 @@ MAX_RESTARTS_PER_SLOT = 3
 
 
 class ParallelError(RuntimeError):
-    pass
+    """The parallel run failed; `invalid`: a render process refused the input (exit 2)."""
+
+    def __init__(self, message: str, invalid: bool = False):
+        super().__init__(message)
+        self.invalid = invalid
 
 
 def parse_gpus(text: str, available: list[int] | None = None) -> list[int]:
@@ -171,6 +175,7 @@ class ParallelRun:
         self.terminated = 0  # the signal number of a SIGTERM received
         self.retried_frames: list[int] = []
         self.failure: str | None = None
+        self.refused = False  # a process exited 2: the input is invalid (the same for every process)
         self._last_line = 0.0
         self._last_count = -1
 
@@ -249,7 +254,7 @@ class ParallelRun:
                 signal.signal(signum, handler)
         self._progress(total, force=True)
         if self.failure:
-            raise ParallelError(self.failure)
+            raise ParallelError(self.failure, invalid=self.refused)
         if self.terminated:
             return 128 + self.terminated
         return 130 if self.cancelled else 0
@@ -272,7 +277,8 @@ class ParallelRun:
                 self.todo.appendleft(lost)
             return
         if code == 2:  # invalid input: every process would fail the same way
-            self.failure = f"{slot.name} stopped: the parameter file or options are invalid (see above)"
+            self.failure = f"{slot.name} stopped: the parameter file, its scene or the options are invalid (see above)"
+            self.refused = True
             self._stop_all()
             slot.finished = True
             return

@@ -25,6 +25,7 @@ from pathlib import Path
 from headless.cli import WORKER_MODES
 
 EXIT_INTERRUPTED = 130
+EXIT_INVALID = 2
 
 
 class Channel:
@@ -71,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from headless.cli import blender_console_silenced
     from sdg_addon.config import load_config
-    from sdg_addon.recorder import Recorder, RunOptions
+    from sdg_addon.recorder import Recorder, RecorderError, RunOptions
 
     config = load_config(args.file)  # validated by the parent already
     # Python's own stdout stays the pipe to the parent; Blender's C output is silenced.
@@ -97,6 +98,11 @@ def main(argv: list[str] | None = None) -> int:
             recorder.run()
         except KeyboardInterrupt:
             return EXIT_INTERRUPTED
+        except (RecorderError, ValueError) as e:
+            # Refused before this process wrote a frame (its scene, targets, files read), as
+            # a single-process run says it: one line, exit 2; the parent stops the others.
+            print(f"error: {e}", file=sys.stderr)
+            return EXIT_INVALID
         return EXIT_INTERRUPTED if recorder.cancelled else 0
 
 

@@ -411,3 +411,22 @@ def test_the_ctrl_c_handler_leaves_the_buffered_streams_to_the_main_loop(tmp_pat
     run._close_inputs_once_cancelled()
     run._close_inputs_once_cancelled()
     assert calls == ["close"]  # once, by the main loop
+
+
+def test_a_scene_the_render_processes_refuse_ends_the_parallel_run_with_exit_2(reference, tmp_path, capfd):
+    """What only the built scene can tell (a randomizer target matching nothing, a file the
+    scene reads changed since the run being resumed...) is checked in each render process:
+    each says it in one line and exits 2, the parent stops them all and exits 2 with nothing
+    rendered (before: tracebacks, restarts of every process, exit 1)."""
+    param, _one = reference
+    bad = tmp_path / "bad.toml"
+    bad.write_text(
+        param.read_text() + '\n[[randomizers]]\ntype = "pose"\ntargets = "no_such_object_*"\nlocation = [0, 0, 1]\n'
+    )
+    out = tmp_path / "out"
+    capfd.readouterr()
+    assert main(["render", str(bad), "--out", str(out), "--procs", "2", *COMMON]) == 2
+    err = capfd.readouterr().err
+    assert "no_such_object_*" in err and "Traceback" not in err, err
+    assert "the parameter file, its scene or the options are invalid" in err
+    assert not list(out.glob("rgb_*"))
