@@ -261,6 +261,28 @@ class Recorder:
                 )
         return done
 
+    def warn_scene_notes(self, built) -> None:
+        """What the built scene holds that the run does not reproduce as Blender would show
+        it (scene.base): missing files, drivers not evaluated, unit scale, colour management."""
+        if built.missing:
+            self.warn(
+                "files the scene uses are missing (Blender renders a missing image magenta and leaves out "
+                f"missing linked data): {_listed(built.missing)}"
+            )
+        if built.failed_drivers:
+            self.warn(
+                f"drivers Blender could not evaluate (it then sets 0): {_listed(built.failed_drivers)}. Blender runs "
+                "a Python expression only in a file it trusts (Preferences > Save & Load > Auto Run Python Scripts)"
+            )
+        if built.unit_note:
+            self.warn(built.unit_note)
+        if built.colour_notes:
+            match = ", ".join(f"{k} = {json.dumps(v)}" for k, v in built.colour_match.items())
+            self.warn(
+                f"the base scene's colour management is not the run's: {'; '.join(built.colour_notes)}"
+                + (f". To match it, set in [render]: {match}" if match else "")
+            )
+
     def check_scene_files(self) -> list[dict]:
         """The files the built scene read (scene.base.scene_files); a run continuing an earlier
         one (not --overwrite) must read the same ones, unchanged, as it must the same .blend."""
@@ -277,10 +299,9 @@ class Recorder:
         new = {e["path"]: e["sha256"] for e in now}
         changed = sorted(p for p in old.keys() | new.keys() if old.get(p) != new.get(p))
         if changed:
-            shown = ", ".join(changed[:5]) + (f" and {len(changed) - 5} more" if len(changed) > 5 else "")
             raise RecorderError(
                 f"the files the scene reads differ from those of the run in {self.options.output.as_posix()} "
-                f"({shown}; compare audit/scene_files.json): use a new output folder or --overwrite"
+                f"({_listed(changed, 5, ', ')}; compare audit/scene_files.json): use a new output folder or --overwrite"
             )
         return now
 
@@ -405,29 +426,7 @@ class Recorder:
         elif unlabelled:
             self.warn(f"objects without a 'class' label (annotated as UNLABELLED): {', '.join(unlabelled)}")
 
-        if built.missing:
-            shown = "; ".join(built.missing[:10]) + (
-                f"; and {len(built.missing) - 10} more" if len(built.missing) > 10 else ""
-            )
-            self.warn(
-                f"files the scene uses are missing (Blender renders a missing image magenta and leaves out "
-                f"missing linked data): {shown}"
-            )
-        if built.failed_drivers:
-            shown = "; ".join(built.failed_drivers[:10])
-            more = f"; and {len(built.failed_drivers) - 10} more" if len(built.failed_drivers) > 10 else ""
-            self.warn(
-                f"drivers Blender could not evaluate (it then sets 0): {shown}{more}. Blender runs a Python "
-                "expression only in a file it trusts (Preferences > Save & Load > Auto Run Python Scripts)"
-            )
-        if built.unit_note:
-            self.warn(built.unit_note)
-        if built.colour_notes:
-            match = ", ".join(f"{k} = {json.dumps(v)}" for k, v in built.colour_match.items())
-            self.warn(
-                f"the base scene's colour management is not the run's: {'; '.join(built.colour_notes)}"
-                + (f". To match it, set in [render]: {match}" if match else "")
-            )
+        self.warn_scene_notes(built)
 
         facts = self.scene_facts(built)
         need_geometry = need_geometry or any(c.measure != "pixels" and is_quota(c) for c in cfg.cases)
@@ -794,3 +793,9 @@ def _json_equal(path: Path, obj) -> bool:
 
 
 __all__ = ["ANNOTATORS", "DiskError", "Recorder", "RecorderError", "RunOptions", "RunResult", "parse_frames"]
+
+
+def _listed(items: list[str], at_most: int = 10, sep: str = "; ") -> str:
+    """The first `at_most` items, and how many more there are."""
+    more = f"{sep}and {len(items) - at_most} more" if len(items) > at_most else ""
+    return sep.join(items[:at_most]) + more
