@@ -1,12 +1,7 @@
 import sys
 
-from .cli import main
+from .cli import exit_with, main
 
 # Guarded: worker processes are spawned and import the parent's main module.
 if __name__ == "__main__":
-    code = main(sys.argv[1:])
-    if "bpy" in sys.modules:  # a fluid simulation must be freed before Python shuts down
-        from sdg_addon.scene.caches import free_simulations_before_exit
-
-        free_simulations_before_exit()
-    sys.exit(code)
+    exit_with(main(sys.argv[1:]))

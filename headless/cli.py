@@ -502,6 +502,16 @@ def _report(args) -> int:
     return EXIT_OK
 
 
+def exit_with(code: int):
+    """sys.exit(code) for the entry points, after freeing a fluid simulation the session holds:
+    freed during Python's own shutdown, Mantaflow's data aborts the process (exit 139)."""
+    if "bpy" in sys.modules:
+        from sdg_addon.scene.caches import free_simulations_before_exit
+
+        free_simulations_before_exit()
+    sys.exit(code)
+
+
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     args = build_parser().parse_args(argv)

@@ -11,7 +11,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
-from headless.cli import main  # noqa: E402
+from headless.cli import exit_with, main  # noqa: E402
 
 
 def script_args(argv: list[str]) -> list[str]:
@@ -20,8 +20,4 @@ def script_args(argv: list[str]) -> list[str]:
 
 if __name__ == "__main__":
     # In background mode Blender exits with the status of a SystemExit raised by the script.
-    code = main(script_args(sys.argv))
-    from sdg_addon.scene.caches import free_simulations_before_exit  # as python -m headless does
-
-    free_simulations_before_exit()
-    sys.exit(code)
+    exit_with(main(script_args(sys.argv)))

@@ -22,7 +22,7 @@ import signal
 import sys
 from pathlib import Path
 
-from headless.cli import WORKER_MODES
+from headless.cli import WORKER_MODES, exit_with
 
 EXIT_INTERRUPTED = 130
 EXIT_INVALID = 2
@@ -107,9 +107,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    code = main()
-    if "bpy" in sys.modules:  # a fluid simulation must be freed before Python shuts down
-        from sdg_addon.scene.caches import free_simulations_before_exit
-
-        free_simulations_before_exit()
-    sys.exit(code)
+    exit_with(main())

@@ -108,6 +108,17 @@ def _standard_view(linear_rgba: np.ndarray) -> np.ndarray:
     return out
 
 
+def has_look(look: str) -> bool:
+    """Whether `look` names a look ("None", Blender's own word, and "" name none)."""
+    return look not in ("None", "")
+
+
+def needs_ocio(view: str, look: str = "None") -> bool:
+    """Whether the display transform goes through OpenColorIO (OpenImageIO): every view but
+    Standard and Raw, and any look."""
+    return has_look(look) or view not in ("Standard", "Raw")
+
+
 def display_transform(
     linear_rgba: np.ndarray, view: str, look: str = "None", exposure: float = 0.0, gamma: float = 1.0
 ) -> np.ndarray:
@@ -117,16 +128,16 @@ def display_transform(
     if exposure:
         linear_rgba = np.array(linear_rgba, dtype=np.float32)  # a copy: the pass stays as rendered
         linear_rgba[..., :3] *= np.float32(2.0**exposure)
-    if view == "Standard" and look in ("None", "") and gamma == 1.0:
+    if view == "Standard" and not has_look(look) and gamma == 1.0:
         return _standard_view(linear_rgba)
     alpha = np.clip(linear_rgba[..., 3:4], 0.0, 1.0)
     rgb = np.clip(linear_rgba[..., :3], 0.0, None)
-    if view == "Raw" and look in ("None", ""):
-        out = rgb
-    elif view == "Standard" and look in ("None", ""):
-        out = srgb_encode(np.minimum(rgb, 1.0))
-    else:
+    if needs_ocio(view, look):
         out = _ocio_display(rgb, view, look)
+    elif view == "Raw":
+        out = rgb
+    else:  # Standard, with a gamma
+        out = srgb_encode(np.minimum(rgb, 1.0))
     out = np.clip(out, 0.0, 1.0)
     if gamma != 1.0:
         out = out ** (1.0 / gamma)
@@ -142,7 +153,7 @@ def _ocio_display(rgb: np.ndarray, view: str, look: str = "None") -> np.ndarray:
     oiio = _oiio()
     config = str(ocio_config())
     buf = oiio.ImageBuf(np.ascontiguousarray(rgb, dtype=np.float32))
-    if look not in ("None", ""):  # in scene-linear space, before the view (as Blender does)
+    if has_look(look):  # in scene-linear space, before the view (as Blender does)
         buf = oiio.ImageBufAlgo.ociolook(buf, look, "Linear Rec.709", "Linear Rec.709", colorconfig=config)
         if buf.has_error:
             raise RuntimeError(f"look {look!r} failed: {buf.geterror()}")

@@ -11,7 +11,6 @@ unit scale it does not reproduce) and the cameras it can label (no panoramic one
 from __future__ import annotations
 
 import fnmatch
-import hashlib
 import os
 from pathlib import Path
 
@@ -54,7 +53,15 @@ def load_blend_scene(path: str | Path, wanted: str = "") -> bpy.types.Scene:
 
     path = Path(path)
     if bpy.data.filepath and Path(bpy.data.filepath).resolve() == path.resolve():
-        return _reload_open_file(path, wanted)
+        # The file open in this session (`blender -b shop.blend -P run.py`): Blender cannot
+        # append from it. Headless, the session is emptied (new_scene would do it below, too
+        # late for reading the scene names), then it is a file like any other.
+        if not bpy.app.background:  # in the UI, emptying the session would end the running operator
+            raise BaseSceneError(
+                f"{path.as_posix()} is the file open in Blender: record it with Record: Open Scene in the recorder "
+                "panel (or name another file in [scene] blend)"
+            )
+        bpy.ops.wm.read_homefile(use_empty=True)
     name = choose_scene(path, scene_names(path), wanted)
     holder = new_scene()
     holder.name = "sdg_holder"
@@ -72,21 +79,6 @@ def load_blend_scene(path: str | Path, wanted: str = "") -> bpy.types.Scene:
     scene.name = name
     prepare_base_scene(scene)
     return scene
-
-
-def _reload_open_file(path: Path, wanted: str):
-    """The .blend is the file open in this session (`blender -b shop.blend -P run.py`):
-    Blender cannot append from it, so the session is emptied and the file appended again
-    from disk, as saved."""
-    if not bpy.app.background:  # in the UI, reading a file would end the running operator
-        raise BaseSceneError(
-            f"{path.as_posix()} is the file open in Blender: record it with Record: Open Scene in the recorder "
-            "panel (or name another file in [scene] blend)"
-        )
-    # An empty session, then appended as any other base scene: with the file open, Blender
-    # would write the scene's disk caches beside it (scene.caches).
-    bpy.ops.wm.read_homefile(use_empty=True)
-    return load_blend_scene(path, wanted)
 
 
 def prepare_base_scene(scene) -> None:
@@ -159,16 +151,13 @@ def missing_files() -> list[str]:
 def scene_files() -> list[dict]:
     """The files the session's data reads that are there, with their size and SHA-256 (for
     the audit: what a dataset was made from besides the .blend itself)."""
-    out = []
-    for kind, name, _stored, path in _read_files():
-        if os.path.isfile(path):
-            digest = hashlib.sha256()
-            with open(path, "rb") as f:
-                for chunk in iter(lambda: f.read(1 << 20), b""):
-                    digest.update(chunk)
-            out.append(
-                {"kind": kind, "name": name, "path": path, "bytes": os.path.getsize(path), "sha256": digest.hexdigest()}
-            )
+    from ..config.schema import file_sha256
+
+    out = [
+        {"kind": kind, "name": name, "path": path, "bytes": os.path.getsize(path), "sha256": file_sha256(Path(path))}
+        for kind, name, _stored, path in _read_files()
+        if os.path.isfile(path)
+    ]
     return sorted(out, key=lambda e: (e["kind"], e["path"]))
 
 
@@ -212,21 +201,20 @@ def colour_differences(scene, render) -> tuple[list[str], dict]:
 
     v, notes, match = scene.view_settings, [], {}
     theirs = {"view_transform": v.view_transform, "look": v.look or "None", "exposure": v.exposure, "gamma": v.gamma}
+
+    def text(value) -> str:
+        return f"{value:g}" if isinstance(value, float) else repr(value)
+
     for name in COLOUR_SETTINGS:
-        mine = getattr(render, name)
-        same = abs(theirs[name] - mine) <= 1e-6 if isinstance(mine, float) else theirs[name] == mine
-        if same:
+        value, mine = theirs[name], getattr(render, name)
+        if abs(value - mine) <= 1e-6 if isinstance(mine, float) else value == mine:
             continue
-        shown = f"{theirs[name]:g}" if isinstance(mine, float) else repr(theirs[name])
-        if name == "view_transform" and theirs[name] not in VIEW_TRANSFORMS:
-            notes.append(f"view transform {shown} (not one the run offers: {', '.join(VIEW_TRANSFORMS)})")
+        label = name.replace("_", " ")
+        if name == "view_transform" and value not in VIEW_TRANSFORMS:
+            notes.append(f"{label} {text(value)} (not one the run offers: {', '.join(VIEW_TRANSFORMS)})")
             continue
-        notes.append(
-            f"{name.replace('_', ' ')} {shown} (the run's: {mine:g})"
-            if isinstance(mine, float)
-            else f"{name.replace('_', ' ')} {shown} (the run's: {mine!r})"
-        )
-        match[name] = round(theirs[name], 6) if isinstance(mine, float) else theirs[name]
+        notes.append(f"{label} {text(value)} (the run's: {text(mine)})")
+        match[name] = round(value, 6) if isinstance(mine, float) else value
     if v.use_curve_mapping:
         notes.append("curves (not reproduced)")
     if getattr(v, "use_white_balance", False):
@@ -236,23 +224,24 @@ def colour_differences(scene, render) -> tuple[list[str], dict]:
     return notes, match
 
 
-def check_look(scene, render) -> None:
-    """[render] look must be a look of the view transform's family (Blender's rule; the
-    names are those of Blender's colour configuration); a look, AgX or Filmic need
-    OpenImageIO, which some builds of bpy lack (the 4.2 wheel on PyPI)."""
-    plain = render.look in ("None", "")
-    if not plain or render.view_transform not in ("Standard", "Raw"):
+def check_colour(scene, render) -> None:
+    """[render]'s colour settings can make the RGB here: what needs OpenColorIO needs
+    OpenImageIO, which some builds of bpy lack (the 4.2 wheel on PyPI); a look must be one
+    of the view transform's family (Blender's rule, its colour configuration's names)."""
+    from ..colour import has_look, needs_ocio
+
+    if needs_ocio(render.view_transform, render.look):
         from ..capture.exr import _oiio
 
         try:
             _oiio()
         except ImportError:
-            what = f"look {render.look!r}" if not plain else f"view transform {render.view_transform!r}"
+            what = f"look {render.look!r}" if has_look(render.look) else f"view transform {render.view_transform!r}"
             raise BaseSceneError(
                 f"render: the {what} needs OpenImageIO, which this Blender's Python does not have "
                 "(the bpy 4.2 wheel on PyPI lacks it): use view_transform Standard or Raw without a look here"
             ) from None
-    if plain:
+    if not has_look(render.look):
         return
     v = scene.view_settings
     before = v.view_transform, v.look

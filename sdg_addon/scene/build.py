@@ -37,8 +37,8 @@ from ..labels.parse import LABEL_PROPERTY
 from ..sensors import EMISSIVITY_PROP, ILLUMINATOR_PROP, NIR_REFLECTANCE_PROP, TEMPERATURE_PROP
 from .base import (
     BaseSceneError,
+    check_colour,
     check_free_names,
-    check_look,
     check_projection,
     colour_differences,
     failed_drivers,
@@ -192,7 +192,7 @@ def build_scene(config: Config, open_scene=None) -> BuiltScene:
         raise BaseSceneError("the scene has no camera: add one to the .blend or a [[cameras]] entry")
     for name in built.render_cameras:
         check_projection(built.cameras[name])
-    check_look(scene, config.render)
+    check_colour(scene, config.render)
     scene.camera = built.cameras[built.render_cameras[0]]
     if config.label_rules:
         apply_label_rules(scene, config.label_rules)

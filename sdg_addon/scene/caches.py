@@ -27,6 +27,7 @@ import bpy
 from .base import BaseSceneError
 
 FLUID_PREFIX = "sdg_fluid_"  # the temporary cache folders made here
+_made: set[str] = set()  # ... exactly these paths: the only folders this module ever removes
 
 
 def fluid_domains(objects):
@@ -45,22 +46,15 @@ def redirect_replay_fluid_caches(objects) -> list[str]:
     for obj, domain in fluid_domains(objects):
         if domain.cache_type == "REPLAY":
             before = domain.cache_directory
+            folder = tempfile.mkdtemp(prefix=FLUID_PREFIX, dir=bpy.app.tempdir or None)
+            _made.add(folder)
             # Setting the folder only stores the text (no cache is freed, no file touched).
-            domain.cache_directory = tempfile.mkdtemp(prefix=FLUID_PREFIX, dir=bpy.app.tempdir or None)
+            domain.cache_directory = folder
             moved.append(obj.name)
-            if _made_here(before):  # an earlier clip's: the run's own temporary files
+            if before in _made:  # an earlier clip's folder, made above: the run's own files
+                _made.discard(before)
                 shutil.rmtree(before, ignore_errors=True)
     return moved
-
-
-def _made_here(folder: str) -> bool:
-    """A cache folder this module made (in Blender's session temporary folder)."""
-    temp = bpy.app.tempdir
-    return (
-        bool(temp)
-        and os.path.dirname(os.path.normpath(folder)) == os.path.normpath(temp)
-        and (os.path.basename(os.path.normpath(folder)).startswith(FLUID_PREFIX))
-    )
 
 
 def point_caches(obj):
