@@ -476,8 +476,7 @@ def _recorded_if_inside(dataset: Path, out: Path):
     files are): `--overwrite` removes it, and it is never taken for a user's file."""
     from sdg_addon import output
 
-    real_data = os.path.realpath(dataset).rstrip("/") + "/"
-    inside = output.is_dataset(dataset) and os.path.realpath(out).startswith(real_data)
+    inside = output.inside_dataset(dataset, out)
     if inside:
         output.activate(dataset)
     try:

@@ -313,6 +313,13 @@ def before_write(path: Path) -> None:
     raise UnsafePathError(f"refusing to write {path}: it is outside the output folder ({', '.join(_active)})")
 
 
+def inside_dataset(dataset: Path, path: Path) -> bool:
+    """Whether `path` lies inside `dataset`, a dataset folder of this tool (where the tool's
+    files are recorded as such)."""
+    real_data = os.path.realpath(dataset).rstrip("/") + "/"
+    return is_dataset(dataset) and (os.path.realpath(path) + "/").startswith(real_data)
+
+
 def written_files(folder: Path) -> list[str]:
     """Every path (relative) the tool recorded as written in `folder`, sorted, unique."""
     out: set[str] = set()

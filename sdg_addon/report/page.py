@@ -14,7 +14,6 @@ import contextlib
 import html
 import json
 import math
-import os
 from pathlib import Path
 
 import numpy as np
@@ -56,8 +55,7 @@ def _owned(out: Path, dataset: Path):
     """Write the report only where it may go: inside the dataset (recorded as the tool's
     files, so `--overwrite` removes them), or into a folder that is new, empty or holds an
     earlier report. Writes anywhere else are refused while the report is written."""
-    real_out, real_data = os.path.realpath(out), os.path.realpath(dataset)
-    in_dataset = output.is_dataset(dataset) and (real_out + "/").startswith(real_data.rstrip("/") + "/")
+    in_dataset = output.inside_dataset(dataset, out)
     if not in_dataset and out.exists():
         page = out / "index.html"
         ours = page.is_file() and GENERATOR in page.read_text(encoding="utf-8", errors="replace")

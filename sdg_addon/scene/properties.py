@@ -111,23 +111,16 @@ def _refuse_cache_settings(owner, where: str) -> None:
         )
 
 
-# Set by the run itself: an object's pass index carries the instance id its masks are made
-# from, and a data-block's name is how targets, prim paths and labels find it.
-_RUN_OWNED = {"pass_index": "Object", "name": "ID"}
+_RUN_OWNED = {  # set by the run itself: property -> (the type whose property it is, what for)
+    "pass_index": ("Object", "the instance id of the object's masks"),
+    "name": ("ID", "targets, prim paths and labels find data-blocks by name"),
+}
 
 
 def _rna_slot(owner, name: str, where: str) -> Slot:
     prop = owner.bl_rna.properties[name]
-    owned_by = _RUN_OWNED.get(name)
-    if owned_by and isinstance(owner, getattr(bpy.types, owned_by)):
-        raise PropertyPathError(
-            f"{where} is not set by a randomizer: the run uses it "
-            + (
-                "(the instance id of the object's masks)"
-                if name == "pass_index"
-                else "(targets, prim paths and labels find data-blocks by name)"
-            )
-        )
+    if name in _RUN_OWNED and isinstance(owner, getattr(bpy.types, _RUN_OWNED[name][0])):
+        raise PropertyPathError(f"{where} is not set by a randomizer: the run uses it ({_RUN_OWNED[name][1]})")
     if prop.type not in _RNA_KINDS or (prop.type == "ENUM" and prop.is_enum_flag):
         raise PropertyPathError(f"{where} is a {prop.type.lower()} property, not a value to set")
     if prop.is_readonly:
