@@ -22,10 +22,7 @@ import signal
 import sys
 from pathlib import Path
 
-from headless.cli import WORKER_MODES, exit_with
-
-EXIT_INTERRUPTED = 130
-EXIT_INVALID = 2
+from headless.cli import EXIT_INTERRUPTED, EXIT_INVALID, WORKER_MODES, exit_with
 
 
 class Channel:

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import bpy
 
-# Modifier types whose level of detail has a viewport and a render value.
-_LEVELS = {"SUBSURF": ("levels", "render_levels"), "MULTIRES": ("levels", "render_levels")}
+# Modifier types whose level of detail has a viewport (`levels`) and a render value.
+_LEVELS = ("SUBSURF", "MULTIRES")
 
 
 def match_viewport_to_render(scene) -> list[str]:
@@ -45,8 +45,7 @@ def match_viewport_to_render(scene) -> list[str]:
             if mod.show_viewport != mod.show_render:
                 set_to(mod, "show_viewport", mod.show_render, f'{where} modifiers["{mod.name}"]')
             if mod.type in _LEVELS:
-                view, render = _LEVELS[mod.type]
-                set_to(mod, view, getattr(mod, render), f'{where} modifiers["{mod.name}"]')
+                set_to(mod, "levels", mod.render_levels, f'{where} modifiers["{mod.name}"]')
         for psys in getattr(obj, "particle_systems", ()):
             settings = psys.settings
             if settings is None:
