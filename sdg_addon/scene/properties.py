@@ -10,13 +10,13 @@ silently stops the run with the object, the path and what was expected.
 
 from __future__ import annotations
 
-import difflib
 import fnmatch
 from dataclasses import dataclass
 
 import bpy
 import numpy as np
 
+from ..config.problems import did_you_mean
 from ..sampling.distributions import Constant
 from .base import PROJECTIONS
 from .build import BuiltScene
@@ -59,9 +59,9 @@ def _step_text(kind: str, key) -> str:
 
 def _hint(key, names) -> str:
     names = [str(n) for n in names]
-    close = difflib.get_close_matches(str(key), names, n=1)
+    close = did_you_mean(str(key), names)
     shown = ", ".join(names[:12]) + (", ..." if len(names) > 12 else "")
-    return (f"; did you mean {close[0]!r}?" if close else "") + (f" (it has: {shown})" if names else "")
+    return (f"; did you mean {close!r}?" if close else "") + (f" (it has: {shown})" if names else "")
 
 
 def _rna_names(struct) -> list[str]:
