@@ -386,14 +386,12 @@ def _main_thread() -> bool:
 
 
 def remove_stale_temporaries(output: Path) -> int:
-    """Delete our own temporary files left by a killed process (output.stale_temporaries:
-    writers.io's names, beside files the tool recorded). Nothing else is touched."""
-    from sdg_addon.output import stale_temporaries
+    """Delete our own temporary files left by a killed process (output.remove_stale_temporaries:
+    writers.io's names, beside files the tool recorded or in an ended process's temporary
+    folder). Nothing else is touched."""
+    from sdg_addon.output import remove_stale_temporaries as remove
 
-    stale = stale_temporaries(output)
-    for tmp in stale:
-        tmp.unlink(missing_ok=True)
-    return len(stale)
+    return remove(output)
 
 
 def finish(config, output: Path, summary: dict) -> None:

@@ -11,10 +11,17 @@
   share the folder, each with its own lock.
 - While a folder is active in a process, writers.io refuses any write outside it
   (before_write), so a bug in a writer cannot put a file anywhere else.
+- writers.io makes each file under a temporary name in the process's own folder,
+  audit/tmp/HOST-PID/, and renames it into place: many processes creating files in one
+  folder contend for that folder's lock in the file system (on ext4, 8 writer processes
+  spent ~10x the CPU of one a file; measured in docs/benchmarks.md), a rename much less.
+  A process removes its folder when done; a killed process's is removed with its files by
+  the next run's clean-up (on this host: another host's processes cannot be checked).
 """
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import re
@@ -28,6 +35,7 @@ from .writers.paths import UnsafePathError, check_inside
 AUDIT_DIR = "audit"
 MARKER = f"{AUDIT_DIR}/dataset.json"
 RECORD_DIR = f"{AUDIT_DIR}/written"
+TEMP_DIR = f"{AUDIT_DIR}/tmp"  # one folder a process for writers.io's temporary files
 TOOL = "sdg"
 
 
@@ -228,12 +236,40 @@ _active_lock = threading.Lock()
 NOTED_NAMES = 4096
 
 
+def _process_name() -> str:
+    """HOST-PID: the name of this process's files in the record and its temporary folder."""
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
 class _Record:
     def __init__(self, root: Path):
         self.root = root
         self.fd: int | None = None
         self.lock = threading.Lock()
         self.noted: set[str] = set()
+        self.temp: tuple[int, str] | None = None  # (pid, folder): this process's temporary folder
+
+    def temp_folder(self) -> str:
+        """This process's folder for temporary files (audit/tmp/HOST-PID), made on first need
+        and removed when the process ends, if empty."""
+        with self.lock:
+            if self.temp is None or self.temp[0] != os.getpid():
+                folder = self.root / TEMP_DIR / _process_name()
+                for _ in range(3):  # another process may remove an empty audit/tmp meanwhile
+                    try:
+                        folder.mkdir(parents=True, exist_ok=True)
+                        break
+                    except FileNotFoundError:
+                        continue
+                self.temp = (os.getpid(), str(folder))
+                atexit.register(_remove_empty, folder)  # workers end without deactivate()
+            return self.temp[1]
+
+    def remove_temp_folder(self) -> None:
+        with self.lock:
+            if self.temp is not None and self.temp[0] == os.getpid():
+                _remove_empty(Path(self.temp[1]))
+            self.temp = None
 
     def note(self, rel: str) -> None:
         with self.lock:
@@ -273,6 +309,16 @@ def deactivate(folder: Path) -> None:
         record = _active.pop(real, None)
     if record is not None:
         record.close()
+        record.remove_temp_folder()
+
+
+def _remove_empty(folder: Path) -> None:
+    """Remove a process's temporary folder, and audit/tmp with it, when empty (never a file)."""
+    for f in (folder, folder.parent):
+        try:
+            f.rmdir()
+        except OSError:
+            return  # not empty (a file being written, another process's folder) or gone
 
 
 _real_folders: dict[str, str] = {}  # folder as written -> its real path (bounded, see below)
@@ -294,22 +340,27 @@ def _real_path(path: Path) -> str:
     return os.path.join(real, name)
 
 
-def before_write(path: Path) -> None:
+def before_write(path: Path) -> str | None:
     """Called by writers.io for every file before it is written: record it, or refuse it.
+    Returns the folder to make its temporary file in (this process's own, inside the output
+    folder), or None: beside the file.
 
     Without an active folder (a writer used on its own, the preview command) nothing is
     checked. With one, a path outside every active folder is an error.
     """
     if not _active:
-        return
+        return None
     real = _real_path(path)
     for root, record in list(_active.items()):
         prefix = root.rstrip("/") + "/"
         if real == root or real.startswith(prefix):
             rel = real[len(prefix) :] or "."  # what os.path.relpath gives, without its work
-            if not rel.startswith(RECORD_DIR + "/") and rel != MARKER:
-                record.note(rel.replace(os.sep, "/"))
-            return
+            if rel.startswith(RECORD_DIR + "/") or rel == MARKER:
+                # The marker beside itself: a second run's look at a starting run's folder
+                # knows that temporary file (_first_not_of_a_starting_run), not audit/tmp.
+                return None
+            record.note(rel.replace(os.sep, "/"))
+            return record.temp_folder()
     raise UnsafePathError(f"refusing to write {path}: it is outside the output folder ({', '.join(_active)})")
 
 
@@ -366,6 +417,48 @@ def stale_temporaries(folder: Path, written: set[str] | None = None) -> list[Pat
     return [t for t, target in candidates if (t.parent / target).relative_to(folder).as_posix() in written]
 
 
+def _dead_processes_folders(folder: Path) -> list[Path]:
+    """The temporary folders (audit/tmp/HOST-PID) of processes of this host that have ended.
+    Another host's are left: whether its process still writes cannot be checked from here."""
+    host = socket.gethostname()
+    found = []
+    try:
+        entries = sorted((Path(folder) / TEMP_DIR).iterdir())
+    except OSError:
+        return []  # none (the usual case)
+    for entry in entries:
+        name_host, _, pid = entry.name.rpartition("-")
+        if name_host != host or not pid.isdigit() or entry.is_symlink() or not entry.is_dir():
+            continue
+        if not _alive(int(pid), None):
+            found.append(entry)
+    return found
+
+
+def remove_ended_processes_temporaries(folder: Path) -> int:
+    """Delete the temporary files (writers.io's names only: nothing else is touched) in the
+    temporary folders of processes of this host that ended, then those folders when empty.
+    Returns the number of files deleted."""
+    removed = 0
+    for entry in _dead_processes_folders(folder):
+        for tmp in entry.iterdir():
+            if temporary_target(tmp.name) and tmp.is_file() and not tmp.is_symlink():
+                tmp.unlink(missing_ok=True)
+                removed += 1
+        _remove_empty(entry)
+    return removed
+
+
+def remove_stale_temporaries(folder: Path, written: set[str] | None = None) -> int:
+    """When no process of the run writes any more: delete our own temporary files a killed
+    process left, beside the files the tool recorded (stale_temporaries) and in ended
+    processes' temporary folders. Returns the number of files deleted."""
+    stale = stale_temporaries(folder, written)
+    for tmp in stale:
+        tmp.unlink(missing_ok=True)
+    return len(stale) + remove_ended_processes_temporaries(folder)
+
+
 def remove_written(folder: Path) -> int:
     """`--overwrite`: delete the files the tool recorded (and temp files beside them), then
     folders left empty by that; never anything else. Returns the number of files deleted."""
@@ -373,8 +466,7 @@ def remove_written(folder: Path) -> int:
     removed = 0
     parents: set[Path] = set()
     written = written_files(folder)
-    for tmp in stale_temporaries(folder, set(written)):  # beside recorded files: their folders follow
-        tmp.unlink(missing_ok=True)
+    remove_stale_temporaries(folder, set(written))  # beside recorded files: their folders follow
     for rel in written:
         path = folder / rel
         try:

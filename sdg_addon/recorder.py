@@ -396,6 +396,7 @@ class Recorder:
         audit_dir = opts.output / audit.AUDIT_DIR
         if opts.overwrite:
             output.remove_written(opts.output)
+        output.remove_ended_processes_temporaries(opts.output)  # a killed earlier run's
         audit.copy_inputs(audit_dir, self.config.files)
         resolved_path = audit_dir / "resolved.json"
         resolved = self.config.resolved()

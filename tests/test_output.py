@@ -404,3 +404,92 @@ def test_overwrite_removes_only_our_temporaries_of_recorded_files(tmp_path):
     (folder / ".a.json.mine.tmp").write_text("user")  # a user's, beside it
     assert output.remove_written(folder) == 1
     assert sorted(p.name for p in folder.iterdir() if p.is_file()) == [".a.json.mine.tmp"]
+
+
+# ----------------------------------------------------------- the process's temporary folder
+
+
+def own_temp_folder(folder: Path) -> Path:
+    return folder / output.TEMP_DIR / f"{socket.gethostname()}-{os.getpid()}"
+
+
+def test_files_are_made_in_the_process_temporary_folder_and_renamed_into_place(tmp_path):
+    """Inside an active folder a file is made in audit/tmp/HOST-PID (not beside itself: many
+    processes creating files in one folder contend for it), its folder made on first need,
+    and the temporary folder is gone when the folder is closed. The marker is made beside
+    itself, so a second run's look at a starting run sees no audit/tmp."""
+    out = tmp_path / "out"
+    folder = OutputFolder(out)
+    folder.open()
+    try:
+        assert not (out / output.TEMP_DIR).exists()  # the marker is written; no temporary folder
+        with io.atomic_stream(out / "new" / "deep" / "a.txt") as f:
+            f.write(b"half")
+            temporaries = list(out.rglob("*.tmp"))
+            assert not (out / "new").exists()  # made at the rename
+        assert [p.parent for p in temporaries] == [own_temp_folder(out)]
+        assert (out / "new" / "deep" / "a.txt").read_bytes() == b"half"
+        assert list(own_temp_folder(out).iterdir()) == []
+        with pytest.raises(RuntimeError), io.atomic_stream(out / "b.txt") as f:
+            f.write(b"torn")
+            raise RuntimeError("a writer fails halfway")
+        assert not (out / "b.txt").exists() and list(own_temp_folder(out).iterdir()) == []
+    finally:
+        folder.close()
+    assert not (out / output.TEMP_DIR).exists()
+    assert output.written_files(out) == ["b.txt", "new/deep/a.txt"]  # recorded before writing
+
+
+def test_a_target_on_another_file_system_is_copied_beside_it_then_renamed(tmp_path, monkeypatch):
+    """A folder inside the output folder that is another file system (a mount) cannot take
+    a rename from audit/tmp (EXDEV): the file is copied beside itself and renamed there."""
+    import errno
+
+    from sdg_addon.writers import io as wio
+
+    real_replace = os.replace
+    mount = tmp_path / "out" / "mounted"
+
+    def replace(src, dst):
+        if str(dst).startswith(str(mount)) and output.TEMP_DIR in str(src):
+            raise OSError(errno.EXDEV, "Invalid cross-device link")
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(wio.os, "replace", replace)
+    mount.mkdir(parents=True)
+    with recording(tmp_path / "out"):
+        io.write_bytes(mount / "a.bin", b"x" * 100_000)
+        leftovers = [p for p in (tmp_path / "out").rglob("*.tmp")]
+    assert (mount / "a.bin").read_bytes() == b"x" * 100_000
+    assert leftovers == [] and sorted(p.name for p in mount.iterdir()) == ["a.bin"]
+
+
+def test_only_ended_processes_temporaries_of_this_host_are_removed(tmp_path):
+    """A killed process's temporary folder goes with its temporary files; a user's file in
+    it keeps it; a live process's folder, another host's and a link are left alone."""
+    out = tmp_path / "out"
+    run_of(out, ["a.json"])
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead_pid = int(dead.stdout)
+    host = socket.gethostname()
+    temp = out / output.TEMP_DIR
+    killed, killed_with_users = temp / f"{host}-{dead_pid}", temp / f"{host}-{dead_pid + 1_000_000}"
+    live, other_host = temp / f"{host}-{os.getpid()}", temp / f"not-{host}-{dead_pid}"
+    for folder in (killed, killed_with_users, live, other_host):
+        folder.mkdir(parents=True)
+        (folder / ".rgb_0001.png.5-1.tmp").write_text("torn")
+    (killed_with_users / "notes.txt").write_text("a user's")
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / ".x.png.1-1.tmp").write_text("keep")
+    os.symlink(tmp_path / "elsewhere", temp / f"{host}-{dead_pid + 2_000_000}")
+    assert output.remove_ended_processes_temporaries(out) == 2
+    assert not killed.exists()
+    assert [p.name for p in killed_with_users.iterdir()] == ["notes.txt"]
+    for folder in (live, other_host):
+        assert [p.name for p in folder.iterdir()] == [".rgb_0001.png.5-1.tmp"]
+    assert (tmp_path / "elsewhere" / ".x.png.1-1.tmp").read_text() == "keep"
+    # --overwrite clears the ended processes' temporaries too, and keeps the rest.
+    (killed / ".a.json.9-9.tmp").parent.mkdir()
+    (killed / ".a.json.9-9.tmp").write_text("torn")
+    output.remove_written(out)
+    assert not killed.exists() and live.exists() and other_host.exists()

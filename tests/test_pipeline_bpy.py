@@ -701,7 +701,7 @@ def test_cancel_now_stops_worker_processes_without_waiting(tmp_path, monkeypatch
         original(self, captured, record)
         if record["frame"] == 1:  # two frames with the worker, sleeping inside a write
             deadline = time.monotonic() + 60
-            while not list((tmp_path / "out" / "slow").glob(".*.tmp")) and time.monotonic() < deadline:
+            while not list((tmp_path / "out").rglob(".*.tmp")) and time.monotonic() < deadline:
                 time.sleep(0.05)
             recorder.cancel(now=True)
 
@@ -714,6 +714,7 @@ def test_cancel_now_stops_worker_processes_without_waiting(tmp_path, monkeypatch
     log = tmp_path / "out" / "audit" / "frames.jsonl"
     assert not log.exists() or log.read_text() == ""
     assert not list((tmp_path / "out").rglob("*.tmp"))  # the stopped worker removed its own
+    assert not (tmp_path / "out" / "audit" / "tmp").exists()  # and its temporary folder
 
 
 @pytest.mark.parametrize(

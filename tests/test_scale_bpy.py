@@ -65,6 +65,7 @@ def test_two_processes_make_the_single_process_dataset(reference, tmp_path):
     out = tmp_path / "two"
     assert main(["render", str(param), "--out", str(out), "--procs", "2", "--chunk", "2", *COMMON]) == 0
     assert_same_dataset(one, out)
+    assert not (out / "audit" / "tmp").exists()  # every process removed its temporary folder
     # Two render processes ran (each logs its device); frames went to whichever asked first.
     started = sorted(p.name for p in (out / "audit").glob("environment.w*.json"))
     assert started == ["environment.w000.json", "environment.w001.json"]
@@ -107,6 +108,7 @@ def test_a_killed_render_process_has_its_chunk_retried(reference, tmp_path, monk
     assert killed and run_and_kill.retried  # it died holding frames, and they were retried
     assert_same_dataset(one, out)
     assert not list(out.rglob(".*.tmp"))  # a half-written file of the killed process is gone
+    assert not (out / "audit" / "tmp").exists()  # with the killed process's temporary folder
 
 
 def test_three_shards_and_merge_make_the_single_process_dataset(reference, tmp_path):

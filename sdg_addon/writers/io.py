@@ -1,15 +1,19 @@
-"""Atomic file writing: write to a temporary name in the same folder, then rename.
+"""Atomic file writing: write to a temporary name, then rename.
 
-A crash or Ctrl-C never leaves a half-written file under the final name.
+A crash or Ctrl-C never leaves a half-written file under the final name. Inside a run's
+output folder the temporary file is made in the process's own folder (output.TEMP_DIR):
+processes creating files in one shared folder contend for it in the file system.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import io
 import itertools
 import json
 import os
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -20,13 +24,16 @@ _TEMP_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
 _temp_count = itertools.count()
 
 
-def _open_temp(path: Path) -> tuple[int, str]:
-    """A new file next to `path` under a name no one else uses (process id and a counter;
-    O_EXCL refuses a name that exists anyway), with the mode a plainly created file gets
-    (0666 less the umask, which the kernel applies): no random names, no chmod."""
+def _open_temp(path: Path, folder: str | None) -> tuple[int, str]:
+    """A new file for `path`'s content, in `folder` (this process's temporary folder inside
+    the output folder) or, when None, beside `path`, under a name no one else uses (process
+    id and a counter; O_EXCL refuses a name that exists anyway), with the mode a plainly
+    created file gets (0666 less the umask, which the kernel applies): no random names, no
+    chmod."""
+    where = os.path.dirname(path) if folder is None else folder
     while True:
         name = output.temporary_name(os.path.basename(path), f"{os.getpid()}-{next(_temp_count)}")
-        tmp = os.path.join(os.path.dirname(path), name)
+        tmp = os.path.join(where, name)
         try:
             return os.open(tmp, _TEMP_FLAGS, 0o666), tmp
         except FileExistsError:  # left by an earlier process with this pid: take the next
@@ -35,22 +42,50 @@ def _open_temp(path: Path) -> tuple[int, str]:
 
 @contextlib.contextmanager
 def _atomic_fd(path: Path):
-    """An open temporary file (descriptor) next to `path`, which the caller writes and closes;
+    """An open temporary file (descriptor) for `path`, which the caller writes and closes;
     renamed into place when the block ends, removed if it fails. Like every write here, it
-    is checked and recorded by the output folder's owner first."""
-    output.before_write(path)
+    is checked and recorded by the output folder's owner first, which names the folder of
+    the temporary file."""
+    folder = output.before_write(path)
     try:
-        fd, tmp = _open_temp(path)
-    except FileNotFoundError:  # the folder is made on first need, not checked on every file
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = _open_temp(path)
+        fd, tmp = _open_temp(path, folder)
+    except FileNotFoundError:  # folders are made on first need, not checked on every file
+        Path(folder if folder is not None else path.parent).mkdir(parents=True, exist_ok=True)
+        fd, tmp = _open_temp(path, folder)
     try:
         yield fd
-        os.replace(tmp, path)
+        _into_place(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def _into_place(tmp: str, path: Path) -> None:
+    """Rename the finished temporary file to `path` (atomic: the name only ever holds a whole
+    file), making `path`'s folder on first need."""
+    try:
+        os.replace(tmp, path)
+    except FileNotFoundError:
+        if not os.path.exists(tmp):
+            raise
+        path.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(tmp, path)
+    except OSError as e:
+        if e.errno != errno.EXDEV:
+            raise
+        # `path` is on another file system than the output folder (a mount inside it):
+        # copied to a temporary file beside it, renamed from there.
+        fd, beside = _open_temp(path, None)
+        try:
+            with os.fdopen(fd, "wb") as dst, open(tmp, "rb") as src:
+                shutil.copyfileobj(src, dst)
+            os.replace(beside, path)
+        except BaseException:
+            if os.path.exists(beside):
+                os.unlink(beside)
+            raise
+        os.unlink(tmp)
 
 
 @contextlib.contextmanager
