@@ -194,7 +194,7 @@ def _merge(args) -> int:
     (each shard's own finalize saw only what existed when it ended)."""
     from sdg_addon.audit import AUDIT_DIR, finished_frames
     from sdg_addon.frame import LabelTable
-    from sdg_addon.output import OutputError, OutputFolder
+    from sdg_addon.output import OutputError, OutputFolder, remove_stale_temporaries
     from sdg_addon.writers import create_writer
 
     config = _load_or_report(args.file)
@@ -211,6 +211,7 @@ def _merge(args) -> int:
     folder = OutputFolder(out)
     try:
         folder.open()  # locked and recorded like a run: --overwrite later removes what merge wrote
+        remove_stale_temporaries(out)  # the shards have ended: a killed one's temporary files go
         for name, options in config.writers.items():
             writer = create_writer(name, out, **options)
             writer.set_run(table, len(cameras) + len(config.lidars) > 1)

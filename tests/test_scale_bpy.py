@@ -8,6 +8,9 @@ import filecmp
 import json
 import os
 import signal
+import socket
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -116,8 +119,14 @@ def test_three_shards_and_merge_make_the_single_process_dataset(reference, tmp_p
     out = tmp_path / "shards"
     for i in (2, 0, 1):
         assert main(["render", str(param), "--out", str(out), "--shard", f"{i}/3", *COMMON]) == 0
+    # What a shard killed mid-write leaves: its temporary folder with a temporary file.
+    ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    killed = out / "audit" / "tmp" / f"{socket.gethostname()}-{int(ended.stdout)}"
+    killed.mkdir(parents=True)
+    (killed / ".rgb_0001.png.1-1.tmp").write_bytes(b"torn")
     assert main(["merge", str(param), "--out", str(out)]) == 0
     assert_same_dataset(one, out)
+    assert not (out / "audit" / "tmp").exists()  # merge, after every shard, removed it
 
 
 def test_invalid_process_options_are_refused_before_writing(reference, tmp_path, capsys):
