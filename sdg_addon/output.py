@@ -236,6 +236,9 @@ _active_lock = threading.Lock()
 NOTED_NAMES = 4096
 
 
+_removed_at_exit: set[Path] = set()  # temporary folders this process removes when it ends
+
+
 def _process_name() -> str:
     """HOST-PID: the name of this process's files in the record and its temporary folder."""
     return f"{socket.gethostname()}-{os.getpid()}"
@@ -262,7 +265,9 @@ class _Record:
                     except FileNotFoundError:
                         continue
                 self.temp = (os.getpid(), str(folder))
-                atexit.register(_remove_empty, folder)  # workers end without deactivate()
+                if folder not in _removed_at_exit:  # workers end without deactivate()
+                    _removed_at_exit.add(folder)
+                    atexit.register(_remove_empty, folder)
             return self.temp[1]
 
     def remove_temp_folder(self) -> None:
