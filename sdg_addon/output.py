@@ -128,15 +128,42 @@ def _process_start(pid: int) -> str | None:
         return None
 
 
-def _alive(pid: int, start: str | None) -> bool:
-    if pid <= 0:
-        return True  # unknown holder: never assumed dead
+def process_alive(pid: int) -> bool:
+    """Whether a process with this id exists on this machine (someone else's counts)."""
+    if os.name == "nt":
+        return _windows_process_alive(pid)
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True  # someone else's process, alive
+    return True
+
+
+def _windows_process_alive(pid: int) -> bool:
+    """os.kill(pid, 0) is no probe on Windows: signal 0 is CTRL_C_EVENT there (sent to a
+    console process group, an error for any other id). The kernel is asked instead."""
+    import ctypes
+
+    kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)
+    handle = kernel32.OpenProcess(0x1000, False, pid)  # PROCESS_QUERY_LIMITED_INFORMATION
+    if not handle:
+        return ctypes.get_last_error() == 5  # ERROR_ACCESS_DENIED: it exists; 87: no such process
+    try:
+        code = ctypes.c_ulong()
+        if not kernel32.GetExitCodeProcess(handle, ctypes.byref(code)):
+            return True  # cannot tell: never assumed dead
+        return code.value == 259  # STILL_ACTIVE
+    finally:
+        kernel32.CloseHandle(handle)
+
+
+def _alive(pid: int, start: str | None) -> bool:
+    if pid <= 0:
+        return True  # unknown holder: never assumed dead
+    if not process_alive(pid):
+        return False
     now = _process_start(pid)
     return start is None or now is None or now == start
 

@@ -493,3 +493,38 @@ def test_only_ended_processes_temporaries_of_this_host_are_removed(tmp_path):
     (killed / ".a.json.9-9.tmp").write_text("torn")
     output.remove_written(out)
     assert not killed.exists() and live.exists() and other_host.exists()
+
+
+def test_on_windows_a_process_is_probed_through_the_kernel_not_os_kill(monkeypatch):
+    """os.kill(pid, 0) is no probe on Windows (signal 0 is CTRL_C_EVENT there: sent to a
+    console process group, an OSError for any other id): the lock's and the temporary
+    folders' checks ask OpenProcess / GetExitCodeProcess instead, and close the handle."""
+    import ctypes
+
+    class Kernel32:
+        last = None
+        handles = {10: 1, 11: 2}  # 10 runs, 11 has exited; 12 does not exist; 13 is another user's
+        closed = []
+
+        def OpenProcess(self, access, inherit, pid):
+            assert access == 0x1000 and not inherit
+            Kernel32.last = pid
+            return self.handles.get(pid, 0)
+
+        def GetExitCodeProcess(self, handle, code):
+            code._obj.value = 259 if handle == 1 else 0  # STILL_ACTIVE, or an exit code
+            return 1
+
+        def CloseHandle(self, handle):
+            Kernel32.closed.append(handle)
+            return 1
+
+    def no_kill(pid, sig):
+        raise AssertionError("os.kill called on Windows")
+
+    monkeypatch.setattr(output.os, "name", "nt")
+    monkeypatch.setattr(output.os, "kill", no_kill)
+    monkeypatch.setattr(ctypes, "WinDLL", lambda name, use_last_error: Kernel32(), raising=False)
+    monkeypatch.setattr(ctypes, "get_last_error", lambda: {12: 87, 13: 5}[Kernel32.last], raising=False)
+    assert [output.process_alive(pid) for pid in (10, 11, 12, 13)] == [True, False, False, True]
+    assert Kernel32.closed == [1, 2]

@@ -304,3 +304,20 @@ def test_previews_and_reports_in_a_dataset_are_the_tools_files(tmp_path, capsys)
     assert not any("elsewhere" in f for f in recorded)
     assert render(p, out, "--overwrite") == 0
     assert not (out / "preview").exists() and elsewhere.is_file()
+
+
+def test_stale_render_folders_of_ended_processes_only_are_removed(monkeypatch, tmp_path):
+    """The EXR folders a killed run left (sdg_render_PID_*) go at the next run's start: only
+    those whose process has ended; a live process's folder, a link and a file stay."""
+    monkeypatch.setattr(capture_render, "_temp_base", lambda: str(tmp_path))
+    ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead, live = tmp_path / f"sdg_render_{int(ended.stdout)}_ab", tmp_path / f"sdg_render_{os.getpid()}_cd"
+    for folder in (dead, live):
+        folder.mkdir()
+        (folder / "passes.exr").write_bytes(b"x")
+    (tmp_path / "elsewhere").mkdir()
+    os.symlink(tmp_path / "elsewhere", tmp_path / f"sdg_render_{int(ended.stdout)}_link")
+    (tmp_path / f"sdg_render_{int(ended.stdout)}_file").write_text("a file")
+    assert capture_render.remove_stale_render_dirs() == [str(dead)]
+    assert not dead.exists() and (live / "passes.exr").exists() and (tmp_path / "elsewhere").is_dir()
+    assert (tmp_path / f"sdg_render_{int(ended.stdout)}_file").exists()

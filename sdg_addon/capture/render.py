@@ -30,6 +30,7 @@ from ..blender_paths import remember_resources
 from ..compat import LEGACY_PASS_NAMES, set_multilayer_exr
 from ..config.schema import RenderSettings
 from ..frame import Camera, FrameData, SceneObject
+from ..output import process_alive
 from ..scene.base import render_view_layer
 from ..scene.build import RESOLUTION_PROP, BuiltScene
 from ..scene.instancing import renders
@@ -63,23 +64,16 @@ def remove_stale_render_dirs() -> list[str]:
         if not name.startswith(TEMP_PREFIX):
             continue
         pid_text = name[len(TEMP_PREFIX) :].split("_", 1)[0]
-        if not pid_text.isdigit() or _pid_alive(int(pid_text)):
+        if not pid_text.isdigit() or process_alive(int(pid_text)):
             continue
         path = os.path.join(base, name)
-        if os.path.isdir(path) and not os.path.islink(path) and os.stat(path).st_uid == os.getuid():
-            shutil.rmtree(path, ignore_errors=True)
-            removed.append(path)
+        if not os.path.isdir(path) or os.path.islink(path):
+            continue
+        if hasattr(os, "getuid") and os.stat(path).st_uid != os.getuid():
+            continue  # another user's (Windows has no uids: its temporary folder is the user's own)
+        shutil.rmtree(path, ignore_errors=True)
+        removed.append(path)
     return removed
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def configure_cycles(scene, render: RenderSettings, passes: set[str]) -> dict:
