@@ -285,6 +285,7 @@ class _Record:
         with self.lock:
             if self.temp is None or self.temp[0] != os.getpid():
                 folder = self.root / TEMP_DIR / _process_name()
+                check_inside(self.root, folder)  # a link planted at audit/tmp never leads out
                 for _ in range(3):  # another process may remove an empty audit/tmp meanwhile
                     try:
                         folder.mkdir(parents=True, exist_ok=True)
@@ -454,9 +455,11 @@ def _dead_processes_folders(folder: Path) -> list[Path]:
     Another host's are left: whether its process still writes cannot be checked from here."""
     host = socket.gethostname()
     found = []
+    temp = Path(folder) / TEMP_DIR
     try:
-        entries = sorted((Path(folder) / TEMP_DIR).iterdir())
-    except OSError:
+        check_inside(folder, temp)  # a link planted there is never followed out
+        entries = sorted(temp.iterdir())
+    except (OSError, UnsafePathError):
         return []  # none (the usual case)
     for entry in entries:
         name_host, _, pid = entry.name.rpartition("-")

@@ -528,3 +528,23 @@ def test_on_windows_a_process_is_probed_through_the_kernel_not_os_kill(monkeypat
     monkeypatch.setattr(ctypes, "get_last_error", lambda: {12: 87, 13: 5}[Kernel32.last], raising=False)
     assert [output.process_alive(pid) for pid in (10, 11, 12, 13)] == [True, False, False, True]
     assert Kernel32.closed == [1, 2]
+
+
+def test_a_link_planted_at_the_temporary_folder_is_never_followed_out(tmp_path):
+    """audit/tmp made a link to a folder outside: writes are refused (nothing made there),
+    and the clean-up of ended processes' temporary files does not reach through it."""
+    from sdg_addon.writers.paths import UnsafePathError
+
+    out, outside = tmp_path / "out", tmp_path / "outside"
+    run_of(out, ["a.json"])
+    ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    users = outside / f"{socket.gethostname()}-{int(ended.stdout)}"
+    users.mkdir(parents=True)
+    (users / ".photo.png.1-1.tmp").write_text("a user's")
+    os.symlink(outside, out / output.TEMP_DIR)
+    with recording(out):
+        with pytest.raises(UnsafePathError):
+            io.write_text(out / "b.json", "{}")
+    assert sorted(p.name for p in outside.iterdir()) == [users.name] and not (out / "b.json").exists()
+    assert output.remove_ended_processes_temporaries(out) == 0
+    assert (users / ".photo.png.1-1.tmp").read_text() == "a user's"
