@@ -6,6 +6,10 @@ shards."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -74,3 +78,46 @@ def test_normals_one_sample_per_pixel_and_byte_identical(tmp_path):
         assert (shards / f"normals_{f:04d}.npy").read_bytes() == data
         if f == 1:
             assert (alone / f"normals_{f:04d}.npy").read_bytes() == data
+
+
+MESHES_OF_A_PROCESS = """
+import sys
+import bpy  # bmesh is importable after bpy
+import numpy as np
+from sdg_addon.scene.primitives import BUILDERS, primitive_mesh
+out = {}
+for kind in sorted(BUILDERS):
+    mesh = primitive_mesh(kind, kind, 1.0)
+    for name, items, attr, width, dtype in (
+        ("co", mesh.vertices, "co", 3, np.float32),
+        ("vertex_normals", mesh.vertices, "normal", 3, np.float32),
+        ("corners", mesh.loops, "vertex_index", 1, np.int32),
+        ("face_starts", mesh.polygons, "loop_start", 1, np.int32),
+        ("face_normals", mesh.polygons, "normal", 3, np.float32),
+        ("face_centres", mesh.polygons, "center", 3, np.float32),
+    ):
+        values = np.empty(len(items) * width, dtype)
+        items.foreach_get(attr, values)
+        out[f"{kind}.{name}"] = values.reshape(len(items), width)
+np.savez(sys.argv[1], **out)
+"""
+
+
+def test_built_in_primitives_are_the_same_mesh_in_every_process(tmp_path):
+    """The procedural meshes (and so Blender's smooth-shading normals, which sum over each
+    vertex's faces in their order) are identical in every process: a shard renders what the
+    full run renders. bmesh.ops.create_uvsphere ordered the sphere's faces differently in
+    every process, and its vertex normals then differed by an ulp. Convex ones face out."""
+    root = Path(__file__).resolve().parent.parent
+    for i in (1, 2):
+        subprocess.run([sys.executable, "-c", MESHES_OF_A_PROCESS, str(tmp_path / f"{i}.npz")], cwd=root, check=True)
+    first, second = np.load(tmp_path / "1.npz"), np.load(tmp_path / "2.npz")
+    assert first.files == second.files and len(first.files) > 8
+    for key in first.files:
+        assert np.array_equal(first[key], second[key]), key
+    for kind in ("sphere", "cube", "cylinder", "cone"):
+        co, centres = first[f"{kind}.co"], first[f"{kind}.face_centres"]
+        middle = (co.min(axis=0) + co.max(axis=0)) / 2
+        assert (np.einsum("ij,ij->i", first[f"{kind}.face_normals"], centres - middle) > 0).all(), kind
+    sphere = first["sphere.co"]  # a sphere of the asked size, resting on z = 0
+    assert np.allclose(np.linalg.norm(sphere - [0, 0, 0.5], axis=1), 0.5, atol=1e-6)

@@ -17,8 +17,25 @@ def _cube(bm):
     bmesh.ops.create_cube(bm, size=1.0)
 
 
-def _sphere(bm):
-    bmesh.ops.create_uvsphere(bm, u_segments=32, v_segments=16, radius=0.5)
+def _sphere(bm, radius=0.5, segments=32, rings=16):
+    """A UV sphere, poles on z, built vertex by vertex: bmesh.ops.create_uvsphere orders its
+    faces and corners differently in every process, so Blender's smooth-shading normals (a
+    sum over each vertex's faces) differed by an ulp between a run and its shards, and with
+    them the normals pass and, now and then, an RGB pixel."""
+    top = bm.verts.new((0.0, 0.0, radius))
+    ring = []
+    for i in range(1, rings):
+        phi = math.pi * i / rings
+        z, r = radius * math.cos(phi), radius * math.sin(phi)
+        angles = (2 * math.pi * j / segments for j in range(segments))
+        ring.append([bm.verts.new((r * math.cos(a), r * math.sin(a), z)) for a in angles])
+    bottom = bm.verts.new((0.0, 0.0, -radius))
+    for j in range(segments):  # counter-clockwise seen from outside: normals point out
+        k = (j + 1) % segments
+        bm.faces.new((top, ring[0][j], ring[0][k]))
+        for upper, lower in zip(ring, ring[1:]):
+            bm.faces.new((upper[j], lower[j], lower[k], upper[k]))
+        bm.faces.new((bottom, ring[-1][k], ring[-1][j]))
 
 
 def _cylinder(bm):
