@@ -160,23 +160,26 @@ def finished_frames(audit: Path) -> dict[int, dict]:
     return done
 
 
-def peak_memory_mb() -> float:
+def peak_memory_mb() -> float | None:
+    """Peak resident memory of this process in MB; None where Python cannot tell (Windows:
+    no `resource` module). None, not NaN: the manifest and the frame log stay valid JSON."""
     try:
         import resource
-
-        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        return rss / 1024.0 if sys.platform != "darwin" else rss / 1024.0 / 1024.0
     except ImportError:
-        return float("nan")
+        return None
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return rss / 1024.0 if sys.platform != "darwin" else rss / 1024.0 / 1024.0
 
 
-def current_rss_mb() -> float:
-    """Resident memory of this process now (Linux /proc; elsewhere the peak so far)."""
+def current_rss_mb() -> float | None:
+    """Resident memory of this process now (Linux /proc; elsewhere the peak so far; None
+    where neither is known)."""
     try:
         with open("/proc/self/statm", "rb") as f:
             return round(int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20, 1)
-    except (OSError, ValueError, IndexError):
-        return round(peak_memory_mb(), 1)
+    except (OSError, ValueError, IndexError, AttributeError):  # AttributeError: no os.sysconf
+        peak = peak_memory_mb()
+        return None if peak is None else round(peak, 1)
 
 
 def write_json(path: Path, obj) -> None:

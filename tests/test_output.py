@@ -548,3 +548,24 @@ def test_a_link_planted_at_the_temporary_folder_is_never_followed_out(tmp_path):
     assert sorted(p.name for p in outside.iterdir()) == [users.name] and not (out / "b.json").exists()
     assert output.remove_ended_processes_temporaries(out) == 0
     assert (users / ".photo.png.1-1.tmp").read_text() == "a user's"
+
+
+def test_memory_figures_are_none_not_nan_where_python_cannot_tell(monkeypatch):
+    """On Windows there is no `resource` module and no /proc: the frame log's rss_mb and the
+    manifest's peak_memory_mb are then null, so both stay valid JSON (NaN is not)."""
+    import builtins
+
+    from sdg_addon import audit
+
+    real_open = builtins.open
+
+    def no_proc(path, *args, **kwargs):
+        if str(path).startswith("/proc/"):
+            raise FileNotFoundError(path)
+        return real_open(path, *args, **kwargs)
+
+    assert audit.current_rss_mb() > 0 and audit.peak_memory_mb() > 0  # here: known
+    monkeypatch.setitem(sys.modules, "resource", None)  # import resource -> ImportError
+    monkeypatch.setattr(builtins, "open", no_proc)
+    assert audit.peak_memory_mb() is None and audit.current_rss_mb() is None
+    json.dumps({"rss_mb": audit.current_rss_mb(), "peak_memory_mb": audit.peak_memory_mb()}, allow_nan=False)
