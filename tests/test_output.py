@@ -450,8 +450,10 @@ def test_a_target_on_another_file_system_is_copied_beside_it_then_renamed(tmp_pa
     real_replace = os.replace
     mount = tmp_path / "out" / "mounted"
 
-    def replace(src, dst):
+    def replace(src, dst):  # as Linux checks: the target's folder first, then the mount
         if str(dst).startswith(str(mount)) and output.TEMP_DIR in str(src):
+            if not os.path.isdir(os.path.dirname(dst)):
+                raise FileNotFoundError(errno.ENOENT, "No such file or directory", str(dst))
             raise OSError(errno.EXDEV, "Invalid cross-device link")
         return real_replace(src, dst)
 
@@ -459,9 +461,10 @@ def test_a_target_on_another_file_system_is_copied_beside_it_then_renamed(tmp_pa
     mount.mkdir(parents=True)
     with recording(tmp_path / "out"):
         io.write_bytes(mount / "a.bin", b"x" * 100_000)
+        io.write_bytes(mount / "new" / "b.bin", b"y")  # its folder made first, then the copy
         leftovers = [p for p in (tmp_path / "out").rglob("*.tmp")]
-    assert (mount / "a.bin").read_bytes() == b"x" * 100_000
-    assert leftovers == [] and sorted(p.name for p in mount.iterdir()) == ["a.bin"]
+    assert (mount / "a.bin").read_bytes() == b"x" * 100_000 and (mount / "new" / "b.bin").read_bytes() == b"y"
+    assert leftovers == [] and sorted(p.name for p in mount.iterdir()) == ["a.bin", "new"]
 
 
 def test_only_ended_processes_temporaries_of_this_host_are_removed(tmp_path):

@@ -61,37 +61,42 @@ def _atomic_fd(path: Path):
         raise
 
 
-def _into_place(tmp: str, path: Path) -> None:
+def _into_place(tmp: str, path: Path, folder_made: bool = False) -> None:
     """Rename the finished temporary file to `path` (atomic: the name only ever holds a whole
     file), making `path`'s folder on first need."""
     try:
         os.replace(tmp, path)
     except FileNotFoundError:
-        if not os.path.exists(tmp):
+        if folder_made or not os.path.exists(tmp):
             raise
         path.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(tmp, path)
+        _into_place(tmp, path, folder_made=True)
     except OSError as e:
         if e.errno != errno.EXDEV:
             raise
-        # `path` is on another file system than the output folder (a mount inside it):
-        # copied to a temporary file beside it, renamed from there.
-        fd, beside = _open_temp(path, None)
-        try:
-            with os.fdopen(fd, "wb") as dst, open(tmp, "rb") as src:
-                shutil.copyfileobj(src, dst)
-            os.replace(beside, path)
-        except BaseException:
-            if os.path.exists(beside):
-                os.unlink(beside)
-            raise
-        os.unlink(tmp)
+        _copy_into_place(tmp, path)
+
+
+def _copy_into_place(tmp: str, path: Path) -> None:
+    """`path` is on another file system than the output folder (a mount inside it): the
+    temporary file is copied to a temporary file beside `path` and renamed from there."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, beside = _open_temp(path, None)
+    try:
+        with os.fdopen(fd, "wb") as dst, open(tmp, "rb") as src:
+            shutil.copyfileobj(src, dst)
+        os.replace(beside, path)
+    except BaseException:
+        if os.path.exists(beside):
+            os.unlink(beside)
+        raise
+    os.unlink(tmp)
 
 
 @contextlib.contextmanager
 def atomic_stream(path: Path | str, binary: bool = True):
-    """A file streamed to a temporary name next to `path`, renamed into place at the end (for
-    files too large to build in memory)."""
+    """A file streamed to a temporary name, renamed to `path` at the end (for files too large
+    to build in memory)."""
     path = Path(path)
     with _atomic_fd(path) as fd:
         # The buffer size given: no isatty() probe of a file that is never a terminal.
