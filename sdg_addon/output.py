@@ -487,11 +487,22 @@ def remove_ended_processes_temporaries(folder: Path) -> int:
 def remove_stale_temporaries(folder: Path, written: set[str] | None = None) -> int:
     """When no process of the run writes any more: delete our own temporary files a killed
     process left, beside the files the tool recorded (stale_temporaries) and in ended
-    processes' temporary folders. Returns the number of files deleted."""
+    processes' temporary folders; then every empty temporary folder, another host's too
+    (a Ray worker ended without its exit handlers; a process that still writes makes its
+    folder again). Returns the number of files deleted."""
     stale = stale_temporaries(folder, written)
     for tmp in stale:
         tmp.unlink(missing_ok=True)
-    return len(stale) + remove_ended_processes_temporaries(folder)
+    removed = len(stale) + remove_ended_processes_temporaries(folder)
+    temp = Path(folder) / TEMP_DIR
+    try:
+        check_inside(folder, temp)
+        entries = [e for e in temp.iterdir() if e.is_dir() and not e.is_symlink()]
+    except (OSError, UnsafePathError):
+        return removed
+    for entry in entries:
+        _remove_empty(entry)  # rmdir: never a folder with anything in it
+    return removed
 
 
 def remove_written(folder: Path) -> int:

@@ -496,6 +496,12 @@ def test_only_ended_processes_temporaries_of_this_host_are_removed(tmp_path):
     (killed / ".a.json.9-9.tmp").write_text("torn")
     output.remove_written(out)
     assert not killed.exists() and live.exists() and other_host.exists()
+    # After a whole run, empty folders go whoever made them (a Ray worker on another host
+    # ends without its exit handlers); anything with a file in it stays.
+    other_empty = temp / f"not-{host}-1"
+    other_empty.mkdir()
+    output.remove_stale_temporaries(out)
+    assert not other_empty.exists() and other_host.exists() and killed_with_users.exists()
 
 
 def test_on_windows_a_process_is_probed_through_the_kernel_not_os_kill(monkeypatch):
