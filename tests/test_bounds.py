@@ -192,21 +192,6 @@ def test_pose_tries_are_bounded(tmp_path, option, ok):
         ('basic = { camera_subfolders = "always" }', True, ""),
         ('coco = { split = "../../x" }', False, "writers.coco"),  # the writer's own check, at validation
         ("kitti = { val_every = -1 }", False, "writers.kitti.val_every"),
-    ],
-)
-def test_writer_options_by_value(tmp_path, writers, ok, field):
-    found = fields(tmp_path, CAMERA + f"[writers]\n{writers}\n")
-    assert found == ([] if ok else [field])
-
-
-def test_frames_bound(tmp_path):
-    assert fields(tmp_path, CAMERA + "[run]\nframes = 10000000\n") == []
-    assert fields(tmp_path, CAMERA + "[run]\nframes = 10000001\n") == ["run.frames"]
-
-
-@pytest.mark.parametrize(
-    "writers, ok, field",
-    [
         ("yolo = { decimals = 17 }", True, ""),
         ("yolo = { decimals = 18 }", False, "writers.yolo.decimals"),
         ("yolo = { decimals = -1 }", False, "writers.yolo.decimals"),
@@ -224,8 +209,14 @@ def test_frames_bound(tmp_path):
         ('coco = { channels = ["distance_to_camra"] }', False, "writers.coco"),  # a typo would save nothing
     ],
 )
-def test_more_writer_options_by_value(tmp_path, writers, ok, field):
-    assert fields(tmp_path, CAMERA + f"[writers]\n{writers}\n") == ([] if ok else [field])
+def test_writer_options_by_value(tmp_path, writers, ok, field):
+    found = fields(tmp_path, CAMERA + f"[writers]\n{writers}\n")
+    assert found == ([] if ok else [field])
+
+
+def test_frames_bound(tmp_path):
+    assert fields(tmp_path, CAMERA + "[run]\nframes = 10000000\n") == []
+    assert fields(tmp_path, CAMERA + "[run]\nframes = 10000001\n") == ["run.frames"]
 
 
 @pytest.mark.parametrize(
