@@ -280,18 +280,12 @@ class _Record:
         self.temp: tuple[int, str] | None = None  # (pid, folder): this process's temporary folder
 
     def temp_folder(self) -> str:
-        """This process's folder for temporary files (audit/tmp/HOST-PID), made on first need
-        and removed when the process ends, if empty."""
+        """This process's folder for temporary files (audit/tmp/HOST-PID): writers.io makes
+        it at the first file that needs it; removed when the process ends, if empty."""
         with self.lock:
             if self.temp is None or self.temp[0] != os.getpid():
                 folder = self.root / TEMP_DIR / _process_name()
                 check_inside(self.root, folder)  # a link planted at audit/tmp never leads out
-                for _ in range(3):  # another process may remove an empty audit/tmp meanwhile
-                    try:
-                        folder.mkdir(parents=True, exist_ok=True)
-                        break
-                    except FileNotFoundError:
-                        continue
                 self.temp = (os.getpid(), str(folder))
                 if folder not in _removed_at_exit:  # workers end without deactivate()
                     _removed_at_exit.add(folder)
@@ -311,7 +305,7 @@ class _Record:
             if self.fd is None:
                 folder = self.root / RECORD_DIR
                 folder.mkdir(parents=True, exist_ok=True)
-                name = f"{socket.gethostname()}-{os.getpid()}.txt"
+                name = f"{_process_name()}.txt"
                 self.fd = os.open(folder / name, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
             os.write(self.fd, (json.dumps(rel) + "\n").encode())
             # Names already noted, so a file written again (run-level files) adds no line;
@@ -450,22 +444,25 @@ def stale_temporaries(folder: Path, written: set[str] | None = None) -> list[Pat
     return [t for t, target in candidates if (t.parent / target).relative_to(folder).as_posix() in written]
 
 
-def _dead_processes_folders(folder: Path) -> list[Path]:
-    """The temporary folders (audit/tmp/HOST-PID) of processes of this host that have ended.
-    Another host's are left: whether its process still writes cannot be checked from here."""
-    host = socket.gethostname()
-    found = []
+def _temp_folders(folder: Path) -> list[Path]:
+    """The processes' temporary folders (audit/tmp/*) of an output folder: folders only, no
+    links, and none at all when audit/tmp is a link (it is never followed out)."""
     temp = Path(folder) / TEMP_DIR
     try:
-        check_inside(folder, temp)  # a link planted there is never followed out
-        entries = sorted(temp.iterdir())
+        check_inside(folder, temp)
+        return sorted(e for e in temp.iterdir() if e.is_dir() and not e.is_symlink())
     except (OSError, UnsafePathError):
         return []  # none (the usual case)
-    for entry in entries:
+
+
+def _dead_processes_folders(folder: Path) -> list[Path]:
+    """The temporary folders (HOST-PID) of processes of this host that have ended. Another
+    host's are left: whether its process still writes cannot be checked from here."""
+    host = socket.gethostname()
+    found = []
+    for entry in _temp_folders(folder):
         name_host, _, pid = entry.name.rpartition("-")
-        if name_host != host or not pid.isdigit() or entry.is_symlink() or not entry.is_dir():
-            continue
-        if not _alive(int(pid), None):
+        if name_host == host and pid.isdigit() and not process_alive(int(pid)):
             found.append(entry)
     return found
 
@@ -494,13 +491,7 @@ def remove_stale_temporaries(folder: Path, written: set[str] | None = None) -> i
     for tmp in stale:
         tmp.unlink(missing_ok=True)
     removed = len(stale) + remove_ended_processes_temporaries(folder)
-    temp = Path(folder) / TEMP_DIR
-    try:
-        check_inside(folder, temp)
-        entries = [e for e in temp.iterdir() if e.is_dir() and not e.is_symlink()]
-    except (OSError, UnsafePathError):
-        return removed
-    for entry in entries:
+    for entry in _temp_folders(folder):
         _remove_empty(entry)  # rmdir: never a folder with anything in it
     return removed
 
