@@ -385,15 +385,6 @@ def _main_thread() -> bool:
     return threading.current_thread() is threading.main_thread()
 
 
-def remove_stale_temporaries(output: Path) -> int:
-    """Delete our own temporary files left by a killed process (output.remove_stale_temporaries:
-    writers.io's names, beside files the tool recorded or in an ended process's temporary
-    folder). Nothing else is touched."""
-    from sdg_addon.output import remove_stale_temporaries as remove
-
-    return remove(output)
-
-
 def finish(config, output: Path, summary: dict) -> None:
     """After every process ended: the writers' merged outputs and the run's manifest."""
     from sdg_addon import audit

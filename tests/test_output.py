@@ -375,8 +375,6 @@ def test_temporary_names_skip_a_leftover_and_get_the_umask_mode(tmp_path):
 def test_stale_temporaries_of_either_naming_are_removed_and_nothing_else(tmp_path):
     """Only temporaries of files the tool recorded, in either naming: a user's file shaped
     like ours but beside no recorded file stays, and so do look-alikes."""
-    from headless.parallel import remove_stale_temporaries
-
     (tmp_path / "cam").mkdir()
     with recording(tmp_path):
         for rel in ("rgb_0000.png", "rgb_0001.png", "cam/x.npy"):
@@ -390,7 +388,7 @@ def test_stale_temporaries_of_either_naming_are_removed_and_nothing_else(tmp_pat
     (tmp_path.parent / "users_file.txt").write_text("keep")
     os.symlink(tmp_path.parent / "users_file.txt", tmp_path / ".rgb_0000.png.77-1.tmp")
     users.append(".rgb_0000.png.77-1.tmp")
-    assert remove_stale_temporaries(tmp_path) == len(ours)
+    assert output.remove_stale_temporaries(tmp_path) == len(ours)
     assert (tmp_path / ".rgb_0000.png.77-1.tmp").is_symlink()
     assert (tmp_path.parent / "users_file.txt").read_text() == "keep"
     left = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file() and "audit" not in p.parts)
