@@ -14,7 +14,7 @@
 - writers.io makes each file under a temporary name in the process's own folder,
   audit/tmp/HOST-PID/, and renames it into place: many processes creating files in one
   folder contend for that folder's lock in the file system (on ext4, 8 writer processes
-  spent ~10x the CPU of one a file; measured in docs/benchmarks.md), a rename much less.
+  spent 4-10x the CPU of one a file; measured in docs/benchmarks.md), a rename much less.
   A process removes its folder when done; a killed process's is removed with its files by
   the next run's clean-up (on this host: another host's processes cannot be checked).
 """
