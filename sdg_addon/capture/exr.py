@@ -86,13 +86,14 @@ def capture_passes(
         out["combined"] = combined
     if "Depth" in raw:
         depth = raw["Depth"][..., 0]
-        out["depth"] = np.where(depth >= NO_HIT_DEPTH, np.inf, depth).astype(np.float32)
+        out["depth"] = np.where(depth >= NO_HIT_DEPTH, np.inf, depth).astype(np.float32, copy=False)
     if "Object Index" in raw:
         out["instance"] = np.rint(raw["Object Index"][..., 0]).astype(np.uint32)
+    # group_passes made these arrays for this call: no second copy of them (copy=False).
     if "Normal" in raw:
-        out["normal"] = raw["Normal"][..., :3].astype(np.float32)
+        out["normal"] = raw["Normal"][..., :3].astype(np.float32, copy=False)
     if "Vector" in raw:
-        out["vector"] = raw["Vector"][..., :4].astype(np.float32)
+        out["vector"] = raw["Vector"][..., :4].astype(np.float32, copy=False)
     return out
 
 
