@@ -438,6 +438,36 @@ def test_files_are_made_in_the_process_temporary_folder_and_renamed_into_place(t
     assert output.written_files(out) == ["b.txt", "new/deep/a.txt"]  # recorded before writing
 
 
+@pytest.mark.parametrize("over", [0, 1])
+def test_near_the_windows_path_limit_the_temporary_file_is_made_beside_the_file(tmp_path, monkeypatch, over):
+    """Windows without long paths refuses paths of 260 characters or more, and a temporary
+    name in audit/tmp/HOST-PID is ~25 characters longer than one beside the file: at the
+    limit the process's folder is used, one character past it the file's own folder."""
+    out = tmp_path / "out"
+    target = out / "rgb_0000.png"
+    longest = output.temporary_name(target.name, "9" * 10 + "-" + "9" * 12)
+    in_own_folder = len(os.path.join(os.path.abspath(own_temp_folder(out)), longest))
+    monkeypatch.setattr(io, "_path_limit", lambda: in_own_folder - over)
+    folder = OutputFolder(out)
+    folder.open()
+    try:
+        with io.atomic_stream(target) as f:
+            f.write(b"png")
+            temporaries = list(out.rglob("*.tmp"))
+        assert [p.parent for p in temporaries] == [own_temp_folder(out) if over == 0 else out]
+        assert target.read_bytes() == b"png" and not list(out.rglob("*.tmp"))
+    finally:
+        folder.close()
+    assert output.written_files(out) == ["rgb_0000.png"]
+
+
+def test_the_path_limit_is_windows_max_path_less_its_terminator(monkeypatch):
+    monkeypatch.setattr(io.os, "name", "nt")
+    assert io._path_limit() == 259  # MAX_PATH = 260 counts the terminating NUL
+    monkeypatch.setattr(io.os, "name", "posix")
+    assert io._path_limit() is None
+
+
 def test_a_target_on_another_file_system_is_copied_beside_it_then_renamed(tmp_path, monkeypatch):
     """A folder inside the output folder that is another file system (a mount) cannot take
     a rename from audit/tmp (EXDEV): the file is copied beside itself and renamed there."""

@@ -23,6 +23,27 @@ from .. import output
 _TEMP_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
 _temp_count = itertools.count()
 
+# The longest token of a temporary name: a process id (up to 10 digits) and the counter.
+_LONGEST_TOKEN = "9" * 10 + "-" + "9" * 12
+
+
+def _path_limit() -> int | None:
+    """The longest path the system takes, when short enough to matter: Windows without long
+    paths enabled (a registry setting) refuses 260 characters or more."""
+    return 259 if os.name == "nt" else None
+
+
+def _temp_folder_fits(folder: str, path: Path) -> bool:
+    """Whether a temporary name for `path` fits in `folder` (this process's folder, ~25
+    characters deeper than the output folder). Near Windows' limit it does not while the
+    file itself still would: its temporary file is then made beside it (as before there
+    was a temporary folder)."""
+    limit = _path_limit()
+    if limit is None:
+        return True
+    name = output.temporary_name(os.path.basename(path), _LONGEST_TOKEN)
+    return len(os.path.join(os.path.abspath(folder), name)) <= limit
+
 
 def _open_temp(path: Path, folder: str | None) -> tuple[int, str]:
     """A new file for `path`'s content, in `folder` (this process's temporary folder inside
@@ -47,6 +68,8 @@ def _atomic_fd(path: Path):
     is checked and recorded by the output folder's owner first, which names the folder of
     the temporary file."""
     folder = output.before_write(path)
+    if folder is not None and not _temp_folder_fits(folder, path):
+        folder = None
     try:
         fd, tmp = _open_temp(path, folder)
     except FileNotFoundError:  # folders are made on first need, not checked on every file
