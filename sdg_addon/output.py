@@ -30,7 +30,7 @@ import threading
 import time
 from pathlib import Path
 
-from .writers.paths import UnsafePathError, check_inside
+from .writers.paths import UnsafePathError, check_inside, safe_name
 
 AUDIT_DIR = "audit"
 MARKER = f"{AUDIT_DIR}/dataset.json"
@@ -266,9 +266,14 @@ NOTED_NAMES = 4096
 _removed_at_exit: set[Path] = set()  # temporary folders this process removes when it ends
 
 
+def _host_name() -> str:
+    """This host's name as a path component (the system's name is any text)."""
+    return safe_name(socket.gethostname())
+
+
 def _process_name() -> str:
     """HOST-PID: the name of this process's files in the record and its temporary folder."""
-    return f"{socket.gethostname()}-{os.getpid()}"
+    return f"{_host_name()}-{os.getpid()}"
 
 
 class _Record:
@@ -458,7 +463,7 @@ def _temp_folders(folder: Path) -> list[Path]:
 def _dead_processes_folders(folder: Path) -> list[Path]:
     """The temporary folders (HOST-PID) of processes of this host that have ended. Another
     host's are left: whether its process still writes cannot be checked from here."""
-    host = socket.gethostname()
+    host = _host_name()
     found = []
     for entry in _temp_folders(folder):
         name_host, _, pid = entry.name.rpartition("-")

@@ -16,6 +16,7 @@ import pytest
 from sdg_addon import output
 from sdg_addon.output import Lock, OutputError, OutputFolder, check_folder, remove_written, written_files
 from sdg_addon.writers import io
+from sdg_addon.writers.paths import safe_name
 
 
 @pytest.mark.parametrize("where", ["/", "home", "cwd", "cwd_parent", "home_parent"])
@@ -530,6 +531,30 @@ def test_only_ended_processes_temporaries_of_this_host_are_removed(tmp_path):
     other_empty.mkdir()
     output.remove_stale_temporaries(out)
     assert not other_empty.exists() and other_host.exists() and killed_with_users.exists()
+
+
+def test_a_host_name_that_is_no_plain_name_becomes_one_path_component(tmp_path, monkeypatch):
+    """The system's host name is any text (a "/" or ":" in it would nest folders or be
+    refused on Windows): the temporary folder and the record file take it through the one
+    sanitizer, and an ended process's folder of this host is still found by that name."""
+    monkeypatch.setattr(output.socket, "gethostname", lambda: "rack/7:node")
+    host = safe_name("rack/7:node")
+    assert host != "rack/7:node" and "/" not in host and ":" not in host
+    out = tmp_path / "out"
+    folder = OutputFolder(out)
+    folder.open()
+    try:
+        with io.atomic_stream(out / "a.txt") as f:
+            f.write(b"a")
+            assert [p.parent.name for p in out.rglob("*.tmp")] == [f"{host}-{os.getpid()}"]
+    finally:
+        folder.close()
+    assert [p.name for p in (out / output.RECORD_DIR).iterdir()] == [f"{host}-{os.getpid()}.txt"]
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    killed = out / output.TEMP_DIR / f"{host}-{int(dead.stdout)}"
+    killed.mkdir(parents=True)
+    (killed / ".a.txt.5-1.tmp").write_text("torn")
+    assert output.remove_ended_processes_temporaries(out) == 1 and not killed.exists()
 
 
 def test_on_windows_a_process_is_probed_through_the_kernel_not_os_kill(monkeypatch):
