@@ -135,3 +135,42 @@ def test_captured_passes_move_by_name_and_are_read_once_without_bpy(tmp_path):
     assert loaded["depth"].shape == (6, 8) and not (tmp_path / "ref.exr").exists()
     again = pickle.loads(pickle.dumps(loaded))
     assert type(again) is dict and np.array_equal(again["instance"], expected["instance"])
+
+
+def test_the_file_is_mapped_and_nothing_of_the_mapping_outlives_capture_passes(tmp_path, monkeypatch):
+    """The reader views the file's pages (no copy of ~11 MB a frame); the passes it hands on
+    are copies, so the mapping ends when capture_passes returns and the file can be deleted
+    (Windows refuses to delete a mapped file). A file that cannot be mapped (an empty one,
+    a file system without mmap) is read instead, with the same result."""
+    import mmap
+    import weakref
+
+    from sdg_addon.capture import exr_reader
+    from sdg_addon.capture.exr import capture_passes
+    from sdg_addon.compat import LEGACY_PASS_NAMES
+
+    maps = []
+
+    class TrackedMap(mmap.mmap):
+        def __new__(cls, *args, **kwargs):
+            m = super().__new__(cls, *args, **kwargs)
+            maps.append(weakref.ref(m))
+            return m
+
+    monkeypatch.setattr(exr_reader.mmap, "mmap", TrackedMap)
+    _capture_like_exr(tmp_path / "c.exr")
+    mapped = capture_passes(str(tmp_path / "c.exr"), "ViewLayer", "SDG Data", "visible", LEGACY_PASS_NAMES)
+    assert len(maps) == 1 and maps[0]() is None  # mapped once; released by the time it returned
+    assert all(a.flags.writeable for a in mapped.values())  # copies, not views of the file
+
+    class NoMap:
+        def __init__(self, *args, **kwargs):
+            raise OSError("no mmap on this file system")
+
+    monkeypatch.setattr(exr_reader.mmap, "mmap", NoMap)
+    read = capture_passes(str(tmp_path / "c.exr"), "ViewLayer", "SDG Data", "visible", LEGACY_PASS_NAMES)
+    assert read.keys() == mapped.keys() and all(np.array_equal(read[k], mapped[k]) for k in read)
+    (tmp_path / "empty.exr").write_bytes(b"")
+    monkeypatch.undo()
+    with pytest.raises(ValueError, match="not an OpenEXR file"):  # read, not mapped; then refused
+        read_exr(str(tmp_path / "empty.exr"))
