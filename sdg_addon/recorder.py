@@ -793,10 +793,10 @@ def _json_equal(path: Path, obj) -> bool:
         return False
 
 
-__all__ = ["ANNOTATORS", "DiskError", "Recorder", "RecorderError", "RunOptions", "RunResult", "parse_frames"]
-
-
 def _listed(items: list[str], at_most: int = 10, sep: str = "; ") -> str:
     """The first `at_most` items, and how many more there are."""
     more = f"{sep}and {len(items) - at_most} more" if len(items) > at_most else ""
     return sep.join(items[:at_most]) + more
+
+
+__all__ = ["ANNOTATORS", "DiskError", "Recorder", "RecorderError", "RunOptions", "RunResult", "parse_frames"]

@@ -207,7 +207,8 @@ def colour_differences(scene, render) -> tuple[list[str], dict]:
 
     for name in COLOUR_SETTINGS:
         value, mine = theirs[name], getattr(render, name)
-        if abs(value - mine) <= 1e-6 if isinstance(mine, float) else value == mine:
+        same = abs(value - mine) <= 1e-6 if isinstance(mine, float) else value == mine
+        if same:
             continue
         label = name.replace("_", " ")
         if name == "view_transform" and value not in VIEW_TRANSFORMS:
