@@ -409,7 +409,7 @@ def test_overwrite_removes_only_our_temporaries_of_recorded_files(tmp_path):
 
 
 def own_temp_folder(folder: Path) -> Path:
-    return folder / output.TEMP_DIR / f"{socket.gethostname()}-{os.getpid()}"
+    return folder / output.TEMP_DIR / f"{safe_name(socket.gethostname())}-{os.getpid()}"
 
 
 def test_files_are_made_in_the_process_temporary_folder_and_renamed_into_place(tmp_path):
@@ -503,7 +503,7 @@ def test_only_ended_processes_temporaries_of_this_host_are_removed(tmp_path):
     run_of(out, ["a.json"])
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
     dead_pid = int(dead.stdout)
-    host = socket.gethostname()
+    host = safe_name(socket.gethostname())  # as the folder names spell it
     temp = out / output.TEMP_DIR
     killed, killed_with_users = temp / f"{host}-{dead_pid}", temp / f"{host}-{dead_pid + 1_000_000}"
     live, other_host = temp / f"{host}-{os.getpid()}", temp / f"not-{host}-{dead_pid}"
@@ -600,7 +600,7 @@ def test_a_link_planted_at_the_temporary_folder_is_never_followed_out(tmp_path):
     out, outside = tmp_path / "out", tmp_path / "outside"
     run_of(out, ["a.json"])
     ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
-    users = outside / f"{socket.gethostname()}-{int(ended.stdout)}"
+    users = outside / f"{safe_name(socket.gethostname())}-{int(ended.stdout)}"
     users.mkdir(parents=True)
     (users / ".photo.png.1-1.tmp").write_text("a user's")
     os.symlink(outside, out / output.TEMP_DIR)

@@ -115,13 +115,15 @@ def test_a_killed_render_process_has_its_chunk_retried(reference, tmp_path, monk
 
 
 def test_three_shards_and_merge_make_the_single_process_dataset(reference, tmp_path):
+    from sdg_addon.writers.paths import safe_name
+
     param, one = reference
     out = tmp_path / "shards"
     for i in (2, 0, 1):
         assert main(["render", str(param), "--out", str(out), "--shard", f"{i}/3", *COMMON]) == 0
     # What a shard killed mid-write leaves: its temporary folder with a temporary file.
     ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
-    killed = out / "audit" / "tmp" / f"{socket.gethostname()}-{int(ended.stdout)}"
+    killed = out / "audit" / "tmp" / f"{safe_name(socket.gethostname())}-{int(ended.stdout)}"
     killed.mkdir(parents=True)
     (killed / ".rgb_0001.png.1-1.tmp").write_bytes(b"torn")
     assert main(["merge", str(param), "--out", str(out)]) == 0
