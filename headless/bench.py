@@ -2,7 +2,7 @@
 
   python -m headless.bench [FILE] [--frames 30] [--resolution 640x480] [--samples 16]
                            [--device auto] [--procs 1,2,4] [--annotators all] [--writers basic,coco]
-                           [--ceiling] [--no-bare] [--rounds R] [--json OUT.json]
+                           [--ceiling] [--no-bare] [--by-part] [--rounds R] [--json OUT.json]
 
 FILE defaults to presets/bench30.toml (30 procedural objects). For each K in --procs it
 renders the dataset with K render processes (`headless render`, K = 1: one process), then
@@ -14,7 +14,8 @@ renders the same frames bare (same scene and randomizers, RGB PNG only, one
   render in the render loop; read, annotate and write in the workers, read only with
   worker processes: CPU seconds are what each costs whatever else runs), peak memory of every process of the
   run together (render processes and their workers), memory and frame time at the start
-  and end of the run (flat means no growth);
+  and end of the run (flat means no growth); with --by-part also each annotator's and
+  writer's CPU seconds per frame (the run logs them: `render --time-parts`);
 - bare: steady frames/s and seconds per render call;
 - ratio_to_bare[K]: pipeline seconds per frame / bare seconds per frame (1.0 = free);
   with one render process also ratio_to_bare_median: the median time from one finished
@@ -166,6 +167,7 @@ def run_pipeline(param: Path, out: Path, procs, args) -> dict:
     if args.workers:
         cmd += ["--workers", str(args.workers)]
     cmd += ["--worker-mode", args.worker_mode]
+    cmd += ["--time-parts"] if args.by_part else []
     started = time.time()
     proc = subprocess.Popen(cmd, cwd=ROOT, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     memory = PeakMemory(proc.pid)
@@ -194,6 +196,7 @@ def run_pipeline(param: Path, out: Path, procs, args) -> dict:
         "wall_s": _r(wall),
         "wall_seconds_per_frame": {s: _r(_mean(r["seconds"].get(s) for r in steady)) for s in STAGES},
         "cpu_seconds_per_frame": {s: _r(_mean(r.get("cpu_seconds", {}).get(s) for r in steady)) for s in STAGES},
+        **({"cpu_seconds_per_frame_by_part": parts_per_frame(steady)} if args.by_part else {}),
         "peak_memory_mb_all_processes": peak,
         "trend": trend_of(records),
     }
@@ -235,6 +238,19 @@ def summarize_rounds(rows: list[dict], rounds: list[tuple[list[dict], dict | Non
             values = [e[key] for e in per_round if e.get(key) is not None]
             if values:
                 row[key] = _r(statistics.median(values))
+
+
+def parts_per_frame(records: list[dict]) -> dict:
+    """Each annotator's and writer's CPU seconds per frame (`render --time-parts` logs them
+    per frame): the mean over the records, most expensive first. A part that did not run for
+    a frame (another sensor's) counts 0 there."""
+    logged = [r["cpu_seconds_by_part"] for r in records if "cpu_seconds_by_part" in r]
+    out = {}
+    for stage in ("annotate", "write"):
+        names = {name for parts in logged for name in parts.get(stage, {})}
+        means = {name: sum(p.get(stage, {}).get(name, 0.0) for p in logged) / len(logged) for name in names}
+        out[stage] = {name: _r(v) for name, v in sorted(means.items(), key=lambda kv: (-kv[1], kv[0]))}
+    return out
 
 
 def median_frame_seconds(records: list[dict]) -> float | None:
@@ -406,6 +422,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--worker-mode", choices=tuple(WORKER_MODES), default="auto")
     p.add_argument("--workers", type=int, default=None)
     p.add_argument("--no-bare", action="store_true", help="skip the bare render")
+    p.add_argument(
+        "--by-part",
+        action="store_true",
+        help="also each annotator's and writer's CPU seconds per frame inside the run (render --time-parts)",
+    )
     p.add_argument(
         "--rounds",
         type=int,

@@ -72,27 +72,6 @@ def as_captured(frame, passes: dict):
     return frame
 
 
-def _time_parts(sink, parts: dict) -> None:
-    """Wrap the sink's annotators and writers (this instance only) so that each adds its
-    thread-CPU seconds to parts["annotate"][name] / parts["write"][name]."""
-
-    def timed(call, stage: str, name: str):
-        def wrapper(*args, **kwargs):
-            c = time.thread_time()
-            try:
-                return call(*args, **kwargs)
-            finally:
-                spent = parts[stage]
-                spent[name] = spent.get(name, 0.0) + time.thread_time() - c
-
-        return wrapper
-
-    for name, annotator in sink.annotators.items():
-        annotator.annotate = timed(annotator.annotate, "annotate", name)
-    for writer in sink.writers:
-        writer.write = timed(writer.write, "write", writer.name)
-
-
 def time_sink(
     spec, frames, out: Path, loops: int, profile: int | None, sort: str = "tottime", by_part: bool = False
 ) -> dict:
@@ -105,14 +84,13 @@ def time_sink(
     prof = cProfile.Profile(time.thread_time) if profile else None
     per_pass = []
     parts = {"annotate": {}, "write": {}}  # summed over the timed passes (with by_part)
+    spec.time_parts = by_part  # the sink's own per-part record, as `render --time-parts` logs it
     for k in range(loops + 1):
         # Each pass into a folder of its own, as a run writes: new files only (on ext4 a
         # rename over an existing file forces its data out first, ~20x the cost of one).
         spec.output = out / f"pass{k}"
         output.activate(spec.output)
         sink = FrameSink(spec)
-        if by_part and k:
-            _time_parts(sink, parts)
         totals = {"annotate": 0.0, "write": 0.0}
         for kept in frames:
             captured = [as_captured(f, passes) for f, passes in kept]
@@ -124,6 +102,9 @@ def time_sink(
                 prof.disable()
             for s in totals:
                 totals[s] += record["cpu_seconds"][s]
+            for stage, spent in record.get("cpu_seconds_by_part", {}).items() if k else ():
+                for name, seconds in spent.items():
+                    parts[stage][name] = parts[stage].get(name, 0.0) + seconds
         output.deactivate(spec.output)
         if k:  # pass 0 warms up (imports, caches, first files)
             per_pass.append({s: 1000 * v / len(frames) for s, v in totals.items()})

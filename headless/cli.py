@@ -61,6 +61,11 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--verbose", action="store_true", help="keep Blender's own console output (render logs)")
     r.add_argument("--workers", type=int, help="annotate/write workers, 1 .. 64 (default: cores - 1, at most 8)")
     r.add_argument(
+        "--time-parts",
+        action="store_true",
+        help="log each annotator's and writer's CPU seconds per frame (cpu_seconds_by_part in audit/frames*.jsonl)",
+    )
+    r.add_argument(
         "--worker-mode",
         choices=tuple(WORKER_MODES),
         default="auto",
@@ -275,6 +280,7 @@ def _render(args) -> int:
         return _render_parallel(args, config, frames, out)
     options = RunOptions(out, frames, args.resume, args.overwrite, args.device, shard)
     options.worker_processes = WORKER_MODES[args.worker_mode]
+    options.time_parts = args.time_parts
     if args.workers:
         options.write_workers = args.workers
 
@@ -390,7 +396,7 @@ def _render_parallel(args, config, frames: range, out: Path) -> int:
             else:
                 po = parallel.ParallelOptions(args.file, out, todo, gpus, chunk=args.chunk, device=args.device)
                 po.workers, po.worker_mode = args.workers, args.worker_mode
-                po.quiet, po.verbose = args.quiet, args.verbose
+                po.quiet, po.verbose, po.time_parts = args.quiet, args.verbose, args.time_parts
                 po.clip, po.run_holder = recorder.clip_length, folder.lock.holder
                 if po.workers is None:  # share the cores between the processes' writer pools
                     po.workers = max(1, min(8, (os.cpu_count() or 2) // len(gpus) - 1))

@@ -144,6 +144,7 @@ class ParallelOptions:
     worker_mode: str = "auto"
     quiet: bool = False
     verbose: bool = False
+    time_parts: bool = False
     python: str = sys.executable
     clip: int = 1  # frames of a clip (sequence.clip_length) stay together in one process
     run_holder: str | None = None  # "HOST:PID" holding the folder's lock for this run (the parent)
@@ -191,6 +192,7 @@ class ParallelRun:
         if o.workers:
             cmd += ["--workers", str(o.workers)]
         cmd += ["--worker-mode", o.worker_mode] + (["--verbose"] if o.verbose else [])
+        cmd += ["--time-parts"] if o.time_parts else []
         # Own session: a terminal's Ctrl-C reaches only the parent, which forwards it once.
         slot.proc = subprocess.Popen(
             cmd,

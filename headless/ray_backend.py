@@ -65,11 +65,13 @@ class RenderActor:
         workers: int,
         worker_mode: str,
         run_holder: str = "",
+        time_parts: bool = False,
     ):
         cmd = [sys.executable, "-m", "headless.worker", file, "--out", output, "--tag", f".r{slot:03d}"]
         cmd += ["--slot", f"{slot}/{10**6}"]  # its own lock of the output folder
         cmd += ["--run-holder", run_holder] if run_holder else []  # let in by the driver's lock
         cmd += (["--device", device] if device else []) + ["--workers", str(workers), "--worker-mode", worker_mode]
+        cmd += ["--time-parts"] if time_parts else []
         env = render_process_env()  # Ray has set this actor's CUDA_VISIBLE_DEVICES
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
         self.wants_frames = False
@@ -137,7 +139,9 @@ def _drive(ray, args, frames: list[int], output: Path, clip: int, run_holder: st
         count[0] += 1
         slot = count[0] - 1
         file = str(args.file.resolve())
-        return actor_class.remote(file, str(output), slot, args.device, workers, args.worker_mode, run_holder)
+        return actor_class.remote(
+            file, str(output), slot, args.device, workers, args.worker_mode, run_holder, args.time_parts
+        )
 
     actors = [new_actor() for _ in range(n)]
     todo = deque(chunks(frames, args.chunk, clip))

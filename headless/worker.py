@@ -1,7 +1,7 @@
 """One long-lived render process of a parallel run (headless.parallel, headless.ray_backend).
 
   python -m headless.worker FILE --out DIR --tag .w003 [--device D] [--workers N]
-                                 [--worker-mode auto|processes|inline]
+                                 [--worker-mode auto|processes|inline] [--time-parts]
 
 Builds the scene once, then renders the frames its parent hands out, chunk by chunk, keeping
 Blender warm (kernels, persistent data). It talks JSON lines: on stdin the parent sends
@@ -63,6 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--workers", type=int)
     p.add_argument("--worker-mode", choices=tuple(WORKER_MODES), default="auto")
     p.add_argument("--verbose", action="store_true")
+    p.add_argument("--time-parts", action="store_true")
     args = p.parse_args(argv)
 
     import contextlib
@@ -84,6 +85,7 @@ def main(argv: list[str] | None = None) -> int:
         options.finalize = False
         options.on_frame_done = lambda f: channel.send(done=f)
         options.worker_processes = WORKER_MODES[args.worker_mode]
+        options.time_parts = args.time_parts
         if args.workers:
             options.write_workers = max(1, args.workers)
         recorder = Recorder(config, options, on_warning=lambda text: print(f"WARNING: {text}", file=sys.stderr))

@@ -55,6 +55,7 @@ class RunOptions:
     # main thread after each render (small machines; Blender's UI, which spawns nothing).
     worker_processes: bool | None = None  # None: processes on > 4 cores or with a GPU, else inline
     worker_mode_used: str = ""  # what the run chose, for reports
+    time_parts: bool = False  # each annotator's and writer's CPU seconds in the frame log
     # Long-lived render processes (headless.parallel): frames arrive lazily from a source
     # (chunks handed out by the parent), each process logs to its own audit file, and
     # the parent, not each process, merges the writers' outputs at the end.
@@ -415,7 +416,7 @@ class Recorder:
         cameras = built.render_cameras
         audit.write_json(audit_dir / "cameras.json", cameras)
         several = len(cameras) + len(cfg.lidars) > 1  # a LiDAR has its own sub-folder too
-        spec = SinkSpec(opts.output, plan, dict(cfg.writers), built.label_table, several)
+        spec = SinkSpec(opts.output, plan, dict(cfg.writers), built.label_table, several, opts.time_parts)
 
         unlabelled = unlabelled_objects(built.scene)
         labelled = [e for e in built.entities.values() if e.labels]

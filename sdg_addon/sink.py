@@ -48,6 +48,7 @@ class SinkSpec:
     writers: dict[str, dict]  # name -> options
     label_table: LabelTable
     several_cameras: bool
+    time_parts: bool = False  # record["cpu_seconds_by_part"]: each annotator's and writer's
 
 
 class FrameSink:
@@ -65,9 +66,13 @@ class FrameSink:
         """Annotate and write one frame (all cameras); return its log record and warnings."""
         t, c = time.perf_counter(), time.thread_time()
         annotated, warnings = [], []
+        parts = {"annotate": {}, "write": {}} if self.spec.time_parts else None
         for frame in captured:
             annotators = {n: a for n, a in self.annotators.items() if frame.sensor in a.sensors}
-            annotations = {name: a.annotate(frame) for name, a in annotators.items()}
+            if parts is None:
+                annotations = {name: a.annotate(frame) for name, a in annotators.items()}
+            else:
+                annotations = _timed_calls(annotators, "annotate", frame, parts["annotate"])
             if frame.sensor == "camera":
                 warnings += frame_warnings(frame)
             annotated.append(
@@ -84,18 +89,34 @@ class FrameSink:
             )
         t1, c1 = time.perf_counter(), time.thread_time()
         for frame in annotated:
-            for w in self.writers:
-                if frame.sensor in w.sensors:
+            writers = {w.name: w for w in self.writers if frame.sensor in w.sensors}
+            if parts is None:
+                for w in writers.values():
                     w.write(frame)
+            else:
+                _timed_calls(writers, "write", frame, parts["write"])
         record["seconds"].update(annotate=t1 - t, write=time.perf_counter() - t1)
         # CPU seconds of this thread: what annotation and encoding cost, whatever else runs.
         record.setdefault("cpu_seconds", {}).update(annotate=c1 - c, write=time.thread_time() - c1)
+        if parts is not None:
+            record["cpu_seconds_by_part"] = {s: {k: round(v, 6) for k, v in p.items()} for s, p in parts.items()}
         record["worker_rss_mb"] = current_rss_mb()
         return record, warnings
 
     def finalize(self) -> None:
         for w in self.writers:
             w.finalize()
+
+
+def _timed_calls(named: dict, method: str, frame, spent: dict) -> dict:
+    """x.method(frame) for each of `named` (name -> x), in order: their results by name; each
+    one's CPU seconds of this thread added to spent[name] (summed over a frame's cameras)."""
+    results = {}
+    for name, x in named.items():
+        c = time.thread_time()
+        results[name] = getattr(x, method)(frame)
+        spent[name] = spent.get(name, 0.0) + time.thread_time() - c
+    return results
 
 
 def frame_warnings(frame: FrameData) -> list[str]:

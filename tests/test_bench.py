@@ -42,3 +42,20 @@ def test_ratios_need_both_sides():
         {"steady_frames_per_s": 4.0, "median_frame_s": None}, {"steady_frames_per_s": 5.0, "median_frame_s": 0.2}
     )
     assert got == {"ratio_to_bare": 1.25}
+
+
+def test_parts_per_frame_is_the_mean_over_frames_most_expensive_first():
+    """`render --time-parts` logs each part's CPU seconds per frame; a part missing from a
+    frame's record (it did not run there) counts 0 in that frame, a record without parts
+    (a run without the option) is left out."""
+    from headless.bench import parts_per_frame
+
+    records = [
+        {"cpu_seconds_by_part": {"annotate": {"rgb": 0.002, "lidar": 0.006}, "write": {"basic": 0.010}}},
+        {"cpu_seconds_by_part": {"annotate": {"rgb": 0.004}, "write": {"basic": 0.020, "coco": 0.001}}},
+        {"cpu_seconds": {"annotate": 1.0}},
+    ]
+    parts = parts_per_frame(records)
+    assert parts == {"annotate": {"lidar": 0.003, "rgb": 0.003}, "write": {"basic": 0.015, "coco": 0.0005}}
+    assert list(parts["write"]) == ["basic", "coco"]
+    assert parts_per_frame([]) == {"annotate": {}, "write": {}}

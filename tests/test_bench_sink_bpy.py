@@ -85,3 +85,40 @@ def test_bench_rounds_alternate_pipeline_and_bare(tmp_path):
     assert figures["bare"]["steady_frames_per_s"] == row["rounds"][0]["bare_steady_frames_per_s"]
     with pytest.raises(SystemExit):
         bench([*args[:-1], "0"])
+
+
+def test_bench_by_part_inside_runs_of_one_and_of_two_render_processes(tmp_path):
+    """--by-part: the run logs each annotator's and writer's CPU seconds (`render
+    --time-parts`, forwarded to the render processes of --procs 2): every one named, and
+    together they are the stages' own figures, to rounding; without it the log has none."""
+    from headless.bench import main as bench
+
+    out = tmp_path / "bench.json"
+    args = ["--resolution", "32x24", "--frames", "4", "--chunk", "1", "--samples", "1", "--device", "cpu", "--no-bare"]
+    args += ["--annotators", "rgb,instance_segmentation,bounding_box_2d_tight", "--writers", "basic,coco"]
+    assert bench([*args, "--procs", "1,2", "--by-part", "--keep", str(tmp_path / "kept"), "--json", str(out)]) == 0
+    rows = json.loads(out.read_text())["pipeline"]
+    assert len(rows) == 2
+    for row in rows:
+        parts, stages = row["cpu_seconds_per_frame_by_part"], row["cpu_seconds_per_frame"]
+        assert set(parts["annotate"]) == {"rgb", "instance_segmentation", "bounding_box_2d_tight"}
+        assert set(parts["write"]) == {"basic", "coco"}
+        assert all(v > 0 for stage in parts.values() for v in stage.values())
+        for stage in ("annotate", "write"):
+            assert sum(parts[stage].values()) == pytest.approx(stages[stage], rel=0.1, abs=2e-4)
+    # --procs 2: frames rendered by `headless.worker` processes (a log each), which log the parts too.
+    logs = sorted((tmp_path / "kept" / "procs2" / "audit").glob("frames.w*.jsonl"))
+    assert logs
+    assert all("cpu_seconds_by_part" in json.loads(line) for log in logs for line in log.read_text().splitlines())
+
+    assert bench([*args, "--procs", "1", "--keep", str(tmp_path / "plain"), "--json", str(out)]) == 0
+    assert "cpu_seconds_per_frame_by_part" not in json.loads(out.read_text())["pipeline"][0]
+    log = (tmp_path / "plain" / "procs1" / "audit" / "frames.jsonl").read_text()
+    assert log and "cpu_seconds_by_part" not in log
+    # Timing the parts changes nothing they write.
+    timed, plain = tmp_path / "kept" / "procs1", tmp_path / "plain" / "procs1"
+    files = sorted(
+        p.relative_to(plain) for p in plain.rglob("*") if p.is_file() and p.parts[len(plain.parts)] != "audit"
+    )
+    assert len(files) > 10
+    assert all((timed / f).read_bytes() == (plain / f).read_bytes() for f in files)
