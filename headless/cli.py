@@ -380,7 +380,7 @@ def _render_parallel(args, config, frames: range, out: Path) -> int:
         try:
             done = recorder.check_previous()
             if args.overwrite:
-                output.remove_written(out)
+                output.remove_written(out, config.files)
         except (RecorderError, output.OutputError) as e:
             print(f"error: {e}", file=sys.stderr)
             return EXIT_INVALID
@@ -471,19 +471,30 @@ def _preview(args) -> int:
     except (FileNotFoundError, KeyError, ValueError) as e:
         print(f"error: {e.args[0] if isinstance(e, KeyError) else e}", file=sys.stderr)
         return EXIT_INVALID
-    with _recorded_if_inside(Path(args.dir), Path(out)):
-        visualize.save_png(image, out)
+    try:
+        with _recorded_if_inside(Path(args.dir), Path(out)):
+            visualize.save_png(image, out)
+    except ValueError as e:  # a file there that is not an earlier preview of this tool
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_INVALID
     print(out)
     return EXIT_OK
 
 
 @contextlib.contextmanager
-def _recorded_if_inside(dataset: Path, out: Path):
-    """A file written into a dataset of this tool is recorded there as the tool's (as a run's
-    files are): `--overwrite` removes it, and it is never taken for a user's file."""
-    from sdg_addon import output
+def _recorded_if_inside(folder: Path, out: Path):
+    """A file written into a dataset of this tool (`folder` or the dataset it lies in: a
+    clip's folder) is recorded there as the tool's, as a run's files are: `--overwrite`
+    removes it, and a user's file of that name is never replaced. Elsewhere only a new
+    .png, or an earlier preview of this tool, is written."""
+    from sdg_addon import output, visualize
 
-    inside = output.inside_dataset(dataset, out)
+    if Path(out).suffix.lower() != ".png":
+        raise ValueError(f"--out {out}: expected a .png file name")
+    dataset = output.dataset_root(folder)
+    inside = dataset is not None and output.inside_dataset(dataset, out)
+    if not inside and os.path.lexists(out) and not visualize.is_preview(out):
+        raise ValueError(f"{out} is there already and is not a preview of this tool; give a new --out")
     if inside:
         output.activate(dataset)
     try:

@@ -26,6 +26,7 @@ import json
 import os
 import re
 import socket
+import stat
 import threading
 import time
 from pathlib import Path
@@ -41,6 +42,11 @@ TOOL = "sdg"
 
 class OutputError(RuntimeError):
     """The output folder cannot be used as asked (shown without a traceback, exit 2)."""
+
+
+class ForeignFileError(UnsafePathError):
+    """A file the run would write is there already and the tool did not write it (a user's
+    file inside a dataset folder): it is never replaced."""
 
 
 # ----------------------------------------------------------------------- refusals
@@ -63,6 +69,7 @@ def check_folder(out: Path) -> Path:
                 f"output folder {text!r} is {what if real == folder else 'a folder above ' + what} "
                 f"({real.as_posix()}): give a dataset its own folder, e.g. --out out/my_dataset"
             )
+    _check_creatable(text, real)
     if real.exists() and not real.is_dir():
         raise OutputError(f"output folder {text!r} is a file, not a folder")
     if real.is_dir() and not is_dataset(real):
@@ -78,6 +85,30 @@ def check_folder(out: Path) -> Path:
                 "use an empty or new folder (a dataset of this tool has audit/dataset.json)"
             )
     return real
+
+
+def _check_creatable(text: str, real: Path) -> None:
+    """Refuse, before anything is written, an output folder that could not be made: a link
+    to nothing, a file where a folder above it should be, a name too long for its file
+    system (each would fail at the first write instead)."""
+    if os.path.islink(Path(text).expanduser()) and not os.path.exists(real):
+        raise OutputError(f"output folder {text!r} is a link to {real.as_posix()}, which does not exist")
+    for above in [real, *real.parents]:
+        if os.path.exists(above):  # (os.path's: False, not an error, for a name too long)
+            if not os.path.isdir(above):
+                raise OutputError(f"output folder {text!r}: {above.as_posix()} is a file, not a folder")
+            try:
+                longest = os.pathconf(above, "PC_NAME_MAX")
+            except (OSError, ValueError, AttributeError):  # not asked on Windows: 255 there
+                longest = 255
+            too_long = [p.name for p in [real, *real.parents] if p != above and above in p.parents]
+            too_long = [n for n in too_long if len(os.fsencode(n)) > longest]
+            if too_long:
+                raise OutputError(
+                    f"output folder {text!r}: the name {too_long[0][:40]!r}... is longer than its "
+                    f"file system takes ({len(os.fsencode(too_long[0]))} bytes, at most {longest})"
+                )
+            return
 
 
 _LOCK_NAME = re.compile(r"\.sdg(?:\.shard\d+of\d+)?\.lock")  # Lock.path's names
@@ -283,6 +314,18 @@ class _Record:
         self.lock = threading.Lock()
         self.noted: set[str] = set()
         self.temp: tuple[int, str] | None = None  # (pid, folder): this process's temporary folder
+        self.on_record: set[str] | None = None  # every process's record, read at the first need
+
+    def recorded(self, rel: str) -> bool:
+        """Whether the tool wrote `rel` (this process now, or any process of this or an
+        earlier run: audit/written/). The records are read when a file to be written is
+        there already (a resumed frame, a file written again), then again only for a name
+        they did not hold (another process may have written it since)."""
+        with self.lock:
+            if rel in self.noted or (self.on_record is not None and rel in self.on_record):
+                return True
+            self.on_record = set(written_files(self.root))
+            return rel in self.on_record
 
     def temp_folder(self) -> str:
         """This process's folder for temporary files (audit/tmp/HOST-PID): writers.io makes
@@ -319,6 +362,8 @@ class _Record:
             if len(self.noted) >= NOTED_NAMES:
                 self.noted.clear()
             self.noted.add(rel)
+            if self.on_record is not None:  # once read, kept whole: no reading again for ours
+                self.on_record.add(rel)
 
     def close(self) -> None:
         with self.lock:
@@ -356,20 +401,24 @@ def _remove_empty(folder: Path) -> None:
 _real_folders: dict[str, str] = {}  # folder as written -> its real path (bounded, see below)
 
 
-def _real_path(path: Path) -> str:
+def _real_path(path: Path) -> tuple[str, bool]:
     """os.path.realpath(path), with the folder's part resolved once per folder: a frame
     writes dozens of files into a few folders, and realpath costs a system call for every
-    component of every path. The file itself is checked each time (a symlink in its place
-    is resolved in full)."""
+    component of every path. The file itself is looked at each time (a symlink in its place
+    is resolved in full); also whether something is there already."""
     folder, name = os.path.split(os.fspath(path))
-    if name in ("", ".", "..") or os.path.islink(path):
-        return os.path.realpath(path)
+    try:
+        there = os.lstat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        there = None
+    if name in ("", ".", "..") or (there is not None and stat.S_ISLNK(there.st_mode)):
+        return os.path.realpath(path), there is not None
     real = _real_folders.get(folder)
     if real is None:
         if len(_real_folders) >= 1024:
             _real_folders.clear()
         real = _real_folders[folder] = os.path.realpath(folder or ".")
-    return os.path.join(real, name)
+    return os.path.join(real, name), there is not None
 
 
 def before_write(path: Path) -> str | None:
@@ -378,11 +427,12 @@ def before_write(path: Path) -> str | None:
     folder), or None: beside the file.
 
     Without an active folder (a writer used on its own, the preview command) nothing is
-    checked. With one, a path outside every active folder is an error.
+    checked. With one, a path outside every active folder is an error, and so is a file
+    there already that the tool did not write (a user's, never replaced).
     """
     if not _active:
         return None
-    real = _real_path(path)
+    real, there = _real_path(path)
     for root, record in list(_active.items()):
         prefix = root.rstrip("/") + "/"
         if real == root or real.startswith(prefix):
@@ -391,9 +441,23 @@ def before_write(path: Path) -> str | None:
                 # The marker beside itself: a second run's look at a starting run's folder
                 # knows that temporary file (_first_not_of_a_starting_run), not audit/tmp.
                 return None
-            record.note(rel.replace(os.sep, "/"))
+            rel = rel.replace(os.sep, "/")
+            if there and not record.recorded(rel):
+                raise ForeignFileError(
+                    f"refusing to replace {path}: the file is there and this tool did not write it "
+                    f"(it is not in {RECORD_DIR}/); move it out of the dataset folder, then run again "
+                    "(--resume keeps the frames finished so far)"
+                )
+            record.note(rel)
             return record.temp_folder()
     raise UnsafePathError(f"refusing to write {path}: it is outside the output folder ({', '.join(_active)})")
+
+
+def dataset_root(folder: Path) -> Path | None:
+    """The dataset of this tool that `folder` is, or lies in (a camera's or a clip's
+    sub-folder), or None."""
+    real = Path(os.path.realpath(folder))
+    return next((f for f in [real, *real.parents] if is_dataset(f)), None)
 
 
 def inside_dataset(dataset: Path, path: Path) -> bool:
@@ -501,20 +565,47 @@ def remove_stale_temporaries(folder: Path, written: set[str] | None = None) -> i
     return removed
 
 
-def remove_written(folder: Path) -> int:
-    """`--overwrite`: delete the files the tool recorded (and temp files beside them), then
-    folders left empty by that; never anything else. Returns the number of files deleted."""
-    folder = Path(folder)
-    removed = 0
-    parents: set[Path] = set()
-    written = written_files(folder)
-    remove_stale_temporaries(folder, set(written))  # beside recorded files: their folders follow
+def _to_remove(folder: Path, written: list[str], inputs) -> list[Path]:
+    """The recorded files `--overwrite` deletes, after refusing (OutputError, nothing deleted
+    yet) what would lose a user's data: an input of this run among them (a parameter file
+    edited in audit/inputs/ and run from there), or a recorded folder that is now a link
+    out of the output folder (the run could not write there: it would stop after deleting)."""
+    keep = {os.path.realpath(f) for f in inputs}
+    paths = []
     for rel in written:
+        if rel.startswith("/") or ".." in rel.split("/"):
+            continue  # a tampered record: never followed out of the folder
         path = folder / rel
         try:
             check_inside(folder, path.parent)
         except UnsafePathError:
-            continue  # a tampered record: never follow it out of the folder
+            link = next((p for p in reversed(path.parents) if p.is_symlink() and folder in p.parents), path.parent)
+            raise OutputError(
+                f"--overwrite: {link.relative_to(folder).as_posix()} in {folder.as_posix()} is a link to "
+                f"{os.path.realpath(link)}, outside the output folder; the run writes there, and "
+                "never through a link out of it. Nothing was deleted."
+            ) from None
+        if os.path.realpath(path) in keep:
+            raise OutputError(
+                f"--overwrite would delete {path.as_posix()}, an input of this run (the tool wrote it "
+                "there as a copy); copy it out of the output folder and run that copy. Nothing was deleted."
+            )
+        paths.append(path)
+    return paths
+
+
+def remove_written(folder: Path, inputs=()) -> int:
+    """`--overwrite`: delete the files the tool recorded (and temp files beside them), then
+    folders left empty by that; never anything else, and nothing at all when one of them is
+    an input of the run (`inputs`) or sits behind a link out of the folder (_to_remove).
+    Returns the number of files deleted."""
+    folder = Path(folder)
+    removed = 0
+    parents: set[Path] = set()
+    written = written_files(folder)
+    paths = _to_remove(folder, written, inputs)
+    remove_stale_temporaries(folder, set(written))  # beside recorded files: their folders follow
+    for path in paths:
         if path.is_symlink() or path.is_file():
             path.unlink()
             removed += 1

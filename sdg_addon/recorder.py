@@ -396,7 +396,10 @@ class Recorder:
 
         audit_dir = opts.output / audit.AUDIT_DIR
         if opts.overwrite:
-            output.remove_written(opts.output)
+            try:
+                output.remove_written(opts.output, self.config.files)
+            except output.OutputError as e:
+                raise RecorderError(str(e)) from None
         output.remove_ended_processes_temporaries(opts.output)  # a killed earlier run's
         audit.copy_inputs(audit_dir, self.config.files)
         resolved_path = audit_dir / "resolved.json"

@@ -54,6 +54,7 @@ from .colormaps import _squeeze, colorize_depth, colorize_flow, colorize_normals
 from .writers import io
 from .writers.basic import FRAME_FOLDER
 from .writers.palette import id_colors
+from .writers.png import encode_png
 
 MASK_ALPHA = 0.45  # mask overlay opacity
 OUTLINE_ALPHA = 0.85  # instance outline opacity
@@ -678,9 +679,23 @@ def contact_sheet(
     return sheet
 
 
+PREVIEW_SOFTWARE = "sdg preview"  # the PNG text chunk that marks a preview as this tool's
+
+
 def save_png(image: Image.Image, path: Path | str) -> Path:
-    """Write atomically (temporary name, then rename)."""
-    return io.write_png(path, np.asarray(image.convert("RGB")), compress_level=6)
+    """Write atomically (temporary name, then rename), marked as this tool's preview."""
+    data = encode_png(np.asarray(image.convert("RGB")), 6, text={"Software": PREVIEW_SOFTWARE})
+    return io.write_bytes(path, data)
+
+
+def is_preview(path: Path | str) -> bool:
+    """Whether `path` is a PNG preview this tool wrote (save_png's mark), so writing it again
+    replaces nothing of a user's."""
+    try:
+        with Image.open(path) as im:
+            return im.format == "PNG" and im.info.get("Software") == PREVIEW_SOFTWARE
+    except (OSError, ValueError):
+        return False
 
 
 def default_output(

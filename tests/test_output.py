@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from sdg_addon import output
@@ -631,3 +632,81 @@ def test_memory_figures_are_none_not_nan_where_python_cannot_tell(monkeypatch):
     monkeypatch.setattr(builtins, "open", no_proc)
     assert audit.peak_memory_mb() is None and audit.current_rss_mb() is None
     json.dumps({"rss_mb": audit.current_rss_mb(), "peak_memory_mb": audit.peak_memory_mb()}, allow_nan=False)
+
+
+def test_folders_that_could_not_be_made_are_refused_up_front(tmp_path):
+    """Exit 2 before anything, not a failure at the first write: a link to nothing, a file
+    where a folder above should be, a name one byte longer than the file system takes (the
+    longest it takes is accepted)."""
+    (tmp_path / "gone").symlink_to(tmp_path / "nothing")
+    with pytest.raises(OutputError, match="does not exist"):
+        check_folder(tmp_path / "gone")
+    (tmp_path / "file.txt").write_text("mine")
+    with pytest.raises(OutputError, match="is a file, not a folder"):
+        check_folder(tmp_path / "file.txt" / "sub")
+    longest = os.pathconf(tmp_path, "PC_NAME_MAX")
+    check_folder(tmp_path / ("a" * longest) / "b")
+    with pytest.raises(OutputError, match="longer than its file system takes"):
+        check_folder(tmp_path / ("a" * (longest + 1)) / "b")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file.txt", "gone"]  # nothing made
+
+
+def test_a_file_there_already_is_replaced_only_when_the_tool_wrote_it(tmp_path):
+    """Written before by this process, or recorded by another (an earlier run's, or a
+    process that recorded it after this one first read the records): replaced. Not
+    recorded: refused by name, left as it was."""
+    ds = tmp_path / "ds"
+    folder = OutputFolder(ds)
+    folder.open()
+    try:
+        io.write_text(ds / "a.txt", "1")
+        io.write_text(ds / "a.txt", "2")  # this process's own
+        (ds / "user.txt").write_text("mine")
+        with pytest.raises(output.ForeignFileError, match="user.txt"):
+            io.write_text(ds / "user.txt", "x")
+        assert (ds / "user.txt").read_text() == "mine"
+        (ds / "other.txt").write_text("by another process")
+        with open(ds / output.RECORD_DIR / "otherhost-1.txt", "a") as f:  # recorded after the first read
+            f.write(json.dumps("other.txt") + "\n")
+        io.write_text(ds / "other.txt", "3")
+        assert (ds / "other.txt").read_text() == "3"
+    finally:
+        folder.close()
+
+
+def test_previews_replace_only_previews_and_are_recorded_from_a_clips_folder(tmp_path):
+    """`preview --out`: a .png only; an existing file only when it is an earlier preview
+    (its PNG text says so), never a user's picture or a parameter file; a preview of a clip's
+    folder (inside a dataset) is recorded in the dataset, so --overwrite removes it."""
+    from PIL import Image
+
+    from headless.cli import _recorded_if_inside
+    from sdg_addon import visualize
+
+    image = Image.new("RGB", (4, 3), (10, 20, 30))
+    with pytest.raises(ValueError, match=r"\.png"):
+        with _recorded_if_inside(tmp_path, tmp_path / "p.toml"):
+            pass
+    mine = tmp_path / "mine.png"
+    Image.new("RGB", (2, 2)).save(mine)
+    with pytest.raises(ValueError, match="not a preview"):
+        with _recorded_if_inside(tmp_path, mine):
+            pass
+    ours = tmp_path / "ours.png"
+    with _recorded_if_inside(tmp_path, ours):
+        visualize.save_png(image, ours)
+    assert visualize.is_preview(ours) and not visualize.is_preview(mine)
+    with _recorded_if_inside(tmp_path, ours):  # again: it is ours
+        visualize.save_png(image, ours)
+    assert np.asarray(Image.open(ours)).tolist() == np.asarray(image).tolist()
+
+    ds = tmp_path / "ds"
+    folder = OutputFolder(ds)
+    folder.open()
+    folder.close()
+    clip = ds / "clip_0001"
+    clip.mkdir()
+    sheet = clip / "preview" / "sheet.png"
+    with _recorded_if_inside(clip, sheet):
+        visualize.save_png(image, sheet)
+    assert "clip_0001/preview/sheet.png" in written_files(ds)

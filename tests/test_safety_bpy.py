@@ -321,3 +321,53 @@ def test_stale_render_folders_of_ended_processes_only_are_removed(monkeypatch, t
     assert capture_render.remove_stale_render_dirs() == [str(dead)]
     assert not dead.exists() and (live / "passes.exr").exists() and (tmp_path / "elsewhere").is_dir()
     assert (tmp_path / f"sdg_render_{int(ended.stdout)}_file").exists()
+
+
+def test_a_users_file_in_the_dataset_is_never_replaced(tmp_path, capsys):
+    """--resume and --overwrite: a file of a frame's name that the tool did not write (not
+    in audit/written/) stops the run with its name, exit 2, and stays as it was; the frames
+    finished before are kept (fails on the code before: replaced, exit 0)."""
+    p = param(tmp_path)
+    for mode in ("--resume", "--overwrite"):
+        out = tmp_path / mode.strip("-")
+        assert render(p, out, "--frames", "0:1") == 0
+        (out / "rgb_0001.png").write_bytes(b"mine")
+        capsys.readouterr()
+        assert render(p, out, mode) == 2
+        err = capsys.readouterr().err
+        assert "rgb_0001.png" in err and "did not write" in err
+        assert (out / "rgb_0001.png").read_bytes() == b"mine"
+        assert (out / "rgb_0000.png").is_file()
+        (out / "rgb_0001.png").unlink()  # the user moved it away: the run completes
+        assert render(p, out, "--resume") == 0 and (out / "rgb_0001.png").read_bytes() != b"mine"
+
+
+def test_overwrite_refuses_before_deleting(tmp_path, capsys):
+    """--overwrite deletes nothing when it would delete its own parameter file (an edited copy
+    in audit/inputs/ run from there) or when a recorded folder is now a link out of the
+    output folder (the run would stop at its first write, after deleting everything)."""
+    p, out = param(tmp_path), tmp_path / "out"
+    assert render(p, out) == 0
+    copy = out / "audit" / "inputs" / p.name
+    copy.write_text(copy.read_text().replace("frames = 2", "frames = 1"))
+    before = snapshot(out)
+    capsys.readouterr()
+    assert render(copy, out, "--overwrite") == 2
+    assert "an input of this run" in capsys.readouterr().err
+    assert snapshot(out) == before
+
+    # A recorded folder (yolo/) moved to another disk and linked back.
+    q, out2, elsewhere = (
+        param(tmp_path, TINY + "\n[writers]\nbasic = {}\nyolo = {}\n", "q.toml"),
+        tmp_path / "o2",
+        tmp_path / "far",
+    )
+    assert render(q, out2) == 0
+    (out2 / "yolo").rename(elsewhere)
+    (out2 / "yolo").symlink_to(elsewhere, target_is_directory=True)
+    before, far_before = snapshot(out2), snapshot(elsewhere)
+    capsys.readouterr()
+    assert render(q, out2, "--overwrite") == 2
+    err = capsys.readouterr().err
+    assert "yolo" in err and "outside the output folder" in err and "Nothing was deleted" in err
+    assert snapshot(out2) == before and snapshot(elsewhere) == far_before

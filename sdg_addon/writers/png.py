@@ -34,7 +34,7 @@ def _chunk(kind: bytes, data: bytes) -> list[bytes]:
     return [struct.pack(">I", len(data)), kind, data, struct.pack(">I", crc)]
 
 
-def encode_png(array: np.ndarray, compress_level: int = 1) -> bytes:
+def encode_png(array: np.ndarray, compress_level: int = 1, text: dict[str, str] | None = None) -> bytes:
     a = np.asarray(array)
     if a.ndim == 2:
         a = a[:, :, None]
@@ -60,7 +60,13 @@ def encode_png(array: np.ndarray, compress_level: int = 1) -> bytes:
         raw[:, 1:] = np.ascontiguousarray(a).view(np.uint8).reshape(h, -1)
     header = struct.pack(">IIBBBBB", w, h, depth, _COLOR_TYPES[c], 0, 0, 0)
     idat = deflate(memoryview(raw).cast("B"), compress_level)
-    return b"".join([b"\x89PNG\r\n\x1a\n", *_chunk(b"IHDR", header), *_chunk(b"IDAT", idat), *_chunk(b"IEND", b"")])
+    # tEXt chunks (keyword, NUL, Latin-1 text): e.g. what made the image.
+    texts = [
+        c for k, v in (text or {}).items() for c in _chunk(b"tEXt", k.encode("latin-1") + b"\0" + v.encode("latin-1"))
+    ]
+    return b"".join(
+        [b"\x89PNG\r\n\x1a\n", *_chunk(b"IHDR", header), *texts, *_chunk(b"IDAT", idat), *_chunk(b"IEND", b"")]
+    )
 
 
 def deflate(data, level: int) -> bytes:
