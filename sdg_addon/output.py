@@ -446,7 +446,7 @@ def before_write(path: Path) -> str | None:
                 raise ForeignFileError(
                     f"refusing to replace {path}: the file is there and this tool did not write it "
                     f"(it is not in {RECORD_DIR}/); move it out of the dataset folder, then run again "
-                    "(--resume keeps the frames finished so far)"
+                    "(a render's finished frames are kept: --resume)"
                 )
             record.note(rel)
             return record.temp_folder()
