@@ -146,6 +146,22 @@ def test_a_corrupt_asset_is_named_with_the_reason_and_nothing_is_written(tmp_pat
     assert not out.exists()
 
 
+@pytest.mark.parametrize("content", ["v 0 0 0\n", "v 0 0 0\nv 1 0 0\nl 1 2\n"])
+def test_a_model_without_faces_is_refused(tmp_path, capsys, content):
+    """A point or a line only (an .obj with no face): nothing would render or be labelled;
+    exit 2 naming the file, nothing written (accepted before, with empty labels). A model
+    with one face is taken."""
+    (tmp_path / "m.obj").write_text(content)
+    text = TINY.replace('primitive = "sphere"', 'file = "m.obj"')
+    out = tmp_path / "out"
+    assert render(param(tmp_path, text), out) == 2
+    err = capsys.readouterr().err
+    assert "m.obj" in err and "no faces" in err
+    assert not out.exists()
+    (tmp_path / "m.obj").write_text("v 0 0 0\nv 1 0 0\nv 0 0 1\nf 1 2 3\n")
+    assert render(param(tmp_path, text), out) == 0
+
+
 def test_unmatched_targets_write_nothing(tmp_path, capsys):
     text = TINY + '\n[[randomizers]]\ntype = "pose"\ntargets = "nothing_*"\nscale = 1.0\n'
     out = tmp_path / "out"

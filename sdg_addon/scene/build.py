@@ -456,11 +456,15 @@ def import_file(path: Path, pattern: str = "*") -> list[tuple]:
         raise AssetError(f"{path.as_posix()}: cannot be imported ({reason or type(e).__name__})") from None
     found = [o for o in new if o.type == "MESH" and fnmatch.fnmatchcase(names.get(o.name, ""), pattern)]
     meshes = [o for o in found if len(o.data.vertices) > 0]
+    if not any(len(o.data.polygons) for o in meshes):  # points or lines only: nothing renders
+        meshes = []
     if not meshes:
         for o in new:
             bpy.data.objects.remove(o)
         if found:
-            raise AssetError(f"{path.as_posix()}: its meshes are empty (no vertices): a damaged or empty file?")
+            raise AssetError(
+                f"{path.as_posix()}: its meshes are empty (no faces, so nothing to render): a damaged or empty file?"
+            )
         if pattern == "*":
             raise AssetError(f"{path.as_posix()}: holds no mesh object (a damaged file, or not a model?)")
         raise AssetError(f"{path.as_posix()}: no mesh object matches {pattern!r}")
