@@ -48,7 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser("render", help="render a dataset from a parameter file")
     r.add_argument("file", type=Path)
     r.add_argument("--out", type=_folder, help="output folder (default: run.output of the file)")
-    r.add_argument("--frames", help="frame range: N, START:STOP (stop excluded), :STOP, START:")
+    r.add_argument("--frames", help="frames to render: N (frame N only), START:STOP (stop excluded), :STOP, START:")
     r.add_argument("--device", help="auto, cpu, cuda, optix, hip, metal, oneapi (overrides render.device)")
     r.add_argument("--resume", action="store_true", help="continue a run in --out, skipping finished frames")
     r.add_argument(
