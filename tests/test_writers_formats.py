@@ -150,10 +150,12 @@ def boxes_3d(ids: list[int], table: LabelTable, cam: Camera) -> dict:
     return {"data": np.array(rows, dtype=BOX3D_DTYPE), "info": info}
 
 
-def make_frame(f: int, camera_name: str = "cam", with_3d: bool = True, camera_to_world=None) -> AnnotatedFrame:
+def make_frame(
+    f: int, camera_name: str = "cam", with_3d: bool = True, camera_to_world=None, inst=None
+) -> AnnotatedFrame:
     table = LabelTable({"class": list(CLASSES)})
     cam = camera(camera_name, camera_to_world)
-    inst = instance_map(f)
+    inst = instance_map(f) if inst is None else inst
     rgb = np.zeros((H, W, 4), dtype=np.uint8)
     rgb[..., 0] = (inst * 40 % 256).astype(np.uint8)
     rgb[..., 1] = f
@@ -660,6 +662,75 @@ def test_coco_polygons_in_each_readers_convention(tmp_path):
                     for poly in ann["segmentation"]:
                         cv2.fillPoly(filled, [np.array(poly).reshape(-1, 2).astype(np.int32)], 1)
                     assert np.array_equal(filled.astype(bool), truth)  # one polygon per part
+
+
+def thin_instance_map(f: int) -> np.ndarray:
+    """Objects one pixel wide, whose pixel-centre outlines have under 3 distinct vertices:
+    frame 0 a pixel, a 1x2 and a 3x1 run, a diagonal line (3 one-pixel parts); frame 1 a block
+    with a one-pixel part, and a pixel in the image's last corner."""
+    m = np.zeros((H, W), dtype=np.uint32)
+    if f == 0:
+        m[3, 4] = 2
+        m[10, 10:12] = 3
+        m[20:23, 30] = 4
+        m[[25, 26, 27], [5, 6, 7]] = 5
+    else:
+        m[2:9, 3:12] = 2
+        m[20, 25] = 2
+        m[H - 1, W - 1] = 3
+    return m
+
+
+def write_thin(name: str, out: Path, **options):
+    w = create_writer(name, out, **options)
+    for f in range(2):
+        w.write(make_frame(f, with_3d=False, inst=thin_instance_map(f)))
+    w.finalize()
+
+
+def test_coco_opencv_polygons_of_one_pixel_wide_objects_load_and_evaluate(tmp_path):
+    """A 4-number polygon is a box to pycocotools' frPyObjects (annToMask and COCOeval segm
+    then raise TypeError); detectron2 drops polygons under 6 numbers. Every part has 3
+    vertices or more, fills back under cv2.fillPoly, decodes, and COCOeval segm runs."""
+    write_thin("coco", tmp_path, polygons=True, polygon_convention="opencv")
+    path = tmp_path / "coco" / "annotations" / "instances_train.json"
+    gt = load_coco(path)
+    anns = gt.dataset["annotations"]
+    assert len(anns) == 6
+    for ann in anns:
+        assert all(len(p) >= 6 for p in ann["segmentation"]), ann["segmentation"]
+        truth = thin_instance_map(ann["image_id"]) == ann["sdg_instance_id"]
+        filled = np.zeros((H, W), np.uint8)
+        for poly in ann["segmentation"]:
+            cv2.fillPoly(filled, [np.array(poly).reshape(-1, 2).astype(np.int32)], 1)
+        assert np.array_equal(filled.astype(bool), truth)
+        assert gt.annToMask(ann).shape == (H, W)  # a polygon, not a box
+    # Opencv-convention polygons shrink under pycocotools (thin ones to nothing): no AP to
+    # expect, only that the evaluation of ground truth fed back as detections runs.
+    assert math.isfinite(evaluate(gt, "segm"))
+
+
+def test_yolo_segmentation_lines_of_one_pixel_wide_objects_are_segments(tmp_path):
+    """Ultralytics reads a label file as segments only when a line has over 6 fields, and
+    drops a 3-field line: a one-pixel-wide object must still give 3 vertices (7 fields),
+    which fill back its pixels exactly when truncated or rounded."""
+    write_thin("yolo", tmp_path, segmentation=True)
+    for f in range(2):
+        lines = (tmp_path / "yolo" / "labels" / "train" / f"{f:06d}.txt").read_text().splitlines()
+        inst = thin_instance_map(f)
+        present = [i for i in sorted(OBJECTS) if (inst == i).any()]
+        assert len(lines) == len(present)
+        for line, iid in zip(lines, present):
+            values = line.split()
+            assert len(values) >= 7, line
+            xy = np.array([float(v) for v in values[1:]]).reshape(-1, 2) * (W, H)
+            truth = inst == iid
+            one_part = sum(signed_area(loop) > 0 for loop in trace_loops(truth)) == 1
+            for points in (xy.astype(np.int32), np.round(xy).astype(np.int32)):
+                filled = np.zeros((H, W), np.uint8)
+                cv2.fillPoly(filled, [points], 1)
+                filled = filled.astype(bool)
+                assert np.array_equal(filled, truth) if one_part else np.all(filled[truth]), (f, iid)
 
 
 def test_coco_extra_keys_are_not_reserved_by_fiftyone(tmp_path):

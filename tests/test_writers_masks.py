@@ -150,3 +150,49 @@ def test_pixel_centre_polygons_fill_back_under_opencv_for_random_masks():
         else:
             assert np.all(filled[m])
     assert singles > 50
+
+
+def thin_masks() -> dict[str, np.ndarray]:
+    """Masks one pixel wide: their pixel-centre outlines have fewer than 3 distinct vertices."""
+    big_and_dot = np.zeros((8, 8), bool)
+    big_and_dot[1:5, 1:6] = True
+    big_and_dot[7, 7] = True
+    return {
+        "1x1": np.ones((1, 1), bool),
+        "1x2 horizontal": np.ones((1, 2), bool),
+        "3x1 vertical": np.ones((3, 1), bool),
+        "diagonal line": np.eye(4, dtype=bool),  # 4 parts of one pixel (4-connectivity)
+        "block and a dot": big_and_dot,
+    }
+
+
+@pytest.mark.parametrize("name", list(thin_masks()))
+def test_pixel_centre_polygons_of_thin_masks_have_three_vertices_and_fill_back(name):
+    """Every polygon has at least 3 vertices: with fewer, pycocotools reads 4 numbers as a
+    box, Ultralytics reads a 5-field line as a detection and drops a 3-field one, detectron2
+    drops the polygon. The padding must not change what cv2.fillPoly fills."""
+    import cv2
+
+    from sdg_addon.writers.masks import mask_polygon_pixel_centres, mask_polygons_pixel_centres
+
+    m = thin_masks()[name]
+    h, w = m.shape
+    parts = mask_polygons_pixel_centres(m, offset=(2, 3))
+    one = mask_polygon_pixel_centres(m, offset=(2, 3))
+    assert parts and all(len(p) >= 6 for p in parts) and len(one) >= 6
+    for polys in (parts, [one]):
+        filled = np.zeros((h + 3, w + 2), np.uint8)
+        for p in polys:
+            cv2.fillPoly(filled, [np.array(p).reshape(-1, 2).astype(np.int32)], 1)
+        if len(polys) == len(parts):  # per part: exact
+            assert np.array_equal(filled[3:, 2:].astype(bool), m) and not filled[:3].any() and not filled[:, :2].any()
+        else:  # joined: every pixel, plus the cuts between parts when there are several
+            assert np.all(filled[3:, 2:][m])
+            if len(parts) == 1:
+                assert np.array_equal(filled[3:, 2:].astype(bool), m)
+    # pycocotools takes them as polygons, not boxes (it shrinks opencv-convention polygons,
+    # so only decoding is checked here); corner-convention polygons are never that short.
+    for p in parts:
+        decoded = mask_api.decode(mask_api.frPyObjects([p], h + 3, w + 2))
+        assert decoded.shape == (h + 3, w + 2, 1)
+    assert all(len(p) >= 8 for p in mask_polygons(m)) and len(mask_polygon(m)) >= 8

@@ -307,13 +307,9 @@ def _top_edges(loops: list[np.ndarray]) -> dict[int, list[tuple[int, int, int, i
     return table
 
 
-def mask_polygons_pixel_centres(mask: np.ndarray, offset=(0, 0)) -> list[list[float]]:
-    """One polygon per 4-connected part of the mask, through its boundary pixel centres.
-
-    Returns [[x0, y0, x1, y1, ...], ...] in pixel-centre coordinates (pixel (row i, column j)
-    is the point (j, i)), plus `offset`, largest part first. cv2.fillPoly of the polygons
-    (together or one by one) gives back `mask` exactly, holes included.
-    """
+def _pixel_centre_parts(mask: np.ndarray, offset) -> list[np.ndarray]:
+    """Each 4-connected part's polygon through its boundary pixel centres, as an (N, 2)
+    float array plus `offset`, largest first. A part one pixel wide has 1 or 2 vertices."""
     m = np.asarray(mask, dtype=bool)
     loops = trace_loops(m)
     if not loops:
@@ -348,17 +344,38 @@ def mask_polygons_pixel_centres(mask: np.ndarray, offset=(0, 0)) -> list[list[fl
         return out
 
     parts = sorted((np.concatenate(walk(li, 0)) for li in range(len(loops)) if is_outer[li]), key=len, reverse=True)
-    return [(part.astype(np.float64) + offset).ravel().tolist() for part in parts]
+    return [part.astype(np.float64) + offset for part in parts]
+
+
+def _at_least_three(poly: np.ndarray) -> np.ndarray:
+    """The polygon with its last vertex repeated up to 3 vertices. Readers take fewer for
+    something else: 4 numbers are a box to pycocotools' frPyObjects, a YOLO line of 5 fields
+    a detection, and detectron2 drops polygons under 6 numbers. cv2.fillPoly fills the same
+    pixels (a repeated vertex adds a zero-length edge)."""
+    return np.concatenate([poly, np.repeat(poly[-1:], 3 - len(poly), axis=0)]) if len(poly) < 3 else poly
+
+
+def mask_polygons_pixel_centres(mask: np.ndarray, offset=(0, 0)) -> list[list[float]]:
+    """One polygon per 4-connected part of the mask, through its boundary pixel centres.
+
+    Returns [[x0, y0, x1, y1, ...], ...] in pixel-centre coordinates (pixel (row i, column j)
+    is the point (j, i)), plus `offset`, largest part first, each of at least 3 vertices (a
+    part one pixel wide repeats its last one). cv2.fillPoly of the polygons (together or one
+    by one) gives back `mask` exactly, holes included.
+    """
+    return [_at_least_three(part).ravel().tolist() for part in _pixel_centre_parts(mask, offset)]
 
 
 def mask_polygon_pixel_centres(mask: np.ndarray, offset=(0, 0)) -> list[float]:
-    """The mask as ONE polygon through boundary pixel centres (YOLO-seg: one per object).
+    """The mask as ONE polygon through boundary pixel centres (YOLO-seg: one per object),
+    of at least 3 vertices.
 
     cv2.fillPoly of it gives back `mask` exactly when the mask is one 4-connected part
     (holes included); separate parts are joined, largest first, by the shortest straight
     cut between a vertex of each, whose pixels are filled too (as Ultralytics joins them).
     """
-    parts = [np.array(p).reshape(-1, 2) for p in mask_polygons_pixel_centres(mask, offset)]
+    # Joined unpadded: padding a part first would add vertices to the joined polygon.
+    parts = _pixel_centre_parts(mask, offset)
     if not parts:
         return []
     poly = parts[0]
@@ -367,4 +384,4 @@ def mask_polygon_pixel_centres(mask: np.ndarray, offset=(0, 0)) -> list[float]:
         a, b = np.unravel_index(int(np.argmin(d)), d.shape)
         loop = np.concatenate([part[b:], part[: b + 1]])
         poly = np.concatenate([poly[: a + 1], loop, poly[a:]])
-    return [float(v) for v in poly.ravel()]
+    return [float(v) for v in _at_least_three(poly).ravel()]
