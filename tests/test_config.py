@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from pathlib import Path
 
 import pytest
-from pages import section
+from pages import anchors, section
 
 from sdg_addon.config import Config, ConfigError, Problem, load_config
 from sdg_addon.config.problems import MISSING
@@ -563,6 +564,21 @@ def test_single_mistakes(tmp_path, text, field, value, words):
 
 
 # ------------------------------------------------------------------ the reference page
+
+
+def test_reference_links_lead_to_its_headings():
+    """The contents line's links (and every other #link on the page) name a heading's anchor."""
+    text = REFERENCE.read_text(encoding="utf-8")
+    links = set(re.findall(r"\]\(#([^)]+)\)", text))
+    assert "scene-the-base-scene-ground-and-world" in anchors(text)  # as GitHub spells it
+    assert not links - anchors(text), f"links to no heading: {sorted(links - anchors(text))}"
+
+
+def test_reference_names_every_top_level_key():
+    """The file format section's list of top-level keys is the schema's, in its order."""
+    text = REFERENCE.read_text(encoding="utf-8")
+    sentence = re.search(r"The top-level keys are (.*?)\. Only", text, re.S).group(1)
+    assert re.findall(r"`(\w+)`", sentence) == list(TOP_LEVEL_KEYS)
 
 
 def test_reference_lists_every_field():
