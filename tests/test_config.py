@@ -581,6 +581,32 @@ def test_reference_names_every_top_level_key():
     assert re.findall(r"`(\w+)`", sentence) == list(TOP_LEVEL_KEYS)
 
 
+def test_reference_quotes_the_range_problems_as_validate_reports_them(tmp_path):
+    """docs/parameters.md's quoted range problem is the tool's text, and the sub-fields it
+    and docs/reliability.md name are the fields the tool names (a range problem names the
+    parameter, a problem inside the distribution its sub-field)."""
+    kinds = REFERENCE.read_text(encoding="utf-8").split("### Kinds of parameter values")[1].split("\n## ")[0]
+    reliability = (ROOT / "docs" / "reliability.md").read_text(encoding="utf-8")
+    asset = '[[assets]]\nname = "a"\nprimitive = "cube"\n[[randomizers]]\ntype = "material"\ntargets = "a"\n'
+
+    def only_problem(value: str) -> Problem:
+        (p,) = problems_of(write(tmp_path / "p.toml", CAMERA + asset + value + "\n"))
+        return p
+
+    p = only_problem('roughness = { distribution = "uniform", low = 0.2, high = 2 }')
+    assert str(p).split(": ", 1)[1] in kinds  # the whole message, as printed
+    for value, field, page in [
+        ('roughness = { distribution = "uniform", low = 1, high = 0.5 }', "randomizers[0].roughness.high", kinds),
+        ('metallic = { distribution = "choice", values = [0.5, "x"] }', "randomizers[0].metallic.values[1]", kinds),
+        ('roughness = { distribution = "uniform", low = 0, high = 1e30 }', "randomizers[i].roughness`", reliability),
+        ('metallic = { distribution = "choice", values = [1, 2, 3, 4, 5] }', "randomizers[i].metallic`", reliability),
+    ]:
+        p = only_problem(value)
+        assert p.field == field.replace("[i]", "[0]").rstrip("`") and field in page, (p.field, field)
+    p = only_problem('roughness = { distribution = "uniform", low = 0, high = 1e30 }')
+    assert "uniform can draw values in [0, 1e+30]" in p.expected and "[0, 1e+30]" in reliability
+
+
 def test_reference_lists_every_field():
     text = REFERENCE.read_text(encoding="utf-8")
     missing = []

@@ -1724,7 +1724,8 @@ def _interval_text(lo, hi) -> str:
 def _num_text(x) -> str:
     if x is None:
         return "inf"
-    return str(int(x)) if float(x).is_integer() else f"{x:g}"
+    # Whole numbers in full up to 1e15 (1000000, not 1e+06); beyond, 1e+30, not its 31 digits.
+    return str(int(x)) if float(x).is_integer() and abs(x) < 1e15 else f"{x:g}"
 
 
 def _per_axis_fits(n: int, kind: str) -> bool:
