@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from pathlib import Path
 
 import pytest
-from pages import section
+from pages import anchors, section
 
 from sdg_addon.config import Config, ConfigError, Problem, load_config
 from sdg_addon.config.problems import MISSING
@@ -563,6 +564,47 @@ def test_single_mistakes(tmp_path, text, field, value, words):
 
 
 # ------------------------------------------------------------------ the reference page
+
+
+def test_reference_links_lead_to_its_headings():
+    """The contents line's links (and every other #link on the page) name a heading's anchor."""
+    text = REFERENCE.read_text(encoding="utf-8")
+    links = set(re.findall(r"\]\(#([^)]+)\)", text))
+    assert "scene-the-base-scene-ground-and-world" in anchors(text)  # as GitHub spells it
+    assert not links - anchors(text), f"links to no heading: {sorted(links - anchors(text))}"
+
+
+def test_reference_names_every_top_level_key():
+    """The file format section's list of top-level keys is the schema's, in its order."""
+    text = REFERENCE.read_text(encoding="utf-8")
+    sentence = re.search(r"The top-level keys are (.*?)\. Only", text, re.S).group(1)
+    assert re.findall(r"`(\w+)`", sentence) == list(TOP_LEVEL_KEYS)
+
+
+def test_reference_quotes_the_range_problems_as_validate_reports_them(tmp_path):
+    """docs/parameters.md's quoted range problem is the tool's text, and the sub-fields it
+    and docs/reliability.md name are the fields the tool names (a range problem names the
+    parameter, a problem inside the distribution its sub-field)."""
+    kinds = REFERENCE.read_text(encoding="utf-8").split("### Kinds of parameter values")[1].split("\n## ")[0]
+    reliability = (ROOT / "docs" / "reliability.md").read_text(encoding="utf-8")
+    asset = '[[assets]]\nname = "a"\nprimitive = "cube"\n[[randomizers]]\ntype = "material"\ntargets = "a"\n'
+
+    def only_problem(value: str) -> Problem:
+        (p,) = problems_of(write(tmp_path / "p.toml", CAMERA + asset + value + "\n"))
+        return p
+
+    p = only_problem('roughness = { distribution = "uniform", low = 0.2, high = 2 }')
+    assert str(p).split(": ", 1)[1] in kinds  # the whole message, as printed
+    for value, field, page in [
+        ('roughness = { distribution = "uniform", low = 1, high = 0.5 }', "randomizers[0].roughness.high", kinds),
+        ('metallic = { distribution = "choice", values = [0.5, "x"] }', "randomizers[0].metallic.values[1]", kinds),
+        ('roughness = { distribution = "uniform", low = 0, high = 1e30 }', "randomizers[i].roughness`", reliability),
+        ('metallic = { distribution = "choice", values = [1, 2, 3, 4, 5] }', "randomizers[i].metallic`", reliability),
+    ]:
+        p = only_problem(value)
+        assert p.field == field.replace("[i]", "[0]").rstrip("`") and field in page, (p.field, field)
+    p = only_problem('roughness = { distribution = "uniform", low = 0, high = 1e30 }')
+    assert "uniform can draw values in [0, 1e+30]" in p.expected and "[0, 1e+30]" in reliability
 
 
 def test_reference_lists_every_field():

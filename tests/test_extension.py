@@ -225,6 +225,10 @@ def test_build_contents(built_zip, ext_tool):
         "presets/default.toml",
     ):
         assert required in names, required
+    # docs/extension.md's allow-list of top-level entries is the zip's
+    page = (ROOT / "docs" / "extension.md").read_text(encoding="utf-8")
+    allowed = page.split("top level is left out except ")[1].split(";")[0]
+    assert {n.split("/")[0] for n in names} == {n.rstrip("/") for n in re.findall(r"`([^`]+)`", allowed)}
     for name in names:
         assert not name.startswith(("tests/", "headless/", "docs/", ".venv/", "dist/", ".")), name
         assert "__pycache__" not in name and not name.endswith((".pyc", ".zip")), name

@@ -142,3 +142,46 @@ def test_a_case_sets_one_property_entry_named_by_its_path(tmp_path):
     )
     wrong = two + 'set = [{ type = "property", path = "modifiers[\\"Bevl\\"].segments", value = 8 }]\n'
     assert any(f == "cases[0].set[0].path" and "Bevel" in e for f, e in problems(tmp_path, wrong))
+
+
+PER_AXIS_SPELLINGS = [
+    '{ distribution = "per_axis", axes = [0, 0, { distribution = "uniform", low = 0, high = 6.2832 }] }',
+    '[0, 0, { distribution = "uniform", low = 0, high = 6.2832 }]',  # the shorthand
+]
+
+
+def world_rotation_file(tmp_path, value: str):
+    p = tmp_path / "w.toml"
+    p.write_text(
+        '[[cameras]]\nname = "cam"\nlocation = [0, -2, 1]\n'
+        '[[randomizers]]\ntype = "world_property"\n'
+        'path = \'node_tree.nodes["Mapping"].inputs["Rotation"].default_value\'\n'
+        f"value = {value}\n"
+    )
+    return p
+
+
+@pytest.mark.parametrize("value", PER_AXIS_SPELLINGS)
+def test_a_property_value_takes_a_per_axis_vector_drawn_per_component(tmp_path, value):
+    """docs/parameters.md's world_property example (and the shorthand it says is the same):
+    accepted, drawn as a 3-vector with the constants kept and the third component in its
+    bounds, the same for the same seed and frame."""
+    from sdg_addon.sampling import sample_frame
+
+    cfg = load_config(world_rotation_file(tmp_path, value))
+    load_config(write(tmp_path, f'path = "rotation_euler"\nvalue = {value}\n'))  # property too
+    drawn = [sample_frame(cfg.seed, f, cfg.randomizers, [["world"]])[0]["values"]["world"]["value"] for f in range(8)]
+    for v in drawn:
+        assert len(v) == 3 and v[:2] == [0, 0] and 0 <= v[2] <= 6.2832
+    assert len({v[2] for v in drawn}) == 8  # drawn anew each frame, not a constant
+    again = load_config(world_rotation_file(tmp_path, value))
+    assert sample_frame(again.seed, 3, again.randomizers, [["world"]])[0]["values"]["world"]["value"] == drawn[3]
+
+
+def test_a_per_axis_property_value_has_at_most_32_components(tmp_path):
+    axes = ", ".join(["0"] * 31)
+    load_config(write(tmp_path, f'path = "x"\nvalue = [{axes}, {{ distribution = "uniform", low = 0, high = 1 }}]\n'))
+    found = problems(tmp_path, f'path = "x"\nvalue = [{axes}, 0, {{ distribution = "uniform", low = 0, high = 1 }}]\n')
+    assert any(f == "randomizers[0].value" and "a list of numbers, true / false" in e for f, e in found)
+    found = problems(tmp_path, 'path = "x"\nvalue = [0, { distribution = "choice", values = ["A", "B"] }]\n')
+    assert any(f.startswith("randomizers[0].value[1]") for f, _ in found)  # a number per component

@@ -184,3 +184,32 @@ def test_world_property_sets_the_scene_worlds_own_nodes(tmp_path):
     cfg, scene, recorder, targets = built(tmp_path, entry.replace("Background", "Backgroud").replace("VALUE", "1.0"))
     with pytest.raises(RecorderError, match="did you mean 'Background'"):
         recorder.check_targets(scene, targets)
+
+
+def test_a_per_axis_value_sets_a_world_nodes_vector(tmp_path):
+    """docs/parameters.md's world_property example: the Mapping node's rotation gets the
+    constants and the drawn component; a per_axis of the wrong length is refused first."""
+    from sdg_addon.scene.randomize import apply_frame
+
+    path = 'node_tree.nodes["Mapping"].inputs["Rotation"].default_value'
+    entry = f"[[randomizers]]\ntype = \"world_property\"\npath = '{path}'\nvalue = VALUE\n"
+    for value in (
+        '{ distribution = "per_axis", axes = [0, 0, { distribution = "uniform", low = 0, high = 6.2832 }] }',
+        '[0, 0, { distribution = "uniform", low = 0, high = 6.2832 }]',
+    ):
+        cfg, scene, recorder, targets = built(tmp_path, entry.replace("VALUE", value))
+        mapping = scene.scene.world.node_tree.nodes.new("ShaderNodeMapping")
+        assert mapping.name == "Mapping"
+        mapping.inputs["Rotation"].default_value = (1.0, 2.0, 3.0)
+        recorder.check_targets(scene, targets)
+        sampled = sample_frame(cfg.seed, 0, cfg.randomizers, targets)
+        apply_frame(scene, sampled, cfg.randomizers)
+        drawn = sampled[0]["values"]["world"]["value"]
+        assert list(mapping.inputs["Rotation"].default_value) == pytest.approx(drawn)
+        assert drawn[:2] == [0, 0] and 0 <= drawn[2] <= 6.2832
+    cfg, scene, recorder, targets = built(
+        tmp_path, entry.replace("VALUE", '[0, { distribution = "uniform", low = 0, high = 1 }]')
+    )
+    scene.scene.world.node_tree.nodes.new("ShaderNodeMapping")
+    with pytest.raises(RecorderError, match="takes 3 numbers"):
+        recorder.check_targets(scene, targets)

@@ -1711,6 +1711,7 @@ _KIND_TEXT = {
     STRINGS: "a list of strings",
     ANY: "a number, a list of numbers, true / false or a string",
 }
+MAX_ANY_LENGTH = 32  # numbers in a list value of kind ANY (a property's array)
 # A `choice` with `k` draws a list: allowed for parameters taking a list of elements.
 _ELEMENT_KIND = {STRINGS: STRING}
 
@@ -1723,11 +1724,13 @@ def _interval_text(lo, hi) -> str:
 def _num_text(x) -> str:
     if x is None:
         return "inf"
-    return str(int(x)) if float(x).is_integer() else f"{x:g}"
+    # Whole numbers in full up to 1e15 (1000000, not 1e+06); beyond, 1e+30, not its 31 digits.
+    return str(int(x)) if float(x).is_integer() and abs(x) < 1e15 else f"{x:g}"
 
 
 def _per_axis_fits(n: int, kind: str) -> bool:
-    return (kind == VEC3 and n == 3) or (kind == COLOR and n in (3, 4))
+    # ANY (a property's value): a list of numbers of the property's length, checked on the scene.
+    return (kind == VEC3 and n == 3) or (kind == COLOR and n in (3, 4)) or (kind == ANY and 0 < n <= MAX_ANY_LENGTH)
 
 
 def _number(x) -> bool:
@@ -1752,7 +1755,7 @@ def _fits(value, kind: str) -> bool:
             _number(value)
             or isinstance(value, bool)
             or (isinstance(value, str) and len(value) <= MAX_STRING_CHARS)
-            or (isinstance(value, list) and 0 < len(value) <= 32 and all(_number(x) for x in value))
+            or (isinstance(value, list) and 0 < len(value) <= MAX_ANY_LENGTH and all(_number(x) for x in value))
         )
     return False
 

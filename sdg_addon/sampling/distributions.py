@@ -390,7 +390,7 @@ class PerAxis(Distribution):
     PARAMS = {
         "axes": (
             True,
-            "one entry per component (3 for a vec3, 3 or 4 for a colour): a number or a `{ distribution = ... }` table with scalar parameters (not `per_axis`)",
+            "one entry per component (3 for a vec3, 3 or 4 for a colour, the property's length for a `property` value): a number or a `{ distribution = ... }` table with scalar parameters (not `per_axis`)",
         )
     }
     SUPPORT = "per component, the support of that component's entry"
