@@ -538,6 +538,105 @@ def test_kitti_devkit_projection_is_exact_for_any_camera_pose(tmp_path, pitch, r
     assert checked >= 2
 
 
+def rotation(axis: int, deg: float) -> np.ndarray:
+    """3x3 rotation by `deg` about world X (0), Y (1) or Z (2), right-handed."""
+    c, s = math.cos(math.radians(deg)), math.sin(math.radians(deg))
+    i, j = [(1, 2), (2, 0), (0, 1)][axis]
+    m = np.eye(3)
+    m[i, i] = m[j, j] = c
+    m[i, j], m[j, i] = -s, s
+    return m
+
+
+# box_000 of presets/examples/corner_cases.toml's size class: 0.12 m tall, origin at its bottom.
+DROPPED_BOX = ((-0.2, -0.1, 0.0), (0.2, 0.1, 0.12), (1.5, 1.0, 1.0), (0.4, 5.0, -0.7))
+
+
+def dropped_box_row(tip: tuple[int, float] | None, yaw: float) -> np.ndarray:
+    """A bounding_box_3d row of DROPPED_BOX tipped (axis, degrees) then turned about world Z."""
+    lo, hi, scale, loc = DROPPED_BOX
+    m = np.eye(4)
+    m[:3, :3] = rotation(2, yaw) @ (rotation(*tip) if tip else np.eye(3)) @ np.diag(scale)
+    m[:3, 3] = loc
+    return np.array([(1, *lo, *hi, m.T, 0.0)], dtype=BOX3D_DTYPE)
+
+
+def true_corners(row: np.ndarray, world_to_frame: np.ndarray) -> np.ndarray:
+    """The row's 8 box corners (as stored, float32) in the frame of `world_to_frame`."""
+    r = row[0]
+    m = np.asarray(r["transform"], dtype=np.float64).T
+    xs, ys, zs = ((float(r[f"{a}_min"]), float(r[f"{a}_max"])) for a in "xyz")
+    local = np.array([[x, y, z, 1.0] for x in xs for y in ys for z in zs])
+    return (local @ (world_to_frame @ m).T)[:, :3]
+
+
+def same_corners(a: np.ndarray, b: np.ndarray) -> float:
+    """The largest distance from a corner of either set to the nearest of the other."""
+    d = np.linalg.norm(a[:, None, :] - b[None, :, :], axis=-1)
+    return max(d.min(axis=0).max(), d.min(axis=1).max())
+
+
+@pytest.mark.parametrize("tip", [None, (0, 180), (0, 90), (0, -90), (1, 90), (1, -90), (1, 180)])
+@pytest.mark.parametrize("yaw", [0, 35, -120, 180])
+@pytest.mark.parametrize("camera_yaw", [0, 50])
+def test_kitti_box_is_exact_for_objects_upside_down_or_on_their_side(tip, yaw, camera_yaw):
+    """An object dropped upside down (180 deg about X or Y) or on its side (90 deg) is still an
+    upright box: the devkit's corners (compute_box_3d from h, w, l, location, rotation_y)
+    are its true corners in the level frame. rotation_y stays the heading of the object's X
+    axis while X is horizontal. tip None: the upright object, as before."""
+    from sdg_addon.writers.kitti import boxes_3d_camera
+
+    # A level camera (turned about world Z only): its level frame is its OpenCV frame.
+    w2l = camera(camera_to_world=tilted_camera_to_world(0, 0, camera_yaw)).world_to_camera_opencv
+    row = dropped_box_row(tip, yaw)
+    dims, loc, ry = boxes_3d_camera(row, w2l)
+    devkit = kitti_corners(dims[0], loc[0], ry[0])
+    assert same_corners(devkit, true_corners(row, w2l)) < 1e-6, (dims, loc, ry)
+    x_axis = w2l[:3, :3] @ rotation(2, yaw) @ (rotation(*tip) if tip else np.eye(3)) @ [1.0, 0.0, 0.0]
+    if abs(x_axis[1]) < 1e-9:  # X horizontal: the devkit box's x axis is the object's X
+        box_x = np.array([math.cos(ry[0]), 0.0, -math.sin(ry[0])])
+        assert np.allclose(box_x, x_axis, atol=1e-6)
+
+
+@pytest.mark.parametrize("tip,up_axis,top", [((0, 170), 2, True), ((1, 95), 0, True), ((0, 100), 1, False)])
+def test_kitti_tilted_object_box_comes_from_the_axis_nearest_up(tip, up_axis, top):
+    """Tilted beyond upright, upside down or on its side (10 deg off): h is the extent along the
+    local axis nearest to up, and location the centre of the box face at that axis's lower
+    end (the top face, local max, when the axis points down)."""
+    from sdg_addon.writers.kitti import boxes_3d_camera
+
+    w2l = camera().world_to_camera_opencv
+    row = dropped_box_row(tip, 30)
+    dims, loc, _ry = boxes_3d_camera(row, w2l)
+    lo, hi, scale, _loc = DROPPED_BOX
+    extent = (np.array(hi) - np.array(lo)) * scale
+    assert dims[0][0] == pytest.approx(extent[up_axis], abs=1e-6)
+    face = (np.array(lo) + np.array(hi)) / 2
+    face[up_axis] = hi[up_axis] if top else lo[up_axis]
+    m = np.asarray(row[0]["transform"], dtype=np.float64).T
+    assert loc[0] == pytest.approx((w2l @ m @ [*face, 1.0])[:3], abs=1e-6)
+
+
+def test_kitti_label_file_of_an_upside_down_box_projects_onto_it(tmp_path):
+    """The written label: object 3 upside down; its devkit box (P2 @ R0_rect @ corners, from
+    the 4-decimal label) projects onto its true corners (was off by its height)."""
+    frame = make_frame(0)
+    box3d = frame.annotations["bounding_box_3d"]
+    k = box3d["info"]["bboxIds"].index(3)
+    m = object_to_world(3)
+    m[:3, :3] = m[:3, :3] @ rotation(0, 180)
+    box3d["data"]["transform"][k] = m.T
+    create_writer("kitti", tmp_path).write(frame)
+    base = tmp_path / "kitti" / "training"
+    calib = parse_calib(base / "calib" / "000000.txt")
+    p2, r0 = calib["P2"].reshape(3, 4), calib["R0_rect"].reshape(3, 3)
+    fields = next(f for f in read_kitti_labels(base / "label_2" / "000000.txt") if f[0] == "box" and float(f[8]) > 0)
+    corners = kitti_corners([float(v) for v in fields[8:11]], [float(v) for v in fields[11:14]], float(fields[14]))
+    uvw = (corners @ r0.T) @ p2[:, :3].T + p2[:, 3]
+    truth = frame.camera.project(true_corners(box3d["data"][k : k + 1], np.eye(4)))[0]
+    assert same_corners(uvw[:, :2] / uvw[:, 2:], truth) < 0.05  # pixels; 4 decimals of metres
+
+
 def test_kitti_occlusion_levels_and_splits(tmp_path):
     assert [occlusion_level(r) for r in (0.0, 0.09, 0.1, 0.49, 0.5, 1.0, float("nan"), -1.0, None)] == [
         0,

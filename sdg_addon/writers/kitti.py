@@ -15,20 +15,23 @@ label_2 lines: type truncated occluded alpha left top right bottom h w l x y z r
 - left top right bottom: the tight 2D box in pixel-edge coordinates (right = x_max + 1),
   so right - left is the COCO box width.
 - Camera coordinates are OpenCV's (x right, y down, z forward), metres.
-- Object axes (Blender objects are Z-up): l (length) along the object's local X, w (width)
-  along local Y, h (height) along local Z; dimensions include the object's scale.
+- Object axes, per object: h (height) along the local axis (+-X, +-Y or +-Z) closest to up
+  (local Z for an upright Blender object), l (length) along the first other of X, Y, Z
+  (X unless X is up), w (width) along the third; dimensions include the object's scale.
+  An object upside down or on its side is thus an upright box, exactly.
 - The label frame is KITTI's level camera: the camera's position, y straight down (world
   -Z), z the camera's viewing direction made horizontal, x = y cross z. KITTI boxes turn
-  only about that y axis, so upright objects are exact whatever the camera's pitch and
-  roll. R0_rect carries the camera's tilt: x_camera = R0_rect @ x_level, and the devkit's
+  only about that y axis, so objects resting on a face are exact whatever the camera's
+  pitch and roll. R0_rect carries the camera's tilt: x_camera = R0_rect @ x_level, and the devkit's
   projection P2 @ R0_rect @ [x, y, z] of a box corner is exact for any camera pose (for a
   level camera R0_rect = I). Readers that project label boxes with P2 alone (ignoring
   R0_rect, as some do) are exact only for level cameras.
-- location: the centre of the bottom face (local z = z_min) of the 3D box, in the level
-  frame. rotation_y: angle around its y axis of the object's X axis (KITTI's convention: 0
-  when it points along +x), from its projection onto the x-z plane; alpha = rotation_y -
-  atan2(x, z), both wrapped to [-pi, pi). A tilted object (not upright) keeps only its
-  heading (bounding_box_3d in the BasicWriter keeps the full pose).
+- location: the centre of the bottom face (the lower end of the height axis) of the 3D
+  box, in the level frame. rotation_y: angle around its y axis of the length axis (KITTI's
+  convention: 0 when it points along +x), from its projection onto the x-z plane; alpha =
+  rotation_y - atan2(x, z), both wrapped to [-pi, pi). An object leaning away from every
+  axis keeps the box of its nearest axes and its heading, not its tilt, with no warning
+  (bounding_box_3d in the BasicWriter keeps the full pose).
 - Objects with a 2D box but no 3D box get KITTI's "unknown" 3D values (-1 / -1000 / -10).
 calib: P0..P3 = [K | 0] (one camera; orthographic cameras get their affine projection),
 R0_rect = the tilt (above), Tr_velo_to_cam = world -> level frame (the "velodyne" frame is
@@ -122,18 +125,32 @@ def calib_text(p: np.ndarray, w2c: np.ndarray) -> str:
 def boxes_3d_camera(data, w2l: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[float]]:
     """bounding_box_3d rows -> KITTI's terms, all rows at once: (N, 3) dimensions (h, w, l),
     (N, 3) locations (bottom centre, camera frame) and N rotation_y, given the world ->
-    level frame matrix `w2l`."""
+    level frame matrix `w2l`.
+
+    Height runs along the object's local axis (+-X, +-Y or +-Z) nearest to the level frame's
+    up (-y), so an object lying on its side or upside down gets its exact box; length runs
+    along the first of X, Y, Z that is not that axis (X unless X is up), width along the
+    third, and rotation_y is the length axis's heading."""
     to_world = np.swapaxes(np.asarray(data["transform"], dtype=np.float64), 1, 2)  # row-vector layout -> column
     lo = np.stack([data["x_min"], data["y_min"], data["z_min"]], axis=-1).astype(np.float64)
     hi = np.stack([data["x_max"], data["y_max"], data["z_max"]], axis=-1).astype(np.float64)
     scale = np.linalg.norm(to_world[:, :3, :3], axis=1)  # each box axis's length in the world
-    length, width, height = ((hi - lo) * scale).T
-    bottom_local = np.stack([(lo[:, 0] + hi[:, 0]) / 2, (lo[:, 1] + hi[:, 1]) / 2, lo[:, 2], np.ones(len(lo))], -1)
     to_camera = w2l @ to_world
+    axes = to_camera[:, :3, :3]  # columns: the box axes in the level frame
+    rows = np.arange(len(lo))
+    upness = -axes[:, 1, :] / np.where(scale > 0, scale, 1.0)  # each axis's unit component along up
+    up = np.argmax(np.abs(upness), axis=1)
+    length_axis = np.where(up == 0, 1, 0)
+    width_axis = 3 - up - length_axis
+    extent = (hi - lo) * scale
+    dims = np.stack([extent[rows, up], extent[rows, width_axis], extent[rows, length_axis]], axis=-1)
+    bottom_local = np.c_[(lo + hi) / 2, np.ones(len(lo))]
+    pointing_down = upness[rows, up] < 0
+    bottom_local[rows, up] = np.where(pointing_down, hi[rows, up], lo[rows, up])
     location = (to_camera @ bottom_local[:, :, None])[:, :3, 0]
-    x_axis = to_camera[:, :3, 0].tolist()
-    rotation_y = [wrap_angle(math.atan2(-x[2], x[0])) for x in x_axis]
-    return np.stack([height, width, length], axis=-1), location, rotation_y
+    heading = axes[rows, :, length_axis].tolist()
+    rotation_y = [wrap_angle(math.atan2(-d[2], d[0])) for d in heading]
+    return dims, location, rotation_y
 
 
 @register_writer
