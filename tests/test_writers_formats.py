@@ -471,15 +471,22 @@ def test_kitti_labels_calib_and_boxes_agree_with_coco(tmp_path):
     assert no_tmp_files(tmp_path)
 
 
+def rotation(axis: int, deg: float) -> np.ndarray:
+    """3x3 rotation by `deg` about world X (0), Y (1) or Z (2), right-handed."""
+    c, s = math.cos(math.radians(deg)), math.sin(math.radians(deg))
+    i, j = [(1, 2), (2, 0), (0, 1)][axis]
+    m = np.eye(3)
+    m[i, i] = m[j, j] = c
+    m[i, j], m[j, i] = -s, s
+    return m
+
+
 def tilted_camera_to_world(pitch_deg: float, roll_deg: float, yaw_deg: float) -> np.ndarray:
     """CAMERA_TO_WORLD looking down by `pitch`, rolled about its view axis, turned about Z."""
 
     def rot(axis, deg):
-        c, s = math.cos(math.radians(deg)), math.sin(math.radians(deg))
-        i, j = [(1, 2), (0, 2), (0, 1)][axis]
         m = np.eye(4)
-        m[i, i] = m[j, j] = c
-        m[i, j], m[j, i] = -s, s
+        m[:3, :3] = rotation(axis, deg)
         return m
 
     # Blender camera axes: pitch about camera X, roll about camera Z (the view axis).
@@ -536,16 +543,6 @@ def test_kitti_devkit_projection_is_exact_for_any_camera_pose(tmp_path, pitch, r
         assert best < 1e-2, (pitch, roll, yaw, fields)
         checked += 1
     assert checked >= 2
-
-
-def rotation(axis: int, deg: float) -> np.ndarray:
-    """3x3 rotation by `deg` about world X (0), Y (1) or Z (2), right-handed."""
-    c, s = math.cos(math.radians(deg)), math.sin(math.radians(deg))
-    i, j = [(1, 2), (2, 0), (0, 1)][axis]
-    m = np.eye(3)
-    m[i, i] = m[j, j] = c
-    m[i, j], m[j, i] = -s, s
-    return m
 
 
 # box_000 of presets/examples/corner_cases.toml's size class: 0.12 m tall, origin at its bottom.
