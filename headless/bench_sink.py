@@ -102,9 +102,10 @@ def time_sink(
                 prof.disable()
             for s in totals:
                 totals[s] += record["cpu_seconds"][s]
-            for stage, spent in record.get("cpu_seconds_by_part", {}).items() if k else ():
-                for name, seconds in spent.items():
-                    parts[stage][name] = parts[stage].get(name, 0.0) + seconds
+            if k:  # a timed pass
+                for stage, spent in record.get("cpu_seconds_by_part", {}).items():
+                    for name, seconds in spent.items():
+                        parts[stage][name] = parts[stage].get(name, 0.0) + seconds
         output.deactivate(spec.output)
         if k:  # pass 0 warms up (imports, caches, first files)
             per_pass.append({s: 1000 * v / len(frames) for s, v in totals.items()})
