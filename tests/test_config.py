@@ -467,6 +467,26 @@ def test_a_json_key_given_twice_is_refused_naming_where(tmp_path):
     load_config(write(tmp_path / "ok.json", "{" + two + "}"))
 
 
+CAMERA_JSON = '"cameras": [{"name": "cam", "location": [0, -2, 1]}]'
+
+
+@pytest.mark.parametrize("name", ["p.toml", "p.json"])
+def test_a_byte_order_mark_is_read_past_and_the_file_left_as_it_is(tmp_path, name):
+    """Windows Notepad starts a UTF-8 file with a byte-order mark: the file just works (it was
+    a syntax error at line 1, column 1) and is not modified."""
+    text = CAMERA if name.endswith(".toml") else "{" + CAMERA_JSON + "}"
+    path = tmp_path / name
+    path.write_bytes(b"\xef\xbb\xbf" + text.encode())
+    before = path.read_bytes()
+    plain = load_config(write(tmp_path / "plain" / name, text))
+    assert load_config(path).cameras == plain.cameras
+    assert path.read_bytes() == before
+    # a bad byte after the mark is still counted from the file's first byte
+    path.write_bytes(b"\xef\xbb\xbf" + b"\n\xff")
+    (p,) = problems_of(path)
+    assert p.value.startswith("byte 4:") and "UTF-8" in p.expected
+
+
 def test_unreadable_files(tmp_path):
     (p,) = problems_of(tmp_path / "none.toml")
     assert p.file == (tmp_path / "none.toml").as_posix() and "an existing file" in p.expected

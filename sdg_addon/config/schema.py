@@ -945,7 +945,9 @@ def _read_text(path: Path) -> str:
         data = f.read(MAX_FILE_BYTES + 1)
     if len(data) > MAX_FILE_BYTES:
         raise OSError(0, f"larger than {MAX_FILE_BYTES // 2**20} MiB")
-    return data.decode("utf-8")
+    # A byte-order mark (Windows Notepad writes one) is dropped, not a syntax error; dropped
+    # after decoding, so a bad byte's offset still counts from the file's start.
+    return data.decode("utf-8").removeprefix("\ufeff")
 
 
 def _syntax_problem(problems: Problems, text: str, message: str, line: int, column: int, language: str) -> None:
