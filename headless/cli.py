@@ -246,8 +246,21 @@ def _parse_shard(text: str | None) -> tuple[int, int] | None:
     except ValueError:
         raise ValueError(f"--shard {text!r}: expected I/N, e.g. 0/4") from None
     if not (n >= 1 and 0 <= i < n):
-        raise ValueError(f"--shard {text!r}: expected 0 <= I < N")
+        raise ValueError(f"--shard {text!r}: expected I/N with 0 <= I < N (shards count from 0: 0/{n} .. {n - 1}/{n})")
     return i, n
+
+
+def _empty_shard_note(recorder, out: Path) -> str | None:
+    """The line an empty shard says (more shards than frames is legitimate across machines):
+    it renders nothing and writes nothing, not even an empty manifest that reads as done."""
+    if not recorder.options.shard or recorder.my_frames():
+        return None
+    (i, n), frames, k = recorder.options.shard, recorder.options.frames, recorder.clip_length
+    rule = f"frame f goes to shard f % {n}" if k == 1 else f"clip c of {k} frames goes to shard c % {n}"
+    return (
+        f"shard {i}/{n} gets none of the {len(frames)} frame(s) {frames.start}:{frames.stop} ({rule}): "
+        f"nothing to do, nothing written to {out}"
+    )
 
 
 def _render(args) -> int:
@@ -292,6 +305,10 @@ def _render(args) -> int:
         print(f"WARNING: {text}", file=sys.stderr, flush=True)
 
     recorder = Recorder(config, options, on_progress, on_warning)
+    empty = _empty_shard_note(recorder, out)
+    if empty:
+        print(empty)
+        return EXIT_OK
     try:
         with contextlib.nullcontext() if args.verbose else blender_console_silenced(), ctrl_c_cancels(recorder):
             result = recorder.run()
