@@ -428,3 +428,51 @@ def test_overwrite_refuses_before_deleting(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "yolo" in err and "outside the output folder" in err and "Nothing was deleted" in err
     assert snapshot(out2) == before and snapshot(elsewhere) == far_before
+
+
+def _copy_without_replacing(src: Path, dst: Path) -> None:
+    """A shard's folder copied into another, as `cp -rn`: files of the same name stay."""
+    for f in src.rglob("*"):
+        target = dst / f.relative_to(src)
+        if f.is_file() and not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(f.read_bytes())
+
+
+def test_merge_refuses_shards_of_other_parameters(tmp_path, capsys):
+    """Shards rendered into separate folders and copied together share one resolved.json:
+    each shard's environment file records its parameters, section by section, and merge
+    refuses (exit 2, nothing written) a shard or a folder of other parameters, naming it
+    and the sections (before: merged silently into one dataset). Shards of one parameter
+    file still merge."""
+    from sdg_addon.audit import parameter_sections
+
+    text = TINY + "\n[writers]\nbasic = {}\ncoco = {}\n"
+    p = param(tmp_path, text)
+    q = param(tmp_path, text.replace("size = 1.5", "size = 0.5"), "q.toml")
+    a, b = tmp_path / "a", tmp_path / "b"
+    assert render(p, a, "--shard", "0/2") == 0 and render(q, b, "--shard", "1/2") == 0
+    _copy_without_replacing(b, a)
+    before = snapshot(a)
+    capsys.readouterr()
+    assert main(["merge", str(p), "--out", str(a)]) == 2
+    err = capsys.readouterr().err
+    assert f"cannot merge {a}" in err and str(p) in err
+    assert "audit/environment.shard001of002.json: differs in assets" in err and "shard000" not in err
+    assert main(["merge", str(q), "--out", str(a)]) == 2
+    err = capsys.readouterr().err
+    assert "audit/resolved.json: differs in assets" in err and "environment.shard000of002.json" in err
+    assert snapshot(a) == before
+    # two shards of one file, copied together: merged
+    c, d = tmp_path / "c", tmp_path / "d"
+    assert render(p, c, "--shard", "0/2") == 0 and render(p, d, "--shard", "1/2") == 0
+    _copy_without_replacing(d, c)
+    assert main(["merge", str(p), "--out", str(c)]) == 0
+    coco = json.loads(next((c / "coco" / "annotations").glob("instances_*.json")).read_text())
+    assert [im["id"] for im in coco["images"]] == [0, 1]
+    # a file counts by its name, not its folder (shards on machines keeping assets elsewhere)
+    one = {"assets": [{"file": "/home/a/models/mug.glb", "size": 1.0}], "render": {"samples": 4}}
+    other = {"assets": [{"file": "C:/data/mug.glb", "size": 1.0}], "render": {"samples": 4}}
+    assert parameter_sections(one) == parameter_sections(other)
+    other["assets"][0]["file"] = "/home/a/models/cup.glb"
+    assert [k for k, v in parameter_sections(one).items() if parameter_sections(other)[k] != v] == ["assets"]
