@@ -753,7 +753,8 @@ def test_import_fills_the_panels_and_export_writes_them_back(addon, tmp_path):
     bpy.ops.wm.open_mainfile(filepath=str(blend))
     param = tmp_path / "in.toml"
     param.write_text(
-        hand_written(blend)
+        # basic: a file written before colorize_instance_id_segmentation existed.
+        hand_written(blend).replace("basic = {}", "basic = { colorize_instance_segmentation = false }")
         + '[[assets]]\nname = "ball"\nprimitive = "sphere"\nlabels = { class = "ball" }\n'
         + "[writers.coco]\npolygons = true\n"
         + '[[randomizers]]\ntype = "light"\ntargets = "Key"\nlocation = { distribution = "shell", '
@@ -769,6 +770,7 @@ def test_import_fills_the_panels_and_export_writes_them_back(addon, tmp_path):
     assert s.randomizers[2].params["location"].distribution == "shell"  # every distribution has its rows
     assert s.randomizers[3].params["rotation"].distribution == "uniform_rotation"  # one without parameters
     assert s.writers.coco.enabled and s.writers.coco.polygons
+    assert not s.writers.basic.colorize_instance_id_segmentation  # follows the older option
     assert "assets" in texts(draw_panel(bpy, "SDG_PT_recorder"))  # kept, and said so
     bpy.ops.wm.save_mainfile()
     out = tmp_path / "out.toml"
@@ -778,6 +780,11 @@ def test_import_fills_the_panels_and_export_writes_them_back(addon, tmp_path):
         r["targets"] = [r["targets"]]  # a single glob is written as a list
     assert written["randomizers"] == given["randomizers"] and written["assets"] == given["assets"]
     assert written["writers"]["coco"] == {"polygons": True} and written["scene"]["blend"] == "shop.blend"
+    assert written["writers"]["basic"] == {"colorize_instance_segmentation": False}  # as given
+    s.writers.basic.colorize_instance_id_segmentation = True  # now differs from the option it follows
+    assert bpy.ops.sdg.export_parameters(filepath=str(out)) == {"FINISHED"}
+    basic = tomllib.loads(out.read_text())["writers"]["basic"]
+    assert basic == {"colorize_instance_segmentation": False, "colorize_instance_id_segmentation": True}
 
 
 def test_infrared_panel_sets_what_thermal_and_nir_cameras_read(addon, scene):

@@ -33,6 +33,7 @@ from ..config.schema import DEFAULT_ANNOTATORS, RENDER_FIELDS, RUN_FIELDS
 from ..sampling.distributions import DISTRIBUTIONS
 from ..sampling.randomizers import RANDOMIZERS
 from ..writers import WRITERS
+from ..writers.base import followed_options
 
 INT_LIMIT = 2**31 - 1  # Blender's IntProperty is 32-bit
 SIMPLE_KINDS = ("int", "float", "bool", "str", "name", "choice")  # Field kinds edited as themselves
@@ -342,14 +343,16 @@ def to_table(scene, blend: str | None) -> dict:
         group = getattr(s.writers, name, None)
         if group is None or not group.enabled:
             continue
+        values = {}
+        for opt, spec in cls.OPTIONS.items():
+            value = getattr(group, opt)
+            values[opt] = _option_value(value) if option_info(spec)[1] else value
         options = {}
         for opt, spec in cls.OPTIONS.items():
-            default, as_json, _desc = option_info(spec)
-            value = getattr(group, opt)
-            if as_json:
-                value = _option_value(value)
-            if value != default:
-                options[opt] = value
+            # An option that follows another is written when it differs from that one.
+            default = values[cls.FOLLOWS[opt]] if opt in cls.FOLLOWS else option_info(spec)[0]
+            if values[opt] != default:
+                options[opt] = values[opt]
         writers[name] = options
     if not writers:
         raise SettingsError("No writer is ticked: tick at least one (basic writes Replicator's layout)")
@@ -401,9 +404,10 @@ def from_table(scene, table: dict) -> list[str]:
         for name, cls in WRITERS.items():
             group = getattr(s.writers, name)
             group.enabled = name in chosen
+            given = followed_options(cls.FOLLOWS, chosen.get(name, {}))
             for opt, spec in cls.OPTIONS.items():
                 default, as_json, _desc = option_info(spec)
-                value = chosen.get(name, {}).get(opt, default)
+                value = given.get(opt, default)
                 setattr(group, opt, json.dumps(value) if as_json else value)
     s.randomizers.clear()
     for entry in table.get("randomizers", []):

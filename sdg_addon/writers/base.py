@@ -34,9 +34,13 @@ class Writer:
     # Which sensors' frames it writes ("camera", "lidar"); others are not passed to it.
     sensors: tuple[str, ...] = ("camera",)
     OPTIONS: dict[str, tuple[object, type | tuple[type, ...], str]] = {}
+    # option -> the option whose value it takes when it is not given (a newer, finer option
+    # that keeps the output of parameter files written before it existed).
+    FOLLOWS: dict[str, str] = {}
 
     def __init__(self, output_dir: Path | str, **options):
         self.output_dir = Path(output_dir)
+        options = followed_options(self.FOLLOWS, options)
         self.options = registry_options(f"writer {self.name!r}", self.OPTIONS, options)
         self.several_cameras = False
         self.label_table = None
@@ -52,6 +56,15 @@ class Writer:
 
     def finalize(self) -> None:
         """Called after the last frame; default: nothing to join."""
+
+
+def followed_options(follows: dict[str, str], given: dict) -> dict:
+    """`given` with each option of `follows` that is not given set to its leader's given value."""
+    out = dict(given)
+    for name, leader in follows.items():
+        if name not in out and leader in out:
+            out[name] = out[leader]
+    return out
 
 
 def create_writer(name: str, output_dir: Path | str, **options) -> Writer:

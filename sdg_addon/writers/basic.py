@@ -68,6 +68,14 @@ class BasicWriter(Writer):
     OPTIONS = {
         "colorize_semantic_segmentation": (True, bool, "RGBA png + labels keyed by colour"),
         "colorize_instance_segmentation": (True, bool, "RGBA png + mapping keyed by colour"),
+        "colorize_instance_id_segmentation": Field(
+            "colorize_instance_id_segmentation",
+            "bool",
+            True,
+            "instance_id_segmentation as RGBA png + mapping keyed by colour (false: 16-bit id png, "
+            "mapping keyed by id); not given: the value of colorize_instance_segmentation",
+            default_text="`colorize_instance_segmentation` (`true`)",
+        ),
         "colorize_depth": (False, bool, "also write a colourised depth .png preview"),
         "frame_padding": frame_padding(4),
         "camera_subfolders": Field(
@@ -88,6 +96,9 @@ class BasicWriter(Writer):
             low=0,
         ),
     }
+    # Before colorize_instance_id_segmentation existed, colorize_instance_segmentation set
+    # both: a parameter file that gives only the older option keeps its output.
+    FOLLOWS = {"colorize_instance_id_segmentation": "colorize_instance_segmentation"}
 
     def base(self, frame: AnnotatedFrame) -> Path:
         """The output folder, or the clip's folder in a sequence."""
@@ -167,7 +178,7 @@ class BasicWriter(Writer):
 
     def _write_instance_id_segmentation(self, folder, n, value):
         name = "instance_id_segmentation"
-        key = self._ids_png(folder, name, n, value["data"], self.options["colorize_instance_segmentation"])
+        key = self._ids_png(folder, name, n, value["data"], self.options["colorize_instance_id_segmentation"])
         io.write_json(folder / f"{name}_mapping_{n}.json", {key(i): p for i, p in _by_id(value["info"]["idToLabels"])})
 
     def _write_semantic_segmentation(self, folder, n, value):
