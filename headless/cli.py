@@ -169,7 +169,7 @@ def ctrl_c_cancels(recorder):
 def _merge(args) -> int:
     """Run every writer's finalize() over what is on disk: after shards ran in parallel
     (each shard's own finalize saw only what existed when it ended)."""
-    from sdg_addon.audit import AUDIT_DIR, finished_frames
+    from sdg_addon.audit import AUDIT_DIR, finished_frames, parameter_sections
     from sdg_addon.frame import LabelTable
     from sdg_addon.output import OutputError, OutputFolder, remove_stale_temporaries
     from sdg_addon.writers import create_writer
@@ -181,6 +181,19 @@ def _merge(args) -> int:
     done = finished_frames(out / AUDIT_DIR) if (out / AUDIT_DIR).is_dir() else {}
     if not done:
         print(f"error: {out} holds no finished frames (no audit/frames*.jsonl)", file=sys.stderr)
+        return EXIT_INVALID
+    mixed = _other_parameters(out / AUDIT_DIR, parameter_sections(config.resolved()))
+    if mixed:
+        print(
+            f"error: cannot merge {out}: parts of it were rendered from other parameters than {args.file}:",
+            file=sys.stderr,
+        )
+        for line in mixed:
+            print(f"  {line}", file=sys.stderr)
+        print(
+            "  merge only the shards rendered from one parameter file (those named were not rendered from this one)",
+            file=sys.stderr,
+        )
         return EXIT_INVALID
     table = LabelTable(json.loads((out / AUDIT_DIR / "label_table.json").read_text()))
     cameras_file = out / AUDIT_DIR / "cameras.json"  # a base .blend's cameras are known after building
@@ -202,6 +215,34 @@ def _merge(args) -> int:
     return EXIT_OK
 
 
+def _other_parameters(audit_dir: Path, mine: dict[str, str]) -> list[str]:
+    """What in a dataset's audit/ was rendered from other parameters than `mine` (sections of
+    audit.parameter_sections): resolved.json, and each shard's or process's environment file
+    (shards rendered into separate folders, then copied together, share one resolved.json)."""
+    from sdg_addon.audit import parameter_sections
+
+    found = []
+    records = []
+    try:
+        records.append(
+            ("audit/resolved.json", parameter_sections(json.loads((audit_dir / "resolved.json").read_text())))
+        )
+    except (OSError, ValueError, AttributeError):
+        pass  # none: only the shards' own records
+    for env in sorted(audit_dir.glob("environment*.json")):
+        try:
+            theirs = json.loads(env.read_text()).get("parameters")
+        except (OSError, ValueError, AttributeError):
+            theirs = None
+        if isinstance(theirs, dict):  # older datasets do not record it
+            records.append((f"audit/{env.name}", theirs))
+    for name, theirs in records:
+        differ = sorted(k for k in mine.keys() | theirs.keys() if mine.get(k) != theirs.get(k))
+        if differ:
+            found.append(f"{name}: differs in {', '.join(differ)}")
+    return found
+
+
 def _validate(path: Path) -> int:
 
     if _load_or_report(path) is None:
@@ -218,8 +259,21 @@ def _parse_shard(text: str | None) -> tuple[int, int] | None:
     except ValueError:
         raise ValueError(f"--shard {text!r}: expected I/N, e.g. 0/4") from None
     if not (n >= 1 and 0 <= i < n):
-        raise ValueError(f"--shard {text!r}: expected 0 <= I < N")
+        raise ValueError(f"--shard {text!r}: expected I/N with 0 <= I < N (shards count from 0: 0/{n} .. {n - 1}/{n})")
     return i, n
+
+
+def _empty_shard_note(recorder, out: Path) -> str | None:
+    """The line an empty shard says (more shards than frames is legitimate across machines):
+    it renders nothing and writes nothing, not even an empty manifest that reads as done."""
+    if not recorder.options.shard or recorder.my_frames():
+        return None
+    (i, n), frames, k = recorder.options.shard, recorder.options.frames, recorder.clip_length
+    rule = f"frame f goes to shard f % {n}" if k == 1 else f"clip c of {k} frames goes to shard c % {n}"
+    return (
+        f"shard {i}/{n} gets none of the {len(frames)} frame(s) {frames.start}:{frames.stop} ({rule}): "
+        f"nothing to do, nothing written to {out}"
+    )
 
 
 def _render(args) -> int:
@@ -264,6 +318,10 @@ def _render(args) -> int:
         print(f"WARNING: {text}", file=sys.stderr, flush=True)
 
     recorder = Recorder(config, options, on_progress, on_warning)
+    empty = _empty_shard_note(recorder, out)
+    if empty:
+        print(empty)
+        return EXIT_OK
     try:
         with contextlib.nullcontext() if args.verbose else blender_console_silenced(), ctrl_c_cancels(recorder):
             result = recorder.run()

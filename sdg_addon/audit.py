@@ -45,6 +45,30 @@ def config_fingerprint(resolved: dict) -> str:
     return hashlib.sha256(json.dumps(keep, sort_keys=True).encode()).hexdigest()
 
 
+def parameter_sections(resolved: dict) -> dict[str, str]:
+    """Per top-level section of the resolved parameters, a short hash of what determines frame
+    content (as config_fingerprint); recorded per shard, so `merge` can name what differs
+    between shards. A file counts by its name, not its folder: shards on machines that keep
+    the assets in other places are still one run."""
+    keep = {k: v for k, v in resolved.items() if k not in ("output", "frames", "files")}
+    if isinstance(keep.get("base"), dict):
+        keep["base"] = {k: v for k, v in keep["base"].items() if k != "blend"}
+    return {
+        k: hashlib.sha256(json.dumps(_file_names(v), sort_keys=True).encode()).hexdigest()[:16] for k, v in keep.items()
+    }
+
+
+def _file_names(value):
+    """`value` with every absolute path reduced to its file's name."""
+    if isinstance(value, dict):
+        return {k: _file_names(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_file_names(v) for v in value]
+    if isinstance(value, str) and len(value) > 1 and (value.startswith("/") or value[1:3] in (":/", ":\\")):
+        return value.replace("\\", "/").rsplit("/", 1)[-1]
+    return value
+
+
 def copy_inputs(audit: Path, files: list[Path]) -> None:
     """Copy the input files byte for byte; a copy that is already there and equal is left
     alone (a resumed run on read-only storage writes nothing)."""

@@ -454,7 +454,15 @@ class Recorder:
         shard_tag = self.shard_tag
         audit.write_json(
             audit_dir / f"environment{shard_tag}.json",
-            audit.environment(capturer.device, {"shard": opts.shard, "frames": [opts.frames.start, opts.frames.stop]}),
+            audit.environment(
+                capturer.device,
+                {
+                    "shard": opts.shard,
+                    "frames": [opts.frames.start, opts.frames.stop],
+                    # resolved.json is one file for all shards: what this shard ran, for merge.
+                    "parameters": audit.parameter_sections(resolved),
+                },
+            ),
         )
         frame_log = audit.FrameLog(audit_dir / f"frames{shard_tag}.jsonl")
         progress = Progress(len(frames) if isinstance(frames, list) else 0)

@@ -443,6 +443,50 @@ def test_json_syntax_error_names_file_and_line(tmp_path):
     assert "valid JSON syntax" in p.expected and "double quotes" in p.expected
 
 
+def test_a_json_key_given_twice_is_refused_naming_where(tmp_path):
+    """json.loads keeps the last of a repeated key silently; TOML refuses one. Each is named
+    by its field path (its parent's path and the key), with the values given."""
+    text = (
+        '{"run": {"frames": 3, "frames": 5},\n "cameras": [{"name": "cam", "location": [0, -2, 1], "name": "b"}],\n'
+        ' "asset_list": "a.json", "asset_list": "a.json"}'
+    )
+    path = write(tmp_path / "p.json", text)
+    found = by_field(problems_of(path))
+    here = path.as_posix()
+    assert set(found) == {(here, "run.frames"), (here, "cameras[0].name"), (here, "asset_list")}
+    assert str(found[(here, "run.frames")]) == (
+        f"{here}: run.frames: got 3 and 5; expected the key once in its table (JSON readers differ on which value counts)"
+    )
+    assert 'got "cam" and "b"' in str(found[(here, "cameras[0].name")])
+    # in an asset list: named against the list's file
+    lst = write(tmp_path / "a.json", '{"assets": [{"name": "x", "primitive": "cube", "primitive": "sphere"}]}')
+    (p,) = problems_of(write(tmp_path / "q.toml", 'asset_list = "a.json"\n' + CAMERA))
+    assert (p.file, p.field) == (lst.as_posix(), "assets[0].primitive")
+    # a key repeated in two different tables is no repetition
+    two = '"cameras": [{"name": "a", "location": [0, -2, 1]}, {"name": "b", "location": [0, -2, 1]}]'
+    load_config(write(tmp_path / "ok.json", "{" + two + "}"))
+
+
+CAMERA_JSON = '"cameras": [{"name": "cam", "location": [0, -2, 1]}]'
+
+
+@pytest.mark.parametrize("name", ["p.toml", "p.json"])
+def test_a_byte_order_mark_is_read_past_and_the_file_left_as_it_is(tmp_path, name):
+    """Windows Notepad starts a UTF-8 file with a byte-order mark: the file just works (it was
+    a syntax error at line 1, column 1) and is not modified."""
+    text = CAMERA if name.endswith(".toml") else "{" + CAMERA_JSON + "}"
+    path = tmp_path / name
+    path.write_bytes(b"\xef\xbb\xbf" + text.encode())
+    before = path.read_bytes()
+    plain = load_config(write(tmp_path / "plain" / name, text))
+    assert load_config(path).cameras == plain.cameras
+    assert path.read_bytes() == before
+    # a bad byte after the mark is still counted from the file's first byte
+    path.write_bytes(b"\xef\xbb\xbf" + b"\n\xff")
+    (p,) = problems_of(path)
+    assert p.value.startswith("byte 4:") and "UTF-8" in p.expected
+
+
 def test_unreadable_files(tmp_path):
     (p,) = problems_of(tmp_path / "none.toml")
     assert p.file == (tmp_path / "none.toml").as_posix() and "an existing file" in p.expected

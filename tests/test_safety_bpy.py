@@ -169,11 +169,52 @@ def test_unmatched_targets_write_nothing(tmp_path, capsys):
     assert "match no objects" in capsys.readouterr().err and not out.exists()
 
 
-@pytest.mark.parametrize("args", [["--frames", "1:100"], ["--frames", "2"], ["--workers", "0"], ["--workers", "-5"]])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--frames", "1:100"],
+        ["--frames", "2"],
+        ["--workers", "0"],
+        ["--workers", "-5"],
+        ["--shard", "10/10"],  # shards count from 0: 9/10 is the last
+        ["--shard", "11/10"],
+        ["--shard=-1/10"],
+        ["--shard", "3/0"],
+        ["--shard", "a/b"],
+    ],
+)
 def test_command_line_values_out_of_range(tmp_path, capsys, args):
     out = tmp_path / "out"
     assert render(param(tmp_path), out, *args) == 2
-    assert args[0] in capsys.readouterr().err and not out.exists()
+    assert args[0].split("=")[0] in capsys.readouterr().err and not out.exists()
+
+
+def test_a_shard_with_no_frames_says_so_writes_nothing_and_merge_still_works(tmp_path, capsys):
+    """More shards than frames is legitimate (shards spread over machines): a shard that gets
+    none says so in one line, also with --quiet, exits 0 and writes nothing (before: "done: 0
+    frame(s) written" and a manifest of the empty shard). The shards that had frames merge."""
+    p = param(tmp_path, TINY.replace("frames = 2", "frames = 3") + "\n[writers]\nbasic = {}\ncoco = {}\n")
+    out = tmp_path / "out"
+    assert render(p, out, "--shard", "0/10") == 0  # the first shard: frame 0
+    before = snapshot(out)
+    capsys.readouterr()
+    for shard in ("9/10", "5/10"):  # the last shard, and one past the frames
+        assert render(p, out, "--shard", shard) == 0
+        lines = capsys.readouterr().out.splitlines()
+        assert lines == [
+            f"shard {shard} gets none of the 3 frame(s) 0:3 (frame f goes to shard f % 10): "
+            f"nothing to do, nothing written to {out}"
+        ]
+    assert snapshot(out) == before
+    assert render(p, tmp_path / "elsewhere", "--shard", "7/10") == 0 and not (tmp_path / "elsewhere").exists()
+    for shard in ("1/10", "2/10"):
+        assert render(p, out, "--shard", shard) == 0
+    assert main(["merge", str(p), "--out", str(out)]) == 0
+    coco = json.loads(next((out / "coco" / "annotations").glob("instances_*.json")).read_text())
+    assert [im["id"] for im in coco["images"]] == [0, 1, 2]
+    assert sorted(f.name for f in (out / "audit").glob("manifest*.json")) == [
+        f"manifest.shard{i:03d}of010.json" for i in range(3)
+    ]
 
 
 def test_a_full_disk_is_one_line_exit_1_manifest_kept_and_resume_completes(tmp_path, capsys, monkeypatch):
@@ -387,3 +428,51 @@ def test_overwrite_refuses_before_deleting(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "yolo" in err and "outside the output folder" in err and "Nothing was deleted" in err
     assert snapshot(out2) == before and snapshot(elsewhere) == far_before
+
+
+def _copy_without_replacing(src: Path, dst: Path) -> None:
+    """A shard's folder copied into another, as `cp -rn`: files of the same name stay."""
+    for f in src.rglob("*"):
+        target = dst / f.relative_to(src)
+        if f.is_file() and not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(f.read_bytes())
+
+
+def test_merge_refuses_shards_of_other_parameters(tmp_path, capsys):
+    """Shards rendered into separate folders and copied together share one resolved.json:
+    each shard's environment file records its parameters, section by section, and merge
+    refuses (exit 2, nothing written) a shard or a folder of other parameters, naming it
+    and the sections (before: merged silently into one dataset). Shards of one parameter
+    file still merge."""
+    from sdg_addon.audit import parameter_sections
+
+    text = TINY + "\n[writers]\nbasic = {}\ncoco = {}\n"
+    p = param(tmp_path, text)
+    q = param(tmp_path, text.replace("size = 1.5", "size = 0.5"), "q.toml")
+    a, b = tmp_path / "a", tmp_path / "b"
+    assert render(p, a, "--shard", "0/2") == 0 and render(q, b, "--shard", "1/2") == 0
+    _copy_without_replacing(b, a)
+    before = snapshot(a)
+    capsys.readouterr()
+    assert main(["merge", str(p), "--out", str(a)]) == 2
+    err = capsys.readouterr().err
+    assert f"cannot merge {a}" in err and str(p) in err
+    assert "audit/environment.shard001of002.json: differs in assets" in err and "shard000" not in err
+    assert main(["merge", str(q), "--out", str(a)]) == 2
+    err = capsys.readouterr().err
+    assert "audit/resolved.json: differs in assets" in err and "environment.shard000of002.json" in err
+    assert snapshot(a) == before
+    # two shards of one file, copied together: merged
+    c, d = tmp_path / "c", tmp_path / "d"
+    assert render(p, c, "--shard", "0/2") == 0 and render(p, d, "--shard", "1/2") == 0
+    _copy_without_replacing(d, c)
+    assert main(["merge", str(p), "--out", str(c)]) == 0
+    coco = json.loads(next((c / "coco" / "annotations").glob("instances_*.json")).read_text())
+    assert [im["id"] for im in coco["images"]] == [0, 1]
+    # a file counts by its name, not its folder (shards on machines keeping assets elsewhere)
+    one = {"assets": [{"file": "/home/a/models/mug.glb", "size": 1.0}], "render": {"samples": 4}}
+    other = {"assets": [{"file": "C:/data/mug.glb", "size": 1.0}], "render": {"samples": 4}}
+    assert parameter_sections(one) == parameter_sections(other)
+    other["assets"][0]["file"] = "/home/a/models/cup.glb"
+    assert [k for k, v in parameter_sections(one).items() if parameter_sections(other)[k] != v] == ["assets"]

@@ -89,6 +89,16 @@ class _Missing:
 MISSING = _Missing()
 
 
+class Repeated:
+    """The values of a key given more than once in one table (a JSON file's), shown in order."""
+
+    def __init__(self, values: list):
+        self.values = values
+
+    def __repr__(self) -> str:
+        return " and ".join(_show(v) for v in self.values)
+
+
 def _printable(text: str) -> str:
     """Control and other unprintable characters escaped (\x85 and \u2028 end lines too),
     so one problem stays one line."""

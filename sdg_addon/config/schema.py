@@ -36,7 +36,7 @@ from ..sensors import SENSOR_KINDS
 from ..sensors.thermal import T_MAX, T_MIN, ZERO_CELSIUS, to_kelvin
 from ..writers.plugins import writer_registry
 from .fields import LABEL_TEXT, MAX_STRING_CHARS, Field, check_value, is_label_text, read_section, section_class
-from .problems import MISSING, Problems, join, one_of
+from .problems import MISSING, Problems, Repeated, join, one_of
 
 DEVICES = ("auto", "cpu", "cuda", "optix", "hip", "metal", "oneapi")
 VIEW_TRANSFORMS = ("Standard", "AgX", "Filmic", "Raw")
@@ -855,8 +855,9 @@ def read_table(path: Path, problems: Problems) -> dict | None:
         problems.add("", path.as_posix(), f"a readable file ({e.strerror or e})")
         return None
     is_json = path.suffix.lower() == ".json"
+    repeated: dict[int, dict[str, list]] = {}  # id of a JSON object -> its keys given twice, their values
     try:
-        data = json.loads(text) if is_json else tomllib.loads(text)
+        data = json.loads(text, object_pairs_hook=_keys_once(repeated)) if is_json else tomllib.loads(text)
     except json.JSONDecodeError as e:
         _syntax_problem(problems, text, e.msg, e.lineno, e.colno, "JSON")
         return None
@@ -882,7 +883,42 @@ def read_table(path: Path, problems: Problems) -> dict | None:
     if deep is not None:
         problems.add(deep, "a value nested more deeply", f"at most {MAX_NESTING} levels of tables and arrays")
         return None
+    if repeated:
+        for where, values in _repeated_keys(data, repeated):
+            problems.add(
+                where, Repeated(values), "the key once in its table (JSON readers differ on which value counts)"
+            )
+        return None
     return data
+
+
+def _keys_once(repeated: dict[int, dict[str, list]]):
+    """json's object_pairs_hook: the object as a dict, noting in `repeated` every key given
+    more than once (json.loads alone keeps the last silently; TOML refuses a repeated key)."""
+
+    def hook(pairs: list) -> dict:
+        table: dict = {}
+        for key, value in pairs:
+            if key in table:
+                repeated.setdefault(id(table), {}).setdefault(key, [table[key]]).append(value)
+            table[key] = value
+        return table
+
+    return hook
+
+
+def _repeated_keys(data: dict, repeated: dict[int, dict[str, list]]) -> list[tuple[str, list]]:
+    """(field path, values) of each repeated key, in file order (iterative, as _too_deep)."""
+    found, stack = [], [(data, "")]
+    while stack:
+        value, where = stack.pop()
+        if isinstance(value, dict):
+            found += [(join(where, k), v) for k, v in repeated.get(id(value), {}).items()]
+            items = value.items()
+        else:
+            items = enumerate(value) if isinstance(value, list) else ()
+        stack.extend(reversed([(x, join(where, k if isinstance(k, int) else str(k))) for k, x in items]))
+    return found
 
 
 def _too_deep(data) -> str | None:
@@ -909,7 +945,9 @@ def _read_text(path: Path) -> str:
         data = f.read(MAX_FILE_BYTES + 1)
     if len(data) > MAX_FILE_BYTES:
         raise OSError(0, f"larger than {MAX_FILE_BYTES // 2**20} MiB")
-    return data.decode("utf-8")
+    # A byte-order mark (Windows Notepad writes one) is dropped, not a syntax error; dropped
+    # after decoding, so a bad byte's offset still counts from the file's start.
+    return data.decode("utf-8").removeprefix("\ufeff")
 
 
 def _syntax_problem(problems: Problems, text: str, message: str, line: int, column: int, language: str) -> None:
