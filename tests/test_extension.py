@@ -864,3 +864,44 @@ def test_preview_frame_runs_randomizers_that_need_scene_facts_or_their_entry(add
     item.options["path"].value = "hide_rendr"
     with pytest.raises(RuntimeError, match="did you mean 'hide_render'"):
         bpy.ops.sdg.preview_frame()
+
+
+# ---------------------------------------------------------------------------- an artist's first session
+def artist_scene(bpy, scene, out: Path):
+    """A labelled cube in front of a camera, a pose randomizer lifting it, tiny settings."""
+    cube = add_mesh(bpy, "crate")
+    corners = [(x, y, z) for x in (-0.3, 0.3) for y in (-0.3, 0.3) for z in (0.0, 0.6)]
+    faces = [(0, 1, 3, 2), (4, 6, 7, 5), (0, 4, 5, 1), (2, 3, 7, 6), (0, 2, 6, 4), (1, 5, 7, 3)]
+    cube.data.from_pydata(corners, [], faces)
+    cube["semantics"] = {"class": ["crate"]}
+    cam = bpy.data.objects.new("cam", bpy.data.cameras.new("cam"))
+    cam.location, cam.rotation_euler = (0.0, -4.0, 0.5), (1.5708, 0.0, 0.0)
+    scene.collection.objects.link(cam)
+    s = scene.sdg
+    s.run.frames, s.run.samples, s.run.width, s.run.height, s.run.device, s.run.seed = 3, 1, 64, 48, "cpu", 1
+    s.run.output = str(out)
+    select(bpy, [cube])
+    bpy.ops.sdg.randomizer_add(type="pose")
+    row = s.randomizers[-1].params["location"]
+    row.use, row.distribution, row.value = True, "constant", "[0, 0, 0.25]"
+    return cube
+
+
+def run_to_end(addon, job) -> None:
+    while addon.recording.handle_event(job, "TIMER", "NOTHING") == "wait":
+        pass
+
+
+def test_redo_after_a_recording_does_not_bring_back_the_recorded_scene(addon, scene, tmp_path):
+    """The recording is undone at its end; Edit > Redo (Ctrl+Shift+Z) must not re-apply it
+    (a save after that would write the randomized scene into the user's file)."""
+    bpy = addon.bpy
+    cube = artist_scene(bpy, scene, tmp_path / "out")
+    assert bpy.ops.sdg.start_recording("EXEC_DEFAULT") == {"RUNNING_MODAL"}
+    run_to_end(addon, addon.job.current)
+    assert addon.job.current.state == "done", addon.job.current.message
+    cube = bpy.data.objects["crate"]
+    assert tuple(cube.location) == (0.0, 0.0, 0.0)
+    if bpy.ops.ed.redo.poll():
+        bpy.ops.ed.redo()
+    assert tuple(bpy.data.objects["crate"].location) == (0.0, 0.0, 0.0)

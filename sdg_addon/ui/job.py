@@ -241,6 +241,10 @@ class RecordingJob:
                 # step back to the one pushed before it started.
                 bpy.ops.ed.undo_push(message="SDG recording")
                 bpy.ops.ed.undo()
+                # A new step drops the recording's step from the redo history: Redo
+                # (Ctrl+Shift+Z) would bring the randomized scene back, and a save after it
+                # would write that into the user's file.
+                bpy.ops.ed.undo_push(message="After SDG recording")
             except RuntimeError as e:
                 self.warnings.append(
                     f"Could not restore the scene as it was before the recording ({e}): use Edit > Undo"
