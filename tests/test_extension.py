@@ -905,3 +905,41 @@ def test_redo_after_a_recording_does_not_bring_back_the_recorded_scene(addon, sc
     if bpy.ops.ed.redo.poll():
         bpy.ops.ed.redo()
     assert tuple(bpy.data.objects["crate"].location) == (0.0, 0.0, 0.0)
+
+
+def test_resume_from_the_panel_continues_a_cancelled_recording(addon, scene, tmp_path):
+    """Cancel, then Existing Frames: Resume with the same settings finishes the dataset
+    (it failed with 'the parameters differ': a new copy of the open scene never has the
+    same bytes); frames equal to an uninterrupted recording's; changed settings are refused
+    by name."""
+    bpy, jobs = addon.bpy, addon.job
+    artist_scene(bpy, scene, tmp_path / "whole")
+    assert bpy.ops.sdg.start_recording("EXEC_DEFAULT") == {"RUNNING_MODAL"}
+    run_to_end(addon, jobs.current)
+    s = bpy.context.scene.sdg
+    s.run.output = str(tmp_path / "out")
+    assert bpy.ops.sdg.start_recording("EXEC_DEFAULT") == {"RUNNING_MODAL"}
+    job = jobs.current
+    for _ in range(2):  # the scene built, frame 0
+        addon.recording.handle_event(job, "TIMER", "NOTHING")
+    addon.recording.handle_event(job, "ESC", "PRESS")
+    run_to_end(addon, job)
+    assert job.state == "cancelled" and sorted(job.recorder.result.frames_written) == [0]
+    s = bpy.context.scene.sdg
+    s.run.existing = "RESUME"
+    s.run.samples = 2  # a setting that changes the frames: refused, named
+    with pytest.raises(RuntimeError, match=r"settings differ .*\(render\)"):
+        bpy.ops.sdg.start_recording("EXEC_DEFAULT")
+    s.run.samples = 1
+    bpy.data.objects["crate"].location.x = 5.0  # an edit after the start: not in this dataset
+    assert bpy.ops.sdg.start_recording("EXEC_DEFAULT") == {"RUNNING_MODAL"}
+    job = jobs.current
+    run_to_end(addon, job)
+    assert job.state == "done", job.message
+    assert sorted(job.recorder.result.frames_written) == [1, 2] and job.recorder.result.frames_skipped == [0]
+    assert any("own copy of the scene" in w for w in job.warnings)
+    assert bpy.data.objects["crate"].location.x == 5.0  # the open scene as the user left it
+    whole, resumed = dataset_files(tmp_path / "whole"), dataset_files(tmp_path / "out")
+    assert whole.keys() == resumed.keys() and len(whole) > 10
+    for name in whole:
+        assert whole[name] == resumed[name], name
