@@ -684,6 +684,15 @@ def test_recording_refuses_with_sentences(addon, scene, tmp_path):
     with pytest.raises(RuntimeError, match="Randomizer 1 \\(pose\\): no targets"):
         bpy.ops.sdg.start_recording("EXEC_DEFAULT")
     assert "no targets" in texts(draw_panel(bpy, "SDG_PT_recorder"))  # also said in the panel
+    bpy.ops.sdg.randomizer_remove(index=0)
+    a = scene.sdg.annotators
+    ticked = [n for n in a.bl_rna.properties.keys() if n not in ("rna_type", "name") and getattr(a, n)]
+    for name in ticked:
+        setattr(a, name, False)
+    with pytest.raises(RuntimeError, match="No annotator is ticked"):  # was: 'Done', no frame file written
+        bpy.ops.sdg.start_recording("EXEC_DEFAULT")
+    for name in ticked:
+        setattr(a, name, True)
     with pytest.raises(RuntimeError, match="save the .blend first"):
         bpy.ops.sdg.export_parameters(filepath=str(tmp_path / "p.toml"))
     assert not list(tmp_path.iterdir())  # nothing written anywhere
