@@ -952,3 +952,26 @@ def test_resume_from_the_panel_continues_a_cancelled_recording(addon, scene, tmp
     assert whole.keys() == resumed.keys() and len(whole) > 10
     for name in whole:
         assert whole[name] == resumed[name], name
+
+
+def test_a_target_deleted_or_renamed_after_it_was_picked_is_named(addon, scene, tmp_path):
+    """Use Selected wrote 'ball, crate'; the ball is deleted: Preview Frame and the recording
+    say so (it was skipped silently), and a recording with only missing names is refused."""
+    bpy, jobs = addon.bpy, addon.job
+    artist_scene(bpy, scene, tmp_path / "out")
+    item = scene.sdg.randomizers[-1]
+    item.targets = "ball, crate"
+    assert bpy.ops.sdg.preview_frame() == {"FINISHED"}
+    assert "no objects named 'ball' (deleted or renamed?)" in jobs.last_error
+    assert "deleted or renamed" in texts(draw_panel(bpy, "SDG_PT_recorder"))
+    assert bpy.ops.sdg.start_recording("EXEC_DEFAULT") == {"RUNNING_MODAL"}
+    job = jobs.current
+    run_to_end(addon, job)
+    assert job.state == "done", job.message
+    assert any("no objects named 'ball'" in w for w in job.warnings)
+    bpy.context.scene.sdg.randomizers[-1].targets = "ball"
+    bpy.context.scene.sdg.run.existing = "OVERWRITE"
+    assert bpy.ops.sdg.start_recording("EXEC_DEFAULT") == {"RUNNING_MODAL"}
+    job = jobs.current
+    run_to_end(addon, job)
+    assert job.state == "failed" and "match no objects" in job.message
