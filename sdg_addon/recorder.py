@@ -56,6 +56,7 @@ class RunOptions:
     worker_processes: bool | None = None  # None: processes on > 4 cores or with a GPU, else inline
     worker_mode_used: str = ""  # what the run chose, for reports
     time_parts: bool = False  # each annotator's and writer's CPU seconds in the frame log
+    quiet: bool = False  # importers' console output kept back (shown if an import fails)
     # Long-lived render processes (headless.parallel): frames arrive lazily from a source
     # (chunks handed out by the parent), each process logs to its own audit file, and
     # the parent, not each process, merges the writers' outputs at the end.
@@ -354,7 +355,7 @@ class Recorder:
         if self._frames_left(t_start) is None:
             return
         remove_stale_render_dirs()
-        built = build_scene(cfg, self.open_scene)
+        built = build_scene(cfg, self.open_scene, quiet=opts.quiet)
         targets = self.prepare_scene(built)
         plan = annotator_plan(cfg, sensor_specs(cfg, built.cameras))
         self._scene_files = self.check_scene_files()
