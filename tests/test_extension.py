@@ -975,3 +975,18 @@ def test_a_target_deleted_or_renamed_after_it_was_picked_is_named(addon, scene, 
     job = jobs.current
     run_to_end(addon, job)
     assert job.state == "failed" and "match no objects" in job.message
+
+
+def test_export_to_a_folder_or_a_missing_folder_is_refused_with_a_sentence(addon, scene, tmp_path):
+    """Was a Python traceback, and '.NAME.tmp' left in the user's folder."""
+    bpy = addon.bpy
+    artist_scene(bpy, scene, tmp_path / "out")
+    bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "mine.blend"))
+    (tmp_path / "params.toml").mkdir()
+    with pytest.raises(RuntimeError, match="params.toml is a folder: choose a file name"):
+        bpy.ops.sdg.export_parameters(filepath=str(tmp_path / "params.toml"))
+    with pytest.raises(RuntimeError, match="the folder .*nope does not exist"):
+        bpy.ops.sdg.export_parameters(filepath=str(tmp_path / "nope" / "p.toml"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine.blend", "params.toml"]
+    assert bpy.ops.sdg.export_parameters(filepath=str(tmp_path / "p.json")) == {"FINISHED"}
+    assert json.loads((tmp_path / "p.json").read_text())["scene"]["blend"] == "mine.blend"
