@@ -990,3 +990,24 @@ def test_export_to_a_folder_or_a_missing_folder_is_refused_with_a_sentence(addon
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mine.blend", "params.toml"]
     assert bpy.ops.sdg.export_parameters(filepath=str(tmp_path / "p.json")) == {"FINISHED"}
     assert json.loads((tmp_path / "p.json").read_text())["scene"]["blend"] == "mine.blend"
+
+
+def test_recorder_panel_says_what_differs_before_start(addon, scene, tmp_path):
+    """A new scene's Color Management (AgX) is not the recording's default (Standard): the
+    panel says so and one button takes the scene's values (was: only a warning after the
+    recording, in parameter-file words). No ticked camera is said before Start too."""
+    bpy = addon.bpy
+    artist_scene(bpy, scene, tmp_path / "out")
+    scene.view_settings.view_transform, scene.view_settings.exposure = "AgX", 0.5
+    log = draw_panel(bpy, "SDG_PT_recorder")
+    text = texts(log).replace("\n", " ")
+    assert "not the recording's: view transform 'AgX' (the run's: 'Standard'); exposure 0.5" in text, text
+    assert ("operator", "sdg.match_scene_colour") in log
+    assert bpy.ops.sdg.match_scene_colour() == {"FINISHED"}
+    run = bpy.context.scene.sdg.run
+    assert (run.view_transform, run.exposure) == ("AgX", 0.5)
+    log = draw_panel(bpy, "SDG_PT_recorder")
+    assert ("operator", "sdg.match_scene_colour") not in log and "Color Management" not in texts(log)
+    assert "No camera is ticked" not in texts(log)
+    bpy.data.objects["cam"].sdg_record = False
+    assert "No camera is ticked: tick at least one" in texts(draw_panel(bpy, "SDG_PT_recorder"))
