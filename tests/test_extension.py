@@ -451,6 +451,11 @@ def test_modal_recording_steps(addon, tiny_settings, tmp_path):
         assert steps <= 5
         log = draw_panel(bpy, "SDG_PT_recorder")  # draws mid-run: progress bar and Cancel
         assert ("operator", "sdg.cancel_recording") in log and any(e[0] == "progress" for e in log)
+        assert "undone with the recording" in texts(log)
+        # Ctrl+S would write the recording's scene into the user's file: kept from Blender.
+        assert recording.handle_event(job, "S", "PRESS", ctrl=True) == "wait"
+        assert recording.handle_event(job, "S", "PRESS") == "pass"  # plain S is the user's
+        assert "Save (Ctrl+S) is blocked while recording" in texts(draw_panel(bpy, "SDG_PT_recorder"))
     assert job.state == "done", job.message
     assert steps == 3  # scene built, frame 0, frame 1
     out = tmp_path / "out"

@@ -41,16 +41,27 @@ def wrapped(layout, text: str, icon: str = "NONE") -> None:
         layout.label(text=line, icon=icon if i == 0 else "BLANK1")
 
 
-def handle_event(job, event_type: str, event_value: str) -> str:
+SAVE_BLOCKED = (
+    "Save (Ctrl+S) is blocked while recording: the open scene holds the recording's randomized state "
+    "until it ends and is restored; save then"
+)
+
+
+def handle_event(job, event_type: str, event_value: str, ctrl: bool = False) -> str:
     """One event of the recording's modal operator: "pass" it on, "wait" for more, or "end".
 
     A timer tick advances the job by one frame; Esc cancels it (the frames in flight are
-    still written, so the modal keeps stepping until the job is over).
+    still written, so the modal keeps stepping until the job is over). Ctrl+S (Cmd+S) is
+    kept from Blender: it would write the randomized scene into the user's file.
     """
     if job is None or not job.running:
         return "end"
     if event_type == "ESC" and event_value == "PRESS":
         job.cancel()
+        return "wait"
+    if event_type == "S" and ctrl:
+        if event_value == "PRESS" and SAVE_BLOCKED not in job.warnings:
+            job.warnings.append(SAVE_BLOCKED)
         return "wait"
     if event_type != "TIMER":
         return "pass"
@@ -87,7 +98,9 @@ class JobModal:
 
     def modal(self, context, event):
         job = jobs.current
-        action = handle_event(job, event.type, event.value)
+        action = handle_event(job, event.type, event.value, ctrl=event.ctrl or event.oskey)
+        if action == "wait" and event.type == "S" and event.value == "PRESS":
+            self.report({"WARNING"}, SAVE_BLOCKED)
         if action == "pass":
             return {"PASS_THROUGH"}
         context.window_manager.progress_update(job.done if job else 0)
@@ -357,6 +370,7 @@ def draw_progress(layout, job):
         wrapped(box, job.message, icon="TIME")
     box.operator(SDG_OT_cancel_recording.bl_idname, icon="CANCEL")
     box.label(text="Esc also cancels")
+    wrapped(box, "Edits made now are undone with the recording when it ends; do not save until then", icon="INFO")
     draw_warnings(box, job)
 
 
