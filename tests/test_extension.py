@@ -473,6 +473,7 @@ def test_modal_recording_steps(addon, tiny_settings, tmp_path):
     # Recording again into the same folder stops with a clear message (no scene is touched).
     again = jobs.RecordingJob.from_settings(tiny_settings)
     assert again.step() is False and again.state == "failed" and "already holds 2" in again.message
+    assert "choose Existing Frames: Resume" in again.message and "--" not in again.message  # the panel's words
 
 
 def test_modal_recording_cancel_with_esc(addon, tiny_settings, tmp_path):
@@ -1008,6 +1009,10 @@ def test_recorder_panel_says_what_differs_before_start(addon, scene, tmp_path):
     text = texts(log).replace("\n", " ")
     assert "not the recording's: view transform 'AgX' (the run's: 'Standard'); exposure 0.5" in text, text
     assert ("operator", "sdg.match_scene_colour") in log
+    assert bpy.ops.sdg.start_recording("EXEC_DEFAULT") == {"RUNNING_MODAL"}  # the warning says the same
+    run_to_end(addon, addon.job.current)
+    (warning,) = [w for w in addon.job.current.warnings if "colour management" in w]
+    assert "click Use the Scene's Color Management in the recorder panel" in warning and "[render]" not in warning
     assert bpy.ops.sdg.match_scene_colour() == {"FINISHED"}
     run = bpy.context.scene.sdg.run
     assert (run.view_transform, run.exposure) == ("AgX", 0.5)
