@@ -418,3 +418,27 @@ orientation = "normal"
         assert gap <= 1e-3, (n, gap)
     for a, b in itertools.combinations(placed, 2):
         assert not trees[a].overlap(trees[b]), (a, b)
+
+
+def test_light_copies_are_randomized_each_on_its_own(tmp_path):
+    """`count = 3` on a light: three lights, each at its own drawn location."""
+    import json
+
+    text = (
+        header((32, 24), samples=1, seed=2, frames=1)
+        + ground(4.0)
+        + camera((0, -3, 2), (0, 0, 0))
+        + '[[lights]]\nname = "lamp"\ntype = "point"\nenergy = 100\ncount = 3\n'
+        + '[[randomizers]]\ntype = "light"\ntargets = "lamp_*"\n'
+        + 'location = { distribution = "shell", center = [0, 0, 0], radius_min = 2, radius_max = 3, elevation_min = 10 }\n'
+    )
+    assert render(write_param(tmp_path, text, "lamps.toml"), tmp_path / "out") == 0
+    (rec,) = [json.loads(line) for line in (tmp_path / "out" / "audit" / "frames.jsonl").read_text().splitlines()]
+    drawn = rec["samples"][0]["values"]
+    assert sorted(drawn) == ["lamp_000", "lamp_001", "lamp_002"]
+    for name, v in drawn.items():
+        obj = bpy.data.objects[name]
+        assert obj.type == "LIGHT" and obj.data.type == "POINT"
+        assert np.array(obj.location) == pytest.approx(v["location"], abs=1e-6)
+        assert 2 <= np.linalg.norm(v["location"]) <= 3
+    assert len({tuple(v["location"]) for v in drawn.values()}) == 3

@@ -10,6 +10,7 @@ differ from their parent's (see discover_entities and docs/exactness.md).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import fnmatch
 import io
 import logging
@@ -21,7 +22,7 @@ import bpy
 from mathutils import Euler, Vector
 
 from ..compat import enable_nodes
-from ..config.schema import AssetSpec, CameraSpec, Config, LightSpec
+from ..config.schema import AssetSpec, CameraSpec, Config, LightSpec, light_names
 from ..console import console_captured
 from ..frame import FIRST_INSTANCE_ID, LabelTable
 from ..labels.blender import (
@@ -175,7 +176,8 @@ def build_scene(config: Config, open_scene=None, quiet: bool = False) -> BuiltSc
         for spec in config.assets:
             _asset(root, spec, config, quiet)
     for spec in config.lights:
-        built.lights[spec.name] = _light(scene, spec)
+        for name in light_names(spec):  # count > 1: NAME_000, NAME_001, ...
+            built.lights[name] = _light(scene, dataclasses.replace(spec, name=name))
     for spec in config.cameras:
         built.cameras[spec.name] = _camera(scene, spec)
         built.camera_starts[spec.name] = tuple(spec.location)
@@ -211,7 +213,7 @@ def build_scene(config: Config, open_scene=None, quiet: bool = False) -> BuiltSc
 
 def _added_names(config: Config) -> list[tuple[str, str]]:
     names = [(f"cameras[{i}].name", c.name) for i, c in enumerate(config.cameras)]
-    names += [(f"lights[{i}].name", x.name) for i, x in enumerate(config.lights)]
+    names += [(f"lights[{i}].name", n) for i, x in enumerate(config.lights) for n in light_names(x)]
     for i, a in enumerate(config.assets):
         names.append((f"assets[{i}].name", a.name))
         names += [(f"assets[{i}] copy", f"{a.name}_{k:03d}") for k in range(a.count)] if a.count > 1 else []
