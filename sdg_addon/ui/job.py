@@ -218,6 +218,11 @@ class RecordingJob:
             return False
         except (RecorderError, DiskError, ConfigError, FileNotFoundError, ValueError) as e:
             return self._fail(panel_words(str(e)))
+        except ReferenceError:  # Blender data the run holds was freed under it
+            return self._fail(
+                "the scene was replaced under the recording (Edit > Undo, a file loaded or a scene deleted while "
+                "it ran). Finished frames are kept: Existing Frames: Resume continues"
+            )
         except ModuleNotFoundError as e:
             return self._fail(f"{e} inside Blender: see docs/extension.md (bundling wheels)")
         except Exception as e:  # shown in the panel, with the traceback in the console
