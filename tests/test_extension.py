@@ -1038,3 +1038,4 @@ def test_undo_from_the_menu_during_a_recording_stops_it_with_a_sentence(addon, s
     run_to_end(addon, job)
     assert job.state == "failed" and "the scene was replaced under the recording (Edit > Undo" in job.message
     assert (tmp_path / "out" / "rgb_0000.png").is_file()
+    assert tuple(bpy.data.objects["crate"].location) == (0.0, 0.0, 0.0)  # the scene as before the recording
