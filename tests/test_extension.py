@@ -681,6 +681,12 @@ def test_recording_refuses_with_sentences(addon, scene, tmp_path):
     with pytest.raises(RuntimeError, match="never been saved: save the .blend first"):
         bpy.ops.sdg.start_recording("EXEC_DEFAULT")
     assert "never been saved" in texts(draw_panel(bpy, "SDG_PT_recorder"))
+    (tmp_path / "notes.txt").write_text("mine")
+    scene.sdg.run.output = str(tmp_path / "notes.txt")  # a file: refused at once, said in the panel
+    with pytest.raises(RuntimeError, match="'.*notes.txt' is a file, not a folder: choose a folder"):
+        bpy.ops.sdg.start_recording("EXEC_DEFAULT")
+    assert "Output is a file" in texts(draw_panel(bpy, "SDG_PT_recorder"))
+    (tmp_path / "notes.txt").unlink()
     scene.sdg.run.output = str(tmp_path / "o")
     cam.sdg_record = False
     with pytest.raises(RuntimeError, match="No camera is ticked"):

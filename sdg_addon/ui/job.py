@@ -364,7 +364,12 @@ def output_folder(text: str) -> Path:
             f"The output folder {text!r} is relative to the .blend ('//'), but this file has never been saved: "
             "save the .blend first or choose an absolute folder"
         )
-    return Path(bpy.path.abspath(text))
+    path = Path(bpy.path.abspath(text))
+    if path.is_file():
+        raise ValueError(
+            f"The output {text!r} is a file, not a folder: choose a folder (new, empty, or a dataset of this tool)"
+        )
+    return path
 
 
 def problem_sentence(problem) -> str:

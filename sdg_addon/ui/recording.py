@@ -284,6 +284,8 @@ def draw_scene_source(col, context, settings):
         col.label(text="Choose an output folder", icon="INFO")
     elif run.output.startswith("//") and not bpy.data.filepath:
         col.label(text="Save the .blend first: '//' is relative to it", icon="ERROR")
+    elif Path(bpy.path.abspath(run.output)).is_file():
+        col.label(text="Output is a file, not a folder: choose a folder", icon="ERROR")
     col.prop(run, "existing")
     draw_checklist(col, settings, "show_annotators", scene.sdg.annotators, "Annotators")
     box = col.box()
