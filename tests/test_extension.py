@@ -336,6 +336,13 @@ def test_add_and_remove_label(addon, scene):
     assert "semantics" not in b and stored(a) == {"class": ["mug"]}
     with pytest.raises(RuntimeError, match="must not contain"):
         bpy.ops.sdg.add_label(label_type="class", value="a,b")
+    # Nothing to label: a sentence saying what to click (was 'nothing to label (collection)').
+    bpy.context.view_layer.active_layer_collection = bpy.context.view_layer.layer_collection
+    with pytest.raises(RuntimeError, match="the active collection is the Scene Collection, which holds no labels"):
+        bpy.ops.sdg.add_label(label_type="class", value="mug", target="COLLECTION")
+    select(bpy, [], active=a)
+    with pytest.raises(RuntimeError, match="no object is selected: select the objects to label"):
+        bpy.ops.sdg.add_label(label_type="class", value="mug")
 
 
 def test_add_label_to_collection_is_inherited(addon, scene):
