@@ -21,6 +21,7 @@ import threading
 from pathlib import Path
 
 from headless.parallel import auto_procs_rule, say_from_signal_handler
+from sdg_addon.console import blender_console_silenced
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_INTERRUPTED = 0, 1, 2, 130
 MAX_WORKERS = 64
@@ -57,7 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="delete the files an earlier run of this tool recorded in --out (nothing else), start anew",
     )
     r.add_argument("--shard", help="I/N: render only frames f with f %% N == I (for parallel runs)")
-    r.add_argument("--quiet", action="store_true", help="no progress lines")
+    r.add_argument(
+        "--quiet", action="store_true", help="no progress lines; importers' output shown only if an import fails"
+    )
     r.add_argument("--verbose", action="store_true", help="keep Blender's own console output (render logs)")
     r.add_argument("--workers", type=int, help="annotate/write workers, 1 .. 64 (default: cores - 1, at most 8)")
     r.add_argument(
@@ -166,37 +169,6 @@ def ctrl_c_cancels(recorder):
     finally:
         signal.signal(signal.SIGINT, previous)
         signal.signal(signal.SIGTERM, previous_term)
-
-
-@contextlib.contextmanager
-def blender_console_silenced():
-    """Send what Blender's C code prints to stdout (a "Saved: ..." line per render, device
-    probing) to /dev/null, keeping Python's own output (progress) on the terminal.
-
-    Only when sys.stdout is the process's real stdout (not under a test's capture)."""
-    try:
-        is_real = sys.stdout.fileno() == 1
-    except (AttributeError, OSError, ValueError):
-        is_real = False
-    if not is_real:
-        yield
-        return
-    sys.stdout.flush()
-    saved = os.dup(1)
-    python_out = os.fdopen(os.dup(saved), "w", buffering=1)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    old_stdout = sys.stdout
-    os.dup2(devnull, 1)
-    os.close(devnull)
-    sys.stdout = python_out
-    try:
-        yield
-    finally:
-        python_out.flush()
-        sys.stdout = old_stdout
-        os.dup2(saved, 1)
-        os.close(saved)
-        python_out.close()
 
 
 def _merge(args) -> int:
@@ -340,7 +312,7 @@ def _render(args) -> int:
         return _render_parallel(args, config, frames, out)
     options = RunOptions(out, frames, args.resume, args.overwrite, args.device, shard)
     options.worker_processes = WORKER_MODES[args.worker_mode]
-    options.time_parts = args.time_parts
+    options.time_parts, options.quiet = args.time_parts, args.quiet
     if args.workers:
         options.write_workers = args.workers
 

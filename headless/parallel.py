@@ -191,7 +191,9 @@ class ParallelRun:
             cmd += ["--device", o.device]
         if o.workers:
             cmd += ["--workers", str(o.workers)]
-        cmd += ["--worker-mode", o.worker_mode] + (["--verbose"] if o.verbose else [])
+        cmd += (
+            ["--worker-mode", o.worker_mode] + (["--verbose"] if o.verbose else []) + (["--quiet"] if o.quiet else [])
+        )
         cmd += ["--time-parts"] if o.time_parts else []
         # Own session: a terminal's Ctrl-C reaches only the parent, which forwards it once.
         slot.proc = subprocess.Popen(

@@ -63,13 +63,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--workers", type=int)
     p.add_argument("--worker-mode", choices=tuple(WORKER_MODES), default="auto")
     p.add_argument("--verbose", action="store_true")
+    p.add_argument("--quiet", action="store_true", help="importers' console output kept back")
     p.add_argument("--time-parts", action="store_true")
     args = p.parse_args(argv)
 
     import contextlib
 
-    from headless.cli import blender_console_silenced
     from sdg_addon.config import load_config
+    from sdg_addon.console import blender_console_silenced
     from sdg_addon.recorder import Recorder, RecorderError, RunOptions
 
     config = load_config(args.file)  # validated by the parent already
@@ -85,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
         options.finalize = False
         options.on_frame_done = lambda f: channel.send(done=f)
         options.worker_processes = WORKER_MODES[args.worker_mode]
-        options.time_parts = args.time_parts
+        options.time_parts, options.quiet = args.time_parts, args.quiet
         if args.workers:
             options.write_workers = max(1, args.workers)
         recorder = Recorder(config, options, on_warning=lambda text: print(f"WARNING: {text}", file=sys.stderr))

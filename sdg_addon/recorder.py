@@ -57,6 +57,7 @@ class RunOptions:
     worker_processes: bool | None = None  # None: processes on > 4 cores or with a GPU, else inline
     worker_mode_used: str = ""  # what the run chose, for reports
     time_parts: bool = False  # each annotator's and writer's CPU seconds in the frame log
+    quiet: bool = False  # importers' console output kept back (shown if an import fails)
     # Long-lived render processes (headless.parallel): frames arrive lazily from a source
     # (chunks handed out by the parent), each process logs to its own audit file, and
     # the parent, not each process, merges the writers' outputs at the end.
@@ -356,7 +357,7 @@ class Recorder:
             return
         remove_stale_render_dirs()
         try:
-            built = build_scene(cfg, self.open_scene)
+            built = build_scene(cfg, self.open_scene, quiet=opts.quiet)
         except FieldError as e:  # a value of the file the built scene refuses: named as validation names it
             raise cfg.named([e]) from None
         targets = self.prepare_scene(built)

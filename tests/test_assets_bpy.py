@@ -100,3 +100,58 @@ def test_missing_asset_file_names_the_path(tmp_path, capsys):
     assert main(["render", str(param), "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
     assert "assets[0].file" in err and (tmp_path / "nowhere" / "model.glb").as_posix() in err
+
+
+# --------------------------------------------------------------------------- --quiet imports
+IMPORTER_LINES = ("glTF", "OBJ import", "| INFO")  # what the glTF (Python) and OBJ (C) importers print
+
+
+def importer_lines(text: str) -> list[str]:
+    return [line for line in text.splitlines() if any(k in line for k in IMPORTER_LINES)]
+
+
+@pytest.mark.parametrize("ext", ["glb", "obj"])
+def test_quiet_import_keeps_the_importers_lines_off_the_terminal(asset_dir, capfd, ext):
+    """The glTF importer logs through Python, the OBJ importer prints from C: --quiet
+    keeps both off file descriptors 1 and 2 for the import; without it they show."""
+    from sdg_addon.scene.build import import_file
+
+    path = asset_dir / f"model.{ext}"
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    capfd.readouterr()
+    assert len(import_file(path)) >= 1
+    loud = capfd.readouterr()
+    assert importer_lines(loud.out + loud.err), "the importer printed nothing: the quiet check below proves nothing"
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    assert len(import_file(path, quiet=True)) >= 1
+    quiet = capfd.readouterr()
+    assert quiet.out == "" and quiet.err == ""
+    print("after the import")  # the terminal is given back
+    assert capfd.readouterr().out == "after the import\n"
+
+
+def test_quiet_failed_import_shows_what_the_importer_printed(tmp_path, capfd):
+    from sdg_addon.scene.build import AssetError, import_file
+
+    bad = tmp_path / "broken.glb"
+    bad.write_bytes(b"not a glb file")
+    capfd.readouterr()
+    with pytest.raises(AssetError) as info:
+        import_file(bad, quiet=True)
+    message = str(info.value)
+    assert message.startswith(f"{bad.as_posix()}: expected a model Blender can import; it cannot (Bad glTF")
+    assert "the importer printed:" in message and "Bad glTF" in message.split("the importer printed:")[1]
+    printed = capfd.readouterr()
+    assert printed.out == "" and printed.err == ""  # said once, in the error
+
+
+def test_quiet_render_prints_no_importer_lines(asset_dir, tmp_path, capfd):
+    assets = (
+        f'[[assets]]\nname = "thing"\nfile = "{(asset_dir / "model.glb").as_posix()}"\nlabels = {{ class = "thing" }}\n'
+    )
+    param = tmp_path / "s.toml"
+    param.write_text(scene_file(asset_dir, assets))
+    capfd.readouterr()
+    assert main(["render", str(param), "--out", str(tmp_path / "out"), "--quiet"]) == 0
+    printed = capfd.readouterr()
+    assert importer_lines(printed.out + printed.err) == []

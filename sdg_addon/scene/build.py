@@ -23,6 +23,7 @@ from mathutils import Euler, Vector
 from ..compat import enable_nodes
 from ..config.problems import MISSING, FieldError, join
 from ..config.schema import AssetSpec, CameraSpec, Config, LightSpec
+from ..console import console_captured
 from ..frame import FIRST_INSTANCE_ID, LabelTable
 from ..labels.blender import (
     BACKGROUND_PROPERTY,
@@ -136,10 +137,11 @@ def new_scene() -> bpy.types.Scene:
     return scene
 
 
-def build_scene(config: Config, open_scene=None) -> BuiltScene:
+def build_scene(config: Config, open_scene=None, quiet: bool = False) -> BuiltScene:
     """The run's scene: a fresh one, the .blend of [scene] blend, or `open_scene` (the
     scene open in Blender, recorded in place: the caller restores it afterwards), with the
-    parameter file's ground, assets, lights and cameras added to it."""
+    parameter file's ground, assets, lights and cameras added to it. `quiet`: importers'
+    console output is kept back (shown only in the error of an import that fails)."""
     base = config.base
     if open_scene is not None:
         scene = open_scene
@@ -172,7 +174,7 @@ def build_scene(config: Config, open_scene=None) -> BuiltScene:
         scene.collection.children.link(root)
         for i, spec in enumerate(config.assets):
             try:
-                _asset(root, spec, config)
+                _asset(root, spec, config, quiet)
             except AssetError as e:  # named by its entry in the file that declares it
                 file, where = config.asset_origin(i)
                 raise FieldError(join(where, e.key), e.value, e.expected, file) from None
@@ -326,11 +328,11 @@ def _ground(scene, config: Config) -> None:
         set_labels(obj, g.labels)
 
 
-def _asset(root_collection, spec: AssetSpec, config: Config) -> None:
+def _asset(root_collection, spec: AssetSpec, config: Config, quiet: bool = False) -> None:
     coll = bpy.data.collections.new(spec.name)
     root_collection.children.link(coll)
     if spec.pool_files:
-        _pool(coll, spec)
+        _pool(coll, spec, quiet)
         return
     if spec.labels:
         set_labels(coll, spec.labels)  # every copy inherits them
@@ -340,7 +342,7 @@ def _asset(root_collection, spec: AssetSpec, config: Config) -> None:
         mesh.materials.append(per_object_material(f"sdg_{spec.name}"))
         sources = [bpy.data.objects.new(f"{spec.name}_src", mesh)]
     else:
-        imported = import_file(Path(spec.file), spec.objects)
+        imported = import_file(Path(spec.file), spec.objects, quiet)
         sources, base_names = [o for o, _ in imported], [n for _, n in imported]
         # Labels every part had in its file belong to the model as a whole (one instance).
         shared = _shared_labels(sources)
@@ -394,14 +396,14 @@ def _shared_labels(parts) -> dict:
     return own[0]
 
 
-def _pool(coll, spec: AssetSpec) -> None:
+def _pool(coll, spec: AssetSpec, quiet: bool = False) -> None:
     """An asset pool: every file loaded once (in path order), each its own object; copies
     (count > 1) are linked duplicates. Which members show in a frame is the `pool`
     randomizer's choice (k of them, without replacement)."""
     index = 0
     for file, labels in zip(spec.pool_files, spec.pool_labels):
         try:
-            imported = import_file(Path(file), spec.objects)
+            imported = import_file(Path(file), spec.objects, quiet)
         except AssetError as e:  # the pool's member is named by its path (the entry names a folder)
             e.key = "files" if e.key == "file" else e.key
             raise
@@ -445,7 +447,7 @@ class AssetError(ValueError):
         super().__init__(f"{path.as_posix()}: expected {expected}")
 
 
-def import_file(path: Path, pattern: str = "*") -> list[tuple]:
+def import_file(path: Path, pattern: str = "*", quiet: bool = False) -> list[tuple]:
     """Import a model file; return its mesh objects matching `pattern`, parented to nothing,
     each with the name it has in the file (Blender renames one whose name is taken).
 
@@ -453,18 +455,26 @@ def import_file(path: Path, pattern: str = "*") -> list[tuple]:
     file (cameras, lights, empties) are removed, mesh world transforms kept. From a .blend,
     each mesh keeps the labels it had there, inherited from its collections and parent
     objects included (stored as its own labels, since those collections and parents go).
+    `quiet`: what the importer prints (its log lines, C and Python) is captured for the
+    import's duration and shown only if the import fails, in the AssetError.
     """
     if not path.is_file():
         raise AssetError(path, "an existing file (not found, or not a regular file)")
     before = set(bpy.data.objects)
     ext = path.suffix.lower()
-    try:
-        # Some importers print their own traceback before failing: the reason is reported below.
-        with contextlib.redirect_stderr(io.StringIO()):
-            new, names, source_labels = _import(path, ext, pattern, before)
-    except (RuntimeError, OSError, ValueError) as e:  # what Blender's importers raise
-        reason = " ".join(line.removeprefix("Error: ").strip() for line in str(e).splitlines() if line.strip())
-        raise AssetError(path, f"a model Blender can import; it cannot ({reason or type(e).__name__})") from None
+    with console_captured(quiet) as printed:
+        try:
+            # Some importers print their own traceback before failing: the reason is reported below.
+            with contextlib.redirect_stderr(io.StringIO()):
+                new, names, source_labels = _import(path, ext, pattern, before)
+        except (RuntimeError, OSError, ValueError) as e:  # what Blender's importers raise
+            failure = e
+        else:
+            failure = None
+    if failure is not None:
+        reason = " ".join(line.removeprefix("Error: ").strip() for line in str(failure).splitlines() if line.strip())
+        expected = f"a model Blender can import; it cannot ({reason or type(failure).__name__})"
+        raise AssetError(path, expected + _importer_output(printed.text)) from None
     found = [o for o in new if o.type == "MESH" and fnmatch.fnmatchcase(names.get(o.name, ""), pattern)]
     meshes = [o for o in found if len(o.data.vertices) > 0]
     if not any(len(o.data.polygons) for o in meshes):  # points or lines only: nothing renders
@@ -530,6 +540,19 @@ def _import(path: Path, ext: str, pattern: str, before: set) -> tuple[list, dict
     importers[ext]()
     new = [o for o in bpy.data.objects if o not in before]
     return new, {o.name: o.name for o in new}, {}
+
+
+IMPORTER_LINES_SHOWN = 40  # the end of what a failed importer printed (its last words)
+
+
+def _importer_output(text: str) -> str:
+    """What a quietened importer printed, for the error of its failed import ("" if nothing)."""
+    lines = [line.rstrip() for line in text.splitlines() if line.strip()]
+    if not lines:
+        return ""
+    cut = len(lines) - IMPORTER_LINES_SHOWN
+    shown = ([f"... ({cut} earlier lines)"] if cut > 0 else []) + lines[-IMPORTER_LINES_SHOWN:]
+    return "\nthe importer printed:\n" + "\n".join(f"  {line}" for line in shown)
 
 
 def _source_labels(objects, collections) -> dict[str, dict]:
