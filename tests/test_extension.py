@@ -684,6 +684,15 @@ def test_recording_refuses_with_sentences(addon, scene, tmp_path):
     with pytest.raises(RuntimeError, match="Randomizer 1 \\(pose\\): no targets"):
         bpy.ops.sdg.start_recording("EXEC_DEFAULT")
     assert "no targets" in texts(draw_panel(bpy, "SDG_PT_recorder"))  # also said in the panel
+    bpy.ops.sdg.randomizer_remove(index=0)
+    a = scene.sdg.annotators
+    ticked = [n for n in a.bl_rna.properties.keys() if n not in ("rna_type", "name") and getattr(a, n)]
+    for name in ticked:
+        setattr(a, name, False)
+    with pytest.raises(RuntimeError, match="No annotator is ticked"):  # was: 'Done', no frame file written
+        bpy.ops.sdg.start_recording("EXEC_DEFAULT")
+    for name in ticked:
+        setattr(a, name, True)
     with pytest.raises(RuntimeError, match="save the .blend first"):
         bpy.ops.sdg.export_parameters(filepath=str(tmp_path / "p.toml"))
     assert not list(tmp_path.iterdir())  # nothing written anywhere
@@ -864,3 +873,105 @@ def test_preview_frame_runs_randomizers_that_need_scene_facts_or_their_entry(add
     item.options["path"].value = "hide_rendr"
     with pytest.raises(RuntimeError, match="did you mean 'hide_render'"):
         bpy.ops.sdg.preview_frame()
+
+
+# ---------------------------------------------------------------------------- an artist's first session
+def artist_scene(bpy, scene, out: Path):
+    """A labelled cube in front of a camera, a pose randomizer lifting it, tiny settings."""
+    cube = add_mesh(bpy, "crate")
+    corners = [(x, y, z) for x in (-0.3, 0.3) for y in (-0.3, 0.3) for z in (0.0, 0.6)]
+    faces = [(0, 1, 3, 2), (4, 6, 7, 5), (0, 4, 5, 1), (2, 3, 7, 6), (0, 2, 6, 4), (1, 5, 7, 3)]
+    cube.data.from_pydata(corners, [], faces)
+    cube["semantics"] = {"class": ["crate"]}
+    cam = bpy.data.objects.new("cam", bpy.data.cameras.new("cam"))
+    cam.location, cam.rotation_euler = (0.0, -4.0, 0.5), (1.5708, 0.0, 0.0)
+    scene.collection.objects.link(cam)
+    s = scene.sdg
+    s.run.frames, s.run.samples, s.run.width, s.run.height, s.run.device, s.run.seed = 3, 1, 64, 48, "cpu", 1
+    s.run.output = str(out)
+    select(bpy, [cube])
+    bpy.ops.sdg.randomizer_add(type="pose")
+    row = s.randomizers[-1].params["location"]
+    row.use, row.distribution, row.value = True, "constant", "[0, 0, 0.25]"
+    return cube
+
+
+def run_to_end(addon, job) -> None:
+    while addon.recording.handle_event(job, "TIMER", "NOTHING") == "wait":
+        pass
+
+
+def test_redo_after_a_recording_does_not_bring_back_the_recorded_scene(addon, scene, tmp_path):
+    """The recording is undone at its end; Edit > Redo (Ctrl+Shift+Z) must not re-apply it
+    (a save after that would write the randomized scene into the user's file)."""
+    bpy = addon.bpy
+    cube = artist_scene(bpy, scene, tmp_path / "out")
+    assert bpy.ops.sdg.start_recording("EXEC_DEFAULT") == {"RUNNING_MODAL"}
+    run_to_end(addon, addon.job.current)
+    assert addon.job.current.state == "done", addon.job.current.message
+    cube = bpy.data.objects["crate"]
+    assert tuple(cube.location) == (0.0, 0.0, 0.0)
+    if bpy.ops.ed.redo.poll():
+        bpy.ops.ed.redo()
+    assert tuple(bpy.data.objects["crate"].location) == (0.0, 0.0, 0.0)
+
+
+def test_resume_from_the_panel_continues_a_cancelled_recording(addon, scene, tmp_path):
+    """Cancel, then Existing Frames: Resume with the same settings finishes the dataset
+    (it failed with 'the parameters differ': a new copy of the open scene never has the
+    same bytes); frames equal to an uninterrupted recording's; changed settings are refused
+    by name."""
+    bpy, jobs = addon.bpy, addon.job
+    artist_scene(bpy, scene, tmp_path / "whole")
+    assert bpy.ops.sdg.start_recording("EXEC_DEFAULT") == {"RUNNING_MODAL"}
+    run_to_end(addon, jobs.current)
+    s = bpy.context.scene.sdg
+    s.run.output = str(tmp_path / "out")
+    assert bpy.ops.sdg.start_recording("EXEC_DEFAULT") == {"RUNNING_MODAL"}
+    job = jobs.current
+    for _ in range(2):  # the scene built, frame 0
+        addon.recording.handle_event(job, "TIMER", "NOTHING")
+    addon.recording.handle_event(job, "ESC", "PRESS")
+    run_to_end(addon, job)
+    assert job.state == "cancelled" and sorted(job.recorder.result.frames_written) == [0]
+    s = bpy.context.scene.sdg
+    s.run.existing = "RESUME"
+    s.run.samples = 2  # a setting that changes the frames: refused, named
+    with pytest.raises(RuntimeError, match=r"settings differ .*\(render\)"):
+        bpy.ops.sdg.start_recording("EXEC_DEFAULT")
+    s.run.samples = 1
+    bpy.data.objects["crate"].location.x = 5.0  # an edit after the start: not in this dataset
+    assert bpy.ops.sdg.start_recording("EXEC_DEFAULT") == {"RUNNING_MODAL"}
+    job = jobs.current
+    run_to_end(addon, job)
+    assert job.state == "done", job.message
+    assert sorted(job.recorder.result.frames_written) == [1, 2] and job.recorder.result.frames_skipped == [0]
+    assert any("own copy of the scene" in w for w in job.warnings)
+    assert bpy.data.objects["crate"].location.x == 5.0  # the open scene as the user left it
+    whole, resumed = dataset_files(tmp_path / "whole"), dataset_files(tmp_path / "out")
+    assert whole.keys() == resumed.keys() and len(whole) > 10
+    for name in whole:
+        assert whole[name] == resumed[name], name
+
+
+def test_a_target_deleted_or_renamed_after_it_was_picked_is_named(addon, scene, tmp_path):
+    """Use Selected wrote 'ball, crate'; the ball is deleted: Preview Frame and the recording
+    say so (it was skipped silently), and a recording with only missing names is refused."""
+    bpy, jobs = addon.bpy, addon.job
+    artist_scene(bpy, scene, tmp_path / "out")
+    item = scene.sdg.randomizers[-1]
+    item.targets = "ball, crate"
+    assert bpy.ops.sdg.preview_frame() == {"FINISHED"}
+    assert "no objects named 'ball' (deleted or renamed?)" in jobs.last_error
+    assert "deleted or renamed" in texts(draw_panel(bpy, "SDG_PT_recorder"))
+    assert bpy.ops.sdg.start_recording("EXEC_DEFAULT") == {"RUNNING_MODAL"}
+    job = jobs.current
+    run_to_end(addon, job)
+    assert job.state == "done", job.message
+    assert any("no objects named 'ball'" in w for w in job.warnings)
+    bpy.context.scene.sdg.randomizers[-1].targets = "ball"
+    bpy.context.scene.sdg.run.existing = "OVERWRITE"
+    assert bpy.ops.sdg.start_recording("EXEC_DEFAULT") == {"RUNNING_MODAL"}
+    job = jobs.current
+    run_to_end(addon, job)
+    assert job.state == "failed" and "match no objects" in job.message

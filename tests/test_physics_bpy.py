@@ -12,6 +12,7 @@ from PIL import Image
 
 bpy = pytest.importorskip("bpy")
 
+from mathutils import Vector  # noqa: E402
 from scenes import asset, camera, datablock_counts, ground, header, render, sun, write_param  # noqa: E402
 
 SCENE = (
@@ -75,3 +76,39 @@ def test_settle_leaks_no_datablocks(tmp_path):
     kinds = ("meshes", "materials", "images", "objects", "collections")
     counts = datablock_counts(param, tmp_path / "leak", range(5), kinds)
     assert all(c == counts[1] for c in counts[1:]), counts
+
+
+def test_settle_simulates_about_the_centre_of_mass(tmp_path):
+    """A primitive's origin is the centre of its base; the body must still turn about its
+    centre of volume (as BlenderProc's simulation does), not about that origin. A ball
+    dropped upside down (origin on top) has no reason to turn over: it lands and stays
+    upside down. With the mass at the origin it would roll until the origin is at the
+    bottom, like a weeble, and every dropped object would tend to stand upright."""
+    scene = (
+        header((32, 24), samples=1, seed=1, frames=1)
+        + ground(3.0)
+        + camera((0, -2, 1), (0, 0, 0))
+        + sun(location=None)
+        + asset("ball", "sphere", 0.2, label="ball")
+        + """
+[[randomizers]]
+type = "pose"
+targets = "ball"
+location = [0, 0, 0.5]
+rotation = [165, 0, 0]
+[[randomizers]]
+type = "physics_settle"
+targets = "ball"
+passive = "ground"
+max_steps = 400
+"""
+    )
+    assert render(write_param(tmp_path, scene, "ball.toml"), tmp_path / "out") == 0
+    (rec,) = records(tmp_path / "out").values()
+    v = next(s for s in rec["samples"] if s["type"] == "physics_settle")["values"]["ball"]
+    assert v["at_rest"], v
+    ball = bpy.data.objects["ball"]
+    up = ball.matrix_world.to_3x3() @ Vector((0, 0, 1))
+    assert up.z < -0.3, (up, v)  # still upside down (it may roll a little on its facets)
+    centre = ball.matrix_world.translation + 0.1 * up  # the origin is 0.1 below the centre
+    assert abs(centre.z - 0.1) < 0.005, v["settled_location"]  # the ball lies on the ground

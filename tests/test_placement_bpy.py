@@ -243,6 +243,51 @@ roll = { distribution = "uniform", low = -45, high = 45 }
     assert len(seen) > 1
 
 
+def camera_roll(cam) -> float:
+    """Degrees the camera's x axis is turned from the horizontal "right" about the camera's
+    own +Z axis (counter-clockwise seen from behind the camera)."""
+    x_axis, z_axis = cam.camera_to_world[:3, 0], cam.camera_to_world[:3, 2]
+    right = np.cross([0, 0, 1], z_axis)
+    right /= np.linalg.norm(right)
+    return float(np.degrees(np.arctan2(np.dot(np.cross(right, x_axis), z_axis), np.dot(right, x_axis))))
+
+
+def test_camera_at_a_drawn_location_looks_at_the_point_with_roll():
+    """Replicator's `rep.modify.pose(position=uniform(...), look_at=...)` and BlenderProc's
+    camera_sampling (a location in a box, aimed at a point of interest, in-plane rotation):
+    the camera is exactly at the drawn location, the point at the image centre, the roll
+    as drawn."""
+    cfg, built, facts, targets = built_run(
+        """[[randomizers]]
+type = "camera"
+targets = "cam"
+location = { distribution = "uniform", low = [-2, -2, 1.5], high = [2, 2, 2.5] }
+look_at = [0, 0, 0.72]
+roll = { distribution = "uniform", low = -45, high = 45 }
+"""
+    )
+    for f in range(4):
+        v = pose(cfg, built, facts, targets, f)[0]["values"]["cam"]
+        assert -45 <= v["roll"] <= 45 and -2 <= v["location"][0] <= 2 and 1.5 <= v["location"][2] <= 2.5
+        cam = camera_info(built.scene, built.cameras["cam"])
+        assert cam.camera_to_world[:3, 3] == pytest.approx(v["location"], abs=1e-5)
+        px, depth = cam.project(np.array([0, 0, 0.72]))
+        assert px[0] == pytest.approx([32, 24], abs=1e-3)
+        assert depth[0] == pytest.approx(np.linalg.norm(np.subtract(v["location"], [0, 0, 0.72])), abs=1e-4)
+        assert camera_roll(cam) == pytest.approx(v["roll"], abs=1e-3)
+
+
+def test_camera_orbit_takes_a_roll():
+    cfg, built, facts, targets = built_run(
+        '[[randomizers]]\ntype = "camera"\ntargets = "cam"\ndistance = 2\nelevation = 40\nazimuth = 30\nroll = 20\n'
+    )
+    pose(cfg, built, facts, targets, 0)
+    cam = camera_info(built.scene, built.cameras["cam"])
+    assert camera_roll(cam) == pytest.approx(20, abs=1e-3)
+    px, _depth = cam.project(np.array([0, 0, 0.7]))  # the camera's own look_at
+    assert px[0] == pytest.approx([32, 24], abs=1e-3)
+
+
 def test_look_at_target_is_rendered_at_the_image_centre(tmp_path):
     """The rendered mask of a sphere target is centred on the image centre within 1 px."""
     import json

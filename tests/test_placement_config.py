@@ -152,3 +152,14 @@ def test_a_distractor_pool_takes_no_labels(tmp_path):
     with pytest.raises(ConfigError) as e:
         config_from_dict(tomllib.loads(base + 'distractor = true\nlabel_from = "folder"\n'), tmp_path / "p.toml")
     assert "distractor" in str(e.value)
+
+
+def test_camera_location_is_not_given_with_the_orbit():
+    """A camera's `location` or its orbit (`distance`, `elevation`, `azimuth`), not both:
+    one would silently override the other."""
+    found = problems(
+        '[[randomizers]]\ntype = "camera"\ntargets = "cam"\nlocation = [0, -2, 1]\ndistance = 2\nazimuth = 10\n'
+    )
+    assert "not together with" in found["randomizers[0].location"]
+    ok = HEAD + '[[randomizers]]\ntype = "camera"\ntargets = "cam"\nlocation = [0, -2, 1]\nroll = 10\n'
+    assert len(config_from_dict(tomllib.loads(ok), Path("p.toml")).randomizers) == 1

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import io as _io
 import json
+import logging
 import math
 from pathlib import Path
 
@@ -632,6 +633,49 @@ def test_kitti_label_file_of_an_upside_down_box_projects_onto_it(tmp_path):
     uvw = (corners @ r0.T) @ p2[:, :3].T + p2[:, 3]
     truth = frame.camera.project(true_corners(box3d["data"][k : k + 1], np.eye(4)))[0]
     assert same_corners(uvw[:, :2] / uvw[:, 2:], truth) < 0.05  # pixels; 4 decimals of metres
+
+
+@pytest.mark.parametrize("tip,lean", [((0, 37), 37), ((1, 110), 20), ((0, 180), 0), ((1, -90), 0), (None, 0)])
+@pytest.mark.parametrize("camera_pitch", [0, 40])
+def test_kitti_tilt_is_the_lean_from_the_axis_nearest_up(tip, lean, camera_pitch):
+    """Whatever the camera's pitch: 0 upright, upside down or on a side; else the angle."""
+    from sdg_addon.writers.kitti import tilt_degrees, world_to_level
+
+    w2c = camera(camera_to_world=tilted_camera_to_world(camera_pitch, 0, 30)).world_to_camera_opencv
+    # The row is float32, as the annotator stores it: arccos near 1 amplifies its rounding.
+    assert tilt_degrees(dropped_box_row(tip, 35), world_to_level(w2c))[0] == pytest.approx(lean, abs=0.05)
+
+
+def leaning_frame(f: int, leans: dict[int, tuple[int, float]]) -> AnnotatedFrame:
+    """make_frame(f) with objects (instance id -> (axis, degrees)) tipped before their yaw."""
+    frame = make_frame(f)
+    box3d = frame.annotations["bounding_box_3d"]
+    for iid, (axis, deg) in leans.items():
+        _label, _lo, _hi, yaw, loc, scale = OBJECTS[iid]
+        m = np.eye(4)
+        m[:3, :3] = rotation(2, yaw) @ rotation(axis, deg) @ np.diag(scale)
+        m[:3, 3] = loc
+        box3d["data"]["transform"][box3d["info"]["bboxIds"].index(iid)] = m.T
+    return frame
+
+
+def test_kitti_warns_once_naming_objects_leaning_past_the_threshold(tmp_path, caplog):
+    """10 degrees is the limit: 10.1 is named, 9.9 is not, nor an object upside down; the
+    first frame with a leaning object warns, later ones do not."""
+    from sdg_addon.writers.kitti import TILT_WARNED_DEGREES
+
+    assert TILT_WARNED_DEGREES == 10
+    w = create_writer("kitti", tmp_path)
+    with caplog.at_level(logging.WARNING, logger="sdg"):
+        w.write(leaning_frame(0, {3: (0, 180), 4: (1, 9.9)}))  # upside down, and under the limit
+        assert caplog.records == []
+        w.write(leaning_frame(1, {2: (0, 10.1), 3: (1, 25), 4: (1, 9.9)}))
+        w.write(leaning_frame(2, {2: (0, 40)}))
+    assert len(caplog.records) == 1
+    text = caplog.records[0].getMessage()
+    assert text.startswith("kitti: frame 1, camera cam: objects leaning more than 10° from upright:")
+    assert "/objects/obj2 (10°)" in text and "/objects/obj3 (25°)" in text and "obj4" not in text
+    assert create_writer("kitti", tmp_path / "again").tilt_warned is False  # once per writer, not per process life
 
 
 def test_kitti_occlusion_levels_and_splits(tmp_path):

@@ -212,17 +212,26 @@ class Light(RandomizerSpec):
 
 @register_randomizer
 class CameraOrbit(RandomizerSpec):
-    """Place cameras on a sphere around a point, looking at it."""
+    """Place cameras on a sphere around a point (or at a location), looking at it."""
 
     name = "camera"
     target_kind = "cameras"
     moves_targets = True
+    # New parameters go last: a frame's draws follow this order (determinism).
     PARAMS = {
         "look_at": (VEC3, "point the camera looks at, metres; default: the camera's own `look_at` (or the origin)"),
         "distance": (NUMBER, "distance from `look_at`, metres"),
         "elevation": (NUMBER, "degrees above the XY plane"),
         "azimuth": (NUMBER, "degrees, counter-clockwise from +X seen from above (−90 is the −Y side)"),
         "focal_length": (NUMBER, "lens focal length, mm (Blender's lens is at least 1 mm)"),
+        "location": (
+            VEC3,
+            "world location of the camera, metres, instead of `distance` / `elevation` / `azimuth` (e.g. uniform in a box or a `shell`); it still looks at `look_at`",
+        ),
+        "roll": (
+            NUMBER,
+            "turn about the viewing axis, degrees, counter-clockwise as seen from behind the camera (default 0: level)",
+        ),
     }
     # Blender clamps a lens below 1 mm without a word
     PARAM_RANGES = {
@@ -231,7 +240,22 @@ class CameraOrbit(RandomizerSpec):
         "elevation": (-1e6, 1e6),
         "azimuth": (-1e6, 1e6),
         "focal_length": (1.0, 1e6),
+        "location": (-1e6, 1e6),
+        "roll": (-1e6, 1e6),
     }
+
+    @classmethod
+    def check(cls, params, options):
+        orbit = [k for k in ("distance", "elevation", "azimuth") if k in params]
+        if "location" in params and orbit:
+            return [
+                (
+                    "location",
+                    None,
+                    f"not together with {', '.join(orbit)}: give the camera's location or its orbit around `look_at`",
+                )
+            ]
+        return []
 
 
 @register_randomizer

@@ -2,8 +2,10 @@
 
 Every simulated or passive entity gets, once per run, an invisible proxy: one mesh object
 holding all its parts' geometry in the entity root's space (so a model of several meshes,
-under an empty, is one rigid body). The proxies live in a collection that is not rendered
-and is not an entity. Per frame: the rigid body cache is reset, the active proxies are put
+under an empty, is one rigid body). The proxy's origin is the entity's centre of volume:
+Bullet puts a body's centre of mass at its origin, and a primitive's origin (the centre of
+its base) would make every body bottom-heavy, righting itself like a weeble. The proxies
+live in a collection that is not rendered and is not an entity. Per frame: the rigid body cache is reset, the active proxies are put
 at their start poses, the scene steps frame by frame until every active proxy moves slower
 than `rest_speed` for 10 steps (or `max_steps`), and the settled poses are copied onto the
 entities' roots. The scene frame is restored afterwards.
@@ -24,7 +26,27 @@ PROXIES = "sdg_physics_proxies"
 REST_STEPS = 10
 
 
+def centre_of_volume(verts: np.ndarray, tris: np.ndarray) -> np.ndarray:
+    """Centroid of the solid the triangles enclose (signed tetrahedra from the origin); the
+    bounding box centre for an open or flat mesh, whose 'volume' means nothing."""
+    if len(verts) == 0:
+        return np.zeros(3)
+    low, high = verts.min(axis=0), verts.max(axis=0)
+    box = (low + high) / 2
+    if len(tris) == 0:
+        return box
+    a, b, c = (verts[tris[:, k]] for k in range(3))
+    vol = np.einsum("ij,ij->i", a, np.cross(b, c)) / 6.0
+    total = float(vol.sum())
+    if abs(total) <= 1e-9 * float(np.prod(np.maximum(high - low, 1e-12))):
+        return box
+    centre = (vol[:, None] * (a + b + c)).sum(axis=0) / (4.0 * total)
+    inside = np.all(centre >= low - 1e-9) and np.all(centre <= high + 1e-9)
+    return centre if inside else box
+
+
 def _proxy(built: BuiltScene, name: str, coll) -> bpy.types.Object:
+    """The entity's rigid body, its origin at the entity's centre of volume."""
     cache = built.__dict__.setdefault("_physics_proxies", {})
     obj = cache.get(name)
     if obj is not None:
@@ -32,15 +54,23 @@ def _proxy(built: BuiltScene, name: str, coll) -> bpy.types.Object:
     # The geometry as read once when the scene was built (scene facts), never from the
     # objects' current poses: float noise of those would make the simulation differ.
     geometry = built.facts.entities[name]
-    verts = [tuple(v) for v in geometry.verts.tolist()]
+    centre = centre_of_volume(geometry.verts, geometry.tris)
+    verts = [tuple(v) for v in (geometry.verts - centre).tolist()]
     faces = [tuple(t) for t in geometry.tris.tolist()]
     mesh = bpy.data.meshes.new(f"{PROXIES}/{name}")
     mesh.from_pydata(verts, [], faces)
     obj = bpy.data.objects.new(f"{PROXIES}/{name}", mesh)
     coll.objects.link(obj)
-    obj.matrix_world = Matrix(geometry.root_matrix.tolist())
+    obj["sdg_centre"] = [float(x) for x in centre]  # root space -> the proxy's origin
+    obj.matrix_world = Matrix(geometry.root_matrix.tolist()) @ _offset(obj)
     cache[name] = obj
     return obj
+
+
+def _offset(proxy, inverse: bool = False) -> Matrix:
+    """The proxy's origin in its entity root's space: proxy world = root world @ this."""
+    c = Vector(proxy["sdg_centre"])
+    return Matrix.Translation(-c if inverse else c)
 
 
 def _world(built: BuiltScene):
@@ -94,7 +124,7 @@ def settle(built: BuiltScene, values: dict, spec) -> None:
     for name in passive:
         obj = _proxy(built, name, coll)
         _make_body(obj, "PASSIVE", "MESH", friction, bounce)
-        obj.matrix_world = Matrix(built.facts.entities[name].root_matrix.tolist())  # static: as built
+        obj.matrix_world = Matrix(built.facts.entities[name].root_matrix.tolist()) @ _offset(obj)  # as built
     for name in active:
         bodies[name] = _proxy(built, name, coll)
         _make_body(bodies[name], "ACTIVE", shape, friction, bounce, float(opts.get("damping", 0.3)))
@@ -109,7 +139,7 @@ def settle(built: BuiltScene, values: dict, spec) -> None:
     for name, v in active.items():
         s = v["start"]
         m = Matrix.LocRotScale(Vector(s["location"]), Euler([math.radians(a) for a in s["rotation"]]), None)
-        bodies[name].matrix_world = m @ Matrix.Scale(s["scale"], 4)
+        bodies[name].matrix_world = m @ Matrix.Scale(s["scale"], 4) @ _offset(bodies[name])
     rbw.point_cache.frame_end = start + max_steps
     scene.frame_set(start)
     fps = scene.render.fps / scene.render.fps_base
@@ -125,7 +155,7 @@ def settle(built: BuiltScene, values: dict, spec) -> None:
         if still >= REST_STEPS:
             break
     for name, v in active.items():
-        mw = bodies[name].matrix_world.copy()
+        mw = bodies[name].matrix_world @ _offset(bodies[name], inverse=True)
         root = built.entities[name].root
         root.matrix_world = mw
         loc, rot, _scale = mw.decompose()

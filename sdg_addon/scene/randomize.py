@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 
-from mathutils import Vector
+from mathutils import Matrix, Vector
 
 from ..compat import disable_light_temperature
 from ..sampling.appearance import blackbody_light_rgb
@@ -116,7 +116,9 @@ def apply_light(built: BuiltScene, target: str, v: dict) -> None:
 def apply_camera(built: BuiltScene, target: str, v: dict) -> None:
     obj = built.cameras[target]
     target_point = Vector(v.get("look_at", built.camera_targets.get(target, (0.0, 0.0, 0.0))))
-    if any(k in v for k in ("distance", "elevation", "azimuth")):
+    if "location" in v:
+        obj.location = v["location"]
+    elif any(k in v for k in ("distance", "elevation", "azimuth")):
         # Unsampled coordinates come from the camera as built, never from the previous
         # frame, so a frame's pose depends only on its own values.
         offset = Vector(built.camera_starts.get(target, obj.location)) - target_point
@@ -127,7 +129,12 @@ def apply_camera(built: BuiltScene, target: str, v: dict) -> None:
         obj.location = target_point + Vector(
             (dist * math.cos(elev) * math.cos(azim), dist * math.cos(elev) * math.sin(azim), dist * math.sin(elev))
         )
-    obj.rotation_euler = look_at_rotation(obj.location, target_point)
+    rotation = look_at_rotation(obj.location, target_point)
+    if v.get("roll"):
+        roll = Matrix.Rotation(math.radians(v["roll"]), 3, "Z")  # about the viewing axis
+        rotation = (rotation.to_matrix() @ roll).to_euler("XYZ")
+    obj.rotation_mode = "XYZ"
+    obj.rotation_euler = rotation
     if "focal_length" in v:
         obj.data.lens = v["focal_length"]
 

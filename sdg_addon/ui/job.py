@@ -23,6 +23,7 @@ from pathlib import Path
 
 import bpy
 
+from .. import audit
 from ..config import ConfigError, load_config
 from ..config.schema import DEVICES
 from ..config.toml_out import dumps
@@ -156,7 +157,37 @@ class RecordingJob:
             overwrite=s.run.existing == "OVERWRITE",
             worker_processes=False,
         )
+        earlier = earlier_recording(out) if options.resume else None
+        if earlier is not None:
+            shutil.rmtree(temp, ignore_errors=True)
+            return cls.resume_recording(config, options, earlier)
         return cls(config, options, open_scene=scene, temp_dir=temp)
+
+    @classmethod
+    def resume_recording(cls, config, options: RunOptions, earlier: Path) -> RecordingJob:
+        """Resume an earlier recording of the open scene from its own copy of the scene
+        (audit/inputs): a new copy of the open scene never has the same bytes (Blender
+        writes memory addresses and UI state), so it could not be checked against the
+        frames already written, and edits made since would mix two scenes in one dataset.
+        The panel's settings must still be the run's."""
+        try:
+            before = load_config(earlier)
+        except (ConfigError, OSError) as e:
+            raise ValueError(f"cannot resume from {earlier}: {e}; choose Existing Frames: Overwrite") from None
+        now, then = (audit.parameter_sections(scene_free(c.resolved())) for c in (config, before))
+        differ = sorted(k for k in set(now) | set(then) if now.get(k) != then.get(k))
+        if differ:
+            raise ValueError(
+                f"the settings differ from those of the recording in {options.output} ({', '.join(differ)}): "
+                "set them back, or choose Existing Frames: Overwrite or a new output folder"
+            )
+        job = cls(before, options)
+        job.warnings.append(
+            f"Resuming from the recording's own copy of the scene ({earlier.with_suffix('.blend').name} in "
+            "audit/inputs): changes made to the open scene since it started are not recorded "
+            "(Existing Frames: Overwrite records them)"
+        )
+        return job
 
     @property
     def running(self) -> bool:
@@ -241,6 +272,10 @@ class RecordingJob:
                 # step back to the one pushed before it started.
                 bpy.ops.ed.undo_push(message="SDG recording")
                 bpy.ops.ed.undo()
+                # A new step drops the recording's step from the redo history: Redo
+                # (Ctrl+Shift+Z) would bring the randomized scene back, and a save after it
+                # would write that into the user's file.
+                bpy.ops.ed.undo_push(message="After SDG recording")
             except RuntimeError as e:
                 self.warnings.append(
                     f"Could not restore the scene as it was before the recording ({e}): use Edit > Undo"
@@ -277,6 +312,22 @@ def check_can_restore() -> None:
         raise ValueError(
             "Turn on Preferences > Editing > Undo > Global Undo: a recording restores the open scene through it"
         )
+
+
+def earlier_recording(out: Path) -> Path | None:
+    """The parameter file of an earlier recording of the open scene in `out` (the one in
+    audit/inputs beside its scene copy), or None."""
+    inputs = out / audit.AUDIT_DIR / "inputs"
+    found = [p for p in sorted(inputs.glob("*.toml")) if p.with_suffix(".blend").is_file()]
+    return found[0] if len(found) == 1 else None
+
+
+def scene_free(resolved: dict) -> dict:
+    """Resolved parameters without the base scene's file and hash."""
+    base = resolved.get("base")
+    if isinstance(base, dict):
+        resolved["base"] = {k: v for k, v in base.items() if k not in ("blend", "blend_sha256")}
+    return resolved
 
 
 def push_restore_point() -> None:

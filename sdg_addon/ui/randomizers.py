@@ -144,20 +144,24 @@ class SDG_OT_preview_frame(bpy.types.Operator):
         from ..recorder import RecorderError
         from . import job as jobs
 
+        warnings: list[str] = []
         try:
-            applied = preview(context.scene, context.scene.sdg.preview_frame)
+            applied = preview(context.scene, context.scene.sdg.preview_frame, warnings.append)
         except (ValueError, RecorderError) as e:
             self.report({"ERROR"}, f"Preview Frame: {e}")
             jobs.last_error = f"Preview Frame: {e}"
             return {"CANCELLED"}
-        jobs.last_error = None
+        jobs.last_error = "; ".join(f"Preview Frame: {w}" for w in warnings) or None
+        for warning in warnings:
+            self.report({"WARNING"}, f"Preview Frame: {warning}")
         self.report({"INFO"}, f"Frame {context.scene.sdg.preview_frame}: applied {applied} value(s); Ctrl+Z undoes it")
         return {"FINISHED"}
 
 
-def preview(scene, frame: int) -> int:
+def preview(scene, frame: int, on_warning=None) -> int:
     """Apply frame `frame`'s sampled values of the panels' randomizers to `scene` (built as a
-    recording builds it); returns how many target values were applied."""
+    recording builds it); returns how many target values were applied. Warnings about the
+    entries (a target name that matches nothing) go to `on_warning`."""
     import tempfile
     from pathlib import Path
 
@@ -179,7 +183,7 @@ def preview(scene, frame: int) -> int:
         p = e.problems[0]
         raise ValueError(f"{p.field}: got {p.value!r}; expected {p.expected}") from None
     built = build_scene(config, scene)
-    recorder = Recorder(config, RunOptions(Path("preview"), range(frame, frame + 1)))
+    recorder = Recorder(config, RunOptions(Path("preview"), range(frame, frame + 1)), on_warning=on_warning)
     targets = recorder.prepare_scene(built)
     sampled = sample_frame(config.seed, frame, config.randomizers, targets, facts=recorder.scene_facts(built))
     apply_frame(built, sampled, config.randomizers)

@@ -358,6 +358,8 @@ def to_table(scene, blend: str | None) -> dict:
         raise SettingsError("No writer is ticked: tick at least one (basic writes Replicator's layout)")
     table: dict = {"run": run, "render": render}
     extra = json.loads(s.extra_json or "{}")
+    if not annotators and not extra.get("lidars"):  # a run would write no frame file at all
+        raise SettingsError("No annotator is ticked: tick at least one in Annotators (rgb is the image)")
     scene_table = dict(extra.pop("scene", {}))
     scene_table.pop("blend", None)
     if blend is not None:

@@ -30,8 +30,10 @@ label_2 lines: type truncated occluded alpha left top right bottom h w l x y z r
   box, in the level frame. rotation_y: angle around its y axis of the length axis (KITTI's
   convention: 0 when it points along +x), from its projection onto the x-z plane; alpha =
   rotation_y - atan2(x, z), both wrapped to [-pi, pi). An object leaning away from every
-  axis keeps the box of its nearest axes and its heading, not its tilt, with no warning
-  (bounding_box_3d in the BasicWriter keeps the full pose).
+  axis keeps the box of its nearest axes and its heading, not its tilt (bounding_box_3d in
+  the BasicWriter keeps the full pose); the first frame with objects leaning more than
+  TILT_WARNED_DEGREES logs a warning naming them (the "sdg" logger: writers have no other
+  channel to the run's warnings; once per writer, so once per write worker process).
 - Objects with a 2D box but no 3D box get KITTI's "unknown" 3D values (-1 / -1000 / -10).
 calib: P0..P3 = [K | 0] (one camera; orthographic cameras get their affine projection),
 R0_rect = the tilt (above), Tr_velo_to_cam = world -> level frame (the "velodyne" frame is
@@ -42,6 +44,7 @@ The label file is written last: a frame with a label file is complete.
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 from pathlib import Path
@@ -53,6 +56,11 @@ from . import io
 from .base import Writer, register_writer
 from .common import COMMON_OPTIONS, check_options, labelled_objects, safe_name, split_of, write_image
 
+log = logging.getLogger("sdg")
+
+# Objects whose height axis leans more than this from vertical are named in a warning: their
+# KITTI box (upright, turned about y only) misses their corners by about tilt x diagonal.
+TILT_WARNED_DEGREES = 10.0
 OCCLUSION_LEVELS = (0.1, 0.5)  # occlusionRatio thresholds between levels 0 | 1 | 2
 
 
@@ -131,14 +139,11 @@ def boxes_3d_camera(data, w2l: np.ndarray) -> tuple[np.ndarray, np.ndarray, list
     up (-y), so an object lying on its side or upside down gets its exact box; length runs
     along the first of X, Y, Z that is not that axis (X unless X is up), width along the
     third, and rotation_y is the length axis's heading."""
-    to_world = np.swapaxes(np.asarray(data["transform"], dtype=np.float64), 1, 2)  # row-vector layout -> column
     lo = np.stack([data["x_min"], data["y_min"], data["z_min"]], axis=-1).astype(np.float64)
     hi = np.stack([data["x_max"], data["y_max"], data["z_max"]], axis=-1).astype(np.float64)
-    scale = np.linalg.norm(to_world[:, :3, :3], axis=1)  # each box axis's length in the world
-    to_camera = w2l @ to_world
+    to_camera, scale, upness = _box_axes(data, w2l)
     axes = to_camera[:, :3, :3]  # columns: the box axes in the level frame
     rows = np.arange(len(lo))
-    upness = -axes[:, 1, :] / np.where(scale > 0, scale, 1.0)  # each axis's unit component along up
     up = np.argmax(np.abs(upness), axis=1)
     length_axis = np.where(up == 0, 1, 0)
     width_axis = 3 - up - length_axis
@@ -153,6 +158,25 @@ def boxes_3d_camera(data, w2l: np.ndarray) -> tuple[np.ndarray, np.ndarray, list
     return dims, location, rotation_y
 
 
+def _box_axes(data, w2l: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """bounding_box_3d rows: (N, 4, 4) box -> level frame, (N, 3) each box axis's length in
+    the world (the scale), (N, 3) each axis's unit component along up (-y of the level frame)."""
+    to_world = np.swapaxes(np.asarray(data["transform"], dtype=np.float64), 1, 2)  # row-vector layout -> column
+    scale = np.linalg.norm(to_world[:, :3, :3], axis=1)
+    to_camera = w2l @ to_world
+    upness = -to_camera[:, 1, :3] / np.where(scale > 0, scale, 1.0)
+    return to_camera, scale, upness
+
+
+def tilt_degrees(data, w2l: np.ndarray) -> np.ndarray:
+    """Each box's lean: the angle between up and its local axis nearest up (the KITTI height
+    axis); 0 upright, upside down or lying on a face."""
+    if not len(data):
+        return np.zeros(0)
+    nearest = np.abs(_box_axes(data, w2l)[2]).max(axis=1)
+    return np.degrees(np.arccos(np.clip(nearest, 0.0, 1.0)))
+
+
 @register_writer
 class KittiWriter(Writer):
     name = "kitti"
@@ -163,6 +187,7 @@ class KittiWriter(Writer):
     def __init__(self, output_dir, **options):
         super().__init__(output_dir, **options)
         check_options(self.name, self.options)
+        self.tilt_warned = False  # warned once (per writer: per process of a run)
 
     @property
     def root(self) -> Path:
@@ -210,10 +235,40 @@ class KittiWriter(Writer):
         stem = f"{frame.frame:0{self.options['frame_padding']}d}"
         p, w2c = camera_matrices(frame)
         lines = self.label_lines(frame, w2c)
+        if not self.tilt_warned:
+            self.warn_tilted(frame, w2c)
         write_image(base / "image_2" / f"{stem}.png", frame, self.options)
         io.write_text(base / "calib" / f"{stem}.txt", calib_text(p, w2c))
         # Last: a label file means the frame is complete.
         io.write_text(base / "label_2" / f"{stem}.txt", "".join(f"{x}\n" for x in lines))
+
+    def warn_tilted(self, frame: AnnotatedFrame, w2c: np.ndarray) -> None:
+        """Log the labelled objects of this frame that lean more than TILT_WARNED_DEGREES
+        (their box is upright: see the module's doc); once."""
+        box3d = frame.annotations.get("bounding_box_3d")
+        if not box3d or not len(box3d["data"]):
+            return
+        tilts = tilt_degrees(box3d["data"], world_to_level(w2c)).tolist()
+        row_of = {int(iid): k for k, iid in enumerate(box3d["info"]["bboxIds"])}
+        leaning = []
+        for obj in labelled_objects(frame, self.options["semantic_type"], self.name):
+            k = row_of.get(obj.instance_id)
+            if k is not None and tilts[k] > TILT_WARNED_DEGREES:
+                leaning.append(f"{obj.path or f'instance {obj.instance_id}'} ({tilts[k]:.0f}°)")
+        if not leaning:
+            return
+        self.tilt_warned = True
+        shown = ", ".join(leaning[:10]) + (f" and {len(leaning) - 10} more" if len(leaning) > 10 else "")
+        log.warning(
+            "kitti: frame %d, camera %s: objects leaning more than %g° from upright: %s. KITTI boxes "
+            "turn about the vertical only: each gets the upright box of its local axis nearest up, "
+            "off its true corners by about the lean (radians) x its size; bounding_box_3d (basic "
+            "writer) keeps the full pose. Said once per writer process; later frames are not checked.",
+            frame.frame,
+            frame.camera_name,
+            TILT_WARNED_DEGREES,
+            shown,
+        )
 
     def finalize(self) -> None:
         """ImageSets/<split>.txt: the finished frames (those with a label file) per split."""

@@ -1,0 +1,88 @@
+"""The ports of docs/porting.md rendered (tiny, CPU): the numbers the page states hold."""
+
+from __future__ import annotations
+
+import json
+import math
+import tomllib
+
+import numpy as np
+import pytest
+
+bpy = pytest.importorskip("bpy")
+
+from scenes import render  # noqa: E402
+from test_porting_docs import examples  # noqa: E402
+
+
+def run(tmp_path, heading: str, frames: int | None = None):
+    """Render the page's port under `heading` at 64 x 48, 1 sample; (output, frame logs)."""
+    (text,) = [t for h, t in examples().items() if h.startswith(heading)]
+    data = tomllib.loads(text)
+    data["render"] = {**data.get("render", {}), "resolution": [64, 48], "samples": 1, "device": "cpu"}
+    if frames is not None:
+        data["run"]["frames"] = frames
+    param = tmp_path / "port.json"
+    param.write_text(json.dumps(data), encoding="utf-8")
+    out = tmp_path / "out"
+    assert render(param, out) == 0
+    logs = [json.loads(line) for line in (out / "audit" / "frames.jsonl").read_text().splitlines()]
+    return out, sorted(logs, key=lambda r: r["frame"])
+
+
+def camera_to_world(out, frame: int) -> np.ndarray:
+    return np.array(json.loads((out / f"camera_params_{frame:04d}.json").read_text())["camera_to_world"])
+
+
+def test_camera_in_a_box_looking_at_a_point(tmp_path):
+    out, logs = run(tmp_path, "Camera in a box")
+    for rec in logs:
+        v = rec["samples"][0]["values"]["camera"]
+        m = camera_to_world(out, rec["frame"])
+        loc, x_axis, z_axis = m[:3, 3], m[:3, 0], m[:3, 2]
+        assert loc == pytest.approx(v["location"], abs=1e-5)
+        assert np.all(loc >= [-10, -10, 8]) and np.all(loc <= [10, 10, 12])
+        to_point = np.array([0, 0, 0.5]) - loc
+        aim = math.degrees(math.acos(min(1.0, np.dot(-z_axis, to_point) / np.linalg.norm(to_point))))
+        assert aim < 0.05
+        right = np.cross([0, 0, 1], z_axis)
+        right /= np.linalg.norm(right)
+        roll = math.degrees(math.atan2(np.dot(np.cross(right, x_axis), z_axis), np.dot(right, x_axis)))
+        assert roll == pytest.approx(v["roll"], abs=1e-3) and -45 <= roll <= 45
+
+
+def test_dropped_spheres_rest_on_the_ground_in_any_orientation(tmp_path):
+    _out, logs = run(tmp_path, "Drop objects", frames=1)
+    settled = logs[0]["samples"][1]["values"]
+    ups = []
+    for v in settled.values():
+        assert v["at_rest"]
+        rx, ry, _rz = (math.radians(a) for a in v["settled_rotation"])
+        up = np.array([math.sin(ry), -math.sin(rx) * math.cos(ry), math.cos(rx) * math.cos(ry)])  # R @ +Z
+        centre = np.array(v["settled_location"]) + 0.5 * up  # the origin is the sphere's base
+        assert centre[2] == pytest.approx(0.5, abs=0.005)
+        ups.append(up[2])
+    assert min(ups) < 0.5  # not all upright (bodies turn about their centre)
+
+
+def test_scatter_on_a_tilted_plane_touches_it(tmp_path):
+    _out, logs = run(tmp_path, "Scatter on a plane", frames=2)
+    normal = np.array([0, -math.sin(math.radians(20)), math.cos(math.radians(20))])
+    for rec in logs:
+        values = rec["samples"][0]["values"]
+        assert all(v["placed"] for v in values.values()) and len(values) == 30
+        off = np.array([v["location"] for v in values.values()]) @ normal
+        assert off == pytest.approx(np.full(30, 0.2 * (1 - math.cos(math.radians(20)))), abs=5e-4)
+
+
+def test_distributions_interval_and_camera_sequence(tmp_path):
+    out, logs = run(tmp_path, "Distributions")
+    poses = [rec["samples"][0]["values"] for rec in logs]
+    assert poses[1] == poses[0] and poses[3] == poses[2] and poses[2] != poses[0]  # interval = 2
+    for rec, azimuth in zip(logs, [-90, -45, 0, 45, 90, 135]):
+        loc = camera_to_world(out, rec["frame"])[:3, 3]
+        assert np.linalg.norm(loc) == pytest.approx(11, abs=1e-4)
+        assert math.degrees(math.asin(loc[2] / 11)) == pytest.approx(30, abs=1e-3)
+        assert math.degrees(math.atan2(loc[1], loc[0])) == pytest.approx(azimuth, abs=1e-3)
+        light = rec["samples"][2]["values"]["lamp"]
+        assert 800 <= light["temperature"] <= 40000 and light["energy"] >= 0
