@@ -707,7 +707,7 @@ class Recorder:
             # A name without wildcards that matches nothing is most likely an object
             # deleted or renamed since the entry was written: say so rather than skip it.
             gone = [p for p in patterns if not any(c in p for c in "*?[") and not built.match(spec.target_kind, [p])]
-            if gone:
+            if gone and names:  # none at all: the problem above says it
                 self.warn(
                     f"randomizers[{i}] ({spec.name}): no {spec.target_kind} named {', '.join(map(repr, gone))} "
                     f"(deleted or renamed?); it randomizes {', '.join(names)}"

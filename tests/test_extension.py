@@ -974,4 +974,7 @@ def test_a_target_deleted_or_renamed_after_it_was_picked_is_named(addon, scene, 
     assert bpy.ops.sdg.start_recording("EXEC_DEFAULT") == {"RUNNING_MODAL"}
     job = jobs.current
     run_to_end(addon, job)
-    assert job.state == "failed" and "randomizers[0].targets: got [\"ball\"]; expected patterns matching objects" in job.message, job.message
+    assert (
+        job.state == "failed"
+        and 'randomizers[0].targets: got ["ball"]; expected patterns matching objects' in job.message
+    ), job.message
