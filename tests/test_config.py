@@ -1079,3 +1079,24 @@ def test_a_mixtures_components_have_the_parameters_kind_and_range(tmp_path):
     assert p.field == "randomizers[0].roughness" and "[0, 1]" in p.expected
     kind = '{ distribution = "mixture", components = [0.2, [0, 0, 0]] }'
     assert one_problem(tmp_path, material(kind)).field == "randomizers[0].roughness.components[1]"
+
+
+def test_a_light_entry_with_count_makes_named_copies(tmp_path):
+    """Replicator's `rep.create.light(count=N)`: one entry, N lights NAME_000 .. NAME_N-1,
+    which share the object namespace (a clash is named) and 1 .. 1000 of them."""
+    from sdg_addon.config.schema import light_names
+
+    light = '[[lights]]\nname = "lamp"\ntype = "point"\ncount = 3\n'
+    cfg = load_config(write(tmp_path / "ok.toml", CAMERA + light))
+    assert light_names(cfg.lights[0]) == ["lamp_000", "lamp_001", "lamp_002"]
+    assert light_names(
+        load_config(write(tmp_path / "one.toml", CAMERA + light.replace("count = 3\n", ""))).lights[0]
+    ) == ["lamp"]
+    p = one_problem(tmp_path, CAMERA + light + '[[assets]]\nname = "lamp_001"\nprimitive = "cube"\n')
+    assert p.field == "assets[0].name" and "lamp_001" in p.value
+    for count, ok in [(1000, True), (1001, False), (0, False)]:
+        text = CAMERA + light.replace("count = 3", f"count = {count}")
+        if ok:
+            load_config(write(tmp_path / "edge.toml", text))
+        else:
+            assert one_problem(tmp_path, text).field == "lights[0].count"

@@ -451,6 +451,11 @@ def test_modal_recording_steps(addon, tiny_settings, tmp_path):
         assert steps <= 5
         log = draw_panel(bpy, "SDG_PT_recorder")  # draws mid-run: progress bar and Cancel
         assert ("operator", "sdg.cancel_recording") in log and any(e[0] == "progress" for e in log)
+        assert "undone with the recording" in texts(log)
+        # Ctrl+S would write the recording's scene into the user's file: kept from Blender.
+        assert recording.handle_event(job, "S", "PRESS", ctrl=True) == "wait"
+        assert recording.handle_event(job, "S", "PRESS") == "pass"  # plain S is the user's
+        assert "Save (Ctrl+S) is blocked while recording" in texts(draw_panel(bpy, "SDG_PT_recorder"))
     assert job.state == "done", job.message
     assert steps == 3  # scene built, frame 0, frame 1
     out = tmp_path / "out"
@@ -468,6 +473,7 @@ def test_modal_recording_steps(addon, tiny_settings, tmp_path):
     # Recording again into the same folder stops with a clear message (no scene is touched).
     again = jobs.RecordingJob.from_settings(tiny_settings)
     assert again.step() is False and again.state == "failed" and "already holds 2" in again.message
+    assert "choose Existing Frames: Resume" in again.message and "--" not in again.message  # the panel's words
 
 
 def test_modal_recording_cancel_with_esc(addon, tiny_settings, tmp_path):
@@ -978,3 +984,43 @@ def test_a_target_deleted_or_renamed_after_it_was_picked_is_named(addon, scene, 
         job.state == "failed"
         and 'randomizers[0].targets: got ["ball"]; expected patterns matching objects' in job.message
     ), job.message
+
+
+def test_export_to_a_folder_or_a_missing_folder_is_refused_with_a_sentence(addon, scene, tmp_path):
+    """Was a Python traceback, and '.NAME.tmp' left in the user's folder."""
+    bpy = addon.bpy
+    artist_scene(bpy, scene, tmp_path / "out")
+    bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "mine.blend"))
+    (tmp_path / "params.toml").mkdir()
+    with pytest.raises(RuntimeError, match="params.toml is a folder: choose a file name"):
+        bpy.ops.sdg.export_parameters(filepath=str(tmp_path / "params.toml"))
+    with pytest.raises(RuntimeError, match="the folder .*nope does not exist"):
+        bpy.ops.sdg.export_parameters(filepath=str(tmp_path / "nope" / "p.toml"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine.blend", "params.toml"]
+    assert bpy.ops.sdg.export_parameters(filepath=str(tmp_path / "p.json")) == {"FINISHED"}
+    assert json.loads((tmp_path / "p.json").read_text())["scene"]["blend"] == "mine.blend"
+
+
+def test_recorder_panel_says_what_differs_before_start(addon, scene, tmp_path):
+    """A new scene's Color Management (AgX) is not the recording's default (Standard): the
+    panel says so and one button takes the scene's values (was: only a warning after the
+    recording, in parameter-file words). No ticked camera is said before Start too."""
+    bpy = addon.bpy
+    artist_scene(bpy, scene, tmp_path / "out")
+    scene.view_settings.view_transform, scene.view_settings.exposure = "AgX", 0.5
+    log = draw_panel(bpy, "SDG_PT_recorder")
+    text = texts(log).replace("\n", " ")
+    assert "not the recording's: view transform 'AgX' (the run's: 'Standard'); exposure 0.5" in text, text
+    assert ("operator", "sdg.match_scene_colour") in log
+    assert bpy.ops.sdg.start_recording("EXEC_DEFAULT") == {"RUNNING_MODAL"}  # the warning says the same
+    run_to_end(addon, addon.job.current)
+    (warning,) = [w for w in addon.job.current.warnings if "colour management" in w]
+    assert "click Use the Scene's Color Management in the recorder panel" in warning and "[render]" not in warning
+    assert bpy.ops.sdg.match_scene_colour() == {"FINISHED"}
+    run = bpy.context.scene.sdg.run
+    assert (run.view_transform, run.exposure) == ("AgX", 0.5)
+    log = draw_panel(bpy, "SDG_PT_recorder")
+    assert ("operator", "sdg.match_scene_colour") not in log and "Color Management" not in texts(log)
+    assert "No camera is ticked" not in texts(log)
+    bpy.data.objects["cam"].sdg_record = False
+    assert "No camera is ticked: tick at least one" in texts(draw_panel(bpy, "SDG_PT_recorder"))

@@ -112,3 +112,36 @@ max_steps = 400
     assert up.z < -0.3, (up, v)  # still upside down (it may roll a little on its facets)
     centre = ball.matrix_world.translation + 0.1 * up  # the origin is 0.1 below the centre
     assert abs(centre.z - 0.1) < 0.005, v["settled_location"]  # the ball lies on the ground
+
+
+def test_at_rest_is_said_of_each_target(tmp_path):
+    """A box dropped beside a small ground falls for ever; the one dropped onto it rests.
+    The log says so of each (was: of all together, so the resting one read 'not at rest')."""
+    scene = (
+        header((32, 24), samples=1, seed=1, frames=1)
+        + ground(1.0)
+        + camera((0, -3, 1), (0, 0, 0))
+        + sun(location=None)
+        + asset("box", "cube", 0.2, count=2, label="box")
+        + """
+[[randomizers]]
+type = "pose"
+targets = "box_*"
+location = { distribution = "sequence", values = [[0, 0, 0.3]] }
+[[randomizers]]
+type = "pose"
+targets = "box_001"
+location = [3, 0, 0.3]
+[[randomizers]]
+type = "physics_settle"
+targets = "box_*"
+passive = "ground"
+max_steps = 120
+"""
+    )
+    assert render(write_param(tmp_path, scene, "two.toml"), tmp_path / "out") == 0
+    (rec,) = records(tmp_path / "out").values()
+    v = next(s for s in rec["samples"] if s["type"] == "physics_settle")["values"]
+    assert v["box_000"]["at_rest"] and not v["box_001"]["at_rest"], v
+    assert v["box_000"]["settled_location"][2] == pytest.approx(0.0, abs=0.01)
+    assert v["box_001"]["settled_location"][2] < -1

@@ -288,6 +288,39 @@ def test_camera_orbit_takes_a_roll():
     assert px[0] == pytest.approx([32, 24], abs=1e-3)
 
 
+def test_camera_looks_at_the_mean_centre_of_objects_shown():
+    """Replicator's `look_at=prim` and BlenderProc's `compute_poi(objects)`: the camera aims
+    at the mean of the objects' bounding-box centres where they are this frame; an object
+    an earlier entry hid takes no part."""
+    cfg, built, facts, targets = built_run(
+        """[[randomizers]]
+type = "pose"
+targets = ["mug_000", "mug_001", "donut_000"]
+location = { distribution = "uniform", low = [-0.5, -0.4, 0.72], high = [0.5, 0.4, 0.72] }
+[[randomizers]]
+type = "visibility"
+targets = "donut_000"
+visible = { distribution = "sequence", values = [true, false] }
+[[randomizers]]
+type = "camera"
+targets = "cam"
+location = { distribution = "uniform", low = [-2, -2, 1.5], high = [2, 2, 2.5] }
+look_at_objects = ["mug_000", "mug_001", "donut_000"]
+"""
+    )
+    for f in range(2):
+        sampled = pose(cfg, built, facts, targets, f)
+        names = ["mug_000", "mug_001", "donut_000"][: 3 - f]  # frame 1 hides the donut
+        assert sampled[2]["values"]["cam"]["look_at_objects"] == sorted(names)
+        centres = []
+        for n in names:
+            _tree, co = world_tree(built.entities[n].root)
+            centres.append((co.min(0) + co.max(0)) / 2)  # upright: the world box is the box
+        cam = camera_info(built.scene, built.cameras["cam"])
+        px, _depth = cam.project(np.mean(centres, axis=0))
+        assert px[0] == pytest.approx([32, 24], abs=1e-3)
+
+
 def test_look_at_target_is_rendered_at_the_image_centre(tmp_path):
     """The rendered mask of a sphere target is centred on the image centre within 1 px."""
     import json
@@ -385,3 +418,27 @@ orientation = "normal"
         assert gap <= 1e-3, (n, gap)
     for a, b in itertools.combinations(placed, 2):
         assert not trees[a].overlap(trees[b]), (a, b)
+
+
+def test_light_copies_are_randomized_each_on_its_own(tmp_path):
+    """`count = 3` on a light: three lights, each at its own drawn location."""
+    import json
+
+    text = (
+        header((32, 24), samples=1, seed=2, frames=1)
+        + ground(4.0)
+        + camera((0, -3, 2), (0, 0, 0))
+        + '[[lights]]\nname = "lamp"\ntype = "point"\nenergy = 100\ncount = 3\n'
+        + '[[randomizers]]\ntype = "light"\ntargets = "lamp_*"\n'
+        + 'location = { distribution = "shell", center = [0, 0, 0], radius_min = 2, radius_max = 3, elevation_min = 10 }\n'
+    )
+    assert render(write_param(tmp_path, text, "lamps.toml"), tmp_path / "out") == 0
+    (rec,) = [json.loads(line) for line in (tmp_path / "out" / "audit" / "frames.jsonl").read_text().splitlines()]
+    drawn = rec["samples"][0]["values"]
+    assert sorted(drawn) == ["lamp_000", "lamp_001", "lamp_002"]
+    for name, v in drawn.items():
+        obj = bpy.data.objects[name]
+        assert obj.type == "LIGHT" and obj.data.type == "POINT"
+        assert np.array(obj.location) == pytest.approx(v["location"], abs=1e-6)
+        assert 2 <= np.linalg.norm(v["location"]) <= 3
+    assert len({tuple(v["location"]) for v in drawn.values()}) == 3

@@ -163,3 +163,10 @@ def test_camera_location_is_not_given_with_the_orbit():
     assert "not together with" in found["randomizers[0].location"]
     ok = HEAD + '[[randomizers]]\ntype = "camera"\ntargets = "cam"\nlocation = [0, -2, 1]\nroll = 10\n'
     assert len(config_from_dict(tomllib.loads(ok), Path("p.toml")).randomizers) == 1
+
+
+def test_camera_looks_at_a_point_or_at_objects():
+    found = problems(
+        '[[randomizers]]\ntype = "camera"\ntargets = "cam"\nlook_at = [0, 0, 0]\nlook_at_objects = "mug"\n'
+    )
+    assert "not together with" in found["randomizers[0].look_at_objects"]

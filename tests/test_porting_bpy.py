@@ -84,5 +84,8 @@ def test_distributions_interval_and_camera_sequence(tmp_path):
         assert np.linalg.norm(loc) == pytest.approx(11, abs=1e-4)
         assert math.degrees(math.asin(loc[2] / 11)) == pytest.approx(30, abs=1e-3)
         assert math.degrees(math.atan2(loc[1], loc[0])) == pytest.approx(azimuth, abs=1e-3)
-        light = rec["samples"][2]["values"]["lamp"]
-        assert 800 <= light["temperature"] <= 40000 and light["energy"] >= 0
+        lights = rec["samples"][2]["values"]
+        assert sorted(lights) == ["lamp_000", "lamp_001"]  # count = 2
+        assert lights["lamp_000"]["location"] != lights["lamp_001"]["location"]
+        for light in lights.values():
+            assert 800 <= light["temperature"] <= 40000 and light["energy"] >= 0

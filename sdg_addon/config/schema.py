@@ -438,6 +438,7 @@ CAMERA_FIELDS = (
 )
 CameraSpec = section_class("CameraSpec", CAMERA_FIELDS)
 
+MAX_LIGHTS = 1000  # lights from one entry (each is sampled in every frame)
 LIGHT_FIELDS = (
     Field("name", "name", "", "unique among cameras, lights and assets", required=True),
     Field("type", "choice", "AREA", "", choices=LIGHT_TYPES, fold_case=True),
@@ -469,8 +470,22 @@ LIGHT_FIELDS = (
         low=0,
         high=MAX_SIZE,
     ),
+    Field(
+        "count",
+        "int",
+        1,
+        'number of such lights (Replicator\'s `count`): `NAME_000`, `NAME_001`, ... each as given here until a `light` randomizer (`targets = "NAME_*"`) sets it',
+        low=1,
+        high=MAX_LIGHTS,
+    ),
 )
 LightSpec = section_class("LightSpec", LIGHT_FIELDS)
+
+
+def light_names(light) -> list[str]:
+    """The lights an entry makes: NAME, or NAME_000 .. for count > 1 (as assets' copies)."""
+    return [light.name] if light.count == 1 else [f"{light.name}_{k:03d}" for k in range(light.count)]
+
 
 ASSET_FIELDS = (
     Field("name", "name", "", "unique; names the object(s) randomizer `targets` match", required=True),
@@ -1540,7 +1555,7 @@ def _unique_names(cfg: Config, asset_origins: list[tuple[str, Path]], path: Path
     for i, c in enumerate(cfg.cameras):
         claim(c.name, [], join("cameras", i), here)
     for i, light in enumerate(cfg.lights):
-        claim(light.name, [], join("lights", i), here)
+        claim(light.name, [n for n in light_names(light) if n != light.name], join("lights", i), here)
     for a, (where, base) in zip(cfg.assets, asset_origins):
         made = [n for n in object_names(a) if n != a.name]
         claim(a.name, made, where, base.as_posix())

@@ -244,18 +244,55 @@ class CameraOrbit(RandomizerSpec):
         "roll": (-1e6, 1e6),
     }
 
+    OPTIONS = {
+        "look_at_objects": (
+            [],
+            (str, list),
+            "names or globs of objects to look at instead of the point `look_at`: the mean of their bounding-box centres where they are this frame (Replicator's `look_at` a prim, BlenderProc's `compute_poi`); objects hidden this frame take no part",
+        ),
+    }
+
+    def __init__(self, params, options, trigger="frame", interval=1):
+        super().__init__(params, options, trigger, interval)
+        # Resolving object names takes the scene facts; only then are they read.
+        self.needs_facts = bool(self.options["look_at_objects"])
+
     @classmethod
     def check(cls, params, options):
+        out = []
         orbit = [k for k in ("distance", "elevation", "azimuth") if k in params]
         if "location" in params and orbit:
-            return [
+            out.append(
                 (
                     "location",
                     None,
                     f"not together with {', '.join(orbit)}: give the camera's location or its orbit around `look_at`",
                 )
-            ]
-        return []
+            )
+        objects = options.get("look_at_objects", [])
+        if objects and "look_at" in params:
+            out.append(
+                ("look_at_objects", objects, "not together with `look_at`: the camera looks at a point or at objects")
+            )
+        if isinstance(objects, list) and not all(isinstance(x, str) and x for x in objects):
+            out.append(("look_at_objects", objects, "an object name or glob, or a list of them"))
+        return out
+
+    def sample(self, rng, frame, targets, facts=None, earlier=()):
+        out = super().sample(rng, frame, targets)
+        patterns = self.options["look_at_objects"]
+        if not patterns:
+            return out
+        from .placement import hidden_in, resolve  # (placement imports this module)
+
+        names = resolve(patterns, facts.names() if facts is not None else [])
+        if not names:
+            raise ValueError(f"camera: look_at_objects {patterns} matches no object")
+        hidden = hidden_in(earlier)
+        shown = [n for n in names if n not in hidden] or names  # all hidden: aim where they are
+        for v in out.values():
+            v["look_at_objects"] = shown
+        return out
 
 
 @register_randomizer

@@ -10,6 +10,7 @@ differ from their parent's (see discover_entities and docs/exactness.md).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import fnmatch
 import io
 import logging
@@ -22,7 +23,7 @@ from mathutils import Euler, Vector
 
 from ..compat import enable_nodes
 from ..config.problems import MISSING, FieldError, join
-from ..config.schema import AssetSpec, CameraSpec, Config, LightSpec
+from ..config.schema import AssetSpec, CameraSpec, Config, LightSpec, light_names
 from ..console import console_captured
 from ..frame import FIRST_INSTANCE_ID, LabelTable
 from ..labels.blender import (
@@ -179,7 +180,8 @@ def build_scene(config: Config, open_scene=None, quiet: bool = False) -> BuiltSc
                 file, where = config.asset_origin(i)
                 raise FieldError(join(where, e.key), e.value, e.expected, file) from None
     for spec in config.lights:
-        built.lights[spec.name] = _light(scene, spec)
+        for name in light_names(spec):  # count > 1: NAME_000, NAME_001, ...
+            built.lights[name] = _light(scene, dataclasses.replace(spec, name=name))
     for spec in config.cameras:
         built.cameras[spec.name] = _camera(scene, spec)
         built.camera_starts[spec.name] = tuple(spec.location)
@@ -217,7 +219,7 @@ def _added_names(config: Config) -> list[tuple[str, str, str, str]]:
     """(file, field, value given, object name) of every object the parameter file adds."""
     here = config.files[0].as_posix()
     names = [(here, f"cameras[{i}].name", c.name, c.name) for i, c in enumerate(config.cameras)]
-    names += [(here, f"lights[{i}].name", x.name, x.name) for i, x in enumerate(config.lights)]
+    names += [(here, f"lights[{i}].name", x.name, n) for i, x in enumerate(config.lights) for n in light_names(x)]
     for i, a in enumerate(config.assets):
         file, where = config.asset_origin(i)
         made = [f"{a.name}_{k:03d}" for k in range(a.count)] if a.count > 1 else []

@@ -145,14 +145,15 @@ def settle(built: BuiltScene, values: dict, spec) -> None:
     fps = scene.render.fps / scene.render.fps_base
     still_needed = float(opts.get("rest_speed", 0.01)) / fps
     last = {n: np.array(o.matrix_world.translation) for n, o in bodies.items()}
-    still, steps = 0, 0
+    still = dict.fromkeys(bodies, 0)  # steps each body has been still for, in a row
+    steps = 0
     for steps in range(1, max_steps + 1):
         scene.frame_set(start + steps)
         now = {n: np.array(o.matrix_world.translation) for n, o in bodies.items()}
-        moved = max(float(np.linalg.norm(now[n] - last[n])) for n in bodies)
+        for n in bodies:
+            still[n] = still[n] + 1 if float(np.linalg.norm(now[n] - last[n])) < still_needed else 0
         last = now
-        still = still + 1 if moved < still_needed else 0
-        if still >= REST_STEPS:
+        if min(still.values()) >= REST_STEPS:
             break
     for name, v in active.items():
         mw = bodies[name].matrix_world @ _offset(bodies[name], inverse=True)
@@ -162,7 +163,7 @@ def settle(built: BuiltScene, values: dict, spec) -> None:
         v["settled_location"] = [float(x) for x in loc]
         v["settled_rotation"] = [math.degrees(a) for a in rot.to_euler("XYZ")]
         v["steps"] = steps
-        v["at_rest"] = still >= REST_STEPS
+        v["at_rest"] = still[name] >= REST_STEPS  # this body (one falling off says so alone)
     scene.frame_set(frame_before)
 
 

@@ -116,6 +116,11 @@ def apply_light(built: BuiltScene, target: str, v: dict) -> None:
 def apply_camera(built: BuiltScene, target: str, v: dict) -> None:
     obj = built.cameras[target]
     target_point = Vector(v.get("look_at", built.camera_targets.get(target, (0.0, 0.0, 0.0))))
+    if v.get("look_at_objects"):
+        from .camera import target_centre  # (scene.camera imports this module)
+
+        centres = [target_centre(built, n) for n in v["look_at_objects"]]
+        target_point = sum(centres, Vector()) / len(centres)
     if "location" in v:
         obj.location = v["location"]
     elif any(k in v for k in ("distance", "elevation", "azimuth")):

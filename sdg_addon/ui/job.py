@@ -77,7 +77,9 @@ class RecordingJob:
         self.state = "starting"  # starting, running, cancelling, done, cancelled, failed
         self.message = "Building the scene..."
         self.started = time.monotonic()
-        self.recorder = Recorder(config, options, on_warning=self.warnings.append, open_scene=open_scene)
+        self.recorder = Recorder(
+            config, options, on_warning=lambda text: self.warnings.append(panel_words(text)), open_scene=open_scene
+        )
         self._steps = None
 
     @classmethod
@@ -215,8 +217,7 @@ class RecordingJob:
             self._finish()
             return False
         except (RecorderError, DiskError, ConfigError, FileNotFoundError, ValueError) as e:
-            hint = " (in the panel: Existing Frames > Resume or Overwrite)" if "--resume" in str(e) else ""
-            return self._fail(f"{e}{hint}")
+            return self._fail(panel_words(str(e)))
         except ModuleNotFoundError as e:
             return self._fail(f"{e} inside Blender: see docs/extension.md (bundling wheels)")
         except Exception as e:  # shown in the panel, with the traceback in the console
@@ -312,6 +313,21 @@ def check_can_restore() -> None:
         raise ValueError(
             "Turn on Preferences > Editing > Undo > Global Undo: a recording restores the open scene through it"
         )
+
+
+# The headless driver's options in its messages, as the recorder panel names them.
+PANEL_WORDS = {
+    "pass --resume": "choose Existing Frames: Resume",
+    "--resume": "Existing Frames: Resume",
+    "--overwrite": "Existing Frames: Overwrite",
+    "To match it, set in [render]:": "To match it, click Use the Scene's Color Management in the recorder panel:",
+}
+
+
+def panel_words(text: str) -> str:
+    for option, words in PANEL_WORDS.items():
+        text = text.replace(option, words)
+    return text
 
 
 def earlier_recording(out: Path) -> Path | None:

@@ -69,8 +69,13 @@ class SDG_OT_export_parameters(bpy.types.Operator):
         if output.startswith("//"):  # relative to the .blend: keep it so for the headless run
             table["run"]["output"] = blend_reference(bpy.path.abspath(output), path)
         tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text(dumps_for(path.suffix, table), encoding="utf-8")
-        os.replace(tmp, path)
+        try:
+            tmp.write_text(dumps_for(path.suffix, table), encoding="utf-8")
+            os.replace(tmp, path)
+        except OSError as e:
+            tmp.unlink(missing_ok=True)  # nothing of ours left in the user's folder
+            self.report({"ERROR"}, f"Export Parameter File: cannot write {path}: {e.strerror or e}")
+            return {"CANCELLED"}
         if bpy.data.is_dirty:  # also set by a recording (restored by undo) or a preview image
             self.report(
                 {"WARNING"},
@@ -87,6 +92,11 @@ def export_problem(filepath: str) -> str | None:
         return "save the .blend first (File > Save): the parameter file names it as the base scene"
     if Path(filepath).suffix.lower() not in (".toml", ".json"):
         return f"{Path(filepath).name!r}: choose a file name ending in .toml or .json"
+    path = Path(bpy.path.abspath(filepath))
+    if path.is_dir():
+        return f"{path} is a folder: choose a file name ending in .toml or .json"
+    if not path.parent.is_dir():
+        return f"the folder {path.parent} does not exist: choose an existing folder"
     return None
 
 

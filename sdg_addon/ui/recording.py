@@ -17,6 +17,7 @@ from pathlib import Path
 import bpy
 
 from ..compat import progress_bar
+from ..scene.base import colour_differences
 from ..writers import WRITERS
 from . import job as jobs
 from . import settings as ui_settings
@@ -40,16 +41,27 @@ def wrapped(layout, text: str, icon: str = "NONE") -> None:
         layout.label(text=line, icon=icon if i == 0 else "BLANK1")
 
 
-def handle_event(job, event_type: str, event_value: str) -> str:
+SAVE_BLOCKED = (
+    "Save (Ctrl+S) is blocked while recording: the open scene holds the recording's randomized state "
+    "until it ends and is restored; save then"
+)
+
+
+def handle_event(job, event_type: str, event_value: str, ctrl: bool = False) -> str:
     """One event of the recording's modal operator: "pass" it on, "wait" for more, or "end".
 
     A timer tick advances the job by one frame; Esc cancels it (the frames in flight are
-    still written, so the modal keeps stepping until the job is over).
+    still written, so the modal keeps stepping until the job is over). Ctrl+S (Cmd+S) is
+    kept from Blender: it would write the randomized scene into the user's file.
     """
     if job is None or not job.running:
         return "end"
     if event_type == "ESC" and event_value == "PRESS":
         job.cancel()
+        return "wait"
+    if event_type == "S" and ctrl:
+        if event_value == "PRESS" and SAVE_BLOCKED not in job.warnings:
+            job.warnings.append(SAVE_BLOCKED)
         return "wait"
     if event_type != "TIMER":
         return "pass"
@@ -86,7 +98,9 @@ class JobModal:
 
     def modal(self, context, event):
         job = jobs.current
-        action = handle_event(job, event.type, event.value)
+        action = handle_event(job, event.type, event.value, ctrl=event.ctrl or event.oskey)
+        if action == "wait" and event.type == "S" and event.value == "PRESS":
+            self.report({"WARNING"}, SAVE_BLOCKED)
         if action == "pass":
             return {"PASS_THROUGH"}
         context.window_manager.progress_update(job.done if job else 0)
@@ -235,6 +249,8 @@ def draw_scene_source(col, context, settings):
     cams = sorted((o for o in scene.objects if o.type == "CAMERA"), key=lambda o: o.name)
     if not cams:
         box.label(text="The scene has no camera: add one", icon="ERROR")
+    elif not any(getattr(cam, ui_settings.RECORD_PROPERTY) for cam in cams):
+        box.label(text="No camera is ticked: tick at least one", icon="ERROR")
     for cam in cams:
         box.prop(cam, ui_settings.RECORD_PROPERTY, text=cam.name)
     grid = col.column(align=True)
@@ -253,6 +269,7 @@ def draw_scene_source(col, context, settings):
     row = colour.row(align=True)
     row.prop(run, "exposure")
     row.prop(run, "gamma")
+    draw_colour_difference(col, scene)
     col.prop(run, "output")
     if not run.output.strip():
         col.label(text="Choose an output folder", icon="INFO")
@@ -282,6 +299,40 @@ def draw_scene_source(col, context, settings):
     row = col.row(align=True)
     row.operator("sdg.export_parameters", icon="EXPORT")
     row.operator("sdg.import_parameters", icon="IMPORT")
+
+
+def draw_colour_difference(col, scene):
+    """Where the scene's Color Management (what F12 shows) is not the recording's: say so,
+    with a button that takes the scene's values (a fresh scene's AgX is not Standard)."""
+    notes, match = colour_differences(scene, scene.sdg.run)
+    if not notes:
+        return
+    box = col.box()
+    wrapped(box, f"The scene's Color Management is not the recording's: {'; '.join(notes)}", icon="INFO")
+    if match:
+        box.operator(SDG_OT_match_scene_colour.bl_idname, icon="COLOR")
+
+
+class SDG_OT_match_scene_colour(bpy.types.Operator):
+    """Set View Transform, Look, Exposure and Gamma to the scene's Color Management (the recorded RGB then looks like a render of the scene)"""
+
+    bl_idname = "sdg.match_scene_colour"
+    bl_label = "Use the Scene's Color Management"
+    bl_options = {"REGISTER", "UNDO"}
+
+    @classmethod
+    def poll(cls, context):
+        return context.scene is not None and jobs.running_job() is None
+
+    def execute(self, context):
+        run = context.scene.sdg.run
+        notes, match = colour_differences(context.scene, run)
+        for name, value in match.items():
+            setattr(run, name, value)
+        left = colour_differences(context.scene, run)[0]
+        if left:
+            self.report({"WARNING"}, f"Not reproduced by the recording: {'; '.join(left)}")
+        return {"FINISHED"} if match else {"CANCELLED"}
 
 
 def draw_checklist(col, settings, toggle: str, group, title: str):
@@ -319,6 +370,7 @@ def draw_progress(layout, job):
         wrapped(box, job.message, icon="TIME")
     box.operator(SDG_OT_cancel_recording.bl_idname, icon="CANCEL")
     box.label(text="Esc also cancels")
+    wrapped(box, "Edits made now are undone with the recording when it ends; do not save until then", icon="INFO")
     draw_warnings(box, job)
 
 
@@ -327,4 +379,10 @@ def draw_warnings(layout, job):
         wrapped(layout, warning, icon="ERROR")
 
 
-CLASSES = (SDG_OT_validate_parameters, SDG_OT_start_recording, SDG_OT_cancel_recording, SDG_PT_recorder)
+CLASSES = (
+    SDG_OT_validate_parameters,
+    SDG_OT_start_recording,
+    SDG_OT_cancel_recording,
+    SDG_OT_match_scene_colour,
+    SDG_PT_recorder,
+)
