@@ -336,6 +336,13 @@ def test_add_and_remove_label(addon, scene):
     assert "semantics" not in b and stored(a) == {"class": ["mug"]}
     with pytest.raises(RuntimeError, match="must not contain"):
         bpy.ops.sdg.add_label(label_type="class", value="a,b")
+    # Nothing to label: a sentence saying what to click (was 'nothing to label (collection)').
+    bpy.context.view_layer.active_layer_collection = bpy.context.view_layer.layer_collection
+    with pytest.raises(RuntimeError, match="the active collection is the Scene Collection, which holds no labels"):
+        bpy.ops.sdg.add_label(label_type="class", value="mug", target="COLLECTION")
+    select(bpy, [], active=a)
+    with pytest.raises(RuntimeError, match="no object is selected: select the objects to label"):
+        bpy.ops.sdg.add_label(label_type="class", value="mug")
 
 
 def test_add_label_to_collection_is_inherited(addon, scene):
@@ -455,6 +462,7 @@ def test_modal_recording_steps(addon, tiny_settings, tmp_path):
         # Ctrl+S would write the recording's scene into the user's file: kept from Blender.
         assert recording.handle_event(job, "S", "PRESS", ctrl=True) == "wait"
         assert recording.handle_event(job, "S", "PRESS") == "pass"  # plain S is the user's
+        assert recording.handle_event(job, "Z", "PRESS", ctrl=True) == "wait"  # undo would pull the scene away
         assert "Save (Ctrl+S) is blocked while recording" in texts(draw_panel(bpy, "SDG_PT_recorder"))
     assert job.state == "done", job.message
     assert steps == 3  # scene built, frame 0, frame 1
@@ -680,6 +688,12 @@ def test_recording_refuses_with_sentences(addon, scene, tmp_path):
     with pytest.raises(RuntimeError, match="never been saved: save the .blend first"):
         bpy.ops.sdg.start_recording("EXEC_DEFAULT")
     assert "never been saved" in texts(draw_panel(bpy, "SDG_PT_recorder"))
+    (tmp_path / "notes.txt").write_text("mine")
+    scene.sdg.run.output = str(tmp_path / "notes.txt")  # a file: refused at once, said in the panel
+    with pytest.raises(RuntimeError, match="'.*notes.txt' is a file, not a folder: choose a folder"):
+        bpy.ops.sdg.start_recording("EXEC_DEFAULT")
+    assert "Output is a file" in texts(draw_panel(bpy, "SDG_PT_recorder"))
+    (tmp_path / "notes.txt").unlink()
     scene.sdg.run.output = str(tmp_path / "o")
     cam.sdg_record = False
     with pytest.raises(RuntimeError, match="No camera is ticked"):
@@ -1024,3 +1038,20 @@ def test_recorder_panel_says_what_differs_before_start(addon, scene, tmp_path):
     assert "No camera is ticked" not in texts(log)
     bpy.data.objects["cam"].sdg_record = False
     assert "No camera is ticked: tick at least one" in texts(draw_panel(bpy, "SDG_PT_recorder"))
+
+
+def test_undo_from_the_menu_during_a_recording_stops_it_with_a_sentence(addon, scene, tmp_path):
+    """Edit > Undo (not a key the modal can keep) replaces the scene being rendered: the
+    recording stops saying why (was 'an unexpected error ... ReferenceError'), frames kept."""
+    bpy, jobs = addon.bpy, addon.job
+    artist_scene(bpy, scene, tmp_path / "out")
+    bpy.ops.ed.undo_push(message="the artist's last edit")  # a session's undo history
+    assert bpy.ops.sdg.start_recording("EXEC_DEFAULT") == {"RUNNING_MODAL"}
+    job = jobs.current
+    for _ in range(2):  # the scene built, frame 0
+        addon.recording.handle_event(job, "TIMER", "NOTHING")
+    bpy.ops.ed.undo()
+    run_to_end(addon, job)
+    assert job.state == "failed" and "the scene was replaced under the recording (Edit > Undo" in job.message
+    assert (tmp_path / "out" / "rgb_0000.png").is_file()
+    assert tuple(bpy.data.objects["crate"].location) == (0.0, 0.0, 0.0)  # the scene as before the recording

@@ -7,6 +7,7 @@ samplers used, so a wrong transform in facts or appliers is caught."""
 from __future__ import annotations
 
 import itertools
+import math
 import tomllib
 from pathlib import Path
 
@@ -15,6 +16,7 @@ import pytest
 
 bpy = pytest.importorskip("bpy")
 
+from mathutils import Euler  # noqa: E402
 from mathutils.bvhtree import BVHTree  # noqa: E402
 from scenes import asset, camera, ground, header, render, sun, write_param  # noqa: E402
 
@@ -442,3 +444,54 @@ def test_light_copies_are_randomized_each_on_its_own(tmp_path):
         assert np.array(obj.location) == pytest.approx(v["location"], abs=1e-6)
         assert 2 <= np.linalg.norm(v["location"]) <= 3
     assert len({tuple(v["location"]) for v in drawn.values()}) == 3
+
+
+def test_camera_randomizer_turns_a_quaternion_camera():
+    """A .blend's or an imported camera may rotate by quaternion (glTF, USD): the camera
+    randomizer must still aim it (setting Euler angles alone would leave it as it was)."""
+    cfg, built, facts, targets = built_run(
+        '[[randomizers]]\ntype = "camera"\ntargets = "cam"\ndistance = 2\nelevation = 40\nazimuth = 30\n'
+    )
+    cam_obj = built.cameras["cam"]
+    cam_obj.rotation_mode = "QUATERNION"
+    cam_obj.rotation_quaternion = (1, 0, 0, 0)  # looking straight down
+    pose(cfg, built, facts, targets, 0)
+    cam = camera_info(built.scene, cam_obj)
+    px, _depth = cam.project(np.array([0, 0, 0.7]))  # the camera's own look_at
+    assert px[0] == pytest.approx([32, 24], abs=1e-3)
+
+
+def test_pose_and_light_turn_quaternion_objects():
+    """Objects of a .blend imported from glTF rotate by quaternion: `pose` rotation and a
+    light's `look_at` must still turn them (Euler angles alone would be ignored)."""
+    cfg, built, facts, targets = built_run(
+        '[[randomizers]]\ntype = "pose"\ntargets = "mug_000"\nrotation = [90, 0, 30]\n'
+        '[[randomizers]]\ntype = "light"\ntargets = "sun"\nlocation = [0, 0, 3]\nlook_at = [3, 0, 0]\n'
+    )
+    mug, sun = built.entities["mug_000"].root, built.lights["sun"]
+    for obj in (mug, sun):
+        obj.rotation_mode = "QUATERNION"
+        obj.rotation_quaternion = (1, 0, 0, 0)
+    pose(cfg, built, facts, targets, 0)
+    want = np.array(Euler([math.radians(a) for a in (90, 0, 30)]).to_matrix())
+    assert np.array(mug.matrix_world.to_3x3()) == pytest.approx(want, abs=1e-6)
+    down = np.array(sun.matrix_world.to_3x3()) @ [0, 0, -1]  # a light shines along its -Z
+    assert down == pytest.approx(np.array([3, 0, -3]) / math.sqrt(18), abs=1e-6)
+
+
+def test_trajectory_turns_a_quaternion_object_from_its_own_orientation():
+    """A trajectory's angular velocity is keyframed on Euler angles: an object rotating by
+    quaternion (glTF) must turn from the orientation it has, not stay still."""
+    from sdg_addon.scene.motion import SequencePlayer
+
+    cfg, built, facts, targets = built_run(
+        "[sequence]\nclip_length = 2\nfps = 2\n"
+        '[[randomizers]]\ntype = "trajectory"\ntargets = "mug_000"\nangular_velocity = [0, 0, 30]\n'
+    )
+    mug = built.entities["mug_000"].root
+    mug.rotation_mode = "QUATERNION"
+    mug.rotation_quaternion = Euler((0, 0, math.radians(90))).to_quaternion()
+    player = SequencePlayer(built, cfg.sequence, cfg.randomizers)
+    player.apply(1, sample_frame(cfg.seed, 1, cfg.randomizers, targets, clip_length=2, fps=2.0))
+    bpy.context.view_layer.update()
+    assert math.degrees(mug.matrix_world.to_euler("XYZ").z) == pytest.approx(90 + 30 * 0.5, abs=1e-3)

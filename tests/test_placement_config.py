@@ -170,3 +170,14 @@ def test_camera_looks_at_a_point_or_at_objects():
         '[[randomizers]]\ntype = "camera"\ntargets = "cam"\nlook_at = [0, 0, 0]\nlook_at_objects = "mug"\n'
     )
     assert "not together with" in found["randomizers[0].look_at_objects"]
+
+
+def test_physics_friction_takes_blenderprocs_values():
+    """BlenderProc's BOP scripts settle objects with friction 100 (nothing slides); Bullet
+    takes any coefficient >= 0. Bounded at 1000, the edge included."""
+    settle = '[[randomizers]]\ntype = "physics_settle"\ntargets = "mug"\ndamping = 0.99\nfriction = {}\n'
+    for ok in (100, 1000):
+        cfg = config_from_dict(tomllib.loads(HEAD + settle.format(ok)), Path("p.toml"))
+        assert cfg.randomizers[0].options["friction"] == ok
+    assert "randomizers[0].friction" in problems(settle.format(1000.5))
+    assert "randomizers[0].friction" in problems(settle.format(-0.1))

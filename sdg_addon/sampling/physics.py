@@ -28,7 +28,11 @@ class PhysicsSettle(RandomizerSpec):
         "passive": ("ground", (str, list), "the static colliders the targets fall onto (mesh shapes)"),
         "max_steps": (250, int, "simulation steps at most (1/60 s each at 60 fps)"),
         "rest_speed": (0.01, (int, float), "m/s: at rest when every target moves slower for 10 steps"),
-        "friction": (0.5, (int, float), "friction of every body"),
+        "friction": (
+            0.5,
+            (int, float),
+            "friction coefficient of every body (Bullet's; above 1 grips harder: BlenderProc's BOP scripts use 100 so that nothing slides)",
+        ),
         "bounciness": (0.0, (int, float), "restitution of every body"),
         "damping": (
             0.3,
@@ -38,7 +42,7 @@ class PhysicsSettle(RandomizerSpec):
         "shape": ("convex_hull", str, "collision shape of the targets (a torus as a convex hull has no hole)"),
     }
     OPTION_MINIMUMS = {"max_steps": 1, "rest_speed": 0.0, "friction": 0.0, "bounciness": 0.0, "damping": 0.0}
-    OPTION_MAXIMUMS = {"max_steps": 100000, "friction": 1.0, "bounciness": 1.0, "damping": 1.0}
+    OPTION_MAXIMUMS = {"max_steps": 100000, "friction": 1000.0, "bounciness": 1.0, "damping": 1.0}
     OPTION_CHOICES = {"shape": ("convex_hull", "mesh")}
 
     def sample(self, rng, frame, targets, facts=None, earlier=()):

@@ -62,6 +62,9 @@ class SequencePlayer:
     def _reset(self, obj) -> None:
         key = obj.as_pointer()
         if key not in self.rest:
+            # Euler angles are keyframed: a quaternion object (glTF) switches to XYZ, which
+            # Blender does keeping its orientation.
+            obj.rotation_mode = "XYZ"
             self.rest[key] = (obj.location.copy(), obj.rotation_euler.copy(), obj.scale.copy())
         if obj.name in self.keyed:
             ad = obj.animation_data

@@ -65,6 +65,7 @@ def apply_pose(built: BuiltScene, target: str, v: dict) -> None:
     if "location" in v:
         root.location = v["location"]
     if "rotation" in v:
+        root.rotation_mode = "XYZ"  # a glTF import's quaternion mode would ignore the Euler angles
         root.rotation_euler = [math.radians(a) for a in v["rotation"]]
     if "scale" in v:
         root.scale = (v["scale"],) * 3
@@ -99,6 +100,7 @@ def apply_light(built: BuiltScene, target: str, v: dict) -> None:
     if "location" in v:
         obj.location = v["location"]
     if "look_at" in v:
+        obj.rotation_mode = "XYZ"
         obj.rotation_euler = look_at_rotation(obj.location, v["look_at"])
     if "size" in v:
         if data.type == "AREA":

@@ -218,6 +218,11 @@ class RecordingJob:
             return False
         except (RecorderError, DiskError, ConfigError, FileNotFoundError, ValueError) as e:
             return self._fail(panel_words(str(e)))
+        except ReferenceError:  # Blender data the run holds was freed under it
+            return self._fail(
+                "the scene was replaced under the recording (Edit > Undo, a file loaded or a scene deleted while "
+                "it ran). Finished frames are kept: Existing Frames: Resume continues"
+            )
         except ModuleNotFoundError as e:
             return self._fail(f"{e} inside Blender: see docs/extension.md (bundling wheels)")
         except Exception as e:  # shown in the panel, with the traceback in the console
@@ -359,7 +364,12 @@ def output_folder(text: str) -> Path:
             f"The output folder {text!r} is relative to the .blend ('//'), but this file has never been saved: "
             "save the .blend first or choose an absolute folder"
         )
-    return Path(bpy.path.abspath(text))
+    path = Path(bpy.path.abspath(text))
+    if path.is_file():
+        raise ValueError(
+            f"The output {text!r} is a file, not a folder: choose a folder (new, empty, or a dataset of this tool)"
+        )
+    return path
 
 
 def problem_sentence(problem) -> str:

@@ -34,6 +34,14 @@ TARGET_ITEMS = (
 )
 
 
+NOTHING_TO_LABEL = {
+    "SELECTED": "no object is selected: select the objects to label",
+    "ACTIVE": "there is no active object: click the object to label",
+    "COLLECTION": "the active collection is the Scene Collection, which holds no labels: click a collection "
+    "in the Outliner (its objects inherit the label)",
+}
+
+
 def format_labels(labels: dict[str, list[str]]) -> str:
     return ", ".join(f"{t}:{','.join(v)}" for t, v in sorted(labels.items())) or "(none)"
 
@@ -97,7 +105,7 @@ class SDG_OT_add_label(bpy.types.Operator):
             return {"CANCELLED"}
         targets = label_targets(context, self.target)
         if not targets:
-            self.report({"WARNING"}, f"Add Label: nothing to label ({self.target.lower()})")
+            self.report({"ERROR"}, f"Add Label: {NOTHING_TO_LABEL[self.target]}")
             return {"CANCELLED"}
         label_type, value = self.label_type.strip(), self.value.strip()
         changed, errors = 0, []

@@ -47,21 +47,30 @@ SAVE_BLOCKED = (
 )
 
 
+UNDO_BLOCKED = (
+    "Undo and Redo are blocked while recording: they would replace the scene the recording is rendering; "
+    "the recording undoes its changes itself when it ends (Cancel to end it now)"
+)
+BLOCKED_KEYS = {"S": SAVE_BLOCKED, "Z": UNDO_BLOCKED, "Y": UNDO_BLOCKED}  # with Ctrl (Cmd)
+
+
 def handle_event(job, event_type: str, event_value: str, ctrl: bool = False) -> str:
     """One event of the recording's modal operator: "pass" it on, "wait" for more, or "end".
 
     A timer tick advances the job by one frame; Esc cancels it (the frames in flight are
     still written, so the modal keeps stepping until the job is over). Ctrl+S (Cmd+S) is
-    kept from Blender: it would write the randomized scene into the user's file.
+    kept from Blender: it would write the randomized scene into the user's file; so are
+    Ctrl+Z, Ctrl+Shift+Z and Ctrl+Y: undo would pull the scene from under the recording.
     """
     if job is None or not job.running:
         return "end"
     if event_type == "ESC" and event_value == "PRESS":
         job.cancel()
         return "wait"
-    if event_type == "S" and ctrl:
-        if event_value == "PRESS" and SAVE_BLOCKED not in job.warnings:
-            job.warnings.append(SAVE_BLOCKED)
+    blocked = BLOCKED_KEYS.get(event_type) if ctrl else None
+    if blocked is not None:
+        if event_value == "PRESS" and blocked not in job.warnings:
+            job.warnings.append(blocked)
         return "wait"
     if event_type != "TIMER":
         return "pass"
@@ -99,8 +108,8 @@ class JobModal:
     def modal(self, context, event):
         job = jobs.current
         action = handle_event(job, event.type, event.value, ctrl=event.ctrl or event.oskey)
-        if action == "wait" and event.type == "S" and event.value == "PRESS":
-            self.report({"WARNING"}, SAVE_BLOCKED)
+        if action == "wait" and event.type in BLOCKED_KEYS and event.value == "PRESS":
+            self.report({"WARNING"}, BLOCKED_KEYS[event.type])
         if action == "pass":
             return {"PASS_THROUGH"}
         context.window_manager.progress_update(job.done if job else 0)
@@ -275,6 +284,8 @@ def draw_scene_source(col, context, settings):
         col.label(text="Choose an output folder", icon="INFO")
     elif run.output.startswith("//") and not bpy.data.filepath:
         col.label(text="Save the .blend first: '//' is relative to it", icon="ERROR")
+    elif Path(bpy.path.abspath(run.output)).is_file():
+        col.label(text="Output is a file, not a folder: choose a folder", icon="ERROR")
     col.prop(run, "existing")
     draw_checklist(col, settings, "show_annotators", scene.sdg.annotators, "Annotators")
     box = col.box()
