@@ -62,3 +62,18 @@ def test_optix_denoiser_without_an_nvidia_gpu_is_a_clear_error(clean_bpy, tmp_pa
         assert "render.denoiser" in str(e) and "oidn" in str(e)
     else:  # a machine with OptiX
         assert bpy.context.scene.cycles.denoiser == "OPTIX"
+
+
+def test_noise_threshold_turns_adaptive_sampling_on(clean_bpy, tmp_path):
+    """BlenderProc's set_noise_threshold(0.01): Cycles adaptive sampling with `samples` as
+    the most a pixel takes; 0 (the default) keeps every pixel at `samples`."""
+    c = bpy.context.scene.cycles
+    configure_cycles(bpy.context.scene, config(tmp_path, "samples = 256\nnoise_threshold = 0.01\n").render, set())
+    assert c.use_adaptive_sampling and c.adaptive_threshold == pytest.approx(0.01) and c.samples == 256
+    configure_cycles(bpy.context.scene, config(tmp_path, "").render, set())
+    assert not c.use_adaptive_sampling
+    assert config(tmp_path, "noise_threshold = 1\n").render.noise_threshold == 1  # the limit itself
+    for bad in ("noise_threshold = 1.01", "noise_threshold = -0.001"):
+        with pytest.raises(ConfigError) as e:
+            config(tmp_path, bad + "\n")
+        assert "render.noise_threshold" in str(e.value)

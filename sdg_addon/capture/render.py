@@ -83,7 +83,9 @@ def configure_cycles(scene, render: RenderSettings, passes: set[str]) -> dict:
     device = select_device(scene, render.device)
     c = scene.cycles
     c.samples = render.samples
-    c.use_adaptive_sampling = False
+    c.use_adaptive_sampling = render.noise_threshold > 0  # off: every pixel takes `samples`
+    if c.use_adaptive_sampling:
+        c.adaptive_threshold = render.noise_threshold
     c.use_denoising = render.denoise
     if render.denoise:
         set_denoiser(c, render.denoiser, device)

@@ -77,6 +77,14 @@ RENDER_FIELDS = (
     Field("height", "int", 480, "image height in pixels (or `resolution = [w, h]`)", low=1, high=MAX_RESOLUTION),
     Field("samples", "int", 64, "Cycles samples per pixel (Cycles' own limit)", low=1, high=MAX_SAMPLES),
     Field(
+        "noise_threshold",
+        "float",
+        0.0,
+        "Cycles adaptive sampling (BlenderProc's `set_noise_threshold`): a pixel stops once its noise is below this, `samples` being the most it takes; e.g. `0.01`. `0`: off, every pixel takes `samples`",
+        low=0,
+        high=1,
+    ),
+    Field(
         "device",
         "choice",
         "auto",
