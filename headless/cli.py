@@ -120,10 +120,15 @@ def _load_or_report(path: Path):
     try:
         return load_config(path)
     except ConfigError as e:
-        print(f"{len(e.problems)} problem(s) in {path}:", file=sys.stderr)
-        for problem in e.problems:
-            print(f"  {problem}", file=sys.stderr)
+        _report_problems(path, e)
         return None
+
+
+def _report_problems(path: Path, error) -> None:
+    """Every problem of a parameter file, found by validation or in the built scene."""
+    print(f"{len(error.problems)} problem(s) in {path}:", file=sys.stderr)
+    for problem in error.problems:
+        print(f"  {problem}", file=sys.stderr)
 
 
 terminated: list[int] = []  # SIGTERM received (exit 143 instead of 130)
@@ -278,6 +283,7 @@ def _empty_shard_note(recorder, out: Path) -> str | None:
 
 def _render(args) -> int:
     from sdg_addon.capture.device import DeviceError
+    from sdg_addon.config import ConfigError
     from sdg_addon.progress import format_seconds
     from sdg_addon.recorder import DiskError, Recorder, RecorderError, RunOptions, disk_error, parse_frames
     from sdg_addon.sink import SinkError
@@ -325,6 +331,9 @@ def _render(args) -> int:
     try:
         with contextlib.nullcontext() if args.verbose else blender_console_silenced(), ctrl_c_cancels(recorder):
             result = recorder.run()
+    except ConfigError as e:  # a value of the file the built scene refuses (an asset, a name, a path)
+        _report_problems(args.file, e)
+        return EXIT_INVALID
     except (RecorderError, ValueError, DeviceError) as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_INVALID

@@ -21,7 +21,8 @@ from pathlib import Path
 
 from . import audit, output
 from .annotators import ANNOTATORS
-from .config import Config
+from .config import Config, FieldError
+from .config.problems import join
 from .frame import FrameData, FrameView
 from .imaging import camera_image_ops
 from .progress import Progress
@@ -355,7 +356,10 @@ class Recorder:
         if self._frames_left(t_start) is None:
             return
         remove_stale_render_dirs()
-        built = build_scene(cfg, self.open_scene, quiet=opts.quiet)
+        try:
+            built = build_scene(cfg, self.open_scene, quiet=opts.quiet)
+        except FieldError as e:  # a value of the file the built scene refuses: named as validation names it
+            raise cfg.named([e]) from None
         targets = self.prepare_scene(built)
         plan = annotator_plan(cfg, sensor_specs(cfg, built.cameras))
         self._scene_files = self.check_scene_files()
@@ -646,15 +650,19 @@ class Recorder:
         from .scene.appearance import scene_facts
 
         facts = scene_facts(built)
+        problems = []
         for i, spec in enumerate(self.config.randomizers):
             problem = spec.bind(facts)
             if problem:
-                raise RecorderError(f"randomizers[{i}] ({spec.name}): {problem}")
+                problems.append(FieldError(join(f"randomizers[{i}]", problem[0]), *problem[1:]))
+        if problems:
+            raise self.config.named(problems)
 
     def prepare_scene(self, built) -> list[list[str]]:
         """What frames are sampled against in the built scene, as a run and Preview Frame
         both need it: each entry's targets, checked, and the scene's facts bound to the
-        randomizers that pick from them. Problems raise RecorderError (nothing written)."""
+        randomizers that pick from them. Problems raise ConfigError (nothing written), each
+        naming its file and field as validation does."""
         targets = self.resolve_targets(built)
         self.check_targets(built, targets)
         self.bind_scene_facts(built)
@@ -672,14 +680,18 @@ class Recorder:
         from .scene.properties import check_case_values
         from .scene.randomize import check_targets
 
-        problems = check_targets(built, self.config.randomizers, targets)
-        lines = [f"randomizers[{i}] ({self.config.randomizers[i].name}): {p}" for i, p in problems]
-        lines += check_case_values(built, self.config.randomizers, targets, self.config.cases)
-        if lines:
-            raise RecorderError("; ".join(lines))
+        problems = [
+            FieldError(join(f"randomizers[{i}]", key), *rest)
+            for i, (key, *rest) in check_targets(built, self.config.randomizers, targets)
+        ]
+        problems += [
+            FieldError(*p) for p in check_case_values(built, self.config.randomizers, targets, self.config.cases)
+        ]
+        if problems:
+            raise self.config.named(problems)
 
     def resolve_targets(self, built) -> list[list[str]]:
-        out = []
+        out, problems = [], []
         for i, (spec, patterns) in enumerate(zip(self.config.randomizers, self.config.randomizer_targets)):
             if spec.target_kind is None:
                 out.append(["world"])
@@ -688,19 +700,21 @@ class Recorder:
             if not names:
                 rigged = sorted(set(built.match(spec.target_kind, patterns)) & built.rigged)
                 hint = f" ({', '.join(rigged)}: rigged, they follow their rig camera)" if rigged else ""
-                raise RecorderError(
-                    f"randomizers[{i}] ({spec.name}): targets {patterns} match no {spec.target_kind}{hint}; "
-                    f"known {spec.target_kind}: {built.names(spec.target_kind)}"
+                expected = f"patterns matching {spec.target_kind} of the scene{hint} (its {spec.target_kind}: "
+                problems.append(
+                    FieldError(f"randomizers[{i}].targets", patterns, f"{expected}{built.names(spec.target_kind)})")
                 )
             # A name without wildcards that matches nothing is most likely an object
             # deleted or renamed since the entry was written: say so rather than skip it.
             gone = [p for p in patterns if not any(c in p for c in "*?[") and not built.match(spec.target_kind, [p])]
-            if gone:
+            if gone and names:  # none at all: the problem above says it
                 self.warn(
                     f"randomizers[{i}] ({spec.name}): no {spec.target_kind} named {', '.join(map(repr, gone))} "
                     f"(deleted or renamed?); it randomizes {', '.join(names)}"
                 )
             out.append(names)
+        if problems:
+            raise self.config.named(problems)
         return out
 
 

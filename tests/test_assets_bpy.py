@@ -139,7 +139,7 @@ def test_quiet_failed_import_shows_what_the_importer_printed(tmp_path, capfd):
     with pytest.raises(AssetError) as info:
         import_file(bad, quiet=True)
     message = str(info.value)
-    assert message.startswith(f"{bad.as_posix()}: cannot be imported (Bad glTF")
+    assert message.startswith(f"{bad.as_posix()}: expected a model Blender can import; it cannot (Bad glTF")
     assert "the importer printed:" in message and "Bad glTF" in message.split("the importer printed:")[1]
     printed = capfd.readouterr()
     assert printed.out == "" and printed.err == ""  # said once, in the error

@@ -995,7 +995,10 @@ def test_a_target_deleted_or_renamed_after_it_was_picked_is_named(addon, scene, 
     assert bpy.ops.sdg.start_recording("EXEC_DEFAULT") == {"RUNNING_MODAL"}
     job = jobs.current
     run_to_end(addon, job)
-    assert job.state == "failed" and "match no objects" in job.message
+    assert (
+        job.state == "failed"
+        and 'randomizers[0].targets: got ["ball"]; expected patterns matching objects' in job.message
+    ), job.message
 
 
 def test_export_to_a_folder_or_a_missing_folder_is_refused_with_a_sentence(addon, scene, tmp_path):

@@ -142,7 +142,9 @@ def test_a_corrupt_asset_is_named_with_the_reason_and_nothing_is_written(tmp_pat
     assert main(["validate", str(param(tmp_path, text))]) == 0  # the content is only known to Blender
     assert render(param(tmp_path, text), out) == 2
     err = capsys.readouterr().err
-    assert f"bad{ext}" in err and "ball" in err and "Traceback" not in err
+    # Named as validation names a problem: the parameter file, the entry's field, the file.
+    assert f'p.toml: assets[0].file: got "{(tmp_path / f"bad{ext}").as_posix()}"; expected a model' in err, err
+    assert "Traceback" not in err
     assert not out.exists()
 
 
@@ -166,7 +168,48 @@ def test_unmatched_targets_write_nothing(tmp_path, capsys):
     text = TINY + '\n[[randomizers]]\ntype = "pose"\ntargets = "nothing_*"\nscale = 1.0\n'
     out = tmp_path / "out"
     assert render(param(tmp_path, text), out) == 2
-    assert "match no objects" in capsys.readouterr().err and not out.exists()
+    err = capsys.readouterr().err
+    assert 'p.toml: randomizers[0].targets: got ["nothing_*"]; expected patterns matching objects' in err, err
+    assert not out.exists()
+
+
+def test_problems_of_the_built_scene_name_the_file_and_field(tmp_path, capsys):
+    """What only the built scene tells (an asset Blender cannot read, a name the scene lacks,
+    a property path that does not resolve) is reported as validation reports a problem: the
+    parameter file, or the asset list an entry came from, the field, the value and what was
+    expected; every problem of the kind at once; exit 2, nothing written (before: one line
+    naming neither the parameter file nor the field)."""
+    (tmp_path / "bad.glb").write_bytes(b"not a glTF")
+    (tmp_path / "assets.toml").write_text('[[assets]]\nname = "cup"\nfile = "bad.glb"\n')
+    p = param(tmp_path, 'asset_list = "assets.toml"\n' + TINY)
+    out = tmp_path / "out"
+    assert render(p, out) == 2
+    err = capsys.readouterr().err
+    lst = (tmp_path / "assets.toml").as_posix()
+    assert f"1 problem(s) in {p}:\n  {lst}: assets[0].file: got " in err, err
+    assert not out.exists()
+    entries = (
+        '\n[[randomizers]]\ntype = "pose"\ntargets = ["bal"]\nscale = 1.0\n'
+        '\n[[randomizers]]\ntype = "property"\ntargets = "ball"\npath = "data.nope"\nvalue = 1.0\n'
+        '\n[[randomizers]]\ntype = "property"\ntargets = "ball"\npath = "pass_index"\nvalue = 1.0\n'
+    )
+    p = param(tmp_path, TINY + entries)
+    assert render(p, out) == 2
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0] == f"1 problem(s) in {p}:"  # targets first: the entries' checks need them
+    assert (
+        lines[1]
+        == f"  {p.as_posix()}: randomizers[0].targets: got [\"bal\"]; expected patterns matching objects of the scene (its objects: ['ball'])"
+    )
+    p = param(tmp_path, TINY + entries.replace('["bal"]', '["ball"]'))
+    assert render(p, out) == 2
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0] == f"2 problem(s) in {p}:"
+    assert lines[1].startswith(
+        f'  {p.as_posix()}: randomizers[1].path: got "data.nope"; expected a property path that resolves on ball: '
+    )
+    assert lines[2].startswith(f"  {p.as_posix()}: randomizers[2].")
+    assert not out.exists()
 
 
 @pytest.mark.parametrize(

@@ -5,9 +5,9 @@ writers, randomizers) can import config.fields without importing the whole schem
 which imports them.
 """
 
-from .problems import ConfigError, Problem
+from .problems import ConfigError, FieldError, Problem
 
-__all__ = ["Config", "ConfigError", "Problem", "load_config"]
+__all__ = ["Config", "ConfigError", "FieldError", "Problem", "load_config"]
 
 
 def __getattr__(name: str):

@@ -27,6 +27,18 @@ class ConfigError(ValueError):
         super().__init__("\n".join(str(p) for p in self.problems))
 
 
+class FieldError(ValueError):
+    """A value of the parameter file that only the built scene can refuse (an asset Blender
+    cannot import, a name the .blend lacks, a property path that does not resolve), raised
+    where the scene is built. `file`: the file the entry came from, when known there (an
+    asset list); else the run adds its parameter file (Config.named). Reported as
+    validation reports a Problem."""
+
+    def __init__(self, field: str, value: object, expected: str, file: str = ""):
+        self.problem = Problem(file, field, value, expected)
+        super().__init__(f"{_printable(field)}: got {_show(value)}; expected {expected}")
+
+
 class Problems:
     """A collector passed through validation; `field` paths look like `cameras[0].location`."""
 

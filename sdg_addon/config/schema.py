@@ -36,7 +36,7 @@ from ..sensors import SENSOR_KINDS
 from ..sensors.thermal import T_MAX, T_MIN, ZERO_CELSIUS, to_kelvin
 from ..writers.plugins import writer_registry
 from .fields import LABEL_TEXT, MAX_STRING_CHARS, Field, check_value, is_label_text, read_section, section_class
-from .problems import MISSING, Problems, Repeated, join, one_of
+from .problems import MISSING, ConfigError, FieldError, Problem, Problems, Repeated, join, one_of
 
 DEVICES = ("auto", "cpu", "cuda", "optix", "hip", "metal", "oneapi")
 VIEW_TRANSFORMS = ("Standard", "AgX", "Filmic", "Raw")
@@ -816,6 +816,22 @@ class Config:
     annotators: dict[str, dict] = field(default_factory=dict)
     writers: dict[str, dict] = field(default_factory=dict)
     cases: list = field(default_factory=list)  # CaseSpec (sampling.cases)
+    asset_origins: list[tuple[str, str]] = field(default_factory=list)  # per asset: (its file, its field)
+
+    def asset_origin(self, index: int) -> tuple[str, str]:
+        """(file, field path) of asset entry `index`: an asset list's entries are its own."""
+        if index < len(self.asset_origins):
+            return self.asset_origins[index]
+        return self.files[0].as_posix(), join("assets", index)
+
+    def named(self, problems: list[FieldError | Problem]) -> ConfigError:
+        """Problems found in the built scene as validation reports them: each naming its file
+        (the parameter file unless the entry came from another one)."""
+        out = []
+        for p in problems:
+            p = p.problem if isinstance(p, FieldError) else p
+            out.append(Problem(p.file or self.files[0].as_posix(), p.field, p.value, p.expected))
+        return ConfigError(out)
 
     def resolved(self) -> dict:
         """The effective parameters as plain JSON data (written to audit/)."""
@@ -834,6 +850,7 @@ class Config:
             for r, t in zip(self.randomizers, self.randomizer_targets)
         ]
         out.pop("randomizer_targets")
+        out.pop("asset_origins")  # where entries were written, not what they are
         return out
 
     def label_order(self) -> dict[str, list[str]]:
@@ -1030,6 +1047,7 @@ def config_from_dict(data: dict, path: Path, problems: Problems | None = None, o
     if "asset_list" in data:
         assets += _asset_list(v, data["asset_list"], path, problems)
     cfg.assets = [_asset(v, a, where, base) for a, where, base in assets]
+    cfg.asset_origins = [(base.as_posix(), where) for _a, where, base in assets]
     total = sum(a.count for a in cfg.assets)
     if total > MAX_COUNT:
         problems.add(

@@ -252,7 +252,7 @@ class MaterialSwap(RandomizerSpec):
         names = facts.get("materials", [])
         self.pool = sorted(n for n in names if fnmatch.fnmatchcase(n, pattern))
         if not self.pool:
-            return f"materials = {pattern!r} matches no material of the scene (materials: {names})"
+            return "materials", pattern, f"a glob matching a material of the scene (its materials: {names})"
         return None
 
     def sample(self, rng, frame, targets):

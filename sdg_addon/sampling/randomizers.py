@@ -82,9 +82,9 @@ class RandomizerSpec:
         (e.g. the files found in a folder): a resume refuses a run where it changed."""
         return {}
 
-    def bind(self, facts: dict) -> str | None:
+    def bind(self, facts: dict) -> tuple[str, object, str] | None:
         """Take what it needs from the built scene's facts (e.g. its material names), once
-        per run before sampling; a problem as text, None if fine."""
+        per run before sampling; a problem as (key, value, expected), as prepare(); None if fine."""
         return None
 
     def trigger_frame(self, frame: int) -> int:

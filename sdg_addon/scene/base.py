@@ -16,6 +16,8 @@ from pathlib import Path
 
 import bpy
 
+from ..config.problems import MISSING, FieldError, one_of
+
 
 class BaseSceneError(ValueError):
     """The base scene cannot be used as asked (a sentence the user can act on)."""
@@ -27,19 +29,23 @@ def scene_names(path: Path) -> list[str]:
             return list(src.scenes)
     except (OSError, RuntimeError) as e:  # a damaged or truncated file
         reason = str(e).strip().splitlines()[-1] if str(e).strip() else type(e).__name__
-        raise BaseSceneError(f"{path.as_posix()}: cannot be read as a .blend file ({reason})") from None
+        raise FieldError(
+            "scene.blend", path.as_posix(), f"a .blend file Blender can read; it cannot ({reason})"
+        ) from None
 
 
 def choose_scene(path: Path, names: list[str], wanted: str) -> str:
     if wanted:
         if wanted not in names:
-            raise BaseSceneError(f"{path.as_posix()}: scene.scene = {wanted!r}: no such scene; it has {names}")
+            raise FieldError("scene.scene", wanted, f"a scene of {path.as_posix()}: " + one_of(wanted, names))
         return wanted
     if len(names) == 1:
         return names[0]
     if "Scene" in names:
         return "Scene"
-    raise BaseSceneError(f'{path.as_posix()} has {len(names)} scenes {names}: name one with [scene] scene = "..."')
+    raise FieldError(
+        "scene.scene", MISSING, f"the name of one of the {len(names)} scenes of {path.as_posix()}: {names}"
+    )
 
 
 def load_blend_scene(path: str | Path, wanted: str = "") -> bpy.types.Scene:
@@ -101,7 +107,7 @@ def scene_cameras(scene, patterns: list[str]) -> list[str]:
         return names
     chosen = sorted({n for n in names for p in patterns if fnmatch.fnmatchcase(n, p)})
     if not chosen:
-        raise BaseSceneError(f"scene.cameras = {patterns}: no camera of the scene matches; its cameras: {names}")
+        raise FieldError("scene.cameras", patterns, f"patterns matching a camera of the scene (its cameras: {names})")
     return chosen
 
 
@@ -118,14 +124,19 @@ def scene_lights(scene, patterns: list[str]) -> dict[str, bpy.types.Object]:
     return kept
 
 
-def check_free_names(scene, names: list[tuple[str, str]]) -> None:
+def check_free_names(scene, names: list[tuple[str, str, str, str]]) -> None:
     """Parameter-file cameras, lights and assets must not take a name the base scene uses
-    (Blender would rename the new object silently and targets would miss it)."""
-    for where, name in names:
+    (Blender would rename the new object silently and targets would miss it). `names`:
+    (file, field, value given, object name it makes)."""
+    for file, where, given, name in names:
         if name in bpy.data.objects:
-            raise BaseSceneError(
-                f"{where} = {name!r}: the base scene already has an object of that name; choose another name "
-                "(or target the existing object by name in [[randomizers]])"
+            made = "" if name == given else f" (its object {name!r})"
+            raise FieldError(
+                where,
+                given,
+                f"a name the base scene does not use{made}: it has an object of that name (to change that "
+                "object, target it by name in [[randomizers]])",
+                file,
             )
 
 
@@ -237,10 +248,17 @@ def check_colour(scene, render) -> None:
         try:
             _oiio()
         except ImportError:
-            what = f"look {render.look!r}" if has_look(render.look) else f"view transform {render.view_transform!r}"
-            raise BaseSceneError(
-                f"render: the {what} needs OpenImageIO, which this Blender's Python does not have "
-                "(the bpy 4.2 wheel on PyPI lacks it): use view_transform Standard or Raw without a look here"
+            field, value = (
+                ("render.look", render.look)
+                if has_look(render.look)
+                else ("render.view_transform", render.view_transform)
+            )
+            raise FieldError(
+                field,
+                value,
+                "a view transform and look this Blender can apply: this one needs OpenImageIO, which this "
+                "Blender's Python does not have (the bpy 4.2 wheel on PyPI lacks it); use view_transform "
+                "Standard or Raw without a look here",
             ) from None
     if not has_look(render.look):
         return
@@ -250,10 +268,11 @@ def check_colour(scene, render) -> None:
     try:
         v.look = render.look
     except TypeError:
-        raise BaseSceneError(
-            f"render.look = {render.look!r}: not a look of the {render.view_transform!r} view transform "
-            '(looks are named as in Blender\'s Color Management panel, e.g. "AgX - Punchy" for AgX, '
-            '"Medium High Contrast" for Filmic and Standard)'
+        raise FieldError(
+            "render.look",
+            render.look,
+            f"a look of the {render.view_transform!r} view transform (looks are named as in Blender's Color "
+            'Management panel, e.g. "AgX - Punchy" for AgX, "Medium High Contrast" for Filmic and Standard)',
         ) from None
     finally:
         v.view_transform, v.look = before
@@ -274,15 +293,18 @@ def unit_note(scene) -> str:
 PROJECTIONS = ("PERSP", "ORTHO")  # what the labels' geometry (camera_info) describes
 
 
-def check_projection(cam_obj) -> None:
+def check_projection(cam_obj, blend: str = "") -> None:
     """A panoramic camera (fisheye, equirectangular) is refused before anything is written:
     boxes, point clouds and camera parameters are computed for a pinhole or orthographic
-    camera, and would not match its image."""
+    camera, and would not match its image. Only a base scene's camera can be one (`blend`,
+    empty for the scene open in Blender)."""
     data = cam_obj.data
     if data.type not in PROJECTIONS:
         kind = getattr(data, "panorama_type", "")
-        raise BaseSceneError(
-            f"camera {cam_obj.name!r} is panoramic ({kind.lower().replace('_', ' ') or data.type}): the labels "
-            "describe perspective and orthographic cameras only; set its Type to Perspective or Orthographic "
-            "(or leave it out with [scene] cameras)"
+        raise FieldError(
+            "scene.blend",
+            blend,
+            f"cameras that are perspective or orthographic: camera {cam_obj.name!r} is panoramic "
+            f"({kind.lower().replace('_', ' ') or data.type}), and the labels describe those two only; set its Type "
+            "to Perspective or Orthographic (or leave it out with [scene] cameras)",
         )

@@ -22,6 +22,7 @@ import bpy
 from mathutils import Euler, Vector
 
 from ..compat import enable_nodes
+from ..config.problems import MISSING, FieldError, join
 from ..config.schema import AssetSpec, CameraSpec, Config, LightSpec, light_names
 from ..console import console_captured
 from ..frame import FIRST_INSTANCE_ID, LabelTable
@@ -38,7 +39,6 @@ from ..labels.blender import (
 from ..labels.parse import LABEL_PROPERTY
 from ..sensors import EMISSIVITY_PROP, ILLUMINATOR_PROP, NIR_REFLECTANCE_PROP, TEMPERATURE_PROP
 from .base import (
-    BaseSceneError,
     check_colour,
     check_free_names,
     check_projection,
@@ -173,8 +173,12 @@ def build_scene(config: Config, open_scene=None, quiet: bool = False) -> BuiltSc
     if config.assets:
         root = bpy.data.collections.new(ASSET_ROOT)
         scene.collection.children.link(root)
-        for spec in config.assets:
-            _asset(root, spec, config, quiet)
+        for i, spec in enumerate(config.assets):
+            try:
+                _asset(root, spec, config, quiet)
+            except AssetError as e:  # named by its entry in the file that declares it
+                file, where = config.asset_origin(i)
+                raise FieldError(join(where, e.key), e.value, e.expected, file) from None
     for spec in config.lights:
         for name in light_names(spec):  # count > 1: NAME_000, NAME_001, ...
             built.lights[name] = _light(scene, dataclasses.replace(spec, name=name))
@@ -193,9 +197,9 @@ def build_scene(config: Config, open_scene=None, quiet: bool = False) -> BuiltSc
     built.render_cameras = [n for n in built.cameras if n not in {c.name for c in config.cameras}]
     built.render_cameras += [c.name for c in config.cameras]
     if not built.render_cameras:
-        raise BaseSceneError("the scene has no camera: add one to the .blend or a [[cameras]] entry")
+        raise FieldError("cameras", MISSING, "at least one [[cameras]] entry: the base scene has no camera")
     for name in built.render_cameras:
-        check_projection(built.cameras[name])
+        check_projection(built.cameras[name], base.blend)
     check_colour(scene, config.render)
     scene.camera = built.cameras[built.render_cameras[0]]
     if config.label_rules:
@@ -211,14 +215,17 @@ def build_scene(config: Config, open_scene=None, quiet: bool = False) -> BuiltSc
     return built
 
 
-def _added_names(config: Config) -> list[tuple[str, str]]:
-    names = [(f"cameras[{i}].name", c.name) for i, c in enumerate(config.cameras)]
-    names += [(f"lights[{i}].name", n) for i, x in enumerate(config.lights) for n in light_names(x)]
+def _added_names(config: Config) -> list[tuple[str, str, str, str]]:
+    """(file, field, value given, object name) of every object the parameter file adds."""
+    here = config.files[0].as_posix()
+    names = [(here, f"cameras[{i}].name", c.name, c.name) for i, c in enumerate(config.cameras)]
+    names += [(here, f"lights[{i}].name", x.name, n) for i, x in enumerate(config.lights) for n in light_names(x)]
     for i, a in enumerate(config.assets):
-        names.append((f"assets[{i}].name", a.name))
-        names += [(f"assets[{i}] copy", f"{a.name}_{k:03d}") for k in range(a.count)] if a.count > 1 else []
+        file, where = config.asset_origin(i)
+        made = [f"{a.name}_{k:03d}" for k in range(a.count)] if a.count > 1 else []
+        names += [(file, join(where, "name"), a.name, n) for n in [a.name, *made]]
     if config.ground.enabled:
-        names.append(("scene.ground", "ground"))
+        names.append((here, "scene.ground", True, "ground"))
     return names
 
 
@@ -337,10 +344,7 @@ def _asset(root_collection, spec: AssetSpec, config: Config, quiet: bool = False
         mesh.materials.append(per_object_material(f"sdg_{spec.name}"))
         sources = [bpy.data.objects.new(f"{spec.name}_src", mesh)]
     else:
-        try:
-            imported = import_file(Path(spec.file), spec.objects, quiet)
-        except AssetError as e:
-            raise AssetError(f"asset {spec.name!r}: {e}") from None
+        imported = import_file(Path(spec.file), spec.objects, quiet)
         sources, base_names = [o for o, _ in imported], [n for _, n in imported]
         # Labels every part had in its file belong to the model as a whole (one instance).
         shared = _shared_labels(sources)
@@ -402,8 +406,9 @@ def _pool(coll, spec: AssetSpec, quiet: bool = False) -> None:
     for file, labels in zip(spec.pool_files, spec.pool_labels):
         try:
             imported = import_file(Path(file), spec.objects, quiet)
-        except AssetError as e:
-            raise AssetError(f"asset {spec.name!r}: {e}") from None
+        except AssetError as e:  # the pool's member is named by its path (the entry names a folder)
+            e.key = "files" if e.key == "file" else e.key
+            raise
         sources, base_names = [o for o, _ in imported], [n for _, n in imported]
         labels = {**labels, **_shared_labels(sources)}  # what the file's own labels say wins
         for o in sources:
@@ -435,7 +440,13 @@ def _pool(coll, spec: AssetSpec, quiet: bool = False) -> None:
 
 
 class AssetError(ValueError):
-    """An asset file that cannot be imported: its path and the importer's reason."""
+    """An asset file that cannot be imported: its path and the importer's reason; `key`,
+    `value` and `expected` say it as a problem of the asset's entry (FieldError)."""
+
+    def __init__(self, path: Path, expected: str, key: str = "file", value: object = None):
+        self.key, self.expected = key, expected
+        self.value = path.as_posix() if value is None else value
+        super().__init__(f"{path.as_posix()}: expected {expected}")
 
 
 def import_file(path: Path, pattern: str = "*", quiet: bool = False) -> list[tuple]:
@@ -450,7 +461,7 @@ def import_file(path: Path, pattern: str = "*", quiet: bool = False) -> list[tup
     import's duration and shown only if the import fails, in the AssetError.
     """
     if not path.is_file():
-        raise AssetError(f"{path.as_posix()}: not found (or not a regular file)")
+        raise AssetError(path, "an existing file (not found, or not a regular file)")
     before = set(bpy.data.objects)
     ext = path.suffix.lower()
     with console_captured(quiet) as printed:
@@ -464,8 +475,8 @@ def import_file(path: Path, pattern: str = "*", quiet: bool = False) -> list[tup
             failure = None
     if failure is not None:
         reason = " ".join(line.removeprefix("Error: ").strip() for line in str(failure).splitlines() if line.strip())
-        message = f"{path.as_posix()}: cannot be imported ({reason or type(failure).__name__})"
-        raise AssetError(message + _importer_output(printed.text)) from None
+        expected = f"a model Blender can import; it cannot ({reason or type(failure).__name__})"
+        raise AssetError(path, expected + _importer_output(printed.text)) from None
     found = [o for o in new if o.type == "MESH" and fnmatch.fnmatchcase(names.get(o.name, ""), pattern)]
     meshes = [o for o in found if len(o.data.vertices) > 0]
     if not any(len(o.data.polygons) for o in meshes):  # points or lines only: nothing renders
@@ -475,11 +486,12 @@ def import_file(path: Path, pattern: str = "*", quiet: bool = False) -> list[tup
             bpy.data.objects.remove(o)
         if found:
             raise AssetError(
-                f"{path.as_posix()}: its meshes are empty (no faces, so nothing to render): a damaged or empty file?"
+                path,
+                "a model with faces; its meshes are empty (no faces, so nothing to render): a damaged or empty file?",
             )
         if pattern == "*":
-            raise AssetError(f"{path.as_posix()}: holds no mesh object (a damaged file, or not a model?)")
-        raise AssetError(f"{path.as_posix()}: no mesh object matches {pattern!r}")
+            raise AssetError(path, "a model holding a mesh object; it holds none (a damaged file, or not a model?)")
+        raise AssetError(path, f"a pattern matching a mesh object of {path.as_posix()}; none does", "objects", pattern)
     worlds = [file_world(o) for o in meshes]  # before any parent is cleared
     for o, world in zip(meshes, worlds):
         o.parent = None

@@ -235,7 +235,7 @@ def check_values(slot: Slot, d) -> str | None:
     if d.name == "uniform_int":
         kinds = {("int", n) for _k, n in kinds}
     if slot.create:
-        return None if len({k for k, _n in kinds}) == 1 else "values of one kind (a new custom property)"
+        return None if len({k for k, _n in kinds}) == 1 else "takes values of one kind (a new custom property)"
     want = (slot.kind, slot.length)
     if slot.kind == "float":
         ok = all(k in ("float", "int") and n == slot.length for k, n in kinds)
@@ -266,16 +266,17 @@ def check_values(slot: Slot, d) -> str | None:
 
 @target_check("property")
 @target_check("world_property")
-def check_property(built: BuiltScene, spec, targets: list[str]) -> str | None:
+def check_property(built: BuiltScene, spec, targets: list[str]) -> tuple[str, object, str] | None:
     d = spec.params.get("value")
+    path = spec.options["path"]
     for name in targets:
         try:
             slot = resolve(target_object(built, name, spec), spec.steps)
         except PropertyPathError as e:
-            return f"path {spec.options['path']!r}: {e}"
+            return "path", path, f"a property path that resolves on {name}: {e}"
         problem = check_values(slot, d) if d is not None else None
         if problem:
-            return f"path {spec.options['path']!r} on {name}: {problem}"
+            return "value", d.to_dict(), f"values that fit {path!r} on {name}, which {problem}"
     return None
 
 
@@ -302,9 +303,9 @@ def apply_property(built: BuiltScene, target: str, v: dict, spec) -> None:
         slot.owner.update_tag()
 
 
-def check_case_values(built: BuiltScene, specs: list, targets: list[list[str]], cases: list) -> list[str]:
-    """Problems of the values a corner case sets on property entries (its `set` names the
-    entry's path), checked as the entries' own values are: before anything is written."""
+def check_case_values(built: BuiltScene, specs: list, targets: list[list[str]], cases: list) -> list[tuple]:
+    """(field, value, expected) of the values a corner case sets on property entries (its `set`
+    names the entry's path), checked as the entries' own values are: before anything is written."""
     out = []
     for ci, case in enumerate(cases):
         for si, entry in enumerate(case.set):
@@ -322,5 +323,12 @@ def check_case_values(built: BuiltScene, specs: list, targets: list[list[str]], 
                         continue  # said for the entry itself
                     problem = check_values(slot, Constant(entry["value"]))
                     if problem:
-                        out.append(f"cases[{ci}].set[{si}].value on {name}: {problem}")
+                        path = spec.options["path"]
+                        out.append(
+                            (
+                                f"cases[{ci}].set[{si}].value",
+                                entry["value"],
+                                f"a value that fits {path!r} on {name}, which {problem}",
+                            )
+                        )
     return out

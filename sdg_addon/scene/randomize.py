@@ -37,8 +37,9 @@ def target_check(name):
     return deco
 
 
-def check_targets(built: BuiltScene, specs: list, targets: list[list[str]]) -> list[tuple[int, str]]:
-    """(entry index, problem) for every randomizer entry whose targets cannot take its values."""
+def check_targets(built: BuiltScene, specs: list, targets: list[list[str]]) -> list[tuple[int, tuple]]:
+    """(entry index, (key, value, expected)) for every randomizer entry whose targets cannot
+    take its values (a check returns its entry's key, the value there and what was expected)."""
     out = []
     for i, (spec, names) in enumerate(zip(specs, targets)):
         check = TARGET_CHECKS.get(spec.name)
