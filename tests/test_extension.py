@@ -853,7 +853,8 @@ def test_unregister_removes_everything(addon, bpy_module):
         for panel in PANELS:
             assert not hasattr(bpy.types, panel)
         assert not hasattr(bpy.types.WindowManager, "sdg")
-        assert not any(getattr(h, "__module__", "").startswith(MODULE) for h in bpy.app.handlers.load_pre)
+        for handlers in (bpy.app.handlers.load_pre, bpy.app.handlers.save_post):
+            assert not any(getattr(h, "__module__", "").startswith(MODULE) for h in handlers)
     finally:
         addon_utils.enable(MODULE, default_set=True)
     assert hasattr(bpy.types, "SDG_PT_labels") and _op_registered(bpy, "sdg.add_label")
@@ -1055,3 +1056,26 @@ def test_undo_from_the_menu_during_a_recording_stops_it_with_a_sentence(addon, s
     assert job.state == "failed" and "the scene was replaced under the recording (Edit > Undo" in job.message
     assert (tmp_path / "out" / "rgb_0000.png").is_file()
     assert tuple(bpy.data.objects["crate"].location) == (0.0, 0.0, 0.0)  # the scene as before the recording
+
+
+def test_a_save_from_the_menu_during_a_recording_is_said_at_its_end(addon, scene, tmp_path):
+    """File > Save mid-run (not a key the modal can keep) writes the randomized scene: at
+    the end the recording says so and to save again (was silent); its own copy is not counted."""
+    bpy, jobs = addon.bpy, addon.job
+    artist_scene(bpy, scene, tmp_path / "out")
+    blend = tmp_path / "mine.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(blend))
+    assert bpy.ops.sdg.start_recording("EXEC_DEFAULT") == {"RUNNING_MODAL"}
+    job = jobs.current
+    run_to_end(addon, job)
+    assert job.state == "done" and not any("saved while recording" in w for w in job.warnings)
+    bpy.context.scene.sdg.run.existing = "OVERWRITE"
+    assert bpy.ops.sdg.start_recording("EXEC_DEFAULT") == {"RUNNING_MODAL"}
+    job = jobs.current
+    for _ in range(2):  # the scene built, frame 0
+        addon.recording.handle_event(job, "TIMER", "NOTHING")
+    bpy.ops.wm.save_mainfile()
+    run_to_end(addon, job)
+    assert job.state == "done", job.message
+    assert "The .blend was saved while recording" in job.warnings[-1]
+    assert "saved while recording" in texts(draw_panel(bpy, "SDG_PT_recorder"))

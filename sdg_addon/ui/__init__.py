@@ -39,6 +39,8 @@ def register() -> None:
     settings.register_properties(_generated)
     if job.on_load_pre not in bpy.app.handlers.load_pre:
         bpy.app.handlers.load_pre.append(job.on_load_pre)
+    if job.on_save_post not in bpy.app.handlers.save_post:
+        bpy.app.handlers.save_post.append(job.on_save_post)
 
 
 def unregister() -> None:
@@ -50,6 +52,8 @@ def unregister() -> None:
     job.shutdown()
     if job.on_load_pre in bpy.app.handlers.load_pre:
         bpy.app.handlers.load_pre.remove(job.on_load_pre)
+    if job.on_save_post in bpy.app.handlers.save_post:
+        bpy.app.handlers.save_post.remove(job.on_save_post)
     settings.unregister_properties()
     props.unregister_properties()
     for cls in reversed(classes()):

@@ -71,6 +71,7 @@ class RecordingJob:
         self.temp_dir = temp_dir  # the scene copy and parameter file, until copied to audit/
         self._restore_pending = False  # an undo step was pushed: go back to it at the end
         self.show_when_done = False  # Render Preview: open the frame in an Image Editor
+        self.saved_during = False  # the user's file was saved mid-run (on_save_post)
         self.total = len(options.frames)
         self.progress: Progress | None = None
         self.warnings: list[str] = []
@@ -289,6 +290,8 @@ class RecordingJob:
         if self.temp_dir is not None:
             shutil.rmtree(self.temp_dir, ignore_errors=True)
             self.temp_dir = None
+        if self.saved_during and SAVED_DURING not in self.warnings:
+            self.warnings.append(SAVED_DURING)
 
     def _finish(self) -> None:
         self.restore()
@@ -396,3 +399,20 @@ def shutdown() -> None:
 @bpy.app.handlers.persistent
 def on_load_pre(*_args) -> None:
     shutdown()
+
+
+SAVED_DURING = (
+    "The .blend was saved while recording (File > Save): the file on disk holds the recording's randomized "
+    "scene. The open scene is restored now: save it again (Ctrl+S) to write it back"
+)
+
+
+@bpy.app.handlers.persistent
+def on_save_post(*args) -> None:
+    """A save of the user's file during a recording (File > Save from the menu, which the
+    modal cannot keep from Blender) wrote the recording's state: tell them to save again
+    once it is restored. The recording's own scene copy goes elsewhere and is not counted."""
+    job = running_job()
+    saved = args[0] if args and isinstance(args[0], str) else bpy.data.filepath
+    if job is not None and job._restore_pending and saved and bpy.data.filepath and saved == bpy.data.filepath:
+        job.saved_during = True

@@ -134,6 +134,8 @@ class JobModal:
             return {"CANCELLED"}
         level = {"done": "INFO", "cancelled": "WARNING"}.get(job.state, "ERROR")
         self.report({level}, job.message)
+        if getattr(job, "saved_during", False):
+            self.report({"WARNING"}, jobs.SAVED_DURING)
         if job.state == "done" and getattr(job, "show_when_done", False):
             bpy.ops.sdg.show_frame()
         return {"FINISHED"} if job.state == "done" else {"CANCELLED"}
