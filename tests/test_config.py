@@ -575,10 +575,10 @@ def test_camera_look_at_or_rotation(tmp_path):
             ["3 numbers", "distribution"],
         ),
         (
-            '[[randomizers]]\ntype = "pose"\ntargets = "*"\nscale = { distribution = "uniform", low = [1, 1, 1], high = [2, 2, 2] }\n',
-            "randomizers[0].scale.low",
-            [1, 1, 1],
-            ["a number", "scale"],
+            '[[randomizers]]\ntype = "material"\ntargets = "*"\nroughness = { distribution = "uniform", low = [0, 0, 0], high = [1, 1, 1] }\n',
+            "randomizers[0].roughness.low",
+            [0, 0, 0],
+            ["a number", "roughness"],
         ),
         (
             '[[randomizers]]\ntype = "visibility"\ntargets = "*"\nvisible = { distribution = "choice", values = [true, 0] }\n',
@@ -1050,9 +1050,12 @@ def test_a_shell_is_a_point_for_point_parameters_only(tmp_path):
     ok = CAMERA + light + f'[[randomizers]]\ntype = "light"\ntargets = "key"\nlocation = {shell}\n'
     cfg = load_config(write(tmp_path / "ok.toml", ok))
     assert cfg.randomizers[0].params["location"].name == "shell"
+    p = one_problem(tmp_path, material(shell))
+    assert p.field == "randomizers[0].roughness" and "draws a list of 3 numbers" in p.expected
+    # pose.scale takes 3 numbers, but a shell's can be negative: refused by its range
     scale = CAMERA + ASSET + f'[[randomizers]]\ntype = "pose"\ntargets = "a"\nscale = {shell}\n'
     p = one_problem(tmp_path, scale)
-    assert p.field == "randomizers[0].scale" and "draws a list of 3 numbers" in p.expected
+    assert p.field == "randomizers[0].scale" and "support lies in [0, 1000000]" in p.expected
     grey = '{ distribution = "shell", center = [0.5, 0.5, 0.5], radius_min = 0, radius_max = 0.1 }'
     assert one_problem(tmp_path, material(grey, "color")).field == "randomizers[0].color"  # a point, not a colour
     axis = CAMERA + ASSET + f'[[randomizers]]\ntype = "pose"\ntargets = "a"\nlocation = [0, 0, {shell}]\n'

@@ -105,7 +105,7 @@ def test_a_randomizer_table_states_the_declared_bounds_and_defaults():
     pose = randomizer_markdown(RANDOMIZERS["pose"]).splitlines()
     assert pose[0] == "| parameter / option | kind | meaning |"
     assert "| `location` | vec3 ±1000000 | world location" in pose[2]
-    assert "| `scale` | number 0 .. 1000000 |" in pose[4]
+    assert "| `scale` | number or vec3 0 .. 1000000 |" in pose[4]
     assert "| `max_tries` (option) | int 1 .. 1000, default `100` |" in pose[6]
     scatter = randomizer_markdown(RANDOMIZERS["scatter"])
     assert '| `orientation` (option) | `"upright"`, `"normal"`, `"random"`, default `"upright"` |' in scatter

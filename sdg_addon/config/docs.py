@@ -33,6 +33,7 @@ DISTRIBUTION_MARK = re.compile(r"(<!-- distribution: (?P<name>\w+) -->\n)(?P<bod
 _PARAM_KIND_TEXT = {
     "number": "number",
     "vec3": "vec3",
+    "number_or_vec3": "number or vec3",
     "color": "colour",
     "bool": "bool",
     "string": "string",

@@ -31,7 +31,18 @@ from ..sampling.distributions import (
     is_per_axis_shorthand,
     make_distribution,
 )
-from ..sampling.randomizers import ANY, BOOL, COLOR, NUMBER, RANDOMIZERS, STRING, STRINGS, VEC3, RandomizerSpec
+from ..sampling.randomizers import (
+    ANY,
+    BOOL,
+    COLOR,
+    NUMBER,
+    NUMBER_OR_VEC3,
+    RANDOMIZERS,
+    STRING,
+    STRINGS,
+    VEC3,
+    RandomizerSpec,
+)
 from ..sensors import SENSOR_KINDS
 from ..sensors.thermal import T_MAX, T_MIN, ZERO_CELSIUS, to_kelvin
 from ..writers.plugins import writer_registry
@@ -1734,7 +1745,7 @@ class _Reader:
             if found:
                 return None
             d = make_distribution(value)
-            if d.VALUE_KIND is not None and d.VALUE_KIND != kind:
+            if d.VALUE_KIND is not None and d.VALUE_KIND != kind and (kind, d.VALUE_KIND) != (NUMBER_OR_VEC3, VEC3):
                 drawn = f"the {d.name} distribution draws {_KIND_TEXT[d.VALUE_KIND]}"
                 self.problems.add(where, value, f"{_KIND_TEXT[kind]}, as {key} takes ({desc}): {drawn}")
                 return None
@@ -1832,6 +1843,7 @@ class _Reader:
 _KIND_TEXT = {
     NUMBER: "a number",
     VEC3: "a list of 3 numbers",
+    NUMBER_OR_VEC3: "a number or a list of 3 numbers",
     COLOR: "a colour: 3 or 4 numbers in [0, 1]",
     BOOL: "true or false",
     STRING: "a string",
@@ -1857,7 +1869,11 @@ def _num_text(x) -> str:
 
 def _per_axis_fits(n: int, kind: str) -> bool:
     # ANY (a property's value): a list of numbers of the property's length, checked on the scene.
-    return (kind == VEC3 and n == 3) or (kind == COLOR and n in (3, 4)) or (kind == ANY and 0 < n <= MAX_ANY_LENGTH)
+    return (
+        (kind in (VEC3, NUMBER_OR_VEC3) and n == 3)
+        or (kind == COLOR and n in (3, 4))
+        or (kind == ANY and 0 < n <= MAX_ANY_LENGTH)
+    )
 
 
 def _number(x) -> bool:
@@ -1871,6 +1887,8 @@ def _fits(value, kind: str) -> bool:
         return isinstance(value, bool)
     if kind == VEC3:
         return isinstance(value, list) and len(value) == 3 and all(_number(x) for x in value)
+    if kind == NUMBER_OR_VEC3:
+        return _fits(value, NUMBER) or _fits(value, VEC3)
     if kind == COLOR:
         return isinstance(value, list) and len(value) in (3, 4) and all(_number(x) and 0 <= x <= 1 for x in value)
     if kind == STRING:

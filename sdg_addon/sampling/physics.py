@@ -75,5 +75,5 @@ def _start_pose(name: str, earlier, facts) -> dict:
             continue
         for key in ("location", "rotation", "scale"):
             if key in v:
-                pose[key] = list(v[key]) if key != "scale" else float(v[key])
+                pose[key] = list(v[key]) if isinstance(v[key], list) else float(v[key])  # scale: either
     return pose

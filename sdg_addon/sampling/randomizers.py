@@ -15,6 +15,9 @@ from .distributions import Distribution
 
 # Kinds of values, checked by config for constants and distribution bounds alike.
 NUMBER, VEC3, COLOR, BOOL = "number", "vec3", "color", "bool"
+# A number or a list of 3 (a scale: uniform or per axis); a draw may be either, so what
+# reads it takes both (as_vec3).
+NUMBER_OR_VEC3 = "number_or_vec3"
 STRING, STRINGS = "string", "strings"  # a name (file, material); a list of names
 ANY = "any"  # a number, a list of numbers, a bool or a string (the property randomizer's value)
 # The valid range of every value of a kind (a parameter may narrow it in PARAM_RANGES).
@@ -26,6 +29,13 @@ RANDOMIZERS: dict[str, type[RandomizerSpec]] = {}
 def register_randomizer(cls):
     RANDOMIZERS[cls.name] = cls
     return cls
+
+
+def as_vec3(value) -> list[float]:
+    """A NUMBER_OR_VEC3 value as 3 numbers: a number is the same on every axis."""
+    if isinstance(value, (list, tuple)):
+        return [float(x) for x in value]
+    return [float(value)] * 3
 
 
 class RandomizerSpec:
@@ -111,7 +121,7 @@ class Pose(RandomizerSpec):
     PARAMS = {
         "location": (VEC3, "world location of the object's origin, metres"),
         "rotation": (VEC3, "XYZ Euler rotation, degrees"),
-        "scale": (NUMBER, "uniform scale factor"),
+        "scale": (NUMBER_OR_VEC3, "scale factor: a number (all axes alike) or `[x, y, z]` (per local axis)"),
     }
     OPTIONS = {
         "min_distance": (0.0, (int, float), "minimum XY distance between the targets' origins, metres; `0` = no check"),

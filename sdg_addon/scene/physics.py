@@ -19,6 +19,7 @@ import bpy
 import numpy as np
 from mathutils import Euler, Matrix, Vector
 
+from ..sampling.randomizers import as_vec3
 from .build import BuiltScene
 from .randomize import ENTRY_APPLIERS
 
@@ -139,7 +140,7 @@ def settle(built: BuiltScene, values: dict, spec) -> None:
     for name, v in active.items():
         s = v["start"]
         m = Matrix.LocRotScale(Vector(s["location"]), Euler([math.radians(a) for a in s["rotation"]]), None)
-        bodies[name].matrix_world = m @ Matrix.Scale(s["scale"], 4) @ _offset(bodies[name])
+        bodies[name].matrix_world = m @ Matrix.Diagonal((*as_vec3(s["scale"]), 1.0)) @ _offset(bodies[name])
     rbw.point_cache.frame_end = start + max_steps
     scene.frame_set(start)
     fps = scene.render.fps / scene.render.fps_base

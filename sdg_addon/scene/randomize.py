@@ -12,6 +12,7 @@ from mathutils import Matrix, Vector
 
 from ..compat import disable_light_temperature
 from ..sampling.appearance import blackbody_light_rgb
+from ..sampling.randomizers import as_vec3
 from ..sensors.thermal import to_kelvin
 from .build import BuiltScene, look_at_rotation, set_thermal, set_world
 from .materials import set_object_look
@@ -68,7 +69,7 @@ def apply_pose(built: BuiltScene, target: str, v: dict) -> None:
         root.rotation_mode = "XYZ"  # a glTF import's quaternion mode would ignore the Euler angles
         root.rotation_euler = [math.radians(a) for a in v["rotation"]]
     if "scale" in v:
-        root.scale = (v["scale"],) * 3
+        root.scale = as_vec3(v["scale"])
 
 
 @applier("material")

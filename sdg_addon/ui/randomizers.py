@@ -19,7 +19,13 @@ from . import settings as ui_settings
 from .props import SidebarPanel
 from .recording import JobModal, start_modal
 
-KIND_HINTS = {"number": "0.5", "vec3": "[0, 0, 1]", "color": "[1, 0, 0]", "bool": "true"}
+KIND_HINTS = {
+    "number": "0.5",
+    "vec3": "[0, 0, 1]",
+    "number_or_vec3": "1.5 or [1, 2, 0.5]",
+    "color": "[1, 0, 0]",
+    "bool": "true",
+}
 
 
 class SDG_OT_randomizer_add(bpy.types.Operator):
