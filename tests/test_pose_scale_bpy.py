@@ -1,0 +1,105 @@
+"""pose.scale per axis, rendered: a unit cube turned 90° about Z and scaled (1, 2, 0.5) in its
+own axes, seen by two orthographic cameras (top, front), has the 2D boxes and the 3D box
+computed by hand; object_pose stays a rotation; the log holds the list.
+A primitive's origin is the centre of its base: the cube spans z 0 .. 1 in its own space."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+pytest.importorskip("bpy")
+
+from scenes import NO_GROUND, asset, camera, header, render, sun, write_param  # noqa: E402
+
+W, H = 64, 48
+ORTHO = 4.0  # metres across the width: 16 px per metre
+PX = W / ORTHO
+SCALE = [1, 2, 0.5]
+BASE_Z = 0.5  # the origin (base centre) is at the front camera's height
+
+SCENE = (
+    header((W, H), samples=2)
+    + NO_GROUND
+    + camera((0, 0, 10), name="top", rotation=[0, 0, 0], projection="orthographic", ortho_scale=ORTHO)
+    + camera((0, -10, BASE_Z), name="front", rotation=[90, 0, 0], projection="orthographic", ortho_scale=ORTHO)
+    + sun()
+    + asset("box", "cube", 1, label="box")
+    + f"""
+[[randomizers]]
+type = "pose"
+targets = ["box"]
+location = [0, 0, {BASE_Z}]
+rotation = [0, 0, 90]
+scale = {{ distribution = "choice", values = [{SCALE}] }}
+
+[annotators]
+bounding_box_2d_tight = {{}}
+bounding_box_3d = {{}}
+object_pose = {{}}
+"""
+)
+
+
+def pixel_box(lo_m, hi_m, centre_px):
+    """Pixels whose centres lie in [lo_m, hi_m] metres from the image centre: (first, last)."""
+    return int(np.ceil(centre_px + lo_m * PX - 0.5)), int(np.floor(centre_px + hi_m * PX - 0.5))
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    d = tmp_path_factory.mktemp("scale")
+    out = d / "out"
+    assert render(write_param(d, SCENE, "scale.toml"), out) == 0
+    return out
+
+
+def test_a_per_axis_scale_gives_the_2d_boxes_computed_by_hand(run):
+    # Turned 90° about Z, the local y (2 m long) lies along world x: world extents 2 x 1 x 0.5.
+    half = {"x": SCALE[1] / 2, "y": SCALE[0] / 2}
+    top = np.load(run / "top" / "bounding_box_2d_tight" / "bounding_box_2d_tight_0000.npy")
+    front = np.load(run / "front" / "bounding_box_2d_tight" / "bounding_box_2d_tight_0000.npy")
+    assert len(top) == 1 and len(front) == 1
+    x = pixel_box(-half["x"], half["x"], W / 2)
+    assert x == (16, 47)
+    # Image rows grow downwards: world +y (top view) and +z (front view) are up, so the
+    # base (at the front camera's height) to the top, 0.5 m up, is -0.5 .. 0 m image-down.
+    assert (top[0]["x_min"], top[0]["x_max"]) == x
+    assert (top[0]["y_min"], top[0]["y_max"]) == pixel_box(-half["y"], half["y"], H / 2) == (16, 31)
+    assert (front[0]["x_min"], front[0]["x_max"]) == x
+    assert (front[0]["y_min"], front[0]["y_max"]) == pixel_box(-SCALE[2], 0.0, H / 2) == (16, 23)
+
+
+def test_a_per_axis_scale_gives_the_3d_box_computed_by_hand(run):
+    box = np.load(run / "top" / "bounding_box_3d" / "bounding_box_3d_0000.npy")
+    assert len(box) == 1
+    b = box[0]
+    # Extents in the object's own space (the unit cube); the scale is in the transform.
+    lo = [b["x_min"], b["y_min"], b["z_min"]]
+    hi = [b["x_max"], b["y_max"], b["z_max"]]
+    assert np.allclose(lo, [-0.5, -0.5, 0], atol=1e-6) and np.allclose(hi, [0.5, 0.5, 1], atol=1e-6)
+    turn = np.array([[0.0, -1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])  # 90° about Z
+    to_world = np.eye(4)
+    to_world[:3, :3] = turn @ np.diag(SCALE)
+    to_world[:3, 3] = [0, 0, BASE_Z]
+    assert np.allclose(b["transform"], to_world.T, atol=1e-6)  # USD's row-vector layout
+    corners = np.array([[x, y, z, 1.0] for x in (-0.5, 0.5) for y in (-0.5, 0.5) for z in (0, 1)])
+    world = (corners @ b["transform"].astype(np.float64))[:, :3]
+    assert np.allclose(world.min(axis=0), [-1, -0.5, BASE_Z], atol=1e-6)
+    assert np.allclose(world.max(axis=0), [1, 0.5, BASE_Z + 0.5], atol=1e-6)
+
+
+def test_object_pose_is_rigid_and_the_log_holds_the_list(run):
+    # The model frame is the root's frame without its scale (the scale lives in the model).
+    pose = np.load(run / "top" / "object_pose" / "object_pose_0000.npy")
+    assert pose.shape == (1, 4, 4)
+    turn = np.array([[0.0, -1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])
+    world_to_top = np.diag([1.0, -1.0, -1.0])  # OpenCV axes of a camera looking down -Z
+    assert np.allclose(pose[0][:3, :3], world_to_top @ turn, atol=1e-6)
+    assert np.allclose(pose[0][:3, 3], [0, 0, 10 - BASE_Z], atol=1e-5)
+    logged = [json.loads(line) for line in (run / "audit" / "frames.jsonl").read_text().splitlines()]
+    assert logged[0]["samples"] == [
+        {"type": "pose", "values": {"box": {"location": [0, 0, BASE_Z], "rotation": [0, 0, 90], "scale": SCALE}}}
+    ]
