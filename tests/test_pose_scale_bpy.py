@@ -12,7 +12,7 @@ import pytest
 
 pytest.importorskip("bpy")
 
-from scenes import NO_GROUND, asset, camera, header, render, sun, write_param  # noqa: E402
+from scenes import NO_GROUND, asset, camera, ground, header, render, sun, write_param  # noqa: E402
 
 W, H = 64, 48
 ORTHO = 4.0  # metres across the width: 16 px per metre
@@ -103,3 +103,37 @@ def test_object_pose_is_rigid_and_the_log_holds_the_list(run):
     assert logged[0]["samples"] == [
         {"type": "pose", "values": {"box": {"location": [0, 0, BASE_Z], "rotation": [0, 0, 90], "scale": SCALE}}}
     ]
+
+
+def test_physics_settle_drops_the_body_with_its_per_axis_scale(tmp_path):
+    # A 0.4 m cube turned 90° about X: its local y (scaled 0.25) is world z, so the slab is
+    # 0.1 m thick and centred on its origin: at rest on the ground the origin is 0.05 m up
+    # (0.2 m with the scale lost, the slab on edge with another axis scaled).
+    text = (
+        header((W, H), samples=1)
+        + ground(3.0)
+        + camera((0, -3, 1), (0, 0, 0))
+        + sun()
+        + asset("slab", "cube", 0.4, label="slab")
+        + """
+[[randomizers]]
+type = "pose"
+targets = ["slab"]
+location = [0, 0, 0.3]
+rotation = [90, 0, 0]
+scale = [1, 0.25, 1]
+[[randomizers]]
+type = "physics_settle"
+targets = ["slab"]
+passive = ["ground"]
+[annotators]
+instance_segmentation = {}
+"""
+    )
+    out = tmp_path / "out"
+    assert render(write_param(tmp_path, text, "slab.toml"), out) == 0
+    samples = json.loads((out / "audit" / "frames.jsonl").read_text().splitlines()[0])["samples"]
+    settled = samples[1]["values"]["slab"]
+    assert settled["start"]["scale"] == [1, 0.25, 1] and settled["at_rest"]
+    assert abs(settled["settled_location"][2] - 0.05) < 0.003, settled["settled_location"]
+    assert np.allclose(settled["settled_rotation"][:2], [90, 0], atol=1.0)  # flat (it may turn about Z)
