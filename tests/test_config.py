@@ -1100,3 +1100,28 @@ def test_a_light_entry_with_count_makes_named_copies(tmp_path):
             load_config(write(tmp_path / "edge.toml", text))
         else:
             assert one_problem(tmp_path, text).field == "lights[0].count"
+
+
+def test_camera_intrinsics_from_a_k_matrix(tmp_path):
+    """fx (pixels) becomes focal_length (mm) on the larger image side; cx, cy lie in the
+    camera's image (its own size, else the render's), the edges included."""
+    render = "[render]\nresolution = [640, 480]\n"
+
+    def cam(fields: str) -> str:
+        return render + '[[cameras]]\nname = "cam"\nlocation = [0, -2, 1]\n' + fields
+
+    cfg = load_config(write(tmp_path / "k.toml", cam("fx = 572.4\ncx = 640\ncy = 0\n")))
+    c = cfg.cameras[0]
+    assert c.focal_length == pytest.approx(572.4 * 36 / 640) and (c.cx, c.cy) == (640, 0)
+    own = cam("width = 320\nheight = 400\nfx = 400\n")
+    assert load_config(write(tmp_path / "own.toml", own)).cameras[0].focal_length == pytest.approx(36.0)
+    for fields, field, words in [
+        ("fx = 500\nfocal_length = 35\n", "cameras[0].fx", "not both"),
+        ('fx = 500\nprojection = "orthographic"\n', "cameras[0].fx", "perspective"),
+        ("cx = 640.5\n", "cameras[0].cx", "0 .. 640"),
+        ("cy = 480.01\n", "cameras[0].cy", "0 .. 480"),
+        ("cx = -0.5\n", "cameras[0].cx", ""),
+        ("width = 100\nheight = 80\ncx = 101\n", "cameras[0].cx", "0 .. 100"),
+    ]:
+        p = one_problem(tmp_path, cam(fields))
+        assert p.field == field and words in p.expected, (fields, p)

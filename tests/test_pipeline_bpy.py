@@ -750,3 +750,39 @@ def test_auto_worker_mode_overlaps_with_a_gpu_or_many_cores(tmp_path, monkeypatc
     Recorder(load_config(tiny_default(tmp_path, frames=1)), options).run()
     assert options.worker_mode_used == mode
     assert (tmp_path / "out" / "rgb_0000.png").is_file()
+
+
+def test_a_k_matrix_camera_projects_where_its_intrinsics_say(tmp_path):
+    """fx, cx, cy of [[cameras]] (a real camera's K, e.g. a BOP dataset's): camera_params
+    gives them back, and a ball renders where K projects its centre (Blender's lens shift
+    made from the principal point)."""
+    fx, cx, cy = 70.0, 21.5, 30.25
+    ball = (0.6, 0.0, -0.4)  # off the optical axis, so a wrong shift moves it
+    text = (
+        header((64, 48), samples=1, seed=1, frames=1)
+        + NO_GROUND
+        + camera((0.0, -4.0, 0.0), (0.0, 0.0, 0.0), fx=fx, cx=cx, cy=cy)
+        + sun()
+        + f"""
+[[assets]]
+name = "ball"
+primitive = "sphere"
+size = 0.3
+location = [{ball[0]}, {ball[1]}, {ball[2] - 0.15}]
+labels = {{ class = "ball" }}
+[annotators]
+instance_segmentation = {{}}
+camera_params = {{}}
+"""
+    )
+    out = tmp_path / "out"
+    assert render(write_param(tmp_path, text, "k.toml"), out) == 0
+    params = json.loads((out / "camera_params_0000.json").read_text())
+    assert np.allclose(params["intrinsics"], [[fx, 0, cx], [0, fx, cy], [0, 0, 1]], atol=1e-4)
+    # The camera looks along +Y from y = -4: x right, image y down = world -z, depth 4.
+    u, v = fx * ball[0] / 4.0 + cx, fx * -ball[2] / 4.0 + cy
+    ids = np.array(Image.open(out / "instance_segmentation_0000.png")).astype(np.int64)
+    ids = ids[..., :3].sum(axis=-1) if ids.ndim == 3 else ids
+    background = np.bincount(ids.ravel()).argmax()
+    rows, cols = np.nonzero(ids != background)
+    assert abs(cols.mean() + 0.5 - u) < 0.3 and abs(rows.mean() + 0.5 - v) < 0.3, (cols.mean(), rows.mean(), u, v)

@@ -353,6 +353,37 @@ CAMERA_FIELDS = (
         high=MAX_SIZE,
     ),
     Field(
+        "fx",
+        "float",
+        None,
+        "focal length in pixels (a K matrix's fx), instead of `focal_length`: focal_length = fx × sensor_width / the larger image side (perspective; pixels are square, fy = fx)",
+        low=0,
+        strict_low=True,
+        high=MAX_SIZE,
+        nullable=True,
+        default_text="from `focal_length`",
+    ),
+    Field(
+        "cx",
+        "float",
+        None,
+        "principal point x in pixels from the image's left edge (a K matrix's cx, in camera_params' convention: add 0.5 to OpenCV's or BlenderProc's), 0 .. width; Blender's lens shift",
+        low=0,
+        high=MAX_RESOLUTION,
+        nullable=True,
+        default_text="width / 2",
+    ),
+    Field(
+        "cy",
+        "float",
+        None,
+        "principal point y in pixels from the image's top edge (a K matrix's cy, same convention), 0 .. height",
+        low=0,
+        high=MAX_RESOLUTION,
+        nullable=True,
+        default_text="height / 2",
+    ),
+    Field(
         "ortho_scale",
         "float",
         2.0,
@@ -1037,7 +1068,7 @@ def config_from_dict(data: dict, path: Path, problems: Problems | None = None, o
         cfg.files.append(Path(cfg.base.blend))
     read_section(problems, v.table(data, "thermal"), "thermal", THERMAL_FIELDS, cfg.thermal)
 
-    cfg.cameras = [_camera(v, c, join("cameras", i)) for i, c in enumerate(v.array(data, "cameras"))]
+    cfg.cameras = [_camera(v, c, join("cameras", i), cfg.render) for i, c in enumerate(v.array(data, "cameras"))]
     if not cfg.cameras and not cfg.base.blend and not open_scene and isinstance(data.get("cameras", []), list):
         problems.add("cameras", data.get("cameras", MISSING), "at least one [[cameras]] entry (or a [scene] blend)")
     cfg.lights = [_light(v, t, join("lights", i)) for i, t in enumerate(v.array(data, "lights"))]
@@ -1219,10 +1250,11 @@ def _world(v: _Reader, scene: dict) -> WorldSpec:
     return read_section(v.problems, v.table(scene, "world", "scene"), "scene.world", WORLD_FIELDS, WorldSpec())
 
 
-def _camera(v: _Reader, t, p: str) -> CameraSpec:
+def _camera(v: _Reader, t, p: str, render) -> CameraSpec:
     if not v.is_table(t, p):
         return CameraSpec(name=p)
     c = read_section(v.problems, t, p, CAMERA_FIELDS, CameraSpec(name=p))
+    _intrinsics(v, t, p, c, render)
     if c.look_at is None and c.rotation is None:
         c.look_at = [0.0, 0.0, 0.0]
     if "look_at" in t and "rotation" in t:
@@ -1241,6 +1273,22 @@ def _camera(v: _Reader, t, p: str) -> CameraSpec:
     elif c.width is not None and c.width * c.height > MAX_PIXELS:
         v.problems.add(join(p, "width"), [c.width, c.height], f"at most {MAX_PIXELS} pixels (8192 x 8192)")
     return c
+
+
+def _intrinsics(v: _Reader, t, p: str, c, render) -> None:
+    """A K matrix's fx, cx, cy: fx becomes focal_length (mm); cx, cy must lie in the image."""
+    width, height = c.width or render.width, c.height or render.height
+    if c.fx is not None:
+        if "focal_length" in t:
+            v.problems.add(join(p, "fx"), c.fx, "either focal_length (mm) or fx (pixels), not both")
+        elif c.projection != "perspective":
+            v.problems.add(join(p, "fx"), c.fx, "fx on a perspective camera only (orthographic: ortho_scale)")
+        else:
+            c.focal_length = c.fx * c.sensor_width / max(width, height)
+    for key, size, side in (("cx", width, "width"), ("cy", height, "height")):
+        value = getattr(c, key)
+        if value is not None and value > size:
+            v.problems.add(join(p, key), value, f"0 .. {size} (the image {side}, pixels)")
 
 
 def _lidar(v: _Reader, t, p: str) -> LidarSpec:

@@ -183,7 +183,7 @@ def build_scene(config: Config, open_scene=None, quiet: bool = False) -> BuiltSc
         for name in light_names(spec):  # count > 1: NAME_000, NAME_001, ...
             built.lights[name] = _light(scene, dataclasses.replace(spec, name=name))
     for spec in config.cameras:
-        built.cameras[spec.name] = _camera(scene, spec)
+        built.cameras[spec.name] = _camera(scene, spec, config.render)
         built.camera_starts[spec.name] = tuple(spec.location)
         if spec.look_at is not None:
             built.camera_targets[spec.name] = tuple(spec.look_at)
@@ -658,12 +658,18 @@ def _dot_pattern(light, cells_per_unit: float) -> None:
     tree.links.new(dots.outputs[0], emission.inputs["Strength"])
 
 
-def _camera(scene, spec: CameraSpec) -> bpy.types.Object:
+def _camera(scene, spec: CameraSpec, render) -> bpy.types.Object:
     data = bpy.data.cameras.new(spec.name)
     data.type = "PERSP" if spec.projection == "perspective" else "ORTHO"
     data.lens = spec.focal_length
     data.sensor_width = spec.sensor_width
     data.sensor_fit = "AUTO"
+    # A principal point off the centre is Blender's lens shift, in units of the larger side.
+    width, height = spec.width or render.width, spec.height or render.height
+    if spec.cx is not None:
+        data.shift_x = (width / 2 - spec.cx) / max(width, height)
+    if spec.cy is not None:
+        data.shift_y = (spec.cy - height / 2) / max(width, height)
     data.ortho_scale = spec.ortho_scale
     data.clip_start, data.clip_end = spec.clip_start, spec.clip_end
     obj = bpy.data.objects.new(spec.name, data)
