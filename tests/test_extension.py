@@ -692,8 +692,15 @@ def test_recording_refuses_with_sentences(addon, scene, tmp_path):
     scene.sdg.run.output = str(tmp_path / "notes.txt")  # a file: refused at once, said in the panel
     with pytest.raises(RuntimeError, match="'.*notes.txt' is a file, not a folder: choose a folder"):
         bpy.ops.sdg.start_recording("EXEC_DEFAULT")
-    assert "Output is a file" in texts(draw_panel(bpy, "SDG_PT_recorder"))
+    assert "is a file, not a folder" in texts(draw_panel(bpy, "SDG_PT_recorder"))
     (tmp_path / "notes.txt").unlink()
+    # A relative folder without '//' went to Blender's working folder (/, its install folder...).
+    scene.sdg.run.output = "dataset"
+    with pytest.raises(
+        RuntimeError, match="relative to Blender's working folder .*: write '//dataset' for a folder next"
+    ):
+        bpy.ops.sdg.start_recording("EXEC_DEFAULT")
+    assert "write '//dataset'" in texts(draw_panel(bpy, "SDG_PT_recorder")).replace("\n", " ")
     scene.sdg.run.output = str(tmp_path / "o")
     cam.sdg_record = False
     with pytest.raises(RuntimeError, match="No camera is ticked"):
