@@ -955,6 +955,7 @@ def test_resume_from_the_panel_continues_a_cancelled_recording(addon, scene, tmp
     run_to_end(addon, jobs.current)
     s = bpy.context.scene.sdg
     s.run.output = str(tmp_path / "out")
+    s.run.frames = 2  # grown to 3 when resumed, as the headless --resume allows
     assert bpy.ops.sdg.start_recording("EXEC_DEFAULT") == {"RUNNING_MODAL"}
     job = jobs.current
     for _ in range(2):  # the scene built, frame 0
@@ -968,6 +969,7 @@ def test_resume_from_the_panel_continues_a_cancelled_recording(addon, scene, tmp
     with pytest.raises(RuntimeError, match=r"settings differ .*\(render\)"):
         bpy.ops.sdg.start_recording("EXEC_DEFAULT")
     s.run.samples = 1
+    s.run.frames = 3
     bpy.data.objects["crate"].location.x = 5.0  # an edit after the start: not in this dataset
     assert bpy.ops.sdg.start_recording("EXEC_DEFAULT") == {"RUNNING_MODAL"}
     job = jobs.current

@@ -184,6 +184,7 @@ class RecordingJob:
                 f"the settings differ from those of the recording in {options.output} ({', '.join(differ)}): "
                 "set them back, or choose Existing Frames: Overwrite or a new output folder"
             )
+        before.frames = config.frames  # may grow, as with the headless --resume (frames is not compared)
         job = cls(before, options)
         job.warnings.append(
             f"Resuming from the recording's own copy of the scene ({earlier.with_suffix('.blend').name} in "
