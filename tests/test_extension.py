@@ -336,6 +336,8 @@ def test_add_and_remove_label(addon, scene):
     assert "semantics" not in b and stored(a) == {"class": ["mug"]}
     with pytest.raises(RuntimeError, match="must not contain"):
         bpy.ops.sdg.add_label(label_type="class", value="a,b")
+    with pytest.raises(RuntimeError, match="the value 'class:mug' repeats the type: type 'mug' alone"):
+        bpy.ops.sdg.add_label(label_type="class", value="class:mug")  # was stored as class:class:mug
     # Nothing to label: a sentence saying what to click (was 'nothing to label (collection)').
     bpy.context.view_layer.active_layer_collection = bpy.context.view_layer.layer_collection
     with pytest.raises(RuntimeError, match="the active collection is the Scene Collection, which holds no labels"):
