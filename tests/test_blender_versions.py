@@ -170,4 +170,5 @@ def test_a_view_transform_that_needs_openimageio_is_refused_up_front_where_it_is
     env = {**os.environ, "SDG_BLENDER_RESOURCES": str(resources())}
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300, env=env)
     assert proc.returncode == 2, proc.stderr[-2000:]
-    assert "the view transform 'AgX' needs OpenImageIO" in proc.stderr and not out.exists()
+    assert 'render.view_transform: got "AgX"' in proc.stderr  # the field and value named, as validate does
+    assert "needs OpenImageIO" in proc.stderr and not out.exists()

@@ -336,6 +336,8 @@ def test_add_and_remove_label(addon, scene):
     assert "semantics" not in b and stored(a) == {"class": ["mug"]}
     with pytest.raises(RuntimeError, match="must not contain"):
         bpy.ops.sdg.add_label(label_type="class", value="a,b")
+    with pytest.raises(RuntimeError, match="the value 'class:mug' repeats the type: type 'mug' alone"):
+        bpy.ops.sdg.add_label(label_type="class", value="class:mug")  # was stored as class:class:mug
     # Nothing to label: a sentence saying what to click (was 'nothing to label (collection)').
     bpy.context.view_layer.active_layer_collection = bpy.context.view_layer.layer_collection
     with pytest.raises(RuntimeError, match="the active collection is the Scene Collection, which holds no labels"):
@@ -692,8 +694,15 @@ def test_recording_refuses_with_sentences(addon, scene, tmp_path):
     scene.sdg.run.output = str(tmp_path / "notes.txt")  # a file: refused at once, said in the panel
     with pytest.raises(RuntimeError, match="'.*notes.txt' is a file, not a folder: choose a folder"):
         bpy.ops.sdg.start_recording("EXEC_DEFAULT")
-    assert "Output is a file" in texts(draw_panel(bpy, "SDG_PT_recorder"))
+    assert "is a file, not a folder" in texts(draw_panel(bpy, "SDG_PT_recorder"))
     (tmp_path / "notes.txt").unlink()
+    # A relative folder without '//' went to Blender's working folder (/, its install folder...).
+    scene.sdg.run.output = "dataset"
+    with pytest.raises(
+        RuntimeError, match="relative to Blender's working folder .*: write '//dataset' for a folder next"
+    ):
+        bpy.ops.sdg.start_recording("EXEC_DEFAULT")
+    assert "write '//dataset'" in texts(draw_panel(bpy, "SDG_PT_recorder")).replace("\n", " ")
     scene.sdg.run.output = str(tmp_path / "o")
     cam.sdg_record = False
     with pytest.raises(RuntimeError, match="No camera is ticked"):
@@ -948,6 +957,7 @@ def test_resume_from_the_panel_continues_a_cancelled_recording(addon, scene, tmp
     run_to_end(addon, jobs.current)
     s = bpy.context.scene.sdg
     s.run.output = str(tmp_path / "out")
+    s.run.frames = 2  # grown to 3 when resumed, as the headless --resume allows
     assert bpy.ops.sdg.start_recording("EXEC_DEFAULT") == {"RUNNING_MODAL"}
     job = jobs.current
     for _ in range(2):  # the scene built, frame 0
@@ -961,6 +971,7 @@ def test_resume_from_the_panel_continues_a_cancelled_recording(addon, scene, tmp
     with pytest.raises(RuntimeError, match=r"settings differ .*\(render\)"):
         bpy.ops.sdg.start_recording("EXEC_DEFAULT")
     s.run.samples = 1
+    s.run.frames = 3
     bpy.data.objects["crate"].location.x = 5.0  # an edit after the start: not in this dataset
     assert bpy.ops.sdg.start_recording("EXEC_DEFAULT") == {"RUNNING_MODAL"}
     job = jobs.current

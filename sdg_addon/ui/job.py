@@ -184,6 +184,7 @@ class RecordingJob:
                 f"the settings differ from those of the recording in {options.output} ({', '.join(differ)}): "
                 "set them back, or choose Existing Frames: Overwrite or a new output folder"
             )
+        before.frames = config.frames  # may grow, as with the headless --resume (frames is not compared)
         job = cls(before, options)
         job.warnings.append(
             f"Resuming from the recording's own copy of the scene ({earlier.with_suffix('.blend').name} in "
@@ -360,19 +361,33 @@ def push_restore_point() -> None:
 
 def output_folder(text: str) -> Path:
     """The output folder the user typed, as an absolute path; ValueError with a sentence."""
+    problem = output_problem(text)
+    if problem:
+        raise ValueError(problem)
+    return Path(bpy.path.abspath(text)).expanduser()
+
+
+def output_problem(text: str) -> str | None:
+    """Why the typed output folder cannot be recorded into (a sentence), or None. Shown in
+    the panel as it is typed and raised by Start."""
     if not text.strip():
-        raise ValueError("Choose an output folder (Output) before recording")
+        return "Choose an output folder (Output) before recording"
     if text.startswith("//") and not bpy.data.filepath:
-        raise ValueError(
+        return (
             f"The output folder {text!r} is relative to the .blend ('//'), but this file has never been saved: "
             "save the .blend first or choose an absolute folder"
         )
-    path = Path(bpy.path.abspath(text))
-    if path.is_file():
-        raise ValueError(
-            f"The output {text!r} is a file, not a folder: choose a folder (new, empty, or a dataset of this tool)"
+    path = Path(bpy.path.abspath(text)).expanduser()
+    if not path.is_absolute():
+        # Blender's working folder is wherever it was started from (often / or its own
+        # install folder), not the .blend's: '//' is Blender's way to say "next to the file".
+        return (
+            f"The output {text!r} would be relative to Blender's working folder ({Path.cwd()}), not to your .blend: "
+            f"write '//{text}' for a folder next to the .blend, or an absolute folder"
         )
-    return path
+    if path.is_file():
+        return f"The output {text!r} is a file, not a folder: choose a folder (new, empty, or a dataset of this tool)"
+    return None
 
 
 def problem_sentence(problem) -> str:

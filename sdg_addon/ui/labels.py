@@ -55,6 +55,8 @@ def check_label_text(label_type: str, value: str, need_value: bool = True) -> st
         return "the label value is empty (e.g. mug)"
     if "," in value:
         return f"label value {value!r} must not contain ','"
+    if value.strip().startswith(f"{label_type.strip()}:"):  # 'class:mug' typed as the value
+        return f"the value {value!r} repeats the type: type {value.split(':', 1)[1].strip()!r} alone as the value"
     return None
 
 

@@ -239,8 +239,9 @@ class SDG_PT_recorder(SidebarPanel, bpy.types.Panel):
 def draw_file_source(col, settings):
     col.prop(settings, "parameter_file")
     col.prop(settings, "output_dir")
-    if not settings.output_dir:
-        col.label(text="Choose an output folder", icon="INFO")
+    problem = jobs.output_problem(settings.output_dir)
+    if problem:
+        wrapped(col, problem, icon="INFO" if not settings.output_dir.strip() else "ERROR")
     col.prop(settings, "use_file_frames")
     if not settings.use_file_frames:
         row = col.row(align=True)
@@ -282,12 +283,9 @@ def draw_scene_source(col, context, settings):
     row.prop(run, "gamma")
     draw_colour_difference(col, scene)
     col.prop(run, "output")
-    if not run.output.strip():
-        col.label(text="Choose an output folder", icon="INFO")
-    elif run.output.startswith("//") and not bpy.data.filepath:
-        col.label(text="Save the .blend first: '//' is relative to it", icon="ERROR")
-    elif Path(bpy.path.abspath(run.output)).is_file():
-        col.label(text="Output is a file, not a folder: choose a folder", icon="ERROR")
+    problem = jobs.output_problem(run.output)
+    if problem:
+        wrapped(col, problem, icon="INFO" if not run.output.strip() else "ERROR")
     col.prop(run, "existing")
     draw_checklist(col, settings, "show_annotators", scene.sdg.annotators, "Annotators")
     box = col.box()
