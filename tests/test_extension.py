@@ -762,9 +762,15 @@ def test_randomizers_panel_add_reorder_edit_remove_preview(addon, scene, tmp_pat
     item.targets = "cube"
     row = item.params["location"]
     row.use, row.distribution, row.value = True, "constant", "[0.5, 0.25, 1]"
+    scale = item.params["scale"]  # a number or, per axis, a list of 3
+    scale.use, scale.distribution, scale.value = True, "constant", "[1, 2, 0.5]"
+    drawn = draw_panel(bpy, "SDG_PT_randomizers")
+    assert any(e[:2] == ("prop_text", "value (e.g. 1.5 or [1, 2, 0.5])") for e in drawn)
     s.preview_frame = 3
     assert bpy.ops.sdg.preview_frame() == {"FINISHED"}
     assert tuple(bpy.data.objects["cube"].location) == (0.5, 0.25, 1.0)
+    assert tuple(bpy.data.objects["cube"].scale) == (1.0, 2.0, 0.5)
+    scale.use = False
     # Render Preview records frame f alone (into a temporary folder) and shows it.
     scene.sdg.run.width, scene.sdg.run.height, scene.sdg.run.samples, scene.sdg.run.device = 32, 24, 1, "cpu"
     assert bpy.ops.sdg.preview_render("EXEC_DEFAULT") == {"RUNNING_MODAL"}
