@@ -24,7 +24,7 @@ import fnmatch
 import numpy as np
 
 from .distributions import Choice
-from .randomizers import BOOL, NUMBER, VEC3, RandomizerSpec, register_randomizer
+from .randomizers import BOOL, NUMBER, NUMBER_OR_VEC3, VEC3, RandomizerSpec, register_randomizer
 from .rotations import align_z, compose, euler_matrix, matrix_euler, random_rotation, rotation_z
 
 
@@ -88,7 +88,10 @@ class Scatter(RandomizerSpec):
     name = "scatter"
     needs_facts = True
     PARAMS = {
-        "scale": (NUMBER, "uniform scale factor (default: the object's scale as built)"),
+        "scale": (
+            NUMBER_OR_VEC3,
+            "scale factor: a number (all axes alike) or `[x, y, z]` (per local axis); default: the object's scale as built",
+        ),
         "yaw": (
             NUMBER,
             'turn about the up axis (world Z, or the face normal with `orientation = "normal"`), degrees; default uniform 0..360',
@@ -151,23 +154,25 @@ class Scatter(RandomizerSpec):
             values = {"placed": False, "tries": int(o["max_tries"])}
             for k in range(int(o["max_tries"])):
                 drawn = {name: d.sample(rng, frame) for name, d in self.params.items()}
-                scale = float(drawn.get("scale", facts.entities[t].root_scale))
+                scale = drawn.get("scale", facts.entities[t].root_scale)
+                scale = [float(x) for x in scale] if isinstance(scale, list) else float(scale)
+                factor = np.asarray(scale)  # multiplies the rotation's columns: per local axis
                 if area is not None:
-                    pose = self._on_surface(rng, facts, t, area, drawn, scale)
+                    pose = self._on_surface(rng, facts, t, area, drawn, factor)
                 else:
                     pose = self._in_volume(rng, drawn)
                 if pose is None:
                     continue
                 location, rotation, surface = pose
-                matrix = compose(location, rotation, scale)
+                matrix = compose(location, rotation, factor)
                 if area is not None and surface is None:
                     continue
                 if area is not None:
                     # Where the object is lowest, the surface must be right below it.
-                    location = self._settled(facts, t, rotation, scale, location, surface, area)
+                    location = self._settled(facts, t, rotation, factor, location, surface, area)
                     if location is None:
                         continue
-                    matrix = compose(location, rotation, scale)
+                    matrix = compose(location, rotation, factor)
                 if not layout.fits(t, matrix):
                     continue
                 layout.add(t, matrix)
@@ -298,7 +303,10 @@ class CameraRelative(RandomizerSpec):
             "normalized image y: 0 top edge .. 1 bottom edge (default uniform 0..1; outside 0 .. 1: beyond that edge)",
         ),
         "rotation": (VEC3, "XYZ Euler degrees (objects; default: unchanged)"),
-        "scale": (NUMBER, "uniform scale factor (objects; default: unchanged)"),
+        "scale": (
+            NUMBER_OR_VEC3,
+            "scale factor: a number (all axes alike) or `[x, y, z]` (per local axis) (objects; default: unchanged)",
+        ),
         "random_rotation": (BOOL, "`true`: any orientation, uniform over all rotations (objects)"),
     }
     PARAM_RANGES = {

@@ -67,7 +67,8 @@ def random_rotation(rng: np.random.Generator) -> np.ndarray:
     )
 
 
-def compose(location, rotation: np.ndarray, scale: float) -> np.ndarray:
+def compose(location, rotation: np.ndarray, scale) -> np.ndarray:
+    """[R S | t]: `scale` a number or 3 (one per local axis, scaling R's columns)."""
     m = np.eye(4)
     m[:3, :3] = rotation * scale
     m[:3, 3] = location

@@ -7,6 +7,7 @@ import math
 import numpy as np
 from mathutils import Vector
 
+from ..sampling.randomizers import as_vec3
 from .build import BuiltScene
 from .randomize import applier
 
@@ -31,7 +32,7 @@ def apply_scatter(built: BuiltScene, target: str, v: dict) -> None:
     root.location = v["location"]
     root.rotation_mode = "XYZ"
     root.rotation_euler = [math.radians(a) for a in v["rotation"]]
-    root.scale = (v["scale"],) * 3
+    root.scale = as_vec3(v["scale"])
 
 
 @applier("camera_relative")
@@ -50,7 +51,7 @@ def apply_camera_relative(built: BuiltScene, target: str, v: dict) -> None:
             obj.rotation_mode = "XYZ"
             obj.rotation_euler = [math.radians(a) for a in v["rotation"]]
         if "scale" in v:
-            obj.scale = (v["scale"],) * 3
+            obj.scale = as_vec3(v["scale"])
     depth = float(v["depth"])
     u, w = float(v["x"]) * cam.width, float(v["y"]) * cam.height
     obj.location = _point_at(cam, u, w, depth)
