@@ -204,3 +204,45 @@ scale = [1, 2, 0.5]
         assert np.allclose(np.ptp(co, axis=0), [0.4, 0.2, 0.05], atol=1e-6)  # yaw 0: along the axes
     for a, b in itertools.combinations(placed, 2):
         assert not trees[a].overlap(trees[b]), (a, b)
+
+
+def test_a_base_scenes_stretched_object_keeps_its_stretch_when_scattered_or_settled(tmp_path, clean_bpy):
+    """The shop .blend's can_b is scaled (1.2, 1.2, 0.8): scatter without `scale` keeps it
+    (was: the mean of its axes on all three), physics_settle starts from it."""
+    import bpy
+    from blend_scene import make_shop_blend
+
+    from sdg_addon.config.schema import config_from_dict
+    from sdg_addon.sampling import sample_frame
+    from sdg_addon.scene.build import build_scene
+    from sdg_addon.scene.facts import extract_facts
+    from sdg_addon.scene.randomize import apply_frame
+
+    make_shop_blend(tmp_path / "shop.blend")
+    table = {
+        "scene": {"blend": "shop.blend", "cameras": "CamA"},
+        "randomizers": [
+            {"type": "physics_settle", "targets": ["can_b"], "passive": ["floor"]},
+            {"type": "scatter", "targets": ["can_b"], "volume": "box", "center": [0, 0, 1], "size": [1, 1, 0.5]},
+        ],
+    }
+    cfg = config_from_dict(table, tmp_path / "p.toml")
+    built = build_scene(cfg)
+    facts = extract_facts(built)
+    assert np.allclose(facts.entities["can_b"].root_scale, [1.2, 1.2, 0.8]) and np.allclose(
+        facts.entities["can_a"].root_scale, 1.0
+    )
+    assert isinstance(facts.entities["can_a"].root_scale, float)  # uniform: a number, as before
+    targets = [built.match(r.target_kind, p) for r, p in zip(cfg.randomizers, cfg.randomizer_targets)]
+    sampled = sample_frame(cfg.seed, 0, cfg.randomizers[1:], targets[1:], facts=facts)
+    assert sampled[0]["values"]["can_b"]["placed"]
+    apply_frame(built, sampled)
+    assert np.allclose(bpy.data.objects["can_b"].scale, [1.2, 1.2, 0.8], atol=1e-6)
+    start = sample_frame(cfg.seed, 0, cfg.randomizers[:1], targets[:1], facts=facts)[0]["values"]["can_b"]["start"]
+    assert np.allclose(start["scale"], [1.2, 1.2, 0.8], atol=1e-6)
+    from mathutils import Euler
+
+    from sdg_addon.sampling.rotations import euler_matrix
+
+    turn = np.array(Euler((0.0, np.radians(90), np.radians(20))).to_matrix())  # as saved
+    assert np.allclose(euler_matrix(start["rotation"]), turn, atol=1e-6)  # a rotation, the scale divided out

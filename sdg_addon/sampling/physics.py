@@ -11,6 +11,8 @@ holds the start, the settled pose and the steps taken.
 
 from __future__ import annotations
 
+import numpy as np
+
 from .placement import hidden_in, resolve
 from .randomizers import NUMBER, RandomizerSpec, register_randomizer
 from .rotations import matrix_euler
@@ -66,8 +68,9 @@ def _start_pose(name: str, earlier, facts) -> dict:
     m = g.root_matrix
     pose = {
         "location": [float(x) for x in m[:3, 3]],
-        "rotation": matrix_euler(m[:3, :3] / g.root_scale) if g.root_scale else [0.0, 0.0, 0.0],
-        "scale": g.root_scale,
+        # (R S) / s per column: the rotation (a per-axis scale scales R's columns)
+        "rotation": matrix_euler(m[:3, :3] / np.asarray(g.root_scale)) if np.all(g.root_scale) else [0.0, 0.0, 0.0],
+        "scale": list(g.root_scale) if isinstance(g.root_scale, list) else g.root_scale,
     }
     for e in earlier:
         v = e["values"].get(name)

@@ -30,7 +30,9 @@ class EntityGeometry:
     verts: np.ndarray  # (N, 3) in the root's local space (world = root matrix @ verts)
     tris: np.ndarray  # (M, 3) int indices into verts
     root_matrix: np.ndarray  # (4, 4) root's world transform as built
-    root_scale: float  # uniform scale of the root as built (mean of its axes)
+    # The root's scale as built: a number when its axes agree (their mean), else [x, y, z]
+    # (a base scene's stretched object keeps its stretch when scatter or physics place it).
+    root_scale: float | list[float]
 
     @property
     def bbox(self) -> tuple[np.ndarray, np.ndarray]:
@@ -166,7 +168,9 @@ def extract_facts(built: BuiltScene) -> SceneFacts:
             offset += len(co)
         v = np.concatenate(verts) if verts else np.zeros((0, 3))
         t = np.concatenate(tris).astype(np.int64) if tris else np.zeros((0, 3), np.int64)
-        scale = float(np.mean(e.root.matrix_world.to_scale()))
+        axes = np.array(e.root.matrix_world.to_scale(), dtype=np.float64)
+        uniform = float(np.ptp(axes)) <= 1e-6 * float(np.abs(axes).max())
+        scale = float(np.mean(axes)) if uniform else [float(x) for x in axes]
         facts.entities[name] = EntityGeometry(v, t, root_mw, scale)
     built.facts = facts  # appliers that need the run's geometry (physics) read it there
     return facts
