@@ -69,3 +69,52 @@ def test_shards_in_any_order_give_the_same_files(tmp_path):
         assert (outs[0] / rel).read_bytes() == (outs[1] / rel).read_bytes()
     assert sorted(json.loads((outs[0] / "train_pbr/000000/scene_gt.json").read_text())) == ["0", "1"]
     assert sorted(json.loads((outs[0] / "train_pbr/000001/scene_gt.json").read_text())) == ["2"]
+
+
+def boxes(second_size: float):
+    """Two cubes labelled 'box', the second of edge `second_size` (the first 0.5 m)."""
+    cam = perspective()
+    return cam, [
+        screen_box(2, "box_a", cam, 40.0, 48.0, 0.5, 6.0, labels={"class": ["box"]}),
+        screen_box(3, "box_b", cam, 90.0, 48.0, second_size, 6.0, labels={"class": ["box"]}),
+    ]
+
+
+def test_objects_of_one_label_with_another_scale_are_refused_before_any_file(tmp_path):
+    """BOP has one model per obj_id: a second 'box' 1 % larger would be written with the
+    first one's model and poses that no longer place it; refused, naming both sizes, and
+    nothing of the frame written. The same cube again (float noise only) is accepted."""
+    cam, objects = boxes(0.505)
+    frame = annotated(make_frame(cam, objects), 0)
+    w = create_writer("bop", tmp_path / "scaled")
+    w.set_run(frame.label_table, several_cameras=False)
+    with pytest.raises(ValueError, match=r"box_b.*'box'.*\[500\.0, 500\.0, 500\.0\] mm.*\[505\.0, 505\.0, 505\.0\] mm"):
+        w.write(frame)
+    assert not (tmp_path / "scaled" / "bop").exists()
+
+    cam, objects = boxes(0.5)
+    same = annotated(make_frame(cam, objects), 0)
+    w = create_writer("bop", tmp_path / "same")
+    w.set_run(same.label_table, several_cameras=False)
+    w.write(same)
+    w.finalize()
+    gt = json.loads((tmp_path / "same" / "bop" / "train_pbr" / "000000" / "scene_gt.json").read_text())["0"]
+    assert [g["obj_id"] for g in gt] == [1, 1]
+
+
+def test_a_later_frame_or_a_resumed_run_is_checked_against_the_model_written(tmp_path):
+    """Scale randomized per frame: frame 1's box differs from the model frame 0 wrote, in
+    the same writer and in a new one (a resumed run, another process) that reads it back."""
+    cam, objects = boxes(0.5)
+    first = annotated(make_frame(cam, objects[:1]), 0)
+    w = create_writer("bop", tmp_path)
+    w.set_run(first.label_table, several_cameras=False)
+    w.write(first)
+    cam, objects = boxes(0.6)
+    later = annotated(make_frame(cam, objects[1:]), 1)
+    with pytest.raises(ValueError, match=r"600\.0, 600\.0, 600\.0\] mm"):
+        w.write(later)
+    resumed = create_writer("bop", tmp_path)
+    resumed.set_run(later.label_table, several_cameras=False)
+    with pytest.raises(ValueError, match=r"model is \[500\.0, 500\.0, 500\.0\] mm across"):
+        resumed.write(later)

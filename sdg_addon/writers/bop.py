@@ -19,8 +19,9 @@ several cameras. Scene S = frame // frames_per_scene; image id I = the frame ind
 index G: the labelled objects in view (occluded ones too, visib_fract 0), by instance id.
 
 - obj_id = 1 + the position of the object's label in the run's label table (as the COCO
-  category id). BOP has one model per obj_id: objects of one label are expected to share
-  mesh and scale; the model is written from the first frame that shows one.
+  category id). BOP has one model per obj_id: objects of one label must share mesh and
+  scale (one that does not, by its extent, is refused: the run stops, its finished frames
+  kept); the model is written from the first frame that shows one.
 - Poses: model-to-camera, OpenCV camera axes, millimetres (annotators/pose.py: the model
   frame is the object's root frame without its scale; scale is in the model's vertices).
 - px_count_visib: visible pixels; px_count_all: pixels of the full silhouette, past the
@@ -139,6 +140,32 @@ class BopWriter(Writer):
     def __init__(self, output_dir, **options):
         super().__init__(output_dir, **options)
         check_options(self.name, self.options)
+        self._model_bounds: dict[int, np.ndarray] = {}  # obj_id -> its model's (min, max), mm
+
+    def _check_model(self, obj_id: int, label: str, row_bounds_mm: np.ndarray, path: str, model, frame) -> None:
+        """Refuse an object whose model differs from its obj_id's (BOP has one model per
+        obj_id): another mesh, or another scale, under the same label. Compared by the
+        model's extent in its own frame, within 0.1 % of its size (float noise of the pose
+        is far smaller; a scale drawn 1 % apart is not)."""
+        ref = self._model_bounds.get(obj_id)
+        if ref is None:
+            written = self.root / "models" / f"obj_{obj_id:06d}.ply"
+            if written.exists():  # an earlier frame's (this run, another process, a resumed run)
+                v = read_ply_vertices(written).astype(np.float64)
+            else:  # the model this frame writes
+                v = np.asarray(model["vertices"], dtype=np.float64) * MM
+            ref = self._model_bounds[obj_id] = np.array([v.min(axis=0), v.max(axis=0)]) if len(v) else np.zeros((2, 3))
+        tolerance = 1e-3 * float(np.max(ref[1] - ref[0])) + 0.01
+        if np.max(np.abs(row_bounds_mm - ref)) > tolerance:
+            size = np.round(row_bounds_mm[1] - row_bounds_mm[0], 1).tolist()
+            ref_size = np.round(ref[1] - ref[0], 1).tolist()
+            raise ValueError(
+                f"writer 'bop': {path} (frame {frame}) is labelled {label!r} like an object whose model "
+                f"is {ref_size} mm across, but is {size} mm across: BOP has one model per obj_id, so the "
+                f"objects of one {self.options['semantic_type']!r} label must share their mesh and scale. "
+                f'Give each distinct model a label of its own (e.g. labels = {{ model = "..." }} and '
+                f'bop = {{ semantic_type = "model" }}) and do not randomize their scale'
+            )
 
     @property
     def root(self) -> Path:
@@ -160,6 +187,15 @@ class BopWriter(Writer):
         im = f"{frame.frame:06d}"
         folder = self.root / ds / f"{scene_id:06d}"
         names = class_names(frame.label_table, opts["semantic_type"])
+        pose = ann["object_pose"]
+        for k, label in enumerate(pose["info"]["labels"]):  # checked before any file of the frame
+            if label not in names:
+                raise ValueError(f"writer 'bop': label {label!r} is not in the run's label table {names}")
+            bounds_mm = np.asarray(pose["info"]["modelBounds"][k], dtype=np.float64) * MM
+            model = pose["info"]["models"][label]
+            self._check_model(
+                names.index(label) + 1, label, bounds_mm, pose["info"]["primPaths"][k], model, frame.frame
+            )
 
         write_image(folder / "rgb" / f"{im}.png", frame, opts)
         depth_mm = np.asarray(ann["distance_to_image_plane"], dtype=np.float64) * MM
@@ -181,13 +217,10 @@ class BopWriter(Writer):
 
         instance = np.asarray(ann["instance_segmentation"]["data"])
         amodal = ann["instance_segmentation_amodal"]
-        pose = ann["object_pose"]
         amodal_row = {iid: k for k, iid in enumerate(amodal["info"]["instanceIds"])}
         gts, infos, models = [], [], {}
         for k, iid in enumerate(pose["info"]["instanceIds"]):
             label = pose["info"]["labels"][k]
-            if label not in names:
-                raise ValueError(f"writer 'bop': label {label!r} is not in the run's label table {names}")
             if iid not in amodal_row:
                 raise ValueError(
                     f"writer 'bop': instance {iid} has a pose but no amodal mask (frame {frame.frame}): "
