@@ -1,0 +1,34 @@
+"""The hdf5 writer's dependency and options, without rendering (no bpy)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from headless.cli import EXIT_INVALID, EXIT_OK, main
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def param_with_hdf5(tmp_path: Path, options: str = "{}") -> Path:
+    text = (ROOT / "presets" / "default.toml").read_text().replace("basic = {}", f"basic = {{}}\nhdf5 = {options}")
+    path = tmp_path / "with_hdf5.toml"
+    path.write_text(text)
+    return path
+
+
+def test_hdf5_writer_without_h5py_is_refused_at_validation_naming_the_install(tmp_path, monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "h5py", None)  # `import h5py` raises ImportError
+    param = param_with_hdf5(tmp_path)
+    assert main(["validate", str(param)]) == EXIT_INVALID == 2
+    err = "".join(capsys.readouterr())
+    assert "writers.hdf5" in err and "pip install h5py" in err
+
+
+def test_hdf5_writer_validates_with_h5py_and_bounds_its_compression_level(tmp_path, capsys):
+    pytest.importorskip("h5py")
+    assert main(["validate", str(param_with_hdf5(tmp_path, "{ compression_level = 9 }"))]) == EXIT_OK
+    assert main(["validate", str(param_with_hdf5(tmp_path, "{ compression_level = 10 }"))]) == EXIT_INVALID
+    assert "compression_level" in "".join(capsys.readouterr())

@@ -1,0 +1,85 @@
+"""The hdf5 writer (BlenderProc's write_hdf5 layout) on a real render, read back with h5py
+as BlenderProc's tools read it: every dataset equals what the BasicWriter wrote beside it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+pytest.importorskip("bpy")
+h5py = pytest.importorskip("h5py")
+
+from headless.cli import main  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def tiny_param(tmp_path: Path) -> Path:
+    text = (ROOT / "presets" / "default.toml").read_text()
+    text = text.replace("resolution = [640, 480]", "resolution = [64, 48]").replace("samples = 32", "samples = 2")
+    text = text.replace("frames = 8", "frames = 2").replace('device = "auto"', 'device = "cpu"')
+    raw_ids = "colorize_instance_segmentation = false, colorize_semantic_segmentation = false"
+    text = text.replace("basic = {}", f"basic = {{ {raw_ids} }}\nhdf5 = {{}}")
+    text = text.replace("camera_params = {}", "camera_params = {}\nnormals = {}")
+    path = tmp_path / "hdf5_tiny.toml"
+    path.write_text(text)
+    return path
+
+
+def read_json_string(dataset) -> object:
+    # As BlenderProc's visHdf5Files / docs read string datasets.
+    return json.loads(np.array(dataset).tobytes())
+
+
+def test_hdf5_files_hold_blenderprocs_datasets_equal_to_the_basic_writers_files(tmp_path):
+    out = tmp_path / "out"
+    assert main(["render", str(tiny_param(tmp_path)), "--out", str(out), "--quiet"]) == 0
+    assert sorted(p.name for p in (out / "hdf5").iterdir()) == ["0.hdf5", "1.hdf5"]
+    for f in range(2):
+        with h5py.File(out / "hdf5" / f"{f}.hdf5", "r") as h:
+            assert set(h.keys()) == {
+                "colors", "depth", "distance", "normals", "instance_segmaps",
+                "category_id_segmaps", "instance_attribute_maps", "camera_pose",
+            }  # fmt: skip
+            for key in ("colors", "depth", "distance", "normals", "instance_segmaps"):
+                assert h[key].compression == "gzip", key
+            assert h["instance_attribute_maps"].dtype.char == "S"
+
+            rgb = np.array(Image.open(out / f"rgb_{f:04d}.png").convert("RGB"))
+            assert h["colors"].dtype == np.uint8 and np.array_equal(h["colors"][()], rgb)
+            depth = np.load(out / f"distance_to_image_plane_{f:04d}.npy")
+            assert h["depth"].dtype == np.float32 and np.array_equal(h["depth"][()], depth, equal_nan=True)
+            distance = np.load(out / f"distance_to_camera_{f:04d}.npy")
+            assert np.array_equal(h["distance"][()], distance, equal_nan=True)
+            assert not np.array_equal(h["depth"][()], h["distance"][()])  # two different quantities
+
+            instances = np.array(Image.open(out / f"instance_segmentation_{f:04d}.png")).astype(np.uint32)
+            assert np.array_equal(h["instance_segmaps"][()], instances)
+            semantic = np.array(Image.open(out / f"semantic_segmentation_{f:04d}.png")).astype(np.uint32)
+            assert np.array_equal(h["category_id_segmaps"][()], semantic)
+
+            # The attribute map names every object of the instance map, with its category.
+            paths = json.loads((out / f"instance_segmentation_mapping_{f:04d}.json").read_text())
+            entries = read_json_string(h["instance_attribute_maps"])
+            assert [e["idx"] for e in entries] == sorted(int(i) for i in paths)
+            assert len(entries) > 3
+            for e in entries:
+                assert e["path"] == paths[str(e["idx"])] and e["name"] == e["path"].rsplit("/", 1)[-1]
+                pixels = instances == e["idx"]
+                assert pixels.any() and np.all(semantic[pixels] == e["category_id"]), e
+
+            # Normals: BlenderProc's encoding, the world normals in Blender camera axes.
+            pose = read_json_string(h["camera_pose"])
+            r_cv = np.array(pose["cam_R_w2c"]).reshape(3, 3)
+            k = np.array(pose["cam_K"]).reshape(3, 3)
+            assert k[0, 2] == 32 and k[1, 2] == 24 and k[0, 0] > 0
+            world = np.load(out / f"normals_{f:04d}.npy")
+            expected = world @ (np.diag([1.0, -1.0, -1.0]) @ r_cv).T * 0.5 + 0.5
+            assert np.allclose(h["normals"][()], expected, atol=1e-6)
+            assert np.all(h["normals"][()][instances == 0] == 0.5)
+            # Surfaces seen by the camera face it: +z (towards the viewer) on average.
+            assert h["normals"][()][..., 2][instances > 0].mean() > 0.6
