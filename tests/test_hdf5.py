@@ -32,3 +32,20 @@ def test_hdf5_writer_validates_with_h5py_and_bounds_its_compression_level(tmp_pa
     assert main(["validate", str(param_with_hdf5(tmp_path, "{ compression_level = 9 }"))]) == EXIT_OK
     assert main(["validate", str(param_with_hdf5(tmp_path, "{ compression_level = 10 }"))]) == EXIT_INVALID
     assert "compression_level" in "".join(capsys.readouterr())
+
+
+def test_hdf5_writer_takes_world_normals_only(tmp_path, capsys):
+    """Its normals are BlenderProc's camera-space encoding of world normals: normals in
+    another space would be turned a second time, so they are refused up front."""
+    pytest.importorskip("h5py")
+    text = param_with_hdf5(tmp_path).read_text()
+    assert "camera_params = {}\n" in text
+    world = tmp_path / "world_normals.toml"
+    world.write_text(text.replace("camera_params = {}\n", "camera_params = {}\nnormals = {}\n"))
+    assert main(["validate", str(world)]) == EXIT_OK
+    camera = tmp_path / "camera_normals.toml"
+    camera.write_text(text.replace("camera_params = {}\n", 'camera_params = {}\nnormals = { space = "camera" }\n'))
+    assert main(["validate", str(camera)]) == EXIT_INVALID
+    assert 'annotators.normals.space: got "camera"; expected "world" with the hdf5 writer' in "".join(
+        capsys.readouterr()
+    )

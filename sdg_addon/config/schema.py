@@ -1137,6 +1137,13 @@ def config_from_dict(data: dict, path: Path, problems: Problems | None = None, o
     cfg.writers = v.registry_table(data, "writers", writers, "writer")
     if "writers" not in data:
         cfg.writers = {"basic": {}}
+    space = (cfg.annotators.get("normals") or {}).get("space", "world")
+    if "hdf5" in cfg.writers and "normals" in cfg.annotators and space != "world":
+        problems.add(
+            "annotators.normals.space",
+            space,
+            '"world" with the hdf5 writer (it turns world normals into BlenderProc\'s camera-space encoding)',
+        )
     if cfg.sequence.rigid_body and any(r.name == "physics_settle" for r in cfg.randomizers):
         problems.add(
             "sequence.rigid_body", True, "false with a physics_settle randomizer (one rigid-body simulation at a time)"

@@ -14,7 +14,7 @@ Datasets, named as BlenderProc names them, each only when its annotator is on:
     normals                  normals, (H, W, 3) float32 in BlenderProc's encoding: camera space
                              (x right, y up, z towards the viewer) mapped by n * 0.5 + 0.5, so
                              the background (no normal) is 0.5; needs the normals annotator's
-                             default space "world"
+                             default space "world" (validate refuses another)
     instance_segmaps         instance_segmentation ids, (H, W) uint32 (0 background)
     category_id_segmaps      semantic_segmentation ids, (H, W) uint32 (0 background,
                              1 unlabelled, label k of the label table: k + 2)
