@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import bpy
-from mathutils import Euler, Vector
+from mathutils import Euler, Matrix, Vector
 
 from ..compat import enable_nodes
 from ..config.problems import MISSING, FieldError, join
@@ -113,6 +113,23 @@ def look_at_rotation(location, target) -> Euler:
     if direction.length == 0:
         return Euler((0.0, 0.0, 0.0))
     return direction.to_track_quat("-Z", "Y").to_euler()
+
+
+def turn(obj, rotation) -> None:
+    """Set `obj`'s rotation as XYZ Euler angles (radians). An object in quaternion or
+    axis-angle mode (a glTF import) is switched to XYZ first: Blender would ignore the
+    Euler angles of an object in another mode."""
+    obj.rotation_mode = "XYZ"
+    obj.rotation_euler = rotation
+
+
+def aim(obj, target, roll: float | None = None) -> None:
+    """Turn a camera or light (it looks along its -Z) towards `target`, +Y up; `roll`:
+    then that many degrees about its viewing axis, counter-clockwise seen from behind."""
+    rotation = look_at_rotation(obj.location, target)
+    if roll is not None:
+        rotation = (rotation.to_matrix() @ Matrix.Rotation(math.radians(roll), 3, "Z")).to_euler("XYZ")
+    turn(obj, rotation)
 
 
 def new_scene() -> bpy.types.Scene:

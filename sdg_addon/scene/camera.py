@@ -5,9 +5,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from mathutils import Matrix, Vector
+from mathutils import Vector
 
-from .build import BuiltScene, look_at_rotation
+from .build import BuiltScene, aim
 from .randomize import applier
 
 
@@ -40,9 +40,6 @@ def apply_camera_look_at(built: BuiltScene, target: str, v: dict) -> None:
         obj.location = centre + Vector(
             (dist * math.cos(elev) * math.cos(azim), dist * math.cos(elev) * math.sin(azim), dist * math.sin(elev))
         )
-    rotation = look_at_rotation(obj.location, centre).to_matrix()
-    roll = Matrix.Rotation(math.radians(v.get("roll", 0.0)), 3, "Z")
-    obj.rotation_mode = "XYZ"
-    obj.rotation_euler = (rotation @ roll).to_euler("XYZ")
+    aim(obj, centre, v.get("roll", 0.0))
     if "focal_length" in v:
         obj.data.lens = v["focal_length"]

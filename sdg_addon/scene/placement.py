@@ -8,7 +8,7 @@ import numpy as np
 from mathutils import Vector
 
 from ..sampling.randomizers import as_vec3
-from .build import BuiltScene
+from .build import BuiltScene, turn
 from .randomize import applier
 
 
@@ -30,8 +30,7 @@ def apply_scatter(built: BuiltScene, target: str, v: dict) -> None:
         return
     root = built.entities[target].root
     root.location = v["location"]
-    root.rotation_mode = "XYZ"
-    root.rotation_euler = [math.radians(a) for a in v["rotation"]]
+    turn(root, [math.radians(a) for a in v["rotation"]])
     root.scale = as_vec3(v["scale"])
 
 
@@ -48,8 +47,7 @@ def apply_camera_relative(built: BuiltScene, target: str, v: dict) -> None:
     obj = built.lights[target] if is_light else built.entities[target].root
     if not is_light:
         if "rotation" in v:
-            obj.rotation_mode = "XYZ"
-            obj.rotation_euler = [math.radians(a) for a in v["rotation"]]
+            turn(obj, [math.radians(a) for a in v["rotation"]])
         if "scale" in v:
             obj.scale = as_vec3(v["scale"])
     depth = float(v["depth"])

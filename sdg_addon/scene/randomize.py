@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import math
 
-from mathutils import Matrix, Vector
+from mathutils import Vector
 
 from ..compat import disable_light_temperature
 from ..sampling.appearance import blackbody_light_rgb
 from ..sampling.randomizers import as_vec3
 from ..sensors.thermal import to_kelvin
-from .build import BuiltScene, look_at_rotation, set_thermal, set_world
+from .build import BuiltScene, aim, set_thermal, set_world, turn
 from .materials import set_object_look
 
 APPLIERS = {}
@@ -66,8 +66,7 @@ def apply_pose(built: BuiltScene, target: str, v: dict) -> None:
     if "location" in v:
         root.location = v["location"]
     if "rotation" in v:
-        root.rotation_mode = "XYZ"  # a glTF import's quaternion mode would ignore the Euler angles
-        root.rotation_euler = [math.radians(a) for a in v["rotation"]]
+        turn(root, [math.radians(a) for a in v["rotation"]])
     if "scale" in v:
         root.scale = as_vec3(v["scale"])
 
@@ -101,8 +100,7 @@ def apply_light(built: BuiltScene, target: str, v: dict) -> None:
     if "location" in v:
         obj.location = v["location"]
     if "look_at" in v:
-        obj.rotation_mode = "XYZ"
-        obj.rotation_euler = look_at_rotation(obj.location, v["look_at"])
+        aim(obj, v["look_at"])
     if "size" in v:
         if data.type == "AREA":
             data.size = v["size"]
@@ -137,12 +135,7 @@ def apply_camera(built: BuiltScene, target: str, v: dict) -> None:
         obj.location = target_point + Vector(
             (dist * math.cos(elev) * math.cos(azim), dist * math.cos(elev) * math.sin(azim), dist * math.sin(elev))
         )
-    rotation = look_at_rotation(obj.location, target_point)
-    if v.get("roll"):
-        roll = Matrix.Rotation(math.radians(v["roll"]), 3, "Z")  # about the viewing axis
-        rotation = (rotation.to_matrix() @ roll).to_euler("XYZ")
-    obj.rotation_mode = "XYZ"
-    obj.rotation_euler = rotation
+    aim(obj, target_point, v.get("roll"))
     if "focal_length" in v:
         obj.data.lens = v["focal_length"]
 
