@@ -224,7 +224,7 @@ def _other_parameters(audit_dir: Path, mine: dict[str, str]) -> list[str]:
     """What in a dataset's audit/ was rendered from other parameters than `mine` (sections of
     audit.parameter_sections): resolved.json, and each shard's or process's environment file
     (shards rendered into separate folders, then copied together, share one resolved.json)."""
-    from sdg_addon.audit import parameter_sections
+    from sdg_addon.audit import differing_sections, parameter_sections
 
     found = []
     records = []
@@ -242,7 +242,7 @@ def _other_parameters(audit_dir: Path, mine: dict[str, str]) -> list[str]:
         if isinstance(theirs, dict):  # older datasets do not record it
             records.append((f"audit/{env.name}", theirs))
     for name, theirs in records:
-        differ = sorted(k for k in mine.keys() | theirs.keys() if mine.get(k) != theirs.get(k))
+        differ = differing_sections(mine, theirs)
         if differ:
             found.append(f"{name}: differs in {', '.join(differ)}")
     return found

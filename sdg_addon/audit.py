@@ -58,6 +58,11 @@ def parameter_sections(resolved: dict) -> dict[str, str]:
     }
 
 
+def differing_sections(mine: dict[str, str], theirs: dict[str, str]) -> list[str]:
+    """The sections (of parameter_sections) whose hashes differ, or that one side lacks."""
+    return sorted(k for k in mine.keys() | theirs.keys() if mine.get(k) != theirs.get(k))
+
+
 def _file_names(value):
     """`value` with every absolute path reduced to its file's name."""
     if isinstance(value, dict):

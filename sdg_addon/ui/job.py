@@ -178,7 +178,7 @@ class RecordingJob:
         except (ConfigError, OSError) as e:
             raise ValueError(f"cannot resume from {earlier}: {e}; choose Existing Frames: Overwrite") from None
         now, then = (audit.parameter_sections(scene_free(c.resolved())) for c in (config, before))
-        differ = sorted(k for k in set(now) | set(then) if now.get(k) != then.get(k))
+        differ = audit.differing_sections(now, then)
         if differ:
             raise ValueError(
                 f"the settings differ from those of the recording in {options.output} ({', '.join(differ)}): "
