@@ -164,6 +164,4 @@ class Hdf5Writer(Writer):
             return f.id.get_file_image()
 
     def write(self, frame: AnnotatedFrame) -> None:
-        if self.label_table is None:  # written without set_run (a writer used on its own)
-            self.label_table = frame.label_table
         io.write_bytes(self.path_of(frame), self.encode(frame))
