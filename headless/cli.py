@@ -263,7 +263,9 @@ def _parse_shard(text: str | None) -> tuple[int, int] | None:
         i, n = (int(x) for x in text.split("/"))
     except ValueError:
         raise ValueError(f"--shard {text!r}: expected I/N, e.g. 0/4") from None
-    if not (n >= 1 and 0 <= i < n):
+    if n < 1:
+        raise ValueError(f"--shard {text!r}: expected I/N with N >= 1 shards")
+    if not 0 <= i < n:
         raise ValueError(f"--shard {text!r}: expected I/N with 0 <= I < N (shards count from 0: 0/{n} .. {n - 1}/{n})")
     return i, n
 

@@ -229,7 +229,16 @@ def test_problems_of_the_built_scene_name_the_file_and_field(tmp_path, capsys):
 def test_command_line_values_out_of_range(tmp_path, capsys, args):
     out = tmp_path / "out"
     assert render(param(tmp_path), out, *args) == 2
-    assert args[0].split("=")[0] in capsys.readouterr().err and not out.exists()
+    err = capsys.readouterr().err
+    assert args[0].split("=")[0] in err and not out.exists()
+    expected = {
+        "10/10": "0 <= I < N (shards count from 0: 0/10 .. 9/10)",
+        "11/10": "0 <= I < N (shards count from 0: 0/10 .. 9/10)",
+        "--shard=-1/10": "0 <= I < N (shards count from 0: 0/10 .. 9/10)",
+        "3/0": "N >= 1 shards",
+        "a/b": "expected I/N, e.g. 0/4",
+    }.get(args[-1])
+    assert expected is None or expected in err, err
 
 
 def test_a_shard_with_no_frames_says_so_writes_nothing_and_merge_still_works(tmp_path, capsys):
