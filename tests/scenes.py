@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
+
 
 def toml_value(value) -> str:
     """A Python value as TOML: strings quoted, lists and tuples as arrays, dicts as inline
@@ -128,3 +130,19 @@ def write_writer_plugin(site: Path, name: str, body: str, required_annotators: t
     (dist / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}-writer\nVersion: 1.0\n")
     (dist / "entry_points.txt").write_text(f"[sdg.writers]\n{name} = {name}_writer:Plugin\n")
     return site
+
+
+def records(out: Path) -> dict[int, dict]:
+    """A run's frame log (audit/frames.jsonl): frame index -> its record."""
+    lines = (out / "audit" / "frames.jsonl").read_text().splitlines()
+    return {r["frame"]: r for r in map(json.loads, lines)}
+
+
+def camera_roll(camera_to_world) -> float:
+    """Degrees a camera's x axis is turned from the horizontal "right" about the camera's
+    own +Z axis (counter-clockwise seen from behind the camera); `camera_to_world` 4x4."""
+    m = np.asarray(camera_to_world, dtype=np.float64)
+    x_axis, z_axis = m[:3, 0], m[:3, 2]
+    right = np.cross([0, 0, 1], z_axis)
+    right /= np.linalg.norm(right)
+    return float(np.degrees(np.arctan2(np.dot(np.cross(right, x_axis), z_axis), np.dot(right, x_axis))))

@@ -3,9 +3,6 @@ deterministically (the same run twice, a frame alone == that frame of the full r
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import numpy as np
 import pytest
 from PIL import Image
@@ -13,7 +10,7 @@ from PIL import Image
 bpy = pytest.importorskip("bpy")
 
 from mathutils import Vector  # noqa: E402
-from scenes import asset, camera, datablock_counts, ground, header, render, sun, write_param  # noqa: E402
+from scenes import asset, camera, datablock_counts, ground, header, records, render, sun, write_param  # noqa: E402
 
 SCENE = (
     header((64, 48), samples=1, seed=3, frames=3)
@@ -39,11 +36,6 @@ instance_segmentation = {}
 """
 )
 TABLE_TOP = 0.72
-
-
-def records(out: Path) -> dict[int, dict]:
-    lines = (out / "audit" / "frames.jsonl").read_text().splitlines()
-    return {r["frame"]: r for r in map(json.loads, lines)}
 
 
 def test_settle_rests_on_surfaces_and_is_deterministic(tmp_path):

@@ -18,7 +18,7 @@ bpy = pytest.importorskip("bpy")
 
 from mathutils import Euler  # noqa: E402
 from mathutils.bvhtree import BVHTree  # noqa: E402
-from scenes import asset, camera, ground, header, render, sun, write_param  # noqa: E402
+from scenes import asset, camera, camera_roll, ground, header, records, render, sun, write_param  # noqa: E402
 
 from sdg_addon.capture.render import camera_info  # noqa: E402
 from sdg_addon.config.schema import config_from_dict  # noqa: E402
@@ -237,21 +237,8 @@ roll = { distribution = "uniform", low = -45, high = 45 }
         assert depth[0] == pytest.approx(v["distance"], abs=1e-4)
         # Roll: the camera's x axis is the horizontal "right" turned by `roll` about the
         # camera's own +Z axis (counter-clockwise seen from behind the camera).
-        x_axis, z_axis = cam.camera_to_world[:3, 0], cam.camera_to_world[:3, 2]
-        right = np.cross([0, 0, 1], z_axis)
-        right /= np.linalg.norm(right)
-        angle = np.degrees(np.arctan2(np.dot(np.cross(right, x_axis), z_axis), np.dot(right, x_axis)))
-        assert angle == pytest.approx(v["roll"], abs=1e-3)
+        assert camera_roll(cam.camera_to_world) == pytest.approx(v["roll"], abs=1e-3)
     assert len(seen) > 1
-
-
-def camera_roll(cam) -> float:
-    """Degrees the camera's x axis is turned from the horizontal "right" about the camera's
-    own +Z axis (counter-clockwise seen from behind the camera)."""
-    x_axis, z_axis = cam.camera_to_world[:3, 0], cam.camera_to_world[:3, 2]
-    right = np.cross([0, 0, 1], z_axis)
-    right /= np.linalg.norm(right)
-    return float(np.degrees(np.arctan2(np.dot(np.cross(right, x_axis), z_axis), np.dot(right, x_axis))))
 
 
 def test_camera_at_a_drawn_location_looks_at_the_point_with_roll():
@@ -276,7 +263,7 @@ roll = { distribution = "uniform", low = -45, high = 45 }
         px, depth = cam.project(np.array([0, 0, 0.72]))
         assert px[0] == pytest.approx([32, 24], abs=1e-3)
         assert depth[0] == pytest.approx(np.linalg.norm(np.subtract(v["location"], [0, 0, 0.72])), abs=1e-4)
-        assert camera_roll(cam) == pytest.approx(v["roll"], abs=1e-3)
+        assert camera_roll(cam.camera_to_world) == pytest.approx(v["roll"], abs=1e-3)
 
 
 def test_camera_orbit_takes_a_roll():
@@ -285,7 +272,7 @@ def test_camera_orbit_takes_a_roll():
     )
     pose(cfg, built, facts, targets, 0)
     cam = camera_info(built.scene, built.cameras["cam"])
-    assert camera_roll(cam) == pytest.approx(20, abs=1e-3)
+    assert camera_roll(cam.camera_to_world) == pytest.approx(20, abs=1e-3)
     px, _depth = cam.project(np.array([0, 0, 0.7]))  # the camera's own look_at
     assert px[0] == pytest.approx([32, 24], abs=1e-3)
 
@@ -424,7 +411,6 @@ orientation = "normal"
 
 def test_light_copies_are_randomized_each_on_its_own(tmp_path):
     """`count = 3` on a light: three lights, each at its own drawn location."""
-    import json
 
     text = (
         header((32, 24), samples=1, seed=2, frames=1)
@@ -435,7 +421,7 @@ def test_light_copies_are_randomized_each_on_its_own(tmp_path):
         + 'location = { distribution = "shell", center = [0, 0, 0], radius_min = 2, radius_max = 3, elevation_min = 10 }\n'
     )
     assert render(write_param(tmp_path, text, "lamps.toml"), tmp_path / "out") == 0
-    (rec,) = [json.loads(line) for line in (tmp_path / "out" / "audit" / "frames.jsonl").read_text().splitlines()]
+    (rec,) = records(tmp_path / "out").values()
     drawn = rec["samples"][0]["values"]
     assert sorted(drawn) == ["lamp_000", "lamp_001", "lamp_002"]
     for name, v in drawn.items():

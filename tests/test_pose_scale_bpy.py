@@ -5,14 +5,12 @@ A primitive's origin is the centre of its base: the cube spans z 0 .. 1 in its o
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pytest
 
 pytest.importorskip("bpy")
 
-from scenes import NO_GROUND, asset, camera, ground, header, render, sun, write_param  # noqa: E402
+from scenes import NO_GROUND, asset, camera, ground, header, records, render, sun, write_param  # noqa: E402
 
 W, H = 64, 48
 ORTHO = 4.0  # metres across the width: 16 px per metre
@@ -99,7 +97,7 @@ def test_object_pose_is_rigid_and_the_log_holds_the_list(run):
     world_to_top = np.diag([1.0, -1.0, -1.0])  # OpenCV axes of a camera looking down -Z
     assert np.allclose(pose[0][:3, :3], world_to_top @ turn, atol=1e-6)
     assert np.allclose(pose[0][:3, 3], [0, 0, 10 - BASE_Z], atol=1e-5)
-    logged = [json.loads(line) for line in (run / "audit" / "frames.jsonl").read_text().splitlines()]
+    logged = records(run)
     assert logged[0]["samples"] == [
         {"type": "pose", "values": {"box": {"location": [0, 0, BASE_Z], "rotation": [0, 0, 90], "scale": SCALE}}}
     ]
@@ -132,7 +130,7 @@ instance_segmentation = {}
     )
     out = tmp_path / "out"
     assert render(write_param(tmp_path, text, "slab.toml"), out) == 0
-    samples = json.loads((out / "audit" / "frames.jsonl").read_text().splitlines()[0])["samples"]
+    samples = records(out)[0]["samples"]
     settled = samples[1]["values"]["slab"]
     assert settled["start"]["scale"] == [1, 0.25, 1] and settled["at_rest"]
     assert abs(settled["settled_location"][2] - 0.05) < 0.003, settled["settled_location"]
@@ -146,14 +144,11 @@ def test_scatter_and_camera_relative_take_a_per_axis_scale():
     import tomllib
     from pathlib import Path
 
-    import bpy
-    from mathutils.bvhtree import BVHTree
+    from test_placement_bpy import pose, world_tree
 
     from sdg_addon.config.schema import config_from_dict
-    from sdg_addon.sampling import sample_frame
     from sdg_addon.scene.build import build_scene
     from sdg_addon.scene.facts import extract_facts
-    from sdg_addon.scene.randomize import apply_frame
 
     text = (
         header((W, H), samples=1, seed=5)
@@ -183,22 +178,15 @@ scale = [1, 2, 0.5]
     built = build_scene(cfg)
     facts = extract_facts(built)
     targets = [built.match(r.target_kind, p) for r, p in zip(cfg.randomizers, cfg.randomizer_targets)]
-    sampled = sample_frame(cfg.seed, 0, cfg.randomizers, targets, facts=facts)
-    apply_frame(built, sampled)
-    bpy.context.view_layer.update()
+    sampled = pose(cfg, built, facts, targets, 0)
     assert tuple(built.entities["box_007"].root.scale) == (1.0, 2.0, 0.5)
     placed = [n for n in targets[0][:7] if sampled[0]["values"][n]["placed"]]
     assert len(placed) >= 3 and all(sampled[0]["values"][n]["scale"] == [2, 1, 0.25] for n in placed)
     trees = {}
-    depsgraph = bpy.context.evaluated_depsgraph_get()
     for n in placed:
         obj = built.entities[n].root
         assert tuple(obj.scale) == (2.0, 1.0, 0.25)
-        mesh = obj.evaluated_get(depsgraph).to_mesh()
-        mw = np.array(obj.matrix_world)
-        co = np.array([v.co[:] for v in mesh.vertices]) @ mw[:3, :3].T + mw[:3, 3]
-        trees[n] = BVHTree.FromPolygons(co.tolist(), [tuple(p.vertices) for p in mesh.polygons])
-        obj.evaluated_get(depsgraph).to_mesh_clear()
+        trees[n], co = world_tree(obj)  # Blender's own evaluated mesh, in the world
         table_top = 0.72
         assert table_top <= co[:, 2].min() <= table_top + 1e-3 and abs(np.ptp(co[:, 2]) - 0.05) < 1e-6
         assert np.allclose(np.ptp(co, axis=0), [0.4, 0.2, 0.05], atol=1e-6)  # yaw 0: along the axes
