@@ -88,4 +88,6 @@ def draw_panel(bpy, panel: str, **context) -> list:
 
 
 def texts(log) -> str:
-    return "\n".join(str(entry[1]) for entry in log)
+    """What the panel says, its labels joined by spaces: a sentence the panel wraps over
+    several labels reads whole wherever it is cut (a path in it makes the cut move)."""
+    return " ".join(str(entry[1]) for entry in log)
