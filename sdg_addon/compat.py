@@ -81,6 +81,29 @@ def set_multilayer_exr(image_settings) -> None:
     image_settings.file_format = "OPEN_EXR_MULTILAYER"
 
 
+def render_multilayer_exr(scene, path: str) -> None:
+    """Render the scene's camera into the multilayer EXR at `path`.
+
+    Pixels that are not square (a camera with fy != fx): Blender 5.0 refuses to write such a
+    render as a multilayer EXR ("Conflicting attributes found for header ...
+    'pixelAspectRatio'"; 4.2 writes it). The render result is then saved after the render,
+    with square pixels set for the save alone: the pixels are those rendered. One path on
+    every version (4.2 takes it too), the direct one for square pixels.
+    """
+    r = scene.render
+    aspect = r.pixel_aspect_x, r.pixel_aspect_y
+    if aspect == (1.0, 1.0):
+        r.filepath = path
+        bpy.ops.render.render(write_still=True)
+        return
+    bpy.ops.render.render(write_still=False)
+    r.pixel_aspect_x = r.pixel_aspect_y = 1.0
+    try:
+        bpy.data.images["Render Result"].save_render(path, scene=scene)
+    finally:
+        r.pixel_aspect_x, r.pixel_aspect_y = aspect
+
+
 def progress_bar(layout, factor: float, text: str) -> None:
     """A progress bar where the layout has one (Blender >= 4.0), else a label."""
     if hasattr(layout, "progress"):

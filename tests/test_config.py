@@ -1125,6 +1125,20 @@ def test_camera_intrinsics_from_a_k_matrix(tmp_path):
         ("cy = 480.01\n", "cameras[0].cy", "0 .. 480"),
         ("cx = -0.5\n", "cameras[0].cx", ""),
         ("width = 100\nheight = 80\ncx = 101\n", "cameras[0].cx", "0 .. 100"),
+        ("fy = 500\n", "cameras[0].fy", "with fx"),
+        ("fx = 500\nfy = 100000.001\n", "cameras[0].fy", "2.5 .. 100000"),
+        ("fx = 500\nfy = 2.49999\n", "cameras[0].fy", "Blender's pixel aspect"),
     ]:
         p = one_problem(tmp_path, cam(fields))
         assert p.field == field and words in p.expected, (fields, p)
+    # fy at Blender's pixel-aspect limits (fx / 200, fx x 200): accepted; fy > fx keeps the
+    # focal length of fx on the larger side, fy < fx makes pixels taller, so a 640 x 480
+    # image fits its sensor to the height once 480 x fx / fy > 640 (fy < 375).
+    for fy, focal in [
+        (2.5, 2.5 * 36 / 480),
+        (100000, 500 * 36 / 640),
+        (375.1, 500 * 36 / 640),
+        (374.9, 374.9 * 36 / 480),
+    ]:
+        c = load_config(write(tmp_path / "fy.toml", cam(f"fx = 500\nfy = {fy}\n"))).cameras[0]
+        assert (c.fy, c.focal_length) == (fy, pytest.approx(focal)), fy

@@ -7,6 +7,7 @@ import json
 import math
 import re
 import runpy
+import subprocess
 import sys
 from pathlib import Path
 
@@ -752,37 +753,79 @@ def test_auto_worker_mode_overlaps_with_a_gpu_or_many_cores(tmp_path, monkeypatc
     assert (tmp_path / "out" / "rgb_0000.png").is_file()
 
 
-def test_a_k_matrix_camera_projects_where_its_intrinsics_say(tmp_path):
-    """fx, cx, cy of [[cameras]] (a real camera's K, e.g. a BOP dataset's): camera_params
-    gives them back, and a ball renders where K projects its centre (Blender's lens shift
-    made from the principal point)."""
-    fx, cx, cy = 70.0, 21.5, 30.25
-    ball = (0.6, 0.0, -0.4)  # off the optical axis, so a wrong shift moves it
-    text = (
-        header((64, 48), samples=1, seed=1, frames=1)
+def k_matrix_scene(fx, fy, ball, cx=21.5, cy=30.25) -> str:
+    """A camera from a K matrix (fy None: square pixels) 4 m in front of a ball of radius
+    0.3 centred at `ball`; masks, both 2D boxes and camera_params."""
+    k_fields = {"fx": fx, "cx": cx, "cy": cy} | ({} if fy is None else {"fy": fy})
+    return (
+        header((64, 48), samples=2, seed=1, frames=1)
         + NO_GROUND
-        + camera((0.0, -4.0, 0.0), (0.0, 0.0, 0.0), fx=fx, cx=cx, cy=cy)
+        + camera((0.0, -4.0, 0.0), (0.0, 0.0, 0.0), **k_fields)
         + sun()
         + f"""
 [[assets]]
 name = "ball"
 primitive = "sphere"
-size = 0.3
-location = [{ball[0]}, {ball[1]}, {ball[2] - 0.15}]
+size = 0.6
+location = [{ball[0]}, {ball[1]}, {ball[2] - 0.3}]
 labels = {{ class = "ball" }}
 [annotators]
 instance_segmentation = {{}}
 camera_params = {{}}
+bounding_box_2d_tight = {{}}
+bounding_box_2d_loose = {{}}
 """
     )
-    out = tmp_path / "out"
-    assert render(write_param(tmp_path, text, "k.toml"), out) == 0
+
+
+def check_k_matrix_frame(out: Path, fx, fy, ball, cx=21.5, cy=30.25) -> None:
+    """camera_params gives K back, the ball renders where K projects its centre, as wide and
+    tall as fx and fy make it, and the loose box (our silhouette, rasterized with that K)
+    is the tight box of Cycles' mask, pixel for pixel."""
     params = json.loads((out / "camera_params_0000.json").read_text())
-    assert np.allclose(params["intrinsics"], [[fx, 0, cx], [0, fx, cy], [0, 0, 1]], atol=1e-4)
+    assert np.allclose(params["intrinsics"], [[fx, 0, cx], [0, fy, cy], [0, 0, 1]], atol=1e-4)
     # The camera looks along +Y from y = -4: x right, image y down = world -z, depth 4.
-    u, v = fx * ball[0] / 4.0 + cx, fx * -ball[2] / 4.0 + cy
+    u, v = fx * ball[0] / 4.0 + cx, fy * -ball[2] / 4.0 + cy
     ids = np.array(Image.open(out / "instance_segmentation_0000.png")).astype(np.int64)
     ids = ids[..., :3].sum(axis=-1) if ids.ndim == 3 else ids
     background = np.bincount(ids.ravel()).argmax()
     rows, cols = np.nonzero(ids != background)
     assert abs(cols.mean() + 0.5 - u) < 0.3 and abs(rows.mean() + 0.5 - v) < 0.3, (cols.mean(), rows.mean(), u, v)
+    # A ball of radius 0.3 at ~4 m: about 2 f r / 4 pixels across each axis.
+    assert abs(np.ptp(cols) + 1 - fx * 0.15) <= 1.5 and abs(np.ptp(rows) + 1 - fy * 0.15) <= 1.5
+    tight = np.load(out / "bounding_box_2d_tight_0000.npy")
+    loose = np.load(out / "bounding_box_2d_loose_0000.npy")
+    corners = ("x_min", "y_min", "x_max", "y_max")
+    assert [int(tight[0][c]) for c in corners] == [int(loose[0][c]) for c in corners]
+
+
+@pytest.mark.parametrize(
+    "fx, fy, ball",
+    [
+        (70.0, None, (0.6, 0.0, -0.4)),  # square pixels
+        (60.0, 90.0, (0.6, 0.0, 0.3)),  # fy > fx: Blender's pixel_aspect_x > 1
+        (90.0, 60.0, (0.3, 0.0, 0.3)),  # fx > fy: pixel_aspect_y > 1
+    ],
+)
+def test_a_k_matrix_camera_projects_where_its_intrinsics_say(tmp_path, fx, fy, ball):
+    """fx, fy, cx, cy of [[cameras]] (a real camera's K, e.g. a BOP dataset's): Blender's
+    lens shift made from the principal point, its pixel aspect from fy / fx."""
+    out = tmp_path / "out"
+    assert render(write_param(tmp_path, k_matrix_scene(fx, fy, ball), "k.toml"), out) == 0
+    check_k_matrix_frame(out, fx, fx if fy is None else fy, ball)
+
+
+PYTHON42 = ROOT / ".venv42" / "bin" / "python"
+
+
+@pytest.mark.skipif(not PYTHON42.is_file(), reason="no .venv42 (bpy 4.2): scripts/test.sh makes it")
+def test_a_k_matrix_with_fy_other_than_fx_renders_on_blender_42(tmp_path):
+    """4.2 writes the multilayer EXR of non-square pixels itself (5.0 refuses to: see
+    compat.render_multilayer_exr); the frame is the same K either way."""
+    fx, fy, ball = 60.0, 90.0, (0.6, 0.0, 0.3)
+    param = write_param(tmp_path, k_matrix_scene(fx, fy, ball), "k.toml")
+    out = tmp_path / "out42"
+    cmd = [str(PYTHON42), "-m", "headless", "render", str(param), "--out", str(out), "--quiet"]
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    check_k_matrix_frame(out, fx, fy, ball)

@@ -27,12 +27,13 @@ from mathutils import Matrix
 
 from ..annotators.raster import half_edge_twins, is_closed_surface, join_meshes
 from ..blender_paths import remember_resources
-from ..compat import LEGACY_PASS_NAMES, set_multilayer_exr
+from ..compat import LEGACY_PASS_NAMES, render_multilayer_exr, set_multilayer_exr
 from ..config.schema import RenderSettings
 from ..frame import Camera, FrameData, SceneObject
 from ..output import process_alive
+from ..pinhole import intrinsics_of
 from ..scene.base import render_view_layer
-from ..scene.build import RESOLUTION_PROP, BuiltScene
+from ..scene.build import PIXEL_ASPECT_PROP, RESOLUTION_PROP, BuiltScene
 from ..scene.instancing import renders
 from ..scene.keypoints import entity_keypoints
 from ..sensors import SensorSpec
@@ -203,6 +204,12 @@ def camera_resolution(scene, cam_obj) -> tuple[int, int]:
     return scene.render.resolution_x, scene.render.resolution_y
 
 
+def camera_pixel_aspect(cam_obj) -> tuple[float, float]:
+    """A camera's pixel aspect (from `fy` of [[cameras]]), else square pixels."""
+    own = cam_obj.get(PIXEL_ASPECT_PROP)
+    return (float(own[0]), float(own[1])) if own is not None else (1.0, 1.0)
+
+
 def camera_info(scene, cam_obj, sensor_kind: str = "visible") -> Camera:
     """A Camera (intrinsics and pose) from a Blender camera object, as Cycles renders it.
 
@@ -210,13 +217,22 @@ def camera_info(scene, cam_obj, sensor_kind: str = "visible") -> Camera:
     (the rig's extrinsics) is reported too."""
     w, h = camera_resolution(scene, cam_obj)
     data = cam_obj.data
-    fit = data.sensor_fit
-    if fit == "AUTO":
-        fit = "HORIZONTAL" if w >= h else "VERTICAL"
-        sensor = data.sensor_width
-    else:
-        sensor = data.sensor_width if fit == "HORIZONTAL" else data.sensor_height
-    fitted_px = w if fit == "HORIZONTAL" else h
+    # Blender keeps the pixel aspect in float32: read back what the render uses.
+    aspect = np.array(camera_pixel_aspect(cam_obj), dtype=np.float32).astype(np.float64)
+    k = intrinsics_of(
+        orthographic=data.type == "ORTHO",
+        lens=data.lens,
+        ortho_scale=data.ortho_scale,
+        sensor_fit=data.sensor_fit,
+        sensor_width=data.sensor_width,
+        sensor_height=data.sensor_height,
+        shift_x=data.shift_x,
+        shift_y=data.shift_y,
+        width=w,
+        height=h,
+        aspect_x=float(aspect[0]),
+        aspect_y=float(aspect[1]),
+    )
     loc, rot, _scale = cam_obj.matrix_world.decompose()
     cam_to_world = np.array(Matrix.LocRotScale(loc, rot, None), dtype=np.float64)
     rig, camera_to_rig = "", None
@@ -225,30 +241,21 @@ def camera_info(scene, cam_obj, sensor_kind: str = "visible") -> Camera:
         ploc, prot, _ = cam_obj.parent.matrix_world.decompose()
         parent_to_world = np.array(Matrix.LocRotScale(ploc, prot, None), dtype=np.float64)
         camera_to_rig = np.linalg.inv(parent_to_world) @ cam_to_world
-    big = max(w, h)
-    cx = w / 2 - data.shift_x * big
-    cy = h / 2 + data.shift_y * big
-    if data.type == "ORTHO":
-        f = fitted_px / data.ortho_scale
-        projection = "orthographic"
-    else:
-        f = data.lens * fitted_px / sensor
-        projection = "perspective"
     return Camera(
         name=cam_obj.name,
         width=w,
         height=h,
-        projection=projection,
+        projection="orthographic" if data.type == "ORTHO" else "perspective",
         camera_to_world=cam_to_world,
-        fx=f,
-        fy=f,
-        cx=cx,
-        cy=cy,
+        fx=k.fx,
+        fy=k.fy,
+        cx=k.cx,
+        cy=k.cy,
         clip_start=data.clip_start,
         clip_end=data.clip_end,
         focal_length_mm=data.lens,
-        sensor_width_mm=sensor * w / fitted_px,
-        sensor_height_mm=sensor * h / fitted_px,
+        sensor_width_mm=k.sensor_width_mm,
+        sensor_height_mm=k.sensor_height_mm,
         ortho_scale=data.ortho_scale,
         sensor=sensor_kind,
         rig=rig,
@@ -302,17 +309,18 @@ class Capturer:
         scene = self.built.scene
         scene.camera = cam_obj
         path = os.path.join(self.tmp_dir, "render.exr")
-        scene.render.filepath = path
-        default = scene.render.resolution_x, scene.render.resolution_y
-        scene.render.resolution_x, scene.render.resolution_y = camera_resolution(scene, cam_obj)
+        r = scene.render
+        default = r.resolution_x, r.resolution_y, r.pixel_aspect_x, r.pixel_aspect_y
+        r.resolution_x, r.resolution_y = camera_resolution(scene, cam_obj)
+        r.pixel_aspect_x, r.pixel_aspect_y = camera_pixel_aspect(cam_obj)
         try:
             if sensor != "visible":
                 self.sensor_render.begin(sensor, cam_obj.name)
-            bpy.ops.render.render(write_still=True)
+            render_multilayer_exr(scene, path)
         finally:
             self.sensor_render.end()
             # Outside a render the scene keeps the run's size (cameras without their own).
-            scene.render.resolution_x, scene.render.resolution_y = default
+            r.resolution_x, r.resolution_y, r.pixel_aspect_x, r.pixel_aspect_y = default
         # A name of its own: the file may wait for a worker while the next frame renders.
         self._renders += 1
         own = os.path.join(self.tmp_dir, f"capture_{self._renders}.exr")

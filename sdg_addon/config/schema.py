@@ -21,6 +21,7 @@ import numpy as np
 from ..annotators import ANNOTATORS
 from ..annotators.lidar import PRESETS as LIDAR_PRESETS
 from ..labels.rules import DEFAULT_SUFFIX, SCOPES, NameRule
+from ..pinhole import MAX_PIXEL_ASPECT, blender_lens_for
 from ..sampling.cases import CASE_FIELDS, CaseSpec
 from ..sampling.distributions import (
     Constant,
@@ -367,12 +368,23 @@ CAMERA_FIELDS = (
         "fx",
         "float",
         None,
-        "focal length in pixels (a K matrix's fx), instead of `focal_length`: focal_length = fx × sensor_width / the larger image side (perspective; pixels are square, fy = fx)",
+        "focal length in pixels (a K matrix's fx), instead of `focal_length`: focal_length = fx × sensor_width / the larger image side (perspective; counted in pixel widths when `fy` ≠ `fx`)",
         low=0,
         strict_low=True,
         high=MAX_SIZE,
         nullable=True,
         default_text="from `focal_length`",
+    ),
+    Field(
+        "fy",
+        "float",
+        None,
+        "focal length in pixels along y (a K matrix's fy), with `fx`: fy ≠ fx renders non-square pixels (Blender's pixel aspect), fx / 200 .. fx × 200",
+        low=0,
+        strict_low=True,
+        high=MAX_SIZE,
+        nullable=True,
+        default_text="`fx` (square pixels)",
     ),
     Field(
         "cx",
@@ -1294,15 +1306,27 @@ def _camera(v: _Reader, t, p: str, render) -> CameraSpec:
 
 
 def _intrinsics(v: _Reader, t, p: str, c, render) -> None:
-    """A K matrix's fx, cx, cy: fx becomes focal_length (mm); cx, cy must lie in the image."""
+    """A K matrix's fx, fy, cx, cy: fx (and fy) become focal_length (mm) and the pixel aspect
+    (pinhole.blender_lens_for); cx, cy must lie in the image."""
     width, height = c.width or render.width, c.height or render.height
+    if c.fy is not None:
+        if c.fx is None:
+            v.problems.add(join(p, "fy"), c.fy, "fy with fx (a K matrix's two focal lengths in pixels)")
+        elif not c.fx / MAX_PIXEL_ASPECT <= c.fy <= c.fx * MAX_PIXEL_ASPECT:
+            low, high = c.fx / MAX_PIXEL_ASPECT, c.fx * MAX_PIXEL_ASPECT
+            v.problems.add(
+                join(p, "fy"),
+                c.fy,
+                f"{low:g} .. {high:g} (fx / {MAX_PIXEL_ASPECT:g} .. fx × {MAX_PIXEL_ASPECT:g}: Blender's pixel aspect)",
+            )
     if c.fx is not None:
         if "focal_length" in t:
             v.problems.add(join(p, "fx"), c.fx, "either focal_length (mm) or fx (pixels), not both")
         elif c.projection != "perspective":
             v.problems.add(join(p, "fx"), c.fx, "fx on a perspective camera only (orthographic: ortho_scale)")
         else:
-            c.focal_length = c.fx * c.sensor_width / max(width, height)
+            fy = c.fx if c.fy is None else c.fy
+            c.focal_length = blender_lens_for(c.fx, fy, None, None, width, height, c.sensor_width).lens
     for key, size, side in (("cx", width, "width"), ("cy", height, "height")):
         value = getattr(c, key)
         if value is not None and value > size:

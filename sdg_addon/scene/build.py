@@ -37,6 +37,7 @@ from ..labels.blender import (
     set_labels,
 )
 from ..labels.parse import LABEL_PROPERTY
+from ..pinhole import blender_lens_for
 from ..sensors import EMISSIVITY_PROP, ILLUMINATOR_PROP, NIR_REFLECTANCE_PROP, TEMPERATURE_PROP
 from .base import (
     check_colour,
@@ -61,6 +62,7 @@ from .render_settings import match_viewport_to_render
 
 ASSET_ROOT = "sdg_assets"
 RESOLUTION_PROP = "sdg_resolution"  # on a camera: its own [width, height] (else the render's)
+PIXEL_ASPECT_PROP = "sdg_pixel_aspect"  # on a camera: its render's pixel aspect [x, y] (else [1, 1])
 
 
 @dataclass
@@ -681,12 +683,12 @@ def _camera(scene, spec: CameraSpec, render) -> bpy.types.Object:
     data.lens = spec.focal_length
     data.sensor_width = spec.sensor_width
     data.sensor_fit = "AUTO"
-    # A principal point off the centre is Blender's lens shift, in units of the larger side.
+    # A principal point off the centre is Blender's lens shift, fy != fx its pixel aspect.
     width, height = spec.width or render.width, spec.height or render.height
-    if spec.cx is not None:
-        data.shift_x = (width / 2 - spec.cx) / max(width, height)
-    if spec.cy is not None:
-        data.shift_y = (spec.cy - height / 2) / max(width, height)
+    fx = spec.fx if spec.fx is not None else 1.0  # without fx, only the shift is used
+    fy = spec.fy if spec.fy is not None else fx
+    k = blender_lens_for(fx, fy, spec.cx, spec.cy, width, height, spec.sensor_width)
+    data.shift_x, data.shift_y = k.shift_x, k.shift_y
     data.ortho_scale = spec.ortho_scale
     data.clip_start, data.clip_end = spec.clip_start, spec.clip_end
     obj = bpy.data.objects.new(spec.name, data)
@@ -698,4 +700,6 @@ def _camera(scene, spec: CameraSpec, render) -> bpy.types.Object:
         obj.rotation_euler = [math.radians(a) for a in spec.rotation]
     if spec.width is not None:
         obj[RESOLUTION_PROP] = [spec.width, spec.height]
+    if (k.pixel_aspect_x, k.pixel_aspect_y) != (1.0, 1.0):
+        obj[PIXEL_ASPECT_PROP] = [k.pixel_aspect_x, k.pixel_aspect_y]
     return obj
