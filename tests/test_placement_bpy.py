@@ -310,6 +310,36 @@ look_at_objects = ["mug_000", "mug_001", "donut_000"]
         assert px[0] == pytest.approx([32, 24], abs=1e-3)
 
 
+def test_camera_looks_at_a_subset_drawn_each_frame():
+    """BlenderProc's `compute_poi(np.random.choice(objs, size=N))`: `look_at_count = 2` aims
+    each frame at the mean centre of 2 of the 3 objects, a subset drawn afresh per frame
+    (reproducibly: the same frame draws the same subset)."""
+    text = """[[randomizers]]
+type = "camera"
+targets = "cam"
+location = { distribution = "uniform", low = [-2, -2, 1.5], high = [2, 2, 2.5] }
+look_at_objects = ["mug_000", "mug_001", "donut_000"]
+look_at_count = 2
+"""
+    cfg, built, facts, targets = built_run(text)
+    subsets = set()
+    for f in range(8):
+        sampled = pose(cfg, built, facts, targets, f)
+        names = sampled[0]["values"]["cam"]["look_at_objects"]
+        assert len(names) == 2 and len(set(names)) == 2 and set(names) <= {"mug_000", "mug_001", "donut_000"}
+        subsets.add(tuple(names))
+        centres = []
+        for n in names:
+            _tree, co = world_tree(built.entities[n].root)
+            centres.append((co.min(0) + co.max(0)) / 2)
+        cam = camera_info(built.scene, built.cameras["cam"])
+        px, _depth = cam.project(np.mean(centres, axis=0))
+        assert px[0] == pytest.approx([32, 24], abs=1e-3)
+    assert len(subsets) > 1  # drawn per frame, not once
+    again = pose(cfg, built, facts, targets, 3)[0]["values"]["cam"]["look_at_objects"]
+    assert again == pose(cfg, built, facts, targets, 3)[0]["values"]["cam"]["look_at_objects"]
+
+
 def test_look_at_target_is_rendered_at_the_image_centre(tmp_path):
     """The rendered mask of a sphere target is centred on the image centre within 1 px."""
     import json

@@ -172,6 +172,18 @@ def test_camera_looks_at_a_point_or_at_objects():
     assert "not together with" in found["randomizers[0].look_at_objects"]
 
 
+def test_look_at_count_draws_from_look_at_objects():
+    """`look_at_count`: how many of `look_at_objects` to aim at (0: all); nothing to draw
+    from without them; a count below 0 refused at the edge."""
+    cam = '[[randomizers]]\ntype = "camera"\ntargets = "cam"\nlocation = [0, -2, 1]\n'
+    found = problems(cam + "look_at_count = 2\n")
+    assert "with `look_at_objects`" in found["randomizers[0].look_at_count"]
+    assert "randomizers[0].look_at_count" in problems(cam + 'look_at_objects = "mug*"\nlook_at_count = -1\n')
+    for ok in (0, 1):
+        text = HEAD + cam + f'look_at_objects = "mug*"\nlook_at_count = {ok}\n'
+        assert len(config_from_dict(tomllib.loads(text), Path("p.toml")).randomizers) == 1
+
+
 def test_physics_friction_takes_blenderprocs_values():
     """BlenderProc's BOP scripts settle objects with friction 100 (nothing slides); Bullet
     takes any coefficient >= 0. Bounded at 1000, the edge included."""

@@ -260,7 +260,14 @@ class CameraOrbit(RandomizerSpec):
             (str, list),
             "names or globs of objects to look at instead of the point `look_at`: the mean of their bounding-box centres where they are this frame (Replicator's `look_at` a prim, BlenderProc's `compute_poi`); objects hidden this frame take no part",
         ),
+        "look_at_count": (
+            0,
+            int,
+            "with `look_at_objects`: aim at this many of them, drawn afresh each frame for each camera (BlenderProc's `compute_poi(np.random.choice(objs, size=N))`); 0: all of them",
+        ),
     }
+    OPTION_MINIMUMS = {"look_at_count": 0}
+    OPTION_MAXIMUMS = {"look_at_count": 100000}
 
     def __init__(self, params, options, trigger="frame", interval=1):
         super().__init__(params, options, trigger, interval)
@@ -286,6 +293,8 @@ class CameraOrbit(RandomizerSpec):
             )
         if isinstance(objects, list) and not all(isinstance(x, str) and x for x in objects):
             out.append(("look_at_objects", objects, "an object name or glob, or a list of them"))
+        if options.get("look_at_count") and not objects:
+            out.append(("look_at_count", options["look_at_count"], "with `look_at_objects` (the objects to draw from)"))
         return out
 
     def sample(self, rng, frame, targets, facts=None, earlier=()):
@@ -300,8 +309,12 @@ class CameraOrbit(RandomizerSpec):
             raise ValueError(f"camera: look_at_objects {patterns} matches no object")
         hidden = hidden_in(earlier)
         shown = [n for n in names if n not in hidden] or names  # all hidden: aim where they are
+        count = int(self.options["look_at_count"])
         for v in out.values():
-            v["look_at_objects"] = shown
+            if 0 < count < len(shown):  # drawn after the parameters: their values stay as without it
+                v["look_at_objects"] = sorted(str(n) for n in rng.choice(shown, size=count, replace=False))
+            else:
+                v["look_at_objects"] = shown
         return out
 
 
