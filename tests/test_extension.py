@@ -26,7 +26,16 @@ MANIFEST = tomllib.loads((ROOT / "blender_manifest.toml").read_text(encoding="ut
 EXT_ID = MANIFEST["id"]
 REPO = "sdg_pytest"
 MODULE = f"bl_ext.{REPO}.{EXT_ID}"
-OPERATORS = ("add_label", "remove_label", "label_by_rule", "validate_parameters", "start_recording", "cancel_recording")
+OPERATORS = (
+    "add_label",
+    "remove_label",
+    "rename_label_value",
+    "label_by_rule",
+    "validate_parameters",
+    "start_recording",
+    "cancel_recording",
+    "dismiss_messages",
+)
 PANELS = ("SDG_PT_labels", "SDG_PT_recorder", "SDG_PT_randomizers")
 
 TINY = (
@@ -694,7 +703,7 @@ def test_recording_refuses_with_sentences(addon, scene, tmp_path):
     scene.sdg.run.output = str(tmp_path / "notes.txt")  # a file: refused at once, said in the panel
     with pytest.raises(RuntimeError, match="'.*notes.txt' is a file, not a folder: choose a folder"):
         bpy.ops.sdg.start_recording("EXEC_DEFAULT")
-    assert "is a file, not a folder" in texts(draw_panel(bpy, "SDG_PT_recorder"))
+    assert "is a file, not a folder" in texts(draw_panel(bpy, "SDG_PT_recorder")).replace("\n", " ")
     (tmp_path / "notes.txt").unlink()
     # A relative folder without '//' went to Blender's working folder (/, its install folder...).
     scene.sdg.run.output = "dataset"
@@ -1097,3 +1106,118 @@ def test_a_save_from_the_menu_during_a_recording_is_said_at_its_end(addon, scene
     assert job.state == "done", job.message
     assert "The .blend was saved while recording" in job.warnings[-1]
     assert "saved while recording" in texts(draw_panel(bpy, "SDG_PT_recorder"))
+
+
+def test_start_recording_is_no_save_to_blender_and_its_scene_copy_finds_the_textures(addon, scene, tmp_path, capfd):
+    """The scene copy for audit/inputs was save_as_mainfile(copy=True): Blender said "Saved
+    copy as ..." (read as the user's file being saved) and ran every add-on's save handlers;
+    its paths, relative to the temporary folder, pointed nowhere once in audit/inputs (a
+    texture next to the .blend came out missing in the copy Resume and headless read)."""
+    bpy = addon.bpy
+    artist_scene(bpy, scene, tmp_path / "out")
+    project = tmp_path / "project"
+    project.mkdir()
+    image = bpy.data.images.new("wood", 4, 4)
+    image.filepath_raw, image.file_format = str(project / "wood.png"), "PNG"
+    image.save()
+    material = bpy.data.materials.new("wood")
+    bpy.data.objects["crate"].data.materials.append(material)
+    material.node_tree.nodes.new("ShaderNodeTexImage").image = image
+    bpy.ops.wm.save_as_mainfile(filepath=str(project / "mine.blend"))
+    image.filepath = "//wood.png"
+    saves = []
+    bpy.app.handlers.save_pre.append(saves.append)
+    try:
+        capfd.readouterr()
+        assert bpy.ops.sdg.start_recording("EXEC_DEFAULT") == {"RUNNING_MODAL"}
+        run_to_end(addon, addon.job.current)
+    finally:
+        bpy.app.handlers.save_pre.remove(saves.append)
+    assert addon.job.current.state == "done", addon.job.current.message
+    assert "Saved copy as" not in capfd.readouterr().out and saves == []
+    assert bpy.data.filepath == str(project / "mine.blend")
+    (copy,) = (tmp_path / "out" / "audit" / "inputs").glob("*.blend")
+    with bpy.data.libraries.load(str(copy)) as (_src, dst):
+        dst.images = ["wood"]
+    assert Path(bpy.path.abspath(dst.images[0].filepath)) == project / "wood.png"
+
+
+def test_after_a_recording_the_panel_says_a_saved_file_lost_nothing(addon, scene, tmp_path, monkeypatch):
+    """The restore's undo steps set Blender's unsaved-changes mark, which Python cannot clear
+    (BlendData.is_dirty is read-only in 4.2 and 5.x): a file that had no unsaved changes at
+    Start is said to have lost nothing; one with the user's own edits is not."""
+    bpy, jobs = addon.bpy, addon.job
+    artist_scene(bpy, scene, tmp_path / "out")
+    # Background Blender never clears the mark (it is cleared by the save's notifier): stand in.
+    monkeypatch.setattr(jobs, "file_has_unsaved_changes", lambda: False)
+    assert bpy.ops.sdg.start_recording("EXEC_DEFAULT") == {"RUNNING_MODAL"}
+    run_to_end(addon, jobs.current)
+    assert jobs.current.state == "done" and jobs.current.notes == [jobs.FILE_STILL_SAVED]
+    assert "closing without saving loses nothing" in texts(draw_panel(bpy, "SDG_PT_recorder")).replace("\n", " ")
+    monkeypatch.setattr(jobs, "file_has_unsaved_changes", lambda: True)  # edits made before Start
+    bpy.context.scene.sdg.run.existing = "OVERWRITE"
+    assert bpy.ops.sdg.start_recording("EXEC_DEFAULT") == {"RUNNING_MODAL"}
+    run_to_end(addon, jobs.current)
+    assert jobs.current.state == "done" and jobs.current.notes == []
+    assert "loses nothing" not in texts(draw_panel(bpy, "SDG_PT_recorder")).replace("\n", " ")
+
+
+def test_panel_messages_show_their_age_and_go_with_the_file_or_dismiss(addon, scene, tmp_path):
+    """A refused Start and a finished recording stayed on the panel, undated, until the
+    next Start, even after another file was opened: now they say when, Dismiss clears them
+    and opening a file forgets them."""
+    bpy, jobs = addon.bpy, addon.job
+    assert jobs.ago(1000.0, now=1010.0) == "just now" and jobs.ago(1000.0, now=1300.0) == "5 min ago"
+    assert jobs.ago(0.0, now=7300.0) == "2 h ago"
+    artist_scene(bpy, scene, tmp_path / "out")
+    bpy.data.objects["cam"].sdg_record = False
+    with pytest.raises(RuntimeError, match="No camera is ticked"):
+        bpy.ops.sdg.start_recording("EXEC_DEFAULT")
+    assert "(just now)" in texts(draw_panel(bpy, "SDG_PT_recorder"))
+    assert bpy.ops.sdg.dismiss_messages() == {"FINISHED"}
+    assert jobs.last_error is None and "just now" not in texts(draw_panel(bpy, "SDG_PT_recorder"))
+    bpy.data.objects["cam"].sdg_record = True
+    assert bpy.ops.sdg.start_recording("EXEC_DEFAULT") == {"RUNNING_MODAL"}
+    run_to_end(addon, jobs.current)
+    text = texts(draw_panel(bpy, "SDG_PT_recorder"))
+    assert re.search(r"Last recording: \d\d:\d\d \(just now\)", text) and "Done: 3 frame(s)" in text, text
+    bpy.ops.wm.read_homefile(use_empty=True)  # another file opened
+    assert jobs.current is None and "Done:" not in texts(draw_panel(bpy, "SDG_PT_recorder"))
+    assert not bpy.ops.sdg.dismiss_messages.poll()
+
+
+def test_rename_label_value_on_every_object_and_collection(addon, scene, capfd):
+    """`class = "mugg"` typed on many objects was fixed one object at a time."""
+    bpy = addon.bpy
+    a, b, c, other = (add_mesh(bpy, n) for n in ("a", "b", "c", "other"))
+    a["semantics"], b["semantics"] = {"class": ["mugg"]}, {"class": ["mugg"], "colour": ["red"]}
+    c["semantics"] = {"class": ["mugg", "mug"]}  # the new value is not doubled
+    other["semantics"] = {"kind": ["mugg"]}  # another type: kept
+    shelf = bpy.data.collections.new("shelf")
+    scene.collection.children.link(shelf)
+    shelf["semantics"] = {"class": "mugg"}
+    unlinked = bpy.data.objects.new("spare", None)  # in no scene: still the file's object
+    unlinked["semantics"] = {"class": ["mugg"]}
+    scene.sdg.extra_json = json.dumps({"assets": [{"name": "cup", "labels": {"class": "mugg"}}]})
+    settings = bpy.context.window_manager.sdg
+    settings.label_type, settings.rename_from, settings.rename_to = "class", "mugg", "mug"
+    log = draw_panel(bpy, "SDG_PT_labels")
+    assert ("operator", "sdg.rename_label_value") in log and ("prop", "rename_from") in log
+    for bad, said in (("mu,g", "must not contain ','"), ("", "the label value is empty"), ("mugg", "is the old one")):
+        with pytest.raises(RuntimeError, match=said):
+            bpy.ops.sdg.rename_label_value(label_type="class", old_value="mugg", new_value=bad)
+    assert stored(a) == {"class": ["mugg"]}
+    bpy.ops.ed.undo_push(message="before the rename")
+    capfd.readouterr()
+    result = bpy.ops.sdg.rename_label_value("EXEC_DEFAULT", True, label_type="class", old_value="mugg", new_value="mug")
+    assert result == {"FINISHED"}
+    out = capfd.readouterr().out
+    assert "Renamed class:mugg to class:mug on 4 object(s) and 1 collection(s)" in out, out
+    assert "imported parameter sections still name class:mugg (assets[0].labels)" in out, out
+    assert stored(a) == {"class": ["mug"]} and stored(b) == {"class": ["mug"], "colour": ["red"]}
+    assert stored(c) == {"class": ["mug"]} and stored(other) == {"kind": ["mugg"]}
+    assert stored(shelf) == {"class": ["mug"]} and stored(unlinked) == {"class": ["mug"]}
+    with pytest.raises(RuntimeError, match="no object or collection has the label class:mugg"):
+        bpy.ops.sdg.rename_label_value(label_type="class", old_value="mugg", new_value="mug")
+    bpy.ops.ed.undo()
+    assert stored(bpy.data.objects["a"]) == {"class": ["mugg"]}

@@ -211,6 +211,25 @@ def apply_label_rule(rule: NameRule, idblocks) -> tuple[list[tuple[str, str]], i
     return labelled, kept, unmatched
 
 
+def rename_label_value(idblocks, label_type: str, old: str, new: str) -> tuple[list, list[str]]:
+    """Replace the value `old` of `label_type` by `new` in the own labels of `idblocks` (a
+    value already there is not doubled): ([idblocks changed], [problems of malformed ones])."""
+    changed, problems = [], []
+    for idblock in idblocks:
+        try:
+            labels = own_labels(idblock)
+        except ValueError as e:
+            problems.append(str(e))
+            continue
+        values = labels.get(label_type, [])
+        if old not in values:
+            continue
+        labels[label_type] = list(dict.fromkeys(new if v == old else v for v in values))
+        set_labels(idblock, labels)
+        changed.append(idblock)
+    return changed, problems
+
+
 def apply_label_rules(scene, rules) -> list[str]:
     """`[[label_rules]]` of a parameter file, in order; returns one line per rule (for logs)."""
     lines = []
@@ -224,6 +243,7 @@ __all__ = [
     "rule_targets",
     "apply_label_rule",
     "apply_label_rules",
+    "rename_label_value",
     "set_labels",
     "own_labels",
     "resolved_labels",

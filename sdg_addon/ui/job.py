@@ -6,10 +6,9 @@ modal operator keeps Blender responsive between frames.
 The user's file is never modified. A recording of the open scene works on it in memory
 (parameter-file assets, realized instances, randomized poses...) and, when it ends, takes
 the session back to the undo step pushed before it started: the scene is as it was, and
-the .blend on disk was only read. A copy of the open scene (saved with
-save_as_mainfile(copy=True), which leaves the open file's path and state alone) and the
-parameter file of the run go to the output's audit/inputs: together they reproduce the
-dataset headless.
+the .blend on disk was only read. A copy of the open scene (write_scene_copy: a partial
+write, not a save of the user's file) and the parameter file of the run go to the output's
+audit/inputs: together they reproduce the dataset headless.
 """
 
 from __future__ import annotations
@@ -75,9 +74,14 @@ class RecordingJob:
         self.total = len(options.frames)
         self.progress: Progress | None = None
         self.warnings: list[str] = []
+        self.notes: list[str] = []  # not problems: what the user may wonder about afterwards
         self.state = "starting"  # starting, running, cancelling, done, cancelled, failed
         self.message = "Building the scene..."
+        self.title = "Recording"  # what the panel calls it once over ("Render Preview")
         self.started = time.monotonic()
+        self.ended: float | None = None  # time.time() when it was over, for the panel's "3 min ago"
+        # Blender's unsaved-changes mark before the run: the restore's undo steps set it.
+        self.file_was_clean = not file_has_unsaved_changes()
         self.recorder = Recorder(
             config, options, on_warning=lambda text: self.warnings.append(panel_words(text)), open_scene=open_scene
         )
@@ -134,9 +138,7 @@ class RecordingJob:
         try:
             name = safe_name(Path(bpy.data.filepath).stem if bpy.data.filepath else scene.name)
             blend = temp / f"{name}.blend"
-            # A copy of the session as it is now (unsaved changes included); the open
-            # file keeps its path and its unsaved state.
-            bpy.ops.wm.save_as_mainfile(filepath=str(blend), copy=True, check_existing=False, compress=False)
+            write_scene_copy(blend)
             try:
                 table = ui_settings.to_table(scene, blend.name)
             except ui_settings.SettingsError as e:
@@ -249,6 +251,7 @@ class RecordingJob:
                 for _ in self._steps:
                     pass
             self.state, self.message = "cancelled", "Cancelled"
+            self.ended = time.time()
 
     @property
     def done(self) -> int:
@@ -288,6 +291,9 @@ class RecordingJob:
                 self.warnings.append(
                     f"Could not restore the scene as it was before the recording ({e}): use Edit > Undo"
                 )
+            else:
+                if self.file_was_clean and not self.saved_during:
+                    self.notes.append(FILE_STILL_SAVED)
         if self.temp_dir is not None:
             shutil.rmtree(self.temp_dir, ignore_errors=True)
             self.temp_dir = None
@@ -295,6 +301,7 @@ class RecordingJob:
             self.warnings.append(SAVED_DURING)
 
     def _finish(self) -> None:
+        self.ended = time.time()
         self.restore()
         result = self.recorder.result
         written = len(result.frames_written)
@@ -310,6 +317,7 @@ class RecordingJob:
 
     def _fail(self, text: str) -> bool:
         self.state, self.message = "failed", f"Failed: {text}"
+        self.ended = time.time()
         if self._steps is not None:
             with contextlib.suppress(Exception):
                 self._steps.close()
@@ -353,6 +361,40 @@ def scene_free(resolved: dict) -> dict:
     if isinstance(base, dict):
         resolved["base"] = {k: v for k, v in base.items() if k not in ("blend", "blend_sha256")}
     return resolved
+
+
+def write_scene_copy(path: Path) -> None:
+    """The session's scenes and everything they use, as a .blend at `path` (for audit/inputs
+    and Resume; it is read back by appending a scene, as any base .blend is).
+
+    A partial write, not save_as_mainfile(copy=True): to Blender that is a save, which says
+    "Saved copy as ..." in the status bar (read as the user's file being saved somewhere),
+    runs other add-ons' save handlers and renders a thumbnail. Paths are written absolute:
+    the copy moves to audit/inputs, where paths relative to the user's .blend lead nowhere."""
+    bpy.data.libraries.write(str(path), set(bpy.data.scenes), path_remap="ABSOLUTE", compress=False)
+
+
+def file_has_unsaved_changes() -> bool:
+    """Blender's unsaved-changes mark (the title bar's asterisk); read-only in Python."""
+    return bpy.data.is_dirty
+
+
+FILE_STILL_SAVED = (
+    "Blender now marks the file as changed: the scene was restored through Undo, and Python cannot clear "
+    "that mark. Nothing of yours changed since it was last saved: closing without saving loses nothing"
+)
+
+
+def ago(when: float | None, now: float | None = None) -> str:
+    """'just now', '5 min ago', '2 h ago' (for messages that stay on the panel)."""
+    if when is None:
+        return ""
+    seconds = max(0.0, (time.time() if now is None else now) - when)
+    if seconds < 60:
+        return "just now"
+    if seconds < 3600:
+        return f"{int(seconds // 60)} min ago"
+    return f"{int(seconds // 3600)} h ago"
 
 
 def push_restore_point() -> None:
@@ -399,6 +441,20 @@ def problem_sentence(problem) -> str:
 current: RecordingJob | None = None
 last_validation: Validation | None = None
 last_error: str | None = None  # why the last Start Recording was refused (shown in the panel)
+last_error_time: float | None = None  # time.time() of last_error
+
+
+def set_error(text: str | None) -> None:
+    global last_error, last_error_time
+    last_error, last_error_time = text, (time.time() if text else None)
+
+
+def forget_messages() -> None:
+    """Drop what the panel says about earlier runs (a new file is opened, or Dismiss)."""
+    global current
+    if current is not None and not current.running:
+        current = None
+    set_error(None)
 
 
 def running_job() -> RecordingJob | None:
@@ -414,6 +470,7 @@ def shutdown() -> None:
 @bpy.app.handlers.persistent
 def on_load_pre(*_args) -> None:
     shutdown()
+    forget_messages()  # they were about the file being closed
 
 
 SAVED_DURING = (

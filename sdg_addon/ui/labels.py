@@ -6,6 +6,7 @@ module only reads and writes them through it.
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 
 import bpy
@@ -15,6 +16,7 @@ from ..labels.blender import (
     apply_label_rule,
     collection_parents,
     own_labels,
+    rename_label_value,
     resolved_labels,
     set_labels,
     unlabelled_objects,
@@ -226,6 +228,88 @@ class SDG_OT_label_by_rule(bpy.types.Operator):
         return {"FINISHED"} if labelled else {"CANCELLED"}
 
 
+def sections_naming(data, label_type: str, value: str, where: str = "") -> list[str]:
+    """Where a parameter-file table (an imported section the panels keep) has the label
+    `label_type`: `value` in a `labels` table, e.g. ['assets[0].labels']."""
+    found = []
+    items = data.items() if isinstance(data, dict) else enumerate(data) if isinstance(data, list) else ()
+    for key, item in items:
+        path = f"{where}[{key}]" if isinstance(key, int) else f"{where}.{key}" if where else str(key)
+        if key == "labels" and isinstance(item, dict):
+            values = item.get(label_type)
+            if value == values or (isinstance(values, list) and value in values):
+                found.append(path)
+        else:
+            found += sections_naming(item, label_type, value, path)
+    return found
+
+
+class SDG_OT_rename_label_value(bpy.types.Operator):
+    """Rename a label value on every object and collection of the file that has it (e.g. class mugg -> mug)"""
+
+    bl_idname = "sdg.rename_label_value"
+    bl_label = "Rename Label Value"
+    bl_options = {"REGISTER", "UNDO"}
+
+    label_type: StringProperty(name="Type", default="class")
+    old_value: StringProperty(name="Old Value", default="")
+    new_value: StringProperty(name="New Value", default="")
+
+    @classmethod
+    def poll(cls, context):
+        from . import job as jobs
+
+        # During a recording the open scene is the randomized one, restored by undo at its end.
+        return context.scene is not None and jobs.running_job() is None
+
+    def execute(self, context):
+        problem = check_label_text(self.label_type, self.old_value) or check_label_text(self.label_type, self.new_value)
+        label_type, old, new = self.label_type.strip(), self.old_value.strip(), self.new_value.strip()
+        if not problem and old == new:
+            problem = f"the new value is the old one ({old!r})"
+        if problem:
+            self.report({"ERROR"}, f"Rename Label Value: {problem}")
+            return {"CANCELLED"}
+        # Linked data (from a library .blend) cannot be edited here: counted, not changed.
+        blocks = [*bpy.data.objects, *bpy.data.collections]
+        local = [b for b in blocks if b.library is None]
+        changed, problems = rename_label_value(local, label_type, old, new)
+        linked = [b for b in blocks if b.library is not None and old in own_labels_or_empty(b).get(label_type, [])]
+        for p in problems:
+            self.report({"ERROR"}, f"Rename Label Value: {p} (fix or remove its '{LABEL_PROPERTY}' property)")
+        objects = sum(isinstance(b, bpy.types.Object) for b in changed)
+        if linked:
+            self.report(
+                {"WARNING"},
+                f"{len(linked)} linked from a library keep {label_type}:{old} ({', '.join(b.name for b in linked[:MAX_NAMES])}): "
+                "rename it in their own .blend",
+            )
+        extra = sections_naming(json.loads(context.scene.sdg.extra_json or "{}"), label_type, old)
+        if extra:
+            self.report(
+                {"WARNING"},
+                f"the imported parameter sections still name {label_type}:{old} ({', '.join(extra)}): "
+                "edit the parameter file and import it again",
+            )
+        if not changed:
+            self.report({"ERROR"}, f"Rename Label Value: no object or collection has the label {label_type}:{old}")
+            return {"CANCELLED"}
+        names = ", ".join(b.name for b in changed[:MAX_NAMES]) + (", ..." if len(changed) > MAX_NAMES else "")
+        self.report(
+            {"INFO"},
+            f"Renamed {label_type}:{old} to {label_type}:{new} on {objects} object(s) and "
+            f"{len(changed) - objects} collection(s): {names}",
+        )
+        return {"FINISHED"}
+
+
+def own_labels_or_empty(idblock) -> dict[str, list[str]]:
+    try:
+        return own_labels(idblock)
+    except ValueError:
+        return {}
+
+
 class SDG_PT_labels(SidebarPanel, bpy.types.Panel):
     bl_idname = "SDG_PT_labels"
     bl_label = "Semantic Labels"
@@ -250,8 +334,20 @@ class SDG_PT_labels(SidebarPanel, bpy.types.Panel):
         op = row.operator(SDG_OT_remove_label.bl_idname, text="", icon="X")
         op.label_type, op.value, op.target = settings.label_type, settings.label_value, "SELECTED"
 
+        draw_rename(layout.box(), settings)
         draw_rule(layout.box(), context, settings, scene)
         draw_warning(layout, scene)
+
+
+def draw_rename(box, settings):
+    box.label(text="Rename Label Value", icon="FONT_DATA")
+    row = box.row(align=True)
+    row.prop(settings, "label_type", text="")
+    row.prop(settings, "rename_from", text="")
+    row.label(text="", icon="FORWARD")
+    row.prop(settings, "rename_to", text="")
+    op = box.operator(SDG_OT_rename_label_value.bl_idname, text="Rename on Every Object", icon="FILE_REFRESH")
+    op.label_type, op.old_value, op.new_value = settings.label_type, settings.rename_from, settings.rename_to
 
 
 def draw_active(layout, context, scene):
@@ -326,4 +422,4 @@ def draw_warning(layout, scene):
     box.label(text="They are UNLABELLED in masks and absent from boxes")
 
 
-CLASSES = (SDG_OT_add_label, SDG_OT_remove_label, SDG_OT_label_by_rule, SDG_PT_labels)
+CLASSES = (SDG_OT_add_label, SDG_OT_remove_label, SDG_OT_rename_label_value, SDG_OT_label_by_rule, SDG_PT_labels)

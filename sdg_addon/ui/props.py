@@ -54,6 +54,8 @@ class SDG_PG_settings(bpy.types.PropertyGroup):
     # ---------------------------------------------------------------- labels
     label_type: StringProperty(name="Type", default="class", description="Label type, e.g. class")
     label_value: StringProperty(name="Value", default="", description="Label value, e.g. mug")
+    rename_from: StringProperty(name="Old Value", default="", description="The label value to rename, e.g. mugg")
+    rename_to: StringProperty(name="New Value", default="", description="What it becomes, e.g. mug")
     # The rule's settings come from the `[[label_rules]]` declarations (one engine, one schema).
     rule_pattern: rule_property("pattern")
     rule_prefixes: rule_property("prefixes", name="Strip Prefixes")

@@ -155,9 +155,9 @@ class SDG_OT_preview_frame(bpy.types.Operator):
             applied = preview(context.scene, context.scene.sdg.preview_frame, warnings.append)
         except (ValueError, RecorderError) as e:
             self.report({"ERROR"}, f"Preview Frame: {e}")
-            jobs.last_error = f"Preview Frame: {e}"
+            jobs.set_error(f"Preview Frame: {e}")
             return {"CANCELLED"}
-        jobs.last_error = "; ".join(f"Preview Frame: {w}" for w in warnings) or None
+        jobs.set_error("; ".join(f"Preview Frame: {w}" for w in warnings) or None)
         for warning in warnings:
             self.report({"WARNING"}, f"Preview Frame: {warning}")
         self.report({"INFO"}, f"Frame {context.scene.sdg.preview_frame}: applied {applied} value(s); Ctrl+Z undoes it")
@@ -227,9 +227,10 @@ class SDG_OT_preview_render(JobModal, bpy.types.Operator):
             job = jobs.RecordingJob.from_scene(context, output=folder, frames=range(frame, frame + 1))
         except ValueError as e:
             self.report({"ERROR"}, f"Render Preview: {e}")
-            jobs.last_error = f"Render Preview: {e}"
+            jobs.set_error(f"Render Preview: {e}")
             return {"CANCELLED"}
         job.show_when_done = True
+        job.title = f"Render Preview of frame {frame}"
         return start_modal(self, context, job)
 
 

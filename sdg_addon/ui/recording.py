@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import textwrap
+import time
 from pathlib import Path
 
 import bpy
@@ -166,10 +167,10 @@ class SDG_OT_start_recording(JobModal, bpy.types.Operator):
                 job = jobs.RecordingJob.from_scene(context)
         except ValueError as e:
             self.report({"ERROR"}, f"Start Recording: {e}")
-            jobs.last_error = str(e)
+            jobs.set_error(str(e))
             tag_redraw(context)
             return {"CANCELLED"}
-        jobs.last_error = None
+        jobs.set_error(None)
         return start_modal(self, context, job)
 
 
@@ -201,6 +202,37 @@ class SDG_OT_cancel_recording(bpy.types.Operator):
         return {"FINISHED"}
 
 
+class SDG_OT_dismiss_messages(bpy.types.Operator):
+    """Clear the panel's messages about the last recording or refused start"""
+
+    bl_idname = "sdg.dismiss_messages"
+    bl_label = "Dismiss"
+    bl_options = {"REGISTER"}
+
+    @classmethod
+    def poll(cls, context):
+        job = jobs.current
+        return bool(jobs.last_error) or (job is not None and not job.running)
+
+    def execute(self, context):
+        jobs.forget_messages()
+        tag_redraw(context)
+        return {"FINISHED"}
+
+
+def when(seconds: float | None) -> str:
+    """'14:02 (3 min ago)': messages stay on the panel; their age tells them from the present."""
+    if seconds is None:
+        return ""
+    return f"{time.strftime('%H:%M', time.localtime(seconds))} ({jobs.ago(seconds)})"
+
+
+def message_header(box, text: str, icon: str) -> None:
+    row = box.row()
+    row.label(text=text, icon=icon)
+    row.operator(SDG_OT_dismiss_messages.bl_idname, text="", icon="X", emboss=False)
+
+
 class SDG_PT_recorder(SidebarPanel, bpy.types.Panel):
     bl_idname = "SDG_PT_recorder"
     bl_label = "Synthetic Data Recorder"
@@ -221,7 +253,8 @@ class SDG_PT_recorder(SidebarPanel, bpy.types.Panel):
         if jobs.last_error and not running:
             box = layout.box()
             box.alert = True
-            wrapped(box, jobs.last_error, icon="ERROR")
+            message_header(box, when(jobs.last_error_time), "ERROR")
+            wrapped(box, jobs.last_error)
 
         if running:
             draw_progress(layout, job)
@@ -230,8 +263,11 @@ class SDG_PT_recorder(SidebarPanel, bpy.types.Panel):
             layout.label(text="Your file is not modified: the scene is restored after", icon="INFO")
             if job is not None:
                 box = layout.box()
+                message_header(box, f"Last {job.title.lower()}: {when(job.ended)}", "TIME")
                 wrapped(box, job.message, icon="CHECKMARK" if job.state == "done" else "ERROR")
                 draw_warnings(box, job)
+                for note in job.notes:
+                    wrapped(box, note, icon="INFO")
                 if job.recorder.result.frames_written:
                     box.operator("sdg.show_frame", icon="IMAGE_DATA")
 
@@ -395,5 +431,6 @@ CLASSES = (
     SDG_OT_start_recording,
     SDG_OT_cancel_recording,
     SDG_OT_match_scene_colour,
+    SDG_OT_dismiss_messages,
     SDG_PT_recorder,
 )
