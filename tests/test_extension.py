@@ -1178,6 +1178,11 @@ def test_panel_messages_show_their_age_and_go_with_the_file_or_dismiss(addon, sc
     assert jobs.last_error is None and "just now" not in texts(draw_panel(bpy, "SDG_PT_recorder"))
     bpy.data.objects["cam"].sdg_record = True
     assert bpy.ops.sdg.start_recording("EXEC_DEFAULT") == {"RUNNING_MODAL"}
+    for _ in range(2):  # the scene built, frame 0
+        addon.recording.handle_event(jobs.current, "TIMER", "NOTHING")
+    # The progress line once (it was also repeated below the bar, with another rate and ETA).
+    assert texts(draw_panel(bpy, "SDG_PT_recorder")).count("frames/s") == 1
+    assert not bpy.ops.sdg.rename_label_value.poll()  # the open scene is the randomized one until the end
     run_to_end(addon, jobs.current)
     text = texts(draw_panel(bpy, "SDG_PT_recorder"))
     assert re.search(r"Last recording: \d\d:\d\d \(just now\)", text) and "Done: 3 frame(s)" in text, text

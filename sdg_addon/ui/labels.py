@@ -346,7 +346,7 @@ def draw_rename(box, settings):
     row.prop(settings, "rename_from", text="")
     row.label(text="", icon="FORWARD")
     row.prop(settings, "rename_to", text="")
-    op = box.operator(SDG_OT_rename_label_value.bl_idname, text="Rename on Every Object", icon="FILE_REFRESH")
+    op = box.operator(SDG_OT_rename_label_value.bl_idname, text="Rename Everywhere", icon="FILE_REFRESH")
     op.label_type, op.old_value, op.new_value = settings.label_type, settings.rename_from, settings.rename_to
 
 
