@@ -1186,6 +1186,9 @@ def test_panel_messages_show_their_age_and_go_with_the_file_or_dismiss(addon, sc
     run_to_end(addon, jobs.current)
     text = texts(draw_panel(bpy, "SDG_PT_recorder"))
     assert re.search(r"Last recording: \d\d:\d\d \(just now\)", text) and "Done: 3 frame(s)" in text, text
+    jobs.current.warnings[:] = [f"warning {i}" for i in range(5)]  # only the latest 3 shown: the rest said
+    text = texts(draw_panel(bpy, "SDG_PT_recorder"))
+    assert "2 earlier warning(s) not shown" in text and "warning 1" not in text and "warning 4" in text
     bpy.ops.wm.read_homefile(use_empty=True)  # another file opened
     assert jobs.current is None and "Done:" not in texts(draw_panel(bpy, "SDG_PT_recorder"))
     assert not bpy.ops.sdg.dismiss_messages.poll()

@@ -26,6 +26,7 @@ from .props import SidebarPanel
 
 TIMER_STEP = 0.05  # seconds between steps (a step is one frame)
 MAX_PROBLEMS = 8
+MAX_WARNINGS = 3  # the latest warnings shown in the panel
 WRAP = 60
 
 
@@ -422,7 +423,14 @@ def draw_progress(layout, job):
 
 
 def draw_warnings(layout, job):
-    for warning in job.warnings[-3:]:
+    hidden = len(job.warnings) - MAX_WARNINGS
+    if hidden > 0:  # the latest are shown: say that there are more, and where they are
+        wrapped(
+            layout,
+            f"{hidden} earlier warning(s) not shown: a recording's own are in its folder's audit/manifest.json",
+            icon="INFO",
+        )
+    for warning in job.warnings[-MAX_WARNINGS:]:
         wrapped(layout, warning, icon="ERROR")
 
 
