@@ -703,7 +703,7 @@ def test_recording_refuses_with_sentences(addon, scene, tmp_path):
     scene.sdg.run.output = str(tmp_path / "notes.txt")  # a file: refused at once, said in the panel
     with pytest.raises(RuntimeError, match="'.*notes.txt' is a file, not a folder: choose a folder"):
         bpy.ops.sdg.start_recording("EXEC_DEFAULT")
-    assert "is a file, not a folder" in texts(draw_panel(bpy, "SDG_PT_recorder")).replace("\n", " ")
+    assert "is a file, not a folder" in texts(draw_panel(bpy, "SDG_PT_recorder"))
     (tmp_path / "notes.txt").unlink()
     # A relative folder without '//' went to Blender's working folder (/, its install folder...).
     scene.sdg.run.output = "dataset"
@@ -1123,6 +1123,8 @@ def test_start_recording_is_no_save_to_blender_and_its_scene_copy_finds_the_text
     material = bpy.data.materials.new("wood")
     bpy.data.objects["crate"].data.materials.append(material)
     material.node_tree.nodes.new("ShaderNodeTexImage").image = image
+    kept = bpy.data.materials.new("spare_paint")  # on no object: a material pool's, kept by its fake user
+    kept.use_fake_user = True
     bpy.ops.wm.save_as_mainfile(filepath=str(project / "mine.blend"))
     image.filepath = "//wood.png"
     saves = []
@@ -1137,8 +1139,9 @@ def test_start_recording_is_no_save_to_blender_and_its_scene_copy_finds_the_text
     assert "Saved copy as" not in capfd.readouterr().out and saves == []
     assert bpy.data.filepath == str(project / "mine.blend")
     (copy,) = (tmp_path / "out" / "audit" / "inputs").glob("*.blend")
-    with bpy.data.libraries.load(str(copy)) as (_src, dst):
+    with bpy.data.libraries.load(str(copy)) as (src, dst):
         dst.images = ["wood"]
+        assert "spare_paint" in src.materials  # the copy holds what the session holds, not only the scenes' use
     assert Path(bpy.path.abspath(dst.images[0].filepath)) == project / "wood.png"
 
 
@@ -1153,13 +1156,13 @@ def test_after_a_recording_the_panel_says_a_saved_file_lost_nothing(addon, scene
     assert bpy.ops.sdg.start_recording("EXEC_DEFAULT") == {"RUNNING_MODAL"}
     run_to_end(addon, jobs.current)
     assert jobs.current.state == "done" and jobs.current.notes == [jobs.FILE_STILL_SAVED]
-    assert "closing without saving loses nothing" in texts(draw_panel(bpy, "SDG_PT_recorder")).replace("\n", " ")
+    assert "closing without saving loses nothing" in texts(draw_panel(bpy, "SDG_PT_recorder"))
     monkeypatch.setattr(jobs, "file_has_unsaved_changes", lambda: True)  # edits made before Start
     bpy.context.scene.sdg.run.existing = "OVERWRITE"
     assert bpy.ops.sdg.start_recording("EXEC_DEFAULT") == {"RUNNING_MODAL"}
     run_to_end(addon, jobs.current)
     assert jobs.current.state == "done" and jobs.current.notes == []
-    assert "loses nothing" not in texts(draw_panel(bpy, "SDG_PT_recorder")).replace("\n", " ")
+    assert "loses nothing" not in texts(draw_panel(bpy, "SDG_PT_recorder"))
 
 
 def test_panel_messages_show_their_age_and_go_with_the_file_or_dismiss(addon, scene, tmp_path):

@@ -363,15 +363,21 @@ def scene_free(resolved: dict) -> dict:
     return resolved
 
 
+UI_DATA = (bpy.types.WindowManager, bpy.types.Screen, bpy.types.WorkSpace)  # not the scene's
+
+
 def write_scene_copy(path: Path) -> None:
-    """The session's scenes and everything they use, as a .blend at `path` (for audit/inputs
-    and Resume; it is read back by appending a scene, as any base .blend is).
+    """Every datablock of the session but its UI (windows, screens, workspaces), as a .blend
+    at `path` (for audit/inputs and Resume; it is read back by appending a scene, as any
+    base .blend is). Not only what the scenes use: a run may name a material or collection
+    no scene holds (a material pool kept with a fake user).
 
     A partial write, not save_as_mainfile(copy=True): to Blender that is a save, which says
     "Saved copy as ..." in the status bar (read as the user's file being saved somewhere),
     runs other add-ons' save handlers and renders a thumbnail. Paths are written absolute:
     the copy moves to audit/inputs, where paths relative to the user's .blend lead nowhere."""
-    bpy.data.libraries.write(str(path), set(bpy.data.scenes), path_remap="ABSOLUTE", compress=False)
+    ids = {i for i in bpy.data.user_map() if not isinstance(i, UI_DATA)}
+    bpy.data.libraries.write(str(path), ids, path_remap="ABSOLUTE", compress=False)
 
 
 def file_has_unsaved_changes() -> bool:
