@@ -281,6 +281,71 @@ def test_rigid_body_simulation_plays_per_clip(tmp_path):
         assert np.array_equal(load(out, 0, i, "forward_flow"), load(out, 1, i, "forward_flow"))
 
 
+TIPPED = (
+    header((32, 24), samples=1, seed=1, frames=24)
+    + """
+[sequence]
+clip_length = 24
+fps = 8
+rigid_body = true
+
+[scene]
+ground = { size = 3.0 }
+"""
+    + camera((0.0, -1.2, 0.5), (0.0, 0.0, 0.1))
+    + sun()
+    + """
+[[assets]]
+name = "can"
+primitive = "cylinder"
+size = 0.2
+labels = { class = "can" }
+
+[[randomizers]]
+type = "pose"
+targets = "can"
+location = [0.0, 0.0, 0.25]
+rotation = [155, 0, 0]
+
+[annotators]
+object_pose = {}
+bounding_box_3d = {}
+"""
+)
+
+
+def test_rigid_bodies_turn_about_their_centre_and_poses_stay_the_objects(tmp_path):
+    """A cylinder (height 0.2, radius 0.07, origin at the centre of its base) dropped upside
+    down, 25 degrees off: about its centre it tips over only past atan(0.07 / 0.1) = 35
+    degrees, so it settles on its top face, upside down. With its mass at the origin (now on
+    top: tips past atan(0.07 / 0.2) = 19 degrees) it would fall over and, bottom-heavy as a
+    weeble, end standing on its base. The poses the annotations report are the object's
+    own frame (its base's centre), not the simulation's (its centre)."""
+    import bpy
+
+    out = tmp_path / "tipped"
+    assert render(write_param(tmp_path, TIPPED, "tipped.toml"), out) == 0
+
+    def pose(i: int) -> np.ndarray:
+        (m,) = np.load(out / "clip_0000" / f"object_pose_objectToWorld_{i:04d}.npy")
+        box = np.load(out / "clip_0000" / f"bounding_box_3d_{i:04d}.npy")
+        assert np.allclose(box["transform"][0].T, m, atol=1e-5)  # 3D box: the same frame
+        assert np.allclose([box[k][0] for k in ("z_min", "z_max")], [0.0, 0.2], atol=1e-5)  # its own mesh
+        return m
+
+    a = np.radians(155)
+    tipped = [[1, 0, 0, 0], [0, np.cos(a), -np.sin(a), 0], [0, np.sin(a), np.cos(a), 0.25], [0, 0, 0, 1]]
+    assert np.allclose(pose(0), tipped, atol=1e-5)  # as the pose randomizer set it
+    rest = pose(23)
+    assert np.allclose(rest[:3, 2], [0, 0, -1], atol=0.01), rest  # upside down, on its top face
+    # its origin (the base's centre, now on top) 0.2 up, plus the two bodies' 1 mm margins
+    assert abs(rest[2, 3] - 0.202) < 0.002, rest
+    assert np.allclose(pose(22), rest, atol=1e-3)  # at rest
+    # the object's origin and mesh stay as built
+    z = [v.co.z for v in bpy.data.objects["can"].data.vertices]
+    assert min(z) == 0.0 and abs(max(z) - 0.2) < 1e-6
+
+
 def test_worker_processes_write_the_same_clip_as_inline(tmp_path, linear):
     """With worker processes a capture's EXR would go to a worker by name; flow needs a
     clip's neighbours, so the render loop reads it itself and the frame travels as arrays:

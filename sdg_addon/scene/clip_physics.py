@@ -10,20 +10,50 @@ frames per second of simulated time. A clip is always rendered from its first fr
 (shards take whole clips, resume re-renders whole clips), so it is the same in every
 process. (`physics_settle`, the per-frame settle randomizer, uses its own world: not
 together with this.)
+
+Bullet turns a body about its origin (its centre of mass there), and a primitive's origin
+is the centre of its base: simulated as it is, every body would be bottom-heavy. So, as
+in physics_settle (and as BlenderProc moves origins to the centre of mass to simulate), an
+active body is an invisible proxy: a copy of the object's evaluated geometry whose origin
+is its centre of volume. The object follows the proxy through a Copy Transforms
+constraint, aimed at an empty under the proxy where the object's origin is: the object's
+origin, mesh data and poses (annotations) stay its own, and the depsgraph moves it at
+every frame it evaluates (Cycles' vector pass included).
 """
 
 from __future__ import annotations
 
 import bpy
+from mathutils import Matrix
 
 from ..labels.blender import BACKGROUND_PROPERTY
 from .build import BuiltScene
+from .facts import mesh_triangles
 from .instancing import renders
+from .physics import centre_of_volume
 
 BODIES = "sdg_clip_rigid_bodies"
+PROXIES = "sdg_clip_proxies"  # a collection that is never rendered and is not an entity
+FOLLOW = "sdg_clip_follow"  # the name of the constraint that makes an object follow its proxy
 # Randomizers that place objects: they set a clip's start poses; after its first frame the
 # simulation owns the poses (placing again would move the bodies back).
 PLACEMENT_TYPES = ("pose", "scatter", "camera_relative")
+# Rigid-body settings an object of a .blend brings that its proxy takes over.
+OWN_SETTINGS = (
+    "enabled",
+    "mass",
+    "friction",
+    "restitution",
+    "linear_damping",
+    "angular_damping",
+    "use_margin",
+    "collision_margin",
+    "collision_collections",
+    "use_deactivation",
+    "use_start_deactivated",
+    "deactivate_linear_velocity",
+    "deactivate_angular_velocity",
+)
 
 
 def _new_world(scene, start_frame: int, clip_length: int):
@@ -46,25 +76,85 @@ def body_kinds(built: BuiltScene) -> dict:
         meshes = [m for m in e.meshes if renders(m) and m.type == "MESH"]
         moving = len(meshes) == 1 and not e.root.get(BACKGROUND_PROPERTY) and not meshes[0].get(BACKGROUND_PROPERTY)
         for m in meshes:
-            kinds[m] = "ACTIVE" if moving else "PASSIVE"
+            # A .blend's animated (kinematic) body follows its own keyframes: it stays its
+            # own body, as a passive one moved by its animation.
+            animated = m.rigid_body is not None and m.rigid_body.kinematic
+            kinds[m] = "ACTIVE" if moving and not animated else "PASSIVE"
     return kinds
 
 
 def _bodies(world, kinds: dict) -> None:
     for m, kind in kinds.items():
+        # A .blend's body keeps its settings (Blender keeps them when its world goes) and
+        # joins this world; a new body gets a margin of 1 mm, not Blender's 4 cm, which a
+        # convex hull adds outside: bodies would rest 4 cm above what they lie on.
+        new = m.rigid_body is None
+        if m.name not in world.collection.objects:
+            world.collection.objects.link(m)  # (which gives it a rigid body, if it had none)
         if m.rigid_body is None:
-            if m.name not in world.collection.objects:
-                world.collection.objects.link(m)
             with bpy.context.temp_override(object=m, active_object=m, selected_objects=[m]):
                 bpy.ops.rigidbody.object_add(type=kind)
+        if new:
+            m.rigid_body.use_margin = True
+            m.rigid_body.collision_margin = 0.001
         m.rigid_body.type = kind
         m.rigid_body.collision_shape = "CONVEX_HULL" if kind == "ACTIVE" else "MESH"
 
 
-def restart_simulation(built: BuiltScene, kinds: dict, start_frame: int, clip_length: int) -> None:
-    """Simulate a clip afresh, in a new world, from the current poses (its first frame's),
-    one frame past its end."""
-    scene = built.scene
-    _bodies(_new_world(scene, start_frame, clip_length), kinds)
-    for f in range(start_frame, start_frame + clip_length + 1):
-        scene.frame_set(f)
+class Proxy:
+    """An active object's rigid body: its geometry with the origin at its centre of volume,
+    and an empty under it at the object's origin, which the object follows."""
+
+    def __init__(self, obj, collection, depsgraph):
+        verts, tris = mesh_triangles(obj, depsgraph)
+        centre = centre_of_volume(verts, tris)
+        mesh = bpy.data.meshes.new(f"{PROXIES}/{obj.name}")
+        mesh.from_pydata((verts - centre).tolist(), [], tris.tolist())
+        self.body = bpy.data.objects.new(f"{PROXIES}/{obj.name}", mesh)
+        self.origin = bpy.data.objects.new(f"{PROXIES}/{obj.name}/origin", None)
+        for o in (self.body, self.origin):
+            collection.objects.link(o)
+            o.hide_render = True  # (the collection's hides it too: this says so to checks of objects)
+        self.origin.parent = self.body
+        self.origin.location = (-centre).tolist()
+        self.offset = Matrix.Translation(centre.tolist())  # the proxy's origin in the object's space
+        self.own_settings = {k: getattr(obj.rigid_body, k) for k in OWN_SETTINGS} if obj.rigid_body else {}
+
+
+class ClipBodies:
+    """The run's rigid bodies: the proxies are made once; each clip restarts the simulation."""
+
+    def __init__(self, built: BuiltScene):
+        self.scene = built.scene
+        kinds = body_kinds(built)
+        self.passive = [m for m, kind in kinds.items() if kind == "PASSIVE"]
+        collection = bpy.data.collections.get(PROXIES)
+        if collection is None:
+            collection = bpy.data.collections.new(PROXIES)
+            self.scene.collection.children.link(collection)
+            collection.hide_render = True
+        depsgraph = bpy.context.evaluated_depsgraph_get()
+        self.proxies = {m: Proxy(m, collection, depsgraph) for m, kind in kinds.items() if kind == "ACTIVE"}
+
+    def restart(self, start_frame: int, clip_length: int) -> None:
+        """Simulate a clip afresh, in a new world, from the objects' poses at its first
+        frame, one frame past its end."""
+        scene = self.scene
+        for obj in self.proxies:
+            follow = obj.constraints.get(FOLLOW)
+            if follow is not None:
+                obj.constraints.remove(follow)
+        scene.frame_set(start_frame)  # the objects' own poses, no longer following a proxy
+        for obj, proxy in self.proxies.items():
+            proxy.body.matrix_world = obj.matrix_world @ proxy.offset
+        world = _new_world(scene, start_frame, clip_length)
+        kinds = {m: "PASSIVE" for m in self.passive} | {p.body: "ACTIVE" for p in self.proxies.values()}
+        _bodies(world, kinds)
+        for obj, proxy in self.proxies.items():
+            for key, value in proxy.own_settings.items():
+                setattr(proxy.body.rigid_body, key, value)
+            follow = obj.constraints.new("COPY_TRANSFORMS")
+            follow.name = FOLLOW
+            follow.target = proxy.origin
+        for f in range(start_frame, start_frame + clip_length + 1):
+            scene.frame_set(f)

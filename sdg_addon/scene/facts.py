@@ -161,7 +161,7 @@ def extract_facts(built: BuiltScene) -> SceneFacts:
         to_root = np.linalg.inv(root_mw)
         verts, tris, offset = [], [], 0
         for m in e.meshes:
-            co, idx = _mesh_triangles(m, depsgraph)
+            co, idx = mesh_triangles(m, depsgraph)
             mw = to_root @ np.array(m.matrix_world, dtype=np.float64)
             verts.append(co @ mw[:3, :3].T + mw[:3, 3])
             tris.append(idx + offset)
@@ -176,7 +176,8 @@ def extract_facts(built: BuiltScene) -> SceneFacts:
     return facts
 
 
-def _mesh_triangles(obj, depsgraph) -> tuple[np.ndarray, np.ndarray]:
+def mesh_triangles(obj, depsgraph) -> tuple[np.ndarray, np.ndarray]:
+    """(vertices (V, 3) in the object's space, triangles (T, 3)) of its evaluated mesh."""
     evaluated = obj.evaluated_get(depsgraph)
     try:
         mesh = evaluated.to_mesh()

@@ -48,9 +48,9 @@ class SequencePlayer:
             scene.render.fps = max(1, round(self.fps))
             scene.render.fps_base = scene.render.fps / self.fps
         if self.physics:
-            from .clip_physics import body_kinds
+            from .clip_physics import ClipBodies
 
-            self.bodies = body_kinds(built)
+            self.bodies = ClipBodies(built)
         # Replay fluid domains simulate as frames play and reuse the frames in their cache
         # folder: each clip gets an empty one, so it simulates afresh from its own first
         # frame, as it would alone (shards, --resume), whatever an earlier clip cached.
@@ -95,9 +95,7 @@ class SequencePlayer:
         if frame_in_clip == 0 and self.replay_fluids:
             redirect_replay_fluid_caches(self.replay_fluids)
         if self.physics and frame_in_clip == 0:
-            from .clip_physics import restart_simulation
-
-            restart_simulation(self.built, self.bodies, self.sequence.start_frame, self.sequence.clip_length)
+            self.bodies.restart(self.sequence.start_frame, self.sequence.clip_length)
         for entry in motion:
             kind = MOTION_TYPES[entry["type"]]
             for name, values in entry["values"].items():
