@@ -444,6 +444,7 @@ def _render_parallel(args, config, frames: range, out: Path) -> int:
                 run = parallel.ParallelRun(po)
                 code = run.run()
                 summary = {"mode": "processes", "gpus": gpus, "retried_frames": run.retried_frames}
+                summary["warnings"] = run.warnings  # the render processes', each once
         except parallel.ParallelError as e:
             print(f"error: {e}", file=sys.stderr)
             return EXIT_INVALID if e.invalid else 1

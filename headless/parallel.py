@@ -175,6 +175,7 @@ class ParallelRun:
         self._inputs_closed = False
         self.terminated = 0  # the signal number of a SIGTERM received
         self.retried_frames: list[int] = []
+        self.warnings: list[str] = []  # the processes' warnings, each once (for the manifest)
         self.failure: str | None = None
         self.refused = False  # a process exited 2: the input is invalid (the same for every process)
         self._last_line = 0.0
@@ -251,6 +252,9 @@ class ParallelRun:
                     if f not in self.done:
                         self.done.add(f)
                         self._progress(total)
+                elif "warning" in msg:
+                    if msg["warning"] not in self.warnings:  # every process says the scene's
+                        self.warnings.append(msg["warning"])
                 elif "exit" in msg:
                     self._exited(slot, msg["exit"])
         finally:

@@ -6,8 +6,8 @@
 Builds the scene once, then renders the frames its parent hands out, chunk by chunk, keeping
 Blender warm (kernels, persistent data). It talks JSON lines: on stdin the parent sends
 {"frames": [...]} or {"stop": true}; on stdout the process sends {"need": 1} when it wants
-frames (the first time once the scene is built) and {"done": F} once frame F is written
-and logged.
+frames (the first time once the scene is built), {"done": F} once frame F is written
+and logged, and {"warning": TEXT} for each of the run's warnings (also printed on stderr).
 Blender's own console output goes to /dev/null so stdout holds only these lines.
 
 Each process logs finished frames to audit/frames<tag>.jsonl; the parent merges the
@@ -89,7 +89,12 @@ def main(argv: list[str] | None = None) -> int:
         options.time_parts, options.quiet = args.time_parts, args.quiet
         if args.workers:
             options.write_workers = max(1, args.workers)
-        recorder = Recorder(config, options, on_warning=lambda text: print(f"WARNING: {text}", file=sys.stderr))
+
+        def on_warning(text: str) -> None:
+            print(f"WARNING: {text}", file=sys.stderr)
+            channel.send(warning=text)  # the parent keeps the run's warnings (its manifest)
+
+        recorder = Recorder(config, options, on_warning=on_warning)
         recorder_ref.append(recorder)
         # The parent forwards Ctrl-C once: finish the frames in flight, then stop.
         signal.signal(signal.SIGINT, lambda *_: recorder.cancel())

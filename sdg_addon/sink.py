@@ -89,6 +89,9 @@ class FrameSink:
         for frame in annotated:
             writers = {w.name: w for w in self.writers if frame.sensor in w.sensors}
             _timed_calls(writers, "write", frame, parts["write"])
+        for w in self.writers:  # what they warned of (Writer.warn) goes back with the frame
+            warnings += w.warnings
+            w.warnings = []
         record["seconds"].update(annotate=t1 - t, write=time.perf_counter() - t1)
         # CPU seconds of this thread: what annotation and encoding cost, whatever else runs.
         record.setdefault("cpu_seconds", {}).update(annotate=c1 - c, write=time.thread_time() - c1)

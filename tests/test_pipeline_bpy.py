@@ -17,7 +17,7 @@ from PIL import Image
 
 pytest.importorskip("bpy")
 
-from scenes import NO_GROUND, camera, header, render, sun, write_param, write_writer_plugin  # noqa: E402
+from scenes import NO_GROUND, camera, ground, header, render, sun, write_param, write_writer_plugin  # noqa: E402
 
 from headless.cli import main  # noqa: E402
 
@@ -620,6 +620,73 @@ def test_plugin_writer_from_an_installed_package_in_worker_processes(tmp_path, m
         boxes = np.load(out / f"bounding_box_2d_tight_{f:04d}.npy")
         rows = (out / "csv" / f"{f:04d}.csv").read_text().splitlines()
         assert rows == [f"{b['x_min']},{b['y_min']},{b['x_max']},{b['y_max']}" for b in boxes]
+
+
+LEANING = (
+    header((64, 48), samples=1, frames=4)
+    + ground(4.0)
+    + camera((0.0, -3.0, 1.0), (0.0, 0.0, 0.3))
+    + sun()
+    + """
+[[assets]]
+name = "crate"
+primitive = "cube"
+size = 0.5
+labels = { class = "crate" }
+
+[[randomizers]]
+type = "pose"
+targets = "crate"
+location = [0.0, 0.0, 0.3]
+rotation = [0, 30, 0]
+
+[[assets]]
+name = "stone"
+primitive = "sphere"
+size = 0.2
+location = [0.6, 0.0, 0.0]
+
+[annotators]
+rgb = {}
+
+[writers]
+basic = {}
+kitti = {}
+"""
+)
+KITTI_LEANING = "kitti: objects labelled class:crate lean more than 10° from upright in some frames."
+
+
+def test_a_writers_warning_reaches_the_manifest_and_report_once_from_worker_processes(tmp_path, capsys):
+    """A crate leaning 30 degrees in every frame, KITTI writer in spawned worker processes:
+    its warning (Writer.warn) is in audit/manifest.json, on stderr and on the report page,
+    once for the run, not once per frame."""
+    from sdg_addon.report import write_report
+
+    param = write_param(tmp_path, LEANING, "leaning.toml")
+    out = tmp_path / "out"
+    assert (
+        main(["render", str(param), "--out", str(out), "--worker-mode", "processes", "--workers", "2", "--quiet"]) == 0
+    )
+    warnings = json.loads((out / "audit" / "manifest.json").read_text())["warnings"]
+    assert [w for w in warnings if w.startswith("kitti:")] == [next(w for w in warnings if KITTI_LEANING in w)]
+    assert capsys.readouterr().err.count(f"WARNING: {KITTI_LEANING}") == 1
+    page = write_report(out, tmp_path / "report").read_text()
+    assert KITTI_LEANING in page
+
+
+def test_render_processes_warnings_reach_the_runs_manifest_once(tmp_path):
+    """--procs 2: each render process says the scene's warning (the unlabelled stone) and
+    the KITTI writer's; the run's manifest (written by the parent) has each once."""
+    param = write_param(tmp_path, LEANING.replace("frames = 4", "frames = 6"), "leaning.toml")
+    out = tmp_path / "procs"
+    assert (
+        main(["render", str(param), "--out", str(out), "--procs", "2", "--chunk", "1", "--workers", "1", "--quiet"])
+        == 0
+    )
+    warnings = json.loads((out / "audit" / "manifest.json").read_text())["warnings"]
+    assert len([w for w in warnings if w.startswith("kitti:")]) == 1 and KITTI_LEANING in warnings[-1]
+    assert warnings[:-1] == ["objects without a 'class' label (annotated as UNLABELLED): stone"]
 
 
 def test_asset_list_is_used_and_copied_to_the_audit(tmp_path):

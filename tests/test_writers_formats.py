@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import io as _io
 import json
-import logging
 import math
 from pathlib import Path
 
@@ -659,23 +658,21 @@ def leaning_frame(f: int, leans: dict[int, tuple[int, float]]) -> AnnotatedFrame
     return frame
 
 
-def test_kitti_warns_once_naming_objects_leaning_past_the_threshold(tmp_path, caplog):
-    """10 degrees is the limit: 10.1 is named, 9.9 is not, nor an object upside down; the
-    first frame with a leaning object warns, later ones do not."""
+def test_kitti_warns_once_per_label_of_objects_leaning_past_the_threshold(tmp_path):
+    """10 degrees is the limit: 10.1 is named, 9.9 is not, nor an object upside down; each
+    label is said once (Writer.warn), in words without the frame (the run says each text
+    once, whichever process writes)."""
     from sdg_addon.writers.kitti import TILT_WARNED_DEGREES
 
     assert TILT_WARNED_DEGREES == 10
     w = create_writer("kitti", tmp_path)
-    with caplog.at_level(logging.WARNING, logger="sdg"):
-        w.write(leaning_frame(0, {3: (0, 180), 4: (1, 9.9)}))  # upside down, and under the limit
-        assert caplog.records == []
-        w.write(leaning_frame(1, {2: (0, 10.1), 3: (1, 25), 4: (1, 9.9)}))
-        w.write(leaning_frame(2, {2: (0, 40)}))
-    assert len(caplog.records) == 1
-    text = caplog.records[0].getMessage()
-    assert text.startswith("kitti: frame 1, camera cam: objects leaning more than 10° from upright:")
-    assert "/objects/obj2 (10°)" in text and "/objects/obj3 (25°)" in text and "obj4" not in text
-    assert create_writer("kitti", tmp_path / "again").tilt_warned is False  # once per writer, not per process life
+    w.write(leaning_frame(0, {3: (0, 180), 4: (1, 9.9)}))  # upside down, and under the limit
+    assert w.warnings == []
+    w.write(leaning_frame(1, {2: (0, 10.1), 3: (1, 25), 4: (1, 9.9)}))
+    w.write(leaning_frame(2, {2: (0, 40), 3: (0, 30)}))  # both again, other leans
+    said = [text.split(" lean ")[0] for text in w.warnings]
+    assert said == ["kitti: objects labelled class:mug", "kitti: objects labelled class:box"]
+    assert all("more than 10° from upright in some frames" in text for text in w.warnings)
 
 
 def test_kitti_occlusion_levels_and_splits(tmp_path):

@@ -26,6 +26,7 @@ class Writer:
     resumed or sharded run): writers that produce one file per dataset (COCO json, YOLO
     yaml) build it there from per-frame parts, so the result never depends on frame order.
     `required_annotators` are added to the run's annotator list when this writer is used.
+    `warn(text)` in write() adds a warning to the run's (see there).
     """
 
     name: str = ""
@@ -44,6 +45,8 @@ class Writer:
         self.options = registry_options(f"writer {self.name!r}", self.OPTIONS, options)
         self.several_cameras = False
         self.label_table = None
+        self.warnings: list[str] = []  # said by warn(), not yet handed to the run
+        self._said: set[str] = set()
 
     def set_run(self, label_table, several_cameras: bool) -> None:
         """Called once before the first frame (and before finalize() of a merge): the run's
@@ -53,6 +56,15 @@ class Writer:
 
     def write(self, frame: AnnotatedFrame) -> None:
         raise NotImplementedError
+
+    def warn(self, text: str) -> None:
+        """Add `text` to the run's warnings, from write() in whatever process writes: printed
+        on stderr with the run's other warnings, kept in audit/manifest.json and shown on the
+        report page. Each distinct text is said once per run, however many frames (or
+        processes) say it: word it without the frame's details."""
+        if text not in self._said:
+            self._said.add(text)
+            self.warnings.append(text)  # the frame sink hands them on with the frame's record
 
     def finalize(self) -> None:
         """Called after the last frame; default: nothing to join."""

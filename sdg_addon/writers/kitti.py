@@ -31,9 +31,9 @@ label_2 lines: type truncated occluded alpha left top right bottom h w l x y z r
   convention: 0 when it points along +x), from its projection onto the x-z plane; alpha =
   rotation_y - atan2(x, z), both wrapped to [-pi, pi). An object leaning away from every
   axis keeps the box of its nearest axes and its heading, not its tilt (bounding_box_3d in
-  the BasicWriter keeps the full pose); the first frame with objects leaning more than
-  TILT_WARNED_DEGREES logs a warning naming them (the "sdg" logger: writers have no other
-  channel to the run's warnings; once per writer, so once per write worker process).
+  the BasicWriter keeps the full pose); a label whose objects lean more than
+  TILT_WARNED_DEGREES in a frame is named in a warning of the run (Writer.warn: once per
+  run and label).
 - Objects with a 2D box but no 3D box get KITTI's "unknown" 3D values (-1 / -1000 / -10).
 calib: P0..P3 = [K | 0] (one camera; orthographic cameras get their affine projection),
 R0_rect = the tilt (above), Tr_velo_to_cam = world -> level frame (the "velodyne" frame is
@@ -44,7 +44,6 @@ The label file is written last: a frame with a label file is complete.
 
 from __future__ import annotations
 
-import logging
 import math
 import re
 from pathlib import Path
@@ -56,10 +55,9 @@ from . import io
 from .base import Writer, register_writer
 from .common import COMMON_OPTIONS, check_options, labelled_objects, safe_name, split_of, write_image
 
-log = logging.getLogger("sdg")
-
-# Objects whose height axis leans more than this from vertical are named in a warning: their
-# KITTI box (upright, turned about y only) misses their corners by about tilt x diagonal.
+# Labels of objects whose height axis leans more than this from vertical are named in a
+# warning: their KITTI box (upright, turned about y only) misses their corners by about
+# tilt x diagonal.
 TILT_WARNED_DEGREES = 10.0
 OCCLUSION_LEVELS = (0.1, 0.5)  # occlusionRatio thresholds between levels 0 | 1 | 2
 
@@ -187,7 +185,6 @@ class KittiWriter(Writer):
     def __init__(self, output_dir, **options):
         super().__init__(output_dir, **options)
         check_options(self.name, self.options)
-        self.tilt_warned = False  # warned once (per writer: per process of a run)
 
     @property
     def root(self) -> Path:
@@ -235,40 +232,30 @@ class KittiWriter(Writer):
         stem = f"{frame.frame:0{self.options['frame_padding']}d}"
         p, w2c = camera_matrices(frame)
         lines = self.label_lines(frame, w2c)
-        if not self.tilt_warned:
-            self.warn_tilted(frame, w2c)
+        self.warn_leaning(frame, w2c)
         write_image(base / "image_2" / f"{stem}.png", frame, self.options)
         io.write_text(base / "calib" / f"{stem}.txt", calib_text(p, w2c))
         # Last: a label file means the frame is complete.
         io.write_text(base / "label_2" / f"{stem}.txt", "".join(f"{x}\n" for x in lines))
 
-    def warn_tilted(self, frame: AnnotatedFrame, w2c: np.ndarray) -> None:
-        """Log the labelled objects of this frame that lean more than TILT_WARNED_DEGREES
-        (their box is upright: see the module's doc); once."""
+    def warn_leaning(self, frame: AnnotatedFrame, w2c: np.ndarray) -> None:
+        """Warn of each label of this frame's objects that lean more than TILT_WARNED_DEGREES
+        (their box is upright: see the module's doc); the run says each label once."""
         box3d = frame.annotations.get("bounding_box_3d")
         if not box3d or not len(box3d["data"]):
             return
         tilts = tilt_degrees(box3d["data"], world_to_level(w2c)).tolist()
         row_of = {int(iid): k for k, iid in enumerate(box3d["info"]["bboxIds"])}
-        leaning = []
-        for obj in labelled_objects(frame, self.options["semantic_type"], self.name):
+        semantic_type = self.options["semantic_type"]
+        for obj in labelled_objects(frame, semantic_type, self.name):
             k = row_of.get(obj.instance_id)
             if k is not None and tilts[k] > TILT_WARNED_DEGREES:
-                leaning.append(f"{obj.path or f'instance {obj.instance_id}'} ({tilts[k]:.0f}°)")
-        if not leaning:
-            return
-        self.tilt_warned = True
-        shown = ", ".join(leaning[:10]) + (f" and {len(leaning) - 10} more" if len(leaning) > 10 else "")
-        log.warning(
-            "kitti: frame %d, camera %s: objects leaning more than %g° from upright: %s. KITTI boxes "
-            "turn about the vertical only: each gets the upright box of its local axis nearest up, "
-            "off its true corners by about the lean (radians) x its size; bounding_box_3d (basic "
-            "writer) keeps the full pose. Said once per writer process; later frames are not checked.",
-            frame.frame,
-            frame.camera_name,
-            TILT_WARNED_DEGREES,
-            shown,
-        )
+                self.warn(
+                    f"kitti: objects labelled {semantic_type}:{obj.label} lean more than {TILT_WARNED_DEGREES:g}° "
+                    "from upright in some frames. KITTI boxes turn about the vertical only: each gets the "
+                    "upright box of its local axis nearest up, off its true corners by about the lean "
+                    "(radians) x its size; bounding_box_3d (basic writer) keeps the full pose."
+                )
 
     def finalize(self) -> None:
         """ImageSets/<split>.txt: the finished frames (those with a label file) per split."""
