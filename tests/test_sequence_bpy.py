@@ -346,6 +346,58 @@ def test_rigid_bodies_turn_about_their_centre_and_poses_stay_the_objects(tmp_pat
     assert min(z) == 0.0 and abs(max(z) - 0.2) < 1e-6
 
 
+def blend_with_bodies(path: Path, cubes: dict, **settings) -> Path:
+    """Write a .blend holding 0.2 m cubes (name -> location; origin at their centre), each
+    with a rigid body of these settings."""
+    import bpy
+
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    bpy.ops.rigidbody.world_add()
+    for name, location in cubes.items():
+        bpy.ops.mesh.primitive_cube_add(size=0.2, location=location)
+        cube = bpy.context.object
+        cube.name = name
+        bpy.ops.rigidbody.object_add(type="ACTIVE")
+        for key, value in settings.items():
+            setattr(cube.rigid_body, key, value)
+    bpy.data.libraries.write(str(path), set(bpy.context.scene.objects), fake_user=True)
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    return path
+
+
+def test_blend_assets_own_rigid_bodies_keep_their_settings_and_poses(tmp_path):
+    """.blend assets whose cubes bring their own rigid bodies (which kept them out of the
+    clip's world): a shelf of two cubes (passive: several meshes) holds the dynamic cube
+    dropped onto it, one whose Dynamic is off stays where it is. The annotated pose is the
+    asset's root, which follows (the simulated cube is a child of it)."""
+    one_mm = {"use_margin": True, "collision_margin": 0.001}
+    shelf = blend_with_bodies(tmp_path / "shelf.blend", {"left": (-0.1, 0, 0.1), "right": (0.1, 0, 0.1)}, **one_mm)
+    drop = blend_with_bodies(tmp_path / "drop.blend", {"cube": (0, 0, 0)}, mass=2.0, **one_mm)
+    hover = blend_with_bodies(tmp_path / "hover.blend", {"cube": (0, 0, 0)}, enabled=False)
+    text = TIPPED.replace("clip_length = 24", "clip_length = 12").replace("frames = 24", "frames = 12")
+    text = text.split("[[assets]]")[0] + "".join(
+        f"""
+[[assets]]
+name = "{name}"
+file = "{path.as_posix()}"
+location = [{x}, 0.0, {z}]
+labels = {{ class = "{name}" }}
+"""
+        for name, path, x, z in (("shelf", shelf, 0.0, 0.0), ("drop", drop, 0.0, 0.6), ("hover", hover, 0.5, 0.6))
+    )
+    text += "\n[annotators]\nobject_pose = {}\n"
+    out = tmp_path / "blend_bodies"
+    assert render(write_param(tmp_path, text, "bodies.toml"), out) == 0
+    info = json.loads((out / "clip_0000" / "object_pose_info_0011.json").read_text())
+    poses = np.load(out / "clip_0000" / "object_pose_objectToWorld_0011.npy")
+    pose = {path.split("/")[-1]: m for path, m in zip(info["primPaths"], poses)}
+    # on the shelf: its top 0.2 up, the cube's centre 0.1 above, and the two 1 mm margins
+    assert abs(pose["drop"][2, 3] - 0.302) < 0.002, pose["drop"]
+    assert np.allclose(pose["drop"][:3, 2], [0, 0, 1], atol=0.01)
+    assert np.allclose(pose["hover"][:3, 3], [0.5, 0.0, 0.6], atol=1e-6)
+    assert np.allclose(pose["shelf"], np.eye(4), atol=1e-6)
+
+
 def test_worker_processes_write_the_same_clip_as_inline(tmp_path, linear):
     """With worker processes a capture's EXR would go to a worker by name; flow needs a
     clip's neighbours, so the render loop reads it itself and the frame travels as arrays:

@@ -15,10 +15,10 @@ Bullet turns a body about its origin (its centre of mass there), and a primitive
 is the centre of its base: simulated as it is, every body would be bottom-heavy. So, as
 in physics_settle (and as BlenderProc moves origins to the centre of mass to simulate), an
 active body is an invisible proxy: a copy of the object's evaluated geometry whose origin
-is its centre of volume. The object follows the proxy through a Copy Transforms
-constraint, aimed at an empty under the proxy where the object's origin is: the object's
-origin, mesh data and poses (annotations) stay its own, and the depsgraph moves it at
-every frame it evaluates (Cycles' vector pass included).
+is its centre of volume. The entity's root follows the proxy through a Copy Transforms
+constraint, aimed at an empty under the proxy where the root's origin is: the object's
+origin, mesh data and poses (annotations, which read the root) stay its own, and the
+depsgraph moves it at every frame it evaluates (Cycles' vector pass included).
 """
 
 from __future__ import annotations
@@ -102,23 +102,41 @@ def _bodies(world, kinds: dict) -> None:
 
 
 class Proxy:
-    """An active object's rigid body: its geometry with the origin at its centre of volume,
-    and an empty under it at the object's origin, which the object follows."""
+    """An active entity's rigid body: its mesh's geometry with the origin at its centre of
+    volume, and an empty under it where the entity's root is, which the root follows (and
+    the mesh with it: a .blend asset's mesh is a child of its root)."""
 
-    def __init__(self, obj, collection, depsgraph):
-        verts, tris = mesh_triangles(obj, depsgraph)
+    def __init__(self, mesh_object, root, collection, depsgraph):
+        self.mesh_object, self.root = mesh_object, root
+        verts, tris = mesh_triangles(mesh_object, depsgraph)
         centre = centre_of_volume(verts, tris)
-        mesh = bpy.data.meshes.new(f"{PROXIES}/{obj.name}")
+        mesh = bpy.data.meshes.new(f"{PROXIES}/{mesh_object.name}")
         mesh.from_pydata((verts - centre).tolist(), [], tris.tolist())
-        self.body = bpy.data.objects.new(f"{PROXIES}/{obj.name}", mesh)
-        self.origin = bpy.data.objects.new(f"{PROXIES}/{obj.name}/origin", None)
+        self.body = bpy.data.objects.new(f"{PROXIES}/{mesh_object.name}", mesh)
+        self.origin = bpy.data.objects.new(f"{PROXIES}/{mesh_object.name}/root", None)
         for o in (self.body, self.origin):
             collection.objects.link(o)
             o.hide_render = True  # (the collection's hides it too: this says so to checks of objects)
         self.origin.parent = self.body
-        self.origin.location = (-centre).tolist()
-        self.offset = Matrix.Translation(centre.tolist())  # the proxy's origin in the object's space
-        self.own_settings = {k: getattr(obj.rigid_body, k) for k in OWN_SETTINGS} if obj.rigid_body else {}
+        self.offset = Matrix.Translation(centre.tolist())  # the proxy's origin in the mesh's space
+        rb = mesh_object.rigid_body
+        self.own_settings = {k: getattr(rb, k) for k in OWN_SETTINGS} if rb is not None else {}
+
+    def place(self) -> None:
+        """The proxy where the mesh is, its empty where the root is (their poses now)."""
+        mesh_world = self.mesh_object.matrix_world
+        self.body.matrix_world = mesh_world @ self.offset
+        self.origin.matrix_basis = self.offset.inverted() @ mesh_world.inverted() @ self.root.matrix_world
+
+    def follow(self, following: bool) -> None:
+        """Make the root follow the proxy (a Copy Transforms constraint), or stop."""
+        constraint = self.root.constraints.get(FOLLOW)
+        if constraint is not None:
+            self.root.constraints.remove(constraint)
+        if following:
+            constraint = self.root.constraints.new("COPY_TRANSFORMS")
+            constraint.name = FOLLOW
+            constraint.target = self.origin
 
 
 class ClipBodies:
@@ -134,27 +152,23 @@ class ClipBodies:
             self.scene.collection.children.link(collection)
             collection.hide_render = True
         depsgraph = bpy.context.evaluated_depsgraph_get()
-        self.proxies = {m: Proxy(m, collection, depsgraph) for m, kind in kinds.items() if kind == "ACTIVE"}
+        root_of = {m: e.root for e in built.entities.values() for m in e.meshes}
+        self.proxies = [Proxy(m, root_of[m], collection, depsgraph) for m, kind in kinds.items() if kind == "ACTIVE"]
 
     def restart(self, start_frame: int, clip_length: int) -> None:
         """Simulate a clip afresh, in a new world, from the objects' poses at its first
         frame, one frame past its end."""
         scene = self.scene
-        for obj in self.proxies:
-            follow = obj.constraints.get(FOLLOW)
-            if follow is not None:
-                obj.constraints.remove(follow)
+        for proxy in self.proxies:
+            proxy.follow(False)
         scene.frame_set(start_frame)  # the objects' own poses, no longer following a proxy
-        for obj, proxy in self.proxies.items():
-            proxy.body.matrix_world = obj.matrix_world @ proxy.offset
+        for proxy in self.proxies:
+            proxy.place()
         world = _new_world(scene, start_frame, clip_length)
-        kinds = {m: "PASSIVE" for m in self.passive} | {p.body: "ACTIVE" for p in self.proxies.values()}
-        _bodies(world, kinds)
-        for obj, proxy in self.proxies.items():
+        _bodies(world, {m: "PASSIVE" for m in self.passive} | {p.body: "ACTIVE" for p in self.proxies})
+        for proxy in self.proxies:
             for key, value in proxy.own_settings.items():
                 setattr(proxy.body.rigid_body, key, value)
-            follow = obj.constraints.new("COPY_TRANSFORMS")
-            follow.name = FOLLOW
-            follow.target = proxy.origin
+            proxy.follow(True)
         for f in range(start_frame, start_frame + clip_length + 1):
             scene.frame_set(f)
