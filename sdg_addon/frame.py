@@ -280,6 +280,9 @@ class FrameData:
     # The camera's sampled image pipeline (exposure, white balance, augmentations): see
     # sdg_addon.imaging; applied to "rgb" only, so every other pass stays exact.
     image_ops: dict = field(default_factory=dict)
+    # The photo behind this camera's image (the `background` randomizer): (H, W, 3) uint8,
+    # fitted and cut out for this frame; composited into "rgb" before the augmentations.
+    background: np.ndarray | None = None
 
     def rgb(self) -> np.ndarray:
         """(H, W, 4) uint8 display-referred RGBA; made from "combined" on first use (in a
@@ -304,7 +307,14 @@ class FrameData:
                 from .imaging import apply_display, apply_linear
 
                 linear = apply_linear(self.passes["combined"], self.image_ops)
-                shown = display_transform(linear, self.view_transform, self.look, self.exposure, self.gamma)
+                if self.background is not None:
+                    from .backgrounds import composite, unpremultiply
+
+                    straight = unpremultiply(linear)  # Cycles' colour is premultiplied by alpha
+                    shown = display_transform(straight, self.view_transform, self.look, self.exposure, self.gamma)
+                    shown = composite(shown, self.background)
+                else:
+                    shown = display_transform(linear, self.view_transform, self.look, self.exposure, self.gamma)
                 self.passes["rgb"] = apply_display(shown, self.image_ops)
         return self.passes["rgb"]
 

@@ -7,8 +7,9 @@ deterministic for the values sampled for the frame (the noise generator is seede
 sampled `noise_seed`).
 
 Order: exposure and white balance on the scene-linear image (as a camera does before its
-tone curve), the view transform, then on the 8-bit display image: blur, Poisson noise,
-Gaussian noise, colour jitter, JPEG.
+tone curve), the view transform, the background photo pasted behind the render
+(sdg_addon.backgrounds), then on the 8-bit display image: blur, Poisson noise, Gaussian
+noise, colour jitter, JPEG.
 """
 
 from __future__ import annotations

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from . import audit, output
 from .annotators import ANNOTATORS
+from .backgrounds import PhotoCache, camera_background
 from .config import Config, FieldError
 from .config.problems import join
 from .frame import FrameData, FrameView
@@ -692,6 +693,17 @@ class Recorder:
         problems += [
             FieldError(*p) for p in check_case_values(built, self.config.randomizers, targets, self.config.cases)
         ]
+        infrared = sensor_specs(self.config, built.cameras)
+        for i, (spec, names) in enumerate(zip(self.config.randomizers, targets)):
+            others = [n for n in names if n in infrared]
+            if spec.name == "background" and others:
+                problems.append(
+                    FieldError(
+                        join(f"randomizers[{i}]", "targets"),
+                        others,
+                        "visible cameras: a thermal or NIR camera's image is made from its own radiance, not a photo",
+                    )
+                )
         if problems:
             raise self.config.named(problems)
 
@@ -735,6 +747,11 @@ class FrameSteering:
         self.cfg, self.built, self.targets, self.facts, self.capturer = cfg, built, targets, facts, capturer
         self.assigned = assign_frames(cfg.seed, cfg.frames, cfg.cases)
         self.cameras = built.render_cameras  # a base .blend's cameras, then [[cameras]]
+        self.photos = None  # background photos, decoded by Blender, fitted, a few kept
+        if any(r.name == "background" for r in cfg.randomizers):
+            from .capture.photos import decode_photo
+
+            self.photos = PhotoCache(decode_photo)
 
     def make_frame(self, f: int, record: dict, player, clip_len: int = 1):
         cfg = self.cfg
@@ -760,6 +777,8 @@ class FrameSteering:
             captured = self.capturer.capture_frame(f, self.cameras)
             for frame_data in captured:  # applied to RGB in the writers' workers
                 frame_data.image_ops = camera_image_ops(sampled, frame_data.camera.name)
+                if self.photos is not None:
+                    frame_data.background = self._background(sampled, frame_data.camera)
             seconds["sample"] += t1 - t
             seconds["apply"] += t2 - t1
             seconds["render"] += time.perf_counter() - t2
@@ -796,6 +815,14 @@ class FrameSteering:
             log.info("frame %d: could not scatter %s (hidden)", f, ", ".join(unplaced))
             record["unplaced"] = unplaced
         return captured
+
+    def _background(self, sampled, camera):
+        """The photo behind this camera this frame (fitted, cut out), or None."""
+        chosen = camera_background(self.cfg.randomizers, sampled, camera.name)
+        if chosen is None or camera.sensor != "visible":
+            return None
+        path, fit, offset = chosen
+        return self.photos.background(path, camera.width, camera.height, fit, offset)
 
     def _unmet_pixels(self, sampled, by_camera) -> list[str]:
         out = []

@@ -840,6 +840,52 @@ def test_import_fills_the_panels_and_export_writes_them_back(addon, tmp_path):
     assert basic == {"colorize_instance_segmentation": False, "colorize_instance_id_segmentation": True}
 
 
+def test_background_files_show_in_the_panel_round_trip_and_record(addon, scene, tmp_path):
+    from PIL import Image
+
+    bpy = addon.bpy
+    cam = bpy.data.objects.new("cam", bpy.data.cameras.new("cam"))
+    cam.location = (0, -4, 0)
+    cam.rotation_euler = (1.5708, 0, 0)
+    scene.collection.objects.link(cam)
+    blend = tmp_path / "s.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(blend))
+    (tmp_path / "bg").mkdir()
+    photo = np.random.default_rng(0).integers(0, 256, (24, 32, 3), dtype=np.uint8)
+    Image.fromarray(photo).save(tmp_path / "bg" / "a.png")
+    param = tmp_path / "in.toml"
+    param.write_text(
+        header((32, 24), samples=1).replace("[render]\n", "[render]\nfilm_transparent = true\n")
+        + '[scene]\nblend = "s.blend"\n'
+        + '[[randomizers]]\ntype = "background"\ntargets = "cam"\nfiles = ["bg/*.png"]\nfit = "stretch"\n'
+    )
+    assert bpy.ops.sdg.import_parameters(filepath=str(param)) == {"FINISHED"}
+    s = bpy.context.scene.sdg
+    item = s.randomizers[0]
+    assert item.type == "background" and s.run.film_transparent
+    assert (item.options["files"].value, item.options["fit"].value) == ('["bg/*.png"]', '"stretch"')
+    log = draw_panel(bpy, "SDG_PT_randomizers")
+    assert ("prop_text", "files (required)", False) in log and ("prop_text", "fit", False) in log
+    out = tmp_path / "out.toml"
+    assert bpy.ops.sdg.export_parameters(filepath=str(out)) == {"FINISHED"}
+    written = tomllib.loads(out.read_text())["randomizers"]
+    assert written == [{"type": "background", "targets": ["cam"], "files": ["bg/*.png"], "fit": "stretch"}]
+    # Recorded from the panel (its parameter file is written elsewhere: an absolute glob).
+    item.options["files"].value = json.dumps((tmp_path / "bg" / "*.png").as_posix())
+    s.preview_frame = 0
+    scene.sdg.run.device = "cpu"
+    assert bpy.ops.sdg.preview_render("EXEC_DEFAULT") == {"RUNNING_MODAL"}
+    job = addon.job.current
+    while addon.recording.handle_event(job, "TIMER", "NOTHING") == "wait":
+        pass
+    assert job.state == "done", job.message
+    folder = Path(job.options.output)
+    rgb = np.array(Image.open(folder / "rgb_0000.png"))
+    assert (rgb[..., 3] == 255).all() and np.array_equal(rgb[..., :3], photo)  # nothing in view: the photo
+    (rec,) = [json.loads(line) for line in (folder / "audit" / "frames.jsonl").read_text().splitlines()]
+    assert rec["samples"][0]["values"]["cam"]["file"] == (tmp_path / "bg" / "a.png").resolve().as_posix()
+
+
 def test_infrared_panel_sets_what_thermal_and_nir_cameras_read(addon, scene):
     bpy = addon.bpy
     plate = add_mesh(bpy, "plate")

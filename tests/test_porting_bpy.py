@@ -12,13 +12,17 @@ import pytest
 bpy = pytest.importorskip("bpy")
 
 from scenes import camera_roll, records, render  # noqa: E402
-from test_porting_docs import examples  # noqa: E402
+from test_porting_docs import add_photos, examples  # noqa: E402
 
 
-def run(tmp_path, heading: str, frames: int | None = None):
-    """Render the page's port under `heading` at 64 x 48, 1 sample; (output, frame logs)."""
+def run(tmp_path, heading: str, frames: int | None = None, edit=None):
+    """Render the page's port under `heading` at 64 x 48, 1 sample, with the photos it
+    names (add_photos); `edit(data)` changes the parsed file first; (output, frame logs)."""
     (text,) = [t for h, t in examples().items() if h.startswith(heading)]
     data = tomllib.loads(text)
+    add_photos(tmp_path, data)
+    if edit is not None:
+        edit(data)
     data["render"] = {**data.get("render", {}), "resolution": [64, 48], "samples": 1, "device": "cpu"}
     if frames is not None:
         data["run"]["frames"] = frames
@@ -87,3 +91,28 @@ def test_distributions_interval_and_camera_sequence(tmp_path):
         assert lights["lamp_000"]["location"] != lights["lamp_001"]["location"]
         for light in lights.values():
             assert 800 <= light["temperature"] <= 40000 and light["energy"] >= 0
+
+
+def test_random_backgrounds_pastes_the_logged_photo_where_the_render_is_transparent(tmp_path):
+    from PIL import Image
+
+    photos = add_photos(tmp_path, {"randomizers": [{"type": "background", "files": "backgrounds/*.jpg"}]})
+    out, logs = run(tmp_path / "pasted", "Random backgrounds")
+    plain, _ = run(tmp_path / "plain", "Random backgrounds", edit=lambda d: d["randomizers"].pop())
+    seen = set()
+    for rec in logs:
+        f = rec["frame"]
+        v = rec["samples"][2]["values"]["camera"]
+        seen.add(v["file"])
+        pasted = np.array(Image.open(out / f"rgb_{f:04d}.png"))
+        alpha = np.array(Image.open(plain / f"rgb_{f:04d}.png"))[..., 3]
+        assert (pasted[..., 3] == 255).all() and (alpha == 0).mean() > 0.5
+        assert np.array_equal(pasted[alpha == 0, :3], photos[v["file"]][alpha == 0])
+        mask = f"instance_segmentation_{f:04d}.png"
+        assert (out / mask).read_bytes() == (plain / mask).read_bytes()
+        m = camera_to_world(out, f)
+        to_point = np.array([0, 0, 0.4]) - m[:3, 3]
+        cos = np.dot(-m[:3, 2], to_point) / np.linalg.norm(to_point)
+        assert math.degrees(math.acos(min(1.0, cos))) < 0.02
+        assert 2 - 1e-6 <= np.linalg.norm(to_point) <= 3 + 1e-6
+    assert seen <= set(photos) and len(logs) == 3

@@ -5,7 +5,11 @@ checks the numbers the page states)."""
 from __future__ import annotations
 
 import re
+import tomllib
 from pathlib import Path
+
+import numpy as np
+from PIL import Image
 
 from sdg_addon.config import load_config
 
@@ -25,12 +29,31 @@ def examples() -> dict[str, str]:
     return out
 
 
+def add_photos(folder: Path, data: dict, size=(64, 48)) -> dict[str, np.ndarray]:
+    """The photos a port's `background` entries name (their globs with `*` as `photo1`,
+    `photo2`), random frame-sized pictures written into `folder`: {name: pixels as stored}."""
+    out = {}
+    for r in data.get("randomizers", []):
+        if r["type"] != "background":
+            continue
+        for pattern in [r["files"]] if isinstance(r["files"], str) else r["files"]:
+            for k in (1, 2):
+                name = pattern.replace("*", f"photo{k}")
+                path = folder / name
+                path.parent.mkdir(parents=True, exist_ok=True)
+                pixels = np.random.default_rng(k).integers(0, 256, (size[1], size[0], 3), dtype=np.uint8)
+                Image.fromarray(pixels).save(path)
+                out[name] = np.array(Image.open(path))  # a JPEG's decoded values
+    return out
+
+
 def test_every_port_on_the_page_validates(tmp_path):
     found = examples()
     assert len(found) >= 8
     for i, (heading, text) in enumerate(found.items()):
         path = tmp_path / f"port_{i}.toml"
         path.write_text(text, encoding="utf-8")
+        add_photos(tmp_path, tomllib.loads(text))
         load_config(path)  # raises ConfigError naming every problem
         assert "[[cameras]]" in text, heading  # a whole file, not a fragment
 

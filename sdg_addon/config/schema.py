@@ -22,6 +22,7 @@ from ..annotators import ANNOTATORS
 from ..annotators.lidar import PRESETS as LIDAR_PRESETS
 from ..labels.rules import DEFAULT_SUFFIX, SCOPES, NameRule
 from ..pinhole import MAX_PIXEL_ASPECT, blender_lens_for
+from ..sampling.appearance import glob_files
 from ..sampling.cases import CASE_FIELDS, CaseSpec
 from ..sampling.distributions import (
     Constant,
@@ -135,7 +136,12 @@ RENDER_FIELDS = (
         low=0.01,
         high=5.0,
     ),
-    Field("film_transparent", "bool", False, "transparent background in RGB (alpha 0 where the world shows)"),
+    Field(
+        "film_transparent",
+        "bool",
+        False,
+        "transparent background in RGB (alpha 0 where the world shows); the `background` randomizer needs it",
+    ),
     Field("max_bounces", "int", 8, "Cycles light path bounces in total (caps the per-type limits)", low=0),
     Field("diffuse_bounces", "int", 3, "bounces off diffuse surfaces (indirect light, colour bleeding)", low=0),
     Field("glossy_bounces", "int", 4, "bounces off glossy surfaces (metal, reflections of reflections)", low=0),
@@ -1138,6 +1144,13 @@ def config_from_dict(data: dict, path: Path, problems: Problems | None = None, o
     if "annotators" not in data:
         cfg.annotators = {name: {} for name in DEFAULT_ANNOTATORS}
     for i, r in enumerate(cfg.randomizers):
+        if r.name == "background" and not cfg.render.film_transparent:
+            problems.add(
+                "render.film_transparent",
+                cfg.render.film_transparent,
+                f"true with a background randomizer (randomizers[{i}]): the photo goes where the render is "
+                "transparent, so set `film_transparent = true` in [render] (the world still lights the scene)",
+            )
         if r.name == "sensor" and "shutter" in r.params and "motion_vectors" in cfg.annotators:
             problems.add(
                 join(join("randomizers", i), "shutter"),
@@ -1474,14 +1487,7 @@ def _pool(v: _Reader, a, t: dict, p: str, base: Path) -> None:
     if not pattern:
         v.problems.add(join(p, "files"), t["files"], "a glob of model files, e.g. assets/mugs/*.glb")
         return
-    root = base.parent
-    path = Path(pattern).expanduser()
-    if path.is_absolute():
-        root, pattern = Path(path.anchor), path.relative_to(path.anchor).as_posix()
-    found = sorted(
-        {f.resolve() for f in root.glob(pattern) if f.is_file() and f.suffix.lower() in ASSET_EXTENSIONS},
-        key=lambda f: f.as_posix(),
-    )
+    root, found = glob_files(pattern, base.parent, ASSET_EXTENSIONS)
     if not found:
         v.problems.add(
             join(p, "files"),

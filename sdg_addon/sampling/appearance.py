@@ -26,6 +26,17 @@ def list_images(folder: Path, extensions=IMAGE_EXTENSIONS) -> list[Path]:
     return sorted((p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in extensions), key=lambda p: p.name)
 
 
+def glob_files(pattern: str, base: Path, extensions) -> tuple[Path, list[Path]]:
+    """(the folder the glob is read in, the files it matches with one of `extensions`),
+    resolved and sorted by path: a relative glob is read in `base` (the folder of the file
+    naming it), an absolute one from its drive's root; `**` reaches into sub-folders."""
+    root, path = base, Path(pattern).expanduser()
+    if path.is_absolute():
+        root, pattern = Path(path.anchor), path.relative_to(path.anchor).as_posix()
+    found = {f.resolve() for f in root.glob(pattern) if f.is_file() and f.suffix.lower() in extensions}
+    return root, sorted(found, key=lambda f: f.as_posix())
+
+
 class FolderRandomizer(RandomizerSpec):
     """A randomizer that picks files from a folder (`folder` option) by name.
 

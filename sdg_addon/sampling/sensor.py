@@ -10,6 +10,9 @@ of its noise, so a frame's image is a pure function of (seed, frame).
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from .appearance import glob_files
 from .randomizers import NUMBER, RandomizerSpec, register_randomizer
 
 NOISE_SEED = "noise_seed"  # drawn per camera and frame when an augmentation is random
@@ -109,3 +112,110 @@ class Augment(RandomizerSpec):
             for t in targets:  # drawn after the parameters: adding noise keeps their values
                 out[t][NOISE_SEED] = int(rng.integers(2**63 - 1))
         return out
+
+
+# Photos Blender decodes to their stored 8-bit values; float images (linear light, no
+# display values to paste) are refused, and so are 16-bit PNGs (Blender reads them as float).
+PHOTO_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".tga")
+FLOAT_EXTENSIONS = (".exr", ".hdr")
+FITS = ("cover", "center", "stretch")
+
+
+@register_randomizer
+class Background(RandomizerSpec):
+    """Photos behind what the cameras render (BlenderProc's random backgrounds).
+
+    Each frame, each target camera draws one photo from the files `files` matches
+    (uniformly; with `fit = "cover"` also where the frame is cut out of it). The photo
+    replaces what the camera sees of the world, through the render's alpha (needs
+    `[render] film_transparent = true`), on the 8-bit display image before `augment`.
+    """
+
+    name = "background"
+    target_kind = "cameras"
+    PARAMS: dict = {}
+    OPTIONS = {
+        "files": (
+            "",
+            (str, list),
+            f"a glob or a list of globs of 8-bit images ({', '.join(f'`{e}`' for e in PHOTO_EXTENSIONS)}), relative to the parameter file (`**` for sub-folders); matched once when the file is validated, sorted by path; each glob must match a file",
+        ),
+        "fit": (
+            "cover",
+            str,
+            "how a photo fills the frame: `cover` scales it (aspect kept) to cover the frame and cuts the frame out at a random place (drawn per frame and camera), `center` likewise from its middle, `stretch` scales each side to the frame's",
+        ),
+    }
+    OPTION_CHOICES = {"fit": FITS}
+    REQUIRED_OPTIONS = ("files",)
+
+    def __init__(self, params, options, trigger="frame", interval=1):
+        super().__init__(params, options, trigger, interval)
+        self.names: list[str] = []  # what can be drawn, sorted by path (a frame draws an index)
+        self.paths: dict[str, Path] = {}  # name -> file
+
+    @classmethod
+    def check(cls, params, options):
+        files = options.get("files")
+        patterns = [files] if isinstance(files, str) else files
+        if not isinstance(patterns, list) or not all(isinstance(x, str) and x.strip() for x in patterns):
+            return [("files", files, 'a glob of image files, or a list of them, e.g. `"backgrounds/*.jpg"`')]
+        return []
+
+    def prepare(self, base: Path):
+        files = self.options["files"]
+        patterns = [files] if isinstance(files, str) else files
+        if not patterns:
+            return [("files", files, 'a glob of image files, or a list of them, e.g. `"backgrounds/*.jpg"`')]
+        found: dict[str, Path] = {}
+        for pattern in patterns:
+            root, matched = glob_files(pattern, base, PHOTO_EXTENSIONS + FLOAT_EXTENSIONS)
+            if not matched:
+                kinds = " / ".join(PHOTO_EXTENSIONS)
+                return [("files", pattern, f"a glob matching image files ({kinds}) under {root.resolve().as_posix()}")]
+            for f in matched:
+                problem = _not_8_bit(f)
+                if problem:
+                    return [("files", f.as_posix(), problem)]
+                found[_photo_name(f, base)] = f
+        self.names = sorted(found)
+        self.paths = found
+        return []
+
+    def resolved_extra(self):
+        # A frame's photo is a position in this list: other files, other frames.
+        return {"background_files": self.names}
+
+    def sample(self, rng, frame, targets):
+        out = {}
+        for t in targets:
+            values = {"file": self.names[int(rng.integers(len(self.names)))]}
+            if self.options["fit"] == "cover":
+                values["offset"] = [float(u) for u in rng.random(2)]  # fractions of the slack, x then y
+            out[t] = values
+        return out
+
+
+def _photo_name(path: Path, base: Path) -> str:
+    """How the log names a photo: relative to the parameter file's folder where it lies
+    below it (the same on every machine), else its full path."""
+    try:
+        return path.relative_to(base.resolve()).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def _not_8_bit(path: Path) -> str | None:
+    """Why the photo cannot be pasted as it is stored (float or 16-bit), or None."""
+    if path.suffix.lower() in FLOAT_EXTENSIONS:
+        return "an 8-bit image: EXR / HDR hold linear light (no display values to paste); save it as 8-bit PNG or JPEG through a view transform"
+    if path.suffix.lower() == ".png":
+        try:
+            with open(path, "rb") as f:
+                header = f.read(26)
+        except OSError as e:
+            return f"a readable image ({e.strerror})"
+        # IHDR: 8-byte signature, length, "IHDR", width, height, then the bit depth.
+        if len(header) >= 25 and header[12:16] == b"IHDR" and header[24] == 16:
+            return "an 8-bit image (this PNG has 16 bits a channel, which Blender reads as float); save it with 8 bits"
+    return None

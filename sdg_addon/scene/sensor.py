@@ -1,7 +1,8 @@
 """Apply sensor randomizers (sampling.sensor) in Blender: lens, depth of field, motion blur.
 
-Exposure, white balance and the `augment` randomizer change only the RGB image, after
-the render (sdg_addon.imaging): nothing to do in the scene for them.
+Exposure, white balance and the `augment` and `background` randomizers change only the
+RGB image, after the render (sdg_addon.imaging, sdg_addon.backgrounds): nothing to do in
+the scene for them.
 """
 
 from __future__ import annotations
@@ -42,3 +43,8 @@ def apply_sensor(built: BuiltScene, target: str, v: dict, spec) -> None:
 @applier("augment")
 def apply_augment(built: BuiltScene, target: str, v: dict) -> None:
     """Nothing in the scene: augmentations act on the rendered RGB image (imaging)."""
+
+
+@applier("background")
+def apply_background(built: BuiltScene, target: str, v: dict) -> None:
+    """Nothing in the scene: the photo goes behind the rendered image (backgrounds)."""
