@@ -260,6 +260,12 @@ def test_validation_names_the_file_field_and_what_to_set(tmp_path):
     (p,) = problems_of(param(tmp_path, 'files = "bg/*.png"\nfit = "fill"\n'))
     assert p.field == "randomizers[0].fit" and p.value == "fill"
     assert "cover" in p.expected and "stretch" in p.expected and "center" in p.expected
+    # Every problem at once, the entry's index as in the file (an earlier entry refused too).
+    text = '[[randomizers]]\ntype = "pose"\ntargets = "x"\nscale = -1\n[[randomizers]]\ntype = "background"\n'
+    path = param(tmp_path, 'files = "bg/*.png"\n' + text + 'targets = "*"\nfiles = "bg/*.png"\nfit = "fill"\n', False)
+    found = {p.field: p for p in problems_of(path)}
+    assert set(found) == {"randomizers[1].scale", "randomizers[2].fit", "render.film_transparent"}
+    assert "(randomizers[0])" in found["render.film_transparent"].expected
 
     (p,) = problems_of(param(tmp_path, ""))
     assert p.field == "randomizers[0].files" and "required" in p.expected
@@ -276,5 +282,14 @@ def test_float_and_16_bit_photos_are_refused_at_validation(tmp_path):
     Image.fromarray(np.zeros((6, 8), np.uint16)).save(tmp_path / "deep.png")
     (p,) = problems_of(param(tmp_path, 'files = "deep.png"\n'))
     assert p.value.endswith("deep.png") and "16 bits a channel" in p.expected
-    write_photos(tmp_path, ["ok.png"])  # 8 bits: fine
-    assert load_config(param(tmp_path, 'files = "ok.png"\n')).randomizers[0].names == ["ok.png"]
+    Image.fromarray(np.zeros((6, 8), np.uint16)).save(tmp_path / "deep.tif")
+    Image.new("I;16B", (8, 6)).save(tmp_path / "deep_be.tiff")
+    assert (tmp_path / "deep_be.tiff").read_bytes()[:2] == b"MM"  # either byte order is read
+    (p,) = problems_of(param(tmp_path, 'files = "deep*.tif*"\n'))
+    assert p.value.endswith("deep.tif") and "16 bits a channel" in p.expected
+    (p,) = problems_of(param(tmp_path, 'files = "deep_be.tiff"\n'))
+    assert "16 bits a channel" in p.expected
+    write_photos(tmp_path, ["ok.png", "ok.tif"])  # 8 bits: fine
+    write_photos(tmp_path, ["rgb.tiff"], mode="RGB")
+    cfg = load_config(param(tmp_path, 'files = ["ok.*", "rgb.tiff"]\n'))
+    assert cfg.randomizers[0].names == ["ok.png", "ok.tif", "rgb.tiff"]

@@ -1143,14 +1143,16 @@ def config_from_dict(data: dict, path: Path, problems: Problems | None = None, o
     cfg.annotators = v.registry_table(data, "annotators", ANNOTATORS, "annotator")
     if "annotators" not in data:
         cfg.annotators = {name: {} for name in DEFAULT_ANNOTATORS}
+    entries = data.get("randomizers")
+    photos = [i for i, r in enumerate(entries if isinstance(entries, list) else []) if _is_type(r, "background")]
+    if photos and not cfg.render.film_transparent:  # said even where the entry has problems of its own
+        problems.add(
+            "render.film_transparent",
+            cfg.render.film_transparent,
+            f"true with a background randomizer (randomizers[{photos[0]}]): the photo goes where the render is "
+            "transparent, so set `film_transparent = true` in [render] (the world still lights the scene)",
+        )
     for i, r in enumerate(cfg.randomizers):
-        if r.name == "background" and not cfg.render.film_transparent:
-            problems.add(
-                "render.film_transparent",
-                cfg.render.film_transparent,
-                f"true with a background randomizer (randomizers[{i}]): the photo goes where the render is "
-                "transparent, so set `film_transparent = true` in [render] (the world still lights the scene)",
-            )
         if r.name == "sensor" and "shutter" in r.params and "motion_vectors" in cfg.annotators:
             problems.add(
                 join(join("randomizers", i), "shutter"),
@@ -1175,6 +1177,10 @@ def config_from_dict(data: dict, path: Path, problems: Problems | None = None, o
         )
     problems.raise_if_any()
     return cfg
+
+
+def _is_type(entry, name: str) -> bool:
+    return isinstance(entry, dict) and entry.get("type") == name
 
 
 CAMERA_MOVERS = ("camera", "camera_look_at", "sensor")  # randomizers that change a camera's view

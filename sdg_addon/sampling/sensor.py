@@ -206,16 +206,45 @@ def _photo_name(path: Path, base: Path) -> str:
 
 
 def _not_8_bit(path: Path) -> str | None:
-    """Why the photo cannot be pasted as it is stored (float or 16-bit), or None."""
-    if path.suffix.lower() in FLOAT_EXTENSIONS:
+    """Why the photo cannot be pasted as it is stored (float, 16 bits), or None. Read from
+    the file's header (PNG, TIFF); the other formats Blender reads hold 8-bit values."""
+    suffix = path.suffix.lower()
+    if suffix in FLOAT_EXTENSIONS:
         return "an 8-bit image: EXR / HDR hold linear light (no display values to paste); save it as 8-bit PNG or JPEG through a view transform"
-    if path.suffix.lower() == ".png":
-        try:
-            with open(path, "rb") as f:
-                header = f.read(26)
-        except OSError as e:
-            return f"a readable image ({e.strerror})"
-        # IHDR: 8-byte signature, length, "IHDR", width, height, then the bit depth.
-        if len(header) >= 25 and header[12:16] == b"IHDR" and header[24] == 16:
-            return "an 8-bit image (this PNG has 16 bits a channel, which Blender reads as float); save it with 8 bits"
+    if suffix not in (".png", ".tif", ".tiff"):
+        return None
+    try:
+        with open(path, "rb") as f:
+            bits = _png_bits(f) if suffix == ".png" else _tiff_bits(f)
+    except OSError as e:
+        return f"a readable image ({e.strerror})"
+    if bits is not None and bits > 8:
+        return f"an 8-bit image (this one has {bits} bits a channel, which Blender reads as float); save it with 8 bits"
     return None
+
+
+def _png_bits(f) -> int | None:
+    header = f.read(26)  # 8-byte signature, IHDR's length and name, width, height, bit depth
+    return header[24] if len(header) >= 25 and header[12:16] == b"IHDR" else None
+
+
+def _tiff_bits(f) -> int | None:
+    """The first image's BitsPerSample (tag 258): the first value, where the tag is there."""
+    head = f.read(8)
+    if len(head) < 8 or head[:2] not in (b"II", b"MM"):
+        return None
+    order = "little" if head[:2] == b"II" else "big"
+    f.seek(int.from_bytes(head[4:8], order))
+    count = int.from_bytes(f.read(2), order)
+    for _ in range(min(count, 4096)):
+        entry = f.read(12)
+        if len(entry) < 12:
+            return None
+        if int.from_bytes(entry[0:2], order) != 258:
+            continue
+        n = int.from_bytes(entry[4:8], order)
+        if n > 2:  # SHORT values beyond 4 bytes sit at an offset
+            f.seek(int.from_bytes(entry[8:12], order))
+            return int.from_bytes(f.read(2), order)
+        return int.from_bytes(entry[8:10], order)
+    return 1 if count else None  # no tag: 1 bit (bilevel), per the TIFF spec
