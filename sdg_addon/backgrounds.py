@@ -113,18 +113,6 @@ def composite(rgba8: np.ndarray, photo: np.ndarray) -> np.ndarray:
     return out
 
 
-def unpremultiply(linear_rgba: np.ndarray) -> np.ndarray:
-    """Cycles' premultiplied RGBA -> straight (colour / alpha; 0 where alpha is 0), float32,
-    a copy: the colour an edge pixel has where it is covered, as a PNG stores it, so the
-    compositing over the photo weighs it by its alpha once (BlenderProc pastes the PNG)."""
-    out = np.array(linear_rgba, dtype=np.float32)
-    alpha = out[..., 3:4]
-    covered = alpha > 0
-    np.divide(out[..., :3], alpha, out=out[..., :3], where=covered)
-    out[..., :3] *= covered
-    return out
-
-
 def camera_background(specs: list, sampled: list[dict], camera: str) -> tuple | None:
     """(file path, fit, offset) of the photo behind `camera` in a frame, from sample_frame's
     output (specs: the randomizers it was sampled from, in order); a later entry wins, as for

@@ -119,6 +119,20 @@ def needs_ocio(view: str, look: str = "None") -> bool:
     return has_look(look) or view not in ("Standard", "Raw")
 
 
+def straight_alpha(linear_rgba: np.ndarray) -> np.ndarray:
+    """Cycles' premultiplied RGBA -> straight colour (colour / alpha where 0 < alpha < 1), as
+    Blender divides it before the view transform when it writes an 8-bit image (its
+    "predivide": a PNG stores straight colour). Pixels of alpha 0 or 1 keep their colour, as
+    Blender's do; an opaque image (no film_transparent) is returned as it is, not copied."""
+    alpha = linear_rgba[..., 3]
+    if alpha.min() >= 1.0:
+        return linear_rgba
+    out = np.array(linear_rgba, dtype=np.float32)
+    a = out[..., 3:4]
+    np.divide(out[..., :3], a, out=out[..., :3], where=(a > 0) & (a < 1))
+    return out
+
+
 def display_transform(
     linear_rgba: np.ndarray, view: str, look: str = "None", exposure: float = 0.0, gamma: float = 1.0
 ) -> np.ndarray:

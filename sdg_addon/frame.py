@@ -303,18 +303,17 @@ class FrameData:
                     [np.repeat(grey[..., None], 3, -1), np.full_like(grey[..., None], 255)], -1
                 )
             else:
-                from .colour import display_transform
+                from .colour import display_transform, straight_alpha
                 from .imaging import apply_display, apply_linear
 
-                linear = apply_linear(self.passes["combined"], self.image_ops)
+                # Cycles' colour is premultiplied by alpha (film_transparent): straight, as
+                # Blender's own PNG stores it and as the photo behind is pasted under it.
+                linear = straight_alpha(apply_linear(self.passes["combined"], self.image_ops))
+                shown = display_transform(linear, self.view_transform, self.look, self.exposure, self.gamma)
                 if self.background is not None:
-                    from .backgrounds import composite, unpremultiply
+                    from .backgrounds import composite
 
-                    straight = unpremultiply(linear)  # Cycles' colour is premultiplied by alpha
-                    shown = display_transform(straight, self.view_transform, self.look, self.exposure, self.gamma)
                     shown = composite(shown, self.background)
-                else:
-                    shown = display_transform(linear, self.view_transform, self.look, self.exposure, self.gamma)
                 self.passes["rgb"] = apply_display(shown, self.image_ops)
         return self.passes["rgb"]
 

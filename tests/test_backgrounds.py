@@ -18,8 +18,8 @@ from sdg_addon.backgrounds import (
     fit_photo,
     fitted_size,
     resample,
-    unpremultiply,
 )
+from sdg_addon.colour import straight_alpha
 from sdg_addon.config import ConfigError, load_config
 from sdg_addon.frame import Camera, FrameData, LabelTable
 from sdg_addon.sampling import sample_frame
@@ -58,13 +58,16 @@ def test_composite_every_alpha_and_level_against_the_formula():
     assert (out[..., 3] == 255).all()
 
 
-def test_unpremultiply_divides_by_alpha_and_leaves_empty_pixels_black():
+def test_straight_alpha_divides_partly_covered_pixels_as_blender_does():
+    """Blender's predivide: colour / alpha where 0 < alpha < 1; alpha 0 and 1 keep theirs; an
+    opaque image is the pass itself (no copy)."""
     rgba = np.array([[[0.25, 0.1, 0.0, 0.5], [0.3, 0.3, 0.3, 0.0], [0.7, 0.2, 0.1, 1.0]]], np.float32)
-    out = unpremultiply(rgba)
+    out = straight_alpha(rgba)
     assert out[0, 0].tolist() == pytest.approx([0.5, 0.2, 0.0, 0.5])
-    assert out[0, 1].tolist() == [0.0, 0.0, 0.0, 0.0]
-    assert np.array_equal(out[0, 2], rgba[0, 2])  # opaque: exactly as rendered
+    assert np.array_equal(out[0, 1:], rgba[0, 1:])  # alpha 0 and opaque: as rendered
     assert rgba[0, 0, 0] == np.float32(0.25)  # the pass itself is untouched
+    opaque = np.ones((2, 2, 4), np.float32)
+    assert straight_alpha(opaque) is opaque
 
 
 # ------------------------------------------------------------------ fit and crop

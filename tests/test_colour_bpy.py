@@ -13,24 +13,29 @@ bpy = pytest.importorskip("bpy")
 from sdg_addon.capture.exr import read_multilayer_exr  # noqa: E402
 from sdg_addon.colour import display_transform  # noqa: E402
 from sdg_addon.compat import set_multilayer_exr  # noqa: E402
+from sdg_addon.frame import FrameData  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-COLOUR = [  # view, look, exposure, gamma ([render]'s colour settings)
-    ("Standard", "None", 0.0, 1.0),
-    ("AgX", "None", 0.0, 1.0),
-    ("Filmic", "None", 0.0, 1.0),
-    ("Standard", "None", 0.7, 1.6),
-    ("Standard", "Medium High Contrast", -0.4, 1.0),
-    ("AgX", "AgX - Punchy", 0.3, 0.8),
-    ("Filmic", "Medium High Contrast", 0.0, 1.3),
-    ("Raw", "None", -1.0, 2.2),
+COLOUR = [  # view, look, exposure, gamma ([render]'s colour settings), film_transparent
+    ("Standard", "None", 0.0, 1.0, False),
+    ("AgX", "None", 0.0, 1.0, False),
+    ("Filmic", "None", 0.0, 1.0, False),
+    ("Standard", "None", 0.7, 1.6, False),
+    ("Standard", "Medium High Contrast", -0.4, 1.0, False),
+    ("AgX", "AgX - Punchy", 0.3, 0.8, False),
+    ("Filmic", "Medium High Contrast", 0.0, 1.3, False),
+    ("Raw", "None", -1.0, 2.2, False),
+    # Transparent film: the sphere's edge pixels are partly covered; Blender's PNG stores
+    # their colour straight (divided by alpha), which FrameData.rgb() does too.
+    ("Standard", "None", 0.0, 1.0, True),
+    ("AgX", "None", 0.0, 1.0, True),
 ]
 
 
-@pytest.mark.parametrize("view, look, exposure, gamma", COLOUR)
-def test_matches_blenders_colour_management(clean_bpy, tmp_path, view, look, exposure, gamma):
+@pytest.mark.parametrize("view, look, exposure, gamma, transparent", COLOUR)
+def test_matches_blenders_colour_management(clean_bpy, tmp_path, view, look, exposure, gamma, transparent):
     bpy.ops.mesh.primitive_uv_sphere_add(location=(0, 0, 0))
     bpy.ops.object.light_add(type="POINT", location=(2, -2, 2))
     bpy.context.object.data.energy = 800  # bright enough to reach the curve's shoulder
@@ -42,6 +47,7 @@ def test_matches_blenders_colour_management(clean_bpy, tmp_path, view, look, exp
     sc.cycles.use_denoising = False
     sc.render.resolution_x, sc.render.resolution_y = 48, 36
     sc.render.dither_intensity = 0.0
+    sc.render.film_transparent = transparent
     sc.view_settings.view_transform = view
     sc.view_settings.look = look
     sc.view_settings.exposure, sc.view_settings.gamma = exposure, gamma
@@ -57,9 +63,14 @@ def test_matches_blenders_colour_management(clean_bpy, tmp_path, view, look, exp
 
     theirs = np.array(Image.open(tmp_path / "blender.png")).astype(int)
     linear = read_multilayer_exr(sc.render.filepath)["Combined"]
-    ours = display_transform(linear, view, look, exposure, gamma).astype(int)
+    frame = FrameData(0, None, {"combined": linear}, {}, None, view_transform=view, look=look)
+    frame.exposure, frame.gamma = exposure, gamma
+    ours = frame.rgb().astype(int)  # what the rgb annotator and the writers store
+    assert np.array_equal(display_transform(linear, view, look, exposure, gamma), ours) != transparent
     assert theirs.shape == ours.shape
     assert np.abs(theirs - ours).max() <= 1
+    edge = (theirs[..., 3] > 0) & (theirs[..., 3] < 255)
+    assert edge.any() == transparent  # transparent: the edges are compared
     assert theirs[..., :3].max() > 200  # the test covers bright values, not only darks
     if (look, exposure, gamma) != ("None", 0.0, 1.0):  # the settings change the image
         assert not np.array_equal(ours, display_transform(linear, view).astype(int))

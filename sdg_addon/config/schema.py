@@ -140,7 +140,7 @@ RENDER_FIELDS = (
         "film_transparent",
         "bool",
         False,
-        "transparent background in RGB (alpha 0 where the world shows); the `background` randomizer needs it",
+        "transparent background in RGB (alpha 0 where the world shows; colour stored straight, as Blender's PNG); the `background` randomizer needs it",
     ),
     Field("max_bounces", "int", 8, "Cycles light path bounces in total (caps the per-type limits)", low=0),
     Field("diffuse_bounces", "int", 3, "bounces off diffuse surfaces (indirect light, colour bleeding)", low=0),
