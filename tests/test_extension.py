@@ -863,15 +863,21 @@ def test_background_files_show_in_the_panel_round_trip_and_record(addon, scene, 
     s = bpy.context.scene.sdg
     item = s.randomizers[0]
     assert item.type == "background" and s.run.film_transparent
-    assert (item.options["files"].value, item.options["fit"].value) == ('["bg/*.png"]', '"stretch"')
+    # Imported relative to the file it came from, the glob is held absolute (the panel's runs
+    # write their parameter file elsewhere); exported, it is relative to the new file again.
+    glob = (tmp_path / "bg" / "*.png").as_posix()
+    assert (item.options["files"].value, item.options["fit"].value) == (json.dumps([glob]), '"stretch"')
     log = draw_panel(bpy, "SDG_PT_randomizers")
     assert ("prop_text", "files (required)", False) in log and ("prop_text", "fit", False) in log
     out = tmp_path / "out.toml"
     assert bpy.ops.sdg.export_parameters(filepath=str(out)) == {"FINISHED"}
     written = tomllib.loads(out.read_text())["randomizers"]
     assert written == [{"type": "background", "targets": ["cam"], "files": ["bg/*.png"], "fit": "stretch"}]
-    # Recorded from the panel (its parameter file is written elsewhere: an absolute glob).
-    item.options["files"].value = json.dumps((tmp_path / "bg" / "*.png").as_posix())
+    (tmp_path / "sub").mkdir()
+    assert bpy.ops.sdg.export_parameters(filepath=str(tmp_path / "sub" / "out.toml")) == {"FINISHED"}
+    assert tomllib.loads((tmp_path / "sub" / "out.toml").read_text())["randomizers"][0]["files"] == ["../bg/*.png"]
+    # Typed in the panel as Blender's file browser gives it: relative to the .blend ('//').
+    item.options["files"].value = json.dumps("//bg/*.png")
     s.preview_frame = 0
     scene.sdg.run.device = "cpu"
     assert bpy.ops.sdg.preview_render("EXEC_DEFAULT") == {"RUNNING_MODAL"}
@@ -884,6 +890,30 @@ def test_background_files_show_in_the_panel_round_trip_and_record(addon, scene, 
     assert (rgb[..., 3] == 255).all() and np.array_equal(rgb[..., :3], photo)  # nothing in view: the photo
     (rec,) = [json.loads(line) for line in (folder / "audit" / "frames.jsonl").read_text().splitlines()]
     assert rec["samples"][0]["values"]["cam"]["file"] == (tmp_path / "bg" / "a.png").resolve().as_posix()
+
+
+def test_a_folder_typed_in_the_panel_is_relative_to_the_blend(addon, scene, tmp_path):
+    """A texture folder picked with Blender's file browser reads `//textures/` (relative to
+    the .blend): the recording finds it there, not next to its own parameter file (written
+    elsewhere); an unsaved .blend has nothing to be relative to, which is said."""
+    from PIL import Image
+
+    bpy = addon.bpy
+    artist_scene(bpy, scene, tmp_path / "out")
+    bpy.ops.sdg.randomizer_add(type="texture")
+    scene.sdg.randomizers[-1].options["folder"].value = "//textures/"
+    with pytest.raises(
+        RuntimeError, match="'//textures/' is relative to the .blend, but this file has never been saved"
+    ):
+        bpy.ops.sdg.start_recording("EXEC_DEFAULT")
+    (tmp_path / "project" / "textures").mkdir(parents=True)
+    Image.new("RGB", (4, 4), (200, 30, 30)).save(tmp_path / "project" / "textures" / "red.png")
+    bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "project" / "mine.blend"))
+    assert bpy.ops.sdg.start_recording("EXEC_DEFAULT") == {"RUNNING_MODAL"}
+    run_to_end(addon, addon.job.current)
+    assert addon.job.current.state == "done", addon.job.current.message
+    (rec, *_) = [json.loads(line) for line in (tmp_path / "out" / "audit" / "frames.jsonl").read_text().splitlines()]
+    assert rec["samples"][-1]["values"]["crate"]["image"] == "red.png"
 
 
 def test_infrared_panel_sets_what_thermal_and_nir_cameras_read(addon, scene):

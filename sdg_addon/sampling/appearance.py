@@ -48,6 +48,7 @@ class FolderRandomizer(RandomizerSpec):
     EXTENSIONS = IMAGE_EXTENSIONS
     PICK = "image"  # the parameter naming the picked file (set)
     REQUIRED_OPTIONS = ("folder",)
+    PATH_OPTIONS = ("folder",)
 
     def __init__(self, params, options, trigger="frame", interval=1):
         super().__init__(params, options, trigger, interval)

@@ -8,6 +8,8 @@ PARAMS below, so a frame's values are reproducible from (seed, frame) alone.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from ..config.fields import option_default
@@ -38,6 +40,13 @@ def as_vec3(value) -> list[float]:
     return [float(value)] * 3
 
 
+def absolute_path(text: str, base: Path) -> str:
+    """A path or glob relative to `base` (`~` expanded), absolute, in forward slashes; not
+    resolved on disk (a glob names no file)."""
+    path = Path(text).expanduser()
+    return (path if path.is_absolute() else Path(base) / path).as_posix()
+
+
 class RandomizerSpec:
     name = ""
     # What the targets are: "objects" (labelled assets), "lights", "cameras", "placeables"
@@ -56,6 +65,9 @@ class RandomizerSpec:
     PARAM_RANGES: dict[str, tuple[float | None, float | None]] = {}
     OPTION_CHOICES: dict[str, tuple] = {}  # string options with a fixed set of values
     REQUIRED_OPTIONS: tuple[str, ...] = ()  # options a parameter file must give
+    # Options naming files or folders (a string or a list of them; globs allowed), relative
+    # to the parameter file: made absolute where a file is written elsewhere (the panel's).
+    PATH_OPTIONS: tuple[str, ...] = ()
     # Options written beside each frame's values in the log (which property they went to);
     # a corner case's `set` names them to say which entry of the type it sets.
     LOGGED_OPTIONS: tuple[str, ...] = ()
@@ -81,6 +93,19 @@ class RandomizerSpec:
         # When it draws new values (Replicator's on_frame(interval)); see trigger_frame.
         self.trigger = trigger  # "frame": every `interval` frames; "once": frame 0 for the run
         self.interval = interval
+
+    @classmethod
+    def map_paths(cls, entry: dict, convert) -> dict:
+        """A [[randomizers]] table with `convert` (str -> str) applied to each path of its
+        PATH_OPTIONS (e.g. made absolute for a file written elsewhere); the rest as it is."""
+        out = dict(entry)
+        for key in cls.PATH_OPTIONS:
+            value = out.get(key)
+            if isinstance(value, str) and value:
+                out[key] = convert(value)
+            elif isinstance(value, list):
+                out[key] = [convert(v) if isinstance(v, str) and v else v for v in value]
+        return out
 
     def prepare(self, base) -> list[tuple[str, object, str]]:
         """Check and resolve what depends on files (folders named by options), with `base`

@@ -148,6 +148,7 @@ class Background(RandomizerSpec):
     }
     OPTION_CHOICES = {"fit": FITS}
     REQUIRED_OPTIONS = ("files",)
+    PATH_OPTIONS = ("files",)
 
     def __init__(self, params, options, trigger="frame", interval=1):
         super().__init__(params, options, trigger, interval)

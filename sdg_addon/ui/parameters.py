@@ -17,17 +17,19 @@ from ..config import ConfigError, load_config
 from ..config.problems import Problems
 from ..config.schema import read_table
 from ..config.toml_out import dumps_for
+from ..sampling.randomizers import RANDOMIZERS, absolute_path
 from . import settings as ui_settings
 
-PATH_KEYS = ("file",)  # keys of [[assets]] entries holding paths relative to their file
+PATH_KEYS = ("file", "files")  # keys of [[assets]] entries holding paths (a pool's glob) relative to their file
 
 
-def blend_reference(blend: str, param: Path) -> str:
-    """The .blend as the parameter file names it: relative to it where possible."""
+def file_reference(target: str, param: Path) -> str:
+    """An absolute path (the .blend, the output, a folder or glob) as the parameter file
+    names it: relative to it where possible."""
     try:
-        return Path(os.path.relpath(blend, param.parent)).as_posix()
+        return Path(os.path.relpath(target, param.parent)).as_posix()
     except ValueError:  # another drive (Windows)
-        return Path(blend).as_posix()
+        return Path(target).as_posix()
 
 
 class SDG_OT_export_parameters(bpy.types.Operator):
@@ -61,13 +63,18 @@ class SDG_OT_export_parameters(bpy.types.Operator):
             return {"CANCELLED"}
         path = Path(bpy.path.abspath(self.filepath))
         try:
-            table = ui_settings.to_table(context.scene, blend_reference(bpy.data.filepath, path))
+            table = ui_settings.to_table(context.scene, file_reference(bpy.data.filepath, path))
         except ui_settings.SettingsError as e:
             self.report({"ERROR"}, f"Export Parameter File: {e}")
             return {"CANCELLED"}
         output = table["run"]["output"]
         if output.startswith("//"):  # relative to the .blend: keep it so for the headless run
-            table["run"]["output"] = blend_reference(bpy.path.abspath(output), path)
+            table["run"]["output"] = file_reference(bpy.path.abspath(output), path)
+        # The randomizers' files and folders (absolute in the table) relative to the file too.
+        if "randomizers" in table:
+            table["randomizers"] = [
+                RANDOMIZERS[r["type"]].map_paths(r, lambda p: file_reference(p, path)) for r in table["randomizers"]
+            ]
         tmp = path.with_name(f".{path.name}.tmp")
         try:
             tmp.write_text(dumps_for(path.suffix, table), encoding="utf-8")
@@ -139,10 +146,15 @@ def absolute_paths(table: dict, path: Path) -> dict:
     """Paths in the file are relative to it: made absolute, since a recording writes its
     parameter file elsewhere (next to the scene copy)."""
     for asset in table.get("assets", []):
-        if isinstance(asset, dict) and isinstance(asset.get("file"), str):
-            asset["file"] = (path.parent / Path(asset["file"]).expanduser()).resolve().as_posix()
+        for key in PATH_KEYS:
+            if isinstance(asset, dict) and isinstance(asset.get(key), str):
+                asset[key] = absolute_path(asset[key], path.parent)
     if isinstance(table.get("asset_list"), str):
-        table["asset_list"] = (path.parent / Path(table["asset_list"]).expanduser()).resolve().as_posix()
+        table["asset_list"] = absolute_path(table["asset_list"], path.parent)
+    if isinstance(table.get("randomizers"), list):
+        table["randomizers"] = [
+            RANDOMIZERS[r["type"]].map_paths(r, lambda p: absolute_path(p, path.parent)) for r in table["randomizers"]
+        ]
     return table
 
 

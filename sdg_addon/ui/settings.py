@@ -13,6 +13,7 @@ into a parameter-file table (what Export writes and what a recording runs) and
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import bpy
 from bpy.props import (
@@ -31,7 +32,7 @@ from ..compat import path_options
 from ..config.fields import Field
 from ..config.schema import DEFAULT_ANNOTATORS, RENDER_FIELDS, RUN_FIELDS
 from ..sampling.distributions import DISTRIBUTIONS
-from ..sampling.randomizers import RANDOMIZERS
+from ..sampling.randomizers import RANDOMIZERS, absolute_path
 from ..writers import WRITERS
 from ..writers.base import followed_options
 
@@ -325,7 +326,22 @@ def randomizer_table(item, index: int) -> dict:
             value = _option_value(row.value)
             if value != option_info(cls.OPTIONS[row.name])[0]:
                 table[row.name] = value
-    return table
+    return cls.map_paths(table, lambda path: blend_path(path, where))
+
+
+def blend_path(text: str, where: str) -> str:
+    """A file or folder typed in the panel, absolute: relative ones (`//photos/*.jpg`, as
+    Blender's file browser gives them, or `photos/*.jpg`) are relative to the .blend, as
+    Blender's own paths are (a recording's parameter file is written elsewhere)."""
+    relative = text[2:] if text.startswith("//") else text
+    if Path(relative).expanduser().is_absolute():
+        return Path(relative).expanduser().as_posix()
+    if not bpy.data.filepath:
+        raise SettingsError(
+            f"{where}: {text!r} is relative to the .blend, but this file has never been saved: "
+            "save the .blend first or give an absolute path"
+        )
+    return absolute_path(relative, Path(bpy.path.abspath("//")))
 
 
 def to_table(scene, blend: str | None) -> dict:
