@@ -38,6 +38,13 @@ def enable_nodes(idblock) -> None:
         idblock.use_nodes = True
 
 
+# Cycles 4.2 with persistent data (render.persistent_data, on by default) gives a view layer's
+# vector pass wrong motion (every pixel moving towards the image's corner, also in a still)
+# when the render's first layer has no vector pass; the 1-sample data layer is such a layer.
+# Seen with bpy 4.2.23, not with 5.0.1: there the main layer keeps its vector pass too.
+VECTOR_PASS_ON_EVERY_LAYER = not IS_5
+
+
 def mix_rgb(tree):
     """A colour mix node with (factor, a, b, result) sockets, the same in 4.2 and 5.x."""
     node = tree.nodes.new("ShaderNodeMix")

@@ -172,3 +172,55 @@ def test_a_view_transform_that_needs_openimageio_is_refused_up_front_where_it_is
     assert proc.returncode == 2, proc.stderr[-2000:]
     assert 'render.view_transform: got "AgX"' in proc.stderr  # the field and value named, as validate does
     assert "needs OpenImageIO" in proc.stderr and not out.exists()
+
+
+MOVING_BOX = """
+[run]
+frames = 3
+[render]
+resolution = [32, 24]
+samples = 2
+device = "cpu"
+[sequence]
+clip_length = 3
+fps = 2
+[[cameras]]
+name = "cam"
+location = [0, -4, 1]
+look_at = [0, 0, 0]
+[[assets]]
+name = "box"
+primitive = "cube"
+size = 0.5
+labels = { class = "box" }
+[[randomizers]]
+type = "trajectory"
+targets = "box"
+velocity = [0.4, 0.0, 0.0]
+[annotators]
+distance_to_image_plane = {}
+forward_flow = {}
+backward_flow = {}
+motion_vectors = {}
+"""
+
+
+@pytest.mark.skipif(not PYTHON42.is_file(), reason="no .venv42 (bpy 4.2): scripts/test.sh makes it")
+def test_motion_vectors_on_42_with_more_than_one_sample(tmp_path):
+    """With samples > 1 the vector pass comes from the 1-sample data layer; Cycles 4.2 with
+    persistent data gave it wrong motion (each pixel moving towards the image's corner, the
+    static ground too) unless the main layer has one as well (compat.VECTOR_PASS_ON_EVERY_LAYER).
+    Cycles' vectors agree with the exact flow on every surface pixel: the box and the ground."""
+    param = tmp_path / "moving.toml"
+    param.write_text(MOVING_BOX)
+    out = tmp_path / "out"
+    cmd = [str(PYTHON42), "-m", "headless", "render", str(param), "--out", str(out), "--quiet"]
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    clip = out / "clip_0000"
+    vectors = np.load(clip / "motion_vectors_0001.npy")
+    surface = np.isfinite(np.load(clip / "distance_to_image_plane_0001.npy"))
+    assert surface.mean() > 0.3  # the box and the ground under it
+    assert np.abs(vectors[..., 2:][surface] - np.load(clip / "forward_flow_0001.npy")[surface]).max() < 0.01
+    assert np.abs(vectors[..., :2][surface] - np.load(clip / "backward_flow_0001.npy")[surface]).max() < 0.01
+    assert np.abs(vectors[..., 2:][surface]).max() > 1  # the box moves

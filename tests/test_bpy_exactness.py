@@ -16,6 +16,7 @@ bmesh = pytest.importorskip("bmesh")
 from sdg_addon.annotators import create_annotator  # noqa: E402
 from sdg_addon.annotators.silhouettes import full_silhouette  # noqa: E402
 from sdg_addon.capture.render import Capturer  # noqa: E402
+from sdg_addon.compat import enable_nodes  # noqa: E402
 from sdg_addon.config.schema import RenderSettings  # noqa: E402
 from sdg_addon.labels.blender import collection_parents, resolved_labels, set_labels  # noqa: E402
 from sdg_addon.scene.build import BuiltScene, discover_entities, label_table  # noqa: E402
@@ -352,6 +353,7 @@ def alpha_scene(alpha=1.0, transmission=0.0):
     add("sphere", mesh("sphere", "s", 1.4), labels={"class": "sphere"})
     plane = add("plane", mesh("plane", "p", 0.8), location=(0, 0, 1), labels={"class": "plane"})
     mat = bpy.data.materials.new("film")
+    enable_nodes(mat)  # 4.2: a new material has no node tree until asked
     bsdf = next(n for n in mat.node_tree.nodes if n.type == "BSDF_PRINCIPLED")
     bsdf.inputs["Alpha"].default_value = alpha
     bsdf.inputs["Transmission Weight"].default_value = transmission

@@ -1189,6 +1189,8 @@ def test_start_recording_is_no_save_to_blender_and_its_scene_copy_finds_the_text
     copy as ..." (read as the user's file being saved) and ran every add-on's save handlers;
     its paths, relative to the temporary folder, pointed nowhere once in audit/inputs (a
     texture next to the .blend came out missing in the copy Resume and headless read)."""
+    from sdg_addon.compat import enable_nodes
+
     bpy = addon.bpy
     artist_scene(bpy, scene, tmp_path / "out")
     project = tmp_path / "project"
@@ -1197,6 +1199,7 @@ def test_start_recording_is_no_save_to_blender_and_its_scene_copy_finds_the_text
     image.filepath_raw, image.file_format = str(project / "wood.png"), "PNG"
     image.save()
     material = bpy.data.materials.new("wood")
+    enable_nodes(material)  # 4.2: a new material has no node tree until asked
     bpy.data.objects["crate"].data.materials.append(material)
     material.node_tree.nodes.new("ShaderNodeTexImage").image = image
     kept = bpy.data.materials.new("spare_paint")  # on no object: a material pool's, kept by its fake user

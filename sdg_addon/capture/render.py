@@ -10,7 +10,8 @@ background pixels next to an object get a fraction of its normal, and the float 
 depend on thread scheduling). When normals are asked for with samples > 1, the render
 holds a second view layer, DATA_LAYER, rendered with 1 sample (Cycles' per-layer sample
 override): the depth, object-index and normal passes come from it, so all three are the
-same first sample through the pixel centre, and the main layer keeps only Combined.
+same first sample through the pixel centre, and the main layer keeps only Combined (on
+Blender 4.2 a vector pass too, unread: compat.VECTOR_PASS_ON_EVERY_LAYER).
 It is one render call (one scene sync, one file); the 1-sample layer costs about one
 sample's path tracing.
 """
@@ -27,7 +28,7 @@ from mathutils import Matrix
 
 from ..annotators.raster import half_edge_twins, is_closed_surface, join_meshes
 from ..blender_paths import remember_resources
-from ..compat import LEGACY_PASS_NAMES, render_multilayer_exr, set_multilayer_exr
+from ..compat import LEGACY_PASS_NAMES, VECTOR_PASS_ON_EVERY_LAYER, render_multilayer_exr, set_multilayer_exr
 from ..config.schema import RenderSettings
 from ..frame import Camera, FrameData, SceneObject
 from ..output import process_alive
@@ -122,7 +123,7 @@ def configure_cycles(scene, render: RenderSettings, passes: set[str]) -> dict:
         layer.use_pass_z = "depth" in passes and is_data
         layer.use_pass_object_index = "instance" in passes and is_data
         layer.use_pass_normal = "normal" in passes and is_data
-        layer.use_pass_vector = "vector" in passes and is_data
+        layer.use_pass_vector = "vector" in passes and (is_data or VECTOR_PASS_ON_EVERY_LAYER)
         # Masks and depth: a surface owns a pixel when its alpha >= this (docs/exactness.md).
         layer.pass_alpha_threshold = render.alpha_threshold
     if "vector" in passes:
