@@ -866,6 +866,12 @@ def test_motion_blur_and_motion_vectors_exclude_each_other(tmp_path):
     load_config(write(tmp_path / "ok.toml", text))
     p = one_problem(tmp_path, text + "[annotators]\nrgb = {}\nmotion_vectors = {}\n")
     assert p.field == "randomizers[0].shutter" and "vector pass" in p.expected
+    # Named by its place in the file, after an entry refused for a problem of its own.
+    bad_first = CAMERA + '[[randomizers]]\ntype = "no_such_type"\n'
+    bad_first += text[len(CAMERA) :] + "[annotators]\nrgb = {}\nmotion_vectors = {}\n"
+    with pytest.raises(ConfigError) as e:
+        load_config(write(tmp_path / "two.toml", bad_first))
+    assert {q.field for q in e.value.problems} == {"randomizers[0].type", "randomizers[1].shutter"}
 
 
 def test_per_axis_shorthand_a_list_with_distributions(tmp_path):

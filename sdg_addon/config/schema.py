@@ -1119,11 +1119,13 @@ def config_from_dict(data: dict, path: Path, problems: Problems | None = None, o
         cfg.files.append(_asset_list_path(path, data["asset_list"]))
 
     placed_in_view: list[int] = []  # camera_relative entries so far (file indices)
+    in_file: list[int] = []  # each of cfg.randomizers' index in the file (entries with problems are left out)
     for i, r in enumerate(v.array(data, "randomizers")):
         spec, targets = _randomizer(v, r, join("randomizers", i), path.parent)
         if spec is not None:
             cfg.randomizers.append(spec)
             cfg.randomizer_targets.append(targets)
+            in_file.append(i)
             if spec.name == "camera_relative":
                 placed_in_view.append(i)
             elif spec.name in CAMERA_MOVERS and placed_in_view:
@@ -1152,7 +1154,7 @@ def config_from_dict(data: dict, path: Path, problems: Problems | None = None, o
             f"true with a background randomizer (randomizers[{photos[0]}]): the photo goes where the render is "
             "transparent, so set `film_transparent = true` in [render] (the world still lights the scene)",
         )
-    for i, r in enumerate(cfg.randomizers):
+    for i, r in zip(in_file, cfg.randomizers):
         if r.name == "sensor" and "shutter" in r.params and "motion_vectors" in cfg.annotators:
             problems.add(
                 join(join("randomizers", i), "shutter"),
