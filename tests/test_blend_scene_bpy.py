@@ -455,3 +455,29 @@ def test_drivers_blender_does_not_evaluate_are_named_and_run_no_code(shop, tmp_p
     boxes = np.load(tmp_path / "out" / "bounding_box_3d_0000.npy")
     x, y, z = dict(zip(paths, boxes["transform"]))["/shop/cans/can_a"].T[:3, 3]
     assert x == pytest.approx(-1.0) and z == 0.0
+
+
+@pytest.mark.parametrize("aspect", [(1.4, 1.0), (1.0, 1.3)])
+def test_a_base_scenes_pixel_aspect_is_rendered_and_labelled_as_blender_renders_it(shop, tmp_path, aspect):
+    """A .blend rendered with non-square pixels (Output > Format > Aspect X / Y) keeps them
+    (was: reset to square, so the images were not the .blend's); its K has fy = fx * X / Y,
+    and the loose boxes (our silhouettes, with that K) are the tight boxes of Cycles' masks
+    for every object seen whole."""
+    bpy.ops.wm.open_mainfile(filepath=str(shop.path), load_ui=False)
+    bpy.context.scene.render.pixel_aspect_x, bpy.context.scene.render.pixel_aspect_y = aspect
+    blend = saved_variant(tmp_path / "anamorphic.blend")
+    param = blend_param(
+        blend, "[annotators]\nbounding_box_2d_tight = {}\nbounding_box_2d_loose = {}\ncamera_params = {}\n"
+    )
+    param.write_text(param.read_text().replace("resolution = [32, 24]", "resolution = [160, 120]"))
+    out = tmp_path / "out"
+    assert main(["render", str(param), "--out", str(out), "--quiet"]) == 0
+    params = json.loads((out / "camera_params_0000.json").read_text())
+    assert params["fy"] / params["fx"] == pytest.approx(aspect[0] / aspect[1], rel=1e-6)
+    tight = np.load(out / "bounding_box_2d_tight_0000.npy")
+    loose = np.load(out / "bounding_box_2d_loose_0000.npy")
+    corners = ("x_min", "y_min", "x_max", "y_max")
+    whole = {int(r["semanticId"]): [int(r[c]) for c in corners] for r in loose if r["occlusionRatio"] == 0}
+    seen = {int(r["semanticId"]): [int(r[c]) for c in corners] for r in tight}
+    inside = {k: v for k, v in whole.items() if v[0] > 0 and v[1] > 0 and v[2] < 159 and v[3] < 119}
+    assert len(inside) >= 2 and all(seen[k] == v for k, v in inside.items()), (inside, seen)

@@ -176,8 +176,13 @@ def build_scene(config: Config, open_scene=None, quiet: bool = False) -> BuiltSc
         built.colour_notes, built.colour_match = colour_differences(scene, config.render)
         built.unit_note = unit_note(scene)
         base_cams = scene_cameras(scene, base.cameras)
+        # The scene's pixels as it renders them (Output > Format > Aspect X / Y): kept per
+        # camera, since the capture sets each camera's own (square for [[cameras]] without fy).
+        aspect = [scene.render.pixel_aspect_x, scene.render.pixel_aspect_y]
         for name in base_cams:
             built.cameras[name] = scene.objects[name]
+            if aspect != [1.0, 1.0]:
+                scene.objects[name][PIXEL_ASPECT_PROP] = aspect
             built.camera_starts[name] = tuple(scene.objects[name].matrix_world.translation)
             parent = scene.objects[name].parent
             if parent is not None and parent.type == "CAMERA":  # rigged: it follows its parent
