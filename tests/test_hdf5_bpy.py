@@ -18,12 +18,14 @@ from headless.cli import main  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def tiny_param(tmp_path: Path) -> Path:
+def tiny_param(tmp_path: Path, hdf5_options: str = "{}", film_transparent: bool = False) -> Path:
     text = (ROOT / "presets" / "default.toml").read_text()
     text = text.replace("resolution = [640, 480]", "resolution = [64, 48]").replace("samples = 32", "samples = 2")
     text = text.replace("frames = 8", "frames = 2").replace('device = "auto"', 'device = "cpu"')
     raw_ids = "colorize_instance_segmentation = false, colorize_semantic_segmentation = false"
-    text = text.replace("basic = {}", f"basic = {{ {raw_ids} }}\nhdf5 = {{}}")
+    text = text.replace("basic = {}", f"basic = {{ {raw_ids} }}\nhdf5 = {hdf5_options}")
+    if film_transparent:
+        text = text.replace('view_transform = "Standard"', 'view_transform = "Standard"\nfilm_transparent = true')
     text = text.replace("camera_params = {}", "camera_params = {}\nnormals = {}")
     path = tmp_path / "hdf5_tiny.toml"
     path.write_text(text)
@@ -33,6 +35,16 @@ def tiny_param(tmp_path: Path) -> Path:
 def read_json_string(dataset) -> object:
     # As BlenderProc's visHdf5Files / docs read string datasets.
     return json.loads(np.array(dataset).tobytes())
+
+
+def blenderproc_compositor_normals(normal_pass: np.ndarray, cam2world: np.ndarray) -> np.ndarray:
+    """BlenderProc 2.8's enable_normals_output node graph, term by term: channel `row` =
+    sum over `column` of normal[column] * M[column][row] with M = cam2world @ Rx(-90 deg);
+    then R = x * 0.5 + 0.5, B = y * -0.5 + 0.5, G = z * 0.5 + 0.5 (its G and B swapped)."""
+    rot_x = np.array([[1.0, 0, 0], [0, 0, 1.0], [0, -1.0, 0]])  # mathutils Rotation(-90 deg, 'X')
+    m = cam2world[:3, :3] @ rot_x
+    rows = [sum(normal_pass[..., column] * m[column][row] for column in range(3)) for row in range(3)]
+    return np.stack([rows[0] * 0.5 + 0.5, rows[2] * 0.5 + 0.5, rows[1] * -0.5 + 0.5], axis=-1)
 
 
 def test_hdf5_files_hold_blenderprocs_datasets_equal_to_the_basic_writers_files(tmp_path):
@@ -45,9 +57,15 @@ def test_hdf5_files_hold_blenderprocs_datasets_equal_to_the_basic_writers_files(
                 "colors", "depth", "distance", "normals", "instance_segmaps",
                 "category_id_segmaps", "instance_attribute_maps", "camera_pose",
             }  # fmt: skip
-            for key in ("colors", "depth", "distance", "normals", "instance_segmaps"):
-                assert h[key].compression == "gzip", key
-            assert h["instance_attribute_maps"].dtype.char == "S"
+            # As BlenderProc's write_to_hdf_file: arrays gzip at h5py's default level 4,
+            # strings fixed-length bytes, scalar, uncompressed.
+            for key in ("colors", "depth", "distance", "normals", "instance_segmaps", "category_id_segmaps"):
+                assert h[key].compression == "gzip" and h[key].compression_opts == 4, key
+            for key in ("instance_attribute_maps", "camera_pose"):
+                assert h[key].dtype.char == "S" and h[key].shape == () and h[key].compression is None, key
+            # The dtypes BlenderProc's renderer loads: float32 EXR passes, int64 segmaps.
+            assert h["normals"].dtype == h["distance"].dtype == np.float32
+            assert h["instance_segmaps"].dtype == h["category_id_segmaps"].dtype == np.int64
 
             rgb = np.array(Image.open(out / f"rgb_{f:04d}.png").convert("RGB"))
             assert h["colors"].dtype == np.uint8 and np.array_equal(h["colors"][()], rgb)
@@ -80,6 +98,20 @@ def test_hdf5_files_hold_blenderprocs_datasets_equal_to_the_basic_writers_files(
             world = np.load(out / f"normals_{f:04d}.npy")
             expected = world @ (np.diag([1.0, -1.0, -1.0]) @ r_cv).T * 0.5 + 0.5
             assert np.allclose(h["normals"][()], expected, atol=1e-6)
+            cam2world = np.linalg.inv(np.diag([1.0, -1.0, -1.0]) @ r_cv)  # Blender camera axes
+            assert np.allclose(h["normals"][()], blenderproc_compositor_normals(world, cam2world), atol=1e-6)
             assert np.all(h["normals"][()][instances == 0] == 0.5)
             # Surfaces seen by the camera face it: +z (towards the viewer) on average.
             assert h["normals"][()][..., 2][instances > 0].mean() > 0.6
+
+
+def test_hdf5_keep_alpha_stores_rgba_colors_as_blenderproc_does_for_a_transparent_film(tmp_path):
+    """BlenderProc's render() loads colors with their alpha when film_transparent is on:
+    keep_alpha gives the same (H, W, 4); without it the alpha is dropped."""
+    param = tiny_param(tmp_path, "{ keep_alpha = true }", film_transparent=True)
+    out = tmp_path / "out"
+    assert main(["render", str(param), "--out", str(out), "--quiet", "--frames", "0:1"]) == 0
+    rgba = np.array(Image.open(out / "rgb_0000.png"))
+    assert rgba.shape == (48, 64, 4) and rgba[..., 3].min() == 0  # the world shows somewhere
+    with h5py.File(out / "hdf5" / "0.hdf5", "r") as h:
+        assert h["colors"].dtype == np.uint8 and np.array_equal(h["colors"][()], rgba)

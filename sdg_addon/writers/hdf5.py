@@ -1,13 +1,15 @@
 """HDF5 writer: BlenderProc's default output (`bproc.writer.write_hdf5`), one container per
 frame, so scripts and tools written for BlenderProc's files (h5py readers,
-`blenderproc vis hdf5`) read ours unchanged.
+`blenderproc vis hdf5`, `blenderproc extract hdf5`) read ours unchanged.
 
     hdf5/<frame>.hdf5               one camera: 0.hdf5, 1.hdf5, ... (no padding, as BlenderProc)
     hdf5/<camera>/<frame>.hdf5      several cameras: one folder each
 
-Datasets, named as BlenderProc names them, each only when its annotator is on:
+Datasets, named as BlenderProc names them, with the dtypes its renderer loads (checked against
+BlenderProc 2.8.0's code: docs/writers.md), each only when its annotator is on:
 
-    colors                   rgb, (H, W, 3) uint8 (alpha dropped)
+    colors                   rgb, (H, W, 3) uint8; (H, W, 4) with keep_alpha, as BlenderProc's
+                             colors of a film_transparent render
     depth                    distance_to_image_plane, (H, W) float32 metres (BlenderProc's
                              depth: the Z pass, distance to the image plane); inf = no surface
     distance                 distance_to_camera, (H, W) float32 metres
@@ -15,20 +17,21 @@ Datasets, named as BlenderProc names them, each only when its annotator is on:
                              (x right, y up, z towards the viewer) mapped by n * 0.5 + 0.5, so
                              the background (no normal) is 0.5; needs the normals annotator's
                              default space "world" (validate refuses another)
-    instance_segmaps         instance_segmentation ids, (H, W) uint32 (0 background)
-    category_id_segmaps      semantic_segmentation ids, (H, W) uint32 (0 background,
+    instance_segmaps         instance_segmentation ids, (H, W) int64 (0 background)
+    category_id_segmaps      semantic_segmentation ids, (H, W) int64 (0 background,
                              1 unlabelled, label k of the label table: k + 2)
     instance_attribute_maps  with instance_segmentation: a JSON string, one entry per id
                              present, {"idx", "name", "category_id", <label type>: <value>}
-                             (BlenderProc's segmentation writer's list of dicts)
-    camera_pose              with save_world2cam (default true here, false in BlenderProc): a
-                             JSON string {"cam_K": 9 numbers, "cam_R_w2c": 9, "cam_t_w2c": 3},
-                             row-major, OpenCV camera axes, metres (BlenderProc's keys)
+                             (BlenderProc's segmentation output's list of dicts)
+    camera_pose              ours (write_hdf5 has no camera dataset), with save_world2cam
+                             (default true): a JSON string {"cam_K": 9 numbers, "cam_R_w2c": 9,
+                             "cam_t_w2c": 3}, row-major, OpenCV camera axes, metres (the keys
+                             of BlenderProc's BOP writer's scene_camera.json)
 
-Arrays are gzip-compressed and strings stored as fixed-length bytes without compression,
-as BlenderProc's `_write_to_hdf_file` does. The container is built in memory (h5py's core
-driver, no backing file) and written through writers.io, so it lands atomically under its
-final name like every other file.
+Arrays are gzip-compressed (h5py's chunking) and strings stored as fixed-length bytes
+without compression, as BlenderProc's `write_to_hdf_file` does. The container is built in
+memory (h5py's core driver, no backing file) and written through writers.io, so it lands
+atomically under its final name like every other file.
 
 h5py is optional (`pip install h5py`; inside Blender, into Blender's Python): without it
 the writer is refused when the parameter file is validated.
@@ -49,12 +52,14 @@ from .common import rgb_image, safe_name
 
 H5PY_MISSING = "writer 'hdf5' needs the h5py package: pip install h5py (inside Blender: into Blender's Python)"
 
-# Our annotator -> BlenderProc's dataset name, for the arrays copied as they are.
+# Our annotator -> BlenderProc's dataset name and the dtype its renderer gives it: float32
+# from its 32-bit EXR passes; int64 for the segmaps (segmentation_mapping casts the index
+# pass to int64 and the category map to the type of the objects' int category_id).
 ARRAYS = {
     "distance_to_image_plane": ("depth", np.float32),
     "distance_to_camera": ("distance", np.float32),
-    "instance_segmentation": ("instance_segmaps", None),
-    "semantic_segmentation": ("category_id_segmaps", None),
+    "instance_segmentation": ("instance_segmaps", np.int64),
+    "semantic_segmentation": ("category_id_segmaps", np.int64),
 }
 
 
@@ -99,7 +104,8 @@ def attribute_maps(frame: AnnotatedFrame, semantic_type: str) -> list[dict]:
 
 
 def camera_pose(frame: AnnotatedFrame) -> dict:
-    """BlenderProc's camera_pose (save_world2cam): K and world -> OpenCV camera, row-major."""
+    """Our camera_pose (save_world2cam), with the keys of BlenderProc's BOP scene_camera.json:
+    K and world -> OpenCV camera, row-major, metres."""
     cam = frame.camera
     w2c = np.asarray(cam.world_to_camera_opencv, dtype=np.float64)
     return {
@@ -116,7 +122,8 @@ class Hdf5Writer(Writer):
     required_annotators = ("rgb",)
     OPTIONS = {
         "semantic_type": ("class", str, "label type whose values give instance_attribute_maps' category_id"),
-        "save_world2cam": (True, bool, "write BlenderProc's camera_pose dataset (cam_K, cam_R_w2c, cam_t_w2c)"),
+        "save_world2cam": (True, bool, "write a camera_pose dataset: cam_K, cam_R_w2c, cam_t_w2c (not in write_hdf5)"),
+        "keep_alpha": (False, bool, "colors as RGBA, as BlenderProc's of a film_transparent render"),
         "compression_level": Field(
             "compression_level", "int", 4, "gzip level of the arrays, 0 (fastest) .. 9 (smallest)", low=0, high=9
         ),
@@ -136,11 +143,12 @@ class Hdf5Writer(Writer):
 
     def datasets(self, frame: AnnotatedFrame) -> dict[str, np.ndarray | np.bytes_]:
         ann = frame.annotations
-        out: dict[str, np.ndarray | np.bytes_] = {"colors": np.ascontiguousarray(rgb_image(frame))}
+        colors = rgb_image(frame, keep_alpha=self.options["keep_alpha"])
+        out: dict[str, np.ndarray | np.bytes_] = {"colors": np.ascontiguousarray(colors)}
         for name, (key, dtype) in ARRAYS.items():
             if name in ann:
                 a = _array(ann[name])
-                out[key] = a.astype(dtype) if dtype is not None else a
+                out[key] = a.astype(dtype)
         if "normals" in ann:
             out["normals"] = blenderproc_normals(_array(ann["normals"]), frame.camera.world_to_camera)
         if "instance_segmentation" in ann:
