@@ -189,6 +189,32 @@ def test_report_shows_cases_and_quotas_of_the_manifest(two_datasets, tmp_path):
     assert '<td>crowded</td><td>quota</td><td>3</td><td>1</td><td><span class="bad">not met</span>' in page
 
 
+def test_report_of_shards_reads_every_process_log_and_manifest(tmp_path):
+    """Shards (and parallel or Ray runs) log to audit/frames.<tag>.jsonl and write their own
+    manifest.<tag>.json: the page shows the sampled values of all their frames and every
+    shard's warnings (was: only audit/frames.jsonl and manifest.json, so a sharded or
+    multi-process dataset showed no sampled values and no warnings)."""
+    pytest.importorskip("bpy")
+    from headless.cli import main
+    from sdg_addon.report import write_report
+
+    param = tiny_default(tmp_path, 7, "shards")
+    out = tmp_path / "out"
+    for shard in ("0/2", "1/2"):
+        assert main(["render", str(param), "--out", str(out), "--quiet", "--shard", shard]) == 0
+    audit = out / "audit"
+    assert not (audit / "frames.jsonl").exists() and len(list(audit.glob("frames*.jsonl"))) == 2
+    first, second = sorted(audit.glob("manifest*.json"))
+    manifest = json.loads(second.read_text())
+    manifest["warnings"] = ["a warning of the second shard"]
+    second.write_text(json.dumps(manifest))
+    page = write_report(out, tmp_path / "report").read_text()
+    assert "sampled values not shown" not in page and "<td>energy</td>" in page
+    assert page.count("inside</span>") >= 15 and "a warning of the second shard" in page
+    energy = re.search(r"<td>energy</td>.*?</tr>", page, re.S).group(0)
+    assert "<td>3</td><td><span" in energy  # 3 values (one light, 3 frames): both shards' logs
+
+
 def test_dataset_and_report_modules_import_without_blender_or_torch():
     code = "import sys, sdg_addon.dataset, sdg_addon.report; print('bpy' in sys.modules, 'torch' in sys.modules)"
     import sys

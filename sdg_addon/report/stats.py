@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import visualize
+from ..audit import finished_frames
 
 HEAT_BINS = (32, 24)  # columns, rows of the box-centre heat map (image normalized to 1 x 1)
 DEPTH_SAMPLE = 4096  # pixels per frame kept for the depth histogram (evenly strided)
@@ -139,9 +140,11 @@ def collect(folder: Path | str, semantic_type: str = "class") -> Stats:
         notes.append("no distance_to_image_plane files: depth range not shown")
 
     resolved = _read_json(audit / "resolved.json", {}) or {}
-    records = _frame_records(audit / "frames.jsonl")
+    # Every process's log: a run's frames.jsonl, a parallel run's frames.wNNN.jsonl, shards'
+    # and Ray processes' own (a frame logged twice, by a resumed run: its last record).
+    records = [rec for _frame, rec in sorted(finished_frames(audit).items())] if audit.is_dir() else []
     if not records:
-        notes.append("audit/frames.jsonl missing or empty: sampled values not shown")
+        notes.append("audit/frames*.jsonl missing or empty: sampled values not shown")
     ranges = randomizer_ranges(resolved.get("randomizers", []), records)
     return Stats(
         folder=folder,
@@ -157,7 +160,7 @@ def collect(folder: Path | str, semantic_type: str = "class") -> Stats:
         depth_per_frame=depth_per_frame,
         depth_sample=np.concatenate(depth_sample) if depth_sample else np.zeros(0),
         ranges=ranges,
-        manifest=_read_json(audit / "manifest.json", {}) or {},
+        manifest=_manifest(audit),
         resolved=resolved,
         notes=notes,
     )
@@ -188,18 +191,19 @@ def _truncation(ff, semantic_type: str) -> dict[str, list[float]] | None:
     return out
 
 
-def _frame_records(path: Path) -> list[dict]:
-    out = []
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError:
-        return out
-    for line in lines:
-        try:
-            out.append(json.loads(line))
-        except ValueError:
-            continue
-    return out
+def _manifest(audit: Path) -> dict:
+    """The run's manifest: audit/manifest.json (a run, or a parallel run's parent), else the
+    last of the per-process ones shards and Ray processes write (manifest.<tag>.json); with
+    the warnings of every one of them, each once."""
+    paths = sorted(audit.glob("manifest*.json")) if audit.is_dir() else []
+    found = {p.name: _read_json(p, {}) or {} for p in paths}
+    if not found:
+        return {}
+    manifest = dict(found.get("manifest.json") or found[paths[-1].name])
+    warnings = [w for m in found.values() for w in (m.get("warnings") or [])]
+    if warnings:
+        manifest["warnings"] = list(dict.fromkeys(warnings))
+    return manifest
 
 
 def _numbers(value) -> list[float] | None:
