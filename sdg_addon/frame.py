@@ -15,11 +15,15 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .idruns import IdRuns, IdStats, id_runs, id_stats
 from .sensors import SensorSpec
+
+if TYPE_CHECKING:
+    from .backgrounds import PhotoDraw
 
 BACKGROUND_ID = 0
 UNLABELLED_ID = 1
@@ -280,9 +284,10 @@ class FrameData:
     # The camera's sampled image pipeline (exposure, white balance, augmentations): see
     # sdg_addon.imaging; applied to "rgb" only, so every other pass stays exact.
     image_ops: dict = field(default_factory=dict)
-    # The photo behind this camera's image (the `background` randomizer): (H, W, 3) uint8,
-    # fitted and cut out for this frame; composited into "rgb" before the augmentations.
-    background: np.ndarray | None = None
+    # The photo behind this camera's image (the `background` randomizer): what was drawn
+    # (backgrounds.PhotoDraw, decoded where "rgb" is made), or the (H, W, 3) uint8 photo
+    # already cut out; composited into "rgb" before the augmentations.
+    background: np.ndarray | PhotoDraw | None = None
 
     def rgb(self) -> np.ndarray:
         """(H, W, 4) uint8 display-referred RGBA; made from "combined" on first use (in a
@@ -311,9 +316,9 @@ class FrameData:
                 linear = straight_alpha(apply_linear(self.passes["combined"], self.image_ops))
                 shown = display_transform(linear, self.view_transform, self.look, self.exposure, self.gamma)
                 if self.background is not None:
-                    from .backgrounds import composite
+                    from .backgrounds import composite, photo_behind
 
-                    shown = composite(shown, self.background)
+                    shown = composite(shown, photo_behind(self.background))
                 self.passes["rgb"] = apply_display(shown, self.image_ops)
         return self.passes["rgb"]
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from . import audit, output
 from .annotators import ANNOTATORS
-from .backgrounds import PhotoCache, camera_background
+from .backgrounds import PhotoCache, PhotoDraw, camera_background, pillow_decodes
 from .config import Config, FieldError
 from .config.problems import join
 from .frame import FrameData, FrameView
@@ -747,8 +747,12 @@ class FrameSteering:
         self.cfg, self.built, self.targets, self.facts, self.capturer = cfg, built, targets, facts, capturer
         self.assigned = assign_frames(cfg.seed, cfg.frames, cfg.cases)
         self.cameras = built.render_cameras  # a base .blend's cameras, then [[cameras]]
-        self.photos = None  # background photos, decoded by Blender, fitted, a few kept
-        if any(r.name == "background" for r in cfg.randomizers):
+        self.backgrounds = any(r.name == "background" for r in cfg.randomizers)
+        # Frames carry what was drawn; the process that makes their RGB images decodes it
+        # with Pillow (backgrounds.photo_behind), off the render loop. Without Pillow
+        # (Blender's own Python) only Blender decodes, and only on this thread: here.
+        self.photos = None
+        if self.backgrounds and not pillow_decodes():
             from .capture.photos import decode_photo
 
             self.photos = PhotoCache(decode_photo)
@@ -777,7 +781,7 @@ class FrameSteering:
             captured = self.capturer.capture_frame(f, self.cameras)
             for frame_data in captured:  # applied to RGB in the writers' workers
                 frame_data.image_ops = camera_image_ops(sampled, frame_data.camera.name)
-                if self.photos is not None:
+                if self.backgrounds:
                     frame_data.background = self._background(sampled, frame_data.camera)
             seconds["sample"] += t1 - t
             seconds["apply"] += t2 - t1
@@ -817,12 +821,14 @@ class FrameSteering:
         return captured
 
     def _background(self, sampled, camera):
-        """The photo behind this camera this frame (fitted, cut out), or None."""
+        """The photo behind this camera this frame: what was drawn, or (without Pillow)
+        the photo fitted and cut out; None without one."""
         chosen = camera_background(self.cfg.randomizers, sampled, camera.name)
         if chosen is None or camera.sensor != "visible":
             return None
         path, fit, offset = chosen
-        return self.photos.background(path, camera.width, camera.height, fit, offset)
+        draw = PhotoDraw(str(path), camera.width, camera.height, fit, offset)
+        return draw if self.photos is None else self.photos.background(*draw)
 
     def _unmet_pixels(self, sampled, by_camera) -> list[str]:
         out = []

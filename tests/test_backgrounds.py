@@ -11,10 +11,13 @@ from PIL import Image
 
 from sdg_addon.backgrounds import (
     PhotoCache,
+    PhotoDraw,
+    _axis_weights,
     camera_background,
     composite,
     crop_origin,
     cut_out,
+    decode_with_pillow,
     fit_photo,
     fitted_size,
     resample,
@@ -126,6 +129,35 @@ def test_resample_interpolates_linearly_when_enlarging():
     assert resample(col, 1, 4)[:, 0, 0].tolist() == [0, 50, 150, 200]
 
 
+def per_tap_resample(image, width, height):
+    """resample as first written (a float32 sum over the taps of whole pixels, rows first):
+    the faster one must give its bytes."""
+    h, w = image.shape[:2]
+    out = image
+    if height != h:
+        idx, wt = _axis_weights(h, height)
+        acc = np.zeros((height, *out.shape[1:]), np.float32)
+        for t in range(idx.shape[1]):
+            acc += wt[:, t, None, None].astype(np.float32) * out[idx[:, t]]
+        out = acc
+    if width != w:
+        idx, wt = _axis_weights(w, width)
+        acc = np.zeros((out.shape[0], width, *out.shape[2:]), np.float32)
+        for t in range(idx.shape[1]):
+            acc += wt[None, :, t, None].astype(np.float32) * out[:, idx[:, t]]
+        out = acc
+    return np.floor(np.clip(np.asarray(out, np.float32), 0.0, 255.0) + np.float32(0.5)).astype(np.uint8)
+
+
+def test_resample_gives_the_per_tap_sums_bytes_shrinking_enlarging_and_mixed():
+    rng = np.random.default_rng(9)
+    sizes = [((108, 192), (48, 85)), ((108, 192), (48, 64)), ((30, 40), (77, 13)), ((1, 5), (3, 1))]
+    sizes += [(tuple(rng.integers(1, 50, 2)), tuple(rng.integers(1, 50, 2))) for _ in range(60)]
+    for (h, w), (height, width) in sizes:
+        photo = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+        assert np.array_equal(resample(photo, width, height), per_tap_resample(photo, width, height)), (h, w)
+
+
 def test_photo_cache_keeps_a_bounded_number_and_decodes_each_photo_once_while_kept():
     decoded = []
 
@@ -169,6 +201,32 @@ def test_frame_rgb_is_the_render_over_the_photo_before_the_augmentations():
     # brightness acts on the composited picture (the photo too), as a camera's would
     darker = _frame(combined.copy(), photo, {"brightness": 0.5}).rgb()
     assert darker[1, 0].tolist() == [0, 0, 128, 255] and darker[0, 0].tolist() == [128, 0, 0, 255]
+
+
+def test_a_frame_that_carries_its_draw_gets_the_photo_where_its_image_is_made(tmp_path):
+    """Worker processes get what was drawn (pickled with the frame), decode it with Pillow,
+    fit and cut it out: the image of a frame that came with the photo cut out already."""
+    import pickle
+
+    photo = np.random.default_rng(2).integers(0, 256, (20, 40, 3), dtype=np.uint8)
+    Image.fromarray(photo).save(tmp_path / "wide.png")
+    combined = np.zeros((6, 8, 4), np.float32)
+    combined[2:4, 2:6] = [0.2, 0.6, 0.1, 1.0]
+    draw = PhotoDraw(str(tmp_path / "wide.png"), 8, 6, "cover", [0.7, 0.0])
+    carried = pickle.loads(pickle.dumps(_frame(combined.copy(), draw)))
+    cut = PhotoCache(decode_with_pillow).background(*draw)
+    assert np.array_equal(cut, cut_out(fit_photo(photo, 8, 6, "cover"), 8, 6, "cover", [0.7, 0.0]))
+    assert np.array_equal(carried.rgb(), _frame(combined.copy(), cut).rgb())
+    assert np.array_equal(carried.rgb()[0, :, :3], cut[0])  # the photo where nothing is rendered
+
+
+def test_pillow_names_the_file_it_cannot_read(tmp_path):
+    (tmp_path / "cut.jpg").write_bytes(b"\xff\xd8\xff\xe0 not a jpeg")
+    with pytest.raises(ValueError, match="background: cannot read .*cut.jpg"):
+        decode_with_pillow(tmp_path / "cut.jpg")
+    Image.fromarray(np.zeros((6, 8), np.uint16)).save(tmp_path / "deep.png")
+    with pytest.raises(ValueError, match="deep.png is a float or 16-bit image"):
+        decode_with_pillow(tmp_path / "deep.png")
 
 
 # ------------------------------------------------------------------ sampling and validation

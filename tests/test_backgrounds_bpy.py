@@ -3,6 +3,8 @@ where an object covers it, every label byte for byte as without the photo, the l
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -61,6 +63,37 @@ def test_photo_behind_the_render_labels_unchanged(tmp_path):
         assert (tmp_path / "plain" / n).read_bytes() == (tmp_path / "pasted" / n).read_bytes(), n
 
 
+def test_the_workers_decode_what_the_frame_drew_as_the_render_loop_would(tmp_path, monkeypatch):
+    """With Pillow, frames carry only the draw and the process that writes a frame's image
+    decodes, fits and cuts out the photo (a worker process, or the main thread inline);
+    without it (Blender's own Python) the render loop decodes with Blender: the same bytes."""
+    import sdg_addon.capture.photos as photos
+    import sdg_addon.recorder as recorder
+
+    (tmp_path / "photos").mkdir()
+    rng = np.random.default_rng(4)
+    for i in range(3):  # larger than the frame, another aspect: `cover` resamples and crops
+        Image.fromarray(rng.integers(0, 256, (77, 131, 3), dtype=np.uint8)).save(tmp_path / f"photos/{i}.jpg")
+    param = write_param(tmp_path, SCENE + BACKGROUND.replace("*.png", "*.jpg"))
+
+    def not_in_the_render_loop(path):
+        raise AssertionError(f"the render loop decoded {path}")
+
+    monkeypatch.setattr(photos, "decode_photo", not_in_the_render_loop)
+    assert render(param, tmp_path / "inline", "--worker-mode", "inline") == 0
+    assert render(param, tmp_path / "processes", "--worker-mode", "processes", "--workers", "1") == 0
+    monkeypatch.undo()
+    monkeypatch.setattr(recorder, "pillow_decodes", lambda: False)  # as in Blender's own Python
+    assert render(param, tmp_path / "blender", "--worker-mode", "inline") == 0
+    for f in range(3):
+        name = f"rgb_{f:04d}.png"
+        pasted = (tmp_path / "blender" / name).read_bytes()
+        assert (tmp_path / "inline" / name).read_bytes() == pasted
+        assert (tmp_path / "processes" / name).read_bytes() == pasted
+    draws = [records(tmp_path / "blender")[f]["samples"][0]["values"]["cam"] for f in range(3)]
+    assert len({json.dumps(d) for d in draws}) == 3  # each frame its own part of a photo
+
+
 def test_a_thermal_camera_is_refused_before_anything_is_written(tmp_path, capsys):
     (tmp_path / "photos").mkdir()
     Image.fromarray(pattern(1)).save(tmp_path / "photos" / "a.png")
@@ -73,6 +106,7 @@ def test_a_thermal_camera_is_refused_before_anything_is_written(tmp_path, capsys
 
 
 def test_blender_decodes_the_stored_8_bit_values_and_leaves_no_image_behind(tmp_path):
+    from sdg_addon.backgrounds import decode_with_pillow
     from sdg_addon.capture.photos import decode_photo
 
     rgba = np.random.default_rng(3).integers(0, 256, (5, 7, 4), dtype=np.uint8)
@@ -84,10 +118,26 @@ def test_blender_decodes_the_stored_8_bit_values_and_leaves_no_image_behind(tmp_
     assert np.array_equal(decode_photo(tmp_path / "grey.png"), rgba[..., :1].repeat(3, -1))
     assert np.array_equal(decode_photo(tmp_path / "q.jpg"), np.array(Image.open(tmp_path / "q.jpg")))
     assert len(bpy.data.images) == images
+    # Pillow (the workers' decoder) gives the same bytes, whatever the file holds.
+    photo = np.random.default_rng(4).integers(0, 256, (29, 41, 3), dtype=np.uint8)
+    Image.fromarray(photo).save(tmp_path / "q444.jpg", quality=95, subsampling=0)
+    Image.fromarray(photo).save(tmp_path / "progressive.jpg", quality=70, progressive=True)
+    Image.fromarray(photo).convert("CMYK").save(tmp_path / "cmyk.jpg")
+    Image.fromarray(photo).convert("L").save(tmp_path / "grey.jpg")
+    Image.fromarray(photo).convert("P", palette=Image.Palette.ADAPTIVE).save(tmp_path / "palette.png")
+    Image.fromarray(rgba[..., :2], "LA").save(tmp_path / "la.png")
+    Image.fromarray(photo).save(tmp_path / "p.webp", quality=80)
+    for name in ["rgba.png", "grey.png", "palette.png", "la.png", "p.webp"] + [
+        f"{n}.jpg" for n in ("q", "q444", "progressive", "cmyk", "grey")
+    ]:
+        assert np.array_equal(decode_with_pillow(tmp_path / name), decode_photo(tmp_path / name)), name
     (tmp_path / "broken.png").write_bytes(b"not a png")
-    with pytest.raises(ValueError, match="background: cannot read .*broken.png"):
-        decode_photo(tmp_path / "broken.png")
     Image.fromarray(np.zeros((4, 4), np.uint16)).save(tmp_path / "deep.tif")
-    with pytest.raises(ValueError, match="deep.tif is a float or 16-bit image"):
-        decode_photo(tmp_path / "deep.tif")
+    Image.fromarray(np.zeros((4, 4), np.uint16)).save(tmp_path / "deep.png")
+    for decode in (decode_photo, decode_with_pillow):
+        with pytest.raises(ValueError, match="background: cannot read .*broken.png"):
+            decode(tmp_path / "broken.png")
+        for name in ("deep.tif", "deep.png"):
+            with pytest.raises(ValueError, match=f"{name} is a float or 16-bit image"):
+                decode(tmp_path / name)
     assert len(bpy.data.images) == images

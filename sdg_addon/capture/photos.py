@@ -1,4 +1,5 @@
-"""Decode a background photo with Blender (its Python has no Pillow): the stored 8-bit values.
+"""Decode a background photo with Blender: the stored 8-bit values (where Pillow is missing:
+Blender's own Python; backgrounds.decode_with_pillow gives the same bytes elsewhere).
 
 Loaded as a new image datablock (never one of the user's), read and removed again. An
 8-bit image's `pixels` are its stored (sRGB) bytes / 255, bottom row first, RGBA whatever
@@ -13,6 +14,8 @@ from pathlib import Path
 import bpy
 import numpy as np
 
+from ..backgrounds import cannot_read, not_8_bit
+
 
 def decode_photo(path) -> np.ndarray:
     """(h, w, 3) uint8, top row first. ValueError naming the file if Blender cannot read
@@ -21,17 +24,14 @@ def decode_photo(path) -> np.ndarray:
     try:
         image = bpy.data.images.load(str(path), check_existing=False)
     except RuntimeError as e:
-        raise ValueError(f"background: cannot read {path.as_posix()}: {e}") from None
+        raise cannot_read(path, f": {e}") from None
     try:
         if image.is_float:
-            raise ValueError(
-                f"background: {path.as_posix()} is a float or 16-bit image; the background randomizer "
-                "pastes 8-bit images (save it with 8 bits a channel)"
-            )
+            raise not_8_bit(path)
         width, height = image.size
         channels = image.channels
         if width == 0 or height == 0:
-            raise ValueError(f"background: cannot read {path.as_posix()} (no pixels)")
+            raise cannot_read(path, " (no pixels)")
         pixels = np.empty(width * height * channels, np.float32)
         image.pixels.foreach_get(pixels)
     finally:

@@ -175,7 +175,7 @@ class Background(RandomizerSpec):
                 kinds = " / ".join(PHOTO_EXTENSIONS)
                 return [("files", pattern, f"a glob matching image files ({kinds}) under {root.resolve().as_posix()}")]
             for f in matched:
-                problem = _not_8_bit(f)
+                problem = not_8_bit_reason(f)
                 if problem:
                     return [("files", f.as_posix(), problem)]
                 found[_photo_name(f, base)] = f
@@ -206,7 +206,7 @@ def _photo_name(path: Path, base: Path) -> str:
         return path.as_posix()
 
 
-def _not_8_bit(path: Path) -> str | None:
+def not_8_bit_reason(path: Path) -> str | None:
     """Why the photo cannot be pasted as it is stored (float, 16 bits), or None. Read from
     the file's header (PNG, TIFF); the other formats Blender reads hold 8-bit values."""
     suffix = path.suffix.lower()
