@@ -204,13 +204,17 @@ def test_report_of_shards_reads_every_process_log_and_manifest(tmp_path):
         assert main(["render", str(param), "--out", str(out), "--quiet", "--shard", shard]) == 0
     audit = out / "audit"
     assert not (audit / "frames.jsonl").exists() and len(list(audit.glob("frames*.jsonl"))) == 2
-    first, second = sorted(audit.glob("manifest*.json"))
-    manifest = json.loads(second.read_text())
-    manifest["warnings"] = ["a warning of the second shard"]
-    second.write_text(json.dumps(manifest))
+    # Each shard's own warning, and one both say: the page shows every shard's (not only
+    # the last manifest's), the shared one once.
+    for path, own in zip(sorted(audit.glob("manifest*.json")), ("first", "second")):
+        manifest = json.loads(path.read_text())
+        manifest["warnings"] = [f"a warning of the {own} shard", "a warning of both shards"]
+        path.write_text(json.dumps(manifest))
     page = write_report(out, tmp_path / "report").read_text()
     assert "sampled values not shown" not in page and "<td>energy</td>" in page
-    assert page.count("inside</span>") >= 15 and "a warning of the second shard" in page
+    assert page.count("inside</span>") >= 15
+    assert "a warning of the first shard" in page and "a warning of the second shard" in page
+    assert page.count("a warning of both shards") == 1
     energy = re.search(r"<td>energy</td>.*?</tr>", page, re.S).group(0)
     assert "<td>3</td><td><span" in energy  # 3 values (one light, 3 frames): both shards' logs
 
