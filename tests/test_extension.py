@@ -892,6 +892,41 @@ def test_background_files_show_in_the_panel_round_trip_and_record(addon, scene, 
     assert rec["samples"][0]["values"]["cam"]["file"] == (tmp_path / "bg" / "a.png").resolve().as_posix()
 
 
+def test_export_writes_imported_asset_files_relative_to_the_new_file(addon, scene, tmp_path):
+    """Import holds an asset's file and an asset pool's glob absolute (as it does a
+    randomizer's folder); Export writes them relative to the file it writes, as it does the
+    randomizer's (was: absolute, a path of this machine in the exported file)."""
+    from PIL import Image
+
+    bpy = addon.bpy
+    scene.collection.objects.link(bpy.data.objects.new("cam", bpy.data.cameras.new("cam")))
+    bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "s.blend"))
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "tri.obj").write_text("v 0 0 0\nv 1 0 0\nv 0 1 0\nf 1 2 3\n")
+    (tmp_path / "textures").mkdir()
+    Image.new("RGB", (4, 4), (200, 30, 30)).save(tmp_path / "textures" / "red.png")
+    param = tmp_path / "in.toml"
+    param.write_text(
+        header((32, 24), samples=1)
+        + '[scene]\nblend = "s.blend"\n'
+        + '[[assets]]\nname = "tri"\nfile = "models/tri.obj"\n'
+        + '[[assets]]\nname = "pool"\nfiles = "models/*.obj"\n'
+        + '[[randomizers]]\ntype = "texture"\ntargets = "tri"\nfolder = "textures"\n'
+    )
+    assert bpy.ops.sdg.import_parameters(filepath=str(param)) == {"FINISHED"}
+    held = json.loads(bpy.context.scene.sdg.extra_json)["assets"]
+    assert [a.get("file") or a.get("files") for a in held] == [
+        (tmp_path / "models" / "tri.obj").as_posix(),
+        (tmp_path / "models" / "*.obj").as_posix(),
+    ]
+    (tmp_path / "sub").mkdir()
+    out = tmp_path / "sub" / "out.toml"
+    assert bpy.ops.sdg.export_parameters(filepath=str(out)) == {"FINISHED"}
+    written = tomllib.loads(out.read_text())
+    assert [a.get("file") or a.get("files") for a in written["assets"]] == ["../models/tri.obj", "../models/*.obj"]
+    assert written["randomizers"][0]["folder"] == "../textures"
+
+
 def test_a_folder_typed_in_the_panel_is_relative_to_the_blend(addon, scene, tmp_path):
     """A texture folder picked with Blender's file browser reads `//textures/` (relative to
     the .blend): the recording finds it there, not next to its own parameter file (written

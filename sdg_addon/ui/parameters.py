@@ -70,11 +70,8 @@ class SDG_OT_export_parameters(bpy.types.Operator):
         output = table["run"]["output"]
         if output.startswith("//"):  # relative to the .blend: keep it so for the headless run
             table["run"]["output"] = file_reference(bpy.path.abspath(output), path)
-        # The randomizers' files and folders (absolute in the table) relative to the file too.
-        if "randomizers" in table:
-            table["randomizers"] = [
-                RANDOMIZERS[r["type"]].map_paths(r, lambda p: file_reference(p, path)) for r in table["randomizers"]
-            ]
+        # The files and folders it names (absolute in the panels) relative to the file too.
+        table = map_file_paths(table, lambda p: file_reference(p, path))
         tmp = path.with_name(f".{path.name}.tmp")
         try:
             tmp.write_text(dumps_for(path.suffix, table), encoding="utf-8")
@@ -135,26 +132,27 @@ class SDG_OT_import_parameters(bpy.types.Operator):
         except OSError as e:
             self.report({"ERROR"}, f"Import: cannot read {path}: {e.strerror or e}")
             return {"CANCELLED"}
-        table = absolute_paths(read_table(path, Problems(path.as_posix())), path)
+        # Relative to the file in it, absolute in the panels: a recording writes its parameter
+        # file elsewhere (next to the scene copy).
+        table = map_file_paths(read_table(path, Problems(path.as_posix())), lambda p: absolute_path(p, path.parent))
         notes = ui_settings.from_table(context.scene, table)
         context.scene.sdg.imported_from = path.as_posix()
         self.report({"INFO"}, f"Imported {path.name}" + "".join(f"; {n}" for n in notes))
         return {"FINISHED"}
 
 
-def absolute_paths(table: dict, path: Path) -> dict:
-    """Paths in the file are relative to it: made absolute, since a recording writes its
-    parameter file elsewhere (next to the scene copy)."""
+def map_file_paths(table: dict, convert) -> dict:
+    """`table` (a parameter file's) with `convert` (str -> str) applied to each file, folder or
+    glob in it that is relative to the file: assets' `file` and `files`, `asset_list`, the
+    randomizers' PATH_OPTIONS. Import makes them absolute, Export relative to its file."""
     for asset in table.get("assets", []):
         for key in PATH_KEYS:
             if isinstance(asset, dict) and isinstance(asset.get(key), str):
-                asset[key] = absolute_path(asset[key], path.parent)
+                asset[key] = convert(asset[key])
     if isinstance(table.get("asset_list"), str):
-        table["asset_list"] = absolute_path(table["asset_list"], path.parent)
+        table["asset_list"] = convert(table["asset_list"])
     if isinstance(table.get("randomizers"), list):
-        table["randomizers"] = [
-            RANDOMIZERS[r["type"]].map_paths(r, lambda p: absolute_path(p, path.parent)) for r in table["randomizers"]
-        ]
+        table["randomizers"] = [RANDOMIZERS[r["type"]].map_paths(r, convert) for r in table["randomizers"]]
     return table
 
 
