@@ -938,7 +938,8 @@ def test_a_folder_typed_in_the_panel_is_relative_to_the_blend(addon, scene, tmp_
     bpy.ops.sdg.randomizer_add(type="texture")
     scene.sdg.randomizers[-1].options["folder"].value = "//textures/"
     with pytest.raises(
-        RuntimeError, match="'//textures/' is relative to the .blend, but this file has never been saved"
+        RuntimeError,
+        match=r"\(texture\), folder: '//textures/' is relative to the .blend, but this file has never been",
     ):
         bpy.ops.sdg.start_recording("EXEC_DEFAULT")
     (tmp_path / "project" / "textures").mkdir(parents=True)

@@ -326,6 +326,7 @@ def randomizer_table(item, index: int) -> dict:
             value = _option_value(row.value)
             if value != option_info(cls.OPTIONS[row.name])[0]:
                 table[row.name] = value
+    where = f"{where}, {' / '.join(cls.PATH_OPTIONS)}"  # (one path option a randomizer)
     return cls.map_paths(table, lambda path: blend_path(path, where))
 
 
@@ -334,9 +335,7 @@ def blend_path(text: str, where: str) -> str:
     Blender's file browser gives them, or `photos/*.jpg`) are relative to the .blend, as
     Blender's own paths are (a recording's parameter file is written elsewhere)."""
     relative = text[2:] if text.startswith("//") else text
-    if Path(relative).expanduser().is_absolute():
-        return Path(relative).expanduser().as_posix()
-    if not bpy.data.filepath:
+    if not bpy.data.filepath and not Path(relative).expanduser().is_absolute():
         raise SettingsError(
             f"{where}: {text!r} is relative to the .blend, but this file has never been saved: "
             "save the .blend first or give an absolute path"
