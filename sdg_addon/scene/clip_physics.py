@@ -30,7 +30,7 @@ from ..labels.blender import BACKGROUND_PROPERTY
 from .build import BuiltScene
 from .facts import mesh_triangles
 from .instancing import renders
-from .physics import centre_of_volume
+from .physics import add_body, new_rigid_body_world, proxy_collection, proxy_object
 
 BODIES = "sdg_clip_rigid_bodies"
 PROXIES = "sdg_clip_proxies"  # a collection that is never rendered and is not an entity
@@ -57,13 +57,7 @@ OWN_SETTINGS = (
 
 
 def _new_world(scene, start_frame: int, clip_length: int):
-    bodies = bpy.data.collections.get(BODIES) or bpy.data.collections.new(BODIES)
-    with bpy.context.temp_override(scene=scene):
-        if scene.rigidbody_world is not None:
-            bpy.ops.rigidbody.world_remove()
-        bpy.ops.rigidbody.world_add()
-    world = scene.rigidbody_world
-    world.collection = bodies
+    world = new_rigid_body_world(scene, BODIES)
     world.point_cache.frame_start = start_frame
     world.point_cache.frame_end = start_frame + clip_length
     return world
@@ -89,11 +83,7 @@ def _bodies(world, kinds: dict) -> None:
         # joins this world; a new body gets a margin of 1 mm, not Blender's 4 cm, which a
         # convex hull adds outside: bodies would rest 4 cm above what they lie on.
         new = m.rigid_body is None
-        if m.name not in world.collection.objects:
-            world.collection.objects.link(m)  # (which gives it a rigid body, if it had none)
-        if m.rigid_body is None:
-            with bpy.context.temp_override(object=m, active_object=m, selected_objects=[m]):
-                bpy.ops.rigidbody.object_add(type=kind)
+        add_body(m, world, kind)
         if new:
             m.rigid_body.use_margin = True
             m.rigid_body.collision_margin = 0.001
@@ -109,13 +99,10 @@ class Proxy:
     def __init__(self, mesh_object, root, collection, depsgraph):
         self.mesh_object, self.root = mesh_object, root
         verts, tris = mesh_triangles(mesh_object, depsgraph)
-        centre = centre_of_volume(verts, tris)
-        mesh = bpy.data.meshes.new(f"{PROXIES}/{mesh_object.name}")
-        mesh.from_pydata((verts - centre).tolist(), [], tris.tolist())
-        self.body = bpy.data.objects.new(f"{PROXIES}/{mesh_object.name}", mesh)
+        self.body, centre = proxy_object(f"{PROXIES}/{mesh_object.name}", verts, tris, collection)
         self.origin = bpy.data.objects.new(f"{PROXIES}/{mesh_object.name}/root", None)
+        collection.objects.link(self.origin)
         for o in (self.body, self.origin):
-            collection.objects.link(o)
             o.hide_render = True  # (the collection's hides it too: this says so to checks of objects)
         self.origin.parent = self.body
         self.offset = Matrix.Translation(centre.tolist())  # the proxy's origin in the mesh's space
@@ -146,11 +133,7 @@ class ClipBodies:
         self.scene = built.scene
         kinds = body_kinds(built)
         self.passive = [m for m, kind in kinds.items() if kind == "PASSIVE"]
-        collection = bpy.data.collections.get(PROXIES)
-        if collection is None:
-            collection = bpy.data.collections.new(PROXIES)
-            self.scene.collection.children.link(collection)
-            collection.hide_render = True
+        collection = proxy_collection(self.scene, PROXIES)
         depsgraph = bpy.context.evaluated_depsgraph_get()
         root_of = {m: e.root for e in built.entities.values() for m in e.meshes}
         self.proxies = [Proxy(m, root_of[m], collection, depsgraph) for m, kind in kinds.items() if kind == "ACTIVE"]

@@ -46,6 +46,40 @@ def centre_of_volume(verts: np.ndarray, tris: np.ndarray) -> np.ndarray:
     return centre if inside else box
 
 
+def proxy_collection(scene, name: str):
+    """The collection `name` of proxies in the scene: never rendered, never an entity."""
+    coll = bpy.data.collections.get(name)
+    if coll is None:
+        coll = bpy.data.collections.new(name)
+        scene.collection.children.link(coll)
+        coll.hide_render = True
+    return coll
+
+
+def proxy_object(name: str, verts: np.ndarray, tris: np.ndarray, coll) -> tuple[bpy.types.Object, np.ndarray]:
+    """A mesh object of these triangles in `coll`, its origin at their centre of volume (where
+    Bullet puts the centre of mass): (the object, that centre in the triangles' space)."""
+    centre = centre_of_volume(verts, tris)
+    mesh = bpy.data.meshes.new(name)
+    mesh.from_pydata((verts - centre).tolist(), [], tris.tolist())
+    obj = bpy.data.objects.new(name, mesh)
+    coll.objects.link(obj)
+    return obj, centre
+
+
+def new_rigid_body_world(scene, bodies_name: str):
+    """A new rigid body world whose bodies are the collection `bodies_name`. A new one each
+    time: Bullet keeps contact state between runs of one world, so reusing it would make a
+    simulation depend on those before it."""
+    bodies = bpy.data.collections.get(bodies_name) or bpy.data.collections.new(bodies_name)
+    with bpy.context.temp_override(scene=scene):
+        if scene.rigidbody_world is not None:
+            bpy.ops.rigidbody.world_remove()
+        bpy.ops.rigidbody.world_add()
+    scene.rigidbody_world.collection = bodies
+    return scene.rigidbody_world
+
+
 def _proxy(built: BuiltScene, name: str, coll) -> bpy.types.Object:
     """The entity's rigid body, its origin at the entity's centre of volume."""
     cache = built.__dict__.setdefault("_physics_proxies", {})
@@ -55,13 +89,7 @@ def _proxy(built: BuiltScene, name: str, coll) -> bpy.types.Object:
     # The geometry as read once when the scene was built (scene facts), never from the
     # objects' current poses: float noise of those would make the simulation differ.
     geometry = built.facts.entities[name]
-    centre = centre_of_volume(geometry.verts, geometry.tris)
-    verts = [tuple(v) for v in (geometry.verts - centre).tolist()]
-    faces = [tuple(t) for t in geometry.tris.tolist()]
-    mesh = bpy.data.meshes.new(f"{PROXIES}/{name}")
-    mesh.from_pydata(verts, [], faces)
-    obj = bpy.data.objects.new(f"{PROXIES}/{name}", mesh)
-    coll.objects.link(obj)
+    obj, centre = proxy_object(f"{PROXIES}/{name}", geometry.verts, geometry.tris, coll)
     obj["sdg_centre"] = [float(x) for x in centre]  # root space -> the proxy's origin
     obj.matrix_world = Matrix(geometry.root_matrix.tolist()) @ _offset(obj)
     cache[name] = obj
@@ -75,31 +103,22 @@ def _offset(proxy, inverse: bool = False) -> Matrix:
 
 
 def _world(built: BuiltScene):
-    scene = built.scene
-    coll = bpy.data.collections.get(PROXIES)
-    if coll is None:
-        coll = bpy.data.collections.new(PROXIES)
-        scene.collection.children.link(coll)
-        coll.hide_render = True  # never rendered, never an entity
-    # A new rigid body world per settle: Bullet keeps contact state between runs of one
-    # world, so reusing it would make a frame depend on the frames simulated before it.
-    bodies = bpy.data.collections.get("sdg_rigid_bodies") or bpy.data.collections.new("sdg_rigid_bodies")
-    with bpy.context.temp_override(scene=scene):
-        if scene.rigidbody_world is not None:
-            bpy.ops.rigidbody.world_remove()
-        bpy.ops.rigidbody.world_add()
-    scene.rigidbody_world.collection = bodies
-    return coll, scene.rigidbody_world
+    coll = proxy_collection(built.scene, PROXIES)
+    # A new world per settle: a frame's settle does not depend on the frames before it.
+    return coll, new_rigid_body_world(built.scene, "sdg_rigid_bodies")
+
+
+def add_body(obj, world, kind: str) -> None:
+    """`obj` one of `world`'s bodies: a new rigid body of type `kind`, or the one it has."""
+    if obj.name not in world.collection.objects:
+        world.collection.objects.link(obj)  # (which gives it a rigid body, if it had none)
+    if obj.rigid_body is None:
+        with bpy.context.temp_override(object=obj, active_object=obj, selected_objects=[obj]):
+            bpy.ops.rigidbody.object_add(type=kind)
 
 
 def _make_body(obj, kind: str, shape: str, friction: float, bounciness: float, damping: float = 0.1) -> None:
-    scene = bpy.context.scene
-    if obj.rigid_body is None:
-        rbw = scene.rigidbody_world
-        if obj.name not in rbw.collection.objects:
-            rbw.collection.objects.link(obj)
-        with bpy.context.temp_override(object=obj, active_object=obj, selected_objects=[obj]):
-            bpy.ops.rigidbody.object_add(type=kind)
+    add_body(obj, bpy.context.scene.rigidbody_world, kind)
     rb = obj.rigid_body
     rb.type = kind
     rb.collision_shape = shape
