@@ -1120,7 +1120,10 @@ def config_from_dict(data: dict, path: Path, problems: Problems | None = None, o
 
     placed_in_view: list[int] = []  # camera_relative entries so far (file indices)
     in_file: list[int] = []  # each of cfg.randomizers' index in the file (entries with problems are left out)
+    photos: list[int] = []  # background entries (file indices), those with problems of their own too
     for i, r in enumerate(v.array(data, "randomizers")):
+        if isinstance(r, dict) and r.get("type") == "background":
+            photos.append(i)
         spec, targets = _randomizer(v, r, join("randomizers", i), path.parent)
         if spec is not None:
             cfg.randomizers.append(spec)
@@ -1145,9 +1148,7 @@ def config_from_dict(data: dict, path: Path, problems: Problems | None = None, o
     cfg.annotators = v.registry_table(data, "annotators", ANNOTATORS, "annotator")
     if "annotators" not in data:
         cfg.annotators = {name: {} for name in DEFAULT_ANNOTATORS}
-    entries = data.get("randomizers")
-    photos = [i for i, r in enumerate(entries if isinstance(entries, list) else []) if _is_type(r, "background")]
-    if photos and not cfg.render.film_transparent:  # said even where the entry has problems of its own
+    if photos and not cfg.render.film_transparent:
         problems.add(
             "render.film_transparent",
             cfg.render.film_transparent,
@@ -1179,10 +1180,6 @@ def config_from_dict(data: dict, path: Path, problems: Problems | None = None, o
         )
     problems.raise_if_any()
     return cfg
-
-
-def _is_type(entry, name: str) -> bool:
-    return isinstance(entry, dict) and entry.get("type") == name
 
 
 CAMERA_MOVERS = ("camera", "camera_look_at", "sensor")  # randomizers that change a camera's view
