@@ -206,7 +206,8 @@ def camera_resolution(scene, cam_obj) -> tuple[int, int]:
 
 
 def camera_pixel_aspect(cam_obj) -> tuple[float, float]:
-    """A camera's pixel aspect (from `fy` of [[cameras]]), else square pixels."""
+    """A camera's pixel aspect: from `fy` of [[cameras]], or its base .blend's (Output >
+    Format > Aspect X / Y, stamped by the scene build); else square pixels."""
     own = cam_obj.get(PIXEL_ASPECT_PROP)
     return (float(own[0]), float(own[1])) if own is not None else (1.0, 1.0)
 
