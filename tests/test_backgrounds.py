@@ -330,8 +330,9 @@ def test_validation_names_the_file_field_and_what_to_set(tmp_path):
 
     (p,) = problems_of(param(tmp_path, ""))
     assert p.field == "randomizers[0].files" and "required" in p.expected
-    (p,) = problems_of(param(tmp_path, "files = [1]\n"))
-    assert p.field == "randomizers[0].files" and "a glob of image files" in p.expected
+    for files in ("[1]", "[]"):
+        (p,) = problems_of(param(tmp_path, f"files = {files}\n"))
+        assert p.field == "randomizers[0].files" and "a glob of image files" in p.expected, files
 
 
 def test_float_and_16_bit_photos_are_refused_at_validation(tmp_path):

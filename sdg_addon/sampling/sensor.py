@@ -159,15 +159,13 @@ class Background(RandomizerSpec):
     def check(cls, params, options):
         files = options.get("files")
         patterns = [files] if isinstance(files, str) else files
-        if not isinstance(patterns, list) or not all(isinstance(x, str) and x.strip() for x in patterns):
+        if not (isinstance(patterns, list) and patterns and all(isinstance(x, str) and x.strip() for x in patterns)):
             return [("files", files, 'a glob of image files, or a list of them, e.g. `"backgrounds/*.jpg"`')]
         return []
 
-    def prepare(self, base: Path):
+    def prepare(self, base: Path):  # (after check: one glob or a non-empty list of them)
         files = self.options["files"]
         patterns = [files] if isinstance(files, str) else files
-        if not patterns:
-            return [("files", files, 'a glob of image files, or a list of them, e.g. `"backgrounds/*.jpg"`')]
         found: dict[str, Path] = {}
         for pattern in patterns:
             root, matched = glob_files(pattern, base, PHOTO_EXTENSIONS + FLOAT_EXTENSIONS)
