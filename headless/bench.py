@@ -46,10 +46,11 @@ import tomllib
 from pathlib import Path
 
 from headless.cli import WORKER_MODES
+from sdg_addon.config.paths import map_file_paths
+from sdg_addon.sampling.randomizers import absolute_path
 
 ROOT = Path(__file__).resolve().parent.parent
 STAGES = ("sample", "apply", "render", "read", "annotate", "write")  # read: a worker reading the frame
-PATH_KEYS = {"file", "asset_list", "blend", "base", "hdri", "path", "directory"}
 
 
 # ------------------------------------------------------------------ the parameter file
@@ -80,16 +81,11 @@ def bench_config(args) -> dict:
     return data
 
 
-def _absolute_paths(node, base: Path) -> None:
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if key in PATH_KEYS and isinstance(value, str) and not Path(value).expanduser().is_absolute():
-                node[key] = str((base / Path(value).expanduser()).resolve())
-            else:
-                _absolute_paths(value, base)
-    elif isinstance(node, list):
-        for item in node:
-            _absolute_paths(item, base)
+def _absolute_paths(data: dict, base: Path) -> None:
+    map_file_paths(data, lambda path: absolute_path(path, base))
+    scene = data.get("scene")
+    if isinstance(scene, dict) and isinstance(scene.get("blend"), str):
+        scene["blend"] = absolute_path(scene["blend"], base)
 
 
 # ------------------------------------------------------------------ memory of a process tree

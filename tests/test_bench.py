@@ -59,3 +59,33 @@ def test_parts_per_frame_is_the_mean_over_frames_most_expensive_first():
     assert parts == {"annotate": {"lidar": 0.003, "rgb": 0.003}, "write": {"basic": 0.015, "coco": 0.0005}}
     assert list(parts["write"]) == ["basic", "coco"]
     assert parts_per_frame([]) == {"annotate": {}, "write": {}}
+
+
+def test_the_benchmarks_copy_makes_the_parameter_files_own_paths_absolute(tmp_path):
+    """The copy runs from a temporary folder: what the file names relative to itself (the
+    .blend, asset files and pools, the asset list, a texture folder, background photos) is
+    made absolute, and nothing else, e.g. a `property` randomizer's data `path` (was: any
+    key named `path` made a file path, and folders and globs kept relative)."""
+    from argparse import Namespace
+
+    from headless.bench import bench_config
+
+    param = tmp_path / "scene.toml"
+    param.write_text(
+        'asset_list = "lists/more.toml"\n[scene]\nblend = "shop.blend"\n'
+        '[[assets]]\nname = "mug"\nfile = "models/mug.glb"\n[[assets]]\nname = "pool"\nfiles = "models/*.glb"\n'
+        '[[randomizers]]\ntype = "texture"\ntargets = "mug"\nfolder = "textures"\n'
+        '[[randomizers]]\ntype = "background"\ntargets = "cam"\nfiles = ["bg/*.jpg", "/photos/*.png"]\n'
+        '[[randomizers]]\ntype = "property"\ntargets = "mug"\npath = \'modifiers["Bevel"].width\'\nvalue = 0.1\n'
+    )
+    args = Namespace(file=param, frames=2, resolution=None, samples=None, device=None, writers=None, annotators=None)
+    data = bench_config(args)
+    here = tmp_path.resolve().as_posix()
+    assert data["asset_list"] == f"{here}/lists/more.toml" and data["scene"]["blend"] == f"{here}/shop.blend"
+    assert [a.get("file") or a.get("files") for a in data["assets"]] == [
+        f"{here}/models/mug.glb",
+        f"{here}/models/*.glb",
+    ]
+    texture, background, prop = data["randomizers"]
+    assert texture["folder"] == f"{here}/textures" and background["files"] == [f"{here}/bg/*.jpg", "/photos/*.png"]
+    assert prop["path"] == 'modifiers["Bevel"].width'

@@ -14,13 +14,12 @@ import bpy
 from bpy.props import StringProperty
 
 from ..config import ConfigError, load_config
+from ..config.paths import map_file_paths
 from ..config.problems import Problems
 from ..config.schema import read_table
 from ..config.toml_out import dumps_for
-from ..sampling.randomizers import RANDOMIZERS, absolute_path
+from ..sampling.randomizers import absolute_path
 from . import settings as ui_settings
-
-PATH_KEYS = ("file", "files")  # keys of [[assets]] entries holding paths (a pool's glob) relative to their file
 
 
 def file_reference(target: str, param: Path) -> str:
@@ -139,21 +138,6 @@ class SDG_OT_import_parameters(bpy.types.Operator):
         context.scene.sdg.imported_from = path.as_posix()
         self.report({"INFO"}, f"Imported {path.name}" + "".join(f"; {n}" for n in notes))
         return {"FINISHED"}
-
-
-def map_file_paths(table: dict, convert) -> dict:
-    """`table` (a parameter file's) with `convert` (str -> str) applied to each file, folder or
-    glob in it that is relative to the file: assets' `file` and `files`, `asset_list`, the
-    randomizers' PATH_OPTIONS. Import makes them absolute, Export relative to its file."""
-    for asset in table.get("assets", []):
-        for key in PATH_KEYS:
-            if isinstance(asset, dict) and isinstance(asset.get(key), str):
-                asset[key] = convert(asset[key])
-    if isinstance(table.get("asset_list"), str):
-        table["asset_list"] = convert(table["asset_list"])
-    if isinstance(table.get("randomizers"), list):
-        table["randomizers"] = [RANDOMIZERS[r["type"]].map_paths(r, convert) for r in table["randomizers"]]
-    return table
 
 
 CLASSES = (SDG_OT_export_parameters, SDG_OT_import_parameters)
