@@ -68,3 +68,15 @@ def test_a_fixed_sensor_fit_uses_its_own_side(fit, sensor):
     side = 64 if fit == "HORIZONTAL" else 48
     assert k.fx == k.fy == pytest.approx(lens.lens * side / sensor)
     assert (k.cx, k.cy) == (32.0, 24.0)
+
+
+def test_non_square_pixels_are_blenders_viewplane_by_hand():
+    """fy = 1.5 fx: pixel aspect (1.5, 1), so a pixel's height is 1/1.5 of its width
+    (BKE_camera_params_compute_viewplane's ycor); the shift counts in units of the fitted
+    side (here the width, 1.5 x 640 >= 480), y in those units times ycor. A round trip alone
+    would pass with the same mistake made both ways."""
+    lens = blender_lens_for(500.0, 750.0, 300.0, 200.0, 640, 480, 36.0)
+    assert (lens.pixel_aspect_x, lens.pixel_aspect_y) == (1.5, 1.0)
+    assert lens.lens == pytest.approx(500.0 * 36.0 / 640)
+    assert lens.shift_x == pytest.approx((320 - 300.0) / 640)
+    assert lens.shift_y == pytest.approx((200.0 - 240) / 1.5 / 640)
