@@ -822,7 +822,7 @@ class FrameSteering:
         """The photo behind this camera this frame: what was drawn, or (without Pillow)
         the photo fitted and cut out; None without one."""
         chosen = camera_background(self.cfg.randomizers, sampled, camera.name)
-        if chosen is None or camera.sensor != "visible":
+        if chosen is None:  # (thermal and NIR cameras are refused as targets: check_targets)
             return None
         path, fit, offset = chosen
         draw = PhotoDraw(str(path), camera.width, camera.height, fit, offset)

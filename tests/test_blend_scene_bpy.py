@@ -481,3 +481,21 @@ def test_a_base_scenes_pixel_aspect_is_rendered_and_labelled_as_blender_renders_
     seen = {int(r["semanticId"]): [int(r[c]) for c in corners] for r in tight}
     inside = {k: v for k, v in whole.items() if v[0] > 0 and v[1] > 0 and v[2] < 159 and v[3] < 119}
     assert len(inside) >= 2 and all(seen[k] == v for k, v in inside.items()), (inside, seen)
+
+
+def test_a_run_after_a_blend_run_in_one_session_reads_no_file_of_it(shop, tmp_path):
+    """Runs in one Python session (tests, a script calling the CLI twice) each start from an
+    emptied session: the .blend an earlier run appended is not a file the next one reads
+    (its Library was kept: audit/scene_files.json of a primitives-only run named it)."""
+    first = tmp_path / "blend_run"
+    assert main(["render", str(blend_param(shop.path)), "--out", str(first), "--quiet"]) == 0
+    assert "shop.blend" in (first / "audit" / "scene_files.json").read_text()
+    param = tmp_path / "primitives.toml"
+    param.write_text(
+        '[run]\nframes = 1\n[render]\nresolution = [32, 24]\nsamples = 1\ndevice = "cpu"\n'
+        '[[cameras]]\nname = "cam"\nlocation = [0, -4, 1]\n'
+        '[[assets]]\nname = "ball"\nprimitive = "sphere"\nlabels = { class = "ball" }\n'
+    )
+    second = tmp_path / "primitives_run"
+    assert main(["render", str(param), "--out", str(second), "--quiet"]) == 0
+    assert not (second / "audit" / "scene_files.json").exists()

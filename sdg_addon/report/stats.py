@@ -142,7 +142,11 @@ def collect(folder: Path | str, semantic_type: str = "class") -> Stats:
     resolved = _read_json(audit / "resolved.json", {}) or {}
     # Every process's log: a run's frames.jsonl, a parallel run's frames.wNNN.jsonl, shards'
     # and Ray processes' own (a frame logged twice, by a resumed run: its last record).
-    records = [rec for _frame, rec in sorted(finished_frames(audit).items())] if audit.is_dir() else []
+    try:
+        records = [rec for _frame, rec in sorted(finished_frames(audit).items())] if audit.is_dir() else []
+    except OSError as e:  # an unreadable log: the rest of the page still says what it can
+        records = []
+        notes.append(f"cannot read the frame logs: {e}")
     if not records:
         notes.append("audit/frames*.jsonl missing or empty: sampled values not shown")
     ranges = randomizer_ranges(resolved.get("randomizers", []), records)

@@ -153,6 +153,10 @@ def new_scene() -> bpy.types.Scene:
     for s in old:
         bpy.data.scenes.remove(s)
     bpy.data.orphans_purge(do_local_ids=True, do_linked_ids=True, do_recursive=True)
+    # An append keeps its file's Library: an earlier run's in this session (its .blend, an
+    # asset's) would be listed as a file this run reads (audit/scene_files.json).
+    for library in list(bpy.data.libraries):
+        bpy.data.libraries.remove(library)
     scene.name = "Scene"
     return scene
 

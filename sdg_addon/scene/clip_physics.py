@@ -91,6 +91,10 @@ def _bodies(world, kinds: dict) -> None:
         m.rigid_body.collision_shape = "CONVEX_HULL" if kind == "ACTIVE" else "MESH"
 
 
+def _copy(value):
+    return value if isinstance(value, (bool, int, float, str)) else tuple(value)
+
+
 class Proxy:
     """An active entity's rigid body: its mesh's geometry with the origin at its centre of
     volume, and an empty under it where the entity's root is, which the root follows (and
@@ -107,7 +111,8 @@ class Proxy:
         self.origin.parent = self.body
         self.offset = Matrix.Translation(centre.tolist())  # the proxy's origin in the mesh's space
         rb = mesh_object.rigid_body
-        self.own_settings = {k: getattr(rb, k) for k in OWN_SETTINGS} if rb is not None else {}
+        # Copies: a bpy array (collision_collections) is a live view of the object's settings.
+        self.own_settings = {k: _copy(getattr(rb, k)) for k in OWN_SETTINGS} if rb is not None else {}
 
     def place(self) -> None:
         """The proxy where the mesh is, its empty where the root is (their poses now)."""
