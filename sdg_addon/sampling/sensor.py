@@ -26,7 +26,10 @@ class Sensor(RandomizerSpec):
     target_kind = "cameras"
     PARAMS = {
         "focal_length": (NUMBER, "mm, with the camera's `sensor_width`"),
-        "fov": (NUMBER, "field of view across the larger image side, degrees (instead of `focal_length`, not both)"),
+        "fov": (
+            NUMBER,
+            "field of view across the larger image side (pixels that are not square: the larger counted in pixel widths, the side Blender fits the sensor to), degrees (instead of `focal_length`, not both)",
+        ),
         "f_stop": (NUMBER, "aperture f-number; depth of field is on while given (smaller: shallower)"),
         "focus_distance": (NUMBER, "distance in focus, metres (or `focus_target`)"),
         "shutter": (
