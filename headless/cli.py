@@ -384,9 +384,9 @@ def _render_parallel(args, config, frames: range, out: Path) -> int:
     try:
         gpus = None if args.ray is not None else _process_gpus(args, config.render.samples)
         if args.ray is not None:
-            from headless.ray_backend import import_ray
+            from headless import ray_backend
 
-            import_ray()  # a clear message (how to install it) before anything is written
+            ray_backend.import_ray()  # a clear message (how to install it) before anything is written
     except parallel.ParallelError as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_INVALID
@@ -408,61 +408,70 @@ def _render_parallel(args, config, frames: range, out: Path) -> int:
     if recorder.is_complete(done):  # --resume of a finished dataset: nothing written, not even a lock
         print(f"complete: all {len(recorder.my_frames())} frame(s) are finished in {out}; nothing to do")
         return EXIT_OK
-    # The whole folder's lock, held until the end (the render processes are let in by it):
-    # no other run starts in the folder meanwhile, and one that ended since the look above
-    # is seen by the look under the lock.
-    folder = output.OutputFolder(out)
-    try:
-        folder.open()
-    except output.OutputError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return EXIT_INVALID
-    try:
+    joined_ray = False
+    if args.ray is not None:
         try:
-            done = recorder.check_previous()
-            if args.overwrite:
-                output.remove_written(out, config.files)
-        except (RecorderError, output.OutputError) as e:
-            print(f"error: {e}", file=sys.stderr)
-            return EXIT_INVALID
-        todo = recorder.frames_to_render(done)
-        t0 = time.perf_counter()
-        try:
-            if not todo:  # everything finished already (--resume): no process to start
-                code, summary = 0, {"mode": "ray" if args.ray is not None else "processes"}
-            elif args.ray is not None:
-                from headless import ray_backend
-
-                code, summary = ray_backend.render(args, todo, out, recorder.clip_length, folder.lock.holder)
-            else:
-                po = parallel.ParallelOptions(args.file, out, todo, gpus, chunk=args.chunk, device=args.device)
-                po.workers, po.worker_mode = args.workers, args.worker_mode
-                po.quiet, po.verbose, po.time_parts = args.quiet, args.verbose, args.time_parts
-                po.clip, po.run_holder = recorder.clip_length, folder.lock.holder
-                if po.workers is None:  # share the cores between the processes' writer pools
-                    po.workers = max(1, min(8, (os.cpu_count() or 2) // len(gpus) - 1))
-                run = parallel.ParallelRun(po)
-                code = run.run()
-                summary = {"mode": "processes", "gpus": gpus, "retried_frames": run.retried_frames}
-                summary["warnings"] = run.warnings  # the render processes', each once
+            joined_ray = ray_backend.connect(args.ray)  # a wrong address: refused before anything is written
         except parallel.ParallelError as e:
             print(f"error: {e}", file=sys.stderr)
-            return EXIT_INVALID if e.invalid else 1
-        summary.update(frames_requested=[frames.start, frames.stop], frames_skipped_as_done=len(done))
-        summary.update(seconds_total=round(time.perf_counter() - t0, 3), interrupted=code != 0)
-        output.remove_stale_temporaries(out)  # every process has ended: a killed one's temporary files go
-        parallel.finish(config, out, summary)  # the merged outputs are recorded as the run's files
+            return EXIT_INVALID
+    try:
+        # The whole folder's lock, held until the end (the render processes are let in by it):
+        # no other run starts in the folder meanwhile, and one that ended since the look above
+        # is seen by the look under the lock.
+        folder = output.OutputFolder(out)
+        try:
+            folder.open()
+        except output.OutputError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return EXIT_INVALID
+        try:
+            try:
+                done = recorder.check_previous()
+                if args.overwrite:
+                    output.remove_written(out, config.files)
+            except (RecorderError, output.OutputError) as e:
+                print(f"error: {e}", file=sys.stderr)
+                return EXIT_INVALID
+            todo = recorder.frames_to_render(done)
+            t0 = time.perf_counter()
+            try:
+                if not todo:  # everything finished already (--resume): no process to start
+                    code, summary = 0, {"mode": "ray" if args.ray is not None else "processes"}
+                elif args.ray is not None:
+                    code, summary = ray_backend.render(args, todo, out, recorder.clip_length, folder.lock.holder)
+                else:
+                    po = parallel.ParallelOptions(args.file, out, todo, gpus, chunk=args.chunk, device=args.device)
+                    po.workers, po.worker_mode = args.workers, args.worker_mode
+                    po.quiet, po.verbose, po.time_parts = args.quiet, args.verbose, args.time_parts
+                    po.clip, po.run_holder = recorder.clip_length, folder.lock.holder
+                    if po.workers is None:  # share the cores between the processes' writer pools
+                        po.workers = max(1, min(8, (os.cpu_count() or 2) // len(gpus) - 1))
+                    run = parallel.ParallelRun(po)
+                    code = run.run()
+                    summary = {"mode": "processes", "gpus": gpus, "retried_frames": run.retried_frames}
+                    summary["warnings"] = run.warnings  # the render processes', each once
+            except parallel.ParallelError as e:
+                print(f"error: {e}", file=sys.stderr)
+                return EXIT_INVALID if e.invalid else 1
+            summary.update(frames_requested=[frames.start, frames.stop], frames_skipped_as_done=len(done))
+            summary.update(seconds_total=round(time.perf_counter() - t0, 3), interrupted=code != 0)
+            output.remove_stale_temporaries(out)  # every process has ended: a killed one's temporary files go
+            parallel.finish(config, out, summary)  # the merged outputs are recorded as the run's files
+        finally:
+            folder.close()
+        if code != 0:
+            print(
+                f"\ninterrupted: finished frames are kept in {out}; continue with the same command plus --resume",
+                file=sys.stderr,
+            )
+            return code if code > 128 else EXIT_INTERRUPTED  # 143 after SIGTERM
+        if not args.quiet:
+            print(f"done: {len(todo)} frame(s) written, {len(done)} already done -> {out}")
+        return EXIT_OK
     finally:
-        folder.close()
-    if code != 0:
-        print(
-            f"\ninterrupted: finished frames are kept in {out}; continue with the same command plus --resume",
-            file=sys.stderr,
-        )
-        return code if code > 128 else EXIT_INTERRUPTED  # 143 after SIGTERM
-    if not args.quiet:
-        print(f"done: {len(todo)} frame(s) written, {len(done)} already done -> {out}")
-    return EXIT_OK
+        if joined_ray:
+            ray_backend.disconnect()
 
 
 @contextlib.contextmanager

@@ -5,7 +5,10 @@ render process (headless.worker: Blender warm, scene built once) and renders the
 frames the driver hands it; actors request one GPU each where the cluster has GPUs (Ray
 then sets CUDA_VISIBLE_DEVICES, so each render process sees exactly its GPU). A chunk
 whose actor or render process dies goes to another actor, at most MAX_ATTEMPTS_PER_FRAME
-times per frame; the driver prints one progress line.
+times per frame (the frames its process logged stay done); the driver prints one progress
+line. The render processes' stderr goes to Ray's log files, not to the driver's terminal:
+their warnings and the reason a process refused the scene come back with the actors'
+results, and the driver says them (each warning once, kept in the run's manifest).
 
 Every node writes into the same output folder: it must be on storage every node sees (a
 shared filesystem such as NFS, Lustre or a cloud file store mounted at the same path), and
@@ -25,8 +28,10 @@ import time
 from collections import deque
 from pathlib import Path
 
+from headless.cli import EXIT_INVALID
 from headless.parallel import MAX_ATTEMPTS_PER_FRAME, ROOT, ParallelError, chunks, render_process_env
 
+SLOTS = 10**6  # a render process's lock is .sdg.shard<slot>of<SLOTS>.lock (a Ray run has no fixed count)
 INSTALL_HINT = "--ray needs Ray, an optional extra: pip install -r requirements-ray.txt"
 
 
@@ -66,68 +71,131 @@ class RenderActor:
         worker_mode: str,
         run_holder: str = "",
         time_parts: bool = False,
+        quiet: bool = False,
+        verbose: bool = False,
     ):
         cmd = [sys.executable, "-m", "headless.worker", file, "--out", output, "--tag", f".r{slot:03d}"]
-        cmd += ["--slot", f"{slot}/{10**6}"]  # its own lock of the output folder
+        cmd += ["--slot", f"{slot}/{SLOTS}"]  # its own lock of the output folder
         cmd += ["--run-holder", run_holder] if run_holder else []  # let in by the driver's lock
         cmd += (["--device", device] if device else []) + ["--workers", str(workers), "--worker-mode", worker_mode]
-        cmd += ["--time-parts"] if time_parts else []
+        cmd += (["--time-parts"] if time_parts else []) + (["--quiet"] if quiet else [])
+        cmd += ["--verbose"] if verbose else []
         env = render_process_env()  # Ray has set this actor's CUDA_VISIBLE_DEVICES
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
+        self.output, self.slot = Path(output), slot
         self.wants_frames = False
+        # The render process's warnings not yet handed to the driver, and why it refused the
+        # run (its stderr goes to Ray's log files, not to the driver's terminal).
+        self.warnings: list[str] = []
+        self.error: str | None = None
 
     def _messages(self):
+        """The render process's messages up to its end, then {"exit": code}; its warnings
+        and error are kept aside for the driver."""
         for line in self.proc.stdout:
             try:
-                yield json.loads(line)
+                msg = json.loads(line)
             except json.JSONDecodeError:
                 continue
-        raise RuntimeError(f"render process exited with code {self.proc.wait()}")
+            if "warning" in msg:
+                self.warnings.append(msg["warning"])
+            elif "error" in msg:
+                self.error = msg["error"]
+            else:
+                yield msg
+        code = self.proc.wait()
+        if code != 0:
+            self._clean_after_its_end()
+        yield {"exit": code}
 
-    def render_chunk(self, frames: list[int]) -> list[int]:
-        """Render and write these frames; return them once every one is logged."""
-        messages = self._messages()
-        while not self.wants_frames:  # the first request comes once the scene is built
-            self.wants_frames = "need" in next(messages)
-        self.proc.stdin.write(json.dumps({"frames": frames}) + "\n")
-        self.proc.stdin.flush()
-        self.wants_frames = False
+    def _clean_after_its_end(self) -> None:
+        """A render process that died leaves its lock (a replacement actor gets another slot)
+        and its temporary folder: removed here, on its node, where it is known to have ended
+        (the driver may be on another node, where its end cannot be checked)."""
+        from sdg_addon import output
+
+        output.remove_ended_holders_lock(output.Lock(self.output, (self.slot, SLOTS)).path, self.proc.pid)
+        output.remove_ended_processes_temporaries(self.output)
+
+    def _send(self, message: dict) -> None:
+        try:
+            self.proc.stdin.write(json.dumps(message) + "\n")
+            self.proc.stdin.flush()
+        except (BrokenPipeError, OSError, ValueError):
+            pass  # it died: its exit follows
+
+    def _result(self, **result) -> dict:
+        result["warnings"], self.warnings = self.warnings, []
+        return result
+
+    def render_chunk(self, frames: list[int]) -> dict:
+        """Render and write these frames. Returns {"done": the frames logged, "warnings": the
+        render process's warnings since the last call}, and "exit" (its code) and "error"
+        (why it refused the run, if it did) when the process ended before the chunk did."""
         done: set[int] = set()
-        while not (done >= set(frames) and self.wants_frames):
-            msg = next(messages)
+        sent = self.wants_frames  # the first request comes once the scene is built
+        if sent:
+            self._send({"frames": frames})
+            self.wants_frames = False
+        for msg in self._messages():
+            if "exit" in msg:
+                return self._result(done=sorted(done), exit=msg["exit"], error=self.error)
             if "done" in msg:
                 done.add(msg["done"])
+            elif "need" in msg and not sent:
+                self._send({"frames": frames})
+                sent = True
             elif "need" in msg:
                 self.wants_frames = True
-        return sorted(done)
+            if self.wants_frames and done >= set(frames):
+                return self._result(done=sorted(done))
+        raise AssertionError("unreachable: _messages ends with the exit")
 
-    def close(self, interrupt: bool = False) -> int:
+    def close(self, interrupt: bool = False) -> dict:
+        """Stop the render process; {"exit": its code, "warnings": those said since the last
+        chunk (its last frames', its end's)}."""
         if interrupt and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGINT)
+        self._send({"stop": True})
         try:
-            self.proc.stdin.write(json.dumps({"stop": True}) + "\n")
             self.proc.stdin.close()
         except (BrokenPipeError, OSError, ValueError):
             pass
-        return self.proc.wait()
+        code = [msg["exit"] for msg in self._messages() if "exit" in msg][0]
+        return self._result(exit=code)
+
+
+def connect(address: str) -> bool:
+    """Join the Ray cluster at `address` ("": start a local Ray) unless this process is in
+    one already; True when joined here (then disconnect() at the end). Raises ParallelError,
+    before anything is written, when Ray is missing or the cluster cannot be reached."""
+    ray = import_ray()
+    if ray.is_initialized():
+        return False
+    env_vars = {"PYTHONPATH": os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])}
+    try:
+        ray.init(address=address or None, runtime_env={"env_vars": env_vars}, log_to_driver=False)
+    except (ConnectionError, RuntimeError, ValueError, TimeoutError) as e:
+        why = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        where = f"the Ray cluster at {address}" if address else "a local Ray"
+        raise ParallelError(f"--ray: cannot start or reach {where}: {why}") from e
+    return True
+
+
+def disconnect() -> None:
+    import_ray().shutdown()
 
 
 def render(args, frames: list[int], output: Path, clip: int = 1, run_holder: str = "") -> tuple[int, dict]:
-    """Run the job on Ray; return (exit code, summary for the manifest). run_holder: "HOST:PID"
-    of the folder's lock held for this run (the render processes are let in by it)."""
-    ray = import_ray()
-    env_vars = {"PYTHONPATH": os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])}
-    started_here = not ray.is_initialized()
-    if started_here:
-        ray.init(address=args.ray or None, runtime_env={"env_vars": env_vars}, log_to_driver=False)
-    try:
-        return _drive(ray, args, frames, output.resolve(), clip, run_holder)
-    finally:
-        if started_here:
-            ray.shutdown()
+    """Run the job on the Ray cluster joined (connect()); return (exit code, summary for the
+    manifest). run_holder: "HOST:PID" of the folder's lock held for this run (the render
+    processes are let in by it)."""
+    return _drive(import_ray(), args, frames, output.resolve(), clip, run_holder)
 
 
 def _drive(ray, args, frames: list[int], output: Path, clip: int, run_holder: str = "") -> tuple[int, dict]:
+    from sdg_addon import audit
+
     gpus = int(ray.cluster_resources().get("GPU", 0))
     n = args.ray_workers or gpus or 2
     workers = args.workers or 1
@@ -140,18 +208,34 @@ def _drive(ray, args, frames: list[int], output: Path, clip: int, run_holder: st
         slot = count[0] - 1
         file = str(args.file.resolve())
         return actor_class.remote(
-            file, str(output), slot, args.device, workers, args.worker_mode, run_holder, args.time_parts
+            file,
+            str(output),
+            slot,
+            args.device,
+            workers,
+            args.worker_mode,
+            run_holder,
+            args.time_parts,
+            args.quiet,
+            args.verbose,
         )
 
-    actors = [new_actor() for _ in range(n)]
+    actors = [new_actor() for _ in range(n)]  # the live ones
     todo = deque(chunks(frames, args.chunk, clip))
     running: dict = {}  # future -> (actor, chunk)
     attempts: dict[int, int] = {}
     done: set[int] = set()
     retried: list[int] = []
+    warnings: list[str] = []  # the render processes', each once (for the manifest)
     t0, last = time.monotonic(), 0.0
     idle = list(actors)
     terminated: list[int] = []
+
+    def keep_warnings(result: dict) -> None:
+        for text in result.get("warnings", []):
+            if text not in warnings:  # every process says the scene's
+                warnings.append(text)
+                print(f"WARNING: {text}", file=sys.stderr, flush=True)
 
     def on_sigterm(signum, frame):  # as Ctrl-C: the actors finish their frames in flight
         terminated.append(signum)
@@ -169,26 +253,41 @@ def _drive(ray, args, frames: list[int], output: Path, clip: int, run_holder: st
             future = ready[0]
             actor, chunk = running.pop(future)
             try:
-                done.update(ray.get(future))
+                result = ray.get(future)
+                why = f"its render process exited with code {result.get('exit')}"
+            except ray.exceptions.RayError as e:  # the actor died (its process, its node)
+                result, why = {"exit": None}, type(e).__name__
+            keep_warnings(result)
+            done.update(result.get("done", []))
+            if "exit" not in result:
                 idle.append(actor)
-            except (ray.exceptions.RayError, RuntimeError) as e:
+            elif result["exit"] == EXIT_INVALID and result.get("error"):
+                # What only the built scene can tell: every actor would refuse it the same way.
+                raise ParallelError(f"a Ray render process refused the run: {result['error']}", invalid=True)
+            else:
+                # Frames its process logged before it died are finished (the log says so).
+                finished = audit.finished_frames(output / audit.AUDIT_DIR)
+                done.update(f for f in chunk if f in finished)
                 lost = [f for f in chunk if f not in done]
                 for f in lost:
                     attempts[f] = attempts.get(f, 0) + 1
                 if lost and max(attempts[f] for f in lost) >= MAX_ATTEMPTS_PER_FRAME:
-                    raise ParallelError(f"frames {lost} failed {MAX_ATTEMPTS_PER_FRAME} times; last error: {e}") from e
-                clips = {f // clip for f in lost}
-                lost = [f for f in frames if f // clip in clips]
-                retried += lost
-                todo.appendleft(lost)
+                    raise ParallelError(f"frames {lost} failed {MAX_ATTEMPTS_PER_FRAME} times; last: {why}")
+                if lost:
+                    clips = {f // clip for f in lost}  # whole clips again: a clip's motion starts at its first frame
+                    lost = [f for f in frames if f // clip in clips]
+                    retried += lost
+                    todo.appendleft(lost)
                 print(
-                    f"WARNING: a Ray render actor failed ({type(e).__name__}); frames {lost} go to another",
+                    f"WARNING: a Ray render actor failed ({why}); frames {lost} go to another",
                     file=sys.stderr,
                     flush=True,
                 )
                 with _quiet():
                     ray.kill(actor)
-                idle.append(new_actor())
+                actors.remove(actor)
+                actors.append(new_actor())
+                idle.append(actors[-1])
             now = time.monotonic()
             if not args.quiet and (now - last >= 1.0 or not (todo or running)):
                 last = now
@@ -201,15 +300,29 @@ def _drive(ray, args, frames: list[int], output: Path, clip: int, run_holder: st
     except KeyboardInterrupt:
         what = "SIGTERM" if terminated else "Ctrl-C"
         print(f"\n{what}: stopping the Ray actors after their frames in flight", file=sys.stderr, flush=True)
-        with _quiet():
-            ray.get([a.close.remote(interrupt=True) for a in actors + idle], timeout=120)
-        return (128 + terminated[0] if terminated else 130), {"mode": "ray", "actors": n, "retried_frames": retried}
+        for result in _close(ray, actors, interrupt=True):
+            keep_warnings(result)
+        summary = {"mode": "ray", "actors": n, "retried_frames": retried, "warnings": warnings}
+        return (128 + terminated[0] if terminated else 130), summary
+    except ParallelError:
+        _close(ray, actors, interrupt=True)  # the others stop too
+        raise
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
-    with _quiet():
-        ray.get([a.close.remote() for a in idle], timeout=120)
-    return 0, {"mode": "ray", "actors": n, "gpus_in_cluster": gpus, "retried_frames": retried}
+    for result in _close(ray, actors):
+        keep_warnings(result)
+    return 0, {"mode": "ray", "actors": n, "gpus_in_cluster": gpus, "retried_frames": retried, "warnings": warnings}
+
+
+def _close(ray, actors: list, interrupt: bool = False) -> list[dict]:
+    """Stop every actor's render process (each after its frames in flight); their last
+    results, one per actor that answered (a dead one does not)."""
+    results = []
+    for future in [a.close.remote(interrupt=interrupt) for a in actors]:
+        with _quiet():
+            results.append(ray.get(future, timeout=120))
+    return results
 
 
 class _quiet:

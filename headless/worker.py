@@ -7,7 +7,8 @@ Builds the scene once, then renders the frames its parent hands out, chunk by ch
 Blender warm (kernels, persistent data). It talks JSON lines: on stdin the parent sends
 {"frames": [...]} or {"stop": true}; on stdout the process sends {"need": 1} when it wants
 frames (the first time once the scene is built), {"done": F} once frame F is written
-and logged, and {"warning": TEXT} for each of the run's warnings (also printed on stderr).
+and logged, {"warning": TEXT} for each of the run's warnings (also printed on stderr), and
+{"error": TEXT} before it exits 2 (the scene refused; also printed on stderr).
 Blender's own console output goes to /dev/null so stdout holds only these lines.
 
 Each process logs finished frames to audit/frames<tag>.jsonl; the parent merges the
@@ -107,6 +108,7 @@ def main(argv: list[str] | None = None) -> int:
             # Refused before this process wrote a frame (its scene, targets, files read), as
             # a single-process run says it: one line, exit 2; the parent stops the others.
             print(f"error: {e}", file=sys.stderr)
+            channel.send(error=str(e))  # for a parent that does not see this stderr (a Ray actor's)
             return EXIT_INVALID
         return EXIT_INTERRUPTED if recorder.cancelled else 0
 

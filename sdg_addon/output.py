@@ -285,6 +285,14 @@ class Lock:
             self.held = False
 
 
+def remove_ended_holders_lock(path: Path, pid: int) -> None:
+    """Delete the lock at `path` if process `pid` of this host holds it and has ended (a
+    killed render process of a Ray actor leaves its lock; its replacement has another)."""
+    info = Lock._read(Path(path))
+    if info and info.get("pid") == pid and info.get("host") == socket.gethostname() and not process_alive(pid):
+        Path(path).unlink(missing_ok=True)
+
+
 # ----------------------------------------------------------------------- the record
 
 _active: dict[str, _Record] = {}  # real folder path -> its record in this process

@@ -4,6 +4,7 @@ killed mid-chunk has its frames rendered by another, and the result is still the
 
 from __future__ import annotations
 
+import contextlib
 import filecmp
 import json
 import os
@@ -15,6 +16,7 @@ import threading
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 pytest.importorskip("bpy")
@@ -28,15 +30,35 @@ COMMON = ["--quiet", "--workers", "1", "--worker-mode", "inline"]
 
 
 def tiny(tmp: Path) -> Path:
+    """The default preset, tiny, with what a render process must carry over to its parent:
+    photos behind the render (decoded where the RGB image is made), non-square pixels (fy),
+    a leaning crate (the KITTI writer's warning), writers whose outputs are merged."""
+    from PIL import Image
+
     text = (ROOT / "presets" / "default.toml").read_text()
+    crate = (
+        '[[assets]]\nname = "crate"\nprimitive = "cube"\nsize = 0.12\n'
+        'location = [0.3, 0.2, 0.85]\nrotation = [0, 30, 0]\nlabels = { class = "crate" }\n'
+    )
+    photos = f"{(tmp / 'photos').as_posix()}/*.png"  # absolute: tests copy the file elsewhere
+    background = f'[[randomizers]]\ntype = "background"\ntargets = "camera"\nfiles = "{photos}"\n\n'
     for a, b in (
-        ("resolution = [640, 480]", "resolution = [64, 48]"),
+        ("resolution = [640, 480]", "resolution = [64, 48]\nfilm_transparent = true"),
         ("samples = 32", "samples = 1"),
         ("frames = 8", f"frames = {FRAMES}"),
         ('device = "auto"', 'device = "cpu"'),
-        ("basic = {}", "basic = {}\ncoco = {}"),
+        ("focal_length = 35", "fx = 60\nfy = 75"),
+        ('class = ["mug"', 'class = ["crate", "mug"'),
+        ("# Distractors:", crate + "\n# Distractors:"),
+        ("[annotators]", background + "[annotators]\nbounding_box_3d = {}"),
+        ("basic = {}", "basic = {}\ncoco = {}\nyolo = {}\nkitti = {}"),
     ):
-        text = text.replace(a, b)
+        assert a in text, a
+        text = text.replace(a, b, 1)
+    (tmp / "photos").mkdir()
+    for i in range(2):
+        photo = np.random.default_rng(i).integers(0, 256, (40 + 20 * i, 90, 3), dtype=np.uint8)
+        Image.fromarray(photo).save(tmp / "photos" / f"p{i}.png")
     path = tmp / "tiny.toml"
     path.write_text(text)
     return path
@@ -63,11 +85,20 @@ def assert_same_dataset(a: Path, b: Path) -> None:
     assert not mismatch and not errors, (mismatch, errors)
 
 
+def assert_same_warnings(one: Path, out: Path) -> None:
+    """The run's manifest has the warnings one process gives, each once (the processes' own
+    manifests each have theirs)."""
+    single = json.loads((one / "audit" / "manifest.json").read_text())["warnings"]
+    assert any(w.startswith("kitti: objects labelled class:crate lean more than") for w in single)
+    assert sorted(json.loads((out / "audit" / "manifest.json").read_text())["warnings"]) == sorted(single)
+
+
 def test_two_processes_make_the_single_process_dataset(reference, tmp_path):
     param, one = reference
     out = tmp_path / "two"
     assert main(["render", str(param), "--out", str(out), "--procs", "2", "--chunk", "2", *COMMON]) == 0
     assert_same_dataset(one, out)
+    assert_same_warnings(one, out)
     assert not (out / "audit" / "tmp").exists()  # every process removed its temporary folder
     # Two render processes ran (each logs its device); frames went to whichever asked first.
     started = sorted(p.name for p in (out / "audit").glob("environment.w*.json"))
@@ -154,13 +185,73 @@ def test_gpu_lists_parse():
         parallel.parse_gpus("all", [])
 
 
-def test_ray_local_two_workers_make_the_single_process_dataset(reference, tmp_path):
-    if not ray_backend.ray_installed():
-        pytest.skip("ray is not installed (optional extra: requirements-ray.txt)")
+needs_ray = pytest.mark.skipif(
+    not ray_backend.ray_installed(), reason="ray is not installed (optional extra: requirements-ray.txt)"
+)
+
+
+@needs_ray
+def test_ray_local_two_workers_make_the_single_process_dataset(reference, tmp_path, capsys):
     param, one = reference
     out = tmp_path / "ray"
+    capsys.readouterr()
     assert main(["render", str(param), "--out", str(out), "--ray", "--ray-workers", "2", "--chunk", "2", *COMMON]) == 0
     assert_same_dataset(one, out)
+    assert_same_warnings(one, out)
+    # The render processes' stderr goes to Ray's log files: the driver says each warning, once.
+    assert capsys.readouterr().err.count("WARNING: kitti: objects labelled class:crate lean more than") == 1
+
+
+@needs_ray
+def test_a_killed_render_process_of_a_ray_actor_has_only_its_unlogged_frames_retried(reference, tmp_path):
+    """SIGKILL of the one actor's render process right after it logged a frame of its chunk:
+    the frames it logged stay done (its log says so), the others go to a new actor; the
+    dataset is still the single-process one. (Before: the whole chunk was rendered again.)"""
+    if not Path("/proc/self/cmdline").is_file():
+        pytest.skip("finds the render process through /proc")
+    param, one = reference
+    out = tmp_path / "raykilled"
+    log = out / "audit" / "frames.r000.jsonl"
+
+    def kill_when_a_frame_is_logged():
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline and not (log.is_file() and log.read_text().count("\n") >= 1):
+            time.sleep(0.01)
+        for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+            with contextlib.suppress(OSError):
+                args = cmdline.read_bytes().split(b"\0")
+                if b"headless.worker" in args and str(out.resolve()).encode() in args and b".r000" in args:
+                    os.kill(int(cmdline.parent.name), signal.SIGKILL)
+                    return
+
+    killer = threading.Thread(target=kill_when_a_frame_is_logged, daemon=True)
+    killer.start()
+    cmd = ["render", str(param), "--out", str(out), "--ray", "--ray-workers", "1", "--chunk", str(FRAMES), *COMMON]
+    assert main(cmd) == 0
+    killer.join()
+    logged_by_killed = {json.loads(x)["frame"] for x in log.read_text().splitlines()}
+    retried = json.loads((out / "audit" / "manifest.json").read_text())["retried_frames"]
+    assert retried and logged_by_killed and sorted(set(range(FRAMES)) - logged_by_killed) == sorted(retried)
+    assert_same_dataset(one, out)
+    assert not (out / "audit" / "tmp").exists()
+
+
+@needs_ray
+def test_a_ray_cluster_that_cannot_be_reached_is_refused_before_writing(reference, tmp_path, monkeypatch, capsys):
+    """Joining the cluster comes before the folder is made: a wrong address is one error
+    line and exit 2, nothing written (before: a Ray traceback, the folder made and marked)."""
+    import ray
+
+    def unreachable(address=None, **kwargs):
+        raise ConnectionError(f"Failed to connect to Ray cluster at {address}")
+
+    monkeypatch.setattr(ray, "init", unreachable)
+    param, _one = reference
+    out = tmp_path / "nocluster"
+    assert main(["render", str(param), "--out", str(out), "--ray", "head:6379", *COMMON]) == 2
+    err = capsys.readouterr().err
+    assert "error: --ray: cannot start or reach the Ray cluster at head:6379: Failed to connect" in err
+    assert "Traceback" not in err and not out.exists()
 
 
 def test_chunks_keep_clips_whole():
@@ -426,11 +517,14 @@ def test_the_ctrl_c_handler_leaves_the_buffered_streams_to_the_main_loop(tmp_pat
     assert calls == ["close"]  # once, by the main loop
 
 
-def test_a_scene_the_render_processes_refuse_ends_the_parallel_run_with_exit_2(reference, tmp_path, capfd):
+@pytest.mark.parametrize("split", [["--procs", "2"], pytest.param(["--ray", "--ray-workers", "2"], marks=needs_ray)])
+def test_a_scene_the_render_processes_refuse_ends_the_parallel_run_with_exit_2(reference, tmp_path, capfd, split):
     """What only the built scene can tell (a randomizer target matching nothing, a file the
     scene reads changed since the run being resumed...) is checked in each render process:
     each says it in one line and exits 2, the parent stops them all and exits 2 with nothing
-    rendered (before: tracebacks, restarts of every process, exit 1)."""
+    rendered (before: tracebacks, restarts of every process, exit 1). Under Ray the render
+    processes' stderr goes to Ray's logs: the driver says why (before: a Ray traceback
+    three times, exit 1, the reason nowhere on the terminal)."""
     param, _one = reference
     bad = tmp_path / "bad.toml"
     bad.write_text(
@@ -438,8 +532,11 @@ def test_a_scene_the_render_processes_refuse_ends_the_parallel_run_with_exit_2(r
     )
     out = tmp_path / "out"
     capfd.readouterr()
-    assert main(["render", str(bad), "--out", str(out), "--procs", "2", *COMMON]) == 2
+    assert main(["render", str(bad), "--out", str(out), *split, *COMMON]) == 2
     err = capfd.readouterr().err
     assert "no_such_object_*" in err and "Traceback" not in err, err
-    assert "the parameter file, its scene or the options are invalid" in err
+    if split[0] == "--procs":
+        assert "the parameter file, its scene or the options are invalid" in err
+    else:
+        assert "error: a Ray render process refused the run: " in err and "failed" not in err
     assert not list(out.glob("rgb_*"))
