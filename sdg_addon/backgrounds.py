@@ -204,12 +204,15 @@ def decode_with_pillow(path) -> np.ndarray:
 
     from .sampling.sensor import not_8_bit_reason
 
+    # Pillow refuses photos over about 179 megapixels (a guard against untrusted uploads);
+    # Blender's decoder has no such limit, and the photos are the user's own files.
+    Image.MAX_IMAGE_PIXELS = None
     try:
         with Image.open(path) as image:
             if image.mode not in PILLOW_8_BIT_MODES or not_8_bit_reason(Path(path)):
                 raise not_8_bit(path)
             return np.asarray(image.convert("RGB"))
-    except (OSError, Image.DecompressionBombError) as e:
+    except OSError as e:
         raise cannot_read(path, f": {e}") from None
 
 

@@ -229,6 +229,19 @@ def test_pillow_names_the_file_it_cannot_read(tmp_path):
         decode_with_pillow(tmp_path / "deep.png")
 
 
+def test_pillow_reads_a_photo_of_any_size_as_blender_does(tmp_path, monkeypatch):
+    """Pillow's decompression-bomb limit (about 179 megapixels refused, 89 warned about) is
+    no limit of Blender's decoder: a panorama Blender pastes is pasted in every mode."""
+    import warnings
+
+    photo = np.random.default_rng(5).integers(0, 256, (20, 30, 3), dtype=np.uint8)
+    Image.fromarray(photo).save(tmp_path / "wide.png")
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)  # 600 pixels: over twice the limit
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert np.array_equal(decode_with_pillow(tmp_path / "wide.png"), photo)
+
+
 # ------------------------------------------------------------------ sampling and validation
 
 HEADER = """
