@@ -287,9 +287,11 @@ class Lock:
 
 def remove_ended_holders_lock(path: Path, pid: int) -> None:
     """Delete the lock at `path` if process `pid` of this host holds it and has ended (a
-    killed render process of a Ray actor leaves its lock; its replacement has another)."""
+    killed render process of a Ray actor leaves its lock; its replacement has another).
+    Ended as Lock.acquire judges it: a pid taken by a newer process counts as ended."""
     info = Lock._read(Path(path))
-    if info and info.get("pid") == pid and info.get("host") == socket.gethostname() and not process_alive(pid):
+    ours = info and info.get("pid") == pid and info.get("host") == socket.gethostname()
+    if ours and not _alive(pid, info.get("pid_start")):
         Path(path).unlink(missing_ok=True)
 
 

@@ -210,6 +210,29 @@ def test_a_stale_lock_of_a_dead_process_is_taken_over(tmp_path):
     assert json.loads((tmp_path / ".sdg.lock").read_text())["pid"] == os.getpid()
 
 
+def test_an_ended_render_processes_lock_is_removed_and_no_other(tmp_path):
+    """What a Ray actor does after its render process died: that process's lock goes; a
+    lock of a live process, of another process or of another host stays."""
+    name, gone = ".sdg.shard3of1000000.lock", dead_pid()
+    lock = tmp_path / name
+    for pid, host, holder in [
+        (os.getpid(), None, os.getpid()),
+        (gone, "another-host", gone),
+        (os.getpid(), None, gone),
+    ]:
+        write_lock(tmp_path, pid, host, name)
+        output.remove_ended_holders_lock(lock, holder)
+        assert lock.exists(), (pid, host, holder)
+    write_lock(tmp_path, gone, None, name)
+    output.remove_ended_holders_lock(lock, gone)
+    assert not lock.exists()
+    # Its pid taken by a new process since (the start time differs): it has ended all the same.
+    info = {"pid": os.getpid(), "pid_start": "1", "host": socket.gethostname(), "started": "x"}
+    lock.write_text(json.dumps(info))
+    output.remove_ended_holders_lock(lock, os.getpid())
+    assert not lock.exists()
+
+
 def test_a_lock_of_another_host_is_respected(tmp_path):
     write_lock(tmp_path, 1, host="some-other-machine")
     with pytest.raises(OutputError, match="some-other-machine"):
