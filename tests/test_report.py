@@ -219,6 +219,17 @@ def test_report_of_shards_reads_every_process_log_and_manifest(tmp_path):
     assert "<td>3</td><td><span" in energy  # 3 values (one light, 3 frames): both shards' logs
 
 
+def test_an_unreadable_frame_log_is_one_note_and_the_page_goes_on(tmp_path):
+    from PIL import Image
+
+    from sdg_addon.report.stats import collect
+
+    Image.fromarray(np.zeros((4, 6, 4), np.uint8)).save(tmp_path / "rgb_0000.png")
+    (tmp_path / "audit" / "frames.jsonl").mkdir(parents=True)  # read_text: IsADirectoryError
+    notes = [n for n in collect(tmp_path).notes if "sampled values" in n]
+    assert len(notes) == 1 and notes[0].startswith("cannot read the frame logs (") and "frames.jsonl" in notes[0]
+
+
 def test_dataset_and_report_modules_import_without_blender_or_torch():
     code = "import sys, sdg_addon.dataset, sdg_addon.report; print('bpy' in sys.modules, 'torch' in sys.modules)"
     import sys

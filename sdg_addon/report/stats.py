@@ -144,11 +144,11 @@ def collect(folder: Path | str, semantic_type: str = "class") -> Stats:
     # and Ray processes' own (a frame logged twice, by a resumed run: its last record).
     try:
         records = [rec for _frame, rec in sorted(finished_frames(audit).items())] if audit.is_dir() else []
+        if not records:
+            notes.append("audit/frames*.jsonl missing or empty: sampled values not shown")
     except OSError as e:  # an unreadable log: the rest of the page still says what it can
         records = []
-        notes.append(f"cannot read the frame logs: {e}")
-    if not records:
-        notes.append("audit/frames*.jsonl missing or empty: sampled values not shown")
+        notes.append(f"cannot read the frame logs ({e}): sampled values not shown")
     ranges = randomizer_ranges(resolved.get("randomizers", []), records)
     return Stats(
         folder=folder,
