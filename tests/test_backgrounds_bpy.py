@@ -127,8 +127,19 @@ def test_blender_decodes_the_stored_8_bit_values_and_leaves_no_image_behind(tmp_
     Image.fromarray(photo).convert("P", palette=Image.Palette.ADAPTIVE).save(tmp_path / "palette.png")
     Image.fromarray(rgba[..., :2], "LA").save(tmp_path / "la.png")
     Image.fromarray(photo).save(tmp_path / "p.webp", quality=80)
-    for name in ["rgba.png", "grey.png", "palette.png", "la.png", "p.webp"] + [
-        f"{n}.jpg" for n in ("q", "q444", "progressive", "cmyk", "grey")
+    Image.fromarray(photo).save(tmp_path / "p.bmp")
+    Image.fromarray(photo).convert("P", palette=Image.Palette.ADAPTIVE, colors=16).save(tmp_path / "palette.bmp")
+    Image.fromarray(photo).save(tmp_path / "rle.tga", compression="tga_rle")
+    Image.fromarray(rgba).save(tmp_path / "rgba.tga")
+    Image.fromarray(photo).save(tmp_path / "lzw.tif", compression="tiff_lzw")
+    Image.fromarray(rgba).save(tmp_path / "rgba.tif")
+    Image.fromarray(photo).save(tmp_path / "jpeg.tif", compression="jpeg")
+    exif = Image.Exif()
+    exif[0x0112] = 6  # Orientation: neither decoder turns the photo
+    Image.fromarray(photo).save(tmp_path / "turned.jpg", exif=exif.tobytes())
+    others = ["p.bmp", "palette.bmp", "rle.tga", "rgba.tga", "lzw.tif", "rgba.tif", "jpeg.tif"]
+    for name in ["rgba.png", "grey.png", "palette.png", "la.png", "p.webp", *others] + [
+        f"{n}.jpg" for n in ("q", "q444", "progressive", "cmyk", "grey", "turned")
     ]:
         assert np.array_equal(decode_with_pillow(tmp_path / name), decode_photo(tmp_path / name)), name
     (tmp_path / "broken.png").write_bytes(b"not a png")
