@@ -110,8 +110,9 @@ class RenderActor:
 
     def _clean_after_its_end(self) -> None:
         """A render process that died leaves its lock (a replacement actor gets another slot)
-        and its temporary folder: removed here, on its node, where it is known to have ended
-        (the driver may be on another node, where its end cannot be checked)."""
+        and temporary files (its own, its writer processes'): removed here, on its node,
+        where their end can be checked (the driver may be on another node). Every ended
+        process of this node is cleaned this way; a live one's files are never touched."""
         from sdg_addon import output
 
         output.remove_ended_holders_lock(output.Lock(self.output, (self.slot, SLOTS)).path, self.proc.pid)
