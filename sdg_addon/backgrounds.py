@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import importlib.util
 import math
+import os
 import threading
 from collections import OrderedDict
 from pathlib import Path
@@ -155,9 +156,10 @@ class PhotoDraw(NamedTuple):
 
 
 class PhotoCache:
-    """Fitted photos by (file, camera size, fit), the last `size` used kept (least recently
-    used goes first). `decode(path)` -> (h, w, 3) uint8 top row first (decode_with_pillow,
-    capture.photos)."""
+    """Fitted photos by (file and its version, camera size, fit), the last `size` used kept
+    (least recently used goes first). `decode(path)` -> (h, w, 3) uint8 top row first
+    (decode_with_pillow, capture.photos). A process's cache outlives a run (photo_behind):
+    a file changed since (its time or size) is decoded again."""
 
     def __init__(self, decode, size: int = PHOTO_CACHE_SIZE):
         self.decode = decode
@@ -166,7 +168,11 @@ class PhotoCache:
 
     def background(self, path, width: int, height: int, fit: str, offset=None) -> np.ndarray:
         """The (height, width, 3) uint8 photo behind a frame."""
-        key = (str(path), width, height, fit)
+        try:
+            stat = os.stat(path)
+        except OSError as e:
+            raise cannot_read(path, f": {e.strerror}") from None
+        key = (str(path), stat.st_mtime_ns, stat.st_size, width, height, fit)
         fitted = self.fitted.pop(key, None)
         if fitted is None:
             fitted = fit_photo(self.decode(path), width, height, fit)

@@ -158,22 +158,24 @@ def test_resample_gives_the_per_tap_sums_bytes_shrinking_enlarging_and_mixed():
         assert np.array_equal(resample(photo, width, height), per_tap_resample(photo, width, height)), (h, w)
 
 
-def test_photo_cache_keeps_a_bounded_number_and_decodes_each_photo_once_while_kept():
+def test_photo_cache_keeps_a_bounded_number_and_decodes_each_photo_once_while_kept(tmp_path):
     decoded = []
 
     def decode(path):
-        decoded.append(path)
+        decoded.append(path.name)
         return np.full((96, 128, 3), len(decoded), np.uint8)
 
+    for name in "abc":
+        (tmp_path / name).touch()
     cache = PhotoCache(decode, size=2)
-    for path in ["a", "b", "a", "c", "b", "a"]:
-        out = cache.background(path, 64, 48, "cover", [0.0, 0.0])
+    for name in ["a", "b", "a", "c", "b", "a"]:
+        out = cache.background(tmp_path / name, 64, 48, "cover", [0.0, 0.0])
         assert out.shape == (48, 64, 3)
         assert len(cache.fitted) <= 2
     # a, b decoded; a kept (used again); c pushes b out (a was used last); b pushes a out.
     assert decoded == ["a", "b", "c", "b", "a"]
-    assert cache.background("a", 64, 48, "cover")[0, 0, 0] == 5  # the last decode of a, kept
-    cache.background("a", 32, 24, "cover")  # another camera size: another fit
+    assert cache.background(tmp_path / "a", 64, 48, "cover")[0, 0, 0] == 5  # the last decode of a, kept
+    cache.background(tmp_path / "a", 32, 24, "cover")  # another camera size: another fit
     assert decoded[-1] == "a" and len(decoded) == 6
 
 
@@ -218,6 +220,29 @@ def test_a_frame_that_carries_its_draw_gets_the_photo_where_its_image_is_made(tm
     assert np.array_equal(cut, cut_out(fit_photo(photo, 8, 6, "cover"), 8, 6, "cover", [0.7, 0.0]))
     assert np.array_equal(carried.rgb(), _frame(combined.copy(), cut).rgb())
     assert np.array_equal(carried.rgb()[0, :, :3], cut[0])  # the photo where nothing is rendered
+
+
+def test_a_photo_changed_since_it_was_fitted_is_read_again(tmp_path):
+    """The fitted photos a process keeps outlive a run (the main thread's, inline: a script
+    or the panel recording again): a file changed since is decoded again, not its old
+    pixels pasted into the new dataset."""
+    import os
+
+    from sdg_addon.backgrounds import photo_behind
+
+    rng = np.random.default_rng(6)
+    before, after = (rng.integers(0, 256, (6, 8, 3), dtype=np.uint8) for _ in range(2))
+    path = tmp_path / "p.png"
+    Image.fromarray(before).save(path)
+    draw = PhotoDraw(str(path), 8, 6, "stretch")
+    assert np.array_equal(photo_behind(draw), before)
+    written = path.stat().st_mtime_ns
+    Image.fromarray(after).save(path)
+    os.utime(path, ns=(written + 10**9, written + 10**9))  # a coarse clock could keep the time
+    assert np.array_equal(photo_behind(draw), after)
+    path.unlink()
+    with pytest.raises(ValueError, match="background: cannot read .*p.png"):
+        photo_behind(draw)
 
 
 def test_pillow_names_the_file_it_cannot_read(tmp_path):
