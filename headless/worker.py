@@ -105,8 +105,9 @@ def main(argv: list[str] | None = None) -> int:
         except KeyboardInterrupt:
             return EXIT_INTERRUPTED
         except (RecorderError, ValueError) as e:
-            # Refused before this process wrote a frame (its scene, targets, files read), as
-            # a single-process run says it: one line, exit 2; the parent stops the others.
+            # Refused (its scene, targets, files read; a background photo that cannot be read
+            # is found when a frame drawing it is written), as a single-process run says it:
+            # one line, exit 2; the parent stops the others.
             print(f"error: {e}", file=sys.stderr)
             channel.send(error=str(e))  # for a parent that does not see this stderr (a Ray actor's)
             return EXIT_INVALID
