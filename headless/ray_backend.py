@@ -316,13 +316,33 @@ def _drive(ray, args, frames: list[int], output: Path, clip: int, run_holder: st
     return 0, {"mode": "ray", "actors": n, "gpus_in_cluster": gpus, "retried_frames": retried, "warnings": warnings}
 
 
+CLOSE_TIMEOUT_S = 120  # how long the driver waits for an actor to stop its render process
+
+
 def _close(ray, actors: list, interrupt: bool = False) -> list[dict]:
     """Stop every actor's render process (each after its frames in flight); their last
-    results, one per actor that answered (a dead one does not)."""
-    results = []
+    results, one per actor that answered (a dead one does not). Actors still busy after
+    CLOSE_TIMEOUT_S are said, as a warning among the results: the run ends without them,
+    and a frame they finish later is in the log for `--resume` (its lock keeps other runs
+    out meanwhile)."""
+    results, busy = [], 0
     for future in [a.close.remote(interrupt=interrupt) for a in actors]:
-        with _quiet():
-            results.append(ray.get(future, timeout=120))
+        try:
+            results.append(ray.get(future, timeout=CLOSE_TIMEOUT_S))
+        except ray.exceptions.GetTimeoutError:
+            busy += 1
+        except Exception:  # an actor that died: nothing to wait for
+            pass
+    if busy:
+        results.append(
+            {
+                "warnings": [
+                    f"{busy} Ray render actor(s) had not stopped {CLOSE_TIMEOUT_S} s after they were asked to: "
+                    "the run ended without them; frames they finish later are logged, and `--resume` "
+                    "adds them to the merged outputs"
+                ]
+            }
+        )
     return results
 
 

@@ -540,3 +540,34 @@ def test_a_scene_the_render_processes_refuse_ends_the_parallel_run_with_exit_2(r
     else:
         assert "error: a Ray render process refused the run: " in err and "failed" not in err
     assert not list(out.glob("rgb_*"))
+
+
+def test_ray_actors_that_do_not_stop_in_time_are_said(monkeypatch):
+    """The driver waits CLOSE_TIMEOUT_S for each actor to stop; one still busy was passed
+    over in silence (its late frames missing from the merged outputs without a word). Now a
+    warning says so and what to do; a dead actor is nothing to wait for. No Ray needed: a
+    stand-in with Ray's get(timeout) behaviour."""
+    from types import SimpleNamespace
+
+    class GetTimeoutError(Exception):
+        pass
+
+    class ActorDied(Exception):
+        pass
+
+    answers = {"stops": {"done": [1]}, "busy": GetTimeoutError(), "dead": ActorDied()}
+
+    def get(future, timeout=None):
+        assert timeout == ray_backend.CLOSE_TIMEOUT_S
+        if isinstance(answers[future], Exception):
+            raise answers[future]
+        return answers[future]
+
+    fake_ray = SimpleNamespace(get=get, exceptions=SimpleNamespace(GetTimeoutError=GetTimeoutError))
+    actors = [SimpleNamespace(close=SimpleNamespace(remote=lambda interrupt, k=k: k)) for k in answers]
+    results = ray_backend._close(fake_ray, actors)
+    assert results[0] == {"done": [1]} and len(results) == 2
+    (said,) = results[1]["warnings"]
+    assert said.startswith("1 Ray render actor(s) had not stopped 120 s") and "--resume" in said
+    answers["busy"] = {}
+    assert ray_backend._close(fake_ray, actors) == [{"done": [1]}, {}]  # all stopped: nothing said
