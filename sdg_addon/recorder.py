@@ -28,7 +28,7 @@ from .frame import FrameData, FrameView
 from .imaging import camera_image_ops
 from .progress import Progress
 from .sampling import clip_of, sample_frame
-from .sampling.cases import apply_overrides, assign_frames, case_report, holds, is_quota
+from .sampling.cases import apply_overrides, assign_frames, case_report, holds, is_quota, unmatched_case_targets
 from .sensors import SENSOR_PROP, SensorSpec
 from .sensors.thermal import PALETTES
 from .sink import FrameSink, SinkSpec, open_sink
@@ -690,6 +690,9 @@ class Recorder:
         ]
         problems += [
             FieldError(*p) for p in check_case_values(built, self.config.randomizers, targets, self.config.cases)
+        ]
+        problems += [
+            FieldError(*p) for p in unmatched_case_targets(self.config.cases, self.config.randomizers, targets)
         ]
         infrared = sensor_specs(self.config, built.cameras)
         for i, (spec, names) in enumerate(zip(self.config.randomizers, targets)):

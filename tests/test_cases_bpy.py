@@ -175,3 +175,18 @@ def test_shards_make_the_same_frames_and_count_cases_over_all_shards(full_run, t
     last = json.loads((out / "audit" / "manifest.shard001of002.json").read_text())["cases"]
     expected = json.loads((full_run / "audit" / "manifest.json").read_text())["cases"]
     assert last == expected  # the last shard's manifest counts every shard's frames
+
+
+def test_a_case_target_no_entry_draws_for_is_refused_before_writing(tmp_path, capsys):
+    """`set` with a target none of its type's entries draw for set nothing, and its frames
+    counted as made: refused with the entry's targets named, nothing written."""
+    text = SCENE.replace('set = [{ type = "light", target = "key",', 'set = [{ type = "light", target = "fill",')
+    param = write_param(tmp_path, text, "cases.toml")
+    out = tmp_path / "refused"
+    assert render(param, out) == 2
+    err = capsys.readouterr().err
+    assert (
+        'cases[1].set[0].target: got "fill"; expected a name or glob matching a target of the light entries (key)'
+        in err
+    )
+    assert not out.exists()

@@ -785,6 +785,7 @@ def test_case_values_are_checked_against_the_parameters_range(tmp_path):
             CAMERA
             + ASSET
             + "[run]\nframes = 4\n"
+            + '[[randomizers]]\ntype = "material"\ntargets = "a"\nmetallic = 0.5\n'
             + '[[cases]]\nname = "shiny"\nframes = 1\n'
             + f'set = [{{ type = "material", target = "a", roughness = {value} }}]\n'
         )
@@ -792,6 +793,22 @@ def test_case_values_are_checked_against_the_parameters_range(tmp_path):
     load_config(write(tmp_path / "edge.toml", case("1.0")))
     p = one_problem(tmp_path, case("1.5"))
     assert p.field == "cases[0].set[0].roughness" and "[0, 1]" in p.expected
+
+
+def test_a_case_sets_values_of_an_entry_the_file_has(tmp_path):
+    """A case's `set` replaces values entries of its type draw: with no entry of that type it
+    set nothing, yet its frames counted as made (the docs' own example did so)."""
+    text = (
+        CAMERA
+        + ASSET
+        + "[run]\nframes = 4\n"
+        + '[[cases]]\nname = "backlit"\nframes = 1\n'
+        + 'set = [{ type = "light", target = "key", location = [0, 3, 1.5] }]\n'
+    )
+    p = one_problem(tmp_path, text)
+    assert p.field == "cases[0].set[0].type" and "there is no light entry" in p.expected
+    entry = '[[randomizers]]\ntype = "light"\ntargets = "key"\nenergy = 100\n'
+    load_config(write(tmp_path / "ok.toml", text + entry))
 
 
 def test_colour_support_is_checked_per_component(tmp_path):

@@ -1604,6 +1604,13 @@ def _case(v: _Reader, t, p: str, randomizers: list) -> CaseSpec:
             v.problems.add(join(where, "type"), e.get("type", MISSING), one_of(e.get("type"), sorted(RANDOMIZERS)))
             continue
         v.problems.unknown_keys(e, ("type", "target", *cls.PARAMS, *cls.LOGGED_OPTIONS), where)
+        if not any(r.name == cls.name for r in randomizers):  # it would set nothing, and count as made
+            v.problems.add(
+                join(where, "type"),
+                cls.name,
+                f"the type of a [[randomizers]] entry of this file: a case replaces the values its entries "
+                f"draw, and there is no {cls.name} entry",
+            )
         if not isinstance(e.get("target", "*"), str):
             v.problems.add(join(where, "target"), e["target"], "a target name pattern (glob)")
         for key in cls.LOGGED_OPTIONS:  # several entries of the type (property paths): say which one

@@ -74,6 +74,34 @@ def apply_overrides(sampled: list[dict], case) -> None:
                     values.update({k: v for k, v in entry.items() if k not in ("type", "target", *named)})
 
 
+def unmatched_case_targets(cases: list, specs: list, targets: list[list[str]]) -> list[tuple[str, object, str]]:
+    """(field, value, expected) of each fixed case's `set` entry whose `target` names none of
+    the objects its type's entries draw for (`targets`: each entry's resolved names): it
+    would set nothing, yet its frames would count as made."""
+    out = []
+    for ci, case in enumerate(cases):
+        for si, entry in enumerate(case.set):
+            drawn = sorted(
+                {
+                    name
+                    for spec, names in zip(specs, targets)
+                    if spec.name == entry["type"]
+                    and all(spec.options.get(k) == entry[k] for k in spec.LOGGED_OPTIONS if k in entry)
+                    for name in names
+                }
+            )
+            pattern = entry.get("target", "*")
+            if drawn and not any(fnmatch.fnmatchcase(name, pattern) for name in drawn):
+                out.append(
+                    (
+                        f"cases[{ci}].set[{si}].target",
+                        pattern,
+                        f"a name or glob matching a target of the {entry['type']} entries ({', '.join(drawn)})",
+                    )
+                )
+    return out
+
+
 def measure(case, frame) -> list[tuple[str, float]]:
     """(object path, measured value) for the objects of `frame` (FrameData) the case is about."""
     from ..annotators.silhouettes import in_view, occlusion_ratio, truncation_ratio, visible_counts
