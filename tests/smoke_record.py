@@ -71,6 +71,13 @@ def main(out: Path) -> int:
     # The panels draw on this Blender: every property, operator and icon they name exists.
     from fake_layout import draw_panel
 
+    # A path option (a texture's folder) is a folder field with Blender's browse button.
+    texture = bpy.context.scene.sdg.randomizers.add()  # (the recording undid to a new scene)
+    texture.type = "texture"
+    folder = texture.options["folder"]
+    folder.path = "//textures/"  # as the file browser sets it
+    assert folder.value == "//textures/" and folder.bl_rna.properties["path"].subtype == "DIR_PATH"
+    assert ("prop", "path") in draw_panel(bpy, "SDG_PT_randomizers")
     for panel in ("SDG_PT_labels", "SDG_PT_recorder", "SDG_PT_randomizers"):
         log = draw_panel(bpy, panel)
         print(f"panel {panel}: {len(log)} items drawn", flush=True)

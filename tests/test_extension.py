@@ -757,8 +757,8 @@ def test_randomizers_panel_add_reorder_edit_remove_preview(addon, scene, tmp_pat
     assert sum(1 for e in log if e == ("operator", "sdg.randomizer_remove")) == len(RANDOMIZERS)
     # A required option (a texture's folder) is named so, and shown red until it is given.
     assert ("prop_text", "folder (required)", True) in log and ("prop_text", "surface", False) in log
-    s.randomizers[list(RANDOMIZERS).index("texture")].options["folder"].value = '"textures"'
-    s.randomizers[list(RANDOMIZERS).index("world_hdri")].options["folder"].value = '"hdris"'
+    s.randomizers[list(RANDOMIZERS).index("texture")].options["folder"].value = '"textures"'  # JSON, as rows once were
+    s.randomizers[list(RANDOMIZERS).index("world_hdri")].options["folder"].path = "hdris"
     assert ("prop_text", "folder (required)", False) in draw_panel(bpy, "SDG_PT_randomizers")
     assert ("prop_text", "folder (required)", True) not in draw_panel(bpy, "SDG_PT_randomizers")
     bpy.ops.sdg.randomizer_move(index=1, direction="UP")
@@ -867,8 +867,12 @@ def test_background_files_show_in_the_panel_round_trip_and_record(addon, scene, 
     # write their parameter file elsewhere); exported, it is relative to the new file again.
     glob = (tmp_path / "bg" / "*.png").as_posix()
     assert (item.options["files"].value, item.options["fit"].value) == (json.dumps([glob]), '"stretch"')
+    assert item.options["files"].path == json.dumps([glob])  # a list of globs: as in the file
     log = draw_panel(bpy, "SDG_PT_randomizers")
     assert ("prop_text", "files (required)", False) in log and ("prop_text", "fit", False) in log
+    # files is a path field (Blender's browse button), fit a value
+    assert log[log.index(("prop_text", "files (required)", False)) - 1] == ("prop", "path")
+    assert log[log.index(("prop_text", "fit", False)) - 1] == ("prop", "value")
     out = tmp_path / "out.toml"
     assert bpy.ops.sdg.export_parameters(filepath=str(out)) == {"FINISHED"}
     written = tomllib.loads(out.read_text())["randomizers"]
@@ -876,8 +880,11 @@ def test_background_files_show_in_the_panel_round_trip_and_record(addon, scene, 
     (tmp_path / "sub").mkdir()
     assert bpy.ops.sdg.export_parameters(filepath=str(tmp_path / "sub" / "out.toml")) == {"FINISHED"}
     assert tomllib.loads((tmp_path / "sub" / "out.toml").read_text())["randomizers"][0]["files"] == ["../bg/*.png"]
-    # Typed in the panel as Blender's file browser gives it: relative to the .blend ('//').
-    item.options["files"].value = json.dumps("//bg/*.png")
+    # A folder picked with Blender's file browser (relative to the .blend, '//'): its photos.
+    item.options["files"].path = "//bg/"
+    assert item.options["files"].value == "//bg/"  # no JSON quotes
+    assert bpy.ops.sdg.export_parameters(filepath=str(out)) == {"FINISHED"}
+    assert tomllib.loads(out.read_text())["randomizers"][0]["files"] == "bg/*"
     s.preview_frame = 0
     scene.sdg.run.device = "cpu"
     assert bpy.ops.sdg.preview_render("EXEC_DEFAULT") == {"RUNNING_MODAL"}
@@ -936,7 +943,12 @@ def test_a_folder_typed_in_the_panel_is_relative_to_the_blend(addon, scene, tmp_
     bpy = addon.bpy
     artist_scene(bpy, scene, tmp_path / "out")
     bpy.ops.sdg.randomizer_add(type="texture")
-    scene.sdg.randomizers[-1].options["folder"].value = "//textures/"
+    folder = scene.sdg.randomizers[-1].options["folder"]
+    assert folder.bl_rna.properties["path"].subtype == "DIR_PATH"  # Blender's folder browser
+    log = draw_panel(bpy, "SDG_PT_randomizers")
+    assert log[log.index(("prop_text", "folder (required)", True)) - 1] == ("prop", "path")
+    folder.path = "//textures/"  # as the file browser sets it
+    assert (folder.value, folder.path) == ("//textures/", "//textures/")  # no JSON quotes
     with pytest.raises(
         RuntimeError,
         match=r"\(texture\), folder: '//textures/' is relative to the .blend, but this file has never been",

@@ -316,7 +316,8 @@ def draw_randomizer(box, item, index: int, count: int) -> None:
         line = box.row()
         required = row.name in cls.REQUIRED_OPTIONS
         line.alert = required and row.value.strip() in ("", '""')  # shown red until given
-        line.prop(row, "value", text=f"{row.name} (required)" if required else row.name)
+        text = f"{row.name} (required)" if required else row.name
+        line.prop(row, "path" if row.name in cls.PATH_OPTIONS else "value", text=text)
 
 
 CLASSES = (

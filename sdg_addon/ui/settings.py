@@ -187,7 +187,48 @@ def _reset_parameters(item, _context=None) -> None:
         default, _json, desc = option_info(spec)
         row = item.options.add()
         row.name, row.doc = name, desc
-        row.value = json.dumps(default)
+        row.value = path_text(default) if name in cls.PATH_OPTIONS else json.dumps(default)
+
+
+# ---------------------------------------------------------------------------- path options (PATH_OPTIONS)
+# A path option's row holds its value as plain text (`//textures/`, `//bg/*.jpg`), what
+# Blender's file browser gives; a list of globs (from Import) as a JSON list. Its `path`
+# property shows the same text with Blender's browse button.
+def path_text(value) -> str:
+    """The row text of a path option's value: a path as it is, a list of them as JSON."""
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def path_value(text: str):
+    """A path option's value from its row text: a JSON list or quoted string (older rows
+    held every option as JSON), else the text as it is (a path, a glob)."""
+    text = text.strip()
+    if text.startswith(("[", '"')):
+        try:
+            value = json.loads(text)
+        except ValueError:
+            return text  # e.g. a glob starting with a [set]
+        if isinstance(value, (str, list)):
+            return value
+    return text
+
+
+def _get_path(row) -> str:
+    return path_text(path_value(row.value))
+
+
+def _set_path(row, text: str) -> None:
+    row.value = text
+
+
+def glob_path(text: str, where: str) -> str:
+    """A glob option's path typed in the panel (the background's `files`), absolute; a folder
+    (as the browser gives it, ending with a separator) means every file in it (the option
+    keeps its own image kinds)."""
+    path = blend_path(text, where)
+    if text.endswith(("/", "\\")) or Path(path).is_dir():
+        return f"{path}/*"
+    return path
 
 
 def make_classes() -> tuple:
@@ -241,7 +282,20 @@ def make_classes() -> tuple:
     )
     option = _group(
         "SDG_PG_randomizer_option",
-        {"name": StringProperty(), "doc": StringProperty(), "value": StringProperty(name="Value")},
+        {
+            "name": StringProperty(),
+            "doc": StringProperty(),
+            "value": StringProperty(name="Value"),
+            # The value of a path option (PATH_OPTIONS) with Blender's browse button.
+            "path": StringProperty(
+                name="Path",
+                subtype="DIR_PATH",
+                options=path_options(),
+                get=_get_path,
+                set=_set_path,
+                description="A folder (browse) or a path typed by hand (a glob for files); // is relative to the .blend",
+            ),
+        },
     )
     randomizer = _group(
         "SDG_PG_randomizer",
@@ -323,11 +377,13 @@ def randomizer_table(item, index: int) -> dict:
         table[row.name] = dist
     for row in item.options:
         if row.name in cls.OPTIONS:
-            value = _option_value(row.value)
+            value = path_value(row.value) if row.name in cls.PATH_OPTIONS else _option_value(row.value)
             if value != option_info(cls.OPTIONS[row.name])[0]:
                 table[row.name] = value
     where = f"{where}, {' / '.join(cls.PATH_OPTIONS)}"  # (one path option a randomizer)
-    return cls.map_paths(table, lambda path: blend_path(path, where))
+    if "folder" in cls.PATH_OPTIONS:
+        return cls.map_paths(table, lambda path: blend_path(path, where))
+    return cls.map_paths(table, lambda path: glob_path(path, where))  # other path options are globs
 
 
 def blend_path(text: str, where: str) -> str:
@@ -471,9 +527,11 @@ def add_randomizer(s, entry: dict):
         else:
             row.distribution = CONSTANT
             row.value = json.dumps(value)
+    cls = RANDOMIZERS[item.type]
     for row in item.options:
         if row.name in entry:
-            row.value = json.dumps(entry[row.name])
+            value = entry[row.name]
+            row.value = path_text(value) if row.name in cls.PATH_OPTIONS else json.dumps(value)
     return item
 
 
