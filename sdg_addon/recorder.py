@@ -177,6 +177,9 @@ class Recorder:
         self.on_progress = on_progress or (lambda progress: None)
         self.on_warning = on_warning or (lambda text: log.warning(text))
         self.result = RunResult(output=options.output)
+        # result.warnings as a set: a long run may warn of thousands of frames (no labelled
+        # object in view), and a list lookup per warning would make that quadratic.
+        self._said: set[str] = set()
         self.cancelled = False  # set when cancel() ended the run early
         self._capturer = None
         self._scene_files: list[dict] = []  # scene.base.scene_files of the built scene
@@ -201,8 +204,9 @@ class Recorder:
         """Record a warning and show it, once (always in the main thread: workers' warnings
         come back with their frames, so the UI's callback may touch bpy). A text said again
         (a writer's, by each worker process) is neither recorded nor shown again."""
-        if text in self.result.warnings:
+        if text in self._said:
             return
+        self._said.add(text)
         self.result.warnings.append(text)
         self.on_warning(text)
 
