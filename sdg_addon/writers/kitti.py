@@ -22,10 +22,13 @@ label_2 lines: type truncated occluded alpha left top right bottom h w l x y z r
 - The label frame is KITTI's level camera: the camera's position, y straight down (world
   -Z), z the camera's viewing direction made horizontal, x = y cross z. KITTI boxes turn
   only about that y axis, so objects resting on a face are exact whatever the camera's
-  pitch and roll. R0_rect carries the camera's tilt: x_camera = R0_rect @ x_level, and the devkit's
-  projection P2 @ R0_rect @ [x, y, z] of a box corner is exact for any camera pose (for a
-  level camera R0_rect = I). Readers that project label boxes with P2 alone (ignoring
-  R0_rect, as some do) are exact only for level cameras.
+  pitch and roll. KITTI's label boxes are in rectified camera coordinates, which the devkit
+  (computeBox3D with readCalibration's P2), kitti_util, OpenPCDet and mmdetection3d project
+  with P2 alone; so P0..P3 carry the camera's tilt, P = [K | 0] @ [T | 0] with T the
+  rotation level -> camera (x_camera = T @ x_level), and R0_rect = I: P2 @ [x, y, z, 1] of a
+  box corner is exact for any camera pose. For a level camera T = I and P2 = [K | 0]; for a
+  tilted one, P2's left 3x3 is K @ T, not K (K is camera_params' intrinsics, or the RQ
+  decomposition of P2[:, :3], e.g. cv2.decomposeProjectionMatrix).
 - location: the centre of the bottom face (the lower end of the height axis) of the 3D
   box, in the level frame. rotation_y: angle around its y axis of the length axis (KITTI's
   convention: 0 when it points along +x), from its projection onto the x-z plane; alpha =
@@ -35,10 +38,10 @@ label_2 lines: type truncated occluded alpha left top right bottom h w l x y z r
   TILT_WARNED_DEGREES in a frame is named in a warning of the run (Writer.warn: once per
   run and label).
 - Objects with a 2D box but no 3D box get KITTI's "unknown" 3D values (-1 / -1000 / -10).
-calib: P0..P3 = [K | 0] (one camera; orthographic cameras get their affine projection),
-R0_rect = the tilt (above), Tr_velo_to_cam = world -> level frame (the "velodyne" frame is
-Blender's world, metres, Z up; P2 @ R0_rect @ Tr_velo_to_cam projects a world point
-exactly), Tr_imu_to_velo = [I | 0].
+calib: P0..P3 = [K | 0] @ [T | 0] (one camera; orthographic cameras get their affine
+projection instead of [K | 0]), R0_rect = I, Tr_velo_to_cam = world -> level frame (the
+"velodyne" frame is Blender's world, metres, Z up; P2 @ R0_rect @ Tr_velo_to_cam projects a
+world point exactly), Tr_imu_to_velo = [I | 0].
 The label file is written last: a frame with a label file is complete.
 """
 
@@ -92,7 +95,7 @@ def camera_matrices(frame: AnnotatedFrame) -> tuple[np.ndarray, np.ndarray]:
 
 
 def level_rotation(w2c: np.ndarray) -> np.ndarray:
-    """R0_rect: x_camera = R @ x_level for the world -> OpenCV camera matrix `w2c`.
+    """The camera's tilt T: x_camera = T @ x_level for the world -> OpenCV camera matrix `w2c`.
 
     The level frame has the camera's origin, y = world down, z = the viewing direction
     made horizontal (for a camera looking straight down or up: the image's up direction
@@ -111,7 +114,7 @@ def level_rotation(w2c: np.ndarray) -> np.ndarray:
 
 
 def world_to_level(w2c: np.ndarray) -> np.ndarray:
-    """World -> level frame (4x4): R0_rect.T @ world -> camera."""
+    """World -> level frame (4x4): T.T @ world -> camera."""
     m = np.eye(4)
     m[:3, :3] = level_rotation(w2c).T
     return m @ np.asarray(w2c, dtype=np.float64)
@@ -121,8 +124,11 @@ def calib_text(p: np.ndarray, w2c: np.ndarray) -> str:
     def row(name, m):
         return f"{name}: " + " ".join(f"{v:.12e}" for v in np.asarray(m, dtype=np.float64).ravel()) + "\n"
 
-    out = "".join(row(f"P{i}", p) for i in range(4))
-    out += row("R0_rect", level_rotation(w2c))
+    # The tilt goes into P, not R0_rect: readers project label boxes with P2 alone.
+    tilt = np.eye(4)
+    tilt[:3, :3] = level_rotation(w2c)
+    out = "".join(row(f"P{i}", p @ tilt) for i in range(4))
+    out += row("R0_rect", np.eye(3))
     out += row("Tr_velo_to_cam", world_to_level(w2c)[:3, :4])
     out += row("Tr_imu_to_velo", np.eye(4)[:3, :4])
     return out
