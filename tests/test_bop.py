@@ -118,3 +118,38 @@ def test_a_later_frame_or_a_resumed_run_is_checked_against_the_model_written(tmp
     resumed.set_run(later.label_table, several_cameras=False)
     with pytest.raises(ValueError, match=r"model is \[500\.0, 500\.0, 500\.0\] mm across"):
         resumed.write(later)
+
+
+def test_an_orthographic_camera_is_refused_before_any_file(tmp_path):
+    """BOP's cam_K is a pinhole camera: an orthographic camera's affine K (pixels per metre)
+    written as cam_K puts every model that bop_toolkit renders from its pose in the wrong
+    place. The writer refuses the frame (a .blend's camera) and validate the parameter file."""
+    from test_annotators import orthographic
+
+    _cam, objects = boxes(0.5)
+    frame = annotated(make_frame(orthographic(), objects), 0)
+    w = create_writer("bop", tmp_path / "ortho")
+    w.set_run(frame.label_table, several_cameras=False)
+    with pytest.raises(ValueError, match=r"camera 'cam' is orthographic: BOP's cam_K describes a perspective"):
+        w.write(frame)
+    assert not (tmp_path / "ortho" / "bop").exists()
+
+
+def test_validate_refuses_an_orthographic_camera_with_the_bop_writer(tmp_path, capsys):
+    from pathlib import Path
+
+    from headless.cli import EXIT_INVALID, EXIT_OK, main
+
+    text = (Path(__file__).resolve().parent.parent / "presets" / "default.toml").read_text()
+    text = text.replace("basic = {}", "basic = {}\nbop = {}")
+    perspective_file = tmp_path / "perspective.toml"
+    perspective_file.write_text(text)
+    assert main(["validate", str(perspective_file)]) == EXIT_OK
+    camera = 'name = "camera"\n'
+    assert camera in text
+    ortho_file = tmp_path / "ortho.toml"
+    ortho_file.write_text(text.replace(camera, camera + 'projection = "orthographic"\n', 1))
+    assert main(["validate", str(ortho_file)]) == EXIT_INVALID
+    assert 'cameras[0].projection: got "orthographic"; expected "perspective" with the bop writer' in "".join(
+        capsys.readouterr()
+    )

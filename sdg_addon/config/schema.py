@@ -1167,6 +1167,14 @@ def config_from_dict(data: dict, path: Path, problems: Problems | None = None, o
     cfg.writers = v.registry_table(data, "writers", writers, "writer")
     if "writers" not in data:
         cfg.writers = {"basic": {}}
+    if "bop" in cfg.writers:
+        for i, c in enumerate(cfg.cameras):
+            if c.projection != "perspective":
+                problems.add(
+                    join(join("cameras", i), "projection"),
+                    c.projection,
+                    '"perspective" with the bop writer (BOP\'s cam_K is a pinhole camera)',
+                )
     space = (cfg.annotators.get("normals") or {}).get("space", "world")
     if "hdf5" in cfg.writers and "normals" in cfg.annotators and space != "world":
         problems.add(

@@ -30,6 +30,8 @@ index G: the labelled objects in view (occluded ones too, visib_fract 0), by ins
   visib_fract = px_count_visib / px_count_all (BOP's definition: truncation counts as not
   visible). bbox_obj: the full silhouette's box, not clipped; bbox_visib: the visible
   pixels' box, [-1, -1, -1, -1] when none; boxes are [x, y, width, height].
+- Cameras: perspective only (cam_K is a pinhole model): an orthographic camera is refused
+  (validate names it; a .blend's stops the run at its first frame, before any file of it).
 - Depth: distance to the image plane, value = round(mm / depth_scale); 0 where nothing
   was hit or beyond 65535 * depth_scale mm (65.5 m at the default depth_scale 1.0).
 """
@@ -182,6 +184,12 @@ class BopWriter(Writer):
         for needed in self.required_annotators:
             if needed not in ann:
                 raise ValueError(f"writer 'bop' needs the {needed} annotation (frame {frame.frame})")
+        if frame.camera.projection != "perspective":
+            # cam_K is a pinhole camera: an orthographic camera's affine K would be read as one.
+            raise ValueError(
+                f"writer 'bop': camera {frame.camera_name!r} is {frame.camera.projection}: BOP's cam_K "
+                "describes a perspective (pinhole) camera only; render BOP data with perspective cameras"
+            )
         ds = self.dataset_name(frame.frame, frame.camera_name)
         scene_id = frame.frame // opts["frames_per_scene"]
         im = f"{frame.frame:06d}"
