@@ -821,6 +821,26 @@ def test_colour_support_is_checked_per_component(tmp_path):
     assert one_problem(tmp_path, material(past, "color")).field == "randomizers[0].color"
 
 
+def test_a_per_axis_normal_component_passes_the_coordinates_sanity_limit_as_a_vector_normal_does(tmp_path):
+    """docs: 'a location with a normal x, a uniform y and a fixed z' is what per_axis is for;
+    an open normal passes the ±1e6 limit when mean ± 12 std lies inside, per component too."""
+
+    def pose(location: str) -> str:
+        return CAMERA + ASSET + f'[[randomizers]]\ntype = "pose"\ntargets = "a"\nlocation = {location}\n'
+
+    normal_x = '{ distribution = "normal", mean = MEAN, std = 1 }'
+    for shape in (
+        '{ distribution = "per_axis", axes = [NX, { distribution = "uniform", low = -1, high = 1 }, 0.5] }',
+        '[NX, { distribution = "uniform", low = -1, high = 1 }, 0.5]',  # the shorthand
+    ):
+        edge = shape.replace("NX", normal_x.replace("MEAN", "999988"))  # + 12 std = the limit
+        cfg = load_config(write(tmp_path / "p.toml", pose(edge)))
+        assert "location" in cfg.randomizers[0].params
+        past = shape.replace("NX", normal_x.replace("MEAN", "999988.5"))
+        p = one_problem(tmp_path, pose(past))
+        assert p.field == "randomizers[0].location" and "[-1000000, 1000000]" in p.expected
+
+
 def test_per_axis_length_and_choice_k_need_the_right_parameter(tmp_path):
     two = '{ distribution = "per_axis", axes = [0, 1] }'
     text = CAMERA + ASSET + f'[[randomizers]]\ntype = "pose"\ntargets = "a"\nlocation = {two}\n'

@@ -430,6 +430,15 @@ class PerAxis(Distribution):
             hi.append(float(b[1][0]))
         return np.asarray(lo), np.asarray(hi)
 
+    def reach(self):
+        """bounds() with each component's practical reach (an open normal's mean -/+ 12 std),
+        so a per_axis location with a normal x passes the coordinates' sanity limit as a
+        vector normal does."""
+        parts = [d.reach() if hasattr(d, "reach") else d.bounds() for d in self.axes]
+        if any(p is None for p in parts):
+            return None
+        return np.asarray([float(p[0][0]) for p in parts]), np.asarray([float(p[1][0]) for p in parts])
+
     def sample(self, rng, frame):
         return [d.sample(rng, frame) for d in self.axes]
 
