@@ -817,8 +817,13 @@ class FrameSteering:
             record["cases"] = {c.name: cases[c.name] for c in cfg.cases if c.name in cases}
             if mine:
                 record["assigned_cases"] = [c.name for c in mine]
+        # Objects an earlier entry hid (a pool's members not shown) were not to be placed.
         unplaced = sorted(
-            t for s in sampled if s["type"] == "scatter" for t, v in s["values"].items() if not v["placed"]
+            t
+            for s in sampled
+            if s["type"] == "scatter"
+            for t, v in s["values"].items()
+            if not v["placed"] and not v.get("hidden_before")
         )
         if unplaced:
             log.info("frame %d: could not scatter %s (hidden)", f, ", ".join(unplaced))

@@ -92,6 +92,13 @@ def test_pool_renders_with_folder_labels(pool_dir, tmp_path):
     param = write_param(pool_dir, scene(k=3))
     out = tmp_path / "out"
     assert render(param, out) == 0
+    log = [json.loads(line) for line in (out / "audit" / "frames.jsonl").read_text().splitlines()]
+    for record in log:
+        shown = {n for n, v in record["samples"][0]["values"].items() if v["shown"]}
+        scatter = record["samples"][1]["values"]
+        failed = sorted(n for n, v in scatter.items() if n in shown and not v["placed"])
+        # A member the pool hid was not to be placed: not "could not scatter".
+        assert record.get("unplaced", []) == failed
     for f in range(4):
         sem = json.loads((out / f"instance_segmentation_semantics_mapping_{f:04d}.json").read_text())
         classes = sorted(v["class"] for v in sem.values() if v["class"] in ("mugs", "cans"))
