@@ -176,6 +176,21 @@ def test_augmentations_change_rgb_only(look_run):
     assert "noise_seed" in log[2]["samples"][-1]["values"]["cam"]
 
 
+def test_camera_params_report_the_depth_of_field_used(look_run):
+    """cameraFStop is the f-number the sensor entry drew (0 only without depth of field) and
+    cameraFocusDistance the distance to focus_target along the viewing axis, as Cycles
+    focuses: they were 0 in every frame."""
+    d, _param, log, _ = look_run
+    for f in range(FRAMES):
+        params = json.loads((d / "full" / f"camera_params_000{f}.json").read_text())
+        drawn = log[f]["samples"][4]["values"]["cam"]["f_stop"]
+        assert params["cameraFStop"] == pytest.approx(drawn, rel=1e-6)
+        to_world = np.asarray(params["camera_to_world"])
+        ball = np.zeros(3)  # the focus target's origin (the asset is not moved)
+        along_view = float((ball - to_world[:3, 3]) @ -to_world[:3, 2])
+        assert along_view > 0.5 and params["cameraFocusDistance"] == pytest.approx(along_view, rel=1e-5)
+
+
 def test_the_randomizers_change_the_picture(look_run):
     d, *_ = look_run
     images = [np.asarray(Image.open(d / "full" / f"rgb_000{f}.png")).astype(int) for f in range(FRAMES)]

@@ -243,6 +243,13 @@ def camera_info(scene, cam_obj, sensor_kind: str = "visible") -> Camera:
         ploc, prot, _ = cam_obj.parent.matrix_world.decompose()
         parent_to_world = np.array(Matrix.LocRotScale(ploc, prot, None), dtype=np.float64)
         camera_to_rig = np.linalg.inv(parent_to_world) @ cam_to_world
+    f_stop = focus_distance = 0.0
+    if data.dof.use_dof:  # as Cycles focuses: on an object, along the viewing axis
+        f_stop = float(data.dof.aperture_fstop)
+        focus_distance = float(data.dof.focus_distance)
+        if data.dof.focus_object is not None:
+            to_focus = np.array(data.dof.focus_object.matrix_world.translation) - cam_to_world[:3, 3]
+            focus_distance = float(abs(to_focus @ -cam_to_world[:3, 2]))
     return Camera(
         name=cam_obj.name,
         width=w,
@@ -259,6 +266,8 @@ def camera_info(scene, cam_obj, sensor_kind: str = "visible") -> Camera:
         sensor_width_mm=k.sensor_width_mm,
         sensor_height_mm=k.sensor_height_mm,
         ortho_scale=data.ortho_scale,
+        f_stop=f_stop,
+        focus_distance=focus_distance,
         sensor=sensor_kind,
         rig=rig,
         camera_to_rig=camera_to_rig,
