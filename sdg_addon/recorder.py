@@ -28,7 +28,15 @@ from .frame import FrameData, FrameView
 from .imaging import camera_image_ops
 from .progress import Progress
 from .sampling import clip_of, sample_frame
-from .sampling.cases import apply_overrides, assign_frames, case_report, holds, is_quota, unmatched_case_targets
+from .sampling.cases import (
+    apply_overrides,
+    assign_frames,
+    case_report,
+    case_values_that_would_stay,
+    holds,
+    is_quota,
+    unmatched_case_targets,
+)
 from .sensors import SENSOR_PROP, SensorSpec
 from .sensors.thermal import PALETTES
 from .sink import FrameSink, SinkSpec, open_sink
@@ -674,6 +682,10 @@ class Recorder:
         targets = self.resolve_targets(built)
         self.check_targets(built, targets)
         self.bind_scene_facts(built)
+        cfg = self.config
+        staying = case_values_that_would_stay(cfg.cases, cfg.randomizers, targets, cfg.seed)
+        if staying:
+            raise cfg.named([FieldError(*p) for p in staying])
         return targets
 
     def scene_facts(self, built):

@@ -190,3 +190,24 @@ def test_a_case_target_no_entry_draws_for_is_refused_before_writing(tmp_path, ca
         in err
     )
     assert not out.exists()
+
+
+def test_a_case_value_the_entry_does_not_set_every_frame_is_refused_before_writing(tmp_path, capsys):
+    """The key light's entry draws only its energy: the case's location, set on its frame
+    only, stayed on every frame rendered after it (frame f then differed alone, in shards,
+    after a resume). Refused, naming the entry; nothing written."""
+    entry = 'location = { distribution = "uniform", low = [-1, -2, 1.5], high = [1, -1, 2.5] }'
+    assert entry in SCENE
+    param = write_param(tmp_path, SCENE.replace(entry, "energy = 100"), "cases.toml")
+    out = tmp_path / "refused"
+    assert render(param, out) == 2
+    err = capsys.readouterr().err
+    assert (
+        "cases.toml: cases[1].set[0].location: got [0, 3, 1.5]; expected a parameter randomizers[3] (light, for key)"
+        in err
+    )
+    assert "Give that entry location (a constant is fine" in err
+    assert not out.exists()
+    # The same entry with a constant location (the scene's) renders.
+    fixed = SCENE.replace(entry, "energy = 100\nlocation = [1, -1, 2]")
+    assert render(write_param(tmp_path, fixed, "fixed.toml"), tmp_path / "fixed", "--frames", "0:1") == 0

@@ -102,6 +102,45 @@ def unmatched_case_targets(cases: list, specs: list, targets: list[list[str]]) -
     return out
 
 
+def case_values_that_would_stay(cases: list, specs: list, targets: list[list[str]], seed: int) -> list:
+    """(field, value, expected) of each fixed case's value of a parameter that an entry of
+    its type does not set on every frame for a target the case names. Set on the case's
+    frames only, it would stay on every frame rendered after them in that process (a
+    parameter an entry leaves out is not touched), so frame f would depend on the frames
+    before it: alone, in shards and after a resume it would differ. Entries that place
+    from scene facts (scatter, camera_look_at, ...) are left out: their values are whole.
+    Call after the entries are bound to the built scene (they are sampled once here)."""
+    from .sampler import frame_rng
+
+    out = []
+    for ci, case in enumerate(cases):
+        for si, entry in enumerate(case.set):
+            pattern = entry.get("target", "*")
+            for i, (spec, names) in enumerate(zip(specs, targets)):
+                if spec.name != entry["type"] or spec.needs_facts:
+                    continue
+                if any(spec.options.get(k) != entry[k] for k in spec.LOGGED_OPTIONS if k in entry):
+                    continue  # another entry of the type (another property path)
+                named = sorted(n for n in names if fnmatch.fnmatchcase(n, pattern))
+                if not named:
+                    continue
+                values = spec.sample(frame_rng(seed, 0, i), 0, sorted(names))
+                for key in [k for k in entry if k in spec.PARAMS]:
+                    if all(key in values.get(n, {}) for n in named):
+                        continue
+                    out.append(
+                        (
+                            f"cases[{ci}].set[{si}].{key}",
+                            entry[key],
+                            f"a parameter randomizers[{i}] ({spec.name}, for {', '.join(named)}) sets on every "
+                            f"frame: it leaves {key} as it is, so the case's value would stay on the frames "
+                            f"rendered after the case's. Give that entry {key} (a constant is fine: the value "
+                            "it has in the scene)",
+                        )
+                    )
+    return out
+
+
 def measure(case, frame) -> list[tuple[str, float]]:
     """(object path, measured value) for the objects of `frame` (FrameData) the case is about."""
     from ..annotators.silhouettes import in_view, occlusion_ratio, truncation_ratio, visible_counts
