@@ -420,6 +420,7 @@ def _render_parallel(args, config, frames: range, out: Path) -> int:
         # no other run starts in the folder meanwhile, and one that ended since the look above
         # is seen by the look under the lock.
         folder = output.OutputFolder(out)
+        refused = False  # the render processes refused the scene (exit 2): nothing of the run stays
         try:
             folder.open()
         except output.OutputError as e:
@@ -453,6 +454,7 @@ def _render_parallel(args, config, frames: range, out: Path) -> int:
                     summary["warnings"] = run.warnings  # the render processes', each once
             except parallel.ParallelError as e:
                 print(f"error: {e}", file=sys.stderr)
+                refused = e.invalid
                 return EXIT_INVALID if e.invalid else 1
             summary.update(frames_requested=[frames.start, frames.stop], frames_skipped_as_done=len(done))
             summary.update(seconds_total=round(time.perf_counter() - t0, 3), interrupted=code != 0)
@@ -460,6 +462,8 @@ def _render_parallel(args, config, frames: range, out: Path) -> int:
             parallel.finish(config, out, summary)  # the merged outputs are recorded as the run's files
         finally:
             folder.close()
+            if refused:
+                folder.remove_if_unused()
         if code != 0:
             print(
                 f"\ninterrupted: finished frames are kept in {out}; continue with the same command plus --resume",

@@ -70,6 +70,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import contextlib
 
+    from sdg_addon.capture.device import DeviceError
     from sdg_addon.config import load_config
     from sdg_addon.console import blender_console_silenced
     from sdg_addon.recorder import Recorder, RecorderError, RunOptions
@@ -104,8 +105,8 @@ def main(argv: list[str] | None = None) -> int:
             recorder.run()
         except KeyboardInterrupt:
             return EXIT_INTERRUPTED
-        except (RecorderError, ValueError) as e:
-            # Refused (its scene, targets, files read; a background photo that cannot be read
+        except (RecorderError, ValueError, DeviceError) as e:
+            # Refused (its device, scene, targets, files read; a background photo that cannot be read
             # is found when a frame drawing it is written), as a single-process run says it:
             # one line, exit 2; the parent stops the others.
             print(f"error: {e}", file=sys.stderr)

@@ -636,10 +636,17 @@ class OutputFolder:
     def __init__(self, folder: Path, shard: tuple[int, int] | None = None, run_holder: str | None = None):
         self.folder = Path(folder)
         self.lock = Lock(self.folder, shard, run_holder)
+        self.fresh = False  # open() found no folder or an empty one
+        self.made: list[Path] = []  # folders open() created, the output folder first
 
     def open(self) -> None:
         """Create (if new), lock, mark and activate the folder. Call after inputs are validated."""
         check_folder(self.folder)
+        self.fresh = not self.folder.is_dir() or not any(self.folder.iterdir())
+        missing = self.folder.absolute()
+        while not missing.exists() and missing.parent != missing:
+            self.made.append(missing)
+            missing = missing.parent
         self.folder.mkdir(parents=True, exist_ok=True)  # two runs may race here; the lock decides
         self.lock.acquire()
         activate(self.folder)
@@ -651,3 +658,21 @@ class OutputFolder:
     def close(self) -> None:
         deactivate(self.folder)
         self.lock.release()
+
+    def remove_if_unused(self) -> None:
+        """After close(), for a run refused once its folder was open (a parallel run's render
+        processes refusing the scene: exit 2): the folders open() created go again when they
+        hold nothing but the marker, and a folder that was empty is emptied again: a refused
+        run leaves nothing behind."""
+        if not self.fresh:
+            return
+        files = [p for p in self.folder.rglob("*") if not p.is_dir()]
+        if [p.relative_to(self.folder).as_posix() for p in files] not in ([], [MARKER]):
+            return  # anything else (another run's lock, a file): the folder is kept as it is
+        (self.folder / MARKER).unlink(missing_ok=True)
+        inner = sorted((p for p in self.folder.rglob("*") if p.is_dir()), key=lambda p: len(p.parts), reverse=True)
+        for folder in inner + self.made:
+            try:
+                folder.rmdir()
+            except OSError:
+                return  # not empty: something was added meanwhile

@@ -353,6 +353,7 @@ class Recorder:
         Yields the run's Progress once the scene is built and again after each frame is
         handed to the writers; cancel() between steps ends it cleanly (manifest written).
         """
+        from .capture.device import check_device
         from .capture.render import remove_stale_render_dirs
         from .scene.build import build_scene
 
@@ -371,6 +372,7 @@ class Recorder:
             raise RecorderError(str(e)) from None
         if self._frames_left(t_start) is None:
             return
+        check_device(cfg.render.device)
         remove_stale_render_dirs()
         try:
             built = build_scene(cfg, self.open_scene, quiet=opts.quiet)

@@ -399,9 +399,11 @@ def test_view_transforms_in_worker_processes(tmp_path, view):
 
 
 def test_explicit_missing_device_is_a_clear_error(tmp_path, capsys):
+    """Exit 2 with nothing written, the output folder included (before: audit/ left behind)."""
     param = write_param(tmp_path, SPHERE_FILE, "s.toml")
     assert render(param, tmp_path / "o", "--device", "optix", quiet=False) == 2
     assert "found no OPTIX device" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
 
 
 OCCLUSION_FILE = (

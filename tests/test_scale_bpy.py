@@ -524,7 +524,8 @@ def test_a_scene_the_render_processes_refuse_ends_the_parallel_run_with_exit_2(r
     each says it in one line and exits 2, the parent stops them all and exits 2 with nothing
     rendered (before: tracebacks, restarts of every process, exit 1). Under Ray the render
     processes' stderr goes to Ray's logs: the driver says why (before: a Ray traceback
-    three times, exit 1, the reason nowhere on the terminal)."""
+    three times, exit 1, the reason nowhere on the terminal). Nothing of the run stays: the
+    folder the parent made for it goes again (before: left holding audit/dataset.json)."""
     param, _one = reference
     bad = tmp_path / "bad.toml"
     bad.write_text(
@@ -539,7 +540,20 @@ def test_a_scene_the_render_processes_refuse_ends_the_parallel_run_with_exit_2(r
         assert "the parameter file, its scene or the options are invalid" in err
     else:
         assert "error: a Ray render process refused the run: " in err and "failed" not in err
-    assert not list(out.glob("rgb_*"))
+    assert not out.exists()
+
+
+def test_a_missing_render_device_ends_the_parallel_run_with_exit_2(reference, tmp_path, capfd):
+    """--device optix where Cycles finds none: each render process says it in one line and
+    exits 2, as one process does (before: a traceback per process, every process restarted
+    three times, exit 1, the folder left with audit/dataset.json)."""
+    param, _one = reference
+    out = tmp_path / "new" / "out"
+    capfd.readouterr()
+    assert main(["render", str(param), "--out", str(out), "--procs", "2", "--device", "optix", *COMMON]) == 2
+    err = capfd.readouterr().err
+    assert "found no OPTIX device" in err and "Traceback" not in err, err
+    assert not (tmp_path / "new").exists()
 
 
 def test_ray_actors_that_do_not_stop_in_time_are_said(monkeypatch):

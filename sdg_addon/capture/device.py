@@ -46,9 +46,21 @@ def select_device(scene, requested: str) -> dict:
             scene.cycles.device = "GPU"
             return {"requested": requested, "type": backend, "devices": [d.name for d in devices]}
     if requested != "auto":
-        raise DeviceError(
-            f"render.device = {requested!r}: Cycles found no {requested.upper()} device here "
-            "(use 'auto' to fall back to the CPU, or 'cpu')"
-        )
+        raise _missing(requested)
     scene.cycles.device = "CPU"
     return {"requested": requested, "type": "CPU", "devices": ["CPU"], "note": "no GPU backend found"}
+
+
+def check_device(requested: str) -> None:
+    """Raise DeviceError when an explicit backend has no device here; the scene is untouched
+    (a run checks this before it writes anything into its output folder)."""
+    requested = requested.lower()
+    if requested not in ("auto", "cpu") and not gpu_devices(requested.upper()):
+        raise _missing(requested)
+
+
+def _missing(requested: str) -> DeviceError:
+    return DeviceError(
+        f"render.device = {requested!r}: Cycles found no {requested.upper()} device here "
+        "(use 'auto' to fall back to the CPU, or 'cpu')"
+    )
