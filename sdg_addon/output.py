@@ -362,6 +362,7 @@ class _Record:
                 return
             if self.fd is None:
                 folder = self.root / RECORD_DIR
+                check_inside(self.root, folder)  # a link planted at audit/written never leads out
                 folder.mkdir(parents=True, exist_ok=True)
                 name = f"{_process_name()}.txt"
                 self.fd = os.open(folder / name, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
@@ -478,8 +479,11 @@ def inside_dataset(dataset: Path, path: Path) -> bool:
 
 
 def written_files(folder: Path) -> list[str]:
-    """Every path (relative) the tool recorded as written in `folder`, sorted, unique."""
+    """Every path (relative) the tool recorded as written in `folder`, sorted, unique; none
+    when audit/written is a link out of the folder: records there are not this folder's."""
     out: set[str] = set()
+    if _record_dir_leads_out(Path(folder)):
+        return []
     for f in sorted((Path(folder) / RECORD_DIR).glob("*.txt")):
         for line in f.read_text(encoding="utf-8", errors="replace").splitlines():
             try:
@@ -489,6 +493,14 @@ def written_files(folder: Path) -> list[str]:
             if isinstance(rel, str):
                 out.add(rel)
     return sorted(out)
+
+
+def _record_dir_leads_out(folder: Path) -> bool:
+    try:
+        check_inside(folder, folder / RECORD_DIR)
+    except UnsafePathError:
+        return True
+    return False
 
 
 # writers.io writes NAME through a temporary ".NAME.PID-N.tmp" beside it (process id and a
@@ -610,6 +622,11 @@ def remove_written(folder: Path, inputs=()) -> int:
     an input of the run (`inputs`) or sits behind a link out of the folder (_to_remove).
     Returns the number of files deleted."""
     folder = Path(folder)
+    if _record_dir_leads_out(folder):  # its files are not this folder's records: none is deleted
+        raise OutputError(
+            f"--overwrite: {RECORD_DIR} in {folder.as_posix()} leads to {os.path.realpath(folder / RECORD_DIR)}, "
+            "outside the output folder; the tool keeps its records inside it. Nothing was deleted."
+        )
     removed = 0
     parents: set[Path] = set()
     written = written_files(folder)

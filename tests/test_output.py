@@ -636,6 +636,32 @@ def test_a_link_planted_at_the_temporary_folder_is_never_followed_out(tmp_path):
     assert (users / ".photo.png.1-1.tmp").read_text() == "a user's"
 
 
+def test_a_link_planted_at_the_record_folder_is_never_followed_out(tmp_path):
+    """audit/written made a link to a folder outside, holding a user's .txt file: --overwrite
+    refuses before deleting anything (before: it deleted every *.txt there, the user's file
+    too), its records are not taken for this folder's, and no record is written out there
+    (before: the run noted its files through the link)."""
+    from sdg_addon.writers.paths import UnsafePathError
+
+    out, outside = tmp_path / "out", tmp_path / "outside"
+    run_of(out, ["a.json"])
+    outside.mkdir()
+    (outside / "notes.txt").write_text("a user's")
+    for record in (out / output.RECORD_DIR).iterdir():
+        record.rename(outside / record.name)
+    (out / output.RECORD_DIR).rmdir()
+    os.symlink(outside, out / output.RECORD_DIR)
+    before = sorted(p.name for p in outside.iterdir())
+    with pytest.raises(OutputError, match="outside the output folder.*Nothing was deleted"):
+        remove_written(out)
+    assert written_files(out) == []
+    with recording(out):
+        with pytest.raises(UnsafePathError):
+            io.write_text(out / "b.json", "{}")
+    assert sorted(p.name for p in outside.iterdir()) == before
+    assert (outside / "notes.txt").read_text() == "a user's" and (out / "a.json").is_file()
+
+
 def test_memory_figures_are_none_not_nan_where_python_cannot_tell(monkeypatch):
     """On Windows there is no `resource` module and no /proc: the frame log's rss_mb and the
     manifest's peak_memory_mb are then null, so both stay valid JSON (NaN is not)."""
