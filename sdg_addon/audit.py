@@ -147,12 +147,14 @@ class FrameLog:
         self._synced = time.monotonic()
         output.before_write(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        # A torn last line (crash mid-write) is ended, so the next record starts a new line.
+        # A torn last line (a disk that filled mid-write) is no record: it is cut off, so the
+        # log stays valid JSON lines for every reader (ended with a newline, it stayed inside).
         if path.exists() and path.stat().st_size:
             with open(path, "rb+") as f:
-                f.seek(-1, os.SEEK_END)
+                end = f.seek(0, os.SEEK_END)
+                f.seek(end - 1)
                 if f.read(1) != b"\n":
-                    f.write(b"\n")
+                    f.truncate(_after_last_newline(f, end))
 
     def append(self, record: dict) -> None:
         line = json.dumps(record, default=io._json_default, separators=(",", ":")) + "\n"
@@ -172,6 +174,19 @@ class FrameLog:
             finally:
                 self._file.close()
                 self._file = None
+
+
+def _after_last_newline(f, end: int) -> int:
+    """The offset just past the last newline before `end` of binary file `f` (0: none)."""
+    pos = end
+    while pos > 0:
+        start = max(0, pos - 65536)
+        f.seek(start)
+        i = f.read(pos - start).rfind(b"\n")
+        if i >= 0:
+            return start + i + 1
+        pos = start
+    return 0
 
 
 def finished_frames(audit: Path) -> dict[int, dict]:

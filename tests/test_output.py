@@ -330,6 +330,26 @@ def test_the_frame_log_hands_each_record_on_at_once_and_syncs_at_most_once_a_sec
     assert len(synced) == 5 and 50 in audit.finished_frames(tmp_path / "audit")
 
 
+@pytest.mark.parametrize("torn", [b'{"frame":2,"samp', b'{"frame":2,"s' + b"x" * 200_000])
+def test_a_torn_last_line_of_the_frame_log_is_cut_off_before_the_next_record(tmp_path, torn):
+    """A disk that filled while a frame's record was written leaves half a line; the resumed
+    run appends after it. The half line is cut off (before: ended with a newline, it stayed
+    in the middle of the log, which no JSON-lines reader then reads), also when it is longer
+    than one read back from the end."""
+    from sdg_addon import audit
+
+    path = tmp_path / "audit" / "frames.jsonl"
+    path.parent.mkdir()
+    path.write_bytes(b'{"frame":0}\n{"frame":1}\n' + torn)
+    log = audit.FrameLog(path)
+    log.append({"frame": 2})
+    log.close()
+    assert [json.loads(line)["frame"] for line in path.read_text().splitlines()] == [0, 1, 2]
+    path.write_bytes(torn)  # nothing whole before it
+    audit.FrameLog(path).close()
+    assert path.read_bytes() == b""
+
+
 def test_the_record_of_written_files_keeps_few_names_in_memory(tmp_path):
     """Every name reaches the record file, but the in-memory set of names already noted
     stays bounded (per-frame names are new every time: a long run grew ~3 KB a frame)."""
