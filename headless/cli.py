@@ -214,6 +214,8 @@ def _merge(args) -> int:
     except OutputError as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_INVALID
+    except OSError as e:  # read-only storage, a full disk: one line, as a run says it
+        return _cannot_write(e, out)
     finally:
         folder.close()
     print(f"merged {len(done)} finished frame(s) in {out} for writers {', '.join(config.writers)}")
@@ -532,6 +534,8 @@ def _preview(args) -> int:
     except ValueError as e:  # a file there that is not an earlier preview of this tool
         print(f"error: {e}", file=sys.stderr)
         return EXIT_INVALID
+    except OSError as e:  # read-only storage (a dataset's own folder, the default), a full disk
+        return _cannot_write(e, Path(out).parent)
     print(out)
     return EXIT_OK
 
@@ -570,8 +574,18 @@ def _report(args) -> int:
     except (FileNotFoundError, KeyError, ValueError) as e:
         print(f"error: {e.args[0] if isinstance(e, KeyError) else e}", file=sys.stderr)
         return EXIT_INVALID
+    except OSError as e:  # read-only storage (a dataset's own folder, the default), a full disk
+        return _cannot_write(e, Path(args.out) if args.out else Path(args.dir) / "report")
     print(page)
     return EXIT_OK
+
+
+def _cannot_write(e: OSError, folder: Path) -> int:
+    """One line naming the folder and the cause (no traceback); exit 1."""
+    from sdg_addon.recorder import disk_error
+
+    print(f"error: {disk_error(e, folder)}", file=sys.stderr)
+    return EXIT_FAILED
 
 
 def exit_with(code: int):

@@ -415,6 +415,39 @@ def test_previews_and_reports_in_a_dataset_are_the_tools_files(tmp_path, capsys)
     assert not (out / "preview").exists() and elsewhere.is_file()
 
 
+def test_preview_report_and_merge_on_read_only_storage_say_it_in_one_line(tmp_path, capfd, monkeypatch):
+    """A dataset on read-only storage (a mounted share): `preview` and `report` write into it
+    by default, `merge` takes its lock. Each says so in one line naming the folder and the
+    cause, exit 1, as `render` does (before: an OSError traceback). Root ignores file modes,
+    so the file system's refusal is made by refusing every write under the dataset."""
+    p = param(tmp_path)
+    out = tmp_path / "out"
+    assert render(p, out) == 0
+    real_open, real_mkdir = os.open, os.mkdir
+    writes = os.O_WRONLY | os.O_RDWR | os.O_CREAT
+
+    def refused(path):
+        return os.path.abspath(os.fspath(path)).startswith(str(out))
+
+    def read_only_open(path, flags, *args, **kwargs):
+        if flags & writes and refused(path):
+            raise OSError(errno.EROFS, "Read-only file system", os.fspath(path))
+        return real_open(path, flags, *args, **kwargs)
+
+    def read_only_mkdir(path, *args, **kwargs):
+        if refused(path):
+            raise OSError(errno.EROFS, "Read-only file system", os.fspath(path))
+        return real_mkdir(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", read_only_open)
+    monkeypatch.setattr(os, "mkdir", read_only_mkdir)
+    for args in (["preview", str(out)], ["report", str(out)], ["merge", str(p), "--out", str(out)]):
+        capfd.readouterr()
+        assert main(args) == 1, args
+        err = capfd.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and "Read-only file system" in err[0] and str(out) in err[0], (args, err)
+
+
 def test_stale_render_folders_of_ended_processes_only_are_removed(monkeypatch, tmp_path):
     """The EXR folders a killed run left (sdg_render_PID_*) go at the next run's start: only
     those whose process has ended; a live process's folder, a link and a file stay."""
