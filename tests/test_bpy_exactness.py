@@ -255,6 +255,43 @@ def test_realized_instances_render_exactly_like_the_instances(clean_bpy):
     assert [e.name for e in copies if e.instance_id not in visible] == []
 
 
+def test_sources_disabled_in_renders_are_instanced_as_blender_renders_them(clean_bpy):
+    """A particle system's or Object Info's source object is usually disabled in renders:
+    Blender still renders its instances, so they become copies with their labels. A
+    collection disabled in renders is instanced as nothing (collection instance, Collection
+    Info, particles of a collection): no copy of it may render."""
+    ball = add("ball", mesh("cube", "ball", 0.2), location=(0, 0, -30), labels={"class": "ball"})
+    ball.hide_render = True
+    emitter = add("emitter", mesh("plane", "em", 0.8), location=(-1.0, 0.6, 0))
+    emitter.show_instancer_for_render = False
+    psys = emitter.modifiers.new("p", "PARTICLE_SYSTEM").particle_system
+    psys.settings.count, psys.settings.frame_start, psys.settings.frame_end = 5, 1, 1
+    psys.settings.render_type, psys.settings.instance_object = "OBJECT", ball
+    psys.settings.particle_size = 1.0
+    gn_instancer(add("gn_obj", grid_mesh("pts", 2, 2, 0.5), location=(0.8, 0.6, 0)), object_info(ball))
+    off = bpy.data.collections.new("off")
+    off.hide_render = True
+    add("cube", mesh("cube", "cube", 0.3), collection=off, labels={"class": "cube"})
+    ci = add("ci", None, location=(-1.0, -0.8, 0))
+    ci.instance_type, ci.instance_collection = "COLLECTION", off
+    gn_instancer(add("gn_coll", grid_mesh("pts2", 2, 1, 0.6), location=(0.8, -0.8, 0)), collection_info(off))
+    emitter2 = add("emitter2", mesh("plane", "em2", 0.6), location=(0.0, -0.8, 0))
+    emitter2.show_instancer_for_render = False
+    psys2 = emitter2.modifiers.new("p", "PARTICLE_SYSTEM").particle_system
+    psys2.settings.count, psys2.settings.frame_start, psys2.settings.frame_end = 3, 1, 1
+    psys2.settings.render_type, psys2.settings.instance_collection = "COLLECTION", off
+    add("sun", bpy.data.lights.new("sun", "SUN"))
+    cam = camera(location=(0, 0, 6), ortho_scale=4.0)
+    before, _ = capture(cam, width=64, height=64, realize=False)
+    after, entities = capture(cam, width=64, height=64)
+    assert np.abs(before.passes["combined"] - after.passes["combined"]).max() < 1e-4
+    copies = sorted(n for n in entities if "/instance_" in n or n.startswith("ci/"))
+    assert copies == [f"emitter/instance_{k:03d}" for k in range(5)] + [f"gn_obj/instance_{k:03d}" for k in range(4)]
+    assert all(entities[n].labels == {"class": ["ball"]} for n in copies)
+    by_id = {e.instance_id: n for n, e in entities.items()}
+    assert sorted(by_id[i] for i in ids_in(after)) == copies  # every rendered pixel is a copy's
+
+
 # ---------------------------------------------------------------------------- pixels
 def test_masks_are_the_pixel_centre_silhouettes(clean_bpy):
     """The id pass samples pixel centres: an unoccluded object's mask is exactly the

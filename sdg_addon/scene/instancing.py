@@ -33,6 +33,7 @@ first (scene.render_settings); node trees that branch on "Is Viewport" see the v
 from __future__ import annotations
 
 import logging
+from contextlib import contextmanager
 
 import bpy
 from mathutils import Matrix
@@ -199,8 +200,11 @@ def _mark(obj, instancer, labels: dict) -> None:
 # ---------------------------------------------------------------------- collections
 def _collection_tree(root) -> tuple[dict[str, object], list]:
     """({collection name: parent or None}, objects) of an instanced collection, skipping
-    child collections disabled for rendering; objects sorted by name."""
+    child collections disabled for rendering; objects sorted by name. A collection disabled
+    for rendering is instanced as nothing (as Blender renders it)."""
     parents: dict[str, object] = {root.name: None}
+    if root.hide_render:
+        return parents, []
     objects: dict[str, object] = {o.name: o for o in root.objects}
 
     def walk(coll):
@@ -327,7 +331,35 @@ def _copy_properties(src, dst) -> None:
             pass
 
 
+@contextmanager
+def _disabled_in_viewports_as_in_renders():
+    """Objects and collections disabled in renders are disabled in viewports too while the
+    instances are read (restored after).
+
+    The depsgraph read is the viewport's. Blender's instancing leaves out what that
+    evaluation hides: a collection's objects (particles of a collection, Collection Info,
+    vertex instancing) are left out where disabled (a render: disabled in renders), while an
+    object named directly (particles of an object, Object Info) is instanced even when it is
+    itself disabled in renders, as a particle system's source object usually is.
+    """
+    changed = []
+    for block in (*bpy.data.collections, *bpy.data.objects):
+        if block.hide_render and not block.hide_viewport and block.library is None:  # linked: read-only
+            block.hide_viewport = True
+            changed.append(block)
+    try:
+        yield
+    finally:
+        for block in changed:
+            block.hide_viewport = False
+
+
 def _realize_depsgraph_instances(scene) -> list[str]:
+    with _disabled_in_viewports_as_in_renders():
+        return _realize_evaluated_instances(scene)
+
+
+def _realize_evaluated_instances(scene) -> list[str]:
     depsgraph = _depsgraph(scene)
     colls = render_collections(scene)
     ctx = _Context(collection_parents(scene), object_collections(scene))
@@ -350,8 +382,8 @@ def _realize_depsgraph_instances(scene) -> list[str]:
         levels = tuple(p for p in inst.persistent_id if p != _NO_LEVEL)
         if is_geometry and len(levels) < 2:
             continue  # the object's own geometry of another type (a curve's or text's mesh)
-        if not is_geometry and proto.hide_render:
-            continue
+        if not is_geometry and proto.hide_render and proto.library is not None:
+            continue  # linked data could not be disabled in viewports above
         if inst.particle_system is not None:
             kind, key = "particles", (levels, proto.name)
         elif _has_node_instances(instancer):
