@@ -387,11 +387,15 @@ class FrameView:
     object_to_world: dict[int, np.ndarray]  # instance id -> 4x4 (objects rendered then)
     depth: np.ndarray  # (H, W) distance to the image plane, inf = no surface
     instance: np.ndarray  # (H, W) uint32
+    # instance id -> (V, 3) world vertices then (objects with geometry): surfaces that do
+    # not move rigidly are followed vertex by vertex
+    vertices: dict[int, np.ndarray] = field(default_factory=dict)
 
     @classmethod
     def of(cls, frame: FrameData) -> FrameView:
         poses = {i: o.motion_matrix for i, o in frame.objects.items()}
-        return cls(frame.frame, frame.camera, poses, frame.passes["depth"], frame.passes["instance"])
+        verts = {i: o.vertices for i, o in frame.objects.items() if o.vertices is not None}
+        return cls(frame.frame, frame.camera, poses, frame.passes["depth"], frame.passes["instance"], verts)
 
 
 @dataclass

@@ -15,10 +15,14 @@ The validity mask says where the point is seen in the other frame; `status` says
   4 no frame     the clip has no frame there (first frame: backward, last: forward): flow 0
 "Is what the other frame shows" = the other frame's instance id at the pixel containing
 the point is the same object and its depth agrees within `depth_tolerance` (relative).
-Flow is a rigid motion per object: of its mesh when the object has one (also when that
-mesh is animated below the object's root, as parts of `.blend` assets are), else of its
-root; parts of several-mesh objects moving relative to each other, armatures and shape
-keys are not followed.
+An object whose surface moves rigidly (its vertices in the other frame are its vertices
+moved by one transform) moves by that transform: of its mesh when the object has one (also
+when that mesh is animated below the object's root, as parts of `.blend` assets are), else
+of its root. Any other surface (armatures, shape keys, deforming modifiers, parts of a
+several-mesh object moving relative to each other) is followed point by point: the
+triangle the pixel's point lies on, and the point's barycentric coordinates in it, are
+found in this frame's evaluated mesh and taken to that triangle in the other frame's. A
+mesh whose topology changes between the frames (vertex count) moves by its transform.
 """
 
 from __future__ import annotations
@@ -69,6 +73,13 @@ def geometric_flow(frame, key: str, depth_tolerance: float = 0.02) -> dict:
         deltas[k] = there @ np.linalg.inv(this.motion_matrix)
     d = deltas[which]
     moved = np.einsum("nij,nj->ni", d[:, :3, :3], points) + d[:, :3, 3]
+    for k, i in enumerate(uniq.tolist()):
+        this, there = frame.objects.get(i), other.vertices.get(i)
+        if this is None or gone[k] or there is None or this.faces is None or len(there) != len(this.vertices):
+            continue
+        if len(there) and not _moves_rigidly(this.vertices, there, deltas[k]):
+            mine = which == k
+            moved[mine] = follow_surface(points[mine], this.vertices, this.faces, there, frame.camera)
     uv, z = other.camera.project(moved)
     flow_px = uv - np.stack([xs + 0.5, ys + 0.5], axis=1)
     finite = np.all(np.isfinite(uv), axis=1) & (z > 0)
@@ -85,12 +96,94 @@ def geometric_flow(frame, key: str, depth_tolerance: float = 0.02) -> dict:
     return _result(flow, status)
 
 
+def _moves_rigidly(verts: np.ndarray, verts_there: np.ndarray, delta: np.ndarray) -> bool:
+    """Whether `delta` takes every vertex to its place in the other frame (float noise
+    aside: 1e-6 of the object's size and distance from the origin)."""
+    predicted = verts @ delta[:3, :3].T + delta[:3, 3]
+    scale = max(1.0, float(np.abs(verts).max()), float(np.abs(verts_there).max()))
+    return float(np.abs(predicted - verts_there).max()) <= 1e-6 * scale
+
+
+def follow_surface(points, verts, faces, verts_there, camera, max_pairs: int = 2_000_000) -> np.ndarray:
+    """Points (N, 3) on a mesh's surface (world, this frame) taken to the same place of
+    the same triangles in the other frame: for each point, the triangle it lies on (of the
+    triangles whose projection's bounding box holds the point's pixel, the nearest: the
+    point's distance to its plane plus how far outside the triangle it is) and its
+    barycentric coordinates there, applied to `verts_there` (the same mesh, other frame)."""
+    points = np.asarray(points, np.float64)
+    tri = verts[faces]  # (T, 3, 3)
+    uv, z = camera.project(verts)
+    uv_t, z_t = uv[faces], z[faces]
+    w, h = camera.width, camera.height
+    # Pixel index range whose centres the triangle's projection can hold (+1 px of slack);
+    # a triangle reaching behind the camera may cover any pixel.
+    whole = ~np.all(np.isfinite(uv_t).all(axis=2) & (z_t > 0), axis=1)
+    lo = np.where(whole[:, None], 0, np.floor(np.nan_to_num(uv_t.min(axis=1)) - 1.0))
+    hi = np.where(whole[:, None], [w - 1, h - 1], np.ceil(np.nan_to_num(uv_t.max(axis=1)) + 1.0))
+    lo = np.clip(lo, 0, [w - 1, h - 1]).astype(np.int64)
+    hi = np.clip(hi, 0, [w - 1, h - 1]).astype(np.int64)
+    puv, _ = camera.project(points)
+    px = np.clip(np.floor(np.nan_to_num(puv)).astype(np.int64), 0, [w - 1, h - 1])
+    index = np.full((h, w), -1, np.int64)
+    index[px[:, 1], px[:, 0]] = np.arange(len(points))  # one point per pixel (pixel centres)
+    best = np.full(len(points), np.inf)
+    best_bary = np.zeros((len(points), 3))
+    best_tri = np.zeros(len(points), np.int64)
+    spans = (hi - lo + 1).prod(axis=1)
+    start = 0
+    while start < len(faces):
+        end = start + 1
+        total = spans[start]
+        while end < len(faces) and total + spans[end] <= max_pairs:
+            total += spans[end]
+            end += 1
+        t = np.repeat(np.arange(start, end), spans[start:end])
+        offset = np.arange(len(t)) - np.repeat(np.cumsum(spans[start:end]) - spans[start:end], spans[start:end])
+        width = hi[t, 0] - lo[t, 0] + 1
+        cx, cy = lo[t, 0] + offset % width, lo[t, 1] + offset // width
+        n = index[cy, cx]
+        keep = n >= 0
+        t, n = t[keep], n[keep]
+        score, bary = _on_triangle(points[n], tri[t])
+        order = np.lexsort((score, n))  # per point, its best candidate first
+        t, n, score, bary = t[order], n[order], score[order], bary[order]
+        first = np.ones(len(n), bool)
+        first[1:] = n[1:] != n[:-1]
+        t, n, score, bary = t[first], n[first], score[first], bary[first]
+        better = score < best[n]
+        best[n[better]], best_bary[n[better]], best_tri[n[better]] = score[better], bary[better], t[better]
+        start = end
+    moved = np.einsum("nk,nkj->nj", best_bary, verts_there[faces[best_tri]])
+    return np.where(np.isfinite(best)[:, None], moved, points)
+
+
+def _on_triangle(p: np.ndarray, tri: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(score, barycentric coordinates (N, 3)) of points on triangles: score = distance to
+    the triangle's plane + how far outside it the point's projection lies (0 on it)."""
+    a, b, c = tri[:, 0], tri[:, 1], tri[:, 2]
+    e1, e2, d = b - a, c - a, p - a
+    d11, d12, d22 = (e1 * e1).sum(1), (e1 * e2).sum(1), (e2 * e2).sum(1)
+    d1, d2 = (d * e1).sum(1), (d * e2).sum(1)
+    det = d11 * d22 - d12 * d12
+    with np.errstate(divide="ignore", invalid="ignore"):
+        v = (d22 * d1 - d12 * d2) / det
+        w = (d11 * d2 - d12 * d1) / det
+    u = 1.0 - v - w
+    bary = np.stack([u, v, w], axis=1)
+    on_plane = a + v[:, None] * e1 + w[:, None] * e2
+    size = np.sqrt(np.maximum(d11, d22))
+    outside = np.clip(-bary, 0, None).sum(1) * size
+    score = np.linalg.norm(p - on_plane, axis=1) + outside
+    return np.where(np.isfinite(score), score, np.inf), bary
+
+
 def _result(flow, status) -> dict:
     return {"data": flow, "info": {"valid": status == VALID, "status": status}}
 
 
 class _Flow(Annotator):
     passes = ("depth", "instance")
+    needs_geometry = True  # the meshes of both frames: surfaces that do not move rigidly are followed
     needs_neighbours = True
     OPTIONS = FLOW_OPTIONS
     neighbour = ""

@@ -283,6 +283,17 @@ def _single_mesh_matrix(entity) -> np.ndarray | None:
     return np.array(meshes[0].matrix_world, dtype=np.float64)
 
 
+def _may_deform(obj) -> bool:
+    """Whether an object's evaluated mesh can differ from its data's: modifiers, shape keys,
+    or an armature / lattice parent deforming it without a modifier (Blender's virtual
+    modifiers)."""
+    if getattr(obj, "modifiers", None):
+        return True
+    if getattr(obj.data, "shape_keys", None) is not None:
+        return True
+    return obj.parent is not None and obj.parent_type in ("ARMATURE", "LATTICE")
+
+
 class Capturer:
     """Renders cameras of a built scene and returns FrameData."""
 
@@ -411,9 +422,9 @@ class Capturer:
     def _local_mesh(self, obj, depsgraph) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
         """(vertices (V, 3) in the object's space, faces (F, 3), half-edge twins (3 F,),
         closed: whether they form a closed, consistently wound surface); cached per mesh
-        when unmodified. A modified mesh may change every frame: its twins are None (the
+        when nothing deforms it (_may_deform). A deformed mesh may change every frame: its twins are None (the
         worker finds them if it needs them) and it counts as open."""
-        key = (obj.type, obj.data.name_full) if not getattr(obj, "modifiers", None) else None
+        key = None if _may_deform(obj) else (obj.type, obj.data.name_full)
         if key is not None and key in self._local_meshes:
             return self._local_meshes[key]
         empty = (np.zeros((0, 3)), np.zeros((0, 3), np.int32), np.zeros(0, np.int32), False)
