@@ -1001,6 +1001,35 @@ def test_temperatures_must_lie_in_the_radiometric_range(tmp_path, unit, value, o
         assert problem.field == "scene.world.temperature" and "K" in problem.expected
 
 
+@pytest.mark.parametrize(
+    "unit, low, high, ok",
+    [
+        ("K", 100.0, 2000.0, True),  # the edges
+        ("K", 99.99, 300.0, False),
+        ("K", 300.0, 2000.01, False),
+        ("K", -50.0, 300.0, False),  # no temperature at all
+        ("C", -173.15, 1726.85, True),
+        ("C", 20.0, 1726.86, False),
+    ],
+)
+def test_drawn_temperatures_must_lie_in_the_radiometric_range(tmp_path, unit, low, high, ok):
+    """A thermal or world entry's draws, and a case's value, are held to the range a fixed
+    temperature is: beyond it the thermal image clipped them without a word."""
+    drawn = f'{{ distribution = "uniform", low = {low}, high = {high} }}'
+    text = f'[thermal]\nunit = "{unit}"\n[run]\nframes = 2\n' + CAMERA + '[[assets]]\nname = "a"\nprimitive = "cube"\n'
+    text += f'[[randomizers]]\ntype = "thermal"\ntargets = "a"\ntemperature = {drawn}\n'
+    text += f'[[randomizers]]\ntype = "world"\ntemperature = {drawn}\n'
+    text += f'[[cases]]\nname = "hot"\nset = [{{ type = "thermal", target = "a", temperature = {high} }}]\n'
+    f = write(tmp_path / "p.toml", text)
+    if ok:
+        load_config(f)
+        return
+    found = {p.field: p for p in problems_of(f)}
+    assert set(found) >= {"randomizers[0].temperature", "randomizers[1].temperature"}
+    assert f"it can draw [{low:g}, {high:g}]" in found["randomizers[0].temperature"].expected
+    assert ("cases[0].set[0].temperature" in found) == (high > (1726.85 if unit == "C" else 2000))
+
+
 def test_thermal_randomizer_parameters(tmp_path):
     text = CAMERA + '[[assets]]\nname = "a"\nprimitive = "cube"\n'
     text += '[[randomizers]]\ntype = "thermal"\ntargets = "a"\ntemperature = 300\nemissivity = 1.5\n'

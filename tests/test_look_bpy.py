@@ -19,7 +19,7 @@ from PIL import Image
 
 bpy = pytest.importorskip("bpy")
 
-from scenes import asset, camera, header, table, write_param  # noqa: E402
+from scenes import asset, camera, header, render, table, write_param  # noqa: E402
 
 from sdg_addon.config import load_config  # noqa: E402
 from sdg_addon.recorder import Recorder, RunOptions  # noqa: E402
@@ -325,6 +325,35 @@ def test_material_swap_to_a_missing_material_names_the_known_ones(tmp_path):
     )
     with pytest.raises(ValueError, match="sdg_box"):
         apply_frame(built, sample_frame(0, 0, cfg.randomizers, targets), cfg.randomizers)
+
+
+@pytest.mark.parametrize(
+    "entry, field, words",
+    [
+        (
+            'type = "sensor"\ntargets = "cam"\nf_stop = 2\nfocus_target = "bal"',
+            "randomizers[0].focus_target",
+            "got \"bal\"; expected a known object of the scene: did you mean 'ball'?",
+        ),
+        (
+            'type = "camera_relative"\ntargets = "box"\ndepth = 1\ncamera = "camera"',
+            "randomizers[0].camera",
+            'got "camera"; expected a known camera of the scene',
+        ),
+    ],
+)
+def test_a_name_the_scene_lacks_is_refused_before_anything_is_written(tmp_path, capsys, entry, field, words):
+    """A focus target or a camera_relative camera the scene lacks: exit 2 naming the field,
+    nothing written (was an error at frame 0 after the audit folder was written, and a
+    KeyError traceback for the camera)."""
+    text = header((64, 48), samples=1, frames=1) + camera((0.0, -1.5, 0.8), (0.0, 0.0, 0.1))
+    text += asset("ball", "sphere", 0.3, label="ball") + asset("box", "cube", 0.3, label="box")
+    param = write_param(tmp_path, text + "[[randomizers]]\n" + entry + "\n")
+    out = tmp_path / "out"
+    assert render(param, out) == 2
+    err = capsys.readouterr().err
+    assert f"p.toml: {field}: {words}" in err
+    assert not out.exists()
 
 
 def test_datablock_counts_stay_flat_over_many_applied_frames(tmp_path):

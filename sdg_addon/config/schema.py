@@ -1144,6 +1144,7 @@ def config_from_dict(data: dict, path: Path, problems: Problems | None = None, o
     cfg.label_rules = [_label_rule(v, t, join("label_rules", i)) for i, t in enumerate(v.array(data, "label_rules"))]
     cfg.cases = [_case(v, c, join("cases", i), cfg.randomizers) for i, c in enumerate(v.array(data, "cases"))]
     _check_cases(cfg, problems)
+    _check_drawn_temperatures(cfg, in_file, problems)
 
     cfg.annotators = v.registry_table(data, "annotators", ANNOTATORS, "annotator")
     if "annotators" not in data:
@@ -1415,6 +1416,38 @@ def _check_sensors(cfg: Config, problems: Problems) -> None:
     for i, c in enumerate(cfg.cameras):
         if c.preview_min is not None and c.preview_max is not None and c.preview_max <= c.preview_min:
             problems.add(f"cameras[{i}].preview_max", c.preview_max, f"more than preview_min ({c.preview_min})")
+
+
+def _check_drawn_temperatures(cfg: Config, in_file: list[int], problems: Problems) -> None:
+    """What `thermal` and `world` entries (and fixed cases) can set as a temperature lies in
+    the radiometric range, as a fixed temperature must: a draw beyond it was clipped by the
+    thermal image's inverse without a word (and one below 0 K is no temperature)."""
+    unit = cfg.thermal.unit
+    span = f"{T_MIN:g} .. {T_MAX:g} K" if unit == "K" else f"{T_MIN - ZERO_CELSIUS:g} .. {T_MAX - ZERO_CELSIUS:g} °C"
+
+    def outside(low: float, high: float) -> bool:
+        return not (T_MIN - 1e-9 <= to_kelvin(low, unit) and to_kelvin(high, unit) <= T_MAX + 1e-9)
+
+    for i, r in zip(in_file, cfg.randomizers):
+        d = r.params.get("temperature") if r.name in ("thermal", "world") else None
+        bounds = d.bounds() if d is not None else None
+        if bounds is None or not outside(float(np.min(bounds[0])), float(np.max(bounds[1]))):
+            continue
+        drawn = f"[{float(np.min(bounds[0])):g}, {float(np.max(bounds[1])):g}]"
+        problems.add(
+            f"randomizers[{i}].temperature",
+            d.to_dict(),
+            f"values in {span} (thermal.unit = {unit!r}; the radiometric range); it can draw {drawn}",
+        )
+    for ci, case in enumerate(cfg.cases):
+        for si, entry in enumerate(case.set):
+            value = entry.get("temperature")
+            if entry.get("type") in ("thermal", "world") and isinstance(value, (int, float)) and outside(value, value):
+                problems.add(
+                    f"cases[{ci}].set[{si}].temperature",
+                    value,
+                    f"a temperature in {span} (thermal.unit = {unit!r}; the radiometric range)",
+                )
 
 
 def _light(v: _Reader, t, p: str) -> LightSpec:

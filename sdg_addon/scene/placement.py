@@ -7,9 +7,10 @@ import math
 import numpy as np
 from mathutils import Vector
 
+from ..config.problems import one_of
 from ..sampling.randomizers import as_vec3
 from .build import BuiltScene, turn
-from .randomize import applier
+from .randomize import applier, target_check
 
 
 def set_shown(built: BuiltScene, name: str, shown: bool) -> None:
@@ -32,6 +33,15 @@ def apply_scatter(built: BuiltScene, target: str, v: dict) -> None:
     root.location = v["location"]
     turn(root, [math.radians(a) for a in v["rotation"]])
     root.scale = as_vec3(v["scale"])
+
+
+@target_check("camera_relative")
+def check_camera_relative(built: BuiltScene, spec, targets: list[str]) -> tuple[str, object, str] | None:
+    """The camera it places in view of is one of the scene's (was a KeyError at frame 0)."""
+    name = spec.options.get("camera")
+    if name and name not in built.cameras:
+        return "camera", name, one_of(name, sorted(built.cameras), "camera of the scene")
+    return None
 
 
 @applier("camera_relative")

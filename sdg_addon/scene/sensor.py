@@ -9,8 +9,19 @@ from __future__ import annotations
 
 import math
 
+from ..config.problems import one_of
 from .build import BuiltScene
-from .randomize import applier
+from .randomize import applier, target_check
+
+
+@target_check("sensor")
+def check_sensor(built: BuiltScene, spec, targets: list[str]) -> tuple[str, object, str] | None:
+    """The object kept in focus is one of the scene's (was found missing at frame 0, after
+    the output folder had been written to)."""
+    focus = spec.options.get("focus_target")
+    if focus and focus not in built.entities:
+        return "focus_target", focus, one_of(focus, sorted(built.entities), "object of the scene")
+    return None
 
 
 @applier("sensor", with_spec=True)
