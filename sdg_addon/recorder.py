@@ -376,6 +376,10 @@ class Recorder:
         remove_stale_render_dirs()
         try:
             built = build_scene(cfg, self.open_scene, quiet=opts.quiet)
+            if cfg.lidars:
+                from .capture.lidar import check_mounts
+
+                check_mounts(built, cfg.lidars)
         except FieldError as e:  # a value of the file the built scene refuses: named as validation names it
             raise cfg.named([e]) from None
         targets = self.prepare_scene(built)

@@ -187,3 +187,33 @@ def test_benchmark_command_prints_both_times(tmp_path, capsys):
     figures = json.loads(out.read_text())
     assert figures["objects"] == 31 and figures["rays"] == 8 * 64  # 30 objects and the ground
     assert figures["lidar_scan_s"] > 0 and figures["render_s"] > 0 and figures["returns"] > 0
+
+
+def test_lidar_rides_on_the_base_blends_camera_and_objects(tmp_path):
+    """[scene] blend: a LiDAR mounts on the .blend's own camera or object (their names are
+    known once its scene is built); a mount it lacks is refused before anything is written."""
+    from blend_scene import make_shop_blend
+
+    blend = tmp_path / "shop.blend"
+    matrices = make_shop_blend(blend)
+    text = (
+        header((24, 18), samples=1, seed=4, frames=1)
+        + f'[scene]\nblend = "{blend.as_posix()}"\ncameras = ["CamA"]\n'
+        + '[[lidars]]\nname = "front"\npreset = "solid_state"\nchannels = 5\ncolumns = 7\nmount = "CamA"\n'
+        + '[[lidars]]\nname = "roof"\npreset = "spinning_16"\ncolumns = 90\nmount = "crate"\nlocation = [0, 0, 2]\nfov_down = -60\n'
+        + "[annotators]\ninstance_segmentation = {}\n"
+    )
+    out = tmp_path / "out"
+    assert render(write_param(tmp_path, text, "shop.toml"), out) == 0
+    axes = np.eye(4)
+    axes[:3, :3] = [[0, -1, 0], [0, 0, 1], [-1, 0, 0]]  # columns: sensor x = camera -Z, y = -X, z = +Y
+    for name, mount, offset in (("front", "CamA", axes), ("roof", "crate", np.eye(4))):
+        pose = np.array(json.loads((out / name / "lidar" / "lidar_info_0000.json").read_text())["sensor_to_world"])
+        if name == "roof":
+            offset = np.eye(4)
+            offset[2, 3] = 2.0
+        assert np.allclose(pose, np.array(matrices[mount]) @ offset, atol=1e-5), name
+        assert len(lidar(out, name)) > 0
+    bad = write_param(tmp_path, text.replace('mount = "crate"', 'mount = "crates"'), "bad.toml")
+    assert render(bad, tmp_path / "bad") == 2
+    assert not (tmp_path / "bad").exists()

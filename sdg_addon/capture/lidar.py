@@ -74,6 +74,17 @@ def rays_meet_box(origin, dirs: np.ndarray, lo, hi, reach: float) -> np.ndarray:
     return (far >= np.maximum(near, 0.0)) & (near <= reach)
 
 
+def check_mounts(built, lidars) -> None:
+    """Every LiDAR's mount is a camera or object of the built scene (a base .blend's
+    names are known only now): a FieldError naming the entry, else nothing."""
+    from ..config.problems import FieldError, one_of
+
+    for i, s in enumerate(lidars):
+        if s.mount and s.mount not in built.cameras and s.mount not in built.scene.objects:
+            known = sorted(set(built.cameras) | {o.name for o in built.scene.objects if o.type != "LIGHT"})
+            raise FieldError(f"lidars[{i}].mount", s.mount, one_of(s.mount, known, "camera or object"))
+
+
 class LidarCaster:
     """Casts the rays of the run's LiDARs; one BVH per frame, shared by every sensor."""
 
@@ -86,12 +97,7 @@ class LidarCaster:
             LidarPattern(s.model, s.channels, (s.fov_down, s.fov_up), s.horizontal_fov, s.columns) for s in lidars
         ]
         self.directions = [p.directions() for p in self.patterns]
-        for s in self.lidars:
-            if s.mount and s.mount not in self.built.cameras and s.mount not in self.built.scene.objects:
-                known = sorted(self.built.cameras) + sorted(self.built.entities)
-                raise ValueError(
-                    f"lidar {s.name!r}: mount {s.mount!r} is no camera or object of the scene (known: {known})"
-                )
+        check_mounts(self.built, self.lidars)
 
     def sensor_to_world(self, spec) -> np.ndarray:
         offset = np.eye(4)

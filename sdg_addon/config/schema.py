@@ -750,7 +750,8 @@ LIDAR_FIELDS = (
         "mount",
         "str",
         "",
-        'name of a camera or object the sensor rides on (`""`: the world). On a camera, the sensor '
+        'name of a camera or object the sensor rides on (`""`: the world), of the parameter file or of '
+        "the base .blend. On a camera, the sensor "
         "looks where the camera looks (x forward = camera −Z, z up = camera +Y)",
     ),
     Field(
@@ -1718,12 +1719,13 @@ def _unique_names(cfg: Config, asset_origins: list[tuple[str, Path]], path: Path
         claim(a.name, made, where, base.as_posix())
     for i, lidar in enumerate(cfg.lidars):  # not objects, but output sub-folders beside cameras
         claim(lidar.name, [], join("lidars", i), here)
-    # A LiDAR rides on a camera or an object of the parameter file (checked before a run).
+    # A LiDAR rides on a camera or an object of the parameter file (checked before a run),
+    # or of the base .blend (checked once its scene is built, before anything is written).
     mounts = {c.name for c in cfg.cameras} | ({"ground"} if cfg.ground.enabled else set())
     for a in cfg.assets:
         mounts |= {a.name, *(f"{a.name}_{k:03d}" for k in range(a.count) if a.count > 1)}
     for i, lidar in enumerate(cfg.lidars):
-        if lidar.mount and lidar.mount not in mounts:
+        if lidar.mount and lidar.mount not in mounts and not cfg.base.blend:
             problems.add(
                 join(join("lidars", i), "mount"), lidar.mount, one_of(lidar.mount, sorted(mounts), "camera or object")
             )
