@@ -35,6 +35,7 @@ from .sampling.cases import (
     case_values_that_would_stay,
     holds,
     is_quota,
+    unknown_case_labels,
     unmatched_case_targets,
 )
 from .sensors import SENSOR_PROP, SensorSpec
@@ -716,6 +717,11 @@ class Recorder:
         problems += [
             FieldError(*p) for p in unmatched_case_targets(self.config.cases, self.config.randomizers, targets)
         ]
+        scene_labels: dict[str, set[str]] = {}
+        for entity in built.entities.values():
+            for kind, values in entity.labels.items():
+                scene_labels.setdefault(kind, set()).update(values)
+        problems += [FieldError(*p) for p in unknown_case_labels(self.config.cases, scene_labels)]
         infrared = sensor_specs(self.config, built.cameras)
         for i, (spec, names) in enumerate(zip(self.config.randomizers, targets)):
             others = [n for n in names if n in infrared]

@@ -211,3 +211,15 @@ def test_a_case_value_the_entry_does_not_set_every_frame_is_refused_before_writi
     # The same entry with a constant location (the scene's) renders.
     fixed = SCENE.replace(entry, "energy = 100\nlocation = [1, -1, 2]")
     assert render(write_param(tmp_path, fixed, "fixed.toml"), tmp_path / "fixed", "--frames", "0:1") == 0
+
+
+def test_a_quota_label_no_object_has_is_refused_before_writing(tmp_path, capsys):
+    """A misspelt label ("mgu") could never be met: every assigned frame was rendered
+    max_tries times in vain and the case reported missed. Refused, nothing written."""
+    assert 'label = "mug"\nmin = 0.6' in SCENE
+    param = write_param(tmp_path, SCENE.replace('label = "mug"\nmin = 0.6', 'label = "mgu"\nmin = 0.6'), "cases.toml")
+    out = tmp_path / "refused"
+    assert render(param, out) == 2
+    err = capsys.readouterr().err
+    assert 'cases.toml: cases[0].label: got "mgu"; expected a class label an object of the scene has (ball, mug)' in err
+    assert not out.exists()

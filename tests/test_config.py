@@ -795,6 +795,26 @@ def test_case_values_are_checked_against_the_parameters_range(tmp_path):
     assert p.field == "cases[0].set[0].roughness" and "[0, 1]" in p.expected
 
 
+@pytest.mark.parametrize(
+    "condition, field",
+    [
+        ('measure = "occlusion"\nmin = 1', None),  # the edges
+        ('measure = "occlusion"\nmin = 0.5\nmax = 0.5', None),
+        ('measure = "pixels"\nmax = 0', None),
+        ('measure = "occlusion"\nmin = 1.01', "min"),  # a ratio is at most 1
+        ('measure = "truncation"\nmin = 1.5', "min"),
+        ('measure = "occlusion"\nmin = 0.5\nmax = 0.49', "max"),
+        ('measure = "pixels"\nmax = -1', "max"),
+    ],
+)
+def test_a_quota_no_frame_could_meet_is_refused(tmp_path, condition, field):
+    text = CAMERA + ASSET + "[run]\nframes = 4\n" + f'[[cases]]\nname = "c"\nframes = 1\n{condition}\n'
+    if field is None:
+        load_config(write(tmp_path / "ok.toml", text))
+    else:
+        assert one_problem(tmp_path, text).field == f"cases[0].{field}"
+
+
 def test_a_case_sets_values_of_an_entry_the_file_has(tmp_path):
     """A case's `set` replaces values entries of its type draw: with no entry of that type it
     set nothing, yet its frames counted as made (the docs' own example did so)."""

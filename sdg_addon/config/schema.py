@@ -1681,6 +1681,14 @@ def _check_cases(cfg: Config, problems: Problems) -> None:
             problems.add(join(join("cases", i), "name"), c.name, "a name not used by another case")
         if c.camera and c.camera not in [cam.name for cam in cfg.cameras]:
             problems.add(join(join("cases", i), "camera"), c.camera, one_of(c.camera, [x.name for x in cfg.cameras]))
+        # A condition no frame can meet: every assigned frame would be rendered max_tries times in vain.
+        where = join("cases", i)
+        if c.min is not None and c.max is not None and c.max < c.min:
+            problems.add(join(where, "max"), c.max, f"a number >= min ({c.min:g}): no frame could meet both")
+        elif c.measure in ("occlusion", "truncation") and c.min is not None and c.min > 1:
+            problems.add(join(where, "min"), c.min, f"at most 1: {c.measure} is a ratio in [0, 1]")
+        elif c.max is not None and c.max < 0:
+            problems.add(join(where, "max"), c.max, f"at least 0: {c.measure} is never negative")
     total = sum(c.frames for c in cfg.cases)
     if total > cfg.frames:
         problems.add("cases", total, f"at most run.frames ({cfg.frames}) frames requested by all cases together")

@@ -102,6 +102,27 @@ def unmatched_case_targets(cases: list, specs: list, targets: list[list[str]]) -
     return out
 
 
+def unknown_case_labels(cases: list, scene_labels: dict[str, set[str]]) -> list[tuple[str, object, str]]:
+    """(field, value, expected) of each quota case whose `label` no object of the built
+    scene has (`scene_labels`: label type -> the values objects carry): no frame could meet
+    it, and every assigned frame would be rendered max_tries times in vain."""
+    out = []
+    for ci, case in enumerate(cases):
+        if not is_quota(case) or not case.label:
+            continue
+        known = sorted(scene_labels.get(case.semantic_type, ()))
+        if case.label not in known:
+            out.append(
+                (
+                    f"cases[{ci}].label",
+                    case.label,
+                    f"a {case.semantic_type} label an object of the scene has ({', '.join(known) or 'none'}): "
+                    "no frame could meet the case",
+                )
+            )
+    return out
+
+
 def case_values_that_would_stay(cases: list, specs: list, targets: list[list[str]], seed: int) -> list:
     """(field, value, expected) of each fixed case's value of a parameter that an entry of
     its type does not set on every frame for a target the case names. Set on the case's
