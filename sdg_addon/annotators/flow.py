@@ -78,8 +78,10 @@ def geometric_flow(frame, key: str, depth_tolerance: float = 0.02) -> dict:
         if this is None or gone[k] or there is None or this.faces is None or len(there) != len(this.vertices):
             continue
         if len(there) and not _moves_rigidly(this.vertices, there, deltas[k]):
-            mine = which == k
-            moved[mine] = follow_surface(points[mine], this.vertices, this.faces, there, frame.camera)
+            mine = np.flatnonzero(which == k)
+            followed = follow_surface(points[mine], this.vertices, this.faces, there, frame.camera)
+            found = np.isfinite(followed).all(axis=1)  # else (no triangle found) its transform's
+            moved[mine[found]] = followed[found]
     uv, z = other.camera.project(moved)
     flow_px = uv - np.stack([xs + 0.5, ys + 0.5], axis=1)
     finite = np.all(np.isfinite(uv), axis=1) & (z > 0)
@@ -109,7 +111,8 @@ def follow_surface(points, verts, faces, verts_there, camera, max_pairs: int = 2
     the same triangles in the other frame: for each point, the triangle it lies on (of the
     triangles whose projection's bounding box holds the point's pixel, the nearest: the
     point's distance to its plane plus how far outside the triangle it is) and its
-    barycentric coordinates there, applied to `verts_there` (the same mesh, other frame)."""
+    barycentric coordinates there, applied to `verts_there` (the same mesh, other frame);
+    NaN where no triangle holds the point."""
     points = np.asarray(points, np.float64)
     tri = verts[faces]  # (T, 3, 3)
     uv, z = camera.project(verts)
@@ -154,7 +157,7 @@ def follow_surface(points, verts, faces, verts_there, camera, max_pairs: int = 2
         best[n[better]], best_bary[n[better]], best_tri[n[better]] = score[better], bary[better], t[better]
         start = end
     moved = np.einsum("nk,nkj->nj", best_bary, verts_there[faces[best_tri]])
-    return np.where(np.isfinite(best)[:, None], moved, points)
+    return np.where(np.isfinite(best)[:, None], moved, np.nan)
 
 
 def _on_triangle(p: np.ndarray, tri: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
