@@ -407,5 +407,10 @@ def finish(config, output: Path, summary: dict) -> None:
             writer = create_writer(name, output, **options)
             writer.set_run(table, len(config.cameras) > 1)
             writer.finalize()
-    summary["frames_finished_total"] = len(audit.finished_frames(audit_dir))
+    finished = audit.finished_frames(audit_dir)
+    summary["frames_finished_total"] = len(finished)
+    if config.cases:  # counted over every process's frame log (each process's own count is partial)
+        from sdg_addon.sampling.cases import assign_frames, case_report
+
+        summary["cases"] = case_report(config.cases, assign_frames(config.seed, config.frames, config.cases), finished)
     audit.write_json(audit_dir / "manifest.json", summary)

@@ -223,3 +223,13 @@ def test_a_quota_label_no_object_has_is_refused_before_writing(tmp_path, capsys)
     err = capsys.readouterr().err
     assert 'cases.toml: cases[0].label: got "mgu"; expected a class label an object of the scene has (ball, mug)' in err
     assert not out.exists()
+
+
+def test_a_run_of_several_render_processes_counts_cases_over_all_of_them(full_run, tmp_path):
+    """--procs N: the run's manifest.json had no `cases` at all, and each process's own
+    manifest counted only the frames logged before that process ended."""
+    param = write_param(tmp_path, SCENE, "cases.toml")
+    out = tmp_path / "procs"
+    assert render(param, out, "--procs", "2", "--chunk", "2") == 0
+    expected = json.loads((full_run / "audit" / "manifest.json").read_text())["cases"]
+    assert json.loads((out / "audit" / "manifest.json").read_text())["cases"] == expected
