@@ -595,6 +595,11 @@ def test_camera_look_at_or_rotation(tmp_path):
         ("[annotators]\nrgb = { foo = 1 }\n", "annotators.rgb.foo", 1, ["takes no keys"]),
         ('[writers]\nbasic = { frame_padding = "4" }\n', "writers.basic.frame_padding", "4", ["whole number"]),
         ("[writers]\nbasik = {}\n", "writers.basik", "basik", ["did you mean 'basic'?"]),
+        # A run with no writer, or with no annotator for writers that bring none, writes no
+        # data while it renders every frame and says "done" (the Recorder panel refuses both).
+        ("[writers]\n", "writers", {}, ["at least one writer"]),
+        ("writers = []\n", "writers", [], ["at least one writer"]),
+        ("[annotators]\n", "annotators", {}, ["at least one annotator", "(basic)"]),
         ('[run]\noutput = ""\n', "run.output", "", ["not empty"]),
         ("sede = 3\n", "sede", 3, ["a known key"]),
     ],
@@ -605,6 +610,12 @@ def test_single_mistakes(tmp_path, text, field, value, words):
     assert p.value == value or (value is None and repr(p.value).startswith("nothing"))
     for w in words:
         assert w in p.expected, p.expected
+
+
+def test_no_annotators_are_fine_for_writers_that_bring_their_own(tmp_path):
+    """coco / yolo / kitti... add the annotators they need; LiDARs bring theirs."""
+    cfg = load_config(write(tmp_path / "p.toml", "[annotators]\n[writers]\ncoco = {}\n" + CAMERA))
+    assert cfg.annotators == {} and list(cfg.writers) == ["coco"]
 
 
 # ------------------------------------------------------------------ the reference page

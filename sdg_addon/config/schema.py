@@ -1169,6 +1169,25 @@ def config_from_dict(data: dict, path: Path, problems: Problems | None = None, o
     cfg.writers = v.registry_table(data, "writers", writers, "writer")
     if "writers" not in data:
         cfg.writers = {"basic": {}}
+    given_writers, given_annotators = data.get("writers"), data.get("annotators")
+    if isinstance(given_writers, (dict, list)) and not given_writers:  # `[writers]` with nothing under it
+        problems.add(
+            "writers", given_writers, "at least one writer (e.g. basic = {}): with none the run writes no data"
+        )
+    elif (
+        isinstance(given_annotators, (dict, list))
+        and not given_annotators
+        and not cfg.lidars
+        and not (cfg.base.blend or open_scene)  # its cameras may be thermal / NIR, which bring their image
+        and not any(c.sensor in ("thermal", "nir") for c in cfg.cameras)
+        and not any(writers[name].required_annotators for name in cfg.writers if name in writers)
+    ):
+        problems.add(
+            "annotators",
+            given_annotators,
+            f"at least one annotator (e.g. rgb = {{}}): with none, the writers ({', '.join(cfg.writers)}) "
+            "have nothing to write",
+        )
     if "bop" in cfg.writers:
         for i, c in enumerate(cfg.cameras):
             if c.projection != "perspective":
