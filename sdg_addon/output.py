@@ -209,14 +209,22 @@ class Lock:
 
     A parallel run's parent holds the whole folder's lock for the run; its render processes
     (`run_holder`: the parent's "HOST:PID") take their own locks beside it, which that one
-    lock, and no other, lets through."""
+    lock, and no other, lets through. Shards lock side by side, except an `exclusive` one
+    (--overwrite deletes what every run recorded in the folder, other shards' files too)."""
 
-    def __init__(self, folder: Path, shard: tuple[int, int] | None = None, run_holder: str | None = None):
+    def __init__(
+        self,
+        folder: Path,
+        shard: tuple[int, int] | None = None,
+        run_holder: str | None = None,
+        exclusive: bool = False,
+    ):
         self.folder = Path(folder)
         tag = f".shard{shard[0]}of{shard[1]}" if shard else ""
         self.path = self.folder / f".sdg{tag}.lock"
         self.shard = shard
         self.run_holder = run_holder
+        self.exclusive = exclusive
         self.held = False
         self.holder = ""  # "HOST:PID" once held (what render processes are given as run_holder)
 
@@ -224,11 +232,11 @@ class Lock:
         return f"pid {info.get('pid')} on {info.get('host')}, started {info.get('started', '?')}"
 
     def _others(self) -> list[Path]:
-        """Locks that exclude this one: any lock for a whole run; a whole run's lock for a shard."""
-        whole = self.folder / ".sdg.lock"
-        if self.shard is None:
+        """Locks that exclude this one: any lock for a whole run or an exclusive shard; for a
+        shard, a whole run's lock, its own name's, and an exclusive shard's (see acquire)."""
+        if self.shard is None or self.exclusive:
             return sorted(self.folder.glob(".sdg*.lock"))
-        return [whole, self.path]
+        return sorted({self.folder / ".sdg.lock", self.path, *self.folder.glob(".sdg.shard*.lock")})
 
     def acquire(self) -> None:
         me = {
@@ -237,18 +245,29 @@ class Lock:
             "host": socket.gethostname(),
             "started": time.strftime("%Y-%m-%d %H:%M:%S"),
         }
+        if self.exclusive:
+            me["exclusive"] = True
         for other in self._others():
             info = self._read(other)
             if info is None:
                 continue
             if self.run_holder and other.name == ".sdg.lock" and holder_token(info) == self.run_holder:
                 continue  # the parallel run this process renders for
+            side_by_side = self.shard is not None and other.name not in (".sdg.lock", self.path.name)
+            if side_by_side and not self.exclusive and not info.get("exclusive"):
+                continue  # another shard: shards render side by side
             if info.get("host") == me["host"] and not _alive(int(info.get("pid", -1)), info.get("pid_start")):
                 other.unlink(missing_ok=True)  # stale: its process is gone
                 continue
+            why = ""
+            if side_by_side:  # a shard beside an --overwrite shard
+                why = (
+                    " (--overwrite deletes every run's files in the folder, other shards' too: start anew "
+                    "with one --overwrite, then the other shards without it)"
+                )
             raise OutputError(
                 f"another run is writing to {self.folder.as_posix()} ({self.holder_text(info)}; lock "
-                f"{other.name}). Wait for it to end, or, if that process is gone, delete {other.as_posix()}"
+                f"{other.name}){why}. Wait for it to end, or, if that process is gone, delete {other.as_posix()}"
             )
         try:
             fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
@@ -650,9 +669,15 @@ def remove_written(folder: Path, inputs=()) -> int:
 class OutputFolder:
     """The folder of one run: refused or accepted, locked, marked, recorded."""
 
-    def __init__(self, folder: Path, shard: tuple[int, int] | None = None, run_holder: str | None = None):
+    def __init__(
+        self,
+        folder: Path,
+        shard: tuple[int, int] | None = None,
+        run_holder: str | None = None,
+        exclusive: bool = False,
+    ):
         self.folder = Path(folder)
-        self.lock = Lock(self.folder, shard, run_holder)
+        self.lock = Lock(self.folder, shard, run_holder, exclusive)  # exclusive: for --overwrite
         self.fresh = False  # open() found no folder or an empty one
         self.made: list[Path] = []  # folders open() created, the output folder first
 

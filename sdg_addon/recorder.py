@@ -387,7 +387,7 @@ class Recorder:
         plan = annotator_plan(cfg, sensor_specs(cfg, built.cameras))
         self._scene_files = self.check_scene_files()
 
-        folder = output.OutputFolder(opts.output, opts.lock_slot or opts.shard, opts.run_holder)
+        folder = output.OutputFolder(opts.output, opts.lock_slot or opts.shard, opts.run_holder, opts.overwrite)
         try:
             folder.open()
         except output.OutputError as e:

@@ -255,6 +255,29 @@ def test_shards_lock_separately_but_not_beside_a_whole_run(tmp_path):
         Lock(tmp_path, (1, 2)).acquire()
 
 
+def test_an_overwriting_shard_and_other_shards_exclude_each_other(tmp_path):
+    """--overwrite deletes what every run recorded in the folder, other shards' files too:
+    a shard that overwrites does not start while another shard writes there, and no shard
+    starts beside it (before: shard 1's --overwrite deleted the frames and the frame log of
+    a running shard 0). Shards without it still lock side by side; a dead one's lock goes."""
+    running = Lock(tmp_path, (0, 3))
+    running.acquire()
+    with pytest.raises(OutputError, match="shard0of3.*other shards' too"):
+        Lock(tmp_path, (1, 3), exclusive=True).acquire()
+    running.release()
+    write_lock(tmp_path, dead_pid(), name=".sdg.shard2of3.lock")
+    overwriting = Lock(tmp_path, (1, 3), exclusive=True)
+    overwriting.acquire()
+    assert not (tmp_path / ".sdg.shard2of3.lock").exists()
+    for shard in ((0, 3), (2, 3)):
+        with pytest.raises(OutputError, match="shard1of3"):
+            Lock(tmp_path, shard).acquire()
+    overwriting.release()
+    beside = [Lock(tmp_path, (i, 3)) for i in range(3)]
+    for lock in beside:
+        lock.acquire()
+
+
 def test_written_files_get_the_usual_mode_not_mkstemps_0600(tmp_path):
     path = io.write_text(tmp_path / "a.json", "{}")
     umask = os.umask(0o022)

@@ -133,6 +133,29 @@ def test_a_live_lock_refuses_and_a_stale_one_is_taken_over(tmp_path, capsys):
     assert sorted(frames) == [0, 1]  # each frame once: no interleaving of two runs
 
 
+def test_a_shard_that_overwrites_waits_for_the_other_shards(tmp_path, capsys):
+    """`--shard 1/2 --overwrite` while shard 0/2 renders into the folder: exit 2, nothing
+    deleted (before: shard 0's frames so far and its frame log were deleted under it)."""
+    import socket
+
+    p, out = param(tmp_path), tmp_path / "out"
+    assert render(p, out, "--shard", "0/2") == 0
+    before = snapshot(out)
+    helper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        lock = out / ".sdg.shard0of2.lock"
+        lock.write_text(json.dumps({"pid": helper.pid, "host": socket.gethostname(), "started": "now"}))
+        before[lock] = (lock.stat().st_mtime_ns, lock.stat().st_size)
+        capsys.readouterr()
+        assert render(p, out, "--shard", "1/2", "--overwrite") == 2
+        assert "another run is writing" in capsys.readouterr().err
+        assert snapshot(out) == before
+    finally:
+        helper.kill()
+        helper.wait()
+    assert render(p, out, "--shard", "1/2", "--overwrite") == 0  # shard 0's holder has ended
+
+
 @pytest.mark.parametrize("ext", [".glb", ".blend", ".ply", ".usdc", ".stl", ".fbx", ".obj"])
 def test_a_corrupt_asset_is_named_with_the_reason_and_nothing_is_written(tmp_path, capsys, ext):
     # Fixed bytes: random ones now and then parse as a (nearly empty) valid OBJ.
