@@ -826,6 +826,21 @@ def test_a_quota_no_frame_could_meet_is_refused(tmp_path, condition, field):
         assert one_problem(tmp_path, text).field == f"cases[0].{field}"
 
 
+def test_a_pixel_count_larger_than_every_image_is_refused(tmp_path):
+    """640 x 480 (the default) holds 307200 pixels: one more can never be seen, and every
+    frame was rendered max_tries times in vain."""
+
+    def text(pixels) -> str:
+        look = f'[[randomizers]]\ntype = "camera_look_at"\ntargets = "cam"\ndistance = 2\nmin_pixels = {pixels}\n'
+        case = f'[[cases]]\nname = "c"\nframes = 1\nmeasure = "pixels"\nmin = {pixels}\n'
+        return CAMERA + ASSET + "[run]\nframes = 4\n" + look + case
+
+    load_config(write(tmp_path / "edge.toml", text(307200)))
+    found = {p.field: p for p in problems_of(write(tmp_path / "past.toml", text(307201)))}
+    assert set(found) == {"randomizers[0].min_pixels", "cases[0].min"}
+    assert "at most 307200" in found["cases[0].min"].expected
+
+
 def test_a_case_sets_values_of_an_entry_the_file_has(tmp_path):
     """A case's `set` replaces values entries of its type draw: with no entry of that type it
     set nothing, yet its frames counted as made (the docs' own example did so)."""

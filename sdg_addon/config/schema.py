@@ -1146,6 +1146,7 @@ def config_from_dict(data: dict, path: Path, problems: Problems | None = None, o
     cfg.cases = [_case(v, c, join("cases", i), cfg.randomizers) for i, c in enumerate(v.array(data, "cases"))]
     _check_cases(cfg, problems)
     _check_drawn_temperatures(cfg, in_file, problems)
+    _check_pixel_guarantees(cfg, in_file, problems)
 
     cfg.annotators = v.registry_table(data, "annotators", ANNOTATORS, "annotator")
     if "annotators" not in data:
@@ -1436,6 +1437,20 @@ def _check_sensors(cfg: Config, problems: Problems) -> None:
     for i, c in enumerate(cfg.cameras):
         if c.preview_min is not None and c.preview_max is not None and c.preview_max <= c.preview_min:
             problems.add(f"cameras[{i}].preview_max", c.preview_max, f"more than preview_min ({c.preview_min})")
+
+
+def _check_pixel_guarantees(cfg: Config, in_file: list[int], problems: Problems) -> None:
+    """A pixel count no camera's image holds can never be met: every frame (every assigned
+    frame of a case) would be rendered max_tries times in vain."""
+    sizes = [(c.width or cfg.render.width) * (c.height or cfg.render.height) for c in cfg.cameras]
+    most = max([cfg.render.width * cfg.render.height, *sizes])
+    expected = f"at most {most} (the pixels of the largest camera image): no frame could meet more"
+    for i, r in zip(in_file, cfg.randomizers):
+        if r.name == "camera_look_at" and int(r.options.get("min_pixels", 0)) > most:
+            problems.add(f"randomizers[{i}].min_pixels", r.options["min_pixels"], expected)
+    for i, c in enumerate(cfg.cases):
+        if c.measure == "pixels" and c.min is not None and c.min > most:
+            problems.add(f"cases[{i}].min", c.min, expected)
 
 
 def _check_drawn_temperatures(cfg: Config, in_file: list[int], problems: Problems) -> None:
