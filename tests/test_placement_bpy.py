@@ -101,6 +101,22 @@ def test_scatter_on_table_rests_and_never_intersects():
             assert not trees[a].overlap(trees[b]), (f, a, b)
 
 
+def test_small_objects_are_never_scattered_inside_the_table_top():
+    """The legs' tops face up under the table top: objects thinner than the top (2 cm
+    here, the top is 4 cm) were put there, inside it, in about 1 frame of 60 (the
+    containment test sees the leg's top as the nearest face, pointing up)."""
+    cfg, built, facts, targets = built_run(
+        SCATTER_ON_TABLE.replace('["mug*", "donut*"]', '"mug*"') + "scale = 0.125\n"  # 2 cm mugs
+    )
+    heights = [
+        v["location"][2]
+        for f in range(60)
+        for v in sample_frame(cfg.seed, f, cfg.randomizers, targets, facts=facts)[0]["values"].values()
+    ]
+    assert len(heights) == 60 * 8
+    assert np.allclose(heights, TABLE_TOP + 1e-4, atol=1e-6), sorted(set(np.round(heights, 4)))
+
+
 def test_scatter_hides_and_logs_what_does_not_fit():
     cfg, built, facts, targets = built_run(
         SCATTER_ON_TABLE

@@ -204,6 +204,10 @@ class Scatter(RandomizerSpec):
         if len(local) == 0:
             return None
         lift = -float(np.min(local @ normal)) + REST_GAP
+        if facts.inside_solid(area.surfaces, point + normal * REST_GAP, normal):
+            # A face covered by solid (a table leg's top under the table top): an object
+            # smaller than the cover fitted there, inside it, past the containment test.
+            return None
         return point + normal * lift, rotation, (area.owner(tri_index), tri_index)
 
     def _settled(self, facts, name, rotation, scale, location, surface, area):

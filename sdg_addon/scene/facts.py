@@ -78,6 +78,16 @@ class SceneFacts:
                 best = hit[3]
         return best
 
+    def inside_solid(self, surfaces: list[str], point, direction) -> bool:
+        """True when `point` lies inside a solid of `surfaces` as seen along `direction`: the
+        first face the ray meets is a back face (its normal points along the ray)."""
+        best = None
+        for s in surfaces:
+            hit = self.static_tree(s).ray_cast(Vector(point), Vector(direction))
+            if hit[0] is not None and (best is None or hit[3] < best[3]):
+                best = hit
+        return best is not None and best[1].dot(Vector(direction)) > 0
+
     def layout(self, obstacles: list[str] = ()) -> Layout:
         """An empty arrangement that already holds the static `obstacles`."""
         return Layout(self, obstacles)
