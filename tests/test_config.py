@@ -500,6 +500,26 @@ def test_unreadable_files(tmp_path):
     assert "table" in p.expected and p.value == [1, 2]
 
 
+def test_a_symbolic_link_loop_is_a_problem_not_a_traceback(tmp_path):
+    """A parameter file, asset, asset list, .blend or texture folder that is a link loop
+    (a.glb -> b.glb -> a.glb): the usual problem naming the field (before: RuntimeError
+    'Symlink loop' from Path.resolve, a traceback from validate and render)."""
+    for name in ("loop.toml", "loop.glb", "list.toml", "loop.blend", "textures"):
+        (tmp_path / f"{name}.other").symlink_to(tmp_path / name)
+        (tmp_path / name).symlink_to(tmp_path / f"{name}.other")
+    (p,) = problems_of(tmp_path / "loop.toml")
+    assert "symbolic links" in p.expected and p.file == (tmp_path / "loop.toml").as_posix()
+    texture = '[[randomizers]]\ntype = "texture"\ntargets = "a*"\nfolder = "textures"\n'
+    for text, field in (
+        ('[[assets]]\nname = "a"\nfile = "loop.glb"\n', "assets[0].file"),
+        ('asset_list = "list.toml"\n', "asset_list"),
+        ('[scene]\nblend = "loop.blend"\n', "scene.blend"),
+        ('[[assets]]\nname = "a"\nprimitive = "cube"\n' + texture, "randomizers[0].folder"),
+    ):
+        p = one_problem(tmp_path, text + CAMERA)
+        assert p.field == field and "existing" in p.expected, p
+
+
 # ------------------------------------------------------------------ single fields
 
 

@@ -22,7 +22,7 @@ from ..annotators import ANNOTATORS
 from ..annotators.lidar import PRESETS as LIDAR_PRESETS
 from ..labels.rules import DEFAULT_SUFFIX, SCOPES, NameRule
 from ..pinhole import MAX_PIXEL_ASPECT, blender_lens_for
-from ..sampling.appearance import glob_files
+from ..sampling.appearance import glob_files, real_path
 from ..sampling.cases import CASE_FIELDS, CaseSpec
 from ..sampling.distributions import (
     Constant,
@@ -1060,7 +1060,7 @@ def _syntax_problem(problems: Problems, text: str, message: str, line: int, colu
 
 def load_config(path: str | Path) -> Config:
     """Read and validate a parameter file (and the asset list it names)."""
-    path = Path(path).resolve()
+    path = real_path(path)
     problems = Problems(path.as_posix())
     data = read_table(path, problems)
     problems.raise_if_any()
@@ -1276,7 +1276,7 @@ def _base_scene(v: _Reader, scene: dict, path: Path) -> BaseSceneSpec:
     """[scene] blend / scene / cameras / lights; the .blend resolved against this file."""
     base = read_section(v.problems, scene, "scene", BASE_SCENE_FIELDS, BaseSceneSpec(), known_extra=("ground", "world"))
     if base.blend:
-        f = (path.parent / Path(base.blend).expanduser()).resolve()
+        f = real_path(path.parent / Path(base.blend).expanduser())
         if f.suffix.lower() != ".blend":
             v.problems.add("scene.blend", base.blend, "a Blender file ending in .blend")
         elif not f.is_file():
@@ -1493,7 +1493,7 @@ def _light(v: _Reader, t, p: str) -> LightSpec:
 
 def _asset_list_path(path: Path, value: str) -> Path:
     """An asset list path, relative to the parameter file that names it (`~` expanded)."""
-    return (path.parent / Path(value).expanduser()).resolve()
+    return real_path(path.parent / Path(value).expanduser())
 
 
 def _asset_list(v: _Reader, value, path: Path, problems: Problems) -> list:
@@ -1544,7 +1544,7 @@ def _asset(v: _Reader, t, p: str, base: Path) -> AssetSpec:
         v.problems.add(join(p, "label_from"), t["label_from"], "no label_from without files (asset pools only)")
     if has_file and a.file:
         raw = a.file
-        f = (base.parent / Path(raw).expanduser()).resolve()
+        f = real_path(base.parent / Path(raw).expanduser())
         if f.suffix.lower() not in ASSET_EXTENSIONS:
             v.problems.add(join(p, "file"), raw, f"a file ending in one of {', '.join(ASSET_EXTENSIONS)}")
         elif not f.is_file():

@@ -9,6 +9,7 @@ material swaps and a generated sky need no files.
 from __future__ import annotations
 
 import fnmatch
+import os
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +20,13 @@ from .randomizers import COLOR, NUMBER, STRING, RandomizerSpec, register_randomi
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".exr", ".hdr", ".bmp", ".webp", ".tga")
 HDRI_EXTENSIONS = (".hdr", ".exr")
 PATTERNS = ("noise", "voronoi", "checker")
+
+
+def real_path(path: Path | str) -> Path:
+    """The absolute path with symbolic links followed, as Path.resolve() gives it, except that
+    a link loop is no exception (Path.resolve raises RuntimeError before Python 3.13): the
+    path stays as far as it resolves, and the caller's check for an existing file names it."""
+    return Path(os.path.realpath(path))
 
 
 def list_images(folder: Path, extensions=IMAGE_EXTENSIONS) -> list[Path]:
@@ -62,7 +70,7 @@ class FolderRandomizer(RandomizerSpec):
         raw = self.options.get("folder", "")
         if not raw:
             return [("folder", raw, f"a folder of {' / '.join(self.EXTENSIONS)} files, relative to the parameter file")]
-        folder = (base / Path(raw).expanduser()).resolve()
+        folder = real_path(base / Path(raw).expanduser())
         if not folder.is_dir():
             return [("folder", raw, f"an existing folder (looked for {folder.as_posix()})")]
         self.folder = folder
