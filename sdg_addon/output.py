@@ -91,8 +91,15 @@ def _check_creatable(text: str, real: Path) -> None:
     """Refuse, before anything is written, an output folder that could not be made: a link
     to nothing, a file where a folder above it should be, a name too long for its file
     system (each would fail at the first write instead)."""
-    if os.path.islink(Path(text).expanduser()) and not os.path.exists(real):
+    given = Path(text).expanduser()
+    if os.path.islink(given) and not os.path.exists(real):
         raise OutputError(f"output folder {text!r} is a link to {real.as_posix()}, which does not exist")
+    for above in given.parents:  # a link on the way that leads nowhere: to nothing, or round a loop
+        if os.path.islink(above) and not os.path.exists(above):
+            raise OutputError(
+                f"output folder {text!r}: {above.as_posix()} is a link to {os.readlink(above)}, which leads nowhere "
+                "(it does not exist, or the links go round in a loop)"
+            )
     for above in [real, *real.parents]:
         if os.path.exists(above):  # (os.path's: False, not an error, for a name too long)
             if not os.path.isdir(above):

@@ -736,11 +736,18 @@ def test_folders_that_could_not_be_made_are_refused_up_front(tmp_path):
     (tmp_path / "file.txt").write_text("mine")
     with pytest.raises(OutputError, match="is a file, not a folder"):
         check_folder(tmp_path / "file.txt" / "sub")
+    # A link that leads nowhere on the way (before: exit 1 at the first write, "File exists").
+    with pytest.raises(OutputError, match="gone is a link to .*nothing, which leads nowhere"):
+        check_folder(tmp_path / "gone" / "sub")
+    (tmp_path / "loop1").symlink_to(tmp_path / "loop2")
+    (tmp_path / "loop2").symlink_to(tmp_path / "loop1")
+    with pytest.raises(OutputError, match="loop1 is a link to .*loop2, which leads nowhere"):
+        check_folder(tmp_path / "loop1" / "a" / "b")
     longest = os.pathconf(tmp_path, "PC_NAME_MAX")
     check_folder(tmp_path / ("a" * longest) / "b")
     with pytest.raises(OutputError, match="longer than its file system takes"):
         check_folder(tmp_path / ("a" * (longest + 1)) / "b")
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["file.txt", "gone"]  # nothing made
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file.txt", "gone", "loop1", "loop2"]  # nothing made
 
 
 def test_a_file_there_already_is_replaced_only_when_the_tool_wrote_it(tmp_path):
