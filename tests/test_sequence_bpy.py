@@ -546,3 +546,131 @@ def test_flow_follows_armatures_and_shape_keys(tmp_path):
                 seen[name] += 1
                 assert np.abs(flow[row, col] - true).max() < 0.01, (kind, i, name, row, col, flow[row, col], true)
         assert min(seen.values()) > 20, seen
+
+
+def test_particles_of_a_blend_play_in_a_clip(tmp_path):
+    """Particles falling under gravity (their source object disabled in renders, as usual)
+    are made real objects once, and still fall over the clip as Blender renders them: each
+    copy sits where Blender's particle instance is at every frame, and the flow of its
+    pixels is that motion projected (motion vectors agree)."""
+    import math
+
+    import bpy
+
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    scene = bpy.context.scene
+    bpy.ops.mesh.primitive_ico_sphere_add(radius=0.1, location=(0, 0, -20))
+    ball = bpy.context.object
+    ball.name, ball.hide_render = "ball", True
+    ball["semantics"] = {"class": ["ball"]}
+    bpy.ops.mesh.primitive_plane_add(size=1.0, location=(0, 0, 2))
+    emitter = bpy.context.object
+    emitter.name, emitter.show_instancer_for_render = "emitter", False
+    emitter.modifiers.new("p", "PARTICLE_SYSTEM")
+    s = emitter.particle_systems[0].settings
+    s.count, s.frame_start, s.frame_end, s.lifetime = 4, 1, 1, 100
+    s.physics_type, s.normal_factor, s.render_type, s.instance_object = "NEWTON", 0.0, "OBJECT", ball
+    s.particle_size = 1.0
+    cam = bpy.data.objects.new("Cam", bpy.data.cameras.new("Cam"))
+    scene.collection.objects.link(cam)
+    cam.location, cam.rotation_euler = (0, -6, 1), (math.pi / 2, 0, 0)
+    scene.camera = cam
+    scene.collection.objects.link(bpy.data.objects.new("Sun", bpy.data.lights.new("Sun", "SUN")))
+    blend = tmp_path / "fall.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(blend))
+    truth = []  # per frame of the clip (scene frames 10, 11, 12): each particle's location
+    for frame in (10, 11, 12):
+        scene.frame_set(frame)
+        depsgraph = bpy.context.evaluated_depsgraph_get()
+        truth.append(sorted(tuple(i.matrix_world.translation) for i in depsgraph.object_instances if i.is_instance))
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    assert truth[0] != truth[2]  # they fall
+    param = write_param(
+        tmp_path,
+        header((W, H), samples=1, seed=1, frames=3)
+        + f'[sequence]\nclip_length = 3\nstart_frame = 10\n[scene]\nblend = "{blend.as_posix()}"\n'
+        + "[annotators]\ndistance_to_image_plane = {}\ninstance_segmentation = {}\nbounding_box_3d = {}\n"
+        + "forward_flow = {}\nmotion_vectors = {}\ncamera_params = {}\n",
+        "fall.toml",
+    )
+    out = tmp_path / "fall"
+    assert render(param, out) == 0
+    params = json.loads((out / "clip_0000" / "camera_params_0000.json").read_text())
+    fy, depth0 = params["fy"], load(out, 0, 0, "distance_to_image_plane")
+    for i in range(3):
+        boxes = load(out, 0, i, "bounding_box_3d")
+        placed = sorted(tuple(np.asarray(b["transform"]).T[:3, 3]) for b in boxes)
+        assert np.allclose(placed, truth[i], atol=1e-5), i
+    # frame 0 -> 1: every ball pixel moves down by fy * dz / depth (no sideways motion)
+    dz = {round(a[0], 4): b[2] - a[2] for a, b in zip(truth[0], truth[1])}
+    assert len(set(dz.values())) == 1  # the same fall for all
+    valid = load(out, 0, 0, "forward_flow_valid")
+    flow, mv = load(out, 0, 0, "forward_flow"), load(out, 0, 0, "motion_vectors")
+    assert valid.sum() > 10
+    expected = -fy * next(iter(dz.values())) / depth0[valid]
+    assert np.abs(flow[valid][:, 1] - expected).max() < 0.01 and np.abs(flow[valid][:, 0]).max() < 1e-3
+    assert np.abs(mv[..., 2:][valid] - flow[valid]).max() < 0.01
+
+
+def test_animation_inside_an_instanced_collection_plays_in_a_clip(tmp_path):
+    """A collection instance of a keyframed object (a turning blade): the copy made real
+    keeps the keyframes, so it turns as Blender renders it; flow = that turn, projected."""
+    import math
+
+    import bpy
+
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    scene = bpy.context.scene
+    fan = bpy.data.collections.new("fan")
+    scene.collection.children.link(fan)
+    bpy.ops.mesh.primitive_cube_add(size=1.0)
+    blade = bpy.context.object
+    for c in list(blade.users_collection):
+        c.objects.unlink(blade)
+    fan.objects.link(blade)
+    blade.name, blade.scale = "blade", (1.0, 0.3, 0.3)
+    blade["semantics"] = {"class": ["blade"]}
+    blade.keyframe_insert("rotation_euler", frame=1)
+    blade.rotation_euler.y = 1.0
+    blade.keyframe_insert("rotation_euler", frame=5)
+    bpy.context.view_layer.layer_collection.children["fan"].exclude = True
+    holder = bpy.data.objects.new("fan_0", None)
+    holder.instance_type, holder.instance_collection, holder.location = "COLLECTION", fan, (0.3, 0, 1)
+    scene.collection.objects.link(holder)
+    cam = bpy.data.objects.new("Cam", bpy.data.cameras.new("Cam"))
+    scene.collection.objects.link(cam)
+    cam.location, cam.rotation_euler = (0, -4, 1), (math.pi / 2, 0, 0)
+    scene.camera = cam
+    scene.collection.objects.link(bpy.data.objects.new("Sun", bpy.data.lights.new("Sun", "SUN")))
+    blend = tmp_path / "fan.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(blend))
+    poses = []
+    for frame in (2, 3):
+        scene.frame_set(frame)
+        depsgraph = bpy.context.evaluated_depsgraph_get()
+        poses.append(next(np.array(i.matrix_world) for i in depsgraph.object_instances if i.is_instance))
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    param = write_param(
+        tmp_path,
+        header((W, H), samples=1, seed=1, frames=2)
+        + f'[sequence]\nclip_length = 2\nstart_frame = 2\n[scene]\nblend = "{blend.as_posix()}"\n'
+        + "[annotators]\ndistance_to_image_plane = {}\ninstance_segmentation = {}\nforward_flow = {}\ncamera_params = {}\n",
+        "fan.toml",
+    )
+    out = tmp_path / "fan"
+    assert render(param, out) == 0
+    p = json.loads((out / "clip_0000" / "camera_params_0000.json").read_text())
+    fx, fy, cx, cy = p["fx"], p["fy"], p["cx"], p["cy"]
+    depth, valid = load(out, 0, 0, "distance_to_image_plane"), load(out, 0, 0, "forward_flow_valid")
+    flow = load(out, 0, 0, "forward_flow")
+    rows, cols = np.nonzero(valid)
+    assert len(rows) > 10
+    d = depth[rows, cols].astype(np.float64)
+    # The camera at (0, -4, 1) looks along +Y: image x = world x, image up = world z.
+    world = np.stack([(cols + 0.5 - cx) / fx * d, d - 4.0, 1.0 - (rows + 0.5 - cy) / fy * d, np.ones_like(d)])
+    moved = poses[1] @ np.linalg.inv(poses[0]) @ world
+    u = cx + fx * moved[0] / (moved[1] + 4.0)
+    v = cy - fy * (moved[2] - 1.0) / (moved[1] + 4.0)
+    true = np.stack([u - (cols + 0.5), v - (rows + 0.5)], axis=1)
+    assert np.abs(true).max() > 0.5  # it turns
+    assert np.abs(flow[rows, cols] - true).max() < 0.01

@@ -56,6 +56,7 @@ log = logging.getLogger("sdg")
 REALIZED = "sdg_realized"  # on objects and meshes made here
 COPY_ROOT = "sdg_instance_root"  # on the object that stands for one copy (an entity root)
 DROP_INSTANCES = "sdg_drop_instances"  # node group / modifier removing instances
+INSTANCE_KEY = "sdg_instance_key"  # on a copy of a depsgraph instance: which one, in every frame
 MAX_NESTING = 16
 _NO_LEVEL = 2**31 - 1  # persistent_id entries beyond the nesting depth
 # Object types whose evaluated geometry can be turned into a mesh.
@@ -184,9 +185,13 @@ def _clean_copy(copy) -> None:
     for key in (REALIZED, COPY_ROOT, INSTANCER, INSTANCE_LABELS):
         if key in copy:
             del copy[key]
-    copy.animation_data_clear()
-    if hasattr(copy, "constraints"):
+    if getattr(copy, "constraints", None):
+        # Placed where its constraints put it when realized; keyframes would fight them.
+        copy.animation_data_clear()
         copy.constraints.clear()
+    # Otherwise it keeps its keyframes (the prototype's action, shared): placed in the
+    # instance space by its parent inverse, they move it there as they move the prototype,
+    # so the instanced content's own animation plays in a clip.
     copy.parent_type = "OBJECT"
     copy.matrix_basis = Matrix.Identity(4)
 
@@ -359,20 +364,16 @@ def _realize_depsgraph_instances(scene) -> list[str]:
         return _realize_evaluated_instances(scene)
 
 
-def _realize_evaluated_instances(scene) -> list[str]:
-    depsgraph = _depsgraph(scene)
-    colls = render_collections(scene)
-    ctx = _Context(collection_parents(scene), object_collections(scene))
-    groups: dict[str, dict[tuple, list]] = {}
-    instancers: dict[str, tuple] = {}
-    meshes: dict[int, object] = {}
+def _evaluated_instances(depsgraph, colls, users):
+    """(instancer, depsgraph instance, kind, key) of every rendered instance to make real,
+    in depsgraph order. `key` identifies one copy of an instancer in every frame."""
     for inst in depsgraph.object_instances:
         if not inst.is_instance or inst.parent is None:
             continue
         instancer = inst.parent.original
         if instancer.instance_type == "COLLECTION" and instancer.type == "EMPTY":
             continue  # collection instances are realized structurally (or are not rendered)
-        if instancer.hide_render or not in_render_collections(instancer, colls, ctx.users):
+        if instancer.hide_render or not in_render_collections(instancer, colls, users):
             continue
         ob = inst.object
         if ob.type in _SKIP_TYPES:
@@ -390,6 +391,20 @@ def _realize_evaluated_instances(scene) -> list[str]:
             kind, key = "nodes", (levels[-1] if levels else 0,)
         else:
             kind, key = "dupli", (levels, proto.name)
+        yield instancer, inst, kind, key
+
+
+def _realize_evaluated_instances(scene) -> list[str]:
+    depsgraph = _depsgraph(scene)
+    colls = render_collections(scene)
+    ctx = _Context(collection_parents(scene), object_collections(scene))
+    groups: dict[str, dict[tuple, list]] = {}
+    instancers: dict[str, tuple] = {}
+    meshes: dict[int, object] = {}
+    for instancer, inst, kind, key in _evaluated_instances(depsgraph, colls, ctx.users):
+        ob = inst.object
+        proto = ob.original
+        is_geometry = proto == instancer
         if ob.type in MESH_LIKE:
             ptr = ob.data.as_pointer() if ob.data is not None else id(ob)
             data = meshes.get(ptr)
@@ -433,6 +448,7 @@ def _make_copies(ctx, instancer, instancer_world, groups) -> list[str]:
         if len(records) == 1:
             obj = _new_object(base, records[0], instancer, ctx)
             _place(obj, instancer, instancer_world, records[0]["matrix"], _local(to_local @ records[0]["matrix"]))
+            obj[INSTANCE_KEY] = f"{key!r}#0"
             root = obj
         else:
             root = bpy.data.objects.new(base, None)
@@ -446,6 +462,7 @@ def _make_copies(ctx, instancer, instancer_world, groups) -> list[str]:
                 n = seen[r["name"]] = seen.get(r["name"], -1) + 1
                 part = _new_object(f"{base}/{r['name']}" + (f"_{n}" if n else ""), r, instancer, ctx)
                 _place(part, root, instancer_world, r["matrix"], _local(to_local @ r["matrix"]))
+                part[INSTANCE_KEY] = f"{key!r}#{len(part_labels)}"
                 part_labels.append(own_labels_of_copy(part))
             # The copy as a whole carries the labels all its parts share (e.g. those of the
             # instanced collection), so parts split off only where they add their own.
@@ -516,3 +533,56 @@ def _suppress(instancer, kinds: set[str]) -> None:
                 child.hide_render = True
         _save(instancer, instance_type=instancer.instance_type)
         instancer.instance_type = "NONE"
+
+
+# ---------------------------------------------------------------------- animation
+def key_instance_motion(scene, frames) -> list[str]:
+    """Keyframe the copies of depsgraph instances (particles, Geometry Nodes, vertex
+    instancing) where the scene's own instancing puts them at each of `frames` (scene
+    frames), so a clip plays a particle system's or a node tree's animation as Blender
+    renders it (Cycles' vector pass included: the frames around the clip are keyed too).
+    Only copies that move are keyed; returns their names. The current frame is kept."""
+    copies = {}
+    for o in scene.objects:
+        if o.get(INSTANCE_KEY) is not None and o.get(INSTANCER) is not None:
+            copies[(o[INSTANCER].name, o[INSTANCE_KEY])] = o
+    if not copies:
+        return []
+    current = scene.frame_current
+    placed: dict[str, list] = {}
+    drops = [m for o in scene.objects for m in getattr(o, "modifiers", ()) if m.name == DROP_INSTANCES]
+    for m in drops:
+        m.show_viewport = False  # the instances it removes from renders, back in the depsgraph read
+    # Instancers hidden once their copies were made (their own geometry did not render).
+    hidden = [o for o in scene.objects if "hide_render" in (o.get(REALIZED_INSTANCER) or {}) and o.hide_render]
+    for o in hidden:
+        o.hide_render = False
+    try:
+        with _disabled_in_viewports_as_in_renders():
+            for frame in frames:
+                scene.frame_set(frame)
+                depsgraph = _depsgraph(scene)
+                colls = render_collections(scene)
+                users = object_collections(scene)
+                seen: dict[tuple, int] = {}
+                for instancer, inst, _kind, key in _evaluated_instances(depsgraph, colls, users):
+                    n = seen[instancer.name, key] = seen.get((instancer.name, key), -1) + 1
+                    copy = copies.get((instancer.name, f"{key!r}#{n}"))
+                    if copy is not None:
+                        placed.setdefault(copy.name, []).append((frame, inst.matrix_world.copy()))
+    finally:
+        for m in drops:
+            m.show_viewport = True
+        for o in hidden:
+            o.hide_render = True
+    moving = [name for name, poses in placed.items() if any(m != poses[0][1] for _f, m in poses)]
+    for name in moving:
+        copy = bpy.data.objects[name]
+        copy.rotation_mode = "XYZ"
+        for frame, matrix in placed[name]:
+            scene.frame_set(frame)  # the parents where they are then
+            copy.matrix_world = matrix
+            for path in ("location", "rotation_euler", "scale"):
+                copy.keyframe_insert(path, frame=frame)
+    scene.frame_set(current)
+    return sorted(moving)

@@ -10,7 +10,9 @@ Per frame i of a clip (see sampling.motion):
    ends), so Cycles' vector pass, which evaluates the scene one frame before and after,
    sees the true motion;
 4. the scene frame is set to `start_frame + i` (the scene's own animation plays too, and
-   with sequence.rigid_body the simulation steps: scene.clip_physics).
+   with sequence.rigid_body the simulation steps: scene.clip_physics). Copies made of
+   instances (particles, Geometry Nodes) are keyed once, where the scene's instancing puts
+   them at the clip's scene frames (instancing.key_instance_motion), so they play as well.
 Stills without trajectories or simulation never touch the scene frame.
 """
 
@@ -23,6 +25,7 @@ import bpy
 from ..sampling.motion import Trajectory
 from .build import BuiltScene
 from .caches import fluid_domains, redirect_replay_fluid_caches
+from .instancing import key_instance_motion
 from .randomize import apply_frame
 
 MOTION_TYPES = {"trajectory": "objects", "camera_trajectory": "cameras"}
@@ -47,6 +50,9 @@ class SequencePlayer:
             # Simulated time: one scene frame is 1 / sequence.fps seconds.
             scene.render.fps = max(1, round(self.fps))
             scene.render.fps_base = scene.render.fps / self.fps
+            # Copies of instances (particles, node trees) play the scene's own animation.
+            first = sequence.start_frame
+            self.moving_instances = key_instance_motion(scene, range(first - 1, first + sequence.clip_length + 1))
         if self.physics:
             from .clip_physics import ClipBodies
 
