@@ -373,6 +373,22 @@ def test_validation_names_the_file_field_and_what_to_set(tmp_path):
         assert p.field == "randomizers[0].files" and "a glob of image files" in p.expected, files
 
 
+def test_a_file_that_is_no_image_of_its_kind_is_refused_at_validation(tmp_path):
+    """Empty, damaged or renamed photos are found from their first bytes, before anything is
+    written (before: at the first frame drawing one, exit 2 after `--overwrite` had deleted
+    the earlier dataset); every kind of each signature passes, TGA (no signature) is not read."""
+    write_photos(tmp_path, ["bg/a.png", "bg/b.jpg", "bg/c.bmp", "bg/d.tif", "bg/e.webp", "bg/f.tga"])
+    cfg = load_config(param(tmp_path, 'files = "bg/*"\n'))
+    assert cfg.randomizers[0].names == [f"bg/{n}" for n in ("a.png", "b.jpg", "c.bmp", "d.tif", "e.webp", "f.tga")]
+    for name, content in (("x.png", b""), ("x.jpg", b"<html>"), ("x.webp", b"RIFF1234WAVE"), ("x.tiff", b"\x89PNG")):
+        (tmp_path / "bad").mkdir(exist_ok=True)
+        (tmp_path / "bad" / name).write_bytes(content)
+        (p,) = problems_of(param(tmp_path, f'files = ["bg/*", "bad/{name}"]\n'))
+        assert p.field == "randomizers[0].files" and p.value.endswith(f"bad/{name}")
+        assert "does not start as one does" in p.expected, p
+        (tmp_path / "bad" / name).unlink()
+
+
 def test_float_and_16_bit_photos_are_refused_at_validation(tmp_path):
     (tmp_path / "hdr").mkdir()
     (tmp_path / "hdr" / "sky.exr").write_bytes(b"v/1\x01")
