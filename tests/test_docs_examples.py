@@ -27,6 +27,7 @@ from PIL import Image
 
 from sdg_addon.config import ConfigError, load_config
 from sdg_addon.config.paths import map_file_paths
+from sdg_addon.sampling.appearance import IMAGE_SIGNATURES
 from sdg_addon.sampling.randomizers import RANDOMIZERS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -131,7 +132,9 @@ def write_example_file(path: Path) -> None:
         path.write_bytes(b"BLENDER-v500")  # the header validation checks; the scene is not built here
     elif path.suffix == ".toml":  # an asset list
         path.write_text('[[assets]]\nname = "listed"\nprimitive = "cube"\n', encoding="utf-8")
-    else:  # a model or an HDRI: validation matches its name only
+    elif path.suffix in (".hdr", ".exr"):  # an HDRI: validation reads how it starts
+        path.write_bytes(IMAGE_SIGNATURES[path.suffix][0])
+    else:  # a model: validation matches its name only
         path.write_bytes(b"")
 
 

@@ -22,7 +22,7 @@ from sdg_addon.imaging import (
     white_balance_gains,
 )
 from sdg_addon.sampling import RANDOMIZERS, make_distribution, sample_frame
-from sdg_addon.sampling.appearance import blackbody_rgb
+from sdg_addon.sampling.appearance import IMAGE_SIGNATURES, blackbody_rgb
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -270,9 +270,14 @@ def test_ops_per_camera_from_the_sampling_log_and_logged_seed():
 # -------------------------------------------------------------- appearance sampling
 
 
+def fake_image(path: Path) -> None:
+    """A file that starts as its kind of image does (what validation reads of it)."""
+    path.write_bytes(IMAGE_SIGNATURES.get(path.suffix.lower(), (b"",))[0] + b"x")
+
+
 def test_texture_sets_pair_maps_by_suffix_and_pick_uniformly(tmp_path):
     for name in ("wood.png", "wood_normal.png", "wood_roughness.jpg", "tiles.jpg", "notes.txt", "metal.exr"):
-        (tmp_path / name).write_bytes(b"x")
+        fake_image(tmp_path / name)
     r = spec("texture", {"folder": "."}, scale=2.0)
     assert r.prepare(tmp_path) == []
     assert r.names == ["metal.exr", "tiles.jpg", "wood.png"]  # maps and non-images left out
@@ -289,7 +294,7 @@ def test_texture_sets_pair_maps_by_suffix_and_pick_uniformly(tmp_path):
 
 def test_texture_suffix_conventions_of_texture_sites(tmp_path):
     for name in ("Wood049_Color.jpg", "Wood049_NormalGL.jpg", "Wood049_Roughness.jpg", "Rock_Color.png"):
-        (tmp_path / name).write_bytes(b"x")
+        fake_image(tmp_path / name)
     opts = {"folder": ".", "color_suffix": "_Color", "normal_suffix": "_NormalGL", "roughness_suffix": "_Roughness"}
     r = spec("texture", opts)
     assert r.prepare(tmp_path) == [] and r.names == ["Rock_Color.png", "Wood049_Color.jpg"]
@@ -302,8 +307,8 @@ def test_folder_problems_are_named(tmp_path):
     (tmp_path / "empty").mkdir()
     assert "found none" in spec("world_hdri", {"folder": "empty"}).prepare(tmp_path)[0][2]
     (tmp_path / "h").mkdir()
-    (tmp_path / "h" / "sky.hdr").write_bytes(b"x")
-    (tmp_path / "h" / "photo.png").write_bytes(b"x")  # not an HDRI
+    fake_image(tmp_path / "h" / "sky.hdr")
+    fake_image(tmp_path / "h" / "photo.png")  # not an HDRI
     r = spec("world_hdri", {"folder": "h"}, image={"distribution": "choice", "values": ["sky.hdr", "photo.png"]})
     ((key, value, expected),) = r.prepare(tmp_path)
     assert (key, value) == ("image", "photo.png") and "sky.hdr" in expected
@@ -378,12 +383,23 @@ def test_the_appearance_example_preset_is_valid_and_needs_no_files():
     assert all(a.file is None for a in cfg.assets)
 
 
+@pytest.mark.parametrize("kind, name", [("texture", "wood.png"), ("texture", "tiles.jpg"), ("world_hdri", "sky.hdr")])
+def test_a_folder_file_that_is_no_image_of_its_kind_is_named(tmp_path, kind, name):
+    """A texture or HDRI that does not start as its kind does (empty, damaged, renamed):
+    the problem names the file (before: accepted; Blender rendered it magenta, exit 0)."""
+    for good in ("wood.png", "tiles.jpg", "sky.hdr", "studio.exr"):
+        fake_image(tmp_path / good)
+    (tmp_path / name).write_bytes(b"<html>")
+    ((key, value, expected),) = spec(kind, {"folder": "."}).prepare(tmp_path)
+    assert key == "folder" and value == (tmp_path / name).as_posix() and "does not start as one does" in expected
+
+
 def test_the_folder_listing_is_part_of_the_resolved_parameters(tmp_path):
     from sdg_addon.config import load_config
 
     (tmp_path / "tex").mkdir()
     for name in ("b.png", "a.jpg"):
-        (tmp_path / "tex" / name).write_bytes(b"x")
+        fake_image(tmp_path / "tex" / name)
     param = tmp_path / "p.toml"
     param.write_text(
         '[[cameras]]\nname = "cam"\nlocation = [0, -2, 1]\n'
@@ -391,5 +407,5 @@ def test_the_folder_listing_is_part_of_the_resolved_parameters(tmp_path):
     )
     resolved = load_config(param).resolved()["randomizers"][0]
     assert resolved["folder_files"] == ["a.jpg", "b.png"] and resolved["folder"] == "tex"
-    (tmp_path / "tex" / "c.png").write_bytes(b"x")  # a new file changes what frames pick
+    fake_image(tmp_path / "tex" / "c.png")  # a new file changes what frames pick
     assert load_config(param).resolved()["randomizers"][0]["folder_files"] == ["a.jpg", "b.png", "c.png"]

@@ -29,6 +29,42 @@ def real_path(path: Path | str) -> Path:
     return Path(os.path.realpath(path))
 
 
+# How each format's files start (TGA has no such mark): a file that does not is no image.
+IMAGE_SIGNATURES = {
+    ".png": (b"\x89PNG\r\n\x1a\n",),
+    ".jpg": (b"\xff\xd8\xff",),
+    ".jpeg": (b"\xff\xd8\xff",),
+    ".bmp": (b"BM",),
+    ".tif": (b"II*\x00", b"MM\x00*"),
+    ".tiff": (b"II*\x00", b"MM\x00*"),
+    ".exr": (b"v/1\x01",),
+    ".hdr": (b"#?",),  # #?RADIANCE or #?RGBE
+}
+
+
+def not_an_image_reason(path: Path) -> str | None:
+    """Why the file is no image of its kind (empty, damaged or renamed), or None: read from
+    its first bytes, so a folder or pool of thousands is checked before anything is written
+    (a background photo is decoded when a frame draws it: a damaged one ended the run after
+    --overwrite had deleted the earlier dataset; Blender renders a texture it cannot read
+    magenta, without a word). An image cut short after its first bytes is not found here."""
+    suffix = path.suffix.lower()
+    if suffix not in IMAGE_SIGNATURES and suffix != ".webp":
+        return None
+    try:
+        with open(path, "rb") as f:
+            head = f.read(12)
+    except OSError as e:
+        return f"a readable image ({e.strerror})"
+    if suffix == ".webp":
+        ok = head[:4] == b"RIFF" and head[8:12] == b"WEBP"
+    else:
+        ok = head.startswith(IMAGE_SIGNATURES[suffix])
+    if ok:
+        return None
+    return f"a {suffix[1:].upper()} image (this file does not start as one does: empty, damaged or renamed)"
+
+
 def list_images(folder: Path, extensions=IMAGE_EXTENSIONS) -> list[Path]:
     """Image files directly in `folder` (not below), sorted by name: the order picks use."""
     return sorted((p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in extensions), key=lambda p: p.name)
@@ -74,7 +110,12 @@ class FolderRandomizer(RandomizerSpec):
         if not folder.is_dir():
             return [("folder", raw, f"an existing folder (looked for {folder.as_posix()})")]
         self.folder = folder
-        self.names = self.candidates(list_images(folder, self.EXTENSIONS))
+        files = list_images(folder, self.EXTENSIONS)
+        for f in files:
+            problem = not_an_image_reason(f)
+            if problem:
+                return [("folder", f.as_posix(), problem)]
+        self.names = self.candidates(files)
         if not self.names:
             return [("folder", raw, f"a folder holding {' / '.join(self.EXTENSIONS)} files (found none)")]
         d = self.params.get(self.PICK)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .appearance import glob_files
+from .appearance import glob_files, not_an_image_reason
 from .randomizers import NUMBER, RandomizerSpec, register_randomizer
 
 NOISE_SEED = "noise_seed"  # drawn per camera and frame when an augmentation is random
@@ -205,40 +205,6 @@ def _photo_name(path: Path, base: Path) -> str:
         return path.relative_to(base.resolve()).as_posix()
     except ValueError:
         return path.as_posix()
-
-
-# How each format's files start (TGA has no such mark): a file that does not is no image.
-PHOTO_SIGNATURES = {
-    ".png": (b"\x89PNG\r\n\x1a\n",),
-    ".jpg": (b"\xff\xd8\xff",),
-    ".jpeg": (b"\xff\xd8\xff",),
-    ".bmp": (b"BM",),
-    ".tif": (b"II*\x00", b"MM\x00*"),
-    ".tiff": (b"II*\x00", b"MM\x00*"),
-}
-
-
-def not_an_image_reason(path: Path) -> str | None:
-    """Why the file is no photo of its kind (empty, damaged or renamed), or None: read from
-    its first bytes, so a pool of thousands is checked before anything is written (a photo
-    is decoded when a frame draws it; a damaged one found then ended the run after
-    --overwrite had deleted the earlier dataset). A photo cut short after its first bytes is
-    still found only then."""
-    suffix = path.suffix.lower()
-    if suffix not in PHOTO_SIGNATURES and suffix != ".webp":
-        return None
-    try:
-        with open(path, "rb") as f:
-            head = f.read(12)
-    except OSError as e:
-        return f"a readable image ({e.strerror})"
-    if suffix == ".webp":
-        ok = head[:4] == b"RIFF" and head[8:12] == b"WEBP"
-    else:
-        ok = head.startswith(PHOTO_SIGNATURES[suffix])
-    if ok:
-        return None
-    return f"a {suffix[1:].upper()} image (this file does not start as one does: empty, damaged or renamed)"
 
 
 def not_8_bit_reason(path: Path) -> str | None:
