@@ -133,6 +133,37 @@ def annotator_plan(config: Config, sensors: dict[str, SensorSpec] | None = None)
     return plan
 
 
+def annotators_left_empty(plan: dict[str, dict], objects_labels: list[dict[str, list[str]]]) -> list[str]:
+    """Why a label-aware annotator of `plan` would find no labelled object whatever the frame,
+    given each labelled object's labels: a `semantic_type` none of them carries, or a
+    `semantic_filter` that keeps none of their values (masks all UNLABELLED, no boxes, in
+    every frame: said once at the start; a scene without labels at all is said apart)."""
+    from .annotators.semantics import passes_filter
+    from .config.fields import registry_options
+
+    found = []
+    types = sorted({t for labels in objects_labels for t in labels})
+    for name, given in plan.items():
+        declared = ANNOTATORS[name].OPTIONS
+        if not objects_labels or "semantic_type" not in declared or "semantic_filter" not in declared:
+            continue
+        options = registry_options(f"annotator {name!r}", declared, given or {})
+        stype, kept = options["semantic_type"], options["semantic_filter"]
+        values = [labels[stype] for labels in objects_labels if labels.get(stype)]
+        if not values:
+            found.append(
+                f"annotator {name}: no object has a {stype!r} label (its semantic_type), so it takes every "
+                f"object for UNLABELLED in every frame; the objects' label types: {', '.join(types)}"
+            )
+        elif not any(passes_filter(v, kept) for v in values):
+            seen = sorted({x for v in values for x in v})
+            found.append(
+                f"annotator {name}: its semantic_filter {kept} keeps none of the objects' {stype!r} labels "
+                f"({', '.join(seen)}), so it takes every object for UNLABELLED in every frame"
+            )
+    return found
+
+
 def sensor_specs(config: Config, cameras: dict | None = None) -> dict[str, SensorSpec]:
     """What the workers need to make the image of each thermal / NIR camera.
 
@@ -458,6 +489,8 @@ class Recorder:
             )
         elif unlabelled:
             self.warn(f"objects without a 'class' label (annotated as UNLABELLED): {', '.join(unlabelled)}")
+        for text in annotators_left_empty(plan, [e.labels for e in labelled]):
+            self.warn(text)
 
         self.warn_scene_notes(built)
 

@@ -229,6 +229,22 @@ def test_unlabelled_scene_warns_with_names(tmp_path, capsys):
     assert "no labelled object is visible" in err
 
 
+def test_an_annotator_that_finds_no_labelled_object_says_so_once(tmp_path, capsys):
+    """A semantic_type no object carries, or a semantic_filter keeping none of the labels:
+    masks all UNLABELLED and no boxes in every frame, now said once at the start (before:
+    silently empty output, exit 0)."""
+    text = SPHERE_FILE.replace("semantic_segmentation = {}", 'semantic_segmentation = { semantic_type = "material" }')
+    text = text.replace("bounding_box_2d_tight = {}", 'bounding_box_2d_tight = { semantic_filter = ["cup*"] }')
+    assert "material" in text and "cup*" in text
+    param = write_param(tmp_path, text, "empty.toml")
+    assert render(param, tmp_path / "o") == 0
+    err = capsys.readouterr().err
+    assert err.count("annotator semantic_segmentation: no object has a 'material' label") == 1, err
+    assert "objects' label types: class, color" in err
+    assert err.count("annotator bounding_box_2d_tight: its semantic_filter ['cup*'] keeps none") == 1, err
+    assert "instance_segmentation" not in err  # its defaults find the ball
+
+
 def test_two_cameras_one_subfolder_each_and_orthographic(tmp_path):
     text = SPHERE_FILE.replace(
         "[[lights]]",
