@@ -20,6 +20,7 @@ import sys
 import threading
 from pathlib import Path
 
+from headless import early_signals
 from headless.parallel import auto_procs_rule, say_from_signal_handler
 from sdg_addon.console import blender_console_silenced
 
@@ -164,6 +165,7 @@ def ctrl_c_cancels(recorder):
 
     previous = signal.signal(signal.SIGINT, on_sigint)
     previous_term = signal.signal(signal.SIGTERM, on_sigterm)
+    early_signals.replay(on_sigint, on_sigterm)
     try:
         yield
     finally:
@@ -312,6 +314,9 @@ def _render(args) -> int:
             print(f"error: --device {args.device!r}: expected one of {list(DEVICES)}", file=sys.stderr)
             return EXIT_INVALID
     out = args.out or Path(config.output)
+    if early_signals.received:  # Ctrl-C or SIGTERM while this process loaded: nothing written yet
+        print("interrupted before the run started: nothing written", file=sys.stderr)
+        return 128 + early_signals.received[0]
     if args.gpus or args.procs is not None or args.ray is not None:
         return _render_parallel(args, config, frames, out)
     options = RunOptions(out, frames, args.resume, args.overwrite, args.device, shard)
@@ -442,6 +447,7 @@ def _render_parallel(args, config, frames: range, out: Path) -> int:
                 if not todo:  # everything finished already (--resume): no process to start
                     code, summary = 0, {"mode": "ray" if args.ray is not None else "processes"}
                 elif args.ray is not None:
+                    early_signals.release()  # the Ray driver stops on Python's own KeyboardInterrupt
                     code, summary = ray_backend.render(args, todo, out, recorder.clip_length, folder.lock.holder)
                 else:
                     po = parallel.ParallelOptions(args.file, out, todo, gpus, chunk=args.chunk, device=args.device)
@@ -601,6 +607,8 @@ def exit_with(code: int):
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     args = build_parser().parse_args(argv)
+    if args.command != "render":  # only a run waits for its own handlers (early_signals)
+        early_signals.release()
     if args.command == "validate":
         return _validate(args.file)
     if args.command == "preview":

@@ -30,6 +30,8 @@ from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from headless import early_signals
+
 ROOT = Path(__file__).resolve().parent.parent
 
 # Render processes per GPU for --procs-per-gpu auto, from the H200 benchmark
@@ -234,6 +236,7 @@ class ParallelRun:
         if _main_thread():
             previous[signal.SIGINT] = signal.signal(signal.SIGINT, self._on_sigint)
             previous[signal.SIGTERM] = signal.signal(signal.SIGTERM, self._on_sigterm)
+            early_signals.replay(self._on_sigint, self._on_sigterm)
         try:
             while not all(s.finished for s in self.slots):
                 self._close_inputs_once_cancelled()

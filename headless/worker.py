@@ -23,7 +23,12 @@ import signal
 import sys
 from pathlib import Path
 
-from headless.cli import EXIT_INTERRUPTED, EXIT_INVALID, WORKER_MODES, exit_with
+from headless import early_signals
+
+if __name__ == "__main__":
+    early_signals.keep()  # the parent's Ctrl-C while this process loads waits for the run
+
+from headless.cli import EXIT_INTERRUPTED, EXIT_INVALID, WORKER_MODES, exit_with  # noqa: E402
 
 
 class Channel:
@@ -101,6 +106,7 @@ def main(argv: list[str] | None = None) -> int:
         # The parent forwards Ctrl-C once: finish the frames in flight, then stop.
         signal.signal(signal.SIGINT, lambda *_: recorder.cancel())
         signal.signal(signal.SIGTERM, lambda *_: recorder.cancel())
+        early_signals.replay(lambda *_: recorder.cancel(), lambda *_: recorder.cancel())
         try:
             recorder.run()
         except KeyboardInterrupt:

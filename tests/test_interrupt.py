@@ -73,6 +73,22 @@ def test_ctrl_c_keeps_finished_frames_and_resume_completes(tmp_path, mode):
         assert np.array_equal(np.load(out / name), np.load(clean / name))
 
 
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+@pytest.mark.parametrize("split", [[], ["--procs", "2"]])
+def test_a_signal_while_the_process_loads_stops_it_before_anything_is_written(tmp_path, signum, split):
+    """Ctrl-C or SIGTERM in the first moments, while Python loads numpy and Blender: exit
+    130 / 143, no traceback, nothing written (before: a KeyboardInterrupt traceback from
+    numpy's import, then the render ran on to its end with exit 0, or crashed, exit 139)."""
+    out = tmp_path / "out"
+    proc = render(preset(tmp_path), out, *split)
+    time.sleep(0.15)  # the interpreter is up; the modules it renders with are loading
+    proc.send_signal(signum)
+    _out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 128 + signum, err
+    assert "Traceback" not in err and "interrupted before the run started: nothing written" in err
+    assert not out.exists()
+
+
 def read_until(stream, text: str, timeout: float) -> str:
     """What a pipe delivers until it holds text (all of it, on timeout or end of file)."""
     import os
