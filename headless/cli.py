@@ -317,6 +317,8 @@ def _render(args) -> int:
     if early_signals.received:  # Ctrl-C or SIGTERM while this process loaded: nothing written yet
         print("interrupted before the run started: nothing written", file=sys.stderr)
         return 128 + early_signals.received[0]
+    if args.ray is not None:
+        early_signals.release()  # the Ray driver stops on Python's own KeyboardInterrupt (ray.init too)
     if args.gpus or args.procs is not None or args.ray is not None:
         return _render_parallel(args, config, frames, out)
     options = RunOptions(out, frames, args.resume, args.overwrite, args.device, shard)
@@ -447,7 +449,6 @@ def _render_parallel(args, config, frames: range, out: Path) -> int:
                 if not todo:  # everything finished already (--resume): no process to start
                     code, summary = 0, {"mode": "ray" if args.ray is not None else "processes"}
                 elif args.ray is not None:
-                    early_signals.release()  # the Ray driver stops on Python's own KeyboardInterrupt
                     code, summary = ray_backend.render(args, todo, out, recorder.clip_length, folder.lock.holder)
                 else:
                     po = parallel.ParallelOptions(args.file, out, todo, gpus, chunk=args.chunk, device=args.device)
