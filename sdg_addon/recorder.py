@@ -327,12 +327,16 @@ class Recorder:
             )
         if built.unit_note:
             self.warn(built.unit_note)
-        if built.colour_notes:
-            match = ", ".join(f"{k} = {json.dumps(v)}" for k, v in built.colour_match.items())
-            self.warn(
-                f"the base scene's colour management is not the run's: {'; '.join(built.colour_notes)}"
-                + (f". To match it, set in [render]: {match}" if match else "")
-            )
+        for what, notes, values in (
+            ("colour management", built.colour_notes, built.colour_match),
+            ("image", built.image_notes, built.image_match),
+        ):
+            if notes:
+                match = ", ".join(f"{k} = {json.dumps(v)}" for k, v in values.items())
+                self.warn(
+                    f"the base scene's {what} is not the run's: {'; '.join(notes)}"
+                    + (f". To match it, set in [render]: {match}" if match else "")
+                )
 
     def check_scene_files(self) -> list[dict]:
         """The files the built scene read (scene.base.scene_files); a run continuing an earlier

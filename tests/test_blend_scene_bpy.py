@@ -10,6 +10,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from PIL import Image
 
 bpy = pytest.importorskip("bpy")
 
@@ -257,6 +258,40 @@ def test_a_panoramic_camera_is_refused_before_anything_is_written(shop, tmp_path
     recorder = Recorder(cfg, RunOptions(tmp_path / "out", range(1)))
     with pytest.raises(ConfigError, match='randomizers\\[0\\].value: got "PANO"; .*one of PERSP, ORTHO'):
         recorder.check_targets(built, recorder.resolve_targets(built))
+
+
+def test_a_base_scenes_image_size_and_film_are_named_with_the_values_that_make_them(shop, tmp_path, capsys):
+    """A .blend framed at 80 x 60 at 50 % with a transparent film, recorded with [render]'s
+    defaults: the run names both differences and the values that make its image (the size at
+    the scene's percentage); with them it names none, and its RGB has the film's alpha."""
+    bpy.ops.wm.open_mainfile(filepath=str(shop.path), load_ui=False)
+    r = bpy.context.scene.render
+    r.resolution_x, r.resolution_y, r.resolution_percentage = 80, 60, 50
+    r.film_transparent = True
+    framed = tmp_path / "framed.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(framed), copy=True)
+    bpy.ops.wm.read_homefile(use_empty=True)
+
+    def record(name: str, render_lines: str) -> str:
+        param = tmp_path / f"{name}.toml"
+        param.write_text(
+            f'[run]\nframes = 1\n[render]\nsamples = 1\ndevice = "cpu"\n{render_lines}\n'
+            f'[scene]\nblend = "{framed.as_posix()}"\ncameras = ["CamA"]\n'
+        )
+        capsys.readouterr()
+        assert main(["render", str(param), "--out", str(tmp_path / name), "--quiet"]) == 0
+        return capsys.readouterr().err
+
+    err = record("default", "resolution = [32, 24]")
+    assert (
+        "the base scene's image is not the run's: size 40 x 30 (80 x 60 at 50%) (the run's: 32 x 24); film "
+        "transparent (the run's: opaque). To match it, set in [render]: width = 40, height = 30, "
+        "film_transparent = true" in err
+    ), err
+    err = record("matched", "width = 40\nheight = 30\nfilm_transparent = true")
+    assert "the base scene's image" not in err, err
+    rgb = np.asarray(Image.open(tmp_path / "matched" / "rgb_0000.png"))
+    assert rgb.shape == (30, 40, 4) and rgb[..., 3].min() < 255
 
 
 def test_a_base_scenes_colour_management_is_matched_by_the_values_the_run_names(shop, tmp_path, capsys):

@@ -19,6 +19,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 from fake_layout import draw_panel, texts
+from PIL import Image
 from scenes import NO_GROUND, camera, header, render, sun, write_param
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -1190,6 +1191,38 @@ def test_recorder_panel_says_what_differs_before_start(addon, scene, tmp_path):
     assert "No camera is ticked" not in texts(log)
     bpy.data.objects["cam"].sdg_record = False
     assert "No camera is ticked: tick at least one" in texts(draw_panel(bpy, "SDG_PT_recorder"))
+
+
+def test_recorder_panel_offers_the_scenes_image_size_and_film(addon, scene, tmp_path):
+    """A scene framed at 128 x 96 at 50 % with a transparent film, recorded at 64 x 48 opaque:
+    the panel says so before Start, the run's warning names the button, and the button takes
+    the scene's size (at its percentage) and film, after which the recording's RGB is the
+    scene's: 64 x 48 with the film's alpha (was: recorded opaque without a word)."""
+    bpy = addon.bpy
+    artist_scene(bpy, scene, tmp_path / "out")
+    r = scene.render
+    r.resolution_x, r.resolution_y, r.resolution_percentage, r.film_transparent = 128, 96, 50, True
+    scene.sdg.run.width, scene.sdg.run.height, scene.sdg.run.frames = 32, 24, 1
+    log = draw_panel(bpy, "SDG_PT_recorder")
+    assert (
+        "The scene's image is not the recording's: size 64 x 48 (128 x 96 at 50%) (the run's: 32 x 24); "
+        "film transparent (the run's: opaque)" in texts(log)
+    ), texts(log)
+    assert ("operator", "sdg.match_scene_image") in log
+    assert bpy.ops.sdg.start_recording("EXEC_DEFAULT") == {"RUNNING_MODAL"}
+    run_to_end(addon, addon.job.current)
+    (warning,) = [w for w in addon.job.current.warnings if "image is not" in w]
+    assert "click Use the Scene's Image Size and Film in the recorder panel: width = 64" in warning, warning
+    assert bpy.ops.sdg.match_scene_image() == {"FINISHED"}
+    run = bpy.context.scene.sdg.run
+    assert (run.width, run.height, run.film_transparent) == (64, 48, True)
+    log = draw_panel(bpy, "SDG_PT_recorder")
+    assert ("operator", "sdg.match_scene_image") not in log and "image is not the recording's" not in texts(log)
+    run.output = str(tmp_path / "matched")
+    assert bpy.ops.sdg.start_recording("EXEC_DEFAULT") == {"RUNNING_MODAL"}
+    run_to_end(addon, addon.job.current)
+    rgb = np.asarray(Image.open(tmp_path / "matched" / "rgb_0000.png"))
+    assert rgb.shape == (48, 64, 4) and rgb[..., 3].min() == 0
 
 
 def test_undo_from_the_menu_during_a_recording_stops_it_with_a_sentence(addon, scene, tmp_path):

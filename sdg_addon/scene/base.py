@@ -236,6 +236,27 @@ def colour_differences(scene, render) -> tuple[list[str], dict]:
     return notes, match
 
 
+def image_differences(scene, render) -> tuple[list[str], dict]:
+    """What of a base scene's image (Output > Format: size at its percentage; Film >
+    Transparent) the run does not make, and the [render] values that make it: a scene
+    graded for a transparent film or framed at its own size otherwise records differently
+    from what the artist renders, without a word."""
+    r = scene.render
+    size = r.resolution_x * r.resolution_percentage // 100, r.resolution_y * r.resolution_percentage // 100
+    notes, match = [], {}
+    if size != (render.width, render.height):
+        percent = f" ({r.resolution_x} x {r.resolution_y} at {r.resolution_percentage}%)" * (
+            r.resolution_percentage != 100
+        )
+        notes.append(f"size {size[0]} x {size[1]}{percent} (the run's: {render.width} x {render.height})")
+        match.update(width=size[0], height=size[1])
+    if bool(r.film_transparent) != render.film_transparent:
+        theirs, mine = ("transparent", "opaque") if r.film_transparent else ("opaque", "transparent")
+        notes.append(f"film {theirs} (the run's: {mine})")
+        match["film_transparent"] = bool(r.film_transparent)
+    return notes, match
+
+
 def check_colour(scene, render) -> None:
     """[render]'s colour settings can make the RGB here: what needs OpenColorIO needs
     OpenImageIO, which some builds of bpy lack (the 4.2 wheel on PyPI); a look must be one

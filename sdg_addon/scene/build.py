@@ -45,6 +45,7 @@ from .base import (
     check_projection,
     colour_differences,
     failed_drivers,
+    image_differences,
     load_blend_scene,
     missing_files,
     prepare_base_scene,
@@ -90,6 +91,8 @@ class BuiltScene:
     facts: object = None  # scene.facts.SceneFacts, once read (extract_facts)
     colour_notes: list[str] = field(default_factory=list)  # a base scene's colour management the run does not use
     colour_match: dict = field(default_factory=dict)  # ... the [render] values that would reproduce it
+    image_notes: list[str] = field(default_factory=list)  # its image size and film the run does not make
+    image_match: dict = field(default_factory=dict)  # ... the [render] values that would make them
     unit_note: str = ""  # a base scene's unit scale other than 1
     missing: list[str] = field(default_factory=list)  # files the scene's data reads that are not there
     failed_drivers: list[str] = field(default_factory=list)  # drivers Blender did not evaluate (Python)
@@ -178,6 +181,7 @@ def build_scene(config: Config, open_scene=None, quiet: bool = False) -> BuiltSc
     built = BuiltScene(scene, temperature_unit=config.thermal.unit)
     if open_scene is not None or base.blend:
         built.colour_notes, built.colour_match = colour_differences(scene, config.render)
+        built.image_notes, built.image_match = image_differences(scene, config.render)
         built.unit_note = unit_note(scene)
         base_cams = scene_cameras(scene, base.cameras)
         # The scene's pixels as it renders them (Output > Format > Aspect X / Y): kept per

@@ -337,13 +337,20 @@ PANEL_WORDS = {
     "pass --resume": "choose Existing Frames: Resume",
     "--resume": "Existing Frames: Resume",
     "--overwrite": "Existing Frames: Overwrite",
-    "To match it, set in [render]:": "To match it, click Use the Scene's Color Management in the recorder panel:",
+}
+# The run's "set in [render]" for a scene's difference -> the panel's button that does it.
+MATCH_BUTTONS = {
+    "the base scene's colour management": "Use the Scene's Color Management",
+    "the base scene's image": "Use the Scene's Image Size and Film",
 }
 
 
 def panel_words(text: str) -> str:
     for option, words in PANEL_WORDS.items():
         text = text.replace(option, words)
+    for start, button in MATCH_BUTTONS.items():
+        if text.startswith(start):
+            text = text.replace("To match it, set in [render]:", f"To match it, click {button} in the recorder panel:")
     return text
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import bpy
 
 from ..compat import progress_bar
-from ..scene.base import colour_differences
+from ..scene.base import colour_differences, image_differences
 from ..writers import WRITERS
 from . import job as jobs
 from . import settings as ui_settings
@@ -318,7 +318,7 @@ def draw_scene_source(col, context, settings):
     row = colour.row(align=True)
     row.prop(run, "exposure")
     row.prop(run, "gamma")
-    draw_colour_difference(col, scene)
+    draw_scene_differences(col, scene)
     col.prop(run, "output")
     problem = jobs.output_problem(run.output)
     if problem:
@@ -349,23 +349,26 @@ def draw_scene_source(col, context, settings):
     row.operator("sdg.import_parameters", icon="IMPORT")
 
 
-def draw_colour_difference(col, scene):
-    """Where the scene's Color Management (what F12 shows) is not the recording's: say so,
-    with a button that takes the scene's values (a fresh scene's AgX is not Standard)."""
-    notes, match = colour_differences(scene, scene.sdg.run)
-    if not notes:
-        return
-    box = col.box()
-    wrapped(box, f"The scene's Color Management is not the recording's: {'; '.join(notes)}", icon="INFO")
-    if match:
-        box.operator(SDG_OT_match_scene_colour.bl_idname, icon="COLOR")
+def draw_scene_differences(col, scene):
+    """Where the scene's Color Management or image (size at its percentage, transparent film:
+    what F12 renders) is not the recording's: say so, each with a button that takes the
+    scene's values (a fresh scene's AgX is not Standard, its 1920 x 1080 not 640 x 480)."""
+    for what, differences, operator in (
+        ("Color Management", colour_differences, SDG_OT_match_scene_colour),
+        ("image", image_differences, SDG_OT_match_scene_image),
+    ):
+        notes, match = differences(scene, scene.sdg.run)
+        if not notes:
+            continue
+        box = col.box()
+        wrapped(box, f"The scene's {what} is not the recording's: {'; '.join(notes)}", icon="INFO")
+        if match:
+            box.operator(operator.bl_idname, icon=operator.ICON)
 
 
-class SDG_OT_match_scene_colour(bpy.types.Operator):
-    """Set View Transform, Look, Exposure and Gamma to the scene's Color Management (the recorded RGB then looks like a render of the scene)"""
+class MatchScene:
+    """Set the recording's settings to the scene's where `differences` names them."""
 
-    bl_idname = "sdg.match_scene_colour"
-    bl_label = "Use the Scene's Color Management"
     bl_options = {"REGISTER", "UNDO"}
 
     @classmethod
@@ -374,13 +377,31 @@ class SDG_OT_match_scene_colour(bpy.types.Operator):
 
     def execute(self, context):
         run = context.scene.sdg.run
-        notes, match = colour_differences(context.scene, run)
+        notes, match = self.differences(context.scene, run)
         for name, value in match.items():
             setattr(run, name, value)
-        left = colour_differences(context.scene, run)[0]
+        left = self.differences(context.scene, run)[0]
         if left:
             self.report({"WARNING"}, f"Not reproduced by the recording: {'; '.join(left)}")
         return {"FINISHED"} if match else {"CANCELLED"}
+
+
+class SDG_OT_match_scene_colour(MatchScene, bpy.types.Operator):
+    """Set View Transform, Look, Exposure and Gamma to the scene's Color Management (the recorded RGB then looks like a render of the scene)"""
+
+    bl_idname = "sdg.match_scene_colour"
+    bl_label = "Use the Scene's Color Management"
+    ICON = "COLOR"
+    differences = staticmethod(colour_differences)
+
+
+class SDG_OT_match_scene_image(MatchScene, bpy.types.Operator):
+    """Set Resolution and Film Transparent to the scene's (Output > Format at its percentage, Film > Transparent)"""
+
+    bl_idname = "sdg.match_scene_image"
+    bl_label = "Use the Scene's Image Size and Film"
+    ICON = "IMAGE_DATA"
+    differences = staticmethod(image_differences)
 
 
 def draw_checklist(col, settings, toggle: str, group, title: str):
@@ -439,6 +460,7 @@ CLASSES = (
     SDG_OT_start_recording,
     SDG_OT_cancel_recording,
     SDG_OT_match_scene_colour,
+    SDG_OT_match_scene_image,
     SDG_OT_dismiss_messages,
     SDG_PT_recorder,
 )
