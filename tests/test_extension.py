@@ -796,6 +796,24 @@ def test_randomizers_panel_add_reorder_edit_remove_preview(addon, scene, tmp_pat
         bpy.ops.sdg.preview_frame()
 
 
+def test_the_last_render_previews_folder_goes_when_blender_quits(tmp_path):
+    """Render Preview records into a temporary folder, removed at the next preview; the last
+    one is removed when Blender (its Python) quits, so previews do not pile up in the temp folder."""
+    folder = tmp_path / "sdg_preview_last"
+    code = (
+        "import sys, tempfile\n"
+        "from sdg_addon.ui import randomizers\n"
+        "randomizers._last_preview = tempfile.mkdtemp(prefix='sdg_preview_', dir=sys.argv[1])\n"
+        "open(randomizers._last_preview + '/rgb_0003.png', 'wb').close()\n"
+        "print(randomizers._last_preview)\n"
+    )
+    folder.mkdir()
+    proc = subprocess.run([sys.executable, "-c", code, str(folder)], cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    made = Path(proc.stdout.strip().splitlines()[-1])
+    assert made.parent == folder and not made.exists()
+
+
 def test_import_fills_the_panels_and_export_writes_them_back(addon, tmp_path):
     import tomllib
 

@@ -8,6 +8,7 @@ frame f's sampled values to the open scene (one undo step: Undo Preview or Ctrl+
 
 from __future__ import annotations
 
+import atexit
 import shutil
 
 import bpy
@@ -200,6 +201,18 @@ def preview(scene, frame: int, on_warning=None) -> int:
 _last_preview: str | None = None
 
 
+def remove_last_preview() -> None:
+    """The last Render Preview's folder (ours, in the temp folder): removed at the next preview
+    and when Blender quits, so previews do not pile up in the user's temp folder."""
+    global _last_preview
+    if _last_preview is not None:
+        shutil.rmtree(_last_preview, ignore_errors=True)
+        _last_preview = None
+
+
+atexit.register(remove_last_preview)
+
+
 class SDG_OT_preview_render(JobModal, bpy.types.Operator):
     """Record frame f alone into a temporary folder and show it (RGB, masks, depth, boxes) in an Image Editor"""
 
@@ -220,8 +233,7 @@ class SDG_OT_preview_render(JobModal, bpy.types.Operator):
 
         frame = context.scene.sdg.preview_frame
         global _last_preview
-        if _last_preview is not None:  # the previous preview's folder (ours, in the temp folder)
-            shutil.rmtree(_last_preview, ignore_errors=True)
+        remove_last_preview()
         folder = _last_preview = tempfile.mkdtemp(prefix="sdg_preview_")
         try:
             job = jobs.RecordingJob.from_scene(context, output=folder, frames=range(frame, frame + 1))
