@@ -49,3 +49,29 @@ def test_hdf5_writer_takes_world_normals_only(tmp_path, capsys):
     assert 'annotators.normals.space: got "camera"; expected "world" with the hdf5 writer' in "".join(
         capsys.readouterr()
     )
+
+
+def test_camera_pose_says_when_cam_k_is_an_orthographic_cameras_affine_projection():
+    """cam_K of an orthographic camera is affine (u = fx x + cx, no division by depth): the
+    entry says `projection`, so a pinhole reader is not misled; a perspective one is as before."""
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from sdg_addon.frame import Camera
+    from sdg_addon.writers.hdf5 import camera_pose
+
+    for projection in ("perspective", "orthographic"):
+        cam = Camera("cam", 64, 48, projection, np.eye(4), 20.0, 20.0, 32.0, 24.0, 0.1, 100.0)
+        pose = camera_pose(SimpleNamespace(camera=cam))
+        assert sorted(pose) == ["cam_K", "cam_R_w2c", "cam_t_w2c"] + (
+            ["projection"] if projection != "perspective" else []
+        )
+        point_cam = np.array([0.5, -0.25, 4.0])  # OpenCV camera axes
+        u, v = cam.project_camera((np.diag([1.0, -1.0, -1.0]) @ point_cam)[None])[0][0]
+        k = np.reshape(pose["cam_K"], (3, 3))
+        if projection == "perspective":
+            assert np.allclose(k @ point_cam / point_cam[2], [u, v, 1.0])
+        else:
+            assert pose["projection"] == "orthographic"
+            assert np.allclose(k[:2, :2] @ point_cam[:2] + k[:2, 2], [u, v])

@@ -105,14 +105,18 @@ def attribute_maps(frame: AnnotatedFrame, semantic_type: str) -> list[dict]:
 
 def camera_pose(frame: AnnotatedFrame) -> dict:
     """Our camera_pose (save_world2cam), with the keys of BlenderProc's BOP scene_camera.json:
-    K and world -> OpenCV camera, row-major, metres."""
+    K and world -> OpenCV camera, row-major, metres. An orthographic camera's K is affine (u =
+    fx x + cx, no division by depth), which a pinhole reader would misuse: said in the entry."""
     cam = frame.camera
     w2c = np.asarray(cam.world_to_camera_opencv, dtype=np.float64)
-    return {
+    pose = {
         "cam_K": np.asarray(cam.intrinsics, dtype=np.float64).ravel().tolist(),
         "cam_R_w2c": w2c[:3, :3].ravel().tolist(),
         "cam_t_w2c": w2c[:3, 3].tolist(),
     }
+    if cam.projection != "perspective":
+        pose["projection"] = cam.projection
+    return pose
 
 
 @register_writer
