@@ -188,7 +188,7 @@ def trace(camera: Camera, objects, jitter_seed=None):
         qvec = np.cross(tvec, e1)
         b = np.einsum("ptk,ptk->pt", np.broadcast_to(d, qvec.shape), qvec) * inv
         t = np.einsum("ptk,tk->pt", qvec, e2) * inv
-    hit = (np.abs(det) > 1e-12) & (a >= 0) & (b >= 0) & (a + b <= 1)
+        hit = (np.abs(det) > 1e-12) & (a >= 0) & (b >= 0) & (a + b <= 1)  # a + b: inf - inf where det is 0
     hit &= (t >= camera.clip_start) & (t <= camera.clip_end)
     t = np.where(hit, t, np.inf)
     best = np.argmin(t, axis=1)
