@@ -1410,3 +1410,22 @@ def test_rename_label_value_on_every_object_and_collection(addon, scene, capfd):
         bpy.ops.sdg.rename_label_value(label_type="class", old_value="mugg", new_value="mug")
     bpy.ops.ed.undo()
     assert stored(bpy.data.objects["a"]) == {"class": ["mugg"]}
+
+
+def test_recorder_panel_draws_every_setting_of_the_recording(addon, scene, tmp_path):
+    """Every setting of scene.sdg.run (made from the run and render declarations) is drawn:
+    Denoise and Film Transparent were not, so a background randomizer (which needs a
+    transparent film) was refused at Start with no box in the panel to tick."""
+    bpy = addon.bpy
+    artist_scene(bpy, scene, tmp_path / "out")
+    run = scene.sdg.run
+    drawn = {entry[1] for entry in draw_panel(bpy, "SDG_PT_recorder") if entry[0] == "prop"}
+    settings = set(run.bl_rna.properties.keys()) - {"rna_type", "name"}
+    assert settings <= drawn, sorted(settings - drawn)
+    Image.new("RGB", (4, 4), (200, 30, 30)).save(tmp_path / "photo.png")
+    bpy.ops.sdg.randomizer_add(type="background")
+    scene.sdg.randomizers[-1].targets = "cam"
+    scene.sdg.randomizers[-1].options["files"].path = str(tmp_path / "*.png")
+    with pytest.raises(RuntimeError, match="film_transparent"):
+        bpy.ops.sdg.start_recording("EXEC_DEFAULT")
+    assert "Film Transparent" in texts(draw_panel(bpy, "SDG_PT_recorder"))  # the message names the box

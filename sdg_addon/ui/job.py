@@ -446,8 +446,15 @@ def output_problem(text: str) -> str | None:
 
 
 def problem_sentence(problem) -> str:
-    """A parameter-file problem without the temporary file name (the panel made the file)."""
-    return f"{problem.field or 'settings'}: got {problem.value!r}; expected {problem.expected}"
+    """A parameter-file problem without the temporary file name (the panel made the file);
+    a setting the recorder panel shows is named as the panel names it."""
+    field = problem.field or "settings"
+    section, _, name = field.partition(".")
+    if (section, name) in [("run", n) for n in ui_settings.RUN_NAMES] + [
+        ("render", n) for n in ui_settings.RENDER_NAMES
+    ]:
+        field = f"{name.replace('_', ' ').title()} ({field})"
+    return f"{field}: got {problem.value!r}; expected {problem.expected}"
 
 
 # The job of this Blender session (one at a time) and the last validation, for the panel.

@@ -308,6 +308,7 @@ def draw_scene_source(col, context, settings):
     row.prop(run, "width", text="X")
     row.prop(run, "height", text="Y")
     grid.prop(run, "samples")
+    grid.prop(run, "denoise")
     grid.prop(run, "device")
     grid.prop(run, "seed")
     # The RGB's colour management ([render]): what the scene's Color Management panel says
@@ -318,6 +319,7 @@ def draw_scene_source(col, context, settings):
     row = colour.row(align=True)
     row.prop(run, "exposure")
     row.prop(run, "gamma")
+    col.prop(run, "film_transparent")  # a background randomizer's photo goes where it is transparent
     draw_scene_differences(col, scene)
     col.prop(run, "output")
     problem = jobs.output_problem(run.output)
