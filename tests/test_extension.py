@@ -1429,3 +1429,33 @@ def test_recorder_panel_draws_every_setting_of_the_recording(addon, scene, tmp_p
     with pytest.raises(RuntimeError, match="film_transparent"):
         bpy.ops.sdg.start_recording("EXEC_DEFAULT")
     assert "Film Transparent" in texts(draw_panel(bpy, "SDG_PT_recorder"))  # the message names the box
+
+
+def test_randomizer_triggers_are_imported_shown_and_exported(addon, scene, tmp_path):
+    """A randomizer's trigger and interval (when it draws: every N frames, or once) are in
+    the panel and go through Import and Export (they were dropped on Import: the panel's
+    recording drew every frame what the file drew every 5 frames, and Export lost them)."""
+    bpy = addon.bpy
+    artist_scene(bpy, scene, tmp_path / "out")
+    bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "s.blend"))
+    param = tmp_path / "in.toml"
+    param.write_text(
+        header((64, 48), samples=1)
+        + '[scene]\nblend = "s.blend"\n'
+        + '[[randomizers]]\ntype = "pose"\ntargets = ["crate"]\ntrigger = "frame"\ninterval = 5\n'
+        + 'location = { distribution = "uniform", low = [0, 0, 0], high = [1, 1, 1] }\n'
+        + '[[randomizers]]\ntype = "world"\ntrigger = "once"\nstrength = { distribution = "uniform", low = 1, high = 2 }\n'
+    )
+    assert bpy.ops.sdg.import_parameters(filepath=str(param)) == {"FINISHED"}
+    s = bpy.context.scene.sdg
+    assert [(r.trigger, r.interval) for r in s.randomizers] == [("frame", 5), ("once", 1)]
+    log = draw_panel(bpy, "SDG_PT_randomizers")
+    assert log.count(("prop", "trigger")) == 2 and log.count(("prop", "interval")) == 2
+    out = tmp_path / "out.toml"
+    assert bpy.ops.sdg.export_parameters(filepath=str(out)) == {"FINISHED"}
+    written = tomllib.loads(out.read_text())["randomizers"]
+    assert [(r.get("trigger"), r.get("interval")) for r in written] == [(None, 5), ("once", None)]  # defaults left out
+    s.randomizers[0].trigger, s.randomizers[1].trigger = "frame", "frame"
+    s.randomizers[0].interval = 1  # the defaults: nothing written
+    assert bpy.ops.sdg.export_parameters(filepath=str(out)) == {"FINISHED"}
+    assert all("trigger" not in r and "interval" not in r for r in tomllib.loads(out.read_text())["randomizers"])

@@ -312,6 +312,11 @@ def draw_randomizer(box, item, index: int, count: int) -> None:
         row = box.row(align=True)
         row.prop(item, "targets")
         row.operator(SDG_OT_randomizer_use_selected.bl_idname, text="", icon="RESTRICT_SELECT_OFF").index = index
+    row = box.row(align=True)  # when it draws new values
+    row.prop(item, "trigger")
+    sub = row.row(align=True)
+    sub.enabled = item.trigger == "frame"  # once: drawn at frame 0 only
+    sub.prop(item, "interval")
     for row in item.params:
         line = box.row(align=True)
         line.prop(row, "use", text=row.name)

@@ -30,7 +30,7 @@ from bpy.props import (
 from ..annotators import ANNOTATORS
 from ..compat import path_options
 from ..config.fields import Field
-from ..config.schema import DEFAULT_ANNOTATORS, RENDER_FIELDS, RUN_FIELDS
+from ..config.schema import DEFAULT_ANNOTATORS, RENDER_FIELDS, RUN_FIELDS, TRIGGER_FIELDS
 from ..sampling.distributions import DISTRIBUTIONS
 from ..sampling.randomizers import RANDOMIZERS, absolute_path
 from ..writers import WRITERS
@@ -305,6 +305,8 @@ def make_classes() -> tuple:
                 name="Targets", description="Object, light or camera names or globs, comma-separated (e.g. can_*, Key)"
             ),
             "enabled": BoolProperty(name="Enabled", default=True),
+            # When it draws (every N frames, or once): the keys every entry takes.
+            **{f.name: field_property(f) for f in TRIGGER_FIELDS},
             "show_expanded": BoolProperty(name="Show", default=True),
             "params": CollectionProperty(type=param),
             "options": CollectionProperty(type=option),
@@ -361,6 +363,10 @@ def randomizer_table(item, index: int) -> dict:
                 f"{where}: no targets; pick {cls.target_kind} from the scene (Use Selected) or type names"
             )
         table["targets"] = targets
+    for f in TRIGGER_FIELDS:
+        value = getattr(item, f.name)
+        if value != f.default and not (f.name == "interval" and item.trigger == "once"):  # once: no interval
+            table[f.name] = value
     for row in item.params:
         if not row.use:
             continue
@@ -514,6 +520,8 @@ def add_randomizer(s, entry: dict):
     item.type = entry["type"]  # fills the parameter rows (update callback)
     targets = entry.get("targets", [])
     item.targets = ", ".join([targets] if isinstance(targets, str) else targets)
+    for f in TRIGGER_FIELDS:
+        setattr(item, f.name, entry.get(f.name, f.default))
     for row in item.params:
         if row.name not in entry:
             continue
