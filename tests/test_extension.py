@@ -1459,3 +1459,40 @@ def test_randomizer_triggers_are_imported_shown_and_exported(addon, scene, tmp_p
     s.randomizers[0].interval = 1  # the defaults: nothing written
     assert bpy.ops.sdg.export_parameters(filepath=str(out)) == {"FINISHED"}
     assert all("trigger" not in r and "interval" not in r for r in tomllib.loads(out.read_text())["randomizers"])
+
+
+def test_import_gives_the_panels_what_the_file_means(addon, scene, tmp_path):
+    """Import: render settings the panel does not show (max_bounces, noise_threshold, ...)
+    and annotators' options are kept, recorded and exported again (they were dropped); what
+    the file leaves out takes its default, as headless (the panel's earlier values stayed:
+    samples 7 and seed 99 from before, where the file meant 64 and 0)."""
+    bpy = addon.bpy
+    artist_scene(bpy, scene, tmp_path / "out")
+    bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "s.blend"))
+    s = bpy.context.scene.sdg
+    s.run.samples, s.run.seed, s.run.width, s.run.denoise = 7, 99, 320, True
+    s.annotators.normals, s.writers.coco.enabled = True, True
+    param = tmp_path / "in.toml"
+    param.write_text(
+        '[scene]\nblend = "s.blend"\n[run]\nframes = 2\n'
+        + "[render]\nmax_bounces = 3\nnoise_threshold = 0.05\n"
+        + '[annotators]\nrgb = {}\nsemantic_segmentation = { semantic_type = "part" }\n'
+    )
+    assert bpy.ops.sdg.import_parameters(filepath=str(param)) == {"FINISHED"}
+    assert (s.run.samples, s.run.seed, s.run.width, s.run.height, s.run.denoise) == (64, 0, 640, 480, False)
+    assert not s.annotators.normals and s.annotators.rgb and s.annotators.semantic_segmentation
+    assert s.writers.basic.enabled and not s.writers.coco.enabled  # no [writers]: basic, as headless
+    text = texts(draw_panel(bpy, "SDG_PT_recorder"))
+    assert "render.max_bounces" in text and "annotators.semantic_segmentation" in text  # said as kept
+    out = tmp_path / "out.toml"
+    assert bpy.ops.sdg.export_parameters(filepath=str(out)) == {"FINISHED"}
+    written = tomllib.loads(out.read_text())
+    assert (written["render"]["max_bounces"], written["render"]["noise_threshold"]) == (3, 0.05)
+    assert written["annotators"] == {"rgb": {}, "semantic_segmentation": {"semantic_type": "part"}}
+    assert bpy.ops.sdg.import_parameters(filepath=str(out)) == {"FINISHED"}
+    again = tmp_path / "again.toml"
+    assert bpy.ops.sdg.export_parameters(filepath=str(again)) == {"FINISHED"}
+    assert again.read_text() == out.read_text()
+    s.run.width = 96  # a shown setting set in the panel wins over nothing kept
+    assert bpy.ops.sdg.export_parameters(filepath=str(out)) == {"FINISHED"}
+    assert tomllib.loads(out.read_text())["render"]["resolution"][0] == 96

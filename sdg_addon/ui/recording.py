@@ -343,7 +343,8 @@ def draw_scene_source(col, context, settings):
     if extra:
         wrapped(
             col,
-            f"Also from {Path(scene.sdg.imported_from).name or 'the imported file'}: {', '.join(sorted(extra))}",
+            f"Also from {Path(scene.sdg.imported_from).name or 'the imported file'}: "
+            + ", ".join(ui_settings.kept_names(extra)),
             icon="FILE",
         )
     row = col.row(align=True)

@@ -408,13 +408,18 @@ def blend_path(text: str, where: str) -> str:
 def to_table(scene, blend: str | None) -> dict:
     """The parameter file the panels describe, with `blend` as [scene] blend."""
     s = scene.sdg
+    extra = json.loads(s.extra_json or "{}")
+    # Kept from an imported file: render settings the panel does not show, annotators' options.
+    kept_render, kept_annotators = extra.pop("render", {}), extra.pop("annotators", {})
     run = {name: getattr(s.run, name) for name in RUN_NAMES}
-    render = {name: getattr(s.run, name) for name in RENDER_NAMES}
+    render = {**kept_render, **{name: getattr(s.run, name) for name in RENDER_NAMES}}
     render["resolution"] = [render.pop("width"), render.pop("height")]
     cameras = recorded_cameras(scene)
     if not cameras:
         raise SettingsError("No camera is ticked in the Cameras list: tick at least one (or add a camera to the scene)")
-    annotators = {name: {} for name in ANNOTATORS if getattr(s.annotators, name, False)}
+    annotators = {
+        name: dict(kept_annotators.get(name, {})) for name in ANNOTATORS if getattr(s.annotators, name, False)
+    }
     writers = {}
     for name, cls in WRITERS.items():
         group = getattr(s.writers, name, None)
@@ -434,7 +439,6 @@ def to_table(scene, blend: str | None) -> dict:
     if not writers:
         raise SettingsError("No writer is ticked: tick at least one (basic writes Replicator's layout)")
     table: dict = {"run": run, "render": render}
-    extra = json.loads(s.extra_json or "{}")
     if not annotators and not extra.get("lidars"):  # a run would write no frame file at all
         raise SettingsError("No annotator is ticked: tick at least one in Annotators (rgb is the image)")
     scene_table = dict(extra.pop("scene", {}))
@@ -458,40 +462,49 @@ SHOWN_KEYS = ("run", "render", "annotators", "writers", "randomizers")
 
 
 def from_table(scene, table: dict) -> list[str]:
-    """Fill the panels from a (validated) parameter file; returns notes for the user."""
+    """Fill the panels from a (validated) parameter file; returns notes for the user. What
+    the file leaves out takes its default (as headless), but for the output folder, which
+    stays the panel's; what the panels do not show is kept (extra_json)."""
     s = scene.sdg
     notes = []
     run = table.get("run", {})
     for name in RUN_NAMES:
         if name in run:
             setattr(s.run, name, run[name])
+        elif name != "output":
+            s.run.property_unset(name)  # the declared default
     render = dict(table.get("render", {}))
     if "resolution" in render:
         render["width"], render["height"] = render.pop("resolution")
     for name in RENDER_NAMES:
         if name in render:
-            value = render[name]
+            value = render.pop(name)
             setattr(s.run, name, value.lower() if name == "device" else value)
-    if "annotators" in table:
-        chosen = table["annotators"]
-        chosen = chosen if isinstance(chosen, dict) else {n: {} for n in chosen}
-        for name in ANNOTATORS:
-            setattr(s.annotators, name, name in chosen)
-    if "writers" in table:
-        chosen = table["writers"]
-        chosen = chosen if isinstance(chosen, dict) else {n: {} for n in chosen}
-        for name, cls in WRITERS.items():
-            group = getattr(s.writers, name)
-            group.enabled = name in chosen
-            given = followed_options(cls.FOLLOWS, chosen.get(name, {}))
-            for opt, spec in cls.OPTIONS.items():
-                default, as_json, _desc = option_info(spec)
-                value = given.get(opt, default)
-                setattr(group, opt, json.dumps(value) if as_json else value)
+        else:
+            s.run.property_unset(name)
+    chosen = table.get("annotators", {n: {} for n in DEFAULT_ANNOTATORS})
+    chosen = chosen if isinstance(chosen, dict) else {n: {} for n in chosen}
+    for name in ANNOTATORS:
+        setattr(s.annotators, name, name in chosen)
+    kept_annotators = {name: options for name, options in chosen.items() if options}
+    chosen = table.get("writers", {"basic": {}})
+    chosen = chosen if isinstance(chosen, dict) else {n: {} for n in chosen}
+    for name, cls in WRITERS.items():
+        group = getattr(s.writers, name)
+        group.enabled = name in chosen
+        given = followed_options(cls.FOLLOWS, chosen.get(name, {}))
+        for opt, spec in cls.OPTIONS.items():
+            default, as_json, _desc = option_info(spec)
+            value = given.get(opt, default)
+            setattr(group, opt, json.dumps(value) if as_json else value)
     s.randomizers.clear()
     for entry in table.get("randomizers", []):
         add_randomizer(s, entry)
     extra = {k: v for k, v in table.items() if k not in SHOWN_KEYS}
+    if render:  # render settings the panel does not show
+        extra["render"] = render
+    if kept_annotators:
+        extra["annotators"] = kept_annotators
     scene_table = dict(extra.get("scene", {}))
     wanted = scene_table.pop("cameras", None)
     blend = scene_table.pop("blend", None)
@@ -511,8 +524,20 @@ def from_table(scene, table: dict) -> list[str]:
     if blend:
         notes.append(f"The file names the base scene {blend}; the open scene is recorded instead")
     if extra:
-        notes.append(f"Kept from the file and recorded with the open scene: {', '.join(sorted(extra))}")
+        notes.append(f"Kept from the file and recorded with the open scene: {', '.join(kept_names(extra))}")
     return notes
+
+
+def kept_names(extra: dict) -> list[str]:
+    """What an imported file gave that the panels do not show: its sections, and the render
+    settings and annotators (with options) by name."""
+    names = []
+    for key in sorted(extra):
+        if key in ("render", "annotators"):
+            names += [f"{key}.{name}" for name in sorted(extra[key])]
+        else:
+            names.append(key)
+    return names
 
 
 def add_randomizer(s, entry: dict):
