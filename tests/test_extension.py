@@ -1496,3 +1496,26 @@ def test_import_gives_the_panels_what_the_file_means(addon, scene, tmp_path):
     s.run.width = 96  # a shown setting set in the panel wins over nothing kept
     assert bpy.ops.sdg.export_parameters(filepath=str(out)) == {"FINISHED"}
     assert tomllib.loads(out.read_text())["render"]["resolution"][0] == 96
+
+
+def test_export_writes_only_a_file_headless_accepts(addon, scene, tmp_path):
+    """Export checks what it writes as Start does (was: a `property` randomizer without a
+    value, or no output folder yet, gave a file that `headless render` and Import refused,
+    reported as written). No output folder chosen: the file names none (headless: its
+    default or --out)."""
+    from sdg_addon.config import load_config
+
+    bpy = addon.bpy
+    artist_scene(bpy, scene, tmp_path / "out")
+    scene.sdg.run.output = ""
+    bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "mine.blend"))
+    out = tmp_path / "p.toml"
+    assert bpy.ops.sdg.export_parameters(filepath=str(out)) == {"FINISHED"}
+    assert "output" not in tomllib.loads(out.read_text())["run"]
+    load_config(out)  # headless accepts it
+    out.unlink()
+    bpy.ops.sdg.randomizer_add(type="property")  # the selected crate, no path, no value
+    scene.sdg.randomizers[-1].options["path"].value = "hide_render"
+    with pytest.raises(RuntimeError, match=r"Export Parameter File: 1 problem\(s\) in the settings; first: .*value"):
+        bpy.ops.sdg.export_parameters(filepath=str(out))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine.blend"]  # nothing written

@@ -7,6 +7,7 @@ parameter file) and reproduces, headless, the dataset the panel records:
 
 from __future__ import annotations
 
+import copy
 import os
 from pathlib import Path
 
@@ -16,10 +17,11 @@ from bpy.props import StringProperty
 from ..config import ConfigError, load_config
 from ..config.paths import map_file_paths
 from ..config.problems import Problems
-from ..config.schema import read_table
+from ..config.schema import config_from_dict, read_table
 from ..config.toml_out import dumps_for
 from ..sampling.randomizers import absolute_path
 from . import settings as ui_settings
+from .job import problem_sentence
 
 
 def file_reference(target: str, param: Path) -> str:
@@ -67,10 +69,21 @@ class SDG_OT_export_parameters(bpy.types.Operator):
             self.report({"ERROR"}, f"Export Parameter File: {e}")
             return {"CANCELLED"}
         output = table["run"]["output"]
-        if output.startswith("//"):  # relative to the .blend: keep it so for the headless run
+        if not output.strip():  # none chosen yet: headless uses its default (or --out)
+            del table["run"]["output"]
+        elif output.startswith("//"):  # relative to the .blend: keep it so for the headless run
             table["run"]["output"] = file_reference(bpy.path.abspath(output), path)
         # The files and folders it names (absolute in the panels) relative to the file too.
         table = map_file_paths(table, lambda p: file_reference(p, path))
+        try:  # what headless will say of the file, said now (as Start does), nothing written
+            config_from_dict(copy.deepcopy(table), path)
+        except ConfigError as e:
+            self.report(
+                {"ERROR"},
+                f"Export Parameter File: {len(e.problems)} problem(s) in the settings; "
+                f"first: {problem_sentence(e.problems[0])}",
+            )
+            return {"CANCELLED"}
         tmp = path.with_name(f".{path.name}.tmp")
         try:
             tmp.write_text(dumps_for(path.suffix, table), encoding="utf-8")
