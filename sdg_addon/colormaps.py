@@ -51,6 +51,36 @@ def colorize_depth(depth: np.ndarray, near: float | None = None, far: float | No
     return out
 
 
+def replicator_distance_preview(distance: np.ndarray) -> np.ndarray:
+    """Replicator's BasicWriter depth preview (`colorize_depth`): float distances (H, W) ->
+    uint8 grey (H, W), as its ``colorize_distance(data, near=None, far=None)``.
+
+    near / far are the smallest and largest finite distances of the frame; a distance d
+    gives ``(1 - (log(clip(d, near, far) + 1e-5) - log(near)) / (log(far) - log(near))) *
+    255``, truncated, in float32 as Replicator computes it: about 254 at the nearest, 0 at the
+    farthest and where nothing was hit (inf). Where Replicator's formula has no value (no
+    finite distance, all of them equal, a nearest one <= 0) finite distances are 255, the
+    rest 0.
+    """
+    d = _squeeze(np.asarray(distance, dtype=np.float32))
+    out = np.zeros(d.shape, dtype=np.uint8)
+    finite = np.isfinite(d)
+    if not finite.any():
+        return out
+    near, far = d[finite].min(), d[finite].max()
+    if not (far > near > 0):
+        out[finite] = 255
+        return out
+    with np.errstate(invalid="ignore"):
+        clipped = np.clip(d, near, far) + np.float32(1e-5)
+        scaled = (np.log(clipped) - np.log(near)) / (np.log(far) - np.log(near))
+        levels = (np.float32(1) - scaled) * np.float32(255)
+    keep = ~np.isnan(d)
+    # Truncated, as Replicator's astype; its far end is a hair below 0 (the 1e-5): 0.
+    out[keep] = np.clip(levels[keep], 0, 255).astype(np.uint8)
+    return out
+
+
 def colorize_normals(normals: np.ndarray) -> np.ndarray:
     """(H, W, 3) unit normals -> uint8 (H, W, 3) as (n + 1) / 2; zero / non-finite -> black."""
     n = np.asarray(normals, dtype=np.float32)[..., :3]

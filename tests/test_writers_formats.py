@@ -968,3 +968,32 @@ def test_basic_writer_normals_png_marks_every_nonzero_normal_as_surface(tmp_path
     finite = np.isfinite(data).all(axis=-1)
     assert np.array_equal(png[..., :3][finite], expected[finite])
     assert np.array_equal(np.load(tmp_path / "normals_0000.npy"), data, equal_nan=True)
+
+
+def test_basic_writer_colorize_depth_is_replicators_grey_log_preview(tmp_path):
+    """colorize_depth: Replicator's BasicWriter writes `colorize_distance(data, near=None,
+    far=None)` (omni.replicator.core writers_default/tools.py): one grey uint8 channel, log
+    scale between the nearest and farthest finite distance, bright near, 0 far and where
+    nothing was hit (inf). Restated here from Replicator's formula, in float32 as its data."""
+    from PIL import Image
+
+    from sdg_addon.writers.basic import BasicWriter
+
+    depth = np.linspace(0.5, 40.0, H * W, dtype=np.float32).reshape(H, W)
+    depth[0, :3] = np.inf
+    frame = make_frame(0)
+    frame.annotations = {"distance_to_camera": depth, "distance_to_image_plane": np.full((H, W), np.inf, np.float32)}
+    BasicWriter(tmp_path, colorize_depth=True).write(frame)
+    near = np.float32(depth[np.isfinite(depth)].min())
+    far = np.float32(depth[np.isfinite(depth)].max())
+    scaled = (np.log(np.clip(depth, near, far) + np.float32(1e-5)) - np.log(near)) / (np.log(far) - np.log(near))
+    expected = ((np.float32(1) - scaled) * np.float32(255)).astype(np.uint8)
+    with Image.open(tmp_path / "distance_to_camera_0000.png") as im:
+        assert im.mode == "L"
+        png = np.asarray(im)
+    assert png.shape == (H, W)
+    assert np.array_equal(png, expected)
+    assert png[0, 0] == 0 and png.max() == 254  # inf as the far end; the nearest 254 (the 1e-5)
+    with Image.open(tmp_path / "distance_to_image_plane_0000.png") as im:  # nothing hit
+        assert im.mode == "L" and not np.asarray(im).any()
+    assert np.array_equal(np.load(tmp_path / "distance_to_camera_0000.npy"), depth)

@@ -76,7 +76,7 @@ class BasicWriter(Writer):
             "mapping keyed by id); not given: the value of colorize_instance_segmentation",
             default_text="`colorize_instance_segmentation` (`true`)",
         ),
-        "colorize_depth": (False, bool, "also write a colourised depth .png preview"),
+        "colorize_depth": (False, bool, "also write Replicator's depth .png preview (grey, log scale, near bright)"),
         "frame_padding": frame_padding(4),
         "camera_subfolders": Field(
             "camera_subfolders",
@@ -146,9 +146,9 @@ class BasicWriter(Writer):
     def _depth(self, folder, name, n, value):
         io.write_npy(folder / f"{name}_{n}.npy", value)
         if self.options["colorize_depth"]:
-            from ..colormaps import colorize_depth
+            from ..colormaps import replicator_distance_preview
 
-            self._png(folder / f"{name}_{n}.png", colorize_depth(value))
+            self._png(folder / f"{name}_{n}.png", replicator_distance_preview(value))
 
     def _write_distance_to_image_plane(self, folder, n, value):
         self._depth(folder, "distance_to_image_plane", n, value)
