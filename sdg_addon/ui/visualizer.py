@@ -13,6 +13,7 @@ import bpy
 import numpy as np
 
 from ..colormaps import colorize_depth
+from ..writers.palette import id_colors
 
 IMAGE_NAME = "SDG Last Frame"
 GAP = 2  # pixels between tiles
@@ -61,6 +62,42 @@ def load_png(path: Path | None) -> np.ndarray | None:
     return pixels.reshape(h, w, 4)[::-1]
 
 
+def png_is_grey(path: Path) -> bool:
+    """Whether a PNG is a grey one (colour type 0 in its IHDR): a raw id map."""
+    with open(path, "rb") as f:
+        head = f.read(26)
+    return len(head) == 26 and head[25] == 0
+
+
+def load_ids(path: Path) -> np.ndarray:
+    """A raw id map (colorize_* = false): a 16-bit grey PNG, read by Blender as Non-Color
+    data (id / 65535, exactly), or a .npy (ids above 65535)."""
+    if path.suffix == ".npy":
+        ids = np.load(path, allow_pickle=False)
+        return ids[..., 0] if ids.ndim == 3 else ids
+    image = bpy.data.images.load(str(path), check_existing=False)
+    try:
+        image.colorspace_settings.name = "Non-Color"
+        w, h = image.size
+        pixels = np.empty(w * h * 4, dtype=np.float32)
+        image.pixels.foreach_get(pixels)
+    finally:
+        bpy.data.images.remove(image)
+    return np.rint(pixels.reshape(h, w, 4)[::-1, :, 0] * 65535).astype(np.uint32)
+
+
+def load_mask(folder: Path, name: str, suffix: str) -> np.ndarray | None:
+    """(H, W, 4) float RGBA of a segmentation: a colourised map as it is, a raw id map in
+    the colours the writer gives those ids when it colourises (writers.palette)."""
+    png = find(folder, name, suffix, "png")
+    if png is not None and not png_is_grey(png):
+        return load_png(png)
+    raw = png if png is not None else find(folder, name, suffix, "npy")
+    if raw is None:
+        return None
+    return id_colors(load_ids(raw)).astype(np.float32) / 255.0
+
+
 def draw_boxes(rgb: np.ndarray, boxes: np.ndarray) -> None:
     h, w = rgb.shape[:2]
     for b in boxes:
@@ -80,7 +117,7 @@ def camera_row(folder: Path, suffix: str) -> np.ndarray:
         draw_boxes(rgb, np.load(boxes_file, allow_pickle=False))
     tiles = [rgb]
     for name in ("instance_segmentation", "semantic_segmentation"):
-        mask = load_png(find(folder, name, suffix, "png"))
+        mask = load_mask(folder, name, suffix)
         tiles.append(mask if mask is not None and mask.shape[:2] == (h, w) else np.zeros((h, w, 4), np.float32))
         tiles[-1][..., 3] = 1.0
     depth_file = find(folder, "distance_to_image_plane", suffix, "npy")
