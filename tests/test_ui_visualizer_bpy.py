@@ -46,3 +46,25 @@ def test_raw_ids_above_16_bits_come_from_their_npy(tmp_path, clean_bpy, frame): 
     assert (tmp_path / "instance_segmentation_0000.npy").is_file()
     tile = visualizer.camera_row(tmp_path, "0000")[:, w + visualizer.GAP : 2 * w + visualizer.GAP, :3]
     assert np.allclose(tile, id_colors(ids)[..., :3] / 255.0, atol=0.5 / 255)
+
+
+def test_depth_tile_is_the_colourised_depth_as_stored(tmp_path, clean_bpy, frame):  # noqa: F811
+    """The panel is a byte (sRGB) image: its pixels are stored and shown as given, so the
+    depth tile holds colorize_depth's levels / 255, as the headless preview's depth tile."""
+    from sdg_addon.colormaps import colorize_depth
+    from sdg_addon.ui import visualizer
+
+    h, w = frame.annotations["instance_segmentation"]["data"].shape
+    depth = np.linspace(1.0, 5.0, h * w, dtype=np.float32).reshape(h, w)
+    depth[0, :4] = np.inf
+    frame.annotations["rgb"] = np.full((h, w, 4), 255, np.uint8)
+    frame.annotations["distance_to_image_plane"] = depth
+    create_writer("basic", tmp_path).write(frame)
+    image, _suffix = visualizer.frame_image(tmp_path)
+    assert not image.is_float
+    pixels = np.empty(image.size[0] * image.size[1] * 4, np.float32)
+    image.pixels.foreach_get(pixels)
+    panel = pixels.reshape(image.size[1], image.size[0], 4)[::-1]
+    k = 3
+    tile = panel[:h, k * (w + visualizer.GAP) : k * (w + visualizer.GAP) + w, :3]
+    assert np.allclose(tile, colorize_depth(depth) / 255.0, atol=0.5 / 255)

@@ -123,8 +123,8 @@ def camera_row(folder: Path, suffix: str) -> np.ndarray:
     depth_file = find(folder, "distance_to_image_plane", suffix, "npy")
     depth = np.zeros((h, w, 4), np.float32)
     if depth_file is not None:
+        # The panel is a byte (sRGB) image: levels / 255 are stored and shown as they are.
         depth[..., :3] = colorize_depth(np.load(depth_file, allow_pickle=False)) / 255.0
-        depth[..., :3] **= 2.2  # Blender shows float pixels as linear
     depth[..., 3] = 1.0
     tiles.append(depth)
     row = np.zeros((h, len(tiles) * w + (len(tiles) - 1) * GAP, 4), np.float32)
