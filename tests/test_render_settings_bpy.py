@@ -54,6 +54,23 @@ def test_bounds_and_choices_are_checked(tmp_path):
         assert where in str(e.value)
 
 
+BOUNCES = ("max_bounces", "diffuse_bounces", "glossy_bounces", "transmission_bounces", "volume_bounces")
+
+
+@pytest.mark.parametrize("field", [*BOUNCES, "transparent_bounces", "threads"])
+def test_values_past_cycles_limit_are_refused_not_clamped(clean_bpy, tmp_path, field):
+    """Cycles keeps at most 1024 bounces of each kind and 1024 threads: a larger value was
+    accepted and silently set to 1024 (resolved.json saying what Blender did not use)."""
+    cfg = config(tmp_path, f"{field} = 1024\n")  # the limit itself
+    configure_cycles(bpy.context.scene, cfg.render, set())
+    name = {"transparent_bounces": "transparent_max_bounces"}.get(field, field)
+    target = bpy.context.scene.render if field == "threads" else bpy.context.scene.cycles
+    assert getattr(target, name) == 1024
+    with pytest.raises(ConfigError) as e:
+        config(tmp_path, f"{field} = 1025\n")
+    assert f"render.{field}" in str(e.value) and "1025" in str(e.value) and "1024" in str(e.value)
+
+
 def test_optix_denoiser_without_an_nvidia_gpu_is_a_clear_error(clean_bpy, tmp_path):
     cfg = config(tmp_path, 'denoise = true\ndenoiser = "optix"\n')
     try:

@@ -53,6 +53,7 @@ from .problems import MISSING, ConfigError, FieldError, Problem, Problems, Repea
 
 DEVICES = ("auto", "cpu", "cuda", "optix", "hip", "metal", "oneapi")
 VIEW_TRANSFORMS = ("Standard", "AgX", "Filmic", "Raw")
+CYCLES_MAX = 1024  # Cycles' (and Blender's threads') own limit: a larger value would be set to it silently
 PRIMITIVES = ("cube", "sphere", "cylinder", "cone", "torus", "monkey", "plane", "table")
 ASSET_EXTENSIONS = (".blend", ".glb", ".gltf", ".obj", ".fbx", ".ply", ".stl", ".usd", ".usda", ".usdc", ".usdz")
 LIGHT_TYPES = ("POINT", "SUN", "SPOT", "AREA")
@@ -142,12 +143,42 @@ RENDER_FIELDS = (
         False,
         "transparent background in RGB (alpha 0 where the world shows; colour stored straight, as Blender's PNG); the `background` randomizer needs it",
     ),
-    Field("max_bounces", "int", 8, "Cycles light path bounces in total (caps the per-type limits)", low=0),
-    Field("diffuse_bounces", "int", 3, "bounces off diffuse surfaces (indirect light, colour bleeding)", low=0),
-    Field("glossy_bounces", "int", 4, "bounces off glossy surfaces (metal, reflections of reflections)", low=0),
-    Field("transmission_bounces", "int", 8, "bounces through glass and other transmissive surfaces", low=0),
-    Field("volume_bounces", "int", 0, "scattering events in volumes (smoke, fog)", low=0),
-    Field("transparent_bounces", "int", 8, "transparent (alpha) surfaces a ray passes before it stops", low=0),
+    Field(
+        "max_bounces", "int", 8, "Cycles light path bounces in total (caps the per-type limits)", low=0, high=CYCLES_MAX
+    ),
+    Field(
+        "diffuse_bounces",
+        "int",
+        3,
+        "bounces off diffuse surfaces (indirect light, colour bleeding)",
+        low=0,
+        high=CYCLES_MAX,
+    ),
+    Field(
+        "glossy_bounces",
+        "int",
+        4,
+        "bounces off glossy surfaces (metal, reflections of reflections)",
+        low=0,
+        high=CYCLES_MAX,
+    ),
+    Field(
+        "transmission_bounces",
+        "int",
+        8,
+        "bounces through glass and other transmissive surfaces",
+        low=0,
+        high=CYCLES_MAX,
+    ),
+    Field("volume_bounces", "int", 0, "scattering events in volumes (smoke, fog)", low=0, high=CYCLES_MAX),
+    Field(
+        "transparent_bounces",
+        "int",
+        8,
+        "transparent (alpha) surfaces a ray passes before it stops",
+        low=0,
+        high=CYCLES_MAX,
+    ),
     Field("light_tree", "bool", True, "Cycles light tree: sample the lights that matter at each point"),
     Field("caustics", "bool", False, "reflective and refractive caustics (light focused by glass or mirrors)"),
     Field(
@@ -165,6 +196,7 @@ RENDER_FIELDS = (
         0,
         "CPU threads, `0` = all; on a GPU Blender's own threads, where `2` frees cores for annotation at the same frames/s",
         low=0,
+        high=CYCLES_MAX,
     ),
     Field(
         "alpha_threshold",
