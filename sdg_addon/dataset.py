@@ -31,9 +31,11 @@ from pathlib import Path
 import numpy as np
 
 from .writers.basic import FRAME_FOLDER
+from .writers.paths import TOOL_FOLDERS
 
-# Folders other writers own inside an output folder: not BasicWriter samples.
-OTHER_WRITERS = ("audit", "coco", "yolo", "kitti", "bop", "webdataset")
+# Folders other writers (and the audit trail) own inside an output folder: not BasicWriter
+# samples. No camera takes one of these names (the parameter file is refused).
+OTHER_WRITERS = TOOL_FOLDERS
 _RGB = re.compile(r"^rgb_(\d+)\.png$")
 
 

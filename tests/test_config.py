@@ -1280,3 +1280,24 @@ def test_camera_intrinsics_from_a_k_matrix(tmp_path):
     ]:
         c = load_config(write(tmp_path / "fy.toml", cam(f"fx = 500\nfy = {fy}\n"))).cameras[0]
         assert (c.fy, c.focal_length) == (fy, pytest.approx(focal)), fy
+
+
+@pytest.mark.parametrize("name", ["audit", "coco", "YOLO", "kitti_velodyne", "preview", "clip_0003", "frames_0001000"])
+def test_a_sensor_may_not_take_a_folder_the_tool_makes_in_the_output_folder(tmp_path, name):
+    """A camera's (LiDAR's) name is its output sub-folder: `audit` would put its frames into
+    the audit trail, `coco` into the COCO writer's folder, `frames_0001000` would read as a
+    frames_per_folder folder (readers skip it). Refused, as every other bad value (case too:
+    `YOLO` is `yolo` on Windows' and macOS' file systems)."""
+    text = CAMERA + f'[[cameras]]\nname = "{name}"\nlocation = [0, 2, 1]\n'
+    text += f'[[lidars]]\nname = "{name}_l"\nmount = "cam"\n' + '[[lidars]]\nname = "kitti"\nmount = "cam"\n'
+    found = by_field(problems_of(write(tmp_path / "p.toml", text)))
+    assert set(found) == {(str(tmp_path / "p.toml"), "cameras[1].name"), (str(tmp_path / "p.toml"), "lidars[1].name")}
+    p = found[(str(tmp_path / "p.toml"), "cameras[1].name")]
+    assert p.value == name and "output folder" in p.expected and "audit" in p.expected
+
+
+def test_sensor_names_beside_the_tool_folders_are_fine(tmp_path):
+    text = CAMERA + '[[cameras]]\nname = "audit_cam"\nlocation = [0, 2, 1]\n'
+    text += '[[cameras]]\nname = "frames_left"\nlocation = [0, 3, 1]\n[[lidars]]\nname = "cocoon"\nmount = "cam"\n'
+    cfg = load_config(write(tmp_path / "p.toml", text))
+    assert [c.name for c in cfg.cameras] == ["cam", "audit_cam", "frames_left"]

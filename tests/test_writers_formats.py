@@ -997,3 +997,22 @@ def test_basic_writer_colorize_depth_is_replicators_grey_log_preview(tmp_path):
     with Image.open(tmp_path / "distance_to_image_plane_0000.png") as im:  # nothing hit
         assert im.mode == "L" and not np.asarray(im).any()
     assert np.array_equal(np.load(tmp_path / "distance_to_camera_0000.npy"), depth)
+
+
+def test_every_writer_folder_is_a_tool_folder_no_sensor_may_take(tmp_path):
+    """A camera or LiDAR named like a writer's folder would mix its frames into it: the
+    parameter file refuses the names in TOOL_FOLDERS, which must hold every built-in
+    writer's folder."""
+    from sdg_addon.writers.base import WRITERS
+    from sdg_addon.writers.paths import is_tool_folder
+
+    folders = {}
+    for name in WRITERS:
+        w = create_writer(name, tmp_path)
+        root = getattr(w, "root", None)
+        root = root() if callable(root) else root
+        if root is not None and Path(root) != tmp_path:
+            folders[name] = Path(root).relative_to(tmp_path).parts[0]
+    assert {"coco", "yolo", "kitti", "bop"} <= set(folders)
+    assert all(is_tool_folder(f) for f in folders.values()), folders
+    assert is_tool_folder("audit")

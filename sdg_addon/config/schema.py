@@ -47,6 +47,7 @@ from ..sampling.randomizers import (
 )
 from ..sensors import SENSOR_KINDS
 from ..sensors.thermal import T_MAX, T_MIN, ZERO_CELSIUS, to_kelvin
+from ..writers.paths import TOOL_FOLDERS, is_tool_folder
 from ..writers.plugins import writer_registry
 from .fields import LABEL_TEXT, MAX_STRING_CHARS, Field, check_value, is_label_text, read_section, section_class
 from .problems import MISSING, ConfigError, FieldError, Problem, Problems, Repeated, join, one_of
@@ -369,7 +370,15 @@ MAX_SIZE = 1e6  # metres or a scale factor
 MAX_COUNT = 10000  # copies of one asset, and objects of all assets together
 
 CAMERA_FIELDS = (
-    Field("name", "name", "", "unique among cameras, lights and assets (object names)", required=True),
+    Field(
+        "name",
+        "name",
+        "",
+        "unique among cameras, lights and assets (object names); not a folder the tool makes in the "
+        "output folder (`audit`, a writer's, `preview`, `report`, `clip_N`, `frames_N`): it names the "
+        "camera's sub-folder there",
+        required=True,
+    ),
     Field("location", "vec3", [0.0, 0.0, 0.0], "metres", low=-MAX_COORD, high=MAX_COORD, required=True),
     Field(
         "look_at",
@@ -695,7 +704,14 @@ def object_names(a) -> list[str]:
 
 LIDAR_MODELS = ("spinning", "solid_state")
 LIDAR_FIELDS = (
-    Field("name", "name", "", "unique among cameras, lights, assets and LiDARs; its output sub-folder", required=True),
+    Field(
+        "name",
+        "name",
+        "",
+        "unique among cameras, lights, assets and LiDARs; its output sub-folder, so not a folder the "
+        "tool makes there (`audit`, a writer's, `preview`, `report`, `clip_N`, `frames_N`)",
+        required=True,
+    ),
     Field(
         "preset",
         "choice",
@@ -1793,6 +1809,19 @@ def _unique_names(cfg: Config, asset_origins: list[tuple[str, Path]], path: Path
         claim(a.name, made, where, base.as_posix())
     for i, lidar in enumerate(cfg.lidars):  # not objects, but output sub-folders beside cameras
         claim(lidar.name, [], join("lidars", i), here)
+    # A sensor's name is its output sub-folder: not one the tool makes there itself.
+    sensors = [(join("cameras", i), c.name) for i, c in enumerate(cfg.cameras)]
+    sensors += [(join("lidars", i), lidar.name) for i, lidar in enumerate(cfg.lidars)]
+    taken = {p.field for p in problems.items}  # a name already refused above: one problem
+    for where, name in sensors:
+        if is_tool_folder(name) and join(where, "name") not in taken:
+            problems.add(
+                join(where, "name"),
+                name,
+                "a name that is not a folder the tool makes in the output folder ("
+                + ", ".join(TOOL_FOLDERS)
+                + ", clip_N, frames_N; any case): it names the sensor's output sub-folder",
+            )
     # A LiDAR rides on a camera or an object of the parameter file (checked before a run),
     # or of the base .blend (checked once its scene is built, before anything is written).
     mounts = {c.name for c in cfg.cameras} | ({"ground"} if cfg.ground.enabled else set())

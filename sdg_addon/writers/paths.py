@@ -22,6 +22,34 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 _RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)), *(f"lpt{i}" for i in range(10))}
 
 
+# Folders the tool makes in an output folder: the audit trail, each built-in writer's own
+# folder, and `headless preview` / `report`'s default folders; and the BasicWriter's clip and
+# frames_per_folder sub-folders (patterns). A camera's or LiDAR's output sub-folder (its
+# name) must not be one of them: its frames would land in the audit trail or another
+# writer's folder, or read as a clip / frames folder.
+TOOL_FOLDERS = (
+    "audit",
+    "bop",
+    "coco",
+    "hdf5",
+    "kitti",
+    "kitti_velodyne",
+    "pcd",
+    "preview",
+    "report",
+    "webdataset",
+    "yolo",
+)
+_TOOL_FOLDER_PATTERN = re.compile(r"^(clip|frames)_\d+$")
+
+
+def is_tool_folder(name: object) -> bool:
+    """Whether `name`, as a path component, is (case aside) a folder the tool makes in an
+    output folder (TOOL_FOLDERS, clip_N, frames_N)."""
+    folder = safe_name(name).lower()
+    return folder in TOOL_FOLDERS or bool(_TOOL_FOLDER_PATTERN.match(folder))
+
+
 class UnsafePathError(ValueError):
     """A path that would leave the output folder."""
 
