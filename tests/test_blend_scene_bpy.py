@@ -534,3 +534,20 @@ def test_a_run_after_a_blend_run_in_one_session_reads_no_file_of_it(shop, tmp_pa
     second = tmp_path / "primitives_run"
     assert main(["render", str(param), "--out", str(second), "--quiet"]) == 0
     assert not (second / "audit" / "scene_files.json").exists()
+
+
+def test_a_base_scene_camera_named_like_a_tool_folder_is_refused_before_anything_is_written(shop, tmp_path):
+    """A .blend camera's name is its output sub-folder, as a [[cameras]] entry's: one named
+    `audit` would write its frames into the audit trail. Refused (exit 2) with the rename to
+    make; nothing is written. Left out by [scene] cameras it is no problem."""
+    bpy.ops.wm.open_mainfile(filepath=str(shop.path), load_ui=False)
+    bpy.data.objects["CamB"].name = "Audit"
+    blend = saved_variant(tmp_path / "audit_cam.blend")
+    param = tmp_path / "p.toml"
+    param.write_text(
+        '[run]\nframes = 1\n[render]\nresolution = [32, 24]\nsamples = 1\ndevice = "cpu"\n'
+        f'[scene]\nblend = "{blend.as_posix()}"\ncameras = ["*"]\n'
+    )
+    assert main(["render", str(param), "--out", str(tmp_path / "out"), "--quiet"]) == 2
+    assert not (tmp_path / "out").exists()
+    assert main(["render", str(blend_param(blend)), "--out", str(tmp_path / "a"), "--quiet"]) == 0

@@ -17,6 +17,7 @@ from pathlib import Path
 import bpy
 
 from ..config.problems import MISSING, FieldError, one_of
+from ..writers.paths import TOOL_FOLDERS, is_tool_folder
 
 
 class BaseSceneError(ValueError):
@@ -312,6 +313,20 @@ def unit_note(scene) -> str:
 
 
 PROJECTIONS = ("PERSP", "ORTHO")  # what the labels' geometry (camera_info) describes
+
+
+def check_camera_folder(name: str, blend: str = "") -> None:
+    """A base scene's camera names its output sub-folder, as a [[cameras]] entry does (the
+    parameter file refuses those): not a folder the tool makes in the output folder, where
+    its frames would mix with the audit trail or another writer's files."""
+    if is_tool_folder(name):
+        raise FieldError(
+            "scene.blend",
+            blend,
+            f"cameras whose names are not folders the tool makes in the output folder ({', '.join(TOOL_FOLDERS)}, "
+            f"clip_N, frames_N; any case): camera {name!r} would name its sub-folder there; rename it "
+            "(or leave it out with [scene] cameras)",
+        )
 
 
 def check_projection(cam_obj, blend: str = "") -> None:
