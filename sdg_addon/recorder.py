@@ -389,7 +389,7 @@ class Recorder:
         Yields the run's Progress once the scene is built and again after each frame is
         handed to the writers; cancel() between steps ends it cleanly (manifest written).
         """
-        from .capture.device import check_device
+        from .capture.device import check_denoiser, check_device
         from .capture.render import remove_stale_render_dirs
         from .scene.build import build_scene
 
@@ -409,6 +409,7 @@ class Recorder:
         if self._frames_left(t_start) is None:
             return
         check_device(cfg.render.device)
+        check_denoiser(cfg.render)
         remove_stale_render_dirs()
         try:
             built = build_scene(cfg, self.open_scene, quiet=opts.quiet)

@@ -422,6 +422,23 @@ def test_explicit_missing_device_is_a_clear_error(tmp_path, capsys):
     assert not (tmp_path / "o").exists()
 
 
+def test_optix_denoiser_without_optix_is_refused_before_anything_is_written(tmp_path, capfd):
+    """denoiser = "optix" where Cycles has no OptiX: exit 2 and no output folder (before:
+    the error came when the render settings were made, after audit/ had been written)."""
+    from sdg_addon.capture.device import gpu_devices
+
+    if gpu_devices("OPTIX"):
+        pytest.skip("this machine has OptiX")
+    text = SPHERE_FILE.replace('device = "cpu"\n', 'device = "cpu"\ndenoise = true\ndenoiser = "optix"\n')
+    param = write_param(tmp_path, text, "s.toml")
+    for extra in ((), ("--procs", "2")):
+        out = tmp_path / f"o{len(extra)}"
+        assert render(param, out, *extra, quiet=False) == 2
+        err = capfd.readouterr().err  # (render processes write to the file descriptor)
+        assert "render.denoiser = 'optix'" in err and "'oidn'" in err and "Traceback" not in err, err
+        assert not out.exists()
+
+
 OCCLUSION_FILE = (
     header((321, 241), samples=1, seed=None)
     + NO_GROUND

@@ -59,6 +59,17 @@ def check_device(requested: str) -> None:
         raise _missing(requested)
 
 
+def check_denoiser(render) -> None:
+    """Raise DeviceError when `denoise` asks for the OptiX denoiser and Cycles has no OptiX
+    device here (Cycles offers that denoiser only then): checked with the device, before a
+    run writes anything (configure_cycles would find it only after the run's audit/)."""
+    if render.denoise and render.denoiser.lower() == "optix" and not gpu_devices("OPTIX"):
+        raise DeviceError(
+            f"render.denoiser = {render.denoiser!r}: this Cycles has no OPTIX denoiser here "
+            "(it needs an NVIDIA GPU with OptiX); use 'oidn'"
+        )
+
+
 def _missing(requested: str) -> DeviceError:
     return DeviceError(
         f"render.device = {requested!r}: Cycles found no {requested.upper()} device here "
