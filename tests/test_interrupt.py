@@ -81,12 +81,31 @@ def test_a_signal_while_the_process_loads_stops_it_before_anything_is_written(tm
     numpy's import, then the render ran on to its end with exit 0, or crashed, exit 139)."""
     out = tmp_path / "out"
     proc = render(preset(tmp_path), out, *split)
-    time.sleep(0.15)  # the interpreter is up; the modules it renders with are loading
+    wait_until_loading_numpy(proc)  # our first line has run; the modules it renders with are loading
     proc.send_signal(signum)
     _out, err = proc.communicate(timeout=120)
     assert proc.returncode == 128 + signum, err
     assert "Traceback" not in err and "interrupted before the run started: nothing written" in err
     assert not out.exists()
+
+
+def wait_until_loading_numpy(proc: subprocess.Popen, timeout: float = 60) -> None:
+    """Until numpy's compiled core is mapped into the process: its Python code runs, past
+    the first line of headless/__main__ (a fixed sleep was not enough on a busy machine: the
+    signal came before the interpreter had started, and killed it as it does any program)."""
+    maps = Path(f"/proc/{proc.pid}/maps")
+    if not maps.parent.exists():
+        time.sleep(0.5)  # no /proc: the best guess
+        return
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            if "_multiarray_umath" in maps.read_text():
+                return
+        except OSError:
+            pass
+        time.sleep(0.005)
+    raise AssertionError("the process did not load numpy")
 
 
 def read_until(stream, text: str, timeout: float) -> str:
