@@ -1519,3 +1519,21 @@ def test_export_writes_only_a_file_headless_accepts(addon, scene, tmp_path):
     with pytest.raises(RuntimeError, match=r"Export Parameter File: 1 problem\(s\) in the settings; first: .*value"):
         bpy.ops.sdg.export_parameters(filepath=str(out))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mine.blend"]  # nothing written
+
+
+def test_a_refused_randomizer_is_named_as_the_panel_numbers_it(addon, scene, tmp_path):
+    """The settings' problems name randomizers as the panel does, 'Randomizer 3 (pool)'
+    (was the parameter file's 'randomizers[1]': counted from 0 and without the disabled
+    ones, so it pointed at another randomizer of the panel)."""
+    bpy = addon.bpy
+    artist_scene(bpy, scene, tmp_path / "out")  # Randomizer 1: pose
+    bpy.ops.sdg.randomizer_add(type="world")
+    scene.sdg.randomizers[-1].enabled = False  # Randomizer 2, not recorded
+    bpy.ops.sdg.randomizer_add(type="pool")  # Randomizer 3: no k
+    with pytest.raises(RuntimeError, match=r"first: Randomizer 3 \(pool\), k: got nothing"):
+        bpy.ops.sdg.start_recording("EXEC_DEFAULT")
+    with pytest.raises(RuntimeError, match=r"Preview Frame: Randomizer 3 \(pool\), k: got nothing"):
+        bpy.ops.sdg.preview_frame()
+    bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "mine.blend"))
+    with pytest.raises(RuntimeError, match=r"first: Randomizer 3 \(pool\), k: got nothing"):
+        bpy.ops.sdg.export_parameters(filepath=str(tmp_path / "p.toml"))

@@ -14,6 +14,7 @@ audit/inputs: together they reproduce the dataset headless.
 from __future__ import annotations
 
 import contextlib
+import re
 import shutil
 import tempfile
 import time
@@ -150,7 +151,8 @@ class RecordingJob:
                 config = load_config(param)
             except ConfigError as e:
                 raise ValueError(
-                    f"{len(e.problems)} problem(s) in the settings; first: {problem_sentence(e.problems[0])}"
+                    f"{len(e.problems)} problem(s) in the settings; first: "
+                    + problem_sentence(e.problems[0], ui_settings.randomizer_names(scene))
                 ) from None
         except BaseException:
             shutil.rmtree(temp, ignore_errors=True)
@@ -445,16 +447,23 @@ def output_problem(text: str) -> str | None:
     return None
 
 
-def problem_sentence(problem) -> str:
+def problem_sentence(problem, randomizers: list[str] = ()) -> str:
     """A parameter-file problem without the temporary file name (the panel made the file);
-    a setting the recorder panel shows is named as the panel names it."""
+    a setting the recorder panel shows is named as the panel names it, and so are the
+    randomizers (`randomizers`: the panel's name of each entry of the file, in its order)."""
     field = problem.field or "settings"
     section, _, name = field.partition(".")
     if (section, name) in [("run", n) for n in ui_settings.RUN_NAMES] + [
         ("render", n) for n in ui_settings.RENDER_NAMES
     ]:
         field = f"{name.replace('_', ' ').title()} ({field})"
-    return f"{field}: got {problem.value!r}; expected {problem.expected}"
+
+    def panel_name(match) -> str:
+        i = int(match.group(1))
+        return match.group(0) if i >= len(randomizers) else randomizers[i] + (", " if match.group(2) else "")
+
+    text = f"{field}: got {problem.value!r}; expected {problem.expected}"
+    return re.sub(r"\brandomizers\[(\d+)\](\.)?", panel_name, text)
 
 
 # The job of this Blender session (one at a time) and the last validation, for the panel.

@@ -81,7 +81,7 @@ class SDG_OT_export_parameters(bpy.types.Operator):
             self.report(
                 {"ERROR"},
                 f"Export Parameter File: {len(e.problems)} problem(s) in the settings; "
-                f"first: {problem_sentence(e.problems[0])}",
+                f"first: {problem_sentence(e.problems[0], ui_settings.randomizer_names(context.scene))}",
             )
             return {"CANCELLED"}
         tmp = path.with_name(f".{path.name}.tmp")

@@ -178,6 +178,7 @@ def preview(scene, frame: int, on_warning=None) -> int:
     from ..sampling import sample_frame
     from ..scene.build import build_scene
     from ..scene.randomize import apply_frame
+    from .job import problem_sentence
 
     try:
         table = ui_settings.to_table(scene, None)
@@ -187,8 +188,7 @@ def preview(scene, frame: int, on_warning=None) -> int:
     try:
         config = config_from_dict(table, Path(tempfile.gettempdir()) / "preview.toml", open_scene=True)
     except ConfigError as e:
-        p = e.problems[0]
-        raise ValueError(f"{p.field}: got {p.value!r}; expected {p.expected}") from None
+        raise ValueError(problem_sentence(e.problems[0], ui_settings.randomizer_names(scene))) from None
     built = build_scene(config, scene)
     recorder = Recorder(config, RunOptions(Path("preview"), range(frame, frame + 1)), on_warning=on_warning)
     targets = recorder.prepare_scene(built)

@@ -352,6 +352,11 @@ def _option_value(text: str):
         return text  # a plain word, e.g. auto
 
 
+def randomizer_names(scene) -> list[str]:
+    """The panel's name of each randomizer to_table writes (the enabled ones), in order."""
+    return [f"Randomizer {i + 1} ({item.type})" for i, item in enumerate(scene.sdg.randomizers) if item.enabled]
+
+
 def randomizer_table(item, index: int) -> dict:
     cls = RANDOMIZERS[item.type]
     table: dict = {"type": item.type}
