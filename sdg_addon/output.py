@@ -587,10 +587,16 @@ def _dead_processes_folders(folder: Path) -> list[Path]:
 def remove_ended_processes_temporaries(folder: Path) -> int:
     """Delete the temporary files (writers.io's names only: nothing else is touched) in the
     temporary folders of processes of this host that ended, then those folders when empty.
-    Returns the number of files deleted."""
+    Returns the number of files deleted. Several processes may do this at once (the render
+    processes of a resumed parallel run start together): a folder another one removed
+    meanwhile is skipped."""
     removed = 0
     for entry in _dead_processes_folders(folder):
-        for tmp in entry.iterdir():
+        try:
+            entries = list(entry.iterdir())
+        except FileNotFoundError:
+            continue  # removed by another process since it was listed
+        for tmp in entries:
             if temporary_target(tmp.name) and tmp.is_file() and not tmp.is_symlink():
                 tmp.unlink(missing_ok=True)
                 removed += 1

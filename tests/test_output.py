@@ -809,3 +809,29 @@ def test_previews_replace_only_previews_and_are_recorded_from_a_clips_folder(tmp
     with _recorded_if_inside(clip, sheet):
         visualize.save_png(image, sheet)
     assert "clip_0001/preview/sheet.png" in written_files(ds)
+
+
+def test_two_processes_removing_ended_processes_temporaries_at_once_both_succeed(tmp_path, monkeypatch):
+    """The render processes of a resumed parallel or Ray run start together, and each removes
+    the temporaries a killed earlier run left: the one that lists a dead process's folder
+    after the other removed it went on (before: FileNotFoundError, reported as "cannot write
+    to OUT: No such file or directory", and the render process exited 1)."""
+    out = tmp_path / "out"
+    run_of(out, ["a.json"])
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    host = safe_name(socket.gethostname())
+    gone, left = (out / output.TEMP_DIR / f"{host}-{int(dead.stdout) + k}" for k in (0, 1_000_000))
+    for folder in (gone, left):
+        folder.mkdir(parents=True)
+        (folder / ".rgb_0001.png.5-1.tmp").write_text("torn")
+    listed = output._dead_processes_folders
+
+    def the_other_process_was_quicker(folder):
+        found = listed(folder)
+        (gone / ".rgb_0001.png.5-1.tmp").unlink()  # the other process's removal, between list and look
+        gone.rmdir()
+        return found
+
+    monkeypatch.setattr(output, "_dead_processes_folders", the_other_process_was_quicker)
+    assert output.remove_ended_processes_temporaries(out) == 1
+    assert not gone.exists() and not left.exists()
