@@ -88,12 +88,13 @@ class FrameFiles:
     def path(self, name: str, ext: str) -> Path | None:
         """The file `<name>_<frame>.<ext>`, beside rgb or in its annotator's folder
         (Replicator's <camera>/<annotator>/ layout: `bounding_box_2d_tight_labels` lives in
-        `bounding_box_2d_tight/`)."""
+        `bounding_box_2d_tight/`; our `sdg_` files in their annotator's: `sdg_occlusion_info`
+        in `occlusion/`)."""
         file = f"{name}_{self.suffix}.{ext}"
         p = self.folder / file
         if p.is_file():
             return p
-        parts = name.split("_")
+        parts = name.removeprefix("sdg_").split("_")
         for k in range(len(parts), 0, -1):
             p = self.folder / "_".join(parts[:k]) / file
             if p.is_file():

@@ -236,3 +236,35 @@ def test_dataset_and_report_modules_import_without_blender_or_torch():
 
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert out.stdout.split() == ["False", "False"], out.stderr
+
+
+def test_report_finds_truncation_in_the_several_camera_layout(tmp_path):
+    """With several cameras the BasicWriter puts an annotator's files in its own folder,
+    `<camera>/occlusion/`, our sdg_occlusion files too: the report reads truncation there
+    as beside rgb (before: "truncation not recorded" for a run that had the annotator)."""
+    from test_writers_formats import make_frame
+
+    from sdg_addon.report.stats import collect
+    from sdg_addon.writers import create_writer
+
+    occ = np.zeros(
+        2,
+        dtype=[
+            ("instanceId", "<u4"),
+            ("semanticId", "<u4"),
+            ("occlusionRatio", "<f4"),
+            ("visiblePixels", "<u4"),
+            ("unoccludedPixels", "<u4"),
+        ],
+    )
+    occ["instanceId"], occ["semanticId"] = [2, 3], [2, 3]
+    info = {"primPaths": ["/a", "/b"], "idToLabels": {2: {"class": "cup"}, 3: {"class": "mug"}}}
+    for layout in ("always", "never"):
+        out = tmp_path / layout
+        w = create_writer("basic", out, camera_subfolders=layout)
+        frame = make_frame(0)
+        frame.annotations["occlusion"] = {"data": occ, "info": {**info, "truncationRatio": [0.25, 0.5]}}
+        w.write(frame)
+        stats = collect(out)
+        assert stats.truncation == {"cup": [0.25], "mug": [0.5]}, layout
+        assert not any("truncation not recorded" in n for n in stats.notes), layout
