@@ -349,10 +349,9 @@ def trend_of(records: list[dict], windows: int = 4) -> list[dict]:
     records = sorted(records, key=lambda r: r["frame"])
     if len(records) < windows:
         return []
-    size = len(records) // windows
-    out = []
-    for k in range(windows):
-        part = records[k * size : (k + 1) * size]
+    n, out = len(records), []
+    for k in range(windows):  # every frame in one window, the last frame in the last one
+        part = records[k * n // windows : (k + 1) * n // windows]
         out.append(
             {
                 "frames": [part[0]["frame"], part[-1]["frame"]],

@@ -89,3 +89,17 @@ def test_the_benchmarks_copy_makes_the_parameter_files_own_paths_absolute(tmp_pa
     texture, background, prop = data["randomizers"]
     assert texture["folder"] == f"{here}/textures" and background["files"] == [f"{here}/bg/*.jpg", "/photos/*.png"]
     assert prop["path"] == 'modifiers["Bevel"].width'
+
+
+def test_trend_windows_hold_every_frame_of_the_run():
+    """12 frames in 10 windows: the last window ends at the run's last frame (before: the
+    windows held 10 frames, 0..9, and the end of the run, where growth shows, was left out)."""
+    from headless.bench import trend_of
+
+    records = [{"frame": f, "rss_mb": 100.0 + f, "worker_rss_mb": 50.0, "seconds": {"render": 0.1}} for f in range(12)]
+    rows = trend_of(records, windows=10)
+    assert len(rows) == 10 and rows[0]["frames"][0] == 0 and rows[-1]["frames"][1] == 11
+    assert rows[-1]["main_rss_mb"] == 111.0
+    covered = [f for row in rows for f in range(row["frames"][0], row["frames"][1] + 1)]
+    assert covered == list(range(12))
+    assert trend_of(records[:3], windows=4) == []
