@@ -19,6 +19,7 @@ functions to stderr (own time, or with --sort cumulative time including callees)
 from __future__ import annotations
 
 import argparse
+import contextlib
 import cProfile
 import json
 import pstats
@@ -154,7 +155,8 @@ def main(argv: list[str] | None = None) -> int:
         tmp = Path(tmp)
         param = tmp / "bench.json"
         param.write_text(json.dumps(bench_config(args)))
-        spec, frames = capture(param, tmp / "rendered")
+        with contextlib.redirect_stdout(sys.stderr):  # stdout carries the figures alone (JSON)
+            spec, frames = capture(param, tmp / "rendered")
         figures = {
             "file": args.file.name,
             "frames": len(frames),

@@ -7,13 +7,16 @@ import pytest
 pytest.importorskip("bpy")
 
 
-def test_bench_sink_reports_cpu_ms_per_stage(tmp_path):
+def test_bench_sink_reports_cpu_ms_per_stage(tmp_path, capsys):
+    """... on stdout as JSON alone (before: the capture's "done: ..." line came first, so
+    `bench_sink | jq` failed), and in --json."""
     from headless.bench_sink import main as bench
 
     out = tmp_path / "sink.json"
     args = ["--resolution", "32x24", "--frames", "2", "--loops", "1", "--writers", "basic,coco", "--json", str(out)]
     assert bench(args) == 0
     figures = json.loads(out.read_text())
+    assert json.loads(capsys.readouterr().out) == figures
     assert figures["frames"] == 2 and figures["writers"] == ["basic", "coco"]
     assert "bounding_box_2d_tight" in figures["annotators"]
     for key in ("cpu_ms_per_frame_mean", "cpu_ms_per_frame_best_pass"):
