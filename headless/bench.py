@@ -479,8 +479,9 @@ def main(argv: list[str] | None = None) -> int:
             big["frames_per_s_at_bench_size"] = _r(big["samples_per_s"] / (res[0] * res[1] * spp))
             figures["ceiling"] = big
     finally:
-        if args.keep is None:
-            shutil.rmtree(work, ignore_errors=True)
+        # The runs' copy of the parameter file (each kept dataset holds it in audit/inputs),
+        # and the datasets unless --keep put them elsewhere.
+        shutil.rmtree(work, ignore_errors=True)
     return print_figures(figures, args.json)
 
 

@@ -1,4 +1,6 @@
-"""The benchmark's own arithmetic (no rendering)."""
+"""The benchmark's own arithmetic and options (no rendering)."""
+
+import json
 
 from headless.bench import median_frame_seconds
 
@@ -103,3 +105,26 @@ def test_trend_windows_hold_every_frame_of_the_run():
     covered = [f for row in rows for f in range(row["frames"][0], row["frames"][1] + 1)]
     assert covered == list(range(12))
     assert trend_of(records[:3], windows=4) == []
+
+
+def test_keep_leaves_no_temporary_folder(tmp_path, monkeypatch):
+    """--keep: the datasets go there and the temporary folder with the runs' copy of the
+    parameter file is removed as without it (before: one sdg_bench_* folder left per call)."""
+    import tempfile
+
+    import headless.bench as bench
+
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp))
+    ran = []
+
+    def fake_run(param, out, procs, args):
+        ran.append((json.loads(param.read_text())["run"]["frames"], out))
+        return {"steady_frames_per_s": 1.0, "median_frame_s": 1.0}
+
+    monkeypatch.setattr(bench, "run_pipeline", fake_run)
+    argv = ["--frames", "2", "--no-bare", "--keep", str(tmp_path / "kept"), "--json", str(tmp_path / "b.json")]
+    assert bench.main(argv) == 0
+    assert ran == [(2, tmp_path / "kept" / "procs1")]
+    assert not list(tmp.iterdir())
