@@ -64,10 +64,9 @@ def bench_config(args) -> dict:
     run["frames"] = args.frames
     render = data.setdefault("render", {})
     if args.resolution:
-        w, h = (int(x) for x in args.resolution.lower().split("x"))
         render.pop("width", None), render.pop("height", None)
-        render["resolution"] = [w, h]
-    if args.samples:
+        render["resolution"] = list(parse_resolution(args.resolution))
+    if args.samples is not None:
         render["samples"] = args.samples
     if args.device:
         render["device"] = args.device
@@ -79,6 +78,47 @@ def bench_config(args) -> dict:
         names = sorted(ANNOTATORS) if args.annotators == "all" else args.annotators.split(",")
         data["annotators"] = {name: {} for name in names}
     return data
+
+
+def parse_resolution(text: str) -> tuple[int, int]:
+    """--resolution WxH as (w, h); ValueError naming the option otherwise."""
+    parts = text.lower().split("x")
+    if len(parts) != 2 or not all(p.strip().isdigit() for p in parts):
+        raise ValueError(f"--resolution {text!r}: expected WxH in pixels, e.g. 640x480")
+    w, h = (int(p) for p in parts)
+    return w, h
+
+
+def check_options(args) -> str | None:
+    """What is wrong with the benchmark's own options (one line), or None. The parameter
+    file with the options applied is checked by check_config."""
+    if args.resolution is not None:
+        try:
+            parse_resolution(args.resolution)
+        except ValueError as e:
+            return str(e)
+    for name in ("chunk", "workers", "rounds", "loops"):
+        value = getattr(args, name, None)
+        if value is not None and value < 1:
+            return f"--{name} {value}: expected a whole number >= 1"
+    return None
+
+
+def check_config(args, data: dict) -> bool:
+    """Validate the parameter file with the benchmark's options applied (`data`), as a run
+    would, before anything runs: every problem on stderr naming the user's file (not the
+    temporary copy the runs read); False when there is one."""
+    from sdg_addon.config import ConfigError
+    from sdg_addon.config.schema import config_from_dict
+
+    try:
+        config_from_dict(data, args.file.resolve())
+    except ConfigError as e:
+        print(f"{len(e.problems)} problem(s) in {args.file} with the benchmark's options applied:", file=sys.stderr)
+        for problem in e.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return False
+    return True
 
 
 def _absolute_paths(data: dict, base: Path) -> None:
@@ -160,7 +200,7 @@ def run_pipeline(param: Path, out: Path, procs, args) -> dict:
         cmd += ["--gpus", args.gpus, "--procs-per-gpu", str(procs), "--chunk", str(args.chunk)]
     elif procs != "auto" and procs > 1:
         cmd += ["--procs", str(procs), "--chunk", str(args.chunk)]
-    if args.workers:
+    if args.workers is not None:
         cmd += ["--workers", str(args.workers)]
     cmd += ["--worker-mode", args.worker_mode]
     cmd += ["--time-parts"] if args.by_part else []
@@ -171,7 +211,8 @@ def run_pipeline(param: Path, out: Path, procs, args) -> dict:
     peak = memory.stop()
     wall = time.time() - started
     if proc.returncode != 0:
-        raise SystemExit(f"bench: the pipeline run failed ({proc.returncode}):\n{err[-4000:]}")
+        print(f"bench: the pipeline run failed ({proc.returncode}):\n{err[-4000:]}", file=sys.stderr)
+        raise SystemExit(proc.returncode if proc.returncode > 0 else 1)  # 2: the input (a device missing here)
     records = []
     for log in sorted((out / "audit").glob("frames*.jsonl")):
         records += [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
@@ -294,7 +335,7 @@ def bare_main(args) -> int:
 
     config = load_config(args.bare)
     if args.resolution:
-        config.render.width, config.render.height = (int(x) for x in args.resolution.lower().split("x"))
+        config.render.width, config.render.height = parse_resolution(args.resolution)
     if args.samples:
         config.render.samples = args.samples
     frames = args.frames
@@ -438,13 +479,16 @@ def main(argv: list[str] | None = None) -> int:
         return bare_main(args)
     if args.trend:
         return trend_main(args.trend)
-    if args.rounds < 1:
-        p.error(f"--rounds {args.rounds}: expected >= 1")
+    problem = check_options(args)
+    if problem:
+        p.error(problem)
+    data = bench_config(args)
+    if not check_config(args, data):
+        return 2
 
     work = Path(tempfile.mkdtemp(prefix="sdg_bench_"))
     param = work / "bench.json"
-    param.write_text(json.dumps(bench_config(args)))
-    data = json.loads(param.read_text())
+    param.write_text(json.dumps(data))
     figures: dict = {
         "file": str(args.file),
         "frames": args.frames,

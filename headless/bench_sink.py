@@ -29,7 +29,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from headless.bench import ROOT, bench_config, print_figures
+from headless.bench import ROOT, bench_config, check_config, check_options, print_figures
 
 
 def capture(param: Path, out: Path):
@@ -151,10 +151,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--json", type=Path, help="also write the figures to this file")
     args = p.parse_args(argv)
+    problem = check_options(args)
+    if problem:
+        p.error(problem)
+    data = bench_config(args)
+    if not check_config(args, data):
+        return 2
     with tempfile.TemporaryDirectory(prefix="sdg_bench_sink_") as tmp:
         tmp = Path(tmp)
         param = tmp / "bench.json"
-        param.write_text(json.dumps(bench_config(args)))
+        param.write_text(json.dumps(data))
         with contextlib.redirect_stdout(sys.stderr):  # stdout carries the figures alone (JSON)
             spec, frames = capture(param, tmp / "rendered")
         figures = {
@@ -163,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
             "loops": args.loops,
             "annotators": sorted(spec.annotators),
             "writers": sorted(spec.writers),
-            **time_sink(spec, frames, tmp / "written", max(1, args.loops), args.profile, args.sort, args.by_part),
+            **time_sink(spec, frames, tmp / "written", args.loops, args.profile, args.sort, args.by_part),
         }
         shutil.rmtree(tmp / "written", ignore_errors=True)
     return print_figures(figures, args.json)

@@ -2,6 +2,8 @@
 
 import json
 
+import pytest
+
 from headless.bench import median_frame_seconds
 
 
@@ -107,6 +109,52 @@ def test_trend_windows_hold_every_frame_of_the_run():
     assert trend_of(records[:3], windows=4) == []
 
 
+def _exit_status(main, argv) -> int:
+    try:
+        return main(argv)
+    except SystemExit as e:
+        return e.code
+
+
+@pytest.mark.parametrize(
+    "option, expected",
+    [
+        (["--resolution", "64by48"], "--resolution '64by48': expected WxH"),
+        (["--resolution", "0x48"], "render.resolution: got [0, 48]"),
+        (["--frames", "0"], "run.frames: got 0"),
+        (["--samples", "0"], "render.samples: got 0"),  # was ignored: the file's 16 samples ran
+        (["--device", "banana"], 'render.device: got "banana"'),
+        (["--writers", "nope"], "writers.nope"),
+        (["--chunk", "0"], "--chunk 0: expected a whole number >= 1"),
+        (["--workers", "0"], "--workers 0: expected a whole number >= 1"),  # was ignored
+    ],
+)
+def test_bad_options_exit_2_naming_the_option_or_the_users_file(tmp_path, monkeypatch, capsys, option, expected):
+    """Before: a traceback (--resolution 64by48), exit 1 with the problem named in a
+    temporary copy (--frames 0), or the option silently ignored (--samples 0, --workers 0).
+    Now exit 2 before anything runs, the user's file named, no temporary folder left."""
+    import tempfile
+
+    import headless.bench as bench
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setattr(bench, "run_pipeline", lambda *a: pytest.fail("ran with bad options"))
+    assert _exit_status(bench.main, [str(bench.ROOT / "presets" / "bench30.toml"), *option]) == 2
+    err = capsys.readouterr().err
+    assert expected in err and "Traceback" not in err, err
+    assert "sdg_bench_" not in err and not list(tmp_path.iterdir())
+
+
+def test_a_bad_parameter_file_is_named_as_the_user_wrote_it(tmp_path, capsys):
+    import headless.bench as bench
+
+    param = tmp_path / "mine.toml"
+    param.write_text('[render]\nsamples = -1\n[[cameras]]\nname = "c"\nlocation = [0, -3, 1]\nlook_at = [0, 0, 0]\n')
+    assert _exit_status(bench.main, [str(param), "--frames", "2"]) == 2
+    err = capsys.readouterr().err
+    assert f"{param.resolve().as_posix()}: render.samples: got -1" in err and "sdg_bench_" not in err, err
+
+
 def test_keep_leaves_no_temporary_folder(tmp_path, monkeypatch):
     """--keep: the datasets go there and the temporary folder with the runs' copy of the
     parameter file is removed as without it (before: one sdg_bench_* folder left per call)."""
@@ -128,3 +176,19 @@ def test_keep_leaves_no_temporary_folder(tmp_path, monkeypatch):
     assert bench.main(argv) == 0
     assert ran == [(2, tmp_path / "kept" / "procs1")]
     assert not list(tmp.iterdir())
+
+
+@pytest.mark.parametrize(
+    "option, expected",
+    [
+        (["--loops", "0"], "--loops 0: expected a whole number >= 1"),  # was one pass, "loops": 0 reported
+        (["--resolution", "32*24"], "--resolution '32*24': expected WxH"),  # was a traceback
+        (["--frames", "0"], "run.frames: got 0"),
+    ],
+)
+def test_bench_sink_bad_options_exit_2(capsys, option, expected):
+    from headless.bench_sink import main
+
+    assert _exit_status(main, option) == 2
+    err = capsys.readouterr().err
+    assert expected in err and "Traceback" not in err and "sdg_bench" not in err, err
