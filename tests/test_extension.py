@@ -1537,3 +1537,24 @@ def test_a_refused_randomizer_is_named_as_the_panel_numbers_it(addon, scene, tmp
     bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "mine.blend"))
     with pytest.raises(RuntimeError, match=r"first: Randomizer 3 \(pool\), k: got nothing"):
         bpy.ops.sdg.export_parameters(filepath=str(tmp_path / "p.toml"))
+
+
+def test_use_selected_takes_lights_for_a_randomizer_that_places_lights(addon, scene):
+    """camera_relative places objects and lights ("placeables"): Add and Use Selected take a
+    selected light (they took objects only: 'none of the selected objects is one of the
+    placeables'); a camera alone is refused in words."""
+    bpy = addon.bpy
+    crate = add_mesh(bpy, "crate")
+    lamp = bpy.data.objects.new("lamp", bpy.data.lights.new("lamp", "POINT"))
+    cam = bpy.data.objects.new("cam", bpy.data.cameras.new("cam"))
+    for obj in (lamp, cam):
+        scene.collection.objects.link(obj)
+    select(bpy, [crate, lamp, cam])
+    assert bpy.ops.sdg.randomizer_add(type="camera_relative") == {"FINISHED"}
+    assert scene.sdg.randomizers[-1].targets == "crate, lamp"
+    select(bpy, [cam])
+    assert bpy.ops.sdg.randomizer_use_selected(index=0) == {"CANCELLED"}
+    assert scene.sdg.randomizers[-1].targets == "crate, lamp"
+    select(bpy, [lamp])
+    assert bpy.ops.sdg.randomizer_use_selected(index=0) == {"FINISHED"}
+    assert scene.sdg.randomizers[-1].targets == "lamp"

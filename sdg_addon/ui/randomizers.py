@@ -118,20 +118,30 @@ class SDG_OT_randomizer_use_selected(bpy.types.Operator):
         kind = RANDOMIZERS[item.type].target_kind
         names = selected_targets(context, kind)
         if not names:
-            self.report({"WARNING"}, f"Use Selected: none of the selected objects is one of the {kind}")
+            self.report(
+                {"WARNING"}, f"Use Selected: a {item.type} randomizer takes {TARGET_TYPES[kind][1]}; none is selected"
+            )
             return {"CANCELLED"}
         item.targets = ", ".join(names)
         return {"FINISHED"}
+
+
+# A randomizer's target_kind (RandomizerSpec): the object types it takes, and in words.
+TARGET_TYPES = {
+    "objects": (lambda t: t not in ("LIGHT", "CAMERA"), "objects (not lights or cameras)"),
+    "lights": (lambda t: t == "LIGHT", "lights"),
+    "cameras": (lambda t: t == "CAMERA", "cameras"),
+    "placeables": (lambda t: t != "CAMERA", "objects or lights"),
+    "any": (lambda t: True, "objects, lights or cameras"),
+}
 
 
 def selected_targets(context, kind: str | None) -> list[str]:
     if kind is None:
         return []
     objects = getattr(context, "selected_objects", None) or []
-    if kind == "any":
-        return sorted(o.name for o in objects)
-    wanted = {"lights": ("LIGHT",), "cameras": ("CAMERA",)}.get(kind)
-    return sorted(o.name for o in objects if (o.type in wanted if wanted else o.type not in ("LIGHT", "CAMERA")))
+    takes = TARGET_TYPES[kind][0]
+    return sorted(o.name for o in objects if takes(o.type))
 
 
 class SDG_OT_preview_frame(bpy.types.Operator):
