@@ -413,7 +413,10 @@ def finish(config, output: Path, summary: dict) -> None:
     finished = audit.finished_frames(audit_dir)
     summary["frames_finished_total"] = len(finished)
     if config.cases:  # counted over every process's frame log (each process's own count is partial)
-        from sdg_addon.sampling.cases import assign_frames, case_report
+        from sdg_addon.sampling.cases import assign_frames, case_report, case_warnings
 
         summary["cases"] = case_report(config.cases, assign_frames(config.seed, config.frames, config.cases), finished)
+        for text in case_warnings(summary["cases"]):  # said here, not by the processes: theirs would be partial
+            print(f"WARNING: {text}", file=sys.stderr, flush=True)
+            summary.setdefault("warnings", []).append(text)
     audit.write_json(audit_dir / "manifest.json", summary)

@@ -33,6 +33,7 @@ from .sampling.cases import (
     assign_frames,
     case_report,
     case_values_that_would_stay,
+    case_warnings,
     holds,
     is_quota,
     unknown_case_labels,
@@ -679,9 +680,9 @@ class Recorder:
             return {}
         assigned = assign_frames(cfg.seed, cfg.frames, cfg.cases)
         report = case_report(cfg.cases, assigned, audit.finished_frames(audit_dir))
-        for name, r in report.items():
-            if not r["met"]:
-                self.warn(f"case {name!r}: {r['made']} of {r['requested']} frames made so far")
+        if self.options.frame_source is None:  # a parallel run's render process: its parent counts the whole run
+            for text in case_warnings(report):
+                self.warn(text)
         return {"cases": report}
 
     def _write_manifest_after_error(self, audit_dir: Path, shard_tag: str, frames: list[int], error) -> None:

@@ -49,3 +49,46 @@ def test_holds_at_the_bounds(frame):
     assert holds(case(label="", measure="truncation", min=cut - 0.01, max=cut), frame)  # any labelled object
     assert not holds(case(label="mug", measure="truncation", min=cut + 0.01), frame)
     assert not holds(case(label="mug", measure="truncation", min=0.01, max=cut - 0.01), frame)
+
+
+def test_a_parallel_runs_case_warnings_come_from_the_whole_runs_count(tmp_path, capsys):
+    """Each render process of a --procs / Ray run counted the cases over the frames logged
+    when it ended and warned "case 'x': 1 of 2 frames made so far" where the other process
+    made the second: the run's manifest and stderr said a case was unmet that the manifest's
+    own `cases` said was met (and whether it was said depended on which process ended
+    last). Now a render process says nothing of cases; the parent says what the whole run's
+    count leaves unmet."""
+    import json
+
+    from headless import parallel
+    from sdg_addon.config import load_config
+    from sdg_addon.recorder import Recorder, RunOptions
+    from sdg_addon.sampling.cases import assign_frames
+
+    toml = tmp_path / "p.toml"
+    toml.write_text(
+        '[run]\nseed = 7\nframes = 4\n[[cameras]]\nname = "camera"\nlocation = [0, -2, 1]\n[annotators]\nrgb = {}\n'
+        '[[cases]]\nname = "both"\nframes = 2\nmeasure = "pixels"\nmin = 1\n'
+        '[[cases]]\nname = "never"\nframes = 1\nmeasure = "pixels"\nmin = 2\n'
+    )
+    config = load_config(toml)
+    both = sorted(assign_frames(config.seed, config.frames, config.cases)["both"])
+    out = tmp_path / "out"
+    audit_dir = out / "audit"
+    audit_dir.mkdir(parents=True)
+    # Process w000 made one frame of "both", w001 the other; "never" nowhere.
+    for tag, f in ((".w000", both[0]), (".w001", both[1])):
+        (audit_dir / f"frames{tag}.jsonl").write_text(json.dumps({"frame": f, "cases": {"both": True}}) + "\n")
+    said = []
+    options = RunOptions(out, range(4), resume=True)
+    options.frame_source, options.log_tag = iter(()), ".w000"
+    process = Recorder(config, options, on_warning=said.append)
+    (audit_dir / "frames.w001.jsonl").rename(tmp_path / "later")  # w000 ends before w001 logged its frame
+    assert process._cases_report(audit_dir)["cases"]["both"]["made"] == 1
+    assert said == []  # partial: not said by the process
+    (tmp_path / "later").rename(audit_dir / "frames.w001.jsonl")
+    summary = {"warnings": []}
+    parallel.finish(config, out, summary)
+    assert summary["cases"]["both"]["met"] and not summary["cases"]["never"]["met"]
+    assert summary["warnings"] == ["case 'never': 0 of 1 frames made so far"]
+    assert capsys.readouterr().err.count("WARNING: case ") == 1

@@ -203,3 +203,12 @@ def case_report(cases: list, assigned: dict[str, list[int]], records: dict[int, 
             "assigned_not_met": sorted(f for f in assigned.get(c.name, []) if f in records and f not in made),
         }
     return out
+
+
+def case_warnings(report: dict) -> list[str]:
+    """The warnings a case report gives: one per case not met yet."""
+    return [
+        f"case {name!r}: {r['made']} of {r['requested']} frames made so far"
+        for name, r in report.items()
+        if not r["met"]
+    ]
