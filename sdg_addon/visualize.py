@@ -52,7 +52,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from .colormaps import _squeeze, colorize_depth, colorize_flow, colorize_normals, depth_range
 from .writers import io
-from .writers.basic import FRAME_FOLDER
+from .writers.basic import CLIP_FOLDER, FRAME_FOLDER
 from .writers.palette import id_colors
 from .writers.png import encode_png
 
@@ -132,19 +132,29 @@ def _frame_places(folder: Path) -> dict[int, tuple[str, Path]]:
 
 
 def cameras(folder: Path | str) -> dict[str, Path]:
-    """Camera name -> folder: "" for frames at the root, then sub-folders with rgb_*.png."""
+    """Camera name -> folder: "" for frames at the root, then sub-folders with rgb_*.png;
+    a sequence's clip folder holding camera folders (several cameras) gives one camera per
+    clip and camera, "clip_0003/left"."""
     folder = Path(folder)
     if not folder.is_dir():
         raise FileNotFoundError(f"not a folder: {folder}")
     out = {}
     if _frames_in(folder):
         out[""] = folder
-    for sub in sorted(p for p in folder.iterdir() if p.is_dir() and not FRAME_FOLDER.match(p.name)):
+    for sub in _sub_folders(folder):
         if _frames_in(sub):
             out[sub.name] = sub
+        elif CLIP_FOLDER.match(sub.name):
+            for cam in _sub_folders(sub):
+                if _frames_in(cam):
+                    out[f"{sub.name}/{cam.name}"] = cam
     if not out:
         raise FileNotFoundError(f"no rgb_*.png frames in {folder} or its sub-folders")
     return out
+
+
+def _sub_folders(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.is_dir() and not FRAME_FOLDER.match(p.name))
 
 
 def frames(folder: Path | str, camera: str | None = None) -> list[int]:
@@ -703,7 +713,7 @@ def default_output(
     folder: Path | str, frame: int | None = None, sheet: bool = False, camera: str | None = None
 ) -> Path:
     """Where ``python -m headless preview`` writes by default: DIR/preview/..."""
-    tail = f"_{camera}" if camera else ""
+    tail = f"_{camera.replace('/', '_')}" if camera else ""  # "clip_0003/left": one file name
     if sheet:
         return Path(folder) / "preview" / f"sheet{tail}.png"
     return Path(folder) / "preview" / f"frame_{frame:04d}{tail}.png"

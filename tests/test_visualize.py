@@ -110,6 +110,23 @@ def test_frames_and_cameras_root_and_subfolders(tmp_path):
         viz.cameras(tmp_path / "audit")
 
 
+def test_sequences_of_several_cameras_show_each_clips_cameras(tmp_path, capsys):
+    """A sequence run writes clip_NNNN/<camera>/...: each clip's camera is a camera of the
+    output folder ("clip_0001/right"), as each clip is with one camera (docs/visualize.md);
+    before, the output folder had "no rgb_*.png frames" for preview, sheet and report."""
+    for clip in (0, 1):
+        for cam in ("left", "right"):
+            for frame in (0, 1):
+                write_frame(tmp_path / f"clip_{clip:04d}" / cam / "rgb", frame, extras=False)
+    assert list(viz.cameras(tmp_path)) == ["clip_0000/left", "clip_0000/right", "clip_0001/left", "clip_0001/right"]
+    assert viz.frames(tmp_path, "clip_0001/right") == [0, 1]
+    assert viz.frame_panel(tmp_path, 1).size == (2 * W, 4 * H)
+    assert main(["preview", str(tmp_path), "--camera", "clip_0001/right"]) == 0
+    out = Path(capsys.readouterr().out.strip())
+    assert out.parent == tmp_path / "preview" and out.is_file()
+    assert main(["preview", str(tmp_path), "--sheet"]) == 0
+
+
 # --- panel ------------------------------------------------------------------------------------
 
 
