@@ -268,3 +268,27 @@ def test_report_finds_truncation_in_the_several_camera_layout(tmp_path):
         stats = collect(out)
         assert stats.truncation == {"cup": [0.25], "mug": [0.5]}, layout
         assert not any("truncation not recorded" in n for n in stats.notes), layout
+
+
+def test_report_counts_a_sequences_frames_by_run_frame_not_by_frame_in_clip(tmp_path):
+    """A sequence run numbers files by the frame within the clip (clip_0001/rgb_0000.png is
+    run frame 2 with clip_length 2): the report's frame count, frames per class and depth
+    chart use the run's frames (before: 2 frames for a 4-frame run, clips on top of each
+    other in the depth chart)."""
+    from test_writers_formats import make_frame
+
+    from sdg_addon.report.stats import collect
+    from sdg_addon.writers import create_writer
+
+    out = tmp_path / "seq"
+    (out / "audit").mkdir(parents=True)
+    (out / "audit" / "resolved.json").write_text(json.dumps({"sequence": {"clip_length": 2, "folders": "clip"}}))
+    w = create_writer("basic", out)
+    for run_frame in range(4):
+        frame = make_frame(run_frame)
+        frame.clip, frame.clip_frame = divmod(run_frame, 2)
+        w.write(frame)
+    stats = collect(out)
+    assert stats.frame_count == 4
+    assert sorted(f for f, _lo, _hi in stats.depth_per_frame) == [0, 1, 2, 3]
+    assert max(stats.frames_with.values()) == 4

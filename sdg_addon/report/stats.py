@@ -18,6 +18,7 @@ import numpy as np
 
 from .. import visualize
 from ..audit import finished_frames
+from ..writers.basic import CLIP_FOLDER
 
 HEAT_BINS = (32, 24)  # columns, rows of the box-centre heat map (image normalized to 1 x 1)
 DEPTH_SAMPLE = 4096  # pixels per frame kept for the depth histogram (evenly strided)
@@ -78,7 +79,10 @@ def collect(folder: Path | str, semantic_type: str = "class") -> Stats:
     audit = folder / "audit"
     notes: list[str] = []
     cams = visualize.cameras(folder)
-    frames = {cam: visualize.frames(folder, cam) for cam in cams}
+    resolved = _read_json(audit / "resolved.json", {}) or {}
+    clip_length = int((resolved.get("sequence") or {}).get("clip_length") or 1)
+    in_clip = {cam: visualize.frames(folder, cam) for cam in cams}  # numbers as in file names
+    frames = {cam: [_run_frame(cam, f, clip_length) for f in numbers] for cam, numbers in in_clip.items()}
     table = _read_json(audit / "label_table.json", {}) or {}
     classes = list(table.get(semantic_type, []))
     if not classes:
@@ -94,9 +98,10 @@ def collect(folder: Path | str, semantic_type: str = "class") -> Stats:
     depth_per_frame, depth_sample = [], []
     image_size = None
     missing_boxes = 0
-    for cam, numbers in frames.items():
-        for f in numbers:
-            ff = visualize.frame_files(folder, f, cam)[0]
+    for cam, numbers in in_clip.items():
+        for n in numbers:
+            ff = visualize.frame_files(folder, n, cam)[0]
+            f = _run_frame(cam, n, clip_length)
             if image_size is None:
                 from PIL import Image
 
@@ -139,7 +144,6 @@ def collect(folder: Path | str, semantic_type: str = "class") -> Stats:
     if not depth_per_frame:
         notes.append("no distance_to_image_plane files: depth range not shown")
 
-    resolved = _read_json(audit / "resolved.json", {}) or {}
     # Every process's log: a run's frames.jsonl, a parallel run's frames.wNNN.jsonl, shards'
     # and Ray processes' own (a frame logged twice, by a resumed run: its last record).
     try:
@@ -168,6 +172,15 @@ def collect(folder: Path | str, semantic_type: str = "class") -> Stats:
         resolved=resolved,
         notes=notes,
     )
+
+
+def _run_frame(camera: str, frame: int, clip_length: int) -> int:
+    """The run's frame of a file numbered `frame` in `camera` ("clip_0003" or
+    "clip_0003/left" in a sequence run: numbered within the clip; else the run's frame)."""
+    clip = camera.split("/")[0]
+    if CLIP_FOLDER.match(clip):
+        return int(clip.split("_")[1]) * clip_length + frame
+    return frame
 
 
 def _label_of(labels, semantic_id: int, semantic_type: str) -> str | None:
