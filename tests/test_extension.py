@@ -1558,3 +1558,34 @@ def test_use_selected_takes_lights_for_a_randomizer_that_places_lights(addon, sc
     select(bpy, [lamp])
     assert bpy.ops.sdg.randomizer_use_selected(index=0) == {"FINISHED"}
     assert scene.sdg.randomizers[-1].targets == "lamp"
+
+
+def test_disabling_the_add_on_or_loading_a_file_mid_recording_leaves_nothing(addon, scene, tmp_path):
+    """Disabling the add-on during a recording stops it and restores the open scene (was:
+    left randomized, which a save then wrote into the user's file); disabling it, or opening
+    another file, removes the recording's temporary scene copy (was left in the temp folder)."""
+    import addon_utils
+
+    bpy = addon.bpy
+    artist_scene(bpy, scene, tmp_path / "out")  # the pose randomizer lifts the crate to z = 0.25
+    bpy.ops.ed.undo_push(message="the artist's last edit")
+    assert bpy.ops.sdg.start_recording("EXEC_DEFAULT") == {"RUNNING_MODAL"}
+    job = addon.job.current
+    for _ in range(2):  # the scene built, frame 0
+        addon.recording.handle_event(job, "TIMER", "NOTHING")
+    assert bpy.data.objects["crate"].location.z == pytest.approx(0.25)
+    temp = job.temp_dir
+    assert temp.is_dir()
+    addon_utils.disable(MODULE, default_set=True)
+    try:
+        assert job.state == "cancelled" and not temp.exists()
+        assert tuple(bpy.data.objects["crate"].location) == (0.0, 0.0, 0.0)
+    finally:
+        addon_utils.enable(MODULE, default_set=True)
+    bpy.context.scene.sdg.run.output = str(tmp_path / "again")
+    assert bpy.ops.sdg.start_recording("EXEC_DEFAULT") == {"RUNNING_MODAL"}
+    job = addon.job.current
+    addon.recording.handle_event(job, "TIMER", "NOTHING")
+    temp = job.temp_dir
+    bpy.ops.wm.read_homefile(use_empty=True, use_factory_startup=True)  # another file
+    assert job.state == "cancelled" and not temp.exists()

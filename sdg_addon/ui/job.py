@@ -245,15 +245,21 @@ class RecordingJob:
             self.message = self.progress_line()
         return True
 
-    def close(self) -> None:
-        """Stop for good (file load, add-on disabled): cancel and finish what is in flight."""
-        if self._steps is not None and self.running:
-            self.recorder.cancel()
-            with contextlib.suppress(Exception):
-                for _ in self._steps:
-                    pass
+    def close(self, restore: bool = True) -> None:
+        """Stop for good (add-on disabled, file load, window closed): cancel and finish what
+        is in flight; with `restore`, take the open scene back to before the run (not when a
+        file load replaces it anyway). The temporary scene copy goes either way."""
+        if self.running:
+            if self._steps is not None:
+                self.recorder.cancel()
+                with contextlib.suppress(Exception):
+                    for _ in self._steps:
+                        pass
             self.state, self.message = "cancelled", "Cancelled"
             self.ended = time.time()
+        if not restore:
+            self._restore_pending = False
+        self.restore()
 
     @property
     def done(self) -> int:
@@ -490,15 +496,16 @@ def running_job() -> RecordingJob | None:
     return current if current is not None and current.running else None
 
 
-def shutdown() -> None:
-    """Called on file load and when the add-on is disabled."""
+def shutdown(restore: bool = True) -> None:
+    """Called when the add-on is disabled (the open scene restored) and on file load or when
+    Blender ends the modal (window closed, quit: not restored, the scene goes anyway)."""
     if current is not None:
-        current.close()
+        current.close(restore)
 
 
 @bpy.app.handlers.persistent
 def on_load_pre(*_args) -> None:
-    shutdown()
+    shutdown(restore=False)
     forget_messages()  # they were about the file being closed
 
 

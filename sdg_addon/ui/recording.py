@@ -121,8 +121,9 @@ class JobModal:
         return {"RUNNING_MODAL"}
 
     def cancel(self, context):
-        # Blender ends the operator (window closed, file loaded): stop the job cleanly.
-        jobs.shutdown()
+        # Blender ends the operator (window closed, file loaded, quit): stop the job cleanly;
+        # no undo while the window or the file goes.
+        jobs.shutdown(restore=False)
         self._end(context, jobs.current)
 
     def _end(self, context, job):
