@@ -68,3 +68,31 @@ def test_depth_tile_is_the_colourised_depth_as_stored(tmp_path, clean_bpy, frame
     k = 3
     tile = panel[:h, k * (w + visualizer.GAP) : k * (w + visualizer.GAP) + w, :3]
     assert np.allclose(tile, colorize_depth(depth) / 255.0, atol=0.5 / 255)
+
+
+@pytest.mark.parametrize("layout", ["flat", "frames_per_folder", "sequence"])
+def test_show_last_frame_finds_the_runs_last_frame_in_every_layout(tmp_path, clean_bpy, layout):
+    """Show Last Frame: one row per camera of the run's last frame, wherever the BasicWriter
+    put it: <camera>/rgb/, <camera>/frames_N/rgb/ (frames_per_folder), clip_N/<camera>/rgb/
+    (sequences). Before, the last two said the folder 'holds no recorded frame'."""
+    from test_writers_formats import make_frame
+
+    from sdg_addon.ui import visualizer
+
+    options = {"frames_per_folder": 2} if layout == "frames_per_folder" else {}
+    w = create_writer("basic", tmp_path, **options)
+    w.set_run(None, several_cameras=True)
+    for run_frame in range(5):
+        for cam in ("left", "right"):
+            made = make_frame(run_frame, cam)
+            if layout == "sequence":
+                made.clip, made.clip_frame = divmod(run_frame, 2)
+            w.write(made)
+    image, suffix = visualizer.frame_image(tmp_path)
+    assert suffix == ("0000" if layout == "sequence" else "0004")  # clip 2's frame 0 is run frame 4
+    h = make_frame(0).annotations["rgb"].shape[0]
+    assert image.size[1] == 2 * h + visualizer.GAP  # a row per camera
+    pixels = np.empty(image.size[0] * image.size[1] * 4, np.float32)
+    image.pixels.foreach_get(pixels)
+    panel = pixels.reshape(image.size[1], image.size[0], 4)[::-1]
+    assert np.allclose(panel[h // 2, 1, 1], 4 / 255)  # make_frame's green channel: the frame

@@ -13,7 +13,9 @@ import bpy
 import numpy as np
 
 from ..colormaps import colorize_depth
+from ..writers.basic import CLIP_FOLDER, FRAME_FOLDER
 from ..writers.palette import id_colors
+from ..writers.paths import TOOL_FOLDERS
 
 IMAGE_NAME = "SDG Last Frame"
 GAP = 2  # pixels between tiles
@@ -33,19 +35,41 @@ def rgb_files(folder: Path) -> list[Path]:
     return [*folder.glob("rgb_*.png"), *folder.glob("rgb/rgb_*.png")]
 
 
-def frame_folders(output: Path) -> list[Path]:
-    """The output folder itself (one camera), or its camera sub-folders."""
-    if rgb_files(output):
-        return [output]
-    return sorted(d for d in output.iterdir() if d.is_dir() and d.name != "rgb" and rgb_files(d))
+def _sub_folders(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.is_dir())
 
 
-def last_frame(folder: Path) -> str:
-    """The file-name suffix (e.g. "0007") of the last frame with an RGB image."""
-    suffixes = sorted(p.stem[len("rgb_") :] for p in rgb_files(folder))
-    if not suffixes:
-        raise FileNotFoundError(f"no rgb_*.png in {folder}")
-    return max(suffixes, key=lambda s: (len(s), s))
+def frame_places(output: Path) -> list[tuple[tuple[int, int], str, Path]]:
+    """Every frame the BasicWriter wrote in `output`: ((clip, frame number), the number as
+    written, the folder holding its files), in camera order. Camera folders may sit in clip
+    folders (sequences: clip_N/<camera>/, numbered within the clip; clip -1 otherwise) and
+    hold frames_N folders (frames_per_folder)."""
+    clips = [(-1, output)]
+    clips += [(int(d.name.split("_")[1]), d) for d in _sub_folders(output) if CLIP_FOLDER.match(d.name)]
+    out = []
+    for clip, base in clips:
+        cams = [base] + [
+            d
+            for d in _sub_folders(base)
+            if not (CLIP_FOLDER.match(d.name) or FRAME_FOLDER.match(d.name) or d.name in TOOL_FOLDERS)
+        ]
+        for cam in cams:
+            for group in [cam] + [d for d in _sub_folders(cam) if FRAME_FOLDER.match(d.name)]:
+                for p in rgb_files(group):
+                    suffix = p.stem[len("rgb_") :]
+                    if suffix.isdigit():
+                        out.append(((clip, int(suffix)), suffix, group))
+    return out
+
+
+def last_frame_folders(output: Path) -> tuple[list[Path], str]:
+    """The folders holding the run's last frame (one per camera) and its number as written."""
+    places = frame_places(output)
+    if not places:
+        raise FileNotFoundError(f"{output} holds no recorded frame (rgb_*.png)")
+    last = max(key for key, _suffix, _folder in places)
+    found = [(suffix, folder) for key, suffix, folder in places if key == last]
+    return [folder for _suffix, folder in found], found[0][0]
 
 
 def load_png(path: Path | None) -> np.ndarray | None:
@@ -135,11 +159,8 @@ def camera_row(folder: Path, suffix: str) -> np.ndarray:
 
 def frame_image(output: Path) -> tuple[bpy.types.Image, str]:
     """The last frame of `output` as one Blender image; returns (image, frame suffix)."""
-    folders = frame_folders(output)
-    if not folders:
-        raise FileNotFoundError(f"{output} holds no recorded frame (rgb_*.png)")
-    suffix = last_frame(folders[0])
-    rows = [camera_row(f, suffix) for f in folders if find(f, "rgb", suffix, "png") is not None]
+    folders, suffix = last_frame_folders(output)
+    rows = [camera_row(f, suffix) for f in folders]
     width = max(r.shape[1] for r in rows)
     panel = np.zeros((sum(r.shape[0] for r in rows) + GAP * (len(rows) - 1), width, 4), np.float32)
     y = 0
