@@ -176,7 +176,7 @@ def ctrl_c_cancels(recorder):
 def _merge(args) -> int:
     """Run every writer's finalize() over what is on disk: after shards ran in parallel
     (each shard's own finalize saw only what existed when it ended)."""
-    from sdg_addon.audit import AUDIT_DIR, finished_frames, parameter_sections
+    from sdg_addon.audit import AUDIT_DIR, finished_frames, parameter_sections, write_json
     from sdg_addon.frame import LabelTable
     from sdg_addon.output import OutputError, OutputFolder, remove_stale_temporaries
     from sdg_addon.writers import create_writer
@@ -213,6 +213,8 @@ def _merge(args) -> int:
             writer = create_writer(name, out, **options)
             writer.set_run(table, len(cameras) + len(config.lidars) > 1)
             writer.finalize()
+        manifest, unmet = _merged_manifest(config, out / AUDIT_DIR, done)
+        write_json(out / AUDIT_DIR / "manifest.json", manifest)
     except OutputError as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_INVALID
@@ -220,8 +222,44 @@ def _merge(args) -> int:
         return _cannot_write(e, out)
     finally:
         folder.close()
+    for text in unmet:
+        print(f"WARNING: {text}", file=sys.stderr)
     print(f"merged {len(done)} finished frame(s) in {out} for writers {', '.join(config.writers)}")
     return EXIT_OK
+
+
+def _merged_manifest(config, audit_dir: Path, done: dict[int, dict]) -> tuple[dict, list[str]]:
+    """audit/manifest.json of the joined dataset (shards in one folder, or copied together):
+    frames and corner cases counted over every part's frame log (each part's manifest counts
+    only what was logged when it ended), the parts' warnings each once (less their partial
+    case counts), and each part's frames and seconds; and the warnings of the cases the
+    joined count leaves unmet."""
+    from sdg_addon.sampling.cases import assign_frames, case_report, case_warnings
+
+    parts, warnings = {}, []
+    for path in sorted(audit_dir.glob("manifest*.json")):
+        if path.name == "manifest.json":
+            continue  # an earlier merge's (or a whole run's): made again from the parts
+        try:
+            part = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        if not isinstance(part, dict):
+            continue
+        written = part.get("frames_written_this_run")
+        parts[path.name] = {"frames_written": len(written) if isinstance(written, list) else written}
+        parts[path.name]["seconds_total"] = part.get("seconds_total")
+        partial = set(case_warnings(part["cases"])) if isinstance(part.get("cases"), dict) else set()
+        warnings += [w for w in part.get("warnings") or [] if w not in partial and w not in warnings]
+    manifest = {"mode": "merge", "parts": parts, "frames_finished_total": len(done)}
+    seconds = [p["seconds_total"] for p in parts.values() if isinstance(p["seconds_total"], (int, float))]
+    manifest["seconds_total"] = round(sum(seconds), 3)  # the parts' (last) runs, added
+    unmet = []
+    if config.cases:
+        manifest["cases"] = case_report(config.cases, assign_frames(config.seed, config.frames, config.cases), done)
+        unmet = case_warnings(manifest["cases"])
+    manifest["warnings"] = warnings + [w for w in unmet if w not in warnings]
+    return manifest, unmet
 
 
 def _other_parameters(audit_dir: Path, mine: dict[str, str]) -> list[str]:

@@ -177,6 +177,34 @@ def test_shards_make_the_same_frames_and_count_cases_over_all_shards(full_run, t
     assert last == expected  # the last shard's manifest counts every shard's frames
 
 
+def test_shards_rendered_apart_then_merged_count_cases_as_the_whole_run(full_run, tmp_path):
+    """Shards rendered into separate folders, copied together, merged: no manifest counted
+    the whole dataset (each shard's counted its own frames, and said so in warnings such as
+    "case 'backlit': 0 of 1 frames made so far"); the report showed the last shard's. Now
+    merge writes audit/manifest.json with the whole count, as one run's, and the report
+    leaves out the shards' partial case warnings."""
+    import shutil
+
+    from headless.cli import main
+    from sdg_addon.report.stats import _manifest
+
+    param = write_param(tmp_path, SCENE, "cases.toml")
+    joined = tmp_path / "joined"
+    for i in range(2):
+        assert render(param, tmp_path / f"part{i}", "--shard", f"{i}/2") == 0
+        shutil.copytree(tmp_path / f"part{i}", joined, dirs_exist_ok=True)
+    parts = [json.loads((joined / "audit" / f"manifest.shard00{i}of002.json").read_text()) for i in range(2)]
+    assert any(w.startswith("case ") for p in parts for w in p["warnings"])  # each counted its own frames
+    assert main(["merge", str(param), "--out", str(joined)]) == 0
+    full = json.loads((full_run / "audit" / "manifest.json").read_text())
+    merged = json.loads((joined / "audit" / "manifest.json").read_text())
+    assert merged["cases"] == full["cases"] and merged["frames_finished_total"] == full["frames_finished_total"]
+    assert merged["warnings"] == full["warnings"] and not any(w.startswith("case ") for w in full["warnings"])
+    assert sorted(merged["parts"]) == ["manifest.shard000of002.json", "manifest.shard001of002.json"]
+    assert sum(p["frames_written"] for p in merged["parts"].values()) == 6
+    assert _manifest(joined / "audit")["warnings"] == full["warnings"]  # the report's
+
+
 def test_a_case_target_no_entry_draws_for_is_refused_before_writing(tmp_path, capsys):
     """`set` with a target none of its type's entries draw for set nothing, and its frames
     counted as made: refused with the entry's targets named, nothing written."""

@@ -287,8 +287,9 @@ def test_a_shard_with_no_frames_says_so_writes_nothing_and_merge_still_works(tmp
     assert main(["merge", str(p), "--out", str(out)]) == 0
     coco = json.loads(next((out / "coco" / "annotations").glob("instances_*.json")).read_text())
     assert [im["id"] for im in coco["images"]] == [0, 1, 2]
-    assert sorted(f.name for f in (out / "audit").glob("manifest*.json")) == [
-        f"manifest.shard{i:03d}of010.json" for i in range(3)
+    assert sorted(f.name for f in (out / "audit").glob("manifest*.json")) == [  # merge's, the 3 shards'
+        "manifest.json",
+        *(f"manifest.shard{i:03d}of010.json" for i in range(3)),
     ]
 
 

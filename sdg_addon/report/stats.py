@@ -18,6 +18,7 @@ import numpy as np
 
 from .. import visualize
 from ..audit import finished_frames
+from ..sampling.cases import case_warnings
 from ..writers.basic import CLIP_FOLDER
 
 HEAT_BINS = (32, 24)  # columns, rows of the box-centre heat map (image normalized to 1 x 1)
@@ -209,15 +210,22 @@ def _truncation(ff, semantic_type: str) -> dict[str, list[float]] | None:
 
 
 def _manifest(audit: Path) -> dict:
-    """The run's manifest: audit/manifest.json (a run, or a parallel run's parent), else the
-    last of the per-process ones shards and Ray processes write (manifest.<tag>.json); with
-    the warnings of every one of them, each once."""
+    """The run's manifest: audit/manifest.json (a run, a parallel run's parent, or `merge`
+    of shards), else the last of the per-process ones shards and Ray processes write
+    (manifest.<tag>.json); with the warnings of every one of them, each once."""
     paths = sorted(audit.glob("manifest*.json")) if audit.is_dir() else []
     found = {p.name: _read_json(p, {}) or {} for p in paths}
     if not found:
         return {}
     manifest = dict(found.get("manifest.json") or found[paths[-1].name])
-    warnings = [w for m in found.values() for w in (m.get("warnings") or [])]
+    warnings = []
+    for name, m in found.items():
+        said = m.get("warnings") or []
+        if name != "manifest.json" and isinstance(m.get("cases"), dict) and "cases" in found.get("manifest.json", {}):
+            # A part's case warnings counted only its part: the run's (or merge's) count is whole.
+            partial = set(case_warnings(m["cases"]))
+            said = [w for w in said if w not in partial]
+        warnings += said
     if warnings:
         manifest["warnings"] = list(dict.fromkeys(warnings))
     return manifest
