@@ -81,8 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     par.add_argument(
         "--procs-per-gpu",
-        default="auto",
-        help=f"render processes per GPU with --gpus (auto: {auto_procs_rule()}: the measured best on an H200)",
+        help=f"render processes per GPU with --gpus (default auto: {auto_procs_rule()}: the measured best on an H200)",
     )
     par.add_argument("--procs", type=int, help="N render processes without GPU pinning (the CPU, or one GPU)")
     par.add_argument("--chunk", type=int, default=8, help="frames handed to a process at a time (default 8)")
@@ -342,6 +341,11 @@ def _render(args) -> int:
             raise ValueError(f"--workers {args.workers}: expected 1 .. {MAX_WORKERS}")
         if args.resume and args.overwrite:
             raise ValueError("--resume and --overwrite: give one of the two")
+        if args.procs_per_gpu is not None and not args.gpus:
+            raise ValueError(
+                f"--procs-per-gpu {args.procs_per_gpu}: render processes per GPU of --gpus, which is not given "
+                "(N processes on the CPU or one GPU: --procs N)"
+            )
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_INVALID
@@ -550,7 +554,7 @@ def _process_gpus(args, samples: int) -> list:
             raise parallel.ParallelError("--procs and --gpus: pick one (--gpus with --procs-per-gpu K)")
         return [None] * args.procs
     gpus = parallel.parse_gpus(args.gpus)
-    k = args.procs_per_gpu
+    k = args.procs_per_gpu or "auto"
     if k == "auto":
         k = parallel.auto_procs_per_gpu(samples, (os.cpu_count() or 2) // max(1, len(gpus)))
     elif not str(k).isdigit() or int(k) < 1:

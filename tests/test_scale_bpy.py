@@ -175,6 +175,18 @@ def test_invalid_process_options_are_refused_before_writing(reference, tmp_path,
         assert not out.exists()
 
 
+@pytest.mark.parametrize("extra", [["--procs-per-gpu", "2"], ["--procs", "2", "--procs-per-gpu", "3"]])
+def test_procs_per_gpu_without_gpus_is_refused(tmp_path, capsys, extra):
+    """--procs-per-gpu counts processes per GPU of --gpus: without --gpus it was ignored
+    without a word (one process, or --procs N, ran)."""
+    param = tiny(tmp_path)
+    out = tmp_path / "bad"
+    assert main(["render", str(param), "--out", str(out), *extra, *COMMON]) == 2
+    err = capsys.readouterr().err
+    assert f"--procs-per-gpu {extra[-1]}" in err and "--gpus" in err and "Traceback" not in err, err
+    assert not out.exists()
+
+
 def test_gpu_lists_parse():
     assert parallel.parse_gpus("all", [0, 1, 2]) == [0, 1, 2]
     assert parallel.parse_gpus("2", [0, 1, 2]) == [0, 1]
