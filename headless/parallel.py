@@ -100,6 +100,10 @@ def parse_gpus(text: str, available: list[int] | None = None) -> list[int]:
         raise ParallelError(f"--gpus {text!r}: expected all, a count N, or indices like 0,1") from None
     if not gpus or len(set(gpus)) != len(gpus) or min(gpus) < 0:
         raise ParallelError(f"--gpus {text!r}: expected distinct indices like 0,1")
+    here = available if available is not None else visible_gpus()
+    missing = [str(g) for g in gpus if g not in here]
+    if here and missing:  # (nvidia-smi listing none, e.g. AMD GPUs: each process checks its own)
+        raise ParallelError(f"--gpus {text}: no GPU {', '.join(missing)} here (nvidia-smi lists {here})")
     return gpus
 
 
@@ -192,6 +196,8 @@ class ParallelRun:
             cmd += ["--run-holder", o.run_holder]
         if o.device:
             cmd += ["--device", o.device]
+        if slot.gpu is not None:
+            cmd += ["--gpu", str(slot.gpu)]
         if o.workers:
             cmd += ["--workers", str(o.workers)]
         cmd += (

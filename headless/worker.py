@@ -66,6 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--slot", required=True, help="I/N: this process's own lock of the output folder")
     p.add_argument("--run-holder", help="HOST:PID of the parent, whose lock of the whole folder lets this process in")
     p.add_argument("--device")
+    p.add_argument("--gpu", type=int, help="the GPU --gpus pinned this process to (it must find a GPU there)")
     p.add_argument("--workers", type=int)
     p.add_argument("--worker-mode", choices=tuple(WORKER_MODES), default="auto")
     p.add_argument("--verbose", action="store_true")
@@ -90,6 +91,7 @@ def main(argv: list[str] | None = None) -> int:
         options.log_tag = args.tag
         options.lock_slot = tuple(int(x) for x in args.slot.split("/"))
         options.run_holder = args.run_holder
+        options.pinned_gpu = args.gpu
         options.finalize = False
         options.on_frame_done = lambda f: channel.send(done=f)
         options.worker_processes = WORKER_MODES[args.worker_mode]

@@ -78,6 +78,7 @@ class RunOptions:
     on_frame_done: Callable[[int], None] | None = None  # called once a frame is logged
     lock_slot: tuple[int, int] | None = None  # (process, processes): its own folder lock
     run_holder: str | None = None  # "HOST:PID" of the parallel run's parent, whose lock lets it in
+    pinned_gpu: int | None = None  # the GPU `--gpus` pinned this render process to: it must find one
 
 
 @dataclass
@@ -409,7 +410,7 @@ class Recorder:
             raise RecorderError(str(e)) from None
         if self._frames_left(t_start) is None:
             return
-        check_device(cfg.render.device)
+        check_device(cfg.render.device, opts.pinned_gpu)
         check_denoiser(cfg.render)
         remove_stale_render_dirs()
         try:

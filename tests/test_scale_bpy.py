@@ -187,10 +187,30 @@ def test_procs_per_gpu_without_gpus_is_refused(tmp_path, capsys, extra):
     assert not out.exists()
 
 
+def test_gpus_naming_gpus_that_are_not_here_is_refused(tmp_path, capfd):
+    """--gpus 0,1 on a machine without those GPUs: exit 2, nothing written (before: `--gpus 1`
+    said "no GPU found" but `--gpus 0,1` ran, every process on the CPU without a word, as
+    `render.device = "auto"` falls back to it)."""
+    from sdg_addon.capture.device import AUTO_ORDER, gpu_devices
+
+    if parallel.visible_gpus() or any(gpu_devices(b) for b in AUTO_ORDER):
+        pytest.skip("this machine has a GPU")
+    param = tiny(tmp_path)
+    param.write_text(param.read_text().replace('device = "cpu"', 'device = "auto"', 1))
+    out = tmp_path / "bad"
+    assert main(["render", str(param), "--out", str(out), "--gpus", "0,1", "--procs-per-gpu", "1", *COMMON]) == 2
+    err = capfd.readouterr().err
+    assert "--gpus" in err and "GPU 0" in err and "--procs N" in err and "Traceback" not in err, err
+    assert not out.exists()
+
+
 def test_gpu_lists_parse():
     assert parallel.parse_gpus("all", [0, 1, 2]) == [0, 1, 2]
     assert parallel.parse_gpus("2", [0, 1, 2]) == [0, 1]
-    assert parallel.parse_gpus("1,3") == [1, 3]
+    assert parallel.parse_gpus("1,3", [0, 1, 2, 3]) == [1, 3]
+    assert parallel.parse_gpus("1,3", []) == [1, 3]  # nvidia-smi lists none (an AMD GPU): the processes check
+    with pytest.raises(parallel.ParallelError, match="no GPU 3 here"):
+        parallel.parse_gpus("1,3", [0, 1, 2])  # named, but nvidia-smi does not list it
     with pytest.raises(parallel.ParallelError):
         parallel.parse_gpus("4", [0, 1, 2])  # one past the GPUs there are
     with pytest.raises(parallel.ParallelError):

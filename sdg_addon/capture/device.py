@@ -51,12 +51,19 @@ def select_device(scene, requested: str) -> dict:
     return {"requested": requested, "type": "CPU", "devices": ["CPU"], "note": "no GPU backend found"}
 
 
-def check_device(requested: str) -> None:
-    """Raise DeviceError when an explicit backend has no device here; the scene is untouched
-    (a run checks this before it writes anything into its output folder)."""
+def check_device(requested: str, pinned_gpu: int | None = None) -> None:
+    """Raise DeviceError when an explicit backend has no device here, or when `--gpus`
+    pinned this render process to a GPU (`pinned_gpu`) and `auto` would find none there (it
+    would fall back to the CPU); the scene is untouched (a run checks this before it writes
+    anything into its output folder)."""
     requested = requested.lower()
     if requested not in ("auto", "cpu") and not gpu_devices(requested.upper()):
         raise _missing(requested)
+    if requested == "auto" and pinned_gpu is not None and not any(gpu_devices(b) for b in AUTO_ORDER):
+        raise DeviceError(
+            f"--gpus: this render process is pinned to GPU {pinned_gpu}, where Cycles finds no GPU "
+            "(no such GPU here); use --procs N for the CPU"
+        )
 
 
 def check_denoiser(render) -> None:
