@@ -96,3 +96,15 @@ def test_show_last_frame_finds_the_runs_last_frame_in_every_layout(tmp_path, cle
     image.pixels.foreach_get(pixels)
     panel = pixels.reshape(image.size[1], image.size[0], 4)[::-1]
     assert np.allclose(panel[h // 2, 1, 1], 4 / 255)  # make_frame's green channel: the frame
+
+
+def test_a_recording_without_the_basic_writers_rgb_says_what_show_last_frame_needs(tmp_path, clean_bpy):
+    """A recording with the COCO writer alone, or without the rgb annotator, has frames but
+    no rgb_*.png of the basic writer: said so (was 'holds no recorded frame', after the
+    panel had said 'Done: 3 frame(s) written')."""
+    from sdg_addon.ui import visualizer
+
+    (tmp_path / "coco").mkdir()
+    (tmp_path / "coco" / "rgb_0000.png").write_bytes(b"")  # another writer's folder: not looked in
+    with pytest.raises(FileNotFoundError, match="no rgb_\\*.png of the basic writer: Show Last Frame needs the rgb"):
+        visualizer.frame_image(tmp_path)

@@ -66,7 +66,10 @@ def last_frame_folders(output: Path) -> tuple[list[Path], str]:
     """The folders holding the run's last frame (one per camera) and its number as written."""
     places = frame_places(output)
     if not places:
-        raise FileNotFoundError(f"{output} holds no recorded frame (rgb_*.png)")
+        raise FileNotFoundError(
+            f"{output} holds no rgb_*.png of the basic writer: Show Last Frame needs the rgb annotator and "
+            "the basic writer"
+        )
     last = max(key for key, _suffix, _folder in places)
     found = [(suffix, folder) for key, suffix, folder in places if key == last]
     return [folder for _suffix, folder in found], found[0][0]
