@@ -105,7 +105,8 @@ def add_compositor_and_sequencer(blend: Path, saved_as: Path, output_dir: str) -
     scene.render.use_compositing = True
     editor = scene.sequence_editor_create()
     strips = editor.strips if hasattr(editor, "strips") else editor.sequences
-    if hasattr(editor, "strips"):
+    # 5.0 takes a length; 4.x (4.5 has `strips` too) a last frame.
+    if "length" in strips.bl_rna.functions["new_effect"].parameters.keys():
         strip = strips.new_effect(name="red", type="COLOR", channel=1, frame_start=1, length=1000)
     else:
         strip = strips.new_effect(name="red", type="COLOR", channel=1, frame_start=1, frame_end=1000)
