@@ -43,6 +43,7 @@ from .sensors import SENSOR_PROP, SensorSpec
 from .sensors.thermal import PALETTES
 from .sink import FrameSink, SinkSpec, open_sink
 from .writers import WRITERS, create_writer
+from .writers.basic import one_folder_problem
 
 log = logging.getLogger("sdg")
 
@@ -422,6 +423,10 @@ class Recorder:
         except FieldError as e:  # a value of the file the built scene refuses: named as validation names it
             raise cfg.named([e]) from None
         targets = self.prepare_scene(built)
+        if "basic" in cfg.writers:  # a base scene's cameras are known now
+            problem = one_folder_problem(cfg.writers["basic"] or {}, len(built.render_cameras), len(cfg.lidars))
+            if problem:
+                raise cfg.named([FieldError(*problem)])
         plan = annotator_plan(cfg, sensor_specs(cfg, built.cameras))
         self._scene_files = self.check_scene_files()
 

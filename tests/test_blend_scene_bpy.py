@@ -551,3 +551,12 @@ def test_a_base_scene_camera_named_like_a_tool_folder_is_refused_before_anything
     assert main(["render", str(param), "--out", str(tmp_path / "out"), "--quiet"]) == 2
     assert not (tmp_path / "out").exists()
     assert main(["render", str(blend_param(blend)), "--out", str(tmp_path / "a"), "--quiet"]) == 0
+
+
+def test_a_base_scenes_cameras_in_one_folder_are_refused_before_anything_is_written(shop, tmp_path):
+    """camera_subfolders = "never" with the .blend's two cameras: each would overwrite the
+    other's files; refused once the scene is built (its cameras known), nothing written."""
+    param = blend_param(shop.path, '[writers.basic]\ncamera_subfolders = "never"\n')
+    param.write_text(param.read_text().replace('cameras = ["CamA"]', 'cameras = ["*"]'))
+    assert main(["render", str(param), "--out", str(tmp_path / "out"), "--quiet"]) == 2
+    assert not (tmp_path / "out").exists()

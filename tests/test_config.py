@@ -1301,3 +1301,18 @@ def test_sensor_names_beside_the_tool_folders_are_fine(tmp_path):
     text += '[[cameras]]\nname = "frames_left"\nlocation = [0, 3, 1]\n[[lidars]]\nname = "cocoon"\nmount = "cam"\n'
     cfg = load_config(write(tmp_path / "p.toml", text))
     assert [c.name for c in cfg.cameras] == ["cam", "audit_cam", "frames_left"]
+
+
+def test_several_cameras_in_one_folder_are_refused(tmp_path):
+    """writers.basic camera_subfolders = "never" puts every camera's files in one folder
+    under the same names: with two cameras the second overwrote the first's (rgb_0000.png
+    and every annotation) without a word. Refused; one camera (and a LiDAR beside it, whose
+    files have names of their own) is fine."""
+    two = CAMERA + '[[cameras]]\nname = "cam2"\nlocation = [0, 2, 1]\n'
+    never = '[writers.basic]\ncamera_subfolders = "never"\n'
+    found = by_field(problems_of(write(tmp_path / "p.toml", two + never)))
+    p = found[(str(tmp_path / "p.toml"), "writers.basic.camera_subfolders")]
+    assert p.value == "never" and "2 cameras" in p.expected
+    lidar = '[[lidars]]\nname = "lidar"\nmount = "cam"\n'
+    assert load_config(write(tmp_path / "q.toml", CAMERA + lidar + never)).writers["basic"]
+    assert load_config(write(tmp_path / "r.toml", two + '[writers.basic]\ncamera_subfolders = "auto"\n'))

@@ -47,6 +47,7 @@ from ..sampling.randomizers import (
 )
 from ..sensors import SENSOR_KINDS
 from ..sensors.thermal import T_MAX, T_MIN, ZERO_CELSIUS, to_kelvin
+from ..writers.basic import one_folder_problem
 from ..writers.paths import TOOL_FOLDERS, is_tool_folder
 from ..writers.plugins import writer_registry
 from .fields import LABEL_TEXT, MAX_STRING_CHARS, Field, check_value, is_label_text, read_section, section_class
@@ -1237,6 +1238,10 @@ def config_from_dict(data: dict, path: Path, problems: Problems | None = None, o
             f"at least one annotator (e.g. rgb = {{}}): with none, the writers ({', '.join(cfg.writers)}) "
             "have nothing to write",
         )
+    if "basic" in cfg.writers:
+        problem = one_folder_problem(cfg.writers["basic"] or {}, len(cfg.cameras), len(cfg.lidars))
+        if problem:
+            problems.add(*problem)
     if "bop" in cfg.writers:
         for i, c in enumerate(cfg.cameras):
             if c.projection != "perspective":

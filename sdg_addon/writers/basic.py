@@ -60,6 +60,22 @@ def _fields(data: np.ndarray, names) -> np.ndarray:
     return out
 
 
+def one_folder_problem(options: dict, cameras: int, lidars: int) -> tuple[str, object, str] | None:
+    """(field, value, expected) when `camera_subfolders = "never"` would put several
+    cameras' (or LiDARs') files into one folder under the same names: each would overwrite
+    the other's. None when the run's sensors have a folder each or names of their own."""
+    mode = options.get("camera_subfolders", "auto")
+    if mode == "never" and (cameras > 1 or lidars > 1):
+        what = f"{cameras} cameras" if cameras > 1 else f"{lidars} LiDARs"
+        return (
+            "writers.basic.camera_subfolders",
+            mode,
+            f'"auto" or "always" with {what}: in one folder their files have the same names '
+            "(rgb_0000.png, ...) and each camera's would overwrite the other's",
+        )
+    return None
+
+
 @register_writer
 class BasicWriter(Writer):
     name = "basic"
@@ -82,7 +98,8 @@ class BasicWriter(Writer):
             "camera_subfolders",
             "choice",
             "auto",
-            '"auto" (only with several cameras), "always", "never"',
+            '"auto" (only with several cameras), "always", "never" (one camera only: several would '
+            "overwrite each other's files)",
             choices=("auto", "always", "never"),
         ),
         "annotator_subfolders": (True, bool, "in a camera sub-folder, one folder per annotator (Replicator)"),
