@@ -346,6 +346,15 @@ def _render(args) -> int:
                 f"--procs-per-gpu {args.procs_per_gpu}: render processes per GPU of --gpus, which is not given "
                 "(N processes on the CPU or one GPU: --procs N)"
             )
+        if args.ray_workers is not None and args.ray is None:
+            raise ValueError(f"--ray-workers {args.ray_workers}: Ray actors of --ray, which is not given")
+        if args.ray_workers is not None and args.ray_workers < 1:
+            raise ValueError(f"--ray-workers {args.ray_workers}: expected >= 1")
+        if args.ray is not None and (args.gpus or args.procs is not None):
+            raise ValueError(
+                "--ray and --gpus/--procs are separate ways to split a run; pick one "
+                "(under Ray, --ray-workers N actors, one GPU each where the cluster has GPUs)"
+            )
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_INVALID

@@ -168,6 +168,12 @@ def test_invalid_process_options_are_refused_before_writing(reference, tmp_path,
         (["--procs", "0"], "--procs 0"),
         (["--gpus", "0,0"], "distinct"),
         (["--procs", "2", "--shard", "0/2"], "pick one"),
+        # Before: ignored without a word (2 actors), a traceback after writing (-1), --gpus/--procs ignored.
+        (["--ray-workers", "3"], "--ray-workers 3: Ray actors of --ray, which is not given"),
+        (["--ray", "--ray-workers", "0"], "--ray-workers 0: expected >= 1"),
+        (["--ray", "--ray-workers", "-1"], "--ray-workers -1: expected >= 1"),
+        (["--ray", "--procs", "2"], "--ray and --gpus/--procs are separate ways to split a run; pick one"),
+        (["--ray", "--gpus", "all"], "--ray and --gpus/--procs are separate ways to split a run; pick one"),
     ):
         out = tmp_path / "bad"
         assert main(["render", str(param), "--out", str(out), *extra, *COMMON]) == 2
