@@ -560,3 +560,12 @@ def test_a_base_scenes_cameras_in_one_folder_are_refused_before_anything_is_writ
     param.write_text(param.read_text().replace('cameras = ["CamA"]', 'cameras = ["*"]'))
     assert main(["render", str(param), "--out", str(tmp_path / "out"), "--quiet"]) == 2
     assert not (tmp_path / "out").exists()
+
+
+def test_cameras_whose_folders_differ_only_in_case_are_refused_before_anything_is_written(shop, tmp_path):
+    """A [[cameras]] entry "camb" beside the .blend's "CamB": one folder on Windows' and
+    macOS' file systems, where one camera's files would overwrite the other's."""
+    param = blend_param(shop.path, '[[cameras]]\nname = "camb"\nlocation = [0, -3, 1]\n')
+    param.write_text(param.read_text().replace('cameras = ["CamA"]', 'cameras = ["*"]'))
+    assert main(["render", str(param), "--out", str(tmp_path / "out"), "--quiet"]) == 2
+    assert not (tmp_path / "out").exists()

@@ -1316,3 +1316,18 @@ def test_several_cameras_in_one_folder_are_refused(tmp_path):
     lidar = '[[lidars]]\nname = "lidar"\nmount = "cam"\n'
     assert load_config(write(tmp_path / "q.toml", CAMERA + lidar + never)).writers["basic"]
     assert load_config(write(tmp_path / "r.toml", two + '[writers.basic]\ncamera_subfolders = "auto"\n'))
+
+
+def test_sensor_folders_differing_only_in_case_are_refused(tmp_path):
+    """Cameras "Left" and "left" are two Blender objects but one folder on Windows' and
+    macOS' file systems (a dataset copied there, or written there), where one camera's
+    files would overwrite the other's. Refused, naming the first."""
+    text = (
+        CAMERA + '[[cameras]]\nname = "Left"\nlocation = [0, 2, 1]\n[[cameras]]\nname = "left"\nlocation = [0, 3, 1]\n'
+    )
+    text += '[[lidars]]\nname = "CAM"\nmount = "cam"\n'
+    found = by_field(problems_of(write(tmp_path / "p.toml", text)))
+    here = str(tmp_path / "p.toml")
+    assert set(found) == {(here, "cameras[2].name"), (here, "lidars[0].name")}
+    assert "cameras[1]" in found[(here, "cameras[2].name")].expected
+    assert "cameras[0]" in found[(here, "lidars[0].name")].expected

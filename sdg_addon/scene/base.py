@@ -17,7 +17,7 @@ from pathlib import Path
 import bpy
 
 from ..config.problems import MISSING, FieldError, one_of
-from ..writers.paths import TOOL_FOLDERS, is_tool_folder
+from ..writers.paths import TOOL_FOLDERS, is_tool_folder, safe_name
 
 
 class BaseSceneError(ValueError):
@@ -315,18 +315,32 @@ def unit_note(scene) -> str:
 PROJECTIONS = ("PERSP", "ORTHO")  # what the labels' geometry (camera_info) describes
 
 
-def check_camera_folder(name: str, blend: str = "") -> None:
-    """A base scene's camera names its output sub-folder, as a [[cameras]] entry does (the
-    parameter file refuses those): not a folder the tool makes in the output folder, where
-    its frames would mix with the audit trail or another writer's files."""
-    if is_tool_folder(name):
-        raise FieldError(
-            "scene.blend",
-            blend,
-            f"cameras whose names are not folders the tool makes in the output folder ({', '.join(TOOL_FOLDERS)}, "
-            f"clip_N, frames_N; any case): camera {name!r} would name its sub-folder there; rename it "
-            "(or leave it out with [scene] cameras)",
-        )
+def check_camera_folders(names: list[str], blend: str = "") -> None:
+    """The run's cameras (a base scene's among them) name their output sub-folders, as
+    [[cameras]] entries do (the parameter file refuses those): not a folder the tool makes
+    in the output folder, where their frames would mix with the audit trail or another
+    writer's files, and no two the same folder on Windows' and macOS' file systems (names
+    differing in case only), where one camera's files would overwrite the other's."""
+    seen: dict[str, str] = {}
+    for name in names:
+        if is_tool_folder(name):
+            raise FieldError(
+                "scene.blend",
+                blend,
+                f"cameras whose names are not folders the tool makes in the output folder ({', '.join(TOOL_FOLDERS)}, "
+                f"clip_N, frames_N; any case): camera {name!r} would name its sub-folder there; rename it "
+                "(or leave it out with [scene] cameras)",
+            )
+        folder = safe_name(name).lower()
+        if folder in seen:
+            raise FieldError(
+                "scene.blend",
+                blend,
+                f"cameras whose names differ in more than case: {seen[folder]!r} and {name!r} would name one "
+                "output sub-folder on Windows' and macOS' file systems; rename one (or leave it out with "
+                "[scene] cameras)",
+            )
+        seen[folder] = name
 
 
 def check_projection(cam_obj, blend: str = "") -> None:

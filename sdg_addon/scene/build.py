@@ -40,7 +40,7 @@ from ..labels.parse import LABEL_PROPERTY
 from ..pinhole import blender_lens_for
 from ..sensors import EMISSIVITY_PROP, ILLUMINATOR_PROP, NIR_REFLECTANCE_PROP, TEMPERATURE_PROP
 from .base import (
-    check_camera_folder,
+    check_camera_folders,
     check_colour,
     check_free_names,
     check_projection,
@@ -233,7 +233,7 @@ def build_scene(config: Config, open_scene=None, quiet: bool = False) -> BuiltSc
         raise FieldError("cameras", MISSING, "at least one [[cameras]] entry: the base scene has no camera")
     for name in built.render_cameras:
         check_projection(built.cameras[name], base.blend)
-        check_camera_folder(name, base.blend)
+    check_camera_folders(built.render_cameras, base.blend)
     check_colour(scene, config.render)
     scene.camera = built.cameras[built.render_cameras[0]]
     if config.label_rules:
