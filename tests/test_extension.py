@@ -1589,3 +1589,31 @@ def test_disabling_the_add_on_or_loading_a_file_mid_recording_leaves_nothing(add
     temp = job.temp_dir
     bpy.ops.wm.read_homefile(use_empty=True, use_factory_startup=True)  # another file
     assert job.state == "cancelled" and not temp.exists()
+
+
+def test_start_after_a_preview_that_added_objects_says_to_undo_it(addon, scene, tmp_path):
+    """Preview Frame of an imported file's cameras, lights and assets adds them to the open
+    scene; Start Recording, Render Preview or another Preview Frame then would add them
+    again: refused with a sentence saying to undo the preview (was: 'Failed:
+    /tmp/sdg_scene_.../x.toml: cameras[0].name: got "camera"; expected a name the base scene
+    does not use ...', a temporary file and parameter-file advice). Undone, Start works."""
+    bpy = addon.bpy
+    artist_scene(bpy, scene, tmp_path / "out")
+    bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "s.blend"))
+    assert bpy.ops.sdg.import_parameters(filepath=str(ROOT / "presets" / "examples" / "minimal.toml")) == {"FINISHED"}
+    s = bpy.context.scene.sdg
+    s.run.samples, s.run.width, s.run.height, s.run.device, s.run.frames = 1, 32, 24, "cpu", 1
+    s.run.output = str(tmp_path / "out")
+    bpy.ops.ed.undo_push(message="settings")
+    assert bpy.ops.sdg.preview_frame() == {"FINISHED"}
+    bpy.ops.ed.undo_push(message="Preview Frame")  # what the click pushes
+    assert "ball_000" in bpy.data.objects and "camera" in bpy.data.objects
+    expected = r"Frame 0 is previewed in the open scene with objects it added \(ball_000, .*\): Undo Preview"
+    for operator in (bpy.ops.sdg.start_recording, bpy.ops.sdg.preview_frame, bpy.ops.sdg.preview_render):
+        with pytest.raises(RuntimeError, match=expected):
+            operator("EXEC_DEFAULT")
+    assert bpy.ops.sdg.undo_preview() == {"FINISHED"}
+    assert "ball_000" not in bpy.data.objects
+    assert bpy.ops.sdg.start_recording("EXEC_DEFAULT") == {"RUNNING_MODAL"}
+    run_to_end(addon, addon.job.current)
+    assert addon.job.current.state == "done", addon.job.current.message

@@ -132,6 +132,9 @@ class RecordingJob:
         if mode != "OBJECT":
             raise ValueError(f"Leave {mode.replace('_', ' ').title()} mode first: recording works in Object mode")
         check_can_restore()
+        problem = preview_problem(scene)
+        if problem:
+            raise ValueError(problem)
         s = scene.sdg
         text = output if output is not None else s.run.output
         out = output_folder(text)
@@ -331,6 +334,25 @@ class RecordingJob:
                 self._steps.close()
         self.restore()
         return False
+
+
+PREVIEW_MARK = "sdg_previewed"  # on the scene: Preview Frame added objects ({frame, objects}); undone with it
+
+
+def preview_problem(scene) -> str | None:
+    """Why the open scene cannot be built for a recording or a preview now: a Preview Frame
+    added the imported file's cameras, lights or assets to it, which a build adds again."""
+    mark = scene.get(PREVIEW_MARK)
+    if mark is None:
+        return None
+    names = [name for name in mark.get("objects", []) if name in scene.objects]
+    if not names:
+        return None  # deleted since
+    shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+    return (
+        f"Frame {mark.get('frame', 0)} is previewed in the open scene with objects it added ({shown}): "
+        "Undo Preview (Ctrl+Z) first, or delete them: the recording adds them itself"
+    )
 
 
 def check_can_restore() -> None:

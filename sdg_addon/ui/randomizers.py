@@ -188,8 +188,11 @@ def preview(scene, frame: int, on_warning=None) -> int:
     from ..sampling import sample_frame
     from ..scene.build import build_scene
     from ..scene.randomize import apply_frame
-    from .job import problem_sentence
+    from .job import PREVIEW_MARK, preview_problem, problem_sentence
 
+    problem = preview_problem(scene)
+    if problem:
+        raise ValueError(problem)
     try:
         table = ui_settings.to_table(scene, None)
     except ui_settings.SettingsError as e:
@@ -199,11 +202,15 @@ def preview(scene, frame: int, on_warning=None) -> int:
         config = config_from_dict(table, Path(tempfile.gettempdir()) / "preview.toml", open_scene=True)
     except ConfigError as e:
         raise ValueError(problem_sentence(e.problems[0], ui_settings.randomizer_names(scene))) from None
+    before = set(scene.objects.keys())
     built = build_scene(config, scene)
     recorder = Recorder(config, RunOptions(Path("preview"), range(frame, frame + 1)), on_warning=on_warning)
     targets = recorder.prepare_scene(built)
     sampled = sample_frame(config.seed, frame, config.randomizers, targets, facts=recorder.scene_facts(built))
     apply_frame(built, sampled, config.randomizers)
+    added = sorted(set(scene.objects.keys()) - before)
+    if added:  # the imported file's cameras, lights, assets: a build would add them again
+        scene[PREVIEW_MARK] = {"frame": frame, "objects": added}
     bpy.context.view_layer.update()
     return sum(len(entry["values"]) for entry in sampled)
 
