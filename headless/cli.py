@@ -442,7 +442,8 @@ def _render_parallel(args, config, frames: range, out: Path) -> int:
         print(f"error: --chunk {args.chunk}: expected >= 1", file=sys.stderr)
         return EXIT_INVALID
     try:
-        gpus = None if args.ray is not None else _process_gpus(args, config.render.samples)
+        device = (args.device or config.render.device).lower()
+        gpus = None if args.ray is not None else _process_gpus(args, config.render.samples, device)
         if args.ray is not None:
             from headless import ray_backend
 
@@ -552,8 +553,9 @@ def _output_folder(out: Path):
         folder.close()
 
 
-def _process_gpus(args, samples: int) -> list:
-    """One entry per render process: its GPU index, or None (not pinned)."""
+def _process_gpus(args, samples: int, device: str = "auto") -> list:
+    """One entry per render process: its GPU index, or None (not pinned). `device`: the
+    render device (--device, else render.device)."""
     from headless import parallel
 
     if args.procs is not None:
@@ -563,6 +565,11 @@ def _process_gpus(args, samples: int) -> list:
             raise parallel.ParallelError("--procs and --gpus: pick one (--gpus with --procs-per-gpu K)")
         return [None] * args.procs
     gpus = parallel.parse_gpus(args.gpus)
+    if device == "cpu":
+        raise parallel.ParallelError(
+            f"--gpus {args.gpus}: pins each render process to a GPU, but the render device is cpu "
+            "(--device or render.device); use --procs N for processes on the CPU"
+        )
     k = args.procs_per_gpu or "auto"
     if k == "auto":
         k = parallel.auto_procs_per_gpu(samples, (os.cpu_count() or 2) // max(1, len(gpus)))

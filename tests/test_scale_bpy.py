@@ -210,6 +210,20 @@ def test_gpus_naming_gpus_that_are_not_here_is_refused(tmp_path, capfd):
     assert not out.exists()
 
 
+def test_gpus_with_the_cpu_device_are_refused(reference, tmp_path, capsys, monkeypatch):
+    """--gpus 0,1 with render.device = "cpu" (or --device cpu) started two processes "pinned"
+    to GPUs that rendered on the CPU, exit 0, not a word. Now: exit 2, why and what to use,
+    nothing written."""
+    param, _one = reference  # render.device = "cpu"
+    monkeypatch.setattr(parallel, "visible_gpus", lambda: [0, 1])  # GPUs there or not: the CPU is asked for
+    for extra in (["--gpus", "0,1"], ["--gpus", "all", "--device", "cpu"]):
+        out = tmp_path / "bad"
+        assert main(["render", str(param), "--out", str(out), *extra, *COMMON]) == 2
+        err = capsys.readouterr().err
+        assert "pins each render process to a GPU, but the render device is cpu" in err and "--procs N" in err, err
+        assert not out.exists()
+
+
 def test_gpu_lists_parse():
     assert parallel.parse_gpus("all", [0, 1, 2]) == [0, 1, 2]
     assert parallel.parse_gpus("2", [0, 1, 2]) == [0, 1]
