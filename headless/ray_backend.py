@@ -176,11 +176,25 @@ def connect(address: str) -> bool:
     env_vars = {"PYTHONPATH": os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])}
     try:
         ray.init(address=address or None, runtime_env={"env_vars": env_vars}, log_to_driver=False)
-    except (ConnectionError, RuntimeError, ValueError, TimeoutError) as e:
+    except ValueError as e:
+        if not address:
+            raise ParallelError(f"--ray: cannot start a local Ray: {_first_sentence(e)}") from e
+        # Ray's own text can be about its RAY_ADDRESS variable and go on over lines ("To fix
+        # this, either:"): its first sentence, and what --ray takes.
+        raise ParallelError(
+            f"--ray {address}: not an address Ray takes ({_first_sentence(e)}); expected HOST:PORT "
+            "(the port of `ray start --head`) or ray://HOST:PORT (Ray Client)"
+        ) from e
+    except (ConnectionError, RuntimeError, TimeoutError) as e:
         why = (str(e).strip().splitlines() or [type(e).__name__])[0]
         where = f"the Ray cluster at {address}" if address else "a local Ray"
         raise ParallelError(f"--ray: cannot start or reach {where}: {why}") from e
     return True
+
+
+def _first_sentence(error: Exception) -> str:
+    text = (str(error).strip().splitlines() or [type(error).__name__])[0]
+    return text.split(". ")[0].rstrip(".")
 
 
 def disconnect() -> None:

@@ -306,6 +306,32 @@ def test_a_ray_cluster_that_cannot_be_reached_is_refused_before_writing(referenc
     assert "Traceback" not in err and not out.exists()
 
 
+def test_an_address_ray_refuses_is_one_sentence_saying_what_ray_takes(reference, tmp_path, monkeypatch, capsys):
+    """--ray http://head:8265 (the dashboard's address): the error line was the first line of
+    Ray's text, "... It looks like you set RAY_ADDRESS to an HTTP address (...). To fix this,
+    either:", about a variable the user did not set, cut off. Now: Ray's first sentence and
+    what --ray takes; exit 2, nothing written. (No Ray needed: Ray's refusal stood in.)"""
+    from types import SimpleNamespace
+
+    def refuse(address=None, **kwargs):
+        raise ValueError(
+            f"Invalid Ray address: '{address}'. It looks like you set RAY_ADDRESS to an HTTP address (e.g. "
+            "the API server address). To fix this, either:\n  - unset RAY_ADDRESS\n  - or set it to ..."
+        )
+
+    fake = SimpleNamespace(is_initialized=lambda: False, init=refuse)
+    monkeypatch.setattr(ray_backend, "import_ray", lambda: fake)
+    param, _one = reference
+    out = tmp_path / "badaddress"
+    assert main(["render", str(param), "--out", str(out), "--ray", "http://head:8265", *COMMON]) == 2
+    err = capsys.readouterr().err
+    assert err == (
+        "error: --ray http://head:8265: not an address Ray takes (Invalid Ray address: 'http://head:8265'); "
+        "expected HOST:PORT (the port of `ray start --head`) or ray://HOST:PORT (Ray Client)\n"
+    )
+    assert not out.exists()
+
+
 def test_chunks_keep_clips_whole():
     assert parallel.chunks(list(range(7)), 3) == [[0, 1, 2], [3, 4, 5], [6]]
     # Clips of 4 frames: a chunk of "3" still holds a whole clip.
