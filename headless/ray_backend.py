@@ -33,6 +33,7 @@ from headless.parallel import MAX_ATTEMPTS_PER_FRAME, ROOT, ParallelError, chunk
 
 SLOTS = 10**6  # a render process's lock is .sdg.shard<slot>of<SLOTS>.lock (a Ray run has no fixed count)
 INSTALL_HINT = "--ray needs Ray, an optional extra: pip install -r requirements-ray.txt"
+AUTH_MODE_VARIABLE = "RAY_AUTH_MODE"  # Ray's token authentication: "token" or "disabled"
 
 
 def import_ray():
@@ -188,7 +189,16 @@ def connect(address: str) -> bool:
     except (ConnectionError, RuntimeError, TimeoutError) as e:
         why = (str(e).strip().splitlines() or [type(e).__name__])[0]
         where = f"the Ray cluster at {address}" if address else "a local Ray"
-        raise ParallelError(f"--ray: cannot start or reach {where}: {why}") from e
+        hint = ""
+        if address and not address.startswith("ray://") and AUTH_MODE_VARIABLE not in os.environ:
+            # Ray sends its token to an address given only where told to: a cluster that
+            # `ray start` began with token authentication refuses this driver without a word.
+            hint = (
+                f"; if that cluster runs, it may use Ray's token authentication (`ray start` turns it on where "
+                f"~/.ray/auth_token exists, which a local --ray run makes): set {AUTH_MODE_VARIABLE}=token here, "
+                "with the cluster's token in ~/.ray/auth_token or RAY_AUTH_TOKEN"
+            )
+        raise ParallelError(f"--ray: cannot start or reach {where}: {why}{hint}") from e
     return True
 
 

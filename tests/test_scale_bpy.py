@@ -332,6 +332,35 @@ def test_an_address_ray_refuses_is_one_sentence_saying_what_ray_takes(reference,
     assert not out.exists()
 
 
+def test_a_cluster_refusing_the_driver_hints_at_rays_token_authentication(reference, tmp_path, monkeypatch, capsys):
+    """Ray 2.60 sends its token to an address given only when RAY_AUTH_MODE=token; `ray start
+    --head` turns token authentication on where ~/.ray/auth_token exists (a local --ray run
+    makes it), so `--ray HOST:PORT` to a running cluster said only "Failed to connect to Ray
+    cluster at ...". Now the line says what to set; not where RAY_AUTH_MODE is set already, nor
+    for Ray Client or a local Ray. (No Ray needed: Ray's refusal stood in.)"""
+    from types import SimpleNamespace
+
+    def refuse(address=None, **kwargs):
+        raise ConnectionError(f"Failed to connect to Ray cluster at {address}")
+
+    monkeypatch.setattr(ray_backend, "import_ray", lambda: SimpleNamespace(is_initialized=lambda: False, init=refuse))
+    monkeypatch.delenv("RAY_AUTH_MODE", raising=False)
+    param, _one = reference
+    out = tmp_path / "refused"
+    for address, env, hinted in (
+        ("head:6379", None, True),
+        ("head:6379", "token", False),
+        ("ray://head:10001", None, False),
+    ):
+        if env:
+            monkeypatch.setenv("RAY_AUTH_MODE", env)
+        assert main(["render", str(param), "--out", str(out), "--ray", address, *COMMON]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"error: --ray: cannot start or reach the Ray cluster at {address}: Failed to connect")
+        assert ("set RAY_AUTH_MODE=token here" in err) == hinted, err
+        assert err.count("\n") == 1 and not out.exists()
+
+
 def test_chunks_keep_clips_whole():
     assert parallel.chunks(list(range(7)), 3) == [[0, 1, 2], [3, 4, 5], [6]]
     # Clips of 4 frames: a chunk of "3" still holds a whole clip.
