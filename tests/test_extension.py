@@ -1166,7 +1166,7 @@ def test_a_target_deleted_or_renamed_after_it_was_picked_is_named(addon, scene, 
     run_to_end(addon, job)
     assert (
         job.state == "failed"
-        and 'randomizers[0].targets: got ["ball"]; expected patterns matching objects' in job.message
+        and "Randomizer 1 (pose), targets: got ['ball']; expected patterns matching objects" in job.message
     ), job.message
 
 
@@ -1617,3 +1617,24 @@ def test_start_after_a_preview_that_added_objects_says_to_undo_it(addon, scene, 
     assert bpy.ops.sdg.start_recording("EXEC_DEFAULT") == {"RUNNING_MODAL"}
     run_to_end(addon, addon.job.current)
     assert addon.job.current.state == "done", addon.job.current.message
+
+
+def test_a_problem_found_when_the_scene_is_built_is_said_without_a_temporary_file(addon, scene, tmp_path):
+    """An imported [[lights]] entry named like an object of the open scene is refused when
+    the recording builds the scene: said as the panel's other problems are (was: 'Failed:
+    /tmp/sdg_scene_.../x.toml: lights[0].name: ...', a temporary file already deleted)."""
+    bpy = addon.bpy
+    artist_scene(bpy, scene, tmp_path / "out")
+    sun = bpy.data.objects.new("sun", bpy.data.lights.new("sun", "SUN"))
+    scene.collection.objects.link(sun)
+    bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "s.blend"))
+    assert bpy.ops.sdg.import_parameters(filepath=str(ROOT / "presets" / "examples" / "minimal.toml")) == {"FINISHED"}
+    s = bpy.context.scene.sdg
+    s.run.samples, s.run.width, s.run.height, s.run.device, s.run.frames = 1, 32, 24, "cpu", 1
+    s.run.output = str(tmp_path / "out")
+    assert bpy.ops.sdg.start_recording("EXEC_DEFAULT") == {"RUNNING_MODAL"}
+    job = addon.job.current
+    run_to_end(addon, job)
+    assert job.state == "failed"
+    assert job.message.startswith("Failed: 1 problem(s) in the settings; first: lights[0].name: got 'sun'"), job.message
+    assert "sdg_scene_" not in job.message and ".toml" not in job.message

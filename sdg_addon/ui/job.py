@@ -69,6 +69,10 @@ class RecordingJob:
         self.options = options
         self.config = config
         self.temp_dir = temp_dir  # the scene copy and parameter file, until copied to audit/
+        # The panels made the parameter file (in temp_dir): its problems are said in the
+        # panels' words, randomizers by these names (ui.settings.randomizer_names).
+        self.panel_made = temp_dir is not None
+        self.randomizer_names: list[str] = []
         self._restore_pending = False  # an undo step was pushed: go back to it at the end
         self.show_when_done = False  # Render Preview: open the frame in an Image Editor
         self.saved_during = False  # the user's file was saved mid-run (on_save_post)
@@ -171,7 +175,9 @@ class RecordingJob:
         if earlier is not None:
             shutil.rmtree(temp, ignore_errors=True)
             return cls.resume_recording(config, options, earlier)
-        return cls(config, options, open_scene=scene, temp_dir=temp)
+        job = cls(config, options, open_scene=scene, temp_dir=temp)
+        job.randomizer_names = ui_settings.randomizer_names(scene)
+        return job
 
     @classmethod
     def resume_recording(cls, config, options: RunOptions, earlier: Path) -> RecordingJob:
@@ -225,7 +231,12 @@ class RecordingJob:
         except StopIteration:
             self._finish()
             return False
-        except (RecorderError, DiskError, ConfigError, FileNotFoundError, ValueError) as e:
+        except ConfigError as e:  # found when the scene is built (a name the open scene uses, ...)
+            if not self.panel_made:  # the user's own parameter file: named with its path
+                return self._fail(panel_words(str(e)))
+            first = problem_sentence(e.problems[0], self.randomizer_names)
+            return self._fail(f"{len(e.problems)} problem(s) in the settings; first: {first}")
+        except (RecorderError, DiskError, FileNotFoundError, ValueError) as e:
             return self._fail(panel_words(str(e)))
         except ReferenceError:  # Blender data the run holds was freed under it
             return self._fail(
