@@ -674,3 +674,70 @@ def test_animation_inside_an_instanced_collection_plays_in_a_clip(tmp_path):
     true = np.stack([u - (cols + 0.5), v - (rows + 0.5)], axis=1)
     assert np.abs(true).max() > 0.5  # it turns
     assert np.abs(flow[rows, cols] - true).max() < 0.01
+
+
+def test_particles_born_and_dying_in_a_clip_are_there_exactly_when_blender_renders_them(tmp_path):
+    """A particle system emitting over time, each particle living 3 frames, recorded from
+    a .blend saved at frame 1 (where no particle lives yet): at every frame of the clip the
+    dataset holds exactly the particles Blender renders then, where it renders them (none
+    born later missing, none dead still there), with one instance id each for the clip."""
+    import math
+
+    import bpy
+
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    scene = bpy.context.scene
+    bpy.ops.mesh.primitive_ico_sphere_add(radius=0.08, location=(0, 0, -20))
+    ball = bpy.context.object
+    ball.name, ball.hide_render = "ball", True
+    ball["semantics"] = {"class": ["ball"]}
+    bpy.ops.mesh.primitive_plane_add(size=1.5, location=(0, 0, 1))
+    emitter = bpy.context.object
+    emitter.name, emitter.show_instancer_for_render = "emitter", False
+    emitter.modifiers.new("p", "PARTICLE_SYSTEM")
+    s = emitter.particle_systems[0].settings
+    s.count, s.frame_start, s.frame_end, s.lifetime, s.lifetime_random = 12, 2, 14, 3, 0.0
+    s.physics_type, s.normal_factor, s.render_type, s.instance_object = "NEWTON", 0.0, "OBJECT", ball
+    s.effector_weights.gravity, s.particle_size = 0.2, 1.0
+    cam = bpy.data.objects.new("Cam", bpy.data.cameras.new("Cam"))
+    scene.collection.objects.link(cam)
+    cam.location, cam.rotation_euler = (0, -6, 0.8), (math.pi / 2, 0, 0)
+    scene.camera = cam
+    scene.collection.objects.link(bpy.data.objects.new("Sun", bpy.data.lights.new("Sun", "SUN")))
+    scene.frame_set(1)
+    blend = tmp_path / "emit.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(blend))
+    frames = range(6, 11)  # the clip's scene frames
+    truth = []  # per frame: each living particle's location
+    for frame in frames:
+        scene.frame_set(frame)
+        depsgraph = bpy.context.evaluated_depsgraph_get()
+        truth.append(sorted(tuple(i.matrix_world.translation) for i in depsgraph.object_instances if i.is_instance))
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    counts = [len(t) for t in truth]
+    assert min(counts) > 0 and len({tuple(t) for t in truth}) == len(truth)
+    # Some are born during the clip and some die: neither set holds at the first frame only.
+    first = {round(p[0], 5) for p in truth[0]}
+    assert any({round(p[0], 5) for p in t} - first for t in truth[1:])
+    assert any(first - {round(p[0], 5) for p in t} for t in truth[1:])
+    param = write_param(
+        tmp_path,
+        header((W, H), samples=1, seed=1, frames=len(frames))
+        + f'[sequence]\nclip_length = {len(frames)}\nstart_frame = {frames[0]}\n[scene]\nblend = "{blend.as_posix()}"\n'
+        + "[annotators]\nbounding_box_2d_tight = {}\nbounding_box_3d = {}\n",
+        "emit.toml",
+    )
+    out = tmp_path / "emit"
+    assert render(param, out) == 0
+    ids_of = {}  # particle copy's prim path -> its instance id, over the clip
+    for i in range(len(frames)):
+        boxes = load(out, 0, i, "bounding_box_3d")
+        placed = sorted(tuple(np.asarray(b["transform"]).T[:3, 3]) for b in boxes)
+        assert len(placed) == len(truth[i]) and np.allclose(placed, truth[i], atol=1e-5), i
+        info = json.loads((out / "clip_0000" / f"bounding_box_3d_prim_paths_{i:04d}.json").read_text())
+        for path, box in zip(info, boxes):
+            assert ids_of.setdefault(path, int(box["semanticId"])) is not None
+        # What the image shows is a particle living at this frame (none dead still drawn).
+        shown = json.loads((out / "clip_0000" / f"bounding_box_2d_tight_prim_paths_{i:04d}.json").read_text())
+        assert shown and set(shown) <= set(info), (i, shown, info)
+    assert len(ids_of) > max(counts)  # more particles over the clip than at any one frame

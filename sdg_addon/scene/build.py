@@ -244,7 +244,7 @@ def build_scene(config: Config, open_scene=None, quiet: bool = False) -> BuiltSc
     render_view_layer(scene).update()
     built.missing = missing_files()
     built.failed_drivers = failed_drivers()  # known once evaluated (the update above)
-    built.entities = discover_entities(scene)
+    built.entities = discover_entities(scene, frames=clip_scene_frames(config.sequence, config.randomizers))
     built.label_table = label_table(config.label_order(), built.entities.values())
     return built
 
@@ -275,12 +275,21 @@ def label_table(declared: dict[str, list[str]], entities) -> LabelTable:
     return LabelTable(values)
 
 
-def discover_entities(scene, realize: bool = True) -> dict[str, Entity]:
+def clip_scene_frames(sequence, randomizers) -> range:
+    """The scene frames a run sets (sequences: each clip's, and one on either side for
+    Cycles' vector pass), or none: stills stay at the scene's current frame."""
+    plays = sequence.clip_length > 1 or getattr(sequence, "rigid_body", False) or any(r.motion for r in randomizers)
+    first = sequence.start_frame
+    return range(first - 1, first + sequence.clip_length + 1) if plays else range(0)
+
+
+def discover_entities(scene, realize: bool = True, frames=()) -> dict[str, Entity]:
     """Find the scene's entities and give each an instance id (the pass_index of its parts).
 
     First every copy of instanced geometry is made a real object (scene.instancing:
     collection instances, Geometry Nodes, particles, vertex/face instancing), unless
-    `realize` is False. Then an entity root is
+    `realize` is False; with `frames` (clip_scene_frames), also those Blender renders at
+    one of those scene frames only. Then an entity root is
       - a top-level object,
       - a copy of instanced geometry (a collection-instance object, or a realized instance),
       - an object whose resolved labels differ from its parent's (a labelled part is its
@@ -293,7 +302,7 @@ def discover_entities(scene, realize: bool = True) -> dict[str, Entity]:
     copies made before): earlier Entity objects are then stale.
     """
     if realize:
-        realize_instances(scene)
+        realize_instances(scene, frames)
     parents, users = collection_parents(scene), object_collections(scene)
     colls = render_collections(scene)
     labels: dict[str, dict] = {}

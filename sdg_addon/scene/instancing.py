@@ -101,9 +101,12 @@ def renders(obj) -> bool:
 
 
 # ---------------------------------------------------------------------- public API
-def realize_instances(scene) -> list[str]:
+def realize_instances(scene, frames=()) -> list[str]:
     """Make every rendered instance in `scene` a real object; return the copies' names.
 
+    `frames`: the other scene frames the run renders (a clip's): instances Blender renders
+    at any of them get a copy too (particles born later, or dead by then: a copy for each,
+    key_instance_motion shows it exactly at the frames where Blender renders it).
     Deterministic: instancers are processed in name order, instances in instance order.
     """
     unrealize_instances(scene)
@@ -130,7 +133,7 @@ def realize_instances(scene) -> list[str]:
         for obj in todo:
             _realize_collection_instance(obj, worlds, users_of(obj, users))
             made.append(obj.name)
-    made += _realize_depsgraph_instances(scene)
+    made += _realize_depsgraph_instances(scene, frames)
     return made
 
 
@@ -359,9 +362,9 @@ def _disabled_in_viewports_as_in_renders():
             block.hide_viewport = False
 
 
-def _realize_depsgraph_instances(scene) -> list[str]:
+def _realize_depsgraph_instances(scene, frames=()) -> list[str]:
     with _disabled_in_viewports_as_in_renders():
-        return _realize_evaluated_instances(scene)
+        return _realize_evaluated_instances(scene, frames)
 
 
 def _evaluated_instances(depsgraph, colls, users):
@@ -394,14 +397,39 @@ def _evaluated_instances(depsgraph, colls, users):
         yield instancer, inst, kind, key
 
 
-def _realize_evaluated_instances(scene) -> list[str]:
-    depsgraph = _depsgraph(scene)
-    colls = render_collections(scene)
+def _realize_evaluated_instances(scene, frames=()) -> list[str]:
+    """Copies of the instances at the current frame, then of those only found at one of
+    `frames` (made as they are at the first frame that has them)."""
     ctx = _Context(collection_parents(scene), object_collections(scene))
     groups: dict[str, dict[tuple, list]] = {}
     instancers: dict[str, tuple] = {}
-    meshes: dict[int, object] = {}
+    current = scene.frame_current
+    try:
+        for frame in [current, *(f for f in frames if f != current)]:
+            if frame != scene.frame_current:
+                scene.frame_set(frame)
+            known = {(name, key) for name, g in groups.items() for key in g}
+            # Evaluated meshes are told apart by address, which another frame may reuse.
+            _add_records(scene, ctx, known, groups, instancers, meshes={})
+    finally:
+        if scene.frame_current != current:
+            scene.frame_set(current)
+    made: list[str] = []
+    for name in sorted(groups):
+        instancer, instancer_world = instancers[name]
+        made += _make_copies(ctx, instancer, instancer_world, groups[name])
+        _suppress(instancer, {r["kind"] for g in groups[name].values() for r in g})
+    return made
+
+
+def _add_records(scene, ctx, known: set, groups: dict, instancers: dict, meshes: dict) -> None:
+    """The records (what a copy is made of) of the instances at the scene's frame whose
+    (instancer, key) is not `known`, into `groups`."""
+    depsgraph = _depsgraph(scene)
+    colls = render_collections(scene)
     for instancer, inst, kind, key in _evaluated_instances(depsgraph, colls, ctx.users):
+        if (instancer.name, key) in known:
+            continue
         ob = inst.object
         proto = ob.original
         is_geometry = proto == instancer
@@ -429,12 +457,6 @@ def _realize_evaluated_instances(scene) -> list[str]:
         }
         groups.setdefault(instancer.name, {}).setdefault(key, []).append(record)
         instancers.setdefault(instancer.name, (instancer, inst.parent.matrix_world.copy()))
-    made: list[str] = []
-    for name in sorted(groups):
-        instancer, instancer_world = instancers[name]
-        made += _make_copies(ctx, instancer, instancer_world, groups[name])
-        _suppress(instancer, {r["kind"] for g in groups[name].values() for r in g})
-    return made
 
 
 def _make_copies(ctx, instancer, instancer_world, groups) -> list[str]:
@@ -541,7 +563,10 @@ def key_instance_motion(scene, frames) -> list[str]:
     instancing) where the scene's own instancing puts them at each of `frames` (scene
     frames), so a clip plays a particle system's or a node tree's animation as Blender
     renders it (Cycles' vector pass included: the frames around the clip are keyed too).
-    Only copies that move are keyed; returns their names. The current frame is kept."""
+    Only copies that move, or that Blender renders at some of `frames` only (hidden at the
+    others: particles born or dying in the clip), are keyed; returns their names. The
+    current frame is kept."""
+    frames = list(frames)
     copies = {}
     for o in scene.objects:
         if o.get(INSTANCE_KEY) is not None and o.get(INSTANCER) is not None:
@@ -575,14 +600,23 @@ def key_instance_motion(scene, frames) -> list[str]:
             m.show_viewport = True
         for o in hidden:
             o.hide_render = True
-    moving = [name for name, poses in placed.items() if any(m != poses[0][1] for _f, m in poses)]
-    for name in moving:
+    # A copy Blender does not render at some of the frames (a particle born later or dead
+    # by then) is hidden there; it moves where it is rendered.
+    coming_and_going = {c.name for c in copies.values() if len(placed.get(c.name, ())) < len(frames)}
+    moving = {name for name, poses in placed.items() if any(m != poses[0][1] for _f, m in poses)}
+    for name in sorted(moving | coming_and_going):
         copy = bpy.data.objects[name]
         copy.rotation_mode = "XYZ"
-        for frame, matrix in placed[name]:
-            scene.frame_set(frame)  # the parents where they are then
-            copy.matrix_world = matrix
-            for path in ("location", "rotation_euler", "scale"):
-                copy.keyframe_insert(path, frame=frame)
+        poses = dict(placed.get(name, ()))
+        for frame in frames:
+            matrix = poses.get(frame)
+            if matrix is not None:
+                scene.frame_set(frame)  # the parents where they are then
+                copy.matrix_world = matrix
+                for path in ("location", "rotation_euler", "scale"):
+                    copy.keyframe_insert(path, frame=frame)
+            if len(poses) < len(frames):
+                copy.hide_render = matrix is None
+                copy.keyframe_insert("hide_render", frame=frame)
     scene.frame_set(current)
-    return sorted(moving)
+    return sorted(moving | coming_and_going)

@@ -23,7 +23,7 @@ import math
 import bpy
 
 from ..sampling.motion import Trajectory
-from .build import BuiltScene
+from .build import BuiltScene, clip_scene_frames
 from .caches import fluid_domains, redirect_replay_fluid_caches
 from .instancing import key_instance_motion
 from .randomize import apply_frame
@@ -40,7 +40,7 @@ class SequencePlayer:
         self.rest: dict[int, tuple] = {}  # id(object) -> (location, rotation, scale) as built
         self.keyed: set[str] = set()
         self.physics = bool(getattr(sequence, "rigid_body", False))
-        self.active = sequence.clip_length > 1 or self.physics or any(r.motion for r in randomizers)
+        self.active = bool(clip_scene_frames(sequence, self.randomizers))
         scene = built.scene
         if self.active:
             # The vector pass needs motion blur off; frames step by one scene frame.
@@ -51,8 +51,7 @@ class SequencePlayer:
             scene.render.fps = max(1, round(self.fps))
             scene.render.fps_base = scene.render.fps / self.fps
             # Copies of instances (particles, node trees) play the scene's own animation.
-            first = sequence.start_frame
-            self.moving_instances = key_instance_motion(scene, range(first - 1, first + sequence.clip_length + 1))
+            self.moving_instances = key_instance_motion(scene, clip_scene_frames(sequence, self.randomizers))
         if self.physics:
             from .clip_physics import ClipBodies
 
