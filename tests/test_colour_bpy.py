@@ -31,11 +31,35 @@ COLOUR = [  # view, look, exposure, gamma ([render]'s colour settings), film_tra
     # their colour straight (divided by alpha), which FrameData.rgb() does too.
     ("Standard", "None", 0.0, 1.0, True),
     ("AgX", "None", 0.0, 1.0, True),
+    # Blender's other views (Blender 5.0's; 4.2 has no ACES): OpenColorIO as AgX and Filmic.
+    ("Khronos PBR Neutral", "None", 0.0, 1.0, False),
+    ("ACES 1.3", "ACES 1.3 - Reference Gamut Compression", 0.5, 1.0, False),
+    ("ACES 2.0", "None", -0.5, 1.2, False),
+    ("Filmic Log", "None", 0.0, 1.0, False),
+    ("False Color", "None", 0.0, 1.0, False),
+    ("Khronos PBR Neutral", "None", 0.0, 1.0, True),
 ]
+
+
+def _offered_here(view: str) -> bool:
+    """Whether this Blender has the view transform (4.2 has no ACES)."""
+    v = bpy.context.scene.view_settings
+    before = v.view_transform
+    try:
+        v.view_transform = view
+    except TypeError:
+        return False
+    v.view_transform = before
+    return True
 
 
 @pytest.mark.parametrize("view, look, exposure, gamma, transparent", COLOUR)
 def test_matches_blenders_colour_management(clean_bpy, tmp_path, view, look, exposure, gamma, transparent):
+    from sdg_addon.config.schema import VIEW_TRANSFORMS
+
+    assert view in VIEW_TRANSFORMS  # [render] offers every view the test ties to Blender's
+    if not _offered_here(view):
+        pytest.skip(f"this Blender has no {view!r} view transform")
     bpy.ops.mesh.primitive_uv_sphere_add(location=(0, 0, 0))
     bpy.ops.object.light_add(type="POINT", location=(2, -2, 2))
     bpy.context.object.data.energy = 800  # bright enough to reach the curve's shoulder
@@ -100,13 +124,17 @@ def _transform_in_a_fresh_process(linear: np.ndarray, view: str, env: dict) -> n
         return np.load(f"{d}/out.npy")
 
 
-@pytest.mark.parametrize("view", [("AgX",), ("Filmic",), ("AgX", "AgX - Punchy", 0.3, 0.8)])
+@pytest.mark.parametrize(
+    "view", [("AgX",), ("Filmic",), ("AgX", "AgX - Punchy", 0.3, 0.8), ("Khronos PBR Neutral",), ("ACES 2.0",)]
+)
 def test_view_transforms_work_where_bpy_cannot_be_imported(clean_bpy, view):
     """The recorder's workers are spawned processes without bpy: AgX and Filmic must work
     there (they crashed with "No module named '_bpy'") and give what the main process gives,
     which test_matches_blenders_colour_management ties to Blender's own PNG."""
     from sdg_addon.blender_paths import ENV
 
+    if not _offered_here(view[0]):
+        pytest.skip(f"this Blender has no {view[0]!r} view transform")
     rng = np.random.default_rng(0)
     linear = np.concatenate([rng.uniform(0, 4, (6, 8, 3)), np.ones((6, 8, 1))], axis=-1).astype(np.float32)
     here = display_transform(linear, *view)
@@ -114,3 +142,28 @@ def test_view_transforms_work_where_bpy_cannot_be_imported(clean_bpy, view):
     # As spawned by a render process (it passes Blender's folder on), and found on disk alone.
     for env in ({ENV: resources}, {ENV: ""}):
         assert np.array_equal(_transform_in_a_fresh_process(linear, view, env), here)
+
+
+def test_a_view_this_blender_lacks_is_named_with_blenders_own_list(clean_bpy):
+    """A view [render] offers but this Blender lacks (ACES in 4.2): the run stops naming the
+    field and the views there are (before it is built into a scene that cannot show it)."""
+    from types import SimpleNamespace
+
+    from sdg_addon.config.problems import FieldError
+    from sdg_addon.scene.base import check_colour
+
+    class OldViews:  # a Blender without the ACES views
+        view_transform, look = "Standard", "None"
+
+        def __setattr__(self, name, value):
+            if name == "view_transform" and value.startswith("ACES"):
+                raise TypeError(f"enum \"{value}\" not found in ('Standard', 'AgX', 'Raw')")
+            object.__setattr__(self, name, value)
+
+    scene = SimpleNamespace(view_settings=OldViews())
+    render = SimpleNamespace(view_transform="ACES 2.0", look="None", exposure=0.0, gamma=1.0)
+    with pytest.raises(FieldError) as e:
+        check_colour(scene, render)
+    assert e.value.problem.field == "render.view_transform" and "'AgX'" in str(e.value)
+    assert scene.view_settings.view_transform == "Standard"
+    check_colour(scene, SimpleNamespace(view_transform="AgX", look="None"))  # one it has

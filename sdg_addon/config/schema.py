@@ -54,7 +54,18 @@ from .fields import LABEL_TEXT, MAX_STRING_CHARS, Field, check_value, is_label_t
 from .problems import MISSING, ConfigError, FieldError, Problem, Problems, Repeated, join, one_of
 
 DEVICES = ("auto", "cpu", "cuda", "optix", "hip", "metal", "oneapi")
-VIEW_TRANSFORMS = ("Standard", "AgX", "Filmic", "Raw")
+# Blender's views for an sRGB display (5.0; 4.2 has all but the ACES ones, checked when the run starts).
+VIEW_TRANSFORMS = (
+    "Standard",
+    "AgX",
+    "Filmic",
+    "Raw",
+    "Khronos PBR Neutral",
+    "ACES 1.3",
+    "ACES 2.0",
+    "Filmic Log",
+    "False Color",
+)
 CYCLES_MAX = 1024  # Cycles' (and Blender's threads') own limit: a larger value would be set to it silently
 PRIMITIVES = ("cube", "sphere", "cylinder", "cone", "torus", "monkey", "plane", "table")
 ASSET_EXTENSIONS = (".blend", ".glb", ".gltf", ".obj", ".fbx", ".ply", ".stl", ".usd", ".usda", ".usdc", ".usdz")
@@ -113,7 +124,7 @@ RENDER_FIELDS = (
         "view_transform",
         "choice",
         "Standard",
-        "colour management of the RGB image (`Standard`: sRGB)",
+        "colour management of the RGB image, as Blender's View Transform (`Standard`: sRGB); one this Blender has (4.2: no ACES)",
         choices=VIEW_TRANSFORMS,
     ),
     Field(

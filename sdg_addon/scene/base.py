@@ -260,8 +260,9 @@ def image_differences(scene, render) -> tuple[list[str], dict]:
 
 def check_colour(scene, render) -> None:
     """[render]'s colour settings can make the RGB here: what needs OpenColorIO needs
-    OpenImageIO, which some builds of bpy lack (the 4.2 wheel on PyPI); a look must be one
-    of the view transform's family (Blender's rule, its colour configuration's names)."""
+    OpenImageIO, which some builds of bpy lack (the 4.2 wheel on PyPI); the view transform
+    must be one this Blender has (4.2 has no ACES) and a look one of its family (Blender's
+    rule, its colour configuration's names)."""
     from ..colour import has_look, needs_ocio
 
     if needs_ocio(render.view_transform, render.look):
@@ -282,13 +283,17 @@ def check_colour(scene, render) -> None:
                 "Blender's Python does not have (the bpy 4.2 wheel on PyPI lacks it); use view_transform "
                 "Standard or Raw without a look here",
             ) from None
-    if not has_look(render.look):
-        return
     v = scene.view_settings
     before = v.view_transform, v.look
-    v.view_transform = render.view_transform
     try:
-        v.look = render.look
+        v.view_transform = render.view_transform
+    except TypeError as e:  # Blender's message lists its views
+        raise FieldError(
+            "render.view_transform", render.view_transform, f"a view transform this Blender offers ({e})"
+        ) from None
+    try:
+        if has_look(render.look):
+            v.look = render.look
     except TypeError:
         raise FieldError(
             "render.look",
