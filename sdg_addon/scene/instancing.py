@@ -404,8 +404,11 @@ def _realize_evaluated_instances(scene, frames=()) -> list[str]:
     groups: dict[str, dict[tuple, list]] = {}
     instancers: dict[str, tuple] = {}
     current = scene.frame_current
+    # Other frames are set only where instances can come and go: setting a frame steps
+    # simulations (rigid bodies, fluids), which a scene without them is spared.
+    frames = [f for f in frames if f != current] if _instances_over_time(scene) else []
     try:
-        for frame in [current, *(f for f in frames if f != current)]:
+        for frame in [current, *frames]:
             if frame != scene.frame_current:
                 scene.frame_set(frame)
             known = {(name, key) for name, g in groups.items() for key in g}
@@ -420,6 +423,18 @@ def _realize_evaluated_instances(scene, frames=()) -> list[str]:
         made += _make_copies(ctx, instancer, instancer_world, groups[name])
         _suppress(instancer, {r["kind"] for g in groups[name].values() for r in g})
     return made
+
+
+def _instances_over_time(scene) -> bool:
+    """Whether the set of depsgraph instances may change with the frame: particles
+    rendered as objects or collections, Geometry Nodes."""
+    for o in scene.objects:
+        for ps in getattr(o, "particle_systems", ()):
+            if ps.settings.render_type in ("OBJECT", "COLLECTION"):
+                return True
+        if any(m.type == "NODES" for m in getattr(o, "modifiers", ())):
+            return True
+    return False
 
 
 def _add_records(scene, ctx, known: set, groups: dict, instancers: dict, meshes: dict) -> None:
