@@ -1638,3 +1638,21 @@ def test_a_problem_found_when_the_scene_is_built_is_said_without_a_temporary_fil
     assert job.state == "failed"
     assert job.message.startswith("Failed: 1 problem(s) in the settings; first: lights[0].name: got 'sun'"), job.message
     assert "sdg_scene_" not in job.message and ".toml" not in job.message
+
+
+def test_undo_preview_takes_back_a_preview_and_nothing_else(addon, scene, tmp_path):
+    """Undo Preview is offered while a preview is applied: without one it undid the user's
+    last edit (a moved object) with no word."""
+    bpy = addon.bpy
+    crate = artist_scene(bpy, scene, tmp_path / "out")
+    bpy.ops.ed.undo_push(message="settings")
+    crate.location.x = 1.0  # the artist's last edit
+    bpy.ops.ed.undo_push(message="Move")
+    assert not bpy.ops.sdg.undo_preview.poll()
+    assert bpy.ops.sdg.preview_frame() == {"FINISHED"}
+    bpy.ops.ed.undo_push(message="Preview Frame")  # what the click pushes
+    assert bpy.data.objects["crate"].location.z == pytest.approx(0.25)
+    assert bpy.ops.sdg.undo_preview.poll()
+    assert bpy.ops.sdg.undo_preview() == {"FINISHED"}
+    assert tuple(bpy.data.objects["crate"].location) == (1.0, 0.0, 0.0)  # the edit kept, the preview gone
+    assert not bpy.ops.sdg.undo_preview.poll()

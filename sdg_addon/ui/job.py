@@ -347,7 +347,7 @@ class RecordingJob:
         return False
 
 
-PREVIEW_MARK = "sdg_previewed"  # on the scene: Preview Frame added objects ({frame, objects}); undone with it
+PREVIEW_MARK = "sdg_previewed"  # on the scene while a preview is applied: {frame, objects it added}
 
 
 def preview_problem(scene) -> str | None:

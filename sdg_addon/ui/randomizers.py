@@ -208,9 +208,9 @@ def preview(scene, frame: int, on_warning=None) -> int:
     targets = recorder.prepare_scene(built)
     sampled = sample_frame(config.seed, frame, config.randomizers, targets, facts=recorder.scene_facts(built))
     apply_frame(built, sampled, config.randomizers)
-    added = sorted(set(scene.objects.keys()) - before)
-    if added:  # the imported file's cameras, lights, assets: a build would add them again
-        scene[PREVIEW_MARK] = {"frame": frame, "objects": added}
+    # Undone with the preview: Undo Preview is offered while it is there, and the objects it
+    # added (an imported file's cameras, lights, assets) are ones a build would add again.
+    scene[PREVIEW_MARK] = {"frame": frame, "objects": sorted(set(scene.objects.keys()) - before)}
     bpy.context.view_layer.update()
     return sum(len(entry["values"]) for entry in sampled)
 
@@ -269,6 +269,12 @@ class SDG_OT_undo_preview(bpy.types.Operator):
     bl_idname = "sdg.undo_preview"
     bl_label = "Undo Preview"
     bl_options = {"REGISTER"}
+
+    @classmethod
+    def poll(cls, context):
+        from .job import PREVIEW_MARK
+
+        return context.scene is not None and PREVIEW_MARK in context.scene  # a preview is applied
 
     def execute(self, context):
         try:
