@@ -239,6 +239,31 @@ def run_pipeline(param: Path, out: Path, procs, args) -> dict:
     }
 
 
+def processes_asked(procs, gpus: str | None) -> int | None:
+    """Render processes a row asked for: K, or K per GPU of --gpus (a count or a list);
+    None where only the run knows (auto, --gpus all)."""
+    if not isinstance(procs, int):
+        return None
+    if not gpus:
+        return procs
+    gpus = gpus.strip().lower()
+    if gpus.isdigit():
+        return procs * int(gpus)
+    return procs * len([g for g in gpus.split(",") if g.strip()]) if "," in gpus else None
+
+
+def idle_note(row: dict, asked: int | None, frames: int, chunk: int) -> str | None:
+    """A row whose processes did not all render (too few frames for the chunks): its
+    figures are those of fewer processes, which the row's `procs` does not say."""
+    got = row.get("render_processes")
+    if asked is None or got is None or got >= asked:
+        return None
+    return (
+        f"{asked} render processes asked, {got} rendered frames ({frames} frames handed "
+        f"out {chunk} at a time): the others only started; use more frames or a smaller --chunk"
+    )
+
+
 def ratios(row: dict, bare: dict) -> dict:
     """A pipeline run against a bare run: frames/s ratio, and (one render process) the
     median frame time's ratio."""
@@ -506,6 +531,10 @@ def main(argv: list[str] | None = None) -> int:
             for k in procs_list(args):
                 name = f"procs{k}" if args.rounds == 1 else f"procs{k}-round{r + 1}"
                 rows.append(run_pipeline(param, (args.keep or work) / name, k, args))
+                note = idle_note(rows[-1], processes_asked(k, args.gpus), args.frames, args.chunk)
+                if note:
+                    rows[-1]["note"] = note
+                    print(f"bench: note: {note}", file=sys.stderr)
                 print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
             bare = None if args.no_bare else run_bare(param, args, frames=args.frames)
             for row in rows if bare else ():

@@ -192,3 +192,25 @@ def test_bench_sink_bad_options_exit_2(capsys, option, expected):
     assert _exit_status(main, option) == 2
     err = capsys.readouterr().err
     assert expected in err and "Traceback" not in err and "sdg_bench" not in err, err
+
+
+def test_a_row_whose_processes_did_not_all_render_says_so(tmp_path, monkeypatch, capsys):
+    """--procs 2 --frames 4 with chunks of 8: one process rendered every frame, the other
+    only started (and its start-up counted in the row's memory and wall time); the row said
+    procs 2 beside figures of one process without a word."""
+    import headless.bench as bench
+
+    def fake_run(param, out, procs, args):
+        return {"procs": procs, "render_processes": 1, "steady_frames_per_s": 1.0, "median_frame_s": 1.0}
+
+    monkeypatch.setattr(bench, "run_pipeline", fake_run)
+    out = tmp_path / "b.json"
+    assert bench.main(["--frames", "4", "--procs", "1,2", "--no-bare", "--json", str(out)]) == 0
+    one, two = json.loads(out.read_text())["pipeline"]
+    assert "note" not in one
+    assert "2 render processes asked, 1 rendered frames" in two["note"] and "--chunk" in two["note"]
+    assert two["note"] in capsys.readouterr().err
+    # With --gpus: K per GPU times the GPUs named or counted ("all": not known here).
+    assert bench.processes_asked(3, "2") == 6 and bench.processes_asked(2, "0,1,3") == 6
+    assert bench.processes_asked("auto", "1") is None and bench.processes_asked(2, "all") is None
+    assert bench.processes_asked(2, None) == 2
