@@ -97,6 +97,9 @@ def check_options(args) -> str | None:
             parse_resolution(args.resolution)
         except ValueError as e:
             return str(e)
+    json_path = getattr(args, "json", None)
+    if json_path is not None and not json_path.parent.is_dir():
+        return f"--json {json_path}: no such folder {json_path.parent} (the figures are written there at the end)"
     for name in ("chunk", "workers", "rounds", "loops"):
         value = getattr(args, name, None)
         if value is not None and value < 1:
@@ -429,7 +432,7 @@ def trend_of(records: list[dict], windows: int = 4) -> list[dict]:
     return out
 
 
-def trend_main(folder: Path) -> int:
+def trend_main(folder: Path, json_path: Path | None = None) -> int:
     records = []
     for log in sorted((folder / "audit").glob("frames*.jsonl")):
         records += [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
@@ -437,8 +440,7 @@ def trend_main(folder: Path) -> int:
         print(f"error: {folder} has no audit/frames*.jsonl", file=sys.stderr)
         return 2
     rows = trend_of(records, windows=min(10, len(records)))
-    print(json.dumps({"folder": str(folder), "frames": len(records), "windows": rows}, indent=1))
-    return 0
+    return print_figures({"folder": str(folder), "frames": len(records), "windows": rows}, json_path)
 
 
 # ------------------------------------------------------------------ helpers
@@ -503,7 +505,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.bare:
         return bare_main(args)
     if args.trend:
-        return trend_main(args.trend)
+        problem = check_options(args)
+        if problem:
+            p.error(problem)
+        return trend_main(args.trend, args.json)
     problem = check_options(args)
     if problem:
         p.error(problem)

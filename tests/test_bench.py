@@ -214,3 +214,30 @@ def test_a_row_whose_processes_did_not_all_render_says_so(tmp_path, monkeypatch,
     assert bench.processes_asked(3, "2") == 6 and bench.processes_asked(2, "0,1,3") == 6
     assert bench.processes_asked("auto", "1") is None and bench.processes_asked(2, "all") is None
     assert bench.processes_asked(2, None) == 2
+
+
+def test_json_into_a_missing_folder_is_refused_before_the_runs(tmp_path, monkeypatch, capsys):
+    """Before: the whole benchmark ran, then a traceback (FileNotFoundError) when the
+    figures were written; bench_sink the same."""
+    import headless.bench as bench
+    from headless.bench_sink import main as sink_main
+
+    monkeypatch.setattr(bench, "run_pipeline", lambda *a: pytest.fail("ran"))
+    target = tmp_path / "nodir" / "b.json"
+    for main in (bench.main, sink_main):
+        assert _exit_status(main, ["--frames", "2", "--json", str(target)]) == 2
+        err = capsys.readouterr().err
+        assert f"--json {target}" in err and "no such folder" in err and "Traceback" not in err, err
+
+
+def test_trend_writes_json_too(tmp_path, capsys):
+    """--trend --json: the summary also in the file, as the benchmark's figures (it was
+    printed only, the option ignored)."""
+    import headless.bench as bench
+
+    (tmp_path / "run" / "audit").mkdir(parents=True)
+    lines = [{"frame": f, "rss_mb": 10.0, "worker_rss_mb": 5.0, "seconds": {"render": 0.1}} for f in range(4)]
+    (tmp_path / "run" / "audit" / "frames.jsonl").write_text("".join(json.dumps(r) + "\n" for r in lines))
+    assert bench.main(["--trend", str(tmp_path / "run"), "--json", str(tmp_path / "t.json")]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert json.loads((tmp_path / "t.json").read_text()) == printed and printed["frames"] == 4
