@@ -1532,7 +1532,9 @@ def test_a_refused_randomizer_is_named_as_the_panel_numbers_it(addon, scene, tmp
     bpy.ops.sdg.randomizer_add(type="pool")  # Randomizer 3: no k
     with pytest.raises(RuntimeError, match=r"first: Randomizer 3 \(pool\), k: got nothing"):
         bpy.ops.sdg.start_recording("EXEC_DEFAULT")
-    with pytest.raises(RuntimeError, match=r"Preview Frame: Randomizer 3 \(pool\), k: got nothing"):
+    with pytest.raises(
+        RuntimeError, match=r"Preview Frame: 1 problem\(s\) in the settings; first: Randomizer 3 \(pool\), k: got"
+    ):
         bpy.ops.sdg.preview_frame()
     bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "mine.blend"))
     with pytest.raises(RuntimeError, match=r"first: Randomizer 3 \(pool\), k: got nothing"):
@@ -1656,3 +1658,17 @@ def test_undo_preview_takes_back_a_preview_and_nothing_else(addon, scene, tmp_pa
     assert bpy.ops.sdg.undo_preview() == {"FINISHED"}
     assert tuple(bpy.data.objects["crate"].location) == (1.0, 0.0, 0.0)  # the edit kept, the preview gone
     assert not bpy.ops.sdg.undo_preview.poll()
+
+
+def test_preview_frame_says_a_problem_of_the_built_scene_in_the_panels_words(addon, scene, tmp_path):
+    """Targets that match no object are found when the scene is built: Preview Frame says so
+    as Start does, naming the randomizer as the panel numbers it (was: '/tmp/preview.toml:
+    randomizers[0].targets: ...', a file that does not exist, one line per problem)."""
+    bpy = addon.bpy
+    artist_scene(bpy, scene, tmp_path / "out")
+    scene.sdg.randomizers[-1].targets = "ball"
+    with pytest.raises(RuntimeError) as raised:
+        bpy.ops.sdg.preview_frame()
+    message = str(raised.value)
+    assert "Preview Frame: 1 problem(s) in the settings; first: Randomizer 1 (pose), targets: got ['ball']" in message
+    assert "preview.toml" not in message

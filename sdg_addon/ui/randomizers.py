@@ -188,7 +188,7 @@ def preview(scene, frame: int, on_warning=None) -> int:
     from ..sampling import sample_frame
     from ..scene.build import build_scene
     from ..scene.randomize import apply_frame
-    from .job import PREVIEW_MARK, preview_problem, problem_sentence
+    from .job import PREVIEW_MARK, preview_problem
 
     problem = preview_problem(scene)
     if problem:
@@ -201,11 +201,14 @@ def preview(scene, frame: int, on_warning=None) -> int:
     try:
         config = config_from_dict(table, Path(tempfile.gettempdir()) / "preview.toml", open_scene=True)
     except ConfigError as e:
-        raise ValueError(problem_sentence(e.problems[0], ui_settings.randomizer_names(scene))) from None
+        raise settings_problem(e, scene) from None
     before = set(scene.objects.keys())
-    built = build_scene(config, scene)
-    recorder = Recorder(config, RunOptions(Path("preview"), range(frame, frame + 1)), on_warning=on_warning)
-    targets = recorder.prepare_scene(built)
+    try:  # problems only the built scene shows (targets that match nothing, ...)
+        built = build_scene(config, scene)
+        recorder = Recorder(config, RunOptions(Path("preview"), range(frame, frame + 1)), on_warning=on_warning)
+        targets = recorder.prepare_scene(built)
+    except ConfigError as e:
+        raise settings_problem(e, scene) from None
     sampled = sample_frame(config.seed, frame, config.randomizers, targets, facts=recorder.scene_facts(built))
     apply_frame(built, sampled, config.randomizers)
     # Undone with the preview: Undo Preview is offered while it is there, and the objects it
@@ -213,6 +216,14 @@ def preview(scene, frame: int, on_warning=None) -> int:
     scene[PREVIEW_MARK] = {"frame": frame, "objects": sorted(set(scene.objects.keys()) - before)}
     bpy.context.view_layer.update()
     return sum(len(entry["values"]) for entry in sampled)
+
+
+def settings_problem(error, scene) -> ValueError:
+    """A ConfigError of the panels' settings as the panels say it (no temporary file)."""
+    from .job import problem_sentence
+
+    first = problem_sentence(error.problems[0], ui_settings.randomizer_names(scene))
+    return ValueError(f"{len(error.problems)} problem(s) in the settings; first: {first}")
 
 
 _last_preview: str | None = None
