@@ -100,6 +100,11 @@ def check_options(args) -> str | None:
     json_path = getattr(args, "json", None)
     if json_path is not None and not json_path.parent.is_dir():
         return f"--json {json_path}: no such folder {json_path.parent} (the figures are written there at the end)"
+    if getattr(args, "procs", None) is not None:
+        try:
+            procs_list(args)
+        except SystemExit as e:
+            return str(e)
     for name in ("chunk", "workers", "rounds", "loops"):
         value = getattr(args, name, None)
         if value is not None and value < 1:

@@ -241,3 +241,13 @@ def test_trend_writes_json_too(tmp_path, capsys):
     assert bench.main(["--trend", str(tmp_path / "run"), "--json", str(tmp_path / "t.json")]) == 0
     printed = json.loads(capsys.readouterr().out)
     assert json.loads((tmp_path / "t.json").read_text()) == printed and printed["frames"] == 4
+
+
+def test_procs_auto_without_gpus_exits_2(monkeypatch, capsys):
+    """A bad --procs is a bad option as the others: exit 2 with the usage (it was exit 1)."""
+    import headless.bench as bench
+
+    monkeypatch.setattr(bench, "run_pipeline", lambda *a: pytest.fail("ran"))
+    for procs in ("auto", "0", "1,x"):
+        assert _exit_status(bench.main, ["--frames", "2", "--procs", procs]) == 2
+        assert "positive integers, or auto with --gpus" in capsys.readouterr().err
