@@ -324,9 +324,19 @@ def _drive(ray, args, frames: list[int], output: Path, clip: int, run_holder: st
                 )
     except KeyboardInterrupt:
         what = "SIGTERM" if terminated else "Ctrl-C"
-        print(f"\n{what}: stopping the Ray actors after their frames in flight", file=sys.stderr, flush=True)
-        for result in _close(ray, actors, interrupt=True):
-            keep_warnings(result)
+        print(
+            f"\n{what}: stopping the Ray actors after their frames in flight (Ctrl-C again to stop at once)",
+            file=sys.stderr,
+            flush=True,
+        )
+        try:
+            for result in _close(ray, actors, interrupt=True):
+                keep_warnings(result)
+        except KeyboardInterrupt:  # again while they finish: end them now (a frame not logged is not done)
+            print("\nCtrl-C again: ending the Ray actors now", file=sys.stderr, flush=True)
+            for actor in actors:
+                with _quiet():
+                    ray.kill(actor)
         summary = {"mode": "ray", "actors": n, "retried_frames": retried, "warnings": warnings}
         return (128 + terminated[0] if terminated else 130), summary
     except ParallelError:

@@ -663,6 +663,47 @@ def test_a_missing_render_device_ends_the_parallel_run_with_exit_2(reference, tm
     assert not (tmp_path / "new").exists()
 
 
+def test_a_second_ctrl_c_while_ray_actors_stop_ends_them_at_once(tmp_path, capsys):
+    """Ctrl-C, then Ctrl-C again while the driver waited for the actors to finish their
+    frames in flight: a KeyboardInterrupt traceback out of ray.get, the run ended by the
+    signal (no exit 130, no manifest, the render processes' locks and temporary folders
+    left). Now the second one ends the actors at once and the run ends as interrupted. No
+    Ray needed: a stand-in whose wait and get are interrupted as Ray's are."""
+    from types import SimpleNamespace
+
+    killed = []
+
+    class Future:
+        pass
+
+    class Actor:
+        render_chunk = SimpleNamespace(remote=lambda chunk: Future())
+        close = SimpleNamespace(remote=lambda interrupt: Future())
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    fake_ray = SimpleNamespace(
+        cluster_resources=lambda: {"CPU": 2.0},
+        remote=lambda **options: lambda cls: SimpleNamespace(remote=lambda *args: Actor()),
+        wait=interrupted,  # the first Ctrl-C, while the actors render
+        get=interrupted,  # the second, while the driver waits for them to stop
+        kill=killed.append,
+        exceptions=SimpleNamespace(RayError=RuntimeError, GetTimeoutError=TimeoutError),
+    )
+    args = SimpleNamespace(
+        ray_workers=2, workers=1, file=tmp_path / "p.toml", device=None, worker_mode="inline", time_parts=False
+    )
+    args.quiet, args.verbose, args.chunk = True, False, 2
+    try:
+        code, summary = ray_backend._drive(fake_ray, args, list(range(6)), tmp_path / "out", 1)
+    except KeyboardInterrupt:
+        pytest.fail("the second Ctrl-C came out of the driver as a KeyboardInterrupt")
+    assert code == 130 and summary["mode"] == "ray" and len(killed) == 2
+    err = capsys.readouterr().err
+    assert "(Ctrl-C again to stop at once)" in err and "Ctrl-C again: ending the Ray actors now" in err
+
+
 def test_ray_actors_that_do_not_stop_in_time_are_said(monkeypatch):
     """The driver waits CLOSE_TIMEOUT_S for each actor to stop; one still busy was passed
     over in silence (its late frames missing from the merged outputs without a word). Now a
