@@ -1672,3 +1672,24 @@ def test_preview_frame_says_a_problem_of_the_built_scene_in_the_panels_words(add
     message = str(raised.value)
     assert "Preview Frame: 1 problem(s) in the settings; first: Randomizer 1 (pose), targets: got ['ball']" in message
     assert "preview.toml" not in message
+
+
+def test_import_of_a_seed_beyond_32_bits_is_refused_with_a_sentence(addon, scene, tmp_path):
+    """run.seed may be up to 2**63 - 1 in a parameter file; the panel's seed is one of
+    Blender's 32-bit whole numbers: Import says so, changing nothing (was a Python
+    traceback, with the panels half filled)."""
+    bpy = addon.bpy
+    artist_scene(bpy, scene, tmp_path / "out")
+    bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "s.blend"))
+    param = tmp_path / "in.toml"
+    param.write_text('[scene]\nblend = "s.blend"\n[run]\nseed = 1099511627776\nframes = 1\n[render]\nsamples = 5\n')
+    with pytest.raises(RuntimeError, match=r"Import: run.seed = 1099511627776: the panels hold .* Record: Parameter File"):
+        bpy.ops.sdg.import_parameters(filepath=str(param))
+    s = bpy.context.scene.sdg
+    assert (s.run.seed, s.run.frames, s.run.samples) == (1, 3, 1)  # as they were
+    param.write_text(
+        '[scene]\nblend = "s.blend"\n[[randomizers]]\ntype = "pose"\ntargets = "crate"\n'
+        + "interval = 1099511627776\nlocation = [0, 0, 1]\n"
+    )
+    with pytest.raises(RuntimeError, match=r"Import: randomizers\[0\].interval = 1099511627776: the panels hold"):
+        bpy.ops.sdg.import_parameters(filepath=str(param))

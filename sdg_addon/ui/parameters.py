@@ -147,6 +147,10 @@ class SDG_OT_import_parameters(bpy.types.Operator):
         # Relative to the file in it, absolute in the panels: a recording writes its parameter
         # file elsewhere (next to the scene copy).
         table = map_file_paths(read_table(path, Problems(path.as_posix())), lambda p: absolute_path(p, path.parent))
+        problem = ui_settings.import_problem(context.scene, table)
+        if problem:
+            self.report({"ERROR"}, f"Import: {problem}")
+            return {"CANCELLED"}
         notes = ui_settings.from_table(context.scene, table)
         context.scene.sdg.imported_from = path.as_posix()
         self.report({"INFO"}, f"Imported {path.name}" + "".join(f"; {n}" for n in notes))

@@ -466,6 +466,37 @@ def to_table(scene, blend: str | None) -> dict:
 SHOWN_KEYS = ("run", "render", "annotators", "writers", "randomizers")
 
 
+def import_problem(scene, table: dict) -> str | None:
+    """Why the panels cannot hold a (validated) parameter file: a whole number beyond the
+    range of the Blender property that would hold it (they are 32-bit; a seed may be up to
+    2**63 - 1). Checked before from_table changes anything."""
+    s = scene.sdg
+    checks = []  # (property, value, where)
+    for section in ("run", "render"):
+        for name, value in table.get(section, {}).items():
+            if name in s.run.bl_rna.properties:
+                checks.append((s.run.bl_rna.properties[name], value, f"{section}.{name}"))
+    item = s.bl_rna.properties["randomizers"].fixed_type.properties
+    for i, entry in enumerate(table.get("randomizers", [])):
+        checks += [
+            (item[f.name], entry[f.name], f"randomizers[{i}].{f.name}") for f in TRIGGER_FIELDS if f.name in entry
+        ]
+    writers = table.get("writers", {})
+    for name, options in (writers if isinstance(writers, dict) else {}).items():
+        group = getattr(s.writers, name, None)
+        for opt, value in (options or {}).items():
+            if group is not None and opt in group.bl_rna.properties:
+                checks.append((group.bl_rna.properties[opt], value, f"writers.{name}.{opt}"))
+    for prop, value, where in checks:
+        whole = isinstance(value, int) and not isinstance(value, bool)
+        if prop.type == "INT" and whole and not prop.hard_min <= value <= prop.hard_max:
+            return (
+                f"{where} = {value}: the panels hold {prop.hard_min} .. {prop.hard_max} there (Blender's whole "
+                "numbers are 32-bit); record this file with Record: Parameter File, or headless"
+            )
+    return None
+
+
 def from_table(scene, table: dict) -> list[str]:
     """Fill the panels from a (validated) parameter file; returns notes for the user. What
     the file leaves out takes its default (as headless), but for the output folder, which
