@@ -1683,7 +1683,9 @@ def test_import_of_a_seed_beyond_32_bits_is_refused_with_a_sentence(addon, scene
     bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "s.blend"))
     param = tmp_path / "in.toml"
     param.write_text('[scene]\nblend = "s.blend"\n[run]\nseed = 1099511627776\nframes = 1\n[render]\nsamples = 5\n')
-    with pytest.raises(RuntimeError, match=r"Import: run.seed = 1099511627776: the panels hold .* Record: Parameter File"):
+    with pytest.raises(
+        RuntimeError, match=r"Import: run.seed = 1099511627776: the panels hold .* Record: Parameter File"
+    ):
         bpy.ops.sdg.import_parameters(filepath=str(param))
     s = bpy.context.scene.sdg
     assert (s.run.seed, s.run.frames, s.run.samples) == (1, 3, 1)  # as they were
