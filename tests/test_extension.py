@@ -1695,3 +1695,23 @@ def test_import_of_a_seed_beyond_32_bits_is_refused_with_a_sentence(addon, scene
     )
     with pytest.raises(RuntimeError, match=r"Import: randomizers\[0\].interval = 1099511627776: the panels hold"):
         bpy.ops.sdg.import_parameters(filepath=str(param))
+
+
+def test_infrared_properties_set_in_the_panel_keep_to_their_ranges(addon, scene):
+    """Temperature, emissivity and NIR reflectance added by the Thermal / NIR panel carry
+    their ranges (kelvin >= 0, 0 .. 1) and a tooltip, so the panel's fields keep to them
+    (were bare numbers: -10 K or an emissivity of 3 could be typed, recorded without a word)."""
+    bpy = addon.bpy
+    plate = add_mesh(bpy, "plate")
+    select(bpy, [plate])
+    for prop, low, high in (
+        ("sdg_temperature", 0.0, None),
+        ("sdg_emissivity", 0.0, 1.0),
+        ("sdg_nir_reflectance", 0.0, 1.0),
+    ):
+        assert bpy.ops.sdg.infrared_property(prop=prop) == {"FINISHED"}
+        ui = plate.id_properties_ui(prop).as_dict()
+        assert ui["min"] == low and (high is None or ui["max"] == high) and ui["description"], (prop, ui)
+    scene.world = bpy.data.worlds.new("sky")
+    bpy.ops.sdg.infrared_property(prop="sdg_temperature", owner="WORLD")
+    assert scene.world.id_properties_ui("sdg_temperature").as_dict()["min"] == 0.0

@@ -17,6 +17,25 @@ SURFACE_PROPERTIES = {
     EMISSIVITY_PROP: ("Emissivity", 0.95),
     NIR_REFLECTANCE_PROP: ("NIR Reflectance", 0.5),
 }
+# property -> the range and tooltip its field keeps to (id_properties_ui)
+PROPERTY_UI = {
+    TEMPERATURE_PROP: {
+        "min": 0.0,
+        "soft_min": 200.0,
+        "soft_max": 1500.0,
+        "description": "Surface temperature in kelvin (293.15 K = 20 deg C), what a thermal camera reads",
+    },
+    EMISSIVITY_PROP: {
+        "min": 0.0,
+        "max": 1.0,
+        "description": "LWIR emissivity, 0 .. 1: 1 emits as a black body, 1 - emissivity reflects the surroundings",
+    },
+    NIR_REFLECTANCE_PROP: {
+        "min": 0.0,
+        "max": 1.0,
+        "description": "Near-infrared reflectance, 0 .. 1 (unset: from the base colour)",
+    },
+}
 SENSOR_ITEMS = (
     ("visible", "Visible", "an RGB camera (no property)"),
     ("thermal", "Thermal", "LWIR 8-14 um: radiometric kelvin image"),
@@ -49,6 +68,7 @@ class SDG_OT_infrared_property(bpy.types.Operator):
             target.pop(self.prop, None)
         else:
             target[self.prop] = SURFACE_PROPERTIES[self.prop][1]
+            target.id_properties_ui(self.prop).update(**PROPERTY_UI[self.prop])  # the field keeps to it
         return {"FINISHED"}
 
 
