@@ -19,7 +19,6 @@ functions to stderr (own time, or with --sort cumulative time including callees)
 from __future__ import annotations
 
 import argparse
-import contextlib
 import cProfile
 import json
 import pstats
@@ -30,6 +29,7 @@ import time
 from pathlib import Path
 
 from headless.bench import ROOT, bench_config, check_config, check_options, print_figures
+from sdg_addon.console import stdout_to_stderr
 
 
 def capture(param: Path, out: Path):
@@ -161,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
         tmp = Path(tmp)
         param = tmp / "bench.json"
         param.write_text(json.dumps(data))
-        with contextlib.redirect_stdout(sys.stderr):  # stdout carries the figures alone (JSON)
+        with stdout_to_stderr():  # stdout carries the figures alone (JSON)
             spec, frames = capture(param, tmp / "rendered")
         figures = {
             "file": args.file.name,

@@ -68,6 +68,20 @@ def blender_console_silenced():
         os.close(devnull)
 
 
+@contextlib.contextmanager
+def stdout_to_stderr():
+    """Everything printed to stdout goes to stderr for the duration, Python's and Blender's
+    C output alike (for a tool whose stdout carries data, e.g. JSON figures);
+    `blender_console_silenced` inside still sends Blender's own lines to /dev/null."""
+    sys.stdout.flush()
+    if _is_fd(sys.stdout, 1):
+        with _fd_pointed_at(1, 2):
+            yield
+    else:  # sys.stdout replaced (a test's capture): Python's output follows the replacement
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+
+
 class Captured:
     """The text printed inside `console_captured` (complete once it has ended)."""
 

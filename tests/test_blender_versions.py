@@ -224,3 +224,20 @@ def test_motion_vectors_on_42_with_more_than_one_sample(tmp_path):
     assert np.abs(vectors[..., 2:][surface] - np.load(clip / "forward_flow_0001.npy")[surface]).max() < 0.01
     assert np.abs(vectors[..., :2][surface] - np.load(clip / "backward_flow_0001.npy")[surface]).max() < 0.01
     assert np.abs(vectors[..., 2:][surface]).max() > 1  # the box moves
+
+
+@pytest.mark.parametrize("python", [sys.executable, PYTHON42], ids=["this", "4.2"])
+def test_bench_sink_stdout_is_the_figures_alone(tmp_path, python):
+    """`bench_sink > figures.json` with stdout a pipe: the capture render's "done:" line and
+    Blender's own log (4.2 prints a "Fra:1 Mem:..." line per object synchronized) go to
+    stderr or nowhere (before: both came before the JSON)."""
+    import json
+
+    if not Path(python).is_file():
+        pytest.skip("no .venv42 (bpy 4.2): scripts/test.sh makes it")
+    pytest.importorskip("bpy")
+    cmd = [str(python), "-m", "headless.bench_sink", "--frames", "1", "--loops", "1", "--resolution", "32x24"]
+    proc = subprocess.run(cmd + ["--writers", "basic"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert json.loads(proc.stdout)["frames"] == 1, proc.stdout[:500]
+    assert "done: 1 frame(s) written" in proc.stderr
