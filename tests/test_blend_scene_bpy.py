@@ -569,3 +569,31 @@ def test_cameras_whose_folders_differ_only_in_case_are_refused_before_anything_i
     param.write_text(param.read_text().replace('cameras = ["CamA"]', 'cameras = ["*"]'))
     assert main(["render", str(param), "--out", str(tmp_path / "out"), "--quiet"]) == 2
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    "owner, prop, value, said",
+    [
+        ("can_a", "sdg_emissivity", 3.0, "object 'can_a' has sdg_emissivity = 3.0 (expected a number 0 .. 1;"),
+        ("can_a", "sdg_temperature", -10.0, "object 'can_a' has sdg_temperature = -10.0 (expected kelvin >= 0;"),
+        ("can_a", "sdg_temperature", "hot", "object 'can_a' has sdg_temperature = 'hot' (expected kelvin >= 0;"),
+        ("world", "sdg_temperature", -5.0, "world 'plain' has sdg_temperature = -5.0"),
+        ("CamB", "sdg_sensor", "Thermal", "camera 'CamB' has sdg_sensor = 'Thermal' (expected one of visible, thermal"),
+    ],
+)
+def test_infrared_properties_of_a_base_scene_out_of_range_are_refused(shop, tmp_path, capsys, owner, prop, value, said):
+    """A .blend's thermal / NIR custom properties are read as the parameter file's values
+    are checked: out of their range, not a number, or a sensor that is none, the run is
+    refused naming the object (was: an emissivity of 3 clamped to 1 and -10 K rendered
+    without a word, 'Thermal' rendered as a visible camera, 'hot' failed with 'could not
+    convert string to float')."""
+    bpy.ops.wm.open_mainfile(filepath=str(shop.path), load_ui=False)
+    target = bpy.context.scene.world if owner == "world" else bpy.data.objects[owner]
+    target[prop] = value
+    bpy.data.objects["CamA"]["sdg_sensor"] = "thermal"
+    blend = saved_variant(tmp_path / "ir.blend")
+    param = blend_param(blend)
+    param.write_text(param.read_text().replace('cameras = ["CamA"]', 'cameras = ["*"]'))
+    assert main(["render", str(param), "--out", str(tmp_path / "out"), "--quiet"]) == 2
+    assert said in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()

@@ -11,12 +11,14 @@ unit scale it does not reproduce) and the cameras it can label (no panoramic one
 from __future__ import annotations
 
 import fnmatch
+import math
 import os
 from pathlib import Path
 
 import bpy
 
 from ..config.problems import MISSING, FieldError, one_of
+from ..sensors import EMISSIVITY_PROP, NIR_REFLECTANCE_PROP, SENSOR_PROP, TEMPERATURE_PROP
 from ..writers.paths import TOOL_FOLDERS, is_tool_folder, safe_name
 
 
@@ -318,6 +320,48 @@ def unit_note(scene) -> str:
 
 
 PROJECTIONS = ("PERSP", "ORTHO")  # what the labels' geometry (camera_info) describes
+
+
+# What thermal and NIR cameras read from a base scene's custom properties: (lowest, highest
+# or None, in words), as the parameter file's values are bounded.
+INFRARED_RANGES = {
+    TEMPERATURE_PROP: (0.0, None, "kelvin >= 0"),
+    EMISSIVITY_PROP: (0.0, 1.0, "a number 0 .. 1"),
+    NIR_REFLECTANCE_PROP: (0.0, 1.0, "a number 0 .. 1"),
+}
+CAMERA_SENSORS = ("visible", "thermal", "nir")
+
+
+def check_infrared_properties(scene, blend: str = "") -> None:
+    """The thermal / NIR custom properties of a base scene's objects, their materials and its
+    world are numbers in their range, and a camera's sdg_sensor is a sensor: else refused
+    naming the owner (a bad one was clamped, rendered as given or ignored without a word)."""
+    materials = {slot.material for o in scene.objects for slot in o.material_slots if slot.material is not None}
+    owners = [("object", o) for o in scene.objects] + [("material", m) for m in sorted(materials, key=lambda m: m.name)]
+    if scene.world is not None:
+        owners.append(("world", scene.world))
+    for kind, owner in owners:
+        for prop, (low, high, words) in INFRARED_RANGES.items():
+            if prop not in owner:
+                continue
+            value = owner[prop]
+            number = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+            if not (number and value >= low and (high is None or value <= high)):
+                raise FieldError(
+                    "scene.blend",
+                    blend,
+                    f"thermal / NIR custom properties in their range: {kind} {owner.name!r} has {prop} = {value!r} "
+                    f"(expected {words}; the Thermal / NIR panel sets it)",
+                )
+        if kind == "object" and owner.type == "CAMERA" and SENSOR_PROP in owner:
+            value = owner[SENSOR_PROP]
+            if value not in CAMERA_SENSORS:
+                raise FieldError(
+                    "scene.blend",
+                    blend,
+                    f"a camera sensor: camera {owner.name!r} has {SENSOR_PROP} = {value!r} (expected one of "
+                    f"{', '.join(CAMERA_SENSORS)}; the Thermal / NIR panel sets it)",
+                )
 
 
 def check_camera_folders(names: list[str], blend: str = "") -> None:

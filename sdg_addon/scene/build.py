@@ -43,6 +43,7 @@ from .base import (
     check_camera_folders,
     check_colour,
     check_free_names,
+    check_infrared_properties,
     check_projection,
     colour_differences,
     failed_drivers,
@@ -198,6 +199,7 @@ def build_scene(config: Config, open_scene=None, quiet: bool = False) -> BuiltSc
                 built.rigged.add(name)
         built.lights.update(scene_lights(scene, base.lights))
         check_free_names(scene, _added_names(config))
+        check_infrared_properties(scene, base.blend)
     if config.world is not None:
         _world(scene, config.world.color, config.world.strength)
         set_thermal(scene.world, config.kelvin(config.world.temperature))
