@@ -1715,3 +1715,36 @@ def test_infrared_properties_set_in_the_panel_keep_to_their_ranges(addon, scene)
     scene.world = bpy.data.worlds.new("sky")
     bpy.ops.sdg.infrared_property(prop="sdg_temperature", owner="WORLD")
     assert scene.world.id_properties_ui("sdg_temperature").as_dict()["min"] == 0.0
+
+
+def test_objects_linked_from_a_library_are_not_labelled_where_it_would_not_be_saved(addon, scene, tmp_path, capfd):
+    """Add Label, Remove Label, Label by Name Rule and the Thermal / NIR panel leave objects
+    linked from a library as they are and say so, as Rename Label Value does: Blender does
+    not save a change to linked data, so the label was in the recording but gone after a
+    save and in the exported file's headless run (was: 'Added class:mug to 1 of 1')."""
+    bpy = addon.bpy
+    add_mesh(bpy, "shelf_part")
+    lib_cam = bpy.data.objects.new("lib_cam", bpy.data.cameras.new("lib_cam"))
+    scene.collection.objects.link(lib_cam)
+    bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "lib.blend"))
+    bpy.ops.wm.read_homefile(use_empty=True, use_factory_startup=True)
+    with bpy.data.libraries.load(str(tmp_path / "lib.blend"), link=True) as (_src, dst):
+        dst.objects = ["shelf_part", "lib_cam"]
+    for obj in dst.objects:
+        bpy.context.scene.collection.objects.link(obj)
+    linked, cam = bpy.data.objects["shelf_part"], bpy.data.objects["lib_cam"]
+    local = add_mesh(bpy, "mug_001")
+    select(bpy, [linked, local], active=linked)
+    capfd.readouterr()
+    assert bpy.ops.sdg.add_label(label_type="class", value="mug") == {"FINISHED"}
+    assert stored(local) == {"class": ["mug"]} and "semantics" not in linked
+    assert "1 linked from a library left as it is (shelf_part): label it in its own .blend" in capfd.readouterr().out
+    assert bpy.ops.sdg.label_by_rule(label_type="part", scope="SELECTED") == {"FINISHED"}
+    assert "semantics" not in linked and stored(local) == {"class": ["mug"], "part": ["mug"]}
+    with pytest.raises(RuntimeError, match="linked from a library"):
+        bpy.ops.sdg.infrared_property(prop="sdg_temperature")  # the active object is the linked one
+    assert "sdg_temperature" not in linked
+    select(bpy, [cam], active=cam)
+    with pytest.raises(RuntimeError, match="linked from a library"):
+        bpy.ops.sdg.camera_sensor(sensor="thermal")
+    assert "sdg_sensor" not in cam

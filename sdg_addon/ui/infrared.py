@@ -41,6 +41,7 @@ SENSOR_ITEMS = (
     ("thermal", "Thermal", "LWIR 8-14 um: radiometric kelvin image"),
     ("nir", "NIR", "near-infrared grey image"),
 )
+LINKED = "{name!r} is linked from a library, and Blender does not save changes to linked data: set it in its own .blend"
 OWNER_ITEMS = (("OBJECT", "Object", "the active object"), ("WORLD", "World", "the scene's world"))
 
 
@@ -63,6 +64,9 @@ class SDG_OT_infrared_property(bpy.types.Operator):
         target = _owner(context, self.owner)
         if target is None or self.prop not in SURFACE_PROPERTIES:
             self.report({"ERROR"}, f"Infrared Property: nothing to set {self.prop!r} on")
+            return {"CANCELLED"}
+        if target.library is not None:
+            self.report({"ERROR"}, f"Infrared Property: {LINKED.format(name=target.name)}")
             return {"CANCELLED"}
         if self.remove:
             target.pop(self.prop, None)
@@ -88,6 +92,9 @@ class SDG_OT_camera_sensor(bpy.types.Operator):
 
     def execute(self, context):
         cam = context.active_object
+        if cam.library is not None:
+            self.report({"ERROR"}, f"Camera Sensor: {LINKED.format(name=cam.name)}")
+            return {"CANCELLED"}
         if self.sensor == "visible":
             cam.pop(SENSOR_PROP, None)
         else:

@@ -85,6 +85,17 @@ def _describe(idblock) -> str:
     return f"{'collection' if isinstance(idblock, bpy.types.Collection) else 'object'} {idblock.name!r}"
 
 
+def split_linked(blocks) -> tuple[list, list]:
+    """The objects or collections a change to is saved, and those linked from a library
+    (Blender does not save changes to linked data: a label would be gone after a save)."""
+    return [b for b in blocks if b.library is None], [b for b in blocks if b.library is not None]
+
+
+def linked_text(linked: list) -> str:
+    names = ", ".join(b.name for b in linked[:MAX_NAMES]) + (", ..." if len(linked) > MAX_NAMES else "")
+    return f"{len(linked)} linked from a library left as it is ({names}): label it in its own .blend"
+
+
 class SDG_OT_add_label(bpy.types.Operator):
     """Add a type:value label to the selected objects (or the active object / collection)"""
 
@@ -110,6 +121,11 @@ class SDG_OT_add_label(bpy.types.Operator):
         targets = label_targets(context, self.target)
         if not targets:
             self.report({"ERROR"}, f"Add Label: {NOTHING_TO_LABEL[self.target]}")
+            return {"CANCELLED"}
+        targets, linked = split_linked(targets)
+        if linked:
+            self.report({"WARNING" if targets else "ERROR"}, f"Add Label: {linked_text(linked)}")
+        if not targets:
             return {"CANCELLED"}
         label_type, value = self.label_type.strip(), self.value.strip()
         changed, errors = 0, []
@@ -152,7 +168,10 @@ class SDG_OT_remove_label(bpy.types.Operator):
             return {"CANCELLED"}
         label_type, value = self.label_type.strip(), self.value.strip()
         changed = 0
-        for idblock in label_targets(context, self.target):
+        targets, linked = split_linked(label_targets(context, self.target))
+        if linked:
+            self.report({"WARNING"}, f"Remove Label: {linked_text(linked)}")
+        for idblock in targets:
             try:
                 labels = own_labels(idblock)
             except ValueError as e:
@@ -211,8 +230,11 @@ class SDG_OT_label_by_rule(bpy.types.Operator):
             return {"CANCELLED"}
         rule = self.rule()
         selected = getattr(context, "selected_objects", None) or []
+        targets, linked = split_linked(rule_targets(context.scene, self.scope, selected, rule))
+        if linked:
+            self.report({"WARNING"}, f"Label by Rule: {linked_text(linked)}")
         try:
-            done, kept, unmatched = apply_label_rule(rule, rule_targets(context.scene, self.scope, selected, rule))
+            done, kept, unmatched = apply_label_rule(rule, targets)
         except ValueError as e:
             self.report({"ERROR"}, f"Label by Rule: {e} (fix or remove its '{LABEL_PROPERTY}' property)")
             return {"CANCELLED"}
