@@ -13,8 +13,8 @@ import pytest
 from PIL import Image
 
 bpy = pytest.importorskip("bpy")
-
 from blend_scene import make_shop_blend  # noqa: E402
+from oiio_check import requires_oiio  # noqa: E402
 
 from headless.cli import main  # noqa: E402
 from sdg_addon.config import ConfigError  # noqa: E402
@@ -294,6 +294,7 @@ def test_a_base_scenes_image_size_and_film_are_named_with_the_values_that_make_t
     assert rgb.shape == (30, 40, 4) and rgb[..., 3].min() < 255
 
 
+@requires_oiio
 def test_a_base_scenes_colour_management_is_matched_by_the_values_the_run_names(shop, tmp_path, capsys):
     """A graded .blend (Filmic, a look, exposure, gamma, curves) in centimetres: a run with the
     default colour settings names each difference and the [render] values that match it; a

@@ -10,8 +10,10 @@ import pytest
 from PIL import Image
 
 bpy = pytest.importorskip("bpy")
+from oiio_check import has_oiio, requires_oiio  # noqa: E402
+
 from sdg_addon.capture.exr import read_multilayer_exr  # noqa: E402
-from sdg_addon.colour import display_transform  # noqa: E402
+from sdg_addon.colour import display_transform, needs_ocio  # noqa: E402
 from sdg_addon.compat import set_multilayer_exr  # noqa: E402
 from sdg_addon.frame import FrameData  # noqa: E402
 
@@ -55,6 +57,8 @@ def _offered_here(view: str) -> bool:
 
 @pytest.mark.parametrize("view, look, exposure, gamma, transparent", COLOUR)
 def test_matches_blenders_colour_management(clean_bpy, tmp_path, view, look, exposure, gamma, transparent):
+    if needs_ocio(view, look) and not has_oiio():
+        pytest.skip("OpenImageIO's Python module is not in this Blender")
     from sdg_addon.config.schema import VIEW_TRANSFORMS
 
     assert view in VIEW_TRANSFORMS  # [render] offers every view the test ties to Blender's
@@ -127,6 +131,7 @@ def _transform_in_a_fresh_process(linear: np.ndarray, view: str, env: dict) -> n
 @pytest.mark.parametrize(
     "view", [("AgX",), ("Filmic",), ("AgX", "AgX - Punchy", 0.3, 0.8), ("Khronos PBR Neutral",), ("ACES 2.0",)]
 )
+@requires_oiio
 def test_view_transforms_work_where_bpy_cannot_be_imported(clean_bpy, view):
     """The recorder's workers are spawned processes without bpy: AgX and Filmic must work
     there (they crashed with "No module named '_bpy'") and give what the main process gives,
@@ -144,6 +149,7 @@ def test_view_transforms_work_where_bpy_cannot_be_imported(clean_bpy, view):
         assert np.array_equal(_transform_in_a_fresh_process(linear, view, env), here)
 
 
+@requires_oiio
 def test_a_view_this_blender_lacks_is_named_with_blenders_own_list(clean_bpy):
     """A view [render] offers but this Blender lacks (ACES in 4.2): the run stops naming the
     field and the views there are (before it is built into a scene that cannot show it)."""

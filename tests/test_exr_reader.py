@@ -7,9 +7,13 @@ import numpy as np
 import pytest
 
 bpy = pytest.importorskip("bpy")
+from oiio_check import requires_oiio  # noqa: E402
+
 from sdg_addon.capture.exr import _oiio, read_multilayer_exr_oiio  # noqa: E402
 from sdg_addon.capture.exr_reader import UnsupportedExr, group_passes, read_exr  # noqa: E402
 from sdg_addon.compat import canonical_passes, set_multilayer_exr  # noqa: E402
+
+pytestmark = requires_oiio
 
 
 @pytest.mark.parametrize("depth", ["32", "16"])

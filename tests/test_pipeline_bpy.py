@@ -16,7 +16,7 @@ import pytest
 from PIL import Image
 
 pytest.importorskip("bpy")
-
+from oiio_check import requires_oiio  # noqa: E402
 from scenes import NO_GROUND, camera, ground, header, render, sun, write_param, write_writer_plugin  # noqa: E402
 
 from headless.cli import main  # noqa: E402
@@ -400,6 +400,7 @@ def test_worker_processes_write_what_inline_writes(tmp_path):
 
 
 @pytest.mark.parametrize("view", ["AgX", "Filmic"])
+@requires_oiio
 def test_view_transforms_in_worker_processes(tmp_path, view):
     """AgX and Filmic (OpenColorIO) in spawned workers, which cannot import bpy: the run
     finishes and its RGB equals the one made in the main thread."""
