@@ -47,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
     v = sub.add_parser("validate", help="check a parameter file; list every problem")
     v.add_argument("file", type=Path)
+    v.add_argument("--out", type=_folder, help="the output folder render will get (default: run.output of the file)")
     r = sub.add_parser("render", help="render a dataset from a parameter file")
     r.add_argument("file", type=Path)
     r.add_argument("--out", type=_folder, help="output folder (default: run.output of the file)")
@@ -289,9 +290,23 @@ def _other_parameters(audit_dir: Path, mine: dict[str, str]) -> list[str]:
     return found
 
 
-def _validate(path: Path) -> int:
+def _validate(path: Path, out: Path | None = None) -> int:
+    from sdg_addon.config import ConfigError
+    from sdg_addon.config.problems import Problem
+    from sdg_addon.output import refused_location
 
-    if _load_or_report(path) is None:
+    config = _load_or_report(path)
+    if config is None:
+        return EXIT_INVALID
+    # A folder render always refuses is a problem of the file (run.output), or of --out.
+    refused = refused_location(str(out if out is not None else config.output))
+    if refused is not None:
+        field = "--out" if out is not None else "run.output"
+        value = str(out) if out is not None else config.output
+        expected = f"a folder of the dataset's own, not {refused}"
+        if out is None:
+            expected += " (or render with --out)"
+        _report_problems(path, ConfigError([Problem(str(path), field, value, expected)]))
         return EXIT_INVALID
     print(f"{path}: OK")
     return EXIT_OK
@@ -669,7 +684,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command != "render":  # only a run waits for its own handlers (early_signals)
         early_signals.release()
     if args.command == "validate":
-        return _validate(args.file)
+        return _validate(args.file, args.out)
     if args.command == "preview":
         return _preview(args)
     if args.command == "report":

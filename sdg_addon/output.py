@@ -52,6 +52,19 @@ class ForeignFileError(UnsafePathError):
 # ----------------------------------------------------------------------- refusals
 
 
+def refused_location(text: str) -> str | None:
+    """What makes `text` a place no dataset is ever written to, whatever is there: the file
+    system root, the home folder, the working folder, or a folder above one of them (its
+    words, with the resolved path); None for any other folder."""
+    real = Path(os.path.realpath(Path(text).expanduser()))
+    protected = {Path("/"): "the file system root", Path(os.path.realpath(Path.home())): "your home folder"}
+    protected[Path(os.path.realpath(Path.cwd()))] = "the working folder itself"
+    for folder, what in protected.items():
+        if real == folder or real in folder.parents:
+            return f"{what if real == folder else 'a folder above ' + what} ({real.as_posix()})"
+    return None
+
+
 def check_folder(out: Path) -> Path:
     """The resolved folder, after refusing what must never be an output folder.
 
@@ -61,14 +74,9 @@ def check_folder(out: Path) -> Path:
     if not text.strip() or "\0" in text:
         raise OutputError(f"output folder {text!r}: expected a folder path (not empty)")
     real = Path(os.path.realpath(Path(text).expanduser()))
-    protected = {Path("/"): "the file system root", Path(os.path.realpath(Path.home())): "your home folder"}
-    protected[Path(os.path.realpath(Path.cwd()))] = "the working folder itself"
-    for folder, what in protected.items():
-        if real == folder or real in folder.parents:
-            raise OutputError(
-                f"output folder {text!r} is {what if real == folder else 'a folder above ' + what} "
-                f"({real.as_posix()}): give a dataset its own folder, e.g. --out out/my_dataset"
-            )
+    refused = refused_location(text)
+    if refused is not None:
+        raise OutputError(f"output folder {text!r} is {refused}: give a dataset its own folder, e.g. --out out/my_dataset")
     _check_creatable(text, real)
     if real.exists() and not real.is_dir():
         raise OutputError(f"output folder {text!r} is a file, not a folder")

@@ -97,3 +97,22 @@ def test_usage_errors_exit_2(capsys):
     with pytest.raises(SystemExit) as info:
         main(["validate"])
     assert info.value.code == 2  # argparse: the file argument is required
+
+
+@pytest.mark.parametrize("output", ["/", "~", "."])
+def test_an_output_folder_render_always_refuses_is_a_problem_of_the_file(tmp_path, capsys, monkeypatch, output):
+    """run.output "/" (the file system root), "~" (home) or "." (the working folder): render
+    refuses them before writing anything, so validate says so (it said OK); with --out,
+    render's own folder is checked instead."""
+    monkeypatch.chdir(tmp_path)
+    text = (ROOT / "presets/default.toml").read_text(encoding="utf-8").replace('output = "out/default"', f'output = "{output}"')
+    param = tmp_path / "p.toml"
+    param.write_text(text, encoding="utf-8")
+    assert main(["validate", str(param)]) == EXIT_INVALID
+    err = capsys.readouterr().err
+    assert f'run.output: got "{output}"; expected a folder of the dataset\'s own' in err and "--out" in err
+    assert main(["validate", str(param), "--out", str(tmp_path / "data")]) == EXIT_OK
+    assert main(["validate", str(ROOT / "presets/default.toml"), "--out", output]) == EXIT_INVALID
+    assert f'--out: got "{output}"' in capsys.readouterr().err
+    # One folder down is a dataset's own folder.
+    assert main(["validate", str(ROOT / "presets/default.toml"), "--out", str(tmp_path / "a")]) == EXIT_OK
