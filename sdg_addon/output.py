@@ -76,7 +76,9 @@ def check_folder(out: Path) -> Path:
     real = Path(os.path.realpath(Path(text).expanduser()))
     refused = refused_location(text)
     if refused is not None:
-        raise OutputError(f"output folder {text!r} is {refused}: give a dataset its own folder, e.g. --out out/my_dataset")
+        raise OutputError(
+            f"output folder {text!r} is {refused}: give a dataset its own folder, e.g. --out out/my_dataset"
+        )
     _check_creatable(text, real)
     if real.exists() and not real.is_dir():
         raise OutputError(f"output folder {text!r} is a file, not a folder")

@@ -105,7 +105,11 @@ def test_an_output_folder_render_always_refuses_is_a_problem_of_the_file(tmp_pat
     refuses them before writing anything, so validate says so (it said OK); with --out,
     render's own folder is checked instead."""
     monkeypatch.chdir(tmp_path)
-    text = (ROOT / "presets/default.toml").read_text(encoding="utf-8").replace('output = "out/default"', f'output = "{output}"')
+    text = (
+        (ROOT / "presets/default.toml")
+        .read_text(encoding="utf-8")
+        .replace('output = "out/default"', f'output = "{output}"')
+    )
     param = tmp_path / "p.toml"
     param.write_text(text, encoding="utf-8")
     assert main(["validate", str(param)]) == EXIT_INVALID
