@@ -42,7 +42,6 @@ import sys
 import tempfile
 import threading
 import time
-import tomllib
 from pathlib import Path
 
 from headless.cli import WORKER_MODES
@@ -57,8 +56,13 @@ STAGES = ("sample", "apply", "render", "read", "annotate", "write")  # read: a w
 def bench_config(args) -> dict:
     """The parameter file as data, with the benchmark's overrides; relative paths made
     absolute (the copy lives in a temporary folder)."""
+    from sdg_addon.config.problems import Problems
+    from sdg_addon.config.schema import read_table
+
     path = args.file.resolve()
-    data = json.loads(path.read_text()) if path.suffix == ".json" else tomllib.loads(path.read_text())
+    problems = Problems(path.as_posix())
+    data = read_table(path, problems)  # ConfigError naming the file: missing, unreadable, not TOML
+    problems.raise_if_any()
     _absolute_paths(data, path.parent)
     run = data.setdefault("run", {})
     run["frames"] = args.frames
@@ -112,21 +116,30 @@ def check_options(args) -> str | None:
     return None
 
 
-def check_config(args, data: dict) -> bool:
-    """Validate the parameter file with the benchmark's options applied (`data`), as a run
-    would, before anything runs: every problem on stderr naming the user's file (not the
-    temporary copy the runs read); False when there is one."""
+def checked_config(args) -> dict | None:
+    """The parameter file with the benchmark's options applied (bench_config), validated as
+    a run would before anything runs; None after every problem on stderr, naming the user's
+    file (not the temporary copy the runs read)."""
     from sdg_addon.config import ConfigError
     from sdg_addon.config.schema import config_from_dict
 
     try:
+        data = bench_config(args)
+    except ConfigError as e:  # the file itself cannot be read
+        _print_problems(f"{len(e.problems)} problem(s) in {args.file}:", e)
+        return None
+    try:
         config_from_dict(data, args.file.resolve())
     except ConfigError as e:
-        print(f"{len(e.problems)} problem(s) in {args.file} with the benchmark's options applied:", file=sys.stderr)
-        for problem in e.problems:
-            print(f"  {problem}", file=sys.stderr)
-        return False
-    return True
+        _print_problems(f"{len(e.problems)} problem(s) in {args.file} with the benchmark's options applied:", e)
+        return None
+    return data
+
+
+def _print_problems(header: str, error) -> None:
+    print(header, file=sys.stderr)
+    for problem in error.problems:
+        print(f"  {problem}", file=sys.stderr)
 
 
 def _absolute_paths(data: dict, base: Path) -> None:
@@ -517,8 +530,8 @@ def main(argv: list[str] | None = None) -> int:
     problem = check_options(args)
     if problem:
         p.error(problem)
-    data = bench_config(args)
-    if not check_config(args, data):
+    data = checked_config(args)
+    if data is None:
         return 2
 
     work = Path(tempfile.mkdtemp(prefix="sdg_bench_"))

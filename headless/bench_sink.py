@@ -28,7 +28,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from headless.bench import ROOT, bench_config, check_config, check_options, print_figures
+from headless.bench import ROOT, check_options, checked_config, print_figures
 from sdg_addon.console import stdout_to_stderr
 
 
@@ -154,8 +154,8 @@ def main(argv: list[str] | None = None) -> int:
     problem = check_options(args)
     if problem:
         p.error(problem)
-    data = bench_config(args)
-    if not check_config(args, data):
+    data = checked_config(args)
+    if data is None:
         return 2
     with tempfile.TemporaryDirectory(prefix="sdg_bench_sink_") as tmp:
         tmp = Path(tmp)

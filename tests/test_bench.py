@@ -251,3 +251,30 @@ def test_procs_auto_without_gpus_exits_2(monkeypatch, capsys):
     for procs in ("auto", "0", "1,x"):
         assert _exit_status(bench.main, ["--frames", "2", "--procs", procs]) == 2
         assert "positive integers, or auto with --gpus" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "name, text, expected",
+    [
+        ("missing.toml", None, "expected an existing file"),
+        ("broken.toml", "[render\nsamples = 1\n", "TOML"),
+        ("folder.toml", "", "a readable file"),
+        ("notes.txt", "x", "a parameter file ending in .toml or .json"),
+    ],
+)
+def test_a_parameter_file_that_cannot_be_read_exits_2_naming_it(tmp_path, monkeypatch, capsys, name, text, expected):
+    """Before: a traceback (FileNotFoundError, TOMLDecodeError, IsADirectoryError) from
+    bench and bench_sink alike."""
+    import headless.bench as bench
+    from headless.bench_sink import main as sink_main
+
+    monkeypatch.setattr(bench, "run_pipeline", lambda *a: pytest.fail("ran"))
+    path = tmp_path / name
+    if name == "folder.toml":
+        path.mkdir()
+    elif text is not None:
+        path.write_text(text)
+    for main in (bench.main, sink_main):
+        assert _exit_status(main, [str(path), "--frames", "2"]) == 2
+        err = capsys.readouterr().err
+        assert expected in err and name in err and "Traceback" not in err, err
