@@ -1748,3 +1748,33 @@ def test_objects_linked_from_a_library_are_not_labelled_where_it_would_not_be_sa
     with pytest.raises(RuntimeError, match="linked from a library"):
         bpy.ops.sdg.camera_sensor(sensor="thermal")
     assert "sdg_sensor" not in cam
+
+
+def test_a_saved_randomizer_keeps_its_type_when_the_registry_grows(addon, scene, tmp_path):
+    """Blender saves an enum as its item's number: the randomizer types' and distributions'
+    numbers were their places in the registries, so a type registered before 'material' (a
+    later version, a plugin) made a saved material randomizer load as another type with
+    material's rows. Each item keeps its number now."""
+    bpy = addon.bpy
+    registry = sys.modules[f"{MODULE}.sdg_addon.sampling.randomizers"].RANDOMIZERS
+    distributions = sys.modules[f"{MODULE}.sdg_addon.sampling.distributions"].DISTRIBUTIONS
+    artist_scene(bpy, scene, tmp_path / "out")
+    bpy.ops.sdg.randomizer_add(type="material")
+    row = scene.sdg.randomizers[-1].params["color"]
+    row.use, row.distribution = True, "normal"
+    bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "s.blend"))
+    saved = (dict(registry), dict(distributions))
+    try:
+        for table, name in ((registry, "aaa_new"), (distributions, "aaa_new")):
+            entries = dict(table)
+            table.clear()
+            table[name] = next(iter(entries.values()))  # a new type first
+            table.update(entries)
+        bpy.ops.wm.open_mainfile(filepath=str(tmp_path / "s.blend"))
+        items = bpy.context.scene.sdg.randomizers
+        assert [r.type for r in items] == ["pose", "material"]
+        assert items[1].params["color"].distribution == "normal"
+    finally:
+        for table, entries in zip((registry, distributions), saved):
+            table.clear()
+            table.update(entries)

@@ -301,7 +301,7 @@ class SDG_MT_randomizer_add(bpy.types.Menu):
     bl_label = "Add Randomizer"
 
     def draw(self, context):
-        for name, label, _desc in ui_settings.randomizer_items():
+        for name, label, _desc, _number in ui_settings.randomizer_items():
             self.layout.operator(SDG_OT_randomizer_add.bl_idname, text=label).type = name
 
 

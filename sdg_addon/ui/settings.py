@@ -13,6 +13,7 @@ into a parameter-file table (what Export writes and what a recording runs) and
 from __future__ import annotations
 
 import json
+import zlib
 from pathlib import Path
 
 import bpy
@@ -160,17 +161,91 @@ def _first_line(cls, fallback: str) -> str:
     return (cls.__doc__ or fallback).strip().split("\n")[0]
 
 
+# Blender saves an enum as its item's number, so each randomizer type and distribution keeps
+# one whatever is registered before it (a later version's type, a plugin's): these are the
+# numbers the types and distributions of 0.1.0 were saved with (their places in the
+# registries), so its .blend files load as saved; a name not here gets one from its name.
+RANDOMIZER_NUMBERS = {
+    name: i
+    for i, name in enumerate(
+        (
+            "pose",
+            "material",
+            "visibility",
+            "light",
+            "camera",
+            "world",
+            "texture",
+            "world_hdri",
+            "procedural_texture",
+            "material_swap",
+            "sky",
+            "pool",
+            "scatter",
+            "camera_relative",
+            "camera_look_at",
+            "trajectory",
+            "camera_trajectory",
+            "physics_settle",
+            "property",
+            "world_property",
+            "sensor",
+            "augment",
+            "background",
+            "thermal",
+        )
+    )
+}
+DISTRIBUTION_NUMBERS = {
+    name: i
+    for i, name in enumerate(
+        (
+            CONSTANT,
+            "uniform",
+            "log_uniform",
+            "normal",
+            "truncated_normal",
+            "uniform_int",
+            "choice",
+            "sequence",
+            "per_axis",
+            "shell",
+            "uniform_rotation",
+            "mixture",
+        )
+    )
+}
+
+
+def _numbered(items: list[tuple[str, str, str]], known: dict[str, int]) -> list[tuple[str, str, str, int]]:
+    """Enum items with their lasting numbers: `known`'s, else one made from the name."""
+    out, used = [], set(known.values())
+    for name, label, desc in items:
+        number = known.get(name)
+        if number is None:
+            number = 1000 + zlib.crc32(name.encode()) % (INT_LIMIT - 2000)
+            while number in used:  # two names on one number: the next free one
+                number += 1
+        used.add(number)
+        out.append((name, label, desc, number))
+    return out
+
+
+def _cached(key: str, items: list) -> list:
+    if _ENUM_CACHE.get(key) != items:  # the registry grew: new items (Blender needs them kept alive)
+        _ENUM_CACHE[key] = items
+    return _ENUM_CACHE[key]
+
+
 def distribution_items(_self=None, _context=None):
     items = [(CONSTANT, "Constant", "The same value every frame")]
     items += [(n, n.replace("_", " ").title(), _first_line(c, n)) for n, c in DISTRIBUTIONS.items() if n != CONSTANT]
-    return _ENUM_CACHE.setdefault("distributions", items)
+    return _cached("distributions", _numbered(items, DISTRIBUTION_NUMBERS))
 
 
 def randomizer_items(_self=None, _context=None):
     items = [(n, n.replace("_", " ").title(), _first_line(c, n)) for n, c in RANDOMIZERS.items()]
-    if _ENUM_CACHE.get("randomizers") != items:
-        _ENUM_CACHE["randomizers"] = items
-    return _ENUM_CACHE["randomizers"]
+    return _cached("randomizers", _numbered(items, RANDOMIZER_NUMBERS))
 
 
 def _reset_parameters(item, _context=None) -> None:
