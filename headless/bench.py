@@ -530,6 +530,8 @@ def main(argv: list[str] | None = None) -> int:
     problem = check_options(args)
     if problem:
         p.error(problem)
+    if args.keep is not None:  # the runs start in the tool's folder: the user's folder, made absolute here
+        args.keep = args.keep.resolve()
     data = checked_config(args)
     if data is None:
         return 2

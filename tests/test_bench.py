@@ -278,3 +278,22 @@ def test_a_parameter_file_that_cannot_be_read_exits_2_naming_it(tmp_path, monkey
         assert _exit_status(main, [str(path), "--frames", "2"]) == 2
         err = capsys.readouterr().err
         assert expected in err and name in err and "Traceback" not in err, err
+
+
+def test_a_relative_keep_folder_is_the_users_not_the_tools(tmp_path, monkeypatch):
+    """--keep kept: relative to where the command runs (before: the runs, started in the
+    tool's own folder, wrote the datasets there, and the benchmark then failed with an
+    IndexError reading their logs where they were not)."""
+    import headless.bench as bench
+
+    monkeypatch.chdir(tmp_path)
+    seen = []
+
+    def fake_run(param, out, procs, args):
+        seen.append(out)
+        return {"steady_frames_per_s": 1.0, "median_frame_s": 1.0}
+
+    monkeypatch.setattr(bench, "run_pipeline", fake_run)
+    assert bench.main(["--frames", "2", "--no-bare", "--keep", "kept", "--json", "b.json"]) == 0
+    assert seen == [tmp_path / "kept" / "procs1"] and seen[0].is_absolute()
+    assert (tmp_path / "b.json").is_file()
