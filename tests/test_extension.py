@@ -1778,3 +1778,19 @@ def test_a_saved_randomizer_keeps_its_type_when_the_registry_grows(addon, scene,
         for table, entries in zip((registry, distributions), saved):
             table.clear()
             table.update(entries)
+
+
+def test_a_device_this_machine_lacks_is_said_as_a_users_choice_not_an_unexpected_error(addon, scene, tmp_path, capfd):
+    """Device OptiX on a machine without one: the recording says so and what to choose (was
+    'an unexpected error stopped the recording (DeviceError: ...)', a traceback in the
+    console and 'the details are in the system console')."""
+    bpy = addon.bpy
+    artist_scene(bpy, scene, tmp_path / "out")
+    scene.sdg.run.device = "optix"
+    assert bpy.ops.sdg.start_recording("EXEC_DEFAULT") == {"RUNNING_MODAL"}
+    job = addon.job.current
+    run_to_end(addon, job)
+    if job.state == "done":
+        pytest.skip("this machine has an OptiX device")
+    assert job.state == "failed" and "Cycles found no OPTIX device here" in job.message, job.message
+    assert "unexpected" not in job.message and "Traceback" not in capfd.readouterr().err

@@ -24,6 +24,7 @@ from pathlib import Path
 import bpy
 
 from .. import audit
+from ..capture.device import DeviceError
 from ..config import ConfigError, load_config
 from ..config.schema import DEVICES
 from ..config.toml_out import dumps
@@ -236,7 +237,7 @@ class RecordingJob:
                 return self._fail(panel_words(str(e)))
             first = problem_sentence(e.problems[0], self.randomizer_names)
             return self._fail(f"{len(e.problems)} problem(s) in the settings; first: {first}")
-        except (RecorderError, DiskError, FileNotFoundError, ValueError) as e:
+        except (RecorderError, DiskError, DeviceError, FileNotFoundError, ValueError) as e:
             return self._fail(panel_words(str(e)))
         except ReferenceError:  # Blender data the run holds was freed under it
             return self._fail(
