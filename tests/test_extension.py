@@ -1794,3 +1794,20 @@ def test_a_device_this_machine_lacks_is_said_as_a_users_choice_not_an_unexpected
         pytest.skip("this machine has an OptiX device")
     assert job.state == "failed" and "Cycles found no OPTIX device here" in job.message, job.message
     assert "unexpected" not in job.message and "Traceback" not in capfd.readouterr().err
+
+
+def test_an_output_folder_that_cannot_be_made_is_said_in_a_sentence(addon, scene, tmp_path):
+    """An output folder Blender may not create (a system folder, no permission): said as the
+    headless run says it (was 'an unexpected error stopped the recording (PermissionError:
+    [Errno 1] ...)', or a bare '[Errno 2] No such file or directory: ...')."""
+    bpy = addon.bpy
+    artist_scene(bpy, scene, tmp_path / "out")
+    for folder in ("/proc/sdg_out", "/sys/sdg_out"):
+        if not Path(folder).parent.is_dir():
+            continue
+        bpy.context.scene.sdg.run.output = folder  # (a recording's end replaces the scene's data)
+        assert bpy.ops.sdg.start_recording("EXEC_DEFAULT") == {"RUNNING_MODAL"}
+        job = addon.job.current
+        run_to_end(addon, job)
+        assert job.state == "failed" and job.message.startswith(f"Failed: cannot write to {folder}: "), job.message
+        assert "Errno" not in job.message and "unexpected" not in job.message

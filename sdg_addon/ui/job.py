@@ -29,7 +29,7 @@ from ..config import ConfigError, load_config
 from ..config.schema import DEVICES
 from ..config.toml_out import dumps
 from ..progress import Progress, format_seconds
-from ..recorder import DiskError, Recorder, RecorderError, RunOptions
+from ..recorder import DiskError, Recorder, RecorderError, RunOptions, disk_error
 from ..writers.paths import safe_name
 from . import settings as ui_settings
 
@@ -237,8 +237,10 @@ class RecordingJob:
                 return self._fail(panel_words(str(e)))
             first = problem_sentence(e.problems[0], self.randomizer_names)
             return self._fail(f"{len(e.problems)} problem(s) in the settings; first: {first}")
-        except (RecorderError, DiskError, DeviceError, FileNotFoundError, ValueError) as e:
+        except (RecorderError, DiskError, DeviceError, ValueError) as e:
             return self._fail(panel_words(str(e)))
+        except OSError as e:  # the output cannot be made or written (no permission, read-only), a file not there
+            return self._fail(os_error_sentence(e, self.options.output))
         except ReferenceError:  # Blender data the run holds was freed under it
             return self._fail(
                 "the scene was replaced under the recording (Edit > Undo, a file loaded or a scene deleted while "
@@ -365,6 +367,15 @@ def preview_problem(scene) -> str | None:
         f"Frame {mark.get('frame', 0)} is previewed in the open scene with objects it added ({shown}): "
         "Undo Preview (Ctrl+Z) first, or delete them: the recording adds them itself"
     )
+
+
+def os_error_sentence(e: OSError, output: Path) -> str:
+    """What an OSError of a recording means: the output folder (or a file in it) cannot be
+    made or written, as the headless run says it; else the file it names and why."""
+    where = Path(e.filename) if isinstance(e.filename, str) else None
+    if where is None or where == output or output in where.parents:
+        return str(disk_error(e, output))
+    return f"cannot use {where.as_posix()}: {e.strerror or e}"
 
 
 def check_can_restore() -> None:
