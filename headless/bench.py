@@ -572,9 +572,11 @@ def main(argv: list[str] | None = None) -> int:
             summarize_rounds(figures["pipeline"], rounds)
         if args.ceiling:
             big = run_bare(param, args, resolution="1920x1080", samples=64, frames=min(args.frames, 10))
-            res = figures["render"].get("resolution", [640, 480])
-            spp = figures["render"].get("samples", 64)
-            big["frames_per_s_at_bench_size"] = _r(big["samples_per_s"] / (res[0] * res[1] * spp))
+            from sdg_addon.config.schema import config_from_dict
+
+            render = config_from_dict(data, args.file.resolve()).render  # `resolution` or width / height
+            per_frame = render.width * render.height * render.samples
+            big["frames_per_s_at_bench_size"] = _r(big["samples_per_s"] / per_frame)
             figures["ceiling"] = big
     finally:
         # The runs' copy of the parameter file (each kept dataset holds it in audit/inputs),

@@ -297,3 +297,20 @@ def test_a_relative_keep_folder_is_the_users_not_the_tools(tmp_path, monkeypatch
     assert bench.main(["--frames", "2", "--no-bare", "--keep", "kept", "--json", "b.json"]) == 0
     assert seen == [tmp_path / "kept" / "procs1"] and seen[0].is_absolute()
     assert (tmp_path / "b.json").is_file()
+
+
+def test_the_ceiling_at_the_files_own_size_when_it_gives_width_and_height(tmp_path, monkeypatch):
+    """A file with `width` / `height` (not `resolution`) and its own samples: the ceiling's
+    frames/s are at that size (before: at 640 x 480, the fallback when `resolution` was absent)."""
+    import headless.bench as bench
+
+    param = tmp_path / "wh.toml"
+    text = (bench.ROOT / "presets" / "bench30.toml").read_text()
+    param.write_text(
+        text.replace("resolution = [640, 480]", "width = 320\nheight = 200").replace("samples = 16", "samples = 4")
+    )
+    monkeypatch.setattr(bench, "run_pipeline", lambda *a: {"steady_frames_per_s": 1.0, "median_frame_s": 1.0})
+    monkeypatch.setattr(bench, "run_bare", lambda *a, **k: {"samples_per_s": 320 * 200 * 4 * 50})
+    out = tmp_path / "b.json"
+    assert bench.main([str(param), "--frames", "2", "--no-bare", "--ceiling", "--json", str(out)]) == 0
+    assert json.loads(out.read_text())["ceiling"]["frames_per_s_at_bench_size"] == 50.0
