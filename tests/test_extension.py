@@ -1811,3 +1811,28 @@ def test_an_output_folder_that_cannot_be_made_is_said_in_a_sentence(addon, scene
         run_to_end(addon, job)
         assert job.state == "failed" and job.message.startswith(f"Failed: cannot write to {folder}: "), job.message
         assert "Errno" not in job.message and "unexpected" not in job.message
+
+
+def test_a_saved_randomizer_of_a_type_this_version_lacks_is_named(addon, scene, tmp_path):
+    """A .blend saved with a randomizer type this add-on does not have (a newer version's, a
+    plugin's not installed): Start, Export and Preview Frame name it and say what to do (was
+    a KeyError traceback); the panel draws it."""
+    bpy = addon.bpy
+    registry = sys.modules[f"{MODULE}.sdg_addon.sampling.randomizers"].RANDOMIZERS
+    artist_scene(bpy, scene, tmp_path / "out")
+    registry["future_type"] = registry["pose"]
+    try:
+        bpy.ops.sdg.randomizer_add(type="future_type")
+        bpy.context.scene.sdg.randomizers[-1].targets = "crate"
+        bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "s.blend"))
+    finally:
+        del registry["future_type"]
+    bpy.ops.wm.open_mainfile(filepath=str(tmp_path / "s.blend"))
+    draw_panel(bpy, "SDG_PT_randomizers")
+    said = r"Randomizer 2 is of a type this version of the add-on does not have.*remove it"
+    with pytest.raises(RuntimeError, match=said):
+        bpy.ops.sdg.start_recording("EXEC_DEFAULT")
+    with pytest.raises(RuntimeError, match=said):
+        bpy.ops.sdg.export_parameters(filepath=str(tmp_path / "p.toml"))
+    with pytest.raises(RuntimeError, match=said):
+        bpy.ops.sdg.preview_frame()

@@ -333,7 +333,7 @@ def draw_randomizer(box, item, index: int, count: int) -> None:
     header = box.row(align=True)
     header.prop(item, "show_expanded", text="", icon="TRIA_DOWN" if item.show_expanded else "TRIA_RIGHT", emboss=False)
     header.prop(item, "enabled", text="")
-    header.label(text=f"{index + 1}. {item.type}")
+    header.label(text=f"{index + 1}. {item.type or 'a type this version lacks'}")
     for direction, icon in (("UP", "TRIA_UP"), ("DOWN", "TRIA_DOWN")):
         sub = header.row(align=True)
         sub.enabled = (index > 0) if direction == "UP" else (index < count - 1)

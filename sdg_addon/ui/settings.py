@@ -433,7 +433,12 @@ def randomizer_names(scene) -> list[str]:
 
 
 def randomizer_table(item, index: int) -> dict:
-    cls = RANDOMIZERS[item.type]
+    cls = RANDOMIZERS.get(item.type)
+    if cls is None:  # saved by another version of the add-on, or a plugin not installed
+        raise SettingsError(
+            f"Randomizer {index + 1} is of a type this version of the add-on does not have (saved by another "
+            "version or a plugin): untick it to record without it, or remove it"
+        )
     table: dict = {"type": item.type}
     where = f"Randomizer {index + 1} ({item.type})"
     if cls.target_kind is not None:
