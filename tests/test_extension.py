@@ -1836,3 +1836,23 @@ def test_a_saved_randomizer_of_a_type_this_version_lacks_is_named(addon, scene, 
         bpy.ops.sdg.export_parameters(filepath=str(tmp_path / "p.toml"))
     with pytest.raises(RuntimeError, match=said):
         bpy.ops.sdg.preview_frame()
+
+
+def test_a_saved_distribution_this_version_lacks_is_named(addon, scene, tmp_path):
+    """The same for a parameter's distribution: the panel drew nothing past it (a KeyError
+    at every redraw) and Start failed with a traceback."""
+    bpy = addon.bpy
+    distributions = sys.modules[f"{MODULE}.sdg_addon.sampling.distributions"].DISTRIBUTIONS
+    artist_scene(bpy, scene, tmp_path / "out")
+    distributions["future_dist"] = distributions["uniform"]
+    try:
+        row = bpy.context.scene.sdg.randomizers[-1].params["location"]
+        row.use, row.distribution = True, "future_dist"
+        bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "s.blend"))
+    finally:
+        del distributions["future_dist"]
+    bpy.ops.wm.open_mainfile(filepath=str(tmp_path / "s.blend"))
+    log = draw_panel(bpy, "SDG_PT_randomizers")
+    assert ("operator", "sdg.preview_frame") in log  # the panel draws to its end
+    with pytest.raises(RuntimeError, match=r"Randomizer 1 \(pose\), location: a distribution this version of"):
+        bpy.ops.sdg.start_recording("EXEC_DEFAULT")

@@ -360,6 +360,8 @@ def draw_randomizer(box, item, index: int, count: int) -> None:
         col = box.column(align=True)
         if row.distribution == ui_settings.CONSTANT:
             col.prop(row, "value", text=f"value (e.g. {KIND_HINTS.get(row.kind, '0')})")
+        elif row.distribution not in DISTRIBUTIONS:  # saved by another version or a plugin
+            col.label(text="A distribution this version lacks: choose one", icon="ERROR")
         else:
             for p in DISTRIBUTIONS[row.distribution].PARAMS:
                 col.prop(row, p)

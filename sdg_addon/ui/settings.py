@@ -458,6 +458,11 @@ def randomizer_table(item, index: int) -> dict:
         if row.distribution == CONSTANT:
             table[row.name] = _text_value(row.value, f"{where}, {row.name}")
             continue
+        if row.distribution not in DISTRIBUTIONS:  # saved by another version or a plugin
+            raise SettingsError(
+                f"{where}, {row.name}: a distribution this version of the add-on does not have (saved by another "
+                "version or a plugin): choose one"
+            )
         dist = {"distribution": row.distribution}
         for p, (required, _desc) in DISTRIBUTIONS[row.distribution].PARAMS.items():
             text = getattr(row, p, "").strip()
