@@ -433,7 +433,8 @@ def test_kitti_labels_calib_and_boxes_agree_with_coco(tmp_path):
         p2 = calib["P2"].reshape(3, 4)
         assert np.allclose(p2[:, :3], camera().intrinsics) and np.allclose(p2[:, 3], 0)
         assert np.allclose(calib["R0_rect"].reshape(3, 3), np.eye(3))
-        assert np.allclose(calib["Tr_velo_to_cam"].reshape(3, 4), camera().world_to_camera_opencv[:3])
+        # KITTI's lidar axes at the (level) camera: exactly its axis swap, no translation.
+        assert calib["Tr_velo_to_cam"].reshape(3, 4).tolist() == [[0, -1, 0, 0], [0, 0, -1, 0], [1, 0, 0, 0]]
         for fields, ann in zip(lines, anns):
             assert len(fields) == 15
             iid = ann["sdg_instance_id"]
@@ -502,8 +503,12 @@ def test_kitti_devkit_projection_is_exact_for_any_camera_pose(tmp_path, pitch, r
     kitti_util, OpenPCDet and mmdetection3d take them too) and a velodyne point as P2 @
     R0_rect @ Tr_velo_to_cam @ point: both land on the true projection for tilted and rolled
     cameras (upright objects). The tilt is in P0..P3, so R0_rect is I and P2 is [K | 0] for a
-    level camera."""
-    from sdg_addon.writers.kitti import KittiWriter
+    level camera. And the label boxes taken into the velodyne frame as OpenPCDet's
+    boxes3d_kitti_camera_to_lidar does (mmdetection3d's box_camera_to_lidar alike: centre
+    through the calibration, heading -(ry + pi/2)) have the objects' true corners there
+    (before, the velodyne frame was the world, whose axes the heading formula does not
+    assume: boxes turned by the camera's yaw)."""
+    from sdg_addon.writers.kitti import KittiWriter, world_to_level
 
     c2w = tilted_camera_to_world(pitch, roll, yaw)
     w = KittiWriter(tmp_path)
@@ -521,6 +526,7 @@ def test_kitti_devkit_projection_is_exact_for_any_camera_pose(tmp_path, pitch, r
     lines = read_kitti_labels(tmp_path / "kitti" / "training" / "label_2" / "000000.txt")
     box3d = frame.annotations["bounding_box_3d"]
     checked = 0
+    true_velo = []  # each candidate object's true corners in the velodyne frame
     for fields in lines:
         dims = [float(v) for v in fields[8:11]]
         if dims[0] < 0:
@@ -538,11 +544,24 @@ def test_kitti_devkit_projection_is_exact_for_any_camera_pose(tmp_path, pitch, r
             truth = cam.project(local @ m[:3, :3].T + m[:3, 3])[0]
             d = np.linalg.norm(uv[:, None, :] - truth[None, :, :], axis=-1)
             best = min(best, max(d.min(axis=0).max(), d.min(axis=1).max()))
-            # Velodyne route: a world point through Tr_velo_to_cam, R0_rect and P2.
+            # Velodyne route: a point of the velodyne frame through Tr_velo_to_cam, R0_rect, P2.
             world = np.c_[local @ m[:3, :3].T + m[:3, 3], np.ones(8)]
-            uvw = world @ (p2 @ r0_4 @ tr).T
+            velo = world @ (np.linalg.inv(tr) @ world_to_level(cam.world_to_camera_opencv)).T
+            uvw = velo @ (p2 @ r0_4 @ tr).T
             assert np.allclose(uvw[:, :2] / uvw[:, 2:], truth, atol=1e-6)
+            true_velo.append(velo[:, :3])
         assert best < 1e-2, (pitch, roll, yaw, fields)
+        # OpenPCDet: gt_boxes_lidar = [x, y, z + h / 2, l, w, h, -(ry + pi / 2)], the centre
+        # through rect_to_lidar; corners by boxes_to_corners_3d (a turn about the lidar z).
+        h, w_, l_ = dims
+        centre = np.linalg.solve(r0_4 @ tr, [*loc, 1.0])[:3] + [0.0, 0.0, h / 2]
+        heading = -(ry + math.pi / 2)
+        c, s_ = math.cos(heading), math.sin(heading)
+        template = np.array([[x, y, z] for x in (-1, 1) for y in (-1, 1) for z in (-1, 1)]) * [l_ / 2, w_ / 2, h / 2]
+        lidar_corners = template @ np.array([[c, -s_, 0.0], [s_, c, 0.0], [0.0, 0.0, 1.0]]).T + centre
+        d = [np.linalg.norm(lidar_corners[:, None] - t[None], axis=-1) for t in true_velo[-len(candidates) :]]
+        err = min(max(x.min(axis=0).max(), x.min(axis=1).max()) for x in d)
+        assert err < 0.01, (pitch, roll, yaw, fields, err)  # labels hold 2 decimals (KITTI)
         checked += 1
     assert checked >= 2
 

@@ -39,9 +39,11 @@ label_2 lines: type truncated occluded alpha left top right bottom h w l x y z r
   run and label).
 - Objects with a 2D box but no 3D box get KITTI's "unknown" 3D values (-1 / -1000 / -10).
 calib: P0..P3 = [K | 0] @ [T | 0] (one camera; orthographic cameras get their affine
-projection instead of [K | 0]), R0_rect = I, Tr_velo_to_cam = world -> level frame (the
-"velodyne" frame is Blender's world, metres, Z up; P2 @ R0_rect @ Tr_velo_to_cam projects a
-world point exactly), Tr_imu_to_velo = [I | 0].
+projection instead of [K | 0]), R0_rect = I, Tr_velo_to_cam = VELO_TO_LEVEL: the "velodyne"
+frame is KITTI's lidar axes at the camera, level (x forward: the viewing direction made
+horizontal, y left, z up), so the rotation is exactly KITTI's axis swap and the camera ->
+lidar box conversion of OpenPCDet and mmdetection3d (heading = -(rotation_y + pi/2)) is
+exact; Tr_imu_to_velo = [I | 0].
 The label file is written last: a frame with a label file is complete.
 """
 
@@ -120,6 +122,11 @@ def world_to_level(w2c: np.ndarray) -> np.ndarray:
     return m @ np.asarray(w2c, dtype=np.float64)
 
 
+# The "velodyne" frame (x forward, y left, z up) -> the level camera frame (x right, y
+# down, z forward), at the camera: x_level = -y_velo, y_level = -z_velo, z_level = x_velo.
+VELO_TO_LEVEL = np.array([[0.0, -1.0, 0.0, 0.0], [0.0, 0.0, -1.0, 0.0], [1.0, 0.0, 0.0, 0.0]])
+
+
 def calib_text(p: np.ndarray, w2c: np.ndarray) -> str:
     def row(name, m):
         return f"{name}: " + " ".join(f"{v:.12e}" for v in np.asarray(m, dtype=np.float64).ravel()) + "\n"
@@ -129,7 +136,7 @@ def calib_text(p: np.ndarray, w2c: np.ndarray) -> str:
     tilt[:3, :3] = level_rotation(w2c)
     out = "".join(row(f"P{i}", p @ tilt) for i in range(4))
     out += row("R0_rect", np.eye(3))
-    out += row("Tr_velo_to_cam", world_to_level(w2c)[:3, :4])
+    out += row("Tr_velo_to_cam", VELO_TO_LEVEL)
     out += row("Tr_imu_to_velo", np.eye(4)[:3, :4])
     return out
 
