@@ -92,7 +92,8 @@ def parse_gpus(text: str, available: list[int] | None = None) -> list[int]:
             return gpus
         n = int(text)
         if not 1 <= n <= len(gpus):
-            raise ParallelError(f"--gpus {text}: expected 1 .. {len(gpus)} (GPUs here: {gpus})")
+            alone = f"; the GPU of index {n} alone is --gpus {n}," if n in gpus else ""
+            raise ParallelError(f"--gpus {text}: a count of GPUs, expected 1 .. {len(gpus)} (GPUs here: {gpus}){alone}")
         return gpus[:n]
     try:
         gpus = [int(x) for x in text.split(",") if x.strip()]

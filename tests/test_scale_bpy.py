@@ -235,6 +235,10 @@ def test_gpu_lists_parse():
         parallel.parse_gpus("4", [0, 1, 2])  # one past the GPUs there are
     with pytest.raises(parallel.ParallelError):
         parallel.parse_gpus("all", [])
+    # "0" is a count; whoever meant GPU 0 is told how to name it.
+    with pytest.raises(parallel.ParallelError, match="the GPU of index 0 alone is --gpus 0,"):
+        parallel.parse_gpus("0", [0, 1])
+    assert parallel.parse_gpus("0,", [0, 1]) == [0]
 
 
 needs_ray = pytest.mark.skipif(
