@@ -189,6 +189,7 @@ def _merge(args) -> int:
     if not done:
         print(f"error: {out} holds no finished frames (no audit/frames*.jsonl)", file=sys.stderr)
         return EXIT_INVALID
+    _take_recorded_device(config, out / AUDIT_DIR)
     mixed = _other_parameters(out / AUDIT_DIR, parameter_sections(config.resolved()))
     if mixed:
         print(
@@ -226,6 +227,20 @@ def _merge(args) -> int:
         print(f"WARNING: {text}", file=sys.stderr)
     print(f"merged {len(done)} finished frame(s) in {out} for writers {', '.join(config.writers)}")
     return EXIT_OK
+
+
+def _take_recorded_device(config, audit_dir: Path) -> None:
+    """The render device the dataset records (`render --device` overrides render.device, and
+    merge has no --device): a command-line choice, not other parameters; shards rendered on
+    another device than the recorded one still differ in `render`."""
+    from sdg_addon.config.schema import DEVICES
+
+    try:
+        device = json.loads((audit_dir / "resolved.json").read_text())["render"]["device"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return
+    if isinstance(device, str) and device in DEVICES:
+        config.render.device = device
 
 
 def _merged_manifest(config, audit_dir: Path, done: dict[int, dict]) -> tuple[dict, list[str]]:

@@ -347,6 +347,28 @@ def test_overwrite_leaves_nothing_stale(tmp_path):
     assert [im["id"] for im in coco["images"]] == [0]
 
 
+def test_merge_of_shards_rendered_with_device_option(tmp_path):
+    """`render --shard I/N --device D` then `merge FILE` (which has no --device): the device the
+    shards were rendered on is a command-line choice, not another parameter file; shards on
+    different devices are still refused."""
+    text = tiny_default(tmp_path, frames=2).read_text().replace('device = "cpu"', 'device = "auto"')
+    param = write_param(tmp_path, text.replace("basic = {}", "basic = {}\ncoco = {}"), "dev.toml")
+    out = tmp_path / "out"
+    assert render(param, out, "--shard", "0/2", "--device", "cpu") == 0
+    assert render(param, out, "--shard", "1/2", "--device", "cpu") == 0
+    assert main(["merge", str(param), "--out", str(out)]) == 0
+    assert json.loads((out / "audit" / "manifest.json").read_text())["frames_finished_total"] == 2
+    env = out / "audit" / "environment.shard001of002.json"
+    record = json.loads(env.read_text())
+    resolved = json.loads((out / "audit" / "resolved.json").read_text())
+    resolved["render"]["device"] = "cuda"
+    from sdg_addon.audit import parameter_sections
+
+    record["parameters"] = parameter_sections(resolved)  # as a shard rendered with --device cuda
+    env.write_text(json.dumps(record))
+    assert main(["merge", str(param), "--out", str(out)]) == 2
+
+
 def test_shards_into_one_folder_then_merge_equal_one_run(tmp_path):
     text = tiny_default(tmp_path, frames=4).read_text().replace("basic = {}", "basic = {}\ncoco = {}\nyolo = {}")
     param = write_param(tmp_path, text, "shards.toml")
