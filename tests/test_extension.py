@@ -1856,3 +1856,20 @@ def test_a_saved_distribution_this_version_lacks_is_named(addon, scene, tmp_path
     assert ("operator", "sdg.preview_frame") in log  # the panel draws to its end
     with pytest.raises(RuntimeError, match=r"Randomizer 1 \(pose\), location: a distribution this version of"):
         bpy.ops.sdg.start_recording("EXEC_DEFAULT")
+
+
+def test_render_preview_without_rgb_ends_with_a_sentence_not_a_traceback(addon, scene, tmp_path):
+    """Render Preview opens the frame when it is done; with the rgb annotator unticked there
+    is no image to show: the modal's end says so (the Show Last Frame error was raised out
+    of the modal operator: a Python traceback in Blender's report)."""
+    bpy = addon.bpy
+    artist_scene(bpy, scene, tmp_path / "out")
+    scene.sdg.annotators.rgb = False
+    assert bpy.ops.sdg.preview_render("EXEC_DEFAULT") == {"RUNNING_MODAL"}
+    job = addon.job.current
+    run_to_end(addon, job)
+    assert job.state == "done", job.message
+    reports = []
+    op = SimpleNamespace(_timer=None, report=lambda level, text: reports.append((level, text)))
+    assert addon.recording.JobModal._end(op, bpy.context, job) == {"FINISHED"}
+    assert any("needs the rgb annotator" in text for _level, text in reports), reports

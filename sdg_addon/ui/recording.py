@@ -140,7 +140,10 @@ class JobModal:
         if getattr(job, "saved_during", False):
             self.report({"WARNING"}, jobs.SAVED_DURING)
         if job.state == "done" and getattr(job, "show_when_done", False):
-            bpy.ops.sdg.show_frame()
+            try:
+                bpy.ops.sdg.show_frame()
+            except RuntimeError as e:  # nothing to show (no rgb): said, not raised out of the modal
+                self.report({"WARNING"}, str(e).strip().removeprefix("Error: "))
         return {"FINISHED"} if job.state == "done" else {"CANCELLED"}
 
 
