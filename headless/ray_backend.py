@@ -198,6 +198,14 @@ def connect(address: str) -> bool:
                 f"~/.ray/auth_token exists, which a local --ray run makes): set {AUTH_MODE_VARIABLE}=token here, "
                 "with the cluster's token in ~/.ray/auth_token or RAY_AUTH_TOKEN"
             )
+        elif not address and isinstance(e, ConnectionError):
+            # ray.init() without an address joins the cluster whose address Ray keeps on
+            # record from a `ray start --head` here, even one that has ended since.
+            hint = (
+                "; without an address --ray joins the cluster a `ray start --head` on this machine began, "
+                "while Ray keeps its address on record: if that cluster has ended, `ray stop` clears the record "
+                "(then --ray starts a Ray of its own), or give the address of one that runs"
+            )
         raise ParallelError(f"--ray: cannot start or reach {where}: {why}{hint}") from e
     return True
 

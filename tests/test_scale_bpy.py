@@ -363,6 +363,12 @@ def test_a_cluster_refusing_the_driver_hints_at_rays_token_authentication(refere
         assert err.startswith(f"error: --ray: cannot start or reach the Ray cluster at {address}: Failed to connect")
         assert ("set RAY_AUTH_MODE=token here" in err) == hinted, err
         assert err.count("\n") == 1 and not out.exists()
+    # No address: Ray joins the cluster of an earlier `ray start --head` here, ended or not
+    # (before: "cannot start or reach a local Ray: Failed to connect to Ray cluster at ...").
+    assert main(["render", str(param), "--out", str(out), "--ray", *COMMON]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: --ray: cannot start or reach a local Ray: Failed to connect to Ray cluster at None")
+    assert "`ray stop` clears the record (then --ray starts a Ray of its own)" in err and not out.exists()
 
 
 def test_chunks_keep_clips_whole():
