@@ -1873,3 +1873,31 @@ def test_render_preview_without_rgb_ends_with_a_sentence_not_a_traceback(addon, 
     op = SimpleNamespace(_timer=None, report=lambda level, text: reports.append((level, text)))
     assert addon.recording.JobModal._end(op, bpy.context, job) == {"FINISHED"}
     assert any("needs the rgb annotator" in text for _level, text in reports), reports
+
+
+def test_preview_frame_plays_a_trajectory_as_the_recording_does(addon, scene, tmp_path):
+    """Preview Frame of a trajectory randomizer (objects moving through a clip) applies frame
+    f as the recording does: the object where the clip has it at that frame (was a KeyError
+    traceback: 'trajectory' has no per-frame applier, the recording plays it)."""
+    bpy = addon.bpy
+    crate = artist_scene(bpy, scene, tmp_path / "out")
+    s = scene.sdg
+    s.randomizers.clear()
+    select(bpy, [crate])
+    bpy.ops.sdg.randomizer_add(type="trajectory")
+    row = s.randomizers[-1].params["velocity"]
+    row.use, row.distribution, row.value = True, "constant", "[1, 0, 0]"
+    s.extra_json = json.dumps({"sequence": {"clip_length": 3, "fps": 10}})
+    s.preview_frame = 2  # the clip's third frame: 0.2 s at 1 m/s
+    s.annotators.bounding_box_3d = True
+    bpy.ops.ed.undo_push(message="settings")
+    assert bpy.ops.sdg.preview_frame() == {"FINISHED"}
+    bpy.ops.ed.undo_push(message="Preview Frame")  # what the click pushes
+    x_preview = bpy.data.objects["crate"].matrix_world.translation.x
+    assert x_preview == pytest.approx(0.2, abs=1e-4)
+    assert bpy.ops.sdg.undo_preview() == {"FINISHED"}
+    assert bpy.ops.sdg.start_recording("EXEC_DEFAULT") == {"RUNNING_MODAL"}
+    run_to_end(addon, addon.job.current)
+    assert addon.job.current.state == "done", addon.job.current.message
+    (box,) = np.load(next((tmp_path / "out").rglob("bounding_box_3d_0002.npy")))
+    assert box["transform"][3][0] == pytest.approx(x_preview, abs=1e-4)  # the recording's frame 2

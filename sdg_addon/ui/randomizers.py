@@ -185,9 +185,9 @@ def preview(scene, frame: int, on_warning=None) -> int:
     from ..config import ConfigError
     from ..config.schema import config_from_dict
     from ..recorder import Recorder, RunOptions
-    from ..sampling import sample_frame
+    from ..sampling import clip_of, sample_frame
     from ..scene.build import build_scene
-    from ..scene.randomize import apply_frame
+    from ..scene.motion import SequencePlayer
     from .job import PREVIEW_MARK, preview_problem
 
     problem = preview_problem(scene)
@@ -209,8 +209,13 @@ def preview(scene, frame: int, on_warning=None) -> int:
         targets = recorder.prepare_scene(built)
     except ConfigError as e:
         raise settings_problem(e, scene) from None
-    sampled = sample_frame(config.seed, frame, config.randomizers, targets, facts=recorder.scene_facts(built))
-    apply_frame(built, sampled, config.randomizers)
+    # As the recording applies frame f: its draw within its clip, played (trajectories move
+    # their objects to the clip's time; a still is a clip of one frame).
+    clip_len = config.sequence.clip_length
+    sampled = sample_frame(
+        config.seed, frame, config.randomizers, targets, clip_len, config.sequence.fps, recorder.scene_facts(built)
+    )
+    SequencePlayer(built, config.sequence, config.randomizers).apply(clip_of(frame, clip_len)[1], sampled)
     # Undone with the preview: Undo Preview is offered while it is there, and the objects it
     # added (an imported file's cameras, lights, assets) are ones a build would add again.
     scene[PREVIEW_MARK] = {"frame": frame, "objects": sorted(set(scene.objects.keys()) - before)}
