@@ -547,10 +547,10 @@ def _render_parallel(args, config, frames: range, out: Path) -> int:
                 print(f"error: {e}", file=sys.stderr)
                 refused = e.invalid
                 return EXIT_INVALID if e.invalid else 1
-            summary.update(frames_requested=[frames.start, frames.stop], frames_skipped_as_done=len(done))
+            summary.update(frames_requested=[frames.start, frames.stop], frames_skipped_as_done=sorted(done))
             summary.update(seconds_total=round(time.perf_counter() - t0, 3), interrupted=code != 0)
             output.remove_stale_temporaries(out)  # every process has ended: a killed one's temporary files go
-            parallel.finish(config, out, summary)  # the merged outputs are recorded as the run's files
+            parallel.finish(config, out, summary, todo)  # the merged outputs are recorded as the run's files
         finally:
             folder.close()
             if refused:

@@ -403,8 +403,10 @@ def _main_thread() -> bool:
     return threading.current_thread() is threading.main_thread()
 
 
-def finish(config, output: Path, summary: dict) -> None:
-    """After every process ended: the writers' merged outputs and the run's manifest."""
+def finish(config, output: Path, summary: dict, rendered: list[int] | None = None) -> None:
+    """After every process ended: the writers' merged outputs and the run's manifest.
+    `rendered`: the frames this run was to render (those finished now are its
+    frames_written_this_run, as a single process's manifest has them)."""
     from sdg_addon import audit
     from sdg_addon.frame import LabelTable
     from sdg_addon.writers import create_writer
@@ -418,6 +420,8 @@ def finish(config, output: Path, summary: dict) -> None:
             writer.set_run(table, len(config.cameras) > 1)
             writer.finalize()
     finished = audit.finished_frames(audit_dir)
+    if rendered is not None:
+        summary["frames_written_this_run"] = sorted(f for f in rendered if f in finished)
     summary["frames_finished_total"] = len(finished)
     if config.cases:  # counted over every process's frame log (each process's own count is partial)
         from sdg_addon.sampling.cases import assign_frames, case_report, case_warnings

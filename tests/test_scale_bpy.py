@@ -422,10 +422,15 @@ def test_ctrl_c_stops_every_process_and_resume_finishes_the_same_dataset(referen
         pytest.skip("the run finished before Ctrl-C arrived (a very fast machine)")
     assert proc.returncode == 130, err[-2000:]
     assert "--resume" in err
-    done = sum(len(p.read_text().splitlines()) for p in (out / "audit").glob("frames.w*.jsonl"))
-    assert 1 <= done < FRAMES
+    logged = {json.loads(x)["frame"] for p in (out / "audit").glob("frames.w*.jsonl") for x in p.read_text().split()}
+    assert 1 <= len(logged) < FRAMES
     assert main(["render", str(param), "--out", str(out), "--procs", "2", "--resume", *COMMON]) == 0
     assert_same_dataset(one, out)
+    # The run's manifest lists frames as one process's does (before: a count of the skipped
+    # ones, and no frames_written_this_run).
+    manifest = json.loads((out / "audit" / "manifest.json").read_text())
+    assert manifest["frames_skipped_as_done"] == sorted(logged)
+    assert manifest["frames_written_this_run"] == sorted(set(range(FRAMES)) - logged)
 
 
 def test_frames_split_into_sub_folders_and_our_readers_follow(reference, tmp_path):
