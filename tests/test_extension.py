@@ -1901,3 +1901,25 @@ def test_preview_frame_plays_a_trajectory_as_the_recording_does(addon, scene, tm
     assert addon.job.current.state == "done", addon.job.current.message
     (box,) = np.load(next((tmp_path / "out").rglob("bounding_box_3d_0002.npy")))
     assert box["transform"][3][0] == pytest.approx(x_preview, abs=1e-4)  # the recording's frame 2
+
+
+def test_preview_frame_shows_a_fixed_corner_case_on_its_frames(addon, scene, tmp_path):
+    """A [[cases]] entry with fixed values ('backlit': the key light at 400 W) is applied by
+    the recording on the frames assigned to it: Preview Frame of such a frame shows it too
+    (it showed the randomizer's own draw, not what that frame of the recording has)."""
+    bpy = addon.bpy
+    cases = sys.modules[f"{MODULE}.sdg_addon.sampling.cases"]
+    artist_scene(bpy, scene, tmp_path / "out")
+    key = bpy.data.objects.new("key", bpy.data.lights.new("key", "POINT"))
+    scene.collection.objects.link(key)
+    select(bpy, [key])
+    bpy.ops.sdg.randomizer_add(type="light")
+    row = scene.sdg.randomizers[-1].params["energy"]
+    row.use, row.distribution, row.value = True, "constant", "100"
+    case = {"name": "backlit", "frames": 1, "set": [{"type": "light", "target": "key", "energy": 400}]}
+    scene.sdg.extra_json = json.dumps({"cases": [case]})
+    (frame,) = cases.assign_frames(1, 3, [SimpleNamespace(name="backlit", frames=1)])["backlit"]
+    for f, energy in ((frame, 400.0), ((frame + 1) % 3, 100.0)):
+        scene.sdg.preview_frame = f
+        assert bpy.ops.sdg.preview_frame() == {"FINISHED"}
+        assert bpy.data.lights["key"].energy == pytest.approx(energy), f

@@ -186,6 +186,7 @@ def preview(scene, frame: int, on_warning=None) -> int:
     from ..config.schema import config_from_dict
     from ..recorder import Recorder, RunOptions
     from ..sampling import clip_of, sample_frame
+    from ..sampling.cases import apply_overrides, assign_frames, is_quota
     from ..scene.build import build_scene
     from ..scene.motion import SequencePlayer
     from .job import PREVIEW_MARK, preview_problem
@@ -215,6 +216,10 @@ def preview(scene, frame: int, on_warning=None) -> int:
     sampled = sample_frame(
         config.seed, frame, config.randomizers, targets, clip_len, config.sequence.fps, recorder.scene_facts(built)
     )
+    assigned = assign_frames(config.seed, config.frames, config.cases)
+    for case in config.cases:  # a fixed corner case on its frames (a quota's first draw is shown)
+        if frame in assigned[case.name] and not is_quota(case):
+            apply_overrides(sampled, case)
     SequencePlayer(built, config.sequence, config.randomizers).apply(clip_of(frame, clip_len)[1], sampled)
     # Undone with the preview: Undo Preview is offered while it is there, and the objects it
     # added (an imported file's cameras, lights, assets) are ones a build would add again.
