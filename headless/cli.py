@@ -394,6 +394,7 @@ def _render(args) -> int:
         if args.device.lower() not in DEVICES:
             print(f"error: --device {args.device!r}: expected one of {list(DEVICES)}", file=sys.stderr)
             return EXIT_INVALID
+        args.device = args.device.lower()  # one device in any case, as render.device
     out = args.out or Path(config.output)
     if early_signals.received:  # Ctrl-C or SIGTERM while this process loaded: nothing written yet
         print("interrupted before the run started: nothing written", file=sys.stderr)

@@ -369,6 +369,17 @@ def test_merge_of_shards_rendered_with_device_option(tmp_path):
     assert main(["merge", str(param), "--out", str(out)]) == 2
 
 
+def test_device_option_in_any_case_is_one_device(tmp_path):
+    """`--device CPU` is accepted as render.device's any case is: the run records `cpu`, so
+    the same run resumed with `--device cpu` (or merged) is the same run."""
+    param = tiny_default(tmp_path, frames=2)
+    out = tmp_path / "out"
+    assert render(param, out, "--frames", "0:1", "--device", "CPU") == 0
+    assert json.loads((out / "audit" / "resolved.json").read_text())["render"]["device"] == "cpu"
+    assert render(param, out, "--resume", "--device", "cpu") == 0
+    assert (out / "rgb_0001.png").is_file()
+
+
 def test_shards_into_one_folder_then_merge_equal_one_run(tmp_path):
     text = tiny_default(tmp_path, frames=4).read_text().replace("basic = {}", "basic = {}\ncoco = {}\nyolo = {}")
     param = write_param(tmp_path, text, "shards.toml")
