@@ -1923,3 +1923,30 @@ def test_preview_frame_shows_a_fixed_corner_case_on_its_frames(addon, scene, tmp
         scene.sdg.preview_frame = f
         assert bpy.ops.sdg.preview_frame() == {"FINISHED"}
         assert bpy.data.lights["key"].energy == pytest.approx(energy), f
+
+
+def test_render_preview_of_a_frame_in_a_clip_renders_its_clip_and_shows_that_frame(addon, scene, tmp_path):
+    """With an imported [sequence] of 3-frame clips, Render Preview of frame 4 renders its
+    clip (frames 3-5: a clip is rendered whole) and shows frame 4 (was: 'Failed: --frames
+    4:5 cuts clips of 3 frames (sequence.clip_length): use a range ...', a headless option
+    and nothing the panel can change)."""
+    bpy = addon.bpy
+    artist_scene(bpy, scene, tmp_path / "out")
+    s = scene.sdg
+    s.run.frames = 6
+    s.extra_json = json.dumps({"sequence": {"clip_length": 3}})
+    s.preview_frame = 4
+    assert bpy.ops.sdg.preview_render("EXEC_DEFAULT") == {"RUNNING_MODAL"}
+    job = addon.job.current
+    run_to_end(addon, job)
+    assert job.state == "done", job.message
+    assert sorted(job.recorder.result.frames_written) == [3, 4, 5]
+    capture = []
+    visualizer = sys.modules[f"{MODULE}.sdg_addon.ui.visualizer"]
+    real = visualizer.camera_row
+    visualizer.camera_row = lambda folder, suffix: capture.append((folder.name, suffix)) or real(folder, suffix)
+    try:
+        assert bpy.ops.sdg.show_frame() == {"FINISHED"}
+    finally:
+        visualizer.camera_row = real
+    assert capture == [("clip_0001", "0001")]  # frame 4: the second clip's frame 1

@@ -30,6 +30,7 @@ from ..config.schema import DEVICES
 from ..config.toml_out import dumps
 from ..progress import Progress, format_seconds
 from ..recorder import DiskError, Recorder, RecorderError, RunOptions, disk_error
+from ..sampling import clip_of
 from ..writers.paths import safe_name
 from . import settings as ui_settings
 
@@ -76,6 +77,7 @@ class RecordingJob:
         self.randomizer_names: list[str] = []
         self._restore_pending = False  # an undo step was pushed: go back to it at the end
         self.show_when_done = False  # Render Preview: open the frame in an Image Editor
+        self.shown_frame: tuple[int, int] | None = None  # (clip or -1, frame) Show Last Frame shows; None: the last
         self.saved_during = False  # the user's file was saved mid-run (on_save_post)
         self.total = len(options.frames)
         self.progress: Progress | None = None
@@ -127,9 +129,11 @@ class RecordingJob:
         return cls(config, options)
 
     @classmethod
-    def from_scene(cls, context, output: str | None = None, frames: range | None = None) -> RecordingJob:
+    def from_scene(cls, context, output: str | None = None, preview: int | None = None) -> RecordingJob:
         """A recording of the open scene with the panels' settings (scene.sdg); raises
-        ValueError with a sentence for the user. `output` / `frames` override the panel's."""
+        ValueError with a sentence for the user. `output` overrides the panel's; `preview`:
+        frame f alone (Render Preview), or the clip holding it (a clip is rendered whole),
+        which Show Last Frame then shows at f."""
         scene = context.scene
         if scene is None:
             raise ValueError("No scene is open")
@@ -165,9 +169,15 @@ class RecordingJob:
         except BaseException:
             shutil.rmtree(temp, ignore_errors=True)
             raise
+        frames, shown = range(config.frames), None
+        if preview is not None:
+            clip_len = config.sequence.clip_length
+            clip, i = clip_of(preview, clip_len)
+            frames = range(preview - i, preview - i + clip_len)
+            shown = (clip if clip_len > 1 else -1, i if clip_len > 1 else preview)  # as visualizer numbers it
         options = RunOptions(
             out,
-            frames if frames is not None else range(config.frames),
+            frames,
             resume=s.run.existing == "RESUME",
             overwrite=s.run.existing == "OVERWRITE",
             worker_processes=False,
@@ -178,6 +188,7 @@ class RecordingJob:
             return cls.resume_recording(config, options, earlier)
         job = cls(config, options, open_scene=scene, temp_dir=temp)
         job.randomizer_names = ui_settings.randomizer_names(scene)
+        job.shown_frame = shown
         return job
 
     @classmethod

@@ -274,7 +274,7 @@ class SDG_OT_preview_render(JobModal, bpy.types.Operator):
         remove_last_preview()
         folder = _last_preview = tempfile.mkdtemp(prefix="sdg_preview_")
         try:
-            job = jobs.RecordingJob.from_scene(context, output=folder, frames=range(frame, frame + 1))
+            job = jobs.RecordingJob.from_scene(context, output=folder, preview=frame)
         except ValueError as e:
             self.report({"ERROR"}, f"Render Preview: {e}")
             jobs.set_error(f"Render Preview: {e}")

@@ -62,15 +62,17 @@ def frame_places(output: Path) -> list[tuple[tuple[int, int], str, Path]]:
     return out
 
 
-def last_frame_folders(output: Path) -> tuple[list[Path], str]:
-    """The folders holding the run's last frame (one per camera) and its number as written."""
+def last_frame_folders(output: Path, wanted: tuple[int, int] | None = None) -> tuple[list[Path], str]:
+    """The folders holding the run's last frame (one per camera), or the frame `wanted`
+    ((clip, frame) as frame_places numbers it) where it was written, and its number as written."""
     places = frame_places(output)
     if not places:
         raise FileNotFoundError(
             f"{output} holds no rgb_*.png of the basic writer: Show Last Frame needs the rgb annotator and "
             "the basic writer"
         )
-    last = max(key for key, _suffix, _folder in places)
+    keys = {key for key, _suffix, _folder in places}
+    last = tuple(wanted) if wanted is not None and tuple(wanted) in keys else max(keys)
     found = [(suffix, folder) for key, suffix, folder in places if key == last]
     return [folder for _suffix, folder in found], found[0][0]
 
@@ -160,9 +162,10 @@ def camera_row(folder: Path, suffix: str) -> np.ndarray:
     return row
 
 
-def frame_image(output: Path) -> tuple[bpy.types.Image, str]:
-    """The last frame of `output` as one Blender image; returns (image, frame suffix)."""
-    folders, suffix = last_frame_folders(output)
+def frame_image(output: Path, wanted: tuple[int, int] | None = None) -> tuple[bpy.types.Image, str]:
+    """The last frame of `output` (or the frame `wanted`, see last_frame_folders) as one
+    Blender image; returns (image, frame suffix)."""
+    folders, suffix = last_frame_folders(output, wanted)
     rows = [camera_row(f, suffix) for f in folders]
     width = max(r.shape[1] for r in rows)
     panel = np.zeros((sum(r.shape[0] for r in rows) + GAP * (len(rows) - 1), width, 4), np.float32)
@@ -214,7 +217,7 @@ class SDG_OT_show_frame(bpy.types.Operator):
 
         output = jobs.current.options.output
         try:
-            image, suffix = frame_image(output)
+            image, suffix = frame_image(output, jobs.current.shown_frame)
         except (FileNotFoundError, OSError, ValueError) as e:
             self.report({"ERROR"}, f"Show Last Frame: {e}")
             return {"CANCELLED"}
