@@ -1950,3 +1950,16 @@ def test_render_preview_of_a_frame_in_a_clip_renders_its_clip_and_shows_that_fra
     finally:
         visualizer.camera_row = real
     assert capture == [("clip_0001", "0001")]  # frame 4: the second clip's frame 1
+
+
+def test_a_refused_output_folder_is_said_in_the_panels_words(addon, scene, tmp_path):
+    """The home folder (or Blender's working folder) as Output: refused, with a folder next
+    to the .blend as the example (was 'e.g. --out out/my_dataset', a headless option)."""
+    bpy = addon.bpy
+    artist_scene(bpy, scene, tmp_path / "out")
+    scene.sdg.run.output = str(Path.home())
+    assert bpy.ops.sdg.start_recording("EXEC_DEFAULT") == {"RUNNING_MODAL"}
+    job = addon.job.current
+    run_to_end(addon, job)
+    assert job.state == "failed" and "is your home folder" in job.message, job.message
+    assert "--out" not in job.message and "e.g. //my_dataset" in job.message

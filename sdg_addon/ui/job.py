@@ -398,6 +398,8 @@ def check_can_restore() -> None:
 
 # The headless driver's options in its messages, as the recorder panel names them.
 PANEL_WORDS = {
+    "e.g. --out out/my_dataset": "e.g. //my_dataset (a new folder next to the .blend)",
+    "the working folder itself": "Blender's working folder itself",
     "pass --resume": "choose Existing Frames: Resume",
     "--resume": "Existing Frames: Resume",
     "--overwrite": "Existing Frames: Overwrite",
