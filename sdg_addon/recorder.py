@@ -136,6 +136,31 @@ def annotator_plan(config: Config, sensors: dict[str, SensorSpec] | None = None)
     return plan
 
 
+SENSOR_ANNOTATORS = {"thermal": "thermal", "nir": "nir"}  # annotator -> the camera sensor it needs
+
+
+def nothing_annotated(config: Config, plan: dict, cameras: list[str], sensors: dict) -> tuple | None:
+    """(field, value, expected) when none of the run's annotators makes anything of its
+    sensors (only lidar without a LiDAR, thermal without a thermal camera, ...): the run
+    would write no data and say it was done."""
+    kinds = {sensors[c].kind if c in sensors else "visible" for c in cameras}
+    kinds |= {c.sensor for c in config.cameras}
+    for name in plan:
+        takes = ANNOTATORS[name].sensors
+        if name in SENSOR_ANNOTATORS:
+            if SENSOR_ANNOTATORS[name] in kinds:
+                return None
+        elif ("lidar" in takes and config.lidars) or ("camera" in takes and cameras):
+            return None
+    return (
+        "annotators",
+        sorted(config.annotators),
+        "at least one annotator the run's cameras and LiDARs make something of: lidar needs a LiDAR "
+        "([[lidars]]), thermal a thermal camera, nir a NIR camera (a camera's sensor); the run's cameras: "
+        f"{', '.join(cameras) or 'none'} ({', '.join(sorted(kinds)) or 'none'})",
+    )
+
+
 def annotators_left_empty(plan: dict[str, dict], objects_labels: list[dict[str, list[str]]]) -> list[str]:
     """Why a label-aware annotator of `plan` would find no labelled object whatever the frame,
     given each labelled object's labels: a `semantic_type` none of them carries, or a
@@ -427,7 +452,11 @@ class Recorder:
             problem = one_folder_problem(cfg.writers["basic"] or {}, len(built.render_cameras), len(cfg.lidars))
             if problem:
                 raise cfg.named([FieldError(*problem)])
-        plan = annotator_plan(cfg, sensor_specs(cfg, built.cameras))
+        sensors = sensor_specs(cfg, built.cameras)
+        plan = annotator_plan(cfg, sensors)
+        problem = nothing_annotated(cfg, plan, built.render_cameras, sensors)
+        if problem:
+            raise cfg.named([FieldError(*problem)])
         self._scene_files = self.check_scene_files()
 
         folder = output.OutputFolder(opts.output, opts.lock_slot or opts.shard, opts.run_holder, opts.overwrite)

@@ -1963,3 +1963,22 @@ def test_a_refused_output_folder_is_said_in_the_panels_words(addon, scene, tmp_p
     run_to_end(addon, job)
     assert job.state == "failed" and "is your home folder" in job.message, job.message
     assert "--out" not in job.message and "e.g. //my_dataset" in job.message
+
+
+@pytest.mark.parametrize("annotator", ["lidar", "thermal", "nir"])
+def test_annotators_that_the_scenes_sensors_make_nothing_of_are_refused(addon, scene, tmp_path, annotator):
+    """Only lidar ticked with no LiDAR (or thermal with no thermal camera, nir with no NIR
+    camera): the recording said 'Done: 3 frame(s) written' and wrote no file but its audit
+    trail. Refused now, saying what each needs, nothing written."""
+    bpy = addon.bpy
+    artist_scene(bpy, scene, tmp_path / "out")
+    a = scene.sdg.annotators
+    for name in a.bl_rna.properties.keys():
+        if name not in ("rna_type", "name"):
+            setattr(a, name, name == annotator)
+    assert bpy.ops.sdg.start_recording("EXEC_DEFAULT") == {"RUNNING_MODAL"}
+    job = addon.job.current
+    run_to_end(addon, job)
+    assert job.state == "failed", job.message
+    assert "annotators: got ['" + annotator + "']; expected at least one annotator the run's" in job.message
+    assert "lidar needs a LiDAR" in job.message and not (tmp_path / "out").exists()
