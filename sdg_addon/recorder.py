@@ -39,6 +39,7 @@ from .sampling.cases import (
     unknown_case_labels,
     unmatched_case_targets,
 )
+from .sampling.randomizers import target_words
 from .sensors import SENSOR_PROP, SensorSpec
 from .sensors.thermal import PALETTES
 from .sink import FrameSink, SinkSpec, open_sink
@@ -820,7 +821,8 @@ class Recorder:
             if not names:
                 rigged = sorted(set(built.match(spec.target_kind, patterns)) & built.rigged)
                 hint = f" ({', '.join(rigged)}: rigged, they follow their rig camera)" if rigged else ""
-                expected = f"patterns matching {spec.target_kind} of the scene{hint} (its {spec.target_kind}: "
+                what, its = target_words(spec.target_kind)
+                expected = f"patterns matching {what} of the scene{hint} (its {its}: "
                 problems.append(
                     FieldError(f"randomizers[{i}].targets", patterns, f"{expected}{built.names(spec.target_kind)})")
                 )
@@ -829,7 +831,8 @@ class Recorder:
             gone = [p for p in patterns if not any(c in p for c in "*?[") and not built.match(spec.target_kind, [p])]
             if gone and names:  # none at all: the problem above says it
                 self.warn(
-                    f"randomizers[{i}] ({spec.name}): no {spec.target_kind} named {', '.join(map(repr, gone))} "
+                    f"randomizers[{i}] ({spec.name}): no {target_words(spec.target_kind)[0]} "
+                    f"named {', '.join(map(repr, gone))} "
                     f"(deleted or renamed?); it randomizes {', '.join(names)}"
                 )
             out.append(names)

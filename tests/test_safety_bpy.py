@@ -187,6 +187,22 @@ def test_a_model_without_faces_is_refused(tmp_path, capsys, content):
     assert render(param(tmp_path, text), out) == 0
 
 
+def test_unmatched_targets_are_named_in_words(tmp_path, capsys):
+    """A property randomizer takes objects, lights or cameras; camera_relative objects or
+    lights: the problem says so, not 'any of the scene (its any: ...)'."""
+    text = TINY + (
+        '\n[[randomizers]]\ntype = "property"\ntargets = "nothing_*"\npath = "pass_index"\nvalue = 1'
+        '\n\n[[randomizers]]\ntype = "camera_relative"\ntargets = "nothing_*"\ndepth = 1.0\n'
+    )
+    assert render(param(tmp_path, text), tmp_path / "out") == 2
+    err = capsys.readouterr().err
+    assert (
+        "expected patterns matching objects, lights or cameras of the scene (its objects, lights and cameras: [" in err
+    )
+    assert "expected patterns matching objects or lights of the scene (its objects and lights: [" in err
+    assert "any" not in err and "placeables" not in err, err
+
+
 def test_unmatched_targets_write_nothing(tmp_path, capsys):
     text = TINY + '\n[[randomizers]]\ntype = "pose"\ntargets = "nothing_*"\nscale = 1.0\n'
     out = tmp_path / "out"

@@ -47,6 +47,17 @@ def absolute_path(text: str, base: Path) -> str:
     return (path if path.is_absolute() else Path(base) / path).as_posix()
 
 
+# A target_kind in a sentence: what a randomizer takes, and what the scene has of those.
+TARGET_WORDS = {
+    "placeables": ("objects or lights", "objects and lights"),
+    "any": ("objects, lights or cameras", "objects, lights and cameras"),
+}
+
+
+def target_words(kind: str) -> tuple[str, str]:
+    return TARGET_WORDS.get(kind, (kind, kind))
+
+
 class RandomizerSpec:
     name = ""
     # What the targets are: "objects" (labelled assets), "lights", "cameras", "placeables"

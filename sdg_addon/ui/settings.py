@@ -33,7 +33,7 @@ from ..compat import path_options
 from ..config.fields import Field
 from ..config.schema import DEFAULT_ANNOTATORS, RENDER_FIELDS, RUN_FIELDS, TRIGGER_FIELDS
 from ..sampling.distributions import DISTRIBUTIONS
-from ..sampling.randomizers import RANDOMIZERS, absolute_path
+from ..sampling.randomizers import RANDOMIZERS, absolute_path, target_words
 from ..writers import WRITERS
 from ..writers.base import followed_options
 
@@ -445,7 +445,7 @@ def randomizer_table(item, index: int) -> dict:
         targets = [t.strip() for t in item.targets.split(",") if t.strip()]
         if not targets:
             raise SettingsError(
-                f"{where}: no targets; pick {cls.target_kind} from the scene (Use Selected) or type names"
+                f"{where}: no targets; pick {target_words(cls.target_kind)[0]} from the scene (Use Selected) or type names"
             )
         table["targets"] = targets
     for f in TRIGGER_FIELDS:
