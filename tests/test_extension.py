@@ -1982,3 +1982,17 @@ def test_annotators_that_the_scenes_sensors_make_nothing_of_are_refused(addon, s
     assert job.state == "failed", job.message
     assert "annotators: got ['" + annotator + "']; expected at least one annotator the run's" in job.message
     assert "lidar needs a LiDAR" in job.message and not (tmp_path / "out").exists()
+
+
+def test_a_camera_the_recording_refuses_is_said_with_the_cameras_list(addon, scene, tmp_path):
+    """A camera of the open scene named like a folder the tool makes ('Audit'): refused with
+    the panel's way to leave it out, its tick in the Cameras list (was 'leave it out with
+    [scene] cameras', a parameter-file key the panel does not show)."""
+    bpy = addon.bpy
+    artist_scene(bpy, scene, tmp_path / "out")
+    bpy.data.objects["cam"].name = "Audit"
+    assert bpy.ops.sdg.start_recording("EXEC_DEFAULT") == {"RUNNING_MODAL"}
+    job = addon.job.current
+    run_to_end(addon, job)
+    assert job.state == "failed" and "camera 'Audit'" in job.message, job.message
+    assert "untick it in the Cameras list" in job.message and "[scene] cameras" not in job.message

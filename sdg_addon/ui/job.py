@@ -400,6 +400,7 @@ def check_can_restore() -> None:
 PANEL_WORDS = {
     "e.g. --out out/my_dataset": "e.g. //my_dataset (a new folder next to the .blend)",
     "the working folder itself": "Blender's working folder itself",
+    "(or leave it out with [scene] cameras)": "(or untick it in the Cameras list)",
     "pass --resume": "choose Existing Frames: Resume",
     "--resume": "Existing Frames: Resume",
     "--overwrite": "Existing Frames: Overwrite",
@@ -527,7 +528,9 @@ def problem_sentence(problem, randomizers: list[str] = ()) -> str:
         return match.group(0) if i >= len(randomizers) else randomizers[i] + (", " if match.group(2) else "")
 
     text = f"{field}: got {problem.value!r}; expected {problem.expected}"
-    return re.sub(r"\brandomizers\[(\d+)\](\.)?", panel_name, text)
+    if problem.field == "scene.blend":  # the open scene (its temporary copy, or the .blend Export names)
+        text = f"the open scene: expected {problem.expected}"
+    return panel_words(re.sub(r"\brandomizers\[(\d+)\](\.)?", panel_name, text))
 
 
 # The job of this Blender session (one at a time) and the last validation, for the panel.
