@@ -1996,3 +1996,19 @@ def test_a_camera_the_recording_refuses_is_said_with_the_cameras_list(addon, sce
     run_to_end(addon, job)
     assert job.state == "failed" and "camera 'Audit'" in job.message, job.message
     assert "untick it in the Cameras list" in job.message and "[scene] cameras" not in job.message
+
+
+def test_import_of_a_file_without_scene_cameras_ticks_every_camera(addon, scene, tmp_path):
+    """A parameter file without [scene] cameras records every camera of the scene: Import
+    ticks them all (an earlier untick stayed, so the panel recorded fewer cameras than the
+    file says), as it sets every other setting the file leaves out to its default."""
+    bpy = addon.bpy
+    artist_scene(bpy, scene, tmp_path / "out")
+    other = bpy.data.objects.new("side", bpy.data.cameras.new("side"))
+    scene.collection.objects.link(other)
+    other.sdg_record = False
+    bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "s.blend"))
+    param = tmp_path / "in.toml"
+    param.write_text('[scene]\nblend = "s.blend"\n[run]\nframes = 1\n')
+    assert bpy.ops.sdg.import_parameters(filepath=str(param)) == {"FINISHED"}
+    assert bpy.data.objects["side"].sdg_record and bpy.data.objects["cam"].sdg_record

@@ -630,13 +630,12 @@ def from_table(scene, table: dict) -> list[str]:
     wanted = scene_table.pop("cameras", None)
     blend = scene_table.pop("blend", None)
     scene_table.pop("scene", None)
-    if wanted is not None:
-        wanted = [wanted] if isinstance(wanted, str) else wanted
-        import fnmatch
+    wanted = ["*"] if wanted is None else [wanted] if isinstance(wanted, str) else wanted  # none: every camera
+    import fnmatch
 
-        for o in scene.objects:
-            if o.type == "CAMERA":
-                setattr(o, RECORD_PROPERTY, any(fnmatch.fnmatchcase(o.name, p) for p in wanted))
+    for o in scene.objects:
+        if o.type == "CAMERA" and o.library is None:  # (a linked camera's tick is not saved)
+            setattr(o, RECORD_PROPERTY, any(fnmatch.fnmatchcase(o.name, p) for p in wanted))
     if scene_table:
         extra["scene"] = scene_table
     else:
