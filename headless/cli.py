@@ -64,7 +64,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--quiet", action="store_true", help="no progress lines; importers' output shown only if an import fails"
     )
     r.add_argument("--verbose", action="store_true", help="keep Blender's own console output (render logs)")
-    r.add_argument("--workers", type=int, help="annotate/write workers, 1 .. 64 (default: cores - 1, at most 8)")
+    r.add_argument(
+        "--workers",
+        type=int,
+        help="annotate/write workers, 1 .. 64 (default: cores - 1, at least 2, at most 8; with several render processes their share of the cores)",
+    )
     r.add_argument(
         "--time-parts",
         action="store_true",
