@@ -130,6 +130,10 @@ class RenderActor:
         result["warnings"], self.warnings = self.warnings, []
         return result
 
+    def ready(self) -> bool:
+        """Answers once Ray has started this actor (a slot of the cluster is its own)."""
+        return True
+
     def render_chunk(self, frames: list[int]) -> dict:
         """Render and write these frames. Returns {"done": the frames logged, "warnings": the
         render process's warnings since the last call}, and "exit" (its code) and "error"
@@ -254,6 +258,10 @@ def _drive(ray, args, frames: list[int], output: Path, clip: int, run_holder: st
         )
 
     actors = [new_actor() for _ in range(n)]  # the live ones
+    # Chunks go only to actors Ray has started: one waiting for a CPU or GPU the others hold
+    # would keep its chunk (and the run) waiting once they are done.
+    starting = {a.ready.remote(): a for a in actors}
+    failed_starts = 0
     todo = deque(chunks(frames, args.chunk, clip))
     running: dict = {}  # future -> (actor, chunk)
     attempts: dict[int, int] = {}
@@ -261,8 +269,16 @@ def _drive(ray, args, frames: list[int], output: Path, clip: int, run_holder: st
     retried: list[int] = []
     warnings: list[str] = []  # the render processes', each once (for the manifest)
     t0, last = time.monotonic(), 0.0
-    idle = list(actors)
+    idle: list = []
     terminated: list[int] = []
+
+    def end_unstarted() -> None:
+        """Actors still waiting for a slot have nothing to finish: ended, not waited for."""
+        for actor in starting.values():
+            with _quiet():
+                ray.kill(actor)
+            actors.remove(actor)
+        starting.clear()
 
     def keep_warnings(result: dict) -> None:
         for text in result.get("warnings", []):
@@ -282,8 +298,27 @@ def _drive(ray, args, frames: list[int], output: Path, clip: int, run_holder: st
             while todo and idle:
                 actor, chunk = idle.pop(), todo.popleft()
                 running[actor.render_chunk.remote(chunk)] = (actor, chunk)
-            ready, _ = ray.wait(list(running), num_returns=1)
+            ready, _ = ray.wait([*running, *starting], num_returns=1)
             future = ready[0]
+            if future in starting:
+                actor = starting.pop(future)
+                try:
+                    ray.get(future)
+                    idle.append(actor)
+                except ray.exceptions.RayError as e:  # it died starting (its node, its render process)
+                    failed_starts += 1
+                    if failed_starts >= MAX_ATTEMPTS_PER_FRAME:
+                        why = type(e).__name__
+                        raise ParallelError(
+                            f"Ray render actors failed to start {failed_starts} times; last: {why}"
+                        ) from e
+                    print(f"WARNING: a Ray render actor failed to start ({type(e).__name__})", file=sys.stderr)
+                    with _quiet():
+                        ray.kill(actor)
+                    actors.remove(actor)
+                    actors.append(new_actor())
+                    starting[actors[-1].ready.remote()] = actors[-1]
+                continue
             actor, chunk = running.pop(future)
             try:
                 result = ray.get(future)
@@ -320,14 +355,15 @@ def _drive(ray, args, frames: list[int], output: Path, clip: int, run_holder: st
                     ray.kill(actor)
                 actors.remove(actor)
                 actors.append(new_actor())
-                idle.append(actors[-1])
+                starting[actors[-1].ready.remote()] = actors[-1]
             now = time.monotonic()
             if not args.quiet and (now - last >= 1.0 or not (todo or running)):
                 last = now
                 rate = len(done) / (now - t0) if now > t0 else 0.0
+                waiting = f" ({len(starting)} more waiting for a slot)" if starting else ""
                 print(
                     f"frames {len(done)}/{len(frames)} ({100 * len(done) / max(len(frames), 1):.0f}%) | "
-                    f"{rate:.2f} frames/s | {len(actors)} Ray actors",
+                    f"{rate:.2f} frames/s | {len(actors) - len(starting)} Ray actors{waiting}",
                     flush=True,
                 )
     except KeyboardInterrupt:
@@ -338,6 +374,7 @@ def _drive(ray, args, frames: list[int], output: Path, clip: int, run_holder: st
             flush=True,
         )
         try:
+            end_unstarted()
             for result in _close(ray, actors, interrupt=True):
                 keep_warnings(result)
         except KeyboardInterrupt:  # again while they finish: end them now (a frame not logged is not done)
@@ -348,11 +385,13 @@ def _drive(ray, args, frames: list[int], output: Path, clip: int, run_holder: st
         summary = {"mode": "ray", "actors": n, "retried_frames": retried, "warnings": warnings}
         return (128 + terminated[0] if terminated else 130), summary
     except ParallelError:
+        end_unstarted()
         _close(ray, actors, interrupt=True)  # the others stop too
         raise
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
+    end_unstarted()
     for result in _close(ray, actors):
         keep_warnings(result)
     return 0, {"mode": "ray", "actors": n, "gpus_in_cluster": gpus, "retried_frames": retried, "warnings": warnings}

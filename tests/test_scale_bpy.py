@@ -678,45 +678,96 @@ def test_a_missing_render_device_ends_the_parallel_run_with_exit_2(reference, tm
     assert not (tmp_path / "new").exists()
 
 
+class StandInRay:
+    """Ray as the driver uses it, in this process: actors whose calls answer at once (a
+    chunk: all its frames done), except those of actors the cluster has no slot for (their
+    calls never answer). `interrupt_wait` / `interrupt_get`: Ctrl-C lands in ray.wait (once
+    the actors started) / in ray.get of an actor's close."""
+
+    class Future:
+        def __init__(self, value=None, pending=False, kind=""):
+            self.value, self.pending, self.kind = value, pending, kind
+
+    def __init__(self, slots: int, interrupt_wait=False, interrupt_get=False):
+        from types import SimpleNamespace
+
+        self.slots, self.started, self.killed = slots, 0, []
+        self.interrupt_wait, self.interrupt_get = interrupt_wait, interrupt_get
+        self.exceptions = SimpleNamespace(RayError=RuntimeError, GetTimeoutError=TimeoutError)
+
+    def cluster_resources(self):
+        return {"CPU": float(self.slots)}
+
+    def remote(self, **options):
+        from types import SimpleNamespace
+
+        F = self.Future
+
+        def make(cls):
+            def new(*args):
+                pending = self.started >= self.slots  # no CPU left for it: Ray keeps it waiting
+                self.started += 0 if pending else 1
+                actor = SimpleNamespace(pending=pending)
+                actor.ready = SimpleNamespace(remote=lambda: F(True, pending, "ready"))
+                actor.render_chunk = SimpleNamespace(remote=lambda chunk: F({"done": chunk}, pending, "chunk"))
+                actor.close = SimpleNamespace(remote=lambda interrupt: F({}, pending, "close"))
+                return actor
+
+            return SimpleNamespace(remote=new)
+
+        return make
+
+    def wait(self, futures, num_returns=1):
+        answered = sorted((f for f in futures if not f.pending), key=lambda f: f.kind != "ready")  # starts first
+        if self.interrupt_wait and not any(f.kind == "ready" for f in answered):
+            raise KeyboardInterrupt
+        assert answered, "the driver waits for calls that never answer (actors with no slot)"
+        return answered[:num_returns], []
+
+    def get(self, future, timeout=None):
+        if self.interrupt_get and future.kind == "close":
+            raise KeyboardInterrupt
+        if future.pending:
+            raise TimeoutError
+        return future.value
+
+    def kill(self, actor):
+        self.killed.append(actor)
+
+
+def ray_args(tmp_path, workers: int):
+    from types import SimpleNamespace
+
+    args = SimpleNamespace(ray_workers=workers, workers=1, file=tmp_path / "p.toml", device=None, worker_mode="inline")
+    args.time_parts, args.quiet, args.verbose, args.chunk = False, True, False, 2
+    return args
+
+
 def test_a_second_ctrl_c_while_ray_actors_stop_ends_them_at_once(tmp_path, capsys):
     """Ctrl-C, then Ctrl-C again while the driver waited for the actors to finish their
     frames in flight: a KeyboardInterrupt traceback out of ray.get, the run ended by the
     signal (no exit 130, no manifest, the render processes' locks and temporary folders
     left). Now the second one ends the actors at once and the run ends as interrupted. No
     Ray needed: a stand-in whose wait and get are interrupted as Ray's are."""
-    from types import SimpleNamespace
-
-    killed = []
-
-    class Future:
-        pass
-
-    class Actor:
-        render_chunk = SimpleNamespace(remote=lambda chunk: Future())
-        close = SimpleNamespace(remote=lambda interrupt: Future())
-
-    def interrupted(*args, **kwargs):
-        raise KeyboardInterrupt
-
-    fake_ray = SimpleNamespace(
-        cluster_resources=lambda: {"CPU": 2.0},
-        remote=lambda **options: lambda cls: SimpleNamespace(remote=lambda *args: Actor()),
-        wait=interrupted,  # the first Ctrl-C, while the actors render
-        get=interrupted,  # the second, while the driver waits for them to stop
-        kill=killed.append,
-        exceptions=SimpleNamespace(RayError=RuntimeError, GetTimeoutError=TimeoutError),
-    )
-    args = SimpleNamespace(
-        ray_workers=2, workers=1, file=tmp_path / "p.toml", device=None, worker_mode="inline", time_parts=False
-    )
-    args.quiet, args.verbose, args.chunk = True, False, 2
+    ray = StandInRay(2, interrupt_wait=True, interrupt_get=True)
     try:
-        code, summary = ray_backend._drive(fake_ray, args, list(range(6)), tmp_path / "out", 1)
+        code, summary = ray_backend._drive(ray, ray_args(tmp_path, 2), list(range(6)), tmp_path / "out", 1)
     except KeyboardInterrupt:
         pytest.fail("the second Ctrl-C came out of the driver as a KeyboardInterrupt")
-    assert code == 130 and summary["mode"] == "ray" and len(killed) == 2
+    assert code == 130 and summary["mode"] == "ray" and len(ray.killed) == 2
     err = capsys.readouterr().err
     assert "(Ctrl-C again to stop at once)" in err and "Ctrl-C again: ending the Ray actors now" in err
+
+
+def test_more_ray_actors_than_the_cluster_has_slots_for_finish_the_run(tmp_path):
+    """--ray-workers 3 on a cluster of 2 CPUs (or the default 2 actors on a 1-CPU cluster):
+    the actor Ray kept waiting for a CPU was handed a chunk like the others, which then
+    finished theirs and sat idle holding both CPUs: the run waited forever. Now chunks go only
+    to actors Ray has started; the one still waiting at the end is ended, not waited for."""
+    ray = StandInRay(2)
+    code, summary = ray_backend._drive(ray, ray_args(tmp_path, 3), list(range(6)), tmp_path / "out", 1)
+    assert code == 0 and summary["actors"] == 3 and summary["retried_frames"] == []
+    assert [a.pending for a in ray.killed] == [True]  # the waiting one; the others stopped
 
 
 def test_ray_actors_that_do_not_stop_in_time_are_said(monkeypatch):
