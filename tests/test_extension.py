@@ -2012,3 +2012,12 @@ def test_import_of_a_file_without_scene_cameras_ticks_every_camera(addon, scene,
     param.write_text('[scene]\nblend = "s.blend"\n[run]\nframes = 1\n')
     assert bpy.ops.sdg.import_parameters(filepath=str(param)) == {"FINISHED"}
     assert bpy.data.objects["side"].sdg_record and bpy.data.objects["cam"].sdg_record
+
+
+def test_the_panels_field_names_read_as_words(addon, scene):
+    """Distribution parameters are named as words ('Radius Min', was 'Radius_Min')."""
+    bpy = addon.bpy
+    bpy.ops.sdg.randomizer_add(type="pose")
+    row = scene.sdg.randomizers[-1].params[0]
+    names = {p.identifier: p.name for p in row.bl_rna.properties}
+    assert names["radius_min"] == "Radius Min" and all("_" not in n for n in names.values() if n), names

@@ -350,7 +350,9 @@ def make_classes() -> tuple:
             "use": BoolProperty(name="Use", default=False, description="Randomize this parameter"),
             "distribution": EnumProperty(name="Distribution", items=distribution_items),
             **{
-                p: StringProperty(name=p.title(), description=f"{p}: a number, a list like [0, 0, 1], true/false")
+                p: StringProperty(
+                    name=p.replace("_", " ").title(), description=f"{p}: a number, a list like [0, 0, 1], true/false"
+                )
                 for p in _param_names()
             },
         },
