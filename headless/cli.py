@@ -219,7 +219,8 @@ def _merge(args) -> int:
             writer.set_run(table, len(cameras) + len(config.lidars) > 1)
             writer.finalize()
         manifest, unmet = _merged_manifest(config, out / AUDIT_DIR, done)
-        write_json(out / AUDIT_DIR / "manifest.json", manifest)
+        if any((out / AUDIT_DIR).glob("manifest.shard*.json")):  # a whole run's own manifest is kept
+            write_json(out / AUDIT_DIR / "manifest.json", manifest)
     except OutputError as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_INVALID

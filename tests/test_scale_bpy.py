@@ -111,6 +111,12 @@ def test_two_processes_make_the_single_process_dataset(reference, tmp_path):
     assert main(["render", str(param), "--out", str(out), "--procs", "2", "--resume", *COMMON]) == 0
     assert _snapshot(out) == before
     assert_same_dataset(one, out)
+    # `merge` of a whole run (no shards to join) keeps the run's manifest (before: replaced
+    # by a merge's, losing the mode, the retried frames, the run's seconds).
+    manifest = (out / "audit" / "manifest.json").read_text()
+    assert main(["merge", str(param), "--out", str(out)]) == 0
+    assert (out / "audit" / "manifest.json").read_text() == manifest
+    assert_same_dataset(one, out)
 
 
 def test_a_killed_render_process_has_its_chunk_retried(reference, tmp_path, monkeypatch):
