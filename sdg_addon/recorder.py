@@ -240,6 +240,8 @@ def _spec_from_properties(obj, kind: str, seed: int) -> SensorSpec:
 class Recorder:
     def __init__(self, config: Config, options: RunOptions, on_progress=None, on_warning=None, open_scene=None):
         self.config = config
+        if options.device:  # --device: the run's device from the start (an earlier run's check compares it)
+            config.render.device = options.device
         # The scene open in Blender as the base scene (the UI; the caller restores it after).
         self.open_scene = open_scene
         self.options = options
@@ -424,8 +426,6 @@ class Recorder:
 
         t_start = time.perf_counter()
         cfg, opts = self.config, self.options
-        if opts.device:
-            cfg.render.device = opts.device
         self.check_clip_range()
         # Everything is checked before anything is written: options, the folder, the earlier
         # run, the scene (assets import), the randomizer targets.

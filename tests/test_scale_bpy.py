@@ -805,3 +805,16 @@ def test_ray_actors_that_do_not_stop_in_time_are_said(monkeypatch):
     assert said.startswith("1 Ray render actor(s) had not stopped 120 s") and "--resume" in said
     answers["busy"] = {}
     assert ray_backend._close(fake_ray, actors) == [{"done": [1]}, {}]  # all stopped: nothing said
+
+
+def test_resume_with_procs_takes_the_device_option(tmp_path):
+    """`render --device D --procs N --resume` continues a run made with `--device D` (one
+    process or several): the parent compares the earlier run's parameters with the device
+    given, as a single process does (before: 'the parameters differ', exit 2)."""
+    param = tiny(tmp_path)
+    param.write_text(param.read_text().replace('device = "cpu"', 'device = "auto"'))
+    out = tmp_path / "out"
+    args = ["render", str(param), "--out", str(out), "--device", "cpu", *COMMON]
+    assert main([*args, "--frames", "0:2"]) == 0
+    assert main([*args, "--procs", "2", "--resume"]) == 0
+    assert len(list(out.glob("rgb_*.png"))) == FRAMES
