@@ -380,6 +380,22 @@ def test_device_option_in_any_case_is_one_device(tmp_path):
     assert (out / "rgb_0001.png").is_file()
 
 
+def test_output_under_the_home_folder_is_written_there(tmp_path, monkeypatch):
+    """run.output = "~/ds" (or a quoted --out "~/ds") is the folder in the home folder, the
+    one the checks look at: never a folder named '~' in the working folder."""
+    home, work = tmp_path / "home", tmp_path / "work"
+    home.mkdir(), work.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.chdir(work)
+    text = tiny_default(tmp_path, frames=1).read_text().replace('output = "out/default"', 'output = "~/ds"')
+    param = write_param(tmp_path, text, "home.toml")
+    assert main(["render", str(param), "--quiet"]) == 0
+    assert main(["render", str(param), "--out", "~/other", "--quiet"]) == 0
+    assert (home / "ds" / "rgb_0000.png").is_file() and (home / "other" / "rgb_0000.png").is_file()
+    assert not (work / "~").exists()
+    assert main(["merge", str(param)]) == 0
+
+
 def test_shards_into_one_folder_then_merge_equal_one_run(tmp_path):
     text = tiny_default(tmp_path, frames=4).read_text().replace("basic = {}", "basic = {}\ncoco = {}\nyolo = {}")
     param = write_param(tmp_path, text, "shards.toml")
