@@ -39,7 +39,7 @@ WORKER_MODE_HELP = (
 def _folder(text: str) -> Path:
     if not text.strip() or "\0" in text:
         raise argparse.ArgumentTypeError(f"{text!r}: expected a folder path (not empty)")
-    return Path(text).expanduser()  # "~/ds" quoted: the home folder's, as the folder checks take it
+    return Path(text)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -188,7 +188,7 @@ def _merge(args) -> int:
     config = _load_or_report(args.file)
     if config is None:
         return EXIT_INVALID
-    out = args.out or Path(config.output).expanduser()
+    out = (args.out or Path(config.output)).expanduser()  # "~/ds": the home folder's, as checked
     done = finished_frames(out / AUDIT_DIR) if (out / AUDIT_DIR).is_dir() else {}
     if not done:
         print(f"error: {out} holds no finished frames (no audit/frames*.jsonl)", file=sys.stderr)
@@ -400,7 +400,7 @@ def _render(args) -> int:
             print(f"error: --device {args.device!r}: expected one of {list(DEVICES)}", file=sys.stderr)
             return EXIT_INVALID
         args.device = args.device.lower()  # one device in any case, as render.device
-    out = args.out or Path(config.output).expanduser()
+    out = (args.out or Path(config.output)).expanduser()  # "~/ds": the home folder's, as checked
     if early_signals.received:  # Ctrl-C or SIGTERM while this process loaded: nothing written yet
         print("interrupted before the run started: nothing written", file=sys.stderr)
         return 128 + early_signals.received[0]
