@@ -3,7 +3,7 @@
   python -m headless.bench_lidar [FILE] [--resolution 640x480] [--samples 64]
                                  [--device cpu] [--channels 64] [--columns 2048] [--json OUT]
 
-FILE (default: presets/examples/lidar_30_objects.toml, 30 objects on a table) is built
+FILE (default: presets/examples/lidar_30_objects.toml, 30 objects on a ground) is built
 once and frame 0's randomizer values applied; then the first LiDAR of the file (made
 CHANNELS x COLUMNS) scans it and the first camera renders it (RGB + the passes of the
 default annotators). Prints one JSON object: seconds of the scan (ray casts, BVH build
