@@ -42,6 +42,10 @@ def _folder(text: str) -> Path:
     return Path(text)
 
 
+def _path(text: str) -> Path:
+    return Path(text).expanduser()  # "~/ds" quoted (a script's argument): the home folder's, as a shell gives it
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m headless", description="Synthetic data generator (Blender).")
     sub = p.add_subparsers(dest="command", required=True)
@@ -99,7 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     par.add_argument("--ray-workers", type=int, help="Ray actors (default: one per GPU of the cluster, else 2)")
     pv = sub.add_parser("preview", help="draw one frame (or a contact sheet) of an output folder as a PNG")
-    pv.add_argument("dir", type=Path, help="output folder (BasicWriter layout)")
+    pv.add_argument("dir", type=_path, help="output folder (BasicWriter layout)")
     pv.add_argument("--frame", type=int, help="frame number (default: the first)")
     pv.add_argument("--sheet", action="store_true", help="contact sheet of -n frames instead of one frame")
     pv.add_argument("-n", type=int, default=16, help="frames on the contact sheet, spread over the dataset")
@@ -107,11 +111,11 @@ def build_parser() -> argparse.ArgumentParser:
     pv.add_argument("--thumb-width", type=int, default=320, help="contact sheet thumbnail width in pixels")
     pv.add_argument("--camera", help="camera sub-folder (default: all for a frame, the first for a sheet)")
     pv.add_argument("--mask", choices=("instance", "semantic", "none"), default="instance", help="mask overlay")
-    pv.add_argument("--out", type=Path, help="PNG to write (default: DIR/preview/frame_NNNN.png or sheet.png)")
+    pv.add_argument("--out", type=_path, help="PNG to write (default: DIR/preview/frame_NNNN.png or sheet.png)")
     rp = sub.add_parser("report", help="an HTML page with plots of what a dataset holds, or of two side by side")
-    rp.add_argument("dir", type=Path, help="output folder (BasicWriter layout + audit/)")
-    rp.add_argument("other", type=Path, nargs="?", help="a second output folder: compare the two")
-    rp.add_argument("--out", type=Path, help="folder for the page (default: DIR/report or DIR/report/compare_OTHER)")
+    rp.add_argument("dir", type=_path, help="output folder (BasicWriter layout + audit/)")
+    rp.add_argument("other", type=_path, nargs="?", help="a second output folder: compare the two")
+    rp.add_argument("--out", type=_path, help="folder for the page (default: DIR/report or DIR/report/compare_OTHER)")
     m = sub.add_parser("merge", help="join the per-shard outputs of writers (e.g. one COCO json) in --out")
     m.add_argument("file", type=Path, help="the parameter file the shards ran")
     m.add_argument("--out", type=_folder, help="output folder (default: run.output of the file)")

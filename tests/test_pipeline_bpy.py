@@ -392,8 +392,11 @@ def test_output_under_the_home_folder_is_written_there(tmp_path, monkeypatch):
     assert main(["render", str(param), "--quiet"]) == 0
     assert main(["render", str(param), "--out", "~/other", "--quiet"]) == 0
     assert (home / "ds" / "rgb_0000.png").is_file() and (home / "other" / "rgb_0000.png").is_file()
-    assert not (work / "~").exists()
     assert main(["merge", str(param)]) == 0
+    assert main(["preview", "~/ds", "--out", "~/p.png"]) == 0  # quoted: a script's arguments
+    assert main(["report", "~/ds", "~/other", "--out", "~/rep"]) == 0
+    assert (home / "p.png").is_file() and (home / "rep" / "index.html").is_file()
+    assert not (work / "~").exists()
 
 
 def test_shards_into_one_folder_then_merge_equal_one_run(tmp_path):
