@@ -24,6 +24,7 @@ from .annotators import ANNOTATORS
 from .backgrounds import PhotoCache, PhotoDraw, camera_background, pillow_decodes
 from .config import Config, FieldError
 from .config.problems import join
+from .config.schema import unused_annotators
 from .frame import FrameData, FrameView
 from .imaging import camera_image_ops
 from .progress import Progress
@@ -137,29 +138,12 @@ def annotator_plan(config: Config, sensors: dict[str, SensorSpec] | None = None)
     return plan
 
 
-SENSOR_ANNOTATORS = {"thermal": "thermal", "nir": "nir"}  # annotator -> the camera sensor it needs
-
-
 def nothing_annotated(config: Config, plan: dict, cameras: list[str], sensors: dict) -> tuple | None:
     """(field, value, expected) when none of the run's annotators makes anything of its
-    sensors (only lidar without a LiDAR, thermal without a thermal camera, ...): the run
-    would write no data and say it was done."""
+    sensors (the scene built: a base .blend's cameras known), else None."""
     kinds = {sensors[c].kind if c in sensors else "visible" for c in cameras}
     kinds |= {c.sensor for c in config.cameras}
-    for name in plan:
-        takes = ANNOTATORS[name].sensors
-        if name in SENSOR_ANNOTATORS:
-            if SENSOR_ANNOTATORS[name] in kinds:
-                return None
-        elif ("lidar" in takes and config.lidars) or ("camera" in takes and cameras):
-            return None
-    return (
-        "annotators",
-        sorted(config.annotators),
-        "at least one annotator the run's cameras and LiDARs make something of: lidar needs a LiDAR "
-        "([[lidars]]), thermal a thermal camera, nir a NIR camera (a camera's sensor); the run's cameras: "
-        f"{', '.join(cameras) or 'none'} ({', '.join(sorted(kinds)) or 'none'})",
-    )
+    return unused_annotators(config.annotators, plan, kinds, bool(config.lidars), bool(cameras))
 
 
 def annotators_left_empty(plan: dict[str, dict], objects_labels: list[dict[str, list[str]]]) -> list[str]:

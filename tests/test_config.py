@@ -632,6 +632,15 @@ def test_single_mistakes(tmp_path, text, field, value, words):
         assert w in p.expected, p.expected
 
 
+@pytest.mark.parametrize("annotators", ["lidar = {}", "thermal = {}", "nir = {}\nthermal = {}"])
+def test_annotators_the_files_cameras_make_nothing_of_are_refused_by_validate(tmp_path, annotators):
+    """Only lidar without a LiDAR (thermal without a thermal camera, nir without a NIR one):
+    refused when the file is read, as render refuses it once the scene is built, so that
+    validate accepting a file still means render accepts it."""
+    p = one_problem(tmp_path, f"[annotators]\n{annotators}\n" + CAMERA)
+    assert p.field == "annotators" and "at least one annotator the run's cameras and LiDARs" in p.expected
+
+
 def test_no_annotators_are_fine_for_writers_that_bring_their_own(tmp_path):
     """coco / yolo / kitti... add the annotators they need; LiDARs bring theirs."""
     cfg = load_config(write(tmp_path / "p.toml", "[annotators]\n[writers]\ncoco = {}\n" + CAMERA))
@@ -1169,9 +1178,10 @@ def test_a_base_scene_camera_is_thermal_by_its_custom_property(tmp_path):
 
 
 def test_thermal_annotator_encoding_is_checked_when_the_file_is_read(tmp_path):
-    ok = load_config(write(tmp_path / "ok.toml", CAMERA + '[annotators]\nthermal = { encoding = "centikelvin" }\n'))
+    thermal = CAMERA + 'sensor = "thermal"\n'  # (a thermal annotator alone needs a thermal camera)
+    ok = load_config(write(tmp_path / "ok.toml", thermal + '[annotators]\nthermal = { encoding = "centikelvin" }\n'))
     assert ok.annotators["thermal"] == {"encoding": "centikelvin"}
-    [problem] = problems_of(write(tmp_path / "p.toml", CAMERA + '[annotators]\nthermal = { encoding = "uint8" }\n'))
+    [problem] = problems_of(write(tmp_path / "p.toml", thermal + '[annotators]\nthermal = { encoding = "uint8" }\n'))
     assert problem.field == "annotators.thermal.encoding" and "centikelvin" in problem.expected
 
 

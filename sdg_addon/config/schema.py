@@ -1118,6 +1118,30 @@ def _syntax_problem(problems: Problems, text: str, message: str, line: int, colu
     problems.add(f"line {line}, column {column}", source, f"valid {language} syntax ({message})")
 
 
+SENSOR_ANNOTATORS = {"thermal": "thermal", "nir": "nir"}  # annotator -> the camera sensor it needs
+
+
+def unused_annotators(given, plan, kinds: set[str], lidars: bool, cameras: bool) -> tuple | None:
+    """(field, value, expected) when none of the run's annotators (`plan`: the given ones and
+    what writers, LiDARs and thermal / NIR cameras bring) makes anything of its sensors: only
+    lidar without a LiDAR, thermal without a thermal camera, nir without a NIR camera. The
+    run would write no data and say it was done."""
+    for name in plan:
+        takes = ANNOTATORS[name].sensors
+        if name in SENSOR_ANNOTATORS:
+            if SENSOR_ANNOTATORS[name] in kinds:
+                return None
+        elif ("lidar" in takes and lidars) or ("camera" in takes and cameras):
+            return None
+    return (
+        "annotators",
+        sorted(given),
+        "at least one annotator the run's cameras and LiDARs make something of: lidar needs a LiDAR "
+        "([[lidars]]), thermal a thermal camera, nir a NIR camera (a camera's sensor); the run's cameras are "
+        f"{', '.join(sorted(kinds)) or 'none'}",
+    )
+
+
 def load_config(path: str | Path) -> Config:
     """Read and validate a parameter file (and the asset list it names)."""
     path = real_path(path)
@@ -1249,6 +1273,17 @@ def config_from_dict(data: dict, path: Path, problems: Problems | None = None, o
             f"at least one annotator (e.g. rgb = {{}}): with none, the writers ({', '.join(cfg.writers)}) "
             "have nothing to write",
         )
+    named = given_annotators if isinstance(given_annotators, (dict, list)) else ()
+    if named and set(cfg.annotators) == set(named) and not (cfg.base.blend or open_scene):
+        # Every camera is known (no base scene): what render would refuse once it is built
+        # (annotators this tool lacks are said above, once).
+        plan = set(cfg.annotators) | {
+            r for name in cfg.writers if name in writers for r in writers[name].required_annotators
+        }
+        kinds = {c.sensor for c in cfg.cameras}
+        problem = unused_annotators(cfg.annotators, plan, kinds, bool(cfg.lidars), bool(cfg.cameras))
+        if problem:
+            problems.add(*problem)
     if "basic" in cfg.writers:
         problem = one_folder_problem(cfg.writers["basic"] or {}, len(cfg.cameras), len(cfg.lidars))
         if problem:
