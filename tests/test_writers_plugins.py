@@ -120,6 +120,9 @@ def test_parameter_file_problems_name_the_writer(fake_distribution):
     text = str(e.value)
     assert "writers.broken" in text and "ImportError" in text
     assert "writers.nope" in text and "a known writer" in text
+    # An installed plugin that fails to load is said once, as such: not also 'a known writer'.
+    problems = [p for p in e.value.problems if p.field == "writers.broken"]
+    assert len(problems) == 1 and "a writer plugin that loads" in problems[0].expected, problems
 
 
 def test_a_module_path_in_the_parameter_file_is_never_imported(fake_distribution):

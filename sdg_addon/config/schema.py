@@ -2074,7 +2074,8 @@ class _Reader:
             where = join(key, name)
             cls = registry.get(name)
             if cls is None:
-                self.problems.add(where, name, one_of(name, sorted(registry), kind))
+                if not any(p.field == where for p in self.problems.items):  # not an installed plugin that failed
+                    self.problems.add(where, name, one_of(name, sorted(registry), kind))
                 continue
             if not isinstance(options, dict):
                 self.problems.add(where, options, "a table of options ({} for none)")
