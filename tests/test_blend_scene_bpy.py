@@ -598,3 +598,25 @@ def test_infrared_properties_of_a_base_scene_out_of_range_are_refused(shop, tmp_
     assert main(["render", str(param), "--out", str(tmp_path / "out"), "--quiet"]) == 2
     assert said in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    "prop, value, said",
+    [
+        ("sdg_palette", "rainbowz", "camera 'CamA' has sdg_palette = 'rainbowz'"),
+        ("sdg_netd", "low", "camera 'CamA' has sdg_netd = 'low'"),
+        ("sdg_vignetting", 3.0, "camera 'CamA' has sdg_vignetting = 3.0"),
+    ],
+)
+def test_a_thermal_cameras_settings_out_of_range_are_refused(shop, tmp_path, capsys, prop, value, said):
+    """A .blend thermal camera's sdg_ settings are checked as the [[cameras]] fields are (was:
+    an unknown palette rendered as iron without a word, 'low' failed with 'could not convert
+    string to float', a vignetting of 3 rendered)."""
+    bpy.ops.wm.open_mainfile(filepath=str(shop.path), load_ui=False)
+    cam = bpy.data.objects["CamA"]
+    cam["sdg_sensor"] = "thermal"
+    cam[prop] = value
+    blend = saved_variant(tmp_path / "cam.blend")
+    assert main(["render", str(blend_param(blend)), "--out", str(tmp_path / "out"), "--quiet"]) == 2
+    assert said in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()

@@ -362,6 +362,36 @@ def check_infrared_properties(scene, blend: str = "") -> None:
                     f"a camera sensor: camera {owner.name!r} has {SENSOR_PROP} = {value!r} (expected one of "
                     f"{', '.join(CAMERA_SENSORS)}; the Thermal / NIR panel sets it)",
                 )
+            if value != "visible":
+                check_camera_sensor_settings(owner, blend)
+
+
+# A thermal / NIR camera of a base scene takes these [[cameras]] fields as sdg_<name> custom properties.
+CAMERA_SENSOR_SETTINGS = ("netd", "vignetting", "blur", "palette", "preview_min", "preview_max", "exposure")
+
+
+def check_camera_sensor_settings(camera, blend: str = "") -> None:
+    """A thermal / NIR camera's sdg_ settings, checked as the [[cameras]] fields they stand
+    for (an unknown palette fell back to iron without a word, a vignetting of 3 rendered)."""
+    from ..config.fields import check_value
+    from ..config.problems import Problems
+    from ..config.schema import CAMERA_FIELDS
+
+    fields = {f.name: f for f in CAMERA_FIELDS}
+    for name in CAMERA_SENSOR_SETTINGS:
+        prop = f"sdg_{name}"
+        if prop not in camera:
+            continue
+        problems = Problems("")
+        value = camera[prop]
+        check_value(problems, fields[name], value if isinstance(value, (int, float, str)) else str(value), prop)
+        if problems.items:
+            raise FieldError(
+                "scene.blend",
+                blend,
+                f"thermal / NIR camera settings as the [[cameras]] fields: camera {camera.name!r} has {prop} = "
+                f"{value!r} (expected {problems.items[0].expected})",
+            )
 
 
 def check_camera_folders(names: list[str], blend: str = "") -> None:
