@@ -364,7 +364,7 @@ def _empty_shard_note(recorder, out: Path) -> str | None:
 
 
 def _render(args) -> int:
-    from sdg_addon.capture.device import DeviceError
+    from sdg_addon.capture.device import DeviceError, RenderError
     from sdg_addon.config import ConfigError
     from sdg_addon.progress import format_seconds
     from sdg_addon.recorder import DiskError, Recorder, RecorderError, RunOptions, disk_error, parse_frames
@@ -442,7 +442,7 @@ def _render(args) -> int:
     except (DiskError, OSError) as e:
         print(f"error: {e if isinstance(e, DiskError) else disk_error(e, out)}", file=sys.stderr)
         return EXIT_FAILED
-    except SinkError as e:
+    except (SinkError, RenderError) as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_FAILED
     except KeyboardInterrupt:

@@ -475,6 +475,7 @@ class Recorder:
         return frames
 
     def _record(self, cfg, opts, folder, built, targets, plan, frames, t_start):
+        from .capture.device import RenderError
         from .capture.render import Capturer
         from .labels.blender import unlabelled_objects
         from .scene.motion import SequencePlayer
@@ -645,6 +646,8 @@ class Recorder:
             # Cancelled mid-clip, the waiting frame is dropped: resume re-renders its clip.
             if waiting is not None and not (self._cancel.is_set() or errors):
                 hand_on(*waiting)
+        except RenderError as e:  # Cycles refused a frame: those in flight are finished and logged
+            errors.append(e)
         except KeyboardInterrupt:
             interrupted = True
             # A stop was already asked for (the command line's first Ctrl-C cancels, the

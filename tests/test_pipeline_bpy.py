@@ -492,6 +492,27 @@ def test_optix_denoiser_without_optix_is_refused_before_anything_is_written(tmp_
         assert not out.exists()
 
 
+def test_a_render_cycles_refuses_ends_the_run_with_its_reason_not_a_traceback(tmp_path, capsys, monkeypatch):
+    """Blender's render operator failing (seen on a lent H200: an OptiX render device with
+    denoiser = "optix", where plain Blender fails the same way, 'Failed to create OptiX
+    denoiser'): exit 1 with Cycles' reason, the camera and what to use instead, the manifest
+    saying it failed; before: a Python traceback through the recorder."""
+    from sdg_addon.capture import render as capture_render
+
+    def fail(scene, path):
+        raise RuntimeError("Error: Failed to create OptiX denoiser\nError: Failed to create OptiX denoiser\n")
+
+    monkeypatch.setattr(capture_render, "render_multilayer_exr", fail)
+    param = write_param(tmp_path, SPHERE_FILE, "s.toml")
+    out = tmp_path / "o"
+    assert render(param, out, quiet=False) == 1
+    err = capsys.readouterr().err
+    assert "error: Cycles could not render camera 'cam': Failed to create OptiX denoiser;" in err, err
+    assert 'use denoiser = "oidn"' in err and "Traceback" not in err
+    manifest = json.loads((out / "audit" / "manifest.json").read_text())
+    assert "Failed to create OptiX denoiser" in manifest["failed"]
+
+
 OCCLUSION_FILE = (
     header((321, 241), samples=1, seed=None)
     + NO_GROUND

@@ -13,6 +13,20 @@ class DeviceError(RuntimeError):
     """The requested render device does not exist here (a user error, not a crash)."""
 
 
+class RenderError(RuntimeError):
+    """Cycles could not render a frame (Blender's own error, e.g. a denoiser this device
+    cannot create): a sentence for the user, not a crash of the tool."""
+
+
+def render_error(camera: str, message: str) -> RenderError:
+    lines = [line.strip() for line in message.splitlines() if line.strip()]  # Blender repeats it
+    message = (lines[0] if lines else "no message").removeprefix("Error: ").strip()
+    hint = ""
+    if "optix denoiser" in message.lower():
+        hint = '; render.denoiser = "optix" does not work on this device: use denoiser = "oidn"'
+    return RenderError(f"Cycles could not render camera {camera!r}: {message}{hint}")
+
+
 def _cycles_prefs():
     return bpy.context.preferences.addons["cycles"].preferences
 

@@ -38,7 +38,7 @@ from ..scene.build import PIXEL_ASPECT_PROP, RESOLUTION_PROP, BuiltScene
 from ..scene.instancing import renders
 from ..scene.keypoints import entity_keypoints
 from ..sensors import SensorSpec
-from .device import select_device
+from .device import render_error, select_device
 from .exr import CapturedPasses
 from .sensors import SensorRender
 
@@ -339,6 +339,8 @@ class Capturer:
             if sensor != "visible":
                 self.sensor_render.begin(sensor, cam_obj.name)
             render_multilayer_exr(scene, path)
+        except RuntimeError as e:  # Blender's render operator failed (its message says why)
+            raise render_error(cam_obj.name, str(e)) from None
         finally:
             self.sensor_render.end()
             # Outside a render the scene keeps the run's size (cameras without their own).
