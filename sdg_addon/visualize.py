@@ -60,6 +60,7 @@ MASK_ALPHA = 0.45  # mask overlay opacity
 OUTLINE_ALPHA = 0.85  # instance outline opacity
 OCCLUSION_SHOWN = 0.05  # occlusionRatio from which the tag shows the occluded share
 GAP = 4  # contact sheet: pixels between and around thumbnails
+MAX_SHEET_PIXELS = 8192 * 8192  # as a render's image (render.resolution)
 BACKDROP = (24, 24, 24)
 UNLABELLED_GREY = (48, 48, 48)
 NEAR_COLOR = (253, 231, 37)
@@ -678,7 +679,13 @@ def contact_sheet(
     th = max(1, round(h * tw / w))
     cols = max(1, min(int(columns), len(files)))
     rows = math.ceil(len(files) / cols)
-    sheet = Image.new("RGB", (cols * tw + (cols + 1) * GAP, rows * th + (rows + 1) * GAP), BACKDROP)
+    size = (cols * tw + (cols + 1) * GAP, rows * th + (rows + 1) * GAP)
+    if size[0] * size[1] > MAX_SHEET_PIXELS:  # before anything is drawn: a huge width ran out of memory
+        raise ValueError(
+            f"a contact sheet of {size[0]} x {size[1]} pixels; expected at most {MAX_SHEET_PIXELS} pixels "
+            "(8192 x 8192, as a render): lower --thumb-width, --columns or -n"
+        )
+    sheet = Image.new("RGB", size, BACKDROP)
     font = _font(_font_size(tw, th))
     for i, ff in enumerate(files):
         thumb = overlay(ff, size=(tw, th), mask=mask, occlusion=False)

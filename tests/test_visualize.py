@@ -249,6 +249,17 @@ def test_contact_sheet_grid_size(five_frames):
     assert sheet.size == (80 + 2 * g, 2 * 60 + 3 * g)
 
 
+def test_contact_sheet_too_large_is_refused_before_drawing(five_frames, capsys):
+    """A sheet larger than a render may be (8192 x 8192 pixels) is refused with exit 2 and
+    nothing written: --thumb-width 100000 was drawn until the process ran out of memory."""
+    with pytest.raises(ValueError, match="at most 67108864 pixels"):
+        viz.contact_sheet(five_frames, n=16, columns=4, thumb_width=100_000)
+    out = five_frames / "sheet.png"
+    assert main(["preview", str(five_frames), "--sheet", "--thumb-width", "100000", "--out", str(out)]) == 2
+    assert "--thumb-width" in capsys.readouterr().err and not out.exists()
+    assert viz.contact_sheet(five_frames, frames=[0], thumb_width=2048).width == 2048 + 2 * viz.GAP
+
+
 def test_contact_sheet_thumbnails_hold_the_boxes(five_frames):
     g = viz.GAP
     sheet = viz.contact_sheet(five_frames, frames=[0], thumb_width=2 * W)
