@@ -38,11 +38,13 @@ def _best(fn, repeat: int) -> tuple[float, float, object]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from sdg_addon.config.schema import DEVICES
+
     p = argparse.ArgumentParser(prog="python -m headless.bench_lidar")
     p.add_argument("file", nargs="?", type=Path, default=ROOT / "presets" / "examples" / "lidar_30_objects.toml")
     p.add_argument("--resolution", default="640x480")
     p.add_argument("--samples", type=int, default=64)
-    p.add_argument("--device", default="cpu")
+    p.add_argument("--device", default="cpu", type=str.lower, choices=DEVICES)
     p.add_argument("--channels", type=int, default=64)
     p.add_argument("--columns", type=int, default=2048)
     p.add_argument("--repeat", type=int, default=1, help="timed runs of each (best kept), after a warm-up")
