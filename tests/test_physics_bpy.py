@@ -137,3 +137,23 @@ max_steps = 120
     assert v["box_000"]["at_rest"] and not v["box_001"]["at_rest"], v
     assert v["box_000"]["settled_location"][2] == pytest.approx(0.0, abs=0.01)
     assert v["box_001"]["settled_location"][2] < -1
+
+
+def test_a_frame_with_hidden_targets_settles_as_alone(tmp_path):
+    """Targets hidden in a frame (pool) take no part in its simulation: their proxies leave
+    the rigid body world (a disabled body still collides where an earlier frame left it)."""
+    text = SCENE.replace("frames = 3", "frames = 2").replace(
+        '[[randomizers]]\ntype = "scatter"',
+        '[[randomizers]]\ntype = "pool"\ntargets = "box*"\nk = { distribution = "sequence", values = [6, 2] }\n'
+        '[[randomizers]]\ntype = "scatter"',
+    )
+    param = write_param(tmp_path, text, "pool.toml")
+    assert render(param, tmp_path / "a") == 0
+    full = records(tmp_path / "a")
+    settle = next(s for s in full[1]["samples"] if s["type"] == "physics_settle")["values"]
+    simulated = {n for n, v in settle.items() if v.get("simulated")}
+    assert len(simulated) == 2
+    bodies = {o.name.split("/")[-1] for o in bpy.context.scene.rigidbody_world.collection.objects}
+    assert bodies == simulated | {"table", "ground"}
+    assert render(param, tmp_path / "b", "--frames", "1") == 0
+    assert records(tmp_path / "b")[1]["samples"] == full[1]["samples"]

@@ -148,10 +148,12 @@ def settle(built: BuiltScene, values: dict, spec) -> None:
     for name in active:
         bodies[name] = _proxy(built, name, coll)
         _make_body(bodies[name], "ACTIVE", shape, friction, bounce, float(opts.get("damping", 0.3)))
-    # Proxies of objects not in this entry take no part.
+    # Proxies of objects not in this frame's simulation (hidden this frame, or another
+    # entry's) leave the world: a disabled rigid body still collides, where an earlier
+    # frame left it, which would make this frame depend on the frames before it.
     for name, obj in built.__dict__.get("_physics_proxies", {}).items():
-        if obj.rigid_body is not None:
-            obj.rigid_body.enabled = name in active or name in passive
+        if name not in active and name not in passive and obj.name in rbw.collection.objects:
+            rbw.collection.objects.unlink(obj)
     frame_before = scene.frame_current
     start = rbw.point_cache.frame_start
     max_steps = int(opts.get("max_steps", 250))
