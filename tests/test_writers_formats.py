@@ -1035,3 +1035,20 @@ def test_every_writer_folder_is_a_tool_folder_no_sensor_may_take(tmp_path):
     assert {"coco", "yolo", "kitti", "bop"} <= set(folders)
     assert all(is_tool_folder(f) for f in folders.values()), folders
     assert is_tool_folder("audit")
+
+
+def test_webdataset_shards_hold_n_frames_of_their_split_and_the_url_names_only_existing_shards(tmp_path):
+    # val_every = 4 leaves frames 0, 4 to val and six frames to train: frames_per_shard = 2
+    # gives one val shard of 2 and three train shards of 2 (shards grouped by frame number
+    # had val shards 0 and 2, and a url naming a val-000001.tar that does not exist).
+    wds = pytest.importorskip("webdataset")
+    run_writer("webdataset", tmp_path, range(8), frames_per_shard=2, val_every=4)
+    root = tmp_path / "webdataset"
+    expected = {"train": [[1, 2], [3, 5], [6, 7]], "val": [[0, 4]]}
+    for ds, groups in expected.items():
+        index = json.loads((root / f"{ds}.json").read_text())
+        assert index["shards"] == [f"{ds}-{k:06d}.tar" for k in range(len(groups))]
+        assert index["frames"] == [len(g) for g in groups]
+        assert index["url"] == f"{ds}-{{000000..{len(groups) - 1:06d}}}.tar"
+        samples = list(wds.WebDataset(str(root / index["url"]), shardshuffle=False))
+        assert [s["__key__"] for s in samples] == [f"{f:06d}" for g in groups for f in g]

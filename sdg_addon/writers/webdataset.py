@@ -1,8 +1,8 @@
 """WebDataset writer: tar shards of N frames, one sample per frame, that `webdataset`
 (and any tar reader) streams as is, for training at scale.
 
-    webdataset/<D>-000000.tar      frames 0 .. N-1 of dataset D (in frame order)
-    webdataset/<D>-000001.tar      frames N .. 2N-1 ...
+    webdataset/<D>-000000.tar      the first N frames of dataset D (in frame order)
+    webdataset/<D>-000001.tar      its next N frames ...
     webdataset/<D>.json            {"shards": [...], "frames": per shard, "url": brace pattern}
     webdataset/parts/<D>/<frame>.tar   one small tar per finished frame, joined by finalize()
 
@@ -81,7 +81,11 @@ class WebDatasetWriter(Writer):
         "split": ("train", str, "split name (shard file prefix)"),
         "val_every": VAL_EVERY,
         "frames_per_shard": Field(
-            "frames_per_shard", "int", 1000, "frames per tar shard (shard k holds frames k*N .. k*N+N-1)", low=1
+            "frames_per_shard",
+            "int",
+            1000,
+            "frames per tar shard: shard k holds the k-th N frames of its split and camera, in frame order",
+            low=1,
         ),
         "png_compress_level": PNG_COMPRESS_LEVEL,
     }
@@ -146,9 +150,10 @@ class WebDatasetWriter(Writer):
         for folder in sorted(p for p in parts_root.iterdir() if p.is_dir()):
             ds = folder.name
             frames = sorted(int(p.stem) for p in folder.glob("*.tar"))
-            shards: dict[int, list[int]] = {}
-            for f in frames:
-                shards.setdefault(f // n, []).append(f)
+            # Consecutive runs of N of this dataset's frames: shard names without gaps (the
+            # brace url names every shard that exists) and N frames per shard whatever
+            # val_every leaves to the dataset.
+            shards = {k: frames[k * n : k * n + n] for k in range((len(frames) + n - 1) // n)}
             names = []
             for k, members in sorted(shards.items()):
                 name = f"{ds}-{k:06d}.tar"
