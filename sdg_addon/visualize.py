@@ -150,7 +150,11 @@ def cameras(folder: Path | str) -> dict[str, Path]:
                 if _frames_in(cam):
                     out[f"{sub.name}/{cam.name}"] = cam
     if not out:
-        raise FileNotFoundError(f"no rgb_*.png frames in {folder} or its sub-folders")
+        raise FileNotFoundError(
+            f"no rgb_*.png frames in {folder} or its sub-folders: preview and report read the files"
+            " of the basic writer (a run with only bop, webdataset, hdf5... writes none): render"
+            " with [writers.basic] beside the others"
+        )
     return out
 
 

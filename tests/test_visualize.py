@@ -127,6 +127,18 @@ def test_sequences_of_several_cameras_show_each_clips_cameras(tmp_path, capsys):
     assert main(["preview", str(tmp_path), "--sheet"]) == 0
 
 
+def test_an_output_without_the_basic_writer_says_preview_and_report_need_it(tmp_path, capsys):
+    """A run with only bop / webdataset writes no rgb_*.png: preview and report exit 2 saying
+    they read the basic writer's files (it said only "no rgb_*.png frames")."""
+    (tmp_path / "bop" / "train_pbr" / "000000" / "rgb").mkdir(parents=True)
+    (tmp_path / "webdataset").mkdir()
+    for argv in (["preview", str(tmp_path)], ["report", str(tmp_path)]):
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert "read the files of the basic writer" in err and "[writers.basic]" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bop", "webdataset"]
+
+
 # --- panel ------------------------------------------------------------------------------------
 
 
