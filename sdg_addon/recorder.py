@@ -40,6 +40,7 @@ from .sampling.cases import (
     unknown_case_labels,
     unmatched_case_targets,
 )
+from .sampling.placement import moved_static_objects
 from .sampling.randomizers import target_words
 from .sensors import SENSOR_PROP, SensorSpec
 from .sensors.thermal import PALETTES
@@ -779,6 +780,7 @@ class Recorder:
         problems += [
             FieldError(*p) for p in unmatched_case_targets(self.config.cases, self.config.randomizers, targets)
         ]
+        problems += [FieldError(*p) for p in moved_static_objects(self.config.randomizers, targets, built.entities)]
         scene_labels: dict[str, set[str]] = {}
         for entity in built.entities.values():
             for kind, values in entity.labels.items():

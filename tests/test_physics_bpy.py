@@ -157,3 +157,17 @@ def test_a_frame_with_hidden_targets_settles_as_alone(tmp_path):
     assert bodies == simulated | {"table", "ground"}
     assert render(param, tmp_path / "b", "--frames", "1") == 0
     assert records(tmp_path / "b")[1]["samples"] == full[1]["samples"]
+
+
+def test_a_surface_or_collider_another_entry_moves_is_refused(tmp_path, capsys):
+    """Scatter surfaces and physics colliders are read once, as built: a pose entry that
+    also moves the table (targets = "*") would leave objects floating where the table was.
+    Exit 2 naming both entries, nothing written (rendered silently before)."""
+    text = SCENE + '\n[[randomizers]]\ntype = "pose"\ntargets = "*"\nrotation = { distribution = "uniform_rotation" }\n'
+    out = tmp_path / "out"
+    assert render(write_param(tmp_path, text, "moved.toml"), out) == 2
+    err = capsys.readouterr().err
+    assert "moved.toml: randomizers[1].passive: got [" in err, err
+    assert "randomizers[2] (pose) moves ground, table" in err, err
+    assert "randomizers[0].surface" not in err  # a volume scatter has no surface
+    assert not out.exists()

@@ -41,6 +41,34 @@ def hidden_in(earlier: list[dict]) -> set[str]:
     return hidden
 
 
+# Entries that move their target objects, and the options naming objects that must stay
+# where they were built (read once as scene facts: surfaces, obstacles, passive colliders).
+MOVERS = ("pose", "scatter", "physics_settle", "camera_relative", "trajectory")
+STATIC_OPTIONS = {"scatter": ("surface", "avoid"), "physics_settle": ("passive",)}
+
+
+def moved_static_objects(specs, targets: list[list[str]], names) -> list[tuple[str, list[str], str]]:
+    """(field, objects, expected) for each scatter surface / avoid and physics_settle passive
+    option naming objects another entry moves: their geometry is read once, as built, so
+    they would be placed on or collided with where they no longer are."""
+    out = []
+    for i, (spec, own) in enumerate(zip(specs, targets)):
+        for option in STATIC_OPTIONS.get(spec.name, ()):
+            static = resolve(spec.options.get(option), [n for n in names if n not in own])
+            for j, (other, moved) in enumerate(zip(specs, targets)):
+                hit = sorted(set(static) & set(moved)) if other.name in MOVERS and j != i else []
+                if hit:
+                    out.append(
+                        (
+                            f"randomizers[{i}].{option}",
+                            spec.options.get(option),
+                            f"objects no randomizer moves (read once, as built); randomizers[{j}] "
+                            f"({other.name}) moves {', '.join(hit)}",
+                        )
+                    )
+    return out
+
+
 @register_randomizer
 class Pool(RandomizerSpec):
     """Show k of the targets per frame (choice without replacement); hide the others.
