@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 import pytest
 
+from sdg_addon.annotators.keypoints import KEYPOINT_DTYPE
 from sdg_addon.frame import AnnotatedFrame, Camera, LabelTable
 from sdg_addon.writers import WRITERS, create_writer
 from sdg_addon.writers.kitti import occlusion_level
@@ -1052,3 +1053,25 @@ def test_webdataset_shards_hold_n_frames_of_their_split_and_the_url_names_only_e
         assert index["url"] == f"{ds}-{{000000..{len(groups) - 1:06d}}}.tar"
         samples = list(wds.WebDataset(str(root / index["url"]), shardshuffle=False))
         assert [s["__key__"] for s in samples] == [f"{f:06d}" for g in groups for f in g]
+
+
+def test_webdataset_json_is_strict_json_nan_as_null(tmp_path):
+    """A keypoint behind the camera has x, y NaN: the sample's json wrote the token NaN,
+    which JSON has not (strict parsers refuse it); NaN and infinities are now null."""
+    import tarfile
+
+    frame = make_frame(0)
+    rows = np.array([(2, 3, 0, np.nan, np.nan, -0.5, 0), (2, 3, 1, 4.5, 3.5, 1.0, 2)], dtype=KEYPOINT_DTYPE)
+    frame.annotations["keypoints"] = {"data": rows, "info": {"names": {2: ["far", "tip"]}, "range": [0.0, np.inf]}}
+    w = create_writer("webdataset", tmp_path)
+    w.write(frame)
+    w.finalize()
+    with tarfile.open(tmp_path / "webdataset" / "train-000000.tar") as tar:
+        text = tar.extractfile("000000.json").read().decode()
+
+    def refuse(token):
+        raise ValueError(f"not JSON: {token}")
+
+    meta = json.loads(text, parse_constant=refuse)
+    assert [(r["x"], r["y"]) for r in meta["keypoints"]["data"]] == [(None, None), (4.5, 3.5)]
+    assert meta["keypoints"]["info"]["range"] == [0.0, None]

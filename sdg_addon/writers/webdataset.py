@@ -17,7 +17,8 @@ files by key, the part after the first dot is the field name):
     <key>.semantic.npy         semantic ids, likewise
     <key>.<annotator>.npy      every other array annotation (normals, distance_to_camera...)
     <key>.json                 frame, camera, the label table's classes and every other
-                               annotation as JSON (boxes as lists of row dicts, id maps' labels)
+                               annotation as JSON (boxes as lists of row dicts, id maps' labels;
+                               NaN / infinite numbers as null)
 
 Shards are rebuilt from the parts at the end of every run (also of each render shard and
 resumed run), deterministically: members in frame order, mtime 0, owner 0, so the tar
@@ -28,6 +29,7 @@ from __future__ import annotations
 
 import io as _io
 import json
+import math
 import tarfile
 from pathlib import Path
 
@@ -57,17 +59,20 @@ def _npy(array: np.ndarray) -> bytes:
 
 
 def to_json(value):
-    """Annotation values as JSON data: structured arrays as lists of row dicts."""
+    """Annotation values as JSON data: structured arrays as lists of row dicts; NaN and
+    infinities as null (JSON has no such numbers: strict parsers refuse Python's NaN)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
     if isinstance(value, np.ndarray):
         if value.dtype.names:
             return [{k: to_json(row[k]) for k in value.dtype.names} for row in value]
-        return value.tolist()
+        return to_json(value.tolist())
     if isinstance(value, dict):
         return {str(k): to_json(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [to_json(v) for v in value]
     if isinstance(value, np.generic):
-        return value.item()
+        return to_json(value.item())
     return value
 
 
@@ -130,7 +135,7 @@ class WebDatasetWriter(Writer):
                     meta[field] = to_json(value["info"])
             else:
                 meta[field] = to_json(value)
-        files["json"] = json.dumps(meta, default=to_json).encode("utf-8")
+        files["json"] = json.dumps(to_json(meta), default=to_json, allow_nan=False).encode("utf-8")
         return files
 
     def write(self, frame: AnnotatedFrame) -> None:
