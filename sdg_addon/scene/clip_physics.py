@@ -2,8 +2,9 @@
 
 Active bodies: every entity with exactly one rendered mesh that is not background (the
 asset objects), shaped by their convex hull; passive: every other mesh (the ground,
-objects of several meshes). Each clip simulates afresh, in a new rigid-body world (Bullet
-keeps contact state within a world), from the poses the randomizers set at its first frame
+objects of several meshes). Each clip simulates afresh, in a new rigid-body world with new
+active bodies (Bullet keeps contact state within a world, a body Blender's state of its
+last simulation), from the poses the randomizers set at its first frame
 (scene frame `start_frame`), one frame past its end (Cycles' vector pass reads the frame
 after each rendered one); frames then show scene frames `start_frame + i`, `sequence.fps`
 frames per second of simulated time. A clip is always rendered from its first frame on
@@ -120,6 +121,14 @@ class Proxy:
         self.body.matrix_world = mesh_world @ self.offset
         self.origin.matrix_basis = self.offset.inverted() @ mesh_world.inverted() @ self.root.matrix_world
 
+    def drop_body(self) -> None:
+        """Remove the proxy's rigid body: a body Blender keeps from an earlier clip's world
+        carries that simulation's state into the next world (a clip of bodies that touch
+        then moved otherwise than alone, in a shard or on resume); each clip gets new ones."""
+        if self.body.rigid_body is not None:
+            with bpy.context.temp_override(object=self.body, active_object=self.body, selected_objects=[self.body]):
+                bpy.ops.rigidbody.object_remove()
+
     def follow(self, following: bool) -> None:
         """Make the root follow the proxy (a Copy Transforms constraint), or stop."""
         constraint = self.root.constraints.get(FOLLOW)
@@ -152,6 +161,8 @@ class ClipBodies:
         scene.frame_set(start_frame)  # the objects' own poses, no longer following a proxy
         for proxy in self.proxies:
             proxy.place()
+        for proxy in self.proxies:
+            proxy.drop_body()
         world = _new_world(scene, start_frame, clip_length)
         _bodies(world, {m: "PASSIVE" for m in self.passive} | {p.body: "ACTIVE" for p in self.proxies})
         for proxy in self.proxies:
