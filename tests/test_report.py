@@ -292,3 +292,30 @@ def test_report_counts_a_sequences_frames_by_run_frame_not_by_frame_in_clip(tmp_
     assert stats.frame_count == 4
     assert sorted(f for f, _lo, _hi in stats.depth_per_frame) == [0, 1, 2, 3]
     assert max(stats.frames_with.values()) == 4
+
+
+def test_report_of_cameras_of_different_sizes_uses_each_cameras_size(tmp_path):
+    """Cameras may have their own width and height: the summary names each size and box
+    centres are normalized by their own camera's size (before: "image size" was the first
+    camera's and the other camera's centres were scaled by it, off the heat map's place)."""
+    from PIL import Image
+    from test_writers_formats import make_frame
+
+    from sdg_addon.report.page import _summary_rows
+    from sdg_addon.report.stats import collect
+    from sdg_addon.writers import create_writer
+
+    out = tmp_path / "two"
+    w = create_writer("basic", out, camera_subfolders="always")
+    for cam in ("big", "small"):
+        w.write(make_frame(0, camera_name=cam))
+    big = Image.open(out / "big" / "rgb" / "rgb_0000.png")
+    width, height = big.size
+    big.resize((width // 2, height // 2)).save(out / "small" / "rgb" / "rgb_0000.png")
+    stats = collect(out)
+    assert stats.image_sizes == {"big": (width, height), "small": (width // 2, height // 2)}
+    assert stats.image_size == (width, height)
+    n = len(stats.centres) // 2
+    np.testing.assert_allclose(stats.centres[n:], stats.centres[:n] * 2)
+    rows = dict(_summary_rows(stats))
+    assert rows["image size"] == f"{width} x {height} (big), {width // 2} x {height // 2} (small)"

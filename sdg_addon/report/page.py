@@ -142,11 +142,15 @@ def _plots(stats: Stats, folder: Path, prefix: str = "") -> dict[str, str]:
 
 def _summary_rows(stats: Stats) -> list[tuple[str, str]]:
     m = stats.manifest
-    w, h = stats.image_size or (0, 0)
+    sizes = {cam: f"{w} x {h}" for cam, (w, h) in stats.image_sizes.items()}
+    if len(set(sizes.values())) > 1:  # cameras of their own sizes: each named
+        size = _e(", ".join(f"{wh} ({cam or '(root)'})" for cam, wh in sizes.items()))
+    else:
+        size = next(iter(sizes.values()), "0 x 0")
     rows = [
         ("frames", str(stats.frame_count)),
         ("cameras", ", ".join(c or "(root)" for c in stats.frames) or "–"),
-        ("image size", f"{w} x {h}"),
+        ("image size", size),
         ("classes", str(len(stats.classes))),
         ("visible instances", str(sum(stats.instances.values()))),
         ("seed", _e(stats.resolved.get("seed", "–"))),

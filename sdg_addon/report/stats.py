@@ -48,7 +48,8 @@ class ParamRange:
 class Stats:
     folder: Path
     frames: dict[str, list[int]]  # camera ("" for the root) -> frame numbers
-    image_size: tuple[int, int] | None
+    image_size: tuple[int, int] | None  # the largest camera's (width, height)
+    image_sizes: dict[str, tuple[int, int]]  # camera -> (width, height) of its frames
     classes: list[str]
     instances: dict[str, int]  # class -> tight boxes (visible instances) over the dataset
     frames_with: dict[str, int]  # class -> frames (of any camera) where it is visible
@@ -97,18 +98,18 @@ def collect(folder: Path | str, semantic_type: str = "class") -> Stats:
     have_truncation = False
     centres = []
     depth_per_frame, depth_sample = [], []
-    image_size = None
+    image_sizes: dict[str, tuple[int, int]] = {}  # cameras may differ (a camera's width, height)
     missing_boxes = 0
     for cam, numbers in in_clip.items():
         for n in numbers:
             ff = visualize.frame_files(folder, n, cam)[0]
             f = _run_frame(cam, n, clip_length)
-            if image_size is None:
+            if cam not in image_sizes:
                 from PIL import Image
 
                 with Image.open(ff.path("rgb", "png")) as im:
-                    image_size = im.size
-            w, h = image_size
+                    image_sizes[cam] = im.size
+            w, h = image_sizes[cam]
             boxes = visualize.load_boxes(ff)
             if boxes is None:
                 missing_boxes += 1
@@ -158,7 +159,8 @@ def collect(folder: Path | str, semantic_type: str = "class") -> Stats:
     return Stats(
         folder=folder,
         frames=frames,
-        image_size=image_size,
+        image_size=max(image_sizes.values(), key=lambda wh: wh[0] * wh[1]) if image_sizes else None,
+        image_sizes=image_sizes,
         classes=classes,
         instances={c: instances.get(c, 0) for c in classes},
         frames_with={c: len(frames_with.get(c, ())) for c in classes},
