@@ -171,3 +171,9 @@ class ClipBodies:
             proxy.follow(True)
         for f in range(start_frame, start_frame + clip_length + 1):
             scene.frame_set(f)
+        if scene.render.use_persistent_data:
+            # The render's persistent data holds the previous clip's rigid-body world: Cycles'
+            # vector pass, which evaluates the frame after, read no motion from it. Switching
+            # the setting off frees that data (Blender does so when it is turned off).
+            scene.render.use_persistent_data = False
+            scene.render.use_persistent_data = True
