@@ -423,11 +423,24 @@ def test_interval_trigger_repeats_the_last_draw_and_frames_stay_pure():
     assert run[17][2]["trigger_frame"] == 0 and "trigger_frame" not in run[17][0]
 
 
-def test_sequence_follows_the_trigger_frame():
-    r = spec("world", strength={"distribution": "sequence", "values": [1.0, 2.0, 3.0]})
-    r.interval = 2
-    got = [sample_frame(0, f, [r], [[]])[0]["values"]["world"]["strength"] for f in range(6)]
-    assert got == [1.0, 1.0, 3.0, 3.0, 2.0, 2.0]  # frames 0, 2, 4 -> values[0], [2], [4 % 3]
+def test_sequence_steps_once_per_trigger():
+    """A `sequence` advances one value per trigger (Replicator's sequence): with interval 2,
+    1 1 2 2 3 3. It used to take values[trigger frame % len]: 1 1 3 3 2 2, and with an
+    interval of len(values) (a new HDRI of 10 every 10 frames) always the first value."""
+
+    def run(interval, frames, clip_length=1, trigger="frame"):
+        r = spec("world", strength={"distribution": "sequence", "values": [1.0, 2.0, 3.0]})
+        r.interval, r.trigger = interval, trigger
+        return [sample_frame(0, f, [r], [[]], clip_length)[0]["values"]["world"]["strength"] for f in range(frames)]
+
+    assert run(2, 6) == [1.0, 1.0, 2.0, 2.0, 3.0, 3.0]
+    assert run(3, 9) == [1.0] * 3 + [2.0] * 3 + [3.0] * 3
+    assert run(1, 4) == [1.0, 2.0, 3.0, 1.0]
+    assert run(5, 4, trigger="once") == [1.0] * 4
+    # clips of 2 frames: values change at clip starts only, one step per draw
+    assert run(1, 6, clip_length=2) == [1.0, 1.0, 2.0, 2.0, 3.0, 3.0]
+    assert run(4, 8, clip_length=2) == [1.0] * 4 + [2.0] * 4  # a draw every other clip
+    assert run(2, 9, clip_length=3) == [1.0] * 3 + [2.0] * 3 + [3.0] * 3  # clip starts 0, 3, 6 draw at 0, 2, 6
 
 
 def test_uniform_and_log_uniform_moments():

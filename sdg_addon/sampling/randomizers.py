@@ -144,6 +144,17 @@ class RandomizerSpec:
             return 0
         return frame - frame % self.interval
 
+    def draw_index(self, frame: int, clip_length: int = 1) -> int:
+        """Which of the run's draws frame `frame` shows, from 0: the step of a `sequence`
+        distribution, which advances once per trigger (Replicator's sequence). Draws happen at
+        clip starts (stills: every frame) whose trigger frames differ."""
+        if self.trigger == "once":
+            return 0
+        first = frame - frame % clip_length
+        if self.interval <= clip_length:  # every clip start is a trigger frame of its own
+            return first // clip_length
+        return self.trigger_frame(first) // self.interval  # each interval holds a clip start
+
     def sample(self, rng: np.random.Generator, frame: int, targets: list[str]) -> dict:
         """{target: {param: value}} for this frame; targets already sorted."""
         return {t: {k: d.sample(rng, frame) for k, d in self.params.items()} for t in targets}

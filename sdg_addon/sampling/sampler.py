@@ -4,8 +4,8 @@ Each randomizer gets its own generator seeded with (seed, frame, randomizer inde
 frame can be reproduced alone (`--frames 17:18`), in any shard, after any resume.
 
 Sequences (`sequence.clip_length` K > 1): randomizers act once per clip. The generator of
-frame f is the one of its clip's first frame (f - f % K), and distributions see the clip
-index where stills see the frame index (`sequence` distributions step once per clip), so
+frame f is the one of its clip's first frame (f - f % K), and `sequence` distributions see
+the index of the draw (RandomizerSpec.draw_index: one step per clip that draws), so
 every frame of a clip has the same values; with K = 1 this is exactly the stills rule.
 Motion randomizers (sampling.motion) add, per frame, the offset of the clip's trajectory
 at the frame's time.
@@ -57,12 +57,12 @@ def sample_frame(
     out = []
     for index, (spec, names) in enumerate(zip(randomizers, targets)):
         # Sequences: triggers count frames but fire at clip starts (values act once per clip);
-        # `sequence` distributions step once per clip. With clip_length 1: the stills rule.
+        # `sequence` distributions step once per draw. With clip_length 1: the stills rule.
         # A redraw (attempt > 0) changes only the entries that fire on this very frame.
         drawn_at = spec.trigger_frame(first)
         rng = frame_rng(seed, drawn_at, index, attempt if drawn_at == frame else 0)
         extra = {"facts": facts, "earlier": out} if spec.needs_facts else {}
-        values = spec.sample(rng, drawn_at // clip_length, sorted(names), **extra)
+        values = spec.sample(rng, spec.draw_index(frame, clip_length), sorted(names), **extra)
         if spec.motion:
             for v in values.values():
                 v.update(time=t, duration=duration, **spec.offsets(v, t, duration))
