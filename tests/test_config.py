@@ -612,6 +612,15 @@ def test_camera_look_at_or_rotation(tmp_path):
             [0, 0, 0],
             ["did you mean 'location'?"],
         ),
+        # k more than the values on a parameter that takes one value: "no k", not "at most 2"
+        # (which, once followed, was refused as "no k")
+        (
+            '[[randomizers]]\ntype = "material"\ntargets = "*"\n'
+            'roughness = { distribution = "choice", values = [0.1, 0.2], k = 3 }\n',
+            "randomizers[0].roughness.k",
+            3,
+            ["no k: roughness takes one value"],
+        ),
         ("[annotators]\nrgb = { foo = 1 }\n", "annotators.rgb.foo", 1, ["takes no keys"]),
         ('[writers]\nbasic = { frame_padding = "4" }\n', "writers.basic.frame_padding", "4", ["whole number"]),
         ("[writers]\nbasik = {}\n", "writers.basik", "basik", ["did you mean 'basic'?"]),

@@ -1994,6 +1994,9 @@ class _Reader:
         shorthand = is_per_axis_shorthand(value)
         value = as_spec(value)
         if is_distribution_spec(value):
+            if value.get("k") is not None and kind not in _ELEMENT_KIND:  # before k's own checks
+                self.problems.add(join(where, "k"), value["k"], f"no k: {key} takes one value ({desc})")
+                return None
             found = check_distribution_spec(value)
             for sub, bad, expected in found:
                 if sub not in value and "." not in sub and "[" not in sub:  # a required parameter is missing
