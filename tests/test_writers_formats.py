@@ -1075,3 +1075,21 @@ def test_webdataset_json_is_strict_json_nan_as_null(tmp_path):
     meta = json.loads(text, parse_constant=refuse)
     assert [(r["x"], r["y"]) for r in meta["keypoints"]["data"]] == [(None, None), (4.5, 3.5)]
     assert meta["keypoints"]["info"]["range"] == [0.0, None]
+
+
+def test_webdataset_refuses_to_rebuild_shards_from_removed_parts(tmp_path):
+    """Shards are rebuilt from the parts alone: with parts/ removed after a run, a resumed
+    run's finalize rewrote train-000000.tar and the index with its own frames only (the
+    earlier frames silently gone); now it refuses, naming the index and the parts, and
+    leaves the shards as they were."""
+    import shutil
+
+    run_writer("webdataset", tmp_path, range(4), frames_per_shard=2)
+    root = tmp_path / "webdataset"
+    before = {p.name: p.read_bytes() for p in root.iterdir() if p.is_file()}
+    shutil.rmtree(root / "parts")
+    with pytest.raises(
+        ValueError, match=r"train\.json lists 4 frames but .*parts/train holds 1 parts: parts were removed"
+    ):
+        run_writer("webdataset", tmp_path, [4], frames_per_shard=2)
+    assert {p.name: p.read_bytes() for p in root.iterdir() if p.is_file()} == before

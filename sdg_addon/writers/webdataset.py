@@ -155,6 +155,21 @@ class WebDatasetWriter(Writer):
         for folder in sorted(p for p in parts_root.iterdir() if p.is_dir()):
             ds = folder.name
             frames = sorted(int(p.stem) for p in folder.glob("*.tar"))
+            index_path = self.root / f"{ds}.json"
+            if index_path.is_file():
+                # Shards are rebuilt from the parts alone: fewer parts than the shards hold
+                # means parts were removed, and rebuilding would drop those frames.
+                try:
+                    before = sum(json.loads(index_path.read_text(encoding="utf-8"))["frames"])
+                except (OSError, ValueError, KeyError, TypeError):
+                    before = 0
+                if before > len(frames):
+                    raise ValueError(
+                        f"webdataset: {index_path.as_posix()} lists {before} frames but "
+                        f"{folder.as_posix()} holds {len(frames)} parts: parts were removed, and the "
+                        "shards are rebuilt from the parts alone; the shards were left as they are "
+                        "(keep parts/ until the dataset is complete, or render anew with --overwrite)"
+                    )
             # Consecutive runs of N of this dataset's frames: shard names without gaps (the
             # brace url names every shard that exists) and N frames per shard whatever
             # val_every leaves to the dataset.
