@@ -889,7 +889,8 @@ SEQUENCE_FIELDS = (
         "folders",
         "choice",
         "clip",
-        '`"clip"`: `clip_0003/rgb_0007.png` (frame within the clip); `"flat"`: `rgb_0031.png` (frame of the run)',
+        '`"clip"`: `clip_0003/rgb_0007.png` (frame within the clip); `"flat"`: `rgb_0031.png` (frame of the run), '
+        "and no writer sorts by clip (`kitti_velodyne`: every frame in sequence `00`, `pcd`: no clip folders)",
         choices=("clip", "flat"),
     ),
 )
