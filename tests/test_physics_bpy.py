@@ -171,3 +171,14 @@ def test_a_surface_or_collider_another_entry_moves_is_refused(tmp_path, capsys):
     assert "randomizers[2] (pose) moves ground, table" in err, err
     assert "randomizers[0].surface" not in err  # a volume scatter has no surface
     assert not out.exists()
+
+
+def test_avoiding_what_another_scatter_places_is_refused_with_the_way_out(tmp_path, capsys):
+    """avoid reads the objects as built: avoiding another scatter entry's targets avoided
+    where they were built, not where they were placed. Refused, saying what to do instead."""
+    text = SCENE.replace('targets = "box*"\nvolume', 'targets = "box_00[0-2]"\navoid = "box_00[3-5]"\nvolume', 1)
+    text += '\n[[randomizers]]\ntype = "scatter"\ntargets = "box_00[3-5]"\nsurface = "table"\n'
+    assert render(write_param(tmp_path, text, "avoid.toml"), tmp_path / "out") == 2
+    err = capsys.readouterr().err
+    assert "randomizers[0].avoid" in err and "randomizers[2] (scatter) moves box_003, box_004, box_005" in err, err
+    assert "scatter them together" in err

@@ -58,12 +58,17 @@ def moved_static_objects(specs, targets: list[list[str]], names) -> list[tuple[s
             for j, (other, moved) in enumerate(zip(specs, targets)):
                 hit = sorted(set(static) & set(moved)) if other.name in MOVERS and j != i else []
                 if hit:
+                    hint = (
+                        "; one scatter entry's targets never intersect: scatter them together"
+                        if (spec.name == other.name == "scatter")
+                        else ""
+                    )
                     out.append(
                         (
                             f"randomizers[{i}].{option}",
                             spec.options.get(option),
                             f"objects no randomizer moves (read once, as built); randomizers[{j}] "
-                            f"({other.name}) moves {', '.join(hit)}",
+                            f"({other.name}) moves {', '.join(hit)}{hint}",
                         )
                     )
     return out
