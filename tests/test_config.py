@@ -1350,3 +1350,20 @@ def test_sensor_folders_differing_only_in_case_are_refused(tmp_path):
     assert set(found) == {(here, "cameras[2].name"), (here, "lidars[0].name")}
     assert "cameras[1]" in found[(here, "cameras[2].name")].expected
     assert "cameras[0]" in found[(here, "lidars[0].name")].expected
+
+
+def test_a_trajectory_with_rigid_body_clips_is_refused(tmp_path):
+    """With sequence.rigid_body the simulation moves every asset object: a trajectory of one
+    would be logged but ignored, so it is refused, naming the entry."""
+    text = (
+        "[run]\nframes = 3\n"
+        + CAMERA
+        + '[sequence]\nclip_length = 3\nrigid_body = true\n[[assets]]\nname = "box"\nprimitive = "cube"\n'
+        + '[[randomizers]]\ntype = "camera_trajectory"\ntargets = "cam"\nvelocity = [1, 0, 0]\n'
+        + '[[randomizers]]\ntype = "trajectory"\ntargets = "box"\nvelocity = [1, 0, 0]\n'
+    )
+    found = by_field(problems_of(write(tmp_path / "p.toml", text)))
+    assert list(found) == [(str(tmp_path / "p.toml"), "randomizers[1].type")]
+    assert "sequence.rigid_body" in found[(str(tmp_path / "p.toml"), "randomizers[1].type")].expected
+    # without rigid_body the same file loads (camera_trajectory is allowed with it: above)
+    load_config(write(tmp_path / "q.toml", text.replace("rigid_body = true", "rigid_body = false")))

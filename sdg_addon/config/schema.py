@@ -1308,6 +1308,15 @@ def config_from_dict(data: dict, path: Path, problems: Problems | None = None, o
         problems.add(
             "sequence.rigid_body", True, "false with a physics_settle randomizer (one rigid-body simulation at a time)"
         )
+    if cfg.sequence.rigid_body:
+        for i, r in enumerate(cfg.randomizers):
+            if r.name == "trajectory":  # every asset object is a body: the simulation moves it
+                problems.add(
+                    join(join("randomizers", i), "type"),
+                    r.name,
+                    "no trajectory with sequence.rigid_body = true (the simulation moves the asset "
+                    "objects; a trajectory would be ignored); camera_trajectory moves cameras",
+                )
     problems.raise_if_any()
     return cfg
 
