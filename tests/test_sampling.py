@@ -363,6 +363,12 @@ def test_bad_distribution_specs_are_reported(value, field):
     assert field in [p[0] for p in problems]
 
 
+def test_a_parameter_of_a_distribution_without_parameters_says_it_takes_none():
+    ((field, value, expected),) = check_distribution_spec({"distribution": "uniform_rotation", "low": 0})
+    assert (field, value) == ("low", 0)
+    assert expected == "no parameters of uniform_rotation: it takes none", expected  # was "(known: )"
+
+
 def test_did_you_mean_for_distribution_names():
     ((field, value, expected),) = check_distribution_spec({"distribution": "unifrom", "low": 0, "high": 1})
     assert field == "distribution" and value == "unifrom" and "did you mean 'uniform'" in expected

@@ -685,6 +685,8 @@ def check_distribution_spec(value) -> list[tuple[str, object, str]]:
 
 
 def _one_of(word, choices: list[str], noun: str) -> str:
+    if not choices:  # uniform_rotation takes no parameters: not "a known parameter (known: )"
+        return f"no {noun.replace('parameter', 'parameters', 1)}: it takes none"
     close = difflib.get_close_matches(word, choices, n=1) if isinstance(word, str) else []
     hint = f": did you mean {close[0]!r}?" if close else ""
     return f"a known {noun}{hint} (known: {', '.join(repr(c) for c in choices)})"
