@@ -1597,7 +1597,7 @@ def test_start_after_a_preview_that_added_objects_says_to_undo_it(addon, scene, 
     """Preview Frame of an imported file's cameras, lights and assets adds them to the open
     scene; Start Recording, Render Preview or another Preview Frame then would add them
     again: refused with a sentence saying to undo the preview (was: 'Failed:
-    /tmp/sdg_scene_.../x.toml: cameras[0].name: got "camera"; expected a name the base scene
+    <temp>/sdg_scene_.../x.toml: cameras[0].name: got "camera"; expected a name the base scene
     does not use ...', a temporary file and parameter-file advice). Undone, Start works."""
     bpy = addon.bpy
     artist_scene(bpy, scene, tmp_path / "out")
@@ -1624,7 +1624,7 @@ def test_start_after_a_preview_that_added_objects_says_to_undo_it(addon, scene, 
 def test_a_problem_found_when_the_scene_is_built_is_said_without_a_temporary_file(addon, scene, tmp_path):
     """An imported [[lights]] entry named like an object of the open scene is refused when
     the recording builds the scene: said as the panel's other problems are (was: 'Failed:
-    /tmp/sdg_scene_.../x.toml: lights[0].name: ...', a temporary file already deleted)."""
+    <temp>/sdg_scene_.../x.toml: lights[0].name: ...', a temporary file already deleted)."""
     bpy = addon.bpy
     artist_scene(bpy, scene, tmp_path / "out")
     sun = bpy.data.objects.new("sun", bpy.data.lights.new("sun", "SUN"))
@@ -1662,7 +1662,7 @@ def test_undo_preview_takes_back_a_preview_and_nothing_else(addon, scene, tmp_pa
 
 def test_preview_frame_says_a_problem_of_the_built_scene_in_the_panels_words(addon, scene, tmp_path):
     """Targets that match no object are found when the scene is built: Preview Frame says so
-    as Start does, naming the randomizer as the panel numbers it (was: '/tmp/preview.toml:
+    as Start does, naming the randomizer as the panel numbers it (was: '<temp>/preview.toml:
     randomizers[0].targets: ...', a file that does not exist, one line per problem)."""
     bpy = addon.bpy
     artist_scene(bpy, scene, tmp_path / "out")
