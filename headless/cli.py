@@ -571,8 +571,8 @@ def _render_parallel(args, config, frames: range, out: Path) -> int:
                 file=sys.stderr,
             )
             return code if code > 128 else EXIT_INTERRUPTED  # 143 after SIGTERM
-        if not args.quiet:
-            print(f"done: {len(todo)} frame(s) written, {len(done)} already done -> {out}")
+        # The summary line, as a single process prints it (--quiet drops progress lines only).
+        print(f"done: {len(todo)} frame(s) written, {len(done)} already done -> {out}")
         return EXIT_OK
     finally:
         if joined_ray:

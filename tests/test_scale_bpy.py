@@ -93,10 +93,13 @@ def assert_same_warnings(one: Path, out: Path) -> None:
     assert sorted(json.loads((out / "audit" / "manifest.json").read_text())["warnings"]) == sorted(single)
 
 
-def test_two_processes_make_the_single_process_dataset(reference, tmp_path):
+def test_two_processes_make_the_single_process_dataset(reference, tmp_path, capsys):
     param, one = reference
     out = tmp_path / "two"
+    capsys.readouterr()
     assert main(["render", str(param), "--out", str(out), "--procs", "2", "--chunk", "2", *COMMON]) == 0
+    # --quiet drops progress lines, not the summary a single process prints too (it did).
+    assert capsys.readouterr().out.strip().splitlines()[-1].startswith("done: ")
     assert_same_dataset(one, out)
     assert_same_warnings(one, out)
     assert not (out / "audit" / "tmp").exists()  # every process removed its temporary folder
