@@ -48,7 +48,7 @@ from ..sampling.randomizers import (
 from ..sensors import SENSOR_KINDS
 from ..sensors.thermal import T_MAX, T_MIN, ZERO_CELSIUS, to_kelvin
 from ..writers.basic import one_folder_problem
-from ..writers.paths import TOOL_FOLDERS, is_tool_folder, safe_name
+from ..writers.paths import sensor_folder_problem
 from ..writers.plugins import writer_registry
 from .fields import LABEL_TEXT, MAX_STRING_CHARS, Field, check_value, is_label_text, read_section, section_class
 from .problems import MISSING, ConfigError, FieldError, Problem, Problems, Repeated, join, one_of
@@ -1874,29 +1874,13 @@ def _unique_names(cfg: Config, asset_origins: list[tuple[str, Path]], path: Path
     sensors = [(join("cameras", i), c.name) for i, c in enumerate(cfg.cameras)]
     sensors += [(join("lidars", i), lidar.name) for i, lidar in enumerate(cfg.lidars)]
     taken = {p.field for p in problems.items}  # a name already refused above: one problem
-    folders: dict[str, str] = {}  # folder name, case aside (Windows', macOS' file systems) -> entry
+    folders: dict[str, str] = {}  # folder name, case aside -> the entry that took it
     for where, name in sensors:
         field = join(where, "name")
-        folder = safe_name(name).lower()
-        if field in taken:
-            continue
-        if is_tool_folder(name):
-            problems.add(
-                field,
-                name,
-                "a name that is not a folder the tool makes in the output folder ("
-                + ", ".join(TOOL_FOLDERS)
-                + ", clip_N, frames_N; any case): it names the sensor's output sub-folder",
-            )
-        elif folder in folders:
-            problems.add(
-                field,
-                name,
-                f"a name that differs from {folders[folder]}'s in more than case: it names the sensor's output "
-                "sub-folder, and on Windows' and macOS' file systems the two would be one folder",
-            )
-        else:
-            folders[folder] = where
+        if field not in taken:
+            problem = sensor_folder_problem(name, folders, where)
+            if problem:
+                problems.add(field, name, problem)
     # A LiDAR rides on a camera or an object of the parameter file (checked before a run),
     # or of the base .blend (checked once its scene is built, before anything is written).
     mounts = {c.name for c in cfg.cameras} | ({"ground"} if cfg.ground.enabled else set())

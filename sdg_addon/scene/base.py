@@ -19,7 +19,7 @@ import bpy
 
 from ..config.problems import MISSING, FieldError, one_of
 from ..sensors import EMISSIVITY_PROP, NIR_REFLECTANCE_PROP, SENSOR_PROP, TEMPERATURE_PROP
-from ..writers.paths import TOOL_FOLDERS, is_tool_folder, safe_name
+from ..writers.paths import sensor_folder_problem
 
 
 class BaseSceneError(ValueError):
@@ -395,31 +395,16 @@ def check_camera_sensor_settings(camera, blend: str = "") -> None:
 
 
 def check_camera_folders(names: list[str], blend: str = "") -> None:
-    """The run's cameras (a base scene's among them) name their output sub-folders, as
-    [[cameras]] entries do (the parameter file refuses those): not a folder the tool makes
-    in the output folder, where their frames would mix with the audit trail or another
-    writer's files, and no two the same folder on Windows' and macOS' file systems (names
-    differing in case only), where one camera's files would overwrite the other's."""
+    """The run's cameras (a base scene's among them) name their output sub-folders, held to
+    the rule of [[cameras]] entries (writers.paths.sensor_folder_problem): not a folder the
+    tool makes there, no two one folder on Windows' and macOS' file systems."""
     seen: dict[str, str] = {}
     for name in names:
-        if is_tool_folder(name):
+        problem = sensor_folder_problem(name, seen, f"camera {name!r}")
+        if problem:
             raise FieldError(
-                "scene.blend",
-                blend,
-                f"cameras whose names are not folders the tool makes in the output folder ({', '.join(TOOL_FOLDERS)}, "
-                f"clip_N, frames_N; any case): camera {name!r} would name its sub-folder there; rename it "
-                "(or leave it out with [scene] cameras)",
+                "scene.blend", blend, f"{problem}; camera {name!r}: rename it (or leave it out with [scene] cameras)"
             )
-        folder = safe_name(name).lower()
-        if folder in seen:
-            raise FieldError(
-                "scene.blend",
-                blend,
-                f"cameras whose names differ in more than case: {seen[folder]!r} and {name!r} would name one "
-                "output sub-folder on Windows' and macOS' file systems; rename one (or leave it out with "
-                "[scene] cameras)",
-            )
-        seen[folder] = name
 
 
 def check_projection(cam_obj, blend: str = "") -> None:

@@ -50,6 +50,26 @@ def is_tool_folder(name: object) -> bool:
     return folder in TOOL_FOLDERS or bool(_TOOL_FOLDER_PATTERN.match(folder))
 
 
+def sensor_folder_problem(name: object, taken: dict[str, str], who: str) -> str | None:
+    """What stops `name` from naming a sensor's (camera's, LiDAR's) output sub-folder, as the
+    expectation of a problem: a folder the tool makes there itself, or one `taken` (folder,
+    case aside -> who took it) already holds, which Windows' and macOS' file systems make
+    one folder. None when it may: `who` then takes it."""
+    if is_tool_folder(name):
+        return (
+            f"a name that is not a folder the tool makes in the output folder ({', '.join(TOOL_FOLDERS)}, "
+            "clip_N, frames_N; any case): it names the sensor's output sub-folder"
+        )
+    folder = safe_name(name).lower()
+    if folder in taken:
+        return (
+            f"a name that differs from {taken[folder]}'s in more than case: it names the sensor's output "
+            "sub-folder, and on Windows' and macOS' file systems the two would be one folder"
+        )
+    taken[folder] = who
+    return None
+
+
 class UnsafePathError(ValueError):
     """A path that would leave the output folder."""
 
