@@ -42,6 +42,12 @@ def _folder(text: str) -> Path:
     return Path(text)
 
 
+def _out_of(args, config) -> Path:
+    """The output folder: --out, else the file's run.output; "~/ds" (quoted, or in the file) is
+    the home folder's, as output.check_folder checks it."""
+    return (args.out or Path(config.output)).expanduser()
+
+
 def _path(text: str) -> Path:
     return Path(text).expanduser()  # "~/ds" quoted (a script's argument): the home folder's, as a shell gives it
 
@@ -192,7 +198,7 @@ def _merge(args) -> int:
     config = _load_or_report(args.file)
     if config is None:
         return EXIT_INVALID
-    out = (args.out or Path(config.output)).expanduser()  # "~/ds": the home folder's, as checked
+    out = _out_of(args, config)
     done = finished_frames(out / AUDIT_DIR) if (out / AUDIT_DIR).is_dir() else {}
     if not done:
         print(f"error: {out} holds no finished frames (no audit/frames*.jsonl)", file=sys.stderr)
@@ -404,7 +410,7 @@ def _render(args) -> int:
             print(f"error: --device {args.device!r}: expected one of {list(DEVICES)}", file=sys.stderr)
             return EXIT_INVALID
         args.device = args.device.lower()  # one device in any case, as render.device
-    out = (args.out or Path(config.output)).expanduser()  # "~/ds": the home folder's, as checked
+    out = _out_of(args, config)
     if early_signals.received:  # Ctrl-C or SIGTERM while this process loaded: nothing written yet
         print("interrupted before the run started: nothing written", file=sys.stderr)
         return 128 + early_signals.received[0]
