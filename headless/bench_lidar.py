@@ -38,6 +38,7 @@ def _best(fn, repeat: int) -> tuple[float, float, object]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from headless.bench import parse_resolution
     from sdg_addon.config.schema import DEVICES
 
     p = argparse.ArgumentParser(prog="python -m headless.bench_lidar")
@@ -50,6 +51,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--repeat", type=int, default=1, help="timed runs of each (best kept), after a warm-up")
     p.add_argument("--json", type=Path, default=None)
     args = p.parse_args(argv)
+    try:
+        parse_resolution(args.resolution)
+    except ValueError as e:
+        p.error(str(e))  # exit 2, before the scene is built
 
     from sdg_addon.annotators import create_annotator
     from sdg_addon.annotators.base import ANNOTATORS
@@ -65,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     if not config.lidars:
         print(f"error: {args.file} has no [[lidars]]", file=sys.stderr)
         return 2
-    w, h = (int(x) for x in args.resolution.lower().split("x"))
+    w, h = parse_resolution(args.resolution)
     config.render.width, config.render.height = w, h
     config.render.samples = args.samples
     config.render.device = args.device

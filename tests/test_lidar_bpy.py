@@ -188,9 +188,10 @@ def test_benchmark_command_prints_both_times(tmp_path, capsys):
     assert (
         bench(["--device", "CPU", "--resolution", "32x24", "--samples", "1", "--channels", "4", "--columns", "8"]) == 0
     )
-    with pytest.raises(SystemExit) as e:
-        bench(["--device", "gpux"])
-    assert e.value.code == 2
+    for bad in (["--device", "gpux"], ["--resolution", "64by48"]):  # (the latter: a traceback before)
+        with pytest.raises(SystemExit) as e:
+            bench(bad)
+        assert e.value.code == 2
     figures = json.loads(out.read_text())
     assert figures["objects"] == 31 and figures["rays"] == 8 * 64  # 30 objects and the ground
     assert figures["lidar_scan_s"] > 0 and figures["render_s"] > 0 and figures["returns"] > 0
