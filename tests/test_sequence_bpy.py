@@ -617,34 +617,46 @@ def test_flow_follows_armatures_and_shape_keys(tmp_path):
         assert min(seen.values()) > 20, seen
 
 
-def test_particles_of_a_blend_play_in_a_clip(tmp_path):
-    """Particles falling under gravity (their source object disabled in renders, as usual)
-    are made real objects once, and still fall over the clip as Blender renders them: each
-    copy sits where Blender's particle instance is at every frame, and the flow of its
-    pixels is that motion projected (motion vectors agree)."""
+def particle_scene(radius: float, size: float, height: float, cam_height: float):
+    """An empty scene with a camera at y = -6 looking along +Y, a sun, and an emitter plane
+    (`size`, at z = `height`) whose Newtonian particles are copies of a ball (`radius`, its
+    source disabled in renders, as usual; labelled class ball). Returns the particle
+    settings, for the test to set count, frames and lifetime."""
     import math
 
     import bpy
 
     bpy.ops.wm.read_factory_settings(use_empty=True)
     scene = bpy.context.scene
-    bpy.ops.mesh.primitive_ico_sphere_add(radius=0.1, location=(0, 0, -20))
+    bpy.ops.mesh.primitive_ico_sphere_add(radius=radius, location=(0, 0, -20))
     ball = bpy.context.object
     ball.name, ball.hide_render = "ball", True
     ball["semantics"] = {"class": ["ball"]}
-    bpy.ops.mesh.primitive_plane_add(size=1.0, location=(0, 0, 2))
+    bpy.ops.mesh.primitive_plane_add(size=size, location=(0, 0, height))
     emitter = bpy.context.object
     emitter.name, emitter.show_instancer_for_render = "emitter", False
     emitter.modifiers.new("p", "PARTICLE_SYSTEM")
     s = emitter.particle_systems[0].settings
-    s.count, s.frame_start, s.frame_end, s.lifetime = 4, 1, 1, 100
     s.physics_type, s.normal_factor, s.render_type, s.instance_object = "NEWTON", 0.0, "OBJECT", ball
     s.particle_size = 1.0
     cam = bpy.data.objects.new("Cam", bpy.data.cameras.new("Cam"))
     scene.collection.objects.link(cam)
-    cam.location, cam.rotation_euler = (0, -6, 1), (math.pi / 2, 0, 0)
+    cam.location, cam.rotation_euler = (0, -6, cam_height), (math.pi / 2, 0, 0)
     scene.camera = cam
     scene.collection.objects.link(bpy.data.objects.new("Sun", bpy.data.lights.new("Sun", "SUN")))
+    return s
+
+
+def test_particles_of_a_blend_play_in_a_clip(tmp_path):
+    """Particles falling under gravity (their source object disabled in renders, as usual)
+    are made real objects once, and still fall over the clip as Blender renders them: each
+    copy sits where Blender's particle instance is at every frame, and the flow of its
+    pixels is that motion projected (motion vectors agree)."""
+    import bpy
+
+    s = particle_scene(radius=0.1, size=1.0, height=2, cam_height=1)
+    s.count, s.frame_start, s.frame_end, s.lifetime = 4, 1, 1, 100
+    scene = bpy.context.scene
     blend = tmp_path / "fall.blend"
     bpy.ops.wm.save_as_mainfile(filepath=str(blend))
     truth = []  # per frame of the clip (scene frames 10, 11, 12): each particle's location
@@ -750,29 +762,12 @@ def test_particles_born_and_dying_in_a_clip_are_there_exactly_when_blender_rende
     a .blend saved at frame 1 (where no particle lives yet): at every frame of the clip the
     dataset holds exactly the particles Blender renders then, where it renders them (none
     born later missing, none dead still there), with one instance id each for the clip."""
-    import math
-
     import bpy
 
-    bpy.ops.wm.read_factory_settings(use_empty=True)
-    scene = bpy.context.scene
-    bpy.ops.mesh.primitive_ico_sphere_add(radius=0.08, location=(0, 0, -20))
-    ball = bpy.context.object
-    ball.name, ball.hide_render = "ball", True
-    ball["semantics"] = {"class": ["ball"]}
-    bpy.ops.mesh.primitive_plane_add(size=1.5, location=(0, 0, 1))
-    emitter = bpy.context.object
-    emitter.name, emitter.show_instancer_for_render = "emitter", False
-    emitter.modifiers.new("p", "PARTICLE_SYSTEM")
-    s = emitter.particle_systems[0].settings
+    s = particle_scene(radius=0.08, size=1.5, height=1, cam_height=0.8)
     s.count, s.frame_start, s.frame_end, s.lifetime, s.lifetime_random = 12, 2, 14, 3, 0.0
-    s.physics_type, s.normal_factor, s.render_type, s.instance_object = "NEWTON", 0.0, "OBJECT", ball
-    s.effector_weights.gravity, s.particle_size = 0.2, 1.0
-    cam = bpy.data.objects.new("Cam", bpy.data.cameras.new("Cam"))
-    scene.collection.objects.link(cam)
-    cam.location, cam.rotation_euler = (0, -6, 0.8), (math.pi / 2, 0, 0)
-    scene.camera = cam
-    scene.collection.objects.link(bpy.data.objects.new("Sun", bpy.data.lights.new("Sun", "SUN")))
+    s.effector_weights.gravity = 0.2
+    scene = bpy.context.scene
     scene.frame_set(1)
     blend = tmp_path / "emit.blend"
     bpy.ops.wm.save_as_mainfile(filepath=str(blend))
