@@ -234,3 +234,64 @@ def test_a_base_scenes_stretched_object_keeps_its_stretch_when_scattered_or_sett
 
     turn = np.array(Euler((0.0, np.radians(90), np.radians(20))).to_matrix())  # as saved
     assert np.allclose(euler_matrix(start["rotation"]), turn, atol=1e-6)  # a rotation, the scale divided out
+
+
+def test_scatter_after_pose_keeps_the_pose_scale_and_places_the_scaled_objects():
+    """Replicator's `rep.modify.pose(scale=...)` then `rep.randomizer.scatter_2d(...)`: scatter
+    without its own `scale` keeps the scale the pose entry set this frame (a number or per
+    axis) and places the scaled objects: 0.1 m cubes scaled 3 rest on the table top as
+    0.3 m cubes, never intersecting (was: scatter put back the scale as built)."""
+    import itertools
+    import tomllib
+    from pathlib import Path
+
+    from test_placement_bpy import pose, world_tree
+
+    from sdg_addon.config.schema import config_from_dict
+    from sdg_addon.scene.build import build_scene
+    from sdg_addon.scene.facts import extract_facts
+
+    text = (
+        header((W, H), samples=1, seed=3)
+        + ground(4.0)
+        + camera((0, -2.2, 1.8), (0, 0, 0.7))
+        + sun()
+        + asset("table", "table", 1.2)
+        + asset("box", "cube", 0.1, count=6, label="box")
+        + """
+[[randomizers]]
+type = "pose"
+targets = "box_00[0-4]"
+scale = 3
+[[randomizers]]
+type = "pose"
+targets = "box_005"
+scale = [4, 2, 1]
+[[randomizers]]
+type = "scatter"
+targets = "box_*"
+surface = "table"
+min_normal_z = 0.9
+yaw = 0
+"""
+    )
+    cfg = config_from_dict(tomllib.loads(text), Path("t.toml"))
+    built = build_scene(cfg)
+    facts = extract_facts(built)
+    targets = [built.match(r.target_kind, p) for r, p in zip(cfg.randomizers, cfg.randomizer_targets)]
+    trees = {}
+    for frame in range(3):
+        scattered = pose(cfg, built, facts, targets, frame)[2]["values"]
+        placed = [n for n in sorted(scattered) if scattered[n]["placed"]]
+        assert len(placed) >= 4, scattered
+        for n in placed:
+            want = [4, 2, 1] if n == "box_005" else [3, 3, 3]
+            assert scattered[n]["scale"] == (want if n == "box_005" else 3)  # logged as drawn
+            obj = built.entities[n].root
+            assert tuple(obj.scale) == tuple(float(x) for x in want)
+            trees[n], co = world_tree(obj)  # Blender's own evaluated mesh, in the world
+            table_top = 0.72
+            assert table_top <= co[:, 2].min() <= table_top + 1e-3
+            assert np.allclose(np.ptp(co, axis=0), [0.1 * x for x in want], atol=1e-6)  # yaw 0
+        for a, b in itertools.combinations(placed, 2):
+            assert not trees[a].overlap(trees[b]), (frame, a, b)

@@ -41,6 +41,22 @@ def hidden_in(earlier: list[dict]) -> set[str]:
     return hidden
 
 
+# Entries whose values may hold a target's scale (a number or [x, y, z]).
+SCALERS = ("pose", "scatter", "camera_relative")
+
+
+def scale_in(name: str, earlier: list[dict], facts) -> float | list[float]:
+    """The target's scale as the frame's earlier entries left it (the last `pose`,
+    `scatter` or `camera_relative` that set one; Replicator's pose-then-scatter), else as
+    built."""
+    scale = facts.entities[name].root_scale
+    for e in earlier:
+        v = e["values"].get(name)
+        if v is not None and e["type"] in SCALERS and "scale" in v and v.get("placed") is not False:
+            scale = v["scale"]
+    return scale
+
+
 # Entries that move their target objects, and the options naming objects that must stay
 # where they were built (read once as scene facts: surfaces, obstacles, passive colliders).
 MOVERS = ("pose", "scatter", "physics_settle", "camera_relative", "trajectory")
@@ -123,7 +139,7 @@ class Scatter(RandomizerSpec):
     PARAMS = {
         "scale": (
             NUMBER_OR_VEC3,
-            "scale factor: a number (all axes alike) or `[x, y, z]` (per local axis); default: the object's scale as built",
+            "scale factor: a number (all axes alike) or `[x, y, z]` (per local axis); default: the scale an earlier entry (`pose`, `camera_relative`) set this frame, else the object's scale as built",
         ),
         "yaw": (
             NUMBER,
@@ -187,7 +203,7 @@ class Scatter(RandomizerSpec):
             values = {"placed": False, "tries": int(o["max_tries"])}
             for k in range(int(o["max_tries"])):
                 drawn = {name: d.sample(rng, frame) for name, d in self.params.items()}
-                scale = drawn.get("scale", facts.entities[t].root_scale)
+                scale = drawn["scale"] if "scale" in drawn else scale_in(t, earlier, facts)
                 scale = [float(x) for x in scale] if isinstance(scale, list) else float(scale)
                 factor = np.asarray(scale)  # multiplies the rotation's columns: per local axis
                 if area is not None:
