@@ -228,7 +228,7 @@ def _merge(args) -> int:
             writer = create_writer(name, out, **options)
             writer.set_run(table, len(cameras) + len(config.lidars) > 1)
             writer.finalize()
-        manifest, unmet = _merged_manifest(config, out / AUDIT_DIR, done)
+        manifest, unmet = _merged_manifest(config, out / AUDIT_DIR, done, cameras)
         if any((out / AUDIT_DIR).glob("manifest.shard*.json")):  # a whole run's own manifest is kept
             write_json(out / AUDIT_DIR / "manifest.json", manifest)
     except OutputError as e:
@@ -258,15 +258,17 @@ def _take_recorded_device(config, audit_dir: Path) -> None:
         config.render.device = device
 
 
-def _merged_manifest(config, audit_dir: Path, done: dict[int, dict]) -> tuple[dict, list[str]]:
+def _merged_manifest(config, audit_dir: Path, done: dict[int, dict], cameras: list) -> tuple[dict, list[str]]:
     """audit/manifest.json of the joined dataset (shards in one folder, or copied together):
     frames and corner cases counted over every part's frame log (each part's manifest counts
     only what was logged when it ended), the parts' warnings each once (less their partial
     case counts), and each part's frames and seconds; and the warnings of the cases the
-    joined count leaves unmet."""
+    joined count leaves unmet. The keys of a single run's manifest are there too, joined over
+    the parts as audit.combined adds them up (seconds per stage, peak memory)."""
+    from sdg_addon.audit import combined
     from sdg_addon.sampling.cases import assign_frames, case_report, case_warnings
 
-    parts, warnings = {}, []
+    parts, warnings, wholes = {}, [], []
     for path in sorted(audit_dir.glob("manifest*.json")):
         if path.name == "manifest.json":
             continue  # an earlier merge's (or a whole run's): made again from the parts
@@ -279,11 +281,20 @@ def _merged_manifest(config, audit_dir: Path, done: dict[int, dict]) -> tuple[di
         written = part.get("frames_written_this_run")
         parts[path.name] = {"frames_written": len(written) if isinstance(written, list) else written}
         parts[path.name]["seconds_total"] = part.get("seconds_total")
+        parts[path.name]["peak_memory_mb"] = part.get("peak_memory_mb")
+        wholes.append(part)
         partial = set(case_warnings(part["cases"])) if isinstance(part.get("cases"), dict) else set()
         warnings += [w for w in part.get("warnings") or [] if w not in partial and w not in warnings]
     manifest = {"mode": "merge", "parts": parts, "frames_finished_total": len(done)}
+    # The frames the parts' (last) runs were asked for, wrote and found done, joined.
+    requests = [w["frames_requested"] for w in wholes if "frames_requested" in w]
+    manifest["frames_requested"] = requests[0] if requests and all(r == requests[0] for r in requests) else requests
+    for key in ("frames_written_this_run", "frames_skipped_as_done"):
+        manifest[key] = sorted({f for w in wholes if isinstance(w.get(key), list) for f in w[key]})
     seconds = [p["seconds_total"] for p in parts.values() if isinstance(p["seconds_total"], (int, float))]
     manifest["seconds_total"] = round(sum(seconds), 3)  # the parts' (last) runs, added
+    manifest.update(combined(wholes), writers=list(config.writers))
+    manifest.setdefault("cameras", cameras)
     unmet = []
     if config.cases:
         manifest["cases"] = case_report(config.cases, assign_frames(config.seed, config.frames, config.cases), done)
@@ -566,7 +577,7 @@ def _render_parallel(args, config, frames: range, out: Path) -> int:
             summary.update(frames_requested=[frames.start, frames.stop], frames_skipped_as_done=sorted(done))
             summary.update(seconds_total=round(time.perf_counter() - t0, 3), interrupted=code != 0)
             output.remove_stale_temporaries(out)  # every process has ended: a killed one's temporary files go
-            parallel.finish(config, out, summary, todo)  # the merged outputs are recorded as the run's files
+            parallel.finish(config, out, summary, todo, folder.lock.holder)  # the merged outputs are the run's files
         finally:
             folder.close()
             if refused:

@@ -403,10 +403,13 @@ def _main_thread() -> bool:
     return threading.current_thread() is threading.main_thread()
 
 
-def finish(config, output: Path, summary: dict, rendered: list[int] | None = None) -> None:
+def finish(config, output: Path, summary: dict, rendered: list[int] | None = None, run_holder: str = "") -> None:
     """After every process ended: the writers' merged outputs and the run's manifest.
     `rendered`: the frames this run was to render (those finished now are its
-    frames_written_this_run, as a single process's manifest has them)."""
+    frames_written_this_run, as a single process's manifest has them). The keys of a single
+    run's manifest that its processes' manifests add up to (audit.combined: seconds per
+    stage, peak memory, cameras, annotators) come from the manifests of the processes this
+    run started: those naming `run_holder`, the parent's lock (an earlier run's are left)."""
     from sdg_addon import audit
     from sdg_addon.frame import LabelTable
     from sdg_addon.writers import create_writer
@@ -420,6 +423,17 @@ def finish(config, output: Path, summary: dict, rendered: list[int] | None = Non
             writer.set_run(table, len(config.cameras) > 1)
             writer.finalize()
     finished = audit.finished_frames(audit_dir)
+    mine = []
+    for path in sorted(audit_dir.glob("manifest.*.json")):
+        try:
+            part = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        if isinstance(part, dict) and run_holder and part.get("run_holder") == run_holder:
+            mine.append(part)
+    combined = audit.combined(mine)
+    combined["interrupted"] = summary.get("interrupted", combined["interrupted"])
+    summary.update(combined, writers=list(config.writers))
     if rendered is not None:
         summary["frames_written_this_run"] = sorted(f for f in rendered if f in finished)
     summary["frames_finished_total"] = len(finished)

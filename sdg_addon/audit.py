@@ -226,5 +226,34 @@ def current_rss_mb() -> float | None:
         return None if peak is None else round(peak, 1)
 
 
+def combined(parts: list[dict]) -> dict:
+    """The keys of a single run's manifest that several render processes' manifests add up
+    to (a parallel run's processes, or the parts `merge` joins): `seconds_per_stage` summed
+    per stage (process-seconds: processes that ran at once add up to more than the run's
+    wall-clock `seconds_total`), `peak_memory_mb` the largest one process's peak (as a
+    single run's, what one render process needed) and `peak_memory_mb_sum` the sum of the
+    processes' peaks (at most what they held at once, where they ran at once), `cameras` and
+    `annotators` as the processes had them (the first that names them), `interrupted` when
+    any process was. A part's key that is missing or not a number is left out of the count."""
+    stages: dict[str, float] = {}
+    peaks = []
+    out: dict = {}
+    for part in parts:
+        for k, v in (part.get("seconds_per_stage") or {}).items():
+            if isinstance(v, (int, float)) and not isinstance(v, bool):
+                stages[k] = stages.get(k, 0.0) + v
+        peak = part.get("peak_memory_mb")
+        if isinstance(peak, (int, float)) and not isinstance(peak, bool):
+            peaks.append(peak)
+        for key in ("cameras", "annotators"):
+            if key not in out and isinstance(part.get(key), list):
+                out[key] = part[key]
+    out["seconds_per_stage"] = {k: round(v, 6) for k, v in stages.items()}
+    out["peak_memory_mb"] = max(peaks) if peaks else None  # None, as a single run where unknown
+    out["peak_memory_mb_sum"] = round(sum(peaks), 3) if peaks else None
+    out["interrupted"] = any(part.get("interrupted") is True for part in parts)
+    return out
+
+
 def write_json(path: Path, obj) -> None:
     io.write_json(path, obj, indent=1)

@@ -690,6 +690,9 @@ class Recorder:
                 "interrupted": interrupted or self._cancel.is_set(),
                 "warnings": self.result.warnings,
                 **self._cases_report(audit_dir),
+                # A parallel run's render process: its parent's lock, which picks this run's
+                # processes' manifests out of those earlier runs left (parallel.finish).
+                **({"run_holder": opts.run_holder} if opts.run_holder else {}),
             },
         )
         self.cancelled = self._cancel.is_set()

@@ -93,6 +93,25 @@ def assert_same_warnings(one: Path, out: Path) -> None:
     assert sorted(json.loads((out / "audit" / "manifest.json").read_text())["warnings"]) == sorted(single)
 
 
+def assert_manifest_keys_of_one_run(one: Path, out: Path, parts: list[str]) -> dict:
+    """The manifest of a parallel run or a merge has every key a single run's has (before:
+    no seconds per stage, no peak memory, no cameras, annotators or writers), the stage
+    seconds the processes' (`parts`) added up, and the largest one process's peak."""
+    single = json.loads((one / "audit" / "manifest.json").read_text())
+    manifest = json.loads((out / "audit" / "manifest.json").read_text())
+    assert set(single) <= set(manifest), set(single) - set(manifest)
+    own = [json.loads((out / "audit" / name).read_text()) for name in parts]
+    for stage, seconds in manifest["seconds_per_stage"].items():
+        assert seconds == pytest.approx(sum(p["seconds_per_stage"][stage] for p in own), abs=1e-5)
+    assert set(manifest["seconds_per_stage"]) == set(single["seconds_per_stage"])
+    assert manifest["peak_memory_mb"] == max(p["peak_memory_mb"] for p in own)
+    assert manifest["peak_memory_mb_sum"] == pytest.approx(sum(p["peak_memory_mb"] for p in own))
+    for key in ("cameras", "annotators", "writers"):
+        assert manifest[key] == single[key], key
+    assert manifest["interrupted"] is False
+    return manifest
+
+
 def test_two_processes_make_the_single_process_dataset(reference, tmp_path, capsys):
     param, one = reference
     out = tmp_path / "two"
@@ -102,6 +121,7 @@ def test_two_processes_make_the_single_process_dataset(reference, tmp_path, caps
     assert capsys.readouterr().out.strip().splitlines()[-1].startswith("done: ")
     assert_same_dataset(one, out)
     assert_same_warnings(one, out)
+    assert_manifest_keys_of_one_run(one, out, ["manifest.w000.json", "manifest.w001.json"])
     assert not (out / "audit" / "tmp").exists()  # every process removed its temporary folder
     # Two render processes ran (each logs its device); frames went to whichever asked first.
     started = sorted(p.name for p in (out / "audit").glob("environment.w*.json"))
@@ -169,6 +189,9 @@ def test_three_shards_and_merge_make_the_single_process_dataset(reference, tmp_p
     assert main(["merge", str(param), "--out", str(out)]) == 0
     assert_same_dataset(one, out)
     assert not (out / "audit" / "tmp").exists()  # merge, after every shard, removed it
+    shards = [f"manifest.shard00{i}of003.json" for i in range(3)]
+    merged = assert_manifest_keys_of_one_run(one, out, shards)
+    assert merged["frames_written_this_run"] == list(range(FRAMES)) and merged["frames_requested"] == [0, FRAMES]
 
 
 def test_invalid_process_options_are_refused_before_writing(reference, tmp_path, capsys):
