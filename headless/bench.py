@@ -44,7 +44,7 @@ import threading
 import time
 from pathlib import Path
 
-from headless.cli import WORKER_MODES
+from headless.cli import WORKER_MODES, report_problems
 from sdg_addon.config.paths import map_file_paths
 from sdg_addon.sampling.randomizers import absolute_path
 
@@ -126,20 +126,14 @@ def checked_config(args) -> dict | None:
     try:
         data = bench_config(args)
     except ConfigError as e:  # the file itself cannot be read
-        _print_problems(f"{len(e.problems)} problem(s) in {args.file}:", e)
+        report_problems(args.file, e)
         return None
     try:
         config_from_dict(data, args.file.resolve())
     except ConfigError as e:
-        _print_problems(f"{len(e.problems)} problem(s) in {args.file} with the benchmark's options applied:", e)
+        report_problems(args.file, e, " with the benchmark's options applied")
         return None
     return data
-
-
-def _print_problems(header: str, error) -> None:
-    print(header, file=sys.stderr)
-    for problem in error.problems:
-        print(f"  {problem}", file=sys.stderr)
 
 
 def _absolute_paths(data: dict, base: Path) -> None:

@@ -135,13 +135,15 @@ def _load_or_report(path: Path):
     try:
         return load_config(path)
     except ConfigError as e:
-        _report_problems(path, e)
+        report_problems(path, e)
         return None
 
 
-def _report_problems(path: Path, error) -> None:
-    """Every problem of a parameter file, found by validation or in the built scene."""
-    print(f"{len(error.problems)} problem(s) in {path}:", file=sys.stderr)
+def report_problems(path: Path, error, context: str = "") -> None:
+    """Every problem of a parameter file, found by validation or in the built scene, on
+    stderr under a header naming the file (`context`: what else applied, e.g. the
+    benchmark's options)."""
+    print(f"{len(error.problems)} problem(s) in {path}{context}:", file=sys.stderr)
     for problem in error.problems:
         print(f"  {problem}", file=sys.stderr)
 
@@ -347,7 +349,7 @@ def _validate(path: Path, out: Path | None = None) -> int:
         expected = f"a folder of the dataset's own, not {refused}"
         if out is None:
             expected += " (or render with --out)"
-        _report_problems(path, ConfigError([Problem(str(path), field, value, expected)]))
+        report_problems(path, ConfigError([Problem(str(path), field, value, expected)]))
         return EXIT_INVALID
     print(f"{path}: OK")
     return EXIT_OK
@@ -451,7 +453,7 @@ def _render(args) -> int:
         with contextlib.nullcontext() if args.verbose else blender_console_silenced(), ctrl_c_cancels(recorder):
             result = recorder.run()
     except ConfigError as e:  # a value of the file the built scene refuses (an asset, a name, a path)
-        _report_problems(args.file, e)
+        report_problems(args.file, e)
         return EXIT_INVALID
     except (RecorderError, ValueError, DeviceError) as e:
         print(f"error: {e}", file=sys.stderr)

@@ -155,6 +155,33 @@ def test_a_bad_parameter_file_is_named_as_the_user_wrote_it(tmp_path, capsys):
     assert f"{param.resolve().as_posix()}: render.samples: got -1" in err and "sdg_bench_" not in err, err
 
 
+def test_bench_and_the_command_line_list_a_files_problems_with_one_function(tmp_path, capsys):
+    """headless.bench had its own copy of the command line's listing of problems: one
+    function now, the header saying what the benchmark added, the lines as before."""
+    import headless.bench as bench
+    import headless.cli as cli
+    from sdg_addon.config import ConfigError
+
+    assert not hasattr(bench, "_print_problems")
+    param = tmp_path / "mine.toml"
+    param.write_text("[render]\nsamples = -1\n")
+    error = ConfigError(["a", "b"])
+    cli.report_problems(param, error)
+    cli.report_problems(param, error, " with the benchmark's options applied")
+    assert capsys.readouterr().err.splitlines() == [
+        f"2 problem(s) in {param}:",
+        "  a",
+        "  b",
+        f"2 problem(s) in {param} with the benchmark's options applied:",
+        "  a",
+        "  b",
+    ]
+    assert _exit_status(bench.main, [str(param), "--frames", "0"]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == f"3 problem(s) in {param} with the benchmark's options applied:", err  # frames, samples, cameras
+    assert len(err) == 4 and all(line.startswith(f"  {param.resolve().as_posix()}: ") for line in err[1:]), err
+
+
 def test_keep_leaves_no_temporary_folder(tmp_path, monkeypatch):
     """--keep: the datasets go there and the temporary folder with the runs' copy of the
     parameter file is removed as without it (before: one sdg_bench_* folder left per call)."""
