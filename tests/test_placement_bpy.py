@@ -527,3 +527,43 @@ def test_trajectory_turns_a_quaternion_object_from_its_own_orientation():
     player.apply(1, sample_frame(cfg.seed, 1, cfg.randomizers, targets, clip_length=2, fps=2.0))
     bpy.context.view_layer.update()
     assert math.degrees(mug.matrix_world.to_euler("XYZ").z) == pytest.approx(90 + 30 * 0.5, abs=1e-3)
+
+
+def test_a_scatter_that_does_not_fire_keeps_each_target_where_it_was_placed():
+    """A `scatter` drawn once per run after a per-frame `pool`: on later frames each member
+    shown again stands where the trigger frame placed it (each target draws from its own
+    stream), as a Replicator user expects of a randomizer that does not fire; was: the
+    members shown took the draws in turn, so a place of frame 0 went to another member."""
+    text = (
+        header((64, 48), samples=1, seed=7, frames=6)
+        + ground(8.0)
+        + camera((0, -6, 5), (0, 0, 0))
+        + sun(location=None)
+        + asset("box", "cube", 0.1, count=8, label="box")
+        + """
+[[randomizers]]
+type = "pool"
+targets = "box_*"
+k = 4
+[[randomizers]]
+type = "scatter"
+targets = "box_*"
+surface = "ground"
+trigger = "once"
+"""
+    )
+    cfg = config_from_dict(tomllib.loads(text), Path("t.toml"))
+    built = build_scene(cfg)
+    facts = extract_facts(built)
+    targets = [built.match(r.target_kind, p) for r, p in zip(cfg.randomizers, cfg.randomizer_targets)]
+    first = pose(cfg, built, facts, targets, 0)[1]["values"]
+    kept = 0
+    for frame in range(1, 6):
+        values = pose(cfg, built, facts, targets, frame)[1]["values"]
+        for name, v in values.items():
+            if v["placed"] and first[name]["placed"]:
+                assert v["tries"] == 1 and v["location"] == first[name]["location"], (frame, name)
+                assert v["rotation"] == first[name]["rotation"]
+                assert tuple(built.entities[name].root.location) == pytest.approx(v["location"])
+                kept += 1
+    assert kept >= 5  # members shown in frame 0 and again later

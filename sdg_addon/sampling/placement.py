@@ -196,7 +196,12 @@ class Scatter(RandomizerSpec):
         layout = facts.layout(sorted(set(surfaces) | set(avoid)))
         area = _SurfacePicker(facts, surfaces, float(o["min_normal_z"])) if surfaces else None
         out: dict[str, dict] = {}
-        for t in targets:
+        # One generator per target (sorted names, hidden ones too): a target's draws do not
+        # depend on which others are shown this frame, so an entry repeating its trigger
+        # frame's draws leaves each target where it was placed, unless it no longer fits.
+        seeds = rng.integers(0, 2**63, size=len(targets))
+        for t, seed in zip(targets, seeds):
+            rng = np.random.Generator(np.random.PCG64(int(seed)))
             if t in hidden:  # not shown this frame (a pool, visibility): takes no room
                 out[t] = {"placed": False, "tries": 0, "hidden_before": True}
                 continue
