@@ -805,3 +805,88 @@ def test_particles_born_and_dying_in_a_clip_are_there_exactly_when_blender_rende
         shown = json.loads((out / "clip_0000" / f"bounding_box_2d_tight_prim_paths_{i:04d}.json").read_text())
         assert shown and set(shown) <= set(info), (i, shown, info)
     assert len(ids_of) > max(counts)  # more particles over the clip than at any one frame
+
+
+@pytest.mark.parametrize("kind", ["VERTS", "FACES"])
+def test_vertex_and_face_instancing_play_in_a_clip_as_blender_renders_them(tmp_path, kind):
+    """Vertex / face instancing of a pebble on a plane whose shape key spreads it and
+    whose object tilts over the clip: at every frame the dataset has one copy per vertex
+    (face) exactly where Blender's instance is (3D boxes: the whole transform), and the
+    instance masks cover what Blender itself renders of the file at that frame. (The
+    copies were hidden at every frame of a clip: the instancing they are read from had
+    been switched off when they were made.)"""
+
+    import bpy
+    from PIL import Image
+
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    scene = bpy.context.scene
+    if kind == "VERTS":
+        bpy.ops.mesh.primitive_plane_add(size=1.0)
+    else:  # two faces
+        bpy.ops.mesh.primitive_grid_add(x_subdivisions=2, y_subdivisions=1, size=1.0)
+    holder = bpy.context.object
+    holder.name, holder.instance_type, holder.use_instance_faces_scale = "holder", kind, True
+    holder.shape_key_add(name="Basis")
+    spread = holder.shape_key_add(name="spread")
+    for v in spread.data:
+        v.co = (v.co.x * 2.0, v.co.y * 1.5, v.co.z)
+    for frame, value, tilt in ((1, 0.0, 0.0), (11, 1.0, 0.6)):
+        spread.value, holder.rotation_euler.y = value, tilt
+        spread.keyframe_insert("value", frame=frame)
+        holder.keyframe_insert("rotation_euler", frame=frame)
+    bpy.ops.mesh.primitive_cube_add(size=0.25)
+    pebble = bpy.context.object
+    pebble.name, pebble.parent = "pebble", holder
+    pebble["semantics"] = {"class": ["pebble"]}
+    cam = bpy.data.objects.new("Cam", bpy.data.cameras.new("Cam"))
+    scene.collection.objects.link(cam)
+    cam.location = (0, 0, 5)  # looking down -Z
+    scene.camera = cam
+    scene.collection.objects.link(bpy.data.objects.new("Sun", bpy.data.lights.new("Sun", "SUN")))
+    scene.frame_set(1)
+    blend = tmp_path / "inst.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(blend))
+    frames = range(4, 7)
+    truth, seen = [], []  # per frame: Blender's instance matrices; where it renders something
+    scene.render.engine, scene.cycles.samples, scene.cycles.device = "CYCLES", 1, "CPU"
+    scene.render.resolution_x, scene.render.resolution_y, scene.render.resolution_percentage = W, H, 100
+    scene.render.film_transparent, scene.render.image_settings.color_mode = True, "RGBA"
+    scene.render.filter_size = 0.0  # a pixel is covered where its centre is, as in the masks
+    for frame in frames:
+        scene.frame_set(frame)
+        depsgraph = bpy.context.evaluated_depsgraph_get()
+        truth.append(
+            sorted((np.array(i.matrix_world) for i in depsgraph.object_instances if i.is_instance), key=tuple_of)
+        )
+        scene.render.filepath = str(tmp_path / f"blender_{frame}.png")
+        bpy.ops.render.render(write_still=True)
+        seen.append(np.array(Image.open(scene.render.filepath))[..., 3] > 127)
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    assert len(truth[0]) == (4 if kind == "VERTS" else 2)
+    assert not np.allclose(truth[0][0], truth[-1][0], atol=1e-3)  # they move
+    param = write_param(
+        tmp_path,
+        header((W, H), samples=1, seed=1, frames=len(frames))
+        + f'[sequence]\nclip_length = {len(frames)}\nstart_frame = {frames[0]}\n[scene]\nblend = "{blend.as_posix()}"\n'
+        + "[annotators]\nbounding_box_3d = {}\ninstance_segmentation = {}\n",
+        "inst.toml",
+    )
+    out = tmp_path / "inst"
+    assert render(param, out) == 0
+    for i in range(len(frames)):
+        boxes = load(out, 0, i, "bounding_box_3d")
+        placed = sorted((np.asarray(b["transform"]).T for b in boxes), key=tuple_of)
+        assert len(placed) == len(truth[i]) and np.allclose(placed, truth[i], atol=1e-5), i
+        ids = np.array(Image.open(out / "clip_0000" / f"instance_segmentation_{i:04d}.png"))
+        masked = ids[..., 3] > 0  # colourized: background (0, 0, 0, 0), each copy its colour
+        assert masked.sum() > 20 and (masked != seen[i]).sum() <= 0.02 * seen[i].sum(), i
+        mapping = json.loads((out / "clip_0000" / f"instance_segmentation_mapping_{i:04d}.json").read_text())
+        shown = {mapping[str(tuple(int(x) for x in c))] for c in ids[masked]}
+        copies = {f"/holder/instance_{k:03d}" for k in range(len(truth[i]))}
+        assert shown - {"UNLABELLED"} == copies, i  # every copy is seen (and the plane, unlabelled)
+
+
+def tuple_of(matrix) -> tuple:
+    """A 4x4 matrix's translation, to sort instances by."""
+    return tuple(np.round(np.asarray(matrix)[:3, 3], 5))

@@ -427,8 +427,11 @@ def _realize_evaluated_instances(scene, frames=()) -> list[str]:
 
 def _instances_over_time(scene) -> bool:
     """Whether the set of depsgraph instances may change with the frame: particles
-    rendered as objects or collections, Geometry Nodes."""
+    rendered as objects or collections, Geometry Nodes, vertex / face instancing (a
+    modifier can add vertices or faces over time)."""
     for o in scene.objects:
+        if o.instance_type in ("VERTS", "FACES"):
+            return True
         for ps in getattr(o, "particle_systems", ()):
             if ps.settings.render_type in ("OBJECT", "COLLECTION"):
                 return True
@@ -573,6 +576,45 @@ def _suppress(instancer, kinds: set[str]) -> None:
 
 
 # ---------------------------------------------------------------------- animation
+@contextmanager
+def _instancing_as_in_the_file(scene):
+    """The scene's own instancing back in the depsgraph while it is read (undone after):
+    the Delete Geometry (Instance) modifiers off, vertex / face instancing switched on again
+    and the instancers and children hidden for their copies shown (the copies themselves
+    out of it)."""
+    drops = [m for o in scene.objects for m in getattr(o, "modifiers", ()) if m.name == DROP_INSTANCES]
+    duplis = []  # (instancer, its instance type as saved)
+    hidden = []  # objects hidden once their copies were made
+    for o in scene.objects:
+        state = o.get(REALIZED_INSTANCER)
+        state = state.to_dict() if state is not None else {}
+        if state.get("instance_type") in ("VERTS", "FACES") and o.instance_type == "NONE":
+            duplis.append((o, state["instance_type"]))
+        if "hide_render" in state and o.hide_render:
+            hidden.append(o)
+    for m in drops:
+        m.show_viewport = False
+    # The copies are children of their instancer: out of its instancing while it is read.
+    copies = [c for o, _kind in duplis for c in o.children if c.get(REALIZED) and not c.hide_viewport]
+    for o, kind in duplis:
+        o.instance_type = kind
+    for c in copies:
+        c.hide_viewport = True
+    for o in hidden:
+        o.hide_render = False
+    try:
+        yield
+    finally:
+        for m in drops:
+            m.show_viewport = True
+        for o, _kind in duplis:
+            o.instance_type = "NONE"
+        for c in copies:
+            c.hide_viewport = False
+        for o in hidden:
+            o.hide_render = True
+
+
 def key_instance_motion(scene, frames) -> list[str]:
     """Keyframe the copies of depsgraph instances (particles, Geometry Nodes, vertex
     instancing) where the scene's own instancing puts them at each of `frames` (scene
@@ -590,31 +632,18 @@ def key_instance_motion(scene, frames) -> list[str]:
         return []
     current = scene.frame_current
     placed: dict[str, list] = {}
-    drops = [m for o in scene.objects for m in getattr(o, "modifiers", ()) if m.name == DROP_INSTANCES]
-    for m in drops:
-        m.show_viewport = False  # the instances it removes from renders, back in the depsgraph read
-    # Instancers hidden once their copies were made (their own geometry did not render).
-    hidden = [o for o in scene.objects if "hide_render" in (o.get(REALIZED_INSTANCER) or {}) and o.hide_render]
-    for o in hidden:
-        o.hide_render = False
-    try:
-        with _disabled_in_viewports_as_in_renders():
-            for frame in frames:
-                scene.frame_set(frame)
-                depsgraph = _depsgraph(scene)
-                colls = render_collections(scene)
-                users = object_collections(scene)
-                seen: dict[tuple, int] = {}
-                for instancer, inst, _kind, key in _evaluated_instances(depsgraph, colls, users):
-                    n = seen[instancer.name, key] = seen.get((instancer.name, key), -1) + 1
-                    copy = copies.get((instancer.name, f"{key!r}#{n}"))
-                    if copy is not None:
-                        placed.setdefault(copy.name, []).append((frame, inst.matrix_world.copy()))
-    finally:
-        for m in drops:
-            m.show_viewport = True
-        for o in hidden:
-            o.hide_render = True
+    with _instancing_as_in_the_file(scene), _disabled_in_viewports_as_in_renders():
+        for frame in frames:
+            scene.frame_set(frame)
+            depsgraph = _depsgraph(scene)
+            colls = render_collections(scene)
+            users = object_collections(scene)
+            seen: dict[tuple, int] = {}
+            for instancer, inst, _kind, key in _evaluated_instances(depsgraph, colls, users):
+                n = seen[instancer.name, key] = seen.get((instancer.name, key), -1) + 1
+                copy = copies.get((instancer.name, f"{key!r}#{n}"))
+                if copy is not None:
+                    placed.setdefault(copy.name, []).append((frame, inst.matrix_world.copy()))
     # A copy Blender does not render at some of the frames (a particle born later or dead
     # by then) is hidden there; it moves where it is rendered.
     coming_and_going = {c.name for c in copies.values() if len(placed.get(c.name, ())) < len(frames)}

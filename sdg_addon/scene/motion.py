@@ -11,7 +11,7 @@ Per frame i of a clip (see sampling.motion):
    sees the true motion;
 4. the scene frame is set to `start_frame + i` (the scene's own animation plays too, and
    with sequence.rigid_body the simulation steps: scene.clip_physics). Copies made of
-   instances (particles, Geometry Nodes) are keyed once, where the scene's instancing puts
+   instances (particles, Geometry Nodes, vertex / face instancing) are keyed once, where the scene's instancing puts
    them at the clip's scene frames (instancing.key_instance_motion), so they play as well.
 Stills without trajectories or simulation never touch the scene frame.
 """
