@@ -24,7 +24,8 @@ renders the same frames bare (same scene and randomizers, RGB PNG only, one
   render run in turn R times, each round's ratios are kept (`rounds`) and the row's ratios
   are their medians (a machine that is slower for minutes moves both sides of a round);
 - ceiling (with --ceiling): bare Cycles at 1920x1080, 64 spp: samples/s, and the frames/s
-  that rate allows at the benchmark's size and samples (the GPU's limit for this scene).
+  that rate allows at the benchmark's size and samples (the GPU's limit for this scene);
+  stderr says first about how long it takes (hours on a CPU), then each frame.
 
 Also: `python -m headless.bench --trend OUTDIR` summarizes a finished run's own log
 (audit/frames*.jsonl): memory and seconds per frame over the run, in windows.
@@ -353,11 +354,54 @@ def run_bare(param: Path, args, resolution=None, samples=None, frames=None) -> d
         cmd += ["--samples", str(samples)]
     if frames:
         cmd += ["--frames", str(frames)]
-    done = subprocess.run(cmd, cwd=ROOT, env=_env(), capture_output=True, text=True)
-    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
-    if done.returncode != 0 or not lines:
-        raise SystemExit(f"bench: the bare render failed ({done.returncode}):\n{done.stderr[-4000:]}")
+    code, stdout, stderr = run_forwarding_progress(cmd)
+    lines = [line for line in stdout.splitlines() if line.startswith("{")]
+    if code != 0 or not lines:
+        raise SystemExit(f"bench: the bare render failed ({code}):\n{stderr[-4000:]}")
     return json.loads(lines[-1])
+
+
+PROGRESS_PREFIX = "bench: "  # a process's stderr lines passed on to the terminal as they come
+
+
+def run_forwarding_progress(cmd: list[str]) -> tuple[int, str, str]:
+    """Run `cmd` (from the repository, this checkout importable): its exit code, stdout, and
+    the stderr lines other than its progress lines (those starting with PROGRESS_PREFIX are
+    printed on this stderr as they come: a long render shows it is moving)."""
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    rest: list[str] = []
+
+    def read_stderr():
+        for line in proc.stderr:
+            if line.startswith(PROGRESS_PREFIX):
+                print(line, end="", file=sys.stderr, flush=True)
+            else:
+                rest.append(line)
+
+    reader = threading.Thread(target=read_stderr, daemon=True)
+    reader.start()
+    stdout = proc.stdout.read()
+    code = proc.wait()
+    reader.join()
+    return code, stdout, "".join(rest)
+
+
+CEILING_FRAMES = 10  # at most: bare Cycles at 1920x1080, 64 spp (--ceiling)
+
+
+def ceiling_note(frames: int, bare: dict | None) -> str:
+    """What --ceiling is about to render, and about how long it takes at the samples/s of the
+    bare render just measured (none: the CPU takes minutes a frame)."""
+    text = f"ceiling: bare Cycles at 1920x1080, 64 spp, {frames} frame(s)"
+    rate = (bare or {}).get("samples_per_s")
+    if rate:
+        from sdg_addon.progress import format_seconds
+
+        eta = format_seconds(frames * 1920 * 1080 * 64 / rate)
+        device = bare.get("device")
+        device = device.get("type") if isinstance(device, dict) else device
+        return f"{text}: about {eta} at the bare render's {rate / 1e6:.3g} M samples/s on {device}"
+    return f"{text} (on a CPU: minutes a frame)"
 
 
 def bare_main(args) -> int:
@@ -402,6 +446,12 @@ def bare_main(args) -> int:
                 bpy.ops.render.render(write_still=True)
                 times.append(time.perf_counter() - t1)
             loop.append(time.perf_counter() - t0)
+            print(
+                f"{PROGRESS_PREFIX}bare render {config.render.width}x{config.render.height}, "
+                f"{config.render.samples} spp: frame {f + 1}/{frames} in {loop[-1]:.1f} s",
+                file=sys.stderr,
+                flush=True,
+            )
         shutil.rmtree(folder, ignore_errors=True)
     steady = loop[1:] or loop
     w, h, spp = config.render.width, config.render.height, config.render.samples
@@ -565,7 +615,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.rounds > 1:
             summarize_rounds(figures["pipeline"], rounds)
         if args.ceiling:
-            big = run_bare(param, args, resolution="1920x1080", samples=64, frames=min(args.frames, 10))
+            frames = min(args.frames, CEILING_FRAMES)
+            print(f"{PROGRESS_PREFIX}{ceiling_note(frames, bare)}", file=sys.stderr, flush=True)
+            big = run_bare(param, args, resolution="1920x1080", samples=64, frames=frames)
             from sdg_addon.config.schema import config_from_dict
 
             render = config_from_dict(data, args.file.resolve()).render  # `resolution` or width / height

@@ -1,6 +1,7 @@
 """The benchmark's own arithmetic and options (no rendering)."""
 
 import json
+import sys
 
 import pytest
 
@@ -341,3 +342,39 @@ def test_the_ceiling_at_the_files_own_size_when_it_gives_width_and_height(tmp_pa
     out = tmp_path / "b.json"
     assert bench.main([str(param), "--frames", "2", "--no-bare", "--ceiling", "--json", str(out)]) == 0
     assert json.loads(out.read_text())["ceiling"]["frames_per_s_at_bench_size"] == 50.0
+
+
+def test_the_ceiling_says_up_front_what_it_renders_and_about_how_long(tmp_path, monkeypatch, capsys):
+    """--ceiling printed nothing for as long as 1920x1080 at 64 spp took (hours on a CPU):
+    now a line first says what it renders and, from the bare run's samples/s, about how long."""
+    import headless.bench as bench
+
+    monkeypatch.setattr(bench, "run_pipeline", lambda *a: {"steady_frames_per_s": 1.0, "median_frame_s": 1.0})
+    calls = []
+
+    def fake_bare(*a, **k):
+        calls.append((k, capsys.readouterr().err))  # what was said before this render started
+        return {"samples_per_s": 1920 * 1080 * 64 / 90, "device": {"type": "CPU"}, "steady_frames_per_s": 1.0}
+
+    monkeypatch.setattr(bench, "run_bare", fake_bare)
+    assert bench.main(["--frames", "3", "--ceiling", "--json", str(tmp_path / "b.json")]) == 0
+    assert calls[1][0]["resolution"] == "1920x1080"
+    said = calls[1][1]
+    assert "1920x1080" in said and "64 spp" in said and "3 frame(s)" in said, said
+    assert "about 4:30" in said and "on CPU" in said, said  # 3 frames x 90 s at the bare run's samples/s
+    assert bench.main(["--frames", "3", "--no-bare", "--ceiling", "--json", str(tmp_path / "b.json")]) == 0
+    assert "1920x1080" in calls[-1][1] and "about" not in calls[-1][1], calls[-1][1]  # nothing to estimate from
+
+
+def test_a_bare_renders_progress_lines_reach_the_terminal_as_it_runs(capsys):
+    """The bare render's process says each frame on stderr; run_bare passes those lines on
+    (they were captured until it ended) and keeps the rest for a failure's message."""
+    import headless.bench as bench
+
+    script = (
+        "import sys; print('bench: bare render: frame 1/2', file=sys.stderr, flush=True); "
+        "print('blender noise', file=sys.stderr); print('{\"a\": 1}')"
+    )
+    code, out, tail = bench.run_forwarding_progress([sys.executable, "-c", script])
+    assert code == 0 and out.strip() == '{"a": 1}' and "blender noise" in tail
+    assert capsys.readouterr().err == "bench: bare render: frame 1/2\n"
