@@ -367,6 +367,8 @@ class Recorder:
             old = {e["path"]: e["sha256"] for e in before}
         except (OSError, ValueError, TypeError, KeyError):
             return now  # no earlier run, or one that did not list them
+        if self.config.base.blend:  # listed as a library by earlier versions; checked by its own hash
+            old.pop(os.path.normpath(self.config.base.blend), None)
         new = {e["path"]: e["sha256"] for e in now}
         changed = sorted(p for p in old.keys() | new.keys() if old.get(p) != new.get(p))
         if changed:

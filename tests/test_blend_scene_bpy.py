@@ -525,7 +525,7 @@ def test_a_run_after_a_blend_run_in_one_session_reads_no_file_of_it(shop, tmp_pa
     (its Library was kept: audit/scene_files.json of a primitives-only run named it)."""
     first = tmp_path / "blend_run"
     assert main(["render", str(blend_param(shop.path)), "--out", str(first), "--quiet"]) == 0
-    assert "shop.blend" in (first / "audit" / "scene_files.json").read_text()
+    assert shop.sha in (first / "audit" / "resolved.json").read_text()
     param = tmp_path / "primitives.toml"
     param.write_text(
         '[run]\nframes = 1\n[render]\nresolution = [32, 24]\nsamples = 1\ndevice = "cpu"\n'
@@ -535,6 +535,24 @@ def test_a_run_after_a_blend_run_in_one_session_reads_no_file_of_it(shop, tmp_pa
     second = tmp_path / "primitives_run"
     assert main(["render", str(param), "--out", str(second), "--quiet"]) == 0
     assert not (second / "audit" / "scene_files.json").exists()
+
+
+def test_the_base_blend_is_not_listed_as_a_library_it_reads(shop, tmp_path, capsys):
+    """The .blend a run records is in resolved.json with its SHA-256 and copied to
+    audit/inputs/; audit/scene_files.json listed it again as a "library" the scene reads
+    (the Library Blender keeps of a file appended from, nothing linked from it). It lists
+    only the files the .blend reads; a run resumed from an output that listed it goes on."""
+    out = tmp_path / "out"
+    param = blend_param(shop.path)
+    assert main(["render", str(param), "--out", str(out), "--frames", "0:1", "--quiet"]) == 0
+    assert not (out / "audit" / "scene_files.json").exists()
+    # An output of an earlier version, which listed the .blend itself: --resume continues it.
+    listed = [{"kind": "library", "name": "shop.blend", "path": str(shop.path), "bytes": 1, "sha256": shop.sha}]
+    (out / "audit" / "scene_files.json").write_text(json.dumps(listed))
+    two = tmp_path / "two.toml"
+    two.write_text(param.read_text().replace("frames = 1", "frames = 2"))
+    capsys.readouterr()
+    assert main(["render", str(two), "--out", str(out), "--resume", "--quiet"]) == 0, capsys.readouterr().err
 
 
 def test_a_base_scene_camera_named_like_a_tool_folder_is_refused_before_anything_is_written(shop, tmp_path):

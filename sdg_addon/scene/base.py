@@ -143,11 +143,23 @@ def check_free_names(scene, names: list[tuple[str, str, str, str]]) -> None:
             )
 
 
+def _linked_from() -> set:
+    """The libraries some data of the session is linked from. An append keeps a Library of
+    the file it read (the base .blend, an asset's), from which nothing is linked."""
+    found = set()
+    for attr in dir(bpy.data):
+        blocks = getattr(bpy.data, attr, None)
+        if attr != "libraries" and isinstance(blocks, bpy.types.bpy_prop_collection):
+            found.update(b.library for b in blocks if getattr(b, "library", None) is not None)
+    return found
+
+
 def _read_files():
     """(kind, data-block name, path as stored, absolute path) of every file the session's
     data reads: images (not packed), linked libraries, volumes, Alembic / USD caches."""
     blocks = [("image", i) for i in bpy.data.images if i.users and i.source in ("FILE", "SEQUENCE", "MOVIE")]
-    blocks += [("library", lib) for lib in bpy.data.libraries]
+    linked = _linked_from()
+    blocks += [("library", lib) for lib in bpy.data.libraries if lib in linked]
     blocks += [("volume", v) for v in bpy.data.volumes if v.users]
     blocks += [("cache file", c) for c in bpy.data.cache_files if c.users]
     for kind, block in blocks:
