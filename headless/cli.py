@@ -148,6 +148,28 @@ def report_problems(path: Path, error, context: str = "") -> None:
         print(f"  {problem}", file=sys.stderr)
 
 
+class ProgressLines:
+    """A run's progress lines on stdout: the first frame's, then at most one a second (as a
+    parallel run's parent prints them), and the last; none with --quiet. A line a frame
+    flooded a long run's log (tens of lines a second on a GPU)."""
+
+    INTERVAL_S = 1.0
+
+    def __init__(self, quiet: bool = False, clock=None):
+        import time
+
+        self.quiet, self.clock = quiet, clock or time.monotonic
+        self.last: float | None = None
+
+    def __call__(self, progress) -> None:
+        now = self.clock()
+        due = self.last is None or now - self.last >= self.INTERVAL_S or progress.done >= progress.total
+        if self.quiet or not due:
+            return
+        self.last = now
+        print(progress.line(), flush=True)
+
+
 terminated: list[int] = []  # SIGTERM received (exit 143 instead of 130)
 
 
@@ -437,14 +459,10 @@ def _render(args) -> int:
     if args.workers:
         options.write_workers = args.workers
 
-    def on_progress(progress):
-        if not args.quiet:
-            print(progress.line(), flush=True)
-
     def on_warning(text):
         print(f"WARNING: {text}", file=sys.stderr, flush=True)
 
-    recorder = Recorder(config, options, on_progress, on_warning)
+    recorder = Recorder(config, options, ProgressLines(args.quiet), on_warning)
     empty = _empty_shard_note(recorder, out)
     if empty:
         print(empty)

@@ -120,3 +120,22 @@ def test_an_output_folder_render_always_refuses_is_a_problem_of_the_file(tmp_pat
     assert f'--out: got "{output}"' in capsys.readouterr().err
     # One folder down is a dataset's own folder.
     assert main(["validate", str(ROOT / "presets/default.toml"), "--out", str(tmp_path / "a")]) == EXIT_OK
+
+
+def test_a_single_process_prints_its_progress_line_at_most_once_a_second(capsys):
+    """A run printed one progress line per frame (70 a second on a GPU: a million lines in a
+    long run's log); now at most one a second, as a parallel run's parent, and the last."""
+    from headless.cli import ProgressLines
+    from sdg_addon.progress import Progress
+
+    now = [0.0]
+    progress = Progress(10, clock=lambda: now[0])
+    lines = ProgressLines(clock=lambda: now[0])
+    for _ in range(10):
+        now[0] += 0.3
+        progress.advance()
+        lines(progress)
+    printed = capsys.readouterr().out.splitlines()
+    assert [line.split(" (")[0] for line in printed] == ["frames 1/10", "frames 5/10", "frames 9/10", "frames 10/10"]
+    ProgressLines(quiet=True)(progress)
+    assert capsys.readouterr().out == ""
