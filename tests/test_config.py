@@ -895,6 +895,23 @@ def test_a_case_sets_values_of_an_entry_the_file_has(tmp_path):
     load_config(write(tmp_path / "ok.toml", text + entry))
 
 
+@pytest.mark.parametrize("quota", ["min = 0.5", 'measure = "pixels"', 'label = "a"', "max_tries = 3"])
+def test_a_fixed_case_takes_no_quota_field(tmp_path, quota):
+    """A case with `set` and a quota field (min, measure, label, ...) was taken as fixed and
+    the quota ignored: its frames counted as made without being measured."""
+    text = (
+        CAMERA
+        + ASSET
+        + "[run]\nframes = 4\n"
+        + '[[randomizers]]\ntype = "material"\ntargets = "a"\nroughness = 0.5\n'
+        + '[[cases]]\nname = "c"\nframes = 1\n'
+        + 'set = [{ type = "material", target = "a", roughness = 0 }]\n'
+    )
+    load_config(write(tmp_path / "ok.toml", text))
+    p = one_problem(tmp_path, text + quota + "\n")
+    assert p.field == f"cases[0].{quota.split()[0]}" and "not both" in p.expected
+
+
 def test_colour_support_is_checked_per_component(tmp_path):
     bad = '{ distribution = "normal", mean = [0.5, 0.5, 0.5], std = [0.1, 0.1, 0.1] }'
     p = one_problem(tmp_path, material(bad, "color"))

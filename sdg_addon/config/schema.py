@@ -1814,7 +1814,19 @@ def _case(v: _Reader, t, p: str, randomizers: list) -> CaseSpec:
         c.set.append(dict(e))
     if not c.set and c.min is None and c.max is None:
         v.problems.add(p, t, "a fixed case (set = [...]) or a quota condition (min and/or max of measure)")
+    elif c.set:  # a quota field with `set` was ignored: its frames counted as made, unmeasured
+        for key in QUOTA_FIELDS:
+            if key in t:
+                v.problems.add(
+                    join(p, key),
+                    t[key],
+                    "a fixed case (set = [...]) or a quota condition (min and/or max of measure), not both: "
+                    "a fixed case's frames are not measured",
+                )
     return c
+
+
+QUOTA_FIELDS = ("measure", "label", "semantic_type", "min", "max", "camera", "max_tries")
 
 
 def _check_cases(cfg: Config, problems: Problems) -> None:
