@@ -509,6 +509,7 @@ def _render_parallel(args, config, frames: range, out: Path) -> int:
     import time
 
     from headless import parallel
+    from sdg_addon import audit
     from sdg_addon.recorder import Recorder, RecorderError, RunOptions
     from sdg_addon.writers import create_writer
 
@@ -573,6 +574,11 @@ def _render_parallel(args, config, frames: range, out: Path) -> int:
                 print(f"error: {e}", file=sys.stderr)
                 return EXIT_INVALID
             todo = recorder.frames_to_render(done)
+            # Finished frames of a clip rendered again (whole) are logged once, by the new
+            # rendering: forgotten now, before any render process appends to a log.
+            again = set(todo) & set(done)
+            audit.forget_frames(out / audit.AUDIT_DIR, again)
+            done = {f: rec for f, rec in done.items() if f not in again}  # skipped as done: not rendered again
             t0 = time.perf_counter()
             try:
                 if not todo:  # everything finished already (--resume): no process to start

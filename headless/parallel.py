@@ -313,6 +313,11 @@ class ParallelRun:
             # Whole clips again: a clip's motion starts at its first frame.
             clips = {f // self.o.clip for f in lost}
             lost = [f for f in self.o.frames if f // self.o.clip in clips]
+            if self.o.clip > 1:  # its frames logged already are logged once, by the new rendering
+                from sdg_addon import audit
+
+                audit_dir = self.o.output / audit.AUDIT_DIR
+                audit.forget_frames(audit_dir, lost, [audit_dir / f"frames.w{slot.index:03d}.jsonl"])
             self.retried_frames += lost
             self.todo.appendleft(lost)
         self.on_line(f"WARNING: {slot.name} exited with code {code}; frames {lost} handed to another process")

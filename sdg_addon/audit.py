@@ -189,9 +189,19 @@ def _after_last_newline(f, end: int) -> int:
     return 0
 
 
+def _logged_frame(line: str) -> int | None:
+    """The frame a log line records; None for a torn or foreign line."""
+    try:
+        rec = json.loads(line)
+    except json.JSONDecodeError:
+        return None
+    return rec["frame"] if isinstance(rec, dict) and isinstance(rec.get("frame"), int) else None
+
+
 def finished_frames(audit: Path) -> dict[int, dict]:
     """frame -> its log record, from every frames*.jsonl (all shards); a torn last line
-    (the process died mid-write) is ignored, so that frame counts as not finished."""
+    (the process died mid-write) is ignored, so that frame counts as not finished. A frame
+    logged more than once (a log from before forget_frames) counts by its last rendering."""
     done: dict[int, dict] = {}
     for log in sorted(audit.glob("frames*.jsonl")):
         for line in log.read_text(encoding="utf-8").splitlines():
@@ -200,8 +210,37 @@ def finished_frames(audit: Path) -> dict[int, dict]:
             except json.JSONDecodeError:
                 continue
             if isinstance(rec, dict) and isinstance(rec.get("frame"), int):
-                done[rec["frame"]] = rec
+                earlier = done.get(rec["frame"])
+                if earlier is None or _finished_at(rec) >= _finished_at(earlier):
+                    done[rec["frame"]] = rec
     return done
+
+
+def _finished_at(rec: dict) -> float:
+    t = rec.get("finished_unix")
+    return t if isinstance(t, (int, float)) else 0.0
+
+
+def forget_frames(audit: Path, frames, logs: list[Path] | None = None) -> None:
+    """Drop the records of `frames` from the frame logs (`logs`, or every frames*.jsonl):
+    frames about to be rendered again (a clip with an unfinished frame is re-rendered whole)
+    are then logged once, by their new rendering. Until then they count as unfinished,
+    which they are about to be anyway. A log that changes is written anew (synced, then
+    renamed over the old one); the caller makes sure no process appends to it meanwhile."""
+    frames = set(frames)
+    if not frames:
+        return
+    for log in sorted(audit.glob("frames*.jsonl")) if logs is None else logs:
+        try:
+            lines = log.read_text(encoding="utf-8").splitlines(keepends=True)
+        except FileNotFoundError:
+            continue
+        kept = [line for line in lines if _logged_frame(line) not in frames]
+        if len(kept) != len(lines):
+            with io.atomic_stream(log) as f:
+                f.write("".join(kept).encode("utf-8"))
+                f.flush()
+                os.fsync(f.fileno())
 
 
 def peak_memory_mb() -> float | None:

@@ -554,6 +554,9 @@ class Recorder:
                 },
             ),
         )
+        if isinstance(frames, list):  # a parallel run's parent forgets for its processes
+            # Finished frames of a clip rendered again (whole) are logged once: by the new rendering.
+            audit.forget_frames(audit_dir, set(frames) & set(audit.finished_frames(audit_dir)))
         frame_log = audit.FrameLog(audit_dir / f"frames{shard_tag}.jsonl")
         progress = Progress(len(frames) if isinstance(frames, list) else 0)
         written: list[int] = []

@@ -179,9 +179,23 @@ def test_three_shards_of_four_clips_equal_one_run_and_resume_rerenders_a_clip(tm
     log = one / "audit" / "frames.jsonl"
     lines = [x for x in log.read_text().splitlines() if json.loads(x)["frame"] != 5]
     log.write_text("\n".join(lines) + "\n")
+    before = json.loads(next(x for x in lines if json.loads(x)["frame"] == 4))["finished_unix"]
     assert render(param, one, "--resume") == 0
     manifest = json.loads((one / "audit" / "manifest.json").read_text())
     assert manifest["frames_written_this_run"] == [4, 5]
+    # the clip's frame 4, rendered again, is logged once: by its last rendering
+    records = [json.loads(x) for x in log.read_text().splitlines()]
+    assert sorted(r["frame"] for r in records) == list(range(8))
+    assert next(r for r in records if r["frame"] == 4)["finished_unix"] > before
+    assert manifest["frames_finished_total"] == 8
+    # the same with render processes: the parent forgets frame 2 before they start
+    lines = [x for x in log.read_text().splitlines() if json.loads(x)["frame"] != 3]
+    log.write_text("\n".join(lines) + "\n")
+    assert render(param, one, "--resume", "--procs", "2", "--chunk", "2") == 0
+    logged = [json.loads(x)["frame"] for p in (one / "audit").glob("frames*.jsonl") for x in p.read_text().splitlines()]
+    assert sorted(logged) == list(range(8))
+    manifest = json.loads((one / "audit" / "manifest.json").read_text())
+    assert manifest["frames_skipped_as_done"] == [0, 1, 4, 5, 6, 7]
     assert _files(one) == b
     # a frame range that cuts a clip is refused before anything is written
     assert render(param, tmp_path / "cut", "--frames", "1:4") == 2
