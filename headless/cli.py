@@ -48,6 +48,16 @@ def _out_of(args, config) -> Path:
     return (args.out or Path(config.output)).expanduser()
 
 
+def _at_least_one(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text}: expected a whole number >= 1")
+    return value
+
+
 def _path(text: str) -> Path:
     return Path(text).expanduser()  # "~/ds" quoted (a script's argument): the home folder's, as a shell gives it
 
@@ -112,9 +122,13 @@ def build_parser() -> argparse.ArgumentParser:
     pv.add_argument("dir", type=_path, help="output folder (BasicWriter layout)")
     pv.add_argument("--frame", type=int, help="frame number (default: the first)")
     pv.add_argument("--sheet", action="store_true", help="contact sheet of -n frames instead of one frame")
-    pv.add_argument("-n", type=int, default=16, help="frames on the contact sheet, spread over the dataset")
-    pv.add_argument("--columns", type=int, default=4, help="contact sheet columns")
-    pv.add_argument("--thumb-width", type=int, default=320, help="contact sheet thumbnail width in pixels")
+    pv.add_argument(
+        "-n", type=_at_least_one, default=16, help="frames on the contact sheet, spread over the dataset (default 16)"
+    )
+    pv.add_argument("--columns", type=_at_least_one, default=4, help="contact sheet columns (default 4)")
+    pv.add_argument(
+        "--thumb-width", type=_at_least_one, default=320, help="contact sheet thumbnail width in pixels (default 320)"
+    )
     pv.add_argument("--camera", help="camera sub-folder (default: all for a frame, the first for a sheet)")
     pv.add_argument("--mask", choices=("instance", "semantic", "none"), default="instance", help="mask overlay")
     pv.add_argument("--out", type=_path, help="PNG to write (default: DIR/preview/frame_NNNN.png or sheet.png)")

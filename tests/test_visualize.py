@@ -310,6 +310,20 @@ def test_cli_preview_errors(dataset, tmp_path, capsys):
     assert main(["preview", str(dataset), "--camera", "nope"]) == 2
 
 
+@pytest.mark.parametrize("option", ["-n", "--columns", "--thumb-width"])
+@pytest.mark.parametrize("value", ["0", "-5"])
+def test_cli_sheet_sizes_below_one_are_refused_naming_the_option(five_frames, capsys, option, value):
+    """--thumb-width -5 drew 1-pixel thumbnails and --columns 0 one column without a word,
+    -n 0 said only "no frames to show": now exit 2 naming the option, the value and what
+    it takes, nothing written."""
+    with pytest.raises(SystemExit) as e:
+        main(["preview", str(five_frames), "--sheet", option, value])
+    assert e.value.code == 2
+    err = capsys.readouterr().err
+    assert f"argument {option}: {value}: expected a whole number >= 1" in err, err
+    assert not (five_frames / "preview").exists()
+
+
 def test_labels_json_is_read(dataset):
     ff = viz.frame_files(dataset, 0)[0]
     (box,) = viz.load_boxes(ff)
