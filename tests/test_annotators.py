@@ -1014,6 +1014,33 @@ def test_keypoints_visibility_by_depth_test_outside_occluded_visible():
     assert int(loose["data"][1]["visibility"]) == 2
 
 
+@pytest.mark.parametrize("projection", ["perspective", "orthographic"])
+def test_keypoints_on_a_surface_seen_at_a_grazing_angle_are_visible(projection):
+    """Keypoints on a floor seen 6 degrees above it in a 64 x 48 image: the floor's depth
+    changes by about a metre across a pixel, so the pixel-centre sample lies up to half of
+    that in front of a keypoint in the same pixel. Each is visible (2): its depth is compared
+    with the floor continued from the sample to the keypoint's own ray. Points 0.3 m under
+    the floor are hidden (1), by the floor."""
+    w, h = 64, 48
+    to_world = look_at((0.0, -8.0, 0.84), (0.0, 0.0, 0.0))  # ~6 degrees down
+    cam = (
+        perspective(w, h, f=60.0, cam_to_world=to_world)
+        if projection == "perspective"
+        else orthographic(w, h, 8.0, to_world)
+    )
+    floor = make_object(2, "floor", quad_triangles((-6.0, -6.0, 0.0), (12.0, 0, 0), (0, 12.0, 0)))
+    rng = np.random.default_rng(3)
+    on = np.column_stack([rng.uniform(-2.5, 2.5, 60), rng.uniform(-2.5, 2.5, 60), np.zeros(60)])
+    under = on[:20] - [0.0, 0.0, 0.3]
+    floor.keypoints = {f"k{i}": p.tolist() for i, p in enumerate(np.concatenate([on, under]))}
+    frame = make_frame(cam, [floor])
+    depth = np.where(np.isfinite(frame.passes["depth"]), frame.passes["depth"], np.nan)
+    assert np.nanmax(np.abs(np.diff(depth, axis=0))) > 0.5  # grazing: the floor's depth steps by > 0.5 m a row
+    flags = annotate("keypoints", frame)["data"]["visibility"]
+    assert flags[:60].tolist() == [2] * 60
+    assert flags[60:].tolist() == [1] * 20
+
+
 def test_object_pose_model_frame_keeps_scale_in_the_model():
     """A scaled, rotated, moved box: the pose is rigid (a rotation), the model's vertices
     carry the scale, and pose @ model vertex = the world vertex seen from the camera."""

@@ -10,12 +10,16 @@ passed), objects by instance id, keypoints in their declared order. Per keypoint
   top-left corner of the image; pixel (i, j) spans [j, j + 1) x [i, i + 1)); NaN behind
   the camera;
 - depth: its distance to the image plane (metres);
-- visibility: 0 outside the image (or behind the camera's near plane), 1 inside the image
-  but hidden (the depth pass at its pixel is nearer than the keypoint by more than the
+- visibility: 0 outside the image (or the camera's clip range), 1 inside the image but
+  hidden (the surface its pixel's sample hit is nearer than the keypoint by more than the
   tolerance: another object or the object itself is in front), 2 visible.
-  Tolerance: max(depth_tolerance, depth_tolerance_relative * depth), since a keypoint on a
-  surface (a cube's corner) lies up to the surface's depth change across a pixel from the
-  one sample of its pixel.
+  The pixel's one sample (the ray through its centre) does not pass through the keypoint:
+  on a surface seen at a grazing angle its depth differs from the keypoint's by up to half
+  the surface's depth change across a pixel (metres in a 64 x 48 image). So that surface is
+  continued from the sample to the keypoint's own ray along its slope between the sample
+  and a neighbouring sample of the same object (surface_depth): exact for a plane.
+  Tolerance: max(depth_tolerance, depth_tolerance_relative * depth), for curved surfaces and
+  a keypoint on an edge (a cube's corner) between two faces.
 """
 
 from __future__ import annotations
@@ -41,7 +45,45 @@ KEYPOINT_DTYPE = np.dtype(
 OUTSIDE, OCCLUDED, VISIBLE = 0, 1, 2
 
 
-def visibility(camera, depth_pass: np.ndarray, xy: np.ndarray, depth: np.ndarray, tol_abs: float, tol_rel: float):
+def surface_depth(camera, depth_pass: np.ndarray, ids: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Depth along the ray through each image point (x, y) (inside the image) of the surface
+    its pixel's sample hit: the sample's depth continued from the pixel centre to the point,
+    along each image axis with the slope between the sample and a neighbouring sample of
+    the same object (the neighbour on the point's side, else the one on the other side,
+    else no slope). On a plane 1 / depth (perspective) or depth (orthographic) is affine in
+    pixel coordinates, so a plane is continued exactly. inf where the pixel has no surface
+    or the continued surface turns away before the point's ray."""
+    h, w = depth_pass.shape
+    j = np.floor(x).astype(np.intp)
+    i = np.floor(y).astype(np.intp)
+    depth = depth_pass.astype(np.float64)
+    perspective = camera.projection == "perspective"
+    with np.errstate(divide="ignore"):
+        q = 1.0 / depth if perspective else depth
+    q_here, id_here = q[i, j], ids[i, j]
+    estimate = q_here.copy()
+    for axis, offset in ((1, x - (j + 0.5)), (0, y - (i + 0.5))):
+        step = np.where(offset >= 0, 1, -1)
+        slope = np.zeros(len(x))
+        found = np.zeros(len(x), dtype=bool)
+        for s in (step, -step):
+            ni, nj = (i, j + s) if axis == 1 else (i + s, j)
+            usable = ~found & (ni >= 0) & (ni < h) & (nj >= 0) & (nj < w)
+            ni, nj = np.clip(ni, 0, h - 1), np.clip(nj, 0, w - 1)
+            usable &= (ids[ni, nj] == id_here) & np.isfinite(depth[ni, nj])
+            slope = np.where(usable, (q[ni, nj] - q_here) * s, slope)
+            found |= usable
+        estimate += slope * offset
+    here = np.isfinite(depth[i, j])
+    if perspective:
+        with np.errstate(divide="ignore"):
+            return np.where(here & (estimate > 0), 1.0 / estimate, np.inf)
+    return np.where(here, estimate, np.inf)
+
+
+def visibility(
+    camera, depth_pass: np.ndarray, ids: np.ndarray, xy: np.ndarray, depth: np.ndarray, tol_abs: float, tol_rel: float
+):
     """COCO visibility flags (0 / 1 / 2) of projected points (see module doc)."""
     h, w = depth_pass.shape
     x, y = xy[:, 0], xy[:, 1]
@@ -50,9 +92,7 @@ def visibility(camera, depth_pass: np.ndarray, xy: np.ndarray, depth: np.ndarray
         inside &= (depth >= camera.clip_start) & (depth <= camera.clip_end)
     flags = np.zeros(len(xy), dtype=np.uint8)
     if inside.any():
-        j = np.floor(x[inside]).astype(np.intp)
-        i = np.floor(y[inside]).astype(np.intp)
-        surface = depth_pass[i, j]
+        surface = surface_depth(camera, depth_pass, ids, x[inside], y[inside])
         tol = np.maximum(tol_abs, tol_rel * depth[inside])
         flags[inside] = np.where(surface < depth[inside] - tol, OCCLUDED, VISIBLE)
     return flags
@@ -64,7 +104,7 @@ class Keypoints(Annotator):
 
     name = "keypoints"
     summary = "declared 3D keypoints of labelled objects, projected to pixels, with visibility (COCO style)"
-    passes = ("depth",)
+    passes = ("depth", "instance")
     OPTIONS = {
         **SEMANTIC_OPTIONS,
         "depth_tolerance": Field(
@@ -93,6 +133,7 @@ class Keypoints(Annotator):
         labelled = object_labels(frame, stype, self.options["semantic_filter"])
         rows, names, skeletons, paths, id_to_labels = [], {}, {}, {}, {}
         depth_pass = np.asarray(frame.passes["depth"])
+        ids = np.asarray(frame.passes["instance"])
         for iid in sorted(labelled):
             obj = frame.objects[iid]
             if not obj.keypoints:
@@ -103,6 +144,7 @@ class Keypoints(Annotator):
             flags = visibility(
                 frame.camera,
                 depth_pass,
+                ids,
                 xy,
                 depth,
                 self.options["depth_tolerance"],
