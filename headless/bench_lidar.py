@@ -56,15 +56,8 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as e:
         p.error(str(e))  # exit 2, before the scene is built
 
-    from sdg_addon.annotators import create_annotator
-    from sdg_addon.annotators.base import ANNOTATORS
-    from sdg_addon.capture.lidar import LidarCaster
-    from sdg_addon.capture.render import Capturer
     from sdg_addon.config import load_config
-    from sdg_addon.recorder import Recorder, RunOptions, annotator_plan
-    from sdg_addon.sampling import sample_frame
-    from sdg_addon.scene.build import build_scene
-    from sdg_addon.scene.motion import SequencePlayer
+    from sdg_addon.console import blender_console_silenced
 
     config = load_config(args.file)
     if not config.lidars:
@@ -77,6 +70,21 @@ def main(argv: list[str] | None = None) -> int:
     lidar = config.lidars[0]
     lidar.channels, lidar.columns = args.channels, args.columns
 
+    with blender_console_silenced():  # Blender's render lines ("Saved: ...") off stdout: the figures' JSON alone
+        return _measure(args, config, w, h)
+
+
+def _measure(args, config, w: int, h: int) -> int:
+    from sdg_addon.annotators import create_annotator
+    from sdg_addon.annotators.base import ANNOTATORS
+    from sdg_addon.capture.lidar import LidarCaster
+    from sdg_addon.capture.render import Capturer
+    from sdg_addon.recorder import Recorder, RunOptions, annotator_plan
+    from sdg_addon.sampling import sample_frame
+    from sdg_addon.scene.build import build_scene
+    from sdg_addon.scene.motion import SequencePlayer
+
+    lidar = config.lidars[0]
     built = build_scene(config)
     targets = Recorder(config, RunOptions(Path("."), range(1))).resolve_targets(built)
     SequencePlayer(built, config.sequence, config.randomizers).apply(

@@ -4,6 +4,8 @@ point's instance id is the object it hit, mounting on a camera (tiny CPU runs)."
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +14,8 @@ import pytest
 pytest.importorskip("bpy")
 
 from scenes import NO_GROUND, camera, header, render, sun, write_param  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
 
 WALL_X = 10.0
 SCENE = (  # a template: str.format fills frames, wall and noise
@@ -176,7 +180,7 @@ def test_range_noise_stays_within_its_bounds(tmp_path):
     assert np.abs(err).max() < 5 * 0.03 and 0.02 < err.std() < 0.04
 
 
-def test_benchmark_command_prints_both_times(tmp_path, capsys):
+def test_benchmark_command_prints_both_times(tmp_path):
     from headless.bench_lidar import main as bench
 
     out = tmp_path / "bench.json"
@@ -184,6 +188,11 @@ def test_benchmark_command_prints_both_times(tmp_path, capsys):
         bench(["--resolution", "32x24", "--samples", "1", "--channels", "8", "--columns", "64", "--json", str(out)])
         == 0
     )
+    # stdout is the figures' JSON alone (Blender's render lines, "Saved: ...", were on it
+    # too); a process of its own: a test's capture of stdout turns the silencing off.
+    cmd = [sys.executable, "-m", "headless.bench_lidar", "--resolution", "32x24", "--samples", "1"]
+    done = subprocess.run([*cmd, "--channels", "4", "--columns", "8"], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0 and json.loads(done.stdout)["rays"] == 32, done.stdout[-2000:] + done.stderr[-2000:]
     # A device in another case is the same device (as render --device takes it); an unknown one exits 2.
     assert (
         bench(["--device", "CPU", "--resolution", "32x24", "--samples", "1", "--channels", "4", "--columns", "8"]) == 0
