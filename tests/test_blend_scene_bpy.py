@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -638,3 +639,31 @@ def test_a_thermal_cameras_settings_out_of_range_are_refused(shop, tmp_path, cap
     assert main(["render", str(blend_param(blend)), "--out", str(tmp_path / "out"), "--quiet"]) == 2
     assert said in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+def test_the_3d_box_of_a_subdivided_mesh_bounds_the_rendered_surface(tmp_path, clean_bpy):
+    """A cube with a Subdivision Surface (level 0 in the viewport, 2 in renders): its 3D box
+    is the extent of the surface Blender renders. (It was the cage's, Blender's bound_box
+    of a mesh it subdivides lazily: 19 % wider on every side than the rounded cube.)"""
+    bpy.ops.mesh.primitive_cube_add(size=0.6, location=(0.0, 0.0, 0.5))
+    cube = bpy.context.object
+    cube.name, cube["semantics"] = "pillow", {"class": ["pillow"]}
+    sub = cube.modifiers.new("Subdivision", "SUBSURF")
+    sub.levels, sub.render_levels = 0, 2
+    cam = bpy.data.objects.new("CamA", bpy.data.cameras.new("CamA"))
+    bpy.context.scene.collection.objects.link(cam)
+    cam.location, cam.rotation_euler = (0.0, -4.0, 0.5), (math.pi / 2, 0.0, 0.0)
+    blend = saved_variant(tmp_path / "pillow.blend")
+    bpy.ops.wm.open_mainfile(filepath=str(blend), load_ui=False)
+    cube = bpy.data.objects["pillow"]
+    cube.modifiers["Subdivision"].levels = 2
+    mesh = cube.evaluated_get(bpy.context.evaluated_depsgraph_get()).to_mesh()
+    co = np.array([v.co[:] for v in mesh.vertices])
+    lo, hi = co.min(axis=0), co.max(axis=0)
+    assert hi[0] < 0.29  # rounded: well inside the cage's 0.3
+    bpy.ops.wm.read_homefile(use_empty=True)
+    param = blend_param(blend, "[annotators]\nbounding_box_3d = {}\n")
+    assert main(["render", str(param), "--out", str(tmp_path / "out"), "--quiet"]) == 0
+    (box,) = np.load(tmp_path / "out" / "bounding_box_3d_0000.npy")
+    got = [float(box[k]) for k in ("x_min", "y_min", "z_min", "x_max", "y_max", "z_max")]
+    assert np.allclose(got, [*lo, *hi], atol=1e-5), (got, lo, hi)

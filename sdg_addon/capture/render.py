@@ -294,6 +294,29 @@ def _may_deform(obj) -> bool:
     return obj.parent is not None and obj.parent_type in ("ARMATURE", "LATTICE")
 
 
+def _bound_corners(obj) -> np.ndarray:
+    """Corners (or points) bounding what Cycles renders of `obj`, in its own space:
+    Blender's bound_box, except where a Subdivision Surface or Multiresolution modifier
+    subdivides it: bound_box is then its cage's (Blender subdivides lazily), wider than the
+    rounded surface, so the evaluated vertices' extent is taken."""
+    if any(m.type in ("SUBSURF", "MULTIRES") and m.show_render for m in getattr(obj, "modifiers", ())):
+        evaluated = obj.evaluated_get(bpy.context.evaluated_depsgraph_get())
+        try:
+            mesh = evaluated.to_mesh()
+        except RuntimeError:
+            mesh = None
+        try:
+            if mesh is not None and len(mesh.vertices):
+                co = np.empty(len(mesh.vertices) * 3, dtype=np.float64)
+                mesh.vertices.foreach_get("co", co)
+                co = co.reshape(-1, 3)
+                return np.array([co.min(axis=0), co.max(axis=0)])
+        finally:
+            if mesh is not None:
+                evaluated.to_mesh_clear()
+    return np.array([c[:] for c in obj.bound_box], dtype=np.float64)
+
+
 class Capturer:
     """Renders cameras of a built scene and returns FrameData."""
 
@@ -389,7 +412,7 @@ class Capturer:
         for m in entity.meshes:
             if not renders(m):
                 continue
-            corners = np.array([c[:] for c in m.bound_box], dtype=np.float64)
+            corners = _bound_corners(m)
             if m == entity.root:  # the usual case: its own space, no inverse needed
                 pts.append(corners)
                 continue
