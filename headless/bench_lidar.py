@@ -56,10 +56,15 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as e:
         p.error(str(e))  # exit 2, before the scene is built
 
-    from sdg_addon.config import load_config
+    from headless.cli import report_problems
+    from sdg_addon.config import ConfigError, load_config
     from sdg_addon.console import blender_console_silenced
 
-    config = load_config(args.file)
+    try:
+        config = load_config(args.file)
+    except ConfigError as e:  # missing, unreadable, invalid: every problem, exit 2 (was a traceback)
+        report_problems(args.file, e)
+        return 2
     if not config.lidars:
         print(f"error: {args.file} has no [[lidars]]", file=sys.stderr)
         return 2

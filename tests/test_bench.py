@@ -378,3 +378,17 @@ def test_a_bare_renders_progress_lines_reach_the_terminal_as_it_runs(capsys):
     code, out, tail = bench.run_forwarding_progress([sys.executable, "-c", script])
     assert code == 0 and out.strip() == '{"a": 1}' and "blender noise" in tail
     assert capsys.readouterr().err == "bench: bare render: frame 1/2\n"
+
+
+def test_bench_lidar_lists_a_bad_files_problems_with_exit_2(tmp_path, capsys):
+    """A missing or invalid parameter file gave bench_lidar a traceback (ConfigError): now
+    its problems are listed as the command line lists them, exit 2."""
+    from headless.bench_lidar import main as bench_lidar
+
+    for text in (None, "[run]\nframes = 0\n"):
+        param = tmp_path / "mine.toml"
+        if text is not None:
+            param.write_text(text)
+        assert bench_lidar([str(param)]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"{'1' if text is None else '2'} problem(s) in {param}:") and "Traceback" not in err, err
