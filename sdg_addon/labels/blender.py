@@ -180,7 +180,8 @@ def unlabelled_objects(scene, semantic_type: str = "class") -> list[str]:
 def rule_targets(scene, rule: NameRule, selected=None) -> list:
     """What a name rule labels: the `selected` objects when given (the panel's "Selected"),
     else the scene's mesh objects, objects or collections (rule.scope), in name order,
-    filtered by rule.names."""
+    filtered by rule.names. Objects and collections unlabelled on purpose (BACKGROUND_PROPERTY:
+    the ground, distractors) are never labelled by a rule."""
     if selected is not None:
         found = list(selected)
     elif rule.scope == "collections":
@@ -190,6 +191,7 @@ def rule_targets(scene, rule: NameRule, selected=None) -> list:
     else:
         found = [o for o in scene.objects if o.type == "MESH"]
     found = [x for x in found if any(fnmatch.fnmatchcase(x.name, p) for p in rule.names)]
+    found = [x for x in found if not x.get(BACKGROUND_PROPERTY)]
     return sorted(found, key=lambda x: x.name)
 
 

@@ -207,6 +207,7 @@ def build_scene(config: Config, open_scene=None, quiet: bool = False) -> BuiltSc
         _ground(scene, config)
     if config.assets:
         root = bpy.data.collections.new(ASSET_ROOT)
+        root[BACKGROUND_PROPERTY] = True  # the tool's container: a label rule on it would label every asset
         scene.collection.children.link(root)
         for i, spec in enumerate(config.assets):
             try:
@@ -383,6 +384,8 @@ def _asset(root_collection, spec: AssetSpec, config: Config, quiet: bool = False
         return
     if spec.labels:
         set_labels(coll, spec.labels)  # every copy inherits them
+    if spec.distractor:
+        coll[BACKGROUND_PROPERTY] = True  # unlabelled on purpose: no label rule labels it
     file_points = ({}, [])  # keypoint empties of an asset file (scene/keypoints.py)
     if spec.primitive:
         mesh = primitive_mesh(spec.primitive, spec.name, spec.size)

@@ -1,0 +1,41 @@
+"""[[label_rules]] in a parameter file, as built: what the rules leave alone."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("bpy")
+
+from scenes import asset, camera, ground, header, sun  # noqa: E402
+
+from sdg_addon.config.schema import config_from_dict  # noqa: E402
+from sdg_addon.scene.build import build_scene  # noqa: E402
+
+SCENE = (
+    header((64, 48), samples=1)
+    + ground(4.0)
+    + camera((0, -2.5, 1.5), (0, 0, 0.2))
+    + sun()
+    + asset("SM_Chair", "cube", 0.3, count=2)
+    + asset("SM_Ball", "sphere", 0.2, label="toy")
+    + asset("backdrop", "plane", 1.0, distractor=True)
+)
+
+
+def built_labels(rules: str) -> dict[str, dict]:
+    cfg = config_from_dict(tomllib.loads(SCENE + rules), Path("t.toml"))
+    built = build_scene(cfg)
+    return {name: e.labels for name, e in built.entities.items()}
+
+
+@pytest.mark.parametrize("scope", ["meshes", "objects", "collections"])
+def test_a_rule_leaves_distractors_and_the_unlabelled_ground_unlabelled(scope):
+    """A distractor is never annotated and the ground is unlabelled on purpose: a rule
+    matching every name (names = "*") labels neither (was: class "backdrop" and "ground",
+    boxes and masks of both)."""
+    labels = built_labels(f'[[label_rules]]\nprefixes = ["SM_"]\nscope = "{scope}"\n')
+    assert labels["backdrop"] == {} and labels["ground"] == {}
+    assert labels["SM_Chair_001"] == {"class": ["chair"]}
