@@ -31,6 +31,15 @@ def built_labels(rules: str) -> dict[str, dict]:
     return {name: e.labels for name, e in built.entities.items()}
 
 
+def test_a_rule_keeps_the_labels_an_asset_entry_gave_unless_it_overwrites():
+    """SM_Ball's asset entry says class = "toy": a rule with overwrite off keeps it (was:
+    the rule's label on the object beat the asset's, inherited from its collection)."""
+    labels = built_labels('[[label_rules]]\nprefixes = ["SM_"]\n')
+    assert labels["SM_Chair_000"] == {"class": ["chair"]} and labels["SM_Ball"] == {"class": ["toy"]}
+    labels = built_labels('[[label_rules]]\nprefixes = ["SM_"]\noverwrite = true\n')
+    assert labels["SM_Ball"] == {"class": ["ball"]}
+
+
 @pytest.mark.parametrize("scope", ["meshes", "objects", "collections"])
 def test_a_rule_leaves_distractors_and_the_unlabelled_ground_unlabelled(scope):
     """A distractor is never annotated and the ground is unlabelled on purpose: a rule

@@ -275,7 +275,12 @@ LABEL_RULE_FIELDS = (
         fold_case=True,
     ),
     Field("names", "strings", ["*"], "only objects / collections whose name matches one of these globs"),
-    Field("overwrite", "bool", False, "replace an existing label of this type (else it is kept)"),
+    Field(
+        "overwrite",
+        "bool",
+        False,
+        "replace a label of this type the object already has, its own or inherited (from its asset's `labels`, collections, parents); else it is kept",
+    ),
 )
 
 

@@ -195,13 +195,21 @@ def rule_targets(scene, rule: NameRule, selected=None) -> list:
     return sorted(found, key=lambda x: x.name)
 
 
-def apply_label_rule(rule: NameRule, idblocks) -> tuple[list[tuple[str, str]], int, list[str]]:
+def apply_label_rule(rule: NameRule, idblocks, scene=None) -> tuple[list[tuple[str, str]], int, list[str]]:
     """Label `idblocks` by `rule` (own labels): ([(name, value) labelled], kept, [unmatched]).
 
+    With `scene`, a label of the rule's type an ID inherits (from its collections and parent
+    objects, as the Labels panel shows it) counts as existing too: kept unless rule.overwrite.
     Raises ValueError naming an ID whose stored labels are malformed."""
     labelled, kept, unmatched = [], 0, []
+    parents = collection_parents(scene) if scene is not None else None
+    users = object_collections(scene) if scene is not None else None
     for idblock in idblocks:
         labels = own_labels(idblock)
+        if parents is not None and rule.type not in labels and rule.value(idblock.name) is not None:
+            if rule.type in _inherited(idblock, parents, users) and not rule.overwrite:
+                kept += 1
+                continue
         outcome, value = apply_rule(rule, labels, idblock.name)
         if outcome == "labelled":
             set_labels(idblock, labels)
@@ -211,6 +219,13 @@ def apply_label_rule(rule: NameRule, idblocks) -> tuple[list[tuple[str, str]], i
         else:
             unmatched.append(idblock.name)
     return labelled, kept, unmatched
+
+
+def _inherited(idblock, parents, users) -> dict[str, list[str]]:
+    """The labels an object or collection has with inheritance (its own included)."""
+    if getattr(idblock, "id_type", "") == "COLLECTION":
+        return merge_labels([own_labels(c) for c in collection_chain(idblock, parents)])
+    return resolved_labels(idblock, parents, users)
 
 
 def rename_label_value(idblocks, label_type: str, old: str, new: str) -> tuple[list, list[str]]:
@@ -236,7 +251,7 @@ def apply_label_rules(scene, rules) -> list[str]:
     """`[[label_rules]]` of a parameter file, in order; returns one line per rule (for logs)."""
     lines = []
     for i, rule in enumerate(rules):
-        labelled, kept, unmatched = apply_label_rule(rule, rule_targets(scene, rule))
+        labelled, kept, unmatched = apply_label_rule(rule, rule_targets(scene, rule), scene)
         lines.append(f"label_rules[{i}]: labelled {len(labelled)}, kept {kept}, unmatched {len(unmatched)}")
     return lines
 

@@ -234,7 +234,7 @@ class SDG_OT_label_by_rule(bpy.types.Operator):
         if linked:
             self.report({"WARNING"}, f"Label by Rule: {linked_text(linked)}")
         try:
-            done, kept, unmatched = apply_label_rule(rule, targets)
+            done, kept, unmatched = apply_label_rule(rule, targets, context.scene)
         except ValueError as e:
             self.report({"ERROR"}, f"Label by Rule: {e} (fix or remove its '{LABEL_PROPERTY}' property)")
             return {"CANCELLED"}
