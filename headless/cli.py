@@ -228,10 +228,11 @@ def ctrl_c_cancels(recorder):
 def _merge(args) -> int:
     """Run every writer's finalize() over what is on disk: after shards ran in parallel
     (each shard's own finalize saw only what existed when it ended)."""
-    from sdg_addon.audit import AUDIT_DIR, finished_frames, parameter_sections, write_json
+    from sdg_addon.audit import AUDIT_DIR, finished_frames, parameter_sections, run_cameras, write_json
     from sdg_addon.frame import LabelTable
     from sdg_addon.output import OutputError, OutputFolder, remove_stale_temporaries
     from sdg_addon.writers import create_writer
+    from sdg_addon.writers.base import removed_parts
 
     config = _load_or_report(args.file)
     if config is None:
@@ -256,8 +257,11 @@ def _merge(args) -> int:
         )
         return EXIT_INVALID
     table = LabelTable(json.loads((out / AUDIT_DIR / "label_table.json").read_text()))
-    cameras_file = out / AUDIT_DIR / "cameras.json"  # a base .blend's cameras are known after building
-    cameras = json.loads(cameras_file.read_text()) if cameras_file.is_file() else [c.name for c in config.cameras]
+    cameras = run_cameras(out / AUDIT_DIR, config)
+    lost = removed_parts(config.writers, out, done, cameras, len(cameras) + len(config.lidars) > 1)
+    if lost:
+        print(f"error: cannot merge {out}:\n" + "\n".join(lost), file=sys.stderr)
+        return EXIT_INVALID
     folder = OutputFolder(out)
     try:
         folder.open()  # locked and recorded like a run: --overwrite later removes what merge wrote

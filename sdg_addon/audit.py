@@ -221,6 +221,18 @@ def _finished_at(rec: dict) -> float:
     return t if isinstance(t, (int, float)) else 0.0
 
 
+def run_cameras(audit: Path, config) -> list[str]:
+    """The names of the cameras the run in this audit folder rendered (audit/cameras.json:
+    a base .blend's cameras are known once it is built); else the parameter file's."""
+    try:
+        cameras = json.loads((audit / "cameras.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        cameras = None
+    if isinstance(cameras, list) and all(isinstance(c, str) for c in cameras):
+        return cameras
+    return [c.name for c in config.cameras]
+
+
 def forget_frames(audit: Path, frames, logs: list[Path] | None = None) -> None:
     """Drop the records of `frames` from the frame logs (`logs`, or every frames*.jsonl):
     frames about to be rendered again (a clip with an unfinished frame is re-rendered whole)

@@ -46,6 +46,7 @@ from .sensors import SENSOR_PROP, SensorSpec
 from .sensors.thermal import PALETTES
 from .sink import FrameSink, SinkSpec, open_sink
 from .writers import WRITERS, create_writer
+from .writers.base import removed_parts
 from .writers.basic import one_folder_problem
 
 log = logging.getLogger("sdg")
@@ -326,6 +327,10 @@ class Recorder:
                     f"the parameters differ from those of the run in {out.as_posix()} "
                     "(compare audit/resolved.json): use a new output folder or --overwrite"
                 )
+            cameras = audit.run_cameras(audit_dir, self.config)
+            lost = removed_parts(self.config.writers, out, done, cameras, len(cameras) + len(self.config.lidars) > 1)
+            if lost:
+                raise RecorderError("\n".join(lost))
         return done
 
     def warn_scene_notes(self, built) -> None:

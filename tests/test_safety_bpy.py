@@ -601,3 +601,36 @@ def test_merge_refuses_shards_of_other_parameters(tmp_path, capsys):
     assert parameter_sections(one) == parameter_sections(other)
     other["assets"][0]["file"] = "/home/a/models/cup.glb"
     assert [k for k, v in parameter_sections(one).items() if parameter_sections(other)[k] != v] == ["assets"]
+
+
+@pytest.mark.parametrize("writer", ["coco", "bop", "webdataset"])
+def test_resume_refuses_when_a_writers_parts_were_removed(tmp_path, capsys, writer):
+    """coco, bop and webdataset rebuild their joined files (the COCO json, BOP's
+    scene_*.json, the shards) from parts/ alone: with parts/ removed after a run, a resumed
+    run rebuilt them from its own frames only, the earlier frames silently gone (coco, bop;
+    webdataset refused only at the end, after rendering). Now --resume refuses at once,
+    naming the writer, the parts folder and the frames, and writes nothing."""
+    import shutil
+
+    text = (
+        TINY.replace("frames = 2", "frames = 4")
+        + f"object_pose = {{}}\ndistance_to_image_plane = {{}}\n\n[writers.{writer}]\n"
+    )
+    p = param(tmp_path, text)
+    out = tmp_path / "out"
+    assert render(p, out, "--frames", "0:2") == 0
+    shutil.rmtree(out / writer / "parts")
+    before = snapshot(out)
+    capsys.readouterr()
+    assert render(p, out, "--resume") == 2
+    err = capsys.readouterr().err
+    assert (
+        f"writer '{writer}': " in err
+        and "parts/train" in err
+        and "lacks the parts of 2 of the 2 finished frame(s)" in err
+    ), err
+    assert "--overwrite" in err
+    assert snapshot(out) == before
+    assert main(["merge", str(p), "--out", str(out)]) == 2  # merge rebuilds them too
+    assert "parts were removed" in capsys.readouterr().err
+    assert snapshot(out) == before

@@ -69,6 +69,43 @@ class Writer:
     def finalize(self) -> None:
         """Called after the last frame; default: nothing to join."""
 
+    def joined_files(self) -> dict[str, Path]:
+        """Writers whose finalize() rebuilds a file per dataset D from the parts in
+        root/parts/D/ alone (one per frame, named by its frame number): D -> that file (or
+        folder), for each D an earlier finalize() or run wrote. Default: none."""
+        return {}
+
+    def removed_parts(self, finished, cameras: list[str]) -> str | None:
+        """Why continuing this folder would lose finished frames (None: it would not): the
+        parts of finished frames of a dataset whose joined file exists are gone (a user
+        removed parts/), and finalize() would rebuild that file without them. `finished`:
+        the frame log's frames; `cameras`: the run's camera names (audit/cameras.json)."""
+        joined = self.joined_files()
+        if not joined:
+            return None
+        expected: dict[str, list[int]] = {}
+        for f in sorted(finished):
+            for camera in cameras:
+                ds = self.dataset_name(f, camera)
+                if ds in joined:
+                    expected.setdefault(ds, []).append(f)
+        for ds, frames in sorted(expected.items()):
+            folder = self.root / "parts" / ds
+            have = set()
+            if folder.is_dir():
+                have = {int(p.stem) for p in folder.iterdir() if p.stem.isdigit() and p.stem.isascii()}
+            missing = [f for f in frames if f not in have]
+            if missing:
+                few = ", ".join(map(str, missing[:5])) + (", ..." if len(missing) > 5 else "")
+                return (
+                    f"writer '{self.name}': {folder.as_posix()} lacks the parts of {len(missing)} of the "
+                    f"{len(frames)} finished frame(s) of dataset {ds!r} (frames {few}): parts were removed, and "
+                    f"{joined[ds].as_posix()} is rebuilt from the parts alone, so those frames would be lost; "
+                    "nothing was written (keep parts/ until the dataset is complete: put them back, or render "
+                    "anew with --overwrite)"
+                )
+        return None
+
 
 def followed_options(follows: dict[str, str], given: dict) -> dict:
     """`given` with each option of `follows` that is not given set to its leader's given value."""
@@ -85,3 +122,16 @@ def create_writer(name: str, output_dir: Path | str, **options) -> Writer:
     except KeyError:
         raise ValueError(f"unknown writer {name!r}; known: {sorted(WRITERS)}") from None
     return cls(output_dir, **options)
+
+
+def removed_parts(writers: dict[str, dict], output_dir: Path, finished, cameras: list[str], several: bool) -> list[str]:
+    """Writer.removed_parts of each writer of a run (name -> options) in `output_dir`: one
+    line per writer that would lose finished frames when the folder is continued."""
+    problems = []
+    for name, options in writers.items():
+        writer = create_writer(name, output_dir, **(options or {}))
+        writer.set_run(None, several)
+        problem = writer.removed_parts(finished, cameras)
+        if problem:
+            problems.append(problem)
+    return problems

@@ -284,6 +284,12 @@ class BopWriter(Writer):
         # Last file of the frame: its presence means every file above is complete.
         io.write_json(self.root / "parts" / ds / f"{im}.json", part)
 
+    def joined_files(self) -> dict[str, Path]:
+        """D -> bop/D/, whose scene_*.json finalize() rebuilds."""
+        if not self.root.is_dir():
+            return {}
+        return {p.name: p for p in sorted(self.root.iterdir()) if p.is_dir() and p.name not in ("parts", "models")}
+
     # ------------------------------------------------------------------ merge
     def finalize(self) -> None:
         """Join every part on disk (all shards, resumed runs) into the scene json files."""

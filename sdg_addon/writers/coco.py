@@ -213,6 +213,11 @@ class CocoWriter(Writer):
             "sdg_prim_path": obj.path,
         }
 
+    def joined_files(self) -> dict[str, Path]:
+        folder = self.root / "annotations"
+        found = sorted(folder.glob("instances_*.json")) if folder.is_dir() else []
+        return {p.name[len("instances_") : -len(".json")]: p for p in found}
+
     # ------------------------------------------------------------------ merge
     def finalize(self) -> None:
         """Merge every part on disk (all shards, all resumed runs) into the json files."""

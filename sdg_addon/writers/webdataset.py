@@ -147,6 +147,10 @@ class WebDatasetWriter(Writer):
                 tar.addfile(_tarinfo(f"{key}.{field}", len(data)), _io.BytesIO(data))
         io.write_bytes(self.root / "parts" / ds / f"{key}.tar", buf.getvalue())
 
+    def joined_files(self) -> dict[str, Path]:
+        """D -> its index D.json (the shards D-*.tar beside it)."""
+        return {p.stem: p for p in sorted(self.root.glob("*.json"))} if self.root.is_dir() else {}
+
     def finalize(self) -> None:
         parts_root = self.root / "parts"
         if not parts_root.is_dir():
