@@ -26,7 +26,7 @@ W/2 x H/2 tiles in this order, those present only: colourised depth
 an info tile (frame, camera, size, counts, class legend, a warning when nothing labelled is
 in view). Several cameras: one such row per camera, stacked top to bottom.
 
-Contact sheet (``contact_sheet``): overlays of N frames as thumbnails ``thumb_width`` wide
+Contact sheet (``contact_sheet``): overlays of N frames (of a sequence: over its clips) as thumbnails ``thumb_width`` wide
 (height keeps the aspect ratio) with the frame number, ``columns`` per row, ``GAP`` pixels
 between and around them: size ``(cols * tw + (cols + 1) * GAP, rows * th + (rows + 1) * GAP)``.
 
@@ -656,6 +656,32 @@ def pick_frames(available: list[int], n: int) -> list[int]:
     return [available[i] for i in idx]
 
 
+def sheet_frames(
+    folder: Path | str, n: int = 16, camera: str | None = None, frames: list[int] | None = None
+) -> list[tuple[str, int]]:
+    """The (camera, frame) pairs a contact sheet shows: `frames` (in this order), else `n`
+    spread evenly over the camera's frames. `camera` None: the first camera; where that is a
+    clip's (a sequence's output folder: "clip_0000" or "clip_0000/left"), the frames of that
+    camera in every clip, in clip order, so the sheet spreads over the whole sequence."""
+    cams = cameras(folder)
+    if camera is not None or frames is not None:
+        camera = next(iter(cams)) if camera is None else camera
+        available = sorted(_frames_in(_camera(cams, camera)))
+        return [(camera, f) for f in (pick_frames(available, n) if frames is None else frames)]
+    first = next(iter(cams))
+    clip, _, own = first.partition("/")
+    if not CLIP_FOLDER.match(clip):
+        return [(first, f) for f in pick_frames(sorted(_frames_in(cams[first])), n)]
+    pool = [
+        (name, f)
+        for name, where in cams.items()
+        if CLIP_FOLDER.match(name.partition("/")[0]) and name.partition("/")[2] == own
+        for f in sorted(_frames_in(where))
+    ]
+    pool.sort(key=lambda pair: (int(pair[0].partition("/")[0][5:]), pair[1]))  # clip_10000 after clip_9999
+    return [pool[i] for i in pick_frames(list(range(len(pool))), n)]
+
+
 def contact_sheet(
     folder: Path | str,
     frames: list[int] | None = None,
@@ -668,15 +694,13 @@ def contact_sheet(
     """A grid of frame overlays (thumbnails with the frame number); see the module docstring.
 
     ``frames``: these frames (in this order); default ``n`` frames spread over the dataset.
-    ``camera``: default the first (the root, else the first sub-folder by name).
+    ``camera``: default the first (the root, else the first sub-folder by name); see
+    sheet_frames (a sequence's output folder: every clip's).
     """
-    cams = cameras(folder)
-    camera = next(iter(cams)) if camera is None else camera
-    available = sorted(_frames_in(_camera(cams, camera)))
-    chosen = pick_frames(available, n) if frames is None else list(frames)
+    chosen = sheet_frames(folder, n, camera, frames)
     if not chosen:
         raise ValueError(f"no frames to show from {folder}")
-    files = [frame_files(folder, f, camera)[0] for f in chosen]
+    files = [frame_files(folder, f, cam)[0] for cam, f in chosen]
     with Image.open(files[0].path("rgb", "png")) as im:
         w, h = im.size
     tw = max(1, int(thumb_width))

@@ -127,6 +127,33 @@ def test_sequences_of_several_cameras_show_each_clips_cameras(tmp_path, capsys):
     assert main(["preview", str(tmp_path), "--sheet"]) == 0
 
 
+@pytest.mark.parametrize("cams", [["left", "right"], [None]])
+def test_the_contact_sheet_of_a_sequence_spans_its_clips(tmp_path, cams):
+    """A sequence's output folder: the default sheet (and the report page's) showed the first
+    clip only (2 of 8 frames here; of a thousand clips, one), though it is to spread over
+    the dataset; it now picks from every clip, of the first camera."""
+    for clip in range(4):
+        for cam in cams:
+            for frame in (0, 1):
+                where = tmp_path / f"clip_{clip:04d}" / (cam or "")
+                write_frame(where / "rgb", frame, extras=False)
+    first = "/left" if cams[0] else ""
+    assert viz.sheet_frames(tmp_path, n=4) == [
+        (f"clip_0000{first}", 0),
+        (f"clip_0001{first}", 0),
+        (f"clip_0002{first}", 1),
+        (f"clip_0003{first}", 1),
+    ]
+    assert len(viz.sheet_frames(tmp_path, n=16)) == 8
+    g = viz.GAP
+    assert viz.contact_sheet(tmp_path, n=16, columns=4, thumb_width=20).size == (4 * 20 + 5 * g, 2 * 15 + 3 * g)
+    # A camera named: that camera's frames only, as before.
+    assert viz.sheet_frames(tmp_path, n=16, camera=f"clip_0002{first}") == [
+        (f"clip_0002{first}", 0),
+        (f"clip_0002{first}", 1),
+    ]
+
+
 def test_an_output_without_the_basic_writer_says_preview_and_report_need_it(tmp_path, capsys):
     """A run with only bop / webdataset writes no rgb_*.png: preview and report exit 2 saying
     they read the basic writer's files (it said only "no rgb_*.png frames")."""
