@@ -912,6 +912,15 @@ def test_a_fixed_case_takes_no_quota_field(tmp_path, quota):
     assert p.field == f"cases[0].{quota.split()[0]}" and "not both" in p.expected
 
 
+@pytest.mark.parametrize("label_type", [" class", "class ", "cl:ass", ""])
+def test_a_label_rules_type_is_a_label_type(tmp_path, label_type):
+    """Label types have no spaces at either end (docs, `labels`): a rule's type " class" was
+    taken, and its labels went to a type no writer filtering `class` reads."""
+    text = CAMERA + ASSET + f'[[label_rules]]\ntype = "{label_type}"\n'
+    p = one_problem(tmp_path, text)
+    assert p.field == "label_rules[0]" and "label type" in p.expected
+
+
 def test_colour_support_is_checked_per_component(tmp_path):
     bad = '{ distribution = "normal", mean = [0.5, 0.5, 0.5], std = [0.1, 0.1, 0.1] }'
     p = one_problem(tmp_path, material(bad, "color"))

@@ -76,8 +76,8 @@ class NameRule:
                     re.compile(text)
                 except re.error as e:
                     return f"{what} {text!r} is not a valid regular expression: {e}"
-        if not self.type.strip() or any(c in self.type for c in ":,"):
-            return f"label type {self.type!r} must be non-empty, without ':' or ','"
+        if not self.type.strip() or any(c in self.type for c in ":,") or self.type.strip() != self.type:
+            return f"label type {self.type!r} must be non-empty, without ':' or ',' and without spaces at either end"
         return None
 
     def value(self, name: str) -> str | None:
