@@ -470,6 +470,29 @@ def test_a_damaged_blend_is_refused_before_anything_is_written(tmp_path, capsys)
         assert not out.exists()
 
 
+def test_a_blend_of_a_newer_blender_is_refused_saying_so(tmp_path, capsys):
+    """A .blend saved by a newer Blender (a 5.x file in Blender 4.2) does not open: Blender
+    says only "not a blend file". The run names the version that saved it (from the
+    header), this Blender's, and what to use, for [scene] blend and an [[assets]] file."""
+    future = tmp_path / "future.blend"
+    future.write_bytes(b"BLENDER17-01v0900REND" + bytes(200))  # as Blender 9.0 would write it
+    this = bpy.app.version_string.split()[0]
+    note = f"it was saved by Blender 9.0, newer than this Blender {this}; use Blender 9.0 or later"
+    base = tmp_path / "base.toml"
+    base.write_text('[run]\nframes = 1\n[render]\nresolution = [32, 24]\n[scene]\nblend = "future.blend"\n')
+    asset = tmp_path / "asset.toml"
+    asset.write_text(
+        '[run]\nframes = 1\n[render]\nresolution = [32, 24]\n[[cameras]]\nname = "cam"\nlocation = [0, -4, 1]\n'
+        '[[assets]]\nname = "thing"\nfile = "future.blend"\n'
+    )
+    for param in (base, asset):
+        capsys.readouterr()
+        assert main(["render", str(param), "--out", str(tmp_path / "out"), "--quiet"]) == 2
+        err = capsys.readouterr().err
+        assert note in err, err
+        assert not (tmp_path / "out").exists()
+
+
 def test_drivers_blender_does_not_evaluate_are_named_and_run_no_code(shop, tmp_path, capsys):
     """A rig's Python driver (not a simple expression) is not run in a file Blender does not
     trust: Blender sets the driven value to 0, and the run names the driver; the expression's

@@ -13,6 +13,7 @@ from __future__ import annotations
 import fnmatch
 import math
 import os
+import re
 from pathlib import Path
 
 import bpy
@@ -26,6 +27,32 @@ class BaseSceneError(ValueError):
     """The base scene cannot be used as asked (a sentence the user can act on)."""
 
 
+# "BLENDER-v402" (4.2; "_" for 32-bit pointers, "V" big-endian), "BLENDER17-01v0500" (5.0).
+_SAVED_BY = re.compile(rb"BLENDER(?:\d\d-\d\d[vV](\d\d)|[-_][vV](\d))(\d\d)")
+
+
+def newer_blend_note(path: Path) -> str:
+    """Where the .blend's header names a Blender newer than this one (5.x files do not open
+    in 4.2): a sentence saying so, to add to the reason it cannot be read; else ''. The
+    header is readable in uncompressed files and, as Blender writes them, zstd-compressed
+    ones (their first bytes are stored as they are)."""
+    try:
+        with open(path, "rb") as f:
+            found = _SAVED_BY.search(f.read(64))
+    except OSError:
+        return ""
+    if found is None:
+        return ""
+    saved = (int(found[1] or found[2]), int(found[3]))
+    if saved <= tuple(bpy.app.version[:2]):
+        return ""
+    this = bpy.app.version_string.split()[0]
+    return (
+        f": it was saved by Blender {saved[0]}.{saved[1]}, newer than this Blender {this}; "
+        f"use Blender {saved[0]}.{saved[1]} or later"
+    )
+
+
 def scene_names(path: Path) -> list[str]:
     try:
         with bpy.data.libraries.load(str(path), link=False) as (src, _dst):
@@ -33,7 +60,9 @@ def scene_names(path: Path) -> list[str]:
     except (OSError, RuntimeError) as e:  # a damaged or truncated file
         reason = str(e).strip().splitlines()[-1] if str(e).strip() else type(e).__name__
         raise FieldError(
-            "scene.blend", path.as_posix(), f"a .blend file Blender can read; it cannot ({reason})"
+            "scene.blend",
+            path.as_posix(),
+            f"a .blend file Blender can read; it cannot ({reason}){newer_blend_note(path)}",
         ) from None
 
 

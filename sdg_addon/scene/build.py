@@ -50,6 +50,7 @@ from .base import (
     image_differences,
     load_blend_scene,
     missing_files,
+    newer_blend_note,
     prepare_base_scene,
     render_view_layer,
     scene_cameras,
@@ -524,6 +525,8 @@ def import_file(path: Path, pattern: str = "*", quiet: bool = False) -> list[tup
     if failure is not None:
         reason = " ".join(line.removeprefix("Error: ").strip() for line in str(failure).splitlines() if line.strip())
         expected = f"a model Blender can import; it cannot ({reason or type(failure).__name__})"
+        if ext == ".blend":
+            expected += newer_blend_note(path)
         raise AssetError(path, expected + _importer_output(printed.text)) from None
     found = [o for o in new if o.type == "MESH" and fnmatch.fnmatchcase(names.get(o.name, ""), pattern)]
     meshes = [o for o in found if len(o.data.vertices) > 0]
