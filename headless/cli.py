@@ -79,7 +79,11 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="delete the files an earlier run of this tool recorded in --out (nothing else), start anew",
     )
-    r.add_argument("--shard", help="I/N: render only frames f with f %% N == I (for parallel runs)")
+    r.add_argument(
+        "--shard",
+        help="I/N: render only frames f with f %% N == I (for parallel runs); a sequence's shards take whole "
+        "clips: clip c (frames c*K .. c*K+K-1) goes to shard c %% N",
+    )
     r.add_argument(
         "--quiet", action="store_true", help="no progress lines; importers' output shown only if an import fails"
     )

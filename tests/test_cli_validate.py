@@ -139,3 +139,14 @@ def test_a_single_process_prints_its_progress_line_at_most_once_a_second(capsys)
     assert [line.split(" (")[0] for line in printed] == ["frames 1/10", "frames 5/10", "frames 9/10", "frames 10/10"]
     ProgressLines(quiet=True)(progress)
     assert capsys.readouterr().out == ""
+
+
+def test_the_shard_help_and_docs_give_the_rule_for_clips_too(capsys):
+    """--help and docs/scale.md said a shard renders frames f with f % N == I; a sequence's
+    shards take whole clips (clip c goes to shard c % N), so both say that too."""
+    with pytest.raises(SystemExit):
+        main(["render", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "f % N == I" in help_text and "clip c (frames c*K .. c*K+K-1) goes to shard c % N" in help_text
+    scale = " ".join((Path(__file__).resolve().parent.parent / "docs" / "scale.md").read_text().split())
+    assert "clip c of `sequence.clip_length` K frames goes to shard `c % N`" in scale
