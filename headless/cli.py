@@ -5,7 +5,8 @@
   python -m headless render FILE [--out DIR] [--frames A:B] [--device D] [--resume]
                                  [--overwrite] [--shard I/N]
   python -m headless preview DIR [--frame N] [--sheet] [-n 16] [--camera C] [--out FILE.png]
-Exit codes: 0 ok, 2 invalid input (every problem listed), 1 failure, 130 interrupted.
+  python -m headless report DIR [OTHER] [--out FOLDER]
+Exit codes: 0 ok, 2 invalid input (every problem listed), 1 failure, 130 interrupted (143: SIGTERM).
 """
 
 from __future__ import annotations
@@ -63,13 +64,19 @@ def _path(text: str) -> Path:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m headless", description="Synthetic data generator (Blender).")
+    p = argparse.ArgumentParser(
+        prog="python -m headless",
+        description="Synthetic data generator (Blender).",
+        epilog="exit codes: 0 done, 1 failed (the run could not go on, or a folder could not be written), "
+        "2 invalid input (nothing written: every problem listed, naming its file, field, value and what is "
+        "expected), 130 interrupted by Ctrl-C and 143 by SIGTERM (finished frames kept: continue with --resume)",
+    )
     sub = p.add_subparsers(dest="command", required=True)
     v = sub.add_parser("validate", help="check a parameter file; list every problem")
-    v.add_argument("file", type=Path)
+    v.add_argument("file", type=Path, help="the parameter file (.toml or .json; docs/parameters.md)")
     v.add_argument("--out", type=_folder, help="the output folder render will get (default: run.output of the file)")
     r = sub.add_parser("render", help="render a dataset from a parameter file")
-    r.add_argument("file", type=Path)
+    r.add_argument("file", type=Path, help="the parameter file (.toml or .json; docs/parameters.md)")
     r.add_argument("--out", type=_folder, help="output folder (default: run.output of the file)")
     r.add_argument("--frames", help="frames to render: N (frame N only), START:STOP (stop excluded), :STOP, START:")
     r.add_argument("--device", help="auto, cpu, cuda, optix, hip, metal, oneapi (overrides render.device)")
@@ -141,7 +148,7 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("other", type=_path, nargs="?", help="a second output folder: compare the two")
     rp.add_argument("--out", type=_path, help="folder for the page (default: DIR/report or DIR/report/compare_OTHER)")
     m = sub.add_parser("merge", help="join the per-shard outputs of writers (e.g. one COCO json) in --out")
-    m.add_argument("file", type=Path, help="the parameter file the shards ran")
+    m.add_argument("file", type=Path, help="the parameter file (.toml or .json) the shards ran")
     m.add_argument("--out", type=_folder, help="output folder (default: run.output of the file)")
     return p
 

@@ -150,3 +150,22 @@ def test_the_shard_help_and_docs_give_the_rule_for_clips_too(capsys):
     assert "f % N == I" in help_text and "clip c (frames c*K .. c*K+K-1) goes to shard c % N" in help_text
     scale = " ".join((Path(__file__).resolve().parent.parent / "docs" / "scale.md").read_text().split())
     assert "clip c of `sequence.clip_length` K frames goes to shard `c % N`" in scale
+
+
+def test_help_gives_the_exit_codes_and_what_each_argument_is(capsys):
+    """--help named no exit code, and FILE of validate / render / merge had no word of help."""
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for part in (
+        "exit codes: 0 done, 1 failed",
+        "2 invalid input (nothing written",
+        "130 interrupted by Ctrl-C",
+        "143",
+    ):
+        assert part in text, (part, text)
+    for command in ("validate", "render", "merge"):
+        with pytest.raises(SystemExit):
+            main([command, "--help"])
+        text = " ".join(capsys.readouterr().out.split())
+        assert "file the parameter file (.toml or .json" in text, (command, text)
