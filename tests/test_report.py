@@ -319,3 +319,31 @@ def test_report_of_cameras_of_different_sizes_uses_each_cameras_size(tmp_path):
     np.testing.assert_allclose(stats.centres[n:], stats.centres[:n] * 2)
     rows = dict(_summary_rows(stats))
     assert rows["image size"] == f"{width} x {height} (big), {width // 2} x {height // 2} (small)"
+
+
+def test_the_summary_of_a_sequence_names_its_cameras_and_clips_once(tmp_path):
+    """A sequence of several cameras: the summary's "cameras" row listed every clip's camera
+    ("clip_0000/left, clip_0000/right, clip_0001/left, ...": two names a clip, thousands for
+    a long run) and sizes likewise; it now names each camera once and counts the clips."""
+    from PIL import Image
+    from test_writers_formats import make_frame
+
+    from sdg_addon.report.page import _summary_rows
+    from sdg_addon.report.stats import collect
+    from sdg_addon.writers import create_writer
+
+    out = tmp_path / "seq"
+    (out / "audit").mkdir(parents=True)
+    (out / "audit" / "resolved.json").write_text(json.dumps({"sequence": {"clip_length": 2, "folders": "clip"}}))
+    w = create_writer("basic", out, camera_subfolders="always")
+    for run_frame in range(6):
+        for cam in ("left", "right"):
+            frame = make_frame(run_frame, camera_name=cam)
+            frame.clip, frame.clip_frame = divmod(run_frame, 2)
+            w.write(frame)
+    stats = collect(out)
+    assert len(stats.frames) == 6  # 3 clips x 2 cameras
+    rows = dict(_summary_rows(stats))
+    assert rows["cameras"] == "left, right (in 3 clips)", rows["cameras"]
+    width, height = Image.open(next(out.glob("clip_0000/left/rgb/rgb_0000.png"))).size
+    assert rows["image size"] == f"{width} x {height}"

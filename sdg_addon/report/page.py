@@ -140,16 +140,29 @@ def _plots(stats: Stats, folder: Path, prefix: str = "") -> dict[str, str]:
     return out
 
 
+def _camera_of(name: str) -> tuple[str | None, str]:
+    """(clip folder or None, camera) of a camera name of the visualizer: "clip_0003/left" ->
+    ("clip_0003", "left"), "clip_0003" (one camera) -> ("clip_0003", ""), "left" -> (None, "left")."""
+    from ..writers.basic import CLIP_FOLDER
+
+    first, _, rest = name.partition("/")
+    return (first, rest) if CLIP_FOLDER.match(first) else (None, name)
+
+
 def _summary_rows(stats: Stats) -> list[tuple[str, str]]:
     m = stats.manifest
-    sizes = {cam: f"{w} x {h}" for cam, (w, h) in stats.image_sizes.items()}
+    # A sequence's clips hold the cameras (clip_0003/left): each camera is named once.
+    sizes = {_camera_of(cam)[1]: f"{w} x {h}" for cam, (w, h) in stats.image_sizes.items()}
     if len(set(sizes.values())) > 1:  # cameras of their own sizes: each named
         size = _e(", ".join(f"{wh} ({cam or '(root)'})" for cam, wh in sizes.items()))
     else:
         size = next(iter(sizes.values()), "0 x 0")
+    cameras = list(dict.fromkeys(_camera_of(c)[1] for c in stats.frames))
+    clips = {_camera_of(c)[0] for c in stats.frames} - {None}
+    named = ", ".join(c or "(root)" for c in cameras) or "–"
     rows = [
         ("frames", str(stats.frame_count)),
-        ("cameras", ", ".join(c or "(root)" for c in stats.frames) or "–"),
+        ("cameras", _e(named + (f" (in {len(clips)} clips)" if clips else ""))),
         ("image size", size),
         ("classes", str(len(stats.classes))),
         ("visible instances", str(sum(stats.instances.values()))),
