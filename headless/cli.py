@@ -644,7 +644,17 @@ def _render_parallel(args, config, frames: range, out: Path) -> int:
             )
             return code if code > 128 else EXIT_INTERRUPTED  # 143 after SIGTERM
         # The summary line, as a single process prints it (--quiet drops progress lines only).
-        print(f"done: {len(todo)} frame(s) written, {len(done)} already done -> {out}")
+        from sdg_addon.progress import format_seconds
+
+        processes = summary.get("actors") or len(gpus or [])
+        how = f" with {processes} {'Ray actors' if args.ray is not None else 'render processes'}" if processes else ""
+        stages = summary.get("seconds_per_stage") or {}
+        stages = ", ".join(f"{k} {v:.2f}s" for k, v in stages.items() if v or k != "read")
+        print(
+            f"done: {len(todo)} frame(s) written, {len(done)} already done, in "
+            f"{format_seconds(summary.get('seconds_total', 0.0))}{how} -> {out}"
+            + (f" (process-seconds: {stages})" if stages else "")
+        )
         return EXIT_OK
     finally:
         if joined_ray:

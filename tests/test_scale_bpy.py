@@ -118,7 +118,12 @@ def test_two_processes_make_the_single_process_dataset(reference, tmp_path, caps
     capsys.readouterr()
     assert main(["render", str(param), "--out", str(out), "--procs", "2", "--chunk", "2", *COMMON]) == 0
     # --quiet drops progress lines, not the summary a single process prints too (it did).
-    assert capsys.readouterr().out.strip().splitlines()[-1].startswith("done: ")
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    # With the time and stage seconds a single process gives (before: neither).
+    assert last.startswith("done: 6 frame(s) written, 0 already done, in 0:") and "with 2 render processes" in last, (
+        last
+    )
+    assert "(process-seconds: sample " in last and " render " in last, last
     assert_same_dataset(one, out)
     assert_same_warnings(one, out)
     assert_manifest_keys_of_one_run(one, out, ["manifest.w000.json", "manifest.w001.json"])
