@@ -690,3 +690,32 @@ def test_the_3d_box_of_a_subdivided_mesh_bounds_the_rendered_surface(tmp_path, c
     (box,) = np.load(tmp_path / "out" / "bounding_box_3d_0000.npy")
     got = [float(box[k]) for k in ("x_min", "y_min", "z_min", "x_max", "y_max", "z_max")]
     assert np.allclose(got, [*lo, *hi], atol=1e-5), (got, lo, hi)
+
+
+def test_objects_the_camera_does_not_see_get_no_3d_box(tmp_path, clean_bpy):
+    """An object of an Indirect Only collection lights and reflects but is not seen by the
+    camera, as one with Visibility > Camera off: neither is in the masks, so neither gets a
+    3D box (the indirect-only one had one)."""
+    scene = bpy.context.scene
+    indirect = bpy.data.collections.new("bounce_cards")
+    scene.collection.children.link(indirect)
+    for name, x in (("plain", -1.0), ("unseen", 0.0), ("card", 1.0)):
+        bpy.ops.mesh.primitive_cube_add(size=0.5, location=(x, 0.0, 0.5))
+        obj = bpy.context.object
+        obj.name, obj["semantics"] = name, {"class": [name]}
+    bpy.data.objects["unseen"].visible_camera = False
+    card = bpy.data.objects["card"]
+    for c in list(card.users_collection):
+        c.objects.unlink(card)
+    indirect.objects.link(card)
+    bpy.context.view_layer.layer_collection.children["bounce_cards"].indirect_only = True
+    cam = bpy.data.objects.new("CamA", bpy.data.cameras.new("CamA"))
+    scene.collection.objects.link(cam)
+    cam.location, cam.rotation_euler = (0.0, -5.0, 0.5), (math.pi / 2, 0.0, 0.0)
+    blend = saved_variant(tmp_path / "cards.blend")
+    param = blend_param(blend, "[annotators]\nbounding_box_3d = {}\ninstance_segmentation = {}\n")
+    assert main(["render", str(param), "--out", str(tmp_path / "out"), "--quiet"]) == 0
+    masked = json.loads((tmp_path / "out" / "instance_segmentation_mapping_0000.json").read_text())
+    assert set(masked.values()) == {"BACKGROUND", "/plain"}
+    boxed = json.loads((tmp_path / "out" / "bounding_box_3d_prim_paths_0000.json").read_text())
+    assert boxed == ["/plain"]

@@ -88,8 +88,12 @@ def in_render_collections(obj, collections: set[int], users: dict | None = None)
 
 
 def renders(obj) -> bool:
-    """Whether Cycles draws `obj` itself as the camera sees it (object-level settings)."""
+    """Whether Cycles draws `obj` itself as the camera sees it (object-level settings, and
+    an Indirect Only collection of the scene's rendered view layer: not seen by the camera)."""
     if obj.hide_render or not getattr(obj, "visible_camera", True):
+        return False
+    scene = bpy.context.scene
+    if scene is not None and obj.indirect_only_get(view_layer=render_view_layer(scene)):
         return False
     has_particles = len(getattr(obj, "particle_systems", ())) > 0
     if (has_particles or obj.instance_type in ("VERTS", "FACES")) and not obj.show_instancer_for_render:
