@@ -37,12 +37,47 @@ def addon_version() -> str:
         return "unknown"
 
 
-def config_fingerprint(resolved: dict) -> str:
-    """Hash of what determines frame content (not where it goes or which frames)."""
+def _content_parameters(resolved: dict) -> dict:
+    """The resolved parameters that determine frame content (not where it goes or which frames)."""
     keep = {k: v for k, v in resolved.items() if k not in ("output", "frames", "files")}
     if isinstance(keep.get("base"), dict):  # a base .blend counts by its content, not its path
         keep["base"] = {k: v for k, v in keep["base"].items() if k != "blend"}
-    return hashlib.sha256(json.dumps(keep, sort_keys=True).encode()).hexdigest()
+    return keep
+
+
+def config_fingerprint(resolved: dict) -> str:
+    """Hash of what determines frame content (not where it goes or which frames)."""
+    return hashlib.sha256(json.dumps(_content_parameters(resolved), sort_keys=True).encode()).hexdigest()
+
+
+def changed_parameters(old: dict, new: dict, limit: int = 5) -> list[str]:
+    """What differs between two runs' resolved parameters, of what config_fingerprint
+    hashes: one line per field, `render.samples: 1 before, 2 now`; at most `limit`."""
+    old, new = (json.loads(json.dumps(_content_parameters(r), default=str)) for r in (old, new))
+    lines = _changed(old, new, "")
+    return lines[:limit] + ([f"and {len(lines) - limit} more"] if len(lines) > limit else [])
+
+
+def _changed(old, new, path: str) -> list[str]:
+    if isinstance(old, dict) and isinstance(new, dict):
+        lines = []
+        for key in sorted(old.keys() | new.keys()):
+            where = f"{path}.{key}" if path else key
+            if key not in old:
+                lines.append(f"{where}: not set before, {_short(new[key])} now")
+            elif key not in new:
+                lines.append(f"{where}: {_short(old[key])} before, not set now")
+            else:
+                lines += _changed(old[key], new[key], where)
+        return lines
+    if isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
+        return [line for i, (a, b) in enumerate(zip(old, new)) for line in _changed(a, b, f"{path}[{i}]")]
+    return [] if old == new else [f"{path}: {_short(old)} before, {_short(new)} now"]
+
+
+def _short(value) -> str:
+    text = json.dumps(value, sort_keys=True)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def parameter_sections(resolved: dict) -> dict[str, str]:
@@ -50,9 +85,7 @@ def parameter_sections(resolved: dict) -> dict[str, str]:
     content (as config_fingerprint); recorded per shard, so `merge` can name what differs
     between shards. A file counts by its name, not its folder: shards on machines that keep
     the assets in other places are still one run."""
-    keep = {k: v for k, v in resolved.items() if k not in ("output", "frames", "files")}
-    if isinstance(keep.get("base"), dict):
-        keep["base"] = {k: v for k, v in keep["base"].items() if k != "blend"}
+    keep = _content_parameters(resolved)
     return {
         k: hashlib.sha256(json.dumps(_file_names(v), sort_keys=True).encode()).hexdigest()[:16] for k, v in keep.items()
     }

@@ -323,9 +323,10 @@ class Recorder:
             except (OSError, ValueError):
                 old = None
             if old is not None and audit.config_fingerprint(old) != audit.config_fingerprint(self.config.resolved()):
+                changed = "; ".join(audit.changed_parameters(old, self.config.resolved()))
                 raise RecorderError(
-                    f"the parameters differ from those of the run in {out.as_posix()} "
-                    "(compare audit/resolved.json): use a new output folder or --overwrite"
+                    f"the parameters differ from those of the run in {out.as_posix()} ({changed}; "
+                    "compare audit/resolved.json): use a new output folder or --overwrite"
                 )
             cameras = audit.run_cameras(audit_dir, self.config)
             lost = removed_parts(self.config.writers, out, done, cameras, len(cameras) + len(self.config.lidars) > 1)

@@ -634,3 +634,20 @@ def test_resume_refuses_when_a_writers_parts_were_removed(tmp_path, capsys, writ
     assert main(["merge", str(p), "--out", str(out)]) == 2  # merge rebuilds them too
     assert "parts were removed" in capsys.readouterr().err
     assert snapshot(out) == before
+
+
+def test_resume_with_other_parameters_names_what_changed(tmp_path, capsys):
+    """--resume with an edited parameter file was refused with 'the parameters differ ...
+    (compare audit/resolved.json)' and no word of what differs; it now names each changed
+    field with both values, and writes nothing."""
+    p = param(tmp_path)
+    out = tmp_path / "out"
+    assert render(p, out, "--frames", "0:1") == 0
+    before = snapshot(out)
+    p.write_text(TINY.replace("samples = 1", "samples = 2").replace('class = "ball"', 'class = "orb"'))
+    capsys.readouterr()
+    assert render(p, out, "--resume") == 2
+    err = capsys.readouterr().err
+    assert "render.samples: 1 before, 2 now" in err, err
+    assert 'assets[0].labels.class[0]: "ball" before, "orb" now' in err, err  # as audit/resolved.json has it
+    assert snapshot(out) == before
