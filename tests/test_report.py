@@ -347,3 +347,24 @@ def test_the_summary_of_a_sequence_names_its_cameras_and_clips_once(tmp_path):
     assert rows["cameras"] == "left, right (in 3 clips)", rows["cameras"]
     width, height = Image.open(next(out.glob("clip_0000/left/rgb/rgb_0000.png"))).size
     assert rows["image size"] == f"{width} x {height}"
+
+
+@pytest.mark.parametrize("where", ["a file", "under a file"])
+def test_a_report_out_that_is_a_file_is_refused_as_invalid_input(tmp_path, capsys, where):
+    """`report --out notes.txt` (an existing file) or `--out notes.txt/page` ended as a failure
+    of the disk, exit 1 ("cannot write ...: Not a directory"); it is the user's input that
+    cannot be: exit 2 naming the file, the file untouched."""
+    from test_writers_formats import make_frame
+
+    from headless.cli import main
+    from sdg_addon.writers import create_writer
+
+    out = tmp_path / "ds"
+    create_writer("basic", out).write(make_frame(0))
+    notes = tmp_path / "notes.txt"
+    notes.write_text("keep")
+    target = notes if where == "a file" else notes / "page"
+    assert main(["report", str(out), "--out", str(target)]) == 2
+    err = capsys.readouterr().err
+    assert f"{notes} is a file, not a folder" in err and "--out" in err, err
+    assert notes.read_text() == "keep"

@@ -14,6 +14,7 @@ import contextlib
 import html
 import json
 import math
+import os
 from pathlib import Path
 
 import numpy as np
@@ -55,6 +56,9 @@ def _owned(out: Path, dataset: Path):
     """Write the report only where it may go: inside the dataset (recorded as the tool's
     files, so `--overwrite` removes them), or into a folder that is new, empty or holds an
     earlier report. Writes anywhere else are refused while the report is written."""
+    existing = next((p for p in (out, *out.parents) if os.path.lexists(p)), None)
+    if existing is not None and not existing.is_dir():  # the user's input, not a failure of the disk
+        raise ValueError(f"report folder {out}: {existing} is a file, not a folder; give a new or empty --out")
     in_dataset = output.inside_dataset(dataset, out)
     if not in_dataset and out.exists():
         page = out / "index.html"
