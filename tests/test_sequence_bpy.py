@@ -904,3 +904,51 @@ def test_vertex_and_face_instancing_play_in_a_clip_as_blender_renders_them(tmp_p
 def tuple_of(matrix) -> tuple:
     """A 4x4 matrix's translation, to sort instances by."""
     return tuple(np.round(np.asarray(matrix)[:3, 3], 5))
+
+
+def test_vertex_instances_added_during_a_clip_are_there_from_the_frame_blender_renders_them(tmp_path):
+    """Vertex instancing on a plane whose Array modifier's count grows during the clip:
+    every frame holds exactly the copies Blender renders then (a vertex added later gets
+    its copy, hidden before), where Blender puts them."""
+    import bpy
+
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    scene = bpy.context.scene
+    bpy.ops.mesh.primitive_plane_add(size=0.5, location=(-1.0, 0.0, 1.0))
+    holder = bpy.context.object
+    holder.name, holder.instance_type = "holder", "VERTS"
+    array = holder.modifiers.new("Array", "ARRAY")
+    array.relative_offset_displace = (1.5, 0.0, 0.0)
+    for frame, count in ((1, 1), (7, 4)):
+        array.count = count
+        array.keyframe_insert("count", frame=frame)
+    bpy.ops.mesh.primitive_cube_add(size=0.1, location=(-1.0, 0.0, 1.0))
+    stud = bpy.context.object
+    stud.name, stud.parent, stud["semantics"] = "stud", holder, {"class": ["stud"]}
+    stud.matrix_parent_inverse = holder.matrix_world.inverted()
+    cam = bpy.data.objects.new("Cam", bpy.data.cameras.new("Cam"))
+    scene.collection.objects.link(cam)
+    cam.location, scene.camera = (0.5, 0.0, 6.0), cam  # looking down: all in view
+    scene.frame_set(1)
+    blend = tmp_path / "studs.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(blend))
+    frames = range(2, 7)
+    truth = []
+    for frame in frames:
+        scene.frame_set(frame)
+        depsgraph = bpy.context.evaluated_depsgraph_get()
+        truth.append(sorted(tuple(i.matrix_world.translation) for i in depsgraph.object_instances if i.is_instance))
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    assert len(truth[0]) < len(truth[-1])
+    param = write_param(
+        tmp_path,
+        header((W, H), samples=1, seed=1, frames=len(frames))
+        + f'[sequence]\nclip_length = {len(frames)}\nstart_frame = {frames[0]}\n[scene]\nblend = "{blend.as_posix()}"\n'
+        + "[annotators]\nbounding_box_3d = {}\n",
+        "studs.toml",
+    )
+    out = tmp_path / "studs"
+    assert render(param, out) == 0
+    for i in range(len(frames)):
+        placed = sorted(tuple(np.asarray(b["transform"]).T[:3, 3]) for b in load(out, 0, i, "bounding_box_3d"))
+        assert len(placed) == len(truth[i]) and np.allclose(placed, truth[i], atol=1e-5), i
