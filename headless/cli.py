@@ -737,6 +737,9 @@ def _recorded_if_inside(folder: Path, out: Path):
 
     if Path(out).suffix.lower() != ".png":
         raise ValueError(f"--out {out}: expected a .png file name")
+    above = next((p for p in Path(out).parents if os.path.lexists(p)), None)
+    if above is not None and not above.is_dir():  # the user's input, not a failure of the disk
+        raise ValueError(f"--out {out}: {above} is a file, not a folder")
     dataset = output.dataset_root(folder)
     inside = dataset is not None and output.inside_dataset(dataset, out)
     if not inside and os.path.lexists(out) and not visualize.is_preview(out):

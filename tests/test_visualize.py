@@ -357,3 +357,15 @@ def test_labels_json_is_read(dataset):
     assert (box.label, box.prim_path, box.semantic_id) == ("mug", PRIM, SEMANTIC_ID)
     assert (box.x_min, box.y_min, box.x_max, box.y_max) == BOX
     assert json.loads((dataset / "bounding_box_2d_tight_prim_paths_0000.json").read_text()) == [PRIM]
+
+
+def test_cli_preview_out_through_a_file_is_refused_as_invalid_input(dataset, tmp_path, capsys):
+    """`preview --out notes.txt/x.png` ended as a disk failure, exit 1, naming a temporary
+    file ("cannot write to ...: Not a directory (.../.x.png.123-0.tmp)"); it is the user's
+    input: exit 2 naming the file in the way, nothing written."""
+    notes = tmp_path / "notes.txt"
+    notes.write_text("keep")
+    assert main(["preview", str(dataset), "--out", str(notes / "x.png")]) == 2
+    err = capsys.readouterr().err
+    assert f"{notes} is a file, not a folder" in err and ".tmp" not in err, err
+    assert notes.read_text() == "keep"
