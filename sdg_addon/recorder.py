@@ -328,10 +328,12 @@ class Recorder:
                     f"the parameters differ from those of the run in {out.as_posix()} ({changed}; "
                     "compare audit/resolved.json): use a new output folder or --overwrite"
                 )
-            cameras = audit.run_cameras(audit_dir, self.config)
-            lost = removed_parts(self.config.writers, out, done, cameras, len(cameras) + len(self.config.lidars) > 1)
-            if lost:
-                raise RecorderError("\n".join(lost))
+            if not self.is_complete(done):  # a complete dataset is not finalized again: nothing to lose
+                cameras = audit.run_cameras(audit_dir, self.config)
+                several = len(cameras) + len(self.config.lidars) > 1
+                lost = removed_parts(self.config.writers, out, done, cameras, several)
+                if lost:
+                    raise RecorderError("\n".join(lost))
         return done
 
     def warn_scene_notes(self, built) -> None:

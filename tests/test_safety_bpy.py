@@ -651,3 +651,17 @@ def test_resume_with_other_parameters_names_what_changed(tmp_path, capsys):
     assert "render.samples: 1 before, 2 now" in err, err
     assert 'assets[0].labels.class[0]: "ball" before, "orb" now' in err, err  # as audit/resolved.json has it
     assert snapshot(out) == before
+
+
+def test_resume_of_a_complete_dataset_whose_parts_were_removed_has_nothing_to_do(tmp_path, capsys):
+    """parts/ removed once the dataset is complete (as docs/writers.md allows): --resume
+    rebuilds nothing, so it says the dataset is complete (exit 0), not that frames would be lost."""
+    import shutil
+
+    p = param(tmp_path, TINY + "\n[writers.coco]\n")
+    out = tmp_path / "out"
+    assert render(p, out) == 0
+    shutil.rmtree(out / "coco" / "parts")
+    capsys.readouterr()
+    assert render(p, out, "--resume", quiet=False) == 0
+    assert "complete: all 2 frame(s) are finished" in capsys.readouterr().out
