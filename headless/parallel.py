@@ -320,7 +320,11 @@ class ParallelRun:
                 audit.forget_frames(audit_dir, lost, [audit_dir / f"frames.w{slot.index:03d}.jsonl"])
             self.retried_frames += lost
             self.todo.appendleft(lost)
-        self.on_line(f"WARNING: {slot.name} exited with code {code}; frames {lost} handed to another process")
+        print(  # on stderr, as every other warning of a run
+            f"WARNING: {slot.name} exited with code {code}; frames {lost} handed to another process",
+            file=sys.stderr,
+            flush=True,
+        )
         if slot.restarts < MAX_RESTARTS_PER_SLOT:
             slot.restarts += 1
             self._start(slot)

@@ -849,3 +849,15 @@ def test_resume_with_procs_takes_the_device_option(tmp_path):
     assert main([*args, "--frames", "0:2"]) == 0
     assert main([*args, "--procs", "2", "--resume"]) == 0
     assert len(list(out.glob("rgb_*.png"))) == FRAMES
+
+
+def test_a_render_process_dying_is_a_warning_on_stderr(tmp_path, capsys):
+    """ "WARNING: process 0 exited with code -9 ..." went to stdout with the progress lines
+    (every other warning of a run is on stderr): it is on stderr now, also with --quiet."""
+    options = parallel.ParallelOptions(tmp_path / "p.toml", tmp_path / "out", [0, 1], [None], quiet=True)
+    run = parallel.ParallelRun(options)
+    slot = run.slots[0]
+    slot.assigned, slot.restarts = [0, 1], parallel.MAX_RESTARTS_PER_SLOT  # no replacement started
+    run._exited(slot, -9)
+    captured = capsys.readouterr()
+    assert captured.out == "" and "WARNING: process 0 exited with code -9" in captured.err, captured
