@@ -155,3 +155,87 @@ def test_quiet_render_prints_no_importer_lines(asset_dir, tmp_path, capfd):
     assert main(["render", str(param), "--out", str(tmp_path / "out"), "--quiet"]) == 0
     printed = capfd.readouterr()
     assert importer_lines(printed.out + printed.err) == []
+
+
+# --------------------------------------------------------------------------- materials
+@pytest.fixture(scope="module")
+def card(tmp_path_factory):
+    """A 1 m card whose material's Base Color is an image texture: left half red, right blue."""
+    from sdg_addon.compat import enable_nodes
+
+    d = tmp_path_factory.mktemp("card")
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    bpy.ops.mesh.primitive_plane_add(size=1.0)
+    obj = bpy.context.object
+    img = bpy.data.images.new("halves", 8, 8)
+    img.pixels = [c for _y in range(8) for x in range(8) for c in ((1, 0, 0, 1) if x < 4 else (0, 0, 1, 1))]
+    mat = bpy.data.materials.new("Halves")
+    enable_nodes(mat)
+    tex = mat.node_tree.nodes.new("ShaderNodeTexImage")
+    tex.image, tex.interpolation = img, "Closest"
+    bsdf = next(n for n in mat.node_tree.nodes if n.type == "BSDF_PRINCIPLED")
+    mat.node_tree.links.new(tex.outputs["Color"], bsdf.inputs["Base Color"])
+    obj.data.materials.append(mat)
+    img.pack()
+    bpy.ops.export_scene.gltf(filepath=str(d / "card.glb"), export_format="GLB")
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    return d / "card.glb"
+
+
+def card_pixels(card, tmp_path, extra: str = "") -> tuple[np.ndarray, np.ndarray]:
+    """The rendered colour of the card's left and right halves (a top view, 64 px per 1.2 m)."""
+    from PIL import Image
+
+    param = tmp_path / "card.toml"
+    param.write_text(
+        f"""
+[run]
+frames = 1
+[render]
+resolution = [64, 48]
+samples = 2
+device = "cpu"
+[scene]
+ground = false
+world = {{ color = [0, 0, 0], strength = 0 }}
+[[cameras]]
+name = "top"
+location = [0, 0, 3]
+rotation = [0, 0, 0]
+projection = "orthographic"
+ortho_scale = 1.2
+[[lights]]
+name = "sun"
+type = "sun"
+energy = 3
+[[assets]]
+name = "card"
+file = "{card.as_posix()}"
+labels = {{ class = "card" }}
+{extra}
+[annotators]
+rgb = {{}}
+"""
+    )
+    out = tmp_path / "out"
+    assert main(["render", str(param), "--out", str(out), "--quiet"]) == 0
+    rgb = np.asarray(Image.open(out / "rgb_0000.png"))[..., :3].astype(int)
+    return rgb[24, 16], rgb[24, 48]
+
+
+def test_a_models_own_materials_are_kept(card, tmp_path):
+    """A textured .glb renders with its texture (was: every file's Base Color was replaced by
+    the asset's `color`, 0.8 grey by default: a textured model came out flat grey)."""
+    left, right = card_pixels(card, tmp_path)
+    assert left[0] > 100 and left[0] > 1.5 * max(left[1], left[2]), left  # red
+    assert right[2] > 100 and right[2] > 1.5 * max(right[0], right[1]), right  # blue
+
+
+@pytest.mark.parametrize(
+    "extra",
+    ["color = [0, 1, 0]", '[[randomizers]]\ntype = "material"\ntargets = "card"\ncolor = [0, 1, 0]'],
+)
+def test_a_models_colour_is_replaced_when_the_file_asks(card, tmp_path, extra):
+    """The asset's `color` or a `material` randomizer's replaces the file's Base Color."""
+    for px in card_pixels(card, tmp_path, extra):
+        assert px[1] > 100 and px[1] > 1.5 * max(px[0], px[2]), px  # green, both halves

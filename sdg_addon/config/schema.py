@@ -672,9 +672,14 @@ ASSET_FIELDS = (
         strict_low=True,
         high=MAX_SIZE,
     ),
-    Field("color", "color", [0.8, 0.8, 0.8], "base colour, linear RGB, until a `material` randomizer changes it"),
-    Field("roughness", "float", 0.5, "0 mirror .. 1 matte", low=0, high=1),
-    Field("metallic", "float", 0.0, "0 dielectric .. 1 metal", low=0, high=1),
+    Field(
+        "color",
+        "color",
+        [0.8, 0.8, 0.8],
+        "base colour, linear RGB, until a `material` randomizer changes it; a model file keeps its own (textures too) unless given",
+    ),
+    Field("roughness", "float", 0.5, "0 mirror .. 1 matte; a model file keeps its own unless given", low=0, high=1),
+    Field("metallic", "float", 0.0, "0 dielectric .. 1 metal; a model file keeps its own unless given", low=0, high=1),
     _temperature_field("surface temperature of every copy"),
     _emissivity_field(),
     _nir_field(),
@@ -708,6 +713,7 @@ AssetSpec = section_class(
     extra=(
         ("pool_files", list, field(default_factory=list)),  # asset pools: the files, resolved and sorted
         ("pool_labels", list, field(default_factory=list)),  # ... and each one's labels
+        ("look", list, field(default_factory=list)),  # which of color, roughness, metallic the entry gives
     ),
 )
 MAX_POOL_FILES = 10000
@@ -1646,6 +1652,7 @@ def _asset(v: _Reader, t, p: str, base: Path) -> AssetSpec:
     if not v.is_table(t, p):
         return AssetSpec(name=p)
     a = read_section(v.problems, t, p, ASSET_FIELDS, AssetSpec(name=p))
+    a.look = [k for k in ("color", "roughness", "metallic") if k in t]  # a file's materials keep the others
     has_prim, has_file, has_files = "primitive" in t, "file" in t, "files" in t
     if has_prim + has_file + has_files > 1:
         given = [k for k in ("primitive", "file", "files") if k in t]

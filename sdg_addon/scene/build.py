@@ -23,7 +23,7 @@ from mathutils import Euler, Matrix, Vector
 
 from ..compat import enable_nodes
 from ..config.problems import MISSING, FieldError, join
-from ..config.schema import AssetSpec, CameraSpec, Config, LightSpec, light_names
+from ..config.schema import AssetSpec, CameraSpec, Config, LightSpec, light_names, object_names
 from ..console import console_captured
 from ..frame import FIRST_INSTANCE_ID, LabelTable
 from ..labels.blender import (
@@ -60,7 +60,7 @@ from .base import (
 from .caches import keep_caches_inside
 from .instancing import GEOMETRY_TYPES, in_render_collections, is_instance_copy, realize_instances, render_collections
 from .keypoints import add_keypoints, file_world, stash_keypoints, stashed_keypoints
-from .materials import per_object_material, set_object_look, wire_principled
+from .materials import LOOK_INPUTS, per_object_material, set_object_look, wire_file_materials
 from .primitives import primitive_mesh
 from .render_settings import match_viewport_to_render
 
@@ -381,7 +381,7 @@ def _asset(root_collection, spec: AssetSpec, config: Config, quiet: bool = False
     coll = bpy.data.collections.new(spec.name)
     root_collection.children.link(coll)
     if spec.pool_files:
-        _pool(coll, spec, quiet)
+        _pool(coll, spec, driven_inputs(spec, config), quiet)
         return
     if spec.labels:
         set_labels(coll, spec.labels)  # every copy inherits them
@@ -398,11 +398,7 @@ def _asset(root_collection, spec: AssetSpec, config: Config, quiet: bool = False
         # Labels every part had in its file belong to the model as a whole (one instance).
         shared = _shared_labels(sources)
         file_points = stashed_keypoints(sources)
-        for o in sources:
-            for slot in o.material_slots:
-                if slot.material is not None and not slot.material.get("sdg_wired"):
-                    wire_principled(slot.material)
-                    slot.material["sdg_wired"] = True
+        wire_file_materials(sources, driven_inputs(spec, config))
     for i in range(spec.count):
         name = spec.name if spec.count == 1 else f"{spec.name}_{i:03d}"
         if spec.primitive:
@@ -437,6 +433,18 @@ def _asset(root_collection, spec: AssetSpec, config: Config, quiet: bool = False
             set_object_look(part, spec.color, spec.roughness, spec.metallic)
 
 
+def driven_inputs(spec: AssetSpec, config: Config) -> list[str]:
+    """The inputs of a model file's materials the parameter file sets: the entry's own
+    `color` / `roughness` / `metallic`, and those a `material` randomizer draws for one of its
+    objects. The others keep what the file has (values, textures)."""
+    names = object_names(spec)
+    driven = set(spec.look)
+    for r, patterns in zip(config.randomizers, config.randomizer_targets):
+        if r.name == "material" and any(fnmatch.fnmatchcase(n, p) for n in names for p in patterns):
+            driven |= set(r.params)
+    return [k for k in LOOK_INPUTS if k in driven]
+
+
 def _shared_labels(parts) -> dict:
     """Labels all parts carry alike, moved from the parts to the model's root (else kept)."""
     own = [own_labels(p) for p in parts]
@@ -447,7 +455,7 @@ def _shared_labels(parts) -> dict:
     return own[0]
 
 
-def _pool(coll, spec: AssetSpec, quiet: bool = False) -> None:
+def _pool(coll, spec: AssetSpec, driven: list[str], quiet: bool = False) -> None:
     """An asset pool: every file loaded once (in path order), each its own object; copies
     (count > 1) are linked duplicates. Which members show in a frame is the `pool`
     randomizer's choice (k of them, without replacement)."""
@@ -460,11 +468,7 @@ def _pool(coll, spec: AssetSpec, quiet: bool = False) -> None:
             raise
         sources, base_names = [o for o, _ in imported], [n for _, n in imported]
         labels = {**labels, **_shared_labels(sources)}  # what the file's own labels say wins
-        for o in sources:
-            for slot in o.material_slots:
-                if slot.material is not None and not slot.material.get("sdg_wired"):
-                    wire_principled(slot.material)
-                    slot.material["sdg_wired"] = True
+        wire_file_materials(sources, driven)
         for copy in range(spec.count):
             name = f"{spec.name}_{index:03d}"
             index += 1

@@ -28,19 +28,43 @@ def per_object_material(name: str) -> bpy.types.Material:
     return mat
 
 
-def wire_principled(mat: bpy.types.Material) -> None:
-    """Drive every Principled BSDF of `mat` from the object's colour and attributes."""
+LOOK_INPUTS = ("color", "roughness", "metallic")
+
+
+def wire_principled(mat: bpy.types.Material, inputs=LOOK_INPUTS) -> None:
+    """Drive `inputs` (of color, roughness, metallic) of every Principled BSDF of `mat` from
+    the object's colour and attributes; the others keep what the material has (a texture)."""
     tree = mat.node_tree
     if tree is None:  # Blender < 5, `use_nodes` off: a plain material, nothing to drive
         return
     for bsdf in [n for n in tree.nodes if n.type == "BSDF_PRINCIPLED"]:
-        info = tree.nodes.new("ShaderNodeObjectInfo")
-        tree.links.new(info.outputs["Color"], bsdf.inputs["Base Color"])
-        for prop, socket in ((ROUGHNESS_PROP, "Roughness"), (METALLIC_PROP, "Metallic")):
+        if "color" in inputs:
+            info = tree.nodes.new("ShaderNodeObjectInfo")
+            tree.links.new(info.outputs["Color"], bsdf.inputs["Base Color"])
+        for key, prop, socket in (("roughness", ROUGHNESS_PROP, "Roughness"), ("metallic", METALLIC_PROP, "Metallic")):
+            if key not in inputs:
+                continue
             attr = tree.nodes.new("ShaderNodeAttribute")
             attr.attribute_type = "OBJECT"
             attr.attribute_name = prop
             tree.links.new(attr.outputs["Fac"], bsdf.inputs[socket])
+
+
+def wire_file_materials(objects, inputs) -> None:
+    """Drive `inputs` of the materials of a model's `objects` (each input wired once)."""
+    for o in objects:
+        for slot in o.material_slots:
+            mat = slot.material
+            if mat is None:
+                continue
+            done = list(mat.get(WIRED_PROP, []))
+            todo = [k for k in inputs if k not in done]
+            if todo:
+                wire_principled(mat, todo)
+                mat[WIRED_PROP] = done + todo
+
+
+WIRED_PROP = "sdg_wired"  # a file's material: the inputs wire_principled drives already
 
 
 def set_object_look(obj, color=None, roughness=None, metallic=None) -> None:
