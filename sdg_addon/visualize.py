@@ -635,7 +635,20 @@ def frame_panel(
         if not have:
             raise FileNotFoundError(f"no frames in {folder}")
         frame = have[0]
-    rows = [camera_panel(ff, mask) for ff in frame_files(folder, frame, camera)]
+    files = frame_files(folder, frame, camera)
+    if len(files) > 1:  # before anything is drawn: a sequence of many clips, one row each
+        sizes = []
+        for ff in files:
+            with Image.open(ff.path("rgb", "png")) as im:
+                sizes.append(im.size)
+        width, height = 2 * max(w for w, _h in sizes), sum(h for _w, h in sizes)
+        if width * height > MAX_SHEET_PIXELS:
+            raise ValueError(
+                f"a frame panel of {width} x {height} pixels ({len(files)} rows, one a camera; a sequence: one a camera of each clip); "
+                f"expected at most {MAX_SHEET_PIXELS} pixels (8192 x 8192, as a render): pick one with --camera "
+                f"(e.g. --camera {files[0].camera}) or preview a clip's folder"
+            )
+    rows = [camera_panel(ff, mask) for ff in files]
     if len(rows) == 1:
         return rows[0]
     out = Image.new("RGB", (max(r.width for r in rows), sum(r.height for r in rows)), BACKDROP)

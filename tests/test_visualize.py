@@ -369,3 +369,21 @@ def test_cli_preview_out_through_a_file_is_refused_as_invalid_input(dataset, tmp
     err = capsys.readouterr().err
     assert f"{notes} is a file, not a folder" in err and ".tmp" not in err, err
     assert notes.read_text() == "keep"
+
+
+def test_a_frame_panel_of_too_many_rows_is_refused_before_drawing(tmp_path, capsys, monkeypatch):
+    """A sequence's output folder shows each clip's cameras as rows of frame N's panel: a
+    thousand clips of 640x480 made a 1280 x 960,000 panel (gigabytes, drawn until memory
+    ran out). Several rows above a render's largest image are refused, exit 2, naming the
+    way to one camera; one row is always drawn."""
+    for clip in range(3):
+        for cam in ("left", "right"):
+            write_frame(tmp_path / f"clip_{clip:04d}" / cam / "rgb", 0, extras=False)
+    monkeypatch.setattr(viz, "MAX_SHEET_PIXELS", 2 * W * H * 5)  # 5 rows fit, not 6
+    with pytest.raises(ValueError, match=r"6 rows"):
+        viz.frame_panel(tmp_path, 0)
+    assert main(["preview", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "--camera clip_0000/left" in err and not (tmp_path / "preview").exists(), err
+    monkeypatch.setattr(viz, "MAX_SHEET_PIXELS", 1)
+    assert viz.frame_panel(tmp_path, 0, camera="clip_0002/right").size == (2 * W, H)
