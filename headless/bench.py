@@ -599,12 +599,20 @@ def main(argv: list[str] | None = None) -> int:
             rows = []
             for k in procs_list(args):
                 name = f"procs{k}" if args.rounds == 1 else f"procs{k}-round{r + 1}"
+                gpus = f" per GPU of --gpus {args.gpus}" if args.gpus else ""
+                print(
+                    f"{PROGRESS_PREFIX}pipeline: {args.frames} frame(s), {k} render process(es){gpus}",
+                    file=sys.stderr,
+                    flush=True,
+                )
                 rows.append(run_pipeline(param, (args.keep or work) / name, k, args))
                 note = idle_note(rows[-1], processes_asked(k, args.gpus), args.frames, args.chunk)
                 if note:
                     rows[-1]["note"] = note
                     print(f"bench: note: {note}", file=sys.stderr)
                 print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
+            if not args.no_bare:
+                print(f"{PROGRESS_PREFIX}bare render: {args.frames} frame(s)", file=sys.stderr, flush=True)
             bare = None if args.no_bare else run_bare(param, args, frames=args.frames)
             for row in rows if bare else ():
                 row.update(ratios(row, bare))

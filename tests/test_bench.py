@@ -392,3 +392,24 @@ def test_bench_lidar_lists_a_bad_files_problems_with_exit_2(tmp_path, capsys):
         assert bench_lidar([str(param)]) == 2
         err = capsys.readouterr().err
         assert err.startswith(f"{'1' if text is None else '2'} problem(s) in {param}:") and "Traceback" not in err, err
+
+
+def test_bench_says_what_it_runs_before_each_run(tmp_path, monkeypatch, capsys):
+    """The pipeline runs (minutes on a CPU) began without a word: each is said first."""
+    import headless.bench as bench
+
+    said = []
+    monkeypatch.setattr(
+        bench,
+        "run_pipeline",
+        lambda *a: said.append(capsys.readouterr().err) or {"steady_frames_per_s": 1.0, "median_frame_s": 1.0},
+    )
+    monkeypatch.setattr(
+        bench,
+        "run_bare",
+        lambda *a, **k: said.append(capsys.readouterr().err) or {"samples_per_s": 1, "steady_frames_per_s": 1.0},
+    )
+    assert bench.main(["--frames", "3", "--procs", "1,2", "--json", str(tmp_path / "b.json")]) == 0
+    assert "bench: pipeline: 3 frame(s), 1 render process(es)" in said[0], said
+    assert "bench: pipeline: 3 frame(s), 2 render process(es)" in said[1], said
+    assert "bench: bare render: 3 frame(s)" in said[2], said
