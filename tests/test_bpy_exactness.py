@@ -255,6 +255,52 @@ def test_realized_instances_render_exactly_like_the_instances(clean_bpy):
     assert [e.name for e in copies if e.instance_id not in visible] == []
 
 
+def test_collection_instances_of_objects_modified_by_other_objects_render_as_blender_renders_them(clean_bpy):
+    """An instanced collection of a wall cut by a boolean whose cutter (disabled in renders)
+    is in the collection, a plate cut by a cutter outside it, a bar bent by an armature of
+    the collection: Blender evaluates them where they are and instances the result. The
+    copies made real have the same shapes (before: their modifiers used the objects where
+    they stand, not where the copy is: walls without holes, bars unbent)."""
+    parts = bpy.data.collections.new("parts")
+    bpy.context.scene.collection.children.link(parts)
+    set_labels(parts, {"class": "thing"})
+    wall = add("wall", mesh("cube", "wall", 0.6), collection=parts)
+    cutter = add("cutter", mesh("sphere", "cutter", 0.4), collection=parts, location=(0.0, 0.0, 0.3))
+    cutter.hide_render = True
+    wall.modifiers.new("hole", "BOOLEAN").object = cutter
+    plate = add("plate", mesh("cube", "plate", 0.4), collection=parts, location=(0.6, 0.0, 0.0))
+    outside = add("outside", mesh("cube", "outside", 0.3), location=(0.75, 0.15, 0.2))
+    outside.hide_render = True
+    plate.modifiers.new("notch", "BOOLEAN").object = outside
+    rig = add("rig", bpy.data.armatures.new("rig"), collection=parts, location=(0.0, 0.6, 0.0))
+    bpy.context.view_layer.objects.active = rig
+    bpy.ops.object.mode_set(mode="EDIT")
+    bone = rig.data.edit_bones.new("tip")
+    bone.head, bone.tail = (0.0, 0.0, 0.0), (0.4, 0.0, 0.0)
+    bpy.ops.object.mode_set(mode="OBJECT")
+    rig.pose.bones["tip"].rotation_mode = "XYZ"
+    rig.pose.bones["tip"].rotation_euler = (0.0, 0.0, 0.8)
+    bar = add("bar", mesh("cube", "bar", 0.1), collection=parts, location=(0.2, 0.6, 0.0))
+    bar.scale = (4.0, 1.0, 1.0)
+    bar.vertex_groups.new(name="tip").add(list(range(8)), 1.0, "REPLACE")
+    bar.modifiers.new("rig", "ARMATURE").object = rig
+    # A child of the armature deformed by it without a modifier (parent type Armature).
+    bar2 = add("bar2", mesh("cube", "bar2", 0.1), collection=parts, location=(0.2, 0.9, 0.0))
+    bar2.scale = (4.0, 1.0, 1.0)
+    bar2.vertex_groups.new(name="tip").add(list(range(8)), 1.0, "REPLACE")
+    bar2.parent, bar2.parent_type = rig, "ARMATURE"
+    bpy.context.view_layer.layer_collection.children["parts"].exclude = True
+    for i, (x, turn) in enumerate(((-1.2, 0.0), (0.4, 0.7))):
+        e = add(f"ci_{i}", None, location=(x, -0.3, 0.0))
+        e.instance_type, e.instance_collection, e.rotation_euler.z = "COLLECTION", parts, turn
+    add("sun", bpy.data.lights.new("sun", "SUN")).rotation_euler = (0.4, 0.3, 0)
+    cam = camera(location=(0, 0, 6), ortho_scale=4.0)
+    before, _ = capture(cam, width=64, height=64, samples=2, realize=False)
+    after, entities = capture(cam, width=64, height=64, samples=2)
+    assert np.abs(before.passes["combined"] - after.passes["combined"]).max() < 1e-4
+    assert {"ci_0", "ci_1"} <= set(entities)
+
+
 def test_sources_disabled_in_renders_are_instanced_as_blender_renders_them(clean_bpy):
     """A particle system's or Object Info's source object is usually disabled in renders:
     Blender still renders its instances, so they become copies with their labels. A

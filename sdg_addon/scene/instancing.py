@@ -9,6 +9,10 @@ replaces those copies by real objects before rendering (docs/exactness.md, "Inst
   linked duplicates of the instanced collection's objects (mesh data shared, hierarchy,
   modifiers and materials kept); its instancing is switched off. The instancer itself is
   the copy: one collection instance = one entity, named and pathed after the instancer.
+  Objects the prototypes' modifiers use (a boolean's cutter, an armature, in the collection
+  or not) get copies too, not rendered, placed in the instance space the same way, and
+  the copies' modifiers use those: Blender evaluates the prototypes where they stand and
+  instances the result, so each copy keeps the shape of its instance.
   Nested collection instances are realized level by level.
 - Geometry Nodes instances, particles (object/collection render) and vertex/face
   instancing: every instance in the evaluated depsgraph becomes a real object parented to
@@ -132,7 +136,8 @@ def realize_instances(scene, frames=()) -> list[str]:
         depsgraph = _depsgraph(scene)
         worlds: dict[str, tuple] = {}  # evaluated transforms of prototypes, read first
         for coll in {o.instance_collection for o in todo}:
-            for proto in _collection_tree(coll)[1]:
+            protos = _collection_tree(coll)[1]
+            for proto in [*protos, *_used_objects(protos)]:
                 worlds.setdefault(proto.name, _evaluated_transform(proto, depsgraph))
         for obj in todo:
             _realize_collection_instance(obj, worlds, users_of(obj, users))
@@ -277,17 +282,73 @@ def _realize_collection_instance(instancer, worlds: dict, instancer_colls: list)
         for c in instancer_colls:
             c.objects.link(copy)
         copies[proto.name] = copy
-    for proto in protos:
+    # Objects the copies' modifiers use (a boolean's cutter, an armature, a curve), where
+    # not copied above: copies of their own, not rendered, so that each stands to the
+    # copies as the object stands to the prototypes (Blender evaluates the prototypes where
+    # they are and instances the result).
+    used = [o for o in _used_objects(protos) if o.name not in copies]
+    for obj in used:
+        copy = obj.copy()
+        copy.name = f"{instancer.name}/{obj.name}"
+        _clean_copy(copy)
+        _mark(copy, instancer, {})
+        copy.hide_render = True
+        for c in instancer_colls:
+            c.objects.link(copy)
+        copies[obj.name] = copy
+    for copy in copies.values():
+        for mod, setting, is_input, target in list(_object_uses(copy)):
+            if target.name in copies and is_input:
+                mod[setting] = copies[target.name]
+            elif target.name in copies:
+                setattr(mod, setting, copies[target.name])
+    for proto in [*protos, *used]:
         copy = copies[proto.name]
         world, basis = worlds[proto.name]
         parent = proto.parent
         if parent is not None and parent.name in copies:
             _place(copy, copies[parent.name], worlds[parent.name][0], world, basis)
+            if proto.parent_type == "ARMATURE":  # placed as a child object; deformed by it too
+                copy.parent_type = "ARMATURE"
         else:  # instance space: the instancer's, shifted by the collection's offset
             _place(copy, instancer, offset.inverted(), world, basis)
     _save(instancer, instance_type=instancer.instance_type)
     instancer[COPY_ROOT] = 1
     instancer.instance_type = "NONE"
+
+
+def _object_uses(obj):
+    """(modifier, setting, is_input, object) of every object `obj`'s modifiers use: their
+    object settings (a boolean's operand, an armature, a curve, a mirror or array offset
+    object) and, is_input, the object inputs of a Geometry Nodes modifier (modifier[key])."""
+    for mod in getattr(obj, "modifiers", ()):
+        for prop in mod.bl_rna.properties:
+            if (
+                prop.type == "POINTER"
+                and not prop.is_readonly
+                and getattr(prop.fixed_type, "identifier", "") == "Object"
+            ):
+                target = getattr(mod, prop.identifier)
+                if target is not None:
+                    yield mod, prop.identifier, False, target
+        if mod.type == "NODES":
+            for key in mod.keys():
+                if isinstance(mod[key], bpy.types.Object):
+                    yield mod, key, True, mod[key]
+
+
+def _used_objects(objects) -> list:
+    """The objects `objects`' modifiers use, and those theirs use, ..., in first-use order;
+    not cameras or lights (nothing to evaluate relative to), nor `objects` themselves."""
+    seen = {o.name for o in objects}
+    found, todo = [], list(objects)
+    while todo:
+        for _mod, _setting, _is_input, target in _object_uses(todo.pop(0)):
+            if target.name not in seen and target.type not in ("CAMERA", "LIGHT"):
+                seen.add(target.name)
+                found.append(target)
+                todo.append(target)
+    return found
 
 
 # ---------------------------------------------------------------------- depsgraph instances
