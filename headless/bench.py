@@ -558,7 +558,11 @@ def main(argv: list[str] | None = None) -> int:
         default=1,
         help="pipeline then bare render, R times in turn; the ratios are the medians of the rounds' (shared machines)",
     )
-    p.add_argument("--ceiling", action="store_true", help="also bare Cycles at 1920x1080, 64 spp (samples/s)")
+    p.add_argument(
+        "--ceiling",
+        action="store_true",
+        help="also bare Cycles at 1920x1080, 64 spp (samples/s), up to 10 frames: hours on a CPU",
+    )
     p.add_argument("--json", type=Path, default=None, help="also write the figures here")
     p.add_argument("--keep", type=Path, default=None, help="keep the datasets in this folder")
     p.add_argument("--bare", type=Path, help=argparse.SUPPRESS)  # internal: the bare-render process

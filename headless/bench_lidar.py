@@ -41,15 +41,24 @@ def main(argv: list[str] | None = None) -> int:
     from headless.bench import parse_resolution
     from sdg_addon.config.schema import DEVICES
 
-    p = argparse.ArgumentParser(prog="python -m headless.bench_lidar")
-    p.add_argument("file", nargs="?", type=Path, default=ROOT / "presets" / "examples" / "lidar_30_objects.toml")
-    p.add_argument("--resolution", default="640x480")
-    p.add_argument("--samples", type=int, default=64)
-    p.add_argument("--device", default="cpu", type=str.lower, choices=DEVICES)
-    p.add_argument("--channels", type=int, default=64)
-    p.add_argument("--columns", type=int, default=2048)
-    p.add_argument("--repeat", type=int, default=1, help="timed runs of each (best kept), after a warm-up")
-    p.add_argument("--json", type=Path, default=None)
+    p = argparse.ArgumentParser(
+        prog="python -m headless.bench_lidar",
+        description="One LiDAR scan against one Cycles render of the same scene; prints the figures as JSON.",
+    )
+    p.add_argument(
+        "file",
+        nargs="?",
+        type=Path,
+        default=ROOT / "presets" / "examples" / "lidar_30_objects.toml",
+        help="parameter file with [[lidars]] (default presets/examples/lidar_30_objects.toml)",
+    )
+    p.add_argument("--resolution", default="640x480", help="WxH of the render of the first camera (default 640x480)")
+    p.add_argument("--samples", type=int, default=64, help="Cycles samples of the render (default 64)")
+    p.add_argument("--device", default="cpu", type=str.lower, choices=DEVICES, help="render device (default cpu)")
+    p.add_argument("--channels", type=int, default=64, help="channels of the file's first LiDAR (default 64)")
+    p.add_argument("--columns", type=int, default=2048, help="its columns, rays per channel and turn (default 2048)")
+    p.add_argument("--repeat", type=int, default=1, help="timed runs of each (best kept), after a warm-up (default 1)")
+    p.add_argument("--json", type=Path, default=None, help="also write the figures here")
     args = p.parse_args(argv)
     try:
         parse_resolution(args.resolution)

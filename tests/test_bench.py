@@ -413,3 +413,27 @@ def test_bench_says_what_it_runs_before_each_run(tmp_path, monkeypatch, capsys):
     assert "bench: pipeline: 3 frame(s), 1 render process(es)" in said[0], said
     assert "bench: pipeline: 3 frame(s), 2 render process(es)" in said[1], said
     assert "bench: bare render: 3 frame(s)" in said[2], said
+
+
+def test_the_benchmarks_help_says_what_each_option_is_and_its_default(capsys):
+    """bench_lidar's --help named its options only (no default, no word on what each is),
+    and bench's --ceiling did not say it takes hours on a CPU."""
+    import headless.bench as bench
+    import headless.bench_lidar as bench_lidar
+
+    with pytest.raises(SystemExit):
+        bench_lidar.main(["--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for part in (
+        "LiDAR scan against one Cycles render",
+        "(default 640x480)",
+        "(default 64)",
+        "(default cpu)",
+        "(default 2048)",
+        "parameter file with [[lidars]] (default presets/examples/lidar_30_objects.toml)",
+    ):
+        assert part in text, (part, text)
+    with pytest.raises(SystemExit):
+        bench.main(["--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "up to 10 frames: hours on a CPU" in text, text
