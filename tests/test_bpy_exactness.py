@@ -372,6 +372,50 @@ def test_masks_of_modified_meshes_are_their_silhouettes(clean_bpy):
         assert obj.twins is not None and (obj.twins >= 0).all()  # found, and closed meshes
 
 
+@pytest.mark.parametrize("samples", [1, 4])
+@pytest.mark.parametrize("effect", ["depth_of_field", "motion_blur"])
+def test_masks_and_depth_stay_sharp_with_depth_of_field_and_motion_blur(clean_bpy, effect, samples):
+    """Cycles takes a pixel's first sample through a random point of the aperture (depth of
+    field) at a random time of the shutter (motion blur): ids and depth would be those of a
+    blurred image, hundreds of pixels off the silhouettes and metres off in depth. They come
+    from the 1-sample data layer, where both are off (the image keeps them): masks are the
+    objects' pixel-centre silhouettes at the frame's instant, depth the pinhole's."""
+    scene = bpy.context.scene
+    ball = add("ball", mesh("sphere", "ball", 1.2), location=(-0.8, 0.0, 0.0), labels={"class": "ball"})
+    box = add("box", mesh("cube", "box", 1.0), location=(1.2, 1.5, 0.3), labels={"class": "box"})
+    cam = camera(location=(0.0, -8.0, 0.5), rotation=(1.5, 0.0, 0.0))
+    if effect == "depth_of_field":
+        cam.data.dof.use_dof = True
+        cam.data.dof.focus_distance, cam.data.dof.aperture_fstop = 2.0, 0.1
+    else:
+        scene.render.use_motion_blur, scene.render.motion_blur_shutter = True, 1.0
+        for obj, dx in ((ball, 1.5), (box, -1.0)):
+            x = obj.location.x
+            for f, offset in ((0, -dx), (1, 0.0), (2, dx)):
+                obj.location.x = x + offset
+                obj.keyframe_insert("location", frame=f)
+        scene.frame_set(1)
+    frame, entities = capture(cam, samples=samples)
+    for name in ("ball", "box"):
+        iid = entities[name].instance_id
+        mask = frame.passes["instance"] == iid
+        assert mask.sum() > 40
+        np.testing.assert_array_equal(mask, full_silhouette(frame, iid))
+    # Depth where the pixel-centre rays meet the box's front face (y = 1.0), by hand.
+    _, rays = frame.camera.pixel_rays()  # camera space, z = -1: the ray's parameter is depth
+    ray_y = rays @ np.array(cam.matrix_world.to_3x3())[1]
+    by_hand = (1.0 - cam.location.y) / ray_y
+    front = (frame.passes["instance"] == entities["box"].instance_id) & (frame.passes["depth"] < 9.2)
+    assert front.sum() > 20
+    np.testing.assert_allclose(frame.passes["depth"][front], by_hand[front], rtol=1e-5)
+    # The image keeps the effect; the scene's own settings are as they were.
+    assert cam.data.dof.use_dof == (effect == "depth_of_field")
+    assert scene.render.motion_blur_shutter == 1.0 or effect == "depth_of_field"
+    assert cam.data.animation_data is None and cam.animation_data is None  # no driver left behind
+    assert not box.animation_data.drivers if box.animation_data else True
+    assert all(o.cycles.use_motion_blur for o in scene.objects)
+
+
 def test_tiny_objects_appear_when_they_cover_a_pixel_centre(clean_bpy):
     """A sphere ~3 px across is in the map; sub-pixel spheres appear exactly when they cover
     a pixel centre (the same rule as the rasterizer), never anywhere else."""

@@ -14,6 +14,13 @@ same first sample through the pixel centre, and the main layer keeps only Combin
 Blender 4.2 a vector pass too, unread: compat.VECTOR_PASS_ON_EVERY_LAYER).
 It is one render call (one scene sync, one file); the 1-sample layer costs about one
 sample's path tracing.
+
+Depth of field and motion blur move even the first sample: its ray leaves from a random
+point of the aperture at a random time of the shutter, so ids and depth would be those of a
+blurred image. With either on, the render holds the data layer too (also at 1 sample), and
+for that layer only they are off (sharp_data_layer): Cycles renders each view layer from
+its own evaluated scene, where drivers reading the layer's custom properties switch the
+camera's depth of field and the shutter off. The image keeps both.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from contextlib import contextmanager
 
 import bpy
 import numpy as np
@@ -115,17 +123,7 @@ def configure_cycles(scene, render: RenderSettings, passes: set[str]) -> dict:
     scene.view_settings.use_curve_mapping = False
     if hasattr(scene.view_settings, "use_white_balance"):
         scene.view_settings.use_white_balance = False
-    vl = render_view_layer(scene)
-    vl.use_pass_combined = True
-    data = data_layer(scene, render, passes)
-    for layer in (vl, data) if data != vl else (vl,):
-        is_data = layer == data  # bpy gives a new Python object per access: compare, not `is`
-        layer.use_pass_z = "depth" in passes and is_data
-        layer.use_pass_object_index = "instance" in passes and is_data
-        layer.use_pass_normal = "normal" in passes and is_data
-        layer.use_pass_vector = "vector" in passes and (is_data or VECTOR_PASS_ON_EVERY_LAYER)
-        # Masks and depth: a surface owns a pixel when its alpha >= this (docs/exactness.md).
-        layer.pass_alpha_threshold = render.alpha_threshold
+    configure_layers(scene, render, passes)
     if "vector" in passes:
         scene.render.use_motion_blur = False  # Cycles has no vector pass with motion blur
     s = scene.render.image_settings
@@ -149,6 +147,21 @@ def configure_cycles(scene, render: RenderSettings, passes: set[str]) -> dict:
     return device
 
 
+def configure_layers(scene, render: RenderSettings, passes: set[str], lens: bool = False) -> None:
+    """The main view layer and, where needed (data_layer), the data layer, with their passes."""
+    vl = render_view_layer(scene)
+    vl.use_pass_combined = True
+    data = data_layer(scene, render, passes, lens)
+    for layer in (vl, data) if data != vl else (vl,):
+        is_data = layer == data  # bpy gives a new Python object per access: compare, not `is`
+        layer.use_pass_z = "depth" in passes and is_data
+        layer.use_pass_object_index = "instance" in passes and is_data
+        layer.use_pass_normal = "normal" in passes and is_data
+        layer.use_pass_vector = "vector" in passes and (is_data or VECTOR_PASS_ON_EVERY_LAYER)
+        # Masks and depth: a surface owns a pixel when its alpha >= this (docs/exactness.md).
+        layer.pass_alpha_threshold = render.alpha_threshold
+
+
 def set_denoiser(cycles, denoiser: str, device: dict) -> None:
     """OIDN (on the GPU where Cycles can) or OptiX; OptiX without an NVIDIA GPU is an error."""
     name = {"oidn": "OPENIMAGEDENOISE", "optix": "OPTIX"}[denoiser.lower()]
@@ -163,13 +176,15 @@ def set_denoiser(cycles, denoiser: str, device: dict) -> None:
         cycles.denoising_use_gpu = device.get("type") != "CPU"
 
 
-def data_layer(scene, render: RenderSettings, passes: set[str]):
+def data_layer(scene, render: RenderSettings, passes: set[str], lens: bool = False):
     """The view layer that carries the id, depth and normal passes: the main one, or a
-    1-sample DATA_LAYER when the normals would otherwise be averaged (module docstring)."""
+    1-sample DATA_LAYER when the normals would otherwise be averaged or `lens` (depth of
+    field or motion blur: lens_effects) would blur them (module docstring)."""
     main = render_view_layer(scene)
     main.samples = 0  # the scene's sample count
     existing = scene.view_layers.get(DATA_LAYER)
-    if not ({"normal", "vector"} & passes) or render.samples == 1:  # averaged passes
+    averaged = bool({"normal", "vector"} & passes) and render.samples > 1
+    if not (averaged or lens):
         if existing is not None:
             scene.view_layers.remove(existing)
         return main
@@ -182,6 +197,60 @@ def data_layer(scene, render: RenderSettings, passes: set[str]):
         layer.cycles.use_denoising = False
     scene.cycles.use_layer_samples = "USE"
     return layer
+
+
+def lens_effects(scene, cam_obj) -> bool:
+    """Whether Cycles samples the camera's aperture or shutter in this render: depth of
+    field (the camera's) or motion blur (the scene's, with a shutter open for a time)."""
+    blur = scene.render.use_motion_blur and scene.render.motion_blur_shutter > 0
+    return bool(cam_obj.data.dof.use_dof) or bool(blur)
+
+
+LENS_PROP = "sdg_lens"  # view layer custom property the lens drivers read: 1 main, 0 data
+
+
+@contextmanager
+def sharp_data_layer(scene, cam_obj):
+    """Depth of field and motion blur on in the main layer, off in the data layer, for one
+    render: drivers read the view layer Cycles is rendering (a Context Property variable)
+    and take its LENS_PROP, 1 on the main layer and 0 on the data layer, as the camera's
+    dof.use_dof and as each object's Cycles motion blur switch (the camera's included: it
+    carries the camera's own motion). The scene-wide settings (shutter, use_motion_blur)
+    cannot differ between view layers: Cycles reads them once per render. Only what is on
+    is driven; afterwards the drivers are gone and the switches as they were. An object
+    linked from a library cannot take a driver and keeps its blur in the data layer too."""
+    data = scene.view_layers.get(DATA_LAYER)
+    driven = []  # (ID, path): each was True before
+    bare = []  # IDs without animation data before: cleared again after
+    if data is not None:
+        render_view_layer(scene)[LENS_PROP], data[LENS_PROP] = 1.0, 0.0
+        if cam_obj.data.dof.use_dof and cam_obj.data.library is None:
+            driven.append((cam_obj.data, "dof.use_dof"))
+        if scene.render.use_motion_blur:
+            blurred = (o for o in scene.objects if o.library is None and o.cycles.use_motion_blur)
+            driven += [(o, "cycles.use_motion_blur") for o in blurred]
+        bare = [owner for owner, _ in driven if owner.animation_data is None]
+        for owner, path in driven:
+            _layer_driver(owner, path, LENS_PROP)
+    try:
+        yield
+    finally:
+        for owner, path in driven:
+            owner.driver_remove(path)
+            holder, name = path.rsplit(".", 1)
+            setattr(owner.path_resolve(holder), name, True)
+        for owner in bare:
+            owner.animation_data_clear()
+
+
+def _layer_driver(owner, path: str, prop: str) -> None:
+    """Drive owner.<path> by the custom property `prop` of the view layer being evaluated."""
+    driver = owner.driver_add(path).driver
+    driver.type = "SUM"  # no expression: nothing for Python to run
+    var = driver.variables.new()
+    var.type = "CONTEXT_PROP"
+    var.targets[0].context_property = "ACTIVE_VIEW_LAYER"
+    var.targets[0].data_path = f'["{prop}"]'
 
 
 def _mirror_collections(src, dst) -> None:
@@ -338,6 +407,7 @@ class Capturer:
         self.passes = set(passes) | {"instance"}  # objects present are read from it
         self.need_geometry = need_geometry
         self.device = configure_cycles(built.scene, render, self.passes)
+        self._lens = False  # the view layers are set up for renders without lens_effects
         self.tmp_dir = temp_render_dir()
         self._local_meshes: dict[tuple, tuple] = {}  # see _local_mesh
         self._renders = 0  # captures so far (names their EXR files)
@@ -358,10 +428,15 @@ class Capturer:
         default = r.resolution_x, r.resolution_y, r.pixel_aspect_x, r.pixel_aspect_y
         r.resolution_x, r.resolution_y = camera_resolution(scene, cam_obj)
         r.pixel_aspect_x, r.pixel_aspect_y = camera_pixel_aspect(cam_obj)
+        lens = lens_effects(scene, cam_obj)
+        if lens != self._lens:  # the data layer is needed while they are on
+            configure_layers(scene, self.render_settings, self.passes, lens)
+            self._lens = lens
         try:
             if sensor != "visible":
                 self.sensor_render.begin(sensor, cam_obj.name)
-            render_multilayer_exr(scene, path)
+            with sharp_data_layer(scene, cam_obj):
+                render_multilayer_exr(scene, path)
         except RuntimeError as e:  # Blender's render operator failed (its message says why)
             raise render_error(cam_obj.name, str(e)) from None
         finally:

@@ -30,11 +30,14 @@ class Sensor(RandomizerSpec):
             NUMBER,
             "field of view across the larger image side (pixels that are not square: the larger counted in pixel widths, the side Blender fits the sensor to), degrees (instead of `focal_length`, not both)",
         ),
-        "f_stop": (NUMBER, "aperture f-number; depth of field is on while given (smaller: shallower)"),
+        "f_stop": (
+            NUMBER,
+            "aperture f-number; depth of field is on while given (smaller: shallower); the image only: masks, depth and normals stay sharp",
+        ),
         "focus_distance": (NUMBER, "distance in focus, metres (or `focus_target`)"),
         "shutter": (
             NUMBER,
-            "Cycles motion blur: shutter time in frames (0 = off); blurs what moves within the shutter (trajectories, animation, physics), not the per-frame jumps of randomizers; not together with the `motion_vectors` annotator (Cycles has no vector pass with motion blur)",
+            "Cycles motion blur: shutter time in frames (0 = off); blurs what moves within the shutter (trajectories, animation, physics), not the per-frame jumps of randomizers; the image only: masks, depth and normals are of the frame's instant; not together with the `motion_vectors` annotator (Cycles has no vector pass with motion blur)",
         ),
         "exposure": (
             NUMBER,
