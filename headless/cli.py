@@ -791,14 +791,20 @@ def exit_with(code: int):
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     args = build_parser().parse_args(argv)
-    if args.command != "render":  # only a run waits for its own handlers (early_signals)
-        early_signals.release()
-    if args.command == "validate":
-        return _validate(args.file, args.out)
-    if args.command == "preview":
-        return _preview(args)
-    if args.command == "report":
-        return _report(args)
-    if args.command == "merge":
-        return _merge(args)
-    return _render(args)
+    if args.command == "render":  # only a run waits for its own handlers (early_signals)
+        return _render(args)
+    early_signals.release()
+    if early_signals.received:  # Ctrl-C or SIGTERM while this process loaded
+        print(f"interrupted before {args.command} started: nothing written", file=sys.stderr)
+        return 128 + early_signals.received[0]
+    command = {"validate": lambda: _validate(args.file, args.out), "preview": lambda: _preview(args)}
+    command.update(report=lambda: _report(args), merge=lambda: _merge(args))
+    try:
+        return command[args.command]()
+    except KeyboardInterrupt:  # its lock is released on the way out, as on any error
+        print(
+            f"\ninterrupted: {args.command} stopped before it ended (each file it wrote is whole: written under "
+            "a temporary name, then renamed); run it again",
+            file=sys.stderr,
+        )
+        return EXIT_INTERRUPTED

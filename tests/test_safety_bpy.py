@@ -665,3 +665,35 @@ def test_resume_of_a_complete_dataset_whose_parts_were_removed_has_nothing_to_do
     capsys.readouterr()
     assert render(p, out, "--resume", quiet=False) == 0
     assert "complete: all 2 frame(s) are finished" in capsys.readouterr().out
+
+
+def test_ctrl_c_during_merge_is_one_line_and_merge_runs_again(tmp_path, capsys, monkeypatch):
+    """Ctrl-C while merge joins the writers' files ended with a KeyboardInterrupt traceback;
+    one while it loaded was dropped (merge went on). Now: exit 130, one line, its lock
+    released (each file it wrote is whole), and merge runs again; a Ctrl-C noted while it
+    loaded stops it before it writes anything."""
+    import signal
+
+    from headless import early_signals
+    from sdg_addon.writers.coco import CocoWriter
+
+    p = param(tmp_path, TINY + "\n[writers.coco]\n")
+    out = tmp_path / "out"
+    assert render(p, out) == 0
+    before = snapshot(out)
+    monkeypatch.setattr(early_signals, "received", [signal.SIGINT])
+    capsys.readouterr()
+    assert main(["merge", str(p), "--out", str(out)]) == 130
+    assert "interrupted before merge started: nothing written" in capsys.readouterr().err
+    assert snapshot(out) == before
+    monkeypatch.setattr(early_signals, "received", [])
+
+    def pressed(self):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(CocoWriter, "finalize", pressed)
+    assert main(["merge", str(p), "--out", str(out)]) == 130
+    assert "interrupted: merge stopped before it ended" in capsys.readouterr().err
+    assert not (out / ".sdg.lock").exists()
+    monkeypatch.undo()
+    assert main(["merge", str(p), "--out", str(out)]) == 0
