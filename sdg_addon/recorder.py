@@ -351,6 +351,8 @@ class Recorder:
             )
         if built.unit_note:
             self.warn(built.unit_note)
+        if built.set_note:
+            self.warn(built.set_note)
         for what, notes, values in (
             ("colour management", built.colour_notes, built.colour_match),
             ("image", built.image_notes, built.image_match),

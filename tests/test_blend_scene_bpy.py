@@ -719,3 +719,28 @@ def test_objects_the_camera_does_not_see_get_no_3d_box(tmp_path, clean_bpy):
     assert set(masked.values()) == {"BACKGROUND", "/plain"}
     boxed = json.loads((tmp_path / "out" / "bounding_box_3d_prim_paths_0000.json").read_text())
     assert boxed == ["/plain"]
+
+
+def test_a_background_set_is_named_with_the_objects_it_renders_unlabelled(tmp_path, clean_bpy, capsys):
+    """A scene with a background set (Properties > Scene > Background Scene): Blender renders
+    the set's objects with it, the run's images too, but they are not objects of the scene:
+    in no mask and no box, labelled or not. The run says so (it said nothing: a labelled
+    cube of the set was in the images and in none of the labels)."""
+    scene = bpy.context.scene
+    scene.name = "Shot"
+    backdrop = bpy.data.scenes.new("Backdrop")
+    cube = bpy.data.objects.new("set_cube", bpy.data.meshes.new("set_cube"))
+    backdrop.collection.objects.link(cube)
+    cube["semantics"] = {"class": ["wall"]}
+    scene.background_set = backdrop
+    cam = bpy.data.objects.new("CamA", bpy.data.cameras.new("CamA"))
+    scene.collection.objects.link(cam)
+    blend = saved_variant(tmp_path / "shot.blend")
+    param = blend_param(blend, 'scene = "Shot"\n')
+    capsys.readouterr()
+    assert main(["render", str(param), "--out", str(tmp_path / "out"), "--quiet"]) == 0
+    err = capsys.readouterr().err
+    assert (
+        "scene 'Shot' has a background set, 'Backdrop' (Properties > Scene > Background Scene): Blender renders "
+        "its 1 object(s) with it, in the images, but they are in no mask and no box: set_cube (labelled)"
+    ) in err, err

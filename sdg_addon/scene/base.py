@@ -360,6 +360,35 @@ def unit_note(scene) -> str:
     )
 
 
+def background_set_note(scene) -> str:
+    """A scene's background set (and the sets of that one): Blender renders its objects
+    with the scene, but they are not the scene's objects, so none gets an instance id."""
+    from ..labels.blender import own_labels
+    from .instancing import GEOMETRY_TYPES
+
+    sets, current = [], scene.background_set
+    while current is not None and current not in sets and current != scene:
+        sets.append(current)
+        current = current.background_set
+    if not sets:
+        return ""
+    shown = sorted(
+        {o.name: o for s in sets for o in s.objects if o.type in GEOMETRY_TYPES and not o.hide_render}.values(),
+        key=lambda o: o.name,
+    )
+    names = [o.name + (" (labelled)" if own_labels(o) else "") for o in shown]
+    return (
+        f"scene {scene.name!r} has a background set, {', '.join(repr(s.name) for s in sets)} (Properties > Scene > "
+        f"Background Scene): Blender renders its {len(shown)} object(s) with it, in the images, but they are in no "
+        f"mask and no box: {_listed_names(names)}. To label them, link their collections into scene {scene.name!r}"
+    )
+
+
+def _listed_names(names: list[str], most: int = 10) -> str:
+    more = len(names) - most
+    return ", ".join(names[:most]) + (f" and {more} more" if more > 0 else "")
+
+
 PROJECTIONS = ("PERSP", "ORTHO")  # what the labels' geometry (camera_info) describes
 
 

@@ -40,6 +40,7 @@ from ..labels.parse import LABEL_PROPERTY
 from ..pinhole import blender_lens_for
 from ..sensors import EMISSIVITY_PROP, ILLUMINATOR_PROP, NIR_REFLECTANCE_PROP, TEMPERATURE_PROP
 from .base import (
+    background_set_note,
     check_camera_folders,
     check_colour,
     check_free_names,
@@ -97,6 +98,7 @@ class BuiltScene:
     image_notes: list[str] = field(default_factory=list)  # its image size and film the run does not make
     image_match: dict = field(default_factory=dict)  # ... the [render] values that would make them
     unit_note: str = ""  # a base scene's unit scale other than 1
+    set_note: str = ""  # a base scene's background set: objects rendered, not labelled
     missing: list[str] = field(default_factory=list)  # files the scene's data reads that are not there
     failed_drivers: list[str] = field(default_factory=list)  # drivers Blender did not evaluate (Python)
 
@@ -186,6 +188,7 @@ def build_scene(config: Config, open_scene=None, quiet: bool = False) -> BuiltSc
         built.colour_notes, built.colour_match = colour_differences(scene, config.render)
         built.image_notes, built.image_match = image_differences(scene, config.render)
         built.unit_note = unit_note(scene)
+        built.set_note = background_set_note(scene)
         base_cams = scene_cameras(scene, base.cameras)
         # The scene's pixels as it renders them (Output > Format > Aspect X / Y): kept per
         # camera, since the capture sets each camera's own (square for [[cameras]] without fy).
