@@ -121,3 +121,24 @@ def test_built_in_primitives_are_the_same_mesh_in_every_process(tmp_path):
         assert (np.einsum("ij,ij->i", first[f"{kind}.face_normals"], centres - middle) > 0).all(), kind
     sphere = first["sphere.co"]  # a sphere of the asked size, resting on z = 0
     assert np.allclose(np.linalg.norm(sphere - [0, 0, 0.5], axis=1), 0.5, atol=1e-6)
+
+
+def test_a_surface_seen_from_its_back_has_the_normal_of_the_side_facing_the_camera(tmp_path):
+    """The plane primitive faces +Z (its winding); a camera below it sees its back. Cycles
+    turns the normal of a surface hit on its back round: every plane pixel holds (0, 0, -1),
+    the normal of the side the camera sees, not the winding's +Z (docs/annotators.md)."""
+    text = (
+        header((64, 48), samples=2)
+        + NO_GROUND
+        + camera((0.0, -3.0, -1.5), (0.0, 0.0, 0.0))
+        + sun()
+        + '[[assets]]\nname = "sheet"\nprimitive = "plane"\nsize = 2.0\nlabels = { class = "sheet" }\n'
+        + "[annotators]\nnormals = {}\ninstance_segmentation = {}\n"
+        + "[writers]\nbasic = { colorize_instance_segmentation = false }\n"
+    )
+    out = tmp_path / "out"
+    assert render(write_param(tmp_path, text, "below.toml"), out) == 0
+    n = np.load(out / "normals_0000.npy")
+    sheet = np.array(Image.open(out / "instance_segmentation_0000.png")) > 1
+    assert sheet.sum() > 200
+    np.testing.assert_allclose(n[sheet], np.broadcast_to([0.0, 0.0, -1.0], (sheet.sum(), 3)), atol=1e-6)
