@@ -239,3 +239,34 @@ def test_a_models_colour_is_replaced_when_the_file_asks(card, tmp_path, extra):
     """The asset's `color` or a `material` randomizer's replaces the file's Base Color."""
     for px in card_pixels(card, tmp_path, extra):
         assert px[1] > 100 and px[1] > 1.5 * max(px[0], px[2]), px  # green, both halves
+
+
+def test_a_resumed_run_refuses_a_model_file_changed_since(asset_dir, tmp_path, capsys):
+    """Frame f is a function of the assets too: a model file changed between a run and its
+    --resume is refused (exit 2, the file named, nothing written), as a changed texture of a
+    .blend is; the audit lists each model file with its SHA-256 (was: the resumed frames
+    showed the new model, the earlier ones the old, silently)."""
+    import hashlib
+    import shutil
+
+    model = tmp_path / "model.obj"
+    shutil.copy(asset_dir / "model.obj", model)
+    text = scene_file(
+        asset_dir, f'[[assets]]\nname = "thing"\nfile = "{model.as_posix()}"\nlabels = {{ class = "t" }}\n'
+    )
+    param, two = tmp_path / "s.toml", tmp_path / "two.toml"
+    param.write_text(text)
+    two.write_text(text.replace("frames = 1", "frames = 2"))
+    out = tmp_path / "out"
+    assert main(["render", str(param), "--out", str(out), "--quiet"]) == 0
+    listed = json.loads((out / "audit" / "scene_files.json").read_text())
+    assert [(e["kind"], e["path"], e["sha256"]) for e in listed] == [
+        ("model", model.as_posix(), hashlib.sha256(model.read_bytes()).hexdigest())
+    ]
+    model.write_text(model.read_text() + "# changed\n")  # another model (here: the same plus a comment)
+    before = sorted(p for p in out.rglob("*"))
+    capsys.readouterr()
+    assert main(["render", str(two), "--out", str(out), "--resume", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "the files the scene reads differ" in err and model.as_posix() in err
+    assert sorted(p for p in out.rglob("*")) == before

@@ -216,6 +216,19 @@ def scene_files() -> list[dict]:
     return sorted(out, key=lambda e: (e["kind"], e["path"]))
 
 
+def model_files(config) -> list[dict]:
+    """The model files of the run's [[assets]] (`file`, an asset pool's `files`), with their
+    size and SHA-256: imported, not read by the session's data, so scene_files has not them."""
+    from ..config.schema import file_sha256
+
+    paths = sorted({os.path.normpath(f) for a in config.assets for f in ([a.file] if a.file else a.pool_files)})
+    return [
+        {"kind": "model", "name": Path(p).name, "path": p, "bytes": os.path.getsize(p), "sha256": file_sha256(Path(p))}
+        for p in paths
+        if os.path.isfile(p)
+    ]
+
+
 _ANIMATED = (
     "objects",
     "meshes",
