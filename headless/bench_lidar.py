@@ -39,6 +39,7 @@ def _best(fn, repeat: int) -> tuple[float, float, object]:
 
 def main(argv: list[str] | None = None) -> int:
     from headless.bench import parse_resolution
+    from headless.cli import at_least_one
     from sdg_addon.config.schema import DEVICES
 
     p = argparse.ArgumentParser(
@@ -53,11 +54,15 @@ def main(argv: list[str] | None = None) -> int:
         help="parameter file with [[lidars]] (default presets/examples/lidar_30_objects.toml)",
     )
     p.add_argument("--resolution", default="640x480", help="WxH of the render of the first camera (default 640x480)")
-    p.add_argument("--samples", type=int, default=64, help="Cycles samples of the render (default 64)")
+    p.add_argument("--samples", type=at_least_one, default=64, help="Cycles samples of the render (default 64)")
     p.add_argument("--device", default="cpu", type=str.lower, choices=DEVICES, help="render device (default cpu)")
-    p.add_argument("--channels", type=int, default=64, help="channels of the file's first LiDAR (default 64)")
-    p.add_argument("--columns", type=int, default=2048, help="its columns, rays per channel and turn (default 2048)")
-    p.add_argument("--repeat", type=int, default=1, help="timed runs of each (best kept), after a warm-up (default 1)")
+    p.add_argument("--channels", type=at_least_one, default=64, help="channels of the file's first LiDAR (default 64)")
+    p.add_argument(
+        "--columns", type=at_least_one, default=2048, help="its columns, rays per channel and turn (default 2048)"
+    )
+    p.add_argument(
+        "--repeat", type=at_least_one, default=1, help="timed runs of each (best kept), after a warm-up (default 1)"
+    )
     p.add_argument("--json", type=Path, default=None, help="also write the figures here")
     args = p.parse_args(argv)
     try:

@@ -49,7 +49,8 @@ def _out_of(args, config) -> Path:
     return (args.out or Path(config.output)).expanduser()
 
 
-def _at_least_one(text: str) -> int:
+def at_least_one(text: str) -> int:
+    """argparse type: a whole number >= 1 (else a usage error naming the option and value)."""
     try:
         value = int(text)
     except ValueError:
@@ -134,11 +135,11 @@ def build_parser() -> argparse.ArgumentParser:
     pv.add_argument("--frame", type=int, help="frame number (default: the first)")
     pv.add_argument("--sheet", action="store_true", help="contact sheet of -n frames instead of one frame")
     pv.add_argument(
-        "-n", type=_at_least_one, default=16, help="frames on the contact sheet, spread over the dataset (default 16)"
+        "-n", type=at_least_one, default=16, help="frames on the contact sheet, spread over the dataset (default 16)"
     )
-    pv.add_argument("--columns", type=_at_least_one, default=4, help="contact sheet columns (default 4)")
+    pv.add_argument("--columns", type=at_least_one, default=4, help="contact sheet columns (default 4)")
     pv.add_argument(
-        "--thumb-width", type=_at_least_one, default=320, help="contact sheet thumbnail width in pixels (default 320)"
+        "--thumb-width", type=at_least_one, default=320, help="contact sheet thumbnail width in pixels (default 320)"
     )
     pv.add_argument("--camera", help="camera sub-folder (default: all for a frame, the first for a sheet)")
     pv.add_argument("--mask", choices=("instance", "semantic", "none"), default="instance", help="mask overlay")

@@ -437,3 +437,15 @@ def test_the_benchmarks_help_says_what_each_option_is_and_its_default(capsys):
         bench.main(["--help"])
     text = " ".join(capsys.readouterr().out.split())
     assert "up to 10 frames: hours on a CPU" in text, text
+
+
+@pytest.mark.parametrize("option", ["--repeat", "--samples", "--channels", "--columns"])
+def test_bench_lidar_counts_below_one_are_refused_naming_the_option(capsys, option):
+    """--repeat 0 ended in a traceback after building the scene; --samples 0, --channels 0,
+    --columns -1 were measured without a word: exit 2 naming the option, before the scene."""
+    from headless.bench_lidar import main as bench_lidar
+
+    with pytest.raises(SystemExit) as e:
+        bench_lidar([option, "0"])
+    assert e.value.code == 2
+    assert f"argument {option}: 0: expected a whole number >= 1" in capsys.readouterr().err
