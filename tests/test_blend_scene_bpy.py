@@ -120,6 +120,11 @@ def test_base_scene_problems_are_sentences(shop, clean_bpy):
         build(shop, {"scene": {"blend": "shop.blend", "scene": "Nope"}})
     with pytest.raises(FieldError, match='scene.cameras: got \\["Side\\*"\\]; expected .*its cameras: .*CamA'):
         build(shop, {"scene": {"blend": "shop.blend", "cameras": ["Side*"]}})
+    # A light pattern matching no light switched every light of the .blend off, silently.
+    with pytest.raises(
+        FieldError, match='scene.lights: got \\["Key", "Fil\\*"\\]; expected .*"Fil\\*" matches none.*Key'
+    ):
+        build(shop, {"scene": {"blend": "shop.blend", "lights": ["Key", "Fil*"]}})
     with pytest.raises(
         FieldError, match='assets\\[0\\].name: got "floor"; expected a name the base scene does not use'
     ):

@@ -246,7 +246,7 @@ BASE_SCENE_FIELDS = (
         "lights",
         "strings",
         ["*"],
-        "name globs of the .blend's lights to keep; the others are switched off for the run",
+        "name globs of the .blend's lights to keep; the others are switched off for the run; a glob matching none of its lights is refused (`[]`: none kept)",
     ),
 )
 # `[[label_rules]]` entries (labels.rules.NameRule); the Labels panel offers the same settings.

@@ -11,6 +11,7 @@ unit scale it does not reproduce) and the cameras it can label (no panoramic one
 from __future__ import annotations
 
 import fnmatch
+import json
 import math
 import os
 import re
@@ -144,7 +145,19 @@ def scene_cameras(scene, patterns: list[str]) -> list[str]:
 
 
 def scene_lights(scene, patterns: list[str]) -> dict[str, bpy.types.Object]:
-    """The scene's lights matching `patterns`; the others are switched off for the run."""
+    """The scene's lights matching `patterns`; the others are switched off for the run. A
+    pattern matching none (but "*", all of them if any) is refused: a misspelt name would
+    switch off lights the user meant to keep."""
+    names = sorted(o.name for o in scene.objects if o.type == "LIGHT")
+    unmatched = [p for p in patterns if p != "*" and not any(fnmatch.fnmatchcase(n, p) for n in names)]
+    if unmatched:
+        raise FieldError(
+            "scene.lights",
+            patterns,
+            f"patterns matching a light of the scene ({', '.join(json.dumps(p) for p in unmatched)} "
+            f"{'matches' if len(unmatched) == 1 else 'match'} none; "
+            f"its lights: {names})",
+        )
     kept = {}
     for o in scene.objects:
         if o.type != "LIGHT":
