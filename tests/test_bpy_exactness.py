@@ -515,6 +515,11 @@ def test_alpha_threshold_rule(clean_bpy, alpha, transmission, threshold, plane_o
         assert np.allclose(frame.passes["depth"][frame.passes["instance"] == entities["plane"].instance_id], 4.0)
     elif plane_owns == "none":
         assert sphere == total
+        # Geometry sees surfaces, not alpha: the invisible plane, nothing in front of it, is
+        # in view with its full silhouette and counts as hidden (docs/annotators.md).
+        occ = create_annotator("occlusion").annotate(frame)
+        row = occ["data"][occ["data"]["instanceId"] == entities["plane"].instance_id][0]
+        assert (row["visiblePixels"], row["unoccludedPixels"], row["occlusionRatio"]) == (0, total, 1.0)
     else:  # the one id sample passes a surface below the threshold with probability 1 - alpha
         assert sphere >= 0.8 * total and plane >= 1
     # Depth belongs to the same surface as the id.
