@@ -27,6 +27,7 @@ from sdg_addon.console import blender_console_silenced
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_INTERRUPTED = 0, 1, 2, 130
 MAX_WORKERS = 64
+DEFAULT_CHUNK = 8  # render --chunk: frames handed to a render process of a parallel run at a time
 
 
 # --worker-mode -> RunOptions.worker_processes ("threads": the old name of "inline").
@@ -121,7 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"render processes per GPU with --gpus (default auto: {auto_procs_rule()}: the measured best on an H200)",
     )
     par.add_argument("--procs", type=int, help="N render processes without GPU pinning (the CPU, or one GPU)")
-    par.add_argument("--chunk", type=int, default=8, help="frames handed to a process at a time (default 8)")
+    par.add_argument("--chunk", type=int, help=f"frames handed to a process at a time (default {DEFAULT_CHUNK})")
     par.add_argument(
         "--ray",
         nargs="?",
@@ -458,6 +459,11 @@ def _render(args) -> int:
             )
         if args.ray_workers is not None and args.ray is None:
             raise ValueError(f"--ray-workers {args.ray_workers}: Ray actors of --ray, which is not given")
+        if args.chunk is not None and not (args.gpus or args.procs is not None or args.ray is not None):
+            raise ValueError(
+                f"--chunk {args.chunk}: frames handed to each render process of --gpus, --procs or --ray, "
+                "none of which is given"
+            )
         if args.ray_workers is not None and args.ray_workers < 1:
             raise ValueError(f"--ray-workers {args.ray_workers}: expected >= 1")
         if args.ray is not None and (args.gpus or args.procs is not None):
@@ -546,6 +552,8 @@ def _render_parallel(args, config, frames: range, out: Path) -> int:
     if args.shard:
         print("error: --shard and --gpus/--procs/--ray are separate ways to split a run; pick one", file=sys.stderr)
         return EXIT_INVALID
+    if args.chunk is None:
+        args.chunk = DEFAULT_CHUNK
     if args.chunk < 1:
         print(f"error: --chunk {args.chunk}: expected >= 1", file=sys.stderr)
         return EXIT_INVALID

@@ -230,6 +230,17 @@ def test_procs_per_gpu_without_gpus_is_refused(tmp_path, capsys, extra):
     assert not out.exists()
 
 
+def test_chunk_without_several_processes_is_refused(tmp_path, capsys):
+    """--chunk hands frames to the render processes of --gpus / --procs / --ray: without
+    them it was ignored without a word (as --procs-per-gpu and --ray-workers are refused)."""
+    param = tiny(tmp_path)
+    out = tmp_path / "bad"
+    assert main(["render", str(param), "--out", str(out), "--chunk", "4", *COMMON]) == 2
+    err = capsys.readouterr().err
+    assert "--chunk 4: frames handed to each render process of --gpus, --procs or --ray" in err, err
+    assert not out.exists()
+
+
 def test_gpus_naming_gpus_that_are_not_here_is_refused(tmp_path, capfd):
     """--gpus 0,1 on a machine without those GPUs: exit 2, nothing written (before: `--gpus 1`
     said "no GPU found" but `--gpus 0,1` ran, every process on the CPU without a word, as
