@@ -367,9 +367,9 @@ class Recorder:
     def check_scene_files(self) -> list[dict]:
         """The files the built scene read (scene.base.scene_files); a run continuing an earlier
         one (not --overwrite) must read the same ones, unchanged, as it must the same .blend."""
-        from .scene.base import model_files, scene_files
+        from .scene.base import model_files, randomizer_files, scene_files
 
-        now = scene_files() + model_files(self.config)
+        now = scene_files() + model_files(self.config) + randomizer_files(self.config)
         if self.options.overwrite:
             return now
         try:

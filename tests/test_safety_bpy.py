@@ -697,3 +697,38 @@ def test_ctrl_c_during_merge_is_one_line_and_merge_runs_again(tmp_path, capsys, 
     assert not (out / ".sdg.lock").exists()
     monkeypatch.undo()
     assert main(["merge", str(p), "--out", str(out)]) == 0
+
+
+TETRA = "v 0 0 0\nv 1 0 0\nv 0 1 0\nv 0 0 1\nf 1 2 3\nf 1 2 4\nf 1 3 4\nf 2 3 4\n"
+
+
+@pytest.mark.parametrize("changed", ["m.obj", "tex/wood.png"])
+def test_resume_refuses_when_an_asset_or_a_texture_changed(tmp_path, capsys, changed):
+    """An asset's model file or a texture folder's image edited between a run and its
+    --resume: the resumed frames were rendered from the new file, the earlier ones from the
+    old, silently (only the files a base .blend reads were compared). Now refused, exit 2,
+    naming the file, nothing written; the files are listed in audit/scene_files.json."""
+    from sdg_addon.writers.png import encode_png
+
+    (tmp_path / "m.obj").write_text(TETRA)
+    (tmp_path / "tex").mkdir()
+    (tmp_path / "tex" / "wood.png").write_bytes(encode_png(np.full((4, 4, 3), 90, np.uint8)))
+    text = TINY.replace('primitive = "sphere"', 'file = "m.obj"')
+    text += '\n[[randomizers]]\ntype = "texture"\ntargets = "ball"\nfolder = "tex"\n'
+    p = param(tmp_path, text)
+    out = tmp_path / "out"
+    assert render(p, out, "--frames", "0:1") == 0
+    kinds = {
+        e["path"].rsplit("/", 1)[-1]: e["kind"] for e in json.loads((out / "audit" / "scene_files.json").read_text())
+    }
+    assert kinds == {"m.obj": "model", "wood.png": "texture"}
+    if changed == "m.obj":
+        (tmp_path / "m.obj").write_text(TETRA.replace("v 0 0 1", "v 0 0 2"))
+    else:
+        (tmp_path / "tex" / "wood.png").write_bytes(encode_png(np.full((4, 4, 3), 200, np.uint8)))
+    before = snapshot(out)
+    capsys.readouterr()
+    assert render(p, out, "--resume") == 2
+    err = capsys.readouterr().err
+    assert "the files the scene reads differ" in err and changed in err, err
+    assert snapshot(out) == before

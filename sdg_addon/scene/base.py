@@ -242,6 +242,30 @@ def model_files(config) -> list[dict]:
     ]
 
 
+def randomizer_files(config) -> list[dict]:
+    """The images the run's randomizers read from disk (a texture's or HDRI's folder, its
+    maps included; background photos), with their size and SHA-256: loaded as frames draw
+    them, after scene_files has looked."""
+    from ..config.schema import file_sha256
+    from ..sampling.appearance import FolderRandomizer, list_images
+
+    found: dict[str, str] = {}  # path -> the randomizer's type
+    for spec in config.randomizers:
+        if isinstance(spec, FolderRandomizer) and spec.folder is not None:
+            files = list_images(spec.folder, spec.EXTENSIONS)
+        elif spec.name == "background":
+            files = list(spec.paths.values())
+        else:
+            continue
+        for f in files:
+            found.setdefault(os.path.normpath(f), spec.name)
+    return [
+        {"kind": kind, "name": Path(p).name, "path": p, "bytes": os.path.getsize(p), "sha256": file_sha256(Path(p))}
+        for p, kind in sorted(found.items())
+        if os.path.isfile(p)
+    ]
+
+
 _ANIMATED = (
     "objects",
     "meshes",
