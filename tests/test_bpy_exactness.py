@@ -416,6 +416,19 @@ def test_masks_and_depth_stay_sharp_with_depth_of_field_and_motion_blur(clean_bp
     assert all(o.cycles.use_motion_blur for o in scene.objects)
 
 
+def test_a_switch_the_blend_drives_itself_is_left_alone(clean_bpy):
+    """A .blend's own driver on the camera's depth of field is not replaced nor removed by
+    the capture's: the effect then stays in the ids (docs/exactness.md)."""
+    add("ball", mesh("sphere", "ball", 1.2), labels={"class": "ball"})
+    cam = camera(location=(0.0, -8.0, 0.5), rotation=(1.5, 0.0, 0.0))
+    cam.data.dof.aperture_fstop = 0.1
+    own = cam.data.driver_add("dof.use_dof").driver
+    own.type, own.expression = "SCRIPTED", "1"
+    capture(cam, samples=2)
+    fcurve = cam.data.animation_data.drivers.find("dof.use_dof")
+    assert fcurve is not None and fcurve.driver.expression == "1" and not fcurve.driver.variables
+
+
 def test_tiny_objects_appear_when_they_cover_a_pixel_centre(clean_bpy):
     """A sphere ~3 px across is in the map; sub-pixel spheres appear exactly when they cover
     a pixel centre (the same rule as the rasterizer), never anywhere else."""

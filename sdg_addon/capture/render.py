@@ -217,18 +217,19 @@ def sharp_data_layer(scene, cam_obj):
     dof.use_dof and as each object's Cycles motion blur switch (the camera's included: it
     carries the camera's own motion). The scene-wide settings (shutter, use_motion_blur)
     cannot differ between view layers: Cycles reads them once per render. Only what is on
-    is driven; afterwards the drivers are gone and the switches as they were. An object
-    linked from a library cannot take a driver and keeps its blur in the data layer too."""
+    is driven; afterwards the drivers are gone and the switches as they were. A switch that
+    cannot take this driver keeps its effect in the data layer too: on an object linked
+    from a library, or one the .blend drives itself."""
     data = scene.view_layers.get(DATA_LAYER)
     driven = []  # (ID, path): each was True before
     bare = []  # IDs without animation data before: cleared again after
     if data is not None:
         render_view_layer(scene)[LENS_PROP], data[LENS_PROP] = 1.0, 0.0
-        if cam_obj.data.dof.use_dof and cam_obj.data.library is None:
+        if cam_obj.data.dof.use_dof:
             driven.append((cam_obj.data, "dof.use_dof"))
         if scene.render.use_motion_blur:
-            blurred = (o for o in scene.objects if o.library is None and o.cycles.use_motion_blur)
-            driven += [(o, "cycles.use_motion_blur") for o in blurred]
+            driven += [(o, "cycles.use_motion_blur") for o in scene.objects if o.cycles.use_motion_blur]
+        driven = [(owner, path) for owner, path in driven if _drivable(owner, path)]
         bare = [owner for owner, _ in driven if owner.animation_data is None]
         for owner, path in driven:
             _layer_driver(owner, path, LENS_PROP)
@@ -241,6 +242,12 @@ def sharp_data_layer(scene, cam_obj):
             setattr(owner.path_resolve(holder), name, True)
         for owner in bare:
             owner.animation_data_clear()
+
+
+def _drivable(owner, path: str) -> bool:
+    """Whether owner.<path> can take a driver of ours: owner is local, path not driven yet."""
+    anim = owner.animation_data
+    return owner.library is None and (anim is None or anim.drivers.find(path) is None)
 
 
 def _layer_driver(owner, path: str, prop: str) -> None:
