@@ -921,6 +921,49 @@ def test_a_label_rules_type_is_a_label_type(tmp_path, label_type):
     assert p.field == "label_rules[0]" and "label type" in p.expected
 
 
+@pytest.mark.parametrize(
+    "entry, setting",
+    [
+        ('type = "scatter"\ntargets = "a"\nsurface = "b"\nyaw = 0', "yaw = 45"),
+        ('type = "scatter"\ntargets = "a"\nsurface = "b"\nscale = 1', "scale = 2"),
+        ('type = "pool"\ntargets = "a"\nk = 1', "k = 0"),
+        ('type = "physics_settle"\ntargets = "a"\npassive = "b"\ndrop = 0', "drop = 1"),
+        ('type = "trajectory"\ntargets = "a"\nvelocity = [0, 0, 0]', "velocity = [1, 0, 0]"),
+        (
+            'type = "camera_look_at"\ntargets = "cam"\nshell = "path"\npath = [[0, -2, 1], [1, -2, 1]]',
+            "path_position = 1",
+        ),
+    ],
+)
+def test_a_case_cannot_set_what_an_entry_derives_its_values_from(tmp_path, entry, setting):
+    """scatter places from its yaw / rotation / scale, pool picks the members shown from k,
+    physics_settle lifts the start by drop, a trajectory integrates its velocities, a path
+    camera is placed from path_position, all when they draw: a case's value, set after
+    that, was logged but not rendered (or broke the placement) while its frames counted as
+    made. Refused, naming what the case can set."""
+    text = (
+        CAMERA
+        + ASSET
+        + '[[assets]]\nname = "b"\nprimitive = "plane"\nsize = 2\n'
+        + "[run]\nframes = 4\n"
+        + f"[[randomizers]]\n{entry}\n"
+        + f'[[cases]]\nname = "c"\nframes = 1\nset = [{{ type = "{entry.split(chr(34))[1]}", {setting} }}]\n'
+    )
+    p = one_problem(tmp_path, text)
+    assert p.field == f"cases[0].set[0].{setting.split()[0]}" and "a case can set" in p.expected
+
+
+def test_a_case_sets_a_look_at_cameras_distance(tmp_path):
+    text = (
+        CAMERA
+        + ASSET
+        + "[run]\nframes = 4\n"
+        + '[[randomizers]]\ntype = "camera_look_at"\ntargets = "cam"\ndistance = 2\n'
+        + '[[cases]]\nname = "c"\nframes = 1\nset = [{ type = "camera_look_at", distance = 3 }]\n'
+    )
+    load_config(write(tmp_path / "ok.toml", text))
+
+
 def test_colour_support_is_checked_per_component(tmp_path):
     bad = '{ distribution = "normal", mean = [0.5, 0.5, 0.5], std = [0.1, 0.1, 0.1] }'
     p = one_problem(tmp_path, material(bad, "color"))

@@ -1821,6 +1821,14 @@ def _case(v: _Reader, t, p: str, randomizers: list) -> CaseSpec:
                 continue
             if not _fits(e[k], kind):
                 v.problems.add(join(where, k), e[k], f"{_KIND_TEXT[kind]} ({desc})")
+            elif cls.CASE_PARAMS is not None and k not in cls.CASE_PARAMS:
+                can = ", ".join(cls.CASE_PARAMS) or "none"
+                v.problems.add(
+                    join(where, k),
+                    e[k],
+                    f"a parameter a case can set on {cls.name} ({can}): {cls.name} computes what it applies "
+                    f"from {k} when it draws, so the case's value would be logged but not rendered",
+                )
             elif (valid := cls.value_range(k)) is not None:  # as a randomizer's constant is checked
                 v._support_within(Constant(e[k]), valid, join(where, k), e[k], k)
         c.set.append(dict(e))

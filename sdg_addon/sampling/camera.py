@@ -28,6 +28,8 @@ class CameraLookAt(RandomizerSpec):
     target_kind = "cameras"
     moves_targets = True
     needs_facts = True
+    # path_position is turned into a location when drawn; the others are applied as they are
+    CASE_PARAMS = ("distance", "elevation", "azimuth", "roll", "focal_length")
     PARAMS = {
         "distance": (NUMBER, 'distance from the target\'s centre, metres (required unless `shell = "path"`)'),
         "elevation": (NUMBER, "degrees above the target's horizontal plane (default: uniform by area over the shell)"),

@@ -51,6 +51,7 @@ class Trajectory(RandomizerSpec):
     """Objects move during a clip: velocity and angular velocity sampled once per clip."""
 
     name = "trajectory"
+    CASE_PARAMS = ()  # the offsets are integrated from the velocities when drawn
     motion = True  # applied after the other randomizers, as an offset over the clip
     PARAMS = {
         "velocity": (VEC3, "metres per second along world X, Y, Z"),

@@ -100,6 +100,7 @@ class Pool(RandomizerSpec):
     """
 
     name = "pool"
+    CASE_PARAMS = ()  # k picks the members shown when it is drawn
     PARAMS = {
         "k": (
             NUMBER,
@@ -136,6 +137,7 @@ class Scatter(RandomizerSpec):
 
     name = "scatter"
     needs_facts = True
+    CASE_PARAMS = ()  # the placement is computed from scale, yaw and rotation when drawn
     PARAMS = {
         "scale": (
             NUMBER_OR_VEC3,

@@ -82,6 +82,10 @@ class RandomizerSpec:
     # Options written beside each frame's values in the log (which property they went to);
     # a corner case's `set` names them to say which entry of the type it sets.
     LOGGED_OPTIONS: tuple[str, ...] = ()
+    # Parameters a corner case's `set` may replace in the drawn values (None: every one of
+    # PARAMS): an entry that computes what it applies from a parameter when it draws (where
+    # scatter places, which members a pool shows) would log the case's value, not render it.
+    CASE_PARAMS: tuple[str, ...] | None = None
     # True: the values are per-clip motion, applied after the other randomizers as an
     # offset over time (sampling.motion); the spec then has offsets(values, t, duration).
     motion = False
