@@ -656,7 +656,8 @@ def _render_parallel(args, config, frames: range, out: Path) -> int:
         from sdg_addon.progress import format_seconds
 
         processes = summary.get("actors") or len(gpus or [])
-        how = f" with {processes} {'Ray actors' if args.ray is not None else 'render processes'}" if processes else ""
+        kind = ("Ray actor", "s") if args.ray is not None else ("render process", "es")
+        how = f" with {processes} {kind[0]}{kind[1] if processes != 1 else ''}" if processes else ""
         stages = summary.get("seconds_per_stage") or {}
         stages = ", ".join(f"{k} {v:.2f}s" for k, v in stages.items() if v or k != "read")
         print(

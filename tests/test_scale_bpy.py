@@ -147,7 +147,7 @@ def test_two_processes_make_the_single_process_dataset(reference, tmp_path, caps
     assert_same_dataset(one, out)
 
 
-def test_a_killed_render_process_has_its_chunk_retried(reference, tmp_path, monkeypatch):
+def test_a_killed_render_process_has_its_chunk_retried(reference, tmp_path, monkeypatch, capsys):
     """SIGKILL of a render process right after the first frame of its chunk is logged: its
     other frames go to a replacement, and the dataset is still the single-process one."""
     param, one = reference
@@ -172,7 +172,9 @@ def test_a_killed_render_process_has_its_chunk_retried(reference, tmp_path, monk
 
     monkeypatch.setattr(parallel.ParallelRun, "run", run_and_kill)
     args = ["render", str(param), "--out", str(out), "--procs", "1", "--chunk", str(FRAMES), *COMMON]
+    capsys.readouterr()
     assert main(args) == 0
+    assert " with 1 render process -> " in capsys.readouterr().out  # (was "1 render processes")
     assert killed and run_and_kill.retried  # it died holding frames, and they were retried
     assert_same_dataset(one, out)
     assert not list(out.rglob(".*.tmp"))  # a half-written file of the killed process is gone
