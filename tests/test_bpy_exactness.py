@@ -20,7 +20,7 @@ from sdg_addon.compat import enable_nodes  # noqa: E402
 from sdg_addon.config.schema import RenderSettings  # noqa: E402
 from sdg_addon.labels.blender import collection_parents, resolved_labels, set_labels  # noqa: E402
 from sdg_addon.scene.build import BuiltScene, discover_entities, label_table  # noqa: E402
-from sdg_addon.scene.instancing import realize_instances, unrealize_instances  # noqa: E402
+from sdg_addon.scene.instancing import DROP_INSTANCES, realize_instances, unrealize_instances  # noqa: E402
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -299,6 +299,51 @@ def test_collection_instances_of_objects_modified_by_other_objects_render_as_ble
     after, entities = capture(cam, width=64, height=64, samples=2)
     assert np.abs(before.passes["combined"] - after.passes["combined"]).max() < 1e-4
     assert {"ci_0", "ci_1"} <= set(entities)
+
+
+@pytest.mark.parametrize("given", ["in the node tree", "as a modifier input"])
+def test_collection_instances_of_node_trees_reading_another_object_render_as_blender_renders_them(clean_bpy, given):
+    """An instanced collection holding a Geometry Nodes scatter whose Object Info (Relative)
+    reads a source object, named in the node tree or given as a modifier input: the copies
+    made real scatter it where Blender's instances do (before, from the node tree: read
+    where the copy stands, the source landed elsewhere)."""
+    parts = bpy.data.collections.new("parts")
+    bpy.context.scene.collection.children.link(parts)
+    set_labels(parts, {"class": "thing"})
+    source = add("source", mesh("cube", "source", 0.2), collection=parts, location=(0.3, 0.0, 0.0))
+    source.hide_render = True
+    host = add("host", mesh("plane", "host", 0.8), collection=parts)
+    group = bpy.data.node_groups.new("scatter", "GeometryNodeTree")
+    group.interface.new_socket("Geometry", in_out="INPUT", socket_type="NodeSocketGeometry")
+    group.interface.new_socket("Source", in_out="INPUT", socket_type="NodeSocketObject")
+    group.interface.new_socket("Geometry", in_out="OUTPUT", socket_type="NodeSocketGeometry")
+    n_in, n_out = group.nodes.new("NodeGroupInput"), group.nodes.new("NodeGroupOutput")
+    info = group.nodes.new("GeometryNodeObjectInfo")
+    info.transform_space = "RELATIVE"
+    info.inputs["As Instance"].default_value = True
+    iop = group.nodes.new("GeometryNodeInstanceOnPoints")
+    group.links.new(n_in.outputs[0], iop.inputs["Points"])
+    group.links.new(info.outputs["Geometry"], iop.inputs["Instance"])
+    group.links.new(iop.outputs["Instances"], n_out.inputs[0])
+    mod = host.modifiers.new("scatter", "NODES")
+    mod.node_group = group
+    if given == "in the node tree":
+        info.inputs["Object"].default_value = source
+    else:
+        group.links.new(n_in.outputs[1], info.inputs["Object"])
+        mod[group.interface.items_tree["Source"].identifier] = source
+    bpy.context.view_layer.layer_collection.children["parts"].exclude = True
+    for i, (x, turn) in enumerate(((-1.0, 0.0), (0.8, 0.7))):
+        e = add(f"ci_{i}", None, location=(x, -0.3, 0.0))
+        e.instance_type, e.instance_collection, e.rotation_euler.z = "COLLECTION", parts, turn
+    add("sun", bpy.data.lights.new("sun", "SUN")).rotation_euler = (0.4, 0.3, 0)
+    cam = camera(location=(0, 0, 6), ortho_scale=4.0)
+    before, _ = capture(cam, width=64, height=64, samples=2, realize=False)
+    after, entities = capture(cam, width=64, height=64, samples=2)
+    assert np.abs(before.passes["combined"] - after.passes["combined"]).max() < 1e-4
+    assert sum(n.startswith(("ci_0/host/instance_", "ci_1/host/instance_")) for n in entities) == 8
+    unrealize_instances(bpy.context.scene)  # the node trees made for the copies go with them
+    assert {g.name for g in bpy.data.node_groups} <= {"scatter", DROP_INSTANCES}
 
 
 def test_sources_disabled_in_renders_are_instanced_as_blender_renders_them(clean_bpy):

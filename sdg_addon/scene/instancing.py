@@ -9,9 +9,10 @@ replaces those copies by real objects before rendering (docs/exactness.md, "Inst
   linked duplicates of the instanced collection's objects (mesh data shared, hierarchy,
   modifiers and materials kept); its instancing is switched off. The instancer itself is
   the copy: one collection instance = one entity, named and pathed after the instancer.
-  Objects the prototypes' modifiers use (a boolean's cutter, an armature, in the collection
-  or not) get copies too, not rendered, placed in the instance space the same way, and
-  the copies' modifiers use those: Blender evaluates the prototypes where they stand and
+  Objects the prototypes' modifiers use (a boolean's cutter, an armature, an object of a
+  Geometry Nodes tree; in the collection or not) get copies too, not rendered, placed in
+  the instance space the same way, and the copies' modifiers (node trees: copies of them)
+  use those: Blender evaluates the prototypes where they stand and
   instances the result, so each copy keeps the shape of its instance.
   Nested collection instances are realized level by level.
 - Geometry Nodes instances, particles (object/collection render) and vertex/face
@@ -152,6 +153,9 @@ def unrealize_instances(scene) -> None:
     meshes = {o.data for o in realized if isinstance(o.data, bpy.types.Mesh) and o.data.get(REALIZED)}
     bpy.data.batch_remove(realized)
     bpy.data.batch_remove([m for m in meshes if m.users == 0])
+    # Node trees made for copies (nested ones are used by those above them: outer first).
+    while trees := [g for g in bpy.data.node_groups if g.get(REALIZED) and g.users == 0]:
+        bpy.data.batch_remove(trees)
     for o in scene.objects:
         state = o.get(REALIZED_INSTANCER)
         if state is not None:
@@ -297,11 +301,15 @@ def _realize_collection_instance(instancer, worlds: dict, instancer_colls: list)
             c.objects.link(copy)
         copies[obj.name] = copy
     for copy in copies.values():
-        for mod, setting, is_input, target in list(_object_uses(copy)):
-            if target.name in copies and is_input:
+        for mod, setting, kind, target in list(_object_uses(copy)):
+            if target.name not in copies:
+                continue
+            if kind == "input":
                 mod[setting] = copies[target.name]
-            elif target.name in copies:
+            elif kind == "setting":
                 setattr(mod, setting, copies[target.name])
+            elif mod.node_group.get(REALIZED) is None:
+                mod.node_group = _tree_for_copy(mod.node_group, copies)
     for proto in [*protos, *used]:
         copy = copies[proto.name]
         world, basis = worlds[proto.name]
@@ -318,9 +326,10 @@ def _realize_collection_instance(instancer, worlds: dict, instancer_colls: list)
 
 
 def _object_uses(obj):
-    """(modifier, setting, is_input, object) of every object `obj`'s modifiers use: their
-    object settings (a boolean's operand, an armature, a curve, a mirror or array offset
-    object) and, is_input, the object inputs of a Geometry Nodes modifier (modifier[key])."""
+    """(modifier, setting, kind, object) of every object `obj`'s modifiers use: kind
+    "setting", their object settings (a boolean's operand, an armature, a curve, a mirror
+    or array offset object); "input", the object inputs of a Geometry Nodes modifier
+    (modifier[setting]); "node", an object named in its node tree (setting None)."""
     for mod in getattr(obj, "modifiers", ()):
         for prop in mod.bl_rna.properties:
             if (
@@ -330,11 +339,46 @@ def _object_uses(obj):
             ):
                 target = getattr(mod, prop.identifier)
                 if target is not None:
-                    yield mod, prop.identifier, False, target
+                    yield mod, prop.identifier, "setting", target
         if mod.type == "NODES":
             for key in mod.keys():
                 if isinstance(mod[key], bpy.types.Object):
-                    yield mod, key, True, mod[key]
+                    yield mod, key, "input", mod[key]
+            if mod.node_group is not None:
+                for socket in _object_sockets(mod.node_group):
+                    yield mod, None, "node", socket.default_value
+
+
+def _object_sockets(group, seen=None):
+    """The unlinked Object inputs set in `group`'s nodes and in the groups it nests."""
+    seen = set() if seen is None else seen
+    seen.add(group.name)
+    for node in group.nodes:
+        tree = getattr(node, "node_tree", None)
+        if tree is not None and tree.name not in seen:
+            yield from _object_sockets(tree, seen)
+        for socket in node.inputs:
+            if socket.type == "OBJECT" and not socket.is_linked and getattr(socket, "default_value", None) is not None:
+                yield socket
+
+
+def _tree_for_copy(group, copies: dict):
+    """`group` with its objects replaced by their copies (and so the groups it nests that
+    name one): a copy of the node group, made here (removed with the copies); `group`
+    itself where it names none of them."""
+    if not any(s.default_value.name in copies for s in _object_sockets(group)):
+        return group
+    tree = group.copy()
+    tree[REALIZED] = 1
+    for node in tree.nodes:
+        nested = getattr(node, "node_tree", None)
+        if nested is not None:
+            node.node_tree = _tree_for_copy(nested, copies)
+        for socket in node.inputs:
+            value = getattr(socket, "default_value", None) if socket.type == "OBJECT" else None
+            if value is not None and not socket.is_linked and value.name in copies:
+                socket.default_value = copies[value.name]
+    return tree
 
 
 def _used_objects(objects) -> list:
@@ -343,7 +387,7 @@ def _used_objects(objects) -> list:
     seen = {o.name for o in objects}
     found, todo = [], list(objects)
     while todo:
-        for _mod, _setting, _is_input, target in _object_uses(todo.pop(0)):
+        for _mod, _setting, _kind, target in _object_uses(todo.pop(0)):
             if target.name not in seen and target.type not in ("CAMERA", "LIGHT"):
                 seen.add(target.name)
                 found.append(target)
