@@ -175,6 +175,24 @@ def report_problems(path: Path, error, context: str = "") -> None:
         print(f"  {problem}", file=sys.stderr)
 
 
+def say(text: str) -> None:
+    """A line on stdout; where its reader has gone (`render ... | head -1`, a log pipe that
+    died), it and every later line go to the null device: what is printed is a report of
+    the run, never a reason to stop it (the run was stopped as a failure of the output
+    folder, "Broken pipe")."""
+    try:
+        print(text, flush=True)
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            for fd in {sys.stdout.fileno(), 1}:  # Python's stdout (a copy of fd 1 while Blender's is silenced) and fd 1
+                os.dup2(devnull, fd)
+        except (OSError, ValueError):
+            pass
+        finally:
+            os.close(devnull)
+
+
 class ProgressLines:
     """A run's progress lines on stdout: the first frame's, then at most one a second (as a
     parallel run's parent prints them), and the last; none with --quiet. A line a frame
@@ -194,7 +212,7 @@ class ProgressLines:
         if self.quiet or not due:
             return
         self.last = now
-        print(progress.line(), flush=True)
+        say(progress.line())
 
 
 terminated: list[int] = []  # SIGTERM received (exit 143 instead of 130)
@@ -521,7 +539,7 @@ def _render(args) -> int:
     except KeyboardInterrupt:
         result = None
     if recorder.complete:
-        print(f"complete: all {len(result.frames_skipped)} frame(s) are finished in {out}; nothing to do")
+        say(f"complete: all {len(result.frames_skipped)} frame(s) are finished in {out}; nothing to do")
         return EXIT_OK
     if terminated and (result is None or recorder.cancelled):
         print(f"\nterminated: finished frames are kept in {out}; continue with --resume", file=sys.stderr)
@@ -533,7 +551,7 @@ def _render(args) -> int:
         )
         return EXIT_INTERRUPTED
     stages = ", ".join(f"{k} {v:.2f}s" for k, v in result.stage_seconds.items())
-    print(
+    say(
         f"done: {len(result.frames_written)} frame(s) written, {len(result.frames_skipped)} already done, "
         f"in {format_seconds(result.seconds)} on {result.device.get('type')} -> {out} ({stages})"
     )
@@ -583,7 +601,7 @@ def _render_parallel(args, config, frames: range, out: Path) -> int:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_INVALID
     if recorder.is_complete(done):  # --resume of a finished dataset: nothing written, not even a lock
-        print(f"complete: all {len(recorder.my_frames())} frame(s) are finished in {out}; nothing to do")
+        say(f"complete: all {len(recorder.my_frames())} frame(s) are finished in {out}; nothing to do")
         return EXIT_OK
     joined_ray = False
     if args.ray is not None:
@@ -660,7 +678,7 @@ def _render_parallel(args, config, frames: range, out: Path) -> int:
         how = f" with {processes} {kind[0]}{kind[1] if processes != 1 else ''}" if processes else ""
         stages = summary.get("seconds_per_stage") or {}
         stages = ", ".join(f"{k} {v:.2f}s" for k, v in stages.items() if v or k != "read")
-        print(
+        say(
             f"done: {len(todo)} frame(s) written, {len(done)} already done, in "
             f"{format_seconds(summary.get('seconds_total', 0.0))}{how} -> {out}"
             + (f" (process-seconds: {stages})" if stages else "")

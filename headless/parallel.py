@@ -172,7 +172,7 @@ def chunks(frames: list[int], size: int, clip: int = 1) -> list[list[int]]:
 class ParallelRun:
     def __init__(self, options: ParallelOptions, on_line=None):
         self.o = options
-        self.on_line = on_line or (lambda text: print(text, flush=True))
+        self.on_line = on_line or _say
         self.events: queue.Queue = queue.Queue()
         self.todo: deque[list[int]] = deque(chunks(options.frames, options.chunk, options.clip))
         self.attempts: dict[int, int] = {}
@@ -388,6 +388,12 @@ class ParallelRun:
             f"frames {len(self.done)}/{total} ({100 * len(self.done) / max(total, 1):.0f}%) | "
             f"{rate:.2f} frames/s | ETA {eta} | {alive} render processes"
         )
+
+
+def _say(text: str) -> None:
+    from headless.cli import say  # (cli imports this module)
+
+    say(text)
 
 
 class _ignore_errors:

@@ -169,3 +169,26 @@ def test_help_gives_the_exit_codes_and_what_each_argument_is(capsys):
             main([command, "--help"])
         text = " ".join(capsys.readouterr().out.split())
         assert "file the parameter file (.toml or .json" in text, (command, text)
+
+
+def test_a_closed_stdout_does_not_stop_the_run(monkeypatch, capsys):
+    """`render ... | head -1`: once the reader had gone, the next progress line raised
+    BrokenPipeError inside the run, which stopped as a failure of the output folder ("cannot
+    write to OUT: Broken pipe", exit 1, half the frames). Lines to a stdout that is gone are
+    dropped (it points at the null device from then on) and the run goes on."""
+    import os
+
+    from headless.cli import ProgressLines, say
+    from sdg_addon.progress import Progress
+
+    read, write = os.pipe()
+    os.close(read)  # the reader has gone
+    stdout = os.fdopen(write, "w")
+    monkeypatch.setattr("sys.stdout", stdout)
+    progress = Progress(2)
+    progress.advance()
+    ProgressLines()(progress)  # raised BrokenPipeError
+    progress.advance()
+    ProgressLines()(progress)
+    say("done: 2 frame(s) written")
+    stdout.flush()  # the null device now: nothing raised at exit either
