@@ -270,3 +270,45 @@ def test_a_resumed_run_refuses_a_model_file_changed_since(asset_dir, tmp_path, c
     err = capsys.readouterr().err
     assert "the files the scene reads differ" in err and model.as_posix() in err
     assert sorted(p for p in out.rglob("*")) == before
+
+
+def test_a_blend_models_collection_instances_are_its_meshes_where_the_instances_are(tmp_path):
+    """A .blend model made of collection instances (two empties instancing a "Proto"
+    collection at x = -0.3 and 0.3) is imported as the file shows it: a copy of the
+    prototype's cube at each instance, labelled as the prototype (was: the empties were
+    dropped and the prototype imported once, where it stands in its own collection)."""
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    proto = bpy.data.collections.new("Proto")
+    proto["semantics"] = {"class": ["block"]}
+    bpy.ops.mesh.primitive_cube_add(size=0.2, location=(0, 0, 0.1))
+    cube = bpy.context.object
+    for c in list(cube.users_collection):
+        c.objects.unlink(cube)
+    proto.objects.link(cube)
+    for i, x in enumerate((-0.3, 0.3)):
+        holder = bpy.data.objects.new(f"Inst{i}", None)
+        holder.instance_type, holder.instance_collection = "COLLECTION", proto
+        holder.location = (x, 0, 0)
+        bpy.context.scene.collection.objects.link(holder)
+    blend = tmp_path / "blocks.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(blend))
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    param = tmp_path / "s.toml"
+    text = scene_file(tmp_path, f'[[assets]]\nname = "m"\nfile = "{blend.as_posix()}"\n')
+    param.write_text(text.replace("bounding_box_2d_tight = {}", "bounding_box_3d = {}"))
+    out = tmp_path / "out"
+    assert main(["render", str(param), "--out", str(out), "--quiet"]) == 0
+    boxes = np.load(out / "bounding_box_3d_0000.npy")
+    labels = json.loads((out / "bounding_box_3d_labels_0000.json").read_text())
+    assert len(boxes) == 1 and labels[str(boxes[0]["semanticId"])] == {"class": "block"}  # one model, one instance
+    b = boxes[0]
+    corners = [
+        [x, y, z, 1.0]
+        for x in (b["x_min"], b["x_max"])
+        for y in (b["y_min"], b["y_max"])
+        for z in (b["z_min"], b["z_max"])
+    ]
+    world = (np.array(corners) @ b["transform"].astype(np.float64))[:, :3]
+    assert np.allclose(world.min(axis=0), [-0.4, -0.1, 0], atol=1e-5) and np.allclose(
+        world.max(axis=0), [0.4, 0.1, 0.2], atol=1e-5
+    )

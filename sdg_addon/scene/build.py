@@ -36,7 +36,7 @@ from ..labels.blender import (
     resolved_labels,
     set_labels,
 )
-from ..labels.parse import LABEL_PROPERTY
+from ..labels.parse import LABEL_PROPERTY, merge_labels
 from ..pinhole import blender_lens_for
 from ..sensors import EMISSIVITY_PROP, ILLUMINATOR_PROP, NIR_REFLECTANCE_PROP, TEMPERATURE_PROP
 from .base import (
@@ -585,6 +585,7 @@ def _import(path: Path, ext: str, pattern: str, before: set) -> tuple[list, dict
         labels = _source_labels(new, new_colls)
         keep_caches_inside(new)  # before anything evaluates them
         _evaluate_transforms(new)
+        new = _realize_collection_instances(new, names, labels)
         for c in new_colls:
             bpy.data.collections.remove(c)
         return new, names, labels
@@ -613,6 +614,46 @@ def _importer_output(text: str) -> str:
     cut = len(lines) - IMPORTER_LINES_SHOWN
     shown = ([f"... ({cut} earlier lines)"] if cut > 0 else []) + lines[-IMPORTER_LINES_SHOWN:]
     return "\nthe importer printed:\n" + "\n".join(f"  {line}" for line in shown)
+
+
+MAX_INSTANCE_NESTING = 8
+
+
+def _realize_collection_instances(objects: list, names: dict, labels: dict) -> list:
+    """A .blend model's collection instances (an empty instancing a collection) as real
+    meshes: a copy of each mesh of the collection (linked data) where the instance shows it,
+    named INSTANCER/PROTOTYPE and labelled as the prototype is in the file over the
+    instancer's labels. The objects of the instanced collections are the prototypes: shown
+    through their instances only, they are removed. Returns the objects now imported."""
+
+    def instanced(o):
+        return o.instance_collection if o.instance_type == "COLLECTION" and not o.hide_render else None
+
+    protos = {p for o in objects if instanced(o) is not None for p in instanced(o).all_objects}
+    made = []
+
+    def realize(instancer, world, name, inherited, depth):
+        coll = instanced(instancer)
+        for proto in sorted(coll.all_objects, key=lambda o: o.name):
+            at = world @ Matrix.Translation(-coll.instance_offset) @ proto.matrix_world
+            path = f"{name}/{names.get(proto.name, proto.name)}"
+            own = merge_labels([inherited, labels.get(proto.name, {})])
+            if instanced(proto) is not None and depth < MAX_INSTANCE_NESTING:
+                realize(proto, at, path, own, depth + 1)
+            elif proto.type == "MESH" and not proto.hide_render:
+                copy = proto.copy()
+                copy.parent = None
+                copy.matrix_world = at
+                names[copy.name], labels[copy.name] = path, own
+                made.append(copy)
+
+    for o in sorted(objects, key=lambda o: o.name):
+        if o not in protos and instanced(o) is not None:
+            realize(o, o.matrix_world.copy(), names.get(o.name, o.name), labels.get(o.name, {}), 0)
+    kept = [o for o in objects if o not in protos]
+    for p in protos:
+        bpy.data.objects.remove(p)
+    return kept + made
 
 
 def _source_labels(objects, collections) -> dict[str, dict]:
