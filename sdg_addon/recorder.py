@@ -318,11 +318,22 @@ class Recorder:
                 "of this run: pass --resume to continue that run or --overwrite to start anew"
             )
         if done:
+            # Written before any frame: what tells that these are the run's parameters.
             try:
-                old = json.loads((audit_dir / "resolved.json").read_text())
-            except (OSError, ValueError):
-                old = None
-            if old is not None and audit.config_fingerprint(old) != audit.config_fingerprint(self.config.resolved()):
+                old = json.loads((audit_dir / "resolved.json").read_text(encoding="utf-8"))
+            except FileNotFoundError:
+                old, why = None, "it is missing"
+            except (OSError, ValueError) as e:
+                old, why = None, f"it cannot be read ({e})"
+            else:
+                why = "it is not a JSON object"
+            if not isinstance(old, dict):
+                raise RecorderError(
+                    f"cannot tell whether the parameters are those of the run in {out.as_posix()}: "
+                    f"audit/resolved.json, written before its first frame, holds them, and {why}: "
+                    "use a new output folder or --overwrite"
+                )
+            if audit.config_fingerprint(old) != audit.config_fingerprint(self.config.resolved()):
                 changed = "; ".join(audit.changed_parameters(old, self.config.resolved()))
                 raise RecorderError(
                     f"the parameters differ from those of the run in {out.as_posix()} ({changed}; "

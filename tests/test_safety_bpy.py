@@ -732,3 +732,26 @@ def test_resume_refuses_when_an_asset_or_a_texture_changed(tmp_path, capsys, cha
     err = capsys.readouterr().err
     assert "the files the scene reads differ" in err and changed in err, err
     assert snapshot(out) == before
+
+
+@pytest.mark.parametrize("damage", ["missing", "torn"])
+def test_resume_refuses_when_the_runs_parameters_cannot_be_read(tmp_path, capsys, damage):
+    """audit/resolved.json removed or damaged: --resume continued with whatever parameters
+    it was given (another seed rendered the rest, and resolved.json was rewritten to say
+    so); it is what tells that the parameters are the run's, so it is now refused, exit 2,
+    nothing written."""
+    p = param(tmp_path)
+    out = tmp_path / "out"
+    assert render(p, out, "--frames", "0:1") == 0
+    resolved = out / "audit" / "resolved.json"
+    if damage == "missing":
+        resolved.unlink()
+    else:
+        resolved.write_text(resolved.read_text()[:40])
+    p.write_text(TINY.replace("seed = 1", "seed = 2"))
+    before = snapshot(out)
+    capsys.readouterr()
+    assert render(p, out, "--resume") == 2
+    err = capsys.readouterr().err
+    assert "audit/resolved.json" in err and "cannot tell whether the parameters are those of the run" in err, err
+    assert snapshot(out) == before
