@@ -655,6 +655,10 @@ def _render_parallel(args, config, frames: range, out: Path) -> int:
             except parallel.ParallelError as e:
                 print(f"error: {e}", file=sys.stderr)
                 refused = e.invalid
+                if not e.invalid:  # as a single process's: what it finished, and why it failed
+                    _write_failed_manifest(
+                        out, [frames.start, frames.stop], todo, e, "ray" if args.ray is not None else "processes"
+                    )
                 return EXIT_INVALID if e.invalid else 1
             summary.update(frames_requested=[frames.start, frames.stop], frames_skipped_as_done=sorted(done))
             summary.update(seconds_total=round(time.perf_counter() - t0, 3), interrupted=code != 0)
@@ -687,6 +691,27 @@ def _render_parallel(args, config, frames: range, out: Path) -> int:
     finally:
         if joined_ray:
             ray_backend.disconnect()
+
+
+def _write_failed_manifest(out: Path, requested: list[int], todo: list[int], error: Exception, mode: str) -> None:
+    """A failed parallel run's audit/manifest.json, as a single process writes one: the frames
+    it finished and why it failed (where the disk allows)."""
+    from sdg_addon import audit
+
+    try:
+        finished = audit.finished_frames(out / audit.AUDIT_DIR)
+        audit.write_json(
+            out / audit.AUDIT_DIR / "manifest.json",
+            {
+                "mode": mode,
+                "frames_requested": requested,
+                "frames_written_this_run": sorted(f for f in todo if f in finished),
+                "frames_finished_total": len(finished),
+                "failed": f"{type(error).__name__}: {error}",
+            },
+        )
+    except OSError:
+        pass
 
 
 @contextlib.contextmanager

@@ -874,3 +874,22 @@ def test_a_render_process_dying_is_a_warning_on_stderr(tmp_path, capsys):
     run._exited(slot, -9)
     captured = capsys.readouterr()
     assert captured.out == "" and "WARNING: process 0 exited with code -9" in captured.err, captured
+
+
+def test_a_failed_parallel_run_writes_a_manifest_saying_so(reference, tmp_path, monkeypatch, capsys):
+    """A parallel run that failed (a frame whose process died 3 times) exited 1 with no
+    audit/manifest.json, or an earlier run's left as it was; a single process's failure
+    writes one saying `failed`: so does the parallel run now."""
+    param, _one = reference
+    out = tmp_path / "failed"
+
+    def fail(self):
+        raise parallel.ParallelError("frames [0, 1] failed 3 times (last: process 0 exited with -9)")
+
+    monkeypatch.setattr(parallel.ParallelRun, "run", fail)
+    assert main(["render", str(param), "--out", str(out), "--procs", "2", *COMMON]) == 1
+    assert "failed 3 times" in capsys.readouterr().err
+    manifest = json.loads((out / "audit" / "manifest.json").read_text())
+    assert manifest["failed"].startswith("ParallelError: frames [0, 1] failed 3 times"), manifest
+    assert manifest["frames_written_this_run"] == [] and manifest["frames_finished_total"] == 0
+    assert manifest["frames_requested"] == [0, FRAMES] and manifest["mode"] == "processes"
