@@ -364,6 +364,8 @@ class Recorder:
             self.warn(built.unit_note)
         if built.set_note:
             self.warn(built.set_note)
+        if built.instancing_note:
+            self.warn(built.instancing_note)
         for what, notes, values in (
             ("colour management", built.colour_notes, built.colour_match),
             ("image", built.image_notes, built.image_match),

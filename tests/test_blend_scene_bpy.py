@@ -749,3 +749,40 @@ def test_a_background_set_is_named_with_the_objects_it_renders_unlabelled(tmp_pa
         "scene 'Shot' has a background set, 'Backdrop' (Properties > Scene > Background Scene): Blender renders "
         "its 1 object(s) with it, in the images, but they are in no mask and no box: set_cube (labelled)"
     ) in err, err
+
+
+def test_collection_info_relative_inside_a_collection_instance_is_named(tmp_path, clean_bpy, capsys):
+    """A Geometry Nodes Collection Info set to Relative reads its collection relative to the
+    object it modifies: Blender evaluates that object where it stands, the copy the run
+    makes real of each collection instance stands elsewhere, so its instances land
+    elsewhere. The run cannot move a collection along and says so (it was silent)."""
+    scene = bpy.context.scene
+    parts = bpy.data.collections.new("parts")
+    scene.collection.children.link(parts)
+    rocks = bpy.data.collections.new("rocks")
+    scene.collection.children.link(rocks)
+    rocks.objects.link(bpy.data.objects.new("rock", bpy.data.meshes.new("rock")))
+    host = bpy.data.objects.new("host", bpy.data.meshes.new("host"))
+    parts.objects.link(host)
+    group = bpy.data.node_groups.new("scatter", "GeometryNodeTree")
+    group.interface.new_socket("Geometry", in_out="OUTPUT", socket_type="NodeSocketGeometry")
+    info = group.nodes.new("GeometryNodeCollectionInfo")
+    info.transform_space = "RELATIVE"
+    info.inputs["Collection"].default_value = rocks
+    group.links.new(info.outputs[0], group.nodes.new("NodeGroupOutput").inputs[0])
+    host.modifiers.new("scatter", "NODES").node_group = group
+    bpy.context.view_layer.layer_collection.children["parts"].exclude = True
+    holder = bpy.data.objects.new("pile", None)
+    holder.instance_type, holder.instance_collection, holder.location = "COLLECTION", parts, (2.0, 0.0, 0.0)
+    scene.collection.objects.link(holder)
+    cam = bpy.data.objects.new("CamA", bpy.data.cameras.new("CamA"))
+    scene.collection.objects.link(cam)
+    param = blend_param(saved_variant(tmp_path / "pile.blend"))
+    capsys.readouterr()
+    assert main(["render", str(param), "--out", str(tmp_path / "out"), "--quiet"]) == 0
+    err = capsys.readouterr().err
+    assert (
+        "collection instances made real can differ from Blender's: a Geometry Nodes Collection Info set to "
+        "Relative reads its collection relative to the copy, not to the object Blender evaluates: 'host' "
+        "(node tree 'scatter') in collection 'parts', instanced by 'pile'"
+    ) in err, err

@@ -59,7 +59,14 @@ from .base import (
     unit_note,
 )
 from .caches import keep_caches_inside
-from .instancing import GEOMETRY_TYPES, in_render_collections, is_instance_copy, realize_instances, render_collections
+from .instancing import (
+    GEOMETRY_TYPES,
+    in_render_collections,
+    is_instance_copy,
+    realize_instances,
+    relative_collection_note,
+    render_collections,
+)
 from .keypoints import add_keypoints, file_world, stash_keypoints, stashed_keypoints
 from .materials import LOOK_INPUTS, per_object_material, set_object_look, wire_file_materials
 from .primitives import primitive_mesh
@@ -99,6 +106,7 @@ class BuiltScene:
     image_match: dict = field(default_factory=dict)  # ... the [render] values that would make them
     unit_note: str = ""  # a base scene's unit scale other than 1
     set_note: str = ""  # a base scene's background set: objects rendered, not labelled
+    instancing_note: str = ""  # collection instances whose copies cannot match Blender's
     missing: list[str] = field(default_factory=list)  # files the scene's data reads that are not there
     failed_drivers: list[str] = field(default_factory=list)  # drivers Blender did not evaluate (Python)
 
@@ -251,6 +259,7 @@ def build_scene(config: Config, open_scene=None, quiet: bool = False) -> BuiltSc
     render_view_layer(scene).update()
     built.missing = missing_files()
     built.failed_drivers = failed_drivers()  # known once evaluated (the update above)
+    built.instancing_note = relative_collection_note(scene)  # before instances are made real
     built.entities = discover_entities(scene, frames=clip_scene_frames(config.sequence, config.randomizers))
     built.label_table = label_table(config.label_order(), built.entities.values())
     return built

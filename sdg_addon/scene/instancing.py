@@ -147,6 +147,62 @@ def realize_instances(scene, frames=()) -> list[str]:
     return made
 
 
+def relative_collection_note(scene) -> str:
+    """Collection instances whose objects' node trees read a collection relative to the
+    object (Collection Info set to Relative): a copy made real stands elsewhere than the
+    object Blender evaluates, and a collection cannot be moved along with it (objects
+    can: _used_objects), so its instances land elsewhere. A sentence naming them, or ''."""
+    found: dict[tuple, list[str]] = {}  # (object, node tree, collection) -> instancers
+    colls = render_collections(scene)
+    users = object_collections(scene)
+    instancers = [
+        o
+        for o in scene.objects
+        if o.instance_type == "COLLECTION" and o.instance_collection is not None and not o.hide_render
+    ]
+    for instancer in sorted(instancers, key=lambda o: o.name):
+        if not in_render_collections(instancer, colls, users):
+            continue
+        todo, seen = [instancer.instance_collection], set()
+        while todo:
+            coll = todo.pop()
+            if coll.name in seen:
+                continue
+            seen.add(coll.name)
+            parents, protos = _collection_tree(coll)
+            for proto in protos:
+                if proto.instance_type == "COLLECTION" and proto.instance_collection is not None:
+                    todo.append(proto.instance_collection)
+                for mod in getattr(proto, "modifiers", ()):
+                    if mod.type == "NODES" and mod.show_render and mod.node_group is not None:
+                        if _reads_collections_relative(mod.node_group):
+                            key = (proto.name, mod.node_group.name, proto.users_collection[0].name)
+                            found.setdefault(key, []).append(instancer.name)
+    if not found:
+        return ""
+    listed = "; ".join(
+        f"{obj!r} (node tree {tree!r}) in collection {coll!r}, instanced by {', '.join(repr(n) for n in names)}"
+        for (obj, tree, coll), names in sorted(found.items())
+    )
+    return (
+        "collection instances made real can differ from Blender's: a Geometry Nodes Collection Info set to "
+        f"Relative reads its collection relative to the copy, not to the object Blender evaluates: {listed}. "
+        "Set it to Original where the result is the same"
+    )
+
+
+def _reads_collections_relative(group, seen=None) -> bool:
+    seen = set() if seen is None else seen
+    seen.add(group.name)
+    for node in group.nodes:
+        if node.bl_idname == "GeometryNodeCollectionInfo" and node.transform_space == "RELATIVE":
+            return True
+        tree = getattr(node, "node_tree", None)
+        if tree is not None and tree.name not in seen and _reads_collections_relative(tree, seen):
+            return True
+    return False
+
+
 def unrealize_instances(scene) -> None:
     """Undo `realize_instances`: remove the realized objects, restore the instancers."""
     realized = [o for o in scene.objects if o.get(REALIZED)]
