@@ -893,3 +893,26 @@ def test_a_failed_parallel_run_writes_a_manifest_saying_so(reference, tmp_path, 
     assert manifest["failed"].startswith("ParallelError: frames [0, 1] failed 3 times"), manifest
     assert manifest["frames_written_this_run"] == [] and manifest["frames_finished_total"] == 0
     assert manifest["frames_requested"] == [0, FRAMES] and manifest["mode"] == "processes"
+
+
+def test_a_render_process_dying_mid_clip_leaves_its_clip_logged_once(tmp_path, capsys):
+    """A render process that dies in the middle of a clip: the clip goes whole to another
+    process, which logs its frames again; the dead process's records of it stayed in its
+    log, so audit/frames*.jsonl held them twice. They are forgotten when the clip is handed on."""
+    audit_dir = tmp_path / "out" / "audit"
+    audit_dir.mkdir(parents=True)
+    (audit_dir / "frames.w000.jsonl").write_text("".join(f'{{"frame": {f}}}\n' for f in (0, 1, 2, 3)))
+    (audit_dir / "frames.w001.jsonl").write_text("".join(f'{{"frame": {f}}}\n' for f in (8, 9, 10, 11, 4, 5)))
+    options = parallel.ParallelOptions(tmp_path / "p.toml", tmp_path / "out", list(range(12)), [None, None], clip=4)
+    options.quiet = True
+    run = parallel.ParallelRun(options)
+    slot = run.slots[1]
+    run.todo.clear()  # the rest was handed out
+    run.done.update({0, 1, 2, 3, 8, 9, 10, 11, 4, 5})
+    slot.assigned, slot.restarts = [4, 5, 6, 7], parallel.MAX_RESTARTS_PER_SLOT  # no replacement started
+    run._exited(slot, -9)
+    assert list(run.todo) == [[4, 5, 6, 7]]
+    logged = [json.loads(x)["frame"] for x in (audit_dir / "frames.w001.jsonl").read_text().splitlines()]
+    assert logged == [8, 9, 10, 11]
+    assert len((audit_dir / "frames.w000.jsonl").read_text().splitlines()) == 4
+    capsys.readouterr()
