@@ -751,11 +751,14 @@ def test_a_background_set_is_named_with_the_objects_it_renders_unlabelled(tmp_pa
     ) in err, err
 
 
-def test_collection_info_relative_inside_a_collection_instance_is_named(tmp_path, clean_bpy, capsys):
+def test_node_trees_reading_where_their_object_stands_inside_a_collection_instance_are_named(
+    tmp_path, clean_bpy, capsys
+):
     """A Geometry Nodes Collection Info set to Relative reads its collection relative to the
-    object it modifies: Blender evaluates that object where it stands, the copy the run
-    makes real of each collection instance stands elsewhere, so its instances land
-    elsewhere. The run cannot move a collection along and says so (it was silent)."""
+    object it modifies (Self Object reads the object itself): Blender evaluates that object
+    where it stands, the copy the run makes real of each collection instance stands
+    elsewhere, so its result differs. The run cannot move a collection, the copy itself or
+    the camera along, and says so (it was silent)."""
     scene = bpy.context.scene
     parts = bpy.data.collections.new("parts")
     scene.collection.children.link(parts)
@@ -770,6 +773,7 @@ def test_collection_info_relative_inside_a_collection_instance_is_named(tmp_path
     info.transform_space = "RELATIVE"
     info.inputs["Collection"].default_value = rocks
     group.links.new(info.outputs[0], group.nodes.new("NodeGroupOutput").inputs[0])
+    group.nodes.new("GeometryNodeSelfObject")  # e.g. its location seeding a variation
     host.modifiers.new("scatter", "NODES").node_group = group
     bpy.context.view_layer.layer_collection.children["parts"].exclude = True
     holder = bpy.data.objects.new("pile", None)
@@ -782,7 +786,8 @@ def test_collection_info_relative_inside_a_collection_instance_is_named(tmp_path
     assert main(["render", str(param), "--out", str(tmp_path / "out"), "--quiet"]) == 0
     err = capsys.readouterr().err
     assert (
-        "collection instances made real can differ from Blender's: a Geometry Nodes Collection Info set to "
-        "Relative reads its collection relative to the copy, not to the object Blender evaluates: 'host' "
-        "(node tree 'scatter') in collection 'parts', instanced by 'pile'"
+        "collection instances made real can differ from Blender's: a Geometry Nodes tree reading where its "
+        "object stands is evaluated on the copy, which stands where the instance is, not where Blender "
+        "evaluates the object: 'host' (node tree 'scatter': Collection Info set to Relative, Self Object) in "
+        "collection 'parts', instanced by 'pile'"
     ) in err, err

@@ -148,11 +148,11 @@ def realize_instances(scene, frames=()) -> list[str]:
 
 
 def relative_collection_note(scene) -> str:
-    """Collection instances whose objects' node trees read a collection relative to the
-    object (Collection Info set to Relative): a copy made real stands elsewhere than the
-    object Blender evaluates, and a collection cannot be moved along with it (objects
-    can: _used_objects), so its instances land elsewhere. A sentence naming them, or ''."""
-    found: dict[tuple, list[str]] = {}  # (object, node tree, collection) -> instancers
+    """Collection instances whose objects' node trees read where their object stands
+    (Collection Info set to Relative, Self Object, Active Camera): a copy made real stands
+    elsewhere than the object Blender evaluates, and cannot take a collection, itself or
+    the camera along (objects it names, it can: _used_objects). A sentence naming them, or ''."""
+    found: dict[tuple, list[str]] = {}  # (object, node tree, what it reads, collection) -> instancers
     colls = render_collections(scene)
     users = object_collections(scene)
     instancers = [
@@ -169,38 +169,45 @@ def relative_collection_note(scene) -> str:
             if coll.name in seen:
                 continue
             seen.add(coll.name)
-            parents, protos = _collection_tree(coll)
-            for proto in protos:
+            for proto in _collection_tree(coll)[1]:
                 if proto.instance_type == "COLLECTION" and proto.instance_collection is not None:
                     todo.append(proto.instance_collection)
                 for mod in getattr(proto, "modifiers", ()):
                     if mod.type == "NODES" and mod.show_render and mod.node_group is not None:
-                        if _reads_collections_relative(mod.node_group):
-                            key = (proto.name, mod.node_group.name, proto.users_collection[0].name)
+                        reads = sorted(_placement_reads(mod.node_group))
+                        if reads:
+                            key = (proto.name, mod.node_group.name, ", ".join(reads), proto.users_collection[0].name)
                             found.setdefault(key, []).append(instancer.name)
     if not found:
         return ""
     listed = "; ".join(
-        f"{obj!r} (node tree {tree!r}) in collection {coll!r}, instanced by {', '.join(repr(n) for n in names)}"
-        for (obj, tree, coll), names in sorted(found.items())
+        f"{obj!r} (node tree {tree!r}: {reads}) in collection {coll!r}, instanced by {', '.join(map(repr, names))}"
+        for (obj, tree, reads, coll), names in sorted(found.items())
     )
     return (
-        "collection instances made real can differ from Blender's: a Geometry Nodes Collection Info set to "
-        f"Relative reads its collection relative to the copy, not to the object Blender evaluates: {listed}. "
-        "Set it to Original where the result is the same"
+        "collection instances made real can differ from Blender's: a Geometry Nodes tree reading where its "
+        "object stands is evaluated on the copy, which stands where the instance is, not where Blender "
+        f"evaluates the object: {listed}"
     )
 
 
-def _reads_collections_relative(group, seen=None) -> bool:
+_PLACEMENT_NODES = {"GeometryNodeSelfObject": "Self Object", "GeometryNodeInputActiveCamera": "Active Camera"}
+
+
+def _placement_reads(group, seen=None) -> set[str]:
+    """What `group` and the groups it nests read that depends on where the object stands."""
     seen = set() if seen is None else seen
     seen.add(group.name)
+    reads = set()
     for node in group.nodes:
         if node.bl_idname == "GeometryNodeCollectionInfo" and node.transform_space == "RELATIVE":
-            return True
+            reads.add("Collection Info set to Relative")
+        elif node.bl_idname in _PLACEMENT_NODES:
+            reads.add(_PLACEMENT_NODES[node.bl_idname])
         tree = getattr(node, "node_tree", None)
-        if tree is not None and tree.name not in seen and _reads_collections_relative(tree, seen):
-            return True
-    return False
+        if tree is not None and tree.name not in seen:
+            reads |= _placement_reads(tree, seen)
+    return reads
 
 
 def unrealize_instances(scene) -> None:
