@@ -48,3 +48,15 @@ def test_a_rule_leaves_distractors_and_the_unlabelled_ground_unlabelled(scope):
     labels = built_labels(f'[[label_rules]]\nprefixes = ["SM_"]\nscope = "{scope}"\n')
     assert labels["backdrop"] == {} and labels["ground"] == {}
     assert labels["SM_Chair_001"] == {"class": ["chair"]}
+
+
+def test_values_a_rule_gives_follow_the_assets_sorted_by_name():
+    """docs (labels): declared values first, then the assets' in their order, then values
+    found only in the built scene (here: a rule's), sorted, whatever the assets' order."""
+    rules = '[labels]\nclass = ["zebra"]\n[[label_rules]]\nprefixes = ["SM_"]\nnames = ["SM_*"]\n'
+    cfg = config_from_dict(tomllib.loads(SCENE + rules), Path("t.toml"))
+    built = build_scene(cfg)
+    assert built.label_table.values["class"] == ["zebra", "toy", "chair"]
+    extra = asset("SM_Apple", "sphere", 0.1)
+    cfg = config_from_dict(tomllib.loads(SCENE + extra + rules), Path("t.toml"))
+    assert build_scene(cfg).label_table.values["class"] == ["zebra", "toy", "apple", "chair"]
