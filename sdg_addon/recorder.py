@@ -382,7 +382,11 @@ class Recorder:
         one (not --overwrite) must read the same ones, unchanged, as it must the same .blend."""
         from .scene.base import model_files, randomizer_files, scene_files
 
-        now = scene_files() + model_files(self.config) + randomizer_files(self.config)
+        # The .blend itself is an input (audit/inputs/, resolved.json), not a file it reads,
+        # though the overrides in it are linked from it when its scene is appended.
+        base = os.path.realpath(self.config.base.blend) if self.config.base.blend else None
+        now = [e for e in scene_files() if os.path.realpath(e["path"]) != base]
+        now += model_files(self.config) + randomizer_files(self.config)
         if self.options.overwrite:
             return now
         try:
@@ -390,8 +394,8 @@ class Recorder:
             old = {e["path"]: e["sha256"] for e in before}
         except (OSError, ValueError, TypeError, KeyError):
             return now  # no earlier run, or one that did not list them
-        if self.config.base.blend:  # listed as a library by earlier versions; checked by its own hash
-            old.pop(os.path.normpath(self.config.base.blend), None)
+        # Listed as a library by earlier versions; checked by its own hash.
+        old = {p: h for p, h in old.items() if os.path.realpath(p) != base}
         new = {e["path"]: e["sha256"] for e in now}
         changed = sorted(p for p in old.keys() | new.keys() if old.get(p) != new.get(p))
         if changed:

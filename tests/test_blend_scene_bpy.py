@@ -584,6 +584,29 @@ def test_the_base_blend_is_not_listed_as_a_library_it_reads(shop, tmp_path, caps
     assert main(["render", str(two), "--out", str(out), "--resume", "--quiet"]) == 0, capsys.readouterr().err
 
 
+def test_a_blend_with_library_overrides_lists_its_library_not_itself(shop, tmp_path):
+    """Appending a scene that holds library overrides links those overrides from the .blend
+    itself: audit/scene_files.json listed the .blend as a library it reads (it is in
+    resolved.json and audit/inputs/ already). It lists the overridden library only."""
+    import shutil
+
+    library = tmp_path / "props.blend"
+    shutil.copy(shop.path, library)
+    bpy.ops.wm.read_homefile(use_empty=True)
+    scene = bpy.context.scene
+    with bpy.data.libraries.load(str(library), link=True) as (_src, dst):
+        dst.collections = ["cans"]
+    scene.collection.children.link(dst.collections[0])
+    dst.collections[0].override_hierarchy_create(scene, bpy.context.view_layer, do_fully_editable=True)
+    scene.collection.children.unlink(dst.collections[0])
+    cam = bpy.data.objects.new("CamA", bpy.data.cameras.new("CamA"))
+    scene.collection.objects.link(cam)
+    blend = saved_variant(tmp_path / "shot.blend")
+    assert main(["render", str(blend_param(blend)), "--out", str(tmp_path / "out"), "--quiet"]) == 0
+    listed = json.loads((tmp_path / "out" / "audit" / "scene_files.json").read_text())
+    assert [(e["kind"], e["path"]) for e in listed] == [("library", str(library))]
+
+
 def test_a_base_scene_camera_named_like_a_tool_folder_is_refused_before_anything_is_written(shop, tmp_path):
     """A .blend camera's name is its output sub-folder, as a [[cameras]] entry's: one named
     `audit` would write its frames into the audit trail. Refused (exit 2) with the rename to
