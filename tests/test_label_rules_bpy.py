@@ -60,3 +60,27 @@ def test_values_a_rule_gives_follow_the_assets_sorted_by_name():
     extra = asset("SM_Apple", "sphere", 0.1)
     cfg = config_from_dict(tomllib.loads(SCENE + extra + rules), Path("t.toml"))
     assert build_scene(cfg).label_table.values["class"] == ["zebra", "toy", "apple", "chair"]
+
+
+def test_a_rules_names_globs_match_an_imported_parts_own_name(tmp_path):
+    """A rule reads an imported part's name after the last '/' (pack/SM_Chair_02 ->
+    SM_Chair_02): its `names` globs match that name too (was: only the full name, so
+    names = ["SM_*"] labelled none of a downloaded pack's SM_ meshes)."""
+    import bpy
+
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    for name, x in (("SM_Chair_02", 0.0), ("GEO_Lamp_01", 0.5)):
+        bpy.ops.mesh.primitive_cube_add(size=0.2, location=(x, 0, 0.1))
+        bpy.context.object.name = name
+    pack = tmp_path / "pack.glb"
+    bpy.ops.export_scene.gltf(filepath=str(pack), export_format="GLB")
+    text = (
+        header((64, 48), samples=1)
+        + camera((0, -2.5, 1.5), (0, 0, 0.2))
+        + f'[[assets]]\nname = "pack"\nfile = "{pack.as_posix()}"\n'
+    )
+    for names in ('["SM_*"]', '["pack/SM_*"]'):
+        rule = f'[[label_rules]]\nprefixes = ["SM_", "GEO_"]\nnames = {names}\n'
+        built = build_scene(config_from_dict(tomllib.loads(text + rule), tmp_path / "p.toml"))
+        labels = {n: e.labels for n, e in built.entities.items()}
+        assert built.label_table.values == {"class": ["chair"]}, (names, labels)

@@ -274,7 +274,12 @@ LABEL_RULE_FIELDS = (
         choices=SCOPES,
         fold_case=True,
     ),
-    Field("names", "strings", ["*"], "only objects / collections whose name matches one of these globs"),
+    Field(
+        "names",
+        "strings",
+        ["*"],
+        "only objects / collections whose name, or its part after the last `/` (an imported part's name in its file), matches one of these globs",
+    ),
     Field(
         "overwrite",
         "bool",

@@ -190,9 +190,16 @@ def rule_targets(scene, rule: NameRule, selected=None) -> list:
         found = list(scene.objects)
     else:
         found = [o for o in scene.objects if o.type == "MESH"]
-    found = [x for x in found if any(fnmatch.fnmatchcase(x.name, p) for p in rule.names)]
+    # A glob matches the whole name or, as the rule reads it, the part after the last "/"
+    # (an imported part ASSET/SOURCE_NAME: names = ["SM_*"] selects a pack's SM_ meshes).
+    found = [x for x in found if any(fnmatch.fnmatchcase(n, p) for n in _rule_names(x.name) for p in rule.names)]
     found = [x for x in found if not x.get(BACKGROUND_PROPERTY)]
     return sorted(found, key=lambda x: x.name)
+
+
+def _rule_names(name: str) -> tuple[str, ...]:
+    own = name.rsplit("/", 1)[-1]
+    return (name,) if own == name else (name, own)
 
 
 def apply_label_rule(rule: NameRule, idblocks, scene=None) -> tuple[list[tuple[str, str]], int, list[str]]:
