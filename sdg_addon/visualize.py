@@ -183,7 +183,14 @@ def frame_files(folder: Path | str, frame: int, camera: str | None = None) -> li
     if not out:
         have = frames(folder, camera)
         where = f" for camera {camera!r}" if camera else ""
-        raise KeyError(f"no frame {frame}{where} in {folder} (frames {_ranges(have)})")
+        clips = [name for name in names if CLIP_FOLDER.match(name.partition("/")[0])]
+        how = (
+            f"; a sequence's files count frames within each clip: give a clip's camera, e.g. --camera {clips[0]}, "
+            "or preview a clip's folder"
+            if clips
+            else ""
+        )
+        raise KeyError(f"no frame {frame}{where} in {folder} (frames {_ranges(have)}){how}")
     return out
 
 

@@ -387,3 +387,15 @@ def test_a_frame_panel_of_too_many_rows_is_refused_before_drawing(tmp_path, caps
     assert "--camera clip_0000/left" in err and not (tmp_path / "preview").exists(), err
     monkeypatch.setattr(viz, "MAX_SHEET_PIXELS", 1)
     assert viz.frame_panel(tmp_path, 0, camera="clip_0002/right").size == (2 * W, H)
+
+
+def test_a_frame_a_sequence_does_not_number_says_how_its_files_count(tmp_path, capsys):
+    """`preview OUT --frame 3` on a 2-clip sequence of 2 frames a clip said only "no frame 3
+    ... (frames 0-1)", though the run has frames 0-3: a sequence's files count frames within
+    each clip, and the message now says so, with the way to a clip."""
+    for clip in (0, 1):
+        write_frame(tmp_path / f"clip_{clip:04d}" / "rgb", clip, extras=False)  # clip 1's frame 1 only
+        write_frame(tmp_path / f"clip_{clip:04d}" / "rgb", 0, extras=False)
+    assert main(["preview", str(tmp_path), "--frame", "3"]) == 2
+    err = capsys.readouterr().err
+    assert "no frame 3" in err and "frames within each clip" in err and "--camera clip_0000" in err, err
