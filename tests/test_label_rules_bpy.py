@@ -84,3 +84,21 @@ def test_a_rules_names_globs_match_an_imported_parts_own_name(tmp_path):
         built = build_scene(config_from_dict(tomllib.loads(text + rule), tmp_path / "p.toml"))
         labels = {n: e.labels for n, e in built.entities.items()}
         assert built.label_table.values == {"class": ["chair"]}, (names, labels)
+
+
+def test_a_distractor_pool_is_not_labelled_by_a_collections_rule(tmp_path):
+    """The members of a distractor pool stay unlabelled under a collections rule (was: the
+    pool's collection was labelled, and every member inherited it)."""
+    import bpy
+
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    bpy.ops.mesh.primitive_cube_add(size=0.2)
+    bpy.ops.export_scene.gltf(filepath=str(tmp_path / "rock.glb"), export_format="GLB")
+    text = (
+        header((64, 48), samples=1)
+        + camera((0, -2.5, 1.5), (0, 0, 0.2))
+        + '[[assets]]\nname = "clutter"\nfiles = "*.glb"\ndistractor = true\n'
+        + '[[label_rules]]\nscope = "collections"\n'
+    )
+    built = build_scene(config_from_dict(tomllib.loads(text), tmp_path / "p.toml"))
+    assert built.entities["clutter_000"].labels == {} and built.label_table.values == {}

@@ -392,13 +392,13 @@ def _ground(scene, config: Config) -> None:
 def _asset(root_collection, spec: AssetSpec, config: Config, quiet: bool = False) -> None:
     coll = bpy.data.collections.new(spec.name)
     root_collection.children.link(coll)
+    if spec.distractor:
+        coll[BACKGROUND_PROPERTY] = True  # unlabelled on purpose: no label rule labels it
     if spec.pool_files:
         _pool(coll, spec, driven_inputs(spec, config), quiet)
         return
     if spec.labels:
         set_labels(coll, spec.labels)  # every copy inherits them
-    if spec.distractor:
-        coll[BACKGROUND_PROPERTY] = True  # unlabelled on purpose: no label rule labels it
     file_points = ({}, [])  # keypoint empties of an asset file (scene/keypoints.py)
     if spec.primitive:
         mesh = primitive_mesh(spec.primitive, spec.name, spec.size)
