@@ -27,6 +27,7 @@ from sdg_addon.console import blender_console_silenced
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_INTERRUPTED = 0, 1, 2, 130
 MAX_WORKERS = 64
+SHEET = {"n": 16, "columns": 4, "thumb_width": 320}  # preview --sheet's defaults (-n, --columns, --thumb-width)
 DEFAULT_CHUNK = 8  # render --chunk: frames handed to a render process of a parallel run at a time
 
 
@@ -136,11 +137,13 @@ def build_parser() -> argparse.ArgumentParser:
     pv.add_argument("--frame", type=int, help="frame number (default: the first)")
     pv.add_argument("--sheet", action="store_true", help="contact sheet of -n frames instead of one frame")
     pv.add_argument(
-        "-n", type=at_least_one, default=16, help="frames on the contact sheet, spread over the dataset (default 16)"
+        "-n", type=at_least_one, help=f"frames on the contact sheet, spread over the dataset (default {SHEET['n']})"
     )
-    pv.add_argument("--columns", type=at_least_one, default=4, help="contact sheet columns (default 4)")
+    pv.add_argument("--columns", type=at_least_one, help=f"contact sheet columns (default {SHEET['columns']})")
     pv.add_argument(
-        "--thumb-width", type=at_least_one, default=320, help="contact sheet thumbnail width in pixels (default 320)"
+        "--thumb-width",
+        type=at_least_one,
+        help=f"contact sheet thumbnail width in pixels (default {SHEET['thumb_width']})",
     )
     pv.add_argument("--camera", help="camera sub-folder (default: all for a frame, the first for a sheet)")
     pv.add_argument("--mask", choices=("instance", "semantic", "none"), default="instance", help="mask overlay")
@@ -756,9 +759,23 @@ def _process_gpus(args, samples: int, device: str = "auto") -> list:
 def _preview(args) -> int:
     from sdg_addon import visualize
 
+    given = [(o, v) for o, v in (("-n", args.n), ("--columns", args.columns), ("--thumb-width", args.thumb_width)) if v]
+    if args.sheet and args.frame is not None:
+        print(
+            f"error: --frame {args.frame}: the panel of one frame; --sheet draws -n frames: give one of the two",
+            file=sys.stderr,
+        )
+        return EXIT_INVALID
+    if given and not args.sheet:
+        option, value = given[0]
+        print(
+            f"error: {option} {value}: an option of the contact sheet, which --sheet asks for and is not given",
+            file=sys.stderr,
+        )
+        return EXIT_INVALID
     try:
         if args.sheet:
-            sheet = dict(n=args.n, columns=args.columns, thumb_width=args.thumb_width)
+            sheet = {k: getattr(args, k) or default for k, default in SHEET.items()}
             image = visualize.contact_sheet(args.dir, camera=args.camera, mask=args.mask, **sheet)
             out = args.out or visualize.default_output(args.dir, sheet=True, camera=args.camera)
         else:

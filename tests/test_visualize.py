@@ -399,3 +399,23 @@ def test_a_frame_a_sequence_does_not_number_says_how_its_files_count(tmp_path, c
     assert main(["preview", str(tmp_path), "--frame", "3"]) == 2
     err = capsys.readouterr().err
     assert "no frame 3" in err and "frames within each clip" in err and "--camera clip_0000" in err, err
+
+
+@pytest.mark.parametrize(
+    "extra, said",
+    [
+        (
+            ["--sheet", "--frame", "3"],
+            "--frame 3: the panel of one frame; --sheet draws -n frames: give one of the two",
+        ),
+        (["-n", "4"], "-n 4: an option of the contact sheet, which --sheet asks for and is not given"),
+        (["--columns", "2"], "--columns 2: an option of the contact sheet"),
+        (["--thumb-width", "100"], "--thumb-width 100: an option of the contact sheet"),
+    ],
+)
+def test_cli_preview_options_that_do_not_apply_are_refused(five_frames, capsys, extra, said):
+    """--frame with --sheet, and the sheet's -n / --columns / --thumb-width without it, were
+    ignored without a word (as render's --chunk without several processes now is not)."""
+    assert main(["preview", str(five_frames), *extra]) == 2
+    assert said in capsys.readouterr().err
+    assert not (five_frames / "preview").exists()
