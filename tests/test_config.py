@@ -1436,3 +1436,13 @@ def test_a_trajectory_with_rigid_body_clips_is_refused(tmp_path):
     assert "sequence.rigid_body" in found[(str(tmp_path / "p.toml"), "randomizers[1].type")].expected
     # without rigid_body the same file loads (camera_trajectory is allowed with it: above)
     load_config(write(tmp_path / "q.toml", text.replace("rigid_body = true", "rigid_body = false")))
+
+
+def test_resolved_records_which_look_a_model_files_entry_gives(tmp_path):
+    """A model file keeps its materials' inputs that its entry leaves out: `look` in
+    resolved.json says which it gives; a primitive (whose material is the add-on's) has none,
+    so a primitives-only run resolves as it did before `look` existed (its --resume goes on)."""
+    (tmp_path / "m.glb").write_bytes(b"")
+    text = CAMERA + ASSET + '[[assets]]\nname = "m"\nfile = "m.glb"\nroughness = 0.2\n'
+    assets = load_config(write(tmp_path / "p.toml", text)).resolved()["assets"]
+    assert "look" not in assets[0] and assets[1]["look"] == ["roughness"]

@@ -989,6 +989,9 @@ class Config:
         ]
         out.pop("randomizer_targets")
         out.pop("asset_origins")  # where entries were written, not what they are
+        for a in out["assets"]:  # a model file's materials keep what `look` leaves out; a primitive has its own
+            if a.get("primitive"):
+                a.pop("look", None)
         return out
 
     def label_order(self) -> dict[str, list[str]]:
