@@ -498,6 +498,35 @@ def test_a_switch_the_blend_drives_itself_is_left_alone(clean_bpy):
     assert fcurve is not None and fcurve.driver.expression == "1" and not fcurve.driver.variables
 
 
+def signed_volume(vertices, faces) -> float:
+    """Volume of a closed triangle mesh, positive when its faces wind outwards."""
+    a, b, c = (np.asarray(vertices, np.float64)[np.asarray(faces)[:, k]] for k in range(3))
+    return float(np.einsum("ij,ij->i", a, np.cross(b, c)).sum() / 6.0)
+
+
+def test_a_mirrored_objects_faces_wind_outwards_as_it_renders(clean_bpy):
+    """Blender renders an object of negative scale with its surface facing out; its world
+    triangles (each vertex moved by the mirroring matrix) would wind inwards. The capture
+    turns them round, so the frame's geometry and object_pose's model (the BOP writer's PLY)
+    wind outwards like any other object's; its mask is still its silhouette."""
+    box = add("box", mesh("cube", "box", 1.0), location=(-1.0, 0.0, 0.0), labels={"class": "box"})
+    box.scale = (-1.0, 0.5, 1.0)
+    box.rotation_euler = (0.3, 0.2, 0.1)
+    plain = add("plain", mesh("cube", "plain", 1.0), location=(1.0, 0.0, 0.0), labels={"class": "plain"})
+    plain.scale = (1.0, 0.5, 1.0)
+    cam = camera(location=(0.0, -6.0, 1.0), rotation=(1.4, 0.0, 0.0))
+    frame, entities = capture(cam)
+    models = create_annotator("object_pose").annotate(frame)["info"]["models"]
+    for name in ("box", "plain"):
+        obj = frame.objects[entities[name].instance_id]
+        assert signed_volume(obj.vertices, obj.faces) == pytest.approx(0.5, rel=1e-6)
+        model = models[name]
+        assert signed_volume(model["vertices"], model["faces"]) == pytest.approx(0.5, rel=1e-5)
+        np.testing.assert_array_equal(
+            frame.passes["instance"] == obj.instance_id, full_silhouette(frame, obj.instance_id)
+        )
+
+
 def test_tiny_objects_appear_when_they_cover_a_pixel_centre(clean_bpy):
     """A sphere ~3 px across is in the map; sub-pixel spheres appear exactly when they cover
     a pixel centre (the same rule as the rasterizer), never anywhere else."""

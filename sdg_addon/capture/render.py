@@ -507,13 +507,18 @@ class Capturer:
 
     def _mesh(self, entity, depsgraph) -> dict:
         """The entity's meshes as one world-space mesh: vertices, faces, half-edge twins,
-        and whether every mesh is closed (SceneObject geometry)."""
+        and whether every mesh is closed (SceneObject geometry). Faces wind as the surface
+        renders: a mesh whose matrix mirrors (negative determinant: a negative scale) would
+        wind inwards once its vertices are moved to world space, while Blender renders it
+        facing out, so its faces are turned round (their twins found again by the worker)."""
         verts, parts, closed = [], [], True
         for m in entity.meshes:
             if not renders(m):
                 continue
             co, f, tw, mesh_closed = self._local_mesh(m, depsgraph)
             mw = np.array(m.matrix_world, dtype=np.float64)
+            if np.linalg.det(mw[:3, :3]) < 0:
+                f, tw = f[:, ::-1], None
             verts.append(co @ mw[:3, :3].T + mw[:3, 3])
             parts.append((len(co), f, tw))
             closed &= mesh_closed
