@@ -774,14 +774,14 @@ def test_a_background_set_is_named_with_the_objects_it_renders_unlabelled(tmp_pa
     ) in err, err
 
 
-def test_node_trees_reading_where_their_object_stands_inside_a_collection_instance_are_named(
-    tmp_path, clean_bpy, capsys
-):
+def test_what_depends_on_where_an_object_stands_inside_a_collection_instance_is_named(tmp_path, clean_bpy, capsys):
     """A Geometry Nodes Collection Info set to Relative reads its collection relative to the
-    object it modifies (Self Object reads the object itself): Blender evaluates that object
-    where it stands, the copy the run makes real of each collection instance stands
-    elsewhere, so its result differs. The run cannot move a collection, the copy itself or
-    the camera along, and says so (it was silent)."""
+    object it modifies (Self Object reads the object itself); a particle system simulates
+    in world space: Blender evaluates that object where it stands, the copy the run makes
+    real of each collection instance stands elsewhere, so its result differs (simulated
+    particles of a copy stayed where they were born in a still). The run cannot move a
+    collection, the copy itself, the camera or a simulation along, and says so (it was
+    silent)."""
     scene = bpy.context.scene
     parts = bpy.data.collections.new("parts")
     scene.collection.children.link(parts)
@@ -798,6 +798,12 @@ def test_node_trees_reading_where_their_object_stands_inside_a_collection_instan
     group.links.new(info.outputs[0], group.nodes.new("NodeGroupOutput").inputs[0])
     group.nodes.new("GeometryNodeSelfObject")  # e.g. its location seeding a variation
     host.modifiers.new("scatter", "NODES").node_group = group
+    # Particles are simulated in world space: the copy's, where it stands, from when it is made.
+    spout = bpy.data.objects.new("spout", bpy.data.meshes.new("spout"))
+    parts.objects.link(spout)
+    spout.modifiers.new("sparks", "PARTICLE_SYSTEM").particle_system.name = "sparks"
+    sparks = spout.particle_systems["sparks"].settings
+    sparks.render_type, sparks.instance_object = "OBJECT", host
     bpy.context.view_layer.layer_collection.children["parts"].exclude = True
     holder = bpy.data.objects.new("pile", None)
     holder.instance_type, holder.instance_collection, holder.location = "COLLECTION", parts, (2.0, 0.0, 0.0)
@@ -809,8 +815,9 @@ def test_node_trees_reading_where_their_object_stands_inside_a_collection_instan
     assert main(["render", str(param), "--out", str(tmp_path / "out"), "--quiet"]) == 0
     err = capsys.readouterr().err
     assert (
-        "collection instances made real can differ from Blender's: a Geometry Nodes tree reading where its "
-        "object stands is evaluated on the copy, which stands where the instance is, not where Blender "
-        "evaluates the object: 'host' (node tree 'scatter': Collection Info set to Relative, Self Object) in "
-        "collection 'parts', instanced by 'pile'"
+        "collection instances made real can differ from Blender's: what depends on where an object stands "
+        "is evaluated on the copy, which stands where the instance is, not where Blender evaluates the "
+        "object: 'host' (node tree 'scatter' reads where it stands: Collection Info set to Relative, Self "
+        "Object) in collection 'parts', instanced by 'pile'; 'spout' (particle system 'sparks' is simulated "
+        "(newton)) in collection 'parts', instanced by 'pile'"
     ) in err, err

@@ -148,11 +148,13 @@ def realize_instances(scene, frames=()) -> list[str]:
 
 
 def relative_collection_note(scene) -> str:
-    """Collection instances whose objects' node trees read where their object stands
-    (Collection Info set to Relative, Self Object, Active Camera): a copy made real stands
-    elsewhere than the object Blender evaluates, and cannot take a collection, itself or
-    the camera along (objects it names, it can: _used_objects). A sentence naming them, or ''."""
-    found: dict[tuple, list[str]] = {}  # (object, node tree, what it reads, collection) -> instancers
+    """Collection instances whose objects are evaluated otherwise where they stand: node
+    trees reading where their object stands (Collection Info set to Relative, Self Object,
+    Active Camera) and simulated particles (simulated in world space, from the frame the
+    copy is made). A copy made real stands elsewhere than the object Blender evaluates, and
+    cannot take a collection, itself, the camera or a simulation along (objects it names, it
+    can: _used_objects). A sentence naming them, or ''."""
+    found: dict[tuple, list[str]] = {}  # (object, what differs, collection) -> instancers
     colls = render_collections(scene)
     users = object_collections(scene)
     instancers = [
@@ -172,23 +174,34 @@ def relative_collection_note(scene) -> str:
             for proto in _collection_tree(coll)[1]:
                 if proto.instance_type == "COLLECTION" and proto.instance_collection is not None:
                     todo.append(proto.instance_collection)
-                for mod in getattr(proto, "modifiers", ()):
-                    if mod.type == "NODES" and mod.show_render and mod.node_group is not None:
-                        reads = sorted(_placement_reads(mod.node_group))
-                        if reads:
-                            key = (proto.name, mod.node_group.name, ", ".join(reads), proto.users_collection[0].name)
-                            found.setdefault(key, []).append(instancer.name)
+                for what in _evaluated_where_it_stands(proto):
+                    found.setdefault((proto.name, what, proto.users_collection[0].name), []).append(instancer.name)
     if not found:
         return ""
     listed = "; ".join(
-        f"{obj!r} (node tree {tree!r}: {reads}) in collection {coll!r}, instanced by {', '.join(map(repr, names))}"
-        for (obj, tree, reads, coll), names in sorted(found.items())
+        f"{obj!r} ({what}) in collection {coll!r}, instanced by {', '.join(map(repr, names))}"
+        for (obj, what, coll), names in sorted(found.items())
     )
     return (
-        "collection instances made real can differ from Blender's: a Geometry Nodes tree reading where its "
-        "object stands is evaluated on the copy, which stands where the instance is, not where Blender "
-        f"evaluates the object: {listed}"
+        "collection instances made real can differ from Blender's: what depends on where an object stands "
+        "is evaluated on the copy, which stands where the instance is, not where Blender evaluates the "
+        f"object: {listed}"
     )
+
+
+def _evaluated_where_it_stands(obj):
+    """What of `obj`'s evaluation depends on where it stands, in words."""
+    for mod in getattr(obj, "modifiers", ()):
+        if not mod.show_render:
+            continue
+        if mod.type == "NODES" and mod.node_group is not None:
+            reads = sorted(_placement_reads(mod.node_group))
+            if reads:
+                yield f"node tree {mod.node_group.name!r} reads where it stands: {', '.join(reads)}"
+        elif mod.type == "PARTICLE_SYSTEM":
+            settings = mod.particle_system.settings
+            if settings.render_type in ("OBJECT", "COLLECTION") and settings.physics_type != "NO":
+                yield f"particle system {mod.particle_system.name!r} is simulated ({settings.physics_type.lower()})"
 
 
 _PLACEMENT_NODES = {"GeometryNodeSelfObject": "Self Object", "GeometryNodeInputActiveCamera": "Active Camera"}
