@@ -186,6 +186,7 @@ class ParallelRun:
         self.failure: str | None = None
         self.refused = False  # a process exited 2: the input is invalid (the same for every process)
         self._last_line = 0.0
+        self._first_ready = False
         self._last_count = -1
 
     # ------------------------------------------------------------------ processes
@@ -254,6 +255,7 @@ class ParallelRun:
                 if proc is not slot.proc:
                     continue  # a message of a process already replaced
                 if "need" in msg:
+                    self._ready()
                     self._hand_out(slot)
                 elif "done" in msg:
                     f = msg["done"]
@@ -276,6 +278,14 @@ class ParallelRun:
         if self.terminated:
             return 128 + self.terminated
         return 130 if self.cancelled else 0
+
+    def _ready(self) -> None:
+        """A render process asks for frames: the first one's scene is built. The rate and ETA
+        count from then, as a single process's (Blender's start and the scene's build, seconds,
+        made the first lines' ETA many times too long)."""
+        if not self._first_ready:
+            self._first_ready = True
+            self.started = time.monotonic()
 
     def _hand_out(self, slot: Slot) -> None:
         if self.cancelled or self.failure or not self.todo:

@@ -916,3 +916,22 @@ def test_a_render_process_dying_mid_clip_leaves_its_clip_logged_once(tmp_path, c
     assert logged == [8, 9, 10, 11]
     assert len((audit_dir / "frames.w000.jsonl").read_text().splitlines()) == 4
     capsys.readouterr()
+
+
+def test_the_parallel_progress_rate_counts_from_the_first_render_process_ready(tmp_path, monkeypatch):
+    """The parent's rate and ETA counted from its own start, so the render processes' start
+    (Blender loading, the scene built: seconds) made the first lines' ETA many times too
+    long (40 frames done in 2 s said ETA 2:06); as a single process's, the rate counts from
+    the first process ready for frames."""
+    now = [100.0]
+    monkeypatch.setattr(parallel.time, "monotonic", lambda: now[0])
+    lines = []
+    options = parallel.ParallelOptions(tmp_path / "p.toml", tmp_path / "out", list(range(10)), [None])
+    run = parallel.ParallelRun(options, on_line=lines.append)
+    run.started = now[0]
+    now[0] += 8.0  # the process loads Blender and builds the scene
+    run._ready()
+    now[0] += 1.0
+    run.done = {0, 1}
+    run._progress(10)
+    assert "2.00 frames/s" in lines[-1] and "ETA 0:04" in lines[-1], lines
