@@ -396,7 +396,7 @@ class ParallelRun:
         alive = sum(1 for s in self.slots if not s.finished)
         self.on_line(
             f"frames {len(self.done)}/{total} ({100 * len(self.done) / max(total, 1):.0f}%) | "
-            f"{rate:.2f} frames/s | ETA {eta} | {alive} render processes"
+            f"{rate:.2f} frames/s | ETA {eta} | {alive} render process{'es' if alive != 1 else ''}"
         )
 
 

@@ -935,3 +935,14 @@ def test_the_parallel_progress_rate_counts_from_the_first_render_process_ready(t
     run.done = {0, 1}
     run._progress(10)
     assert "2.00 frames/s" in lines[-1] and "ETA 0:04" in lines[-1], lines
+
+
+def test_the_parallel_progress_line_of_one_process_left_is_singular(tmp_path):
+    """The last progress line said '1 render processes' once one process was left."""
+    lines = []
+    options = parallel.ParallelOptions(tmp_path / "p.toml", tmp_path / "out", [0], [None, None])
+    run = parallel.ParallelRun(options, on_line=lines.append)
+    run.started, run.done = parallel.time.monotonic() - 1.0, {0}
+    run.slots[0].finished = True
+    run._progress(1, force=True)
+    assert lines[-1].endswith("| 1 render process"), lines
