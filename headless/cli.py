@@ -509,7 +509,11 @@ def _render(args) -> int:
     if args.ray is not None:
         early_signals.release()  # the Ray driver stops on Python's own KeyboardInterrupt (ray.init too)
     if args.gpus or args.procs is not None or args.ray is not None:
-        return _render_parallel(args, config, frames, out)
+        try:
+            return _render_parallel(args, config, frames, out)
+        except OSError as e:  # read-only storage, a full disk: one line, as a single process says it
+            print(f"error: {disk_error(e, out)}", file=sys.stderr)
+            return EXIT_FAILED
     options = RunOptions(out, frames, args.resume, args.overwrite, args.device, shard)
     options.worker_processes = WORKER_MODES[args.worker_mode]
     options.time_parts, options.quiet = args.time_parts, args.quiet

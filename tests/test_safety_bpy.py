@@ -479,9 +479,12 @@ def test_preview_report_and_merge_on_read_only_storage_say_it_in_one_line(tmp_pa
             raise OSError(errno.EROFS, "Read-only file system", os.fspath(path))
         return real_mkdir(path, *args, **kwargs)
 
+    # an unfinished run to --resume with render processes (before: an OSError traceback at its lock)
+    p.write_text(TINY.replace("frames = 2", "frames = 3"))
     monkeypatch.setattr(os, "open", read_only_open)
     monkeypatch.setattr(os, "mkdir", read_only_mkdir)
-    for args in (["preview", str(out)], ["report", str(out)], ["merge", str(p), "--out", str(out)]):
+    resume = ["render", str(p), "--out", str(out), "--resume", "--procs", "2", "--quiet"]
+    for args in (["preview", str(out)], ["report", str(out)], ["merge", str(p), "--out", str(out)], resume):
         capfd.readouterr()
         assert main(args) == 1, args
         err = capfd.readouterr().err.strip().splitlines()
