@@ -638,9 +638,11 @@ def _render_parallel(args, config, frames: range, out: Path) -> int:
                 return EXIT_INVALID
             todo = recorder.frames_to_render(done)
             # Finished frames of a clip rendered again (whole) are logged once, by the new
-            # rendering: forgotten now, before any render process appends to a log.
+            # rendering: forgotten before any render process appends to a log (processes:
+            # when the first frames go out, so a scene they refuse leaves the log as it was).
             again = set(todo) & set(done)
-            audit.forget_frames(out / audit.AUDIT_DIR, again)
+            if args.ray is not None:
+                audit.forget_frames(out / audit.AUDIT_DIR, again)
             done = {f: rec for f, rec in done.items() if f not in again}  # skipped as done: not rendered again
             t0 = time.perf_counter()
             try:
@@ -652,7 +654,7 @@ def _render_parallel(args, config, frames: range, out: Path) -> int:
                     po = parallel.ParallelOptions(args.file, out, todo, gpus, chunk=args.chunk, device=args.device)
                     po.workers, po.worker_mode = args.workers, args.worker_mode
                     po.quiet, po.verbose, po.time_parts = args.quiet, args.verbose, args.time_parts
-                    po.clip, po.run_holder = recorder.clip_length, folder.lock.holder
+                    po.clip, po.run_holder, po.forget = recorder.clip_length, folder.lock.holder, again
                     if po.workers is None:  # share the cores between the processes' writer pools
                         po.workers = max(1, min(8, (os.cpu_count() or 2) // len(gpus) - 1))
                     run = parallel.ParallelRun(po)

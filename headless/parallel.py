@@ -155,6 +155,9 @@ class ParallelOptions:
     python: str = sys.executable
     clip: int = 1  # frames of a clip (sequence.clip_length) stay together in one process
     run_holder: str | None = None  # "HOST:PID" holding the folder's lock for this run (the parent)
+    # Logged frames of clips rendered again: forgotten from the frame logs when the first
+    # frames are handed out (the processes have built and accepted the scene by then).
+    forget: set[int] = field(default_factory=set)
 
 
 def chunks(frames: list[int], size: int, clip: int = 1) -> list[list[int]]:
@@ -291,6 +294,11 @@ class ParallelRun:
         if self.cancelled or self.failure or not self.todo:
             self._send(slot, {"stop": True})
             return
+        if self.o.forget:
+            from sdg_addon import audit
+
+            audit.forget_frames(self.o.output / audit.AUDIT_DIR, self.o.forget)
+            self.o.forget = set()
         chunk = self.todo.popleft()
         slot.assigned = list(chunk)
         self._send(slot, {"frames": chunk})

@@ -952,3 +952,27 @@ def test_vertex_instances_added_during_a_clip_are_there_from_the_frame_blender_r
     for i in range(len(frames)):
         placed = sorted(tuple(np.asarray(b["transform"]).T[:3, 3]) for b in load(out, 0, i, "bounding_box_3d"))
         assert len(placed) == len(truth[i]) and np.allclose(placed, truth[i], atol=1e-5), i
+
+
+def test_a_parallel_resume_the_render_processes_refuse_leaves_the_frame_log_as_it_was(tmp_path, capfd):
+    """The parent of a parallel resume forgets the logged frames of a clip to render again;
+    it forgot them before the render processes had built their scene, so when they refused
+    it (exit 2, here a texture edited since the run) the log had lost them: the folder was
+    not left as found. They are now forgotten when the first frames are handed out."""
+    from sdg_addon.writers.png import encode_png
+
+    (tmp_path / "tex").mkdir()
+    (tmp_path / "tex" / "a.png").write_bytes(encode_png(np.full((4, 4, 3), 90, np.uint8)))
+    text = BASE.format(frames=4, clip_length=2, motion="velocity = [0.4, 0.0, 0.0]")
+    text += '\n[[randomizers]]\ntype = "texture"\ntargets = "box"\nfolder = "tex"\n'
+    param = write_param(tmp_path, text)
+    out = tmp_path / "out"
+    assert render(param, out) == 0
+    log = out / "audit" / "frames.jsonl"
+    log.write_text("".join(x + "\n" for x in log.read_text().splitlines() if json.loads(x)["frame"] != 3))
+    before = log.read_bytes()
+    (tmp_path / "tex" / "a.png").write_bytes(encode_png(np.full((4, 4, 3), 200, np.uint8)))
+    capfd.readouterr()
+    assert render(param, out, "--resume", "--procs", "2", "--chunk", "2") == 2
+    assert "the files the scene reads differ" in capfd.readouterr().err
+    assert log.read_bytes() == before
