@@ -182,8 +182,9 @@ def card(tmp_path_factory):
     return d / "card.glb"
 
 
-def card_pixels(card, tmp_path, extra: str = "") -> tuple[np.ndarray, np.ndarray]:
-    """The rendered colour of the card's left and right halves (a top view, 64 px per 1.2 m)."""
+def card_pixels(card, tmp_path, extra: str = "", cols=(16, 48)) -> tuple[np.ndarray, ...]:
+    """The rendered colour of the card's left and right halves (a top view, 64 px per 1.2 m;
+    `cols`: the image columns read on the middle row)."""
     from PIL import Image
 
     param = tmp_path / "card.toml"
@@ -220,7 +221,7 @@ rgb = {{}}
     out = tmp_path / "out"
     assert main(["render", str(param), "--out", str(out), "--quiet"]) == 0
     rgb = np.asarray(Image.open(out / "rgb_0000.png"))[..., :3].astype(int)
-    return rgb[24, 16], rgb[24, 48]
+    return tuple(rgb[24, c] for c in cols)
 
 
 def test_a_models_own_materials_are_kept(card, tmp_path):
@@ -312,3 +313,15 @@ def test_a_blend_models_collection_instances_are_its_meshes_where_the_instances_
     assert np.allclose(world.min(axis=0), [-0.4, -0.1, 0], atol=1e-5) and np.allclose(
         world.max(axis=0), [0.4, 0.1, 0.2], atol=1e-5
     )
+
+
+@pytest.mark.parametrize("ext", ["stl", "ply"])
+@pytest.mark.parametrize(
+    "extra",
+    ["color = [0, 1, 0]", '[[randomizers]]\ntype = "material"\ntargets = "card"\ncolor = [0, 1, 0]'],
+)
+def test_a_model_without_materials_takes_the_colour_the_file_asks(asset_dir, tmp_path, ext, extra):
+    """STL and PLY carry no material: the asset's `color` or a `material` randomizer's shows
+    on them (was: nothing to drive, they stayed Blender's default grey, silently)."""
+    (px,) = card_pixels(asset_dir / f"model.{ext}", tmp_path, extra, cols=(30,))
+    assert px[1] > 100 and px[1] > 1.5 * max(px[0], px[2]), px  # green

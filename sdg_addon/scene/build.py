@@ -410,7 +410,7 @@ def _asset(root_collection, spec: AssetSpec, config: Config, quiet: bool = False
         # Labels every part had in its file belong to the model as a whole (one instance).
         shared = _shared_labels(sources)
         file_points = stashed_keypoints(sources)
-        wire_file_materials(sources, driven_inputs(spec, config))
+        wire_file_materials(sources, driven_inputs(spec, config), spec.name)
     for i in range(spec.count):
         name = spec.name if spec.count == 1 else f"{spec.name}_{i:03d}"
         if spec.primitive:
@@ -480,7 +480,7 @@ def _pool(coll, spec: AssetSpec, driven: list[str], quiet: bool = False) -> None
             raise
         sources, base_names = [o for o, _ in imported], [n for _, n in imported]
         labels = {**labels, **_shared_labels(sources)}  # what the file's own labels say wins
-        wire_file_materials(sources, driven)
+        wire_file_materials(sources, driven, f"{spec.name}_{index:03d}")
         for copy in range(spec.count):
             name = f"{spec.name}_{index:03d}"
             index += 1

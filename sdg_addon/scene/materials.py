@@ -50,8 +50,19 @@ def wire_principled(mat: bpy.types.Material, inputs=LOOK_INPUTS) -> None:
             tree.links.new(attr.outputs["Fac"], bsdf.inputs[socket])
 
 
-def wire_file_materials(objects, inputs) -> None:
-    """Drive `inputs` of the materials of a model's `objects` (each input wired once)."""
+def wire_file_materials(objects, inputs, name: str = "model") -> None:
+    """Drive `inputs` of the materials of a model's `objects` (each input wired once). A
+    mesh with no material (STL, PLY) gets one of the add-on's, driven, when any input is:
+    else Blender's default surface would show none of them."""
+    bare = [o for o in objects if inputs and not any(slot.material for slot in o.material_slots)]
+    if bare:
+        mat = per_object_material(f"sdg_{name}")
+        for o in bare:
+            if o.material_slots:
+                for slot in o.material_slots:
+                    slot.material = mat
+            else:
+                o.data.materials.append(mat)
     for o in objects:
         for slot in o.material_slots:
             mat = slot.material
