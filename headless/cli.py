@@ -316,7 +316,7 @@ def _merge(args) -> int:
         folder.close()
     for text in unmet:
         print(f"WARNING: {text}", file=sys.stderr)
-    print(f"merged {len(done)} finished frame(s) in {out} for writers {', '.join(config.writers)}")
+    say(f"merged {len(done)} finished frame(s) in {out} for writers {', '.join(config.writers)}")
     return EXIT_OK
 
 
@@ -425,7 +425,7 @@ def _validate(path: Path, out: Path | None = None) -> int:
             expected += " (or render with --out)"
         report_problems(path, ConfigError([Problem(str(path), field, value, expected)]))
         return EXIT_INVALID
-    print(f"{path}: OK")
+    say(f"{path}: OK")
     return EXIT_OK
 
 
@@ -526,7 +526,7 @@ def _render(args) -> int:
     recorder = Recorder(config, options, ProgressLines(args.quiet), on_warning)
     empty = _empty_shard_note(recorder, out)
     if empty:
-        print(empty)
+        say(empty)
         return EXIT_OK
     try:
         with contextlib.nullcontext() if args.verbose else blender_console_silenced(), ctrl_c_cancels(recorder):
@@ -799,7 +799,7 @@ def _preview(args) -> int:
         return EXIT_INVALID
     except OSError as e:  # read-only storage (a dataset's own folder, the default), a full disk
         return _cannot_write(e, Path(out).parent)
-    print(out)
+    say(str(out))
     return EXIT_OK
 
 
@@ -842,7 +842,7 @@ def _report(args) -> int:
         return EXIT_INVALID
     except OSError as e:  # read-only storage (a dataset's own folder, the default), a full disk
         return _cannot_write(e, Path(args.out) if args.out else Path(args.dir) / "report")
-    print(page)
+    say(str(page))
     return EXIT_OK
 
 

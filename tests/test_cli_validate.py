@@ -192,3 +192,24 @@ def test_a_closed_stdout_does_not_stop_the_run(monkeypatch, capsys):
     ProgressLines()(progress)
     say("done: 2 frame(s) written")
     stdout.flush()  # the null device now: nothing raised at exit either
+
+
+def test_a_closed_stdout_ends_validate_and_report_with_their_own_exit_code(tmp_path, monkeypatch):
+    """`validate FILE | true`, `report DIR | true`: the last line, printed once the work was
+    done, ended in a BrokenPipeError traceback, exit 1; now the command's own exit code."""
+    import os
+
+    from test_writers_formats import make_frame
+
+    from sdg_addon.writers import create_writer
+
+    good = Path(__file__).resolve().parent.parent / "presets" / "examples" / "minimal.toml"
+    out = tmp_path / "ds"
+    create_writer("basic", out).write(make_frame(0))
+    for argv in (["validate", str(good)], ["report", str(out)]):
+        read, write = os.pipe()
+        os.close(read)
+        stdout = os.fdopen(write, "w")
+        monkeypatch.setattr("sys.stdout", stdout)
+        assert main(argv) == EXIT_OK, argv
+        stdout.flush()  # at the process's exit: raised BrokenPipeError (a terminal's stdout is line-buffered: at once)
