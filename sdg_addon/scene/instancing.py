@@ -13,7 +13,8 @@ replaces those copies by real objects before rendering (docs/exactness.md, "Inst
   Geometry Nodes tree; in the collection or not) get copies too, not rendered, placed in
   the instance space the same way, and the copies' modifiers (node trees: copies of them)
   use those: Blender evaluates the prototypes where they stand and
-  instances the result, so each copy keeps the shape of its instance.
+  instances the result, so each copy keeps the shape of its instance. In a still, a mesh
+  shaped by other objects is evaluated once instead and its copies share that shape.
   Nested collection instances are realized level by level.
 - Geometry Nodes instances, particles (object/collection render) and vertex/face
   instancing: every instance in the evaluated depsgraph becomes a real object parented to
@@ -136,12 +137,18 @@ def realize_instances(scene, frames=()) -> list[str]:
             break
         depsgraph = _depsgraph(scene)
         worlds: dict[str, tuple] = {}  # evaluated transforms of prototypes, read first
+        shapes: dict[str, object] = {}  # stills: shapes made with other objects, as evaluated
         for coll in {o.instance_collection for o in todo}:
             protos = _collection_tree(coll)[1]
-            for proto in [*protos, *_used_objects(protos)]:
+            if not frames:
+                for proto in protos:
+                    if proto.name not in shapes and _shaped_by_others(proto):
+                        shapes[proto.name] = _evaluated_shape(proto, depsgraph)
+            live = [p for p in protos if p.name not in shapes]
+            for proto in [*protos, *_used_objects(live)]:
                 worlds.setdefault(proto.name, _evaluated_transform(proto, depsgraph))
         for obj in todo:
-            _realize_collection_instance(obj, worlds, users_of(obj, users))
+            _realize_collection_instance(obj, worlds, users_of(obj, users), shapes)
             made.append(obj.name)
     made += _realize_depsgraph_instances(scene, frames)
     return made
@@ -347,7 +354,7 @@ def _place(obj, parent, parent_frame: Matrix, world: Matrix, basis: Matrix) -> N
     obj.matrix_parent_inverse = parent_frame.inverted_safe() @ world @ basis.inverted_safe()
 
 
-def _realize_collection_instance(instancer, worlds: dict, instancer_colls: list) -> None:
+def _realize_collection_instance(instancer, worlds: dict, instancer_colls: list, shapes: dict) -> None:
     coll = instancer.instance_collection
     parents, protos = _collection_tree(coll)
     protos = [p for p in protos if not p.get(REALIZED) and p.type != "CAMERA" and not p.hide_render]
@@ -359,14 +366,17 @@ def _realize_collection_instance(instancer, worlds: dict, instancer_colls: list)
         copy.color = instancer.color  # Blender gives instances their instancer's colour
         _clean_copy(copy)
         _mark(copy, instancer, merge_labels(label_chain(proto, parents)))
+        if proto.name in shapes:  # the prototype's shape, shared: nothing left to evaluate
+            copy.data = shapes[proto.name]
+            copy.modifiers.clear()
         for c in instancer_colls:
             c.objects.link(copy)
         copies[proto.name] = copy
-    # Objects the copies' modifiers use (a boolean's cutter, an armature, a curve), where
-    # not copied above: copies of their own, not rendered, so that each stands to the
+    # Objects the other copies' modifiers use (a boolean's cutter, an armature, a curve),
+    # where not copied above: copies of their own, not rendered, so that each stands to the
     # copies as the object stands to the prototypes (Blender evaluates the prototypes where
-    # they are and instances the result).
-    used = [o for o in _used_objects(protos) if o.name not in copies]
+    # they are and instances the result); their shapes then play in a clip.
+    used = [o for o in _used_objects([p for p in protos if p.name not in shapes]) if o.name not in copies]
     for obj in used:
         copy = obj.copy()
         copy.name = f"{instancer.name}/{obj.name}"
@@ -392,13 +402,29 @@ def _realize_collection_instance(instancer, worlds: dict, instancer_colls: list)
         parent = proto.parent
         if parent is not None and parent.name in copies:
             _place(copy, copies[parent.name], worlds[parent.name][0], world, basis)
-            if proto.parent_type == "ARMATURE":  # placed as a child object; deformed by it too
+            if proto.parent_type == "ARMATURE" and proto.name not in shapes:  # deformed by it too
                 copy.parent_type = "ARMATURE"
         else:  # instance space: the instancer's, shifted by the collection's offset
             _place(copy, instancer, offset.inverted(), world, basis)
     _save(instancer, instance_type=instancer.instance_type)
     instancer[COPY_ROOT] = 1
     instancer.instance_type = "NONE"
+
+
+def _shaped_by_others(obj) -> bool:
+    """A mesh whose shape other objects make (a boolean's cutter, an armature, a curve)
+    and that makes no instances of its own (Geometry Nodes, particles: made real later)."""
+    if obj.type != "MESH" or any(m.type in ("NODES", "PARTICLE_SYSTEM") for m in obj.modifiers):
+        return False
+    return obj.parent_type == "ARMATURE" or any(kind == "setting" for _m, _s, kind, _t in _object_uses(obj))
+
+
+def _evaluated_shape(obj, depsgraph):
+    """`obj`'s evaluated mesh as new mesh data (marked made here)."""
+    mesh = bpy.data.meshes.new_from_object(obj.evaluated_get(depsgraph))
+    mesh.name = f"sdg_{obj.name}_shape"
+    mesh[REALIZED] = 1
+    return mesh
 
 
 def _object_uses(obj):
