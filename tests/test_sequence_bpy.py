@@ -976,3 +976,91 @@ def test_a_parallel_resume_the_render_processes_refuse_leaves_the_frame_log_as_i
     assert render(param, out, "--resume", "--procs", "2", "--chunk", "2") == 2
     assert "the files the scene reads differ" in capfd.readouterr().err
     assert log.read_bytes() == before
+
+
+def test_collection_instances_shaped_by_animated_objects_play_in_a_clip_as_blender_renders_them(tmp_path):
+    """An instanced collection of a wall whose boolean cutter moves and a bar an armature
+    bends over the clip, instanced twice (one turned): at every frame the instance masks
+    cover what Blender itself renders of the file (the copies' modifiers use copies of
+    the cutter and the armature, which keep their keyframes)."""
+
+    import bpy
+    from PIL import Image
+
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    scene = bpy.context.scene
+    parts = bpy.data.collections.new("parts")
+    scene.collection.children.link(parts)
+    rig = bpy.data.objects.new("rig", bpy.data.armatures.new("rig"))
+    parts.objects.link(rig)
+    bpy.context.view_layer.objects.active = rig
+    bpy.ops.object.mode_set(mode="EDIT")
+    bone = rig.data.edit_bones.new("tip")
+    bone.head, bone.tail = (0.0, 0.0, 0.0), (0.5, 0.0, 0.0)
+    bpy.ops.object.mode_set(mode="OBJECT")
+    pose = rig.pose.bones["tip"]
+    pose.rotation_mode = "XYZ"
+    for frame, turn in ((1, 0.0), (9, 1.5)):
+        pose.rotation_euler = (0.0, 0.0, turn)
+        pose.keyframe_insert("rotation_euler", frame=frame)
+    bar = bpy.data.objects.new("bar", bpy.data.meshes.new("bar"))
+    bar.data.from_pydata(
+        [(x, y, z) for x in (0.0, 0.5) for y in (-0.05, 0.05) for z in (-0.05, 0.05)],
+        [],
+        [(0, 1, 3, 2), (4, 6, 7, 5), (0, 4, 5, 1), (2, 3, 7, 6), (0, 2, 6, 4), (1, 5, 7, 3)],
+    )
+    parts.objects.link(bar)
+    bar.vertex_groups.new(name="tip").add(list(range(8)), 1.0, "REPLACE")
+    bar.modifiers.new("rig", "ARMATURE").object = rig
+    bar["semantics"] = {"class": ["bar"]}
+    bpy.ops.mesh.primitive_cube_add(size=0.6, location=(0.0, 0.8, 0.0))
+    wall = bpy.context.object
+    bpy.ops.mesh.primitive_uv_sphere_add(radius=0.25, location=(-0.3, 0.8, 0.3))
+    cutter = bpy.context.object
+    for obj in (wall, cutter):
+        for c in list(obj.users_collection):
+            c.objects.unlink(obj)
+        parts.objects.link(obj)
+    wall.name, cutter.name, cutter.hide_render = "wall", "cutter", True
+    wall["semantics"] = {"class": ["wall"]}
+    wall.modifiers.new("hole", "BOOLEAN").object = cutter
+    for frame, x in ((1, -0.3), (9, 0.3)):
+        cutter.location.x = x
+        cutter.keyframe_insert("location", frame=frame)
+    bpy.context.view_layer.layer_collection.children["parts"].exclude = True
+    for i, x in enumerate((-1.0, 1.0)):
+        holder = bpy.data.objects.new(f"ci_{i}", None)
+        holder.instance_type, holder.instance_collection = "COLLECTION", parts
+        holder.location, holder.rotation_euler.z = (x, 0.0, 0.0), 0.5 * i
+        scene.collection.objects.link(holder)
+    cam = bpy.data.objects.new("Cam", bpy.data.cameras.new("Cam"))
+    scene.collection.objects.link(cam)
+    cam.location, scene.camera = (0.0, 0.3, 6.0), cam
+    scene.frame_set(1)
+    blend = tmp_path / "parts.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(blend))
+    frames = range(3, 7)
+    seen = []  # per frame: where Blender renders something
+    scene.render.engine, scene.cycles.samples, scene.cycles.device = "CYCLES", 1, "CPU"
+    scene.render.resolution_x, scene.render.resolution_y, scene.render.resolution_percentage = W, H, 100
+    scene.render.film_transparent, scene.render.image_settings.color_mode = True, "RGBA"
+    scene.render.filter_size = 0.0
+    for frame in frames:
+        scene.frame_set(frame)
+        scene.render.filepath = str(tmp_path / f"blender_{frame}.png")
+        bpy.ops.render.render(write_still=True)
+        seen.append(np.array(Image.open(scene.render.filepath))[..., 3] > 127)
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    assert (seen[0] != seen[-1]).sum() > 10  # the holes move, the bars bend
+    param = write_param(
+        tmp_path,
+        header((W, H), samples=1, seed=1, frames=len(frames))
+        + f'[sequence]\nclip_length = {len(frames)}\nstart_frame = {frames[0]}\n[scene]\nblend = "{blend.as_posix()}"\n'
+        + "[annotators]\ninstance_segmentation = {}\n",
+        "parts.toml",
+    )
+    out = tmp_path / "parts"
+    assert render(param, out) == 0
+    for i in range(len(frames)):
+        masked = np.array(Image.open(out / "clip_0000" / f"instance_segmentation_{i:04d}.png"))[..., 3] > 0
+        assert (masked != seen[i]).sum() <= 0.03 * seen[i].sum(), (i, (masked != seen[i]).sum(), seen[i].sum())
