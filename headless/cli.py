@@ -292,7 +292,7 @@ def _merge(args) -> int:
         return EXIT_INVALID
     table = LabelTable(json.loads((out / AUDIT_DIR / "label_table.json").read_text()))
     cameras = run_cameras(out / AUDIT_DIR, config)
-    lost = removed_parts(config.writers, out, done, cameras, len(cameras) + len(config.lidars) > 1)
+    lost = removed_parts(config, out, done, cameras)
     if lost:
         print(f"error: cannot merge {out}:\n" + "\n".join(lost), file=sys.stderr)
         return EXIT_INVALID

@@ -340,9 +340,7 @@ class Recorder:
                     "compare audit/resolved.json): use a new output folder or --overwrite"
                 )
             if not self.is_complete(done):  # a complete dataset is not finalized again: nothing to lose
-                cameras = audit.run_cameras(audit_dir, self.config)
-                several = len(cameras) + len(self.config.lidars) > 1
-                lost = removed_parts(self.config.writers, out, done, cameras, several)
+                lost = removed_parts(self.config, out, done, audit.run_cameras(audit_dir, self.config))
                 if lost:
                     raise RecorderError("\n".join(lost))
         return done

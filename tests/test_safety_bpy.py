@@ -758,3 +758,26 @@ def test_resume_refuses_when_the_runs_parameters_cannot_be_read(tmp_path, capsys
     err = capsys.readouterr().err
     assert "audit/resolved.json" in err and "cannot tell whether the parameters are those of the run" in err, err
     assert snapshot(out) == before
+
+
+def test_resume_refuses_when_kitti_velodyne_pose_files_were_removed(tmp_path, capsys):
+    """kitti_velodyne's poses.txt is rebuilt from the per-frame poses/*.txt alone: with them
+    removed, a resumed run wrote poses.txt with its own frames' poses only (line i is scan
+    i's pose: every earlier line gone, the rest shifted). Now refused at once, exit 2,
+    nothing written, as coco / bop / webdataset without their parts."""
+    import shutil
+
+    lidar = '\n[[lidars]]\nname = "top"\npreset = "spinning_16"\ncolumns = 32\nlocation = [0, -3, 0.5]\n'
+    text = TINY.replace("frames = 2", "frames = 4").replace("[annotators]", lidar + "\n[annotators]\nlidar = {}")
+    p = param(tmp_path, text + "\n[writers.kitti_velodyne]\n")
+    out = tmp_path / "out"
+    assert render(p, out, "--frames", "0:2") == 0
+    seq = out / "kitti_velodyne" / "top" / "sequences" / "00"
+    assert len((seq / "poses.txt").read_text().splitlines()) == 2
+    shutil.rmtree(seq / "poses")
+    before = snapshot(out)
+    capsys.readouterr()
+    assert render(p, out, "--resume") == 2
+    err = capsys.readouterr().err
+    assert "writer 'kitti_velodyne': " in err and "lacks the pose files of 2 of the 2 finished scan(s)" in err, err
+    assert snapshot(out) == before

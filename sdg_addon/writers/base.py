@@ -75,17 +75,19 @@ class Writer:
         folder), for each D an earlier finalize() or run wrote. Default: none."""
         return {}
 
-    def removed_parts(self, finished, cameras: list[str]) -> str | None:
+    def removed_parts(self, finished: dict[int, dict], sensors: list[str], clips: bool) -> str | None:
         """Why continuing this folder would lose finished frames (None: it would not): the
         parts of finished frames of a dataset whose joined file exists are gone (a user
         removed parts/), and finalize() would rebuild that file without them. `finished`:
-        the frame log's frames; `cameras`: the run's camera names (audit/cameras.json)."""
+        the frame log's records by frame; `sensors`: the names of the run's cameras
+        (audit/cameras.json), or of its LiDARs for a writer of theirs; `clips`: frames are
+        written in their clip's folder (sequence.folders = "clip")."""
         joined = self.joined_files()
         if not joined:
             return None
         expected: dict[str, list[int]] = {}
         for f in sorted(finished):
-            for camera in cameras:
+            for camera in sensors:
                 ds = self.dataset_name(f, camera)
                 if ds in joined:
                     expected.setdefault(ds, []).append(f)
@@ -124,14 +126,16 @@ def create_writer(name: str, output_dir: Path | str, **options) -> Writer:
     return cls(output_dir, **options)
 
 
-def removed_parts(writers: dict[str, dict], output_dir: Path, finished, cameras: list[str], several: bool) -> list[str]:
-    """Writer.removed_parts of each writer of a run (name -> options) in `output_dir`: one
-    line per writer that would lose finished frames when the folder is continued."""
+def removed_parts(config, output_dir: Path, finished: dict[int, dict], cameras: list[str]) -> list[str]:
+    """Writer.removed_parts of each writer of a run (its parsed parameters) in `output_dir`:
+    one line per writer that would lose finished frames when the folder is continued."""
+    lidars = [lidar.name for lidar in config.lidars]
+    clips = config.sequence.clip_length > 1 and config.sequence.folders == "clip"
     problems = []
-    for name, options in writers.items():
+    for name, options in config.writers.items():
         writer = create_writer(name, output_dir, **(options or {}))
-        writer.set_run(None, several)
-        problem = writer.removed_parts(finished, cameras)
+        writer.set_run(None, len(cameras) + len(lidars) > 1)
+        problem = writer.removed_parts(finished, cameras if "camera" in writer.sensors else lidars, clips)
         if problem:
             problems.append(problem)
     return problems

@@ -64,6 +64,32 @@ class KittiVelodyneWriter(_LidarWriter):
         pose = np.asarray(info["sensor_to_world"], dtype=np.float64)[:3].ravel()
         io.write_text(seq / "poses" / f"{n}.txt", " ".join(f"{x:.9e}" for x in pose) + "\n")
 
+    def removed_parts(self, finished: dict[int, dict], sensors: list[str], clips: bool) -> str | None:
+        """poses.txt is rebuilt from the sequence's poses/*.txt alone (Writer.removed_parts):
+        the pose files of finished frames of a sequence whose poses.txt exists must be there."""
+        pad = self.options["frame_padding"]
+        for lidar in sensors:
+            expected: dict[Path, list[int]] = {}
+            for f, rec in sorted(finished.items()):
+                clip = rec.get("clip") if clips else None
+                seq = self.root / safe_name(lidar) / "sequences" / f"{clip or 0:02d}"
+                expected.setdefault(seq, []).append(rec.get("clip_frame", f) if clip is not None else f)
+            for seq, numbers in expected.items():
+                if not (seq / "poses.txt").is_file():
+                    continue
+                have = {p.name for p in (seq / "poses").glob("*.txt")} if (seq / "poses").is_dir() else set()
+                missing = [n for n in numbers if f"{n:0{pad}d}.txt" not in have]
+                if missing:
+                    few = ", ".join(map(str, missing[:5])) + (", ..." if len(missing) > 5 else "")
+                    return (
+                        f"writer 'kitti_velodyne': {(seq / 'poses').as_posix()} lacks the pose files of "
+                        f"{len(missing)} of the {len(numbers)} finished scan(s) of the sequence ({few}): pose files "
+                        f"were removed, and {(seq / 'poses.txt').as_posix()} is rebuilt from them alone, so those "
+                        "poses would be lost; nothing was written (keep poses/ until the dataset is complete: "
+                        "put them back, or render anew with --overwrite)"
+                    )
+        return None
+
     def finalize(self) -> None:
         """poses.txt per sequence from the per-frame pose files (frame order)."""
         if not self.root.is_dir():
