@@ -531,6 +531,27 @@ def test_a_mirrored_objects_faces_wind_outwards_as_it_renders(clean_bpy):
         )
 
 
+def test_ties_go_where_cycles_puts_them(clean_bpy):
+    """A square whose four sides run through rows and columns of pixel centres (orthographic,
+    a power-of-two pixel size: exact arithmetic). Cycles' first sample lies a hair right of
+    and above the centre, so the left and bottom sides keep their centres, the right and top
+    sides lose them; the rasterizer's tie rule is the same, so the mask is the silhouette
+    and nothing in front makes no occlusion."""
+    me = bpy.data.meshes.new("tile")
+    x0, x1, y0, y1 = -1.0625, 0.9375, -0.8125, 0.6875  # 0.125 m pixels: centres at odd 1/16ths
+    me.from_pydata([(x0, y0, 0), (x1, y0, 0), (x1, y1, 0), (x0, y1, 0)], [], [(0, 1, 2, 3)])
+    add("tile", me, labels={"class": "tile"})
+    frame, entities = capture(camera(location=(0, 0, 10), ortho_scale=8.0))
+    iid = entities["tile"].instance_id
+    mask = frame.passes["instance"] == iid
+    cols, rows = np.flatnonzero(mask.any(axis=0)), np.flatnonzero(mask.any(axis=1))
+    # Columns 23 (x = x0) .. 38 (x1 = centre of 39, lost); rows 19 (y1 = centre of 18, lost) .. 30 (y0).
+    assert (cols[0], cols[-1], rows[0], rows[-1]) == (23, 38, 19, 30) and mask.sum() == 16 * 12
+    np.testing.assert_array_equal(mask, full_silhouette(frame, iid))
+    occ = create_annotator("occlusion").annotate(frame)["data"]
+    assert occ["occlusionRatio"].tolist() == [0.0]
+
+
 def test_tiny_objects_appear_when_they_cover_a_pixel_centre(clean_bpy):
     """A sphere ~3 px across is in the map; sub-pixel spheres appear exactly when they cover
     a pixel centre (the same rule as the rasterizer), never anywhere else."""

@@ -27,7 +27,8 @@ from sdg_addon.frame import Camera
 
 
 def _ref_inside(tri, px, py):
-    """Top-left-rule point-in-triangle test written independently of the implementation.
+    """Point-in-triangle test with the tie rule (left and bottom edges own their centres:
+    a centre nudged right, then up), written independently of the implementation.
 
     Works on Python numbers (Fractions give exact answers) or numpy arrays of centres.
     """
@@ -41,8 +42,8 @@ def _ref_inside(tri, px, py):
         (ax, ay), (bx, by) = verts[k], verts[(k + 1) % 3]
         dx, dy = bx - ax, by - ay
         e = dx * (py - ay) - dy * (px - ax)  # > 0 inside (y down, positive area)
-        top_left = dy < 0 or (dy == 0 and dx > 0)
-        inside = inside & ((e > 0) | ((e == 0) & top_left))
+        owns = dy < 0 or (dy == 0 and dx < 0)  # a left edge, or a bottom edge
+        inside = inside & ((e > 0) | ((e == 0) & owns))
     return inside
 
 
@@ -83,9 +84,9 @@ def min_edge_distance(tris, width, height):
 
 
 def rect_mask(width, height, x0, x1, y0, y1):
-    """Centres with x0 <= x < x1 and y0 <= y < y1 (the top-left rule for a rectangle)."""
+    """Centres with x0 <= x < x1 and y0 < y <= y1 (the tie rule for a rectangle, y down)."""
     py, px = np.mgrid[0:height, 0:width] + 0.5
-    return (px >= x0) & (px < x1) & (py >= y0) & (py < y1)
+    return (px >= x0) & (px < x1) & (py > y0) & (py <= y1)
 
 
 def square(x0, x1, y0, y1, diagonal=0, flip=False):
@@ -158,14 +159,14 @@ def to_world(camera, tris_cam):
 
 
 def test_right_triangle_with_edges_through_centres():
-    # Legs on the centre lines x = 0.5 (left edge) and y = 0.5 (top edge): included.
-    # Hypotenuse x + y = 5 through centres (a bottom-right edge): excluded.
+    # Legs on the centre lines x = 0.5 (left edge: included) and y = 0.5 (top edge:
+    # excluded). Hypotenuse x + y = 5 through centres (a bottom-right edge): excluded.
     tri = np.array([[[0.5, 0.5], [4.5, 0.5], [0.5, 4.5]]])
     expected = np.zeros((6, 6), dtype=bool)
     for i in range(6):
         for j in range(6):
-            expected[i, j] = i + j <= 3
-    assert expected.sum() == 10
+            expected[i, j] = 1 <= i and i + j <= 3
+    assert expected.sum() == 6
     for t in (tri, tri[:, ::-1], np.roll(tri, 1, axis=1)):
         np.testing.assert_array_equal(rasterize(t, 6, 6), expected)
     np.testing.assert_array_equal(ref_rasterize_exact(tri, 6, 6), expected)
@@ -181,12 +182,13 @@ def test_square_with_edges_between_centres():
             np.testing.assert_array_equal(coverage_count(tris, 7, 5), expected.astype(int))
 
 
-def test_square_with_edges_through_centres_left_and_top_win():
-    # [1.5, 4.5] x [0.5, 3.5]: centres on the left (x = 1.5) and top (y = 0.5) sides are in,
-    # those on the right (x = 4.5) and bottom (y = 3.5) sides are out. The diagonal passes
-    # through centres too; each of them is covered by exactly one of the two triangles.
+def test_square_with_edges_through_centres_left_and_bottom_win():
+    # [1.5, 4.5] x [0.5, 3.5]: centres on the left (x = 1.5) and bottom (y = 3.5) sides are
+    # in, those on the right (x = 4.5) and top (y = 0.5) sides are out, as Cycles samples
+    # them (a hair right of and above the centre). The diagonal passes through centres
+    # too; each of them is covered by exactly one of the two triangles.
     expected = np.zeros((5, 7), dtype=bool)
-    expected[0:3, 1:4] = True
+    expected[1:4, 1:4] = True
     np.testing.assert_array_equal(expected, rect_mask(7, 5, 1.5, 4.5, 0.5, 3.5))
     for diagonal in (0, 1):
         for flip in (False, True):
@@ -204,11 +206,11 @@ def test_shared_diagonal_goes_to_the_triangle_on_its_right():
     assert not rasterize(lower_left, 7, 5)[1, 2] and not rasterize(lower_left, 7, 5)[2, 3]
 
 
-def test_horizontal_shared_edge_goes_to_the_triangle_below():
-    top = np.array([[[0.0, 0.0], [6.0, 0.0], [3.0, 2.5]], [[0.0, 0.0], [3.0, 2.5], [0.0, 2.5]]])
+def test_horizontal_shared_edge_goes_to_the_triangle_above():
+    above = np.array([[[0.0, 0.0], [6.0, 0.0], [6.0, 2.5]], [[0.0, 0.0], [6.0, 2.5], [0.0, 2.5]]])
     below = np.array([[[0.0, 2.5], [6.0, 2.5], [3.0, 5.0]]])
-    assert not rasterize(top, 6, 5)[2].any()  # the row of centres y = 2.5
-    np.testing.assert_array_equal(rasterize(below, 6, 5)[2], [True] * 6)
+    np.testing.assert_array_equal(rasterize(above, 6, 5)[2], [True] * 6)  # the row of centres y = 2.5
+    assert not rasterize(below, 6, 5)[2].any()
 
 
 def test_fan_around_a_vertex_on_a_pixel_centre_covers_it_once():
@@ -320,7 +322,7 @@ def test_off_screen_and_empty_inputs():
             [[21, 2], [30, 3], [25, 8]],  # right
             [[2, -9], [12, -1], [5, -4]],  # above
             [[2, 10.5], [12, 11], [5, 40]],  # below (the last row's centres are at y = 9.5)
-            [[-10, 0.5], [30, 0.5], [10, -5]],  # bottom edge on a row of centres: excluded
+            [[-10, 9.5], [30, 9.5], [10, 15]],  # top edge on the last row of centres: excluded
             [[3.6, 1], [4.4, 1], [4, 9]],  # overlaps the image but holds no centre
         ],
         dtype=np.float64,

@@ -4,15 +4,16 @@ Pixel conventions are those of frame.py: x to the right, y down, origin at the t
 corner of the top-left pixel; pixel (row i, column j) is sampled at its centre (j + 0.5,
 i + 0.5). A pixel is covered when its centre lies inside a triangle, either winding.
 
-Tie rule (the "top-left" rule of Direct3D and most GPU rasterizers): a centre exactly on an
-edge is covered only if that edge is a *left* edge (the triangle's interior lies to its
-right, i.e. it is not horizontal and goes up the screen in the triangle's clockwise order)
-or a *top* edge (horizontal with the interior below it). So two triangles sharing an edge
-cover every pixel centre on it exactly once, meshes have no gaps and no double counting, and
-an axis-aligned rectangle [x0, x1] x [y0, y1] covers exactly the centres with
-x0 <= x < x1 and y0 <= y < y1 (left and top sides win, right and bottom sides lose). On a
-shared non-horizontal edge the triangle to the right of it wins; on a shared horizontal
-edge, the triangle below it wins.
+Tie rule (Cycles' own: its id sample lies a hair right of and above the pixel centre,
+docs/exactness.md): a centre exactly on an edge is covered only if that edge is a *left*
+edge (the triangle's interior lies to its right: the edge is not horizontal) or a *bottom*
+edge (horizontal with the interior above it), i.e. the centre counts as nudged right, then
+up. It is the "top-left" rule of Direct3D and most GPU rasterizers with y up, as the image
+plane of a camera has it. So two triangles sharing an edge cover every pixel centre on it
+exactly once, meshes have no gaps and no double counting, and an axis-aligned rectangle
+[x0, x1] x [y0, y1] (y down) covers exactly the centres with x0 <= x < x1 and y0 < y <= y1
+(left and bottom sides win, right and top sides lose). On a shared non-horizontal edge the
+triangle to the right of it wins; on a shared horizontal edge, the triangle above it wins.
 
 Ties are decided exactly, not "up to epsilon": every edge function is evaluated from the
 edge's two endpoints taken in a canonical (lexicographic) order and only then negated as
@@ -52,7 +53,7 @@ def rasterize(tri_px: np.ndarray, width: int, height: int) -> np.ndarray:
 
     tri_px: (N, 3, 2) float pixel coordinates (x right, y down), either winding.
     Returns a bool (height, width) mask, True where a pixel centre lies inside any triangle
-    (top-left tie rule, see the module docstring).
+    (the tie rule of the module docstring).
     """
     tri = np.asarray(tri_px, dtype=np.float64).reshape(-1, 3, 2)
     w, h = int(width), int(height)
@@ -228,9 +229,9 @@ def _edge_functions(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarra
     b_coef *= sign
     c_coef *= sign
     # With the interior on the positive side, A = -dy and B = dx of the directed edge:
-    # left edges (dy < 0) and top edges (dy == 0, dx > 0) own the centres lying on them.
-    top_left = (a_coef > 0) | ((a_coef == 0) & (b_coef > 0))
-    thr = np.where(top_left, 0.0, _TINY)
+    # left edges (dy < 0) and bottom edges (dy == 0, dx < 0) own the centres lying on them.
+    owns = (a_coef > 0) | ((a_coef == 0) & (b_coef < 0))
+    thr = np.where(owns, 0.0, _TINY)
     # pos and neg are both False where e_opp is NaN; inf means the arithmetic overflowed.
     ok = (pos | neg) & np.isfinite(c_coef).all(axis=0) & np.isfinite(e_opp).all(axis=0)
     return np.stack([a_coef, b_coef, c_coef, thr]), ok
@@ -276,9 +277,9 @@ def _cover(flat, w, coef, j0, i0, bw, bh):
 # the sum of the edges crossing the row to the left of the pixel, i.e. a running sum
 # (cumsum) of +-w placed at each crossing. Each crossing column is where one edge test of
 # the triangle rasterizer above changes along the row (_span_boundary, the same
-# arithmetic and tie rule: canonical endpoint order, top-left ties), and a row is
-# crossed by an edge when its centre's y lies in [y_min, y_max) of the edge: the
-# rasterizer's tie rule is a symbolic nudge of each centre right then down, and for such
+# arithmetic and tie rule: canonical endpoint order, left and bottom ties), and a row is
+# crossed by an edge when its centre's y lies in (y_min, y_max] of the edge: the
+# rasterizer's tie rule is a symbolic nudge of each centre right then up, and for such
 # a point both views agree. So the masks are those of rasterize() on the same triangles
 # (bitwise wherever the arithmetic is exact, e.g. vertices on a pixel lattice), at a cost
 # that follows the outline, not the area or the triangle count.
@@ -452,7 +453,7 @@ def _chain_group(chains, boxes, bands: dict) -> None:
     a = ly - ry
     b = rx - lx
     c = -(a * lx + b * ly)
-    thr = np.where((a > 0) | ((a == 0) & (b > 0)), 0.0, _TINY)
+    thr = np.where((a > 0) | ((a == 0) & (b < 0)), 0.0, _TINY)
     # The running sum steps by +-w where the canonical test turns on (a > 0) or off (a < 0);
     # reversed edges count negatively. Horizontal edges (a == 0) cross no row.
     step = (weight * np.where(swap, -1, 1) * np.sign(a)).astype(np.float64)
@@ -474,7 +475,7 @@ def _chain_group(chains, boxes, bands: dict) -> None:
         edge = sel[idx]
         row = r0[start:stop][idx] + (np.arange(idx.size) - first[idx])
         py = row + 0.5
-        crosses = (py >= ymin[edge]) & (py < ymax[edge])  # exact: which rows the edge spans
+        crosses = (py > ymin[edge]) & (py <= ymax[edge])  # exact: which rows the edge spans
         edge, row, py = edge[crosses], row[crosses], py[crosses]
         o = owner[edge]
         col = _span_boundary(a[edge], c[edge], b[edge] * py, thr[edge], x0[o], x1[o])
