@@ -295,3 +295,94 @@ yaw = 0
             assert np.allclose(np.ptp(co, axis=0), [0.1 * x for x in want], atol=1e-6)  # yaw 0
         for a, b in itertools.combinations(placed, 2):
             assert not trees[a].overlap(trees[b]), (frame, a, b)
+
+
+def test_scatter_after_pose_keeps_the_pose_rotation_and_rests_the_turned_objects():
+    """Replicator's `rep.modify.pose(rotation=...)` then `rep.randomizer.scatter_2d(...)`
+    keeps the rotation (scatter_2d moves the prims only). Scatter without its own `yaw` /
+    `rotation` keeps the rotation an earlier entry set this frame: boxes turned 30° about Z,
+    and a box tipped on an edge (45° about X), rest on the table top with that rotation,
+    never intersecting; the volume mode keeps it too. With its own `yaw` scatter turns them
+    (was: the pose rotation always replaced by scatter's uniform yaw)."""
+    import itertools
+    import tomllib
+    from pathlib import Path
+
+    import bpy
+    from test_placement_bpy import pose, world_tree
+
+    from sdg_addon.config.schema import config_from_dict
+    from sdg_addon.sampling.rotations import euler_matrix
+    from sdg_addon.scene.build import build_scene
+    from sdg_addon.scene.facts import extract_facts
+
+    def scene(scatter_extra: str) -> str:
+        return (
+            header((W, H), samples=1, seed=5)
+            + ground(4.0)
+            + camera((0, -2.2, 1.8), (0, 0, 0.7))
+            + sun()
+            + asset("table", "table", 1.2)
+            + asset("box", "cube", 0.1, count=5, label="box")
+            + asset("floater", "cube", 0.1, label="box")
+            + """
+[[randomizers]]
+type = "pose"
+targets = "box_00[0-3]"
+rotation = [0, 0, 30]
+[[randomizers]]
+type = "pose"
+targets = "box_004"
+rotation = [45, 0, 0]
+[[randomizers]]
+type = "pose"
+targets = "floater"
+rotation = [10, 20, 30]
+[[randomizers]]
+type = "scatter"
+targets = "box_*"
+surface = "table"
+min_normal_z = 0.9
+"""
+            + scatter_extra
+            + """
+[[randomizers]]
+type = "scatter"
+targets = "floater"
+volume = "box"
+center = [0, 0, 2.5]
+size = [0.2, 0.2, 0.2]
+"""
+        )
+
+    cfg = config_from_dict(tomllib.loads(scene("")), Path("t.toml"))
+    built = build_scene(cfg)
+    facts = extract_facts(built)
+    targets = [built.match(r.target_kind, p) for r, p in zip(cfg.randomizers, cfg.randomizer_targets)]
+    for frame in range(3):
+        sampled = pose(cfg, built, facts, targets, frame)
+        scattered = sampled[3]["values"]
+        placed = [n for n in sorted(scattered) if scattered[n]["placed"]]
+        assert len(placed) >= 4, scattered
+        trees = {}
+        for n in placed:
+            want = euler_matrix([45, 0, 0] if n == "box_004" else [0, 0, 30])
+            obj = built.entities[n].root
+            assert np.allclose(np.array(obj.matrix_world)[:3, :3], want, atol=1e-6), n
+            assert np.allclose(euler_matrix(scattered[n]["rotation"]), want, atol=1e-9)  # logged as placed
+            trees[n], co = world_tree(obj)
+            assert 0.72 <= co[:, 2].min() <= 0.72 + 1e-3, (n, co[:, 2].min())  # resting on the top
+        for a, b in itertools.combinations(placed, 2):
+            assert not trees[a].overlap(trees[b]), (frame, a, b)
+        floater = np.array(bpy.data.objects["floater"].matrix_world)
+        assert np.allclose(floater[:3, :3], euler_matrix([10, 20, 30]), atol=1e-6)
+        assert np.all(np.abs(floater[:3, 3] - [0, 0, 2.5]) <= 0.1 + 1e-9)
+
+    # Its own yaw wins over the pose's rotation.
+    cfg = config_from_dict(tomllib.loads(scene("yaw = 90\n")), Path("t.toml"))
+    built = build_scene(cfg)
+    facts = extract_facts(built)
+    targets = [built.match(r.target_kind, p) for r, p in zip(cfg.randomizers, cfg.randomizer_targets)]
+    scattered = pose(cfg, built, facts, targets, 0)[3]["values"]
+    for n in (n for n in scattered if scattered[n]["placed"]):
+        assert np.allclose(np.array(built.entities[n].root.matrix_world)[:3, :3], euler_matrix([0, 0, 90]), atol=1e-6)

@@ -57,6 +57,18 @@ def scale_in(name: str, earlier: list[dict], facts) -> float | list[float]:
     return scale
 
 
+def rotation_in(name: str, earlier: list[dict]) -> np.ndarray | None:
+    """The target's rotation (3x3) as the frame's earlier entries set it (the last `pose`,
+    `scatter` or `camera_relative` that set one; Replicator's pose-then-scatter keeps it),
+    else None."""
+    rotation = None
+    for e in earlier:
+        v = e["values"].get(name)
+        if v is not None and e["type"] in SCALERS and "rotation" in v and v.get("placed") is not False:
+            rotation = v["rotation"]
+    return None if rotation is None else euler_matrix(rotation)
+
+
 # Entries that move their target objects, and the options naming objects that must stay
 # where they were built (read once as scene facts: surfaces, obstacles, passive colliders).
 MOVERS = ("pose", "scatter", "physics_settle", "camera_relative", "trajectory")
@@ -145,11 +157,11 @@ class Scatter(RandomizerSpec):
         ),
         "yaw": (
             NUMBER,
-            'turn about the up axis (world Z, or the face normal with `orientation = "normal"`), degrees; default uniform 0..360',
+            'turn about the up axis (world Z, or the face normal with `orientation = "normal"`), degrees; default: the rotation an earlier entry (`pose`, `camera_relative`) set this frame, else uniform 0..360',
         ),
         "rotation": (
             VEC3,
-            'XYZ Euler degrees, for `orientation = "random"` or volume mode; default uniform over all rotations',
+            'XYZ Euler degrees, for `orientation = "random"` or volume mode; default: the rotation an earlier entry set this frame, else uniform over all rotations',
         ),
     }
     PARAM_RANGES = {"scale": (0.0, 1e6), "yaw": (-1e6, 1e6), "rotation": (-1e6, 1e6)}
@@ -213,10 +225,11 @@ class Scatter(RandomizerSpec):
                 scale = drawn["scale"] if "scale" in drawn else scale_in(t, earlier, facts)
                 scale = [float(x) for x in scale] if isinstance(scale, list) else float(scale)
                 factor = np.asarray(scale)  # multiplies the rotation's columns: per local axis
+                kept = None if ("yaw" in drawn or "rotation" in drawn) else rotation_in(t, earlier)
                 if area is not None:
-                    pose = self._on_surface(rng, facts, t, area, drawn, factor)
+                    pose = self._on_surface(rng, facts, t, area, drawn, factor, kept)
                 else:
-                    pose = self._in_volume(rng, drawn)
+                    pose = self._in_volume(rng, drawn, kept)
                 if pose is None:
                     continue
                 location, rotation, surface = pose
@@ -245,17 +258,22 @@ class Scatter(RandomizerSpec):
             out[t] = values
         return out
 
-    def _on_surface(self, rng, facts, name, area, drawn, scale):
+    def _on_surface(self, rng, facts, name, area, drawn, scale, kept=None):
+        """`kept`: the rotation an earlier entry set this frame, kept as it is (under the face
+        normal with `orientation = "normal"`) and rested on its lowest point."""
         tri_index, point = area.draw(rng)
         normal = area.normals[tri_index]
-        yaw = float(drawn["yaw"]) if "yaw" in drawn else float(rng.uniform(0.0, 360.0))
         orientation = self.options["orientation"]
-        if orientation == "normal":
-            rotation = align_z(normal) @ rotation_z(yaw)
-        elif orientation == "random":
-            rotation = euler_matrix(drawn["rotation"]) if "rotation" in drawn else random_rotation(rng)
+        if kept is not None:
+            rotation = align_z(normal) @ kept if orientation == "normal" else kept
         else:
-            rotation = rotation_z(yaw)
+            yaw = float(drawn["yaw"]) if "yaw" in drawn else float(rng.uniform(0.0, 360.0))
+            if orientation == "normal":
+                rotation = align_z(normal) @ rotation_z(yaw)
+            elif orientation == "random":
+                rotation = euler_matrix(drawn["rotation"]) if "rotation" in drawn else random_rotation(rng)
+            else:
+                rotation = rotation_z(yaw)
         local = facts.entities[name].verts @ (rotation * scale).T
         if len(local) == 0:
             return None
@@ -286,7 +304,7 @@ class Scatter(RandomizerSpec):
                 return None
         return location
 
-    def _in_volume(self, rng, drawn):
+    def _in_volume(self, rng, drawn, kept=None):
         o = self.options
         centre = np.asarray(o["center"], float)
         if o["volume"] == "sphere":
@@ -295,7 +313,9 @@ class Scatter(RandomizerSpec):
             location = centre + direction * float(o["radius"]) * rng.random() ** (1 / 3)
         else:
             location = centre + (rng.random(3) - 0.5) * np.asarray(o["size"], float)
-        if "rotation" in drawn:
+        if kept is not None:
+            rotation = kept
+        elif "rotation" in drawn:
             rotation = euler_matrix(drawn["rotation"])
         elif o["orientation"] == "upright":
             yaw = float(drawn["yaw"]) if "yaw" in drawn else float(rng.uniform(0.0, 360.0))
