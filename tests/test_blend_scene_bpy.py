@@ -778,10 +778,9 @@ def test_what_depends_on_where_an_object_stands_inside_a_collection_instance_is_
     """A Geometry Nodes Collection Info set to Relative reads its collection relative to the
     object it modifies (Self Object reads the object itself); a particle system simulates
     in world space: Blender evaluates that object where it stands, the copy the run makes
-    real of each collection instance stands elsewhere, so its result differs (simulated
-    particles of a copy stayed where they were born in a still). The run cannot move a
-    collection, the copy itself, the camera or a simulation along, and says so (it was
-    silent)."""
+    real of each collection instance stands elsewhere, so its result differs. The run
+    cannot move a collection, the copy itself or the camera along, nor, in a clip, a
+    simulation (a still copies Blender's particles), and says so (it was silent)."""
     scene = bpy.context.scene
     parts = bpy.data.collections.new("parts")
     scene.collection.children.link(parts)
@@ -803,21 +802,32 @@ def test_what_depends_on_where_an_object_stands_inside_a_collection_instance_is_
     parts.objects.link(spout)
     spout.modifiers.new("sparks", "PARTICLE_SYSTEM").particle_system.name = "sparks"
     sparks = spout.particle_systems["sparks"].settings
-    sparks.render_type, sparks.instance_object = "OBJECT", host
+    sparks.render_type, sparks.instance_object, sparks.count = "OBJECT", host, 5
     bpy.context.view_layer.layer_collection.children["parts"].exclude = True
     holder = bpy.data.objects.new("pile", None)
     holder.instance_type, holder.instance_collection, holder.location = "COLLECTION", parts, (2.0, 0.0, 0.0)
     scene.collection.objects.link(holder)
     cam = bpy.data.objects.new("CamA", bpy.data.cameras.new("CamA"))
     scene.collection.objects.link(cam)
-    param = blend_param(saved_variant(tmp_path / "pile.blend"))
-    capsys.readouterr()
-    assert main(["render", str(param), "--out", str(tmp_path / "out"), "--quiet"]) == 0
-    err = capsys.readouterr().err
-    assert (
+    blend = saved_variant(tmp_path / "pile.blend")
+    said = (
         "collection instances made real can differ from Blender's: what depends on where an object stands "
         "is evaluated on the copy, which stands where the instance is, not where Blender evaluates the "
         "object: 'host' (node tree 'scatter' reads where it stands: Collection Info set to Relative, Self "
-        "Object) in collection 'parts', instanced by 'pile'; 'spout' (particle system 'sparks' is simulated "
-        "(newton)) in collection 'parts', instanced by 'pile'"
-    ) in err, err
+        "Object) in collection 'parts', instanced by 'pile'"
+    )
+    for name, extra, simulation in (
+        ("still", "", ""),
+        (
+            "clip",
+            "[sequence]\nclip_length = 2\n",
+            "; 'spout' (particle system 'sparks' is simulated (newton)) in collection 'parts', instanced by 'pile'",
+        ),
+    ):
+        param = tmp_path / f"{name}.toml"
+        text = blend_param(blend).read_text()
+        param.write_text((text.replace("frames = 1", "frames = 2") if extra else text) + extra)
+        capsys.readouterr()
+        assert main(["render", str(param), "--out", str(tmp_path / name), "--quiet"]) == 0
+        err = capsys.readouterr().err
+        assert said + simulation + "\n" in err, err

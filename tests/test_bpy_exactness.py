@@ -350,6 +350,34 @@ def test_collection_instances_of_node_trees_reading_another_object_render_as_ble
     assert {g.name for g in bpy.data.node_groups} <= {"scatter", DROP_INSTANCES}
 
 
+def test_simulated_particles_of_collection_instances_render_as_blender_renders_them(clean_bpy):
+    """An instanced collection holding an emitter of falling particles, instanced twice (one
+    turned): Blender simulates the emitter where it stands and instances the result. The
+    copies made real in a still are those particles (before: the copy's own simulation,
+    from when it was made, left them where they were born)."""
+    parts = bpy.data.collections.new("parts")
+    bpy.context.scene.collection.children.link(parts)
+    grain = add("grain", mesh("cube", "grain", 0.1), location=(0, 0, -30), labels={"class": "grain"})
+    emitter = add("emitter", mesh("plane", "em", 0.8), collection=parts)
+    settings = emitter.modifiers.new("p", "PARTICLE_SYSTEM").particle_system.settings
+    settings.count, settings.frame_start, settings.frame_end, settings.physics_type = 6, 1, 1, "NEWTON"
+    settings.normal_factor, settings.lifetime = 0.5, 100
+    settings.render_type, settings.instance_object, settings.particle_size = "OBJECT", grain, 1.0
+    bpy.context.view_layer.layer_collection.children["parts"].exclude = True
+    for i, (x, turn) in enumerate(((-1.0, 0.0), (0.8, 0.7))):
+        e = add(f"ci_{i}", None, location=(x, -0.3, 0.0))
+        e.instance_type, e.instance_collection, e.rotation_euler.x = "COLLECTION", parts, turn
+    for frame in range(1, 6):
+        bpy.context.scene.frame_set(frame)
+    add("sun", bpy.data.lights.new("sun", "SUN")).rotation_euler = (0.4, 0.3, 0)
+    cam = camera(location=(0, 0, 6), ortho_scale=4.0)
+    before, _ = capture(cam, width=64, height=64, samples=2, realize=False)
+    after, entities = capture(cam, width=64, height=64, samples=2)
+    assert np.abs(before.passes["combined"] - after.passes["combined"]).max() < 1e-4
+    assert sum(n.startswith(("ci_0/emitter/instance_", "ci_1/emitter/instance_")) for n in entities) == 12
+    assert entities["ci_1/emitter/instance_003"].labels == {"class": ["grain"]}
+
+
 def test_sources_disabled_in_renders_are_instanced_as_blender_renders_them(clean_bpy):
     """A particle system's or Object Info's source object is usually disabled in renders:
     Blender still renders its instances, so they become copies with their labels. A

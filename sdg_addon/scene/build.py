@@ -259,8 +259,9 @@ def build_scene(config: Config, open_scene=None, quiet: bool = False) -> BuiltSc
     render_view_layer(scene).update()
     built.missing = missing_files()
     built.failed_drivers = failed_drivers()  # known once evaluated (the update above)
-    built.instancing_note = relative_collection_note(scene)  # before instances are made real
-    built.entities = discover_entities(scene, frames=clip_scene_frames(config.sequence, config.randomizers))
+    frames = clip_scene_frames(config.sequence, config.randomizers)
+    built.instancing_note = relative_collection_note(scene, clip=bool(frames))  # before instances are made real
+    built.entities = discover_entities(scene, frames=frames)
     built.label_table = label_table(config.label_order(), built.entities.values())
     return built
 

@@ -147,20 +147,25 @@ def realize_instances(scene, frames=()) -> list[str]:
             live = [p for p in protos if p.name not in shapes]
             for proto in [*protos, *_used_objects(live)]:
                 worlds.setdefault(proto.name, _evaluated_transform(proto, depsgraph))
+        # Stills: particles simulated where the prototype emitter stands, as instanced.
+        simulated = {} if frames else _simulated_particles(depsgraph, {o.name for o in todo})
         for obj in todo:
             _realize_collection_instance(obj, worlds, users_of(obj, users), shapes)
             made.append(obj.name)
+            for emitter, groups in sorted(simulated.get(obj.name, {}).items()):
+                made += _copy_simulated_particles(scene, obj, emitter, groups, worlds)
     made += _realize_depsgraph_instances(scene, frames)
     return made
 
 
-def relative_collection_note(scene) -> str:
+def relative_collection_note(scene, clip: bool = False) -> str:
     """Collection instances whose objects are evaluated otherwise where they stand: node
     trees reading where their object stands (Collection Info set to Relative, Self Object,
-    Active Camera) and simulated particles (simulated in world space, from the frame the
-    copy is made). A copy made real stands elsewhere than the object Blender evaluates, and
-    cannot take a collection, itself, the camera or a simulation along (objects it names, it
-    can: _used_objects). A sentence naming them, or ''."""
+    Active Camera) and, in a `clip`, simulated particles (simulated in world space, from the
+    frame the copy is made; a still copies Blender's). A copy made real stands elsewhere
+    than the object Blender evaluates, and cannot take a collection, itself, the camera or
+    a simulation along (objects it names, it can: _used_objects). A sentence naming them,
+    or ''."""
     found: dict[tuple, list[str]] = {}  # (object, what differs, collection) -> instancers
     colls = render_collections(scene)
     users = object_collections(scene)
@@ -181,7 +186,7 @@ def relative_collection_note(scene) -> str:
             for proto in _collection_tree(coll)[1]:
                 if proto.instance_type == "COLLECTION" and proto.instance_collection is not None:
                     todo.append(proto.instance_collection)
-                for what in _evaluated_where_it_stands(proto):
+                for what in _evaluated_where_it_stands(proto, clip):
                     found.setdefault((proto.name, what, proto.users_collection[0].name), []).append(instancer.name)
     if not found:
         return ""
@@ -196,8 +201,9 @@ def relative_collection_note(scene) -> str:
     )
 
 
-def _evaluated_where_it_stands(obj):
-    """What of `obj`'s evaluation depends on where it stands, in words."""
+def _evaluated_where_it_stands(obj, clip: bool):
+    """What of `obj`'s evaluation depends on where it stands, in words (simulated particles:
+    in a clip only)."""
     for mod in getattr(obj, "modifiers", ()):
         if not mod.show_render:
             continue
@@ -205,7 +211,7 @@ def _evaluated_where_it_stands(obj):
             reads = sorted(_placement_reads(mod.node_group))
             if reads:
                 yield f"node tree {mod.node_group.name!r} reads where it stands: {', '.join(reads)}"
-        elif mod.type == "PARTICLE_SYSTEM":
+        elif mod.type == "PARTICLE_SYSTEM" and clip:
             settings = mod.particle_system.settings
             if settings.render_type in ("OBJECT", "COLLECTION") and settings.physics_type != "NO":
                 yield f"particle system {mod.particle_system.name!r} is simulated ({settings.physics_type.lower()})"
@@ -236,6 +242,7 @@ def unrealize_instances(scene) -> None:
     meshes = {o.data for o in realized if isinstance(o.data, bpy.types.Mesh) and o.data.get(REALIZED)}
     bpy.data.batch_remove(realized)
     bpy.data.batch_remove([m for m in meshes if m.users == 0])
+    bpy.data.batch_remove([m for m in bpy.data.meshes if m.get(REALIZED) and m.users == 0])  # made, unused
     # Node trees made for copies (nested ones are used by those above them: outer first).
     while trees := [g for g in bpy.data.node_groups if g.get(REALIZED) and g.users == 0]:
         bpy.data.batch_remove(trees)
@@ -409,6 +416,80 @@ def _realize_collection_instance(instancer, worlds: dict, instancer_colls: list,
     _save(instancer, instance_type=instancer.instance_type)
     instancer[COPY_ROOT] = 1
     instancer.instance_type = "NONE"
+
+
+def _simulates_particles(obj) -> bool:
+    """Whether `obj` emits particles rendered as objects that a simulation moves."""
+    return any(
+        m.type == "PARTICLE_SYSTEM"
+        and m.show_render
+        and m.particle_system.settings.render_type in ("OBJECT", "COLLECTION")
+        and m.particle_system.settings.physics_type != "NO"
+        for m in getattr(obj, "modifiers", ())
+    )
+
+
+def _simulates_particles_in(coll) -> bool:
+    return any(_simulates_particles(o) for o in _collection_tree(coll)[1])
+
+
+def _simulated_particles(depsgraph, instancers: set) -> dict:
+    """{instancer: {emitter: {key: [record]}}}: the particles of simulated emitters inside
+    the collection instances `instancers`, as Blender instances them. A copy of the emitter
+    would simulate on its own, in world space, from when it is made."""
+    found: dict = {}
+    meshes: dict = {}
+    emitters: dict = {}  # instancer -> {(particle settings, system name): emitter}, or None: ambiguous
+    for name in instancers:
+        coll = bpy.data.objects[name].instance_collection
+        for proto in _collection_tree(coll)[1] if _simulates_particles_in(coll) else ():
+            for psys in getattr(proto, "particle_systems", ()):
+                key = (psys.settings.name, psys.name)
+                known = emitters.setdefault(name, {})
+                known[key] = None if key in known else proto
+    for inst in depsgraph.object_instances:
+        if not inst.is_instance or inst.particle_system is None or inst.parent is None:
+            continue
+        top = inst.parent.original
+        psys = inst.particle_system
+        emitter = emitters.get(top.name, {}).get((psys.settings.original.name, psys.name))
+        if emitter is None or not _simulates_particles(emitter):
+            continue
+        ob = inst.object
+        if ob.type not in MESH_LIKE:
+            continue
+        ptr = ob.data.as_pointer() if ob.data is not None else id(ob)
+        if ptr not in meshes:
+            meshes[ptr] = bpy.data.meshes.new_from_object(ob)
+            meshes[ptr].name = f"sdg_{emitter.name}_{ob.original.name}"
+            meshes[ptr][REALIZED] = 1
+        record = {
+            "data": meshes[ptr],
+            "proto": ob.original,
+            "name": ob.original.name,
+            "matrix": inst.matrix_world.copy(),
+            "materials": [(s.link, s.material) for s in ob.material_slots],
+            "kind": "particles",
+        }
+        key = (tuple(p for p in inst.persistent_id if p != _NO_LEVEL), ob.original.name)
+        found.setdefault(top.name, {}).setdefault(emitter.name, {}).setdefault(key, []).append(record)
+    return found
+
+
+def _copy_simulated_particles(scene, instancer, emitter: str, groups: dict, worlds: dict) -> list[str]:
+    """Copies of the particles Blender instances for `emitter` in the collection instance
+    `instancer` (records of _simulated_particles), made children of the emitter's copy,
+    whose own particles are switched off."""
+    copy = bpy.data.objects.get(f"{instancer.name}/{emitter}")
+    if copy is None:
+        return []
+    for m in copy.modifiers:
+        if m.type == "PARTICLE_SYSTEM":
+            m.show_render = m.show_viewport = False
+    offset = Matrix.Translation(-instancer.instance_collection.instance_offset)
+    world = instancer.matrix_world @ offset @ worlds[emitter][0]
+    ctx = _Context(collection_parents(scene), object_collections(scene))
+    return _make_copies(ctx, copy, world, groups)
 
 
 def _shaped_by_others(obj) -> bool:
