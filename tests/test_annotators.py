@@ -1041,6 +1041,30 @@ def test_keypoints_on_a_surface_seen_at_a_grazing_angle_are_visible(projection):
     assert flags[60:].tolist() == [1] * 20
 
 
+def test_an_object_without_triangles_has_its_visible_pixels_as_its_projection():
+    """Hair curves, point clouds and volumes render (an id in the instance pass) but send no
+    triangles. Their amodal mask is their visible pixels, so their loose box is their tight
+    box, occlusion 0 and truncation 0; before, truncation was 1.0 ("nothing of it in the
+    image") for a cloud in the middle of the image, which a KITTI reader drops as truncated."""
+    cam = perspective()
+    cube = screen_box(2, "cube", cam, 40.0, 48.0, 1.0, 6.0)
+    cloud = make_object(3, "cloud", np.zeros((0, 3, 3)), lo=[-0.5] * 3, hi=[0.5] * 3, to_world=np.eye(4))
+    frame = make_frame(cam, [cube])  # the tracer sees triangles only
+    frame.objects[3] = cloud
+    frame.label_table = LabelTable({"class": ["cloud", "cube"]})
+    frame.passes["instance"][30:50, 80:100] = 3  # where the cloud renders
+    frame.passes["depth"][30:50, 80:100] = 5.0
+    occ = annotate("occlusion", frame)
+    rows = dict(zip(occ["data"]["instanceId"].tolist(), occ["info"]["truncationRatio"]))
+    assert rows[3] == 0.0 and rows[2] == 0.0
+    row = occ["data"][occ["data"]["instanceId"] == 3][0]
+    assert (row["visiblePixels"], row["unoccludedPixels"], row["occlusionRatio"]) == (400, 400, 0.0)
+    loose, tight = annotate("bounding_box_2d_loose", frame), annotate("bounding_box_2d_tight", frame)
+    assert row_of(loose, 3).tolist() == row_of(tight, 3).tolist()
+    assert tuple(row_of(loose, 3))[1:5] == (80, 30, 99, 49)
+    assert annotate("bounding_box_3d", frame)["info"]["truncationRatio"][1] == 0.0
+
+
 def test_object_pose_model_frame_keeps_scale_in_the_model():
     """A scaled, rotated, moved box: the pose is rigid (a rotation), the model's vertices
     carry the scale, and pose @ model vertex = the world vertex seen from the camera."""

@@ -298,7 +298,9 @@ def truncation_ratio(frame: FrameData, instance_id: int) -> float:
     """Fraction of the object's full projected area (occlusion ignored) outside the image.
 
     0.0 when the projection lies inside the image, 1.0 when none of it covers a pixel of the
-    image (or nothing of it is in front of the camera). Otherwise the projection is
+    image (or nothing of it is in front of the camera). An object without triangles (hair
+    curves, point clouds, volumes) has its visible pixels as its projection (its amodal
+    mask): 0.0 when it is visible, 1.0 when not. Otherwise the projection is
     rasterized (pixel centres, as the silhouette) on a canvas extended past the image border
     by the projection's extent: truncation = outside / (inside + outside) pixels. Canvases
     larger than max(4 W H, 2^20) pixels (objects reaching far outside the image, e.g. close
@@ -324,8 +326,8 @@ def truncation_ratio(frame: FrameData, instance_id: int) -> float:
     else:
         px = silhouette_triangles(frame, instance_id)  # their union is the whole projection
         points = px.reshape(-1, 2)
-    if points.shape[0] == 0:
-        ratio = 1.0
+    if points.shape[0] == 0:  # no triangles in front of the camera; visible: none either
+        ratio = 0.0 if visible_counts(frame).get(instance_id, 0) else 1.0
     else:
         lo, hi = points.min(axis=0), points.max(axis=0)
         if lo[0] >= 0 and lo[1] >= 0 and hi[0] <= w and hi[1] <= h:
