@@ -44,7 +44,7 @@ from ..pinhole import intrinsics_of
 from ..scene.base import render_view_layer
 from ..scene.build import PIXEL_ASPECT_PROP, RESOLUTION_PROP, BuiltScene
 from ..scene.instancing import renders
-from ..scene.keypoints import entity_keypoints
+from ..scene.keypoints import children_map, entity_keypoints
 from ..sensors import SensorSpec
 from .device import render_error, select_device
 from .exr import CapturedPasses
@@ -462,13 +462,14 @@ class Capturer:
     def scene_objects(self) -> dict[int, SceneObject]:
         depsgraph = bpy.context.evaluated_depsgraph_get() if self.need_geometry else None
         objects = {}
+        children = children_map()  # once: Object.children walks every object each time
         for e in self.built.entities.values():
             if not any(renders(m) for m in e.meshes):
                 continue
             root_mw = np.array(e.root.matrix_world, dtype=np.float64)
             mesh = self._mesh(e, depsgraph) if self.need_geometry else {}
             lo, hi = self._local_bounds(e, root_mw)
-            keypoints, skeleton = entity_keypoints(e.root)
+            keypoints, skeleton = entity_keypoints(e.root, children)
             objects[e.instance_id] = SceneObject(
                 instance_id=e.instance_id,
                 name=e.name,

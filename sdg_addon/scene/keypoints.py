@@ -56,13 +56,29 @@ def keypoint_name(obj) -> str | None:
     return None
 
 
-def entity_keypoints(root) -> tuple[dict[str, list[float]], list[list[str]]]:
-    """({name: world [x, y, z]} in keypoint order, skeleton pairs) of the entity at `root`."""
+def children_map() -> dict:
+    """{object: [its children]} of every object, in bpy.data.objects order (as
+    Object.children lists them). Object.children walks every object of the file each time
+    it is read; a caller reading the children of many objects builds this map once."""
+    found: dict = {}
+    for obj in bpy.data.objects:
+        parent = obj.parent
+        if parent is not None:
+            found.setdefault(parent, []).append(obj)
+    return found
+
+
+def entity_keypoints(root, children: dict | None = None) -> tuple[dict[str, list[float]], list[list[str]]]:
+    """({name: world [x, y, z]} in keypoint order, skeleton pairs) of the entity at `root`.
+    `children`: children_map() of the scene, for a caller reading many entities (without it,
+    this one reads the map itself, a walk over every object)."""
+    if children is None:
+        children = children_map()
     found = []
-    stack = list(root.children)
+    stack = list(children.get(root, ()))
     while stack:
         obj = stack.pop()
-        stack.extend(obj.children)
+        stack.extend(children.get(obj, ()))
         name = keypoint_name(obj)
         if name is not None:
             order = obj.get(ORDER_PROPERTY)
