@@ -1299,6 +1299,20 @@ def test_uniform_rotation_is_for_rotations(tmp_path):
     assert load_config(write(tmp_path / "ok.toml", ok)).randomizers[0].params["rotation"].name == "uniform_rotation"
     p = one_problem(tmp_path, material(spec))
     assert p.field == "randomizers[0].roughness" and "uniform_rotation distribution draws" in p.expected
+    # A vec3 that is not a rotation (metres, a camera's look_at) takes no Euler angles, alone or
+    # in a mixture; the same mixture is a rotation's.
+    mix = '{ distribution = "mixture", components = [[0, 0, 0], { distribution = "uniform_rotation" }] }'
+    for param, value in (("location", spec), ("location", mix)):
+        text = CAMERA + ASSET + f'[[randomizers]]\ntype = "pose"\ntargets = "a"\n{param} = {value}\n'
+        p = one_problem(tmp_path, text)
+        assert p.field == f"randomizers[0].{param}" and "only for a `rotation` parameter" in p.expected
+    look = (
+        CAMERA
+        + f'[[randomizers]]\ntype = "camera"\ntargets = "cam"\ndistance = 2\nelevation = 30\nazimuth = 0\nlook_at = {spec}\n'
+    )
+    assert one_problem(tmp_path, look).field == "randomizers[0].look_at"
+    rotation_mix = CAMERA + ASSET + f'[[randomizers]]\ntype = "pose"\ntargets = "a"\nrotation = {mix}\n'
+    assert load_config(write(tmp_path / "mix.toml", rotation_mix)).randomizers[0].params["rotation"].name == "mixture"
 
 
 def test_a_mixtures_components_have_the_parameters_kind_and_range(tmp_path):

@@ -1941,6 +1941,11 @@ class _Redirect(Problems):
         self.items = target.items
 
 
+def _draws_rotations(d: Distribution) -> bool:
+    """Whether `d` is uniform_rotation or a mixture with one among its components."""
+    return d.name == "uniform_rotation" or any(_draws_rotations(c) for c in getattr(d, "components", ()))
+
+
 class _Reader:
     """Typed getters that record a problem and return the default when a value is wrong."""
 
@@ -2045,6 +2050,13 @@ class _Reader:
             if d.VALUE_KIND is not None and d.VALUE_KIND != kind and (kind, d.VALUE_KIND) != (NUMBER_OR_VEC3, VEC3):
                 drawn = f"the {d.name} distribution draws {_KIND_TEXT[d.VALUE_KIND]}"
                 self.problems.add(where, value, f"{_KIND_TEXT[kind]}, as {key} takes ({desc}): {drawn}")
+                return None
+            if key != "rotation" and _draws_rotations(d):  # Euler degrees: nonsense as metres or m/s
+                self.problems.add(
+                    where,
+                    value,
+                    f"{_KIND_TEXT[kind]}, as {key} takes ({desc}): uniform_rotation draws rotations (XYZ Euler degrees), only for a `rotation` parameter",
+                )
                 return None
             many = d.params.get("k") is not None
             if many and kind not in _ELEMENT_KIND:
