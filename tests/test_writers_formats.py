@@ -1093,3 +1093,20 @@ def test_webdataset_refuses_to_rebuild_shards_from_removed_parts(tmp_path):
     ):
         run_writer("webdataset", tmp_path, [4], frames_per_shard=2)
     assert {p.name: p.read_bytes() for p in root.iterdir() if p.is_file()} == before
+
+
+@pytest.mark.parametrize(
+    "writer, part", [("coco", "coco/parts/train/notes.json"), ("webdataset", "webdataset/parts/train/mine.tar")]
+)
+def test_a_users_file_among_the_parts_is_not_taken_for_one(tmp_path, writer, part):
+    """finalize joined every *.json (*.tar) of parts/D: a file of the user's there ended
+    the run with a KeyError (ValueError) traceback after its frames were rendered; parts
+    are the files named by their frame number, the user's file is left alone."""
+    run_writer(writer, tmp_path / "plain", range(3))
+    (tmp_path / "mixed" / part).parent.mkdir(parents=True)
+    (tmp_path / "mixed" / part).write_text('{"my": "notes"}')
+    run_writer(writer, tmp_path / "mixed", range(3))
+    for p in (tmp_path / "plain" / writer).rglob("*"):
+        if p.is_file() and "parts" not in p.parts:
+            assert p.read_bytes() == (tmp_path / "mixed" / p.relative_to(tmp_path / "plain")).read_bytes(), p
+    assert (tmp_path / "mixed" / part).read_text() == '{"my": "notes"}'

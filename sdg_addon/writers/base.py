@@ -93,9 +93,7 @@ class Writer:
                     expected.setdefault(ds, []).append(f)
         for ds, frames in sorted(expected.items()):
             folder = self.root / "parts" / ds
-            have = set()
-            if folder.is_dir():
-                have = {int(p.stem) for p in folder.iterdir() if p.stem.isdigit() and p.stem.isascii()}
+            have = {int(p.stem) for p in part_files(folder)}
             missing = [f for f in frames if f not in have]
             if missing:
                 few = ", ".join(map(str, missing[:5])) + (", ..." if len(missing) > 5 else "")
@@ -124,6 +122,14 @@ def create_writer(name: str, output_dir: Path | str, **options) -> Writer:
     except KeyError:
         raise ValueError(f"unknown writer {name!r}; known: {sorted(WRITERS)}") from None
     return cls(output_dir, **options)
+
+
+def part_files(folder: Path, suffix: str = "") -> list[Path]:
+    """The parts a writer wrote in `folder` (each named by its frame number: 000042.json),
+    sorted by name: another file there (a user's notes.json) is not one."""
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.glob(f"*{suffix}") if p.is_file() and p.stem.isascii() and p.stem.isdigit())
 
 
 def removed_parts(config, output_dir: Path, finished: dict[int, dict], cameras: list[str]) -> list[str]:

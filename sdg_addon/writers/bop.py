@@ -46,7 +46,7 @@ import numpy as np
 from ..config.fields import Field
 from ..frame import AnnotatedFrame
 from . import io
-from .base import Writer, register_writer
+from .base import Writer, part_files, register_writer
 from .common import PNG_COMPRESS_LEVEL, VAL_EVERY, check_options, class_names, safe_name, split_of, write_image
 
 PART_FORMAT = 1
@@ -299,7 +299,7 @@ class BopWriter(Writer):
         first_camera = None
         for folder in sorted(p for p in parts_root.iterdir() if p.is_dir()):
             scenes: dict[int, dict[str, dict]] = {}
-            for f in sorted(folder.glob("*.json")):
+            for f in part_files(folder, ".json"):
                 part = json.loads(f.read_text(encoding="utf-8"))
                 key = str(part["im_id"])
                 scene = scenes.setdefault(int(part["scene_id"]), {"camera": {}, "gt": {}, "gt_info": {}})

@@ -44,7 +44,7 @@ from ..config.fields import Field
 from ..frame import AnnotatedFrame
 from ..idruns import id_runs, id_stats
 from . import io
-from .base import Writer, register_writer
+from .base import Writer, part_files, register_writer
 from .common import (
     COMMON_OPTIONS,
     atomic_text,
@@ -225,7 +225,7 @@ class CocoWriter(Writer):
         if not parts_root.is_dir():
             return
         for folder in sorted(p for p in parts_root.iterdir() if p.is_dir()):
-            files = sorted(folder.glob("*.json"))
+            files = part_files(folder, ".json")
             if files:
                 self._merge(folder.name, files)
 

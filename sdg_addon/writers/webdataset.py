@@ -38,7 +38,7 @@ import numpy as np
 from ..config.fields import Field
 from ..frame import AnnotatedFrame
 from . import io
-from .base import Writer, register_writer
+from .base import Writer, part_files, register_writer
 from .common import PNG_COMPRESS_LEVEL, VAL_EVERY, check_options, class_names, rgb_image, safe_name, split_of
 
 RENAMED = {"distance_to_image_plane": "depth", "instance_segmentation": "instance", "semantic_segmentation": "semantic"}
@@ -158,7 +158,7 @@ class WebDatasetWriter(Writer):
         n = self.options["frames_per_shard"]
         for folder in sorted(p for p in parts_root.iterdir() if p.is_dir()):
             ds = folder.name
-            frames = sorted(int(p.stem) for p in folder.glob("*.tar"))
+            frames = sorted(int(p.stem) for p in part_files(folder, ".tar"))
             index_path = self.root / f"{ds}.json"
             if index_path.is_file():
                 # Shards are rebuilt from the parts alone: fewer parts than the shards hold
