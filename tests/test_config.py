@@ -1460,3 +1460,12 @@ def test_resolved_records_which_look_a_model_files_entry_gives(tmp_path):
     text = CAMERA + ASSET + '[[assets]]\nname = "m"\nfile = "m.glb"\nroughness = 0.2\n'
     assets = load_config(write(tmp_path / "p.toml", text)).resolved()["assets"]
     assert "look" not in assets[0] and assets[1]["look"] == ["roughness"]
+
+
+def test_a_quota_cases_max_tries_is_bounded(tmp_path):
+    """Each try renders the frame again: 1000 is taken, 1001 refused with the range (was:
+    any number, so a typo of 10000000 rendered a frame for days)."""
+    text = CAMERA + ASSET + '[run]\nframes = 4\n[[cases]]\nname = "c"\nmeasure = "pixels"\nmin = 1\nmax_tries = '
+    assert load_config(write(tmp_path / "ok.toml", text + "1000\n")).cases[0].max_tries == 1000
+    p = one_problem(tmp_path, text + "1001\n")
+    assert p.field == "cases[0].max_tries" and p.value == 1001 and "1000" in p.expected

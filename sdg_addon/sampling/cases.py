@@ -28,6 +28,8 @@ from ..config.fields import Field, section_class
 
 MEASURES = ("occlusion", "truncation", "pixels")
 
+# Each try is a whole render of the frame: more than this is a typo, not a plan.
+MAX_CASE_TRIES = 1000
 CASE_FIELDS = (
     Field("name", "name", "", "name of the case (manifest key)", required=True),
     Field("frames", "int", 1, "frames requested (assigned from the run's frames by a seeded permutation)", low=1),
@@ -43,7 +45,14 @@ CASE_FIELDS = (
     Field("min", "float", None, "quota cases: measure >= min (occlusion/truncation ratio, or pixels)", nullable=True),
     Field("max", "float", None, "quota cases: measure <= max", nullable=True),
     Field("camera", "str", "", "quota cases: the camera whose frame is measured (default: the first)"),
-    Field("max_tries", "int", 10, "renders per assigned frame at most (redraws with derived seeds)", low=1),
+    Field(
+        "max_tries",
+        "int",
+        10,
+        "renders per assigned frame at most (redraws with derived seeds)",
+        low=1,
+        high=MAX_CASE_TRIES,
+    ),
 )
 CaseSpec = section_class("CaseSpec", CASE_FIELDS, extra=(("set", list, field(default_factory=list)),))
 
