@@ -18,9 +18,9 @@ sample's path tracing.
 Depth of field and motion blur move even the first sample: its ray leaves from a random
 point of the aperture at a random time of the shutter, so ids and depth would be those of a
 blurred image. With either on, the render holds the data layer too (also at 1 sample), and
-for that layer only they are off (sharp_data_layer): Cycles renders each view layer from
-its own evaluated scene, where drivers reading the layer's custom properties switch the
-camera's depth of field and the shutter off. The image keeps both.
+for that layer only they are off: motion blur by the layer's own switch, depth of field by
+a driver reading the layer's custom property (Cycles evaluates the scene once per view
+layer; sharp_data_layer). The image keeps both.
 """
 
 from __future__ import annotations
@@ -192,6 +192,7 @@ def data_layer(scene, render: RenderSettings, passes: set[str], lens: bool = Fal
     _mirror_collections(main.layer_collection, layer.layer_collection)
     layer.use = True
     layer.samples = 1
+    layer.use_motion_blur = False  # the frame's instant (Cycles honours this per layer)
     layer.use_pass_combined = True  # Blender always writes it; the 1-sample image is ignored
     if hasattr(layer, "cycles"):
         layer.cycles.use_denoising = False
@@ -211,25 +212,19 @@ LENS_PROP = "sdg_lens"  # view layer custom property the lens drivers read: 1 ma
 
 @contextmanager
 def sharp_data_layer(scene, cam_obj):
-    """Depth of field and motion blur on in the main layer, off in the data layer, for one
-    render: drivers read the view layer Cycles is rendering (a Context Property variable)
-    and take its LENS_PROP, 1 on the main layer and 0 on the data layer, as the camera's
-    dof.use_dof and as each object's Cycles motion blur switch (the camera's included: it
-    carries the camera's own motion). The scene-wide settings (shutter, use_motion_blur)
-    cannot differ between view layers: Cycles reads them once per render. Only what is on
-    is driven; afterwards the drivers are gone and the switches as they were. A switch that
-    cannot take this driver keeps its effect in the data layer too: on an object linked
-    from a library, or one the .blend drives itself."""
+    """Depth of field on in the main layer, off in the data layer, for one render (motion
+    blur is off there by the layer's own switch, data_layer): a driver on the camera's
+    dof.use_dof reads the view layer Cycles is rendering (a Context Property variable) and
+    takes its LENS_PROP, 1 on the main layer and 0 on the data layer; the camera's depth of
+    field has no per-layer switch. Afterwards the driver is gone and use_dof as it was. A
+    camera that cannot take this driver keeps its depth of field in the data layer too:
+    linked from a library, or one whose use_dof the .blend drives itself."""
     data = scene.view_layers.get(DATA_LAYER)
     driven = []  # (ID, path): each was True before
     bare = []  # IDs without animation data before: cleared again after
-    if data is not None:
+    if data is not None and cam_obj.data.dof.use_dof and _drivable(cam_obj.data, "dof.use_dof"):
         render_view_layer(scene)[LENS_PROP], data[LENS_PROP] = 1.0, 0.0
-        if cam_obj.data.dof.use_dof:
-            driven.append((cam_obj.data, "dof.use_dof"))
-        if scene.render.use_motion_blur:
-            driven += [(o, "cycles.use_motion_blur") for o in scene.objects if o.cycles.use_motion_blur]
-        driven = [(owner, path) for owner, path in driven if _drivable(owner, path)]
+        driven = [(cam_obj.data, "dof.use_dof")]
         bare = [owner for owner, _ in driven if owner.animation_data is None]
         for owner, path in driven:
             _layer_driver(owner, path, LENS_PROP)
