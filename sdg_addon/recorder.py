@@ -404,14 +404,28 @@ class Recorder:
         return now
 
     def is_complete(self, done: dict[int, dict]) -> bool:
-        """--resume of a run whose frames are all finished and whose manifest exists: nothing
-        to do, and nothing is written (the dataset may be on read-only storage)."""
+        """--resume of a run whose frames are all finished and whose manifest, written after
+        the last of them (and its writers' joined files), counts them all: nothing to do,
+        and nothing is written (the dataset may be on read-only storage). An earlier run's
+        manifest does not count them all when the last run was killed while it joined its
+        files: it is then not complete (the files are joined again)."""
         audit_dir = self.options.output / audit.AUDIT_DIR
         if self.options.frame_source is not None:  # frames arrive later: never complete up front
             return False
-        return bool(self.options.resume and set(self.my_frames()) <= set(done)) and any(
-            audit_dir.glob(f"manifest{self.shard_tag}.json")
-        )
+        mine = set(self.my_frames())
+        if not (self.options.resume and mine <= set(done)):
+            return False
+        try:
+            manifest = json.loads((audit_dir / f"manifest{self.shard_tag}.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return False
+        if not isinstance(manifest, dict) or manifest.get("failed"):
+            return False
+        counted = set()
+        for key in ("frames_written_this_run", "frames_skipped_as_done"):
+            if isinstance(manifest.get(key), list):
+                counted.update(f for f in manifest[key] if isinstance(f, int))
+        return mine <= counted
 
     @property
     def shard_tag(self) -> str:

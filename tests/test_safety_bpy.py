@@ -781,3 +781,25 @@ def test_resume_refuses_when_kitti_velodyne_pose_files_were_removed(tmp_path, ca
     err = capsys.readouterr().err
     assert "writer 'kitti_velodyne': " in err and "lacks the pose files of 2 of the 2 finished scan(s)" in err, err
     assert snapshot(out) == before
+
+
+def test_resume_after_a_kill_during_the_last_finalize_rebuilds_the_joined_files(tmp_path, capsys):
+    """A resumed run killed after its last frame was logged, while its writers joined their
+    files (before its manifest): the next --resume found every frame logged and the earlier
+    run's manifest, said 'complete: nothing to do', and the COCO json kept the earlier run's
+    frames only. The manifest must count every frame for the run to be complete; else the
+    resume renders nothing and joins the files again."""
+    p = param(tmp_path, TINY + "\n[writers.coco]\n")
+    out = tmp_path / "out"
+    assert render(p, out, "--frames", "0:1") == 0
+    manifest, coco = out / "audit" / "manifest.json", out / "coco" / "annotations" / "instances_train.json"
+    stale = manifest.read_bytes(), coco.read_bytes()
+    assert render(p, out, "--resume") == 0
+    manifest.write_bytes(stale[0])  # as a kill during its finalize leaves them
+    coco.write_bytes(stale[1])
+    capsys.readouterr()
+    assert render(p, out, "--resume", quiet=False) == 0
+    assert "complete" not in capsys.readouterr().out
+    assert len(json.loads(coco.read_text())["images"]) == 2
+    assert render(p, out, "--resume", quiet=False) == 0
+    assert "complete: all 2 frame(s) are finished" in capsys.readouterr().out
