@@ -378,6 +378,29 @@ def test_simulated_particles_of_collection_instances_render_as_blender_renders_t
     assert entities["ci_1/emitter/instance_003"].labels == {"class": ["grain"]}
 
 
+def test_vertex_instancing_inside_a_collection_instance_renders_as_blender_renders_it(clean_bpy):
+    """An instanced collection holding a vertex instancer and its child: Blender renders the
+    child on each vertex and not the child itself. The copy of the child made real was
+    rendered too, where the child stands (it was left out of the children hidden once the
+    vertices' copies were made, being a copy itself)."""
+    parts = bpy.data.collections.new("parts")
+    bpy.context.scene.collection.children.link(parts)
+    holder = add("holder", mesh("plane", "holder", 0.6), collection=parts)
+    holder.instance_type = "VERTS"
+    child = add("child", mesh("cube", "child", 0.1), collection=parts, labels={"class": "child"})
+    child.parent = holder
+    bpy.context.view_layer.layer_collection.children["parts"].exclude = True
+    for i, (x, turn) in enumerate(((-1.0, 0.0), (0.8, 0.7))):
+        e = add(f"ci_{i}", None, location=(x, -0.3, 0.0))
+        e.instance_type, e.instance_collection, e.rotation_euler.z = "COLLECTION", parts, turn
+    add("sun", bpy.data.lights.new("sun", "SUN")).rotation_euler = (0.4, 0.3, 0)
+    cam = camera(location=(0, 0, 6), ortho_scale=4.0)
+    before, _ = capture(cam, width=64, height=64, samples=2, realize=False)
+    after, entities = capture(cam, width=64, height=64, samples=2)
+    assert np.abs(before.passes["combined"] - after.passes["combined"]).max() < 1e-4
+    assert sum(n.startswith(("ci_0/holder/instance_", "ci_1/holder/instance_")) for n in entities) == 8
+
+
 def test_sources_disabled_in_renders_are_instanced_as_blender_renders_them(clean_bpy):
     """A particle system's or Object Info's source object is usually disabled in renders:
     Blender still renders its instances, so they become copies with their labels. A

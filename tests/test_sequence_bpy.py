@@ -1064,3 +1064,70 @@ def test_collection_instances_shaped_by_animated_objects_play_in_a_clip_as_blend
     for i in range(len(frames)):
         masked = np.array(Image.open(out / "clip_0000" / f"instance_segmentation_{i:04d}.png"))[..., 3] > 0
         assert (masked != seen[i]).sum() <= 0.03 * seen[i].sum(), (i, (masked != seen[i]).sum(), seen[i].sum())
+
+
+def test_vertex_instancing_inside_a_collection_instance_plays_in_a_clip(tmp_path):
+    """A vertex instancer (its shape key spreading it) and its child in an instanced
+    collection, instanced twice: every frame of the clip holds the copies Blender renders,
+    where it renders them (they were hidden at every frame: the child's copy was kept out
+    of the instancing read with the vertices' copies)."""
+    import bpy
+
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    scene = bpy.context.scene
+    parts = bpy.data.collections.new("parts")
+    scene.collection.children.link(parts)
+    bpy.ops.mesh.primitive_plane_add(size=0.6)
+    bpy.ops.mesh.primitive_cube_add(size=0.1)
+    holder, child = bpy.data.objects["Plane"], bpy.data.objects["Cube"]
+    for obj in (holder, child):
+        for c in list(obj.users_collection):
+            c.objects.unlink(obj)
+        parts.objects.link(obj)
+    holder.name, holder.instance_type = "holder", "VERTS"
+    holder.shape_key_add(name="Basis")
+    spread = holder.shape_key_add(name="spread")
+    for v in spread.data:
+        v.co = v.co * 2.0
+    for frame, value in ((1, 0.0), (9, 1.0)):
+        spread.value = value
+        spread.keyframe_insert("value", frame=frame)
+    child.name, child.parent, child["semantics"] = "child", holder, {"class": ["child"]}
+    bpy.context.view_layer.layer_collection.children["parts"].exclude = True
+    for i, (x, turn) in enumerate(((-1.0, 0.0), (1.0, 0.7))):
+        e = bpy.data.objects.new(f"ci_{i}", None)
+        e.instance_type, e.instance_collection = "COLLECTION", parts
+        e.location, e.rotation_euler.z = (x, 0.0, 0.0), turn
+        scene.collection.objects.link(e)
+    cam = bpy.data.objects.new("Cam", bpy.data.cameras.new("Cam"))
+    scene.collection.objects.link(cam)
+    cam.location, scene.camera = (0.0, 0.0, 6.0), cam
+    scene.frame_set(1)
+    blend = tmp_path / "nested.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(blend))
+    frames = range(3, 6)
+    truth = []
+    for frame in frames:
+        scene.frame_set(frame)
+        depsgraph = bpy.context.evaluated_depsgraph_get()
+        truth.append(
+            sorted(
+                tuple(i.matrix_world.translation)
+                for i in depsgraph.object_instances
+                if i.is_instance and i.object.original.name == "child"
+            )
+        )
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    assert len(truth[0]) == 8 and truth[0] != truth[-1]
+    param = write_param(
+        tmp_path,
+        header((W, H), samples=1, seed=1, frames=len(frames))
+        + f'[sequence]\nclip_length = {len(frames)}\nstart_frame = {frames[0]}\n[scene]\nblend = "{blend.as_posix()}"\n'
+        + "[annotators]\nbounding_box_3d = {}\n",
+        "nested.toml",
+    )
+    out = tmp_path / "nested"
+    assert render(param, out) == 0
+    for i in range(len(frames)):
+        placed = sorted(tuple(np.asarray(b["transform"]).T[:3, 3]) for b in load(out, 0, i, "bounding_box_3d"))
+        assert len(placed) == len(truth[i]) and np.allclose(placed, truth[i], atol=1e-5), i

@@ -860,7 +860,9 @@ def _suppress(instancer, kinds: set[str]) -> None:
         _save(instancer, particle_modifiers=names)
     if "dupli" in kinds and instancer.instance_type in ("VERTS", "FACES"):
         for child in instancer.children:
-            if not child.get(REALIZED) and not child.hide_render:
+            # Not the copies just made of its instances (a child copied with a collection
+            # instance is hidden as any child is).
+            if child.get(INSTANCER) != instancer and not child.hide_render:
                 _save(child, hide_render=False)
                 child.hide_render = True
         _save(instancer, instance_type=instancer.instance_type)
@@ -887,7 +889,7 @@ def _instancing_as_in_the_file(scene):
     for m in drops:
         m.show_viewport = False
     # The copies are children of their instancer: out of its instancing while it is read.
-    copies = [c for o, _kind in duplis for c in o.children if c.get(REALIZED) and not c.hide_viewport]
+    copies = [c for o, _kind in duplis for c in o.children if c.get(INSTANCER) == o and not c.hide_viewport]
     for o, kind in duplis:
         o.instance_type = kind
     for c in copies:
