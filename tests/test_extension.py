@@ -1530,14 +1530,14 @@ def test_a_refused_randomizer_is_named_as_the_panel_numbers_it(addon, scene, tmp
     bpy.ops.sdg.randomizer_add(type="world")
     scene.sdg.randomizers[-1].enabled = False  # Randomizer 2, not recorded
     bpy.ops.sdg.randomizer_add(type="pool")  # Randomizer 3: no k
-    with pytest.raises(RuntimeError, match=r"first: Randomizer 3 \(pool\), k: got nothing"):
+    with pytest.raises(RuntimeError, match=r"first: Randomizer 3 \(pool\), k: not given"):
         bpy.ops.sdg.start_recording("EXEC_DEFAULT")
     with pytest.raises(
-        RuntimeError, match=r"Preview Frame: 1 problem\(s\) in the settings; first: Randomizer 3 \(pool\), k: got"
+        RuntimeError, match=r"Preview Frame: 1 problem\(s\) in the settings; first: Randomizer 3 \(pool\), k: not given"
     ):
         bpy.ops.sdg.preview_frame()
     bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "mine.blend"))
-    with pytest.raises(RuntimeError, match=r"first: Randomizer 3 \(pool\), k: got nothing"):
+    with pytest.raises(RuntimeError, match=r"first: Randomizer 3 \(pool\), k: not given"):
         bpy.ops.sdg.export_parameters(filepath=str(tmp_path / "p.toml"))
 
 
@@ -2021,3 +2021,34 @@ def test_the_panels_field_names_read_as_words(addon, scene):
     row = scene.sdg.randomizers[-1].params[0]
     names = {p.identifier: p.name for p in row.bl_rna.properties}
     assert names["radius_min"] == "Radius Min" and all("_" not in n for n in names.values() if n), names
+
+
+def test_a_parameter_the_type_needs_is_marked_in_the_panel_and_said_as_not_given(addon, scene, tmp_path):
+    """A pool's k, a camera_relative's depth: the panel showed them unticked like any optional
+    parameter, and Start said 'k: got nothing (the field is missing)', a parameter-file phrase;
+    a texture's folder was 'relative to the parameter file' where the panel's are relative to
+    the .blend. Now the row is labelled 'k (required)' and red until ticked, and the sentence
+    says it is not given."""
+    bpy = addon.bpy
+    artist_scene(bpy, scene, tmp_path / "out")  # Randomizer 1: pose
+    bpy.ops.sdg.randomizer_add(type="pool")  # Randomizer 2: no k
+    log = draw_panel(bpy, "SDG_PT_randomizers")
+    assert ("prop_text", "k (required)", True) in log
+    assert ("prop_text", "location", False) in log  # the pose's own are optional
+    with pytest.raises(RuntimeError, match=r"first: Randomizer 2 \(pool\), k: not given; expected how many") as e:
+        bpy.ops.sdg.start_recording("EXEC_DEFAULT")
+    assert "field is missing" not in str(e.value)
+    row = scene.sdg.randomizers[-1].params["k"]
+    row.use, row.distribution, row.value = True, "constant", "1"
+    assert ("prop_text", "k (required)", False) in draw_panel(bpy, "SDG_PT_randomizers")
+    # A camera_look_at on a path needs no distance; on a shell it does.
+    bpy.ops.sdg.randomizer_add(type="camera_look_at")
+    item = scene.sdg.randomizers[-1]
+    assert ("prop_text", "distance (required)", True) in draw_panel(bpy, "SDG_PT_randomizers")
+    item.options["shell"].value = '"path"'
+    assert ("prop_text", "distance", False) in draw_panel(bpy, "SDG_PT_randomizers")
+    scene.sdg.randomizers.remove(len(scene.sdg.randomizers) - 1)
+    bpy.ops.sdg.randomizer_add(type="texture")
+    with pytest.raises(RuntimeError, match=r"Randomizer 3 \(texture\), folder: not given; expected") as e:
+        bpy.ops.sdg.preview_frame()
+    assert "relative to the .blend" in str(e.value) and "parameter file" not in str(e.value)

@@ -26,6 +26,7 @@ import bpy
 from .. import audit
 from ..capture.device import DeviceError
 from ..config import ConfigError, load_config
+from ..config.problems import MISSING
 from ..config.schema import DEVICES
 from ..config.toml_out import dumps
 from ..progress import Progress, format_seconds
@@ -527,7 +528,10 @@ def problem_sentence(problem, randomizers: list[str] = ()) -> str:
         i = int(match.group(1))
         return match.group(0) if i >= len(randomizers) else randomizers[i] + (", " if match.group(2) else "")
 
-    text = f"{field}: got {problem.value!r}; expected {problem.expected}"
+    got = "not given" if problem.value is MISSING else f"got {problem.value!r}"  # an empty field, an unticked row
+    # The panels' paths are relative to the .blend (the file the run reads is made from them).
+    expected = problem.expected.replace("relative to the parameter file", "relative to the .blend")
+    text = f"{field}: {got}; expected {expected}"
     if problem.field == "scene.blend":  # the open scene (its temporary copy, or the .blend Export names)
         text = f"the open scene: expected {problem.expected}"
     return panel_words(re.sub(r"\brandomizers\[(\d+)\](\.)?", panel_name, text))

@@ -361,9 +361,11 @@ def draw_randomizer(box, item, index: int, count: int) -> None:
     sub = row.row(align=True)
     sub.enabled = item.trigger == "frame"  # once: drawn at frame 0 only
     sub.prop(item, "interval")
+    needed = ui_settings.required_params(item)
     for row in item.params:
         line = box.row(align=True)
-        line.prop(row, "use", text=row.name)
+        line.alert = row.name in needed and not row.use  # shown red until given
+        line.prop(row, "use", text=f"{row.name} (required)" if row.name in needed else row.name)
         if not row.use:
             continue
         line.prop(row, "distribution", text="")

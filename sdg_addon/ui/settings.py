@@ -434,6 +434,27 @@ def randomizer_names(scene) -> list[str]:
     return [f"Randomizer {i + 1} ({item.type})" for i, item in enumerate(scene.sdg.randomizers) if item.enabled]
 
 
+def required_params(item) -> set[str]:
+    """The parameters the randomizer's type needs with its options as they are (its check()
+    given none: a pool's k, a camera_look_at's distance unless it follows a path); the panel
+    marks them until they are ticked."""
+    cls = RANDOMIZERS.get(item.type)
+    if cls is None:
+        return set()
+    options = {}
+    for name, spec in cls.OPTIONS.items():
+        row = item.options.get(name)
+        if row is None:
+            options[name] = option_info(spec)[0]
+        else:
+            options[name] = path_value(row.value) if name in cls.PATH_OPTIONS else _option_value(row.value)
+    try:
+        problems = cls.check({}, options)
+    except Exception:  # an option typed wrong: said when the settings are checked
+        return set()
+    return {key for key, bad, _expected in problems if bad is None and key in cls.PARAMS}
+
+
 def randomizer_table(item, index: int) -> dict:
     cls = RANDOMIZERS.get(item.type)
     if cls is None:  # saved by another version of the add-on, or a plugin not installed
