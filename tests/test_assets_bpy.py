@@ -242,6 +242,26 @@ def test_a_models_colour_is_replaced_when_the_file_asks(card, tmp_path, extra):
         assert px[1] > 100 and px[1] > 1.5 * max(px[0], px[2]), px  # green, both halves
 
 
+def test_a_material_randomizer_on_some_copies_leaves_the_others_as_the_file_made_them(card, tmp_path):
+    """Two copies of the textured card share the file's material; a `material` randomizer
+    drawing the colour of card_000 only turns card_000 green, while card_001 keeps the file's
+    red and blue halves (was: the shared material's Base Color was taken from every copy's
+    own colour, so card_001 showed the asset's 0.8 grey); roughness set on card_000 alone
+    likewise leaves card_001's."""
+    extra = (
+        "count = 2\n"
+        '[[randomizers]]\ntype = "pose"\ntargets = "card_000"\nlocation = [-0.3, 0, 0]\nscale = 0.5\n'
+        '[[randomizers]]\ntype = "pose"\ntargets = "card_001"\nlocation = [0.3, 0, 0]\nscale = 0.5\n'
+        '[[randomizers]]\ntype = "material"\ntargets = "card_000"\ncolor = [0, 1, 0]\nroughness = 0.9\n'
+    )
+    # 64 px across 1.2 m: card_000 spans columns 5-26 (x -0.55 .. -0.05), card_001 37-58.
+    g_left, g_right, left, right = card_pixels(card, tmp_path, extra, cols=(10, 21, 42, 53))
+    for px in (g_left, g_right):
+        assert px[1] > 100 and px[1] > 1.5 * max(px[0], px[2]), px  # green
+    assert left[0] > 100 and left[0] > 1.5 * max(left[1], left[2]), left  # the file's red ...
+    assert right[2] > 100 and right[2] > 1.5 * max(right[0], right[1]), right  # ... and blue
+
+
 def test_a_resumed_run_refuses_a_model_file_changed_since(asset_dir, tmp_path, capsys):
     """Frame f is a function of the assets too: a model file changed between a run and its
     --resume is refused (exit 2, the file named, nothing written), as a changed texture of a

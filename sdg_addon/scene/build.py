@@ -442,8 +442,9 @@ def _asset(root_collection, spec: AssetSpec, config: Config, quiet: bool = False
         points = {**points, **spec.keypoints}  # the parameter file's win over the file's
         if points:
             add_keypoints(root, points, spec.skeleton or [p for p in skeleton if p[0] in points and p[1] in points])
+        drive = () if spec.primitive else spec.look  # a primitive's own material is driven whole
         for part in parts:
-            set_object_look(part, spec.color, spec.roughness, spec.metallic)
+            set_object_look(part, spec.color, spec.roughness, spec.metallic, drive=drive)
 
 
 def driven_inputs(spec: AssetSpec, config: Config) -> list[str]:
@@ -502,7 +503,7 @@ def _pool(coll, spec: AssetSpec, driven: list[str], quiet: bool = False) -> None
                 part.parent = root
                 if spec.distractor:
                     part[BACKGROUND_PROPERTY] = True
-                set_object_look(part, spec.color, spec.roughness, spec.metallic)
+                set_object_look(part, spec.color, spec.roughness, spec.metallic, drive=spec.look)
             if spec.distractor:
                 root[BACKGROUND_PROPERTY] = True
             root.location = spec.location

@@ -31,23 +31,49 @@ def per_object_material(name: str) -> bpy.types.Material:
 LOOK_INPUTS = ("color", "roughness", "metallic")
 
 
-def wire_principled(mat: bpy.types.Material, inputs=LOOK_INPUTS) -> None:
+# A model file's material is shared by every copy; an object whose look the parameter file
+# sets (the asset's `color`, a material randomizer drawing it) carries 1 in these, the others
+# nothing (read as 0): they keep what the file has.
+DRIVE_PROPS = {"color": "sdg_drive_color", "roughness": "sdg_drive_roughness", "metallic": "sdg_drive_metallic"}
+_SOCKETS = {"color": "Base Color", "roughness": "Roughness", "metallic": "Metallic"}
+
+
+def _object_attribute(tree, name: str):
+    attr = tree.nodes.new("ShaderNodeAttribute")
+    attr.attribute_type = "OBJECT"
+    attr.attribute_name = name
+    return attr
+
+
+def wire_principled(mat: bpy.types.Material, inputs=LOOK_INPUTS, per_object_choice: bool = False) -> None:
     """Drive `inputs` (of color, roughness, metallic) of every Principled BSDF of `mat` from
-    the object's colour and attributes; the others keep what the material has (a texture)."""
+    the object's colour and attributes; the others keep what the material has (a texture).
+    `per_object_choice` (a model file's material, shared by objects driven and not): each
+    input is mixed between the material's own (its link or value) and the object's, by the
+    object's DRIVE_PROPS flag, so an object not driven renders as the file made it and a
+    driven one exactly with its own value (a mix factor of 1)."""
     tree = mat.node_tree
     if tree is None:  # Blender < 5, `use_nodes` off: a plain material, nothing to drive
         return
     for bsdf in [n for n in tree.nodes if n.type == "BSDF_PRINCIPLED"]:
-        if "color" in inputs:
-            info = tree.nodes.new("ShaderNodeObjectInfo")
-            tree.links.new(info.outputs["Color"], bsdf.inputs["Base Color"])
-        for key, prop, socket in (("roughness", ROUGHNESS_PROP, "Roughness"), ("metallic", METALLIC_PROP, "Metallic")):
-            if key not in inputs:
-                continue
-            attr = tree.nodes.new("ShaderNodeAttribute")
-            attr.attribute_type = "OBJECT"
-            attr.attribute_name = prop
-            tree.links.new(attr.outputs["Fac"], bsdf.inputs[socket])
+        for key in (k for k in LOOK_INPUTS if k in inputs):
+            socket = bsdf.inputs[_SOCKETS[key]]
+            if key == "color":
+                value = tree.nodes.new("ShaderNodeObjectInfo").outputs["Color"]
+            else:
+                value = _object_attribute(tree, ROUGHNESS_PROP if key == "roughness" else METALLIC_PROP).outputs["Fac"]
+            if per_object_choice:
+                mix = tree.nodes.new("ShaderNodeMix")
+                mix.data_type = "RGBA" if key == "color" else "FLOAT"
+                a, b = (mix.inputs[6], mix.inputs[7]) if key == "color" else (mix.inputs[2], mix.inputs[3])
+                if socket.is_linked:
+                    tree.links.new(socket.links[0].from_socket, a)
+                else:
+                    a.default_value = socket.default_value
+                tree.links.new(value, b)
+                tree.links.new(_object_attribute(tree, DRIVE_PROPS[key]).outputs["Fac"], mix.inputs["Factor"])
+                value = mix.outputs[2] if key == "color" else mix.outputs[0]
+            tree.links.new(value, socket)
 
 
 def wire_file_materials(objects, inputs, name: str = "model") -> None:
@@ -71,14 +97,18 @@ def wire_file_materials(objects, inputs, name: str = "model") -> None:
             done = list(mat.get(WIRED_PROP, []))
             todo = [k for k in inputs if k not in done]
             if todo:
-                wire_principled(mat, todo)
+                wire_principled(mat, todo, per_object_choice=True)
                 mat[WIRED_PROP] = done + todo
 
 
 WIRED_PROP = "sdg_wired"  # a file's material: the inputs wire_principled drives already
 
 
-def set_object_look(obj, color=None, roughness=None, metallic=None) -> None:
+def set_object_look(obj, color=None, roughness=None, metallic=None, drive=()) -> None:
+    """The object's colour, roughness and metallic; `drive`: which of them replace a model
+    file's own (DRIVE_PROPS)."""
+    for key in drive:
+        obj[DRIVE_PROPS[key]] = 1.0
     if color is not None:
         c = list(color)
         obj.color = (*c[:3], c[3] if len(c) > 3 else 1.0)

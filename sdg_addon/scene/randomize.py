@@ -15,7 +15,7 @@ from ..sampling.appearance import blackbody_light_rgb
 from ..sampling.randomizers import as_vec3
 from ..sensors.thermal import to_kelvin
 from .build import BuiltScene, aim, set_thermal, set_world, turn
-from .materials import set_object_look
+from .materials import LOOK_INPUTS, set_object_look
 
 APPLIERS = {}
 WITH_SPEC: set[str] = set()  # appliers that also take the randomizer spec (its folder, ...)
@@ -74,7 +74,13 @@ def apply_pose(built: BuiltScene, target: str, v: dict) -> None:
 @applier("material")
 def apply_material(built: BuiltScene, target: str, v: dict) -> None:
     for obj in built.entities[target].meshes:
-        set_object_look(obj, v.get("color"), v.get("roughness"), v.get("metallic"))
+        set_object_look(
+            obj,
+            v.get("color"),
+            v.get("roughness"),
+            v.get("metallic"),
+            drive=[k for k in LOOK_INPUTS if v.get(k) is not None],
+        )
 
 
 @applier("visibility")
