@@ -97,17 +97,31 @@ class Layout:
     """Objects placed so far in one frame; answers whether a new pose intersects them.
 
     BVH trees are built only for pairs whose bounding boxes overlap (most draws on a
-    roomy surface need none), and at most once per placed object.
+    roomy surface need none), and at most once per placed object. The boxes of everything
+    placed are tested against a draw's box in one array operation: a test per placed object
+    made placing N objects quadratic in Python calls (500 scattered objects: 170,000 calls,
+    3 s a frame).
     """
 
     def __init__(self, facts: SceneFacts, static: list[str]):
         self.facts = facts
         # [tree or None, world verts, triangles, box low, box high]
         self.placed: list[list] = []
+        # Box low / high corners of placed[:count], rows in placed's order (room to grow).
+        self._lo = np.empty((16, 3))
+        self._hi = np.empty((16, 3))
         for name in static:
             verts = facts.world_verts(name)
             if len(verts):
-                self.placed.append([facts.static_tree(name), verts, None, verts.min(axis=0), verts.max(axis=0)])
+                self._append([facts.static_tree(name), verts, None, verts.min(axis=0), verts.max(axis=0)])
+
+    def _append(self, entry: list) -> None:
+        n = len(self.placed)
+        if n == len(self._lo):
+            self._lo = np.concatenate([self._lo, np.empty_like(self._lo)])
+            self._hi = np.concatenate([self._hi, np.empty_like(self._hi)])
+        self._lo[n], self._hi[n] = entry[3], entry[4]
+        self.placed.append(entry)
 
     def _tree_of(self, entry) -> BVHTree:
         if entry[0] is None:
@@ -123,9 +137,10 @@ class Layout:
         verts = self.facts.world_verts(name, matrix)
         lo, hi = verts.min(axis=0), verts.max(axis=0)
         mine = [None, verts, g.tris, lo, hi]
-        for other in self.placed:
-            if other[3] is not None and (np.any(hi < other[3]) or np.any(other[4] < lo)):
-                continue  # bounding boxes apart
+        n = len(self.placed)
+        apart = (hi < self._lo[:n]).any(axis=1) | (self._hi[:n] < lo).any(axis=1)
+        for k in np.flatnonzero(~apart).tolist():  # bounding boxes that meet, in placed order
+            other = self.placed[k]
             tree, other_tree = self._tree_of(mine), self._tree_of(other)
             if tree.overlap(other_tree):
                 return False
@@ -135,7 +150,7 @@ class Layout:
 
     def add(self, name: str, matrix: np.ndarray) -> None:
         verts = self.facts.world_verts(name, matrix)
-        self.placed.append([None, verts, self.facts.entities[name].tris, verts.min(axis=0), verts.max(axis=0)])
+        self._append([None, verts, self.facts.entities[name].tris, verts.min(axis=0), verts.max(axis=0)])
 
 
 def other_inside(tree: BVHTree, other: BVHTree, verts: np.ndarray) -> bool:
