@@ -1351,13 +1351,13 @@ def test_panel_messages_show_their_age_and_go_with_the_file_or_dismiss(addon, sc
     assert jobs.ago(1000.0, now=1010.0) == "just now" and jobs.ago(1000.0, now=1300.0) == "5 min ago"
     assert jobs.ago(0.0, now=7300.0) == "2 h ago"
     artist_scene(bpy, scene, tmp_path / "out")
-    bpy.data.objects["cam"].sdg_record = False
-    with pytest.raises(RuntimeError, match="No camera is ticked"):
+    scene.sdg.run.output = "dataset"  # relative to Blender's working folder: refused
+    with pytest.raises(RuntimeError, match="write '//dataset'"):
         bpy.ops.sdg.start_recording("EXEC_DEFAULT")
     assert "(just now)" in texts(draw_panel(bpy, "SDG_PT_recorder"))
     assert bpy.ops.sdg.dismiss_messages() == {"FINISHED"}
     assert jobs.last_error is None and "just now" not in texts(draw_panel(bpy, "SDG_PT_recorder"))
-    bpy.data.objects["cam"].sdg_record = True
+    scene.sdg.run.output = str(tmp_path / "out")
     assert bpy.ops.sdg.start_recording("EXEC_DEFAULT") == {"RUNNING_MODAL"}
     for _ in range(2):  # the scene built, frame 0
         addon.recording.handle_event(jobs.current, "TIMER", "NOTHING")
@@ -2052,3 +2052,29 @@ def test_a_parameter_the_type_needs_is_marked_in_the_panel_and_said_as_not_given
     with pytest.raises(RuntimeError, match=r"Randomizer 3 \(texture\), folder: not given; expected") as e:
         bpy.ops.sdg.preview_frame()
     assert "relative to the .blend" in str(e.value) and "parameter file" not in str(e.value)
+
+
+def test_start_and_render_preview_are_off_without_a_camera_to_record(addon, scene):
+    """Start Recording and Render Preview were offered in a scene without a camera (or with
+    none ticked) and refused only when clicked; now they are greyed out, Blender's tooltip
+    says why (the panel's Cameras list says it too), and a parameter file's run is not
+    concerned."""
+    bpy = addon.bpy
+    settings = bpy.context.window_manager.sdg
+    for op in (bpy.ops.sdg.start_recording, bpy.ops.sdg.preview_render):
+        assert not op.poll()
+        with pytest.raises(RuntimeError, match="The scene has no camera: add one"):
+            op("EXEC_DEFAULT")
+    cam = bpy.data.objects.new("cam", bpy.data.cameras.new("cam"))
+    scene.collection.objects.link(cam)
+    assert bpy.ops.sdg.start_recording.poll() and bpy.ops.sdg.preview_render.poll()
+    cam.sdg_record = False
+    assert not bpy.ops.sdg.start_recording.poll()
+    with pytest.raises(RuntimeError, match="No camera is ticked: tick at least one"):
+        bpy.ops.sdg.preview_render("EXEC_DEFAULT")
+    settings.source, settings.output_dir = "FILE", "/nowhere"
+    try:
+        assert bpy.ops.sdg.start_recording.poll()  # the file names its own cameras
+    finally:
+        settings.property_unset("source")
+        settings.property_unset("output_dir")

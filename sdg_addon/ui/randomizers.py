@@ -18,7 +18,7 @@ from ..sampling.distributions import DISTRIBUTIONS
 from ..sampling.randomizers import RANDOMIZERS
 from . import settings as ui_settings
 from .props import SidebarPanel
-from .recording import JobModal, start_modal
+from .recording import JobModal, scene_can_record, start_modal
 
 KIND_HINTS = {
     "number": "0.5",
@@ -262,7 +262,7 @@ class SDG_OT_preview_render(JobModal, bpy.types.Operator):
     def poll(cls, context):
         from . import job as jobs
 
-        return context.scene is not None and jobs.running_job() is None
+        return context.scene is not None and jobs.running_job() is None and scene_can_record(cls, context.scene)
 
     def execute(self, context):
         import tempfile

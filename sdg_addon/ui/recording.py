@@ -161,7 +161,7 @@ class SDG_OT_start_recording(JobModal, bpy.types.Operator):
             return False
         if settings.source == "FILE":
             return bool(settings.parameter_file) and bool(settings.output_dir)
-        return True
+        return scene_can_record(cls, context.scene)
 
     def execute(self, context):
         settings = context.window_manager.sdg
@@ -177,6 +177,26 @@ class SDG_OT_start_recording(JobModal, bpy.types.Operator):
             return {"CANCELLED"}
         jobs.set_error(None)
         return start_modal(self, context, job)
+
+
+def camera_problem(scene) -> str | None:
+    """Why the open scene has nothing to record from (the Cameras list says it too)."""
+    cams = [o for o in scene.objects if o.type == "CAMERA"]
+    if not cams:
+        return "The scene has no camera: add one"
+    if not any(getattr(cam, ui_settings.RECORD_PROPERTY, True) for cam in cams):
+        return "No camera is ticked: tick at least one"
+    return None
+
+
+def scene_can_record(op_class, scene) -> bool:
+    """poll() of the operators that record the open scene: off without a camera to record,
+    with the reason in Blender's tooltip."""
+    problem = camera_problem(scene)
+    if problem is not None:
+        op_class.poll_message_set(problem)
+        return False
+    return True
 
 
 def start_modal(op, context, job):
@@ -300,10 +320,9 @@ def draw_scene_source(col, context, settings):
     box = col.box()
     box.label(text="Cameras", icon="CAMERA_DATA")
     cams = sorted((o for o in scene.objects if o.type == "CAMERA"), key=lambda o: o.name)
-    if not cams:
-        box.label(text="The scene has no camera: add one", icon="ERROR")
-    elif not any(getattr(cam, ui_settings.RECORD_PROPERTY) for cam in cams):
-        box.label(text="No camera is ticked: tick at least one", icon="ERROR")
+    problem = camera_problem(scene)
+    if problem is not None:
+        box.label(text=problem, icon="ERROR")
     for cam in cams:
         box.prop(cam, ui_settings.RECORD_PROPERTY, text=cam.name)
     grid = col.column(align=True)
