@@ -2078,3 +2078,36 @@ def test_start_and_render_preview_are_off_without_a_camera_to_record(addon, scen
     finally:
         settings.property_unset("source")
         settings.property_unset("output_dir")
+
+
+def test_add_and_remove_label_say_what_they_labelled(addon, scene, capfd):
+    """'Added class:mug to 1 of 2' and 'Removed class:mug from 0' (nothing selected, or none
+    had it) did not say of what, nor why nothing changed; Remove Label with nothing selected
+    said 'Removed ... from 0' where Add Label says what to select."""
+    bpy = addon.bpy
+    a, b = add_mesh(bpy, "a"), add_mesh(bpy, "b")
+    a["semantics"] = {"class": ["mug"]}
+    select(bpy, [a, b])
+    capfd.readouterr()
+    assert bpy.ops.sdg.add_label(label_type="class", value="mug") == {"FINISHED"}
+    assert "Added class:mug to object 'b'; object 'a' already had it" in capfd.readouterr().out
+    c = add_mesh(bpy, "c")
+    select(bpy, [a, b, c])
+    bpy.ops.sdg.add_label(label_type="class", value="mug")
+    assert "Added class:mug to object 'c'; 2 of the 3 selected objects already had it" in capfd.readouterr().out
+    bpy.data.objects.remove(c)
+    select(bpy, [a, b])
+    bpy.ops.sdg.add_label(label_type="class", value="mug")
+    assert "Add Label: the 2 selected objects already have class:mug" in capfd.readouterr().out
+    coll = bpy.data.collections.new("props")
+    scene.collection.children.link(coll)
+    bpy.context.view_layer.active_layer_collection = bpy.context.view_layer.layer_collection.children["props"]
+    bpy.ops.sdg.add_label(label_type="class", value="prop", target="COLLECTION")
+    assert "Added class:prop to collection 'props' (its objects inherit it)" in capfd.readouterr().out
+    assert bpy.ops.sdg.remove_label(label_type="class", value="cup") == {"CANCELLED"}
+    assert "Remove Label: the 2 selected objects have no class:cup" in capfd.readouterr().out
+    assert bpy.ops.sdg.remove_label(label_type="class", value="mug") == {"FINISHED"}
+    assert "Removed class:mug from the 2 selected objects" in capfd.readouterr().out
+    select(bpy, [])
+    with pytest.raises(RuntimeError, match="Remove Label: no object is selected: select the objects"):
+        bpy.ops.sdg.remove_label(label_type="class", value="mug")

@@ -91,6 +91,18 @@ def split_linked(blocks) -> tuple[list, list]:
     return [b for b in blocks if b.library is None], [b for b in blocks if b.library is not None]
 
 
+def which(blocks: list, total: int) -> str:
+    """Objects or a collection an operator worked on, of the `total` it was given, in words:
+    "object 'a'", "collection 'props'", "the 2 selected objects", "2 of the 3 selected objects"."""
+    if len(blocks) == 1:
+        return _describe(blocks[0])
+    return f"the {total} selected objects" if len(blocks) == total else f"{len(blocks)} of the {total} selected objects"
+
+
+def has(blocks: list) -> str:
+    return "has" if len(blocks) == 1 else "have"
+
+
 def linked_text(linked: list) -> str:
     names = ", ".join(b.name for b in linked[:MAX_NAMES]) + (", ..." if len(linked) > MAX_NAMES else "")
     return f"{len(linked)} linked from a library left as it is ({names}): label it in its own .blend"
@@ -128,7 +140,7 @@ class SDG_OT_add_label(bpy.types.Operator):
         if not targets:
             return {"CANCELLED"}
         label_type, value = self.label_type.strip(), self.value.strip()
-        changed, errors = 0, []
+        changed, had, errors = [], [], []
         for idblock in targets:
             try:
                 labels = own_labels(idblock)
@@ -136,13 +148,24 @@ class SDG_OT_add_label(bpy.types.Operator):
                 errors.append(str(e))
                 continue
             values = labels.setdefault(label_type, [])
-            if value not in values:
-                values.append(value)
-                set_labels(idblock, labels)
-                changed += 1
+            if value in values:
+                had.append(idblock)
+                continue
+            values.append(value)
+            set_labels(idblock, labels)
+            changed.append(idblock)
         for e in errors:
             self.report({"ERROR"}, f"Add Label: {e} (fix or remove its '{LABEL_PROPERTY}' property)")
-        self.report({"INFO"}, f"Added {label_type}:{value} to {changed} of {len(targets)}")
+        label = f"{label_type}:{value}"
+        if changed:
+            text = f"Added {label} to {which(changed, len(targets))}"
+            if had:
+                text += f"; {which(had, len(targets))} already had it"
+            if self.target == "COLLECTION":
+                text += " (its objects inherit it)"
+            self.report({"INFO"}, text)
+        elif had:
+            self.report({"INFO"}, f"Add Label: {which(had, len(targets))} already {has(had)} {label}")
         return {"FINISHED"} if changed or not errors else {"CANCELLED"}
 
 
@@ -167,8 +190,12 @@ class SDG_OT_remove_label(bpy.types.Operator):
             self.report({"ERROR"}, f"Remove Label: {problem}")
             return {"CANCELLED"}
         label_type, value = self.label_type.strip(), self.value.strip()
-        changed = 0
-        targets, linked = split_linked(label_targets(context, self.target))
+        changed = []
+        targets = label_targets(context, self.target)
+        if not targets:
+            self.report({"ERROR"}, f"Remove Label: {NOTHING_TO_LABEL[self.target]}")
+            return {"CANCELLED"}
+        targets, linked = split_linked(targets)
         if linked:
             self.report({"WARNING"}, f"Remove Label: {linked_text(linked)}")
         for idblock in targets:
@@ -189,8 +216,12 @@ class SDG_OT_remove_label(bpy.types.Operator):
                 set_labels(idblock, labels)
             else:
                 del idblock[LABEL_PROPERTY]
-            changed += 1
-        self.report({"INFO"}, f"Removed {label_type}{':' + value if value else ''} from {changed}")
+            changed.append(idblock)
+        label = f"{label_type}:{value}" if value else f"{label_type} label"
+        if changed:
+            self.report({"INFO"}, f"Removed {label} from {which(changed, len(targets))}")
+        elif targets:
+            self.report({"WARNING"}, f"Remove Label: {which(targets, len(targets))} {has(targets)} no {label}")
         return {"FINISHED"} if changed else {"CANCELLED"}
 
 
