@@ -38,6 +38,11 @@ def enable_nodes(idblock) -> None:
         idblock.use_nodes = True
 
 
+def uses_nodes(idblock) -> bool:
+    """Whether a material or world renders its node tree (always in 5.x)."""
+    return idblock.node_tree is not None and (IS_5 or idblock.use_nodes)
+
+
 # Cycles 4.2 with persistent data (render.persistent_data, on by default) gives a view layer's
 # vector pass wrong motion (every pixel moving towards the image's corner, also in a still)
 # when the render's first layer has no vector pass; the 1-sample data layer is such a layer.

@@ -21,6 +21,10 @@ blurred image. With either on, the render holds the data layer too (also at 1 sa
 for that layer only they are off: motion blur by the layer's own switch, depth of field by
 a driver reading the layer's custom property (Cycles evaluates the scene once per view
 layer; sharp_data_layer). The image keeps both.
+
+A volume in the world (fog) stops some first samples before any surface: those pixels would
+be background with no depth. While the world has one, the data layer is there too and
+renders with a plain world instead (a per-layer world override): the image keeps the fog.
 """
 
 from __future__ import annotations
@@ -36,7 +40,13 @@ from mathutils import Matrix
 
 from ..annotators.raster import half_edge_twins, is_closed_surface, join_meshes
 from ..blender_paths import remember_resources
-from ..compat import LEGACY_PASS_NAMES, VECTOR_PASS_ON_EVERY_LAYER, render_multilayer_exr, set_multilayer_exr
+from ..compat import (
+    LEGACY_PASS_NAMES,
+    VECTOR_PASS_ON_EVERY_LAYER,
+    render_multilayer_exr,
+    set_multilayer_exr,
+    uses_nodes,
+)
 from ..config.schema import RenderSettings
 from ..frame import Camera, FrameData, SceneObject
 from ..output import process_alive
@@ -147,11 +157,11 @@ def configure_cycles(scene, render: RenderSettings, passes: set[str]) -> dict:
     return device
 
 
-def configure_layers(scene, render: RenderSettings, passes: set[str], lens: bool = False) -> None:
+def configure_layers(scene, render: RenderSettings, passes: set[str], sharp: bool = False) -> None:
     """The main view layer and, where needed (data_layer), the data layer, with their passes."""
     vl = render_view_layer(scene)
     vl.use_pass_combined = True
-    data = data_layer(scene, render, passes, lens)
+    data = data_layer(scene, render, passes, sharp)
     for layer in (vl, data) if data != vl else (vl,):
         is_data = layer == data  # bpy gives a new Python object per access: compare, not `is`
         layer.use_pass_z = "depth" in passes and is_data
@@ -176,15 +186,16 @@ def set_denoiser(cycles, denoiser: str, device: dict) -> None:
         cycles.denoising_use_gpu = device.get("type") != "CPU"
 
 
-def data_layer(scene, render: RenderSettings, passes: set[str], lens: bool = False):
+def data_layer(scene, render: RenderSettings, passes: set[str], sharp: bool = False):
     """The view layer that carries the id, depth and normal passes: the main one, or a
-    1-sample DATA_LAYER when the normals would otherwise be averaged or `lens` (depth of
-    field or motion blur: lens_effects) would blur them (module docstring)."""
+    1-sample DATA_LAYER when the normals would otherwise be averaged or `sharp` (depth of
+    field, motion blur or a world volume would disturb them: lens_effects, world_volume;
+    module docstring)."""
     main = render_view_layer(scene)
     main.samples = 0  # the scene's sample count
     existing = scene.view_layers.get(DATA_LAYER)
     averaged = bool({"normal", "vector"} & passes) and render.samples > 1
-    if not (averaged or lens):
+    if not (averaged or sharp):
         if existing is not None:
             scene.view_layers.remove(existing)
         return main
@@ -193,11 +204,30 @@ def data_layer(scene, render: RenderSettings, passes: set[str], lens: bool = Fal
     layer.use = True
     layer.samples = 1
     layer.use_motion_blur = False  # the frame's instant (Cycles honours this per layer)
+    layer.world_override = _plain_world()  # no world volume (fog) in ids and depth
     layer.use_pass_combined = True  # Blender always writes it; the 1-sample image is ignored
     if hasattr(layer, "cycles"):
         layer.cycles.use_denoising = False
     scene.cycles.use_layer_samples = "USE"
     return layer
+
+
+PLAIN_WORLD = "SDG Data world"
+
+
+def _plain_world():
+    """A world without a volume for the data layer (its surface never shows in the passes
+    read from it: background is id 0 and no depth there)."""
+    return bpy.data.worlds.get(PLAIN_WORLD) or bpy.data.worlds.new(PLAIN_WORLD)
+
+
+def world_volume(scene) -> bool:
+    """Whether the scene's world has a volume shader (its active output's Volume linked)."""
+    world = scene.world
+    if world is None or not uses_nodes(world):
+        return False
+    outputs = [n for n in world.node_tree.nodes if n.type == "OUTPUT_WORLD" and n.is_active_output]
+    return any(n.inputs["Volume"].is_linked for n in outputs)
 
 
 def lens_effects(scene, cam_obj) -> bool:
@@ -409,7 +439,7 @@ class Capturer:
         self.passes = set(passes) | {"instance"}  # objects present are read from it
         self.need_geometry = need_geometry
         self.device = configure_cycles(built.scene, render, self.passes)
-        self._lens = False  # the view layers are set up for renders without lens_effects
+        self._sharp = False  # the view layers are set up for renders without lens_effects / world_volume
         self.tmp_dir = temp_render_dir()
         self._local_meshes: dict[tuple, tuple] = {}  # see _local_mesh
         self._renders = 0  # captures so far (names their EXR files)
@@ -430,10 +460,10 @@ class Capturer:
         default = r.resolution_x, r.resolution_y, r.pixel_aspect_x, r.pixel_aspect_y
         r.resolution_x, r.resolution_y = camera_resolution(scene, cam_obj)
         r.pixel_aspect_x, r.pixel_aspect_y = camera_pixel_aspect(cam_obj)
-        lens = lens_effects(scene, cam_obj)
-        if lens != self._lens:  # the data layer is needed while they are on
-            configure_layers(scene, self.render_settings, self.passes, lens)
-            self._lens = lens
+        sharp = lens_effects(scene, cam_obj) or world_volume(scene)
+        if sharp != self._sharp:  # the data layer is needed while either is on
+            configure_layers(scene, self.render_settings, self.passes, sharp)
+            self._sharp = sharp
         try:
             if sensor != "visible":
                 self.sensor_render.begin(sensor, cam_obj.name)
