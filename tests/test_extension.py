@@ -2111,3 +2111,35 @@ def test_add_and_remove_label_say_what_they_labelled(addon, scene, capfd):
     select(bpy, [])
     with pytest.raises(RuntimeError, match="Remove Label: no object is selected: select the objects"):
         bpy.ops.sdg.remove_label(label_type="class", value="mug")
+
+
+def test_values_are_typed_in_the_panel_as_in_the_parameter_file(addon, scene):
+    """The panel said values are typed as in the parameter file, but took JSON only: a TOML
+    inline table (`{ distribution = "uniform", low = 0, high = 1 }` in a per_axis entry)
+    was 'not a value', a light type had the hint 'e.g. 0' and was refused typed as SUN, the
+    way the panel shows other names (and the sentence named no way to write text)."""
+    bpy = addon.bpy
+    light = bpy.data.objects.new("key", bpy.data.lights.new("key", "POINT"))
+    scene.collection.objects.link(light)
+    scene.collection.objects.link(bpy.data.objects.new("cam", bpy.data.cameras.new("cam")))
+    cube = add_mesh(bpy, "cube")
+    select(bpy, [light])
+    bpy.ops.sdg.randomizer_add(type="light")
+    row = scene.sdg.randomizers[-1].params["light_type"]
+    row.use = True
+    assert ("prop_text", "value (e.g. Metal)", False) in draw_panel(bpy, "SDG_PT_randomizers")
+    row.value = "SUN"  # a word, as typed: the text itself
+    select(bpy, [cube])
+    bpy.ops.sdg.randomizer_add(type="pose")
+    row = scene.sdg.randomizers[-1].params["location"]
+    row.use, row.distribution = True, "per_axis"
+    row.axes = '[0, { distribution = "uniform", low = 2, high = 3 }, 0]'
+    bpy.ops.ed.undo_push(message="settings")
+    assert bpy.ops.sdg.preview_frame() == {"FINISHED"}
+    assert bpy.data.objects["key"].data.type == "SUN" and 2 <= bpy.data.objects["cube"].location.y <= 3
+    bpy.ops.ed.undo_push(message="Preview Frame")
+    bpy.ops.sdg.undo_preview()
+    row = bpy.context.scene.sdg.randomizers[0].params["light_type"]
+    row.distribution, row.values = "choice", "[SUN, SPOT]"
+    with pytest.raises(RuntimeError, match=r"light_type values: '\[SUN, SPOT\]' is not a value; .*text in quotes"):
+        bpy.ops.sdg.preview_frame()

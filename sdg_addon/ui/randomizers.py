@@ -26,6 +26,7 @@ KIND_HINTS = {
     "number_or_vec3": "1.5 or [1, 2, 0.5]",
     "color": "[1, 0, 0]",
     "bool": "true",
+    "string": "Metal",  # a name or word, typed as it is (quotes optional)
 }
 
 

@@ -13,6 +13,7 @@ into a parameter-file table (what Export writes and what a recording runs) and
 from __future__ import annotations
 
 import json
+import tomllib
 import zlib
 from pathlib import Path
 
@@ -413,13 +414,23 @@ def recorded_cameras(scene) -> list[str]:
     return sorted(o.name for o in scene.objects if o.type == "CAMERA" and getattr(o, RECORD_PROPERTY, True))
 
 
-def _text_value(text: str, where: str):
+def _text_value(text: str, where: str, kind: str = ""):
+    """A value typed in the panel, as in the parameter file: JSON or TOML (an inline table
+    `{ distribution = "uniform", low = 0, high = 1 }`); a text parameter's word as it is."""
     try:
         return json.loads(text)
     except ValueError:
-        raise SettingsError(
-            f"{where}: {text!r} is not a value; write a number (0.5), a list ([0, 0, 1]) or true/false"
-        ) from None
+        pass
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except (tomllib.TOMLDecodeError, KeyError):
+        pass
+    if kind == "string" and text.strip() and not text.strip().startswith(("[", "{", '"', "'")):
+        return text.strip()  # SUN, Metal: a word needs no quotes
+    raise SettingsError(
+        f"{where}: {text!r} is not a value; write a number (0.5), a list ([0, 0, 1]), true/false "
+        'or text in quotes (["SUN", "SPOT"])'
+    ) from None
 
 
 def _option_value(text: str):
@@ -479,7 +490,7 @@ def randomizer_table(item, index: int) -> dict:
         if not row.use:
             continue
         if row.distribution == CONSTANT:
-            table[row.name] = _text_value(row.value, f"{where}, {row.name}")
+            table[row.name] = _text_value(row.value, f"{where}, {row.name}", row.kind)
             continue
         if row.distribution not in DISTRIBUTIONS:  # saved by another version or a plugin
             raise SettingsError(
