@@ -220,13 +220,16 @@ def build_scene(config: Config, open_scene=None, quiet: bool = False) -> BuiltSc
     if config.assets:
         root = bpy.data.collections.new(ASSET_ROOT)
         root[BACKGROUND_PROPERTY] = True  # the tool's container: a label rule on it would label every asset
-        scene.collection.children.link(root)
         for i, spec in enumerate(config.assets):
             try:
                 _asset(root, spec, config, quiet)
             except AssetError as e:  # named by its entry in the file that declares it
                 file, where = config.asset_origin(i)
                 raise FieldError(join(where, e.key), e.value, e.expected, file) from None
+        # Into the scene once built: every importer call updates the view layer at a cost
+        # growing with the objects in it, so assets in the scene as they came made reading
+        # many model files quadratic (200 [[assets]] files: 9 s instead of 0.5).
+        scene.collection.children.link(root)
     for spec in config.lights:
         for name in light_names(spec):  # count > 1: NAME_000, NAME_001, ...
             built.lights[name] = _light(scene, dataclasses.replace(spec, name=name))
