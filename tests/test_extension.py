@@ -2143,3 +2143,21 @@ def test_values_are_typed_in_the_panel_as_in_the_parameter_file(addon, scene):
     row.distribution, row.values = "choice", "[SUN, SPOT]"
     with pytest.raises(RuntimeError, match=r"light_type values: '\[SUN, SPOT\]' is not a value; .*text in quotes"):
         bpy.ops.sdg.preview_frame()
+
+
+def test_cancelling_before_the_first_frame_is_said_once(addon, scene, tmp_path):
+    """Esc before the scene was built: 'Cancelling: finishing the frames in flight...' was
+    shown twice, on the progress bar and below it (the bar shows the message until a frame
+    is done); the run then ends cancelled with no frame, and the scene is as before."""
+    bpy, jobs, recording = addon.bpy, addon.job, addon.recording
+    artist_scene(bpy, scene, tmp_path / "out")
+    assert bpy.ops.sdg.start_recording("EXEC_DEFAULT") == {"RUNNING_MODAL"}
+    job = jobs.current
+    text = texts(draw_panel(bpy, "SDG_PT_recorder"))
+    assert text.count("Building the scene") == 1, text
+    assert recording.handle_event(job, "ESC", "PRESS") == "wait"
+    text = texts(draw_panel(bpy, "SDG_PT_recorder"))
+    assert text.count("Cancelling: finishing the frames in flight") == 1, text
+    run_to_end(addon, job)
+    assert job.state == "cancelled" and job.message.startswith("Cancelled: 0 frame(s) written")
+    assert tuple(bpy.data.objects["crate"].location) == (0.0, 0.0, 0.0)

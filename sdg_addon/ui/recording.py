@@ -461,7 +461,7 @@ def draw_progress(layout, job):
     box = layout.box()
     line = job.progress_line()
     progress_bar(box, job.fraction, line)
-    if job.state != "running":  # building the scene, cancelling: said besides the bar
+    if job.state != "running" and job.message != line:  # cancelling: said besides the bar
         wrapped(box, job.message, icon="TIME")
     box.operator(SDG_OT_cancel_recording.bl_idname, icon="CANCEL")
     box.label(text="Esc also cancels")
