@@ -2161,3 +2161,32 @@ def test_cancelling_before_the_first_frame_is_said_once(addon, scene, tmp_path):
     run_to_end(addon, job)
     assert job.state == "cancelled" and job.message.startswith("Cancelled: 0 frame(s) written")
     assert tuple(bpy.data.objects["crate"].location) == (0.0, 0.0, 0.0)
+
+
+def test_a_parameter_files_recording_says_to_set_its_file_not_the_panels_button(addon, scene, tmp_path):
+    """Record: Parameter File of a file naming a .blend in AgX: the warning said 'click Use
+    the Scene's Color Management in the recorder panel', a button that sets the open scene's
+    settings, which that recording does not use; it says what to set in the file's
+    [render] now, as headless does (the open scene's recording keeps naming the button)."""
+    bpy, jobs = addon.bpy, addon.job
+    artist_scene(bpy, scene, tmp_path / "out")
+    bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "shop.blend"))
+    bpy.ops.wm.read_homefile(use_empty=True, use_factory_startup=True)
+    param = write_param(
+        tmp_path,
+        header((64, 48), samples=1, seed=1, frames=1)
+        + '[scene]\nblend = "shop.blend"\n[annotators]\nrgb = {}\n[writers]\nbasic = {}\n',
+        "shop.toml",
+    )
+    settings = bpy.context.window_manager.sdg
+    settings.source, settings.parameter_file, settings.output_dir = "FILE", str(param), str(tmp_path / "file")
+    try:
+        assert bpy.ops.sdg.start_recording("EXEC_DEFAULT") == {"RUNNING_MODAL"}
+        job = jobs.current
+        run_to_end(addon, job)
+    finally:
+        for name in ("source", "parameter_file", "output_dir"):
+            settings.property_unset(name)
+    assert job.state == "done", job.message
+    (warning,) = [w for w in job.warnings if "colour management" in w]
+    assert 'set in [render]: view_transform = "AgX"' in warning and "recorder panel" not in warning, warning

@@ -75,6 +75,9 @@ class RecordingJob:
         # The panels made the parameter file (in temp_dir): its problems are said in the
         # panels' words, randomizers by these names (ui.settings.randomizer_names).
         self.panel_made = temp_dir is not None
+        # Its settings are the panels' (the open scene's recording, or its resume): a scene
+        # difference is matched with the panel's button, not in a parameter file's [render].
+        self.panel_settings = self.panel_made
         self.randomizer_names: list[str] = []
         self._restore_pending = False  # an undo step was pushed: go back to it at the end
         self.show_when_done = False  # Render Preview: open the frame in an Image Editor
@@ -92,7 +95,10 @@ class RecordingJob:
         # Blender's unsaved-changes mark before the run: the restore's undo steps set it.
         self.file_was_clean = not file_has_unsaved_changes()
         self.recorder = Recorder(
-            config, options, on_warning=lambda text: self.warnings.append(panel_words(text)), open_scene=open_scene
+            config,
+            options,
+            on_warning=lambda text: self.warnings.append(panel_words(text, self.panel_settings)),
+            open_scene=open_scene,
         )
         self._steps = None
 
@@ -212,6 +218,7 @@ class RecordingJob:
             )
         before.frames = config.frames  # may grow, as with the headless --resume (frames is not compared)
         job = cls(before, options)
+        job.panel_settings = True
         job.warnings.append(
             f"Resuming from the recording's own copy of the scene ({earlier.with_suffix('.blend').name} in "
             "audit/inputs): changes made to the open scene since it started are not recorded "
@@ -413,11 +420,14 @@ MATCH_BUTTONS = {
 }
 
 
-def panel_words(text: str) -> str:
+def panel_words(text: str, buttons: bool = True) -> str:
+    """The headless driver's options in a message as the recorder panel names them; with
+    `buttons` (a recording of the panels' settings) a scene difference's [render] values as
+    the panel's button that sets them."""
     for option, words in PANEL_WORDS.items():
         text = text.replace(option, words)
     for start, button in MATCH_BUTTONS.items():
-        if text.startswith(start):
+        if buttons and text.startswith(start):
             text = text.replace("To match it, set in [render]:", f"To match it, click {button} in the recorder panel:")
     return text
 
