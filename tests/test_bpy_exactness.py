@@ -629,6 +629,33 @@ def test_masks_and_depth_see_through_a_world_volume(clean_bpy):
     assert bpy.context.scene.world == world and world.node_tree.links  # the scene's world unchanged
 
 
+def test_masks_and_depth_see_through_a_volume_object(clean_bpy):
+    """A cube whose material has only a Volume output (smoke) in front of a box: the box's
+    pixels behind it were lost at random to BACKGROUND (the sample stopped in the smoke).
+    Such objects are left out of the data layer (a driver on their camera visibility), so
+    the box's mask is its silhouette; the smoke owns no pixel either way."""
+    box = add("box", mesh("cube", "box", 1.5), location=(0.3, 2.0, 0.0), labels={"class": "box"})
+    smoke = add("smoke", mesh("cube", "smoke", 1.5), location=(-0.2, 0.0, 0.0), labels={"class": "smoke"})
+    mat = bpy.data.materials.new("smoke")
+    enable_nodes(mat)
+    nodes = mat.node_tree.nodes
+    for node in list(nodes):
+        if node.type != "OUTPUT_MATERIAL":
+            nodes.remove(node)
+    volume = nodes.new("ShaderNodeVolumePrincipled")
+    volume.inputs["Density"].default_value = 5.0
+    mat.node_tree.links.new(volume.outputs[0], next(n for n in nodes if n.type == "OUTPUT_MATERIAL").inputs["Volume"])
+    smoke.data.materials.append(mat)
+    cam = camera(location=(0.0, -7.0, 0.0), rotation=(1.5708, 0.0, 0.0))
+    frame, entities = capture(cam, samples=1)
+    iid = entities["box"].instance_id
+    mask = frame.passes["instance"] == iid
+    assert mask.sum() > 100
+    np.testing.assert_array_equal(mask, full_silhouette(frame, iid))
+    assert not (frame.passes["instance"] == entities["smoke"].instance_id).any()
+    assert smoke.visible_camera and smoke.animation_data is None and box.animation_data is None
+
+
 def test_tiny_objects_appear_when_they_cover_a_pixel_centre(clean_bpy):
     """A sphere ~3 px across is in the map; sub-pixel spheres appear exactly when they cover
     a pixel centre (the same rule as the rasterizer), never anywhere else."""

@@ -241,20 +241,24 @@ LENS_PROP = "sdg_lens"  # view layer custom property the lens drivers read: 1 ma
 
 
 @contextmanager
-def sharp_data_layer(scene, cam_obj):
-    """Depth of field on in the main layer, off in the data layer, for one render (motion
-    blur is off there by the layer's own switch, data_layer): a driver on the camera's
-    dof.use_dof reads the view layer Cycles is rendering (a Context Property variable) and
-    takes its LENS_PROP, 1 on the main layer and 0 on the data layer; the camera's depth of
-    field has no per-layer switch. Afterwards the driver is gone and use_dof as it was. A
-    camera that cannot take this driver keeps its depth of field in the data layer too:
-    linked from a library, or one whose use_dof the .blend drives itself."""
+def sharp_data_layer(scene, cam_obj, volumes=()):
+    """For one render, what has no per-layer switch on in the main layer and off in the data
+    layer (motion blur and world fog have theirs, data_layer): the camera's depth of field
+    (dof.use_dof) and the camera visibility of `volumes` (volume_objects). A driver on
+    each reads the view layer Cycles is rendering (a Context Property variable) and takes its
+    LENS_PROP, 1 on the main layer and 0 on the data layer. Afterwards the drivers are gone
+    and the switches as they were. One that cannot take a driver keeps its effect in the
+    data layer too: on an ID linked from a library, or a switch the .blend drives itself."""
     data = scene.view_layers.get(DATA_LAYER)
     driven = []  # (ID, path): each was True before
     bare = []  # IDs without animation data before: cleared again after
-    if data is not None and cam_obj.data.dof.use_dof and _drivable(cam_obj.data, "dof.use_dof"):
+    if data is not None:
+        if cam_obj.data.dof.use_dof:
+            driven.append((cam_obj.data, "dof.use_dof"))
+        driven += [(o, "visible_camera") for o in volumes if o.visible_camera]
+        driven = [(owner, path) for owner, path in driven if _drivable(owner, path)]
+    if driven:
         render_view_layer(scene)[LENS_PROP], data[LENS_PROP] = 1.0, 0.0
-        driven = [(cam_obj.data, "dof.use_dof")]
         bare = [owner for owner, _ in driven if owner.animation_data is None]
         for owner, path in driven:
             _layer_driver(owner, path, LENS_PROP)
@@ -263,10 +267,38 @@ def sharp_data_layer(scene, cam_obj):
     finally:
         for owner, path in driven:
             owner.driver_remove(path)
-            holder, name = path.rsplit(".", 1)
-            setattr(owner.path_resolve(holder), name, True)
+            holder, _, name = path.rpartition(".")
+            setattr(owner.path_resolve(holder) if holder else owner, name, True)
         for owner in bare:
             owner.animation_data_clear()
+
+
+def volume_objects(scene) -> list:
+    """Rendered objects that are volumes only: Volume objects, and objects every material of
+    which has a Volume output and no Surface (smoke, fog boxes). A camera ray's sample may
+    stop in them before the surface behind: they are left out of the data layer."""
+    volume_only: dict[str, bool] = {}  # material name -> volume without surface
+
+    def is_volume(mat) -> bool:
+        if mat.name_full not in volume_only:
+            nodes = mat.node_tree.nodes if uses_nodes(mat) else ()
+            outputs = [n for n in nodes if n.type == "OUTPUT_MATERIAL" and n.is_active_output]
+            volume_only[mat.name_full] = any(
+                n.inputs["Volume"].is_linked and not n.inputs["Surface"].is_linked for n in outputs
+            )
+        return volume_only[mat.name_full]
+
+    found = []
+    for o in scene.objects:
+        if o.hide_render:
+            continue
+        if o.type == "VOLUME":
+            found.append(o)
+            continue
+        mats = [slot.material for slot in getattr(o, "material_slots", ())]
+        if mats and all(m is not None and is_volume(m) for m in mats):
+            found.append(o)
+    return found
 
 
 def _drivable(owner, path: str) -> bool:
@@ -460,14 +492,15 @@ class Capturer:
         default = r.resolution_x, r.resolution_y, r.pixel_aspect_x, r.pixel_aspect_y
         r.resolution_x, r.resolution_y = camera_resolution(scene, cam_obj)
         r.pixel_aspect_x, r.pixel_aspect_y = camera_pixel_aspect(cam_obj)
-        sharp = lens_effects(scene, cam_obj) or world_volume(scene)
+        volumes = volume_objects(scene)
+        sharp = lens_effects(scene, cam_obj) or world_volume(scene) or bool(volumes)
         if sharp != self._sharp:  # the data layer is needed while either is on
             configure_layers(scene, self.render_settings, self.passes, sharp)
             self._sharp = sharp
         try:
             if sensor != "visible":
                 self.sensor_render.begin(sensor, cam_obj.name)
-            with sharp_data_layer(scene, cam_obj):
+            with sharp_data_layer(scene, cam_obj, volumes):
                 render_multilayer_exr(scene, path)
         except RuntimeError as e:  # Blender's render operator failed (its message says why)
             raise render_error(cam_obj.name, str(e)) from None
