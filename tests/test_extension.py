@@ -2190,3 +2190,41 @@ def test_a_parameter_files_recording_says_to_set_its_file_not_the_panels_button(
     assert job.state == "done", job.message
     (warning,) = [w for w in job.warnings if "colour management" in w]
     assert 'set in [render]: view_transform = "AgX"' in warning and "recorder panel" not in warning, warning
+
+
+def test_the_add_ons_editing_operators_are_off_while_recording(addon, scene, tmp_path):
+    """Labels, randomizers, Import, the Thermal / NIR properties and Undo Preview could be
+    used during a recording (from F3 search or a shortcut): their changes were undone with
+    the recording at its end without a word, and Undo Preview undid the scene being
+    rendered, which stops the recording. Now they are off while one runs (Blender's tooltip
+    says why; Rename Label Value already was), and on again after it."""
+    bpy, jobs = addon.bpy, addon.job
+    cube = artist_scene(bpy, scene, tmp_path / "out")
+    bpy.ops.ed.undo_push(message="settings")
+    assert bpy.ops.sdg.preview_frame() == {"FINISHED"}  # a preview that adds nothing: Start is allowed
+    bpy.ops.ed.undo_push(message="Preview Frame")
+    bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "mine.blend"))
+    select(bpy, [bpy.data.objects["crate"]])
+    ops = (
+        bpy.ops.sdg.add_label,
+        bpy.ops.sdg.remove_label,
+        bpy.ops.sdg.label_by_rule,
+        bpy.ops.sdg.randomizer_add,
+        bpy.ops.sdg.randomizer_remove,
+        bpy.ops.sdg.randomizer_use_selected,
+        bpy.ops.sdg.import_parameters,
+        bpy.ops.sdg.export_parameters,
+        bpy.ops.sdg.infrared_property,
+        bpy.ops.sdg.undo_preview,
+    )
+    assert all(op.poll() for op in ops)
+    assert bpy.ops.sdg.start_recording("EXEC_DEFAULT") == {"RUNNING_MODAL"}
+    addon.recording.handle_event(jobs.current, "TIMER", "NOTHING")
+    assert [op for op in ops if op.poll()] == []
+    with pytest.raises(RuntimeError, match="Not while recording: the recording undoes"):
+        bpy.ops.sdg.add_label(label_type="class", value="box")
+    run_to_end(addon, jobs.current)
+    assert jobs.current.state == "done", jobs.current.message
+    select(bpy, [bpy.data.objects["crate"]])
+    assert all(op.poll() for op in ops)
+    del cube

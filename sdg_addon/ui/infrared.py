@@ -60,6 +60,12 @@ class SDG_OT_infrared_property(bpy.types.Operator):
     owner: EnumProperty(name="Owner", items=OWNER_ITEMS, default="OBJECT")
     remove: bpy.props.BoolProperty(name="Remove", default=False)
 
+    @classmethod
+    def poll(cls, context):
+        from .job import not_recording
+
+        return context.scene is not None and not_recording(cls)
+
     def execute(self, context):
         target = _owner(context, self.owner)
         if target is None or self.prop not in SURFACE_PROPERTIES:
@@ -87,8 +93,10 @@ class SDG_OT_camera_sensor(bpy.types.Operator):
 
     @classmethod
     def poll(cls, context):
+        from .job import not_recording
+
         obj = context.active_object
-        return obj is not None and obj.type == "CAMERA"
+        return obj is not None and obj.type == "CAMERA" and not_recording(cls)
 
     def execute(self, context):
         cam = context.active_object

@@ -571,6 +571,18 @@ def running_job() -> RecordingJob | None:
     return current if current is not None and current.running else None
 
 
+RECORDING_UNDOES = "Not while recording: the recording undoes changes made during it when it ends"
+
+
+def not_recording(op_class) -> bool:
+    """poll() of an operator that edits the open scene: off while a recording runs (its undo
+    at the end would take the edit back), with the reason in Blender's tooltip."""
+    if running_job() is not None:
+        op_class.poll_message_set(RECORDING_UNDOES)
+        return False
+    return True
+
+
 def shutdown(restore: bool = True) -> None:
     """Called when the add-on is disabled (the open scene restored) and on file load or when
     Blender ends the modal (window closed, quit: not restored, the scene goes anyway)."""

@@ -121,8 +121,16 @@ class SDG_OT_add_label(bpy.types.Operator):
 
     @classmethod
     def poll(cls, context):
-        return context.scene is not None and bool(
-            getattr(context, "selected_objects", None) or context.active_object or getattr(context, "collection", None)
+        from .job import not_recording
+
+        return (
+            context.scene is not None
+            and bool(
+                getattr(context, "selected_objects", None)
+                or context.active_object
+                or getattr(context, "collection", None)
+            )
+            and not_recording(cls)
         )
 
     def execute(self, context):
@@ -182,7 +190,7 @@ class SDG_OT_remove_label(bpy.types.Operator):
 
     @classmethod
     def poll(cls, context):
-        return SDG_OT_add_label.poll(context)
+        return SDG_OT_add_label.poll.__func__(cls, context)
 
     def execute(self, context):
         problem = check_label_text(self.label_type, self.value, need_value=False)
@@ -242,7 +250,9 @@ class SDG_OT_label_by_rule(bpy.types.Operator):
 
     @classmethod
     def poll(cls, context):
-        return context.scene is not None
+        from .job import not_recording
+
+        return context.scene is not None and not_recording(cls)
 
     def rule(self) -> NameRule:
         return NameRule.from_text(
@@ -310,10 +320,10 @@ class SDG_OT_rename_label_value(bpy.types.Operator):
 
     @classmethod
     def poll(cls, context):
-        from . import job as jobs
+        from .job import not_recording
 
         # During a recording the open scene is the randomized one, restored by undo at its end.
-        return context.scene is not None and jobs.running_job() is None
+        return context.scene is not None and not_recording(cls)
 
     def execute(self, context):
         problem = check_label_text(self.label_type, self.old_value) or check_label_text(self.label_type, self.new_value)

@@ -46,7 +46,9 @@ class SDG_OT_export_parameters(bpy.types.Operator):
 
     @classmethod
     def poll(cls, context):
-        return context.scene is not None
+        from .job import not_recording
+
+        return context.scene is not None and not_recording(cls)
 
     def invoke(self, context, event):
         if not self.filepath:
@@ -128,7 +130,9 @@ class SDG_OT_import_parameters(bpy.types.Operator):
 
     @classmethod
     def poll(cls, context):
-        return context.scene is not None
+        from .job import not_recording
+
+        return context.scene is not None and not_recording(cls)
 
     def invoke(self, context, event):
         context.window_manager.fileselect_add(self)

@@ -17,6 +17,7 @@ from bpy.props import EnumProperty, IntProperty
 from ..sampling.distributions import DISTRIBUTIONS
 from ..sampling.randomizers import RANDOMIZERS
 from . import settings as ui_settings
+from .job import not_recording
 from .props import SidebarPanel
 from .recording import JobModal, scene_can_record, start_modal
 
@@ -41,7 +42,7 @@ class SDG_OT_randomizer_add(bpy.types.Operator):
 
     @classmethod
     def poll(cls, context):
-        return context.scene is not None
+        return context.scene is not None and not_recording(cls)
 
     def execute(self, context):
         s = context.scene.sdg
@@ -62,7 +63,7 @@ class SDG_OT_randomizer_remove(bpy.types.Operator):
 
     @classmethod
     def poll(cls, context):
-        return context.scene is not None and len(context.scene.sdg.randomizers) > 0
+        return context.scene is not None and len(context.scene.sdg.randomizers) > 0 and not_recording(cls)
 
     def execute(self, context):
         s = context.scene.sdg
@@ -86,7 +87,7 @@ class SDG_OT_randomizer_move(bpy.types.Operator):
 
     @classmethod
     def poll(cls, context):
-        return context.scene is not None and len(context.scene.sdg.randomizers) > 1
+        return context.scene is not None and len(context.scene.sdg.randomizers) > 1 and not_recording(cls)
 
     def execute(self, context):
         s = context.scene.sdg
@@ -109,7 +110,7 @@ class SDG_OT_randomizer_use_selected(bpy.types.Operator):
 
     @classmethod
     def poll(cls, context):
-        return context.scene is not None and bool(getattr(context, "selected_objects", None))
+        return context.scene is not None and bool(getattr(context, "selected_objects", None)) and not_recording(cls)
 
     def execute(self, context):
         s = context.scene.sdg
@@ -296,7 +297,8 @@ class SDG_OT_undo_preview(bpy.types.Operator):
     def poll(cls, context):
         from .job import PREVIEW_MARK
 
-        return context.scene is not None and PREVIEW_MARK in context.scene  # a preview is applied
+        # a preview is applied; while recording, undo would replace the scene being rendered
+        return context.scene is not None and PREVIEW_MARK in context.scene and not_recording(cls)
 
     def execute(self, context):
         try:
