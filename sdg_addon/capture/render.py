@@ -276,7 +276,8 @@ def sharp_data_layer(scene, cam_obj, volumes=()):
 def volume_objects(scene) -> list:
     """Rendered objects that are volumes only: Volume objects, and objects every material of
     which has a Volume output and no Surface (smoke, fog boxes). A camera ray's sample may
-    stop in them before the surface behind: they are left out of the data layer."""
+    stop in them before the surface behind: they are left out of the data layer. Not fluid
+    domains (smoke simulations): they stay as they render."""
     volume_only: dict[str, bool] = {}  # material name -> volume without surface
 
     def is_volume(mat) -> bool:
@@ -290,8 +291,8 @@ def volume_objects(scene) -> list:
 
     found = []
     for o in scene.objects:
-        if o.hide_render:
-            continue
+        if o.hide_render or any(m.type == "FLUID" for m in getattr(o, "modifiers", ())):
+            continue  # a driver on a fluid domain crashed Mantaflow (tests/test_caches_bpy.py)
         if o.type == "VOLUME":
             found.append(o)
             continue
