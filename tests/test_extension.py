@@ -371,12 +371,15 @@ def test_add_label_to_collection_is_inherited(addon, scene):
     assert resolved_labels(obj, collection_parents(scene)) == {"class": ["mug"]}
 
 
-def test_label_by_rule(addon, scene):
+def test_label_by_rule(addon, scene, capfd):
+    """(and says what it labelled: was 'Labelled 3', and 'Labelled 0' with nothing selected)"""
     bpy = addon.bpy
     objs = {n: add_mesh(bpy, n) for n in ("mug_003", "mug_004.001", "SM_Chair_02", "cube", "99")}
     objs["cube"]["semantics"] = {"class": ["box"]}
     select(bpy, [])
+    capfd.readouterr()
     assert bpy.ops.sdg.label_by_rule(label_type="class", prefixes="SM_", scope="MESHES") == {"FINISHED"}
+    assert "Labelled 3 object(s) (SM_Chair_02->chair, mug_003->mug," in capfd.readouterr().out
     assert stored(objs["mug_003"]) == {"class": ["mug"]}
     assert stored(objs["mug_004.001"]) == {"class": ["mug"]}
     assert stored(objs["SM_Chair_02"]) == {"class": ["chair"]}
@@ -384,6 +387,7 @@ def test_label_by_rule(addon, scene):
     assert "semantics" not in objs["99"]  # nothing left after stripping
     bpy.ops.sdg.label_by_rule(label_type="class", scope="SELECTED", overwrite=True)  # nothing selected
     assert stored(objs["cube"]) == {"class": ["box"]}
+    assert "Label by Rule: no object is selected: select the objects to label" in capfd.readouterr().out
     select(bpy, [objs["cube"]])
     bpy.ops.sdg.label_by_rule(label_type="class", scope="SELECTED", overwrite=True)
     assert stored(objs["cube"]) == {"class": ["cube"]}

@@ -271,6 +271,9 @@ class SDG_OT_label_by_rule(bpy.types.Operator):
             return {"CANCELLED"}
         rule = self.rule()
         selected = getattr(context, "selected_objects", None) or []
+        if self.scope == "SELECTED" and not selected:
+            self.report({"WARNING"}, f"Label by Rule: {NOTHING_TO_LABEL['SELECTED']}")
+            return {"CANCELLED"}
         targets, linked = split_linked(rule_targets(context.scene, self.scope, selected, rule))
         if linked:
             self.report({"WARNING"}, f"Label by Rule: {linked_text(linked)}")
@@ -280,7 +283,8 @@ class SDG_OT_label_by_rule(bpy.types.Operator):
             self.report({"ERROR"}, f"Label by Rule: {e} (fix or remove its '{LABEL_PROPERTY}' property)")
             return {"CANCELLED"}
         labelled = [f"{name}->{value}" for name, value in done]
-        text = f"Labelled {len(labelled)}"
+        noun = "collection(s)" if self.scope == "COLLECTIONS" else "object(s)"
+        text = f"Labelled {len(labelled)} {noun}"
         if labelled:
             text += f" ({', '.join(labelled[:MAX_NAMES])}{', ...' if len(labelled) > MAX_NAMES else ''})"
         if kept:
