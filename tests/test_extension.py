@@ -2076,8 +2076,11 @@ def test_start_and_render_preview_are_off_without_a_camera_to_record(addon, scen
     assert not bpy.ops.sdg.start_recording.poll()
     with pytest.raises(RuntimeError, match="No camera is ticked: tick at least one"):
         bpy.ops.sdg.preview_render("EXEC_DEFAULT")
-    settings.source, settings.output_dir = "FILE", "/nowhere"
+    settings.source = "FILE"
     try:
+        with pytest.raises(RuntimeError, match=r"Choose an output folder \(Output\) before recording"):
+            bpy.ops.sdg.start_recording("EXEC_DEFAULT")  # was greyed out without a word
+        settings.output_dir = "/nowhere"
         assert bpy.ops.sdg.start_recording.poll()  # the file names its own cameras
     finally:
         settings.property_unset("source")

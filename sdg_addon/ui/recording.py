@@ -160,7 +160,14 @@ class SDG_OT_start_recording(JobModal, bpy.types.Operator):
         if jobs.running_job() is not None or context.scene is None:
             return False
         if settings.source == "FILE":
-            return bool(settings.parameter_file) and bool(settings.output_dir)
+            for text, problem in (
+                (settings.parameter_file, "Choose a parameter file"),
+                (settings.output_dir, jobs.output_problem("")),
+            ):
+                if not text:
+                    cls.poll_message_set(problem)
+                    return False
+            return True
         return scene_can_record(cls, context.scene)
 
     def execute(self, context):
