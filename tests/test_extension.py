@@ -2223,6 +2223,9 @@ def test_the_add_ons_editing_operators_are_off_while_recording(addon, scene, tmp
         bpy.ops.sdg.export_parameters,
         bpy.ops.sdg.infrared_property,
         bpy.ops.sdg.undo_preview,
+        bpy.ops.sdg.preview_frame,
+        bpy.ops.sdg.preview_render,
+        bpy.ops.sdg.match_scene_colour,
     )
     assert all(op.poll() for op in ops)
     assert bpy.ops.sdg.start_recording("EXEC_DEFAULT") == {"RUNNING_MODAL"}

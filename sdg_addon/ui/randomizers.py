@@ -155,9 +155,7 @@ class SDG_OT_preview_frame(bpy.types.Operator):
 
     @classmethod
     def poll(cls, context):
-        from . import job as jobs
-
-        return context.scene is not None and jobs.running_job() is None
+        return context.scene is not None and not_recording(cls)
 
     def execute(self, context):
         from ..recorder import RecorderError
@@ -262,9 +260,7 @@ class SDG_OT_preview_render(JobModal, bpy.types.Operator):
 
     @classmethod
     def poll(cls, context):
-        from . import job as jobs
-
-        return context.scene is not None and jobs.running_job() is None and scene_can_record(cls, context.scene)
+        return context.scene is not None and not_recording(cls) and scene_can_record(cls, context.scene)
 
     def execute(self, context):
         import tempfile

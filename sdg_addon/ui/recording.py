@@ -406,7 +406,7 @@ class MatchScene:
 
     @classmethod
     def poll(cls, context):
-        return context.scene is not None and jobs.running_job() is None
+        return context.scene is not None and jobs.not_recording(cls)
 
     def execute(self, context):
         run = context.scene.sdg.run
