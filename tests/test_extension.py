@@ -2238,3 +2238,29 @@ def test_the_add_ons_editing_operators_are_off_while_recording(addon, scene, tmp
     select(bpy, [bpy.data.objects["crate"]])
     assert all(op.poll() for op in ops)
     del cube
+
+
+def test_unlabelled_objects_are_those_that_render(addon, scene, tmp_path):
+    """The Labels panel's warning and the recording's listed meshes that never render (in a
+    collection excluded from the view layer or disabled for renders) as 'UNLABELLED in
+    masks'; they are left out now. A mesh hidden in the viewport only (H) still renders,
+    so it is still named."""
+    bpy, jobs = addon.bpy, addon.job
+    artist_scene(bpy, scene, tmp_path / "out")
+    for name, how in (("excluded", "exclude"), ("norender", "hide_render")):
+        coll = bpy.data.collections.new(name)
+        scene.collection.children.link(coll)
+        add_mesh(bpy, f"{name}_mesh", coll)
+        if how == "exclude":
+            bpy.context.view_layer.layer_collection.children[name].exclude = True
+        else:
+            coll.hide_render = True
+    add_mesh(bpy, "hidden_mesh").hide_set(True)
+    select(bpy, [bpy.data.objects["crate"]])
+    text = texts(draw_panel(bpy, "SDG_PT_labels"))
+    assert "1 mesh object(s) without a 'class' label" in text and "hidden_mesh" in text, text
+    assert bpy.ops.sdg.start_recording("EXEC_DEFAULT") == {"RUNNING_MODAL"}
+    run_to_end(addon, jobs.current)
+    assert jobs.current.state == "done", jobs.current.message
+    (warning,) = [w for w in jobs.current.warnings if "without a 'class' label" in w]
+    assert warning.endswith("(annotated as UNLABELLED): hidden_mesh"), warning

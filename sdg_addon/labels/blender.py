@@ -164,14 +164,19 @@ BACKGROUND_PROPERTY = "sdg_background"  # True: unlabelled on purpose (a ground,
 
 
 def unlabelled_objects(scene, semantic_type: str = "class") -> list[str]:
-    """Names of visible mesh objects with no label of `semantic_type` (for warnings);
-    objects marked as background (BACKGROUND_PROPERTY) are unlabelled on purpose."""
+    """Names of the mesh objects that render with no label of `semantic_type` (for
+    warnings): not those of a collection excluded from the rendered view layer or disabled
+    for renders; objects marked as background (BACKGROUND_PROPERTY) are unlabelled on purpose."""
+    from ..scene.instancing import in_render_collections, render_collections, renders
+
     parents, users = collection_parents(scene), object_collections(scene)
+    rendered = render_collections(scene)
     return sorted(
         o.name
         for o in scene.objects
         if o.type == "MESH"
-        and not o.hide_render
+        and renders(o)
+        and in_render_collections(o, rendered)
         and not o.get(BACKGROUND_PROPERTY)
         and semantic_type not in resolved_labels(o, parents, users)
     )
