@@ -1009,8 +1009,15 @@ def test_infrared_panel_sets_what_thermal_and_nir_cameras_read(addon, scene):
     scene.world = bpy.data.worlds.new("sky")
     bpy.ops.sdg.infrared_property(prop="sdg_temperature", owner="WORLD")
     assert scene.world["sdg_temperature"] == 293.15
-    with pytest.raises(RuntimeError, match="nothing to set"):
+    with pytest.raises(RuntimeError, match="'colour' is not a thermal / NIR property; one of 'sdg_temperature'"):
         bpy.ops.sdg.infrared_property(prop="colour")
+    # Nothing to set it on: said as what to click (was "nothing to set 'sdg_temperature' on").
+    select(bpy, [])
+    with pytest.raises(RuntimeError, match="there is no active object: click the object to set it on"):
+        bpy.ops.sdg.infrared_property(prop="sdg_temperature")
+    scene.world = None
+    with pytest.raises(RuntimeError, match="the scene has no world: add one in the World properties"):
+        bpy.ops.sdg.infrared_property(prop="sdg_temperature", owner="WORLD")
 
 
 def test_unregister_removes_everything(addon, bpy_module):

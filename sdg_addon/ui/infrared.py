@@ -67,9 +67,18 @@ class SDG_OT_infrared_property(bpy.types.Operator):
         return context.scene is not None and not_recording(cls)
 
     def execute(self, context):
+        if self.prop not in SURFACE_PROPERTIES:
+            known = ", ".join(repr(p) for p in SURFACE_PROPERTIES)
+            self.report({"ERROR"}, f"Infrared Property: {self.prop!r} is not a thermal / NIR property; one of {known}")
+            return {"CANCELLED"}
         target = _owner(context, self.owner)
-        if target is None or self.prop not in SURFACE_PROPERTIES:
-            self.report({"ERROR"}, f"Infrared Property: nothing to set {self.prop!r} on")
+        if target is None:
+            missing = (
+                "the scene has no world: add one in the World properties"
+                if self.owner == "WORLD"
+                else "there is no active object: click the object to set it on"
+            )
+            self.report({"ERROR"}, f"Infrared Property: {missing}")
             return {"CANCELLED"}
         if target.library is not None:
             self.report({"ERROR"}, f"Infrared Property: {LINKED.format(name=target.name)}")
