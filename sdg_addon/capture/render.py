@@ -278,17 +278,15 @@ def volume_objects(scene) -> list:
     which has a Volume output and no Surface (smoke, fog boxes). A camera ray's sample may
     stop in them before the surface behind: they are left out of the data layer. Not fluid
     domains (smoke simulations): they stay as they render."""
-    volume_only: dict[str, bool] = {}  # material name -> volume without surface
 
     def is_volume(mat) -> bool:
-        if mat.name_full not in volume_only:
-            nodes = mat.node_tree.nodes if uses_nodes(mat) else ()
-            outputs = [n for n in nodes if n.type == "OUTPUT_MATERIAL" and n.is_active_output]
-            volume_only[mat.name_full] = any(
-                n.inputs["Volume"].is_linked and not n.inputs["Surface"].is_linked for n in outputs
-            )
-        return volume_only[mat.name_full]
+        nodes = mat.node_tree.nodes if uses_nodes(mat) else ()
+        outputs = [n for n in nodes if n.type == "OUTPUT_MATERIAL" and n.is_active_output]
+        return any(n.inputs["Volume"].is_linked and not n.inputs["Surface"].is_linked for n in outputs)
 
+    volume_only = {m.name_full for m in bpy.data.materials if is_volume(m)}
+    if not volume_only and not len(bpy.data.volumes):  # the usual case: no object to look at
+        return []
     found = []
     for o in scene.objects:
         if o.hide_render or any(m.type == "FLUID" for m in getattr(o, "modifiers", ())):
@@ -297,7 +295,7 @@ def volume_objects(scene) -> list:
             found.append(o)
             continue
         mats = [slot.material for slot in getattr(o, "material_slots", ())]
-        if mats and all(m is not None and is_volume(m) for m in mats):
+        if mats and all(m is not None and m.name_full in volume_only for m in mats):
             found.append(o)
     return found
 
