@@ -2009,7 +2009,7 @@ def test_a_camera_the_recording_refuses_is_said_with_the_cameras_list(addon, sce
     assert "untick it in the Cameras list" in job.message and "[scene] cameras" not in job.message
 
 
-def test_import_of_a_file_without_scene_cameras_ticks_every_camera(addon, scene, tmp_path):
+def test_import_of_a_file_without_scene_cameras_ticks_every_camera(addon, scene, tmp_path, capfd):
     """A parameter file without [scene] cameras records every camera of the scene: Import
     ticks them all (an earlier untick stayed, so the panel recorded fewer cameras than the
     file says), as it sets every other setting the file leaves out to its default."""
@@ -2021,8 +2021,12 @@ def test_import_of_a_file_without_scene_cameras_ticks_every_camera(addon, scene,
     bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "s.blend"))
     param = tmp_path / "in.toml"
     param.write_text('[scene]\nblend = "s.blend"\n[run]\nframes = 1\n')
+    capfd.readouterr()
     assert bpy.ops.sdg.import_parameters(filepath=str(param)) == {"FINISHED"}
     assert bpy.data.objects["side"].sdg_record and bpy.data.objects["cam"].sdg_record
+    # Its notes read as sentences (was 'Imported in.toml; The file names ...').
+    out = capfd.readouterr().out
+    assert "Imported in.toml. The file names the base scene s.blend; the open scene is recorded instead." in out, out
 
 
 def test_the_panels_field_names_read_as_words(addon, scene):

@@ -157,7 +157,7 @@ class SDG_OT_import_parameters(bpy.types.Operator):
             return {"CANCELLED"}
         notes = ui_settings.from_table(context.scene, table)
         context.scene.sdg.imported_from = path.as_posix()
-        self.report({"INFO"}, f"Imported {path.name}" + "".join(f"; {n}" for n in notes))
+        self.report({"INFO"}, " ".join([f"Imported {path.name}.", *(f"{n}." for n in notes)]))
         return {"FINISHED"}
 
 
