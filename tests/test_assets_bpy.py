@@ -380,3 +380,31 @@ def test_model_files_are_read_before_the_assets_join_the_scene(asset_dir, tmp_pa
     for name, entity in built.entities.items():
         assert entity.labels == {"class": [name.split("_")[0]]}
         assert all(m.name in built.scene.objects for m in entity.meshes)
+
+
+def test_an_asset_named_as_the_mesh_in_its_file_keeps_its_name(asset_dir, tmp_path):
+    """model.obj holds meshes named Cube and Cone; an asset named "Cube" from it (as mug.glb
+    holding "mug" named "mug") was built as object "Cube.001": the root took its name while
+    the imported mesh still held it, and `targets = "Cube"` matched nothing (exit 2). Same
+    in a pool whose file holds a mesh named as the member (p_000). The roots now have their
+    names, the parts NAME/MESH."""
+    import tomllib
+    from pathlib import Path
+
+    from sdg_addon.config.schema import config_from_dict
+    from sdg_addon.scene import build
+
+    (tmp_path / "pool").mkdir()
+    (tmp_path / "pool" / "a.obj").write_text("o p_000\nv 0 0 0\nv 0.1 0 0\nv 0 0.1 0\nf 1 2 3\n")
+    assets = (
+        f'[[assets]]\nname = "Cube"\nfile = "{(asset_dir / "model.obj").as_posix()}"\nlabels = {{ class = "a" }}\n'
+        f'[[assets]]\nname = "p"\nfiles = "{(tmp_path / "pool").as_posix()}/*.obj"\nlabels = {{ class = "b" }}\n'
+        '[[randomizers]]\ntype = "pose"\ntargets = ["Cube", "p_000"]\n'
+        'location = { distribution = "uniform", low = [0, 0, 0], high = [0.1, 0.1, 0] }\n'
+    )
+    cfg = config_from_dict(tomllib.loads(scene_file(asset_dir, assets)), Path(tmp_path / "s.toml"))
+    built = build.build_scene(cfg)
+    assert sorted(built.entities) == ["Cube", "p_000"]
+    assert sorted(m.name for m in built.entities["Cube"].meshes) == ["Cube/Cone", "Cube/Cube"]
+    assert [m.name for m in built.entities["p_000"].meshes] == ["p_000/p_000"]
+    assert built.match("objects", ["Cube", "p_000"]) == ["Cube", "p_000"]

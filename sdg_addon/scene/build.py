@@ -423,17 +423,20 @@ def _asset(root_collection, spec: AssetSpec, config: Config, quiet: bool = False
             coll.objects.link(root)
             parts = [root]
         else:
-            root = bpy.data.objects.new(name, None)
-            coll.objects.link(root)
-            if shared:
-                set_labels(root, shared)
             parts = []
             for src, base in zip(sources, base_names):
                 part = src.copy() if i else src  # copies share mesh data (linked duplicates)
                 part.name = f"{name}/{base}"
+                parts.append(part)
+            # The root after its parts took their names: a mesh named as the asset in its
+            # file (mug.glb holding "mug") no longer holds the name the root is given.
+            root = bpy.data.objects.new(name, None)
+            coll.objects.link(root)
+            if shared:
+                set_labels(root, shared)
+            for part in parts:
                 coll.objects.link(part)
                 part.parent = root
-                parts.append(part)
         if spec.distractor:
             for o in {root, *parts}:
                 o[BACKGROUND_PROPERTY] = True
@@ -494,14 +497,17 @@ def _pool(coll, spec: AssetSpec, driven: list[str], quiet: bool = False) -> None
         for copy in range(spec.count):
             name = f"{spec.name}_{index:03d}"
             index += 1
-            root = bpy.data.objects.new(name, None)
+            parts = []
+            for src, base in zip(sources, base_names):
+                part = src.copy() if copy else src  # copies share mesh data (linked duplicates)
+                part.name = f"{name}/{base}"
+                parts.append(part)
+            root = bpy.data.objects.new(name, None)  # after its parts took their names (_asset)
             members.append(root)
             root["sdg_pool_file"] = Path(file).name
             if labels:
                 set_labels(root, labels)
-            for src, base in zip(sources, base_names):
-                part = src.copy() if copy else src  # copies share mesh data (linked duplicates)
-                part.name = f"{name}/{base}"
+            for part in parts:
                 members.append(part)
                 part.parent = root
                 if spec.distractor:
