@@ -162,6 +162,21 @@ def environment(device: dict | None = None, extra: dict | None = None) -> dict:
     return env
 
 
+def with_earlier_runs(path: Path, env: dict) -> tuple[dict, dict | None]:
+    """`env` (this run's environment) with the runs the file at `path` recorded before it
+    (a resumed output: their frames were rendered there) under "earlier_runs", oldest first,
+    so the file tells every Blender and device that made frames of the dataset; and the last
+    of them (None for a new output)."""
+    try:
+        before = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return env, None
+    if not isinstance(before, dict):
+        return env, None
+    earlier = before.pop("earlier_runs", [])
+    return {**env, "earlier_runs": [*(earlier if isinstance(earlier, list) else []), before]}, before
+
+
 class FrameLog:
     """Append-only JSON-lines log of finished frames (appended by the main thread only).
 

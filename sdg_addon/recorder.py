@@ -581,8 +581,9 @@ class Recorder:
 
             caster = LidarCaster(capturer, cfg.lidars, cfg.seed)
         shard_tag = self.shard_tag
-        audit.write_json(
-            audit_dir / f"environment{shard_tag}.json",
+        env_path = audit_dir / f"environment{shard_tag}.json"
+        env, before = audit.with_earlier_runs(
+            env_path,
             audit.environment(
                 capturer.device,
                 {
@@ -593,6 +594,12 @@ class Recorder:
                 },
             ),
         )
+        if before is not None and before.get("blender") != env.get("blender"):
+            self.warn(
+                f"the frames of {opts.output} so far were rendered with Blender {before.get('blender')}, this run's with "
+                f"{env.get('blender')}: their images can differ (audit/{env_path.name} keeps both, in earlier_runs)"
+            )
+        audit.write_json(env_path, env)
         if isinstance(frames, list):  # a parallel run's parent forgets for its processes
             # Finished frames of a clip rendered again (whole) are logged once: by the new rendering.
             audit.forget_frames(audit_dir, set(frames) & set(audit.finished_frames(audit_dir)))

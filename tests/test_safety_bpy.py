@@ -803,3 +803,33 @@ def test_resume_after_a_kill_during_the_last_finalize_rebuilds_the_joined_files(
     assert len(json.loads(coco.read_text())["images"]) == 2
     assert render(p, out, "--resume", quiet=False) == 0
     assert "complete: all 2 frame(s) are finished" in capsys.readouterr().out
+
+
+def test_a_resume_keeps_the_earlier_runs_environment_and_says_when_blender_changed(tmp_path, capsys):
+    """audit/environment.json was the last run's alone: a dataset begun with one Blender and
+    resumed with another (or on another device) no longer told what rendered its first
+    frames. Each resume now keeps the runs before it under earlier_runs (oldest first), and a
+    resume with another Blender says so (its images can differ from the earlier frames')."""
+    import bpy
+
+    p, out = param(tmp_path, TINY.replace("frames = 2", "frames = 3")), tmp_path / "out"
+    env_path = out / "audit" / "environment.json"
+    assert render(p, out, "--frames", "0:1") == 0
+    first = json.loads(env_path.read_text())
+    assert "earlier_runs" not in first and first["frames"] == [0, 1]
+    first["blender"] = "4.9.9"  # as an older Blender would have recorded it
+    env_path.write_text(json.dumps(first))
+    capsys.readouterr()
+    assert render(p, out, "--frames", "0:2", "--resume") == 0
+    err = capsys.readouterr().err
+    assert "rendered with Blender 4.9.9" in err and bpy.app.version_string in err
+    second = json.loads(env_path.read_text())
+    assert second["blender"] == bpy.app.version_string and second["frames"] == [0, 2]
+    assert second["earlier_runs"] == [first]
+    manifest = json.loads((out / "audit" / "manifest.json").read_text())
+    assert any("4.9.9" in w for w in manifest["warnings"])
+    assert render(p, out, "--resume") == 0  # the same Blender: no word, one more record
+    assert "rendered with Blender" not in capsys.readouterr().err
+    third = json.loads(env_path.read_text())
+    assert [r["frames"] for r in third["earlier_runs"]] == [[0, 1], [0, 2]] and third["frames"] == [0, 3]
+    assert "earlier_runs" not in third["earlier_runs"][1]  # flat, oldest first
