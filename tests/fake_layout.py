@@ -47,6 +47,8 @@ class FakeLayout:
         op = getattr(getattr(self.bpy.ops, module), name)
         op.get_rna_type()  # raises when the operator is not registered
         self.log.append(("operator", idname))
+        if text:
+            self.log.append(("operator_text", text, bool(getattr(self, "enabled", True))))
         return FakeOperatorProperties(op)
 
     def menu(self, menu, text=None, icon="NONE", **kwargs):

@@ -2275,3 +2275,21 @@ def test_unlabelled_objects_are_those_that_render(addon, scene, tmp_path):
     assert jobs.current.state == "done", jobs.current.message
     (warning,) = [w for w in jobs.current.warnings if "without a 'class' label" in w]
     assert warning.endswith("(annotated as UNLABELLED): hidden_mesh"), warning
+
+
+def test_the_labels_panel_names_the_collection_it_labels_and_shows_its_labels(addon, scene):
+    """Add Label's Collection button said 'Collection' whatever the active collection was
+    (the Scene Collection too, where it is refused) and the panel showed no collection's
+    labels: the button names the active collection, is off for the Scene Collection, and
+    the collection's own labels are listed."""
+    bpy = addon.bpy
+    coll = bpy.data.collections.new("props")
+    scene.collection.children.link(coll)
+    layers = bpy.context.view_layer.layer_collection
+    bpy.context.view_layer.active_layer_collection = layers
+    log = draw_panel(bpy, "SDG_PT_labels")
+    assert ("operator_text", "Collection", False) in log
+    bpy.context.view_layer.active_layer_collection = layers.children["props"]
+    assert ("operator_text", "Collection 'props'", True) in draw_panel(bpy, "SDG_PT_labels")
+    assert bpy.ops.sdg.add_label(label_type="class", value="prop", target="COLLECTION") == {"FINISHED"}
+    assert "Collection 'props': class:prop" in texts(draw_panel(bpy, "SDG_PT_labels"))

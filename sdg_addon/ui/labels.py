@@ -395,11 +395,24 @@ class SDG_PT_labels(SidebarPanel, bpy.types.Panel):
         row.prop(settings, "label_type", text="")
         row.prop(settings, "label_value", text="")
         row = box.row(align=True)
+        # The active collection (the Outliner's): the Scene Collection holds no labels.
+        coll = getattr(context, "collection", None)
+        coll = coll if coll is not None and coll != scene.collection else None
         for target, text in (("SELECTED", "Selected"), ("COLLECTION", "Collection")):
-            op = row.operator(SDG_OT_add_label.bl_idname, text=text)
+            sub = row.row(align=True)
+            if target == "COLLECTION":
+                sub.enabled = coll is not None
+                text = f"Collection '{coll.name}'" if coll is not None else text
+            op = sub.operator(SDG_OT_add_label.bl_idname, text=text)
             op.label_type, op.value, op.target = settings.label_type, settings.label_value, target
         op = row.operator(SDG_OT_remove_label.bl_idname, text="", icon="X")
         op.label_type, op.value, op.target = settings.label_type, settings.label_value, "SELECTED"
+        if coll is not None:
+            try:
+                text = format_labels(own_labels(coll))
+            except ValueError as e:
+                text = str(e)
+            box.label(text=f"Collection '{coll.name}': {text}", icon="OUTLINER_COLLECTION")
 
         draw_rename(layout.box(), settings)
         draw_rule(layout.box(), context, settings, scene)
