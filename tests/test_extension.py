@@ -2293,3 +2293,25 @@ def test_the_labels_panel_names_the_collection_it_labels_and_shows_its_labels(ad
     assert ("operator_text", "Collection 'props'", True) in draw_panel(bpy, "SDG_PT_labels")
     assert bpy.ops.sdg.add_label(label_type="class", value="prop", target="COLLECTION") == {"FINISHED"}
     assert "Collection 'props': class:prop" in texts(draw_panel(bpy, "SDG_PT_labels"))
+
+
+def test_a_preview_saved_with_the_file_is_not_offered_for_undo_after_reopening(addon, scene, tmp_path):
+    """Preview Frame, then File > Save: opened again, the file still offered Undo Preview,
+    which failed (a file opened has no undo step for the preview: 'use Edit > Undo', which
+    cannot either), and a preview that added objects kept Start saying 'Undo Preview
+    (Ctrl+Z) first'. Now Undo Preview is off for it, saying why, and Start says to delete
+    the objects."""
+    bpy = addon.bpy
+    artist_scene(bpy, scene, tmp_path / "out")
+    bpy.ops.ed.undo_push(message="settings")
+    assert bpy.ops.sdg.preview_frame() == {"FINISHED"}
+    bpy.ops.ed.undo_push(message="Preview Frame")
+    assert bpy.ops.sdg.undo_preview.poll()
+    bpy.context.scene["sdg_previewed"]["objects"] = ["crate"]  # as if the preview had added it
+    bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "m.blend"))
+    bpy.ops.wm.open_mainfile(filepath=str(tmp_path / "m.blend"))
+    assert not bpy.ops.sdg.undo_preview.poll()
+    with pytest.raises(RuntimeError, match="saved with the file: Blender keeps no undo step"):
+        bpy.ops.sdg.undo_preview()
+    with pytest.raises(RuntimeError, match=r"was saved with frame 0 previewed .*\(crate\): delete them"):
+        bpy.ops.sdg.start_recording("EXEC_DEFAULT")

@@ -369,7 +369,16 @@ class RecordingJob:
         return False
 
 
-PREVIEW_MARK = "sdg_previewed"  # on the scene while a preview is applied: {frame, objects it added}
+PREVIEW_MARK = "sdg_previewed"  # on the scene while a preview is applied: {frame, objects it added, token}
+# The tokens of the previews applied since the file was opened: Blender has an undo step
+# for those only (a preview saved with the file and opened again has none).
+applied_previews: set[str] = set()
+PREVIEW_SAVED = "The preview was saved with the file: Blender keeps no undo step for it once the file is opened again"
+
+
+def preview_undoable(scene) -> bool:
+    mark = scene.get(PREVIEW_MARK)
+    return mark is not None and mark.get("token") in applied_previews
 
 
 def preview_problem(scene) -> str | None:
@@ -382,6 +391,11 @@ def preview_problem(scene) -> str | None:
     if not names:
         return None  # deleted since
     shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+    if not preview_undoable(scene):
+        return (
+            f"The file was saved with frame {mark.get('frame', 0)} previewed and objects the preview added "
+            f"({shown}): delete them, the recording adds them itself"
+        )
     return (
         f"Frame {mark.get('frame', 0)} is previewed in the open scene with objects it added ({shown}): "
         "Undo Preview (Ctrl+Z) first, or delete them: the recording adds them itself"
@@ -593,6 +607,7 @@ def shutdown(restore: bool = True) -> None:
 @bpy.app.handlers.persistent
 def on_load_pre(*_args) -> None:
     shutdown(restore=False)
+    applied_previews.clear()  # the file opened has no undo step for its previews
     forget_messages()  # they were about the file being closed
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import atexit
 import shutil
+import uuid
 
 import bpy
 from bpy.props import EnumProperty, IntProperty
@@ -189,7 +190,7 @@ def preview(scene, frame: int, on_warning=None) -> int:
     from ..sampling.cases import apply_overrides, assign_frames, is_quota
     from ..scene.build import build_scene
     from ..scene.motion import SequencePlayer
-    from .job import PREVIEW_MARK, preview_problem
+    from .job import PREVIEW_MARK, applied_previews, preview_problem
 
     problem = preview_problem(scene)
     if problem:
@@ -223,7 +224,9 @@ def preview(scene, frame: int, on_warning=None) -> int:
     SequencePlayer(built, config.sequence, config.randomizers).apply(clip_of(frame, clip_len)[1], sampled)
     # Undone with the preview: Undo Preview is offered while it is there, and the objects it
     # added (an imported file's cameras, lights, assets) are ones a build would add again.
-    scene[PREVIEW_MARK] = {"frame": frame, "objects": sorted(set(scene.objects.keys()) - before)}
+    token = uuid.uuid4().hex
+    applied_previews.add(token)
+    scene[PREVIEW_MARK] = {"frame": frame, "objects": sorted(set(scene.objects.keys()) - before), "token": token}
     bpy.context.view_layer.update()
     return sum(len(entry["values"]) for entry in sampled)
 
@@ -291,10 +294,15 @@ class SDG_OT_undo_preview(bpy.types.Operator):
 
     @classmethod
     def poll(cls, context):
-        from .job import PREVIEW_MARK
+        from .job import PREVIEW_MARK, PREVIEW_SAVED, preview_undoable
 
         # a preview is applied; while recording, undo would replace the scene being rendered
-        return context.scene is not None and PREVIEW_MARK in context.scene and not_recording(cls)
+        if context.scene is None or PREVIEW_MARK not in context.scene or not not_recording(cls):
+            return False
+        if not preview_undoable(context.scene):
+            cls.poll_message_set(PREVIEW_SAVED)
+            return False
+        return True
 
     def execute(self, context):
         try:
