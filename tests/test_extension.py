@@ -2315,3 +2315,20 @@ def test_a_preview_saved_with_the_file_is_not_offered_for_undo_after_reopening(a
         bpy.ops.sdg.undo_preview()
     with pytest.raises(RuntimeError, match=r"was saved with frame 0 previewed .*\(crate\): delete them"):
         bpy.ops.sdg.start_recording("EXEC_DEFAULT")
+
+
+def test_greyed_out_buttons_say_why(addon, scene):
+    """Use Selected with nothing selected and Validate without a parameter file were greyed
+    out without a word (scripts got 'context is incorrect'); their tooltips say what to do."""
+    bpy = addon.bpy
+    bpy.ops.sdg.randomizer_add(type="pose")
+    select(bpy, [])
+    with pytest.raises(RuntimeError, match="Select the objects, lights or cameras to use"):
+        bpy.ops.sdg.randomizer_use_selected(index=0)
+    settings = bpy.context.window_manager.sdg
+    settings.parameter_file = ""
+    try:
+        with pytest.raises(RuntimeError, match="Choose a parameter file to validate"):
+            bpy.ops.sdg.validate_parameters()
+    finally:
+        settings.property_unset("parameter_file")

@@ -111,7 +111,10 @@ class SDG_OT_randomizer_use_selected(bpy.types.Operator):
 
     @classmethod
     def poll(cls, context):
-        return context.scene is not None and bool(getattr(context, "selected_objects", None)) and not_recording(cls)
+        if not getattr(context, "selected_objects", None):
+            cls.poll_message_set("Select the objects, lights or cameras to use as this randomizer's targets")
+            return False
+        return context.scene is not None and not_recording(cls)
 
     def execute(self, context):
         s = context.scene.sdg

@@ -88,7 +88,10 @@ class SDG_OT_validate_parameters(bpy.types.Operator):
 
     @classmethod
     def poll(cls, context):
-        return bool(context.window_manager.sdg.parameter_file)
+        if not context.window_manager.sdg.parameter_file:
+            cls.poll_message_set("Choose a parameter file to validate")
+            return False
+        return True
 
     def execute(self, context):
         path = bpy.path.abspath(context.window_manager.sdg.parameter_file)
