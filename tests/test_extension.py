@@ -2332,3 +2332,36 @@ def test_greyed_out_buttons_say_why(addon, scene):
             bpy.ops.sdg.validate_parameters()
     finally:
         settings.property_unset("parameter_file")
+
+
+def test_a_parameter_files_recording_leaves_no_library_in_the_session(addon, scene, tmp_path, capfd):
+    """Record: Parameter File of a file naming a .blend: the restore by undo kept the
+    Library datablock the run appended from (bpy.data.libraries), so the user's session
+    held it afterwards, and the next recording of the file made Blender report 'Critical
+    blend-file corruption: Conflicts and/or otherwise invalid data-blocks names'. The
+    session's libraries are as before now."""
+    bpy, jobs = addon.bpy, addon.job
+    artist_scene(bpy, scene, tmp_path / "out")
+    bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "shop.blend"))
+    bpy.ops.wm.read_homefile(use_empty=True, use_factory_startup=True)
+    param = write_param(
+        tmp_path,
+        header((64, 48), samples=1, seed=1, frames=1)
+        + '[scene]\nblend = "shop.blend"\n[annotators]\nrgb = {}\n[writers]\nbasic = {}\n',
+        "shop.toml",
+    )
+    settings = bpy.context.window_manager.sdg
+    settings.source, settings.parameter_file, settings.output_dir = "FILE", str(param), str(tmp_path / "file")
+    settings.existing = "OVERWRITE"
+    capfd.readouterr()
+    try:
+        for _ in range(2):
+            assert bpy.ops.sdg.start_recording("EXEC_DEFAULT") == {"RUNNING_MODAL"}
+            run_to_end(addon, jobs.current)
+            assert jobs.current.state == "done", jobs.current.message
+            assert list(bpy.data.libraries) == []
+    finally:
+        for name in ("source", "parameter_file", "output_dir", "existing"):
+            settings.property_unset(name)
+    err = capfd.readouterr()
+    assert "corruption" not in err.out + err.err

@@ -80,6 +80,7 @@ class RecordingJob:
         self.panel_settings = self.panel_made
         self.randomizer_names: list[str] = []
         self._restore_pending = False  # an undo step was pushed: go back to it at the end
+        self._libraries_before: set[str] = set()  # the session's libraries when it was pushed
         self.show_when_done = False  # Render Preview: open the frame in an Image Editor
         self.shown_frame: tuple[int, int] | None = None  # (clip or -1, frame) Show Last Frame shows; None: the last
         self.saved_during = False  # the user's file was saved mid-run (on_save_post)
@@ -243,6 +244,7 @@ class RecordingJob:
         try:
             if self._steps is None:
                 push_restore_point()
+                self._libraries_before = {lib.name for lib in bpy.data.libraries}
                 self._restore_pending = True
                 self._steps = self.recorder.iter_run()
                 self.progress = next(self._steps)
@@ -327,6 +329,12 @@ class RecordingJob:
                 # step back to the one pushed before it started.
                 bpy.ops.ed.undo_push(message="SDG recording")
                 bpy.ops.ed.undo()
+                # Undo keeps the libraries the run appended from (a parameter file's .blend):
+                # the session's are as before, or the next run's append of the same file
+                # makes Blender report clashing names ("Critical blend-file corruption").
+                for library in list(bpy.data.libraries):
+                    if library.name not in self._libraries_before:
+                        bpy.data.libraries.remove(library)
                 # A new step drops the recording's step from the redo history: Redo
                 # (Ctrl+Shift+Z) would bring the randomized scene back, and a save after it
                 # would write that into the user's file.
