@@ -2365,3 +2365,23 @@ def test_a_parameter_files_recording_leaves_no_library_in_the_session(addon, sce
             settings.property_unset(name)
     err = capfd.readouterr()
     assert "corruption" not in err.out + err.err
+
+
+def test_validate_names_the_cameras_of_the_blend_a_file_records(addon, scene, tmp_path):
+    """Validate said '0 camera(s)' of a parameter file recording a .blend's cameras ([scene]
+    blend and cameras): it names them now."""
+    bpy, jobs = addon.bpy, addon.job
+    artist_scene(bpy, scene, tmp_path / "out")
+    bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "shop.blend"))
+    param = write_param(
+        tmp_path, header((64, 48), samples=1, seed=1, frames=1) + '[scene]\nblend = "shop.blend"\ncameras = ["cam"]\n'
+    )
+    settings = bpy.context.window_manager.sdg
+    settings.parameter_file = str(param)
+    try:
+        assert bpy.ops.sdg.validate_parameters() == {"FINISHED"}
+    finally:
+        settings.property_unset("parameter_file")
+    assert "cameras of shop.blend: cam" in jobs.last_validation.summary, jobs.last_validation.summary
+    assert "0 camera(s)" not in jobs.last_validation.summary
+    jobs.last_validation = None
