@@ -370,6 +370,14 @@ class Recorder:
         ):
             if notes:
                 match = ", ".join(f"{k} = {json.dumps(v)}" for k, v in values.items())
+                if "width" in values and "height" in values:  # as presets and Export write it
+                    size = f"resolution = [{values['width']}, {values['height']}]"
+                    rest = ", ".join(
+                        f"{k} = {json.dumps(v)}" for k, v in values.items() if k not in ("width", "height")
+                    )
+                    match = f"{size} (or width = {values['width']}, height = {values['height']})" + (
+                        f", {rest}" if rest else ""
+                    )
                 self.warn(
                     f"the base scene's {what} is not the run's: {'; '.join(notes)}"
                     + (f". To match it, set in [render]: {match}" if match else "")

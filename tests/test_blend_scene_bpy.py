@@ -291,10 +291,10 @@ def test_a_base_scenes_image_size_and_film_are_named_with_the_values_that_make_t
     err = record("default", "resolution = [32, 24]")
     assert (
         "the base scene's image is not the run's: size 40 x 30 (80 x 60 at 50%) (the run's: 32 x 24); film "
-        "transparent (the run's: opaque). To match it, set in [render]: width = 40, height = 30, "
-        "film_transparent = true" in err
+        "transparent (the run's: opaque). To match it, set in [render]: resolution = [40, 30] (or width = 40, "
+        "height = 30), film_transparent = true" in err  # the file's resolution replaced (was: width and height)
     ), err
-    err = record("matched", "width = 40\nheight = 30\nfilm_transparent = true")
+    err = record("matched", "resolution = [40, 30]\nfilm_transparent = true")
     assert "the base scene's image" not in err, err
     rgb = np.asarray(Image.open(tmp_path / "matched" / "rgb_0000.png"))
     assert rgb.shape == (30, 40, 4) and rgb[..., 3].min() < 255

@@ -1241,7 +1241,7 @@ def test_recorder_panel_offers_the_scenes_image_size_and_film(addon, scene, tmp_
     assert bpy.ops.sdg.start_recording("EXEC_DEFAULT") == {"RUNNING_MODAL"}
     run_to_end(addon, addon.job.current)
     (warning,) = [w for w in addon.job.current.warnings if "image is not" in w]
-    assert "click Use the Scene's Image Size and Film in the recorder panel: width = 64" in warning, warning
+    assert "click Use the Scene's Image Size and Film in the recorder panel: resolution = [64, 48]" in warning, warning
     assert bpy.ops.sdg.match_scene_image() == {"FINISHED"}
     run = bpy.context.scene.sdg.run
     assert (run.width, run.height, run.film_transparent) == (64, 48, True)
@@ -2208,6 +2208,9 @@ def test_a_parameter_files_recording_says_to_set_its_file_not_the_panels_button(
     assert job.state == "done", job.message
     (warning,) = [w for w in job.warnings if "colour management" in w]
     assert 'set in [render]: view_transform = "AgX"' in warning and "recorder panel" not in warning, warning
+    # The size as the file writes it: width and height next to its resolution are refused.
+    (warning,) = [w for w in job.warnings if "image is not" in w]
+    assert "set in [render]: resolution = [1920, 1080] (or width = 1920, height = 1080)" in warning, warning
 
 
 def test_the_add_ons_editing_operators_are_off_while_recording(addon, scene, tmp_path):
