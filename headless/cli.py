@@ -570,7 +570,6 @@ def _render_parallel(args, config, frames: range, out: Path) -> int:
     import time
 
     from headless import parallel
-    from sdg_addon import audit
     from sdg_addon.recorder import Recorder, RecorderError, RunOptions
     from sdg_addon.writers import create_writer
 
@@ -638,18 +637,18 @@ def _render_parallel(args, config, frames: range, out: Path) -> int:
                 return EXIT_INVALID
             todo = recorder.frames_to_render(done)
             # Finished frames of a clip rendered again (whole) are logged once, by the new
-            # rendering: forgotten before any render process appends to a log (processes:
-            # when the first frames go out, so a scene they refuse leaves the log as it was).
+            # rendering: forgotten when the first frames go out to the render processes or Ray
+            # actors (before any appends to a log; a scene they refuse leaves the log as it was).
             again = set(todo) & set(done)
-            if args.ray is not None:
-                audit.forget_frames(out / audit.AUDIT_DIR, again)
             done = {f: rec for f, rec in done.items() if f not in again}  # skipped as done: not rendered again
             t0 = time.perf_counter()
             try:
                 if not todo:  # everything finished already (--resume): no process to start
                     code, summary = 0, {"mode": "ray" if args.ray is not None else "processes"}
                 elif args.ray is not None:
-                    code, summary = ray_backend.render(args, todo, out, recorder.clip_length, folder.lock.holder)
+                    code, summary = ray_backend.render(
+                        args, todo, out, recorder.clip_length, folder.lock.holder, forget=again
+                    )
                 else:
                     po = parallel.ParallelOptions(args.file, out, todo, gpus, chunk=args.chunk, device=args.device)
                     po.workers, po.worker_mode = args.workers, args.worker_mode

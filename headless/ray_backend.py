@@ -223,15 +223,24 @@ def disconnect() -> None:
     import_ray().shutdown()
 
 
-def render(args, frames: list[int], output: Path, clip: int = 1, run_holder: str = "") -> tuple[int, dict]:
+def render(
+    args, frames: list[int], output: Path, clip: int = 1, run_holder: str = "", forget: set[int] = frozenset()
+) -> tuple[int, dict]:
     """Run the job on the Ray cluster joined (connect()); return (exit code, summary for the
     manifest). run_holder: "HOST:PID" of the folder's lock held for this run (the render
-    processes are let in by it)."""
-    return _drive(import_ray(), args, frames, output.resolve(), clip, run_holder)
+    processes are let in by it). forget: finished frames of clips rendered again (a resume
+    mid-clip), dropped from the frame logs when the first chunk goes out (a scene the actors
+    refuse leaves the logs as they were)."""
+    return _drive(import_ray(), args, frames, output.resolve(), clip, run_holder, forget)
 
 
-def _drive(ray, args, frames: list[int], output: Path, clip: int, run_holder: str = "") -> tuple[int, dict]:
+def _drive(
+    ray, args, frames: list[int], output: Path, clip: int, run_holder: str = "", forget: set[int] = frozenset()
+) -> tuple[int, dict]:
     from sdg_addon import audit
+
+    audit_dir = output / audit.AUDIT_DIR
+    forget = set(forget)
 
     gpus = int(ray.cluster_resources().get("GPU", 0))
     n = args.ray_workers or gpus or 2
@@ -239,12 +248,13 @@ def _drive(ray, args, frames: list[int], output: Path, clip: int, run_holder: st
     options = {"num_gpus": 1, "num_cpus": 1} if gpus else {"num_cpus": 1}
     actor_class = ray.remote(**options)(RenderActor)
     count = [0]
+    slot_of: dict[int, int] = {}  # id(actor) -> its slot (names its frame log, frames.rNNN.jsonl)
 
     def new_actor():
         count[0] += 1
         slot = count[0] - 1
         file = str(args.file.resolve())
-        return actor_class.remote(
+        actor = actor_class.remote(
             file,
             str(output),
             slot,
@@ -256,6 +266,8 @@ def _drive(ray, args, frames: list[int], output: Path, clip: int, run_holder: st
             args.quiet,
             args.verbose,
         )
+        slot_of[id(actor)] = slot
+        return actor
 
     actors = [new_actor() for _ in range(n)]  # the live ones
     # Chunks go only to actors Ray has started: one waiting for a CPU or GPU the others hold
@@ -296,6 +308,9 @@ def _drive(ray, args, frames: list[int], output: Path, clip: int, run_holder: st
     try:
         while todo or running:
             while todo and idle:
+                if forget:
+                    audit.forget_frames(audit_dir, forget)
+                    forget.clear()
                 actor, chunk = idle.pop(), todo.popleft()
                 running[actor.render_chunk.remote(chunk)] = (actor, chunk)
             ready, _ = ray.wait([*running, *starting], num_returns=1)
@@ -334,7 +349,7 @@ def _drive(ray, args, frames: list[int], output: Path, clip: int, run_holder: st
                 raise ParallelError(f"a Ray render process refused the run: {result['error']}", invalid=True)
             else:
                 # Frames its process logged before it died are finished (the log says so).
-                finished = audit.finished_frames(output / audit.AUDIT_DIR)
+                finished = audit.finished_frames(audit_dir)
                 done.update(f for f in chunk if f in finished)
                 lost = [f for f in chunk if f not in done]
                 for f in lost:
@@ -344,6 +359,8 @@ def _drive(ray, args, frames: list[int], output: Path, clip: int, run_holder: st
                 if lost:
                     clips = {f // clip for f in lost}  # whole clips again: a clip's motion starts at its first frame
                     lost = [f for f in frames if f // clip in clips]
+                    if clip > 1:  # its frames logged already are logged once, by the new rendering
+                        audit.forget_frames(audit_dir, lost, [audit_dir / f"frames.r{slot_of[id(actor)]:03d}.jsonl"])
                     retried += lost
                     todo.appendleft(lost)
                 print(

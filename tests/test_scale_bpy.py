@@ -946,3 +946,56 @@ def test_the_parallel_progress_line_of_one_process_left_is_singular(tmp_path):
     run.slots[0].finished = True
     run._progress(1, force=True)
     assert lines[-1].endswith("| 1 render process"), lines
+
+
+class ActorDyingMidClip(StandInRay):
+    """The actor handed the first chunk (a whole clip) logs the clip's first two frames in
+    its own frame log (frames.rNNN.jsonl, as a Ray render process does), then dies."""
+
+    def __init__(self, slots: int, audit_dir):
+        super().__init__(slots)
+        self.audit_dir, self.died = audit_dir, False
+
+    def remote(self, **options):
+        from types import SimpleNamespace
+
+        make = super().remote(**options)
+
+        def wrap(cls):
+            maker = make(cls)
+
+            def new(*args):
+                actor, slot = maker.remote(*args), args[2]
+
+                def render_chunk(chunk):
+                    if self.died:
+                        return self.Future({"done": chunk}, actor.pending, "chunk")
+                    self.died = True
+                    with open(self.audit_dir / f"frames.r{slot:03d}.jsonl", "a") as log:
+                        log.writelines(json.dumps({"frame": f}) + "\n" for f in chunk[:2])
+                    return self.Future({"done": chunk[:2], "exit": 1}, actor.pending, "chunk")
+
+                actor.render_chunk = SimpleNamespace(remote=render_chunk)
+                return actor
+
+            return SimpleNamespace(remote=new)
+
+        return wrap
+
+
+def test_a_ray_actor_dying_mid_clip_leaves_the_clip_logged_once(tmp_path, capsys):
+    """A Ray actor dying in the middle of a sequence clip: the clip goes whole to another
+    actor, which logs it again, while the dead actor's records of its first frames stayed in
+    its log (frames 0 and 1 twice in the dataset's logs), as a render process's did before
+    e5490cb. Now they are dropped when the clip is handed on. Finished frames of a clip a
+    resume renders again (`forget`) are dropped when the first chunk goes out, as with
+    render processes. No Ray needed: a stand-in whose first actor dies."""
+    audit_dir = tmp_path / "out" / "audit"
+    audit_dir.mkdir(parents=True)
+    (audit_dir / "frames.jsonl").write_text(json.dumps({"frame": 7}) + "\n" + json.dumps({"frame": 8}) + "\n")
+    ray = ActorDyingMidClip(2, audit_dir)
+    code, summary = ray_backend._drive(ray, ray_args(tmp_path, 2), list(range(9)), tmp_path / "out", 3, forget={7})
+    assert code == 0 and summary["retried_frames"] == [0, 1, 2]
+    assert "frames [0, 1, 2] go to another" in capsys.readouterr().err
+    assert [p.read_text() for p in sorted(audit_dir.glob("frames.r*.jsonl"))] == [""]  # the dead actor's, emptied
+    assert (audit_dir / "frames.jsonl").read_text() == json.dumps({"frame": 8}) + "\n"
