@@ -410,7 +410,7 @@ def _other_parameters(audit_dir: Path, mine: dict[str, str]) -> list[str]:
 def _validate(path: Path, out: Path | None = None) -> int:
     from sdg_addon.config import ConfigError
     from sdg_addon.config.problems import Problem
-    from sdg_addon.output import refused_location
+    from sdg_addon.output import refused_location, unusable_location
 
     config = _load_or_report(path)
     if config is None:
@@ -424,6 +424,12 @@ def _validate(path: Path, out: Path | None = None) -> int:
         if out is None:
             expected += " (or render with --out)"
         report_problems(path, ConfigError([Problem(str(path), field, value, expected)]))
+        return EXIT_INVALID
+    unusable = unusable_location(str(out if out is not None else config.output))
+    if unusable is not None:  # render would refuse it as the disk is now
+        field = "--out" if out is not None else "run.output"
+        value = str(out) if out is not None else config.output
+        report_problems(path, ConfigError([Problem(str(path), field, value, f"a folder render can make ({unusable})")]))
         return EXIT_INVALID
     say(f"{path}: OK")
     return EXIT_OK

@@ -65,6 +65,21 @@ def refused_location(text: str) -> str | None:
     return None
 
 
+def unusable_location(text: str) -> str | None:
+    """Why `text` cannot be made or used as an output folder as the disk is now (a file
+    there or above it, a link leading nowhere, a name too long), in check_folder's words;
+    None when render could make or use it. Whether it holds others' files is not asked:
+    that depends on the run (a --resume)."""
+    real = Path(os.path.realpath(Path(text).expanduser()))
+    try:
+        _check_creatable(text, real)
+    except OutputError as e:
+        return str(e)
+    if real.exists() and not real.is_dir():
+        return f"output folder {text!r} is a file, not a folder"
+    return None
+
+
 def check_folder(out: Path) -> Path:
     """The resolved folder, after refusing what must never be an output folder.
 

@@ -122,6 +122,27 @@ def test_an_output_folder_render_always_refuses_is_a_problem_of_the_file(tmp_pat
     assert main(["validate", str(ROOT / "presets/default.toml"), "--out", str(tmp_path / "a")]) == EXIT_OK
 
 
+def test_validate_says_what_render_would_refuse_as_the_disk_is(tmp_path, capsys, monkeypatch):
+    """validate --out FILE (an existing file), or a folder under a file, said OK where render
+    refuses it before writing anything (exit 2): validate now says so, naming the file; a
+    new folder, or an existing one (holding a dataset or not: that is the run's business,
+    e.g. a --resume), is fine."""
+    monkeypatch.chdir(tmp_path)
+    preset = str(ROOT / "presets/default.toml")
+    (tmp_path / "notes.txt").write_text("mine")
+    for out in ("notes.txt", "notes.txt/data"):
+        capsys.readouterr()
+        assert main(["validate", preset, "--out", out]) == EXIT_INVALID
+        err = capsys.readouterr().err
+        assert f'--out: got "{out}"; expected a folder render can make' in err and "is a file, not a folder" in err
+        assert main(["render", preset, "--out", out, "--quiet"]) == EXIT_INVALID  # as render says
+    (tmp_path / "existing").mkdir()
+    (tmp_path / "existing" / "x.png").write_bytes(b"")
+    for out in ("new/data", "existing"):
+        assert main(["validate", preset, "--out", out]) == EXIT_OK
+    assert (tmp_path / "notes.txt").read_text() == "mine" and not (tmp_path / "new").exists()
+
+
 def test_a_single_process_prints_its_progress_line_at_most_once_a_second(capsys):
     """A run printed one progress line per frame (70 a second on a GPU: a million lines in a
     long run's log); now at most one a second, as a parallel run's parent, and the last."""
