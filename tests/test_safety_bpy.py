@@ -702,6 +702,42 @@ def test_ctrl_c_during_merge_is_one_line_and_merge_runs_again(tmp_path, capsys, 
     assert main(["merge", str(p), "--out", str(out)]) == 0
 
 
+def test_sigterm_during_merge_is_one_line_and_releases_the_lock(tmp_path, capsys, monkeypatch):
+    """SIGTERM (a job scheduler's stop) while merge joined the files killed the process
+    without a word, its lock left for the next run to take over. Now it stops as Ctrl-C
+    does: one line, exit 143, the lock released, and merge runs again."""
+    import signal
+    import time
+
+    from sdg_addon.writers.coco import CocoWriter
+
+    p = param(tmp_path, TINY + "\n[writers.coco]\n")
+    out = tmp_path / "out"
+    assert render(p, out) == 0
+
+    def terminated(self):
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(5)  # the handler interrupts this at once
+
+    monkeypatch.setattr(CocoWriter, "finalize", terminated)
+    capsys.readouterr()
+
+    def caught(signum, frame):  # without merge's own handler the signal lands here, not on pytest
+        caught.times += 1
+
+    caught.times = 0
+    before = signal.signal(signal.SIGTERM, caught)
+    try:
+        assert main(["merge", str(p), "--out", str(out)]) == 143
+        assert signal.getsignal(signal.SIGTERM) is caught and caught.times == 0  # merge's own, given back
+    finally:
+        signal.signal(signal.SIGTERM, before)
+    assert "interrupted: merge stopped before it ended" in capsys.readouterr().err
+    assert not (out / ".sdg.lock").exists()
+    monkeypatch.undo()
+    assert main(["merge", str(p), "--out", str(out)]) == 0
+
+
 TETRA = "v 0 0 0\nv 1 0 0\nv 0 1 0\nv 0 0 1\nf 1 2 3\nf 1 2 4\nf 1 3 4\nf 2 3 4\n"
 
 
