@@ -2388,3 +2388,30 @@ def test_validate_names_the_cameras_of_the_blend_a_file_records(addon, scene, tm
     assert "cameras of shop.blend: cam" in jobs.last_validation.summary, jobs.last_validation.summary
     assert "0 camera(s)" not in jobs.last_validation.summary
     jobs.last_validation = None
+
+
+def test_a_physics_preview_leaves_no_helpers_and_does_not_block_start(addon, scene, tmp_path):
+    """Preview Frame of a physics_settle randomizer left its simulation helpers in the open
+    scene (a mesh 'sdg_physics_proxies/crate' over the crate, two collections, a rigid body
+    world), and Start then refused: 'previewed with objects it added
+    (sdg_physics_proxies/crate): Undo Preview first'. The preview shows the settled poses
+    and removes its helpers; Start records."""
+    bpy, jobs = addon.bpy, addon.job
+    artist_scene(bpy, scene, tmp_path / "out")
+    floor = add_mesh(bpy, "floor")
+    floor.data.from_pydata([(-3, -3, 0), (3, -3, 0), (3, 3, 0), (-3, 3, 0)], [], [(0, 1, 2, 3)])
+    select(bpy, [bpy.data.objects["crate"]])
+    bpy.ops.sdg.randomizer_add(type="physics_settle")
+    row = scene.sdg.randomizers[-1].params["drop"]
+    row.use, row.distribution, row.value = True, "constant", "0.5"
+    scene.sdg.randomizers[-1].options["passive"].value = '["floor"]'
+    bpy.ops.ed.undo_push(message="settings")
+    assert bpy.ops.sdg.preview_frame() == {"FINISHED"}
+    assert [o.name for o in bpy.data.objects if o.name.startswith("sdg_")] == []
+    assert [c.name for c in bpy.data.collections if c.name.startswith("sdg_")] == []
+    assert bpy.context.scene.rigidbody_world is None
+    assert list(bpy.context.scene["sdg_previewed"]["objects"]) == []
+    assert abs(bpy.data.objects["crate"].matrix_world.translation.z) < 0.02  # settled on the floor
+    assert bpy.ops.sdg.start_recording("EXEC_DEFAULT") == {"RUNNING_MODAL"}
+    run_to_end(addon, jobs.current)
+    assert jobs.current.state == "done", jobs.current.message

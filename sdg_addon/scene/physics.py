@@ -24,6 +24,7 @@ from .build import BuiltScene
 from .randomize import ENTRY_APPLIERS
 
 PROXIES = "sdg_physics_proxies"
+BODIES = "sdg_rigid_bodies"  # the rigid body world's collection
 REST_STEPS = 10
 
 
@@ -105,7 +106,26 @@ def _offset(proxy, inverse: bool = False) -> Matrix:
 def _world(built: BuiltScene):
     coll = proxy_collection(built.scene, PROXIES)
     # A new world per settle: a frame's settle does not depend on the frames before it.
-    return coll, new_rigid_body_world(built.scene, "sdg_rigid_bodies")
+    return coll, new_rigid_body_world(built.scene, BODIES)
+
+
+def remove_helpers(scene, keep_world: bool) -> None:
+    """Remove what settling added to `scene` (the proxies, their collections and, unless
+    `keep_world`, the rigid body world): a preview shows the settled poses without them."""
+    proxies = bpy.data.collections.get(PROXIES)
+    if proxies is not None:
+        for obj in list(proxies.objects):
+            mesh = obj.data
+            bpy.data.objects.remove(obj)
+            if mesh is not None and mesh.users == 0:
+                bpy.data.meshes.remove(mesh)
+        bpy.data.collections.remove(proxies)
+    if not keep_world and scene.rigidbody_world is not None:
+        with bpy.context.temp_override(scene=scene):
+            bpy.ops.rigidbody.world_remove()
+    bodies = bpy.data.collections.get(BODIES)
+    if bodies is not None and not bodies.objects:
+        bpy.data.collections.remove(bodies)
 
 
 def add_body(obj, world, kind: str) -> None:

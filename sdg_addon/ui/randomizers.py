@@ -193,6 +193,7 @@ def preview(scene, frame: int, on_warning=None) -> int:
     from ..sampling.cases import apply_overrides, assign_frames, is_quota
     from ..scene.build import build_scene
     from ..scene.motion import SequencePlayer
+    from ..scene.physics import remove_helpers
     from .job import PREVIEW_MARK, applied_previews, preview_problem
 
     problem = preview_problem(scene)
@@ -208,6 +209,7 @@ def preview(scene, frame: int, on_warning=None) -> int:
     except ConfigError as e:
         raise settings_problem(e, scene) from None
     before = set(scene.objects.keys())
+    had_world = scene.rigidbody_world is not None  # the user's own (settling replaces it)
     try:  # problems only the built scene shows (targets that match nothing, ...)
         built = build_scene(config, scene)
         recorder = Recorder(config, RunOptions(Path("preview"), range(frame, frame + 1)), on_warning=on_warning)
@@ -225,6 +227,7 @@ def preview(scene, frame: int, on_warning=None) -> int:
         if frame in assigned[case.name] and not is_quota(case):
             apply_overrides(sampled, case)
     SequencePlayer(built, config.sequence, config.randomizers).apply(clip_of(frame, clip_len)[1], sampled)
+    remove_helpers(scene, keep_world=had_world)  # physics proxies: the settled poses stay
     # Undone with the preview: Undo Preview is offered while it is there, and the objects it
     # added (an imported file's cameras, lights, assets) are ones a build would add again.
     token = uuid.uuid4().hex
