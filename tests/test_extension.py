@@ -2415,3 +2415,16 @@ def test_a_physics_preview_leaves_no_helpers_and_does_not_block_start(addon, sce
     assert bpy.ops.sdg.start_recording("EXEC_DEFAULT") == {"RUNNING_MODAL"}
     run_to_end(addon, jobs.current)
     assert jobs.current.state == "done", jobs.current.message
+
+
+def test_adding_a_randomizer_without_a_target_selected_says_what_it_takes(addon, scene, capfd):
+    """A light randomizer added with a mesh selected got no targets without a word (Start
+    then refused it); Add says what the type takes and how to give it."""
+    bpy = addon.bpy
+    select(bpy, [add_mesh(bpy, "crate")])
+    capfd.readouterr()
+    assert bpy.ops.sdg.randomizer_add(type="light") == {"FINISHED"}
+    out = capfd.readouterr().out
+    assert "Randomizer 1 (light) has no targets: it takes lights; select them and click Use Selected" in out, out
+    bpy.ops.sdg.randomizer_add(type="pose")
+    assert "no targets" not in capfd.readouterr().out and scene.sdg.randomizers[-1].targets == "crate"

@@ -48,8 +48,15 @@ class SDG_OT_randomizer_add(bpy.types.Operator):
     def execute(self, context):
         s = context.scene.sdg
         item = ui_settings.add_randomizer(s, {"type": self.type})
-        item.targets = ", ".join(selected_targets(context, RANDOMIZERS[self.type].target_kind))
+        kind = RANDOMIZERS[self.type].target_kind
+        item.targets = ", ".join(selected_targets(context, kind))
         s.randomizer_index = len(s.randomizers) - 1
+        if kind is not None and not item.targets:
+            self.report(
+                {"WARNING"},
+                f"Randomizer {len(s.randomizers)} ({self.type}) has no targets: it takes {TARGET_TYPES[kind][1]}; "
+                "select them and click Use Selected, or type their names",
+            )
         return {"FINISHED"}
 
 
