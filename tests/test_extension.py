@@ -2428,3 +2428,14 @@ def test_adding_a_randomizer_without_a_target_selected_says_what_it_takes(addon,
     assert "Randomizer 1 (light) has no targets: it takes lights; select them and click Use Selected" in out, out
     bpy.ops.sdg.randomizer_add(type="pose")
     assert "no targets" not in capfd.readouterr().out and scene.sdg.randomizers[-1].targets == "crate"
+
+
+def test_preview_of_a_frame_the_recording_does_not_make_says_so(addon, scene, tmp_path):
+    """Preview Frame 5 of a 3-frame recording showed values the recording never uses, without
+    a word; it says so now (the preview is still applied)."""
+    bpy, jobs = addon.bpy, addon.job
+    artist_scene(bpy, scene, tmp_path / "out")  # 3 frames
+    scene.sdg.preview_frame = 5
+    assert bpy.ops.sdg.preview_frame() == {"FINISHED"}
+    assert "frame 5 is beyond the recording's 3 frame(s) (0 to 2)" in (jobs.last_error or ""), jobs.last_error
+    jobs.set_error(None)

@@ -179,6 +179,12 @@ class SDG_OT_preview_frame(bpy.types.Operator):
             self.report({"ERROR"}, f"Preview Frame: {e}")
             jobs.set_error(f"Preview Frame: {e}")
             return {"CANCELLED"}
+        frame, frames = context.scene.sdg.preview_frame, context.scene.sdg.run.frames
+        if frame >= frames:
+            warnings.append(
+                f"frame {frame} is beyond the recording's {frames} frame(s) (0 to {frames - 1}): "
+                "the recording does not make it"
+            )
         jobs.set_error("; ".join(f"Preview Frame: {w}" for w in warnings) or None)
         for warning in warnings:
             self.report({"WARNING"}, f"Preview Frame: {warning}")
