@@ -194,6 +194,13 @@ def frame_files(folder: Path | str, frame: int, camera: str | None = None) -> li
     return out
 
 
+def camera_frame_files(folder: Path | str, camera: str) -> dict[int, FrameFiles]:
+    """Every frame of one camera: frame -> its files (frame_files of each, from one look at
+    the folder: a caller going through many frames reads the folder once, not per frame)."""
+    places = _frame_places(_camera(cameras(folder), camera))
+    return {f: FrameFiles(where, camera, f, suffix) for f, (suffix, where) in places.items()}
+
+
 def _camera(cams: dict[str, Path], name: str) -> Path:
     if name not in cams:
         shown = [c or "(root)" for c in cams]
@@ -720,7 +727,12 @@ def contact_sheet(
     chosen = sheet_frames(folder, n, camera, frames)
     if not chosen:
         raise ValueError(f"no frames to show from {folder}")
-    files = [frame_files(folder, f, cam)[0] for cam, f in chosen]
+    by_camera: dict[str, dict[int, FrameFiles]] = {}
+    files = []
+    for cam, f in chosen:
+        if cam not in by_camera:
+            by_camera[cam] = camera_frame_files(folder, cam)
+        files.append(by_camera[cam][f] if f in by_camera[cam] else frame_files(folder, f, cam)[0])
     with Image.open(files[0].path("rgb", "png")) as im:
         w, h = im.size
     tw = max(1, int(thumb_width))

@@ -368,3 +368,32 @@ def test_a_report_out_that_is_a_file_is_refused_as_invalid_input(tmp_path, capsy
     err = capsys.readouterr().err
     assert f"{notes} is a file, not a folder" in err and "--out" in err, err
     assert notes.read_text() == "keep"
+
+
+def test_report_and_contact_sheet_read_the_folder_once_per_camera_not_per_frame(tmp_path, monkeypatch):
+    """The report looked up each frame's files by listing the whole output folder again
+    (every file of every frame): quadratic in frames, 1,000 frames took 9 minutes. It now
+    lists each camera's folder a fixed number of times, however many frames; the contact
+    sheet too. Same figures."""
+    from test_writers_formats import make_frame
+
+    from sdg_addon import visualize
+    from sdg_addon.report.stats import collect
+    from sdg_addon.writers import create_writer
+
+    out = tmp_path / "many"
+    w = create_writer("basic", out)
+    listings = []
+    real = visualize._frame_places
+    monkeypatch.setattr(visualize, "_frame_places", lambda folder: listings.append(folder) or real(folder))
+    counts = []
+    for first in (0, 6):
+        for f in range(first, first + 6):
+            w.write(make_frame(f))
+        listings.clear()
+        assert collect(out).frame_count == first + 6
+        report = len(listings)
+        listings.clear()
+        visualize.contact_sheet(out, n=first + 6, thumb_width=32)
+        counts.append((report, len(listings)))
+    assert counts[0] == counts[1]  # 6 frames or 12: the same listings

@@ -101,8 +101,9 @@ def collect(folder: Path | str, semantic_type: str = "class") -> Stats:
     image_sizes: dict[str, tuple[int, int]] = {}  # cameras may differ (a camera's width, height)
     missing_boxes = 0
     for cam, numbers in in_clip.items():
+        files = visualize.camera_frame_files(folder, cam)  # the folder read once, not per frame
         for n in numbers:
-            ff = visualize.frame_files(folder, n, cam)[0]
+            ff = files[n]
             f = _run_frame(cam, n, clip_length)
             if cam not in image_sizes:
                 from PIL import Image
