@@ -78,11 +78,27 @@ def bench_config(args) -> dict:
     if args.writers:
         data["writers"] = {name: {} for name in args.writers.split(",")}
     if args.annotators:
-        from sdg_addon.annotators import ANNOTATORS
-
-        names = sorted(ANNOTATORS) if args.annotators == "all" else args.annotators.split(",")
+        names = all_annotators(data) if args.annotators == "all" else args.annotators.split(",")
         data["annotators"] = {name: {} for name in names}
     return data
+
+
+def all_annotators(data: dict) -> list[str]:
+    """--annotators all: every annotator the file's sensors make (lidar needs a LiDAR, thermal
+    and nir a camera of that sensor: asked for without, a run refuses them)."""
+    from sdg_addon.annotators import ANNOTATORS
+    from sdg_addon.config.schema import SENSOR_ANNOTATORS
+
+    cameras = data.get("cameras")
+    sensors = (
+        {c.get("sensor", "visible") for c in cameras if isinstance(c, dict)} if isinstance(cameras, list) else set()
+    )
+    return [
+        n
+        for n in sorted(ANNOTATORS)
+        if not (n == "lidar" and not data.get("lidars"))
+        and not (n in SENSOR_ANNOTATORS and SENSOR_ANNOTATORS[n] not in sensors)
+    ]
 
 
 def parse_resolution(text: str) -> tuple[int, int]:
@@ -538,7 +554,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--samples", type=int, default=None, help="overrides render.samples")
     p.add_argument("--device", default=None)
     p.add_argument("--writers", help="comma list of writers, overrides the file (e.g. basic,coco,yolo,kitti)")
-    p.add_argument("--annotators", help="comma list of annotators or 'all', overrides the file")
+    p.add_argument(
+        "--annotators",
+        help="comma list of annotators, or 'all' (every one the file's sensors make); overrides the file",
+    )
     p.add_argument(
         "--procs", default="1", help="render processes, a comma list to compare (e.g. 1,2,4; auto with --gpus)"
     )

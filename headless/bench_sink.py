@@ -139,7 +139,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--samples", type=int, default=1, help="overrides render.samples (default 1)")
     p.add_argument("--device", default="cpu")
     p.add_argument("--writers", help="comma list of writers, overrides the file")
-    p.add_argument("--annotators", help="comma list of annotators or 'all', overrides the file")
+    p.add_argument(
+        "--annotators",
+        help="comma list of annotators, or 'all' (every one the file's sensors make); overrides the file",
+    )
     p.add_argument("--loops", type=int, default=5, help="timed passes over the captured frames")
     p.add_argument("--profile", type=int, metavar="N", help="print cProfile's top N functions to stderr")
     p.add_argument("--sort", default="tottime", choices=("tottime", "cumulative"), help="order of --profile")

@@ -650,6 +650,28 @@ def test_annotators_the_files_cameras_make_nothing_of_are_refused_by_validate(tm
     assert p.field == "annotators" and "at least one annotator the run's cameras and LiDARs" in p.expected
 
 
+@pytest.mark.parametrize(
+    "annotators, sensors, idle",
+    [
+        ("rgb = {}\nlidar = {}", "", "lidar"),
+        ("rgb = {}\nthermal = {}", "", "thermal"),
+        ("rgb = {}\nnir = {}\nthermal = {}", 'sensor = "thermal"\n', "nir"),
+        ("rgb = {}\nlidar = {}", '[[lidars]]\nname = "l"\nmount = "cam"\n', None),
+        ("rgb = {}\nthermal = {}", 'sensor = "thermal"\n', None),
+    ],
+)
+def test_an_annotator_no_sensor_of_the_run_makes_is_refused_by_name(tmp_path, annotators, sensors, idle):
+    """lidar beside rgb without a LiDAR (thermal / nir without such a camera): the other
+    annotators were written and the named one's files were missing without a word; refused
+    now, naming it, as render refuses it once the scene is built. With the sensor, fine."""
+    text = f"[annotators]\n{annotators}\n" + CAMERA + sensors
+    if idle is None:
+        load_config(write(tmp_path / "ok.toml", text))
+    else:
+        p = one_problem(tmp_path, text)
+        assert p.field == f"annotators.{idle}" and "a sensor that makes it" in p.expected and "(remove it" in p.expected
+
+
 def test_no_annotators_are_fine_for_writers_that_bring_their_own(tmp_path):
     """coco / yolo / kitti... add the annotators they need; LiDARs bring theirs."""
     cfg = load_config(write(tmp_path / "p.toml", "[annotators]\n[writers]\ncoco = {}\n" + CAMERA))

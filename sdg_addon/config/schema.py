@@ -1141,18 +1141,32 @@ def _syntax_problem(problems: Problems, text: str, message: str, line: int, colu
 SENSOR_ANNOTATORS = {"thermal": "thermal", "nir": "nir"}  # annotator -> the camera sensor it needs
 
 
+def _makes_something(name: str, kinds: set[str], lidars: bool, cameras: bool) -> bool:
+    """Whether a sensor of the run makes anything of annotator `name`."""
+    if name in SENSOR_ANNOTATORS:
+        return SENSOR_ANNOTATORS[name] in kinds
+    takes = ANNOTATORS[name].sensors
+    return ("lidar" in takes and lidars) or ("camera" in takes and cameras)
+
+
 def unused_annotators(given, plan, kinds: set[str], lidars: bool, cameras: bool) -> tuple | None:
     """(field, value, expected) when none of the run's annotators (`plan`: the given ones and
     what writers, LiDARs and thermal / NIR cameras bring) makes anything of its sensors: only
     lidar without a LiDAR, thermal without a thermal camera, nir without a NIR camera. The
-    run would write no data and say it was done."""
-    for name in plan:
-        takes = ANNOTATORS[name].sensors
-        if name in SENSOR_ANNOTATORS:
-            if SENSOR_ANNOTATORS[name] in kinds:
-                return None
-        elif ("lidar" in takes and lidars) or ("camera" in takes and cameras):
-            return None
+    run would write no data and say it was done. Likewise for one annotator asked for by
+    name that no sensor of the run makes (lidar beside rgb without a LiDAR): its files would
+    be missing without a word."""
+    if any(_makes_something(name, kinds, lidars, cameras) for name in plan):
+        for name in sorted(given):
+            if name in ANNOTATORS and not _makes_something(name, kinds, lidars, cameras):
+                needs = {"lidar": "a LiDAR ([[lidars]])", "thermal": "a thermal camera", "nir": "a NIR camera"}
+                return (
+                    f"annotators.{name}",
+                    given[name] if isinstance(given, dict) else {},
+                    f"a sensor that makes it: {name} needs {needs.get(name, 'a camera')}, and the run's cameras are "
+                    f"{', '.join(sorted(kinds)) or 'none'}{' with LiDARs' if lidars else ''} (remove it, or add one)",
+                )
+        return None
     return (
         "annotators",
         sorted(given),
