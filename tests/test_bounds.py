@@ -236,7 +236,8 @@ def test_frames_bound(tmp_path):
     ],
 )
 def test_annotator_options_by_value(tmp_path, annotators, ok, field):
-    assert fields(tmp_path, CAMERA + f"[annotators]\nrgb = {{}}\n{annotators}\n") == ([] if ok else [field])
+    camera = CAMERA + ('sensor = "thermal"\n' if annotators.startswith("thermal") else "")  # what makes it
+    assert fields(tmp_path, camera + f"[annotators]\nrgb = {{}}\n{annotators}\n") == ([] if ok else [field])
 
 
 def test_options_given_through_the_python_api_are_checked_by_their_declaration(tmp_path):
