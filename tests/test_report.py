@@ -46,6 +46,29 @@ def test_randomizer_ranges_flag_values_outside_the_declared_support():
     assert randomizer_ranges(spec, records)[0].ok
 
 
+def test_an_unbounded_supports_sampled_range_is_drawn_inside_it():
+    """A normal distribution's support is unbounded: its sampled range filled the whole row
+    in blue, as if every value had been drawn. Now the blue bar stops short of the row's ends
+    (the grey one runs on to them); a bounded support sampled end to end still fills it."""
+    from sdg_addon.report.plots import SERIES, range_chart
+    from sdg_addon.report.stats import ParamRange
+
+    rows = [
+        ParamRange("0: camera", "look_at[0]", -np.inf, np.inf, -0.1, 0.1, 8, 0),
+        ParamRange("1: light", "energy", 0.0, 1.0, 0.0, 1.0, 8, 0),
+    ]
+    image = np.asarray(range_chart("t", rows).convert("RGB")).astype(int)
+    x0, x1 = 260, image.shape[1] - 120
+    for k, inside in enumerate((True, False)):
+        row = image[40 + k * 20 + 10, x0 : x1 + 1]
+        blue = np.flatnonzero((row == SERIES[0]).all(-1))
+        assert len(blue) > 0
+        if inside:
+            assert blue.min() > 0.1 * (x1 - x0) and blue.max() < 0.9 * (x1 - x0), (blue.min(), blue.max())
+        else:
+            assert blue.min() <= 1 and blue.max() >= x1 - x0 - 1
+
+
 def tiny_default(tmp_path: Path, seed: int, name: str) -> Path:
     text = (ROOT / "presets" / "default.toml").read_text()
     text = text.replace("resolution = [640, 480]", "resolution = [64, 48]").replace("samples = 32", "samples = 1")

@@ -206,6 +206,14 @@ def range_chart(title: str, ranges, width: int = 720) -> Image.Image:
         span_hi = max([r.sampled_max, *finite])
         if span_hi <= span_lo:
             span_lo, span_hi = span_lo - 0.5, span_hi + 0.5
+        # An unbounded side (a normal's) gets room past the sampled values: the grey bar runs
+        # on to the edge, the blue one stops short of it (else both filled the row, as if the
+        # whole support had been sampled).
+        room = 0.25 * (span_hi - span_lo)
+        if r.low is not None and not math.isfinite(r.low) and span_lo == r.sampled_min:
+            span_lo -= room
+        if r.high is not None and not math.isfinite(r.high) and span_hi == r.sampled_max:
+            span_hi += room
 
         def px(v, lo=span_lo, hi=span_hi):
             return x0 + (x1 - x0) * (v - lo) / (hi - lo)
