@@ -96,15 +96,31 @@ class Writer:
             have = {int(p.stem) for p in part_files(folder)}
             missing = [f for f in frames if f not in have]
             if missing:
-                few = ", ".join(map(str, missing[:5])) + (", ..." if len(missing) > 5 else "")
-                return (
-                    f"writer '{self.name}': {folder.as_posix()} lacks the parts of {len(missing)} of the "
-                    f"{len(frames)} finished frame(s) of dataset {ds!r} (frames {few}): parts were removed, and "
-                    f"{joined[ds].as_posix()} is rebuilt from the parts alone, so those frames would be lost; "
-                    "nothing was written (keep parts/ until the dataset is complete: put them back, or render "
-                    "anew with --overwrite)"
+                return lost_pieces_message(
+                    self.name,
+                    folder,
+                    "parts",
+                    missing,
+                    f"{len(frames)} finished frame(s) of dataset {ds!r}",
+                    joined[ds],
+                    "parts",
                 )
         return None
+
+
+def lost_pieces_message(
+    writer: str, folder: Path, pieces: str, missing: list[int], of: str, joined: Path, keep: str
+) -> str:
+    """Why a writer refuses to go on: `folder` lacks the per-frame `pieces` ("parts", "pose
+    files") of the frames `missing` out of `of`, and `joined` is rebuilt from them alone
+    (`keep`: the folder to keep until the dataset is complete)."""
+    few = ", ".join(map(str, missing[:5])) + (", ..." if len(missing) > 5 else "")
+    return (
+        f"writer '{writer}': {folder.as_posix()} lacks the {pieces} of {len(missing)} of the {of} ({few}): "
+        f"{pieces} were removed, and {joined.as_posix()} is rebuilt from them alone, so those frames would be "
+        f"lost; nothing was written (keep {keep}/ until the dataset is complete: put them back, or render "
+        "anew with --overwrite)"
+    )
 
 
 def followed_options(follows: dict[str, str], given: dict) -> dict:

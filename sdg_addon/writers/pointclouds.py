@@ -24,7 +24,7 @@ import numpy as np
 
 from ..frame import AnnotatedFrame
 from . import io
-from .base import Writer, register_writer
+from .base import Writer, lost_pieces_message, register_writer
 from .common import frame_padding, safe_name
 
 
@@ -80,13 +80,9 @@ class KittiVelodyneWriter(_LidarWriter):
                 have = {p.name for p in (seq / "poses").glob("*.txt")} if (seq / "poses").is_dir() else set()
                 missing = [n for n in numbers if f"{n:0{pad}d}.txt" not in have]
                 if missing:
-                    few = ", ".join(map(str, missing[:5])) + (", ..." if len(missing) > 5 else "")
-                    return (
-                        f"writer 'kitti_velodyne': {(seq / 'poses').as_posix()} lacks the pose files of "
-                        f"{len(missing)} of the {len(numbers)} finished scan(s) of the sequence ({few}): pose files "
-                        f"were removed, and {(seq / 'poses.txt').as_posix()} is rebuilt from them alone, so those "
-                        "poses would be lost; nothing was written (keep poses/ until the dataset is complete: "
-                        "put them back, or render anew with --overwrite)"
+                    of = f"{len(numbers)} finished scan(s) of the sequence"
+                    return lost_pieces_message(
+                        self.name, seq / "poses", "pose files", missing, of, seq / "poses.txt", "poses"
                     )
         return None
 
