@@ -94,9 +94,9 @@ def check_folder(out: Path) -> Path:
         raise OutputError(
             f"output folder {text!r} is {refused}: give a dataset its own folder, e.g. --out out/my_dataset"
         )
-    _check_creatable(text, real)
-    if real.exists() and not real.is_dir():
-        raise OutputError(f"output folder {text!r} is a file, not a folder")
+    unusable = unusable_location(text)
+    if unusable is not None:
+        raise OutputError(unusable)
     if real.is_dir() and not is_dataset(real):
         try:
             first = _first_not_of_a_starting_run(real)
