@@ -880,24 +880,13 @@ def main(argv: list[str] | None = None) -> int:
         return 128 + early_signals.received[0]
     command = {"validate": lambda: _validate(args.file, args.out), "preview": lambda: _preview(args)}
     command.update(report=lambda: _report(args), merge=lambda: _merge(args))
-    stopped_by: list[int] = []
-
-    def on_sigterm(signum, frame):  # as Ctrl-C (the process was killed silently, its lock left)
-        stopped_by.append(signum)
-        raise KeyboardInterrupt
-
-    previous = None
-    if threading.current_thread() is threading.main_thread():
-        previous = signal.signal(signal.SIGTERM, on_sigterm)
-    try:
-        return command[args.command]()
-    except KeyboardInterrupt:  # its lock is released on the way out, as on any error
-        print(
-            f"\ninterrupted: {args.command} stopped before it ended (each file it wrote is whole: written under "
-            "a temporary name, then renamed); run it again",
-            file=sys.stderr,
-        )
-        return 128 + stopped_by[0] if stopped_by else EXIT_INTERRUPTED
-    finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+    with early_signals.sigterm_as_ctrl_c() as stopped_by:
+        try:
+            return command[args.command]()
+        except KeyboardInterrupt:  # its lock is released on the way out, as on any error
+            print(
+                f"\ninterrupted: {args.command} stopped before it ended (each file it wrote is whole: written "
+                "under a temporary name, then renamed); run it again",
+                file=sys.stderr,
+            )
+            return 128 + stopped_by[0] if stopped_by else EXIT_INTERRUPTED

@@ -6,7 +6,9 @@ nothing had been pressed."""
 
 from __future__ import annotations
 
+import contextlib
 import signal
+import threading
 
 received: list[int] = []  # the signals noted, in order
 
@@ -35,3 +37,24 @@ def replay(on_sigint, on_sigterm) -> None:
     while received:
         signum = received.pop(0)
         (on_sigterm if signum == signal.SIGTERM else on_sigint)(signum, None)
+
+
+@contextlib.contextmanager
+def sigterm_as_ctrl_c():
+    """While the block runs, SIGTERM (a scheduler's stop) raises KeyboardInterrupt in the main
+    thread, as Ctrl-C does, so the command stops the same clean way; yields the list the
+    SIGTERMs received are added to (exit code 128 + it). The handler before is given back."""
+    received_here: list[int] = []
+
+    def on_sigterm(signum, _frame):
+        received_here.append(signum)
+        raise KeyboardInterrupt
+
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, on_sigterm)
+    try:
+        yield received_here
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)

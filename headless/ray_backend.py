@@ -18,16 +18,17 @@ process logs to its own audit/frames.rNNN.jsonl, so nodes never append to one fi
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections import deque
 from pathlib import Path
 
+from headless import early_signals
 from headless.cli import EXIT_INVALID
 from headless.parallel import MAX_ATTEMPTS_PER_FRAME, ROOT, ParallelError, chunks, render_process_env
 
@@ -282,7 +283,6 @@ def _drive(
     warnings: list[str] = []  # the render processes', each once (for the manifest)
     t0, last = time.monotonic(), 0.0
     idle: list = []
-    terminated: list[int] = []
 
     def end_unstarted() -> None:
         """Actors still waiting for a slot have nothing to finish: ended, not waited for."""
@@ -298,13 +298,9 @@ def _drive(
                 warnings.append(text)
                 print(f"WARNING: {text}", file=sys.stderr, flush=True)
 
-    def on_sigterm(signum, frame):  # as Ctrl-C: the actors finish their frames in flight
-        terminated.append(signum)
-        raise KeyboardInterrupt
-
-    previous = (
-        signal.signal(signal.SIGTERM, on_sigterm) if threading.current_thread() is threading.main_thread() else None
-    )
+    # SIGTERM as Ctrl-C: the actors finish their frames in flight.
+    signals = contextlib.ExitStack()
+    terminated = signals.enter_context(early_signals.sigterm_as_ctrl_c())
     try:
         while todo or running:
             while todo and idle:
@@ -406,8 +402,7 @@ def _drive(
         _close(ray, actors, interrupt=True)  # the others stop too
         raise
     finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+        signals.close()
     end_unstarted()
     for result in _close(ray, actors):
         keep_warnings(result)
