@@ -19,3 +19,22 @@ def clean_bpy():
     bpy.ops.wm.read_factory_settings(use_empty=True)
     yield bpy
     bpy.ops.wm.read_factory_settings(use_empty=True)
+
+
+@pytest.fixture
+def objects_at_each_import(monkeypatch):
+    """The number of objects in the scene when each model file is imported (scene.build's
+    import_file), appended as the test builds scenes: what an importer's view-layer update
+    pays for."""
+    bpy = pytest.importorskip("bpy")
+    from sdg_addon.scene import build
+
+    counts: list[int] = []
+    real = build.import_file
+
+    def counting(*args, **kw):
+        counts.append(len(bpy.context.scene.objects))
+        return real(*args, **kw)
+
+    monkeypatch.setattr(build, "import_file", counting)
+    return counts

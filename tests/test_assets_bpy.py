@@ -347,7 +347,7 @@ def test_a_model_without_materials_takes_the_colour_the_file_asks(asset_dir, tmp
     assert px[1] > 100 and px[1] > 1.5 * max(px[0], px[2]), px  # green
 
 
-def test_model_files_are_read_before_the_assets_join_the_scene(asset_dir, tmp_path, monkeypatch):
+def test_model_files_are_read_before_the_assets_join_the_scene(asset_dir, tmp_path, objects_at_each_import):
     """Each importer call updates the view layer, at a cost that grows with the objects in
     it: assets that joined the scene entry by entry made a file of many [[assets]] models
     load in quadratic time (200 files: 9 s of an 11 s run). Every file is now read with no
@@ -358,14 +358,6 @@ def test_model_files_are_read_before_the_assets_join_the_scene(asset_dir, tmp_pa
     from sdg_addon.config.schema import config_from_dict
     from sdg_addon.scene import build
 
-    in_scene = []
-    real = build.import_file
-
-    def counting(*args, **kw):
-        in_scene.append(len(bpy.context.scene.objects))
-        return real(*args, **kw)
-
-    monkeypatch.setattr(build, "import_file", counting)
     assets = "".join(
         f'[[assets]]\nname = "{ext}"\nfile = "{(asset_dir / f"model.{ext}").as_posix()}"\ncount = 2\n'
         f'labels = {{ class = "{ext}" }}\n'
@@ -373,8 +365,8 @@ def test_model_files_are_read_before_the_assets_join_the_scene(asset_dir, tmp_pa
     )
     cfg = config_from_dict(tomllib.loads(scene_file(asset_dir, assets)), Path(tmp_path / "s.toml"))
     built = build.build_scene(cfg)
-    assert len(in_scene) == 4
-    assert len(set(in_scene)) == 1  # the scene did not grow between the imports
+    assert len(objects_at_each_import) == 4
+    assert len(set(objects_at_each_import)) == 1  # the scene did not grow between the imports
     names = sorted(built.entities)
     assert names == [f"{ext}_{i:03d}" for ext in ("blend", "glb", "obj", "ply") for i in range(2)]
     for name, entity in built.entities.items():

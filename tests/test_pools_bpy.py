@@ -105,25 +105,16 @@ def test_pool_renders_with_folder_labels(pool_dir, tmp_path):
         assert len(classes) <= 3 and set(classes) <= {"mugs", "cans"}
 
 
-def test_a_pools_files_are_read_before_its_members_join_the_scene(pool_dir, monkeypatch):
+def test_a_pools_files_are_read_before_its_members_join_the_scene(pool_dir, objects_at_each_import):
     """Each importer call updates the view layer, at a cost that grows with the objects in
     it: a pool whose members joined the scene file by file loaded in quadratic time (200
     files: 10 s, 1,000: minutes). Every file is now read with none of the pool's members in
     the scene; they join after the last one, each file's member as before."""
-    from sdg_addon.scene import build
 
-    in_scene = []
-    real = build.import_file
-
-    def counting(*args, **kw):
-        in_scene.append(len(bpy.context.scene.objects))
-        return real(*args, **kw)
-
-    monkeypatch.setattr(build, "import_file", counting)
     cfg = config_from_dict(tomllib.loads(scene()), pool_dir / "p.toml")
     built = build_scene(cfg)
-    assert len(in_scene) == len(MODELS)
-    assert len(set(in_scene)) == 1  # the scene did not grow between the imports
+    assert len(objects_at_each_import) == len(MODELS)
+    assert len(set(objects_at_each_import)) == 1  # the scene did not grow between the imports
     members = sorted(built.match("objects", ["thing_*"]))
     assert members == ["thing_000", "thing_001", "thing_002", "thing_003"]
     for name in members:
