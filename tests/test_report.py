@@ -46,6 +46,21 @@ def test_randomizer_ranges_flag_values_outside_the_declared_support():
     assert randomizer_ranges(spec, records)[0].ok
 
 
+def test_a_trajectorys_velocities_are_ranges_per_component_against_their_support():
+    """A trajectory logs each velocity as a list of vectors (one per knot): the report listed
+    them as text, said "inside" without checking, and left them out of the plot. Now each
+    knot's vector is a draw, checked component by component."""
+    uniform = {"distribution": "uniform", "low": [-1.0, 0.0, 0.0], "high": [1.0, 0.0, 0.0]}
+    spec = [{"type": "trajectory", "targets": "cube_*", "path": "spline", "knots": 2, "velocity": uniform}]
+    records = [
+        {"samples": [{"type": "trajectory", "values": {"cube_000": {"velocity": [[0.5, 0, 0], [-0.25, 0, 0]]}}}]},
+        {"samples": [{"type": "trajectory", "values": {"cube_001": {"velocity": [[0.75, 0, 0], [1.5, 0, 0]]}}}]},
+    ]
+    x, y, z = randomizer_ranges(spec, records)
+    assert (x.param, x.low, x.high, x.sampled_min, x.sampled_max, x.count) == ("velocity[0]", -1.0, 1.0, -0.25, 1.5, 4)
+    assert x.outside == 1 and not x.ok and y.ok and z.ok and (y.sampled_min, y.sampled_max) == (0.0, 0.0)
+
+
 def test_an_unbounded_supports_sampled_range_is_drawn_inside_it():
     """A normal distribution's support is unbounded: its sampled range filled the whole row
     in blue, as if every value had been drawn. Now the blue bar stops short of the row's ends

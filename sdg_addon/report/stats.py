@@ -249,6 +249,14 @@ def _numbers(value) -> list[float] | None:
     return None
 
 
+def _draws(value) -> list:
+    """The draws of one logged value: a trajectory's velocities are logged as a list of
+    vectors, one per knot (one for a linear path), each a draw of the declared vec3."""
+    if isinstance(value, list) and value and all(isinstance(v, list) and _numbers(v) is not None for v in value):
+        return list(value)
+    return [value]
+
+
 def randomizer_ranges(randomizers: list[dict], records: list[dict]) -> list[ParamRange]:
     """Per randomizer parameter (and component): sampled min / max over all frames and
     targets against the declared distribution's support (Distribution.bounds)."""
@@ -271,7 +279,7 @@ def randomizer_ranges(randomizers: list[dict], records: list[dict]) -> list[Para
                     continue
                 for target_values in (samples[i].get("values") or {}).values():
                     if isinstance(target_values, dict) and param in target_values:
-                        values.append(target_values[param])
+                        values.extend(_draws(target_values[param]))
             numeric = [_numbers(v) for v in values]
             if values and all(n is not None for n in numeric) and len({len(n) for n in numeric}) == 1:
                 arr = np.array(numeric)
