@@ -624,6 +624,22 @@ def test_camera_look_at_or_rotation(tmp_path):
         ("[annotators]\nrgb = { foo = 1 }\n", "annotators.rgb.foo", 1, ["takes no keys"]),
         ('[writers]\nbasic = { frame_padding = "4" }\n', "writers.basic.frame_padding", "4", ["whole number"]),
         ("[writers]\nbasik = {}\n", "writers.basik", "basik", ["did you mean 'basic'?"]),
+        # Replicator's BasicWriter(rgb=True, output_dir=..., semantic_types=...) written as
+        # writer options: the error says where each belongs here, not only "a known key".
+        ("[writers.basic]\nrgb = true\n", "writers.basic.rgb", True, ["annotator", "[annotators] (rgb = {})"]),
+        ('[writers.basic]\noutput_dir = "out"\n', "writers.basic.output_dir", "out", ["`run.output`", "`--out`"]),
+        (
+            '[writers.basic]\nsemantic_types = ["class"]\n',
+            "writers.basic.semantic_types",
+            ["class"],
+            ["annotator's `semantic_type`"],
+        ),
+        (
+            '[writers.coco]\nsemantic_types = ["class"]\n',
+            "writers.coco.semantic_types",
+            ["class"],
+            ["'semantic_type'?"],
+        ),
         # A run with no writer, or with no annotator for writers that bring none, writes no
         # data while it renders every frame and says "done" (the Recorder panel refuses both).
         ("[writers]\n", "writers", {}, ["at least one writer"]),

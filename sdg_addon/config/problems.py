@@ -49,12 +49,18 @@ class Problems:
     def add(self, field: str, value: object, expected: str) -> None:
         self.items.append(Problem(self.file, field, value, expected))
 
-    def unknown_keys(self, table: dict, known, path: str) -> None:
+    def unknown_keys(self, table: dict, known, path: str, hints: dict[str, str] | None = None) -> None:
+        """A problem for each key of `table` not in `known`; `hints` (key -> where that key
+        belongs, e.g. another tool's option that is set elsewhere here) replace the
+        did-you-mean for the keys they name."""
         known = list(known)
         for key in table:
             if key not in known:
                 if not known:
                     expected = "no key here (this table takes no keys)"
+                elif hints and key in hints:
+                    listed = ", ".join(repr(c) for c in sorted(known))
+                    expected = f"a known key: {hints[key]} (known: {listed})"
                 else:
                     expected = one_of(key, sorted(known), "key")
                 self.add(join(path, key), table[key], expected)

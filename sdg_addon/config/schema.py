@@ -2144,7 +2144,8 @@ class _Reader:
                 self.problems.add(where, options, "a table of options ({} for none)")
                 continue
             before = len(self.problems.items)
-            self.problems.unknown_keys(options, cls.OPTIONS, where)
+            hints = writer_option_hints(options, cls.OPTIONS) if kind == "writer" else None
+            self.problems.unknown_keys(options, cls.OPTIONS, where, hints)
             checked = {}
             for opt, spec in cls.OPTIONS.items():
                 if opt not in options:
@@ -2162,6 +2163,29 @@ class _Reader:
                 except (ValueError, TypeError) as e:
                     self.problems.add(where, options, f"options the {kind} accepts: {e}")
         return out
+
+
+def writer_option_hints(options: dict, known) -> dict[str, str]:
+    """Where the keys a Replicator user gives a writer (BasicWriter's `rgb=True`,
+    `output_dir`, `semantic_types`) belong here: the annotators are a table of their own,
+    which every writer reads; the output folder is the run's."""
+    hints = {}
+    for key in options:
+        if key in known:
+            continue
+        if key in ANNOTATORS:
+            hints[key] = (
+                f"{key!r} is an annotator, not a writer option: list it under [annotators] "
+                f"({key} = {{}}), whose output every writer writes (Replicator's BasicWriter({key}=True))"
+            )
+        elif key == "output_dir":
+            hints[key] = "the output folder is the run's: `run.output` in the file or `--out` on the command line"
+        elif key == "semantic_types" and "semantic_type" not in known:
+            hints[key] = (
+                "the label type is each annotator's `semantic_type` option, e.g. "
+                '[annotators] semantic_segmentation = { semantic_type = "class" }'
+            )
+    return hints
 
 
 _KIND_TEXT = {
