@@ -60,7 +60,10 @@ def test_huge_count_is_refused_quickly(tmp_path):
 @pytest.mark.parametrize(
     "good, bad, field",
     [
-        ("resolution = [1, 1]\nsamples = 16777216", "resolution = [1, 1]\nsamples = 16777217", "render.samples"),
+        ("resolution = [4, 4]\nsamples = 16777216", "resolution = [4, 4]\nsamples = 16777217", "render.samples"),
+        # Blender renders a side under 4 pixels at 4 without a word
+        ("resolution = [4, 4]", "resolution = [3, 4]", "render.resolution"),
+        ("width = 64\nheight = 4", "width = 64\nheight = 3", "render.height"),
         ("resolution = [8192, 8192]\nsamples = 1", "resolution = [8193, 8192]\nsamples = 1", "render.resolution"),
         ("width = 8192\nheight = 8192\nsamples = 1", "width = 65536\nheight = 65536", "render.width"),
         ("resolution = [8192, 8192]\nsamples = 1024", "resolution = [8192, 8192]\nsamples = 1025", "render.samples"),

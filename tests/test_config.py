@@ -1235,8 +1235,9 @@ def test_thermal_randomizer_parameters(tmp_path):
         ("width = 640\n", {"cameras[0].height"}),
         ("height = 512\n", {"cameras[0].width"}),
         ("width = 0\nheight = 512\n", {"cameras[0].width"}),
-        ("width = 65536\nheight = 1\n", set()),
-        ("width = 65537\nheight = 1\n", {"cameras[0].width"}),
+        ("width = 65536\nheight = 4\n", set()),
+        ("width = 65537\nheight = 4\n", {"cameras[0].width"}),
+        ("width = 640\nheight = 3\n", {"cameras[0].height"}),  # Blender's least: 4 pixels
         ("width = 8193\nheight = 8192\n", {"cameras[0].width"}),  # too many pixels
     ],
 )

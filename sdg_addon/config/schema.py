@@ -81,6 +81,7 @@ DEFAULT_ANNOTATORS = (
 
 
 MAX_FRAMES = 10_000_000  # per parameter file (split bigger datasets into several runs / seeds)
+MIN_RESOLUTION = 4  # Blender's limit per side: a smaller size is rendered at 4 pixels without a word
 MAX_RESOLUTION = 65536  # Blender's limit per side
 MAX_PIXELS = 8192 * 8192  # per image: the passes of a larger one do not fit in memory
 MAX_SAMPLES = 2**24  # Cycles' limit
@@ -100,8 +101,17 @@ RUN_FIELDS = (
 )
 
 RENDER_FIELDS = (
-    Field("width", "int", 640, "image width in pixels (or `resolution = [w, h]`)", low=1, high=MAX_RESOLUTION),
-    Field("height", "int", 480, "image height in pixels (or `resolution = [w, h]`)", low=1, high=MAX_RESOLUTION),
+    Field(
+        "width", "int", 640, "image width in pixels (or `resolution = [w, h]`)", low=MIN_RESOLUTION, high=MAX_RESOLUTION
+    ),
+    Field(
+        "height",
+        "int",
+        480,
+        "image height in pixels (or `resolution = [w, h]`)",
+        low=MIN_RESOLUTION,
+        high=MAX_RESOLUTION,
+    ),
     Field("samples", "int", 64, "Cycles samples per pixel (Cycles' own limit)", low=1, high=MAX_SAMPLES),
     Field(
         "noise_threshold",
@@ -500,7 +510,7 @@ CAMERA_FIELDS = (
         "int",
         None,
         "image width of this camera in pixels (with `height`; e.g. a 640 x 512 thermal camera beside a larger RGB one)",
-        low=1,
+        low=MIN_RESOLUTION,
         high=MAX_RESOLUTION,
         nullable=True,
         default_text="`render.width`",
@@ -510,7 +520,7 @@ CAMERA_FIELDS = (
         "int",
         None,
         "image height of this camera in pixels (with `width`)",
-        low=1,
+        low=MIN_RESOLUTION,
         high=MAX_RESOLUTION,
         nullable=True,
         default_text="`render.height`",
@@ -1382,7 +1392,15 @@ def _render(v: _Reader, t: dict) -> RenderSettings:
     r = read_section(v.problems, t, p, RENDER_FIELDS, RenderSettings(), known_extra=("resolution",))
     if "resolution" in t:
         res = v.numbers(
-            t, "resolution", p, None, n=2, low=1, high=MAX_RESOLUTION, whole=True, what="[width, height] in pixels"
+            t,
+            "resolution",
+            p,
+            None,
+            n=2,
+            low=MIN_RESOLUTION,
+            high=MAX_RESOLUTION,
+            whole=True,
+            what="[width, height] in pixels",
         )
         if res is not None:
             r.width, r.height = res
