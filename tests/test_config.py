@@ -1412,15 +1412,43 @@ def test_camera_intrinsics_from_a_k_matrix(tmp_path):
         assert p.field == field and words in p.expected, (fields, p)
     # fy at Blender's pixel-aspect limits (fx / 200, fx x 200): accepted; fy > fx keeps the
     # focal length of fx on the larger side, fy < fx makes pixels taller, so a 640 x 480
-    # image fits its sensor to the height once 480 x fx / fy > 640 (fy < 375).
+    # image fits its sensor to the height once 480 x fx / fy > 640 (fy < 375). A sensor of
+    # 200 mm keeps fy = 2.5's lens above Blender's least (1 mm).
     for fy, focal in [
-        (2.5, 2.5 * 36 / 480),
-        (100000, 500 * 36 / 640),
-        (375.1, 500 * 36 / 640),
-        (374.9, 374.9 * 36 / 480),
+        (2.5, 2.5 * 200 / 480),
+        (100000, 500 * 200 / 640),
+        (375.1, 500 * 200 / 640),
+        (374.9, 374.9 * 200 / 480),
     ]:
-        c = load_config(write(tmp_path / "fy.toml", cam(f"fx = 500\nfy = {fy}\n"))).cameras[0]
+        c = load_config(write(tmp_path / "fy.toml", cam(f"fx = 500\nfy = {fy}\nsensor_width = 200\n"))).cameras[0]
         assert (c.fy, c.focal_length) == (fy, pytest.approx(focal)), fy
+    # A lens under 1 mm would be set to 1 mm by Blender (another K): refused, the sensor it needs said.
+    p = one_problem(tmp_path, cam("fx = 500\nfy = 2.5\n"))
+    assert p.field == "cameras[0].fx" and "sensor_width of at least 192 mm" in p.expected, p
+    p = one_problem(tmp_path, cam("fx = 17.7\n"))  # 17.7 x 36 / 640 = 0.996 mm
+    assert p.field == "cameras[0].fx" and "1 mm" in p.expected, p
+    load_config(write(tmp_path / "fx.toml", cam("fx = 17.8\n")))  # 1.001 mm
+
+
+@pytest.mark.parametrize(
+    "fields, ok, field",
+    [
+        ("focal_length = 1", True, ""),
+        ("focal_length = 0.999", False, "cameras[0].focal_length"),
+        ("sensor_width = 1", True, ""),
+        ("sensor_width = 0.999", False, "cameras[0].sensor_width"),
+        ("clip_start = 1e-6", True, ""),
+        ("clip_start = 0.9e-6", False, "cameras[0].clip_start"),
+    ],
+)
+def test_camera_lens_and_clip_within_blenders_limits(tmp_path, fields, ok, field):
+    """Blender's lens and sensor are at least 1 mm, its near clip at least 1e-6 m: a smaller
+    value would be set to that without a word (another field of view than asked for)."""
+    text = CAMERA + fields + "\n"
+    if ok:
+        load_config(write(tmp_path / "p.toml", text))
+    else:
+        assert one_problem(tmp_path, text).field == field
 
 
 @pytest.mark.parametrize("name", ["audit", "coco", "YOLO", "kitti_velodyne", "preview", "clip_0003", "frames_0001000"])

@@ -400,6 +400,7 @@ MAX_COORD = 1e6  # metres: beyond this Blender's single-precision geometry break
 SANITY_LIMIT = 1e6  # parameter ranges this wide are sanity limits, not meanings (see _support_within)
 MAX_SIZE = 1e6  # metres or a scale factor
 MAX_COUNT = 10000  # copies of one asset, and objects of all assets together
+MIN_LENS_MM = 1.0  # Blender's least lens and sensor width: a smaller one is set to 1 mm without a word
 
 CAMERA_FIELDS = (
     Field(
@@ -433,14 +434,20 @@ CAMERA_FIELDS = (
         default_text="–",
     ),
     Field("projection", "choice", "perspective", "", choices=("perspective", "orthographic")),
-    Field("focal_length", "float", 35.0, "millimetres (perspective)", low=0, strict_low=True, high=MAX_SIZE),
+    Field(
+        "focal_length",
+        "float",
+        35.0,
+        "millimetres (perspective; Blender's lens is at least 1 mm)",
+        low=MIN_LENS_MM,
+        high=MAX_SIZE,
+    ),
     Field(
         "sensor_width",
         "float",
         36.0,
-        "millimetres; the sensor fits the larger image side",
-        low=0,
-        strict_low=True,
+        "millimetres; the sensor fits the larger image side (Blender's sensor is at least 1 mm)",
+        low=MIN_LENS_MM,
         high=MAX_SIZE,
     ),
     Field(
@@ -494,7 +501,7 @@ CAMERA_FIELDS = (
         strict_low=True,
         high=MAX_SIZE,
     ),
-    Field("clip_start", "float", 0.01, "near clip, metres", low=0, strict_low=True, high=MAX_SIZE),
+    Field("clip_start", "float", 0.01, "near clip, metres (Blender's least: 1e-6)", low=1e-6, high=MAX_SIZE),
     Field(
         "clip_end", "float", 100.0, "far clip, metres; more than `clip_start`", low=0, strict_low=True, high=MAX_SIZE
     ),
@@ -1535,6 +1542,15 @@ def _intrinsics(v: _Reader, t, p: str, c, render) -> None:
         else:
             fy = c.fx if c.fy is None else c.fy
             c.focal_length = blender_lens_for(c.fx, fy, None, None, width, height, c.sensor_width).lens
+            fy_refused = any(q.field == join(p, "fy") for q in v.problems.items)
+            if c.focal_length < MIN_LENS_MM and not fy_refused:  # Blender would set the lens to 1 mm: another K
+                v.problems.add(
+                    join(p, "fx"),
+                    c.fx,
+                    f"a focal length of at least {MIN_LENS_MM:g} mm (Blender's least lens; this K matrix gives "
+                    f"{c.focal_length:.4g} mm on a {c.sensor_width:g} mm sensor): a sensor_width of at least "
+                    f"{c.sensor_width * MIN_LENS_MM / c.focal_length:.4g} mm, or a larger fx",
+                )
     for key, size, side in (("cx", width, "width"), ("cy", height, "height")):
         value = getattr(c, key)
         if value is not None and value > size:
