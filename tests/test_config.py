@@ -621,6 +621,29 @@ def test_camera_look_at_or_rotation(tmp_path):
             3,
             ["no k: roughness takes one value"],
         ),
+        # Replicator's / numpy's names for a distribution or its parameters: said what they
+        # are here (a close spelling pointed numpy's `loc` to `low`, `combine` to `choice`).
+        (
+            '[[randomizers]]\ntype = "pose"\ntargets = "*"\n'
+            'location = { distribution = "normal", mean = [0, 0, 0], std = [1, 1, 1], loc = 1 }\n',
+            "randomizers[0].location.loc",
+            1,
+            ["'loc' is numpy's name for what is 'mean' here"],
+        ),
+        (
+            '[[randomizers]]\ntype = "material"\ntargets = "*"\n'
+            'roughness = { distribution = "combine", components = [0.1, 0.2] }\n',
+            "randomizers[0].roughness.distribution",
+            "combine",
+            ["'combine' is Replicator's name for what is 'mixture' here"],
+        ),
+        (
+            '[[randomizers]]\ntype = "material"\ntargets = "*"\n'
+            'roughness = { distribution = "choice", values = [0.1, 0.2], choices = [0.3] }\n',
+            "randomizers[0].roughness.choices",
+            [0.3],
+            ["'choices' is Replicator's name for what is 'values' here"],
+        ),
         ("[annotators]\nrgb = { foo = 1 }\n", "annotators.rgb.foo", 1, ["takes no keys"]),
         ('[writers]\nbasic = { frame_padding = "4" }\n', "writers.basic.frame_padding", "4", ["whole number"]),
         ("[writers]\nbasik = {}\n", "writers.basik", "basik", ["did you mean 'basic'?"]),

@@ -684,9 +684,36 @@ def check_distribution_spec(value) -> list[tuple[str, object, str]]:
     return out
 
 
+# What users of Replicator (rep.distribution), numpy / BlenderProc (np.random) and
+# BlenderProc's samplers call a distribution or its parameters -> (our name, whose name).
+# A close spelling would point elsewhere (numpy's `loc` to `low`, Replicator's `combine`
+# to `choice`): these say what the name is here.
+PEER_NAMES = {
+    "lower": ("low", "Replicator's"),
+    "upper": ("high", "Replicator's"),
+    "loc": ("mean", "numpy's"),
+    "scale": ("std", "numpy's"),
+    "stddev": ("std", "a common"),
+    "sigma": ("std", "a common"),
+    "choices": ("values", "Replicator's"),
+    "items": ("values", "Replicator's"),
+    "size": ("k", "numpy's"),
+    "with_replacements": ("replace", "Replicator's"),
+    "distributions": ("components", "Replicator's"),
+    "combine": ("mixture", "Replicator's"),
+    "randint": ("uniform_int", "numpy's"),
+    "integers": ("uniform_int", "numpy's"),
+    "uniformSO3": ("uniform_rotation", "BlenderProc's"),
+}
+
+
 def _one_of(word, choices: list[str], noun: str) -> str:
     if not choices:  # uniform_rotation takes no parameters: not "a known parameter (known: )"
         return f"no {noun.replace('parameter', 'parameters', 1)}: it takes none"
+    ours, whose = PEER_NAMES.get(word, (None, "")) if isinstance(word, str) else (None, "")
+    if ours in choices:
+        hint = f": {word!r} is {whose} name for what is {ours!r} here"
+        return f"a known {noun}{hint} (known: {', '.join(repr(c) for c in choices)})"
     close = difflib.get_close_matches(word, choices, n=1) if isinstance(word, str) else []
     hint = f": did you mean {close[0]!r}?" if close else ""
     return f"a known {noun}{hint} (known: {', '.join(repr(c) for c in choices)})"
