@@ -234,3 +234,66 @@ def test_lidar_rides_on_the_base_blends_camera_and_objects(tmp_path):
     bad = write_param(tmp_path, text.replace('mount = "crate"', 'mount = "crates"'), "bad.toml")
     assert render(bad, tmp_path / "bad") == 2
     assert not (tmp_path / "bad").exists()
+
+
+def _wall_blend(clean_bpy, path: Path, owner: str, value) -> Path:
+    """A .blend holding one 2 m cube `wall` with `sdg_reflectance = value` on the object or
+    on its material `paint`."""
+    clean_bpy.ops.mesh.primitive_cube_add(size=2.0, location=(WALL_X, 0.0, 1.0))
+    wall = clean_bpy.context.object
+    wall.name = "wall"
+    paint = clean_bpy.data.materials.new("paint")
+    wall.data.materials.append(paint)
+    (wall if owner == "object" else paint)["sdg_reflectance"] = value
+    clean_bpy.ops.wm.save_as_mainfile(filepath=str(path))
+    return path
+
+
+@pytest.mark.parametrize("owner", ["object", "material"])
+@pytest.mark.parametrize("value", ["shiny", 2.0, -0.5])
+@pytest.mark.parametrize("how", ["asset", "base"])
+def test_a_reflectance_property_out_of_its_range_is_refused(clean_bpy, tmp_path, capsys, owner, value, how):
+    """sdg_reflectance (a LiDAR's intensity) on an object or material of a model file or a
+    base scene is a number 0 .. 1, checked as sdg_emissivity is: else exit 2 naming the
+    file, the object or material and the value, nothing written (was: 'shiny' failed with
+    'could not convert string to float' after the audit folder was written, 2.0 and -0.5
+    gave intensities clipped without a word)."""
+    blend = _wall_blend(clean_bpy, tmp_path / "wall.blend", owner, value)
+    where = f'[scene]\nblend = "{blend.as_posix()}"\n' if how == "base" else ""
+    model = (
+        "" if how == "base" else f'[[assets]]\nname = "w"\nfile = "{blend.as_posix()}"\nlabels = {{ class = "w" }}\n'
+    )
+    text = (
+        header((16, 12), samples=1)
+        + where
+        + camera((0.0, -4.0, 0.5), (0.0, 0.0, 0.5))
+        + model
+        + '[[lidars]]\nname = "top"\npreset = "spinning_16"\ncolumns = 90\n'
+        + "[annotators]\nlidar = {}\n[writers]\nbasic = {}\n"
+    )
+    out = tmp_path / "out"
+    assert render(write_param(tmp_path, text), out) == 2
+    said = capsys.readouterr().err
+    name = "wall" if owner == "object" else "paint"
+    assert f"{'assets[0].file' if how == 'asset' else 'scene.blend'}: got " in said
+    assert f"{owner} {name!r} has sdg_reflectance = {value!r} (expected a number 0 .. 1)" in said
+    assert not out.exists()
+
+
+def test_a_reflectance_property_in_range_sets_the_intensity(clean_bpy, tmp_path):
+    """sdg_reflectance = 0.25 on the material of a model file's wall: intensity 0.25 x cos."""
+    blend = _wall_blend(clean_bpy, tmp_path / "wall.blend", "material", 0.25)
+    text = (
+        header((16, 12), samples=1)
+        + NO_GROUND
+        + camera((0.0, -4.0, 0.5), (0.0, 0.0, 0.5))
+        + f'[[assets]]\nname = "w"\nfile = "{blend.as_posix()}"\nlabels = {{ class = "w" }}\n'
+        + '[[lidars]]\nname = "top"\npreset = "spinning_16"\ncolumns = 90\nlocation = [0, 0, 1]\n'
+        + "[annotators]\nlidar = {}\n[writers]\nbasic = {}\n"
+    )
+    out = tmp_path / "out"
+    assert render(write_param(tmp_path, text), out) == 0
+    pts = lidar(out, "top")
+    assert len(pts) > 10 and np.allclose(pts[:, 0], WALL_X - 1.0, atol=1e-4)  # the wall's near face
+    d = pts[:, :3] / np.linalg.norm(pts[:, :3], axis=1, keepdims=True)
+    assert np.allclose(pts[:, 3], 0.25 * d[:, 0], atol=1e-4)

@@ -19,8 +19,8 @@ from mathutils.bvhtree import BVHTree
 from ..annotators.lidar import LidarPattern
 from ..frame import Camera, FrameData
 from ..scene.instancing import renders
+from ..sensors import REFLECTANCE_PROP  # object (or material) custom property, 0 .. 1
 
-REFLECTANCE_PROP = "sdg_reflectance"  # object (or material) custom property, 0 .. 1
 DEFAULT_REFLECTANCE = 0.5  # a base colour driven by a texture or other nodes
 # Sensor axes (x forward, y left, z up) in a Blender camera's frame (looks down -Z, +Y up).
 CAMERA_TO_SENSOR_AXES = np.array([[0.0, -1.0, 0.0], [0.0, 0.0, 1.0], [-1.0, 0.0, 0.0]])

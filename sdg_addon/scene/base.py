@@ -20,7 +20,7 @@ from pathlib import Path
 import bpy
 
 from ..config.problems import MISSING, FieldError, one_of
-from ..sensors import EMISSIVITY_PROP, NIR_REFLECTANCE_PROP, SENSOR_PROP, TEMPERATURE_PROP
+from ..sensors import EMISSIVITY_PROP, NIR_REFLECTANCE_PROP, REFLECTANCE_PROP, SENSOR_PROP, TEMPERATURE_PROP
 from ..writers.paths import sensor_folder_problem
 
 
@@ -442,38 +442,56 @@ def _listed_names(names: list[str], most: int = 10) -> str:
 PROJECTIONS = ("PERSP", "ORTHO")  # what the labels' geometry (camera_info) describes
 
 
-# What thermal and NIR cameras read from a base scene's custom properties: (lowest, highest
-# or None, in words), as the parameter file's values are bounded.
+# What thermal and NIR cameras and LiDARs read from custom properties (a base scene's, a
+# model file's): (lowest, highest or None, in words), as the parameter file's values are bounded.
 INFRARED_RANGES = {
     TEMPERATURE_PROP: (0.0, None, "kelvin >= 0"),
     EMISSIVITY_PROP: (0.0, 1.0, "a number 0 .. 1"),
     NIR_REFLECTANCE_PROP: (0.0, 1.0, "a number 0 .. 1"),
 }
+SENSOR_PROPERTY_RANGES = {**INFRARED_RANGES, REFLECTANCE_PROP: (0.0, 1.0, "a number 0 .. 1")}
 CAMERA_SENSORS = ("visible", "thermal", "nir")
 
 
-def check_infrared_properties(scene, blend: str = "") -> None:
-    """The thermal / NIR custom properties of a base scene's objects, their materials and its
-    world are numbers in their range, and a camera's sdg_sensor is a sensor: else refused
-    naming the owner (a bad one was clamped, rendered as given or ignored without a word)."""
-    materials = {slot.material for o in scene.objects for slot in o.material_slots if slot.material is not None}
-    owners = [("object", o) for o in scene.objects] + [("material", m) for m in sorted(materials, key=lambda m: m.name)]
-    if scene.world is not None:
-        owners.append(("world", scene.world))
-    for kind, owner in owners:
-        for prop, (low, high, words) in INFRARED_RANGES.items():
+def sensor_property_problem(owners) -> str | None:
+    """What is expected of the first (kind, owner) pair whose thermal / NIR / LiDAR custom
+    property is not a number in its range (a bad one was clamped, rendered as given or
+    failed with 'could not convert string to float'); None when all are."""
+    for kind, owner, name in owners:
+        for prop, (low, high, words) in SENSOR_PROPERTY_RANGES.items():
             if prop not in owner:
                 continue
             value = owner[prop]
             number = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
             if not (number and value >= low and (high is None or value <= high)):
-                raise FieldError(
-                    "scene.blend",
-                    blend,
-                    f"thermal / NIR custom properties in their range: {kind} {owner.name!r} has {prop} = {value!r} "
-                    f"(expected {words}; the Thermal / NIR panel sets it)",
+                panel = "; the Thermal / NIR panel sets it" if prop in INFRARED_RANGES else ""
+                return (
+                    f"sensor custom properties in their range: {kind} {name!r} has {prop} = {value!r} "
+                    f"(expected {words}{panel})"
                 )
-        if kind == "object" and owner.type == "CAMERA" and SENSOR_PROP in owner:
+    return None
+
+
+def property_owners(objects) -> list[tuple]:
+    """(kind, owner, name) of the objects and, after them, of their materials."""
+    materials = {slot.material for o in objects for slot in o.material_slots if slot.material is not None}
+    return [("object", o, o.name) for o in objects] + [
+        ("material", m, m.name) for m in sorted(materials, key=lambda m: m.name)
+    ]
+
+
+def check_infrared_properties(scene, blend: str = "") -> None:
+    """The thermal / NIR / LiDAR custom properties of a base scene's objects, their materials
+    and its world are numbers in their range, and a camera's sdg_sensor is a sensor: else
+    refused naming the owner."""
+    owners = property_owners(scene.objects)
+    if scene.world is not None:
+        owners.append(("world", scene.world, scene.world.name))
+    problem = sensor_property_problem(owners)
+    if problem:
+        raise FieldError("scene.blend", blend, problem)
+    for owner in scene.objects:
+        if owner.type == "CAMERA" and SENSOR_PROP in owner:
             value = owner[SENSOR_PROP]
             if value not in CAMERA_SENSORS:
                 raise FieldError(

@@ -53,9 +53,11 @@ from .base import (
     missing_files,
     newer_blend_note,
     prepare_base_scene,
+    property_owners,
     render_view_layer,
     scene_cameras,
     scene_lights,
+    sensor_property_problem,
     unit_note,
 )
 from .caches import keep_caches_inside
@@ -577,6 +579,15 @@ def import_file(path: Path, pattern: str = "*", quiet: bool = False) -> list[tup
         if pattern == "*":
             raise AssetError(path, "a model holding a mesh object; it holds none (a damaged file, or not a model?)")
         raise AssetError(path, f"a pattern matching a mesh object of {path.as_posix()}; none does", "objects", pattern)
+    # Custom properties the sensors read (sdg_temperature, sdg_reflectance...), named as in the file.
+    problem = sensor_property_problem(
+        [
+            (kind, owner, names.get(owner.name, owner.name) if kind == "object" else owner.name)
+            for kind, owner, _ in property_owners(meshes)
+        ]  # fmt: skip
+    )
+    if problem:
+        raise AssetError(path, problem)
     worlds = [file_world(o) for o in meshes]  # before any parent is cleared
     for o, world in zip(meshes, worlds):
         o.parent = None

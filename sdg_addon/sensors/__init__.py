@@ -18,6 +18,7 @@ SENSOR_KINDS = ("visible", "thermal", "nir")
 TEMPERATURE_PROP = "sdg_temperature"  # kelvin
 EMISSIVITY_PROP = "sdg_emissivity"  # 0 .. 1, LWIR
 NIR_REFLECTANCE_PROP = "sdg_nir_reflectance"  # 0 .. 1
+REFLECTANCE_PROP = "sdg_reflectance"  # 0 .. 1, LiDAR intensity (capture.lidar)
 SENSOR_PROP = "sdg_sensor"  # on a camera of a base .blend: "thermal" or "nir"
 ILLUMINATOR_PROP = "sdg_illuminator_of"  # on a spot light: the NIR camera it belongs to
 
