@@ -61,6 +61,22 @@ def test_a_trajectorys_velocities_are_ranges_per_component_against_their_support
     assert x.outside == 1 and not x.ok and y.ok and z.ok and (y.sampled_min, y.sampled_max) == (0.0, 0.0)
 
 
+def test_the_classes_chart_of_many_classes_gives_each_name_its_own_place():
+    """60 classes: the vertical bars' names (14 characters each, 11 px apart) were drawn over
+    one another into an unreadable smear, and the top bar's value over the title. Now one
+    row per class: every name is ink in its own row band, with white between the rows."""
+    from sdg_addon.report.plots import INK, bar_chart
+
+    labels = [f"class_{i:02d}_with_a_long_name" for i in range(60)]
+    image = np.asarray(bar_chart("t", labels, {"instances": [2] * 60}).convert("RGB")).astype(int)
+    names = image[:, 10:230]  # the name column
+    dark = (np.abs(names - np.array(INK)).sum(-1) < 200).any(axis=1)
+    bands = np.flatnonzero(np.diff(dark.astype(int)) == 1)  # rows where a run of ink starts
+    assert len(bands) == 61, len(bands)  # the title's and each class's own
+    title = np.flatnonzero(dark)[0]
+    assert not (np.abs(image[title, 230:] - np.array(INK)).sum(-1) < 200).any()  # no value beside the title
+
+
 def test_an_unbounded_supports_sampled_range_is_drawn_inside_it():
     """A normal distribution's support is unbounded: its sampled range filled the whole row
     in blue, as if every value had been drawn. Now the blue bar stops short of the row's ends

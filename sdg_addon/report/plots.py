@@ -49,34 +49,47 @@ def _nice_max(x: float) -> float:
     return 10 * e
 
 
+def _fit(text: str, font, width: float) -> str:
+    """text cut (with an ellipsis) to at most `width` pixels in `font`."""
+    if font.getlength(text) <= width:
+        return text
+    while text and font.getlength(text + "\u2026") > width:
+        text = text[:-1]
+    return text + "\u2026"
+
+
 def bar_chart(title: str, labels: list[str], series: dict[str, list[float]], width: int = 720) -> Image.Image:
-    """Vertical bars per label, one colour per series (several series side by side)."""
+    """Horizontal bars, one row per label (any number of labels stays readable: the chart
+    grows downwards), one colour per series (several series: one bar each in the row), the
+    value at the end of each bar."""
     font = _font(TEXT)
-    n = max(1, len(labels))
-    height = 300
-    image, draw = _canvas(width, height, title)
-    left, right, top, bottom = 50, width - 10, 34, height - 40
+    n, k = max(1, len(labels)), max(1, len(series))
+    bar_h = 12
+    row_h = bar_h * k + 8
+    top = 34 + (18 if len(series) > 1 else 0)
+    bottom = top + row_h * n
+    image, draw = _canvas(width, bottom + 24, title)
+    left, right = 240, width - 60
     top_value = _nice_max(max([v for vals in series.values() for v in vals] + [0]))
-    for k in range(5):
-        y = bottom - (bottom - top) * k / 4
-        draw.line([(left, y), (right, y)], fill=GRID)
-        draw.text((4, y - 7), _fmt(top_value * k / 4), fill=INK, font=font)
-    slot = (right - left) / n
-    bar = max(1.0, slot * 0.8 / max(1, len(series)))
+    for q in range(5):
+        x = left + (right - left) * q / 4
+        draw.line([(x, top), (x, bottom)], fill=GRID)
+        tick = _fmt(top_value * q / 4)
+        draw.text((x - font.getlength(tick) / 2, bottom + 4), tick, fill=INK, font=font)
+    for i, label in enumerate(labels):
+        draw.text((10, top + i * row_h + row_h / 2 - 7), _fit(label, font, left - 20), fill=INK, font=font)
     for s, values in enumerate(series.values()):
         color = SERIES[s % len(SERIES)]
         for i, v in enumerate(values):
-            x0 = left + i * slot + slot * 0.1 + s * bar
-            y0 = bottom - (bottom - top) * (v / top_value)
-            draw.rectangle([x0, y0, x0 + bar - 1, bottom], fill=color)
-            draw.text((x0, y0 - 14), _fmt(v), fill=INK, font=font)
-    for i, label in enumerate(labels):
-        draw.text((left + i * slot + 2, bottom + 4), label[:14], fill=INK, font=font)
+            y0 = top + i * row_h + 4 + s * bar_h
+            x1 = left + (right - left) * (v / top_value)
+            draw.rectangle([left, y0, max(left + 1, x1), y0 + bar_h - 2], fill=color)
+            draw.text((x1 + 4, y0 - 1), _fmt(v), fill=INK, font=font)
     if len(series) > 1:
-        x = right - 10 - 90 * len(series)
+        x = left
         for s, name in enumerate(series):
-            draw.rectangle([x, 10, x + 10, 20], fill=SERIES[s % len(SERIES)])
-            draw.text((x + 14, 8), name[:10], fill=INK, font=font)
+            draw.rectangle([x, 34, x + 10, 44], fill=SERIES[s % len(SERIES)])
+            draw.text((x + 14, 32), name[:10], fill=INK, font=font)
             x += 90
     return image
 
