@@ -774,6 +774,22 @@ def test_yolo_boxes_agree_with_coco_and_dataset_yaml(tmp_path):
     assert no_tmp_files(tmp_path)
 
 
+def test_yolo_dataset_yaml_names_load_with_pyyaml(tmp_path):
+    """Ultralytics reads dataset.yaml with PyYAML: every label value comes back as given,
+    a character beyond the BMP (emoji) too (written as a JSON surrogate pair, "\\ud83d\\ude00",
+    PyYAML refused the whole file), and words YAML would read as other types stay strings."""
+    yaml = pytest.importorskip("yaml")
+    names = ["red mug", "\U0001f600 ball", "\u7bb1\u5b50", "ball\u00e9", 'say "hi" \\ back', "yes", "null", "#1: a"]
+    w = create_writer("yolo", tmp_path)
+    w.set_run(LabelTable({"class": names}), False)
+    (tmp_path / "yolo" / "images" / "train").mkdir(parents=True)  # finalize lists the splits present
+    w.finalize()
+    text = (tmp_path / "yolo" / "dataset.yaml").read_text(encoding="utf-8")
+    assert text.isascii()
+    data = yaml.safe_load(text)
+    assert data["names"] == dict(enumerate(names)) and data["nc"] == len(names)
+
+
 def test_yolo_segmentation_polygons_fill_back_under_opencv(tmp_path):
     """Ultralytics and supervision rasterize YOLO-seg polygons with cv2.fillPoly after
     scaling by the image size and casting to int (truncating) or rounding: both give back

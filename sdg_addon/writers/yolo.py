@@ -23,7 +23,6 @@ so the dataset can be moved or copied and still loads.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -45,6 +44,25 @@ from .common import (
 from .masks import mask_polygon_pixel_centres
 
 CENTRE_NUDGE = 0.25  # pixels added to each pixel-centre vertex (see the module doc)
+
+
+def yaml_quoted(text: str) -> str:
+    """`text` as a YAML double-quoted scalar in ASCII: printable ASCII as is, `"` and `\\`
+    escaped, every other character as `\\uXXXX` or, beyond the BMP (emoji...), `\\UXXXXXXXX`.
+    (json.dumps writes those as a UTF-16 surrogate pair, `\\ud83d\\ude00`, which YAML
+    readers refuse: PyYAML, so Ultralytics' check_det_dataset, fails on the whole file.)"""
+    out = []
+    for c in text:
+        code = ord(c)
+        if c in '"\\':
+            out.append("\\" + c)
+        elif 0x20 <= code < 0x7F:
+            out.append(c)
+        elif code <= 0xFFFF:
+            out.append(f"\\u{code:04x}")
+        else:
+            out.append(f"\\U{code:08x}")
+    return '"' + "".join(out) + '"'
 
 
 @register_writer
@@ -126,5 +144,5 @@ class YoloWriter(Writer):
             lines.append("test: images/test")
         lines.append(f"nc: {len(self.names)}")
         lines.append("names:")
-        lines += [f"  {i}: {json.dumps(n)}" for i, n in enumerate(self.names)]
+        lines += [f"  {i}: {yaml_quoted(n)}" for i, n in enumerate(self.names)]
         io.write_text(self.root / "dataset.yaml", "\n".join(lines) + "\n")
