@@ -335,7 +335,7 @@ def test_a_file_with_many_mistakes_lists_every_one(tmp_path):
         (m, "run.seed"): ("7", ["whole number", ">= 0"]),
         (m, "run.frames"): (0, ["whole number", ">= 1"]),
         (m, "render.sampels"): (4, ["did you mean 'samples'?"]),
-        (m, "cameras[0].focal_length"): (-35, ["number", "> 0"]),
+        (m, "cameras[0].focal_length"): (-35, ["number", ">= 1"]),
         (m, "assets[0].file"): ("models/mug.obj", ["either primitive or file, not both"]),
         (m, "assets[1].file"): ("models/box.glb", [f"looked for {(tmp_path / 'models' / 'box.glb').as_posix()}"]),
         (m, "assets[2].name"): ("mug", ["not used already", "assets[0]"]),
@@ -535,7 +535,7 @@ def test_resolution_or_width_and_height(tmp_path):
     p = one_problem(tmp_path, "[render]\nresolution = [800, 600]\nheight = 600\n" + CAMERA)
     assert p.field == "render.height" and "not both" in p.expected
     p = one_problem(tmp_path, "[render]\nresolution = [800.5, 600]\n" + CAMERA)
-    assert p.field == "render.resolution" and p.value == [800.5, 600] and "whole numbers >= 1" in p.expected
+    assert p.field == "render.resolution" and p.value == [800.5, 600] and "whole numbers >= 4" in p.expected
     p = one_problem(tmp_path, "[render]\nresolution = [800]\n" + CAMERA)
     assert p.field == "render.resolution" and "a list of 2" in p.expected
     p = one_problem(tmp_path, "[render]\nheight = 0\n" + CAMERA)
