@@ -116,3 +116,32 @@ def test_random_backgrounds_pastes_the_logged_photo_where_the_render_is_transpar
         assert math.degrees(math.acos(min(1.0, cos))) < 0.02
         assert 2 - 1e-6 <= np.linalg.norm(to_point) <= 3 + 1e-6
     assert seen <= set(photos) and len(logs) == 3
+
+
+@pytest.mark.parametrize("declared", ["rotation = [74.48, 0, 0]", "look_at = [0, 0, 1]"])
+def test_a_camera_entry_with_a_lens_only_keeps_the_cameras_pose(tmp_path, declared):
+    """A `camera` entry that varies only `focal_length` (a zoom) leaves the camera where
+    and as it was declared: one declared with `rotation` (BlenderProc's camera poses, a
+    .blend's camera) was turned to look at the origin."""
+    from scenes import write_param
+
+    text = (
+        '[run]\nframes = 1\n[render]\nresolution = [64, 48]\nsamples = 1\ndevice = "cpu"\n'
+        f'[[cameras]]\nname = "camera"\nlocation = [0, -13.741, 4.1242]\n{declared}\n'
+        '[[assets]]\nname = "monkey"\nprimitive = "monkey"\nlabels = { class = "monkey" }\n'
+        '[[randomizers]]\ntype = "camera"\ntargets = "camera"\n'
+        'focal_length = { distribution = "uniform", low = 30, high = 40 }\n'
+        "[annotators]\ncamera_params = {}\n"
+    )
+    out = tmp_path / "out"
+    assert render(write_param(tmp_path, text), out) == 0
+    params = json.loads((out / "camera_params_0000.json").read_text())
+    m = np.array(params["camera_to_world"])
+    assert m[:3, 3] == pytest.approx([0, -13.741, 4.1242], abs=1e-5)
+    if declared.startswith("rotation"):
+        tilt = math.degrees(math.atan2(m[2, 1], m[2, 2]))  # the X Euler angle (no Y, Z turn)
+        assert tilt == pytest.approx(74.48, abs=1e-3)
+    else:
+        to_point = np.array([0, 0, 1]) - m[:3, 3]
+        assert np.dot(-m[:3, 2], to_point / np.linalg.norm(to_point)) == pytest.approx(1, abs=1e-7)
+    assert 30 <= params["cameraFocalLength"] <= 40

@@ -119,9 +119,18 @@ def apply_light(built: BuiltScene, target: str, v: dict) -> None:
         disable_light_temperature(data)  # else Blender's own (4.4+) would multiply it in again
 
 
+# What places or aims a camera: an entry with none of these (a lens alone) leaves its pose
+# as it is (a .blend's camera, or one declared with `rotation`, is not turned to the origin).
+CAMERA_POSE_KEYS = ("look_at", "look_at_objects", "location", "distance", "elevation", "azimuth", "roll")
+
+
 @applier("camera")
 def apply_camera(built: BuiltScene, target: str, v: dict) -> None:
     obj = built.cameras[target]
+    if "focal_length" in v:
+        obj.data.lens = v["focal_length"]
+    if not any(k in v for k in CAMERA_POSE_KEYS):
+        return
     target_point = Vector(v.get("look_at", built.camera_targets.get(target, (0.0, 0.0, 0.0))))
     if v.get("look_at_objects"):
         from .camera import target_centre  # (scene.camera imports this module)
@@ -142,8 +151,6 @@ def apply_camera(built: BuiltScene, target: str, v: dict) -> None:
             (dist * math.cos(elev) * math.cos(azim), dist * math.cos(elev) * math.sin(azim), dist * math.sin(elev))
         )
     aim(obj, target_point, v.get("roll"))
-    if "focal_length" in v:
-        obj.data.lens = v["focal_length"]
 
 
 @applier("world")
