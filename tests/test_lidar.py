@@ -104,6 +104,16 @@ def test_kitti_velodyne_files_read_like_semantickitti(tmp_path):
     assert (tmp_path / "kitti_velodyne" / "top" / "sequences" / "04" / "velodyne" / "000001.bin").is_file()
     poses = (seq / "poses.txt").read_text().split()
     assert [float(x) for x in poses] == [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0]
+    # semantic-kitti-api's generate_sequential (parse_calibration, parse_poses): every
+    # sequence has a calib.txt whose Tr turns poses.txt into the scan's pose unchanged.
+    for folder in (seq, seq.parent / "04"):
+        calib = {}
+        for line in (folder / "calib.txt").read_text().splitlines():
+            key, content = line.strip().split(":")
+            calib[key] = np.vstack([np.array([float(v) for v in content.split()]).reshape(3, 4), [0, 0, 0, 1]])
+        tr = calib["Tr"]
+        pose = np.vstack([np.loadtxt(folder / "poses.txt").reshape(3, 4), [0, 0, 0, 1]])
+        assert np.array_equal(np.linalg.inv(tr) @ pose @ tr, pose)
 
 
 def test_pcd_file_reads_with_pypcd4(tmp_path):

@@ -4,12 +4,14 @@ kitti_velodyne (the layout of SemanticKITTI, read by its API, OpenPCDet, mmdetec
     kitti_velodyne/<lidar>/sequences/<clip:02d>/velodyne/<frame:06d>.bin
     kitti_velodyne/<lidar>/sequences/<clip:02d>/labels/<frame:06d>.label
     kitti_velodyne/<lidar>/sequences/<clip:02d>/poses.txt   (finalize(): one line per frame)
+    kitti_velodyne/<lidar>/sequences/<clip:02d>/calib.txt   (finalize(): Tr = identity)
   .bin: float32 records (x, y, z, intensity), sensor frame (x forward, y left, z up).
   .label: uint32 per point, semantic id in the low 16 bits, instance id in the high 16
   (SemanticKITTI's encoding; ids as the annotators': 0 background, 1 unlabelled, 2+ classes).
   Stills are sequence 00 numbered by run frame; clips are sequences numbered by clip, frames
   by the frame within the clip. poses.txt: the sensor's pose (12 numbers, row-major 3x4
-  sensor -> world) per frame, as KITTI odometry's.
+  sensor -> world) per frame, as KITTI odometry's; calib.txt: `Tr` (velodyne -> the poses'
+  frame) = identity, which SemanticKITTI's readers apply to poses.txt.
 pcd (PCL's format, read by Open3D, PCL, CloudCompare):
     pcd/<lidar>/[clip_<clip:04d>/]<frame:06d>.pcd
   binary PCD v0.7, fields x y z intensity (float32), semantic instance (uint32), ring (uint16).
@@ -44,6 +46,13 @@ class _LidarWriter(Writer):
     def number(self, frame: AnnotatedFrame) -> str:
         index = frame.frame if frame.clip is None else frame.clip_frame
         return f"{index:0{self.options['frame_padding']}d}"
+
+
+# SemanticKITTI's poses.txt holds camera-0 poses, and its readers (semantic-kitti-api's
+# generate_sequential, multi-scan loaders) take a scan's pose as Tr^-1 . pose . Tr with the
+# `Tr` (velodyne -> camera 0) of the sequence's calib.txt: ours are the sensor's own poses,
+# so Tr is the identity.
+CALIB_TXT = "Tr: " + " ".join(f"{x:.12e}" for x in np.eye(4)[:3].ravel()) + "\n"
 
 
 @register_writer
@@ -87,13 +96,14 @@ class KittiVelodyneWriter(_LidarWriter):
         return None
 
     def finalize(self) -> None:
-        """poses.txt per sequence from the per-frame pose files (frame order)."""
+        """poses.txt per sequence from the per-frame pose files (frame order), and calib.txt."""
         if not self.root.is_dir():
             return
         for poses in sorted(self.root.rglob("poses")):
             if poses.is_dir():
                 lines = [p.read_text() for p in sorted(poses.glob("*.txt"))]
                 io.write_text(poses.parent / "poses.txt", "".join(lines))
+                io.write_text(poses.parent / "calib.txt", CALIB_TXT)
 
 
 PCD_FIELDS = (("x", "F", 4), ("y", "F", 4), ("z", "F", 4), ("intensity", "F", 4), ("semantic", "U", 4),
