@@ -79,6 +79,16 @@ def test_annotator_exact_noise_dropout_intensity():
     assert len(Lidar().annotate(_lidar_frame(np.full((2, 3), 5.0), dropout=1.0))["data"]) == 0
 
 
+def test_unlabelled_objects_keep_their_own_instance_id():
+    """docs/annotators.md: a return's instance is the hit object's own id, labelled or not
+    (instance_segmentation gives an unlabelled object 1); its semantic id is UNLABELLED (1)."""
+    f = _lidar_frame(np.full((2, 4), 5.0))
+    f.passes["lidar"]["instance"][:, 2:] = 3
+    f.objects[3] = SceneObject(3, "ground", "/ground", {}, np.eye(4), np.zeros(3), np.ones(3))
+    info = Lidar().annotate(f)["info"]
+    assert info["instance"].tolist() == [2, 2, 3, 3] * 2 and info["semantic"].tolist() == [2, 2, 1, 1] * 2
+
+
 def _annotated(clip=None, clip_frame=None, frame=3):
     f = _lidar_frame(np.full((4, 6), 7.0), reflectance=0.25)
     value = Lidar().annotate(f)

@@ -7,7 +7,8 @@ kitti_velodyne (the layout of SemanticKITTI, read by its API, OpenPCDet, mmdetec
     kitti_velodyne/<lidar>/sequences/<clip:02d>/calib.txt   (finalize(): Tr = identity)
   .bin: float32 records (x, y, z, intensity), sensor frame (x forward, y left, z up).
   .label: uint32 per point, semantic id in the low 16 bits, instance id in the high 16
-  (SemanticKITTI's encoding; ids as the annotators': 0 background, 1 unlabelled, 2+ classes).
+  (SemanticKITTI's encoding; semantic ids as the annotators': 1 unlabelled, 2+ classes;
+  instance ids the hit object's own, an unlabelled object's too).
   Stills are sequence 00 numbered by run frame; clips are sequences numbered by clip, frames
   by the frame within the clip. poses.txt: the sensor's pose (12 numbers, row-major 3x4
   sensor -> world) per frame, as KITTI odometry's; calib.txt: `Tr` (velodyne -> the poses'
