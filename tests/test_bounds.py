@@ -254,3 +254,35 @@ def test_options_given_through_the_python_api_are_checked_by_their_declaration(t
     assert create_writer("bop", tmp_path, depth_scale=2).options["depth_scale"] == 2.0  # converted
     with pytest.raises(ValueError, match="has no option"):
         create_annotator("normals", spaces="world")
+
+
+@pytest.mark.parametrize(
+    "entry, option",
+    [
+        ('type = "pose"\ntargets = "a"', "min_distance"),
+        ('type = "scatter"\ntargets = "a"', "radius"),
+        ('type = "scatter"\ntargets = "a"\nsurface = "a"', "min_normal_z"),
+        ('type = "physics_settle"\ntargets = "a"', "rest_speed"),
+        ('type = "physics_settle"\ntargets = "a"', "friction"),
+        ('type = "physics_settle"\ntargets = "a"', "damping"),
+    ],
+)
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf"])
+def test_randomizer_number_options_are_finite(tmp_path, entry, option, value):
+    """A randomizer's numeric option is checked by its declaration (config.fields.Field):
+    nan and inf (TOML has both) are no numbers, whatever the bounds."""
+    text = CAMERA + CUBE + f"[[randomizers]]\n{entry}\n{option} = {value}\n"
+    assert fields(tmp_path, text) == [f"randomizers[0].{option}"]
+
+
+@pytest.mark.parametrize(
+    "option, good, bad",
+    [
+        ("min_distance", "1e6", "1000000.001"),
+        ("max_tries", "1000", "1001"),
+    ],
+)
+def test_randomizer_option_bounds_at_the_limit(tmp_path, option, good, bad):
+    text = CAMERA + CUBE + '[[randomizers]]\ntype = "pose"\ntargets = "a"\n'
+    assert fields(tmp_path, text + f"{option} = {good}\n") == []
+    assert fields(tmp_path, text + f"{option} = {bad}\n") == [f"randomizers[0].{option}"]

@@ -586,7 +586,7 @@ def test_camera_look_at_or_rotation(tmp_path):
             '[[randomizers]]\ntype = "pose"\ntargets = "*"\nmin_distance = "far"\n',
             "randomizers[0].min_distance",
             "far",
-            ["int or float"],
+            ["a number >= 0"],
         ),
         (
             '[[randomizers]]\ntype = "pose"\ntargets = "*"\nlocation = [0, 0]\n',

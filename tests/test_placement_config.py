@@ -40,7 +40,7 @@ def test_bad_scatter_options_are_named():
     )
     assert "upright" in found["randomizers[0].orientation"]
     assert ">= 0" in found["randomizers[0].size"]
-    assert "-1.0 .. 1.0" in found["randomizers[0].min_normal_z"]
+    assert ">= -1 and <= 1" in found["randomizers[0].min_normal_z"]
 
 
 def test_camera_relative_needs_a_depth_and_look_at_a_distance_or_path():

@@ -64,10 +64,7 @@ def option_kind_text(cls, name: str) -> str:
         return f"{spec.type_text()}, default {default_text(spec)}"
     default, typ, _desc = spec
     types = set(typ) if isinstance(typ, tuple) else {typ}
-    choices = cls.OPTION_CHOICES.get(name)
-    if choices:
-        text = ", ".join(f'`"{c}"`' for c in choices)
-    elif types == {bool}:
+    if types == {bool}:
         text = "bool"
     elif types == {int}:
         text = "int"
@@ -81,8 +78,6 @@ def option_kind_text(cls, name: str) -> str:
         text = "vec3"
     else:
         text = "list"
-    low, high = cls.OPTION_MINIMUMS.get(name), cls.OPTION_MAXIMUMS.get(name)
-    text += _bounds_text(low, high)
     if name in cls.REQUIRED_OPTIONS:
         return text + ", required"
     return f"{text}, default {value_text(default)}"

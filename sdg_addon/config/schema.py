@@ -1802,18 +1802,7 @@ def _randomizer(v: _Reader, t, p: str, base: Path) -> tuple[RandomizerSpec | Non
         if isinstance(spec, Field):
             options[name] = check_value(v.problems, spec, t[name], join(p, name)) if name in t else spec.default
             continue
-        default, typ, desc = spec
-        options[name] = v.typed(t, name, p, default, typ, desc)
-        low, high = cls.OPTION_MINIMUMS.get(name), cls.OPTION_MAXIMUMS.get(name)
-        if name in t and _number(options[name]):
-            if (low is not None and options[name] < low) or (high is not None and options[name] > high):
-                rng = f">= {low}" if high is None else f"in {low} .. {high}" if low is not None else f"<= {high}"
-                v.problems.add(join(p, name), t[name], f"a number {rng}: {desc}")
-                options[name] = default
-        choices = cls.OPTION_CHOICES.get(name)
-        if choices and name in t and options[name] not in choices:
-            v.problems.add(join(p, name), t[name], one_of(t[name], list(choices)))
-            options[name] = default
+        options[name] = v.typed(t, name, p, *spec)
     trigger = read_section(
         v.problems, {f.name: t[f.name] for f in TRIGGER_FIELDS if f.name in t}, p, TRIGGER_FIELDS, _Trigger()
     )

@@ -16,6 +16,7 @@ import math
 
 import numpy as np
 
+from ..config.fields import Field
 from .placement import hidden_in, resolve
 from .randomizers import NUMBER, RandomizerSpec, register_randomizer
 
@@ -55,26 +56,30 @@ class CameraLookAt(RandomizerSpec):
             (str, list),
             "the candidate target objects (names or globs); each frame looks at one of them, uniformly",
         ),
-        "shell": (
+        "shell": Field(
+            "shell",
+            "choice",
             "hemisphere",
-            str,
             "where the camera is: on a sphere or upper hemisphere around the target, or on `path`",
+            choices=("sphere", "hemisphere", "path"),
         ),
         "path": ([], list, '`shell = "path"`: the camera path `[[x, y, z], ...]`, at least 2 points'),
-        "min_pixels": (
+        "min_pixels": Field(
+            "min_pixels",
+            "int",
             0,
-            int,
             "guarantee: redraw the frame (derived seeds) until the target covers at least this many pixels of the camera's instance mask",
+            low=0,
         ),
-        "max_tries": (
+        "max_tries": Field(
+            "max_tries",
+            "int",
             10,
-            int,
             'renders per frame at most for `min_pixels`; the last is kept and logged with `"guarantees_met": false`',
+            low=1,
+            high=1000,
         ),
     }
-    OPTION_MINIMUMS = {"min_pixels": 0, "max_tries": 1}
-    OPTION_MAXIMUMS = {"max_tries": 1000}
-    OPTION_CHOICES = {"shell": ("sphere", "hemisphere", "path")}
 
     @classmethod
     def check(cls, params, options):

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..config.fields import Field
 from .randomizers import VEC3, RandomizerSpec, register_randomizer
 
 PATHS = ("linear", "spline")
@@ -59,16 +60,22 @@ class Trajectory(RandomizerSpec):
     }
     PARAM_RANGES = {"velocity": (-1e6, 1e6), "angular_velocity": (-1e6, 1e6)}
     OPTIONS = {
-        "path": ("linear", str, "`linear`: one velocity per clip; `spline`: `knots` velocities per clip"),
-        "knots": (
+        "path": Field(
+            "path",
+            "choice",
+            "linear",
+            "`linear`: one velocity per clip; `spline`: `knots` velocities per clip",
+            choices=PATHS,
+        ),
+        "knots": Field(
+            "knots",
+            "int",
             3,
-            int,
             "spline: velocities drawn per clip, at times spread evenly from the clip's first to its last frame; between knots the velocity changes linearly (a smooth, C1 path through the sampled velocities)",
+            low=2,
+            high=1000,
         ),
     }
-    OPTION_MINIMUMS = {"knots": 2}
-    OPTION_MAXIMUMS = {"knots": 1000}
-    OPTION_CHOICES = {"path": PATHS}
 
     def sample(self, rng, frame, targets):
         n = self.options["knots"] if self.options["path"] == "spline" else 1

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..config.fields import Field
 from .placement import hidden_in, resolve
 from .randomizers import NUMBER, RandomizerSpec, register_randomizer
 from .rotations import matrix_euler
@@ -29,24 +30,37 @@ class PhysicsSettle(RandomizerSpec):
     PARAM_RANGES = {"drop": (0, None)}
     OPTIONS = {
         "passive": ("ground", (str, list), "the static colliders the targets fall onto (mesh shapes)"),
-        "max_steps": (250, int, "simulation steps at most (1/60 s each at 60 fps)"),
-        "rest_speed": (0.01, (int, float), "m/s: at rest when every target moves slower for 10 steps"),
-        "friction": (
+        "max_steps": Field(
+            "max_steps", "int", 250, "simulation steps at most (1/60 s each at 60 fps)", low=1, high=100000
+        ),
+        "rest_speed": Field(
+            "rest_speed", "float", 0.01, "m/s: at rest when every target moves slower for 10 steps", low=0.0
+        ),
+        "friction": Field(
+            "friction",
+            "float",
             0.5,
-            (int, float),
             "friction coefficient of every body (Bullet's; above 1 grips harder: BlenderProc's BOP scripts use 100 so that nothing slides)",
+            low=0.0,
+            high=1000.0,
         ),
-        "bounciness": (0.0, (int, float), "restitution of every body"),
-        "damping": (
+        "bounciness": Field("bounciness", "float", 0.0, "restitution of every body", low=0.0, high=1.0),
+        "damping": Field(
+            "damping",
+            "float",
             0.3,
-            (int, float),
             "linear and angular damping of the targets (Bullet has no rolling resistance: without damping a ball rolls on)",
+            low=0.0,
+            high=1.0,
         ),
-        "shape": ("convex_hull", str, "collision shape of the targets (a torus as a convex hull has no hole)"),
+        "shape": Field(
+            "shape",
+            "choice",
+            "convex_hull",
+            "collision shape of the targets (a torus as a convex hull has no hole)",
+            choices=("convex_hull", "mesh"),
+        ),
     }
-    OPTION_MINIMUMS = {"max_steps": 1, "rest_speed": 0.0, "friction": 0.0, "bounciness": 0.0, "damping": 0.0}
-    OPTION_MAXIMUMS = {"max_steps": 100000, "friction": 1000.0, "bounciness": 1.0, "damping": 1.0}
-    OPTION_CHOICES = {"shape": ("convex_hull", "mesh")}
 
     def sample(self, rng, frame, targets, facts=None, earlier=()):
         hidden = hidden_in(earlier)

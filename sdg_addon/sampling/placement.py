@@ -23,6 +23,7 @@ import fnmatch
 
 import numpy as np
 
+from ..config.fields import Field
 from .distributions import Choice
 from .randomizers import BOOL, NUMBER, NUMBER_OR_VEC3, VEC3, RandomizerSpec, register_randomizer
 from .rotations import align_z, compose, euler_matrix, matrix_euler, random_rotation, rotation_z
@@ -167,26 +168,36 @@ class Scatter(RandomizerSpec):
     PARAM_RANGES = {"scale": (0.0, 1e6), "yaw": (-1e6, 1e6), "rotation": (-1e6, 1e6)}
     OPTIONS = {
         "surface": ("", (str, list), "names of the objects to scatter on; empty: scatter in `volume`"),
-        "min_normal_z": (
+        "min_normal_z": Field(
+            "min_normal_z",
+            "float",
             -1.0,
-            (int, float),
             "surface mode: only faces whose unit normal has z >= this (`0.9`: table tops, not the legs)",
+            low=-1.0,
+            high=1.0,
         ),
-        "orientation": (
+        "orientation": Field(
+            "orientation",
+            "choice",
             "upright",
-            str,
             "surface mode: `upright` turns about world Z only; `normal` puts the object's +Z along the face normal; `random`: any rotation (then rested on its lowest point)",
+            choices=("upright", "normal", "random"),
         ),
-        "volume": ("box", str, "volume mode: the region the origins are drawn in (uniformly)"),
+        "volume": Field(
+            "volume",
+            "choice",
+            "box",
+            "volume mode: the region the origins are drawn in (uniformly)",
+            choices=("box", "sphere"),
+        ),
         "center": ([0.0, 0.0, 0.5], list, "volume mode: centre of the box or sphere, metres"),
         "size": ([1.0, 1.0, 1.0], list, "volume mode: box edge lengths [x, y, z], metres, each ≥ 0"),
-        "radius": (0.5, (int, float), "volume mode: sphere radius, metres"),
+        "radius": Field("radius", "float", 0.5, "volume mode: sphere radius, metres", low=0.0),
         "avoid": ([], (str, list), "other (static) objects the targets must not intersect"),
-        "max_tries": (100, int, "draws per target before it is hidden for the frame"),
+        "max_tries": Field(
+            "max_tries", "int", 100, "draws per target before it is hidden for the frame", low=1, high=100000
+        ),
     }
-    OPTION_MINIMUMS = {"max_tries": 1, "radius": 0.0, "min_normal_z": -1.0}
-    OPTION_MAXIMUMS = {"min_normal_z": 1.0, "max_tries": 100000}
-    OPTION_CHOICES = {"orientation": ("upright", "normal", "random"), "volume": ("box", "sphere")}
 
     @classmethod
     def check(cls, params: dict, options: dict) -> list[tuple[str, object, str]]:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..config.fields import option_default
+from ..config.fields import Field, option_default
 from .distributions import Distribution
 
 # Kinds of values, checked by config for constants and distribution bounds alike.
@@ -67,14 +67,13 @@ class RandomizerSpec:
     moves_targets: bool = False
     # parameter -> (kind, description). A missing parameter is left as it is in the scene.
     PARAMS: dict[str, tuple[str, str]] = {}
-    # extra plain options (not sampled) -> (default, type, description)
-    OPTIONS: dict[str, tuple[object, type | tuple[type, ...], str]] = {}
-    OPTION_MINIMUMS: dict[str, float] = {}  # numeric options that have a lower bound
-    OPTION_MAXIMUMS: dict[str, float] = {}  # ... an upper bound (work that would not end)
+    # extra plain options (not sampled) -> a config.fields.Field (type, default, bounds or
+    # choices and doc: validation, docs and the panel read it), or (default, type,
+    # description) for a value that has neither bounds nor choices (names, globs, lists)
+    OPTIONS: dict[str, Field | tuple[object, type | tuple[type, ...], str]] = {}
     # parameter -> (low, high): every value a distribution can draw (its support) must lie
     # within (None: open); colours are always 0 .. 1 (KIND_RANGES). See value_range.
     PARAM_RANGES: dict[str, tuple[float | None, float | None]] = {}
-    OPTION_CHOICES: dict[str, tuple] = {}  # string options with a fixed set of values
     REQUIRED_OPTIONS: tuple[str, ...] = ()  # options a parameter file must give
     # Options naming files or folders (a string or a list of them; globs allowed), relative
     # to the parameter file: made absolute where a file is written elsewhere (the panel's).
@@ -175,11 +174,23 @@ class Pose(RandomizerSpec):
         "scale": (NUMBER_OR_VEC3, "scale factor: a number (all axes alike) or `[x, y, z]` (per local axis)"),
     }
     OPTIONS = {
-        "min_distance": (0.0, (int, float), "minimum XY distance between the targets' origins, metres; `0` = no check"),
-        "max_tries": (100, int, "redraws per target to satisfy `min_distance`; after that the last draw is kept"),
+        "min_distance": Field(
+            "min_distance",
+            "float",
+            0.0,
+            "minimum XY distance between the targets' origins, metres; `0` = no check",
+            low=0.0,
+            high=1e6,
+        ),
+        "max_tries": Field(
+            "max_tries",
+            "int",
+            100,
+            "redraws per target to satisfy `min_distance`; after that the last draw is kept",
+            low=1,
+            high=1000,
+        ),
     }
-    OPTION_MINIMUMS = {"min_distance": 0.0, "max_tries": 1}
-    OPTION_MAXIMUMS = {"min_distance": 1e6, "max_tries": 1000}
     PARAM_RANGES = {"location": (-1e6, 1e6), "rotation": (-1e6, 1e6), "scale": (0.0, 1e6)}
 
     def sample(self, rng, frame, targets):
@@ -311,14 +322,15 @@ class CameraOrbit(RandomizerSpec):
             (str, list),
             "names or globs of objects to look at instead of the point `look_at`: the mean of their bounding-box centres where they are this frame (Replicator's `look_at` a prim, BlenderProc's `compute_poi`); objects hidden this frame take no part",
         ),
-        "look_at_count": (
+        "look_at_count": Field(
+            "look_at_count",
+            "int",
             0,
-            int,
             "with `look_at_objects`: aim at this many of them, drawn afresh each frame for each camera (BlenderProc's `compute_poi(np.random.choice(objs, size=N))`); 0: all of them",
+            low=0,
+            high=100000,
         ),
     }
-    OPTION_MINIMUMS = {"look_at_count": 0}
-    OPTION_MAXIMUMS = {"look_at_count": 100000}
 
     def __init__(self, params, options, trigger="frame", interval=1):
         super().__init__(params, options, trigger, interval)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..config.fields import Field
 from .appearance import glob_files, not_an_image_reason
 from .randomizers import NUMBER, RandomizerSpec, register_randomizer
 
@@ -146,13 +147,14 @@ class Background(RandomizerSpec):
             (str, list),
             f"a glob or a list of globs of 8-bit images ({', '.join(f'`{e}`' for e in PHOTO_EXTENSIONS)}), relative to the parameter file (`**` for sub-folders); matched once when the file is validated, sorted by path; each glob must match a file",
         ),
-        "fit": (
+        "fit": Field(
+            "fit",
+            "choice",
             "cover",
-            str,
             "how a photo fills the frame: `cover` scales it (aspect kept) to cover the frame and cuts the frame out at a random place (drawn per frame and camera), `center` likewise from its middle, `stretch` scales each side to the frame's",
+            choices=FITS,
         ),
     }
-    OPTION_CHOICES = {"fit": FITS}
     REQUIRED_OPTIONS = ("files",)
     PATH_OPTIONS = ("files",)
 
