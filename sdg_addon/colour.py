@@ -103,7 +103,11 @@ def _standard_view(linear_rgba: np.ndarray) -> np.ndarray:
         # All four channels in one pass (strided views of three channels cost more than the
         # extra channel), then alpha overwritten.
         srgb_levels(block, out=levels)
-        alpha = np.minimum(np.maximum(block[..., 3], np.float32(0.0)), np.float32(1.0))
+        alpha = block[..., 3]
+        if alpha.min() >= 1.0:  # opaque (no film_transparent): every level 255, no float passes
+            levels[..., 3] = 255
+            continue
+        alpha = np.minimum(np.maximum(alpha, np.float32(0.0)), np.float32(1.0))
         levels[..., 3] = np.round(alpha * np.float32(255.0)).astype(np.uint8)  # cast, then the strided copy
     return out
 

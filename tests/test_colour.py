@@ -73,3 +73,27 @@ def test_standard_view_in_blocks_equals_the_whole_image_lookup():
         expected = colour.srgb_levels(linear.copy())
         expected[..., 3] = np.round(np.clip(linear[..., 3], 0.0, 1.0) * np.float32(255.0)).astype(np.uint8)
         assert np.array_equal(out, expected), (h, w)
+
+
+def test_standard_view_alpha_of_opaque_blocks_beside_transparent_ones():
+    """Blocks whose alpha is all >= 1 take level 255 without the float passes; a block
+    holding one transparent pixel (or NaN) among opaque ones still gets each pixel's own
+    level: the result equals round(255 * clip(alpha, 0, 1)) everywhere."""
+    from sdg_addon import colour
+
+    rng = np.random.default_rng(5)
+    w = 700
+    rows = max(1, colour.BLOCK_VALUES // (w * 4))
+    h = 4 * rows + 3
+    linear = rng.uniform(0.0, 1.0, (h, w, 4)).astype(np.float32)
+    linear[..., 3] = 1.0
+    linear[: rows // 2, :, 3] = 1.5  # above 1 in the first block: 255 as well
+    linear[rows + 3, 17, 3] = 0.25  # one transparent pixel in the second block
+    linear[2 * rows, 5, 3] = np.float32(np.nextafter(np.float32(1.0), np.float32(0.0)))  # just below 1
+    linear[3 * rows + 1, 9, 3] = np.nan  # NaN in the fourth
+    linear[-1, -1, 3] = 0.0  # the last, partial block
+    out = display_transform(linear, "Standard")
+    expected = np.round(np.clip(linear[..., 3], 0.0, 1.0) * np.float32(255.0)).astype(np.uint8)
+    assert np.array_equal(out[..., 3], expected)
+    assert out[rows + 3, 17, 3] == 64 and out[-1, -1, 3] == 0 and (out[: rows // 2, :, 3] == 255).all()
+    assert np.array_equal(out[..., :3], colour.srgb_levels(linear.copy())[..., :3])
