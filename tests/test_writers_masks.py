@@ -14,6 +14,9 @@ from sdg_addon.writers.masks import (
     encode_rle_numpy,
     mask_polygon,
     mask_polygons,
+    rle_string,
+    rle_strings,
+    rles_and_areas,
     signed_area,
     trace_loops,
 )
@@ -66,6 +69,38 @@ def test_rle_of_every_id_in_one_pass_equals_pycocotools_per_mask():
             theirs = mask_api.encode(np.asfortranarray((ids == i).astype(np.uint8)))
             assert rle == {"size": list(theirs["size"]), "counts": theirs["counts"].decode("ascii")}
     assert encode_rle_ids(maps[0], []) == {}
+
+
+def test_rle_and_area_of_every_id_of_a_large_map_equal_pycocotools():
+    """A 480 x 640 map as a frame has it: runs longer than 2^15 (counts of 4 and 5 chunks),
+    large negative deltas, an id filling whole columns, one touching the last pixel, one
+    single pixel, absent ids; each string is pycocotools' and each area the mask's pixels."""
+    rng = np.random.default_rng(3)
+    ids = np.zeros((480, 640), np.uint32)
+    ids[:, 100:300] = 7  # 96,000 pixels in one column-major run
+    ids[200:480, 500:] = 70_000  # reaches the last pixel
+    for k in range(40):  # blobs of many runs over the others
+        y, x = (int(v) for v in rng.integers(0, 470, 2))
+        ids[y : y + int(rng.integers(1, 60)), x : x + int(rng.integers(1, 90))] = 10 + k % 9
+    ids[17, 3] = 99  # one pixel
+    wanted = [0, 7, *range(10, 19), 99, 70_000, 5, 123_456]
+    rles, areas = rles_and_areas(ids, wanted)
+    assert list(rles) == wanted == list(areas)
+    for i in wanted:
+        theirs = mask_api.encode(np.asfortranarray((ids == i).astype(np.uint8)))
+        assert rles[i] == {"size": [480, 640], "counts": theirs["counts"].decode("ascii")}, i
+        assert areas[i] == int(np.count_nonzero(ids == i)) == int(mask_api.area(theirs)), i
+    assert areas[5] == 0 and rles[5]["counts"] == rle_string([480 * 640])
+
+
+def test_many_counts_strings_at_once_equal_one_by_one():
+    """rle_strings of count lists end to end (lengths 1 to 40, values up to 2^40, deltas of
+    either sign) equals rle_string of each list."""
+    rng = np.random.default_rng(4)
+    lists = [rng.integers(0, 2 ** int(rng.integers(1, 41)), int(rng.integers(1, 41))).tolist() for _ in range(300)]
+    lists += [[0], [5], [0, 1], [1 << 40, 0, 1 << 40, 0]]
+    flat = np.array([x for c in lists for x in c], dtype=np.int64)
+    assert rle_strings(flat, [len(c) for c in lists]) == [rle_string(c) for c in lists]
 
 
 def test_polygons_rasterize_back_to_the_mask_exactly():

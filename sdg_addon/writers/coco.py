@@ -42,7 +42,6 @@ import numpy as np
 
 from ..config.fields import Field
 from ..frame import AnnotatedFrame
-from ..idruns import id_runs, id_stats
 from . import io
 from .base import Writer, part_files, register_writer
 from .common import (
@@ -56,7 +55,7 @@ from .common import (
     split_of,
     write_image,
 )
-from .masks import encode_rle_ids, mask_polygons, mask_polygons_pixel_centres
+from .masks import mask_polygons, mask_polygons_pixel_centres, rles_and_areas
 
 PART_FORMAT = 2  # 2: extra keys prefixed sdg_
 POLYGON_CONVENTIONS = ("pycocotools", "opencv")
@@ -163,10 +162,7 @@ class CocoWriter(Writer):
         objects = labelled_objects(frame, opts["semantic_type"], self.name)
         if not opts["polygons"] and objects:
             # Every object's RLE and area from one pass over the id map, not one mask each.
-            ids = instance_mask(frame, None)
-            rles = encode_rle_ids(ids, [o.instance_id for o in objects])
-            stats = id_stats(id_runs(ids))  # pixel counts from runs of ids, not per pixel
-            areas = dict(zip(stats.ids.tolist(), stats.counts.tolist()))
+            rles, areas = rles_and_areas(instance_mask(frame, None), [o.instance_id for o in objects])
         for obj in objects:
             if not opts["polygons"]:
                 area = areas.get(obj.instance_id, 0)

@@ -76,17 +76,24 @@ def encode_rle(mask: np.ndarray) -> dict:
 
 
 def encode_rle_ids(ids: np.ndarray, wanted) -> dict[int, dict]:
-    """{id: encode_rle(ids == id)} for every id in `wanted`, from one pass over the id map.
+    """{id: encode_rle(ids == id)} for every id in `wanted`, from one pass over the id map."""
+    return rles_and_areas(ids, wanted)[0]
+
+
+def rles_and_areas(ids: np.ndarray, wanted) -> tuple[dict[int, dict], dict[int, int]]:
+    """({id: encode_rle(ids == id)}, {id: its pixel count}) for every id in `wanted`, from
+    one pass over the id map.
 
     The column-major runs of the whole map are found once; an id's mask runs are its
-    runs, and the zero runs are the gaps between them. Same strings as encode_rle (tests
-    check it), without one full-image mask, transpose and encode per object.
+    runs, and the zero runs are the gaps between them. Every id's counts string is then
+    made at once (rle_strings). Same strings as encode_rle (tests check it), without one
+    full-image mask, transpose and encode per object.
     """
     ids = np.asarray(ids)
     h, w = ids.shape
     wanted = [int(i) for i in wanted]
     if ids.size == 0 or not wanted:
-        return {i: encode_rle_numpy(np.zeros((h, w), bool)) for i in wanted}
+        return {i: encode_rle_numpy(np.zeros((h, w), bool)) for i in wanted}, {i: 0 for i in wanted}
     # A column-major run starts where a pixel differs from the one above it (for a top pixel:
     # from the bottom pixel of the column before). Found in row-major order, on the map as it
     # is, then the few thousand starts are sorted into column-major order: no transposed copy.
@@ -104,28 +111,66 @@ def encode_rle_ids(ids: np.ndarray, wanted) -> dict[int, dict]:
     values, starts, ends = values[order], starts[order], ends[order]
     lo = np.searchsorted(values, wanted, side="left")
     hi = np.searchsorted(values, wanted, side="right")
-    out = {}
-    for i, a, b in zip(wanted, lo.tolist(), hi.tolist()):
-        s, e = starts[a:b], ends[a:b]
-        # zeros before each run, then the run: [s0, e0 - s0, s1 - e0, e1 - s1, ..., N - e_last]
-        bounds = np.empty(2 * len(s) + 2, dtype=np.int64)
-        bounds[0], bounds[-1] = 0, ids.size
-        bounds[1:-1:2], bounds[2:-1:2] = s, e
-        counts = np.diff(bounds)
-        if counts.size > 1 and counts[-1] == 0:
-            counts = counts[:-1]  # the mask reaches the last pixel: no trailing zero run
-        out[i] = _rle_from_counts(counts.tolist(), h, w)
-    return out
+    # Each id's counts, all ids end to end: zeros before each of its runs, then the run,
+    # [s0, e0 - s0, s1 - e0, e1 - s1, ..., N - e_last], without the trailing zero run when
+    # the mask reaches the last pixel.
+    n_runs = hi - lo
+    runs = np.concatenate([np.arange(a, b) for a, b in zip(lo.tolist(), hi.tolist())]).astype(np.intp)
+    first = np.repeat(np.cumsum(n_runs) - n_runs, n_runs)  # index of each run's id's first run
+    bounds_len = 2 * n_runs + 2
+    bounds_start = np.cumsum(bounds_len) - bounds_len
+    bounds = np.empty(int(bounds_len.sum()), dtype=np.int64)
+    bounds[bounds_start] = 0
+    bounds[bounds_start + bounds_len - 1] = ids.size
+    k = np.arange(len(runs)) - first  # run index within its id
+    at = np.repeat(bounds_start, n_runs) + 1 + 2 * k
+    bounds[at], bounds[at + 1] = starts[runs], ends[runs]
+    counts = np.diff(bounds)
+    # np.diff across two ids' bounds gives one value too many per id boundary: drop those
+    # (the difference from one id's last bound to the next id's first).
+    keep = np.ones(len(counts), dtype=bool)
+    keep[(bounds_start + bounds_len - 1)[:-1]] = False
+    counts_len = bounds_len - 1
+    last = np.cumsum(counts_len) - 1  # each id's last count (in the kept array)
+    counts = counts[keep]
+    trailing = (counts_len > 1) & (counts[last] == 0)  # the mask reaches the last pixel
+    keep = np.ones(len(counts), dtype=bool)
+    keep[last[trailing]] = False
+    counts, counts_len = counts[keep], counts_len - trailing
+    strings = rle_strings(counts, counts_len)
+    areas = np.zeros(len(wanted), dtype=np.int64)
+    np.add.at(areas, np.repeat(np.arange(len(wanted)), n_runs), ends[runs] - starts[runs])
+    rles = {i: {"size": [h, w], "counts": s} for i, s in zip(wanted, strings)}
+    return rles, dict(zip(wanted, areas.tolist()))
 
 
-def _rle_from_counts(counts: list[int], h: int, w: int) -> dict:
-    try:
-        from pycocotools import mask as mask_utils
-    except ImportError:  # pragma: no cover - exercised by the equality test instead
-        return {"size": [h, w], "counts": rle_string(counts)}
-    rle = mask_utils.frPyObjects({"size": [h, w], "counts": counts}, h, w)
-    c = rle["counts"]
-    return {"size": [h, w], "counts": c.decode("ascii") if isinstance(c, bytes) else c}
+def rle_strings(counts: np.ndarray, lengths: np.ndarray) -> list[str]:
+    """rle_string of many count lists at once: `counts` holds them end to end, `lengths[k]`
+    is list k's length (at least 1). Vectorized over every value: each delta is cut into
+    5-bit chunks until what is left is its sign extension, as pycocotools' C code does."""
+    counts = np.asarray(counts, dtype=np.int64)
+    lengths = np.asarray(lengths, dtype=np.int64)
+    begin = np.cumsum(lengths) - lengths
+    pos = np.arange(len(counts)) - np.repeat(begin, lengths)  # index within its list
+    x = counts.copy()
+    later = np.flatnonzero(pos > 2)
+    x[later] -= counts[later - 2]
+    chunks = np.zeros((len(x), 13), dtype=np.uint8)  # 13 chunks of 5 bits hold any int64
+    n_chunks = np.zeros(len(x), dtype=np.int64)
+    going = np.ones(len(x), dtype=bool)
+    for k in range(13):
+        c = x & 0x1F
+        x >>= 5  # arithmetic shift, as the C code on a signed long
+        more = np.where(c & 0x10, x != -1, x != 0)
+        chunks[:, k] = c + 48 + 32 * more
+        n_chunks += going
+        going &= more
+        if not going.any():
+            break
+    text = chunks[np.arange(13) < n_chunks[:, None]].tobytes().decode("ascii")
+    per_list = np.add.reduceat(n_chunks, begin) if len(begin) else np.zeros(0, np.int64)
+    cut = np.concatenate(([0], np.cumsum(per_list))).tolist()
+    return [text[a:b] for a, b in zip(cut[:-1], cut[1:])]
 
 
 # ---------------------------------------------------------------------------- outlines
