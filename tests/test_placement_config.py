@@ -172,6 +172,17 @@ def test_camera_looks_at_a_point_or_at_objects():
     assert "not together with" in found["randomizers[0].look_at_objects"]
 
 
+@pytest.mark.parametrize("aim", ["look_at = [0, 0, 0]", "roll = 10", "distance = 2", 'look_at_objects = "mug"'])
+def test_camera_rotation_is_not_given_with_an_aim(aim):
+    """`rotation` turns the camera itself (a pose as location and angles): an aim beside it
+    would be ignored without a word, so the two are refused together; with `location`, fine."""
+    cam = '[[randomizers]]\ntype = "camera"\ntargets = "cam"\nrotation = [74, 0, 0]\n'
+    found = problems(cam + aim + "\n")
+    assert "not together with" in found["randomizers[0].rotation"], found
+    ok = HEAD + cam + "location = [0, -2, 1]\n"
+    assert len(config_from_dict(tomllib.loads(ok), Path("p.toml")).randomizers) == 1
+
+
 def test_look_at_count_draws_from_look_at_objects():
     """`look_at_count`: how many of `look_at_objects` to aim at (0: all); nothing to draw
     from without them; a count below 0 refused at the edge."""

@@ -145,3 +145,30 @@ def test_a_camera_entry_with_a_lens_only_keeps_the_cameras_pose(tmp_path, declar
         to_point = np.array([0, 0, 1]) - m[:3, 3]
         assert np.dot(-m[:3, 2], to_point / np.linalg.norm(to_point)) == pytest.approx(1, abs=1e-7)
     assert 30 <= params["cameraFocalLength"] <= 40
+
+
+def test_camera_poses_as_location_and_angles(tmp_path):
+    """BlenderProc's basic example: a camera pose per frame as location and XYZ Euler
+    angles (its file's 1.3 rad and 1.84 rad are 74.48 and 105.42 degrees here); the
+    camera stands there, turned by exactly those angles (Blender's XYZ order)."""
+    from scenes import write_param
+
+    poses = [([0, -13.741, 4.1242], [74.48, 0, 0]), ([1.9488, -6.5202, 0.23291], [105.42, 0, 7.73])]
+    text = (
+        '[run]\nframes = 2\n[render]\nresolution = [64, 48]\nsamples = 1\ndevice = "cpu"\n'
+        '[[cameras]]\nname = "camera"\nlocation = [0, -10, 3]\n'
+        '[[assets]]\nname = "monkey"\nprimitive = "monkey"\nlabels = { class = "monkey" }\n'
+        '[[randomizers]]\ntype = "camera"\ntargets = "camera"\n'
+        f'location = {{ distribution = "sequence", values = {[p[0] for p in poses]} }}\n'
+        f'rotation = {{ distribution = "sequence", values = {[p[1] for p in poses]} }}\n'
+        "[annotators]\ncamera_params = {}\n"
+    )
+    out = tmp_path / "out"
+    assert render(write_param(tmp_path, text), out) == 0
+    for frame, (location, angles) in enumerate(poses):
+        m = camera_to_world(out, frame)
+        x, _y, z = (math.radians(a) for a in angles)
+        rx = np.array([[1, 0, 0], [0, math.cos(x), -math.sin(x)], [0, math.sin(x), math.cos(x)]])
+        rz = np.array([[math.cos(z), -math.sin(z), 0], [math.sin(z), math.cos(z), 0], [0, 0, 1]])
+        assert m[:3, 3] == pytest.approx(location, abs=1e-5)
+        assert np.abs(m[:3, :3] - rz @ rx).max() < 1e-6

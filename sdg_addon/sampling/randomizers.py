@@ -304,6 +304,10 @@ class CameraOrbit(RandomizerSpec):
             NUMBER,
             "turn about the viewing axis, degrees, counter-clockwise as seen from behind the camera (default 0: level)",
         ),
+        "rotation": (
+            VEC3,
+            "XYZ Euler rotation of the camera, degrees, instead of looking at a point (`[0, 0, 0]` looks down −Z, as `cameras[].rotation`): a pose given as location and angles (BlenderProc's camera poses, Replicator's `rep.modify.pose(rotation=...)`)",
+        ),
     }
     # Blender clamps a lens below 1 mm without a word
     PARAM_RANGES = {
@@ -314,6 +318,7 @@ class CameraOrbit(RandomizerSpec):
         "focal_length": (1.0, 1e6),
         "location": (-1e6, 1e6),
         "roll": (-1e6, 1e6),
+        "rotation": (-1e6, 1e6),
     }
 
     OPTIONS = {
@@ -350,6 +355,17 @@ class CameraOrbit(RandomizerSpec):
                 )
             )
         objects = options.get("look_at_objects", [])
+        aims = [k for k in ("look_at", "distance", "elevation", "azimuth", "roll") if k in params]
+        if "rotation" in params and (aims or objects):
+            aims += ["look_at_objects"] if objects else []
+            out.append(
+                (
+                    "rotation",
+                    None,
+                    f"not together with {', '.join(aims)}: the camera is turned by `rotation` or aimed at a point"
+                    " (give `location` with `rotation` to place it)",
+                )
+            )
         if objects and "look_at" in params:
             out.append(
                 ("look_at_objects", objects, "not together with `look_at`: the camera looks at a point or at objects")

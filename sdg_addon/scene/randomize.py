@@ -129,6 +129,11 @@ def apply_camera(built: BuiltScene, target: str, v: dict) -> None:
     obj = built.cameras[target]
     if "focal_length" in v:
         obj.data.lens = v["focal_length"]
+    if "rotation" in v:  # a pose as location and angles: nothing is aimed
+        if "location" in v:
+            obj.location = v["location"]
+        turn(obj, [math.radians(a) for a in v["rotation"]])
+        return
     if not any(k in v for k in CAMERA_POSE_KEYS):
         return
     target_point = Vector(v.get("look_at", built.camera_targets.get(target, (0.0, 0.0, 0.0))))
