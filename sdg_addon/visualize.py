@@ -150,12 +150,34 @@ def cameras(folder: Path | str) -> dict[str, Path]:
                 if _frames_in(cam):
                     out[f"{sub.name}/{cam.name}"] = cam
     if not out:
-        raise FileNotFoundError(
-            f"no rgb_*.png frames in {folder} or its sub-folders: preview and report read the files"
-            " of the basic writer (a run with only bop, webdataset, hdf5... writes none): render"
-            " with [writers.basic] beside the others"
-        )
+        raise FileNotFoundError(_no_frames(folder))
     return out
+
+
+def _no_frames(folder: Path) -> str:
+    """Why a folder has no rgb_*.png, from its run's audit/resolved.json where there is one:
+    a run without the basic writer or the rgb annotator, or one that finished no frame yet."""
+    from .output import dataset_root
+
+    said = f"no rgb_*.png frames in {folder} or its sub-folders: preview and report read the files of the basic writer"
+    root = dataset_root(folder)
+    try:
+        resolved = json.loads((root / "audit" / "resolved.json").read_text(encoding="utf-8")) if root else None
+    except (OSError, ValueError):
+        resolved = None
+    if not isinstance(resolved, dict) or "basic" not in (resolved.get("writers") or {}):
+        return f"{said} (a run with only bop, webdataset, hdf5... writes none): render with [writers.basic] beside the others"
+    if "rgb" not in (resolved.get("annotators") or {}):
+        return f"{said}, and its run has no rgb annotator (audit/resolved.json): render with rgb = {{}} under [annotators]"
+    from .audit import finished_frames
+
+    try:
+        done = finished_frames(root / "audit")
+    except (OSError, ValueError):
+        done = {}
+    if not done:
+        return f"{said}, and its run has finished no frame yet (audit/): continue it with render --resume"
+    return f"{said}: this folder is not where its dataset's frames are; give the dataset's folder, {root}"
 
 
 def _sub_folders(folder: Path) -> list[Path]:

@@ -166,6 +166,33 @@ def test_an_output_without_the_basic_writer_says_preview_and_report_need_it(tmp_
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bop", "webdataset"]
 
 
+def test_a_dataset_without_frames_says_why_from_its_run(tmp_path, capsys):
+    """A dataset of a run with [writers.basic] that has no rgb_*.png was told to "render with
+    [writers.basic]": wrong advice. Now its run's audit/resolved.json says why: no frame
+    finished yet (continue with --resume), no rgb annotator, or (a sub-folder of a dataset
+    with frames) the frames are in the dataset's folder."""
+    audit = tmp_path / "audit"
+    audit.mkdir()
+    (audit / "dataset.json").write_text(json.dumps({"tool": "sdg", "format": 1}))
+    resolved = {"annotators": {"rgb": {}}, "writers": {"basic": {}}}
+    (audit / "resolved.json").write_text(json.dumps(resolved))
+    for argv in (["preview", str(tmp_path)], ["report", str(tmp_path)]):
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert "finished no frame yet" in err and "--resume" in err and "[writers.basic]" not in err
+    resolved["annotators"] = {"semantic_segmentation": {}}
+    (audit / "resolved.json").write_text(json.dumps(resolved))
+    assert main(["preview", str(tmp_path)]) == 2
+    assert "no rgb annotator" in capsys.readouterr().err
+    resolved["annotators"] = {"rgb": {}}
+    (audit / "resolved.json").write_text(json.dumps(resolved))
+    write_frame(tmp_path)
+    (audit / "frames.jsonl").write_text(json.dumps({"frame": 0}) + "\n")
+    (tmp_path / "coco").mkdir()
+    assert main(["preview", str(tmp_path / "coco")]) == 2
+    assert f"give the dataset's folder, {tmp_path.resolve()}" in capsys.readouterr().err
+
+
 # --- panel ------------------------------------------------------------------------------------
 
 
