@@ -168,7 +168,9 @@ def _no_frames(folder: Path) -> str:
     if not isinstance(resolved, dict) or "basic" not in (resolved.get("writers") or {}):
         return f"{said} (a run with only bop, webdataset, hdf5... writes none): render with [writers.basic] beside the others"
     if "rgb" not in (resolved.get("annotators") or {}):
-        return f"{said}, and its run has no rgb annotator (audit/resolved.json): render with rgb = {{}} under [annotators]"
+        return (
+            f"{said}, and its run has no rgb annotator (audit/resolved.json): render with rgb = {{}} under [annotators]"
+        )
     from .audit import finished_frames
 
     try:
