@@ -26,10 +26,13 @@ class Sensor(RandomizerSpec):
     name = "sensor"
     target_kind = "cameras"
     PARAMS = {
-        "focal_length": (NUMBER, "mm, with the camera's `sensor_width`"),
+        "focal_length": (
+            NUMBER,
+            "mm, with the camera's `sensor_width`; perspective cameras (an orthographic target is refused: its `ortho_scale` sets its view)",
+        ),
         "fov": (
             NUMBER,
-            "field of view across the larger image side (pixels that are not square: the larger counted in pixel widths, the side Blender fits the sensor to), degrees (instead of `focal_length`, not both)",
+            "field of view across the larger image side (pixels that are not square: the larger counted in pixel widths, the side Blender fits the sensor to), degrees (instead of `focal_length`, not both); perspective cameras, as `focal_length`",
         ),
         "f_stop": (
             NUMBER,

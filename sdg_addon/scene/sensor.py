@@ -21,6 +21,16 @@ def check_sensor(built: BuiltScene, spec, targets: list[str]) -> tuple[str, obje
     focus = spec.options.get("focus_target")
     if focus and focus not in built.entities:
         return "focus_target", focus, one_of(focus, sorted(built.entities), "object of the scene")
+    # An orthographic camera has no lens to change (was: drawn and logged, without effect).
+    ortho = [t for t in targets if t in built.cameras and built.cameras[t].data.type == "ORTHO"]
+    lens = next((key for key in ("focal_length", "fov") if key in spec.params), None)
+    if lens and ortho:
+        return (
+            lens,
+            spec.params[lens].to_dict(),
+            f"perspective cameras as targets: {ortho[0]!r} is orthographic, it has no {lens.replace('_', ' ')} "
+            "(its ortho_scale sets how much it sees)",
+        )
     return None
 
 
