@@ -77,6 +77,28 @@ def test_the_classes_chart_of_many_classes_gives_each_name_its_own_place():
     assert not (np.abs(image[title, 230:] - np.array(INK)).sum(-1) < 200).any()  # no value beside the title
 
 
+def test_the_heat_maps_caption_names_the_fullest_cell_by_its_colour(monkeypatch):
+    """The caption said "darkest cell 4" of the cell drawn brightest (yellow: the ramp's
+    top; one centre is dark purple), and "darkest cell 1" with no centre at all."""
+    from PIL import ImageDraw
+
+    from sdg_addon.report.plots import heatmap
+
+    said = []
+    original = ImageDraw.ImageDraw.text
+    monkeypatch.setattr(
+        ImageDraw.ImageDraw,
+        "text",
+        lambda self, xy, text, *a, **k: said.append(text) or original(self, xy, text, *a, **k),
+    )
+    centres = np.array([[0.5, 0.5]] * 4 + [[0.1, 0.1]])
+    image = np.asarray(heatmap("t", centres, 4 / 3).convert("RGB"))
+    assert said[-1] == "5 box centres; most in one cell: 4 (yellow)"
+    assert (image == (253, 231, 37)).all(-1).any()  # that cell is yellow
+    heatmap("t", np.zeros((0, 2)), 4 / 3)
+    assert said[-1] == "0 box centres"
+
+
 def test_an_unbounded_supports_sampled_range_is_drawn_inside_it():
     """A normal distribution's support is unbounded: its sampled range filled the whole row
     in blue, as if every value had been drawn. Now the blue bar stops short of the row's ends

@@ -159,7 +159,9 @@ def heatmap(title: str, centres: np.ndarray, aspect: float, bins: tuple[int, int
     tile = Image.fromarray(colours.astype(np.uint8), "RGB").resize((map_w, map_h), Image.NEAREST)
     image.paste(tile, (10, 34))
     draw.rectangle([10, 34, 10 + map_w - 1, 34 + map_h - 1], outline=INK)
-    draw.text((10, 34 + map_h + 4), f"{len(centres)} box centres; darkest cell {int(top)}", fill=INK, font=font)
+    fullest = int(grid.max()) if grid.size else 0  # drawn yellow (the ramp's bright end); 1 centre: dark purple
+    caption = f"{len(centres)} box centres" + (f"; most in one cell: {fullest} (yellow)" if fullest else "")
+    draw.text((10, 34 + map_h + 4), caption, fill=INK, font=font)
     return image
 
 
