@@ -813,7 +813,7 @@ LIDAR_FIELDS = (
         strict_low=True,
         high=360,
         nullable=True,
-        default_text="360 (solid_state: 120)",
+        default_text="from the preset: 360 (`solid_state`: 120), whatever `model` says",
     ),
     Field(
         "columns",
