@@ -1216,6 +1216,45 @@ def test_temperatures_must_lie_in_the_radiometric_range(tmp_path, unit, value, o
 
 
 @pytest.mark.parametrize(
+    "entry, field",
+    [
+        ("[scene]\nworld = {{ temperature = {t} }}\n" + CAMERA, "scene.world.temperature"),
+        ("[scene]\nground = {{ temperature = {t} }}\n" + CAMERA, "scene.ground.temperature"),
+        ("[thermal]\nambient = {t}\n" + CAMERA, "thermal.ambient"),
+        (CAMERA + "preview_min = {t}\n", "cameras[0].preview_min"),
+        (CAMERA + "preview_max = {t}\n", "cameras[0].preview_max"),
+        (CAMERA + '[[assets]]\nname = "a"\nprimitive = "cube"\ntemperature = {t}\n', "assets[0].temperature"),
+        (
+            CAMERA + '[[randomizers]]\ntype = "world"\ntemperature = {t}\n',
+            "randomizers[0].temperature",
+        ),
+        (
+            CAMERA + '[[assets]]\nname = "a"\nprimitive = "cube"\n'
+            '[[randomizers]]\ntype = "thermal"\ntargets = "a"\ntemperature = {t}\n',
+            "randomizers[0].temperature",
+        ),
+    ],
+)
+def test_the_documented_temperature_bounds_are_the_radiometric_range(tmp_path, entry, field):
+    """The bounds docs/parameters.md gives every temperature (its declaration) are those
+    validation keeps: the low one in degrees Celsius (-173.15 = 100 K), the high one in
+    kelvin (2000); one step past is refused in either unit."""
+    from sdg_addon.config.schema import DECLARED_SECTIONS
+
+    declared = {f.name: f for f in DECLARED_SECTIONS["scene.world"]}["temperature"]
+    assert (declared.low, declared.high) == (-173.15, 2000)
+    for unit, t, ok in [("C", "-173.15", True), ("K", "2000", True), ("C", "-173.16", False), ("K", "2000.01", False)]:
+        text = f'[thermal]\nunit = "{unit}"\n' + entry.format(t=t)
+        if "[thermal]\nambient" in entry:
+            text = text.replace('"\n[thermal]\n', '"\n')
+        f = write(tmp_path / "p.toml", text)
+        if ok:
+            load_config(f)
+        else:
+            assert [p.field for p in problems_of(f)] == [field], (unit, t)
+
+
+@pytest.mark.parametrize(
     "unit, low, high, ok",
     [
         ("K", 100.0, 2000.0, True),  # the edges
@@ -1240,7 +1279,7 @@ def test_drawn_temperatures_must_lie_in_the_radiometric_range(tmp_path, unit, lo
         return
     found = {p.field: p for p in problems_of(f)}
     assert set(found) >= {"randomizers[0].temperature", "randomizers[1].temperature"}
-    assert f"it can draw [{low:g}, {high:g}]" in found["randomizers[0].temperature"].expected
+    assert f"draw [{low:g}, {high:g}]" in found["randomizers[0].temperature"].expected.replace("values in ", "")
     assert ("cases[0].set[0].temperature" in found) == (high > (1726.85 if unit == "C" else 2000))
 
 

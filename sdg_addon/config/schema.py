@@ -46,7 +46,7 @@ from ..sampling.randomizers import (
     RandomizerSpec,
 )
 from ..sensors import SENSOR_KINDS
-from ..sensors.thermal import T_MAX, T_MIN, ZERO_CELSIUS, to_kelvin
+from ..sensors.thermal import FILE_TEMPERATURES, FILE_TEMPERATURES_TEXT, T_MAX, T_MIN, ZERO_CELSIUS, to_kelvin
 from ..writers.basic import one_folder_problem
 from ..writers.paths import sensor_folder_problem
 from ..writers.plugins import writer_registry
@@ -318,9 +318,9 @@ THERMAL_FIELDS = (
         "ambient",
         "float",
         None,
-        "temperature of surfaces (and of the world) that set none",
-        low=-273.15,
-        high=5000,
+        f"temperature of surfaces (and of the world) that set none; {FILE_TEMPERATURES_TEXT}",
+        low=FILE_TEMPERATURES[0],
+        high=FILE_TEMPERATURES[1],
         nullable=True,
         default_text="293.15 K (20 °C)",
     ),
@@ -335,9 +335,10 @@ def _temperature_field(what: str) -> Field:
         "temperature",
         "float",
         None,
-        f"thermal cameras: {what}, in `thermal.unit`; also the custom property `sdg_temperature` (kelvin)",
-        low=-273.15,
-        high=5000,
+        f"thermal cameras: {what}, in `thermal.unit` ({FILE_TEMPERATURES_TEXT}); also the custom property "
+        "`sdg_temperature` (kelvin)",
+        low=FILE_TEMPERATURES[0],
+        high=FILE_TEMPERATURES[1],
         nullable=True,
         default_text="`thermal.ambient`",
     )
@@ -549,9 +550,9 @@ CAMERA_FIELDS = (
         "preview_min",
         "float",
         None,
-        "thermal: temperature at the cold end of the palette (`thermal.unit`)",
-        low=-273.15,
-        high=5000,
+        f"thermal: temperature at the cold end of the palette (`thermal.unit`; {FILE_TEMPERATURES_TEXT})",
+        low=FILE_TEMPERATURES[0],
+        high=FILE_TEMPERATURES[1],
         nullable=True,
         default_text="1st percentile of the frame",
     ),
@@ -559,9 +560,9 @@ CAMERA_FIELDS = (
         "preview_max",
         "float",
         None,
-        "thermal: temperature at the hot end of the palette (`thermal.unit`)",
-        low=-273.15,
-        high=5000,
+        f"thermal: temperature at the hot end of the palette (`thermal.unit`; {FILE_TEMPERATURES_TEXT})",
+        low=FILE_TEMPERATURES[0],
+        high=FILE_TEMPERATURES[1],
         nullable=True,
         default_text="99th percentile of the frame",
     ),

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from ..config.fields import Field, option_default
+from ..sensors.thermal import FILE_TEMPERATURES, FILE_TEMPERATURES_TEXT
 from .distributions import Distribution
 
 # Kinds of values, checked by config for constants and distribution bounds alike.
@@ -406,9 +407,9 @@ class World(RandomizerSpec):
     PARAMS = {
         "color": (COLOR, "linear RGB in [0, 1]"),
         "strength": (NUMBER, "emission strength"),
-        "temperature": (NUMBER, "thermal cameras: sky temperature, in `thermal.unit`"),
+        "temperature": (NUMBER, f"thermal cameras: sky temperature, in `thermal.unit` ({FILE_TEMPERATURES_TEXT})"),
     }
-    PARAM_RANGES = {"strength": (0.0, 1e9), "temperature": (-273.15, 5000.0)}
+    PARAM_RANGES = {"strength": (0.0, 1e9), "temperature": FILE_TEMPERATURES}
 
     def sample(self, rng, frame, targets):
         return {"world": {k: d.sample(rng, frame) for k, d in self.params.items()}}

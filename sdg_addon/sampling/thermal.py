@@ -6,6 +6,7 @@ NIR reflectance; the world's temperature is a parameter of the `world` randomize
 
 from __future__ import annotations
 
+from ..sensors.thermal import FILE_TEMPERATURES, FILE_TEMPERATURES_TEXT
 from .randomizers import NUMBER, RandomizerSpec, register_randomizer
 
 
@@ -15,8 +16,11 @@ class ThermalLook(RandomizerSpec):
 
     name = "thermal"
     PARAMS = {
-        "temperature": (NUMBER, "surface temperature in `thermal.unit` (K or C), e.g. engines 320-360 K"),
+        "temperature": (
+            NUMBER,
+            f"surface temperature in `thermal.unit` (K or C; {FILE_TEMPERATURES_TEXT}), e.g. engines 320-360 K",
+        ),
         "emissivity": (NUMBER, "LWIR emissivity"),
         "nir_reflectance": (NUMBER, "near-infrared reflectance"),
     }
-    PARAM_RANGES = {"temperature": (-273.15, 5000.0), "emissivity": (0.0, 1.0), "nir_reflectance": (0.0, 1.0)}
+    PARAM_RANGES = {"temperature": FILE_TEMPERATURES, "emissivity": (0.0, 1.0), "nir_reflectance": (0.0, 1.0)}

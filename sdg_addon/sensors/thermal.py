@@ -32,6 +32,10 @@ SIGMA = 2 * np.pi**5 * K_B**4 / (15 * H**3 * C**2)  # Stefan-Boltzmann, W m^-2 K
 BAND_UM = (8.0, 14.0)  # the LWIR band of uncooled microbolometers
 ZERO_CELSIUS = 273.15
 T_MIN, T_MAX = 100.0, 2000.0  # kelvin range the inverse covers (clipped beyond)
+# A temperature of a parameter file in either unit (K or °C) lies in this span: T_MIN in
+# °C .. T_MAX in K (which unit it is in is checked against T_MIN .. T_MAX once it is known).
+FILE_TEMPERATURES = (round(T_MIN - ZERO_CELSIUS, 2), T_MAX)
+FILE_TEMPERATURES_TEXT = f"{T_MIN:g} .. {T_MAX:g} K = {T_MIN - ZERO_CELSIUS:g} .. {T_MAX - ZERO_CELSIUS:g} °C"
 _NODES = 64  # Gauss-Legendre nodes over the band
 
 
