@@ -397,6 +397,35 @@ def test_report_of_cameras_of_different_sizes_uses_each_cameras_size(tmp_path):
     assert rows["image size"] == f"{width} x {height} (big), {width // 2} x {height // 2} (small)"
 
 
+def test_the_depth_per_frame_of_several_cameras_is_in_frame_order(tmp_path, monkeypatch):
+    """Several cameras: the per-frame depth bars went camera by camera (frames 0, 1 of one,
+    then 0, 1 of the other) under an axis "frame 0 .. frame 1"; now in frame order, each
+    frame's cameras side by side, and the caption says so."""
+    from PIL import ImageDraw
+    from test_writers_formats import make_frame
+
+    from sdg_addon.report.plots import depth_chart
+    from sdg_addon.report.stats import collect
+    from sdg_addon.writers import create_writer
+
+    out = tmp_path / "two"
+    w = create_writer("basic", out, camera_subfolders="always")
+    for cam in ("left", "right"):
+        for f in (0, 1):
+            w.write(make_frame(f, camera_name=cam))
+    stats = collect(out)
+    assert [f for f, _a, _b in stats.depth_per_frame] == [0, 0, 1, 1]
+    said = []
+    original = ImageDraw.ImageDraw.text
+    monkeypatch.setattr(
+        ImageDraw.ImageDraw,
+        "text",
+        lambda self, xy, text, *a, **k: said.append(text) or original(self, xy, text, *a, **k),
+    )
+    depth_chart("t", stats.depth_per_frame, stats.depth_sample)
+    assert "per frame, one bar per camera: nearest .. farthest surface" in said
+
+
 def test_the_summary_of_a_sequence_names_its_cameras_and_clips_once(tmp_path):
     """A sequence of several cameras: the summary's "cameras" row listed every clip's camera
     ("clip_0000/left, clip_0000/right, clip_0001/left, ...": two names a clip, thousands for

@@ -190,7 +190,9 @@ def depth_chart(title: str, per_frame: list[tuple[int, float, float]], sample: n
     # per-frame ranges
     qx0, qx1 = half + 20, width - 20
     n = len(per_frame)
-    draw.text((qx0, 24), "per frame: nearest .. farthest surface", fill=INK, font=font)
+    several = len({f for f, _a, _b in per_frame}) < n  # several cameras: one bar each, side by side
+    head = "per frame" + (", one bar per camera" if several else "") + ": nearest .. farthest surface"
+    draw.text((qx0, 24), head, fill=INK, font=font)
     for k, (_f, a, b) in enumerate(per_frame):
         x = qx0 + (qx1 - qx0) * (k + 0.5) / n
         ya = py1 - (py1 - py0) * (a - lo) / (hi - lo)

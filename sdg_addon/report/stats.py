@@ -140,6 +140,7 @@ def collect(folder: Path | str, semantic_type: str = "class") -> Stats:
                     depth_per_frame.append((f, float(finite.min()), float(finite.max())))
                     step = max(1, finite.size // DEPTH_SAMPLE)
                     depth_sample.append(finite[::step])
+    depth_per_frame.sort(key=lambda t: t[0])  # frame order (cameras / clips are read one after another)
     if missing_boxes:
         notes.append(f"{missing_boxes} frame(s) without bounding_box_2d_tight: no boxes, classes or occlusion there")
     if not have_truncation:
