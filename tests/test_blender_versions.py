@@ -174,6 +174,25 @@ def test_a_view_transform_that_needs_openimageio_is_refused_up_front_where_it_is
     assert "needs OpenImageIO" in proc.stderr and not out.exists()
 
 
+@pytest.mark.skipif(not PYTHON42.is_file(), reason="no .venv42 (bpy 4.2): scripts/test.sh makes it")
+def test_a_view_transform_42_lacks_is_refused_with_the_views_it_has(tmp_path):
+    """ACES 2.0 on 4.2 (a view 5.x has, 4.2 has not): refused with the views 4.2 has, as
+    docs/parameters.md says. Was: 'needs OpenImageIO ... use Standard or Raw', the wheel's
+    other lack, which hid that no 4.2 has the view (with OpenImageIO it fails the same)."""
+    param = tmp_path / "aces.toml"
+    param.write_text(
+        '[run]\nframes = 1\n[render]\nresolution = [16, 12]\nsamples = 1\ndevice = "cpu"\n'
+        'view_transform = "ACES 2.0"\n[[cameras]]\nname = "c"\nlocation = [0, -3, 1]\nlook_at = [0, 0, 0]\n'
+    )
+    out = tmp_path / "out"
+    cmd = [str(PYTHON42), "-m", "headless", "render", str(param), "--out", str(out), "--quiet"]
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert 'render.view_transform: got "ACES 2.0"; expected a view transform this Blender offers' in proc.stderr
+    assert "'Khronos PBR Neutral'" in proc.stderr and "OpenImageIO" not in proc.stderr, proc.stderr
+    assert not out.exists()
+
+
 MOVING_BOX = """
 [run]
 frames = 3

@@ -352,30 +352,12 @@ def image_differences(scene, render) -> tuple[list[str], dict]:
 
 
 def check_colour(scene, render) -> None:
-    """[render]'s colour settings can make the RGB here: what needs OpenColorIO needs
-    OpenImageIO, which some builds of bpy lack (the 4.2 wheel on PyPI); the view transform
-    must be one this Blender has (4.2 has no ACES) and a look one of its family (Blender's
-    rule, its colour configuration's names)."""
+    """[render]'s colour settings can make the RGB here: the view transform must be one this
+    Blender has (4.2 has no ACES: said with the views it has, whatever else is missing) and a
+    look one of its family (Blender's rule, its colour configuration's names); what needs
+    OpenColorIO needs OpenImageIO, which some builds of bpy lack (the 4.2 wheel on PyPI)."""
     from ..colour import has_look, needs_ocio
 
-    if needs_ocio(render.view_transform, render.look):
-        from ..capture.exr import _oiio
-
-        try:
-            _oiio()
-        except ImportError:
-            field, value = (
-                ("render.look", render.look)
-                if has_look(render.look)
-                else ("render.view_transform", render.view_transform)
-            )
-            raise FieldError(
-                field,
-                value,
-                "a view transform and look this Blender can apply: this one needs OpenImageIO, which this "
-                "Blender's Python does not have (the bpy 4.2 wheel on PyPI lacks it); use view_transform "
-                "Standard or Raw without a look here",
-            ) from None
     v = scene.view_settings
     before = v.view_transform, v.look
     try:
@@ -396,6 +378,24 @@ def check_colour(scene, render) -> None:
         ) from None
     finally:
         v.view_transform, v.look = before
+    if needs_ocio(render.view_transform, render.look):
+        from ..capture.exr import _oiio
+
+        try:
+            _oiio()
+        except ImportError:
+            field, value = (
+                ("render.look", render.look)
+                if has_look(render.look)
+                else ("render.view_transform", render.view_transform)
+            )
+            raise FieldError(
+                field,
+                value,
+                "a view transform and look this Blender can apply: this one needs OpenImageIO, which this "
+                "Blender's Python does not have (the bpy 4.2 wheel on PyPI lacks it); use view_transform "
+                "Standard or Raw without a look here",
+            ) from None
 
 
 def unit_note(scene) -> str:
