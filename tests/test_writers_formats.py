@@ -1093,6 +1093,26 @@ def test_webdataset_json_is_strict_json_nan_as_null(tmp_path):
     assert meta["keypoints"]["info"]["range"] == [0.0, None]
 
 
+def test_webdataset_image_arrays_of_an_info_are_npy_members(tmp_path):
+    """A flow's H x W valid and status masks were lists of lists in the sample's json (over
+    5 bytes a pixel); they are .npy members named as the BasicWriter's files, and webdataset
+    decodes them exactly; what is left of the info stays in the json."""
+    wds = pytest.importorskip("webdataset")
+    frame = make_frame(0)
+    status = (np.arange(H * W).reshape(H, W) % 3).astype(np.uint8)
+    flow = {"data": np.ones((H, W, 2), np.float32), "info": {"valid": status == 0, "status": status}}
+    frame.annotations["forward_flow"] = flow
+    frame.annotations["thermal"] = {"data": np.full((H, W), 300.0, np.float32), "info": {"unit": "K"}}
+    w = create_writer("webdataset", tmp_path)
+    w.write(frame)
+    w.finalize()
+    (sample,) = wds.WebDataset(str(tmp_path / "webdataset" / "train-000000.tar"), shardshuffle=False).decode()
+    assert np.array_equal(sample["forward_flow_valid.npy"], status == 0)
+    assert np.array_equal(sample["forward_flow_status.npy"], status)
+    assert np.array_equal(sample["forward_flow.npy"], flow["data"])
+    assert "forward_flow" not in sample["json"] and sample["json"]["thermal"] == {"unit": "K"}
+
+
 def test_webdataset_refuses_to_rebuild_shards_from_removed_parts(tmp_path):
     """Shards are rebuilt from the parts alone: with parts/ removed after a run, a resumed
     run's finalize rewrote train-000000.tar and the index with its own frames only (the

@@ -16,6 +16,8 @@ files by key, the part after the first dot is the field name):
                                webdataset's image decoders turn 16-bit PNGs into RGB
     <key>.semantic.npy         semantic ids, likewise
     <key>.<annotator>.npy      every other array annotation (normals, distance_to_camera...)
+    <key>.<annotator>_<name>.npy  the image-sized arrays of its info (forward_flow_valid,
+                               forward_flow_status), named as the BasicWriter's files
     <key>.json                 frame, camera, the label table's classes and every other
                                annotation as JSON (boxes as lists of row dicts, id maps' labels;
                                NaN / infinite numbers as null)
@@ -76,6 +78,13 @@ def to_json(value):
     return value
 
 
+def _is_image(value, frame: AnnotatedFrame) -> bool:
+    """An (H, W, ...) array of the frame's image size: a .npy member, never JSON (a flow's
+    H x W valid mask as JSON was over 5 bytes a pixel, megabytes a frame to parse)."""
+    image = (int(frame.camera.height), int(frame.camera.width))
+    return isinstance(value, np.ndarray) and not value.dtype.names and value.shape[:2] == image
+
+
 @register_writer
 class WebDatasetWriter(Writer):
     name = "webdataset"
@@ -132,7 +141,13 @@ class WebDatasetWriter(Writer):
                 else:
                     files[f"{field}.npy"] = _npy(data)
                 if isinstance(value, dict) and value.get("info"):
-                    meta[field] = to_json(value["info"])
+                    info = dict(value["info"])
+                    for key, array in value["info"].items():
+                        if _is_image(array, frame):  # a flow's valid / status masks
+                            files[f"{field}_{key}.npy"] = _npy(array)
+                            del info[key]
+                    if info:
+                        meta[field] = to_json(info)
             else:
                 meta[field] = to_json(value)
         files["json"] = json.dumps(to_json(meta), default=to_json, allow_nan=False).encode("utf-8")
