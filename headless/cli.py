@@ -303,6 +303,7 @@ def _merge(args) -> int:
         for name, options in config.writers.items():
             writer = create_writer(name, out, **options)
             writer.set_run(table, len(cameras) + len(config.lidars) > 1)
+            writer.progress = say  # a large dataset's join takes a while: say how far it is
             writer.finalize()
         manifest, unmet = _merged_manifest(config, out / AUDIT_DIR, done, cameras)
         if any((out / AUDIT_DIR).glob("manifest.shard*.json")):  # a whole run's own manifest is kept
@@ -529,7 +530,7 @@ def _render(args) -> int:
     def on_warning(text):
         print(f"WARNING: {text}", file=sys.stderr, flush=True)
 
-    recorder = Recorder(config, options, ProgressLines(args.quiet), on_warning)
+    recorder = Recorder(config, options, ProgressLines(args.quiet), on_warning, on_message=None if args.quiet else say)
     empty = _empty_shard_note(recorder, out)
     if empty:
         say(empty)
@@ -677,7 +678,8 @@ def _render_parallel(args, config, frames: range, out: Path) -> int:
             summary.update(frames_requested=[frames.start, frames.stop], frames_skipped_as_done=sorted(done))
             summary.update(seconds_total=round(time.perf_counter() - t0, 3), interrupted=code != 0)
             output.remove_stale_temporaries(out)  # every process has ended: a killed one's temporary files go
-            parallel.finish(config, out, summary, todo, folder.lock.holder)  # the merged outputs are the run's files
+            # The merged outputs are the run's files.
+            parallel.finish(config, out, summary, todo, folder.lock.holder, progress=None if args.quiet else say)
         finally:
             folder.close()
             if refused:

@@ -436,7 +436,9 @@ def _main_thread() -> bool:
     return threading.current_thread() is threading.main_thread()
 
 
-def finish(config, output: Path, summary: dict, rendered: list[int] | None = None, run_holder: str = "") -> None:
+def finish(
+    config, output: Path, summary: dict, rendered: list[int] | None = None, run_holder: str = "", progress=None
+) -> None:
     """After every process ended: the writers' merged outputs and the run's manifest.
     `rendered`: the frames this run was to render (those finished now are its
     frames_written_this_run, as a single process's manifest has them). The keys of a single
@@ -454,6 +456,7 @@ def finish(config, output: Path, summary: dict, rendered: list[int] | None = Non
         for name, options in config.writers.items():
             writer = create_writer(name, output, **options)
             writer.set_run(table, len(config.cameras) > 1)
+            writer.progress = progress  # a large dataset's join takes a while: say how far it is
             writer.finalize()
     finished = audit.finished_frames(audit_dir)
     mine = []

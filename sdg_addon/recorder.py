@@ -224,7 +224,9 @@ def _spec_from_properties(obj, kind: str, seed: int) -> SensorSpec:
 
 
 class Recorder:
-    def __init__(self, config: Config, options: RunOptions, on_progress=None, on_warning=None, open_scene=None):
+    def __init__(
+        self, config: Config, options: RunOptions, on_progress=None, on_warning=None, open_scene=None, on_message=None
+    ):
         self.config = config
         if options.device:  # --device: the run's device from the start (an earlier run's check compares it)
             config.render.device = options.device
@@ -233,6 +235,8 @@ class Recorder:
         self.options = options
         self.on_progress = on_progress or (lambda progress: None)
         self.on_warning = on_warning or (lambda text: log.warning(text))
+        # How far the writers' joins are after the last frame (coco: joining ... 12,000/100,000).
+        self.on_message = on_message or (lambda text: log.info(text))
         self.result = RunResult(output=options.output)
         # result.warnings as a set: a long run may warn of thousands of frames (no labelled
         # object in view), and a list lookup per warning would make that quadratic.
@@ -729,7 +733,7 @@ class Recorder:
             self._write_manifest_after_error(audit_dir, shard_tag, frames, errors[0])
             raise errors[0]
         if opts.finalize:
-            FrameSink(spec).finalize()
+            FrameSink(spec).finalize(progress=self.on_message)
         self.result.frames_written = sorted(written)
         self.result.seconds = time.perf_counter() - t_start
         self.result.stage_seconds = {k: v for k, v in stages.items() if v or k != "read"}  # read: processes only

@@ -100,8 +100,10 @@ class FrameSink:
         record["worker_rss_mb"] = current_rss_mb()
         return record, warnings
 
-    def finalize(self) -> None:
+    def finalize(self, progress=None) -> None:
+        """Every writer's finalize(); `progress(text)` hears how far the joins are."""
         for w in self.writers:
+            w.progress = progress
             w.finalize()
 
 

@@ -1008,3 +1008,22 @@ def test_a_k_matrix_with_fy_other_than_fx_renders_on_blender_42(tmp_path):
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     check_k_matrix_frame(out, fx, fy, ball)
+
+
+def test_the_writers_joins_are_said_by_render_and_merge_not_with_quiet(tmp_path, monkeypatch, capsys):
+    """After the last frame (render) and in `merge`, the command line says how far the
+    writers' joins of parts are (PROGRESS_INTERVAL_S 0 here: every part); --quiet says none."""
+    from sdg_addon.writers.base import Writer
+
+    monkeypatch.setattr(Writer, "PROGRESS_INTERVAL_S", 0.0)
+    text = tiny_default(tmp_path, frames=2).read_text().replace("basic = {}", "basic = {}\ncoco = {}")
+    param = write_param(tmp_path, text, "coco.toml")
+    out = tmp_path / "out"
+    capsys.readouterr()
+    assert main(["render", str(param), "--out", str(out)]) == 0
+    said = capsys.readouterr().out
+    assert "coco: reading the parts of train 1/2" in said and "coco: joining the annotations of train 1/2" in said
+    assert main(["merge", str(param), "--out", str(out)]) == 0
+    assert "coco: joining the annotations of train 1/2" in capsys.readouterr().out
+    assert main(["render", str(param), "--out", str(out), "--overwrite", "--quiet"]) == 0
+    assert "coco:" not in capsys.readouterr().out

@@ -1146,3 +1146,34 @@ def test_a_users_file_among_the_parts_is_not_taken_for_one(tmp_path, writer, par
         if p.is_file() and "parts" not in p.parts:
             assert p.read_bytes() == (tmp_path / "mixed" / p.relative_to(tmp_path / "plain")).read_bytes(), p
     assert (tmp_path / "mixed" / part).read_text() == '{"my": "notes"}'
+
+
+def test_finalize_says_how_far_its_joins_are(tmp_path, monkeypatch):
+    """finalize() says through `progress` how far it is joining the parts (at most every
+    PROGRESS_INTERVAL_S: 0 here, so every part; the default 2 s says nothing of a quick
+    join), and the joined files are the same with or without it."""
+    from sdg_addon.writers.base import Writer
+
+    quiet = run_writer("coco", tmp_path / "quiet", [3, 1, 2])
+    assert quiet.progress is None
+    lines = []
+    w = create_writer("coco", tmp_path / "told")
+    w.progress = lines.append
+    for f in [3, 1, 2]:
+        w.write(make_frame(f))
+    w.finalize()
+    assert lines == [], "a join quicker than PROGRESS_INTERVAL_S says nothing"
+    monkeypatch.setattr(Writer, "PROGRESS_INTERVAL_S", 0.0)
+    w.finalize()
+    assert lines == [f"coco: reading the parts of train {k}/3" for k in range(3)] + [
+        f"coco: joining the annotations of train {k}/3" for k in range(3)
+    ]
+    joined = "coco/annotations/instances_train.json"
+    assert (tmp_path / "told" / joined).read_bytes() == (tmp_path / "quiet" / joined).read_bytes()
+    lines.clear()
+    w = create_writer("webdataset", tmp_path / "wds", frames_per_shard=1)
+    w.progress = lines.append
+    for f in range(3):
+        w.write(make_frame(f))
+    w.finalize()
+    assert lines == [f"webdataset: writing the shards of train {k}/3" for k in range(3)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from ..config.fields import registry_options
@@ -38,6 +39,11 @@ class Writer:
     # option -> the option whose value it takes when it is not given (a newer, finer option
     # that keeps the output of parameter files written before it existed).
     FOLLOWS: dict[str, str] = {}
+    # Where finalize() says how far it is while joining parts (callable(text), set by whoever
+    # calls finalize: the command line prints it), at most every PROGRESS_INTERVAL_S: a
+    # dataset of 100,000 frames takes a minute or more there, which was silent.
+    progress = None
+    PROGRESS_INTERVAL_S = 2.0
 
     def __init__(self, output_dir: Path | str, **options):
         self.output_dir = Path(output_dir)
@@ -68,6 +74,16 @@ class Writer:
 
     def finalize(self) -> None:
         """Called after the last frame; default: nothing to join."""
+
+    def joining(self, items: list, what: str):
+        """Yield `items`, saying "<writer>: <what> k/N" through self.progress at most every
+        PROGRESS_INTERVAL_S seconds (nothing when the whole loop is quicker than that)."""
+        last = time.monotonic()
+        for k, item in enumerate(items):
+            if self.progress is not None and time.monotonic() - last >= self.PROGRESS_INTERVAL_S:
+                self.progress(f"{self.name}: {what} {k:,}/{len(items):,}")
+                last = time.monotonic()
+            yield item
 
     def joined_files(self) -> dict[str, Path]:
         """Writers whose finalize() rebuilds a file per dataset D from the parts in

@@ -299,7 +299,7 @@ class BopWriter(Writer):
         first_camera = None
         for folder in sorted(p for p in parts_root.iterdir() if p.is_dir()):
             scenes: dict[int, dict[str, dict]] = {}
-            for f in part_files(folder, ".json"):
+            for f in self.joining(part_files(folder, ".json"), f"reading the parts of {folder.name}"):
                 part = json.loads(f.read_text(encoding="utf-8"))
                 key = str(part["im_id"])
                 scene = scenes.setdefault(int(part["scene_id"]), {"camera": {}, "gt": {}, "gt_info": {}})

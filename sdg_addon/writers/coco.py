@@ -232,7 +232,7 @@ class CocoWriter(Writer):
         categories = self.categories
         source = "the run's label table"
         schemas: dict[str, dict] = {}
-        for f in files:
+        for f in self.joining(files, f"reading the parts of {ds}"):
             part = json.loads(f.read_text(encoding="utf-8"))
             for label, schema in part.get("keypoint_schema", {}).items():
                 if schemas.setdefault(label, schema) != schema:
@@ -268,7 +268,7 @@ class CocoWriter(Writer):
                 fh.write((", " if k else "") + json.dumps({"id": frame, **image}))
             fh.write('], "annotations": [')
             ann_id = 0
-            for frame, f, _image in entries:
+            for frame, f, _image in self.joining(entries, f"joining the annotations of {ds}"):
                 part = json.loads(f.read_text(encoding="utf-8"))
                 for ann in sorted(map(_current_keys, part["annotations"]), key=lambda a: a["sdg_instance_id"]):
                     ann_id += 1

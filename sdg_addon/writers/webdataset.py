@@ -194,7 +194,7 @@ class WebDatasetWriter(Writer):
             # val_every leaves to the dataset.
             shards = {k: frames[k * n : k * n + n] for k in range((len(frames) + n - 1) // n)}
             names = []
-            for k, members in sorted(shards.items()):
+            for k, members in self.joining(sorted(shards.items()), f"writing the shards of {ds}"):
                 name = f"{ds}-{k:06d}.tar"
                 names.append(name)
                 # Streamed to a temporary name, renamed when complete (memory stays flat).
