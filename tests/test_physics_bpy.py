@@ -182,3 +182,34 @@ def test_avoiding_what_another_scatter_places_is_refused_with_the_way_out(tmp_pa
     err = capsys.readouterr().err
     assert "randomizers[0].avoid" in err and "randomizers[2] (scatter) moves box_003, box_004, box_005" in err, err
     assert "scatter them together" in err
+
+
+def test_a_step_is_a_frame_at_24_fps_as_max_steps_says(tmp_path):
+    """A box falling freely for 24 steps falls for about 1 s (g/2 = 4.9 m; 0.8 m at 60 steps
+    a second), as the max_steps option's doc says."""
+    from sdg_addon.sampling.randomizers import RANDOMIZERS
+
+    assert "1/24 s at the 24 fps" in RANDOMIZERS["physics_settle"].OPTIONS["max_steps"].doc
+    scene = (
+        header((32, 24), samples=1, seed=1, frames=1)
+        + camera((0, -30, 5), (0, 0, 5))
+        + sun(location=None)
+        + asset("box", "cube", 0.2, label="box")
+        + """
+[scene]
+ground = false
+[[randomizers]]
+type = "pose"
+targets = "box"
+location = [0, 0, 10]
+[[randomizers]]
+type = "physics_settle"
+targets = "box"
+passive = []
+max_steps = 24
+"""
+    )
+    assert render(write_param(tmp_path, scene, "fall.toml"), tmp_path / "out") == 0
+    (rec,) = records(tmp_path / "out").values()
+    v = next(s for s in rec["samples"] if s["type"] == "physics_settle")["values"]["box"]
+    assert v["steps"] == 24 and 3.5 < 10 - v["settled_location"][2] < 5.5, v

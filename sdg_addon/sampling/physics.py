@@ -31,7 +31,13 @@ class PhysicsSettle(RandomizerSpec):
     OPTIONS = {
         "passive": ("ground", (str, list), "the static colliders the targets fall onto (mesh shapes)"),
         "max_steps": Field(
-            "max_steps", "int", 250, "simulation steps at most (1/60 s each at 60 fps)", low=1, high=100000
+            "max_steps",
+            "int",
+            250,
+            "simulation steps at most, one scene frame each: 1/24 s at the 24 fps of a scene the file builds "
+            "(a base .blend's or `sequence.fps` otherwise)",
+            low=1,
+            high=100000,
         ),
         "rest_speed": Field(
             "rest_speed", "float", 0.01, "m/s: at rest when every target moves slower for 10 steps", low=0.0
