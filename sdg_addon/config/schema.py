@@ -1513,10 +1513,10 @@ def _camera(v: _Reader, t, p: str, render) -> CameraSpec:
         c.look_at, c.rotation = None, c.rotation if c.rotation is not None else [0.0, 0.0, 0.0]
     if c.clip_end <= c.clip_start:
         v.problems.add(join(p, "clip_end"), c.clip_end, f"a value > clip_start ({c.clip_start})")
-    if (c.width is None) != (c.height is None):
-        missing = "height" if c.height is None else "width"
+    if ("width" in t) != ("height" in t):  # given, not valid: a height of 1 is out of range, not missing
+        missing = "width" if "height" in t else "height"
         v.problems.add(join(p, missing), MISSING, "width and height together (this camera's image size), or neither")
-    elif c.width is not None and c.width * c.height > MAX_PIXELS:
+    elif c.width is not None and c.height is not None and c.width * c.height > MAX_PIXELS:
         v.problems.add(join(p, "width"), [c.width, c.height], f"at most {MAX_PIXELS} pixels (8192 x 8192)")
     return c
 
