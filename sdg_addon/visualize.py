@@ -572,9 +572,14 @@ def _tiles(ff: FrameFiles) -> list[tuple[Image.Image, str]]:
         vp = ff.path("forward_flow_valid", "npy")
         valid = np.load(vp, allow_pickle=False) if vp is not None else None
         longest = float(np.hypot(flow[..., 0], flow[..., 1])[valid if valid is not None else ...].max(initial=0.0))
-        out.append(
-            (Image.fromarray(colorize_flow(flow, valid)), f"forward flow: up to {longest:.1f} px, hue = direction")
+        sp = ff.path("forward_flow_status", "npy")
+        last = sp is not None and bool((np.load(sp, allow_pickle=False) == 4).all())  # 4: the clip has no next frame
+        caption = (
+            "forward flow: none, the clip's last frame"
+            if last
+            else f"forward flow: up to {longest:.1f} px, hue = direction"
         )
+        out.append((Image.fromarray(colorize_flow(flow, valid)), caption))
     sem = load_mask(ff, "semantic_segmentation")
     if sem is not None:
         c = sem.colors

@@ -193,6 +193,21 @@ def test_a_dataset_without_frames_says_why_from_its_run(tmp_path, capsys):
     assert f"give the dataset's folder, {tmp_path.resolve()}" in capsys.readouterr().err
 
 
+def test_the_flow_tile_of_a_clips_last_frame_says_it_has_no_next_frame(tmp_path):
+    """A clip's last frame has no forward flow (status 4 everywhere): its tile was black with
+    "up to 0.0 px", as if nothing moved. Now the caption says why it is empty."""
+    write_frame(tmp_path, 0)
+    write_frame(tmp_path, 1)
+    for f, status in ((0, 0), (1, 4)):
+        flow = np.zeros((H, W, 2), np.float32)
+        flow[..., 0] = 2.0 if status == 0 else 0.0
+        io.write_npy(tmp_path / f"forward_flow_{f:04d}.npy", flow)
+        io.write_npy(tmp_path / f"forward_flow_valid_{f:04d}.npy", np.full((H, W), status == 0))
+        io.write_npy(tmp_path / f"forward_flow_status_{f:04d}.npy", np.full((H, W), status, np.uint8))
+    captions = [[c for _im, c in viz._tiles(viz.frame_files(tmp_path, f)[0]) if "flow" in c] for f in (0, 1)]
+    assert captions == [["forward flow: up to 2.0 px, hue = direction"], ["forward flow: none, the clip's last frame"]]
+
+
 # --- panel ------------------------------------------------------------------------------------
 
 
