@@ -636,10 +636,14 @@ def _info_tile(ff, size, boxes, mask, overlay_kind, font) -> Image.Image:
         draw.text((4, y), "classes (semantic map colours):", font=font, fill=(180, 180, 180))
         y += lh
         sw = lh - 5
-        for name, color, n in legend:
+        room = max(0, (h - y) // lh)  # whole lines left in the tile
+        shown = legend if len(legend) <= room else legend[: max(0, room - 1)]
+        for name, color, n in shown:
             draw.rectangle((6, y + 1, 6 + sw, y + 1 + sw), fill=color, outline=(200, 200, 200))
             draw.text((12 + sw, y), f"{name}" + (f"  x{n}" if n else ""), font=font, fill=(235, 235, 235))
             y += lh
+        if len(shown) < len(legend):  # cut off by the tile's edge: say so, not silently
+            draw.text((4, y), f"+ {len(legend) - len(shown)} more classes", font=font, fill=(180, 180, 180))
     return image
 
 

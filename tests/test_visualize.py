@@ -208,6 +208,31 @@ def test_the_flow_tile_of_a_clips_last_frame_says_it_has_no_next_frame(tmp_path)
     assert captions == [["forward flow: up to 2.0 px, hue = direction"], ["forward flow: none, the clip's last frame"]]
 
 
+def test_the_info_tiles_legend_says_how_many_classes_did_not_fit(tmp_path, monkeypatch):
+    """40 classes in view: the legend ran on past the tile's bottom edge and the classes
+    there were lost without a word. Now those that fit are listed, then "+ N more classes"."""
+    from PIL import ImageDraw
+
+    io.write_png(tmp_path / "rgb_0000.png", np.full((240, 320, 4), 90, dtype=np.uint8))  # tile 160 x 120
+    rows = np.array([(10 + k, 1 + 5 * k, 1, 3 + 5 * k, 3, 0.0) for k in range(40)], dtype=BBOX_DTYPE)
+    io.write_npy(tmp_path / "bounding_box_2d_tight_0000.npy", rows)
+    labels = {str(10 + k): {"class": f"class_{k:02d}"} for k in range(40)}
+    io.write_json(tmp_path / "bounding_box_2d_tight_labels_0000.json", labels)
+    io.write_json(tmp_path / "bounding_box_2d_tight_prim_paths_0000.json", [f"/p{k}" for k in range(40)])
+    said = []
+    original = ImageDraw.ImageDraw.text
+    monkeypatch.setattr(
+        ImageDraw.ImageDraw,
+        "text",
+        lambda self, xy, text, *a, **k: said.append((xy, text)) or original(self, xy, text, *a, **k),
+    )
+    viz.frame_panel(tmp_path, 0)
+    listed = [(xy, t) for xy, t in said if t.endswith("  x1")]  # the legend's (box tags have no count)
+    more = [(xy, t) for xy, t in said if t.endswith("more classes")]
+    assert 0 < len(listed) < 40 and [t for _xy, t in more] == [f"+ {40 - len(listed)} more classes"]
+    assert all(xy[1] + 10 <= 120 for xy, _t in listed + more)  # inside the tile
+
+
 # --- panel ------------------------------------------------------------------------------------
 
 
