@@ -340,18 +340,22 @@ def mesh_chain(px: np.ndarray, faces: np.ndarray, twins: np.ndarray | None, one_
     (zero-area ones drop out). Several meshes can go in one call (faces and twins offset).
     """
     faces = np.asarray(faces).reshape(-1, 3)
-    v = px[faces]
-    e1, e2 = v[:, 1] - v[:, 0], v[:, 2] - v[:, 0]
-    cross = e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0]
+    # x and y of the corners as two (F, 3) arrays: numpy's arithmetic on (F, 2) rows of a
+    # (F, 3, 2) gather runs a loop of two per row, twice as slow as these (same bits).
+    x, y = px[faces, 0], px[faces, 1]
+    e1x, e1y = x[:, 1] - x[:, 0], y[:, 1] - y[:, 0]
+    e2x, e2y = x[:, 2] - x[:, 0], y[:, 2] - y[:, 0]
+    cross = e1x * e2y - e1y * e2x
     w = np.where(one_winding, cross > 0, np.sign(cross)).astype(np.int64)
     wh = np.repeat(w, 3)
     keep = wh != 0
     if twins is not None and twins.size:
         has = np.flatnonzero(twins >= 0)
         keep[has[wh[twins[has]] == wh[has]]] = False
-    h = np.flatnonzero(keep)
-    f, k = h // 3, h % 3
-    return v[f, k], v[f, (k + 1) % 3], wh[h], f
+    h = np.flatnonzero(keep)  # half-edge h: corner h % 3 of face h // 3 to the next corner
+    corners = faces.ravel()
+    following = h + 1 - 3 * (h % 3 == 2)
+    return px[corners[h]], px[corners[following]], wh[h], h // 3
 
 
 def triangle_chain(tri_px: np.ndarray):
