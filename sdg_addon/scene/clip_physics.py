@@ -154,7 +154,10 @@ class ClipBodies:
 
     def restart(self, start_frame: int, clip_length: int) -> None:
         """Simulate a clip afresh, in a new world, from the objects' poses at its first
-        frame, one frame past its end."""
+        frame, one frame past its end. Objects hidden in this clip (a pool's members not
+        shown, a scatter's unplaced, a visibility entry's) take no part: they would collide
+        where they stand, unseen (a pool's members all at their place as built, inside each
+        other, burst apart and threw the shown ones out of the picture)."""
         scene = self.scene
         for proxy in self.proxies:
             proxy.follow(False)
@@ -163,9 +166,11 @@ class ClipBodies:
             proxy.place()
         for proxy in self.proxies:
             proxy.drop_body()
+        shown = [p for p in self.proxies if renders(p.mesh_object)]
+        passive = {m: "PASSIVE" for m in self.passive if renders(m)}
         world = _new_world(scene, start_frame, clip_length)
-        _bodies(world, {m: "PASSIVE" for m in self.passive} | {p.body: "ACTIVE" for p in self.proxies})
-        for proxy in self.proxies:
+        _bodies(world, passive | {p.body: "ACTIVE" for p in shown})
+        for proxy in shown:
             for key, value in proxy.own_settings.items():
                 setattr(proxy.body.rigid_body, key, value)
             proxy.follow(True)
