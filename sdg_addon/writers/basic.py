@@ -109,7 +109,8 @@ class BasicWriter(Writer):
             "int",
             0,
             "split the frames into sub-folders `frames_<first frame>` of this many frames (inside a "
-            "camera folder), so no folder holds millions of files; 0: no split",
+            "camera folder), so no folder holds millions of files; 0: no split; a sequence's clip folders split "
+            'it instead (it applies with sequence.folders = "flat")',
             low=0,
         ),
     }
