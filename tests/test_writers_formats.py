@@ -1096,13 +1096,17 @@ def test_webdataset_json_is_strict_json_nan_as_null(tmp_path):
 def test_webdataset_image_arrays_of_an_info_are_npy_members(tmp_path):
     """A flow's H x W valid and status masks were lists of lists in the sample's json (over
     5 bytes a pixel); they are .npy members named as the BasicWriter's files, and webdataset
-    decodes them exactly; what is left of the info stays in the json."""
+    decodes them exactly; what is left of the info stays in the json, but for
+    object_pose's models (a mesh per label in every frame's json before)."""
     wds = pytest.importorskip("webdataset")
     frame = make_frame(0)
     status = (np.arange(H * W).reshape(H, W) % 3).astype(np.uint8)
     flow = {"data": np.ones((H, W, 2), np.float32), "info": {"valid": status == 0, "status": status}}
     frame.annotations["forward_flow"] = flow
     frame.annotations["thermal"] = {"data": np.full((H, W), 300.0, np.float32), "info": {"unit": "K"}}
+    model = {"vertices": np.zeros((4, 3), np.float32), "faces": np.array([[0, 1, 2], [0, 2, 3]], np.int32)}
+    pose_info = {"instanceIds": [2], "objectToWorld": np.eye(4)[None], "models": {"mug": model}}
+    frame.annotations["object_pose"] = {"data": np.eye(4)[None], "info": pose_info}
     w = create_writer("webdataset", tmp_path)
     w.write(frame)
     w.finalize()
@@ -1111,6 +1115,10 @@ def test_webdataset_image_arrays_of_an_info_are_npy_members(tmp_path):
     assert np.array_equal(sample["forward_flow_status.npy"], status)
     assert np.array_equal(sample["forward_flow.npy"], flow["data"])
     assert "forward_flow" not in sample["json"] and sample["json"]["thermal"] == {"unit": "K"}
+    # object_pose's models (each label's mesh, the same in every frame) are left out, as
+    # the BasicWriter leaves them out; the poses and the rest of the info stay.
+    assert sample["json"]["object_pose"] == {"instanceIds": [2], "objectToWorld": [np.eye(4).tolist()]}
+    assert np.array_equal(sample["object_pose.npy"], np.eye(4)[None])
 
 
 def test_webdataset_refuses_to_rebuild_shards_from_removed_parts(tmp_path):

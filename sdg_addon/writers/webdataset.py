@@ -20,7 +20,7 @@ files by key, the part after the first dot is the field name):
                                forward_flow_status), named as the BasicWriter's files
     <key>.json                 frame, camera, the label table's classes and every other
                                annotation as JSON (boxes as lists of row dicts, id maps' labels;
-                               NaN / infinite numbers as null)
+                               NaN / infinite numbers as null; not object_pose's models)
 
 Shards are rebuilt from the parts at the end of every run (also of each render shard and
 resumed run), deterministically: members in frame order, mtime 0, owner 0, so the tar
@@ -44,6 +44,10 @@ from .base import Writer, part_files, register_writer
 from .common import PNG_COMPRESS_LEVEL, VAL_EVERY, check_options, class_names, rgb_image, safe_name, split_of
 
 RENAMED = {"distance_to_image_plane": "depth", "instance_segmentation": "instance", "semantic_segmentation": "semantic"}
+# Info that is the same in every frame, not the frame's: object_pose's models (each label's
+# mesh, megabytes of JSON a frame for a scanned asset) are left out, as the BasicWriter
+# leaves them out; the bop writer writes each once as PLY.
+PER_RUN_INFO = {"object_pose": ("models",)}
 
 
 def _tarinfo(name: str, size: int) -> tarfile.TarInfo:
@@ -141,8 +145,8 @@ class WebDatasetWriter(Writer):
                 else:
                     files[f"{field}.npy"] = _npy(data)
                 if isinstance(value, dict) and value.get("info"):
-                    info = dict(value["info"])
-                    for key, array in value["info"].items():
+                    info = {k: v for k, v in value["info"].items() if k not in PER_RUN_INFO.get(name, ())}
+                    for key, array in list(info.items()):
                         if _is_image(array, frame):  # a flow's valid / status masks
                             files[f"{field}_{key}.npy"] = _npy(array)
                             del info[key]
