@@ -246,6 +246,36 @@ def test_build_contents(built_zip, ext_tool):
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
+def test_wheels_listed_in_the_manifest_are_bundled_despite_the_allow_list(ext_tool, tmp_path):
+    """docs/extension.md says how to bundle pycocotools: wheels listed in the manifest go
+    into the zip although the allow-list leaves `wheels/` out (the sentence said 'the same
+    way', a way the page never described)."""
+    import shutil
+
+    page = (ROOT / "docs" / "extension.md").read_text(encoding="utf-8")
+    assert "although the allow-list leaves `wheels/` out" in page and "wheels the same way" not in page
+    src = tmp_path / "src"
+    src.mkdir()
+    for name in ("__init__.py", "LICENSE", "README.md"):
+        shutil.copy(ROOT / name, src / name)
+    for name in ("sdg_addon", "presets"):
+        shutil.copytree(ROOT / name, src / name, ignore=shutil.ignore_patterns("__pycache__"))
+    wheel = "sdgdummy-1.0-py3-none-any.whl"
+    (src / "wheels").mkdir()
+    with zipfile.ZipFile(src / "wheels" / wheel, "w") as z:
+        z.writestr("sdgdummy/__init__.py", "")
+    text = (ROOT / "blender_manifest.toml").read_text(encoding="utf-8")
+    (src / "blender_manifest.toml").write_text(
+        text.replace("[permissions]", f'wheels = ["./wheels/{wheel}"]\n\n[permissions]'), encoding="utf-8"
+    )
+    out = tmp_path / "dist"
+    out.mkdir()
+    proc = run_tool(ext_tool, "build", "--source-dir", str(src), "--output-dir", str(out))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    (built,) = out.glob("*.zip")
+    assert f"wheels/{wheel}" in zipfile.ZipFile(built).namelist()
+
+
 # ---------------------------------------------------------------------------- installed in bpy
 @pytest.fixture(scope="module")
 def addon(bpy_module, built_zip, tmp_path_factory):
