@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 
 pytest.importorskip("bpy")
 
@@ -297,3 +298,47 @@ def test_a_reflectance_property_in_range_sets_the_intensity(clean_bpy, tmp_path)
     assert len(pts) > 10 and np.allclose(pts[:, 0], WALL_X - 1.0, atol=1e-4)  # the wall's near face
     d = pts[:, :3] / np.linalg.norm(pts[:, :3], axis=1, keepdims=True)
     assert np.allclose(pts[:, 3], 0.25 * d[:, 0], atol=1e-4)
+
+
+def test_rays_pass_through_a_volume_as_the_masks_do(clean_bpy, tmp_path):
+    """A fog box (a cube whose only material is a Principled Volume, density 5) between the
+    sensor and a wall: no return on the box, the wall behind it returns, as the camera's
+    mask shows the wall there (was: every ray stopped on the box's faces 4 m away, a solid
+    wall of points labelled smoke)."""
+    from sdg_addon.compat import enable_nodes
+
+    bpy = clean_bpy
+    bpy.ops.mesh.primitive_cube_add(size=2.0, location=(WALL_X, 0.0, 1.0))
+    bpy.context.object.name = "wall"
+    bpy.ops.mesh.primitive_cube_add(size=2.0, location=(5.0, 0.0, 1.0))
+    smoke = bpy.context.object
+    smoke.name = "smoke"
+    fog = bpy.data.materials.new("fog")
+    enable_nodes(fog)
+    nodes = fog.node_tree.nodes
+    nodes.clear()
+    volume = nodes.new("ShaderNodeVolumePrincipled")
+    volume.inputs["Density"].default_value = 5.0
+    fog.node_tree.links.new(volume.outputs[0], nodes.new("ShaderNodeOutputMaterial").inputs["Volume"])
+    smoke.data.materials.append(fog)
+    for o in (bpy.data.objects["wall"], smoke):
+        o["semantics"] = f"class:{o.name}"
+    blend = tmp_path / "fog.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(blend))
+    text = (
+        header((16, 12), samples=1)
+        + f'[scene]\nblend = "{blend.as_posix()}"\n'
+        + camera((0.0, 0.0, 1.0), (WALL_X, 0.0, 1.0), focal_length=200)  # the wall fills the image
+        + '[[lidars]]\nname = "front"\npreset = "solid_state"\nchannels = 5\ncolumns = 7\n'
+        + "horizontal_fov = 8\nfov_down = -4\nfov_up = 4\nlocation = [0, 0, 1]\n"
+        + "[annotators]\nlidar = {}\ninstance_segmentation = {}\n"
+        + "[writers]\nbasic = { colorize_instance_segmentation = false }\n"
+    )
+    out = tmp_path / "out"
+    assert render(write_param(tmp_path, text), out) == 0
+    wall = ids_by_name(out)["wall"]
+    mask = np.asarray(Image.open(out / "cam" / "instance_segmentation" / "instance_segmentation_0000.png"))
+    assert (mask == wall).all()  # the camera sees the wall through the fog
+    pts, inst = lidar(out, "front"), lidar(out, "front", "instance")
+    assert len(pts) == 5 * 7 and (inst == wall).all()
+    assert np.allclose(pts[:, 0], WALL_X - 1.0, atol=1e-4)  # the wall's near face, not the fog box's at 4 m

@@ -20,6 +20,7 @@ from ..annotators.lidar import LidarPattern
 from ..frame import Camera, FrameData
 from ..scene.instancing import renders
 from ..sensors import REFLECTANCE_PROP  # object (or material) custom property, 0 .. 1
+from .render import volume_objects
 
 DEFAULT_REFLECTANCE = 0.5  # a base colour driven by a texture or other nodes
 # Sensor axes (x forward, y left, z up) in a Blender camera's frame (looks down -Z, +Y up).
@@ -113,12 +114,15 @@ class LidarCaster:
         return _rigid(self.built.scene.objects[spec.mount].matrix_world) @ offset
 
     def scene_geometry(self):
-        """World triangles (N, 3, 3), their instance ids (N,) and reflectances (N,)."""
+        """World triangles (N, 3, 3), their instance ids (N,) and reflectances (N,). Volumes
+        (smoke, a fog box: a mesh whose materials are volume-only) are no surface: left out,
+        as they own no pixel of the masks (capture.render.volume_objects)."""
         depsgraph = bpy.context.evaluated_depsgraph_get()
+        volumes = {o.name_full for o in volume_objects(self.built.scene)}
         tris, ids, refl = [], [], []
         for e in self.built.entities.values():
             for m in e.meshes:
-                if not renders(m):
+                if not renders(m) or m.name_full in volumes:
                     continue
                 co, faces, _twins, _closed = self.capturer._local_mesh(m, depsgraph)  # cached per unmodified mesh
                 local = co[faces]
