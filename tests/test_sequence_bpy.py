@@ -382,14 +382,22 @@ def test_objects_hidden_in_a_clip_take_no_part_in_its_simulation(tmp_path):
     """A pool shows one of four balls per clip (Kubric's random number of objects); the
     hidden three stood at their place as built, inside each other, and collided unseen:
     they burst apart and threw the shown one about. Now the shown ball falls straight onto
-    the ground below it, in every clip."""
+    the ground below it and rests there (its 1 mm margin and the ground's), in every clip."""
     param = write_param(tmp_path, POOLED, "pooled.toml")
     out = tmp_path / "pooled"
     assert render(param, out) == 0
     for clip in (0, 1):
         rows = np.load(out / f"clip_{clip:04d}" / "bounding_box_3d_0011.npy")  # the clip's last frame
         assert len(rows) == 1, clip  # in the picture
-        assert rows[0]["transform"][3, :3] == pytest.approx([0, 0, 0], abs=0.05), clip
+        # on the ground below, in every clip: a clip after the first rested on a 4 cm margin
+        # (Blender gave the ground of each new world its default margin back)
+        x, y, z = rows[0]["transform"][3, :3]
+        assert abs(x) < 0.03 and abs(y) < 0.03 and abs(z - 0.002) < 0.002, (
+            clip,
+            x,
+            y,
+            z,
+        )  # a faceted ball rolls a little
 
 
 def test_motion_vectors_of_bodies_after_other_clips_follow_the_simulation(tmp_path):

@@ -78,22 +78,31 @@ def body_kinds(built: BuiltScene) -> dict:
     return kinds
 
 
-def _bodies(world, kinds: dict) -> None:
+def _bodies(world, kinds: dict, own: dict) -> None:
+    """Each of `kinds` a body of `world`: a margin of 1 mm, not Blender's 4 cm, which a
+    convex hull adds outside (bodies would rest 4 cm above what they lie on), then the
+    settings a .blend gave it (`own`: {object: settings}, read before any world of ours
+    replaced the file's, since Blender gives the bodies of a new world its defaults: the
+    ground of a clip after the first had a 4 cm margin again)."""
     for m, kind in kinds.items():
-        # A .blend's body keeps its settings (Blender keeps them when its world goes) and
-        # joins this world; a new body gets a margin of 1 mm, not Blender's 4 cm, which a
-        # convex hull adds outside: bodies would rest 4 cm above what they lie on.
-        new = m.rigid_body is None
         add_body(m, world, kind)
-        if new:
-            m.rigid_body.use_margin = True
-            m.rigid_body.collision_margin = 0.001
+        m.rigid_body.use_margin = True
+        m.rigid_body.collision_margin = 0.001
         m.rigid_body.type = kind
         m.rigid_body.collision_shape = "CONVEX_HULL" if kind == "ACTIVE" else "MESH"
+        for key, value in own.get(m, {}).items():
+            setattr(m.rigid_body, key, value)
 
 
 def _copy(value):
     return value if isinstance(value, (bool, int, float, str)) else tuple(value)
+
+
+def own_settings(obj) -> dict:
+    """The rigid-body settings `obj` has (a .blend's), or {} (none)."""
+    rb = obj.rigid_body
+    # Copies: a bpy array (collision_collections) is a live view of the object's settings.
+    return {k: _copy(getattr(rb, k)) for k in OWN_SETTINGS} if rb is not None else {}
 
 
 class Proxy:
@@ -111,9 +120,7 @@ class Proxy:
             o.hide_render = True  # (the collection's hides it too: this says so to checks of objects)
         self.origin.parent = self.body
         self.offset = Matrix.Translation(centre.tolist())  # the proxy's origin in the mesh's space
-        rb = mesh_object.rigid_body
-        # Copies: a bpy array (collision_collections) is a live view of the object's settings.
-        self.own_settings = {k: _copy(getattr(rb, k)) for k in OWN_SETTINGS} if rb is not None else {}
+        self.own_settings = own_settings(mesh_object)
 
     def place(self) -> None:
         """The proxy where the mesh is, its empty where the root is (their poses now)."""
@@ -147,6 +154,7 @@ class ClipBodies:
         self.scene = built.scene
         kinds = body_kinds(built)
         self.passive = [m for m, kind in kinds.items() if kind == "PASSIVE"]
+        self.passive_settings = {m: own_settings(m) for m in self.passive}
         collection = proxy_collection(self.scene, PROXIES)
         depsgraph = bpy.context.evaluated_depsgraph_get()
         root_of = {m: e.root for e in built.entities.values() for m in e.meshes}
@@ -169,10 +177,9 @@ class ClipBodies:
         shown = [p for p in self.proxies if renders(p.mesh_object)]
         passive = {m: "PASSIVE" for m in self.passive if renders(m)}
         world = _new_world(scene, start_frame, clip_length)
-        _bodies(world, passive | {p.body: "ACTIVE" for p in shown})
+        own = self.passive_settings | {p.body: p.own_settings for p in shown}
+        _bodies(world, passive | {p.body: "ACTIVE" for p in shown}, own)
         for proxy in shown:
-            for key, value in proxy.own_settings.items():
-                setattr(proxy.body.rigid_body, key, value)
             proxy.follow(True)
         for f in range(start_frame, start_frame + clip_length + 1):
             scene.frame_set(f)
