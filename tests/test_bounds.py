@@ -286,3 +286,24 @@ def test_randomizer_option_bounds_at_the_limit(tmp_path, option, good, bad):
     text = CAMERA + CUBE + '[[randomizers]]\ntype = "pose"\ntargets = "a"\n'
     assert fields(tmp_path, text + f"{option} = {good}\n") == []
     assert fields(tmp_path, text + f"{option} = {bad}\n") == [f"randomizers[0].{option}"]
+
+
+@pytest.mark.parametrize(
+    "entry, option, value",
+    [
+        ('type = "scatter"\ntargets = "a"', "center", "[0, 0, nan]"),
+        ('type = "scatter"\ntargets = "a"', "center", "[0, 0, 1.1e6]"),
+        ('type = "scatter"\ntargets = "a"', "size", "[1, inf, 1]"),
+        ('type = "scatter"\ntargets = "a"', "size", "[1, -0.1, 1]"),
+        ('type = "camera_look_at"\ntargets = "cam"\nshell = "path"', "path", "[[0, 0, 1], [1, 1, nan]]"),
+        ('type = "camera_look_at"\ntargets = "cam"\nshell = "path"', "path", "[[0, 0, 1], [1, -inf, 1]]"),
+        ('type = "camera_look_at"\ntargets = "cam"\nshell = "path"', "path", "[[0, 0, 1], [1, 1.1e6, 1]]"),
+    ],
+)
+def test_randomizer_point_options_are_finite_coordinates(tmp_path, entry, option, value):
+    """A point or size an option gives (scatter's volume, a camera path) is refused when a
+    coordinate is nan, inf or past the coordinates' sanity limit, as a field's would be."""
+    text = CAMERA + CUBE + f"[[randomizers]]\n{entry}\n{option} = {value}\n"
+    assert fields(tmp_path, text) == [f"randomizers[0].{option}"]
+    good = {"center": "[0, 0, -1e6]", "size": "[0, 1e6, 1]", "path": "[[0, 0, 1], [1e6, -1e6, 1]]"}[option]
+    assert fields(tmp_path, text.replace(f"{option} = {value}", f"{option} = {good}")) == []

@@ -61,7 +61,9 @@ def option_kind_text(cls, name: str) -> str:
     """An option's type, bounds and default, from its declaration (a Field or a tuple)."""
     spec = cls.OPTIONS[name]
     if isinstance(spec, Field):
-        return f"{spec.type_text()}, default {default_text(spec)}"
+        # A point is a vec3 as the table's parameters call it (±bounds alike).
+        kind = "vec3" + _bounds_text(spec.low, spec.high) if spec.kind == "vec3" else spec.type_text()
+        return f"{kind}, default {default_text(spec)}"
     default, typ, _desc = spec
     types = set(typ) if isinstance(typ, tuple) else {typ}
     if types == {bool}:

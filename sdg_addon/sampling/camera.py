@@ -88,9 +88,11 @@ class CameraLookAt(RandomizerSpec):
         if shell == "path":
             path = options["path"]
             ok = isinstance(path, list) and len(path) >= 2
-            ok = ok and all(isinstance(p, list) and len(p) == 3 and all(_num(x) for x in p) for p in path)
+            ok = ok and all(isinstance(p, list) and len(p) == 3 and all(_coordinate(x) for x in p) for p in path)
             if not ok:
-                out.append(("path", path, "a list of at least 2 points [x, y, z]"))
+                out.append(
+                    ("path", path, "a list of at least 2 points [x, y, z], each coordinate a number within ±1e6 m")
+                )
         elif "distance" not in params:
             out.append(("distance", None, "a distance from the target (number or distribution), metres"))
         return out
@@ -146,5 +148,6 @@ def point_on_path(points, t: float) -> list[float]:
     return [float(x) for x in p[i] + f * (p[i + 1] - p[i])]
 
 
-def _num(x) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool)
+def _coordinate(x) -> bool:
+    """A number a point of the scene can have (not nan, not inf, within Blender's sane range)."""
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) and abs(x) <= 1e6

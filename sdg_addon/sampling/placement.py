@@ -190,25 +190,18 @@ class Scatter(RandomizerSpec):
             "volume mode: the region the origins are drawn in (uniformly)",
             choices=("box", "sphere"),
         ),
-        "center": ([0.0, 0.0, 0.5], list, "volume mode: centre of the box or sphere, metres"),
-        "size": ([1.0, 1.0, 1.0], list, "volume mode: box edge lengths [x, y, z], metres, each ≥ 0"),
+        "center": Field(
+            "center", "vec3", [0.0, 0.0, 0.5], "volume mode: centre of the box or sphere, metres", low=-1e6, high=1e6
+        ),
+        "size": Field(
+            "size", "vec3", [1.0, 1.0, 1.0], "volume mode: box edge lengths [x, y, z], metres", low=0.0, high=1e6
+        ),
         "radius": Field("radius", "float", 0.5, "volume mode: sphere radius, metres", low=0.0),
         "avoid": ([], (str, list), "other (static) objects the targets must not intersect"),
         "max_tries": Field(
             "max_tries", "int", 100, "draws per target before it is hidden for the frame", low=1, high=100000
         ),
     }
-
-    @classmethod
-    def check(cls, params: dict, options: dict) -> list[tuple[str, object, str]]:
-        out = []
-        for key in ("center", "size"):
-            v = options[key]
-            if not (isinstance(v, list) and len(v) == 3 and all(_num(x) for x in v)):
-                out.append((key, v, "a list of 3 numbers [x, y, z]"))
-            elif key == "size" and any(x < 0 for x in v):
-                out.append((key, v, "3 numbers >= 0"))
-        return out
 
     def sample(self, rng, frame, targets, facts=None, earlier=()):
         if facts is None:
@@ -436,7 +429,3 @@ class CameraRelative(RandomizerSpec):
                 v["fully_inside"] = True
             out[t] = v
         return out
-
-
-def _num(x) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool)
