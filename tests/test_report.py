@@ -454,6 +454,28 @@ def test_the_summary_of_a_sequence_names_its_cameras_and_clips_once(tmp_path):
     assert rows["image size"] == f"{width} x {height}"
 
 
+def test_the_summary_names_the_only_camera_of_a_sequence(tmp_path):
+    """One camera: its files are at each clip folder's root, and the summary's "cameras" row
+    said "(root) (in 3 clips)". Now it names the camera, from audit/cameras.json."""
+    from test_writers_formats import make_frame
+
+    from sdg_addon.report.page import _summary_rows
+    from sdg_addon.report.stats import collect
+    from sdg_addon.writers import create_writer
+
+    out = tmp_path / "seq"
+    (out / "audit").mkdir(parents=True)
+    (out / "audit" / "resolved.json").write_text(json.dumps({"sequence": {"clip_length": 2, "folders": "clip"}}))
+    w = create_writer("basic", out)
+    for run_frame in range(6):
+        frame = make_frame(run_frame, camera_name="front")
+        frame.clip, frame.clip_frame = divmod(run_frame, 2)
+        w.write(frame)
+    assert dict(_summary_rows(collect(out)))["cameras"] == "(root) (in 3 clips)"  # no audit/cameras.json
+    (out / "audit" / "cameras.json").write_text(json.dumps(["front"]))
+    assert dict(_summary_rows(collect(out)))["cameras"] == "front (in 3 clips)"
+
+
 @pytest.mark.parametrize("where", ["a file", "under a file"])
 def test_a_report_out_that_is_a_file_is_refused_as_invalid_input(tmp_path, capsys, where):
     """`report --out notes.txt` (an existing file) or `--out notes.txt/page` ended as a failure

@@ -153,17 +153,28 @@ def _camera_of(name: str) -> tuple[str | None, str]:
     return (first, rest) if CLIP_FOLDER.match(first) else (None, name)
 
 
+def _root_camera(stats: Stats) -> str:
+    """The name of a camera whose files are at the root (of the folder or of each clip's):
+    the run's only camera (audit/cameras.json), else "(root)"."""
+    try:
+        names = json.loads((stats.folder / "audit" / "cameras.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        names = None
+    return names[0] if isinstance(names, list) and len(names) == 1 and isinstance(names[0], str) else "(root)"
+
+
 def _summary_rows(stats: Stats) -> list[tuple[str, str]]:
     m = stats.manifest
+    root = _root_camera(stats) if "" in {_camera_of(c)[1] for c in stats.frames} else "(root)"
     # A sequence's clips hold the cameras (clip_0003/left): each camera is named once.
     sizes = {_camera_of(cam)[1]: f"{w} x {h}" for cam, (w, h) in stats.image_sizes.items()}
     if len(set(sizes.values())) > 1:  # cameras of their own sizes: each named
-        size = _e(", ".join(f"{wh} ({cam or '(root)'})" for cam, wh in sizes.items()))
+        size = _e(", ".join(f"{wh} ({cam or root})" for cam, wh in sizes.items()))
     else:
         size = next(iter(sizes.values()), "0 x 0")
     cameras = list(dict.fromkeys(_camera_of(c)[1] for c in stats.frames))
     clips = {_camera_of(c)[0] for c in stats.frames} - {None}
-    named = ", ".join(c or "(root)" for c in cameras) or "–"
+    named = ", ".join(c or root for c in cameras) or "–"
     rows = [
         ("frames", str(stats.frame_count)),
         ("cameras", _e(named + (f" (in {len(clips)} clips)" if clips else ""))),
