@@ -1096,8 +1096,9 @@ def test_webdataset_json_is_strict_json_nan_as_null(tmp_path):
 def test_webdataset_image_arrays_of_an_info_are_npy_members(tmp_path):
     """A flow's H x W valid and status masks were lists of lists in the sample's json (over
     5 bytes a pixel); they are .npy members named as the BasicWriter's files, and webdataset
-    decodes them exactly; what is left of the info stays in the json, but for
-    object_pose's models (a mesh per label in every frame's json before)."""
+    decodes them exactly; so are a pointcloud's per-point arrays (tens of bytes a point in
+    the json); what is left of the info stays in the json, but for object_pose's models (a
+    mesh per label in every frame's json before)."""
     wds = pytest.importorskip("webdataset")
     frame = make_frame(0)
     status = (np.arange(H * W).reshape(H, W) % 3).astype(np.uint8)
@@ -1107,6 +1108,15 @@ def test_webdataset_image_arrays_of_an_info_are_npy_members(tmp_path):
     model = {"vertices": np.zeros((4, 3), np.float32), "faces": np.array([[0, 1, 2], [0, 2, 3]], np.int32)}
     pose_info = {"instanceIds": [2], "objectToWorld": np.eye(4)[None], "models": {"mug": model}}
     frame.annotations["object_pose"] = {"data": np.eye(4)[None], "info": pose_info}
+    n = 5
+    points = {
+        "pointRgb": np.full((n, 4), 200, np.uint8),
+        "pointNormals": np.tile(np.float32([0, 0, 1]), (n, 1)),
+        "pointSemantic": np.full(n, 2, np.uint32),
+        "pointInstance": np.arange(n, dtype=np.uint32),
+        "pointPixels": np.stack([np.arange(n), np.zeros(n)], axis=1).astype(np.int32),
+    }
+    frame.annotations["pointcloud"] = {"data": np.ones((n, 3), np.float32), "info": points}
     w = create_writer("webdataset", tmp_path)
     w.write(frame)
     w.finalize()
@@ -1119,6 +1129,12 @@ def test_webdataset_image_arrays_of_an_info_are_npy_members(tmp_path):
     # the BasicWriter leaves them out; the poses and the rest of the info stay.
     assert sample["json"]["object_pose"] == {"instanceIds": [2], "objectToWorld": [np.eye(4).tolist()]}
     assert np.array_equal(sample["object_pose.npy"], np.eye(4)[None])
+    # A pointcloud's per-point arrays: .npy members named as the BasicWriter's files.
+    for key, suffix in (("pointRgb", "rgb"), ("pointNormals", "normals"), ("pointSemantic", "semantic")):
+        assert np.array_equal(sample[f"pointcloud_{suffix}.npy"], points[key])
+    assert np.array_equal(sample["pointcloud_instance.npy"], points["pointInstance"])
+    assert np.array_equal(sample["pointcloud_pixels.npy"], points["pointPixels"])
+    assert "pointcloud" not in sample["json"]
 
 
 def test_webdataset_refuses_to_rebuild_shards_from_removed_parts(tmp_path):

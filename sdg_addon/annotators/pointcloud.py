@@ -62,6 +62,17 @@ def pixel_points(frame, ys: np.ndarray, xs: np.ndarray, space: str = "world") ->
     return p
 
 
+# Each per-point array of the info and the suffix of its file (Replicator's BasicWriter
+# layout: pointcloud_<suffix>_0000.npy; the webdataset writer's pointcloud_<suffix>.npy).
+POINT_FILES = {
+    "pointRgb": "rgb",
+    "pointNormals": "normals",
+    "pointSemantic": "semantic",
+    "pointInstance": "instance",
+    "pointPixels": "pixels",
+}
+
+
 @register_annotator
 class PointCloud(Annotator):
     """{"data": (N, 3) float32 points, "info": {"pointRgb": (N, 4) uint8, "pointNormals":

@@ -291,14 +291,9 @@ class BasicWriter(Writer):
         if isinstance(normals, np.ndarray) and normals.ndim == 2 and normals.shape[1] == 3:
             # Replicator's pointcloud_normals are N x 4 (x, y, z, 1) like its normals image.
             info["pointNormals"] = np.concatenate([normals, np.ones((len(normals), 1), normals.dtype)], axis=1)
-        names = {
-            "pointRgb": "rgb",
-            "pointNormals": "normals",
-            "pointSemantic": "semantic",
-            "pointInstance": "instance",
-            "pointPixels": "pixels",
-        }
-        for key, suffix in names.items():
+        from ..annotators.pointcloud import POINT_FILES
+
+        for key, suffix in POINT_FILES.items():
             if key in info:
                 io.write_npy(folder / f"pointcloud_{suffix}_{n}.npy", info[key])
 

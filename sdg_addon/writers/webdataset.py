@@ -17,7 +17,9 @@ files by key, the part after the first dot is the field name):
     <key>.semantic.npy         semantic ids, likewise
     <key>.<annotator>.npy      every other array annotation (normals, distance_to_camera...)
     <key>.<annotator>_<name>.npy  the image-sized arrays of its info (forward_flow_valid,
-                               forward_flow_status), named as the BasicWriter's files
+                               forward_flow_status) and a pointcloud's per-point arrays
+                               (pointcloud_rgb, _normals, _semantic, _instance, _pixels),
+                               named as the BasicWriter's files
     <key>.json                 frame, camera, the label table's classes and every other
                                annotation as JSON (boxes as lists of row dicts, id maps' labels;
                                NaN / infinite numbers as null; not object_pose's models)
@@ -80,6 +82,14 @@ def to_json(value):
     if isinstance(value, np.generic):
         return to_json(value.item())
     return value
+
+
+def point_files() -> dict[str, str]:
+    """A pointcloud's per-point info arrays -> the suffix of their .npy members (pointRgb ->
+    pointcloud_rgb.npy ...): as JSON they were tens of bytes a point."""
+    from ..annotators.pointcloud import POINT_FILES
+
+    return POINT_FILES
 
 
 def _is_image(value, frame: AnnotatedFrame) -> bool:
@@ -146,9 +156,13 @@ class WebDatasetWriter(Writer):
                     files[f"{field}.npy"] = _npy(data)
                 if isinstance(value, dict) and value.get("info"):
                     info = {k: v for k, v in value["info"].items() if k not in PER_RUN_INFO.get(name, ())}
+                    points = point_files() if name == "pointcloud" else {}
                     for key, array in list(info.items()):
                         if _is_image(array, frame):  # a flow's valid / status masks
                             files[f"{field}_{key}.npy"] = _npy(array)
+                            del info[key]
+                        elif key in points and isinstance(array, np.ndarray):  # one row per point
+                            files[f"{field}_{points[key]}.npy"] = _npy(array)
                             del info[key]
                     if info:
                         meta[field] = to_json(info)
