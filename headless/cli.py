@@ -871,6 +871,14 @@ def exit_with(code: int):
     sys.exit(code)
 
 
+def _has_pillow() -> bool:
+    try:
+        import PIL.Image  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     args = build_parser().parse_args(argv)
@@ -880,6 +888,14 @@ def main(argv: list[str] | None = None) -> int:
     if early_signals.received:  # Ctrl-C or SIGTERM while this process loaded
         print(f"interrupted before {args.command} started: nothing written", file=sys.stderr)
         return 128 + early_signals.received[0]
+    if args.command in ("preview", "report") and not _has_pillow():
+        print(
+            f"error: {args.command} draws its images with Pillow, which this Python does not have "
+            "(Blender's own Python and the bpy 4.2 environment lack it): pip install pillow "
+            "(requirements.txt pins its version)",
+            file=sys.stderr,
+        )
+        return EXIT_INVALID
     command = {"validate": lambda: _validate(args.file, args.out), "preview": lambda: _preview(args)}
     command.update(report=lambda: _report(args), merge=lambda: _merge(args))
     with early_signals.sigterm_as_ctrl_c() as stopped_by:

@@ -9,6 +9,7 @@ import json
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -524,3 +525,16 @@ def test_report_and_contact_sheet_read_the_folder_once_per_camera_not_per_frame(
         visualize.contact_sheet(out, n=first + 6, thumb_width=32)
         counts.append((report, len(listings)))
     assert counts[0] == counts[1]  # 6 frames or 12: the same listings
+
+
+@pytest.mark.parametrize("command", ["report", "preview"])
+def test_without_pillow_report_and_preview_say_to_install_it(tmp_path, command):
+    """Blender's own Python (and .venv42) has no Pillow: report and preview ended in a
+    traceback (ModuleNotFoundError: PIL, exit 1); they say what to install, exit 2, write nothing."""
+    code = "import sys; sys.modules['PIL'] = None\nfrom headless.cli import main\nsys.exit(main(sys.argv[1:]))"
+    proc = subprocess.run(
+        [sys.executable, "-c", code, command, str(tmp_path)], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert f"error: {command} draws its images with Pillow" in proc.stderr and "pip install pillow" in proc.stderr
+    assert "Traceback" not in proc.stderr and list(tmp_path.iterdir()) == []
