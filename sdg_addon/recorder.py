@@ -863,6 +863,20 @@ class Recorder:
                         "visible cameras: a thermal or NIR camera's image is made from its own radiance, not a photo",
                     )
                 )
+            # What acts on the RGB image only (was: drawn, logged and without effect on these cameras).
+            on_rgb = [k for k in ("exposure", "white_balance") if k in spec.params] if spec.name == "sensor" else []
+            if others and (spec.name == "augment" or on_rgb):
+                what = "augment" if spec.name == "augment" else " and ".join(on_rgb)
+                problems.append(
+                    FieldError(
+                        join(f"randomizers[{i}]", "targets"),
+                        others,
+                        f"visible cameras: {what} {'changes' if len(on_rgb) < 2 else 'change'} the RGB image only; "
+                        "a thermal or NIR camera's image "
+                        "is made from its own radiance (its fields netd, blur, vignetting and a NIR camera's exposure "
+                        "set its noise, optics and gain; lens settings may target it in an entry of their own)",
+                    )
+                )
         if problems:
             raise self.config.named(problems)
 

@@ -374,6 +374,34 @@ def test_a_lens_for_an_orthographic_camera_is_refused_before_anything_is_written
     assert render(write_param(tmp_path, text + entry.replace("TARGETS", "side")), out) == 0
 
 
+@pytest.mark.parametrize("sensor", ["thermal", "nir"])
+@pytest.mark.parametrize(
+    "entry, what",
+    [
+        ('type = "augment"\ngaussian_noise = 0.05', "augment changes"),
+        ('type = "sensor"\nexposure = 2', "exposure changes"),
+        ('type = "sensor"\nf_stop = 2\nexposure = 1\nwhite_balance = 3000', "exposure and white_balance change"),
+    ],
+)
+def test_rgb_image_randomizers_on_a_thermal_or_nir_camera_are_refused(tmp_path, capsys, sensor, entry, what):
+    """augment, and a sensor entry's exposure or white_balance, change the RGB image only: a
+    thermal or NIR camera among the targets is refused before anything is written, as for
+    `background` (was: drawn, logged in frames.jsonl, and its images unchanged). The lens
+    (f_stop) alone may target it."""
+    text = header((32, 24), samples=1, frames=1) + asset("ball", "sphere", 0.3, label="ball")
+    text += camera((0.0, -1.5, 0.8), (0.0, 0.0, 0.1), name="rgb")
+    text += camera((0.0, -1.5, 0.8), (0.0, 0.0, 0.1), name="ir", sensor=sensor)
+    out = tmp_path / "out"
+    param = write_param(tmp_path, text + '[[randomizers]]\ntargets = "*"\n' + entry + "\n")
+    assert render(param, out) == 2
+    assert f'randomizers[0].targets: got ["ir"]; expected visible cameras: {what} the RGB image only' in (
+        capsys.readouterr().err
+    )
+    assert not out.exists()
+    lens = '[[randomizers]]\ntargets = "*"\ntype = "sensor"\nf_stop = 2\n'
+    assert render(write_param(tmp_path, text + lens), out) == 0
+
+
 def test_datablock_counts_stay_flat_over_many_applied_frames(tmp_path):
     """30 frames applied (not rendered): once every texture, pattern and HDRI has been
     used, nothing more is made: counts after frame 10 equal counts after frame 30."""

@@ -45,11 +45,11 @@ class Sensor(RandomizerSpec):
         ),
         "exposure": (
             NUMBER,
-            "exposure compensation in stops: the linear image is scaled by 2^`exposure` before the view transform",
+            "exposure compensation in stops: the linear image is scaled by 2^`exposure` before the view transform; visible cameras only (a thermal or NIR target is refused: a NIR camera has its own `exposure`)",
         ),
         "white_balance": (
             NUMBER,
-            "colour temperature the camera is balanced for, Kelvin: a black body (light) of that temperature comes out neutral; a daylight scene balanced for 3000 K turns blue",
+            "colour temperature the camera is balanced for, Kelvin: a black body (light) of that temperature comes out neutral; a daylight scene balanced for 3000 K turns blue; visible cameras only (a thermal or NIR target is refused)",
         ),
     }
     OPTIONS = {
