@@ -15,15 +15,16 @@ from scenes import camera_roll, records, render  # noqa: E402
 from test_porting_docs import add_photos, examples  # noqa: E402
 
 
-def run(tmp_path, heading: str, frames: int | None = None, edit=None):
-    """Render the page's port under `heading` at 64 x 48, 1 sample, with the photos it
-    names (add_photos); `edit(data)` changes the parsed file first; (output, frame logs)."""
+def run(tmp_path, heading: str, frames: int | None = None, edit=None, resolution=(64, 48)):
+    """Render the page's port under `heading` at 64 x 48 (or `resolution`), 1 sample, with
+    the photos it names (add_photos); `edit(data)` changes the parsed file first; (output,
+    frame logs)."""
     (text,) = [t for h, t in examples().items() if h.startswith(heading)]
     data = tomllib.loads(text)
     add_photos(tmp_path, data)
     if edit is not None:
         edit(data)
-    data["render"] = {**data.get("render", {}), "resolution": [64, 48], "samples": 1, "device": "cpu"}
+    data["render"] = {**data.get("render", {}), "resolution": list(resolution), "samples": 1, "device": "cpu"}
     if frames is not None:
         data["run"]["frames"] = frames
     param = tmp_path / "port.json"
@@ -172,3 +173,36 @@ def test_camera_poses_as_location_and_angles(tmp_path):
         rz = np.array([[math.cos(z), -math.sin(z), 0], [math.sin(z), math.cos(z), 0], [0, 0, 1]])
         assert m[:3, 3] == pytest.approx(location, abs=1e-5)
         assert np.abs(m[:3, :3] - rz @ rx).max() < 1e-6
+
+
+def test_camera_poses_from_a_file_blenderproc_basic(tmp_path):
+    import h5py
+
+    out, logs = run(tmp_path, "Camera poses from a file")
+    poses = tomllib.loads(examples()["Camera poses from a file (BlenderProc basic)"])["randomizers"][0]
+    for rec in logs:
+        f = rec["frame"]
+        location, angles = poses["location"]["values"][f], poses["rotation"]["values"][f]
+        x, y, z = (math.radians(a) for a in angles)
+        rx = np.array([[1, 0, 0], [0, math.cos(x), -math.sin(x)], [0, math.sin(x), math.cos(x)]])
+        ry = np.array([[math.cos(y), 0, math.sin(y)], [0, 1, 0], [-math.sin(y), 0, math.cos(y)]])
+        rz = np.array([[math.cos(z), -math.sin(z), 0], [math.sin(z), math.cos(z), 0], [0, 0, 1]])
+        with h5py.File(out / "hdf5" / f"{f}.hdf5") as h:
+            assert {"colors", "distance", "normals", "camera_pose"} <= set(h)
+            pose = json.loads(np.array(h["camera_pose"]).tobytes())
+        w2c = (rz @ ry @ rx @ np.diag([1, -1, -1])).T  # world to camera, OpenCV axes
+        assert np.abs(np.array(pose["cam_R_w2c"]).reshape(3, 3) - w2c).max() < 1e-6
+        assert pose["cam_t_w2c"] == pytest.approx(-w2c @ location, abs=1e-5)
+
+
+def test_objects_thrown_onto_a_floor_kubric_movi_a(tmp_path):
+    out, logs = run(tmp_path, "Objects thrown onto a floor", resolution=(64, 64))
+    shown = sorted(n for n, v in logs[0]["samples"][0]["values"].items() if v["shown"])
+    assert len(shown) == 10  # the page says: 10 of the 30
+    clip = out / "clip_0000"
+    flow = [np.abs(np.load(clip / f"forward_flow_{i:04d}.npy")).max() for i in range(24)]
+    assert 6 < max(flow) < 7.5  # the page says: growing to 6.7 pixels a frame
+    info = json.loads((clip / "object_pose_info_0023.json").read_text())
+    assert sorted(p.split("/")[-1] for p in info["primPaths"]) == shown  # all 10 in the picture
+    poses = np.load(clip / "object_pose_objectToWorld_0023.npy")
+    assert (poses[:, 2, 3] > 0).all()  # none below the floor (origins: the shapes' base centres)
