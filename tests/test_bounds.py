@@ -307,3 +307,22 @@ def test_randomizer_point_options_are_finite_coordinates(tmp_path, entry, option
     assert fields(tmp_path, text) == [f"randomizers[0].{option}"]
     good = {"center": "[0, 0, -1e6]", "size": "[0, 1e6, 1]", "path": "[[0, 0, 1], [1e6, -1e6, 1]]"}[option]
     assert fields(tmp_path, text.replace(f"{option} = {value}", f"{option} = {good}")) == []
+
+
+@pytest.mark.parametrize(
+    "entry, option",
+    [
+        ('type = "scatter"\ntargets = "a"', "surface"),
+        ('type = "scatter"\ntargets = "a"', "avoid"),
+        ('type = "physics_settle"\ntargets = "a"', "passive"),
+        ('type = "camera_look_at"\ntargets = "cam"\ndistance = 2', "look_at"),
+        ('type = "camera"\ntargets = "cam"', "look_at_objects"),
+    ],
+)
+@pytest.mark.parametrize("value", ["[1, 2]", '[["a"]]', '[""]', '["a\\nb"]', "[1979-05-27]"])
+def test_a_glob_list_option_holds_globs(tmp_path, entry, option, value):
+    """An option documented as "glob or list of globs" refuses a list of anything else
+    (was: accepted, then the render stopped with a TypeError in fnmatch)."""
+    text = CAMERA + CUBE + f"[[randomizers]]\n{entry}\n{option} = {value}\n"
+    assert fields(tmp_path, text) == [f"randomizers[0].{option}"]
+    assert fields(tmp_path, text.replace(f"{option} = {value}", f'{option} = ["a", "b*"]')) == []

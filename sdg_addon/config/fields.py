@@ -213,6 +213,11 @@ def _plain_text(value, max_chars: int, allow_empty: bool = False) -> bool:
     return not any(ord(c) < 32 or ord(c) == 127 for c in value)
 
 
+def is_glob_text(value) -> bool:
+    """A name glob (or path glob) in a list of them: a non-empty string without control characters."""
+    return _plain_text(value, MAX_STRING_CHARS)
+
+
 LABEL_TEXT = f"a non-empty string of at most {MAX_LABEL_CHARS} characters without control characters"
 
 

@@ -50,7 +50,16 @@ from ..sensors.thermal import FILE_TEMPERATURES, FILE_TEMPERATURES_TEXT, T_MAX, 
 from ..writers.basic import one_folder_problem
 from ..writers.paths import sensor_folder_problem
 from ..writers.plugins import writer_registry
-from .fields import LABEL_TEXT, MAX_STRING_CHARS, Field, check_value, is_label_text, read_section, section_class
+from .fields import (
+    LABEL_TEXT,
+    MAX_STRING_CHARS,
+    Field,
+    check_value,
+    is_glob_text,
+    is_label_text,
+    read_section,
+    section_class,
+)
 from .problems import MISSING, ConfigError, FieldError, Problem, Problems, Repeated, join, one_of
 
 DEVICES = ("auto", "cpu", "cuda", "optix", "hip", "metal", "oneapi")
@@ -2057,6 +2066,12 @@ class _Reader:
             ok = True
         else:
             ok = isinstance(value, types)
+        if ok and set(types) == {str, list} and isinstance(value, list) and not all(map(is_glob_text, value)):
+            # "glob or list of globs", as docs/parameters.md states the type: not a list of anything
+            self.problems.add(
+                join(p, key), value, f"a glob or a list of globs (non-empty strings, no control characters): {desc}"
+            )
+            return default
         if ok:
             return value
         names = " or ".join(x.__name__ for x in types)
