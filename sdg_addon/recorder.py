@@ -368,6 +368,12 @@ class Recorder:
             self.warn(built.set_note)
         if built.instancing_note:
             self.warn(built.instancing_note)
+        if built.unshown_looks:
+            self.warn(
+                "model files' materials that show no colour, roughness or metallic the parameter file sets (no "
+                "Principled BSDF feeds the surface Cycles renders: the file's look is kept): "
+                + "; ".join(built.unshown_looks)
+            )
         for what, notes, values in (
             ("colour management", built.colour_notes, built.colour_match),
             ("image", built.image_notes, built.image_match),

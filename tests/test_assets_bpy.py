@@ -400,3 +400,36 @@ def test_an_asset_named_as_the_mesh_in_its_file_keeps_its_name(asset_dir, tmp_pa
     assert sorted(m.name for m in built.entities["Cube"].meshes) == ["Cube/Cone", "Cube/Cube"]
     assert [m.name for m in built.entities["p_000"].meshes] == ["p_000/p_000"]
     assert built.match("objects", ["Cube", "p_000"]) == ["Cube", "p_000"]
+
+
+def test_a_models_material_that_cannot_show_the_colour_asked_for_is_named(card, tmp_path):
+    """A .blend model whose material renders a Diffuse BSDF (or, in 4.x, no nodes at all): the
+    asset's `color` changed nothing, without a word. The run says which materials keep their
+    look; a model whose Principled BSDF takes the colour (the card) is not named."""
+    from sdg_addon.compat import enable_nodes
+
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    bpy.ops.mesh.primitive_plane_add(size=1.0)
+    mat = bpy.data.materials.new("Chalk")
+    enable_nodes(mat)
+    tree = mat.node_tree
+    for node in [n for n in tree.nodes if n.type == "BSDF_PRINCIPLED"]:
+        tree.nodes.remove(node)
+    diffuse = tree.nodes.new("ShaderNodeBsdfDiffuse")
+    out = next(n for n in tree.nodes if n.type == "OUTPUT_MATERIAL")
+    tree.links.new(diffuse.outputs["BSDF"], out.inputs["Surface"])
+    bpy.context.object.data.materials.append(mat)
+    bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "chalk.blend"))
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    warning = "model files' materials that show no colour, roughness or metallic the parameter file sets"
+    for model, named in ((tmp_path / "chalk.blend", True), (card, False)):
+        run = tmp_path / model.stem
+        run.mkdir()
+        card_pixels(model, run, "color = [0, 1, 0]")
+        warnings = json.loads((run / "out" / "audit" / "manifest.json").read_text())["warnings"]
+        found = [w for w in warnings if w.startswith(warning)]
+        assert found == (
+            [f"{warning} (no Principled BSDF feeds the surface Cycles renders: the file's look is kept): card: 'Chalk'"]
+            if named
+            else []
+        ), warnings

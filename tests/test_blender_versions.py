@@ -276,3 +276,35 @@ def test_bench_sink_stdout_is_the_figures_alone(tmp_path, python):
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert json.loads(proc.stdout)["frames"] == 1, proc.stdout[:500]
     assert "done: 1 frame(s) written" in proc.stderr
+
+
+PLAIN_MATERIAL_MODEL = """
+import sys, bpy, bmesh
+bpy.ops.wm.read_factory_settings(use_empty=True)
+me = bpy.data.meshes.new("crate")
+bm = bmesh.new(); bmesh.ops.create_cube(bm, size=1.0); bm.to_mesh(me); bm.free()
+bpy.context.scene.collection.objects.link(bpy.data.objects.new("crate", me))
+mat = bpy.data.materials.new("plain")  # 4.2: use_nodes off, Blender renders its diffuse_color
+assert not mat.use_nodes
+me.materials.append(mat)
+bpy.ops.wm.save_as_mainfile(filepath=sys.argv[1])
+"""
+
+
+@pytest.mark.skipif(not PYTHON42.is_file(), reason="no .venv42 (bpy 4.2): scripts/test.sh makes it")
+def test_a_42_material_without_nodes_says_it_keeps_its_look(tmp_path):
+    """4.2's bpy.data.materials.new() makes a material without nodes: a model file's `color`
+    left it as it was, without a word; the run names it (compat.uses_nodes)."""
+    blend = tmp_path / "crate.blend"
+    proc = subprocess.run([str(PYTHON42), "-c", PLAIN_MATERIAL_MODEL, str(blend)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    param = tmp_path / "crate.toml"
+    param.write_text(
+        '[run]\nframes = 1\n[render]\nresolution = [16, 12]\nsamples = 1\ndevice = "cpu"\n'
+        '[[cameras]]\nname = "c"\nlocation = [0, -3, 1]\nlook_at = [0, 0, 0]\n'
+        '[[assets]]\nname = "crate"\nfile = "crate.blend"\ncolor = [0, 1, 0]\nlabels = { class = "crate" }\n'
+    )
+    cmd = [str(PYTHON42), "-m", "headless", "render", str(param), "--out", str(tmp_path / "out"), "--quiet"]
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "materials that show no colour, roughness or metallic" in proc.stderr and "crate: 'plain'" in proc.stderr

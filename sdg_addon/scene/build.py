@@ -111,6 +111,9 @@ class BuiltScene:
     instancing_note: str = ""  # collection instances whose copies cannot match Blender's
     missing: list[str] = field(default_factory=list)  # files the scene's data reads that are not there
     failed_drivers: list[str] = field(default_factory=list)  # drivers Blender did not evaluate (Python)
+    # Model files' materials that show none of the colour / roughness / metallic the file sets
+    # (no Principled BSDF renders): "asset: 'material', ..." per asset entry.
+    unshown_looks: list[str] = field(default_factory=list)
 
     def names(self, kind: str) -> list[str]:
         if kind == "placeables":
@@ -224,10 +227,12 @@ def build_scene(config: Config, open_scene=None, quiet: bool = False) -> BuiltSc
         root[BACKGROUND_PROPERTY] = True  # the tool's container: a label rule on it would label every asset
         for i, spec in enumerate(config.assets):
             try:
-                _asset(root, spec, config, quiet)
+                unshown = _asset(root, spec, config, quiet)
             except AssetError as e:  # named by its entry in the file that declares it
                 file, where = config.asset_origin(i)
                 raise FieldError(join(where, e.key), e.value, e.expected, file) from None
+            if unshown:
+                built.unshown_looks.append(f"{spec.name}: {', '.join(repr(m) for m in unshown)}")
         # Into the scene once built: every importer call updates the view layer at a cost
         # growing with the objects in it, so assets in the scene as they came made reading
         # many model files quadratic (200 [[assets]] files: 9 s instead of 0.5).
@@ -395,17 +400,19 @@ def _ground(scene, config: Config) -> None:
         set_labels(obj, g.labels)
 
 
-def _asset(root_collection, spec: AssetSpec, config: Config, quiet: bool = False) -> None:
+def _asset(root_collection, spec: AssetSpec, config: Config, quiet: bool = False) -> list[str]:
+    """Build an asset entry; returns its file's materials that show none of the inputs the
+    parameter file drives (wire_file_materials)."""
     coll = bpy.data.collections.new(spec.name)
     root_collection.children.link(coll)
     if spec.distractor:
         coll[BACKGROUND_PROPERTY] = True  # unlabelled on purpose: no label rule labels it
     if spec.pool_files:
-        _pool(coll, spec, driven_inputs(spec, config), quiet)
-        return
+        return _pool(coll, spec, driven_inputs(spec, config), quiet)
     if spec.labels:
         set_labels(coll, spec.labels)  # every copy inherits them
     file_points = ({}, [])  # keypoint empties of an asset file (scene/keypoints.py)
+    unshown: list[str] = []
     if spec.primitive:
         mesh = primitive_mesh(spec.primitive, spec.name, spec.size)
         mesh.materials.append(per_object_material(f"sdg_{spec.name}"))
@@ -416,7 +423,7 @@ def _asset(root_collection, spec: AssetSpec, config: Config, quiet: bool = False
         # Labels every part had in its file belong to the model as a whole (one instance).
         shared = _shared_labels(sources)
         file_points = stashed_keypoints(sources)
-        wire_file_materials(sources, driven_inputs(spec, config), spec.name)
+        unshown = wire_file_materials(sources, driven_inputs(spec, config), spec.name)
     for i in range(spec.count):
         name = spec.name if spec.count == 1 else f"{spec.name}_{i:03d}"
         if spec.primitive:
@@ -453,6 +460,7 @@ def _asset(root_collection, spec: AssetSpec, config: Config, quiet: bool = False
         drive = () if spec.primitive else spec.look  # a primitive's own material is driven whole
         for part in parts:
             set_object_look(part, spec.color, spec.roughness, spec.metallic, drive=drive)
+    return unshown
 
 
 def driven_inputs(spec: AssetSpec, config: Config) -> list[str]:
@@ -477,7 +485,7 @@ def _shared_labels(parts) -> dict:
     return own[0]
 
 
-def _pool(coll, spec: AssetSpec, driven: list[str], quiet: bool = False) -> None:
+def _pool(coll, spec: AssetSpec, driven: list[str], quiet: bool = False) -> list[str]:
     """An asset pool: every file loaded once (in path order), each its own object; copies
     (count > 1) are linked duplicates. Which members show in a frame is the `pool`
     randomizer's choice (k of them, without replacement).
@@ -487,6 +495,7 @@ def _pool(coll, spec: AssetSpec, driven: list[str], quiet: bool = False) -> None
     a pool's loading quadratic in its files (200 files: 10 s instead of 0.3)."""
     index = 0
     members = []  # linked into coll after the last import, in this order
+    unshown: list[str] = []  # materials that show none of `driven`
     for file, labels in zip(spec.pool_files, spec.pool_labels):
         try:
             imported = import_file(Path(file), spec.objects, quiet)
@@ -495,7 +504,7 @@ def _pool(coll, spec: AssetSpec, driven: list[str], quiet: bool = False) -> None
             raise
         sources, base_names = [o for o, _ in imported], [n for _, n in imported]
         labels = {**labels, **_shared_labels(sources)}  # what the file's own labels say wins
-        wire_file_materials(sources, driven, f"{spec.name}_{index:03d}")
+        unshown += [m for m in wire_file_materials(sources, driven, f"{spec.name}_{index:03d}") if m not in unshown]
         for copy in range(spec.count):
             name = f"{spec.name}_{index:03d}"
             index += 1
@@ -522,6 +531,7 @@ def _pool(coll, spec: AssetSpec, driven: list[str], quiet: bool = False) -> None
             root.scale = (spec.scale,) * 3
     for obj in members:
         coll.objects.link(obj)
+    return unshown
 
 
 class AssetError(ValueError):

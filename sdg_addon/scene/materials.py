@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import bpy
 
-from ..compat import enable_nodes
+from ..compat import enable_nodes, uses_nodes
 
 ROUGHNESS_PROP = "sdg_roughness"
 METALLIC_PROP = "sdg_metallic"
@@ -76,10 +76,33 @@ def wire_principled(mat: bpy.types.Material, inputs=LOOK_INPUTS, per_object_choi
             tree.links.new(value, socket)
 
 
-def wire_file_materials(objects, inputs, name: str = "model") -> None:
+def renders_principled(mat: bpy.types.Material) -> bool:
+    """Whether a Principled BSDF of `mat` (at the top of its node tree, those wire_principled
+    drives) feeds the surface Cycles renders: its active Cycles output's Surface, through
+    any nodes. Not so for a material without nodes (4.x, use_nodes off), a Diffuse BSDF, a
+    Principled BSDF inside a group or on an output for another engine."""
+    if not uses_nodes(mat):
+        return False
+    out = mat.node_tree.get_output_node("CYCLES")
+    if out is None:
+        return False
+    seen, todo = set(), [out.inputs["Surface"]]
+    while todo:
+        for link in todo.pop().links:
+            node = link.from_node
+            if node.type == "BSDF_PRINCIPLED":
+                return True
+            if node.name not in seen:
+                seen.add(node.name)
+                todo.extend(node.inputs)
+    return False
+
+
+def wire_file_materials(objects, inputs, name: str = "model") -> list[str]:
     """Drive `inputs` of the materials of a model's `objects` (each input wired once). A
     mesh with no material (STL, PLY) gets one of the add-on's, driven, when any input is:
-    else Blender's default surface would show none of them."""
+    else Blender's default surface would show none of them. Returns the names of the
+    materials that show none of `inputs` (renders_principled: no Principled BSDF renders)."""
     bare = [o for o in objects if inputs and not any(slot.material for slot in o.material_slots)]
     if bare:
         mat = per_object_material(f"sdg_{name}")
@@ -89,6 +112,7 @@ def wire_file_materials(objects, inputs, name: str = "model") -> None:
                     slot.material = mat
             else:
                 o.data.materials.append(mat)
+    unshown = []
     for o in objects:
         for slot in o.material_slots:
             mat = slot.material
@@ -99,6 +123,9 @@ def wire_file_materials(objects, inputs, name: str = "model") -> None:
             if todo:
                 wire_principled(mat, todo, per_object_choice=True)
                 mat[WIRED_PROP] = done + todo
+            if inputs and mat.name not in unshown and not renders_principled(mat):
+                unshown.append(mat.name)
+    return unshown
 
 
 WIRED_PROP = "sdg_wired"  # a file's material: the inputs wire_principled drives already
