@@ -644,6 +644,14 @@ def test_camera_look_at_or_rotation(tmp_path):
             [0.3],
             ["'choices' is Replicator's name for what is 'values' here"],
         ),
+        # Replicator's light types: what each is here
+        ('[[lights]]\nname = "l"\ntype = "Sphere"\n', "lights[0].type", "Sphere", ["Sphere is POINT"]),
+        (
+            '[[lights]]\nname = "l"\n[[randomizers]]\ntype = "light"\ntargets = "l"\nlight_type = "Rect"\n',
+            "randomizers[0].light_type",
+            "Rect",
+            ["Rect and Disk AREA"],
+        ),
         ("[annotators]\nrgb = { foo = 1 }\n", "annotators.rgb.foo", 1, ["takes no keys"]),
         ('[writers]\nbasic = { frame_padding = "4" }\n', "writers.basic.frame_padding", "4", ["whole number"]),
         ("[writers]\nbasik = {}\n", "writers.basik", "basik", ["did you mean 'basic'?"]),

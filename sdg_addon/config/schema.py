@@ -599,7 +599,15 @@ CameraSpec = section_class("CameraSpec", CAMERA_FIELDS)
 MAX_LIGHTS = 1000  # lights from one entry (each is sampled in every frame)
 LIGHT_FIELDS = (
     Field("name", "name", "", "unique among cameras, lights and assets", required=True),
-    Field("type", "choice", "AREA", "", choices=LIGHT_TYPES, fold_case=True),
+    Field(
+        "type",
+        "choice",
+        "AREA",
+        "Replicator's (USD's) light types: Sphere is POINT, Distant SUN, Rect and Disk AREA; a Dome is the world "
+        "(`scene.world`, `world_hdri`)",
+        choices=LIGHT_TYPES,
+        fold_case=True,
+    ),
     Field(
         "location",
         "vec3",

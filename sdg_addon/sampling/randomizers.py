@@ -280,7 +280,8 @@ class Light(RandomizerSpec):
         d = self.params.get("light_type")
         values = [] if d is None else d.params.get("values", [d.params.get("value")])
         bad = [v for v in values if not isinstance(v, str) or v.upper() not in self.TYPES]
-        return [("light_type", bad[0], f"one of {', '.join(self.TYPES)}")] if bad else []
+        peer = " (Replicator's Sphere is POINT, Distant SUN, Rect and Disk AREA)"
+        return [("light_type", bad[0], f"one of {', '.join(self.TYPES)}{peer}")] if bad else []
 
 
 @register_randomizer
