@@ -1612,3 +1612,12 @@ def test_a_quota_cases_max_tries_is_bounded(tmp_path):
     assert load_config(write(tmp_path / "ok.toml", text + "1000\n")).cases[0].max_tries == 1000
     p = one_problem(tmp_path, text + "1001\n")
     assert p.field == "cases[0].max_tries" and p.value == 1001 and "1000" in p.expected
+
+
+def test_a_toml_date_is_shown_as_the_date_it_is(tmp_path):
+    """TOML has dates and times, JSON has none: a problem shows one as `<date 1979-05-27>`
+    (was: Python's repr, and "a list nested too deep" for a date in a list)."""
+    text = "[run]\nseed = 1979-05-27\n" + CAMERA
+    text += '[[randomizers]]\ntype = "camera"\ntargets = "cam"\nlook_at_objects = [1979-05-27T07:32:00]\n'
+    shown = [str(p).split(": got ")[1].split("; expected")[0] for p in problems_of(write(tmp_path / "p.toml", text))]
+    assert shown == ["<date 1979-05-27>", "[<datetime 1979-05-27T07:32:00>]"]

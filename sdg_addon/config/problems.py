@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 from dataclasses import dataclass
 
 
@@ -127,7 +128,15 @@ def _show(value: object) -> str:
     if value is MISSING:
         return repr(value)
     try:
-        text = json.dumps(value)
+        text = re.sub(r'"\\u0000(.*?)\\u0000"', r"\1", json.dumps(value, default=_not_json))
     except (TypeError, ValueError, RecursionError):
         text = repr(value) if not isinstance(value, (list, dict)) else f"a {type(value).__name__} nested too deep"
     return text if len(text) <= 120 else text[:117] + "..."
+
+
+def _not_json(value: object) -> str:
+    """A value JSON has no type for, as a problem shows it: a TOML date or time (`<date
+    1979-05-27>`), not a Python repr, nor "nested too deep" when it sits in a list."""
+    if not hasattr(value, "isoformat"):
+        raise TypeError(type(value).__name__)  # shown by its repr (Repeated)
+    return f"\x00<{type(value).__name__} {value.isoformat()}>\x00"  # unquoted by _show: not a string
