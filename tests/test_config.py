@@ -666,6 +666,13 @@ def test_camera_look_at_or_rotation(tmp_path):
             ["annotator's `semantic_type`"],
         ),
         (
+            "[writers.basic]\npointcloud_include_unlabelled = true\n",
+            "writers.basic.pointcloud_include_unlabelled",
+            True,
+            ["pointcloud = { include_unlabelled = true }"],
+        ),
+        ('[writers.basic]\nimage_output_format = "jpeg"\n', "writers.basic.image_output_format", "jpeg", ["PNG only"]),
+        (
             '[writers.coco]\nsemantic_types = ["class"]\n',
             "writers.coco.semantic_types",
             ["class"],

@@ -2227,11 +2227,19 @@ def writer_option_hints(options: dict, known) -> dict[str, str]:
             )
         elif key == "output_dir":
             hints[key] = "the output folder is the run's: `run.output` in the file or `--out` on the command line"
-        elif key == "semantic_types" and "semantic_type" not in known:
+        elif key in ("semantic_types", "semantic_filter_predicate") and "semantic_type" not in known:
             hints[key] = (
-                "the label type is each annotator's `semantic_type` option, e.g. "
-                '[annotators] semantic_segmentation = { semantic_type = "class" }'
+                "the label type is each annotator's `semantic_type` option and the values kept its "
+                '`semantic_filter`, e.g. [annotators] semantic_segmentation = { semantic_type = "class" }'
             )
+        elif key == "pointcloud_include_unlabelled":
+            hints[key] = (
+                "it is the pointcloud annotator's option: [annotators] pointcloud = { include_unlabelled = true }"
+            )
+        elif key == "image_output_format":
+            hints[key] = "the basic writer writes rgb as PNG only (lossless; convert afterwards for JPEG)"
+        elif key == "use_common_output_dir":
+            hints[key] = "several cameras' files are placed by `camera_subfolders` and `annotator_subfolders`"
     return hints
 
 
