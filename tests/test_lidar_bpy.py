@@ -342,3 +342,41 @@ def test_rays_pass_through_a_volume_as_the_masks_do(clean_bpy, tmp_path):
     pts, inst = lidar(out, "front"), lidar(out, "front", "instance")
     assert len(pts) == 5 * 7 and (inst == wall).all()
     assert np.allclose(pts[:, 0], WALL_X - 1.0, atol=1e-4)  # the wall's near face, not the fog box's at 4 m
+
+
+def test_each_material_of_an_object_has_its_own_reflectance(clean_bpy, tmp_path):
+    """A wall with two material slots, sdg_reflectance 0.1 on its -y half and 0.9 on its +y
+    half (the active slot is the 0.1 one): each return's intensity is its own half's
+    reflectance x cos (was: 0.1 everywhere, the active material's)."""
+    bpy = clean_bpy
+    bpy.ops.mesh.primitive_plane_add(size=4.0, location=(WALL_X, 0.0, 1.0), rotation=(0.0, np.pi / 2, 0.0))
+    wall = bpy.context.object
+    wall.name = "wall"
+    wall["semantics"] = "class:wall"
+    bpy.ops.object.mode_set(mode="EDIT")
+    bpy.ops.mesh.subdivide(number_cuts=1)
+    bpy.ops.object.mode_set(mode="OBJECT")
+    for name, value in (("dark", 0.1), ("bright", 0.9)):
+        mat = bpy.data.materials.new(name)
+        mat["sdg_reflectance"] = value
+        wall.data.materials.append(mat)
+    for face in wall.data.polygons:
+        face.material_index = 1 if face.center.y > 0 else 0
+    wall.active_material_index = 0
+    blend = tmp_path / "wall.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(blend))
+    text = (
+        header((16, 12), samples=1)
+        + f'[scene]\nblend = "{blend.as_posix()}"\n'
+        + camera((0.0, 0.0, 1.0), (WALL_X, 0.0, 1.0))
+        + '[[lidars]]\nname = "front"\npreset = "solid_state"\nchannels = 3\ncolumns = 8\n'
+        + "horizontal_fov = 16\nfov_down = -2\nfov_up = 2\nlocation = [0, 0, 1]\n"
+        + "[annotators]\nlidar = {}\n[writers]\nbasic = {}\n"
+    )
+    out = tmp_path / "out"
+    assert render(write_param(tmp_path, text), out) == 0
+    pts = lidar(out, "front")
+    assert len(pts) == 3 * 8 and np.allclose(pts[:, 0], WALL_X, atol=1e-4)
+    cos = pts[:, 0] / np.linalg.norm(pts[:, :3], axis=1)
+    expected = np.where(pts[:, 1] > 0, 0.9, 0.1) * cos  # world +y = sensor +y (left)
+    assert np.allclose(pts[:, 3], expected, atol=1e-5)

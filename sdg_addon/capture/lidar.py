@@ -20,7 +20,7 @@ from ..annotators.lidar import LidarPattern
 from ..frame import Camera, FrameData
 from ..scene.instancing import renders
 from ..sensors import REFLECTANCE_PROP  # object (or material) custom property, 0 .. 1
-from .render import volume_objects
+from .render import _may_deform, volume_objects
 
 DEFAULT_REFLECTANCE = 0.5  # a base colour driven by a texture or other nodes
 # Sensor axes (x forward, y left, z up) in a Blender camera's frame (looks down -Z, +Y up).
@@ -32,12 +32,13 @@ def luminance(rgb) -> float:
     return 0.2126 * r + 0.7152 * g + 0.0722 * b
 
 
-def reflectance(obj) -> float:
-    """`sdg_reflectance` of the object or its material, else the luminance of the base
-    colour the material shows (Object Info colour, or the socket's own value)."""
+def reflectance(obj, mat=None) -> float:
+    """`sdg_reflectance` of the object, else of the material (`mat`, default the object's
+    active one), else the luminance of the base colour that material shows (Object Info
+    colour, or the socket's own value)."""
     if REFLECTANCE_PROP in obj.keys():
         return float(obj[REFLECTANCE_PROP])
-    mat = obj.active_material
+    mat = obj.active_material if mat is None else mat
     if mat is None:
         return luminance((0.8, 0.8, 0.8))  # Blender's default surface
     if REFLECTANCE_PROP in mat.keys():
@@ -52,6 +53,31 @@ def reflectance(obj) -> float:
     if socket.links[0].from_node.type == "OBJECT_INFO":
         return luminance(obj.color)
     return DEFAULT_REFLECTANCE
+
+
+def material_indices(obj, depsgraph) -> np.ndarray:
+    """(F,) material slot index of each loop triangle of `obj`'s evaluated mesh, in the
+    order of the capture's faces (capture.render's _local_mesh)."""
+    evaluated = obj.evaluated_get(depsgraph)
+    mesh = evaluated.to_mesh()
+    try:
+        mesh.calc_loop_triangles()
+        index = np.empty(len(mesh.loop_triangles), np.int64)
+        mesh.loop_triangles.foreach_get("material_index", index)
+    finally:
+        evaluated.to_mesh_clear()
+    return index
+
+
+def triangle_reflectances(obj, index, count: int) -> np.ndarray:
+    """(count,) reflectance of each triangle: each its own material slot's (`index`, from
+    material_indices; a car's paint and its tyres), one value when the object has at most
+    one material or sets sdg_reflectance itself."""
+    slots = [slot.material for slot in getattr(obj, "material_slots", ())]
+    if len(slots) <= 1 or REFLECTANCE_PROP in obj.keys() or index is None or len(index) != count:
+        return np.full(count, reflectance(obj), np.float32)
+    per_slot = np.array([reflectance(obj, m) if m is not None else reflectance(obj) for m in slots], np.float32)
+    return per_slot[np.clip(index, 0, len(slots) - 1)]  # an index past the slots draws with the last
 
 
 def _rigid(matrix) -> np.ndarray:
@@ -98,6 +124,7 @@ class LidarCaster:
             LidarPattern(s.model, s.channels, (s.fov_down, s.fov_up), s.horizontal_fov, s.columns) for s in lidars
         ]
         self.directions = [p.directions() for p in self.patterns]
+        self._indices: dict[tuple, np.ndarray] = {}  # material_indices per undeformed mesh
         check_mounts(self.built, self.lidars)
 
     def sensor_to_world(self, spec) -> np.ndarray:
@@ -112,6 +139,19 @@ class LidarCaster:
             axes[:3, :3] = CAMERA_TO_SENSOR_AXES
             return mount @ axes @ offset
         return _rigid(self.built.scene.objects[spec.mount].matrix_world) @ offset
+
+    def _material_indices(self, obj, depsgraph) -> np.ndarray | None:
+        """material_indices of an object with several material slots (None otherwise),
+        cached per mesh that nothing deforms (as the capture caches its faces)."""
+        if len(getattr(obj, "material_slots", ())) <= 1 or REFLECTANCE_PROP in obj.keys():
+            return None
+        key = None if _may_deform(obj) else (obj.type, obj.data.name_full)
+        if key is not None and key in self._indices:
+            return self._indices[key]
+        index = material_indices(obj, depsgraph)
+        if key is not None:
+            self._indices[key] = index
+        return index
 
     def scene_geometry(self):
         """World triangles (N, 3, 3), their instance ids (N,) and reflectances (N,). Volumes
@@ -131,7 +171,7 @@ class LidarCaster:
                 mw = np.array(m.matrix_world, dtype=np.float64)
                 tris.append(local @ mw[:3, :3].T + mw[:3, 3])
                 ids.append(np.full(len(local), e.instance_id, np.uint32))
-                refl.append(np.full(len(local), reflectance(m), np.float32))
+                refl.append(triangle_reflectances(m, self._material_indices(m, depsgraph), len(local)))
         if not tris:
             return np.zeros((0, 3, 3)), np.zeros(0, np.uint32), np.zeros(0, np.float32)
         return np.concatenate(tris), np.concatenate(ids), np.concatenate(refl)
