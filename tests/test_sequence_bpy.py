@@ -1189,3 +1189,32 @@ def test_vertex_instancing_inside_a_collection_instance_plays_in_a_clip(tmp_path
     for i in range(len(frames)):
         placed = sorted(tuple(np.asarray(b["transform"]).T[:3, 3]) for b in load(out, 0, i, "bounding_box_3d"))
         assert len(placed) == len(truth[i]) and np.allclose(placed, truth[i], atol=1e-5), i
+
+
+def test_distractor_assets_are_passive_bodies_of_a_clip(tmp_path):
+    """A distractor asset (unlabelled on purpose: furniture, Kubric's static=True) stays
+    where it is in a rigid-body clip, even in mid-air, while a labelled one falls beside it."""
+    text = (
+        header((W, H), samples=1, seed=1, frames=6)
+        + "[sequence]\nclip_length = 6\nfps = 12\nrigid_body = true\n"
+        + camera((0.0, -8.0, 3.0), (0.0, 0.0, 1.0))
+        + '[[assets]]\nname = "clutter"\nprimitive = "sphere"\nsize = 0.5\nlocation = [0, 0, 2]\ndistractor = true\n'
+        + '[[assets]]\nname = "ball"\nprimitive = "sphere"\nsize = 0.5\nlocation = [1, 0, 2]\nlabels = { class = "ball" }\n'
+        + "[annotators]\ninstance_id_segmentation = {}\nbounding_box_3d = {}\n"
+    )
+    from PIL import Image
+
+    out = tmp_path / "out"
+    assert render(write_param(tmp_path, text, "static.toml"), out) == 0
+    clip = out / "clip_0000"
+
+    def clutter_pixels(i: int) -> np.ndarray:
+        mapping = json.loads((clip / f"instance_id_segmentation_mapping_{i:04d}.json").read_text())
+        (key,) = [k for k, path in mapping.items() if path.endswith("/clutter")]
+        colour = [int(c) for c in key.strip("()").split(",")]
+        image = np.array(Image.open(clip / f"instance_id_segmentation_{i:04d}.png"))
+        return np.argwhere((image == colour).all(axis=-1))
+
+    assert len(clutter_pixels(0)) > 0 and np.array_equal(clutter_pixels(0), clutter_pixels(5))
+    ball = [np.load(clip / f"bounding_box_3d_{i:04d}.npy")["transform"][0][3, 2] for i in (0, 5)]
+    assert ball[0] == pytest.approx(2.0) and ball[1] < 1.5  # the ball fell
