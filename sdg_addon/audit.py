@@ -37,6 +37,13 @@ def addon_version() -> str:
         return "unknown"
 
 
+def draws_version() -> int:
+    """The sampling code's version (sampling.DRAWS_VERSION): which code drew the values."""
+    from .sampling import DRAWS_VERSION
+
+    return DRAWS_VERSION
+
+
 def _content_parameters(resolved: dict) -> dict:
     """The resolved parameters that determine frame content (not where it goes or which frames)."""
     keep = {k: v for k, v in resolved.items() if k not in ("output", "frames", "files")}
@@ -142,6 +149,7 @@ def environment(device: dict | None = None, extra: dict | None = None) -> dict:
 
     env = {
         "addon_version": addon_version(),
+        "draws_version": draws_version(),
         "python": sys.version,
         "platform": platform.platform(),
         "numpy": numpy.__version__,

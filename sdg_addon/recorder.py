@@ -617,6 +617,15 @@ class Recorder:
                 f"the frames of {opts.output} so far were rendered with Blender {before.get('blender')}, this run's with "
                 f"{env.get('blender')}: their images can differ (audit/{env_path.name} keeps both, in earlier_runs)"
             )
+        if before is not None and before.get("draws_version") != env["draws_version"]:
+            drawn = before.get("draws_version")
+            self.warn(
+                f"the frames of {opts.output} so far were drawn by "
+                + (f"sampling version {drawn}" if drawn is not None else "a version of this tool that recorded none")
+                + f", this run's by version {env['draws_version']}: from here on the same seed draws other scenes, so "
+                "a fresh run would not make the earlier frames again (render anew with --overwrite for one version "
+                f"throughout; audit/{env_path.name} keeps both, in earlier_runs)"
+            )
         audit.write_json(env_path, env)
         if isinstance(frames, list):  # a parallel run's parent forgets for its processes
             # Finished frames of a clip rendered again (whole) are logged once: by the new rendering.

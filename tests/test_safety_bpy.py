@@ -869,3 +869,31 @@ def test_a_resume_keeps_the_earlier_runs_environment_and_says_when_blender_chang
     third = json.loads(env_path.read_text())
     assert [r["frames"] for r in third["earlier_runs"]] == [[0, 1], [0, 2]] and third["frames"] == [0, 3]
     assert "earlier_runs" not in third["earlier_runs"][1]  # flat, oldest first
+
+
+def test_a_resume_with_other_sampling_code_says_the_draws_changed(tmp_path, capsys, monkeypatch):
+    """A dataset resumed after an upgrade whose sampling draws other values (a new
+    sampling.DRAWS_VERSION), or begun by a version that recorded none, says so once: the
+    frames from then on are not those a fresh run of the earlier code would make. The same
+    version says nothing."""
+    from sdg_addon import sampling
+
+    p, out = param(tmp_path, TINY.replace("frames = 2", "frames = 4")), tmp_path / "out"
+    env_path = out / "audit" / "environment.json"
+    assert render(p, out, "--frames", "0:1") == 0
+    assert json.loads(env_path.read_text())["draws_version"] == sampling.DRAWS_VERSION
+    capsys.readouterr()
+    monkeypatch.setattr(sampling, "DRAWS_VERSION", sampling.DRAWS_VERSION + 1)
+    assert render(p, out, "--frames", "0:2", "--resume") == 0
+    err = capsys.readouterr().err
+    assert (
+        f"drawn by sampling version {sampling.DRAWS_VERSION - 1}, this run's by version {sampling.DRAWS_VERSION}" in err
+    )
+    assert json.loads(env_path.read_text())["draws_version"] == sampling.DRAWS_VERSION
+    assert render(p, out, "--frames", "0:3", "--resume") == 0  # the same version: no word
+    assert "drawn by" not in capsys.readouterr().err
+    record = json.loads(env_path.read_text())
+    del record["draws_version"]  # as a run before versions were recorded left it
+    env_path.write_text(json.dumps(record))
+    assert render(p, out, "--resume") == 0
+    assert "drawn by a version of this tool that recorded none" in capsys.readouterr().err

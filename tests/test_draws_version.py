@@ -1,0 +1,90 @@
+"""sampling.DRAWS_VERSION names the draws: the values every randomizer and distribution draws
+for a seed and frame (tests/draws/*.toml: every randomizer type, every distribution, clips,
+triggers, redraws, and the placements made in a given scene). A change to the sampling code
+that draws other values fails here until DRAWS_VERSION is raised and the new fingerprint is
+added below: a dataset resumed with the new code then says its frames were drawn by two
+versions (the frames after the upgrade are not those a fresh run of the earlier code makes)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sdg_addon.config.schema import load_config
+from sdg_addon.sampling import DRAWS_VERSION, RANDOMIZERS, sample_frame
+
+DRAWS = Path(__file__).parent / "draws"
+
+# version -> {file: sha256 of its draws}
+FINGERPRINTS = {
+    1: {
+        "stills": "621e457d827dbbee75c0e4e099e090236c6ce456b6d2e1f39f458a2813e347bf",
+        "clips": "11f43a8883b0e22f07a0a941aee96ba09cb093cc3321197d022a992229c8c40b",
+        "facts": "fff68010e05e284a4fec79a98d59729ffca28468a8ac277c7e16ecf4817742a3",
+    },
+}
+
+
+def fingerprint(draws) -> str:
+    return hashlib.sha256(json.dumps(draws, sort_keys=True).encode()).hexdigest()
+
+
+def draws_of(name: str, facts=None, targets=None) -> list:
+    cfg = load_config(DRAWS / f"{name}.toml")
+    targets = targets or [["a", "b"]] * len(cfg.randomizers)
+    k, fps = cfg.sequence.clip_length, cfg.sequence.fps
+    frames = range(12 if k == 1 else 9)
+    out = [sample_frame(cfg.seed, f, cfg.randomizers, targets, k, fps, facts) for f in frames]
+    out += [sample_frame(cfg.seed + 1, 4, cfg.randomizers, targets, k, fps, facts, attempt=2)]  # a redraw
+    return out
+
+
+def check(name: str, draws) -> None:
+    got, want = fingerprint(draws), FINGERPRINTS[DRAWS_VERSION][name]
+    assert got == want, (
+        f"the draws of tests/draws/{name}.toml changed (fingerprint {got}): raise sampling.DRAWS_VERSION "
+        f"to {DRAWS_VERSION + 1} and add its fingerprints to FINGERPRINTS here"
+    )
+
+
+def test_the_draws_of_every_randomizer_type_and_distribution_are_those_of_this_version():
+    check("stills", draws_of("stills"))
+    check("clips", draws_of("clips"))
+
+
+def test_the_fingerprinted_files_cover_every_randomizer_type():
+    """A new randomizer type goes into tests/draws/*.toml (with a new DRAWS_VERSION)."""
+    covered = set()
+    for name in ("stills", "clips", "facts"):
+        covered |= {r.name for r in load_config(DRAWS / f"{name}.toml").randomizers}
+    # Drawing from files of the user's (photos, textures, HDRIs) or the scene's own data
+    # (materials, a pool's members): their draws are choices among those, covered by `choice`.
+    by_files = {"background", "texture", "world_hdri", "material_swap", "pool"}
+    assert set(RANDOMIZERS) - by_files == covered
+
+
+def test_the_placements_in_a_given_scene_are_those_of_this_version():
+    """scatter, camera_look_at and physics_settle in a scene of two small cubes over a table
+    top (the facts a built scene gives them; mathutils' BVH trees decide the overlaps)."""
+    pytest.importorskip("bpy")
+    from sdg_addon.scene.facts import EntityGeometry, SceneFacts
+
+    corners = np.array([[x, y, z] for x in (-0.1, 0.1) for y in (-0.1, 0.1) for z in (-0.1, 0.1)])
+    box_tris = np.array(
+        [[0, 1, 3], [0, 3, 2], [4, 6, 7], [4, 7, 5], [0, 4, 5], [0, 5, 1]]
+        + [[2, 3, 7], [2, 7, 6], [0, 2, 6], [0, 6, 4], [1, 5, 7], [1, 7, 3]]
+    )
+    top = np.array([[-1, -1, 0.5], [1, -1, 0.5], [1, 1, 0.5], [-1, 1, 0.5]], dtype=float)
+    facts = SceneFacts(
+        entities={
+            "a": EntityGeometry(corners, box_tris, np.eye(4), 1.0),
+            "b": EntityGeometry(corners, box_tris, np.eye(4), 1.0),
+            "table": EntityGeometry(top, np.array([[0, 1, 2], [0, 2, 3]]), np.eye(4), 1.0),
+        },
+        cameras=["cam"],
+    )
+    check("facts", draws_of("facts", facts, [["a", "b"], ["a", "b"], ["cam"], ["a", "b"]]))
