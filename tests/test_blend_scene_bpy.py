@@ -642,6 +642,25 @@ def test_cameras_whose_folders_differ_only_in_case_are_refused_before_anything_i
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize("name", ["CamA", "cama", "CamB"])
+def test_a_lidar_named_as_a_base_scene_camera_is_refused_before_anything_is_written(shop, tmp_path, capsys, name):
+    """A LiDAR's name is its output sub-folder, as a camera's: named as a .blend camera that
+    renders (or so but for case: one folder on Windows' and macOS' file systems), it wrote
+    into that camera's folder. Refused, naming the LiDAR entry; a camera left out by [scene]
+    cameras (CamB) is no problem."""
+    lidar = f'[[lidars]]\nname = "{name}"\npreset = "spinning_16"\ncolumns = 36\n'
+    param = blend_param(shop.path, lidar)
+    out = tmp_path / "out"
+    if name == "CamB":
+        assert main(["render", str(param), "--out", str(out), "--quiet"]) == 0
+        return
+    assert main(["render", str(param), "--out", str(out), "--quiet"]) == 2
+    assert (
+        f"lidars[0].name: got \"{name}\"; expected a name that differs from camera 'CamA''s" in capsys.readouterr().err
+    )
+    assert not out.exists()
+
+
 @pytest.mark.parametrize(
     "owner, prop, value, said",
     [

@@ -532,10 +532,11 @@ def check_camera_sensor_settings(camera, blend: str = "") -> None:
             )
 
 
-def check_camera_folders(names: list[str], blend: str = "") -> None:
-    """The run's cameras (a base scene's among them) name their output sub-folders, held to
-    the rule of [[cameras]] entries (writers.paths.sensor_folder_problem): not a folder the
-    tool makes there, no two one folder on Windows' and macOS' file systems."""
+def check_camera_folders(names: list[str], blend: str = "", lidars: list[str] = ()) -> None:
+    """The run's cameras (a base scene's among them) and LiDARs name their output
+    sub-folders, held to the rule of [[cameras]] entries (writers.paths.sensor_folder_problem):
+    not a folder the tool makes there, no two one folder on Windows' and macOS' file systems
+    (a LiDAR named as a base scene's camera wrote into that camera's folder)."""
     seen: dict[str, str] = {}
     for name in names:
         problem = sensor_folder_problem(name, seen, f"camera {name!r}")
@@ -543,6 +544,10 @@ def check_camera_folders(names: list[str], blend: str = "") -> None:
             raise FieldError(
                 "scene.blend", blend, f"{problem}; camera {name!r}: rename it (or leave it out with [scene] cameras)"
             )
+    for i, name in enumerate(lidars):
+        problem = sensor_folder_problem(name, seen, f"LiDAR {name!r}")
+        if problem:
+            raise FieldError(f"lidars[{i}].name", name, problem)
 
 
 def check_projection(cam_obj, blend: str = "") -> None:
