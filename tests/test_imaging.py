@@ -324,6 +324,25 @@ def test_procedural_patterns_and_light_types_are_checked():
     assert spec("light", light_type="laser").prepare(Path("."))[0][0] == "light_type"
 
 
+def test_names_drawn_through_a_mixture_are_checked(tmp_path):
+    """A mixture of light types, patterns or file names: each component's names are checked
+    (a valid light_type mixture was refused as 'the field is missing'; a bad pattern or file
+    passed validation and ended the render with a traceback)."""
+
+    def mix(*components):
+        return {"distribution": "mixture", "components": list(components)}
+
+    good = mix("area", {"distribution": "choice", "values": ["spot", "point"]})
+    assert spec("light", light_type=good).prepare(Path(".")) == []
+    bad = mix("area", {"distribution": "sequence", "values": ["spot", "laser"]})
+    assert spec("light", light_type=bad).prepare(Path("."))[0][:2] == ("light_type", "laser")
+    assert spec("procedural_texture", pattern=mix("noise", "marble")).prepare(Path("."))[0][:2] == ("pattern", "marble")
+    fake_image(tmp_path / "wood.png")
+    r = spec("texture", {"folder": "."}, image=mix("wood.png", {"distribution": "choice", "values": ["tile.png"]}))
+    assert r.prepare(tmp_path)[0][:2] == ("image", "tile.png")
+    assert spec("texture", {"folder": "."}, image=mix("wood.png", "wood.png")).prepare(tmp_path) == []
+
+
 def test_sensor_refuses_two_ways_of_one_thing():
     assert spec("sensor", focal_length=35, fov=50).prepare(Path("."))[0][0] == "fov"
     assert spec("sensor", {"focus_target": "mug"}, focus_distance=2.0).prepare(Path("."))[0][0] == "focus_distance"

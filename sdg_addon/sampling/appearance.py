@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .distributions import Distribution
+from .distributions import listed_values
 from .randomizers import COLOR, NUMBER, STRING, RandomizerSpec, register_randomizer
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".exr", ".hdr", ".bmp", ".webp", ".tga")
@@ -119,7 +119,7 @@ class FolderRandomizer(RandomizerSpec):
         if not self.names:
             return [("folder", raw, f"a folder holding {' / '.join(self.EXTENSIONS)} files (found none)")]
         d = self.params.get(self.PICK)
-        values = _possible_values(d) if d is not None else []
+        values = listed_values(d) if d is not None else []
         missing = [v for v in values if v not in self.names]
         if missing:
             shown = ", ".join(repr(n) for n in self.names[:8]) + (" ..." if len(self.names) > 8 else "")
@@ -144,14 +144,6 @@ class FolderRandomizer(RandomizerSpec):
             values.update({k: d.sample(rng, frame) for k, d in self.params.items() if k != self.PICK})
             out[t] = values
         return out
-
-
-def _possible_values(d: Distribution) -> list:
-    if "values" in d.params:
-        return list(d.params["values"])
-    if "value" in d.params:
-        return [d.params["value"]]
-    return []
 
 
 @register_randomizer
@@ -265,7 +257,7 @@ class ProceduralTexture(RandomizerSpec):
 
     def prepare(self, base):
         d = self.params.get("pattern")
-        bad = [v for v in (_possible_values(d) if d is not None else []) if v not in PATTERNS]
+        bad = [v for v in (listed_values(d) if d is not None else []) if v not in PATTERNS]
         return [("pattern", bad[0], f"one of {', '.join(PATTERNS)}")] if bad else []
 
     def sample(self, rng, frame, targets):

@@ -643,6 +643,20 @@ class Constant(Distribution):
         return a, a
 
 
+def listed_values(d: Distribution) -> list:
+    """The values `d` draws from a list it is given: a constant's value, a choice's or
+    sequence's values, a mixture's components' (each of those); nothing for a distribution
+    that computes its values (a uniform). What a name parameter (a light type, a file) can
+    draw, to check every one before anything is built."""
+    if isinstance(d, Constant):
+        return [d.params["value"]]
+    if d.name in ("choice", "sequence"):
+        return list(d.params["values"])
+    if d.name == "mixture":
+        return [v for c in d.components for v in listed_values(c)]
+    return []
+
+
 def is_distribution_spec(value) -> bool:
     return isinstance(value, dict) and "distribution" in value
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..config.fields import Field, option_default
 from ..sensors.thermal import FILE_TEMPERATURES, FILE_TEMPERATURES_TEXT
-from .distributions import Distribution
+from .distributions import Distribution, listed_values
 
 # Kinds of values, checked by config for constants and distribution bounds alike.
 NUMBER, VEC3, COLOR, BOOL = "number", "vec3", "color", "bool"
@@ -278,7 +278,7 @@ class Light(RandomizerSpec):
 
     def prepare(self, base):
         d = self.params.get("light_type")
-        values = [] if d is None else d.params.get("values", [d.params.get("value")])
+        values = [] if d is None else listed_values(d)
         bad = [v for v in values if not isinstance(v, str) or v.upper() not in self.TYPES]
         peer = " (Replicator's Sphere is POINT, Distant SUN, Rect and Disk AREA)"
         return [("light_type", bad[0], f"one of {', '.join(self.TYPES)}{peer}")] if bad else []
