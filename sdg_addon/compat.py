@@ -32,6 +32,17 @@ def disable_light_temperature(light) -> None:
         light.use_temperature = False
 
 
+def white_balance_on(view_settings) -> bool:
+    """Whether the view's white balance is on (Blender 4.3+: `use_white_balance`; 4.2 has none)."""
+    return bool(getattr(view_settings, "use_white_balance", False))
+
+
+def disable_white_balance(view_settings) -> None:
+    """The view's white balance off, where this Blender has one (4.3+)."""
+    if hasattr(view_settings, "use_white_balance"):
+        view_settings.use_white_balance = False
+
+
 def enable_nodes(idblock) -> None:
     """Materials and worlds use nodes: to be switched on in 4.x, always on (deprecated) in 5.x."""
     if not IS_5:

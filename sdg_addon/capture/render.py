@@ -43,6 +43,7 @@ from ..blender_paths import remember_resources
 from ..compat import (
     LEGACY_PASS_NAMES,
     VECTOR_PASS_ON_EVERY_LAYER,
+    disable_white_balance,
     render_multilayer_exr,
     set_multilayer_exr,
     uses_nodes,
@@ -131,8 +132,7 @@ def configure_cycles(scene, render: RenderSettings, passes: set[str]) -> dict:
     scene.view_settings.look = render.look
     scene.view_settings.exposure, scene.view_settings.gamma = render.exposure, render.gamma
     scene.view_settings.use_curve_mapping = False
-    if hasattr(scene.view_settings, "use_white_balance"):
-        scene.view_settings.use_white_balance = False
+    disable_white_balance(scene.view_settings)
     configure_layers(scene, render, passes)
     if "vector" in passes:
         scene.render.use_motion_blur = False  # Cycles has no vector pass with motion blur

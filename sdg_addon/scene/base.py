@@ -19,6 +19,7 @@ from pathlib import Path
 
 import bpy
 
+from ..compat import white_balance_on
 from ..config.problems import MISSING, FieldError, one_of
 from ..sensors import EMISSIVITY_PROP, NIR_REFLECTANCE_PROP, REFLECTANCE_PROP, SENSOR_PROP, TEMPERATURE_PROP
 from ..writers.paths import sensor_folder_problem
@@ -323,7 +324,7 @@ def colour_differences(scene, render) -> tuple[list[str], dict]:
         match[name] = round(value, 6) if isinstance(mine, float) else value
     if v.use_curve_mapping:
         notes.append("curves (not reproduced)")
-    if getattr(v, "use_white_balance", False):
+    if white_balance_on(v):
         notes.append("white balance (not reproduced)")
     if scene.display_settings.display_device != "sRGB":
         notes.append(f"display {scene.display_settings.display_device!r} (the run's: 'sRGB')")
