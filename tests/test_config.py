@@ -644,6 +644,19 @@ def test_camera_look_at_or_rotation(tmp_path):
             [0.3],
             ["'choices' is Replicator's name for what is 'values' here"],
         ),
+        # Replicator's randomizer names: `materials` is a swap, not our `material` (colours)
+        (
+            '[[randomizers]]\ntype = "materials"\ntargets = "*"\n',
+            "randomizers[0].type",
+            "materials",
+            ["rep.randomizer.materials is 'material_swap' here"],
+        ),
+        (
+            '[[randomizers]]\ntype = "color"\ntargets = "*"\n',
+            "randomizers[0].type",
+            "color",
+            ["is 'material' here"],
+        ),
         # Replicator's light types: what each is here
         ('[[lights]]\nname = "l"\ntype = "Sphere"\n', "lights[0].type", "Sphere", ["Sphere is POINT"]),
         (

@@ -1795,7 +1795,7 @@ def _randomizer(v: _Reader, t, p: str, base: Path) -> tuple[RandomizerSpec | Non
     kind = t.get("type", MISSING)
     cls = RANDOMIZERS.get(kind) if isinstance(kind, str) else None
     if cls is None:
-        v.problems.add(join(p, "type"), kind, one_of(kind, sorted(RANDOMIZERS), "randomizer type"))
+        v.problems.add(join(p, "type"), kind, randomizer_type_expected(kind))
         return None, []
     known = ("type", "targets", *cls.PARAMS, *cls.OPTIONS, *(f.name for f in TRIGGER_FIELDS))
     v.problems.unknown_keys(t, known, p)
@@ -2210,6 +2210,32 @@ class _Reader:
                 except (ValueError, TypeError) as e:
                     self.problems.add(where, options, f"options the {kind} accepts: {e}")
         return out
+
+
+# Replicator's (rep.randomizer.*) and BlenderProc's names for what a randomizer type does
+# here: a close spelling pointed `materials` (a material swap) to `material` (colours).
+PEER_RANDOMIZER_TYPES = {
+    "color": ("material", "Replicator's rep.randomizer.color (its `color`)"),
+    "colors": ("material", "Replicator's rep.randomizer.color (its `color`)"),
+    "materials": ("material_swap", "Replicator's rep.randomizer.materials"),
+    "scatter_2d": ("scatter", "Replicator's scatter_2d (with `surface`)"),
+    "scatter_3d": ("scatter", "Replicator's scatter_3d (with `volume`)"),
+    "instantiate": ("pool", "Replicator's rep.randomizer.instantiate (an asset pool, `files`, shown by a `pool`)"),
+    "modify_pose": ("pose", "Replicator's rep.modify.pose"),
+    "sample_poses": ("scatter", "BlenderProc's object.sample_poses (with `volume`)"),
+    "sample_poses_on_surface": ("scatter", "BlenderProc's object.sample_poses_on_surface (with `surface`)"),
+    "rigid_body": ("physics_settle", "a rigid-body drop (or `sequence.rigid_body = true` for motion in a clip)"),
+}
+
+
+def randomizer_type_expected(kind: object) -> str:
+    """What a problem says of an unknown randomizer type: a peer's name for one of ours
+    says which, else the did-you-mean."""
+    if isinstance(kind, str) and kind in PEER_RANDOMIZER_TYPES:
+        ours, what = PEER_RANDOMIZER_TYPES[kind]
+        listed = ", ".join(repr(c) for c in sorted(RANDOMIZERS))
+        return f"a known randomizer type: {what} is {ours!r} here (known: {listed})"
+    return one_of(kind, sorted(RANDOMIZERS), "randomizer type")
 
 
 def writer_option_hints(options: dict, known) -> dict[str, str]:
