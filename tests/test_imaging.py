@@ -366,7 +366,9 @@ def test_material_swap_picks_from_the_scenes_materials_by_glob():
     assert (key, value) == ("materials", "Gold*") and "matching a material of the scene" in expected
     # one of the two ways, not both, not none
     assert spec("material_swap").prepare(Path("."))[0][0] == "material"
-    assert spec("material_swap", {"materials": "*"}, material="Wood").prepare(Path("."))[0][0] == "material"
+    # both: the glob given is named, not 'material: got nothing (the field is missing)'
+    key, value, expected = spec("material_swap", {"materials": "*"}, material="Wood").prepare(Path("."))[0]
+    assert (key, value) == ("materials", "*") and "not together with material" in expected
 
 
 def _rgb_of(frame: FrameData) -> np.ndarray:

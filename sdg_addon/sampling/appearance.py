@@ -294,7 +294,10 @@ class MaterialSwap(RandomizerSpec):
         self.pool: list[str] = []
 
     def prepare(self, base):
-        if ("material" in self.params) == bool(self.options["materials"]):
+        pattern = self.options["materials"]
+        if "material" in self.params and pattern:
+            return [("materials", pattern, "not together with material: give material (names) or materials (a glob)")]
+        if "material" not in self.params and not pattern:
             return [("material", None, "either material (names) or the materials option (a glob), one of the two")]
         return []
 
