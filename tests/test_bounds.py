@@ -326,3 +326,25 @@ def test_a_glob_list_option_holds_globs(tmp_path, entry, option, value):
     text = CAMERA + CUBE + f"[[randomizers]]\n{entry}\n{option} = {value}\n"
     assert fields(tmp_path, text) == [f"randomizers[0].{option}"]
     assert fields(tmp_path, text.replace(f"{option} = {value}", f'{option} = ["a", "b*"]')) == []
+
+
+@pytest.mark.parametrize(
+    "entry, option",
+    [
+        ('type = "pose"', "targets"),
+        ('type = "scatter"\ntargets = "a"', "surface"),
+        ('type = "scatter"\ntargets = "a"', "avoid"),
+        ('type = "physics_settle"\ntargets = "a"', "passive"),
+        ('type = "camera"\ntargets = "cam"', "look_at_objects"),
+        ('type = "sensor"\ntargets = "cam"', "focus_target"),
+        ('type = "material_swap"\ntargets = "a"', "materials"),
+    ],
+)
+@pytest.mark.parametrize("value", ['"a\\tb"', '"a\\nb"', '["a", "b\\u0000"]'])
+def test_strings_of_options_hold_no_control_characters(tmp_path, entry, option, value):
+    """docs/parameters.md: "Strings hold no control characters (newline, tab, NUL)"; a
+    randomizer's targets and string options too (were accepted, then matched nothing)."""
+    if option == "focus_target" and value.startswith("["):
+        return  # a plain string option: a list is refused as any wrong type
+    text = CAMERA + CUBE + f"[[randomizers]]\n{entry}\n{option} = {value}\n"
+    assert fields(tmp_path, text) == [f"randomizers[0].{option}"]

@@ -218,6 +218,11 @@ def is_glob_text(value) -> bool:
     return _plain_text(value, MAX_STRING_CHARS)
 
 
+def is_string_text(value) -> bool:
+    """A string value of the file (may be empty): no control characters, at most MAX_STRING_CHARS."""
+    return _plain_text(value, MAX_STRING_CHARS, allow_empty=True)
+
+
 LABEL_TEXT = f"a non-empty string of at most {MAX_LABEL_CHARS} characters without control characters"
 
 

@@ -57,6 +57,7 @@ from .fields import (
     check_value,
     is_glob_text,
     is_label_text,
+    is_string_text,
     read_section,
     section_class,
 )
@@ -2029,11 +2030,15 @@ class _Reader:
 
     def strings(self, t: dict, key: str, p: str, default) -> list[str]:
         value = t.get(key, MISSING if default is None else default)
-        if isinstance(value, str):
+        if isinstance(value, str) and is_glob_text(value):
             return [value]
-        if isinstance(value, list) and value and all(isinstance(x, str) for x in value):
+        if isinstance(value, list) and value and all(map(is_glob_text, value)):
             return list(value)
-        self.problems.add(join(p, key), value, "a name pattern or a list of name patterns (globs)")
+        self.problems.add(
+            join(p, key),
+            value,
+            "a name pattern or a list of name patterns (globs; non-empty strings without control characters)",
+        )
         return []
 
     def numbers(self, t: dict, key: str, p: str, default, n: int, low=None, high=None, whole=False, what=""):
@@ -2074,6 +2079,11 @@ class _Reader:
             ok = True
         else:
             ok = isinstance(value, types)
+        if ok and isinstance(value, str) and not is_string_text(value):
+            self.problems.add(
+                join(p, key), value, f"a string without control characters (newline, tab, NUL...): {desc}"
+            )
+            return default
         if ok and set(types) == {str, list} and isinstance(value, list) and not all(map(is_glob_text, value)):
             # "glob or list of globs", as docs/parameters.md states the type: not a list of anything
             self.problems.add(
