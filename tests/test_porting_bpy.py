@@ -206,3 +206,20 @@ def test_objects_thrown_onto_a_floor_kubric_movi_a(tmp_path):
     assert sorted(p.split("/")[-1] for p in info["primPaths"]) == shown  # all 10 in the picture
     poses = np.load(clip / "object_pose_objectToWorld_0023.npy")
     assert (poses[:, 2, 3] > 0).all()  # none below the floor (origins: the shapes' base centres)
+
+
+def test_bop_style_objects_come_to_rest_on_the_floor_or_on_one_another(tmp_path):
+    out, logs = run(tmp_path, "BOP-style")
+    faces = 0
+    for rec in logs:
+        entries = {e["type"]: e["values"] for e in rec["samples"]}
+        settled = entries["physics_settle"]
+        assert all(v["at_rest"] for v in settled.values())
+        cubes = [v["settled_location"][2] for name, v in settled.items() if name.startswith("box")]
+        faces += sum(min(abs(z - h) for h in (0.002, 0.042, 0.082)) < 0.002 for z in cubes)
+        assert all(z > 0 for z in cubes)
+        looked_at = entries["camera"]["camera"]["look_at_objects"]
+        assert len(set(looked_at)) == 5
+    assert faces >= 10  # of 12 cubes in 3 frames: on a face; the others lean on a neighbour
+    scene = out / "bop" / "train_pbr" / "000000"
+    assert {"scene_gt.json", "scene_camera.json", "mask", "depth"} <= {p.name for p in scene.iterdir()}
