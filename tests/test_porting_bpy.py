@@ -223,3 +223,25 @@ def test_bop_style_objects_come_to_rest_on_the_floor_or_on_one_another(tmp_path)
     assert faces >= 10  # of 12 cubes in 3 frames: on a face; the others lean on a neighbour
     scene = out / "bop" / "train_pbr" / "000000"
     assert {"scene_gt.json", "scene_camera.json", "mask", "depth"} <= {p.name for p in scene.iterdir()}
+
+
+def test_light_on_a_shell(tmp_path):
+    _out, logs = run(tmp_path, "Light on a shell")
+    distances, elevations = [], []
+    for rec in logs:
+        p = np.array(rec["samples"][0]["values"]["light"]["location"]) - [1, 2, 3]
+        distances.append(np.linalg.norm(p))
+        elevations.append(math.degrees(math.asin(p[2] / np.linalg.norm(p))))
+    # the page says: 4.43 .. 6.77 m, 15.6 .. 37.4 degrees
+    assert (round(min(distances), 2), round(max(distances), 2)) == (4.43, 6.77)
+    assert (round(min(elevations), 1), round(max(elevations), 1)) == (15.6, 37.4)
+
+
+def test_objects_standing_on_a_table_top(tmp_path):
+    _out, logs = run(tmp_path, "Objects standing on a surface")
+    for rec in logs:
+        placed = [v for v in rec["samples"][0]["values"].values() if v.get("placed")]
+        assert len(placed) == 8
+        for v in placed:  # on the 1.5 x 1 m top, 0.9 m up
+            x, y, z = v["location"]
+            assert z == pytest.approx(0.9, abs=1e-3) and abs(x) <= 0.75 and abs(y) <= 0.5
