@@ -380,3 +380,42 @@ def test_each_material_of_an_object_has_its_own_reflectance(clean_bpy, tmp_path)
     cos = pts[:, 0] / np.linalg.norm(pts[:, :3], axis=1)
     expected = np.where(pts[:, 1] > 0, 0.9, 0.1) * cos  # world +y = sensor +y (left)
     assert np.allclose(pts[:, 3], expected, atol=1e-5)
+
+
+def test_a_model_files_colour_drawn_per_object_sets_its_reflectance(clean_bpy, tmp_path):
+    """Two copies of a model file's wall (grey 0.2 in the file): the material randomizer
+    draws red for wall_000, wall_001 keeps the file's grey. Their reflectances are the
+    luminance of the colour each shows: 0.2126 and 0.2 (was: 0.5 for both, as for a texture,
+    since the file's Base Color is driven through a mix node)."""
+    from sdg_addon.compat import enable_nodes
+
+    bpy = clean_bpy
+    bpy.ops.mesh.primitive_cube_add(size=2.0, location=(0.0, 0.0, 1.0))
+    paint = bpy.data.materials.new("paint")
+    enable_nodes(paint)
+    principled = next(n for n in paint.node_tree.nodes if n.type == "BSDF_PRINCIPLED")
+    principled.inputs["Base Color"].default_value = (0.2, 0.2, 0.2, 1.0)
+    bpy.context.object.data.materials.append(paint)
+    blend = tmp_path / "wall.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(blend))
+    text = (
+        header((16, 12), samples=1)
+        + NO_GROUND
+        + camera((0.0, 0.0, 1.0), (WALL_X, 0.0, 1.0))
+        + f'[[assets]]\nname = "wall"\nfile = "{blend.as_posix()}"\ncount = 2\nlabels = {{ class = "wall" }}\n'
+        + '[[randomizers]]\ntype = "pose"\ntargets = "wall_000"\nlocation = [10, 1.5, 0]\n'
+        + '[[randomizers]]\ntype = "pose"\ntargets = "wall_001"\nlocation = [10, -1.5, 0]\n'
+        + '[[randomizers]]\ntype = "material"\ntargets = "wall_000"\ncolor = [1.0, 0.0, 0.0]\n'
+        + '[[lidars]]\nname = "front"\npreset = "solid_state"\nchannels = 3\ncolumns = 12\n'
+        + "horizontal_fov = 30\nfov_down = -2\nfov_up = 2\nlocation = [0, 0, 1]\n"
+        + "[annotators]\nlidar = {}\ninstance_segmentation = {}\n[writers]\nbasic = {}\n"
+    )
+    out = tmp_path / "out"
+    assert render(write_param(tmp_path, text), out) == 0
+    pts = lidar(out, "front")
+    assert np.allclose(pts[:, 0], WALL_X - 1.0, atol=1e-4)  # the walls' near faces
+    cos = pts[:, 0] / np.linalg.norm(pts[:, :3], axis=1)
+    left, right = pts[:, 1] > 0.5, pts[:, 1] < -0.5  # wall_000 at +y (left), wall_001 at -y
+    assert left.sum() >= 6 and right.sum() >= 6 and (left | right).all()
+    assert np.allclose(pts[left, 3], 0.2126 * cos[left], atol=1e-5)
+    assert np.allclose(pts[right, 3], 0.2 * cos[right], atol=1e-5)
