@@ -517,3 +517,21 @@ def test_a_light_temperature_keeps_the_lights_brightness_and_is_blenders_colour(
 
             blender = _lit_plane_mean(native, tmp_path / f"blender{kelvin}.exr")
             assert np.allclose(mine / (mine @ luma), blender / (blender @ luma), rtol=0.02), kelvin
+
+
+def test_a_fov_wider_than_the_sensor_allows_is_refused_before_anything_is_written(tmp_path, capsys):
+    """Blender's lens is at least 1 mm: on a 36 mm sensor no view is wider than
+    2 atan(18) = 173.6°, and a wider fov was rendered at that without a word (the log and
+    the docs' 0.1 .. 179 said otherwise). Refused naming the camera; a wider sensor takes it."""
+    text = header((64, 48), samples=1, frames=1) + asset("ball", "sphere", 0.3, label="ball")
+    entry = (
+        '[[randomizers]]\ntype = "sensor"\ntargets = "cam"\nfov = { distribution = "uniform", low = 90, high = 175 }\n'
+    )
+    out = tmp_path / "out"
+    narrow = camera((0.0, -1.5, 0.8), (0.0, 0.0, 0.1))
+    assert render(write_param(tmp_path, text + narrow + entry), out) == 2
+    err = capsys.readouterr().err
+    assert "p.toml: randomizers[0].fov: got " in err and "at most 173.6° on 'cam'" in err, err
+    assert not out.exists()
+    wide = camera((0.0, -1.5, 0.8), (0.0, 0.0, 0.1), sensor_width=72.0)  # 2 atan(36) = 178.4°
+    assert render(write_param(tmp_path, text + wide + entry), out) == 0

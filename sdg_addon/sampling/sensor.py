@@ -32,7 +32,7 @@ class Sensor(RandomizerSpec):
         ),
         "fov": (
             NUMBER,
-            "field of view across the larger image side (pixels that are not square: the larger counted in pixel widths, the side Blender fits the sensor to), degrees (instead of `focal_length`, not both); perspective cameras, as `focal_length`",
+            "field of view across the larger image side (pixels that are not square: the larger counted in pixel widths, the side Blender fits the sensor to), degrees (instead of `focal_length`, not both); perspective cameras, as `focal_length`; at most 2 atan(sensor_width / 2 mm), Blender's lens being at least 1 mm (173.6° on a 36 mm sensor)",
         ),
         "f_stop": (
             NUMBER,

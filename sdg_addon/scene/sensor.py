@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 
 from ..config.problems import one_of
+from ..config.schema import MIN_LENS_MM
 from .build import BuiltScene
 from .randomize import applier, target_check
 
@@ -31,6 +32,30 @@ def check_sensor(built: BuiltScene, spec, targets: list[str]) -> tuple[str, obje
             f"perspective cameras as targets: {ortho[0]!r} is orthographic, it has no {lens.replace('_', ' ')} "
             "(its ortho_scale sets how much it sees)",
         )
+    return _fov_problem(built, spec, targets)
+
+
+def _fov_problem(built: BuiltScene, spec, targets: list[str]) -> tuple[str, object, str] | None:
+    """A fov wider than a target's sensor allows: Blender's lens is at least 1 mm, so the
+    widest view is 2 atan(sensor_width / 2 mm); a wider draw would be rendered (and
+    camera_params would say) that widest view, not the fov logged."""
+    bounds = spec.params["fov"].bounds() if "fov" in spec.params else None
+    if bounds is None:
+        return None
+    drawn = float(max(bounds[1])) if hasattr(bounds[1], "__len__") else float(bounds[1])
+    for t in targets:
+        cam = built.cameras.get(t)
+        if cam is None:
+            continue
+        widest = math.degrees(2 * math.atan(cam.data.sensor_width / 2 / MIN_LENS_MM))
+        if drawn > widest:
+            return (
+                "fov",
+                spec.params["fov"].to_dict(),
+                f"a fov of at most {widest:.4g}° on {t!r}: its sensor is {cam.data.sensor_width:g} mm wide and "
+                f"Blender's lens at least {MIN_LENS_MM:g} mm (it would render {widest:.4g}° where {drawn:g}° is "
+                "drawn); a larger sensor_width on the camera, or a narrower fov",
+            )
     return None
 
 
