@@ -1610,7 +1610,8 @@ def test_a_trajectory_with_rigid_body_clips_is_refused(tmp_path):
     )
     found = by_field(problems_of(write(tmp_path / "p.toml", text)))
     assert list(found) == [(str(tmp_path / "p.toml"), "randomizers[1].type")]
-    assert "sequence.rigid_body" in found[(str(tmp_path / "p.toml"), "randomizers[1].type")].expected
+    expected = found[(str(tmp_path / "p.toml"), "randomizers[1].type")].expected
+    assert "sequence.rigid_body" in expected and "start each clip at rest" in expected  # not an initial velocity
     # without rigid_body the same file loads (camera_trajectory is allowed with it: above)
     load_config(write(tmp_path / "q.toml", text.replace("rigid_body = true", "rigid_body = false")))
 

@@ -1384,7 +1384,9 @@ def config_from_dict(data: dict, path: Path, problems: Problems | None = None, o
                     join(join("randomizers", i), "type"),
                     r.name,
                     "no trajectory with sequence.rigid_body = true (the simulation moves the asset "
-                    "objects; a trajectory would be ignored); camera_trajectory moves cameras",
+                    "objects; a trajectory would be ignored, and it is no initial velocity either: bodies "
+                    "start each clip at rest, Blender's rigid bodies take none, unlike Kubric's obj.velocity); "
+                    "camera_trajectory moves cameras",
                 )
     problems.raise_if_any()
     return cfg
