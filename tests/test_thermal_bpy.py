@@ -318,6 +318,58 @@ def test_nir_reflectance_illuminator_and_dot_projector(tmp_path):
     assert rgb[..., :3].max() == 0  # the illuminators are invisible to a visible camera
 
 
+def test_nir_reflectance_from_a_model_files_own_base_colour(tmp_path, clean_bpy):
+    """A model file's wall whose material is grey 0.2, beside a primitive of colour 0.2, lit
+    by a 1 W/m² sun from above (no illuminator): both read reflectance 0.2, the derived
+    value of their base colour (was: 0.8 for the file's, from the object's unused colour)."""
+    from sdg_addon.compat import enable_nodes
+
+    bpy = clean_bpy
+    bpy.ops.mesh.primitive_cube_add(size=1.0, location=(-0.6, 0.0, 0.5))
+    paint = bpy.data.materials.new("paint")
+    enable_nodes(paint)
+    principled = next(n for n in paint.node_tree.nodes if n.type == "BSDF_PRINCIPLED")
+    principled.inputs["Base Color"].default_value = (0.2, 0.2, 0.2, 1.0)
+    bpy.context.object.data.materials.append(paint)
+    blend = tmp_path / "grey.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(blend))
+    text = (
+        head(16, "{ color = [0, 0, 0], strength = 0 }")
+        + f"""
+[[cameras]]
+name = "nir"
+sensor = "nir"
+location = [0.0, 0.0, 5.0]
+rotation = [0, 0, 0]
+focal_length = 50
+illuminator_power = 0
+[[lights]]
+name = "sun"
+type = "sun"
+energy = 1.0
+[[assets]]
+name = "model"
+file = "{blend.as_posix()}"
+labels = {{ class = "model" }}
+[[assets]]
+name = "cube"
+primitive = "cube"
+size = 1.0
+location = [0.6, 0.0, 0.0]
+color = [0.2, 0.2, 0.2]
+labels = {{ class = "cube" }}
+[annotators]
+nir = {{}}
+"""
+    )
+    out = run(tmp_path, text, "f.toml")
+    grey = np.asarray(Image.open(out / "nir_0000.png")).astype(float) / 255
+    radiance = np.where(grey <= 0.04045, grey / 12.92, ((grey + 0.055) / 1.055) ** 2.4)
+    reflectance = radiance * np.pi  # a Lambertian surface under 1 W/m²: radiance = reflectance / pi
+    model, cube = reflectance[9:15, 6:12], reflectance[9:15, 20:26]  # the middle of each top face
+    assert np.allclose(cube, 0.2, atol=0.01) and np.allclose(model, 0.2, atol=0.01), (model.mean(), cube.mean())
+
+
 RIG_MOVES = (
     head(1, "{ temperature = 260.0 }", frames=2)
     + """

@@ -19,6 +19,7 @@ from mathutils.bvhtree import BVHTree
 from ..annotators.lidar import LidarPattern
 from ..frame import Camera, FrameData
 from ..scene.instancing import renders
+from ..scene.materials import base_colour
 from ..sensors import REFLECTANCE_PROP  # object (or material) custom property, 0 .. 1
 from .render import _may_deform, volume_objects
 
@@ -34,49 +35,15 @@ def luminance(rgb) -> float:
 
 def reflectance(obj, mat=None) -> float:
     """`sdg_reflectance` of the object, else of the material (`mat`, default the object's
-    active one), else the luminance of the base colour that material shows (Object Info
-    colour, or the socket's own value)."""
+    active one), else the luminance of the base colour that material shows on the object
+    (scene.materials.base_colour), DEFAULT_REFLECTANCE when a texture makes it."""
     if REFLECTANCE_PROP in obj.keys():
         return float(obj[REFLECTANCE_PROP])
     mat = obj.active_material if mat is None else mat
-    if mat is None:
-        return luminance((0.8, 0.8, 0.8))  # Blender's default surface
-    if REFLECTANCE_PROP in mat.keys():
+    if mat is not None and REFLECTANCE_PROP in mat.keys():
         return float(mat[REFLECTANCE_PROP])
-    tree = mat.node_tree
-    bsdf = next((n for n in tree.nodes if n.type == "BSDF_PRINCIPLED"), None) if tree else None
-    if bsdf is None:
-        return luminance(mat.diffuse_color)
-    colour = shown_colour(obj, bsdf.inputs["Base Color"])
+    colour = base_colour(obj, mat)
     return DEFAULT_REFLECTANCE if colour is None else luminance(colour)
-
-
-def shown_colour(obj, socket, depth: int = 0):
-    """The linear RGB a colour socket shows on `obj`: its own value, the object's colour
-    (Object Info), or a mix of those by a number or an object attribute (how a model
-    file's material is driven per object: scene.materials.wire_principled); None when it
-    comes from anything else (a texture)."""
-    if not socket.is_linked:
-        return tuple(socket.default_value)[:3]
-    node = socket.links[0].from_node
-    if node.type == "OBJECT_INFO":
-        return tuple(obj.color)[:3]
-    if node.type != "MIX" or node.data_type != "RGBA" or node.blend_type != "MIX" or depth > 8:
-        return None
-    factor = node.inputs["Factor"]
-    if not factor.is_linked:
-        f = float(factor.default_value)
-    else:
-        source = factor.links[0].from_node
-        if source.type != "ATTRIBUTE" or source.attribute_type != "OBJECT":
-            return None
-        f = float(obj.get(source.attribute_name, 0.0))  # an object's missing attribute reads 0
-    f = min(1.0, max(0.0, f))
-    a = shown_colour(obj, node.inputs[6], depth + 1) if f < 1.0 else (0.0, 0.0, 0.0)
-    b = shown_colour(obj, node.inputs[7], depth + 1) if f > 0.0 else (0.0, 0.0, 0.0)
-    if a is None or b is None:
-        return None
-    return tuple((1.0 - f) * x + f * y for x, y in zip(a, b))
 
 
 def material_indices(obj, depsgraph) -> np.ndarray:

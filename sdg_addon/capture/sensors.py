@@ -20,6 +20,7 @@ from __future__ import annotations
 import bpy
 
 from ..compat import enable_nodes
+from ..scene.materials import base_colour
 from ..sensors import EMISSIVITY_PROP, ILLUMINATOR_PROP, NIR_REFLECTANCE_PROP, TEMPERATURE_PROP
 from ..sensors.nir import default_reflectance
 from ..sensors.thermal import band_radiance
@@ -28,6 +29,7 @@ EMISSION_ATTR = "sdg_thermal_emission"
 REFLECTANCE_ATTR = "sdg_thermal_reflectance"
 ROUGHNESS_ATTR = "sdg_thermal_roughness"
 NIR_ATTR = "sdg_nir_value"
+NIR_TEXTURE_REFLECTANCE = 0.5  # a base colour made by a texture: unknown, mid grey (as the LiDAR's)
 
 
 def lookup(obj, prop: str):
@@ -147,7 +149,10 @@ class SensorRender:
     def set_nir_attributes(self) -> None:
         for obj in self._mesh_objects():
             r = lookup(obj, NIR_REFLECTANCE_PROP)
-            obj[NIR_ATTR] = default_reflectance(obj.color) if r is None else min(1.0, max(0.0, float(r)))
+            if r is None:  # from the base colour its material shows (a model file's own too), 0.5 from a texture
+                colour = base_colour(obj)
+                r = NIR_TEXTURE_REFLECTANCE if colour is None else default_reflectance(colour)
+            obj[NIR_ATTR] = min(1.0, max(0.0, float(r)))
             obj.update_tag()
 
     # ------------------------------------------------------------------ switching

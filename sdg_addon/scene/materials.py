@@ -143,3 +143,50 @@ def set_object_look(obj, color=None, roughness=None, metallic=None, drive=()) ->
         obj[ROUGHNESS_PROP] = float(roughness)
     if metallic is not None:
         obj[METALLIC_PROP] = float(metallic)
+
+
+DEFAULT_SURFACE = (0.8, 0.8, 0.8)  # Blender's surface where an object has no material
+
+
+def base_colour(obj, mat=None):
+    """The linear RGB base colour `mat` (default the object's active material) shows on
+    `obj`: its Principled BSDF's Base Color as shown_colour finds it, else the material's
+    diffuse colour (no Principled BSDF, or no nodes); Blender's default grey without a
+    material; None when a texture or other nodes make it. What LiDAR intensity and NIR
+    reflectance derive from."""
+    mat = obj.active_material if mat is None else mat
+    if mat is None:
+        return DEFAULT_SURFACE
+    tree = mat.node_tree if uses_nodes(mat) else None
+    bsdf = next((n for n in tree.nodes if n.type == "BSDF_PRINCIPLED"), None) if tree else None
+    if bsdf is None:
+        return tuple(mat.diffuse_color)[:3]
+    return shown_colour(obj, bsdf.inputs["Base Color"])
+
+
+def shown_colour(obj, socket, depth: int = 0):
+    """The linear RGB a colour socket shows on `obj`: its own value, the object's colour
+    (Object Info), or a mix of those by a number or an object attribute (how a model
+    file's material is driven per object: wire_principled); None when it comes from
+    anything else (a texture)."""
+    if not socket.is_linked:
+        return tuple(socket.default_value)[:3]
+    node = socket.links[0].from_node
+    if node.type == "OBJECT_INFO":
+        return tuple(obj.color)[:3]
+    if node.type != "MIX" or node.data_type != "RGBA" or node.blend_type != "MIX" or depth > 8:
+        return None
+    factor = node.inputs["Factor"]
+    if not factor.is_linked:
+        f = float(factor.default_value)
+    else:
+        source = factor.links[0].from_node
+        if source.type != "ATTRIBUTE" or source.attribute_type != "OBJECT":
+            return None
+        f = float(obj.get(source.attribute_name, 0.0))  # an object's missing attribute reads 0
+    f = min(1.0, max(0.0, f))
+    a = shown_colour(obj, node.inputs[6], depth + 1) if f < 1.0 else (0.0, 0.0, 0.0)
+    b = shown_colour(obj, node.inputs[7], depth + 1) if f > 0.0 else (0.0, 0.0, 0.0)
+    if a is None or b is None:
+        return None
+    return tuple((1.0 - f) * x + f * y for x, y in zip(a, b))
