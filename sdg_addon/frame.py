@@ -279,6 +279,7 @@ class FrameData:
     sensor_spec: SensorSpec | None = None  # thermal / NIR cameras: how their image is made
     clip: int | None = None  # sequences: clip index and frame within the clip (else None)
     clip_frame: int | None = None
+    fps: float | None = None  # sequence.fps: frames per second of the run's clips (MOT's frameRate)
     sensor: str = "camera"  # "camera" or "lidar": which annotators and writers apply
     # Sequences: the same camera at the previous / next frame of the clip ("prev", "next"),
     # for optical flow; absent at a clip's ends.
@@ -411,4 +412,5 @@ class AnnotatedFrame:
     cache: dict = field(default_factory=dict)
     clip: int | None = None  # sequences: clip index and frame within the clip (else None)
     clip_frame: int | None = None
+    fps: float | None = None  # sequence.fps (None: not known, e.g. a frame made by hand)
     sensor: str = "camera"

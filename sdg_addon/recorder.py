@@ -710,8 +710,9 @@ class Recorder:
                     break
                 for k in ("sample", "apply", "render"):
                     stages[k] += record["seconds"][k]
-                if clip_len > 1 and cfg.sequence.folders == "clip":
-                    for frame_data in captured:
+                for frame_data in captured:
+                    frame_data.fps = cfg.sequence.fps
+                    if clip_len > 1 and cfg.sequence.folders == "clip":
                         frame_data.clip, frame_data.clip_frame = clip, i
                 if not pair_frames:
                     hand_on(captured, record)

@@ -82,6 +82,7 @@ class FrameSink:
                     frame.camera,
                     clip=frame.clip,
                     clip_frame=frame.clip_frame,
+                    fps=frame.fps,
                     sensor=frame.sensor,
                 )
             )

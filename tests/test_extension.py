@@ -105,7 +105,7 @@ sys.exit(main(["render", out + ".json", "--out", out, "--worker-mode", "inline",
 """
 
 
-ALL_IMAGE_WRITERS = "basic,coco,yolo,kitti,webdataset,bop,pcd"
+ALL_IMAGE_WRITERS = "basic,coco,yolo,kitti,mot,webdataset,bop,pcd"
 
 
 @pytest.mark.parametrize(

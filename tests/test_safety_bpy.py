@@ -606,10 +606,10 @@ def test_merge_refuses_shards_of_other_parameters(tmp_path, capsys):
     assert [k for k, v in parameter_sections(one).items() if parameter_sections(other)[k] != v] == ["assets"]
 
 
-@pytest.mark.parametrize("writer", ["coco", "bop", "webdataset"])
+@pytest.mark.parametrize("writer", ["coco", "bop", "webdataset", "mot"])
 def test_resume_refuses_when_a_writers_parts_were_removed(tmp_path, capsys, writer):
-    """coco, bop and webdataset rebuild their joined files (the COCO json, BOP's
-    scene_*.json, the shards) from parts/ alone: with parts/ removed after a run, a resumed
+    """coco, bop, webdataset and mot rebuild their joined files (the COCO json, BOP's
+    scene_*.json, the shards, gt.txt) from parts/ alone: with parts/ removed after a run, a resumed
     run rebuilt them from its own frames only, the earlier frames silently gone (coco, bop;
     webdataset refused only at the end, after rendering). Now --resume refuses at once,
     naming the writer, the parts folder and the frames, and writes nothing."""

@@ -1218,3 +1218,48 @@ def test_distractor_assets_are_passive_bodies_of_a_clip(tmp_path):
     assert len(clutter_pixels(0)) > 0 and np.array_equal(clutter_pixels(0), clutter_pixels(5))
     ball = [np.load(clip / f"bounding_box_3d_{i:04d}.npy")["transform"][0][3, 2] for i in (0, 5)]
     assert ball[0] == pytest.approx(2.0) and ball[1] < 1.5  # the ball fell
+
+
+def test_mot_writer_tracks_are_the_basic_writers_boxes_with_ids_stable_in_each_clip(tmp_path):
+    """Two clips with the mot writer beside the basic one: one MOT sequence per clip whose
+    gt.txt rows are the BasicWriter's bounding_box_2d_tight rows (left/top + 1, MOT's 1-based
+    pixels), each object's track id the same in every frame, and img1/ the frames' RGB."""
+    from PIL import Image
+
+    text = (
+        BASE.format(frames=6, clip_length=3, motion="velocity = [0.4, 0.0, 0.0]")
+        + "\n[writers]\nbasic = {}\nmot = {}\n"
+    )
+    out = tmp_path / "out"
+    assert render(write_param(tmp_path, text), out) == 0
+    ids_of: dict[str, set] = {}
+    for clip in range(2):
+        seq = out / "mot" / "train" / f"clip_{clip:04d}"
+        info = (seq / "seqinfo.ini").read_text()
+        assert f"name=clip_{clip:04d}\n" in info and "frameRate=2\n" in info and "seqLength=3\n" in info
+        assert f"imWidth={W}\nimHeight={H}\n" in info
+        rows = [line.split(",") for line in (seq / "gt" / "gt.txt").read_text().splitlines()]
+        assert (seq / "gt" / "labels.txt").read_text().splitlines() == ["box", "ball"]
+        for i in range(3):
+            boxes = load(out, clip, i, "bounding_box_2d_tight")
+            paths = json.loads(
+                (out / f"clip_{clip:04d}" / f"bounding_box_2d_tight_prim_paths_{i:04d}.json").read_text()
+            )
+            by_box = {
+                (
+                    int(b["x_min"]) + 1,
+                    int(b["y_min"]) + 1,
+                    int(b["x_max"] - b["x_min"]) + 1,
+                    int(b["y_max"] - b["y_min"]) + 1,
+                ): p
+                for b, p in zip(boxes, paths)
+            }
+            mine = [r for r in rows if r[0] == str(i + 1)]
+            assert len(mine) == len(by_box) >= 1  # the ball goes behind the moving box
+            for r in mine:
+                path = by_box[tuple(int(v) for v in r[2:6])]
+                ids_of.setdefault(path, set()).add(int(r[1]))
+                assert r[6] == "1" and r[7] == ("1" if path.endswith("/box") else "2")
+            rgb = np.asarray(Image.open(out / f"clip_{clip:04d}" / f"rgb_{i:04d}.png").convert("RGB"))
+            assert np.array_equal(np.asarray(Image.open(seq / "img1" / f"{i + 1:06d}.png")), rgb)
+    assert len(ids_of) == 2 and all(len(ids) == 1 for ids in ids_of.values()), ids_of

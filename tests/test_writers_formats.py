@@ -1201,3 +1201,148 @@ def test_finalize_says_how_far_its_joins_are(tmp_path, monkeypatch):
         w.write(make_frame(f))
     w.finalize()
     assert lines == [f"webdataset: writing the shards of train {k}/3" for k in range(3)]
+
+
+# ---------------------------------------------------------------------------- MOT
+
+
+def clip_frame(f: int, clip_length: int = 3, camera_name: str = "cam", fps: float | None = 12.0) -> AnnotatedFrame:
+    """make_frame(f) as frame f % clip_length of clip f // clip_length (clip_length 1: a still)."""
+    frame = make_frame(f, camera_name, with_3d=False)
+    if clip_length > 1:
+        frame.clip, frame.clip_frame = f // clip_length, f % clip_length
+    frame.fps = fps
+    return frame
+
+
+def write_mot(out: Path, frames, clip_length: int = 3, cameras=("cam",), **options):
+    w = create_writer("mot", out, **options)
+    w.set_run(LabelTable({"class": list(CLASSES)}), len(cameras) > 1)
+    for f in frames:
+        for name in cameras:
+            w.write(clip_frame(f, clip_length, name))
+    w.finalize()
+    return w
+
+
+def read_mot_sequence(folder: Path) -> tuple[dict, dict[int, list[list[float]]]]:
+    """A sequence as TrackEval's MotChallenge2DBox reads it: seqinfo.ini's [Sequence] with
+    configparser, gt.txt with csv (rows keyed by frame); every frame key must be one of
+    1 .. seqLength and ids unique within a frame (its checks)."""
+    import configparser
+    import csv
+
+    ini = configparser.ConfigParser()
+    ini.read(folder / "seqinfo.ini")
+    info = dict(ini["Sequence"])
+    rows: dict[int, list[list[float]]] = {}
+    with open(folder / "gt" / "gt.txt", newline="") as fh:
+        for row in csv.reader(fh):
+            rows.setdefault(int(row[0]), []).append([float(v) for v in row])
+    assert set(rows) <= set(range(1, int(info["seqlength"]) + 1))
+    for frame_rows in rows.values():
+        ids = [r[1] for r in frame_rows]
+        assert len(ids) == len(set(ids))
+    return info, rows
+
+
+def test_mot_sequences_per_clip_with_coco_boxes_one_based_and_stable_ids(tmp_path):
+    """One MOT sequence per clip: gt.txt rows (frame 1-based within the clip) hold the COCO
+    box of each object with left/top + 1 (MOT's 1-based pixels: py-motmetrics subtracts 1),
+    its instance id as track id, conf 1, class = COCO category id, visibility = 1 -
+    occlusionRatio; seqinfo.ini, labels.txt, images and TrackEval's seqmap beside them."""
+    write_mot(tmp_path, range(6))
+    run_writer("coco", tmp_path, range(6))
+    gt = load_coco(tmp_path / "coco" / "annotations" / "instances_train.json")
+    root = tmp_path / "mot"
+    assert (root / "seqmaps" / "train.txt").read_text() == "name\nclip_0000\nclip_0001\n"
+    for clip in range(2):
+        seq = root / "train" / f"clip_{clip:04d}"
+        info, rows = read_mot_sequence(seq)
+        assert info == {
+            "name": f"clip_{clip:04d}",
+            "imdir": "img1",
+            "framerate": "12",
+            "seqlength": "3",
+            "imwidth": str(W),
+            "imheight": str(H),
+            "imext": ".png",
+        }
+        assert (seq / "gt" / "labels.txt").read_text().splitlines() == CLASSES
+        assert sorted(p.name for p in (seq / "img1").iterdir()) == ["000001.png", "000002.png", "000003.png"]
+        for i in range(3):
+            f = 3 * clip + i
+            anns = sorted(gt.loadAnns(gt.getAnnIds(imgIds=[f])), key=lambda a: a["sdg_instance_id"])
+            occlusion = {iid: 0.05 * iid for iid in OBJECTS}  # tight_boxes' occlusionRatio
+            expected = [
+                [i + 1, a["sdg_instance_id"], a["bbox"][0] + 1, a["bbox"][1] + 1, *a["bbox"][2:], 1, a["category_id"]]
+                for a in anns
+            ]
+            assert [r[:8] for r in rows[i + 1]] == expected
+            for r in rows[i + 1]:
+                assert r[8] == pytest.approx(1 - occlusion[int(r[1])], abs=1e-6)
+    assert no_tmp_files(tmp_path)
+
+
+def test_mot_stills_are_one_sequence_per_camera_numbered_by_run_frame(tmp_path):
+    write_mot(tmp_path, range(4), clip_length=1, cameras=("left", "right"))
+    root = tmp_path / "mot" / "train"
+    assert sorted(p.name for p in root.iterdir()) == ["stills_left", "stills_right"]
+    for name in ("stills_left", "stills_right"):
+        info, rows = read_mot_sequence(root / name)
+        assert info["name"] == name and info["seqlength"] == "4"
+        assert sorted(rows) == [1, 2, 3, 4]
+        assert sorted(p.name for p in (root / name / "img1").iterdir()) == [f"{n:06d}.png" for n in range(1, 5)]
+    assert (tmp_path / "mot" / "seqmaps" / "train.txt").read_text() == "name\nstills_left\nstills_right\n"
+
+
+def test_mot_val_every_takes_whole_clips_and_frame_rate_defaults(tmp_path):
+    """val_every picks clips (clip % N == 0 goes to val), never cutting one; frames that do
+    not say their fps (made by hand) get frameRate 24, sequence.fps's default."""
+    w = create_writer("mot", tmp_path, val_every=2)
+    for f in range(9):
+        w.write(clip_frame(f, fps=None))
+    w.finalize()
+    root = tmp_path / "mot"
+    assert sorted(p.name for p in (root / "val").iterdir()) == ["clip_0000", "clip_0002"]
+    assert sorted(p.name for p in (root / "train").iterdir()) == ["clip_0001"]
+    info, rows = read_mot_sequence(root / "train" / "clip_0001")
+    assert sorted(rows) == [1, 2, 3] and info["framerate"] == "24"
+    assert (root / "seqmaps" / "val.txt").read_text() == "name\nclip_0000\nclip_0002\n"
+
+
+def test_mot_files_do_not_depend_on_order_shards_or_resume(tmp_path):
+    def files(out: Path) -> dict[str, bytes]:
+        root = out / "mot"
+        return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+    reference = files(write_mot(tmp_path / "one", range(6)).output_dir)
+    assert files(write_mot(tmp_path / "reordered", [5, 3, 1, 0, 4, 2]).output_dir) == reference
+    sharded = tmp_path / "sharded"
+    write_mot(sharded, [3, 4, 5])  # two shards of whole clips, each finalizing at its end
+    write_mot(sharded, [0, 1, 2])
+    assert files(sharded) == reference
+    resumed = tmp_path / "resumed"
+    write_mot(resumed, [0, 1, 2, 3])  # stopped inside clip 1, which is then re-rendered whole
+    write_mot(resumed, [3, 4, 5]).finalize()
+    assert files(resumed) == reference
+
+
+def test_mot_refuses_to_rebuild_gt_from_removed_parts(tmp_path):
+    """gt.txt is rebuilt from the parts alone: with a finished frame's part gone, continuing
+    the folder would drop its rows, so removed_parts names the sequence and the frames."""
+    w = write_mot(tmp_path, range(6))
+    finished = {f: {"frame": f, "clip": f // 3, "clip_frame": f % 3} for f in range(6)}
+    assert w.removed_parts(finished, ["cam"], clips=True) is None
+    (tmp_path / "mot" / "parts" / "train" / "clip_0001" / "000004.json").unlink()
+    problem = w.removed_parts(finished, ["cam"], clips=True)
+    assert "lacks the parts of 1 of the 3 finished frame(s) of sequence train/clip_0001 (4)" in problem
+    assert "mot/train/clip_0001/gt/gt.txt" in problem
+
+
+def test_mot_changed_label_set_is_an_error(tmp_path):
+    write_mot(tmp_path, range(3))
+    w = create_writer("mot", tmp_path)
+    w.set_run(LabelTable({"class": ["other", *CLASSES]}), False)
+    with pytest.raises(ValueError, match="label set changed"):
+        w.finalize()

@@ -942,7 +942,7 @@ SEQUENCE_FIELDS = (
         "choice",
         "clip",
         '`"clip"`: `clip_0003/rgb_0007.png` (frame within the clip); `"flat"`: `rgb_0031.png` (frame of the run), '
-        "and no writer sorts by clip (`kitti_velodyne`: every frame in sequence `00`, `pcd`: no clip folders)",
+        "and no writer sorts by clip (`kitti_velodyne`: every frame in sequence `00`, `pcd`: no clip folders, `mot`: one `stills` sequence per camera)",
         choices=("clip", "flat"),
     ),
 )

@@ -34,6 +34,7 @@ TOOL_FOLDERS = (
     "hdf5",
     "kitti",
     "kitti_velodyne",
+    "mot",
     "pcd",
     "preview",
     "report",
