@@ -657,6 +657,20 @@ def test_camera_look_at_or_rotation(tmp_path):
             "color",
             ["is 'material' here"],
         ),
+        # Replicator's per-node seeds: one seed drives the run here
+        (
+            '[[randomizers]]\ntype = "pose"\ntargets = "*"\nseed = 3\n',
+            "randomizers[0].seed",
+            3,
+            ["`run.seed`"],
+        ),
+        (
+            '[[randomizers]]\ntype = "material"\ntargets = "*"\n'
+            'roughness = { distribution = "uniform", low = 0, high = 1, seed = 3 }\n',
+            "randomizers[0].roughness.seed",
+            3,
+            ["`run.seed`"],
+        ),
         # Replicator's light types: what each is here
         ('[[lights]]\nname = "l"\ntype = "Sphere"\n', "lights[0].type", "Sphere", ["Sphere is POINT"]),
         (

@@ -1801,7 +1801,7 @@ def _randomizer(v: _Reader, t, p: str, base: Path) -> tuple[RandomizerSpec | Non
         v.problems.add(join(p, "type"), kind, randomizer_type_expected(kind))
         return None, []
     known = ("type", "targets", *cls.PARAMS, *cls.OPTIONS, *(f.name for f in TRIGGER_FIELDS))
-    v.problems.unknown_keys(t, known, p)
+    v.problems.unknown_keys(t, known, p, {"seed": SEED_HINT})
     targets: list[str] = []
     if cls.target_kind is not None:
         targets = v.strings(t, "targets", p, None)
@@ -2238,6 +2238,13 @@ PEER_RANDOMIZER_TYPES = {
     "sample_poses_on_surface": ("scatter", "BlenderProc's object.sample_poses_on_surface (with `surface`)"),
     "rigid_body": ("physics_settle", "a rigid-body drop (or `sequence.rigid_body = true` for motion in a clip)"),
 }
+
+
+# Replicator's randomizers and distributions take a `seed` each: here one seed drives the run.
+SEED_HINT = (
+    "the seed is the run's (`run.seed`): every entry draws from it and the frame index, so a frame is the same "
+    "alone, in shards and resumed (Replicator's per-node `seed`)"
+)
 
 
 def randomizer_type_expected(kind: object) -> str:

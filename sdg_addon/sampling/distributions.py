@@ -724,6 +724,9 @@ PEER_NAMES = {
 def _one_of(word, choices: list[str], noun: str) -> str:
     if not choices:  # uniform_rotation takes no parameters: not "a known parameter (known: )"
         return f"no {noun.replace('parameter', 'parameters', 1)}: it takes none"
+    if word == "seed" and noun.startswith("parameter"):  # Replicator's distributions take one each
+        listed = ", ".join(repr(c) for c in choices)
+        return f"a known {noun}: the seed is the run's (`run.seed`), not a distribution's (known: {listed})"
     ours, whose = PEER_NAMES.get(word, (None, "")) if isinstance(word, str) else (None, "")
     if ours in choices:
         hint = f": {word!r} is {whose} name for what is {ours!r} here"
