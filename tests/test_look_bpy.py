@@ -535,3 +535,34 @@ def test_a_fov_wider_than_the_sensor_allows_is_refused_before_anything_is_writte
     assert not out.exists()
     wide = camera((0.0, -1.5, 0.8), (0.0, 0.0, 0.1), sensor_width=72.0)  # 2 atan(36) = 178.4°
     assert render(write_param(tmp_path, text + wide + entry), out) == 0
+
+
+def test_sky_sun_rotation_turns_the_sun_as_documented(tmp_path):
+    """sun_rotation 90 puts the sun in +X: clockwise from +Y seen from above, as Blender's
+    Sky Texture turns it (the docs said counter-clockwise, i.e. -X)."""
+    from sdg_addon.sampling import RANDOMIZERS
+
+    assert "clockwise from +Y" in RANDOMIZERS["sky"].PARAMS["sun_rotation"][1]
+    assert "counter-clockwise" not in RANDOMIZERS["sky"].PARAMS["sun_rotation"][1]
+    text = (
+        header((16, 12), samples=1, frames=2)
+        + "\n[scene]\nground = false\n"
+        + camera((0.0, 0.0, 0.5), (1.0, 0.0, 0.6))
+        + asset("ball", "sphere", 0.01, location=(0, 0, -5), label="ball")
+        + """
+[[randomizers]]
+type = "sky"
+sun_elevation = 5
+sun_rotation = 90
+strength = 0.05
+
+[[randomizers]]
+type = "camera"
+targets = "cam"
+location = [0, 0, 0.5]
+look_at = { distribution = "sequence", values = [[1, 0, 0.6], [-1, 0, 0.6]] }
+"""
+    )
+    record(write_param(tmp_path, text), tmp_path / "out", range(2))
+    east, west = (np.asarray(Image.open(tmp_path / "out" / f"rgb_000{f}.png"))[..., :3].mean() for f in (0, 1))
+    assert east > 1.3 * west, (east, west)

@@ -325,7 +325,10 @@ class Sky(RandomizerSpec):
     target_kind = None
     PARAMS = {
         "sun_elevation": (NUMBER, "sun angle above the horizon, degrees"),
-        "sun_rotation": (NUMBER, "sun direction about world Z, degrees counter-clockwise from +Y"),
+        "sun_rotation": (
+            NUMBER,
+            "sun direction about world Z, degrees clockwise from +Y seen from above (90: the sun in +X), as Blender's Sky Texture turns it",
+        ),
         "altitude": (NUMBER, "viewer altitude, metres"),
         "air": (NUMBER, "air density (1 = Earth's): more air, more blue and redder sunsets"),
         "aerosol": (NUMBER, "dust / aerosol density (1 = Earth's): haze"),
