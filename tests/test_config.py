@@ -1207,7 +1207,7 @@ def test_sensor_fields_are_validated(tmp_path):
     f = write(
         tmp_path / "p.toml",
         CAMERA
-        + '[[cameras]]\nname = "ir"\nlocation = [0, 0, 0]\nsensor = "lwir"\nnetd = -1\npalette = "jet"\n'
+        + '[[cameras]]\nname = "ir"\nlocation = [0, 0, 1]\nsensor = "lwir"\nnetd = -1\npalette = "jet"\n'
         + '[[cameras]]\nname = "ir2"\nlocation = [0, 0, 0]\nrig = "nope"\n'
         + '[[cameras]]\nname = "ir3"\nlocation = [0, 0, 0]\nrig = "cam"\nlook_at = [0, 0, 0]\n'
         + '[[cameras]]\nname = "ir4"\nlocation = [0, 0, 0]\nrig = "ir3"\n'
@@ -1364,7 +1364,7 @@ def test_preview_span_and_sensor_specs_in_kelvin(tmp_path):
     from sdg_addon.recorder import annotator_plan, sensor_specs
 
     text = '[thermal]\nunit = "C"\n' + CAMERA
-    text += '[[cameras]]\nname = "ir"\nsensor = "thermal"\nlocation = [0, 0, 0]\npreview_min = 10\npreview_max = 40\n'
+    text += '[[cameras]]\nname = "ir"\nsensor = "thermal"\nlocation = [0, 0, 1]\npreview_min = 10\npreview_max = 40\n'
     text += 'netd = 0.1\nblur = 1.5\nvignetting = 0.2\npalette = "white_hot"\n'
     cfg = load_config(write(tmp_path / "p.toml", text))
     spec = sensor_specs(cfg)
@@ -1656,3 +1656,26 @@ def test_a_toml_date_is_shown_as_the_date_it_is(tmp_path):
     text += '[[randomizers]]\ntype = "camera"\ntargets = "cam"\nlook_at_objects = [1979-05-27T07:32:00]\n'
     shown = [str(p).split(": got ")[1].split("; expected")[0] for p in problems_of(write(tmp_path / "p.toml", text))]
     assert shown == ["<date 1979-05-27>", "[<datetime 1979-05-27T07:32:00>]"]
+
+
+@pytest.mark.parametrize(
+    "entry, field",
+    [
+        ('[[cameras]]\nname = "cam"\nlocation = [0, 0, 0]\n', "cameras[0].look_at"),  # the default look_at
+        ('[[cameras]]\nname = "cam"\nlocation = [1, 2, 3]\nlook_at = [1, 2, 3]\n', "cameras[0].look_at"),
+        (
+            CAMERA + '[[lights]]\nname = "k"\ntype = "spot"\nlocation = [1, 1, 1]\nlook_at = [1, 1, 1]\n',
+            "lights[0].look_at",
+        ),
+    ],
+)
+def test_a_look_at_at_the_location_is_refused(tmp_path, entry, field):
+    """A camera or light aimed at its own location has no direction (it was built looking
+    down −Z without a word); a rotation, a rig or another point is fine."""
+    p = one_problem(tmp_path, entry)
+    assert p.field == field and "a point other than the location" in p.expected, p
+    if field.startswith("cameras"):
+        load_config(
+            write(tmp_path / "r.toml", '[[cameras]]\nname = "cam"\nlocation = [0, 0, 0]\nrotation = [0, 0, 0]\n')
+        )
+        assert "default look_at" in p.expected or "look_at = " in entry

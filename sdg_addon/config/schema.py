@@ -428,7 +428,7 @@ CAMERA_FIELDS = (
         "look_at",
         "vec3",
         None,
-        "point the camera aims at (its up is +Z)",
+        "point the camera aims at (its up is +Z); not its `location`",
         low=-MAX_COORD,
         high=MAX_COORD,
         nullable=True,
@@ -621,7 +621,7 @@ LIGHT_FIELDS = (
         "look_at",
         "vec3",
         None,
-        "aim sun, spot and area lights at this point; without it they point down −Z",
+        "aim sun, spot and area lights at this point (not their `location`); without it they point down −Z",
         low=-MAX_COORD,
         high=MAX_COORD,
         nullable=True,
@@ -1523,6 +1523,11 @@ def _camera(v: _Reader, t, p: str, render) -> CameraSpec:
     _intrinsics(v, t, p, c, render)
     if c.look_at is None and c.rotation is None:
         c.look_at = [0.0, 0.0, 0.0]
+    said = {q.field for q in v.problems.items}  # a location or look_at refused already: not twice
+    aimed = c.rig is None and c.look_at is not None and c.look_at == c.location
+    if aimed and not {join(p, "location"), join(p, "look_at")} & said:
+        default = "" if "look_at" in t else " (the default look_at, [0, 0, 0]: give look_at or rotation)"
+        _aim_problem(v, join(p, "look_at"), c.look_at, "the camera" + default)
     if "look_at" in t and "rotation" in t:
         v.problems.add(join(p, "rotation"), t["rotation"], "either look_at or rotation, not both")
     if c.rig is not None:
@@ -1685,7 +1690,15 @@ def _check_drawn_temperatures(cfg: Config, in_file: list[int], problems: Problem
 def _light(v: _Reader, t, p: str) -> LightSpec:
     if not v.is_table(t, p):
         return LightSpec(name=p)
-    return read_section(v.problems, t, p, LIGHT_FIELDS, LightSpec(name=p))
+    light = read_section(v.problems, t, p, LIGHT_FIELDS, LightSpec(name=p))
+    if light.look_at is not None and light.look_at == light.location:
+        _aim_problem(v, join(p, "look_at"), light.look_at, "the light")
+    return light
+
+
+def _aim_problem(v: _Reader, where: str, value, what: str) -> None:
+    """A look_at at the location of what it aims: no direction (it would look down −Z)."""
+    v.problems.add(where, value, f"a point other than the location of {what}: from there no direction is defined")
 
 
 def _asset_list_path(path: Path, value: str) -> Path:
