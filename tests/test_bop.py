@@ -71,6 +71,46 @@ def test_shards_in_any_order_give_the_same_files(tmp_path):
     assert sorted(json.loads((outs[0] / "train_pbr/000001/scene_gt.json").read_text())) == ["2"]
 
 
+def test_models_are_the_first_frames_whichever_process_wrote_which_frame_first(tmp_path):
+    """A model is the geometry of the first frame that shows it, and each pose rounds its
+    vertices a little differently: a process (or shard) that wrote frame 1 before another
+    wrote frame 0 left frame 1's model in bop/models/, so --procs, shards and one process
+    wrote other bytes. Each writer now keeps its first frame's model in parts/ and
+    finalize() copies the first finished frame's: the same bytes however the frames went."""
+    import shutil
+
+    cam, objects = scene()
+    frames = [annotated(make_frame(cam, objects), i) for i in range(2)]
+    for model in frames[1].annotations["object_pose"]["info"]["models"].values():
+        model["vertices"] = model["vertices"] + np.float32(1e-6)  # another pose's rounding
+
+    def writer(out):
+        w = create_writer("bop", out)
+        w.set_run(frames[0].label_table, several_cameras=False)
+        return w
+
+    def run(out, *writers_frames):
+        for order in writers_frames:  # one writer per process, its frames in its order
+            w = writer(out)
+            for i in order:
+                w.write(frames[i])
+        writer(out).finalize()  # the end of the run, or merge
+        models = {p.name: p.read_bytes() for p in sorted((out / "bop" / "models").iterdir())}
+        return models, sorted(p.name for p in (out / "bop" / "parts").iterdir())
+
+    one = run(tmp_path / "one", [0, 1])
+    assert set(one[0]) == {"obj_000001.ply", "obj_000002.ply", "models_info.json"}
+    assert one[1] == ["obj_000001.000000.ply", "obj_000002.000000.ply", "train_pbr"]  # the same files in parts/
+    assert run(tmp_path / "procs", [1], [0]) == one  # the process of frame 1 wrote first
+    run(tmp_path / "shard1", [1])
+    run(tmp_path / "shard0", [0])
+    for first, second in (("shard1", "shard0"), ("shard0", "shard1")):  # copied together, then merged
+        joined = tmp_path / f"joined-{first}"
+        shutil.copytree(tmp_path / first, joined)
+        shutil.copytree(tmp_path / second, joined, dirs_exist_ok=True)
+        assert run(joined) == one
+
+
 def boxes(second_size: float):
     """Two cubes labelled 'box', the second of edge `second_size` (the first 0.5 m)."""
     cam = perspective()

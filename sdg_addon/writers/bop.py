@@ -13,6 +13,7 @@ that pose-estimation code (bop_toolkit, BlenderProc's readers, GDRNPP, MegaPose.
     bop/<D>/<SSSSSS>/mask/<IIIIII>_<GGGGGG>.png        full silhouette (amodal), 0 / 255
     bop/<D>/<SSSSSS>/mask_visib/<IIIIII>_<GGGGGG>.png  visible part, 0 / 255
     bop/parts/<D>/<frame>.json             one part per finished frame, merged by finalize()
+    bop/parts/obj_OOOOOO.<frame>[.<camera>].ply   a model as a frame had it (finalize: the first to models/)
 
 D is the split (`split`, default "train_pbr"), or <split>_<camera> when the run has
 several cameras. Scene S = frame // frames_per_scene; image id I = the frame index. GT
@@ -21,7 +22,11 @@ index G: the labelled objects in view (occluded ones too, visib_fract 0), by ins
 - obj_id = 1 + the position of the object's label in the run's label table (as the COCO
   category id). BOP has one model per obj_id: objects of one label must share mesh and
   scale (one that does not, by its extent, is refused: the run stops, its finished frames
-  kept); the model is written from the first frame that shows one.
+  kept); the model is that of the first frame (then camera, by name) that shows one. Each
+  writer keeps the model of the first frame it wrote that shows one in parts/, and
+  finalize() copies the first finished frame's to models/: a model is the geometry of one
+  frame, whose pose rounds its vertices a little differently than another's, so a run
+  split into processes or shards (each writing other frames first) writes the same bytes.
 - Poses: model-to-camera, OpenCV camera axes, millimetres (annotators/pose.py: the model
   frame is the object's root frame without its scale; scale is in the model's vertices).
 - px_count_visib: visible pixels; px_count_all: pixels of the full silhouette, past the
@@ -38,6 +43,7 @@ index G: the labelled objects in view (occluded ones too, visib_fract 0), by ins
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 
@@ -143,6 +149,23 @@ class BopWriter(Writer):
         super().__init__(output_dir, **options)
         check_options(self.name, self.options)
         self._model_bounds: dict[int, np.ndarray] = {}  # obj_id -> its model's (min, max), mm
+        self._model_first: dict[int, tuple[int, str]] = {}  # obj_id -> its first model's (frame, camera) in parts/
+
+    def _model_path(self, obj_id: int, frame: int, camera: str) -> Path:
+        """bop/parts/obj_OOOOOO.FFFFFF[.camera].ply: obj_id's model as frame F (seen by that
+        camera, where the run has several) had it."""
+        name = f"obj_{obj_id:06d}.{frame:06d}" + (f".{safe_name(camera)}" if self.several_cameras else "")
+        return self.root / "parts" / f"{name}.ply"
+
+    def _models_kept(self, obj_id: int) -> dict[tuple[int, str], Path]:
+        """(frame, camera) -> the models of obj_id in parts/ (each writer keeps the model of
+        the first frame it wrote that shows one)."""
+        found = {}
+        for path in (self.root / "parts").glob(f"obj_{obj_id:06d}.*.ply"):
+            frame, _, camera = path.name[len("obj_000000.") : -len(".ply")].partition(".")
+            if frame.isdigit():
+                found[int(frame), camera] = path
+        return found
 
     def _check_model(self, obj_id: int, label: str, row_bounds_mm: np.ndarray, path: str, model, frame) -> None:
         """Refuse an object whose model differs from its obj_id's (BOP has one model per
@@ -152,6 +175,9 @@ class BopWriter(Writer):
         ref = self._model_bounds.get(obj_id)
         if ref is None:
             written = self.root / "models" / f"obj_{obj_id:06d}.ply"
+            kept = self._models_kept(obj_id)
+            if not written.exists() and kept:  # not joined yet: an earlier frame's, in parts/
+                written = kept[min(kept)]
             if written.exists():  # an earlier frame's (this run, another process, a resumed run)
                 v = read_ply_vertices(written).astype(np.float64)
             else:  # the model this frame writes
@@ -269,9 +295,16 @@ class BopWriter(Writer):
             if obj_id not in models:
                 models[obj_id] = pose["info"]["models"][label]
         for obj_id, mesh in models.items():
-            path = self.root / "models" / f"obj_{obj_id:06d}.ply"
-            if not path.exists():
+            # The model as this frame has it, kept where no earlier frame's is (finalize copies
+            # the first finished frame's to models/, whichever process wrote which frame first).
+            key = (int(frame.frame), safe_name(frame.camera_name) if self.several_cameras else "")
+            if obj_id not in self._model_first:
+                self._model_first[obj_id] = min(self._models_kept(obj_id), default=None)
+            first = self._model_first[obj_id]
+            if first is None or key < first:
+                path = self._model_path(obj_id, frame.frame, frame.camera_name)
                 io.write_bytes(path, ply_bytes(np.asarray(mesh["vertices"]) * MM, mesh["faces"]))
+                self._model_first[obj_id] = key
         part = {
             "format": PART_FORMAT,
             "dataset": ds,
@@ -283,6 +316,24 @@ class BopWriter(Writer):
         }
         # Last file of the frame: its presence means every file above is complete.
         io.write_json(self.root / "parts" / ds / f"{im}.json", part)
+
+    def _join_models(self, parts_root: Path) -> None:
+        """models/obj_OOOOOO.ply: each object's model as the first finished frame that shows
+        one had it (a frame is finished for this writer once its part json is there)."""
+        finished = {int(p.stem) for p in parts_root.glob("*/*.json") if p.stem.isdigit()}
+        ids = {p.name[4:10] for p in parts_root.glob("obj_*.*.ply")}
+        for obj_id in sorted(int(i) for i in ids if i.isdigit()):
+            kept = self._models_kept(obj_id)
+            done = [key for key in kept if key[0] in finished]
+            first = min(done or kept)
+            data = kept[first].read_bytes()
+            target = self.root / "models" / f"obj_{obj_id:06d}.ply"
+            if not target.is_file() or target.read_bytes() != data:
+                io.write_bytes(target, data)
+            for key in done:  # later frames' models are never needed again: parts/ as one process leaves it
+                if key > first:
+                    with contextlib.suppress(OSError):
+                        kept[key].unlink()
 
     def joined_files(self) -> dict[str, Path]:
         """D -> bop/D/, whose scene_*.json finalize() rebuilds."""
@@ -327,6 +378,7 @@ class BopWriter(Writer):
                 },
                 indent=1,
             )
+        self._join_models(parts_root)
         models = sorted((self.root / "models").glob("obj_*.ply")) if (self.root / "models").is_dir() else []
         if models:
             info = {str(int(p.stem[4:])): model_info(read_ply_vertices(p)) for p in models}
