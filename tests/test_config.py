@@ -947,6 +947,52 @@ def test_case_values_are_checked_against_the_parameters_range(tmp_path):
     assert p.field == "cases[0].set[0].roughness" and "[0, 1]" in p.expected
 
 
+def test_case_names_are_checked_as_the_entries_take_them(tmp_path):
+    """A case's light_type, pattern or file name is one its entries take: 'laser', 'marble'
+    or a file the folder lacks passed validate and ended render with a traceback (exit 1)
+    after frames were written. A name is checked against the entries its target may reach:
+    here the second texture folder is another entry's, on another object."""
+    for folder, name in (("wood", "oak.png"), ("stone", "slate.png")):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / name).write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(16))
+    entries = (
+        '[[randomizers]]\ntype = "light"\ntargets = "key"\nenergy = 100\n'
+        '[[randomizers]]\ntype = "procedural_texture"\ntargets = "a"\n'
+        '[[randomizers]]\ntype = "texture"\ntargets = "a"\nfolder = "wood"\n'
+        '[[randomizers]]\ntype = "texture"\ntargets = "b*"\nfolder = "stone"\n'
+    )
+
+    def text(**values):
+        sets = ", ".join(f'{{ type = "{t}", target = "{target}", {k} = "{v}" }}' for t, target, k, v in values.values())
+        return CAMERA + ASSET + "[run]\nframes = 4\n" + entries + f'[[cases]]\nname = "c"\nframes = 1\nset = [{sets}]\n'
+
+    ok = text(
+        light=("light", "key", "light_type", "Sun"),
+        pattern=("procedural_texture", "a", "pattern", "voronoi"),
+        image=("texture", "a", "image", "oak.png"),  # wood's; stone's entry does not reach a
+    )
+    load_config(write(tmp_path / "ok.toml", ok))
+    found = {
+        p.field: p
+        for p in problems_of(
+            write(
+                tmp_path / "bad.toml",
+                text(
+                    light=("light", "key", "light_type", "laser"),
+                    pattern=("procedural_texture", "a", "pattern", "marble"),
+                    image=("texture", "*", "image", "oak.png"),  # stone's entry (b*) lacks it
+                ),
+            )
+        )
+    }
+    assert set(found) == {"cases[0].set[0].light_type", "cases[0].set[1].pattern", "cases[0].set[2].image"}
+    assert (
+        found["cases[0].set[0].light_type"].value == "laser" and "POINT" in found["cases[0].set[0].light_type"].expected
+    )
+    assert "noise" in found["cases[0].set[1].pattern"].expected
+    assert "slate.png" in found["cases[0].set[2].image"].expected
+
+
 @pytest.mark.parametrize(
     "condition, field",
     [

@@ -7,6 +7,7 @@ Config is data: nothing in a parameter file is evaluated or imported.
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import json
 import math
@@ -1297,7 +1298,10 @@ def config_from_dict(data: dict, path: Path, problems: Problems | None = None, o
                 placed_in_view = []
 
     cfg.label_rules = [_label_rule(v, t, join("label_rules", i)) for i, t in enumerate(v.array(data, "label_rules"))]
-    cfg.cases = [_case(v, c, join("cases", i), cfg.randomizers) for i, c in enumerate(v.array(data, "cases"))]
+    cfg.cases = [
+        _case(v, c, join("cases", i), cfg.randomizers, cfg.randomizer_targets)
+        for i, c in enumerate(v.array(data, "cases"))
+    ]
     _check_cases(cfg, problems)
     _check_drawn_temperatures(cfg, in_file, problems)
     _check_pixel_guarantees(cfg, in_file, problems)
@@ -1860,7 +1864,7 @@ def _randomizer(v: _Reader, t, p: str, base: Path) -> tuple[RandomizerSpec | Non
 _Trigger = section_class("_Trigger", TRIGGER_FIELDS)
 
 
-def _case(v: _Reader, t, p: str, randomizers: list) -> CaseSpec:
+def _case(v: _Reader, t, p: str, randomizers: list, targets: list[list[str]]) -> CaseSpec:
     c = CaseSpec()
     if not v.is_table(t, p):
         return c
@@ -1910,6 +1914,12 @@ def _case(v: _Reader, t, p: str, randomizers: list) -> CaseSpec:
                 )
             elif (valid := cls.value_range(k)) is not None:  # as a randomizer's constant is checked
                 v._support_within(Constant(e[k]), valid, join(where, k), e[k], k)
+            else:  # a name (light type, pattern, file): as each entry it may go to takes them
+                problem = next(
+                    filter(None, (r.name_problem(k, [e[k]]) for r in _case_entries(e, randomizers, targets))), None
+                )
+                if problem:
+                    v.problems.add(join(where, k), *problem)
         c.set.append(dict(e))
     if not c.set and c.min is None and c.max is None:
         v.problems.add(p, t, "a fixed case (set = [...]) or a quota condition (min and/or max of measure)")
@@ -1923,6 +1933,21 @@ def _case(v: _Reader, t, p: str, randomizers: list) -> CaseSpec:
                     "a fixed case's frames are not measured",
                 )
     return c
+
+
+def _case_entries(e: dict, randomizers: list, targets: list[list[str]]) -> list:
+    """The randomizer entries a case's `set` entry may replace values of: of its type, its
+    logged options (a property's path), and targets its `target` may name (a glob may name
+    any; a name, those of the entry's globs matching it)."""
+    pattern = e.get("target", "*")
+    wild = not isinstance(pattern, str) or any(ch in pattern for ch in "*?[")
+    return [
+        r
+        for r, globs in zip(randomizers, targets)
+        if r.name == e.get("type")
+        and all(r.options.get(k) == e[k] for k in r.LOGGED_OPTIONS if k in e)
+        and (wild or not globs or any(fnmatch.fnmatchcase(pattern, g) for g in globs))
+    ]
 
 
 QUOTA_FIELDS = ("measure", "label", "semantic_type", "min", "max", "camera", "max_tries")

@@ -119,12 +119,15 @@ class FolderRandomizer(RandomizerSpec):
         if not self.names:
             return [("folder", raw, f"a folder holding {' / '.join(self.EXTENSIONS)} files (found none)")]
         d = self.params.get(self.PICK)
-        values = listed_values(d) if d is not None else []
+        problem = self.name_problem(self.PICK, listed_values(d)) if d is not None else None
+        return [(self.PICK, *problem)] if problem else []
+
+    def name_problem(self, param, values):
         missing = [v for v in values if v not in self.names]
-        if missing:
-            shown = ", ".join(repr(n) for n in self.names[:8]) + (" ..." if len(self.names) > 8 else "")
-            return [(self.PICK, missing[0], f"a name found in {folder.as_posix()} (found: {shown})")]
-        return []
+        if param != self.PICK or not missing or not self.names:  # (no names: the folder's problem is said)
+            return None
+        shown = ", ".join(repr(n) for n in self.names[:8]) + (" ..." if len(self.names) > 8 else "")
+        return missing[0], f"a name found in {self.folder.as_posix()} (found: {shown})"
 
     def resolved_extra(self):
         # the picks are positions in this list: other files, other frames (names only, no
@@ -255,10 +258,14 @@ class ProceduralTexture(RandomizerSpec):
     }
     PARAM_RANGES = {"scale": (0.0, 1e6), "roughness": (0.0, 1.0)}
 
+    def name_problem(self, param, values):
+        bad = [v for v in values if v not in PATTERNS]
+        return (bad[0], f"one of {', '.join(PATTERNS)}") if param == "pattern" and bad else None
+
     def prepare(self, base):
         d = self.params.get("pattern")
-        bad = [v for v in (listed_values(d) if d is not None else []) if v not in PATTERNS]
-        return [("pattern", bad[0], f"one of {', '.join(PATTERNS)}")] if bad else []
+        problem = self.name_problem("pattern", listed_values(d)) if d is not None else None
+        return [("pattern", *problem)] if problem else []
 
     def sample(self, rng, frame, targets):
         out = {}

@@ -127,6 +127,12 @@ class RandomizerSpec:
         the parameter file's folder; problems as (key, value, expected). Called by config."""
         return []
 
+    def name_problem(self, param: str, values: list) -> tuple[object, str] | None:
+        """(the first of `values` that `param` does not take, what it takes) for a parameter
+        naming something (a light type, a pattern, a file of the folder), or None: prepare()
+        checks what a distribution lists with it, config a corner case's value."""
+        return None
+
     def resolved_extra(self) -> dict:
         """What else a frame's values depend on, for the resolved parameters in audit/
         (e.g. the files found in a folder): a resume refuses a run where it changed."""
@@ -276,12 +282,16 @@ class Light(RandomizerSpec):
     }
     TYPES = ("POINT", "SUN", "SPOT", "AREA")
 
+    def name_problem(self, param, values):
+        bad = [v for v in values if not isinstance(v, str) or v.upper() not in self.TYPES]
+        if param != "light_type" or not bad:
+            return None
+        return bad[0], f"one of {', '.join(self.TYPES)} (Replicator's Sphere is POINT, Distant SUN, Rect and Disk AREA)"
+
     def prepare(self, base):
         d = self.params.get("light_type")
-        values = [] if d is None else listed_values(d)
-        bad = [v for v in values if not isinstance(v, str) or v.upper() not in self.TYPES]
-        peer = " (Replicator's Sphere is POINT, Distant SUN, Rect and Disk AREA)"
-        return [("light_type", bad[0], f"one of {', '.join(self.TYPES)}{peer}")] if bad else []
+        problem = self.name_problem("light_type", listed_values(d)) if d is not None else None
+        return [("light_type", *problem)] if problem else []
 
 
 @register_randomizer
