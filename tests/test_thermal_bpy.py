@@ -370,6 +370,43 @@ nir = {{}}
     assert np.allclose(cube, 0.2, atol=0.01) and np.allclose(model, 0.2, atol=0.01), (model.mean(), cube.mean())
 
 
+def test_an_asset_pools_temperature_reaches_its_members(tmp_path, clean_bpy):
+    """`temperature` and `emissivity` of a pool entry (`files`) hold for each member, as for a
+    `file` entry (was: left out, every member read the ambient 290 K)."""
+    bpy = clean_bpy
+    (tmp_path / "pool").mkdir()
+    for i in range(2):
+        bpy.ops.wm.read_factory_settings(use_empty=True)
+        bpy.ops.mesh.primitive_cube_add(size=1.0, location=(0.0, 0.0, 0.5))
+        bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "pool" / f"block{i}.blend"))
+    text = (
+        head(1, "{ temperature = 250.0 }", "[thermal]\nambient = 290.0\nemissivity = 1.0")
+        + """
+[[cameras]]
+name = "ir"
+sensor = "thermal"
+location = [0.0, -3.0, 0.5]
+look_at = [0.0, 0.0, 0.5]
+netd = 0
+[[assets]]
+name = "block"
+files = "pool/*.blend"
+temperature = 400.0
+emissivity = 1.0
+labels = { class = "block" }
+[annotators]
+thermal = {}
+instance_segmentation = {}
+[writers]
+basic = { colorize_instance_segmentation = false }
+"""
+    )
+    out = run(tmp_path, text, "p.toml")
+    kelvin = np.load(out / "thermal_0000.npy")
+    ids = np.asarray(Image.open(out / "instance_segmentation_0000.png"))
+    assert (ids > 1).sum() > 20 and np.median(kelvin[ids > 1]) == pytest.approx(400.0, abs=1e-3)
+
+
 RIG_MOVES = (
     head(1, "{ temperature = 260.0 }", frames=2)
     + """

@@ -408,7 +408,7 @@ def _asset(root_collection, spec: AssetSpec, config: Config, quiet: bool = False
     if spec.distractor:
         coll[BACKGROUND_PROPERTY] = True  # unlabelled on purpose: no label rule labels it
     if spec.pool_files:
-        return _pool(coll, spec, driven_inputs(spec, config), quiet)
+        return _pool(coll, spec, driven_inputs(spec, config), quiet, config.kelvin(spec.temperature))
     if spec.labels:
         set_labels(coll, spec.labels)  # every copy inherits them
     file_points = ({}, [])  # keypoint empties of an asset file (scene/keypoints.py)
@@ -485,14 +485,15 @@ def _shared_labels(parts) -> dict:
     return own[0]
 
 
-def _pool(coll, spec: AssetSpec, driven: list[str], quiet: bool = False) -> list[str]:
+def _pool(coll, spec: AssetSpec, driven: list[str], quiet: bool = False, kelvin: float | None = None) -> list[str]:
     """An asset pool: every file loaded once (in path order), each its own object; copies
     (count > 1) are linked duplicates. Which members show in a frame is the `pool`
     randomizer's choice (k of them, without replacement).
 
     The members join `coll` once all files are read: each importer call updates the view
     layer, which costs as much as the objects in it, so linking each member as it came made
-    a pool's loading quadratic in its files (200 files: 10 s instead of 0.3)."""
+    a pool's loading quadratic in its files (200 files: 10 s instead of 0.3). `kelvin`: the
+    entry's temperature in kelvin (its emissivity and NIR reflectance are the spec's)."""
     index = 0
     members = []  # linked into coll after the last import, in this order
     unshown: list[str] = []  # materials that show none of `driven`
@@ -529,6 +530,8 @@ def _pool(coll, spec: AssetSpec, driven: list[str], quiet: bool = False) -> list
             root.location = spec.location
             root.rotation_euler = [math.radians(a) for a in spec.rotation]
             root.scale = (spec.scale,) * 3
+            # What thermal / NIR cameras read, as for a file entry (was: left out, ambient read).
+            set_thermal(root, kelvin, spec.emissivity, spec.nir_reflectance)
     for obj in members:
         coll.objects.link(obj)
     return unshown
