@@ -1129,3 +1129,36 @@ def test_diameter_is_exact_up_to_600_vertices(n):
     cloud = rng.uniform(-1, 1, size=(n, 3)) * [3.0, 1.0, 0.2] + [1e4, -2e4, 5e3]
     exact = np.sqrt(((cloud[:, None] - cloud[None]) ** 2).sum(-1).max())
     assert diameter(cloud) == pytest.approx(exact, rel=1e-12)
+
+
+# ---------------------------------------------------------------------------------------
+# Object coordinates (Kubric)
+
+
+def test_object_coordinates_place_each_pixel_in_its_objects_box():
+    """A turned, scaled, moved box: each of its pixels' fractions, taken back through its
+    box and its object_to_world, is the pointcloud's point of that pixel; a face seen is at
+    0 or 1 along its axis. The flat plane reads 0.5 across its thickness; an unlabelled
+    object and the background are 0."""
+    lo, hi = np.array([-0.5, -0.25, 0.0]), np.array([0.5, 0.25, 0.4])
+    to_world = translate(0.3, 0.2, 0.1) @ rotate("z", 30) @ rotate("x", 10) @ scale(1.5, 1.0, 2.0)
+    box = box_object(2, "box", lo, hi, to_world)
+    plane = make_object(3, "plane", quad_triangles(np.array([-3.0, -3.0, -0.5]), [6.0, 0, 0], [0, 6.0, 0]))
+    blob = box_object(4, "blob", [-0.2] * 3, [0.2] * 3, translate(-1.2, 0.0, 0.5), labels={})
+    cam = perspective(cam_to_world=look_at((1.0, -4.0, 3.0), (0.0, 0.0, 0.0)))
+    frame = make_frame(cam, [box, plane, blob])
+    coords = annotate("object_coordinates", frame)
+    assert coords.shape == (cam.height, cam.width, 3) and coords.dtype == np.float32
+    inst = frame.passes["instance"]
+    assert (inst == 2).sum() > 300 and (inst == 4).sum() > 20
+    cloud = annotate("pointcloud", frame)
+    xs, ys = cloud["info"]["pointPixels"].T
+    on_box = inst[ys, xs] == 2
+    frac = coords[ys[on_box], xs[on_box]].astype(np.float64)
+    local = lo + frac * (hi - lo)
+    world = local @ to_world[:3, :3].T + to_world[:3, 3]
+    np.testing.assert_allclose(world, cloud["data"][on_box], atol=1e-4)
+    assert ((np.abs(frac) < 1e-4) | (np.abs(frac - 1) < 1e-4)).any(axis=1).all()  # on a face
+    assert np.all((frac >= 0) & (frac <= 1))
+    assert np.all(coords[inst == 3][:, 2] == 0.5)  # the plane has no thickness
+    assert np.all(coords[(inst == 0) | (inst == 4)] == 0)  # background, unlabelled

@@ -245,3 +245,33 @@ def test_objects_standing_on_a_table_top(tmp_path):
         for v in placed:  # on the 1.5 x 1 m top, 0.9 m up
             x, y, z = v["location"]
             assert z == pytest.approx(0.9, abs=1e-3) and abs(x) <= 0.75 and abs(y) <= 0.5
+
+
+def test_object_coordinates_of_a_turned_scaled_cube(tmp_path):
+    """Kubric's object_coordinates from a Cycles render: on the cube's top face the local z
+    fraction is 1, on each side face one of x, y is 0 or 1, all within [0, 1]; 0 elsewhere."""
+    from scenes import write_param
+
+    text = (
+        '[run]\nframes = 1\n[render]\nresolution = [64, 48]\nsamples = 1\ndevice = "cpu"\n'
+        '[[cameras]]\nname = "camera"\nlocation = [0, -4, 3]\nlook_at = [0, 0, 0.5]\n'
+        '[[assets]]\nname = "cube"\nprimitive = "cube"\nsize = 1\nrotation = [0, 0, 20]\nscale = 1.5\n'
+        'labels = { class = "cube" }\n'
+        "[annotators]\nobject_coordinates = {}\nnormals = {}\ninstance_id_segmentation = { }\n"
+        "[writers.basic]\ncolorize_instance_id_segmentation = false\n"
+    )
+    out = tmp_path / "out"
+    assert render(write_param(tmp_path, text), out) == 0
+    coords, normals = np.load(out / "object_coordinates_0000.npy"), np.load(out / "normals_0000.npy")
+    from PIL import Image
+
+    ids = np.array(Image.open(out / "instance_id_segmentation_0000.png"))
+    mapping = json.loads((out / "instance_id_segmentation_mapping_0000.json").read_text())
+    (cube_id,) = [int(k) for k, path in mapping.items() if path.endswith("/cube")]
+    cube = ids == cube_id
+    assert cube.sum() > 300 and coords.dtype == np.float32
+    assert np.all(coords[~cube] == 0) and np.all((coords[cube] >= 0) & (coords[cube] <= 1))
+    top = cube & (normals[..., 2] > 0.99)
+    assert top.sum() > 50 and np.allclose(coords[top][:, 2], 1, atol=1e-4)
+    side = coords[cube & (normals[..., 2] < 0.5)][:, :2]
+    assert len(side) > 50 and ((np.abs(side) < 1e-3) | (np.abs(side - 1) < 1e-3)).any(axis=1).all()

@@ -9,6 +9,7 @@ from . import (  # noqa: F401  (registration)
     bbox2d,
     bbox3d,
     camera_params,
+    coordinates,
     depth,
     flow,
     keypoints,
