@@ -306,6 +306,9 @@ def _merge(args) -> int:
             writer.progress = say  # a large dataset's join takes a while: say how far it is
             writer.finalize()
         manifest, unmet = _merged_manifest(config, out / AUDIT_DIR, done, cameras)
+        unfinished = _unfinished_frames(out, done, config.sequence.clip_length)
+        if unfinished:  # the whole dataset's manifest says it is not whole yet
+            manifest["warnings"] = [unfinished, *manifest["warnings"]]
         if any((out / AUDIT_DIR).glob("manifest.shard*.json")):  # a whole run's own manifest is kept
             write_json(out / AUDIT_DIR / "manifest.json", manifest)
     except OutputError as e:
@@ -315,10 +318,46 @@ def _merge(args) -> int:
         return _cannot_write(e, out)
     finally:
         folder.close()
-    for text in unmet:
+    for text in ([unfinished] if unfinished else []) + unmet:
         print(f"WARNING: {text}", file=sys.stderr)
     say(f"merged {len(done)} finished frame(s) in {out} for writers {', '.join(config.writers)}")
     return EXIT_OK
+
+
+def _unfinished_frames(out: Path, done: dict[int, dict], clip: int) -> str | None:
+    """What merge says of the frames the runs in `out` were asked for (each one's
+    audit/environment*.json records its range and shard) that are not finished: a shard
+    stopped, or still to run (merge joins what is finished; the whole dataset is not)."""
+    from sdg_addon.audit import AUDIT_DIR
+
+    asked, ran = set(), {}  # ran: N -> the indices of the shards of N that ran here
+    for env in sorted((out / AUDIT_DIR).glob("environment*.json")):
+        try:
+            record = json.loads(env.read_text())
+            start, stop = (int(x) for x in record["frames"])
+            shard = record.get("shard")
+            if shard:
+                ran.setdefault(int(shard[1]), set()).add(int(shard[0]))
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            continue
+        asked.update(range(start, stop))
+    missing = sorted(asked - set(done))
+    if not missing:
+        return None
+    shown = ", ".join(str(f) for f in missing[:10]) + (", ..." if len(missing) > 10 else "")
+    whose = []
+    for n, indices in sorted(ran.items()):
+        for i in range(n):
+            count = sum(1 for f in missing if (f // clip) % n == i)
+            if count:
+                state = "stopped before it finished, or still running" if i in indices else "not run here"
+                whose.append(f"shard {i}/{n}: {count}, {state}")
+    return (
+        f"{len(missing)} of the {len(asked)} frame(s) asked for are not finished in {out}: {shown}"
+        + (f" ({'; '.join(whose)})" if whose else "")
+        + "; merge joined the finished ones: render the rest (a stopped shard: its command plus --resume), "
+        "then merge again"
+    )
 
 
 def _take_recorded_device(config, audit_dir: Path) -> None:

@@ -423,6 +423,29 @@ def test_shards_into_one_folder_then_merge_equal_one_run(tmp_path):
     assert render(param, sharded, "--shard", "0/2") == 2
 
 
+def test_merge_before_every_shard_finished_names_the_frames_and_shards_missing(tmp_path, capsys):
+    """`merge` of a folder where a shard has not run (or was stopped) joined the finished
+    frames and said only "merged 2 finished frame(s)", exit 0, as of a whole dataset; it now
+    says which frames the shards were asked for are not finished, and whose, in a warning
+    (and the manifest's warnings), then nothing once they are."""
+    param = tiny_default(tmp_path, frames=4)
+    out = tmp_path / "out"
+    assert render(param, out, "--shard", "1/2") == 0
+    capsys.readouterr()
+    assert main(["merge", str(param), "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    said = f"WARNING: 2 of the 4 frame(s) asked for are not finished in {out}: 0, 2 (shard 0/2: 2, not run here)"
+    assert said in err, err
+    assert "then merge again" in err
+    warnings = json.loads((out / "audit" / "manifest.json").read_text())["warnings"]
+    assert warnings[0].startswith(said[len("WARNING: ") :]), warnings
+    assert render(param, out, "--shard", "0/2") == 0
+    capsys.readouterr()
+    assert main(["merge", str(param), "--out", str(out)]) == 0
+    assert "not finished" not in capsys.readouterr().err
+    assert not json.loads((out / "audit" / "manifest.json").read_text())["warnings"]
+
+
 def test_worker_processes_write_what_inline_writes(tmp_path):
     """Annotating and writing in spawned worker processes (no bpy there) gives the same
     dataset as annotating and writing in the main thread."""
