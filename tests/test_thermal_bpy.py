@@ -407,6 +407,51 @@ basic = { colorize_instance_segmentation = false }
     assert (ids > 1).sum() > 20 and np.median(kelvin[ids > 1]) == pytest.approx(400.0, abs=1e-3)
 
 
+@pytest.mark.parametrize(
+    "given, kelvin",
+    [
+        ("", 350.0),  # the file's own property
+        ("temperature = 420.0\n", 420.0),  # the parameter file's wins over it
+        ('[[randomizers]]\ntype = "thermal"\ntargets = "block"\ntemperature = 400.0\n', 400.0),  # the frame's too
+    ],
+)
+def test_the_parameter_files_temperature_wins_over_a_model_files_own(tmp_path, clean_bpy, given, kelvin):
+    """A model file's mesh with its own sdg_temperature (350 K): an entry's `temperature` or
+    a thermal randomizer's value wins over it, as docs/sensors.md orders them (was: the
+    file's 350 K in every case, the entry's and the frame's set on the model's root only)."""
+    bpy = clean_bpy
+    bpy.ops.mesh.primitive_cube_add(size=1.0, location=(0.0, 0.0, 0.5))
+    bpy.context.object["sdg_temperature"] = 350.0
+    bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "block.blend"))
+    entry = given if not given.startswith("[[") else ""
+    randomizer = given if given.startswith("[[") else ""
+    text = (
+        head(1, "{ temperature = 250.0 }", "[thermal]\nambient = 290.0\nemissivity = 1.0")
+        + f"""
+[[cameras]]
+name = "ir"
+sensor = "thermal"
+location = [0.0, -3.0, 0.5]
+look_at = [0.0, 0.0, 0.5]
+netd = 0
+[[assets]]
+name = "block"
+file = "block.blend"
+labels = {{ class = "block" }}
+{entry}{randomizer}
+[annotators]
+thermal = {{}}
+instance_segmentation = {{}}
+[writers]
+basic = {{ colorize_instance_segmentation = false }}
+"""
+    )
+    out = run(tmp_path, text, "p.toml")
+    ids = np.asarray(Image.open(out / "instance_segmentation_0000.png"))
+    assert (ids > 1).sum() > 20
+    assert np.median(np.load(out / "thermal_0000.npy")[ids > 1]) == pytest.approx(kelvin, abs=1e-3)
+
+
 RIG_MOVES = (
     head(1, "{ temperature = 260.0 }", frames=2)
     + """

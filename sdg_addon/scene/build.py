@@ -452,7 +452,8 @@ def _asset(root_collection, spec: AssetSpec, config: Config, quiet: bool = False
         root.location = spec.location
         root.rotation_euler = [math.radians(a) for a in spec.rotation]
         root.scale = (spec.scale,) * 3
-        set_thermal(root, config.kelvin(spec.temperature), spec.emissivity, spec.nir_reflectance)
+        for o in (root, *parts):  # on the parts too: the file's own sdg_ properties there give way
+            set_thermal(o, config.kelvin(spec.temperature), spec.emissivity, spec.nir_reflectance)
         points, skeleton = file_points
         points = {**points, **spec.keypoints}  # the parameter file's win over the file's
         if points:
@@ -531,7 +532,8 @@ def _pool(coll, spec: AssetSpec, driven: list[str], quiet: bool = False, kelvin:
             root.rotation_euler = [math.radians(a) for a in spec.rotation]
             root.scale = (spec.scale,) * 3
             # What thermal / NIR cameras read, as for a file entry (was: left out, ambient read).
-            set_thermal(root, kelvin, spec.emissivity, spec.nir_reflectance)
+            for o in (root, *parts):  # on the parts too: the file's own sdg_ properties there give way
+                set_thermal(o, kelvin, spec.emissivity, spec.nir_reflectance)
     for obj in members:
         coll.objects.link(obj)
     return unshown

@@ -172,9 +172,12 @@ def apply_world(built: BuiltScene, target: str, v: dict) -> None:
 
 @applier("thermal")
 def apply_thermal(built: BuiltScene, target: str, v: dict) -> None:
-    # On the entity's root: its parts inherit it (capture.sensors.lookup walks parents).
+    # On the entity's root and its meshes: a part's own sdg_ property (a model file's, a
+    # .blend's) gives way to the frame's value (capture.sensors.lookup finds the object's first).
     kelvin = to_kelvin(v["temperature"], built.temperature_unit) if "temperature" in v else None
-    set_thermal(built.entities[target].root, kelvin, v.get("emissivity"), v.get("nir_reflectance"))
+    entity = built.entities[target]
+    for obj in (entity.root, *entity.meshes):
+        set_thermal(obj, kelvin, v.get("emissivity"), v.get("nir_reflectance"))
 
 
 def apply_frame(built: BuiltScene, sampled: list[dict], specs: list | None = None) -> None:
