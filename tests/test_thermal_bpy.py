@@ -452,6 +452,49 @@ basic = {{ colorize_instance_segmentation = false }}
     assert np.median(np.load(out / "thermal_0000.npy")[ids > 1]) == pytest.approx(kelvin, abs=1e-3)
 
 
+@pytest.mark.parametrize("value", [350.0, "hot"])
+def test_a_model_files_parent_temperature_reaches_its_meshes(tmp_path, clean_bpy, capsys, value):
+    """sdg_temperature on an empty parenting a model file's mesh (docs/sensors.md: on the
+    object, else on a parent) holds for the mesh (was: lost with the parent at import, the
+    mesh read the ambient 290 K); a bad one there is refused naming the parent."""
+    bpy = clean_bpy
+    engine = bpy.data.objects.new("engine", None)
+    bpy.context.scene.collection.objects.link(engine)
+    engine["sdg_temperature"] = value
+    bpy.ops.mesh.primitive_cube_add(size=1.0, location=(0.0, 0.0, 0.5))
+    bpy.context.object.parent = engine
+    bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "engine.blend"))
+    text = (
+        head(1, "{ temperature = 250.0 }", "[thermal]\nambient = 290.0\nemissivity = 1.0")
+        + """
+[[cameras]]
+name = "ir"
+sensor = "thermal"
+location = [0.0, -3.0, 0.5]
+look_at = [0.0, 0.0, 0.5]
+netd = 0
+[[assets]]
+name = "engine"
+file = "engine.blend"
+labels = { class = "engine" }
+[annotators]
+thermal = {}
+instance_segmentation = {}
+[writers]
+basic = { colorize_instance_segmentation = false }
+"""
+    )
+    if value == "hot":
+        assert render(write_param(tmp_path, text, "p.toml"), tmp_path / "out") == 2
+        assert "object 'engine' has sdg_temperature = 'hot' (expected kelvin >= 0" in capsys.readouterr().err
+        assert not (tmp_path / "out").exists()
+        return
+    out = run(tmp_path, text, "p.toml")
+    ids = np.asarray(Image.open(out / "instance_segmentation_0000.png"))
+    assert (ids > 1).sum() > 20
+    assert np.median(np.load(out / "thermal_0000.npy")[ids > 1]) == pytest.approx(350.0, abs=1e-3)
+
+
 RIG_MOVES = (
     head(1, "{ temperature = 260.0 }", frames=2)
     + """

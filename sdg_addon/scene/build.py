@@ -40,6 +40,7 @@ from ..labels.parse import LABEL_PROPERTY, merge_labels
 from ..pinhole import blender_lens_for
 from ..sensors import EMISSIVITY_PROP, ILLUMINATOR_PROP, NIR_REFLECTANCE_PROP, TEMPERATURE_PROP
 from .base import (
+    INFRARED_RANGES,
     background_set_note,
     check_camera_folders,
     check_colour,
@@ -594,15 +595,24 @@ def import_file(path: Path, pattern: str = "*", quiet: bool = False) -> list[tup
         if pattern == "*":
             raise AssetError(path, "a model holding a mesh object; it holds none (a damaged file, or not a model?)")
         raise AssetError(path, f"a pattern matching a mesh object of {path.as_posix()}; none does", "objects", pattern)
-    # Custom properties the sensors read (sdg_temperature, sdg_reflectance...), named as in the file.
+    # Custom properties the sensors read (sdg_temperature, sdg_reflectance...), named as in the
+    # file, on the meshes and the parents they lose here (whose thermal / NIR ones pass to them).
+    ancestors = []
+    for o in meshes:
+        parent = o.parent
+        while parent is not None:
+            if parent not in meshes and parent not in ancestors:
+                ancestors.append(parent)
+            parent = parent.parent
     problem = sensor_property_problem(
         [
             (kind, owner, names.get(owner.name, owner.name) if kind == "object" else owner.name)
-            for kind, owner, _ in property_owners(meshes)
+            for kind, owner, _ in property_owners([*meshes, *ancestors])
         ]  # fmt: skip
     )
     if problem:
         raise AssetError(path, problem)
+    inherit_infrared_properties(meshes)
     worlds = [file_world(o) for o in meshes]  # before any parent is cleared
     for o, world in zip(meshes, worlds):
         o.parent = None
@@ -621,6 +631,20 @@ def import_file(path: Path, pattern: str = "*", quiet: bool = False) -> list[tup
         if o not in meshes:
             bpy.data.objects.remove(o)
     return result
+
+
+def inherit_infrared_properties(meshes) -> None:
+    """Give each mesh the thermal / NIR custom properties (sdg_temperature, sdg_emissivity,
+    sdg_nir_reflectance) it reads through its parents in a model file, before the import
+    takes those parents away (the capture looks on the object, then its parents); its own
+    win, then the nearest parent's."""
+    for o in meshes:
+        for prop in INFRARED_RANGES:
+            parent = o.parent
+            while parent is not None and prop not in parent:
+                parent = parent.parent
+            if prop not in o and parent is not None:
+                o[prop] = parent[prop]
 
 
 def _import(path: Path, ext: str, pattern: str, before: set) -> tuple[list, dict, dict]:
