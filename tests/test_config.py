@@ -777,6 +777,19 @@ def test_reference_names_every_top_level_key():
     assert re.findall(r"`(\w+)`", sentence) == list(TOP_LEVEL_KEYS)
 
 
+def test_reference_names_the_randomizers_without_targets(tmp_path):
+    """The randomizers section says which types take no `targets` (those of the world): the
+    types the schema refuses `targets` for, no fewer (a `sky` given targets is refused)."""
+    text = section(REFERENCE.read_text(encoding="utf-8"), "randomizers")
+    untargeted = {name for name, cls in RANDOMIZERS.items() if cls.target_kind is None}
+    sentence = re.search(r"`targets` \(except the world's: (.*?) take none\)", text, re.S).group(1)
+    row = re.search(r"^\| `targets` \| [^|]* \| required, but refused by (.*?) \(", text, re.M).group(1)
+    assert set(re.findall(r"`(\w+)`", sentence)) == untargeted
+    assert set(re.findall(r"`(\w+)`", row)) == untargeted
+    (p,) = problems_of(write(tmp_path / "p.toml", CAMERA + '[[randomizers]]\ntype = "sky"\ntargets = "*"\n'))
+    assert p.field == "randomizers[0].targets"
+
+
 def test_reference_quotes_the_range_problems_as_validate_reports_them(tmp_path):
     """docs/parameters.md's quoted range problem is the tool's text, and the sub-fields it
     and docs/reliability.md name are the fields the tool names (a range problem names the
