@@ -1738,3 +1738,18 @@ def test_a_look_at_at_the_location_is_refused(tmp_path, entry, field):
             write(tmp_path / "r.toml", '[[cameras]]\nname = "cam"\nlocation = [0, 0, 0]\nrotation = [0, 0, 0]\n')
         )
         assert "default look_at" in p.expected or "look_at = " in entry
+
+
+def test_a_case_of_a_refused_entry_is_not_told_there_is_no_entry(tmp_path):
+    """A pose entry with a problem of its own (max_tries = 0) is left out of the
+    randomizers; a case setting pose values was then told "there is no pose entry", which
+    the file plainly has. Only the entry's own problem is said."""
+    text = CAMERA + '[[assets]]\nname = "a"\nprimitive = "cube"\n'
+    text += '[[randomizers]]\ntype = "pose"\ntargets = "a"\nlocation = [0, 0, 0]\nmax_tries = 0\n'
+    text += '[[cases]]\nname = "c"\nset = [{ type = "pose", target = "a", location = [0, 0, 1] }]\n'
+    found = [p.field for p in problems_of(write(tmp_path / "p.toml", text))]
+    assert found == ["randomizers[0].max_tries"], found
+    # Without any pose entry it is still said.
+    text = CAMERA + '[[assets]]\nname = "a"\nprimitive = "cube"\n'
+    text += '[[cases]]\nname = "c"\nset = [{ type = "pose", target = "a", location = [0, 0, 1] }]\n'
+    assert [p.field for p in problems_of(write(tmp_path / "p.toml", text))] == ["cases[0].set[0].type"]

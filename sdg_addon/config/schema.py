@@ -1298,8 +1298,11 @@ def config_from_dict(data: dict, path: Path, problems: Problems | None = None, o
                 placed_in_view = []
 
     cfg.label_rules = [_label_rule(v, t, join("label_rules", i)) for i, t in enumerate(v.array(data, "label_rules"))]
+    entries = v.array(data, "randomizers")
+    kinds = [r.get("type") if isinstance(r, dict) else None for r in entries]
+    refused = {kind for i, kind in enumerate(kinds) if i not in in_file and isinstance(kind, str)}
     cfg.cases = [
-        _case(v, c, join("cases", i), cfg.randomizers, cfg.randomizer_targets)
+        _case(v, c, join("cases", i), cfg.randomizers, cfg.randomizer_targets, refused)
         for i, c in enumerate(v.array(data, "cases"))
     ]
     _check_cases(cfg, problems)
@@ -1864,7 +1867,9 @@ def _randomizer(v: _Reader, t, p: str, base: Path) -> tuple[RandomizerSpec | Non
 _Trigger = section_class("_Trigger", TRIGGER_FIELDS)
 
 
-def _case(v: _Reader, t, p: str, randomizers: list, targets: list[list[str]]) -> CaseSpec:
+def _case(v: _Reader, t, p: str, randomizers: list, targets: list[list[str]], refused: set = frozenset()) -> CaseSpec:
+    """`refused`: types of [[randomizers]] entries refused for problems of their own (said
+    there): a case of such a type is not also told there is no entry of it."""
     c = CaseSpec()
     if not v.is_table(t, p):
         return c
@@ -1884,7 +1889,9 @@ def _case(v: _Reader, t, p: str, randomizers: list, targets: list[list[str]]) ->
             v.problems.add(join(where, "type"), e.get("type", MISSING), one_of(e.get("type"), sorted(RANDOMIZERS)))
             continue
         v.problems.unknown_keys(e, ("type", "target", *cls.PARAMS, *cls.LOGGED_OPTIONS), where)
-        if not any(r.name == cls.name for r in randomizers):  # it would set nothing, and count as made
+        # An entry of the type refused for problems of its own (said there): not "no entry" too.
+        said = cls.name in refused
+        if not said and not any(r.name == cls.name for r in randomizers):  # it would set nothing, and count as made
             v.problems.add(
                 join(where, "type"),
                 cls.name,
@@ -1893,7 +1900,7 @@ def _case(v: _Reader, t, p: str, randomizers: list, targets: list[list[str]]) ->
             )
         if not isinstance(e.get("target", "*"), str):
             v.problems.add(join(where, "target"), e["target"], "a target name pattern (glob)")
-        for key in cls.LOGGED_OPTIONS:  # several entries of the type (property paths): say which one
+        for key in () if said else cls.LOGGED_OPTIONS:  # several entries of the type (property paths): say which
             given = [r.options[key] for r in randomizers if r.name == cls.name]
             if e.get(key, MISSING) not in given:
                 v.problems.add(
