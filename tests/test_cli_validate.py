@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -234,3 +235,38 @@ def test_a_closed_stdout_ends_validate_and_report_with_their_own_exit_code(tmp_p
         monkeypatch.setattr("sys.stdout", stdout)
         assert main(argv) == EXIT_OK, argv
         stdout.flush()  # at the process's exit: raised BrokenPipeError (a terminal's stdout is line-buffered: at once)
+
+
+def test_the_reference_transcript_is_what_validate_prints(tmp_path, monkeypatch, capsys):
+    """docs/parameters.md's `validate` session (four problems, one in the asset list, and a
+    syntax error) is what the command prints today, with the page's /data for the folder
+    and `(known: ...)` for the list of known keys."""
+    text = (ROOT / "docs" / "parameters.md").read_text(encoding="utf-8")
+    session = re.search(r"^\$ python -m headless validate scene.toml\n(.*?)^```", text, re.S | re.M).group(1)
+    syntax = re.search(r"shows the line:\n`(/data/scene.toml: line 3, .*?)`\.", text).group(1)
+    data = tmp_path / "data"
+    (data / "lists").mkdir(parents=True)
+    (data / "scene.toml").write_text(
+        'asset_list = "lists/assets.toml"\n[run]\nframes = 0\n[render]\nsampels = 4\n'
+        '[[cameras]]\nname = "camera"\nlocation = [0, -2, 1]\n'
+        '[[randomizers]]\ntype = "material"\ntargets = "*"\n'
+        '[[randomizers]]\ntype = "pose"\ntargets = "*"\n'
+        'location = { distribution = "uniform", low = [1, 0, 0], high = [0, 1] }\n',
+        encoding="utf-8",
+    )
+    (data / "lists" / "assets.toml").write_text(
+        '[[assets]]\nname = "a"\nprimitive = "cube"\n[[assets]]\nname = "b"\nprimitive = "cube"\n'
+        '[[assets]]\nname = "cup"\nfile = "../models/cup.obj"\n',
+        encoding="utf-8",
+    )
+    monkeypatch.chdir(data)
+
+    def printed() -> str:
+        err = capsys.readouterr().err.replace(data.resolve().as_posix(), "/data")
+        return re.sub(r"\(known: [^)]*\)", "(known: ...)", err)
+
+    assert main(["validate", "scene.toml"]) == EXIT_INVALID
+    assert printed() == session
+    (data / "scene.toml").write_text("[run]\nseed = 1\nframes = = 3\n", encoding="utf-8")
+    assert main(["validate", "scene.toml"]) == EXIT_INVALID
+    assert syntax in printed()
