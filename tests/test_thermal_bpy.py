@@ -495,6 +495,52 @@ basic = { colorize_instance_segmentation = false }
     assert np.median(np.load(out / "thermal_0000.npy")[ids > 1]) == pytest.approx(350.0, abs=1e-3)
 
 
+def test_a_model_files_own_roughness_shapes_its_thermal_reflection(tmp_path, clean_bpy):
+    """A model file's plate of roughness 0 (its material's) and emissivity 0 is a mirror to
+    a thermal camera too: the 600 K ball behind the camera shows in it as a sharp 600 K disc
+    (was: the entry's default roughness 0.5, which the file's material does not show, made a
+    blurred, noisy reflection that nowhere read 600 K)."""
+    from sdg_addon.compat import enable_nodes
+
+    bpy = clean_bpy
+    bpy.ops.mesh.primitive_plane_add(size=2.0, location=(0.0, 0.0, 1.0), rotation=(np.pi / 2, 0.0, 0.0))
+    plate = bpy.context.object
+    plate["sdg_emissivity"] = 0.0
+    chrome = bpy.data.materials.new("chrome")
+    enable_nodes(chrome)
+    next(n for n in chrome.node_tree.nodes if n.type == "BSDF_PRINCIPLED").inputs["Roughness"].default_value = 0.0
+    plate.data.materials.append(chrome)
+    bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "mirror.blend"))
+    text = (
+        head(4, "{ temperature = 250.0 }", "[thermal]\nemissivity = 1.0")
+        + """
+[[cameras]]
+name = "ir"
+sensor = "thermal"
+location = [0.0, -3.0, 1.0]
+look_at = [0.0, 0.0, 1.0]
+focal_length = 80
+netd = 0
+[[assets]]
+name = "mirror"
+file = "mirror.blend"
+labels = { class = "mirror" }
+[[assets]]
+name = "ball"
+primitive = "sphere"
+size = 1.0
+location = [0.0, -5.0, 0.5]
+temperature = 600.0
+labels = { class = "ball" }
+[annotators]
+thermal = {}
+"""
+    )
+    kelvin = np.load(run(tmp_path, text, "p.toml") / "thermal_0000.npy")
+    assert np.allclose(kelvin[10:14, 14:18], 600.0, atol=0.01)  # the ball's image in the middle
+    assert np.allclose(kelvin[:4], 250.0, atol=0.01)  # the sky's above it
+
+
 RIG_MOVES = (
     head(1, "{ temperature = 260.0 }", frames=2)
     + """

@@ -20,7 +20,7 @@ from __future__ import annotations
 import bpy
 
 from ..compat import enable_nodes
-from ..scene.materials import base_colour
+from ..scene.materials import base_colour, base_roughness
 from ..sensors import EMISSIVITY_PROP, ILLUMINATOR_PROP, NIR_REFLECTANCE_PROP, TEMPERATURE_PROP
 from ..sensors.nir import default_reflectance
 from ..sensors.thermal import band_radiance
@@ -140,7 +140,11 @@ class SensorRender:
             e = lookup(obj, EMISSIVITY_PROP)
             t = self.ambient_k if t is None else float(t)
             e = self.emissivity if e is None else min(1.0, max(0.0, float(e)))
-            roughness = lookup(obj, "sdg_roughness")
+            # The roughness its material shows (a model file's or a .blend's own, or driven),
+            # else the object's sdg_roughness (a texture makes it), else 0.5.
+            roughness = base_roughness(obj)
+            if roughness is None:
+                roughness = lookup(obj, "sdg_roughness")
             obj[EMISSION_ATTR] = float(e * band_radiance(t))
             obj[REFLECTANCE_ATTR] = 1.0 - e
             obj[ROUGHNESS_ATTR] = 0.5 if roughness is None else float(roughness)

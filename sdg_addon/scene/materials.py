@@ -190,3 +190,31 @@ def shown_colour(obj, socket, depth: int = 0):
     if a is None or b is None:
         return None
     return tuple((1.0 - f) * x + f * y for x, y in zip(a, b))
+
+
+def base_roughness(obj, mat=None) -> float | None:
+    """The roughness `mat` (default the object's active material) shows on `obj`: its
+    Principled BSDF's Roughness, its own value or the object's attribute driving it (a mix
+    of those, as wire_principled drives a model file's); None without such a material or
+    when a texture makes it. What a thermal camera's reflection lobe takes."""
+    mat = obj.active_material if mat is None else mat
+    tree = mat.node_tree if mat is not None and uses_nodes(mat) else None
+    bsdf = next((n for n in tree.nodes if n.type == "BSDF_PRINCIPLED"), None) if tree else None
+    return None if bsdf is None else _shown_number(obj, bsdf.inputs["Roughness"])
+
+
+def _shown_number(obj, socket, depth: int = 0) -> float | None:
+    if not socket.is_linked:
+        return float(socket.default_value)
+    node = socket.links[0].from_node
+    if node.type == "ATTRIBUTE" and node.attribute_type == "OBJECT":
+        return float(obj.get(node.attribute_name, 0.0))  # an object's missing attribute reads 0
+    if node.type != "MIX" or node.data_type != "FLOAT" or depth > 8:
+        return None
+    f = _shown_number(obj, node.inputs["Factor"], depth + 1)
+    if f is None:
+        return None
+    f = min(1.0, max(0.0, f))
+    a = _shown_number(obj, node.inputs[2], depth + 1) if f < 1.0 else 0.0
+    b = _shown_number(obj, node.inputs[3], depth + 1) if f > 0.0 else 0.0
+    return None if a is None or b is None else (1.0 - f) * a + f * b
