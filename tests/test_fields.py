@@ -169,3 +169,19 @@ def test_the_annotator_and_writer_pages_name_every_declared_option():
             if f"`{o}`" not in body and not (o in COMMON_OPTIONS and f"`{o}`" in shared):
                 missing.append(f"writer {name}: {o}")
     assert not missing, "undocumented options: " + ", ".join(missing)
+
+
+def test_the_relative_paths_table_names_every_path_of_the_file():
+    """docs/parameters.md's Relative paths table: every field that names a file or folder
+    (a randomizer's PATH_OPTIONS too), so none is left to guess (scene.blend, a pool's
+    files and the texture / world_hdri folders were missing)."""
+    from sdg_addon.sampling.randomizers import RANDOMIZERS
+
+    text = PAGE.read_text(encoding="utf-8")
+    table = text.split("### Relative paths", 1)[1].split("\n## ", 1)[0]
+    wanted = {"`asset_list`", "`scene.blend`", "`assets[].file`", "`assets[].files`", "`run.output`"}
+    wanted |= {f"`randomizers[].{o}`" for cls in RANDOMIZERS.values() for o in cls.PATH_OPTIONS}
+    assert not {w for w in wanted if w not in table}
+    for name, cls in RANDOMIZERS.items():
+        for o in cls.PATH_OPTIONS:
+            assert f"`{name}`" in table.split(f"`randomizers[].{o}`", 1)[1].split("\n", 1)[0], (name, o)
