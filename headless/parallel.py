@@ -396,16 +396,19 @@ class ParallelRun:
         if force and self._last_count == len(self.done):
             return
         self._last_line, self._last_count = now, len(self.done)
-        elapsed = now - self.started
-        rate = len(self.done) / elapsed if elapsed > 0 else 0.0
-        from sdg_addon.progress import format_seconds
-
-        eta = format_seconds((total - len(self.done)) / rate) if rate > 0 else "?"
         alive = sum(1 for s in self.slots if not s.finished)
-        self.on_line(
-            f"frames {len(self.done)}/{total} ({100 * len(self.done) / max(total, 1):.0f}%) | "
-            f"{rate:.2f} frames/s | ETA {eta} | {alive} render process{'es' if alive != 1 else ''}"
-        )
+        tail = f"{alive} render process{'es' if alive != 1 else ''}"
+        self.on_line(progress_line(len(self.done), total, now - self.started, tail))
+
+
+def progress_line(done: int, total: int, elapsed: float, tail: str) -> str:
+    """The progress line of a run of several render processes (or Ray actors), as one
+    process's: frames done, rate, ETA, then `tail` (what runs them)."""
+    from sdg_addon.progress import format_seconds
+
+    rate = done / elapsed if elapsed > 0 else 0.0
+    eta = format_seconds((total - done) / rate) if rate > 0 else "?"
+    return f"frames {done}/{total} ({100 * done / max(total, 1):.0f}%) | {rate:.2f} frames/s | ETA {eta} | {tail}"
 
 
 def _say(text: str) -> None:

@@ -28,7 +28,7 @@ import time
 from collections import deque
 from pathlib import Path
 
-from headless import early_signals
+from headless import early_signals, parallel
 from headless.cli import EXIT_INVALID
 from headless.parallel import MAX_ATTEMPTS_PER_FRAME, ROOT, ParallelError, chunks, render_process_env
 
@@ -224,6 +224,15 @@ def disconnect() -> None:
     import_ray().shutdown()
 
 
+def progress_line(done: int, total: int, elapsed: float, actors: int, waiting: int) -> str:
+    """The driver's progress line: as --procs's (frames, rate, ETA), then the Ray actors
+    working and those still waiting for a slot of the cluster."""
+    tail = f"{actors} Ray actor{'s' if actors != 1 else ''}"
+    if waiting:
+        tail += f" ({waiting} more waiting for a slot)"
+    return parallel.progress_line(done, total, elapsed, tail)
+
+
 def render(
     args, frames: list[int], output: Path, clip: int = 1, run_holder: str = "", forget: set[int] = frozenset()
 ) -> tuple[int, dict]:
@@ -281,7 +290,7 @@ def _drive(
     done: set[int] = set()
     retried: list[int] = []
     warnings: list[str] = []  # the render processes', each once (for the manifest)
-    t0, last = time.monotonic(), 0.0
+    t0, last, any_ready = time.monotonic(), 0.0, False
     idle: list = []
 
     def end_unstarted() -> None:
@@ -316,6 +325,8 @@ def _drive(
                 try:
                     ray.get(future)
                     idle.append(actor)
+                    if not any_ready:  # the rate counts from here (not from Ray's own start), as --procs's
+                        any_ready, t0 = True, time.monotonic()
                 except ray.exceptions.RayError as e:  # it died starting (its node, its render process)
                     failed_starts += 1
                     if failed_starts >= MAX_ATTEMPTS_PER_FRAME:
@@ -372,13 +383,8 @@ def _drive(
             now = time.monotonic()
             if not args.quiet and (now - last >= 1.0 or not (todo or running)):
                 last = now
-                rate = len(done) / (now - t0) if now > t0 else 0.0
-                waiting = f" ({len(starting)} more waiting for a slot)" if starting else ""
-                print(
-                    f"frames {len(done)}/{len(frames)} ({100 * len(done) / max(len(frames), 1):.0f}%) | "
-                    f"{rate:.2f} frames/s | {len(actors) - len(starting)} Ray actors{waiting}",
-                    flush=True,
-                )
+                line = progress_line(len(done), len(frames), now - t0, len(actors) - len(starting), len(starting))
+                print(line, flush=True)
     except KeyboardInterrupt:
         what = "SIGTERM" if terminated else "Ctrl-C"
         print(

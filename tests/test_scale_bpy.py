@@ -948,6 +948,30 @@ def test_the_parallel_progress_line_of_one_process_left_is_singular(tmp_path):
     assert lines[-1].endswith("| 1 render process"), lines
 
 
+def test_the_ray_progress_line_has_an_eta_counted_from_the_first_actor_started(tmp_path, monkeypatch, capsys):
+    """The Ray driver's progress line had no ETA (one process's and --procs's have one), said
+    "1 Ray actors", and its rate counted from the driver's start, a local Ray's own start
+    (~17 s here) included. Now it is --procs's line: rate and ETA from the first actor Ray
+    started, then the actors. No Ray needed: a stand-in whose actors take 8 s to start and
+    1 s a chunk."""
+    now = [100.0]
+    monkeypatch.setattr(ray_backend.time, "monotonic", lambda: now[0])
+
+    class SlowToStart(StandInRay):
+        def get(self, future, timeout=None):
+            now[0] += {"ready": 8.0, "chunk": 1.0}.get(future.kind, 0.0)
+            return super().get(future, timeout)
+
+    args = ray_args(tmp_path, 1)
+    args.quiet = False
+    code, _summary = ray_backend._drive(SlowToStart(1), args, list(range(6)), tmp_path / "out", 1)
+    lines = capsys.readouterr().out.splitlines()
+    assert code == 0
+    assert lines[0] == "frames 2/6 (33%) | 2.00 frames/s | ETA 0:02 | 1 Ray actor", lines
+    assert lines[-1] == "frames 6/6 (100%) | 2.00 frames/s | ETA 0:00 | 1 Ray actor", lines
+    assert ray_backend.progress_line(2, 6, 1.0, 2, 1).endswith("| 2 Ray actors (1 more waiting for a slot)")
+
+
 class ActorDyingMidClip(StandInRay):
     """The actor handed the first chunk (a whole clip) logs the clip's first two frames in
     its own frame log (frames.rNNN.jsonl, as a Ray render process does), then dies."""
