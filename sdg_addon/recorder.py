@@ -832,6 +832,7 @@ class Recorder:
         randomizers that pick from them. Problems raise ConfigError (nothing written), each
         naming its file and field as validation does."""
         targets = self.resolve_targets(built)
+        self.check_object_options(built, targets)
         self.check_targets(built, targets)
         self.bind_scene_facts(built)
         cfg = self.config
@@ -839,6 +840,29 @@ class Recorder:
         if staying:
             raise cfg.named([FieldError(*p) for p in staying])
         return targets
+
+    def check_object_options(self, built, targets: list[list[str]]) -> None:
+        """Options naming the scene's objects (scatter's surface and avoid, physics_settle's
+        passive, the objects cameras look at) match one, other than the entry's targets:
+        else a misspelt surface scattered in the volume, colliders matching nothing let the
+        objects fall through the ground, and a camera's stopped the run after audit/."""
+        problems = []
+        for i, (spec, names) in enumerate(zip(self.config.randomizers, targets)):
+            others = [n for n in built.names("objects") if n not in names]
+            for key in spec.OBJECT_OPTIONS:
+                value = spec.options[key]
+                given = [p for p in ([value] if isinstance(value, str) else value) if p]
+                # none given: scatter in a volume, no objects to avoid
+                if given and not set(built.match("objects", given)) - set(names):
+                    problems.append(
+                        FieldError(
+                            f"randomizers[{i}].{key}",
+                            spec.options[key],
+                            f"globs matching objects of the scene other than the entry's targets (its objects: {others})",
+                        )
+                    )
+        if problems:
+            raise self.config.named(problems)
 
     def scene_facts(self, built):
         """The scene's geometry facts (scene.facts), read once, where a randomizer needs them."""

@@ -604,3 +604,32 @@ trigger = "once"
                 assert tuple(built.entities[name].root.location) == pytest.approx(v["location"])
                 kept += 1
     assert kept >= 5  # members shown in frame 0 and again later
+
+
+@pytest.mark.parametrize(
+    "entry, key",
+    [
+        ('type = "scatter"\ntargets = "mug_*"\nsurface = "tabel"', "surface"),  # scattered in the volume
+        ('type = "scatter"\ntargets = "mug_*"\nsurface = "table"\navoid = ["donut*", "lamp"]', None),
+        ('type = "scatter"\ntargets = "mug_*"\nsurface = "table"\navoid = "lamp"', "avoid"),  # ignored
+        ('type = "physics_settle"\ntargets = "mug_*"\npassive = ["flor"]', "passive"),  # fell through
+        ('type = "camera_look_at"\ntargets = "cam"\nlook_at = "cup*"\ndistance = 2', "look_at"),
+        ('type = "camera"\ntargets = "cam"\nlook_at_objects = "cup*"', "look_at_objects"),
+    ],
+)
+def test_object_globs_of_an_entry_must_match_an_object(tmp_path, capsys, entry, key):
+    """A surface, an object to avoid, a collider or an object to look at that matches none of
+    the scene's objects other than the entry's targets is refused before anything is
+    written (exit 2, naming the file and field): a misspelt surface scattered in the volume,
+    an avoid or passive glob was ignored (objects fell through the ground), a camera's
+    stopped the run with 'matches no object' after audit/ was written."""
+    out = tmp_path / "out"
+    param = write_param(tmp_path, BASE.replace("frames = 4", "frames = 1") + f"\n[[randomizers]]\n{entry}\n")
+    code = render(param, out, "--device", "cpu")
+    if key is None:  # one of the list matches: fine
+        assert code == 0
+        return
+    err = capsys.readouterr().err
+    assert code == 2 and f"p.toml: randomizers[0].{key}: got " in err, err
+    assert "objects of the scene other than the entry's targets" in err and "'table'" in err, err
+    assert not out.exists()

@@ -26,6 +26,7 @@ class CameraLookAt(RandomizerSpec):
     """Point cameras at a random target object from a shell, hemisphere or path, with roll."""
 
     name = "camera_look_at"
+    OBJECT_OPTIONS = ("look_at",)
     target_kind = "cameras"
     moves_targets = True
     needs_facts = True

@@ -25,6 +25,7 @@ class PhysicsSettle(RandomizerSpec):
 
     name = "physics_settle"
     needs_facts = True
+    OBJECT_OPTIONS = ("passive",)
     CASE_PARAMS = ()  # drop lifts the start pose when it is drawn
     PARAMS = {"drop": (NUMBER, "lift each target this much before dropping it, metres (default 0)")}
     PARAM_RANGES = {"drop": (0, None)}

@@ -150,6 +150,7 @@ class Scatter(RandomizerSpec):
 
     name = "scatter"
     needs_facts = True
+    OBJECT_OPTIONS = ("surface", "avoid")
     CASE_PARAMS = ()  # the placement is computed from scale, yaw and rotation when drawn
     PARAMS = {
         "scale": (

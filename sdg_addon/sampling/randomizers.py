@@ -91,6 +91,9 @@ class RandomizerSpec:
     motion = False
     # True: sample() takes `facts` (scene.facts.SceneFacts, read once per run).
     needs_facts = False
+    # Options whose globs name objects of the scene other than its targets (surfaces,
+    # colliders, objects to look at): each must match one when the scene is built.
+    OBJECT_OPTIONS: tuple[str, ...] = ()
 
     @classmethod
     def check(cls, params: dict, options: dict) -> list[tuple[str, object, str]]:
@@ -301,6 +304,7 @@ class CameraOrbit(RandomizerSpec):
     name = "camera"
     target_kind = "cameras"
     moves_targets = True
+    OBJECT_OPTIONS = ("look_at_objects",)
     # New parameters go last: a frame's draws follow this order (determinism).
     PARAMS = {
         "look_at": (VEC3, "point the camera looks at, metres; default: the camera's own `look_at` (or the origin)"),
