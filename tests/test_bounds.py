@@ -348,3 +348,19 @@ def test_strings_of_options_hold_no_control_characters(tmp_path, entry, option, 
         return  # a plain string option: a list is refused as any wrong type
     text = CAMERA + CUBE + f"[[randomizers]]\n{entry}\n{option} = {value}\n"
     assert fields(tmp_path, text) == [f"randomizers[0].{option}"]
+
+
+@pytest.mark.parametrize(
+    "sequence, ok",
+    [
+        ("start_frame = 1048574", True),  # stills: the one scene frame is Blender's last
+        ("start_frame = 1048575", False),
+        ("clip_length = 10\nstart_frame = 1048565", True),  # scene frames 1048565 .. 1048574
+        ("clip_length = 10\nstart_frame = 1048566", False),  # its last frame would be 1048575
+    ],
+)
+def test_a_clip_ends_by_blenders_last_frame(tmp_path, sequence, ok):
+    """Frame i of a clip shows scene frame start_frame + i; Blender sets a frame past
+    1048574 to 1048574 without a word, so the clip's last frames would all show that one."""
+    text = CAMERA + "[run]\nframes = 10\n[sequence]\n" + sequence + "\n"
+    assert fields(tmp_path, text) == ([] if ok else ["sequence.start_frame"])

@@ -905,6 +905,7 @@ GROUND_FIELDS = (
 )
 GroundSpec = section_class("GroundSpec", GROUND_FIELDS)
 
+MAX_SCENE_FRAME = 1048574  # Blender's last frame (minus it, its first): a later one is set to it without a word
 SEQUENCE_FIELDS = (
     Field(
         "clip_length",
@@ -927,9 +928,10 @@ SEQUENCE_FIELDS = (
         "int",
         1,
         "scene frame shown by the first frame of every clip: frame i of a clip shows scene frame "
-        "`start_frame + i`, so the scene's own animation (keyframes, drivers, armatures of `.blend` assets) plays",
-        low=-1048574,
-        high=1048574,
+        "`start_frame + i`, so the scene's own animation (keyframes, drivers, armatures of `.blend` assets) plays; "
+        "`start_frame + clip_length - 1` is at most Blender's last frame",
+        low=-MAX_SCENE_FRAME,
+        high=MAX_SCENE_FRAME,
     ),
     Field(
         "rigid_body",
@@ -1241,6 +1243,13 @@ def config_from_dict(data: dict, path: Path, problems: Problems | None = None, o
     k = cfg.sequence.clip_length
     if isinstance(cfg.frames, int) and k > 1 and cfg.frames % k:
         problems.add("run.frames", cfg.frames, f"a multiple of sequence.clip_length ({k}): clips are never cut short")
+    if cfg.sequence.start_frame + k - 1 > MAX_SCENE_FRAME:
+        problems.add(
+            "sequence.start_frame",
+            cfg.sequence.start_frame,
+            f"at most {MAX_SCENE_FRAME - k + 1} with clip_length {k}: frame i of a clip shows scene frame "
+            f"start_frame + i, and Blender has no frame after {MAX_SCENE_FRAME}",
+        )
     cfg.labels = v.label_table(data, "labels", "")
     scene = v.table(data, "scene")
     cfg.base = _base_scene(v, scene, path)
