@@ -28,6 +28,7 @@ coco_api = pytest.importorskip("pycocotools.coco")
 cocoeval_api = pytest.importorskip("pycocotools.cocoeval")
 mask_api = pytest.importorskip("pycocotools.mask")
 
+WRITERS_PAGE = Path(__file__).resolve().parent.parent / "docs" / "writers.md"
 W, H = 40, 30
 CLASSES = ["mug", "ball", "box", "unseen"]  # "unseen" never appears: still a category
 BOX_DTYPE = np.dtype(
@@ -771,6 +772,11 @@ def test_yolo_boxes_agree_with_coco_and_dataset_yaml(tmp_path):
     # (a relative 'path' such as "." would be taken against the working folder).
     assert "path" not in top
     assert top["train"] == "images/train" and top["val"] == "images/train"  # no val split: train
+    # docs/writers.md's layout line names the keys written, no others.
+    layout = next(
+        line for line in WRITERS_PAGE.read_text(encoding="utf-8").splitlines() if line.startswith("yolo/dataset.yaml")
+    )
+    assert layout.split(None, 1)[1].split(" (")[0].split(", ") == list(top)
     assert no_tmp_files(tmp_path)
 
 
