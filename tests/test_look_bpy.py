@@ -566,3 +566,34 @@ look_at = { distribution = "sequence", values = [[1, 0, 0.6], [-1, 0, 0.6]] }
     record(write_param(tmp_path, text), tmp_path / "out", range(2))
     east, west = (np.asarray(Image.open(tmp_path / "out" / f"rgb_000{f}.png"))[..., :3].mean() for f in (0, 1))
     assert east > 1.3 * west, (east, west)
+
+
+def test_world_hdri_rotation_turns_the_environment_clockwise_seen_from_above(tmp_path):
+    """rotation 90 shows, at azimuth 45° (counter-clockwise from +X), what showed at 135°:
+    the environment turns clockwise seen from above, as the description says (it said only
+    'turns the environment about world Z'); Blender's Mapping node, BlenderProc's
+    rotation_euler. The HDRI's quadrants of longitude are red, green, blue, white."""
+    from sdg_addon.sampling import RANDOMIZERS
+
+    assert "clockwise seen from above" in RANDOMIZERS["world_hdri"].PARAMS["rotation"][1]
+    (tmp_path / "hdri").mkdir()
+    quadrants = np.zeros((4, 16, 3))
+    for i, rgb in enumerate([(1, 0, 0), (0, 1, 0), (0, 0, 1), (1, 1, 1)]):
+        quadrants[:, 4 * i : 4 * i + 4] = rgb
+    write_hdr(tmp_path / "hdri" / "quadrants.hdr", quadrants)
+    text = (
+        header((16, 12), samples=1, frames=2)
+        + "\n[scene]\nground = false\n"
+        + camera((0.0, 0.0, 0.0), (1.0, 1.0, 0.0), focal_length=200)
+        + asset("ball", "sphere", 0.01, location=(0, 0, -5), label="ball")
+        + """
+[[randomizers]]
+type = "world_hdri"
+folder = "hdri"
+rotation = { distribution = "sequence", values = [0, 90] }
+"""
+    )
+    record(write_param(tmp_path, text), tmp_path / "out", range(2))
+    seen = [np.asarray(Image.open(tmp_path / "out" / f"rgb_000{f}.png"))[..., :3].mean((0, 1)) for f in (0, 1)]
+    assert seen[0][1] > 200 and seen[0][0] < 50 and seen[0][2] < 50, seen  # green: u 0.25 .. 0.5 at 45°
+    assert seen[1][0] > 200 and seen[1][1] < 50 and seen[1][2] < 50, seen  # red, from 135°: clockwise

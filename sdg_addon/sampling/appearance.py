@@ -229,7 +229,12 @@ class WorldHdri(FolderRandomizer):
     PARAMS = {
         "image": (STRING, "the HDRI file (name with extension); default: any of the folder's, uniformly"),
         "strength": (NUMBER, "multiplies the HDRI's radiance (default 1)"),
-        "rotation": (NUMBER, "turns the environment about world Z, degrees (default 0)"),
+        "rotation": (
+            NUMBER,
+            "turns the environment about world Z, degrees (default 0): clockwise seen from above (what showed at"
+            " azimuth a, counter-clockwise from +X, shows at a − rotation), as Blender's Mapping node and"
+            " BlenderProc's `rotation_euler` (radians there) turn it",
+        ),
     }
     OPTIONS = {
         "folder": (
