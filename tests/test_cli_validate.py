@@ -270,3 +270,22 @@ def test_the_reference_transcript_is_what_validate_prints(tmp_path, monkeypatch,
     (data / "scene.toml").write_text("[run]\nseed = 1\nframes = = 3\n", encoding="utf-8")
     assert main(["validate", "scene.toml"]) == EXIT_INVALID
     assert syntax in printed()
+
+
+def test_the_pages_name_the_exit_codes_the_command_line_says():
+    """README's, docs/reliability.md's and docs/parameters.md's exit codes are the ones
+    `python -m headless --help` lists (README's lacked 143, SIGTERM)."""
+    from headless.cli import build_parser
+
+    def codes(text: str) -> set[str]:
+        return set(re.findall(r"\b(\d{1,3})\b", text))
+
+    said = codes(build_parser().epilog)
+    assert said == {"0", "1", "2", "130", "143"}
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    reliability = (ROOT / "docs" / "reliability.md").read_text(encoding="utf-8")
+    reference = (ROOT / "docs" / "parameters.md").read_text(encoding="utf-8")
+    assert codes(re.search(r"Exit codes: (.*?)\(", readme, re.S).group(1)) == said
+    assert codes(re.search(r"Exit codes: (.*?)\n\n", reliability, re.S).group(1)) == said
+    table = reference.split("## Validation and exit codes")[1].split("\n## ")[0]
+    assert set(re.findall(r"^\| (\d+) \|", table, re.M)) == said
