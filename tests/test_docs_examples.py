@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from pages import anchors
 from PIL import Image
 
 from sdg_addon.config import ConfigError, load_config
@@ -186,3 +187,28 @@ def test_the_json_example_is_the_toml_example_before_it():
     (_, _, before, toml_text, _), (_, _, _, json_text, _) = blocks[i - 1], blocks[i]
     assert before == "toml"
     assert parse("json", json_text) == parse("toml", toml_text)
+
+
+def test_every_relative_link_of_the_pages_resolves():
+    """README's and docs/*.md's links to files of the repository and to headings (`#anchor`,
+    as GitHub spells it, on the page itself or another) lead somewhere; code blocks aside."""
+    link = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
+    broken = []
+    for page in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        fenced = False
+        for n, line in enumerate(page.read_text(encoding="utf-8").splitlines(), 1):
+            if line.lstrip().startswith("```"):
+                fenced = not fenced
+            if fenced:
+                continue
+            for target in link.findall(line):
+                if re.match(r"[a-z]+:", target):  # https:, mailto:
+                    continue
+                path, _, anchor = target.partition("#")
+                dest = (page.parent / path).resolve() if path else page
+                where = f"{page.relative_to(ROOT).as_posix()}:{n}: {target}"
+                if not dest.exists():
+                    broken.append(f"{where} (no such file)")
+                elif anchor and (dest.suffix != ".md" or anchor not in anchors(dest.read_text(encoding="utf-8"))):
+                    broken.append(f"{where} (no such heading)")
+    assert not broken, broken
