@@ -180,6 +180,24 @@ def test_lidar_section(tmp_path):
     assert load_config(p).lidars[0].dropout == 1.0
 
 
+@pytest.mark.parametrize("limit, past", [((1024, 4096), (1024, 4097)), ((64, 65536), (65, 65536))])
+def test_a_scan_of_at_most_2_to_the_22_rays(tmp_path, limit, past):
+    """channels x columns is bounded (the fields' own bounds allowed 1024 x 65536 rays, ~40 GB
+    while cast): 2^22 rays are accepted, a column or a channel more is refused, naming the
+    columns the channels allow."""
+    p = tmp_path / "p.toml"
+    for (channels, columns), ok in ((limit, True), (past, False)):
+        p.write_text(CAMERA + f'[[lidars]]\nname = "top"\nchannels = {channels}\ncolumns = {columns}\n')
+        if ok:
+            assert load_config(p).lidars[0].columns == columns
+            continue
+        with pytest.raises(ConfigError) as info:
+            load_config(p)
+        (problem,) = info.value.problems
+        assert problem.field == "lidars[0].columns"
+        assert f"at most {(1 << 22) // channels:,} with {channels} channels" in problem.expected
+
+
 @pytest.mark.parametrize("writer", ["kitti_velodyne", "pcd", "basic"])
 def test_lidar_names_never_lead_outside_the_folder(tmp_path, writer):
     out = tmp_path / "a" / "out"

@@ -839,7 +839,8 @@ LIDAR_FIELDS = (
         "columns",
         "int",
         None,
-        "rays per channel over the horizontal field of view (azimuth steps)",
+        "rays per channel over the horizontal field of view (azimuth steps); channels x columns at most "
+        "4,194,304 (2^22) rays a scan",
         low=1,
         high=65536,
         nullable=True,
@@ -1599,6 +1600,12 @@ def _intrinsics(v: _Reader, t, p: str, c, render) -> None:
             v.problems.add(join(p, key), value, f"0 .. {size} (the image {side}, pixels)")
 
 
+# Rays of one scan (channels x columns): each takes ~0.65 KB while the scan is cast (2M rays:
+# 1.3 GB, 25 s on the 2-core development machine). 2^22 is 8x the largest real sensor
+# (128 x 4096); the fields' own bounds alone allowed 1024 x 65536, ~40 GB.
+MAX_LIDAR_RAYS = 1 << 22
+
+
 def _lidar(v: _Reader, t, p: str) -> LidarSpec:
     """A LiDAR: the preset's values for every field the table leaves out."""
     if not v.is_table(t, p):
@@ -1616,6 +1623,13 @@ def _lidar(v: _Reader, t, p: str) -> LidarSpec:
         v.problems.add(join(p, "fov_down"), s.fov_down, f"at most fov_up ({s.fov_up})")
     if s.min_range >= s.max_range:
         v.problems.add(join(p, "min_range"), s.min_range, f"less than max_range ({s.max_range})")
+    if s.channels * s.columns > MAX_LIDAR_RAYS:
+        v.problems.add(
+            join(p, "columns"),
+            s.columns,
+            f"at most {MAX_LIDAR_RAYS // s.channels:,} with {s.channels} channels: a scan of at most "
+            f"{MAX_LIDAR_RAYS:,} rays (channels x columns; ~0.65 KB of memory each while it is cast)",
+        )
     return s
 
 
