@@ -122,3 +122,22 @@ def test_a_pools_files_are_read_before_its_members_join_the_scene(pool_dir, obje
         assert root.name in built.scene.objects
         assert [c.name for c in root.children] == [f"{name}/{c.name.split('/', 1)[1]}" for c in root.children]
         assert all(c.name in built.scene.objects for c in root.children)
+
+
+def test_a_pool_member_named_as_a_base_scene_object_is_refused(pool_dir, tmp_path, capsys):
+    """A base .blend object named like a pool's member (`thing_001`): Blender renamed the
+    member `thing_001.001` silently and the pool showed and hid the .blend's own object as
+    one of its members. The members' names are now checked as copies' are: exit 2, naming
+    the entry and the object, nothing written."""
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    shelf = bpy.data.objects.new("thing_001", bpy.data.meshes.new("shelf"))
+    bpy.context.scene.collection.objects.link(shelf)
+    base = pool_dir / "base_with_thing_001.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(base), copy=True)
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    param = write_param(pool_dir, f'[scene]\nblend = "{base.name}"\n' + scene())
+    out = tmp_path / "out"
+    assert render(param, out) == 2
+    err = capsys.readouterr().err
+    assert "assets[0].name: got \"thing\"; expected a name the base scene does not use (its object 'thing_001')" in err
+    assert not out.exists()

@@ -284,7 +284,7 @@ def _added_names(config: Config) -> list[tuple[str, str, str, str]]:
     names += [(here, f"lights[{i}].name", x.name, n) for i, x in enumerate(config.lights) for n in light_names(x)]
     for i, a in enumerate(config.assets):
         file, where = config.asset_origin(i)
-        made = [f"{a.name}_{k:03d}" for k in range(a.count)] if a.count > 1 else []
+        made = [n for n in object_names(a) if n != a.name]  # copies, and a pool's members
         names += [(file, join(where, "name"), a.name, n) for n in [a.name, *made]]
     if config.ground.enabled:
         names.append((here, "scene.ground", True, "ground"))
