@@ -18,6 +18,7 @@ import zlib
 from pathlib import Path
 
 import bpy
+import numpy as np
 from bpy.props import (
     BoolProperty,
     CollectionProperty,
@@ -79,7 +80,10 @@ def field_property(f, **extra):
     if f.kind == "float":
         bounds = {}
         if f.low is not None:
-            bounds["min"] = float(f.low)
+            # Blender's bounds include their ends: a `> low` field's least value is the float
+            # (32-bit, as Blender stores it) just above low, so the panel refuses what validation does.
+            low = np.nextafter(np.float32(f.low), np.float32(np.inf)) if f.strict_low else f.low
+            bounds["min"] = float(low)
         if f.high is not None:
             bounds["max"] = float(f.high)
         return FloatProperty(default=float(f.default), **bounds, **kw)
