@@ -944,6 +944,22 @@ def test_a_required_option_is_asked_for_by_name(tmp_path):
         assert (p.field, p.value) == ("randomizers[0].folder", MISSING) and "required" in p.expected
 
 
+def test_a_support_just_past_a_bound_is_stated_in_full(tmp_path):
+    """A shell centred at z = 0.5 with a radius of 1e6 reaches 1000000.5: the problem said it
+    could draw '[-1000000, 1e+06]', as if within the range it was refused for."""
+    light = '[[lights]]\nname = "key"\n'
+    shell = '{ distribution = "shell", center = [0, 0, 0.5], radius_min = 1, radius_max = 1e6 }'
+    p = one_problem(
+        tmp_path, CAMERA + light + f'[[randomizers]]\ntype = "light"\ntargets = "key"\nlocation = {shell}\n'
+    )
+    assert p.field == "randomizers[0].location" and "can draw values in [-1000000, 1000000.5]" in p.expected, p
+    roughness = '{ distribution = "uniform", low = 0.25, high = 1.5 }'  # tidy numbers stay tidy
+    p = one_problem(
+        tmp_path, CAMERA + ASSET + f'[[randomizers]]\ntype = "material"\ntargets = "a"\nroughness = {roughness}\n'
+    )
+    assert "can draw values in [0.25, 1.5]" in p.expected, p
+
+
 def test_case_values_are_checked_against_the_parameters_range(tmp_path):
     def case(value):
         return (

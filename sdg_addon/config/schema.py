@@ -2380,7 +2380,12 @@ def _num_text(x) -> str:
     if x is None:
         return "inf"
     # Whole numbers in full up to 1e15 (1000000, not 1e+06); beyond, 1e+30, not its 31 digits.
-    return str(int(x)) if float(x).is_integer() and abs(x) < 1e15 else f"{x:g}"
+    # Others as %g where that is the number itself, else in full: 1000000.5 past a bound of
+    # 1e6 read '1e+06', as if within it.
+    if float(x).is_integer() and abs(x) < 1e15:
+        return str(int(x))
+    short = f"{x:g}"
+    return short if float(short) == float(x) else repr(float(x))
 
 
 def _per_axis_fits(n: int, kind: str) -> bool:
