@@ -298,6 +298,23 @@ def test_atomic_writes_make_missing_folders_and_leave_no_temp_file_on_failure(tm
     assert sorted(p.name for p in (tmp_path / "a" / "b").iterdir()) == ["c.bin", "d.txt"]
 
 
+def test_a_stop_just_after_the_temporary_file_is_made_leaves_no_temp_file(tmp_path, monkeypatch):
+    """A worker stopped at once (close(now=True): SIGTERM -> SystemExit) right after os.open
+    made the temporary file, before its name reached the code that removes it, left it behind
+    (test_cancel_now_stops_worker_processes_without_waiting failed now and then)."""
+    opened = os.open
+
+    def open_then_stopped(path, *args):
+        opened(path, *args)
+        raise SystemExit(143)  # the SIGTERM handler, run at the next bytecode
+
+    monkeypatch.setattr(io.os, "open", open_then_stopped)
+    for write in (lambda p: io.write_text(p, "{}"), lambda p: io.atomic_stream(p).__enter__()):
+        with pytest.raises(SystemExit):
+            write(tmp_path / "a" / "b.json")
+        assert [p.name for p in tmp_path.rglob("*") if p.is_file()] == []
+
+
 def test_a_parallel_runs_lock_lets_in_its_own_render_processes_only(tmp_path):
     """The parent holds the whole folder; a render process given the parent's HOST:PID takes
     its own lock beside it, one given another holder (or none) is refused; the holder never

@@ -45,19 +45,24 @@ def _temp_folder_fits(folder: str, path: Path) -> bool:
     return len(os.path.join(os.path.abspath(folder), name)) <= limit
 
 
-def _open_temp(path: Path, folder: str | None) -> tuple[int, str]:
+def _open_temp(path: Path, folder: str | None, names: list[str] | None = None) -> tuple[int, str]:
     """A new file for `path`'s content, in `folder` (this process's temporary folder inside
     the output folder) or, when None, beside `path`, under a name no one else uses (process
     id and a counter; O_EXCL refuses a name that exists anyway), with the mode a plainly
     created file gets (0666 less the umask, which the kernel applies): no random names, no
-    chmod."""
+    chmod. `names` gets the name before the file is made: a stop (a worker's SIGTERM raises
+    SystemExit) right after os.open made it, before this returns, leaves the caller its name."""
     where = os.path.dirname(path) if folder is None else folder
     while True:
         name = output.temporary_name(os.path.basename(path), f"{os.getpid()}-{next(_temp_count)}")
         tmp = os.path.join(where, name)
+        if names is not None:
+            names.append(tmp)
         try:
             return os.open(tmp, _TEMP_FLAGS, 0o666), tmp
         except FileExistsError:  # left by an earlier process with this pid: take the next
+            if names is not None:
+                names.pop()
             continue
 
 
@@ -70,17 +75,21 @@ def _atomic_fd(path: Path):
     folder = output.before_write(path)
     if folder is not None and not _temp_folder_fits(folder, path):
         folder = None
+    # The temporary name is known before the file exists, and its removal covers its making:
+    # a worker stopped at once (SIGTERM -> SystemExit) just after os.open made the file left
+    # it behind, named in no one's variable.
+    names: list[str] = []
     try:
-        fd, tmp = _open_temp(path, folder)
-    except FileNotFoundError:  # folders are made on first need, not checked on every file
-        Path(folder if folder is not None else path.parent).mkdir(parents=True, exist_ok=True)
-        fd, tmp = _open_temp(path, folder)
-    try:
+        try:
+            fd, _tmp = _open_temp(path, folder, names)
+        except FileNotFoundError:  # folders are made on first need, not checked on every file
+            Path(folder if folder is not None else path.parent).mkdir(parents=True, exist_ok=True)
+            fd, _tmp = _open_temp(path, folder, names)
         yield fd
-        _into_place(tmp, path)
+        _into_place(names[-1], path)
     except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        if names and os.path.exists(names[-1]):
+            os.unlink(names[-1])
         raise
 
 
