@@ -1769,3 +1769,25 @@ def test_a_case_of_a_refused_entry_is_not_told_there_is_no_entry(tmp_path):
     text = CAMERA + '[[assets]]\nname = "a"\nprimitive = "cube"\n'
     text += '[[cases]]\nname = "c"\nset = [{ type = "pose", target = "a", location = [0, 0, 1] }]\n'
     assert [p.field for p in problems_of(write(tmp_path / "p.toml", text))] == ["cases[0].set[0].type"]
+
+
+def test_a_json_null_reads_as_the_key_left_out(tmp_path):
+    """TOML has no null; in JSON a null for a field that may be absent (look_at, rig,
+    file, a camera's width...) is read as leaving the key out, by every check: it was told
+    "either look_at or rotation, not both" or "either primitive or file" for a null."""
+    nulls = {
+        "cameras": [
+            {"name": "cam", "location": [0, -3, 2], "look_at": None, "rotation": [60, 0, 0], "width": None},
+            {"name": "ir", "location": [0, 0, 0], "rig": "cam", "look_at": None, "height": None},
+        ],
+        "assets": [{"name": "a", "primitive": "cube", "file": None, "files": None, "labels": {"class": "a"}}],
+    }
+    plain = json.loads(json.dumps(nulls))
+    for table in [*plain["cameras"], *plain["assets"]]:
+        for key in [k for k, x in table.items() if x is None]:
+            del table[key]
+    a = load_config(write(tmp_path / "nulls.json", json.dumps(nulls))).resolved()
+    b = load_config(write(tmp_path / "plain.json", json.dumps(plain))).resolved()
+    assert {k: x for k, x in a.items() if k not in ("files", "output")} == {
+        k: x for k, x in b.items() if k not in ("files", "output")
+    }

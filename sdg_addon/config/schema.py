@@ -1543,24 +1543,30 @@ def _camera(v: _Reader, t, p: str, render) -> CameraSpec:
     said = {q.field for q in v.problems.items}  # a location or look_at refused already: not twice
     aimed = c.rig is None and c.look_at is not None and c.look_at == c.location
     if aimed and not {join(p, "location"), join(p, "look_at")} & said:
-        default = "" if "look_at" in t else " (the default look_at, [0, 0, 0]: give look_at or rotation)"
+        default = "" if _given(t, "look_at") else " (the default look_at, [0, 0, 0]: give look_at or rotation)"
         _aim_problem(v, join(p, "look_at"), c.look_at, "the camera" + default)
-    if "look_at" in t and "rotation" in t:
+    if _given(t, "look_at") and _given(t, "rotation"):
         v.problems.add(join(p, "rotation"), t["rotation"], "either look_at or rotation, not both")
     if c.rig is not None:
-        if "look_at" in t:
+        if _given(t, "look_at"):
             v.problems.add(
                 join(p, "look_at"), t["look_at"], "no look_at on a rigged camera: `rotation` relative to its rig"
             )
         c.look_at, c.rotation = None, c.rotation if c.rotation is not None else [0.0, 0.0, 0.0]
     if c.clip_end <= c.clip_start:
         v.problems.add(join(p, "clip_end"), c.clip_end, f"a value > clip_start ({c.clip_start})")
-    if ("width" in t) != ("height" in t):  # given, not valid: a height of 1 is out of range, not missing
-        missing = "width" if "height" in t else "height"
+    if _given(t, "width") != _given(t, "height"):  # given, not valid: a height of 1 is out of range, not missing
+        missing = "width" if _given(t, "height") else "height"
         v.problems.add(join(p, missing), MISSING, "width and height together (this camera's image size), or neither")
     elif c.width is not None and c.height is not None and c.width * c.height > MAX_PIXELS:
         v.problems.add(join(p, "width"), [c.width, c.height], f"at most {MAX_PIXELS} pixels (8192 x 8192)")
     return c
+
+
+def _given(t: dict, key: str) -> bool:
+    """Whether the table gives `key` a value: JSON's null for a field that may be absent
+    (nullable) is read as leaving it out, by every check as by the field's own."""
+    return t.get(key) is not None
 
 
 def _intrinsics(v: _Reader, t, p: str, c, render) -> None:
@@ -1773,9 +1779,9 @@ def _asset(v: _Reader, t, p: str, base: Path) -> AssetSpec:
         return AssetSpec(name=p)
     a = read_section(v.problems, t, p, ASSET_FIELDS, AssetSpec(name=p))
     a.look = [k for k in ("color", "roughness", "metallic") if k in t]  # a file's materials keep the others
-    has_prim, has_file, has_files = "primitive" in t, "file" in t, "files" in t
+    has_prim, has_file, has_files = _given(t, "primitive"), _given(t, "file"), _given(t, "files")
     if has_prim + has_file + has_files > 1:
-        given = [k for k in ("primitive", "file", "files") if k in t]
+        given = [k for k in ("primitive", "file", "files") if _given(t, k)]
         v.problems.add(join(p, given[-1]), t[given[-1]], f"either {' or '.join(given)}, not both")
     elif not (has_prim or has_file or has_files):
         v.problems.add(join(p, "primitive"), MISSING, "a primitive or a file (or files, an asset pool): one of them")
