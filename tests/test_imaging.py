@@ -314,6 +314,21 @@ def test_folder_problems_are_named(tmp_path):
     assert (key, value) == ("image", "photo.png") and "sky.hdr" in expected
 
 
+def test_a_texture_folder_of_images_none_of_them_base_colours_says_why(tmp_path):
+    """Images that are all maps, or none ending in color_suffix, gave 'a folder holding .png /
+    ... files (found none)' of a folder full of PNGs; the problem now says what a base colour
+    image is here and names the files found."""
+    for name in ("Wood_Color.png", "Wood_normal.png"):
+        fake_image(tmp_path / name)
+    ((key, _value, expected),) = spec("texture", {"folder": ".", "color_suffix": "_Colour"}).prepare(tmp_path)
+    assert key == "folder" and "found none" not in expected
+    assert "color_suffix '_Colour'" in expected and "'Wood_Color.png'" in expected and "2 image files" in expected
+    (tmp_path / "maps").mkdir()
+    fake_image(tmp_path / "maps" / "Wood_normal.png")
+    ((_key, _value, expected),) = spec("texture", {"folder": "maps"}).prepare(tmp_path)
+    assert "not maps (ending in '_normal' or '_roughness')" in expected and "'Wood_normal.png'" in expected
+
+
 def test_procedural_patterns_and_light_types_are_checked():
     bad = spec("procedural_texture", pattern={"distribution": "choice", "values": ["noise", "marble"]})
     assert bad.prepare(Path("."))[0][:2] == ("pattern", "marble")

@@ -102,6 +102,10 @@ class FolderRandomizer(RandomizerSpec):
     def candidates(self, files: list[Path]) -> list[str]:
         return [p.name for p in files]
 
+    def none_picked(self, files: list[Path]) -> str:
+        """What was expected of a folder whose image `files` give nothing to pick."""
+        return f"a folder holding {' / '.join(self.EXTENSIONS)} files"
+
     def prepare(self, base: Path) -> list[tuple[str, object, str]]:
         raw = self.options.get("folder", "")
         if not raw:
@@ -117,6 +121,8 @@ class FolderRandomizer(RandomizerSpec):
                 return [("folder", f.as_posix(), problem)]
         self.names = self.candidates(files)
         if not self.names:
+            if files:  # images, none of which can be picked (maps, another suffix)
+                return [("folder", raw, self.none_picked(files))]
             return [("folder", raw, f"a folder holding {' / '.join(self.EXTENSIONS)} files (found none)")]
         d = self.params.get(self.PICK)
         problem = self.name_problem(self.PICK, listed_values(d)) if d is not None else None
@@ -201,6 +207,20 @@ class Texture(FolderRandomizer):
                 continue
             out.append(p.name)
         return out
+
+    def none_picked(self, files):
+        shown = ", ".join(repr(p.name) for p in files[:4]) + (" ..." if len(files) > 4 else "")
+        color, normal, rough = (self.options[k] for k in ("color_suffix", "normal_suffix", "roughness_suffix"))
+        why = [f"end in color_suffix {color!r} before the extension"] if color else []
+        why += (
+            [f"are not maps (ending in {' or '.join(repr(s) for s in (normal, rough) if s)})"]
+            if normal or rough
+            else []
+        )
+        return (
+            f"a folder holding base colour images, files that {' and '.join(why) or 'are images'}: "
+            f"none of its {len(files)} image files does ({shown})"
+        )
 
     def maps(self, image: str) -> dict[str, Path]:
         """The files of one texture set: base colour, and normal / roughness if present."""
