@@ -1781,9 +1781,11 @@ def test_a_json_null_reads_as_the_key_left_out(tmp_path):
             {"name": "ir", "location": [0, 0, 0], "rig": "cam", "look_at": None, "height": None},
         ],
         "assets": [{"name": "a", "primitive": "cube", "file": None, "files": None, "labels": {"class": "a"}}],
+        "randomizers": [{"type": "pose", "targets": "a", "location": [0, 0, 0]}],
+        "cases": [{"name": "c", "min": None, "set": [{"type": "pose", "target": "a", "location": [0, 0, 1]}]}],
     }
     plain = json.loads(json.dumps(nulls))
-    for table in [*plain["cameras"], *plain["assets"]]:
+    for table in [*plain["cameras"], *plain["assets"], *plain["cases"]]:
         for key in [k for k, x in table.items() if x is None]:
             del table[key]
     a = load_config(write(tmp_path / "nulls.json", json.dumps(nulls))).resolved()

@@ -1961,7 +1961,7 @@ def _case(v: _Reader, t, p: str, randomizers: list, targets: list[list[str]], re
         v.problems.add(p, t, "a fixed case (set = [...]) or a quota condition (min and/or max of measure)")
     elif c.set:  # a quota field with `set` was ignored: its frames counted as made, unmeasured
         for key in QUOTA_FIELDS:
-            if key in t:
+            if _given(t, key):
                 v.problems.add(
                     join(p, key),
                     t[key],
