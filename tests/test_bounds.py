@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from pathlib import Path
 
 import pytest
 from scenes import write_param
@@ -364,3 +365,24 @@ def test_a_clip_ends_by_blenders_last_frame(tmp_path, sequence, ok):
     1048574 to 1048574 without a word, so the clip's last frames would all show that one."""
     text = CAMERA + "[run]\nframes = 10\n[sequence]\n" + sequence + "\n"
     assert fields(tmp_path, text) == ([] if ok else ["sequence.start_frame"])
+
+
+@pytest.mark.parametrize(
+    "param, ok",
+    [
+        ('roughness = { distribution = "normal", mean = 0.5, std = 0.08 }', False),  # ± 6 std inside [0, 1]
+        ('roughness = { distribution = "normal", mean = 0.5, std = 0.08, low = 0, high = 1 }', True),
+        ('location = { distribution = "normal", mean = [0, 0, 0], std = [1000, 1000, 1000] }', True),
+        ('location = { distribution = "normal", mean = [0, 0, 0], std = [90000, 1, 1] }', False),  # 12 std > 1e6
+    ],
+)
+def test_an_open_normal_against_a_range_as_the_docs_say(tmp_path, param, ok):
+    """docs/parameters.md: a range such as 0 .. 1 takes a normal only with a clip, whatever
+    its std (the page said one within mean ± 6 std needed none); the ±1e6 sanity limits take
+    an open normal whose mean ± 12 std lies inside."""
+    kind = "material" if param.startswith("roughness") else "pose"
+    text = CAMERA + CUBE + f'[[randomizers]]\ntype = "{kind}"\ntargets = "a"\n{param}\n'
+    assert (fields(tmp_path, text) == []) == ok
+    for page in ("parameters.md", "reliability.md"):
+        text = (Path(__file__).resolve().parents[1] / "docs" / page).read_text(encoding="utf-8")
+        assert "± 6 std" not in text and "± 6 standard" not in text, page
