@@ -285,14 +285,15 @@ def processes_asked(procs, gpus: str | None) -> int | None:
 
 
 def idle_note(row: dict, asked: int | None, frames: int, chunk: int) -> str | None:
-    """A row whose processes did not all render (too few frames for the chunks): its
-    figures are those of fewer processes, which the row's `procs` does not say."""
+    """A row whose processes did not all render (too few frames for the chunks: the run
+    starts no more than there are chunks): its figures are those of fewer processes, which
+    the row's `procs` does not say."""
     got = row.get("render_processes")
     if asked is None or got is None or got >= asked:
         return None
     return (
         f"{asked} render processes asked, {got} rendered frames ({frames} frames handed "
-        f"out {chunk} at a time): the others only started; use more frames or a smaller --chunk"
+        f"out {chunk} at a time): no chunk was left for the others; use more frames or a smaller --chunk"
     )
 
 

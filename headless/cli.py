@@ -696,6 +696,8 @@ def _render_parallel(args, config, frames: range, out: Path) -> int:
                         args, todo, out, recorder.clip_length, folder.lock.holder, forget=again
                     )
                 else:
+                    # No more processes than chunks of frames: the others would get none.
+                    gpus = parallel.spread(gpus, len(parallel.chunks(todo, args.chunk, recorder.clip_length)))
                     po = parallel.ParallelOptions(args.file, out, todo, gpus, chunk=args.chunk, device=args.device)
                     po.workers, po.worker_mode = args.workers, args.worker_mode
                     po.quiet, po.verbose, po.time_parts = args.quiet, args.verbose, args.time_parts

@@ -26,7 +26,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections import deque
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -170,6 +170,18 @@ def chunks(frames: list[int], size: int, clip: int = 1) -> list[list[int]]:
             current = []
         current.append(f)
     return out + ([current] if current else [])
+
+
+def spread(gpus: list, count: int) -> list:
+    """At most `count` of the render processes `gpus` asks for (one entry each: its GPU, or
+    None), taken in turn from each GPU: a run with fewer chunks of frames than processes
+    starts only as many (the others would load Blender and build the scene for nothing),
+    on as many GPUs as it can."""
+    if count >= len(gpus):
+        return gpus
+    per_gpu = Counter(gpus)  # (in the order of the GPUs)
+    turns = [g for k in range(max(per_gpu.values(), default=0)) for g, n in per_gpu.items() if k < n]
+    return turns[: max(1, count)]
 
 
 class ParallelRun:

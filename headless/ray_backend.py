@@ -253,7 +253,8 @@ def _drive(
     forget = set(forget)
 
     gpus = int(ray.cluster_resources().get("GPU", 0))
-    n = args.ray_workers or gpus or 2
+    planned = chunks(frames, args.chunk, clip)
+    n = min(args.ray_workers or gpus or 2, max(1, len(planned)))  # no actor that would get no chunk
     workers = args.workers or 1
     options = {"num_gpus": 1, "num_cpus": 1} if gpus else {"num_cpus": 1}
     actor_class = ray.remote(**options)(RenderActor)
@@ -284,7 +285,7 @@ def _drive(
     # would keep its chunk (and the run) waiting once they are done.
     starting = {a.ready.remote(): a for a in actors}
     failed_starts = 0
-    todo = deque(chunks(frames, args.chunk, clip))
+    todo = deque(planned)
     running: dict = {}  # future -> (actor, chunk)
     attempts: dict[int, int] = {}
     done: set[int] = set()

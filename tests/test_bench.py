@@ -223,9 +223,9 @@ def test_bench_sink_bad_options_exit_2(capsys, option, expected):
 
 
 def test_a_row_whose_processes_did_not_all_render_says_so(tmp_path, monkeypatch, capsys):
-    """--procs 2 --frames 4 with chunks of 8: one process rendered every frame, the other
-    only started (and its start-up counted in the row's memory and wall time); the row said
-    procs 2 beside figures of one process without a word."""
+    """--procs 2 --frames 4 with chunks of 8: one process rendered every frame (the run
+    starts no more processes than chunks); the row said procs 2 beside figures of one
+    process without a word."""
     import headless.bench as bench
 
     def fake_run(param, out, procs, args):

@@ -147,6 +147,28 @@ def test_two_processes_make_the_single_process_dataset(reference, tmp_path, caps
     assert_same_dataset(one, out)
 
 
+def test_no_more_render_processes_start_than_there_are_chunks_of_frames(reference, tmp_path, capsys):
+    """--procs 4 for 6 frames in chunks of 3 started 4 render processes, each loading Blender
+    and building the scene, of which 2 got no frame ("with 4 render processes"); now only
+    as many start as there are chunks, taken in turn from each GPU of --gpus, and as many
+    Ray actors."""
+    param, one = reference
+    out = tmp_path / "fewer"
+    capsys.readouterr()
+    assert main(["render", str(param), "--out", str(out), "--procs", "4", "--chunk", "3", *COMMON]) == 0
+    assert " with 2 render processes -> " in capsys.readouterr().out
+    assert sorted(p.name for p in (out / "audit").glob("environment.w*.json")) == [
+        "environment.w000.json",
+        "environment.w001.json",
+    ]
+    assert json.loads((out / "audit" / "manifest.json").read_text())["gpus"] == [None, None]
+    assert_same_dataset(one, out)
+    assert parallel.spread([0, 0, 0, 1, 1, 1], 3) == [0, 1, 0]  # --gpus 2 --procs-per-gpu 3, 3 chunks
+    assert parallel.spread([0, 0, 1, 1], 9) == [0, 0, 1, 1]
+    code, summary = ray_backend._drive(StandInRay(4), ray_args(tmp_path, 4), list(range(3)), tmp_path / "ray", 1)
+    assert code == 0 and summary["actors"] == 2  # chunks of 2: [0, 1], [2]
+
+
 def test_a_killed_render_process_has_its_chunk_retried(reference, tmp_path, monkeypatch, capsys):
     """SIGKILL of a render process right after the first frame of its chunk is logged: its
     other frames go to a replacement, and the dataset is still the single-process one."""
