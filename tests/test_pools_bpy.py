@@ -141,3 +141,140 @@ def test_a_pool_member_named_as_a_base_scene_object_is_refused(pool_dir, tmp_pat
     err = capsys.readouterr().err
     assert "assets[0].name: got \"thing\"; expected a name the base scene does not use (its object 'thing_001')" in err
     assert not out.exists()
+
+
+def _cube(name: str, size: float, location) -> object:
+    import bmesh
+
+    mesh = bpy.data.meshes.new(name)
+    bm = bmesh.new()
+    bmesh.ops.create_cube(bm, size=size)
+    bm.to_mesh(mesh)
+    bm.free()
+    obj = bpy.data.objects.new(name, mesh)
+    obj.location = location
+    return obj
+
+
+@pytest.fixture(scope="module")
+def library(tmp_path_factory):
+    """An Asset Browser library: three marked objects away from the origin, an unmarked
+    helper, a marked collection of two cubes with its instance offset, a marked light."""
+    d = tmp_path_factory.mktemp("library")
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    scn = bpy.context.scene
+    for i, name in enumerate(["Mug A", "Can", "Bottle é"]):
+        obj = _cube(name, 0.1, (1.0 + i, 2.0, 0.0))
+        scn.collection.objects.link(obj)
+        obj.asset_mark()
+    scn.collection.objects.link(_cube("helper", 0.1, (0, 5, 0)))
+    chairs = bpy.data.collections.new("Chair set")
+    scn.collection.children.link(chairs)
+    for k in range(2):
+        chairs.objects.link(_cube(f"chair part {k}", 0.1, (3.0, 0.0, 0.2 * k)))
+    chairs.instance_offset = (3.0, 0.0, 0.0)
+    chairs.asset_mark()
+    lamp = bpy.data.objects.new("Lamp", bpy.data.lights.new("Lamp", "POINT"))
+    scn.collection.objects.link(lamp)
+    lamp.asset_mark()
+    bpy.ops.wm.save_as_mainfile(filepath=str(d / "props.blend"), copy=True)
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    return d
+
+
+def library_scene(blend_assets: str = "*", files: str = "props.blend", label_from: str = "asset") -> str:
+    return (
+        header((64, 48), samples=1, seed=2, frames=3)
+        + camera((0, -1.2, 1.0), (0, 0, 0))
+        + sun(location=None)
+        + f"""
+[[assets]]
+name = "prop"
+files = "{files}"
+blend_assets = "{blend_assets}"
+label_from = "{label_from}"
+[[randomizers]]
+type = "pool"
+targets = "prop_*"
+k = 2
+[annotators]
+bounding_box_2d_tight = {{}}
+"""
+    )
+
+
+def test_every_marked_asset_of_a_blend_library_is_a_pool_member(library, tmp_path):
+    """`blend_assets`: each object or collection marked as an asset in the .blend is its own
+    member (objects by name, then collections), labelled by its asset name, its origin at the
+    member's (an object's location, a collection's instance offset, as Blender places them);
+    unmarked objects and assets without a mesh are left out; audit/pool_members.json names
+    each member's asset."""
+    cfg = config_from_dict(tomllib.loads(library_scene()), library / "p.toml")
+    built = build_scene(cfg)
+    members = sorted(built.match("objects", ["prop_*"]))
+    assert members == ["prop_000", "prop_001", "prop_002", "prop_003"]
+    assets = {n: built.pool_members[n]["asset"] for n in members}
+    assert assets == {"prop_000": "Bottle é", "prop_001": "Can", "prop_002": "Mug A", "prop_003": "Chair set"}
+    for name, asset in assets.items():
+        assert built.entities[name].labels == {"class": [asset]}
+    parts = {n: sorted(c.name for c in bpy.data.objects[n].children) for n in members}
+    assert parts["prop_002"] == ["prop_002/Mug A"]
+    assert parts["prop_003"] == ["prop_003/chair part 0", "prop_003/chair part 1"]
+    assert not any("helper" in o.name or "Lamp" in o.name for o in built.scene.objects)
+    for name in members:  # each where the pool puts it: its origin at the member's
+        for child in bpy.data.objects[name].children:
+            x, y, _z = child.matrix_world.translation
+            assert abs(x) < 1e-6 and abs(y) < 1e-6, (child.name, tuple(child.matrix_world.translation))
+    param = write_param(library, library_scene())
+    out = tmp_path / "out"
+    assert render(param, out) == 0
+    recorded = json.loads((out / "audit" / "pool_members.json").read_text(encoding="utf-8"))
+    assert {n: m["asset"] for n, m in recorded.items()} == assets
+    assert json.loads((out / "audit" / "label_table.json").read_text(encoding="utf-8"))["class"] == sorted(
+        assets.values()
+    )
+
+
+def test_blend_assets_problems_name_the_field(library, tmp_path, capsys):
+    from sdg_addon.config import ConfigError
+
+    (library / "model.obj").write_text("v 0 0 0\nv 1 0 0\nv 0 1 0\nf 1 2 3\n")
+    with pytest.raises(ConfigError) as e:
+        config_from_dict(tomllib.loads(library_scene(files="*")), library / "p.toml")
+    assert [(p.field, p.expected) for p in e.value.problems] == [
+        ("assets[0].files", "only .blend files with blend_assets (matched 'model.obj')")
+    ]
+    table = tomllib.loads(library_scene())
+    del table["assets"][0]["blend_assets"]
+    with pytest.raises(ConfigError) as e:
+        config_from_dict(table, library / "p.toml")
+    assert [p.field for p in e.value.problems] == ["assets[0].label_from"]
+    param = write_param(library, library_scene(blend_assets="Chair*x"))
+    out = tmp_path / "out"
+    assert render(param, out) == 2
+    err = capsys.readouterr().err
+    assert 'assets[0].blend_assets: got "Chair*x"; expected asset names matching it' in err
+    assert "'Bottle é', 'Can', 'Lamp', 'Mug A', 'Chair set'" in err
+    assert not out.exists()
+
+
+def test_blend_assets_member_names_are_checked(library, tmp_path, capsys):
+    """A blend_assets pool's members are counted when the scene is built: another entry
+    named like a member is refused at validation, a base scene's object when it is built."""
+    from sdg_addon.config import ConfigError
+
+    table = tomllib.loads(library_scene())
+    table["assets"].append({"name": "prop_002", "primitive": "cube"})
+    with pytest.raises(ConfigError) as e:
+        config_from_dict(table, library / "p.toml")
+    assert [(p.field, p.value) for p in e.value.problems] == [("assets[0].name", "prop")]
+    assert "a member 'prop_002' is taken by assets[1]" in e.value.problems[0].expected
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    bpy.context.scene.collection.objects.link(bpy.data.objects.new("prop_003", bpy.data.meshes.new("shelf")))
+    bpy.ops.wm.save_as_mainfile(filepath=str(library / "base.blend"), copy=True)
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    param = write_param(library, '[scene]\nblend = "base.blend"\n' + library_scene())
+    assert render(param, tmp_path / "out") == 2
+    assert "assets[0].name: got \"prop\"; expected a name the base scene does not use (its object 'prop_003')" in (
+        capsys.readouterr().err
+    )

@@ -685,12 +685,22 @@ ASSET_FIELDS = (
         default_text="–",
     ),
     Field(
+        "blend_assets",
+        "str",
+        None,
+        "asset pools of `.blend` files (an Asset Browser library): a glob of asset names; each object or "
+        'collection marked as an asset whose name matches (`"*"`: every one) is its own member, instead of '
+        "each file (see above)",
+        nullable=True,
+        default_text="–",
+    ),
+    Field(
         "label_from",
         "choice",
         "labels",
-        "asset pools: each member's `class` label from `labels` (all alike), its `folder` name or its `file` "
-        "name (without extension)",
-        choices=("labels", "folder", "file"),
+        "asset pools: each member's `class` label from `labels` (all alike), its `folder` name, its `file` "
+        "name (without extension) or, with `blend_assets`, its `asset` name",
+        choices=("labels", "folder", "file", "asset"),
     ),
     Field("objects", "str", "*", "glob: which mesh objects of the file to take (by object name)"),
     Field("labels", "labels", {}, 'semantic labels of every copy, e.g. `{ class = "mug" }`', default_text="`{}`"),
@@ -761,9 +771,13 @@ AssetSpec = section_class(
 MAX_POOL_FILES = 10000
 
 
-def object_names(a) -> list[str]:
-    """The objects an asset entry makes: NAME, or NAME_000 .. for copies and pool members."""
-    n = a.count * max(1, len(a.pool_files))
+def object_names(a, members: int | None = None) -> list[str]:
+    """The objects an asset entry makes: NAME, or NAME_000 .. for copies and pool members.
+    A `blend_assets` pool's members are known once its files are read (`members`, at the
+    build); without it only NAME."""
+    if a.blend_assets and members is None:
+        return [a.name]
+    n = a.count * max(1, len(a.pool_files) if members is None else members)
     return [a.name] if n == 1 and not a.pool_files else [f"{a.name}_{k:03d}" for k in range(n)]
 
 
@@ -1789,6 +1803,10 @@ def _asset(v: _Reader, t, p: str, base: Path) -> AssetSpec:
         _pool(v, a, t, p, base)
     if "label_from" in t and not has_files:
         v.problems.add(join(p, "label_from"), t["label_from"], "no label_from without files (asset pools only)")
+    if "blend_assets" in t and not has_files:
+        v.problems.add(join(p, "blend_assets"), t["blend_assets"], "no blend_assets without files (asset pools only)")
+    elif has_files and a.label_from == "asset" and not a.blend_assets:
+        v.problems.add(join(p, "label_from"), t["label_from"], "label_from = 'asset' with blend_assets only")
     if has_file and a.file:
         raw = a.file
         f = real_path(base.parent / Path(raw).expanduser())
@@ -1826,6 +1844,12 @@ def _pool(v: _Reader, a, t: dict, p: str, base: Path) -> None:
     if len(found) * a.count > MAX_POOL_FILES:
         v.problems.add(join(p, "files"), t["files"], f"at most {MAX_POOL_FILES} objects (matched {len(found)} files)")
         return
+    if a.blend_assets is not None:
+        others = [f.name for f in found if f.suffix.lower() != ".blend"]
+        if not a.blend_assets.strip():
+            v.problems.add(join(p, "blend_assets"), t["blend_assets"], 'a glob of asset names, e.g. "*"')
+        elif others:
+            v.problems.add(join(p, "files"), t["files"], f"only .blend files with blend_assets (matched {others[0]!r})")
     a.pool_files = [f.as_posix() for f in found]
     if a.distractor and "label_from" in t:
         v.problems.add(join(p, "label_from"), t["label_from"], "no label_from on a distractor pool (never labelled)")
@@ -2042,6 +2066,13 @@ def _unique_names(cfg: Config, asset_origins: list[tuple[str, Path]], path: Path
         claim(a.name, made, where, base.as_posix())
     for i, lidar in enumerate(cfg.lidars):  # not objects, but output sub-folders beside cameras
         claim(lidar.name, [], join("lidars", i), here)
+    for a, (where, base) in zip(cfg.assets, asset_origins):  # members counted at the build: any NAME_NNN
+        member = re.compile(re.escape(a.name) + r"_[0-9]{3,}")
+        clash = next((n for n in seen if member.fullmatch(n)), None) if a.blend_assets else None
+        if clash is not None:
+            sink = problems if base.as_posix() == here else _Redirect(problems, base.as_posix())
+            expected = f"a name whose members' objects are free (a member {clash!r} is taken by {seen[clash]})"
+            sink.add(join(where, "name"), a.name, expected)
     # A sensor's name is its output sub-folder: not one the tool makes there itself.
     sensors = [(join("cameras", i), c.name) for i, c in enumerate(cfg.cameras)]
     sensors += [(join("lidars", i), lidar.name) for i, lidar in enumerate(cfg.lidars)]

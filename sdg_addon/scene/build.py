@@ -23,7 +23,7 @@ from mathutils import Euler, Matrix, Vector
 
 from ..compat import enable_nodes
 from ..config.problems import MISSING, FieldError, join
-from ..config.schema import AssetSpec, CameraSpec, Config, LightSpec, light_names, object_names
+from ..config.schema import MAX_POOL_FILES, AssetSpec, CameraSpec, Config, LightSpec, light_names, object_names
 from ..console import console_captured
 from ..frame import FIRST_INSTANCE_ID, LabelTable
 from ..labels.blender import (
@@ -115,6 +115,8 @@ class BuiltScene:
     # Model files' materials that show none of the colour / roughness / metallic the file sets
     # (no Principled BSDF renders): "asset: 'material', ..." per asset entry.
     unshown_looks: list[str] = field(default_factory=list)
+    # Members of `blend_assets` pools: object name -> {"file": .blend path, "asset": asset name}.
+    pool_members: dict[str, dict] = field(default_factory=dict)
 
     def names(self, kind: str) -> list[str]:
         if kind == "placeables":
@@ -228,7 +230,7 @@ def build_scene(config: Config, open_scene=None, quiet: bool = False) -> BuiltSc
         root[BACKGROUND_PROPERTY] = True  # the tool's container: a label rule on it would label every asset
         for i, spec in enumerate(config.assets):
             try:
-                unshown = _asset(root, spec, config, quiet)
+                unshown = _asset(root, spec, config, quiet, built.pool_members)
             except AssetError as e:  # named by its entry in the file that declares it
                 file, where = config.asset_origin(i)
                 raise FieldError(join(where, e.key), e.value, e.expected, file) from None
@@ -284,7 +286,10 @@ def _added_names(config: Config) -> list[tuple[str, str, str, str]]:
     names += [(here, f"lights[{i}].name", x.name, n) for i, x in enumerate(config.lights) for n in light_names(x)]
     for i, a in enumerate(config.assets):
         file, where = config.asset_origin(i)
-        made = [n for n in object_names(a) if n != a.name]  # copies, and a pool's members
+        try:
+            made = [n for n in _object_names(a) if n != a.name]  # copies, and a pool's members
+        except AssetError as e:
+            raise FieldError(join(where, e.key), e.value, e.expected, file) from None
         names += [(file, join(where, "name"), a.name, n) for n in [a.name, *made]]
     if config.ground.enabled:
         names.append((here, "scene.ground", True, "ground"))
@@ -401,15 +406,16 @@ def _ground(scene, config: Config) -> None:
         set_labels(obj, g.labels)
 
 
-def _asset(root_collection, spec: AssetSpec, config: Config, quiet: bool = False) -> list[str]:
+def _asset(root_collection, spec: AssetSpec, config: Config, quiet: bool = False, members=None) -> list[str]:
     """Build an asset entry; returns its file's materials that show none of the inputs the
-    parameter file drives (wire_file_materials)."""
+    parameter file drives (wire_file_materials). `members`: a `blend_assets` pool's members
+    are recorded there (BuiltScene.pool_members)."""
     coll = bpy.data.collections.new(spec.name)
     root_collection.children.link(coll)
     if spec.distractor:
         coll[BACKGROUND_PROPERTY] = True  # unlabelled on purpose: no label rule labels it
     if spec.pool_files:
-        return _pool(coll, spec, driven_inputs(spec, config), quiet, config.kelvin(spec.temperature))
+        return _pool(coll, spec, driven_inputs(spec, config), quiet, config.kelvin(spec.temperature), members)
     if spec.labels:
         set_labels(coll, spec.labels)  # every copy inherits them
     file_points = ({}, [])  # keypoint empties of an asset file (scene/keypoints.py)
@@ -469,7 +475,7 @@ def driven_inputs(spec: AssetSpec, config: Config) -> list[str]:
     """The inputs of a model file's materials the parameter file sets: the entry's own
     `color` / `roughness` / `metallic`, and those a `material` randomizer draws for one of its
     objects. The others keep what the file has (values, textures)."""
-    names = object_names(spec)
+    names = _object_names(spec)
     driven = set(spec.look)
     for r, patterns in zip(config.randomizers, config.randomizer_targets):
         if r.name == "material" and any(fnmatch.fnmatchcase(n, p) for n in names for p in patterns):
@@ -487,7 +493,83 @@ def _shared_labels(parts) -> dict:
     return own[0]
 
 
-def _pool(coll, spec: AssetSpec, driven: list[str], quiet: bool = False, kelvin: float | None = None) -> list[str]:
+_MARKED: dict[tuple, list[tuple[str, str]]] = {}  # (path, size, mtime, glob) -> marked_assets()
+
+
+def marked_assets(path: Path, pattern: str) -> list[tuple[str, str]]:
+    """The objects and collections of a .blend marked as assets (Asset Browser) whose names
+    match `pattern`: [("objects", name), ...] sorted by name, then [("collections", name), ...].
+    Read from the file's index (nothing is loaded); cached while the file is unchanged."""
+    try:
+        st = path.stat()
+    except OSError:
+        raise AssetError(path, "an existing file (not found, or not a regular file)") from None
+    key = (path.as_posix(), st.st_size, st.st_mtime_ns, pattern)
+    if key not in _MARKED:
+        try:
+            with bpy.data.libraries.load(str(path), assets_only=True) as (src, _dst):
+                found = {kind: sorted(getattr(src, kind)) for kind in ("objects", "collections")}
+        except (OSError, RuntimeError, ValueError) as e:
+            reason = " ".join(str(e).split()) or type(e).__name__
+            raise AssetError(path, f"a .blend Blender can read; it cannot ({reason}){newer_blend_note(path)}") from None
+        _MARKED[key] = [(k, n) for k in ("objects", "collections") for n in found[k] if fnmatch.fnmatchcase(n, pattern)]
+        if not _MARKED[key]:
+            every = [n for k in ("objects", "collections") for n in found[k]]
+            listed = (
+                f"its marked objects and collections: {', '.join(map(repr, every[:20]))}" if every else "it marks none"
+            )
+            raise AssetError(
+                path,
+                f"asset names matching it: objects or collections of {path.as_posix()} marked as assets "
+                f"(Asset Browser); none matches ({listed})",
+                "blend_assets",
+                pattern,
+            )
+    return _MARKED[key]
+
+
+def _object_names(spec: AssetSpec) -> list[str]:
+    """object_names of an entry, a `blend_assets` pool's members counted in its files."""
+    if not spec.blend_assets:
+        return object_names(spec)
+    return object_names(spec, sum(len(marked_assets(Path(f), spec.blend_assets)) for f in spec.pool_files))
+
+
+def _asset_groups(path: Path, imported: list, marked: list, membership: dict) -> list[tuple]:
+    """A .blend's imported meshes as its marked assets: [(asset name, [(object, name in
+    file)], its origin in the file)]. An object asset is that object (or the meshes its
+    collection instance made), placed with its origin at the member's; a collection asset is
+    its objects, its instance offset at the member's origin (as Blender instances it).
+    Assets without a mesh (a light, a camera) are left out; meshes of no asset are removed."""
+    groups, used = [], set()
+    for kind, asset in marked:
+        if kind == "objects":
+            parts = [(o, n) for o, n in imported if n == asset or n.startswith(asset + "/")]
+            origin = membership["objects"].get(asset)
+        else:
+            inside, origin = membership["collections"].get(asset, (set(), None))
+            parts = [(o, n) for o, n in imported if n.split("/")[0] in inside]
+        if not parts:
+            continue
+        own = []
+        for o, n in parts:
+            copy = o.copy() if o in used else o  # in two assets: the second has its own (same mesh data)
+            used.add(o)
+            if origin is not None:
+                copy.matrix_world = Matrix.Translation(-origin) @ copy.matrix_world
+            own.append((copy, n))
+        groups.append((asset, own))
+    for o, _n in imported:
+        if o not in used:
+            bpy.data.objects.remove(o)
+    if not groups:
+        raise AssetError(path, "marked assets with a mesh; those blend_assets matches hold none (lights, cameras?)")
+    return groups
+
+
+def _pool(
+    coll, spec: AssetSpec, driven: list[str], quiet: bool = False, kelvin: float | None = None, record=None
+) -> list[str]:
     """An asset pool: every file loaded once (in path order), each its own object; copies
     (count > 1) are linked duplicates. Which members show in a frame is the `pool`
     randomizer's choice (k of them, without replacement).
@@ -495,49 +577,77 @@ def _pool(coll, spec: AssetSpec, driven: list[str], quiet: bool = False, kelvin:
     The members join `coll` once all files are read: each importer call updates the view
     layer, which costs as much as the objects in it, so linking each member as it came made
     a pool's loading quadratic in its files (200 files: 10 s instead of 0.3). `kelvin`: the
-    entry's temperature in kelvin (its emissivity and NIR reflectance are the spec's)."""
+    entry's temperature in kelvin (its emissivity and NIR reflectance are the spec's).
+
+    `blend_assets`: each marked asset of a .blend matching it is a member (in the file's
+    order, marked_assets), recorded in `record` (object name -> file and asset)."""
+    record = {} if record is None else record
     index = 0
     members = []  # linked into coll after the last import, in this order
     unshown: list[str] = []  # materials that show none of `driven`
-    for file, labels in zip(spec.pool_files, spec.pool_labels):
+    for file, file_labels in zip(spec.pool_files, spec.pool_labels):
         try:
-            imported = import_file(Path(file), spec.objects, quiet)
+            if spec.blend_assets:
+                marked, membership = marked_assets(Path(file), spec.blend_assets), {}
+                imported = import_file(Path(file), spec.objects, quiet, membership)
+                groups = _asset_groups(Path(file), imported, marked, membership)
+            else:
+                groups = [(None, import_file(Path(file), spec.objects, quiet))]
         except AssetError as e:  # the pool's member is named by its path (the entry names a folder)
             e.key = "files" if e.key == "file" else e.key
             raise
-        sources, base_names = [o for o, _ in imported], [n for _, n in imported]
-        labels = {**labels, **_shared_labels(sources)}  # what the file's own labels say wins
-        unshown += [m for m in wire_file_materials(sources, driven, f"{spec.name}_{index:03d}") if m not in unshown]
-        for copy in range(spec.count):
-            name = f"{spec.name}_{index:03d}"
-            index += 1
-            parts = []
-            for src, base in zip(sources, base_names):
-                part = src.copy() if copy else src  # copies share mesh data (linked duplicates)
-                part.name = f"{name}/{base}"
-                parts.append(part)
-            root = bpy.data.objects.new(name, None)  # after its parts took their names (_asset)
-            members.append(root)
-            root["sdg_pool_file"] = Path(file).name
-            if labels:
-                set_labels(root, labels)
-            for part in parts:
-                members.append(part)
-                part.parent = root
-                if spec.distractor:
-                    part[BACKGROUND_PROPERTY] = True
-                set_object_look(part, spec.color, spec.roughness, spec.metallic, drive=spec.look)
-            if spec.distractor:
-                root[BACKGROUND_PROPERTY] = True
-            root.location = spec.location
-            root.rotation_euler = [math.radians(a) for a in spec.rotation]
-            root.scale = (spec.scale,) * 3
-            # What thermal / NIR cameras read, as for a file entry (was: left out, ambient read).
-            for o in (root, *parts):  # on the parts too: the file's own sdg_ properties there give way
-                set_thermal(o, kelvin, spec.emissivity, spec.nir_reflectance)
+        for asset, imported in groups:
+            labels = {k: list(v) for k, v in file_labels.items()}
+            if spec.label_from == "asset" and not spec.distractor:
+                labels["class"] = [asset]
+            index = _members(members, spec, index, imported, labels, driven, unshown, kelvin, file, asset, record)
+        if index > MAX_POOL_FILES:  # what validation checks of files, for a library's assets
+            expected = f"at most {MAX_POOL_FILES} members in all (count copies of each asset); {index} by {file}"
+            raise AssetError(Path(file), expected, "blend_assets", spec.blend_assets)
     for obj in members:
         coll.objects.link(obj)
     return unshown
+
+
+def _members(members, spec, index, imported, labels, driven, unshown, kelvin, file, asset, record) -> int:
+    """One model of a pool (a file, or a marked asset of a .blend): its `count` members
+    appended to `members` (roots and parts), NAME_{index:03d} on; returns the next index."""
+    sources, base_names = [o for o, _ in imported], [n for _, n in imported]
+    labels = {**labels, **_shared_labels(sources)}  # what the file's own labels say wins
+    unshown += [m for m in wire_file_materials(sources, driven, f"{spec.name}_{index:03d}") if m not in unshown]
+    for copy in range(spec.count):
+        name = f"{spec.name}_{index:03d}"
+        index += 1
+        parts = []
+        for src, base in zip(sources, base_names):
+            part = src.copy() if copy else src  # copies share mesh data (linked duplicates)
+            part.name = f"{name}/{base}"
+            parts.append(part)
+        root = bpy.data.objects.new(name, None)  # after its parts took their names (_asset)
+        members.append(root)
+        if spec.blend_assets and root.name != name:  # taken: renamed (members counted only now, not validated)
+            raise AssetError(Path(file), f"a pool whose member names are free: {name!r} is taken", "name", spec.name)
+        root["sdg_pool_file"] = Path(file).name
+        if asset is not None:
+            root["sdg_pool_asset"] = asset
+            record[name] = {"file": Path(file).as_posix(), "asset": asset}
+        if labels:
+            set_labels(root, labels)
+        for part in parts:
+            members.append(part)
+            part.parent = root
+            if spec.distractor:
+                part[BACKGROUND_PROPERTY] = True
+            set_object_look(part, spec.color, spec.roughness, spec.metallic, drive=spec.look)
+        if spec.distractor:
+            root[BACKGROUND_PROPERTY] = True
+        root.location = spec.location
+        root.rotation_euler = [math.radians(a) for a in spec.rotation]
+        root.scale = (spec.scale,) * 3
+        # What thermal / NIR cameras read, as for a file entry (was: left out, ambient read).
+        for o in (root, *parts):  # on the parts too: the file's own sdg_ properties there give way
+            set_thermal(o, kelvin, spec.emissivity, spec.nir_reflectance)
+    return index
 
 
 class AssetError(ValueError):
@@ -550,7 +660,7 @@ class AssetError(ValueError):
         super().__init__(f"{path.as_posix()}: expected {expected}")
 
 
-def import_file(path: Path, pattern: str = "*", quiet: bool = False) -> list[tuple]:
+def import_file(path: Path, pattern: str = "*", quiet: bool = False, membership: dict | None = None) -> list[tuple]:
     """Import a model file; return its mesh objects matching `pattern`, parented to nothing,
     each with the name it has in the file (Blender renames one whose name is taken).
 
@@ -560,6 +670,8 @@ def import_file(path: Path, pattern: str = "*", quiet: bool = False) -> list[tup
     objects included (stored as its own labels, since those collections and parents go).
     `quiet`: what the importer prints (its log lines, C and Python) is captured for the
     import's duration and shown only if the import fails, in the AssetError.
+    `membership` (a .blend): filled with where its objects were and what its collections
+    held, by their names in the file (see _import), for _asset_groups.
     """
     if not path.is_file():
         raise AssetError(path, "an existing file (not found, or not a regular file)")
@@ -569,7 +681,7 @@ def import_file(path: Path, pattern: str = "*", quiet: bool = False) -> list[tup
         try:
             # Some importers print their own traceback before failing: the reason is reported below.
             with contextlib.redirect_stderr(io.StringIO()):
-                new, names, source_labels = _import(path, ext, pattern, before)
+                new, names, source_labels = _import(path, ext, pattern, before, membership)
         except (RuntimeError, OSError, ValueError) as e:  # what Blender's importers raise
             failure = e
         else:
@@ -647,21 +759,30 @@ def inherit_infrared_properties(meshes) -> None:
                 o[prop] = parent[prop]
 
 
-def _import(path: Path, ext: str, pattern: str, before: set) -> tuple[list, dict, dict]:
+def _import(path: Path, ext: str, pattern: str, before: set, membership: dict | None = None) -> tuple[list, dict, dict]:
     """Run the importer for `ext`: (the objects it added, {name now: name in the file},
-    {name now: labels resolved in the file}, for a .blend)."""
+    {name now: labels resolved in the file}, for a .blend). `membership` (a .blend): filled
+    with "objects": {name in file: world location} and "collections": {name in file: (names
+    in file of all its objects, its instance offset)}."""
     if ext == ".blend":
         colls_before = set(bpy.data.collections)
         with bpy.data.libraries.load(str(path), link=False) as (src, dst):
             dst.objects = [n for n in src.objects if fnmatch.fnmatchcase(n, pattern)]
             dst.collections = list(src.collections)  # for the labels objects inherit from them
-            requested = list(dst.objects)
+            requested, requested_colls = list(dst.objects), list(dst.collections)
         names = {o.name: n for o, n in zip(dst.objects, requested) if o is not None}
         new = [o for o in bpy.data.objects if o not in before]
         new_colls = [c for c in bpy.data.collections if c not in colls_before]
         labels = _source_labels(new, new_colls)
         keep_caches_inside(new)  # before anything evaluates them
         _evaluate_transforms(new)
+        if membership is not None:
+            membership["objects"] = {names.get(o.name, o.name): o.matrix_world.translation.copy() for o in new}
+            membership["collections"] = {
+                n: ({names.get(o.name, o.name) for o in c.all_objects}, c.instance_offset.copy())
+                for c, n in zip(dst.collections, requested_colls)
+                if c is not None
+            }
         new = _realize_collection_instances(new, names, labels)
         for c in new_colls:
             bpy.data.collections.remove(c)
