@@ -500,7 +500,7 @@ def test_a_light_temperature_keeps_the_lights_brightness_and_is_blenders_colour(
     for kelvin in (3000, 6500, 9500):
 
         def ours(light, kelvin=kelvin):
-            built = SimpleNamespace(lights={"key": SimpleNamespace(data=light)})
+            built = SimpleNamespace(lights={"key": SimpleNamespace(data=light)}, light_colors={})
             apply_light(built, "key", {"temperature": kelvin})
 
         mine = _lit_plane_mean(ours, tmp_path / f"ours{kelvin}.exr")
@@ -597,3 +597,50 @@ rotation = { distribution = "sequence", values = [0, 90] }
     seen = [np.asarray(Image.open(tmp_path / "out" / f"rgb_000{f}.png"))[..., :3].mean((0, 1)) for f in (0, 1)]
     assert seen[0][1] > 200 and seen[0][0] < 50 and seen[0][2] < 50, seen  # green: u 0.25 .. 0.5 at 45°
     assert seen[1][0] > 200 and seen[1][1] < 50 and seen[1][2] < 50, seen  # red, from 135°: clockwise
+
+
+def test_a_light_temperature_multiplies_the_lights_own_colour(tmp_path):
+    """A temperature drawn for a light declared red came out white: the light's colour was
+    replaced by the black body's. It multiplies the light's colour as built (as Blender's and
+    USD's light temperature do), or the colour a light entry drew this frame; frame 1 is the
+    same after frame 0 as alone (no compounding)."""
+    from sdg_addon.recorder import Recorder
+    from sdg_addon.sampling.appearance import blackbody_light_rgb
+    from sdg_addon.scene.build import build_scene
+    from sdg_addon.scene.randomize import apply_frame
+
+    text = (
+        header((16, 12), samples=1, frames=2)
+        + camera((0.0, -1.5, 0.8), (0.0, 0.0, 0.1))
+        + table("lights", "red", type="area", energy=100, color=(1.0, 0.25, 0.25))
+        + table("lights", "tinted", type="point", energy=100)
+        + """
+[[randomizers]]
+type = "light"
+targets = ["red", "tinted"]
+temperature = { distribution = "sequence", values = [3000, 9000] }
+
+[[randomizers]]
+type = "light"
+targets = "tinted"
+color = [0.5, 1.0, 0.5]
+
+[[randomizers]]
+type = "light"
+targets = "tinted"
+temperature = 5000
+"""
+    )
+    cfg = load_config(write_param(tmp_path, text))
+    built = build_scene(cfg)
+    targets = Recorder(cfg, RunOptions(tmp_path / "out", range(1))).resolve_targets(built)
+    for f in (0, 1, 1):
+        apply_frame(built, sample_frame(cfg.seed, f, cfg.randomizers, targets), cfg.randomizers)
+        kelvin = (3000, 9000)[f]
+        red = blackbody_light_rgb(kelvin, (1.0, 0.25, 0.25))
+        assert np.allclose(list(built.lights["red"].data.color), red, rtol=1e-5), (
+            f,
+            list(built.lights["red"].data.color),
+        )
+        tinted = blackbody_light_rgb(5000, (0.5, 1.0, 0.5))  # the colour drawn before it this frame
+        assert np.allclose(list(built.lights["tinted"].data.color), tinted, rtol=1e-5), f

@@ -269,7 +269,7 @@ class Light(RandomizerSpec):
         ),
         "temperature": (
             NUMBER,
-            "colour temperature in Kelvin (black body: 2700 warm tungsten, 6500 daylight white, 10000 blue sky); multiplies `color`",
+            "colour temperature in Kelvin (black body: 2700 warm tungsten, 6500 daylight white, 10000 blue sky); multiplies the light's colour (`color`, else the light's own)",
         ),
         "look_at": (
             VEC3,

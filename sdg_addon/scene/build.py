@@ -98,6 +98,9 @@ class BuiltScene:
     lights: dict[str, bpy.types.Object] = field(default_factory=dict)
     camera_targets: dict[str, tuple] = field(default_factory=dict)  # look-at point per camera
     camera_starts: dict[str, tuple] = field(default_factory=dict)  # location as built
+    # A light's colour, which a drawn temperature multiplies: as built, then as a light
+    # randomizer's `color` last set it (not the product of the previous frame's temperature).
+    light_colors: dict[str, tuple] = field(default_factory=dict)
     rigged: set[str] = field(default_factory=set)  # cameras mounted on another camera (they follow it)
     temperature_unit: str = "K"  # of temperatures the thermal randomizer samples
     label_table: LabelTable = field(default_factory=LabelTable)
@@ -255,6 +258,7 @@ def build_scene(config: Config, open_scene=None, quiet: bool = False) -> BuiltSc
             built.rigged.add(spec.name)
         if spec.sensor == "nir" and spec.illuminator_power > 0:
             _illuminator(scene, obj, spec)
+    built.light_colors = {name: tuple(obj.data.color) for name, obj in built.lights.items()}
     built.render_cameras = [n for n in built.cameras if n not in {c.name for c in config.cameras}]
     built.render_cameras += [c.name for c in config.cameras]
     if not built.render_cameras:

@@ -103,6 +103,7 @@ def apply_light(built: BuiltScene, target: str, v: dict) -> None:
         data.energy = v["energy"]
     if "color" in v:
         data.color = v["color"][:3]
+        built.light_colors[target] = tuple(v["color"][:3])
     if "location" in v:
         obj.location = v["location"]
     if "look_at" in v:
@@ -114,8 +115,8 @@ def apply_light(built: BuiltScene, target: str, v: dict) -> None:
             data.angle = math.radians(v["size"])
         else:
             data.shadow_soft_size = v["size"]
-    if "temperature" in v:
-        data.color = blackbody_light_rgb(v["temperature"], list(v.get("color", (1.0, 1.0, 1.0)))[:3])
+    if "temperature" in v:  # times the light's own colour (Blender's and USD's temperature do so)
+        data.color = blackbody_light_rgb(v["temperature"], built.light_colors.get(target, (1.0, 1.0, 1.0)))
         disable_light_temperature(data)  # else Blender's own (4.4+) would multiply it in again
 
 
