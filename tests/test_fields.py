@@ -185,3 +185,19 @@ def test_the_relative_paths_table_names_every_path_of_the_file():
     for name, cls in RANDOMIZERS.items():
         for o in cls.PATH_OPTIONS:
             assert f"`{name}`" in table.split(f"`randomizers[].{o}`", 1)[1].split("\n", 1)[0], (name, o)
+
+
+def test_the_removed_parts_row_names_every_writer_that_joins_parts():
+    """docs/reliability.md's row on removed parts names each writer whose finalize() rebuilds
+    a file from per-frame pieces and so refuses to continue without them (mot's was left out)."""
+    from sdg_addon.writers import WRITERS, Writer
+
+    page = (Path(__file__).resolve().parent.parent / "docs" / "reliability.md").read_text(encoding="utf-8")
+    row = next(line for line in page.splitlines() if line.startswith("| `coco/parts/`"))
+    named = row.split(" removed (or some of their files)")[0]
+    joins = [
+        n
+        for n, c in WRITERS.items()
+        if c.removed_parts is not Writer.removed_parts or c.joined_files is not Writer.joined_files
+    ]
+    assert joins and not [n for n in joins if f"`{n}/parts/`" not in named and f"`{n}`'s" not in named]
