@@ -342,3 +342,50 @@ def test_a_scenes_white_balance_is_named_and_left_out_where_blender_has_one():
         found, notes, still_on = json.loads(proc.stdout.strip().splitlines()[-1])
         assert found == has and notes == (["white balance (not reproduced)"] if has else []), notes
         assert not still_on
+
+
+NIR = """
+[run]
+frames = 1
+[render]
+resolution = [32, 24]
+samples = 1
+device = "cpu"
+[[cameras]]
+name = "nir"
+sensor = "nir"
+location = [0.0, -1.5, 1.0]
+look_at = [0.0, 0.0, 0.1]
+illuminator_power = 200
+{projector}
+[[assets]]
+name = "ball"
+primitive = "sphere"
+size = 0.4
+labels = {{ class = "ball" }}
+"""
+
+
+@pytest.mark.skipif(not PYTHON42.is_file(), reason="no .venv42 (bpy 4.2): scripts/test.sh makes it")
+def test_the_nir_projectors_dots_are_where_each_blenders_voronoi_puts_them(tmp_path):
+    """docs/sensors.md: the dot pattern (a Voronoi texture) differs between 4.2 and 5.x,
+    the NIR image without it does not."""
+    pytest.importorskip("bpy")
+    from PIL import Image
+
+    assert "Blender 4.2 and 5.x\ncompute differently" in (ROOT / "docs" / "sensors.md").read_text(encoding="utf-8")
+    images = {}
+    for projector in ("", 'projector = "dots"'):
+        param = tmp_path / f"nir{len(projector)}.toml"
+        param.write_text(NIR.format(projector=projector))
+        for python in (sys.executable, str(PYTHON42)):
+            out = tmp_path / f"out{len(projector)}_{python == sys.executable}"
+            cmd = [python, "-m", "headless", "render", str(param), "--out", str(out), "--quiet"]
+            proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
+            assert proc.returncode == 0, proc.stderr[-2000:]
+            with Image.open(out / "nir_0000.png") as im:
+                images[projector, python] = np.asarray(im).astype(int)
+    plain = [v for (p, _), v in images.items() if not p]
+    dots = [v for (p, _), v in images.items() if p]
+    assert np.array_equal(*plain)
+    assert np.abs(dots[0] - dots[1]).max() > 100
