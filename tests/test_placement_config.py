@@ -204,3 +204,22 @@ def test_physics_friction_takes_blenderprocs_values():
         assert cfg.randomizers[0].options["friction"] == ok
     assert "randomizers[0].friction" in problems(settle.format(1000.5))
     assert "randomizers[0].friction" in problems(settle.format(-0.1))
+
+
+def test_a_pool_of_symbolic_links_is_labelled_by_the_links(tmp_path):
+    """A class folder of links into a raw model store (mug/a.glb -> ../raw/123.glb): each
+    member was the link's target, labelled by the target's folder and name ("raw", "123"),
+    and two links to one model (in two classes) made one member. The links are the pool's
+    files now, as globbed: their folders and names label them."""
+    (tmp_path / "raw").mkdir()
+    (tmp_path / "raw" / "123.glb").write_bytes(b"")
+    for cls, name in (("mug", "a"), ("cup", "b")):
+        (tmp_path / cls).mkdir()
+        (tmp_path / cls / f"{name}.glb").symlink_to(Path("..") / "raw" / "123.glb")
+    text = '[[cameras]]\nname = "cam"\nlocation = [0, -2, 1]\n[[assets]]\nname = "m"\nfiles = "*u*/*.glb"\n'
+    for label_from, classes in (("folder", [["cup"], ["mug"]]), ("file", [["b"], ["a"]])):
+        table = tomllib.loads(text + f'label_from = "{label_from}"\n')  # mug/, cup/: not raw/
+        cfg = config_from_dict(table, tmp_path / "p.toml")
+        a = cfg.assets[0]
+        assert [Path(f).relative_to(tmp_path.resolve()).as_posix() for f in a.pool_files] == ["cup/b.glb", "mug/a.glb"]
+        assert [x["class"] for x in a.pool_labels] == classes

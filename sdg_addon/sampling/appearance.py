@@ -72,12 +72,18 @@ def list_images(folder: Path, extensions=IMAGE_EXTENSIONS) -> list[Path]:
 
 def glob_files(pattern: str, base: Path, extensions) -> tuple[Path, list[Path]]:
     """(the folder the glob is read in, the files it matches with one of `extensions`),
-    resolved and sorted by path: a relative glob is read in `base` (the folder of the file
-    naming it), an absolute one from its drive's root; `**` reaches into sub-folders."""
+    absolute and sorted by path: a relative glob is read in `base` (the folder of the file
+    naming it), an absolute one from its drive's root; `**` reaches into sub-folders.
+    A symbolic link keeps its own path (its folder and name: a pool's labels, a photo's
+    name in the log), not its target's: two links to one file are two files."""
     root, path = base, Path(pattern).expanduser()
     if path.is_absolute():
         root, pattern = Path(path.anchor), path.relative_to(path.anchor).as_posix()
-    found = {f.resolve() for f in root.glob(pattern) if f.is_file() and f.suffix.lower() in extensions}
+    found = {
+        Path(os.path.normpath(f.absolute()))
+        for f in root.glob(pattern)
+        if f.is_file() and f.suffix.lower() in extensions
+    }
     return root, sorted(found, key=lambda f: f.as_posix())
 
 
