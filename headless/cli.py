@@ -855,8 +855,8 @@ def _preview(args) -> int:
 def _recorded_if_inside(folder: Path, out: Path):
     """A file written into a dataset of this tool (`folder` or the dataset it lies in: a
     clip's folder) is recorded there as the tool's, as a run's files are: `--overwrite`
-    removes it, and a user's file of that name is never replaced. Elsewhere only a new
-    .png, or an earlier preview of this tool, is written."""
+    removes it. Inside or outside a dataset only a new .png, or an earlier preview of this
+    tool, is written: never a user's file, nor a frame's image the run wrote."""
     from sdg_addon import output, visualize
 
     if Path(out).suffix.lower() != ".png":
@@ -866,7 +866,9 @@ def _recorded_if_inside(folder: Path, out: Path):
         raise ValueError(f"--out {out}: {above} is a file, not a folder")
     dataset = output.dataset_root(folder)
     inside = dataset is not None and output.inside_dataset(dataset, out)
-    if not inside and os.path.lexists(out) and not visualize.is_preview(out):
+    # Inside a dataset too: a frame's own PNG (rgb_0000.png, coco/train/000000.png) is the
+    # tool's file, but not a preview; replacing it would destroy the frame.
+    if os.path.lexists(out) and not visualize.is_preview(out):
         raise ValueError(f"{out} is there already and is not a preview of this tool; give a new --out")
     if inside:
         output.activate(dataset)

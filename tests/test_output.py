@@ -826,6 +826,22 @@ def test_previews_replace_only_previews_and_are_recorded_from_a_clips_folder(tmp
     with _recorded_if_inside(clip, sheet):
         visualize.save_png(image, sheet)
     assert "clip_0001/preview/sheet.png" in written_files(ds)
+    with _recorded_if_inside(clip, sheet):  # an earlier preview inside the dataset: replaced
+        visualize.save_png(image, sheet)
+
+    # A frame's own image, recorded as the tool's file, is no preview: never replaced (before:
+    # `preview DIR --out DIR/rgb_0000.png` wrote the panel over the frame, exit 0).
+    frame = clip / "rgb_0000.png"
+    output.activate(ds)
+    try:
+        io.write_bytes(frame, b"the frame")
+    finally:
+        output.deactivate(ds)
+    assert "clip_0001/rgb_0000.png" in written_files(ds)
+    with pytest.raises(ValueError, match="not a preview"):
+        with _recorded_if_inside(clip, frame):
+            visualize.save_png(image, frame)
+    assert frame.read_bytes() == b"the frame"
 
 
 def test_two_processes_removing_ended_processes_temporaries_at_once_both_succeed(tmp_path, monkeypatch):
