@@ -407,6 +407,8 @@ class ParallelRun:
             return
         if force and self._last_count == len(self.done):
             return
+        if force and not self.done:  # the run ends with no frame done (a refusal, Ctrl-C): no "frames 0/N" line
+            return
         self._last_line, self._last_count = now, len(self.done)
         alive = sum(1 for s in self.slots if not s.finished)
         tail = f"{alive} render process{'es' if alive != 1 else ''}"

@@ -994,6 +994,22 @@ def test_the_ray_progress_line_has_an_eta_counted_from_the_first_actor_started(t
     assert ray_backend.progress_line(2, 6, 1.0, 2, 1).endswith("| 2 Ray actors (1 more waiting for a slot)")
 
 
+def test_a_parallel_run_ending_with_no_frame_done_prints_no_progress_line(tmp_path):
+    """Render processes that refused the run (--gpus 0, on a machine Cycles finds no GPU
+    on) left "frames 0/2 (0%) | 0.00 frames/s | ETA ? | 0 render processes" between the
+    process's error and the run's: the last line is for frames done, as one process's."""
+    lines = []
+    options = parallel.ParallelOptions(tmp_path / "p.toml", tmp_path / "out", [0, 1], [None])
+    run = parallel.ParallelRun(options, on_line=lines.append)
+    run.started = parallel.time.monotonic() - 1.0
+    run.slots[0].finished = True
+    run._progress(2, force=True)
+    assert lines == []
+    run.done = {0}
+    run._progress(2, force=True)
+    assert len(lines) == 1 and lines[0].startswith("frames 1/2 (50%) | "), lines
+
+
 class ActorDyingMidClip(StandInRay):
     """The actor handed the first chunk (a whole clip) logs the clip's first two frames in
     its own frame log (frames.rNNN.jsonl, as a Ray render process does), then dies."""
