@@ -491,7 +491,7 @@ class Recorder:
 
                 check_mounts(built, cfg.lidars)
         except FieldError as e:  # a value of the file the built scene refuses: named as validation names it
-            raise cfg.named([e]) from None
+            raise cfg.named([e, *e.more]) from None
         targets = self.prepare_scene(built)
         if "basic" in cfg.writers:  # a base scene's cameras are known now
             problem = one_folder_problem(cfg.writers["basic"] or {}, len(built.render_cameras), len(cfg.lidars))

@@ -278,3 +278,24 @@ def test_blend_assets_member_names_are_checked(library, tmp_path, capsys):
     assert "assets[0].name: got \"prop\"; expected a name the base scene does not use (its object 'prop_003')" in (
         capsys.readouterr().err
     )
+
+
+def test_every_broken_file_of_a_pool_is_named_at_once(pool_dir, tmp_path, capsys):
+    """Files of a pool that cannot be imported: the run named the first and stopped, so a
+    folder with several cost a run (all imports up to it) for each. Each is named now, in
+    one exit 2, before anything is written."""
+    import shutil
+
+    folder = tmp_path / "models"
+    shutil.copytree(pool_dir / "mugs", folder / "mugs")
+    (folder / "cans").mkdir()
+    (folder / "cans" / "empty.glb").write_bytes(b"")
+    (folder / "mugs" / "cut.glb").write_bytes((pool_dir / "cans" / "red.glb").read_bytes()[:40])
+    param = write_param(tmp_path, scene().replace('files = "*/*.glb"', 'files = "models/*/*.glb"'))
+    out = tmp_path / "out"
+    assert render(param, out) == 2
+    err = capsys.readouterr().err
+    assert "2 problem(s)" in err
+    for name in ("cans/empty.glb", "mugs/cut.glb"):
+        assert f'assets[0].files: got "{(folder.resolve() / name).as_posix()}"; expected a model Blender can import' in err
+    assert not out.exists()

@@ -37,6 +37,7 @@ class FieldError(ValueError):
 
     def __init__(self, field: str, value: object, expected: str, file: str = ""):
         self.problem = Problem(file, field, value, expected)
+        self.more: list[FieldError] = []  # others found with it (an asset pool's files), reported together
         super().__init__(f"{_printable(field)}: got {_show(value)}; expected {expected}")
 
 

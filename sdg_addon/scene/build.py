@@ -234,9 +234,11 @@ def build_scene(config: Config, open_scene=None, quiet: bool = False) -> BuiltSc
         for i, spec in enumerate(config.assets):
             try:
                 unshown = _asset(root, spec, config, quiet, built.pool_members)
-            except AssetError as e:  # named by its entry in the file that declares it
+            except AssetError as e:  # named by its entry in the file that declares it (a pool: each file)
                 file, where = config.asset_origin(i)
-                raise FieldError(join(where, e.key), e.value, e.expected, file) from None
+                error = FieldError(join(where, e.key), e.value, e.expected, file)
+                error.more = [FieldError(join(where, m.key), m.value, m.expected, file) for m in e.more]
+                raise error from None
             if unshown:
                 built.unshown_looks.append(f"{spec.name}: {', '.join(repr(m) for m in unshown)}")
         # Into the scene once built: every importer call updates the view layer at a cost
@@ -589,6 +591,7 @@ def _pool(
     index = 0
     members = []  # linked into coll after the last import, in this order
     unshown: list[str] = []  # materials that show none of `driven`
+    failed: list[AssetError] = []  # every file that cannot be imported, reported together
     for file, file_labels in zip(spec.pool_files, spec.pool_labels):
         try:
             if spec.blend_assets:
@@ -599,7 +602,8 @@ def _pool(
                 groups = [(None, import_file(Path(file), spec.objects, quiet))]
         except AssetError as e:  # the pool's member is named by its path (the entry names a folder)
             e.key = "files" if e.key == "file" else e.key
-            raise
+            failed.append(e)
+            continue
         for asset, imported in groups:
             labels = {k: list(v) for k, v in file_labels.items()}
             if spec.label_from == "asset" and not spec.distractor:
@@ -608,6 +612,9 @@ def _pool(
         if index > MAX_POOL_FILES:  # what validation checks of files, for a library's assets
             expected = f"at most {MAX_POOL_FILES} members in all (count copies of each asset); {index} by {file}"
             raise AssetError(Path(file), expected, "blend_assets", spec.blend_assets)
+    if failed:
+        failed[0].more = failed[1:]
+        raise failed[0]
     for obj in members:
         coll.objects.link(obj)
     return unshown
@@ -660,6 +667,7 @@ class AssetError(ValueError):
 
     def __init__(self, path: Path, expected: str, key: str = "file", value: object = None):
         self.key, self.expected = key, expected
+        self.more: list[AssetError] = []  # a pool's other files that cannot be imported
         self.value = path.as_posix() if value is None else value
         super().__init__(f"{path.as_posix()}: expected {expected}")
 
