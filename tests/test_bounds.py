@@ -386,3 +386,22 @@ def test_an_open_normal_against_a_range_as_the_docs_say(tmp_path, param, ok):
     for page in ("parameters.md", "reliability.md"):
         text = (Path(__file__).resolve().parents[1] / "docs" / page).read_text(encoding="utf-8")
         assert "± 6 std" not in text and "± 6 standard" not in text, page
+
+
+@pytest.mark.parametrize(
+    "fps, ok", [("1e-6", True), ("0.99e-6", False), ("3.2767e9", True), ("3.28e9", False), ("24", True)]
+)
+def test_sequence_fps_is_a_rate_blender_takes(tmp_path, fps, ok):
+    """sequence.fps becomes Blender's fps / fps_base (1 .. 32767 over 1e-5 .. 1e6), which
+    sets a rate beyond 1e-6 .. 3.2767e9 to the nearest without a word (a rigid body clip
+    then simulated another time step than the file says)."""
+    assert fields(tmp_path, CAMERA + f"[sequence]\nfps = {fps}\n") == ([] if ok else ["sequence.fps"])
+    bpy = pytest.importorskip("bpy")
+    render = bpy.data.scenes.new("fps").render
+    try:
+        wanted = float(fps)
+        render.fps = min(32767, max(1, round(wanted)))  # as scene.motion sets it
+        render.fps_base = render.fps / wanted
+        assert (abs(render.fps / render.fps_base - wanted) <= 1e-6 * wanted) == ok
+    finally:
+        bpy.data.scenes.remove(render.id_data)

@@ -1263,3 +1263,15 @@ def test_mot_writer_tracks_are_the_basic_writers_boxes_with_ids_stable_in_each_c
             rgb = np.asarray(Image.open(out / f"clip_{clip:04d}" / f"rgb_{i:04d}.png").convert("RGB"))
             assert np.array_equal(np.asarray(Image.open(seq / "img1" / f"{i + 1:06d}.png")), rgb)
     assert len(ids_of) == 2 and all(len(ids) == 1 for ids in ids_of.values()), ids_of
+
+
+@pytest.mark.parametrize("fps", [1e-6, 3.2767e9])
+def test_a_clip_at_the_fps_limits_renders(tmp_path, fps):
+    """sequence.fps at its declared limits: Blender's fps is an int of at most 32767 (was:
+    fps = round(sequence.fps), and a rate past 2^31 stopped the run with bpy's 'value not in
+    int range')."""
+    text = header((32, 24), samples=1, frames=2) + camera((0.0, -3.0, 2.0), (0.0, 0.0, 0.0)) + sun()
+    text += f"[sequence]\nclip_length = 2\nfps = {fps!r}\n"
+    text += '[[assets]]\nname = "cube"\nprimitive = "cube"\nlabels = { class = "cube" }\n'
+    text += '[[randomizers]]\ntype = "trajectory"\ntargets = "cube"\nvelocity = [0, 0, 0]\n'
+    assert render(write_param(tmp_path, text), tmp_path / "out") == 0

@@ -920,6 +920,10 @@ GROUND_FIELDS = (
 )
 GroundSpec = section_class("GroundSpec", GROUND_FIELDS)
 
+MIN_FPS, MAX_FPS = (
+    1e-6,
+    3.2767e9,
+)  # Blender's fps / fps_base (1 .. 32767 / 1e-5 .. 1e6): a rate beyond is set to the nearest without a word
 MAX_SCENE_FRAME = 1048574  # Blender's last frame (minus it, its first): a later one is set to it without a word
 SEQUENCE_FIELDS = (
     Field(
@@ -934,9 +938,10 @@ SEQUENCE_FIELDS = (
         "fps",
         "float",
         24.0,
-        "frames per second: frame i of a clip is at time i / fps (velocities are per second)",
-        low=0,
-        strict_low=True,
+        "frames per second: frame i of a clip is at time i / fps (velocities are per second); "
+        "the rates Blender's frame rate takes (fps 1 .. 32767 over a base of 1e-5 .. 1e6)",
+        low=MIN_FPS,
+        high=MAX_FPS,
     ),
     Field(
         "start_frame",

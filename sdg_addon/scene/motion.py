@@ -48,7 +48,7 @@ class SequencePlayer:
             scene.frame_start = min(scene.frame_start, sequence.start_frame - 1)
             scene.frame_end = max(scene.frame_end, sequence.start_frame + sequence.clip_length)
             # Simulated time: one scene frame is 1 / sequence.fps seconds.
-            scene.render.fps = max(1, round(self.fps))
+            scene.render.fps = min(32767, max(1, round(self.fps)))  # Blender's fps (int); the base makes the rest
             scene.render.fps_base = scene.render.fps / self.fps
             # Copies of instances (particles, node trees) play the scene's own animation.
             self.moving_instances = key_instance_motion(scene, clip_scene_frames(sequence, self.randomizers))
