@@ -297,5 +297,6 @@ def test_every_broken_file_of_a_pool_is_named_at_once(pool_dir, tmp_path, capsys
     err = capsys.readouterr().err
     assert "2 problem(s)" in err
     for name in ("cans/empty.glb", "mugs/cut.glb"):
-        assert f'assets[0].files: got "{(folder.resolve() / name).as_posix()}"; expected a model Blender can import' in err
+        path = (folder.resolve() / name).as_posix()
+        assert f'assets[0].files: got "{path}"; expected a model Blender can import' in err
     assert not out.exists()
