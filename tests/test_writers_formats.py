@@ -1352,3 +1352,23 @@ def test_mot_changed_label_set_is_an_error(tmp_path):
     w.set_run(LabelTable({"class": ["other", *CLASSES]}), False)
     with pytest.raises(ValueError, match="label set changed"):
         w.finalize()
+
+
+def test_the_basic_writers_clip_layout_is_the_one_parameters_md_shows(tmp_path):
+    """docs/parameters.md's sequence output: frame 7 of clip 3 of a camera among several is
+    clip_0003/<camera>/rgb/rgb_0007.png (annotator folders, the default), or without them
+    clip_0003/<camera>/rgb_0007.png (the page said the latter for the default)."""
+    page = (WRITERS_PAGE.parent / "parameters.md").read_text(encoding="utf-8")
+    for subfolders, shown in (
+        (True, "clip_0003/<camera>/rgb/rgb_0007.png"),
+        (False, "clip_0003/<camera>/rgb_0007.png"),
+    ):
+        out = tmp_path / str(subfolders)
+        w = create_writer("basic", out, annotator_subfolders=subfolders)
+        w.set_run(LabelTable({"class": list(CLASSES)}), True)
+        frame = make_frame(3 * 10 + 7, "left")
+        frame.clip, frame.clip_frame = 3, 7
+        w.write(frame)
+        assert (out / shown.replace("<camera>", "left")).is_file()
+        setting = "" if subfolders else "`annotator_subfolders = false`: "
+        assert f"{setting}`{shown}`" in page.replace("\n", " "), shown
