@@ -223,3 +223,26 @@ def test_a_pool_of_symbolic_links_is_labelled_by_the_links(tmp_path):
         a = cfg.assets[0]
         assert [Path(f).relative_to(tmp_path.resolve()).as_posix() for f in a.pool_files] == ["cup/b.glb", "mug/a.glb"]
         assert [x["class"] for x in a.pool_labels] == classes
+
+
+def test_a_pools_class_from_its_top_folder(tmp_path):
+    """Model stores nest each model's files (Google Scanned Objects: NAME/meshes/model.obj,
+    a class folder with versions below it): `folder` gave every member 'meshes' (or the
+    version), `file` 'model'. `top_folder` takes the first folder below the glob's part
+    without wildcards."""
+    for rel in ("gso/Mug_1/meshes/model.obj", "gso/Can_2/meshes/model.obj", "lib/mug/v2/a.glb", "lib/can/b.glb"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_bytes(b"")
+    head = '[[cameras]]\nname = "cam"\nlocation = [0, -2, 1]\n'
+
+    def classes(files: str) -> list[str]:
+        text = head + f'[[assets]]\nname = "m"\nfiles = "{files}"\nlabel_from = "top_folder"\n'
+        return [x["class"][0] for x in config_from_dict(tomllib.loads(text), tmp_path / "p.toml").assets[0].pool_labels]
+
+    assert classes("gso/*/meshes/model.obj") == ["Can_2", "Mug_1"]
+    assert classes("lib/**/*.glb") == ["can", "mug"]
+    assert classes((tmp_path / "gso").as_posix() + "/*/*/*.obj") == ["Can_2", "Mug_1"]  # an absolute glob
+    with pytest.raises(ConfigError) as e:
+        classes("lib/can/*.glb")  # b.glb lies in the glob's fixed folder: no folder below it
+    assert [p.field for p in e.value.problems] == ["assets[0].label_from"]
+    assert "files in sub-folders of" in e.value.problems[0].expected

@@ -11,6 +11,7 @@ import fnmatch
 import hashlib
 import json
 import math
+import os
 import re
 import stat
 import tomllib
@@ -698,9 +699,11 @@ ASSET_FIELDS = (
         "label_from",
         "choice",
         "labels",
-        "asset pools: each member's `class` label from `labels` (all alike), its `folder` name, its `file` "
-        "name (without extension) or, with `blend_assets`, its `asset` name",
-        choices=("labels", "folder", "file", "asset"),
+        "asset pools: each member's `class` label from `labels` (all alike), its `folder` name, its "
+        "`top_folder` (the first folder below the glob's fixed part: `gso/*/meshes/model.obj` -> each object's "
+        "folder, `models/**/*.glb` -> `mug` for `models/mug/v2/a.glb`), its `file` name (without extension) or, "
+        "with `blend_assets`, its `asset` name",
+        choices=("labels", "folder", "top_folder", "file", "asset"),
     ),
     Field("objects", "str", "*", "glob: which mesh objects of the file to take (by object name)"),
     Field("labels", "labels", {}, 'semantic labels of every copy, e.g. `{ class = "mug" }`', default_text="`{}`"),
@@ -1858,6 +1861,7 @@ def _pool(v: _Reader, a, t: dict, p: str, base: Path) -> None:
     a.pool_files = [f.as_posix() for f in found]
     if a.distractor and "label_from" in t:
         v.problems.add(join(p, "label_from"), t["label_from"], "no label_from on a distractor pool (never labelled)")
+    fixed = _fixed_part(pattern, base.parent)
     for f in found:
         labels = {k: list(x) for k, x in a.labels.items()}
         if a.distractor:
@@ -1865,9 +1869,28 @@ def _pool(v: _Reader, a, t: dict, p: str, base: Path) -> None:
             continue
         if a.label_from == "folder":
             labels["class"] = [f.parent.name]
+        elif a.label_from == "top_folder":
+            below = f.relative_to(fixed).parts if f.is_relative_to(fixed) else ()
+            if len(below) < 2:  # directly in the fixed folder: no folder below it
+                where = f"files in sub-folders of {fixed.as_posix()} (the glob's part without wildcards)"
+                v.problems.add(join(p, "label_from"), t["label_from"], f"{where}; {f.as_posix()} is in none")
+                return
+            labels["class"] = [below[0]]
         elif a.label_from == "file":
             labels["class"] = [f.stem]
         a.pool_labels.append(labels)
+
+
+def _fixed_part(pattern: str, folder: Path) -> Path:
+    """The folder a glob's leading components without wildcards name (absolute, normalized):
+    `models/**/*.glb` -> FOLDER/models."""
+    path = Path(pattern).expanduser()
+    fixed = Path(path.anchor) if path.is_absolute() else folder
+    for part in (path.parts[1:] if path.is_absolute() else path.parts)[:-1]:
+        if any(c in part for c in "*?["):
+            break
+        fixed = fixed / part
+    return Path(os.path.normpath(fixed.absolute()))
 
 
 def _randomizer(v: _Reader, t, p: str, base: Path) -> tuple[RandomizerSpec | None, list[str]]:
