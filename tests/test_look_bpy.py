@@ -644,3 +644,46 @@ temperature = 5000
         )
         tinted = blackbody_light_rgb(5000, (0.5, 1.0, 0.5))  # the colour drawn before it this frame
         assert np.allclose(list(built.lights["tinted"].data.color), tinted, rtol=1e-5), f
+
+
+def test_world_randomizers_on_a_world_without_a_background_node_or_no_world(tmp_path, capsys):
+    """A base scene's world without a Background node (an Emission world) ended the run with
+    'generator raised StopIteration' after audit/ was written, and a scene without a world
+    with an AttributeError: the first is refused before anything is written (exit 2, naming
+    the world and its nodes), the second gets a world, as the `world` entry's strength did."""
+    from sdg_addon import compat
+    from sdg_addon.config import ConfigError
+    from sdg_addon.recorder import Recorder
+    from sdg_addon.scene.build import build_scene
+    from sdg_addon.scene.randomize import apply_frame
+
+    (tmp_path / "hdri").mkdir()
+    write_hdr(tmp_path / "hdri" / "grey.hdr", np.full((4, 8, 3), 0.5))
+    entries = {
+        "world": 'type = "world"\ncolor = [0.2, 0.3, 0.4]',
+        "world_hdri": 'type = "world_hdri"\nfolder = "hdri"',
+        "sky": 'type = "sky"\nsun_elevation = 20',
+    }
+    for kind, entry in entries.items():
+        text = header((16, 12), samples=1) + camera((0.0, -1.5, 0.8), (0.0, 0.0, 0.1)) + f"[[randomizers]]\n{entry}\n"
+        cfg = load_config(write_param(tmp_path, text))
+        built = build_scene(cfg)
+        emission = bpy.data.worlds.new("Glow")
+        compat.enable_nodes(emission)
+        for node in list(emission.node_tree.nodes):
+            emission.node_tree.nodes.remove(node)
+        glow = emission.node_tree.nodes.new("ShaderNodeEmission")
+        output = emission.node_tree.nodes.new("ShaderNodeOutputWorld")
+        emission.node_tree.links.new(glow.outputs[0], output.inputs["Surface"])
+        built.scene.world = emission
+        recorder = Recorder(cfg, RunOptions(tmp_path / "out", range(1)))
+        with pytest.raises(ConfigError) as info:
+            recorder.prepare_scene(built)
+        (problem,) = info.value.problems
+        assert problem.field == "randomizers[0].type" and "'Glow' has none" in problem.expected, problem
+        built.scene.world = None  # no world: one is made
+        targets = recorder.prepare_scene(built)
+        apply_frame(built, sample_frame(cfg.seed, 0, cfg.randomizers, targets), cfg.randomizers)
+        assert built.scene.world is not None, kind
+        bg = next(n for n in built.scene.world.node_tree.nodes if n.type == "BACKGROUND")
+        assert bg.inputs["Color"].is_linked == (kind != "world"), kind

@@ -18,9 +18,9 @@ import bpy
 
 from .. import compat
 from ..sampling.appearance import PATTERNS
-from .build import BuiltScene
+from .build import BuiltScene, scene_background, world_background
 from .materials import METALLIC_PROP, ROUGHNESS_PROP
-from .randomize import applier
+from .randomize import applier, target_check
 
 SCALE_PROP = "sdg_tex_scale"
 ROTATION_PROP = "sdg_tex_rotation"
@@ -194,8 +194,28 @@ def scene_facts(built: BuiltScene) -> dict:
 
 
 def _world_background(scene):
-    tree = scene.world.node_tree
-    return tree, next(n for n in tree.nodes if n.type == "BACKGROUND")
+    return scene_background(scene)
+
+
+@target_check("world")
+@target_check("world_hdri")
+@target_check("sky")
+def check_world(built: BuiltScene, spec, targets: list[str]) -> tuple[str, object, str] | None:
+    """A base scene's world these can set: one with a Background node (an Emission world or a
+    node group's ended the run with a StopIteration traceback after audit/ was written). A
+    scene without a world gets one; a `world` entry setting only a temperature needs none."""
+    world = built.scene.world
+    if world is None or world_background(world) is not None:
+        return None
+    if spec.name == "world" and not ({"color", "strength"} & set(spec.params)):
+        return None
+    nodes = sorted(n.name for n in world.node_tree.nodes) if world.node_tree is not None else []
+    return (
+        "type",
+        spec.name,
+        f"a world with a Background node to set (as a new world has): the scene's world {world.name!r} has none "
+        f"(its nodes: {nodes}); give it one (World > Surface: Background), or set its own inputs with world_property",
+    )
 
 
 def _named(tree, name: str, node_type: str):

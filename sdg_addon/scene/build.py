@@ -21,7 +21,7 @@ from pathlib import Path
 import bpy
 from mathutils import Euler, Matrix, Vector
 
-from ..compat import enable_nodes
+from ..compat import enable_nodes, uses_nodes
 from ..config.problems import MISSING, FieldError, join
 from ..config.schema import MAX_POOL_FILES, AssetSpec, CameraSpec, Config, LightSpec, light_names, object_names
 from ..console import console_captured
@@ -388,10 +388,25 @@ def _world(scene, color, strength) -> None:
     bg.inputs["Strength"].default_value = strength
 
 
-def set_world(scene, color=None, strength=None) -> None:
+def world_background(world):
+    """The Background node of `world` the world randomizers set (its first), or None: a
+    world without one (an Emission or a node group's shader; 4.x nodes off)."""
+    if world is None or not uses_nodes(world):
+        return None
+    return next((n for n in world.node_tree.nodes if n.type == "BACKGROUND"), None)
+
+
+def scene_background(scene):
+    """(the world's node tree, its Background node), a world made first for a base scene
+    that has none; a world without a Background node is refused before a run
+    (scene.appearance's target check), so one is there."""
     if scene.world is None:  # a base scene without a world: the randomizer makes one
         _world(scene, (0.05, 0.05, 0.05), 1.0)
-    bg = next(n for n in scene.world.node_tree.nodes if n.type == "BACKGROUND")
+    return scene.world.node_tree, world_background(scene.world)
+
+
+def set_world(scene, color=None, strength=None) -> None:
+    _tree, bg = scene_background(scene)  # (none only where neither is set: a temperature alone)
     if color is not None:
         bg.inputs["Color"].default_value = (*list(color)[:3], 1.0)
     if strength is not None:

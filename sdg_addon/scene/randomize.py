@@ -14,7 +14,7 @@ from ..compat import disable_light_temperature
 from ..sampling.appearance import blackbody_light_rgb
 from ..sampling.randomizers import as_vec3
 from ..sensors.thermal import to_kelvin
-from .build import BuiltScene, aim, set_thermal, set_world, turn
+from .build import BuiltScene, aim, scene_background, set_thermal, set_world, turn
 from .materials import LOOK_INPUTS, set_object_look
 
 APPLIERS = {}
@@ -162,8 +162,7 @@ def apply_camera(built: BuiltScene, target: str, v: dict) -> None:
 @applier("world")
 def apply_world(built: BuiltScene, target: str, v: dict) -> None:
     if "color" in v:  # a plain colour replaces an HDRI or sky an earlier entry showed
-        tree = built.scene.world.node_tree
-        bg = next(n for n in tree.nodes if n.type == "BACKGROUND")
+        tree, bg = scene_background(built.scene)
         for link in list(bg.inputs["Color"].links):
             tree.links.remove(link)
     set_world(built.scene, v.get("color"), v.get("strength"))
