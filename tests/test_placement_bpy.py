@@ -263,6 +263,29 @@ depth = 1.0
         assert depth[0] == pytest.approx(1.0)
 
 
+def test_camera_relative_places_in_view_of_the_first_camera_whichever_rendered_last():
+    """Without its `camera` option, camera_relative placed in view of the scene's active
+    camera, which is the last camera rendered in the frame before: with two cameras a
+    process's first frame (--procs, a shard, --frames, a resume) placed the objects
+    elsewhere than the same frame after another one. It is the first camera, as documented."""
+    cfg, built, facts, targets = built_run(
+        camera((2.0, -1.5, 1.6), (0, 0, 0.7), name="side")
+        + """
+[[randomizers]]
+type = "camera_relative"
+targets = ["mug*"]
+depth = 1.0
+"""
+    )
+    built.scene.camera = built.cameras["side"]  # as the render of the frame before leaves it
+    sampled = pose(cfg, built, facts, targets, 1)
+    cam = camera_info(built.scene, built.cameras["cam"])
+    for n, v in sampled[0]["values"].items():
+        px, depth = cam.project(np.array(built.entities[n].root.location))
+        assert px[0] == pytest.approx([v["x"] * 64, v["y"] * 48], abs=1e-4)
+        assert depth[0] == pytest.approx(1.0)
+
+
 def test_camera_look_at_centres_the_target_with_roll():
     cfg, built, facts, targets = built_run(
         SCATTER_ON_TABLE

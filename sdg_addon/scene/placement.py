@@ -49,7 +49,9 @@ def apply_camera_relative(built: BuiltScene, target: str, v: dict) -> None:
     from ..capture.render import camera_info
 
     scene = built.scene
-    cam_name = v.get("camera") or built.scene.camera.name
+    # The first camera by default, as documented: not the scene's active camera, which is the
+    # last one rendered in the frame before (a process's first frame then placed it elsewhere).
+    cam_name = v.get("camera") or (built.render_cameras or [built.scene.camera.name])[0]
     cam_obj = built.cameras[cam_name]
     scene.view_layers[0].update()  # the camera as placed in this frame
     cam = camera_info(scene, cam_obj)
