@@ -356,18 +356,27 @@ def test_a_name_the_scene_lacks_is_refused_before_anything_is_written(tmp_path, 
     assert not out.exists()
 
 
-@pytest.mark.parametrize("lens", ["focal_length = 50", 'fov = { distribution = "uniform", low = 30, high = 60 }'])
-def test_a_lens_for_an_orthographic_camera_is_refused_before_anything_is_written(tmp_path, capsys, lens):
-    """A sensor entry's focal_length or fov with an orthographic camera among its targets:
-    exit 2 naming the entry, the camera and what sets its view (was: drawn, logged in
-    frames.jsonl and rendered without any effect). A perspective target takes it."""
+@pytest.mark.parametrize(
+    "kind, lens",
+    [
+        ("sensor", "focal_length = 50"),
+        ("sensor", 'fov = { distribution = "uniform", low = 30, high = 60 }'),
+        ("camera", 'focal_length = { distribution = "uniform", low = 20, high = 80 }'),
+        ("camera_look_at", 'look_at = "ball"\ndistance = 2\nfocal_length = 50'),
+    ],
+)
+def test_a_lens_for_an_orthographic_camera_is_refused_before_anything_is_written(tmp_path, capsys, kind, lens):
+    """A sensor, camera or camera_look_at entry's focal_length (or a sensor's fov) with an
+    orthographic camera among its targets: exit 2 naming the entry, the camera and what sets
+    its view (was: drawn, logged in frames.jsonl and rendered without any effect; the camera
+    and camera_look_at entries' were still). A perspective target takes it."""
     text = header((64, 48), samples=1, frames=1) + asset("ball", "sphere", 0.3, label="ball")
     text += camera((0.0, -1.5, 0.8), (0.0, 0.0, 0.1), name="top", projection="orthographic", ortho_scale=2.0)
     text += camera((0.0, -1.5, 0.8), (0.0, 0.0, 0.1), name="side")
-    entry = '[[randomizers]]\ntype = "sensor"\ntargets = "TARGETS"\n' + lens + "\n"
+    entry = f'[[randomizers]]\ntype = "{kind}"\ntargets = "TARGETS"\n' + lens + "\n"
     out = tmp_path / "out"
     assert render(write_param(tmp_path, text + entry.replace("TARGETS", "*")), out) == 2
-    key = lens.split(" ")[0]
+    key = lens.split("\n")[-1].split(" ")[0]
     said = f"p.toml: randomizers[0].{key}: got "
     assert said in (err := capsys.readouterr().err) and "'top' is orthographic, it has no" in err, err
     assert not out.exists()

@@ -40,7 +40,10 @@ class CameraLookAt(RandomizerSpec):
             NUMBER,
             "turn about the viewing axis, degrees, counter-clockwise as seen from behind the camera (default 0)",
         ),
-        "focal_length": (NUMBER, "lens focal length, mm (Blender's lens is at least 1 mm)"),
+        "focal_length": (
+            NUMBER,
+            "lens focal length, mm (Blender's lens is at least 1 mm); perspective cameras (an orthographic target is refused: its ortho_scale sets its view)",
+        ),
         "path_position": (NUMBER, '`shell = "path"`: 0 first point .. 1 last point, by length (default uniform)'),
     }
     PARAM_RANGES = {

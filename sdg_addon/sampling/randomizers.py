@@ -311,7 +311,10 @@ class CameraOrbit(RandomizerSpec):
         "distance": (NUMBER, "distance from `look_at`, metres"),
         "elevation": (NUMBER, "degrees above the XY plane"),
         "azimuth": (NUMBER, "degrees, counter-clockwise from +X seen from above (−90 is the −Y side)"),
-        "focal_length": (NUMBER, "lens focal length, mm (Blender's lens is at least 1 mm)"),
+        "focal_length": (
+            NUMBER,
+            "lens focal length, mm (Blender's lens is at least 1 mm); perspective cameras (an orthographic target is refused: its ortho_scale sets its view)",
+        ),
         "location": (
             VEC3,
             "world location of the camera, metres, instead of `distance` / `elevation` / `azimuth` (e.g. uniform in a box or a `shell`); it still looks at `look_at`",

@@ -22,7 +22,14 @@ def check_sensor(built: BuiltScene, spec, targets: list[str]) -> tuple[str, obje
     focus = spec.options.get("focus_target")
     if focus and focus not in built.entities:
         return "focus_target", focus, one_of(focus, sorted(built.entities), "object of the scene")
-    # An orthographic camera has no lens to change (was: drawn and logged, without effect).
+    return _ortho_lens_problem(built, spec, targets) or _fov_problem(built, spec, targets)
+
+
+@target_check("camera")
+@target_check("camera_look_at")
+def _ortho_lens_problem(built: BuiltScene, spec, targets: list[str]) -> tuple[str, object, str] | None:
+    """An orthographic camera has no lens to change (was: drawn and logged, without effect;
+    the camera and camera_look_at entries' focal_length too)."""
     ortho = [t for t in targets if t in built.cameras and built.cameras[t].data.type == "ORTHO"]
     lens = next((key for key in ("focal_length", "fov") if key in spec.params), None)
     if lens and ortho:
@@ -32,7 +39,7 @@ def check_sensor(built: BuiltScene, spec, targets: list[str]) -> tuple[str, obje
             f"perspective cameras as targets: {ortho[0]!r} is orthographic, it has no {lens.replace('_', ' ')} "
             "(its ortho_scale sets how much it sees)",
         )
-    return _fov_problem(built, spec, targets)
+    return None
 
 
 def _fov_problem(built: BuiltScene, spec, targets: list[str]) -> tuple[str, object, str] | None:
