@@ -301,6 +301,45 @@ def test_texture_suffix_conventions_of_texture_sites(tmp_path):
     assert set(r.maps("Wood049_Color.jpg")) == {"color", "normal", "roughness"}
 
 
+def test_a_library_of_one_folder_per_material_with_recursive(tmp_path):
+    """ambientCG and Poly Haven ship one folder per material: `folder` read only the files
+    directly in it, so a library of 100 materials had to be flattened first. With
+    `recursive = true` its sub-folders are read too, each set named by its path below the
+    folder and its maps found in its own folder (not another set's of the same name)."""
+    for rel in (
+        "Wood049/Wood049_Color.jpg",
+        "Wood049/Wood049_NormalGL.jpg",
+        "Metal/v2/Metal_Color.png",
+        "Metal/v2/Metal_Roughness.png",
+        "Metal/Metal_Color.png",  # another set of that name, without maps
+        "loose_Color.png",
+    ):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        fake_image(tmp_path / rel)
+    opts = {"folder": ".", "color_suffix": "_Color", "normal_suffix": "_NormalGL", "roughness_suffix": "_Roughness"}
+    flat = spec("texture", opts)
+    assert flat.prepare(tmp_path) == [] and flat.names == ["loose_Color.png"]  # as before: directly in it
+    r = spec("texture", {**opts, "recursive": True})
+    assert r.prepare(tmp_path) == []
+    assert r.names == [
+        "Metal/Metal_Color.png",
+        "Metal/v2/Metal_Color.png",
+        "Wood049/Wood049_Color.jpg",
+        "loose_Color.png",
+    ]
+    assert r.resolved_extra() == {"folder_files": r.names}
+    assert r.maps("Metal/v2/Metal_Color.png") == {
+        "color": tmp_path / "Metal/v2/Metal_Color.png",
+        "roughness": tmp_path / "Metal/v2/Metal_Roughness.png",
+    }
+    assert r.maps("Metal/Metal_Color.png") == {"color": tmp_path / "Metal/Metal_Color.png"}
+    assert set(r.maps("Wood049/Wood049_Color.jpg")) == {"color", "normal"}
+    (tmp_path / "Sky").mkdir()
+    fake_image(tmp_path / "Sky" / "noon.hdr")
+    h = spec("world_hdri", {"folder": ".", "recursive": True}, image="Sky/noon.hdr")
+    assert h.prepare(tmp_path) == [] and h.names == ["Sky/noon.hdr"]
+
+
 def test_folder_problems_are_named(tmp_path):
     assert spec("texture", {}).prepare(tmp_path)[0][0] == "folder"  # required
     assert "existing folder" in spec("texture", {"folder": "nope"}).prepare(tmp_path)[0][2]

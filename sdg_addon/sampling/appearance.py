@@ -65,9 +65,12 @@ def not_an_image_reason(path: Path) -> str | None:
     return f"a {suffix[1:].upper()} image (this file does not start as one does: empty, damaged or renamed)"
 
 
-def list_images(folder: Path, extensions=IMAGE_EXTENSIONS) -> list[Path]:
-    """Image files directly in `folder` (not below), sorted by name: the order picks use."""
-    return sorted((p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in extensions), key=lambda p: p.name)
+def list_images(folder: Path, extensions=IMAGE_EXTENSIONS, recursive: bool = False) -> list[Path]:
+    """Image files directly in `folder` (`recursive`: and in its sub-folders), sorted by
+    their path below it: the order picks use."""
+    found = folder.rglob("*") if recursive else folder.iterdir()
+    files = (p for p in found if p.is_file() and p.suffix.lower() in extensions)
+    return sorted(files, key=lambda p: p.relative_to(folder).as_posix())
 
 
 def glob_files(pattern: str, base: Path, extensions) -> tuple[Path, list[Path]]:
@@ -106,7 +109,7 @@ class FolderRandomizer(RandomizerSpec):
         self.folder: Path | None = None
 
     def candidates(self, files: list[Path]) -> list[str]:
-        return [p.name for p in files]
+        return [p.relative_to(self.folder).as_posix() for p in files]
 
     def none_picked(self, files: list[Path]) -> str:
         """What was expected of a folder whose image `files` give nothing to pick."""
@@ -119,8 +122,8 @@ class FolderRandomizer(RandomizerSpec):
         folder = real_path(base / Path(raw).expanduser())
         if not folder.is_dir():
             return [("folder", raw, f"an existing folder (looked for {folder.as_posix()})")]
-        self.folder = folder
-        files = list_images(folder, self.EXTENSIONS)
+        self.folder = folder  # (before candidates: names are paths below it)
+        files = list_images(folder, self.EXTENSIONS, self.options.get("recursive", False))
         for f in files:
             problem = not_an_image_reason(f)
             if problem:
@@ -180,12 +183,17 @@ class Texture(FolderRandomizer):
         "folder": (
             "",
             str,
-            "folder of image files (`.png`, `.jpg`, `.jpeg`, `.tif`, `.tiff`, `.exr`, `.hdr`, `.bmp`, `.webp`, `.tga`), relative to the parameter file; read once when the file is validated, files directly in it, sorted by name",
+            "folder of image files (`.png`, `.jpg`, `.jpeg`, `.tif`, `.tiff`, `.exr`, `.hdr`, `.bmp`, `.webp`, `.tga`), relative to the parameter file; read once when the file is validated, files directly in it (and below, with `recursive`), sorted by name (path below it)",
         ),
         "color_suffix": (
             "",
             str,
             'how base colour file names end before the extension, e.g. `"_Color"` (ambientCG) or `"_diff_1k"` (Poly Haven)',
+        ),
+        "recursive": (
+            False,
+            bool,
+            'also the files in its sub-folders, at any depth (a library of one folder per material, as ambientCG and Poly Haven ship them): each named by its path below the folder, e.g. `"Wood001/Wood001_Color.jpg"`, its maps found in its own folder',
         ),
         "normal_suffix": (
             "_normal",
@@ -211,7 +219,7 @@ class Texture(FolderRandomizer):
                 continue
             if color and not stem.endswith(color):
                 continue
-            out.append(p.name)
+            out.append(p.relative_to(self.folder).as_posix())
         return out
 
     def none_picked(self, files):
@@ -230,8 +238,8 @@ class Texture(FolderRandomizer):
 
     def maps(self, image: str) -> dict[str, Path]:
         """The files of one texture set: base colour, and normal / roughness if present."""
-        files = {p.stem: p for p in self.listing}
         base = self.folder / image
+        files = {p.stem: p for p in self.listing if p.parent == base.parent}  # its own folder's
         stem = (
             base.stem[: len(base.stem) - len(self.options["color_suffix"])]
             if self.options["color_suffix"]
@@ -266,8 +274,13 @@ class WorldHdri(FolderRandomizer):
         "folder": (
             "",
             str,
-            "folder of `.hdr` / `.exr` files, relative to the parameter file (files directly in it, sorted by name)",
-        )
+            "folder of `.hdr` / `.exr` files, relative to the parameter file (files directly in it, and below with `recursive`; sorted by name, path below it)",
+        ),
+        "recursive": (
+            False,
+            bool,
+            'also the files in its sub-folders, at any depth: each named by its path below the folder, e.g. `"outdoor/sky_2k.hdr"`',
+        ),
     }
     PARAM_RANGES = {"strength": (0.0, 1e9), "rotation": (-1e6, 1e6)}
 

@@ -253,7 +253,7 @@ def randomizer_files(config) -> list[dict]:
     found: dict[str, str] = {}  # path -> the randomizer's type
     for spec in config.randomizers:
         if isinstance(spec, FolderRandomizer) and spec.folder is not None:
-            files = list_images(spec.folder, spec.EXTENSIONS)
+            files = list_images(spec.folder, spec.EXTENSIONS, spec.options.get("recursive", False))
         elif spec.name == "background":
             files = list(spec.paths.values())
         else:
