@@ -696,3 +696,18 @@ def test_world_randomizers_on_a_world_without_a_background_node_or_no_world(tmp_
         assert built.scene.world is not None, kind
         bg = next(n for n in built.scene.world.node_tree.nodes if n.type == "BACKGROUND")
         assert bg.inputs["Color"].is_linked == (kind != "world"), kind
+
+
+def test_an_empty_look_is_no_look(tmp_path):
+    """`look = ""` names no look, as `"None"` does (colour.has_look): it passed validation,
+    then the run stopped with a TypeError from Blender's look enum. The image is the same."""
+    text = header((32, 24), samples=1, frames=1) + camera((0.0, -1.5, 0.8), (0.0, 0.0, 0.1))
+    text += asset("ball", "sphere", 0.3, label="ball")
+    images = []
+    for look in ('""', '"None"'):
+        body = text.replace("[render]\n", f"[render]\nlook = {look}\n", 1)
+        assert f"look = {look}" in body
+        out = tmp_path / f"out{len(images)}"
+        assert render(write_param(tmp_path, body), out) == 0
+        images.append(np.asarray(Image.open(out / "rgb_0000.png")))
+    assert np.array_equal(*images)

@@ -40,6 +40,7 @@ from mathutils import Matrix
 
 from ..annotators.raster import half_edge_twins, is_closed_surface, join_meshes
 from ..blender_paths import remember_resources
+from ..colour import has_look
 from ..compat import (
     LEGACY_PASS_NAMES,
     VECTOR_PASS_ON_EVERY_LAYER,
@@ -129,7 +130,7 @@ def configure_cycles(scene, render: RenderSettings, passes: set[str]) -> dict:
     scene.view_settings.view_transform = render.view_transform
     # The rest of the colour management as [render] says (colour.display_transform makes the
     # RGB from the linear pass the same way); curves and white balance off: not reproduced.
-    scene.view_settings.look = render.look
+    scene.view_settings.look = render.look if has_look(render.look) else "None"  # "" names none too
     scene.view_settings.exposure, scene.view_settings.gamma = render.exposure, render.gamma
     scene.view_settings.use_curve_mapping = False
     disable_white_balance(scene.view_settings)

@@ -154,7 +154,7 @@ RENDER_FIELDS = (
         "str",
         "None",
         "Blender's look (a contrast curve before the view transform) of the view's family, e.g. "
-        '`"AgX - Punchy"`, `"Medium High Contrast"` (checked when the run starts); `"None"`: none',
+        '`"AgX - Punchy"`, `"Medium High Contrast"` (checked when the run starts); `"None"` or `""`: none',
     ),
     Field(
         "exposure",
