@@ -101,6 +101,18 @@ def test_label_values(tmp_path, value, ok):
     assert found == ([] if ok else ["labels.class"])
 
 
+def test_a_label_with_spaces_at_its_ends_is_told_so_in_labels_as_in_assets(tmp_path):
+    """`[labels] class = [" x"]` was refused with "... without control characters" only, which
+    " x" has none of: the problem now says what is wrong, as an asset's label's does."""
+    for text, field in [
+        (CAMERA + CUBE + 'labels = { class = " x" }\n', "assets[0].labels.class"),
+        (CAMERA + '[labels]\nclass = [" x", "y"]\n', "labels.class"),
+        (CAMERA + '[labels]\n" class" = ["x"]\n', "labels. class"),
+    ]:
+        ((got, expected),) = problems(tmp_path, text)
+        assert got == field and expected.endswith("no spaces at the ends"), (got, expected)
+
+
 def test_label_type_with_a_newline(tmp_path):
     found = problems(tmp_path, CAMERA + CUBE + 'labels = { "cl\\nass" = "mug" }\n')
     assert len(found) == 1 and found[0][0].startswith("assets[0].labels") and "label type" in found[0][1]

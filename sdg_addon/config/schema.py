@@ -2198,11 +2198,15 @@ class _Reader:
             return out
         for k, x in value.items():
             if not is_label_text(k):
-                self.problems.add(join(join(p, key), k), k, f"a label type: {LABEL_TEXT}")
+                self.problems.add(join(join(p, key), k), k, f"a label type: {LABEL_TEXT}, no spaces at the ends")
             elif isinstance(x, list) and all(is_label_text(s) for s in x) and len(set(x)) == len(x):
                 out[k] = list(x)
             else:
-                self.problems.add(join(join(p, key), k), x, f"a list of distinct label values, each {LABEL_TEXT}")
+                self.problems.add(
+                    join(join(p, key), k),
+                    x,
+                    f"a list of distinct label values, each {LABEL_TEXT}, no spaces at the ends",
+                )
         return out
 
     def typed(self, t: dict, key: str, p: str, default, typ, desc: str):
