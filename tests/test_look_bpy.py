@@ -711,3 +711,26 @@ def test_an_empty_look_is_no_look(tmp_path):
         assert render(write_param(tmp_path, body), out) == 0
         images.append(np.asarray(Image.open(out / "rgb_0000.png")))
     assert np.array_equal(*images)
+
+
+@pytest.mark.parametrize(
+    "lights, entry, refused",
+    [
+        ("sun", "size = 180", False),  # the limit
+        ("sun", "size = 181", True),  # one past: Blender rendered 180
+        ("sun", 'size = { distribution = "uniform", low = 1, high = 200 }', True),
+        ("point", 'light_type = { distribution = "choice", values = ["area", "Sun"] }\nsize = 200', True),
+        ("sun", 'light_type = { distribution = "choice", values = ["area", "point"] }\nsize = 200', False),
+    ],
+)
+def test_a_suns_size_past_180_degrees_is_refused(tmp_path, capsys, lights, entry, refused):
+    """A sun's size is its angular diameter in degrees, which Blender keeps within 180: 181
+    was rendered as 180 and logged as 181."""
+    text = header((16, 12), samples=1) + camera((0.0, -1.5, 0.8), (0.0, 0.0, 0.1)) + asset("ball", "sphere", 0.3)
+    text += table("lights", "key", type=lights) + f'[[randomizers]]\ntype = "light"\ntargets = "key"\n{entry}\n'
+    out = tmp_path / "out"
+    assert render(write_param(tmp_path, text), out) == (2 if refused else 0)
+    if refused:
+        err = capsys.readouterr().err
+        assert "p.toml: randomizers[0].size: got " in err and "at most 180 where the light is a sun ('key')" in err
+        assert not out.exists()

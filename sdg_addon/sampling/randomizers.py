@@ -265,7 +265,7 @@ class Light(RandomizerSpec):
         ),
         "size": (
             NUMBER,
-            "metres: side of an area light, radius of a point or spot light (softer shadows); for a sun its angular diameter in degrees",
+            "metres: side of an area light, radius of a point or spot light (softer shadows); for a sun its angular diameter in degrees, at most 180 (Blender's limit: more is refused where the light is or becomes a sun)",
         ),
         "temperature": (
             NUMBER,

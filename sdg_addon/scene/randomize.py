@@ -12,6 +12,7 @@ from mathutils import Vector
 
 from ..compat import disable_light_temperature
 from ..sampling.appearance import blackbody_light_rgb
+from ..sampling.distributions import listed_values
 from ..sampling.randomizers import as_vec3
 from ..sensors.thermal import to_kelvin
 from .build import BuiltScene, aim, scene_background, set_thermal, set_world, turn
@@ -88,6 +89,33 @@ def apply_visibility(built: BuiltScene, target: str, v: dict) -> None:
     if "visible" in v:
         for obj in built.entities[target].meshes:
             obj.hide_render = not v["visible"]
+
+
+SUN_MAX_ANGLE = 180.0  # degrees: Blender keeps a sun's angle within [0, 180]
+
+
+@target_check("light")
+def check_light(built: BuiltScene, spec, targets: list[str]) -> tuple[str, object, str] | None:
+    """A sun's `size` is its angular diameter in degrees, which Blender keeps within 180: a
+    larger draw was rendered 180 while the log said otherwise. A target is a sun as built
+    (and not retyped by this entry) or when the entry's light_type can make it one."""
+    bounds = spec.params["size"].bounds() if "size" in spec.params else None
+    if bounds is None or float(max(bounds[1])) <= SUN_MAX_ANGLE:
+        return None
+    kind = spec.params.get("light_type")
+    if kind is not None:
+        suns = targets if any(str(t).upper() == "SUN" for t in listed_values(kind)) else []
+    else:
+        suns = [t for t in targets if t in built.lights and built.lights[t].data.type == "SUN"]
+    if not suns:
+        return None
+    return (
+        "size",
+        spec.params["size"].to_dict(),
+        f"at most {SUN_MAX_ANGLE:g} where the light is a sun ({suns[0]!r}): a sun's size is its angular diameter "
+        f"in degrees, which Blender keeps within {SUN_MAX_ANGLE:g} (it would render {SUN_MAX_ANGLE:g} where "
+        f"{float(max(bounds[1])):g} is drawn)",
+    )
 
 
 @applier("light")
