@@ -621,12 +621,18 @@ class Recorder:
             )
         if before is not None and before.get("draws_version") != env["draws_version"]:
             drawn = before.get("draws_version")
+            known = drawn is not None  # a run before versions were recorded: the draws may be the same
             self.warn(
                 f"the frames of {opts.output} so far were drawn by "
-                + (f"sampling version {drawn}" if drawn is not None else "a version of this tool that recorded none")
-                + f", this run's by version {env['draws_version']}: from here on the same seed draws other scenes, so "
-                "a fresh run would not make the earlier frames again (render anew with --overwrite for one version "
-                f"throughout; audit/{env_path.name} keeps both, in earlier_runs)"
+                + (f"sampling version {drawn}" if known else "a version of this tool that recorded none")
+                + f", this run's by version {env['draws_version']}: from here on the same seed "
+                + (
+                    "draws other scenes, so a fresh run would not"
+                    if known
+                    else "may draw other scenes, so a fresh run may not"
+                )
+                + " make the earlier frames again (render anew with --overwrite for one version throughout; "
+                f"audit/{env_path.name} keeps both, in earlier_runs)"
             )
         audit.write_json(env_path, env)
         if isinstance(frames, list):  # a parallel run's parent forgets for its processes
