@@ -734,3 +734,45 @@ def test_a_suns_size_past_180_degrees_is_refused(tmp_path, capsys, lights, entry
         err = capsys.readouterr().err
         assert "p.toml: randomizers[0].size: got " in err and "at most 180 where the light is a sun ('key')" in err
         assert not out.exists()
+
+
+def test_a_texture_on_a_blend_object_keeps_its_own_roughness_and_metallic(tmp_path):
+    """A .blend's objects carry no roughness / metallic of the add-on's: the texture's and
+    the pattern's materials read them from the object, and a missing one reads 0, so every
+    textured .blend object rendered as a mirror, whatever its material. They now read what
+    its own material showed when built (Blender's default surface without one)."""
+    from sdg_addon import compat
+    from sdg_addon.recorder import Recorder
+    from sdg_addon.scene.build import build_scene
+    from sdg_addon.scene.materials import METALLIC_PROP, ROUGHNESS_PROP
+    from sdg_addon.scene.randomize import apply_frame
+
+    bpy.ops.wm.read_homefile(use_empty=True, use_factory_startup=True)
+    scene = bpy.context.scene
+    for name, x in (("shiny", -0.5), ("bare", 0.5)):
+        bpy.ops.mesh.primitive_cube_add(size=0.4, location=(x, 0.0, 0.2))
+        bpy.context.active_object.name = name
+        bpy.context.active_object["semantics"] = {"class": [name]}
+    steel = bpy.data.materials.new("steel")
+    compat.enable_nodes(steel)
+    bsdf = next(n for n in steel.node_tree.nodes if n.type == "BSDF_PRINCIPLED")
+    bsdf.inputs["Roughness"].default_value, bsdf.inputs["Metallic"].default_value = 0.2, 0.7
+    bpy.data.objects["shiny"].data.materials.append(steel)
+    cam = bpy.data.objects.new("Cam", bpy.data.cameras.new("Cam"))
+    scene.collection.objects.link(cam)
+    cam.location = (0.0, -3.0, 1.0)
+    bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "shop.blend"))
+    bpy.ops.wm.read_homefile(use_empty=True, use_factory_startup=True)
+    (tmp_path / "tex").mkdir()
+    Image.fromarray(np.full((8, 8, 3), 200, np.uint8)).save(tmp_path / "tex" / "plain.png")
+    text = '[scene]\nblend = "shop.blend"\n'
+    text += '[[randomizers]]\ntype = "texture"\ntargets = "shiny"\nfolder = "tex"\n'
+    text += '[[randomizers]]\ntype = "procedural_texture"\ntargets = "bare"\n'
+    cfg = load_config(write_param(tmp_path, text))
+    built = build_scene(cfg)
+    targets = Recorder(cfg, RunOptions(tmp_path / "out", range(1))).prepare_scene(built)
+    apply_frame(built, sample_frame(cfg.seed, 0, cfg.randomizers, targets), cfg.randomizers)
+    shiny, bare = bpy.data.objects["shiny"], bpy.data.objects["bare"]
+    assert shiny.active_material.name.startswith("sdg_texture_") and bare.active_material.name.startswith("sdg_proc")
+    assert (shiny[ROUGHNESS_PROP], shiny[METALLIC_PROP]) == pytest.approx((0.2, 0.7))
+    assert (bare[ROUGHNESS_PROP], bare[METALLIC_PROP]) == pytest.approx((0.5, 0.0))

@@ -203,7 +203,7 @@ class Texture(FolderRandomizer):
         "roughness_suffix": (
             "_roughness",
             str,
-            "... and the roughness map `NAME{roughness_suffix}.*`; without one, the object's roughness (asset `roughness`, `material` randomizer) applies",
+            "... and the roughness map `NAME{roughness_suffix}.*`; without one, the object's roughness (asset `roughness`, `material` randomizer; a .blend object's own material's as built) applies",
         ),
     }
     PARAM_RANGES = {"scale": (0.0, 1e6), "rotation": (-1e6, 1e6)}
@@ -298,7 +298,10 @@ class ProceduralTexture(RandomizerSpec):
         "scale": (NUMBER, "pattern frequency per metre of the object's local space (default 4)"),
         "color": (COLOR, "first colour, linear RGB (default: the object's colour)"),
         "color2": (COLOR, "second colour, linear RGB (default `[0.05, 0.05, 0.05]`)"),
-        "roughness": (NUMBER, "0 (mirror) .. 1 (matte) (default: the object's roughness)"),
+        "roughness": (
+            NUMBER,
+            "0 (mirror) .. 1 (matte) (default: the object's roughness; a .blend object's own material's as built)",
+        ),
     }
     PARAM_RANGES = {"scale": (0.0, 1e6), "roughness": (0.0, 1.0)}
 

@@ -143,6 +143,17 @@ def set_object_material(obj, mat) -> None:
         slot.material = mat
 
 
+def _keep_surface(built: BuiltScene, obj) -> None:
+    """The roughness and metallic the texture's or pattern's material reads from the object:
+    where nothing set them (a .blend's object), those its own material showed when built; a
+    missing attribute reads 0 (the object rendered as a mirror, whatever its material)."""
+    roughness, metallic = built.own_surfaces.get(obj.name, (0.5, 0.0))
+    if ROUGHNESS_PROP not in obj:
+        obj[ROUGHNESS_PROP] = float(roughness)
+    if METALLIC_PROP not in obj:
+        obj[METALLIC_PROP] = float(metallic)
+
+
 def _texture_values(obj, v: dict) -> None:
     # Always written: an unrandomized value is the default, never the previous frame's.
     obj[SCALE_PROP] = float(v.get("scale", DEFAULT_SCALE))
@@ -153,6 +164,7 @@ def _texture_values(obj, v: dict) -> None:
 def apply_texture(built: BuiltScene, target: str, v: dict, spec) -> None:
     mat = texture_material(spec.maps(v["image"]))
     for obj in built.entities[target].meshes:
+        _keep_surface(built, obj)
         set_object_material(obj, mat)
         _texture_values(obj, v)
 
@@ -162,6 +174,7 @@ def apply_procedural(built: BuiltScene, target: str, v: dict) -> None:
     pattern = v.get("pattern", PATTERNS[0])
     mat = procedural_material(pattern)
     for obj in built.entities[target].meshes:
+        _keep_surface(built, obj)
         set_object_material(obj, mat)
         _texture_values(obj, v)
         if "color" in v:

@@ -71,7 +71,7 @@ from .instancing import (
     render_collections,
 )
 from .keypoints import add_keypoints, file_world, stash_keypoints, stashed_keypoints
-from .materials import LOOK_INPUTS, per_object_material, set_object_look, wire_file_materials
+from .materials import LOOK_INPUTS, own_surface, per_object_material, set_object_look, wire_file_materials
 from .primitives import primitive_mesh
 from .render_settings import match_viewport_to_render
 
@@ -101,6 +101,9 @@ class BuiltScene:
     # A light's colour, which a drawn temperature multiplies: as built, then as a light
     # randomizer's `color` last set it (not the product of the previous frame's temperature).
     light_colors: dict[str, tuple] = field(default_factory=dict)
+    # Each mesh's (roughness, metallic) as its own material shows them when built: a texture
+    # or pattern material reads them from the object, where nothing set them (materials.own_surface).
+    own_surfaces: dict[str, tuple[float, float]] = field(default_factory=dict)
     rigged: set[str] = field(default_factory=set)  # cameras mounted on another camera (they follow it)
     temperature_unit: str = "K"  # of temperatures the thermal randomizer samples
     label_table: LabelTable = field(default_factory=LabelTable)
@@ -282,6 +285,7 @@ def build_scene(config: Config, open_scene=None, quiet: bool = False) -> BuiltSc
     built.instancing_note = relative_collection_note(scene, clip=bool(frames))  # before instances are made real
     built.entities = discover_entities(scene, frames=frames)
     built.label_table = label_table(config.label_order(), built.entities.values())
+    built.own_surfaces = {m.name: own_surface(m) for e in built.entities.values() for m in e.meshes}
     return built
 
 

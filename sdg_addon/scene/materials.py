@@ -203,6 +203,23 @@ def base_roughness(obj, mat=None) -> float | None:
     return None if bsdf is None else _shown_number(obj, bsdf.inputs["Roughness"])
 
 
+def base_metallic(obj, mat=None) -> float | None:
+    """The metallic `mat` (default the object's active material) shows on `obj`, as
+    base_roughness reads the roughness."""
+    mat = obj.active_material if mat is None else mat
+    tree = mat.node_tree if mat is not None and uses_nodes(mat) else None
+    bsdf = next((n for n in tree.nodes if n.type == "BSDF_PRINCIPLED"), None) if tree else None
+    return None if bsdf is None else _shown_number(obj, bsdf.inputs["Metallic"])
+
+
+def own_surface(obj) -> tuple[float, float]:
+    """(roughness, metallic) the object's own material shows, else Blender's default
+    surface's (0.5, 0): what an image texture or pattern material the randomizers show on
+    it reads from the object where nothing set them (a .blend's objects)."""
+    roughness, metallic = base_roughness(obj), base_metallic(obj)
+    return (0.5 if roughness is None else roughness, 0.0 if metallic is None else metallic)
+
+
 def _shown_number(obj, socket, depth: int = 0) -> float | None:
     if not socket.is_linked:
         return float(socket.default_value)
