@@ -79,6 +79,42 @@ def load_image(path: Path, colour_data: bool = True) -> bpy.types.Image:
     return image
 
 
+FLUSH_AFTER = 48  # folder images rendered before Cycles' persistent data, which holds them all, is freed
+_held: set[str] = set()  # texture / HDRI images shown since it was last freed
+
+
+def shown_folder_images(scene) -> set[str]:
+    """Names of the texture sets' and the HDRI's images the scene shows now: a texture
+    material on some object (its users: object slots), the world's HDRI node linked."""
+    shown = set()
+    for m in bpy.data.materials:
+        if m.users and str(m.get(KEY_PROP, "")).startswith("texture:") and m.node_tree is not None:
+            shown.update(n.image.name for n in m.node_tree.nodes if n.type == "TEX_IMAGE" and n.image is not None)
+    tree = scene.world.node_tree if scene.world is not None else None
+    env = tree.nodes.get("sdg_hdri") if tree is not None else None
+    if env is not None and env.image is not None and env.outputs["Color"].links:
+        shown.add(env.image.name)
+    return shown
+
+
+def release_images(scene) -> None:
+    """Cycles' persistent data (`render.persistent_data`, on by default) keeps every image a
+    render has read, shown or not since: a run drawing from a library of hundreds of textures
+    or HDRIs held every one drawn so far (memory grew by each one's decoded size, up to the
+    whole library). Once more than FLUSH_AFTER of them were shown, the persistent data is
+    freed (switched off and on: the next render builds it again, as the first frame's did,
+    reading only the images it shows). Called once a frame's values are set."""
+    global _held
+    if not scene.render.use_persistent_data:
+        return
+    shown = shown_folder_images(scene)
+    _held |= shown
+    if len(_held) > FLUSH_AFTER:
+        scene.render.use_persistent_data = False
+        scene.render.use_persistent_data = True
+        _held = shown
+
+
 def texture_material(maps: dict[str, Path]) -> bpy.types.Material:
     def build(mat):
         tree, links = mat.node_tree, mat.node_tree.links

@@ -220,6 +220,8 @@ def apply_frame(built: BuiltScene, sampled: list[dict], specs: list | None = Non
         extra = (specs[i],) if entry["type"] in WITH_SPEC else ()
         for target, values in entry["values"].items():
             fn(built, target, values, *extra)
+    if any(entry["type"] in ("texture", "world_hdri") for entry in sampled):
+        appearance.release_images(built.scene)  # a texture / HDRI library's images Cycles holds
 
 
 # Appliers of the other randomizer families register themselves on import.
