@@ -562,7 +562,7 @@ class Recorder:
         audit.write_json(audit_dir / "label_table.json", built.label_table.values)
         if self._scene_files:  # what the scene read besides the inputs copied above
             audit.write_json(audit_dir / "scene_files.json", self._scene_files)
-        if built.pool_members:  # which marked asset of which .blend each blend_assets member is
+        if built.pool_members:  # which file (and marked asset of a .blend) each pool member is
             audit.write_json(audit_dir / "pool_members.json", built.pool_members)
         cameras = built.render_cameras
         audit.write_json(audit_dir / "cameras.json", cameras)

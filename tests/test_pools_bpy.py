@@ -92,6 +92,11 @@ def test_pool_renders_with_folder_labels(pool_dir, tmp_path):
     param = write_param(pool_dir, scene(k=3))
     out = tmp_path / "out"
     assert render(param, out) == 0
+    # Which file each member is, by name (the frame log names the members shown).
+    members = json.loads((out / "audit" / "pool_members.json").read_text(encoding="utf-8"))
+    assert {n: Path(m["file"]).relative_to(pool_dir.resolve()).as_posix() for n, m in members.items()} == {
+        f"thing_{i:03d}": rel for i, rel in enumerate(sorted(MODELS))
+    }
     log = [json.loads(line) for line in (out / "audit" / "frames.jsonl").read_text().splitlines()]
     for record in log:
         shown = {n for n, v in record["samples"][0]["values"].items() if v["shown"]}

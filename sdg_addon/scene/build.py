@@ -121,7 +121,7 @@ class BuiltScene:
     # Model files' materials that show none of the colour / roughness / metallic the file sets
     # (no Principled BSDF renders): "asset: 'material', ..." per asset entry.
     unshown_looks: list[str] = field(default_factory=list)
-    # Members of `blend_assets` pools: object name -> {"file": .blend path, "asset": asset name}.
+    # Members of asset pools: object name -> {"file": its model file, "asset": (blend_assets) asset name}.
     pool_members: dict[str, dict] = field(default_factory=dict)
 
     def names(self, kind: str) -> list[str]:
@@ -433,8 +433,8 @@ def _ground(scene, config: Config) -> None:
 
 def _asset(root_collection, spec: AssetSpec, config: Config, quiet: bool = False, members=None) -> list[str]:
     """Build an asset entry; returns its file's materials that show none of the inputs the
-    parameter file drives (wire_file_materials). `members`: a `blend_assets` pool's members
-    are recorded there (BuiltScene.pool_members)."""
+    parameter file drives (wire_file_materials). `members`: a pool's members are recorded
+    there (BuiltScene.pool_members)."""
     coll = bpy.data.collections.new(spec.name)
     root_collection.children.link(coll)
     if spec.distractor:
@@ -658,9 +658,10 @@ def _members(members, spec, index, imported, labels, driven, unshown, kelvin, fi
         if spec.blend_assets and root.name != name:  # taken: renamed (members counted only now, not validated)
             raise AssetError(Path(file), f"a pool whose member names are free: {name!r} is taken", "name", spec.name)
         root["sdg_pool_file"] = Path(file).name
+        record[name] = {"file": Path(file).as_posix()}
         if asset is not None:
             root["sdg_pool_asset"] = asset
-            record[name] = {"file": Path(file).as_posix(), "asset": asset}
+            record[name]["asset"] = asset
         if labels:
             set_labels(root, labels)
         for part in parts:
