@@ -309,6 +309,8 @@ def _merge(args) -> int:
         unfinished = _unfinished_frames(out, done, config.sequence.clip_length)
         if unfinished:  # the whole dataset's manifest says it is not whole yet
             manifest["warnings"] = [unfinished, *manifest["warnings"]]
+        mixed_versions = [w for w in _mixed_versions(out) if w not in manifest["warnings"]]
+        manifest["warnings"] = mixed_versions + manifest["warnings"]
         if any((out / AUDIT_DIR).glob("manifest.shard*.json")):  # a whole run's own manifest is kept
             write_json(out / AUDIT_DIR / "manifest.json", manifest)
     except OutputError as e:
@@ -318,7 +320,7 @@ def _merge(args) -> int:
         return _cannot_write(e, out)
     finally:
         folder.close()
-    for text in ([unfinished] if unfinished else []) + unmet:
+    for text in ([unfinished] if unfinished else []) + mixed_versions + unmet:
         print(f"WARNING: {text}", file=sys.stderr)
     say(f"merged {len(done)} finished frame(s) in {out} for writers {', '.join(config.writers)}")
     return EXIT_OK
@@ -358,6 +360,40 @@ def _unfinished_frames(out: Path, done: dict[int, dict], clip: int) -> str | Non
         + "; merge joined the finished ones: render the rest (a stopped shard: its command plus --resume), "
         "then merge again"
     )
+
+
+def _mixed_versions(out: Path) -> list[str]:
+    """What merge says of parts rendered by different versions (each part's
+    audit/environment*.json records them; a --resume across two says so itself): another
+    sampling version draws other scenes from the same seed, another Blender renders other
+    images."""
+    from sdg_addon.audit import AUDIT_DIR
+
+    drawn: dict = {}  # version -> the records naming it
+    blender: dict = {}
+    for env in sorted((out / AUDIT_DIR).glob("environment*.json")):
+        try:
+            record = json.loads(env.read_text())
+        except (OSError, ValueError):
+            continue
+        if isinstance(record, dict):
+            drawn.setdefault(record.get("draws_version"), []).append(f"audit/{env.name}")
+            blender.setdefault(record.get("blender"), []).append(f"audit/{env.name}")
+    said = []
+    if len(drawn) > 1:
+        each = "; ".join(
+            f"{'sampling version ' + str(v) if v is not None else 'a version that recorded none'}: {', '.join(names)}"
+            for v, names in drawn.items()
+        )
+        said.append(
+            f"the parts of {out} were drawn by different versions of the sampling code ({each}): the same seed "
+            "draws other scenes under each, so no one run makes this dataset (render the parts of one version "
+            "again with the other, for one version throughout)"
+        )
+    if len(blender) > 1:
+        each = "; ".join(f"Blender {v}: {', '.join(names)}" for v, names in blender.items())
+        said.append(f"the parts of {out} were rendered with different Blenders ({each}): their images can differ")
+    return said
 
 
 def _take_recorded_device(config, audit_dir: Path) -> None:

@@ -446,6 +446,37 @@ def test_merge_before_every_shard_finished_names_the_frames_and_shards_missing(t
     assert not json.loads((out / "audit" / "manifest.json").read_text())["warnings"]
 
 
+def test_merge_of_shards_of_two_sampling_versions_or_blenders_says_so(tmp_path, capsys):
+    """Shards rendered by two versions of the tool (another sampling.DRAWS_VERSION, another
+    Blender; copied together from two machines) were merged without a word, while a --resume
+    across two says so; merge now says which parts were drawn or rendered by which."""
+    param = tiny_default(tmp_path, frames=2)
+    out = tmp_path / "out"
+    assert render(param, out, "--shard", "0/2") == 0
+    assert render(param, out, "--shard", "1/2") == 0
+    env = out / "audit" / "environment.shard001of002.json"
+    record = json.loads(env.read_text())
+    mine = record["draws_version"]
+    env.write_text(json.dumps({**record, "draws_version": mine + 1, "blender": "3.6.0"}))
+    capsys.readouterr()
+    assert main(["merge", str(param), "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    drawn = (
+        f"WARNING: the parts of {out} were drawn by different versions of the sampling code (sampling version "
+        f"{mine}: audit/environment.shard000of002.json; sampling version {mine + 1}: "
+        "audit/environment.shard001of002.json): the same seed draws other scenes"
+    )
+    assert drawn in err, err
+    blenders = f"(Blender {record['blender']}: audit/environment.shard000of002.json; Blender 3.6.0: audit/environment"
+    assert f"were rendered with different Blenders {blenders}" in err, err
+    warnings = json.loads((out / "audit" / "manifest.json").read_text())["warnings"]
+    assert any(w.startswith(drawn[len("WARNING: ") : 60]) for w in warnings), warnings
+    env.write_text(json.dumps(record))
+    capsys.readouterr()
+    assert main(["merge", str(param), "--out", str(out)]) == 0
+    assert "different" not in capsys.readouterr().err
+
+
 def test_worker_processes_write_what_inline_writes(tmp_path):
     """Annotating and writing in spawned worker processes (no bpy there) gives the same
     dataset as annotating and writing in the main thread."""
