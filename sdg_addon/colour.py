@@ -8,7 +8,6 @@ clips; other views (AgX, Filmic) go through OpenColorIO with Blender's own confi
 from __future__ import annotations
 
 import functools
-import sys
 
 import numpy as np
 
@@ -22,10 +21,6 @@ def srgb_inverse(encoded: np.ndarray) -> np.ndarray:
     """Inverse of srgb_encode (float64)."""
     v = np.asarray(encoded, dtype=np.float64)
     return np.where(v <= 0.04045, v / 12.92, ((v + 0.055) / 1.055) ** 2.4)
-
-
-# Which uint16 half of a float32 holds its sign, exponent and top 7 mantissa bits.
-_HIGH = 1 if sys.byteorder == "little" else 0
 
 
 def _srgb_tables() -> tuple[np.ndarray, np.ndarray]:
@@ -63,27 +58,35 @@ def _srgb_tables() -> tuple[np.ndarray, np.ndarray]:
 
 
 @functools.lru_cache(maxsize=1)
-def _srgb_bin_table() -> np.ndarray:
-    """_srgb_tables() as one uint32 per bin (built once), laid out like a float32: the level below the
-    step in the half where a float keeps its high bits, the step in the other half (one
-    gather a value instead of two)."""
+def _srgb_sum_table() -> np.ndarray:
+    """_srgb_tables() as one uint32 per bin b (built once): below * 2^16 + 2^16 - step -
+    b * 2^16, modulo 2^32. Added to a float32's bits (b * 2^16 + low), it gives below * 2^16
+    + 2^16 + (low - step): bits 16 and up hold below + 1 where low >= step, else below (at
+    most 256; its low byte is the level, the uint8 wrap of a bin without a step). One gather,
+    an add and a shift a value, on whole uint32s: no strided uint16 halves to compare."""
     below, step = _srgb_tables()
-    table = np.empty(1 << 16, dtype=np.float32).view(np.uint16).reshape(-1, 2)
-    table[:, _HIGH] = below
-    table[:, 1 - _HIGH] = step
-    return table.reshape(-1).view(np.uint32)
+    bins = np.arange(1 << 16, dtype=np.int64)
+    table = (below.astype(np.int64) << 16) + (1 << 16) - step.astype(np.int64) - (bins << 16)
+    return (table % (1 << 32)).astype(np.uint32)
 
 
-def srgb_levels(linear: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+def srgb_levels(linear: np.ndarray, out: np.ndarray | None = None, work=None) -> np.ndarray:
     """uint8 round(255 * srgb_encode(clip(linear, 0, 1))), correctly rounded, by lookup
-    (NaN -> 0), into `out` when given. One gather and a compare per value: no clip, power or
-    float->int pass."""
-    halves = np.ascontiguousarray(linear, dtype=np.float32).view(np.uint16)
-    high, low = halves[..., _HIGH::2], halves[..., 1 - _HIGH :: 2]
-    # numpy converts indices to intp anyway (doing it first is faster than letting it).
-    found = _srgb_bin_table()[high.astype(np.intp)].view(np.uint16)
-    below, step = found[..., _HIGH::2], found[..., 1 - _HIGH :: 2]
-    return np.add(below.astype(np.uint8), (low >= step).view(np.uint8), out=out)
+    (NaN -> 0), into `out` when given. One gather, an add and a shift per value: no clip,
+    power or float->int pass. `work`: (intp, uint32) arrays of linear's size to use as
+    scratch (none are allocated then)."""
+    bits = np.ascontiguousarray(linear, dtype=np.float32).view(np.uint32)
+    if work is None:
+        work = np.empty(bits.shape, np.intp), np.empty(bits.shape, np.uint32)
+    index, sums = work
+    np.right_shift(bits, 16, out=index)  # the bin: numpy gathers by intp indices anyway
+    np.take(_srgb_sum_table(), index, out=sums, mode="clip")  # every index is in range
+    np.add(sums, bits, out=sums)
+    np.right_shift(sums, 16, out=sums)
+    if out is None:
+        return sums.astype(np.uint8)
+    np.copyto(out, sums, casting="unsafe")  # the low byte: the level
+    return out
 
 
 # Values per block of a per-value lookup over a whole image (the Standard transform here, shot
@@ -98,11 +101,14 @@ def _standard_view(linear_rgba: np.ndarray) -> np.ndarray:
     linear = np.ascontiguousarray(linear_rgba, dtype=np.float32)
     out = np.empty(linear.shape, dtype=np.uint8)
     rows = max(1, BLOCK_VALUES // max(1, linear[:1].size))
+    shape = (min(rows, linear.shape[0]), *linear.shape[1:])
+    work = np.empty(shape, np.intp), np.empty(shape, np.uint32)  # one scratch for every block
     for r in range(0, linear.shape[0], rows):
         block, levels = linear[r : r + rows], out[r : r + rows]
         # All four channels in one pass (strided views of three channels cost more than the
         # extra channel), then alpha overwritten.
-        srgb_levels(block, out=levels)
+        n = block.shape[0]
+        srgb_levels(block, out=levels, work=(work[0][:n], work[1][:n]))
         alpha = block[..., 3]
         if alpha.min() >= 1.0:  # opaque (no film_transparent): every level 255, no float passes
             levels[..., 3] = 255
