@@ -392,6 +392,17 @@ class Coverage:
     def full(self, width: int, height: int) -> np.ndarray:
         return self.window(0, 0, width - 1, height - 1)
 
+    def count_in(self, x0: int, y0: int, x1: int, y1: int) -> int:
+        """Covered pixels inside the inclusive pixel box (x0, y0)-(x1, y1): window(...).sum()
+        without making the window (only the mask's own part of it is counted)."""
+        h, w = self.mask.shape
+        ax0, ay0 = max(x0, self.x0), max(y0, self.y0)
+        ax1, ay1 = min(x1, self.x0 + w - 1), min(y1, self.y0 + h - 1)
+        if ax0 > ax1 or ay0 > ay1:
+            return 0
+        part = self.mask[ay0 - self.y0 : ay1 - self.y0 + 1, ax0 - self.x0 : ax1 - self.x0 + 1]
+        return int(np.count_nonzero(part))
+
 
 def rasterize_chains(chains: list, width: int, height: int) -> list[Coverage]:
     """Pixel-centre coverage of weighted edge chains (mesh_chain / triangle_chain), one

@@ -375,8 +375,9 @@ class _Canvas:
         p, q, weight = chain
         cov = raster.rasterize_chains([(self.to_canvas(p), self.to_canvas(q), weight)], *self.size)[0]
         j0, i0, j1, i1 = self.image
-        inner = cov.window(j0, i0, j1 - 1, i1 - 1).sum() if j0 < j1 and i0 < i1 else 0
-        return self._outside(cov.count(), int(inner))
+        # The image's part of the canvas, counted where the mask is (no canvas-sized window).
+        inner = cov.count_in(j0, i0, j1 - 1, i1 - 1) if j0 < j1 and i0 < i1 else 0
+        return self._outside(cov.count(), inner)
 
     def outside_of_triangles(self, px: np.ndarray) -> float:
         """Covered pixel centres outside the image, from projected triangles."""
