@@ -320,14 +320,22 @@ def join_meshes(parts) -> tuple[np.ndarray, np.ndarray]:
     gets -1 (its edges pair with nothing). One part comes back as it is."""
     if len(parts) == 1 and parts[0][2] is not None:
         return parts[0][1], parts[0][2]
-    faces, twins, nv, nf = [], [], 0, 0
-    for n_vertices, f, tw in parts:
-        faces.append(f + nv)
-        twins.append(np.full(3 * len(f), -1) if tw is None else np.where(tw >= 0, tw + 3 * nf, -1))
-        nv, nf = nv + n_vertices, nf + len(f)
-    if not faces:
+    if not parts:
         return np.zeros((0, 3), np.int32), np.zeros(0, np.int32)
-    return np.concatenate(faces), np.concatenate(twins).astype(np.int32)
+    # All parts at once (a few whole-array passes, not two small ones per part): each
+    # index's offset spread by np.repeat, added to the flat arrays (no broadcast over rows).
+    n_faces = np.array([len(f) for _n, f, _t in parts], dtype=np.int64)
+    n_vertices = np.array([n for n, _f, _t in parts], dtype=np.int64)
+    faces = np.concatenate([f for _n, f, _t in parts])  # the parts' own dtype (a copy)
+    if n_vertices.sum() > np.iinfo(faces.dtype).max:  # as `f + offset` would have widened
+        faces = faces.astype(np.int64)
+    flat = faces.reshape(-1)
+    np.add(flat, np.repeat((np.cumsum(n_vertices) - n_vertices).astype(faces.dtype), 3 * n_faces), out=flat)
+    twins = np.concatenate([np.full(3 * len(f), -1, np.int32) if tw is None else tw for _n, f, tw in parts])
+    twins = twins.astype(np.int32, copy=False)  # a new array either way: changed in place
+    shift = np.repeat((3 * (np.cumsum(n_faces) - n_faces)).astype(np.int32), 3 * n_faces)
+    np.add(twins, shift, out=twins, where=twins >= 0)
+    return faces, twins
 
 
 def mesh_chain(px: np.ndarray, faces: np.ndarray, twins: np.ndarray | None, one_winding) -> tuple:
