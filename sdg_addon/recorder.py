@@ -370,7 +370,7 @@ class Recorder:
             self.warn(built.instancing_note)
         if built.unshown_looks:
             self.warn(
-                "model files' materials that show no colour, roughness or metallic the parameter file sets (no "
+                "materials (of model files or the base scene) that show no colour, roughness or metallic the parameter file sets (no "
                 "Principled BSDF feeds the surface Cycles renders: the file's look is kept): "
                 + "; ".join(built.unshown_looks)
             )

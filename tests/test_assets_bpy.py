@@ -421,7 +421,7 @@ def test_a_models_material_that_cannot_show_the_colour_asked_for_is_named(card, 
     bpy.context.object.data.materials.append(mat)
     bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "chalk.blend"))
     bpy.ops.wm.read_factory_settings(use_empty=True)
-    warning = "model files' materials that show no colour, roughness or metallic the parameter file sets"
+    warning = "materials (of model files or the base scene) that show no colour, roughness or metallic the parameter file sets"
     for model, named in ((tmp_path / "chalk.blend", True), (card, False)):
         run = tmp_path / model.stem
         run.mkdir()

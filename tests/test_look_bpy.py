@@ -813,3 +813,44 @@ rgb = {{}}
     assert render(write_param(tmp_path, text), out, "--worker-mode", "inline") == 0
     rss = [json.loads(line)["rss_mb"] for line in (out / "audit" / "frames.jsonl").read_text().splitlines()]
     assert rss[-1] - rss[1] < 16, rss  # was 4 MB more each frame: 40 MB over these ten
+
+
+def test_a_material_randomizer_drives_a_blend_objects_own_material(tmp_path):
+    """A material entry's color, roughness and metallic drawn for a .blend's objects were
+    logged and never shown (their materials are their own, not the add-on's). They are now
+    driven per object, as a model file's: an object it does not target, sharing the material,
+    keeps its look; one without a material gets the add-on's."""
+    from sdg_addon import compat
+    from sdg_addon.recorder import Recorder
+    from sdg_addon.scene.build import build_scene
+    from sdg_addon.scene.materials import base_colour, base_roughness
+    from sdg_addon.scene.randomize import apply_frame
+
+    bpy.ops.wm.read_homefile(use_empty=True, use_factory_startup=True)
+    scene = bpy.context.scene
+    steel = bpy.data.materials.new("steel")
+    compat.enable_nodes(steel)
+    bsdf = next(n for n in steel.node_tree.nodes if n.type == "BSDF_PRINCIPLED")
+    bsdf.inputs["Base Color"].default_value = (0.8, 0.8, 0.8, 1.0)
+    bsdf.inputs["Roughness"].default_value = 0.6
+    for name, x in (("a", -0.6), ("b", 0.0), ("c", 0.6)):
+        bpy.ops.mesh.primitive_cube_add(size=0.4, location=(x, 0.0, 0.2))
+        bpy.context.active_object.name = name
+        bpy.context.active_object["semantics"] = {"class": ["cube"]}
+        if name != "c":
+            bpy.context.active_object.data.materials.append(steel)
+    cam = bpy.data.objects.new("Cam", bpy.data.cameras.new("Cam"))
+    scene.collection.objects.link(cam)
+    cam.location = (0.0, -3.0, 1.0)
+    bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "shop.blend"))
+    bpy.ops.wm.read_homefile(use_empty=True, use_factory_startup=True)
+    text = '[scene]\nblend = "shop.blend"\n'
+    text += '[[randomizers]]\ntype = "material"\ntargets = ["a", "c"]\ncolor = [1, 0, 0]\nroughness = 0.3\n'
+    cfg = load_config(write_param(tmp_path, text))
+    built = build_scene(cfg)
+    targets = Recorder(cfg, RunOptions(tmp_path / "out", range(1))).prepare_scene(built)
+    apply_frame(built, sample_frame(cfg.seed, 0, cfg.randomizers, targets), cfg.randomizers)
+    a, b, c = (bpy.data.objects[n] for n in "abc")
+    for obj in (a, c):
+        assert base_colour(obj) == pytest.approx((1.0, 0.0, 0.0)) and base_roughness(obj) == pytest.approx(0.3)
+    assert base_colour(b) == pytest.approx((0.8, 0.8, 0.8)) and base_roughness(b) == pytest.approx(0.6)

@@ -286,7 +286,28 @@ def build_scene(config: Config, open_scene=None, quiet: bool = False) -> BuiltSc
     built.entities = discover_entities(scene, frames=frames)
     built.label_table = label_table(config.label_order(), built.entities.values())
     built.own_surfaces = {m.name: own_surface(m) for e in built.entities.values() for m in e.meshes}
+    _drive_scene_materials(built, config)
     return built
+
+
+def _drive_scene_materials(built: BuiltScene, config: Config) -> None:
+    """A base scene's objects (a .blend's, the open scene's) that a `material` randomizer
+    targets: their materials' inputs it draws are driven per object, as a model file's are
+    (wire_file_materials; objects it does not target, sharing a material, keep its look).
+    Was: the colour, roughness and metallic drawn for them were logged and never shown."""
+    own = {n for a in config.assets for n in _object_names(a)} | {"ground"}
+    for name, entity in sorted(built.entities.items()):
+        if name in own:
+            continue
+        driven = set()
+        for r, patterns in zip(config.randomizers, config.randomizer_targets):
+            if r.name == "material" and any(fnmatch.fnmatchcase(name, p) for p in patterns):
+                driven |= set(r.params)
+        inputs = [k for k in LOOK_INPUTS if k in driven]
+        if inputs:
+            unshown = wire_file_materials(entity.meshes, inputs, name)
+            if unshown:
+                built.unshown_looks.append(f"{name}: {', '.join(repr(m) for m in unshown)}")
 
 
 def _added_names(config: Config) -> list[tuple[str, str, str, str]]:
