@@ -149,11 +149,12 @@ def test_audit_trail(sphere_run):
     assert rec["frame"] == 0 and set(rec["seconds"]) >= {"render", "annotate", "write"}
     assert json.loads((audit / "cameras.json").read_text()) == ["cam"]
     # README's "What a run writes" lists what is in audit/: here all but scene_files.json
-    # (primitives read no files) and tmp/ (removed when the run ends).
+    # (primitives read no files), pool_members.json (no asset pool) and tmp/ (removed when
+    # the run ends).
     readme = (ROOT / "README.md").read_text(encoding="utf-8").split("## What a run writes")[1].split("```")[1]
     # an entry: 4 spaces then its name (a description's further lines are indented more)
     listed = {m.group(1) for m in re.finditer(r"^ {4}([\w.]+)", readme, re.M)}
-    assert listed - {"scene_files.json", "tmp"} == {p.name for p in audit.iterdir()}
+    assert listed - {"scene_files.json", "pool_members.json", "tmp"} == {p.name for p in audit.iterdir()}
 
 
 # ---------------------------------------------------------------- the default preset
