@@ -421,13 +421,14 @@ def rasterize_chains(chains: list, width: int, height: int) -> list[Coverage]:
     used = [k for k, c in enumerate(chains) if len(c[2])]
     if not used:
         return out
-    # Every chain's pixel box at once: per-chain min / max of both ends of its edges.
-    ends = np.concatenate([np.concatenate([chains[k][0], chains[k][1]], axis=1) for k in used])
-    if not np.isfinite(ends).all():
+    # Every used chain's edges joined once (the groups below gather theirs from these), and
+    # every chain's pixel box at once: per-chain min / max of both ends of its edges.
+    joined = _JoinedChains(chains, used)
+    ends_p, ends_q, starts = joined.p, joined.q, joined.starts
+    if not (np.isfinite(ends_p).all() and np.isfinite(ends_q).all()):
         raise ValueError("raster: an edge chain with non-finite coordinates")
-    starts = np.cumsum([0, *(len(chains[k][2]) for k in used[:-1])])
-    lo = np.minimum.reduceat(np.minimum(ends[:, :2], ends[:, 2:]), starts)
-    hi = np.maximum.reduceat(np.maximum(ends[:, :2], ends[:, 2:]), starts)
+    lo = np.minimum.reduceat(np.minimum(ends_p, ends_q), starts)
+    hi = np.maximum.reduceat(np.maximum(ends_p, ends_q), starts)
     # Clipped in float first (a far-off chain must not overflow int64): a box left empty
     # (x0 > x1 or y0 > y1) is skipped.
     x0s = np.clip(np.ceil(lo[:, 0] - 0.5), 0, w).astype(np.int64).tolist()
@@ -444,12 +445,12 @@ def rasterize_chains(chains: list, width: int, height: int) -> list[Coverage]:
     for box in boxes:
         size = (box[3] - box[1] + 2) * (box[4] - box[2] + 1)
         if group and cells + size > _CHAIN_CELLS:
-            _chain_group(chains, group, bands)
+            _chain_group(joined, group, bands)
             group, cells = [], 0
         group.append(box)
         cells += size
     if group:
-        _chain_group(chains, group, bands)
+        _chain_group(joined, group, bands)
     corner = {}  # chain -> its canvas's top-left pixel (its first band's)
     for k, x0, y0, _x1, _y1 in boxes:
         corner.setdefault(k, (x0, y0))
@@ -458,17 +459,36 @@ def rasterize_chains(chains: list, width: int, height: int) -> list[Coverage]:
     return out
 
 
-def _chain_group(chains, boxes, bands: dict) -> None:
+class _JoinedChains:
+    """The edges of the chains `used` (indices into chains) as three joined arrays, chain
+    k's at rows starts[at[k]] .. + counts[at[k]]."""
+
+    def __init__(self, chains: list, used: list[int]):
+        self.p = np.concatenate([chains[k][0] for k in used])
+        self.q = np.concatenate([chains[k][1] for k in used])
+        self.weight = np.concatenate([chains[k][2] for k in used])
+        self.counts = np.array([len(chains[k][2]) for k in used], dtype=np.int64)
+        self.starts = np.cumsum(self.counts) - self.counts
+        self.at = {k: i for i, k in enumerate(used)}
+
+    def edges(self, ids: list[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """p, q, weight of the chains ids (in that order, repeats allowed) and each edge's
+        position in ids: one gather, whatever the number of chains."""
+        pos = np.array([self.at[k] for k in ids], dtype=np.int64)
+        n = self.counts[pos]
+        rows = np.arange(int(n.sum())) + np.repeat(self.starts[pos] - (np.cumsum(n) - n), n)
+        return self.p[rows], self.q[rows], self.weight[rows], np.repeat(np.arange(len(ids)), n)
+
+
+def _chain_group(joined: _JoinedChains, boxes, bands: dict) -> None:
     """rasterize_chains for canvases (boxes: chain, x0, y0, x1, y1) that share one
     running-sum array; each box's mask is appended to bands[chain]."""
     ids = [b[0] for b in boxes]
     x0, y0, x1, y1 = (np.array([b[i] for b in boxes], dtype=np.int64) for i in range(1, 5))
     cw, ch = x1 - x0 + 2, y1 - y0 + 1  # one extra column: each row's sum returns to 0 there
     offset = np.cumsum(cw * ch) - cw * ch
-    p = np.concatenate([chains[k][0] for k in ids]).astype(np.float64, copy=False)
-    q = np.concatenate([chains[k][1] for k in ids]).astype(np.float64, copy=False)
-    weight = np.concatenate([chains[k][2] for k in ids])
-    owner = np.repeat(np.arange(len(ids)), [len(chains[k][2]) for k in ids])
+    p, q, weight, owner = joined.edges(ids)
+    p, q = p.astype(np.float64, copy=False), q.astype(np.float64, copy=False)
     # Canonical (lexicographic) endpoint order, as _edge_functions: L -> R.
     swap = (q[:, 0] < p[:, 0]) | ((q[:, 0] == p[:, 0]) & (q[:, 1] < p[:, 1]))
     lx, ly = np.where(swap, q[:, 0], p[:, 0]), np.where(swap, q[:, 1], p[:, 1])
@@ -486,7 +506,7 @@ def _chain_group(chains, boxes, bands: dict) -> None:
     keep = (a != 0) & (r0 <= r1)
     e = np.flatnonzero(keep)
     r0, nrows = r0[e].astype(np.int64), (r1[e] - r0[e]).astype(np.int64) + 1
-    acc = np.zeros(int((cw * ch).sum()), dtype=np.float64)
+    size, acc = int((cw * ch).sum()), None
     rows_so_far = np.cumsum(nrows)
     start = 0
     while start < e.size:  # at most about _SPAN_ROWS (edge, row) pairs at a time
@@ -502,9 +522,15 @@ def _chain_group(chains, boxes, bands: dict) -> None:
         edge, row, py = edge[crosses], row[crosses], py[crosses]
         o = owner[edge]
         col = _span_boundary(a[edge], c[edge], b[edge] * py, thr[edge], x0[o], x1[o])
-        acc += np.bincount(offset[o] + (row - y0[o]) * cw[o] + (col - x0[o]), step[edge], acc.size)
+        steps = np.bincount(offset[o] + (row - y0[o]) * cw[o] + (col - x0[o]), step[edge], size)
+        if acc is None:  # the usual single chunk: its counts are the sum (no zeros + add)
+            acc = steps
+        else:
+            acc += steps
         start = stop
-    covered = np.cumsum(acc) > 0.5
+    if acc is None:
+        acc = np.zeros(size, dtype=np.float64)
+    covered = np.cumsum(acc, out=acc) > 0.5
     for k, i in enumerate(ids):
         cells = covered[offset[k] : offset[k] + cw[k] * ch[k]].reshape(int(ch[k]), int(cw[k]))
         bands.setdefault(i, []).append(cells[:, :-1])
