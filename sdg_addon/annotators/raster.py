@@ -358,8 +358,11 @@ def mesh_chain(px: np.ndarray, faces: np.ndarray, twins: np.ndarray | None, one_
     wh = np.repeat(w, 3)
     keep = wh != 0
     if twins is not None and twins.size:
-        has = np.flatnonzero(twins >= 0)
-        keep[has[wh[twins[has]] == wh[has]]] = False
+        # A half-edge cancels against a twin of the same weight: one gather over every
+        # half-edge (a -1 reads some weight, masked out after), no index list of the paired.
+        same = wh[twins] == wh
+        same &= twins >= 0
+        keep &= ~same
     h = np.flatnonzero(keep)  # half-edge h: corner h % 3 of face h // 3 to the next corner
     corners = faces.ravel()
     following = h + 1 - 3 * (h % 3 == 2)
