@@ -305,3 +305,31 @@ def test_every_broken_file_of_a_pool_is_named_at_once(pool_dir, tmp_path, capsys
         path = (folder.resolve() / name).as_posix()
         assert f'assets[0].files: got "{path}"; expected a model Blender can import' in err
     assert not out.exists()
+
+
+def test_members_whose_visibility_does_not_change_are_not_touched(pool_dir):
+    """Each frame set hide_render on every member, even to the value it had: Blender then
+    rebuilds the relations of every object at the next evaluation (200 members shown again:
+    ~0.1 s a frame). A frame that shows the members it showed now changes nothing."""
+    text = (
+        header((64, 48), samples=1, seed=2, frames=4)
+        + camera((0, -1.2, 1.0), (0, 0, 0))
+        + '[[assets]]\nname = "thing"\nfiles = "*/*.glb"\n[[randomizers]]\ntype = "pool"\ntargets = "thing_*"\nk = 4\n'
+    )
+    cfg = config_from_dict(tomllib.loads(text), pool_dir / "p.toml")
+    built = build_scene(cfg)
+    targets = [built.match(r.target_kind, p) for r, p in zip(cfg.randomizers, cfg.randomizer_targets)]
+    apply_frame(built, sample_frame(cfg.seed, 0, cfg.randomizers, targets))
+    bpy.context.evaluated_depsgraph_get()
+    updated = []
+
+    def seen(_scene, depsgraph):
+        updated.extend(u.id.name for u in depsgraph.updates)
+
+    bpy.app.handlers.depsgraph_update_post.append(seen)
+    try:
+        apply_frame(built, sample_frame(cfg.seed, 1, cfg.randomizers, targets))  # all four shown again
+        bpy.context.evaluated_depsgraph_get()
+    finally:
+        bpy.app.handlers.depsgraph_update_post.remove(seen)
+    assert not [n for n in updated if n.startswith("thing")], updated

@@ -9,13 +9,13 @@ from mathutils import Vector
 
 from ..config.problems import one_of
 from ..sampling.randomizers import as_vec3
-from .build import BuiltScene, turn
+from .build import BuiltScene, set_hidden, turn
 from .randomize import applier, target_check
 
 
 def set_shown(built: BuiltScene, name: str, shown: bool) -> None:
     for obj in built.entities[name].meshes:
-        obj.hide_render = not shown
+        set_hidden(obj, not shown)
 
 
 @applier("pool")

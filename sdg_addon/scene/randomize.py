@@ -15,7 +15,7 @@ from ..sampling.appearance import blackbody_light_rgb
 from ..sampling.distributions import listed_values
 from ..sampling.randomizers import as_vec3
 from ..sensors.thermal import to_kelvin
-from .build import BuiltScene, aim, scene_background, set_thermal, set_world, turn
+from .build import BuiltScene, aim, scene_background, set_hidden, set_thermal, set_world, turn
 from .materials import LOOK_INPUTS, set_object_look
 
 APPLIERS = {}
@@ -88,7 +88,7 @@ def apply_material(built: BuiltScene, target: str, v: dict) -> None:
 def apply_visibility(built: BuiltScene, target: str, v: dict) -> None:
     if "visible" in v:
         for obj in built.entities[target].meshes:
-            obj.hide_render = not v["visible"]
+            set_hidden(obj, not v["visible"])
 
 
 SUN_MAX_ANGLE = 180.0  # degrees: Blender keeps a sun's angle within [0, 180]
