@@ -55,7 +55,10 @@ def _vertex_pixels(frame: FrameData, instance_id: int) -> tuple[np.ndarray, bool
         bounds = np.cumsum([0, *(len(v) for v in verts)])
         # Far beyond any image (or not finite): the clipped-triangle path, which drops what
         # overflows, stands in as for a near-plane cut. Counted per object in one pass.
-        odd = ~(np.abs(px) < 1e100).all(axis=1) | (-cam[:, 2] < near)
+        # (Both coordinates' tests joined by one & : numpy's all(axis=1) over rows of two is
+        # a slow reduction.)
+        small = np.abs(px) < 1e100
+        odd = ~(small[:, 0] & small[:, 1]) | (-cam[:, 2] < near)
         odd_before = np.concatenate([[0], np.cumsum(odd)])
         cut = (odd_before[bounds[1:]] - odd_before[bounds[:-1]]) > 0
         # Each object's pixel bounds too (truncation's quick test), for all in one pass.
@@ -65,8 +68,9 @@ def _vertex_pixels(frame: FrameData, instance_id: int) -> tuple[np.ndarray, bool
             lo = np.minimum.reduceat(px, bounds[filled], axis=0)
             hi = np.maximum.reduceat(px, bounds[filled], axis=0)
             extents.update(zip((todo[k] for k in filled), zip(lo, hi)))
+        b, cut = bounds.tolist(), cut.tolist()  # Python ints and bools: no numpy scalars
         for k, i in enumerate(todo):
-            cache[i] = (px[bounds[k] : bounds[k + 1]], bool(cut[k]))
+            cache[i] = (px[b[k] : b[k + 1]], cut[k])
     return cache[instance_id]
 
 
