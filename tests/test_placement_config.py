@@ -246,3 +246,25 @@ def test_a_pools_class_from_its_top_folder(tmp_path):
         classes("lib/can/*.glb")  # b.glb lies in the glob's fixed folder: no folder below it
     assert [p.field for p in e.value.problems] == ["assets[0].label_from"]
     assert "files in sub-folders of" in e.value.problems[0].expected
+
+
+def test_a_pool_in_turn_shows_every_member_within_n_over_k_frames():
+    """Drawn at random, a pool of 200 with k = 3 shows each member only in expectation
+    (about 650 frames for all, 99 % odds). `order = "cycle"` shows them in turn."""
+    from sdg_addon.sampling import sample_frame
+
+    text = HEAD + '[[randomizers]]\ntype = "pool"\ntargets = "m_*"\nk = 3\norder = "cycle"\n'
+    cfg = config_from_dict(tomllib.loads(text), Path("p.toml"))
+    names = [f"m_{i:03d}" for i in range(200)]
+    shown = []
+    for f in range(67):
+        values = sample_frame(cfg.seed, f, cfg.randomizers, [names])[0]["values"]
+        shown.append(sorted(n for n, v in values.items() if v["shown"]))
+    assert shown[0] == ["m_000", "m_001", "m_002"] and shown[1] == ["m_003", "m_004", "m_005"]
+    assert all(len(s) == 3 for s in shown) and {n for s in shown for n in s} == set(names)
+    assert shown[66] == ["m_000", "m_198", "m_199"]  # wraps round
+    found = problems(
+        '[[randomizers]]\ntype = "pool"\ntargets = "m_*"\norder = "cycle"\n'
+        'k = { distribution = "uniform_int", low = 1, high = 3 }\n'
+    )
+    assert "a whole number" in found["randomizers[0].k"]

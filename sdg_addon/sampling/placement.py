@@ -121,16 +121,32 @@ class Pool(RandomizerSpec):
         )
     }
     PARAM_RANGES = {"k": (0, None)}
+    OPTIONS = {
+        "order": Field(
+            "order",
+            "choice",
+            "random",
+            "`random`: k of the targets drawn uniformly each frame; `cycle`: the targets in name order, k at a "
+            "time, frame after frame (frame f shows those at positions f·k .. f·k + k − 1, wrapping round): each "
+            "one shown within ⌈n / k⌉ frames (every model of a set, as BOP renders it); k a constant then",
+            choices=("random", "cycle"),
+        ),
+    }
 
     @classmethod
     def check(cls, params, options):
         if "k" not in params:
             return [("k", None, "how many targets to show per frame (a whole number or a distribution)")]
+        if options.get("order") == "cycle" and params["k"].name != "constant":
+            return [("k", params["k"].to_dict(), 'a whole number with order = "cycle" (the same k every frame)')]
         return []
 
     def sample(self, rng, frame, targets):
         k = min(int(round(float(self.params["k"].sample(rng, frame)))), len(targets))
-        chosen = set(Choice(values=list(targets), k=k).sample(rng, frame)) if k > 0 else set()
+        if self.options["order"] == "cycle":  # targets arrive sorted by name (resolve)
+            chosen = {targets[(frame * k + j) % len(targets)] for j in range(k)}
+        else:
+            chosen = set(Choice(values=list(targets), k=k).sample(rng, frame)) if k > 0 else set()
         return {t: {"shown": t in chosen} for t in targets}
 
 
