@@ -915,7 +915,8 @@ def test_support_inside_the_parameters_range_is_accepted(tmp_path, value):
         ("scatter", "scale", "0", "-0.001"),
         ("camera_relative", "depth", "0", "-0.01"),
         ("camera_relative", "scale", "1000000", "1000000.5"),
-        ("camera_look_at", "distance", "0", "-0.5"),
+        # 0 bounds a distribution (a constant 0 has no direction to aim along: refused apart)
+        ("camera_look_at", "distance", '{ distribution = "uniform", low = 0, high = 1 }', "-0.5"),
         ("camera_look_at", "focal_length", "1", "0.99"),  # Blender's lens is at least 1 mm
         ("camera_look_at", "path_position", "1", "1.01"),
         ("camera_look_at", "roll", "-1000000", "-1000001"),
@@ -958,6 +959,32 @@ def test_a_support_just_past_a_bound_is_stated_in_full(tmp_path):
         tmp_path, CAMERA + ASSET + f'[[randomizers]]\ntype = "material"\ntargets = "a"\nroughness = {roughness}\n'
     )
     assert "can draw values in [0.25, 1.5]" in p.expected, p
+
+
+@pytest.mark.parametrize(
+    "entry, field",
+    [
+        ('type = "camera"\ntargets = "cam"\ndistance = 0', "distance"),
+        ('type = "camera"\ntargets = "cam"\ndistance = { distribution = "choice", values = [2, 0] }', "distance"),
+        ('type = "camera"\ntargets = "cam"\nlocation = [0, 0, 1]\nlook_at = [0, 0, 1]', "look_at"),
+        (
+            'type = "light"\ntargets = "key"\nlocation = [1, 1, 1]\nlook_at = { distribution = "sequence", values = [[0, 0, 0], [1, 1, 1]] }',
+            "look_at",
+        ),
+        ('type = "camera_look_at"\ntargets = "cam"\ndistance = 0', "distance"),
+        ('type = "camera"\ntargets = "cam"\ndistance = { distribution = "uniform", low = 0, high = 2 }', None),
+        ('type = "camera"\ntargets = "cam"\nlocation = [0, 0, 1]\nlook_at = [0, 0, 0]', None),
+    ],
+)
+def test_a_randomizer_aiming_from_the_point_it_aims_at_is_refused(tmp_path, entry, field):
+    """A camera entry's distance 0, or a location listed equal to its look_at (a light's too),
+    left no direction to aim along: Blender's look-at turned it down -Z without a word."""
+    text = CAMERA + ASSET + '[[lights]]\nname = "key"\n' + f"[[randomizers]]\n{entry}\n"
+    if field is None:
+        load_config(write(tmp_path / "ok.toml", text))
+    else:
+        p = one_problem(tmp_path, text)
+        assert p.field == f"randomizers[0].{field}" and "no direction to aim along" in p.expected, p
 
 
 def test_case_values_are_checked_against_the_parameters_range(tmp_path):

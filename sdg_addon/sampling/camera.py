@@ -18,7 +18,7 @@ import numpy as np
 
 from ..config.fields import Field
 from .placement import hidden_in, resolve
-from .randomizers import NUMBER, RandomizerSpec, register_randomizer
+from .randomizers import NUMBER, RandomizerSpec, aim_problems, register_randomizer
 
 
 @register_randomizer
@@ -33,7 +33,10 @@ class CameraLookAt(RandomizerSpec):
     # path_position is turned into a location when drawn; the others are applied as they are
     CASE_PARAMS = ("distance", "elevation", "azimuth", "roll", "focal_length")
     PARAMS = {
-        "distance": (NUMBER, 'distance from the target\'s centre, metres (required unless `shell = "path"`)'),
+        "distance": (
+            NUMBER,
+            'distance from the target\'s centre, metres (required unless `shell = "path"`); a constant or listed 0 is refused (no direction to aim along)',
+        ),
         "elevation": (NUMBER, "degrees above the target's horizontal plane (default: uniform by area over the shell)"),
         "azimuth": (NUMBER, "degrees counter-clockwise from +X (default uniform 0..360)"),
         "roll": (
@@ -87,7 +90,7 @@ class CameraLookAt(RandomizerSpec):
 
     @classmethod
     def check(cls, params, options):
-        out = []
+        out = aim_problems(params)
         shell = options["shell"]
         if shell == "path":
             path = options["path"]

@@ -55,6 +55,31 @@ TARGET_WORDS = {
 }
 
 
+def aim_problems(params: dict, distance: str | None = "distance") -> list[tuple[str, object, str]]:
+    """A distance of 0 (the camera at the point it looks at), or a listed location equal to a
+    listed look_at: no direction to aim along (Blender's look-at leaves it looking down -Z)."""
+    out = []
+    if distance and distance in params and 0 in [v for v in listed_values(params[distance]) if not isinstance(v, bool)]:
+        out.append(
+            (
+                distance,
+                None,
+                "values > 0: at distance 0 the camera is at the point it looks at, with no direction to aim along",
+            )
+        )
+    if "location" in params and "look_at" in params:
+        same = [v for v in listed_values(params["location"]) if v in listed_values(params["look_at"])]
+        if same:
+            out.append(
+                (
+                    "look_at",
+                    None,
+                    f"a point other than the location ({same[0]}): at its location it has no direction to aim along",
+                )
+            )
+    return out
+
+
 def target_words(kind: str) -> tuple[str, str]:
     return TARGET_WORDS.get(kind, (kind, kind))
 
@@ -285,6 +310,10 @@ class Light(RandomizerSpec):
     }
     TYPES = ("POINT", "SUN", "SPOT", "AREA")
 
+    @classmethod
+    def check(cls, params, options):
+        return aim_problems(params, distance=None)
+
     def name_problem(self, param, values):
         bad = [v for v in values if not isinstance(v, str) or v.upper() not in self.TYPES]
         if param != "light_type" or not bad:
@@ -308,7 +337,10 @@ class CameraOrbit(RandomizerSpec):
     # New parameters go last: a frame's draws follow this order (determinism).
     PARAMS = {
         "look_at": (VEC3, "point the camera looks at, metres; default: the camera's own `look_at` (or the origin)"),
-        "distance": (NUMBER, "distance from `look_at`, metres"),
+        "distance": (
+            NUMBER,
+            "distance from `look_at`, metres; a constant or listed 0 is refused (no direction to aim along), as a `location` listed equal to `look_at`",
+        ),
         "elevation": (NUMBER, "degrees above the XY plane"),
         "azimuth": (NUMBER, "degrees, counter-clockwise from +X seen from above (−90 is the −Y side)"),
         "focal_length": (
@@ -363,7 +395,7 @@ class CameraOrbit(RandomizerSpec):
 
     @classmethod
     def check(cls, params, options):
-        out = []
+        out = aim_problems(params)
         orbit = [k for k in ("distance", "elevation", "azimuth") if k in params]
         if "location" in params and orbit:
             out.append(
