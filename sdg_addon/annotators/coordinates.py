@@ -1,6 +1,7 @@
 """object_coordinates: each pixel's surface point within its object's bounding box (Kubric).
 
-Kubric's `object_coordinates` (Blender's Generated texture coordinates): the point the
+Kubric's `object_coordinates` (Blender's Generated texture coordinates where the object is
+one mesh in its root's axes; docs/annotators.md): the point the
 pixel-centre ray hits (pointcloud.pixel_points: the ray taken to the depth pass's
 distance), in the object's own space (the inverse of its root's object_to_world), as a
 fraction of its bounding box there (SceneObject.bbox_min .. bbox_max, the evaluated
