@@ -307,7 +307,7 @@ def test_a_42_material_without_nodes_says_it_keeps_its_look(tmp_path):
     cmd = [str(PYTHON42), "-m", "headless", "render", str(param), "--out", str(tmp_path / "out"), "--quiet"]
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert "materials that show no colour, roughness or metallic" in proc.stderr and "crate: 'plain'" in proc.stderr
+    assert "that show no colour, roughness or metallic" in proc.stderr and "crate: 'plain'" in proc.stderr
 
 
 WHITE_BALANCE = """
