@@ -1256,7 +1256,7 @@ def test_mot_sequences_per_clip_with_coco_boxes_one_based_and_stable_ids(tmp_pat
     """One MOT sequence per clip: gt.txt rows (frame 1-based within the clip) hold the COCO
     box of each object with left/top + 1 (MOT's 1-based pixels: py-motmetrics subtracts 1),
     its instance id as track id, conf 1, class = COCO category id, visibility = 1 -
-    occlusionRatio; seqinfo.ini, labels.txt, images and TrackEval's seqmap beside them."""
+    occlusionRatio (nothing truncated here); seqinfo.ini, labels.txt, images and TrackEval's seqmap beside them."""
     write_mot(tmp_path, range(6))
     run_writer("coco", tmp_path, range(6))
     gt = load_coco(tmp_path / "coco" / "annotations" / "instances_train.json")
@@ -1288,6 +1288,24 @@ def test_mot_sequences_per_clip_with_coco_boxes_one_based_and_stable_ids(tmp_pat
             for r in rows[i + 1]:
                 assert r[8] == pytest.approx(1 - occlusion[int(r[1])], abs=1e-6)
     assert no_tmp_files(tmp_path)
+
+
+def test_mot_visibility_counts_the_image_border_as_well_as_occluders(tmp_path):
+    """MOT's visibility is the share of the whole object that is seen: what other objects
+    hide (occlusionRatio) and what lies outside the image (truncationRatio) both lower it:
+    (1 - occlusion) (1 - truncation)."""
+    w = create_writer("mot", tmp_path)
+    w.set_run(LabelTable({"class": list(CLASSES)}), False)
+    frame = clip_frame(0, 3, "cam")
+    info = frame.annotations["bounding_box_2d_tight"]["info"]
+    info["truncationRatio"] = [0.5 if i == info["bboxIds"][0] else 0.0 for i in info["bboxIds"]]
+    w.write(frame)
+    w.finalize()
+    _info, rows = read_mot_sequence(tmp_path / "mot" / "train" / "clip_0000")
+    got = {int(r[1]): r[8] for r in rows[1]}
+    first = info["bboxIds"][0]
+    assert got[first] == pytest.approx((1 - 0.05 * first) * 0.5, abs=1e-6)
+    assert all(got[i] == pytest.approx(1 - 0.05 * i, abs=1e-6) for i in got if i != first)
 
 
 def test_mot_stills_are_one_sequence_per_camera_numbered_by_run_frame(tmp_path):

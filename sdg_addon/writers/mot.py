@@ -25,7 +25,9 @@ class,visibility` (MOT16/17's 9 columns):
 - conf: 1 (a ground-truth row to evaluate; 0 would mark it ignored).
 - class: k + 1, k the label's 0-based index in the run's label table for semantic_type (the
   COCO category id); labels.txt lists the names in that order.
-- visibility: 1 - occlusionRatio of bounding_box_2d_tight (-1 where unknown).
+- visibility: (1 - occlusionRatio) (1 - truncationRatio) of bounding_box_2d_tight: the
+  share of the object's whole projection that is seen, hidden by others or cut off by the
+  image border as MOT counts it (-1 where unknown).
 Only objects with visible pixels have a row (bounding_box_2d_tight's); a hidden object's
 track resumes with the same id when it shows again.
 Each frame's part is written last: a frame whose part exists is complete; finalize() joins
@@ -80,7 +82,11 @@ class MotWriter(Writer):
         rows = []
         for obj in labelled_objects(frame, opts["semantic_type"], self.name):
             x0, y0, x1, y1 = obj.box
+            # MOT's visibility counts what other objects hide and what the image border cuts
+            # off: visible / whole projected pixels = (1 - occlusion) (1 - truncation).
             visibility = 1.0 - obj.occlusion if math.isfinite(obj.occlusion) else -1.0
+            if visibility >= 0 and obj.truncation is not None and math.isfinite(obj.truncation):
+                visibility *= 1.0 - obj.truncation
             rows.append([obj.instance_id, x0 + 1, y0 + 1, x1 - x0 + 1, y1 - y0 + 1, obj.class_index + 1, visibility])
         write_image(
             self.root / split / seq / IMAGE_FOLDER / f"{number:0{opts['frame_padding']}d}{IMAGE_EXT}", frame, opts
