@@ -515,6 +515,21 @@ def before_write(path: Path) -> str | None:
     raise UnsafePathError(f"refusing to write {path}: it is outside the output folder ({', '.join(_active)})")
 
 
+def remove_written_file(path: Path) -> bool:
+    """Delete `path` when the tool wrote it (recorded in an active output folder's
+    audit/written/); a file it did not write, a link, or a path outside every active folder is
+    left where it is. Returns whether it was removed."""
+    real, there = _real_path(path)
+    if not there or os.path.islink(path):
+        return False
+    for root, record in list(_active.items()):
+        prefix = root.rstrip("/") + "/"
+        if real.startswith(prefix) and record.recorded(real[len(prefix) :].replace(os.sep, "/")):
+            Path(real).unlink(missing_ok=True)
+            return True
+    return False
+
+
 def dataset_root(folder: Path) -> Path | None:
     """The dataset of this tool that `folder` is, or lies in (a camera's or a clip's
     sub-folder), or None."""

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from test_annotators import make_frame, perspective, screen_box, screen_quad
 
+from sdg_addon import output
 from sdg_addon.annotators import create_annotator
 from sdg_addon.frame import AnnotatedFrame
 from sdg_addon.writers import create_writer
@@ -90,11 +91,15 @@ def test_models_are_the_first_frames_whichever_process_wrote_which_frame_first(t
         return w
 
     def run(out, *writers_frames):
-        for order in writers_frames:  # one writer per process, its frames in its order
-            w = writer(out)
-            for i in order:
-                w.write(frames[i])
-        writer(out).finalize()  # the end of the run, or merge
+        output.activate(out)  # as a run (and merge) records what it writes
+        try:
+            for order in writers_frames:  # one writer per process, its frames in its order
+                w = writer(out)
+                for i in order:
+                    w.write(frames[i])
+            writer(out).finalize()  # the end of the run, or merge
+        finally:
+            output.deactivate(out)
         models = {p.name: p.read_bytes() for p in sorted((out / "bop" / "models").iterdir())}
         return models, sorted(p.name for p in (out / "bop" / "parts").iterdir())
 
@@ -108,7 +113,17 @@ def test_models_are_the_first_frames_whichever_process_wrote_which_frame_first(t
         joined = tmp_path / f"joined-{first}"
         shutil.copytree(tmp_path / first, joined)
         shutil.copytree(tmp_path / second, joined, dirs_exist_ok=True)
+        # Two processes' records of what they wrote (one name here: one test process).
+        record = next((tmp_path / first / "audit" / "written").iterdir())
+        shutil.copy(record, joined / "audit" / "written" / f"other-{record.name}")
         assert run(joined) == one
+    # A later frame's model the tool did not write (a user's file under its name) is never removed.
+    mine = tmp_path / "mine"
+    run(mine, [0, 1])
+    theirs = mine / "bop" / "parts" / "obj_000001.000001.ply"  # frame 1 is finished: a tool's would go
+    theirs.write_bytes(b"a user's file")
+    run(mine)
+    assert theirs.read_bytes() == b"a user's file"
 
 
 def boxes(second_size: float):

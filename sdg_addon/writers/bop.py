@@ -49,6 +49,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import output
 from ..config.fields import Field
 from ..frame import AnnotatedFrame
 from . import io
@@ -333,7 +334,7 @@ class BopWriter(Writer):
             for key in done:  # later frames' models are never needed again: parts/ as one process leaves it
                 if key > first:
                     with contextlib.suppress(OSError):
-                        kept[key].unlink()
+                        output.remove_written_file(kept[key])  # never a file the tool did not write
 
     def joined_files(self) -> dict[str, Path]:
         """D -> bop/D/, whose scene_*.json finalize() rebuilds."""
