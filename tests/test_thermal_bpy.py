@@ -370,6 +370,37 @@ nir = {{}}
     assert np.allclose(cube, 0.2, atol=0.01) and np.allclose(model, 0.2, atol=0.01), (model.mean(), cube.mean())
 
 
+def model_file_scene(assets: str) -> str:
+    """A thermal camera facing a model file's 1 m cube (250 K sky, 290 K ambient,
+    emissivity 1), ids beside the kelvin: `assets` is the [[assets]] entry (and what follows)."""
+    return (
+        head(1, "{ temperature = 250.0 }", "[thermal]\nambient = 290.0\nemissivity = 1.0")
+        + """
+[[cameras]]
+name = "ir"
+sensor = "thermal"
+location = [0.0, -3.0, 0.5]
+look_at = [0.0, 0.0, 0.5]
+netd = 0
+"""
+        + assets
+        + """
+[annotators]
+thermal = {}
+instance_segmentation = {}
+[writers]
+basic = { colorize_instance_segmentation = false }
+"""
+    )
+
+
+def object_kelvin(out) -> float:
+    """The median kelvin over the labelled object's pixels (more than 20 of them)."""
+    ids = np.asarray(Image.open(out / "instance_segmentation_0000.png"))
+    assert (ids > 1).sum() > 20
+    return float(np.median(np.load(out / "thermal_0000.npy")[ids > 1]))
+
+
 def test_an_asset_pools_temperature_reaches_its_members(tmp_path, clean_bpy):
     """`temperature` and `emissivity` of a pool entry (`files`) hold for each member, as for a
     `file` entry (was: left out, every member read the ambient 290 K)."""
@@ -379,32 +410,11 @@ def test_an_asset_pools_temperature_reaches_its_members(tmp_path, clean_bpy):
         bpy.ops.wm.read_factory_settings(use_empty=True)
         bpy.ops.mesh.primitive_cube_add(size=1.0, location=(0.0, 0.0, 0.5))
         bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "pool" / f"block{i}.blend"))
-    text = (
-        head(1, "{ temperature = 250.0 }", "[thermal]\nambient = 290.0\nemissivity = 1.0")
-        + """
-[[cameras]]
-name = "ir"
-sensor = "thermal"
-location = [0.0, -3.0, 0.5]
-look_at = [0.0, 0.0, 0.5]
-netd = 0
-[[assets]]
-name = "block"
-files = "pool/*.blend"
-temperature = 400.0
-emissivity = 1.0
-labels = { class = "block" }
-[annotators]
-thermal = {}
-instance_segmentation = {}
-[writers]
-basic = { colorize_instance_segmentation = false }
-"""
+    text = model_file_scene(
+        '[[assets]]\nname = "block"\nfiles = "pool/*.blend"\ntemperature = 400.0\nemissivity = 1.0\n'
+        'labels = { class = "block" }\n'
     )
-    out = run(tmp_path, text, "p.toml")
-    kelvin = np.load(out / "thermal_0000.npy")
-    ids = np.asarray(Image.open(out / "instance_segmentation_0000.png"))
-    assert (ids > 1).sum() > 20 and np.median(kelvin[ids > 1]) == pytest.approx(400.0, abs=1e-3)
+    assert object_kelvin(run(tmp_path, text, "p.toml")) == pytest.approx(400.0, abs=1e-3)
 
 
 @pytest.mark.parametrize(
@@ -425,31 +435,10 @@ def test_the_parameter_files_temperature_wins_over_a_model_files_own(tmp_path, c
     bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "block.blend"))
     entry = given if not given.startswith("[[") else ""
     randomizer = given if given.startswith("[[") else ""
-    text = (
-        head(1, "{ temperature = 250.0 }", "[thermal]\nambient = 290.0\nemissivity = 1.0")
-        + f"""
-[[cameras]]
-name = "ir"
-sensor = "thermal"
-location = [0.0, -3.0, 0.5]
-look_at = [0.0, 0.0, 0.5]
-netd = 0
-[[assets]]
-name = "block"
-file = "block.blend"
-labels = {{ class = "block" }}
-{entry}{randomizer}
-[annotators]
-thermal = {{}}
-instance_segmentation = {{}}
-[writers]
-basic = {{ colorize_instance_segmentation = false }}
-"""
+    text = model_file_scene(
+        f'[[assets]]\nname = "block"\nfile = "block.blend"\nlabels = {{ class = "block" }}\n{entry}{randomizer}'
     )
-    out = run(tmp_path, text, "p.toml")
-    ids = np.asarray(Image.open(out / "instance_segmentation_0000.png"))
-    assert (ids > 1).sum() > 20
-    assert np.median(np.load(out / "thermal_0000.npy")[ids > 1]) == pytest.approx(kelvin, abs=1e-3)
+    assert object_kelvin(run(tmp_path, text, "p.toml")) == pytest.approx(kelvin, abs=1e-3)
 
 
 @pytest.mark.parametrize("value", [350.0, "hot"])
@@ -464,35 +453,13 @@ def test_a_model_files_parent_temperature_reaches_its_meshes(tmp_path, clean_bpy
     bpy.ops.mesh.primitive_cube_add(size=1.0, location=(0.0, 0.0, 0.5))
     bpy.context.object.parent = engine
     bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "engine.blend"))
-    text = (
-        head(1, "{ temperature = 250.0 }", "[thermal]\nambient = 290.0\nemissivity = 1.0")
-        + """
-[[cameras]]
-name = "ir"
-sensor = "thermal"
-location = [0.0, -3.0, 0.5]
-look_at = [0.0, 0.0, 0.5]
-netd = 0
-[[assets]]
-name = "engine"
-file = "engine.blend"
-labels = { class = "engine" }
-[annotators]
-thermal = {}
-instance_segmentation = {}
-[writers]
-basic = { colorize_instance_segmentation = false }
-"""
-    )
+    text = model_file_scene('[[assets]]\nname = "engine"\nfile = "engine.blend"\nlabels = { class = "engine" }\n')
     if value == "hot":
         assert render(write_param(tmp_path, text, "p.toml"), tmp_path / "out") == 2
         assert "object 'engine' has sdg_temperature = 'hot' (expected kelvin >= 0" in capsys.readouterr().err
         assert not (tmp_path / "out").exists()
         return
-    out = run(tmp_path, text, "p.toml")
-    ids = np.asarray(Image.open(out / "instance_segmentation_0000.png"))
-    assert (ids > 1).sum() > 20
-    assert np.median(np.load(out / "thermal_0000.npy")[ids > 1]) == pytest.approx(350.0, abs=1e-3)
+    assert object_kelvin(run(tmp_path, text, "p.toml")) == pytest.approx(350.0, abs=1e-3)
 
 
 def test_a_model_files_own_roughness_shapes_its_thermal_reflection(tmp_path, clean_bpy):
