@@ -792,3 +792,28 @@ def test_coverage_windows_clip_to_the_mask_box():
     assert full.sum() == 4 and np.array_equal(full[2:4, 5:8], mask)
     assert np.array_equal(cov.window(4, 1, 6, 2), [[0, 0, 0], [0, 1, 0]])  # partly outside
     assert not cov.window(0, 0, 3, 5).any()  # wholly outside
+
+
+def test_a_coverages_window_and_count_in_agree_for_boxes_across_its_edges():
+    """Coverage.window and Coverage.count_in share one overlap rule: for boxes inside, across
+    each edge of, around and apart from the mask, count_in equals window(...).sum(), and the
+    window holds the mask's pixels where they are (False elsewhere)."""
+    from sdg_addon.annotators.raster import Coverage
+
+    rng = np.random.default_rng(2)
+    cov = Coverage(5, 3, rng.random((4, 6)) < 0.6)  # pixels x 5..10, y 3..6
+    image = np.zeros((12, 16), dtype=bool)
+    image[3:7, 5:11] = cov.mask
+    for box in [
+        (5, 3, 10, 6),
+        (0, 0, 15, 11),
+        (7, 4, 8, 5),
+        (0, 0, 5, 3),
+        (10, 6, 15, 11),
+        (11, 0, 15, 11),
+        (0, 7, 15, 9),
+    ]:
+        x0, y0, x1, y1 = box
+        window = cov.window(*box)
+        assert np.array_equal(window, image[y0 : y1 + 1, x0 : x1 + 1]), box
+        assert cov.count_in(*box) == int(window.sum()), box

@@ -388,16 +388,23 @@ class Coverage:
     def count(self) -> int:
         return int(np.count_nonzero(self.mask))
 
-    def window(self, x0: int, y0: int, x1: int, y1: int) -> np.ndarray:
-        """The mask over the inclusive pixel box (x0, y0)-(x1, y1), False outside it."""
-        out = np.zeros((y1 - y0 + 1, x1 - x0 + 1), dtype=bool)
+    def _overlap(self, x0: int, y0: int, x1: int, y1: int):
+        """(the mask's part inside the inclusive pixel box (x0, y0)-(x1, y1), its top-left
+        pixel), or None when the two do not meet."""
         h, w = self.mask.shape
         ax0, ay0 = max(x0, self.x0), max(y0, self.y0)
         ax1, ay1 = min(x1, self.x0 + w - 1), min(y1, self.y0 + h - 1)
-        if ax0 <= ax1 and ay0 <= ay1:
-            out[ay0 - y0 : ay1 - y0 + 1, ax0 - x0 : ax1 - x0 + 1] = self.mask[
-                ay0 - self.y0 : ay1 - self.y0 + 1, ax0 - self.x0 : ax1 - self.x0 + 1
-            ]
+        if ax0 > ax1 or ay0 > ay1:
+            return None
+        return self.mask[ay0 - self.y0 : ay1 - self.y0 + 1, ax0 - self.x0 : ax1 - self.x0 + 1], ax0, ay0
+
+    def window(self, x0: int, y0: int, x1: int, y1: int) -> np.ndarray:
+        """The mask over the inclusive pixel box (x0, y0)-(x1, y1), False outside it."""
+        out = np.zeros((y1 - y0 + 1, x1 - x0 + 1), dtype=bool)
+        overlap = self._overlap(x0, y0, x1, y1)
+        if overlap is not None:
+            part, ax0, ay0 = overlap
+            out[ay0 - y0 : ay0 - y0 + part.shape[0], ax0 - x0 : ax0 - x0 + part.shape[1]] = part
         return out
 
     def full(self, width: int, height: int) -> np.ndarray:
@@ -406,13 +413,8 @@ class Coverage:
     def count_in(self, x0: int, y0: int, x1: int, y1: int) -> int:
         """Covered pixels inside the inclusive pixel box (x0, y0)-(x1, y1): window(...).sum()
         without making the window (only the mask's own part of it is counted)."""
-        h, w = self.mask.shape
-        ax0, ay0 = max(x0, self.x0), max(y0, self.y0)
-        ax1, ay1 = min(x1, self.x0 + w - 1), min(y1, self.y0 + h - 1)
-        if ax0 > ax1 or ay0 > ay1:
-            return 0
-        part = self.mask[ay0 - self.y0 : ay1 - self.y0 + 1, ax0 - self.x0 : ax1 - self.x0 + 1]
-        return int(np.count_nonzero(part))
+        overlap = self._overlap(x0, y0, x1, y1)
+        return 0 if overlap is None else int(np.count_nonzero(overlap[0]))
 
 
 def rasterize_chains(chains: list, width: int, height: int) -> list[Coverage]:
