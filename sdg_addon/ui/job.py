@@ -58,8 +58,8 @@ def validate(path: str) -> Validation:
     except OSError as e:
         result.problems = [f"{path}: {e}"]
         return result
-    cameras = [f"{len(config.cameras)} camera(s)"] if config.cameras or config.base is None else []
-    if config.base is not None:  # the .blend's own cameras, by the names [scene] cameras gives (none: all)
+    cameras = [f"{len(config.cameras)} camera(s)"] if config.cameras or not config.base.blend else []
+    if config.base.blend:  # the .blend's own cameras, by the names [scene] cameras gives (none: all)
         cameras.append(f"cameras of {Path(config.base.blend).name}: {', '.join(config.base.cameras) or 'all'}")
     result.summary = (
         f"{config.frames} frames, {config.render.width}x{config.render.height}, {config.render.samples} samples, "
