@@ -2427,7 +2427,6 @@ def test_validate_names_the_cameras_of_the_blend_a_file_records(addon, scene, tm
     jobs.last_validation = None
 
 
-
 def test_validate_of_a_file_without_a_blend_names_no_blend(addon, scene):
     """Validate said 'cameras of : all' of every file without `[scene] blend` (the bundled
     preset): the base scene's section is always there, empty when no .blend is named."""
@@ -2435,6 +2434,7 @@ def test_validate_of_a_file_without_a_blend_names_no_blend(addon, scene):
     result = jobs.validate(addon.bpy.context.window_manager.sdg.parameter_file)  # the bundled preset
     assert result.ok, result.problems
     assert "1 camera(s)," in result.summary and "cameras of" not in result.summary, result.summary
+
 
 def test_a_physics_preview_leaves_no_helpers_and_does_not_block_start(addon, scene, tmp_path):
     """Preview Frame of a physics_settle randomizer left its simulation helpers in the open
