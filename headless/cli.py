@@ -267,6 +267,7 @@ def _merge(args) -> int:
     from sdg_addon.output import OutputError, OutputFolder, remove_stale_temporaries
     from sdg_addon.writers import create_writer
     from sdg_addon.writers.base import removed_parts
+    from sdg_addon.writers.paths import UnsafePathError
 
     config = _load_or_report(args.file)
     if config is None:
@@ -313,7 +314,7 @@ def _merge(args) -> int:
         manifest["warnings"] = mixed_versions + manifest["warnings"]
         if any((out / AUDIT_DIR).glob("manifest.shard*.json")):  # a whole run's own manifest is kept
             write_json(out / AUDIT_DIR / "manifest.json", manifest)
-    except OutputError as e:
+    except (OutputError, UnsafePathError) as e:  # UnsafePathError: a user's file where merge writes, kept
         print(f"error: {e}", file=sys.stderr)
         return EXIT_INVALID
     except OSError as e:  # read-only storage, a full disk: one line, as a run says it

@@ -527,6 +527,23 @@ def test_a_users_file_in_the_dataset_is_never_replaced(tmp_path, capsys):
         assert render(p, out, "--resume") == 0 and (out / "rgb_0001.png").read_bytes() != b"mine"
 
 
+def test_merge_never_replaces_a_users_file_and_says_it_in_one_line(tmp_path, capsys):
+    """A user's file where merge writes (its manifest, audit/manifest.json) stays, and merge
+    says so as a run does: exit 2, one line naming the file (before: a ForeignFileError
+    traceback, exit 1). Once it is moved away, merge joins the shards."""
+    p, out = param(tmp_path), tmp_path / "out"
+    assert render(p, out, "--shard", "0/2") == 0 and render(p, out, "--shard", "1/2") == 0
+    (out / "audit" / "manifest.json").write_bytes(b"mine")
+    capsys.readouterr()
+    assert main(["merge", str(p), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert "manifest.json" in err and "did not write" in err
+    assert (out / "audit" / "manifest.json").read_bytes() == b"mine"
+    (out / "audit" / "manifest.json").unlink()
+    assert main(["merge", str(p), "--out", str(out)]) == 0
+
+
 def test_overwrite_refuses_before_deleting(tmp_path, capsys):
     """--overwrite deletes nothing when it would delete its own parameter file (an edited copy
     in audit/inputs/ run from there) or when a recorded folder is now a link out of the
