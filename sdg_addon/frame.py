@@ -57,6 +57,7 @@ class Camera:
     sensor: str = "visible"  # "visible" | "thermal" | "nir" (sensors.SENSOR_KINDS)
     rig: str = ""  # the camera this one is rigged to (shared pose), "" if none
     camera_to_rig: np.ndarray | None = None  # 4x4 pose in the rig camera's space (Blender axes)
+    meters_per_unit: float = 1.0  # metres in one Blender unit (a base .blend's unit scale)
 
     @property
     def world_to_camera(self) -> np.ndarray:

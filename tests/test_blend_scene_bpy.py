@@ -548,6 +548,24 @@ def test_a_base_scenes_pixel_aspect_is_rendered_and_labelled_as_blender_renders_
     assert len(inside) >= 2 and all(seen[k] == v for k, v in inside.items()), (inside, seen)
 
 
+def test_camera_params_give_a_base_scenes_unit_scale_as_meters_per_scene_unit(shop, tmp_path, capsys):
+    """A .blend modelled in centimetres (unit scale 0.01) keeps Blender units in its labels:
+    camera_params' metersPerSceneUnit, Replicator's key for it, is 0.01 there (was 1.0, so a
+    reader took centimetres for metres) and 1.0 for the shop in metres."""
+    bpy.ops.wm.open_mainfile(filepath=str(shop.path), load_ui=False)
+    bpy.context.scene.unit_settings.scale_length = 0.01
+    blend = saved_variant(tmp_path / "centimetres.blend")
+    for name, path, scale in (("cm", blend, 0.01), ("m", shop.path, 1.0)):
+        param = blend_param(path, "[annotators]\ncamera_params = {}\n")
+        out = tmp_path / name
+        capsys.readouterr()
+        assert main(["render", str(param), "--out", str(out), "--quiet"]) == 0
+        err = capsys.readouterr().err
+        params = json.loads((out / "camera_params_0000.json").read_text())
+        assert params["metersPerSceneUnit"] == scale, params["metersPerSceneUnit"]
+        assert ("(camera_params' metersPerSceneUnit)" in err) == (scale != 1.0), err
+
+
 def test_a_run_after_a_blend_run_in_one_session_reads_no_file_of_it(shop, tmp_path):
     """Runs in one Python session (tests, a script calling the CLI twice) each start from an
     emptied session: the .blend an earlier run appended is not a file the next one reads

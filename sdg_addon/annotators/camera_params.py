@@ -74,7 +74,7 @@ class CameraParams(Annotator):
             "cameraNearFar": [c.clip_start, c.clip_end],
             "cameraProjection": replicator_projection(c).T.ravel().tolist(),
             "cameraViewTransform": c.world_to_camera.T.ravel().tolist(),
-            "metersPerSceneUnit": 1.0,
+            "metersPerSceneUnit": c.meters_per_unit,
             "renderProductResolution": [c.width, c.height],
             # --- explicit additions --------------------------------------------------------
             "camera_name": c.name,

@@ -404,6 +404,8 @@ def camera_info(scene, cam_obj, sensor_kind: str = "visible") -> Camera:
         sensor=sensor_kind,
         rig=rig,
         camera_to_rig=camera_to_rig,
+        # Blender keeps the unit scale in float32: its shortest decimal (0.01, not 0.0099999998).
+        meters_per_unit=float(str(np.float32(scene.unit_settings.scale_length))),
     )
 
 
