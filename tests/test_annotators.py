@@ -446,6 +446,33 @@ def test_object_behind_the_camera_has_no_rows():
     assert sil.truncation_ratio(frame, 2) == 1.0
 
 
+@pytest.mark.parametrize("projection", ["perspective", "orthographic"])
+def test_far_plane_cuts_silhouettes_as_it_cuts_the_render(projection):
+    """Cycles renders nothing beyond clip_end: a cube the far plane cuts is not occluded
+    there, its loose box is what is left in front of the plane, and a cube wholly beyond it
+    is not in view (before, both kept their whole silhouette: occlusionRatio 0.5 and 1.0
+    with nothing in front of them)."""
+    make = perspective if projection == "perspective" else orthographic
+    cam = make(near=0.1, far=6.0)
+    half = 0.5 if projection == "perspective" else 0.4
+    # A cube turned 40 degrees about the view axis's perpendicular, centred on the far plane.
+    cut = box_object(2, "cut", [-half] * 3, [half] * 3, translate(-0.3, 0.1, -6.0) @ rotate("y", 40))
+    beyond = box_object(3, "beyond", [-half] * 3, [half] * 3, translate(0.9, -0.4, -7.5))
+    frame = make_frame(cam, [cut, beyond])
+    seen = frame.passes["instance"]
+    assert np.count_nonzero(seen == 2) > 20 and not (seen == 3).any()
+    occl = {int(r["instanceId"]): r for r in annotate("occlusion", frame)["data"]}
+    assert set(occl) == {2}, "a cube wholly beyond the far plane is not in view"
+    assert occl[2]["occlusionRatio"] == 0.0
+    assert occl[2]["unoccludedPixels"] == np.count_nonzero(seen == 2)
+    ys, xs = np.nonzero(seen == 2)
+    row = row_of(annotate("bounding_box_2d_loose", frame), 2)
+    assert (row["x_min"], row["y_min"], row["x_max"], row["y_max"]) == (xs.min(), ys.min(), xs.max(), ys.max())
+    assert annotate("bounding_box_3d", frame)["info"]["bboxIds"] == [2]
+    assert np.array_equal(sil.amodal_mask(frame, 2), seen == 2)
+    assert sil.truncation_ratio(frame, 2) == 0.0
+
+
 # ---------------------------------------------------------------------------------------
 # 3D boxes
 

@@ -33,7 +33,7 @@ from .silhouettes import (
 def full_extent(frame, instance_id: int, clipped: list[int], truncation: float) -> list[int]:
     """Inclusive pixel extent of the object's whole projection, past the image border too:
     the mask's extent when nothing is truncated, else the pixel centres inside the bounds
-    of its projected (near-clipped) triangles, united with the mask's extent."""
+    of its projected (near- and far-clipped) triangles, united with the mask's extent."""
     if truncation <= 0.0:
         return list(clipped)
     px = projected_triangles(frame, instance_id).reshape(-1, 2)

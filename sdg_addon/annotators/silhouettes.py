@@ -40,8 +40,9 @@ def _triangles(frame: FrameData, instance_id: int) -> np.ndarray:
 
 
 def _vertex_pixels(frame: FrameData, instance_id: int) -> tuple[np.ndarray, bool]:
-    """(V, 2) pixel coordinates of the object's mesh vertices, and whether the near plane
-    cuts it (a vertex nearer than it: then only clipped triangles are meaningful). The
+    """(V, 2) pixel coordinates of the object's mesh vertices, and whether the near or the
+    far plane cuts it (a vertex nearer than clip_start or farther than clip_end: then only
+    clipped triangles are meaningful, as Cycles renders nothing outside that range). The
     first call of a frame projects every object with geometry at once."""
     cache = frame.cache.setdefault("vertex_pixels", {})
     if instance_id not in cache:
@@ -58,7 +59,7 @@ def _vertex_pixels(frame: FrameData, instance_id: int) -> tuple[np.ndarray, bool
         # (Both coordinates' tests joined by one & : numpy's all(axis=1) over rows of two is
         # a slow reduction.)
         small = np.abs(px) < 1e100
-        odd = ~(small[:, 0] & small[:, 1]) | (-cam[:, 2] < near)
+        odd = ~(small[:, 0] & small[:, 1]) | (-cam[:, 2] < near) | (-cam[:, 2] > frame.camera.clip_end)
         odd_before = np.concatenate([[0], np.cumsum(odd)])
         cut = (odd_before[bounds[1:]] - odd_before[bounds[:-1]]) > 0
         # Each object's pixel bounds too (truncation's quick test), for all in one pass.
@@ -79,9 +80,9 @@ def _coverage(frame: FrameData, instance_id: int) -> raster.Coverage:
 
     The first call of a frame rasterizes every labelled object with geometry at once
     (raster.rasterize_chains: one running sum for all of them). A mesh wholly beyond the
-    near plane is rasterized from its boundary chain (front-facing triangles only for a
-    closed surface, shared edges cancelled: mostly its contour), one cut by the near plane
-    by rasterizing its clipped triangles: the same pixels either way."""
+    near plane and within the far one is rasterized from its boundary chain (front-facing
+    triangles only for a closed surface, shared edges cancelled: mostly its contour), one
+    cut by either plane by rasterizing its clipped triangles: the same pixels either way."""
     cache = frame.cache.setdefault("coverage", {})
     cov = cache.get(instance_id)
     if cov is None:
@@ -95,14 +96,14 @@ def _coverage(frame: FrameData, instance_id: int) -> raster.Coverage:
         frame.cache.setdefault("chains", {}).update(zip(whole, chains))  # truncation reuses them
         cache.update(zip(whole, raster.rasterize_chains(chains, frame.width, frame.height)))
         for i in todo:
-            if i not in cache:  # cut by the near plane: its clipped triangles (rare)
+            if i not in cache:  # cut by the near or far plane: its clipped triangles (rare)
                 cache[i] = raster.Coverage(0, 0, rasterize(projected_triangles(frame, i), frame.width, frame.height))
         cov = cache[instance_id]
     return cov
 
 
 def _mesh_chains(frame: FrameData, ids: list[int]) -> list[tuple]:
-    """raster.mesh_chain of each object (wholly beyond the near plane), in one call."""
+    """raster.mesh_chain of each object (wholly between the near and far planes), in one call."""
     if not ids:
         return []
     px, parts, winding = [], [], []
@@ -262,7 +263,8 @@ def occlusion_ratio(frame: FrameData, instance_id: int) -> float:
 
 
 def projected_triangles(frame: FrameData, instance_id: int) -> np.ndarray:
-    """(N, 3, 2) pixel coordinates of the object's triangles after near-plane clipping.
+    """(N, 3, 2) pixel coordinates of the object's triangles after clipping to the camera's
+    near and far planes (clip_start, clip_end: what Cycles' camera rays reach).
 
     The projection raster.silhouette rasterizes; not limited to the image.
     """
@@ -273,7 +275,7 @@ def projected_triangles(frame: FrameData, instance_id: int) -> np.ndarray:
         if cut:
             tri = _triangles(frame, instance_id)
             cam = frame.camera.to_camera(tri.reshape(-1, 3)).reshape(-1, 3, 3)
-            px = project_camera_triangles(frame.camera, cam) if tri.shape[0] else np.zeros((0, 3, 2))
+            px = project_camera_triangles(frame.camera, cam, clip_far=True) if tri.shape[0] else np.zeros((0, 3, 2))
         else:
             px = vertex_px[frame.objects[instance_id].mesh()[1]].reshape(-1, 3, 2)
         px = px[np.isfinite(px).all(axis=(1, 2))]
@@ -283,7 +285,7 @@ def projected_triangles(frame: FrameData, instance_id: int) -> np.ndarray:
 
 def silhouette_triangles(frame: FrameData, instance_id: int) -> np.ndarray:
     """The projected triangles whose union is the object's silhouette: those of one winding
-    when the object is a closed surface wholly beyond the near plane (raster.
+    when the object is a closed surface wholly between the near and far planes (raster.
     is_closed_surface; about half the work, the same pixels: the tie rule decides a centre
     as if it were moved an infinitesimal step right and down, so only the union's point
     set matters), else all of them."""
@@ -310,8 +312,8 @@ def truncation_ratio(frame: FrameData, instance_id: int) -> float:
     larger than max(4 W H, 2^20) pixels (objects reaching far outside the image, e.g. close
     to the camera plane) are rasterized at a reduced scale s, the outside count scaled by
     1 / s^2: the ratio is then an estimate, good to about the outline length at that scale.
-    A mesh wholly beyond the near plane is rasterized from the edge chain its silhouette
-    came from, one cut by it from its clipped triangles.
+    A mesh wholly between the near and far planes is rasterized from the edge chain its
+    silhouette came from, one cut by either from its clipped triangles.
     """
     cache = frame.cache.setdefault("truncation", {})
     if instance_id in cache:
