@@ -527,6 +527,27 @@ def test_a_users_file_in_the_dataset_is_never_replaced(tmp_path, capsys):
         assert render(p, out, "--resume") == 0 and (out / "rgb_0001.png").read_bytes() != b"mine"
 
 
+@pytest.mark.parametrize("mode", ["inline", "processes"])
+def test_a_users_file_where_the_run_makes_a_folder_is_named_and_kept(tmp_path, capsys, mode):
+    """A user's file standing where a frame's folder goes (a `yolo` file in the dataset):
+    exit 2 naming that file, kept, as a user's file of a frame's name is (before: exit 1,
+    "cannot write to OUT: Not a directory" naming a temporary file that was gone); once it
+    is moved away, --resume completes."""
+    p = param(tmp_path, TINY + "\n[writers]\nbasic = {}\nyolo = {}\n")
+    out = tmp_path / "out"
+    assert render(p, out, "--frames", "0:1") == 0
+    (out / "yolo").rename(tmp_path / "yolo_moved")
+    (out / "yolo").write_bytes(b"mine")
+    capsys.readouterr()
+    assert render(p, out, "--resume", "--worker-mode", mode, "--workers", "1") == 2
+    err = capsys.readouterr().err
+    assert f"{out / 'yolo'} is a file where the run makes a folder" in err and ".tmp" not in err, err
+    assert (out / "yolo").read_bytes() == b"mine"
+    (out / "yolo").unlink()
+    (tmp_path / "yolo_moved").rename(out / "yolo")
+    assert render(p, out, "--resume") == 0 and (out / "yolo" / "labels" / "train" / "000001.txt").is_file()
+
+
 def test_merge_never_replaces_a_users_file_and_says_it_in_one_line(tmp_path, capsys):
     """A user's file where merge writes (its manifest, audit/manifest.json) stays, and merge
     says so as a run does: exit 2, one line naming the file (before: a ForeignFileError

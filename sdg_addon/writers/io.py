@@ -103,10 +103,29 @@ def _into_place(tmp: str, path: Path, folder_made: bool = False) -> None:
             raise
         path.parent.mkdir(parents=True, exist_ok=True)
         _into_place(tmp, path, folder_made=True)
+    except NotADirectoryError as e:
+        blocked = _file_in_the_way(path)
+        if blocked is None:
+            raise
+        raise blocked from e
     except OSError as e:
         if e.errno != errno.EXDEV:
             raise
         _copy_into_place(tmp, path)
+
+
+def _file_in_the_way(path: Path) -> output.ForeignFileError | None:
+    """The refusal to write `path` where a file stands in place of one of its folders (a
+    user's `coco/train` file in a dataset, where the run makes a folder): never replaced,
+    and named (the system's error names the temporary file, "Not a directory"); None where
+    no file is in the way."""
+    for parent in reversed(Path(path).parents):
+        if os.path.lexists(parent) and not os.path.isdir(parent):
+            return output.ForeignFileError(
+                f"refusing to write {path}: {parent} is a file where the run makes a folder; move it out "
+                "of the dataset folder, then run again (a render's finished frames are kept: --resume)"
+            )
+    return None
 
 
 def _copy_into_place(tmp: str, path: Path) -> None:
