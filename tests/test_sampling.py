@@ -193,6 +193,23 @@ def test_truncated_normal_is_truncated_not_clipped(name, mu, sigma, a, b):
         assert np.max(np.abs(ecdf - cdf)) < 1.63 / math.sqrt(n) * 1.5
 
 
+def test_truncated_normal_never_rounds_past_a_bound():
+    """mean + std * z at a bound rounds: a window 40 std above the mean (every value the
+    nearer bound) drew 0.30000000000000004 for high = 0.3, outside the checked support."""
+    from sdg_addon.sampling.distributions import truncated_normal
+
+    assert truncated_normal(0.5, 0.7, 0.01, 0.0, 0.3) == 0.3  # was 0.30000000000000004
+    rng = np.random.default_rng(0)
+    for _ in range(20000):
+        mean, std = rng.uniform(-10, 10), 10 ** rng.uniform(-3, 1)
+        low = rng.uniform(-10, 10)
+        high = low + 10 ** rng.uniform(-3, 1)
+        for u in (0.0, rng.random(), 1 - 1e-16):
+            assert low <= truncated_normal(u, mean, std, low, high) <= high, (u, mean, std, low, high)
+    far = {"distribution": "truncated_normal", "mean": 0.7, "std": 0.01, "low": 0, "high": 0.3}
+    assert set(draws(far, 50)) == {0.3}
+
+
 def test_truncated_normal_one_bound_and_vectors():
     r = spec(
         "pose",

@@ -176,7 +176,9 @@ def truncated_normal(u: float, mean: float, std: float, low: float, high: float)
     else:
         z = _STD_NORMAL.inv_cdf(min(max(pa + u * (pb - pa), 5e-324), 1 - 1e-16))
         z = min(max(z, a), b)
-    return mean + std * (-z if flip else z)
+    # mean + std * z rounds: at a bound (far in a tail, where every value is the nearer bound)
+    # it may land one ulp past it, outside the support a parameter's range was checked against
+    return min(max(mean + std * (-z if flip else z), low), high)
 
 
 def _check_normal(params):
