@@ -266,6 +266,51 @@ def test_a_panoramic_camera_is_refused_before_anything_is_written(shop, tmp_path
         recorder.check_targets(built, recorder.resolve_targets(built))
 
 
+@pytest.mark.parametrize(
+    "case, refused",
+    [
+        ("sheared", "shears the image"),  # turned inside a parent scaled (1, 2, 0.5)
+        ("mirrored", "mirrors the image"),  # its own scale (-1, 1, 1)
+        ("mirrored_parent", "mirrors the image"),  # a parent scaled (-1, -1, -1)
+        ("scaled", ""),  # a parent scaled (2, 2, 2), its own (2, 0.5, 1.5): only sizes it
+    ],
+)
+def test_a_mirrored_or_sheared_camera_is_refused_before_anything_is_written(shop, tmp_path, capsys, case, refused):
+    """Cycles renders through a camera's world transform with each axis made unit length:
+    a negative scale mirrors the image, a camera turned inside an unevenly scaled parent
+    gets a skewed one. The labels describe a camera of that position and a rotation (before:
+    rendered, a mirrored camera's point cloud metres off, a sheared one's loose boxes,
+    occlusion and camera_params wrong). A scale alike on all axes, or the camera's own
+    uneven one, changes nothing Cycles renders: recorded as before."""
+    bpy.ops.wm.open_mainfile(filepath=str(shop.path), load_ui=False)
+    cam = bpy.data.objects["CamA"]
+    if case == "mirrored":
+        cam.scale = (-1, 1, 1)
+    else:  # parented to an empty at the origin (its pose unchanged), which is then turned and scaled
+        parent = bpy.data.objects.new("Rig", None)
+        bpy.context.scene.collection.objects.link(parent)
+        cam.parent = parent
+        parent.rotation_euler = (0.0, 0.0, math.radians(30))
+        parent.scale = {"sheared": (1, 2, 0.5), "mirrored_parent": (-1, -1, -1), "scaled": (2, 2, 2)}[case]
+        if case == "scaled":
+            cam.scale = (2, 0.5, 1.5)
+    bpy.context.view_layer.update()
+    world = np.array(cam.matrix_world, dtype=np.float64)
+    world[:3, :3] /= np.linalg.norm(world[:3, :3], axis=0)  # as Cycles renders it
+    blend = saved_variant(tmp_path / f"{case}.blend")
+    out = tmp_path / "out"
+    capsys.readouterr()
+    code = main(["render", str(blend_param(blend)), "--out", str(out), "--quiet"])
+    err = capsys.readouterr().err
+    if refused:
+        assert code == 2 and not out.exists()
+        assert "camera 'CamA'" in err and refused in err, err
+        return
+    assert code == 0, err
+    params = json.loads((out / "camera_params_0000.json").read_text())
+    assert np.allclose(params["camera_to_world"], world, atol=1e-5)
+
+
 def test_a_base_scenes_image_size_and_film_are_named_with_the_values_that_make_them(shop, tmp_path, capsys):
     """A .blend framed at 80 x 60 at 50 % with a transparent film, recorded with [render]'s
     defaults: the run names both differences and the values that make its image (the size at

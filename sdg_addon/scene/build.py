@@ -43,6 +43,7 @@ from .base import (
     INFRARED_RANGES,
     background_set_note,
     check_camera_folders,
+    check_camera_transform,
     check_colour,
     check_free_names,
     check_infrared_properties,
@@ -270,6 +271,7 @@ def build_scene(config: Config, open_scene=None, quiet: bool = False) -> BuiltSc
         raise FieldError("cameras", MISSING, "at least one [[cameras]] entry: the base scene has no camera")
     for name in built.render_cameras:
         check_projection(built.cameras[name], base.blend)
+        check_camera_transform(built.cameras[name], base.blend)
     check_camera_folders(built.render_cameras, base.blend, [lidar.name for lidar in config.lidars])
     check_colour(scene, config.render)
     scene.camera = built.cameras[built.render_cameras[0]]
