@@ -700,6 +700,13 @@ def test_camera_look_at_or_rotation(tmp_path):
         ),
         ('[writers.basic]\nimage_output_format = "jpeg"\n', "writers.basic.image_output_format", "jpeg", ["PNG only"]),
         (
+            "[writers.basic]\nskeleton_data = true\n",
+            "writers.basic.skeleton_data",
+            True,
+            ["keypoints annotator", "[annotators] keypoints = {}"],
+        ),
+        ('[writers.basic]\ns3_bucket = "data"\n', "writers.basic.s3_bucket", "data", ["output folder only"]),
+        (
             '[writers.coco]\nsemantic_types = ["class"]\n',
             "writers.coco.semantic_types",
             ["class"],

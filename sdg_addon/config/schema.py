@@ -2422,6 +2422,17 @@ def writer_option_hints(options: dict, known) -> dict[str, str]:
             hints[key] = "the basic writer writes rgb as PNG only (lossless; convert afterwards for JPEG)"
         elif key == "use_common_output_dir":
             hints[key] = "several cameras' files are placed by `camera_subfolders` and `annotator_subfolders`"
+        elif key == "skeleton_data":
+            hints[key] = (
+                "Replicator's skeleton_data has no annotator of that name here: the keypoints annotator "
+                "projects named keypoints of each object, with their skeleton (COCO style): "
+                "[annotators] keypoints = {} and an asset's `keypoints` / `skeleton` (docs/annotators.md)"
+            )
+        elif key in ("s3_bucket", "s3_region", "s3_endpoint", "backend"):
+            hints[key] = (
+                "writers write into the run's output folder only (`run.output` or `--out`); copy it to "
+                "object storage afterwards"
+            )
     return hints
 
 
