@@ -359,6 +359,8 @@ def test_to_dict_round_trips():
         ({"distribution": "choice", "values": []}, "values"),
         ({"distribution": "choice", "values": [1, 2], "weights": [1]}, "weights"),
         ({"distribution": "choice", "values": [1, 2], "weights": [0, 0]}, "weights"),
+        ({"distribution": "choice", "values": [1, 2], "weights": [1e308, 1e308]}, "weights"),  # sum: inf
+        ({"distribution": "mixture", "components": [1, 2], "weights": [1e308, 1e308]}, "weights"),
         ({"distribution": "sequence", "values": 3}, "values"),
         ({"distribution": "truncated_normal", "mean": 0, "std": 1, "low": 0}, "high"),  # bounds required
         ({"distribution": "truncated_normal", "mean": 5, "std": 0, "low": 0, "high": 1}, "mean"),

@@ -294,8 +294,9 @@ class UniformInt(Distribution):
 
 
 def _weights_fit(w, n: int) -> bool:
-    """Relative weights for n choices: n numbers >= 0 with a positive sum."""
-    return isinstance(w, list) and len(w) == n and all(_is_number(x) and x >= 0 for x in w) and sum(w) > 0
+    """Relative weights for n choices: n numbers >= 0 with a positive sum (a finite one: numbers
+    near 1e308 add up to infinity, and their shares to nothing)."""
+    return isinstance(w, list) and len(w) == n and all(_is_number(x) and x >= 0 for x in w) and 0 < sum(w) < math.inf
 
 
 def _numeric_bounds(values: list):
@@ -332,7 +333,7 @@ class Choice(Distribution):
             return [("values", values, "a non-empty list")]
         w = params.get("weights")
         if w is not None and not _weights_fit(w, len(values)):
-            return [("weights", w, f"{len(values)} non-negative numbers with a positive sum")]
+            return [("weights", w, f"{len(values)} non-negative numbers with a positive, finite sum")]
         replace = params.get("replace", False)
         if not isinstance(replace, bool):
             return [("replace", replace, "true or false")]
@@ -596,7 +597,7 @@ class Mixture(Distribution):
             return [("components", components, "components that draw the same kind of value")]
         w = params.get("weights")
         if w is not None and not _weights_fit(w, len(components)):
-            return [("weights", w, f"{len(components)} non-negative numbers with a positive sum")]
+            return [("weights", w, f"{len(components)} non-negative numbers with a positive, finite sum")]
         return []
 
     def scalar(self) -> bool:
