@@ -43,6 +43,42 @@ def test_bad_scatter_options_are_named():
     assert ">= -1 and <= 1" in found["randomizers[0].min_normal_z"]
 
 
+SCATTER = '[[randomizers]]\ntype = "scatter"\ntargets = "mug"\n'
+
+
+@pytest.mark.parametrize(
+    "extra, field, said",
+    [
+        ('surface = "table"\nrotation = [90, 0, 0]\n', "rotation", 'only with orientation = "random"'),
+        ('surface = "table"\norientation = "normal"\nrotation = [90, 0, 0]\n', "rotation", "by `yaw`"),
+        ('surface = "table"\norientation = "random"\nyaw = 30\n', "yaw", "give `rotation`"),
+        ("yaw = 30\nrotation = [90, 0, 0]\n", "yaw", "not together with `rotation`"),
+        ('orientation = "random"\nyaw = 30\n', "yaw", 'only with orientation = "upright"'),
+    ],
+)
+def test_a_scatter_yaw_or_rotation_its_orientation_would_not_apply_is_refused(extra, field, said):
+    """An upright object scattered on a surface with rotation = [90, 0, 0] was placed with a
+    uniform yaw, the rotation drawn and never applied; now refused, as the other pairs where
+    the orientation uses one of them and not the other."""
+    found = problems(SCATTER + extra)
+    assert list(found) == [f"randomizers[0].{field}"] and said in found[f"randomizers[0].{field}"], found
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        'surface = "table"\nyaw = 30\n',
+        'surface = "table"\norientation = "normal"\nyaw = 30\n',
+        'surface = "table"\norientation = "random"\nrotation = [90, 0, 0]\n',
+        "yaw = 30\n",
+        "rotation = [90, 0, 0]\n",
+        'orientation = "random"\nrotation = [90, 0, 0]\n',
+    ],
+)
+def test_a_scatter_yaw_or_rotation_its_orientation_applies_is_taken(extra):
+    config_from_dict(tomllib.loads(HEAD + SCATTER + extra), Path("p.toml"))
+
+
 def test_camera_relative_needs_a_depth_and_look_at_a_distance_or_path():
     found = problems('[[randomizers]]\ntype = "camera_relative"\ntargets = "mug"\n')
     assert "depth" in found["randomizers[0].depth"]

@@ -220,6 +220,23 @@ class Scatter(RandomizerSpec):
         ),
     }
 
+    @classmethod
+    def check(cls, params, options):
+        """`yaw` and `rotation` where the orientation takes them only: else they were drawn
+        and never applied (an upright object on a surface ignored a rotation of [90, 0, 0])."""
+        orientation, out = options.get("orientation", "upright"), []
+        if options.get("surface"):
+            if "rotation" in params and orientation != "random":
+                used = f'orientation = "{orientation}" turns the object by `yaw`'
+                out.append(("rotation", None, f'on a surface only with orientation = "random" ({used})'))
+            if "yaw" in params and orientation == "random":
+                out.append(("yaw", None, 'on a surface not with orientation = "random" (give `rotation`)'))
+        elif "yaw" in params and "rotation" in params:
+            out.append(("yaw", None, "in a volume not together with `rotation`, which sets the whole turn"))
+        elif "yaw" in params and orientation != "upright":
+            out.append(("yaw", None, f'in a volume only with orientation = "upright" ("{orientation}": any rotation)'))
+        return out
+
     def sample(self, rng, frame, targets, facts=None, earlier=()):
         if facts is None:
             raise ValueError("scatter needs scene facts")
