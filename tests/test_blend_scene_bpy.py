@@ -753,6 +753,38 @@ def test_infrared_properties_of_a_base_scene_out_of_range_are_refused(shop, tmp_
 
 
 @pytest.mark.parametrize(
+    "owner, value, said",
+    [
+        ("can_a", {"class": ["can\n"]}, "label value 'can\\n' (type 'class') is not a non-empty string"),
+        ("can_a", {"class": [" can"]}, "label value ' can' (type 'class') is not"),
+        ("can_a", {"class": ["c" * 129]}, "of at most 128 characters"),
+        ("can_a", {"": ["can"]}, "label type '' is not"),
+        ("can_a", "class:can\tmug", "label value 'can\\tmug' (type 'class') is not"),
+        ("can_a", 5, "labels must be a table or a 'type:value,...' string, got 5"),
+        ("cans", {"class": ["can\n"]}, "custom property of collection 'cans'"),
+    ],
+)
+def test_labels_of_a_base_scene_that_break_label_files_are_refused(shop, tmp_path, capsys, owner, value, said):
+    """A .blend's labels follow the parameter file's rule for label types and values (they end
+    up in KITTI lines, COCO names, YOLO yaml): one with a newline, a tab, a space at an end,
+    more than 128 characters or an empty type is refused naming the .blend, the property and
+    its owner, nothing written (was: recorded as it was, 'can\n' a class of its own, an
+    empty type taken, and a malformed one an error naming neither the .blend nor the property)."""
+    bpy.ops.wm.open_mainfile(filepath=str(shop.path), load_ui=False)
+    target = bpy.data.collections[owner] if owner == "cans" else bpy.data.objects[owner]
+    target["semantics"] = value
+    blend = saved_variant(tmp_path / "labels.blend")
+    sha = sha256(blend)
+    assert main(["render", str(blend_param(blend)), "--out", str(tmp_path / "out"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "scene.blend" in err and "labels.blend" in err and "'semantics' custom property" in err
+    assert f"{'collection' if owner == 'cans' else 'object'} {owner!r}" in err
+    assert said in err
+    assert not (tmp_path / "out").exists()
+    assert sha256(blend) == sha
+
+
+@pytest.mark.parametrize(
     "prop, value, said",
     [
         ("sdg_palette", "rainbowz", "camera 'CamA' has sdg_palette = 'rainbowz'"),

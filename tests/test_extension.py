@@ -378,6 +378,10 @@ def test_add_and_remove_label(addon, scene):
         bpy.ops.sdg.add_label(label_type="class", value="a,b")
     with pytest.raises(RuntimeError, match="the value 'class:mug' repeats the type: type 'mug' alone"):
         bpy.ops.sdg.add_label(label_type="class", value="class:mug")  # was stored as class:class:mug
+    with pytest.raises(RuntimeError, match="label value 'm\\\\tug' is not a non-empty string of at most 128"):
+        bpy.ops.sdg.add_label(label_type="class", value="m\tug")  # a run of the .blend refuses it
+    with pytest.raises(RuntimeError, match="at most 128 characters"):
+        bpy.ops.sdg.add_label(label_type="class", value="m" * 129)
     # Nothing to label: a sentence saying what to click (was 'nothing to label (collection)').
     bpy.context.view_layer.active_layer_collection = bpy.context.view_layer.layer_collection
     with pytest.raises(RuntimeError, match="the active collection is the Scene Collection, which holds no labels"):

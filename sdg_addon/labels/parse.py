@@ -4,9 +4,14 @@ The property `semantics` on an object or a collection holds a table such as
 {"class": "mug", "color": ["red", "glossy"]}, or a string "class:mug,color:red".
 Resolution (labels.blender) merges them: collections (outermost first), then parent
 objects (root first), then the object itself; for each label type the nearest wins.
+Types and values follow the parameter file's rule (config.fields.is_label_text): they end
+up in label files (KITTI lines, COCO names, YOLO yaml), so a newline or a space at an end
+in a .blend's label is refused as it is in the parameter file.
 """
 
 from __future__ import annotations
+
+from ..config.fields import LABEL_TEXT, is_label_text
 
 LABEL_PROPERTY = "semantics"
 
@@ -23,6 +28,7 @@ def parse_labels(value) -> dict[str, list[str]]:
             t, v = (s.strip() for s in part.split(":", 1))
             if not t or not v:
                 raise ValueError(f"label {part!r} has an empty type or value")
+            _check_text(t, v)
             out.setdefault(t, []).append(v)
         return out
     if hasattr(value, "to_dict"):  # a Blender IDPropertyGroup
@@ -33,9 +39,19 @@ def parse_labels(value) -> dict[str, list[str]]:
             values = [v] if isinstance(v, str) else list(v)
             if not values or not all(isinstance(x, str) and x for x in values):
                 raise ValueError(f"label type {t!r} needs a non-empty string or list of strings")
+            for x in values:
+                _check_text(t, x)
             out[str(t)] = values
         return out
     raise ValueError(f"labels must be a table or a 'type:value,...' string, got {value!r}")
+
+
+def _check_text(label_type, value: str) -> None:
+    """A ValueError naming the type or value that is not a label text."""
+    if not is_label_text(label_type):
+        raise ValueError(f"label type {label_type!r} is not {LABEL_TEXT}, no spaces at the ends")
+    if not is_label_text(value):
+        raise ValueError(f"label value {value!r} (type {label_type!r}) is not {LABEL_TEXT}, no spaces at the ends")
 
 
 def merge_labels(chain: list[dict[str, list[str]]]) -> dict[str, list[str]]:

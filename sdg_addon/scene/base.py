@@ -505,6 +505,28 @@ def check_infrared_properties(scene, blend: str = "") -> None:
                 check_camera_sensor_settings(owner, blend)
 
 
+def check_scene_labels(blend: str = "") -> None:
+    """Every label of the base scene (the `semantics` custom property of its objects and
+    collections, linked ones and instanced collections too: the session holds only the
+    scene and what it uses) parses: else refused naming the owner, its value and the rule,
+    before anything is written (it was an error naming neither the .blend nor the property,
+    and a newline or a space at an end of a value went into the label files)."""
+    from ..labels.blender import own_labels
+    from ..labels.parse import LABEL_PROPERTY
+
+    for kind, blocks in (("object", bpy.data.objects), ("collection", bpy.data.collections)):
+        for block in sorted(blocks, key=lambda b: b.name):
+            try:
+                own_labels(block)
+            except ValueError as e:
+                raise FieldError(
+                    "scene.blend",
+                    blend,
+                    f"labels that parse, in the {LABEL_PROPERTY!r} custom property of {kind} {block.name!r} "
+                    f"(the Labels panel sets it): {str(e).split(': ', 1)[-1]}",
+                ) from None
+
+
 # A thermal / NIR camera of a base scene takes these [[cameras]] fields as sdg_<name> custom properties.
 CAMERA_SENSOR_SETTINGS = ("netd", "vignetting", "blur", "palette", "preview_min", "preview_max", "exposure")
 

@@ -48,6 +48,7 @@ from .base import (
     check_free_names,
     check_infrared_properties,
     check_projection,
+    check_scene_labels,
     colour_differences,
     failed_drivers,
     image_differences,
@@ -227,6 +228,7 @@ def build_scene(config: Config, open_scene=None, quiet: bool = False) -> BuiltSc
         built.lights.update(scene_lights(scene, base.lights))
         check_free_names(scene, _added_names(config))
         check_infrared_properties(scene, base.blend)
+        check_scene_labels(base.blend)
     if config.world is not None:
         _world(scene, config.world.color, config.world.strength)
         set_thermal(scene.world, config.kelvin(config.world.temperature))

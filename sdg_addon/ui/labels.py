@@ -12,6 +12,7 @@ from dataclasses import replace
 import bpy
 from bpy.props import EnumProperty, StringProperty
 
+from ..config.fields import LABEL_TEXT, is_label_text
 from ..labels.blender import (
     apply_label_rule,
     collection_parents,
@@ -59,6 +60,9 @@ def check_label_text(label_type: str, value: str, need_value: bool = True) -> st
         return f"label value {value!r} must not contain ','"
     if value.strip().startswith(f"{label_type.strip()}:"):  # 'class:mug' typed as the value
         return f"the value {value!r} repeats the type: type {value.split(':', 1)[1].strip()!r} alone as the value"
+    for what, text in (("type", label_type.strip()), ("value", value.strip())):
+        if text and not is_label_text(text):  # what a run refuses in a .blend (labels.parse)
+            return f"label {what} {text!r} is not {LABEL_TEXT}"
     return None
 
 
