@@ -345,6 +345,25 @@ def test_a_base_scenes_image_size_and_film_are_named_with_the_values_that_make_t
     assert rgb.shape == (30, 40, 4) and rgb[..., 3].min() < 255
 
 
+def test_a_base_scenes_render_region_is_named_and_the_whole_frame_recorded(shop, tmp_path, capsys):
+    """A .blend with a Render Region (Crop to Render Region too) left on: the run renders and
+    labels the whole frame, and says so (before: the region was dropped without a word)."""
+    bpy.ops.wm.open_mainfile(filepath=str(shop.path), load_ui=False)
+    r = bpy.context.scene.render
+    r.resolution_x, r.resolution_y, r.resolution_percentage = 32, 24, 100
+    r.use_border = r.use_crop_to_border = True
+    r.border_min_x, r.border_max_x, r.border_min_y, r.border_max_y = 0.25, 0.75, 0.1, 0.6
+    blend = saved_variant(tmp_path / "region.blend")
+    capsys.readouterr()
+    assert main(["render", str(blend_param(blend)), "--out", str(tmp_path / "out"), "--quiet"]) == 0
+    err = capsys.readouterr().err
+    assert (
+        "the base scene's image is not the run's: Render Region on (x 0.25 .. 0.75, y 0.1 .. 0.6, cropped to it; "
+        "not reproduced: the run renders and labels the whole frame)\n" in err  # no [render] value makes it
+    ), err
+    assert np.asarray(Image.open(tmp_path / "out" / "rgb_0000.png")).shape == (24, 32, 4)
+
+
 @requires_oiio
 def test_a_base_scenes_colour_management_is_matched_by_the_values_the_run_names(shop, tmp_path, capsys):
     """A graded .blend (Filmic, a look, exposure, gamma, curves) in centimetres: a run with the

@@ -333,7 +333,8 @@ def colour_differences(scene, render) -> tuple[list[str], dict]:
 
 def image_differences(scene, render) -> tuple[list[str], dict]:
     """What of a base scene's image (Output > Format: size at its percentage; Film >
-    Transparent) the run does not make, and the [render] values that make it: a scene
+    Transparent; a Render Region, named only) the run does not make, and the [render] values
+    that make it: a scene
     graded for a transparent film or framed at its own size otherwise records differently
     from what the artist renders, without a word."""
     r = scene.render
@@ -349,6 +350,12 @@ def image_differences(scene, render) -> tuple[list[str], dict]:
         theirs, mine = ("transparent", "opaque") if r.film_transparent else ("opaque", "transparent")
         notes.append(f"film {theirs} (the run's: {mine})")
         match["film_transparent"] = bool(r.film_transparent)
+    if r.use_border:  # the run renders the whole frame (capture.render turns the region off)
+        cropped = ", cropped to it" if r.use_crop_to_border else ""
+        notes.append(
+            f"Render Region on (x {r.border_min_x:.3g} .. {r.border_max_x:.3g}, y {r.border_min_y:.3g} .. "
+            f"{r.border_max_y:.3g}{cropped}; not reproduced: the run renders and labels the whole frame)"
+        )
     return notes, match
 
 
