@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -77,6 +78,35 @@ def test_a_scatter_yaw_or_rotation_its_orientation_would_not_apply_is_refused(ex
 )
 def test_a_scatter_yaw_or_rotation_its_orientation_applies_is_taken(extra):
     config_from_dict(tomllib.loads(HEAD + SCATTER + extra), Path("p.toml"))
+
+
+class _EmptyRoom:
+    """Scene facts of a scene where anything fits (a volume scatter reads no geometry)."""
+
+    def names(self):
+        return ["mug"]
+
+    def layout(self, names):
+        return SimpleNamespace(fits=lambda name, matrix: True, add=lambda name, matrix: None)
+
+
+def test_a_scatter_in_a_volume_turns_about_z_by_default_as_its_fields_say():
+    """In a volume the default orientation (upright) turns the object about world Z only; the
+    docs said the volume mode drew a rotation uniform over all orientations by default."""
+    from sdg_addon.sampling import sample_frame
+    from sdg_addon.sampling.placement import Scatter
+
+    def tilts(extra: str) -> np.ndarray:
+        cfg = config_from_dict(tomllib.loads(HEAD + SCATTER + "scale = 1\n" + extra), Path("p.toml"))
+        drawn = [sample_frame(1, f, cfg.randomizers, [["mug"]], facts=_EmptyRoom()) for f in range(400)]
+        return np.array([euler_matrix(d[0]["values"]["mug"]["rotation"])[2, 2] for d in drawn])  # z of +Z
+
+    assert np.allclose(tilts(""), 1.0)  # upright: +Z stays up
+    tilted = tilts('orientation = "random"\n')
+    assert abs(tilted.mean()) < 0.1 and tilted.min() < -0.9  # uniform: z of +Z uniform in [-1, 1]
+    assert "in a volume" in Scatter.OPTIONS["orientation"].doc
+    assert not Scatter.OPTIONS["orientation"].doc.startswith("surface mode")
+    assert "`upright`: a uniform yaw only" in Scatter.PARAMS["rotation"][1]
 
 
 def test_camera_relative_needs_a_depth_and_look_at_a_distance_or_path():

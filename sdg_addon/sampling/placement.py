@@ -13,7 +13,8 @@ Scatter, per target in sorted name order, up to `max_tries` draws:
     is not counted as intersecting). The draw is kept if that lowest point lies over the
     surface (no overhanging into the air) and the object's mesh intersects no surface,
     obstacle or object placed before it (BVH triangle overlap, plus a containment test).
-  volume mode: a location uniform in a box or a sphere, any orientation.
+  volume mode: a location uniform in a box or a sphere; turned about world Z (`upright`, the
+    default, by `yaw`) or any rotation (`random`, `normal`), unless `rotation` is given.
 What fits in no try is hidden for the frame and logged as {"placed": false}.
 """
 
@@ -179,7 +180,7 @@ class Scatter(RandomizerSpec):
         ),
         "rotation": (
             VEC3,
-            'XYZ Euler degrees, for `orientation = "random"` or volume mode; default: the rotation an earlier entry set this frame, else uniform over all rotations',
+            'XYZ Euler degrees, on a surface with `orientation = "random"`, in a volume with any orientation; default: the rotation an earlier entry set this frame, else drawn as `orientation` says (`upright`: a uniform yaw only; `random`: uniform over all rotations)',
         ),
     }
     PARAM_RANGES = {"scale": (0.0, 1e6), "yaw": (-1e6, 1e6), "rotation": (-1e6, 1e6)}
@@ -197,7 +198,7 @@ class Scatter(RandomizerSpec):
             "orientation",
             "choice",
             "upright",
-            "surface mode: `upright` turns about world Z only; `normal` puts the object's +Z along the face normal; `random`: any rotation (then rested on its lowest point)",
+            '`upright` turns about world Z only, on a surface and in a volume (give `orientation = "random"` for any rotation there); `normal` (surface mode) puts the object\'s +Z along the face normal, in a volume it is `random`; `random`: any rotation, uniform (on a surface then rested on its lowest point)',
             choices=("upright", "normal", "random"),
         ),
         "volume": Field(
