@@ -118,6 +118,23 @@ def test_camera_relative_needs_a_depth_and_look_at_a_distance_or_path():
     assert "distance" in found["randomizers[0].distance"]
 
 
+def test_camera_look_at_refuses_what_its_shell_does_not_use():
+    """On a path, distance / elevation / azimuth were drawn and never applied (the path places
+    the camera), as path_position on a sphere or hemisphere; now each is refused."""
+    on_path = (
+        '[[randomizers]]\ntype = "camera_look_at"\ntargets = "cam"\nshell = "path"\npath = [[0, -2, 1], [1, -2, 1]]\n'
+    )
+    found = problems(on_path + "distance = 5\nelevation = 80\nazimuth = 3\n")
+    assert set(found) == {f"randomizers[0].{k}" for k in ("distance", "elevation", "azimuth")}
+    assert all("path places the camera" in e for e in found.values())
+    found = problems('[[randomizers]]\ntype = "camera_look_at"\ntargets = "cam"\ndistance = 2\npath_position = 0.5\n')
+    assert (
+        list(found) == ["randomizers[0].path_position"]
+        and 'only with shell = "path"' in found["randomizers[0].path_position"]
+    )
+    config_from_dict(tomllib.loads(HEAD + on_path + "path_position = 0.5\nroll = 3\n"), Path("p.toml"))
+
+
 def test_cases_are_validated():
     found = problems(
         '[[cases]]\nname = "a"\nframes = 6\nmin = 0.5\n'

@@ -20,6 +20,8 @@ from ..config.fields import Field
 from .placement import hidden_in, resolve
 from .randomizers import NUMBER, RandomizerSpec, aim_problems, register_randomizer
 
+SHELL_PARAMS = ("distance", "elevation", "azimuth")  # where on a sphere or hemisphere
+
 
 @register_randomizer
 class CameraLookAt(RandomizerSpec):
@@ -100,8 +102,21 @@ class CameraLookAt(RandomizerSpec):
                 out.append(
                     ("path", path, "a list of at least 2 points [x, y, z], each coordinate a number within ±1e6 m")
                 )
-        elif "distance" not in params:
-            out.append(("distance", None, "a distance from the target (number or distribution), metres"))
+            # the camera is where the path puts it: these were drawn and never applied
+            out += [
+                (k, None, 'not with shell = "path" (the path places the camera)') for k in SHELL_PARAMS if k in params
+            ]
+        else:
+            if "distance" not in params:
+                out.append(("distance", None, "a distance from the target (number or distribution), metres"))
+            if "path_position" in params:
+                out.append(
+                    (
+                        "path_position",
+                        None,
+                        f'only with shell = "path" (shell = "{shell}" takes distance, elevation and azimuth)',
+                    )
+                )
         return out
 
     def sample(self, rng, frame, targets, facts=None, earlier=()):
