@@ -761,6 +761,9 @@ def test_camera_params_perspective_as_a_replicator_reader_uses_them():
     assert params["cameraModel"] == "pinhole" and params["projection"] == "perspective"
     assert params["renderProductResolution"] == [128, 96]
     assert params["cameraNearFar"] == [0.1, 100.0]
+    # A shifted lens: row 3 of the projection carries the principal point's offset (docs).
+    proj = np.array(params["cameraProjection"]).reshape(4, 4)
+    np.testing.assert_allclose(proj[2], [1 - 2 * 70.4 / 128, 2 * 40.2 / 96 - 1, 1e-8, -1], rtol=1e-12)
     assert params["lens"]["fov_deg"][0] == pytest.approx(np.degrees(np.arctan(70.4 / 110) + np.arctan(57.6 / 110)))
 
 
