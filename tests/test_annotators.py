@@ -410,6 +410,29 @@ def test_truncation_of_an_object_half_outside_the_image():
     assert occl["info"]["truncationRatio"][0] == pytest.approx(0.5, abs=0.03)
 
 
+def test_loose_box_info_holds_the_whole_projections_extent_past_the_border():
+    """info["bboxesFull"] of the loose box: each row's extent not clipped to the image (the
+    pixel centres its projection covers, past the border too): what the mot writer's full
+    boxes are, the same as instance_segmentation_amodal's; the row's box where nothing is
+    truncated, a hidden object's included."""
+    cam = perspective()
+    cut = screen_quad(2, "cut", cam, -20.3, 19.7, 30.2, 70.2, 5.0)  # centres -19.5 .. 19.5
+    inside = screen_quad(3, "inside", cam, 60.2, 100.2, 30.2, 70.2, 6.0)
+    corner = screen_quad(4, "corner", cam, 108.1, 148.1, 76.1, 116.1, 6.0)  # past 128 x 96
+    hidden = screen_box(5, "hidden", cam, 80.2, 50.3, 0.3, 9.0)  # behind `inside`
+    frame = make_frame(cam, [cut, inside, corner, hidden])
+    loose = annotate("bounding_box_2d_loose", frame)
+    full = dict(zip(loose["info"]["bboxIds"], loose["info"]["bboxesFull"]))
+    assert full[2] == [-20, 30, 19, 69]
+    assert full[4] == [108, 76, 147, 115]
+    for iid in (3, 5):
+        row = row_of(loose, iid)
+        assert full[iid] == [int(row[k]) for k in ("x_min", "y_min", "x_max", "y_max")]
+    assert row_of(loose, 5)["occlusionRatio"] == 1.0
+    amodal = annotate("instance_segmentation_amodal", frame)["info"]
+    assert dict(zip(amodal["instanceIds"], amodal["bboxesFull"])) == full
+
+
 def test_truncation_on_a_reduced_canvas(monkeypatch):
     """Projections larger than the canvas budget are rasterized at a reduced scale."""
     cam = perspective()

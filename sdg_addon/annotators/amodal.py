@@ -22,27 +22,12 @@ from .silhouettes import (
     amodal_extent,
     amodal_mask,
     amodal_pixels,
+    full_extent,
     in_view,
     occlusion_ratio,
-    projected_triangles,
     truncation_ratio,
     visible_counts,
 )
-
-
-def full_extent(frame, instance_id: int, clipped: list[int], truncation: float) -> list[int]:
-    """Inclusive pixel extent of the object's whole projection, past the image border too:
-    the mask's extent when nothing is truncated, else the pixel centres inside the bounds
-    of its projected (near- and far-clipped) triangles, united with the mask's extent."""
-    if truncation <= 0.0:
-        return list(clipped)
-    px = projected_triangles(frame, instance_id).reshape(-1, 2)
-    if len(px) == 0:
-        return list(clipped)
-    lo, hi = px.min(axis=0), px.max(axis=0)
-    x0, y0 = (int(v) for v in np.ceil(lo - 0.5))
-    x1, y1 = (int(v) for v in np.floor(hi - 0.5))
-    return [min(x0, clipped[0]), min(y0, clipped[1]), max(x1, clipped[2]), max(y1, clipped[3])]
 
 
 @register_annotator
@@ -71,7 +56,7 @@ class InstanceSegmentationAmodal(Annotator):
             "occlusionRatio": [],
             "truncationRatio": [],
             "bboxes": [],  # inclusive x_min, y_min, x_max, y_max of each mask (the loose box)
-            "bboxesFull": [],  # the same, not clipped to the image (see full_extent)
+            "bboxesFull": [],  # the same, not clipped to the image (silhouettes.full_extent)
         }
         for k, iid in enumerate(rows):
             masks[k] = amodal_mask(frame, iid)
@@ -85,5 +70,5 @@ class InstanceSegmentationAmodal(Annotator):
             info["occlusionRatio"].append(occlusion_ratio(frame, iid))
             info["truncationRatio"].append(truncation_ratio(frame, iid))
             info["bboxes"].append(list(amodal_extent(frame, iid)))
-            info["bboxesFull"].append(full_extent(frame, iid, info["bboxes"][-1], info["truncationRatio"][-1]))
+            info["bboxesFull"].append(list(full_extent(frame, iid)))
         return {"data": masks, "info": info}

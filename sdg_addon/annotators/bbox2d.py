@@ -10,7 +10,8 @@ much of the object lies outside it is info["truncationRatio"] (silhouettes.trunc
   object's amodal mask (silhouettes.amodal_mask: the pixel-centre silhouette from the
   geometry united with the visible pixels, so it always encloses the tight box); every
   labelled object covering a pixel of the image has a row, fully occluded ones too
-  (occlusionRatio 1.0).
+  (occlusionRatio 1.0). info["bboxesFull"]: per row the same extent not clipped to the
+  image (silhouettes.full_extent; the mot writer's boxes = "full").
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import numpy as np
 
 from .base import Annotator, register_annotator
 from .semantics import SEMANTIC_OPTIONS, object_labels
-from .silhouettes import amodal_extent, in_view, occlusion_ratio, truncation_ratio, visible_extents
+from .silhouettes import amodal_extent, full_extent, in_view, occlusion_ratio, truncation_ratio, visible_extents
 
 BBOX_2D_DTYPE = np.dtype(
     [
@@ -86,3 +87,9 @@ class BoundingBox2DLoose(_BBox2D):
             if ext is not None:
                 out[iid] = ext
         return out
+
+    def annotate(self, frame):
+        result = super().annotate(frame)
+        # Not clipped to the image: differs from the row's box only for truncated objects.
+        result["info"]["bboxesFull"] = [list(full_extent(frame, iid)) for iid in result["info"]["bboxIds"]]
+        return result

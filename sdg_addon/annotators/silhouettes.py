@@ -221,6 +221,27 @@ def amodal_extent(frame: FrameData, instance_id: int) -> tuple[int, int, int, in
     )
 
 
+def full_extent(frame: FrameData, instance_id: int) -> tuple[int, int, int, int] | None:
+    """Inclusive (x_min, y_min, x_max, y_max) of the object's whole projection, occluders
+    ignored and not clipped to the image (x_min, y_min < 0 and x_max >= W, y_max >= H where
+    it runs past the border), or None when it covers no pixel of the image (no row).
+
+    amodal_extent when nothing lies outside the image (truncation 0); else the pixel
+    centres inside the bounds of its projected (near- and far-clipped) triangles, united
+    with amodal_extent. Only a truncated object costs more than its loose box, and only
+    the bounds of triangles projected already."""
+    clipped = amodal_extent(frame, instance_id)
+    if clipped is None or truncation_ratio(frame, instance_id) <= 0.0 or not frame.objects[instance_id].has_geometry:
+        return clipped
+    px = projected_triangles(frame, instance_id).reshape(-1, 2)
+    if len(px) == 0:
+        return clipped
+    lo, hi = px.min(axis=0), px.max(axis=0)
+    x0, y0 = (int(v) for v in np.ceil(lo - 0.5))
+    x1, y1 = (int(v) for v in np.floor(hi - 0.5))
+    return (min(x0, clipped[0]), min(y0, clipped[1]), max(x1, clipped[2]), max(y1, clipped[3]))
+
+
 def _visible_outside_silhouette(frame: FrameData, instance_id: int):
     """(x0, y0, crop) of the object's visible pixels its silhouette misses (over the box
     of its visible pixels), or None when there are none (the usual case)."""
