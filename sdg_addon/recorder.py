@@ -131,7 +131,7 @@ def annotator_plan(config: Config, sensors: dict[str, SensorSpec] | None = None)
     if config.lidars:
         plan.setdefault("lidar", {})
     for name in config.writers:
-        for required in WRITERS[name].required_annotators:
+        for required in WRITERS[name].required_for(config.writers[name]):
             plan.setdefault(required, {})
     kinds = {c.sensor for c in config.cameras} | {s.kind for s in (sensors or {}).values()}
     for kind in ("thermal", "nir"):

@@ -1220,16 +1220,25 @@ def test_distractor_assets_are_passive_bodies_of_a_clip(tmp_path):
     assert ball[0] == pytest.approx(2.0) and ball[1] < 1.5  # the ball fell
 
 
-def test_mot_writer_tracks_are_the_basic_writers_boxes_with_ids_stable_in_each_clip(tmp_path):
+@pytest.mark.parametrize("boxes", ["full", "visible"])
+def test_mot_writer_tracks_are_the_basic_writers_boxes_with_ids_stable_in_each_clip(tmp_path, boxes):
     """Two clips with the mot writer beside the basic one: one MOT sequence per clip whose
-    gt.txt rows are the BasicWriter's bounding_box_2d_tight rows (left/top + 1, MOT's 1-based
-    pixels), each object's track id the same in every frame, and img1/ the frames' RGB."""
+    gt.txt rows are the BasicWriter's rows of the boxes the writer adds by itself (left/top
+    + 1, MOT's 1-based pixels): bounding_box_2d_loose for boxes = "full" (nothing is cut off
+    by the border here, so the full box is the loose one), bounding_box_2d_tight for
+    "visible"; each object's track id the same in every frame, and img1/ the frames' RGB.
+    The ball passes behind the moving box: with full boxes it keeps its row there."""
     from PIL import Image
 
     text = (
         BASE.format(frames=6, clip_length=3, motion="velocity = [0.4, 0.0, 0.0]")
-        + "\n[writers]\nbasic = {}\nmot = {}\n"
+        + f'\n[writers]\nbasic = {{}}\nmot = {{ boxes = "{boxes}" }}\n'
     )
+    annotator, other = {
+        "full": ("bounding_box_2d_loose", "bounding_box_2d_tight"),
+        "visible": ("bounding_box_2d_tight", "bounding_box_2d_loose"),
+    }[boxes]
+    rows_per_frame = []
     out = tmp_path / "out"
     assert render(write_param(tmp_path, text), out) == 0
     ids_of: dict[str, set] = {}
@@ -1241,10 +1250,9 @@ def test_mot_writer_tracks_are_the_basic_writers_boxes_with_ids_stable_in_each_c
         rows = [line.split(",") for line in (seq / "gt" / "gt.txt").read_text().splitlines()]
         assert (seq / "gt" / "labels.txt").read_text().splitlines() == ["box", "ball"]
         for i in range(3):
-            boxes = load(out, clip, i, "bounding_box_2d_tight")
-            paths = json.loads(
-                (out / f"clip_{clip:04d}" / f"bounding_box_2d_tight_prim_paths_{i:04d}.json").read_text()
-            )
+            assert not (out / f"clip_{clip:04d}" / f"{other}_{i:04d}.npy").exists(), "only the boxes it needs"
+            found = load(out, clip, i, annotator)
+            paths = json.loads((out / f"clip_{clip:04d}" / f"{annotator}_prim_paths_{i:04d}.json").read_text())
             by_box = {
                 (
                     int(b["x_min"]) + 1,
@@ -1252,10 +1260,11 @@ def test_mot_writer_tracks_are_the_basic_writers_boxes_with_ids_stable_in_each_c
                     int(b["x_max"] - b["x_min"]) + 1,
                     int(b["y_max"] - b["y_min"]) + 1,
                 ): p
-                for b, p in zip(boxes, paths)
+                for b, p in zip(found, paths)
             }
             mine = [r for r in rows if r[0] == str(i + 1)]
-            assert len(mine) == len(by_box) >= 1  # the ball goes behind the moving box
+            assert len(mine) == len(by_box) >= 1
+            rows_per_frame.append(len(mine))
             for r in mine:
                 path = by_box[tuple(int(v) for v in r[2:6])]
                 ids_of.setdefault(path, set()).add(int(r[1]))
@@ -1263,6 +1272,8 @@ def test_mot_writer_tracks_are_the_basic_writers_boxes_with_ids_stable_in_each_c
             rgb = np.asarray(Image.open(out / f"clip_{clip:04d}" / f"rgb_{i:04d}.png").convert("RGB"))
             assert np.array_equal(np.asarray(Image.open(seq / "img1" / f"{i + 1:06d}.png")), rgb)
     assert len(ids_of) == 2 and all(len(ids) == 1 for ids in ids_of.values()), ids_of
+    # The ball goes behind the moving box: a row while hidden with full boxes only.
+    assert (rows_per_frame == [2] * 6) if boxes == "full" else (min(rows_per_frame) == 1), rows_per_frame
 
 
 @pytest.mark.parametrize("fps", [1e-6, 3.2767e9])

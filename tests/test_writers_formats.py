@@ -1212,9 +1212,43 @@ def test_finalize_says_how_far_its_joins_are(tmp_path, monkeypatch):
 # ---------------------------------------------------------------------------- MOT
 
 
+HIDDEN_BOX = (20, 25, 24, 28)  # object 5's full box in the frames where it is hidden (odd ones)
+CUT_OFF = 6  # object 3's full box reaches this many pixels past the left border
+
+
+def loose_boxes(frame: AnnotatedFrame) -> dict:
+    """A bounding_box_2d_loose of make_frame's objects, as the annotator makes it: the tight
+    rows (nothing else occluded), object 5 also where it is hidden (occlusionRatio 1.0, its
+    box HIDDEN_BOX), object 3 running CUT_OFF pixels past the left border (truncation 0.4;
+    info bboxesFull holds the unclipped boxes)."""
+    tight = frame.annotations["bounding_box_2d_tight"]
+    table = frame.label_table
+    rows = {iid: tuple(r) for iid, r in zip(tight["info"]["bboxIds"], tight["data"].tolist())}
+    if 5 not in rows:
+        rows[5] = (table.semantic_id("class", "box"), *HIDDEN_BOX, 1.0)
+    ids = sorted(rows)
+    full = [list(rows[i][1:5]) for i in ids]
+    truncation = [0.0] * len(ids)
+    k = ids.index(3)
+    full[k][0] -= CUT_OFF
+    truncation[k] = 0.4
+    return {
+        "data": np.array([rows[i] for i in ids], dtype=BOX_DTYPE),
+        "info": {
+            "bboxIds": ids,
+            "idToLabels": {table.semantic_id("class", OBJECTS[i][0]): {"class": OBJECTS[i][0]} for i in ids},
+            "primPaths": [f"/objects/obj{i}" for i in ids],
+            "truncationRatio": truncation,
+            "bboxesFull": full,
+        },
+    }
+
+
 def clip_frame(f: int, clip_length: int = 3, camera_name: str = "cam", fps: float | None = 12.0) -> AnnotatedFrame:
-    """make_frame(f) as frame f % clip_length of clip f // clip_length (clip_length 1: a still)."""
+    """make_frame(f) as frame f % clip_length of clip f // clip_length (clip_length 1: a
+    still), with loose_boxes."""
     frame = make_frame(f, camera_name, with_3d=False)
+    frame.annotations["bounding_box_2d_loose"] = loose_boxes(frame)
     if clip_length > 1:
         frame.clip, frame.clip_frame = f // clip_length, f % clip_length
     frame.fps = fps
@@ -1253,11 +1287,12 @@ def read_mot_sequence(folder: Path) -> tuple[dict, dict[int, list[list[float]]]]
 
 
 def test_mot_sequences_per_clip_with_coco_boxes_one_based_and_stable_ids(tmp_path):
-    """One MOT sequence per clip: gt.txt rows (frame 1-based within the clip) hold the COCO
-    box of each object with left/top + 1 (MOT's 1-based pixels: py-motmetrics subtracts 1),
-    its instance id as track id, conf 1, class = COCO category id, visibility = 1 -
-    occlusionRatio (nothing truncated here); seqinfo.ini, labels.txt, images and TrackEval's seqmap beside them."""
-    write_mot(tmp_path, range(6))
+    """One MOT sequence per clip: with boxes = "visible", gt.txt rows (frame 1-based within
+    the clip) hold the COCO box of each object with left/top + 1 (MOT's 1-based pixels:
+    py-motmetrics subtracts 1), its instance id as track id, conf 1, class = COCO category
+    id, visibility = 1 - occlusionRatio (nothing truncated in the tight boxes here);
+    seqinfo.ini, labels.txt, images and TrackEval's seqmap beside them."""
+    write_mot(tmp_path, range(6), boxes="visible")
     run_writer("coco", tmp_path, range(6))
     gt = load_coco(tmp_path / "coco" / "annotations" / "instances_train.json")
     root = tmp_path / "mot"
@@ -1293,8 +1328,9 @@ def test_mot_sequences_per_clip_with_coco_boxes_one_based_and_stable_ids(tmp_pat
 def test_mot_visibility_counts_the_image_border_as_well_as_occluders(tmp_path):
     """MOT's visibility is the share of the whole object that is seen: what other objects
     hide (occlusionRatio) and what lies outside the image (truncationRatio) both lower it:
-    (1 - occlusion) (1 - truncation)."""
-    w = create_writer("mot", tmp_path)
+    (1 - occlusion) (1 - truncation) (of the row's boxes: the tight ones here; the full
+    ones in test_mot_full_boxes_are_whole_unclipped_and_kept_while_hidden)."""
+    w = create_writer("mot", tmp_path, boxes="visible")
     w.set_run(LabelTable({"class": list(CLASSES)}), False)
     frame = clip_frame(0, 3, "cam")
     info = frame.annotations["bounding_box_2d_tight"]["info"]
@@ -1335,21 +1371,79 @@ def test_mot_val_every_takes_whole_clips_and_frame_rate_defaults(tmp_path):
     assert (root / "seqmaps" / "val.txt").read_text() == "name\nclip_0000\nclip_0002\n"
 
 
-def test_mot_files_do_not_depend_on_order_shards_or_resume(tmp_path):
+@pytest.mark.parametrize("boxes", ["full", "visible"])
+def test_mot_files_do_not_depend_on_order_shards_or_resume(tmp_path, boxes):
     def files(out: Path) -> dict[str, bytes]:
         root = out / "mot"
         return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
 
-    reference = files(write_mot(tmp_path / "one", range(6)).output_dir)
-    assert files(write_mot(tmp_path / "reordered", [5, 3, 1, 0, 4, 2]).output_dir) == reference
+    reference = files(write_mot(tmp_path / "one", range(6), boxes=boxes).output_dir)
+    assert files(write_mot(tmp_path / "reordered", [5, 3, 1, 0, 4, 2], boxes=boxes).output_dir) == reference
     sharded = tmp_path / "sharded"
-    write_mot(sharded, [3, 4, 5])  # two shards of whole clips, each finalizing at its end
-    write_mot(sharded, [0, 1, 2])
+    write_mot(sharded, [3, 4, 5], boxes=boxes)  # two shards of whole clips, each finalizing at its end
+    write_mot(sharded, [0, 1, 2], boxes=boxes)
     assert files(sharded) == reference
     resumed = tmp_path / "resumed"
-    write_mot(resumed, [0, 1, 2, 3])  # stopped inside clip 1, which is then re-rendered whole
-    write_mot(resumed, [3, 4, 5]).finalize()
+    write_mot(resumed, [0, 1, 2, 3], boxes=boxes)  # stopped inside clip 1, which is then re-rendered whole
+    write_mot(resumed, [3, 4, 5], boxes=boxes).finalize()
     assert files(resumed) == reference
+
+
+def test_mot_full_boxes_are_whole_unclipped_and_kept_while_hidden(tmp_path):
+    """boxes = "full" (MOT16/17's ground truth): each row is the object's whole box from
+    bounding_box_2d_loose's bboxesFull, past the image border too (bb_left <= 0, the full
+    width), in the same 1-based numbering as the visible boxes; a hidden object keeps its
+    row, visibility 0; visibility stays (1 - occlusion) (1 - truncation)."""
+    write_mot(tmp_path / "full", range(6), boxes="full")
+    write_mot(tmp_path / "visible", range(6), boxes="visible")
+    for clip in range(2):
+        _info, full = read_mot_sequence(tmp_path / "full" / "mot" / "train" / f"clip_{clip:04d}")
+        _info, visible = read_mot_sequence(tmp_path / "visible" / "mot" / "train" / f"clip_{clip:04d}")
+        for i in range(3):
+            f = 3 * clip + i
+            loose = loose_boxes(make_frame(f, with_3d=False))
+            rows = {int(r[1]): r for r in full[i + 1]}
+            assert sorted(rows) == loose["info"]["bboxIds"]
+            for iid, (x0, y0, x1, y1), t in zip(
+                loose["info"]["bboxIds"], loose["info"]["bboxesFull"], loose["info"]["truncationRatio"]
+            ):
+                assert rows[iid][2:6] == [x0 + 1, y0 + 1, x1 - x0 + 1, y1 - y0 + 1], (f, iid)
+                assert rows[iid][8] == pytest.approx((1 - (1.0 if iid == 5 and f % 2 else 0.05 * iid)) * (1 - t))
+            seen = {int(r[1]): r for r in visible[i + 1]}
+            assert rows[3][2] == seen[3][2] - CUT_OFF <= 0 and rows[3][4] == seen[3][4] + CUT_OFF
+            if f % 2:  # object 5 hidden: a row with visibility 0 here, none with visible boxes
+                assert 5 not in seen and rows[5][2:6] == [21, 26, 5, 4] and rows[5][8] == 0.0
+            for iid in set(seen) - {3}:  # nothing else is cut off: the same box and visibility
+                assert rows[iid][2:] == seen[iid][2:]
+
+
+def test_mot_boxes_decide_the_annotators_a_run_adds(tmp_path):
+    """The run adds the loose boxes only for boxes = "full", the tight ones only for
+    "visible": a run that does not ask for full boxes computes nothing more."""
+    from sdg_addon.config import load_config
+    from sdg_addon.recorder import annotator_plan
+
+    plans = {}
+    for boxes in ("full", "visible"):
+        p = tmp_path / f"{boxes}.toml"
+        p.write_text(
+            '[[cameras]]\nname = "cam"\nlocation = [0, -4, 0]\n'
+            f'[annotators]\nrgb = {{}}\n[writers]\nmot = {{ boxes = "{boxes}" }}\n'
+        )
+        plans[boxes] = set(annotator_plan(load_config(p)))
+    assert plans == {"full": {"rgb", "bounding_box_2d_loose"}, "visible": {"rgb", "bounding_box_2d_tight"}}
+
+
+def test_mot_refuses_to_join_full_and_visible_boxes(tmp_path):
+    """A folder whose parts were written with the other boxes (the option changed between
+    runs into one folder) would give a gt.txt of both kinds: finalize refuses it."""
+    write_mot(tmp_path, range(3), boxes="visible")
+    w = create_writer("mot", tmp_path, boxes="full")
+    w.set_run(LabelTable({"class": list(CLASSES)}), False)
+    w.write(clip_frame(3))
+    w.write(clip_frame(0))
+    with pytest.raises(ValueError, match="written with boxes = 'visible', but the writer has boxes = 'full'"):
+        w.finalize()
 
 
 def test_mot_refuses_to_rebuild_gt_from_removed_parts(tmp_path):

@@ -1374,7 +1374,7 @@ def config_from_dict(data: dict, path: Path, problems: Problems | None = None, o
         and not cfg.lidars
         and not (cfg.base.blend or open_scene)  # its cameras may be thermal / NIR, which bring their image
         and not any(c.sensor in ("thermal", "nir") for c in cfg.cameras)
-        and not any(writers[name].required_annotators for name in cfg.writers if name in writers)
+        and not any(writers[name].required_for(cfg.writers[name]) for name in cfg.writers if name in writers)
     ):
         problems.add(
             "annotators",
@@ -1387,7 +1387,7 @@ def config_from_dict(data: dict, path: Path, problems: Problems | None = None, o
         # Every camera is known (no base scene): what render would refuse once it is built
         # (annotators this tool lacks are said above, once).
         plan = set(cfg.annotators) | {
-            r for name in cfg.writers if name in writers for r in writers[name].required_annotators
+            r for name in cfg.writers if name in writers for r in writers[name].required_for(cfg.writers[name])
         }
         kinds = {c.sensor for c in cfg.cameras}
         problem = unused_annotators(cfg.annotators, plan, kinds, bool(cfg.lidars), bool(cfg.cameras))

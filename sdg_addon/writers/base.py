@@ -26,7 +26,8 @@ class Writer:
     `finalize()` runs once in the main thread after the last frame of a run (also of a
     resumed or sharded run): writers that produce one file per dataset (COCO json, YOLO
     yaml) build it there from per-frame parts, so the result never depends on frame order.
-    `required_annotators` are added to the run's annotator list when this writer is used.
+    `required_annotators` are added to the run's annotator list when this writer is used
+    (`required_for(options)`: those its options need, when they depend on them).
     `warn(text)` in write() adds a warning to the run's (see there).
     """
 
@@ -44,6 +45,13 @@ class Writer:
     # dataset of 100,000 frames takes a minute or more there, which was silent.
     progress = None
     PROGRESS_INTERVAL_S = 2.0
+
+    @classmethod
+    def required_for(cls, options: dict | None) -> tuple[str, ...]:
+        """The annotators a run needs for this writer with `options` (as given in the
+        parameter file, not yet checked): required_annotators unless a writer's options
+        change what it reads."""
+        return cls.required_annotators
 
     def __init__(self, output_dir: Path | str, **options):
         self.output_dir = Path(output_dir)

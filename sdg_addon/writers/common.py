@@ -48,19 +48,23 @@ class LabelledObject:
     row: int  # row in the bounding_box_2d_tight array
     occlusion: float
     truncation: float | None
+    full_box: tuple[int, int, int, int] | None = None  # box not clipped to the image (info bboxesFull)
 
 
 def class_names(label_table: LabelTable, semantic_type: str) -> list[str]:
     return list(label_table.values.get(semantic_type, []))
 
 
-def labelled_objects(frame: AnnotatedFrame, semantic_type: str, writer: str) -> list[LabelledObject]:
-    """The objects with a tight 2D box in this frame, sorted by instance id (worked out once
-    per frame and semantic type for all writers; treat them as read-only)."""
-    value = frame.annotations.get("bounding_box_2d_tight")
+def labelled_objects(
+    frame: AnnotatedFrame, semantic_type: str, writer: str, boxes: str = "bounding_box_2d_tight"
+) -> list[LabelledObject]:
+    """The objects with a row in this frame's 2D boxes (`boxes`: the tight ones, or
+    bounding_box_2d_loose's), sorted by instance id (worked out once per frame, semantic
+    type and box annotator for all writers; treat them as read-only)."""
+    value = frame.annotations.get(boxes)
     if value is None:
-        raise ValueError(f"writer {writer!r} needs the bounding_box_2d_tight annotation (frame {frame.frame})")
-    key = ("labelled_objects", semantic_type)
+        raise ValueError(f"writer {writer!r} needs the {boxes} annotation (frame {frame.frame})")
+    key = ("labelled_objects", semantic_type, boxes)
     cached = frame.cache.get(key)
     if cached is not None:
         return list(cached)
@@ -69,6 +73,7 @@ def labelled_objects(frame: AnnotatedFrame, semantic_type: str, writer: str) -> 
     id_to_labels = info.get("idToLabels", {})
     truncation = info.get("truncationRatio")
     paths = info.get("primPaths", [])
+    full = info.get("bboxesFull")
     # Whole columns as Python lists: one conversion each instead of a field read per row.
     columns = {f: data[f].tolist() for f in ("semanticId", "x_min", "y_min", "x_max", "y_max", "occlusionRatio")}
     out = []
@@ -77,7 +82,7 @@ def labelled_objects(frame: AnnotatedFrame, semantic_type: str, writer: str) -> 
         labels = id_to_labels.get(sid, id_to_labels.get(str(sid), {}))
         if semantic_type not in labels:
             raise ValueError(
-                f"writer {writer!r}: bounding_box_2d_tight row of instance {iid} has labels {labels}, "
+                f"writer {writer!r}: {boxes} row of instance {iid} has labels {labels}, "
                 f"not of type {semantic_type!r}: give the annotators and the writer the same semantic_type"
             )
         label = labels[semantic_type]
@@ -95,6 +100,7 @@ def labelled_objects(frame: AnnotatedFrame, semantic_type: str, writer: str) -> 
                 row=k,
                 occlusion=float(columns["occlusionRatio"][k]),
                 truncation=float(truncation[k]) if truncation is not None and k < len(truncation) else None,
+                full_box=tuple(int(v) for v in full[k]) if full is not None and k < len(full) else None,
             )
         )
     out.sort(key=lambda o: o.instance_id)

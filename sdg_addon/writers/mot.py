@@ -16,20 +16,29 @@ frame n - 1 of the clip, or run frame n - 1 for stills. The split of a clip is i
 index's (val_every: clip % N == 0 goes to `val`), so a clip is never cut between splits;
 stills take their frame's split.
 gt.txt lines, sorted by frame then id: `frame,id,bb_left,bb_top,bb_width,bb_height,conf,
-class,visibility` (MOT16/17's 9 columns):
+class,visibility` (MOT16/17's 9 columns). Rows and boxes by the option `boxes`:
+- "full" (the default, MOT16/17's ground truth): bounding_box_2d_loose's rows, every
+  labelled object whose projection covers a pixel of the image, wholly hidden ones too
+  (visibility 0), each with its info["bboxesFull"] box: the whole projection, occluded
+  parts included, not clipped to the image (bb_left <= 0 for an object cut by the left
+  border, its full width kept).
+- "visible": bounding_box_2d_tight's rows and boxes, the visible pixels; only objects with
+  visible pixels have a row (a hidden object's track resumes with the same id when it
+  shows again).
+Columns:
 - id: the object's instance id, the same in every frame and camera of the run (ids start at
   2: 0 and 1 are reserved).
-- bb_left, bb_top: the tight box's top-left pixel in MOT's 1-based pixel numbering
-  (x_min + 1, y_min + 1: py-motmetrics subtracts 1 when loading, "matlab convention");
-  bb_width = x_max - x_min + 1, bb_height likewise (the COCO box's size).
+- bb_left, bb_top: the box's top-left pixel in MOT's 1-based pixel numbering (x_min + 1,
+  y_min + 1 of the inclusive pixel box, negative ones too: py-motmetrics subtracts 1
+  when loading, "matlab convention"); bb_width = x_max - x_min + 1, bb_height likewise
+  (the COCO box's size).
 - conf: 1 (a ground-truth row to evaluate; 0 would mark it ignored).
 - class: k + 1, k the label's 0-based index in the run's label table for semantic_type (the
   COCO category id); labels.txt lists the names in that order.
-- visibility: (1 - occlusionRatio) (1 - truncationRatio) of bounding_box_2d_tight: the
-  share of the object's whole projection that is seen, hidden by others or cut off by the
-  image border as MOT counts it (-1 where unknown).
-Only objects with visible pixels have a row (bounding_box_2d_tight's); a hidden object's
-track resumes with the same id when it shows again.
+- visibility: (1 - occlusionRatio) (1 - truncationRatio) of the row: visible pixels / the
+  pixels of the object's whole projection (past the image border too), hidden by others or
+  cut off by the image border as MOT counts it (-1 where unknown), with either boxes.
+A part records its `boxes`; finalize() refuses to join parts of the other kind.
 Each frame's part is written last: a frame whose part exists is complete; finalize() joins
 every part on disk (shards, resumed runs) into gt.txt and seqinfo.ini.
 """
@@ -40,6 +49,7 @@ import json
 import math
 from pathlib import Path
 
+from ..config.fields import Field
 from ..frame import AnnotatedFrame
 from . import io
 from .base import Writer, lost_pieces_message, part_files, register_writer
@@ -50,14 +60,33 @@ STILLS = "stills"  # the sequence of a run's stills
 IMAGE_FOLDER = "img1"
 IMAGE_EXT = ".png"
 DEFAULT_FPS = 24  # frameRate of frames that do not say theirs (sequence.fps's default)
+# boxes = ... -> the annotator whose rows and boxes gt.txt holds.
+BOX_ANNOTATORS = {"full": "bounding_box_2d_loose", "visible": "bounding_box_2d_tight"}
+DEFAULT_BOXES = "full"
+BOXES = Field(
+    "boxes",
+    "choice",
+    DEFAULT_BOXES,
+    '"full": the whole object, occluded parts and parts past the image border included, a row '
+    'while hidden (MOT16/17); "visible": its visible pixels, a row only while some are seen',
+    choices=tuple(BOX_ANNOTATORS),
+)
 
 
 @register_writer
 class MotWriter(Writer):
     name = "mot"
     summary = "MOTChallenge tracking ground truth per clip and camera: gt/gt.txt, seqinfo.ini, img1/"
-    required_annotators = ("rgb", "bounding_box_2d_tight")
-    OPTIONS = dict(COMMON_OPTIONS)
+    required_annotators = ("rgb", BOX_ANNOTATORS[DEFAULT_BOXES])
+    OPTIONS = {**COMMON_OPTIONS, "boxes": BOXES}
+
+    @classmethod
+    def required_for(cls, options):
+        """The image and the boxes `boxes` asks for: a run without boxes = "full" never
+        computes the loose boxes for this writer."""
+        boxes = (options or {}).get("boxes", DEFAULT_BOXES)
+        annotator = BOX_ANNOTATORS.get(boxes) if isinstance(boxes, str) else None  # a wrong one: said apart
+        return ("rgb", annotator or BOX_ANNOTATORS[DEFAULT_BOXES])
 
     def __init__(self, output_dir, **options):
         super().__init__(output_dir, **options)
@@ -80,8 +109,15 @@ class MotWriter(Writer):
         split, seq = self.sequence(frame.frame, frame.clip, frame.camera_name)
         number = (frame.frame if frame.clip is None else frame.clip_frame) + 1
         rows = []
-        for obj in labelled_objects(frame, opts["semantic_type"], self.name):
-            x0, y0, x1, y1 = obj.box
+        source = BOX_ANNOTATORS[opts["boxes"]]
+        for obj in labelled_objects(frame, opts["semantic_type"], self.name, source):
+            box = obj.box if opts["boxes"] == "visible" else obj.full_box
+            if box is None:
+                raise ValueError(
+                    f"writer 'mot': boxes = \"full\" needs {source}'s info[\"bboxesFull\"] (each row's box not "
+                    f"clipped to the image), which frame {frame.frame}'s lacks"
+                )
+            x0, y0, x1, y1 = box
             # MOT's visibility counts what other objects hide and what the image border cuts
             # off: visible / whole projected pixels = (1 - occlusion) (1 - truncation).
             visibility = 1.0 - obj.occlusion if math.isfinite(obj.occlusion) else -1.0
@@ -99,6 +135,7 @@ class MotWriter(Writer):
             "height": int(frame.camera.height),
             "fps": frame.fps,
             "semantic_type": opts["semantic_type"],
+            "boxes": opts["boxes"],
             "categories": class_names(frame.label_table, opts["semantic_type"]),
             "rows": rows,
         }
@@ -149,6 +186,14 @@ class MotWriter(Writer):
         lines, numbers, sizes, fps = [], {}, set(), None
         for f in self.joining(files, f"joining the frames of {split}/{seq}"):
             part = json.loads(f.read_text(encoding="utf-8"))
+            kind = part.get("boxes", "visible")  # parts written before the option had visible boxes
+            if kind != self.options["boxes"]:
+                raise ValueError(
+                    f"mot: {f.as_posix()} was written with boxes = {kind!r}, but the writer has boxes = "
+                    f"{self.options['boxes']!r}: the option changed between runs into the same folder, and one "
+                    "gt.txt cannot hold both kinds of boxes (render anew with --overwrite, or give the boxes it was "
+                    "written with)"
+                )
             if categories is None:
                 categories, source = part["categories"], f.as_posix()
             elif part["categories"] != categories:
