@@ -571,6 +571,38 @@ def test_a_render_cycles_refuses_ends_the_run_with_its_reason_not_a_traceback(tm
     assert "Failed to create OptiX denoiser" in manifest["failed"]
 
 
+@pytest.mark.parametrize("kept", [0, 4096])
+def test_a_passes_file_cut_short_by_a_full_temp_folder_is_said_and_resumed(tmp_path, capsys, monkeypatch, kept):
+    """The render's EXR cut short where it is written (a full /dev/shm: a container's is 64
+    MB; a file size limit), which Blender does not report: exit 1 naming the file, its
+    folder and the likely cause, the manifest saying it failed; --resume completes (before:
+    "cannot reshape array of size 1 into shape (H,W,4)", exit 2 as if the input were bad)."""
+    import os
+
+    from sdg_addon.capture import render as capture_render
+
+    real = capture_render.render_multilayer_exr
+    calls = []
+
+    def cut_short(scene, path):
+        real(scene, path)
+        calls.append(path)
+        if len(calls) == 2:  # the second frame's file
+            os.truncate(path, kept)
+
+    monkeypatch.setattr(capture_render, "render_multilayer_exr", cut_short)
+    param = write_param(tmp_path, SPHERE_FILE.replace("frames = 1", "frames = 3"), "s.toml")
+    out = tmp_path / "o"
+    assert render(param, out, "--worker-mode", "inline", quiet=False) == 1
+    err = capsys.readouterr().err
+    assert "error: Cycles could not render camera 'cam': its passes file" in err and "is cut short" in err, err
+    assert "full, or a file size limit set?" in err and "Traceback" not in err
+    assert "failed" in json.loads((out / "audit" / "manifest.json").read_text())
+    assert (out / "rgb_0000.png").is_file() and not (out / "rgb_0001.png").exists()
+    monkeypatch.setattr(capture_render, "render_multilayer_exr", real)
+    assert render(param, out, "--resume") == 0 and (out / "rgb_0002.png").is_file()
+
+
 OCCLUSION_FILE = (
     header((321, 241), samples=1, seed=None)
     + NO_GROUND

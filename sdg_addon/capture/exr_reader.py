@@ -85,7 +85,9 @@ def read_exr(path: str) -> dict[str, np.ndarray]:
     """{channel name: (H, W) read-only array} of every channel of every part, row 0 at the
     top (views of the file's bytes)."""
     buf = _file_bytes(path)
-    magic, version = struct.unpack_from("<ii", buf, 0) if len(buf) >= 8 else (None, 0)
+    if len(buf) < 8:
+        raise ValueError(f"{path} is not an OpenEXR file: it is cut short ({len(buf)} bytes)")
+    magic, version = struct.unpack_from("<ii", buf, 0)
     if magic != MAGIC:
         raise ValueError(f"{path} is not an OpenEXR file")
     if version & (TILED | NON_IMAGE):
@@ -111,6 +113,8 @@ def read_exr(path: str) -> dict[str, np.ndarray]:
         prefix = 12 if multipart else 8  # [part], y, data size
         line_bytes = sum(w * dt.itemsize for _n, dt in channels)
         stride = prefix + line_bytes
+        if h and (int(offsets.min()) == 0 or int(offsets.max()) + stride > len(buf)):
+            raise ValueError(f"{path} is cut short ({len(buf)} bytes): not all of its scanlines are in it")
         if h > 1 and not np.all(np.diff(offsets.astype(np.int64)) == stride):
             raise UnsupportedExr("scanlines are not stored one after another")
         # One structured view over all scanlines of the part: no copy, no loop over lines.
@@ -119,6 +123,21 @@ def read_exr(path: str) -> dict[str, np.ndarray]:
         for i, (name, _dt) in enumerate(channels):
             out[name] = lines[f"c{i}"]
     return out
+
+
+def whole_file_problem(path: str) -> str | None:
+    """Why the EXR at `path`, just written, is not whole (missing, empty, cut short: a full
+    or size-limited temporary folder, where Blender's write fails without an error), or
+    None (a file this reader does not parse is taken as whole)."""
+    try:
+        read_exr(path)
+    except UnsupportedExr:
+        return None
+    except FileNotFoundError:
+        return f"{path} was not written"
+    except (ValueError, IndexError, struct.error) as e:
+        return str(e) if str(e).startswith(path) else f"{path} is not a whole OpenEXR file ({e})"
+    return None
 
 
 def view_layer_of(channel: str) -> str:

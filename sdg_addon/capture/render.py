@@ -60,6 +60,7 @@ from ..scene.keypoints import children_map, entity_keypoints
 from ..sensors import SensorSpec
 from .device import render_error, select_device
 from .exr import CapturedPasses
+from .exr_reader import whole_file_problem
 from .sensors import SensorRender
 
 DATA_LAYER = "SDG Data"  # the 1-sample view layer of the id, depth and normal passes
@@ -510,6 +511,13 @@ class Capturer:
             self.sensor_render.end()
             # Outside a render the scene keeps the run's size (cameras without their own).
             r.resolution_x, r.resolution_y, r.pixel_aspect_x, r.pixel_aspect_y = default
+        problem = whole_file_problem(path)  # Blender says nothing when its write fails
+        if problem:
+            raise render_error(
+                cam_obj.name,
+                f"its passes file {problem}; is {os.path.dirname(self.tmp_dir)} full, or a file size limit set? "
+                "(a container's /dev/shm is 64 MB unless given more: docker run --shm-size)",
+            )
         # A name of its own: the file may wait for a worker while the next frame renders.
         self._renders += 1
         own = os.path.join(self.tmp_dir, f"capture_{self._renders}.exr")
