@@ -916,6 +916,12 @@ def test_ground_is_unlabelled_on_purpose_not_warned_about(tmp_path, capsys):
     assert render(param, tmp_path / "o") == 0
     err = capsys.readouterr().err
     assert "without a 'class' label" in err and "box" in err and "ground" not in err
+    # Unlabelled, the ground is UNLABELLED (1) in the masks, not BACKGROUND (0) (parameters.md):
+    # the image's bottom corners see the ground in front of the table.
+    sem = np.asarray(Image.open(tmp_path / "o" / "semantic_segmentation_0000.png"))
+    labels = json.loads((tmp_path / "o" / "semantic_segmentation_labels_0000.json").read_text())
+    for corner in (sem[-1, 0], sem[-1, -1]):
+        assert labels[str(tuple(int(c) for c in corner))] == {"class": "UNLABELLED"}
 
 
 def test_primitives_are_closed_surfaces_and_the_ground_is_not(tmp_path, monkeypatch):

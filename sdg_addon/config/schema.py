@@ -914,7 +914,8 @@ GROUND_FIELDS = (
         "labels",
         "labels",
         {},
-        'e.g. `{ class = "floor" }`; unlabelled, the ground is background in masks',
+        'e.g. `{ class = "floor" }`; unlabelled, the ground is UNLABELLED (1) in the masks, as any surface '
+        "without a label (BACKGROUND, 0, is where nothing is hit), and has no box",
         default_text="`{}`",
     ),
     _temperature_field("surface temperature"),
