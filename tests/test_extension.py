@@ -1566,6 +1566,22 @@ def test_export_writes_only_a_file_headless_accepts(addon, scene, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mine.blend"]  # nothing written
 
 
+def test_a_float_set_in_the_panel_is_the_number_typed(addon, scene, tmp_path):
+    """Blender keeps a float in 32 bits: Gamma at the least its field takes, 0.01, read back
+    as 0.009999999776482582, which Start and Export refused (expected >= 0.01), and Export
+    wrote an exposure of 0.3 as 0.30000001192092896. The typed numbers are written now."""
+    bpy = addon.bpy
+    artist_scene(bpy, scene, tmp_path / "out")
+    run = scene.sdg.run
+    run.gamma = run.bl_rna.properties["gamma"].hard_min
+    run.exposure = 0.3
+    bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "mine.blend"))
+    out = tmp_path / "p.toml"
+    assert bpy.ops.sdg.export_parameters(filepath=str(out)) == {"FINISHED"}
+    render = tomllib.loads(out.read_text())["render"]
+    assert (render["gamma"], render["exposure"]) == (0.01, 0.3)
+
+
 def test_a_refused_randomizer_is_named_as_the_panel_numbers_it(addon, scene, tmp_path):
     """The settings' problems name randomizers as the panel does, 'Randomizer 3 (pool)'
     (was the parameter file's 'randomizers[1]': counted from 0 and without the disabled

@@ -103,6 +103,14 @@ def field_property(f, **extra):
     return StringProperty(default=json.dumps(f.default), **kw)  # a value as in the parameter file
 
 
+def stored(group, name: str):
+    """A setting as the user typed it: Blender keeps a float in 32 bits (0.01 reads back as
+    0.009999999776482582, below a `>= 0.01` bound), so a float is the shortest decimal that
+    is the same 32-bit number (0.01), which the bounds and the parameter file are written in."""
+    value = getattr(group, name)
+    return float(str(np.float32(value))) if isinstance(value, float) else value
+
+
 def _fields(fields, names):
     return [f for f in fields if f.name in names]
 
@@ -487,7 +495,7 @@ def randomizer_table(item, index: int) -> dict:
             )
         table["targets"] = targets
     for f in TRIGGER_FIELDS:
-        value = getattr(item, f.name)
+        value = stored(item, f.name)
         if value != f.default and not (f.name == "interval" and item.trigger == "once"):  # once: no interval
             table[f.name] = value
     for row in item.params:
@@ -539,8 +547,8 @@ def to_table(scene, blend: str | None) -> dict:
     extra = json.loads(s.extra_json or "{}")
     # Kept from an imported file: render settings the panel does not show, annotators' options.
     kept_render, kept_annotators = extra.pop("render", {}), extra.pop("annotators", {})
-    run = {name: getattr(s.run, name) for name in RUN_NAMES}
-    render = {**kept_render, **{name: getattr(s.run, name) for name in RENDER_NAMES}}
+    run = {name: stored(s.run, name) for name in RUN_NAMES}
+    render = {**kept_render, **{name: stored(s.run, name) for name in RENDER_NAMES}}
     render["resolution"] = [render.pop("width"), render.pop("height")]
     cameras = recorded_cameras(scene)
     if not cameras:
@@ -555,7 +563,7 @@ def to_table(scene, blend: str | None) -> dict:
             continue
         values = {}
         for opt, spec in cls.OPTIONS.items():
-            value = getattr(group, opt)
+            value = stored(group, opt)
             values[opt] = _option_value(value) if option_info(spec)[1] else value
         options = {}
         for opt, spec in cls.OPTIONS.items():
