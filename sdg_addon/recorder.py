@@ -364,6 +364,8 @@ class Recorder:
             )
         if built.unit_note:
             self.warn(built.unit_note)
+        if built.fps_note:
+            self.warn(built.fps_note)
         if built.set_note:
             self.warn(built.set_note)
         if built.instancing_note:

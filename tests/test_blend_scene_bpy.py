@@ -964,3 +964,28 @@ def test_what_depends_on_where_an_object_stands_inside_a_collection_instance_is_
         assert main(["render", str(param), "--out", str(tmp_path / name), "--quiet"]) == 0
         err = capsys.readouterr().err
         assert said + simulation + "\n" in err, err
+
+
+def test_a_base_scenes_frame_rate_other_than_the_clips_is_named_with_the_value_that_matches(shop, tmp_path, capsys):
+    """Clips play at [sequence] fps, which the run sets on the scene: a .blend made at 29.97
+    fps had its simulations and what follows Scene Time played at 24 without a word. The run
+    names the .blend's rate (fps_base is a float32: 30 / 1.001 reads 29.97002857) and the fps
+    that matches it; with that value, or in stills (the frame rate is left as it is), nothing
+    is said."""
+    bpy.ops.wm.open_mainfile(filepath=str(shop.path), load_ui=False)
+    bpy.context.scene.render.fps, bpy.context.scene.render.fps_base = 30, 1.001
+    blend = saved_variant(tmp_path / "ntsc.blend")
+
+    def warned(extra: str) -> str:
+        param = blend_param(blend, extra)
+        param.write_text(param.read_text().replace("frames = 1", "frames = 2"))
+        out = tmp_path / f"out{len(list(tmp_path.iterdir()))}"
+        capsys.readouterr()
+        assert main(["render", str(param), "--out", str(out), "--quiet"]) == 0
+        return capsys.readouterr().err
+
+    said = warned("[sequence]\nclip_length = 2\n")
+    assert "the base scene plays at 29.97002857 fps, the run's clips at 24 ([sequence] fps)" in said
+    assert "To match it, set in [sequence]: fps = 29.97002857" in said
+    assert "fps" not in warned("[sequence]\nclip_length = 2\nfps = 29.97002857\n")
+    assert "fps" not in warned("")  # stills: the scene keeps its frame rate

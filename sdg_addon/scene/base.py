@@ -418,6 +418,20 @@ def unit_note(scene) -> str:
     )
 
 
+def frame_rate_note(scene, fps: float) -> str:
+    """A base scene whose frame rate is not the clips' (`sequence.fps`, which the run sets):
+    what follows time rather than frames in it (simulations, Scene Time, drivers on time)
+    would play at another speed than in Blender, without a word."""
+    theirs = scene.render.fps / scene.render.fps_base
+    if abs(theirs - fps) <= 1e-9 * fps:
+        return ""
+    return (
+        f"the base scene plays at {theirs:.10g} fps, the run's clips at {fps:.10g} ([sequence] fps): what in it "
+        "follows time rather than frames (simulations, Scene Time, drivers on time) plays at the run's rate, "
+        f"not as in Blender. To match it, set in [sequence]: fps = {theirs:.10g}"
+    )
+
+
 def background_set_note(scene) -> str:
     """A scene's background set (and the sets of that one): Blender renders its objects
     with the scene, but they are not the scene's objects, so none gets an instance id."""

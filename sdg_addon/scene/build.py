@@ -51,6 +51,7 @@ from .base import (
     check_scene_labels,
     colour_differences,
     failed_drivers,
+    frame_rate_note,
     image_differences,
     load_blend_scene,
     missing_files,
@@ -116,6 +117,7 @@ class BuiltScene:
     image_notes: list[str] = field(default_factory=list)  # its image size and film the run does not make
     image_match: dict = field(default_factory=dict)  # ... the [render] values that would make them
     unit_note: str = ""  # a base scene's unit scale other than 1
+    fps_note: str = ""  # a base scene's frame rate other than the clips'
     set_note: str = ""  # a base scene's background set: objects rendered, not labelled
     instancing_note: str = ""  # collection instances whose copies cannot match Blender's
     missing: list[str] = field(default_factory=list)  # files the scene's data reads that are not there
@@ -212,6 +214,8 @@ def build_scene(config: Config, open_scene=None, quiet: bool = False) -> BuiltSc
         built.colour_notes, built.colour_match = colour_differences(scene, config.render)
         built.image_notes, built.image_match = image_differences(scene, config.render)
         built.unit_note = unit_note(scene)
+        if clip_scene_frames(config.sequence, config.randomizers):  # the run sets the scene's frame rate
+            built.fps_note = frame_rate_note(scene, config.sequence.fps)
         built.set_note = background_set_note(scene)
         base_cams = scene_cameras(scene, base.cameras)
         # The scene's pixels as it renders them (Output > Format > Aspect X / Y): kept per
