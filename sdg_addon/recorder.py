@@ -125,14 +125,19 @@ def link_neighbours(earlier: list[FrameData], later: list[FrameData]) -> None:
 
 
 def annotator_plan(config: Config, sensors: dict[str, SensorSpec] | None = None) -> dict[str, dict]:
-    """Annotators of the run: the configured ones, what the writers require, and the image
-    of each thermal / NIR camera (of the file, or `sensors`: sensor_specs of the scene)."""
+    """Annotators of the run: the configured ones, what the writers require (with the
+    writer's semantic_type when it gives one), and the image of each thermal / NIR camera
+    (of the file, or `sensors`: sensor_specs of the scene)."""
     plan = dict(config.annotators)
     if config.lidars:
         plan.setdefault("lidar", {})
-    for name in config.writers:
-        for required in WRITERS[name].required_for(config.writers[name]):
-            plan.setdefault(required, {})
+    for name, given in config.writers.items():
+        for required in WRITERS[name].required_for(given):
+            # One the file does not configure takes the writer's label type: its boxes and
+            # masks then carry the labels whose values the writer's classes are.
+            stype = (given or {}).get("semantic_type")
+            takes = isinstance(stype, str) and "semantic_type" in ANNOTATORS[required].OPTIONS
+            plan.setdefault(required, {"semantic_type": stype} if takes else {})
     kinds = {c.sensor for c in config.cameras} | {s.kind for s in (sensors or {}).values()}
     for kind in ("thermal", "nir"):
         if kind in kinds:

@@ -1434,6 +1434,28 @@ def test_mot_boxes_decide_the_annotators_a_run_adds(tmp_path):
     assert plans == {"full": {"rgb", "bounding_box_2d_loose"}, "visible": {"rgb", "bounding_box_2d_tight"}}
 
 
+def test_annotators_a_writer_adds_take_its_semantic_type(tmp_path):
+    """A writer's semantic_type reached none of the annotators it adds: with mot =
+    { semantic_type = "kind" } and objects labelled by kind, the loose boxes it added kept
+    "class", found no labelled object, and gt.txt was empty (exit 0, a warning). An
+    annotator the writer adds takes the writer's semantic_type; one the file configures
+    keeps its own options."""
+    from sdg_addon.config import load_config
+    from sdg_addon.recorder import annotator_plan
+
+    p = tmp_path / "p.toml"
+    p.write_text(
+        '[[cameras]]\nname = "cam"\nlocation = [0, -4, 0]\n'
+        '[annotators]\nrgb = {}\nbounding_box_2d_tight = { semantic_type = "kind", semantic_filter = ["a"] }\n'
+        '[writers]\nmot = { semantic_type = "kind" }\ncoco = { semantic_type = "kind" }\nkitti = {}\n'
+    )
+    plan = annotator_plan(load_config(p))
+    assert plan["bounding_box_2d_loose"] == {"semantic_type": "kind"}  # mot's
+    assert plan["instance_segmentation"] == {"semantic_type": "kind"}  # coco's
+    assert plan["bounding_box_2d_tight"] == {"semantic_type": "kind", "semantic_filter": ["a"]}  # the file's
+    assert plan["bounding_box_3d"] == {} and plan["camera_params"] == {} and plan["rgb"] == {}
+
+
 def test_mot_refuses_to_join_full_and_visible_boxes(tmp_path):
     """A folder whose parts were written with the other boxes (the option changed between
     runs into one folder) would give a gt.txt of both kinds: finalize refuses it."""
