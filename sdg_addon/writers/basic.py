@@ -98,8 +98,8 @@ class BasicWriter(Writer):
             "camera_subfolders",
             "choice",
             "auto",
-            '"auto" (only with several cameras), "always", "never" (one camera only: several would '
-            "overwrite each other's files)",
+            '"auto" (only with several sensors: cameras, or a camera and a LiDAR), "always", "never" '
+            "(one camera only: several would overwrite each other's files)",
             choices=("auto", "always", "never"),
         ),
         "annotator_subfolders": (True, bool, "in a camera sub-folder, one folder per annotator (Replicator)"),
