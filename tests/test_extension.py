@@ -1582,6 +1582,15 @@ def test_a_float_set_in_the_panel_is_the_number_typed(addon, scene, tmp_path):
     assert (render["gamma"], render["exposure"]) == (0.01, 0.3)
 
 
+def test_the_output_fields_tooltip_says_what_the_panel_takes(addon, scene):
+    """The Output field's tooltip was the parameter file's doc, 'relative to the working
+    folder; render --out overrides it': the panel refuses such a folder and has no --out."""
+    prop = scene.sdg.run.bl_rna.properties["output"]
+    assert "//" in prop.description and "working folder" not in prop.description, prop.description
+    assert "--out" not in prop.description
+    assert "working folder" in addon.job.output_problem("out")  # what the panel says of one
+
+
 def test_a_refused_randomizer_is_named_as_the_panel_numbers_it(addon, scene, tmp_path):
     """The settings' problems name randomizers as the panel does, 'Randomizer 3 (pool)'
     (was the parameter file's 'randomizers[1]': counted from 0 and without the disabled

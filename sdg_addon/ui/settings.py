@@ -41,7 +41,13 @@ from ..writers.base import followed_options
 
 INT_LIMIT = 2**31 - 1  # Blender's IntProperty is 32-bit
 SIMPLE_KINDS = ("int", "float", "bool", "str", "name", "choice")  # Field kinds edited as themselves
-OUTPUT_PATH = {"subtype": "DIR_PATH", "options": path_options()}  # "//out" allowed
+# The run's `output` in the panel: the declaration's doc speaks of the command line (relative
+# to the working folder, `render --out`), which the panel refuses (output_problem).
+OUTPUT_PATH = {
+    "subtype": "DIR_PATH",
+    "options": path_options(),  # "//out" allowed
+    "description": "Folder the dataset is written to: an absolute folder, or //name for one next to the .blend",
+}
 CONSTANT = "constant"
 RECORD_PROPERTY = "sdg_record"  # Object.sdg_record: the camera is in the recording
 # Fields of the run and render sections the panel offers (the rest keep their defaults).
