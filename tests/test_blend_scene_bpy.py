@@ -311,6 +311,48 @@ def test_a_mirrored_or_sheared_camera_is_refused_before_anything_is_written(shop
     assert np.allclose(params["camera_to_world"], world, atol=1e-5)
 
 
+def test_randomizers_do_not_place_a_camera_that_has_a_parent(shop, tmp_path):
+    """A camera of a .blend parented to an empty: its own location and rotation are in the
+    empty's axes, and the camera randomizers give world ones (before: set as its own, the
+    camera stood metres away and looked elsewhere). Refused before anything is written,
+    naming the camera and its parent; a lens alone is fine, and so is the ortho check."""
+    from sdg_addon.recorder import Recorder, RunOptions
+    from sdg_addon.scene.build import build_scene
+
+    bpy.ops.wm.open_mainfile(filepath=str(shop.path), load_ui=False)
+    rig = bpy.data.objects.new("Dolly", None)
+    bpy.context.scene.collection.objects.link(rig)
+    bpy.data.objects["CamA"].parent = rig
+    rig.location, rig.rotation_euler, rig.scale = (0.5, -1.0, 0.2), (0.0, 0.0, math.radians(20)), (2, 2, 2)
+    blend = saved_variant(tmp_path / "dolly.blend")
+
+    def problems(*entries: dict) -> str:
+        cfg = config_from_dict(
+            {"scene": {"blend": blend.as_posix(), "cameras": ["CamA", "CamB"]}, "randomizers": list(entries)},
+            tmp_path / "p.toml",
+        )
+        built = build_scene(cfg)
+        recorder = Recorder(cfg, RunOptions(tmp_path / "out", range(1)))
+        try:
+            recorder.check_targets(built, recorder.resolve_targets(built))
+        except ConfigError as e:
+            return str(e)
+        return ""
+
+    placing = [
+        {"type": "camera", "targets": "Cam*", "location": [0, -3, 1], "look_at": [0, 0, 0]},
+        {"type": "camera", "targets": "Cam*", "rotation": [80, 0, 0]},
+        {"type": "camera_look_at", "targets": "Cam*", "look_at": "*", "distance": 3},
+        {"type": "camera_trajectory", "targets": "Cam*", "velocity": [0.1, 0, 0]},
+    ]
+    for entry in placing:
+        err = problems(entry)
+        assert 'randomizers[0].targets: got ["CamA"]' in err, (entry, err)
+        assert "camera 'CamA' is parented to 'Dolly'" in err, err
+    assert problems({"type": "camera", "targets": "Cam*", "focal_length": 50}) == ""
+    assert not (tmp_path / "out").exists()
+
+
 def test_a_base_scenes_image_size_and_film_are_named_with_the_values_that_make_them(shop, tmp_path, capsys):
     """A .blend framed at 80 x 60 at 50 % with a transparent film, recorded with [render]'s
     defaults: the run names both differences and the values that make its image (the size at

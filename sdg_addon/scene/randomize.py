@@ -27,13 +27,14 @@ ENTRY_APPLIERS = {}
 
 
 # Checks of an entry's targets in the built scene, before anything is written:
-# fn(built, spec, target names) -> a problem as text, or None.
-TARGET_CHECKS = {}
+# fn(built, spec, target names) -> a problem as text, or None; a name may have several
+# (registered by the modules that know each constraint), run in registration order.
+TARGET_CHECKS: dict[str, list] = {}
 
 
 def target_check(name):
     def deco(fn):
-        TARGET_CHECKS[name] = fn
+        TARGET_CHECKS.setdefault(name, []).append(fn)
         return fn
 
     return deco
@@ -41,13 +42,14 @@ def target_check(name):
 
 def check_targets(built: BuiltScene, specs: list, targets: list[list[str]]) -> list[tuple[int, tuple]]:
     """(entry index, (key, value, expected)) for every randomizer entry whose targets cannot
-    take its values (a check returns its entry's key, the value there and what was expected)."""
+    take its values (a check returns its entry's key, the value there and what was expected):
+    each problem of each entry's checks."""
     out = []
     for i, (spec, names) in enumerate(zip(specs, targets)):
-        check = TARGET_CHECKS.get(spec.name)
-        problem = check(built, spec, names) if check is not None else None
-        if problem:
-            out.append((i, problem))
+        for check in TARGET_CHECKS.get(spec.name, ()):
+            problem = check(built, spec, names)
+            if problem:
+                out.append((i, problem))
     return out
 
 
@@ -151,6 +153,31 @@ def apply_light(built: BuiltScene, target: str, v: dict) -> None:
 # What places or aims a camera: an entry with none of these (a lens alone) leaves its pose
 # as it is (a .blend's camera, or one declared with `rotation`, is not turned to the origin).
 CAMERA_POSE_KEYS = ("look_at", "look_at_objects", "location", "distance", "elevation", "azimuth", "roll")
+
+
+@target_check("camera")
+@target_check("camera_look_at")
+@target_check("camera_trajectory")
+def check_placed_cameras(built: BuiltScene, spec, targets: list[str]) -> tuple[str, object, str] | None:
+    """The cameras an entry places have no parent: it gives their location and aim in world
+    coordinates and sets them as the camera's own, which for a .blend's camera parented to
+    an empty or a vehicle are in that parent's axes (was: the camera stood and looked
+    elsewhere, metres off; its labels followed it). A camera rigged to another camera is
+    never a target (it follows its rig); a `camera` entry with a lens alone places nothing."""
+    if spec.name == "camera" and not any(k in spec.params for k in (*CAMERA_POSE_KEYS, "rotation")):
+        return None
+    parented = [n for n in targets if built.cameras[n].parent is not None]
+    if not parented:
+        return None
+    first = built.cameras[parented[0]]
+    return (
+        "targets",
+        parented,
+        f"cameras without a parent: a {spec.name} randomizer places cameras in world coordinates, and camera "
+        f"{first.name!r} is parented to {first.parent.name!r}, so its own location and rotation are in that "
+        "parent's axes (it would stand and look elsewhere); clear its parent in the .blend keeping its "
+        "transform (Object > Parent > Clear and Keep Transformation), or leave it out of targets",
+    )
 
 
 @applier("camera")
