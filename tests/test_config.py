@@ -712,6 +712,20 @@ def test_camera_look_at_or_rotation(tmp_path):
             ["class"],
             ["'semantic_type'?"],
         ),
+        # A writer's semantic_type other than that of the boxes it reads: every row lacked
+        # its label type and the run stopped at frame 0, after writing it (now before).
+        (
+            '[writers.coco]\nsemantic_type = "category"\n',
+            "writers.coco.semantic_type",
+            "category",
+            ["bounding_box_2d_tight annotator it reads ('class', its default)", "leave bounding_box_2d_tight out"],
+        ),
+        (
+            '[annotators]\nbounding_box_2d_loose = { semantic_type = "shape" }\n[writers.mot]\n',
+            "writers.mot.semantic_type",
+            "class",
+            ["bounding_box_2d_loose annotator it reads ('shape')"],
+        ),
         # A run with no writer, or with no annotator for writers that bring none, writes no
         # data while it renders every frame and says "done" (the Recorder panel refuses both).
         ("[writers]\n", "writers", {}, ["at least one writer"]),

@@ -1447,13 +1447,15 @@ def test_annotators_a_writer_adds_take_its_semantic_type(tmp_path):
     p.write_text(
         '[[cameras]]\nname = "cam"\nlocation = [0, -4, 0]\n'
         '[annotators]\nrgb = {}\nbounding_box_2d_tight = { semantic_type = "kind", semantic_filter = ["a"] }\n'
-        '[writers]\nmot = { semantic_type = "kind" }\ncoco = { semantic_type = "kind" }\nkitti = {}\n'
+        '[writers]\nmot = { semantic_type = "kind" }\ncoco = { semantic_type = "kind" }\n'
+        'kitti = { semantic_type = "kind" }\n'  # (its boxes are the file's: their type)
     )
     plan = annotator_plan(load_config(p))
     assert plan["bounding_box_2d_loose"] == {"semantic_type": "kind"}  # mot's
     assert plan["instance_segmentation"] == {"semantic_type": "kind"}  # coco's
     assert plan["bounding_box_2d_tight"] == {"semantic_type": "kind", "semantic_filter": ["a"]}  # the file's
-    assert plan["bounding_box_3d"] == {} and plan["camera_params"] == {} and plan["rgb"] == {}
+    assert plan["bounding_box_3d"] == {"semantic_type": "kind"}  # kitti's
+    assert plan["camera_params"] == {} and plan["rgb"] == {}
 
 
 def test_mot_refuses_to_join_full_and_visible_boxes(tmp_path):

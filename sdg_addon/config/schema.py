@@ -60,6 +60,7 @@ from .fields import (
     is_glob_text,
     is_label_text,
     is_string_text,
+    option_default,
     read_section,
     section_class,
 )
@@ -1394,6 +1395,10 @@ def config_from_dict(data: dict, path: Path, problems: Problems | None = None, o
         problem = unused_annotators(cfg.annotators, plan, kinds, bool(cfg.lidars), bool(cfg.cameras))
         if problem:
             problems.add(*problem)
+    for name, options in cfg.writers.items():
+        problem = _box_labels_problem(name, options or {}, writers, cfg.annotators)
+        if problem:
+            problems.add(*problem)
     if "basic" in cfg.writers:
         problem = one_folder_problem(cfg.writers["basic"] or {}, len(cfg.cameras), len(cfg.lidars))
         if problem:
@@ -1498,6 +1503,35 @@ def _ground(v: _Reader, scene: dict) -> GroundSpec:
         v.problems.add("scene.ground", value, "true, false or a table {enabled, size, color, labels}")
         return GroundSpec()
     return read_section(v.problems, value, "scene.ground", GROUND_FIELDS, GroundSpec())
+
+
+BOX_ANNOTATORS = ("bounding_box_2d_tight", "bounding_box_2d_loose")  # writers' objects: rows of these
+
+
+def _box_labels_problem(name: str, options: dict, writers: dict, annotators: dict) -> tuple | None:
+    """(field, value, expected) when a writer's `semantic_type` is not that of a box
+    annotator it reads which the file configures: every box row then lacks the writer's
+    label type, and the run stopped at its first frame (one it leaves out takes the
+    writer's, annotator_plan)."""
+    cls = writers.get(name)
+    if cls is None or "semantic_type" not in cls.OPTIONS:
+        return None
+    stype = options.get("semantic_type", option_default(cls.OPTIONS["semantic_type"]))
+    for box in cls.required_for(options):
+        if box not in BOX_ANNOTATORS or box not in annotators:
+            continue
+        given = (annotators[box] or {}).get("semantic_type")
+        theirs = option_default(ANNOTATORS[box].OPTIONS["semantic_type"]) if given is None else given
+        if isinstance(stype, str) and isinstance(theirs, str) and stype != theirs:
+            return (
+                join(join("writers", name), "semantic_type"),
+                stype,
+                f"the semantic_type of the {box} annotator it reads ({theirs!r}"
+                f"{', its default' if given is None else ''}): give the annotator the same "
+                f"({box} = {{ semantic_type = {json.dumps(stype)} }}), or leave {box} out of the annotators "
+                "(the writer then gives it its own)",
+            )
+    return None
 
 
 def _base_scene(v: _Reader, scene: dict, path: Path) -> BaseSceneSpec:
