@@ -656,3 +656,47 @@ def test_object_globs_of_an_entry_must_match_an_object(tmp_path, capsys, entry, 
     assert code == 2 and f"p.toml: randomizers[0].{key}: got " in err, err
     assert "objects of the scene other than the entry's targets" in err and "'table'" in err, err
     assert not out.exists()
+
+
+def test_a_scatter_that_does_not_fire_keeps_a_place_its_trigger_frame_found_after_others():
+    """On a crowded table a member of a per-frame pool may find its place at frame 0 only at
+    its 5th draw, the earlier ones hitting members shown then. When those are hidden on a
+    later frame, a `trigger = "once"` scatter took the first of those earlier draws (the
+    member moved, nothing standing at its place); it now keeps the draw frame 0 placed it
+    with (or a later one where that place is taken now), frame after frame."""
+    text = (
+        header((64, 48), samples=1, seed=5, frames=30)
+        + camera((0, -1.6, 1.9), (0, 0, 0.75))
+        + sun(location=None)
+        + asset("table", "table", 1.2)
+        + asset("box", "cube", 0.15, count=6, label="box")
+        + """
+[[randomizers]]
+type = "pool"
+targets = "box_*"
+k = 3
+[[randomizers]]
+type = "scatter"
+targets = "box_*"
+surface = "table"
+min_normal_z = 0.9
+trigger = "once"
+"""
+    )
+    cfg = config_from_dict(tomllib.loads(text), Path("t.toml"))
+    built = build_scene(cfg)
+    facts = extract_facts(built)
+    targets = [built.match(r.target_kind, p) for r, p in zip(cfg.randomizers, cfg.randomizer_targets)]
+    first = sample_frame(cfg.seed, 0, cfg.randomizers, targets, facts=facts)[1]["values"]
+    late = [n for n, v in first.items() if v["placed"] and v["tries"] > 1]
+    assert late, first  # the case in question: a member placed by a later draw at frame 0
+    kept = set()
+    for frame in range(1, 30):
+        values = sample_frame(cfg.seed, frame, cfg.randomizers, targets, facts=facts)[1]["values"]
+        for name, v in values.items():
+            if v["placed"] and first[name]["placed"]:
+                assert v["tries"] >= first[name]["tries"], (frame, name)  # was: an earlier draw
+                if v["tries"] == first[name]["tries"]:
+                    assert v["location"] == first[name]["location"] and v["rotation"] == first[name]["rotation"]
+                    kept.add(name)
+    assert set(late) <= kept

@@ -167,6 +167,7 @@ class Scatter(RandomizerSpec):
 
     name = "scatter"
     needs_facts = True
+    keeps_trigger_places = True
     OBJECT_OPTIONS = ("surface", "avoid")
     CASE_PARAMS = ()  # the placement is computed from scale, yaw and rotation when drawn
     PARAMS = {
@@ -238,7 +239,10 @@ class Scatter(RandomizerSpec):
             out.append(("yaw", None, f'in a volume only with orientation = "upright" ("{orientation}": any rotation)'))
         return out
 
-    def sample(self, rng, frame, targets, facts=None, earlier=()):
+    def sample(self, rng, frame, targets, facts=None, earlier=(), at_trigger=None):
+        """`at_trigger`: on a frame it does not fire, its values where it fired; a target placed
+        there starts from the draw that placed it (an earlier draw, which an object hidden
+        now stood in the way of then, is not taken)."""
         if facts is None:
             raise ValueError("scatter needs scene facts")
         o = self.options
@@ -259,6 +263,8 @@ class Scatter(RandomizerSpec):
                 out[t] = {"placed": False, "tries": 0, "hidden_before": True}
                 continue
             values = {"placed": False, "tries": int(o["max_tries"])}
+            before = (at_trigger or {}).get(t, {})
+            first = before["tries"] - 1 if before.get("placed") else 0  # the draw that placed it
             for k in range(int(o["max_tries"])):
                 drawn = {name: d.sample(rng, frame) for name, d in self.params.items()}
                 scale = drawn["scale"] if "scale" in drawn else scale_in(t, earlier, facts)
@@ -269,7 +275,7 @@ class Scatter(RandomizerSpec):
                     pose = self._on_surface(rng, facts, t, area, drawn, factor, kept)
                 else:
                     pose = self._in_volume(rng, drawn, kept)
-                if pose is None:
+                if pose is None or k < first:  # (a draw before the kept one: drawn, not taken)
                     continue
                 location, rotation, surface = pose
                 matrix = compose(location, rotation, factor)

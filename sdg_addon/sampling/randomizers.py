@@ -116,6 +116,9 @@ class RandomizerSpec:
     motion = False
     # True: sample() takes `facts` (scene.facts.SceneFacts, read once per run).
     needs_facts = False
+    # True (with needs_facts): on a frame it does not fire, sample() also takes `at_trigger`,
+    # its values where it fired (sampler), to keep each target where that draw placed it.
+    keeps_trigger_places = False
     # Options whose globs name objects of the scene other than its targets (surfaces,
     # colliders, objects to look at): each must match one when the scene is built.
     OBJECT_OPTIONS: tuple[str, ...] = ()

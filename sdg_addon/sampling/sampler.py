@@ -62,6 +62,10 @@ def sample_frame(
         drawn_at = spec.trigger_frame(first)
         rng = frame_rng(seed, drawn_at, index, attempt if drawn_at == frame else 0)
         extra = {"facts": facts, "earlier": out} if spec.needs_facts else {}
+        if spec.keeps_trigger_places and drawn_at != frame:
+            extra["at_trigger"] = _values_at_trigger(
+                seed, drawn_at, index, randomizers, targets, clip_length, fps, facts, names
+            )
         values = spec.sample(rng, spec.draw_index(frame, clip_length), sorted(names), **extra)
         if spec.motion:
             for v in values.values():
@@ -73,3 +77,14 @@ def sample_frame(
             entry["trigger_frame"] = drawn_at
         out.append(entry)
     return out
+
+
+def _values_at_trigger(seed, drawn_at, index, randomizers, targets, clip_length, fps, facts, names) -> dict:
+    """What entry `index` drew where it fired for the draw of frame `drawn_at`: at the first
+    clip start from `drawn_at` on (a still: that very frame), after the entries before it
+    as they were there (which objects were shown, their scale and rotation)."""
+    start = -(-drawn_at // clip_length) * clip_length  # the first clip start >= drawn_at
+    spec = randomizers[index]
+    earlier = sample_frame(seed, start, randomizers[:index], targets[:index], clip_length, fps, facts)
+    rng = frame_rng(seed, drawn_at, index)
+    return spec.sample(rng, spec.draw_index(start, clip_length), sorted(names), facts=facts, earlier=earlier)
