@@ -9,6 +9,7 @@ The 4.2 run uses .venv42 (bpy 4.2, made by scripts/test.sh); each run is its own
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -389,3 +390,54 @@ def test_the_nir_projectors_dots_are_where_each_blenders_voronoi_puts_them(tmp_p
     dots = [v for (p, _), v in images.items() if p]
     assert np.array_equal(*plain)
     assert np.abs(dots[0] - dots[1]).max() > 100
+
+
+CURVE_SCENE = """
+import json
+import sys
+import bpy
+bpy.ops.wm.read_homefile(use_empty=True, use_factory_startup=True)
+scene = bpy.context.scene
+cu = bpy.data.curves.new("rail", "CURVE")
+cu.dimensions, cu.bevel_depth = "3D", 0.15
+spline = cu.splines.new("BEZIER")
+spline.bezier_points.add(1)
+for p, co, left, right in zip(
+    spline.bezier_points, ((-0.6, -0.3, 0), (0.6, 0.3, 0)), ((-0.8, -0.6, 0), (0.4, -0.2, 0)), ((-0.4, 0.2, 0), (0.8, 0.6, 0))
+):
+    p.co, p.handle_left, p.handle_right = co, left, right
+rail = bpy.data.objects.new("rail", cu)
+scene.collection.objects.link(rail)
+rail["semantics"] = {"class": ["rail"]}
+cam = bpy.data.objects.new("cam", bpy.data.cameras.new("cam"))
+scene.collection.objects.link(cam)
+cam.location = (0, 0, 5)
+scene.camera = cam
+bpy.ops.wm.save_as_mainfile(filepath=sys.argv[1])
+mesh = rail.evaluated_get(bpy.context.evaluated_depsgraph_get()).to_mesh()
+print(json.dumps([min(v.co[i] for v in mesh.vertices) for i in range(3)] + [max(v.co[i] for v in mesh.vertices) for i in range(3)]))
+"""
+
+
+@pytest.mark.skipif(not PYTHON42.is_file(), reason="no .venv42 (bpy 4.2): scripts/test.sh makes it")
+def test_the_3d_box_of_a_curve_is_its_geometrys_on_42_and_5x(tmp_path):
+    """A bevelled curve of a base .blend: its 3D box bounds the surface Cycles renders on
+    both Blenders (4.2's bound_box of a curve of an appended scene was not its geometry's:
+    a curve 1.5 x 0.7 x 0.3 m had a box of 3.2 x 2.6 x 2 m)."""
+    blend = tmp_path / "rail.blend"
+    proc = subprocess.run([str(PYTHON42), "-c", CURVE_SCENE, str(blend)], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    extent = np.array(json.loads(proc.stdout.strip().splitlines()[-1]))
+    param = tmp_path / "rail.toml"
+    param.write_text(
+        '[run]\nframes = 1\n[render]\nresolution = [32, 24]\nsamples = 1\ndevice = "cpu"\n'
+        '[scene]\nblend = "rail.blend"\n[annotators]\nbounding_box_3d = {}\n[writers]\nbasic = {}\n'
+    )
+    for python in (PYTHON42, sys.executable):
+        out = tmp_path / f"out_{Path(python).parent.parent.name}"
+        cmd = [str(python), "-m", "headless", "render", str(param), "--out", str(out), "--quiet"]
+        proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        (row,) = np.load(out / "bounding_box_3d_0000.npy")
+        box = [row[f] for f in ("x_min", "y_min", "z_min", "x_max", "y_max", "z_max")]
+        assert np.allclose(box, extent, atol=1e-5), (python, box, extent)
