@@ -433,6 +433,19 @@ def test_loose_box_info_holds_the_whole_projections_extent_past_the_border():
     assert dict(zip(amodal["instanceIds"], amodal["bboxesFull"])) == full
 
 
+def test_full_box_leaves_out_vertices_no_face_uses():
+    """A mesh's loose vertex (no face uses it: Cycles renders nothing there) lies far left of
+    the image: the full box of the quad, half past the left border, is the quad's alone,
+    as its clipped triangles give it."""
+    cam = perspective()
+    quad = screen_quad(2, "cut", cam, -20.3, 19.7, 30.2, 70.2, 5.0)
+    tris = quad.triangles
+    verts = np.concatenate([tris.reshape(-1, 3), [[x_at(cam, -90.0, 5.0), y_at(cam, 50.0, 5.0), -5.0]]])
+    quad.vertices, quad.faces = verts, np.arange(6).reshape(2, 3)  # its triangles kept: the same faces
+    frame = make_frame(cam, [quad])
+    assert annotate("bounding_box_2d_loose", frame)["info"]["bboxesFull"] == [[-20, 30, 19, 69]]
+
+
 def test_truncation_on_a_reduced_canvas(monkeypatch):
     """Projections larger than the canvas budget are rasterized at a reduced scale."""
     cam = perspective()

@@ -228,15 +228,30 @@ def full_extent(frame: FrameData, instance_id: int) -> tuple[int, int, int, int]
 
     amodal_extent when nothing lies outside the image (truncation 0); else the pixel
     centres inside the bounds of its projected (near- and far-clipped) triangles, united
-    with amodal_extent. Only a truncated object costs more than its loose box, and only
-    the bounds of triangles projected already."""
+    with amodal_extent. Only a truncated object costs more than its loose box: the bounds
+    of its vertices projected already (those of its faces: a loose vertex renders nothing),
+    or of its clipped triangles when the near or far plane cuts it."""
     clipped = amodal_extent(frame, instance_id)
     if clipped is None or truncation_ratio(frame, instance_id) <= 0.0 or not frame.objects[instance_id].has_geometry:
         return clipped
-    px = projected_triangles(frame, instance_id).reshape(-1, 2)
-    if len(px) == 0:
+    vertex_px, cut = _vertex_pixels(frame, instance_id)
+    px = None
+    if len(vertex_px) == 0:
         return clipped
-    lo, hi = px.min(axis=0), px.max(axis=0)
+    if cut:
+        px = projected_triangles(frame, instance_id).reshape(-1, 2)
+    else:  # the vertices its faces use: projected_triangles' points, without building them
+        used = np.zeros(len(vertex_px), dtype=bool)
+        used[frame.objects[instance_id].mesh()[1]] = True
+        if not used.all():
+            px = vertex_px[used]
+    if px is None:  # every vertex: their bounds, found for every object at once
+        lo, hi = frame.cache["vertex_extents"][instance_id]
+    elif len(px) == 0:
+        return clipped
+    else:  # per column: a reduction over rows of two is slow
+        lo = np.array([px[:, 0].min(), px[:, 1].min()])
+        hi = np.array([px[:, 0].max(), px[:, 1].max()])
     x0, y0 = (int(v) for v in np.ceil(lo - 0.5))
     x1, y1 = (int(v) for v in np.floor(hi - 0.5))
     return (min(x0, clipped[0]), min(y0, clipped[1]), max(x1, clipped[2]), max(y1, clipped[3]))
