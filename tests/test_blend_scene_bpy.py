@@ -311,6 +311,33 @@ def test_a_mirrored_or_sheared_camera_is_refused_before_anything_is_written(shop
     assert np.allclose(params["camera_to_world"], world, atol=1e-5)
 
 
+def test_a_camera_its_animation_shears_stops_the_run_at_that_frame(shop, tmp_path, capsys):
+    """A camera inside an unevenly scaled parent, keyed to turn in it: square at scene frame
+    1 (the scene as built passes), sheared at frame 2. The run stops there with the camera,
+    the frame and what to change (before: rendered skewed, labelled as a rotated camera)."""
+    bpy.ops.wm.open_mainfile(filepath=str(shop.path), load_ui=False)
+    scene = bpy.context.scene
+    scene.frame_set(1)
+    cam = bpy.data.objects["CamA"]
+    rig = bpy.data.objects.new("Rig", None)
+    scene.collection.objects.link(rig)
+    cam.parent = rig
+    rig.scale = (1, 2, 0.5)
+    cam.rotation_euler = (0, 0, 0)
+    cam.keyframe_insert("rotation_euler", frame=1)
+    cam.rotation_euler = (math.radians(70), 0, math.radians(20))
+    cam.keyframe_insert("rotation_euler", frame=2)
+    blend = saved_variant(tmp_path / "keyed.blend")
+    out = tmp_path / "out"
+    param = blend_param(blend, "[sequence]\nclip_length = 2\n")
+    param.write_text(param.read_text().replace("frames = 1", "frames = 2"))
+    capsys.readouterr()
+    assert main(["render", str(param), "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "error: camera 'CamA' at scene frame 2: its world transform shears the image" in err, err
+    assert (out / "clip_0000" / "rgb_0000.png").exists() and not (out / "clip_0000" / "rgb_0001.png").exists()
+
+
 def test_randomizers_do_not_place_a_camera_that_has_a_parent(shop, tmp_path):
     """A camera of a .blend parented to an empty: its own location and rotation are in the
     empty's axes, and the camera randomizers give world ones (before: set as its own, the

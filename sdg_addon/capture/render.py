@@ -53,7 +53,7 @@ from ..config.schema import RenderSettings
 from ..frame import Camera, FrameData, SceneObject
 from ..output import process_alive
 from ..pinhole import intrinsics_of
-from ..scene.base import render_view_layer
+from ..scene.base import CAMERA_TRANSFORM_FIX, camera_transform_problem, render_view_layer
 from ..scene.build import PIXEL_ASPECT_PROP, RESOLUTION_PROP, BuiltScene
 from ..scene.instancing import renders
 from ..scene.keypoints import children_map, entity_keypoints
@@ -353,6 +353,12 @@ def camera_info(scene, cam_obj, sensor_kind: str = "visible") -> Camera:
     (the rig's extrinsics) is reported too."""
     w, h = camera_resolution(scene, cam_obj)
     data = cam_obj.data
+    problem = camera_transform_problem(cam_obj)
+    if problem:  # turned or scaled so by its animation or a randomizer (the scene as built was checked)
+        raise ValueError(
+            f"camera {cam_obj.name!r} at scene frame {scene.frame_current}: its world transform {problem}; Cycles "
+            f"renders it so, and the labels describe an unmirrored, unskewed camera. {CAMERA_TRANSFORM_FIX}"
+        )
     # Blender keeps the pixel aspect in float32: read back what the render uses.
     aspect = np.array(camera_pixel_aspect(cam_obj), dtype=np.float32).astype(np.float64)
     k = intrinsics_of(

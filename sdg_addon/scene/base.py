@@ -616,31 +616,38 @@ def check_projection(cam_obj, blend: str = "") -> None:
 SHEAR_TOLERANCE = 1e-5
 
 
-def check_camera_transform(cam_obj, blend: str = "") -> None:
-    """A camera whose world transform mirrors (a negative scale, its own or a parent's) or
-    shears (turned inside a parent scaled unevenly) is refused before anything is written:
-    Cycles renders through that transform with each axis scaled to length 1, a mirrored or
-    skewed image, while the labels (boxes, point clouds, camera parameters) describe a
-    camera of that position and a rotation. A scale alike on the axes, or uneven on the
-    camera's own axes, only sizes the camera: Cycles ignores it, and so do the labels."""
+def camera_transform_problem(cam_obj) -> str:
+    """What keeps a camera's world transform from being a rotation and a position, as the
+    labels describe it ("" when nothing): a mirror (a negative scale, its own or a
+    parent's) or a shear (turned inside a parent scaled unevenly). Cycles renders through
+    that transform with each axis scaled to length 1: a mirrored or skewed image. A scale
+    alike on the axes, or uneven on the camera's own axes, only sizes the camera: Cycles
+    ignores it, and so do the labels."""
     m = cam_obj.matrix_world
     axes = [m.col[k].to_3d() for k in range(3)]
     lengths = [a.length for a in axes]
-    problem = ""
     if not all(math.isfinite(n) and n > 0.0 for n in lengths):
-        problem = "has a zero scale"
-    else:
-        x, y, z = (a / n for a, n in zip(axes, lengths))
-        if x.cross(y).dot(z) < 0:
-            problem = "mirrors the image (a negative scale, of the camera or a parent)"
-        elif max(abs(x.dot(y)), abs(y.dot(z)), abs(z.dot(x))) > SHEAR_TOLERANCE:
-            problem = "shears the image (the camera is turned inside a parent scaled unevenly)"
+        return "has a zero scale"
+    x, y, z = (a / n for a, n in zip(axes, lengths))
+    if x.cross(y).dot(z) < 0:
+        return "mirrors the image (a negative scale, of the camera or a parent)"
+    if max(abs(x.dot(y)), abs(y.dot(z)), abs(z.dot(x))) > SHEAR_TOLERANCE:
+        return "shears the image (the camera is turned inside a parent scaled unevenly)"
+    return ""
+
+
+CAMERA_TRANSFORM_FIX = "Give the camera and its parents positive scales, the same on all three axes for a parent"
+
+
+def check_camera_transform(cam_obj, blend: str = "") -> None:
+    """A camera whose world transform mirrors or shears (camera_transform_problem) is
+    refused before anything is written: the labels would not describe its image."""
+    problem = camera_transform_problem(cam_obj)
     if problem:
         raise FieldError(
             "scene.blend",
             blend,
             f"cameras placed by a rotation and a position: the world transform of camera {cam_obj.name!r} "
-            f"{problem}; Cycles renders it so, and the labels describe an unmirrored, unskewed camera. Give the "
-            "camera and its parents positive scales, the same on all three axes for a parent (or leave it out "
-            "with [scene] cameras)",
+            f"{problem}; Cycles renders it so, and the labels describe an unmirrored, unskewed camera. "
+            f"{CAMERA_TRANSFORM_FIX} (or leave it out with [scene] cameras)",
         )
