@@ -1748,9 +1748,49 @@ def test_a_trajectory_with_rigid_body_clips_is_refused(tmp_path):
     found = by_field(problems_of(write(tmp_path / "p.toml", text)))
     assert list(found) == [(str(tmp_path / "p.toml"), "randomizers[1].type")]
     expected = found[(str(tmp_path / "p.toml"), "randomizers[1].type")].expected
-    assert "sequence.rigid_body" in expected and "start each clip at rest" in expected  # not an initial velocity
+    assert "sequence.rigid_body" in expected and "`initial_velocity` randomizer throws them" in expected
     # without rigid_body the same file loads (camera_trajectory is allowed with it: above)
     load_config(write(tmp_path / "q.toml", text.replace("rigid_body = true", "rigid_body = false")))
+
+
+THROWN = (
+    "[run]\nframes = 3\n"
+    + CAMERA
+    + '[sequence]\nclip_length = 3\nfps = 12\nstart_frame = 2\nrigid_body = true\n[[assets]]\nname = "box"\nprimitive = "cube"\n'
+    + '[[randomizers]]\ntype = "initial_velocity"\ntargets = "box"\nvelocity = [1, 0, 2]\n'
+    + 'angular_velocity = { distribution = "uniform", low = [0, 0, -90], high = [0, 0, 90] }\n'
+)
+
+
+def test_initial_velocity_needs_rigid_body_clips_from_frame_2_and_spins_below_half_a_turn_per_frame(tmp_path):
+    """initial_velocity is the velocity of the clip's rigid bodies: without sequence.rigid_body
+    it is refused, naming the field and what it needs; its pre-roll needs the two scene
+    frames before each clip (Blender's rigid-body cache reads frame 0 or earlier back wrong,
+    also without initial velocities: rigid_body needs start_frame >= 0); an angular velocity
+    that may turn half a turn per frame would spin the other way round."""
+    here = str(tmp_path / "p.toml")
+    cfg = load_config(write(tmp_path / "p.toml", THROWN))
+    assert cfg.randomizers[0].name == "initial_velocity"
+    found = by_field(problems_of(write(tmp_path / "p.toml", THROWN.replace("rigid_body = true", ""))))
+    assert list(found) == [(here, "sequence.rigid_body")]
+    assert found[(here, "sequence.rigid_body")].expected.startswith("true with an initial_velocity randomizer")
+    found = by_field(problems_of(write(tmp_path / "p.toml", THROWN.replace("start_frame = 2", "start_frame = 1"))))
+    assert list(found) == [(here, "sequence.start_frame")]
+    assert found[(here, "sequence.start_frame")].expected.startswith("2 or more with an initial_velocity")
+    rest = THROWN.split("[[randomizers]]")[0]
+    load_config(write(tmp_path / "p.toml", rest.replace("start_frame = 2", "start_frame = 0")))
+    found = by_field(problems_of(write(tmp_path / "p.toml", rest.replace("start_frame = 2", "start_frame = -1"))))
+    assert list(found) == [(here, "sequence.start_frame")]
+    # 180 degrees per frame at 12 fps: 2160 degrees per second, the box's corner counts
+    for spin in ("[0, 0, 2160]", '{ distribution = "uniform", low = [0, 0, 0], high = [1600, 1600, 0] }'):
+        text = THROWN.replace(THROWN.split("angular_velocity = ")[1].rstrip(), spin)
+        found = by_field(problems_of(write(tmp_path / "p.toml", text)))
+        assert list(found) == [(here, "randomizers[0].angular_velocity")], spin
+        assert (
+            "below 180 x sequence.fps = 2160 degrees per second"
+            in found[(here, "randomizers[0].angular_velocity")].expected
+        )
+    load_config(write(tmp_path / "p.toml", THROWN.replace("high = [0, 0, 90]", "high = [0, 0, 2150]")))
 
 
 def test_resolved_records_which_look_a_model_files_entry_gives(tmp_path):

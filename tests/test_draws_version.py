@@ -38,6 +38,8 @@ FINGERPRINTS = {
         "stills": "1fc92d0df2b389bde7675573a6f32e290902ebfee4c9800f091f69ff46c67866",
         "clips": "11f43a8883b0e22f07a0a941aee96ba09cb093cc3321197d022a992229c8c40b",
         "facts": "d43c5a59e2bfe3bf8d7dd9a7a2ac82868403fb9add2e61d2ccac53bfc4d4373f",
+        # initial_velocity, added under version 3: a file of its own leaves the others' draws as they were
+        "throws": "c4024e627e86382051837484a6b853adb51123e3bff3f1586c46bebe304b8bd6",
     },
 }
 
@@ -67,12 +69,15 @@ def check(name: str, draws) -> None:
 def test_the_draws_of_every_randomizer_type_and_distribution_are_those_of_this_version():
     check("stills", draws_of("stills"))
     check("clips", draws_of("clips"))
+    check("throws", draws_of("throws"))
 
 
 def test_the_fingerprinted_files_cover_every_randomizer_type():
-    """A new randomizer type goes into tests/draws/*.toml (with a new DRAWS_VERSION)."""
+    """A new randomizer type goes into tests/draws/*.toml: into a file of its own under the
+    current DRAWS_VERSION (its fingerprint added there: no earlier draw changes), or into an
+    existing file with a new DRAWS_VERSION."""
     covered = set()
-    for name in ("stills", "clips", "facts"):
+    for name in ("stills", "clips", "facts", "throws"):
         covered |= {r.name for r in load_config(DRAWS / f"{name}.toml").randomizers}
     # Drawing from files of the user's (photos, textures, HDRIs) or the scene's own data
     # (materials): their draws are choices among those, covered by `choice`.

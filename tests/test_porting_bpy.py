@@ -199,6 +199,8 @@ def test_objects_thrown_onto_a_floor_kubric_movi_a(tmp_path):
     out, logs = run(tmp_path, "Objects thrown onto a floor", resolution=(64, 64))
     shown = sorted(n for n, v in logs[0]["samples"][0]["values"].items() if v["shown"])
     assert len(shown) == 10  # the page says: 10 of the 30
+    (thrown,) = [e["values"] for e in logs[0]["samples"] if e["type"] == "initial_velocity"]
+    assert all(0 < np.linalg.norm(thrown[n]["velocity"]) < 0.71 for n in shown)  # sideways, up to 0.5 m/s a side
     clip = out / "clip_0000"
     flow = [np.abs(np.load(clip / f"forward_flow_{i:04d}.npy")).max() for i in range(24)]
     assert 6 < max(flow) < 7.5  # the page says: growing to 6.7 pixels a frame

@@ -35,6 +35,7 @@ from ..sampling.distributions import (
     is_per_axis_shorthand,
     make_distribution,
 )
+from ..sampling.physics import InitialVelocity
 from ..sampling.randomizers import (
     ANY,
     BOOL,
@@ -954,7 +955,8 @@ SEQUENCE_FIELDS = (
         1,
         "scene frame shown by the first frame of every clip: frame i of a clip shows scene frame "
         "`start_frame + i`, so the scene's own animation (keyframes, drivers, armatures of `.blend` assets) plays; "
-        "`start_frame + clip_length - 1` is at most Blender's last frame",
+        "`start_frame + clip_length - 1` is at most Blender's last frame; with `rigid_body` at least 0, with an "
+        "`initial_velocity` randomizer at least 2 (Blender's rigid-body cache simulates no frame 0 or earlier)",
         low=-MAX_SCENE_FRAME,
         high=MAX_SCENE_FRAME,
     ),
@@ -1429,12 +1431,64 @@ def config_from_dict(data: dict, path: Path, problems: Problems | None = None, o
                     join(join("randomizers", i), "type"),
                     r.name,
                     "no trajectory with sequence.rigid_body = true (the simulation moves the asset "
-                    "objects; a trajectory would be ignored, and it is no initial velocity either: bodies "
-                    "start each clip at rest, Blender's rigid bodies take none, unlike Kubric's obj.velocity); "
+                    "objects; a trajectory would be ignored): an `initial_velocity` randomizer throws them, "
+                    "a velocity and spin at each clip's first frame (Kubric's obj.velocity); "
                     "camera_trajectory moves cameras",
+                )
+        _spin_problems(cfg, problems)
+        first = InitialVelocity.PREROLL if any(r.name == "initial_velocity" for r in cfg.randomizers) else 0
+        if cfg.sequence.start_frame < first:
+            because = (
+                f"{first} or more with an initial_velocity randomizer: the {first} scene frames before each clip's "
+                "first one give the bodies their velocity, and"
+                if first
+                else "0 or more with sequence.rigid_body = true (the clip's first frame starts the simulation):"
+            )
+            problems.add(
+                "sequence.start_frame",
+                cfg.sequence.start_frame,
+                because + " Blender's rigid-body cache reads a simulated frame 0 or earlier back wrong",
+            )
+    else:
+        for i, r in enumerate(cfg.randomizers):
+            if r.name == "initial_velocity":
+                problems.add(
+                    "sequence.rigid_body",
+                    False,
+                    f"true with an initial_velocity randomizer (randomizers[{i}]: it gives the rigid bodies "
+                    "Blender simulates over each clip their velocity at the clip's first frame); without a "
+                    "simulation a `trajectory` moves objects",
                 )
     problems.raise_if_any()
     return cfg
+
+
+def _spin_problems(cfg, problems: Problems) -> None:
+    """An initial angular velocity that may turn a body half a turn or more in one frame:
+    the kinematic pre-roll that gives it (scene.clip_physics) moves the body between frames
+    by the shorter way round, which would then be a spin the other way (or none)."""
+    limit = 180.0 * float(cfg.sequence.fps)
+    expected = (
+        f"an angular velocity of length below 180 x sequence.fps = {limit:g} degrees per second "
+        "(half a turn per frame: Blender turns a body between frames the shorter way round)"
+    )
+    for i, r in enumerate(cfg.randomizers):
+        d = r.params.get("angular_velocity") if r.name == "initial_velocity" else None
+        reach = (d.reach() if hasattr(d, "reach") else d.bounds()) if d is not None else None
+        if reach is not None and _largest_norm(*reach) >= limit:
+            problems.add(f"randomizers[{i}].angular_velocity", d.to_dict(), expected)
+    for ci, case in enumerate(cfg.cases):
+        for si, entry in enumerate(case.set):
+            value = entry.get("angular_velocity")
+            if entry.get("type") == "initial_velocity" and isinstance(value, list):
+                if _largest_norm(np.asarray(value, float), np.asarray(value, float)) >= limit:
+                    problems.add(f"cases[{ci}].set[{si}].angular_velocity", value, expected)
+
+
+def _largest_norm(low, high) -> float:
+    """The longest vector with components between `low` and `high` (numbers or 3 each)."""
+    largest = np.maximum(np.abs(np.broadcast_to(low, 3)), np.abs(np.broadcast_to(high, 3)))
+    return float(np.sqrt((largest * largest).sum()))
 
 
 CAMERA_MOVERS = ("camera", "camera_look_at", "sensor")  # randomizers that change a camera's view
@@ -2408,7 +2462,11 @@ PEER_RANDOMIZER_TYPES = {
     "modify_pose": ("pose", "Replicator's rep.modify.pose"),
     "sample_poses": ("scatter", "BlenderProc's object.sample_poses (with `volume`)"),
     "sample_poses_on_surface": ("scatter", "BlenderProc's object.sample_poses_on_surface (with `surface`)"),
-    "rigid_body": ("physics_settle", "a rigid-body drop (or `sequence.rigid_body = true` for motion in a clip)"),
+    "rigid_body": (
+        "physics_settle",
+        "a rigid-body drop (or `sequence.rigid_body = true` for motion in a clip, and `initial_velocity` "
+        "for Replicator's rigid_body(velocity=..., angular_velocity=...))",
+    ),
 }
 
 

@@ -7,6 +7,9 @@ scene facts), and Blender's rigid body solver (Bullet) is deterministic for the 
 the settled frame is the same alone, in shards and after a resume. scene.physics runs the
 simulation on invisible proxies and copies the settled poses onto the objects; the log
 holds the start, the settled pose and the steps taken.
+
+`initial_velocity` draws, once per clip as every randomizer, the velocity and spin the
+rigid bodies of a `sequence.rigid_body` clip start with (scene.clip_physics gives them).
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import numpy as np
 
 from ..config.fields import Field
 from .placement import hidden_in, resolve
-from .randomizers import NUMBER, RandomizerSpec, register_randomizer
+from .randomizers import NUMBER, VEC3, RandomizerSpec, register_randomizer
 from .rotations import matrix_euler
 
 
@@ -102,3 +105,28 @@ def _start_pose(name: str, earlier, facts) -> dict:
             if key in v:
                 pose[key] = list(v[key]) if isinstance(v[key], list) else float(v[key])  # scale: either
     return pose
+
+
+@register_randomizer
+class InitialVelocity(RandomizerSpec):
+    """Throw the targets: the velocity and spin their rigid bodies have at each clip's first
+    frame (`sequence.rigid_body = true`)."""
+
+    name = "initial_velocity"
+    # Scene frames before each clip's first one over which scene.clip_physics gives the bodies
+    # their velocity: a rigid-body cache simulates no frame 0 or earlier (Blender read such
+    # frames back wrong), so sequence.start_frame is at least this.
+    PREROLL = 2
+    PARAMS = {
+        "velocity": (
+            VEC3,
+            "of the body's centre of mass at the clip's first frame, metres per second along world X, Y, Z",
+        ),
+        "angular_velocity": (
+            VEC3,
+            "spin about the body's centre of mass at the clip's first frame, degrees per second about world X, Y, Z "
+            "(an angular velocity vector: its length is the rate, its direction the axis); its length below "
+            "180 x `sequence.fps` (half a turn per frame)",
+        ),
+    }
+    PARAM_RANGES = {"velocity": (-1e6, 1e6), "angular_velocity": (-1e6, 1e6)}

@@ -20,14 +20,35 @@ is its centre of volume. The entity's root follows the proxy through a Copy Tran
 constraint, aimed at an empty under the proxy where the root's origin is: the object's
 origin, mesh data and poses (annotations, which read the root) stay its own, and the
 depsgraph moves it at every frame it evaluates (Cycles' vector pass included).
+
+Initial velocities (the `initial_velocity` randomizer): Blender's rigid bodies take no
+velocity, but an Animated (kinematic) body moves Bullet's body, which keeps the velocity of
+its last kinematic step when released. So with such an entry each clip's world starts
+PREROLL frames before the clip's first frame: every active body is Animated over those
+frames, a thrown one keyframed along its velocity and turning by its angular velocity (about
+its centre: the proxy's origin) to its start pose at the clip's first frame, the others
+standing at theirs; one frame later all are released. Blender moves an Animated body
+between frames in `substeps_per_frame` straight steps and slerps, so the last step gives it
+exactly the velocity and spin of the path (a turn of half a turn or more per frame would go
+the other way round: config refuses such angular velocities). Bullet's steps (semi-implicit
+Euler: velocity += g h, then position += velocity h) put a body released at velocity v at
+p + v t + g t (t + h) / 2, h the substep; released at v - g h / 2 it is at p + v t + g t^2 / 2
+at every step, the exact throw: that is the velocity given. Without damping (Blender's
+default: 4 % of the velocity and 10 % of the spin lost per second) a free body follows the
+exact ballistic path and spins at a constant rate (a body of equal inertia about every axis).
+Without an `initial_velocity` entry nothing of this happens: the world starts at the clip's
+first frame, as it always did.
 """
 
 from __future__ import annotations
 
+import math
+
 import bpy
-from mathutils import Matrix
+from mathutils import Matrix, Vector
 
 from ..labels.blender import BACKGROUND_PROPERTY
+from ..sampling.physics import InitialVelocity
 from .build import BuiltScene
 from .facts import mesh_triangles
 from .instancing import renders
@@ -36,6 +57,10 @@ from .physics import add_body, new_rigid_body_world, proxy_collection, proxy_obj
 BODIES = "sdg_clip_rigid_bodies"
 PROXIES = "sdg_clip_proxies"  # a collection that is never rendered and is not an entity
 FOLLOW = "sdg_clip_follow"  # the name of the constraint that makes an object follow its proxy
+# Frames before a clip's first one over which bodies are Animated, with initial velocities: the
+# world rebuilds its bodies at its second frame (their poses there), so the step into the
+# clip's first frame is the first that surely moves them, and gives them their velocity.
+PREROLL = InitialVelocity.PREROLL
 # Randomizers that place objects: they set a clip's start poses; after its first frame the
 # simulation owns the poses (placing again would move the bodies back).
 PLACEMENT_TYPES = ("pose", "scatter", "camera_relative")
@@ -62,6 +87,32 @@ def _new_world(scene, start_frame: int, clip_length: int):
     world.point_cache.frame_start = start_frame
     world.point_cache.frame_end = start_frame + clip_length
     return world
+
+
+def _step_and_gravity(scene, world) -> tuple[float, Vector]:
+    """(simulated seconds per scene frame, the gravity Bullet applies), as Blender's solver
+    reads them (its frame rate, the world's time scale and effector weights)."""
+    step = world.time_scale * scene.render.fps_base / scene.render.fps
+    weights = world.effector_weights
+    gravity = Vector(scene.gravity) * (weights.gravity * weights.all) if scene.use_gravity else Vector()
+    return step, gravity
+
+
+def thrown_problem(built: BuiltScene, name: str) -> str | None:
+    """Why the entity `name` cannot be thrown (an initial_velocity target), or None: only an
+    active body moves with a velocity."""
+    entity = built.entities[name]
+    meshes = [m for m in entity.meshes if renders(m) and m.type == "MESH"]
+    if len(meshes) != 1:
+        return f"it has {len(meshes)} rendered meshes: a passive body"
+    if entity.root.get(BACKGROUND_PROPERTY) or meshes[0].get(BACKGROUND_PROPERTY):
+        return "it is background: a passive body"
+    settings = own_settings(meshes[0])
+    if settings and meshes[0].rigid_body.kinematic:
+        return "its .blend body is Animated: it follows its own keyframes"
+    if settings and not settings["enabled"]:
+        return "its .blend body is not Dynamic: it stays where it is"
+    return None
 
 
 def body_kinds(built: BuiltScene) -> dict:
@@ -110,8 +161,8 @@ class Proxy:
     volume, and an empty under it where the entity's root is, which the root follows (and
     the mesh with it: a .blend asset's mesh is a child of its root)."""
 
-    def __init__(self, mesh_object, root, collection, depsgraph):
-        self.mesh_object, self.root = mesh_object, root
+    def __init__(self, mesh_object, root, collection, depsgraph, entity: str = ""):
+        self.mesh_object, self.root, self.entity = mesh_object, root, entity
         verts, tris = mesh_triangles(mesh_object, depsgraph)
         self.body, centre = proxy_object(f"{PROXIES}/{mesh_object.name}", verts, tris, collection)
         self.origin = bpy.data.objects.new(f"{PROXIES}/{mesh_object.name}/root", None)
@@ -136,6 +187,43 @@ class Proxy:
             with bpy.context.temp_override(object=self.body, active_object=self.body, selected_objects=[self.body]):
                 bpy.ops.rigidbody.object_remove()
 
+    def unkey(self) -> None:
+        """Remove the keyframes of an earlier clip's pre-roll (its poses and Animated flag)."""
+        ad = self.body.animation_data
+        action = ad.action if ad is not None else None
+        self.body.animation_data_clear()
+        if action is not None and action.users == 0:
+            bpy.data.actions.remove(action)
+
+    def hold(self, start_frame: int, throw: dict | None, step: float, gravity: Vector) -> None:
+        """Animated over the pre-roll, released one frame after the clip's first frame
+        (`start_frame`); thrown: keyframed along the velocity (less g h / 2, see the module's
+        words) and turning about its centre at the angular velocity, to its start pose at
+        `start_frame`. `step`: the simulated seconds per frame; `gravity` times the substep / 2."""
+        body = self.body
+        if throw is not None:
+            v = Vector(throw.get("velocity", (0.0, 0.0, 0.0))) - gravity
+            w = Vector([math.radians(a) for a in throw.get("angular_velocity", (0.0, 0.0, 0.0))])
+            start = body.matrix_world.copy()
+            turn0, centre = start.to_3x3(), start.translation.copy()
+            previous = None
+            for k in range(-PREROLL, 1):
+                t = k * step
+                turn = Matrix.Rotation(w.length * t, 3, w.normalized()) if w.length > 0 else Matrix.Identity(3)
+                pose = (turn @ turn0).to_4x4()
+                pose.translation = centre + v * t
+                body.matrix_world = pose if k < 0 else start
+                if previous is not None:
+                    body.rotation_euler.make_compatible(previous)
+                previous = body.rotation_euler.copy()
+                body.keyframe_insert("location", frame=start_frame + k)
+                body.keyframe_insert("rotation_euler", frame=start_frame + k)
+        rb = body.rigid_body
+        rb.kinematic = True
+        rb.keyframe_insert("kinematic", frame=start_frame - PREROLL)
+        rb.kinematic = False
+        rb.keyframe_insert("kinematic", frame=start_frame + 1)
+
     def follow(self, following: bool) -> None:
         """Make the root follow the proxy (a Copy Transforms constraint), or stop."""
         constraint = self.root.constraints.get(FOLLOW)
@@ -157,18 +245,25 @@ class ClipBodies:
         self.passive_settings = {m: own_settings(m) for m in self.passive}
         collection = proxy_collection(self.scene, PROXIES)
         depsgraph = bpy.context.evaluated_depsgraph_get()
-        root_of = {m: e.root for e in built.entities.values() for m in e.meshes}
-        self.proxies = [Proxy(m, root_of[m], collection, depsgraph) for m, kind in kinds.items() if kind == "ACTIVE"]
+        root_of = {m: (name, e.root) for name, e in built.entities.items() for m in e.meshes}
+        self.proxies = [
+            Proxy(m, root_of[m][1], collection, depsgraph, root_of[m][0])
+            for m, kind in kinds.items()
+            if kind == "ACTIVE"
+        ]
 
-    def restart(self, start_frame: int, clip_length: int) -> None:
+    def restart(self, start_frame: int, clip_length: int, throws: dict | None = None) -> None:
         """Simulate a clip afresh, in a new world, from the objects' poses at its first
         frame, one frame past its end. Objects hidden in this clip (a pool's members not
         shown, a scatter's unplaced, a visibility entry's) take no part: they would collide
         where they stand, unseen (a pool's members all at their place as built, inside each
-        other, burst apart and threw the shown ones out of the picture)."""
+        other, burst apart and threw the shown ones out of the picture). `throws`: None
+        without an initial_velocity randomizer, else {entity: {"velocity": [x, y, z] m/s,
+        "angular_velocity": [x, y, z] degrees/s}} of the thrown ones (the others start at rest)."""
         scene = self.scene
         for proxy in self.proxies:
             proxy.follow(False)
+            proxy.unkey()
         scene.frame_set(start_frame)  # the objects' own poses, no longer following a proxy
         for proxy in self.proxies:
             proxy.place()
@@ -176,12 +271,18 @@ class ClipBodies:
             proxy.drop_body()
         shown = [p for p in self.proxies if renders(p.mesh_object)]
         passive = {m: "PASSIVE" for m in self.passive if renders(m)}
-        world = _new_world(scene, start_frame, clip_length)
+        preroll = 0 if throws is None else PREROLL
+        world = _new_world(scene, start_frame - preroll, clip_length + preroll)
         own = self.passive_settings | {p.body: p.own_settings for p in shown}
         _bodies(world, passive | {p.body: "ACTIVE" for p in shown}, own)
+        if throws is not None:
+            step, gravity = _step_and_gravity(scene, world)
+            half_step = gravity * (step / world.substeps_per_frame / 2)
+            for proxy in shown:
+                proxy.hold(start_frame, throws.get(proxy.entity), step, half_step)
         for proxy in shown:
             proxy.follow(True)
-        for f in range(start_frame, start_frame + clip_length + 1):
+        for f in range(start_frame - preroll, start_frame + clip_length + 1):
             scene.frame_set(f)
         if scene.render.use_persistent_data:
             # The render's persistent data holds the previous clip's rigid-body world: Cycles'

@@ -10,7 +10,8 @@ Per frame i of a clip (see sampling.motion):
    ends), so Cycles' vector pass, which evaluates the scene one frame before and after,
    sees the true motion;
 4. the scene frame is set to `start_frame + i` (the scene's own animation plays too, and
-   with sequence.rigid_body the simulation steps: scene.clip_physics). Copies made of
+   with sequence.rigid_body the simulation steps: scene.clip_physics, which at frame 0
+   restarts it, with the initial_velocity entries' velocities). Copies made of
    instances (particles, Geometry Nodes, vertex / face instancing) are keyed once, where the scene's instancing puts
    them at the clip's scene frames (instancing.key_instance_motion), so they play as well.
 Stills without trajectories or simulation never touch the scene frame.
@@ -29,6 +30,19 @@ from .instancing import key_instance_motion
 from .randomize import apply_frame
 
 MOTION_TYPES = {"trajectory": "objects", "camera_trajectory": "cameras"}
+
+
+def throws(sampled: list[dict]) -> dict | None:
+    """{target: initial_velocity values} of a frame's entries, a later entry's over an
+    earlier's (as placements); None where the run has no initial_velocity randomizer."""
+    entries = [e for e in sampled if e["type"] == "initial_velocity"]
+    if not entries:
+        return None
+    out: dict[str, dict] = {}
+    for entry in entries:
+        for name, values in entry["values"].items():
+            out.setdefault(name, {}).update(values)
+    return out
 
 
 class SequencePlayer:
@@ -100,7 +114,7 @@ class SequencePlayer:
         if frame_in_clip == 0 and self.replay_fluids:
             redirect_replay_fluid_caches(self.replay_fluids)
         if self.physics and frame_in_clip == 0:
-            self.bodies.restart(self.sequence.start_frame, self.sequence.clip_length)
+            self.bodies.restart(self.sequence.start_frame, self.sequence.clip_length, throws(sampled))
         for entry in motion:
             kind = MOTION_TYPES[entry["type"]]
             for name, values in entry["values"].items():

@@ -21,7 +21,7 @@ from mathutils import Euler, Matrix, Vector
 
 from ..sampling.randomizers import as_vec3
 from .build import BuiltScene
-from .randomize import ENTRY_APPLIERS
+from .randomize import ENTRY_APPLIERS, applier, target_check
 
 PROXIES = "sdg_physics_proxies"
 BODIES = "sdg_rigid_bodies"  # the rigid body world's collection
@@ -210,3 +210,26 @@ def settle(built: BuiltScene, values: dict, spec) -> None:
 
 
 ENTRY_APPLIERS["physics_settle"] = settle
+
+
+@applier("initial_velocity")
+def apply_initial_velocity(built: BuiltScene, target: str, v: dict) -> None:
+    """Nothing to set on the object: scene.clip_physics gives its rigid body the velocity
+    when it restarts the simulation at each clip's first frame."""
+
+
+@target_check("initial_velocity")
+def check_initial_velocity(built: BuiltScene, spec, targets: list[str]) -> tuple[str, object, str] | None:
+    """Every target is an active body of the clip's simulation (a passive one cannot move)."""
+    from .clip_physics import thrown_problem
+
+    for name in targets:
+        problem = thrown_problem(built, name)
+        if problem:
+            return (
+                "targets",
+                name,
+                f"asset objects the simulation moves (one rendered mesh, not background, not a .blend's "
+                f"Animated or non-Dynamic body); {name}: {problem}",
+            )
+    return None
