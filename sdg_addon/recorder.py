@@ -583,8 +583,16 @@ class Recorder:
                 "no object in the scene has a semantic label: segmentation and boxes will be empty. "
                 f"Objects without labels: {', '.join(unlabelled) or '(none)'}"
             )
-        elif unlabelled:
-            self.warn(f"objects without a 'class' label (annotated as UNLABELLED): {', '.join(unlabelled)}")
+        else:  # of the label types the run's annotators take ("class" when none takes one)
+            types = {
+                (given or {}).get("semantic_type", "class")
+                for name, given in plan.items()
+                if "semantic_type" in ANNOTATORS[name].OPTIONS
+            }
+            for stype in sorted(types) or ["class"]:
+                missing = unlabelled if stype == "class" else unlabelled_objects(built.scene, stype)
+                if missing:
+                    self.warn(f"objects without a '{stype}' label (annotated as UNLABELLED): {', '.join(missing)}")
         for text in annotators_left_empty(plan, [e.labels for e in labelled]):
             self.warn(text)
 

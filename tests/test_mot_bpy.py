@@ -121,3 +121,25 @@ def test_full_boxes_run_past_the_border_and_keep_hidden_objects(tmp_path):
     assert render(p, resumed, "--frames", "0:1") == 0
     assert render(p, resumed, "--resume") == 0
     assert mot_files(resumed) == reference
+
+
+def test_a_writers_label_type_reaches_its_boxes_and_the_warnings(tmp_path, capsys):
+    """Objects labelled by `kind` only, mot = { semantic_type = "kind" } and no box
+    annotator configured: the loose boxes the writer adds took "class", so gt.txt was empty
+    (exit 0), and the run warned that every object lacked a 'class' label, which no
+    annotator of the run reads. Now the boxes take the writer's label type (the rows are
+    those of the class-labelled scene) and the warning names the label types the run's
+    annotators read: here only `hidden`, labelled by class alone, lacks a 'kind' label."""
+    text = (
+        SCENE.replace('labels = { class = "cube" }', 'labels = { kind = "cube" }', 2)
+        .replace("mot = {}", 'mot = { semantic_type = "kind" }')
+        .replace("frames = 2", "frames = 1")
+    )
+    p = write_param(tmp_path, text)
+    capsys.readouterr()
+    assert render(p, tmp_path / "out") == 0
+    err = capsys.readouterr().err
+    assert "objects without a 'kind' label (annotated as UNLABELLED): hidden" in err, err
+    assert "'class' label" not in err, err
+    rows = {int(r[1]): [int(v) for v in r[2:6]] for r in gt_rows(tmp_path / "out")}
+    assert rows == {2: FRONT, 4: LEFT}
