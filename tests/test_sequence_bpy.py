@@ -678,6 +678,7 @@ angular_velocity = [0, 300, 100]
 
 [annotators]
 object_pose = {}
+motion_vectors = {}
 """
 )
 
@@ -685,7 +686,7 @@ object_pose = {}
 def test_a_thrown_cube_lands_and_stops_on_the_ground(tmp_path):
     """A cube (Blender's default damping and friction) thrown sideways and spinning from
     0.5 m lands, tumbles and comes to rest lying on a face on the ground, away from where
-    it was thrown. A target that is no moving body (a .blend model of two meshes is
+    it was thrown; the motion vectors of the clip's first frame see it come in. A target that is no moving body (a .blend model of two meshes is
     passive) is refused before anything is written, naming it."""
     out = tmp_path / "landed"
     assert render(write_param(tmp_path, LANDING, "landed.toml"), out) == 0
@@ -696,6 +697,9 @@ def test_a_thrown_cube_lands_and_stops_on_the_ground(tmp_path):
 
     assert np.allclose(pose(0)[:3, 3], [-0.6, 0.0, 0.5], atol=1e-6)
     assert pose(2)[2, 3] > 0.5  # thrown upwards first
+    # Cycles' vector pass at the first frame sees it come in (from the left: backward x < 0)
+    backward = np.load(out / "clip_0000" / "motion_vectors_0000.npy")[..., 0]
+    assert backward.min() < -1.0, backward.min()
     rest = pose(23)
     assert np.allclose(pose(22), rest, atol=1e-3)  # at rest
     assert rest[0, 3] > 0.0  # it flew and slid towards +x
