@@ -2229,6 +2229,24 @@ def test_values_are_typed_in_the_panel_as_in_the_parameter_file(addon, scene):
         bpy.ops.sdg.preview_frame()
 
 
+@pytest.mark.parametrize("typed", ["nan", "[0, 0, inf]", "[0, 0, 1e999]", "-Infinity"])
+def test_nan_or_inf_typed_in_the_panel_is_refused_naming_the_field(addon, scene, tmp_path, typed):
+    """A parameter typed as nan or inf (a number to JSON and TOML) stopped Start with 'nan has
+    no TOML form in a parameter file', no field named; a parameter file's nan is refused
+    with its field. The panel names its field too, as for any value it cannot take."""
+    bpy = addon.bpy
+    scene.collection.objects.link(bpy.data.objects.new("cam", bpy.data.cameras.new("cam")))
+    select(bpy, [add_mesh(bpy, "cube")])
+    bpy.ops.sdg.randomizer_add(type="pose")
+    row = scene.sdg.randomizers[-1].params["location"]
+    row.use, row.value = True, typed
+    scene.sdg.run.output = str(tmp_path / "out")
+    for start in (bpy.ops.sdg.start_recording, bpy.ops.sdg.preview_frame):
+        with pytest.raises(RuntimeError, match=r"Randomizer 1 \(pose\), location: .* is not a value; .*not nan or inf"):
+            start("EXEC_DEFAULT")
+    assert not (tmp_path / "out").exists()
+
+
 def test_cancelling_before_the_first_frame_is_said_once(addon, scene, tmp_path):
     """Esc before the scene was built: 'Cancelling: finishing the frames in flight...' was
     shown twice, on the progress bar and below it (the bar shows the message until a frame

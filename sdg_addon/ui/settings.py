@@ -13,6 +13,7 @@ into a parameter-file table (what Export writes and what a recording runs) and
 from __future__ import annotations
 
 import json
+import math
 import tomllib
 import zlib
 from pathlib import Path
@@ -432,30 +433,50 @@ def recorded_cameras(scene) -> list[str]:
     return sorted(o.name for o in scene.objects if o.type == "CAMERA" and getattr(o, RECORD_PROPERTY, True))
 
 
+def _finite(value) -> bool:
+    """No nan or inf inside: a parameter file has no place for them (they have no TOML form)."""
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, (list, dict)):
+        return all(_finite(v) for v in (value.values() if isinstance(value, dict) else value))
+    return True
+
+
+def _no_constant(name: str):
+    raise ValueError(f"{name} is not a finite number")  # json's NaN, Infinity, -Infinity
+
+
 def _text_value(text: str, where: str, kind: str = ""):
     """A value typed in the panel, as in the parameter file: JSON or TOML (an inline table
     `{ distribution = "uniform", low = 0, high = 1 }`); a text parameter's word as it is."""
     try:
-        return json.loads(text)
+        value = json.loads(text, parse_constant=_no_constant)
     except ValueError:
         pass
+    else:
+        if _finite(value):  # (1e999 reads as inf)
+            return value
     try:
-        return tomllib.loads(f"v = {text}")["v"]
+        value = tomllib.loads(f"v = {text}")["v"]
     except (tomllib.TOMLDecodeError, KeyError):
         pass
+    else:
+        if _finite(value):
+            return value
     if kind == "string" and text.strip() and not text.strip().startswith(("[", "{", '"', "'")):
         return text.strip()  # SUN, Metal: a word needs no quotes
     raise SettingsError(
-        f"{where}: {text!r} is not a value; write a number (0.5), a list ([0, 0, 1]), true/false "
+        f"{where}: {text!r} is not a value; write a number (0.5; not nan or inf), a list ([0, 0, 1]), true/false "
         'or text in quotes (["SUN", "SPOT"])'
     ) from None
 
 
 def _option_value(text: str):
     try:
-        return json.loads(text)
+        value = json.loads(text, parse_constant=_no_constant)
     except ValueError:
         return text  # a plain word, e.g. auto
+    return value if _finite(value) else text  # nan, inf: the text, which the option's check names
 
 
 def randomizer_names(scene) -> list[str]:
