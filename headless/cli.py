@@ -303,7 +303,7 @@ def _merge(args) -> int:
         remove_stale_temporaries(out)  # the shards have ended: a killed one's temporary files go
         for name, options in config.writers.items():
             writer = create_writer(name, out, **options)
-            writer.set_run(table, len(cameras) + len(config.lidars) > 1)
+            writer.set_run(table, writer.several_sensors(len(cameras), len(config.lidars)))
             writer.progress = say  # a large dataset's join takes a while: say how far it is
             writer.finalize()
         manifest, unmet = _merged_manifest(config, out / AUDIT_DIR, done, cameras)

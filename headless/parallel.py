@@ -470,9 +470,10 @@ def finish(
     table_file = audit_dir / "label_table.json"
     if table_file.is_file():
         table = LabelTable(json.loads(table_file.read_text()))
+        cameras = audit.run_cameras(audit_dir, config)  # a base .blend's cameras too
         for name, options in config.writers.items():
             writer = create_writer(name, output, **options)
-            writer.set_run(table, len(config.cameras) > 1)
+            writer.set_run(table, writer.several_sensors(len(cameras), len(config.lidars)))
             writer.progress = progress  # a large dataset's join takes a while: say how far it is
             writer.finalize()
     finished = audit.finished_frames(audit_dir)

@@ -573,8 +573,8 @@ class Recorder:
             audit.write_json(audit_dir / "pool_members.json", built.pool_members)
         cameras = built.render_cameras
         audit.write_json(audit_dir / "cameras.json", cameras)
-        several = len(cameras) + len(cfg.lidars) > 1  # a LiDAR has its own sub-folder too
-        spec = SinkSpec(opts.output, plan, dict(cfg.writers), built.label_table, several, opts.time_parts)
+        sensors = (len(cameras), len(cfg.lidars))  # each writer counts those it writes
+        spec = SinkSpec(opts.output, plan, dict(cfg.writers), built.label_table, sensors, opts.time_parts)
 
         unlabelled = unlabelled_objects(built.scene)
         labelled = [e for e in built.entities.values() if e.labels]

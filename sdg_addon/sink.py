@@ -47,7 +47,7 @@ class SinkSpec:
     annotators: dict[str, dict]  # name -> options
     writers: dict[str, dict]  # name -> options
     label_table: LabelTable
-    several_cameras: bool
+    sensors: tuple[int, int]  # the run's cameras and LiDARs (Writer.several_sensors)
     time_parts: bool = False  # record["cpu_seconds_by_part"]: each annotator's and writer's
 
 
@@ -60,7 +60,7 @@ class FrameSink:
         load_plugin_writers(spec.writers)  # a spawned worker loads the named plugins itself
         self.writers = [create_writer(name, spec.output, **opts) for name, opts in spec.writers.items()]
         for w in self.writers:
-            w.set_run(spec.label_table, spec.several_cameras)
+            w.set_run(spec.label_table, w.several_sensors(*spec.sensors))
 
     def process(self, captured: list[FrameData], record: dict) -> tuple[dict, list[str]]:
         """Annotate and write one frame (all cameras); return its log record and warnings."""

@@ -419,3 +419,26 @@ def test_a_model_files_colour_drawn_per_object_sets_its_reflectance(clean_bpy, t
     assert left.sum() >= 6 and right.sum() >= 6 and (left | right).all()
     assert np.allclose(pts[left, 3], 0.2126 * cos[left], atol=1e-5)
     assert np.allclose(pts[right, 3], 0.2 * cos[right], atol=1e-5)
+
+
+def test_a_camera_only_writer_of_one_camera_and_a_lidar_keeps_its_one_camera_layout(tmp_path):
+    """A LiDAR is a sensor of its own for the writers that write LiDAR frames (basic: a
+    folder per sensor), not for the camera-only ones: with one camera and one LiDAR, COCO
+    and YOLO keep the layout of a one-camera run (was: named after the camera,
+    instances_train_cam.json and cam_000000.png, as with several cameras)."""
+    text = (
+        header((16, 12), samples=1)
+        + NO_GROUND
+        + camera((0.0, -4.0, 0.5), (0.0, 0.0, 0.5))
+        + sun()
+        + '[[assets]]\nname = "box"\nprimitive = "cube"\nsize = 1.0\nlabels = { class = "box" }\n'
+        + '[[lidars]]\nname = "top"\npreset = "spinning_16"\ncolumns = 90\nlocation = [0.0, -4.0, 0.0]\n'
+        + "[annotators]\nlidar = {}\n[writers.basic]\n[writers.coco]\n[writers.yolo]\n"
+    )
+    out = tmp_path / "out"
+    assert render(write_param(tmp_path, text), out) == 0
+    assert (out / "cam" / "rgb" / "rgb_0000.png").is_file()  # basic: a folder per sensor
+    assert (out / "top" / "lidar" / "lidar_0000.npy").is_file()
+    assert sorted(p.name for p in (out / "coco" / "annotations").iterdir()) == ["instances_train.json"]
+    assert (out / "coco" / "train" / "000000.png").is_file()
+    assert [p.name for p in (out / "yolo" / "images" / "train").iterdir()] == ["000000.png"]

@@ -64,9 +64,17 @@ class Writer:
 
     def set_run(self, label_table, several_cameras: bool) -> None:
         """Called once before the first frame (and before finalize() of a merge): the run's
-        stable label table and whether it has several cameras (one sub-folder each)."""
+        stable label table and whether it has several cameras (one sub-folder each): of the
+        sensors whose frames it writes (several_sensors)."""
         self.label_table = label_table
         self.several_cameras = several_cameras
+
+    def several_sensors(self, cameras: int, lidars: int) -> bool:
+        """Whether a run with that many cameras and LiDARs gives this writer frames of
+        several sensors (each then gets its own sub-folder or name): a LiDAR counts only for
+        a writer that writes LiDAR frames (basic), so a camera-only writer (COCO, KITTI,
+        ...) of a run with one camera and a LiDAR keeps its one-camera layout."""
+        return (cameras if "camera" in self.sensors else 0) + (lidars if "lidar" in self.sensors else 0) > 1
 
     def write(self, frame: AnnotatedFrame) -> None:
         raise NotImplementedError
@@ -180,7 +188,7 @@ def removed_parts(config, output_dir: Path, finished: dict[int, dict], cameras: 
     problems = []
     for name, options in config.writers.items():
         writer = create_writer(name, output_dir, **(options or {}))
-        writer.set_run(None, len(cameras) + len(lidars) > 1)
+        writer.set_run(None, writer.several_sensors(len(cameras), len(lidars)))
         problem = writer.removed_parts(finished, cameras if "camera" in writer.sensors else lidars, clips)
         if problem:
             problems.append(problem)
