@@ -371,6 +371,8 @@ class Recorder:
             self.warn(built.unit_note)
         if built.fps_note:
             self.warn(built.fps_note)
+        if built.layers_note:
+            self.warn(built.layers_note)
         if built.set_note:
             self.warn(built.set_note)
         if built.instancing_note:

@@ -1058,3 +1058,26 @@ def test_a_base_scenes_frame_rate_other_than_the_clips_is_named_with_the_value_t
     assert "To match it, set in [sequence]: fps = 29.97002857" in said
     assert "fps" not in warned("[sequence]\nclip_length = 2\nfps = 29.97002857\n")
     assert "fps" not in warned("")  # stills: the scene keeps its frame rate
+
+
+def test_a_base_scenes_other_view_layers_enabled_for_rendering_are_named(shop, tmp_path, capsys):
+    """Blender renders every view layer with Use for Rendering on (a compositor may combine
+    them); the run records the first alone. What only another shows (here the cans, which
+    'front' excludes) was left out of the images and labels without a word; the run names
+    the layers left out, and records the first as before."""
+    bpy.ops.wm.open_mainfile(filepath=str(shop.path), load_ui=False)
+    scene = bpy.context.scene
+    scene.view_layers[0].name = "front"
+    back = scene.view_layers.new("back")
+    scene.view_layers["front"].layer_collection.children["shop"].children["cans"].exclude = True
+    back.layer_collection.children["shop"].exclude = True
+    blend = saved_variant(tmp_path / "layers.blend")
+    param = blend_param(blend, "[annotators]\ninstance_segmentation = {}\n[writers]\nbasic = {}\n")
+    out = tmp_path / "out"
+    capsys.readouterr()
+    assert main(["render", str(param), "--out", str(out), "--quiet"]) == 0
+    err = capsys.readouterr().err
+    assert "the base scene renders 2 view layers; the run records the first, 'front', alone" in err
+    assert "what only 'back' shows is in no image and no label" in err
+    paths = json.loads((out / "instance_segmentation_mapping_0000.json").read_text()).values()
+    assert "/shop/crate" in paths and not any("can_" in p for p in paths)

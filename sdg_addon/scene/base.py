@@ -83,7 +83,8 @@ def choose_scene(path: Path, names: list[str], wanted: str) -> str:
 
 
 def load_blend_scene(path: str | Path, wanted: str = "") -> bpy.types.Scene:
-    """Empty the session and append the chosen scene of `path` with everything it uses.
+    """Empty the session and append the chosen scene of `path` with everything it uses
+    (then prepare_base_scene).
 
     Names stay exactly as in the file (the session holds nothing they could clash with),
     so object names, paths and instance ids equal those of the file opened in Blender.
@@ -117,17 +118,33 @@ def load_blend_scene(path: str | Path, wanted: str = "") -> bpy.types.Scene:
         # Background without windows: context.scene is the file's first scene.
         raise BaseSceneError(f"could not make scene {name!r} of {path.as_posix()} the current scene")
     scene.name = name
-    prepare_base_scene(scene)
     return scene
 
 
-def prepare_base_scene(scene) -> None:
+def prepare_base_scene(scene) -> str:
     """Evaluate transforms (an appended object's matrix_world is only valid once the depsgraph
-    ran) and render one view layer: the first enabled for rendering."""
+    ran) and render one view layer: the first enabled for rendering. Returns a note naming
+    the other enabled ones, left out ('' if none)."""
     layers = [vl for vl in scene.view_layers if vl.use] or list(scene.view_layers[:1])
     for vl in scene.view_layers:
         vl.use = vl == layers[0]
     layers[0].update()
+    return view_layers_note([vl.name for vl in layers])
+
+
+def view_layers_note(enabled: list[str]) -> str:
+    """A scene with several view layers enabled for rendering: Blender renders each (its
+    compositor may combine them); the run records the first alone, so what only the others
+    show was left out of images and labels without a word."""
+    if len(enabled) < 2:
+        return ""
+    others = ", ".join(repr(n) for n in enabled[1:])
+    return (
+        f"the base scene renders {len(enabled)} view layers; the run records the first, {enabled[0]!r}, alone "
+        f"(its compositor, which may combine them, does not run): what only {others} "
+        f"{'shows' if len(enabled) == 2 else 'show'} is in no image and no label. To record another, "
+        "make it the only one with Use for Rendering on"
+    )
 
 
 def render_view_layer(scene):

@@ -118,6 +118,7 @@ class BuiltScene:
     image_match: dict = field(default_factory=dict)  # ... the [render] values that would make them
     unit_note: str = ""  # a base scene's unit scale other than 1
     fps_note: str = ""  # a base scene's frame rate other than the clips'
+    layers_note: str = ""  # a base scene's view layers enabled for rendering besides the one recorded
     set_note: str = ""  # a base scene's background set: objects rendered, not labelled
     instancing_note: str = ""  # collection instances whose copies cannot match Blender's
     missing: list[str] = field(default_factory=list)  # files the scene's data reads that are not there
@@ -204,12 +205,13 @@ def build_scene(config: Config, open_scene=None, quiet: bool = False) -> BuiltSc
     if open_scene is not None:
         scene = open_scene
         keep_caches_inside(scene.objects)
-        prepare_base_scene(scene)
     elif base.blend:
         scene = load_blend_scene(base.blend, base.scene)
     else:
         scene = new_scene()
     built = BuiltScene(scene, temperature_unit=config.thermal.unit)
+    if open_scene is not None or base.blend:
+        built.layers_note = prepare_base_scene(scene)
     if open_scene is not None or base.blend:
         built.colour_notes, built.colour_match = colour_differences(scene, config.render)
         built.image_notes, built.image_match = image_differences(scene, config.render)
