@@ -99,7 +99,7 @@ from types import SimpleNamespace
 import bpy
 from sdg_addon.scene.randomize import apply_light
 light = bpy.data.lights.new("key", "AREA")
-apply_light(SimpleNamespace(lights={"key": SimpleNamespace(data=light)}, light_colors={}), "key",
+apply_light(SimpleNamespace(lights={"key": SimpleNamespace(data=light)}, light_colors={}, light_kelvin={}), "key",
             {"temperature": 3200.0, "color": [0.9, 1.0, 0.8]})
 print(json.dumps([list(light.color), bool(getattr(light, "use_temperature", False))]))
 """

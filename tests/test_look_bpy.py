@@ -509,7 +509,7 @@ def test_a_light_temperature_keeps_the_lights_brightness_and_is_blenders_colour(
     for kelvin in (3000, 6500, 9500):
 
         def ours(light, kelvin=kelvin):
-            built = SimpleNamespace(lights={"key": SimpleNamespace(data=light)}, light_colors={})
+            built = SimpleNamespace(lights={"key": SimpleNamespace(data=light)}, light_colors={}, light_kelvin={})
             apply_light(built, "key", {"temperature": kelvin})
 
         mine = _lit_plane_mean(ours, tmp_path / f"ours{kelvin}.exr")
@@ -653,6 +653,43 @@ temperature = 5000
         )
         tinted = blackbody_light_rgb(5000, (0.5, 1.0, 0.5))  # the colour drawn before it this frame
         assert np.allclose(list(built.lights["tinted"].data.color), tinted, rtol=1e-5), f
+
+
+def test_a_light_colour_drawn_after_its_temperature_is_multiplied_by_it(tmp_path):
+    """A light entry's `temperature` followed by another entry's `color`: the colour replaced
+    the black body's, so a 2000 K light rendered white while the log said 2000 K; the colour
+    is now multiplied by the temperature set before it this frame (as in one entry), and a
+    frame without a temperature keeps no earlier frame's."""
+    from sdg_addon.recorder import Recorder
+    from sdg_addon.sampling.appearance import blackbody_light_rgb
+    from sdg_addon.scene.build import build_scene
+    from sdg_addon.scene.randomize import apply_frame
+
+    text = (
+        header((16, 12), samples=1, frames=2)
+        + camera((0.0, -1.5, 0.8), (0.0, 0.0, 0.1))
+        + table("lights", "key", type="point", energy=100)
+        + """
+[[randomizers]]
+type = "light"
+targets = "key"
+temperature = 2000
+
+[[randomizers]]
+type = "light"
+targets = "key"
+color = [0.5, 1.0, 0.5]
+"""
+    )
+    cfg = load_config(write_param(tmp_path, text))
+    built = build_scene(cfg)
+    targets = Recorder(cfg, RunOptions(tmp_path / "out", range(1))).resolve_targets(built)
+    for f in (0, 1):
+        apply_frame(built, sample_frame(cfg.seed, f, cfg.randomizers, targets), cfg.randomizers)
+        want = blackbody_light_rgb(2000, (0.5, 1.0, 0.5))
+        assert np.allclose(list(built.lights["key"].data.color), want, rtol=1e-5), list(built.lights["key"].data.color)
+    apply_frame(built, sample_frame(cfg.seed, 0, cfg.randomizers[1:], targets[1:]), cfg.randomizers[1:])
+    assert np.allclose(list(built.lights["key"].data.color), [0.5, 1.0, 0.5])  # no temperature this frame
 
 
 def test_world_randomizers_on_a_world_without_a_background_node_or_no_world(tmp_path, capsys):

@@ -104,6 +104,9 @@ class BuiltScene:
     # A light's colour, which a drawn temperature multiplies: as built, then as a light
     # randomizer's `color` last set it (not the product of the previous frame's temperature).
     light_colors: dict[str, tuple] = field(default_factory=dict)
+    # The temperature a light entry set this frame (cleared by apply_frame): a `color` a later
+    # entry sets is multiplied by it, as one drawn with it in one entry.
+    light_kelvin: dict[str, float] = field(default_factory=dict)
     # Each mesh's (roughness, metallic) as its own material shows them when built: a texture
     # or pattern material reads them from the object, where nothing set them (materials.own_surface).
     own_surfaces: dict[str, tuple[float, float]] = field(default_factory=dict)

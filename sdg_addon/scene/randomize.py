@@ -132,8 +132,9 @@ def apply_light(built: BuiltScene, target: str, v: dict) -> None:
     if "energy" in v:
         data.energy = v["energy"]
     if "color" in v:
-        data.color = v["color"][:3]
         built.light_colors[target] = tuple(v["color"][:3])
+        kelvin = built.light_kelvin.get(target)  # an earlier entry's temperature, this frame
+        data.color = v["color"][:3] if kelvin is None else blackbody_light_rgb(kelvin, v["color"][:3])
     if "location" in v:
         obj.location = v["location"]
     if "look_at" in v:
@@ -146,6 +147,7 @@ def apply_light(built: BuiltScene, target: str, v: dict) -> None:
         else:
             data.shadow_soft_size = v["size"]
     if "temperature" in v:  # times the light's own colour (Blender's and USD's temperature do so)
+        built.light_kelvin[target] = v["temperature"]
         data.color = blackbody_light_rgb(v["temperature"], built.light_colors.get(target, (1.0, 1.0, 1.0)))
         disable_light_temperature(data)  # else Blender's own (4.4+) would multiply it in again
 
@@ -238,6 +240,7 @@ def apply_thermal(built: BuiltScene, target: str, v: dict) -> None:
 def apply_frame(built: BuiltScene, sampled: list[dict], specs: list | None = None) -> None:
     """Apply one frame's values (sampling.sample_frame output) in randomizer order;
     `specs` are the run's randomizers (in the same order), for appliers that need them."""
+    built.light_kelvin.clear()  # temperatures are this frame's
     for i, entry in enumerate(sampled):
         whole = ENTRY_APPLIERS.get(entry["type"])
         if whole is not None:  # all targets at once (a simulation)
