@@ -338,6 +338,33 @@ def test_a_camera_its_animation_shears_stops_the_run_at_that_frame(shop, tmp_pat
     assert (out / "clip_0000" / "rgb_0000.png").exists() and not (out / "clip_0000" / "rgb_0001.png").exists()
 
 
+def test_a_fov_spans_the_side_a_blend_camera_fits_its_sensor_to(shop, tmp_path, capsys):
+    """A sensor randomizer's fov is Blender's camera angle: across the side the camera fits
+    its sensor to. A .blend camera fitted Vertical on a landscape image gets it across its
+    height (the docs said the larger side), and its widest view is set by the sensor's
+    height (before: checked against its width, so 170° on a 20 mm-high sensor passed and
+    rendered 168.6°)."""
+    bpy.ops.wm.open_mainfile(filepath=str(shop.path), load_ui=False)
+    data = bpy.data.objects["CamA"].data
+    data.type, data.sensor_fit, data.sensor_width, data.sensor_height = "PERSP", "VERTICAL", 36.0, 20.0
+    blend = saved_variant(tmp_path / "vertical.blend")
+
+    def record(fov: float, out: Path) -> int:
+        entry = f'[[randomizers]]\ntype = "sensor"\ntargets = "CamA"\nfov = {fov}\n'
+        param = blend_param(blend, entry)
+        capsys.readouterr()
+        return main(["render", str(param), "--out", str(out), "--quiet"])
+
+    assert record(60, tmp_path / "sixty") == 0
+    params = json.loads((tmp_path / "sixty" / "camera_params_0000.json").read_text())
+    w, h = params["renderProductResolution"]
+    assert w > h and math.degrees(2 * math.atan(h / 2 / params["fy"])) == pytest.approx(60, abs=1e-4)
+    assert record(170, tmp_path / "wide") == 2
+    err = capsys.readouterr().err
+    assert "at most 168.6° on 'CamA': its sensor is 20 mm high (Sensor Fit Vertical)" in err, err
+    assert not (tmp_path / "wide").exists()
+
+
 def test_randomizers_do_not_place_a_camera_that_has_a_parent(shop, tmp_path):
     """A camera of a .blend parented to an empty: its own location and rotation are in the
     empty's axes, and the camera randomizers give world ones (before: set as its own, the

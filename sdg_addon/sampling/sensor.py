@@ -32,7 +32,7 @@ class Sensor(RandomizerSpec):
         ),
         "fov": (
             NUMBER,
-            "field of view across the larger image side (pixels that are not square: the larger counted in pixel widths, the side Blender fits the sensor to), degrees (instead of `focal_length`, not both); perspective cameras, as `focal_length`; at most 2 atan(sensor_width / 2 mm), Blender's lens being at least 1 mm (173.6° on a 36 mm sensor)",
+            "field of view across the side the camera fits its sensor to, as Blender's camera angle: the larger image side for Sensor Fit Auto, as every `[[cameras]]` entry (pixels that are not square: the larger counted in pixel widths), the width for a .blend camera's Horizontal, the height for its Vertical; degrees (instead of `focal_length`, not both); perspective cameras, as `focal_length`; at most 2 atan(sensor / 2 mm), the sensor's width (its height for Vertical), Blender's lens being at least 1 mm (173.6° on a 36 mm sensor)",
         ),
         "f_stop": (
             NUMBER,

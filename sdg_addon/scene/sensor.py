@@ -44,8 +44,9 @@ def _ortho_lens_problem(built: BuiltScene, spec, targets: list[str]) -> tuple[st
 
 def _fov_problem(built: BuiltScene, spec, targets: list[str]) -> tuple[str, object, str] | None:
     """A fov wider than a target's sensor allows: Blender's lens is at least 1 mm, so the
-    widest view is 2 atan(sensor_width / 2 mm); a wider draw would be rendered (and
-    camera_params would say) that widest view, not the fov logged."""
+    widest view is 2 atan(sensor / 2 mm), the sensor's width, or its height for a camera
+    fitted Vertical (the side the fov spans: Blender's Camera.angle); a wider draw would be
+    rendered (and camera_params would say) that widest view, not the fov logged."""
     bounds = spec.params["fov"].bounds() if "fov" in spec.params else None
     if bounds is None:
         return None
@@ -54,14 +55,17 @@ def _fov_problem(built: BuiltScene, spec, targets: list[str]) -> tuple[str, obje
         cam = built.cameras.get(t)
         if cam is None:
             continue
-        widest = math.degrees(2 * math.atan(cam.data.sensor_width / 2 / MIN_LENS_MM))
+        vertical = cam.data.sensor_fit == "VERTICAL"
+        sensor = cam.data.sensor_height if vertical else cam.data.sensor_width
+        widest = math.degrees(2 * math.atan(sensor / 2 / MIN_LENS_MM))
         if drawn > widest:
             return (
                 "fov",
                 spec.params["fov"].to_dict(),
-                f"a fov of at most {widest:.4g}° on {t!r}: its sensor is {cam.data.sensor_width:g} mm wide and "
-                f"Blender's lens at least {MIN_LENS_MM:g} mm (it would render {widest:.4g}° where {drawn:g}° is "
-                "drawn); a larger sensor_width on the camera, or a narrower fov",
+                f"a fov of at most {widest:.4g}° on {t!r}: its sensor is {sensor:g} mm "
+                f"{'high (Sensor Fit Vertical)' if vertical else 'wide'} and Blender's lens at least "
+                f"{MIN_LENS_MM:g} mm (it would render {widest:.4g}° where {drawn:g}° is drawn); a larger "
+                f"{'sensor height' if vertical else 'sensor_width'} on the camera, or a narrower fov",
             )
     return None
 
@@ -72,7 +76,7 @@ def apply_sensor(built: BuiltScene, target: str, v: dict, spec) -> None:
     if "focal_length" in v:
         data.lens = float(v["focal_length"])
     if "fov" in v:
-        data.angle = math.radians(float(v["fov"]))  # across the larger side (sensor fit AUTO)
+        data.angle = math.radians(float(v["fov"]))  # across the side the sensor fits (AUTO: the larger)
     if "f_stop" in v:
         data.dof.use_dof = True
         data.dof.aperture_fstop = float(v["f_stop"])
