@@ -2265,6 +2265,28 @@ def test_cancelling_before_the_first_frame_is_said_once(addon, scene, tmp_path):
     assert tuple(bpy.data.objects["crate"].location) == (0.0, 0.0, 0.0)
 
 
+def test_show_last_frame_is_offered_when_the_output_holds_the_runs_frames(addon, scene, tmp_path):
+    """Show Last Frame ran after a recording cancelled before its first frame and said the
+    output 'needs the rgb annotator and the basic writer', which the run had; it is off then,
+    Blender's tooltip saying why. A Resume of a finished dataset (0 written, all already
+    done) did not offer it; it does, and shows the last frame."""
+    bpy, jobs, recording = addon.bpy, addon.job, addon.recording
+    artist_scene(bpy, scene, tmp_path / "out")
+    scene.sdg.run.frames = 1
+    assert bpy.ops.sdg.start_recording("EXEC_DEFAULT") == {"RUNNING_MODAL"}
+    recording.handle_event(jobs.current, "ESC", "PRESS")
+    run_to_end(addon, jobs.current)
+    assert not bpy.ops.sdg.show_frame.poll()
+    assert ("operator", "sdg.show_frame") not in draw_panel(bpy, "SDG_PT_recorder")
+    bpy.context.scene.sdg.run.existing = "RESUME"
+    for written in ([0], []):  # the frame; then nothing left to write
+        assert bpy.ops.sdg.start_recording("EXEC_DEFAULT") == {"RUNNING_MODAL"}
+        run_to_end(addon, jobs.current)
+        assert jobs.current.state == "done" and jobs.current.recorder.result.frames_written == written
+        assert ("operator", "sdg.show_frame") in draw_panel(bpy, "SDG_PT_recorder")
+        assert bpy.ops.sdg.show_frame() == {"FINISHED"}
+
+
 def test_a_parameter_files_recording_says_to_set_its_file_not_the_panels_button(addon, scene, tmp_path):
     """Record: Parameter File of a file naming a .blend in AgX: the warning said 'click Use
     the Scene's Color Management in the recorder panel', a button that sets the open scene's

@@ -23,6 +23,7 @@ from ..writers import WRITERS
 from . import job as jobs
 from . import settings as ui_settings
 from .props import SidebarPanel
+from .visualizer import has_frames
 
 TIMER_STEP = 0.05  # seconds between steps (a step is one frame)
 MAX_PROBLEMS = 8
@@ -303,7 +304,7 @@ class SDG_PT_recorder(SidebarPanel, bpy.types.Panel):
                 draw_warnings(box, job)
                 for note in job.notes:
                     wrapped(box, note, icon="INFO")
-                if job.recorder.result.frames_written:
+                if has_frames(job):  # (a Resume of a finished dataset: its frames)
                     box.operator("sdg.show_frame", icon="IMAGE_DATA")
 
 

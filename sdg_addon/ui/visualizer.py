@@ -199,6 +199,12 @@ def show_in_image_editor(context, image) -> bool:
     return True
 
 
+def has_frames(job) -> bool:
+    """The job's output holds frames of its run: written now, or finished before (Resume)."""
+    result = job.recorder.result
+    return bool(result.frames_written or result.frames_skipped)
+
+
 class SDG_OT_show_frame(bpy.types.Operator):
     """Open the last recorded frame (RGB with boxes, instance and semantic masks, depth) in an Image Editor"""
 
@@ -210,7 +216,13 @@ class SDG_OT_show_frame(bpy.types.Operator):
     def poll(cls, context):
         from . import job as jobs
 
-        return jobs.current is not None and not jobs.current.running
+        job = jobs.current
+        if job is None or job.running:
+            return False
+        if not has_frames(job):
+            cls.poll_message_set("The last recording has no frame (it ended before its first)")
+            return False
+        return True
 
     def execute(self, context):
         from . import job as jobs
