@@ -1466,8 +1466,28 @@ def test_mot_refuses_to_join_full_and_visible_boxes(tmp_path):
     w.set_run(LabelTable({"class": list(CLASSES)}), False)
     w.write(clip_frame(3))
     w.write(clip_frame(0))
-    with pytest.raises(ValueError, match="written with boxes = 'visible', but the writer has boxes = 'full'"):
+    with pytest.raises(ValueError, match="written with boxes = 'visible', but the run has boxes = 'full'"):
         w.finalize()
+
+
+def test_mot_resume_refuses_other_boxes_before_rendering(tmp_path):
+    """--resume and merge ask removed_parts() before any frame is rendered: parts of the
+    other boxes (also those written before the option existed, whose boxes were the visible
+    ones while the default is now "full") are refused there, not after the remaining
+    frames were rendered, when finalize() found them."""
+    write_mot(tmp_path, range(3), boxes="visible")
+    finished = {f: {"frame": f, "clip": 0, "clip_frame": f} for f in range(3)}
+    assert create_writer("mot", tmp_path, boxes="visible").removed_parts(finished, ["cam"], clips=True) is None
+    problem = create_writer("mot", tmp_path).removed_parts(finished, ["cam"], clips=True)
+    assert "000000.json was written with boxes = 'visible', but the run has boxes = 'full'" in problem
+    assert "nothing was written" in problem and "before the writer had the option" not in problem
+    part = tmp_path / "mot" / "parts" / "train" / "clip_0000" / "000000.json"
+    old = json.loads(part.read_text())
+    del old["boxes"]  # as a part of a run before the option
+    part.write_text(json.dumps(old))
+    problem = create_writer("mot", tmp_path).removed_parts(finished, ["cam"], clips=True)
+    assert 'written before the writer had the option, whose default is now "full"' in problem
+    assert create_writer("mot", tmp_path, boxes="visible").removed_parts(finished, ["cam"], clips=True) is None
 
 
 def test_mot_refuses_to_rebuild_gt_from_removed_parts(tmp_path):

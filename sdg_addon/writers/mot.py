@@ -142,9 +142,30 @@ class MotWriter(Writer):
         # Last file of the frame: its presence means the image above is complete.
         io.write_json(self.root / "parts" / split / seq / f"{frame.frame:0{opts['frame_padding']}d}.json", part)
 
+    def other_boxes(self, path: Path, part: dict) -> str | None:
+        """Why the part at `path` cannot join this writer's gt.txt: it holds the other boxes."""
+        kind = part.get("boxes", "visible")  # parts written before the option had visible boxes
+        if kind == self.options["boxes"]:
+            return None
+        before = "" if "boxes" in part else ' (written before the writer had the option, whose default is now "full")'
+        return (
+            f"writer 'mot': {path.as_posix()} was written with boxes = {kind!r}{before}, but the run has boxes = "
+            f"{self.options['boxes']!r}: one gt.txt cannot hold both kinds of boxes"
+        )
+
     def removed_parts(self, finished: dict[int, dict], sensors: list[str], clips: bool) -> str | None:
         """gt.txt is rebuilt from the sequence's parts alone (Writer.removed_parts): the parts
-        of the finished frames of a sequence whose gt.txt exists must be there."""
+        of the finished frames of a sequence whose gt.txt exists must be there, and hold the
+        boxes this run writes (one part per sequence is read: the first)."""
+        for folder in sorted(p for p in (self.root / "parts").glob("*/*") if p.is_dir()):
+            files = part_files(folder, ".json")
+            try:
+                part = json.loads(files[0].read_text(encoding="utf-8")) if files else None
+            except (OSError, ValueError):
+                part = None  # finalize() says what is wrong with it
+            problem = self.other_boxes(files[0], part) if isinstance(part, dict) else None
+            if problem:
+                return f"{problem}; nothing was written (render anew with --overwrite, or into another folder)"
         for camera in sensors:
             expected: dict[tuple[str, str], list[int]] = {}
             for f, rec in sorted(finished.items()):
@@ -186,14 +207,9 @@ class MotWriter(Writer):
         lines, numbers, sizes, fps = [], {}, set(), None
         for f in self.joining(files, f"joining the frames of {split}/{seq}"):
             part = json.loads(f.read_text(encoding="utf-8"))
-            kind = part.get("boxes", "visible")  # parts written before the option had visible boxes
-            if kind != self.options["boxes"]:
-                raise ValueError(
-                    f"mot: {f.as_posix()} was written with boxes = {kind!r}, but the writer has boxes = "
-                    f"{self.options['boxes']!r}: the option changed between runs into the same folder, and one "
-                    "gt.txt cannot hold both kinds of boxes (render anew with --overwrite, or give the boxes it was "
-                    "written with)"
-                )
+            problem = self.other_boxes(f, part)
+            if problem:
+                raise ValueError(f"{problem} (render anew with --overwrite, or into another folder)")
             if categories is None:
                 categories, source = part["categories"], f.as_posix()
             elif part["categories"] != categories:
