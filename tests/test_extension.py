@@ -537,10 +537,16 @@ def test_modal_recording_steps(addon, tiny_settings, tmp_path):
 def test_modal_recording_cancel_with_esc(addon, tiny_settings, tmp_path):
     bpy, jobs, recording = addon.bpy, addon.job, addon.recording
     tiny_settings.use_file_frames = False
-    tiny_settings.frame_count = 4
+    tiny_settings.frame_count = 4  # beyond the file's 2 frames: refused, as the headless --frames 0:4
+    with pytest.raises(
+        ValueError, match=r"Start 0 and Count 4 go past the file's frames: it has 2 frame\(s\), 0 \.\. 1"
+    ):
+        jobs.RecordingJob.from_settings(tiny_settings)
+    assert not (tmp_path / "out").exists()
+    tiny_settings.frame_count = 2
     job = jobs.RecordingJob.from_settings(tiny_settings)
     jobs.current = job
-    assert job.total == 4
+    assert job.total == 2
     assert recording.handle_event(job, "TIMER", "NOTHING") == "wait"  # builds the scene
     assert recording.handle_event(job, "TIMER", "NOTHING") == "wait"  # frame 0
     assert bpy.ops.sdg.cancel_recording.poll()

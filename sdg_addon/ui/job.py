@@ -124,6 +124,12 @@ class RecordingJob:
             frames = range(config.frames)
         else:
             frames = range(settings.frame_start, settings.frame_start + settings.frame_count)
+            if frames.stop > config.frames:  # as the headless --frames refuses them
+                raise ValueError(
+                    f"Start {frames.start} and Count {len(frames)} go past the file's frames: it has "
+                    f"{config.frames} frame(s), 0 .. {config.frames - 1} (run.frames); choose frames within them "
+                    "or tick All Frames of the File"
+                )
         device = None if settings.device == "FILE" else settings.device.lower()
         if device is not None and device not in DEVICES:
             raise ValueError(f"unknown device {device!r}")
