@@ -1597,6 +1597,18 @@ def test_the_output_fields_tooltip_says_what_the_panel_takes(addon, scene):
     assert "working folder" in addon.job.output_problem("out")  # what the panel says of one
 
 
+def test_strip_prefixes_tooltip_shows_what_the_field_takes(addon, scene):
+    """Strip Prefixes' tooltip was [[label_rules]]' doc, 'e.g. ["SM_", "GEO_"]': typed so,
+    the field's comma-separated reading took '["SM_"' as a prefix and stripped nothing."""
+    bpy = addon.bpy
+    prop = bpy.context.window_manager.sdg.bl_rna.properties["rule_prefixes"]
+    assert "comma-separated, e.g. SM_, GEO_" in prop.description and "[" not in prop.description, prop.description
+    add_mesh(bpy, "SM_Chair_02")
+    bpy.context.window_manager.sdg.rule_prefixes = "SM_, GEO_"  # as the tooltip says
+    assert bpy.ops.sdg.label_by_rule(label_type="class", prefixes="SM_, GEO_", scope="MESHES") == {"FINISHED"}
+    assert stored(bpy.data.objects["SM_Chair_02"]) == {"class": ["chair"]}
+
+
 def test_a_refused_randomizer_is_named_as_the_panel_numbers_it(addon, scene, tmp_path):
     """The settings' problems name randomizers as the panel does, 'Randomizer 3 (pool)'
     (was the parameter file's 'randomizers[1]': counted from 0 and without the disabled

@@ -58,7 +58,12 @@ class SDG_PG_settings(bpy.types.PropertyGroup):
     rename_to: StringProperty(name="New Value", default="", description="What it becomes, e.g. mug")
     # The rule's settings come from the `[[label_rules]]` declarations (one engine, one schema).
     rule_pattern: rule_property("pattern")
-    rule_prefixes: rule_property("prefixes", name="Strip Prefixes")
+    # Typed comma-separated (NameRule.from_text), not as the declaration's TOML list.
+    rule_prefixes: rule_property(
+        "prefixes",
+        name="Strip Prefixes",
+        description="Literal prefixes removed first (the first that matches), comma-separated, e.g. SM_, GEO_",
+    )
     rule_suffix: rule_property("suffix", name="Strip Suffix")
     rule_lowercase: rule_property("lowercase")
     rule_scope: EnumProperty(name="Apply To", items=SCOPE_ITEMS, default="MESHES")
