@@ -62,9 +62,10 @@ def sample_frame(
         drawn_at = spec.trigger_frame(first)
         rng = frame_rng(seed, drawn_at, index, attempt if drawn_at == frame else 0)
         extra = {"facts": facts, "earlier": out} if spec.needs_facts else {}
-        if spec.keeps_trigger_places and drawn_at != frame:
+        fired = -(-drawn_at // clip_length) * clip_length  # the clip start it fired at (>= drawn_at)
+        if spec.keeps_trigger_places and fired != first:  # (at this clip's start: as this frame)
             extra["at_trigger"] = _values_at_trigger(
-                seed, drawn_at, index, randomizers, targets, clip_length, fps, facts, names
+                seed, drawn_at, fired, index, randomizers, targets, clip_length, fps, facts, names
             )
         values = spec.sample(rng, spec.draw_index(frame, clip_length), sorted(names), **extra)
         if spec.motion:
@@ -79,12 +80,11 @@ def sample_frame(
     return out
 
 
-def _values_at_trigger(seed, drawn_at, index, randomizers, targets, clip_length, fps, facts, names) -> dict:
-    """What entry `index` drew where it fired for the draw of frame `drawn_at`: at the first
-    clip start from `drawn_at` on (a still: that very frame), after the entries before it
-    as they were there (which objects were shown, their scale and rotation)."""
-    start = -(-drawn_at // clip_length) * clip_length  # the first clip start >= drawn_at
+def _values_at_trigger(seed, drawn_at, fired, index, randomizers, targets, clip_length, fps, facts, names) -> dict:
+    """What entry `index` drew with the draw of frame `drawn_at` where it fired: at frame
+    `fired`, the first clip start from `drawn_at` on (a still: that very frame), after the
+    entries before it as they were there (which objects were shown, their scale and rotation)."""
     spec = randomizers[index]
-    earlier = sample_frame(seed, start, randomizers[:index], targets[:index], clip_length, fps, facts)
+    earlier = sample_frame(seed, fired, randomizers[:index], targets[:index], clip_length, fps, facts)
     rng = frame_rng(seed, drawn_at, index)
-    return spec.sample(rng, spec.draw_index(start, clip_length), sorted(names), facts=facts, earlier=earlier)
+    return spec.sample(rng, spec.draw_index(fired, clip_length), sorted(names), facts=facts, earlier=earlier)
