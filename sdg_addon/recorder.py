@@ -46,7 +46,7 @@ from .sensors import SENSOR_PROP, SensorSpec
 from .sensors.thermal import PALETTES
 from .sink import FrameSink, SinkSpec, open_sink
 from .writers import WRITERS, create_writer
-from .writers.base import removed_parts
+from .writers.base import converted_units_note, removed_parts
 from .writers.basic import one_folder_problem
 
 log = logging.getLogger("sdg")
@@ -368,7 +368,7 @@ class Recorder:
                 "a Python expression only in a file it trusts (Preferences > Save & Load > Auto Run Python Scripts)"
             )
         if built.unit_note:
-            self.warn(built.unit_note)
+            self.warn(built.unit_note + converted_units_note(self.config.writers))
         if built.fps_note:
             self.warn(built.fps_note)
         if built.layers_note:

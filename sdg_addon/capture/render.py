@@ -53,7 +53,7 @@ from ..config.schema import RenderSettings
 from ..frame import Camera, FrameData, SceneObject
 from ..output import process_alive
 from ..pinhole import intrinsics_of
-from ..scene.base import CAMERA_TRANSFORM_FIX, camera_transform_problem, render_view_layer
+from ..scene.base import CAMERA_TRANSFORM_FIX, camera_transform_problem, meters_per_unit, render_view_layer
 from ..scene.build import PIXEL_ASPECT_PROP, RESOLUTION_PROP, BuiltScene
 from ..scene.instancing import renders
 from ..scene.keypoints import children_map, entity_keypoints
@@ -411,8 +411,7 @@ def camera_info(scene, cam_obj, sensor_kind: str = "visible") -> Camera:
         sensor=sensor_kind,
         rig=rig,
         camera_to_rig=camera_to_rig,
-        # Blender keeps the unit scale in float32: its shortest decimal (0.01, not 0.0099999998).
-        meters_per_unit=float(str(np.float32(scene.unit_settings.scale_length))),
+        meters_per_unit=meters_per_unit(scene),
     )
 
 

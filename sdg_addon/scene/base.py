@@ -18,6 +18,7 @@ import re
 from pathlib import Path
 
 import bpy
+import numpy as np
 
 from ..compat import white_balance_on
 from ..config.problems import MISSING, FieldError, one_of
@@ -423,10 +424,17 @@ def check_colour(scene, render) -> None:
             ) from None
 
 
+def meters_per_unit(scene) -> float:
+    """Metres in one Blender unit: the scene's unit scale (a base .blend's; 1.0 otherwise), as
+    its shortest decimal (Blender keeps it in float32: 0.01, not 0.009999999776). The frames'
+    Camera.meters_per_unit, by which writers whose format has a unit convert lengths."""
+    return float(str(np.float32(scene.unit_settings.scale_length)))
+
+
 def unit_note(scene) -> str:
     """A base scene's unit scale other than 1: its lengths are not metres."""
-    scale = scene.unit_settings.scale_length
-    if abs(scale - 1.0) <= 1e-9:
+    scale = meters_per_unit(scene)
+    if scale == 1.0:
         return ""
     return (
         f"the base scene's unit scale is {scale:g} (one Blender unit is {scale:g} m): lengths in the labels "

@@ -36,6 +36,10 @@ class Writer:
     required_annotators: tuple[str, ...] = ()
     # Which sensors' frames it writes ("camera", "lidar"); others are not passed to it.
     sensors: tuple[str, ...] = ("camera",)
+    # The unit its format gives lengths ("millimetres", "metres"): it converts Blender units
+    # by the frame's Camera.meters_per_unit (a base .blend's unit scale). "": lengths it
+    # writes are the annotations', in Blender units (as Replicator's stage units).
+    length_unit: str = ""
     OPTIONS: dict[str, tuple[object, type | tuple[type, ...], str]] = {}
     # option -> the option whose value it takes when it is not given (a newer, finer option
     # that keeps the output of parameter files written before it existed).
@@ -170,6 +174,18 @@ def create_writer(name: str, output_dir: Path | str, **options) -> Writer:
     except KeyError:
         raise ValueError(f"unknown writer {name!r}; known: {sorted(WRITERS)}") from None
     return cls(output_dir, **options)
+
+
+def converted_units_note(writer_names) -> str:
+    """For the unit-scale warning: which of a run's writers convert Blender units to their
+    format's unit (Writer.length_unit), and that the others keep Blender units."""
+    converted = [f"{n} ({WRITERS[n].length_unit})" for n in writer_names if n in WRITERS and WRITERS[n].length_unit]
+    if not converted:
+        return "; every writer of this run keeps Blender units"
+    return (
+        f"; the files of {', '.join(converted)} are converted to their format's unit, every other "
+        "writer's keep Blender units"
+    )
 
 
 def part_files(folder: Path, suffix: str = "") -> list[Path]:

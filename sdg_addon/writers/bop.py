@@ -29,6 +29,10 @@ index G: the labelled objects in view (occluded ones too, visib_fract 0), by ins
   split into processes or shards (each writing other frames first) writes the same bytes.
 - Poses: model-to-camera, OpenCV camera axes, millimetres (annotators/pose.py: the model
   frame is the object's root frame without its scale; scale is in the model's vertices).
+- Units: BOP's millimetres whatever the scene's: Blender units (the annotations') times the
+  frame's Camera.meters_per_unit (a base .blend's unit scale) times 1000, in models, poses
+  and depth alike, so a scene modelled in centimetres gives the files of the same scene in
+  metres.
 - px_count_visib: visible pixels; px_count_all: pixels of the full silhouette, past the
   image border too (in the image: the amodal mask; outside: from truncationRatio, so
   exact for objects inside the image); px_count_valid: amodal pixels with a valid depth;
@@ -120,6 +124,7 @@ def model_info(vertices_mm: np.ndarray) -> dict:
 class BopWriter(Writer):
     name = "bop"
     summary = "BOP scenewise format (scene_gt, scene_camera, masks, depth) with models, for 6D pose"
+    length_unit = "millimetres"
     required_annotators = (
         "rgb",
         "distance_to_image_plane",
@@ -168,7 +173,9 @@ class BopWriter(Writer):
                 found[int(frame), camera] = path
         return found
 
-    def _check_model(self, obj_id: int, label: str, row_bounds_mm: np.ndarray, path: str, model, frame) -> None:
+    def _check_model(
+        self, obj_id: int, label: str, row_bounds_mm: np.ndarray, path: str, model, frame, mm: float
+    ) -> None:
         """Refuse an object whose model differs from its obj_id's (BOP has one model per
         obj_id): another mesh, or another scale, under the same label. Compared by the
         model's extent in its own frame, within 0.1 % of its size (float noise of the pose
@@ -182,7 +189,7 @@ class BopWriter(Writer):
             if written.exists():  # an earlier frame's (this run, another process, a resumed run)
                 v = read_ply_vertices(written).astype(np.float64)
             else:  # the model this frame writes
-                v = np.asarray(model["vertices"], dtype=np.float64) * MM
+                v = np.asarray(model["vertices"], dtype=np.float64) * mm
             ref = self._model_bounds[obj_id] = np.array([v.min(axis=0), v.max(axis=0)]) if len(v) else np.zeros((2, 3))
         tolerance = 1e-3 * float(np.max(ref[1] - ref[0])) + 0.01
         if np.max(np.abs(row_bounds_mm - ref)) > tolerance:
@@ -222,18 +229,19 @@ class BopWriter(Writer):
         im = f"{frame.frame:06d}"
         folder = self.root / ds / f"{scene_id:06d}"
         names = class_names(frame.label_table, opts["semantic_type"])
+        mm = MM * frame.camera.meters_per_unit  # millimetres in one Blender unit
         pose = ann["object_pose"]
         for k, label in enumerate(pose["info"]["labels"]):  # checked before any file of the frame
             if label not in names:
                 raise ValueError(f"writer 'bop': label {label!r} is not in the run's label table {names}")
-            bounds_mm = np.asarray(pose["info"]["modelBounds"][k], dtype=np.float64) * MM
+            bounds_mm = np.asarray(pose["info"]["modelBounds"][k], dtype=np.float64) * mm
             model = pose["info"]["models"][label]
             self._check_model(
-                names.index(label) + 1, label, bounds_mm, pose["info"]["primPaths"][k], model, frame.frame
+                names.index(label) + 1, label, bounds_mm, pose["info"]["primPaths"][k], model, frame.frame, mm
             )
 
         write_image(folder / "rgb" / f"{im}.png", frame, opts)
-        depth_mm = np.asarray(ann["distance_to_image_plane"], dtype=np.float64) * MM
+        depth_mm = np.asarray(ann["distance_to_image_plane"], dtype=np.float64) * mm
         with np.errstate(invalid="ignore", over="ignore"):
             depth = np.rint(depth_mm / opts["depth_scale"])
         depth = np.where(np.isfinite(depth) & (depth <= 65535) & (depth > 0), depth, 0).astype(np.uint16)
@@ -245,7 +253,7 @@ class BopWriter(Writer):
             "cam_K": cam.intrinsics.reshape(-1).tolist(),
             "depth_scale": float(opts["depth_scale"]),
             "cam_R_w2c": w2c[:3, :3].reshape(-1).tolist(),
-            "cam_t_w2c": (w2c[:3, 3] * MM).tolist(),
+            "cam_t_w2c": (w2c[:3, 3] * mm).tolist(),
             "width": int(cam.width),
             "height": int(cam.height),
         }
@@ -274,7 +282,7 @@ class BopWriter(Writer):
             gts.append(
                 {
                     "cam_R_m2c": m2c[:3, :3].reshape(-1).tolist(),
-                    "cam_t_m2c": (m2c[:3, 3] * MM).tolist(),
+                    "cam_t_m2c": (m2c[:3, 3] * mm).tolist(),
                     "obj_id": obj_id,
                 }
             )
@@ -304,7 +312,7 @@ class BopWriter(Writer):
             first = self._model_first[obj_id]
             if first is None or key < first:
                 path = self._model_path(obj_id, frame.frame, frame.camera_name)
-                io.write_bytes(path, ply_bytes(np.asarray(mesh["vertices"]) * MM, mesh["faces"]))
+                io.write_bytes(path, ply_bytes(np.asarray(mesh["vertices"]) * mm, mesh["faces"]))
                 self._model_first[obj_id] = key
         part = {
             "format": PART_FORMAT,
