@@ -657,6 +657,26 @@ def test_camera_look_at_or_rotation(tmp_path):
             "color",
             ["is 'material' here"],
         ),
+        # Replicator's names for a randomizer's keys: rep.modify.pose's `position` was pointed
+        # to `rotation` (did you mean), scatter_2d's `surface_prims` to nothing
+        (
+            '[[randomizers]]\ntype = "pose"\ntargets = "*"\nposition = [0, 0, 1]\n',
+            "randomizers[0].position",
+            [0, 0, 1],
+            ["'position' is Replicator's name for what is 'location' here"],
+        ),
+        (
+            '[[randomizers]]\ntype = "scatter"\ntargets = "*"\nsurface_prims = "table"\n',
+            "randomizers[0].surface_prims",
+            "table",
+            ["'surface_prims' is Replicator's scatter_2d's name for what is 'surface' here"],
+        ),
+        (
+            '[[lights]]\nname = "l"\n[[randomizers]]\ntype = "light"\ntargets = "l"\nintensity = 3000\n',
+            "randomizers[0].intensity",
+            3000,
+            ["what is 'energy' here (in watts"],
+        ),
         # Replicator's per-node seeds: one seed drives the run here
         (
             '[[randomizers]]\ntype = "pose"\ntargets = "*"\nseed = 3\n',

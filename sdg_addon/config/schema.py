@@ -1991,7 +1991,7 @@ def _randomizer(v: _Reader, t, p: str, base: Path) -> tuple[RandomizerSpec | Non
         v.problems.add(join(p, "type"), kind, randomizer_type_expected(kind))
         return None, []
     known = ("type", "targets", *cls.PARAMS, *cls.OPTIONS, *(f.name for f in TRIGGER_FIELDS))
-    v.problems.unknown_keys(t, known, p, {"seed": SEED_HINT})
+    v.problems.unknown_keys(t, known, p, {"seed": SEED_HINT} | peer_key_hints(known))
     targets: list[str] = []
     if cls.target_kind is not None:
         targets = v.strings(t, "targets", p, None)
@@ -2475,6 +2475,25 @@ SEED_HINT = (
     "the seed is the run's (`run.seed`): every entry draws from it and the frame index, so a frame is the same "
     "alone, in shards and resumed (Replicator's per-node `seed`)"
 )
+
+
+# Replicator's names for a randomizer entry's keys here (a close spelling pointed
+# rep.modify.pose's `position` to `rotation`): key -> (ours, whose, a note).
+PEER_RANDOMIZER_KEYS = {
+    "position": ("location", "Replicator's", ""),
+    "surface_prims": ("surface", "Replicator's scatter_2d's", ""),
+    "no_coll_prims": ("avoid", "Replicator's scatter_2d's", ""),
+    "intensity": ("energy", "Replicator's light", " (in watts, or W/m² for a sun: not Replicator's units)"),
+}
+
+
+def peer_key_hints(known) -> dict[str, str]:
+    """The unknown-key hints of PEER_RANDOMIZER_KEYS whose key here an entry takes."""
+    return {
+        key: f"{key!r} is {whose} name for what is {ours!r} here{note}"
+        for key, (ours, whose, note) in PEER_RANDOMIZER_KEYS.items()
+        if ours in known
+    }
 
 
 def randomizer_type_expected(kind: object) -> str:
