@@ -1609,6 +1609,31 @@ def test_strip_prefixes_tooltip_shows_what_the_field_takes(addon, scene):
     assert stored(bpy.data.objects["SM_Chair_02"]) == {"class": ["chair"]}
 
 
+def test_use_selected_names_objects_whose_names_read_as_globs(addon, scene):
+    """Use Selected wrote names as they are into the comma-separated globs of Targets:
+    'box[1]' (a [set]) matched nothing and was refused although it is in the scene, 'jar*'
+    took 'jar_big' too, 'crate, big' became 'crate' and 'big'. Each now names its object
+    alone, and a file's glob with a comma comes back from Import as it was."""
+    bpy = addon.bpy
+    scene.collection.objects.link(bpy.data.objects.new("cam", bpy.data.cameras.new("cam")))
+    for name in ("box[1]", "crate, big", "jar*", "jar_big"):
+        add_mesh(bpy, name)
+    for name in ("box[1]", "crate, big", "jar*"):
+        bpy.context.scene.sdg.randomizers.clear()
+        select(bpy, [bpy.data.objects[name]])
+        assert bpy.ops.sdg.randomizer_add(type="pose") == {"FINISHED"}
+        row = bpy.context.scene.sdg.randomizers[0].params["location"]
+        row.use, row.value = True, "[0, 0, 3]"
+        assert bpy.ops.sdg.preview_frame() == {"FINISHED"}, name
+        moved = sorted(o.name for o in bpy.data.objects if o.location.z == 3.0)
+        assert moved == [name], (name, bpy.context.scene.sdg.randomizers[0].targets)
+        for o in bpy.data.objects:
+            o.location.z = 0.0
+    settings = sys.modules[f"{MODULE}.sdg_addon.ui.settings"]
+    item = settings.add_randomizer(bpy.context.scene.sdg, {"type": "pose", "targets": ["a,b*", "jar*"]})
+    assert settings.split_targets(item.targets) == ["a[,]b*", "jar*"]  # the same globs
+
+
 def test_a_refused_randomizer_is_named_as_the_panel_numbers_it(addon, scene, tmp_path):
     """The settings' problems name randomizers as the panel does, 'Randomizer 3 (pool)'
     (was the parameter file's 'randomizers[1]': counted from 0 and without the disabled

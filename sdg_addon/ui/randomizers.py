@@ -49,7 +49,7 @@ class SDG_OT_randomizer_add(bpy.types.Operator):
         s = context.scene.sdg
         item = ui_settings.add_randomizer(s, {"type": self.type})
         kind = RANDOMIZERS[self.type].target_kind
-        item.targets = ", ".join(selected_targets(context, kind))
+        item.targets = ", ".join(ui_settings.name_glob(n) for n in selected_targets(context, kind))
         s.randomizer_index = len(s.randomizers) - 1
         if kind is not None and not item.targets:
             self.report(
@@ -135,7 +135,7 @@ class SDG_OT_randomizer_use_selected(bpy.types.Operator):
                 {"WARNING"}, f"Use Selected: a {item.type} randomizer takes {TARGET_TYPES[kind][1]}; none is selected"
             )
             return {"CANCELLED"}
-        item.targets = ", ".join(names)
+        item.targets = ", ".join(ui_settings.name_glob(n) for n in names)  # each names its object alone
         return {"FINISHED"}
 
 

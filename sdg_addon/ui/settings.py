@@ -399,7 +399,9 @@ def make_classes() -> tuple:
         {
             "type": EnumProperty(name="Type", items=randomizer_items, update=_reset_parameters),
             "targets": StringProperty(
-                name="Targets", description="Object, light or camera names or globs, comma-separated (e.g. can_*, Key)"
+                name="Targets",
+                description="Object, light or camera names or globs, comma-separated (e.g. can_*, Key); "
+                "a name's own [ * ? or comma is written [[] [*] [?] [,] (Use Selected does it)",
             ),
             "enabled": BoolProperty(name="Enabled", default=True),
             # When it draws (every N frames, or once): the keys every entry takes.
@@ -505,6 +507,68 @@ def required_params(item) -> set[str]:
     return {key for key, bad, _expected in problems if bad is None and key in cls.PARAMS}
 
 
+# A randomizer's Targets field: globs, comma-separated. A comma inside a [set] does not
+# separate (`crate[,] big`), so every name can be written: Use Selected writes names so.
+GLOB_SPECIAL = "[*?,"
+
+
+def _set_end(text: str, i: int) -> int:
+    """Where the [set] opening at text[i] ends (the index of its `]`), as fnmatch reads
+    it (`[]]` and `[!]]` hold a `]`), or -1 when it does not close."""
+    j = i + 1
+    if j < len(text) and text[j] == "!":
+        j += 1
+    if j < len(text) and text[j] == "]":
+        j += 1
+    return text.find("]", j)
+
+
+def split_targets(text: str) -> list[str]:
+    """The globs of a Targets field: split at the commas outside [sets], each stripped."""
+    parts, current, i = [], "", 0
+    while i < len(text):
+        end = _set_end(text, i) if text[i] == "[" else -1
+        if end != -1:
+            current, i = current + text[i : end + 1], end + 1
+            continue
+        if text[i] == ",":
+            parts.append(current)
+            current = ""
+        else:
+            current += text[i]
+        i += 1
+    parts.append(current)
+    return [p.strip() for p in parts if p.strip()]
+
+
+def name_glob(name: str) -> str:
+    """A glob matching the name `name` alone (`box[1]` -> `box[[]1]`, `jar*` -> `jar[*]`,
+    `crate, big` -> `crate[,] big`), spaces at its ends kept, for a Targets field."""
+    text = "".join(f"[{c}]" if c in GLOB_SPECIAL else c for c in name)
+    core = text.strip(" ")
+    if not core:
+        return "[ ]" * len(text)
+    left, right = len(text) - len(text.lstrip(" ")), len(text) - len(text.rstrip(" "))
+    return "[ ]" * left + core + "[ ]" * right
+
+
+def targets_text(patterns: list[str]) -> str:
+    """A Targets field holding `patterns` (globs, as a parameter file gives them): a comma
+    outside a [set] is written [,], so split_targets gives them back as they were."""
+    out = []
+    for pattern in patterns:
+        text, i = "", 0
+        while i < len(pattern):
+            end = _set_end(pattern, i) if pattern[i] == "[" else -1
+            if end != -1:
+                text, i = text + pattern[i : end + 1], end + 1
+                continue
+            text += "[,]" if pattern[i] == "," else pattern[i]
+            i += 1
+        out.append(text)
+    return ", ".join(out)
+
+
 def randomizer_table(item, index: int) -> dict:
     cls = RANDOMIZERS.get(item.type)
     if cls is None:  # saved by another version of the add-on, or a plugin not installed
@@ -515,7 +579,7 @@ def randomizer_table(item, index: int) -> dict:
     table: dict = {"type": item.type}
     where = f"Randomizer {index + 1} ({item.type})"
     if cls.target_kind is not None:
-        targets = [t.strip() for t in item.targets.split(",") if t.strip()]
+        targets = split_targets(item.targets)
         if not targets:
             raise SettingsError(
                 f"{where}: no targets; pick {target_words(cls.target_kind)[0]} from the scene (Use Selected) or type names"
@@ -737,7 +801,7 @@ def add_randomizer(s, entry: dict):
     item = s.randomizers.add()
     item.type = entry["type"]  # fills the parameter rows (update callback)
     targets = entry.get("targets", [])
-    item.targets = ", ".join([targets] if isinstance(targets, str) else targets)
+    item.targets = targets_text([targets] if isinstance(targets, str) else targets)
     for f in TRIGGER_FIELDS:
         setattr(item, f.name, entry.get(f.name, f.default))
     for row in item.params:
