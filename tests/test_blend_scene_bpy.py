@@ -365,11 +365,13 @@ def test_a_fov_spans_the_side_a_blend_camera_fits_its_sensor_to(shop, tmp_path, 
     assert not (tmp_path / "wide").exists()
 
 
-def test_randomizers_do_not_place_a_camera_that_has_a_parent(shop, tmp_path):
-    """A camera of a .blend parented to an empty: its own location and rotation are in the
-    empty's axes, and the camera randomizers give world ones (before: set as its own, the
-    camera stood metres away and looked elsewhere). Refused before anything is written,
-    naming the camera and its parent; a lens alone is fine, and so is the ortho check."""
+def test_randomizers_do_not_place_a_camera_a_parent_or_a_constraint_moves(shop, tmp_path):
+    """A camera of a .blend parented to an empty moved after parenting: its own location and
+    rotation are in the empty's axes, and the camera randomizers give world ones; one with a
+    Track To constraint turns to its target whatever aim they give (before: set as its own,
+    the camera stood metres away or looked elsewhere). Refused before anything is written,
+    naming the camera and why; a lens alone is fine. A parent kept only to organise the
+    scene (parented keeping its transform, not moved since) places the camera as asked."""
     from sdg_addon.recorder import Recorder, RunOptions
     from sdg_addon.scene.build import build_scene
 
@@ -378,9 +380,19 @@ def test_randomizers_do_not_place_a_camera_that_has_a_parent(shop, tmp_path):
     bpy.context.scene.collection.objects.link(rig)
     bpy.data.objects["CamA"].parent = rig
     rig.location, rig.rotation_euler, rig.scale = (0.5, -1.0, 0.2), (0.0, 0.0, math.radians(20)), (2, 2, 2)
-    blend = saved_variant(tmp_path / "dolly.blend")
+    tracked = bpy.data.objects["CamB"].constraints.new("TRACK_TO")
+    tracked.target = rig
+    dolly = saved_variant(tmp_path / "dolly.blend")
+    bpy.ops.wm.open_mainfile(filepath=str(shop.path), load_ui=False)
+    tidy = bpy.data.objects.new("Cameras", None)
+    bpy.context.scene.collection.objects.link(tidy)
+    tidy.location, tidy.rotation_euler, tidy.scale = (0.5, -1.0, 0.2), (0.0, 0.0, math.radians(20)), (2, 2, 2)
+    bpy.context.view_layer.update()
+    bpy.data.objects["CamA"].parent = tidy
+    bpy.data.objects["CamA"].matrix_parent_inverse = tidy.matrix_world.inverted()  # Set Parent's default
+    tidy_blend = saved_variant(tmp_path / "tidy.blend")
 
-    def problems(*entries: dict) -> str:
+    def problems(blend: Path, *entries: dict) -> str:
         cfg = config_from_dict(
             {"scene": {"blend": blend.as_posix(), "cameras": ["CamA", "CamB"]}, "randomizers": list(entries)},
             tmp_path / "p.toml",
@@ -400,11 +412,19 @@ def test_randomizers_do_not_place_a_camera_that_has_a_parent(shop, tmp_path):
         {"type": "camera_trajectory", "targets": "Cam*", "velocity": [0.1, 0, 0]},
     ]
     for entry in placing:
-        err = problems(entry)
-        assert 'randomizers[0].targets: got ["CamA"]' in err, (entry, err)
-        assert "camera 'CamA' is parented to 'Dolly'" in err, err
-    assert problems({"type": "camera", "targets": "Cam*", "focal_length": 50}) == ""
+        err = problems(dolly, entry)
+        assert 'randomizers[0].targets: got ["CamA", "CamB"]' in err, (entry, err)
+        assert "camera 'CamA' is parented to 'Dolly', which moves, turns or scales it" in err, err
+        assert problems(dolly, {**entry, "targets": "CamB"}).count("camera 'CamB' has constraints ('Track To')") == 1
+        assert problems(tidy_blend, entry) == "", entry
+    assert problems(dolly, {"type": "camera", "targets": "Cam*", "focal_length": 50}) == ""
     assert not (tmp_path / "out").exists()
+    # The tidy parent's camera stands and looks where the randomizer says.
+    param = blend_param(tidy_blend, '[[randomizers]]\ntype = "camera"\ntargets = "CamA"\nlocation = [0.3, -3, 0.5]\n')
+    assert main(["render", str(param), "--out", str(tmp_path / "tidy"), "--quiet"]) == 0
+    pose = np.array(json.loads((tmp_path / "tidy" / "camera_params_0000.json").read_text())["camera_to_world"])
+    forward = -np.array([0.3, -3, 0.5]) / np.linalg.norm([0.3, -3, 0.5])  # it looks at the origin
+    assert np.allclose(pose[:3, 3], [0.3, -3, 0.5], atol=1e-5) and np.allclose(-pose[:3, 2], forward, atol=1e-5)
 
 
 def test_a_base_scenes_image_size_and_film_are_named_with_the_values_that_make_them(shop, tmp_path, capsys):

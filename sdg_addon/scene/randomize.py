@@ -157,28 +157,63 @@ def apply_light(built: BuiltScene, target: str, v: dict) -> None:
 CAMERA_POSE_KEYS = ("look_at", "look_at_objects", "location", "distance", "elevation", "azimuth", "roll")
 
 
+def _moves_on_its_own(obj) -> bool:
+    """Whether an object may move without its own location and rotation: animated (keys,
+    drivers, NLA) or constrained."""
+    ad = obj.animation_data
+    keyed = ad is not None and (ad.action is not None or len(ad.drivers) > 0 or len(ad.nla_tracks) > 0)
+    return keyed or any(c.enabled and c.influence > 0 for c in obj.constraints)
+
+
+def world_pose_problem(obj) -> str:
+    """Why a world location and rotation set as obj's own would not be where it renders
+    ("" when they would): a constraint turning or moving it (Track To, Follow Path, ...),
+    or a parent whose transform is not the identity there (a parent moved, turned or scaled
+    after parenting, one animated or constrained, a bone or vertex parent). A parent kept
+    only to organise the scene (Set Parent keeping the transform, not moved since) is fine."""
+    active = [c.name for c in obj.constraints if c.enabled and c.influence > 0]
+    if active:
+        return f"has constraints ({', '.join(repr(n) for n in active)}) that place or turn it"
+    parent = obj.parent
+    if parent is None:
+        return ""
+    frame = parent.matrix_world @ obj.matrix_parent_inverse
+    identity = all(abs(frame[r][c] - (r == c)) <= 1e-6 for r in range(4) for c in range(4))
+    moving = False
+    ancestor = parent
+    while ancestor is not None:
+        moving = moving or _moves_on_its_own(ancestor)
+        ancestor = ancestor.parent
+    if obj.parent_type != "OBJECT" or not identity or moving:
+        return (
+            f"is parented to {parent.name!r}, which moves, turns or scales it, so its own location and rotation "
+            "are in that parent's axes"
+        )
+    return ""
+
+
 @target_check("camera")
 @target_check("camera_look_at")
 @target_check("camera_trajectory")
 def check_placed_cameras(built: BuiltScene, spec, targets: list[str]) -> tuple[str, object, str] | None:
-    """The cameras an entry places have no parent: it gives their location and aim in world
-    coordinates and sets them as the camera's own, which for a .blend's camera parented to
-    an empty or a vehicle are in that parent's axes (was: the camera stood and looked
-    elsewhere, metres off; its labels followed it). A camera rigged to another camera is
-    never a target (it follows its rig); a `camera` entry with a lens alone places nothing."""
+    """The cameras an entry places take the world location and aim it gives them as their
+    own: a .blend's camera with a constraint (Track To, Follow Path) or a parent that moves,
+    turns or scales it would render elsewhere (was: the camera stood metres away and looked
+    elsewhere; its labels followed it). A camera rigged to another camera is never a target
+    (it follows its rig); a `camera` entry with a lens alone places nothing."""
     if spec.name == "camera" and not any(k in spec.params for k in (*CAMERA_POSE_KEYS, "rotation")):
         return None
-    parented = [n for n in targets if built.cameras[n].parent is not None]
-    if not parented:
+    problems = {n: world_pose_problem(built.cameras[n]) for n in targets}
+    refused = [n for n in targets if problems[n]]
+    if not refused:
         return None
-    first = built.cameras[parented[0]]
     return (
         "targets",
-        parented,
-        f"cameras without a parent: a {spec.name} randomizer places cameras in world coordinates, and camera "
-        f"{first.name!r} is parented to {first.parent.name!r}, so its own location and rotation are in that "
-        "parent's axes (it would stand and look elsewhere); clear its parent in the .blend keeping its "
-        "transform (Object > Parent > Clear and Keep Transformation), or leave it out of targets",
+        refused,
+        f"cameras placed by their own location and rotation: a {spec.name} randomizer places cameras in world "
+        f"coordinates, and camera {refused[0]!r} {problems[refused[0]]} (it would stand or look elsewhere); in "
+        "the .blend, remove its constraints or clear its parent keeping its transform (Object > Parent > Clear "
+        "and Keep Transformation), or leave it out of targets",
     )
 
 
