@@ -125,3 +125,20 @@ def test_bop_files_are_millimetres_whatever_the_unit_scale(runs):
     warned = [w for w in warnings(runs.cm) if "unit scale is 0.01" in w]
     assert len(warned) == 1 and "bop (millimetres)" in warned[0], warned
     assert not [w for w in warnings(runs.m) if "unit scale" in w]
+
+
+def test_kitti_labels_are_metres_whatever_the_unit_scale(runs):
+    """label_2's 3D fields (h w l x y z) were Blender units as metres (the centimetre cube
+    100 m tall, 420 m away); now the lines of the scene in metres."""
+    lines = {}
+    for name in ("m", "cm"):
+        text = (getattr(runs, name) / "kitti" / "training" / "label_2" / "000000.txt").read_text()
+        lines[name] = {line.split()[0]: [float(v) for v in line.split()[1:]] for line in text.splitlines()}
+    assert set(lines["m"]) == set(lines["cm"]) == {"cube", "floor"}
+    for kind, row in lines["m"].items():
+        assert np.allclose(row[7:13], lines["cm"][kind][7:13], atol=2e-4), (kind, row, lines["cm"][kind])
+        assert np.allclose(row[2], lines["cm"][kind][2], atol=2e-4)  # alpha
+    assert np.allclose(lines["m"]["cube"][7:10], [1.0, 1.0, 1.0])  # h w l of the 1 m cube
+    calib = "kitti/training/calib/000000.txt"
+    assert (runs.m / calib).read_text() == (runs.cm / calib).read_text()
+    assert any("kitti (metres)" in w for w in warnings(runs.cm))

@@ -730,6 +730,18 @@ def test_kitti_several_cameras_and_orthographic(tmp_path):
     assert (tmp_path / "kitti" / "side" / "ImageSets" / "train.txt").read_text() == "000000\n"
 
 
+def test_kitti_orthographic_calib_is_pixels_per_metre_in_a_centimetre_scene(tmp_path):
+    """An orthographic camera's affine P maps metres (the labels' unit): 40 pixels per Blender
+    unit of a scene in centimetres are 4000 pixels per metre."""
+    frame = make_frame(0, "top")
+    frame.camera.projection = "orthographic"
+    frame.camera.meters_per_unit = 0.01
+    frame.annotations["camera_params"]["projection"] = "orthographic"
+    create_writer("kitti", tmp_path).write(frame)
+    p2 = parse_calib(tmp_path / "kitti" / "training" / "calib" / "000000.txt")["P2"].reshape(3, 4)
+    assert np.allclose(p2, [[4000, 0, 0, 20], [0, 4000, 0, 15], [0, 0, 0, 1]])
+
+
 # ---------------------------------------------------------------------------- YOLO
 
 

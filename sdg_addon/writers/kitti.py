@@ -14,7 +14,10 @@ label_2 lines: type truncated occluded alpha left top right bottom h w l x y z r
   occluded), 2 otherwise (largely occluded), 3 if unknown (NaN or negative).
 - left top right bottom: the tight 2D box in pixel-edge coordinates (right = x_max + 1),
   so right - left is the COCO box width.
-- Camera coordinates are OpenCV's (x right, y down, z forward), metres.
+- Camera coordinates are OpenCV's (x right, y down, z forward), metres: Blender units (the
+  annotations') times the frame's Camera.meters_per_unit (a base .blend's unit scale), so a
+  scene modelled in centimetres gives the labels of the same scene in metres (and an
+  orthographic camera's P its pixels per metre).
 - Object axes, per object: h (height) along the local axis (+-X, +-Y or +-Z) closest to up
   (local Z for an upright Blender object), l (length) along the first other of X, Y, Z
   (X unless X is up), w (width) along the third; dimensions include the object's scale.
@@ -79,7 +82,8 @@ def wrap_angle(a: float) -> float:
 
 
 def camera_matrices(frame: AnnotatedFrame) -> tuple[np.ndarray, np.ndarray]:
-    """(P 3x4, world -> OpenCV camera 4x4) from camera_params, else from frame.camera."""
+    """(P 3x4 of points in metres, world -> OpenCV camera 4x4 in Blender units) from
+    camera_params, else from frame.camera."""
     params = frame.annotations.get("camera_params")
     cam = frame.camera
     if isinstance(params, dict) and "world_to_camera_opencv" in params:
@@ -91,7 +95,8 @@ def camera_matrices(frame: AnnotatedFrame) -> tuple[np.ndarray, np.ndarray]:
         fx, fy, cx, cy, projection = cam.fx, cam.fy, cam.cx, cam.cy, cam.projection
     if projection == "perspective":
         p = np.array([[fx, 0.0, cx, 0.0], [0.0, fy, cy, 0.0], [0.0, 0.0, 1.0, 0.0]])
-    else:  # affine: (u, v, 1) = (fx x + cx, fy y + cy, 1)
+    else:  # affine: (u, v, 1) = (fx x + cx, fy y + cy, 1), fx in pixels per metre (not per Blender unit)
+        fx, fy = fx / cam.meters_per_unit, fy / cam.meters_per_unit
         p = np.array([[fx, 0.0, 0.0, cx], [0.0, fy, 0.0, cy], [0.0, 0.0, 0.0, 1.0]])
     return p, w2c
 
@@ -192,6 +197,7 @@ def tilt_degrees(data, w2l: np.ndarray) -> np.ndarray:
 class KittiWriter(Writer):
     name = "kitti"
     summary = "KITTI object labels, calibration, images and ImageSets"
+    length_unit = "metres"
     required_annotators = ("rgb", "bounding_box_2d_tight", "bounding_box_3d", "camera_params")
     OPTIONS = dict(COMMON_OPTIONS)
 
@@ -213,7 +219,8 @@ class KittiWriter(Writer):
         truncation_3d = box3d["info"].get("truncationRatio") or []
         if len(box3d["data"]):
             dims, locations, rotations = boxes_3d_camera(box3d["data"], w2l)
-            dims, locations = dims.tolist(), locations.tolist()
+            metres = frame.camera.meters_per_unit  # in one Blender unit: KITTI's lengths are metres
+            dims, locations = (dims * metres).tolist(), (locations * metres).tolist()
             occlusions = np.asarray(box3d["data"]["occlusionRatio"], dtype=np.float64).tolist()
         lines = []
         for obj in labelled_objects(frame, self.options["semantic_type"], self.name):
