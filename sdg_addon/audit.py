@@ -22,7 +22,7 @@ from pathlib import Path
 
 from . import output
 from .writers import io
-from .writers.paths import safe_name
+from .writers.paths import safe_file_name
 
 AUDIT_DIR = "audit"
 
@@ -121,7 +121,9 @@ def copy_inputs(audit: Path, files: list[Path]) -> None:
     used: set[str] = set()
     sums = []
     for i, f in enumerate(files):
-        name = safe_name(f.name if f.name not in used else f"{i}_{f.name}")  # same name, other folder
+        name = safe_file_name(f.name)
+        if name in used:  # the same name (or the same once made safe), other folder
+            name = safe_file_name(f"{i}_{f.name}")
         used.add(name)
         data = f.read_bytes()
         sums.append(f"{hashlib.sha256(data).hexdigest()}  {name}\n")

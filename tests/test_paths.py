@@ -11,7 +11,7 @@ from test_writers_formats import make_frame
 
 from sdg_addon import output
 from sdg_addon.writers import WRITERS, create_writer
-from sdg_addon.writers.paths import MAX_COMPONENT, UnsafePathError, check_inside, inside, safe_name
+from sdg_addon.writers.paths import MAX_COMPONENT, UnsafePathError, check_inside, inside, safe_file_name, safe_name
 
 HOSTILE = [
     "..",
@@ -52,6 +52,44 @@ def test_plain_names_are_kept_and_changed_names_stay_distinct():
     cleaned = [safe_name(n) for n in ["cam/1", "cam:1", "cam 1", "cam_1"]]
     assert len(set(cleaned)) == 4 and cleaned[3] == "cam_1"
     assert len({safe_name("x" * 300), safe_name("x" * 301)}) == 2
+
+
+@pytest.mark.parametrize("name", HOSTILE)
+def test_a_hostile_file_name_becomes_one_plain_component(name):
+    for text in (name, name + ".toml"):
+        s = safe_file_name(text)
+        assert s and s not in (".", "..") and not s.startswith((".", "-"))
+        assert "/" not in s and "\\" not in s and "\0" not in s and "~" not in s and s.isascii()
+        assert safe_file_name(s) == s and len(s) <= MAX_COMPONENT + 17  # stable; the extension besides
+
+
+def test_a_changed_file_name_keeps_its_extension_and_stays_distinct():
+    assert safe_file_name("p.toml") == "p.toml" and safe_file_name("v1.2.json") == "v1.2.json"
+    names = [safe_file_name(n) for n in ["my scene.toml", "my:scene.toml", "my_scene.toml", "CON.blend"]]
+    assert len(set(names)) == 4 and all(n.endswith((".toml", ".blend")) for n in names)
+    assert names[2] == "my_scene.toml" and names[3].startswith("_CON-")
+
+
+def test_input_copies_are_parameter_files_by_name_and_none_is_lost(tmp_path):
+    """audit/inputs/: a parameter file named with a space (`my scene.toml`) is copied as
+    `my_scene-HASH.toml`, which `validate` and `render` take (before: `my_scene.toml-HASH`,
+    refused: "expected a parameter file ending in .toml or .json"); two inputs of one
+    name in two folders are both kept (before: with a space in the name the second copy
+    replaced the first, and SHA256SUMS listed one name twice)."""
+    from sdg_addon.audit import copy_inputs
+
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    first, second = tmp_path / "a" / "my scene.toml", tmp_path / "b" / "my scene.toml"
+    first.write_text("[run]\nframes = 1\n")
+    second.write_text("[run]\nframes = 2\n")
+    copy_inputs(tmp_path / "audit", [first, second])
+    inputs = tmp_path / "audit" / "inputs"
+    copies = sorted(p.name for p in inputs.iterdir() if p.name != "SHA256SUMS")
+    assert len(copies) == 2 and all(c.endswith(".toml") for c in copies), copies
+    assert sorted((inputs / c).read_text() for c in copies) == [first.read_text(), second.read_text()]
+    sums = (inputs / "SHA256SUMS").read_text().splitlines()
+    assert sorted(line.split("  ")[1] for line in sums) == copies
 
 
 @pytest.mark.parametrize("name", HOSTILE)

@@ -94,6 +94,17 @@ def safe_name(text: object) -> str:
     return f"{clean[: MAX_COMPONENT - 9]}-{digest}"
 
 
+def safe_file_name(text: object) -> str:
+    """safe_name for a file's name that keeps its extension: `my scene.toml` becomes
+    `my_scene-HASH.toml`, still a parameter file by its name (safe_name would give
+    `my_scene.toml-HASH`). An extension that is not plain (`a.b c`) counts as name."""
+    text = str(text)
+    stem, dot, suffix = text.rpartition(".")
+    if not dot or not stem.strip(".") or not re.fullmatch(r"[A-Za-z0-9]{1,16}", suffix):
+        return safe_name(text)
+    return f"{safe_name(stem)}.{suffix}"
+
+
 def is_safe_name(text: object) -> bool:
     return isinstance(text, str) and safe_name(text) == text
 
