@@ -1634,6 +1634,29 @@ def test_use_selected_names_objects_whose_names_read_as_globs(addon, scene):
     assert settings.split_targets(item.targets) == ["a[,]b*", "jar*"]  # the same globs
 
 
+def test_the_cameras_ticked_are_those_recorded_whatever_their_names(addon, scene, tmp_path):
+    """The ticked cameras went into [scene] cameras, a list of globs, as they are: 'Cam*'
+    ticked recorded 'Cam_B' too, unticked; 'cam[1]' alone was refused as matching no
+    camera. Each is written to name its camera alone (Export too)."""
+    bpy = addon.bpy
+    artist_scene(bpy, scene, tmp_path / "out")
+    for name in ("Cam*", "Cam_B", "cam[1]"):
+        cam = bpy.data.objects.new(name, bpy.data.cameras.new(name))
+        cam.location, cam.rotation_euler = (0.0, -4.0, 0.5), (1.5708, 0.0, 0.0)
+        scene.collection.objects.link(cam)
+    for name in ("cam", "Cam_B"):
+        bpy.data.objects[name].sdg_record = False
+    scene.sdg.run.frames = 1
+    assert bpy.ops.sdg.start_recording("EXEC_DEFAULT") == {"RUNNING_MODAL"}
+    run_to_end(addon, addon.job.current)
+    assert addon.job.current.state == "done", addon.job.current.message
+    cameras = json.loads((tmp_path / "out" / "audit" / "cameras.json").read_text())
+    assert sorted(cameras) == ["Cam*", "cam[1]"], cameras
+    bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "mine.blend"))
+    assert bpy.ops.sdg.export_parameters(filepath=str(tmp_path / "p.toml")) == {"FINISHED"}
+    assert tomllib.loads((tmp_path / "p.toml").read_text())["scene"]["cameras"] == ["Cam[*]", "cam[[]1]"]
+
+
 def test_a_refused_randomizer_is_named_as_the_panel_numbers_it(addon, scene, tmp_path):
     """The settings' problems name randomizers as the panel does, 'Randomizer 3 (pool)'
     (was the parameter file's 'randomizers[1]': counted from 0 and without the disabled

@@ -673,7 +673,7 @@ def to_table(scene, blend: str | None) -> dict:
     if blend is not None:
         scene_table["blend"] = blend
         scene_table["scene"] = scene.name
-        scene_table["cameras"] = cameras
+        scene_table["cameras"] = [name_glob(c) for c in cameras]  # globs: each names its camera alone
     table["scene"] = scene_table
     table.update(extra)
     table["annotators"] = annotators
