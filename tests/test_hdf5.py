@@ -75,3 +75,22 @@ def test_camera_pose_says_when_cam_k_is_an_orthographic_cameras_affine_projectio
         else:
             assert pose["projection"] == "orthographic"
             assert np.allclose(k[:2, :2] @ point_cam[:2] + k[:2, 2], [u, v])
+
+
+def test_camera_pose_is_in_metres_in_a_scene_in_centimetres():
+    """A scene in centimetres (Camera.meters_per_unit 0.01): cam_t_w2c in metres, and an
+    orthographic cam_K maps metres (20 pixels per Blender unit: 2000 per metre)."""
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from sdg_addon.frame import Camera
+    from sdg_addon.writers.hdf5 import camera_pose
+
+    to_world = np.eye(4)
+    to_world[:3, 3] = [0.0, 0.0, 250.0]  # 2.5 m above the origin, in centimetres
+    for projection, fx in (("perspective", 20.0), ("orthographic", 2000.0)):
+        cam = Camera("cam", 64, 48, projection, to_world, 20.0, 20.0, 32.0, 24.0, 0.1, 100.0, meters_per_unit=0.01)
+        pose = camera_pose(SimpleNamespace(camera=cam))
+        assert np.allclose(pose["cam_t_w2c"], [0.0, 0.0, 2.5])
+        assert np.allclose(np.reshape(pose["cam_K"], (3, 3)), [[fx, 0, 32], [0, fx, 24], [0, 0, 1]])

@@ -142,3 +142,24 @@ def test_kitti_labels_are_metres_whatever_the_unit_scale(runs):
     calib = "kitti/training/calib/000000.txt"
     assert (runs.m / calib).read_text() == (runs.cm / calib).read_text()
     assert any("kitti (metres)" in w for w in warnings(runs.cm))
+
+
+@pytest.mark.skipif(not HAS_H5PY, reason="needs h5py")
+def test_hdf5_depth_distance_and_camera_pose_are_metres_whatever_the_unit_scale(runs):
+    """BlenderProc's depth and distance (and our camera_pose's cam_t_w2c) were Blender units,
+    100 times the metres of the scene in centimetres; now as the scene in metres."""
+    import h5py
+
+    got = {}
+    for name in ("m", "cm"):
+        with h5py.File(getattr(runs, name) / "hdf5" / "0.hdf5", "r") as f:
+            got[name] = {k: f[k][()] for k in ("depth", "distance", "camera_pose")}
+    for key in ("depth", "distance"):
+        a, b = got["m"][key], got["cm"][key]
+        hit = np.isfinite(a)
+        assert a.dtype == b.dtype == np.float32 and hit.any() and np.array_equal(hit, np.isfinite(b))
+        assert np.allclose(a[hit], b[hit], rtol=1e-5), key
+        assert 3.0 < float(a[hit].min()) < 6.0  # metres
+    pose_m, pose_cm = (json.loads(got[n]["camera_pose"]) for n in ("m", "cm"))
+    assert np.allclose(pose_m["cam_t_w2c"], pose_cm["cam_t_w2c"], atol=1e-5)
+    assert pose_m["cam_K"] == pose_cm["cam_K"]

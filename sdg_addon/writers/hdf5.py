@@ -28,6 +28,10 @@ BlenderProc 2.8.0's code: docs/writers.md), each only when its annotator is on:
                              "cam_t_w2c": 3}, row-major, OpenCV camera axes, metres (the keys
                              of BlenderProc's BOP writer's scene_camera.json)
 
+Lengths are metres, as BlenderProc's (whose scene is always in metres): Blender units times
+the frame's Camera.meters_per_unit (a base .blend's unit scale), so a scene modelled in
+centimetres gives the files of the same scene in metres.
+
 Arrays are gzip-compressed (h5py's chunking) and strings stored as fixed-length bytes
 without compression, as BlenderProc's `write_to_hdf_file` does. The container is built in
 memory (h5py's core driver, no backing file) and written through writers.io, so it lands
@@ -61,6 +65,7 @@ ARRAYS = {
     "instance_segmentation": ("instance_segmaps", np.int64),
     "semantic_segmentation": ("category_id_segmaps", np.int64),
 }
+LENGTHS = ("distance_to_image_plane", "distance_to_camera")  # in metres, by the scene's unit scale
 
 
 def import_h5py():
@@ -106,13 +111,17 @@ def attribute_maps(frame: AnnotatedFrame, semantic_type: str) -> list[dict]:
 def camera_pose(frame: AnnotatedFrame) -> dict:
     """Our camera_pose (save_world2cam), with the keys of BlenderProc's BOP scene_camera.json:
     K and world -> OpenCV camera, row-major, metres. An orthographic camera's K is affine (u =
-    fx x + cx, no division by depth), which a pinhole reader would misuse: said in the entry."""
+    fx x + cx, no division by depth, fx in pixels per metre), which a pinhole reader would
+    misuse: said in the entry."""
     cam = frame.camera
     w2c = np.asarray(cam.world_to_camera_opencv, dtype=np.float64)
+    k = np.asarray(cam.intrinsics, dtype=np.float64)
+    if cam.projection != "perspective":  # pixels per Blender unit -> per metre
+        k[:2, :2] /= cam.meters_per_unit
     pose = {
-        "cam_K": np.asarray(cam.intrinsics, dtype=np.float64).ravel().tolist(),
+        "cam_K": k.ravel().tolist(),
         "cam_R_w2c": w2c[:3, :3].ravel().tolist(),
-        "cam_t_w2c": w2c[:3, 3].tolist(),
+        "cam_t_w2c": (w2c[:3, 3] * cam.meters_per_unit).tolist(),
     }
     if cam.projection != "perspective":
         pose["projection"] = cam.projection
@@ -123,6 +132,7 @@ def camera_pose(frame: AnnotatedFrame) -> dict:
 class Hdf5Writer(Writer):
     name = "hdf5"
     summary = "BlenderProc's .hdf5 containers, one per frame (needs h5py)"
+    length_unit = "metres"
     required_annotators = ("rgb",)
     OPTIONS = {
         "semantic_type": ("class", str, "label type whose values give instance_attribute_maps' category_id"),
@@ -149,9 +159,12 @@ class Hdf5Writer(Writer):
         ann = frame.annotations
         colors = rgb_image(frame, keep_alpha=self.options["keep_alpha"])
         out: dict[str, np.ndarray | np.bytes_] = {"colors": np.ascontiguousarray(colors)}
+        metres = frame.camera.meters_per_unit  # in one Blender unit
         for name, (key, dtype) in ARRAYS.items():
             if name in ann:
                 a = _array(ann[name])
+                if name in LENGTHS and metres != 1.0:
+                    a = a * np.float64(metres)
                 out[key] = a.astype(dtype)
         if "normals" in ann:
             out["normals"] = blenderproc_normals(_array(ann["normals"]), frame.camera.world_to_camera)
