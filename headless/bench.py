@@ -126,7 +126,7 @@ def check_options(args) -> str | None:
             procs_list(args)
         except SystemExit as e:
             return str(e)
-    for name in ("chunk", "workers", "rounds", "loops"):
+    for name in ("chunk", "workers", "rounds", "loops", "profile"):
         value = getattr(args, name, None)
         if value is not None and value < 1:
             return f"--{name} {value}: expected a whole number >= 1"

@@ -212,6 +212,8 @@ def test_keep_leaves_no_temporary_folder(tmp_path, monkeypatch):
         (["--loops", "0"], "--loops 0: expected a whole number >= 1"),  # was one pass, "loops": 0 reported
         (["--resolution", "32*24"], "--resolution '32*24': expected WxH"),  # was a traceback
         (["--frames", "0"], "run.frames: got 0"),
+        (["--profile", "-3"], "--profile -3: expected a whole number >= 1"),  # was every function printed
+        (["--profile", "0"], "--profile 0: expected a whole number >= 1"),  # was no profile, said nowhere
     ],
 )
 def test_bench_sink_bad_options_exit_2(capsys, option, expected):
