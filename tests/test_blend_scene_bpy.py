@@ -371,7 +371,8 @@ def test_randomizers_do_not_place_a_camera_a_parent_or_a_constraint_moves(shop, 
     Track To constraint turns to its target whatever aim they give (before: set as its own,
     the camera stood metres away or looked elsewhere). Refused before anything is written,
     naming the camera and why; a lens alone is fine. A parent kept only to organise the
-    scene (parented keeping its transform, not moved since) places the camera as asked."""
+    scene (parented keeping its transform, not moved since) places the camera as asked.
+    A light randomizer's location and look_at likewise."""
     from sdg_addon.recorder import Recorder, RunOptions
     from sdg_addon.scene.build import build_scene
 
@@ -391,6 +392,9 @@ def test_randomizers_do_not_place_a_camera_a_parent_or_a_constraint_moves(shop, 
     bpy.data.objects["CamA"].parent = tidy
     bpy.data.objects["CamA"].matrix_parent_inverse = tidy.matrix_world.inverted()  # Set Parent's default
     tidy_blend = saved_variant(tmp_path / "tidy.blend")
+    bpy.ops.wm.open_mainfile(filepath=str(shop.path), load_ui=False)
+    bpy.data.objects["Key"].constraints.new("TRACK_TO").target = bpy.data.objects["CamA"]
+    lit = saved_variant(tmp_path / "lit.blend")
 
     def problems(blend: Path, *entries: dict) -> str:
         cfg = config_from_dict(
@@ -418,6 +422,11 @@ def test_randomizers_do_not_place_a_camera_a_parent_or_a_constraint_moves(shop, 
         assert problems(dolly, {**entry, "targets": "CamB"}).count("camera 'CamB' has constraints ('Track To')") == 1
         assert problems(tidy_blend, entry) == "", entry
     assert problems(dolly, {"type": "camera", "targets": "Cam*", "focal_length": 50}) == ""
+    # So are lights a light randomizer moves or aims (the area light turned to the dolly).
+    light = {"type": "light", "targets": "Key", "location": [1, -1, 3], "look_at": [0, 0, 0]}
+    assert problems(tidy_blend, light) == ""
+    assert "light 'Key' has constraints ('Track To')" in problems(lit, light)
+    assert problems(lit, {"type": "light", "targets": "Key", "energy": 100}) == ""
     assert not (tmp_path / "out").exists()
     # The tidy parent's camera stands and looks where the randomizer says.
     param = blend_param(tidy_blend, '[[randomizers]]\ntype = "camera"\ntargets = "CamA"\nlocation = [0.3, -3, 0.5]\n')

@@ -120,6 +120,27 @@ def check_light(built: BuiltScene, spec, targets: list[str]) -> tuple[str, objec
     )
 
 
+@target_check("light")
+def check_placed_lights(built: BuiltScene, spec, targets: list[str]) -> tuple[str, object, str] | None:
+    """The lights an entry moves or aims (`location`, `look_at`: world values, set as the
+    light's own) are where their own location and rotation put them: not a .blend's light
+    whose constraints or parent move or turn it (was: it shone from elsewhere, another way)."""
+    if not any(k in spec.params for k in ("location", "look_at")):
+        return None
+    problems = {n: world_pose_problem(built.lights[n]) for n in targets if n in built.lights}
+    refused = [n for n in targets if problems.get(n)]
+    if not refused:
+        return None
+    return (
+        "targets",
+        refused,
+        f"lights placed by their own location and rotation: a light randomizer's location and look_at are world "
+        f"ones, and light {refused[0]!r} {problems[refused[0]]} (it would shine from elsewhere); in the .blend, "
+        "remove its constraints or clear its parent keeping its transform (Object > Parent > Clear and Keep "
+        "Transformation), or leave it out of targets",
+    )
+
+
 @applier("light")
 def apply_light(built: BuiltScene, target: str, v: dict) -> None:
     obj = built.lights[target]
