@@ -371,6 +371,8 @@ class Recorder:
             self.warn(built.unit_note + converted_units_note(self.config.writers))
         if built.fps_note:
             self.warn(built.fps_note)
+        if built.range_note:
+            self.warn(built.range_note)
         if built.layers_note:
             self.warn(built.layers_note)
         if built.set_note:

@@ -1137,3 +1137,29 @@ def test_a_base_scenes_other_view_layers_enabled_for_rendering_are_named(shop, t
     assert "what only 'back' shows is in no image and no label" in err
     paths = json.loads((out / "instance_segmentation_mapping_0000.json").read_text()).values()
     assert "/shop/crate" in paths and not any("can_" in p for p in paths)
+
+
+def test_clips_outside_a_base_scenes_frame_range_are_named_with_the_values_that_match(shop, tmp_path, capsys):
+    """A .blend animated over frames 101 .. 120 (its Frame Range) recorded with the default
+    start_frame = 1 showed frames 1 .. K, before its animation starts, without a word; the run
+    names the range and the [sequence] values that show it. Clips inside it, and stills, say
+    nothing."""
+    bpy.ops.wm.open_mainfile(filepath=str(shop.path), load_ui=False)
+    bpy.context.scene.frame_start, bpy.context.scene.frame_end = 101, 120
+    blend = saved_variant(tmp_path / "late.blend")
+
+    def warned(extra: str) -> str:
+        param = blend_param(blend, extra)
+        param.write_text(param.read_text().replace("frames = 1", "frames = 30" if "30" in extra else "frames = 2"))
+        out = tmp_path / f"out{len(list(tmp_path.iterdir()))}"
+        capsys.readouterr()
+        assert main(["render", str(param), "--out", str(out), "--quiet"]) == 0
+        return capsys.readouterr().err
+
+    said = warned("[sequence]\nclip_length = 2\n")
+    assert "the clips show scene frames 1 .. 2, outside the base scene's frame range 101 .. 120" in said
+    assert "To match it, set in [sequence]: start_frame = 101\n" in said
+    said = warned("[sequence]\nclip_length = 30\nstart_frame = 101\n")
+    assert "set in [sequence]: start_frame = 101, clip_length = 20 (or fewer)" in said
+    assert "frame range" not in warned("[sequence]\nclip_length = 2\nstart_frame = 119\n")
+    assert "frame range" not in warned("")

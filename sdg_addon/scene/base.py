@@ -457,6 +457,22 @@ def frame_rate_note(scene, fps: float) -> str:
     )
 
 
+def frame_range_note(scene, start: int, length: int) -> str:
+    """A base scene's clips showing scene frames outside its own frame range (Output >
+    Frame Range, what the artist renders): its animation is not played there (before the
+    range the first pose holds), which was recorded without a word."""
+    first, last = scene.frame_start, scene.frame_end
+    if first <= start and start + length - 1 <= last:
+        return ""
+    match = f"start_frame = {first}"
+    if length > last - first + 1:
+        match += f", clip_length = {last - first + 1} (or fewer)"
+    return (
+        f"the clips show scene frames {start} .. {start + length - 1}, outside the base scene's frame range "
+        f"{first} .. {last} (Output > Frame Range). To match it, set in [sequence]: {match}"
+    )
+
+
 def background_set_note(scene) -> str:
     """A scene's background set (and the sets of that one): Blender renders its objects
     with the scene, but they are not the scene's objects, so none gets an instance id."""

@@ -51,6 +51,7 @@ from .base import (
     check_scene_labels,
     colour_differences,
     failed_drivers,
+    frame_range_note,
     frame_rate_note,
     image_differences,
     load_blend_scene,
@@ -121,6 +122,7 @@ class BuiltScene:
     image_match: dict = field(default_factory=dict)  # ... the [render] values that would make them
     unit_note: str = ""  # a base scene's unit scale other than 1
     fps_note: str = ""  # a base scene's frame rate other than the clips'
+    range_note: str = ""  # clips showing scene frames outside a base scene's frame range
     layers_note: str = ""  # a base scene's view layers enabled for rendering besides the one recorded
     set_note: str = ""  # a base scene's background set: objects rendered, not labelled
     instancing_note: str = ""  # collection instances whose copies cannot match Blender's
@@ -221,6 +223,8 @@ def build_scene(config: Config, open_scene=None, quiet: bool = False) -> BuiltSc
         built.unit_note = unit_note(scene)
         if clip_scene_frames(config.sequence, config.randomizers):  # the run sets the scene's frame rate
             built.fps_note = frame_rate_note(scene, config.sequence.fps)
+        if config.sequence.clip_length > 1:
+            built.range_note = frame_range_note(scene, config.sequence.start_frame, config.sequence.clip_length)
         built.set_note = background_set_note(scene)
         base_cams = scene_cameras(scene, base.cameras)
         # The scene's pixels as it renders them (Output > Format > Aspect X / Y): kept per
