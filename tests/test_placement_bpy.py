@@ -700,3 +700,27 @@ trigger = "once"
                     assert v["location"] == first[name]["location"] and v["rotation"] == first[name]["rotation"]
                     kept.add(name)
     assert set(late) <= kept
+
+
+@pytest.mark.parametrize(
+    "targets, entry, refused",
+    [
+        ('["mug", "sun"]', "rotation = [10, 20, 30]", "rotation"),
+        ('"sun"', "scale = 3", "scale"),
+        ('["mug", "sun"]', "random_rotation = true", "random_rotation"),
+        ('["mug", "sun"]', "", None),  # placed only: a light takes that
+        ('"mug"', "rotation = [10, 20, 30]\nscale = 3", None),
+    ],
+)
+def test_camera_relative_refuses_to_turn_or_scale_a_light(tmp_path, capsys, targets, entry, refused):
+    """camera_relative turns and scales objects only: a light among its targets was logged
+    with the drawn rotation and scale (audit/frames.jsonl) and rendered unturned, unscaled.
+    Refused before anything is written, naming the light."""
+    text = header((16, 12), samples=1) + camera((0, -2, 1), (0, 0, 0)) + sun() + asset("mug", "cylinder", 0.2)
+    text += f'[[randomizers]]\ntype = "camera_relative"\ntargets = {targets}\ndepth = 1\n{entry}\n'
+    out = tmp_path / "out"
+    assert render(write_param(tmp_path, text), out) == (2 if refused else 0)
+    if refused:
+        err = capsys.readouterr().err
+        assert f"randomizers[0].{refused}: got " in err and "objects only: 'sun' is a light" in err, err
+        assert not out.exists()

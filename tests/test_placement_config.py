@@ -135,6 +135,17 @@ def test_camera_look_at_refuses_what_its_shell_does_not_use():
     config_from_dict(tomllib.loads(HEAD + on_path + "path_position = 0.5\nroll = 3\n"), Path("p.toml"))
 
 
+def test_camera_relative_rotation_is_not_given_with_random_rotation():
+    """Both drawn, one applied (random_rotation's): the given rotation was never used."""
+    found = problems(
+        '[[randomizers]]\ntype = "camera_relative"\ntargets = "mug"\ndepth = 1\nrotation = [0, 0, 45]\nrandom_rotation = true\n'
+    )
+    assert (
+        list(found) == ["randomizers[0].rotation"]
+        and "not together with random_rotation" in found["randomizers[0].rotation"]
+    )
+
+
 def test_cases_are_validated():
     found = problems(
         '[[cases]]\nname = "a"\nframes = 6\nmin = 0.5\n'

@@ -427,12 +427,18 @@ class CameraRelative(RandomizerSpec):
             NUMBER,
             "normalized image y: 0 top edge .. 1 bottom edge (default uniform 0..1; outside 0 .. 1: beyond that edge)",
         ),
-        "rotation": (VEC3, "XYZ Euler degrees (objects; default: unchanged)"),
+        "rotation": (
+            VEC3,
+            "XYZ Euler degrees (objects only, refused with a light among the targets; default: unchanged)",
+        ),
         "scale": (
             NUMBER_OR_VEC3,
-            "scale factor: a number (all axes alike) or `[x, y, z]` (per local axis) (objects; default: unchanged)",
+            "scale factor: a number (all axes alike) or `[x, y, z]` (per local axis) (objects only, as `rotation`; default: unchanged)",
         ),
-        "random_rotation": (BOOL, "`true`: any orientation, uniform over all rotations (objects)"),
+        "random_rotation": (
+            BOOL,
+            "`true`: any orientation, uniform over all rotations, instead of `rotation` (objects only, as `rotation`)",
+        ),
     }
     PARAM_RANGES = {
         "depth": (0.0, 1e6),
@@ -452,9 +458,12 @@ class CameraRelative(RandomizerSpec):
 
     @classmethod
     def check(cls, params, options):
+        out = []
         if "depth" not in params:
-            return [("depth", None, "a depth (number or distribution): distance to the image plane, metres")]
-        return []
+            out.append(("depth", None, "a depth (number or distribution): distance to the image plane, metres"))
+        if "rotation" in params and "random_rotation" in params:  # it drew both, applied one
+            out.append(("rotation", None, "not together with random_rotation (which draws the rotation)"))
+        return out
 
     def sample(self, rng, frame, targets):
         out = {}

@@ -44,6 +44,26 @@ def check_camera_relative(built: BuiltScene, spec, targets: list[str]) -> tuple[
     return None
 
 
+# What camera_relative turns or scales: objects only (a light is placed, never turned).
+OBJECT_ONLY_PARAMS = ("rotation", "scale", "random_rotation")
+
+
+@target_check("camera_relative")
+def check_camera_relative_lights(built: BuiltScene, spec, targets: list[str]) -> tuple[str, object, str] | None:
+    """A light among the targets of an entry that turns or scales them: the draw was logged
+    for the light (rotation, scale) and never applied."""
+    lights = [t for t in targets if t in built.lights and t not in built.entities]
+    given = [k for k in OBJECT_ONLY_PARAMS if k in spec.params]
+    if not lights or not given:
+        return None
+    return (
+        given[0],
+        spec.params[given[0]].to_dict(),
+        f"objects only: {lights[0]!r} is a light, which camera_relative places but does not turn or scale "
+        f"(give the light an entry of its own without {', '.join(given)})",
+    )
+
+
 @applier("camera_relative")
 def apply_camera_relative(built: BuiltScene, target: str, v: dict) -> None:
     from ..capture.render import camera_info
