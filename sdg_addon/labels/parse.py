@@ -36,7 +36,9 @@ def parse_labels(value) -> dict[str, list[str]]:
     if isinstance(value, dict):
         out = {}
         for t, v in value.items():
-            values = [v] if isinstance(v, str) else list(v)
+            # A number or a table typed by hand in Custom Properties is no label value (list()
+            # of a number raised TypeError; of a table it took the table's keys).
+            values = [v] if isinstance(v, str) else list(v) if isinstance(v, (list, tuple)) else []
             if not values or not all(isinstance(x, str) and x for x in values):
                 raise ValueError(f"label type {t!r} needs a non-empty string or list of strings")
             for x in values:
