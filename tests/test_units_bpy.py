@@ -163,3 +163,31 @@ def test_hdf5_depth_distance_and_camera_pose_are_metres_whatever_the_unit_scale(
     pose_m, pose_cm = (json.loads(got[n]["camera_pose"]) for n in ("m", "cm"))
     assert np.allclose(pose_m["cam_t_w2c"], pose_cm["cam_t_w2c"], atol=1e-5)
     assert pose_m["cam_K"] == pose_cm["cam_K"]
+
+
+def test_lidar_files_are_metres_whatever_the_unit_scale(runs):
+    """kitti_velodyne's .bin points and poses.txt, and the PCD's x y z, were Blender units
+    (KITTI's and PCL's unit is the metre); now those of the scene in metres."""
+    seq = "kitti_velodyne/velo/sequences/00"
+    pts = {
+        n: np.fromfile(getattr(runs, n) / seq / "velodyne" / "000000.bin", "<f4").reshape(-1, 4) for n in ("m", "cm")
+    }
+    assert len(pts["m"]) == len(pts["cm"]) > 100
+    assert np.allclose(pts["m"], pts["cm"], atol=1e-4)
+    assert 2.0 < np.linalg.norm(pts["m"][:, :3], axis=1).min() < 5.0  # the cube 3 m ahead, in metres
+    labels = "labels/000000.label"
+    assert (runs.m / seq / labels).read_bytes() == (runs.cm / seq / labels).read_bytes()
+    poses = {n: np.loadtxt(getattr(runs, n) / seq / "poses.txt") for n in ("m", "cm")}
+    assert np.allclose(poses["m"], poses["cm"], atol=1e-6)
+    assert np.allclose(poses["m"][[3, 7, 11]], [0.0, -3.0, 1.0])
+    clouds = {}
+    for n in ("m", "cm"):
+        data = (getattr(runs, n) / "pcd" / "velo" / "000000.pcd").read_bytes()
+        head = data[: data.index(b"DATA binary\n") + 12]
+        dtype = [("xyz", "<f4", 3), ("intensity", "<f4"), ("semantic", "<u4"), ("instance", "<u4"), ("ring", "<u2")]
+        clouds[n] = (head, np.frombuffer(data, dtype, offset=len(head)))
+    assert clouds["m"][0] == clouds["cm"][0]
+    assert np.allclose(clouds["m"][1]["xyz"], clouds["cm"][1]["xyz"], atol=1e-4)
+    assert np.allclose(clouds["m"][1]["xyz"], pts["m"][:, :3])
+    warned = next(w for w in warnings(runs.cm) if "unit scale is 0.01" in w)
+    assert "kitti_velodyne (metres)" in warned and "pcd (metres)" in warned, warned

@@ -18,6 +18,7 @@ from mathutils.bvhtree import BVHTree
 
 from ..annotators.lidar import LidarPattern
 from ..frame import Camera, FrameData
+from ..scene.base import meters_per_unit
 from ..scene.instancing import renders
 from ..scene.materials import base_colour
 from ..sensors import REFLECTANCE_PROP  # object (or material) custom property, 0 .. 1
@@ -180,6 +181,7 @@ class LidarCaster:
             normals = np.divide(normals, length, out=np.zeros_like(normals), where=length > 0)
             lo, hi = verts.min(axis=0), verts.max(axis=0)
         out = []
+        metres = meters_per_unit(self.built.scene)
         for index, (spec, dirs) in enumerate(zip(self.lidars, self.directions)):
             pose = self.sensor_to_world(spec)
             shape = dirs.shape[:2]
@@ -214,6 +216,7 @@ class LidarCaster:
                 cy=0.0,
                 clip_start=spec.min_range,
                 clip_end=spec.max_range,
+                meters_per_unit=metres,
             )
             hits = {
                 "distance": distance.reshape(shape),  # float64: exact ranges

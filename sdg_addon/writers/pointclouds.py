@@ -17,6 +17,9 @@ pcd (PCL's format, read by Open3D, PCL, CloudCompare):
     pcd/<lidar>/[clip_<clip:04d>/]<frame:06d>.pcd
   binary PCD v0.7, fields x y z intensity (float32), semantic instance (uint32), ring (uint16).
 One sub-folder per LiDAR (by its name), always.
+Both formats are in metres (KITTI's, PCL's and ROS's unit): x, y, z and the poses'
+translations are Blender units times the frame's Camera.meters_per_unit (a base .blend's
+unit scale), so a scene modelled in centimetres gives the files of the same scene in metres.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from .common import frame_padding, safe_name
 class _LidarWriter(Writer):
     required_annotators = ("lidar",)
     sensors = ("lidar",)
+    length_unit = "metres"
     folder_name = ""
     OPTIONS = {"frame_padding": frame_padding(6)}
 
@@ -47,6 +51,18 @@ class _LidarWriter(Writer):
     def number(self, frame: AnnotatedFrame) -> str:
         index = frame.frame if frame.clip is None else frame.clip_frame
         return f"{index:0{self.options['frame_padding']}d}"
+
+
+def points_in_metres(frame: AnnotatedFrame) -> np.ndarray:
+    """The lidar annotation's (N, 4) x, y, z (Blender units), intensity as float32, x y z in
+    metres by the frame's metres per Blender unit."""
+    data = np.asarray(frame.annotations["lidar"]["data"], dtype="<f4")
+    metres = frame.camera.meters_per_unit
+    if metres == 1.0:
+        return data
+    data = data.copy()
+    data[:, :3] = data[:, :3].astype(np.float64) * metres
+    return data
 
 
 # SemanticKITTI's poses.txt holds camera-0 poses, and its readers (semantic-kitti-api's
@@ -68,10 +84,12 @@ class KittiVelodyneWriter(_LidarWriter):
     def write(self, frame: AnnotatedFrame) -> None:
         value = frame.annotations["lidar"]
         info, seq, n = value["info"], self.sequence(frame), self.number(frame)
-        io.write_bytes(seq / "velodyne" / f"{n}.bin", np.ascontiguousarray(value["data"], "<f4").tobytes())
+        io.write_bytes(seq / "velodyne" / f"{n}.bin", np.ascontiguousarray(points_in_metres(frame)).tobytes())
         label = (info["semantic"].astype(np.uint32) & 0xFFFF) | (info["instance"].astype(np.uint32) << 16)
         io.write_bytes(seq / "labels" / f"{n}.label", label.astype("<u4").tobytes())
-        pose = np.asarray(info["sensor_to_world"], dtype=np.float64)[:3].ravel()
+        pose = np.asarray(info["sensor_to_world"], dtype=np.float64)[:3].copy()
+        pose[:, 3] *= frame.camera.meters_per_unit
+        pose = pose.ravel()
         io.write_text(seq / "poses" / f"{n}.txt", " ".join(f"{x:.9e}" for x in pose) + "\n")
 
     def removed_parts(self, finished: dict[int, dict], sensors: list[str], clips: bool) -> str | None:
@@ -111,9 +129,10 @@ PCD_FIELDS = (("x", "F", 4), ("y", "F", 4), ("z", "F", 4), ("intensity", "F", 4)
               ("instance", "U", 4), ("ring", "U", 2))  # fmt: skip
 
 
-def pcd_bytes(value: dict) -> bytes:
-    """A binary PCD v0.7 file of one lidar annotation."""
-    data, info = value["data"], value["info"]
+def pcd_bytes(value: dict, data: np.ndarray | None = None) -> bytes:
+    """A binary PCD v0.7 file of one lidar annotation (its points `data`, x y z intensity,
+    when given: in metres)."""
+    data, info = value["data"] if data is None else data, value["info"]
     n = len(data)
     records = np.zeros(n, dtype=[("x", "<f4"), ("y", "<f4"), ("z", "<f4"), ("intensity", "<f4"),
                                  ("semantic", "<u4"), ("instance", "<u4"), ("ring", "<u2")])  # fmt: skip
@@ -149,4 +168,6 @@ class PcdWriter(_LidarWriter):
         folder = self.sensor_root(frame)
         if frame.clip is not None:
             folder = folder / f"clip_{frame.clip:04d}"
-        io.write_bytes(folder / f"{self.number(frame)}.pcd", pcd_bytes(frame.annotations["lidar"]))
+        io.write_bytes(
+            folder / f"{self.number(frame)}.pcd", pcd_bytes(frame.annotations["lidar"], points_in_metres(frame))
+        )
