@@ -868,3 +868,21 @@ def test_two_processes_removing_ended_processes_temporaries_at_once_both_succeed
     monkeypatch.setattr(output, "_dead_processes_folders", the_other_process_was_quicker)
     assert output.remove_ended_processes_temporaries(out) == 1
     assert not gone.exists() and not left.exists()
+
+
+def test_a_write_the_disk_refuses_names_the_file(tmp_path, monkeypatch):
+    """A full disk refuses os.write on the temporary file's descriptor, an OSError without a
+    file name: the error names the file being written, so the run's one line says which
+    (before: "cannot write to OUT: No space left on device (OUT)", the folder alone)."""
+    import errno
+
+    def full(fd, data):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(io.os, "write", full)  # write_bytes' own writes
+    monkeypatch.setattr(io.np, "save", lambda f, *a, **k: full(f, None))  # a stream's (file object's)
+    for write, path in ((io.write_bytes, tmp_path / "a.bin"), (io.write_npy, tmp_path / "b.npy")):
+        with pytest.raises(OSError) as e:
+            write(path, b"x" * 10 if write is io.write_bytes else np.zeros(3))
+        assert e.value.errno == errno.ENOSPC and e.value.filename == str(path), e.value
+        assert list(tmp_path.iterdir()) == []  # the temporary file is gone too

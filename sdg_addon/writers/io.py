@@ -87,9 +87,11 @@ def _atomic_fd(path: Path):
             fd, _tmp = _open_temp(path, folder, names)
         yield fd
         _into_place(names[-1], path)
-    except BaseException:
+    except BaseException as e:
         if names and os.path.exists(names[-1]):
             os.unlink(names[-1])
+        if isinstance(e, OSError) and e.filename is None:  # a write to the descriptor: name its file
+            e.filename = str(path)
         raise
 
 
