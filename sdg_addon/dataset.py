@@ -10,7 +10,8 @@ map-style dataset; pass `transform` to turn items into tensors).
     item["boxes"]   # (N, 4) float32 [x1, y1, x2, y2], pixel edges (torchvision's convention)
     item["labels"]  # (N,) int64 class index into ds.classes (0-based)
     item["masks"]   # (N, H, W) bool, the visible pixels of each box's object
-    item["depth"]   # (H, W) float32 metres (distance_to_image_plane), if written
+    item["depth"]   # (H, W) float32 scene units (distance_to_image_plane), if written: metres
+                    # unless a base .blend has another unit scale (x camera_params' metersPerSceneUnit)
     ds.classes      # class names in the run's stable order (audit/label_table.json)
 
 Samples are the rgb_<frame>.png files of the folder, of every camera sub-folder (several

@@ -11,7 +11,9 @@ cameras. A sample's key is the frame number (6 digits); its files (webdataset gr
 files by key, the part after the first dot is the field name):
 
     <key>.rgb.png              RGB image
-    <key>.depth.npy            distance_to_image_plane, float32 metres (inf = no surface)
+    <key>.depth.npy            distance_to_image_plane, float32 scene units (inf = no surface):
+                               metres unless a base .blend has another unit scale (every
+                               length here is the annotations', in Blender units)
     <key>.instance.npy         instance ids, uint16 (uint32 above 65535): .npy, not PNG, since
                                webdataset's image decoders turn 16-bit PNGs into RGB
     <key>.semantic.npy         semantic ids, likewise
