@@ -628,3 +628,18 @@ def test_a_base_blend_scene_with_a_thermal_camera_and_hot_objects(tmp_path):
     rgb_ids = np.asarray(Image.open(out / "eye" / "instance_segmentation" / "instance_segmentation_0000.png"))
     ir_ids = np.asarray(Image.open(out / "ir" / "instance_segmentation" / "instance_segmentation_0000.png"))
     assert np.array_equal(rgb_ids, ir_ids)  # same pose, same masks
+
+
+def test_a_bad_sensor_property_is_shown_as_the_value_it_holds():
+    """A list typed into sdg_nir_reflectance was said as '<bpy id property array [2]>'."""
+    import bpy
+
+    from sdg_addon.scene.base import sensor_property_problem
+
+    obj = bpy.data.objects.new("sdg_test_array", None)
+    try:
+        obj["sdg_nir_reflectance"] = [1, 2]
+        problem = sensor_property_problem([("object", obj, obj.name)])
+        assert "has sdg_nir_reflectance = [1, 2] (expected a number 0 .. 1" in problem, problem
+    finally:
+        bpy.data.objects.remove(obj)

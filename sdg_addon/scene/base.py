@@ -516,6 +516,15 @@ SENSOR_PROPERTY_RANGES = {**INFRARED_RANGES, REFLECTANCE_PROP: (0.0, 1.0, "a num
 CAMERA_SENSORS = ("visible", "thermal", "nir")
 
 
+def shown(value):
+    """A custom property's value as Python writes it: an array or group of Blender's as
+    the list or dict it holds (not `<bpy id property array [2]>`)."""
+    for method in ("to_list", "to_dict"):
+        if hasattr(value, method):
+            return getattr(value, method)()
+    return value
+
+
 def sensor_property_problem(owners) -> str | None:
     """What is expected of the first (kind, owner) pair whose thermal / NIR / LiDAR custom
     property is not a number in its range (a bad one was clamped, rendered as given or
@@ -529,7 +538,7 @@ def sensor_property_problem(owners) -> str | None:
             if not (number and value >= low and (high is None or value <= high)):
                 panel = "; the Thermal / NIR panel sets it" if prop in INFRARED_RANGES else ""
                 return (
-                    f"sensor custom properties in their range: {kind} {name!r} has {prop} = {value!r} "
+                    f"sensor custom properties in their range: {kind} {name!r} has {prop} = {shown(value)!r} "
                     f"(expected {words}{panel})"
                 )
     return None
@@ -560,7 +569,7 @@ def check_infrared_properties(scene, blend: str = "") -> None:
                 raise FieldError(
                     "scene.blend",
                     blend,
-                    f"a camera sensor: camera {owner.name!r} has {SENSOR_PROP} = {value!r} (expected one of "
+                    f"a camera sensor: camera {owner.name!r} has {SENSOR_PROP} = {shown(value)!r} (expected one of "
                     f"{', '.join(CAMERA_SENSORS)}; the Thermal / NIR panel sets it)",
                 )
             if value != "visible":
