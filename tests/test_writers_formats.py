@@ -1540,3 +1540,18 @@ def test_the_basic_writers_clip_layout_is_the_one_parameters_md_shows(tmp_path):
         assert (out / shown.replace("<camera>", "left")).is_file()
         setting = "" if subfolders else "`annotator_subfolders = false`: "
         assert f"{setting}`{shown}`" in page.replace("\n", " "), shown
+
+
+def test_the_unit_scale_warning_names_the_writers_that_convert():
+    """The run's unit-scale warning ends by saying which of its writers convert Blender units
+    to their format's unit, or, when none does, which would."""
+    from sdg_addon.writers.base import converted_units_note
+
+    assert converted_units_note(["basic", "bop", "kitti"]) == (
+        "; the files of bop (millimetres), kitti (metres) are converted to their format's unit, "
+        "every other writer's lengths stay in Blender units"
+    )
+    assert converted_units_note(["basic", "coco"]) == (
+        "; so are this run's files (the writers bop, hdf5, kitti, kitti_velodyne, pcd would convert to their "
+        "format's unit)"
+    )

@@ -437,7 +437,7 @@ def unit_note(scene) -> str:
     if scale == 1.0:
         return ""
     return (
-        f"the base scene's unit scale is {scale:g} (one Blender unit is {scale:g} m): lengths in the labels "
+        f"the base scene's unit scale is {scale:g} (one Blender unit is {scale:g} m): lengths in the annotations "
         "(depth, distances, 3D boxes, point clouds, poses, camera parameters) and in the parameter file are "
         f"in Blender units; multiply by {scale:g} for metres (camera_params' metersPerSceneUnit)"
     )

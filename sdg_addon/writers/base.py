@@ -178,13 +178,14 @@ def create_writer(name: str, output_dir: Path | str, **options) -> Writer:
 
 def converted_units_note(writer_names) -> str:
     """For the unit-scale warning: which of a run's writers convert Blender units to their
-    format's unit (Writer.length_unit), and that the others keep Blender units."""
+    format's unit (Writer.length_unit), and that the others' lengths stay in Blender units."""
     converted = [f"{n} ({WRITERS[n].length_unit})" for n in writer_names if n in WRITERS and WRITERS[n].length_unit]
     if not converted:
-        return "; every writer of this run keeps Blender units"
+        those = ", ".join(sorted(n for n, cls in WRITERS.items() if cls.length_unit))
+        return f"; so are this run's files (the writers {those} would convert to their format's unit)"
     return (
         f"; the files of {', '.join(converted)} are converted to their format's unit, every other "
-        "writer's keep Blender units"
+        "writer's lengths stay in Blender units"
     )
 
 
