@@ -746,6 +746,14 @@ def test_camera_look_at_or_rotation(tmp_path):
             "class",
             ["bounding_box_2d_loose annotator it reads ('shape')"],
         ),
+        # A regular expression Python cannot compile for its size raised OverflowError (a
+        # traceback; the Labels panel failed to draw the rule): said as any invalid one.
+        (
+            '[[label_rules]]\nsuffix = "a{99999999999}"\n',
+            "label_rules[0]",
+            {"suffix": "a{99999999999}"},
+            ["not a valid regular expression: the repetition number is too large"],
+        ),
         # A run with no writer, or with no annotator for writers that bring none, writes no
         # data while it renders every frame and says "done" (the Recorder panel refuses both).
         ("[writers]\n", "writers", {}, ["at least one writer"]),

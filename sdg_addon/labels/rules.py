@@ -74,7 +74,7 @@ class NameRule:
             if text:
                 try:
                     re.compile(text)
-                except re.error as e:
+                except (re.error, OverflowError, RecursionError) as e:  # a{99999999999}: OverflowError
                     return f"{what} {text!r} is not a valid regular expression: {e}"
         if not self.type.strip() or any(c in self.type for c in ":,") or self.type.strip() != self.type:
             return f"label type {self.type!r} must be non-empty, without ':' or ',' and without spaces at either end"
