@@ -171,13 +171,18 @@ def truncated_normal(u: float, mean: float, std: float, low: float, high: float)
     if flip:
         a, b = -b, -a
     pa, pb = _std_cdf(a), _std_cdf(b)
-    if pb - pa <= 0.0:  # beyond double precision (> ~37 std out): the nearer bound
-        z = b
+    if pb - pa <= 0.0:  # beyond double precision (> ~37 std out), or a window too narrow for Phi:
+        # the density there, exp(-z^2 / 2) = exp(-b^2 / 2) exp(b (z - b)) exp(-(z - b)^2 / 2), makes
+        # b - z exponential with rate -b (cut at b - a) to 1 / b^2 (0.07 % at 37 std); within a
+        # narrow window near the mean (rate ~ 0) it is flat
+        rate, span = max(-b, 0.0), b - a
+        cut = -math.expm1(-rate * span)
+        z = b - (u * span if cut < 1e-12 else -math.log1p(-u * cut) / rate)
     else:
         z = _STD_NORMAL.inv_cdf(min(max(pa + u * (pb - pa), 5e-324), 1 - 1e-16))
         z = min(max(z, a), b)
-    # mean + std * z rounds: at a bound (far in a tail, where every value is the nearer bound)
-    # it may land one ulp past it, outside the support a parameter's range was checked against
+    # mean + std * z rounds: at a bound (where values crowd far in a tail) it may land one ulp
+    # past it, outside the support a parameter's range was checked against
     return min(max(mean + std * (-z if flip else z), low), high)
 
 
