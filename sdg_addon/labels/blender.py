@@ -176,7 +176,7 @@ def unlabelled_objects(scene, semantic_type: str = "class") -> list[str]:
         for o in scene.objects
         if o.type == "MESH"
         and renders(o)
-        and in_render_collections(o, rendered)
+        and in_render_collections(o, rendered, users)
         and not o.get(BACKGROUND_PROPERTY)
         and semantic_type not in resolved_labels(o, parents, users)
     )
