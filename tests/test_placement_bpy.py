@@ -724,3 +724,28 @@ def test_camera_relative_refuses_to_turn_or_scale_a_light(tmp_path, capsys, targ
         err = capsys.readouterr().err
         assert f"randomizers[0].{refused}: got " in err and "objects only: 'sun' is a light" in err, err
         assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    "surface, min_normal_z, refused", [("globe", 1.0, True), ("globe", 0.99, False), ("top", 1.0, False)]
+)
+def test_a_scatter_surface_without_a_face_up_to_min_normal_z_is_refused_before_anything_is_written(
+    tmp_path, capsys, surface, min_normal_z, refused
+):
+    """A UV sphere's faces reach a normal z of 0.995: with min_normal_z = 1 scatter had no face
+    to draw from and the run stopped at frame 0 with exit 2, audit/ written, naming no field.
+    Now refused first (file, field, value, the highest normal z); a flat top takes 1 itself."""
+    text = header((16, 12), samples=1) + camera((0, -3, 2), (0, 0, 0.5)) + sun()
+    text += asset("globe", "sphere", 1.0, location=[0, 0, 0]) + asset("top", "plane", 2.0, location=[3, 0, 0])
+    text += asset("mug", "cube", 0.05, label="mug")
+    text += (
+        f'[[randomizers]]\ntype = "scatter"\ntargets = "mug"\nsurface = "{surface}"\nmin_normal_z = {min_normal_z}\n'
+    )
+    out = tmp_path / "out"
+    assert render(write_param(tmp_path, text), out) == (2 if refused else 0)
+    if refused:
+        err = capsys.readouterr().err
+        assert (
+            "p.toml: randomizers[0].min_normal_z: got 1.0; expected a value the faces of the surfaces ['globe']" in err
+        )
+        assert "reach z = 0.995" in err and not out.exists()

@@ -191,7 +191,7 @@ class Scatter(RandomizerSpec):
             "min_normal_z",
             "float",
             -1.0,
-            "surface mode: only faces whose unit normal has z >= this (`0.9`: table tops, not the legs)",
+            "surface mode: only faces whose unit normal has z >= this (`0.9`: table tops, not the legs); a value no face of the surfaces reaches is refused when the scene is built",
             low=-1.0,
             high=1.0,
         ),

@@ -35,6 +35,42 @@ def apply_scatter(built: BuiltScene, target: str, v: dict) -> None:
     root.scale = as_vec3(v["scale"])
 
 
+@target_check("scatter")
+def check_scatter_surfaces(built: BuiltScene, spec, targets: list[str]) -> tuple[str, object, str] | None:
+    """The surfaces have a face whose normal reaches `min_normal_z` (the faces scatter draws
+    from): else the run stopped at frame 0, after audit/ was written, naming no field."""
+    import bpy
+
+    from ..sampling.placement import resolve
+    from .facts import mesh_triangles
+
+    surfaces = resolve(spec.options["surface"], [n for n in built.entities if n not in targets])
+    if not surfaces:
+        return None  # in a volume (a surface matching nothing is refused apart)
+    depsgraph = bpy.context.evaluated_depsgraph_get()
+    highest = -math.inf
+    for name in surfaces:  # world triangles and normals as scene facts and scatter compute them
+        root_mw = np.array(built.entities[name].root.matrix_world, dtype=np.float64)
+        to_root = np.linalg.inv(root_mw)
+        for obj in built.entities[name].meshes:
+            co, tris = mesh_triangles(obj, depsgraph)
+            mw = to_root @ np.array(obj.matrix_world, dtype=np.float64)
+            t = ((co @ mw[:3, :3].T + mw[:3, 3]) @ root_mw[:3, :3].T + root_mw[:3, 3])[tris]
+            cross = np.cross(t[:, 1] - t[:, 0], t[:, 2] - t[:, 0])
+            area = np.linalg.norm(cross, axis=1) / 2
+            if np.any(area > 0):
+                highest = max(highest, float(np.max(cross[area > 0, 2] / (2 * area[area > 0]))))
+    wanted = float(spec.options["min_normal_z"])
+    if highest >= wanted:
+        return None
+    has = f"their faces' normals reach z = {highest:.4g} at most" if highest > -math.inf else "they have no faces"
+    return (
+        "min_normal_z",
+        wanted,
+        f"a value the faces of the surfaces {surfaces} reach, the faces scatter draws points from ({has})",
+    )
+
+
 @target_check("camera_relative")
 def check_camera_relative(built: BuiltScene, spec, targets: list[str]) -> tuple[str, object, str] | None:
     """The camera it places in view of is one of the scene's (was a KeyError at frame 0)."""
