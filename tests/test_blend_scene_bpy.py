@@ -436,6 +436,46 @@ def test_randomizers_do_not_place_a_camera_a_parent_or_a_constraint_moves(shop, 
     assert np.allclose(pose[:3, 3], [0.3, -3, 0.5], atol=1e-5) and np.allclose(-pose[:3, 2], forward, atol=1e-5)
 
 
+def test_randomizers_do_not_place_an_object_its_parent_moves(shop, tmp_path):
+    """An object of a .blend parented to an empty moved after parenting: a `pose` location
+    is a world one, set as the object's own (before: the object stood where the empty's
+    transform took it, e.g. [0.16, 0.21, 0.2] for [-0.3, 0, 0]). Refused for the entries
+    that place objects, naming the object and its parent; scaling alone and an unparented
+    object are fine."""
+    from sdg_addon.recorder import Recorder, RunOptions
+    from sdg_addon.scene.build import build_scene
+
+    bpy.ops.wm.open_mainfile(filepath=str(shop.path), load_ui=False)
+    shelf = bpy.data.objects.new("shelf", None)
+    bpy.context.scene.collection.objects.link(shelf)
+    bpy.data.objects["can_a"].parent = shelf
+    shelf.location, shelf.rotation_euler = (0.5, 0.5, 0.2), (0.0, 0.0, math.radians(40))
+    blend = saved_variant(tmp_path / "shelf.blend")
+    cfg_base = {"scene": {"blend": blend.as_posix(), "cameras": ["CamA"]}}
+
+    def problems(*entries: dict) -> str:
+        cfg = config_from_dict({**cfg_base, "randomizers": list(entries)}, tmp_path / "p.toml")
+        built = build_scene(cfg)
+        recorder = Recorder(cfg, RunOptions(tmp_path / "out", range(1)))
+        try:
+            recorder.check_targets(built, recorder.resolve_targets(built))
+        except ConfigError as e:
+            return str(e)
+        return ""
+
+    for entry in (
+        {"type": "pose", "targets": "can_*", "location": [-0.3, 0, 0]},
+        {"type": "pose", "targets": "can_*", "rotation": [0, 0, 90]},
+        {"type": "scatter", "targets": "can_*", "size": [2, 2, 0.2]},
+        {"type": "trajectory", "targets": "can_*", "velocity": [0.1, 0, 0]},
+    ):
+        err = problems(entry)
+        assert 'randomizers[0].targets: got ["can_a"]' in err, (entry, err)
+        assert "'can_a' is parented to 'shelf', which moves, turns or scales it" in err, err
+    assert problems({"type": "pose", "targets": "can_*", "scale": 1.5}) == ""
+    assert problems({"type": "pose", "targets": "can_b", "location": [-0.3, 0, 0]}) == ""
+
+
 def test_a_base_scenes_image_size_and_film_are_named_with_the_values_that_make_them(shop, tmp_path, capsys):
     """A .blend framed at 80 x 60 at 50 % with a transparent film, recorded with [render]'s
     defaults: the run names both differences and the values that make its image (the size at

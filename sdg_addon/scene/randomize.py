@@ -120,6 +120,32 @@ def check_light(built: BuiltScene, spec, targets: list[str]) -> tuple[str, objec
     )
 
 
+@target_check("pose")
+@target_check("scatter")
+@target_check("camera_relative")
+@target_check("trajectory")
+def check_placed_objects(built: BuiltScene, spec, targets: list[str]) -> tuple[str, object, str] | None:
+    """The objects (and lights) an entry places take its world location and rotation as
+    their own: not a .blend's object whose constraints or parent move, turn or scale it (was:
+    a `pose` location of [-0.3, 0, 0] put an object parented to a moved empty at [0.16,
+    0.21, 0.2]; its labels followed it). A `pose` entry that only scales places nothing."""
+    if spec.name == "pose" and not any(k in spec.params for k in ("location", "rotation")):
+        return None
+    objs = {n: built.entities[n].root if n in built.entities else built.lights.get(n) for n in targets}
+    problems = {n: world_pose_problem(o) for n, o in objs.items() if o is not None}
+    refused = [n for n in targets if problems.get(n)]
+    if not refused:
+        return None
+    return (
+        "targets",
+        refused,
+        f"objects placed by their own location and rotation: a {spec.name} randomizer places them in world "
+        f"coordinates, and {refused[0]!r} {problems[refused[0]]} (it would stand elsewhere); in the .blend, "
+        "remove its constraints or clear its parent keeping its transform (Object > Parent > Clear and Keep "
+        "Transformation), or leave it out of targets",
+    )
+
+
 @target_check("light")
 def check_placed_lights(built: BuiltScene, spec, targets: list[str]) -> tuple[str, object, str] | None:
     """The lights an entry moves or aims (`location`, `look_at`: world values, set as the
