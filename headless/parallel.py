@@ -133,6 +133,7 @@ class Slot:
     restarts: int = 0
     finished: bool = False
     exit_code: int | None = None
+    error: str | None = None  # what it said before it exited 1 (the output folder cannot be written)
 
     @property
     def name(self) -> str:
@@ -230,7 +231,7 @@ class ParallelRun:
             env=render_process_env(slot.gpu),
             start_new_session=True,
         )
-        slot.assigned = []
+        slot.assigned, slot.error = [], None
         threading.Thread(target=self._read, args=(slot, slot.proc), daemon=True).start()
 
     def _read(self, slot: Slot, proc: subprocess.Popen) -> None:
@@ -282,6 +283,8 @@ class ParallelRun:
                 elif "warning" in msg:
                     if msg["warning"] not in self.warnings:  # every process says the scene's
                         self.warnings.append(msg["warning"])
+                elif "error" in msg:
+                    slot.error = msg["error"]
                 elif "exit" in msg:
                     self._exited(slot, msg["exit"])
         finally:
@@ -323,6 +326,11 @@ class ParallelRun:
             slot.finished = True
             if lost and not self.cancelled and not self.failure:  # stopped with frames held: a bug
                 self.todo.appendleft(lost)
+            return
+        if code == 1 and slot.error:  # the output folder cannot be written (full, read-only): nor by another
+            self.failure = slot.error
+            self._stop_all()
+            slot.finished = True
             return
         if code == 2:  # invalid input: every process would fail the same way
             self.failure = f"{slot.name} stopped: the parameter file, its scene or the options are invalid (see above)"

@@ -29,7 +29,7 @@ from collections import deque
 from pathlib import Path
 
 from headless import early_signals, parallel
-from headless.cli import EXIT_INVALID
+from headless.cli import EXIT_FAILED, EXIT_INVALID
 from headless.parallel import MAX_ATTEMPTS_PER_FRAME, ROOT, ParallelError, chunks, render_process_env
 
 SLOTS = 10**6  # a render process's lock is .sdg.shard<slot>of<SLOTS>.lock (a Ray run has no fixed count)
@@ -355,6 +355,8 @@ def _drive(
             elif result["exit"] == EXIT_INVALID and result.get("error"):
                 # What only the built scene can tell: every actor would refuse it the same way.
                 raise ParallelError(f"a Ray render process refused the run: {result['error']}", invalid=True)
+            elif result["exit"] == EXIT_FAILED and result.get("error"):
+                raise ParallelError(result["error"])  # the output folder cannot be written (full, read-only)
             else:
                 # Frames its process logged before it died are finished (the log says so).
                 finished = audit.finished_frames(audit_dir)

@@ -8,7 +8,8 @@ Blender warm (kernels, persistent data). It talks JSON lines: on stdin the paren
 {"frames": [...]} or {"stop": true}; on stdout the process sends {"need": 1} when it wants
 frames (the first time once the scene is built), {"done": F} once frame F is written
 and logged, {"warning": TEXT} for each of the run's warnings (also printed on stderr), and
-{"error": TEXT} before it exits 2 (the scene refused; also printed on stderr).
+{"error": TEXT} before it exits 2 (the scene refused; also printed on stderr) or 1 (the output
+folder cannot be written: the parent says it).
 Blender's own console output goes to /dev/null so stdout holds only these lines.
 
 Each process logs finished frames to audit/frames<tag>.jsonl; the parent merges the
@@ -28,7 +29,7 @@ from headless import early_signals
 if __name__ == "__main__":
     early_signals.keep()  # the parent's Ctrl-C while this process loads waits for the run
 
-from headless.cli import EXIT_INTERRUPTED, EXIT_INVALID, WORKER_MODES, exit_with  # noqa: E402
+from headless.cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_INVALID, WORKER_MODES, exit_with  # noqa: E402
 
 
 class Channel:
@@ -79,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     from sdg_addon.capture.device import DeviceError
     from sdg_addon.config import load_config
     from sdg_addon.console import blender_console_silenced
-    from sdg_addon.recorder import Recorder, RecorderError, RunOptions
+    from sdg_addon.recorder import DiskError, Recorder, RecorderError, RunOptions
 
     config = load_config(args.file)  # validated by the parent already
     # Python's own stdout stays the pipe to the parent; Blender's C output is silenced.
@@ -120,6 +121,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {e}", file=sys.stderr)
             channel.send(error=str(e))  # for a parent that does not see this stderr (a Ray actor's)
             return EXIT_INVALID
+        except DiskError as e:
+            # The output folder cannot be written (full, read-only): another process would fail
+            # the same way. The parent says it in one line (this process's frames are kept).
+            channel.send(error=str(e))
+            return EXIT_FAILED
         return EXIT_INTERRUPTED if recorder.cancelled else 0
 
 

@@ -335,6 +335,45 @@ def test_a_full_disk_is_one_line_exit_1_manifest_kept_and_resume_completes(tmp_p
     assert (out / "rgb_0001.png").is_file()
 
 
+FULL_DISK_HOOK = """
+import errno
+from pathlib import Path
+
+from sdg_addon.writers import io
+
+real = io.write_bytes
+
+
+def full(path, data):
+    if Path(path).name.startswith("rgb_0001"):
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+    return real(path, data)
+
+
+io.write_bytes = full
+"""
+
+
+def test_a_full_disk_in_a_parallel_run_is_one_line_exit_1_and_resume_completes(tmp_path, capfd, monkeypatch):
+    """--procs: a render process that cannot write the output folder (full, read-only) ends
+    with its one line passed to the parent, which stops the others and says it once, exit
+    1, finished frames kept (before: each process a DiskError traceback, every process
+    restarted 3 times, then "every render process died"). The render processes' disk is
+    made full by a sitecustomize on their PYTHONPATH."""
+    hook = tmp_path / "hook"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(FULL_DISK_HOOK)
+    monkeypatch.setenv("PYTHONPATH", str(hook))
+    p, out = param(tmp_path, TINY.replace("frames = 2", "frames = 3")), tmp_path / "out"
+    assert main(["render", str(p), "--out", str(out), "--procs", "2", "--chunk", "1", "--quiet"]) == 1
+    err = [line for line in capfd.readouterr().err.splitlines() if line.strip()]
+    assert len(err) == 1 and "No space left on device" in err[0] and "rgb_0001.png" in err[0], err
+    assert any((out / f"rgb_000{f}.png").is_file() for f in (0, 2))  # the other frames' are kept
+    monkeypatch.delenv("PYTHONPATH")
+    assert main(["render", str(p), "--out", str(out), "--procs", "2", "--resume", "--quiet"]) == 0
+    assert (out / "rgb_0001.png").is_file()
+
+
 def test_resume_of_a_complete_dataset_writes_nothing(tmp_path, capsys):
     p, out = param(tmp_path), tmp_path / "out"
     assert render(p, out) == 0
