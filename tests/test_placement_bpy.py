@@ -749,3 +749,22 @@ def test_a_scatter_surface_without_a_face_up_to_min_normal_z_is_refused_before_a
             "p.toml: randomizers[0].min_normal_z: got 1.0; expected a value the faces of the surfaces ['globe']" in err
         )
         assert "reach z = 0.995" in err and not out.exists()
+
+
+def test_a_camera_orbits_at_its_elevation_above_the_plane_through_look_at(tmp_path):
+    """The camera entry's elevation was said to be 'degrees above the XY plane'; it is taken
+    above the horizontal plane through look_at: elevation 0 is level with a raised look_at,
+    as the parameter's description now says."""
+    from sdg_addon.sampling.randomizers import RANDOMIZERS
+
+    text = header((16, 12), samples=1) + camera((0, -3, 2), (0, 0, 0)) + sun() + asset("mug", "cube", 0.1)
+    text += '[[randomizers]]\ntype = "camera"\ntargets = "cam"\nlook_at = [0, 0, 1.5]\ndistance = 2\nelevation = 0\nazimuth = -90\n'
+    cfg = config_from_dict(tomllib.loads(text), Path("t.toml"))
+    built = build_scene(cfg)
+    targets = [
+        built.match(r.target_kind, p, moves=r.moves_targets) for r, p in zip(cfg.randomizers, cfg.randomizer_targets)
+    ]
+    apply_frame(built, sample_frame(cfg.seed, 0, cfg.randomizers, targets))
+    bpy.context.view_layer.update()
+    assert tuple(built.cameras["cam"].matrix_world.translation) == pytest.approx((0, -2, 1.5), abs=1e-6)
+    assert "through `look_at`" in RANDOMIZERS["camera"].PARAMS["elevation"][1]

@@ -344,7 +344,7 @@ class CameraOrbit(RandomizerSpec):
             NUMBER,
             "distance from `look_at`, metres; a constant or listed 0 is refused (no direction to aim along), as a `location` listed equal to `look_at`",
         ),
-        "elevation": (NUMBER, "degrees above the XY plane"),
+        "elevation": (NUMBER, "degrees above the horizontal plane through `look_at` (0: level with it)"),
         "azimuth": (NUMBER, "degrees, counter-clockwise from +X seen from above (−90 is the −Y side)"),
         "focal_length": (
             NUMBER,
