@@ -55,8 +55,10 @@ def capture(param: Path, out: Path):
     plain, sink.FrameSink = sink.FrameSink, KeepingSink  # what InlineSink builds
     try:
         args = ["render", str(param), "--out", str(out), "--worker-mode", "inline", "--quiet"]
-        if cli_main(args) != 0:
-            raise SystemExit("the render of the benchmark frames failed")
+        code = cli_main(args)
+        if code != 0:  # the run said why on stderr; 2: the input (a device missing here), as the run exits
+            print("bench_sink: the render of the benchmark frames failed", file=sys.stderr)
+            raise SystemExit(code)
     finally:
         sink.FrameSink = plain
     return kept["spec"], kept["frames"]

@@ -472,3 +472,15 @@ def test_frames_rendered_while_the_workers_start_do_not_count_as_steady_frames()
     # From 12.4: frame 7 (12.9) of the first; of the second, 11 and 12, started after its first finished.
     assert fps2 == pytest.approx(3 / (13.4 - 12.4))
     assert steady_rate({"frames.jsonl": burst}) == (None, [{"finished_unix": 11.4}])
+
+
+@pytest.mark.parametrize("code", [2, 1, 130])
+def test_bench_sink_exits_as_the_render_of_its_frames_did(monkeypatch, capsys, code):
+    """A render the input stops (--device cuda where Cycles finds none: the run exits 2) made
+    bench_sink exit 1 as if it had failed; it now exits with the run's own status."""
+    import headless.cli
+    from headless.bench_sink import main
+
+    monkeypatch.setattr(headless.cli, "main", lambda argv: code)
+    assert _exit_status(main, ["--frames", "1", "--resolution", "16x12"]) == code
+    assert "the render of the benchmark frames failed" in capsys.readouterr().err
