@@ -875,7 +875,8 @@ class Recorder:
         objects fall through the ground, and a camera's stopped the run after audit/."""
         problems = []
         for i, (spec, names) in enumerate(zip(self.config.randomizers, targets)):
-            others = [n for n in built.names("objects") if n not in names]
+            chosen = set(names)
+            others = [n for n in built.names("objects") if n not in chosen]
             for key in spec.OBJECT_OPTIONS:
                 value = spec.options[key]
                 given = [p for p in ([value] if isinstance(value, str) else value) if p]
@@ -964,7 +965,8 @@ class Recorder:
                 )
             # A name without wildcards that matches nothing is most likely an object
             # deleted or renamed since the entry was written: say so rather than skip it.
-            gone = [p for p in patterns if not any(c in p for c in "*?[") and not built.match(spec.target_kind, [p])]
+            known = set(built.names(spec.target_kind))
+            gone = [p for p in patterns if not any(c in p for c in "*?[") and p not in known]
             if gone and names:  # none at all: the problem above says it
                 self.warn(
                     f"randomizers[{i}] ({spec.name}): no {target_words(spec.target_kind)[0]} "

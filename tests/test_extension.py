@@ -1657,6 +1657,27 @@ def test_the_cameras_ticked_are_those_recorded_whatever_their_names(addon, scene
     assert tomllib.loads((tmp_path / "p.toml").read_text())["scene"]["cameras"] == ["Cam[*]", "cam[[]1]"]
 
 
+def test_targets_of_many_selected_objects_are_matched_in_linear_time(addon, scene, monkeypatch):
+    """Use Selected on a crowd writes one name per object, and each name was matched as a
+    glob against every object (twice): 3,000 selected objects took 41 s to Preview Frame and
+    57 s to record one frame. A name without a wildcard is looked up now (4 s and 12 s)."""
+    import fnmatch
+
+    bpy = addon.bpy
+    scene.collection.objects.link(bpy.data.objects.new("cam", bpy.data.cameras.new("cam")))
+    crowd = [add_mesh(bpy, f"o{i}") for i in range(300)]
+    select(bpy, crowd)
+    assert bpy.ops.sdg.randomizer_add(type="pose") == {"FINISHED"}
+    row = scene.sdg.randomizers[-1].params["location"]
+    row.use, row.value = True, "[0, 0, 3]"
+    calls = []
+    fnmatchcase = fnmatch.fnmatchcase
+    monkeypatch.setattr(fnmatch, "fnmatchcase", lambda n, p: calls.append(p) or fnmatchcase(n, p))
+    assert bpy.ops.sdg.preview_frame() == {"FINISHED"}
+    assert all(o.location.z == 3.0 for o in bpy.data.objects if o.type == "MESH")
+    assert len(calls) < 3000, len(calls)  # was 2 x 300 x 300
+
+
 def test_a_refused_randomizer_is_named_as_the_panel_numbers_it(addon, scene, tmp_path):
     """The settings' problems name randomizers as the panel does, 'Randomizer 3 (pool)'
     (was the parameter file's 'randomizers[1]': counted from 0 and without the disabled

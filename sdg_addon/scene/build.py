@@ -147,7 +147,20 @@ class BuiltScene:
         names = self.names(kind)
         if moves:
             names = [n for n in names if n not in self.rigged]
-        return sorted({n for n in names for p in patterns if fnmatch.fnmatchcase(n, p)})
+        return sorted(match_names(names, patterns))
+
+
+GLOB_CHARS = "*?["
+
+
+def match_names(names, patterns) -> set[str]:
+    """The names matching any of the glob patterns. A pattern without a wildcard is the
+    name itself, looked up, so a list of thousands of names (Use Selected on a crowd, a
+    generated file) is matched in a time linear in them, not names x patterns."""
+    literal = {p for p in patterns if not any(c in p for c in GLOB_CHARS)}
+    globs = [p for p in patterns if p not in literal]
+    found = {n for n in names if n in literal}
+    return found | {n for n in names for p in globs if fnmatch.fnmatchcase(n, p)}
 
 
 def look_at_rotation(location, target) -> Euler:
