@@ -213,3 +213,59 @@ max_steps = 24
     (rec,) = records(tmp_path / "out").values()
     v = next(s for s in rec["samples"] if s["type"] == "physics_settle")["values"]["box"]
     assert v["steps"] == 24 and 3.5 < 10 - v["settled_location"][2] < 5.5, v
+
+
+def test_a_target_under_a_keyed_parent_renders_where_it_came_to_rest(tmp_path):
+    """A .blend's box (its own labels: an entity) under an empty keyed to move 1.5 m over
+    frames 1..50: settling steps the scene frames, and the settled world pose was set as the
+    box's own at the last step's frame, where the empty had moved on, so back at frame 1 the
+    box stood 0.8 m from where it came to rest (its labels with it). Now the box, its pose
+    label and the log agree, on the floor; a box under an empty moved once (not keyed) too."""
+    import json
+    import math
+
+    bpy.ops.wm.read_homefile(use_empty=True)
+    scene = bpy.context.scene
+    scene.frame_start, scene.frame_end = 1, 50
+    bpy.ops.mesh.primitive_plane_add(size=10)
+    bpy.context.object.name = "floor"
+    bpy.context.object["semantics"] = {"class": ["floor"]}
+    parents = {}
+    for name, parent in (("box_keyed", "cart"), ("box_moved", "shelf")):
+        bpy.ops.mesh.primitive_cube_add(size=0.2)
+        box = bpy.context.object
+        box.name, box["semantics"] = name, {"class": ["box"]}
+        parents[name] = bpy.data.objects.new(parent, None)
+        scene.collection.objects.link(parents[name])
+        box.parent = parents[name]
+    bpy.data.objects["box_keyed"].location = (0, 0, 0.5)
+    cart = parents["box_keyed"]
+    cart.location = (-0.5, 0.5, 0)
+    cart.keyframe_insert("location", frame=1)
+    cart.location = (1.0, 0.5, 0)
+    cart.keyframe_insert("location", frame=50)
+    parents["box_moved"].location, parents["box_moved"].rotation_euler = (0.5, -0.5, 0.6), (0, 0, math.radians(40))
+    cam = bpy.data.objects.new("CamA", bpy.data.cameras.new("CamA"))
+    scene.collection.objects.link(cam)
+    cam.location, cam.rotation_euler = (0, -4, 3), (math.radians(55), 0, 0)
+    scene.frame_set(1)
+    blend = tmp_path / "cart.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(blend), copy=True)
+    bpy.ops.wm.read_homefile(use_empty=True)
+    text = (
+        f'[run]\nframes = 1\n[render]\nresolution = [32, 24]\nsamples = 1\ndevice = "cpu"\n'
+        f'[scene]\nblend = "{blend.as_posix()}"\ncameras = ["CamA"]\n'
+        '[[randomizers]]\ntype = "physics_settle"\ntargets = "box_*"\npassive = "floor"\n'
+        "[annotators]\nobject_pose = {}\n"
+    )
+    assert render(write_param(tmp_path, text, "cart.toml"), tmp_path / "out") == 0
+    (rec,) = records(tmp_path / "out").values()
+    settled = next(s for s in rec["samples"] if s["type"] == "physics_settle")["values"]
+    info = json.loads((tmp_path / "out" / "object_pose_info_0000.json").read_text())
+    poses = dict(zip(info["primPaths"], np.load(tmp_path / "out" / "object_pose_objectToWorld_0000.npy")))
+    for name, parent in (("box_keyed", "cart"), ("box_moved", "shelf")):
+        v = settled[name]
+        assert v["at_rest"] and abs(v["settled_location"][2] - 0.1) < 0.005, (name, v)
+        where = poses[f"/{parent}/{name}"][:3, 3]
+        assert np.allclose(where, v["settled_location"], atol=1e-4), (name, where, v["settled_location"])
+        assert np.allclose(bpy.data.objects[name].matrix_world.translation, where, atol=1e-4)

@@ -197,16 +197,29 @@ def settle(built: BuiltScene, values: dict, spec) -> None:
         last = now
         if min(still.values()) >= REST_STEPS:
             break
-    for name, v in active.items():
-        mw = bodies[name].matrix_world @ _offset(bodies[name], inverse=True)
-        root = built.entities[name].root
-        root.matrix_world = mw
+    settled = {name: bodies[name].matrix_world @ _offset(bodies[name], inverse=True) for name in active}
+    # Back at the frame that renders before the settled poses are set: a world matrix is set
+    # as a local one under the parent's pose of the current frame, so set at the last step's
+    # frame a parent animated (or driven) between the two would carry the object away from
+    # where it came to rest (was: 0.8 m along with a keyed cart). Parents before children: a
+    # target moved after its settled child would carry it along.
+    scene.frame_set(frame_before)
+    for name in sorted(active, key=lambda n: _depth(built.entities[n].root)):
+        v, mw = active[name], settled[name]
+        built.entities[name].root.matrix_world = mw
         loc, rot, _scale = mw.decompose()
         v["settled_location"] = [float(x) for x in loc]
         v["settled_rotation"] = [math.degrees(a) for a in rot.to_euler("XYZ")]
         v["steps"] = steps
         v["at_rest"] = still[name] >= REST_STEPS  # this body (one falling off says so alone)
-    scene.frame_set(frame_before)
+
+
+def _depth(obj) -> int:
+    """How many parents are above obj."""
+    depth = 0
+    while obj.parent is not None:
+        obj, depth = obj.parent, depth + 1
+    return depth
 
 
 ENTRY_APPLIERS["physics_settle"] = settle
