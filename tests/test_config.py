@@ -1909,3 +1909,28 @@ def test_a_json_null_reads_as_the_key_left_out(tmp_path):
     assert {k: x for k, x in a.items() if k not in ("files", "output")} == {
         k: x for k, x in b.items() if k not in ("files", "output")
     }
+
+
+@pytest.mark.parametrize("value", ['"ab\\u0000cd"', '"a\\nb"', "5"])
+def test_a_string_field_given_a_wrong_value_is_one_problem_naming_it(tmp_path, value):
+    """run.output with a control character (or not a string): one problem, the value given
+    and what a string field takes (before: "expected a string" for a string, then a second
+    problem 'got ""; expected a folder path (not empty)', a value the file does not hold)."""
+    p = write(tmp_path / "p.toml", f"[run]\nframes = 1\noutput = {value}\n" + CAMERA)
+    problems = problems_of(p)
+    assert [pr.field for pr in problems] == ["run.output"], problems
+    assert problems[0].value != "" and "without control characters" in problems[0].expected
+
+
+def test_an_asset_file_with_a_control_character_is_one_problem(tmp_path):
+    asset = '[[assets]]\nname = "a"\nfile = "m\\u0000.glb"\n'
+    problems = problems_of(write(tmp_path / "p.toml", "[run]\nframes = 1\n" + CAMERA + asset))
+    assert [pr.field for pr in problems] == ["assets[0].file"], problems
+    assert "without control characters" in problems[0].expected
+
+
+def test_an_empty_output_is_refused_once(tmp_path):
+    p = write(tmp_path / "p.toml", '[run]\nframes = 1\noutput = " "\n' + CAMERA)
+    problems = problems_of(p)
+    assert [(pr.field, pr.value) for pr in problems] == [("run.output", " ")]
+    assert "not empty" in problems[0].expected

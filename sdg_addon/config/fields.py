@@ -137,7 +137,7 @@ def _expected(f: Field) -> str:
         "int": f"a whole number{rng}",
         "float": f"a number{rng}",
         "bool": "true or false",
-        "str": "a string",
+        "str": f"a string of at most {MAX_STRING_CHARS} characters without control characters (newline, tab, NUL...)",
         "vec3": f"a list of 3 numbers [x, y, z]{rng and ', each' + rng}",
         "color": "a colour [r, g, b], each in [0, 1] (linear)",
         "strings": "a string or a list of strings",

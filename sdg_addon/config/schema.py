@@ -1262,7 +1262,7 @@ def config_from_dict(data: dict, path: Path, problems: Problems | None = None, o
     read_section(problems, run, "run", RUN_FIELDS, cfg)
     if "output" not in run:
         cfg.output = f"out/{path.stem}"
-    if not cfg.output.strip():
+    if not cfg.output.strip() and run.get("output") == cfg.output:  # (a value refused above is said there)
         problems.add("run.output", cfg.output, "a folder path (not empty)")
 
     cfg.render = _render(v, v.table(data, "render"))
@@ -1912,7 +1912,7 @@ def _asset(v: _Reader, t, p: str, base: Path) -> AssetSpec:
         elif not f.is_file():
             v.problems.add(join(p, "file"), raw, f"an existing file (looked for {f.as_posix()})")
         a.file = f.as_posix()
-    elif has_file:
+    elif has_file and t["file"] == a.file:  # (a value refused above is said there)
         v.problems.add(join(p, "file"), t["file"], "a path (not empty)")
         a.file = None
     if a.distractor and a.labels:
