@@ -121,6 +121,8 @@ def check_options(args) -> str | None:
     json_path = getattr(args, "json", None)
     if json_path is not None and not json_path.parent.is_dir():
         return f"--json {json_path}: no such folder {json_path.parent} (the figures are written there at the end)"
+    if json_path is not None and json_path.is_dir():
+        return f"--json {json_path}: a folder; give the file to write the figures to, e.g. {json_path / 'bench.json'}"
     if getattr(args, "procs", None) is not None:
         try:
             procs_list(args)

@@ -260,6 +260,23 @@ def test_json_into_a_missing_folder_is_refused_before_the_runs(tmp_path, monkeyp
         assert f"--json {target}" in err and "no such folder" in err and "Traceback" not in err, err
 
 
+def test_json_naming_a_folder_is_refused_before_the_runs(tmp_path, monkeypatch, capsys):
+    """Before: the whole benchmark ran (or the trend was read), then a traceback
+    (IsADirectoryError) where the figures were to be written; bench_sink the same."""
+    import headless.bench as bench
+    from headless.bench_sink import main as sink_main
+
+    monkeypatch.setattr(bench, "run_pipeline", lambda *a: pytest.fail("ran"))
+    for main, argv in (
+        (bench.main, ["--frames", "2"]),
+        (sink_main, ["--frames", "2"]),
+        (bench.main, ["--trend", str(tmp_path)]),
+    ):
+        assert _exit_status(main, [*argv, "--json", str(tmp_path)]) == 2
+        err = capsys.readouterr().err
+        assert f"--json {tmp_path}: a folder" in err and "bench.json" in err and "Traceback" not in err, err
+
+
 def test_trend_writes_json_too(tmp_path, capsys):
     """--trend --json: the summary also in the file, as the benchmark's figures (it was
     printed only, the option ignored)."""
