@@ -20,7 +20,7 @@ import sys
 import time
 from pathlib import Path
 
-from headless.bench import print_figures
+from headless.bench import check_options, print_figures
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -65,10 +65,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--json", type=Path, default=None, help="also write the figures here")
     args = p.parse_args(argv)
-    try:
-        parse_resolution(args.resolution)
-    except ValueError as e:
-        p.error(str(e))  # exit 2, before the scene is built
+    problem = check_options(args)  # --resolution, --json: exit 2, before the scene is built
+    if problem:
+        p.error(problem)
 
     from headless.cli import report_problems
     from sdg_addon.config import ConfigError, load_config

@@ -501,3 +501,16 @@ def test_bench_sink_exits_as_the_render_of_its_frames_did(monkeypatch, capsys, c
     monkeypatch.setattr(headless.cli, "main", lambda argv: code)
     assert _exit_status(main, ["--frames", "1", "--resolution", "16x12"]) == code
     assert "the render of the benchmark frames failed" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("where", ["missing", "folder"])
+def test_bench_lidar_json_into_no_file_is_refused_before_the_scene(tmp_path, monkeypatch, capsys, where):
+    """bench_lidar --json into a missing folder, or naming a folder, rendered the whole
+    benchmark, then ended in a traceback where the figures were written: exit 2 first."""
+    import headless.bench_lidar as bench_lidar
+
+    monkeypatch.setattr(bench_lidar, "_measure", lambda *a: pytest.fail("measured"))
+    target = tmp_path / "nodir" / "b.json" if where == "missing" else tmp_path
+    assert _exit_status(bench_lidar.main, ["--json", str(target)]) == 2
+    err = capsys.readouterr().err
+    assert f"--json {target}" in err and "Traceback" not in err, err
