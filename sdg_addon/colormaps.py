@@ -101,14 +101,18 @@ def _squeeze(a: np.ndarray) -> np.ndarray:
     return a[..., 0] if a.ndim == 3 and a.shape[-1] == 1 else a
 
 
+MIN_FLOW_SCALE = 1.0  # pixels: the flow drawn at full brightness is at least this long
+
+
 def colorize_flow(flow: np.ndarray, valid: np.ndarray | None = None, scale: float | None = None) -> np.ndarray:
     """(H, W, 2) flow in pixels -> (H, W, 3) uint8: hue = direction (red = right, then
     counter-clockwise on screen), brightness = length / `scale` (default: the longest valid
-    flow); pixels not valid are black."""
+    flow, at least MIN_FLOW_SCALE pixels, so a still scene's float noise, millionths of a
+    pixel, stays black instead of filling the tile at full brightness); pixels not valid are black."""
     u, v = flow[..., 0].astype(np.float64), flow[..., 1].astype(np.float64)
     mag = np.hypot(u, v)
     ok = np.ones(mag.shape, bool) if valid is None else valid.astype(bool)
-    scale = scale or (float(mag[ok].max()) if ok.any() else 0.0) or 1.0
+    scale = scale or max(float(mag[ok].max()) if ok.any() else 0.0, MIN_FLOW_SCALE)
     hue = (np.arctan2(-v, u) / (2 * np.pi)) % 1.0  # y down: screen angle
     value = np.clip(mag / scale, 0, 1)
     h6 = hue * 6

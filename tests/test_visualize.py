@@ -208,6 +208,26 @@ def test_the_flow_tile_of_a_clips_last_frame_says_it_has_no_next_frame(tmp_path)
     assert captions == [["forward flow: up to 2.0 px, hue = direction"], ["forward flow: none, the clip's last frame"]]
 
 
+def test_the_flow_tile_of_a_still_scene_is_black_not_its_float_noise_at_full_brightness(tmp_path):
+    """A clip where nothing moves has forward flow of float noise (3e-6 px): the tile scaled
+    it to the longest valid flow and showed the whole ground bright green under the caption
+    "up to 0.0 px". Now full brightness is at least 1 px: the noise is black, a real 2 px
+    flow still bright, a 0.5 px one half as bright."""
+    write_frame(tmp_path, 0)
+    flow = np.zeros((H, W, 2), np.float32)
+    flow[..., 1] = -3e-6  # "up" by millionths of a pixel
+    io.write_npy(tmp_path / "forward_flow_0000.npy", flow)
+    io.write_npy(tmp_path / "forward_flow_valid_0000.npy", np.ones((H, W), bool))
+    [(image, caption)] = [t for t in viz._tiles(viz.frame_files(tmp_path, 0)[0]) if "flow" in t[1]]
+    assert caption == "forward flow: up to 0.0 px, hue = direction"
+    assert np.asarray(image).max() == 0
+    flow[..., 1] = 0.0
+    flow[:, : W // 2, 0] = 2.0
+    flow[:, W // 2 :, 0] = 1.0
+    assert viz.colorize_flow(flow).max(axis=(0, 1)).tolist() == [255, 0, 0]  # red: right, full
+    assert viz.colorize_flow(flow * 0.25)[0, 0].tolist() == [128, 0, 0]  # 0.5 px of at least 1
+
+
 def test_the_info_tiles_legend_says_how_many_classes_did_not_fit(tmp_path, monkeypatch):
     """40 classes in view: the legend ran on past the tile's bottom edge and the classes
     there were lost without a word. Now those that fit are listed, then "+ N more classes"."""
