@@ -398,6 +398,34 @@ def test_report_of_cameras_of_different_sizes_uses_each_cameras_size(tmp_path):
     assert rows["image size"] == f"{width} x {height} (big), {width // 2} x {height // 2} (small)"
 
 
+def test_the_box_size_axis_holds_a_box_as_large_as_the_image(tmp_path, monkeypatch):
+    """The box size histograms ran from 0 to half the image's diagonal (57.7 px for 96 x 64),
+    but a box's sqrt(width x height) reaches sqrt(W x H) (78.4 px): a road filling the image
+    (67.9 px) was drawn in the last bin, at "57.7 px". The axis now ends at sqrt(W x H)."""
+    from test_writers_formats import H, W, make_frame
+
+    from sdg_addon.report import page, plots
+    from sdg_addon.report.stats import collect
+    from sdg_addon.writers import create_writer
+
+    out = tmp_path / "big_box"
+    w = create_writer("basic", out)
+    w.write(make_frame(0, inst=np.full((H, W), 3, np.uint32)))  # the box fills the image
+    stats = collect(out)
+    assert stats.box_size == {"box": [pytest.approx((W * H) ** 0.5)]}
+    axes = {}
+    real = plots.histogram_grid
+
+    def recording(title, values, low, high, **kw):
+        axes[title] = high
+        return real(title, values, low, high, **kw)
+
+    monkeypatch.setattr(plots, "histogram_grid", recording)
+    page._plots(stats, tmp_path / "plots")
+    [high] = [v for k, v in axes.items() if k.startswith("Box size")]
+    assert high == pytest.approx((W * H) ** 0.5)
+
+
 def test_the_depth_per_frame_of_several_cameras_is_in_frame_order(tmp_path, monkeypatch):
     """Several cameras: the per-frame depth bars went camera by camera (frames 0, 1 of one,
     then 0, 1 of the other) under an axis "frame 0 .. frame 1"; now in frame order, each

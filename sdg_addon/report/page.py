@@ -103,10 +103,10 @@ def _plots(stats: Stats, folder: Path, prefix: str = "") -> dict[str, str]:
         f"{prefix}classes.png",
     )
     w, h = stats.image_size or (1, 1)
-    diag = math.hypot(w, h)
+    largest = math.sqrt(w * h)  # a box filling the image: the axis holds every box, none piled at its end
     sizes = {c: stats.box_size.get(c, []) for c in classes}
     out["box_size"] = _save(
-        plots.histogram_grid("Box size per class: sqrt(width x height), pixels", sizes, 0, diag / 2, unit=" px"),
+        plots.histogram_grid("Box size per class: sqrt(width x height), pixels", sizes, 0, largest, unit=" px"),
         folder,
         f"{prefix}box_size.png",
     )
