@@ -1595,6 +1595,9 @@ def test_the_output_fields_tooltip_says_what_the_panel_takes(addon, scene):
     assert "//" in prop.description and "working folder" not in prop.description, prop.description
     assert "--out" not in prop.description
     assert "working folder" in addon.job.output_problem("out")  # what the panel says of one
+    # Nor do the other settings' tooltips speak of the command line or the file's keys.
+    for name, prop in scene.sdg.run.bl_rna.properties.items():
+        assert "--" not in prop.description and " = " not in prop.description, (name, prop.description)
 
 
 def test_strip_prefixes_tooltip_shows_what_the_field_takes(addon, scene):

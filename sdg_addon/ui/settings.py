@@ -49,6 +49,13 @@ OUTPUT_PATH = {
     "options": path_options(),  # "//out" allowed
     "description": "Folder the dataset is written to: an absolute folder, or //name for one next to the .blend",
 }
+# Render settings whose declared doc speaks of the parameter file or the command line
+# (`resolution = [w, h]`, `render --device`), which the panel has not: its own words.
+PANEL_DOCS = {
+    "width": "Image width in pixels",
+    "height": "Image height in pixels",
+    "device": "auto takes a GPU backend if Cycles finds one, else the CPU",
+}
 CONSTANT = "constant"
 RECORD_PROPERTY = "sdg_record"  # Object.sdg_record: the camera is in the recording
 # Fields of the run and render sections the panel offers (the rest keep their defaults).
@@ -335,7 +342,10 @@ def make_classes() -> tuple:
                 f.name: field_property(f, **(OUTPUT_PATH if f.name == "output" else {}))
                 for f in _fields(RUN_FIELDS, RUN_NAMES)
             },
-            **{f.name: field_property(f) for f in _fields(RENDER_FIELDS, RENDER_NAMES)},
+            **{
+                f.name: field_property(f, **({"description": PANEL_DOCS[f.name]} if f.name in PANEL_DOCS else {}))
+                for f in _fields(RENDER_FIELDS, RENDER_NAMES)
+            },
             "existing": EnumProperty(name="Existing Frames", items=EXISTING_ITEMS, default="STOP"),
         },
     )
