@@ -426,6 +426,44 @@ def test_the_box_size_axis_holds_a_box_as_large_as_the_image(tmp_path, monkeypat
     assert high == pytest.approx((W * H) ** 0.5)
 
 
+def test_frames_with_no_surface_in_view_are_not_said_to_have_no_depth_files(tmp_path, monkeypatch):
+    """A camera that sees only sky writes distance_to_image_plane files of inf: the report
+    said "no distance_to_image_plane files" and drew "no depth recorded", untrue, and a
+    frame of only sky was left out of the depth charts without a word. Now the note counts
+    the frames with no surface in view and the chart says so."""
+    from PIL import ImageDraw
+    from test_writers_formats import make_frame
+
+    from sdg_addon.report import page
+    from sdg_addon.report.stats import collect
+    from sdg_addon.writers import create_writer
+
+    out = tmp_path / "sky"
+    w = create_writer("basic", out)
+    for f in (0, 1):
+        frame = make_frame(f)
+        frame.annotations["distance_to_image_plane"][:] = np.inf
+        w.write(frame)
+    said = []
+    original = ImageDraw.ImageDraw.text
+    monkeypatch.setattr(
+        ImageDraw.ImageDraw,
+        "text",
+        lambda self, xy, text, *a, **k: said.append(text) or original(self, xy, text, *a, **k),
+    )
+    stats = collect(out)
+    assert not any("no distance_to_image_plane files" in n for n in stats.notes)
+    assert "2 of 2 frame(s) with no surface in view" in " ".join(stats.notes)
+    page._plots(stats, tmp_path / "plots")
+    assert "no surface in view in any frame (every depth infinite)" in said and "no depth recorded" not in said
+    frame = make_frame(2)  # one frame with a surface: charted, the sky-only frames counted apart
+    w.write(frame)
+    stats = collect(out)
+    assert [f for f, _lo, _hi in stats.depth_per_frame] == [2]
+    assert "2 of 3 frame(s) with no surface in view" in " ".join(stats.notes)
+    assert "left out of the depth charts" in " ".join(stats.notes)
+
+
 def test_the_depth_per_frame_of_several_cameras_is_in_frame_order(tmp_path, monkeypatch):
     """Several cameras: the per-frame depth bars went camera by camera (frames 0, 1 of one,
     then 0, 1 of the other) under an axis "frame 0 .. frame 1"; now in frame order, each

@@ -124,7 +124,12 @@ def _plots(stats: Stats, folder: Path, prefix: str = "") -> dict[str, str]:
             f"{prefix}truncation.png",
         )
     out["depth"] = _save(
-        plots.depth_chart("Depth (distance to the image plane)", stats.depth_per_frame, stats.depth_sample),
+        plots.depth_chart(
+            "Depth (distance to the image plane)",
+            stats.depth_per_frame,
+            stats.depth_sample,
+            recorded=stats.depth_frames > 0,
+        ),
         folder,
         f"{prefix}depth.png",
     )

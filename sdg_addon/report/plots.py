@@ -165,13 +165,21 @@ def heatmap(title: str, centres: np.ndarray, aspect: float, bins: tuple[int, int
     return image
 
 
-def depth_chart(title: str, per_frame: list[tuple[int, float, float]], sample: np.ndarray, width: int = 720):
-    """Left: histogram of depth values; right: each frame's nearest and farthest surface."""
+def depth_chart(
+    title: str,
+    per_frame: list[tuple[int, float, float]],
+    sample: np.ndarray,
+    width: int = 720,
+    recorded: bool = False,
+):
+    """Left: histogram of depth values; right: each frame's nearest and farthest surface.
+    `recorded`: depth files exist (with no `per_frame`, no frame has a surface in view)."""
     font = _font(TEXT)
     height = 260
     image, draw = _canvas(width, height, title)
     if not per_frame:
-        draw.text((10, 40), "no depth recorded", fill=INK, font=font)
+        said = "no surface in view in any frame (every depth infinite)" if recorded else "no depth recorded"
+        draw.text((10, 40), said, fill=INK, font=font)
         return image
     lo = min(p[1] for p in per_frame)
     hi = max(p[2] for p in per_frame)

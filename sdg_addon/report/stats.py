@@ -63,6 +63,7 @@ class Stats:
     manifest: dict
     resolved: dict
     notes: list[str]
+    depth_frames: int = 0  # frames (of any camera) with a distance_to_image_plane file, surface or none
 
     @property
     def frame_count(self) -> int:
@@ -100,6 +101,7 @@ def collect(folder: Path | str, semantic_type: str = "class") -> Stats:
     depth_per_frame, depth_sample = [], []
     image_sizes: dict[str, tuple[int, int]] = {}  # cameras may differ (a camera's width, height)
     missing_boxes = 0
+    depth_frames = no_surface = 0
     for cam, numbers in in_clip.items():
         files = visualize.camera_frame_files(folder, cam)  # the folder read once, not per frame
         for n in numbers:
@@ -134,9 +136,12 @@ def collect(folder: Path | str, semantic_type: str = "class") -> Stats:
                     truncation.setdefault(label, []).extend(values)
             dp = ff.path("distance_to_image_plane", "npy")
             if dp is not None:
+                depth_frames += 1
                 d = np.load(dp)
                 finite = d[np.isfinite(d)]
-                if finite.size:
+                if not finite.size:
+                    no_surface += 1
+                else:
                     depth_per_frame.append((f, float(finite.min()), float(finite.max())))
                     step = max(1, finite.size // DEPTH_SAMPLE)
                     depth_sample.append(finite[::step])
@@ -145,8 +150,14 @@ def collect(folder: Path | str, semantic_type: str = "class") -> Stats:
         notes.append(f"{missing_boxes} frame(s) without bounding_box_2d_tight: no boxes, classes or occlusion there")
     if not have_truncation:
         notes.append("truncation not recorded: add the `occlusion` annotator to the run to see it")
-    if not depth_per_frame:
+    if not depth_frames:
         notes.append("no distance_to_image_plane files: depth range not shown")
+    elif no_surface:  # every pixel infinite (sky only, the camera looking away): no range to draw
+        notes.append(
+            f"{no_surface} of {depth_frames} frame(s) with no surface in view (distance_to_image_plane "
+            "infinite everywhere): "
+            + ("depth range not shown" if not depth_per_frame else "left out of the depth charts")
+        )
 
     # Every process's log: a run's frames.jsonl, a parallel run's frames.wNNN.jsonl, shards'
     # and Ray processes' own (a frame logged twice, by a resumed run: its last record).
@@ -176,6 +187,7 @@ def collect(folder: Path | str, semantic_type: str = "class") -> Stats:
         manifest=_manifest(audit),
         resolved=resolved,
         notes=notes,
+        depth_frames=depth_frames,
     )
 
 
