@@ -677,6 +677,39 @@ def test_camera_look_at_or_rotation(tmp_path):
             3000,
             ["what is 'energy' here (in watts"],
         ),
+        # BlenderProc's simulate_physics_and_fix_final_poses and its options: each was answered
+        # with a did-you-mean ('physics_settle' nowhere; max_simulation_time: 'max_steps'
+        # unsaid, in steps, not seconds)
+        (
+            '[[randomizers]]\ntype = "simulate_physics_and_fix_final_poses"\ntargets = "*"\n',
+            "randomizers[0].type",
+            "simulate_physics_and_fix_final_poses",
+            ["simulate_physics_and_fix_final_poses (the objects it drops: `targets`", "is 'physics_settle' here"],
+        ),
+        (
+            '[[randomizers]]\ntype = "physics_settle"\ntargets = "*"\nmax_simulation_time = 40\n',
+            "randomizers[0].max_simulation_time",
+            40,
+            ["name for what is 'max_steps' here, in steps of a scene frame, not seconds", "max_steps = 960"],
+        ),
+        (
+            '[[randomizers]]\ntype = "physics_settle"\ntargets = "*"\nobject_stopped_location_threshold = 0.01\n',
+            "randomizers[0].object_stopped_location_threshold",
+            0.01,
+            ["name for what is 'rest_speed' here (metres per second"],
+        ),
+        (
+            '[[randomizers]]\ntype = "physics_settle"\ntargets = "*"\nmin_simulation_time = 4\n',
+            "randomizers[0].min_simulation_time",
+            4,
+            ["there is no minimum time here"],
+        ),
+        (
+            '[[randomizers]]\ntype = "physics_settle"\ntargets = "*"\ncheck_object_interval = 2\n',
+            "randomizers[0].check_object_interval",
+            2,
+            ["the rest check runs at every step"],
+        ),
         # Replicator's per-node seeds: one seed drives the run here
         (
             '[[randomizers]]\ntype = "pose"\ntargets = "*"\nseed = 3\n',

@@ -2462,6 +2462,11 @@ PEER_RANDOMIZER_TYPES = {
     "modify_pose": ("pose", "Replicator's rep.modify.pose"),
     "sample_poses": ("scatter", "BlenderProc's object.sample_poses (with `volume`)"),
     "sample_poses_on_surface": ("scatter", "BlenderProc's object.sample_poses_on_surface (with `surface`)"),
+    "simulate_physics_and_fix_final_poses": (
+        "physics_settle",
+        "BlenderProc's object.simulate_physics_and_fix_final_poses (the objects it drops: `targets`; those "
+        "enable_rigidbody(False) makes passive: `passive`)",
+    ),
     "rigid_body": (
         "physics_settle",
         "a rigid-body drop (or `sequence.rigid_body = true` for motion in a clip, and `initial_velocity` "
@@ -2484,16 +2489,57 @@ PEER_RANDOMIZER_KEYS = {
     "surface_prims": ("surface", "Replicator's scatter_2d's", ""),
     "no_coll_prims": ("avoid", "Replicator's scatter_2d's", ""),
     "intensity": ("energy", "Replicator's light", " (in watts, or W/m² for a sun: not Replicator's units)"),
+    "max_simulation_time": (
+        "max_steps",
+        "BlenderProc's simulate_physics_and_fix_final_poses'",
+        ", in steps of a scene frame, not seconds: seconds x the scene's frame rate (24 fps unless a base "
+        ".blend or `sequence.fps` gives another), e.g. BlenderProc's default 40 s is max_steps = 960",
+    ),
+    "object_stopped_location_threshold": (
+        "rest_speed",
+        "BlenderProc's simulate_physics_and_fix_final_poses'",
+        " (metres per second, checked at every step: at rest after 10 steps in a row slower)",
+    ),
+}
+
+
+# BlenderProc's simulate_physics_and_fix_final_poses' options with no key of their own here:
+# key -> (a key only physics_settle takes, what is done instead).
+BLENDERPROC_SIMULATE = "BlenderProc's simulate_physics_and_fix_final_poses"
+PEER_RANDOMIZER_KEYS_WITHOUT = {
+    "min_simulation_time": (
+        "max_steps",
+        "there is no minimum time here: the simulation stops when every target has moved slower than "
+        "`rest_speed` for 10 steps in a row (or after `max_steps`)",
+    ),
+    "check_object_interval": (
+        "max_steps",
+        "the rest check runs at every step (a scene frame) here, over the last 10 steps (`rest_speed`)",
+    ),
+    "object_stopped_rotation_threshold": (
+        "max_steps",
+        "rest is judged by each target's centre of mass here (`rest_speed`), not by its rotation",
+    ),
+    "substeps_per_frame": ("max_steps", "Blender's defaults are used here: 10 substeps a frame, as BlenderProc's"),
+    "solver_iters": ("max_steps", "Blender's defaults are used here: 10 solver iterations, as BlenderProc's"),
 }
 
 
 def peer_key_hints(known) -> dict[str, str]:
     """The unknown-key hints of PEER_RANDOMIZER_KEYS whose key here an entry takes."""
-    return {
+    hints = {
         key: f"{key!r} is {whose} name for what is {ours!r} here{note}"
         for key, (ours, whose, note) in PEER_RANDOMIZER_KEYS.items()
         if ours in known
     }
+    hints.update(
+        {
+            key: f"{key!r} is an option of {BLENDERPROC_SIMULATE}: {note}"
+            for key, (marker, note) in PEER_RANDOMIZER_KEYS_WITHOUT.items()
+            if marker in known
+        }
+    )
+    return hints
 
 
 def randomizer_type_expected(kind: object) -> str:
