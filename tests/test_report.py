@@ -47,6 +47,27 @@ def test_randomizer_ranges_flag_values_outside_the_declared_support():
     assert randomizer_ranges(spec, records)[0].ok
 
 
+def test_a_draw_shown_by_several_frames_counts_once():
+    """Every frame of a clip logs its clip's draw (the later ones with "trigger_frame"), as
+    every frame of an `interval` does: the report counted 30 values for 10 draws of a
+    6-frame run of 3-frame clips, and a value outside the support 3 times. Each draw now
+    counts once."""
+    spec = [{"type": "light", "energy": {"distribution": "uniform", "low": 1.0, "high": 2.0}, "targets": ["a"]}]
+
+    def record(frame, energy, trigger_frame=None):
+        entry = {"type": "light", "values": {"a": {"energy": energy}}}
+        if trigger_frame is not None:
+            entry["trigger_frame"] = trigger_frame
+        return {"frame": frame, "samples": [entry]}
+
+    clip_0 = [record(0, 1.5), record(1, 1.5, 0), record(2, 1.5, 0)]
+    clip_1 = [record(3, 2.5), record(4, 2.5, 3), record(5, 2.5, 3)]
+    [energy] = randomizer_ranges(spec, clip_0 + clip_1)
+    assert (energy.count, energy.outside, energy.sampled_min, energy.sampled_max) == (2, 1, 1.5, 2.5)
+    stills = [record(0, 1.5), record(1, 1.5)]  # two stills that drew the same value: two draws
+    assert randomizer_ranges(spec, stills)[0].count == 2
+
+
 def test_a_trajectorys_velocities_are_ranges_per_component_against_their_support():
     """A trajectory logs each velocity as a list of vectors (one per knot): the report listed
     them as text, said "inside" without checking, and left them out of the plot. Now each

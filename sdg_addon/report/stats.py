@@ -271,8 +271,11 @@ def _draws(value) -> list:
 
 
 def randomizer_ranges(randomizers: list[dict], records: list[dict]) -> list[ParamRange]:
-    """Per randomizer parameter (and component): sampled min / max over all frames and
-    targets against the declared distribution's support (Distribution.bounds)."""
+    """Per randomizer parameter (and component): sampled min / max over all draws and
+    targets against the declared distribution's support (Distribution.bounds). Each draw
+    counts once: a frame that shows an earlier frame's draw (a clip's later frames, an
+    `interval`'s, a `trigger = "once"` run's) logs it again with that frame as its
+    "trigger_frame" (sampler.sample_frame)."""
     from ..sampling.distributions import is_distribution_spec, make_distribution
 
     out = []
@@ -286,10 +289,16 @@ def randomizer_ranges(randomizers: list[dict], records: list[dict]) -> list[Para
             except (TypeError, ValueError, KeyError):
                 bounds = None
             values = []
+            drawn_at = set()
             for rec in records:
                 samples = rec.get("samples") or []
                 if i >= len(samples) or samples[i].get("type") != kind:
                     continue
+                frame = samples[i].get("trigger_frame", rec.get("frame"))
+                if frame is not None:
+                    if frame in drawn_at:
+                        continue
+                    drawn_at.add(frame)
                 for target_values in (samples[i].get("values") or {}).values():
                     if isinstance(target_values, dict) and param in target_values:
                         values.extend(_draws(target_values[param]))
