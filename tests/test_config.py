@@ -768,7 +768,7 @@ def test_camera_look_at_or_rotation(tmp_path):
         # A writer's semantic_type other than that of the boxes it reads: every row lacked
         # its label type and the run stopped at frame 0, after writing it (now before).
         (
-            '[writers.coco]\nsemantic_type = "category"\n',
+            '[annotators]\nbounding_box_2d_tight = {}\n[writers.coco]\nsemantic_type = "category"\n',
             "writers.coco.semantic_type",
             "category",
             ["bounding_box_2d_tight annotator it reads ('class', its default)", "leave bounding_box_2d_tight out"],

@@ -1470,6 +1470,24 @@ def test_annotators_a_writer_adds_take_its_semantic_type(tmp_path):
     assert plan["camera_params"] == {} and plan["rgb"] == {}
 
 
+def test_a_writers_semantic_type_reaches_the_default_annotators(tmp_path):
+    """A file without [annotators] (the defaults: rgb, ..., bounding_box_2d_tight) and
+    coco = { semantic_type = "kind" }: the default boxes were taken for the file's, at
+    'class', and validate refused the writer's type, saying to leave bounding_box_2d_tight
+    out of annotators the file does not have. The defaults a writer reads with its own
+    semantic_type take it, as every annotator a writer adds; the others stay."""
+    from sdg_addon.config import load_config
+    from sdg_addon.recorder import annotator_plan
+
+    p = tmp_path / "p.toml"
+    p.write_text('[[cameras]]\nname = "cam"\nlocation = [0, -4, 0]\n[writers]\ncoco = { semantic_type = "kind" }\n')
+    plan = annotator_plan(load_config(p))
+    assert plan["bounding_box_2d_tight"] == {"semantic_type": "kind"}
+    assert plan["instance_segmentation"] == {"semantic_type": "kind"}
+    assert plan["semantic_segmentation"] == {} and plan["distance_to_image_plane"] == {}
+    assert plan["camera_params"] == {} and plan["rgb"] == {}
+
+
 def test_mot_refuses_to_join_full_and_visible_boxes(tmp_path):
     """A folder whose parts were written with the other boxes (the option changed between
     runs into one folder) would give a gt.txt of both kinds: finalize refuses it."""

@@ -1367,6 +1367,17 @@ def config_from_dict(data: dict, path: Path, problems: Problems | None = None, o
     cfg.writers = v.registry_table(data, "writers", writers, "writer")
     if "writers" not in data:
         cfg.writers = {"basic": {}}
+    if "annotators" not in data:
+        # The defaults are not the file's: one that a writer giving its semantic_type reads
+        # is left to that writer, which adds it with its type (annotator_plan).
+        taken = {
+            r
+            for name, options in cfg.writers.items()
+            if name in writers and isinstance((options or {}).get("semantic_type"), str)
+            for r in writers[name].required_for(options or {})
+            if r in ANNOTATORS and "semantic_type" in ANNOTATORS[r].OPTIONS
+        }
+        cfg.annotators = {name: {} for name in DEFAULT_ANNOTATORS if name not in taken}
     given_writers, given_annotators = data.get("writers"), data.get("annotators")
     if isinstance(given_writers, (dict, list)) and not given_writers:  # `[writers]` with nothing under it
         problems.add(
