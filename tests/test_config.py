@@ -773,6 +773,21 @@ def test_camera_look_at_or_rotation(tmp_path):
             "category",
             ["bounding_box_2d_tight annotator it reads ('class', its default)", "leave bounding_box_2d_tight out"],
         ),
+        # Two writers reading one box annotator the file leaves out, with other label types:
+        # the first one's type reached it, the other's rows lacked its own and the run
+        # stopped at frame 0 (validate said OK).
+        (
+            '[annotators]\nrgb = {}\n[writers]\ncoco = { semantic_type = "kind" }\nyolo = {}\n',
+            "writers.yolo.semantic_type",
+            "class",
+            ["semantic_type of writers.coco ('kind'), which reads the same bounding_box_2d_tight", "give both"],
+        ),
+        (
+            '[writers]\nmot = { boxes = "visible" }\nkitti = { semantic_type = "kind" }\n',
+            "writers.kitti.semantic_type",
+            "kind",
+            ["semantic_type of writers.mot ('class'), which reads the same bounding_box_2d_tight"],
+        ),
         (
             '[annotators]\nbounding_box_2d_loose = { semantic_type = "shape" }\n[writers.mot]\n',
             "writers.mot.semantic_type",

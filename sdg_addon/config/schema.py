@@ -1409,7 +1409,7 @@ def config_from_dict(data: dict, path: Path, problems: Problems | None = None, o
         if problem:
             problems.add(*problem)
     for name, options in cfg.writers.items():
-        problem = _box_labels_problem(name, options or {}, writers, cfg.annotators)
+        problem = _box_labels_problem(name, options or {}, writers, cfg.annotators, cfg.writers)
         if problem:
             problems.add(*problem)
     if "basic" in cfg.writers:
@@ -1573,17 +1573,31 @@ def _ground(v: _Reader, scene: dict) -> GroundSpec:
 BOX_ANNOTATORS = ("bounding_box_2d_tight", "bounding_box_2d_loose")  # writers' objects: rows of these
 
 
-def _box_labels_problem(name: str, options: dict, writers: dict, annotators: dict) -> tuple | None:
+def _box_labels_problem(name: str, options: dict, writers: dict, annotators: dict, run_writers: dict) -> tuple | None:
     """(field, value, expected) when a writer's `semantic_type` is not that of a box
-    annotator it reads which the file configures: every box row then lacks the writer's
-    label type, and the run stopped at its first frame (one it leaves out takes the
-    writer's, annotator_plan)."""
+    annotator it reads which the file configures, or which an earlier writer of the run
+    adds with its own type (annotator_plan: the first writer reading one the file leaves
+    out gives it its semantic_type): every box row then lacks the writer's label type,
+    and the run stopped at its first frame."""
     cls = writers.get(name)
     if cls is None or "semantic_type" not in cls.OPTIONS:
         return None
     stype = options.get("semantic_type", option_default(cls.OPTIONS["semantic_type"]))
     for box in cls.required_for(options):
-        if box not in BOX_ANNOTATORS or box not in annotators:
+        if box not in BOX_ANNOTATORS:
+            continue
+        if box not in annotators:
+            first = next(n for n, o in run_writers.items() if n in writers and box in writers[n].required_for(o or {}))
+            given = (run_writers[first] or {}).get("semantic_type")
+            theirs = given if isinstance(given, str) else option_default(ANNOTATORS[box].OPTIONS["semantic_type"])
+            if first != name and isinstance(stype, str) and stype != theirs:
+                return (
+                    join(join("writers", name), "semantic_type"),
+                    stype,
+                    f"the semantic_type of writers.{first} ({theirs!r}), which reads the same {box} annotator: "
+                    f"the run has one {box}, whose rows carry one label type; give both writers the same "
+                    "semantic_type (or record the other type in another run)",
+                )
             continue
         given = (annotators[box] or {}).get("semantic_type")
         theirs = option_default(ANNOTATORS[box].OPTIONS["semantic_type"]) if given is None else given
