@@ -269,3 +269,48 @@ def test_a_target_under_a_keyed_parent_renders_where_it_came_to_rest(tmp_path):
         where = poses[f"/{parent}/{name}"][:3, 3]
         assert np.allclose(where, v["settled_location"], atol=1e-4), (name, where, v["settled_location"])
         assert np.allclose(bpy.data.objects[name].matrix_world.translation, where, atol=1e-4)
+
+
+def test_a_target_with_a_constraint_is_refused_before_anything_is_written(tmp_path, capsys):
+    """A .blend's box under a Limit Location (min z 0.4): it settled at z 0.1, as its log
+    said, and rendered at z 0.4, its labels with it. Refused (exit 2, naming the box and its
+    constraint), nothing written; the box without the constraint settles."""
+    import math
+
+    bpy.ops.wm.read_homefile(use_empty=True)
+    scene = bpy.context.scene
+    bpy.ops.mesh.primitive_plane_add(size=10)
+    bpy.context.object.name = "floor"
+    bpy.ops.mesh.primitive_cube_add(size=0.2, location=(0, 0, 0.5))
+    box = bpy.context.object
+    box.name, box["semantics"] = "box", {"class": ["box"]}
+    limit = box.constraints.new("LIMIT_LOCATION")
+    limit.name, limit.use_min_z, limit.min_z = "Limit Location", True, 0.4
+    cam = bpy.data.objects.new("CamA", bpy.data.cameras.new("CamA"))
+    scene.collection.objects.link(cam)
+    cam.location, cam.rotation_euler = (0, -4, 3), (math.radians(55), 0, 0)
+    blends = {}
+    for name, enabled in (("limited", True), ("free", False)):
+        limit.enabled = enabled
+        blends[name] = tmp_path / f"{name}.blend"
+        bpy.ops.wm.save_as_mainfile(filepath=str(blends[name]), copy=True)
+    bpy.ops.wm.read_homefile(use_empty=True)
+
+    def param(blend):
+        return write_param(
+            tmp_path,
+            f'[run]\nframes = 1\n[render]\nresolution = [32, 24]\nsamples = 1\ndevice = "cpu"\n'
+            f'[scene]\nblend = "{blend.as_posix()}"\ncameras = ["CamA"]\n'
+            '[[randomizers]]\ntype = "physics_settle"\ntargets = "box"\npassive = "floor"\n',
+            f"{blend.stem}.toml",
+        )
+
+    assert render(param(blends["limited"]), tmp_path / "limited_out") == 2
+    err = capsys.readouterr().err
+    assert 'limited.toml: randomizers[0].targets: got ["box"]' in err, err
+    assert "'box' has constraints ('Limit Location') that would move or turn it" in err, err
+    assert not (tmp_path / "limited_out").exists()
+    assert render(param(blends["free"]), tmp_path / "free_out") == 0
+    (rec,) = records(tmp_path / "free_out").values()
+    v = next(s for s in rec["samples"] if s["type"] == "physics_settle")["values"]["box"]
+    assert abs(v["settled_location"][2] - 0.1) < 0.005, v

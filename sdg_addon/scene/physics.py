@@ -225,6 +225,30 @@ def _depth(obj) -> int:
 ENTRY_APPLIERS["physics_settle"] = settle
 
 
+@target_check("physics_settle")
+def check_settled_objects(built: BuiltScene, spec, targets: list[str]) -> tuple[str, object, str] | None:
+    """Every target renders where it came to rest: a .blend object's constraint (Limit
+    Location, Track To, ...) would move or turn it from there (was: a box under a Limit
+    Location of min z 0.4 settled at z 0.1, as its log said, and rendered at z 0.4). A parent,
+    moved or animated, is fine: the settled pose is set in its axes at the rendered frame."""
+    refused = {}
+    for name in targets:
+        root = built.entities[name].root
+        active = [c.name for c in root.constraints if c.enabled and c.influence > 0]
+        if active:
+            refused[name] = active
+    if not refused:
+        return None
+    first = next(iter(refused))
+    return (
+        "targets",
+        list(refused),
+        f"objects that render where the simulation leaves them: {first!r} has constraints "
+        f"({', '.join(repr(c) for c in refused[first])}) that would move or turn it from there; in the .blend, "
+        "remove or disable them, or leave it out of targets",
+    )
+
+
 @applier("initial_velocity")
 def apply_initial_velocity(built: BuiltScene, target: str, v: dict) -> None:
     """Nothing to set on the object: scene.clip_physics gives its rigid body the velocity
