@@ -229,6 +229,31 @@ def test_report_writes_only_where_it_may(two_datasets, tmp_path):
     assert main(["report", str(out), "--out", str(fresh)]) == 0  # its own earlier report: fine
 
 
+def test_the_report_of_a_clips_folder_is_recorded_as_its_datasets_file(tmp_path):
+    """`report out/seq/clip_0000` writes clip_0000/report/ inside the dataset, but recorded
+    it as a foreign folder's (clip_0000/report/audit/written/ of its own): the dataset's
+    record did not list it, so `render --overwrite` left it behind. Now the dataset the
+    folder lies in records it, as for a preview of a clip's folder."""
+    from test_writers_formats import make_frame
+
+    from headless.cli import main
+    from sdg_addon import output
+    from sdg_addon.writers import create_writer
+
+    out = tmp_path / "seq"
+    (out / "audit").mkdir(parents=True)
+    (out / "audit" / "dataset.json").write_text(json.dumps({"tool": output.TOOL, "format": 1}))
+    (out / "audit" / "resolved.json").write_text(json.dumps({"sequence": {"clip_length": 2}}))
+    w = create_writer("basic", out)
+    for run_frame in range(4):
+        frame = make_frame(run_frame)
+        frame.clip, frame.clip_frame = divmod(run_frame, 2)
+        w.write(frame)
+    assert main(["report", str(out / "clip_0000")]) == 0
+    assert not (out / "clip_0000" / "report" / "audit").exists()
+    assert {"clip_0000/report/index.html", "clip_0000/report/classes.png"} <= set(output.written_files(out))
+
+
 def _chromium() -> str | None:
     for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
         path = shutil.which(name)

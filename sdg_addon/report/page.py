@@ -55,10 +55,12 @@ GENERATOR = "<meta name='generator' content='sdg report'>"
 def _owned(out: Path, dataset: Path):
     """Write the report only where it may go: inside the dataset (recorded as the tool's
     files, so `--overwrite` removes them), or into a folder that is new, empty or holds an
-    earlier report. Writes anywhere else are refused while the report is written."""
+    earlier report. Writes anywhere else are refused while the report is written. `dataset`
+    may be a folder inside one (a clip's, a camera's): its dataset records the files."""
     existing = next((p for p in (out, *out.parents) if os.path.lexists(p)), None)
     if existing is not None and not existing.is_dir():  # the user's input, not a failure of the disk
         raise ValueError(f"report folder {out}: {existing} is a file, not a folder; give a new or empty --out")
+    dataset = output.dataset_root(dataset) or dataset
     in_dataset = output.inside_dataset(dataset, out)
     if not in_dataset and out.exists():
         page = out / "index.html"
