@@ -508,6 +508,12 @@ def _validate(path: Path, out: Path | None = None) -> int:
         value = str(out) if out is not None else config.output
         report_problems(path, ConfigError([Problem(str(path), field, value, f"a folder render can make ({unusable})")]))
         return EXIT_INVALID
+    from sdg_addon.config.schema import output_read_back
+
+    read_back = output_read_back(config, (out if out is not None else Path(config.output)).expanduser())
+    if read_back:  # render refuses it: the run would read its own images
+        report_problems(path, ConfigError(read_back))
+        return EXIT_INVALID
     say(f"{path}: OK")
     return EXIT_OK
 
@@ -586,6 +592,12 @@ def _render(args) -> int:
             return EXIT_INVALID
         args.device = args.device.lower()  # one device in any case, as render.device
     out = _out_of(args, config)
+    from sdg_addon.config.schema import output_read_back
+
+    read_back = output_read_back(config, out)
+    if read_back:  # before anything is written (--overwrite would delete files the run reads)
+        report_problems(args.file, ConfigError(read_back))
+        return EXIT_INVALID
     if early_signals.received:  # Ctrl-C or SIGTERM while this process loaded: nothing written yet
         print("interrupted before the run started: nothing written", file=sys.stderr)
         return 128 + early_signals.received[0]

@@ -975,3 +975,38 @@ def test_a_resume_with_other_sampling_code_says_the_draws_changed(tmp_path, caps
     assert render(p, out, "--resume") == 0
     err = capsys.readouterr().err
     assert "drawn by a version of this tool that recorded none" in err and "may draw other scenes" in err
+
+
+def test_an_output_folder_the_run_reads_images_from_is_refused_before_anything_is_written(tmp_path, capsys):
+    """An output folder inside a folder the run reads images from (a recursive texture
+    folder, a `**` background glob), or whose images a glob matches once written: exit 2
+    naming the field, nothing written, nothing deleted (before: the first run went, then
+    --resume said "the parameters differ" (its own images listed as textures), and
+    --overwrite deleted the dataset and ended with a traceback, exit 1: "Cannot read
+    OUT/semantic_segmentation_0000.png")."""
+    from sdg_addon.writers.png import encode_png
+
+    for folder in ("tex/wood", "photos/set1"):
+        (tmp_path / folder).mkdir(parents=True)
+        (tmp_path / folder / "a.png").write_bytes(encode_png(np.full((4, 4, 3), 90, np.uint8)))
+    texture = '\n[[randomizers]]\ntype = "texture"\ntargets = "ball"\nfolder = "tex"\nrecursive = true\n'
+    p = param(tmp_path, TINY + texture)
+    capsys.readouterr()
+    assert render(p, tmp_path / "tex" / "out") == 2
+    err = capsys.readouterr().err
+    assert 'randomizers[0].folder: got "tex"; expected a folder (or glob) that does not hold the output' in err, err
+    assert not (tmp_path / "tex" / "out").exists()
+    assert main(["validate", str(p), "--out", str(tmp_path / "tex" / "out")]) == 2  # validate says it too
+    # A glob of one level matches the dataset's images once it has some: --resume and
+    # --overwrite are refused before anything is written or deleted.
+    photos = '\n[[randomizers]]\ntype = "background"\ntargets = "cam"\nfiles = "photos/*/*.png"\n'
+    q = param(tmp_path, TINY.replace("[render]", "[render]\nfilm_transparent = true") + photos, "q.toml")
+    out = tmp_path / "photos" / "out"
+    assert render(q, out, "--frames", "0:1") == 0
+    before = snapshot(out)
+    for mode in ("--resume", "--overwrite"):
+        capsys.readouterr()
+        assert render(q, out, mode) == 2
+        assert 'randomizers[0].files: got "photos/*/*.png"' in capsys.readouterr().err
+        assert snapshot(out) == before
+    assert render(q, tmp_path / "elsewhere") == 0

@@ -2704,3 +2704,50 @@ def _distribution_values(d: Distribution):
                 out += [(f"components[{i}].{sub}", v) for sub, v in _distribution_values(c)]
         return out
     return [(k, x) for k, x in d.params.items() if k in ("low", "high", "mean")]
+
+
+def output_read_back(cfg: Config, out: Path) -> list[Problem]:
+    """The image folders and globs of the run's randomizers (`texture`, `world_hdri`,
+    `background`) that would read the output folder `out`: a file of theirs inside it, a
+    recursive folder or a `**` glob that holds it. The run would take its own images for
+    inputs (a resumed run's list of files differs from the first's; `--overwrite` deletes
+    files the list names)."""
+    real_out = Path(os.path.realpath(out))
+
+    def inside_out(f: Path) -> bool:
+        real = Path(os.path.realpath(f))
+        return real == real_out or real_out in real.parents
+
+    def holds_out(folder: Path) -> bool:
+        real = Path(os.path.realpath(folder))
+        return real == real_out or real in real_out.parents
+
+    def glob_root(pattern: str) -> Path:  # the fixed folder a `**` glob searches below
+        path = Path(pattern).expanduser()
+        fixed = [] if not path.is_absolute() else [Path(path.anchor)]
+        for part in path.parts[len(fixed) :]:
+            if any(c in part for c in "*?["):
+                break
+            fixed.append(part)
+        return Path(*fixed) if path.is_absolute() else cfg.files[0].parent.joinpath(*fixed)
+
+    expected = (
+        f"a folder (or glob) that does not hold the output folder {out.as_posix()}: the run would read its "
+        "own images back as inputs; give the dataset a folder outside it"
+    )
+    problems = []
+    for i, spec in enumerate(cfg.randomizers):
+        folder, names = getattr(spec, "folder", None), getattr(spec, "names", None)
+        if isinstance(folder, Path) and isinstance(names, list) and "folder" in spec.options:
+            if any(inside_out(folder / n) for n in names) or (spec.options.get("recursive") and holds_out(folder)):
+                problems.append(
+                    Problem(cfg.files[0].as_posix(), f"randomizers[{i}].folder", spec.options["folder"], expected)
+                )
+        paths = getattr(spec, "paths", None)
+        if isinstance(paths, dict) and "files" in spec.options:
+            given = spec.options["files"]
+            patterns = [given] if isinstance(given, str) else list(given)
+            deep = any("**" in p and holds_out(glob_root(p)) for p in patterns)
+            if deep or any(inside_out(f) for f in paths.values()):
+                problems.append(Problem(cfg.files[0].as_posix(), f"randomizers[{i}].files", given, expected))
+    return problems
