@@ -173,3 +173,31 @@ def test_a_view_this_blender_lacks_is_named_with_blenders_own_list(clean_bpy):
     assert e.value.problem.field == "render.view_transform" and "'AgX'" in str(e.value)
     assert scene.view_settings.view_transform == "Standard"
     check_colour(scene, SimpleNamespace(view_transform="AgX", look="None"))  # one it has
+
+
+@requires_oiio
+def test_opencolorio_processors_are_made_once_and_equal_openimageios(clean_bpy):
+    """Views other than Standard and Raw go through OpenColorIO processors made once per
+    process and (view, look) (OpenImageIO's ociodisplay read the configuration file again on
+    every call: half an AgX frame's CPU); bit for bit what OpenImageIO's own ociodisplay
+    and ociolook give, special values included."""
+    from sdg_addon import colour
+    from sdg_addon.blender_paths import ocio_config
+
+    if not _offered_here("AgX"):
+        pytest.skip("this Blender has no 'AgX' view transform")
+    rng = np.random.default_rng(1)
+    rgb = rng.uniform(0, 8, (16, 24, 3)).astype(np.float32)
+    rgb[0, :4] = [[0, 0, 0], [np.inf, 0, 0], [1e30, 1, 1], [np.nan, 0, 0]]
+    config = str(ocio_config())
+    colour._ocio_processors.cache_clear()
+    for view, look in (("AgX", "None"), ("AgX", "AgX - Punchy"), ("Filmic", "Medium High Contrast")):
+        for _ in range(2):
+            got = colour._ocio_display(rgb, view, look)
+        assert np.array_equal(got, colour._oiio_display(rgb, view, look, config), equal_nan=True), (view, look)
+    info = colour._ocio_processors.cache_info()
+    if colour._ocio_processors(config, "AgX", "None") is None:
+        pytest.skip("no PyOpenColorIO beside this Blender's modules: OpenImageIO does it")
+    assert info.misses == 3 and info.hits == 3
+    with pytest.raises(RuntimeError, match="look 'Nope' failed"):
+        colour._ocio_display(rgb, "AgX", "Nope")
