@@ -368,13 +368,19 @@ def test_strings_of_options_hold_no_control_characters(tmp_path, entry, option, 
     [
         ("start_frame = 1048574", True),  # stills: the one scene frame is Blender's last
         ("start_frame = 1048575", False),
-        ("clip_length = 10\nstart_frame = 1048565", True),  # scene frames 1048565 .. 1048574
+        ("clip_length = 10\nstart_frame = 1048564", True),  # scene frames 1048564 .. 1048574 (one after)
+        ("clip_length = 10\nstart_frame = 1048565", False),  # the frame after its last would be 1048575
         ("clip_length = 10\nstart_frame = 1048566", False),  # its last frame would be 1048575
+        ("clip_length = 10\nstart_frame = -1048573", True),  # the frame before its first is -1048574
+        ("clip_length = 10\nstart_frame = -1048574", False),
+        ("start_frame = -1048574", True),  # stills: no frame either side
     ],
 )
 def test_a_clip_ends_by_blenders_last_frame(tmp_path, sequence, ok):
     """Frame i of a clip shows scene frame start_frame + i; Blender sets a frame past
-    1048574 to 1048574 without a word, so the clip's last frames would all show that one."""
+    1048574 to 1048574 without a word, so the clip's last frames would all show that one.
+    A clip is evaluated one frame either side too, which Cycles' vector pass reads: at
+    start_frame = 1048573 with clip_length 2 the last frame's forward motion vectors were 0."""
     text = CAMERA + "[run]\nframes = 10\n[sequence]\n" + sequence + "\n"
     assert fields(tmp_path, text) == ([] if ok else ["sequence.start_frame"])
 

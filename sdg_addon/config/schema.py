@@ -931,6 +931,35 @@ MIN_FPS, MAX_FPS = (
     3.2767e9,
 )  # Blender's fps / fps_base (1 .. 32767 / 1e-5 .. 1e6): a rate beyond is set to the nearest without a word
 MAX_SCENE_FRAME = 1048574  # Blender's last frame (minus it, its first): a later one is set to it without a word
+
+
+def _scene_frame_problems(cfg, problems) -> None:
+    """Every scene frame a clip evaluates is one of Blender's: frame i of a clip shows scene
+    frame start_frame + i, and a clip that plays (clip_length > 1, a rigid-body simulation or a
+    trajectory) is evaluated one frame either side too, which Cycles' vector pass reads (was:
+    at start_frame = 1048573 with clip_length 2, the last frame's forward motion vectors were
+    0, the frame after it being set to 1048574 without a word; so the backward ones of the
+    first frame at -1048574)."""
+    k, start = cfg.sequence.clip_length, cfg.sequence.start_frame
+    plays = k > 1 or cfg.sequence.rigid_body or any(getattr(r, "motion", False) for r in cfg.randomizers)
+    after = 1 if plays else 0
+    either_side = ", and a clip is evaluated one frame either side (Cycles' vector pass reads them)" if plays else ""
+    if start + k - 1 + after > MAX_SCENE_FRAME:
+        problems.add(
+            "sequence.start_frame",
+            start,
+            f"at most {MAX_SCENE_FRAME - k + 1 - after} with clip_length {k}: frame i of a clip shows scene frame "
+            f"start_frame + i{either_side}, and Blender has no frame after {MAX_SCENE_FRAME}",
+        )
+    if plays and start - 1 < -MAX_SCENE_FRAME:
+        problems.add(
+            "sequence.start_frame",
+            start,
+            f"at least {-MAX_SCENE_FRAME + 1}: frame i of a clip shows scene frame start_frame + i{either_side}, "
+            f"and Blender has no frame before {-MAX_SCENE_FRAME}",
+        )
+
+
 SEQUENCE_FIELDS = (
     Field(
         "clip_length",
@@ -955,7 +984,9 @@ SEQUENCE_FIELDS = (
         1,
         "scene frame shown by the first frame of every clip: frame i of a clip shows scene frame "
         "`start_frame + i`, so the scene's own animation (keyframes, drivers, armatures of `.blend` assets) plays; "
-        "`start_frame + clip_length - 1` is at most Blender's last frame; with `rigid_body` at least 0, with an "
+        "`start_frame + clip_length - 1` is at most Blender's last frame (1048574; a clip that plays, over several "
+        "frames, with `rigid_body` or a trajectory, is evaluated one frame either side too: `start_frame + "
+        "clip_length` at most 1048574, `start_frame` at least -1048573); with `rigid_body` at least 0, with an "
         "`initial_velocity` randomizer at least 2 (Blender's rigid-body cache simulates no frame 0 or earlier)",
         low=-MAX_SCENE_FRAME,
         high=MAX_SCENE_FRAME,
@@ -1270,13 +1301,6 @@ def config_from_dict(data: dict, path: Path, problems: Problems | None = None, o
     k = cfg.sequence.clip_length
     if isinstance(cfg.frames, int) and k > 1 and cfg.frames % k:
         problems.add("run.frames", cfg.frames, f"a multiple of sequence.clip_length ({k}): clips are never cut short")
-    if cfg.sequence.start_frame + k - 1 > MAX_SCENE_FRAME:
-        problems.add(
-            "sequence.start_frame",
-            cfg.sequence.start_frame,
-            f"at most {MAX_SCENE_FRAME - k + 1} with clip_length {k}: frame i of a clip shows scene frame "
-            f"start_frame + i, and Blender has no frame after {MAX_SCENE_FRAME}",
-        )
     cfg.labels = v.label_table(data, "labels", "")
     scene = v.table(data, "scene")
     cfg.base = _base_scene(v, scene, path)
@@ -1431,6 +1455,7 @@ def config_from_dict(data: dict, path: Path, problems: Problems | None = None, o
             space,
             '"world" with the hdf5 writer (it turns world normals into BlenderProc\'s camera-space encoding)',
         )
+    _scene_frame_problems(cfg, problems)
     if cfg.sequence.rigid_body and any(r.name == "physics_settle" for r in cfg.randomizers):
         problems.add(
             "sequence.rigid_body", True, "false with a physics_settle randomizer (one rigid-body simulation at a time)"
