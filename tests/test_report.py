@@ -254,6 +254,28 @@ def test_the_report_of_a_clips_folder_is_recorded_as_its_datasets_file(tmp_path)
     assert {"clip_0000/report/index.html", "clip_0000/report/classes.png"} <= set(output.written_files(out))
 
 
+def test_the_summary_says_when_the_dataset_holds_fewer_frames_than_its_run_makes(tmp_path):
+    """A report of a run under way, or of one stopped by Ctrl-C (37 of 40 frames), said
+    "frames 37" like a finished dataset's. The summary now gives the run's count and says
+    how many are not finished; a complete dataset's row is the count alone."""
+    from test_writers_formats import make_frame
+
+    from sdg_addon.report.page import _summary_rows
+    from sdg_addon.report.stats import collect
+    from sdg_addon.writers import create_writer
+
+    out = tmp_path / "run"
+    (out / "audit").mkdir(parents=True)
+    (out / "audit" / "resolved.json").write_text(json.dumps({"frames": 3, "seed": 1}))
+    w = create_writer("basic", out)
+    for f in (0, 1):
+        w.write(make_frame(f))
+    frames = dict(_summary_rows(collect(out)))["frames"]
+    assert frames.startswith("2 of 3: 1 not finished (") and "render --resume" in frames
+    w.write(make_frame(2))
+    assert dict(_summary_rows(collect(out)))["frames"] == "3"
+
+
 def _chromium() -> str | None:
     for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
         path = shutil.which(name)

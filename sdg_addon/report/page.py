@@ -182,8 +182,15 @@ def _summary_rows(stats: Stats) -> list[tuple[str, str]]:
     cameras = list(dict.fromkeys(_camera_of(c)[1] for c in stats.frames))
     clips = {_camera_of(c)[0] for c in stats.frames} - {None}
     named = ", ".join(c or root for c in cameras) or "–"
+    frames = str(stats.frame_count)
+    planned = stats.resolved.get("frames")  # the run's frames (audit/resolved.json)
+    if isinstance(planned, int) and not isinstance(planned, bool) and 0 <= stats.frame_count < planned:
+        frames = (
+            f"{stats.frame_count} of {planned}: {planned - stats.frame_count} not finished (a run under way, "
+            "one stopped, which render --resume continues, or shards not rendered yet)"
+        )
     rows = [
-        ("frames", str(stats.frame_count)),
+        ("frames", _e(frames)),
         ("cameras", _e(named + (f" (in {len(clips)} clips)" if clips else ""))),
         ("image size", size),
         ("classes", str(len(stats.classes))),
