@@ -9,7 +9,8 @@ renders the dataset with K render processes (`headless render`, K = 1: one proce
 renders the same frames bare (same scene and randomizers, RGB PNG only, one
 `bpy.ops.render.render` per frame, nothing else), and prints one JSON object:
 
-- pipeline[K]: steady frames/s (frames rendered before their process finished its first excluded), time to first
+- pipeline[K]: steady frames/s (from the time the frames each process rendered before it finished its
+  first one are finished: they finish in a burst), time to first
   frame from process start, wall and CPU seconds per frame per stage (sample, apply,
   render in the render loop; read, annotate and write in the workers, read only with
   worker processes: CPU seconds are what each costs whatever else runs), peak memory of every process of the
@@ -356,25 +357,23 @@ def parts_per_frame(records: list[dict]) -> dict:
 
 
 def steady_rate(logs: dict[str, list[dict]]) -> tuple[float | None, list[dict]]:
-    """Frames/s of a run once every render process had finished a frame, and the frames of
-    that window (the first its start, sorted by finished_unix), from each process's log.
+    """Frames/s of a run past its start-up, and the frames of that window (the first its
+    start, sorted by finished_unix), from each process's log.
 
-    A frame counts when its render started after its process's first frame was finished:
-    frames a process rendered before that waited for its worker processes to start (they
-    hold up to two frames each) and finish together at once, at no rate the pipeline keeps
-    (on 2 loaded cores: 8 frames finished within 0.5 s, 14 frames/s against a render loop
-    of 2 a second)."""
+    Frames a process rendered before its first frame was finished waited for its worker
+    processes to start (they hold up to two frames each) and finish together at once, at no
+    rate the pipeline keeps (on 2 loaded cores: 8 frames finished within 0.5 s, 14 frames/s
+    against a render loop of 2 a second). The window starts when the last of those (of every
+    process) is finished: every frame finished after that is counted, and no work done on
+    an uncounted frame falls inside it (so the rate is neither raised by the burst nor
+    lowered by time spent finishing frames it does not count)."""
     firsts = {name: min(r["finished_unix"] for r in rs) for name, rs in logs.items() if rs}
     if not firsts:
         return None, []
-    start = max(firsts.values())  # every process is past its start-up
+    ahead = [r["finished_unix"] for name, rs in logs.items() for r in rs if r["started_unix"] < firsts[name]]
+    start = max([*firsts.values(), *ahead])  # every process past its start-up and its burst
     counted = sorted(
-        (
-            r
-            for name, rs in logs.items()
-            for r in rs
-            if r["started_unix"] >= firsts[name] and r["finished_unix"] > start
-        ),
+        (r for rs in logs.values() for r in rs if r["finished_unix"] > start),
         key=lambda r: r["finished_unix"],
     )
     window = [{"finished_unix": start}, *counted]

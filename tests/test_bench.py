@@ -473,22 +473,28 @@ def test_bench_lidar_counts_below_one_are_refused_naming_the_option(capsys, opti
 def test_frames_rendered_while_the_workers_start_do_not_count_as_steady_frames():
     """One render process whose workers came up late: frames 0-4 rendered every 0.5 s from
     t = 5 and finished together at t = 11.4-11.5, frames 5-7 rendered after that at 2 frames/s.
-    The burst is no rate the pipeline keeps: steady frames/s is the three later frames' 2.0 (not
-    7 frames in 1.1 s) and the median frame time 0.5 s; with too few frames there is none."""
+    The burst is no rate the pipeline keeps: steady frames/s counts from its end (11.48) the
+    three later frames, about 2 a second (not 7 frames in 1.1 s), and the median frame time is
+    0.5 s; with too few frames there is none."""
     from headless.bench import median_frame_seconds, steady_rate
 
     burst = [{"frame": f, "started_unix": 5.0 + 0.5 * f, "finished_unix": 11.4 + 0.02 * f} for f in range(5)]
     later = [{"frame": 5 + i, "started_unix": 11.5 + 0.5 * i, "finished_unix": 11.9 + 0.5 * i} for i in range(3)]
     fps, window = steady_rate({"frames.jsonl": burst + later})
-    assert fps == pytest.approx(3 / (12.9 - 11.4))
-    assert round(fps, 1) == 2.0
+    assert fps == pytest.approx(3 / (12.9 - 11.48))
+    assert 2.0 <= fps < 2.2
     assert median_frame_seconds(window) == pytest.approx(0.5)
-    # Two processes: counted from the time both had finished one, each from its own first.
+    # Two processes: counted from the time both had finished one and the first's burst was done.
     other = [{"frame": 10 + i, "started_unix": 12.0 + 0.5 * i, "finished_unix": 12.4 + 0.5 * i} for i in range(3)]
     fps2, _ = steady_rate({"frames.jsonl": burst + later, "frames_1.jsonl": other})
-    # From 12.4: frame 7 (12.9) of the first; of the second, 11 and 12, started after its first finished.
+    # From 12.4: frame 7 (12.9) of the first; of the second, 11 and 12.
     assert fps2 == pytest.approx(3 / (13.4 - 12.4))
-    assert steady_rate({"frames.jsonl": burst}) == (None, [{"finished_unix": 11.4}])
+    assert steady_rate({"frames.jsonl": burst}) == (None, [{"finished_unix": 11.48}])
+    # A frame rendered ahead that finishes late (its worker slow to start) moves the window's
+    # start to it: the time spent on it is not set against the frames counted.
+    late = [*burst[:4], {**burst[4], "finished_unix": 12.0}]
+    fps3, window3 = steady_rate({"frames.jsonl": late + later})
+    assert window3[0] == {"finished_unix": 12.0} and fps3 == pytest.approx(2 / (12.9 - 12.0))
 
 
 @pytest.mark.parametrize("code", [2, 1, 130])
