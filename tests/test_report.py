@@ -254,6 +254,37 @@ def test_the_report_of_a_clips_folder_is_recorded_as_its_datasets_file(tmp_path)
     assert {"clip_0000/report/index.html", "clip_0000/report/classes.png"} <= set(output.written_files(out))
 
 
+def test_the_report_of_a_clips_folder_does_not_say_its_datasets_audit_is_missing(tmp_path):
+    """The report of a clip's folder read the audit/ of that folder, which has none: it said
+    "audit/label_table.json lists no 'class' labels", "audit/frames*.jsonl missing or empty"
+    and "warnings: none", though the dataset one folder up has them all. Now it says the
+    folder lies inside the dataset, whose report reads them, and no warnings are claimed."""
+    from test_writers_formats import make_frame
+
+    from sdg_addon import output
+    from sdg_addon.report.page import _summary_rows
+    from sdg_addon.report.stats import collect
+    from sdg_addon.writers import create_writer
+
+    out = tmp_path / "seq"
+    (out / "audit").mkdir(parents=True)
+    (out / "audit" / "dataset.json").write_text(json.dumps({"tool": output.TOOL, "format": 1}))
+    (out / "audit" / "resolved.json").write_text(json.dumps({"sequence": {"clip_length": 2}}))
+    (out / "audit" / "manifest.json").write_text(json.dumps({"warnings": ["frame 1: something"]}))
+    w = create_writer("basic", out)
+    for run_frame in range(4):
+        frame = make_frame(run_frame)
+        frame.clip, frame.clip_frame = divmod(run_frame, 2)
+        w.write(frame)
+    stats = collect(out / "clip_0001")
+    assert not any("label_table.json lists no" in n or "missing or empty" in n for n in stats.notes)
+    assert any(n.startswith("clip_0001 is a folder inside the dataset ") for n in stats.notes)
+    assert dict(_summary_rows(stats))["warnings"] == "–"
+    whole = collect(out)
+    assert not any("is a folder inside the dataset" in n for n in whole.notes)
+    assert dict(_summary_rows(whole))["warnings"] == "frame 1: something"
+
+
 def test_the_summary_says_when_the_dataset_holds_fewer_frames_than_its_run_makes(tmp_path):
     """A report of a run under way, or of one stopped by Ctrl-C (37 of 40 frames), said
     "frames 37" like a finished dataset's. The summary now gives the run's count and says

@@ -204,7 +204,8 @@ def _summary_rows(stats: Stats) -> list[tuple[str, str]]:
         hi = max(p[2] for p in stats.depth_per_frame)
         rows.append(("depth range", f"{lo:.3f} .. {hi:.3f} m"))
     warnings = m.get("warnings") or []
-    rows.append(("warnings", "<br>".join(_e(x) for x in warnings) if warnings else "none"))
+    said = "none" if m else "–"  # no manifest read (a run under way, a folder inside a dataset): not known
+    rows.append(("warnings", "<br>".join(_e(x) for x in warnings) if warnings else said))
     return rows
 
 

@@ -88,7 +88,15 @@ def collect(folder: Path | str, semantic_type: str = "class") -> Stats:
     frames = {cam: [_run_frame(cam, f, clip_length) for f in numbers] for cam, numbers in in_clip.items()}
     table = _read_json(audit / "label_table.json", {}) or {}
     classes = list(table.get(semantic_type, []))
-    if not classes:
+    from ..output import dataset_root
+
+    root = None if audit.is_dir() else dataset_root(folder)
+    if root is not None:  # a clip's or camera's folder: the audit is its dataset's, of every frame
+        notes.append(
+            f"{folder.name} is a folder inside the dataset {root}: the dataset's audit/ (label table, seed, "
+            f"sampled values, warnings) is read by the report of {root}; classes are taken as met here"
+        )
+    elif not classes:
         notes.append(f"audit/label_table.json lists no {semantic_type!r} labels: classes are taken as met")
 
     instances: dict[str, int] = {}
@@ -163,7 +171,7 @@ def collect(folder: Path | str, semantic_type: str = "class") -> Stats:
     # and Ray processes' own (a frame logged twice, by a resumed run: its last record).
     try:
         records = [rec for _frame, rec in sorted(finished_frames(audit).items())] if audit.is_dir() else []
-        if not records:
+        if not records and root is None:
             notes.append("audit/frames*.jsonl missing or empty: sampled values not shown")
     except OSError as e:  # an unreadable log: the rest of the page still says what it can
         records = []
