@@ -121,6 +121,26 @@ def test_the_heat_maps_caption_names_the_fullest_cell_by_its_colour(monkeypatch)
     assert said[-1] == "0 box centres"
 
 
+def test_an_overlaid_histogram_counts_each_dataset_apart(monkeypatch):
+    """The comparison's occlusion histograms titled each class with A's and B's instances
+    added up ("mug (n=28)" for 16 in A and 12 in B), a count of neither dataset. Each is now
+    given apart; a single dataset's title is as before."""
+    from PIL import ImageDraw
+
+    from sdg_addon.report.plots import histogram_grid
+
+    said = []
+    original = ImageDraw.ImageDraw.text
+    monkeypatch.setattr(
+        ImageDraw.ImageDraw,
+        "text",
+        lambda self, xy, text, *a, **k: said.append(text) or original(self, xy, text, *a, **k),
+    )
+    histogram_grid("t", {"mug": {"A": [0.1] * 16, "B": [0.2] * 12}}, 0, 1)
+    histogram_grid("t", {"mug": [0.1] * 16}, 0, 1)
+    assert "mug (A 16, B 12)" in said and "mug (n=16)" in said and "mug (n=28)" not in said
+
+
 def test_an_unbounded_supports_sampled_range_is_drawn_inside_it():
     """A normal distribution's support is unbounded: its sampled range filled the whole row
     in blue, as if every value had been drawn. Now the blue bar stops short of the row's ends

@@ -120,8 +120,9 @@ def histogram_grid(
         series = value if isinstance(value, dict) else {"": value}
         counts = {s: np.histogram(np.clip(np.asarray(v, float), low, high), bins=edges)[0] for s, v in series.items()}
         top = max([int(h.max(initial=0)) for h in counts.values()] + [1])
-        n_total = sum(len(v) for v in series.values())
-        draw.text((x0 + 6, y0 + 2), f"{name} (n={n_total})", fill=INK, font=font)
+        # One count per series (A and B of a comparison apart: their sum is neither's).
+        n = ", ".join(f"{s} {len(v)}" if s else f"n={len(v)}" for s, v in series.items())
+        draw.text((x0 + 6, y0 + 2), f"{name} ({n})", fill=INK, font=font)
         draw.line([(px0, py1), (px1, py1)], fill=INK)
         bw = (px1 - px0) / bins
         for s, h in enumerate(counts.values()):
