@@ -810,6 +810,34 @@ def test_labels_nearest_wins_per_type(clean_bpy):
     assert len({e.instance_id for e in entities.values()}) == 4
 
 
+def test_prim_paths_are_unique_whatever_the_names_hold(clean_bpy):
+    """An object named "shelf/box" and the child "box" of "shelf" both had the path
+    /shelf/box (so had a child named "shelf/box"): two instances under one prim path in
+    every mapping. A name's "/" and "%" are escaped as in a URL; other names are as before."""
+    scene = bpy.context.scene
+    shelf = add("shelf", mesh("cube", "shelf", 0.4))
+    child = add("box", mesh("cube", "box", 0.1))
+    named_child = add("shelf/lid", mesh("cube", "shelf/lid", 0.1))
+    lid = add("lid", mesh("cube", "lid", 0.1))
+    child.parent = named_child.parent = lid.parent = shelf
+    for name, labels in (("box", {"class": "box"}), ("shelf/lid", {"class": "a"}), ("lid", {"class": "b"})):
+        set_labels(bpy.data.objects[name], labels)
+    add("shelf/box", mesh("cube", "shelf/box2", 0.1))
+    add("50% off", mesh("cube", "sale", 0.1))
+    add("Cube.001 x", mesh("cube", "plain", 0.1))
+    entities = discover_entities(scene)
+    paths = {name: e.path for name, e in entities.items()}
+    assert paths == {
+        "shelf": "/shelf",
+        "box": "/shelf/box",
+        "lid": "/shelf/lid",
+        "shelf/lid": "/shelf/shelf%2Flid",
+        "shelf/box": "/shelf%2Fbox",
+        "50% off": "/50%25 off",
+        "Cube.001 x": "/Cube.001 x",
+    }
+
+
 def test_instance_labels_instancer_then_instanced(clean_bpy):
     """Copies resolve as: the instancer where it sits (its collections, parents, itself),
     then the instanced collection, then the prototype's own hierarchy; nearest wins."""

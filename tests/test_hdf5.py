@@ -94,3 +94,19 @@ def test_camera_pose_is_in_metres_in_a_scene_in_centimetres():
         pose = camera_pose(SimpleNamespace(camera=cam))
         assert np.allclose(pose["cam_t_w2c"], [0.0, 0.0, 2.5])
         assert np.allclose(np.reshape(pose["cam_K"], (3, 3)), [[fx, 0, 32], [0, fx, 24], [0, 0, 1]])
+
+
+def test_attribute_maps_name_an_object_as_its_name_not_its_escaped_path():
+    """A prim path writes a name's "/" and "%" as %2F and %25; BlenderProc's `name` is the
+    object's name: "shelf/box", not "shelf%2Fbox"."""
+    from types import SimpleNamespace
+
+    from sdg_addon.frame import LabelTable
+    from sdg_addon.writers.hdf5 import attribute_maps
+
+    labels = {"2": {"class": "box"}, "3": {"class": "box"}}
+    paths = {"2": "/shelf/box", "3": "/shelf%2Fbox", "4": "/50%25 off"}
+    info = {"idToLabels": paths, "idToSemantics": labels}
+    frame = SimpleNamespace(annotations={"instance_segmentation": {"info": info}}, label_table=LabelTable())
+    names = [(e["name"], e["path"]) for e in attribute_maps(frame, "class")]
+    assert names == [("box", "/shelf/box"), ("shelf/box", "/shelf%2Fbox"), ("50% off", "/50%25 off")]

@@ -27,6 +27,7 @@ from .rules import NameRule, apply_rule
 INSTANCER = "sdg_instancer"  # realized copy -> the object whose instancing made it (ID pointer)
 INSTANCE_LABELS = "sdg_instance_labels"  # realized copy -> its prototype's labels in its source
 REALIZED_INSTANCER = "sdg_instancer_state"  # instancer whose instances were made real (saved state)
+NAMED_PART = "sdg_named_part"  # a model file's part the run named ROOT/NAME: its path is .../ROOT/NAME
 
 
 def set_labels(idblock, labels: dict[str, list[str] | str]) -> None:
@@ -136,20 +137,30 @@ def resolved_labels(obj, parents, users: dict | None = None) -> dict[str, list[s
 def object_path(obj, parents, users: dict | None = None) -> str:
     """A stable, readable path like /tabletop/mug/mug_001 (collections, parents, name).
 
-    A name that repeats an ancestor's name as a prefix ("chairs_003/seat" below
-    "chairs_003") is shortened to the rest ("seat"), so paths do not repeat themselves.
+    A name the run gave as PARENT/NAME (a realized copy "chair_012/seat" below its instancer
+    "chair_012", a model file's part "mug_003/handle" below its root "mug_003") is shortened
+    to the rest ("seat"), so paths do not repeat themselves. What a name holds that a path
+    would read as structure is escaped as in a URL: "/" as "%2F" and "%" as "%25", so an
+    object named "shelf/box" (/shelf%2Fbox) and the child "box" of "shelf" (/shelf/box) have
+    paths of their own.
     """
     chain = _ancestors(obj)
     parts = []
     for i, o in enumerate(chain):
         name = o.name
-        prefixes = [a.name + "/" for a in chain[:i] if name.startswith(a.name + "/")]
-        if prefixes:
-            name = name[len(max(prefixes, key=len)) :]
-        parts.append(name)
+        if o.get(INSTANCER) is not None or o.get(NAMED_PART):
+            prefixes = [a.name + "/" for a in chain[:i] if name.startswith(a.name + "/")]
+            if prefixes:
+                name = name[len(max(prefixes, key=len)) :]
+        parts.append(path_name(name))
     root_colls = users_of(chain[0], users)
     colls = collection_chain(root_colls[0], parents) if root_colls else []
-    return "/" + "/".join([c.name for c in colls] + parts)
+    return "/" + "/".join([path_name(c.name) for c in colls] + parts)
+
+
+def path_name(name: str) -> str:
+    """A collection's or object's name as one element of a prim path: "%" and "/" escaped."""
+    return name.replace("%", "%25").replace("/", "%2F")
 
 
 def _ancestors(obj) -> list:
@@ -278,6 +289,8 @@ __all__ = [
     "resolved_labels",
     "label_chain",
     "object_path",
+    "path_name",
+    "NAMED_PART",
     "collection_parents",
     "collection_chain",
     "object_collections",

@@ -28,6 +28,7 @@ from ..console import console_captured
 from ..frame import FIRST_INSTANCE_ID, LabelTable
 from ..labels.blender import (
     BACKGROUND_PROPERTY,
+    NAMED_PART,
     apply_label_rules,
     collection_parents,
     object_collections,
@@ -519,6 +520,7 @@ def _asset(root_collection, spec: AssetSpec, config: Config, quiet: bool = False
             for src, base in zip(sources, base_names):
                 part = src.copy() if i else src  # copies share mesh data (linked duplicates)
                 part.name = f"{name}/{base}"
+                part[NAMED_PART] = True  # its prim path: .../NAME/BASE
                 parts.append(part)
             # The root after its parts took their names: a mesh named as the asset in its
             # file (mug.glb holding "mug") no longer holds the name the root is given.
@@ -703,6 +705,7 @@ def _members(members, spec, index, imported, labels, driven, unshown, kelvin, fi
         for src, base in zip(sources, base_names):
             part = src.copy() if copy else src  # copies share mesh data (linked duplicates)
             part.name = f"{name}/{base}"
+            part[NAMED_PART] = True
             parts.append(part)
         root = bpy.data.objects.new(name, None)  # after its parts took their names (_asset)
         members.append(root)

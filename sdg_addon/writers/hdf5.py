@@ -102,7 +102,10 @@ def attribute_maps(frame: AnnotatedFrame, semantic_type: str) -> list[dict]:
             category = idx  # the semantic map's own ids for these two
         else:
             category = frame.label_table.semantic_id(semantic_type, value)
-        entry = {"idx": idx, "name": path.rsplit("/", 1)[-1], "path": path, "category_id": category}
+        # The object's name is the path's last element, its "/" and "%" unescaped (prim paths
+        # write them %2F and %25: docs/annotators.md, Ids).
+        name = path.rsplit("/", 1)[-1].replace("%2F", "/").replace("%25", "%")
+        entry = {"idx": idx, "name": name, "path": path, "category_id": category}
         entry.update({k: v for k, v in labels.items() if k not in entry})
         out.append(entry)
     return out
