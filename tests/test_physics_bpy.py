@@ -314,3 +314,43 @@ def test_a_target_with_a_constraint_is_refused_before_anything_is_written(tmp_pa
     (rec,) = records(tmp_path / "free_out").values()
     v = next(s for s in rec["samples"] if s["type"] == "physics_settle")["values"]["box"]
     assert abs(v["settled_location"][2] - 0.1) < 0.005, v
+
+
+def test_a_blends_own_rigid_body_world_is_not_replaced_silently(tmp_path, capsys):
+    """A .blend whose rigid-body world drops a cube from z = 3 over the clip: a physics_settle
+    entry for another object replaced that world with its own, and the cube stayed at z = 3
+    in every frame. Refused (exit 2, naming the .blend's bodies and the way out), nothing
+    written; without the entry the cube falls."""
+    import math
+
+    bpy.ops.wm.read_homefile(use_empty=True)
+    scene = bpy.context.scene
+    scene.frame_start, scene.frame_end = 1, 50
+    bpy.ops.mesh.primitive_plane_add(size=10)
+    bpy.context.object.name = "floor"
+    bpy.ops.rigidbody.world_add()
+    bpy.ops.rigidbody.object_add(type="PASSIVE")
+    bpy.ops.mesh.primitive_cube_add(size=0.4, location=(-1, 0, 3))
+    bpy.context.object.name = "debris"
+    bpy.ops.rigidbody.object_add(type="ACTIVE")
+    bpy.ops.mesh.primitive_cube_add(size=0.2, location=(1, 0, 1))
+    bpy.context.object.name, bpy.context.object["semantics"] = "box", {"class": ["box"]}
+    cam = bpy.data.objects.new("CamA", bpy.data.cameras.new("CamA"))
+    scene.collection.objects.link(cam)
+    cam.location, cam.rotation_euler = (0, -6, 2), (math.radians(80), 0, 0)
+    scene.frame_set(1)
+    blend = tmp_path / "world.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(blend), copy=True)
+    bpy.ops.wm.read_homefile(use_empty=True)
+    text = (
+        '[run]\nframes = 6\n[render]\nresolution = [32, 24]\nsamples = 1\ndevice = "cpu"\n[sequence]\nclip_length = 6\n'
+        f'[scene]\nblend = "{blend.as_posix()}"\ncameras = ["CamA"]\n'
+    )
+    settle = '[[randomizers]]\ntype = "physics_settle"\ntargets = "box"\npassive = "floor"\n'
+    assert render(write_param(tmp_path, text + settle, "settle.toml"), tmp_path / "settle_out") == 2
+    err = capsys.readouterr().err
+    assert 'settle.toml: randomizers[0].type: got "physics_settle"' in err, err
+    assert "own rigid-body world simulates 'debris', 'floor'" in err and "Rigid Body World" in err, err
+    assert not (tmp_path / "settle_out").exists()
+    assert render(write_param(tmp_path, text, "plain.toml"), tmp_path / "plain_out") == 0
+    assert bpy.data.objects["debris"].matrix_world.translation.z < 2.9  # it fell

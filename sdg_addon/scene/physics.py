@@ -249,6 +249,29 @@ def check_settled_objects(built: BuiltScene, spec, targets: list[str]) -> tuple[
     )
 
 
+@target_check("physics_settle")
+def check_own_world(built: BuiltScene, spec, targets: list[str]) -> tuple[str, object, str] | None:
+    """A .blend's own rigid-body world keeps simulating: settling replaces the scene's world
+    with one of its own, and the .blend's bodies would stop (was: a .blend's cube falling
+    from z = 3 over frames 1..12 stayed at z = 3, in every frame, once a physics_settle
+    entry settled another object)."""
+    from .clip_physics import BODIES as CLIP_BODIES
+
+    world = built.scene.rigidbody_world
+    coll = world.collection if world is not None else None
+    if coll is None or coll.name in (BODIES, CLIP_BODIES) or not coll.all_objects:  # (not the tool's own)
+        return None
+    bodies = sorted(o.name for o in coll.all_objects)
+    listed = ", ".join(repr(n) for n in bodies[:5]) + (f" and {len(bodies) - 5} more" if len(bodies) > 5 else "")
+    return (
+        "type",
+        spec.name,
+        f"no physics_settle with a .blend whose own rigid-body world simulates {listed}: settling replaces "
+        "the scene's rigid-body world, and theirs would stop playing; remove that world in the .blend (Scene "
+        "Properties > Rigid Body World) to settle objects here, or leave physics_settle out",
+    )
+
+
 @applier("initial_velocity")
 def apply_initial_velocity(built: BuiltScene, target: str, v: dict) -> None:
     """Nothing to set on the object: scene.clip_physics gives its rigid body the velocity
