@@ -1010,3 +1010,12 @@ def test_an_output_folder_the_run_reads_images_from_is_refused_before_anything_i
         assert 'randomizers[0].files: got "photos/*/*.png"' in capsys.readouterr().err
         assert snapshot(out) == before
     assert render(q, tmp_path / "elsewhere") == 0
+    # An asset pool's ** glob holding the output folder (bop writes .ply models there).
+    (tmp_path / "models" / "a").mkdir(parents=True)
+    (tmp_path / "models" / "a" / "t.obj").write_text(TETRA)
+    pool = TINY.replace('primitive = "sphere"', 'files = "models/**/*.obj"')
+    r = param(tmp_path, pool, "r.toml")
+    capsys.readouterr()
+    assert render(r, tmp_path / "models" / "out") == 2
+    assert 'assets[0].files: got "models/**/*.obj"; expected a folder (or glob)' in capsys.readouterr().err
+    assert not (tmp_path / "models" / "out").exists()

@@ -2733,10 +2733,10 @@ def _distribution_values(d: Distribution):
 
 def output_read_back(cfg: Config, out: Path) -> list[Problem]:
     """The image folders and globs of the run's randomizers (`texture`, `world_hdri`,
-    `background`) that would read the output folder `out`: a file of theirs inside it, a
-    recursive folder or a `**` glob that holds it. The run would take its own images for
-    inputs (a resumed run's list of files differs from the first's; `--overwrite` deletes
-    files the list names)."""
+    `background`) and its asset pools' globs that would read the output folder `out`: a
+    file of theirs inside it, a recursive folder or a `**` glob that holds it. The run would
+    take its own files for inputs (a resumed run's list of files differs from the first's;
+    `--overwrite` deletes files the list names)."""
     real_out = Path(os.path.realpath(out))
 
     def inside_out(f: Path) -> bool:
@@ -2747,32 +2747,31 @@ def output_read_back(cfg: Config, out: Path) -> list[Problem]:
         real = Path(os.path.realpath(folder))
         return real == real_out or real in real_out.parents
 
-    def glob_root(pattern: str) -> Path:  # the fixed folder a `**` glob searches below
-        path = Path(pattern).expanduser()
-        fixed = [] if not path.is_absolute() else [Path(path.anchor)]
-        for part in path.parts[len(fixed) :]:
-            if any(c in part for c in "*?["):
-                break
-            fixed.append(part)
-        return Path(*fixed) if path.is_absolute() else cfg.files[0].parent.joinpath(*fixed)
+    def deep_glob_holds_out(pattern: str, base: Path) -> bool:  # `**` searches below the glob's fixed part
+        return "**" in pattern and holds_out(_fixed_part(pattern, base))
 
     expected = (
         f"a folder (or glob) that does not hold the output folder {out.as_posix()}: the run would read its "
-        "own images back as inputs; give the dataset a folder outside it"
+        "own files back as inputs; give the dataset a folder outside it"
     )
+    here = cfg.files[0].as_posix()
     problems = []
     for i, spec in enumerate(cfg.randomizers):
         folder, names = getattr(spec, "folder", None), getattr(spec, "names", None)
         if isinstance(folder, Path) and isinstance(names, list) and "folder" in spec.options:
             if any(inside_out(folder / n) for n in names) or (spec.options.get("recursive") and holds_out(folder)):
-                problems.append(
-                    Problem(cfg.files[0].as_posix(), f"randomizers[{i}].folder", spec.options["folder"], expected)
-                )
+                problems.append(Problem(here, f"randomizers[{i}].folder", spec.options["folder"], expected))
         paths = getattr(spec, "paths", None)
         if isinstance(paths, dict) and "files" in spec.options:
             given = spec.options["files"]
             patterns = [given] if isinstance(given, str) else list(given)
-            deep = any("**" in p and holds_out(glob_root(p)) for p in patterns)
+            deep = any(deep_glob_holds_out(p, cfg.files[0].parent) for p in patterns)
             if deep or any(inside_out(f) for f in paths.values()):
-                problems.append(Problem(cfg.files[0].as_posix(), f"randomizers[{i}].files", given, expected))
+                problems.append(Problem(here, f"randomizers[{i}].files", given, expected))
+    for i, a in enumerate(cfg.assets):
+        if a.files and a.pool_files:
+            file, where = cfg.asset_origin(i)
+            deep = deep_glob_holds_out(a.files.strip(), Path(file).parent)
+            if deep or any(inside_out(Path(f)) for f in a.pool_files):
+                problems.append(Problem(file, f"{where}.files", a.files, expected))
     return problems
