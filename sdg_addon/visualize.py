@@ -625,12 +625,13 @@ def _info_tile(ff, size, boxes, mask, overlay_kind, font) -> Image.Image:
         lines.append(f"{len(boxes)} tight 2D boxes")
     if overlay_kind != "none":
         lines.append(f"overlay: {overlay_kind} mask")
-    for text in lines:
+    empty = mask is not None and not mask.labelled.any()
+    for i, text in enumerate(lines):
         draw.text((4, y), text, font=font, fill=(235, 235, 235))
         y += lh
-    if mask is not None and not mask.labelled.any():
-        draw.text((4, y), "NO LABELLED OBJECTS IN VIEW", font=font, fill=(255, 80, 80))
-        y += lh
+        if i == 0 and empty:  # second: the tile of a small frame (96 x 64: 2 lines) shows it too
+            draw.text((4, y), "NO LABELLED OBJECTS IN VIEW", font=font, fill=(255, 80, 80))
+            y += lh
     legend = _legend(ff, boxes)
     if legend:
         draw.text((4, y), "classes (semantic map colours):", font=font, fill=(180, 180, 180))

@@ -228,6 +228,27 @@ def test_the_flow_tile_of_a_still_scene_is_black_not_its_float_noise_at_full_bri
     assert viz.colorize_flow(flow * 0.25)[0, 0].tolist() == [128, 0, 0]  # 0.5 px of at least 1
 
 
+def test_a_small_frame_with_no_object_in_view_says_so_in_its_info_tile(tmp_path):
+    """The info tile's "NO LABELLED OBJECTS IN VIEW" came after four lines (frame,
+    resolution, box count, overlay): a 96 x 64 frame's tile (48 x 32) has room for two, so
+    an empty frame looked like any other. It now comes second, in red, in the tile."""
+    w, h = 96, 64
+    io.write_png(tmp_path / "rgb_0000.png", np.full((h, w, 4), (90, 90, 90, 255), dtype=np.uint8))
+    ids = np.ones((h, w), dtype=np.uint32)  # only UNLABELLED ground
+    for name in ("instance_segmentation", "semantic_segmentation"):
+        image, _colors = colorize(ids)
+        io.write_png(tmp_path / f"{name}_0000.png", image)
+    io.write_json(tmp_path / "instance_segmentation_mapping_0000.json", {})
+    io.write_json(tmp_path / "semantic_segmentation_labels_0000.json", {})
+    io.write_npy(tmp_path / "bounding_box_2d_tight_0000.npy", np.zeros(0, dtype=BBOX_DTYPE))
+    io.write_json(tmp_path / "bounding_box_2d_tight_labels_0000.json", {})
+    io.write_json(tmp_path / "camera_params_0000.json", {"renderProductResolution": [w, h]})
+    panel = np.asarray(viz.frame_panel(tmp_path, 0).convert("RGB")).astype(int)
+    tiles = panel[:, w:]  # semantic map (grey: only ground) and info tile
+    red = (tiles[..., 0] > 200) & (tiles[..., 1] < 120) & (tiles[..., 2] < 120)
+    assert red.any()
+
+
 def test_the_info_tiles_legend_says_how_many_classes_did_not_fit(tmp_path, monkeypatch):
     """40 classes in view: the legend ran on past the tile's bottom edge and the classes
     there were lost without a word. Now those that fit are listed, then "+ N more classes"."""
