@@ -838,6 +838,21 @@ def test_prim_paths_are_unique_whatever_the_names_hold(clean_bpy):
     }
 
 
+def test_prim_path_goes_through_a_collection_that_renders(clean_bpy):
+    """An object in an excluded collection ("archive", first by name) and in a rendered one
+    ("shelf") had the path /archive/box, through the collection the view layer leaves out."""
+    scene = bpy.context.scene
+    archive, shelf = bpy.data.collections.new("archive"), bpy.data.collections.new("shelf")
+    scene.collection.children.link(archive)
+    scene.collection.children.link(shelf)
+    box = add("box", mesh("cube", "box", 0.2), collection=shelf, labels={"class": "box"})
+    archive.objects.link(box)
+    bpy.context.view_layer.layer_collection.children["archive"].exclude = True
+    assert discover_entities(scene)["box"].path == "/shelf/box"
+    bpy.context.view_layer.layer_collection.children["archive"].exclude = False
+    assert discover_entities(scene)["box"].path == "/archive/box"  # both render: the first by name
+
+
 def test_instance_labels_instancer_then_instanced(clean_bpy):
     """Copies resolve as: the instancer where it sits (its collections, parents, itself),
     then the instanced collection, then the prototype's own hierarchy; nearest wins."""

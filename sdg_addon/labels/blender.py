@@ -134,7 +134,7 @@ def resolved_labels(obj, parents, users: dict | None = None) -> dict[str, list[s
     return merge_labels(label_chain(obj, parents, users))
 
 
-def object_path(obj, parents, users: dict | None = None) -> str:
+def object_path(obj, parents, users: dict | None = None, rendered: set[int] | None = None) -> str:
     """A stable, readable path like /tabletop/mug/mug_001 (collections, parents, name).
 
     A name the run gave as PARENT/NAME (a realized copy "chair_012/seat" below its instancer
@@ -142,7 +142,8 @@ def object_path(obj, parents, users: dict | None = None) -> str:
     to the rest ("seat"), so paths do not repeat themselves. What a name holds that a path
     would read as structure is escaped as in a URL: "/" as "%2F" and "%" as "%25", so an
     object named "shelf/box" (/shelf%2Fbox) and the child "box" of "shelf" (/shelf/box) have
-    paths of their own.
+    paths of their own. The collections are those of the first (by name) of the outermost
+    object's collections that renders, given `rendered` (instancing.render_collections).
     """
     chain = _ancestors(obj)
     parts = []
@@ -154,6 +155,8 @@ def object_path(obj, parents, users: dict | None = None) -> str:
                 name = name[len(max(prefixes, key=len)) :]
         parts.append(path_name(name))
     root_colls = users_of(chain[0], users)
+    if rendered is not None:  # an object in an excluded collection too: the path it renders by
+        root_colls = [c for c in root_colls if c.as_pointer() in rendered] or root_colls
     colls = collection_chain(root_colls[0], parents) if root_colls else []
     return "/" + "/".join([path_name(c.name) for c in colls] + parts)
 

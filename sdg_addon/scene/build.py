@@ -431,7 +431,7 @@ def discover_entities(scene, realize: bool = True, frames=()) -> dict[str, Entit
         root, meshes = roots[name], members.get(name, [])
         for m in meshes:
             m.pass_index = next_id
-        entities[name] = Entity(name, root, meshes, next_id, object_path(root, parents, users), labels_of(root))
+        entities[name] = Entity(name, root, meshes, next_id, object_path(root, parents, users, colls), labels_of(root))
     return entities
 
 
