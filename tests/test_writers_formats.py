@@ -387,6 +387,17 @@ def test_writer_options_are_checked(tmp_path):
         create_writer("coco", tmp_path, polygon=True)
     with pytest.raises(ValueError, match="plain name"):
         create_writer("yolo", tmp_path, split="../x")
+    for split in (
+        "CON",
+        "nul",
+        ".hidden",
+        "-x",
+        "x" * 81,
+        "val.",
+    ):  # each refusal says why (before: 'letters, ...' for CON)
+        with pytest.raises(ValueError, match="reserved device name such as CON") as e:
+            create_writer("coco", tmp_path, split=split)
+        assert repr(split) in str(e.value)
 
 
 def test_mismatched_semantic_type_is_explained(tmp_path):

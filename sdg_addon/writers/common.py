@@ -145,7 +145,10 @@ def write_image(path, frame: AnnotatedFrame, options: dict, keep_alpha: bool = F
 
 def check_options(name: str, options: dict) -> None:
     if not is_safe_name(options["split"]):
-        raise ValueError(f"writer {name!r}: split {options['split']!r} must be a plain name (letters, digits, ._-)")
+        raise ValueError(
+            f"writer {name!r}: split {options['split']!r} must be a plain name (ASCII letters, digits, ._-; not "
+            "starting with . or -, at most 80 characters, not a reserved device name such as CON, NUL or COM1)"
+        )
 
 
 def atomic_text(path):
