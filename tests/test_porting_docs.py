@@ -65,3 +65,16 @@ def test_the_ports_table_has_a_row_per_port_and_a_result_each():
     for row in rows:
         result = row.strip("|").split("|")[-1].strip()
         assert result.split(" ")[0].rstrip(":") in ("works", "workaround", "impossible"), row
+
+
+def test_the_kubric_flow_row_says_its_channels_are_the_other_way_round():
+    """Kubric's forward_flow / backward_flow are (delta_row, delta_column) (its MOVi README
+    and its EXR reader); ours are (dx, dy). The page said 'x right and y down, as Kubric's',
+    and annotators.md 'the OpenCV / Sintel / Kubric convention': a port reading ours as
+    Kubric's swaps the two."""
+    text = PAGE.read_text(encoding="utf-8")
+    (row,) = [line for line in text.splitlines() if line.startswith("| `forward_flow`, `backward_flow` |")]
+    assert "(delta_row, delta_column)" in row and "flow[..., ::-1]" in row, row
+    assert "as Kubric's |" not in row
+    annotators = (ROOT / "docs" / "annotators.md").read_text(encoding="utf-8")
+    assert "Sintel / Kubric convention" not in annotators
