@@ -1203,3 +1203,34 @@ def test_clips_outside_a_base_scenes_frame_range_are_named_with_the_values_that_
     assert "set in [sequence]: start_frame = 101, clip_length = 20 (or fewer)" in said
     assert "frame range" not in warned("[sequence]\nclip_length = 2\nstart_frame = 119\n")
     assert "frame range" not in warned("")
+
+
+def test_a_metaball_rendered_as_part_of_its_family_is_named_when_its_labels_are_lost(tmp_path, clean_bpy, capsys):
+    """Blender renders a family of metaballs (blob, blob.001) as one surface, blob's: the
+    labels set on blob.001 were dropped without a word. The run names it; a family whose
+    members share their labels loses nothing and is not named."""
+    scene = bpy.context.scene
+    for name, x, label in (
+        ("blob", -0.3, "blob"),
+        ("blob.001", 0.0, "drop"),
+        ("gel", 1.5, "gel"),
+        ("gel.001", 1.8, "gel"),
+    ):
+        data = bpy.data.metaballs.new(name)
+        data.elements.new().radius = 0.6
+        obj = bpy.data.objects.new(name, data)
+        scene.collection.objects.link(obj)
+        obj.location = (x, 0.0, 0.0)
+        obj["semantics"] = {"class": [label]}
+    cam = bpy.data.objects.new("CamA", bpy.data.cameras.new("CamA"))
+    scene.collection.objects.link(cam)
+    cam.location, cam.rotation_euler = (0.5, -6.0, 0.0), (math.pi / 2, 0.0, 0.0)
+    blend = saved_variant(tmp_path / "blobs.blend")
+    param = blend_param(blend, "[annotators]\ninstance_segmentation = {}\n")
+    capsys.readouterr()
+    assert main(["render", str(param), "--out", str(tmp_path / "out"), "--quiet"]) == 0
+    err = capsys.readouterr().err
+    assert "metaballs whose labels are in no mask and no box: 'blob.001' as part of 'blob'." in err, err
+    assert "gel" not in err
+    masked = json.loads((tmp_path / "out" / "instance_segmentation_mapping_0000.json").read_text())
+    assert set(masked.values()) == {"BACKGROUND", "/blob", "/gel"}

@@ -15,6 +15,7 @@ import fnmatch
 import io
 import logging
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -127,6 +128,7 @@ class BuiltScene:
     layers_note: str = ""  # a base scene's view layers enabled for rendering besides the one recorded
     set_note: str = ""  # a base scene's background set: objects rendered, not labelled
     instancing_note: str = ""  # collection instances whose copies cannot match Blender's
+    metaball_note: str = ""  # metaballs rendered as part of another of their family: own labels unused
     missing: list[str] = field(default_factory=list)  # files the scene's data reads that are not there
     failed_drivers: list[str] = field(default_factory=list)  # drivers Blender did not evaluate (Python)
     # Model files' materials that show none of the colour / roughness / metallic the file sets
@@ -315,10 +317,48 @@ def build_scene(config: Config, open_scene=None, quiet: bool = False) -> BuiltSc
     frames = clip_scene_frames(config.sequence, config.randomizers)
     built.instancing_note = relative_collection_note(scene, clip=bool(frames))  # before instances are made real
     built.entities = discover_entities(scene, frames=frames)
+    built.metaball_note = metaball_note(scene, built.entities)
     built.label_table = label_table(config.label_order(), built.entities.values())
     built.own_surfaces = {m.name: own_surface(m) for e in built.entities.values() for m in e.meshes}
     _drive_scene_materials(built, config)
     return built
+
+
+def metaball_note(scene, entities: dict[str, Entity]) -> str:
+    """Metaballs whose labels are lost: Blender renders the metaballs of one family (one
+    name but for a `.NNN` number: blob, blob.001) as one surface, that of the family's first
+    (blob), so another's own labels are in no mask and no box. A sentence naming them, or ''."""
+    of = {m.name: e for e in entities.values() for m in e.meshes if m.type == "META"}
+    if len(of) < 2:
+        return ""
+    render_view_layer(scene).update()  # instances were made real since
+    depsgraph = render_view_layer(scene).depsgraph
+
+    def shows(name) -> bool:
+        evaluated = scene.objects[name].evaluated_get(depsgraph)
+        try:
+            return len(evaluated.to_mesh().vertices) > 0
+        except RuntimeError:
+            return False
+        finally:
+            evaluated.to_mesh_clear()
+
+    families: dict[str, list[str]] = {}
+    for name in sorted(of):
+        families.setdefault(re.sub(r"\.[0-9]+$", "", name), []).append(name)
+    lost = []
+    for names in families.values():
+        shown = [n for n in names if len(names) > 1 and shows(n)]
+        for name in names:
+            if shown and name not in shown and of[name].labels != of[shown[0]].labels:
+                lost.append(f"{name!r} as part of {shown[0]!r}")
+    if not lost:
+        return ""
+    return (
+        f"metaballs whose labels are in no mask and no box: {', '.join(lost)}. Blender renders a family of "
+        "metaballs (one name but for a .NNN number) as one surface, its first one's, with that one's labels and "
+        "instance id; to label a metaball apart, give it a name of its own (blob_b rather than blob.001)"
+    )
 
 
 def _drive_scene_materials(built: BuiltScene, config: Config) -> None:
