@@ -322,7 +322,7 @@ def test_the_summary_says_when_the_dataset_holds_fewer_frames_than_its_run_makes
     for f in (0, 1):
         w.write(make_frame(f))
     frames = dict(_summary_rows(collect(out)))["frames"]
-    assert frames.startswith("2 of 3: 1 not finished (") and "render --resume" in frames
+    assert frames.startswith("2 of 3: 1 not finished (") and "render --resume" in frames and "--frames" in frames
     w.write(make_frame(2))
     assert dict(_summary_rows(collect(out)))["frames"] == "3"
 

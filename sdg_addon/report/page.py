@@ -187,7 +187,7 @@ def _summary_rows(stats: Stats) -> list[tuple[str, str]]:
     if isinstance(planned, int) and not isinstance(planned, bool) and 0 <= stats.frame_count < planned:
         frames = (
             f"{stats.frame_count} of {planned}: {planned - stats.frame_count} not finished (a run under way, "
-            "one stopped, which render --resume continues, or shards not rendered yet)"
+            "one stopped, which render --resume continues, or one of some frames: --frames, --shard)"
         )
     rows = [
         ("frames", _e(frames)),
