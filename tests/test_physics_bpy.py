@@ -354,3 +354,18 @@ def test_a_blends_own_rigid_body_world_is_not_replaced_silently(tmp_path, capsys
     assert not (tmp_path / "settle_out").exists()
     assert render(write_param(tmp_path, text, "plain.toml"), tmp_path / "plain_out") == 0
     assert bpy.data.objects["debris"].matrix_world.translation.z < 2.9  # it fell
+
+
+def test_a_collider_hidden_this_frame_holds_nothing(tmp_path):
+    """The table, a passive collider, hidden this frame by a visibility entry: the boxes
+    came to rest on its top, 0.72 m up in mid-air in the picture. A hidden collider takes no
+    part (as clip physics leaves hidden objects out): every box rests on the ground (or on
+    another box), and the log's passive list names the ground alone."""
+    hide = '[[randomizers]]\ntype = "visibility"\ntargets = "table"\nvisible = false\n'
+    text = SCENE.replace("frames = 3", "frames = 1").replace("[[randomizers]]", hide + "[[randomizers]]", 1)
+    assert render(write_param(tmp_path, text, "hidden.toml"), tmp_path / "out") == 0
+    (rec,) = records(tmp_path / "out").values()
+    settled = next(s for s in rec["samples"] if s["type"] == "physics_settle")["values"]
+    assert all(v["passive"] == ["ground"] for v in settled.values()), settled
+    for name, v in settled.items():
+        assert v["at_rest"] and v["settled_location"][2] < 0.4, (name, v["settled_location"])

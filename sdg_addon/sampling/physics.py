@@ -74,7 +74,9 @@ class PhysicsSettle(RandomizerSpec):
 
     def sample(self, rng, frame, targets, facts=None, earlier=()):
         hidden = hidden_in(earlier)
-        passive = resolve(self.options["passive"], [n for n in facts.names() if n not in targets])
+        # A collider hidden this frame (a pool's table not shown) is not there to land on:
+        # it would hold the targets in mid-air, as clip physics leaves hidden objects out.
+        passive = resolve(self.options["passive"], [n for n in facts.names() if n not in targets and n not in hidden])
         out = {}
         for t in targets:
             drop = float(self.params["drop"].sample(rng, frame)) if "drop" in self.params else 0.0
