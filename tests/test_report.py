@@ -305,6 +305,26 @@ def test_the_report_of_a_clips_folder_does_not_say_its_datasets_audit_is_missing
     assert dict(_summary_rows(whole))["warnings"] == "frame 1: something"
 
 
+def test_an_empty_box_row_is_skipped_not_a_math_domain_error(tmp_path):
+    """A tight box row with x_max < x_min (a dataset made elsewhere listing an object not
+    in view) stopped the report with "error: math domain error" (the square root of a
+    negative area); preview skips such rows, and so does the report now."""
+    from test_writers_formats import make_frame
+
+    from sdg_addon.report.stats import collect
+    from sdg_addon.writers import create_writer
+
+    out = tmp_path / "elsewhere"
+    create_writer("basic", out).write(make_frame(0))
+    path = out / "bounding_box_2d_tight_0000.npy"
+    boxes = np.load(path)
+    n = len(boxes)
+    boxes[0]["x_min"], boxes[0]["x_max"] = 20, 10
+    np.save(path, boxes)
+    stats = collect(out)
+    assert sum(stats.instances.values()) == n - 1 and len(stats.centres) == n - 1
+
+
 def test_the_summary_says_when_the_dataset_holds_fewer_frames_than_its_run_makes(tmp_path):
     """A report of a run under way, or of one stopped by Ctrl-C (37 of 40 frames), said
     "frames 37" like a finished dataset's. The summary now gives the run's count and says

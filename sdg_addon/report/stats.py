@@ -126,6 +126,8 @@ def collect(folder: Path | str, semantic_type: str = "class") -> Stats:
                 missing_boxes += 1
             box_labels = ff.json("bounding_box_2d_tight_labels") or {}
             for b in boxes or []:
+                if b.x_max < b.x_min or b.y_max < b.y_min:
+                    continue  # an empty box (a dataset made elsewhere: an object not in view), as preview skips it
                 label = _label_of(box_labels, b.semantic_id, semantic_type)
                 if label is None:
                     continue
