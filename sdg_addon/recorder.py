@@ -379,6 +379,8 @@ class Recorder:
             self.warn(built.set_note)
         if built.instancing_note:
             self.warn(built.instancing_note)
+        if built.cameras_note:
+            self.warn(built.cameras_note)
         if built.metaball_note:
             self.warn(built.metaball_note)
         if built.unshown_looks:

@@ -1234,3 +1234,39 @@ def test_a_metaball_rendered_as_part_of_its_family_is_named_when_its_labels_are_
     assert "gel" not in err
     masked = json.loads((tmp_path / "out" / "instance_segmentation_mapping_0000.json").read_text())
     assert set(masked.values()) == {"BACKGROUND", "/blob", "/gel"}
+
+
+def test_cameras_left_out_of_renders_are_not_recorded_by_default(tmp_path, clean_bpy, capsys):
+    """By default every camera of the .blend was recorded, those in a collection excluded
+    from the view layer and those disabled for rendering too, without a word: the artist's
+    left-out cameras rendered and labelled. Now the default takes the others and the run
+    names what it leaves out and what it records; `cameras` records any camera it names."""
+    scene = bpy.context.scene
+    shelved = bpy.data.collections.new("shelved")
+    scene.collection.children.link(shelved)
+    for name, coll, off in (("CamA", scene.collection, False), ("CamEx", shelved, False), ("CamOff", None, True)):
+        cam = bpy.data.objects.new(name, bpy.data.cameras.new(name))
+        (coll or scene.collection).objects.link(cam)
+        cam.hide_render = off
+    bpy.context.view_layer.layer_collection.children["shelved"].exclude = True
+    blend = saved_variant(tmp_path / "cams.blend")
+    param = blend_param(blend)
+    text = param.read_text()
+
+    def record(cameras: str, out: Path) -> tuple[int, str]:
+        param.write_text(text.replace('cameras = ["CamA"]', cameras))
+        capsys.readouterr()
+        code = main(["render", str(param), "--out", str(out), "--quiet"])
+        return code, capsys.readouterr().err
+
+    code, err = record("", tmp_path / "default")
+    assert code == 0, err
+    assert json.loads((tmp_path / "default" / "audit" / "cameras.json").read_text()) == ["CamA"]
+    assert (
+        "cameras of the base scene left out, as the artist left them out of renders: 'CamEx' (its collection is "
+        "excluded from the view layer or disabled for rendering), 'CamOff' (disabled for rendering); recorded: 'CamA'"
+    ) in err, err
+    code, err = record('cameras = ["CamA", "CamEx", "CamOff"]', tmp_path / "named")
+    assert code == 0, err
+    assert json.loads((tmp_path / "named" / "audit" / "cameras.json").read_text()) == ["CamA", "CamEx", "CamOff"]
+    assert "left out" not in err

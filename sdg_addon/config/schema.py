@@ -264,7 +264,8 @@ BASE_SCENE_FIELDS = (
         "cameras",
         "strings",
         [],
-        "name globs of the .blend's cameras to render (default: every camera of the scene); `[[cameras]]` add to them",
+        "name globs of the .blend's cameras to render (default: every camera of the scene not disabled for rendering "
+        "and not in a collection excluded from the view layer or disabled for rendering); `[[cameras]]` add to them",
     ),
     Field(
         "lights",

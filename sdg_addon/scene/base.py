@@ -152,15 +152,32 @@ def render_view_layer(scene):
     return next((vl for vl in scene.view_layers if vl.use), scene.view_layers[0])
 
 
-def scene_cameras(scene, patterns: list[str]) -> list[str]:
-    """Names of the scene's camera objects matching `patterns` (all when empty), sorted."""
-    names = sorted(o.name for o in scene.objects if o.type == "CAMERA")
+def scene_cameras(scene, patterns: list[str]) -> tuple[list[str], list[str]]:
+    """(names, left out) of the scene's camera objects, sorted: those matching `patterns`;
+    with none, those the artist left in the renders: not disabled for rendering and in a
+    collection the recorded view layer renders (not excluded, not disabled for rendering);
+    the others are left out, each named with why ("'CamB' (disabled for rendering)")."""
+    from .instancing import render_collections
+
+    cameras = sorted((o for o in scene.objects if o.type == "CAMERA"), key=lambda o: o.name)
+    names = [o.name for o in cameras]
     if not patterns:
-        return names
+        rendered = render_collections(scene)
+        chosen, left_out = [], []
+        for o in cameras:
+            if not any(c.as_pointer() in rendered for c in o.users_collection):
+                left_out.append(
+                    f"{o.name!r} (its collection is excluded from the view layer or disabled for rendering)"
+                )
+            elif o.hide_render:
+                left_out.append(f"{o.name!r} (disabled for rendering)")
+            else:
+                chosen.append(o.name)
+        return chosen, left_out
     chosen = sorted({n for n in names for p in patterns if fnmatch.fnmatchcase(n, p)})
     if not chosen:
         raise FieldError("scene.cameras", patterns, f"patterns matching a camera of the scene (its cameras: {names})")
-    return chosen
+    return chosen, []
 
 
 def scene_lights(scene, patterns: list[str]) -> dict[str, bpy.types.Object]:

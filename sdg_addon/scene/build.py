@@ -128,6 +128,7 @@ class BuiltScene:
     layers_note: str = ""  # a base scene's view layers enabled for rendering besides the one recorded
     set_note: str = ""  # a base scene's background set: objects rendered, not labelled
     instancing_note: str = ""  # collection instances whose copies cannot match Blender's
+    cameras_note: str = ""  # a base scene's cameras left out by default (excluded, disabled for rendering)
     metaball_note: str = ""  # metaballs rendered as part of another of their family: own labels unused
     missing: list[str] = field(default_factory=list)  # files the scene's data reads that are not there
     failed_drivers: list[str] = field(default_factory=list)  # drivers Blender did not evaluate (Python)
@@ -242,7 +243,13 @@ def build_scene(config: Config, open_scene=None, quiet: bool = False) -> BuiltSc
         if config.sequence.clip_length > 1:
             built.range_note = frame_range_note(scene, config.sequence.start_frame, config.sequence.clip_length)
         built.set_note = background_set_note(scene)
-        base_cams = scene_cameras(scene, base.cameras)
+        base_cams, left_out = scene_cameras(scene, base.cameras)
+        if left_out:
+            built.cameras_note = (
+                f"cameras of the base scene left out, as the artist left them out of renders: {', '.join(left_out)}; "
+                f"recorded: {', '.join(repr(n) for n in base_cams) or 'none'}. To record one, name it in "
+                "[scene] cameras"
+            )
         # The scene's pixels as it renders them (Output > Format > Aspect X / Y): kept per
         # camera, since the capture sets each camera's own (square for [[cameras]] without fy).
         aspect = [scene.render.pixel_aspect_x, scene.render.pixel_aspect_y]
@@ -299,7 +306,10 @@ def build_scene(config: Config, open_scene=None, quiet: bool = False) -> BuiltSc
     built.render_cameras = [n for n in built.cameras if n not in {c.name for c in config.cameras}]
     built.render_cameras += [c.name for c in config.cameras]
     if not built.render_cameras:
-        raise FieldError("cameras", MISSING, "at least one [[cameras]] entry: the base scene has no camera")
+        why = "the base scene has no camera"
+        if built.cameras_note:
+            why = built.cameras_note
+        raise FieldError("cameras", MISSING, f"at least one [[cameras]] entry: {why}")
     for name in built.render_cameras:
         check_projection(built.cameras[name], base.blend)
         check_camera_transform(built.cameras[name], base.blend)
