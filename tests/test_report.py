@@ -325,6 +325,35 @@ def test_an_empty_box_row_is_skipped_not_a_math_domain_error(tmp_path):
     assert sum(stats.instances.values()) == n - 1 and len(stats.centres) == n - 1
 
 
+def test_the_classes_are_the_label_type_the_boxes_are_labelled_by(tmp_path):
+    """A run with bounding_box_2d_tight = { semantic_type = "kind" } labels its boxes by
+    "kind": the report looked up "class" in them, found none, and said 0 visible instances,
+    every class in red as never seen, beside 10 boxes. It now takes the classes from the
+    label type the run's boxes are labelled by, and says which."""
+    from test_writers_formats import make_frame
+
+    from sdg_addon.report.stats import collect
+    from sdg_addon.writers import create_writer
+
+    out = tmp_path / "kind"
+    (out / "audit").mkdir(parents=True)
+    resolved = {"annotators": {"bounding_box_2d_tight": {"semantic_type": "kind"}}}
+    (out / "audit" / "resolved.json").write_text(json.dumps(resolved))
+    create_writer("basic", out).write(make_frame(0))
+    path = out / "bounding_box_2d_tight_labels_0000.json"
+    labels = json.loads(path.read_text())
+    path.write_text(json.dumps({i: {"kind": f"k_{v['class']}"} for i, v in labels.items()}))
+    (out / "audit" / "label_table.json").write_text(
+        json.dumps({"kind": sorted({f"k_{v['class']}" for v in labels.values()})})
+    )
+    stats = collect(out)
+    boxes = len(np.load(out / "bounding_box_2d_tight_0000.npy"))
+    assert sum(stats.instances.values()) == boxes > 0
+    assert set(stats.classes) == {f"k_{v['class']}" for v in labels.values()}
+    assert any("'kind' labels" in n for n in stats.notes)
+    assert sum(collect(out, "class").instances.values()) == 0  # asked for: as asked
+
+
 def test_the_summary_says_when_the_dataset_holds_fewer_frames_than_its_run_makes(tmp_path):
     """A report of a run under way, or of one stopped by Ctrl-C (37 of 40 frames), said
     "frames 37" like a finished dataset's. The summary now gives the run's count and says

@@ -77,12 +77,22 @@ def _read_json(path: Path, default=None):
         return default
 
 
-def collect(folder: Path | str, semantic_type: str = "class") -> Stats:
+def collect(folder: Path | str, semantic_type: str | None = None) -> Stats:
+    """`semantic_type`: the label type whose values are the classes; default: the one the
+    run's bounding_box_2d_tight annotator labels its rows by (audit/resolved.json), "class"."""
     folder = Path(folder)
     audit = folder / "audit"
     notes: list[str] = []
     cams = visualize.cameras(folder)
     resolved = _read_json(audit / "resolved.json", {}) or {}
+    if semantic_type is None:
+        boxes_options = (
+            (resolved.get("annotators") or {}).get("bounding_box_2d_tight") if isinstance(resolved, dict) else None
+        )
+        chosen = boxes_options.get("semantic_type") if isinstance(boxes_options, dict) else None
+        semantic_type = chosen if isinstance(chosen, str) and chosen else "class"
+        if semantic_type != "class":
+            notes.append(f"classes are the {semantic_type!r} labels, by which bounding_box_2d_tight labels its boxes")
     clip_length = int((resolved.get("sequence") or {}).get("clip_length") or 1)
     in_clip = {cam: visualize.frames(folder, cam) for cam in cams}  # numbers as in file names
     frames = {cam: [_run_frame(cam, f, clip_length) for f in numbers] for cam, numbers in in_clip.items()}
