@@ -816,6 +816,11 @@ def test_sigterm_during_merge_is_one_line_and_releases_the_lock(tmp_path, capsys
 
 
 TETRA = "v 0 0 0\nv 1 0 0\nv 0 1 0\nv 0 0 1\nf 1 2 3\nf 1 2 4\nf 1 3 4\nf 2 3 4\n"
+TETRA_PLY = (
+    "ply\nformat ascii 1.0\nelement vertex 4\nproperty float x\nproperty float y\nproperty float z\n"
+    "element face 4\nproperty list uchar int vertex_indices\nend_header\n"
+    "0 0 0\n1 0 0\n0 1 0\n0 0 1\n3 0 1 2\n3 0 1 3\n3 0 2 3\n3 1 2 3\n"
+)
 
 
 @pytest.mark.parametrize("changed", ["m.obj", "tex/wood.png"])
@@ -997,25 +1002,32 @@ def test_an_output_folder_the_run_reads_images_from_is_refused_before_anything_i
     assert 'randomizers[0].folder: got "tex"; expected a folder (or glob) that does not hold the output' in err, err
     assert not (tmp_path / "tex" / "out").exists()
     assert main(["validate", str(p), "--out", str(tmp_path / "tex" / "out")]) == 2  # validate says it too
-    # A glob of one level matches the dataset's images once it has some: --resume and
-    # --overwrite are refused before anything is written or deleted.
+    # A glob of one level that matches the dataset's images (photos/*/*.png, --out photos/out):
+    # refused at the first run, and at --overwrite of a dataset there (nothing deleted).
     photos = '\n[[randomizers]]\ntype = "background"\ntargets = "cam"\nfiles = "photos/*/*.png"\n'
     q = param(tmp_path, TINY.replace("[render]", "[render]\nfilm_transparent = true") + photos, "q.toml")
     out = tmp_path / "photos" / "out"
-    assert render(q, out, "--frames", "0:1") == 0
+    capsys.readouterr()
+    assert render(q, out) == 2 and not out.exists()
+    assert 'randomizers[0].files: got "photos/*/*.png"' in capsys.readouterr().err
+    assert render(param(tmp_path, TINY, "plain.toml"), out) == 0
     before = snapshot(out)
-    for mode in ("--resume", "--overwrite"):
-        capsys.readouterr()
-        assert render(q, out, mode) == 2
-        assert 'randomizers[0].files: got "photos/*/*.png"' in capsys.readouterr().err
-        assert snapshot(out) == before
+    assert render(q, out, "--overwrite") == 2 and snapshot(out) == before
     assert render(q, tmp_path / "elsewhere") == 0
+    # A glob of files the tool never writes (*.jpg) may hold it.
+    from PIL import Image
+
+    Image.fromarray(np.full((4, 4, 3), 90, np.uint8)).save(tmp_path / "photos" / "set1" / "b.jpg")
+    jpg = q.read_text().replace("photos/*/*.png", "photos/*/*.jpg")
+    capsys.readouterr()
+    assert main(["validate", str(param(tmp_path, jpg, "j.toml")), "--out", str(tmp_path / "photos" / "o2")]) == 0
+    assert "does not hold the output folder" not in capsys.readouterr().err
     # An asset pool's ** glob holding the output folder (bop writes .ply models there).
     (tmp_path / "models" / "a").mkdir(parents=True)
-    (tmp_path / "models" / "a" / "t.obj").write_text(TETRA)
-    pool = TINY.replace('primitive = "sphere"', 'files = "models/**/*.obj"')
+    (tmp_path / "models" / "a" / "t.ply").write_text(TETRA_PLY)
+    pool = TINY.replace('primitive = "sphere"', 'files = "models/**/*.ply"')
     r = param(tmp_path, pool, "r.toml")
     capsys.readouterr()
     assert render(r, tmp_path / "models" / "out") == 2
-    assert 'assets[0].files: got "models/**/*.obj"; expected a folder (or glob)' in capsys.readouterr().err
+    assert 'assets[0].files: got "models/**/*.ply"; expected a folder (or glob)' in capsys.readouterr().err
     assert not (tmp_path / "models" / "out").exists()

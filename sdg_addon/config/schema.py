@@ -2732,10 +2732,19 @@ def _distribution_values(d: Distribution):
     return [(k, x) for k, x in d.params.items() if k in ("low", "high", "mean")]
 
 
+# What a run writes into its output folder (frames, joined files, models, reports, the
+# audit trail and its copies of the inputs), by extension.
+WRITTEN_SUFFIXES = {
+    *("png", "npy", "npz", "json", "jsonl", "txt", "tar", "hdf5", "ply", "pcd", "bin", "label", "tiff"),
+    *("ini", "yaml", "html", "blend", "toml", "lock", "tmp"),
+}
+
+
 def output_read_back(cfg: Config, out: Path) -> list[Problem]:
     """The image folders and globs of the run's randomizers (`texture`, `world_hdri`,
     `background`) and its asset pools' globs that would read the output folder `out`: a
-    file of theirs inside it, a recursive folder or a `**` glob that holds it. The run would
+    file of theirs inside it, a recursive folder that holds it, a glob that can match a file
+    inside it (`photos/*/*.png` with `photos/out`, `**` below it). The run would
     take its own files for inputs (a resumed run's list of files differs from the first's;
     `--overwrite` deletes files the list names)."""
     real_out = Path(os.path.realpath(out))
@@ -2748,8 +2757,24 @@ def output_read_back(cfg: Config, out: Path) -> list[Problem]:
         real = Path(os.path.realpath(folder))
         return real == real_out or real in real_out.parents
 
-    def deep_glob_holds_out(pattern: str, base: Path) -> bool:  # `**` searches below the glob's fixed part
-        return "**" in pattern and holds_out(_fixed_part(pattern, base))
+    def glob_reaches_out(pattern: str, base: Path) -> bool:
+        """Whether the glob can match a file inside `out`: its components match the output
+        folder's path below the glob's root and go on below it (`**` matches any depth)."""
+        path = Path(pattern).expanduser()
+        root = Path(path.anchor) if path.is_absolute() else base
+        parts = path.parts[1:] if path.is_absolute() else path.parts
+        suffix = parts[-1].rpartition(".")[2].lower() if "." in parts[-1] else "*"
+        if not any(c in suffix for c in "*?[") and suffix not in WRITTEN_SUFFIXES:
+            return False  # (`*.jpg`: the tool writes none)
+        below = Path(os.path.relpath(real_out, os.path.realpath(root))).parts
+        if below[:1] == ("..",):
+            return False
+        for i, part in enumerate(parts):
+            if "**" in part or i >= len(below):
+                return True
+            if not fnmatch.fnmatchcase(below[i], part):
+                return False
+        return False
 
     expected = (
         f"a folder (or glob) that does not hold the output folder {out.as_posix()}: the run would read its "
@@ -2766,13 +2791,13 @@ def output_read_back(cfg: Config, out: Path) -> list[Problem]:
         if isinstance(paths, dict) and "files" in spec.options:
             given = spec.options["files"]
             patterns = [given] if isinstance(given, str) else list(given)
-            deep = any(deep_glob_holds_out(p, cfg.files[0].parent) for p in patterns)
+            deep = any(glob_reaches_out(p, cfg.files[0].parent) for p in patterns)
             if deep or any(inside_out(f) for f in paths.values()):
                 problems.append(Problem(here, f"randomizers[{i}].files", given, expected))
     for i, a in enumerate(cfg.assets):
         if a.files and a.pool_files:
             file, where = cfg.asset_origin(i)
-            deep = deep_glob_holds_out(a.files.strip(), Path(file).parent)
+            deep = glob_reaches_out(a.files.strip(), Path(file).parent)
             if deep or any(inside_out(Path(f)) for f in a.pool_files):
                 problems.append(Problem(file, f"{where}.files", a.files, expected))
     return problems
