@@ -118,7 +118,7 @@ def collect(folder: Path | str, semantic_type: str | None = None) -> Stats:
     centres = []
     depth_per_frame, depth_sample = [], []
     image_sizes: dict[str, tuple[int, int]] = {}  # cameras may differ (a camera's width, height)
-    missing_boxes = 0
+    missing_boxes = unnamed = 0
     depth_frames = no_surface = 0
     for cam, numbers in in_clip.items():
         files = visualize.camera_frame_files(folder, cam)  # the folder read once, not per frame
@@ -140,6 +140,7 @@ def collect(folder: Path | str, semantic_type: str | None = None) -> Stats:
                     continue  # an empty box (a dataset made elsewhere: an object not in view), as preview skips it
                 label = _label_of(box_labels, b.semantic_id, semantic_type)
                 if label is None:
+                    unnamed += 1
                     continue
                 if label not in classes:
                     classes.append(label)
@@ -166,6 +167,11 @@ def collect(folder: Path | str, semantic_type: str | None = None) -> Stats:
                     step = max(1, finite.size // DEPTH_SAMPLE)
                     depth_sample.append(finite[::step])
     depth_per_frame.sort(key=lambda t: t[0])  # frame order (cameras / clips are read one after another)
+    if unnamed:  # a frame still being written (its labels file not yet there), a row of another type
+        notes.append(
+            f"{unnamed} box row(s) whose semanticId their frame's bounding_box_2d_tight_labels gives no "
+            f"{semantic_type!r} label: not counted"
+        )
     if missing_boxes:
         notes.append(f"{missing_boxes} frame(s) without bounding_box_2d_tight: no boxes, classes or occlusion there")
     if not have_truncation:
