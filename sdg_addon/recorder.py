@@ -368,7 +368,11 @@ class Recorder:
                 "a Python expression only in a file it trusts (Preferences > Save & Load > Auto Run Python Scripts)"
             )
         if built.unit_note:
-            self.warn(built.unit_note + converted_units_note(self.config.writers))
+            from .annotators.lidar import ranges_note
+            from .scene.base import meters_per_unit
+
+            ranges = ranges_note(self.config.lidars, meters_per_unit(built.scene))
+            self.warn(built.unit_note + converted_units_note(self.config.writers) + ranges)
         if built.fps_note:
             self.warn(built.fps_note)
         if built.range_note:

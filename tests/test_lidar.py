@@ -210,3 +210,21 @@ def test_lidar_names_never_lead_outside_the_folder(tmp_path, writer):
     w.finalize()
     inside = sorted(p for p in tmp_path.rglob("*") if p.is_file())
     assert inside and all(out in p.parents for p in inside)
+
+
+def test_the_unit_scale_warning_gives_the_lidars_ranges_in_metres(tmp_path):
+    """In a base .blend in centimetres a LiDAR's ranges are Blender units, also its preset's
+    max_range (a real sensor's metres): a spinning_16 reached 1 m and its scans were empty,
+    the warning saying only that the file's lengths are Blender units. It now names each
+    LiDAR's range in metres and the value for a range in metres."""
+    from sdg_addon.annotators.lidar import ranges_note
+
+    p = tmp_path / "p.toml"
+    p.write_text(
+        '[[cameras]]\nname = "cam"\nlocation = [0, -4, 1]\n[[lidars]]\nname = "roof"\npreset = "spinning_16"\n'
+    )
+    lidars = load_config(p).lidars
+    note = ranges_note(lidars, 0.01)
+    assert "'roof' 0.5 .. 100 (0.005 .. 1 m)" in note, note
+    assert "max_range = 10000 for 100 m" in note, note
+    assert ranges_note(lidars, 1.0) == "" and ranges_note([], 0.01) == ""

@@ -191,3 +191,4 @@ def test_lidar_files_are_metres_whatever_the_unit_scale(runs):
     assert np.allclose(clouds["m"][1]["xyz"], pts["m"][:, :3])
     warned = next(w for w in warnings(runs.cm) if "unit scale is 0.01" in w)
     assert "kitti_velodyne (metres)" in warned and "pcd (metres)" in warned, warned
+    assert "so are the LiDARs' ranges" in warned and "'velo' " in warned, warned

@@ -110,3 +110,21 @@ class Lidar(Annotator):
             "sensor_to_world": frame.camera.camera_to_world.tolist(),
         }
         return {"data": data, "info": info}
+
+
+def ranges_note(lidars, meters_per_unit: float) -> str:
+    """For the unit-scale warning: a LiDAR's ranges are Blender units there too, also its
+    preset's max_range (a real sensor's metres) and min_range's default, so in a scene in
+    centimetres a spinning_16 (100) sees 1 m and its scans are empty without a word."""
+    if meters_per_unit == 1.0 or not lidars:
+        return ""
+    said = ", ".join(
+        f"{s.name!r} {s.min_range:g} .. {s.max_range:g} ({s.min_range * meters_per_unit:g} .. "
+        f"{s.max_range * meters_per_unit:g} m)"
+        for s in lidars
+    )
+    first = lidars[0]
+    return (
+        f"; so are the LiDARs' ranges (a preset's and min_range's default too): {said}; for a range in metres, "
+        f"give it in Blender units (max_range = {first.max_range / meters_per_unit:g} for {first.max_range:g} m)"
+    )
