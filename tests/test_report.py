@@ -635,6 +635,8 @@ def test_frames_with_no_surface_in_view_are_not_said_to_have_no_depth_files(tmp_
     assert [f for f, _lo, _hi in stats.depth_per_frame] == [2]
     assert "2 of 3 frame(s) with no surface in view" in " ".join(stats.notes)
     assert "left out of the depth charts" in " ".join(stats.notes)
+    (out / "distance_to_image_plane_0000.npy").unlink()  # a frame without the file: said too
+    assert "1 frame(s) without distance_to_image_plane: left out of the depth charts" in collect(out).notes
 
 
 def test_the_depth_per_frame_of_several_cameras_is_in_frame_order(tmp_path, monkeypatch):

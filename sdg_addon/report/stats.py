@@ -184,6 +184,9 @@ def collect(folder: Path | str, semantic_type: str | None = None) -> Stats:
             "infinite everywhere): "
             + ("depth range not shown" if not depth_per_frame else "left out of the depth charts")
         )
+    read = sum(len(numbers) for numbers in in_clip.values())  # frames of every camera
+    if depth_frames and depth_frames < read:  # some frames without the file (one still being written)
+        notes.append(f"{read - depth_frames} frame(s) without distance_to_image_plane: left out of the depth charts")
 
     # Every process's log: a run's frames.jsonl, a parallel run's frames.wNNN.jsonl, shards'
     # and Ray processes' own (a frame logged twice, by a resumed run: its last record).
