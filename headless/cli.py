@@ -278,6 +278,10 @@ def _merge(args) -> int:
         print(f"error: {out} holds no finished frames (no audit/frames*.jsonl)", file=sys.stderr)
         return EXIT_INVALID
     _take_recorded_device(config, out / AUDIT_DIR)
+    if config.base.blend and not config.base.scene:  # the .blend's scene, as the shards recorded it
+        from sdg_addon.scene.base import fill_scene_name
+
+        fill_scene_name(config)
     mixed = _other_parameters(out / AUDIT_DIR, parameter_sections(config.resolved()))
     if mixed:
         print(

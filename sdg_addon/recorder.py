@@ -237,6 +237,10 @@ class Recorder:
             config.render.device = options.device
         # The scene open in Blender as the base scene (the UI; the caller restores it after).
         self.open_scene = open_scene
+        if open_scene is None:  # the .blend's scene the run records, named in resolved.json
+            from .scene.base import fill_scene_name
+
+            fill_scene_name(config)
         self.options = options
         self.on_progress = on_progress or (lambda progress: None)
         self.on_warning = on_warning or (lambda text: log.warning(text))

@@ -1270,3 +1270,23 @@ def test_cameras_left_out_of_renders_are_not_recorded_by_default(tmp_path, clean
     assert code == 0, err
     assert json.loads((tmp_path / "named" / "audit" / "cameras.json").read_text()) == ["CamA", "CamEx", "CamOff"]
     assert "left out" not in err
+
+
+def test_resolved_json_names_the_scene_recorded(tmp_path, clean_bpy, capsys):
+    """`[scene] scene` left out records the .blend's only scene, else "Scene": resolved.json,
+    the parameters with their defaults filled in, kept scene = "" and named none. It names
+    it now, and a resumed run, a render process and merge take the same name."""
+    scene = bpy.context.scene
+    scene.name = "Scene"
+    bpy.data.scenes.new("Other")
+    cam = bpy.data.objects.new("CamA", bpy.data.cameras.new("CamA"))
+    scene.collection.objects.link(cam)
+    blend = saved_variant(tmp_path / "two.blend")
+    param = blend_param(blend)
+    out = tmp_path / "out"
+    assert main(["render", str(param), "--out", str(out), "--quiet"]) == 0
+    assert json.loads((out / "audit" / "resolved.json").read_text())["base"]["scene"] == "Scene"
+    param.write_text(param.read_text().replace("frames = 1", "frames = 2"))
+    capsys.readouterr()
+    assert main(["render", str(param), "--out", str(out), "--resume", "--procs", "1", "--quiet"]) == 0
+    assert main(["merge", str(param), "--out", str(out)]) == 0, capsys.readouterr().err

@@ -258,7 +258,8 @@ BASE_SCENE_FIELDS = (
         "scene",
         "str",
         "",
-        "scene of the .blend to use (default: its only scene, else the one named `Scene`; else name one)",
+        "scene of the .blend to use (default: its only scene, else the one named `Scene`; else name one); "
+        "audit/resolved.json names the one recorded",
     ),
     Field(
         "cameras",

@@ -83,6 +83,20 @@ def choose_scene(path: Path, names: list[str], wanted: str) -> str:
     )
 
 
+def fill_scene_name(config) -> None:
+    """`[scene] scene` filled in where it is left out: the scene of the .blend the run
+    records (its only one, else "Scene"), so that audit/resolved.json, the parameters with
+    their defaults filled in, names it. Left "" where the file does not tell (unreadable,
+    several scenes and none "Scene"): building the scene then says why."""
+    base = config.base
+    if not base.blend or base.scene or not base.blend_sha256:
+        return
+    try:
+        base.scene = choose_scene(Path(base.blend), scene_names(Path(base.blend)), "")
+    except FieldError:
+        pass
+
+
 def load_blend_scene(path: str | Path, wanted: str = "") -> bpy.types.Scene:
     """Empty the session and append the chosen scene of `path` with everything it uses
     (then prepare_base_scene).
