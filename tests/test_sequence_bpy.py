@@ -539,6 +539,37 @@ labels = {{ class = "{name}" }}
     assert np.allclose(pose["shelf"], np.eye(4), atol=1e-6)
 
 
+def test_a_blend_assets_passive_body_stays_where_it_is(tmp_path, capsys):
+    """A .blend asset whose one cube has a Passive rigid body (a slab above the ground): it was made
+    an active body and fell, with the cube dropped onto it; it stays passive now, and holds
+    the cube (its own 1 mm margin, the cube's). Throwing it is refused, as an Animated one."""
+    one_mm = {"use_margin": True, "collision_margin": 0.001}
+    slab = blend_with_bodies(tmp_path / "slab.blend", {"slab": (0, 0, 0)}, type="PASSIVE", **one_mm)
+    drop = blend_with_bodies(tmp_path / "drop.blend", {"cube": (0, 0, 0)}, **one_mm)
+    text = TIPPED.replace("clip_length = 24", "clip_length = 12").replace("frames = 24", "frames = 12")
+    text = text.split("[[assets]]")[0] + "".join(
+        f"""
+[[assets]]
+name = "{name}"
+file = "{path.as_posix()}"
+location = [0.0, 0.0, {z}]
+labels = {{ class = "{name}" }}
+"""
+        for name, path, z in (("slab", slab, 0.15), ("drop", drop, 0.6))
+    )
+    out = tmp_path / "slab_out"
+    assert render(write_param(tmp_path, text + "\n[annotators]\nobject_pose = {}\n", "slab.toml"), out) == 0
+    info = json.loads((out / "clip_0000" / "object_pose_info_0011.json").read_text())
+    poses = np.load(out / "clip_0000" / "object_pose_objectToWorld_0011.npy")
+    pose = {path.split("/")[-1]: m for path, m in zip(info["primPaths"], poses)}
+    assert np.allclose(pose["slab"][:3, 3], [0.0, 0.0, 0.15], atol=1e-6), pose["slab"]
+    assert abs(pose["drop"][2, 3] - 0.352) < 0.002, pose["drop"]  # on the slab's top (0.25), 0.1 up
+    thrown = text.replace("rigid_body = true", "rigid_body = true\nstart_frame = 2", 1)
+    thrown += '\n[[randomizers]]\ntype = "initial_velocity"\ntargets = "slab"\nvelocity = [1, 0, 0]\n'
+    assert render(write_param(tmp_path, thrown, "thrown.toml"), tmp_path / "thrown_out") == 2
+    assert "slab: its .blend body is Passive: it stays where it is" in capsys.readouterr().err
+
+
 THROWN = (
     header((64, 48), samples=1, seed=4, frames=24)
     + """

@@ -110,6 +110,8 @@ def thrown_problem(built: BuiltScene, name: str) -> str | None:
     settings = own_settings(meshes[0])
     if settings and meshes[0].rigid_body.kinematic:
         return "its .blend body is Animated: it follows its own keyframes"
+    if settings and meshes[0].rigid_body.type == "PASSIVE":
+        return "its .blend body is Passive: it stays where it is"
     if settings and not settings["enabled"]:
         return "its .blend body is not Dynamic: it stays where it is"
     return None
@@ -123,9 +125,11 @@ def body_kinds(built: BuiltScene) -> dict:
         moving = len(meshes) == 1 and not e.root.get(BACKGROUND_PROPERTY) and not meshes[0].get(BACKGROUND_PROPERTY)
         for m in meshes:
             # A .blend's animated (kinematic) body follows its own keyframes: it stays its
-            # own body, as a passive one moved by its animation.
-            animated = m.rigid_body is not None and m.rigid_body.kinematic
-            kinds[m] = "ACTIVE" if moving and not animated else "PASSIVE"
+            # own body, as a passive one moved by its animation. A .blend's Passive body (a
+            # floor, a shelf) stays passive (was: made active, it fell with the rest).
+            own = m.rigid_body
+            still = own is not None and (own.kinematic or own.type == "PASSIVE")
+            kinds[m] = "ACTIVE" if moving and not still else "PASSIVE"
     return kinds
 
 

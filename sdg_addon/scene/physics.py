@@ -290,6 +290,6 @@ def check_initial_velocity(built: BuiltScene, spec, targets: list[str]) -> tuple
                 "targets",
                 name,
                 f"asset objects the simulation moves (one rendered mesh, not background, not a .blend's "
-                f"Animated or non-Dynamic body); {name}: {problem}",
+                f"Passive, Animated or non-Dynamic body); {name}: {problem}",
             )
     return None
