@@ -573,7 +573,8 @@ def _tiles(ff: FrameFiles) -> list[tuple[Image.Image, str]]:
         valid = np.load(vp, allow_pickle=False) if vp is not None else None
         longest = float(np.hypot(flow[..., 0], flow[..., 1])[valid if valid is not None else ...].max(initial=0.0))
         sp = ff.path("forward_flow_status", "npy")
-        last = sp is not None and bool((np.load(sp, allow_pickle=False) == 4).all())  # 4: the clip has no next frame
+        # 4: the clip has no next frame (its surfaces' pixels; the background's are 1, no surface)
+        last = sp is not None and bool((np.load(sp, allow_pickle=False) == 4).any())
         caption = (
             "forward flow: none, the clip's last frame"
             if last

@@ -208,6 +208,20 @@ def test_the_flow_tile_of_a_clips_last_frame_says_it_has_no_next_frame(tmp_path)
     assert captions == [["forward flow: up to 2.0 px, hue = direction"], ["forward flow: none, the clip's last frame"]]
 
 
+def test_the_flow_tile_of_a_clips_last_frame_with_sky_says_it_has_no_next_frame(tmp_path):
+    """On a clip's last frame the surfaces' pixels have status 4 (no next frame) and the
+    background's status 1 (no surface): the tile asked for 4 everywhere, so any frame with
+    sky in view said "up to 0.0 px" as if nothing moved. One pixel of status 4 says it."""
+    write_frame(tmp_path, 0)
+    status = np.full((H, W), 4, np.uint8)
+    status[: H // 4] = 1  # sky
+    io.write_npy(tmp_path / "forward_flow_0000.npy", np.zeros((H, W, 2), np.float32))
+    io.write_npy(tmp_path / "forward_flow_valid_0000.npy", np.zeros((H, W), bool))
+    io.write_npy(tmp_path / "forward_flow_status_0000.npy", status)
+    captions = [c for _im, c in viz._tiles(viz.frame_files(tmp_path, 0)[0]) if "flow" in c]
+    assert captions == ["forward flow: none, the clip's last frame"]
+
+
 def test_the_flow_tile_of_a_still_scene_is_black_not_its_float_noise_at_full_brightness(tmp_path):
     """A clip where nothing moves has forward flow of float noise (3e-6 px): the tile scaled
     it to the longest valid flow and showed the whole ground bright green under the caption
