@@ -853,6 +853,25 @@ def test_prim_path_goes_through_a_collection_that_renders(clean_bpy):
     assert discover_entities(scene)["box"].path == "/archive/box"  # both render: the first by name
 
 
+def test_a_collection_linked_twice_is_read_where_it_renders(clean_bpy):
+    """A collection linked into the scene and into a collection excluded from the view layer
+    (labelled zone = archived): its objects took their path and labels through the excluded
+    one (/archive/shelf/box, zone archived), which Blender does not render them through."""
+    scene = bpy.context.scene
+    shelf, archive = bpy.data.collections.new("shelf"), bpy.data.collections.new("archive")
+    scene.collection.children.link(shelf)
+    scene.collection.children.link(archive)
+    archive.children.link(shelf)
+    set_labels(archive, {"zone": "archived"})
+    add("box", mesh("cube", "box", 0.2), collection=shelf, labels={"class": "box"})
+    bpy.context.view_layer.layer_collection.children["archive"].exclude = True
+    box = discover_entities(scene)["box"]
+    assert (box.path, box.labels) == ("/shelf/box", {"class": ["box"]})
+    bpy.context.view_layer.layer_collection.children["archive"].exclude = False  # both render: the last link
+    box = discover_entities(scene)["box"]
+    assert (box.path, box.labels) == ("/archive/shelf/box", {"zone": ["archived"], "class": ["box"]})
+
+
 def test_instance_labels_instancer_then_instanced(clean_bpy):
     """Copies resolve as: the instancer where it sits (its collections, parents, itself),
     then the instanced collection, then the prototype's own hierarchy; nearest wins."""

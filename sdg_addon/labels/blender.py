@@ -43,15 +43,24 @@ def own_labels(idblock) -> dict[str, list[str]]:
 
 
 def collection_parents(scene) -> dict[str, object]:
-    """Collection name -> parent collection, for the scene's collection tree."""
+    """Collection name -> parent collection, for the scene's collection tree. A collection
+    linked under several parents takes one through which it renders (the rendered view
+    layer: not excluded, not disabled for rendering, nor any collection above), the last
+    such; one linked only where it does not render, the last."""
+    from ..scene.base import render_view_layer
+
     parents: dict[str, object] = {}
+    renders: dict[str, bool] = {}
 
-    def walk(coll):
-        for child in coll.children:
-            parents[child.name] = coll
-            walk(child)
+    def walk(layer, shown):
+        for child in layer.children:
+            coll = child.collection
+            ok = shown and not child.exclude and not coll.hide_render
+            if coll.name not in parents or ok or not renders[coll.name]:
+                parents[coll.name], renders[coll.name] = layer.collection, ok
+            walk(child, ok)
 
-    walk(scene.collection)
+    walk(render_view_layer(scene).layer_collection, True)
     return parents
 
 
