@@ -1,6 +1,6 @@
 """Command line: validate a parameter file, render a dataset.
 
-  python -m headless validate FILE
+  python -m headless validate FILE [--out DIR] [--device D] [--no-scene]
   python -m headless merge FILE [--out DIR]          (after parallel shards)
   python -m headless render FILE [--out DIR] [--frames A:B] [--device D] [--resume]
                                  [--overwrite] [--shard I/N]
@@ -78,6 +78,13 @@ def build_parser() -> argparse.ArgumentParser:
     v = sub.add_parser("validate", help="check a parameter file; list every problem")
     v.add_argument("file", type=Path, help="the parameter file (.toml or .json; docs/parameters.md)")
     v.add_argument("--out", type=_folder, help="the output folder render will get (default: run.output of the file)")
+    v.add_argument("--device", help="the render device render will get with --device (default: render.device)")
+    v.add_argument(
+        "--no-scene",
+        action="store_true",
+        help="check the file alone: do not build the scene (what only the built scene tells, "
+        "and the render device, are then checked when render starts)",
+    )
     r = sub.add_parser("render", help="render a dataset from a parameter file")
     r.add_argument("file", type=Path, help="the parameter file (.toml or .json; docs/parameters.md)")
     r.add_argument("--out", type=_folder, help="output folder (default: run.output of the file)")
@@ -488,7 +495,12 @@ def _other_parameters(audit_dir: Path, mine: dict[str, str]) -> list[str]:
     return found
 
 
-def _validate(path: Path, out: Path | None = None) -> int:
+def _validate(path: Path, out: Path | None = None, device: str | None = None, scene: bool = True) -> int:
+    """What render refuses before it writes anything, said as render says it (exit 2), and
+    'FILE: OK' only where render would start: the file, the output folder as the disk is,
+    then (unless `scene` is False: --no-scene) the render device and the scene, built as
+    the run builds it, writing nothing. What depends on --resume / --overwrite (an earlier
+    run in the folder) is render's to say."""
     from sdg_addon.config import ConfigError
     from sdg_addon.config.problems import Problem
     from sdg_addon.output import refused_location, unusable_location
@@ -496,6 +508,10 @@ def _validate(path: Path, out: Path | None = None) -> int:
     config = _load_or_report(path)
     if config is None:
         return EXIT_INVALID
+    if device is not None:
+        device = _device_option(device)
+        if device is None:
+            return EXIT_INVALID
     # A folder render always refuses is a problem of the file (run.output), or of --out.
     refused = refused_location(str(out if out is not None else config.output))
     if refused is not None:
@@ -518,8 +534,54 @@ def _validate(path: Path, out: Path | None = None) -> int:
     if read_back:  # render refuses it: the run would read its own images
         report_problems(path, ConfigError(read_back))
         return EXIT_INVALID
+    if not scene:
+        say(f"{path}: OK (the scene was not built: --no-scene)")
+        return EXIT_OK
+    try:
+        import bpy  # noqa: F401
+    except ImportError:  # render needs it too: the file alone is all this Python can check
+        say(f"{path}: OK (the scene was not built: this Python has no bpy, which render needs)")
+        return EXIT_OK
+    code = _check_scene(path, config, (out if out is not None else Path(config.output)).expanduser(), device)
+    if code != EXIT_OK:
+        return code
     say(f"{path}: OK")
     return EXIT_OK
+
+
+def _check_scene(path: Path, config, out: Path, device: str | None) -> int:
+    """The render device and the scene, checked as render checks them before it writes
+    anything (Recorder.build_and_check_scene): every problem said in render's words, exit
+    2; its warnings as render shows them. Nothing is written."""
+    from sdg_addon.capture.device import DeviceError
+    from sdg_addon.config import ConfigError
+    from sdg_addon.recorder import Recorder, RecorderError, RunOptions
+
+    def on_warning(text):
+        print(f"WARNING: {text}", file=sys.stderr, flush=True)
+
+    recorder = Recorder(config, RunOptions(out, range(config.frames), device=device, quiet=True), on_warning=on_warning)
+    try:
+        with blender_console_silenced():
+            recorder.build_and_check_scene()
+    except ConfigError as e:  # a value of the file the built scene refuses (an asset, a name, a path)
+        report_problems(path, e)
+        return EXIT_INVALID
+    except (RecorderError, ValueError, DeviceError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_INVALID
+    return EXIT_OK
+
+
+def _device_option(text: str) -> str | None:
+    """--device's value in lower case (one device in any case, as render.device), or None
+    after saying what it expects."""
+    from sdg_addon.config.schema import DEVICES
+
+    if text.lower() not in DEVICES:
+        print(f"error: --device {text!r}: expected one of {list(DEVICES)}", file=sys.stderr)
+        return None
+    return text.lower()
 
 
 def _parse_shard(text: str | None) -> tuple[int, int] | None:
@@ -589,12 +651,9 @@ def _render(args) -> int:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_INVALID
     if args.device is not None:
-        from sdg_addon.config.schema import DEVICES
-
-        if args.device.lower() not in DEVICES:
-            print(f"error: --device {args.device!r}: expected one of {list(DEVICES)}", file=sys.stderr)
+        args.device = _device_option(args.device)
+        if args.device is None:
             return EXIT_INVALID
-        args.device = args.device.lower()  # one device in any case, as render.device
     out = _out_of(args, config)
     from sdg_addon.config.schema import output_read_back
 
@@ -992,7 +1051,8 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return EXIT_INVALID
-    command = {"validate": lambda: _validate(args.file, args.out), "preview": lambda: _preview(args)}
+    command = {"validate": lambda: _validate(args.file, args.out, args.device, not args.no_scene)}
+    command["preview"] = lambda: _preview(args)
     command.update(report=lambda: _report(args), merge=lambda: _merge(args))
     with early_signals.sigterm_as_ctrl_c() as stopped_by:
         try:

@@ -487,9 +487,7 @@ class Recorder:
         Yields the run's Progress once the scene is built and again after each frame is
         handed to the writers; cancel() between steps ends it cleanly (manifest written).
         """
-        from .capture.device import check_denoiser, check_device
         from .capture.render import remove_stale_render_dirs
-        from .scene.build import build_scene
 
         t_start = time.perf_counter()
         cfg, opts = self.config, self.options
@@ -504,27 +502,8 @@ class Recorder:
             raise RecorderError(str(e)) from None
         if self._frames_left(t_start) is None:
             return
-        check_device(cfg.render.device, opts.pinned_gpu)
-        check_denoiser(cfg.render)
         remove_stale_render_dirs()
-        try:
-            built = build_scene(cfg, self.open_scene, quiet=opts.quiet)
-            if cfg.lidars:
-                from .capture.lidar import check_mounts
-
-                check_mounts(built, cfg.lidars)
-        except FieldError as e:  # a value of the file the built scene refuses: named as validation names it
-            raise cfg.named([e, *e.more]) from None
-        targets = self.prepare_scene(built)
-        if "basic" in cfg.writers:  # a base scene's cameras are known now
-            problem = one_folder_problem(cfg.writers["basic"] or {}, len(built.render_cameras), len(cfg.lidars))
-            if problem:
-                raise cfg.named([FieldError(*problem)])
-        sensors = sensor_specs(cfg, built.cameras)
-        plan = annotator_plan(cfg, sensors)
-        problem = nothing_annotated(cfg, plan, built.render_cameras, sensors)
-        if problem:
-            raise cfg.named([FieldError(*problem)])
+        built, targets, plan = self.build_and_check_scene()
         self._scene_files = self.check_scene_files()
 
         folder = output.OutputFolder(opts.output, opts.lock_slot or opts.shard, opts.run_holder, opts.overwrite)
@@ -545,6 +524,40 @@ class Recorder:
             if self._capturer is not None:
                 self._capturer.close()  # its temp render folder goes on every exit path
             folder.close()
+
+    def build_and_check_scene(self):
+        """The render device, then the scene built and checked as the run renders it: model
+        files, the base .blend (its scene, cameras and labels), every randomizer's targets,
+        the annotators the cameras make something of. Returns (built, targets, plan); a
+        problem raises ConfigError (named as validation names it), DeviceError or
+        RecorderError. Writes nothing: `headless validate` runs it alone, so that it says
+        OK only to a file render starts with (the output folder and an earlier run in it,
+        which depend on --resume and --overwrite, are checked by the run itself)."""
+        from .capture.device import check_denoiser, check_device
+        from .scene.build import build_scene
+
+        cfg, opts = self.config, self.options
+        check_device(cfg.render.device, opts.pinned_gpu)
+        check_denoiser(cfg.render)
+        try:
+            built = build_scene(cfg, self.open_scene, quiet=opts.quiet)
+            if cfg.lidars:
+                from .capture.lidar import check_mounts
+
+                check_mounts(built, cfg.lidars)
+        except FieldError as e:  # a value of the file the built scene refuses: named as validation names it
+            raise cfg.named([e, *e.more]) from None
+        targets = self.prepare_scene(built)
+        if "basic" in cfg.writers:  # a base scene's cameras are known now
+            problem = one_folder_problem(cfg.writers["basic"] or {}, len(built.render_cameras), len(cfg.lidars))
+            if problem:
+                raise cfg.named([FieldError(*problem)])
+        sensors = sensor_specs(cfg, built.cameras)
+        plan = annotator_plan(cfg, sensors)
+        problem = nothing_annotated(cfg, plan, built.render_cameras, sensors)
+        if problem:
+            raise cfg.named([FieldError(*problem)])
+        return built, targets, plan
 
     def _frames_left(self, t_start: float):
         """The frames to render, after what the folder holds (check_previous: may this run

@@ -1290,3 +1290,75 @@ def test_resolved_json_names_the_scene_recorded(tmp_path, clean_bpy, capsys):
     capsys.readouterr()
     assert main(["render", str(param), "--out", str(out), "--resume", "--procs", "1", "--quiet"]) == 0
     assert main(["merge", str(param), "--out", str(out)]) == 0, capsys.readouterr().err
+
+
+def test_validate_says_what_render_refuses_in_the_built_scene_and_writes_nothing(shop, tmp_path, capsys):
+    """`validate` checked the file alone and said OK to what only the built scene tells,
+    which `render` then refused (exit 2, before anything is written): a .blend's mirrored or
+    panoramic camera, a missing [scene] scene, labels the label files cannot take, an object a
+    pose randomizer places under a moved parent, a camera a constraint aims, targets that
+    match nothing. It now builds the scene as render does and says each in render's words,
+    exit 2, writing nothing; a good file is OK and nothing is written either (the .blend's
+    folder, the output's parent); --no-scene checks the file alone."""
+
+    def variant(name: str, edit) -> Path:
+        bpy.ops.wm.open_mainfile(filepath=str(shop.path), load_ui=False)
+        edit(bpy.data)
+        return saved_variant(tmp_path / f"{name}.blend")
+
+    def shelve(data):
+        shelf = data.objects.new("shelf", None)
+        bpy.context.scene.collection.objects.link(shelf)
+        data.objects["can_a"].parent = shelf
+        shelf.location, shelf.rotation_euler = (0.5, 0.5, 0.2), (0.0, 0.0, math.radians(40))
+
+    pose = '[[randomizers]]\ntype = "pose"\ntargets = "{}"\nlocation = [-0.3, 0, 0]\n'
+    aim = '[[randomizers]]\ntype = "camera"\ntargets = "CamA"\nlocation = [0, -3, 1]\nlook_at = [0, 0, 0]\n'
+    cases = {
+        "mirrored": (variant("mirrored", lambda d: setattr(d.objects["CamA"], "scale", (-1, 1, 1))), ""),
+        "panoramic": (variant("panoramic", lambda d: setattr(d.cameras["CamA"], "type", "PANO")), ""),
+        "label": (variant("label", lambda d: d.objects["can_a"].__setitem__("semantics", {"class": ["can\n"]})), ""),
+        "parented": (variant("parented", shelve), pose.format("can_a")),
+        "aimed": (
+            variant(
+                "aimed", lambda d: setattr(d.objects["CamA"].constraints.new("TRACK_TO"), "target", d.objects["can_a"])
+            ),
+            aim,
+        ),
+        "no_scene": (shop.path, 'scene = "Nope"\n'),
+        "no_target": (shop.path, pose.format("nope*")),
+    }
+    parent = tmp_path / "outs"
+    parent.mkdir()
+
+    def state() -> dict:
+        return {p.name: sha256(p) for folder in (tmp_path, shop.dir, parent) for p in folder.iterdir() if p.is_file()}
+
+    def param_of(name: str, blend: Path, extra: str = "") -> Path:
+        param = tmp_path / f"{name}.toml"
+        param.write_text(
+            '[run]\nframes = 1\n[render]\nresolution = [64, 48]\nsamples = 1\ndevice = "cpu"\n'
+            f'[scene]\nblend = "{blend.as_posix()}"\ncameras = ["CamA"]\n{extra}'
+        )
+        return param
+
+    for name, (blend, extra) in cases.items():
+        param = param_of(name, blend, extra)
+        out = parent / name
+        before = state()
+        capsys.readouterr()
+        assert main(["validate", str(param), "--out", str(out)]) == 2, name
+        said = capsys.readouterr()
+        assert state() == before and not out.exists() and said.out == "", name
+        assert main(["render", str(param), "--out", str(out), "--quiet"]) == 2, name
+        assert capsys.readouterr().err == said.err, name
+        assert not out.exists() and said.err.startswith(f"1 problem(s) in {param}:"), (name, said.err)
+        assert main(["validate", str(param), "--out", str(out), "--no-scene"]) == 0
+        assert "OK (the scene was not built: --no-scene)" in capsys.readouterr().out
+    good = param_of("good", shop.path)
+    before = state()
+    assert main(["validate", str(good), "--out", str(parent / "good")]) == 0
+    said = capsys.readouterr()
+    assert said.out.strip() == f"{good}: OK" and said.err == ""
+    assert state() == before and not (parent / "good").exists() and sha256(shop.path) == shop.sha
+    assert main(["render", str(good), "--out", str(parent / "good"), "--quiet"]) == 0

@@ -196,15 +196,20 @@ def test_a_view_transform_42_lacks_is_refused_with_the_views_it_has(tmp_path):
 
 @pytest.mark.skipif(not PYTHON42.is_file(), reason="no .venv42 (bpy 4.2): scripts/test.sh makes it")
 def test_what_validate_passes_and_render_refuses_on_42_is_listed_in_the_docs(tmp_path):
-    """`validate` (no Blender) passes a view transform 4.2 lacks, which `render` refuses: the
-    docs' list of what only `render` checks said nothing of it (nor of files a Blender cannot
-    read)."""
+    """`validate --no-scene` (no Blender) passes a view transform 4.2 lacks, which `render`
+    refuses, and `validate` (the scene built) refuses as render does: the docs' list of what
+    needs the scene said nothing of it (nor of files a Blender cannot read)."""
     param = tmp_path / "aces.toml"
     param.write_text('[render]\nview_transform = "ACES 1.3"\n[[cameras]]\nname = "c"\nlocation = [0, -3, 1]\n')
-    proc = subprocess.run(
-        [str(PYTHON42), "-m", "headless", "validate", str(param)], cwd=ROOT, capture_output=True, text=True
-    )
-    assert proc.returncode == 0 and proc.stdout.strip().endswith("OK"), proc.stderr
+
+    def validate(*more: str) -> subprocess.CompletedProcess:
+        command = [str(PYTHON42), "-m", "headless", "validate", str(param), *more]
+        return subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+
+    proc = validate("--no-scene")
+    assert proc.returncode == 0 and proc.stdout.strip().endswith("--no-scene)"), proc.stderr
+    proc = validate()
+    assert proc.returncode == 2 and 'render.view_transform: got "ACES 1.3"' in proc.stderr, proc.stderr
     page = (ROOT / "docs" / "parameters.md").read_text(encoding="utf-8")
     only_render = page.split("A few things can only be checked once the scene exists")[1].split("\n\n")[0]
     assert "`view_transform` or `look` it lacks" in only_render and "newer Blender" in only_render

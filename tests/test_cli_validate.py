@@ -1,4 +1,5 @@
-"""`python -m headless validate FILE`: exit 0 when valid, 2 listing every problem (no bpy)."""
+"""`python -m headless validate FILE`: exit 0 when valid, 2 listing every problem (the
+scene built as render builds it, with bpy; --no-scene: the file alone, without)."""
 
 from __future__ import annotations
 
@@ -121,6 +122,34 @@ def test_an_output_folder_render_always_refuses_is_a_problem_of_the_file(tmp_pat
     assert f'--out: got "{output}"' in capsys.readouterr().err
     # One folder down is a dataset's own folder.
     assert main(["validate", str(ROOT / "presets/default.toml"), "--out", str(tmp_path / "a")]) == EXIT_OK
+
+
+def test_validate_checks_the_render_device_as_render_does(tmp_path, capsys, monkeypatch):
+    """validate --device takes render's values, and a device Cycles lacks here is refused in
+    render's words (the scene is not built then: exit 2 at once); --no-scene leaves it to render."""
+    from sdg_addon.capture import device
+
+    preset = str(ROOT / "presets/default.toml")
+    assert main(["validate", preset, "--device", "gpu"]) == EXIT_INVALID
+    assert "error: --device 'gpu': expected one of ['auto', 'cpu'," in capsys.readouterr().err
+
+    def no_such_device(requested, pinned_gpu=None):
+        raise device.DeviceError(f"render.device = {requested!r}: Cycles found no such device here")
+
+    monkeypatch.setattr(device, "check_device", no_such_device)
+    assert main(["validate", preset, "--device", "CUDA"]) == EXIT_INVALID
+    said = capsys.readouterr()
+    assert said.err == "error: render.device = 'cuda': Cycles found no such device here\n" and said.out == ""
+    assert main(["render", preset, "--device", "CUDA", "--out", str(tmp_path / "out")]) == EXIT_INVALID
+    assert capsys.readouterr().err == said.err and not (tmp_path / "out").exists()
+    assert main(["validate", preset, "--device", "cuda", "--no-scene"]) == EXIT_OK
+
+
+def test_validate_without_bpy_checks_the_file_and_says_the_scene_was_not_built(capsys, monkeypatch):
+    monkeypatch.setitem(__import__("sys").modules, "bpy", None)  # import bpy raises ImportError
+    assert main(["validate", str(ROOT / "presets/default.toml")]) == EXIT_OK
+    out = capsys.readouterr().out
+    assert out.strip().endswith("OK (the scene was not built: this Python has no bpy, which render needs)")
 
 
 def test_validate_says_what_render_would_refuse_as_the_disk_is(tmp_path, capsys, monkeypatch):

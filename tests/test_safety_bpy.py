@@ -162,9 +162,13 @@ def test_a_corrupt_asset_is_named_with_the_reason_and_nothing_is_written(tmp_pat
     (tmp_path / f"bad{ext}").write_bytes(np.random.default_rng(7).bytes(2000))
     text = TINY.replace('primitive = "sphere"', f'file = "bad{ext}"')
     out = tmp_path / "out"
-    assert main(["validate", str(param(tmp_path, text))]) == 0  # the content is only known to Blender
+    capsys.readouterr()
+    assert main(["validate", str(param(tmp_path, text))]) == 2  # validate builds the scene: Blender reads it
+    said = capsys.readouterr().err
     assert render(param(tmp_path, text), out) == 2
     err = capsys.readouterr().err
+    # In render's words (what the importer printed after them has its own times in it).
+    assert err.split("the importer printed:")[0] == said.split("the importer printed:")[0]
     # Named as validation names a problem: the parameter file, the entry's field, the file.
     assert f'p.toml: assets[0].file: got "{(tmp_path / f"bad{ext}").as_posix()}"; expected a model' in err, err
     assert "Traceback" not in err
