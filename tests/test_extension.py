@@ -2166,20 +2166,30 @@ def test_a_camera_the_recording_refuses_is_said_with_the_cameras_list(addon, sce
 
 
 def test_import_of_a_file_without_scene_cameras_ticks_every_camera(addon, scene, tmp_path, capfd):
-    """A parameter file without [scene] cameras records every camera of the scene: Import
-    ticks them all (an earlier untick stayed, so the panel recorded fewer cameras than the
-    file says), as it sets every other setting the file leaves out to its default."""
+    """A parameter file without [scene] cameras records every camera of the scene but those
+    left out of renders: Import ticks those (an earlier untick stayed, so the panel recorded
+    fewer cameras than the file says), as it sets every other setting the file leaves out to
+    its default; those left out of renders it unticks, as headless leaves them out."""
     bpy = addon.bpy
     artist_scene(bpy, scene, tmp_path / "out")
     other = bpy.data.objects.new("side", bpy.data.cameras.new("side"))
     scene.collection.objects.link(other)
     other.sdg_record = False
+    # Those headless leaves out by default (left out of renders) are left unticked.
+    off = bpy.data.objects.new("off", bpy.data.cameras.new("off"))
+    scene.collection.objects.link(off)
+    off.hide_render = True
+    shelved = bpy.data.collections.new("shelved")
+    scene.collection.children.link(shelved)
+    shelved.objects.link(bpy.data.objects.new("shelved_cam", bpy.data.cameras.new("shelved_cam")))
+    bpy.context.view_layer.layer_collection.children["shelved"].exclude = True
     bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "s.blend"))
     param = tmp_path / "in.toml"
     param.write_text('[scene]\nblend = "s.blend"\n[run]\nframes = 1\n')
     capfd.readouterr()
     assert bpy.ops.sdg.import_parameters(filepath=str(param)) == {"FINISHED"}
     assert bpy.data.objects["side"].sdg_record and bpy.data.objects["cam"].sdg_record
+    assert not bpy.data.objects["off"].sdg_record and not bpy.data.objects["shelved_cam"].sdg_record
     # Its notes read as sentences (was 'Imported in.toml; The file names ...').
     out = capfd.readouterr().out
     assert "Imported in.toml. The file names the base scene s.blend; the open scene is recorded instead." in out, out

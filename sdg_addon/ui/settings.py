@@ -777,9 +777,13 @@ def from_table(scene, table: dict) -> list[str]:
     wanted = scene_table.pop("cameras", None)
     blend = scene_table.pop("blend", None)
     scene_table.pop("scene", None)
-    wanted = ["*"] if wanted is None else [wanted] if isinstance(wanted, str) else wanted  # none: every camera
     import fnmatch
 
+    from ..scene.base import scene_cameras
+
+    if wanted is None:  # none: the cameras headless records by default (not those left out of renders)
+        wanted = scene_cameras(scene, [])[0]
+    wanted = [wanted] if isinstance(wanted, str) else wanted
     for o in scene.objects:
         if o.type == "CAMERA" and o.library is None:  # (a linked camera's tick is not saved)
             setattr(o, RECORD_PROPERTY, any(fnmatch.fnmatchcase(o.name, p) for p in wanted))
