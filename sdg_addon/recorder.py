@@ -940,6 +940,10 @@ class Recorder:
             FieldError(*p) for p in unmatched_case_targets(self.config.cases, self.config.randomizers, targets)
         ]
         problems += [FieldError(*p) for p in moved_static_objects(self.config.randomizers, targets, built.entities)]
+        if self.config.sequence.clip_length > 1 or self.config.sequence.rigid_body:
+            from .scene.randomize import keyed_clip_targets
+
+            problems += [FieldError(*p) for p in keyed_clip_targets(self.config.randomizers, targets, built.entities)]
         scene_labels: dict[str, set[str]] = {}
         for entity in built.entities.values():
             for kind, values in entity.labels.items():

@@ -369,3 +369,62 @@ def test_a_collider_hidden_this_frame_holds_nothing(tmp_path):
     assert all(v["passive"] == ["ground"] for v in settled.values()), settled
     for name, v in settled.items():
         assert v["at_rest"] and v["settled_location"][2] < 0.4, (name, v["settled_location"])
+
+
+def test_placing_a_keyed_object_in_a_clip_is_refused(tmp_path, capsys):
+    """A .blend's box keyed to move: in a clip, a `pose` location of [1, 0, 1] (or a
+    physics_settle) showed in no frame, each frame playing the keys, while the log said it
+    was placed. Refused in a sequence (exit 2, naming the box), nothing written; a still
+    places it; a box keyed in scale only is placed in every frame of the clip."""
+    import json
+    import math
+
+    bpy.ops.wm.read_homefile(use_empty=True)
+    scene = bpy.context.scene
+    scene.frame_start, scene.frame_end = 1, 50
+    for name in ("moving", "growing"):
+        bpy.ops.mesh.primitive_cube_add(size=0.2, location=(0, 0, 0.5))
+        box = bpy.context.object
+        box.name, box["semantics"] = name, {"class": ["box"]}
+    moving, growing = bpy.data.objects["moving"], bpy.data.objects["growing"]
+    moving.keyframe_insert("location", frame=1)
+    moving.location = (0.3, 0, 0.5)
+    moving.keyframe_insert("location", frame=20)
+    growing.keyframe_insert("scale", frame=1)
+    growing.scale = (2, 2, 2)
+    growing.keyframe_insert("scale", frame=20)
+    cam = bpy.data.objects.new("CamA", bpy.data.cameras.new("CamA"))
+    scene.collection.objects.link(cam)
+    cam.location, cam.rotation_euler = (0, -4, 3), (math.radians(55), 0, 0)
+    scene.frame_set(1)
+    blend = tmp_path / "keyed.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(blend), copy=True)
+    bpy.ops.wm.read_homefile(use_empty=True)
+
+    def param(name, clip_length, entry):
+        text = (
+            f'[run]\nframes = {clip_length}\n[render]\nresolution = [32, 24]\nsamples = 1\ndevice = "cpu"\n'
+            f"[sequence]\nclip_length = {clip_length}\n"
+            f'[scene]\nblend = "{blend.as_posix()}"\ncameras = ["CamA"]\n[[randomizers]]\n{entry}\n'
+            "[annotators]\nobject_pose = {}\n"
+        )
+        return write_param(tmp_path, text, f"{name}.toml")
+
+    for kind, entry in (
+        ("pose", 'type = "pose"\ntargets = "moving"\nlocation = [1, 0, 1]'),
+        ("settle", 'type = "physics_settle"\ntargets = "moving"\npassive = []'),
+    ):
+        assert render(param(kind, 3, entry), tmp_path / f"{kind}_out") == 2
+        err = capsys.readouterr().err
+        assert f'{kind}.toml: randomizers[0].targets: got ["moving"]' in err, err
+        assert "'moving' is animated, and each frame of a clip plays the scene's animation" in err, err
+        assert not (tmp_path / f"{kind}_out").exists()
+    assert render(param("still", 1, 'type = "pose"\ntargets = "moving"\nlocation = [1, 0, 1]'), tmp_path / "still") == 0
+    assert (
+        render(param("scaled", 3, 'type = "pose"\ntargets = "growing"\nlocation = [1, 0, 1]'), tmp_path / "grow") == 0
+    )
+    for i in range(3):
+        folder = tmp_path / "grow" / "clip_0000"
+        info = json.loads((folder / f"object_pose_info_{i:04d}.json").read_text())
+        poses = dict(zip(info["primPaths"], np.load(folder / f"object_pose_objectToWorld_{i:04d}.npy")))
+        assert np.allclose(poses["/growing"][:3, 3], [1, 0, 1], atol=1e-6), (i, poses["/growing"])

@@ -212,6 +212,67 @@ def _moves_on_its_own(obj) -> bool:
     return keyed or any(c.enabled and c.influence > 0 for c in obj.constraints)
 
 
+TRANSFORM_PATHS = (
+    "location",
+    "rotation_euler",
+    "rotation_quaternion",
+    "rotation_axis_angle",
+    "delta_location",
+    "delta_rotation_euler",
+    "delta_rotation_quaternion",
+)
+# Entries that set a clip's objects where they start; `pose` only with a location or rotation.
+CLIP_PLACERS = ("pose", "scatter", "camera_relative", "physics_settle")
+
+
+def _action_paths(action) -> set[str]:
+    """The data paths an action animates: its F-curves (Blender 4.2), or those of its layers'
+    strips' channel bags (the layered actions of Blender 4.4 and later)."""
+    curves = list(getattr(action, "fcurves", None) or [])
+    for layer in getattr(action, "layers", ()):
+        for strip in layer.strips:
+            for bag in getattr(strip, "channelbags", ()):
+                curves += list(bag.fcurves)
+    return {c.data_path for c in curves}
+
+
+def transform_animated(obj) -> bool:
+    """Whether obj's own location or rotation is keyed or driven (NLA strips: assumed so)."""
+    ad = obj.animation_data
+    if ad is None:
+        return False
+    paths = {d.data_path for d in ad.drivers}
+    if ad.action is not None:
+        paths |= _action_paths(ad.action)
+    return bool(ad.nla_tracks) or any(p.split("[")[0] in TRANSFORM_PATHS for p in paths)
+
+
+def keyed_clip_targets(specs, targets: list[list[str]], entities) -> list[tuple[str, list[str], str]]:
+    """(field, objects, expected) for each entry that places objects whose own location or
+    rotation is keyed, in a sequence: each frame of a clip shows the scene frame's
+    animation, so the keys put them back (was: a `pose` location of [1, 0, 1] on a keyed
+    box of a .blend did not show in any frame of the clip, its log saying it did)."""
+    out = []
+    for i, (spec, names) in enumerate(zip(specs, targets)):
+        if spec.name not in CLIP_PLACERS:
+            continue
+        if spec.name == "pose" and not any(k in spec.params for k in ("location", "rotation")):
+            continue
+        keyed = [n for n in names if n in entities and transform_animated(entities[n].root)]
+        if keyed:
+            out.append(
+                (
+                    f"randomizers[{i}].targets",
+                    keyed,
+                    f"objects whose location and rotation are not keyed, in a sequence: {keyed[0]!r} is "
+                    f"animated, and each frame of a clip plays the scene's animation, which puts it back "
+                    f"(the {spec.name} entry would show in no frame); leave it out of targets, or remove its "
+                    "location and rotation keys in the .blend",
+                )
+            )
+    return out
+
+
 def world_pose_problem(obj) -> str:
     """Why a world location and rotation set as obj's own would not be where it renders
     ("" when they would): a constraint turning or moving it (Track To, Follow Path, ...),
