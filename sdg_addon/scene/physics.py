@@ -254,21 +254,28 @@ def check_own_world(built: BuiltScene, spec, targets: list[str]) -> tuple[str, o
     """A .blend's own rigid-body world keeps simulating: settling replaces the scene's world
     with one of its own, and the .blend's bodies would stop (was: a .blend's cube falling
     from z = 3 over frames 1..12 stayed at z = 3, in every frame, once a physics_settle
-    entry settled another object)."""
+    entry settled another object). Bodies the entry settles or collides with are fine."""
     from .clip_physics import BODIES as CLIP_BODIES
 
     world = built.scene.rigidbody_world
     coll = world.collection if world is not None else None
     if coll is None or coll.name in (BODIES, CLIP_BODIES) or not coll.all_objects:  # (not the tool's own)
         return None
-    bodies = sorted(o.name for o in coll.all_objects)
+    from ..sampling.placement import resolve
+
+    # The .blend's bodies this entry settles or collides with are simulated here anyway.
+    settled = set(targets) | set(resolve(spec.options.get("passive", "ground"), list(built.entities)))
+    entity_of = {m.name: n for n, e in built.entities.items() for m in (e.root, *e.meshes)}
+    bodies = sorted(o.name for o in coll.all_objects if entity_of.get(o.name) not in settled)
+    if not bodies:
+        return None
     listed = ", ".join(repr(n) for n in bodies[:5]) + (f" and {len(bodies) - 5} more" if len(bodies) > 5 else "")
     return (
         "type",
         spec.name,
         f"no physics_settle with a .blend whose own rigid-body world simulates {listed}: settling replaces "
-        "the scene's rigid-body world, and theirs would stop playing; remove that world in the .blend (Scene "
-        "Properties > Rigid Body World) to settle objects here, or leave physics_settle out",
+        "the scene's rigid-body world, and theirs would stop playing; settle them too (in targets), remove that "
+        "world in the .blend (Scene Properties > Rigid Body World), or leave physics_settle out",
     )
 
 
