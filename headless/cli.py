@@ -537,16 +537,44 @@ def _validate(path: Path, out: Path | None = None, device: str | None = None, sc
     if not scene:
         say(f"{path}: OK (the scene was not built: --no-scene)")
         return EXIT_OK
-    try:
-        import bpy  # noqa: F401
-    except ImportError:  # render needs it too: the file alone is all this Python can check
-        say(f"{path}: OK (the scene was not built: this Python has no bpy, which render needs)")
-        return EXIT_OK
-    code = _check_scene(path, config, (out if out is not None else Path(config.output)).expanduser(), device)
+    with _signals_noted() as noted:  # Blender loads and builds the scene: stopped after, as a run is
+        try:
+            import bpy  # noqa: F401
+        except ImportError:  # render needs it too: the file alone is all this Python can check
+            say(f"{path}: OK (the scene was not built: this Python has no bpy, which render needs)")
+            return EXIT_OK
+        code = _check_scene(path, config, (out if out is not None else Path(config.output)).expanduser(), device)
+    if noted:
+        print(
+            "\ninterrupted: validate stopped once the scene was built (it writes nothing); run it again",
+            file=sys.stderr,
+        )
+        return 128 + noted[0]
     if code != EXIT_OK:
         return code
     say(f"{path}: OK")
     return EXIT_OK
+
+
+@contextlib.contextmanager
+def _signals_noted():
+    """Ctrl-C and SIGTERM only noted while the block runs (yields the list of them): a
+    KeyboardInterrupt raised while bpy loads its add-ons crashed the process (exit 139 after
+    their tracebacks), and one inside Blender's operators may leave it half done; a run
+    likewise stops only once its scene is built. The handlers before are given back."""
+    noted: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield noted
+        return
+    previous = {}
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        if signal.getsignal(signum) is not signal.SIG_IGN:
+            previous[signum] = signal.signal(signum, lambda received, _frame: noted.append(received))
+    try:
+        yield noted
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def _check_scene(path: Path, config, out: Path, device: str | None) -> int:

@@ -318,3 +318,30 @@ def test_the_pages_name_the_exit_codes_the_command_line_says():
     assert codes(re.search(r"Exit codes: (.*?)\n\n", reliability, re.S).group(1)) == said
     table = reference.split("## Validation and exit codes")[1].split("\n## ")[0]
     assert set(re.findall(r"^\| (\d+) \|", table, re.M)) == said
+
+
+@pytest.mark.parametrize("signum, code", [("SIGINT", 130), ("SIGTERM", 143)])
+def test_ctrl_c_while_validate_builds_the_scene_is_honoured_once_it_is_built(capsys, monkeypatch, signum, code):
+    """Ctrl-C (or SIGTERM) while validate loaded bpy and built the scene raised a
+    KeyboardInterrupt inside them: during bpy's import of its add-ons the process crashed
+    (exit 139 after their tracebacks). It is noted and honoured once the scene is built, as a
+    run's is: exit 130 (143), one line, nothing written; the handlers before are given back."""
+    import os
+    import signal
+
+    from headless import cli
+
+    real, finished = cli._check_scene, []
+
+    def interrupted_meanwhile(*args):
+        os.kill(os.getpid(), getattr(signal, signum))  # as Ctrl-C would, inside Blender's loading
+        finished.append(real(*args))
+        return finished[-1]
+
+    monkeypatch.setattr(cli, "_check_scene", interrupted_meanwhile)
+    before = signal.getsignal(signal.SIGINT)
+    assert main(["validate", str(ROOT / "presets/default.toml")]) == code
+    said = capsys.readouterr()
+    assert finished == [EXIT_OK] and said.out == ""
+    assert said.err == "\ninterrupted: validate stopped once the scene was built (it writes nothing); run it again\n"
+    assert signal.getsignal(signal.SIGINT) is before
