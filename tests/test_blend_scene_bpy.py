@@ -1362,3 +1362,25 @@ def test_validate_says_what_render_refuses_in_the_built_scene_and_writes_nothing
     assert said.out.strip() == f"{good}: OK" and said.err == ""
     assert state() == before and not (parent / "good").exists() and sha256(shop.path) == shop.sha
     assert main(["render", str(good), "--out", str(parent / "good"), "--quiet"]) == 0
+
+
+def test_an_orthographic_camera_of_a_blend_with_the_bop_writer_is_refused_before_anything_is_written(
+    shop, tmp_path, capsys
+):
+    """BOP's cam_K is a pinhole camera: a .blend's orthographic camera with the bop writer
+    was refused at the first frame, after audit/ was written (after --overwrite had deleted
+    the dataset there), and validate said OK. It is refused when the scene is built: render
+    and validate say it alike, exit 2, nothing written; leaving it out is fine."""
+    bpy.ops.wm.open_mainfile(filepath=str(shop.path), load_ui=False)
+    bpy.data.cameras["CamA"].type = "ORTHO"
+    blend = saved_variant(tmp_path / "ortho.blend")
+    param = blend_param(blend, "[writers]\nbop = {}\n").rename(tmp_path / "bop.toml")
+    capsys.readouterr()
+    assert main(["validate", str(param)]) == 2
+    said = capsys.readouterr().err
+    assert "scene.blend: got" in said and "camera 'CamA' is orthographic; set its Type to Perspective" in said, said
+    out = tmp_path / "out"
+    assert main(["render", str(param), "--out", str(out), "--quiet"]) == 2
+    assert capsys.readouterr().err == said and not out.exists()
+    param.write_text(param.read_text().replace('cameras = ["CamA"]', 'cameras = ["CamB"]'))
+    assert main(["validate", str(param)]) == 0

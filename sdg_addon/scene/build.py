@@ -313,6 +313,13 @@ def build_scene(config: Config, open_scene=None, quiet: bool = False) -> BuiltSc
     for name in built.render_cameras:
         check_projection(built.cameras[name], base.blend)
         check_camera_transform(built.cameras[name], base.blend)
+        if "bop" in config.writers and built.cameras[name].data.type != "PERSP":  # the file's: refused by validation
+            raise FieldError(
+                "scene.blend",
+                base.blend,
+                "perspective cameras with the bop writer (BOP's cam_K is a pinhole camera): camera "
+                f"{name!r} is orthographic; set its Type to Perspective (or leave it out with [scene] cameras)",
+            )
     check_camera_folders(built.render_cameras, base.blend, [lidar.name for lidar in config.lidars])
     check_colour(scene, config.render)
     scene.camera = built.cameras[built.render_cameras[0]]

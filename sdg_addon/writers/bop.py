@@ -40,7 +40,8 @@ index G: the labelled objects in view (occluded ones too, visib_fract 0), by ins
   visible). bbox_obj: the full silhouette's box, not clipped; bbox_visib: the visible
   pixels' box, [-1, -1, -1, -1] when none; boxes are [x, y, width, height].
 - Cameras: perspective only (cam_K is a pinhole model): an orthographic camera is refused
-  (validate names it; a .blend's stops the run at its first frame, before any file of it).
+  (validate names it, a .blend's once the scene is built; one a randomizer makes stops the
+  run at that frame, before any file of it).
 - Depth: distance to the image plane, value = round(mm / depth_scale); 0 where nothing
   was hit or beyond 65535 * depth_scale mm (65.5 m at the default depth_scale 1.0).
 """
