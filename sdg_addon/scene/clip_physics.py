@@ -203,7 +203,8 @@ class Proxy:
         """Animated over the pre-roll, released one frame after the clip's first frame
         (`start_frame`); thrown: keyframed along the velocity (less g h / 2, see the module's
         words) and turning about its centre at the angular velocity, to its start pose at
-        `start_frame`. `step`: the simulated seconds per frame; `gravity` times the substep / 2."""
+        `start_frame`; standing: keyframed at its pose. `step`: the simulated seconds per frame;
+        `gravity` times the substep / 2."""
         body = self.body
         if throw is not None:
             v = Vector(throw.get("velocity", (0.0, 0.0, 0.0))) - gravity
@@ -222,6 +223,15 @@ class Proxy:
                 previous = body.rotation_euler.copy()
                 body.keyframe_insert("location", frame=start_frame + k)
                 body.keyframe_insert("rotation_euler", frame=start_frame + k)
+        else:
+            # Standing: its pose keyframed too. Blender's depsgraph orders an object's
+            # animation before the simulation only through its transform: with the Animated
+            # flag alone keyframed, the simulation read it before or after the frame's
+            # animation set it (as its threads ran), releasing the body a frame late in
+            # some runs (1.7 mm at the clip's second frame, or the picture not the labels).
+            for frame in (start_frame - PREROLL, start_frame):
+                body.keyframe_insert("location", frame=frame)
+                body.keyframe_insert("rotation_euler", frame=frame)
         rb = body.rigid_body
         rb.kinematic = True
         rb.keyframe_insert("kinematic", frame=start_frame - PREROLL)
