@@ -23,8 +23,8 @@ from headless.cli import main  # noqa: E402
 HAS_H5PY = importlib.util.find_spec("h5py") is not None
 
 
-def make_cube_blend(path: Path, k: float, scale_length: float) -> None:
-    """A cube on a floor seen by CamA under a sun: lengths times `k`, the unit scale given."""
+def make_cube_blend(path: Path, k: float, scale_length: float, sun: bool = True) -> None:
+    """A cube on a floor seen by CamA under a sun (or none): lengths times `k`, the unit scale given."""
     bpy.ops.wm.read_homefile(use_empty=True, use_factory_startup=True)
     scene = bpy.context.scene
     scene.unit_settings.scale_length = scale_length
@@ -42,9 +42,10 @@ def make_cube_blend(path: Path, k: float, scale_length: float) -> None:
     cam.rotation_euler = (Vector((0.0, 0.0, 0.4)) * k - cam.location).to_track_quat("-Z", "Y").to_euler()
     cam.data.clip_start, cam.data.clip_end = 0.1 * k, 100 * k
     scene.camera = cam
-    sun = bpy.data.objects.new("Sun", bpy.data.lights.new("Sun", "SUN"))
-    sun.rotation_euler = (0.6, 0.2, 0.3)
-    scene.collection.objects.link(sun)
+    if sun:
+        light = bpy.data.objects.new("Sun", bpy.data.lights.new("Sun", "SUN"))
+        light.rotation_euler = (0.6, 0.2, 0.3)
+        scene.collection.objects.link(light)
     bpy.ops.wm.save_as_mainfile(filepath=str(path), compress=False)
     bpy.ops.wm.read_homefile(use_empty=True, use_factory_startup=True)
 
@@ -192,3 +193,24 @@ def test_lidar_files_are_metres_whatever_the_unit_scale(runs):
     warned = next(w for w in warnings(runs.cm) if "unit scale is 0.01" in w)
     assert "kitti_velodyne (metres)" in warned and "pcd (metres)" in warned, warned
     assert "so are the LiDARs' ranges" in warned and "'velo' " in warned, warned
+
+
+def test_a_nir_illuminator_is_watts_whatever_the_unit_scale(tmp_path):
+    """A NIR camera's illuminator (illuminator_power watts) lit a scene in centimetres 1e4
+    times less than the same scene in metres (Cycles' fall-off takes a Blender unit for a
+    metre): the NIR image of the sunless cube scene was black; now the metre scene's image."""
+    images = {}
+    for name, k, scale in (("m", 1.0, 1.0), ("cm", 100.0, 0.01)):
+        blend = tmp_path / f"dark_{name}.blend"
+        make_cube_blend(blend, k, scale, sun=False)
+        param = tmp_path / f"nir_{name}.toml"
+        param.write_text(
+            '[run]\nframes = 1\n[render]\nresolution = [64, 48]\nsamples = 4\ndevice = "cpu"\n'
+            f'[scene]\nblend = "{blend.as_posix()}"\ncameras = []\n'
+            f'[[cameras]]\nname = "nircam"\nsensor = "nir"\nlocation = [0, {-4 * k:g}, {2 * k:g}]\n'
+            f"look_at = [0, 0, {0.4 * k:g}]\nclip_end = {100 * k:g}\n[writers]\nbasic = {{}}\n"
+        )
+        assert main(["render", str(param), "--out", str(tmp_path / name), "--quiet"]) == 0
+        images[name] = np.asarray(Image.open(tmp_path / name / "nircam" / "nir" / "nir_0000.png")).astype(int)
+    assert images["m"].mean() > 10  # lit by its illuminator alone
+    assert np.abs(images["m"] - images["cm"]).max() <= 2

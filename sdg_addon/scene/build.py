@@ -57,6 +57,7 @@ from .base import (
     frame_rate_note,
     image_differences,
     load_blend_scene,
+    meters_per_unit,
     missing_files,
     newer_blend_note,
     prepare_base_scene,
@@ -1065,9 +1066,11 @@ def set_thermal(id_block, kelvin=None, emissivity=None, nir_reflectance=None) ->
 
 def _illuminator(scene, cam_obj, spec: CameraSpec) -> bpy.types.Object:
     """A NIR camera's active illuminator: a spot light at the camera, looking where it looks;
-    on only while that camera renders. `projector = "dots"` masks it with a dot pattern."""
+    on only while that camera renders. `projector = "dots"` masks it with a dot pattern.
+    Its power is watts whatever the scene's unit scale: Cycles' fall-off takes a Blender unit
+    for a metre, so in a scene in centimetres the spot gets 1 / 0.01² times the watts."""
     data = bpy.data.lights.new(f"{spec.name}.illuminator", "SPOT")
-    data.energy = spec.illuminator_power
+    data.energy = spec.illuminator_power / meters_per_unit(scene) ** 2
     data.spot_size = math.radians(spec.illuminator_angle)
     data.spot_blend = 0.1
     data.shadow_soft_size = 0.0
