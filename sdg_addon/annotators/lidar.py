@@ -5,7 +5,7 @@ capture.lidar casts the rays against the frame's evaluated meshes (one BVH per f
 hands over, per ray, the exact distance, the hit object's instance id, the cosine of the
 incidence angle and the surface's reflectance. Here, per frame:
 - dropout: each return is lost with probability `dropout`;
-- range noise: Gaussian, standard deviation `range_noise` metres, along the ray;
+- range noise: Gaussian, standard deviation `range_noise` (scene units), along the ray;
 - intensity = reflectance x |cos(incidence angle)| (Lambertian return, in [0, 1]); the
   reflectance of a surface is its object's `sdg_reflectance` custom property if set, else
   the luminance of its base colour (docs/annotators.md);
@@ -71,7 +71,7 @@ class LidarPattern:
 @register_annotator
 class Lidar(Annotator):
     """{"data": (N, 4) float32 [x, y, z, intensity] in the sensor frame, "info": {"range":
-    (N,) float32 metres, "semantic": (N,) uint32, "instance": (N,) uint32, "ring": (N,)
+    (N,) float32 scene units, "semantic": (N,) uint32, "instance": (N,) uint32, "ring": (N,)
     uint16 channel, "column": (N,) uint16, "sensor_to_world": 4x4}}, N = returns kept, in
     (ring, column) order."""
 
