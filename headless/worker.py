@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 from pathlib import Path
@@ -33,14 +34,33 @@ from headless.cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_INVALID, WORKER_MOD
 
 
 class Channel:
-    """JSON lines to the parent (all from the main thread: finished frames are logged there)."""
+    """JSON lines to the parent (all from the main thread: finished frames are logged there).
 
-    def __init__(self, out):
+    A parent that is gone (killed: its end of the pipe closed) is no error of this process's:
+    the first message it cannot take calls `on_gone` (the run is cancelled: the frames in
+    flight are finished and logged, `--resume` renders the rest) and later ones go nowhere."""
+
+    def __init__(self, out, on_gone=None):
         self.out = out
+        self.on_gone = on_gone
+        self.gone = False
 
     def send(self, **message) -> None:
-        self.out.write(json.dumps(message) + "\n")
-        self.out.flush()
+        if self.gone:
+            return
+        try:
+            self.out.write(json.dumps(message) + "\n")
+            self.out.flush()
+        except BrokenPipeError:
+            self.gone = True
+            # What the stream still holds would fail again at every flush and at exit.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            try:
+                os.dup2(devnull, self.out.fileno())
+            finally:
+                os.close(devnull)
+            if self.on_gone is not None:
+                self.on_gone()
 
 
 def chunks_from(stdin, channel: Channel, recorder_ref: list):
@@ -85,8 +105,8 @@ def main(argv: list[str] | None = None) -> int:
     config = load_config(args.file)  # validated by the parent already
     # Python's own stdout stays the pipe to the parent; Blender's C output is silenced.
     with contextlib.nullcontext() if args.verbose else blender_console_silenced():
-        channel = Channel(sys.stdout)
         recorder_ref: list = []
+        channel = Channel(sys.stdout, on_gone=lambda: recorder_ref and recorder_ref[0].cancel())
         options = RunOptions(args.out, range(config.frames), resume=True, device=args.device)
         options.frame_source = chunks_from(sys.stdin, channel, recorder_ref)
         options.log_tag = args.tag

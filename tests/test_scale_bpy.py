@@ -1061,3 +1061,28 @@ def test_a_ray_actor_dying_mid_clip_leaves_the_clip_logged_once(tmp_path, capsys
     assert "frames [0, 1, 2] go to another" in capsys.readouterr().err
     assert [p.read_text() for p in sorted(audit_dir.glob("frames.r*.jsonl"))] == [""]  # the dead actor's, emptied
     assert (audit_dir / "frames.jsonl").read_text() == json.dumps({"frame": 8}) + "\n"
+
+
+def test_a_render_process_whose_parent_is_killed_stops_quietly_with_its_frames_logged(reference, tmp_path):
+    """The parent of --procs killed (SIGKILL: its end of the pipe closed): a render process's
+    next message raised BrokenPipeError, which the run took for 'cannot write to OUT: Broken
+    pipe' and which raised again while saying so: three tracebacks on the user's terminal.
+    It now stops after the frames in flight, logged for --resume, and says nothing."""
+    param, _one = reference
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "headless.worker", str(param), "--out", str(out), "--tag", ".w000"]
+    cmd += ["--slot", "0/1", "--workers", "1", "--worker-mode", "inline"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert json.loads(proc.stdout.readline()) == {"need": 1}
+        proc.stdout.close()  # the parent is gone: nobody reads what the process says
+        proc.stdin.write(b'{"frames": [0, 1]}\n')
+        proc.stdin.flush()
+        _out, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert b"Traceback" not in err and b"Broken pipe" not in err, err.decode()
+    assert proc.returncode == 130
+    logged = [json.loads(x)["frame"] for x in (out / "audit" / "frames.w000.jsonl").read_text().splitlines()]
+    assert logged and logged == [0, 1][: len(logged)]  # what it rendered is done
