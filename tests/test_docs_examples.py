@@ -212,3 +212,23 @@ def test_every_relative_link_of_the_pages_resolves():
                 elif anchor and (dest.suffix != ".md" or anchor not in anchors(dest.read_text(encoding="utf-8"))):
                     broken.append(f"{where} (no such heading)")
     assert not broken, broken
+
+
+def test_every_command_line_option_is_documented():
+    """Each option a command's `--help` lists (headless and its subcommands, the benchmarks)
+    is named in README.md or docs/*.md, so a user finds what it does."""
+    import subprocess
+    import sys
+
+    text = "\n".join(p.read_text(encoding="utf-8") for p in [ROOT / "README.md", *(ROOT / "docs").glob("*.md")])
+    commands = [["headless", c] for c in ("validate", "render", "preview", "report", "merge")]
+    commands += [["headless.bench"], ["headless.bench_sink"], ["headless.bench_lidar"]]
+    missing = []
+    for command in commands:
+        shown = subprocess.run(
+            [sys.executable, "-m", *command, "--help"], cwd=ROOT, capture_output=True, text=True, check=True
+        ).stdout
+        for option in sorted(set(re.findall(r"(?<![\w-])--[a-z][a-z0-9-]*", shown)) - {"--help"}):
+            if not re.search(rf"(?<![\w-]){option}(?![\w-])", text):
+                missing.append(f"{' '.join(command)} {option}")
+    assert not missing, missing
