@@ -1793,6 +1793,11 @@ def test_several_cameras_in_one_folder_are_refused(tmp_path):
     assert p.value == "never" and "2 cameras" in p.expected
     lidar = '[[lidars]]\nname = "lidar"\nmount = "cam"\n'
     assert load_config(write(tmp_path / "q.toml", CAMERA + lidar + never)).writers["basic"]
+    lidars = lidar + '[[lidars]]\nname = "lidar2"\nmount = "cam"\n'  # named as LiDARs, not as cameras
+    p = by_field(problems_of(write(tmp_path / "s.toml", CAMERA + lidars + never)))[
+        (str(tmp_path / "s.toml"), "writers.basic.camera_subfolders")
+    ]
+    assert "2 LiDARs" in p.expected and "lidar_0000.npy" in p.expected and "each LiDAR's" in p.expected, p.expected
     assert load_config(write(tmp_path / "r.toml", two + '[writers.basic]\ncamera_subfolders = "auto"\n'))
 
 

@@ -66,12 +66,15 @@ def one_folder_problem(options: dict, cameras: int, lidars: int) -> tuple[str, o
     the other's. None when the run's sensors have a folder each or names of their own."""
     mode = options.get("camera_subfolders", "auto")
     if mode == "never" and (cameras > 1 or lidars > 1):
-        what = f"{cameras} cameras" if cameras > 1 else f"{lidars} LiDARs"
+        if cameras > 1:
+            what, names, each = f"{cameras} cameras", "rgb_0000.png, ...", "camera"
+        else:
+            what, names, each = f"{lidars} LiDARs", "lidar_0000.npy, ...", "LiDAR"
         return (
             "writers.basic.camera_subfolders",
             mode,
             f'"auto" or "always" with {what}: in one folder their files have the same names '
-            "(rgb_0000.png, ...) and each camera's would overwrite the other's",
+            f"({names}) and each {each}'s would overwrite the other's",
         )
     return None
 
