@@ -56,6 +56,23 @@ class RecorderError(RuntimeError):
     """A problem the user must fix (shown without a traceback)."""
 
 
+def lights_note(lights, meters_per_unit: float) -> str:
+    """For the unit-scale warning: Cycles' fall-off takes a Blender unit for a metre, so in a
+    scene in centimetres a point, spot or area light of the file lights 1e4 times less than
+    the same light in the scene in metres (its energy is Blender's watts, not a length)."""
+    dimmed = [light for light in lights if light.type != "SUN"] if meters_per_unit != 1.0 else []
+    if not dimmed:
+        return ""
+    said = ", ".join(f"{s.name!r} {s.energy:g} W ({s.energy * meters_per_unit**2:g} W)" for s in dimmed)
+    first = dimmed[0]
+    return (
+        "; the point, spot and area lights fall off per Blender unit as Cycles' do per metre, so each lights as "
+        f"the energy in brackets would in the scene in metres: {said}; for the light of a scene in metres, give "
+        f"energy = {first.energy / meters_per_unit**2:g} for {first.energy:g} W (a NIR camera's illuminator_power is "
+        "watts whatever the unit scale)"
+    )
+
+
 @dataclass
 class RunOptions:
     output: Path
@@ -375,7 +392,8 @@ class Recorder:
             from .annotators.lidar import ranges_note
             from .scene.base import meters_per_unit
 
-            ranges = ranges_note(self.config.lidars, meters_per_unit(built.scene))
+            metres = meters_per_unit(built.scene)
+            ranges = ranges_note(self.config.lidars, metres) + lights_note(self.config.lights, metres)
             self.warn(built.unit_note + converted_units_note(self.config.writers) + ranges)
         if built.fps_note:
             self.warn(built.fps_note)

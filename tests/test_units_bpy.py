@@ -59,7 +59,10 @@ def param_text(blend: Path, k: float) -> str:
         '[[lidars]]\nname = "velo"\npreset = "spinning_16"\ncolumns = 90\n'
         f"location = [0, {-3 * k:g}, {1 * k:g}]\nmin_range = {0.5 * k:g}\nmax_range = {100 * k:g}\n"
         "[annotators]\ncamera_params = {}\ndistance_to_image_plane = {}\ndistance_to_camera = {}\n"
-        "bounding_box_3d = {}\n[writers]\n" + "".join(f"{w} = {{}}\n" for w in writers)
+        "bounding_box_3d = {}\n[writers]\n"
+        + "".join(f"{w} = {{}}\n" for w in writers)
+        + f'[[lights]]\nname = "bulb"\ntype = "point"\nlocation = [0, 0, {3 * k:g}]\nenergy = 500\n'
+        + '[[lights]]\nname = "sky"\ntype = "sun"\nlocation = [0, 0, 10]\nenergy = 2\n'
     )
 
 
@@ -214,3 +217,14 @@ def test_a_nir_illuminator_is_watts_whatever_the_unit_scale(tmp_path):
         images[name] = np.asarray(Image.open(tmp_path / name / "nircam" / "nir" / "nir_0000.png")).astype(int)
     assert images["m"].mean() > 10  # lit by its illuminator alone
     assert np.abs(images["m"] - images["cm"]).max() <= 2
+
+
+def test_the_unit_scale_warning_says_what_the_lights_energies_give_in_metres(runs):
+    """A point, spot or area light of the file lit a scene in centimetres 1e4 times less than
+    the same light in the scene in metres (Cycles' fall-off takes a Blender unit for a metre),
+    and the unit-scale warning spoke only of lengths; it now gives each such light's energy as
+    it lights in metres and the energy for a light of the scene in metres (not the sun's)."""
+    warned = next(w for w in warnings(runs.cm) if "unit scale is 0.01" in w)
+    assert "'bulb' 500 W (0.05 W)" in warned and "energy = 5e+06 for 500 W" in warned, warned
+    assert "'sky'" not in warned
+    assert not [w for w in warnings(runs.m) if "unit scale" in w]
