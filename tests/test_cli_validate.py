@@ -345,3 +345,12 @@ def test_ctrl_c_while_validate_builds_the_scene_is_honoured_once_it_is_built(cap
     assert finished == [EXIT_OK] and said.out == ""
     assert said.err == "\ninterrupted: validate stopped once the scene was built (it writes nothing); run it again\n"
     assert signal.getsignal(signal.SIGINT) is before
+
+
+def test_the_exit_code_table_says_validate_is_interrupted_too():
+    """docs/parameters.md's exit codes of validate and render: 130 and 143 are validate's too
+    (test_ctrl_c_while_validate_builds_the_scene_is_honoured_once_it_is_built), not 'render only'."""
+    text = (ROOT / "docs/parameters.md").read_text(encoding="utf-8")
+    rows = {line.split("|")[1].strip(): line for line in text.splitlines() if re.match(r"\| 1[34][03] \|", line)}
+    assert "`validate`" in rows["130"] and "only" not in rows["130"], rows["130"]
+    assert "as 130" in rows["143"] and "only" not in rows["143"], rows["143"]
