@@ -26,8 +26,12 @@ velocity, but an Animated (kinematic) body moves Bullet's body, which keeps the 
 its last kinematic step when released. So with such an entry each clip's world starts
 PREROLL frames before the clip's first frame: every active body is Animated over those
 frames, a thrown one keyframed along its velocity and turning by its angular velocity (about
-its centre: the proxy's origin) to its start pose at the clip's first frame, the others
-standing at theirs; one frame later all are released. Blender moves an Animated body
+its centre: the proxy's origin) to its start pose at the clip's first frame (standing over
+the world's first two frames), the others standing at theirs (their poses keyframed too);
+one frame later all are released. Blender's depsgraph evaluates the simulation with no
+relation to an object's animation but through its transform, and rebuilds the bodies at the
+world's second frame from matrices of either of its first two frames: keyed so, every run
+simulates alike. Blender moves an Animated body
 between frames in `substeps_per_frame` straight steps and slerps, so the last step gives it
 exactly the velocity and spin of the path (a turn of half a turn or more per frame would go
 the other way round: config refuses such angular velocities). Bullet's steps (semi-implicit
@@ -212,8 +216,12 @@ class Proxy:
             start = body.matrix_world.copy()
             turn0, centre = start.to_3x3(), start.translation.copy()
             previous = None
+            # The world's first frame holds the pose of its second: Blender rebuilds the bodies
+            # at the second (RIGIDBODY_REBUILD), reading the objects' matrices with no relation
+            # to their animation, so of either frame, as the depsgraph's threads ran; where the
+            # two differed a spinning body's slerped steps differed in the last float bits.
             for k in range(-PREROLL, 1):
-                t = k * step
+                t = max(k, 1 - PREROLL) * step
                 turn = Matrix.Rotation(w.length * t, 3, w.normalized()) if w.length > 0 else Matrix.Identity(3)
                 pose = (turn @ turn0).to_4x4()
                 pose.translation = centre + v * t
