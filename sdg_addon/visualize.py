@@ -227,8 +227,10 @@ def camera_frame_files(folder: Path | str, camera: str) -> dict[int, FrameFiles]
 
 def _camera(cams: dict[str, Path], name: str) -> Path:
     if name not in cams:
-        shown = [c or "(root)" for c in cams]
-        raise KeyError(f"no camera {name!r}: found {shown}")
+        shown = [repr(c) for c in cams if c]
+        if "" in cams:  # one camera's files at the folder's root: no name to give
+            shown.insert(0, "one camera's files at the folder's root (leave out --camera)")
+        raise KeyError(f"no camera {name!r}: found {', '.join(shown)}")
     return cams[name]
 
 

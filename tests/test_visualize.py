@@ -541,3 +541,14 @@ def test_cli_preview_options_that_do_not_apply_are_refused(five_frames, capsys, 
     assert main(["preview", str(five_frames), *extra]) == 2
     assert said in capsys.readouterr().err
     assert not (five_frames / "preview").exists()
+
+
+def test_a_camera_name_for_a_one_camera_folder_says_to_leave_out_camera(dataset, capsys):
+    """A run of one camera writes its files at the folder's root: --camera with its name was
+    refused as "found ['(root)']", and --camera '(root)' was refused the same way; the
+    message now says how to preview those files (without --camera), exit 2."""
+    for name in ("camera", "(root)"):
+        assert main(["preview", str(dataset), "--camera", name]) == 2
+        err = capsys.readouterr().err
+        assert f"no camera {name!r}: found one camera's files at the folder's root (leave out --camera)" in err, err
+    assert main(["preview", str(dataset)]) == 0
