@@ -588,7 +588,8 @@ def _check_scene(path: Path, config, out: Path, device: str | None) -> int:
     def on_warning(text):
         print(f"WARNING: {text}", file=sys.stderr, flush=True)
 
-    recorder = Recorder(config, RunOptions(out, range(config.frames), device=device, quiet=True), on_warning=on_warning)
+    options = RunOptions(out, range(config.frames), device=device, device_from="--device", quiet=True)
+    recorder = Recorder(config, options, on_warning=on_warning)
     try:
         with blender_console_silenced():
             recorder.build_and_check_scene()
@@ -700,7 +701,7 @@ def _render(args) -> int:
         except OSError as e:  # read-only storage, a full disk: one line, as a single process says it
             print(f"error: {disk_error(e, out)}", file=sys.stderr)
             return EXIT_FAILED
-    options = RunOptions(out, frames, args.resume, args.overwrite, args.device, shard)
+    options = RunOptions(out, frames, args.resume, args.overwrite, args.device, shard, device_from="--device")
     options.worker_processes = WORKER_MODES[args.worker_mode]
     options.time_parts, options.quiet = args.time_parts, args.quiet
     if args.workers:

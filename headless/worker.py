@@ -107,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     with contextlib.nullcontext() if args.verbose else blender_console_silenced():
         recorder_ref: list = []
         channel = Channel(sys.stdout, on_gone=lambda: recorder_ref and recorder_ref[0].cancel())
-        options = RunOptions(args.out, range(config.frames), resume=True, device=args.device)
+        options = RunOptions(args.out, range(config.frames), resume=True, device=args.device, device_from="--device")
         options.frame_source = chunks_from(sys.stdin, channel, recorder_ref)
         options.log_tag = args.tag
         options.lock_slot = tuple(int(x) for x in args.slot.split("/"))

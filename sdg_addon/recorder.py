@@ -81,6 +81,7 @@ class RunOptions:
     overwrite: bool = False
     device: str | None = None  # overrides render.device
     shard: tuple[int, int] | None = None  # (index, count): frames with f % count == index
+    device_from: str = "render.device"  # where `device` came from, as a refusal names it ("--device")
     # Annotation and writing run in these processes, overlapped with the next render; on a
     # GPU they, not the render, bound throughput, so use the cores there are (up to 8).
     write_workers: int = field(default_factory=lambda: max(2, min(8, (os.cpu_count() or 2) - 1)))
@@ -555,7 +556,7 @@ class Recorder:
         from .scene.build import build_scene
 
         cfg, opts = self.config, self.options
-        check_device(cfg.render.device, opts.pinned_gpu)
+        check_device(cfg.render.device, opts.pinned_gpu, opts.device_from if opts.device else "render.device")
         check_denoiser(cfg.render)
         try:
             built = build_scene(cfg, self.open_scene, quiet=opts.quiet)

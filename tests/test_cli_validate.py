@@ -133,16 +133,18 @@ def test_validate_checks_the_render_device_as_render_does(tmp_path, capsys, monk
     assert main(["validate", preset, "--device", "gpu"]) == EXIT_INVALID
     assert "error: --device 'gpu': expected one of ['auto', 'cpu'," in capsys.readouterr().err
 
-    def no_such_device(requested, pinned_gpu=None):
-        raise device.DeviceError(f"render.device = {requested!r}: Cycles found no such device here")
-
-    monkeypatch.setattr(device, "check_device", no_such_device)
+    monkeypatch.setattr(device, "gpu_devices", lambda backend: [])  # no GPU here
     assert main(["validate", preset, "--device", "CUDA"]) == EXIT_INVALID
-    said = capsys.readouterr()
-    assert said.err == "error: render.device = 'cuda': Cycles found no such device here\n" and said.out == ""
+    said = capsys.readouterr()  # the value came from --device, not from render.device (the file's 'auto')
+    assert said.err.startswith("error: --device 'cuda': Cycles found no CUDA device here (use 'auto'"), said.err
+    assert said.out == ""
     assert main(["render", preset, "--device", "CUDA", "--out", str(tmp_path / "out")]) == EXIT_INVALID
     assert capsys.readouterr().err == said.err and not (tmp_path / "out").exists()
     assert main(["validate", preset, "--device", "cuda", "--no-scene"]) == EXIT_OK
+    in_file = tmp_path / "cuda.toml"  # the file's own device is named as the file's field
+    in_file.write_text(Path(preset).read_text(encoding="utf-8").replace('device = "auto"', 'device = "cuda"'))
+    assert main(["validate", str(in_file)]) == EXIT_INVALID
+    assert capsys.readouterr().err.startswith("error: render.device = 'cuda': Cycles found no CUDA device here")
 
 
 def test_validate_without_bpy_checks_the_file_and_says_the_scene_was_not_built(capsys, monkeypatch):

@@ -65,14 +65,15 @@ def select_device(scene, requested: str) -> dict:
     return {"requested": requested, "type": "CPU", "devices": ["CPU"], "note": "no GPU backend found"}
 
 
-def check_device(requested: str, pinned_gpu: int | None = None) -> None:
-    """Raise DeviceError when an explicit backend has no device here, or when `--gpus`
+def check_device(requested: str, pinned_gpu: int | None = None, field: str = "render.device") -> None:
+    """Raise DeviceError (naming `field`, where the value came from: "--device" when the
+    command line gave it) when an explicit backend has no device here, or when `--gpus`
     pinned this render process to a GPU (`pinned_gpu`) and `auto` would find none there (it
     would fall back to the CPU); the scene is untouched (a run checks this before it writes
     anything into its output folder)."""
     requested = requested.lower()
     if requested not in ("auto", "cpu") and not gpu_devices(requested.upper()):
-        raise _missing(requested)
+        raise _missing(requested, field)
     if requested == "auto" and pinned_gpu is not None and not any(gpu_devices(b) for b in AUTO_ORDER):
         raise DeviceError(
             f"--gpus: this render process is pinned to GPU {pinned_gpu}, where Cycles finds no GPU "
@@ -91,8 +92,8 @@ def check_denoiser(render) -> None:
         )
 
 
-def _missing(requested: str) -> DeviceError:
+def _missing(requested: str, field: str = "render.device") -> DeviceError:
+    said = f"--device {requested!r}" if field.startswith("--") else f"{field} = {requested!r}"
     return DeviceError(
-        f"render.device = {requested!r}: Cycles found no {requested.upper()} device here "
-        "(use 'auto' to fall back to the CPU, or 'cpu')"
+        f"{said}: Cycles found no {requested.upper()} device here (use 'auto' to fall back to the CPU, or 'cpu')"
     )
