@@ -12,7 +12,7 @@ import pytest
 bpy = pytest.importorskip("bpy")
 
 from scenes import camera_roll, records, render  # noqa: E402
-from test_porting_docs import add_photos, examples  # noqa: E402
+from test_porting_docs import PAGE, add_photos, examples  # noqa: E402
 
 
 def run(tmp_path, heading: str, frames: int | None = None, edit=None, resolution=(64, 48)):
@@ -205,7 +205,10 @@ def test_objects_thrown_onto_a_floor_kubric_movi_a(tmp_path):
     flow = [np.abs(np.load(clip / f"forward_flow_{i:04d}.npy")).max() for i in range(24)]
     assert 6 < max(flow) < 7.5  # the page says: growing to 6.7 pixels a frame
     info = json.loads((clip / "object_pose_info_0023.json").read_text())
-    assert sorted(p.split("/")[-1] for p in info["primPaths"]) == shown  # all 10 in the picture
+    assert sorted(p.split("/")[-1] for p in info["primPaths"]) == shown  # all 10 in the camera's view
+    seen = json.loads((clip / "instance_segmentation_mapping_0023.json").read_text())
+    assert len([p for p in seen.values() if p.startswith("/")]) == 9  # one hidden behind the others
+    assert "(9 of them seen" in " ".join(PAGE.read_text(encoding="utf-8").split())
     poses = np.load(clip / "object_pose_objectToWorld_0023.npy")
     assert (poses[:, 2, 3] > 0).all()  # none below the floor (origins: the shapes' base centres)
 
