@@ -152,8 +152,12 @@ class RenderActor:
             elif "need" in msg and not sent:
                 self._send({"frames": frames})
                 sent = True
-            elif "need" in msg:
+            elif "need" in msg and done >= set(frames):
                 self.wants_frames = True
+            elif "need" in msg:
+                # It asks for more while frames of this chunk are in flight (its writer
+                # processes have them): finished first, so that the chunk ends.
+                self._send({"finish": True})
             if self.wants_frames and done >= set(frames):
                 return self._result(done=sorted(done))
         raise AssertionError("unreachable: _messages ends with the exit")

@@ -5,7 +5,8 @@
 
 Builds the scene once, then renders the frames its parent hands out, chunk by chunk, keeping
 Blender warm (kernels, persistent data). It talks JSON lines: on stdin the parent sends
-{"frames": [...]} or {"stop": true}; on stdout the process sends {"need": 1} when it wants
+{"frames": [...]}, {"finish": true} (finish the frames in flight, then ask again) or
+{"stop": true}; on stdout the process sends {"need": 1} when it wants
 frames (the first time once the scene is built), {"done": F} once frame F is written
 and logged, {"warning": TEXT} for each of the run's warnings (also printed on stderr), and
 {"error": TEXT} before it exits 2 (the scene refused; also printed on stderr) or 1 (the output
@@ -76,6 +77,9 @@ def chunks_from(stdin, channel: Channel, recorder_ref: list):
         message = json.loads(line)
         if message.get("stop"):
             return
+        if message.get("finish"):
+            yield None  # no frames yet: the recorder finishes (and logs) those in flight first
+            continue
         yield from message.get("frames", [])
 
 

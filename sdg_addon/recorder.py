@@ -95,7 +95,7 @@ class RunOptions:
     # Long-lived render processes (headless.parallel): frames arrive lazily from a source
     # (chunks handed out by the parent), each process logs to its own audit file, and
     # the parent, not each process, merges the writers' outputs at the end.
-    frame_source: Iterable[int] | None = None
+    frame_source: Iterable[int | None] | None = None  # None: finish the frames in flight first
     log_tag: str = ""  # audit/frames<tag>.jsonl; default: the shard's tag
     finalize: bool = True
     on_frame_done: Callable[[int], None] | None = None  # called once a frame is logged
@@ -765,6 +765,10 @@ class Recorder:
                     raise KeyboardInterrupt
                 if self._cancel.is_set() or errors:
                     break
+                if f is None:  # the frame source waits for the frames in flight (a Ray actor's chunk)
+                    while sink.pending:
+                        finish(wait_for_frames())
+                    continue
                 record = {"frame": f, "seed": cfg.seed, "seconds": {}, "cpu_seconds": {}, "started_unix": time.time()}
                 clip, i = clip_of(f, clip_len)
                 if clip_len > 1:
@@ -793,6 +797,12 @@ class Recorder:
                             link_neighbours(waiting[0], captured)
                         hand_on(*waiting)
                     waiting = (captured, record)
+                    if (f + 1) % clip_len == 0:
+                        # A clip's last frame has no next frame to wait for: handed on now, not
+                        # once the next frame comes (a render process would hold it until the
+                        # parent hands out more, and a Ray actor waits for it before it does).
+                        hand_on(*waiting)
+                        waiting = None
                 yield progress
             # Cancelled mid-clip, the waiting frame is dropped: resume re-renders its clip.
             if waiting is not None and not (self._cancel.is_set() or errors):

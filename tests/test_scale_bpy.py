@@ -1086,3 +1086,32 @@ def test_a_render_process_whose_parent_is_killed_stops_quietly_with_its_frames_l
     assert proc.returncode == 130
     logged = [json.loads(x)["frame"] for x in (out / "audit" / "frames.w000.jsonl").read_text().splitlines()]
     assert logged and logged == [0, 1][: len(logged)]  # what it rendered is done
+
+
+@pytest.mark.parametrize("case", ["writer processes", "clip with flow"])
+def test_a_ray_actors_chunk_ends_when_its_frames_are_written(tmp_path, case):
+    """A Ray actor returns its chunk once every frame of it is logged and its render process
+    asks for more. That process asked while frames were still in flight and waited for more
+    frames before it logged them: with writer processes (the default on a GPU machine or
+    more than 4 cores), or a clip's last frame held for a next frame (flow, motion vectors),
+    every actor waited for its process and its process for it: the run never ended. The
+    actor now has the frames in flight finished first."""
+    text = (ROOT / "presets" / "examples" / "minimal.toml").read_text()
+    text = text.replace("[320, 240]", "[32, 24]").replace("samples = 16", 'samples = 1\ndevice = "cpu"')
+    mode, chunk = "processes", [0, 1]
+    if case == "clip with flow":
+        text = text.replace("[render]", "[sequence]\nclip_length = 2\n\n[render]") + "\n[annotators.backward_flow]\n"
+        mode = "inline"
+    param = tmp_path / "p.toml"
+    param.write_text(text)
+    actor = ray_backend.RenderActor(str(param), str(tmp_path / "out"), 0, "cpu", 1, mode, quiet=True)
+    result: list = []
+    thread = threading.Thread(target=lambda: result.append(actor.render_chunk(chunk)), daemon=True)
+    thread.start()
+    thread.join(timeout=120)
+    try:
+        assert result and result[0]["done"] == chunk and "exit" not in result[0], result
+        assert actor.close()["exit"] == 0
+    finally:
+        if actor.proc.poll() is None:
+            actor.proc.kill()
