@@ -99,8 +99,16 @@ def parse_gpus(text: str, available: list[int] | None = None) -> list[int]:
         gpus = [int(x) for x in text.split(",") if x.strip()]
     except ValueError:
         raise ParallelError(f"--gpus {text!r}: expected all, a count N, or indices like 0,1") from None
-    if not gpus or len(set(gpus)) != len(gpus) or min(gpus) < 0:
-        raise ParallelError(f"--gpus {text!r}: expected distinct indices like 0,1")
+    if not gpus:
+        raise ParallelError(f"--gpus {text!r}: expected all, a count N, or indices like 0,1")
+    if min(gpus) < 0:
+        raise ParallelError(f"--gpus {text!r}: a GPU index is 0 or more (nvidia-smi's indices), like 0,1")
+    if len(set(gpus)) != len(gpus):
+        twice = sorted({g for g in gpus if gpus.count(g) > 1})
+        raise ParallelError(
+            f"--gpus {text!r}: GPU {', '.join(map(str, twice))} named twice; each GPU once "
+            "(--procs-per-gpu K runs K processes on each)"
+        )
     here = available if available is not None else visible_gpus()
     missing = [str(g) for g in gpus if g not in here]
     if here and missing:  # (nvidia-smi listing none, e.g. AMD GPUs: each process checks its own)

@@ -311,6 +311,11 @@ def test_gpu_lists_parse():
     with pytest.raises(parallel.ParallelError, match="the GPU of index 0 alone is --gpus 0,"):
         parallel.parse_gpus("0", [0, 1])
     assert parallel.parse_gpus("0,", [0, 1]) == [0]
+    # A negative index was told 'expected distinct indices', as a GPU named twice was.
+    with pytest.raises(parallel.ParallelError, match="a GPU index is 0 or more"):
+        parallel.parse_gpus("-1", [0, 1])
+    with pytest.raises(parallel.ParallelError, match="GPU 0 named twice; each GPU once"):
+        parallel.parse_gpus("0,0", [0, 1])
 
 
 needs_ray = pytest.mark.skipif(
