@@ -57,6 +57,10 @@ def newer_blend_note(path: Path) -> str:
 
 
 def scene_names(path: Path) -> list[str]:
+    if bpy.data.filepath and os.path.realpath(bpy.data.filepath) == os.path.realpath(path):
+        # The open file itself (a script that opened it, then records it): Blender refuses
+        # to load from the current file ("Cannot load from the current blend file").
+        return [s.name for s in bpy.data.scenes]
     try:
         with bpy.data.libraries.load(str(path), link=False) as (src, _dst):
             return list(src.scenes)
