@@ -227,7 +227,7 @@ def test_invalid_process_options_are_refused_before_writing(reference, tmp_path,
     param, _one = reference
     for extra, text in (
         (["--procs", "0"], "--procs 0"),
-        (["--gpus", "0,0"], "distinct"),
+        (["--gpus", "0,0"], "GPU 0 named twice"),
         (["--procs", "2", "--shard", "0/2"], "pick one"),
         # Before: ignored without a word (2 actors), a traceback after writing (-1), --gpus/--procs ignored.
         (["--ray-workers", "3"], "--ray-workers 3: Ray actors of --ray, which is not given"),
