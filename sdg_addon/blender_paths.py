@@ -52,3 +52,17 @@ def ocio_config() -> Path:
 def bundled_site_packages() -> Path:
     """Blender's bundled site-packages (OpenImageIO, PyOpenColorIO)."""
     return resources() / "python" / "lib" / f"python{sys.version_info[0]}.{sys.version_info[1]}" / "site-packages"
+
+
+def import_bundled(name: str):
+    """A module Blender bundles (OpenImageIO, PyOpenColorIO), imported without bpy: from
+    sys.path when it is there, else from Blender's bundled site-packages."""
+    import importlib
+
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        site = str(bundled_site_packages())
+        if site not in sys.path:
+            sys.path.append(site)
+        return importlib.import_module(name)

@@ -191,8 +191,10 @@ def _ocio_processors(config: str, view: str, look: str):
     call (~30 of the ~50 ms an AgX frame at 640x480 cost). The same OCIO transforms as
     OpenImageIO builds, so the same pixels, bit for bit. None where PyOpenColorIO is not
     beside Blender's modules (Blender 5 bundles it)."""
+    from .blender_paths import import_bundled
+
     try:
-        OCIO = _bundled_module("PyOpenColorIO")
+        OCIO = import_bundled("PyOpenColorIO")
     except ImportError:
         return None
     cfg = OCIO.Config.CreateFromFile(config)
@@ -211,22 +213,6 @@ def _ocio_processors(config: str, view: str, look: str):
         except Exception as e:  # OCIO's own exception type: an unknown look or view
             raise RuntimeError(f"{what} failed: {e}") from None
     return tuple(processors)
-
-
-def _bundled_module(name: str):
-    """A module Blender bundles (OpenImageIO, PyOpenColorIO), importable without bpy."""
-    import importlib
-    import sys
-
-    try:
-        return importlib.import_module(name)
-    except ImportError:
-        from .blender_paths import bundled_site_packages
-
-        site = str(bundled_site_packages())
-        if site not in sys.path:
-            sys.path.append(site)
-        return importlib.import_module(name)
 
 
 def _oiio_display(rgb: np.ndarray, view: str, look: str, config: str) -> np.ndarray:

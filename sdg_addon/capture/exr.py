@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import sys
 from collections.abc import MutableMapping
 
 import numpy as np
@@ -18,16 +17,9 @@ from .exr_reader import UnsupportedExr, group_passes, read_exr, view_layer_of
 
 
 def _oiio():
-    try:
-        import OpenImageIO
-    except ImportError:
-        from ..blender_paths import bundled_site_packages  # no bpy: workers use this too
+    from ..blender_paths import import_bundled  # no bpy: workers use this too
 
-        site = str(bundled_site_packages())
-        if site not in sys.path:
-            sys.path.append(site)
-        import OpenImageIO
-    return OpenImageIO
+    return import_bundled("OpenImageIO")
 
 
 def read_multilayer_exr(path: str) -> dict[str, np.ndarray]:
