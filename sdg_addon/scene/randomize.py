@@ -132,17 +132,13 @@ def check_placed_objects(built: BuiltScene, spec, targets: list[str]) -> tuple[s
     if spec.name == "pose" and not any(k in spec.params for k in ("location", "rotation")):
         return None
     objs = {n: built.entities[n].root if n in built.entities else built.lights.get(n) for n in targets}
-    problems = {n: world_pose_problem(o) for n, o in objs.items() if o is not None}
-    refused = [n for n in targets if problems.get(n)]
-    if not refused:
-        return None
-    return (
-        "targets",
-        refused,
-        f"objects placed by their own location and rotation: a {spec.name} randomizer places them in world "
-        f"coordinates, and {refused[0]!r} {problems[refused[0]]} (it would stand elsewhere); in the .blend, "
-        "remove its constraints or clear its parent keeping its transform (Object > Parent > Clear and Keep "
-        "Transformation), or leave it out of targets",
+    return _refuse_moved(
+        targets,
+        objs,
+        lambda name, problem: (
+            f"objects placed by their own location and rotation: a {spec.name} randomizer "
+            f"places them in world coordinates, and {name!r} {problem} (it would stand elsewhere)"
+        ),
     )
 
 
@@ -153,17 +149,29 @@ def check_placed_lights(built: BuiltScene, spec, targets: list[str]) -> tuple[st
     whose constraints or parent move or turn it (was: it shone from elsewhere, another way)."""
     if not any(k in spec.params for k in ("location", "look_at")):
         return None
-    problems = {n: world_pose_problem(built.lights[n]) for n in targets if n in built.lights}
+    return _refuse_moved(
+        targets,
+        {n: built.lights.get(n) for n in targets},
+        lambda name, problem: (
+            "lights placed by their own location and rotation: a light randomizer's location "
+            f"and look_at are world ones, and light {name!r} {problem} (it would shine from elsewhere)"
+        ),
+    )
+
+
+def _refuse_moved(targets: list[str], objs: dict, expected) -> tuple[str, object, str] | None:
+    """The target check's refusal of the targets whose parent or constraints move them
+    (world_pose_problem), worded by `expected(first name, its problem)`, or None."""
+    problems = {n: world_pose_problem(o) for n, o in objs.items() if o is not None}
     refused = [n for n in targets if problems.get(n)]
     if not refused:
         return None
     return (
         "targets",
         refused,
-        f"lights placed by their own location and rotation: a light randomizer's location and look_at are world "
-        f"ones, and light {refused[0]!r} {problems[refused[0]]} (it would shine from elsewhere); in the .blend, "
-        "remove its constraints or clear its parent keeping its transform (Object > Parent > Clear and Keep "
-        "Transformation), or leave it out of targets",
+        expected(refused[0], problems[refused[0]]) + "; in the .blend, remove its constraints or clear its "
+        "parent keeping its transform (Object > Parent > Clear and Keep Transformation), or leave it out of "
+        "targets",
     )
 
 
@@ -311,17 +319,13 @@ def check_placed_cameras(built: BuiltScene, spec, targets: list[str]) -> tuple[s
     (it follows its rig); a `camera` entry with a lens alone places nothing."""
     if spec.name == "camera" and not any(k in spec.params for k in (*CAMERA_POSE_KEYS, "rotation")):
         return None
-    problems = {n: world_pose_problem(built.cameras[n]) for n in targets}
-    refused = [n for n in targets if problems[n]]
-    if not refused:
-        return None
-    return (
-        "targets",
-        refused,
-        f"cameras placed by their own location and rotation: a {spec.name} randomizer places cameras in world "
-        f"coordinates, and camera {refused[0]!r} {problems[refused[0]]} (it would stand or look elsewhere); in "
-        "the .blend, remove its constraints or clear its parent keeping its transform (Object > Parent > Clear "
-        "and Keep Transformation), or leave it out of targets",
+    return _refuse_moved(
+        targets,
+        {n: built.cameras[n] for n in targets},
+        lambda name, problem: (
+            f"cameras placed by their own location and rotation: a {spec.name} randomizer "
+            f"places cameras in world coordinates, and camera {name!r} {problem} (it would stand or look elsewhere)"
+        ),
     )
 
 
