@@ -2677,3 +2677,41 @@ def test_preview_of_a_frame_the_recording_does_not_make_says_so(addon, scene, tm
     assert bpy.ops.sdg.preview_frame() == {"FINISHED"}
     assert "frame 5 is beyond the recording's 3 frame(s) (0 to 2)" in (jobs.last_error or ""), jobs.last_error
     jobs.set_error(None)
+
+
+@pytest.mark.parametrize(
+    "setting, value, said",
+    [
+        ("use_global_undo", False, "Turn on Global Undo in Preferences > System > Memory & Limits"),
+        ("undo_steps", 0, "Set Undo Steps in Preferences > System > Memory & Limits to 1 or more"),
+        ("undo_memory_limit", 1, "Set Undo Memory Limit in Preferences > System > Memory & Limits to 0"),
+    ],
+)
+def test_start_is_refused_where_undo_could_not_restore_the_scene(addon, scene, tmp_path, setting, value, said):
+    """With Undo Steps 0 or an Undo Memory Limit the recording ran and its restore failed:
+    the randomized scene stayed open ('Could not restore ...: use Edit > Undo', which had no
+    step either). And Global Undo was said to be in 'Preferences > Editing > Undo', where
+    neither 4.2 nor 5.x has it. Each is refused before anything runs, naming where to set it."""
+    bpy = addon.bpy
+    cube = artist_scene(bpy, scene, tmp_path / "out")
+    edit = bpy.context.preferences.edit
+    before = getattr(edit, setting)
+    setattr(edit, setting, value)
+    try:
+        for op in (bpy.ops.sdg.start_recording, bpy.ops.sdg.preview_render):
+            with pytest.raises(RuntimeError, match=re.escape(said)):
+                op("EXEC_DEFAULT")
+        settings = bpy.context.window_manager.sdg
+        settings.parameter_file, settings.output_dir = (
+            str(write_param(tmp_path, TINY, "tiny.toml")),
+            str(tmp_path / "file_out"),
+        )
+        with pytest.raises(ValueError, match=re.escape(said)):
+            addon.job.RecordingJob.from_settings(settings)
+    finally:
+        setattr(edit, setting, before)
+        bpy.context.window_manager.sdg.property_unset("parameter_file")
+        bpy.context.window_manager.sdg.property_unset("output_dir")
+        addon.job.set_error(None)
+    assert tuple(cube.location) == (0.0, 0.0, 0.0) and addon.job.running_job() is None
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tiny.toml"]  # nothing written

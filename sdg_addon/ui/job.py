@@ -428,10 +428,23 @@ def os_error_sentence(e: OSError, output: Path) -> str:
     return f"cannot use {where.as_posix()}: {e.strerror or e}"
 
 
+UNDO_PREFERENCES = "Preferences > System > Memory & Limits"
+
+
 def check_can_restore() -> None:
-    if not bpy.context.preferences.edit.use_global_undo:
+    """A recording goes back to the undo step pushed before it: refused where Blender would
+    not keep that step (no global undo, no undo steps, or a memory limit that may drop it),
+    as the run would end with the randomized scene open and no undo step to take it back."""
+    edit = bpy.context.preferences.edit
+    why = "a recording restores the open scene through undo when it ends"
+    if not edit.use_global_undo:
+        raise ValueError(f"Turn on Global Undo in {UNDO_PREFERENCES}: {why}")
+    if edit.undo_steps < 1:
+        raise ValueError(f"Set Undo Steps in {UNDO_PREFERENCES} to 1 or more (it is 0): {why}")
+    if edit.undo_memory_limit:
         raise ValueError(
-            "Turn on Preferences > Editing > Undo > Global Undo: a recording restores the open scene through it"
+            f"Set Undo Memory Limit in {UNDO_PREFERENCES} to 0 (unlimited; it is {edit.undo_memory_limit} MB): "
+            f"{why}, and the limit can free the step it goes back to, leaving the recorded scene open"
         )
 
 
