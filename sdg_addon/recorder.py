@@ -404,6 +404,8 @@ class Recorder:
             self.warn(built.layers_note)
         if built.set_note:
             self.warn(built.set_note)
+        if built.markers_note:
+            self.warn(built.markers_note)
         if built.instancing_note:
             self.warn(built.instancing_note)
         if built.cameras_note:

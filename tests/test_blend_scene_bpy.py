@@ -1179,6 +1179,36 @@ def test_a_base_scenes_other_view_layers_enabled_for_rendering_are_named(shop, t
     assert "/shop/crate" in paths and not any("can_" in p for p in paths)
 
 
+def test_timeline_markers_bound_to_cameras_do_not_switch_the_recorded_camera(shop, tmp_path, capsys):
+    """A .blend whose timeline marker binds CamB at its current frame (camera switching, Ctrl+B):
+    Blender's render takes the marker's camera whatever scene.camera is, so CamA's folder held
+    CamB's image (and its masks) beside CamA's camera parameters, without a word. The markers
+    are unbound in the run's scene: CamA's image is that of the file without markers, the run
+    names them, and the file is unchanged."""
+    bpy.ops.wm.open_mainfile(filepath=str(shop.path), load_ui=False)
+    scene = bpy.context.scene
+    scene.timeline_markers.new("cut", frame=scene.frame_current).camera = scene.objects["CamB"]
+    scene.timeline_markers.new("plain", frame=scene.frame_current + 5)  # bound to no camera: not named
+    blend = saved_variant(tmp_path / "markers.blend")
+    before = sha256(blend)
+    outs = {}
+    for name, file in (("plain", shop.path), ("markers", blend)):
+        param = blend_param(file)
+        param = param.rename(tmp_path / f"{name}.toml")
+        outs[name] = tmp_path / f"out_{name}"
+        capsys.readouterr()
+        assert main(["render", str(param), "--out", str(outs[name]), "--quiet"]) == 0
+    err = capsys.readouterr().err
+    assert (
+        "the base scene's timeline markers bind cameras, frame 1 ('cut'): 'CamB', to which Blender's renders switch "
+        "from those frames on: the run records each of its cameras in its own folder at every frame" in err
+    ), err
+    assert "'plain'" not in err
+    for file in ("rgb_0000.png", "semantic_segmentation_0000.png"):
+        assert (outs["markers"] / file).read_bytes() == (outs["plain"] / file).read_bytes(), file
+    assert sha256(blend) == before
+
+
 def test_clips_outside_a_base_scenes_frame_range_are_named_with_the_values_that_match(shop, tmp_path, capsys):
     """A .blend animated over frames 101 .. 120 (its Frame Range) recorded with the default
     start_frame = 1 showed frames 1 .. K, before its animation starts, without a word; the run

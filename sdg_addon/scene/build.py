@@ -66,6 +66,7 @@ from .base import (
     scene_cameras,
     scene_lights,
     sensor_property_problem,
+    unbind_camera_markers,
     unit_note,
 )
 from .caches import keep_caches_inside
@@ -128,6 +129,7 @@ class BuiltScene:
     range_note: str = ""  # clips showing scene frames outside a base scene's frame range
     layers_note: str = ""  # a base scene's view layers enabled for rendering besides the one recorded
     set_note: str = ""  # a base scene's background set: objects rendered, not labelled
+    markers_note: str = ""  # a base scene's timeline markers bound to cameras (unbound for the run)
     instancing_note: str = ""  # collection instances whose copies cannot match Blender's
     cameras_note: str = ""  # a base scene's cameras left out by default (excluded, disabled for rendering)
     metaball_note: str = ""  # metaballs rendered as part of another of their family: own labels unused
@@ -244,6 +246,7 @@ def build_scene(config: Config, open_scene=None, quiet: bool = False) -> BuiltSc
         if config.sequence.clip_length > 1:
             built.range_note = frame_range_note(scene, config.sequence.start_frame, config.sequence.clip_length)
         built.set_note = background_set_note(scene)
+        built.markers_note = unbind_camera_markers(scene)
         base_cams, left_out = scene_cameras(scene, base.cameras)
         if left_out:
             built.cameras_note = (
