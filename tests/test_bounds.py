@@ -98,7 +98,20 @@ def test_label_values(tmp_path, value, ok):
     found = fields(tmp_path, CAMERA + CUBE + f"labels = {{ class = {value} }}\n")
     assert found == ([] if ok else ["assets[0].labels.class"])
     found = fields(tmp_path, CAMERA + f"[labels]\nclass = [{value}]\n")
-    assert found == ([] if ok else ["labels.class"])
+    assert found == ([] if ok else ["labels.class[0]"])
+
+
+def test_labels_names_the_value_at_fault_in_a_long_list(tmp_path):
+    """A [labels] list with one bad value among 30 was refused as a whole ('labels.class: got
+    ["a0", "a1", ...'), the value shown cut short before the one at fault; each value at
+    fault is now named by its index, a repeated one with the index it repeats."""
+    values = [f"class number {i}" for i in range(30)]
+    values[24] = "\u00a0nbsp"  # a no-break space at an end
+    values[27] = "class number 3"
+    text = CAMERA + "[labels]\nclass = [" + ", ".join(f'"{v}"' for v in values) + "]\n"
+    (bad, expected_bad), (repeated, expected_repeated) = problems(tmp_path, text)
+    assert bad == "labels.class[24]" and expected_bad.endswith("no spaces at the ends")
+    assert repeated == "labels.class[27]" and "labels.class[3]" in expected_repeated
 
 
 def test_a_label_with_spaces_at_its_ends_is_told_so_in_labels_as_in_assets(tmp_path):
@@ -106,7 +119,7 @@ def test_a_label_with_spaces_at_its_ends_is_told_so_in_labels_as_in_assets(tmp_p
     " x" has none of: the problem now says what is wrong, as an asset's label's does."""
     for text, field in [
         (CAMERA + CUBE + 'labels = { class = " x" }\n', "assets[0].labels.class"),
-        (CAMERA + '[labels]\nclass = [" x", "y"]\n', "labels.class"),
+        (CAMERA + '[labels]\nclass = [" x", "y"]\n', "labels.class[0]"),
         (CAMERA + '[labels]\n" class" = ["x"]\n', "labels. class"),
     ]:
         ((got, expected),) = problems(tmp_path, text)

@@ -564,7 +564,7 @@ def test_camera_look_at_or_rotation(tmp_path):
         ("[render]\ndenoise = 1\n", "render.denoise", 1, ["true or false"]),
         ("[scene]\nground = 3\n", "scene.ground", 3, ["true, false or a table"]),
         ("[scene.world]\ncolor = [1, 2, 0]\n", "scene.world.color", [1, 2, 0], ["[0, 1]", "linear"]),
-        ('[labels]\nclass = ["a", "a"]\n', "labels.class", ["a", "a"], ["distinct"]),
+        ('[labels]\nclass = ["a", "a"]\n', "labels.class[1]", "a", ["distinct", "labels.class[0]"]),
         ('[[lights]]\nname = "l"\ntype = "spotlight"\n', "lights[0].type", "spotlight", ["'SPOT'"]),
         ('[[lights]]\nname = "l"\nenergy = -1\n', "lights[0].energy", -1, [">= 0"]),
         ('[[assets]]\nname = "a"\n', "assets[0].primitive", None, ["a primitive or a file"]),

@@ -2342,6 +2342,19 @@ class _Reader:
                 self.problems.add(join(join(p, key), k), k, f"a label type: {LABEL_TEXT}, no spaces at the ends")
             elif isinstance(x, list) and all(is_label_text(s) for s in x) and len(set(x)) == len(x):
                 out[k] = list(x)
+            elif isinstance(x, list):
+                # Name each value at fault: a long list's value is cut short in the message.
+                first: dict[str, int] = {}
+                for i, s in enumerate(x):
+                    where = join(join(join(p, key), k), i)
+                    if not is_label_text(s):
+                        self.problems.add(where, s, f"a label value: {LABEL_TEXT}, no spaces at the ends")
+                    elif s in first:
+                        self.problems.add(
+                            where, s, f"distinct values (this one is {join(join(join(p, key), k), first[s])} too)"
+                        )
+                    else:
+                        first[s] = i
             else:
                 self.problems.add(
                     join(join(p, key), k),
