@@ -10,7 +10,8 @@ renders the same frames bare (same scene and randomizers, RGB PNG only, one
 `bpy.ops.render.render` per frame, nothing else), and prints one JSON object:
 
 - pipeline[K]: steady frames/s (from the time the frames each process rendered before it finished its
-  first one are finished: they finish in a burst), time to first
+  first one are finished: they finish in a burst) with the frames and seconds of that window
+  (a note when it spans under 5 s: too short to trust), time to first
   frame from process start, wall and CPU seconds per frame per stage (sample, apply,
   render in the render loop; read, annotate and write in the workers, read only with
   worker processes: CPU seconds are what each costs whatever else runs), peak memory of every process of the
@@ -257,12 +258,15 @@ def run_pipeline(param: Path, out: Path, procs, args) -> dict:
     procs_total = len(first_of_process)
     steady = [r for r in records if r["frame"] not in first_of_process] or records
     fps, window = steady_rate(logs)
+    span = window[-1]["finished_unix"] - window[0]["finished_unix"] if window else 0.0
     row = {
         "median_frame_s": _r(median_frame_seconds(window)) if procs_total == 1 else None,
         "procs": procs,
         "render_processes": procs_total,
         "frames": len(records),
         "steady_frames_per_s": _r(fps),
+        "steady_frames": len(window) - 1 if window else 0,
+        "steady_seconds": _r(span),
         "time_to_first_frame_s": _r(records[0]["finished_unix"] - started),
         "wall_s": _r(wall),
         "wall_seconds_per_frame": {s: _r(_mean(r["seconds"].get(s) for r in steady)) for s in STAGES},
@@ -276,7 +280,28 @@ def run_pipeline(param: Path, out: Path, procs, args) -> dict:
             "no steady frames/s: no frame's render started after its process's first frame was finished "
             "(they all waited for the worker processes to start); use more frames"
         )
+    else:
+        row["note"] = short_window_note(row["steady_frames"], span)
+        if row["note"] is None:
+            del row["note"]
     return row
+
+
+# The least a steady window should span to be a figure: one slow second (another job, a
+# file system stall) in a window of a second or two moves frames/s by a third. With K
+# processes the start-up takes most of a short run (r37: 120 frames at 1 spp, K = 6, 70
+# frames/s: a window under 2 s, 71 and 46 frames/s in two runs minutes apart).
+STEADY_MIN_SECONDS = 5.0
+
+
+def short_window_note(frames: int, seconds: float) -> str | None:
+    """A note for a steady window too short to trust (see STEADY_MIN_SECONDS), or None."""
+    if seconds >= STEADY_MIN_SECONDS:
+        return None
+    return (
+        f"steady frames/s from {frames} frames over {seconds:.2f} s only (under {STEADY_MIN_SECONDS:g} s, "
+        "where a one-second stall moves it by a third): use more frames"
+    )
 
 
 def processes_asked(procs, gpus: str | None) -> int | None:
@@ -666,7 +691,8 @@ def main(argv: list[str] | None = None) -> int:
                 note = idle_note(rows[-1], processes_asked(k, args.gpus), args.frames, args.chunk)
                 if note:
                     rows[-1]["note"] = "; ".join(filter(None, [rows[-1].get("note"), note]))
-                    print(f"bench: note: {note}", file=sys.stderr)
+                if rows[-1].get("note"):
+                    print(f"bench: note: {rows[-1]['note']}", file=sys.stderr)
                 print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
             if not args.no_bare:
                 print(f"{PROGRESS_PREFIX}bare render: {args.frames} frame(s)", file=sys.stderr, flush=True)

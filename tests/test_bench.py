@@ -520,3 +520,52 @@ def test_bench_lidar_json_into_no_file_is_refused_before_the_scene(tmp_path, mon
     assert _exit_status(bench_lidar.main, ["--json", str(target)]) == 2
     err = capsys.readouterr().err
     assert f"--json {target}" in err and "Traceback" not in err, err
+
+
+def test_a_steady_window_under_five_seconds_is_noted_and_sized():
+    """r37: 120 frames at 1 spp with six processes left a steady window under 2 s, and
+    two runs minutes apart read 71 and 46 frames/s. The row now says how many frames and
+    seconds its frames/s comes from, and notes a window under 5 s (at the bound: no note)."""
+    from headless.bench import STEADY_MIN_SECONDS, short_window_note
+
+    assert STEADY_MIN_SECONDS == 5.0
+    assert short_window_note(350, 5.0) is None
+    note = short_window_note(96, 4.99)
+    assert "96 frames over 4.99 s" in note and "use more frames" in note
+
+
+def test_the_pipeline_row_counts_its_steady_window(monkeypatch, tmp_path):
+    """run_pipeline's row: steady_frames and steady_seconds are the window steady_rate
+    counted (one process, frames finishing every 0.5 s from t = 1: the window starts at the
+    first, 1.0, and holds the 3 after it, 1.5 s), and the short window's note."""
+    import subprocess
+    import types
+
+    from headless import bench
+
+    out = tmp_path / "run"
+    (out / "audit").mkdir(parents=True)
+    lines = [
+        {"frame": f, "started_unix": 0.5 + 0.5 * f, "finished_unix": 1.0 + 0.5 * f, "seconds": {}, "cpu_seconds": {}}
+        for f in range(4)
+    ]
+    (out / "audit" / "frames.jsonl").write_text("".join(json.dumps(r) + "\n" for r in lines))
+
+    class Done:
+        returncode = 0
+        pid = 1
+
+        def __init__(self, *a, **k):
+            pass
+
+        def communicate(self):
+            return "", ""
+
+    monkeypatch.setattr(subprocess, "Popen", Done)
+    monkeypatch.setattr(bench, "PeakMemory", lambda pid: types.SimpleNamespace(stop=lambda: 1.0))
+    monkeypatch.setattr(bench.time, "time", lambda: 0.0)
+    args = types.SimpleNamespace(gpus=None, workers=None, worker_mode="auto", by_part=False)
+    row = bench.run_pipeline(tmp_path / "bench.toml", out, 1, args)
+    assert row["steady_frames"] == 3 and row["steady_seconds"] == 1.5
+    assert row["steady_frames_per_s"] == 2.0
+    assert "3 frames over 1.50 s" in row["note"]
