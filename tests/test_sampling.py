@@ -559,6 +559,7 @@ def test_shell_edges_and_defaults():
         ({"azimuth_min": 10, "azimuth_max": 370.5}, "azimuth_max"),
         ({"azimuth_min": 10, "azimuth_max": 9}, "azimuth_max"),
         ({"uniform_volume": 1}, "uniform_volume"),
+        ({"uniform_elevation": "yes"}, "uniform_elevation"),
         ({"radius_max": "4"}, "radius_max"),
     ],
 )

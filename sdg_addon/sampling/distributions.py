@@ -472,6 +472,12 @@ class Shell(Distribution):
             "`true`: uniform in the volume (more points far out); default `false`: the radius uniform in "
             "[`radius_min`, `radius_max`] (BlenderProc's default)",
         ),
+        "uniform_elevation": (
+            False,
+            "`true`: the elevation uniform in degrees between `elevation_min` and `elevation_max`, as BlenderProc's "
+            "`sampler.shell` draws it (more points towards the poles, by area); default `false`: the direction "
+            "uniform by area",
+        ),
     }
     SUPPORT = "the points of the shell's band: within the radii, the elevation and the azimuth range"
     VALUE_KIND = "vec3"
@@ -499,8 +505,9 @@ class Shell(Distribution):
             return [
                 ("azimuth_max", v["azimuth_max"], f"degrees in [azimuth_min, azimuth_min + 360] ({v['azimuth_min']})")
             ]
-        if not isinstance(v.get("uniform_volume", False), bool):
-            return [("uniform_volume", v["uniform_volume"], "true or false")]
+        for k in ("uniform_volume", "uniform_elevation"):
+            if not isinstance(v.get(k, False), bool):
+                return [(k, v[k], "true or false")]
         return []
 
     def _values(self):
@@ -524,9 +531,11 @@ class Shell(Distribution):
     def sample(self, rng, frame):
         v = self._values()
         u = rng.random(3)  # always three numbers: the draws after it do not depend on the options
-        # Uniform by area over the band: sin(elevation) uniform; azimuth uniform.
-        s0, s1 = math.sin(math.radians(v["elevation_min"])), math.sin(math.radians(v["elevation_max"]))
-        elevation = math.asin(min(1.0, max(-1.0, s0 + u[0] * (s1 - s0))))
+        if v.get("uniform_elevation", False):  # uniform in degrees (BlenderProc's shell)
+            elevation = math.radians(v["elevation_min"] + u[0] * (v["elevation_max"] - v["elevation_min"]))
+        else:  # uniform by area over the band: sin(elevation) uniform
+            s0, s1 = math.sin(math.radians(v["elevation_min"])), math.sin(math.radians(v["elevation_max"]))
+            elevation = math.asin(min(1.0, max(-1.0, s0 + u[0] * (s1 - s0))))
         azimuth = math.radians(v["azimuth_min"] + u[1] * (v["azimuth_max"] - v["azimuth_min"]))
         a, b = float(v["radius_min"]), float(v["radius_max"])
         if v.get("uniform_volume", False):
