@@ -129,3 +129,24 @@ def test_the_blenderproc_light_on_a_shell_draws_as_blenderprocs_shell():
         if line.startswith("| `bproc.sampler.shell(...)`")
     ]
     assert "uniform_elevation = true" in row[0]
+
+
+def test_the_kubric_half_sphere_shell_row_draws_as_kubrics():
+    """Kubric's sample_point_in_half_sphere_shell(inner, outer) is uniform in the half shell's
+    volume (a normal 3-vector with z >= 0, normalised; the radius uniform(inner³, outer³)^(1/3));
+    the row gave a shell whose radius is uniform, fewer points far out (radius mean 8.00
+    against Kubric's 8.08 for 7 .. 9)."""
+    (row,) = [
+        line
+        for line in PAGE.read_text(encoding="utf-8").splitlines()
+        if line.startswith("| `kb.sample_point_in_half_sphere_shell(7, 9)`")
+    ]
+    shell = tomllib.loads(re.search(r"`location = (\{[^`]*\})`", row).group(0).strip("`"))["location"]
+    n, rng = 4000, np.random.default_rng(5)
+    ours = _points(shell, n)
+    xyz = rng.normal(0, 1, (4 * n, 3))
+    xyz = xyz[xyz[:, 2] >= 0][:n]
+    xyz /= np.linalg.norm(xyz, axis=1)[:, None]
+    theirs = xyz * (rng.uniform(7**3, 9**3, n) ** (1 / 3))[:, None]
+    assert _ks(np.linalg.norm(ours, axis=1), np.linalg.norm(theirs, axis=1)) < 1.95 * math.sqrt(2 / n)
+    assert _ks(ours[:, 2] / np.linalg.norm(ours, axis=1), xyz[:, 2]) < 1.95 * math.sqrt(2 / n)
