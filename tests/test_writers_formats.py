@@ -1584,3 +1584,23 @@ def test_the_unit_scale_warning_names_the_writers_that_convert():
         "; so are this run's files (the writers bop, hdf5, kitti, kitti_velodyne, pcd would convert to their "
         "format's unit)"
     )
+
+
+def test_kitti_names_labels_written_as_one_type(tmp_path):
+    """'box cut' and 'box_cut' were both written as the KITTI type box_cut without a word:
+    KITTI's readers (FiftyOne, the devkit) took them for one class. The run now names them
+    in a warning, once; labels that stay apart ('box' and 'box_cut') are not named."""
+    from sdg_addon.writers.kitti import kitti_type, same_types
+
+    assert kitti_type("box  cut\u00a0x") == "box_cut_x"
+    assert same_types(["box cut", "mug", "box_cut", "box\tcut", "box"]) == [["box cut", "box_cut", "box\tcut"]]
+    w = create_writer("kitti", tmp_path)
+    frame = make_frame(0)
+    w.write(frame)
+    assert w.warnings == []  # mug, ball, box, unseen
+    table = LabelTable({"class": [*CLASSES, "box cut", "box_cut"]})
+    for f in range(2):
+        frame = make_frame(f)
+        w.write(AnnotatedFrame(f, frame.camera_name, frame.annotations, table, frame.camera))
+    assert len(w.warnings) == 1 and "class:'box cut' and class:'box_cut'" in w.warnings[0], w.warnings
+    assert "'box_cut'" in w.warnings[0] and "one class" in w.warnings[0]

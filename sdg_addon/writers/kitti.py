@@ -8,7 +8,9 @@ them out, so KITTI readers (devkit, mmdetection3d, OpenPCDet...) load them.
 
 One folder per camera when the run has several (KITTI's indices are plain numbers).
 label_2 lines: type truncated occluded alpha left top right bottom h w l x y z rotation_y.
-- type: the label value (spaces -> "_").
+- type: the label value (whitespace -> "_"); labels that become one type this way
+  ("box cut", "box_cut") are named in a warning of the run: KITTI's readers take them for
+  one class.
 - truncated: info truncationRatio (0 = fully inside the image .. 1 = fully outside).
 - occluded: from occlusionRatio r: 0 if r < 0.1 (fully visible), 1 if r < 0.5 (partly
   occluded), 2 otherwise (largely occluded), 3 if unknown (NaN or negative).
@@ -61,7 +63,7 @@ import numpy as np
 from ..frame import AnnotatedFrame
 from . import io
 from .base import Writer, register_writer
-from .common import COMMON_OPTIONS, check_options, labelled_objects, safe_name, split_of, write_image
+from .common import COMMON_OPTIONS, check_options, class_names, labelled_objects, safe_name, split_of, write_image
 
 # Labels of objects whose height axis leans more than this from vertical are named in a
 # warning: their KITTI box (upright, turned about y only) misses their corners by about
@@ -74,6 +76,19 @@ def occlusion_level(ratio: float | None) -> int:
     if ratio is None or not math.isfinite(ratio) or ratio < 0:
         return 3
     return int(np.searchsorted(OCCLUSION_LEVELS, ratio, side="right"))
+
+
+def kitti_type(label: str) -> str:
+    """A label as a KITTI type: whitespace (which would split the line) -> "_"."""
+    return re.sub(r"\s+", "_", label) or "_"
+
+
+def same_types(labels: list[str]) -> list[list[str]]:
+    """The groups of `labels` (2 or more each) that kitti_type() makes one type."""
+    groups: dict[str, list[str]] = {}
+    for label in labels:
+        groups.setdefault(kitti_type(label), []).append(label)
+    return [g for g in groups.values() if len(g) > 1]
 
 
 def wrap_angle(a: float) -> float:
@@ -239,7 +254,7 @@ class KittiWriter(Writer):
                 ry = alpha = -10.0
                 occlusion = obj.occlusion
             truncation = min(1.0, max(0.0, truncation)) if truncation is not None else 0.0
-            kind = re.sub(r"\s+", "_", obj.label) or "_"
+            kind = kitti_type(obj.label)
             lines.append(
                 f"{kind} {truncation:.2f} {occlusion_level(occlusion)} {alpha:.4f} "
                 f"{x0:.2f} {y0:.2f} {x1 + 1:.2f} {y1 + 1:.2f} "
@@ -253,10 +268,27 @@ class KittiWriter(Writer):
         p, w2c = camera_matrices(frame)
         lines = self.label_lines(frame, w2c)
         self.warn_leaning(frame, w2c)
+        self.warn_same_types(frame)
         write_image(base / "image_2" / f"{stem}.png", frame, self.options)
         io.write_text(base / "calib" / f"{stem}.txt", calib_text(p, w2c))
         # Last: a label file means the frame is complete.
         io.write_text(base / "label_2" / f"{stem}.txt", "".join(f"{x}\n" for x in lines))
+
+    def warn_same_types(self, frame: AnnotatedFrame) -> None:
+        """Warn of labels of the run that are written as one KITTI type ("box cut" and
+        "box_cut"): a reader of the labels cannot tell them apart (said once per run)."""
+        semantic_type = self.options["semantic_type"]
+        labels = class_names(frame.label_table, semantic_type)
+        if labels == getattr(self, "_types_checked", None):  # the run's table: once
+            return
+        self._types_checked = labels
+        for group in same_types(labels):
+            names = " and ".join(f"{semantic_type}:{label!r}" for label in group)
+            self.warn(
+                f"kitti: the labels {names} are written as one type, {kitti_type(group[0])!r} "
+                "(whitespace becomes '_' in a KITTI line), which KITTI's readers take for one class; "
+                "rename them so they differ by more than whitespace"
+            )
 
     def warn_leaning(self, frame: AnnotatedFrame, w2c: np.ndarray) -> None:
         """Warn of each label of this frame's objects that lean more than TILT_WARNED_DEGREES
