@@ -1197,6 +1197,39 @@ def test_a_case_sets_values_of_an_entry_the_file_has(tmp_path):
     load_config(write(tmp_path / "ok.toml", text + entry))
 
 
+@pytest.mark.parametrize(
+    "entry, field",
+    [
+        (
+            '[[cases]]\nname = "c"\nframes = 1\nset = [{ type = "light", target = "key", location = [0, 3, 1.5] }]',
+            "cases[0].name",
+        ),
+        ('[[cases]]\nname = "c"\nframes = 1\nmeasure = "truncation"\nmin = 0.3', "cases[0].name"),
+        (
+            '[[randomizers]]\ntype = "camera_look_at"\ntargets = "cam"\ndistance = 3\nmin_pixels = 10',
+            "randomizers[1].min_pixels",
+        ),
+    ],
+)
+def test_a_sequence_takes_no_case_and_no_pixel_guarantee(tmp_path, entry, field):
+    """A clip's frames share its first frame's draws and are rendered once each: a fixed case
+    lit frames 3 and 5 of a clip from behind and frame 4 from the front, a quota case and
+    camera_look_at's min_pixels were never redrawn (min_pixels not even logged). Refused in a
+    sequence; stills take them as before."""
+    text = (
+        CAMERA
+        + ASSET
+        + '[[lights]]\nname = "key"\n'
+        + "[run]\nframes = 6\n"
+        + '[[randomizers]]\ntype = "light"\ntargets = "key"\nlocation = [1, -1, 2]\n'
+        + f"{entry}\n"
+    )
+    load_config(write(tmp_path / "stills.toml", text))
+    p = one_problem(tmp_path, text + "[sequence]\nclip_length = 3\n")
+    assert p.field == field and "in a sequence (clip_length 3)" in p.expected, p
+    assert "rendered once each" in p.expected
+
+
 @pytest.mark.parametrize("quota", ["min = 0.5", 'measure = "pixels"', 'label = "a"', "max_tries = 3"])
 def test_a_fixed_case_takes_no_quota_field(tmp_path, quota):
     """A case with `set` and a quota field (min, measure, label, ...) was taken as fixed and

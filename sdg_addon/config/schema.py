@@ -1840,14 +1840,30 @@ def _check_sensors(cfg: Config, problems: Problems) -> None:
             problems.add(f"cameras[{i}].preview_max", c.preview_max, f"more than preview_min ({c.preview_min})")
 
 
+# Why a clip takes no corner case and no min_pixels guarantee (recorder.FrameSteering renders a
+# clip's frames once each): both pick or redraw single frames.
+CLIP_ONCE = (
+    "a clip's frames share the values drawn for its first frame and are rendered once each: no frame is "
+    "redrawn until a quota case or min_pixels holds, and a case's set values would change the scene in "
+    "the middle of a clip"
+)
+
+
 def _check_pixel_guarantees(cfg: Config, in_file: list[int], problems: Problems) -> None:
     """A pixel count no camera's image holds can never be met: every frame (every assigned
     frame of a case) would be rendered max_tries times in vain."""
     sizes = [(c.width or cfg.render.width) * (c.height or cfg.render.height) for c in cfg.cameras]
     most = max([cfg.render.width * cfg.render.height, *sizes])
     expected = f"at most {most} (the pixels of the largest camera image): no frame could meet more"
+    k = cfg.sequence.clip_length
     for i, r in zip(in_file, cfg.randomizers):
-        if r.name == "camera_look_at" and int(r.options.get("min_pixels", 0)) > most:
+        if r.name == "camera_look_at" and k > 1 and int(r.options.get("min_pixels", 0)) > 0:
+            problems.add(
+                f"randomizers[{i}].min_pixels",
+                r.options["min_pixels"],
+                f"0 in a sequence (clip_length {k}): {CLIP_ONCE}",
+            )
+        elif r.name == "camera_look_at" and int(r.options.get("min_pixels", 0)) > most:
             problems.add(f"randomizers[{i}].min_pixels", r.options["min_pixels"], expected)
     for i, c in enumerate(cfg.cases):
         if c.measure == "pixels" and c.min is not None and c.min > most:
@@ -2197,6 +2213,11 @@ def _check_cases(cfg: Config, problems: Problems) -> None:
             problems.add(join(where, "min"), c.min, f"at most 1: {c.measure} is a ratio in [0, 1]")
         elif c.max is not None and c.max < 0:
             problems.add(join(where, "max"), c.max, f"at least 0: {c.measure} is never negative")
+    k = cfg.sequence.clip_length
+    for i, c in enumerate(cfg.cases if k > 1 else []):
+        problems.add(
+            join(join("cases", i), "name"), c.name, f"no [[cases]] in a sequence (clip_length {k}): {CLIP_ONCE}"
+        )
     total = sum(c.frames for c in cfg.cases)
     if total > cfg.frames:
         problems.add("cases", total, f"at most run.frames ({cfg.frames}) frames requested by all cases together")

@@ -77,7 +77,8 @@ class CameraLookAt(RandomizerSpec):
             "min_pixels",
             "int",
             0,
-            "guarantee: redraw the frame (derived seeds) until the target covers at least this many pixels of the camera's instance mask",
+            "guarantee: redraw the frame (derived seeds) until the target covers at least this many pixels of the camera's instance mask; "
+            "stills only (a sequence's clips are rendered once: refused there)",
             low=0,
         ),
         "max_tries": Field(
