@@ -677,6 +677,33 @@ def test_camera_look_at_or_rotation(tmp_path):
             3000,
             ["what is 'energy' here (in watts"],
         ),
+        # Replicator's triggers (rep.trigger.on_time / on_frame) as a randomizer's keys or its
+        # trigger: on_time, num_frames and rt_subframes were met with a bare 'a known key',
+        # trigger = "time" with 'one of frame, once'; each now says what it is here
+        (
+            '[[randomizers]]\ntype = "pose"\ntargets = "*"\ntrigger = "on_time"\n',
+            "randomizers[0].trigger",
+            "on_time",
+            ["on_time(interval=s) draws every s seconds", "`sequence.clip_length` = s x `sequence.fps`"],
+        ),
+        (
+            '[[randomizers]]\ntype = "pose"\ntargets = "*"\non_time = 2\n',
+            "randomizers[0].on_time",
+            2,
+            ["here triggers count frames: `interval = N`"],
+        ),
+        (
+            '[[randomizers]]\ntype = "pose"\ntargets = "*"\nnum_frames = 10\n',
+            "randomizers[0].num_frames",
+            10,
+            ["`run.frames = N * k` with `interval = k`"],
+        ),
+        (
+            '[[randomizers]]\ntype = "pose"\ntargets = "*"\nrt_subframes = 16\n',
+            "randomizers[0].rt_subframes",
+            16,
+            ["rt_subframes has no counterpart"],
+        ),
         # BlenderProc's simulate_physics_and_fix_final_poses and its options: each was answered
         # with a did-you-mean ('physics_settle' nowhere; max_simulation_time: 'max_steps'
         # unsaid, in steps, not seconds)

@@ -2059,7 +2059,7 @@ def _randomizer(v: _Reader, t, p: str, base: Path) -> tuple[RandomizerSpec | Non
         v.problems.add(join(p, "type"), kind, randomizer_type_expected(kind))
         return None, []
     known = ("type", "targets", *cls.PARAMS, *cls.OPTIONS, *(f.name for f in TRIGGER_FIELDS))
-    v.problems.unknown_keys(t, known, p, {"seed": SEED_HINT} | peer_key_hints(known))
+    v.problems.unknown_keys(t, known, p, {"seed": SEED_HINT} | PEER_TRIGGER_KEYS | peer_key_hints(known))
     targets: list[str] = []
     if cls.target_kind is not None:
         targets = v.strings(t, "targets", p, None)
@@ -2082,9 +2082,11 @@ def _randomizer(v: _Reader, t, p: str, base: Path) -> tuple[RandomizerSpec | Non
             options[name] = check_value(v.problems, spec, t[name], join(p, name)) if name in t else spec.default
             continue
         options[name] = v.typed(t, name, p, *spec)
-    trigger = read_section(
-        v.problems, {f.name: t[f.name] for f in TRIGGER_FIELDS if f.name in t}, p, TRIGGER_FIELDS, _Trigger()
-    )
+    given = {f.name: t[f.name] for f in TRIGGER_FIELDS if f.name in t}
+    if isinstance(given.get("trigger"), str) and given["trigger"] in PEER_TRIGGERS:
+        listed = ", ".join(repr(c) for c in TRIGGER_FIELDS[0].choices)
+        v.problems.add(join(p, "trigger"), given.pop("trigger"), f"one of {listed}: {PEER_TRIGGERS[t['trigger']]}")
+    trigger = read_section(v.problems, given, p, TRIGGER_FIELDS, _Trigger())
     if trigger.trigger == "once" and "interval" in t:
         v.problems.add(
             join(p, "interval"), t["interval"], 'no interval with trigger = "once" (it draws at frame 0 only)'
@@ -2566,6 +2568,29 @@ SEED_HINT = (
     "the seed is the run's (`run.seed`): every entry draws from it and the frame index, so a frame is the same "
     "alone, in shards and resumed (Replicator's per-node `seed`)"
 )
+
+
+# Replicator's triggers (rep.trigger.on_frame / on_time) written into a randomizer entry, as
+# keys or as its `trigger`: what they are here (triggers count frames).
+ON_TIME_HINT = (
+    "Replicator's on_time(interval=s) draws every s seconds of simulation time; here triggers count frames: "
+    "`interval = N` draws every N frames, and in a `[sequence]` each clip draws once, at its first frame, so "
+    "on_time(interval=s) over a simulation is clips of s seconds: `sequence.clip_length` = s x `sequence.fps` "
+    "(each clip a new simulation)"
+)
+PEER_TRIGGER_KEYS = {
+    "on_time": ON_TIME_HINT,
+    "on_frame": 'Replicator\'s on_frame(interval=k) is `interval = k` here (`trigger = "frame"`, the default)',
+    "num_frames": (
+        "the number of frames is the run's: `run.frames` (Replicator's on_frame(num_frames=N, interval=k) "
+        "counts triggers: `run.frames = N * k` with `interval = k`)"
+    ),
+    "rt_subframes": (
+        "Replicator's rt_subframes has no counterpart: every frame is its own path-traced Cycles render, "
+        "converged by `render.samples`"
+    ),
+}
+PEER_TRIGGERS = {"on_time": ON_TIME_HINT, "time": ON_TIME_HINT}
 
 
 # Replicator's names for a randomizer entry's keys here (a close spelling pointed
