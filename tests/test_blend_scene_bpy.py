@@ -1209,6 +1209,42 @@ def test_timeline_markers_bound_to_cameras_do_not_switch_the_recorded_camera(sho
     assert sha256(blend) == before
 
 
+def test_materials_shading_by_object_index_are_named(shop, tmp_path, capsys):
+    """A .blend material colouring by Object Index (Object Info, here inside a node group):
+    the run sets every object's pass index to its instance id, so the material rendered with
+    another colour than in Blender, without a word; the run names such materials and their
+    objects. One reading only the Object Info's Color is not named."""
+    from sdg_addon.compat import enable_nodes
+
+    bpy.ops.wm.open_mainfile(filepath=str(shop.path), load_ui=False)
+    group = bpy.data.node_groups.new("by_index", "ShaderNodeTree")
+    group.interface.new_socket("Value", in_out="OUTPUT", socket_type="NodeSocketFloat")
+    out = group.nodes.new("NodeGroupOutput")
+    group.links.new(group.nodes.new("ShaderNodeObjectInfo").outputs["Object Index"], out.inputs[0])
+    for name, obj, output in (("keyed", "can_a", None), ("tinted", "can_b", "Color")):
+        mat = bpy.data.materials.new(name)
+        enable_nodes(mat)
+        tree = mat.node_tree
+        bsdf = next(n for n in tree.nodes if n.type == "BSDF_PRINCIPLED")
+        if output is None:
+            node = tree.nodes.new("ShaderNodeGroup")
+            node.node_tree = group
+            tree.links.new(node.outputs[0], bsdf.inputs["Roughness"])
+        else:
+            tree.links.new(tree.nodes.new("ShaderNodeObjectInfo").outputs[output], bsdf.inputs["Base Color"])
+        bpy.data.objects[obj].data.materials.append(mat)
+    bpy.data.objects["can_a"].pass_index = 7
+    blend = saved_variant(tmp_path / "by_index.blend")
+    capsys.readouterr()
+    assert main(["render", str(blend_param(blend)), "--out", str(tmp_path / "out"), "--quiet"]) == 0
+    err = capsys.readouterr().err
+    assert (
+        "materials that shade by Object Index (Object Info node): 'keyed' (can_a). The run sets each object's pass "
+        "index to its instance id" in err
+    ), err
+    assert "'tinted'" not in err
+
+
 def test_clips_outside_a_base_scenes_frame_range_are_named_with_the_values_that_match(shop, tmp_path, capsys):
     """A .blend animated over frames 101 .. 120 (its Frame Range) recorded with the default
     start_frame = 1 showed frames 1 .. K, before its animation starts, without a word; the run

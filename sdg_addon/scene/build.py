@@ -133,6 +133,7 @@ class BuiltScene:
     instancing_note: str = ""  # collection instances whose copies cannot match Blender's
     cameras_note: str = ""  # a base scene's cameras left out by default (excluded, disabled for rendering)
     metaball_note: str = ""  # metaballs rendered as part of another of their family: own labels unused
+    object_index_note: str = ""  # materials shading by Object Index, which the run sets to instance ids
     missing: list[str] = field(default_factory=list)  # files the scene's data reads that are not there
     failed_drivers: list[str] = field(default_factory=list)  # drivers Blender did not evaluate (Python)
     # Model files' materials that show none of the colour / roughness / metallic the file sets
@@ -339,6 +340,7 @@ def build_scene(config: Config, open_scene=None, quiet: bool = False) -> BuiltSc
     built.instancing_note = relative_collection_note(scene, clip=bool(frames))  # before instances are made real
     built.entities = discover_entities(scene, frames=frames)
     built.metaball_note = metaball_note(scene, built.entities)
+    built.object_index_note = object_index_note(built.entities)
     built.label_table = label_table(config.label_order(), built.entities.values())
     built.own_surfaces = {m.name: own_surface(m) for e in built.entities.values() for m in e.meshes}
     _drive_scene_materials(built, config)
@@ -379,6 +381,48 @@ def metaball_note(scene, entities: dict[str, Entity]) -> str:
         f"metaballs whose labels are in no mask and no box: {', '.join(lost)}. Blender renders a family of "
         "metaballs (one name but for a .NNN number) as one surface, its first one's, with that one's labels and "
         "instance id; to label a metaball apart, give it a name of its own (blob_b rather than blob.001)"
+    )
+
+
+def reads_object_index(tree, seen=None) -> bool:
+    """Whether a shader node tree (or a node group in it) uses an Object Info node's Object
+    Index, the object's pass_index."""
+    seen = set() if seen is None else seen
+    if tree is None or tree.as_pointer() in seen:
+        return False
+    seen.add(tree.as_pointer())
+    for node in tree.nodes:
+        if node.bl_idname == "ShaderNodeObjectInfo" and node.outputs["Object Index"].is_linked:
+            return True
+        if getattr(node, "node_tree", None) is not None and reads_object_index(node.node_tree, seen):
+            return True
+    return False
+
+
+def object_index_note(entities: dict[str, Entity]) -> str:
+    """Materials that shade by Object Index (an Object Info node: a colour per pass index):
+    the run sets every rendered object's pass_index to its instance id (Cycles' Object
+    Index pass, which the masks are made from), so these render with the ids, not the
+    pass indices of the file, without a word. A sentence naming them and their objects, or ''."""
+    users: dict[str, list[str]] = {}
+    reads: dict[int, bool] = {}
+    for e in entities.values():
+        for m in e.meshes:
+            for slot in m.material_slots:
+                mat = slot.material
+                if mat is None or not uses_nodes(mat):
+                    continue
+                if mat.as_pointer() not in reads:
+                    reads[mat.as_pointer()] = reads_object_index(mat.node_tree)
+                if reads[mat.as_pointer()] and m.name not in users.setdefault(mat.name, []):
+                    users[mat.name].append(m.name)
+    if not users:
+        return ""
+    named = [f"{name!r} ({', '.join(sorted(objs))})" for name, objs in sorted(users.items())]
+    return (
+        f"materials that shade by Object Index (Object Info node): {', '.join(named)}. The run sets each object's "
+        "pass index to its instance id (the masks are made from Cycles' Object Index pass), so these render with "
+        "those ids, not the pass indices in the file: their look differs from Blender's render (not reproduced)"
     )
 
 
