@@ -508,6 +508,7 @@ def test_report_finds_truncation_in_the_several_camera_layout(tmp_path):
         ],
     )
     occ["instanceId"], occ["semanticId"] = [2, 3], [2, 3]
+    occ["visiblePixels"] = occ["unoccludedPixels"] = [5, 7]
     info = {"primPaths": ["/a", "/b"], "idToLabels": {2: {"class": "cup"}, 3: {"class": "mug"}}}
     for layout in ("always", "never"):
         out = tmp_path / layout
@@ -518,6 +519,43 @@ def test_report_finds_truncation_in_the_several_camera_layout(tmp_path):
         stats = collect(out)
         assert stats.truncation == {"cup": [0.25], "mug": [0.5]}, layout
         assert not any("truncation not recorded" in n for n in stats.notes), layout
+
+
+def test_truncation_counts_the_visible_instances_as_the_classes_table_does(tmp_path):
+    """The occlusion annotator lists an object hidden whole (occlusionRatio 1, no visible
+    pixel), which has no tight box: the truncation histogram and the table's mean truncation
+    counted it (ball n=36 beside 34 visible instances in a run with a ball inside a cube),
+    though docs/report.md says the histograms count the visible instances as the table does;
+    such rows are now left out."""
+    from test_writers_formats import make_frame
+
+    from sdg_addon.report.stats import collect
+    from sdg_addon.writers import create_writer
+
+    occ = np.zeros(
+        3,
+        dtype=[
+            ("instanceId", "<u4"),
+            ("semanticId", "<u4"),
+            ("occlusionRatio", "<f4"),
+            ("visiblePixels", "<u4"),
+            ("unoccludedPixels", "<u4"),
+        ],
+    )
+    occ["instanceId"], occ["semanticId"] = [2, 3, 4], [2, 2, 3]
+    occ["occlusionRatio"] = [0.0, 1.0, 0.5]
+    occ["visiblePixels"], occ["unoccludedPixels"] = [10, 0, 4], [10, 94, 8]
+    info = {
+        "primPaths": ["/a", "/b", "/c"],
+        "idToLabels": {2: {"class": "cup"}, 3: {"class": "mug"}},
+        "truncationRatio": [0.25, 0.0, 0.5],
+    }
+    out = tmp_path / "ds"
+    w = create_writer("basic", out)
+    frame = make_frame(0)
+    frame.annotations["occlusion"] = {"data": occ, "info": info}
+    w.write(frame)
+    assert collect(out).truncation == {"cup": [0.25], "mug": [0.5]}
 
 
 def test_report_counts_a_sequences_frames_by_run_frame_not_by_frame_in_clip(tmp_path):

@@ -238,15 +238,26 @@ def _label_of(labels, semantic_id: int, semantic_type: str) -> str | None:
 
 
 def _truncation(ff, semantic_type: str) -> dict[str, list[float]] | None:
-    """class -> truncationRatio of the occlusion annotator's rows (sdg_occlusion files)."""
+    """class -> truncationRatio of the occlusion annotator's rows (sdg_occlusion files) of
+    the objects seen in the frame: the visible instances, as the Classes table and the other
+    histograms count them (an object hidden whole has a row there, and no tight box)."""
     info = ff.json("sdg_occlusion_info") or ff.json("occlusion_info")
     rows_path = ff.path("sdg_occlusion", "npy") or ff.path("occlusion", "npy")
     if not isinstance(info, dict) or "truncationRatio" not in info or rows_path is None:
         return None
     rows = np.load(rows_path)
+    names = rows.dtype.names or ()
+    if "visiblePixels" in names:
+        seen = rows["visiblePixels"] > 0
+    elif "occlusionRatio" in names:  # Replicator's three fields only
+        seen = rows["occlusionRatio"] < 1
+    else:
+        seen = np.ones(len(rows), dtype=bool)
     labels = info.get("idToLabels", {})
     out: dict[str, list[float]] = {}
-    for row, t in zip(rows, info["truncationRatio"]):
+    for row, t, visible in zip(rows, info["truncationRatio"], seen):
+        if not visible:
+            continue
         entry = labels.get(str(int(row["semanticId"])), {})
         value = entry.get(semantic_type) if isinstance(entry, dict) else None
         if isinstance(value, str) and value != "UNLABELLED" and t is not None:
