@@ -362,3 +362,31 @@ def test_a_pool_in_turn_shows_every_member_within_n_over_k_frames():
         'k = { distribution = "uniform_int", low = 1, high = 3 }\n'
     )
     assert "a whole number" in found["randomizers[0].k"]
+
+
+def test_a_pools_class_from_a_name_that_is_no_label_value_is_refused(tmp_path):
+    """label_from took folder and file names as they were: a folder 'mug ' (a space at its
+    end), one with a newline or over 128 characters passed `validate --no-scene`, and the
+    built scene stopped on "Object 'm_000': label value ..." naming neither the file nor
+    the field. Such a name is refused as the parameter file's labels are, naming
+    assets[i].label_from, the name and its file."""
+    for rel in ("models/mug /a.obj", "models/new\nline/b.obj", f"models/{'x' * 129}/c.obj", "models/ok/d.obj"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_bytes(b"")
+    text = '[[cameras]]\nname = "cam"\nlocation = [0, -2, 1]\n[[assets]]\nname = "m"\nfiles = "models/*/*.obj"\n'
+    with pytest.raises(ConfigError) as e:
+        config_from_dict(tomllib.loads(text + 'label_from = "folder"\n'), tmp_path / "p.toml")
+    [problem] = e.value.problems
+    assert problem.field == "assets[0].label_from"
+    assert "'mug '" in problem.expected and "'new\\nline'" in problem.expected and "'x" in problem.expected
+    assert "'ok'" not in problem.expected and "mug /a.obj" in problem.expected
+    (tmp_path / "models" / "ok" / " e.obj").write_bytes(b"")
+    with pytest.raises(ConfigError) as e:
+        config_from_dict(
+            tomllib.loads(text.replace("*/*.obj", "ok/*.obj") + 'label_from = "file"\n'), tmp_path / "p.toml"
+        )
+    assert "' e'" in e.value.problems[0].expected
+    cfg = config_from_dict(
+        tomllib.loads(text.replace("*/*.obj", "ok/d.obj") + 'label_from = "file"\n'), tmp_path / "p.toml"
+    )
+    assert cfg.assets[0].pool_labels == [{"class": ["d"]}]

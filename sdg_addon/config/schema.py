@@ -2019,23 +2019,38 @@ def _pool(v: _Reader, a, t: dict, p: str, base: Path) -> None:
     if a.distractor and "label_from" in t:
         v.problems.add(join(p, "label_from"), t["label_from"], "no label_from on a distractor pool (never labelled)")
     fixed = _fixed_part(pattern, base.parent)
+    not_labels: dict[str, Path] = {}  # a name that is no label value -> its first file
     for f in found:
         labels = {k: list(x) for k, x in a.labels.items()}
         if a.distractor:
             a.pool_labels.append(labels)
             continue
+        name = None
         if a.label_from == "folder":
-            labels["class"] = [f.parent.name]
+            name = f.parent.name
         elif a.label_from == "top_folder":
             below = f.relative_to(fixed).parts if f.is_relative_to(fixed) else ()
             if len(below) < 2:  # directly in the fixed folder: no folder below it
                 where = f"files in sub-folders of {fixed.as_posix()} (the glob's part without wildcards)"
                 v.problems.add(join(p, "label_from"), t["label_from"], f"{where}; {f.as_posix()} is in none")
                 return
-            labels["class"] = [below[0]]
+            name = below[0]
         elif a.label_from == "file":
-            labels["class"] = [f.stem]
+            name = f.stem
+        if name is not None:
+            if not is_label_text(name):
+                not_labels.setdefault(name, f)
+            labels["class"] = [name]
         a.pool_labels.append(labels)
+    if not_labels:  # they end up in label files as the parameter file's labels do
+        names = ", ".join(f"{n!r} ({f.as_posix()!r})" for n, f in list(not_labels.items())[:5])
+        more = f" and {len(not_labels) - 5} more" if len(not_labels) > 5 else ""
+        v.problems.add(
+            join(p, "label_from"),
+            t["label_from"],
+            f"{a.label_from} names that are label values ({LABEL_TEXT}, no spaces at the ends); "
+            f"these are not: {names}{more}",
+        )
 
 
 def _fixed_part(pattern: str, folder: Path) -> Path:
