@@ -400,6 +400,20 @@ def test_writer_options_are_checked(tmp_path):
         assert repr(split) in str(e.value)
 
 
+def test_yolo_split_images_is_refused(tmp_path):
+    """split = "images" wrote yolo/images/images/ and yolo/labels/images/, where Ultralytics
+    (which replaces an image path's last /images/ with /labels/) found no labels and took
+    every image as a background; it is refused, the other writers and splits keep it."""
+    with pytest.raises(ValueError, match="split 'images' is not a split Ultralytics can read"):
+        create_writer("yolo", tmp_path, split="images")
+    create_writer("yolo", tmp_path, split="labels")
+    create_writer("coco", tmp_path, split="images")
+    w = run_writer("yolo", tmp_path, [0], split="labels")
+    image = next((tmp_path / "yolo" / "images").rglob("*.png")).as_posix()
+    label = "/labels/".join(image.rsplit("/images/", 1)).rsplit(".", 1)[0] + ".txt"  # Ultralytics' img2label_paths
+    assert Path(label).is_file() and w.options["split"] == "labels"
+
+
 def test_mismatched_semantic_type_is_explained(tmp_path):
     w = create_writer("coco", tmp_path, semantic_type="shape")
     with pytest.raises(ValueError, match="same semantic_type"):

@@ -79,6 +79,15 @@ class YoloWriter(Writer):
     def __init__(self, output_dir, **options):
         super().__init__(output_dir, **options)
         check_options(self.name, self.options)
+        if self.options["split"] == "images":
+            # Ultralytics finds an image's labels by replacing the last /images/ of its path
+            # with /labels/: yolo/images/images/000042.png -> yolo/images/labels/000042.txt.
+            raise ValueError(
+                "writer 'yolo': split 'images' is not a split Ultralytics can read: it finds an image's labels "
+                "by replacing the last '/images/' of its path with '/labels/', so images/images/000000.png "
+                "is looked for as images/labels/000000.txt and every image is taken as a background; name the "
+                "split otherwise (train, val, test)"
+            )
 
     @property
     def root(self) -> Path:
