@@ -704,6 +704,51 @@ def test_camera_look_at_or_rotation(tmp_path):
             16,
             ["rt_subframes has no counterpart"],
         ),
+        # Replicator's keys of scatter_2d / scatter_3d, instantiate, texture, choice and
+        # modify.pose met with a bare 'a known key' (or 'did you mean volume' for volume_prims)
+        (
+            '[[randomizers]]\ntype = "scatter"\ntargets = "*"\nsurface = "t"\noffset = 0.1\n',
+            "randomizers[0].offset",
+            0.1,
+            ["scatter_2d offset", "rests on the surface by its lowest point"],
+        ),
+        (
+            '[[randomizers]]\ntype = "scatter"\ntargets = "*"\nsurface = "t"\ncheck_for_collisions = true\n',
+            "randomizers[0].check_for_collisions",
+            True,
+            ["always on here"],
+        ),
+        (
+            '[[randomizers]]\ntype = "scatter"\ntargets = "*"\nvolume_prims = "box"\n',
+            "randomizers[0].volume_prims",
+            "box",
+            ["a box or a sphere"],
+        ),
+        (
+            '[[randomizers]]\ntype = "pool"\ntargets = "*"\nk = 2\nsize = 2\n',
+            "randomizers[0].size",
+            2,
+            ["'size' is Replicator's instantiate's name for what is 'k' here"],
+        ),
+        (
+            '[[randomizers]]\ntype = "pose"\ntargets = "*"\nlocation = { distribution = "choice", '
+            "values = [[0, 0, 0], [1, 1, 1]], num_samples = 2 }\n",
+            "randomizers[0].location.num_samples",
+            2,
+            ["'num_samples' is Replicator's name for what is 'k' here"],
+        ),
+        (
+            '[[randomizers]]\ntype = "pose"\ntargets = "*"\nlook_at = [0, 0, 0]\n',
+            "randomizers[0].look_at",
+            [0, 0, 0],
+            ["objects take a `rotation`"],
+        ),
+        (
+            '[[randomizers]]\ntype = "material"\ntargets = "*"\ndiffuse = [1, 0, 0]\n',
+            "randomizers[0].diffuse",
+            [1, 0, 0],
+            ["what is 'color' here"],
+        ),
         # BlenderProc's simulate_physics_and_fix_final_poses and its options: each was answered
         # with a did-you-mean ('physics_settle' nowhere; max_simulation_time: 'max_steps'
         # unsaid, in steps, not seconds)

@@ -2651,6 +2651,55 @@ PEER_RANDOMIZER_KEYS_WITHOUT = {
 }
 
 
+# Replicator's keys of a randomizer that have no key of their own here, or another name in
+# one type alone: key -> (a key only that type takes, what to say).
+PEER_RANDOMIZER_KEYS_NOTED = {
+    "offset": (
+        "min_normal_z",
+        "Replicator's scatter_2d offset (the origin that far along the normal) has no counterpart: each target "
+        "rests on the surface by its lowest point (0.1 mm above it)",
+    ),
+    "check_for_collisions": (
+        "min_normal_z",
+        "Replicator's check_for_collisions is always on here: targets never intersect one another (nor the "
+        "`avoid` objects); one that finds no free place in `max_tries` draws is hidden for the frame",
+    ),
+    "volume_prims": (
+        "min_normal_z",
+        "Replicator's scatter_3d volume_prims (a mesh to fill) has no counterpart: the volume is a box or a "
+        'sphere, `volume = "box"` or `"sphere"` with `center` and `size` or `radius`',
+    ),
+    "size": ("k", "'size' is Replicator's instantiate's name for what is 'k' here (how many targets are shown)"),
+    "with_replacements": (
+        "k",
+        "Replicator's instantiate(with_replacements=...) has no counterpart: a pool shows each target at most "
+        "once a frame (give an asset `count` copies to show several of it)",
+    ),
+    "textures": (
+        "color_suffix",
+        "Replicator's texture(textures=[...]) is `folder` here: a folder of images, drawn uniformly (or by "
+        "`image`, a choice of their names)",
+    ),
+    "texture_scale": ("color_suffix", "'texture_scale' is Replicator's texture's name for what is 'scale' here"),
+    "texture_rotate": ("color_suffix", "'texture_rotate' is Replicator's texture's name for what is 'rotation' here"),
+    "diffuse": ("metallic", "'diffuse' is Replicator's (OmniPBR's) name for what is 'color' here"),
+    "exposure": (
+        "light_type",
+        "a USD light's exposure (intensity x 2^exposure) has no counterpart: `energy` is in watts (W/m² for a sun)",
+    ),
+    "look_at": (
+        "min_distance",
+        "rep.modify.pose(look_at=...) of an object has no counterpart: objects take a `rotation`; a `camera` "
+        "randomizer's `look_at` aims a camera, a `light` randomizer's a light",
+    ),
+    "look_at_up_axis": (
+        "look_at_objects",
+        "the up axis is world Z here: a camera aimed at a point is level (`roll` 0), `roll` turns it about its "
+        "viewing axis",
+    ),
+}
+
+
 def peer_key_hints(known) -> dict[str, str]:
     """The unknown-key hints of PEER_RANDOMIZER_KEYS whose key here an entry takes."""
     hints = {
@@ -2665,6 +2714,7 @@ def peer_key_hints(known) -> dict[str, str]:
             if marker in known
         }
     )
+    hints.update({key: note for key, (marker, note) in PEER_RANDOMIZER_KEYS_NOTED.items() if marker in known})
     return hints
 
 

@@ -730,6 +730,7 @@ PEER_NAMES = {
     "items": ("values", "Replicator's"),
     "size": ("k", "numpy's"),
     "with_replacements": ("replace", "Replicator's"),
+    "num_samples": ("k", "Replicator's"),
     "distributions": ("components", "Replicator's"),
     "combine": ("mixture", "Replicator's"),
     "randint": ("uniform_int", "numpy's"),
