@@ -767,6 +767,30 @@ def test_alpha_threshold_rule(clean_bpy, alpha, transmission, threshold, plane_o
     assert (frame.passes["depth"][on_sphere] > 4.2).all()
 
 
+@pytest.mark.parametrize("how", ["shader", "object"])
+def test_a_holdout_is_background_in_the_masks_and_a_hole_in_the_rgb(clean_bpy, how):
+    """docs/parameters.md and annotators.md: a holdout (a Holdout shader or an object set to
+    Holdout) owns no pixel and no depth, hides what is behind it, and is alpha 0 in `rgb`
+    with the film opaque, as in Blender's own image."""
+    add("ground", mesh("plane", "g", 6.0), labels={"class": "ground"})
+    hole = add("hole", mesh("plane", "h", 1.0), location=(0, 0, 1), labels={"class": "hole"})
+    if how == "shader":
+        mat = bpy.data.materials.new("holdout")
+        enable_nodes(mat)
+        nodes = mat.node_tree.nodes
+        out = next(n for n in nodes if n.type == "OUTPUT_MATERIAL")
+        mat.node_tree.links.new(nodes.new("ShaderNodeHoldout").outputs[0], out.inputs["Surface"])
+        hole.data.materials.append(mat)
+    else:
+        hole.is_holdout = True
+    frame, entities = capture(camera(location=(0, 0, 5), ortho_scale=2.0))  # 32 px per metre
+    region = full_silhouette(frame, entities["hole"].instance_id)
+    assert region.sum() == 32 * 32
+    assert (frame.passes["instance"][region] == 0).all() and np.isinf(frame.passes["depth"][region]).all()
+    rgb = frame.rgb()
+    assert (rgb[..., 3][region] == 0).all() and (rgb[..., 3][~region] == 255).all()
+
+
 def test_alpha_threshold_is_a_render_option(tmp_path):
     from sdg_addon.config.problems import ConfigError
     from sdg_addon.config.schema import config_from_dict
