@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tomllib
+import unicodedata
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -390,3 +391,20 @@ def test_a_pools_class_from_a_name_that_is_no_label_value_is_refused(tmp_path):
         tomllib.loads(text.replace("*/*.obj", "ok/d.obj") + 'label_from = "file"\n'), tmp_path / "p.toml"
     )
     assert cfg.assets[0].pool_labels == [{"class": ["d"]}]
+
+
+def test_a_pools_class_from_a_decomposed_name_is_the_composed_label(tmp_path):
+    """A folder 'café' made on macOS (or unpacked from a zip made there) is spelt decomposed
+    (NFD: 'e' + U+0301), a parameter file's [labels] class = ["café"] composed (NFC): the
+    pool's members got a class of their own, after the declared one, and COCO listed two
+    categories 'café' that print alike (the declared one with no objects). The names
+    label_from takes are composed (NFC): one class."""
+    nfc, nfd = unicodedata.normalize("NFC", "café"), unicodedata.normalize("NFD", "café")
+    assert nfc != nfd
+    (tmp_path / "models" / nfd).mkdir(parents=True)
+    (tmp_path / "models" / nfd / f"{nfd}.obj").write_bytes(b"")
+    head = f'[labels]\nclass = ["{nfc}"]\n[[cameras]]\nname = "cam"\nlocation = [0, -2, 1]\n'
+    for label_from in ("folder", "top_folder", "file"):
+        text = head + f'[[assets]]\nname = "m"\nfiles = "models/*/*.obj"\nlabel_from = "{label_from}"\n'
+        cfg = config_from_dict(tomllib.loads(text), tmp_path / "p.toml")
+        assert cfg.assets[0].pool_labels == [{"class": [nfc]}], label_from

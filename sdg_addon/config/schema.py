@@ -15,6 +15,7 @@ import os
 import re
 import stat
 import tomllib
+import unicodedata
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -2038,6 +2039,9 @@ def _pool(v: _Reader, a, t: dict, p: str, base: Path) -> None:
         elif a.label_from == "file":
             name = f.stem
         if name is not None:
+            # As one text, whichever way the file system spells it: macOS's (and zip files
+            # made there) give 'café' decomposed (NFD), a parameter file composed (NFC).
+            name = unicodedata.normalize("NFC", name)
             if not is_label_text(name):
                 not_labels.setdefault(name, f)
             labels["class"] = [name]
