@@ -384,6 +384,8 @@ class Recorder:
                 "files the scene uses are missing (Blender renders a missing image magenta and leaves out "
                 f"missing linked data): {_listed(built.missing)}"
             )
+        if built.newer_note:
+            self.warn(built.newer_note)
         if built.failed_drivers:
             self.warn(
                 f"drivers Blender could not evaluate (it then sets 0): {_listed(built.failed_drivers)}. Blender runs "

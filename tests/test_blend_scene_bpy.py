@@ -1245,6 +1245,27 @@ def test_materials_shading_by_object_index_are_named(shop, tmp_path, capsys):
     assert "'tinted'" not in err
 
 
+def test_a_blend_saved_by_a_newer_blender_is_named(shop, tmp_path, capsys):
+    """A .blend whose header says a newer Blender (one minor version on) saved it: Blender
+    reads it ('expect loss of data' when opened; an append says nothing) and the run
+    recorded it without a word; it now names the file and the Blender that saved it. The
+    file of this Blender is not named."""
+    major, minor = bpy.app.version_file[:2]
+    data = shop.path.read_bytes()  # saved uncompressed: the header is the file's first bytes
+    this, later = f"{major}{minor:02d}".encode(), f"{major}{minor + 1:02d}".encode()
+    at = data.index(this, 0, 17)
+    newer = tmp_path / "newer.blend"
+    newer.write_bytes(data[:at] + later + data[at + len(this) :])
+    for blend, named in ((shop.path, False), (newer, True)):
+        param = blend_param(blend).rename(tmp_path / f"{blend.stem}.toml")
+        capsys.readouterr()
+        assert main(["render", str(param), "--out", str(tmp_path / blend.stem), "--quiet"]) == 0
+        err = capsys.readouterr().err
+        said = f"files saved by a Blender newer than this one ({bpy.app.version_string.split()[0]})"
+        assert (said in err) == named, err
+    assert f"{newer.as_posix()} (Blender {major}.{minor + 1}). Render with that Blender or a later one" in err, err
+
+
 def test_clips_outside_a_base_scenes_frame_range_are_named_with_the_values_that_match(shop, tmp_path, capsys):
     """A .blend animated over frames 101 .. 120 (its Frame Range) recorded with the default
     start_frame = 1 showed frames 1 .. K, before its animation starts, without a word; the run

@@ -270,6 +270,26 @@ def missing_files() -> list[str]:
     return [f"{kind} {name!r}: {stored}" for kind, name, stored, path in _read_files() if not os.path.exists(path)]
 
 
+def newer_files_note() -> str:
+    """The .blend files the session read (the base scene, .blend assets, linked libraries)
+    that a newer Blender saved: this one reads of them what it knows, and what it lacks is
+    left out (Blender's 'File written by newer Blender binary ..., expect loss of data!',
+    which an append does not say). A sentence naming them, or ''."""
+    this = tuple(bpy.app.version_file)
+    newer = [
+        f"{os.path.normpath(bpy.path.abspath(lib.filepath))} (Blender {lib.version[0]}.{lib.version[1]})"
+        for lib in bpy.data.libraries
+        if tuple(lib.version) > this
+    ]
+    if not newer:
+        return ""
+    return (
+        f"files saved by a Blender newer than this one ({bpy.app.version_string.split()[0]}), which reads of them "
+        f"only what it knows: what they use that it lacks is left out without a word (Blender: 'expect loss of "
+        f"data'): {_listed_names(sorted(newer))}. Render with that Blender or a later one"
+    )
+
+
 def scene_files() -> list[dict]:
     """The files the session's data reads that are there, with their size and SHA-256 (for
     the audit: what a dataset was made from besides the .blend itself)."""

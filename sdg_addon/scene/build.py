@@ -60,6 +60,7 @@ from .base import (
     meters_per_unit,
     missing_files,
     newer_blend_note,
+    newer_files_note,
     prepare_base_scene,
     property_owners,
     render_view_layer,
@@ -136,6 +137,7 @@ class BuiltScene:
     object_index_note: str = ""  # materials shading by Object Index, which the run sets to instance ids
     missing: list[str] = field(default_factory=list)  # files the scene's data reads that are not there
     failed_drivers: list[str] = field(default_factory=list)  # drivers Blender did not evaluate (Python)
+    newer_note: str = ""  # .blend files read that a newer Blender saved
     # Model files' materials that show none of the colour / roughness / metallic the file sets
     # (no Principled BSDF renders): "asset: 'material', ..." per asset entry.
     unshown_looks: list[str] = field(default_factory=list)
@@ -335,6 +337,7 @@ def build_scene(config: Config, open_scene=None, quiet: bool = False) -> BuiltSc
         logging.getLogger("sdg").debug("viewport settings given their render values: %s", "; ".join(changed))
     render_view_layer(scene).update()
     built.missing = missing_files()
+    built.newer_note = newer_files_note()
     built.failed_drivers = failed_drivers()  # known once evaluated (the update above)
     frames = clip_scene_frames(config.sequence, config.randomizers)
     built.instancing_note = relative_collection_note(scene, clip=bool(frames))  # before instances are made real
