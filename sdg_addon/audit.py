@@ -118,13 +118,13 @@ def copy_inputs(audit: Path, files: list[Path]) -> None:
     """Copy the input files byte for byte; a copy that is already there and equal is left
     alone (a resumed run on read-only storage writes nothing)."""
     inputs = audit / "inputs"
-    used: set[str] = set()
-    sums = []
+    used: set[str] = set()  # names taken, case aside: Windows' and macOS' file systems make
+    sums = []  # Shop.toml and shop.toml one file
     for i, f in enumerate(files):
         name = safe_file_name(f.name)
-        if name in used:  # the same name (or the same once made safe), other folder
+        if name.lower() in used:  # the same name (or the same once made safe, or but for case), other folder
             name = safe_file_name(f"{i}_{f.name}")
-        used.add(name)
+        used.add(name.lower())
         data = f.read_bytes()
         sums.append(f"{hashlib.sha256(data).hexdigest()}  {name}\n")
         target = inputs / name

@@ -92,6 +92,24 @@ def test_input_copies_are_parameter_files_by_name_and_none_is_lost(tmp_path):
     assert sorted(line.split("  ")[1] for line in sums) == copies
 
 
+def test_input_copies_differ_in_more_than_case(tmp_path):
+    """A parameter file Shop.toml and an asset list shop.toml (two folders) were copied into
+    audit/inputs/ as Shop.toml and shop.toml: on Windows' and macOS' file systems one file,
+    the asset list's copy replacing the parameter file's, and SHA256SUMS listing both. The
+    second now gets a name of its own there whatever the case."""
+    from sdg_addon.audit import copy_inputs
+
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    first, second = tmp_path / "a" / "Shop.toml", tmp_path / "b" / "shop.toml"
+    first.write_text("[run]\nframes = 1\n")
+    second.write_text("[[assets]]\n")
+    copy_inputs(tmp_path / "audit", [first, second])
+    copies = sorted(p.name for p in (tmp_path / "audit" / "inputs").iterdir() if p.name != "SHA256SUMS")
+    assert len({c.lower() for c in copies}) == 2, copies
+    assert "Shop.toml" in copies  # the parameter file keeps its name
+
+
 @pytest.mark.parametrize("name", HOSTILE)
 def test_inside_stays_inside(tmp_path, name):
     root = tmp_path / "out"
