@@ -89,12 +89,20 @@ def test_unlabelled_objects_keep_their_own_instance_id():
     assert info["instance"].tolist() == [2, 2, 3, 3] * 2 and info["semantic"].tolist() == [2, 2, 1, 1] * 2
 
 
-def _annotated(clip=None, clip_frame=None, frame=3):
+def _annotated(clip=None, clip_frame=None, frame=3, fps=None):
     f = _lidar_frame(np.full((4, 6), 7.0), reflectance=0.25)
     value = Lidar().annotate(f)
     value["info"]["semantic"][:3] = 1  # a few unlabelled returns
     return AnnotatedFrame(
-        frame, "top", {"lidar": value}, f.label_table, f.camera, clip=clip, clip_frame=clip_frame, sensor="lidar"
+        frame,
+        "top",
+        {"lidar": value},
+        f.label_table,
+        f.camera,
+        clip=clip,
+        clip_frame=clip_frame,
+        fps=fps,
+        sensor="lidar",
     ), value
 
 
@@ -124,6 +132,31 @@ def test_kitti_velodyne_files_read_like_semantickitti(tmp_path):
         tr = calib["Tr"]
         pose = np.vstack([np.loadtxt(folder / "poses.txt").reshape(3, 4), [0, 0, 0, 1]])
         assert np.array_equal(np.linalg.inv(tr) @ pose @ tr, pose)
+
+
+def test_kitti_velodyne_sequences_have_times_at_the_runs_frame_rate(tmp_path):
+    """KITTI odometry / SemanticKITTI sequences hold times.txt, each scan's time in seconds;
+    4D readers (4D-PLS-style SemanticKITTISequence.parse_times) take the frame rate from it
+    and without it assume KITTI's 10 Hz: a 12 fps clip read as 10 Hz. One line per scan, as
+    poses.txt, frame / sequence.fps from 0 at the clip's first frame (written last first:
+    the parts join in frame order)."""
+    w = create_writer("kitti_velodyne", tmp_path)
+    w.set_run(LabelTable(), False)
+    for i in (2, 0, 1):
+        w.write(_annotated(clip=5, clip_frame=i, frame=15 + i, fps=12.0)[0])
+    w.write(_annotated(frame=7, fps=12.0)[0])  # a still: sequence 00, by run frame
+    w.finalize()
+    seqs = tmp_path / "kitti_velodyne" / "top" / "sequences"
+    times = np.loadtxt(seqs / "05" / "times.txt")
+    assert np.allclose(times, [0, 1 / 12, 2 / 12], rtol=1e-9, atol=0)
+    assert len(times) == len(np.loadtxt(seqs / "05" / "poses.txt").reshape(-1, 12)) == 3
+    assert np.allclose(np.loadtxt(seqs / "00" / "times.txt", ndmin=1), [7 / 12])
+    bare = tmp_path / "bare"  # frames that do not say their rate (made by hand): no times
+    w = create_writer("kitti_velodyne", bare)
+    w.set_run(LabelTable(), False)
+    w.write(_annotated()[0])
+    w.finalize()
+    assert not (bare / "kitti_velodyne" / "top" / "sequences" / "00" / "times.txt").exists()
 
 
 def test_pcd_file_reads_with_pypcd4(tmp_path):

@@ -5,6 +5,7 @@ kitti_velodyne (the layout of SemanticKITTI, read by its API, OpenPCDet, mmdetec
     kitti_velodyne/<lidar>/sequences/<clip:02d>/labels/<frame:06d>.label
     kitti_velodyne/<lidar>/sequences/<clip:02d>/poses.txt   (finalize(): one line per frame)
     kitti_velodyne/<lidar>/sequences/<clip:02d>/calib.txt   (finalize(): Tr = identity)
+    kitti_velodyne/<lidar>/sequences/<clip:02d>/times.txt   (finalize(): one line per frame)
   .bin: float32 records (x, y, z, intensity), sensor frame (x forward, y left, z up).
   .label: uint32 per point, semantic id in the low 16 bits, instance id in the high 16
   (SemanticKITTI's encoding; semantic ids as the annotators': 1 unlabelled, 2+ classes;
@@ -12,7 +13,10 @@ kitti_velodyne (the layout of SemanticKITTI, read by its API, OpenPCDet, mmdetec
   Stills are sequence 00 numbered by run frame; clips are sequences numbered by clip, frames
   by the frame within the clip. poses.txt: the sensor's pose (12 numbers, row-major 3x4
   sensor -> world) per frame, as KITTI odometry's; calib.txt: `Tr` (velodyne -> the poses'
-  frame) = identity, which SemanticKITTI's readers apply to poses.txt.
+  frame) = identity, which SemanticKITTI's readers apply to poses.txt; times.txt: each scan's
+  time in seconds, its frame number / sequence.fps (KITTI odometry's timestamps, from 0 at a
+  clip's first frame), which 4D readers take the frame rate from (without it some assume
+  KITTI's 10 Hz).
 pcd (PCL's format, read by Open3D, PCL, CloudCompare):
     pcd/<lidar>/[clip_<clip:04d>/]<frame:06d>.pcd
   binary PCD v0.7, fields x y z intensity (float32), semantic instance (uint32), ring (uint16).
@@ -91,6 +95,9 @@ class KittiVelodyneWriter(_LidarWriter):
         pose[:, 3] *= frame.camera.meters_per_unit
         pose = pose.ravel()
         io.write_text(seq / "poses" / f"{n}.txt", " ".join(f"{x:.9e}" for x in pose) + "\n")
+        if frame.fps:  # the scan's time: its number in the sequence / frames per second
+            index = frame.frame if frame.clip is None else frame.clip_frame
+            io.write_text(seq / "times" / f"{n}.txt", f"{index / frame.fps:.9e}\n")
 
     def removed_parts(self, finished: dict[int, dict], sensors: list[str], clips: bool) -> str | None:
         """poses.txt is rebuilt from the sequence's poses/*.txt alone (Writer.removed_parts):
@@ -115,14 +122,19 @@ class KittiVelodyneWriter(_LidarWriter):
         return None
 
     def finalize(self) -> None:
-        """poses.txt per sequence from the per-frame pose files (frame order), and calib.txt."""
+        """poses.txt per sequence from the per-frame pose files (frame order), calib.txt, and
+        times.txt from the per-frame time files when every scan has one (parts written before
+        there were times have none: no times.txt then, as before)."""
         if not self.root.is_dir():
             return
         for poses in sorted(self.root.rglob("poses")):
             if poses.is_dir():
-                lines = [p.read_text() for p in sorted(poses.glob("*.txt"))]
-                io.write_text(poses.parent / "poses.txt", "".join(lines))
+                files = sorted(poses.glob("*.txt"))
+                io.write_text(poses.parent / "poses.txt", "".join(p.read_text() for p in files))
                 io.write_text(poses.parent / "calib.txt", CALIB_TXT)
+                times = poses.parent / "times"
+                if files and times.is_dir() and sorted(p.name for p in times.glob("*.txt")) == [p.name for p in files]:
+                    io.write_text(poses.parent / "times.txt", "".join((times / p.name).read_text() for p in files))
 
 
 PCD_FIELDS = (("x", "F", 4), ("y", "F", 4), ("z", "F", 4), ("intensity", "F", 4), ("semantic", "U", 4),
