@@ -203,7 +203,11 @@ def test_distribution_support_within_the_parameter_range(tmp_path, param, ok):
 
 @pytest.mark.parametrize("option, ok", [("max_tries = 1000", True), ("max_tries = 1001", False)])
 def test_pose_tries_are_bounded(tmp_path, option, ok):
-    text = CAMERA + CUBE + f'[[randomizers]]\ntype = "pose"\ntargets = "a"\nmin_distance = 100.0\n{option}\n'
+    text = (
+        CAMERA
+        + CUBE
+        + f'[[randomizers]]\ntype = "pose"\ntargets = "a"\nlocation = [0, 0, 0]\nmin_distance = 100.0\n{option}\n'
+    )
     assert fields(tmp_path, text) == ([] if ok else ["randomizers[0].max_tries"])
 
 
@@ -309,7 +313,7 @@ def test_randomizer_number_options_are_finite(tmp_path, entry, option, value):
     ],
 )
 def test_randomizer_option_bounds_at_the_limit(tmp_path, option, good, bad):
-    text = CAMERA + CUBE + '[[randomizers]]\ntype = "pose"\ntargets = "a"\n'
+    text = CAMERA + CUBE + '[[randomizers]]\ntype = "pose"\ntargets = "a"\nlocation = [0, 0, 0]\n'
     assert fields(tmp_path, text + f"{option} = {good}\n") == []
     assert fields(tmp_path, text + f"{option} = {bad}\n") == [f"randomizers[0].{option}"]
 

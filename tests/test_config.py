@@ -704,6 +704,14 @@ def test_camera_look_at_or_rotation(tmp_path):
             16,
             ["rt_subframes has no counterpart"],
         ),
+        # pose's min_distance keeps the locations it draws apart: without a location it was
+        # taken and never applied
+        (
+            '[[randomizers]]\ntype = "pose"\ntargets = "*"\nrotation = [0, 0, 45]\nmin_distance = 1\n',
+            "randomizers[0].min_distance",
+            1,
+            ["0 without a `location`"],
+        ),
         # Replicator's keys of scatter_2d / scatter_3d, instantiate, texture, choice and
         # modify.pose met with a bare 'a known key' (or 'did you mean volume' for volume_prims)
         (

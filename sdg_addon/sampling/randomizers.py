@@ -216,7 +216,8 @@ class Pose(RandomizerSpec):
             "min_distance",
             "float",
             0.0,
-            "minimum XY distance between the targets' origins, metres; `0` = no check",
+            "minimum XY distance between the targets' origins, metres, as this entry draws their `location` "
+            "(refused without one); `0` = no check",
             low=0.0,
             high=1e6,
         ),
@@ -230,6 +231,18 @@ class Pose(RandomizerSpec):
         ),
     }
     PARAM_RANGES = {"location": (-1e6, 1e6), "rotation": (-1e6, 1e6), "scale": (0.0, 1e6)}
+
+    @classmethod
+    def check(cls, params, options):
+        if options.get("min_distance", 0) > 0 and "location" not in params:
+            return [
+                (
+                    "min_distance",
+                    None,
+                    "0 without a `location`: it keeps the locations this entry draws apart, and it draws none",
+                )
+            ]
+        return []
 
     def sample(self, rng, frame, targets):
         out: dict[str, dict] = {}
