@@ -1408,6 +1408,21 @@ def test_mot_val_every_takes_whole_clips_and_frame_rate_defaults(tmp_path):
     assert (root / "seqmaps" / "val.txt").read_text() == "name\nclip_0000\nclip_0002\n"
 
 
+@pytest.mark.parametrize("fps, rate", [(29.97, "30"), (0.5, "1"), (12.5, "12"), (1e-6, "1"), (25, "25")])
+def test_mot_frame_rate_is_a_whole_number(tmp_path, fps, rate):
+    """MOT's seqinfo.ini frameRate is an integer, read with int() (DeepSORT's deep_sort_app:
+    `1000 / int(info_dict["frameRate"])`): 'frameRate=29.97' stopped it with a ValueError.
+    The nearest whole rate, at least 1 (0 would divide by zero there)."""
+    w = create_writer("mot", tmp_path)
+    for f in range(3):
+        w.write(clip_frame(f, fps=fps))
+    w.finalize()
+    text = (tmp_path / "mot" / "train" / "clip_0000" / "seqinfo.ini").read_text()
+    splits = [line.split("=") for line in text.splitlines()[1:]]
+    info = dict(s for s in splits if len(s) == 2)  # deep_sort_app's own parsing
+    assert info["frameRate"] == rate and 1000 / int(info["frameRate"]) > 0
+
+
 @pytest.mark.parametrize("boxes", ["full", "visible"])
 def test_mot_files_do_not_depend_on_order_shards_or_resume(tmp_path, boxes):
     def files(out: Path) -> dict[str, bytes]:

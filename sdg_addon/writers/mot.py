@@ -9,6 +9,8 @@ so TrackEval (MotChallenge2DBox), py-motmetrics and dataset tools (CVAT, Datumar
     mot/seqmaps/<split>.txt                    "name", then the split's sequences (TrackEval)
     mot/parts/<split>/<sequence>/<frame>.json  one part per finished frame (by run frame)
 
+seqinfo.ini's frameRate is sequence.fps rounded to a whole rate (at least 1), as MOT's readers
+parse it with int().
 <sequence>: clip_<clip:04d> for a clip (sequence.folders = "clip"), `stills` for stills
 (and for "flat" clips: the whole run is one sequence), with _<camera> appended when the run
 has several cameras. Frame n of a sequence (its image img1/<n>, 6 digits by default) is
@@ -71,6 +73,13 @@ BOXES = Field(
     'while hidden (MOT16/17); "visible": its visible pixels, a row only while some are seen',
     choices=tuple(BOX_ANNOTATORS),
 )
+
+
+def mot_frame_rate(fps: float) -> int:
+    """seqinfo.ini's frameRate: an integer in MOT's files, and their readers parse it with
+    int() (DeepSORT's deep_sort_app: 1000 / int(frameRate)), so a rate of 29.97 or 0.5 made
+    them stop; the nearest whole rate, at least 1 (the exact one is sequence.fps)."""
+    return max(1, round(float(fps)))
 
 
 @register_writer
@@ -236,7 +245,7 @@ class MotWriter(Writer):
             "[Sequence]\n"
             f"name={seq}\n"
             f"imDir={IMAGE_FOLDER}\n"
-            f"frameRate={int(rate) if float(rate).is_integer() else rate}\n"
+            f"frameRate={mot_frame_rate(rate)}\n"
             f"seqLength={max(numbers)}\n"
             f"imWidth={width}\n"
             f"imHeight={height}\n"
