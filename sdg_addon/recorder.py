@@ -398,6 +398,8 @@ class Recorder:
             metres = meters_per_unit(built.scene)
             ranges = ranges_note(self.config.lidars, metres) + lights_note(self.config.lights, metres)
             self.warn(built.unit_note + converted_units_note(self.config.writers) + ranges)
+        if built.engine_note:
+            self.warn(built.engine_note)
         if built.fps_note:
             self.warn(built.fps_note)
         if built.range_note:

@@ -1266,6 +1266,24 @@ def test_a_blend_saved_by_a_newer_blender_is_named(shop, tmp_path, capsys):
     assert f"{newer.as_posix()} (Blender {major}.{minor + 1}). Render with that Blender or a later one" in err, err
 
 
+def test_a_base_scene_set_to_render_with_eevee_is_named(shop, tmp_path, capsys):
+    """A .blend set to EEVEE (a new file's engine) was rendered with Cycles without a word:
+    the run names the engine; one set to Cycles is not named."""
+    for engine in ("CYCLES", "EEVEE"):
+        bpy.ops.wm.open_mainfile(filepath=str(shop.path), load_ui=False)
+        render = bpy.context.scene.render
+        try:
+            render.engine = "CYCLES" if engine == "CYCLES" else "BLENDER_EEVEE"
+        except TypeError:  # Blender 4.2's EEVEE
+            render.engine = "BLENDER_EEVEE_NEXT"
+        blend = saved_variant(tmp_path / f"{engine}.blend")
+        capsys.readouterr()
+        assert main(["render", str(blend_param(blend)), "--out", str(tmp_path / engine), "--quiet"]) == 0
+        err = capsys.readouterr().err
+        said = "the base scene renders with EEVEE (Render Properties > Render Engine); the run renders with Cycles"
+        assert (said in err) == (engine == "EEVEE"), err
+
+
 def test_clips_outside_a_base_scenes_frame_range_are_named_with_the_values_that_match(shop, tmp_path, capsys):
     """A .blend animated over frames 101 .. 120 (its Frame Range) recorded with the default
     start_frame = 1 showed frames 1 .. K, before its animation starts, without a word; the run

@@ -498,6 +498,24 @@ def unit_note(scene) -> str:
     )
 
 
+ENGINE_NAMES = {"BLENDER_EEVEE": "EEVEE", "BLENDER_EEVEE_NEXT": "EEVEE", "BLENDER_WORKBENCH": "Workbench"}
+
+
+def engine_note(scene) -> str:
+    """A base scene set to render with another engine than Cycles (EEVEE, a new file's
+    default; Workbench): the run renders with Cycles, whose passes make the labels, so its
+    images are Cycles' of the scene, not what the artist's F12 gives; said, not silently."""
+    engine = scene.render.engine
+    if engine == "CYCLES":
+        return ""
+    name = ENGINE_NAMES.get(engine, engine)
+    return (
+        f"the base scene renders with {name} (Render Properties > Render Engine); the run renders with Cycles, "
+        f"whose passes make the labels: its images are Cycles' render of the scene, not {name}'s (what only "
+        f"{name} shows, such as Shader to RGB or its own light and shadow settings, is not reproduced)"
+    )
+
+
 def frame_rate_note(scene, fps: float) -> str:
     """A base scene whose frame rate is not the clips' (`sequence.fps`, which the run sets):
     what follows time rather than frames in it (simulations, Scene Time, drivers on time)

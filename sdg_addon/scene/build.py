@@ -52,6 +52,7 @@ from .base import (
     check_projection,
     check_scene_labels,
     colour_differences,
+    engine_note,
     failed_drivers,
     frame_range_note,
     frame_rate_note,
@@ -126,6 +127,7 @@ class BuiltScene:
     image_notes: list[str] = field(default_factory=list)  # its image size and film the run does not make
     image_match: dict = field(default_factory=dict)  # ... the [render] values that would make them
     unit_note: str = ""  # a base scene's unit scale other than 1
+    engine_note: str = ""  # a base scene set to render with another engine than Cycles
     fps_note: str = ""  # a base scene's frame rate other than the clips'
     range_note: str = ""  # clips showing scene frames outside a base scene's frame range
     layers_note: str = ""  # a base scene's view layers enabled for rendering besides the one recorded
@@ -244,6 +246,7 @@ def build_scene(config: Config, open_scene=None, quiet: bool = False) -> BuiltSc
         built.colour_notes, built.colour_match = colour_differences(scene, config.render)
         built.image_notes, built.image_match = image_differences(scene, config.render)
         built.unit_note = unit_note(scene)
+        built.engine_note = engine_note(scene)
         if clip_scene_frames(config.sequence, config.randomizers):  # the run sets the scene's frame rate
             built.fps_note = frame_rate_note(scene, config.sequence.fps)
         if config.sequence.clip_length > 1:
