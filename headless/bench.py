@@ -607,11 +607,17 @@ def print_figures(figures: dict, json_path: Path | None) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m headless.bench")
-    p.add_argument("file", nargs="?", type=Path, default=ROOT / "presets" / "bench30.toml")
-    p.add_argument("--frames", type=int, default=30)
+    p.add_argument(
+        "file",
+        nargs="?",
+        type=Path,
+        default=ROOT / "presets" / "bench30.toml",
+        help="parameter file (default presets/bench30.toml)",
+    )
+    p.add_argument("--frames", type=int, default=30, help="frames of each run (default 30)")
     p.add_argument("--resolution", default=None, help="WxH, overrides the file")
     p.add_argument("--samples", type=int, default=None, help="overrides render.samples")
-    p.add_argument("--device", default=None)
+    p.add_argument("--device", default=None, help="auto, cpu, cuda, optix, ... (overrides render.device)")
     p.add_argument("--writers", help="comma list of writers, overrides the file (e.g. basic,coco,yolo,kitti)")
     p.add_argument(
         "--annotators",
@@ -621,9 +627,11 @@ def main(argv: list[str] | None = None) -> int:
         "--procs", default="1", help="render processes, a comma list to compare (e.g. 1,2,4; auto with --gpus)"
     )
     p.add_argument("--gpus", help="run with `--gpus GPUS --procs-per-gpu K` (K from --procs) instead of --procs K")
-    p.add_argument("--chunk", type=int, default=8)
-    p.add_argument("--worker-mode", choices=tuple(WORKER_MODES), default="auto")
-    p.add_argument("--workers", type=int, default=None)
+    p.add_argument("--chunk", type=int, default=8, help="render's --chunk with several processes (default 8)")
+    p.add_argument(
+        "--worker-mode", choices=tuple(WORKER_MODES), default="auto", help="render's --worker-mode (default auto)"
+    )
+    p.add_argument("--workers", type=int, default=None, help="render's --workers (default: render's)")
     p.add_argument("--no-bare", action="store_true", help="skip the bare render")
     p.add_argument(
         "--by-part",

@@ -17,6 +17,7 @@ made in a temporary folder. An HTML comment on the line before a block says what
 from __future__ import annotations
 
 import json
+import os
 import re
 import tomllib
 from pathlib import Path
@@ -212,6 +213,40 @@ def test_every_relative_link_of_the_pages_resolves():
                 elif anchor and (dest.suffix != ".md" or anchor not in anchors(dest.read_text(encoding="utf-8"))):
                     broken.append(f"{where} (no such heading)")
     assert not broken, broken
+
+
+def test_every_command_line_option_says_what_it_is_in_its_help():
+    """Each argument a command's `--help` lists has a description there (headless.bench's
+    file, --frames, --device, --chunk, --worker-mode, --workers and bench_sink's file,
+    --frames, --device had none, so their defaults, presets/bench30.toml, 30 / 4 frames,
+    bench_sink's CPU, were said nowhere)."""
+    import subprocess
+    import sys
+
+    commands = [["headless"], *(["headless", c] for c in ("validate", "render", "preview", "report", "merge"))]
+    commands += [["headless.bench"], ["headless.bench_sink"], ["headless.bench_lidar"]]
+    bare = []
+    for command in commands:
+        shown = subprocess.run(
+            [sys.executable, "-m", *command, "--help"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, "COLUMNS": "80"},
+        ).stdout.splitlines()
+        in_section = False
+        for i, line in enumerate(shown):
+            if line and not line.startswith(" "):
+                in_section = line.endswith(":")  # "options:", "positional arguments:", a group's title
+                continue
+            if not in_section or not re.match(r"  \S", line):
+                continue  # a description's continuation, a blank line
+            described = len(re.split(r"\s{2,}", line.strip())) > 1
+            follows = i + 1 < len(shown) and re.match(r" {3,}\S", shown[i + 1])
+            if not (described or follows):
+                bare.append(f"{' '.join(command)}: {line.strip()}")
+    assert not bare, bare
 
 
 def test_every_command_line_option_is_documented():
