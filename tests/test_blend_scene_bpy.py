@@ -1284,6 +1284,35 @@ def test_a_base_scene_set_to_render_with_eevee_is_named(shop, tmp_path, capsys):
         assert (said in err) == (engine == "EEVEE"), err
 
 
+def test_materials_with_true_displacement_are_named(shop, tmp_path, capsys):
+    """A .blend material displacing its surface as Cycles renders (Displacement Only): masks
+    and depth showed the moved surface while loose and 3D boxes, occlusion and truncation
+    came from the undisplaced mesh (a tile displaced 1 m away: occlusion 0.31 with nothing in
+    front), without a word; the run names such materials and their objects. One displacing
+    with Bump Only (Blender's default: shading only, exact) is not named."""
+    from sdg_addon.compat import enable_nodes
+
+    bpy.ops.wm.open_mainfile(filepath=str(shop.path), load_ui=False)
+    for name, obj, method in (("moved", "can_a", "DISPLACEMENT"), ("bumped", "can_b", "BUMP")):
+        mat = bpy.data.materials.new(name)
+        enable_nodes(mat)
+        tree = mat.node_tree
+        out = next(n for n in tree.nodes if n.type == "OUTPUT_MATERIAL")
+        tree.links.new(tree.nodes.new("ShaderNodeDisplacement").outputs[0], out.inputs["Displacement"])
+        mat.displacement_method = method
+        bpy.data.objects[obj].data.materials.append(mat)
+    blend = saved_variant(tmp_path / "displaced.blend")
+    capsys.readouterr()
+    assert main(["render", str(blend_param(blend)), "--out", str(tmp_path / "out"), "--quiet"]) == 0
+    err = capsys.readouterr().err
+    assert (
+        "materials with true displacement (Settings > Displacement: Displacement Only or Displacement and Bump): "
+        in err
+    )
+    assert "'moved' (can_a). Cycles moves their surfaces as it renders" in err, err
+    assert "'bumped'" not in err
+
+
 def test_clips_outside_a_base_scenes_frame_range_are_named_with_the_values_that_match(shop, tmp_path, capsys):
     """A .blend animated over frames 101 .. 120 (its Frame Range) recorded with the default
     start_frame = 1 showed frames 1 .. K, before its animation starts, without a word; the run

@@ -137,6 +137,7 @@ class BuiltScene:
     cameras_note: str = ""  # a base scene's cameras left out by default (excluded, disabled for rendering)
     metaball_note: str = ""  # metaballs rendered as part of another of their family: own labels unused
     object_index_note: str = ""  # materials shading by Object Index, which the run sets to instance ids
+    displacement_note: str = ""  # materials whose true displacement moves surfaces the geometry lacks
     missing: list[str] = field(default_factory=list)  # files the scene's data reads that are not there
     failed_drivers: list[str] = field(default_factory=list)  # drivers Blender did not evaluate (Python)
     newer_note: str = ""  # .blend files read that a newer Blender saved
@@ -347,6 +348,7 @@ def build_scene(config: Config, open_scene=None, quiet: bool = False) -> BuiltSc
     built.entities = discover_entities(scene, frames=frames)
     built.metaball_note = metaball_note(scene, built.entities)
     built.object_index_note = object_index_note(built.entities)
+    built.displacement_note = displacement_note(built.entities)
     built.label_table = label_table(config.label_order(), built.entities.values())
     built.own_surfaces = {m.name: own_surface(m) for e in built.entities.values() for m in e.meshes}
     _drive_scene_materials(built, config)
@@ -429,6 +431,50 @@ def object_index_note(entities: dict[str, Entity]) -> str:
         f"materials that shade by Object Index (Object Info node): {', '.join(named)}. The run sets each object's "
         "pass index to its instance id (the masks are made from Cycles' Object Index pass), so these render with "
         "those ids, not the pass indices in the file: their look differs from Blender's render (not reproduced)"
+    )
+
+
+def displaces(mat) -> bool:
+    """Whether Cycles moves a material's surface at render time: its Displacement method is
+    Displacement Only or Displacement and Bump (not Bump Only, Blender's default) and its
+    Cycles material output's Displacement input is linked."""
+    method = getattr(mat, "displacement_method", None) or getattr(
+        getattr(mat, "cycles", None), "displacement_method", ""
+    )
+    if method not in ("DISPLACEMENT", "BOTH") or not uses_nodes(mat):
+        return False
+    out = mat.node_tree.get_output_node("CYCLES")
+    return out is not None and out.inputs["Displacement"].is_linked
+
+
+def displacement_note(entities: dict[str, Entity]) -> str:
+    """Materials with true displacement (Cycles moves the surface as it renders): the masks
+    and depth show the displaced surface, while the labels computed from the geometry
+    (silhouettes, loose and 3D boxes, occlusion, truncation, object_pose's model) read the
+    evaluated mesh, which holds no shader displacement. A sentence naming them and their
+    objects, or ''."""
+    users: dict[str, list[str]] = {}
+    found: dict[int, bool] = {}
+    for e in entities.values():
+        for m in e.meshes:
+            for slot in m.material_slots:
+                mat = slot.material
+                if mat is None:
+                    continue
+                if mat.as_pointer() not in found:
+                    found[mat.as_pointer()] = displaces(mat)
+                if found[mat.as_pointer()] and m.name not in users.setdefault(mat.name, []):
+                    users[mat.name].append(m.name)
+    if not users:
+        return ""
+    named = [f"{name!r} ({', '.join(sorted(objs))})" for name, objs in sorted(users.items())]
+    return (
+        f"materials with true displacement (Settings > Displacement: Displacement Only or Displacement and Bump): "
+        f"{', '.join(named)}. Cycles moves their surfaces as it renders, which the scene's geometry does not hold: "
+        "masks, depth and normals show the displaced surface, while loose and 3D boxes, amodal masks, occlusion and "
+        "truncation ratios and object_pose's models come from the undisplaced mesh (a surface "
+        "displaced inwards reads as occluded with nothing in front of it). For exact labels use Bump Only, or a "
+        "Displace modifier (geometry the labels read)"
     )
 
 
