@@ -150,3 +150,28 @@ def test_the_kubric_half_sphere_shell_row_draws_as_kubrics():
     theirs = xyz * (rng.uniform(7**3, 9**3, n) ** (1 / 3))[:, None]
     assert _ks(np.linalg.norm(ours, axis=1), np.linalg.norm(theirs, axis=1)) < 1.95 * math.sqrt(2 / n)
     assert _ks(ours[:, 2] / np.linalg.norm(ours, axis=1), xyz[:, 2]) < 1.95 * math.sqrt(2 / n)
+
+
+def test_the_cc_textures_row_uses_ambientcgs_normal_and_roughness_maps(tmp_path):
+    """BlenderProc's load_ccmaterials (ambientCG sets) takes each set's colour, NormalGL and
+    Roughness maps; the row said `color_suffix = "_Color"` alone, which left both maps unused
+    without a word (the default suffixes `_normal` and `_roughness` are not ambientCG's)."""
+    (row,) = [line for line in PAGE.read_text(encoding="utf-8").splitlines() if line.startswith("| `load_ccmaterials`")]
+    options = tomllib.loads(re.search(r"`(color_suffix = [^`]*)`", row).group(1).replace(", ", "\n"))
+    for name in ("Color", "NormalGL", "NormalDX", "Roughness", "Displacement"):
+        path = tmp_path / "cc" / "Wood049" / f"Wood049_1K-JPG_{name}.png"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        Image.new("RGB", (4, 4)).save(path)
+    entry = {"type": "texture", "targets": "ground", "folder": "cc", "recursive": True, **options}
+    param = tmp_path / "p.toml"
+    param.write_text('[[cameras]]\nname = "camera"\nlocation = [0, -6, 4]\n', encoding="utf-8")
+    data = tomllib.loads(param.read_text(encoding="utf-8")) | {"randomizers": [entry]}
+    from sdg_addon.config.schema import config_from_dict
+
+    (spec,) = config_from_dict(data, param).randomizers
+    maps = {k: p.name for k, p in spec.maps("Wood049/Wood049_1K-JPG_Color.png").items()}
+    assert maps == {
+        "color": "Wood049_1K-JPG_Color.png",
+        "normal": "Wood049_1K-JPG_NormalGL.png",
+        "roughness": "Wood049_1K-JPG_Roughness.png",
+    }

@@ -188,7 +188,9 @@ class Texture(FolderRandomizer):
         "color_suffix": (
             "",
             str,
-            'how base colour file names end before the extension, e.g. `"_Color"` (ambientCG) or `"_diff_1k"` (Poly Haven)',
+            'how base colour file names end before the extension, e.g. `"_Color"` (ambientCG) or `"_diff_1k"` (Poly Haven); '
+            "their maps need their suffixes too (matched exactly, case included): ambientCG's "
+            '`normal_suffix = "_NormalGL"`, `roughness_suffix = "_Roughness"`; Poly Haven\'s `"_nor_gl_1k"`, `"_rough_1k"`',
         ),
         "recursive": (
             False,
@@ -198,7 +200,7 @@ class Texture(FolderRandomizer):
         "normal_suffix": (
             "_normal",
             str,
-            "`NAME{color_suffix}.ext` has the normal map `NAME{normal_suffix}.*` (OpenGL convention, as Blender's Normal Map node)",
+            "`NAME{color_suffix}.ext` has the normal map `NAME{normal_suffix}.*` (OpenGL convention, as Blender's Normal Map node; ambientCG's `\"_NormalGL\"`); a set without it has none, without a word",
         ),
         "roughness_suffix": (
             "_roughness",
