@@ -140,7 +140,35 @@ def _check_creatable(text: str, real: Path) -> None:
                     f"output folder {text!r}: the name {too_long[0][:40]!r}... is longer than its "
                     f"file system takes ({len(os.fsencode(too_long[0]))} bytes, at most {longest})"
                 )
+            _check_path_length(text, given, real, above)
             return
+
+
+# The longest path below the output folder that a run writes, with room to spare: a
+# temporary file in audit/tmp/HOST-PID/, a camera's (80 characters) clip and annotator
+# folders and their files. A folder leaving less than this below the system's limit on a
+# path would fail at a write, after the audit trail was begun.
+WRITTEN_BELOW = 256
+
+
+def _check_path_length(text: str, given: Path, real: Path, existing: Path) -> None:
+    """Refuse an output folder whose path leaves less than WRITTEN_BELOW bytes below the
+    system's limit on a path (PC_PATH_MAX: 4096 on Linux, 1024 on macOS; not asked on
+    Windows, where writers.io keeps temporary files short)."""
+    try:
+        limit = os.pathconf(existing, "PC_PATH_MAX")
+    except (OSError, ValueError, AttributeError):
+        return
+    if not limit or limit < 0:
+        return
+    length = max(len(os.fsencode(os.path.abspath(given))), len(os.fsencode(str(real))))
+    if length + WRITTEN_BELOW >= limit:
+        shown = text if len(text) <= 60 else f"{text[:60]}..."
+        raise OutputError(
+            f"output folder {shown!r}: its path is {length} bytes long, and the files a run writes below it "
+            f"take up to {WRITTEN_BELOW} more: this system takes paths of fewer than {limit} bytes "
+            f"(give a folder of at most {limit - WRITTEN_BELOW - 1} bytes)"
+        )
 
 
 _LOCK_NAME = re.compile(r"\.sdg(?:\.shard\d+of\d+)?\.lock")  # Lock.path's names

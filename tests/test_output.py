@@ -767,6 +767,30 @@ def test_folders_that_could_not_be_made_are_refused_up_front(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["file.txt", "gone", "loop1", "loop2"]  # nothing made
 
 
+def test_a_folder_whose_path_leaves_no_room_below_it_is_refused_up_front(tmp_path):
+    """An output folder of 4075 bytes (Linux takes paths of fewer than 4096) was made, its
+    audit/dataset.json written, and the run ended with exit 1, 'cannot write to OUT: File
+    name too long' at the next file. A path leaving less than WRITTEN_BELOW bytes below the
+    system's limit is refused before anything is made (exit 2; validate says it too); one
+    byte shorter is taken."""
+    limit = os.pathconf(tmp_path, "PC_PATH_MAX")
+    room = limit - output.WRITTEN_BELOW - 1  # the longest path taken
+
+    def folder(length: int) -> Path:
+        path = tmp_path.resolve()
+        while length - len(os.fsencode(str(path))) - 1 > 200:  # names of 200 bytes, then the rest
+            path = path / ("d" * 200)
+        path = path / ("e" * (length - len(os.fsencode(str(path))) - 1))
+        assert len(os.fsencode(str(path))) == length
+        return path
+
+    check_folder(folder(room))
+    with pytest.raises(OutputError, match=r"its path is \d+ bytes long.*fewer than \d+ bytes"):
+        check_folder(folder(room + 1))
+    assert output.unusable_location(str(folder(room + 1))) is not None
+    assert list(tmp_path.iterdir()) == []  # nothing made
+
+
 def test_a_file_there_already_is_replaced_only_when_the_tool_wrote_it(tmp_path):
     """Written before by this process, or recorded by another (an earlier run's, or a
     process that recorded it after this one first read the records): replaced. Not
