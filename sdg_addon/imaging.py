@@ -37,10 +37,14 @@ DISPLAY_KEYS = (
 )
 
 
-def camera_image_ops(sampled: list[dict], camera: str) -> dict:
+def camera_image_ops(sampled: list[dict], camera: str, clip_frame: int = 0) -> dict:
     """The image operations of one camera in one frame, from sample_frame's output.
 
-    Later randomizer entries win on the same key, as they do for scene parameters.
+    Later randomizer entries win on the same key, as they do for scene parameters. A clip's
+    frames share the values drawn for its first frame, `noise_seed` too, which froze the
+    noise of every frame of a clip into one pattern; frame i > 0 of a clip draws its noise
+    from (noise_seed, i), as a sensor's noise is new in every frame (a still, and a clip's
+    first frame, from noise_seed itself).
     """
     ops: dict = {}
     for entry in sampled:
@@ -50,6 +54,10 @@ def camera_image_ops(sampled: list[dict], camera: str) -> dict:
         elif entry["type"] == "augment":
             values = entry["values"].get(camera, {})
             ops.update({k: v for k, v in values.items() if k in DISPLAY_KEYS or k == NOISE_SEED})
+    if clip_frame and NOISE_SEED in ops:
+        ops[NOISE_SEED] = int(
+            np.random.SeedSequence([int(ops[NOISE_SEED]), clip_frame]).generate_state(1, np.uint64)[0]
+        )
     return ops
 
 

@@ -1092,7 +1092,7 @@ class FrameSteering:
             t2, c2 = time.perf_counter(), time.thread_time()
             captured = self.capturer.capture_frame(f, self.cameras)
             for frame_data in captured:  # applied to RGB in the writers' workers
-                frame_data.image_ops = camera_image_ops(sampled, frame_data.camera.name)
+                frame_data.image_ops = camera_image_ops(sampled, frame_data.camera.name, i)
                 if self.backgrounds:
                     frame_data.background = self._background(sampled, frame_data.camera)
             seconds["sample"] += t1 - t

@@ -429,6 +429,18 @@ def _rgb_of(frame: FrameData) -> np.ndarray:
     return frame.rgb()
 
 
+def test_a_clips_later_frames_draw_new_noise_from_the_clips_seed():
+    """Frame i > 0 of a clip seeds its noise with (noise_seed, i): new noise every frame,
+    reproducible; a still and a clip's first frame keep noise_seed itself."""
+    sampled = [{"type": "augment", "values": {"cam": {"gaussian_noise": 0.02, "noise_seed": 5}}}]
+    seeds = [camera_image_ops(sampled, "cam", i)["noise_seed"] for i in range(4)]
+    assert seeds[0] == 5 == camera_image_ops(sampled, "cam")["noise_seed"] and len(set(seeds)) == 4
+    assert seeds == [camera_image_ops(sampled, "cam", i)["noise_seed"] for i in range(4)]
+    img = np.full((8, 8, 4), 128, np.uint8)
+    a, b = (apply_display(img, camera_image_ops(sampled, "cam", i)) for i in (1, 2))
+    assert not np.array_equal(a, b)
+
+
 def test_a_spawned_worker_makes_the_same_augmented_image():
     """Frames travel to worker processes (no bpy there) with their image operations."""
     import multiprocessing

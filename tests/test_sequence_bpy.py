@@ -132,6 +132,22 @@ def test_cube_moves_in_the_images_and_keeps_its_instance_id(linear):
     assert [(r["clip"], r["clip_frame"]) for r in sorted(log, key=lambda r: r["frame"])] == [(0, 0), (0, 1), (0, 2)]
 
 
+def test_augment_noise_is_new_in_every_frame_of_a_clip(tmp_path):
+    """A clip's frames share the values drawn for its first frame, augment's noise_seed too:
+    the Gaussian noise of every frame of a clip was one frozen pattern (a still scene's three
+    frames byte-identical). Frame i > 0 now draws it from (noise_seed, i), as a sensor's
+    noise is new in every frame; what is seen (the scene) stays the clip's."""
+    text = BASE.format(frames=3, clip_length=3, motion="velocity = [0, 0, 0]")
+    text += '\n[[randomizers]]\ntype = "augment"\ntargets = "cam"\ngaussian_noise = 0.05\n'
+    out = tmp_path / "noisy"
+    assert render(write_param(tmp_path, text, "noisy.toml"), out) == 0
+    from PIL import Image
+
+    rgb = [np.asarray(Image.open(out / "clip_0000" / f"rgb_{i:04d}.png"), dtype=float)[..., :3] for i in range(3)]
+    for a, b in ((0, 1), (1, 2), (0, 2)):
+        assert 0.03 * 255 < (rgb[a] - rgb[b]).std() < 0.08 * 255, (a, b)  # two independent draws of 0.05
+
+
 def test_forward_backward_round_trip_and_motion_vectors(tmp_path):
     # a spline: the velocity changes within the clip, so forward and backward differ
     motion = 'velocity = { distribution = "uniform", low = [-0.6, 0, 0], high = [0.6, 0, 0] }\npath = "spline"'
