@@ -171,6 +171,29 @@ def nothing_annotated(config: Config, plan: dict, cameras: list[str], sensors: d
     return unused_annotators(config.annotators, plan, kinds, bool(config.lidars), bool(cameras))
 
 
+def clips_split_by_frame(config) -> str | None:
+    """The warning for a run of clips whose writers split frames by `val_every` frame by
+    frame (all but mot, and mot too with folders = "flat"): every clip then has frames, near
+    copies of one another, in both train and val. None when no writer does."""
+    length = config.sequence.clip_length
+    if length <= 1:
+        return None
+    flat = config.sequence.folders == "flat"
+    cut = [
+        f"{name} (val_every = {options['val_every']})"
+        for name, options in config.writers.items()
+        if (options or {}).get("val_every", 0) and (name != "mot" or flat)
+    ]
+    if not cut:
+        return None
+    return (
+        f"{', '.join(cut)} split by run frame, also inside the run's clips of {length} frames: every clip has "
+        "frames in both train and val, near copies of one another, so a validation score overrates the model"
+        + ("" if flat or "mot" not in config.writers else " (mot splits by clip)")
+        + '; for a val split of its own, render it apart (another folder, seed and split = "val")'
+    )
+
+
 def annotators_left_empty(plan: dict[str, dict], objects_labels: list[dict[str, list[str]]]) -> list[str]:
     """Why a label-aware annotator of `plan` would find no labelled object whatever the frame,
     given each labelled object's labels: a `semantic_type` none of them carries, or a
@@ -653,6 +676,9 @@ class Recorder:
                     self.warn(f"objects without a '{stype}' label (annotated as UNLABELLED): {', '.join(missing)}")
         for text in annotators_left_empty(plan, [e.labels for e in labelled]):
             self.warn(text)
+        split_note = clips_split_by_frame(cfg)
+        if split_note:
+            self.warn(split_note)
 
         self.warn_scene_notes(built)
 

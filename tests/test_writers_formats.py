@@ -1633,3 +1633,26 @@ def test_kitti_names_labels_written_as_one_type(tmp_path):
         w.write(AnnotatedFrame(f, frame.camera_name, frame.annotations, table, frame.camera))
     assert len(w.warnings) == 1 and "class:'box cut' and class:'box_cut'" in w.warnings[0], w.warnings
     assert "'box_cut'" in w.warnings[0] and "one class" in w.warnings[0]
+
+
+def test_a_run_of_clips_split_frame_by_frame_is_warned(tmp_path):
+    """In a [sequence] run with val_every, coco, yolo, kitti, bop and webdataset sent frames
+    0 2 4 6 of clips of 4 to val and 1 3 5 7 to train, so every clip had near copies in both
+    splits, without a word (mot splits by clip). The run now says which writers cut clips."""
+    from sdg_addon.config import load_config
+    from sdg_addon.recorder import clips_split_by_frame
+
+    def note(sequence: str, writers: str):
+        p = tmp_path / "p.toml"
+        p.write_text('[[cameras]]\nname = "cam"\nlocation = [0, -4, 0]\n' + sequence + "[writers]\n" + writers)
+        return clips_split_by_frame(load_config(p))
+
+    clips = "[run]\nframes = 8\n[sequence]\nclip_length = 4\n"
+    both = "coco = { val_every = 2 }\nyolo = {}\nmot = { val_every = 2 }\n"
+    text = note(clips, both)
+    assert text.startswith("coco (val_every = 2) split by run frame") and "clips of 4 frames" in text, text
+    assert "yolo" not in text and "(mot splits by clip)" in text
+    assert note("", both) is None  # stills: a frame is its own clip
+    assert note(clips, "mot = { val_every = 2 }\ncoco = {}\n") is None
+    flat = note(clips + 'folders = "flat"\n', both)
+    assert flat.startswith("coco (val_every = 2), mot (val_every = 2) split by run frame"), flat
