@@ -228,6 +228,30 @@ def test_a_finished_shots_render_settings_write_nothing_and_change_no_pixel(shop
         assert a == b, f"{name}: the shot's render settings changed the image"
 
 
+def test_a_finished_shots_compositor_sequencer_and_stereo_are_named(shop, tmp_path, capsys):
+    """The run's frames are the render passes, which the shot's compositor (an Invert, a File
+    Output), sequencer strip and stereoscopy would change in Blender's render: the Render
+    Region was named, these three were left out without a word; each is named now. The
+    plain .blend names none."""
+    from blend_scene import add_compositor_and_sequencer
+
+    add_compositor_and_sequencer(shop.path, tmp_path / "shot.blend", "//")
+    said = {}
+    for blend in (shop.path, tmp_path / "shot.blend"):
+        param = blend_param(blend).rename(tmp_path / f"{blend.stem}.toml")
+        capsys.readouterr()
+        assert main(["render", str(param), "--out", str(tmp_path / f"out_{blend.stem}"), "--quiet"]) == 0
+        said[blend.stem] = capsys.readouterr().err
+    notes = (
+        "compositor nodes 'File Output', 'Invert Color' (not reproduced: the frames are the render passes)",
+        "sequencer strips 'red' (not reproduced: the frames are the render passes)",
+        "stereoscopy on (not reproduced: each camera renders one view; a stereo pair is two cameras)",
+    )
+    for note in notes:
+        assert note in said["shot"], said["shot"]
+        assert note.split(" (")[0] not in said["shop"], said["shop"]
+
+
 def test_a_panoramic_camera_is_refused_before_anything_is_written(shop, tmp_path):
     """Boxes, point clouds and camera parameters describe pinhole and orthographic cameras: a
     .blend's fisheye camera would get labels that do not match its image (before: rendered,

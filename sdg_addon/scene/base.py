@@ -429,7 +429,51 @@ def image_differences(scene, render) -> tuple[list[str], dict]:
             f"Render Region on (x {r.border_min_x:.3g} .. {r.border_max_x:.3g}, y {r.border_min_y:.3g} .. "
             f"{r.border_max_y:.3g}{cropped}; not reproduced: the run renders and labels the whole frame)"
         )
+    # capture.render turns the compositor, the sequencer and stereoscopy off.
+    nodes = compositor_nodes(scene)
+    if nodes:
+        notes.append(f"compositor nodes {_listed_names(nodes)} (not reproduced: the frames are the render passes)")
+    strips = sequencer_strips(scene)
+    if strips:
+        notes.append(f"sequencer strips {_listed_names(strips)} (not reproduced: the frames are the render passes)")
+    if r.use_multiview:
+        notes.append("stereoscopy on (not reproduced: each camera renders one view; a stereo pair is two cameras)")
     return notes, match
+
+
+# Compositor nodes that pass the render on as it is (to the output, a viewer, the layout).
+COMPOSITOR_PLUMBING = {
+    "CompositorNodeRLayers",
+    "CompositorNodeComposite",
+    "CompositorNodeViewer",
+    "NodeGroupOutput",
+    "NodeFrame",
+    "NodeReroute",
+}
+
+
+def compositor_nodes(scene) -> list[str]:
+    """The names of the nodes of a scene's compositor, where it runs in Blender's render,
+    that change the image or write files (a Glare, a Lens Distortion, a File Output): the
+    run's frames are the render passes, which Blender's render would not show as they are."""
+    if not scene.render.use_compositing:
+        return []
+    if hasattr(scene, "compositing_node_group"):  # Blender 5: the compositor is a node group
+        tree = scene.compositing_node_group
+    else:
+        tree = scene.node_tree if scene.use_nodes else None
+    if tree is None:
+        return []
+    return sorted(repr(n.name) for n in tree.nodes if n.bl_idname not in COMPOSITOR_PLUMBING and not n.mute)
+
+
+def sequencer_strips(scene) -> list[str]:
+    """The names of the strips Blender's render lays over (or in place of) the scene's image."""
+    editor = scene.sequence_editor
+    if not scene.render.use_sequencer or editor is None:
+        return []
+    strips = editor.strips_all if hasattr(editor, "strips_all") else editor.sequences_all
+    return sorted(repr(s.name) for s in strips if not s.mute)
 
 
 def check_colour(scene, render) -> None:
