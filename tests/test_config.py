@@ -644,6 +644,22 @@ def test_camera_look_at_or_rotation(tmp_path):
             [0.3],
             ["'choices' is Replicator's name for what is 'values' here"],
         ),
+        # BlenderProc's samplers with no distribution of that name (upper_region, sphere,
+        # part_sphere) were met with the bare list of distributions
+        (
+            '[[randomizers]]\ntype = "pose"\ntargets = "*"\n'
+            'location = { distribution = "upper_region", min_height = 1, max_height = 4 }\n',
+            "randomizers[0].location.distribution",
+            "upper_region",
+            ["sampler.upper_region", '`volume = "box"`'],
+        ),
+        (
+            '[[randomizers]]\ntype = "pose"\ntargets = "*"\n'
+            'location = { distribution = "sphere", center = [0, 0, 0], radius = 2 }\n',
+            "randomizers[0].location.distribution",
+            "sphere",
+            ["sampler.sphere is a `shell`"],
+        ),
         # Replicator's randomizer names: `materials` is a swap, not our `material` (colours)
         (
             '[[randomizers]]\ntype = "materials"\ntargets = "*"\n',

@@ -739,12 +739,35 @@ PEER_NAMES = {
 }
 
 
+# BlenderProc's samplers that are no distribution here: name -> how to write the same.
+PEER_SAMPLERS = {
+    "upper_region": (
+        "BlenderProc's sampler.upper_region (a point above a surface's faces, min_height .. max_height up) is "
+        'a region here: a `scatter` entry with `volume = "box"`, its `center` and `size` the box above the '
+        "surface (e.g. a ground plane's extent, from min_height to max_height), or a `uniform` location over "
+        "that box"
+    ),
+    "part_sphere": (
+        "BlenderProc's sampler.part_sphere is a `shell`: mode SURFACE `radius_min = radius_max = radius`, "
+        "INTERIOR `radius_min = 0` with `uniform_volume = true`; on the surface, the part above "
+        "distance_above_center d (along +Z) is `elevation_min` = asin(d / radius) in degrees (inside, a band "
+        "of elevations is a cone, not a cap)"
+    ),
+    "sphere": (
+        "BlenderProc's sampler.sphere is a `shell`: mode SURFACE `radius_min = radius_max = radius`, INTERIOR "
+        "`radius_min = 0` with `uniform_volume = true`"
+    ),
+}
+
+
 def _one_of(word, choices: list[str], noun: str) -> str:
     if not choices:  # uniform_rotation takes no parameters: not "a known parameter (known: )"
         return f"no {noun.replace('parameter', 'parameters', 1)}: it takes none"
     if word == "seed" and noun.startswith("parameter"):  # Replicator's distributions take one each
         listed = ", ".join(repr(c) for c in choices)
         return f"a known {noun}: the seed is the run's (`run.seed`), not a distribution's (known: {listed})"
+    if noun == "distribution" and isinstance(word, str) and word in PEER_SAMPLERS:
+        return f"a known {noun}: {PEER_SAMPLERS[word]} (known: {', '.join(repr(c) for c in choices)})"
     ours, whose = PEER_NAMES.get(word, (None, "")) if isinstance(word, str) else (None, "")
     if ours in choices:
         hint = f": {word!r} is {whose} name for what is {ours!r} here"
