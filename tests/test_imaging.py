@@ -496,3 +496,28 @@ def test_the_folder_listing_is_part_of_the_resolved_parameters(tmp_path):
     assert resolved["folder_files"] == ["a.jpg", "b.png"] and resolved["folder"] == "tex"
     fake_image(tmp_path / "tex" / "c.png")  # a new file changes what frames pick
     assert load_config(param).resolved()["randomizers"][0]["folder_files"] == ["a.jpg", "b.png", "c.png"]
+
+
+def test_recursive_folders_and_globs_do_not_enter_linked_folders_as_the_docs_say(tmp_path):
+    """recursive = true (texture, world_hdri) and a glob's `**` (pools, background) leave out
+    a sub-folder that is a symbolic link, a loop back up too (no endless walk), and read a
+    link to a file: parameters.md says so (it said 'at any depth' only)."""
+    from sdg_addon.sampling.appearance import glob_files, list_images
+
+    png = IMAGE_SIGNATURES[".png"][0]
+    (tmp_path / "store" / "Wood").mkdir(parents=True)
+    (tmp_path / "store" / "Wood" / "Wood_Color.png").write_bytes(png)
+    (tmp_path / "lib" / "Metal").mkdir(parents=True)
+    (tmp_path / "lib" / "Metal" / "Metal_Color.png").write_bytes(png)
+    (tmp_path / "lib" / "Wood").symlink_to(tmp_path / "store" / "Wood")
+    (tmp_path / "lib" / "Metal" / "up").symlink_to(tmp_path / "lib")  # a loop
+    (tmp_path / "lib" / "Metal" / "Stone_Color.png").symlink_to(tmp_path / "store" / "Wood" / "Wood_Color.png")
+    found = [p.relative_to(tmp_path / "lib").as_posix() for p in list_images(tmp_path / "lib", recursive=True)]
+    assert found == ["Metal/Metal_Color.png", "Metal/Stone_Color.png"]
+    _, files = glob_files("lib/**/*.png", tmp_path, {".png"})
+    assert [p.relative_to(tmp_path / "lib").as_posix() for p in files] == found
+    _, files = glob_files("lib/*/*.png", tmp_path, {".png"})  # a `*` enters the link
+    assert "Wood/Wood_Color.png" in [p.relative_to(tmp_path / "lib").as_posix() for p in files]
+    page = (Path(__file__).parent.parent / "docs" / "parameters.md").read_text(encoding="utf-8")
+    assert page.count("a sub-folder that is a symbolic link is not entered") == 2
+    assert "`**` does not enter a sub-folder that is a" in page

@@ -195,7 +195,8 @@ class Texture(FolderRandomizer):
         "recursive": (
             False,
             bool,
-            'also the files in its sub-folders, at any depth (a library of one folder per material, as ambientCG and Poly Haven ship them): each named by its path below the folder, e.g. `"Wood001/Wood001_Color.jpg"`, its maps found in its own folder',
+            'also the files in its sub-folders, at any depth (a library of one folder per material, as ambientCG and Poly Haven ship them): each named by its path below the folder, e.g. `"Wood001/Wood001_Color.jpg"`, its maps found in its own folder; '
+            "a sub-folder that is a symbolic link is not entered (as `find` and `**` do not; a link to a file is read)",
         ),
         "normal_suffix": (
             "_normal",
@@ -281,7 +282,8 @@ class WorldHdri(FolderRandomizer):
         "recursive": (
             False,
             bool,
-            'also the files in its sub-folders, at any depth: each named by its path below the folder, e.g. `"outdoor/sky_2k.hdr"`',
+            'also the files in its sub-folders, at any depth: each named by its path below the folder, e.g. `"outdoor/sky_2k.hdr"`; '
+            "a sub-folder that is a symbolic link is not entered (as `find` and `**` do not; a link to a file is read)",
         ),
     }
     PARAM_RANGES = {"strength": (0.0, 1e9), "rotation": (-1e6, 1e6)}
