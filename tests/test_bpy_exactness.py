@@ -767,6 +767,19 @@ def test_alpha_threshold_rule(clean_bpy, alpha, transmission, threshold, plane_o
     assert (frame.passes["depth"][on_sphere] > 4.2).all()
 
 
+@pytest.mark.parametrize("colour, low, high", [(1.0, 0.25, 0.35), (0.05, 0.0, 0.08)])
+def test_a_film_below_the_threshold_owns_pixels_by_its_shading_weight(clean_bpy, colour, low, high):
+    """docs/exactness.md: below the threshold a surface owns a pixel with probability about
+    alpha w / (alpha w + 1 - alpha), w its albedo: about alpha when white (0.3 here), far
+    less when dark (a 0.05 grey film of alpha 0.3 owns ~3 %, not ~30 %)."""
+    cam = alpha_scene(alpha=0.3)
+    bsdf = next(n for n in bpy.data.materials["film"].node_tree.nodes if n.type == "BSDF_PRINCIPLED")
+    bsdf.inputs["Base Color"].default_value = (colour, colour, colour, 1.0)
+    frame, entities = capture(cam)
+    plane, sphere, total = owners_behind_plane(frame, entities)
+    assert plane + sphere == total and low <= plane / total <= high, (plane, total)
+
+
 @pytest.mark.parametrize("how", ["shader", "object"])
 def test_a_holdout_is_background_in_the_masks_and_a_hole_in_the_rgb(clean_bpy, how):
     """docs/parameters.md and annotators.md: a holdout (a Holdout shader or an object set to
