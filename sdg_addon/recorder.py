@@ -427,6 +427,8 @@ class Recorder:
             self.warn(built.fps_note)
         if built.range_note:
             self.warn(built.range_note)
+        if built.step_note:
+            self.warn(built.step_note)
         if built.layers_note:
             self.warn(built.layers_note)
         if built.set_note:

@@ -1363,6 +1363,28 @@ def test_clips_outside_a_base_scenes_frame_range_are_named_with_the_values_that_
     assert "frame range" not in warned("")
 
 
+def test_clips_of_a_base_scene_with_a_frame_step_are_named(shop, tmp_path, capsys):
+    """A .blend rendering every 2nd frame (Output > Frame Range > Step 2): its clips show every
+    scene frame, so its animation moved half as far a frame as in Blender's render, without a
+    word; the run names the step in clips. Stills, which show one frame, do not."""
+    bpy.ops.wm.open_mainfile(filepath=str(shop.path), load_ui=False)
+    bpy.context.scene.frame_step = 2
+    blend = saved_variant(tmp_path / "stepped.blend")
+    said = {}
+    for clip in (1, 2):
+        param = blend_param(blend, f"[sequence]\nclip_length = {clip}\n")
+        param.write_text(param.read_text().replace("frames = 1", f"frames = {clip}"))
+        capsys.readouterr()
+        assert main(["render", str(param), "--out", str(tmp_path / f"out{clip}"), "--quiet"]) == 0
+        said[clip] = capsys.readouterr().err
+    assert (
+        "the base scene's Frame Step is 2 (Output > Frame Range: Blender renders every 2 frames); the clips show "
+        "every scene frame (frame i of a clip is scene frame start_frame + i), so its animation moves 2 times less"
+        in said[2]
+    ), said[2]
+    assert "Frame Step" not in said[1]
+
+
 def test_a_metaball_rendered_as_part_of_its_family_is_named_when_its_labels_are_lost(tmp_path, clean_bpy, capsys):
     """Blender renders a family of metaballs (blob, blob.001) as one surface, blob's: the
     labels set on blob.001 were dropped without a word. The run names it; a family whose

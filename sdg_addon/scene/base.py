@@ -590,6 +590,22 @@ def frame_range_note(scene, start: int, length: int) -> str:
     )
 
 
+def frame_step_note(scene) -> str:
+    """A base scene whose Frame Step (Output > Frame Range > Step) is not 1: Blender renders
+    every n-th frame of it, the run's clips show every scene frame (start_frame + i), so
+    the animation advanced n times less per frame than in the artist's render, without a
+    word. A sentence saying so, or ''."""
+    step = scene.frame_step
+    if step == 1:
+        return ""
+    return (
+        f"the base scene's Frame Step is {step} (Output > Frame Range: Blender renders every {step} frames); "
+        "the clips show every scene frame (frame i of a clip is scene frame start_frame + i), so its animation "
+        f"moves {step} times less from one frame to the next than in Blender's render (not reproduced: no "
+        "[sequence] setting steps frames)"
+    )
+
+
 def background_set_note(scene) -> str:
     """A scene's background set (and the sets of that one): Blender renders its objects
     with the scene, but they are not the scene's objects, so none gets an instance id."""

@@ -56,6 +56,7 @@ from .base import (
     failed_drivers,
     frame_range_note,
     frame_rate_note,
+    frame_step_note,
     image_differences,
     load_blend_scene,
     meters_per_unit,
@@ -130,6 +131,7 @@ class BuiltScene:
     engine_note: str = ""  # a base scene set to render with another engine than Cycles
     fps_note: str = ""  # a base scene's frame rate other than the clips'
     range_note: str = ""  # clips showing scene frames outside a base scene's frame range
+    step_note: str = ""  # clips of a base scene whose Frame Step is not 1
     layers_note: str = ""  # a base scene's view layers enabled for rendering besides the one recorded
     set_note: str = ""  # a base scene's background set: objects rendered, not labelled
     markers_note: str = ""  # a base scene's timeline markers bound to cameras (unbound for the run)
@@ -252,6 +254,7 @@ def build_scene(config: Config, open_scene=None, quiet: bool = False) -> BuiltSc
             built.fps_note = frame_rate_note(scene, config.sequence.fps)
         if config.sequence.clip_length > 1:
             built.range_note = frame_range_note(scene, config.sequence.start_frame, config.sequence.clip_length)
+            built.step_note = frame_step_note(scene)
         built.set_note = background_set_note(scene)
         built.markers_note = unbind_camera_markers(scene)
         base_cams, left_out = scene_cameras(scene, base.cameras)
