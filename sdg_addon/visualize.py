@@ -470,12 +470,15 @@ def overlay(
     labels: bool = True,
     occlusion: bool = True,
     line_width: int | None = None,
+    keep_clear: tuple[tuple[int, int, int, int], ...] = (),
 ) -> Image.Image:
     """RGB with the mask blended in and tight 2D boxes + class names, drawn at ``size``.
 
     ``mask``: "instance" (falls back to the semantic mask), "semantic" or "none".
     ``labels``: class-name tags (above the box, else below, else inside its top edge, where
-    they don't cover an earlier tag); ``occlusion``: add the occluded share to them. At size
+    they don't cover an earlier tag or a ``keep_clear`` rectangle, inclusive (x0, y0, x1, y1):
+    what the caller draws over the image afterwards, a contact sheet's frame number);
+    ``occlusion``: add the occluded share to them. At size
     (W, H) (the default) a box's outline covers exactly its inclusive pixel extent; at other
     sizes the extent is scaled first. ``line_width`` defaults to min(W, H) / 240 (>= 1).
     """
@@ -495,11 +498,11 @@ def overlay(
     image = Image.fromarray(base)
     rows = load_boxes(ff) if boxes else None
     if rows:
-        _draw_boxes(image, rows, m, kind, (w, h), labels, occlusion, line_width)
+        _draw_boxes(image, rows, m, kind, (w, h), labels, occlusion, line_width, keep_clear)
     return image
 
 
-def _draw_boxes(image, rows, m, kind, source_size, labels, occlusion, line_width) -> None:
+def _draw_boxes(image, rows, m, kind, source_size, labels, occlusion, line_width, keep_clear=()) -> None:
     tw, th = image.size
     w, h = source_size
     sx, sy = tw / w, th / h
@@ -520,7 +523,7 @@ def _draw_boxes(image, rows, m, kind, source_size, labels, occlusion, line_width
         placed.append((box, color, x0, y0, y1))
     if not labels:
         return
-    taken: list[tuple[int, int, int, int]] = []
+    taken: list[tuple[int, int, int, int]] = list(keep_clear)
     for box, color, x0, y0, y1 in sorted(placed, key=lambda p: (p[0].x_max - p[0].x_min) * (p[0].y_max - p[0].y_min)):
         text = box.label
         if occlusion and box.occlusion >= OCCLUSION_SHOWN:
@@ -785,10 +788,12 @@ def contact_sheet(
     sheet = Image.new("RGB", size, BACKDROP)
     font = _font(_font_size(tw, th))
     for i, ff in enumerate(files):
-        thumb = overlay(ff, size=(tw, th), mask=mask, occlusion=False)
         text = f"{ff.suffix}" + (f" {ff.camera}" if ff.camera else "")
         tag_w, tag_h = _tag_size(text, font)
-        _tag(ImageDraw.Draw(thumb), (0, th - tag_h), text, font, (0, 0, 0))
+        # the frame number goes over the thumbnail's bottom-left corner: class tags keep clear of it
+        caption = (0, th - tag_h, tag_w - 1, th - 1)
+        thumb = overlay(ff, size=(tw, th), mask=mask, occlusion=False, keep_clear=(caption,))
+        _tag(ImageDraw.Draw(thumb), caption[:2], text, font, (0, 0, 0))
         r, c = divmod(i, cols)
         sheet.paste(thumb, (GAP + c * (tw + GAP), GAP + r * (th + GAP)))
     return sheet

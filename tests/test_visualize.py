@@ -428,6 +428,29 @@ def test_contact_sheet_thumbnails_hold_the_boxes(five_frames):
     assert px(thumb, 2 * BOX[0], 2 * BOX[3] + 1) == rgb3(INSTANCE_ID)  # bottom-left corner, scaled
 
 
+def test_a_contact_sheets_frame_number_does_not_hide_a_class_tag(dataset, monkeypatch):
+    """A thumbnail's frame number is drawn over its bottom-left corner after the overlay: a
+    class tag placed below its box there was hidden under it (a ball boxed with no name on
+    the sheet, named on its frame panel); tags now keep clear of it (here: inside the box's
+    top edge, as nothing fits above a box at the image's top)."""
+    io.write_npy(
+        dataset / "bounding_box_2d_tight_0000.npy", np.array([(SEMANTIC_ID, 2, 0, 20, 16, 0.0)], dtype=BBOX_DTYPE)
+    )
+    drawn = []
+    tag = viz._tag
+
+    def record(draw, xy, text, font, fill, pad=2):
+        w, h = viz._tag_size(text, font, pad)
+        drawn.append((text, (xy[0], xy[1], xy[0] + w - 1, xy[1] + h - 1)))
+        return tag(draw, xy, text, font, fill, pad)
+
+    monkeypatch.setattr(viz, "_tag", record)
+    viz.contact_sheet(dataset, frames=[0], thumb_width=2 * W)
+    (name, rect), (number, caption) = drawn
+    assert (name, number) == ("mug", "0000")
+    assert not viz._overlaps(rect, caption), (rect, caption)
+
+
 def test_pick_frames_spreads_over_the_dataset():
     assert viz.pick_frames(list(range(10)), 4) == [0, 3, 6, 9]
     assert viz.pick_frames([2, 4], 16) == [2, 4]
