@@ -159,6 +159,22 @@ def test_kitti_velodyne_sequences_have_times_at_the_runs_frame_rate(tmp_path):
     assert not (bare / "kitti_velodyne" / "top" / "sequences" / "00" / "times.txt").exists()
 
 
+def test_kitti_velodyne_poses_and_times_are_in_frame_order_whatever_the_padding(tmp_path):
+    """poses.txt and times.txt are one line per frame in frame order; finalize() sorted the
+    per-frame files by name, so with frame_padding = 1 and 12 frames line 2 was scan 10's
+    pose and time (0, 0.1, 1.0, 1.1, 0.2, ...)."""
+    w = create_writer("kitti_velodyne", tmp_path, frame_padding=1)
+    w.set_run(LabelTable(), False)
+    for i in range(12):
+        frame, value = _annotated(clip=0, clip_frame=i, frame=i, fps=10.0)
+        value["info"]["sensor_to_world"] = [[1, 0, 0, float(i)], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]]
+        w.write(frame)
+    w.finalize()
+    seq = tmp_path / "kitti_velodyne" / "top" / "sequences" / "00"
+    assert np.loadtxt(seq / "poses.txt")[:, 3].tolist() == list(range(12))
+    assert np.allclose(np.loadtxt(seq / "times.txt"), np.arange(12) / 10.0, rtol=1e-9, atol=0)
+
+
 def test_pcd_file_reads_with_pypcd4(tmp_path):
     pypcd4 = pytest.importorskip("pypcd4")
     w = create_writer("pcd", tmp_path)

@@ -129,11 +129,13 @@ class KittiVelodyneWriter(_LidarWriter):
             return
         for poses in sorted(self.root.rglob("poses")):
             if poses.is_dir():
-                files = sorted(poses.glob("*.txt"))
+                # In frame order: by number, not by name (with a frame_padding shorter than the
+                # numbers, "10.txt" sorts before "2.txt" and line 2 was scan 10's).
+                files = sorted(poses.glob("*.txt"), key=lambda p: (int(p.stem) if p.stem.isdigit() else -1, p.name))
                 io.write_text(poses.parent / "poses.txt", "".join(p.read_text() for p in files))
                 io.write_text(poses.parent / "calib.txt", CALIB_TXT)
                 times = poses.parent / "times"
-                if files and times.is_dir() and sorted(p.name for p in times.glob("*.txt")) == [p.name for p in files]:
+                if files and times.is_dir() and {p.name for p in times.glob("*.txt")} == {p.name for p in files}:
                     io.write_text(poses.parent / "times.txt", "".join((times / p.name).read_text() for p in files))
 
 
