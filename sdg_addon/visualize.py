@@ -554,6 +554,16 @@ def _caption(image: Image.Image, text: str, font) -> None:
     image.paste(rgba.convert("RGB"))
 
 
+def meters_per_unit(ff: FrameFiles) -> float:
+    """Metres in one of the frame's scene units (its camera_params' metersPerSceneUnit: a base
+    .blend in centimetres gives 0.01); 1.0 where the frame has no camera_params."""
+    params = ff.json("camera_params")
+    value = params.get("metersPerSceneUnit") if isinstance(params, dict) else None
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value > 0:
+        return float(value)
+    return 1.0
+
+
 def _tiles(ff: FrameFiles) -> list[tuple[Image.Image, str]]:
     """The auxiliary views present, full size, each with its caption."""
     out = []
@@ -562,7 +572,8 @@ def _tiles(ff: FrameFiles) -> list[tuple[Image.Image, str]]:
         if p is not None:
             d = _squeeze(np.load(p, allow_pickle=False))
             r = depth_range(d)
-            span = f"{r[0]:.2f}-{r[1]:.2f} m, near bright" if r else "no surface"
+            m = meters_per_unit(ff)  # depth files are in scene units; the caption says metres
+            span = f"{r[0] * m:.2f}-{r[1] * m:.2f} m, near bright" if r else "no surface"
             out.append((Image.fromarray(colorize_depth(d)), f"{name.replace('_', ' ')}: {span}"))
             break
     p = ff.path("normals", "npy")

@@ -558,6 +558,26 @@ def test_truncation_counts_the_visible_instances_as_the_classes_table_does(tmp_p
     assert collect(out).truncation == {"cup": [0.25], "mug": [0.5]}
 
 
+def test_depth_is_in_metres_whatever_the_unit_scale(tmp_path):
+    """Depth files are in scene units (a base .blend in centimetres: a box 3.35 m away reads
+    335); the report said 'depth range 237.951 .. 772.291 m' for such a scene. Its depth
+    charts and summary now take each frame's camera_params metersPerSceneUnit."""
+    from test_writers_formats import make_frame
+
+    from sdg_addon.report.page import _summary_rows
+    from sdg_addon.report.stats import collect
+    from sdg_addon.writers import create_writer
+
+    out = tmp_path / "cm"
+    frame = make_frame(0)  # depth 2.5 everywhere
+    frame.annotations["camera_params"]["metersPerSceneUnit"] = 0.01
+    create_writer("basic", out).write(frame)
+    stats = collect(out)
+    assert [(f, round(lo, 6), round(hi, 6)) for f, lo, hi in stats.depth_per_frame] == [(0, 0.025, 0.025)]
+    np.testing.assert_allclose(stats.depth_sample, 0.025, rtol=1e-6)
+    assert dict(_summary_rows(stats))["depth range"] == "0.025 .. 0.025 m"
+
+
 def test_report_counts_a_sequences_frames_by_run_frame_not_by_frame_in_clip(tmp_path):
     """A sequence run numbers files by the frame within the clip (clip_0001/rgb_0000.png is
     run frame 2 with clip_length 2): the report's frame count, frames per class and depth

@@ -451,6 +451,19 @@ def test_a_contact_sheets_frame_number_does_not_hide_a_class_tag(dataset, monkey
     assert not viz._overlaps(rect, caption), (rect, caption)
 
 
+def test_the_depth_tiles_caption_is_metres_whatever_the_unit_scale(dataset):
+    """The depth tile's caption says metres, but the files are in scene units: a base .blend
+    in centimetres read 300.00 m for 3 m. It now takes the frame's camera_params
+    metersPerSceneUnit (a frame without camera_params: as the file is)."""
+    ff = viz.frame_files(dataset, 0)[0]
+    assert dict((c.split(":")[0], c) for _tile, c in viz._tiles(ff))["distance to image plane"].endswith(
+        "3.00-3.00 m, near bright"
+    )
+    io.write_json(dataset / "camera_params_0000.json", {"metersPerSceneUnit": 0.01})
+    captions = [c for _tile, c in viz._tiles(viz.frame_files(dataset, 0)[0])]
+    assert "distance to image plane: 0.03-0.03 m, near bright" in captions, captions
+
+
 def test_pick_frames_spreads_over_the_dataset():
     assert viz.pick_frames(list(range(10)), 4) == [0, 3, 6, 9]
     assert viz.pick_frames([2, 4], 16) == [2, 4]

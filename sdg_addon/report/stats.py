@@ -159,7 +159,7 @@ def collect(folder: Path | str, semantic_type: str | None = None) -> Stats:
             if dp is not None:
                 depth_frames += 1
                 d = np.load(dp)
-                finite = d[np.isfinite(d)]
+                finite = d[np.isfinite(d)] * visualize.meters_per_unit(ff)  # scene units -> metres
                 if not finite.size:
                     no_surface += 1
                 else:
