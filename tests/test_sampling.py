@@ -252,6 +252,28 @@ def test_uniform_int_includes_both_bounds_and_is_flat():
     assert np.all(got[:, 0] == 0) and set(got[:, 1]) == {10, 11, 12}
 
 
+@pytest.mark.parametrize(
+    "spec, field",
+    [
+        ({"distribution": "uniform_int", "low": 0, "high": 2**63}, "high"),
+        ({"distribution": "uniform_int", "low": -(2**63) - 1, "high": 0}, "low"),
+        ({"distribution": "uniform", "low": -1e308, "high": 1e308}, "high"),
+        ({"distribution": "uniform", "low": [0, -1e308, 0], "high": [1, 1e308, 1]}, "high"),
+    ],
+)
+def test_bounds_numpy_cannot_draw_between_are_refused(spec, field):
+    """A uniform_int past 64-bit integers (k of a pool, a property's value: no range to stop
+    it) and a uniform whose span high - low overflows a double passed validation; the draw
+    then stopped validate or render with an OverflowError traceback (exit 1). The widest
+    each can draw still passes and draws."""
+    assert field in [p[0] for p in check_distribution_spec(spec)]
+    edge = {**spec, field: (2**63 - 1 if field == "high" else -(2**63))}
+    if spec["distribution"] == "uniform":
+        edge = {**spec, "low": -8.98e307, "high": 8.98e307}
+    assert not check_distribution_spec(edge)
+    make_distribution(edge).sample(np.random.default_rng(1), 0)
+
+
 def test_choice_k_without_replacement():
     d = make_distribution({"distribution": "choice", "values": list("abcdef"), "k": 3})
     rng = np.random.default_rng(1)

@@ -116,7 +116,13 @@ class Uniform(Distribution):
 
     @classmethod
     def check(cls, params):
-        return _check_pair(params, "low", "high")
+        out = _check_pair(params, "low", "high")
+        if not out:
+            with np.errstate(over="ignore"):
+                span = np.asarray(params["high"], float) - np.asarray(params["low"], float)
+            if not np.all(np.isfinite(span)):  # numpy draws low + u (high - low)
+                out.append(("high", params["high"], f"values whose span from low ({params['low']}) is below 1.8e308"))
+        return out
 
     def bounds(self):
         return _pair_bounds(self.params["low"], self.params["high"])
@@ -266,6 +272,9 @@ class TruncatedNormal(Normal):
     SUPPORT = "[`low`, `high`] per component (`mean` where `std` is 0)"
 
 
+INT64 = (-(2**63), 2**63 - 1)
+
+
 @register_distribution
 class UniformInt(Distribution):
     """Whole numbers low, low + 1, ..., high, equally likely (both bounds included)."""
@@ -285,6 +294,8 @@ class UniformInt(Distribution):
             items = v if isinstance(v, list) else [v]
             if not out and not all(isinstance(x, int) and not isinstance(x, bool) for x in items):
                 out.append((k, v, "a whole number or a list of whole numbers"))
+            elif not out and not all(INT64[0] <= x <= INT64[1] for x in items):  # drawn as 64-bit integers
+                out.append((k, v, f"whole numbers within {INT64[0]} .. {INT64[1]} (64-bit integers)"))
         return out
 
     def bounds(self):
