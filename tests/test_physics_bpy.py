@@ -184,35 +184,45 @@ def test_avoiding_what_another_scatter_places_is_refused_with_the_way_out(tmp_pa
     assert "scatter them together" in err
 
 
-def test_a_step_is_a_frame_at_24_fps_as_max_steps_says(tmp_path):
+@pytest.mark.parametrize(
+    "sequence, seconds",
+    [("", 1.0), ("[sequence]\nfps = 12\n", 1.0), ("[sequence]\nfps = 12\nclip_length = 2\n", 2.0)],
+)
+def test_a_step_is_a_frame_at_24_fps_as_max_steps_says(tmp_path, sequence, seconds):
     """A box falling freely for 24 steps falls for about 1 s (g/2 = 4.9 m; 0.8 m at 60 steps
-    a second), as the max_steps option's doc says."""
+    a second), as the max_steps option's doc says; sequence.fps sets the step in clips only
+    (12 fps: 2 s, 19.6 m), not for stills, where the doc had said it did."""
     from sdg_addon.sampling.randomizers import RANDOMIZERS
 
-    assert "1/24 s at the 24 fps" in RANDOMIZERS["physics_settle"].OPTIONS["max_steps"].doc
+    doc = RANDOMIZERS["physics_settle"].OPTIONS["max_steps"].doc
+    assert "`sequence.fps` in clips" in doc and "else 24 fps (1/24 s), whatever `sequence.fps` says" in doc
+    frames = 2 if "clip_length" in sequence else 1
     scene = (
-        header((32, 24), samples=1, seed=1, frames=1)
+        header((32, 24), samples=1, seed=1, frames=frames)
         + camera((0, -30, 5), (0, 0, 5))
         + sun(location=None)
         + asset("box", "cube", 0.2, label="box")
+        + sequence
         + """
 [scene]
 ground = false
 [[randomizers]]
 type = "pose"
 targets = "box"
-location = [0, 0, 10]
+location = [0, 0, 30]
 [[randomizers]]
 type = "physics_settle"
 targets = "box"
 passive = []
 max_steps = 24
+damping = 0
 """
     )
     assert render(write_param(tmp_path, scene, "fall.toml"), tmp_path / "out") == 0
-    (rec,) = records(tmp_path / "out").values()
+    rec = records(tmp_path / "out")[0]
     v = next(s for s in rec["samples"] if s["type"] == "physics_settle")["values"]["box"]
-    assert v["steps"] == 24 and 3.5 < 10 - v["settled_location"][2] < 5.5, v
+    fall = 9.81 / 2 * seconds**2
+    assert v["steps"] == 24 and 0.85 * fall < 30 - v["settled_location"][2] < 1.1 * fall, v
 
 
 def test_a_target_under_a_keyed_parent_renders_where_it_came_to_rest(tmp_path):

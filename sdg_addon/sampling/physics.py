@@ -38,8 +38,9 @@ class PhysicsSettle(RandomizerSpec):
             "max_steps",
             "int",
             250,
-            "simulation steps at most, one scene frame each: 1/24 s at the 24 fps of a scene the file builds "
-            "(a base .blend's or `sequence.fps` otherwise)",
+            "simulation steps at most, one scene frame each: 1 / the scene's frame rate, `sequence.fps` in clips "
+            "(`clip_length` > 1); for stills a base .blend's own rate, else 24 fps (1/24 s), whatever "
+            "`sequence.fps` says",
             low=1,
             high=100000,
         ),
