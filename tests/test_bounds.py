@@ -440,3 +440,19 @@ def test_sequence_fps_is_a_rate_blender_takes(tmp_path, fps, ok):
         assert (abs(render.fps / render.fps_base - wanted) <= 1e-6 * wanted) == ok
     finally:
         bpy.data.scenes.remove(render.id_data)
+
+
+@pytest.mark.parametrize(
+    "entry, key",
+    [
+        ('type = "scatter"\ntargets = "a"\nvolume = "sphere"', "radius"),
+        ('type = "physics_settle"\ntargets = "a"', "drop"),
+    ],
+)
+def test_scatter_radius_and_drop_are_bounded_as_coordinates(tmp_path, entry, key):
+    """A scatter sphere's radius and physics_settle's drop were only >= 0: radius = 1e300
+    placed objects 1e299 m out ("placed": true), drop = 1e300 dropped them from there, where
+    every other length stops at 1e6 m (Blender's single-precision geometry)."""
+    text = CAMERA + CUBE + f"[[randomizers]]\n{entry}\n"
+    assert fields(tmp_path, text + f"{key} = 1e6\n") == []
+    assert fields(tmp_path, text + f"{key} = 1000000.001\n") == [f"randomizers[0].{key}"]

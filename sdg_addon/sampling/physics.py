@@ -31,7 +31,7 @@ class PhysicsSettle(RandomizerSpec):
     OBJECT_OPTIONS = ("passive",)
     CASE_PARAMS = ()  # drop lifts the start pose when it is drawn
     PARAMS = {"drop": (NUMBER, "lift each target this much before dropping it, metres (default 0)")}
-    PARAM_RANGES = {"drop": (0, None)}
+    PARAM_RANGES = {"drop": (0.0, 1e6)}
     OPTIONS = {
         "passive": ("ground", (str, list), "the static colliders the targets fall onto (mesh shapes)"),
         "max_steps": Field(

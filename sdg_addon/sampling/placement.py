@@ -215,7 +215,7 @@ class Scatter(RandomizerSpec):
         "size": Field(
             "size", "vec3", [1.0, 1.0, 1.0], "volume mode: box edge lengths [x, y, z], metres", low=0.0, high=1e6
         ),
-        "radius": Field("radius", "float", 0.5, "volume mode: sphere radius, metres", low=0.0),
+        "radius": Field("radius", "float", 0.5, "volume mode: sphere radius, metres", low=0.0, high=1e6),
         "avoid": ([], (str, list), "other (static) objects the targets must not intersect"),
         "max_tries": Field(
             "max_tries", "int", 100, "draws per target before it is hidden for the frame", low=1, high=100000
