@@ -1656,3 +1656,21 @@ def test_a_run_of_clips_split_frame_by_frame_is_warned(tmp_path):
     assert note(clips, "mot = { val_every = 2 }\ncoco = {}\n") is None
     flat = note(clips + 'folders = "flat"\n', both)
     assert flat.startswith("coco (val_every = 2), mot (val_every = 2) split by run frame"), flat
+
+
+def test_yolo_finalize_of_a_writer_on_its_own_rebuilds_dataset_yaml(tmp_path):
+    """create_writer("yolo", out).finalize(), which writers.md says rebuilds a dataset's
+    joined file at any time, wrote nothing and said nothing (its names came from set_run
+    alone); it now takes the names the run recorded in audit/label_table.json, and says why
+    it cannot where there are none."""
+    run_writer("yolo", tmp_path, range(3), val_every=2)
+    yaml_file = tmp_path / "yolo" / "dataset.yaml"
+    written = yaml_file.read_text()
+    yaml_file.unlink()
+    with pytest.raises(ValueError, match="label_table.json"):
+        create_writer("yolo", tmp_path).finalize()
+    assert not yaml_file.exists()
+    (tmp_path / "audit").mkdir()
+    (tmp_path / "audit" / "label_table.json").write_text(json.dumps({"class": CLASSES, "kind": ["x"]}))
+    create_writer("yolo", tmp_path, val_every=2).finalize()
+    assert yaml_file.read_text() == written

@@ -23,10 +23,12 @@ so the dataset can be moved or copied and still loads.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
 
+from .. import output
 from ..config.fields import Field
 from ..frame import AnnotatedFrame
 from . import io
@@ -136,11 +138,26 @@ class YoloWriter(Writer):
         # Last: the image makes the frame part of the dataset.
         write_image(self.root / "images" / split / f"{stem}.png", frame, self.options)
 
+    def run_names(self) -> list[str]:
+        """The class names: the run's (set_run), else those the run recorded in
+        OUT/audit/label_table.json (a writer used on its own: `create_writer("yolo",
+        out).finalize()` rebuilds dataset.yaml as the run wrote it)."""
+        if self.names is not None:
+            return self.names
+        table = self.output_dir / output.AUDIT_DIR / "label_table.json"
+        if not table.is_file():
+            raise ValueError(
+                f"yolo: cannot write {(self.root / 'dataset.yaml').as_posix()}: its class names are the run's, "
+                f"and neither set_run() gave them nor {table.as_posix()} (which a run writes) holds them"
+            )
+        return list(json.loads(table.read_text(encoding="utf-8")).get(self.options["semantic_type"], []))
+
     def finalize(self) -> None:
         images = self.root / "images"
         splits = sorted(p.name for p in images.iterdir() if p.is_dir()) if images.is_dir() else []
-        if not splits or self.names is None:
+        if not splits:
             return
+        names = self.run_names()
         train = "train" if "train" in splits else splits[0]
         val = "val" if "val" in splits else train
         lines = [
@@ -151,7 +168,7 @@ class YoloWriter(Writer):
         ]
         if "test" in splits:
             lines.append("test: images/test")
-        lines.append(f"nc: {len(self.names)}")
+        lines.append(f"nc: {len(names)}")
         lines.append("names:")
-        lines += [f"  {i}: {yaml_quoted(n)}" for i, n in enumerate(self.names)]
+        lines += [f"  {i}: {yaml_quoted(n)}" for i, n in enumerate(names)]
         io.write_text(self.root / "dataset.yaml", "\n".join(lines) + "\n")
