@@ -359,6 +359,34 @@ def test_the_classes_are_the_label_type_the_boxes_are_labelled_by(tmp_path):
     )
 
 
+def test_classes_a_box_filter_leaves_out_are_not_shown_as_never_seen(tmp_path):
+    """bounding_box_2d_tight = { semantic_filter = ["ball"] } boxes the balls only: the report
+    listed the label table's other classes (cube, in every frame) in red with 0 instances, as
+    never seen. The classes are now those the filter keeps, and a note says why."""
+    from test_writers_formats import make_frame
+
+    from sdg_addon.report.stats import collect
+    from sdg_addon.writers import create_writer
+
+    out = tmp_path / "filtered"
+    (out / "audit").mkdir(parents=True)
+    resolved = {"annotators": {"bounding_box_2d_tight": {"semantic_filter": ["mug", "unseen"]}}}
+    (out / "audit" / "resolved.json").write_text(json.dumps(resolved))
+    (out / "audit" / "label_table.json").write_text(json.dumps({"class": ["mug", "ball", "box", "unseen"]}))
+    frame = make_frame(0)
+    tight = frame.annotations["bounding_box_2d_tight"]
+    mug = [
+        i for i, r in enumerate(tight["data"]) if tight["info"]["idToLabels"][int(r["semanticId"])]["class"] == "mug"
+    ]
+    assert mug and len(mug) < len(tight["data"])
+    tight["data"] = tight["data"][mug]  # what the filter leaves
+    create_writer("basic", out).write(frame)
+    stats = collect(out)
+    assert stats.classes == ["mug", "unseen"]
+    assert stats.instances == {"mug": len(mug), "unseen": 0}
+    assert any("keeps only mug, unseen (its semantic_filter)" in n for n in stats.notes)
+
+
 def test_the_summary_says_when_the_dataset_holds_fewer_frames_than_its_run_makes(tmp_path):
     """A report of a run under way, or of one stopped by Ctrl-C (37 of 40 frames), said
     "frames 37" like a finished dataset's. The summary now gives the run's count and says

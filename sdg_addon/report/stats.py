@@ -98,6 +98,10 @@ def collect(folder: Path | str, semantic_type: str | None = None) -> Stats:
     frames = {cam: [_run_frame(cam, f, clip_length) for f in numbers] for cam, numbers in in_clip.items()}
     table = _read_json(audit / "label_table.json", {}) or {}
     classes = list(table.get(semantic_type, []))
+    kept = _box_filter(resolved)
+    if kept:  # the boxes keep only these: the label table's other classes have none, seen or not
+        classes = [c for c in classes if c in kept]
+        notes.append(f"bounding_box_2d_tight keeps only {', '.join(kept)} (its semantic_filter): the classes are those")
     from ..output import dataset_root
 
     root = None if audit.is_dir() else dataset_root(folder)
@@ -218,6 +222,13 @@ def collect(folder: Path | str, semantic_type: str | None = None) -> Stats:
         notes=notes,
         depth_frames=depth_frames,
     )
+
+
+def _box_filter(resolved) -> list[str]:
+    """The run's bounding_box_2d_tight semantic_filter (audit/resolved.json); [] keeps all."""
+    options = (resolved.get("annotators") or {}).get("bounding_box_2d_tight") if isinstance(resolved, dict) else None
+    kept = options.get("semantic_filter") if isinstance(options, dict) else None
+    return [str(v) for v in kept] if isinstance(kept, list) else []
 
 
 def _run_frame(camera: str, frame: int, clip_length: int) -> int:
