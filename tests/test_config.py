@@ -720,6 +720,22 @@ def test_camera_look_at_or_rotation(tmp_path):
             16,
             ["rt_subframes has no counterpart"],
         ),
+        # A problem inside a required parameter's distribution (a pool's k, a property's
+        # value, camera_relative's depth) was said twice: at the sub-field, then the
+        # parameter again as missing ('k: expected how many targets to show ...')
+        (
+            '[[randomizers]]\ntype = "pool"\ntargets = "*"\nk = { distribution = "uniform_int", low = 3, high = 1 }\n',
+            "randomizers[0].k.high",
+            1,
+            ["values >= low (3)"],
+        ),
+        (
+            '[[randomizers]]\ntype = "camera_relative"\ntargets = "*"\n'
+            'depth = { distribution = "uniform", low = 3, high = 1 }\n',
+            "randomizers[0].depth.high",
+            1,
+            ["values >= low (3)"],
+        ),
         # pose's min_distance keeps the locations it draws apart: without a location it was
         # taken and never applied
         (

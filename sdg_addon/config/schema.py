@@ -2112,8 +2112,9 @@ def _randomizer(v: _Reader, t, p: str, base: Path) -> tuple[RandomizerSpec | Non
         )
     reported = {problem.field for problem in v.problems.items[first:]}
     for key, bad, expected in cls.check(params, options):
-        if join(p, key) in reported:
-            continue  # a value refused above (then missing from params): said once
+        field = join(p, key)
+        if any(r == field or r.startswith((f"{field}.", f"{field}[")) for r in reported):
+            continue  # a value refused above, or a part of it (then missing from params): said once
         v.problems.add(join(p, key), t.get(key, MISSING) if bad is None else bad, expected)
     if len(v.problems.items) > before:
         return None, []
