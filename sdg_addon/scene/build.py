@@ -140,6 +140,7 @@ class BuiltScene:
     metaball_note: str = ""  # metaballs rendered as part of another of their family: own labels unused
     object_index_note: str = ""  # materials shading by Object Index, which the run sets to instance ids
     displacement_note: str = ""  # materials whose true displacement moves surfaces the geometry lacks
+    lens_note: str = ""  # cameras whose depth of field the labels cannot leave out (a driven or linked switch)
     missing: list[str] = field(default_factory=list)  # files the scene's data reads that are not there
     failed_drivers: list[str] = field(default_factory=list)  # drivers Blender did not evaluate (Python)
     newer_note: str = ""  # .blend files read that a newer Blender saved
@@ -352,6 +353,7 @@ def build_scene(config: Config, open_scene=None, quiet: bool = False) -> BuiltSc
     built.metaball_note = metaball_note(scene, built.entities)
     built.object_index_note = object_index_note(built.entities)
     built.displacement_note = displacement_note(built.entities)
+    built.lens_note = lens_note({n: built.cameras[n] for n in built.render_cameras})
     built.label_table = label_table(config.label_order(), built.entities.values())
     built.own_surfaces = {m.name: own_surface(m) for e in built.entities.values() for m in e.meshes}
     _drive_scene_materials(built, config)
@@ -478,6 +480,33 @@ def displacement_note(entities: dict[str, Entity]) -> str:
         "truncation ratios and object_pose's models come from the undisplaced mesh (a surface "
         "displaced inwards reads as occluded with nothing in front of it). For exact labels use Bump Only, or a "
         "Displace modifier (geometry the labels read)"
+    )
+
+
+def lens_note(cameras: dict) -> str:
+    """Cameras whose depth of field stays in the ids, depth and normals: the capture turns it
+    off for the 1-sample data layer by a driver of its own on dof.use_dof, which a switch the
+    .blend drives itself, or a camera linked from a library, cannot take (capture.render.
+    sharp_data_layer). Named where the switch is on, or driven (it may turn on). A sentence, or ''."""
+    from ..capture.render import _drivable  # capture.render imports this module
+
+    named = []
+    for name, cam in sorted(cameras.items()):
+        data = cam.data
+        if getattr(data, "dof", None) is None or _drivable(data, "dof.use_dof"):
+            continue
+        anim = data.animation_data
+        driven = anim is not None and anim.drivers.find("dof.use_dof") is not None
+        if driven or data.dof.use_dof:
+            named.append(f"{name!r} ({'its switch is driven by the .blend' if driven else 'linked from a library'})")
+    if not named:
+        return ""
+    return (
+        f"cameras whose depth of field stays in the labels: {', '.join(named)}. The run leaves a camera's depth "
+        "of field out of ids, depth and normals by a driver of its own on Depth of Field, which such a switch cannot "
+        "take: with depth of field on, masks, boxes, depth and normals are those of the blurred image (pixels near "
+        "out-of-focus edges change owner, depth mixes surfaces). For exact labels remove the .blend's driver (or "
+        "make the camera local), or turn Depth of Field off"
     )
 
 
