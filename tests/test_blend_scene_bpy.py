@@ -1215,6 +1215,12 @@ def test_timeline_markers_bound_to_cameras_do_not_switch_the_recorded_camera(sho
     scene.timeline_markers.new("plain", frame=scene.frame_current + 5)  # bound to no camera: not named
     blend = saved_variant(tmp_path / "markers.blend")
     before = sha256(blend)
+    # Building the scene (as the panel's Preview Frame does on the open scene) keeps the
+    # markers: only the renders unbind them.
+    from sdg_addon.scene.build import build_scene
+
+    built = build_scene(config_from_dict({"scene": {"blend": blend.name}}, tmp_path / "p.toml"))
+    assert built.markers_note and built.scene.timeline_markers["cut"].camera.name == "CamB"
     outs = {}
     for name, file in (("plain", shop.path), ("markers", blend)):
         param = blend_param(file)

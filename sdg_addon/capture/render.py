@@ -149,6 +149,11 @@ def configure_cycles(scene, render: RenderSettings, passes: set[str]) -> dict:
     # distortion, a strip). The frames are made from the render passes alone.
     scene.render.use_compositing = False
     scene.render.use_sequencer = False
+    # Each camera renders its own view: Blender's render takes the camera of a timeline
+    # marker bound to one (camera switching) whatever scene.camera says (scene.base names them).
+    for marker in scene.timeline_markers:
+        if marker.camera is not None:
+            marker.camera = None
     # One view per camera: a .blend's stereoscopy would render each view to a file of its
     # own, not the one read back (a stereo pair is two cameras, `rig` in [[cameras]]).
     scene.render.use_multiview = False

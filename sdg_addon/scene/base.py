@@ -630,19 +630,16 @@ def background_set_note(scene) -> str:
     )
 
 
-def unbind_camera_markers(scene) -> str:
+def camera_markers_note(scene) -> str:
     """Timeline markers bound to cameras (Ctrl+B in the timeline) switch the scene's camera
     as Blender renders a frame, not only as its frame changes: every camera the run records
     rendered the marker's camera's view into its own folder, labelled with its own pose. The
-    run renders each of its cameras in turn, so such markers are unbound in the run's scene
-    (never in the file; the open scene is restored after a recording). Returns a note naming
-    them ('' if none)."""
+    run renders each of its cameras in turn (capture.render unbinds such markers for its
+    renders, in the run's scene only). Returns a note naming them ('' if none)."""
     bound = sorted((m for m in scene.timeline_markers if m.camera is not None), key=lambda m: (m.frame, m.name))
     if not bound:
         return ""
     named = [f"frame {m.frame} ({m.name!r}): {m.camera.name!r}" for m in bound]
-    for m in bound:
-        m.camera = None
     return (
         f"the base scene's timeline markers bind cameras, {_listed_names(named)}, to which Blender's renders "
         "switch from those frames on: the run records each of its cameras in its own folder at every frame and "

@@ -44,6 +44,7 @@ from ..sensors import EMISSIVITY_PROP, ILLUMINATOR_PROP, NIR_REFLECTANCE_PROP, T
 from .base import (
     INFRARED_RANGES,
     background_set_note,
+    camera_markers_note,
     check_camera_folders,
     check_camera_transform,
     check_colour,
@@ -69,7 +70,6 @@ from .base import (
     scene_cameras,
     scene_lights,
     sensor_property_problem,
-    unbind_camera_markers,
     unit_note,
 )
 from .caches import keep_caches_inside
@@ -257,7 +257,7 @@ def build_scene(config: Config, open_scene=None, quiet: bool = False) -> BuiltSc
             built.range_note = frame_range_note(scene, config.sequence.start_frame, config.sequence.clip_length)
             built.step_note = frame_step_note(scene)
         built.set_note = background_set_note(scene)
-        built.markers_note = unbind_camera_markers(scene)
+        built.markers_note = camera_markers_note(scene)
         base_cams, left_out = scene_cameras(scene, base.cameras)
         if left_out:
             built.cameras_note = (
