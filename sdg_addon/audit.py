@@ -52,15 +52,55 @@ def _content_parameters(resolved: dict) -> dict:
     return keep
 
 
+def parameter_folder(resolved: dict) -> str | None:
+    """The folder of the parameter file a run's resolved parameters came from (its `files`
+    list starts with it), or None where they do not say."""
+    files = resolved.get("files") if isinstance(resolved, dict) else None
+    if isinstance(files, list) and files and isinstance(files[0], str) and os.path.isabs(files[0]):
+        return os.path.dirname(os.path.normpath(files[0]))
+    return None
+
+
+def below_parameter_folder(path: str, folder: str | None) -> str:
+    """`path` as `./REL` when it lies inside `folder` (the parameter file's), else as it is:
+    a project moved as a whole (parameter file, assets, dataset) names the same files."""
+    if not folder or not os.path.isabs(path):
+        return path
+    try:
+        rel = os.path.relpath(os.path.normpath(path), folder)
+    except ValueError:  # another drive (Windows)
+        return path
+    if rel == os.pardir or rel.startswith(os.pardir + os.sep) or os.path.isabs(rel):
+        return path
+    return "./" + rel.replace(os.sep, "/")
+
+
+def _resume_parameters(resolved: dict) -> dict:
+    """_content_parameters with the paths inside the parameter file's folder relative to it:
+    --resume of a project moved or copied whole (another disk, machine or home folder) is
+    the same run; each file's content is checked by its hash (scene_files.json)."""
+    folder = parameter_folder(resolved)
+
+    def relative(value):
+        if isinstance(value, dict):
+            return {k: relative(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [relative(v) for v in value]
+        return below_parameter_folder(value, folder) if isinstance(value, str) else value
+
+    return relative(_content_parameters(resolved))
+
+
 def config_fingerprint(resolved: dict) -> str:
-    """Hash of what determines frame content (not where it goes or which frames)."""
-    return hashlib.sha256(json.dumps(_content_parameters(resolved), sort_keys=True).encode()).hexdigest()
+    """Hash of what determines frame content (not where it goes or which frames, nor where
+    the project lies: paths inside the parameter file's folder count relative to it)."""
+    return hashlib.sha256(json.dumps(_resume_parameters(resolved), sort_keys=True, default=str).encode()).hexdigest()
 
 
 def changed_parameters(old: dict, new: dict, limit: int = 5) -> list[str]:
     """What differs between two runs' resolved parameters, of what config_fingerprint
     hashes: one line per field, `render.samples: 1 before, 2 now`; at most `limit`."""
-    old, new = (json.loads(json.dumps(_content_parameters(r), default=str)) for r in (old, new))
+    old, new = (json.loads(json.dumps(_resume_parameters(r), default=str)) for r in (old, new))
     lines = _changed(old, new, "")
     return lines[:limit] + ([f"and {len(lines) - limit} more"] if len(lines) > limit else [])
 

@@ -484,15 +484,26 @@ class Recorder:
         now += model_files(self.config) + randomizer_files(self.config)
         if self.options.overwrite:
             return now
+        audit_dir = self.options.output / audit.AUDIT_DIR
         try:
-            before = json.loads((self.options.output / audit.AUDIT_DIR / "scene_files.json").read_text())
+            before = json.loads((audit_dir / "scene_files.json").read_text())
             old = {e["path"]: e["sha256"] for e in before}
         except (OSError, ValueError, TypeError, KeyError):
             return now  # no earlier run, or one that did not list them
         # Listed as a library by earlier versions; checked by its own hash.
         old = {p: h for p, h in old.items() if os.path.realpath(p) != base}
-        new = {e["path"]: e["sha256"] for e in now}
-        changed = sorted(p for p in old.keys() | new.keys() if old.get(p) != new.get(p))
+        # A file inside the parameter file's folder counts by its path below it (each run's
+        # own folder), so a project moved or copied whole reads the same files.
+        try:
+            old_folder = audit.parameter_folder(json.loads((audit_dir / "resolved.json").read_text()))
+        except (OSError, ValueError):
+            old_folder = None
+        new_folder = audit.parameter_folder({"files": [Path(f).absolute().as_posix() for f in self.config.files]})
+        shown = {audit.below_parameter_folder(p, old_folder): p for p in old}  # named as this run has them
+        shown |= {audit.below_parameter_folder(e["path"], new_folder): e["path"] for e in now}
+        old = {audit.below_parameter_folder(p, old_folder): h for p, h in old.items()}
+        new = {audit.below_parameter_folder(e["path"], new_folder): e["sha256"] for e in now}
+        changed = sorted(shown[p] for p in old.keys() | new.keys() if old.get(p) != new.get(p))
         if changed:
             raise RecorderError(
                 f"the files the scene reads differ from those of the run in {self.options.output.as_posix()} "

@@ -859,6 +859,41 @@ def test_resume_refuses_when_an_asset_or_a_texture_changed(tmp_path, capsys, cha
     assert snapshot(out) == before
 
 
+def test_resume_of_a_project_moved_whole_continues_it(tmp_path, capsys):
+    """A project (parameter file, model, texture folder, dataset) moved or copied whole to
+    another folder (another disk, machine, home folder) and resumed there was refused:
+    'the parameters differ (assets[0].file: "/old/m.obj" before, "/new/m.obj" now)', though
+    nothing that makes the frames changed. Paths inside the parameter file's folder count
+    relative to it; the resumed dataset is byte for byte a fresh run's. A file edited there,
+    or another file named, is still refused."""
+    import shutil
+
+    from sdg_addon.writers.png import encode_png
+
+    old = tmp_path / "old"
+    (old / "tex").mkdir(parents=True)
+    (old / "m.obj").write_text(TETRA)
+    (old / "tex" / "wood.png").write_bytes(encode_png(np.full((4, 4, 3), 90, np.uint8)))
+    text = TINY.replace('primitive = "sphere"', 'file = "m.obj"')
+    text += '\n[[randomizers]]\ntype = "texture"\ntargets = "ball"\nfolder = "tex"\n'
+    assert render(param(old, text), old / "out", "--frames", "0:1") == 0
+    new = tmp_path / "new"
+    shutil.copytree(old, new, symlinks=True)
+    shutil.rmtree(old)
+    p = new / "p.toml"
+    assert render(p, new / "out", "--resume") == 0, capsys.readouterr().err
+    assert render(p, tmp_path / "fresh") == 0
+    ours = [f for f in files_under(new / "out") if not f.startswith("audit/")]
+    assert ours and ours == [f for f in files_under(tmp_path / "fresh") if not f.startswith("audit/")]
+    for f in ours:
+        assert (new / "out" / f).read_bytes() == (tmp_path / "fresh" / f).read_bytes(), f
+    (new / "tex" / "wood.png").write_bytes(encode_png(np.full((4, 4, 3), 200, np.uint8)))
+    p.write_text(p.read_text().replace("frames = 2", "frames = 3"))
+    capsys.readouterr()
+    assert render(p, new / "out", "--resume") == 2
+    assert "the files the scene reads differ" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("damage", ["missing", "torn"])
 def test_resume_refuses_when_the_runs_parameters_cannot_be_read(tmp_path, capsys, damage):
     """audit/resolved.json removed or damaged: --resume continued with whatever parameters
