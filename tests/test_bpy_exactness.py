@@ -804,6 +804,21 @@ def test_a_holdout_is_background_in_the_masks_and_a_hole_in_the_rgb(clean_bpy, h
     assert (rgb[..., 3][region] == 0).all() and (rgb[..., 3][~region] == 255).all()
 
 
+def test_a_shadow_catcher_owns_its_pixels_though_the_rgb_shows_the_world(clean_bpy):
+    """docs/parameters.md: a shadow catcher is no hole: its id and depth in the masks (a box
+    behind it hidden), while `rgb` shows the world there, alpha only where its shadows fall
+    with a transparent film."""
+    add("catcher", mesh("plane", "c", 1.0), location=(0, 0, 1), labels={"class": "catcher"}).is_shadow_catcher = True
+    add("behind", mesh("cube", "b", 0.5), location=(0, 0, 0), labels={"class": "behind"})
+    frame, entities = capture(camera(location=(0, 0, 5), ortho_scale=2.0), film_transparent=True)
+    region = full_silhouette(frame, entities["catcher"].instance_id)
+    assert region.sum() == 32 * 32
+    assert (frame.passes["instance"][region] == entities["catcher"].instance_id).all()
+    assert np.isfinite(frame.passes["depth"][region]).all()
+    assert not (frame.passes["instance"] == entities["behind"].instance_id).any()
+    assert (frame.rgb()[..., 3][region] == 0).all()  # no light: no shadow, nothing shown
+
+
 def test_alpha_threshold_is_a_render_option(tmp_path):
     from sdg_addon.config.problems import ConfigError
     from sdg_addon.config.schema import config_from_dict
