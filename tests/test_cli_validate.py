@@ -95,6 +95,19 @@ def test_missing_file_exits_2(tmp_path, capsys):
     assert (tmp_path / "nothing.toml").as_posix() in capsys.readouterr().err
 
 
+def test_a_blend_given_as_the_parameter_file_says_how_to_name_it(tmp_path, capsys):
+    """`render shop.blend` (the scene one has) said only 'expected a parameter file ending in
+    .toml or .json'; it now says how a parameter file names a .blend."""
+    blend = tmp_path / "shop.blend"
+    blend.write_bytes(b"BLENDER")
+    assert main(["validate", "--no-scene", str(blend)]) == 2
+    err = capsys.readouterr().err
+    assert (
+        'expected a parameter file ending in .toml or .json (a .blend is the base scene a parameter file names: [scene] blend = "shop.blend")'
+        in err
+    )
+
+
 def test_usage_errors_exit_2(capsys):
     with pytest.raises(SystemExit) as info:
         main(["validate"])

@@ -1122,7 +1122,10 @@ FILE_TYPES = (".toml", ".json")
 def read_table(path: Path, problems: Problems) -> dict | None:
     """The top-level table of a TOML or JSON file, or None after recording why not."""
     if path.suffix.lower() not in FILE_TYPES:
-        problems.add("", path.name, "a parameter file ending in .toml or .json")
+        hint = ""
+        if path.suffix.lower() == ".blend":  # a newcomer's first try: render my_scene.blend
+            hint = f' (a .blend is the base scene a parameter file names: [scene] blend = "{path.name}")'
+        problems.add("", path.name, "a parameter file ending in .toml or .json" + hint)
         return None
     try:
         text = _read_text(path)
