@@ -353,6 +353,32 @@ def test_camera_orbit_takes_a_roll():
     assert px[0] == pytest.approx([32, 24], abs=1e-3)
 
 
+@pytest.mark.parametrize("kind", ["camera", "camera_look_at"])
+def test_a_camera_straight_above_stays_level_and_turns_with_its_azimuth(kind):
+    """Blender's to_track_quat, which aimed every camera, leaves the level near straight
+    down: at elevation 89.99 the image turned by up to 180 degrees from 89.9's, and at 90 it
+    was the same whatever the azimuth (a top-down turntable of 4 azimuths rendered 4 equal
+    frames). The camera is now level up to the pole, and there turned as the orbit reaches
+    it: its right side a quarter turn counter-clockwise from the azimuth."""
+    look = "look_at = [0, 0, 0.7]" if kind == "camera" else 'look_at = "table"'
+    cfg, built, facts, targets = built_run(
+        f"""[[randomizers]]
+type = "{kind}"
+targets = "cam"
+{look}
+distance = 2
+elevation = {{ distribution = "sequence", values = [89.9, 89.99, 90, 90, -90, -89.99] }}
+azimuth = {{ distribution = "sequence", values = [30, 30, 30, 120, 30, 30] }}
+"""
+    )
+    for f, az in enumerate([30, 30, 30, 120, 30, 30]):
+        pose(cfg, built, facts, targets, f)
+        right = camera_info(built.scene, built.cameras["cam"]).camera_to_world[:3, 0]
+        assert right[2] == pytest.approx(0, abs=1e-6), f
+        turn = math.degrees(math.atan2(right[1], right[0])) - (az + 90)
+        assert (turn + 180) % 360 - 180 == pytest.approx(0, abs=1e-3), f
+
+
 def test_camera_looks_at_the_mean_centre_of_objects_shown():
     """Replicator's `look_at=prim` and BlenderProc's `compute_poi(objects)`: the camera aims
     at the mean of the objects' bounding-box centres where they are this frame; an object

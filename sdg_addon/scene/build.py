@@ -179,11 +179,31 @@ def match_names(names, patterns) -> set[str]:
     return found | {n for n in names for p in globs if fnmatch.fnmatchcase(n, p)}
 
 
-def look_at_rotation(location, target) -> Euler:
+def look_at_rotation(location, target, azimuth: float | None = None) -> Euler:
+    """Looking from `location` at `target`, level (+Z up, the image's right side
+    horizontal). Near straight down or up Blender's to_track_quat loses the level (above
+    89.95 degrees it turns the view by up to 180 degrees): there the level view is made by
+    hand, in double precision. Straight down or up, the `azimuth` (radians) the camera was
+    placed at gives the view the orbit reaches there (its right side a quarter turn
+    counter-clockwise from that azimuth), so that the azimuth still turns it; without one,
+    Blender's (+Y up)."""
     direction = Vector(target) - Vector(location)
     if direction.length == 0:
         return Euler((0.0, 0.0, 0.0))
-    return direction.to_track_quat("-Z", "Y").to_euler()
+    d = [float(x) for x in direction]
+    length = math.sqrt(d[0] ** 2 + d[1] ** 2 + d[2] ** 2)
+    horizontal = math.hypot(d[0], d[1])
+    if horizontal > 1e-2 * length:
+        return direction.to_track_quat("-Z", "Y").to_euler()
+    f = [x / length for x in d]
+    if horizontal > 1e-12 * length:  # the level right side: forward x Z
+        right = [f[1] / (horizontal / length), -f[0] / (horizontal / length), 0.0]
+    elif azimuth is not None:  # straight down or up: the limit of the orbit at this azimuth
+        right = [-math.sin(azimuth), math.cos(azimuth), 0.0]
+    else:
+        return direction.to_track_quat("-Z", "Y").to_euler()
+    up = [right[1] * f[2] - right[2] * f[1], right[2] * f[0] - right[0] * f[2], right[0] * f[1] - right[1] * f[0]]
+    return Matrix((right, up, [-x for x in f])).transposed().to_euler()
 
 
 def turn(obj, rotation) -> None:
@@ -194,10 +214,11 @@ def turn(obj, rotation) -> None:
     obj.rotation_euler = rotation
 
 
-def aim(obj, target, roll: float | None = None) -> None:
+def aim(obj, target, roll: float | None = None, azimuth: float | None = None) -> None:
     """Turn a camera or light (it looks along its -Z) towards `target`, +Y up; `roll`:
-    then that many degrees about its viewing axis, counter-clockwise seen from behind."""
-    rotation = look_at_rotation(obj.location, target)
+    then that many degrees about its viewing axis, counter-clockwise seen from behind;
+    `azimuth` (radians): where it was placed around `target` (look_at_rotation)."""
+    rotation = look_at_rotation(obj.location, target, azimuth)
     if roll is not None:
         rotation = (rotation.to_matrix() @ Matrix.Rotation(math.radians(roll), 3, "Z")).to_euler("XYZ")
     turn(obj, rotation)

@@ -33,6 +33,7 @@ def target_centre(built: BuiltScene, name: str) -> Vector:
 def apply_camera_look_at(built: BuiltScene, target: str, v: dict) -> None:
     obj = built.cameras[target]
     centre = target_centre(built, v["target"])
+    azim = None
     if "location" in v:
         obj.location = v["location"]
     else:
@@ -40,6 +41,6 @@ def apply_camera_look_at(built: BuiltScene, target: str, v: dict) -> None:
         obj.location = centre + Vector(
             (dist * math.cos(elev) * math.cos(azim), dist * math.cos(elev) * math.sin(azim), dist * math.sin(elev))
         )
-    aim(obj, centre, v.get("roll", 0.0))
+    aim(obj, centre, v.get("roll", 0.0), azim)
     if "focal_length" in v:
         obj.data.lens = v["focal_length"]

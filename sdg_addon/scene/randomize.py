@@ -347,6 +347,7 @@ def apply_camera(built: BuiltScene, target: str, v: dict) -> None:
 
         centres = [target_centre(built, n) for n in v["look_at_objects"]]
         target_point = sum(centres, Vector()) / len(centres)
+    azim = None
     if "location" in v:
         obj.location = v["location"]
     elif any(k in v for k in ("distance", "elevation", "azimuth")):
@@ -360,7 +361,7 @@ def apply_camera(built: BuiltScene, target: str, v: dict) -> None:
         obj.location = target_point + Vector(
             (dist * math.cos(elev) * math.cos(azim), dist * math.cos(elev) * math.sin(azim), dist * math.sin(elev))
         )
-    aim(obj, target_point, v.get("roll"))
+    aim(obj, target_point, v.get("roll"), azim)
 
 
 @applier("world")
