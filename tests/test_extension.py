@@ -2550,8 +2550,9 @@ def test_a_preview_saved_with_the_file_is_not_offered_for_undo_after_reopening(a
 
 
 def test_greyed_out_buttons_say_why(addon, scene):
-    """Use Selected with nothing selected and Validate without a parameter file were greyed
-    out without a word (scripts got 'context is incorrect'); their tooltips say what to do."""
+    """Use Selected with nothing selected, Validate without a parameter file and Undo Preview
+    without a preview were greyed out without a word (scripts got 'context is incorrect');
+    their tooltips say what to do."""
     bpy = addon.bpy
     bpy.ops.sdg.randomizer_add(type="pose")
     select(bpy, [])
@@ -2564,6 +2565,10 @@ def test_greyed_out_buttons_say_why(addon, scene):
             bpy.ops.sdg.validate_parameters()
     finally:
         settings.property_unset("parameter_file")
+    # Undo Preview, drawn under Preview Frame, was greyed out without a word until a preview
+    assert "sdg.undo_preview" in [e[1] for e in draw_panel(bpy, "SDG_PT_randomizers") if e[0] == "operator"]
+    with pytest.raises(RuntimeError, match="No preview is applied: Preview Frame applies frame f's values"):
+        bpy.ops.sdg.undo_preview()
 
 
 def test_a_parameter_files_recording_leaves_no_library_in_the_session(addon, scene, tmp_path, capfd):

@@ -316,7 +316,10 @@ class SDG_OT_undo_preview(bpy.types.Operator):
         from .job import PREVIEW_MARK, PREVIEW_SAVED, preview_undoable
 
         # a preview is applied; while recording, undo would replace the scene being rendered
-        if context.scene is None or PREVIEW_MARK not in context.scene or not not_recording(cls):
+        if context.scene is None or not not_recording(cls):
+            return False
+        if PREVIEW_MARK not in context.scene:  # greyed out: the tooltip says why
+            cls.poll_message_set("No preview is applied: Preview Frame applies frame f's values, this takes them back")
             return False
         if not preview_undoable(context.scene):
             cls.poll_message_set(PREVIEW_SAVED)
