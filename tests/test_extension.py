@@ -1602,10 +1602,15 @@ def test_the_output_fields_tooltip_says_what_the_panel_takes(addon, scene):
 
 def test_strip_prefixes_tooltip_shows_what_the_field_takes(addon, scene):
     """Strip Prefixes' tooltip was [[label_rules]]' doc, 'e.g. ["SM_", "GEO_"]': typed so,
-    the field's comma-separated reading took '["SM_"' as a prefix and stripped nothing."""
+    the field's comma-separated reading took '["SM_"' as a prefix and stripped nothing (the
+    operator's own field, in its Adjust Last Operation panel, kept that tooltip)."""
     bpy = addon.bpy
-    prop = bpy.context.window_manager.sdg.bl_rna.properties["rule_prefixes"]
-    assert "comma-separated, e.g. SM_, GEO_" in prop.description and "[" not in prop.description, prop.description
+    # the panel's field, and the operator's own (its Adjust Last Operation panel, scripts' help)
+    for prop in (
+        bpy.context.window_manager.sdg.bl_rna.properties["rule_prefixes"],
+        bpy.ops.sdg.label_by_rule.get_rna_type().properties["prefixes"],
+    ):
+        assert "comma-separated, e.g. SM_, GEO_" in prop.description and "[" not in prop.description, prop.description
     add_mesh(bpy, "SM_Chair_02")
     bpy.context.window_manager.sdg.rule_prefixes = "SM_, GEO_"  # as the tooltip says
     assert bpy.ops.sdg.label_by_rule(label_type="class", prefixes="SM_, GEO_", scope="MESHES") == {"FINISHED"}

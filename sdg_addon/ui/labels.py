@@ -25,7 +25,7 @@ from ..labels.blender import (
 from ..labels.blender import rule_targets as core_rule_targets
 from ..labels.parse import LABEL_PROPERTY
 from ..labels.rules import NameRule
-from .props import SCOPE_ITEMS, SidebarPanel, rule_property
+from .props import PREFIXES_DOC, SCOPE_ITEMS, SidebarPanel, rule_property
 
 WARN_TYPE = "class"  # the type writers use by default
 MAX_NAMES = 5  # names listed in warnings and previews
@@ -246,7 +246,7 @@ class SDG_OT_label_by_rule(bpy.types.Operator):
 
     label_type: StringProperty(name="Type", default="class")
     pattern: rule_property("pattern")
-    prefixes: rule_property("prefixes", name="Strip Prefixes")
+    prefixes: rule_property("prefixes", name="Strip Prefixes", description=PREFIXES_DOC)
     suffix: rule_property("suffix", name="Strip Suffix")
     lowercase: rule_property("lowercase")
     scope: EnumProperty(name="Apply To", items=SCOPE_ITEMS, default="MESHES")

@@ -42,6 +42,11 @@ SCOPE_ITEMS = (
 )
 
 
+# Strip Prefixes is typed comma-separated (NameRule.from_text), not as the declaration's TOML
+# list: the panel's field and the operator's (its Adjust Last Operation panel) say so.
+PREFIXES_DOC = "Literal prefixes removed first (the first that matches), comma-separated, e.g. SM_, GEO_"
+
+
 def rule_property(field_name: str, **extra):
     """A Label by Name Rule setting, declared once in config.schema.LABEL_RULE_FIELDS."""
     from ..config.schema import LABEL_RULE_FIELDS
@@ -58,12 +63,7 @@ class SDG_PG_settings(bpy.types.PropertyGroup):
     rename_to: StringProperty(name="New Value", default="", description="What it becomes, e.g. mug")
     # The rule's settings come from the `[[label_rules]]` declarations (one engine, one schema).
     rule_pattern: rule_property("pattern")
-    # Typed comma-separated (NameRule.from_text), not as the declaration's TOML list.
-    rule_prefixes: rule_property(
-        "prefixes",
-        name="Strip Prefixes",
-        description="Literal prefixes removed first (the first that matches), comma-separated, e.g. SM_, GEO_",
-    )
+    rule_prefixes: rule_property("prefixes", name="Strip Prefixes", description=PREFIXES_DOC)
     rule_suffix: rule_property("suffix", name="Strip Suffix")
     rule_lowercase: rule_property("lowercase")
     rule_scope: EnumProperty(name="Apply To", items=SCOPE_ITEMS, default="MESHES")
