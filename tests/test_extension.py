@@ -2725,3 +2725,16 @@ def test_start_is_refused_where_undo_could_not_restore_the_scene(addon, scene, t
         addon.job.set_error(None)
     assert tuple(cube.location) == (0.0, 0.0, 0.0) and addon.job.running_job() is None
     assert sorted(p.name for p in tmp_path.iterdir()) == ["tiny.toml"]  # nothing written
+
+
+def test_existing_frames_overwrite_says_it_deletes_the_earlier_runs_files(addon, scene):
+    """Existing Frames: Overwrite's tooltip said 'Discard the finished-frame log of the output
+    folder and start anew', but it deletes the earlier runs' files (images, labels: what
+    audit/written records), as the headless --overwrite does; it now says so."""
+    bpy = addon.bpy
+    for prop in (
+        bpy.context.window_manager.sdg.bl_rna.properties["existing"],
+        bpy.context.scene.sdg.run.bl_rna.properties["existing"],
+    ):
+        text = prop.enum_items["OVERWRITE"].description
+        assert text.startswith("Delete the files the earlier runs wrote") and "nothing else" in text, text

@@ -12,6 +12,7 @@ import bpy
 from bpy.props import BoolProperty, EnumProperty, IntProperty, PointerProperty, StringProperty
 
 from ..compat import path_options
+from .settings import EXISTING_ITEMS  # one wording for both Existing Frames fields
 
 # The add-on's root folder (the extension folder when installed, the repository otherwise).
 ADDON_ROOT = Path(__file__).resolve().parent.parent.parent
@@ -26,12 +27,6 @@ DEVICE_ITEMS = (
     ("HIP", "HIP", ""),
     ("METAL", "Metal", ""),
     ("ONEAPI", "oneAPI", ""),
-)
-
-EXISTING_ITEMS = (
-    ("STOP", "Stop", "Refuse to start when the output folder already holds finished frames"),
-    ("RESUME", "Resume", "Continue the run in the output folder, skipping finished frames"),
-    ("OVERWRITE", "Overwrite", "Discard the finished-frame log of the output folder and start anew"),
 )
 
 SCOPE_ITEMS = (

@@ -75,7 +75,12 @@ RENDER_NAMES = (
 EXISTING_ITEMS = (
     ("STOP", "Stop", "Refuse to start when the output folder already holds finished frames"),
     ("RESUME", "Resume", "Continue the run in the output folder, skipping finished frames"),
-    ("OVERWRITE", "Overwrite", "Discard the finished-frame log of the output folder and start anew"),
+    (
+        "OVERWRITE",
+        "Overwrite",
+        "Delete the files the earlier runs wrote in the output folder (those its audit/written records; "
+        "nothing else) and start anew",
+    ),
 )
 
 
