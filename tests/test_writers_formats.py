@@ -1672,5 +1672,7 @@ def test_yolo_finalize_of_a_writer_on_its_own_rebuilds_dataset_yaml(tmp_path):
     assert not yaml_file.exists()
     (tmp_path / "audit").mkdir()
     (tmp_path / "audit" / "label_table.json").write_text(json.dumps({"class": CLASSES, "kind": ["x"]}))
+    with pytest.raises(ValueError, match="has no 'kind2' labels"):  # not an empty names list
+        create_writer("yolo", tmp_path, val_every=2, semantic_type="kind2").finalize()
     create_writer("yolo", tmp_path, val_every=2).finalize()
     assert yaml_file.read_text() == written

@@ -150,7 +150,14 @@ class YoloWriter(Writer):
                 f"yolo: cannot write {(self.root / 'dataset.yaml').as_posix()}: its class names are the run's, "
                 f"and neither set_run() gave them nor {table.as_posix()} (which a run writes) holds them"
             )
-        return list(json.loads(table.read_text(encoding="utf-8")).get(self.options["semantic_type"], []))
+        values = json.loads(table.read_text(encoding="utf-8"))
+        stype = self.options["semantic_type"]
+        if stype not in values:  # a writer made with another semantic_type than the run's
+            raise ValueError(
+                f"yolo: cannot write {(self.root / 'dataset.yaml').as_posix()}: {table.as_posix()} has no "
+                f"{stype!r} labels (it has {sorted(values)}): give the writer the run's semantic_type"
+            )
+        return list(values[stype])
 
     def finalize(self) -> None:
         images = self.root / "images"
