@@ -642,6 +642,8 @@ def test_open_scene_recorded_from_panel_equals_headless_runs(addon, tmp_path):
     sub = bpy.data.objects["crate_body"].modifiers.new("Subdivision", "SUBSURF")
     sub.levels, sub.render_levels = 0, 2
     scene.render.use_border = True
+    # Camera switching: a marker binding CamB (the recording unbinds it for its renders only).
+    scene.timeline_markers.new("cut", frame=scene.frame_current).camera = bpy.data.objects["CamB"]
     bpy.ops.wm.save_mainfile()  # the user saves the panel settings with the scene
     digest = hashlib.sha256(blend.read_bytes()).hexdigest()
     names_before = sorted(bpy.data.objects.keys())
@@ -674,6 +676,7 @@ def test_open_scene_recorded_from_panel_equals_headless_runs(addon, tmp_path):
     assert [vl.name for vl in bpy.context.scene.view_layers] == ["ViewLayer"]
     assert bpy.data.objects["crate_body"].modifiers["Subdivision"].levels == 0
     assert bpy.context.scene.render.use_border
+    assert bpy.context.scene.timeline_markers["cut"].camera.name == "CamB"
     inputs = tmp_path / "a" / "audit" / "inputs"
     assert sorted(p.name for p in inputs.iterdir()) == ["SHA256SUMS", "shop.blend", "shop.toml"]
     assert bpy.ops.sdg.show_frame() == {"FINISHED"}
@@ -695,6 +698,9 @@ def test_open_scene_recorded_from_panel_equals_headless_runs(addon, tmp_path):
     for name in a:
         assert a[name] == b[name] == c[name], name
     assert hashlib.sha256(blend.read_bytes()).hexdigest() == digest  # the user's file, untouched
+    # Each camera's own view, not the marker's camera's in both folders.
+    shots = [(tmp_path / "a" / cam / "rgb" / "rgb_0000.png").read_bytes() for cam in ("CamA", "CamB")]
+    assert shots[0] != shots[1]
 
     for cam in ("CamA", "CamB"):
         d = tmp_path / "a" / cam  # Replicator's <camera>/<annotator>/ layout
