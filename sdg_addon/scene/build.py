@@ -72,7 +72,7 @@ from .base import (
     sensor_property_problem,
     unit_note,
 )
-from .caches import keep_caches_inside
+from .caches import fluid_domains, keep_caches_inside
 from .instancing import (
     GEOMETRY_TYPES,
     in_render_collections,
@@ -141,6 +141,7 @@ class BuiltScene:
     object_index_note: str = ""  # materials shading by Object Index, which the run sets to instance ids
     displacement_note: str = ""  # materials whose true displacement moves surfaces the geometry lacks
     lens_note: str = ""  # cameras whose depth of field the labels cannot leave out (a driven or linked switch)
+    volume_note: str = ""  # volumes the data layer cannot leave out (driven or linked visibility, smoke domains)
     missing: list[str] = field(default_factory=list)  # files the scene's data reads that are not there
     failed_drivers: list[str] = field(default_factory=list)  # drivers Blender did not evaluate (Python)
     newer_note: str = ""  # .blend files read that a newer Blender saved
@@ -375,6 +376,7 @@ def build_scene(config: Config, open_scene=None, quiet: bool = False) -> BuiltSc
     built.object_index_note = object_index_note(built.entities)
     built.displacement_note = displacement_note(built.entities)
     built.lens_note = lens_note({n: built.cameras[n] for n in built.render_cameras})
+    built.volume_note = volume_note(scene)
     built.label_table = label_table(config.label_order(), built.entities.values())
     built.own_surfaces = {m.name: own_surface(m) for e in built.entities.values() for m in e.meshes}
     _drive_scene_materials(built, config)
@@ -528,6 +530,36 @@ def lens_note(cameras: dict) -> str:
         "take: with depth of field on, masks, boxes, depth and normals are those of the blurred image (pixels near "
         "out-of-focus edges change owner, depth mixes surfaces). For exact labels remove the .blend's driver (or "
         "make the camera local), or turn Depth of Field off"
+    )
+
+
+def volume_note(scene) -> str:
+    """Volumes that stay in the ids and depth: the capture hides volume objects from the
+    camera in the 1-sample data layer by a driver of its own on visible_camera (capture.render.
+    sharp_data_layer), which an object linked from a library or whose visibility the .blend
+    drives cannot take, and smoke simulations' domains are left out of it (a driver crashed
+    the fluid solver). A pixel's one sample can stop in them. A sentence naming them, or ''."""
+    from ..capture.render import _drivable, volume_objects  # capture.render imports this module
+
+    named = []
+    for obj in volume_objects(scene):
+        if obj.visible_camera and not _drivable(obj, "visible_camera"):
+            why = (
+                "linked from a library" if obj.library is not None else "its camera visibility is driven by the .blend"
+            )
+            named.append((obj.name, why))
+    for obj, domain in fluid_domains(scene.objects):
+        if domain.domain_type == "GAS" and obj.visible_camera and not obj.hide_render:
+            named.append((obj.name, "a smoke simulation's domain"))
+    if not named:
+        return ""
+    return (
+        f"volumes that stay in the labels: {', '.join(f'{n!r} ({why})' for n, why in sorted(named))}. The run hides "
+        "volumes from the camera where ids, depth and normals are rendered by a driver on their Visibility > Camera, "
+        "but not these (a driven or linked switch cannot take it; on a smoke domain it crashed Blender's fluid "
+        "solver): a pixel's one sample may stop in them, leaving what is behind them BACKGROUND there at random, "
+        "with no depth (docs/exactness.md, Volumes). For exact labels remove the .blend's driver (or make the "
+        "object local)"
     )
 
 
