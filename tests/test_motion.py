@@ -111,6 +111,32 @@ def test_geometric_flow_statuses():
     assert np.allclose(geometric_flow(a, "next")["data"][:, 2:], [-2.0, 0.0], atol=1e-5)
 
 
+def test_a_steep_plane_nothing_hides_is_not_taken_for_occluded():
+    """A point is compared with the surface at its own position, not only at the centre of
+    the pixel it falls in: on a plane seen at a grazing angle (a floor towards the horizon)
+    depth changes by several percent across a pixel, and a camera moving over an empty floor
+    had a third of its floor pixels 'occluded' (status 3). The plane z = k x under a camera
+    looking down, moved 0.3 m sideways: every point that stays in the image is valid."""
+    h, w, k = 10, 20, 0.8
+    u = np.arange(w) + 0.5
+
+    def plane_depth(cam_x):  # depth of z = k x through each pixel centre, camera at (cam_x, 0, 5)
+        return np.tile(((5 - k * cam_x) / (1 + k * (u - 10.0) / 10.0)).astype(np.float32), (h, 1))
+
+    inst = np.full((h, w), 2, np.uint32)
+    a = _frame(plane_depth(0.0), inst, np.eye(4))
+    a.neighbours["next"] = FrameView(1, _camera(x=0.3), {2: np.eye(4)}, plane_depth(0.3), inst)
+    status = geometric_flow(a, "next")["info"]["status"]
+    assert set(np.unique(status)) <= {VALID, LEAVES_IMAGE} and (status == VALID).sum() > 150, np.bincount(
+        status.ravel()
+    )
+    # a surface in front still hides it (the pixels it lands on see something nearer)
+    nearer = plane_depth(0.3)
+    nearer[:, 8:12] = 1.0
+    a.neighbours["next"] = FrameView(1, _camera(x=0.3), {2: np.eye(4)}, nearer, inst)
+    assert (geometric_flow(a, "next")["info"]["status"] == OCCLUDED).sum() >= 4 * h
+
+
 def test_sequence_section_rules(tmp_path):
     def problems(text):
         p = tmp_path / "p.toml"

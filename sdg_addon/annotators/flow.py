@@ -14,7 +14,10 @@ The validity mask says where the point is seen in the other frame; `status` says
   3 occluded     in the image but hidden there (another surface, or its object hidden)
   4 no frame     the clip has no frame there (first frame: backward, last: forward): flow 0
 "Is what the other frame shows" = the other frame's instance id at the pixel containing
-the point is the same object and its depth agrees within `depth_tolerance` (relative).
+the point is the same object and its depth agrees within `depth_tolerance` (relative) with
+that pixel's, or with the surface's at the point's own position (interpolated over the
+four pixel centres around it, when they all see the object: where depth changes fast
+across pixels the centre's alone took visible points for hidden).
 An object whose surface moves rigidly (its vertices in the other frame are its vertices
 moved by one transform) moves by that transform: of its mesh when the object has one (also
 when that mesh is animated below the object's root, as parts of `.blend` assets are), else
@@ -89,13 +92,52 @@ def geometric_flow(frame, key: str, depth_tolerance: float = 0.02) -> dict:
     st = np.full(len(ys), LEAVES_IMAGE, np.uint8)
     qx = np.clip(np.floor(np.where(inside, uv[:, 0], 0)).astype(np.int64), 0, w - 1)
     qy = np.clip(np.floor(np.where(inside, uv[:, 1], 0)).astype(np.int64), 0, h - 1)
-    seen_depth = np.asarray(other.depth)[qy, qx]
-    same = (np.asarray(other.instance)[qy, qx] == ids) & (np.abs(seen_depth - z) <= depth_tolerance * np.abs(z))
+    other_depth, other_ids = np.asarray(other.depth), np.asarray(other.instance)
+    seen_depth = other_depth[qy, qx]
+    agrees = np.abs(seen_depth - z) <= depth_tolerance * np.abs(z)
+    # The pixel's centre sees the surface a fraction of a pixel from the point: where depth
+    # changes fast across pixels (a floor towards the horizon, a face seen edge-on) the
+    # point was taken for hidden on a surface nothing hides. So its depth is also compared
+    # with the surface's at the point itself, interpolated over the four pixel centres
+    # around it when they all see its object (1 / depth is linear across a plane's image;
+    # depth itself in an orthographic one).
+    near = _depth_at(other_depth, other_ids, ids, uv, inside, other.camera.projection == "perspective")
+    agrees |= np.abs(near - z) <= depth_tolerance * np.abs(z)
+    same = (other_ids[qy, qx] == ids) & agrees
     st[inside] = OCCLUDED
     st[inside & same & ~gone[which]] = VALID
     status[ys, xs] = st
     flow[ys, xs] = np.where(finite[:, None] & ~gone[which][:, None], flow_px, 0.0).astype(np.float32)
     return _result(flow, status)
+
+
+def _depth_at(depth, instance, ids, uv, inside, perspective: bool) -> np.ndarray:
+    """Depth of the other frame's surface at each point's own position `uv` (pixels):
+    bilinear over the four pixel centres around it, of 1 / depth in a perspective image
+    (linear across a plane's image) or of depth in an orthographic one; NaN where one of the
+    four sees another object or nothing, or the point is not in the image."""
+    h, w = depth.shape
+    out = np.full(len(ids), np.nan)
+    if not inside.any():
+        return out
+    # In pixel-centre coordinates; within half a pixel of the border, extrapolated from the
+    # two centres nearest it (still exact on a plane).
+    u, v, obj = uv[inside, 0] - 0.5, uv[inside, 1] - 0.5, ids[inside]
+    x0 = np.clip(np.floor(u).astype(np.int64), 0, max(w - 2, 0))
+    y0 = np.clip(np.floor(v).astype(np.int64), 0, max(h - 2, 0))
+    ax, ay = u - x0, v - y0
+    xs, ys = np.minimum([x0, x0 + 1], w - 1), np.minimum([y0, y0 + 1], h - 1)
+    total = np.zeros(len(u))
+    ok = np.ones(len(u), bool)
+    for i, wx in ((0, 1 - ax), (1, ax)):
+        for j, wy in ((0, 1 - ay), (1, ay)):
+            d = depth[ys[j], xs[i]].astype(np.float64)
+            ok &= (instance[ys[j], xs[i]] == obj) & np.isfinite(d) & (d > 0)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                total += wx * wy * (1.0 / d if perspective else d)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out[inside] = np.where(ok, 1.0 / total if perspective else total, np.nan)
+    return out
 
 
 def _moves_rigidly(verts: np.ndarray, verts_there: np.ndarray, delta: np.ndarray) -> bool:
