@@ -630,6 +630,38 @@ def test_a_base_blend_scene_with_a_thermal_camera_and_hot_objects(tmp_path):
     assert np.array_equal(rgb_ids, ir_ids)  # same pose, same masks
 
 
+@pytest.mark.parametrize("setting", ["second_view_layer"])
+def test_what_else_a_base_blend_sets_leaves_the_temperatures_as_they_are(tmp_path, setting):
+    """A .blend rendering its second view layer (the first off for rendering): the thermal
+    materials went on the first, and the thermal camera read the visible materials' light
+    (a 320 K plate read 240 K; NIR cameras alike)."""
+    import bpy
+
+    from sdg_addon.compat import enable_nodes
+
+    bpy.ops.wm.read_homefile(use_empty=True, use_factory_startup=True)
+    scene = bpy.context.scene
+    bpy.ops.mesh.primitive_plane_add(size=1.0, location=(0.0, 0.0, 0.0))
+    plate = bpy.context.active_object
+    plate.name, plate["sdg_temperature"], plate["sdg_emissivity"] = "plate", 320.0, 1.0
+    cam = bpy.data.objects.new("ir", bpy.data.cameras.new("ir"))
+    scene.collection.objects.link(cam)
+    cam.location = (0.0, 0.0, 4.0)
+    cam["sdg_sensor"], cam["sdg_netd"] = "thermal", 0.0
+    world = bpy.data.worlds.new("sky")
+    scene.world = world
+    enable_nodes(world)
+    world["sdg_temperature"] = 250.0
+    if setting == "second_view_layer":
+        scene.view_layers[0].use = False
+        scene.view_layers.new("beauty")
+    bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "base.blend"), compress=False)
+    bpy.ops.wm.read_homefile(use_empty=True, use_factory_startup=True)
+    text = f'[render]\nresolution = [{W}, {H}]\nsamples = 1\ndevice = "cpu"\n[scene]\nblend = "base.blend"\n'
+    kelvin = np.load(run(tmp_path, text, "b.toml") / "thermal_0000.npy")
+    assert abs(kelvin[H // 2, W // 2] - 320.0) < 0.01 and abs(kelvin[0, 0] - 250.0) < 0.01, kelvin
+
+
 def test_a_bad_sensor_property_is_shown_as_the_value_it_holds():
     """A list typed into sdg_nir_reflectance was said as '<bpy id property array [2]>'."""
     import bpy

@@ -20,6 +20,7 @@ from __future__ import annotations
 import bpy
 
 from ..compat import enable_nodes
+from ..scene.base import render_view_layer
 from ..scene.materials import base_colour, base_roughness
 from ..sensors import EMISSIVITY_PROP, ILLUMINATOR_PROP, NIR_REFLECTANCE_PROP, TEMPERATURE_PROP
 from ..sensors.nir import default_reflectance
@@ -161,9 +162,11 @@ class SensorRender:
 
     # ------------------------------------------------------------------ switching
     def begin(self, kind: str, camera_name: str) -> None:
-        scene, c, vl = self.scene, self.scene.cycles, self.scene.view_layers[0]
+        # The view layer rendered (a .blend's first may be off for rendering, another on).
+        scene, c, vl = self.scene, self.scene.cycles, render_view_layer(self.scene)
         self._saved = {
             "world": scene.world,
+            "layer": vl.name,
             "override": vl.material_override,
             "film_transparent": scene.render.film_transparent,
             "cycles": {
@@ -204,7 +207,7 @@ class SensorRender:
         if saved is None:
             return
         scene.world = saved["world"]
-        scene.view_layers[0].material_override = saved["override"]
+        scene.view_layers[saved["layer"]].material_override = saved["override"]
         scene.render.film_transparent = saved["film_transparent"]
         for k, v in saved["cycles"].items():
             setattr(scene.cycles, k, v)
