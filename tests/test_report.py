@@ -362,7 +362,8 @@ def test_the_classes_are_the_label_type_the_boxes_are_labelled_by(tmp_path):
 def test_classes_a_box_filter_leaves_out_are_not_shown_as_never_seen(tmp_path):
     """bounding_box_2d_tight = { semantic_filter = ["ball"] } boxes the balls only: the report
     listed the label table's other classes (cube, in every frame) in red with 0 instances, as
-    never seen. The classes are now those the filter keeps, and a note says why."""
+    never seen. The classes are now those the filter keeps (its values or patterns, as the
+    annotator reads them), and a note says why."""
     from test_writers_formats import make_frame
 
     from sdg_addon.report.stats import collect
@@ -370,7 +371,7 @@ def test_classes_a_box_filter_leaves_out_are_not_shown_as_never_seen(tmp_path):
 
     out = tmp_path / "filtered"
     (out / "audit").mkdir(parents=True)
-    resolved = {"annotators": {"bounding_box_2d_tight": {"semantic_filter": ["mug", "unseen"]}}}
+    resolved = {"annotators": {"bounding_box_2d_tight": {"semantic_filter": ["m?g", "unseen"]}}}
     (out / "audit" / "resolved.json").write_text(json.dumps(resolved))
     (out / "audit" / "label_table.json").write_text(json.dumps({"class": ["mug", "ball", "box", "unseen"]}))
     frame = make_frame(0)
@@ -384,7 +385,7 @@ def test_classes_a_box_filter_leaves_out_are_not_shown_as_never_seen(tmp_path):
     stats = collect(out)
     assert stats.classes == ["mug", "unseen"]
     assert stats.instances == {"mug": len(mug), "unseen": 0}
-    assert any("keeps only mug, unseen (its semantic_filter)" in n for n in stats.notes)
+    assert any("keeps only m?g, unseen (its semantic_filter)" in n for n in stats.notes)
 
 
 def test_the_summary_says_when_the_dataset_holds_fewer_frames_than_its_run_makes(tmp_path):

@@ -100,7 +100,9 @@ def collect(folder: Path | str, semantic_type: str | None = None) -> Stats:
     classes = list(table.get(semantic_type, []))
     kept = _box_filter(resolved)
     if kept:  # the boxes keep only these: the label table's other classes have none, seen or not
-        classes = [c for c in classes if c in kept]
+        from ..annotators.semantics import passes_filter  # values or patterns, as the annotator reads them
+
+        classes = [c for c in classes if passes_filter(c.split(","), kept)]
         notes.append(f"bounding_box_2d_tight keeps only {', '.join(kept)} (its semantic_filter): the classes are those")
     from ..output import dataset_root
 
