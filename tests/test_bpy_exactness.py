@@ -819,6 +819,22 @@ def test_a_shadow_catcher_owns_its_pixels_though_the_rgb_shows_the_world(clean_b
     assert (frame.rgb()[..., 3][region] == 0).all()  # no light: no shadow, nothing shown
 
 
+@pytest.mark.parametrize("data_layer", [False, True])
+def test_a_material_override_reaches_the_ids_as_it_reaches_the_image(clean_bpy, data_layer):
+    """A .blend's view layer Material Override (a clay render) makes an alpha-cut plane
+    opaque in the image: it owns its pixels there. The 1-sample data layer (depth of field
+    here) rendered without the override, so the ball behind owned them in the ids where the
+    image showed the plane; the data layer now takes the main layer's override and filters."""
+    cam = alpha_scene(alpha=0.0)
+    bpy.context.scene.view_layers[0].material_override = bpy.data.materials.new("clay")
+    if data_layer:
+        cam.data.dof.use_dof, cam.data.dof.aperture_fstop = True, 1000.0
+    frame, entities = capture(cam)
+    assert ("SDG Data" in [v.name for v in bpy.context.scene.view_layers]) == data_layer
+    plane, sphere, total = owners_behind_plane(frame, entities)
+    assert (plane, sphere) == (total, 0)
+
+
 def test_alpha_threshold_is_a_render_option(tmp_path):
     from sdg_addon.config.problems import ConfigError
     from sdg_addon.config.schema import config_from_dict

@@ -208,6 +208,12 @@ def data_layer(scene, render: RenderSettings, passes: set[str], sharp: bool = Fa
         return main
     layer = existing or scene.view_layers.new(DATA_LAYER)
     _mirror_collections(main.layer_collection, layer.layer_collection)
+    # What the main layer renders, the data layer renders: a .blend's material override (a
+    # clay render makes alpha-cut and transparent surfaces opaque in the image) and filters
+    # (surfaces, hair, volumes switched off in the image are off in the ids too).
+    layer.material_override = main.material_override
+    for name in ("use_solid", "use_strand", "use_volumes"):
+        setattr(layer, name, getattr(main, name))
     layer.use = True
     layer.samples = 1
     layer.use_motion_blur = False  # the frame's instant (Cycles honours this per layer)
