@@ -2132,3 +2132,28 @@ def test_an_empty_output_is_refused_once(tmp_path):
     problems = problems_of(p)
     assert [(pr.field, pr.value) for pr in problems] == [("run.output", " ")]
     assert "not empty" in problems[0].expected
+
+
+@pytest.mark.parametrize("name", ["BACKGROUND", "UNLABELLED"])
+def test_the_masks_reserved_names_are_no_label_values(tmp_path, name):
+    """semantic_segmentation_labels_N.json names the masks' id 0 BACKGROUND and id 1
+    UNLABELLED (Replicator's): a class of either name was a second colour of that name, one
+    class no reader can tell from no class, and the preview's legend hid it. Refused where a
+    label value is given (an asset's labels, [labels] class, a .blend's labels, the Labels
+    panel), naming the value; 'background' and 'Unlabelled' stay ordinary labels."""
+    from sdg_addon.labels.parse import parse_labels
+    from sdg_addon.ui.labels import check_label_text
+
+    asset = f'[[assets]]\nname = "a"\nprimitive = "cube"\nlabels = {{ class = "{name}" }}\n'
+    problems = problems_of(write(tmp_path / "a.toml", "[run]\nframes = 1\n" + CAMERA + asset))
+    assert [pr.field for pr in problems] == ["assets[0].labels.class"], problems
+    assert "not BACKGROUND or UNLABELLED" in problems[0].expected
+    listed = f'[labels]\nclass = ["mug", "{name}"]\n'
+    problems = problems_of(write(tmp_path / "b.toml", "[run]\nframes = 1\n" + CAMERA + listed))
+    assert [pr.field for pr in problems] == ["labels.class[1]"], problems
+    with pytest.raises(ValueError, match=f"label value '{name}'"):
+        parse_labels(f"class:{name}")
+    assert name in check_label_text("class", name)
+    ordinary = '[[assets]]\nname = "a"\nprimitive = "cube"\nlabels = { class = ["background", "Unlabelled"] }\n'
+    load_config(write(tmp_path / "c.toml", "[run]\nframes = 1\n" + CAMERA + ordinary))  # no ConfigError
+    assert parse_labels("class:background") == {"class": ["background"]}

@@ -223,12 +223,21 @@ def is_string_text(value) -> bool:
     return _plain_text(value, MAX_STRING_CHARS, allow_empty=True)
 
 
-LABEL_TEXT = f"a non-empty string of at most {MAX_LABEL_CHARS} characters without control characters"
+# The names Replicator's label files give the masks' ids 0 (nothing hit) and 1 (a surface
+# without a label): a label of that name would be a second colour of the same name in
+# semantic_segmentation_labels_N.json, one class a reader cannot tell from no class.
+RESERVED_LABELS = ("BACKGROUND", "UNLABELLED")
+
+LABEL_TEXT = (
+    f"a non-empty string of at most {MAX_LABEL_CHARS} characters without control characters, "
+    f"not {' or '.join(RESERVED_LABELS)} (the names of the masks' ids 0 and 1)"
+)
 
 
 def is_label_text(value) -> bool:
-    """A label type or value: non-empty, short, no control characters (they break label files)."""
-    return _plain_text(value, MAX_LABEL_CHARS) and value.strip() == value
+    """A label type or value: non-empty, short, no control characters (they break label
+    files), not one of the masks' reserved names."""
+    return _plain_text(value, MAX_LABEL_CHARS) and value.strip() == value and value not in RESERVED_LABELS
 
 
 def check_labels(problems: Problems, value, where: str) -> dict[str, list[str]]:
