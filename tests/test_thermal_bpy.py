@@ -630,11 +630,12 @@ def test_a_base_blend_scene_with_a_thermal_camera_and_hot_objects(tmp_path):
     assert np.array_equal(rgb_ids, ir_ids)  # same pose, same masks
 
 
-@pytest.mark.parametrize("setting", ["second_view_layer"])
+@pytest.mark.parametrize("setting", ["second_view_layer", "film_exposure"])
 def test_what_else_a_base_blend_sets_leaves_the_temperatures_as_they_are(tmp_path, setting):
     """A .blend rendering its second view layer (the first off for rendering): the thermal
     materials went on the first, and the thermal camera read the visible materials' light
-    (a 320 K plate read 240 K; NIR cameras alike)."""
+    (a 320 K plate read 240 K; NIR cameras alike). A .blend with Film > Exposure 2 (Cycles
+    multiplies its linear image by 2): the thermal camera read that radiance (320 K as 380 K)."""
     import bpy
 
     from sdg_addon.compat import enable_nodes
@@ -655,6 +656,8 @@ def test_what_else_a_base_blend_sets_leaves_the_temperatures_as_they_are(tmp_pat
     if setting == "second_view_layer":
         scene.view_layers[0].use = False
         scene.view_layers.new("beauty")
+    else:
+        scene.cycles.film_exposure = 2.0
     bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "base.blend"), compress=False)
     bpy.ops.wm.read_homefile(use_empty=True, use_factory_startup=True)
     text = f'[render]\nresolution = [{W}, {H}]\nsamples = 1\ndevice = "cpu"\n[scene]\nblend = "base.blend"\n'

@@ -5,7 +5,7 @@ at that pose).
 Thermal: every surface emits e * B(T) (band radiance of its temperature, sensors.thermal)
 and reflects its surroundings with reflectance 1 - e; the world is a black body at its
 temperature; lights are off (they are visible-light sources). Cycles' clamping, glossy
-filter and denoiser are off so the linear float result is radiometric.
+filter, denoiser and film exposure are off so the linear float result is radiometric.
 
 NIR: every surface is a grey diffuse reflector of its NIR reflectance; the scene's lights
 stay on and the camera's illuminator (a spot light parented to it) is switched on.
@@ -171,7 +171,13 @@ class SensorRender:
             "film_transparent": scene.render.film_transparent,
             "cycles": {
                 k: getattr(c, k)
-                for k in ("sample_clamp_direct", "sample_clamp_indirect", "blur_glossy", "use_denoising")
+                for k in (
+                    "sample_clamp_direct",
+                    "sample_clamp_indirect",
+                    "blur_glossy",
+                    "use_denoising",
+                    "film_exposure",
+                )
             },
             "hidden": {},
         }
@@ -179,6 +185,7 @@ class SensorRender:
         c.sample_clamp_direct = c.sample_clamp_indirect = 0.0
         c.blur_glossy = 0.0
         c.use_denoising = False
+        c.film_exposure = 1.0  # Film > Exposure scales the linear image: radiance as it is
         lights = [o for o in scene.objects if o.type == "LIGHT"]
         if kind == "thermal":
             self._thermal_mat = self._thermal_mat or thermal_material()
