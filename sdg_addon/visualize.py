@@ -189,7 +189,7 @@ def _sub_folders(folder: Path) -> list[Path]:
 def frames(folder: Path | str, camera: str | None = None) -> list[int]:
     """Sorted frame numbers of one camera, or of all cameras together."""
     cams = cameras(folder)
-    chosen = [_camera(cams, camera)] if camera is not None else list(cams.values())
+    chosen = [_camera(cams, camera, folder)] if camera is not None else list(cams.values())
     return sorted(set().union(*(_frames_in(c) for c in chosen)))
 
 
@@ -199,7 +199,7 @@ def frame_files(folder: Path | str, frame: int, camera: str | None = None) -> li
     names = [camera] if camera is not None else list(cams)
     out = []
     for name in names:
-        sub = _camera(cams, name)
+        sub = _camera(cams, name, folder)
         found = _frame_places(sub)
         if frame in found:
             suffix, where = found[frame]
@@ -221,16 +221,20 @@ def frame_files(folder: Path | str, frame: int, camera: str | None = None) -> li
 def camera_frame_files(folder: Path | str, camera: str) -> dict[int, FrameFiles]:
     """Every frame of one camera: frame -> its files (frame_files of each, from one look at
     the folder: a caller going through many frames reads the folder once, not per frame)."""
-    places = _frame_places(_camera(cameras(folder), camera))
+    places = _frame_places(_camera(cameras(folder), camera, folder))
     return {f: FrameFiles(where, camera, f, suffix) for f, (suffix, where) in places.items()}
 
 
-def _camera(cams: dict[str, Path], name: str) -> Path:
+def _camera(cams: dict[str, Path], name: str, folder: Path | str | None = None) -> Path:
     if name not in cams:
         shown = [repr(c) for c in cams if c]
         if "" in cams:  # one camera's files at the folder's root: no name to give
             shown.insert(0, "one camera's files at the folder's root (leave out --camera)")
-        raise KeyError(f"no camera {name!r}: found {', '.join(shown)}")
+        lidar = Path(folder, name) if folder is not None and name else None
+        what = ""
+        if lidar is not None and lidar.is_dir() and any(lidar.glob("**/lidar_*.npy")):
+            what = f" ({name!r} is a LiDAR's folder: point clouds, lidar_NNNN.npy, which preview does not draw)"
+        raise KeyError(f"no camera {name!r}{what}: found {', '.join(shown)}")
     return cams[name]
 
 
@@ -744,7 +748,7 @@ def sheet_frames(
     cams = cameras(folder)
     if camera is not None or frames is not None:
         camera = next(iter(cams)) if camera is None else camera
-        available = sorted(_frames_in(_camera(cams, camera)))
+        available = sorted(_frames_in(_camera(cams, camera, folder)))
         return [(camera, f) for f in (pick_frames(available, n) if frames is None else frames)]
     first = next(iter(cams))
     clip, _, own = first.partition("/")

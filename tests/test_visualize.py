@@ -588,3 +588,17 @@ def test_a_camera_name_for_a_one_camera_folder_says_to_leave_out_camera(dataset,
         err = capsys.readouterr().err
         assert f"no camera {name!r}: found one camera's files at the folder's root (leave out --camera)" in err, err
     assert main(["preview", str(dataset)]) == 0
+
+
+def test_a_lidars_name_given_as_the_camera_says_it_is_a_lidars_folder(tmp_path, capsys):
+    """A run with a camera and a LiDAR writes <camera>/ and <lidar>/ folders: --camera roof
+    was refused as "no camera 'roof': found 'camera'", as if the folder were not there; the
+    message now says it holds a LiDAR's point clouds, which preview does not draw (exit 2)."""
+    write_frame(tmp_path / "camera")
+    io.write_npy(tmp_path / "roof" / "lidar" / "lidar_0000.npy", np.zeros((4, 3), dtype=np.float32))
+    for extra in ([], ["--sheet"]):
+        assert main(["preview", str(tmp_path), "--camera", "roof", *extra]) == 2
+        err = capsys.readouterr().err
+        assert "no camera 'roof' ('roof' is a LiDAR's folder: point clouds, lidar_NNNN.npy, which preview" in err
+        assert "found 'camera'" in err
+    assert main(["preview", str(tmp_path), "--camera", "camera"]) == 0
