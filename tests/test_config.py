@@ -660,6 +660,14 @@ def test_camera_look_at_or_rotation(tmp_path):
             "sphere",
             ["sampler.sphere is a `shell`"],
         ),
+        # BlenderProc's uniformSO3(around_x=False, ...) limited to some axes
+        (
+            '[[randomizers]]\ntype = "pose"\ntargets = "*"\n'
+            'rotation = { distribution = "uniform_rotation", around_x = false }\n',
+            "randomizers[0].rotation.around_x",
+            False,
+            ["around_z alone is `[0, 0, {"],
+        ),
         # Replicator's randomizer names: `materials` is a swap, not our `material` (colours)
         (
             '[[randomizers]]\ntype = "materials"\ntargets = "*"\n',

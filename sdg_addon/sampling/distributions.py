@@ -773,6 +773,13 @@ PEER_SAMPLERS = {
 
 def _one_of(word, choices: list[str], noun: str) -> str:
     if not choices:  # uniform_rotation takes no parameters: not "a known parameter (known: )"
+        if word in ("around_x", "around_y", "around_z"):
+            return (
+                f"no {noun.replace('parameter', 'parameters', 1)}: it takes none; BlenderProc's "
+                "uniformSO3 limited to some axes draws an angle uniform in 0 .. 360 about each: here a `rotation` "
+                'with those components uniform, e.g. around_z alone is `[0, 0, { distribution = "uniform", '
+                "low = 0, high = 360 }]`"
+            )
         return f"no {noun.replace('parameter', 'parameters', 1)}: it takes none"
     if word == "seed" and noun.startswith("parameter"):  # Replicator's distributions take one each
         listed = ", ".join(repr(c) for c in choices)
