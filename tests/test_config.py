@@ -767,6 +767,18 @@ def test_camera_look_at_or_rotation(tmp_path):
             ["always on here"],
         ),
         (
+            '[[randomizers]]\ntype = "scatter"\ntargets = "*"\nmode_on_failure = "last_pose"\n',
+            "randomizers[0].mode_on_failure",
+            "last_pose",
+            ["is hidden for the frame", "neither left intersecting (last_pose)"],
+        ),
+        (
+            '[[randomizers]]\ntype = "scatter"\ntargets = "*"\nobjects_to_check_collisions = ["table"]\n',
+            "randomizers[0].objects_to_check_collisions",
+            ["table"],
+            ["name for what is 'avoid' here"],
+        ),
+        (
             '[[randomizers]]\ntype = "scatter"\ntargets = "*"\nvolume_prims = "box"\n',
             "randomizers[0].volume_prims",
             "box",

@@ -2622,6 +2622,11 @@ PEER_RANDOMIZER_KEYS = {
     "position": ("location", "Replicator's", ""),
     "surface_prims": ("surface", "Replicator's scatter_2d's", ""),
     "no_coll_prims": ("avoid", "Replicator's scatter_2d's", ""),
+    "objects_to_check_collisions": (
+        "avoid",
+        "BlenderProc's sample_poses'",
+        " (the other objects the targets must not intersect; the targets never intersect one another)",
+    ),
     "intensity": ("energy", "Replicator's light", " (in watts, or W/m² for a sun: not Replicator's units)"),
     "max_simulation_time": (
         "max_steps",
@@ -2671,6 +2676,12 @@ PEER_RANDOMIZER_KEYS_NOTED = {
         "min_normal_z",
         "Replicator's check_for_collisions is always on here: targets never intersect one another (nor the "
         "`avoid` objects); one that finds no free place in `max_tries` draws is hidden for the frame",
+    ),
+    "mode_on_failure": (
+        "min_normal_z",
+        "BlenderProc's sample_poses mode_on_failure has no counterpart: a target that finds no free place in "
+        "`max_tries` draws (default 100, BlenderProc's 1000) is hidden for the frame and named in the log, "
+        "neither left intersecting (last_pose) nor put back (initial_pose)",
     ),
     "volume_prims": (
         "min_normal_z",
