@@ -298,6 +298,39 @@ class Lock:
             return sorted(self.folder.glob(".sdg*.lock"))
         return sorted({self.folder / ".sdg.lock", self.path, *self.folder.glob(".sdg.shard*.lock")})
 
+    def held_by_another(self, acquiring: bool = False) -> str | None:
+        """Why this lock cannot be taken now: another run holds one that excludes it ("another
+        run is writing to ..."); None when it can. A lock whose process is gone (this host)
+        does not count: `acquiring` deletes it, a look leaves it as it is and does not count
+        this process's own lock either (a run looks at its folder again once it holds it)."""
+        host = socket.gethostname()
+        for other in self._others():
+            info = self._read(other)
+            if info is None:
+                continue
+            if self.run_holder and other.name == ".sdg.lock" and holder_token(info) == self.run_holder:
+                continue  # the parallel run this process renders for
+            if not acquiring and info.get("host") == host and info.get("pid") == os.getpid():
+                continue  # this process's own
+            side_by_side = self.shard is not None and other.name not in (".sdg.lock", self.path.name)
+            if side_by_side and not self.exclusive and not info.get("exclusive"):
+                continue  # another shard: shards render side by side
+            if info.get("host") == host and not _alive(int(info.get("pid", -1)), info.get("pid_start")):
+                if acquiring:
+                    other.unlink(missing_ok=True)  # stale: its process is gone
+                continue
+            why = ""
+            if side_by_side:  # a shard beside an --overwrite shard
+                why = (
+                    " (--overwrite deletes every run's files in the folder, other shards' too: start anew "
+                    "with one --overwrite, then the other shards without it)"
+                )
+            return (
+                f"another run is writing to {self.folder.as_posix()} ({self.holder_text(info)}; lock "
+                f"{other.name}){why}. Wait for it to end, or, if that process is gone, delete {other.as_posix()}"
+            )
+        return None
+
     def acquire(self) -> None:
         me = {
             "pid": os.getpid(),
@@ -307,28 +340,9 @@ class Lock:
         }
         if self.exclusive:
             me["exclusive"] = True
-        for other in self._others():
-            info = self._read(other)
-            if info is None:
-                continue
-            if self.run_holder and other.name == ".sdg.lock" and holder_token(info) == self.run_holder:
-                continue  # the parallel run this process renders for
-            side_by_side = self.shard is not None and other.name not in (".sdg.lock", self.path.name)
-            if side_by_side and not self.exclusive and not info.get("exclusive"):
-                continue  # another shard: shards render side by side
-            if info.get("host") == me["host"] and not _alive(int(info.get("pid", -1)), info.get("pid_start")):
-                other.unlink(missing_ok=True)  # stale: its process is gone
-                continue
-            why = ""
-            if side_by_side:  # a shard beside an --overwrite shard
-                why = (
-                    " (--overwrite deletes every run's files in the folder, other shards' too: start anew "
-                    "with one --overwrite, then the other shards without it)"
-                )
-            raise OutputError(
-                f"another run is writing to {self.folder.as_posix()} ({self.holder_text(info)}; lock "
-                f"{other.name}){why}. Wait for it to end, or, if that process is gone, delete {other.as_posix()}"
-            )
+        busy = self.held_by_another(acquiring=True)
+        if busy is not None:
+            raise OutputError(busy)
         try:
             fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         except FileExistsError:

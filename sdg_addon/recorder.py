@@ -366,6 +366,12 @@ class Recorder:
         if self.options.overwrite:
             return {}
         if set(done) & set(self.my_frames()) and not self.options.resume:
+            # A run writing there now (its frames are those found): that is what to say, not
+            # to pass --resume, which its lock refuses as well.
+            opts = self.options
+            busy = output.Lock(out, opts.lock_slot or opts.shard, opts.run_holder).held_by_another()
+            if busy is not None:
+                raise RecorderError(busy)
             # Frames of other shards are no conflict: shards share one output folder.
             raise RecorderError(
                 f"{out.as_posix()} already holds {len(set(done) & set(self.my_frames()))} finished frame(s) "

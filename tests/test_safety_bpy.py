@@ -133,6 +133,35 @@ def test_a_live_lock_refuses_and_a_stale_one_is_taken_over(tmp_path, capsys):
     assert sorted(frames) == [0, 1]  # each frame once: no interleaving of two runs
 
 
+def test_a_second_run_without_resume_is_told_another_run_is_writing(tmp_path, capsys):
+    """A second run started without --resume while the first one writes (two terminals,
+    one parameter file) was told 'OUT already holds 1 finished frame(s) of this run: pass
+    --resume to continue that run or --overwrite to start anew', the frames the first run
+    was writing; following it met the lock. It is now told what its lock says, 'another run
+    is writing to OUT (pid N ...)', exit 2, nothing written; the first run's stale lock
+    still gives way to the usual answer."""
+    import socket
+
+    p, out = param(tmp_path), tmp_path / "out"
+    assert render(p, out, "--frames", "0:1") == 0
+    lock = out / ".sdg.lock"
+    helper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        lock.write_text(json.dumps({"pid": helper.pid, "host": socket.gethostname(), "started": "now"}))
+        before = snapshot(out)
+        capsys.readouterr()
+        assert render(p, out) == 2
+        err = capsys.readouterr().err
+        assert f"another run is writing to {out.as_posix()} (pid {helper.pid}" in err and "--resume" not in err, err
+        assert snapshot(out) == before
+    finally:
+        helper.kill()
+        helper.wait()
+    assert render(p, out) == 2
+    assert "already holds 1 finished frame(s) of this run: pass --resume" in capsys.readouterr().err
+    assert lock.exists()  # looked at, not removed, by a run that does not take it
+
+
 def test_a_shard_that_overwrites_waits_for_the_other_shards(tmp_path, capsys):
     """`--shard 1/2 --overwrite` while shard 0/2 renders into the folder: exit 2, nothing
     deleted (before: shard 0's frames so far and its frame log were deleted under it)."""
