@@ -531,7 +531,7 @@ def _draw_boxes(image, rows, m, kind, source_size, labels, occlusion, line_width
     for box, color, x0, y0, y1 in sorted(placed, key=lambda p: (p[0].x_max - p[0].x_min) * (p[0].y_max - p[0].y_min)):
         text = box.label
         if occlusion and box.occlusion >= OCCLUSION_SHOWN:
-            text += f" ({round(100 * box.occlusion)}% hidden)"
+            text += f" ({hidden_percent(box.occlusion)}% hidden)"
         tag_w, tag_h = _tag_size(text, font)
         x = max(0, min(x0, tw - tag_w))
         # above the box, else below it, else inside its top edge: the first free spot
@@ -542,6 +542,13 @@ def _draw_boxes(image, rows, m, kind, source_size, labels, occlusion, line_width
         rect = (free or rects)[0]
         taken.append(rect)
         _tag(draw, rect[:2], text, font, color)
+
+
+def hidden_percent(occlusion: float) -> int:
+    """The occluded share in whole percent, as a tag says it: a box's object is seen, so
+    never 100 (0.996 is 99, not rounded up to all of it)."""
+    percent = round(100 * occlusion)
+    return min(percent, 99) if occlusion < 1 else percent
 
 
 def _overlaps(a, b) -> bool:

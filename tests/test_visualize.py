@@ -602,3 +602,14 @@ def test_a_lidars_name_given_as_the_camera_says_it_is_a_lidars_folder(tmp_path, 
         assert "no camera 'roof' ('roof' is a LiDAR's folder: point clouds, lidar_NNNN.npy, which preview" in err
         assert "found 'camera'" in err
     assert main(["preview", str(tmp_path), "--camera", "camera"]) == 0
+
+
+def test_a_seen_objects_tag_never_says_it_is_100_percent_hidden(dataset, monkeypatch):
+    """A tight box's object has visible pixels, but an occlusionRatio of 0.996 (4 pixels of
+    1000 seen) was tagged 'mug (100% hidden)'; the share is now at most 99 % below 1."""
+    io.write_npy(dataset / "bounding_box_2d_tight_0000.npy", np.array([(SEMANTIC_ID, *BOX, 0.996)], dtype=BBOX_DTYPE))
+    said = []
+    monkeypatch.setattr(viz, "_tag", lambda draw, xy, text, *a, **k: said.append(text))
+    viz.overlay(viz.frame_files(dataset, 0)[0])
+    assert said == ["mug (99% hidden)"]
+    assert [viz.hidden_percent(r) for r in (0.05, 0.294, 0.985, 0.995, 0.996, 1.0)] == [5, 29, 98, 99, 99, 100]
