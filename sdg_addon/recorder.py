@@ -1028,10 +1028,13 @@ class Recorder:
             FieldError(*p) for p in unmatched_case_targets(self.config.cases, self.config.randomizers, targets)
         ]
         problems += [FieldError(*p) for p in moved_static_objects(self.config.randomizers, targets, built.entities)]
-        if self.config.sequence.clip_length > 1 or self.config.sequence.rigid_body:
-            from .scene.randomize import keyed_clip_targets
+        from .scene.randomize import keyed_clip_targets
 
-            problems += [FieldError(*p) for p in keyed_clip_targets(self.config.randomizers, targets, built.entities)]
+        in_clips = self.config.sequence.clip_length > 1 or self.config.sequence.rigid_body
+        problems += [
+            FieldError(*p)
+            for p in keyed_clip_targets(self.config.randomizers, targets, built.entities, built.cameras, in_clips)
+        ]
         scene_labels: dict[str, set[str]] = {}
         for entity in built.entities.values():
             for kind, values in entity.labels.items():

@@ -442,3 +442,57 @@ def test_placing_a_keyed_object_in_a_clip_is_refused(tmp_path, capsys):
         info = json.loads((folder / f"object_pose_info_{i:04d}.json").read_text())
         poses = dict(zip(info["primPaths"], np.load(folder / f"object_pose_objectToWorld_{i:04d}.npy")))
         assert np.allclose(poses["/growing"][:3, 3], [1, 0, 1], atol=1e-6), (i, poses["/growing"])
+
+
+def test_a_trajectory_on_a_keyed_object_or_camera_is_refused(tmp_path, capsys):
+    """A .blend's box keyed to move 0.1 m a frame along x, and its camera keyed too: a
+    `trajectory` on the box (a `camera_trajectory` on the camera) keyed its motion into the
+    object's own animation and then cleared it, so the box moved only along the
+    trajectory's y, its own x motion gone (x 0 in every frame of both clips) and the log
+    silent. Refused (exit 2, naming the object), in clips and in stills (whose motion is
+    keyed around the frame too); an unkeyed box takes its trajectory as before."""
+    import math
+
+    bpy.ops.wm.read_homefile(use_empty=True)
+    scene = bpy.context.scene
+    scene.frame_start, scene.frame_end = 1, 50
+    for name in ("moving", "still"):
+        bpy.ops.mesh.primitive_cube_add(size=0.2, location=(0, 0, 0.5))
+        box = bpy.context.object
+        box.name, box["semantics"] = name, {"class": ["box"]}
+    moving = bpy.data.objects["moving"]
+    moving.keyframe_insert("location", frame=1)
+    moving.location = (2.3, 0, 0.5)
+    moving.keyframe_insert("location", frame=24)
+    cam = bpy.data.objects.new("CamA", bpy.data.cameras.new("CamA"))
+    scene.collection.objects.link(cam)
+    cam.location, cam.rotation_euler = (0, -4, 3), (math.radians(55), 0, 0)
+    cam.keyframe_insert("location", frame=1)
+    cam.location = (0, -3, 3)
+    cam.keyframe_insert("location", frame=24)
+    scene.frame_set(1)
+    blend = tmp_path / "keyed.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(blend), copy=True)
+    bpy.ops.wm.read_homefile(use_empty=True)
+
+    def param(name, clip_length, entry):
+        text = (
+            f'[run]\nframes = {clip_length}\n[render]\nresolution = [32, 24]\nsamples = 1\ndevice = "cpu"\n'
+            f"[sequence]\nclip_length = {clip_length}\n"
+            f'[scene]\nblend = "{blend.as_posix()}"\ncameras = ["CamA"]\n[[randomizers]]\n{entry}\n'
+            "[annotators]\nobject_pose = {}\n"
+        )
+        return write_param(tmp_path, text, f"{name}.toml")
+
+    for kind, clip_length, entry, target in (
+        ("box", 3, 'type = "trajectory"\ntargets = "moving"\nvelocity = [0, 2.4, 0]', "moving"),
+        ("box_still", 1, 'type = "trajectory"\ntargets = "moving"\nvelocity = [0, 2.4, 0]', "moving"),
+        ("cam", 3, 'type = "camera_trajectory"\ntargets = "CamA"\nvelocity = [0, 2.4, 0]', "CamA"),
+    ):
+        assert render(param(kind, clip_length, entry), tmp_path / f"{kind}_out") == 2
+        err = capsys.readouterr().err
+        assert f'{kind}.toml: randomizers[0].targets: got ["{target}"]' in err, err
+        assert f"'{target}' is animated, and the " in err and "would replace its own animation" in err, err
+        assert not (tmp_path / f"{kind}_out").exists()
+    entry = 'type = "trajectory"\ntargets = "still"\nvelocity = [0, 2.4, 0]'
+    assert render(param("unkeyed", 3, entry), tmp_path / "unkeyed") == 0

@@ -231,6 +231,8 @@ TRANSFORM_PATHS = (
 )
 # Entries that set a clip's objects where they start; `pose` only with a location or rotation.
 CLIP_PLACERS = ("pose", "scatter", "camera_relative", "physics_settle")
+# Entries whose motion is keyed on their targets (scene.motion).
+MOVERS = ("trajectory", "camera_trajectory")
 
 
 def _action_paths(action) -> set[str]:
@@ -255,14 +257,36 @@ def transform_animated(obj) -> bool:
     return bool(ad.nla_tracks) or any(p.split("[")[0] in TRANSFORM_PATHS for p in paths)
 
 
-def keyed_clip_targets(specs, targets: list[list[str]], entities) -> list[tuple[str, list[str], str]]:
+def keyed_clip_targets(
+    specs, targets: list[list[str]], entities, cameras=None, placers: bool = True
+) -> list[tuple[str, list[str], str]]:
     """(field, objects, expected) for each entry that places objects whose own location or
-    rotation is keyed, in a sequence: each frame of a clip shows the scene frame's
-    animation, so the keys put them back (was: a `pose` location of [1, 0, 1] on a keyed
-    box of a .blend did not show in any frame of the clip, its log saying it did)."""
+    rotation is keyed, in a sequence (`placers`): each frame of a clip shows the scene
+    frame's animation, so the keys put them back (was: a `pose` location of [1, 0, 1] on a
+    keyed box of a .blend did not show in any frame of the clip, its log saying it did).
+    And for each `trajectory` / `camera_trajectory` moving such an object or camera (stills
+    too: their motion is keyed around the frame): its keys went into the object's own
+    animation, which was then cleared, so the object stood still but for the trajectory,
+    its own animation gone for the rest of the run."""
+    cameras = cameras or {}
     out = []
     for i, (spec, names) in enumerate(zip(specs, targets)):
-        if spec.name not in CLIP_PLACERS:
+        if spec.name in MOVERS:
+            keyed = [n for n in names if (n in entities and transform_animated(entities[n].root))]
+            keyed += [n for n in names if n not in entities and n in cameras and transform_animated(cameras[n])]
+            if keyed:
+                out.append(
+                    (
+                        f"randomizers[{i}].targets",
+                        keyed,
+                        f"objects and cameras whose location and rotation are not keyed: {keyed[0]!r} is "
+                        f"animated, and the {spec.name} entry's motion is keyed in its place, which would "
+                        "replace its own animation (it moved only as the trajectory says); leave it out of "
+                        "targets, or remove its location and rotation keys in the .blend",
+                    )
+                )
+            continue
+        if not placers or spec.name not in CLIP_PLACERS:
             continue
         if spec.name == "pose" and not any(k in spec.params for k in ("location", "rotation")):
             continue
