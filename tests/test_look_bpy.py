@@ -340,12 +340,17 @@ def test_material_swap_to_a_missing_material_names_the_known_ones(tmp_path):
             "randomizers[0].camera",
             'got "camera"; expected a known camera of the scene',
         ),
+        (  # Replicator's rep.randomizer.materials(materials=[...]): validate said OK
+            'type = "material_swap"\ntargets = "box"\nmaterial = { distribution = "choice", values = ["sdg_ball", "Gold"] }',
+            "randomizers[0].material",
+            "got \"Gold\"; expected the name of a material of the scene (its materials: ['sdg_ball', 'sdg_box'",
+        ),
     ],
 )
 def test_a_name_the_scene_lacks_is_refused_before_anything_is_written(tmp_path, capsys, entry, field, words):
-    """A focus target or a camera_relative camera the scene lacks: exit 2 naming the field,
-    nothing written (was an error at frame 0 after the audit folder was written, and a
-    KeyError traceback for the camera)."""
+    """A focus target, a camera_relative camera or a material_swap material the scene lacks:
+    exit 2 naming the field, nothing written (was an error at frame 0 after the audit folder
+    was written, and a KeyError traceback for the camera)."""
     text = header((64, 48), samples=1, frames=1) + camera((0.0, -1.5, 0.8), (0.0, 0.0, 0.1))
     text += asset("ball", "sphere", 0.3, label="ball") + asset("box", "cube", 0.3, label="box")
     param = write_param(tmp_path, text + "[[randomizers]]\n" + entry + "\n")

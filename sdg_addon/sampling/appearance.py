@@ -336,7 +336,7 @@ class MaterialSwap(RandomizerSpec):
     PARAMS = {
         "material": (
             STRING,
-            'material name; usually `{ distribution = "choice", values = ["Wood", "Steel", "Rubber"] }`. A name the scene lacks stops the run with the list of its materials',
+            'material name; usually `{ distribution = "choice", values = ["Wood", "Steel", "Rubber"] }`. A name the scene lacks is refused when the scene is built (validate and render, exit 2, nothing written), with the list of its materials',
         )
     }
     OPTIONS = {
@@ -361,9 +361,13 @@ class MaterialSwap(RandomizerSpec):
 
     def bind(self, facts):
         pattern = self.options["materials"]
-        if not pattern:
-            return None
         names = facts.get("materials", [])
+        if not pattern:  # the names given: each one the scene has, before anything is written
+            d = self.params.get("material")
+            missing = [v for v in (listed_values(d) if d is not None else []) if v not in names]
+            if missing:
+                return "material", missing[0], f"the name of a material of the scene (its materials: {names})"
+            return None
         self.pool = sorted(n for n in names if fnmatch.fnmatchcase(n, pattern))
         if not self.pool:
             return "materials", pattern, f"a glob matching a material of the scene (its materials: {names})"
