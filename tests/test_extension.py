@@ -2744,3 +2744,21 @@ def test_existing_frames_overwrite_says_it_deletes_the_earlier_runs_files(addon,
     ):
         text = prop.enum_items["OVERWRITE"].description
         assert text.startswith("Delete the files the earlier runs wrote") and "nothing else" in text, text
+
+
+def test_a_distribution_parameters_tooltip_is_what_the_distribution_says_of_it(addon, scene):
+    """Every distribution parameter field had the tooltip '<name>: a number, a list like
+    [0, 0, 1], true/false': untrue for choice's values and weights, shell's center, per_axis'
+    axes, mixture's components (lists or tables, never a number). Each now gives the doc of
+    the distributions that take it (the parameter file's), and a constant's value field says
+    how it is typed, a word included."""
+    from sdg_addon.sampling.distributions import DISTRIBUTIONS
+
+    bpy = addon.bpy
+    bpy.ops.sdg.randomizer_add(type="pose")
+    fields = scene.sdg.randomizers[0].params["location"].bl_rna.properties
+    for name, cls in DISTRIBUTIONS.items():
+        for param, (_required, doc) in cls.PARAMS.items():
+            text = fields[param].description
+            assert doc.replace("`", "") in text and "true/false" not in text, (name, param, text)
+    assert "or a word" in fields["value"].description

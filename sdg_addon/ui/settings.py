@@ -178,6 +178,27 @@ def _group(name: str, annotations: dict):
     return type(name, (bpy.types.PropertyGroup,), {"__annotations__": annotations})
 
 
+VALUE_DOC = (
+    "The constant, typed as in the parameter file: a number, a list like [0, 0, 1], true/false, "
+    "or a word (a light type, a material name)"
+)
+
+
+def _param_doc(name: str) -> str:
+    """A distribution parameter's tooltip: what each distribution taking it says of it (one
+    field serves every distribution that has a parameter of that name)."""
+    if name == "value":
+        return VALUE_DOC
+    said: dict[str, list[str]] = {}
+    for dist, cls in DISTRIBUTIONS.items():
+        if name in cls.PARAMS:
+            required, doc = cls.PARAMS[name]
+            said.setdefault(doc.replace("`", "") + ("" if required else " (optional)"), []).append(dist)
+    if len(said) == 1:
+        return next(iter(said))
+    return "; ".join(f"{', '.join(dists)}: {doc}" for doc, dists in said.items())
+
+
 def _param_names() -> list[str]:
     """Every parameter any distribution takes, plus `value` for a constant."""
     names = ["value"]
@@ -384,12 +405,7 @@ def make_classes() -> tuple:
             "doc": StringProperty(),
             "use": BoolProperty(name="Use", default=False, description="Randomize this parameter"),
             "distribution": EnumProperty(name="Distribution", items=distribution_items),
-            **{
-                p: StringProperty(
-                    name=p.replace("_", " ").title(), description=f"{p}: a number, a list like [0, 0, 1], true/false"
-                )
-                for p in _param_names()
-            },
+            **{p: StringProperty(name=p.replace("_", " ").title(), description=_param_doc(p)) for p in _param_names()},
         },
     )
     option = _group(
