@@ -570,9 +570,10 @@ def trend_of(records: list[dict], windows: int = 4) -> list[dict]:
 
 
 def trend_main(folder: Path, json_path: Path | None = None) -> int:
-    records = []
-    for log in sorted((folder / "audit").glob("frames*.jsonl")):
-        records += [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+    from sdg_addon.audit import finished_frames
+
+    # every process's log; a torn last line (a run killed mid-write) is no frame, as --resume reads it
+    records = list(finished_frames(folder / "audit").values()) if (folder / "audit").is_dir() else []
     if not records:
         print(f"error: {folder} has no audit/frames*.jsonl", file=sys.stderr)
         return 2

@@ -290,6 +290,21 @@ def test_trend_writes_json_too(tmp_path, capsys):
     assert json.loads((tmp_path / "t.json").read_text()) == printed and printed["frames"] == 4
 
 
+def test_trend_of_a_run_killed_mid_write_reads_its_finished_frames(tmp_path, capsys):
+    """A run killed while it logged a frame leaves a torn last line in its frame log (which
+    --resume and the report take for an unfinished frame): --trend stopped on it with a
+    JSONDecodeError traceback. It now reads the finished frames as they do."""
+    import headless.bench as bench
+
+    (tmp_path / "run" / "audit").mkdir(parents=True)
+    lines = [{"frame": f, "rss_mb": 10.0 + f, "worker_rss_mb": 5.0, "seconds": {"render": 0.1}} for f in range(4)]
+    log = "".join(json.dumps(r) + "\n" for r in lines) + '{"frame": 4, "rss_mb": 1'
+    (tmp_path / "run" / "audit" / "frames.jsonl").write_text(log)
+    assert bench.main(["--trend", str(tmp_path / "run")]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["frames"] == 4 and printed["windows"][-1]["frames"] == [3, 3]
+
+
 def test_procs_auto_without_gpus_exits_2(monkeypatch, capsys):
     """A bad --procs is a bad option as the others: exit 2 with the usage (it was exit 1)."""
     import headless.bench as bench
