@@ -22,6 +22,7 @@
 from __future__ import annotations
 
 import atexit
+import fnmatch
 import json
 import os
 import re
@@ -730,6 +731,13 @@ def _to_remove(folder: Path, written: list[str], inputs) -> list[Path]:
     return paths
 
 
+def _resume_trusts(rel: str) -> int:
+    """0 for a frame log (audit/frames*.jsonl), 1 for a manifest, 2 for any other file."""
+    if fnmatch.fnmatchcase(rel, f"{AUDIT_DIR}/frames*.jsonl"):
+        return 0
+    return 1 if fnmatch.fnmatchcase(rel, f"{AUDIT_DIR}/manifest*.json") else 2
+
+
 def remove_written(folder: Path, inputs=()) -> int:
     """`--overwrite`: delete the files the tool recorded (and temp files beside them), then
     folders left empty by that; never anything else, and nothing at all when one of them is
@@ -745,6 +753,10 @@ def remove_written(folder: Path, inputs=()) -> int:
     parents: set[Path] = set()
     written = written_files(folder)
     paths = _to_remove(folder, written, inputs)
+    # What --resume trusts goes first (the frame logs, then the manifests): killed while
+    # deleting, the folder never holds frames the log calls finished whose files are gone
+    # (a camera's folder Left/ sorts before audit/: --resume then said "complete").
+    paths.sort(key=lambda p: _resume_trusts(p.relative_to(folder).as_posix()))
     remove_stale_temporaries(folder, set(written))  # beside recorded files: their folders follow
     for path in paths:
         if path.is_symlink() or path.is_file():

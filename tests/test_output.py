@@ -154,6 +154,27 @@ def run_of(folder: Path, files: list[str]) -> None:
         f.close()
 
 
+def test_overwrite_deletes_what_resume_trusts_first(tmp_path, monkeypatch):
+    """--overwrite killed while it deleted (SIGKILL, a crash) in a two-camera dataset: the
+    cameras' folders (Left/, Right/) sort before audit/, so their files went first and the
+    frame log and manifest stayed; --resume then said 'complete: all 6 frame(s) are
+    finished', files missing. The frame logs go first now, then the manifests."""
+    out = tmp_path / "out"
+    files = ["Left/rgb_0000.png", "0cam/rgb_0000.png", "audit/frames.jsonl", "audit/frames.shard000of002.jsonl"]
+    run_of(out, [*files, "audit/manifest.json", "rgb_0000.png"])
+    order = []
+    real_unlink = Path.unlink
+
+    def unlink(self, *args, **kwargs):
+        order.append(self.relative_to(out).as_posix())
+        return real_unlink(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "unlink", unlink)
+    remove_written(out)
+    assert sorted(order[:2]) == ["audit/frames.jsonl", "audit/frames.shard000of002.jsonl"], order
+    assert order[2] == "audit/manifest.json", order
+
+
 def test_overwrite_removes_only_what_the_tool_recorded(tmp_path):
     out = tmp_path / "out"
     run_of(out, ["rgb_0000.png", "cam/rgb_0000.png", "yolo/images/train/000000.png", "audit/resolved.json"])
