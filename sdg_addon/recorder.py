@@ -963,6 +963,11 @@ class Recorder:
             problem = spec.bind(facts)
             if problem:
                 problems.append(FieldError(join(f"randomizers[{i}]", problem[0]), *problem[1:]))
+        for i, case in enumerate(self.config.cases):  # a case's material_swap name, as the entry's
+            for j, e in enumerate(case.set):
+                if e.get("type") == "material_swap" and "material" in e and e["material"] not in facts["materials"]:
+                    expected = f"the name of a material of the scene (its materials: {facts['materials']})"
+                    problems.append(FieldError(f"cases[{i}].set[{j}].material", e["material"], expected))
         if problems:
             raise self.config.named(problems)
 

@@ -345,6 +345,12 @@ def test_material_swap_to_a_missing_material_names_the_known_ones(tmp_path):
             "randomizers[0].material",
             "got \"Gold\"; expected the name of a material of the scene (its materials: ['sdg_ball', 'sdg_box'",
         ),
+        (  # a corner case's material: validate said OK, render stopped at that case's frame
+            'type = "material_swap"\ntargets = "box"\nmaterial = "sdg_ball"\n[[cases]]\nname = "gold"\n'
+            'set = [{ type = "material_swap", target = "box", material = "Gold" }]',
+            "cases[0].set[0].material",
+            'got "Gold"; expected the name of a material of the scene',
+        ),
     ],
 )
 def test_a_name_the_scene_lacks_is_refused_before_anything_is_written(tmp_path, capsys, entry, field, words):
