@@ -305,6 +305,23 @@ def test_trend_of_a_run_killed_mid_write_reads_its_finished_frames(tmp_path, cap
     assert printed["frames"] == 4 and printed["windows"][-1]["frames"] == [3, 3]
 
 
+def test_trend_of_a_run_is_in_the_windows_the_docs_say(tmp_path, capsys):
+    """docs/benchmarks.md gave --trend OUTDIR the benchmark's four windows; it has ten (one
+    a frame for a shorter log), which the page now says."""
+    import headless.bench as bench
+
+    (tmp_path / "run" / "audit").mkdir(parents=True)
+    for n, windows in ((40, 10), (6, 6)):
+        lines = [{"frame": f, "rss_mb": 10.0, "worker_rss_mb": 5.0, "seconds": {"render": 0.1}} for f in range(n)]
+        (tmp_path / "run" / "audit" / "frames.jsonl").write_text("".join(json.dumps(r) + "\n" for r in lines))
+        assert bench.main(["--trend", str(tmp_path / "run")]) == 0
+        assert len(json.loads(capsys.readouterr().out)["windows"]) == windows
+    from pathlib import Path
+
+    page = " ".join((Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md").read_text().split())
+    assert "--trend OUTDIR`: the same figures of a run's frame log, in up to ten windows, one a frame" in page
+
+
 def test_procs_auto_without_gpus_exits_2(monkeypatch, capsys):
     """A bad --procs is a bad option as the others: exit 2 with the usage (it was exit 1)."""
     import headless.bench as bench
