@@ -629,6 +629,27 @@ def test_masks_and_depth_see_through_a_world_volume(clean_bpy):
     assert bpy.context.scene.world == world and world.node_tree.links  # the scene's world unchanged
 
 
+def test_a_volume_material_under_a_material_override_is_a_surface_in_the_ids(clean_bpy):
+    """Under a view layer's Material Override (clay) a smoke cube renders as a clay cube,
+    hiding the box behind it in the image; it was still taken for a volume and hidden where
+    ids are rendered, so the box owned those pixels. With the override it is a surface."""
+    add("box", mesh("cube", "box", 1.5), location=(0.3, 2.0, 0.0), labels={"class": "box"})
+    smoke = add("smoke", mesh("cube", "smoke", 1.5), location=(-0.2, 0.0, 0.0), labels={"class": "smoke"})
+    mat = bpy.data.materials.new("smoke")
+    enable_nodes(mat)
+    nodes = mat.node_tree.nodes
+    for node in list(nodes):
+        if node.type != "OUTPUT_MATERIAL":
+            nodes.remove(node)
+    volume = nodes.new("ShaderNodeVolumePrincipled")
+    mat.node_tree.links.new(volume.outputs[0], next(n for n in nodes if n.type == "OUTPUT_MATERIAL").inputs["Volume"])
+    smoke.data.materials.append(mat)
+    bpy.context.scene.view_layers[0].material_override = bpy.data.materials.new("clay")
+    frame, entities = capture(camera(location=(0.0, -7.0, 0.0), rotation=(1.5708, 0.0, 0.0)))
+    iid = entities["smoke"].instance_id
+    np.testing.assert_array_equal(frame.passes["instance"] == iid, full_silhouette(frame, iid))
+
+
 def test_masks_and_depth_see_through_a_volume_object(clean_bpy):
     """A cube whose material has only a Volume output (smoke) in front of a box: the box's
     pixels behind it were lost at random to BACKGROUND (the sample stopped in the smoke).

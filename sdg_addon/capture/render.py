@@ -290,13 +290,20 @@ def volume_objects(scene) -> list:
     """Rendered objects that are volumes only: Volume objects, and objects every material of
     which has a Volume output and no Surface (smoke, fog boxes). A camera ray's sample may
     stop in them before the surface behind: they are left out of the data layer. Not fluid
-    domains (smoke simulations): they stay as they render."""
+    domains (smoke simulations): they stay as they render. Under the view layer's Material
+    Override (a clay render) every mesh renders with that material: none is a volume unless
+    it is one."""
 
     def is_volume(mat) -> bool:
         nodes = mat.node_tree.nodes if uses_nodes(mat) else ()
         outputs = [n for n in nodes if n.type == "OUTPUT_MATERIAL" and n.is_active_output]
         return any(n.inputs["Volume"].is_linked and not n.inputs["Surface"].is_linked for n in outputs)
 
+    override = render_view_layer(scene).material_override
+    if override is not None:
+        if not is_volume(override):
+            return [o for o in scene.objects if o.type == "VOLUME" and not o.hide_render]
+        return [o for o in scene.objects if o.type in ("MESH", "VOLUME") and not o.hide_render]
     volume_only = {m.name_full for m in bpy.data.materials if is_volume(m)}
     if not volume_only and not len(bpy.data.volumes):  # the usual case: no object to look at
         return []
