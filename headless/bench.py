@@ -47,7 +47,7 @@ import threading
 import time
 from pathlib import Path
 
-from headless.cli import WORKER_MODES, report_problems
+from headless.cli import WORKER_MODES, report_problems, say
 from sdg_addon.config.paths import map_file_paths
 from sdg_addon.sampling.randomizers import absolute_path
 
@@ -598,11 +598,12 @@ def _r(x, digits: int = 4):
 
 
 def print_figures(figures: dict, json_path: Path | None) -> int:
-    """Print the figures as JSON, also into json_path when given; exit status 0."""
+    """Print the figures as JSON, also into json_path when given; exit status 0 (also where
+    stdout's reader has gone: `--trend DIR | head`)."""
     text = json.dumps(figures, indent=1)
-    print(text)
     if json_path:
         json_path.write_text(text)
+    say(text)
     return 0
 
 

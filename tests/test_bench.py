@@ -322,6 +322,26 @@ def test_trend_of_a_run_is_in_the_windows_the_docs_say(tmp_path, capsys):
     assert "--trend OUTDIR`: the same figures of a run's frame log, in up to ten windows, one a frame" in page
 
 
+def test_trend_into_a_closed_pipe_ends_with_its_exit_code(tmp_path, monkeypatch):
+    """`bench --trend DIR | head -3`: the figures, printed once the work was done, ended in a
+    BrokenPipeError traceback (the three benchmarks print them the same way); now exit 0, and
+    --json still gets them."""
+    import os
+
+    import headless.bench as bench
+
+    (tmp_path / "run" / "audit").mkdir(parents=True)
+    lines = [{"frame": f, "rss_mb": 10.0, "worker_rss_mb": 5.0, "seconds": {"render": 0.1}} for f in range(4)]
+    (tmp_path / "run" / "audit" / "frames.jsonl").write_text("".join(json.dumps(r) + "\n" for r in lines))
+    read, write = os.pipe()
+    os.close(read)
+    stdout = os.fdopen(write, "w")
+    monkeypatch.setattr("sys.stdout", stdout)
+    assert bench.main(["--trend", str(tmp_path / "run"), "--json", str(tmp_path / "t.json")]) == 0
+    stdout.flush()
+    assert json.loads((tmp_path / "t.json").read_text())["frames"] == 4
+
+
 def test_procs_auto_without_gpus_exits_2(monkeypatch, capsys):
     """A bad --procs is a bad option as the others: exit 2 with the usage (it was exit 1)."""
     import headless.bench as bench
