@@ -444,7 +444,7 @@ def test_placing_a_keyed_object_in_a_clip_is_refused(tmp_path, capsys):
         assert np.allclose(poses["/growing"][:3, 3], [1, 0, 1], atol=1e-6), (i, poses["/growing"])
 
 
-def test_a_trajectory_on_a_keyed_object_or_camera_is_refused(tmp_path, capsys):
+def test_moving_or_placing_a_keyed_object_or_camera_is_refused(tmp_path, capsys):
     """A .blend's box keyed to move 0.1 m a frame along x, and its camera keyed too: a
     `trajectory` on the box (a `camera_trajectory` on the camera) keyed its motion into the
     object's own animation and then cleared it, so the box moved only along the
@@ -496,3 +496,15 @@ def test_a_trajectory_on_a_keyed_object_or_camera_is_refused(tmp_path, capsys):
         assert not (tmp_path / f"{kind}_out").exists()
     entry = 'type = "trajectory"\ntargets = "still"\nvelocity = [0, 2.4, 0]'
     assert render(param("unkeyed", 3, entry), tmp_path / "unkeyed") == 0
+    # A keyed camera placed or aimed by a camera / camera_look_at entry stood where its keys
+    # put it, in clips and stills alike (log: [3, -6, 2]; camera_params: [0, -4, 3]).
+    place = 'type = "camera"\ntargets = "CamA"\nlocation = [3, -6, 2]\nlook_at = [0, 0, 0]'
+    aim = 'type = "camera_look_at"\ntargets = "CamA"\nlook_at = "still"\ndistance = 3'
+    for kind, clip_length, entry in (("place", 3, place), ("place_still", 1, place), ("aim_still", 1, aim)):
+        assert render(param(kind, clip_length, entry), tmp_path / f"{kind}_out") == 2
+        err = capsys.readouterr().err
+        assert f'{kind}.toml: randomizers[0].targets: got ["CamA"]' in err, err
+        assert "'CamA' is animated, and its keys put it back when the frame renders" in err, err
+        assert not (tmp_path / f"{kind}_out").exists()
+    lens = 'type = "camera"\ntargets = "CamA"\nfocal_length = 50'
+    assert render(param("lens", 1, lens), tmp_path / "lens") == 0

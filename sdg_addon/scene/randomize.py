@@ -231,6 +231,8 @@ TRANSFORM_PATHS = (
 )
 # Entries that set a clip's objects where they start; `pose` only with a location or rotation.
 CLIP_PLACERS = ("pose", "scatter", "camera_relative", "physics_settle")
+# Entries that place or aim a clip's cameras where they start (`camera`: but for a lens alone).
+CAMERA_PLACERS = ("camera", "camera_look_at")
 # Entries whose motion is keyed on their targets (scene.motion).
 MOVERS = ("trajectory", "camera_trajectory")
 
@@ -264,7 +266,9 @@ def keyed_clip_targets(
     rotation is keyed, in a sequence (`placers`): each frame of a clip shows the scene
     frame's animation, so the keys put them back (was: a `pose` location of [1, 0, 1] on a
     keyed box of a .blend did not show in any frame of the clip, its log saying it did).
-    And for each `trajectory` / `camera_trajectory` moving such an object or camera (stills
+    A keyed camera that a `camera` or `camera_look_at` entry places, in clips and stills:
+    its keys put it back when the frame renders (a `camera` location [3, -6, 2] left the
+    camera at its keyed [1, -6, 1], its log saying [3, -6, 2]). And for each `trajectory` / `camera_trajectory` moving such an object or camera (stills
     too: their motion is keyed around the frame): its keys went into the object's own
     animation, which was then cleared, so the object stood still but for the trajectory,
     its own animation gone for the rest of the run."""
@@ -283,6 +287,22 @@ def keyed_clip_targets(
                         f"animated, and the {spec.name} entry's motion is keyed in its place, which would "
                         "replace its own animation (it moved only as the trajectory says); leave it out of "
                         "targets, or remove its location and rotation keys in the .blend",
+                    )
+                )
+            continue
+        if spec.name in CAMERA_PLACERS:
+            if spec.name == "camera" and set(spec.params) <= {"focal_length"}:
+                continue  # a lens alone places nothing
+            keyed = [n for n in names if n in cameras and transform_animated(cameras[n])]
+            if keyed:
+                out.append(
+                    (
+                        f"randomizers[{i}].targets",
+                        keyed,
+                        f"cameras whose location and rotation are not keyed: {keyed[0]!r} is animated, and "
+                        f"its keys put it back when the frame renders, in clips and stills (the {spec.name} "
+                        "entry would show in no frame); leave it out of targets, or remove its location and "
+                        "rotation keys in the .blend",
                     )
                 )
             continue
