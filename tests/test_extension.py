@@ -2762,3 +2762,23 @@ def test_a_distribution_parameters_tooltip_is_what_the_distribution_says_of_it(a
             text = fields[param].description
             assert doc.replace("`", "") in text and "true/false" not in text, (name, param, text)
     assert "or a word" in fields["value"].description
+
+
+def test_quit_new_and_open_keys_are_kept_from_blender_while_recording(addon, scene, tmp_path):
+    """Ctrl+Q, Ctrl+N and Ctrl+O passed to Blender mid-run, which asks "Save changes?" of
+    the file the recording made changed: a Save there wrote the randomized scene into the
+    user's file and Blender quit or loaded another file, with no word. They are kept from
+    Blender as Ctrl+S is, with a warning; plain Q, N and O stay the user's."""
+    bpy, jobs, recording = addon.bpy, addon.job, addon.recording
+    artist_scene(bpy, scene, tmp_path / "out")
+    assert bpy.ops.sdg.start_recording("EXEC_DEFAULT") == {"RUNNING_MODAL"}
+    job = jobs.current
+    recording.handle_event(job, "TIMER", "NOTHING")  # the scene built
+    for key in ("Q", "N", "O"):
+        assert recording.handle_event(job, key, "PRESS", ctrl=True) == "wait", key
+        assert recording.handle_event(job, key, "PRESS") == "pass", key
+    assert "Quit, New and Open (Ctrl+Q, Ctrl+N, Ctrl+O) are blocked while recording" in texts(
+        draw_panel(bpy, "SDG_PT_recorder")
+    )
+    run_to_end(addon, job)
+    assert job.state == "done", job.message

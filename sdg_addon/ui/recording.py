@@ -54,7 +54,22 @@ UNDO_BLOCKED = (
     "Undo and Redo are blocked while recording: they would replace the scene the recording is rendering; "
     "the recording undoes its changes itself when it ends (Cancel to end it now)"
 )
-BLOCKED_KEYS = {"S": SAVE_BLOCKED, "Z": UNDO_BLOCKED, "Y": UNDO_BLOCKED}  # with Ctrl (Cmd)
+# Quit, New and Open ask "Save changes?" of the file the recording made changed: a Save
+# there writes the randomized scene into the user's file, and Blender quits or loads another
+# file before the recording can say so (the save warning of the run's end never shows).
+CLOSE_BLOCKED = (
+    "Quit, New and Open (Ctrl+Q, Ctrl+N, Ctrl+O) are blocked while recording: Blender would offer to save "
+    "the open scene, which holds the recording's randomized state, into your file; Cancel the recording "
+    "(Esc) first"
+)
+BLOCKED_KEYS = {  # with Ctrl (Cmd)
+    "S": SAVE_BLOCKED,
+    "Z": UNDO_BLOCKED,
+    "Y": UNDO_BLOCKED,
+    "Q": CLOSE_BLOCKED,
+    "N": CLOSE_BLOCKED,
+    "O": CLOSE_BLOCKED,
+}
 
 
 def handle_event(job, event_type: str, event_value: str, ctrl: bool = False) -> str:
@@ -63,7 +78,8 @@ def handle_event(job, event_type: str, event_value: str, ctrl: bool = False) -> 
     A timer tick advances the job by one frame; Esc cancels it (the frames in flight are
     still written, so the modal keeps stepping until the job is over). Ctrl+S (Cmd+S) is
     kept from Blender: it would write the randomized scene into the user's file; so are
-    Ctrl+Z, Ctrl+Shift+Z and Ctrl+Y: undo would pull the scene from under the recording.
+    Ctrl+Z, Ctrl+Shift+Z and Ctrl+Y: undo would pull the scene from under the recording; and
+    Ctrl+Q, Ctrl+N, Ctrl+O, whose "Save changes?" would write it too.
     """
     if job is None or not job.running:
         return "end"
