@@ -668,6 +668,13 @@ def test_camera_look_at_or_rotation(tmp_path):
             False,
             ["around_z alone is `[0, 0, {"],
         ),
+        # Replicator's rep.randomizer.rotation: a bare list of types
+        (
+            '[[randomizers]]\ntype = "rotation"\ntargets = "*"\n',
+            "randomizers[0].type",
+            "rotation",
+            ["rep.randomizer.rotation(min_angle, max_angle)", "is 'pose' here"],
+        ),
         # Replicator's randomizer names: `materials` is a swap, not our `material` (colours)
         (
             '[[randomizers]]\ntype = "materials"\ntargets = "*"\n',

@@ -2571,6 +2571,11 @@ PEER_RANDOMIZER_TYPES = {
     "scatter_3d": ("scatter", "Replicator's scatter_3d (with `volume`)"),
     "instantiate": ("pool", "Replicator's rep.randomizer.instantiate (an asset pool, `files`, shown by a `pool`)"),
     "modify_pose": ("pose", "Replicator's rep.modify.pose"),
+    "rotation": (
+        "pose",
+        "Replicator's rep.randomizer.rotation(min_angle, max_angle) (a `pose` entry's `rotation`, "
+        '`{ distribution = "uniform", low = min_angle, high = max_angle }`)',
+    ),
     "sample_poses": ("scatter", "BlenderProc's object.sample_poses (with `volume`)"),
     "sample_poses_on_surface": ("scatter", "BlenderProc's object.sample_poses_on_surface (with `surface`)"),
     "simulate_physics_and_fix_final_poses": (
