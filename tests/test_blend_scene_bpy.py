@@ -1341,6 +1341,13 @@ def test_materials_with_true_displacement_are_named(shop, tmp_path, capsys):
     )
     assert "'moved' (can_a). Cycles moves their surfaces as it renders" in err, err
     assert "'bumped'" not in err
+    # Under the view layer's Material Override (a clay render) no mesh renders its own
+    # material, displacement included: nothing to name (it was named, though exact).
+    bpy.ops.wm.open_mainfile(filepath=str(blend), load_ui=False)
+    bpy.context.scene.view_layers[0].material_override = bpy.data.materials.new("clay")
+    clay = saved_variant(tmp_path / "clay.blend")
+    assert main(["render", str(blend_param(clay)), "--out", str(tmp_path / "clay"), "--quiet"]) == 0
+    assert "true displacement" not in capsys.readouterr().err
 
 
 def test_cameras_whose_depth_of_field_stays_in_the_labels_are_named(shop, tmp_path, capsys):

@@ -374,7 +374,7 @@ def build_scene(config: Config, open_scene=None, quiet: bool = False) -> BuiltSc
     built.entities = discover_entities(scene, frames=frames)
     built.metaball_note = metaball_note(scene, built.entities)
     built.object_index_note = object_index_note(built.entities)
-    built.displacement_note = displacement_note(built.entities)
+    built.displacement_note = displacement_note(built.entities, render_view_layer(scene).material_override)
     built.lens_note = lens_note({n: built.cameras[n] for n in built.render_cameras})
     built.volume_note = volume_note(scene)
     built.label_table = label_table(config.label_order(), built.entities.values())
@@ -475,18 +475,18 @@ def displaces(mat) -> bool:
     return out is not None and out.inputs["Displacement"].is_linked
 
 
-def displacement_note(entities: dict[str, Entity]) -> str:
+def displacement_note(entities: dict[str, Entity], override=None) -> str:
     """Materials with true displacement (Cycles moves the surface as it renders): the masks
     and depth show the displaced surface, while the labels computed from the geometry
     (silhouettes, loose and 3D boxes, occlusion, truncation, object_pose's model) read the
-    evaluated mesh, which holds no shader displacement. A sentence naming them and their
-    objects, or ''."""
+    evaluated mesh, which holds no shader displacement. `override`: the rendered view
+    layer's Material Override, which every mesh renders with instead of its own. A sentence
+    naming them and their objects, or ''."""
     users: dict[str, list[str]] = {}
     found: dict[int, bool] = {}
     for e in entities.values():
         for m in e.meshes:
-            for slot in m.material_slots:
-                mat = slot.material
+            for mat in [slot.material for slot in m.material_slots] if override is None else [override]:
                 if mat is None:
                     continue
                 if mat.as_pointer() not in found:
