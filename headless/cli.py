@@ -1064,6 +1064,11 @@ def _has_pillow() -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # A path or name the output's encoding lacks (Windows writes a redirected stdout in its
+    # code page: D:/データ/out) is printed escaped, as Python's stderr does, not raised as a
+    # UnicodeEncodeError once the run is done (exit 1, a traceback).
+    with contextlib.suppress(AttributeError, ValueError):
+        sys.stdout.reconfigure(errors="backslashreplace")
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     args = build_parser().parse_args(argv)
     if args.command == "render":  # only a run waits for its own handlers (early_signals)

@@ -369,3 +369,26 @@ def test_the_exit_code_table_says_validate_is_interrupted_too():
     rows = {line.split("|")[1].strip(): line for line in text.splitlines() if re.match(r"\| 1[34][03] \|", line)}
     assert "`validate`" in rows["130"] and "only" not in rows["130"], rows["130"]
     assert "as 130" in rows["143"] and "only" not in rows["143"], rows["143"]
+
+
+def test_a_name_the_output_encoding_lacks_is_printed_escaped_not_a_traceback(tmp_path):
+    """stdout in an encoding without the file's name (Windows writes a redirected stdout in
+    its code page; PYTHONIOENCODING=ascii here): 'p_データ.toml: OK' ended in a
+    UnicodeEncodeError traceback, exit 1 (render: after every frame was written, at its
+    'done: ... -> OUT' line). It is printed escaped, as Python's stderr does, exit 0."""
+    import os
+    import subprocess
+    import sys
+
+    p = tmp_path / "p_\u30c7\u30fc\u30bf.toml"
+    p.write_text((ROOT / "presets" / "examples" / "minimal.toml").read_text(encoding="utf-8"), encoding="utf-8")
+    env = {**os.environ, "PYTHONIOENCODING": "ascii", "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        [sys.executable, "-m", "headless", "validate", "--no-scene", str(p)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        timeout=120,
+    )
+    assert done.returncode == EXIT_OK, done.stderr.decode(errors="replace")
+    assert b"p_\\u30c7\\u30fc\\u30bf.toml: OK" in done.stdout
