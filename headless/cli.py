@@ -969,6 +969,8 @@ def _preview(args) -> int:
         )
         return EXIT_INVALID
     try:
+        if args.camera:  # its folder, or its name as the parameter file gives it ("linke Kamera")
+            args.camera = visualize.camera_folder(args.dir, args.camera)
         if args.sheet:
             sheet = {k: getattr(args, k) or default for k, default in SHEET.items()}
             image = visualize.contact_sheet(args.dir, camera=args.camera, mask=args.mask, **sheet)

@@ -225,7 +225,23 @@ def camera_frame_files(folder: Path | str, camera: str) -> dict[int, FrameFiles]
     return {f: FrameFiles(where, camera, f, suffix) for f, (suffix, where) in places.items()}
 
 
+def camera_folder(folder: Path | str, name: str) -> str:
+    """The camera key (its folder, "clip_0003/left" in a sequence) of ``name``, given as the
+    folder or as the camera's name in the parameter file: a name that is not a plain file
+    name (`linke Kamera`, `über`) has a folder of its own (writers.paths.safe_name:
+    `linke_Kamera-c1f716f2`). A name that is neither is returned as it is."""
+    cams = cameras(folder)
+    if name in cams:
+        return name
+    from .writers.paths import safe_name
+
+    key = "/".join(safe_name(part) for part in name.split("/"))
+    return key if key in cams else name
+
+
 def _camera(cams: dict[str, Path], name: str, folder: Path | str | None = None) -> Path:
+    if name not in cams and folder is not None and name:
+        name = camera_folder(folder, name)
     if name not in cams:
         shown = [repr(c) for c in cams if c]
         if "" in cams:  # one camera's files at the folder's root: no name to give

@@ -613,3 +613,21 @@ def test_a_seen_objects_tag_never_says_it_is_100_percent_hidden(dataset, monkeyp
     viz.overlay(viz.frame_files(dataset, 0)[0])
     assert said == ["mug (99% hidden)"]
     assert [viz.hidden_percent(r) for r in (0.05, 0.294, 0.985, 0.995, 0.996, 1.0)] == [5, 29, 98, 99, 99, 100]
+
+
+def test_a_camera_is_found_by_its_name_in_the_parameter_file_too(tmp_path, capsys):
+    """A camera named "linke Kamera" or "über" writes into linke_Kamera-c1f716f2/ and
+    _ber-b51c8541/ (a portable folder name): --camera with the camera's own name was refused
+    as "no camera 'über': found '_ber-b51c8541', ..."; it now finds its folder."""
+    from sdg_addon.writers.paths import safe_name
+
+    for name in ("linke Kamera", "über"):
+        write_frame(tmp_path / safe_name(name))
+    assert safe_name("über") == "_ber-b51c8541"
+    assert main(["preview", str(tmp_path), "--camera", "über"]) == 0
+    assert capsys.readouterr().out.strip() == str(tmp_path / "preview" / "frame_0000__ber-b51c8541.png")
+    assert main(["preview", str(tmp_path), "--camera", "linke Kamera", "--sheet"]) == 0
+    assert capsys.readouterr().out.strip().endswith("sheet_linke_Kamera-c1f716f2.png")
+    assert viz.frames(tmp_path, "über") == [0]
+    assert main(["preview", str(tmp_path), "--camera", "rechts"]) == 2
+    assert "no camera 'rechts': found '_ber-b51c8541', 'linke_Kamera-c1f716f2'" in capsys.readouterr().err
