@@ -1413,6 +1413,41 @@ def test_volumes_that_stay_in_the_labels_are_named(shop, tmp_path, capsys):
     assert "'fog_plain'" not in err
 
 
+def test_a_base_scene_rendering_its_second_view_layer_is_labelled_as_its_first(shop, tmp_path):
+    """A .blend whose first view layer ('clay', leaving the cans out) is off for rendering
+    and whose second ('beauty') renders everything: Blender's context without a window takes
+    the first layer not used for rendering, so the run read geometry from 'clay': can_a,
+    moved by a pose randomizer, kept its 3D box at its pose in the file, its array copy out
+    of the silhouettes (occlusion, boxes). The labels now equal those of the same scene
+    with one view layer, byte for byte."""
+    bpy.ops.wm.open_mainfile(filepath=str(shop.path), load_ui=False)
+    can = bpy.data.objects["can_a"]
+    can.modifiers.new("row", "ARRAY").relative_offset_displace = (0.0, 1.5, 0.0)
+    one = saved_variant(tmp_path / "one.blend")
+    bpy.ops.wm.open_mainfile(filepath=str(one), load_ui=False)
+    scene = bpy.context.scene
+    clay = scene.view_layers[0]
+    clay.name, clay.use = "clay", False
+    scene.view_layers.new("beauty")
+    clay.layer_collection.children["shop"].children["cans"].exclude = True
+    two = saved_variant(tmp_path / "two.blend")
+    extra = (
+        "[annotators]\nbounding_box_3d = {}\nbounding_box_2d_tight = {}\ninstance_segmentation = {}\n"
+        "[writers]\nbasic = {}\n"
+        '[[randomizers]]\ntype = "pose"\ntargets = "can_a"\n'
+        'location = { distribution = "uniform", low = [-0.5, -0.5, 0.2], high = [0.5, 0.5, 0.2] }\n'
+    )
+    outs = []
+    for blend in (one, two):
+        param = blend_param(blend, extra)
+        outs.append(tmp_path / f"out_{blend.stem}")
+        assert main(["render", str(param), "--out", str(outs[-1]), "--quiet"]) == 0
+    files = sorted(p.name for p in outs[0].iterdir() if p.is_file())
+    assert "bounding_box_3d_0000.npy" in files
+    for name in files:
+        assert (outs[0] / name).read_bytes() == (outs[1] / name).read_bytes(), name
+
+
 def test_clips_outside_a_base_scenes_frame_range_are_named_with_the_values_that_match(shop, tmp_path, capsys):
     """A .blend animated over frames 101 .. 120 (its Frame Range) recorded with the default
     start_frame = 1 showed frames 1 .. K, before its animation starts, without a word; the run

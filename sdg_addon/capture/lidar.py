@@ -18,7 +18,7 @@ from mathutils.bvhtree import BVHTree
 
 from ..annotators.lidar import LidarPattern
 from ..frame import Camera, FrameData
-from ..scene.base import meters_per_unit
+from ..scene.base import evaluated_depsgraph, meters_per_unit
 from ..scene.instancing import renders
 from ..scene.materials import base_colour
 from ..sensors import REFLECTANCE_PROP  # object (or material) custom property, 0 .. 1
@@ -149,7 +149,7 @@ class LidarCaster:
         """World triangles (N, 3, 3), their instance ids (N,) and reflectances (N,). Volumes
         (smoke, a fog box: a mesh whose materials are volume-only) are no surface: left out,
         as they own no pixel of the masks (capture.render.volume_objects)."""
-        depsgraph = bpy.context.evaluated_depsgraph_get()
+        depsgraph = evaluated_depsgraph(self.built.scene)
         volumes = {o.name_full for o in volume_objects(self.built.scene)}
         tris, ids, refl = [], [], []
         for e in self.built.entities.values():

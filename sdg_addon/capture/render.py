@@ -53,7 +53,13 @@ from ..config.schema import RenderSettings
 from ..frame import Camera, FrameData, SceneObject
 from ..output import process_alive
 from ..pinhole import intrinsics_of
-from ..scene.base import CAMERA_TRANSFORM_FIX, camera_transform_problem, meters_per_unit, render_view_layer
+from ..scene.base import (
+    CAMERA_TRANSFORM_FIX,
+    camera_transform_problem,
+    evaluated_depsgraph,
+    meters_per_unit,
+    render_view_layer,
+)
 from ..scene.build import PIXEL_ASPECT_PROP, RESOLUTION_PROP, BuiltScene
 from ..scene.instancing import renders
 from ..scene.keypoints import children_map, entity_keypoints
@@ -453,7 +459,7 @@ def _may_deform(obj) -> bool:
     return obj.parent is not None and obj.parent_type in ("ARMATURE", "LATTICE")
 
 
-def _bound_corners(obj) -> np.ndarray:
+def _bound_corners(obj, scene) -> np.ndarray:
     """Corners (or points) bounding what Cycles renders of `obj`, in its own space:
     Blender's bound_box, except where a Subdivision Surface or Multiresolution modifier
     subdivides it: bound_box is then its cage's (Blender subdivides lazily), wider than the
@@ -464,7 +470,7 @@ def _bound_corners(obj) -> np.ndarray:
     if obj.type in ("CURVE", "FONT", "SURFACE") or any(
         m.type in ("SUBSURF", "MULTIRES") and m.show_render for m in getattr(obj, "modifiers", ())
     ):
-        evaluated = obj.evaluated_get(bpy.context.evaluated_depsgraph_get())
+        evaluated = obj.evaluated_get(evaluated_depsgraph(scene))
         try:
             mesh = evaluated.to_mesh()
         except RuntimeError:
@@ -556,7 +562,7 @@ class Capturer:
         return passes if self.read_passes_later else passes.load()
 
     def scene_objects(self) -> dict[int, SceneObject]:
-        depsgraph = bpy.context.evaluated_depsgraph_get() if self.need_geometry else None
+        depsgraph = evaluated_depsgraph(self.built.scene) if self.need_geometry else None
         objects = {}
         children = children_map()  # once: Object.children walks every object each time
         for e in self.built.entities.values():
@@ -591,7 +597,7 @@ class Capturer:
         for m in entity.meshes:
             if not renders(m):
                 continue
-            corners = _bound_corners(m)
+            corners = _bound_corners(m, self.built.scene)
             if m == entity.root:  # the usual case: its own space, no inverse needed
                 pts.append(corners)
                 continue

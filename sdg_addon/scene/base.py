@@ -170,6 +170,17 @@ def render_view_layer(scene):
     return next((vl for vl in scene.view_layers if vl.use), scene.view_layers[0])
 
 
+def evaluated_depsgraph(scene):
+    """The evaluated depsgraph of the view layer the run renders (render_view_layer), its
+    changes written back to the objects (matrix_world). Not bpy.context's: without a window
+    Blender's context takes the first view layer *not* used for rendering, so in a .blend with
+    several layers the geometry was read from one the run does not render (an object only the
+    rendered layer includes had its 3D box at its pose in the file and no modifiers)."""
+    layer = render_view_layer(scene)
+    layer.update()
+    return layer.depsgraph
+
+
 def scene_cameras(scene, patterns: list[str]) -> tuple[list[str], list[str]]:
     """(names, left out) of the scene's camera objects, sorted: those matching `patterns`;
     with none, those the artist left in the renders: not disabled for rendering and in a

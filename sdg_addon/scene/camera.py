@@ -7,6 +7,7 @@ import math
 import numpy as np
 from mathutils import Vector
 
+from .base import evaluated_depsgraph
 from .build import BuiltScene, aim
 from .randomize import applier
 
@@ -14,7 +15,7 @@ from .randomize import applier
 def target_centre(built: BuiltScene, name: str) -> Vector:
     """Centre of the entity's bounding box (in its root's space), where it is now."""
     e = built.entities[name]
-    built.scene.view_layers[0].update()  # placements of this frame applied before
+    evaluated_depsgraph(built.scene)  # placements of this frame applied before
     pts = []
     for m in e.meshes:
         corners = np.array([c[:] for c in m.bound_box], dtype=np.float64)

@@ -53,6 +53,7 @@ from mathutils import Matrix, Vector
 
 from ..labels.blender import BACKGROUND_PROPERTY
 from ..sampling.physics import InitialVelocity
+from .base import evaluated_depsgraph
 from .build import BuiltScene
 from .facts import mesh_triangles
 from .instancing import renders
@@ -266,7 +267,7 @@ class ClipBodies:
         self.passive = [m for m, kind in kinds.items() if kind == "PASSIVE"]
         self.passive_settings = {m: own_settings(m) for m in self.passive}
         collection = proxy_collection(self.scene, PROXIES)
-        depsgraph = bpy.context.evaluated_depsgraph_get()
+        depsgraph = evaluated_depsgraph(self.scene)
         root_of = {m: (name, e.root) for name, e in built.entities.items() for m in e.meshes}
         self.proxies = [
             Proxy(m, root_of[m][1], collection, depsgraph, root_of[m][0])

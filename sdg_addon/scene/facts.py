@@ -22,6 +22,7 @@ import numpy as np
 from mathutils import Vector
 from mathutils.bvhtree import BVHTree
 
+from .base import evaluated_depsgraph
 from .build import BuiltScene
 
 
@@ -177,9 +178,8 @@ def _tree(verts: np.ndarray, tris: np.ndarray) -> BVHTree:
 
 def extract_facts(built: BuiltScene) -> SceneFacts:
     """Read every entity's geometry once (evaluated meshes: modifiers applied)."""
-    import bpy
 
-    depsgraph = bpy.context.evaluated_depsgraph_get()
+    depsgraph = evaluated_depsgraph(built.scene)
     facts = SceneFacts(lights=sorted(built.lights), cameras=sorted(built.cameras))
     for name, e in sorted(built.entities.items()):
         root_mw = np.array(e.root.matrix_world, dtype=np.float64)

@@ -331,12 +331,10 @@ def _collection_tree(root) -> tuple[dict[str, object], list]:
 
 
 def _depsgraph(scene):
-    """The evaluated depsgraph of the scene's first view layer."""
-    if bpy.context.scene == scene:
-        return bpy.context.evaluated_depsgraph_get()
-    depsgraph = render_view_layer(scene).depsgraph
-    depsgraph.update()
-    return depsgraph
+    """The evaluated depsgraph of the view layer the scene renders (base.evaluated_depsgraph)."""
+    from .base import evaluated_depsgraph
+
+    return evaluated_depsgraph(scene)
 
 
 def _evaluated_transform(obj, depsgraph) -> tuple[Matrix, Matrix]:

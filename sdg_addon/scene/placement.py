@@ -9,6 +9,7 @@ from mathutils import Vector
 
 from ..config.problems import one_of
 from ..sampling.randomizers import as_vec3
+from .base import evaluated_depsgraph
 from .build import BuiltScene, set_hidden, turn
 from .randomize import applier, target_check
 
@@ -39,7 +40,6 @@ def apply_scatter(built: BuiltScene, target: str, v: dict) -> None:
 def check_scatter_surfaces(built: BuiltScene, spec, targets: list[str]) -> tuple[str, object, str] | None:
     """The surfaces have a face whose normal reaches `min_normal_z` (the faces scatter draws
     from): else the run stopped at frame 0, after audit/ was written, naming no field."""
-    import bpy
 
     from ..sampling.placement import resolve
     from .facts import mesh_triangles
@@ -47,7 +47,7 @@ def check_scatter_surfaces(built: BuiltScene, spec, targets: list[str]) -> tuple
     surfaces = resolve(spec.options["surface"], [n for n in built.entities if n not in targets])
     if not surfaces:
         return None  # in a volume (a surface matching nothing is refused apart)
-    depsgraph = bpy.context.evaluated_depsgraph_get()
+    depsgraph = evaluated_depsgraph(built.scene)
     highest = -math.inf
     for name in surfaces:  # world triangles and normals as scene facts and scatter compute them
         root_mw = np.array(built.entities[name].root.matrix_world, dtype=np.float64)
@@ -109,7 +109,7 @@ def apply_camera_relative(built: BuiltScene, target: str, v: dict) -> None:
     # last one rendered in the frame before (a process's first frame then placed it elsewhere).
     cam_name = v.get("camera") or (built.render_cameras or [built.scene.camera.name])[0]
     cam_obj = built.cameras[cam_name]
-    scene.view_layers[0].update()  # the camera as placed in this frame
+    evaluated_depsgraph(scene)  # the camera as placed in this frame
     cam = camera_info(scene, cam_obj)
     is_light = target in built.lights and target not in built.entities
     obj = built.lights[target] if is_light else built.entities[target].root
@@ -158,7 +158,7 @@ def _point_at(cam, u: float, v: float, depth: float) -> Vector:
 def _local_corners(built: BuiltScene, name: str) -> np.ndarray:
     """The entity's bounding-box corners in its root's space."""
     e = built.entities[name]
-    built.scene.view_layers[0].update()
+    evaluated_depsgraph(built.scene)
     to_root = np.linalg.inv(np.array(e.root.matrix_world, dtype=np.float64))
     pts = []
     for m in e.meshes:
