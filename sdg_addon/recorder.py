@@ -1038,7 +1038,9 @@ class Recorder:
         in_clips = self.config.sequence.clip_length > 1 or self.config.sequence.rigid_body
         problems += [
             FieldError(*p)
-            for p in keyed_clip_targets(self.config.randomizers, targets, built.entities, built.cameras, in_clips)
+            for p in keyed_clip_targets(
+                self.config.randomizers, targets, built.entities, built.cameras, in_clips, built.lights
+            )
         ]
         scene_labels: dict[str, set[str]] = {}
         for entity in built.entities.values():

@@ -470,6 +470,12 @@ def test_moving_or_placing_a_keyed_object_or_camera_is_refused(tmp_path, capsys)
     cam.keyframe_insert("location", frame=1)
     cam.location = (0, -3, 3)
     cam.keyframe_insert("location", frame=24)
+    lamp = bpy.data.objects.new("Lamp", bpy.data.lights.new("Lamp", "POINT"))
+    scene.collection.objects.link(lamp)
+    lamp.location = (0, 0, 3)
+    lamp.keyframe_insert("location", frame=1)
+    lamp.location = (0, 0, 5)
+    lamp.keyframe_insert("location", frame=24)
     scene.frame_set(1)
     blend = tmp_path / "keyed.blend"
     bpy.ops.wm.save_as_mainfile(filepath=str(blend), copy=True)
@@ -500,11 +506,20 @@ def test_moving_or_placing_a_keyed_object_or_camera_is_refused(tmp_path, capsys)
     # put it, in clips and stills alike (log: [3, -6, 2]; camera_params: [0, -4, 3]).
     place = 'type = "camera"\ntargets = "CamA"\nlocation = [3, -6, 2]\nlook_at = [0, 0, 0]'
     aim = 'type = "camera_look_at"\ntargets = "CamA"\nlook_at = "still"\ndistance = 3'
-    for kind, clip_length, entry in (("place", 3, place), ("place_still", 1, place), ("aim_still", 1, aim)):
+    # ... and a keyed light a light entry places (lit from its keyed place, the log saying otherwise)
+    lit = 'type = "light"\ntargets = "Lamp"\nlocation = [0, -3, 1]'
+    for kind, clip_length, entry, target in (
+        ("place", 3, place, "CamA"),
+        ("place_still", 1, place, "CamA"),
+        ("aim_still", 1, aim, "CamA"),
+        ("lamp_still", 1, lit, "Lamp"),
+    ):
         assert render(param(kind, clip_length, entry), tmp_path / f"{kind}_out") == 2
         err = capsys.readouterr().err
-        assert f'{kind}.toml: randomizers[0].targets: got ["CamA"]' in err, err
-        assert "'CamA' is animated, and its keys put it back when the frame renders" in err, err
+        assert f'{kind}.toml: randomizers[0].targets: got ["{target}"]' in err, err
+        assert f"'{target}' is animated, and its keys put it back when the frame renders" in err, err
         assert not (tmp_path / f"{kind}_out").exists()
     lens = 'type = "camera"\ntargets = "CamA"\nfocal_length = 50'
     assert render(param("lens", 1, lens), tmp_path / "lens") == 0
+    energy = 'type = "light"\ntargets = "Lamp"\nenergy = 800'
+    assert render(param("energy", 1, energy), tmp_path / "energy") == 0

@@ -260,15 +260,16 @@ def transform_animated(obj) -> bool:
 
 
 def keyed_clip_targets(
-    specs, targets: list[list[str]], entities, cameras=None, placers: bool = True
+    specs, targets: list[list[str]], entities, cameras=None, placers: bool = True, lights=None
 ) -> list[tuple[str, list[str], str]]:
     """(field, objects, expected) for each entry that places objects whose own location or
     rotation is keyed, in a sequence (`placers`): each frame of a clip shows the scene
     frame's animation, so the keys put them back (was: a `pose` location of [1, 0, 1] on a
     keyed box of a .blend did not show in any frame of the clip, its log saying it did).
-    A keyed camera that a `camera` or `camera_look_at` entry places, in clips and stills:
-    its keys put it back when the frame renders (a `camera` location [3, -6, 2] left the
-    camera at its keyed [1, -6, 1], its log saying [3, -6, 2]). And for each `trajectory` / `camera_trajectory` moving such an object or camera (stills
+    A keyed camera that a `camera` or `camera_look_at` entry places (a keyed light that a
+    `light` entry places or aims), in clips and stills: its keys put it back when the frame
+    renders (a `camera` location [3, -6, 2] left the camera at its keyed [1, -6, 1], its log
+    saying [3, -6, 2]). And for each `trajectory` / `camera_trajectory` moving such an object or camera (stills
     too: their motion is keyed around the frame): its keys went into the object's own
     animation, which was then cleared, so the object stood still but for the trajectory,
     its own animation gone for the rest of the run."""
@@ -290,16 +291,17 @@ def keyed_clip_targets(
                     )
                 )
             continue
-        if spec.name in CAMERA_PLACERS:
+        if spec.name in CAMERA_PLACERS or (spec.name == "light" and {"location", "look_at"} & set(spec.params)):
             if spec.name == "camera" and set(spec.params) <= {"focal_length"}:
                 continue  # a lens alone places nothing
-            keyed = [n for n in names if n in cameras and transform_animated(cameras[n])]
+            what, among = ("lights", lights or {}) if spec.name == "light" else ("cameras", cameras)
+            keyed = [n for n in names if n in among and transform_animated(among[n])]
             if keyed:
                 out.append(
                     (
                         f"randomizers[{i}].targets",
                         keyed,
-                        f"cameras whose location and rotation are not keyed: {keyed[0]!r} is animated, and "
+                        f"{what} whose location and rotation are not keyed: {keyed[0]!r} is animated, and "
                         f"its keys put it back when the frame renders, in clips and stills (the {spec.name} "
                         "entry would show in no frame); leave it out of targets, or remove its location and "
                         "rotation keys in the .blend",
