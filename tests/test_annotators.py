@@ -1107,6 +1107,24 @@ def test_keypoints_on_a_surface_seen_at_a_grazing_angle_are_visible(projection):
     assert flags[60:].tolist() == [1] * 20
 
 
+def test_a_keypoint_over_background_under_an_orthographic_camera_warns_nothing():
+    """A keypoint whose pixel and neighbours are background (depth inf) under an
+    orthographic camera: the slope's inf - inf printed numpy's 'RuntimeWarning: invalid value
+    encountered in subtract' on the user's terminal at every such frame. It is visible (2),
+    silently."""
+    import warnings
+
+    w, h = 64, 48
+    cam = orthographic(w, h, 6.4, look_at((0.0, 0.0, 10.0), (0.0, 0.0, 0.0), up=(0.0, 1.0, 0.0)))
+    box = make_object(2, "box", quad_triangles((-1.0, -1.0, 0.0), (2.0, 0, 0), (0, 2.0, 0)))
+    box.keypoints = {"centre": [0.0, 0.0, 0.0], "aside": [2.5, 0.0, 0.0]}  # the second over background
+    frame = make_frame(cam, [box])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        flags = annotate("keypoints", frame)["data"]["visibility"]
+    assert flags.tolist() == [2, 2]
+
+
 def test_an_object_without_triangles_has_its_visible_pixels_as_its_projection():
     """Hair curves, point clouds and volumes render (an id in the instance pass) but send no
     triangles. Their amodal mask is their visible pixels, so their loose box is their tight

@@ -71,7 +71,8 @@ def surface_depth(camera, depth_pass: np.ndarray, ids: np.ndarray, x: np.ndarray
             usable = ~found & (ni >= 0) & (ni < h) & (nj >= 0) & (nj < w)
             ni, nj = np.clip(ni, 0, h - 1), np.clip(nj, 0, w - 1)
             usable &= (ids[ni, nj] == id_here) & np.isfinite(depth[ni, nj])
-            slope = np.where(usable, (q[ni, nj] - q_here) * s, slope)
+            with np.errstate(invalid="ignore"):  # inf - inf beside background (orthographic): not used
+                slope = np.where(usable, (q[ni, nj] - q_here) * s, slope)
             found |= usable
         estimate += slope * offset
     here = np.isfinite(depth[i, j])
