@@ -751,6 +751,14 @@ def test_camera_look_at_or_rotation(tmp_path):
             1,
             ["values >= low (3)"],
         ),
+        # a pool cycling 0 targets a frame never shows any, while the docs promise each within
+        # ceil(n / k) frames: validate said OK
+        (
+            '[[randomizers]]\ntype = "pool"\ntargets = "*"\norder = "cycle"\nk = 0.4\n',
+            "randomizers[0].k",
+            0.4,
+            ['at least 1, rounded, with order = "cycle"'],
+        ),
         # pose's min_distance keeps the locations it draws apart: without a location it was
         # taken and never applied
         (

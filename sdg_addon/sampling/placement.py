@@ -129,7 +129,7 @@ class Pool(RandomizerSpec):
             "random",
             "`random`: k of the targets drawn uniformly each frame; `cycle`: the targets in name order, k at a "
             "time, frame after frame (frame f shows those at positions f·k .. f·k + k − 1, wrapping round): each "
-            "one shown within ⌈n / k⌉ frames (every model of a set, as BOP renders it); k a constant then",
+            "one shown within ⌈n / k⌉ frames (every model of a set, as BOP renders it); k a constant of 1 or more then",
             choices=("random", "cycle"),
         ),
     }
@@ -140,6 +140,8 @@ class Pool(RandomizerSpec):
             return [("k", None, "how many targets to show per frame (a whole number or a distribution)")]
         if options.get("order") == "cycle" and params["k"].name != "constant":
             return [("k", params["k"].to_dict(), 'a whole number with order = "cycle" (the same k every frame)')]
+        if options.get("order") == "cycle" and round(float(params["k"].sample(None, 0))) < 1:
+            return [("k", None, 'at least 1, rounded, with order = "cycle" (0 would show no target in any frame)')]
         return []
 
     def sample(self, rng, frame, targets):
