@@ -136,6 +136,23 @@ def test_bad_object_names(tmp_path, name):
     assert fields(tmp_path, f"[[cameras]]\nname = {name}\nlocation = [0, -2, 1]\n") == ["cameras[0].name"]
 
 
+def test_a_problems_value_is_shown_as_typed_and_on_one_line(tmp_path):
+    """A camera name 'カメラ' given twice was shown as got "\u30ab\u30e1\u30e9", a name
+    'é' * 32 (64 bytes) as "\u00e9\u00e9...": unreadable in the language it was typed in.
+    Values are shown as typed; what does not print (a newline, NUL, U+2028) stays escaped,
+    so each problem is one line."""
+    text = '[[cameras]]\nname = "カメラ"\nlocation = [0, -2, 1]\n[[cameras]]\nname = "カメラ"\nlocation = [0, -3, 1]\n'
+    write_param(tmp_path, text, "p.toml")
+    with pytest.raises(ConfigError) as e:
+        load_config(tmp_path / "p.toml")
+    assert 'got "カメラ"' in str(e.value), str(e.value)
+    write_param(tmp_path, '[[cameras]]\nname = "a\u2028b\\u0000"\nlocation = [0, -2, 1]\n', "q.toml")
+    with pytest.raises(ConfigError) as e:
+        load_config(tmp_path / "q.toml")
+    [line] = str(e.value).splitlines()
+    assert 'got "a\\u2028b\\u0000"' in line, line
+
+
 def test_nesting_thousands_deep_is_a_problem_not_a_crash(tmp_path):
     deep = {"run": {"seed": 1}, "cameras": [{"name": "c", "location": [0, 0, 1]}]}
     (tmp_path / "deep.json").write_text(json.dumps(deep)[:-1] + ', "x": ' + "[" * 100000 + "]" * 100000 + "}")

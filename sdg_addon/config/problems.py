@@ -129,7 +129,10 @@ def _show(value: object) -> str:
     if value is MISSING:
         return repr(value)
     try:
-        text = re.sub(r'"\\u0000(.*?)\\u0000"', r"\1", json.dumps(value, default=_not_json))
+        # As typed (a name in Japanese reads as such, not "\u30ab\u30e1\u30e9"); what does
+        # not print (control characters, line separators) escaped, so a problem stays one line.
+        text = re.sub(r'"\\u0000(.*?)\\u0000"', r"\1", json.dumps(value, default=_not_json, ensure_ascii=False))
+        text = _printable(text)
     except (TypeError, ValueError, RecursionError):
         text = repr(value) if not isinstance(value, (list, dict)) else f"a {type(value).__name__} nested too deep"
     return text if len(text) <= 120 else text[:117] + "..."
