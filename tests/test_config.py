@@ -813,6 +813,12 @@ def test_camera_look_at_or_rotation(tmp_path):
             ["'num_samples' is Replicator's name for what is 'k' here"],
         ),
         (
+            '[[randomizers]]\ntype = "pose"\ntargets = "*"\nsize = 2\n',
+            "randomizers[0].size",
+            2,
+            ["rep.modify.pose(size=...)", "an asset's `size`"],
+        ),
+        (
             '[[randomizers]]\ntype = "pose"\ntargets = "*"\nlook_at = [0, 0, 0]\n',
             "randomizers[0].look_at",
             [0, 0, 0],

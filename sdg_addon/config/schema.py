@@ -2724,6 +2724,17 @@ PEER_RANDOMIZER_KEYS_NOTED = {
 }
 
 
+# Keys PEER_RANDOMIZER_KEYS_NOTED has for another type: (key, a key only this type takes, note).
+PEER_RANDOMIZER_KEYS_NOTED_MORE = (
+    (
+        "size",
+        "min_distance",
+        "rep.modify.pose(size=...) (the bounding box's size) has no counterpart: a pose's `scale` is a factor "
+        "of the object as built, whose size an asset's `size` sets",
+    ),
+)
+
+
 def peer_key_hints(known) -> dict[str, str]:
     """The unknown-key hints of PEER_RANDOMIZER_KEYS whose key here an entry takes."""
     hints = {
@@ -2739,6 +2750,7 @@ def peer_key_hints(known) -> dict[str, str]:
         }
     )
     hints.update({key: note for key, (marker, note) in PEER_RANDOMIZER_KEYS_NOTED.items() if marker in known})
+    hints.update({key: note for key, marker, note in PEER_RANDOMIZER_KEYS_NOTED_MORE if marker in known})
     return hints
 
 
