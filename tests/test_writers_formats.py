@@ -400,6 +400,19 @@ def test_writer_options_are_checked(tmp_path):
         assert repr(split) in str(e.value)
 
 
+@pytest.mark.parametrize("writer", ["coco", "yolo", "kitti", "bop", "mot", "webdataset"])
+def test_a_split_that_is_val_but_for_case_beside_val_every_is_refused(tmp_path, writer):
+    """split = "Val" with val_every = 2 wrote coco/Val/ and coco/val/, instances_Val.json and
+    instances_val.json (yolo/images/Val and val, ...): one folder and one file on Windows'
+    and macOS' file systems, one split's annotations replacing the other's. Refused at
+    validate; "Val" without val_every, and "val" with it, are taken."""
+    with pytest.raises(ValueError, match="differs from the 'val' split only in case"):
+        create_writer(writer, tmp_path, split="Val", val_every=2)
+    create_writer(writer, tmp_path, split="Val")
+    create_writer(writer, tmp_path, split="val", val_every=2)
+    create_writer(writer, tmp_path, split="valid", val_every=2)
+
+
 def test_yolo_split_images_is_refused(tmp_path):
     """split = "images" wrote yolo/images/images/ and yolo/labels/images/, where Ultralytics
     (which replaces an image path's last /images/ with /labels/) found no labels and took

@@ -144,10 +144,17 @@ def write_image(path, frame: AnnotatedFrame, options: dict, keep_alpha: bool = F
 
 
 def check_options(name: str, options: dict) -> None:
-    if not is_safe_name(options["split"]):
+    split = options["split"]
+    if not is_safe_name(split):
         raise ValueError(
-            f"writer {name!r}: split {options['split']!r} must be a plain name (ASCII letters, digits, ._-; not "
+            f"writer {name!r}: split {split!r} must be a plain name (ASCII letters, digits, ._-; not "
             "starting with . or -, at most 80 characters, not a reserved device name such as CON, NUL or COM1)"
+        )
+    if options.get("val_every", 0) > 0 and split != "val" and split.lower() == "val":
+        raise ValueError(
+            f"writer {name!r}: split {split!r} with val_every = {options['val_every']} differs from the 'val' split "
+            "only in case: on Windows' and macOS' file systems the two splits' folders and files are one (one "
+            "split's annotation file replacing the other's); name the split otherwise, or 'val'"
         )
 
 
