@@ -648,7 +648,7 @@ class Recorder:
     def _record(self, cfg, opts, folder, built, targets, plan, frames, t_start):
         from .capture.device import RenderError
         from .capture.render import Capturer
-        from .labels.blender import unlabelled_objects
+        from .labels.blender import category_id_note, unlabelled_objects
         from .scene.motion import SequencePlayer
 
         audit_dir = opts.output / audit.AUDIT_DIR
@@ -686,6 +686,7 @@ class Recorder:
             self.warn(
                 "no object in the scene has a semantic label: segmentation and boxes will be empty. "
                 f"Objects without labels: {', '.join(unlabelled) or '(none)'}"
+                + category_id_note(built.scene, unlabelled)
             )
         else:  # of the label types the run's annotators take ("class" when none takes one)
             types = {
@@ -696,7 +697,10 @@ class Recorder:
             for stype in sorted(types) or ["class"]:
                 missing = unlabelled if stype == "class" else unlabelled_objects(built.scene, stype)
                 if missing:
-                    self.warn(f"objects without a '{stype}' label (annotated as UNLABELLED): {', '.join(missing)}")
+                    self.warn(
+                        f"objects without a '{stype}' label (annotated as UNLABELLED): {', '.join(missing)}"
+                        + category_id_note(built.scene, missing)
+                    )
         for text in annotators_left_empty(plan, [e.labels for e in labelled]):
             self.warn(text)
         split_note = clips_split_by_frame(cfg)

@@ -1448,6 +1448,24 @@ def test_a_base_scene_rendering_its_second_view_layer_is_labelled_as_its_first(s
         assert (outs[0] / name).read_bytes() == (outs[1] / name).read_bytes(), name
 
 
+def test_an_object_labelled_for_blenderproc_is_named_with_what_to_set(shop, tmp_path, capsys):
+    """A .blend prepared for BlenderProc labels objects with a category_id custom property,
+    which is no label here: the warning listed the floor as unlabelled without saying why;
+    it now says the property is BlenderProc's and what to set instead."""
+    bpy.ops.wm.open_mainfile(filepath=str(shop.path), load_ui=False)
+    floor = bpy.data.objects["floor"]
+    del floor["semantics"]
+    floor["category_id"] = 4
+    blend = saved_variant(tmp_path / "bproc.blend")
+    capsys.readouterr()
+    assert main(["render", str(blend_param(blend)), "--out", str(tmp_path / "out"), "--quiet"]) == 0
+    err = capsys.readouterr().err
+    assert (
+        "objects without a 'class' label (annotated as UNLABELLED): floor; 1 of them (floor) carry BlenderProc's "
+        "category_id custom property, which is no label here: give each a 'semantics' custom property" in err
+    ), err
+
+
 def test_clips_outside_a_base_scenes_frame_range_are_named_with_the_values_that_match(shop, tmp_path, capsys):
     """A .blend animated over frames 101 .. 120 (its Frame Range) recorded with the default
     start_frame = 1 showed frames 1 .. K, before its animation starts, without a word; the run

@@ -205,6 +205,22 @@ def unlabelled_objects(scene, semantic_type: str = "class") -> list[str]:
     )
 
 
+def category_id_note(scene, names: list[str]) -> str:
+    """Of the objects `names` (unlabelled), those carrying BlenderProc's label, the custom
+    property category_id (a .blend prepared for BlenderProc's segmentation): the run reads
+    labels from `semantics` only, so a BlenderProc user saw every object UNLABELLED with no
+    hint why. A clause saying so and what to set, or ''."""
+    carrying = [n for n in names if n in scene.objects and "category_id" in scene.objects[n].keys()]
+    if not carrying:
+        return ""
+    shown = ", ".join(carrying[:10]) + (f" and {len(carrying) - 10} more" if len(carrying) > 10 else "")
+    return (
+        f"; {len(carrying)} of them ({shown}) carry BlenderProc's category_id custom property, which is no label "
+        f"here: give each a '{LABEL_PROPERTY}' custom property instead (e.g. class:3 or class:chair; "
+        "docs/porting.md)"
+    )
+
+
 def rule_targets(scene, rule: NameRule, selected=None) -> list:
     """What a name rule labels: the `selected` objects when given (the panel's "Selected"),
     else the scene's mesh objects, objects or collections (rule.scope), in name order,
