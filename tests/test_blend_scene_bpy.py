@@ -1492,6 +1492,36 @@ def test_clips_outside_a_base_scenes_frame_range_are_named_with_the_values_that_
     assert "frame range" not in warned("")
 
 
+def test_the_frame_range_values_said_are_ones_a_thrown_clip_takes(shop, tmp_path, capsys):
+    """A .blend whose Frame Range is 1 .. 24 recorded with clips of 24 that throw bodies
+    (initial_velocity: start_frame 2 or more): the note said 'set start_frame = 1', which
+    the run then refuses; it now says start_frame = 2 with clip_length 23 and why, and, where
+    no clip of the run fits the range, to widen it."""
+    from sdg_addon.scene.base import frame_range_note
+
+    bpy.ops.wm.open_mainfile(filepath=str(shop.path), load_ui=False)
+    bpy.context.scene.frame_start, bpy.context.scene.frame_end = 1, 24
+    blend = saved_variant(tmp_path / "short.blend")
+    thrown = (
+        "[sequence]\nclip_length = 24\nstart_frame = 2\nrigid_body = true\n"
+        '[[assets]]\nname = "ball"\nprimitive = "sphere"\nsize = 0.1\nlocation = [0, 0, 1]\n'
+        '[[randomizers]]\ntype = "initial_velocity"\ntargets = "ball"\nvelocity = [0.5, 0, 0]\n'
+    )
+    param = blend_param(blend, thrown)
+    param.write_text(param.read_text().replace("frames = 1", "frames = 24"))
+    capsys.readouterr()
+    assert main(["render", str(param), "--out", str(tmp_path / "out"), "--quiet"]) == 0
+    said = capsys.readouterr().err
+    assert "the clips show scene frames 2 .. 25, outside the base scene's frame range 1 .. 24" in said, said
+    assert (
+        "set in [sequence]: start_frame = 2, clip_length = 23 (or fewer) (an initial_velocity randomizer: "
+        "a clip starts at scene frame 2 or later)" in said
+    ), said
+    scene = SimpleNamespace(frame_start=1, frame_end=1)
+    note = frame_range_note(scene, 2, 4, 2, "an initial_velocity randomizer")
+    assert note.endswith("widen the frame range in the .blend to end at 5 or later"), note
+
+
 def test_clips_of_a_base_scene_with_a_frame_step_are_named(shop, tmp_path, capsys):
     """A .blend rendering every 2nd frame (Output > Frame Range > Step 2): its clips show every
     scene frame, so its animation moved half as far a frame as in Blender's render, without a

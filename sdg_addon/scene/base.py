@@ -585,20 +585,32 @@ def frame_rate_note(scene, fps: float) -> str:
     )
 
 
-def frame_range_note(scene, start: int, length: int) -> str:
+def frame_range_note(scene, start: int, length: int, least: int | None = None, why: str = "") -> str:
     """A base scene's clips showing scene frames outside its own frame range (Output >
     Frame Range, what the artist renders): its animation is not played there (before the
-    range the first pose holds), which was recorded without a word."""
+    range the first pose holds), which was recorded without a word. `least`: the first
+    scene frame the run lets a clip start at (`why`: what sets it; an initial_velocity's 2),
+    so the values said to match are ones the run takes (start_frame = 1 was said to a run
+    that refuses it)."""
     first, last = scene.frame_start, scene.frame_end
     if first <= start and start + length - 1 <= last:
         return ""
-    match = f"start_frame = {first}"
-    if length > last - first + 1:
-        match += f", clip_length = {last - first + 1} (or fewer)"
-    return (
+    begin = first if least is None else max(first, least)
+    said = (
         f"the clips show scene frames {start} .. {start + length - 1}, outside the base scene's frame range "
-        f"{first} .. {last} (Output > Frame Range). To match it, set in [sequence]: {match}"
+        f"{first} .. {last} (Output > Frame Range)."
     )
+    if begin > last:
+        return (
+            f"{said} A clip starts at scene frame {least} or later ({why}): to match it, widen the frame range "
+            f"in the .blend to end at {least + length - 1} or later"
+        )
+    match = f"start_frame = {begin}"
+    if length > last - begin + 1:
+        match += f", clip_length = {last - begin + 1} (or fewer)"
+    if begin != first:
+        match += f" ({why}: a clip starts at scene frame {least} or later)"
+    return f"{said} To match it, set in [sequence]: {match}"
 
 
 def frame_step_note(scene) -> str:

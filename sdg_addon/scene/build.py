@@ -276,7 +276,16 @@ def build_scene(config: Config, open_scene=None, quiet: bool = False) -> BuiltSc
         if clip_scene_frames(config.sequence, config.randomizers):  # the run sets the scene's frame rate
             built.fps_note = frame_rate_note(scene, config.sequence.fps)
         if config.sequence.clip_length > 1:
-            built.range_note = frame_range_note(scene, config.sequence.start_frame, config.sequence.clip_length)
+            least, why = None, ""  # the first scene frame the run lets a clip start at
+            if config.sequence.rigid_body:
+                from ..sampling.physics import InitialVelocity
+
+                least, why = 0, "sequence.rigid_body"
+                if any(r.name == "initial_velocity" for r in config.randomizers):
+                    least, why = InitialVelocity.PREROLL, "an initial_velocity randomizer"
+            built.range_note = frame_range_note(
+                scene, config.sequence.start_frame, config.sequence.clip_length, least, why
+            )
             built.step_note = frame_step_note(scene)
         built.set_note = background_set_note(scene)
         built.markers_note = camera_markers_note(scene)
