@@ -265,6 +265,9 @@ def holder_token(info: dict) -> str:
     return f"{info.get('host')}:{info.get('pid')}"
 
 
+TORN_LOCK_SECONDS = 60  # a lock that cannot be read (empty, torn) is respected this long
+
+
 class Lock:
     """`<folder>/.sdg.lock` (or `.sdg.shardIofN.lock`): created exclusively, removed at the end.
 
@@ -290,6 +293,11 @@ class Lock:
         self.holder = ""  # "HOST:PID" once held (what render processes are given as run_holder)
 
     def holder_text(self, info: dict) -> str:
+        if "unreadable_for" in info:  # empty or torn, and young (_read)
+            return (
+                f"its lock cannot be read: written {info['unreadable_for']:.0f} s ago, by a run starting now or "
+                f"one killed while it wrote it; taken over once it is {TORN_LOCK_SECONDS} s old"
+            )
         return f"pid {info.get('pid')} on {info.get('host')}, started {info.get('started', '?')}"
 
     def _others(self) -> list[Path]:
@@ -367,10 +375,10 @@ class Lock:
                 age = time.time() - path.stat().st_mtime
             except FileNotFoundError:
                 return None
-            if age > 60:
+            if age > TORN_LOCK_SECONDS:
                 path.unlink(missing_ok=True)  # stale and unreadable: taken over
                 return None
-            return {"pid": -1, "host": "?"}
+            return {"pid": -1, "host": "?", "unreadable_for": max(age, 0.0)}
         return info
 
     def release(self) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -359,8 +360,11 @@ def test_a_parallel_runs_lock_lets_in_its_own_render_processes_only(tmp_path):
 def test_a_torn_lock_is_respected_while_fresh_and_taken_over_when_old(tmp_path):
     lock = tmp_path / ".sdg.lock"
     lock.write_text("")  # a run killed while writing its lock
-    with pytest.raises(OutputError):
+    with pytest.raises(OutputError) as e:
         Lock(tmp_path).acquire()
+    # Said as what it is (before: "pid -1 on ?, started ?"), and when it is taken over.
+    assert re.search(r"its lock cannot be read: written \d+ s ago", str(e.value)) and "pid -1" not in str(e.value)
+    assert "taken over once it is 60 s old" in str(e.value)
     old = os.stat(lock).st_mtime - 120
     os.utime(lock, (old, old))
     Lock(tmp_path).acquire()
