@@ -607,6 +607,24 @@ def test_depth_is_in_metres_whatever_the_unit_scale(tmp_path):
     assert dict(_summary_rows(stats))["depth range"] == "0.025 .. 0.025 m"
 
 
+def test_a_dataset_given_as_dot_is_named_by_its_folder(tmp_path, monkeypatch):
+    """`report .` inside a dataset titled its page "Dataset report: " (no name), and
+    `report ../v1 .` wrote ../v1/report/compare__-e3b0c442 (the hash of an empty name);
+    the folder's own name is used: "Dataset report: v2", compare_v2."""
+    from test_writers_formats import make_frame
+
+    from sdg_addon.report.page import write_comparison, write_report
+    from sdg_addon.writers import create_writer
+
+    for name in ("v1", "v2"):
+        create_writer("basic", tmp_path / name).write(make_frame(0))
+    monkeypatch.chdir(tmp_path / "v2")
+    assert "<title>Dataset report: v2</title>" in write_report(".").read_text()
+    page = write_comparison("../v1", ".")
+    assert page.resolve() == tmp_path / "v1" / "report" / "compare_v2" / "index.html"
+    assert "<title>Dataset comparison: v1 vs v2</title>" in page.read_text()
+
+
 def test_report_counts_a_sequences_frames_by_run_frame_not_by_frame_in_clip(tmp_path):
     """A sequence run numbers files by the frame within the clip (clip_0001/rgb_0000.png is
     run frame 2 with clip_length 2): the report's frame count, frames per class and depth

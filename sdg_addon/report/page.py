@@ -299,6 +299,12 @@ def _img(name: str | None, alt: str) -> str:
     return f"<img src='{_e(name)}' alt='{_e(alt)}'>" if name else ""
 
 
+def dataset_name(folder: Path) -> str:
+    """The name a page gives a dataset: its folder's, also where it is given as `.` or `..`
+    (the report run inside the dataset: "Dataset report: mc", not "Dataset report: ")."""
+    return folder.name or folder.resolve().name or str(folder)
+
+
 def write_report(folder: Path | str, out: Path | str | None = None) -> Path:
     """Write the report of one dataset; return the HTML file."""
     folder = Path(folder)
@@ -339,7 +345,7 @@ def _write_report(stats: Stats, folder: Path, out: Path) -> Path:
         + _img(p.get("sheet"), "contact sheet")
     )
     path = out / "index.html"
-    io.write_text(path, _page(f"Dataset report: {folder.name}", body))
+    io.write_text(path, _page(f"Dataset report: {dataset_name(folder)}", body))
     return path
 
 
@@ -361,7 +367,7 @@ def write_comparison(a: Path | str, b: Path | str, out: Path | str | None = None
     """Two datasets side by side (e.g. two versions): what changed. Return the HTML file."""
     a, b = Path(a), Path(b)
     sa, sb = collect(a), collect(b)
-    out = Path(out) if out is not None else a / "report" / f"compare_{safe_name(b.name)}"
+    out = Path(out) if out is not None else a / "report" / f"compare_{safe_name(dataset_name(b))}"
     with _owned(out, a):
         return _write_comparison(sa, sb, a, b, out)
 
@@ -408,7 +414,7 @@ def _write_comparison(sa: Stats, sb: Stats, a: Path, b: Path, out: Path) -> Path
     ]
     pair = "".join
     body = (
-        f"<p>A = {_e(a.name)}, B = {_e(b.name)}</p>"
+        f"<p>A = {_e(dataset_name(a))}, B = {_e(dataset_name(b))}</p>"
         + "<h2>Summary</h2>"
         + _table(["", "A", "B"], summary)
         + "<h2>Parameters that differ</h2>"
@@ -443,5 +449,5 @@ def _write_comparison(sa: Stats, sb: Stats, a: Path, b: Path, out: Path) -> Path
         )
     )
     path = out / "index.html"
-    io.write_text(path, _page(f"Dataset comparison: {a.name} vs {b.name}", body))
+    io.write_text(path, _page(f"Dataset comparison: {dataset_name(a)} vs {dataset_name(b)}", body))
     return path
