@@ -75,11 +75,37 @@ def below_parameter_folder(path: str, folder: str | None) -> str:
     return "./" + rel.replace(os.sep, "/")
 
 
+def _options_filled(resolved: dict) -> dict:
+    """`resolved` with each writer's and annotator's options given their declared defaults
+    (resolved.json keeps them as the file gave them): `coco = { split = "train" }`, the
+    default written out, is `coco = {}`. Options a registry does not take (a writer whose
+    plugin is gone) are kept as given."""
+    from .annotators import ANNOTATORS
+    from .config.fields import registry_options
+    from .writers import WRITERS
+
+    out = dict(resolved)
+    for key, registry in (("writers", WRITERS), ("annotators", ANNOTATORS)):
+        section = out.get(key)
+        if not isinstance(section, dict):
+            continue
+        filled = {}
+        for name, given in section.items():
+            cls = registry.get(name)
+            try:
+                filled[name] = registry_options(name, cls.OPTIONS, given) if cls and isinstance(given, dict) else given
+            except (ValueError, TypeError):
+                filled[name] = given
+        out[key] = filled
+    return out
+
+
 def _resume_parameters(resolved: dict) -> dict:
     """_content_parameters with the paths inside the parameter file's folder relative to it:
     --resume of a project moved or copied whole (another disk, machine or home folder) is
     the same run; each file's content is checked by its hash (scene_files.json)."""
     folder = parameter_folder(resolved)
+    resolved = _options_filled(resolved)
 
     def relative(value):
         if isinstance(value, dict):

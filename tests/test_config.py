@@ -1529,6 +1529,27 @@ def test_asset_keypoints_and_skeleton_are_read_and_checked(tmp_path):
     assert "assets[1].skeleton" in found
 
 
+def test_a_writers_or_annotators_default_written_out_is_the_same_run():
+    """--resume after `coco = {}` became `coco = { split = "train" }` (the default, written
+    out) was refused: 'writers.coco.split: not set before, "train" now', though the frames
+    are the same (render settings' defaults were filled in, writer and annotator options
+    were not). Both count with their defaults; another value still differs, and is named."""
+    from sdg_addon.audit import changed_parameters, config_fingerprint
+
+    a = {"seed": 1, "writers": {"coco": {}}, "annotators": {"rgb": {}, "semantic_segmentation": {}}}
+    spelt = {
+        **a,
+        "writers": {"coco": {"split": "train", "val_every": 0}},
+        "annotators": {"rgb": {}, "semantic_segmentation": {"semantic_type": "class"}},
+    }
+    assert config_fingerprint(a) == config_fingerprint(spelt) and changed_parameters(a, spelt) == []
+    other = {**a, "writers": {"coco": {"split": "val"}}}
+    assert config_fingerprint(a) != config_fingerprint(other)
+    assert changed_parameters(a, other) == ['writers.coco.split: "train" before, "val" now']
+    gone = {**a, "writers": {"no_such_plugin": {"x": 1}}}  # kept as given
+    assert config_fingerprint(gone) != config_fingerprint({**a, "writers": {"no_such_plugin": {}}})
+
+
 def test_fingerprint_counts_a_base_blend_by_content_not_path():
     from sdg_addon.audit import config_fingerprint
 
