@@ -902,3 +902,20 @@ def test_a_material_randomizer_drives_a_blend_objects_own_material(tmp_path):
     for obj in (a, c):
         assert base_colour(obj) == pytest.approx((1.0, 0.0, 0.0)) and base_roughness(obj) == pytest.approx(0.3)
     assert base_colour(b) == pytest.approx((0.8, 0.8, 0.8)) and base_roughness(b) == pytest.approx(0.6)
+
+
+def test_a_colours_alpha_is_accepted_and_not_used(tmp_path):
+    """parameters.md said a colour's 4th value (alpha) is accepted, no more: a material
+    colour [1, 0, 0, 0.2] renders the same image as [1, 0, 0, 1] (Replicator's colours are
+    RGB; transparency is a material's). The page now says it is not used."""
+    text = header((32, 24), samples=2) + camera((0.0, -2.0, 1.0), (0.0, 0.0, 0.2))
+    text += asset("box", "cube", 0.5, label="box") + '[[lights]]\nname = "sun"\ntype = "sun"\nenergy = 3\n'
+    images = []
+    for alpha in (0.2, 1):
+        entry = f'[[randomizers]]\ntype = "material"\ntargets = "box"\ncolor = [1, 0, 0, {alpha}]\n'
+        out = tmp_path / f"out{alpha}"
+        assert render(write_param(tmp_path, text + entry, f"a{alpha}.toml"), out) == 0
+        images.append(np.array(Image.open(out / "rgb_0000.png")))
+    assert np.array_equal(images[0], images[1])
+    units = (Path(__file__).resolve().parent.parent / "docs" / "parameters.md").read_text(encoding="utf-8")
+    assert "a 4th value (alpha) is accepted and not used" in units
