@@ -216,3 +216,27 @@ def test_a_per_axis_value_sets_a_world_nodes_vector(tmp_path):
     scene.scene.world.node_tree.nodes.new("ShaderNodeMapping")
     with pytest.raises(ConfigError, match="takes 3 numbers"):
         recorder.check_targets(scene, targets)
+
+
+@pytest.mark.parametrize(
+    "path, value, key",
+    [
+        ('["k"]', "2.0", lambda box: box.keyframe_insert('["k"]', frame=1)),
+        ('modifiers["Bevel"].width', "0.02", lambda box: box.modifiers["Bevel"].keyframe_insert("width", frame=1)),
+    ],
+)
+def test_a_keyed_property_is_refused_before_the_run_writes(tmp_path, path, value, key):
+    """A property the .blend keys (an object's custom property, a modifier's width; a
+    light's data.energy): the animation set it back when the frame rendered, so the value
+    drawn showed in no frame while the log said it was set (a lamp's keyed energy set to 0
+    rendered lit as before). Refused before anything is written, naming the path and the
+    object; the same path unkeyed is taken."""
+    cfg, scene, recorder, targets = built(tmp_path, prop(path, value))
+    box = scene.entities["box"].root
+    box["k"] = 1.0
+    box.modifiers.new("Bevel", "BEVEL")
+    recorder.check_targets(scene, targets)  # not keyed: fine
+    key(box)
+    with pytest.raises(ConfigError, match=r"p\.toml: randomizers\[0\]\.path: got ") as e:
+        recorder.check_targets(scene, targets)
+    assert "on box it is animated, and the animation sets it back when the frame renders" in str(e.value)

@@ -20,7 +20,7 @@ from ..config.problems import did_you_mean
 from ..sampling.distributions import Constant
 from .base import PROJECTIONS
 from .build import BuiltScene
-from .randomize import applier, target_check
+from .randomize import _action_paths, applier, target_check
 
 
 class PropertyPathError(ValueError):
@@ -264,6 +264,32 @@ def check_values(slot: Slot, d) -> str | None:
     return None
 
 
+def slot_animated(slot: Slot) -> bool:
+    """Whether the .blend keys or drives what `slot` sets (an F-curve or driver of its data-
+    block on that very path): the animation sets it back when the frame renders, so a value
+    set there shows in no frame. Elements of RNA arrays are not looked up (their array is)."""
+    owner = slot.owner
+    id_data = getattr(owner, "id_data", None)
+    ad = getattr(id_data, "animation_data", None)
+    if ad is None:
+        return False
+    try:
+        prefix = "" if owner == id_data else owner.path_from_id()
+    except (ValueError, TypeError, AttributeError):
+        return False
+    if slot.how == "attr":
+        tail = slot.key
+    elif isinstance(slot.key, str):
+        tail = '["' + slot.key.replace("\\", "\\\\").replace('"', '\\"') + '"]'
+    else:
+        return False
+    full = tail if not prefix else prefix + ("" if tail.startswith("[") else ".") + tail
+    paths = {d.data_path for d in ad.drivers}
+    if ad.action is not None:
+        paths |= _action_paths(ad.action)
+    return full in paths
+
+
 @target_check("property")
 @target_check("world_property")
 def check_property(built: BuiltScene, spec, targets: list[str]) -> tuple[str, object, str] | None:
@@ -274,6 +300,14 @@ def check_property(built: BuiltScene, spec, targets: list[str]) -> tuple[str, ob
             slot = resolve(target_object(built, name, spec), spec.steps)
         except PropertyPathError as e:
             return "path", path, f"a property path that resolves on {name}: {e}"
+        if slot_animated(slot):
+            return (
+                "path",
+                path,
+                f"a property the .blend does not key or drive: on {name} it is animated, and the animation "
+                "sets it back when the frame renders (the value would show in no frame); remove its keys or "
+                f"driver in the .blend, or leave {name} out of targets",
+            )
         problem = check_values(slot, d) if d is not None else None
         if problem:
             return "value", d.to_dict(), f"values that fit {path!r} on {name}, which {problem}"
