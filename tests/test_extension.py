@@ -2782,3 +2782,48 @@ def test_quit_new_and_open_keys_are_kept_from_blender_while_recording(addon, sce
     )
     run_to_end(addon, job)
     assert job.state == "done", job.message
+
+
+def test_a_ticked_camera_left_out_of_renders_is_said_in_the_list_and_at_start(addon, scene, tmp_path):
+    """Cameras disabled for rendering or in an excluded collection are ticked by default
+    and were recorded without a word, where headless leaves them out (e821114) and Import
+    unticks them (a38a62f). The Cameras list now says why beside each, in red while it is
+    ticked, and Start warns naming them; unticked, they are neither said red nor recorded."""
+    bpy, jobs = addon.bpy, addon.job
+    artist_scene(bpy, scene, tmp_path / "out")
+    archive = bpy.data.collections.new("old_cams")
+    scene.collection.children.link(archive)
+    for name, where in (("off_cam", scene.collection), ("old_cam", archive)):
+        cam = bpy.data.objects.new(name, bpy.data.cameras.new(name))
+        cam.location, cam.rotation_euler = (0.0, -4.0, 0.5), (1.5708, 0.0, 0.0)
+        where.objects.link(cam)
+    bpy.data.objects["off_cam"].hide_render = True
+    bpy.context.view_layer.layer_collection.children["old_cams"].exclude = True
+
+    def said():
+        log = draw_panel(bpy, "SDG_PT_recorder")
+        return {e[1]: e[2] for e in log if e[0] == "prop_text" and e[1].startswith(("cam", "off_cam", "old_cam"))}
+
+    rows = said()
+    assert rows["cam"] is False, rows
+    assert rows["off_cam (disabled for rendering: recorded while ticked)"] is True, rows
+    assert rows[
+        "old_cam (its collection is excluded from the view layer or disabled for rendering: recorded while ticked)"
+    ]
+    job = jobs.RecordingJob.from_scene(bpy.context)
+    try:
+        (warning,) = [w for w in job.warnings if "left out of renders" in w]
+        assert "'off_cam' (disabled for rendering)" in warning and "'old_cam'" in warning and "'cam'" not in warning
+        assert job.config.base.cameras == ["cam", "off_cam", "old_cam"]  # recorded, as ticked
+    finally:
+        job.close()
+    for name in ("off_cam", "old_cam"):
+        bpy.data.objects[name].sdg_record = False
+    rows = said()
+    assert rows["off_cam (disabled for rendering)"] is False, rows
+    job = jobs.RecordingJob.from_scene(bpy.context)
+    try:
+        assert not any("left out of renders" in w for w in job.warnings) and job.config.base.cameras == ["cam"]
+    finally:
+        job.close()
+    assert not (tmp_path / "out").exists()

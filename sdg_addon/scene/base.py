@@ -181,28 +181,34 @@ def evaluated_depsgraph(scene):
     return layer.depsgraph
 
 
+def cameras_left_out(scene) -> dict[str, str]:
+    """The scene's cameras the artist left out of the renders, each with why: disabled for
+    rendering, or in no collection the recorded view layer renders."""
+    from .instancing import render_collections
+
+    rendered = render_collections(scene)
+    why = {}
+    for o in scene.objects:
+        if o.type != "CAMERA":
+            continue
+        if not any(c.as_pointer() in rendered for c in o.users_collection):
+            why[o.name] = "its collection is excluded from the view layer or disabled for rendering"
+        elif o.hide_render:
+            why[o.name] = "disabled for rendering"
+    return why
+
+
 def scene_cameras(scene, patterns: list[str]) -> tuple[list[str], list[str]]:
     """(names, left out) of the scene's camera objects, sorted: those matching `patterns`;
     with none, those the artist left in the renders: not disabled for rendering and in a
     collection the recorded view layer renders (not excluded, not disabled for rendering);
     the others are left out, each named with why ("'CamB' (disabled for rendering)")."""
-    from .instancing import render_collections
-
     cameras = sorted((o for o in scene.objects if o.type == "CAMERA"), key=lambda o: o.name)
     names = [o.name for o in cameras]
     if not patterns:
-        rendered = render_collections(scene)
-        chosen, left_out = [], []
-        for o in cameras:
-            if not any(c.as_pointer() in rendered for c in o.users_collection):
-                left_out.append(
-                    f"{o.name!r} (its collection is excluded from the view layer or disabled for rendering)"
-                )
-            elif o.hide_render:
-                left_out.append(f"{o.name!r} (disabled for rendering)")
-            else:
-                chosen.append(o.name)
-        return chosen, left_out
+        why = cameras_left_out(scene)
+        left_out = [f"{name!r} ({why[name]})" for name in names if name in why]
+        return [name for name in names if name not in why], left_out
     chosen = sorted({n for n in names for p in patterns if fnmatch.fnmatchcase(n, p)})
     if not chosen:
         raise FieldError("scene.cameras", patterns, f"patterns matching a camera of the scene (its cameras: {names})")

@@ -32,6 +32,7 @@ from ..config.toml_out import dumps
 from ..progress import Progress, format_seconds
 from ..recorder import DiskError, Recorder, RecorderError, RunOptions, disk_error
 from ..sampling import clip_of
+from ..scene.base import cameras_left_out
 from ..writers.paths import safe_name
 from . import settings as ui_settings
 
@@ -205,6 +206,17 @@ class RecordingJob:
             return cls.resume_recording(config, options, earlier)
         job = cls(config, options, open_scene=scene, temp_dir=temp)
         job.randomizer_names = ui_settings.randomizer_names(scene)
+        left_out = cameras_left_out(scene)
+        ticked_left_out = [
+            f"{name!r} ({why})"
+            for name, why in sorted(left_out.items())
+            if getattr(scene.objects[name], ui_settings.RECORD_PROPERTY, True)
+        ]
+        if ticked_left_out:  # the Cameras list's tick records them; headless would leave them out
+            job.warnings.append(
+                f"camera(s) left out of renders recorded because ticked in the Cameras list: "
+                f"{', '.join(ticked_left_out)}; untick them there to leave them out"
+            )
         job.shown_frame = shown
         return job
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import bpy
 
 from ..compat import progress_bar
-from ..scene.base import colour_differences, image_differences
+from ..scene.base import cameras_left_out, colour_differences, image_differences
 from ..writers import WRITERS
 from . import job as jobs
 from . import settings as ui_settings
@@ -350,8 +350,14 @@ def draw_scene_source(col, context, settings):
     problem = camera_problem(scene)
     if problem is not None:
         box.label(text=problem, icon="ERROR")
+    left_out = cameras_left_out(scene)
     for cam in cams:
-        box.prop(cam, ui_settings.RECORD_PROPERTY, text=cam.name)
+        row = box.row()
+        ticked = getattr(cam, ui_settings.RECORD_PROPERTY, True)
+        why = left_out.get(cam.name)
+        row.alert = bool(why) and ticked  # recorded, though the artist left it out of renders
+        text = cam.name if not why else f"{cam.name} ({why}{': recorded while ticked' if ticked else ''})"
+        row.prop(cam, ui_settings.RECORD_PROPERTY, text=text)
     grid = col.column(align=True)
     grid.prop(run, "frames")
     row = grid.row(align=True)
