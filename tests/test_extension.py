@@ -2827,3 +2827,24 @@ def test_a_ticked_camera_left_out_of_renders_is_said_in_the_list_and_at_start(ad
     finally:
         job.close()
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    "mode, said", [("EDIT", "Leave Edit Mode first"), ("WEIGHT_PAINT", "Leave Weight Paint first")]
+)
+def test_start_outside_object_mode_names_the_mode_as_blender_does(addon, scene, tmp_path, mode, said):
+    """Start in Edit Mode said 'Leave Edit Mesh mode first', in Weight Paint 'Leave Paint
+    Weight mode first' (context.mode's identifiers): the 3D View's mode menu says 'Edit Mode'
+    and 'Weight Paint'."""
+    bpy = addon.bpy
+    crate = artist_scene(bpy, scene, tmp_path / "out")
+    bpy.context.view_layer.objects.active = crate
+    bpy.ops.object.mode_set(mode=mode)
+    try:
+        for op in (bpy.ops.sdg.start_recording, bpy.ops.sdg.preview_render):
+            with pytest.raises(RuntimeError, match=f"{said}: recording works in Object Mode"):
+                op("EXEC_DEFAULT")
+    finally:
+        bpy.ops.object.mode_set(mode="OBJECT")
+        addon.job.set_error(None)
+    assert not (tmp_path / "out").exists()

@@ -157,7 +157,7 @@ class RecordingJob:
             raise ValueError("No scene is open")
         mode = getattr(context, "mode", "OBJECT")
         if mode != "OBJECT":
-            raise ValueError(f"Leave {mode.replace('_', ' ').title()} mode first: recording works in Object mode")
+            raise ValueError(f"Leave {mode_name(context, mode)} first: recording works in Object Mode")
         check_can_restore()
         problem = preview_problem(scene)
         if problem:
@@ -441,6 +441,16 @@ def os_error_sentence(e: OSError, output: Path) -> str:
 
 
 UNDO_PREFERENCES = "Preferences > System > Memory & Limits"
+
+
+def mode_name(context, mode: str) -> str:
+    """The mode the 3D View's header shows ('Edit Mode', 'Weight Paint'), not context.mode's
+    identifier ('EDIT_MESH', 'PAINT_WEIGHT')."""
+    obj = getattr(context, "active_object", None)
+    items = bpy.types.Object.bl_rna.properties["mode"].enum_items
+    if obj is not None and obj.mode in items.keys():
+        return items[obj.mode].name
+    return f"{mode.replace('_', ' ').title()} mode"
 
 
 def check_can_restore() -> None:
