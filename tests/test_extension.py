@@ -2207,12 +2207,20 @@ def test_import_of_a_file_without_scene_cameras_ticks_every_camera(addon, scene,
 
 
 def test_the_panels_field_names_read_as_words(addon, scene):
-    """Distribution parameters are named as words ('Radius Min', was 'Radius_Min')."""
+    """Distribution parameters are named as words ('Radius Min', was 'Radius_Min'), and so are
+    the writers' options ('Channels', was 'channels')."""
     bpy = addon.bpy
     bpy.ops.sdg.randomizer_add(type="pose")
     row = scene.sdg.randomizers[-1].params[0]
     names = {p.identifier: p.name for p in row.bl_rna.properties}
     assert names["radius_min"] == "Radius Min" and all("_" not in n for n in names.values() if n), names
+    # and the writers' options in the recorder panel (coco's channels read 'channels')
+    for writer in scene.sdg.writers.bl_rna.properties.keys():
+        if writer in ("rna_type", "name"):
+            continue
+        props = getattr(scene.sdg.writers, writer).bl_rna.properties
+        named = {p.identifier: p.name for p in props if p.identifier not in ("rna_type", "name", "enabled")}
+        assert all(n[:1].isupper() and "_" not in n for n in named.values()), (writer, named)
 
 
 def test_a_parameter_the_type_needs_is_marked_in_the_panel_and_said_as_not_given(addon, scene, tmp_path):

@@ -163,7 +163,9 @@ def option_property(name: str, spec):
     if str in types and isinstance(default, str):
         return StringProperty(default=default, **kw)
     # Lists and anything else: a JSON value, as in the parameter file.
-    return StringProperty(default=json.dumps(default), description=f"{desc} (a value as in the parameter file)")
+    return StringProperty(
+        default=json.dumps(default), name=kw["name"], description=f"{desc} (a value as in the parameter file)"
+    )
 
 
 def is_json_option(typ, default) -> bool:
