@@ -595,6 +595,17 @@ def inside_dataset(dataset: Path, path: Path) -> bool:
     return is_dataset(dataset) and (os.path.realpath(path) + "/").startswith(real_data)
 
 
+def audit_refusal(dataset: Path, path: Path, option: str = "--out") -> str | None:
+    """Why `path` may not take a report's or preview's files: it lies in the dataset's
+    audit/ folder, the run's own records (frame logs, the record of its files, its inputs),
+    where such a file could pass for one of them (a folder frames.x.jsonl/ stopped --resume
+    with "Is a directory"). None where it may."""
+    audit = os.path.realpath(Path(dataset) / "audit").rstrip("/") + "/"
+    if (os.path.realpath(path) + "/").startswith(audit):
+        return f"{option} {path}: inside the dataset's audit/ folder, the run's own records; give a place outside it"
+    return None
+
+
 def written_files(folder: Path) -> list[str]:
     """Every path (relative) the tool recorded as written in `folder`, sorted, unique; none
     when audit/written is a link out of the folder: records there are not this folder's."""

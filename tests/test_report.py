@@ -274,6 +274,37 @@ def test_the_report_of_a_clips_folder_is_recorded_as_its_datasets_file(tmp_path)
     assert {"clip_0000/report/index.html", "clip_0000/report/classes.png"} <= set(output.written_files(out))
 
 
+def test_report_and_preview_do_not_write_into_the_datasets_audit_folder(tmp_path, capsys):
+    """`report DS --out DS/audit/frames.x.jsonl` wrote its page into the run's own records:
+    the folder passed for a frame log and `render --resume` stopped with "Is a directory".
+    report and preview now refuse a place in audit/ (exit 2, nothing written), from a clip's
+    folder too; elsewhere in the dataset as before."""
+    from test_writers_formats import make_frame
+
+    from headless.cli import main
+    from sdg_addon import output
+    from sdg_addon.writers import create_writer
+
+    out = tmp_path / "seq"
+    (out / "audit").mkdir(parents=True)
+    (out / "audit" / "dataset.json").write_text(json.dumps({"tool": output.TOOL, "format": 1}))
+    (out / "audit" / "resolved.json").write_text(json.dumps({"sequence": {"clip_length": 2}}))
+    w = create_writer("basic", out)
+    for run_frame in range(2):
+        frame = make_frame(run_frame)
+        frame.clip, frame.clip_frame = divmod(run_frame, 2)
+        w.write(frame)
+    before = sorted(p.relative_to(out) for p in (out / "audit").rglob("*"))
+    for folder in (out, out / "clip_0000"):
+        assert main(["report", str(folder), "--out", str(out / "audit" / "frames.x.jsonl")]) == 2
+        assert "inside the dataset's audit/ folder" in capsys.readouterr().err
+        assert main(["preview", str(folder), "--out", str(out / "audit" / "x.png")]) == 2
+        assert "inside the dataset's audit/ folder" in capsys.readouterr().err
+    assert sorted(p.relative_to(out) for p in (out / "audit").rglob("*")) == before
+    assert main(["report", str(out), "--out", str(out / "pages")]) == 0
+    assert main(["preview", str(out / "clip_0000"), "--out", str(out / "pages" / "x.png")]) == 0
+
+
 def test_the_report_of_a_clips_folder_does_not_say_its_datasets_audit_is_missing(tmp_path):
     """The report of a clip's folder read the audit/ of that folder, which has none: it said
     "audit/label_table.json lists no 'class' labels", "audit/frames*.jsonl missing or empty"

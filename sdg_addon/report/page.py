@@ -62,6 +62,9 @@ def _owned(out: Path, dataset: Path):
         raise ValueError(f"report folder {out}: {existing} is a file, not a folder; give a new or empty --out")
     dataset = output.dataset_root(dataset) or dataset
     in_dataset = output.inside_dataset(dataset, out)
+    refused = output.audit_refusal(dataset, out, "report folder") if in_dataset else None
+    if refused:
+        raise ValueError(refused)
     if not in_dataset and out.exists():
         page = out / "index.html"
         ours = page.is_file() and GENERATOR in page.read_text(encoding="utf-8", errors="replace")
