@@ -476,6 +476,9 @@ def test_moving_or_placing_a_keyed_object_or_camera_is_refused(tmp_path, capsys)
     lamp.keyframe_insert("location", frame=1)
     lamp.location = (0, 0, 5)
     lamp.keyframe_insert("location", frame=24)
+    bulb = bpy.data.objects.new("Bulb", bpy.data.lights.new("Bulb", "POINT"))  # its energy keyed (a flicker)
+    scene.collection.objects.link(bulb)
+    bulb.data.keyframe_insert("energy", frame=1)
     scene.frame_set(1)
     blend = tmp_path / "keyed.blend"
     bpy.ops.wm.save_as_mainfile(filepath=str(blend), copy=True)
@@ -523,3 +526,11 @@ def test_moving_or_placing_a_keyed_object_or_camera_is_refused(tmp_path, capsys)
     assert render(param("lens", 1, lens), tmp_path / "lens") == 0
     energy = 'type = "light"\ntargets = "Lamp"\nenergy = 800'
     assert render(param("energy", 1, energy), tmp_path / "energy") == 0
+    # A light whose energy is keyed: an entry's energy was set back by the keys (energy 0
+    # rendered lit as before); its colour is not keyed and is set.
+    flicker = 'type = "light"\ntargets = "Bulb"\nenergy = 0'
+    assert render(param("flicker", 1, flicker), tmp_path / "flicker_out") == 2
+    err = capsys.readouterr().err
+    assert "'Bulb' has them keyed or driven (energy), and the animation sets them back" in err, err
+    tint = 'type = "light"\ntargets = "Bulb"\ncolor = [1, 0.5, 0.5]'
+    assert render(param("tint", 1, tint), tmp_path / "tint") == 0

@@ -20,7 +20,7 @@ from ..config.problems import did_you_mean
 from ..sampling.distributions import Constant
 from .base import PROJECTIONS
 from .build import BuiltScene
-from .randomize import _action_paths, applier, target_check
+from .randomize import animated_paths, applier, target_check
 
 
 class PropertyPathError(ValueError):
@@ -270,8 +270,7 @@ def slot_animated(slot: Slot) -> bool:
     set there shows in no frame. Elements of RNA arrays are not looked up (their array is)."""
     owner = slot.owner
     id_data = getattr(owner, "id_data", None)
-    ad = getattr(id_data, "animation_data", None)
-    if ad is None:
+    if getattr(id_data, "animation_data", None) is None:
         return False
     try:
         prefix = "" if owner == id_data else owner.path_from_id()
@@ -284,10 +283,7 @@ def slot_animated(slot: Slot) -> bool:
     else:
         return False
     full = tail if not prefix else prefix + ("" if tail.startswith("[") else ".") + tail
-    paths = {d.data_path for d in ad.drivers}
-    if ad.action is not None:
-        paths |= _action_paths(ad.action)
-    return full in paths
+    return full in animated_paths(id_data)
 
 
 @target_check("property")

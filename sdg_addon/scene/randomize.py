@@ -248,15 +248,33 @@ def _action_paths(action) -> set[str]:
     return {c.data_path for c in curves}
 
 
+# A light entry's parameter -> the properties of the light's data it sets (scene.randomize's light applier).
+LIGHT_DATA_PATHS = {
+    "energy": ("energy",),
+    "color": ("color",),
+    "temperature": ("color",),
+    "size": ("size", "shadow_soft_size", "angle"),
+    "light_type": ("type",),
+}
+
+
+def animated_paths(id_data) -> set[str]:
+    """The data paths a data-block's own animation keys or drives."""
+    ad = getattr(id_data, "animation_data", None)
+    if ad is None:
+        return set()
+    paths = {d.data_path for d in ad.drivers}
+    if ad.action is not None:
+        paths |= _action_paths(ad.action)
+    return paths
+
+
 def transform_animated(obj) -> bool:
     """Whether obj's own location or rotation is keyed or driven (NLA strips: assumed so)."""
     ad = obj.animation_data
     if ad is None:
         return False
-    paths = {d.data_path for d in ad.drivers}
-    if ad.action is not None:
-        paths |= _action_paths(ad.action)
-    return bool(ad.nla_tracks) or any(p.split("[")[0] in TRANSFORM_PATHS for p in paths)
+    return bool(ad.nla_tracks) or any(p.split("[")[0] in TRANSFORM_PATHS for p in animated_paths(obj))
 
 
 def keyed_clip_targets(
@@ -291,6 +309,20 @@ def keyed_clip_targets(
                     )
                 )
             continue
+        if spec.name == "light":
+            sets = {path for param in spec.params for path in LIGHT_DATA_PATHS.get(param, ())}
+            keyed = [n for n in names if n in (lights or {}) and sets & animated_paths(lights[n].data)]
+            if keyed:
+                out.append(
+                    (
+                        f"randomizers[{i}].targets",
+                        keyed,
+                        f"lights whose energy, colour and size are not keyed where the entry sets them: "
+                        f"{keyed[0]!r} has them keyed or driven ({', '.join(sorted(sets & animated_paths(lights[keyed[0]].data)))}), "
+                        "and the animation sets them back when the frame renders (the light entry's values "
+                        "would show in no frame); leave it out of targets, or remove those keys in the .blend",
+                    )
+                )
         if spec.name in CAMERA_PLACERS or (spec.name == "light" and {"location", "look_at"} & set(spec.params)):
             if spec.name == "camera" and set(spec.params) <= {"focal_length"}:
                 continue  # a lens alone places nothing
