@@ -656,6 +656,25 @@ def test_a_dataset_given_as_dot_is_named_by_its_folder(tmp_path, monkeypatch):
     assert "<title>Dataset comparison: v1 vs v2</title>" in page.read_text()
 
 
+def test_a_clips_folder_given_as_dot_is_named_in_the_note(tmp_path, monkeypatch):
+    """`report .` in a clip's folder said " is a folder inside the dataset ..." (no name)."""
+    from test_writers_formats import make_frame
+
+    from sdg_addon import output
+    from sdg_addon.report.stats import collect
+    from sdg_addon.writers import create_writer
+
+    out = tmp_path / "seq"
+    (out / "audit").mkdir(parents=True)
+    (out / "audit" / "dataset.json").write_text(json.dumps({"tool": output.TOOL, "format": 1}))
+    (out / "audit" / "resolved.json").write_text(json.dumps({"sequence": {"clip_length": 2}}))
+    frame = make_frame(0)
+    frame.clip, frame.clip_frame = 0, 0
+    create_writer("basic", out).write(frame)
+    monkeypatch.chdir(out / "clip_0000")
+    assert any(n.startswith("clip_0000 is a folder inside the dataset") for n in collect(".").notes)
+
+
 def test_report_counts_a_sequences_frames_by_run_frame_not_by_frame_in_clip(tmp_path):
     """A sequence run numbers files by the frame within the clip (clip_0001/rgb_0000.png is
     run frame 2 with clip_length 2): the report's frame count, frames per class and depth

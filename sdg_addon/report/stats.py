@@ -109,7 +109,8 @@ def collect(folder: Path | str, semantic_type: str | None = None) -> Stats:
     root = None if audit.is_dir() else dataset_root(folder)
     if root is not None:  # a clip's or camera's folder: the audit is its dataset's, of every frame
         notes.append(
-            f"{folder.name} is a folder inside the dataset {root}: the dataset's audit/ (label table, seed, "
+            f"{folder.name or folder.resolve().name} is a folder inside the dataset {root}: the dataset's audit/ "
+            "(label table, seed, "
             f"sampled values, warnings) is read by the report of {root}; classes are taken as met here"
         )
     elif not classes:
