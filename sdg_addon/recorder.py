@@ -437,6 +437,8 @@ class Recorder:
             self.warn(built.step_note)
         if built.layers_note:
             self.warn(built.layers_note)
+        if built.override_note:
+            self.warn(built.override_note)
         if built.set_note:
             self.warn(built.set_note)
         if built.markers_note:

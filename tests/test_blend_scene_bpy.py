@@ -1466,6 +1466,28 @@ def test_an_object_labelled_for_blenderproc_is_named_with_what_to_set(shop, tmp_
     ), err
 
 
+def test_a_view_layers_material_override_is_named(shop, tmp_path, capsys):
+    """A .blend whose rendered view layer overrides every material (a clay render): a material
+    randomizer's red for can_a was drawn and logged and never shown, without a word; the run
+    names the override. The file without one names none."""
+    bpy.ops.wm.open_mainfile(filepath=str(shop.path), load_ui=False)
+    bpy.context.scene.view_layers[0].material_override = bpy.data.materials.new("clay")
+    blend = saved_variant(tmp_path / "clay.blend")
+    red = '[[randomizers]]\ntype = "material"\ntargets = "can_a"\ncolor = [1.0, 0.0, 0.0]\n'
+    said = {}
+    for file in (shop.path, blend):
+        param = blend_param(file, red).rename(tmp_path / f"{file.stem}.toml")
+        capsys.readouterr()
+        assert main(["render", str(param), "--out", str(tmp_path / f"out_{file.stem}"), "--quiet"]) == 0
+        said[file.stem] = capsys.readouterr().err
+    assert (
+        "the base scene's view layer 'ViewLayer' renders every object with the material 'clay' (View Layer > "
+        "Override > Material): the objects' own materials, and the colours, textures and materials the run sets"
+        in said["clay"]
+    ), said["clay"]
+    assert "Override > Material" not in said["shop"]
+
+
 def test_clips_outside_a_base_scenes_frame_range_are_named_with_the_values_that_match(shop, tmp_path, capsys):
     """A .blend animated over frames 101 .. 120 (its Frame Range) recorded with the default
     start_frame = 1 showed frames 1 .. K, before its animation starts, without a word; the run

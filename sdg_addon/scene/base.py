@@ -170,6 +170,24 @@ def render_view_layer(scene):
     return next((vl for vl in scene.view_layers if vl.use), scene.view_layers[0])
 
 
+def material_override_note(scene) -> str:
+    """The rendered view layer's Material Override (a clay render): Cycles renders every
+    object with that one material, so the objects' own materials and the colours, textures
+    and materials the run sets (asset colours, material, texture, material_swap,
+    procedural_texture randomizers) show in no image, though drawn and logged. A sentence
+    saying so, or ''."""
+    layer = render_view_layer(scene)
+    override = layer.material_override
+    if override is None:
+        return ""
+    return (
+        f"the base scene's view layer {layer.name!r} renders every object with the material {override.name!r} "
+        "(View Layer > Override > Material): the objects' own materials, and the colours, textures and materials "
+        "the run sets ([[assets]] colours; material, texture, material_swap and procedural_texture randomizers), "
+        "show in no image, though drawn and logged. To show them, clear the override in the .blend"
+    )
+
+
 def evaluated_depsgraph(scene):
     """The evaluated depsgraph of the view layer the run renders (render_view_layer), its
     changes written back to the objects (matrix_world). Not bpy.context's: without a window

@@ -60,6 +60,7 @@ from .base import (
     frame_step_note,
     image_differences,
     load_blend_scene,
+    material_override_note,
     meters_per_unit,
     missing_files,
     newer_blend_note,
@@ -133,6 +134,7 @@ class BuiltScene:
     range_note: str = ""  # clips showing scene frames outside a base scene's frame range
     step_note: str = ""  # clips of a base scene whose Frame Step is not 1
     layers_note: str = ""  # a base scene's view layers enabled for rendering besides the one recorded
+    override_note: str = ""  # the rendered view layer's Material Override (every object one material)
     set_note: str = ""  # a base scene's background set: objects rendered, not labelled
     markers_note: str = ""  # a base scene's timeline markers bound to cameras (unbound for the run)
     instancing_note: str = ""  # collection instances whose copies cannot match Blender's
@@ -268,6 +270,7 @@ def build_scene(config: Config, open_scene=None, quiet: bool = False) -> BuiltSc
     built = BuiltScene(scene, temperature_unit=config.thermal.unit)
     if open_scene is not None or base.blend:
         built.layers_note = prepare_base_scene(scene)
+        built.override_note = material_override_note(scene)
     if open_scene is not None or base.blend:
         built.colour_notes, built.colour_match = colour_differences(scene, config.render)
         built.image_notes, built.image_match = image_differences(scene, config.render)
