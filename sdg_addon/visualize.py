@@ -136,19 +136,29 @@ def cameras(folder: Path | str) -> dict[str, Path]:
     """Camera name -> folder: "" for frames at the root, then sub-folders with rgb_*.png;
     a sequence's clip folder holding camera folders (several cameras) gives one camera per
     clip and camera, "clip_0003/left"."""
+    from .output import is_dataset
+
     folder = Path(folder)
     if not folder.is_dir():
         raise FileNotFoundError(f"not a folder: {folder}")
     out = {}
     if _frames_in(folder):
         out[""] = folder
+    others = []  # datasets of their own in it (out/ holding out/v1, out/v2): no camera of this one
     for sub in _sub_folders(folder):
-        if _frames_in(sub):
+        if is_dataset(sub):
+            others.append(sub.name)
+        elif _frames_in(sub):
             out[sub.name] = sub
         elif CLIP_FOLDER.match(sub.name):
             for cam in _sub_folders(sub):
                 if _frames_in(cam):
                     out[f"{sub.name}/{cam.name}"] = cam
+    if not out and others:
+        raise FileNotFoundError(
+            f"{folder} holds datasets ({', '.join(others)}), not the frames of one: give one of them, "
+            f"e.g. {folder / others[0]} (report A B compares two)"
+        )
     if not out:
         raise FileNotFoundError(_no_frames(folder))
     return out

@@ -631,3 +631,21 @@ def test_a_camera_is_found_by_its_name_in_the_parameter_file_too(tmp_path, capsy
     assert viz.frames(tmp_path, "über") == [0]
     assert main(["preview", str(tmp_path), "--camera", "rechts"]) == 2
     assert "no camera 'rechts': found '_ber-b51c8541', 'linke_Kamera-c1f716f2'" in capsys.readouterr().err
+
+
+def test_a_folder_of_datasets_is_not_taken_for_one_of_several_cameras(tmp_path, capsys):
+    """`preview out` / `report out` with out/v1 and out/v2 two datasets took each for a
+    camera of one dataset: a report of "cameras v1, v2" mixing unrelated runs (seed –,
+    classes from both), exit 0. Now exit 2, naming them, nothing written."""
+    from sdg_addon import output
+
+    for name in ("v1", "v2"):
+        write_frame(tmp_path / name)
+        (tmp_path / name / "audit").mkdir()
+        (tmp_path / name / "audit" / "dataset.json").write_text(json.dumps({"tool": output.TOOL, "format": 1}))
+    for argv in (["preview", str(tmp_path)], ["preview", str(tmp_path), "--sheet"], ["report", str(tmp_path)]):
+        assert main(argv) == 2, argv
+        assert f"{tmp_path} holds datasets (v1, v2), not the frames of one" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["v1", "v2"]
+    assert main(["preview", str(tmp_path / "v1")]) == 0
+    assert list(viz.cameras(tmp_path / "v1")) == [""]
