@@ -470,6 +470,7 @@ def test_moving_or_placing_a_keyed_object_or_camera_is_refused(tmp_path, capsys)
     cam.keyframe_insert("location", frame=1)
     cam.location = (0, -3, 3)
     cam.keyframe_insert("location", frame=24)
+    cam.data.keyframe_insert("lens", frame=1)  # a zoom
     lamp = bpy.data.objects.new("Lamp", bpy.data.lights.new("Lamp", "POINT"))
     scene.collection.objects.link(lamp)
     lamp.location = (0, 0, 3)
@@ -522,8 +523,16 @@ def test_moving_or_placing_a_keyed_object_or_camera_is_refused(tmp_path, capsys)
         assert f'{kind}.toml: randomizers[0].targets: got ["{target}"]' in err, err
         assert f"'{target}' is animated, and its keys put it back when the frame renders" in err, err
         assert not (tmp_path / f"{kind}_out").exists()
-    lens = 'type = "camera"\ntargets = "CamA"\nfocal_length = 50'
-    assert render(param("lens", 1, lens), tmp_path / "lens") == 0
+    # Its lens is keyed too (a zoom): a focal length set by camera or sensor was set back.
+    for kind, entry in (
+        ("lens", 'type = "camera"\ntargets = "CamA"\nfocal_length = 50'),
+        ("zoom", 'type = "sensor"\ntargets = "CamA"\nfocal_length = 50'),
+    ):
+        assert render(param(kind, 1, entry), tmp_path / f"{kind}_out") == 2
+        err = capsys.readouterr().err
+        assert "'CamA' has it keyed or driven (lens), and the animation sets it back" in err, err
+    f_stop = 'type = "sensor"\ntargets = "CamA"\nf_stop = 2.8'
+    assert render(param("f_stop", 1, f_stop), tmp_path / "f_stop") == 0
     energy = 'type = "light"\ntargets = "Lamp"\nenergy = 800'
     assert render(param("energy", 1, energy), tmp_path / "energy") == 0
     # A light whose energy is keyed: an entry's energy was set back by the keys (energy 0
@@ -531,6 +540,6 @@ def test_moving_or_placing_a_keyed_object_or_camera_is_refused(tmp_path, capsys)
     flicker = 'type = "light"\ntargets = "Bulb"\nenergy = 0'
     assert render(param("flicker", 1, flicker), tmp_path / "flicker_out") == 2
     err = capsys.readouterr().err
-    assert "'Bulb' has them keyed or driven (energy), and the animation sets them back" in err, err
+    assert "'Bulb' has it keyed or driven (energy), and the animation sets it back" in err, err
     tint = 'type = "light"\ntargets = "Bulb"\ncolor = [1, 0.5, 0.5]'
     assert render(param("tint", 1, tint), tmp_path / "tint") == 0

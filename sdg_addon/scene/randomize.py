@@ -258,6 +258,15 @@ LIGHT_DATA_PATHS = {
 }
 
 
+# A camera, camera_look_at or sensor entry's parameter -> the camera data's properties it sets.
+CAMERA_DATA_PATHS = {
+    "focal_length": ("lens", "angle"),
+    "fov": ("lens", "angle"),
+    "f_stop": ("dof.aperture_fstop", "dof.use_dof"),
+    "focus_distance": ("dof.focus_distance",),
+}
+
+
 def animated_paths(id_data) -> set[str]:
     """The data paths a data-block's own animation keys or drives."""
     ad = getattr(id_data, "animation_data", None)
@@ -309,20 +318,26 @@ def keyed_clip_targets(
                     )
                 )
             continue
-        if spec.name == "light":
-            sets = {path for param in spec.params for path in LIGHT_DATA_PATHS.get(param, ())}
-            keyed = [n for n in names if n in (lights or {}) and sets & animated_paths(lights[n].data)]
-            if keyed:
-                out.append(
-                    (
-                        f"randomizers[{i}].targets",
-                        keyed,
-                        f"lights whose energy, colour and size are not keyed where the entry sets them: "
-                        f"{keyed[0]!r} has them keyed or driven ({', '.join(sorted(sets & animated_paths(lights[keyed[0]].data)))}), "
-                        "and the animation sets them back when the frame renders (the light entry's values "
-                        "would show in no frame); leave it out of targets, or remove those keys in the .blend",
-                    )
+        data_paths, among, what = {
+            "light": (LIGHT_DATA_PATHS, lights or {}, "lights"),
+            "camera": (CAMERA_DATA_PATHS, cameras, "cameras"),
+            "camera_look_at": (CAMERA_DATA_PATHS, cameras, "cameras"),
+            "sensor": (CAMERA_DATA_PATHS, cameras, "cameras"),
+        }.get(spec.name, ({}, {}, ""))
+        sets = {path for param in spec.params for path in data_paths.get(param, ())}
+        keyed = [n for n in names if sets and n in among and sets & animated_paths(among[n].data)]
+        if keyed:
+            which = ", ".join(sorted(sets & animated_paths(among[keyed[0]].data)))
+            out.append(
+                (
+                    f"randomizers[{i}].targets",
+                    keyed,
+                    f"{what} whose data does not key what the entry sets: {keyed[0]!r} has it keyed or driven "
+                    f"({which}), and the animation sets it back when the frame renders (the {spec.name} "
+                    "entry's values would show in no frame); leave it out of targets, or remove those keys "
+                    "in the .blend",
                 )
+            )
         if spec.name in CAMERA_PLACERS or (spec.name == "light" and {"location", "look_at"} & set(spec.params)):
             if spec.name == "camera" and set(spec.params) <= {"focal_length"}:
                 continue  # a lens alone places nothing
