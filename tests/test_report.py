@@ -894,6 +894,30 @@ def test_a_report_out_that_is_a_file_is_refused_as_invalid_input(tmp_path, capsy
     assert notes.read_text() == "keep"
 
 
+def test_a_report_out_whose_path_leaves_no_room_is_refused_before_any_folder_is_made(tmp_path, capsys):
+    """`report --out` of 4075 bytes (Linux takes paths of fewer than 4096) made the folders,
+    then ended with exit 1, 'cannot write to OUT: File name too long'; it is refused as
+    render's --out is (output.unusable_location), exit 2, nothing made."""
+    import os
+
+    from test_writers_formats import make_frame
+
+    from headless.cli import main
+    from sdg_addon import output
+    from sdg_addon.writers import create_writer
+
+    out = tmp_path / "ds"
+    create_writer("basic", out).write(make_frame(0))
+    limit = os.pathconf(tmp_path, "PC_PATH_MAX")
+    target = tmp_path.resolve() / "deep"
+    while len(os.fsencode(str(target))) < limit - output.WRITTEN_BELOW + 20:
+        target = target / ("d" * 200)
+    assert main(["report", str(out), "--out", str(target)]) == 2
+    err = capsys.readouterr().err
+    assert "bytes long" in err and "give another --out" in err, err
+    assert not (tmp_path / "deep").exists()
+
+
 def test_report_and_contact_sheet_read_the_folder_once_per_camera_not_per_frame(tmp_path, monkeypatch):
     """The report looked up each frame's files by listing the whole output folder again
     (every file of every frame): quadratic in frames, 1,000 frames took 9 minutes. It now

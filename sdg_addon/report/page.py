@@ -65,6 +65,9 @@ def _owned(out: Path, dataset: Path):
     refused = output.audit_refusal(dataset, out, "report folder") if in_dataset else None
     if refused:
         raise ValueError(refused)
+    unusable = None if in_dataset else output.unusable_location(str(out))
+    if unusable is not None:  # a name or path too long, a link leading nowhere: before any folder is made
+        raise ValueError(f"report {unusable}; give another --out")
     if not in_dataset and out.exists():
         page = out / "index.html"
         ours = page.is_file() and GENERATOR in page.read_text(encoding="utf-8", errors="replace")
