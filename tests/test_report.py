@@ -47,6 +47,24 @@ def test_randomizer_ranges_flag_values_outside_the_declared_support():
     assert randomizer_ranges(spec, records)[0].ok
 
 
+def test_a_choice_of_names_shows_its_declared_values_beside_those_seen():
+    """docs/report.md: non-numeric parameters list the values seen against the declared
+    `values`; the 'declared support' cell said only "values", the declared ones nowhere."""
+    from sdg_addon.report.page import _range_rows
+
+    spec = [{"type": "light", "light_type": {"distribution": "choice", "values": ["sun", "point", "area"]}}]
+    records = [
+        {"frame": f, "samples": [{"type": "light", "values": {"key": {"light_type": t}}}]}
+        for f, t in enumerate(["sun", "point", "spot"])
+    ]
+    ranges = randomizer_ranges(spec, records)
+    stats = type("S", (), {"ranges": ranges})()
+    [row] = _range_rows(stats)
+    assert row[2] == "&quot;sun&quot;, &quot;point&quot;, &quot;area&quot;"
+    assert row[3] == "&quot;point&quot;, &quot;spot&quot;, &quot;sun&quot;"
+    assert row[5] == '<span class="bad">1 outside</span>'
+
+
 def test_a_draw_shown_by_several_frames_counts_once():
     """Every frame of a clip logs its clip's draw (the later ones with "trigger_frame"), as
     every frame of an `interval` does: the report counted 30 values for 10 draws of a

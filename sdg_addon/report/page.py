@@ -240,7 +240,13 @@ def _range_rows(stats: Stats) -> list[list]:
             support = f"[{r.low:.4g}, {r.high:.4g}]" if r.low is not None else "not numeric"
             sampled = f"{r.sampled_min:.4g} .. {r.sampled_max:.4g}"
         else:
-            support, sampled = "values", _e(", ".join(r.distinct[:8]))
+            listed = r.declared
+            support = (
+                _e(", ".join(listed[:8]) + (f", ... ({len(listed)} in all)" if len(listed) > 8 else ""))
+                if listed
+                else "values"
+            )
+            sampled = _e(", ".join(r.distinct[:8]))
         flag = '<span class="ok">inside</span>' if r.ok else f'<span class="bad">{r.outside} outside</span>'
         rows.append([_e(r.randomizer), _e(r.param), support, sampled, r.count, flag])
     return rows

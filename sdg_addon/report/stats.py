@@ -38,6 +38,7 @@ class ParamRange:
     count: int
     outside: int  # sampled values outside the declared support
     distinct: list = field(default_factory=list)  # non-numeric values seen (choices of names)
+    declared: list | None = None  # non-numeric: the values the distribution declares (JSON), if it lists them
 
     @property
     def ok(self) -> bool:
@@ -388,6 +389,17 @@ def randomizer_ranges(randomizers: list[dict], records: list[dict]) -> list[Para
                 )
                 outside = sum(1 for v in values if allowed is not None and json.dumps(v, sort_keys=True) not in allowed)
                 out.append(
-                    ParamRange(f"{i}: {kind}", param, None, None, None, None, len(values), outside, distinct[:20])
+                    ParamRange(
+                        f"{i}: {kind}",
+                        param,
+                        None,
+                        None,
+                        None,
+                        None,
+                        len(values),
+                        outside,
+                        distinct[:20],
+                        [json.dumps(v, sort_keys=True) for v in declared_values] if allowed is not None else None,
+                    )
                 )
     return out
