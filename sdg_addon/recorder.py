@@ -720,6 +720,7 @@ class Recorder:
             need_geometry,
             sensors=sensor_specs(cfg, built.cameras),
             thermal_defaults=(cfg.ambient_kelvin(), cfg.thermal.emissivity),
+            noise_seed=cfg.seed,
         )
         steering = FrameSteering(cfg, built, targets, facts, capturer)
         self.result.device = capturer.device

@@ -94,3 +94,35 @@ def test_noise_threshold_turns_adaptive_sampling_on(clean_bpy, tmp_path):
         with pytest.raises(ConfigError) as e:
             config(tmp_path, bad + "\n")
         assert "render.noise_threshold" in str(e.value)
+
+
+def test_every_frame_has_a_noise_pattern_of_its_own(clean_bpy, tmp_path):
+    """Cycles' seed stayed the scene's (0) for every frame, so a still scene's frames were one
+    frozen noise pattern (byte-identical at 2 spp), and every frame of a dataset shared its
+    pixels' sampling: noise a model can learn. Each frame's seed is now drawn from (run.seed,
+    frame): the noise differs between frames, the masks do not, and frame 1 rendered alone
+    is frame 1 of the whole run."""
+    import numpy as np
+    from PIL import Image
+    from scenes import asset, camera, ground, header, render, sun, write_param
+
+    from sdg_addon.sampling.sampler import render_noise_seed
+
+    text = (
+        header((64, 48), samples=2, frames=2)
+        + ground(6)
+        + camera((0, -3, 1.5), (0, 0, 0.3))
+        + sun()
+        + asset("box", "cube", 0.6, label="box")
+        + "\n[annotators]\nrgb = {}\ninstance_segmentation = {}\n"
+    )
+    param = write_param(tmp_path, text)
+    assert render(param, tmp_path / "all") == 0
+    rgb = [np.asarray(Image.open(tmp_path / "all" / f"rgb_000{f}.png")) for f in (0, 1)]
+    masks = [np.asarray(Image.open(tmp_path / "all" / f"instance_segmentation_000{f}.png")) for f in (0, 1)]
+    assert not np.array_equal(rgb[0], rgb[1])  # the same scene, another noise pattern
+    assert np.array_equal(masks[0], masks[1])
+    assert bpy.context.scene.cycles.seed == render_noise_seed(1, 1)  # the last frame's
+    assert render_noise_seed(1, 0) != render_noise_seed(1, 1) and render_noise_seed(1, 1) == render_noise_seed(1, 1)
+    assert render(param, tmp_path / "one", "--frames", "1:2") == 0
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "one" / "rgb_0001.png")), rgb[1])

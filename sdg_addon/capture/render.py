@@ -53,6 +53,7 @@ from ..config.schema import RenderSettings
 from ..frame import Camera, FrameData, SceneObject
 from ..output import process_alive
 from ..pinhole import intrinsics_of
+from ..sampling.sampler import render_noise_seed
 from ..scene.base import (
     CAMERA_TRANSFORM_FIX,
     camera_transform_problem,
@@ -498,10 +499,14 @@ class Capturer:
         need_geometry: bool,
         sensors: dict[str, SensorSpec] | None = None,
         thermal_defaults: tuple[float, float] = (293.15, 0.95),
+        noise_seed: int | None = None,
     ):
         """`sensors`: thermal / NIR cameras by name (others are visible cameras);
-        `thermal_defaults`: (kelvin, emissivity) of surfaces and world that set none."""
+        `thermal_defaults`: (kelvin, emissivity) of surfaces and world that set none;
+        `noise_seed`: the run's seed, from which each frame's Cycles seed is drawn (None:
+        the scene's seed is left as it is)."""
         self.built = built
+        self.noise_seed = noise_seed
         self.sensors = sensors or {}
         self.sensor_render = SensorRender(built.scene, *thermal_defaults)
         self.render_settings = render
@@ -689,5 +694,7 @@ class Capturer:
 
     def capture_frame(self, frame: int, camera_names: list[str]) -> list[FrameData]:
         """Every camera of one frame; the objects (and their geometry) are read once."""
+        if self.noise_seed is not None:  # a new noise pattern each frame (not the .blend's Seed)
+            self.built.scene.cycles.seed = render_noise_seed(self.noise_seed, frame)
         objects = self.scene_objects()
         return [self.capture(frame, name, objects) for name in camera_names]

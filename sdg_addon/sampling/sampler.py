@@ -24,6 +24,19 @@ def frame_rng(seed: int, frame: int, stream: int, attempt: int = 0) -> np.random
     return np.random.Generator(np.random.PCG64(np.random.SeedSequence(key)))
 
 
+# Stream of Cycles' sampling seed (render_noise_seed), apart from the randomizers' (0..) and
+# the LiDARs' (1 << 20 + index).
+NOISE_STREAM = 1 << 21
+
+
+def render_noise_seed(seed: int, frame: int) -> int:
+    """Cycles' seed (0 .. 2^31 - 1) for frame `frame` of a run: a new noise pattern every
+    frame, as a camera's noise is (Blender's manual advises an animated seed for the same
+    reason), and a pure function of (seed, frame), so a frame is the same alone, in shards and
+    resumed."""
+    return int(frame_rng(seed, frame, NOISE_STREAM).integers(0, 2**31 - 1))
+
+
 def clip_of(frame: int, clip_length: int = 1) -> tuple[int, int]:
     """(clip index, frame index within the clip) of a frame of the run."""
     return frame // clip_length, frame % clip_length
