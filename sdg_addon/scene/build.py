@@ -385,8 +385,9 @@ def build_scene(config: Config, open_scene=None, quiet: bool = False) -> BuiltSc
     built.instancing_note = relative_collection_note(scene, clip=bool(frames))  # before instances are made real
     built.entities = discover_entities(scene, frames=frames)
     built.metaball_note = metaball_note(scene, built.entities)
-    built.object_index_note = object_index_note(built.entities)
-    built.displacement_note = displacement_note(built.entities, render_view_layer(scene).material_override)
+    override = render_view_layer(scene).material_override
+    built.object_index_note = object_index_note(built.entities, override)
+    built.displacement_note = displacement_note(built.entities, override)
     built.lens_note = lens_note({n: built.cameras[n] for n in built.render_cameras})
     built.volume_note = volume_note(scene)
     built.label_table = label_table(config.label_order(), built.entities.values())
@@ -447,28 +448,36 @@ def reads_object_index(tree, seen=None) -> bool:
     return False
 
 
-def object_index_note(entities: dict[str, Entity]) -> str:
+def rendered_materials_where(entities: dict[str, Entity], test, override=None) -> str:
+    """The materials the meshes render with (`override`: the rendered view layer's Material
+    Override, which every mesh renders with instead of its own) for which test(material) is
+    true, each with the objects using it: "'mat' (obj_a, obj_b), ..." sorted, or ''."""
+    users: dict[str, list[str]] = {}
+    found: dict[int, bool] = {}
+    for e in entities.values():
+        for m in e.meshes:
+            for mat in [slot.material for slot in m.material_slots] if override is None else [override]:
+                if mat is None:
+                    continue
+                if mat.as_pointer() not in found:
+                    found[mat.as_pointer()] = test(mat)
+                if found[mat.as_pointer()] and m.name not in users.setdefault(mat.name, []):
+                    users[mat.name].append(m.name)
+    return ", ".join(f"{name!r} ({', '.join(sorted(objs))})" for name, objs in sorted(users.items()) if objs)
+
+
+def object_index_note(entities: dict[str, Entity], override=None) -> str:
     """Materials that shade by Object Index (an Object Info node: a colour per pass index):
     the run sets every rendered object's pass_index to its instance id (Cycles' Object
     Index pass, which the masks are made from), so these render with the ids, not the
     pass indices of the file, without a word. A sentence naming them and their objects, or ''."""
-    users: dict[str, list[str]] = {}
-    reads: dict[int, bool] = {}
-    for e in entities.values():
-        for m in e.meshes:
-            for slot in m.material_slots:
-                mat = slot.material
-                if mat is None or not uses_nodes(mat):
-                    continue
-                if mat.as_pointer() not in reads:
-                    reads[mat.as_pointer()] = reads_object_index(mat.node_tree)
-                if reads[mat.as_pointer()] and m.name not in users.setdefault(mat.name, []):
-                    users[mat.name].append(m.name)
-    if not users:
+    named = rendered_materials_where(
+        entities, lambda mat: uses_nodes(mat) and reads_object_index(mat.node_tree), override
+    )
+    if not named:
         return ""
-    named = [f"{name!r} ({', '.join(sorted(objs))})" for name, objs in sorted(users.items())]
     return (
-        f"materials that shade by Object Index (Object Info node): {', '.join(named)}. The run sets each object's "
+        f"materials that shade by Object Index (Object Info node): {named}. The run sets each object's "
         "pass index to its instance id (the masks are made from Cycles' Object Index pass), so these render with "
         "those ids, not the pass indices in the file: their look differs from Blender's render (not reproduced)"
     )
@@ -492,25 +501,13 @@ def displacement_note(entities: dict[str, Entity], override=None) -> str:
     and depth show the displaced surface, while the labels computed from the geometry
     (silhouettes, loose and 3D boxes, occlusion, truncation, object_pose's model) read the
     evaluated mesh, which holds no shader displacement. `override`: the rendered view
-    layer's Material Override, which every mesh renders with instead of its own. A sentence
-    naming them and their objects, or ''."""
-    users: dict[str, list[str]] = {}
-    found: dict[int, bool] = {}
-    for e in entities.values():
-        for m in e.meshes:
-            for mat in [slot.material for slot in m.material_slots] if override is None else [override]:
-                if mat is None:
-                    continue
-                if mat.as_pointer() not in found:
-                    found[mat.as_pointer()] = displaces(mat)
-                if found[mat.as_pointer()] and m.name not in users.setdefault(mat.name, []):
-                    users[mat.name].append(m.name)
-    if not users:
+    layer's Material Override. A sentence naming them and their objects, or ''."""
+    named = rendered_materials_where(entities, displaces, override)
+    if not named:
         return ""
-    named = [f"{name!r} ({', '.join(sorted(objs))})" for name, objs in sorted(users.items())]
     return (
         f"materials with true displacement (Settings > Displacement: Displacement Only or Displacement and Bump): "
-        f"{', '.join(named)}. Cycles moves their surfaces as it renders, which the scene's geometry does not hold: "
+        f"{named}. Cycles moves their surfaces as it renders, which the scene's geometry does not hold: "
         "masks, depth and normals show the displaced surface, while loose and 3D boxes, amodal masks, occlusion and "
         "truncation ratios and object_pose's models come from the undisplaced mesh (a surface "
         "displaced inwards reads as occluded with nothing in front of it). For exact labels use Bump Only, or a "
