@@ -10,11 +10,14 @@ after every file of the frame is on disk; resume skips exactly those.
 from __future__ import annotations
 
 import contextlib
+import fnmatch
+import functools
 import json
 import logging
 import os
 import threading
 import time
+import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -71,6 +74,22 @@ def lights_note(lights, meters_per_unit: float) -> str:
         f"energy = {first.energy / meters_per_unit**2:g} for {first.energy:g} W (a NIR camera's illuminator_power is "
         "watts whatever the unit scale)"
     )
+
+
+def unicode_form_hint(patterns: list[str], names: list[str]) -> str:
+    """A hint, where a pattern matches a name only once both are in one Unicode form: 'café'
+    typed composed (NFC), a name spelt decomposed (NFD, as macOS's file names give it), print
+    alike and differ in their characters. "" where none does."""
+    nfc = functools.partial(unicodedata.normalize, "NFC")
+    for p in patterns:
+        for n in names:
+            if not fnmatch.fnmatchcase(n, p) and fnmatch.fnmatchcase(nfc(n), nfc(p)):
+                form = "decomposed (NFD)" if n != nfc(n) else "composed (NFC)"
+                return (
+                    f" (the name {n!r} is spelt {form}, {p!r} otherwise: they print alike but differ in "
+                    "their characters; type the name as the scene spells it)"
+                )
+    return ""
 
 
 @dataclass
@@ -1092,6 +1111,7 @@ class Recorder:
             if not names:
                 rigged = sorted(set(built.match(spec.target_kind, patterns)) & built.rigged)
                 hint = f" ({', '.join(rigged)}: rigged, they follow their rig camera)" if rigged else ""
+                hint += unicode_form_hint(patterns, built.names(spec.target_kind))
                 what, its = target_words(spec.target_kind)
                 expected = f"patterns matching {what} of the scene{hint} (its {its}: "
                 problems.append(

@@ -236,6 +236,24 @@ def test_unmatched_targets_are_named_in_words(tmp_path, capsys):
     assert "any" not in err and "placeables" not in err, err
 
 
+def test_targets_spelt_in_another_unicode_form_are_said_so(tmp_path, capsys):
+    """An asset named 'café' spelt decomposed (NFD, as a macOS file name gives it) and a
+    randomizer's targets 'café*' typed composed (NFC): 'got ["café*"]; expected patterns
+    matching objects of the scene (its objects: ['café'])', the two printing alike.
+    The refusal (exit 2, as before) now says why they differ and what to do."""
+    import unicodedata
+
+    nfd = unicodedata.normalize("NFD", "café")
+    text = TINY.replace('name = "ball"', f'name = "{nfd}"')
+    text += '\n[[randomizers]]\ntype = "material"\ntargets = "café*"\nroughness = 0.5\n'
+    assert unicodedata.normalize("NFC", "café") in text
+    capsys.readouterr()
+    assert main(["validate", str(param(tmp_path, text))]) == 2
+    err = capsys.readouterr().err
+    assert "randomizers[0].targets" in err and "is spelt decomposed (NFD)" in err, err
+    assert "type the name as the scene spells it" in err
+
+
 def test_unmatched_targets_write_nothing(tmp_path, capsys):
     text = TINY + '\n[[randomizers]]\ntype = "pose"\ntargets = "nothing_*"\nscale = 1.0\n'
     out = tmp_path / "out"
