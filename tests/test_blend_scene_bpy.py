@@ -1275,6 +1275,33 @@ def test_materials_shading_by_object_index_are_named(shop, tmp_path, capsys):
     assert "'tinted'" not in err
 
 
+def test_the_object_index_note_reads_the_material_override(clean_bpy):
+    """Under a view layer's Material Override every mesh renders with the override, not its
+    own materials: the Object Index note names the override when it reads Object Index, and
+    a mesh's own material that does (not rendered then) is not named."""
+    import types
+
+    from sdg_addon.compat import enable_nodes
+    from sdg_addon.scene.build import object_index_note
+
+    def material(name, by_index):
+        mat = bpy.data.materials.new(name)
+        enable_nodes(mat)
+        if by_index:
+            tree = mat.node_tree
+            bsdf = next(n for n in tree.nodes if n.type == "BSDF_PRINCIPLED")
+            tree.links.new(tree.nodes.new("ShaderNodeObjectInfo").outputs["Object Index"], bsdf.inputs["Roughness"])
+        return mat
+
+    bpy.ops.mesh.primitive_cube_add()
+    cube = bpy.context.object
+    cube.data.materials.append(material("own_by_index", True))
+    entities = {"cube": types.SimpleNamespace(meshes=[cube])}
+    assert "'own_by_index' (" in object_index_note(entities)
+    assert object_index_note(entities, material("clay", False)) == ""
+    assert f"'clay_by_index' ({cube.name})" in object_index_note(entities, material("clay_by_index", True))
+
+
 def test_a_blend_saved_by_a_newer_blender_is_named(shop, tmp_path, capsys):
     """A .blend whose header says a newer Blender (one minor version on) saved it: Blender
     reads it ('expect loss of data' when opened; an append says nothing) and the run
