@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -284,11 +285,30 @@ class FrameLog:
         line = json.dumps(record, default=io._json_default, separators=(",", ":")) + "\n"
         if self._file is None:
             self._file = open(self.path, "a", encoding="utf-8")
+        else:
+            self._check_still_there()
         self._file.write(line)
         self._file.flush()
         if time.monotonic() - self._synced >= self.SYNC_SECONDS:
             os.fsync(self._file.fileno())
             self._synced = time.monotonic()
+
+    def _check_still_there(self) -> None:
+        """The open log is still the file at its path. Deleted (the output folder deleted or
+        moved during the run), it took the records into a file no one can read, and the run
+        went on writing its frames into a new folder of that name: a dataset without its
+        first frames, its log or its inputs, said to be 'Done'. One stat a frame."""
+        try:
+            same = os.path.samestat(os.fstat(self._file.fileno()), os.stat(self.path))
+        except FileNotFoundError:
+            same = False
+        if not same:
+            raise FileNotFoundError(
+                errno.ENOENT,
+                "the output folder was deleted, moved or replaced during the run (its frame log is gone): "
+                "the frames written before are not in it; render again",
+                str(self.path),
+            )
 
     def close(self) -> None:
         if self._file is not None:

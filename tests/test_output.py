@@ -935,3 +935,29 @@ def test_a_write_the_disk_refuses_names_the_file(tmp_path, monkeypatch):
             write(path, b"x" * 10 if write is io.write_bytes else np.zeros(3))
         assert e.value.errno == errno.ENOSPC and e.value.filename == str(path), e.value
         assert list(tmp_path.iterdir()) == []  # the temporary file is gone too
+
+
+@pytest.mark.parametrize("how", ["deleted", "moved", "log deleted"])
+def test_a_frame_log_gone_during_the_run_stops_it(tmp_path, how):
+    """The output folder deleted (or moved) while a run wrote into it: the open frame log took
+    the next records into a deleted file, the writers made the folder again, and the run
+    ended 'Done: 4 frame(s) written' with frame 0 gone, no frames.jsonl, no inputs (seen from
+    the recorder panel). The next record now stops the run with an OSError saying so, which
+    the run reports as it reports a full disk."""
+    import shutil
+
+    from sdg_addon import audit
+
+    out = tmp_path / "out"
+    log = audit.FrameLog(out / "audit" / "frames.jsonl")
+    log.append({"frame": 0})
+    if how == "deleted":
+        shutil.rmtree(out)
+    elif how == "moved":
+        out.rename(tmp_path / "elsewhere")
+    else:
+        (out / "audit" / "frames.jsonl").unlink()
+    (out / "audit").mkdir(parents=True, exist_ok=True)  # as the run's writers would make it again
+    with pytest.raises(FileNotFoundError, match="the output folder was deleted, moved or replaced during the run"):
+        log.append({"frame": 1})
+    log.close()
