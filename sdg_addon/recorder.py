@@ -44,7 +44,7 @@ from .sampling.cases import (
     unmatched_case_targets,
 )
 from .sampling.placement import moved_static_objects
-from .sampling.randomizers import target_words
+from .sampling.randomizers import Pose, target_words
 from .sensors import SENSOR_PROP, SensorSpec
 from .sensors.thermal import PALETTES
 from .sink import FrameSink, SinkSpec, open_sink
@@ -859,6 +859,8 @@ class Recorder:
                 if clip_len > 1:
                     record.update(clip=clip, clip_frame=i)
                 captured = steering.make_frame(f, record, player, clip_len)
+                for i in record.get("too_close", {}):
+                    self.warn(too_close_warning(cfg.randomizers[int(i)], int(i)))
                 if caster is not None:
                     t_scan = time.perf_counter()
                     captured += caster.scan(f, captured[0].objects)
@@ -1133,6 +1135,17 @@ class Recorder:
         return out
 
 
+def too_close_warning(spec, index: int) -> str:
+    """The run's warning for a pose entry whose min_distance max_tries redraws could not
+    meet (the frames' too_close)."""
+    return (
+        f"randomizers[{index}] (pose): min_distance = {spec.options['min_distance']:g} m was not met in some frames "
+        f"within max_tries = {spec.options['max_tries']} redraws (the last draw kept; each such frame's line in "
+        "audit/frames*.jsonl lists them under too_close): the locations it draws from may hold fewer targets that "
+        "far apart"
+    )
+
+
 class FrameSteering:
     """Sample, apply and render one frame; redraw it with derived seeds while a guarantee
     (camera_look_at min_pixels) or an assigned quota case does not hold (bounded).
@@ -1221,6 +1234,14 @@ class FrameSteering:
         if unplaced:
             log.info("frame %d: could not scatter %s (hidden)", f, ", ".join(unplaced))
             record["unplaced"] = unplaced
+        too_close = {}
+        for i, (spec, entry) in enumerate(zip(cfg.randomizers, sampled)):
+            near = spec.too_close(entry["values"]) if isinstance(spec, Pose) else []
+            if near:
+                too_close[str(i)] = near
+        if too_close:
+            log.info("frame %d: min_distance not met for %s", f, too_close)
+            record["too_close"] = too_close
         return captured
 
     def _background(self, sampled, camera):

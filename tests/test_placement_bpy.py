@@ -794,3 +794,25 @@ def test_a_camera_orbits_at_its_elevation_above_the_plane_through_look_at(tmp_pa
     bpy.context.view_layer.update()
     assert tuple(built.cameras["cam"].matrix_world.translation) == pytest.approx((0, -2, 1.5), abs=1e-6)
     assert "through `look_at`" in RANDOMIZERS["camera"].PARAMS["elevation"][1]
+
+
+def test_a_min_distance_no_draw_can_meet_is_logged_and_warned(tmp_path, capsys):
+    """Three cubes drawn in a 0.1 m square, 1 m apart: max_tries redraws cannot place them
+    and the last draw was kept without a word in 200 of 200 frames (dr6). The frame's log
+    line now lists them (too_close, by randomizer index) and the run warns once."""
+    text = (
+        header((32, 24), samples=1, frames=2)
+        + ground(6)
+        + camera((0, -4, 2), (0, 0, 0))
+        + sun()
+        + "".join(asset(f"c{i}", "cube", 0.05, label="c") for i in range(3))
+        + '\n[[randomizers]]\ntype = "pose"\ntargets = ["c*"]\nmin_distance = 1.0\nmax_tries = 3\n'
+        + 'location = { distribution = "uniform", low = [0, 0, 0], high = [0.1, 0.1, 0] }\n'
+    )
+    param = write_param(tmp_path, text)
+    capsys.readouterr()
+    assert render(param, tmp_path / "out") == 0
+    err = capsys.readouterr().err
+    assert err.count("randomizers[0] (pose): min_distance = 1 m was not met in some frames") == 1, err
+    logged = records(tmp_path / "out")
+    assert [logged[f]["too_close"] for f in (0, 1)] == [{"0": ["c1", "c2"]}] * 2

@@ -453,6 +453,25 @@ def test_pose_min_distance_gives_up_after_max_tries():
     assert all(0 <= x <= 0.1 for v in values.values() for x in v["location"][:2])
 
 
+def test_pose_too_close_names_the_targets_max_tries_could_not_place():
+    """dr6: a min_distance no draw can meet (targets in a 0.1 m square, 1 m apart) was kept
+    silently, frame after frame. too_close names the targets left nearer than min_distance
+    to an earlier one (the recorder logs them as the frame's too_close and warns); where
+    every target was placed, and without min_distance, none."""
+    r = spec("pose", {"min_distance": 1.0, "max_tries": 5}, location=uniform([0, 0, 0], [0.1, 0.1, 0]))
+    values = sample_frame(0, 0, [r], [["a", "b", "c"]])[0]["values"]
+    assert r.too_close(values) == ["b", "c"]
+    roomy = spec("pose", {"min_distance": 0.3}, location=uniform([-1, -1, 0], [1, 1, 0]))
+    names = [f"obj{i}" for i in range(8)]
+    assert all(roomy.too_close(sample_frame(4, f, [roomy], [names])[0]["values"]) == [] for f in range(30))
+    # At exactly min_distance a target is placed (sample's own test: >=), one ulp nearer it is not.
+    edge = {"a": {"location": [0.0, 0.0, 0.0]}, "b": {"location": [0.3, 0.0, 0.0]}}
+    assert spec("pose", {"min_distance": 0.3}, location=uniform([0, 0, 0], [1, 1, 0])).too_close(edge) == []
+    edge["b"]["location"][0] = math.nextafter(0.3, 0.0)
+    assert spec("pose", {"min_distance": 0.3}, location=uniform([0, 0, 0], [1, 1, 0])).too_close(edge) == ["b"]
+    assert spec("pose", location=uniform([0, 0, 0], [0.1, 0.1, 0])).too_close(values) == []
+
+
 def test_pose_options_default():
     r = spec("pose")
     assert r.options == {"min_distance": 0.0, "max_tries": 100}

@@ -8,6 +8,7 @@ PARAMS below, so a frame's values are reproducible from (seed, frame) alone.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -225,7 +226,8 @@ class Pose(RandomizerSpec):
             "max_tries",
             "int",
             100,
-            "redraws per target to satisfy `min_distance`; after that the last draw is kept",
+            "redraws per target to satisfy `min_distance`; after that the last draw is kept, the frame's log line "
+            "lists the target under `too_close` and the run warns",
             low=1,
             high=1000,
         ),
@@ -263,6 +265,24 @@ class Pose(RandomizerSpec):
                 placed[n] = np.asarray(values["location"][:2], float)
                 n += 1
             out[t] = values
+        return out
+
+    def too_close(self, values: dict[str, dict]) -> list[str]:
+        """The targets of a frame's draw (sample's result) whose location lies nearer than
+        min_distance (XY) to an earlier target's: max_tries redraws found no place for
+        them, and the last draw was kept. [] without min_distance."""
+        min_d = float(self.options["min_distance"])
+        if min_d <= 0:
+            return []
+        out, placed = [], []
+        for t, v in values.items():
+            loc = v.get("location")
+            if loc is None:
+                continue
+            dx_dy = [(float(loc[0]) - x, float(loc[1]) - y) for x, y in placed]
+            if any(math.sqrt(dx * dx + dy * dy) < min_d for dx, dy in dx_dy):  # sample's own test
+                out.append(t)
+            placed.append((float(loc[0]), float(loc[1])))
         return out
 
 
