@@ -382,6 +382,27 @@ def test_coco_val_every_makes_a_val_split(tmp_path):
     assert sorted(load_coco(ann / "instances_train.json").getImgIds()) == [1, 2, 4, 5]
 
 
+def test_a_split_named_as_a_folder_of_the_writer_is_refused(tmp_path):
+    # split = "parts" put coco's images, bop's scenes and mot's sequences inside the
+    # writer's parts/ (bop's "models" among the .ply models, coco's "annotations" among the
+    # json files): refused, case aside, naming the folder; other writers' splits unchanged.
+    for writer, split in (
+        ("coco", "parts"),
+        ("coco", "Annotations"),
+        ("bop", "models"),
+        ("bop", "PARTS"),
+        ("mot", "parts"),
+        ("mot", "seqmaps"),
+    ):
+        with pytest.raises(ValueError, match="the name of the writer's own folder") as e:
+            create_writer(writer, tmp_path, split=split)
+        assert f"{writer}/{split.lower()}/" in str(e.value)
+    for writer in ("yolo", "kitti", "webdataset"):
+        create_writer(writer, tmp_path, split="parts")
+    create_writer("bop", tmp_path, split="annotations")
+    assert not any(tmp_path.iterdir())
+
+
 def test_writer_options_are_checked(tmp_path):
     with pytest.raises(ValueError, match="no option"):
         create_writer("coco", tmp_path, polygon=True)

@@ -154,7 +154,7 @@ class BopWriter(Writer):
 
     def __init__(self, output_dir, **options):
         super().__init__(output_dir, **options)
-        check_options(self.name, self.options)
+        check_options(self.name, self.options, folders=("parts", "models"))
         self._model_bounds: dict[int, np.ndarray] = {}  # obj_id -> its model's (min, max), mm
         self._model_first: dict[int, tuple[int, str]] = {}  # obj_id -> its first model's (frame, camera) in parts/
 

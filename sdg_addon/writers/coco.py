@@ -110,7 +110,7 @@ class CocoWriter(Writer):
 
     def __init__(self, output_dir, **options):
         super().__init__(output_dir, **options)
-        check_options(self.name, self.options)
+        check_options(self.name, self.options, folders=("parts", "annotations"))
         from ..annotators import ANNOTATORS
         from ..config.problems import one_of
 

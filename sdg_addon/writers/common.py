@@ -143,12 +143,20 @@ def write_image(path, frame: AnnotatedFrame, options: dict, keep_alpha: bool = F
     io.write_bytes(path, data)
 
 
-def check_options(name: str, options: dict) -> None:
+def check_options(name: str, options: dict, folders: tuple[str, ...] = ()) -> None:
+    """Refuse a split that is no plain name, or that names one of the writer's own `folders`
+    beside its splits' (case aside, as Windows' and macOS' file systems compare names)."""
     split = options["split"]
     if not is_safe_name(split):
         raise ValueError(
             f"writer {name!r}: split {split!r} must be a plain name (ASCII letters, digits, ._-; not "
             "starting with . or -, at most 80 characters, not a reserved device name such as CON, NUL or COM1)"
+        )
+    if split.lower() in folders:
+        raise ValueError(
+            f"writer {name!r}: split {split!r} is the name of the writer's own folder "
+            f"{name}/{split.lower()}/ ({', '.join(f'{f}/' for f in folders)} are the writer's): the split's files "
+            "would land in it, among the files kept there; name the split otherwise"
         )
     if options.get("val_every", 0) > 0 and split != "val" and split.lower() == "val":
         raise ValueError(

@@ -99,7 +99,7 @@ class MotWriter(Writer):
 
     def __init__(self, output_dir, **options):
         super().__init__(output_dir, **options)
-        check_options(self.name, self.options)
+        check_options(self.name, self.options, folders=("parts", "seqmaps"))
 
     @property
     def root(self) -> Path:
