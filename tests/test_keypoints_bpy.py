@@ -194,3 +194,38 @@ def test_scene_objects_reads_the_children_of_all_entities_in_one_walk(clean_bpy,
     for obj in objects.values():
         x = float(obj.object_to_world[0, 3])
         assert obj.keypoints == {"tip": pytest.approx([x, 0.0, 3.0])}
+
+
+@pytest.mark.parametrize(
+    "raw, said",
+    [
+        ('[["tip", "base", "x"]]', "expected a JSON list of [name, name] pairs"),
+        ("tip-base", "expected a JSON list of [name, name] pairs"),
+        ('[["tip", 2]]', "expected a JSON list of [name, name] pairs"),
+        ('[["tip", "bse"]]', "naming 'bse', not keypoints of it (its keypoints: 'base', 'tip'"),
+    ],
+)
+def test_a_base_scenes_skeleton_that_is_not_pairs_of_its_keypoints_is_refused(clean_bpy, raw, said):
+    """A .blend object's sdg_skeleton of a pair of three names stopped the run with 'too many
+    values to unpack', one not JSON or naming a keypoint the object lacks was dropped unsaid:
+    each is refused naming the object and its value (before anything is written); a good
+    one passes, and entity_keypoints reads only pairs of names."""
+    import bpy
+
+    from sdg_addon.config.problems import FieldError
+    from sdg_addon.scene.base import check_scene_skeletons
+    from sdg_addon.scene.keypoints import entity_keypoints
+
+    root = bpy.data.objects.new("thing", bpy.data.meshes.new("m"))
+    bpy.context.scene.collection.objects.link(root)
+    for name in ("kp_tip", "kp_base"):
+        e = bpy.data.objects.new(name, None)
+        bpy.context.scene.collection.objects.link(e)
+        e.parent = root
+    root["sdg_skeleton"] = '[["tip", "base"]]'
+    check_scene_skeletons("scene.blend")
+    root["sdg_skeleton"] = raw
+    with pytest.raises(FieldError) as e:
+        check_scene_skeletons("scene.blend")
+    assert "object 'thing' has sdg_skeleton" in str(e.value) and said in str(e.value)
+    assert entity_keypoints(root)[1] == []

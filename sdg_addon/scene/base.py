@@ -796,6 +796,41 @@ def check_scene_labels(blend: str = "") -> None:
                 ) from None
 
 
+def check_scene_skeletons(blend: str = "") -> None:
+    """Every keypoint skeleton of the base scene (an object's sdg_skeleton custom property)
+    is a JSON list of [name, name] pairs naming keypoints of that object: else refused naming
+    the object and its value, before anything is written (a pair of three names stopped the
+    run with 'too many values to unpack', a misspelt name dropped its bone unsaid)."""
+    from .keypoints import SKELETON_PROPERTY, children_map, entity_keypoints, parse_skeleton
+
+    children = None
+    for obj in sorted(bpy.data.objects, key=lambda o: o.name):
+        if SKELETON_PROPERTY not in obj:
+            continue
+        raw = obj[SKELETON_PROPERTY]
+        pairs = parse_skeleton(raw)
+        if pairs is None:
+            raise FieldError(
+                "scene.blend",
+                blend,
+                f"a keypoint skeleton: object {obj.name!r} has {SKELETON_PROPERTY} = {shown(raw)!r} (expected a "
+                f'JSON list of [name, name] pairs of its keypoints, e.g. \'[["tip", "base"]]\')',
+            )
+        if children is None:
+            children = children_map()
+        points, _ = entity_keypoints(obj, children)
+        unknown = sorted({name for pair in pairs for name in pair} - set(points))
+        if unknown:
+            raise FieldError(
+                "scene.blend",
+                blend,
+                f"a keypoint skeleton: object {obj.name!r} has {SKELETON_PROPERTY} = {shown(raw)!r}, naming "
+                f"{', '.join(repr(n) for n in unknown)}, not keypoints of it (its keypoints: "
+                f"{', '.join(repr(n) for n in points) or 'none'}; empties below it named kp_<name> or with "
+                f"the custom property sdg_keypoint)",
+            )
+
+
 # A thermal / NIR camera of a base scene takes these [[cameras]] fields as sdg_<name> custom properties.
 CAMERA_SENSOR_SETTINGS = ("netd", "vignetting", "blur", "palette", "preview_min", "preview_max", "exposure")
 

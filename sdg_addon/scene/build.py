@@ -52,6 +52,7 @@ from .base import (
     check_infrared_properties,
     check_projection,
     check_scene_labels,
+    check_scene_skeletons,
     colour_differences,
     engine_note,
     failed_drivers,
@@ -314,6 +315,7 @@ def build_scene(config: Config, open_scene=None, quiet: bool = False) -> BuiltSc
         check_free_names(scene, _added_names(config))
         check_infrared_properties(scene, base.blend)
         check_scene_labels(base.blend)
+        check_scene_skeletons(base.blend)
     if config.world is not None:
         _world(scene, config.world.color, config.world.strength)
         set_thermal(scene.world, config.kelvin(config.world.temperature))

@@ -88,17 +88,27 @@ def entity_keypoints(root, children: dict | None = None) -> tuple[dict[str, list
     for _order, name, obj in found:
         if name not in points:  # a name twice: the first (in order) wins
             points[name] = [float(c) for c in obj.matrix_world.translation]
-    skeleton = []
-    raw = root.get(SKELETON_PROPERTY)
-    if isinstance(raw, str) and raw:
-        try:
-            pairs = json.loads(raw)
-        except ValueError:
-            pairs = []
-        skeleton = (
-            [[str(a), str(b)] for a, b in pairs if a in points and b in points] if isinstance(pairs, list) else []
-        )
+    pairs = parse_skeleton(root.get(SKELETON_PROPERTY)) or []
+    skeleton = [[a, b] for a, b in pairs if a in points and b in points]
     return points, skeleton
+
+
+def parse_skeleton(raw) -> list[list[str]] | None:
+    """The [name, name] pairs of an sdg_skeleton custom property (a JSON list of pairs of
+    names), [] when there is none, None when it is not such a list."""
+    if raw is None:
+        return []
+    if not isinstance(raw, str):
+        return None
+    try:
+        pairs = json.loads(raw)
+    except ValueError:
+        return None
+    if not isinstance(pairs, list) or not all(
+        isinstance(p, list) and len(p) == 2 and all(isinstance(n, str) for n in p) for p in pairs
+    ):
+        return None
+    return [[a, b] for a, b in pairs]
 
 
 STASH_PROPERTY = "sdg_file_keypoints"
