@@ -433,3 +433,71 @@ def test_a_models_material_that_cannot_show_the_colour_asked_for_is_named(card, 
             if named
             else []
         ), warnings
+
+
+def test_a_models_meshes_shaped_by_objects_the_import_drops_keep_the_files_shape(tmp_path):
+    """A .blend model's rig, lattice or helper empties are not imported (meshes only): a bar
+    posed lying down by an armature modifier, one posed by its Armature parent, and a cube
+    an Array modifier repeats along an empty's offset rendered upright and as one cube (the
+    modifiers lost their objects, the rest shape shown). Each now keeps the shape the file
+    shows (its evaluated mesh)."""
+    import math
+    import tomllib
+    from pathlib import Path
+
+    from mathutils import Vector
+
+    from sdg_addon.config.schema import config_from_dict
+    from sdg_addon.scene import build
+
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    scene = bpy.context.scene
+    rig = bpy.data.objects.new("rig", bpy.data.armatures.new("rig"))
+    scene.collection.objects.link(rig)
+    bpy.context.view_layer.objects.active = rig
+    bpy.ops.object.mode_set(mode="EDIT")
+    bone = rig.data.edit_bones.new("bone")
+    bone.head, bone.tail = (0, 0, 0), (0, 0, 2)
+    bpy.ops.object.mode_set(mode="OBJECT")
+    rig.pose.bones["bone"].rotation_mode = "XYZ"
+    rig.pose.bones["bone"].rotation_euler = (math.radians(90), 0, 0)  # the bars lie along -y
+    bars = []
+    for i, how in enumerate(("modifier", "parent")):
+        bpy.ops.mesh.primitive_cube_add(size=1, location=(i, 0, 1))
+        bar = bpy.context.object
+        bar.name = f"bar_{how}"
+        bar.scale = (0.1, 0.1, 1)
+        bpy.ops.object.transform_apply(scale=True)
+        bar.vertex_groups.new(name="bone").add(list(range(len(bar.data.vertices))), 1.0, "REPLACE")
+        if how == "modifier":
+            bar.modifiers.new("rig", "ARMATURE").object = rig
+        else:
+            bar.parent, bar.parent_type = rig, "ARMATURE"
+        bars.append(bar)
+    bpy.ops.mesh.primitive_cube_add(size=0.2, location=(3, 0, 0.1))
+    row = bpy.context.object
+    row.name = "row"
+    step = bpy.data.objects.new("step", None)
+    step.location = (3.5, 0, 0.1)
+    scene.collection.objects.link(step)
+    array = row.modifiers.new("array", "ARRAY")
+    array.count, array.use_relative_offset, array.use_object_offset = 3, False, True
+    array.offset_object = step
+    blend = tmp_path / "shaped.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(blend))
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+
+    assets = f'[[assets]]\nname = "m"\nfile = "{blend.as_posix()}"\nlabels = {{ class = "m" }}\n'
+    cfg = config_from_dict(tomllib.loads(scene_file(tmp_path, assets)), Path(tmp_path / "s.toml"))
+    built = build.build_scene(cfg)
+    depsgraph = bpy.context.evaluated_depsgraph_get()
+
+    def extent(name):
+        obj = bpy.data.objects[name].evaluated_get(depsgraph)
+        points = np.array([list(obj.matrix_world @ Vector(v.co)) for v in obj.data.vertices])
+        return points.min(axis=0).round(4).tolist(), points.max(axis=0).round(4).tolist()
+
+    assert sorted(m.name for m in built.entities["m"].meshes) == ["m/bar_modifier", "m/bar_parent", "m/row"]
+    assert extent("m/bar_modifier") == ([-0.05, -1.5, -0.05], [0.05, -0.5, 0.05]), extent("m/bar_modifier")
+    assert extent("m/bar_parent") == ([0.95, -1.5, -0.05], [1.05, -0.5, 0.05]), extent("m/bar_parent")
+    assert extent("m/row") == ([2.9, -0.1, 0.0], [4.1, 0.1, 0.2]), extent("m/row")

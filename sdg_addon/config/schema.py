@@ -986,7 +986,7 @@ SEQUENCE_FIELDS = (
         "int",
         1,
         "scene frame shown by the first frame of every clip: frame i of a clip shows scene frame "
-        "`start_frame + i`, so the scene's own animation (keyframes, drivers, armatures of `.blend` assets) plays; "
+        "`start_frame + i`, so the scene's own animation (keyframes, drivers, armatures of the base `.blend`) plays; "
         "`start_frame + clip_length - 1` is at most Blender's last frame (1048574; a clip that plays, over several "
         "frames, with `rigid_body` or a trajectory, is evaluated one frame either side too: `start_frame + "
         "clip_length` at most 1048574, `start_frame` at least -1048573); with `rigid_body` at least 0, with an "

@@ -1064,6 +1064,7 @@ def import_file(path: Path, pattern: str = "*", quiet: bool = False, membership:
     if problem:
         raise AssetError(path, problem)
     inherit_infrared_properties(meshes)
+    keep_shapes_of_removed_objects(meshes, new)
     worlds = [file_world(o) for o in meshes]  # before any parent is cleared
     for o, world in zip(meshes, worlds):
         o.parent = None
@@ -1082,6 +1083,49 @@ def import_file(path: Path, pattern: str = "*", quiet: bool = False, membership:
         if o not in meshes:
             bpy.data.objects.remove(o)
     return result
+
+
+def _shaped_by(obj, removed: set) -> bool:
+    """Whether `obj`'s shape reads one of the `removed` objects: a modifier's object (an
+    Armature's rig, a Lattice, an Array's offset or a Mirror's empty, a Hook, a Boolean's
+    cutter, a Geometry Nodes object input) or a deforming parent (parent type Armature,
+    Lattice)."""
+    if obj.parent in removed and obj.parent_type in ("ARMATURE", "LATTICE"):
+        return True
+    for mod in obj.modifiers:
+        for prop in mod.bl_rna.properties:
+            if prop.type == "POINTER" and getattr(mod, prop.identifier, None) in removed:
+                return True
+        if mod.type == "NODES" and any(
+            mod[key] in removed for key in mod.keys() if isinstance(mod[key], bpy.types.Object)
+        ):
+            return True
+    return False
+
+
+def keep_shapes_of_removed_objects(meshes, imported) -> None:
+    """A kept mesh shaped by an object of its file the import removes (an armature posing
+    it, a lattice, an Array's offset empty, ...) keeps the shape the file shows: its
+    evaluated mesh (modifiers applied) becomes its own data. Without this the modifier lost
+    its object and the mesh rendered in its rest shape (a posed figure upright, an array's
+    copies on one spot)."""
+    kept = set(meshes)
+    removed = {o for o in imported if o not in kept}
+    shaped = [o for o in meshes if removed and _shaped_by(o, removed)]
+    if not shaped:
+        return
+    temp = bpy.data.scenes.new("sdg_import")
+    try:
+        for o in imported:
+            temp.collection.objects.link(o)
+        temp.view_layers[0].update()
+        depsgraph = temp.view_layers[0].depsgraph
+        baked = [bpy.data.meshes.new_from_object(o.evaluated_get(depsgraph), depsgraph=depsgraph) for o in shaped]
+    finally:
+        bpy.data.scenes.remove(temp)
+    for o, mesh in zip(shaped, baked):
+        o.modifiers.clear()
+        o.data = mesh
 
 
 def inherit_infrared_properties(meshes) -> None:
