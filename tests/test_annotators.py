@@ -433,6 +433,27 @@ def test_loose_box_info_holds_the_whole_projections_extent_past_the_border():
     assert dict(zip(amodal["instanceIds"], amodal["bboxesFull"])) == full
 
 
+def test_full_box_sides_inside_the_image_are_the_masks():
+    """A diamond past the left border whose top and bottom tips lie inside the image: the
+    tips' rows (bounds 30.2 and 69.8 name rows 30 and 69) hold no pixel centre it covers,
+    so its full box is the amodal mask's rows (31 .. 68), past the border on the left only
+    (before: rows 30 .. 69, a row above and below the mask; BOP's bbox_obj, MOT's full
+    boxes)."""
+    cam = perspective()
+    d = 5.0
+    left, top = (x_at(cam, -20.0, d), y_at(cam, 50.0, d), -d), (x_at(cam, 5.0, d), y_at(cam, 30.2, d), -d)
+    right, bottom = (x_at(cam, 30.0, d), y_at(cam, 50.0, d), -d), (x_at(cam, 5.0, d), y_at(cam, 69.8, d), -d)
+    diamond = make_object(2, "diamond", [(left, bottom, right), (left, right, top)])
+    frame = make_frame(cam, [diamond])
+    amodal = annotate("instance_segmentation_amodal", frame)
+    rows = np.flatnonzero(amodal["data"][0].any(axis=1))
+    cols = np.flatnonzero(amodal["data"][0].any(axis=0))
+    assert (rows[0], rows[-1], cols[0]) == (31, 68, 0)
+    assert amodal["info"]["truncationRatio"][0] > 0
+    assert amodal["info"]["bboxesFull"] == [[-20, 31, int(cols[-1]), 68]]
+    assert annotate("bounding_box_2d_loose", frame)["info"]["bboxesFull"] == [[-20, 31, int(cols[-1]), 68]]
+
+
 def test_full_box_leaves_out_vertices_no_face_uses():
     """A mesh's loose vertex (no face uses it: Cycles renders nothing there) lies far left of
     the image: the full box of the quad, half past the left border, is the quad's alone,

@@ -226,9 +226,10 @@ def full_extent(frame: FrameData, instance_id: int) -> tuple[int, int, int, int]
     ignored and not clipped to the image (x_min, y_min < 0 and x_max >= W, y_max >= H where
     it runs past the border), or None when it covers no pixel of the image (no row).
 
-    amodal_extent when nothing lies outside the image (truncation 0); else the pixel
-    centres inside the bounds of its projected (near- and far-clipped) triangles, united
-    with amodal_extent. Only a truncated object costs more than its loose box: the bounds
+    amodal_extent when nothing lies outside the image (truncation 0); else, on each side
+    where the bounds of its projected (near- and far-clipped) triangles run past the
+    border, the pixel centres inside those bounds, and amodal_extent's side on the others
+    (the mask's pixels, exact there). Only a truncated object costs more than its loose box: the bounds
     of its vertices projected already (those of its faces: a loose vertex renders nothing),
     or of its clipped triangles when the near or far plane cuts it."""
     clipped = amodal_extent(frame, instance_id)
@@ -254,7 +255,15 @@ def full_extent(frame: FrameData, instance_id: int) -> tuple[int, int, int, int]
         hi = np.array([px[:, 0].max(), px[:, 1].max()])
     x0, y0 = (int(v) for v in np.ceil(lo - 0.5))
     x1, y1 = (int(v) for v in np.floor(hi - 0.5))
-    return (min(x0, clipped[0]), min(y0, clipped[1]), max(x1, clipped[2]), max(y1, clipped[3]))
+    # A side whose bound lies inside the image is the amodal mask's (exact: the pixel centres
+    # covered); the bounds' centres are only those past the border (a wedge's tip inside the
+    # image covers no centre of the row its bound names).
+    return (
+        min(x0, clipped[0]) if x0 < 0 else clipped[0],
+        min(y0, clipped[1]) if y0 < 0 else clipped[1],
+        max(x1, clipped[2]) if x1 >= frame.width else clipped[2],
+        max(y1, clipped[3]) if y1 >= frame.height else clipped[3],
+    )
 
 
 def _visible_outside_silhouette(frame: FrameData, instance_id: int):
