@@ -1,7 +1,8 @@
 """BOP writer: the BOP scenewise format (bop.felk.cvut.cz, bop_toolkit's docs/bop_datasets_format.md)
 that pose-estimation code (bop_toolkit, BlenderProc's readers, GDRNPP, MegaPose...) loads.
 
-    bop/camera.json                        intrinsics of the first camera + depth_scale
+    bop/camera.json                        intrinsics + depth_scale of the first frame of the split
+                                           folder first by name (several cameras: the camera first by name)
     bop/models/obj_OOOOOO.ply              one model per object id, millimetres
     bop/models/models_info.json            diameter, min_x/y/z, size_x/y/z per object id (mm)
     bop/<D>/<SSSSSS>/scene_camera.json     per image: cam_K, depth_scale, cam_R_w2c, cam_t_w2c
