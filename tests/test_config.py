@@ -2219,3 +2219,24 @@ def test_the_masks_reserved_names_are_no_label_values(tmp_path, name):
     ordinary = '[[assets]]\nname = "a"\nprimitive = "cube"\nlabels = { class = ["background", "Unlabelled"] }\n'
     load_config(write(tmp_path / "c.toml", "[run]\nframes = 1\n" + CAMERA + ordinary))  # no ConfigError
     assert parse_labels("class:background") == {"class": ["background"]}
+
+
+def test_assets_of_one_class_with_other_keypoints_are_refused_with_the_coco_writer(tmp_path):
+    """Two assets of class 'box' with keypoints [top, base] and [a, b, c]: category 'box' got one
+    asset's names and the other's annotations another count of keypoints, validate saying OK.
+    With the COCO writer the later entry is refused naming the first; without it, or of
+    another class, or with the same names and skeleton, they pass."""
+    box = '[[assets]]\nname = "box"\nprimitive = "cube"\nlabels = {{ class = "{c}" }}\nkeypoints = {k}\n'
+    one = box.format(c="box", k="{ top = [0, 0, 1], base = [0, 0, 0] }")
+    other = box.format(c="box", k="{ a = [0, 0, 1], b = [0, 0, 0], c = [1, 0, 0] }").replace(
+        '"box"\nprim', '"crate"\nprim'
+    )
+    coco = "[writers]\ncoco = {}\n"
+    p = one_problem(tmp_path, CAMERA + one + other + coco)
+    assert p.field == "assets[1].keypoints"
+    assert "assets[0], of class 'box' too (['top', 'base']" in p.expected, p.expected
+    load_config(write(tmp_path / "basic.toml", CAMERA + one + other))
+    apart = other.replace('class = "box"', 'class = "crate"')
+    load_config(write(tmp_path / "apart.toml", CAMERA + one + apart + coco))
+    same = one.replace('"box"\nprim', '"crate"\nprim')
+    load_config(write(tmp_path / "same.toml", CAMERA + one + same + coco))

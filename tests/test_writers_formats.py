@@ -1710,3 +1710,27 @@ def test_yolo_finalize_of_a_writer_on_its_own_rebuilds_dataset_yaml(tmp_path):
         create_writer("yolo", tmp_path, val_every=2, semantic_type="kind2").finalize()
     create_writer("yolo", tmp_path, val_every=2).finalize()
     assert yaml_file.read_text() == written
+
+
+def test_coco_refuses_two_keypoint_lists_for_one_class_in_a_frame(tmp_path):
+    """Two objects of one class with other keypoint names in one frame (a .blend's empties)
+    gave the category one object's names, the other's annotation another count; the frame's
+    write now stops naming the class and both lists (as parts of two frames were)."""
+    frame = make_frame(0)
+    rows = np.array(
+        [(2, 2, 0, 4.5, 3.5, 1.0, 2), (2, 2, 1, 5.5, 3.5, 1.0, 2), (3, 2, 0, 6.5, 3.5, 1.0, 2)], dtype=KEYPOINT_DTYPE
+    )
+    info = {
+        "names": {2: ["tip", "base"], 3: ["a"]},
+        "skeletons": {2: [[0, 1]], 3: []},
+        "primPaths": {2: "/a", 3: "/b"},
+        "idToLabels": {2: {"class": "box"}},
+    }
+    frame.annotations["keypoints"] = {"data": rows, "info": info}
+    from sdg_addon.writers.coco import coco_keypoints
+
+    with pytest.raises(ValueError, match="objects of one class need the same keypoint names"):
+        coco_keypoints(frame)
+    info["names"][3], info["skeletons"][3] = ["tip", "base"], [[0, 1]]
+    rows[2]["index"] = 0
+    assert coco_keypoints(frame)[1] == {"box": {"keypoints": ["tip", "base"], "skeleton": [[1, 2]]}}

@@ -1397,6 +1397,11 @@ def config_from_dict(data: dict, path: Path, problems: Problems | None = None, o
     cfg.writers = v.registry_table(data, "writers", writers, "writer")
     if "writers" not in data:
         cfg.writers = {"basic": {}}
+    coco = cfg.writers.get("coco")
+    if isinstance(coco, dict):
+        stype = coco.get("semantic_type", "class")
+        origins = [(where, base) for _a, where, base in assets]
+        _keypoint_classes(cfg, stype if isinstance(stype, str) else "class", origins, path, problems)
     if "annotators" not in data:
         # The defaults are not the file's: one that a writer giving its semantic_type reads
         # is left to that writer, which adds it with its type (annotator_plan).
@@ -2246,6 +2251,33 @@ def _check_cases(cfg: Config, problems: Problems) -> None:
     total = sum(c.frames for c in cfg.cases)
     if total > cfg.frames:
         problems.add("cases", total, f"at most run.frames ({cfg.frames}) frames requested by all cases together")
+
+
+def _keypoint_classes(
+    cfg: Config, stype: str, asset_origins: list[tuple[str, Path]], path: Path, problems: Problems
+) -> None:
+    """With the COCO writer, assets of one class (its semantic_type) that declare keypoints
+    declare the same names, in one order, and one skeleton: a COCO category has one list of
+    keypoint names (two assets of class 'box' with keypoints [top, base, ...] and [a, b, c]
+    gave category 'box' one asset's names, the other's annotations another count of
+    keypoints). Reported at the later entry."""
+    here = path.as_posix()
+    seen: dict[str, tuple[str, list, list]] = {}  # class -> (entry, names, skeleton)
+    for a, (where, base) in zip(cfg.assets, asset_origins):
+        values = a.labels.get(stype)
+        if not a.keypoints or not values:
+            continue
+        names, skeleton = list(a.keypoints), [list(pair) for pair in a.skeleton]
+        label = ",".join(values)
+        first = seen.setdefault(label, (where, names, skeleton))
+        if (first[1], first[2]) != (names, skeleton):
+            sink = problems if base.as_posix() == here else _Redirect(problems, base.as_posix())
+            sink.add(
+                join(where, "keypoints"),
+                a.keypoints,
+                f"the keypoint names and skeleton of {first[0]}, of {stype} {label!r} too ({first[1]}, skeleton "
+                f"{first[2]}): a COCO category has one list of keypoint names; or another {stype}",
+            )
 
 
 def _unique_names(cfg: Config, asset_origins: list[tuple[str, Path]], path: Path, problems: Problems) -> None:

@@ -85,7 +85,15 @@ def coco_keypoints(frame: AnnotatedFrame) -> tuple[dict[int, dict], dict[str, di
         labels = info["idToLabels"].get(int(rows["semanticId"][0]) if len(rows) else None, {})
         for label in labels.values():
             skeleton = [[a + 1, b + 1] for a, b in info["skeletons"].get(iid, [])]
-            schema[label] = {"keypoints": list(names), "skeleton": skeleton}
+            if schema.setdefault(label, {"keypoints": list(names), "skeleton": skeleton}) != {
+                "keypoints": list(names),
+                "skeleton": skeleton,
+            }:
+                raise ValueError(
+                    f"coco: frame {frame.frame} gives class {label!r} the keypoints {schema[label]} and "
+                    f"{info['primPaths'].get(iid, iid)} {{'keypoints': {list(names)}, 'skeleton': {skeleton}}}: "
+                    f"objects of one class need the same keypoint names and skeleton"
+                )
     return per_object, schema
 
 
