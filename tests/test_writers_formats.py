@@ -1734,3 +1734,43 @@ def test_coco_refuses_two_keypoint_lists_for_one_class_in_a_frame(tmp_path):
     info["names"][3], info["skeletons"][3] = ["tip", "base"], [[0, 1]]
     rows[2]["index"] = 0
     assert coco_keypoints(frame)[1] == {"box": {"keypoints": ["tip", "base"], "skeleton": [[1, 2]]}}
+
+
+def test_coco_objects_without_keypoints_of_a_class_with_keypoints_have_them_unlabelled(tmp_path):
+    """A box without keypoints beside boxes with them (another asset of class 'box', a later
+    frame): its annotation had no num_keypoints, and COCOeval('keypoints') on the class
+    stopped with KeyError 'num_keypoints'; it now has every keypoint 0, 0, 0 and
+    num_keypoints 0 (as COCO's persons without any), and the evaluation runs (AP 1.0)."""
+    w = create_writer("coco", tmp_path)
+    for f in (0, 1):
+        frame = make_frame(f)
+        if f == 0:
+            sid = frame.label_table.semantic_id("class", "box")
+            rows = np.array([(3, sid, 0, 4.5, 3.5, 1.0, 2), (3, sid, 1, 9.5, 6.5, 1.0, 1)], dtype=KEYPOINT_DTYPE)
+            info = {
+                "names": {3: ["tip", "base"]},
+                "skeletons": {3: [[0, 1]]},
+                "primPaths": {3: "/box"},
+                "idToLabels": {sid: {"class": "box"}},
+            }
+            frame.annotations["keypoints"] = {"data": rows, "info": info}
+        w.write(frame)
+    w.finalize()
+    gt = load_coco(tmp_path / "coco" / "annotations" / "instances_train.json")
+    box = next(c["id"] for c in gt.dataset["categories"] if c["name"] == "box")
+    anns = [a for a in gt.dataset["annotations"] if a["category_id"] == box]
+    assert {a["sdg_instance_id"] for a in anns} == {3, 5} and len({a["image_id"] for a in anns}) == 2
+    for a in anns:
+        with_points = a["sdg_instance_id"] == 3 and a["image_id"] == 0
+        expected = [4.0, 3.0, 2, 9.0, 6.0, 1] if with_points else [0] * 6
+        assert (a["keypoints"], a["num_keypoints"]) == (expected, 2 if with_points else 0)
+    assert all("keypoints" not in a for a in gt.dataset["annotations"] if a["category_id"] != box)
+    dets = [{**a, "score": 1.0} for a in anns]
+    with contextlib.redirect_stdout(_io.StringIO()):
+        ev = cocoeval_api.COCOeval(gt, gt.loadRes(dets), "keypoints")
+        ev.params.catIds = [box]
+        ev.params.kpt_oks_sigmas = np.full(2, 0.05)
+        ev.evaluate()
+        ev.accumulate()
+        ev.summarize()
+    assert ev.stats[0] == pytest.approx(1.0)

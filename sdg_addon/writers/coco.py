@@ -29,7 +29,8 @@ the run has several cameras. Conventions:
 - keypoints (when the run has the `keypoints` annotator): each annotation gets COCO's
   "keypoints" [x, y, v, ...] (pixel-index coordinates: our x - 0.5; v 0 / 1 / 2) and
   "num_keypoints"; each category with keypoints its "keypoints" (names) and "skeleton"
-  (1-based index pairs).
+  (1-based index pairs); an object without keypoints of such a category 0, 0, 0 for each
+  and num_keypoints 0 (pycocotools' keypoint evaluation reads it of every annotation).
 Each frame's part is written last, atomically: a frame whose part exists is complete.
 """
 
@@ -275,10 +276,20 @@ class CocoWriter(Writer):
             for k, (frame, _f, image) in enumerate(entries):
                 fh.write((", " if k else "") + json.dumps({"id": frame, **image}))
             fh.write('], "annotations": [')
+            # An object without keypoints of a class with keypoints gets every keypoint as
+            # not labelled (0, 0, 0), as COCO's persons without any: COCOeval('keypoints')
+            # reads num_keypoints of every annotation of its categories.
+            unlabelled = {
+                i + 1: {"keypoints": [0] * (3 * len(schemas[n]["keypoints"])), "num_keypoints": 0}
+                for i, n in enumerate(categories)
+                if n in schemas
+            }
             ann_id = 0
             for frame, f, _image in self.joining(entries, f"joining the annotations of {ds}"):
                 part = json.loads(f.read_text(encoding="utf-8"))
                 for ann in sorted(map(_current_keys, part["annotations"]), key=lambda a: a["sdg_instance_id"]):
+                    if "keypoints" not in ann and ann["category_id"] in unlabelled:
+                        ann.update(unlabelled[ann["category_id"]])
                     ann_id += 1
                     fh.write((", " if ann_id > 1 else "") + json.dumps({"id": ann_id, "image_id": frame, **ann}))
             fh.write("]}\n")
