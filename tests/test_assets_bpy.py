@@ -501,3 +501,35 @@ def test_a_models_meshes_shaped_by_objects_the_import_drops_keep_the_files_shape
     assert extent("m/bar_modifier") == ([-0.05, -1.5, -0.05], [0.05, -0.5, 0.05]), extent("m/bar_modifier")
     assert extent("m/bar_parent") == ([0.95, -1.5, -0.05], [1.05, -0.5, 0.05]), extent("m/bar_parent")
     assert extent("m/row") == ([2.9, -0.1, 0.0], [4.1, 0.1, 0.2]), extent("m/row")
+
+
+@pytest.mark.parametrize("ext", ["glb", "obj"])
+def test_a_models_mesh_named_as_a_base_scene_object_keeps_its_files_name(asset_dir, tmp_path, ext):
+    """model.glb holds "Cube" and "Cone"; beside a base scene holding a "Cube" (Blender's
+    default) the importer named the file's "Cube.001": `objects = "Cube"` matched nothing
+    (exit 2: 'a pattern matching a mesh object ...; none does') and the part was "m/Cube.001"
+    (a label rule for "Cube" missed it). The model's meshes now have their file's names and
+    the base scene's object keeps its own."""
+    import tomllib
+    from pathlib import Path
+
+    from sdg_addon.config.schema import config_from_dict
+    from sdg_addon.scene import build
+
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    bpy.ops.mesh.primitive_cube_add(size=0.2, location=(0, 1, 0.1))
+    bpy.context.object.name = "Cube"
+    base = tmp_path / "base.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(base))
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    assets = (
+        f'[[assets]]\nname = "m"\nfile = "{(asset_dir / f"model.{ext}").as_posix()}"\nobjects = "Cube"\n'
+        'labels = { class = "m" }\n'
+        f'[[assets]]\nname = "n"\nfile = "{(asset_dir / f"model.{ext}").as_posix()}"\nlabels = {{ class = "n" }}\n'
+    )
+    text = scene_file(asset_dir, assets).replace("[scene]\n", f'[scene]\nblend = "{base.as_posix()}"\n')
+    cfg = config_from_dict(tomllib.loads(text), Path(tmp_path / "s.toml"))
+    built = build.build_scene(cfg)
+    assert [m.name for m in built.entities["m"].meshes] == ["m/Cube"]
+    assert sorted(m.name for m in built.entities["n"].meshes) == ["n/Cone", "n/Cube"]
+    assert tuple(built.scene.objects["Cube"].location) == pytest.approx((0, 1, 0.1))

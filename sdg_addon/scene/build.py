@@ -324,16 +324,17 @@ def build_scene(config: Config, open_scene=None, quiet: bool = False) -> BuiltSc
     if config.assets:
         root = bpy.data.collections.new(ASSET_ROOT)
         root[BACKGROUND_PROPERTY] = True  # the tool's container: a label rule on it would label every asset
-        for i, spec in enumerate(config.assets):
-            try:
-                unshown = _asset(root, spec, config, quiet, built.pool_members)
-            except AssetError as e:  # named by its entry in the file that declares it (a pool: each file)
-                file, where = config.asset_origin(i)
-                error = FieldError(join(where, e.key), e.value, e.expected, file)
-                error.more = [FieldError(join(where, m.key), m.value, m.expected, file) for m in e.more]
-                raise error from None
-            if unshown:
-                built.unshown_looks.append(f"{spec.name}: {', '.join(repr(m) for m in unshown)}")
+        with object_names_set_aside() as taken:
+            for i, spec in enumerate(config.assets):
+                try:
+                    unshown = _asset(root, spec, config, quiet, built.pool_members, taken)
+                except AssetError as e:  # named by its entry in the file that declares it (a pool: each file)
+                    file, where = config.asset_origin(i)
+                    error = FieldError(join(where, e.key), e.value, e.expected, file)
+                    error.more = [FieldError(join(where, m.key), m.value, m.expected, file) for m in e.more]
+                    raise error from None
+                if unshown:
+                    built.unshown_looks.append(f"{spec.name}: {', '.join(repr(m) for m in unshown)}")
         # Into the scene once built: every importer call updates the view layer at a cost
         # growing with the objects in it, so assets in the scene as they came made reading
         # many model files quadratic (200 [[assets]] files: 9 s instead of 0.5).
@@ -736,16 +737,36 @@ def _ground(scene, config: Config) -> None:
         set_labels(obj, g.labels)
 
 
-def _asset(root_collection, spec: AssetSpec, config: Config, quiet: bool = False, members=None) -> list[str]:
+@contextlib.contextmanager
+def object_names_set_aside():
+    """The scene's objects (the base scene's, the ground) under other names while the model
+    files are read, given back after; yields the names set aside. An importer's object
+    whose name was taken got another (a glb's "Cube" beside a base scene's "Cube" was
+    "Cube.001"), so `objects = "Cube"` matched nothing and the part was not named as in
+    its file (label rules by part name missed it)."""
+    aside = [(o, o.name) for o in bpy.data.objects if o.library is None]
+    for i, (o, _) in enumerate(aside):
+        o.name = f"sdg_set_aside_{i:06d}"
+    try:
+        yield frozenset(name for _, name in aside)
+    finally:
+        for o, name in aside:
+            o.name = name
+
+
+def _asset(
+    root_collection, spec: AssetSpec, config: Config, quiet: bool = False, members=None, taken=frozenset()
+) -> list[str]:
     """Build an asset entry; returns its file's materials that show none of the inputs the
     parameter file drives (wire_file_materials). `members`: a pool's members are recorded
-    there (BuiltScene.pool_members)."""
+    there (BuiltScene.pool_members); `taken`: the scene's object names (set aside while the
+    files are read: object_names_set_aside)."""
     coll = bpy.data.collections.new(spec.name)
     root_collection.children.link(coll)
     if spec.distractor:
         coll[BACKGROUND_PROPERTY] = True  # unlabelled on purpose: no label rule labels it
     if spec.pool_files:
-        return _pool(coll, spec, driven_inputs(spec, config), quiet, config.kelvin(spec.temperature), members)
+        return _pool(coll, spec, driven_inputs(spec, config), quiet, config.kelvin(spec.temperature), members, taken)
     if spec.labels:
         set_labels(coll, spec.labels)  # every copy inherits them
     file_points = ({}, [])  # keypoint empties of an asset file (scene/keypoints.py)
@@ -899,7 +920,13 @@ def _asset_groups(path: Path, imported: list, marked: list, membership: dict) ->
 
 
 def _pool(
-    coll, spec: AssetSpec, driven: list[str], quiet: bool = False, kelvin: float | None = None, record=None
+    coll,
+    spec: AssetSpec,
+    driven: list[str],
+    quiet: bool = False,
+    kelvin: float | None = None,
+    record=None,
+    taken=frozenset(),
 ) -> list[str]:
     """An asset pool: every file loaded once (in path order), each its own object; copies
     (count > 1) are linked duplicates. Which members show in a frame is the `pool`
@@ -933,7 +960,9 @@ def _pool(
             labels = {k: list(v) for k, v in file_labels.items()}
             if spec.label_from == "asset" and not spec.distractor:
                 labels["class"] = [asset]
-            index = _members(members, spec, index, imported, labels, driven, unshown, kelvin, file, asset, record)
+            index = _members(
+                members, spec, index, imported, labels, driven, unshown, kelvin, file, asset, record, taken
+            )
         if index > MAX_POOL_FILES:  # what validation checks of files, for a library's assets
             expected = f"at most {MAX_POOL_FILES} members in all (count copies of each asset); {index} by {file}"
             raise AssetError(Path(file), expected, "blend_assets", spec.blend_assets)
@@ -945,7 +974,7 @@ def _pool(
     return unshown
 
 
-def _members(members, spec, index, imported, labels, driven, unshown, kelvin, file, asset, record) -> int:
+def _members(members, spec, index, imported, labels, driven, unshown, kelvin, file, asset, record, taken) -> int:
     """One model of a pool (a file, or a marked asset of a .blend): its `count` members
     appended to `members` (roots and parts), NAME_{index:03d} on; returns the next index."""
     sources, base_names = [o for o, _ in imported], [n for _, n in imported]
@@ -962,7 +991,9 @@ def _members(members, spec, index, imported, labels, driven, unshown, kelvin, fi
             parts.append(part)
         root = bpy.data.objects.new(name, None)  # after its parts took their names (_asset)
         members.append(root)
-        if spec.blend_assets and root.name != name:  # taken: renamed (members counted only now, not validated)
+        if spec.blend_assets and (
+            root.name != name or name in taken
+        ):  # taken: renamed (members counted only now, not validated)
             raise AssetError(Path(file), f"a pool whose member names are free: {name!r} is taken", "name", spec.name)
         root["sdg_pool_file"] = Path(file).name
         record[name] = {"file": Path(file).as_posix()}
