@@ -433,25 +433,36 @@ def test_loose_box_info_holds_the_whole_projections_extent_past_the_border():
     assert dict(zip(amodal["instanceIds"], amodal["bboxesFull"])) == full
 
 
-def test_full_box_sides_inside_the_image_are_the_masks():
-    """A diamond past the left border whose top and bottom tips lie inside the image: the
-    tips' rows (bounds 30.2 and 69.8 name rows 30 and 69) hold no pixel centre it covers,
-    so its full box is the amodal mask's rows (31 .. 68), past the border on the left only
-    (before: rows 30 .. 69, a row above and below the mask; BOP's bbox_obj, MOT's full
-    boxes)."""
-    cam = perspective()
+def test_full_box_is_the_pixel_centres_the_projection_covers_past_the_border_too():
+    """Truncated shapes whose tips cover no pixel centre of the row or column their bounds
+    name: the full box (bounding_box_2d_loose's and the amodal mask's bboxesFull: BOP's
+    bbox_obj, MOT's full boxes) is the extent of the pixel centres the projection covers,
+    as a rasterization on a canvas large enough shows (before: the centres inside the
+    vertices' bounds, a row or column too many on each side, inside the image too)."""
+    from sdg_addon.annotators.raster import rasterize as draw
+
+    cam = perspective()  # 128 x 96
     d = 5.0
-    left, top = (x_at(cam, -20.0, d), y_at(cam, 50.0, d), -d), (x_at(cam, 5.0, d), y_at(cam, 30.2, d), -d)
-    right, bottom = (x_at(cam, 30.0, d), y_at(cam, 50.0, d), -d), (x_at(cam, 5.0, d), y_at(cam, 69.8, d), -d)
-    diamond = make_object(2, "diamond", [(left, bottom, right), (left, right, top)])
-    frame = make_frame(cam, [diamond])
-    amodal = annotate("instance_segmentation_amodal", frame)
-    rows = np.flatnonzero(amodal["data"][0].any(axis=1))
-    cols = np.flatnonzero(amodal["data"][0].any(axis=0))
-    assert (rows[0], rows[-1], cols[0]) == (31, 68, 0)
-    assert amodal["info"]["truncationRatio"][0] > 0
-    assert amodal["info"]["bboxesFull"] == [[-20, 31, int(cols[-1]), 68]]
-    assert annotate("bounding_box_2d_loose", frame)["info"]["bboxesFull"] == [[-20, 31, int(cols[-1]), 68]]
+
+    def shape(*uv):
+        return [tuple((x_at(cam, u, d), y_at(cam, v, d), -d) for u, v in tri) for tri in uv]
+
+    def drawn_extent(uv):  # on a canvas 100 px larger each way
+        mask = draw(np.asarray(uv, dtype=np.float64) + 100.0, 128 + 200, 96 + 200)
+        rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+        return [int(cols[0]) - 100, int(rows[0]) - 100, int(cols[-1]) - 100, int(rows[-1]) - 100]
+
+    diamond = [((-20.0, 50.0), (5.0, 69.8), (30.0, 50.0)), ((-20.0, 50.0), (30.0, 50.0), (5.0, 30.2))]
+    wedge = [((-20.0, 20.2), (-20.0, 60.2), (10.0, 50.0))]  # its top and bottom in the part outside
+    corner = [((110.3, 80.2), (140.7, 85.1), (120.2, 110.6))]  # past the right and bottom borders
+    for uv in (diamond, wedge, corner):
+        frame = make_frame(cam, [make_object(2, "cut", shape(*uv))])
+        amodal = annotate("instance_segmentation_amodal", frame)
+        assert amodal["info"]["truncationRatio"][0] > 0
+        expected = drawn_extent(uv)
+        assert amodal["info"]["bboxesFull"] == [expected], uv
+        assert annotate("bounding_box_2d_loose", frame)["info"]["bboxesFull"] == [expected]
+    assert drawn_extent(diamond)[1:] == [31, 28, 68]  # the tips' rows 30 and 69 hold no centre
 
 
 def test_full_box_leaves_out_vertices_no_face_uses():

@@ -226,15 +226,22 @@ def full_extent(frame: FrameData, instance_id: int) -> tuple[int, int, int, int]
     ignored and not clipped to the image (x_min, y_min < 0 and x_max >= W, y_max >= H where
     it runs past the border), or None when it covers no pixel of the image (no row).
 
-    amodal_extent when nothing lies outside the image (truncation 0); else, on each side
-    where the bounds of its projected (near- and far-clipped) triangles run past the
-    border, the pixel centres inside those bounds, and amodal_extent's side on the others
-    (the mask's pixels, exact there). Only a truncated object costs more than its loose box: the bounds
+    amodal_extent when nothing lies outside the image (truncation 0); else the pixel
+    centres it covers on truncation_ratio's canvas past the border, united with
+    amodal_extent (exact); where that canvas was reduced (a projection reaching far past
+    the border), the pixel centres inside the bounds of its projected (near- and
+    far-clipped) triangles, united with amodal_extent (up to a pixel wide). Only a truncated object costs more than its loose box: the bounds
     of its vertices projected already (those of its faces: a loose vertex renders nothing),
     or of its clipped triangles when the near or far plane cuts it."""
     clipped = amodal_extent(frame, instance_id)
     if clipped is None or truncation_ratio(frame, instance_id) <= 0.0 or not frame.objects[instance_id].has_geometry:
         return clipped
+    drawn = frame.cache.get("drawn_past_border", {})
+    if instance_id in drawn:  # rasterized past the border at scale 1: exact
+        ext = drawn[instance_id]
+        if ext is None:
+            return clipped
+        return (min(ext[0], clipped[0]), min(ext[1], clipped[1]), max(ext[2], clipped[2]), max(ext[3], clipped[3]))
     vertex_px, cut = _vertex_pixels(frame, instance_id)
     px = None
     if len(vertex_px) == 0:
@@ -255,15 +262,7 @@ def full_extent(frame: FrameData, instance_id: int) -> tuple[int, int, int, int]
         hi = np.array([px[:, 0].max(), px[:, 1].max()])
     x0, y0 = (int(v) for v in np.ceil(lo - 0.5))
     x1, y1 = (int(v) for v in np.floor(hi - 0.5))
-    # A side whose bound lies inside the image is the amodal mask's (exact: the pixel centres
-    # covered); the bounds' centres are only those past the border (a wedge's tip inside the
-    # image covers no centre of the row its bound names).
-    return (
-        min(x0, clipped[0]) if x0 < 0 else clipped[0],
-        min(y0, clipped[1]) if y0 < 0 else clipped[1],
-        max(x1, clipped[2]) if x1 >= frame.width else clipped[2],
-        max(y1, clipped[3]) if y1 >= frame.height else clipped[3],
-    )
+    return (min(x0, clipped[0]), min(y0, clipped[1]), max(x1, clipped[2]), max(y1, clipped[3]))
 
 
 def _visible_outside_silhouette(frame: FrameData, instance_id: int):
@@ -388,6 +387,8 @@ def truncation_ratio(frame: FrameData, instance_id: int) -> float:
         else:
             canvas = _Canvas(lo, hi, w, h)
             outside = canvas.outside_of_chain(chain) if chain is not None else canvas.outside_of_triangles(px)
+            if canvas.scale == 1.0:  # full_extent's exact box
+                frame.cache.setdefault("drawn_past_border", {})[instance_id] = canvas.extent
             ratio = float(min(1.0, max(0.0, outside / (inside + outside))))
     cache[instance_id] = ratio
     return ratio
@@ -415,6 +416,16 @@ class _Canvas:
             max(int(math.ceil((self.top + h) * s - 0.5)), 0),
         )
 
+    def _record_extent(self, x0: int, y0: int, mask: np.ndarray) -> None:
+        """self.extent: the inclusive image-pixel extent of what the canvas drew (mask's
+        top-left canvas pixel (x0, y0)), at scale 1 only (None at a reduced scale)."""
+        ext = raster.silhouette_extent(mask) if self.scale == 1.0 else None
+        self.extent = (
+            None
+            if ext is None
+            else (ext[0] + x0 - self.left, ext[1] + y0 - self.top, ext[2] + x0 - self.left, ext[3] + y0 - self.top)
+        )
+
     def to_canvas(self, points: np.ndarray) -> np.ndarray:
         return (points + np.array([self.left, self.top], dtype=np.float64)) * self.scale
 
@@ -425,6 +436,7 @@ class _Canvas:
         """Covered pixel centres outside the image, from the silhouette's edge chain."""
         p, q, weight = chain
         cov = raster.rasterize_chains([(self.to_canvas(p), self.to_canvas(q), weight)], *self.size)[0]
+        self._record_extent(cov.x0, cov.y0, cov.mask)
         j0, i0, j1, i1 = self.image
         # The image's part of the canvas, counted where the mask is (no canvas-sized window).
         inner = cov.count_in(j0, i0, j1 - 1, i1 - 1) if j0 < j1 and i0 < i1 else 0
@@ -439,5 +451,6 @@ class _Canvas:
         t_lo, t_hi = px.min(axis=1), px.max(axis=1)
         px = px[(t_lo[:, 0] < 0) | (t_lo[:, 1] < 0) | (t_hi[:, 0] > w) | (t_hi[:, 1] > h)]
         canvas = rasterize(self.to_canvas(px), *self.size)
+        self._record_extent(0, 0, canvas)  # the part past the border: with the amodal mask, the whole
         j0, i0, j1, i1 = self.image
         return self._outside(int(np.count_nonzero(canvas)), int(np.count_nonzero(canvas[i0:i1, j0:j1])))
