@@ -941,6 +941,15 @@ def test_camera_look_at_or_rotation(tmp_path):
             "kind",
             ["semantic_type of writers.mot ('class'), which reads the same bounding_box_2d_tight"],
         ),
+        # COCO's semantic_type other than its keypoints': categories of the COCO type got no
+        # keypoint names (they were keyed by the keypoints' labels), the annotations had them.
+        (
+            '[annotators]\nkeypoints = {}\nbounding_box_2d_tight = { semantic_type = "color" }\n'
+            '[writers.coco]\nsemantic_type = "color"\n',
+            "writers.coco.semantic_type",
+            "color",
+            ["keypoints annotator it reads ('class', its default)", 'keypoints = { semantic_type = "color" }'],
+        ),
         (
             '[annotators]\nbounding_box_2d_loose = { semantic_type = "shape" }\n[writers.mot]\n',
             "writers.mot.semantic_type",

@@ -1646,6 +1646,19 @@ def _box_labels_problem(name: str, options: dict, writers: dict, annotators: dic
                 f"({box} = {{ semantic_type = {json.dumps(stype)} }}), or leave {box} out of the annotators "
                 "(the writer then gives it its own)",
             )
+    for extra in getattr(cls, "labelled_extras", ()):
+        if extra not in annotators:
+            continue
+        given = (annotators[extra] or {}).get("semantic_type")
+        theirs = option_default(ANNOTATORS[extra].OPTIONS["semantic_type"]) if given is None else given
+        if isinstance(stype, str) and isinstance(theirs, str) and stype != theirs:
+            return (
+                join(join("writers", name), "semantic_type"),
+                stype,
+                f"the semantic_type of the {extra} annotator it reads ({theirs!r}"
+                f"{', its default' if given is None else ''}), whose labels give the categories their "
+                f"{extra}: give the annotator the same ({extra} = {{ semantic_type = {json.dumps(stype)} }})",
+            )
     return None
 
 

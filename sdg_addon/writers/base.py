@@ -41,6 +41,9 @@ class Writer:
     # writes are the annotations', in Blender units (as Replicator's stage units).
     length_unit: str = ""
     OPTIONS: dict[str, tuple[object, type | tuple[type, ...], str]] = {}
+    # Annotators not required that the writer reads by label when the run has them (COCO's
+    # keypoints, by category): their semantic_type must be the writer's (config checks it).
+    labelled_extras: tuple[str, ...] = ()
     # option -> the option whose value it takes when it is not given (a newer, finer option
     # that keeps the output of parameter files written before it existed).
     FOLLOWS: dict[str, str] = {}

@@ -103,6 +103,7 @@ class CocoWriter(Writer):
     name = "coco"
     summary = "COCO instances JSON (RLE or polygon masks, stable category ids) and the images"
     required_annotators = ("rgb", "instance_segmentation", "bounding_box_2d_tight")
+    labelled_extras = ("keypoints",)
     OPTIONS = {
         **COMMON_OPTIONS,
         "polygons": (False, bool, "polygon masks (pixel-exact outlines) instead of RLE"),
