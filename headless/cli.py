@@ -344,14 +344,14 @@ def _unfinished_frames(out: Path, done: dict[int, dict], clip: int) -> str | Non
     stopped, or still to run (merge joins what is finished; the whole dataset is not)."""
     from sdg_addon.audit import AUDIT_DIR
 
-    asked, ran = set(), {}  # ran: N -> the indices of the shards of N that ran here
+    asked, ran = set(), {}  # ran: N -> {index of a shard of N that ran here: the frames it was asked for}
     for env in sorted((out / AUDIT_DIR).glob("environment*.json")):
         try:
             record = json.loads(env.read_text())
             start, stop = (int(x) for x in record["frames"])
             shard = record.get("shard")
             if shard:
-                ran.setdefault(int(shard[1]), set()).add(int(shard[0]))
+                ran.setdefault(int(shard[1]), {}).setdefault(int(shard[0]), set()).update(range(start, stop))
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             continue
         asked.update(range(start, stop))
@@ -360,17 +360,30 @@ def _unfinished_frames(out: Path, done: dict[int, dict], clip: int) -> str | Non
         return None
     shown = ", ".join(str(f) for f in missing[:10]) + (", ..." if len(missing) > 10 else "")
     whose = []
-    for n, indices in sorted(ran.items()):
+    left_out = False  # frames of a shard that ran here with a --frames leaving them out
+    for n, shards in sorted(ran.items()):
         for i in range(n):
-            count = sum(1 for f in missing if (f // clip) % n == i)
-            if count:
-                state = "stopped before it finished, or still running" if i in indices else "not run here"
-                whose.append(f"shard {i}/{n}: {count}, {state}")
+            mine = [f for f in missing if (f // clip) % n == i]
+            if i not in shards:
+                if mine:
+                    whose.append(f"shard {i}/{n}: {len(mine)}, not run here")
+                continue
+            outside = sum(1 for f in mine if f not in shards[i])
+            if len(mine) > outside:
+                whose.append(f"shard {i}/{n}: {len(mine) - outside}, stopped before it finished, or still running")
+            if outside:
+                whose.append(f"shard {i}/{n}: {outside}, outside the --frames it ran with")
+                left_out = True
     return (
         f"{len(missing)} of the {len(asked)} frame(s) asked for are not finished in {out}: {shown}"
         + (f" ({'; '.join(whose)})" if whose else "")
-        + "; merge joined the finished ones: render the rest (a stopped shard: its command plus --resume), "
-        "then merge again"
+        + "; merge joined the finished ones: render the rest (a stopped shard: its command plus --resume"
+        + (
+            "; frames outside a shard's --frames: that shard with --frames naming them, plus --resume"
+            if left_out
+            else ""
+        )
+        + "), then merge again"
     )
 
 

@@ -447,6 +447,28 @@ def test_merge_before_every_shard_finished_names_the_frames_and_shards_missing(t
     assert not json.loads((out / "audit" / "manifest.json").read_text())["warnings"]
 
 
+def test_merge_says_frames_a_shards_frames_left_out_are_not_a_stopped_shards(tmp_path, capsys):
+    """A shard run with --frames 0:2 finished, and merge said its other frame was of a shard
+    'stopped before it finished, or still running', whose command plus --resume (the advice)
+    renders nothing; merge now says the frame lay outside the --frames the shard ran with, and
+    how to render it."""
+    param = tiny_default(tmp_path, frames=4)
+    out = tmp_path / "out"
+    assert render(param, out, "--shard", "0/2", "--frames", "0:2") == 0
+    assert render(param, out, "--shard", "1/2") == 0
+    capsys.readouterr()
+    assert main(["merge", str(param), "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    said = "2 (shard 0/2: 1, outside the --frames it ran with); merge joined the finished ones"
+    assert said in err, err
+    assert "stopped before it finished" not in err
+    assert "that shard with --frames naming them, plus --resume" in err
+    assert render(param, out, "--shard", "0/2", "--frames", "2:4", "--resume") == 0
+    capsys.readouterr()
+    assert main(["merge", str(param), "--out", str(out)]) == 0
+    assert "not finished" not in capsys.readouterr().err
+
+
 def test_merge_of_shards_of_two_sampling_versions_or_blenders_says_so(tmp_path, capsys):
     """Shards rendered by two versions of the tool (another sampling.DRAWS_VERSION, another
     Blender; copied together from two machines) were merged without a word, while a --resume
