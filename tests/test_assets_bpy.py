@@ -533,3 +533,23 @@ def test_a_models_mesh_named_as_a_base_scene_object_keeps_its_files_name(asset_d
     assert [m.name for m in built.entities["m"].meshes] == ["m/Cube"]
     assert sorted(m.name for m in built.entities["n"].meshes) == ["n/Cone", "n/Cube"]
     assert tuple(built.scene.objects["Cube"].location) == pytest.approx((0, 1, 0.1))
+
+
+@pytest.mark.parametrize("extra", ["", "color = [0, 1, 0]", "roughness = 1"])
+def test_a_model_without_materials_shows_its_vertex_colours(tmp_path, extra):
+    """A PLY whose vertices are red (a scan, BOP's models) and has no material rendered in
+    Blender's default grey (58 of 255 at its centre). It now shows its vertex colours,
+    replaced only by the colour the parameter file asks for."""
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    bpy.ops.mesh.primitive_plane_add(size=1.0)
+    colours = bpy.context.object.data.color_attributes.new("Col", "BYTE_COLOR", "POINT")
+    for c in colours.data:
+        c.color = (1, 0, 0, 1)
+    model = tmp_path / "scan.ply"
+    bpy.ops.wm.ply_export(filepath=str(model), export_colors="SRGB")
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    (px,) = card_pixels(model, tmp_path, extra, cols=(32,))
+    if extra.startswith("color"):
+        assert px[1] > 100 and px[1] > 1.5 * max(px[0], px[2]), px  # green
+    else:
+        assert px[0] > 100 and px[0] > 1.5 * max(px[1], px[2]), px  # red

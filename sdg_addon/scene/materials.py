@@ -102,7 +102,18 @@ def wire_file_materials(objects, inputs, name: str = "model") -> list[str]:
     """Drive `inputs` of the materials of a model's `objects` (each input wired once). A
     mesh with no material (STL, PLY) gets one of the add-on's, driven, when any input is:
     else Blender's default surface would show none of them. Returns the names of the
-    materials that show none of `inputs` (renders_principled: no Principled BSDF renders)."""
+    materials that show none of `inputs` (renders_principled: no Principled BSDF renders).
+    A mesh with no material but colours on its vertices (a PLY scan, BOP's models) gets one
+    showing them (vertex_colour_material), driven as a file's material is."""
+    coloured = [o for o in objects if o.data.color_attributes and not any(s.material for s in o.material_slots)]
+    if coloured:
+        mat = vertex_colour_material(f"sdg_{name}_vertex_colours")
+        for o in coloured:
+            if o.material_slots:
+                for slot in o.material_slots:
+                    slot.material = mat
+            else:
+                o.data.materials.append(mat)
     bare = [o for o in objects if inputs and not any(slot.material for slot in o.material_slots)]
     if bare:
         mat = per_object_material(f"sdg_{name}")
@@ -126,6 +137,23 @@ def wire_file_materials(objects, inputs, name: str = "model") -> list[str]:
             if inputs and mat.name not in unshown and not renders_principled(mat):
                 unshown.append(mat.name)
     return unshown
+
+
+def vertex_colour_material(name: str) -> bpy.types.Material:
+    """A Principled BSDF whose Base Color is the mesh's colour attribute (the one it renders),
+    Blender's default roughness and metallic."""
+    mat = bpy.data.materials.new(name)
+    enable_nodes(mat)
+    tree = mat.node_tree
+    bsdf = next((n for n in tree.nodes if n.type == "BSDF_PRINCIPLED"), None)
+    if bsdf is None:
+        bsdf = tree.nodes.new("ShaderNodeBsdfPrincipled")
+        out = next((n for n in tree.nodes if n.type == "OUTPUT_MATERIAL"), None)
+        out = out or tree.nodes.new("ShaderNodeOutputMaterial")
+        tree.links.new(bsdf.outputs["BSDF"], out.inputs["Surface"])
+    colours = tree.nodes.new("ShaderNodeVertexColor")  # layer_name "": the render colour attribute
+    tree.links.new(colours.outputs["Color"], bsdf.inputs["Base Color"])
+    return mat
 
 
 WIRED_PROP = "sdg_wired"  # a file's material: the inputs wire_principled drives already
