@@ -55,6 +55,26 @@ def test_truncated_object_counts_its_whole_silhouette(tmp_path):
     assert box["visib_fract"] == 1.0 and box["bbox_obj"] == box["bbox_visib"]
 
 
+def test_objects_seen_beyond_the_depth_pngs_range_are_warned(tmp_path):
+    # The box is 6 m away: 0.05 mm steps reach 3.28 m, so its depth pixels were 0 without a
+    # word (px_count_valid 0); the run now warns once, and not where the range holds it.
+    cam, objects = scene()
+    for depth_scale, warned in ((0.05, True), (0.1, False), (1.0, False)):
+        out = tmp_path / str(depth_scale)
+        w = create_writer("bop", out, depth_scale=depth_scale)
+        for i in range(2):
+            frame = annotated(make_frame(cam, objects), i)
+            w.set_run(frame.label_table, several_cameras=False)
+            w.write(frame)
+        assert len(w.warnings) == int(warned), w.warnings
+        if warned:
+            assert "depth_scale x 65535 = 3276.75 mm" in w.warnings[0]
+            assert "depth_scale = 0.05" in w.warnings[0]
+        w.finalize()
+        info = json.loads((out / "bop" / "train_pbr" / "000000" / "scene_gt_info.json").read_text())["0"]
+        assert (info[1]["px_count_valid"] == 0) == warned
+
+
 def test_shards_in_any_order_give_the_same_files(tmp_path):
     cam, objects = scene()
     frames = [annotated(make_frame(cam, objects), i) for i in range(3)]

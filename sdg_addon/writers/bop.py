@@ -44,7 +44,8 @@ index G: the labelled objects in view (occluded ones too, visib_fract 0), by ins
   (validate names it, a .blend's once the scene is built; one a randomizer makes stops the
   run at that frame, before any file of it).
 - Depth: distance to the image plane, value = round(mm / depth_scale); 0 where nothing
-  was hit or beyond 65535 * depth_scale mm (65.5 m at the default depth_scale 1.0).
+  was hit or beyond 65535 * depth_scale mm (65.5 m at the default depth_scale 1.0); an
+  object seen beyond it is warned of (once a run).
 """
 
 from __future__ import annotations
@@ -246,6 +247,7 @@ class BopWriter(Writer):
         depth_mm = np.asarray(ann["distance_to_image_plane"], dtype=np.float64) * mm
         with np.errstate(invalid="ignore", over="ignore"):
             depth = np.rint(depth_mm / opts["depth_scale"])
+        beyond = np.isfinite(depth) & (depth > 65535)  # surfaces past the PNG's range: 0 below
         depth = np.where(np.isfinite(depth) & (depth <= 65535) & (depth > 0), depth, 0).astype(np.uint16)
         io.write_png(folder / "depth" / f"{im}.png", depth, opts["png_compress_level"])
 
@@ -289,6 +291,13 @@ class BopWriter(Writer):
                 }
             )
             n_visib = int(np.count_nonzero(visib))
+            if n_visib and beyond.any() and np.any(visib & beyond):
+                reach = 65535 * opts["depth_scale"]
+                self.warn(
+                    f"bop: objects are seen farther than depth_scale x 65535 = {reach:g} mm, the farthest "
+                    f"a depth PNG holds at depth_scale = {opts['depth_scale']:g}: their depth pixels are 0 there "
+                    "(BOP's 'no depth', left out of px_count_valid); a larger depth_scale keeps them"
+                )
             n_in_image = int(np.count_nonzero(full))
             truncation = float(amodal["info"]["truncationRatio"][a])
             n_all = n_in_image if truncation <= 0 else int(round(n_in_image / max(1.0 - truncation, 1e-12)))
