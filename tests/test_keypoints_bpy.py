@@ -229,3 +229,34 @@ def test_a_base_scenes_skeleton_that_is_not_pairs_of_its_keypoints_is_refused(cl
         check_scene_skeletons("scene.blend")
     assert "object 'thing' has sdg_skeleton" in str(e.value) and said in str(e.value)
     assert entity_keypoints(root)[1] == []
+
+
+def test_two_empties_of_one_keypoint_name_below_an_object_are_refused(clean_bpy):
+    """kp_tip and its copy kp_tip.001 (Shift+D) below one object: the copy's position was
+    the keypoint, unsaid; a base scene with them is refused naming the object and both
+    empties, and entity_keypoints takes the first by name. A copy below another object
+    (a duplicated object with its empties) is that object's keypoint, as before."""
+    import bpy
+
+    from sdg_addon.config.problems import FieldError
+    from sdg_addon.scene.base import check_scene_keypoint_names
+    from sdg_addon.scene.keypoints import entity_keypoints
+
+    roots = []
+    for r, names in (("thing", ("kp_tip", "kp_base")), ("thing.001", ("kp_tip.002",))):
+        root = bpy.data.objects.new(r, bpy.data.meshes.new("m"))
+        bpy.context.scene.collection.objects.link(root)
+        for z, name in enumerate(names):
+            e = bpy.data.objects.new(name, None)
+            bpy.context.scene.collection.objects.link(e)
+            e.parent, e.location = root, (0.0, 0.0, float(z))
+        roots.append(root)
+    check_scene_keypoint_names("scene.blend")
+    e = bpy.data.objects.new("kp_tip.001", None)
+    bpy.context.scene.collection.objects.link(e)
+    e.parent, e.location = roots[0], (0.0, 0.0, 5.0)
+    bpy.context.view_layer.update()
+    with pytest.raises(FieldError) as info:
+        check_scene_keypoint_names("scene.blend")
+    assert "object 'thing' has the empties 'kp_tip' and 'kp_tip.001', both keypoint 'tip'" in str(info.value)
+    assert entity_keypoints(roots[0])[0]["tip"] == [0.0, 0.0, 0.0]

@@ -796,6 +796,29 @@ def check_scene_labels(blend: str = "") -> None:
                 ) from None
 
 
+def check_scene_keypoint_names(blend: str = "") -> None:
+    """No object of the base scene has two keypoint empties of one name among its children
+    (kp_tip and its copy kp_tip.001, Blender's Shift+D): the copy's position was taken,
+    unsaid; refused naming the parent and both empties, before anything is written."""
+    from .keypoints import children_map, keypoint_name
+
+    for parent, children in sorted(children_map().items(), key=lambda pc: pc[0].name):
+        seen: dict[str, str] = {}
+        for child in sorted(children, key=lambda o: o.name):
+            name = keypoint_name(child)
+            if name is None:
+                continue
+            if name in seen:
+                raise FieldError(
+                    "scene.blend",
+                    blend,
+                    f"one empty per keypoint name: object {parent.name!r} has the empties {seen[name]!r} and "
+                    f"{child.name!r}, both keypoint {name!r} (a name's .001 suffix is not read); delete one or "
+                    f"rename it kp_<another name>",
+                )
+            seen[name] = child.name
+
+
 def check_scene_skeletons(blend: str = "") -> None:
     """Every keypoint skeleton of the base scene (an object's sdg_skeleton custom property)
     is a JSON list of [name, name] pairs naming keypoints of that object: else refused naming

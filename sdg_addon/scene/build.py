@@ -51,6 +51,7 @@ from .base import (
     check_free_names,
     check_infrared_properties,
     check_projection,
+    check_scene_keypoint_names,
     check_scene_labels,
     check_scene_skeletons,
     colour_differences,
@@ -316,6 +317,7 @@ def build_scene(config: Config, open_scene=None, quiet: bool = False) -> BuiltSc
         check_infrared_properties(scene, base.blend)
         check_scene_labels(base.blend)
         check_scene_skeletons(base.blend)
+        check_scene_keypoint_names(base.blend)
     if config.world is not None:
         _world(scene, config.world.color, config.world.strength)
         set_thermal(scene.world, config.kelvin(config.world.temperature))

@@ -83,7 +83,7 @@ def entity_keypoints(root, children: dict | None = None) -> tuple[dict[str, list
         if name is not None:
             order = obj.get(ORDER_PROPERTY)
             found.append((order if isinstance(order, int) else 1 << 30, name, obj))
-    found.sort(key=lambda t: (t[0], t[1]))
+    found.sort(key=lambda t: (t[0], t[1], t[2].name))
     points = {}
     for _order, name, obj in found:
         if name not in points:  # a name twice: the first (in order) wins
