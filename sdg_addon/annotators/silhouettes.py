@@ -450,7 +450,14 @@ class _Canvas:
         # others would only add to `inner` below, so they are not rasterized at all.
         t_lo, t_hi = px.min(axis=1), px.max(axis=1)
         px = px[(t_lo[:, 0] < 0) | (t_lo[:, 1] < 0) | (t_hi[:, 0] > w) | (t_hi[:, 1] > h)]
-        canvas = rasterize(self.to_canvas(px), *self.size)
-        self._record_extent(0, 0, canvas)  # the part past the border: with the amodal mask, the whole
+        drawn = self.to_canvas(px)
+        canvas = rasterize(drawn, *self.size)
+        if self.scale == 1.0 and len(drawn):  # the part past the border (with the amodal mask, the whole),
+            # read over the drawn triangles' bounds only, not the whole canvas
+            lo = np.clip(np.floor(drawn.reshape(-1, 2).min(axis=0)).astype(int), 0, None)
+            hi = np.ceil(drawn.reshape(-1, 2).max(axis=0)).astype(int) + 1
+            self._record_extent(int(lo[0]), int(lo[1]), canvas[lo[1] : hi[1], lo[0] : hi[0]])
+        else:
+            self.extent = None
         j0, i0, j1, i1 = self.image
         return self._outside(int(np.count_nonzero(canvas)), int(np.count_nonzero(canvas[i0:i1, j0:j1])))
