@@ -49,6 +49,30 @@ def enable_nodes(idblock) -> None:
         idblock.use_nodes = True
 
 
+def world_nodes_as_in_5(world) -> None:
+    """A world with nodes off (4.x: a world made by a script has no node tree; one a user
+    switched off renders its flat colour) made as Blender 5.x makes it when it reads the
+    file: a Background node of the world's colour, strength 1, feeding an active World
+    Output (beside the old nodes, left unused). Without it the world randomizers and
+    world_property paths were refused on 4.2 for a file 5.x runs (the same image either way)."""
+    if IS_5 or world is None or world.use_nodes:
+        return
+    had_tree = world.node_tree is not None
+    world.use_nodes = True  # 4.x makes a tree where there was none: Output <- Background
+    nodes = world.node_tree.nodes
+    if had_tree:
+        output = nodes.new("ShaderNodeOutputWorld")
+        bg = nodes.new("ShaderNodeBackground")
+        world.node_tree.links.new(bg.outputs["Background"], output.inputs["Surface"])
+        for n in nodes:
+            if n.type == "OUTPUT_WORLD":
+                n.is_active_output = n == output
+    else:
+        bg = next(n for n in nodes if n.type == "BACKGROUND")
+    bg.inputs["Color"].default_value = (*world.color[:3], 1.0)
+    bg.inputs["Strength"].default_value = 1.0
+
+
 def uses_nodes(idblock) -> bool:
     """Whether a material or world renders its node tree (always in 5.x)."""
     return idblock.node_tree is not None and (IS_5 or idblock.use_nodes)

@@ -446,3 +446,61 @@ def test_the_3d_box_of_a_curve_is_its_geometrys_on_42_and_5x(tmp_path):
         (row,) = np.load(out / "bounding_box_3d_0000.npy")
         box = [row[f] for f in ("x_min", "y_min", "z_min", "x_max", "y_max", "z_max")]
         assert np.allclose(box, extent, atol=1e-5), (python, box, extent)
+
+
+WORLD_BLEND = """
+import sys
+import bpy
+bpy.ops.wm.read_factory_settings(use_empty=True)
+scene = bpy.context.scene
+cam = bpy.data.objects.new("Cam", bpy.data.cameras.new("Cam"))
+scene.collection.objects.link(cam)
+scene.camera = cam
+world = bpy.data.worlds.new("Flat")  # a script's world: no node tree, nodes off (4.2)
+world.color = (0.2, 0.4, 0.1)
+if sys.argv[-1] == "tree":  # a tree the user switched off: it renders the flat colour
+    world.use_nodes = True
+    world.node_tree.nodes["Background"].inputs["Color"].default_value = (1, 0, 1, 1)
+    world.use_nodes = False
+scene.world = world
+bpy.ops.wm.save_as_mainfile(filepath=sys.argv[-2])
+"""
+
+
+@pytest.mark.skipif(not PYTHON42.is_file(), reason="no .venv42 (bpy 4.2): scripts/test.sh makes it")
+@pytest.mark.parametrize("kind", ["none", "tree"])
+def test_a_world_with_nodes_off_takes_world_randomizers_on_42_as_on_5x(tmp_path, kind):
+    """A .blend's world with nodes off (made by a script in 4.2: no node tree) is given a
+    Background node of its colour by 5.x when it reads the file; 4.2 refused world_property
+    ('World.node_tree has no property nodes') and the world randomizer on the same file.
+    Both now run it and render the same world."""
+    pytest.importorskip("bpy")
+    blend = tmp_path / "flat.blend"
+    proc = subprocess.run(
+        [str(PYTHON42), "-c", WORLD_BLEND, str(blend), kind], capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    head = f'[run]\nframes = 1\n[render]\nresolution = [16, 12]\nsamples = 1\ndevice = "cpu"\n[scene]\nblend = "{blend.as_posix()}"\n'
+    node = "Background.001" if kind == "tree" else "Background"  # 5.x leaves the old nodes, unused
+    files = {
+        "plain": head,
+        "strength": head + '[[randomizers]]\ntype = "world_property"\n'
+        f'path = \'node_tree.nodes["{node}"].inputs["Strength"].default_value\'\nvalue = 0.5\n',
+        "colour": head + '[[randomizers]]\ntype = "world"\ncolor = [0.9, 0.1, 0.1]\n',
+    }
+    pixels = {}
+    for name, text in files.items():
+        (tmp_path / f"{name}.toml").write_text(text + "[annotators]\nrgb = {}\n")
+        for python in (sys.executable, str(PYTHON42)):
+            out = tmp_path / f"{name}_{Path(python).parent.parent.name}"
+            cmd = [python, "-m", "headless", "render", str(tmp_path / f"{name}.toml"), "--out", str(out), "--quiet"]
+            proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
+            assert proc.returncode == 0, (name, python, proc.stderr[-2000:])
+            pixels.setdefault(name, []).append(np.asarray(Image.open(out / "rgb_0000.png"))[..., :3].astype(int))
+    for name, (new, old) in pixels.items():
+        assert np.abs(new - old).max() <= 1, name
+    plain, strength, colour = (pixels[n][0].mean(axis=(0, 1)) for n in ("plain", "strength", "colour"))
+    assert plain[1] > plain[0] > plain[2]  # the world's own colour (0.2, 0.4, 0.1), not the tree's magenta
+    assert (strength < plain - 10).all()
+    if kind == "none":
+        assert colour[0] > 200 > colour[1] + 100

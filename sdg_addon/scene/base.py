@@ -20,7 +20,7 @@ from pathlib import Path
 import bpy
 import numpy as np
 
-from ..compat import white_balance_on
+from ..compat import white_balance_on, world_nodes_as_in_5
 from ..config.problems import MISSING, FieldError, one_of
 from ..sensors import EMISSIVITY_PROP, NIR_REFLECTANCE_PROP, REFLECTANCE_PROP, SENSOR_PROP, TEMPERATURE_PROP
 from ..writers.paths import sensor_folder_problem
@@ -137,6 +137,7 @@ def load_blend_scene(path: str | Path, wanted: str = "") -> bpy.types.Scene:
         # Background without windows: context.scene is the file's first scene.
         raise BaseSceneError(f"could not make scene {name!r} of {path.as_posix()} the current scene")
     scene.name = name
+    world_nodes_as_in_5(scene.world)
     return scene
 
 
