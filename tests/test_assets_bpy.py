@@ -553,3 +553,40 @@ def test_a_model_without_materials_shows_its_vertex_colours(tmp_path, extra):
         assert px[1] > 100 and px[1] > 1.5 * max(px[0], px[2]), px  # green
     else:
         assert px[0] > 100 and px[0] > 1.5 * max(px[1], px[2]), px  # red
+
+
+def test_a_blend_models_mesh_in_a_collection_disabled_in_renders_is_not_rendered(tmp_path):
+    """A .blend model's helper (a sphere 2 m aside, in a collection set to Disable in Renders,
+    or in a child of one) is not rendered by its file, but its collections went with the
+    import and it rendered, widening the model's 3D box from 0.2 m to 2.2 m. It is now kept
+    hidden from renders, as a mesh hidden itself is; a mesh also in a rendered collection
+    still renders."""
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    scene = bpy.context.scene
+    bpy.ops.mesh.primitive_cube_add(size=0.2, location=(0, 0, 0.1))
+    off = bpy.data.collections.new("helpers")
+    off.hide_render = True
+    inner = bpy.data.collections.new("inner")
+    shown = bpy.data.collections.new("shown")
+    scene.collection.children.link(off)
+    scene.collection.children.link(shown)
+    off.children.link(inner)
+    for name, colls, x in (("aside", [off], 2.0), ("deeper", [inner], -2.0), ("both", [off, shown], 0.0)):
+        bpy.ops.mesh.primitive_uv_sphere_add(radius=0.1, location=(x, 0, 0.5))
+        obj = bpy.context.object
+        obj.name = name
+        for c in list(obj.users_collection):
+            c.objects.unlink(obj)
+        for c in colls:
+            c.objects.link(obj)
+    blend = tmp_path / "helpers.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(blend))
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    param = tmp_path / "s.toml"
+    text = scene_file(tmp_path, f'[[assets]]\nname = "m"\nfile = "{blend.as_posix()}"\nlabels = {{ class = "m" }}\n')
+    param.write_text(text.replace("bounding_box_2d_tight = {}", "bounding_box_3d = {}"))
+    out = tmp_path / "out"
+    assert main(["render", str(param), "--out", str(out), "--quiet"]) == 0
+    (b,) = np.load(out / "bounding_box_3d_0000.npy")
+    extent = [round(float(b[k]), 4) for k in ("x_min", "y_min", "z_min", "x_max", "y_max", "z_max")]
+    assert extent == [-0.1, -0.1, 0.0, 0.1, 0.1, 0.6], extent  # the cube and "both"

@@ -1199,7 +1199,11 @@ def _import(path: Path, ext: str, pattern: str, before: set, membership: dict | 
                 for c, n in zip(dst.collections, requested_colls)
                 if c is not None
             }
+        hidden = set() if membership is not None else _disabled_in_renders(new, new_colls)
         new = _realize_collection_instances(new, names, labels)
+        for o in new:
+            if o.name in hidden:  # kept (a boolean's cutter, a modifier's input), not rendered
+                o.hide_render = True
         for c in new_colls:
             bpy.data.collections.remove(c)
         return new, names, labels
@@ -1215,6 +1219,29 @@ def _import(path: Path, ext: str, pattern: str, before: set, membership: dict | 
     importers[ext]()
     new = [o for o in bpy.data.objects if o not in before]
     return new, {o.name: o.name for o in new}, {}
+
+
+def _disabled_in_renders(objects, collections) -> set[str]:
+    """Names of the `objects` a .blend does not render because every collection of the file
+    holding them is disabled in renders (its own Disable in Renders, or a parent's): the
+    collections go with the import, the objects stay, so they would render."""
+    parents: dict[str, list] = {}
+    for c in collections:
+        for child in c.children:
+            parents.setdefault(child.name, []).append(c)
+    shown: dict[str, bool] = {}
+
+    def is_shown(c) -> bool:
+        if c.name not in shown:
+            shown[c.name] = False  # a loop of collections counts as hidden
+            shown[c.name] = not c.hide_render and (c.name not in parents or any(is_shown(p) for p in parents[c.name]))
+        return shown[c.name]
+
+    holders: dict[str, list] = {}
+    for c in collections:
+        for o in c.objects:
+            holders.setdefault(o.name, []).append(c)
+    return {o.name for o in objects if o.name in holders and not any(is_shown(c) for c in holders[o.name])}
 
 
 IMPORTER_LINES_SHOWN = 40  # the end of what a failed importer printed (its last words)
