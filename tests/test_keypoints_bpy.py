@@ -260,3 +260,45 @@ def test_two_empties_of_one_keypoint_name_below_an_object_are_refused(clean_bpy)
         check_scene_keypoint_names("scene.blend")
     assert "object 'thing' has the empties 'kp_tip' and 'kp_tip.001', both keypoint 'tip'" in str(info.value)
     assert entity_keypoints(roots[0])[0]["tip"] == [0.0, 0.0, 0.0]
+
+
+@pytest.mark.parametrize(
+    "raw, said",
+    [
+        ('[["tip", "base", "x"]]', "a JSON list of [name, name] pairs: object 'bar' has sdg_skeleton"),
+        ('[["tip", "bse"]]', "naming 'bse' (its keypoints: 'base', 'tip')"),
+    ],
+)
+def test_a_blend_asset_files_skeleton_that_is_not_pairs_of_its_keypoints_is_refused(
+    tmp_path, clean_bpy, capsys, raw, said
+):
+    """An asset file's sdg_skeleton of three names in a pair, or naming a keypoint the file
+    lacks, was dropped without a word (COCO's skeleton empty or short); the entry is now
+    refused naming the file, the object and its value (exit 2, nothing written)."""
+    import bmesh
+    import bpy
+
+    me = bpy.data.meshes.new("bar")
+    bm = bmesh.new()
+    bmesh.ops.create_cube(bm, size=0.2)
+    bm.to_mesh(me)
+    bm.free()
+    bar = bpy.data.objects.new("bar", me)
+    bpy.context.scene.collection.objects.link(bar)
+    bar["sdg_skeleton"] = raw
+    for name in ("kp_tip", "kp_base"):
+        e = bpy.data.objects.new(name, None)
+        bpy.context.scene.collection.objects.link(e)
+        e.parent = bar
+    bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "bar.blend"))
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    text = SCENE.split("[[assets]]")[0] + (
+        '[[assets]]\nname = "bar"\nfile = "bar.blend"\nlabels = { class = "bar" }\n'
+        "[annotators]\nkeypoints = {}\n[writers]\nbasic = {}\n"
+    )
+    capsys.readouterr()
+    out = tmp_path / "out"
+    assert render(write_param(tmp_path, text, "bar.toml"), out) == 2
+    err = capsys.readouterr().err
+    assert "assets[0].file" in err and said in err, err
+    assert not out.exists()

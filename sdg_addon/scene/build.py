@@ -1110,7 +1110,9 @@ def import_file(path: Path, pattern: str = "*", quiet: bool = False, membership:
                 set_labels(o, labels)
             elif LABEL_PROPERTY in o:
                 del o[LABEL_PROPERTY]
-    stash_keypoints(meshes, new)  # keypoint empties of the file survive as data on its meshes
+    problem = stash_keypoints(meshes, new)  # keypoint empties of the file survive as data on its meshes
+    if problem:
+        raise AssetError(path, problem)
     result = [(o, names[o.name]) for o in meshes]
     for o in new:
         if o not in meshes:

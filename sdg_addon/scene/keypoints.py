@@ -124,25 +124,34 @@ def file_world(obj):
     return m
 
 
-def stash_keypoints(meshes: list, imported: list) -> None:
+def stash_keypoints(meshes: list, imported: list) -> str:
     """Before an importer's non-mesh objects are removed: keep the keypoint empties among
     them (world positions as imported, i.e. in the model's frame) and any skeleton, as a
-    JSON custom property on the first mesh."""
-    points, skeleton = {}, []
+    JSON custom property on the first mesh. Returns what is wrong with a skeleton of the
+    file ("" when nothing): not a JSON list of [name, name] pairs, or naming a keypoint the
+    file has not (it was dropped unsaid)."""
+    points, skeleton, owner = {}, None, None
     for obj in sorted(imported, key=lambda o: o.name):
         name = keypoint_name(obj)
         if name is not None and name not in points:
             points[name] = [float(c) for c in file_world(obj).translation]
-        raw = obj.get(SKELETON_PROPERTY)
-        if isinstance(raw, str) and not skeleton:
-            try:
-                pairs = json.loads(raw)
-            except ValueError:
-                pairs = []
-            if isinstance(pairs, list):
-                skeleton = [[str(p[0]), str(p[1])] for p in pairs if isinstance(p, list) and len(p) == 2]
+        if SKELETON_PROPERTY in obj and skeleton is None:
+            skeleton, owner = parse_skeleton(obj[SKELETON_PROPERTY]), obj
+            if skeleton is None:
+                return (
+                    f"a keypoint skeleton that is a JSON list of [name, name] pairs: object {obj.name!r} has "
+                    f"{SKELETON_PROPERTY} = {obj[SKELETON_PROPERTY]!r}"
+                )
+    unknown = sorted({n for pair in skeleton or [] for n in pair} - set(points))
+    if unknown:
+        return (
+            f"a keypoint skeleton naming keypoints of the file: object {owner.name!r} has {SKELETON_PROPERTY} = "
+            f"{owner[SKELETON_PROPERTY]!r}, naming {', '.join(repr(n) for n in unknown)} (its keypoints: "
+            f"{', '.join(repr(n) for n in points) or 'none'})"
+        )
     if points and meshes:
-        meshes[0][STASH_PROPERTY] = json.dumps({"points": points, "skeleton": skeleton})
+        meshes[0][STASH_PROPERTY] = json.dumps({"points": points, "skeleton": skeleton or []})
+    return ""
 
 
 def stashed_keypoints(meshes: list) -> tuple[dict[str, list[float]], list[list[str]]]:
