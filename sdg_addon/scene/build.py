@@ -701,11 +701,18 @@ def _world(scene, color, strength) -> None:
 
 
 def world_background(world):
-    """The Background node of `world` the world randomizers set (its first), or None: a
+    """The Background node of `world` the world randomizers set (the one its active World
+    Output shows, else its first), or None: a
     world without one (an Emission or a node group's shader; 4.x nodes off)."""
     if world is None or not uses_nodes(world):
         return None
-    return next((n for n in world.node_tree.nodes if n.type == "BACKGROUND"), None)
+    nodes = world.node_tree.nodes
+    for out in nodes:  # the one the world shows first: a tree's first may feed no output
+        if out.type == "OUTPUT_WORLD" and out.is_active_output and out.target in ("ALL", "CYCLES"):
+            shown = [link.from_node for link in out.inputs["Surface"].links if link.from_node.type == "BACKGROUND"]
+            if shown:
+                return shown[0]
+    return next((n for n in nodes if n.type == "BACKGROUND"), None)
 
 
 def scene_background(scene):
