@@ -177,6 +177,29 @@ def test_objects_of_one_label_with_another_scale_are_refused_before_any_file(tmp
     assert [g["obj_id"] for g in gt] == [1, 1]
 
 
+def test_objects_of_one_label_with_the_same_extent_but_another_mesh_are_refused(tmp_path):
+    """A cube and an octahedron of one extent (0.5 m) labelled 'box': the octahedron's
+    poses were written against the cube's model (its mask 30 % smaller than the model
+    drawn there) without a word, as the extents agreed; refused now by the diameter,
+    naming both, and nothing of the frame written."""
+    from test_annotators import make_object, translate, x_at, y_at
+
+    cam = perspective()
+    centre = np.array([x_at(cam, 90.0, 6.0), y_at(cam, 48.0, 6.0), -6.0])
+    tips = [centre + sign * 0.25 * axis for axis in np.eye(3) for sign in (1, -1)]  # +x -x +y -y +z -z
+    tris = [(tips[a], tips[b], tips[c]) for a in (0, 1) for b in (2, 3) for c in (4, 5)]
+    octahedron = make_object(
+        3, "octa", tris, {"class": ["box"]}, translate(*centre), np.full(3, -0.25), np.full(3, 0.25)
+    )
+    cube = screen_box(2, "cube", cam, 40.0, 48.0, 0.5, 6.0, labels={"class": ["box"]})
+    frame = annotated(make_frame(cam, [cube, octahedron]), 0)
+    w = create_writer("bop", tmp_path)
+    w.set_run(frame.label_table, several_cameras=False)
+    with pytest.raises(ValueError, match=r"octa.*'box'.*same extent.*diameter 866\.0 mm.*500\.0 mm"):
+        w.write(frame)
+    assert not (tmp_path / "bop").exists()
+
+
 def test_a_later_frame_or_a_resumed_run_is_checked_against_the_model_written(tmp_path):
     """Scale randomized per frame: frame 1's box differs from the model frame 0 wrote, in
     the same writer and in a new one (a resumed run, another process) that reads it back."""

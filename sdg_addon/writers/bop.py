@@ -22,7 +22,7 @@ index G: the labelled objects in view (occluded ones too, visib_fract 0), by ins
 
 - obj_id = 1 + the position of the object's label in the run's label table (as the COCO
   category id). BOP has one model per obj_id: objects of one label must share mesh and
-  scale (one that does not, by its extent, is refused: the run stops, its finished frames
+  scale (one that does not, by its extent or diameter, is refused: the run stops, its finished frames
   kept); the model is that of the first frame (then camera, by name) that shows one. Each
   writer keeps the model of the first frame it wrote that shows one in parts/, and
   finalize() copies the first finished frame's to models/: a model is the geometry of one
@@ -158,6 +158,7 @@ class BopWriter(Writer):
         super().__init__(output_dir, **options)
         check_options(self.name, self.options, folders=("parts", "models"))
         self._model_bounds: dict[int, np.ndarray] = {}  # obj_id -> its model's (min, max), mm
+        self._model_diameter: dict[int, float] = {}  # obj_id -> its model's diameter, mm
         self._model_first: dict[int, tuple[int, str]] = {}  # obj_id -> its first model's (frame, camera) in parts/
 
     def _model_path(self, obj_id: int, frame: int, camera: str) -> Path:
@@ -177,12 +178,15 @@ class BopWriter(Writer):
         return found
 
     def _check_model(
-        self, obj_id: int, label: str, row_bounds_mm: np.ndarray, path: str, model, frame, mm: float
+        self, obj_id: int, label: str, row_bounds_mm: np.ndarray, row_diameter_mm: float, path: str, model, frame, mm
     ) -> None:
         """Refuse an object whose model differs from its obj_id's (BOP has one model per
         obj_id): another mesh, or another scale, under the same label. Compared by the
-        model's extent in its own frame, within 0.1 % of its size (float noise of the pose
-        is far smaller; a scale drawn 1 % apart is not)."""
+        model's extent in its own frame and its diameter, within 0.1 % of its size (float
+        noise of the pose is far smaller; a scale drawn 1 % apart is not; a sphere has a
+        cube's extent, not its diameter)."""
+        from ..annotators.pose import diameter
+
         ref = self._model_bounds.get(obj_id)
         if ref is None:
             written = self.root / "models" / f"obj_{obj_id:06d}.ply"
@@ -194,6 +198,7 @@ class BopWriter(Writer):
             else:  # the model this frame writes
                 v = np.asarray(model["vertices"], dtype=np.float64) * mm
             ref = self._model_bounds[obj_id] = np.array([v.min(axis=0), v.max(axis=0)]) if len(v) else np.zeros((2, 3))
+            self._model_diameter[obj_id] = diameter(v)
         tolerance = 1e-3 * float(np.max(ref[1] - ref[0])) + 0.01
         if np.max(np.abs(row_bounds_mm - ref)) > tolerance:
             size = np.round(row_bounds_mm[1] - row_bounds_mm[0], 1).tolist()
@@ -204,6 +209,15 @@ class BopWriter(Writer):
                 f"objects of one {self.options['semantic_type']!r} label must share their mesh and scale. "
                 f'Give each distinct model a label of its own (e.g. labels = {{ model = "..." }} and '
                 f'bop = {{ semantic_type = "model" }}) and do not randomize their scale'
+            )
+        ref_diameter = self._model_diameter[obj_id]
+        if abs(row_diameter_mm - ref_diameter) > tolerance:
+            raise ValueError(
+                f"writer 'bop': {path} (frame {frame}) is labelled {label!r} like an object whose model "
+                f"has the same extent but another shape (diameter {ref_diameter:.1f} mm, this one "
+                f"{row_diameter_mm:.1f} mm): BOP has one model per obj_id, so the objects of one "
+                f"{self.options['semantic_type']!r} label must share their mesh. Give each distinct model a "
+                f'label of its own (e.g. labels = {{ model = "..." }} and bop = {{ semantic_type = "model" }})'
             )
 
     @property
@@ -240,7 +254,14 @@ class BopWriter(Writer):
             bounds_mm = np.asarray(pose["info"]["modelBounds"][k], dtype=np.float64) * mm
             model = pose["info"]["models"][label]
             self._check_model(
-                names.index(label) + 1, label, bounds_mm, pose["info"]["primPaths"][k], model, frame.frame, mm
+                names.index(label) + 1,
+                label,
+                bounds_mm,
+                float(pose["info"]["diameter"][k]) * mm,
+                pose["info"]["primPaths"][k],
+                model,
+                frame.frame,
+                mm,
             )
 
         write_image(folder / "rgb" / f"{im}.png", frame, opts)
