@@ -590,3 +590,37 @@ def test_a_blend_models_mesh_in_a_collection_disabled_in_renders_is_not_rendered
     (b,) = np.load(out / "bounding_box_3d_0000.npy")
     extent = [round(float(b[k]), 4) for k in ("x_min", "y_min", "z_min", "x_max", "y_max", "z_max")]
     assert extent == [-0.1, -0.1, 0.0, 0.1, 0.1, 0.6], extent  # the cube and "both"
+
+
+def test_a_skinned_gltf_models_bone_shapes_are_not_rendered(tmp_path):
+    """Blender's glTF importer gives a skinned model's bones a display shape, a mesh
+    "Icosphere" in its collection glTF_not_exported (disabled in renders): it was taken as a
+    part of the model and rendered, a 2 m sphere at the rig's origin (the 3D box of a
+    0.1 x 0.1 x 1 m bar: 2 x 2 x 2.5 m). It is now kept hidden from renders."""
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    rig = bpy.data.objects.new("rig", bpy.data.armatures.new("rig"))
+    bpy.context.scene.collection.objects.link(rig)
+    bpy.context.view_layer.objects.active = rig
+    bpy.ops.object.mode_set(mode="EDIT")
+    bone = rig.data.edit_bones.new("bone")
+    bone.head, bone.tail = (0, 0, 0), (0, 0, 2)
+    bpy.ops.object.mode_set(mode="OBJECT")
+    bpy.ops.mesh.primitive_cube_add(size=1, location=(0, 0, 1))
+    bar = bpy.context.object
+    bar.scale = (0.1, 0.1, 1)
+    bpy.ops.object.transform_apply(scale=True)
+    bar.vertex_groups.new(name="bone").add(list(range(len(bar.data.vertices))), 1.0, "REPLACE")
+    bar.modifiers.new("rig", "ARMATURE").object = rig
+    bar.parent = rig
+    bpy.ops.object.select_all(action="SELECT")
+    model = tmp_path / "skinned.glb"
+    bpy.ops.export_scene.gltf(filepath=str(model), export_format="GLB")
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    param = tmp_path / "s.toml"
+    text = scene_file(tmp_path, f'[[assets]]\nname = "m"\nfile = "{model.as_posix()}"\nlabels = {{ class = "m" }}\n')
+    param.write_text(text.replace("bounding_box_2d_tight = {}", "bounding_box_3d = {}"))
+    out = tmp_path / "out"
+    assert main(["render", str(param), "--out", str(out), "--quiet"]) == 0
+    (b,) = np.load(out / "bounding_box_3d_0000.npy")
+    extent = [round(float(b[k]), 4) for k in ("x_min", "y_min", "z_min", "x_max", "y_max", "z_max")]
+    assert extent == [-0.05, -0.05, 0.5, 0.05, 0.05, 1.5], extent

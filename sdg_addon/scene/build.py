@@ -1225,8 +1225,15 @@ def _import(path: Path, ext: str, pattern: str, before: set, membership: dict | 
         ".stl": lambda: bpy.ops.wm.stl_import(filepath=str(path)),
         **dict.fromkeys((".usd", ".usda", ".usdc", ".usdz"), lambda: bpy.ops.wm.usd_import(filepath=str(path))),
     }
+    colls_before = set(bpy.data.collections)
     importers[ext]()
     new = [o for o in bpy.data.objects if o not in before]
+    # What the importer made but the file does not render (glTF's bone shapes, in its
+    # collection glTF_not_exported, disabled in renders) stays hidden from renders.
+    hidden = _disabled_in_renders(new, [c for c in bpy.data.collections if c not in colls_before])
+    for o in new:
+        if o.name in hidden:
+            o.hide_render = True
     return new, {o.name: o.name for o in new}, {}
 
 
