@@ -227,7 +227,7 @@ def apply_procedural(built: BuiltScene, target: str, v: dict) -> None:
 def apply_material_swap(built: BuiltScene, target: str, v: dict) -> None:
     mat = bpy.data.materials.get(v["material"])
     if mat is None:
-        known = sorted(m.name for m in bpy.data.materials if KEY_PROP not in m)
+        known = surface_materials()
         raise ValueError(f"material_swap: no material named {v['material']!r} in the scene (materials: {known})")
     for obj in built.entities[target].meshes:
         set_object_material(obj, mat)
@@ -235,8 +235,14 @@ def apply_material_swap(built: BuiltScene, target: str, v: dict) -> None:
 
 def scene_facts(built: BuiltScene) -> dict:
     """What randomizers may pick from in the built scene: its material names (the
-    user's and the assets', not those this module makes while running)."""
-    return {"materials": sorted(m.name for m in bpy.data.materials if KEY_PROP not in m)}
+    user's and the assets', not those this module makes while running, nor grease pencil
+    ones, which shade no surface: Blender 4.2's session holds its startup file's 'Dots
+    Stroke', so `materials = "*"` drew it there and not on 5.x)."""
+    return {"materials": surface_materials()}
+
+
+def surface_materials() -> list[str]:
+    return sorted(m.name for m in bpy.data.materials if KEY_PROP not in m and not m.is_grease_pencil)
 
 
 # ------------------------------------------------------------------------- world
