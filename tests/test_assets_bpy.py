@@ -624,3 +624,59 @@ def test_a_skinned_gltf_models_bone_shapes_are_not_rendered(tmp_path):
     (b,) = np.load(out / "bounding_box_3d_0000.npy")
     extent = [round(float(b[k]), 4) for k in ("x_min", "y_min", "z_min", "x_max", "y_max", "z_max")]
     assert extent == [-0.05, -0.05, 0.5, 0.05, 0.05, 1.5], extent
+
+
+INSTANCED_USDA = """#usda 1.0
+(
+    defaultPrim = "root"
+    metersPerUnit = 1
+    upAxis = "Z"
+)
+def Xform "root"
+{
+    def Xform "proto"
+    {
+        def Mesh "box"
+        {
+            int[] faceVertexCounts = [4, 4, 4, 4, 4, 4]
+            int[] faceVertexIndices = [0, 1, 3, 2, 2, 3, 7, 6, 6, 7, 5, 4, 4, 5, 1, 0, 2, 6, 4, 0, 7, 3, 1, 5]
+            point3f[] points = [(-0.1, -0.1, 0.2), (0.1, -0.1, 0.2), (-0.1, 0.1, 0.2), (0.1, 0.1, 0.2),
+                (-0.1, -0.1, 0), (0.1, -0.1, 0), (-0.1, 0.1, 0), (0.1, 0.1, 0)]
+        }
+    }
+    def Xform "a" (
+        instanceable = true
+        references = </root/proto>
+    )
+    {
+        double3 xformOp:translate = (1, 0, 0)
+        uniform token[] xformOpOrder = ["xformOp:translate"]
+    }
+    def Xform "b" (
+        instanceable = true
+        references = </root/proto>
+    )
+    {
+        double3 xformOp:translate = (-1, 0, 0.5)
+        uniform token[] xformOpOrder = ["xformOp:translate"]
+    }
+}
+"""
+
+
+def test_a_usd_models_instanceable_prims_are_its_meshes_where_they_show(tmp_path):
+    """A USD model whose prims reference a prototype as instanceable (Replicator's and
+    Omniverse's assets do) comes from Blender's importer as collection instances: the
+    instancing empties were dropped and the instances lost (a model of three boxes, at
+    x = -1, 0 and 1, rendered as the one at 0: its 3D box 0.2 m wide instead of 2.2 m).
+    They are now meshes where the file shows them, as a .blend's collection instances are."""
+    model = tmp_path / "instanced.usda"
+    model.write_text(INSTANCED_USDA)
+    param = tmp_path / "s.toml"
+    text = scene_file(tmp_path, f'[[assets]]\nname = "m"\nfile = "{model.as_posix()}"\nlabels = {{ class = "m" }}\n')
+    param.write_text(text.replace("bounding_box_2d_tight = {}", "bounding_box_3d = {}"))
+    out = tmp_path / "out"
+    assert main(["render", str(param), "--out", str(out), "--quiet"]) == 0
+    (b,) = np.load(out / "bounding_box_3d_0000.npy")
+    extent = [round(float(b[k]), 4) for k in ("x_min", "y_min", "z_min", "x_max", "y_max", "z_max")]
+    assert extent == [-1.1, -0.1, 0.0, 1.1, 0.1, 0.7], extent

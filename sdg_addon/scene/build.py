@@ -1228,13 +1228,16 @@ def _import(path: Path, ext: str, pattern: str, before: set, membership: dict | 
     colls_before = set(bpy.data.collections)
     importers[ext]()
     new = [o for o in bpy.data.objects if o not in before]
+    names = {o.name: o.name for o in new}
+    # USD's instanceable prims come as collection instances: their meshes where they show.
+    new = _realize_collection_instances(new, names, {})
     # What the importer made but the file does not render (glTF's bone shapes, in its
     # collection glTF_not_exported, disabled in renders) stays hidden from renders.
     hidden = _disabled_in_renders(new, [c for c in bpy.data.collections if c not in colls_before])
     for o in new:
         if o.name in hidden:
             o.hide_render = True
-    return new, {o.name: o.name for o in new}, {}
+    return new, names, {}
 
 
 def _disabled_in_renders(objects, collections) -> set[str]:
