@@ -326,7 +326,8 @@ def build_scene(config: Config, open_scene=None, quiet: bool = False) -> BuiltSc
     if config.assets:
         root = bpy.data.collections.new(ASSET_ROOT)
         root[BACKGROUND_PROPERTY] = True  # the tool's container: a label rule on it would label every asset
-        with object_names_set_aside() as taken:
+        files = any(spec.file or spec.pool_files for spec in config.assets)  # primitives take no names
+        with object_names_set_aside() if files else contextlib.nullcontext(frozenset()) as taken:
             for i, spec in enumerate(config.assets):
                 try:
                     unshown = _asset(root, spec, config, quiet, built.pool_members, taken)
