@@ -845,6 +845,7 @@ def _render_parallel(args, config, frames: range, out: Path) -> int:
             try:
                 if not todo:  # everything finished already (--resume): no process to start
                     code, summary = 0, {"mode": "ray" if args.ray is not None else "processes"}
+                    gpus = []  # none started: the summary line names none
                 elif args.ray is not None:
                     code, summary = ray_backend.render(
                         args, todo, out, recorder.clip_length, folder.lock.holder, forget=again

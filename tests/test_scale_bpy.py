@@ -163,6 +163,13 @@ def test_no_more_render_processes_start_than_there_are_chunks_of_frames(referenc
     ]
     assert json.loads((out / "audit" / "manifest.json").read_text())["gpus"] == [None, None]
     assert_same_dataset(one, out)
+    # A parent killed after the last frame leaves no manifest.json: --resume starts no process
+    # (it said 'done: 0 frame(s) written, 6 already done, in 0:00 with 4 render processes').
+    (out / "audit" / "manifest.json").unlink()
+    assert main(["render", str(param), "--out", str(out), "--procs", "4", "--resume", *COMMON]) == 0
+    said = capsys.readouterr().out
+    assert "done: 0 frame(s) written, 6 already done, in " in said and "render process" not in said, said
+    assert not list((out / "audit").glob("environment.w002.json"))
     assert parallel.spread([0, 0, 0, 1, 1, 1], 3) == [0, 1, 0]  # --gpus 2 --procs-per-gpu 3, 3 chunks
     assert parallel.spread([0, 0, 1, 1], 9) == [0, 0, 1, 1]
     code, summary = ray_backend._drive(StandInRay(4), ray_args(tmp_path, 4), list(range(3)), tmp_path / "ray", 1)
