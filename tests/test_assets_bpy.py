@@ -483,6 +483,7 @@ def test_a_models_meshes_shaped_by_objects_the_import_drops_keep_the_files_shape
     array = row.modifiers.new("array", "ARRAY")
     array.count, array.use_relative_offset, array.use_object_offset = 3, False, True
     array.offset_object = step
+    array.show_viewport = False  # rendered only: the shape kept is the rendered one
     blend = tmp_path / "shaped.blend"
     bpy.ops.wm.save_as_mainfile(filepath=str(blend))
     bpy.ops.wm.read_factory_settings(use_empty=True)

@@ -1161,6 +1161,11 @@ def keep_shapes_of_removed_objects(meshes, imported) -> None:
     try:
         for o in imported:
             temp.collection.objects.link(o)
+        for o in shaped:  # the shape kept is the one rendered (modifiers shown, their levels)
+            for mod in o.modifiers:
+                mod.show_viewport = mod.show_render
+                if hasattr(mod, "render_levels"):
+                    mod.levels = mod.render_levels
         temp.view_layers[0].update()
         depsgraph = temp.view_layers[0].depsgraph
         baked = [bpy.data.meshes.new_from_object(o.evaluated_get(depsgraph), depsgraph=depsgraph) for o in shaped]
