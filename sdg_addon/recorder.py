@@ -391,10 +391,13 @@ class Recorder:
             busy = output.Lock(out, opts.lock_slot or opts.shard, opts.run_holder).held_by_another()
             if busy is not None:
                 raise RecorderError(busy)
-            # Frames of other shards are no conflict: shards share one output folder.
+            # Frames of other shards are no conflict: shards share one output folder. --overwrite
+            # deletes theirs too (every run's files in the folder): said where there are any.
+            others = len(set(done) - set(self.my_frames()))
             raise RecorderError(
                 f"{out.as_posix()} already holds {len(set(done) & set(self.my_frames()))} finished frame(s) "
                 "of this run: pass --resume to continue that run or --overwrite to start anew"
+                + (f" (which deletes the folder's {others} other finished frame(s) too)" if others else "")
             )
         if done:
             # Written before any frame: what tells that these are the run's parameters.

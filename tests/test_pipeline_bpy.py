@@ -447,6 +447,24 @@ def test_merge_before_every_shard_finished_names_the_frames_and_shards_missing(t
     assert not json.loads((out / "audit" / "manifest.json").read_text())["warnings"]
 
 
+def test_a_shard_run_again_is_told_overwrite_deletes_the_other_shards_frames(tmp_path, capsys):
+    """A shard run again without --resume was told 'pass --resume ... or --overwrite to start
+    anew', the frames counted its own only, while --overwrite deletes every run's files in the
+    folder: the other shards' finished frames too; the message now says so."""
+    param = tiny_default(tmp_path, frames=4)
+    out = tmp_path / "out"
+    assert render(param, out, "--shard", "0/2") == 0
+    capsys.readouterr()
+    assert render(param, out, "--shard", "0/2") == 2
+    err = capsys.readouterr().err
+    assert "already holds 2 finished frame(s)" in err and "to start anew\n" in err, err
+    assert render(param, out, "--shard", "1/2") == 0
+    capsys.readouterr()
+    assert render(param, out, "--shard", "0/2") == 2
+    err = capsys.readouterr().err
+    assert "or --overwrite to start anew (which deletes the folder's 2 other finished frame(s) too)" in err, err
+
+
 def test_merge_says_frames_a_shards_frames_left_out_are_not_a_stopped_shards(tmp_path, capsys):
     """A shard run with --frames 0:2 finished, and merge said its other frame was of a shard
     'stopped before it finished, or still running', whose command plus --resume (the advice)
