@@ -98,6 +98,16 @@ def renders_principled(mat: bpy.types.Material) -> bool:
     return False
 
 
+def _give_material(objects, mat) -> None:
+    """`mat` in every (empty) material slot of each object, or its first slot where it has none."""
+    for o in objects:
+        if o.material_slots:
+            for slot in o.material_slots:
+                slot.material = mat
+        else:
+            o.data.materials.append(mat)
+
+
 def wire_file_materials(objects, inputs, name: str = "model") -> list[str]:
     """Drive `inputs` of the materials of a model's `objects` (each input wired once). A
     mesh with no material (STL, PLY) gets one of the add-on's, driven, when any input is:
@@ -107,22 +117,10 @@ def wire_file_materials(objects, inputs, name: str = "model") -> list[str]:
     showing them (vertex_colour_material), driven as a file's material is."""
     coloured = [o for o in objects if o.data.color_attributes and not any(s.material for s in o.material_slots)]
     if coloured:
-        mat = vertex_colour_material(f"sdg_{name}_vertex_colours")
-        for o in coloured:
-            if o.material_slots:
-                for slot in o.material_slots:
-                    slot.material = mat
-            else:
-                o.data.materials.append(mat)
+        _give_material(coloured, vertex_colour_material(f"sdg_{name}_vertex_colours"))
     bare = [o for o in objects if inputs and not any(slot.material for slot in o.material_slots)]
     if bare:
-        mat = per_object_material(f"sdg_{name}")
-        for o in bare:
-            if o.material_slots:
-                for slot in o.material_slots:
-                    slot.material = mat
-            else:
-                o.data.materials.append(mat)
+        _give_material(bare, per_object_material(f"sdg_{name}"))
     unshown = []
     for o in objects:
         for slot in o.material_slots:
