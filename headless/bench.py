@@ -607,8 +607,9 @@ def print_figures(figures: dict, json_path: Path | None) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m headless.bench")
+def add_scene_options(p: argparse.ArgumentParser) -> None:
+    """The options bench and bench_sink share: the parameter file and what overrides its
+    image size, writers and annotators."""
     p.add_argument(
         "file",
         nargs="?",
@@ -616,15 +617,20 @@ def main(argv: list[str] | None = None) -> int:
         default=ROOT / "presets" / "bench30.toml",
         help="parameter file (default presets/bench30.toml)",
     )
-    p.add_argument("--frames", type=int, default=30, help="frames of each run (default 30)")
     p.add_argument("--resolution", default=None, help="WxH, overrides the file")
-    p.add_argument("--samples", type=int, default=None, help="overrides render.samples")
-    p.add_argument("--device", default=None, help="auto, cpu, cuda, optix, ... (overrides render.device)")
     p.add_argument("--writers", help="comma list of writers, overrides the file (e.g. basic,coco,yolo,kitti)")
     p.add_argument(
         "--annotators",
         help="comma list of annotators, or 'all' (every one the file's sensors make); overrides the file",
     )
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m headless.bench")
+    add_scene_options(p)
+    p.add_argument("--frames", type=int, default=30, help="frames of each run (default 30)")
+    p.add_argument("--samples", type=int, default=None, help="overrides render.samples")
+    p.add_argument("--device", default=None, help="auto, cpu, cuda, optix, ... (overrides render.device)")
     p.add_argument(
         "--procs", default="1", help="render processes, a comma list to compare (e.g. 1,2,4; auto with --gpus)"
     )

@@ -28,7 +28,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from headless.bench import ROOT, check_options, checked_config, print_figures
+from headless.bench import add_scene_options, check_options, checked_config, print_figures
 from sdg_addon.console import stdout_to_stderr
 
 
@@ -135,22 +135,10 @@ def time_sink(
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m headless.bench_sink")
-    p.add_argument(
-        "file",
-        nargs="?",
-        type=Path,
-        default=ROOT / "presets" / "bench30.toml",
-        help="parameter file (default presets/bench30.toml)",
-    )
+    add_scene_options(p)
     p.add_argument("--frames", type=int, default=4, help="frames rendered once, then timed (default 4)")
-    p.add_argument("--resolution", default=None, help="WxH, overrides the file")
     p.add_argument("--samples", type=int, default=1, help="overrides render.samples (default 1)")
     p.add_argument("--device", default="cpu", help="render device of those frames (default cpu)")
-    p.add_argument("--writers", help="comma list of writers, overrides the file")
-    p.add_argument(
-        "--annotators",
-        help="comma list of annotators, or 'all' (every one the file's sensors make); overrides the file",
-    )
     p.add_argument("--loops", type=int, default=5, help="timed passes over the captured frames (default 5)")
     p.add_argument("--profile", type=int, metavar="N", help="print cProfile's top N functions to stderr")
     p.add_argument("--sort", default="tottime", choices=("tottime", "cumulative"), help="order of --profile")
