@@ -48,11 +48,33 @@ def test_truncated_object_counts_its_whole_silhouette(tmp_path):
     assert card["px_count_visib"] == 600
     # The whole card: 40 x 30 = 1200 pixels, half of it outside.
     assert card["px_count_all"] == 1200 and card["visib_fract"] == pytest.approx(0.5)
-    assert card["bbox_visib"] == [0, 30, 20, 30]
-    assert card["bbox_obj"] == [-20, 30, 40, 30]  # not clipped to the image
+    # bop_toolkit's boxes (misc.calc_2d_bbox): width = x_max - x_min, height likewise.
+    assert card["bbox_visib"] == [0, 30, 19, 29]
+    assert card["bbox_obj"] == [-20, 30, 39, 29]  # not clipped to the image
     assert card["px_count_valid"] == 600  # depth exists inside the image only
     box = info[1]
     assert box["visib_fract"] == 1.0 and box["bbox_obj"] == box["bbox_visib"]
+
+
+def test_a_fully_occluded_objects_boxes_are_minus_ones_as_bop_toolkits(tmp_path):
+    # bop_toolkit's calc_gt_info (and BlenderProc's) gives bbox_obj [-1] * 4 too when no
+    # pixel is visible; a box of one pixel column (u in [60, 61]: centre 60.5) has width 0.
+    cam = perspective()
+    wall = screen_quad(2, "wall", cam, 10.0, 110.0, 10.0, 90.0, 2.0)
+    hidden = screen_quad(3, "hidden", cam, 40.0, 60.0, 40.0, 60.0, 5.0)
+    sliver = screen_quad(4, "sliver", cam, 60.0, 61.0, 92.0, 95.0, 3.0)
+    frame = annotated(make_frame(cam, [wall, hidden, sliver]), 0)
+    w = create_writer("bop", tmp_path)
+    w.set_run(frame.label_table, several_cameras=False)
+    w.write(frame)
+    w.finalize()
+    info = json.loads((tmp_path / "bop" / "train_pbr" / "000000" / "scene_gt_info.json").read_text())["0"]
+    by_count = {i["px_count_all"]: i for i in info}
+    hidden_info = by_count[400]  # 20 x 20 pixels, all behind the wall
+    assert hidden_info["px_count_visib"] == 0 and hidden_info["visib_fract"] == 0.0
+    assert hidden_info["bbox_obj"] == [-1, -1, -1, -1] and hidden_info["bbox_visib"] == [-1, -1, -1, -1]
+    sliver_info = by_count[3]  # column 60, rows 92..94
+    assert sliver_info["bbox_visib"] == sliver_info["bbox_obj"] == [60, 92, 0, 2]
 
 
 def test_objects_seen_beyond_the_depth_pngs_range_are_warned(tmp_path):

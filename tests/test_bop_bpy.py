@@ -143,7 +143,8 @@ def test_bop_scenewise_read_back_equals_our_annotations(tmp_path):
             assert info["px_count_visib"] == visib.sum() and info["px_count_all"] == mask.sum()
             assert info["visib_fract"] == pytest.approx(visib.sum() / mask.sum())
             ys, xs = np.nonzero(visib)
-            assert info["bbox_visib"] == [xs.min(), ys.min(), xs.max() - xs.min() + 1, ys.max() - ys.min() + 1]
+            # bop_toolkit's misc.calc_2d_bbox: width = x_max - x_min.
+            assert info["bbox_visib"] == [xs.min(), ys.min(), xs.max() - xs.min(), ys.max() - ys.min()]
             # The model, placed by its pose (mm) and projected by cam_K, covers its mask.
             model = load_ply(bop / "models" / f"obj_{gt['obj_id']:06d}.ply")
             p = model["pts"] @ gt["cam_R_m2c"].T + gt["cam_t_m2c"].T

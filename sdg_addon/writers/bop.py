@@ -39,7 +39,9 @@ index G: the labelled objects in view (occluded ones too, visib_fract 0), by ins
   exact for objects inside the image); px_count_valid: amodal pixels with a valid depth;
   visib_fract = px_count_visib / px_count_all (BOP's definition: truncation counts as not
   visible). bbox_obj: the full silhouette's box, not clipped; bbox_visib: the visible
-  pixels' box, [-1, -1, -1, -1] when none; boxes are [x, y, width, height].
+  pixels' box; both [-1, -1, -1, -1] when no pixel is visible (as bop_toolkit's
+  calc_gt_info); boxes are [x, y, width, height] with width = x_max - x_min (bop_toolkit's
+  misc.calc_2d_bbox: a box one pixel wide has width 0).
 - Cameras: perspective only (cam_K is a pinhole model): an orthographic camera is refused
   (validate names it, a .blend's once the scene is built; one a randomizer makes stops the
   run at that frame, before any file of it).
@@ -68,11 +70,15 @@ MM = 1000.0
 
 
 def box_xywh(extent) -> list[int]:
-    """Inclusive (x0, y0, x1, y1) -> BOP's [x, y, width, height]; None -> [-1, -1, -1, -1]."""
+    """Inclusive (x0, y0, x1, y1) -> BOP's [x, y, width, height]; None -> [-1, -1, -1, -1].
+
+    width = x1 - x0 (likewise height), as bop_toolkit's misc.calc_2d_bbox makes every BOP
+    dataset's scene_gt_info.json (and BlenderProc's write_bop): one less than the pixels the
+    box covers, so that our files and the toolkit's agree to the pixel."""
     if extent is None:
         return [-1, -1, -1, -1]
     x0, y0, x1, y1 = (int(v) for v in extent)
-    return [x0, y0, x1 - x0 + 1, y1 - y0 + 1]
+    return [x0, y0, x1 - x0, y1 - y0]
 
 
 def mask_extent(mask: np.ndarray):
@@ -325,7 +331,8 @@ class BopWriter(Writer):
             n_all = max(n_all, n_in_image)
             infos.append(
                 {
-                    "bbox_obj": box_xywh(amodal["info"]["bboxesFull"][a]),
+                    # bop_toolkit's calc_gt_info leaves a fully occluded object's box -1s too.
+                    "bbox_obj": box_xywh(amodal["info"]["bboxesFull"][a] if n_visib else None),
                     "bbox_visib": box_xywh(mask_extent(visib)),
                     "px_count_all": n_all,
                     "px_count_valid": int(np.count_nonzero(full & (depth > 0))),
