@@ -161,6 +161,31 @@ def link_neighbours(earlier: list[FrameData], later: list[FrameData]) -> None:
             b.neighbours["prev"] = FrameView.of(a)
 
 
+def coco_keypoints_problem(config: Config, plan: dict[str, dict], built) -> tuple[str, object, str] | None:
+    """With the COCO writer and the keypoints annotator, the built scene's objects of one
+    class (a .blend's, beside the assets validation checks) have one list of keypoint names
+    and one skeleton (writers.coco.keypoint_class_conflict): a (field, value, expected)
+    problem naming both objects, else None."""
+    if "coco" not in config.writers or "keypoints" not in plan:
+        return None
+    from .scene.instancing import renders
+    from .scene.keypoints import children_map, entity_keypoints
+    from .writers.coco import keypoint_class_conflict
+
+    options = ANNOTATORS["keypoints"](**plan["keypoints"]).options
+    children = children_map()
+    objects = []
+    for e in sorted(built.entities.values(), key=lambda e: e.instance_id):
+        if any(renders(m) for m in e.meshes):
+            points, skeleton = entity_keypoints(e.root, children)
+            objects.append((e.name, e.labels, list(points), skeleton))
+    conflict = keypoint_class_conflict(objects, options["semantic_type"], options["semantic_filter"])
+    if conflict is None:
+        return None
+    field = "scene.blend" if config.base.blend else "assets"
+    return field, config.base.blend or "", conflict
+
+
 def annotator_plan(config: Config, sensors: dict[str, SensorSpec] | None = None) -> dict[str, dict]:
     """Annotators of the run: the configured ones, what the writers require (with the
     writer's semantic_type when it gives one), and the image of each thermal / NIR camera
@@ -654,6 +679,9 @@ class Recorder:
         sensors = sensor_specs(cfg, built.cameras)
         plan = annotator_plan(cfg, sensors)
         problem = nothing_annotated(cfg, plan, built.render_cameras, sensors)
+        if problem:
+            raise cfg.named([FieldError(*problem)])
+        problem = coco_keypoints_problem(cfg, plan, built)
         if problem:
             raise cfg.named([FieldError(*problem)])
         return built, targets, plan

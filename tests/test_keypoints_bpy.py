@@ -302,3 +302,69 @@ def test_a_blend_asset_files_skeleton_that_is_not_pairs_of_its_keypoints_is_refu
     err = capsys.readouterr().err
     assert "assets[0].file" in err and said in err, err
     assert not out.exists()
+
+
+def test_a_blends_objects_of_one_class_with_other_keypoints_are_refused_before_any_file(tmp_path, clean_bpy):
+    """Two cubes of a .blend, both class 'box', one with empties kp_tip / kp_base and one
+    with kp_a: the COCO category has one list of keypoint names, and the run stopped at the
+    first frame showing both, after audit/ and the first frames' files were written. validate
+    and render now refuse the file once the scene is built (exit 2, nothing written),
+    naming both objects; with the same empties, or without the COCO writer, it runs."""
+    import bpy
+
+    from headless.cli import main
+
+    def blend(path, second_names):
+        bpy.ops.wm.read_factory_settings(use_empty=True)
+        scene = bpy.context.scene
+        cam = bpy.data.objects.new("Cam", bpy.data.cameras.new("Cam"))
+        scene.collection.objects.link(cam)
+        cam.location = (0.0, -6.0, 0.5)
+        cam.rotation_euler = (1.5708, 0.0, 0.0)
+        scene.camera = cam
+        for name, x, kp in (("A", -1.0, ("tip", "base")), ("B", 1.0, second_names)):
+            bpy.ops.mesh.primitive_cube_add(size=0.5, location=(x, 0.0, 0.5))
+            obj = bpy.context.object
+            obj.name = name
+            obj["semantics"] = "class:box"
+            for k, key in enumerate(kp):
+                e = bpy.data.objects.new(f"kp_{key}", None)
+                scene.collection.objects.link(e)
+                e.parent = obj
+                e.location = (0.0, 0.0, 0.25 - 0.5 * k)
+        bpy.ops.wm.save_as_mainfile(filepath=str(path))
+        bpy.ops.wm.read_factory_settings(use_empty=True)
+
+    text = (
+        header((W, H), samples=1)
+        + '[scene]\nground = false\nblend = "{}"\ncameras = ["Cam"]\n[annotators]\nkeypoints = {{}}\n[writers]\n{}'
+    )
+    other = tmp_path / "other.blend"
+    blend(other, ("a",))
+    param = write_param(tmp_path, text.format(other.as_posix(), "coco = {}\n"), "other.toml")
+    out = tmp_path / "out"
+    assert main(["validate", str(param)]) == 2
+    assert render(param, out) == 2
+    assert not out.exists() or not any(out.iterdir())
+    assert render(write_param(tmp_path, text.format(other.as_posix(), "basic = {}\n"), "b.toml"), tmp_path / "b") == 0
+    same = tmp_path / "same.blend"
+    blend(same, ("tip", "base"))
+    assert render(write_param(tmp_path, text.format(same.as_posix(), "coco = {}\n"), "same.toml"), tmp_path / "s") == 0
+
+
+def test_the_keypoint_class_conflict_names_both_objects():
+    from sdg_addon.writers.coco import keypoint_class_conflict
+
+    box = {"class": ["box"]}
+    objects = [
+        ("A", box, ["tip", "base"], [["tip", "base"]]),
+        ("plain", box, [], []),  # no keypoints: unlabelled keypoints in COCO, no conflict
+        ("C", {"class": ["crate"]}, ["a"], []),
+        ("B", box, ["tip", "base"], []),  # the same names, no skeleton: another category schema
+    ]
+    said = keypoint_class_conflict(objects, "class", None)
+    assert "'A' and 'B' are both class 'box'" in said and "['tip', 'base']" in said
+    objects[3] = ("B", box, ["tip", "base"], [("tip", "base")])
+    assert keypoint_class_conflict(objects, "class", None) is None
+    objects.append(("D", box, ["base", "tip"], [["tip", "base"]]))  # another order: other indices
+    assert "'A' and 'D'" in keypoint_class_conflict(objects, "class", None)

@@ -62,6 +62,33 @@ PART_FORMAT = 2  # 2: extra keys prefixed sdg_
 POLYGON_CONVENTIONS = ("pycocotools", "opencv")
 
 
+def keypoint_class_conflict(objects, semantic_type: str, semantic_filter) -> str | None:
+    """The first two `objects` ((name, labels, keypoint names, skeleton name pairs), in the
+    order given) of one class, as the keypoints annotator labels them, whose keypoint names
+    or skeleton differ, said in words; None when none do. A COCO category has one list of
+    keypoint names and one skeleton: a run of such objects stopped at the first frame
+    showing both, after its first files were written, where this is checked on the built
+    scene before any."""
+    from ..annotators.semantics import passes_filter
+
+    seen: dict[str, tuple[str, list, list]] = {}
+    for name, labels, names, skeleton in objects:
+        values = labels.get(semantic_type)
+        if not names or not values or not passes_filter(values, semantic_filter):
+            continue
+        names, skeleton = list(names), [list(pair) for pair in skeleton]
+        label = ",".join(values)
+        first = seen.setdefault(label, (name, names, skeleton))
+        if (first[1], first[2]) != (names, skeleton):
+            return (
+                f"objects of one COCO category with the same keypoint names and skeleton: {first[0]!r} and "
+                f"{name!r} are both {semantic_type} {label!r}, with keypoints {first[1]} (skeleton {first[2]}) "
+                f"and {names} (skeleton {skeleton}); give them the same keypoint empties (kp_<name>) and "
+                f"sdg_skeleton, or other {semantic_type} labels"
+            )
+    return None
+
+
 def coco_keypoints(frame: AnnotatedFrame) -> tuple[dict[int, dict], dict[str, dict]]:
     """From the `keypoints` annotation (if any): per instance id its COCO fields
     ("keypoints": [x, y, v, ...], "num_keypoints"), and per class its category fields
