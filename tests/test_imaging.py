@@ -47,6 +47,24 @@ def test_blackbody_colours_run_from_red_to_blue():
     assert cool[2] == 1.0 and cool[2] > cool[1] > cool[0]
 
 
+@pytest.mark.parametrize(
+    "kelvin, want",
+    [
+        (1000, [1.0, 0.0087, 0.0]),
+        (1200, [1.0, 0.0576, 0.0]),
+        (1500, [1.0, 0.133, 0.0]),
+        (2700, [1.0, 0.4153, 0.0991]),
+        (6500, [1.0, 0.943, 0.9919]),
+        (20000, [0.4057, 0.5368, 1.0]),
+    ],
+)
+def test_blackbody_is_the_cie_1931_observers_colour_of_plancks_law(kelvin, want):
+    """An analytic fit of the CIE 1931 colour matching functions put a 1000 K light's green
+    at 0.029 (the observer's: 0.0087) and 1200 K's 21 % high, a tint Blender's own black body
+    has not; the reference is Planck's law summed against CIE 1931's table at 1 nm."""
+    assert blackbody_rgb(kelvin) == pytest.approx(want, abs=0.001)
+
+
 def test_white_balance_makes_the_balanced_temperature_neutral():
     for k in (2700, 5000, 9000):
         balanced = np.asarray(blackbody_rgb(k)) * white_balance_gains(k)

@@ -517,7 +517,7 @@ def test_a_light_temperature_keeps_the_lights_brightness_and_is_blenders_colour(
 
     luma = np.array([0.2126, 0.7152, 0.0722])
     white = _lit_plane_mean(lambda light: setattr(light, "color", (1, 1, 1)), tmp_path / "white.exr")
-    for kelvin in (3000, 6500, 9500):
+    for kelvin in (1500, 3000, 6500, 9500):
 
         def ours(light, kelvin=kelvin):
             built = SimpleNamespace(lights={"key": SimpleNamespace(data=light)}, light_colors={}, light_kelvin={})
@@ -526,6 +526,7 @@ def test_a_light_temperature_keeps_the_lights_brightness_and_is_blenders_colour(
         mine = _lit_plane_mean(ours, tmp_path / f"ours{kelvin}.exr")
         assert mine @ luma == pytest.approx(white @ luma, rel=0.01), kelvin
         assert {
+            1500: mine[0] > 3 * mine[1] > 30 * mine[2],
             3000: mine[0] > 1.5 * mine[2],
             6500: abs(mine[0] - mine[2]) < 0.02 * mine.max(),
             9500: mine[2] > mine[0],
