@@ -322,10 +322,13 @@ class Recorder:
             config.render.device = options.device
         # The scene open in Blender as the base scene (the UI; the caller restores it after).
         self.open_scene = open_scene
-        if open_scene is None:  # the .blend's scene the run records, named in resolved.json
+        # The .blend's scene the run records, named in resolved.json (and in a warning where
+        # the file holds others).
+        self.scene_note = ""
+        if open_scene is None:
             from .scene.base import fill_scene_name
 
-            fill_scene_name(config)
+            self.scene_note = fill_scene_name(config)
         self.options = options
         self.on_progress = on_progress or (lambda progress: None)
         self.on_warning = on_warning or (lambda text: log.warning(text))
@@ -455,6 +458,8 @@ class Recorder:
     def warn_scene_notes(self, built) -> None:
         """What the built scene holds that the run does not reproduce as Blender would show
         it (scene.base): missing files, drivers not evaluated, unit scale, colour management."""
+        if self.scene_note:
+            self.warn(self.scene_note)
         if built.missing:
             self.warn(
                 "files the scene uses are missing (Blender renders a missing image magenta and leaves out "

@@ -1680,6 +1680,31 @@ def test_resolved_json_names_the_scene_recorded(tmp_path, clean_bpy, capsys):
     assert main(["merge", str(param), "--out", str(out)]) == 0, capsys.readouterr().err
 
 
+def test_a_blend_of_several_scenes_names_the_scene_it_records(tmp_path, clean_bpy, capsys):
+    """A .blend of several scenes without [scene] scene records the one named "Scene",
+    though Blender opens the file on (and F12 renders) the scene it was saved with: a file
+    saved on 'Studio' was recorded from 'Scene' with no word but resolved.json's. The run
+    now names the scene it records and the others; naming one in [scene] scene says
+    nothing, nor does a file of one scene."""
+    scene = bpy.context.scene
+    scene.name = "Scene"
+    cam = bpy.data.objects.new("CamA", bpy.data.cameras.new("CamA"))
+    scene.collection.objects.link(cam)
+    studio = bpy.data.scenes.new("Studio")
+    studio.collection.objects.link(cam)
+    blend = saved_variant(tmp_path / "two.blend")
+    param = blend_param(blend)
+    capsys.readouterr()
+    assert main(["render", str(param), "--out", str(tmp_path / "out"), "--quiet"]) == 0
+    err = capsys.readouterr().err
+    assert "holds 2 scenes; the run records 'Scene'" in err and "not 'Studio'" in err, err
+    warnings = json.loads((tmp_path / "out" / "audit" / "manifest.json").read_text())["warnings"]
+    assert any("not 'Studio'" in w for w in warnings)
+    param.write_text(param.read_text().replace("[scene]\n", '[scene]\nscene = "Scene"\n'))
+    assert main(["render", str(param), "--out", str(tmp_path / "named"), "--quiet"]) == 0
+    assert "scenes" not in capsys.readouterr().err
+
+
 def test_validate_says_what_render_refuses_in_the_built_scene_and_writes_nothing(shop, tmp_path, capsys):
     """`validate` checked the file alone and said OK to what only the built scene tells,
     which `render` then refused (exit 2, before anything is written): a .blend's mirrored or

@@ -259,7 +259,8 @@ BASE_SCENE_FIELDS = (
         "scene",
         "str",
         "",
-        "scene of the .blend to use (default: its only scene, else the one named `Scene`; else name one); "
+        "scene of the .blend to use (default: its only scene, else the one named `Scene`, which the run names "
+        "with the others in a warning: Blender opens the file on the scene it was saved with; else name one); "
         "audit/resolved.json names the one recorded",
     ),
     Field(

@@ -87,18 +87,36 @@ def choose_scene(path: Path, names: list[str], wanted: str) -> str:
     )
 
 
-def fill_scene_name(config) -> None:
+def fill_scene_name(config) -> str:
     """`[scene] scene` filled in where it is left out: the scene of the .blend the run
     records (its only one, else "Scene"), so that audit/resolved.json, the parameters with
     their defaults filled in, names it. Left "" where the file does not tell (unreadable,
-    several scenes and none "Scene"): building the scene then says why."""
+    several scenes and none "Scene"): building the scene then says why. Returns a note
+    where the file holds other scenes too (Blender opens it on the scene it was saved with,
+    which may be another), else ''."""
     base = config.base
     if not base.blend or base.scene or not base.blend_sha256:
-        return
+        return ""
     try:
-        base.scene = choose_scene(Path(base.blend), scene_names(Path(base.blend)), "")
+        names = scene_names(Path(base.blend))
+        base.scene = choose_scene(Path(base.blend), names, "")
     except FieldError:
-        pass
+        return ""
+    return several_scenes_note(base.scene, names)
+
+
+def several_scenes_note(chosen: str, names: list[str]) -> str:
+    """A .blend of several scenes recorded without [scene] scene: the run takes the one
+    named "Scene", which need not be the one the artist works in (the file opens on, and
+    F12 renders, the scene it was saved with); said, not silently."""
+    others = [n for n in names if n != chosen]
+    if not others:
+        return ""
+    return (
+        f"the base .blend holds {len(names)} scenes; the run records {chosen!r} (the one named 'Scene', as "
+        f"[scene] scene is not given), not {', '.join(repr(n) for n in others)}. Blender opens the file on the "
+        "scene it was saved with, which may be another: to record another, name it in [scene] scene"
+    )
 
 
 def load_blend_scene(path: str | Path, wanted: str = "") -> bpy.types.Scene:
