@@ -1852,6 +1852,25 @@ def test_preview_frame_says_a_problem_of_the_built_scene_in_the_panels_words(add
     assert "preview.toml" not in message
 
 
+def test_preview_frame_says_a_problem_of_the_open_scene_as_start_does(addon, scene, tmp_path):
+    """A label the run refuses (a 'semantics' property typed by hand) is found when the scene
+    is built: Start and Render Preview say 'the open scene: expected labels that parse, ...';
+    Preview Frame said 'scene.blend: got ""; expected ...' (a field and an empty value of a
+    file the panel never showed)."""
+    bpy = addon.bpy
+    artist_scene(bpy, scene, tmp_path / "out")
+    bpy.data.objects["crate"]["semantics"] = "oops"
+    with pytest.raises(RuntimeError) as raised:
+        bpy.ops.sdg.preview_frame()
+    message = str(raised.value)
+    assert "Preview Frame: 1 problem(s) in the settings; first: the open scene: expected labels that parse" in message
+    assert "object 'crate'" in message and "scene.blend" not in message and 'got ""' not in message
+    assert bpy.ops.sdg.start_recording("EXEC_DEFAULT") == {"RUNNING_MODAL"}
+    job = addon.job.current
+    run_to_end(addon, job)
+    assert job.state == "failed" and message.split("first: ")[1].strip() in job.message, job.message
+
+
 def test_import_of_a_seed_beyond_32_bits_is_refused_with_a_sentence(addon, scene, tmp_path):
     """run.seed may be up to 2**63 - 1 in a parameter file; the panel's seed is one of
     Blender's 32-bit whole numbers: Import says so, changing nothing (was a Python

@@ -199,7 +199,7 @@ def preview(scene, frame: int, on_warning=None) -> int:
     import tempfile
     from pathlib import Path
 
-    from ..config import ConfigError
+    from ..config import ConfigError, FieldError
     from ..config.schema import config_from_dict
     from ..recorder import Recorder, RunOptions
     from ..sampling import clip_of, sample_frame
@@ -227,6 +227,8 @@ def preview(scene, frame: int, on_warning=None) -> int:
         built = build_scene(config, scene)
         recorder = Recorder(config, RunOptions(Path("preview"), range(frame, frame + 1)), on_warning=on_warning)
         targets = recorder.prepare_scene(built)
+    except FieldError as e:  # a value only the built scene refuses (its labels...), as Start names it
+        raise settings_problem(config.named([e, *e.more]), scene) from None
     except ConfigError as e:
         raise settings_problem(e, scene) from None
     # As the recording applies frame f: its draw within its clip, played (trajectories move
