@@ -1082,6 +1082,20 @@ def _has_pillow() -> bool:
     return True
 
 
+def _joined_shard_values(argv: list[str]) -> list[str]:
+    """`--shard -1/2` as `--shard=-1/2`: argparse takes a value starting with '-' for an
+    option and said only "expected one argument"; joined, _parse_shard says what a shard is."""
+    out, k = [], 0
+    while k < len(argv):
+        if argv[k] == "--shard" and k + 1 < len(argv) and argv[k + 1][:1] == "-" and "/" in argv[k + 1]:
+            out.append(f"--shard={argv[k + 1]}")
+            k += 2
+            continue
+        out.append(argv[k])
+        k += 1
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     # A path or name the output's encoding lacks (Windows writes a redirected stdout in its
     # code page: D:/データ/out) is printed escaped, as Python's stderr does, not raised as a
@@ -1089,7 +1103,7 @@ def main(argv: list[str] | None = None) -> int:
     with contextlib.suppress(AttributeError, ValueError):
         sys.stdout.reconfigure(errors="backslashreplace")
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    args = build_parser().parse_args(argv)
+    args = build_parser().parse_args(_joined_shard_values(sys.argv[1:] if argv is None else argv))
     if args.command == "render":  # only a run waits for its own handlers (early_signals)
         return _render(args)
     early_signals.release()

@@ -218,6 +218,22 @@ def test_the_shard_help_and_docs_give_the_rule_for_clips_too(capsys):
     assert "clip c of `sequence.clip_length` K frames goes to shard `c % N`" in scale
 
 
+def test_a_negative_shard_is_told_what_a_shard_is(tmp_path, capsys):
+    """`--shard -1/2` got argparse's "expected one argument" (a value starting with '-' is
+    an option to it); it is now told the shards' rule, exit 2, nothing written. A value
+    after --shard that is no shard stays argparse's."""
+    from headless.cli import _joined_shard_values
+
+    param = Path(__file__).resolve().parent.parent / "presets" / "default.toml"
+    out = tmp_path / "out"
+    assert main(["render", str(param), "--shard", "-1/2", "--out", str(out)]) == EXIT_INVALID
+    assert "--shard '-1/2': expected I/N with 0 <= I < N (shards count from 0: 0/2 .. 1/2)" in capsys.readouterr().err
+    assert not out.exists()
+    assert _joined_shard_values(["render", "p", "--shard", "-1/2", "-q"]) == ["render", "p", "--shard=-1/2", "-q"]
+    assert _joined_shard_values(["render", "p", "--shard", "--quiet"]) == ["render", "p", "--shard", "--quiet"]
+    assert _joined_shard_values(["render", "p", "--shard"]) == ["render", "p", "--shard"]
+
+
 def test_help_gives_the_exit_codes_and_what_each_argument_is(capsys):
     """--help named no exit code, and FILE of validate / render / merge had no word of help."""
     with pytest.raises(SystemExit):
