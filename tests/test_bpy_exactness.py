@@ -603,6 +603,32 @@ def test_ties_go_where_cycles_puts_them(clean_bpy):
     assert occ["occlusionRatio"].tolist() == [0.0]
 
 
+def test_near_ties_of_float32_vertices_go_where_cycles_puts_them(clean_bpy):
+    """As above with a pixel size no binary fraction gives (0.1 m: ortho_scale 4.7 over 47
+    px, an odd height), as a user's top-down scene has it: a box 0.4 x 0.6 m whose sides run
+    through rows and columns of centres, and one a column past the right border. The
+    vertices are float32, so a side lies a ten-millionth of a pixel off the centres, on
+    either side; Cycles' sample, about 0.0005 px right of and above the centre, decides them
+    as exact ties. The silhouette did not: a row or column too many (the box's top row
+    above its mask), so the amodal mask (silhouette united with the visible pixels) was a
+    row taller than the object, its loose box a row taller than its tight one, and
+    occlusion 0.14 with nothing in front."""
+    box = add("box", mesh("cube", "box", 1.0), location=(-2.15, 0.0, 0.0), labels={"class": "box"})
+    box.scale = (0.4, 0.6, 0.2)  # x -2.35 (the image's left edge) .. -1.95, y -0.3 .. 0.3
+    past = add("past", mesh("cube", "past", 1.0), location=(2.25, 1.0, 0.0), labels={"class": "past"})
+    past.scale = (0.4, 0.4, 0.2)  # x 2.05 .. 2.45: a column past the right edge (2.35)
+    bpy.context.view_layer.update()
+    frame, entities = capture(camera(location=(0, 0, 10), ortho_scale=4.7), width=47, height=33)
+    occ = create_annotator("occlusion").annotate(frame)["data"]
+    assert occ["occlusionRatio"].tolist() == [0.0, 0.0]
+    for name, rows, cols in (("box", (14, 19), (0, 3)), ("past", (5, 8), (44, 46))):
+        iid = entities[name].instance_id
+        mask = frame.passes["instance"] == iid
+        np.testing.assert_array_equal(mask, full_silhouette(frame, iid))
+        ys, xs = np.nonzero(mask)
+        assert (ys.min(), ys.max()) == rows and (xs.min(), xs.max()) == cols
+
+
 def test_masks_and_depth_see_through_a_world_volume(clean_bpy):
     """Fog in the world (a volume shader on its output): the first sample of a pixel may
     scatter in it before reaching a surface, which left the pixel BACKGROUND with no depth

@@ -46,6 +46,19 @@ _TINY = float(np.nextafter(0.0, 1.0))
 _BUCKETS = 2 ** np.arange(31)
 # Perspective projection needs a positive near plane; Blender's minimum clip_start is 1e-6.
 MIN_PERSPECTIVE_NEAR = 1e-6
+# Cycles' id sample lies about 0.0005 px right of and above the pixel centre (0.001 px with a
+# 3 px filter: docs/exactness.md). Silhouettes are sampled a quarter of a thousandth of a
+# pixel that way (sample_frame), so that an edge a float32 rounding off a centre (a few
+# ten-millionths of a pixel: vertices on a grid of 0.1 m pixels) goes where Cycles puts it,
+# as an exact tie does.
+SAMPLE_NUDGE = 2.5e-4
+
+
+def sample_frame(px: np.ndarray) -> np.ndarray:
+    """Projected pixel coordinates (..., 2) moved so that rasterizing them at pixel centres
+    samples SAMPLE_NUDGE right of and above each centre (x right, y down), nearer where
+    Cycles' id sample lies."""
+    return px + np.array([-SAMPLE_NUDGE, SAMPLE_NUDGE])
 
 
 def rasterize(tri_px: np.ndarray, width: int, height: int) -> np.ndarray:
@@ -605,7 +618,9 @@ def project_triangles(camera: Camera, triangles_world: np.ndarray, clip_far: boo
     Triangles are clipped to the near plane (camera-space z = -clip_start, i.e. depth >=
     clip_start) for both projections, as Cycles starts camera rays there; with clip_far
     also to the far plane (depth <= clip_end). Perspective cameras then divide by depth,
-    orthographic ones do not (Camera.project_camera). Not limited to the image.
+    orthographic ones do not (Camera.project_camera), and the points are moved by
+    sample_frame (rasterized at centres, they are sampled where Cycles samples). Not
+    limited to the image.
     """
     tri = np.asarray(triangles_world, dtype=np.float64).reshape(-1, 3, 3)
     if tri.shape[0] == 0:
@@ -632,7 +647,7 @@ def project_camera_triangles(camera: Camera, cam: np.ndarray, clip_far: bool = F
     if cam.shape[0] == 0:
         return np.zeros((0, 3, 2))
     px, _depth = camera.project_camera(cam.reshape(-1, 3))
-    return px.reshape(-1, 3, 2)
+    return sample_frame(px).reshape(-1, 3, 2)
 
 
 def silhouette(camera: Camera, triangles_world: np.ndarray, clip_far: bool = False) -> np.ndarray:

@@ -53,6 +53,7 @@ def _vertex_pixels(frame: FrameData, instance_id: int) -> tuple[np.ndarray, bool
         cam = frame.camera.to_camera(np.concatenate(verts)) if verts else np.zeros((0, 3))
         near = near_plane(frame.camera)
         px, _depth = frame.camera.project_camera(cam)
+        px = raster.sample_frame(px)  # as projected_triangles': where Cycles samples
         bounds = np.cumsum([0, *(len(v) for v in verts)])
         # Far beyond any image (or not finite): the clipped-triangle path, which drops what
         # overflows, stands in as for a near-plane cut. Counted per object in one pass.
