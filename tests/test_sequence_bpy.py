@@ -255,6 +255,37 @@ def test_blend_animation_plays_and_flow_follows_it(tmp_path):
         assert np.abs(mv[..., 2:][cube_px] - fwd[cube_px]).max() < 0.01
 
 
+def test_a_base_blends_motion_blur_blurs_the_clips_images(tmp_path):
+    """A .blend's own motion blur (Render > Motion Blur) blurs a clip's images as it blurs
+    a still's; masks stay those of the frame's instant. The clip used to turn it off."""
+    import bpy
+
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    scene = bpy.context.scene
+    scene.render.use_motion_blur, scene.render.motion_blur_shutter = True, 1.0
+    blend = tmp_path / "blur.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(blend))
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    text = BASE.format(frames=2, clip_length=2, motion="velocity = [2.0, 0.0, 0.0]")  # 1 m a frame
+    text = text.replace("motion_vectors = {}\n", "").replace("samples = 1", "samples = 8")
+    text = text.replace("[scene]\n", f'[scene]\nblend = "{blend.as_posix()}"\n')
+    text = text.replace("location = [0, 0, 5]", "location = [0, -5, 0]\nlook_at = [0, 0, 0]")  # lights the face seen
+    out = tmp_path / "blur"
+    assert render(write_param(tmp_path, text, "blur.toml"), out) == 0
+    from PIL import Image
+
+    clip = out / "clip_0000"
+    mapping = json.loads((clip / "instance_segmentation_mapping_0000.json").read_text())
+    key = next(k for k, p in mapping.items() if p.endswith("/box"))
+    colour = np.array(json.loads(key.replace("(", "[").replace(")", "]")), np.uint8)
+    box = np.all(np.asarray(Image.open(clip / "instance_segmentation_0000.png")) == colour, axis=-1)
+    row = int(np.nonzero(box.any(1))[0].min()) + 1  # above the ball behind the box
+    rgb = np.asarray(Image.open(clip / "rgb_0000.png"))[..., :3].astype(int)
+    cube, seen = box[row], np.abs(rgb[row] - rgb[row, 0]).max(-1) > 8  # the cube's colour, blurred or not
+    # The cube (0.5 m, 9 px at its depth) sweeps 1 m (18 px) while the shutter is open.
+    assert 7 <= cube.sum() <= 10 and seen.sum() >= cube.sum() + 10
+
+
 RIGID = (
     header((W, H), samples=1, seed=1, frames=8)
     + """

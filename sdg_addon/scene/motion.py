@@ -57,8 +57,8 @@ class SequencePlayer:
         self.active = bool(clip_scene_frames(sequence, self.randomizers))
         scene = built.scene
         if self.active:
-            # The vector pass needs motion blur off; frames step by one scene frame.
-            scene.render.use_motion_blur = False
+            # Frames step by one scene frame. A .blend's motion blur stays on (the render
+            # turns it off only where the motion_vectors annotator needs the vector pass).
             scene.frame_start = min(scene.frame_start, sequence.start_frame - 1)
             scene.frame_end = max(scene.frame_end, sequence.start_frame + sequence.clip_length)
             # Simulated time: one scene frame is 1 / sequence.fps seconds.
