@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .writers.basic import FRAME_FOLDER
+from .writers.basic import FRAME_FOLDER, is_rgb_annotator_folder
 from .writers.paths import TOOL_FOLDERS
 
 # Folders other writers (and the audit trail) own inside an output folder: not BasicWriter
@@ -64,7 +64,7 @@ class BasicWriterDataset:
             m = _RGB.match(rgb.name)
             if m is None:
                 continue
-            folder = rgb.parent.parent if rgb.parent.name == "rgb" else rgb.parent
+            folder = rgb.parent.parent if is_rgb_annotator_folder(rgb.parent) else rgb.parent
             # BasicWriter's frames_per_folder groups (frames_<first>) are not cameras.
             parts = [q for q in folder.relative_to(self.root).parts if not FRAME_FOLDER.match(q)]
             camera = "/".join(parts) or "."

@@ -52,7 +52,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from .colormaps import _squeeze, colorize_depth, colorize_flow, colorize_normals, depth_range
 from .writers import io
-from .writers.basic import CLIP_FOLDER, FRAME_FOLDER
+from .writers.basic import CLIP_FOLDER, FRAME_FOLDER, is_rgb_annotator_folder
 from .writers.palette import id_colors
 from .writers.png import encode_png
 
@@ -125,7 +125,11 @@ def _frame_places(folder: Path) -> dict[int, tuple[str, Path]]:
     if folder.is_dir():
         groups += sorted(p for p in folder.iterdir() if p.is_dir() and FRAME_FOLDER.match(p.name))
     for group in groups:
-        for p in [*group.glob("rgb_*.png"), *group.glob("rgb/rgb_*.png")]:
+        annotator = group / "rgb"  # Replicator's <camera>/rgb/, not a camera named rgb beside others
+        for p in [
+            *group.glob("rgb_*.png"),
+            *(annotator.glob("rgb_*.png") if is_rgb_annotator_folder(annotator) else ()),
+        ]:
             m = _RGB_RE.match(p.name)
             if m:
                 out.setdefault(int(m.group(1)), (m.group(1), group))
@@ -148,6 +152,8 @@ def cameras(folder: Path | str) -> dict[str, Path]:
     for sub in _sub_folders(folder):
         if is_dataset(sub):
             others.append(sub.name)
+        elif is_rgb_annotator_folder(sub):  # the folder's own rgb files (a camera's folder given)
+            continue
         elif _frames_in(sub):
             out[sub.name] = sub
         elif CLIP_FOLDER.match(sub.name):

@@ -110,6 +110,33 @@ def test_frames_and_cameras_root_and_subfolders(tmp_path):
         viz.cameras(tmp_path / "audit")
 
 
+def test_a_cameras_rgb_folder_is_no_camera_and_a_camera_named_rgb_is_one(tmp_path):
+    """A camera's folder (Replicator's <camera>/rgb/rgb_0000.png, the default with several
+    cameras) was read as two cameras, "(root)" and its rgb annotator's folder "rgb", by
+    preview and report (docs: "a clip's or camera's folder: its frames"); and a camera named
+    "rgb" in the flat layout (annotator_subfolders = false) was also read as the folder's own
+    "(root)" camera, which BasicWriterDataset gave every rgb camera's frame as (camera "",
+    no boxes). An rgb folder holding rgb files alone is the annotator's; one holding the
+    camera's other files too is a camera's."""
+    replicator = tmp_path / "replicator"  # cameras "rgb" and "side", annotator folders
+    for cam in ("rgb", "side"):
+        write_frame(replicator / cam / "rgb", 0, extras=False)
+    assert list(viz.cameras(replicator)) == ["rgb", "side"]
+    for cam in ("rgb", "side"):
+        assert list(viz.cameras(replicator / cam)) == [""]
+        assert viz.frame_panel(replicator / cam, 0).size == (2 * W, H)
+    flat = tmp_path / "flat"  # cameras "rgb" and "side", each camera's files in its folder
+    for cam in ("rgb", "side"):
+        write_frame(flat / cam, 0)
+    assert list(viz.cameras(flat)) == ["rgb", "side"]
+    assert viz.frame_panel(flat, 0).size == (2 * W, 2 * H)
+    from sdg_addon.dataset import BasicWriterDataset
+
+    read = BasicWriterDataset(flat)
+    assert [(s[1], s[2]) for s in read.samples] == [("rgb", 0), ("side", 0)]
+    assert [len(read[i]["boxes"]) for i in range(2)] == [1, 1]
+
+
 def test_sequences_of_several_cameras_show_each_clips_cameras(tmp_path, capsys):
     """A sequence run writes clip_NNNN/<camera>/...: each clip's camera is a camera of the
     output folder ("clip_0001/right"), as each clip is with one camera (docs/visualize.md);

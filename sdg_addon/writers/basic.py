@@ -44,6 +44,21 @@ def frame_folder(frame: int, per_folder: int) -> str:
     return f"frames_{frame // per_folder * per_folder:07d}"
 
 
+RGB_FILE = re.compile(r"^rgb_(\d+)\.png$")
+
+
+def is_rgb_annotator_folder(folder: Path) -> bool:
+    """Whether `folder`, an `rgb` folder holding rgb_<frame>.png, is the rgb annotator's folder
+    of the camera folder above it (Replicator's `<camera>/rgb/rgb_0000.png`) rather than the
+    folder of a camera named "rgb" in the flat layout (`annotator_subfolders = false`:
+    `<out>/rgb/rgb_0000.png` beside that camera's other files). The annotator's folder holds
+    rgb files alone; a camera folder of only rgb files reads the same either way but its name."""
+    if folder.name != "rgb" or not folder.is_dir():
+        return False
+    files = [p.name for p in folder.iterdir() if p.is_file()]
+    return any(RGB_FILE.match(name) for name in files) and all(name.startswith("rgb_") for name in files)
+
+
 REPLICATOR_OCCLUSION_FIELDS = ("instanceId", "semanticId", "occlusionRatio")
 
 
