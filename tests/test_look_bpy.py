@@ -770,18 +770,24 @@ def test_an_empty_look_is_no_look(tmp_path):
         ("sun", 'size = { distribution = "uniform", low = 1, high = 200 }', True),
         ("point", 'light_type = { distribution = "choice", values = ["area", "Sun"] }\nsize = 200', True),
         ("sun", 'light_type = { distribution = "choice", values = ["area", "point"] }\nsize = 200', False),
+        # another entry makes it a sun: before it this frame, or after it the frame before
+        ("point", 'light_type = "sun"\n[[randomizers]]\ntype = "light"\ntargets = "key"\nsize = 190', True),
+        ("point", 'size = 190\n[[randomizers]]\ntype = "light"\ntargets = "key"\nlight_type = "SUN"', True),
+        ("point", 'light_type = "sun"\n[[randomizers]]\ntype = "light"\ntargets = "key"\nsize = 180', False),
     ],
 )
 def test_a_suns_size_past_180_degrees_is_refused(tmp_path, capsys, lights, entry, refused):
     """A sun's size is its angular diameter in degrees, which Blender keeps within 180: 181
-    was rendered as 180 and logged as 181."""
+    was rendered as 180 and logged as 181, and 190 too where another light entry made the
+    light a sun (only the entry's own light_type was read)."""
     text = header((16, 12), samples=1) + camera((0.0, -1.5, 0.8), (0.0, 0.0, 0.1)) + asset("ball", "sphere", 0.3)
     text += table("lights", "key", type=lights) + f'[[randomizers]]\ntype = "light"\ntargets = "key"\n{entry}\n'
     out = tmp_path / "out"
     assert render(write_param(tmp_path, text), out) == (2 if refused else 0)
     if refused:
         err = capsys.readouterr().err
-        assert "p.toml: randomizers[0].size: got " in err and "at most 180 where the light is a sun ('key')" in err
+        assert "p.toml: randomizers[" in err and "].size: got " in err
+        assert "at most 180 where the light is a sun ('key')" in err
         assert not out.exists()
 
 

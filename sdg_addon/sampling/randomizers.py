@@ -326,7 +326,7 @@ class Light(RandomizerSpec):
         ),
         "size": (
             NUMBER,
-            "metres: side of an area light, radius of a point or spot light (softer shadows); for a sun its angular diameter in degrees, at most 180 (Blender's limit: more is refused where the light is or becomes a sun)",
+            "metres: side of an area light, radius of a point or spot light (softer shadows); for a sun its angular diameter in degrees, at most 180 (Blender's limit: more is refused where the light is or becomes a sun, by this entry or another)",
         ),
         "temperature": (
             NUMBER,

@@ -50,7 +50,8 @@ def check_targets(built: BuiltScene, specs: list, targets: list[list[str]]) -> l
             problem = check(built, spec, names)
             if problem:
                 out.append((i, problem))
-    return out
+    out += check_sun_sizes(built, specs, targets)
+    return sorted(out, key=lambda p: p[0])
 
 
 def applier(name, with_spec: bool = False):
@@ -96,28 +97,39 @@ def apply_visibility(built: BuiltScene, target: str, v: dict) -> None:
 SUN_MAX_ANGLE = 180.0  # degrees: Blender keeps a sun's angle within [0, 180]
 
 
-@target_check("light")
-def check_light(built: BuiltScene, spec, targets: list[str]) -> tuple[str, object, str] | None:
+def check_sun_sizes(built: BuiltScene, specs: list, targets: list[list[str]]) -> list[tuple[int, tuple]]:
     """A sun's `size` is its angular diameter in degrees, which Blender keeps within 180: a
-    larger draw was rendered 180 while the log said otherwise. A target is a sun as built
-    (and not retyped by this entry) or when the entry's light_type can make it one."""
-    bounds = spec.params["size"].bounds() if "size" in spec.params else None
-    if bounds is None or float(max(bounds[1])) <= SUN_MAX_ANGLE:
-        return None
-    kind = spec.params.get("light_type")
-    if kind is not None:
-        suns = targets if any(str(t).upper() == "SUN" for t in listed_values(kind)) else []
-    else:
-        suns = [t for t in targets if t in built.lights and built.lights[t].data.type == "SUN"]
-    if not suns:
-        return None
-    return (
-        "size",
-        spec.params["size"].to_dict(),
-        f"at most {SUN_MAX_ANGLE:g} where the light is a sun ({suns[0]!r}): a sun's size is its angular diameter "
-        f"in degrees, which Blender keeps within {SUN_MAX_ANGLE:g} (it would render {SUN_MAX_ANGLE:g} where "
-        f"{float(max(bounds[1])):g} is drawn)",
-    )
+    larger draw was rendered 180 while the log said otherwise. A target is a sun where the
+    entry's own light_type can make it one, else where it is built as one or another light
+    entry's light_type can make it one (values stay until changed: an entry after it made it
+    a sun in the frame before)."""
+    can_be_sun = set()
+    for spec, names in zip(specs, targets):
+        kind = spec.params.get("light_type") if spec.name == "light" else None
+        if kind is not None and any(str(t).upper() == "SUN" for t in listed_values(kind)):
+            can_be_sun.update(names)
+    out = []
+    for i, (spec, names) in enumerate(zip(specs, targets)):
+        if spec.name != "light" or "size" not in spec.params:
+            continue
+        bounds = spec.params["size"].bounds()
+        if bounds is None or float(max(bounds[1])) <= SUN_MAX_ANGLE:
+            continue
+        kind = spec.params.get("light_type")
+        if kind is not None:
+            suns = names if any(str(t).upper() == "SUN" for t in listed_values(kind)) else []
+        else:
+            suns = [
+                t for t in names if t in can_be_sun or (t in built.lights and built.lights[t].data.type == "SUN")
+            ]
+        if suns:
+            problem = (
+                f"at most {SUN_MAX_ANGLE:g} where the light is a sun ({suns[0]!r}): a sun's size is its angular "
+                f"diameter in degrees, which Blender keeps within {SUN_MAX_ANGLE:g} (it would render "
+                f"{SUN_MAX_ANGLE:g} where {float(max(bounds[1])):g} is drawn)"
+            )
+            out.append((i, ("size", spec.params["size"].to_dict(), problem)))
+    return out
 
 
 @target_check("pose")
