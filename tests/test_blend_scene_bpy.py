@@ -878,6 +878,40 @@ def test_a_blend_with_library_overrides_lists_its_library_not_itself(shop, tmp_p
     assert [(e["kind"], e["path"]) for e in listed] == [("library", str(library))]
 
 
+def test_objects_of_one_name_from_a_library_and_the_file_are_refused(shop, tmp_path, capsys):
+    """Blender lets a .blend's own object share its name with one linked from a library
+    (the shop's can_a linked beside the file's own can_a, an asset library's 'Cube' beside
+    the file's): the run, which tells objects apart by name, made them one instance, with
+    the linked one's labels (class can) and one box around both, the file's own labels lost.
+    Such a scene is now refused before anything is written (exit 2: scene.blend, the name,
+    where each comes from); the library and the .blend unchanged."""
+    import shutil
+
+    library = tmp_path / "props.blend"
+    shutil.copy(shop.path, library)
+    bpy.ops.wm.read_homefile(use_empty=True)
+    scene = bpy.context.scene
+    with bpy.data.libraries.load(str(library), link=True) as (_src, dst):
+        dst.collections = ["cans"]
+    scene.collection.children.link(dst.collections[0])
+    bpy.ops.mesh.primitive_cube_add(size=0.3, location=(0.0, 0.5, 0.15))
+    own = bpy.context.active_object
+    own.name = "can_a"
+    assert own.name == "can_a" and own.library is None
+    own["semantics"] = {"class": ["box"]}
+    cam = bpy.data.objects.new("CamA", bpy.data.cameras.new("CamA"))
+    scene.collection.objects.link(cam)
+    blend = saved_variant(tmp_path / "shot.blend")
+    sums = {p: sha256(p) for p in (library, blend)}
+    capsys.readouterr()
+    assert main(["render", str(blend_param(blend)), "--out", str(tmp_path / "out"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "scene.blend" in err and "objects of distinct names" in err, err
+    assert f"'can_a': this file's own, linked from {library}" in err, err
+    assert not (tmp_path / "out").exists()
+    assert {p: sha256(p) for p in sums} == sums
+
+
 def test_a_base_scene_camera_named_like_a_tool_folder_is_refused_before_anything_is_written(shop, tmp_path):
     """A .blend camera's name is its output sub-folder, as a [[cameras]] entry's: one named
     `audit` would write its frames into the audit trail. Refused (exit 2) with the rename to

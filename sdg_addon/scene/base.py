@@ -815,6 +815,34 @@ def check_scene_labels(blend: str = "") -> None:
                 ) from None
 
 
+def check_unique_object_names(scene, blend: str = "") -> None:
+    """No two objects of the scene share a name: Blender allows it between the file's own
+    objects and those linked from a library (or from two libraries), but the run tells
+    objects apart by name (labels, instance ids, prim paths, targets), so a local 'Cube' and
+    a linked 'Cube' were one instance, with one's labels and a box around both; refused
+    naming them and where each comes from, before anything is written."""
+    seen: dict[str, list] = {}
+    for obj in scene.objects:
+        seen.setdefault(obj.name, []).append(obj)
+    clashes = sorted((name, objs) for name, objs in seen.items() if len(objs) > 1)
+    if not clashes:
+        return
+
+    def origin(obj) -> str:
+        if obj.library is None:
+            return "this file's own"
+        return f"linked from {obj.library.filepath}"
+
+    told = "; ".join(f"{name!r}: " + ", ".join(origin(o) for o in objs) for name, objs in clashes)
+    raise FieldError(
+        "scene.blend",
+        blend,
+        f"objects of distinct names; the scene holds objects of one name from different files ({told}), which the "
+        "run, telling objects apart by name (labels, instance ids, prim paths, targets), would take for one: "
+        "rename the file's own object (or the library's)",
+    )
+
+
 def check_scene_keypoint_names(blend: str = "") -> None:
     """No object of the base scene has two keypoint empties of one name among its children
     (kp_tip and its copy kp_tip.001, Blender's Shift+D): the copy's position was taken,
