@@ -238,6 +238,22 @@ def clips_split_by_frame(config) -> str | None:
     )
 
 
+def flow_without_clips(plan: dict[str, dict], config) -> str | None:
+    """The warning for forward_flow / backward_flow in a run of stills (clip_length 1): a
+    still has no next or previous frame, so every frame's flow is 0, status 4 wherever a
+    surface is seen. None in a run of clips or without those annotators."""
+    if config.sequence.clip_length > 1:
+        return None
+    flows = [name for name in ("forward_flow", "backward_flow") if name in plan]
+    if not flows:
+        return None
+    return (
+        f"{' and '.join(flows)} in a run of stills: a still has no next or previous frame, so every frame's "
+        "flow is 0 and invalid (status 4, no such frame, wherever a surface is seen); for flow, render clips ([sequence] "
+        "clip_length = 2 or more, with a trajectory or camera_trajectory randomizer or the scene's animation)"
+    )
+
+
 def annotators_left_empty(plan: dict[str, dict], objects_labels: list[dict[str, list[str]]]) -> list[str]:
     """Why a label-aware annotator of `plan` would find no labelled object whatever the frame,
     given each labelled object's labels: a `semantic_type` none of them carries, or a
@@ -763,6 +779,9 @@ class Recorder:
         split_note = clips_split_by_frame(cfg)
         if split_note:
             self.warn(split_note)
+        flow_note = flow_without_clips(plan, cfg)
+        if flow_note:
+            self.warn(flow_note)
 
         self.warn_scene_notes(built)
 

@@ -170,3 +170,20 @@ def test_flow_colours_for_looking_at_a_dataset():
     assert rgb[0, 1].tolist() == [0, 255, 255]  # left: cyan
     assert rgb[0, 2, 0] < rgb[0, 2, 1] and rgb[0, 2].max() == 128  # up (y down): half length
     assert rgb[0, 3].tolist() == [0, 0, 0]  # not valid
+
+
+def test_flow_in_a_run_of_stills_is_warned(tmp_path):
+    """forward_flow / backward_flow in a run without clips wrote flow 0 and status 4 (no
+    such frame) in every frame, without a word; the run now says so and what makes flow."""
+    from sdg_addon.recorder import flow_without_clips
+
+    def note(sequence: str, annotators: dict):
+        p = tmp_path / "p.toml"
+        p.write_text("[run]\nframes = 4\n" + CAMERA + sequence)
+        return flow_without_clips(annotators, load_config(p))
+
+    text = note("", {"rgb": {}, "forward_flow": {}, "backward_flow": {}})
+    assert text.startswith("forward_flow and backward_flow in a run of stills") and "clip_length = 2" in text, text
+    assert note("", {"backward_flow": {}}).startswith("backward_flow in a run of stills")
+    assert note("", {"rgb": {}, "motion_vectors": {}}) is None  # stills keyed around the frame have vectors
+    assert note("[sequence]\nclip_length = 2\n", {"forward_flow": {}}) is None
