@@ -196,6 +196,56 @@ def test_scene_objects_reads_the_children_of_all_entities_in_one_walk(clean_bpy,
         assert obj.keypoints == {"tip": pytest.approx([x, 0.0, 3.0])}
 
 
+def test_keypoint_empties_of_an_instanced_collection_are_each_instances_keypoints(clean_bpy):
+    """A collection holding a mesh and its kp_tip empty, instanced twice (a .blend's asset
+    collection): the run realizes each instance as copies named INSTANCER/NAME, so the
+    copy of kp_tip, 'ring0/kp_tip', no longer read as a keypoint and both instances had no
+    keypoints (an empty keypoints file, without a word). Each instance now has 'tip' where
+    its instance of the empty stands."""
+    import bpy
+
+    from sdg_addon.capture.render import Capturer
+    from sdg_addon.config.schema import RenderSettings
+    from sdg_addon.labels.blender import set_labels
+    from sdg_addon.scene.build import BuiltScene, discover_entities, label_table
+
+    scene = bpy.context.scene
+    src = bpy.data.collections.new("src")
+    scene.collection.children.link(src)
+    mesh = bpy.data.meshes.new("m")
+    mesh.from_pydata([(0, 0, 0), (1, 0, 0), (0, 1, 0)], [], [(0, 1, 2)])
+    part = bpy.data.objects.new("part", mesh)
+    tip = bpy.data.objects.new("kp_tip", None)
+    for obj in (part, tip):
+        src.objects.link(obj)
+    tip.parent = part
+    tip.location = (0.5, 0.0, 0.25)
+    scene.view_layers[0].layer_collection.children["src"].exclude = True
+    for i in range(2):
+        ring = bpy.data.objects.new(f"ring{i}", None)
+        scene.collection.objects.link(ring)
+        ring.instance_type, ring.instance_collection = "COLLECTION", src
+        ring.location = (float(i), 2.0, 0.0)
+        ring.rotation_euler = (0.0, 0.0, 1.0 + i)
+        ring.scale = (2.0, 2.0, 2.0)
+        set_labels(ring, {"class": "ring"})
+    bpy.context.view_layer.update()
+    wanted = {}
+    for inst in bpy.context.evaluated_depsgraph_get().object_instances:
+        if inst.is_instance and inst.object.name == "kp_tip":
+            wanted[inst.parent.name] = list(inst.matrix_world.translation)
+    assert len(wanted) == 2
+    entities = discover_entities(scene, realize=True)
+    built = BuiltScene(scene, entities, cameras={}, label_table=label_table({}, entities.values()))
+    capturer = Capturer(built, RenderSettings(width=8, height=6, samples=1, device="cpu"), {"instance"}, False)
+    try:
+        objects = capturer.scene_objects()
+    finally:
+        capturer.close()
+    got = {o.path.strip("/"): o.keypoints for o in objects.values()}
+    assert got == {name: {"tip": pytest.approx(xyz)} for name, xyz in wanted.items()}
+
+
 @pytest.mark.parametrize(
     "raw, said",
     [

@@ -56,6 +56,7 @@ from ..labels.blender import (
 )
 from ..labels.parse import LABEL_PROPERTY, merge_labels
 from .base import render_view_layer
+from .keypoints import KEYPOINT_PROPERTY, keypoint_name
 
 log = logging.getLogger("sdg")
 
@@ -371,6 +372,9 @@ def _realize_collection_instance(instancer, worlds: dict, instancer_colls: list,
         copy.color = instancer.color  # Blender gives instances their instancer's colour
         _clean_copy(copy)
         _mark(copy, instancer, merge_labels(label_chain(proto, parents)))
+        keypoint = keypoint_name(proto)
+        if keypoint is not None:  # kp_<name>: the copy's name, INSTANCER/kp_<name>, says no more
+            copy[KEYPOINT_PROPERTY] = keypoint
         if proto.name in shapes:  # the prototype's shape, shared: nothing left to evaluate
             copy.data = shapes[proto.name]
             copy.modifiers.clear()
