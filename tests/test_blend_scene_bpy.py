@@ -906,10 +906,30 @@ def test_objects_of_one_name_from_a_library_and_the_file_are_refused(shop, tmp_p
     capsys.readouterr()
     assert main(["render", str(blend_param(blend)), "--out", str(tmp_path / "out"), "--quiet"]) == 2
     err = capsys.readouterr().err
-    assert "scene.blend" in err and "objects of distinct names" in err, err
-    assert f"'can_a': this file's own, linked from {library}" in err, err
+    assert "scene.blend" in err and "objects and collections of distinct names" in err, err
+    assert f"object 'can_a': this file's own, linked from {library}" in err, err
     assert not (tmp_path / "out").exists()
     assert {p: sha256(p) for p in sums} == sums
+    # Collections likewise: the linked 'cans' inside the file's 'aisle' (zone = aisle) beside
+    # the file's own 'cans' lost zone = aisle and its path /aisle/cans/can_a.
+    bpy.ops.wm.read_homefile(use_empty=True)
+    scene = bpy.context.scene
+    with bpy.data.libraries.load(str(library), link=True) as (_src, dst):
+        dst.collections = ["cans"]
+    aisle = bpy.data.collections.new("aisle")
+    aisle["semantics"] = {"zone": ["aisle"]}
+    scene.collection.children.link(aisle)
+    aisle.children.link(dst.collections[0])
+    own = bpy.data.collections.new("cans")
+    assert own.name == "cans" and own.library is None
+    scene.collection.children.link(own)
+    cam = bpy.data.objects.new("CamA", bpy.data.cameras.new("CamA"))
+    scene.collection.objects.link(cam)
+    blend = saved_variant(tmp_path / "aisle.blend")
+    assert main(["render", str(blend_param(blend)), "--out", str(tmp_path / "out"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "collection 'cans': " in err and "this file's own" in err and f"linked from {library}" in err, err
+    assert "object '" not in err and not (tmp_path / "out").exists()
 
 
 def test_a_base_scene_camera_named_like_a_tool_folder_is_refused_before_anything_is_written(shop, tmp_path):

@@ -815,32 +815,36 @@ def check_scene_labels(blend: str = "") -> None:
                 ) from None
 
 
-def check_unique_object_names(scene, blend: str = "") -> None:
-    """No two objects of the scene share a name: Blender allows it between the file's own
-    objects and those linked from a library (or from two libraries), but the run tells
-    objects apart by name (labels, instance ids, prim paths, targets), so a local 'Cube' and
-    a linked 'Cube' were one instance, with one's labels and a box around both; refused
-    naming them and where each comes from, before anything is written."""
-    seen: dict[str, list] = {}
-    for obj in scene.objects:
-        seen.setdefault(obj.name, []).append(obj)
-    clashes = sorted((name, objs) for name, objs in seen.items() if len(objs) > 1)
-    if not clashes:
-        return
+def check_unique_names(scene, blend: str = "") -> None:
+    """No two objects, nor two collections, of the scene share a name: Blender allows it
+    between the file's own data and data linked from a library (or from two libraries), but
+    the run tells them apart by name (labels, instance ids, prim paths, targets), so a local
+    'Cube' and a linked 'Cube' were one instance, with one's labels and a box around both,
+    and a linked collection 'props' beside the file's own 'props' lost the labels and path
+    of the collection it is in; refused naming them and where each comes from, before
+    anything is written."""
 
-    def origin(obj) -> str:
-        if obj.library is None:
+    def origin(block) -> str:
+        if block.library is None:
             return "this file's own"
-        return f"linked from {obj.library.filepath}"
+        return f"linked from {block.library.filepath}"
 
-    told = "; ".join(f"{name!r}: " + ", ".join(origin(o) for o in objs) for name, objs in clashes)
-    raise FieldError(
-        "scene.blend",
-        blend,
-        f"objects of distinct names; the scene holds objects of one name from different files ({told}), which the "
-        "run, telling objects apart by name (labels, instance ids, prim paths, targets), would take for one: "
-        "rename the file's own object (or the library's)",
-    )
+    told = []
+    for kind, blocks in (("object", scene.objects), ("collection", scene.collection.children_recursive)):
+        seen: dict[str, list] = {}
+        for block in blocks:
+            seen.setdefault(block.name, []).append(block)
+        for name, same in sorted(seen.items()):
+            if len(same) > 1:
+                told.append(f"{kind} {name!r}: " + ", ".join(origin(b) for b in same))
+    if told:
+        raise FieldError(
+            "scene.blend",
+            blend,
+            f"objects and collections of distinct names; the scene holds some of one name from different files "
+            f"({'; '.join(told)}), which the run, telling them apart by name (labels, instance ids, prim paths, "
+            "targets), would take for one: rename the file's own (or the library's)",
+        )
 
 
 def check_scene_keypoint_names(blend: str = "") -> None:

@@ -54,7 +54,7 @@ from .base import (
     check_scene_keypoint_names,
     check_scene_labels,
     check_scene_skeletons,
-    check_unique_object_names,
+    check_unique_names,
     colour_differences,
     engine_note,
     failed_drivers,
@@ -316,7 +316,7 @@ def build_scene(config: Config, open_scene=None, quiet: bool = False) -> BuiltSc
         built.lights.update(scene_lights(scene, base.lights))
         check_free_names(scene, _added_names(config))
         check_infrared_properties(scene, base.blend)
-        check_unique_object_names(scene, base.blend)
+        check_unique_names(scene, base.blend)
         check_scene_labels(base.blend)
         check_scene_skeletons(base.blend)
         check_scene_keypoint_names(base.blend)
