@@ -2230,6 +2230,36 @@ def test_the_masks_reserved_names_are_no_label_values(tmp_path, name):
     assert parse_labels("class:background") == {"class": ["background"]}
 
 
+@pytest.mark.parametrize("label_type", ["t" * 64, "é" * 32])
+def test_a_label_type_blender_cannot_store_is_refused_where_it_is_given(tmp_path, label_type):
+    """A label type is a key of an object's 'semantics' property, and Blender limits such
+    names to 63 bytes: a type of 64 .. 128 characters passed validation and stopped render
+    and validate with a KeyError traceback where the labels were stored (an asset's labels,
+    a [[label_rules]] type), and the Labels panel's Add Label alike. Refused now at every place
+    a type is given, naming it; 63 bytes pass."""
+    from sdg_addon.labels.parse import parse_labels
+    from sdg_addon.labels.rules import NameRule
+    from sdg_addon.ui.labels import check_label_text
+
+    asset = f'[[assets]]\nname = "a"\nprimitive = "cube"\nlabels = {{ "{label_type}" = "mug" }}\n'
+    problems = problems_of(write(tmp_path / "a.toml", "[run]\nframes = 1\n" + CAMERA + asset))
+    assert len(problems) == 1 and problems[0].field.startswith("assets[0].labels.") and problems[0].value == label_type
+    assert "at most 63 bytes in UTF-8" in problems[0].expected
+    listed = f'[labels]\n"{label_type}" = ["mug"]\n'
+    problems = problems_of(write(tmp_path / "b.toml", "[run]\nframes = 1\n" + CAMERA + listed))
+    assert len(problems) == 1 and problems[0].field.startswith("labels.") and "63 bytes" in problems[0].expected
+    rule = f'[[label_rules]]\ntype = "{label_type}"\n'
+    problems = problems_of(write(tmp_path / "c.toml", "[run]\nframes = 1\n" + CAMERA + ASSET + rule))
+    assert [pr.field for pr in problems] == ["label_rules[0]"] and "63 bytes" in problems[0].expected
+    with pytest.raises(ValueError, match="63 bytes"):
+        parse_labels(f"{label_type}:mug")
+    assert "63 bytes" in check_label_text(label_type, "mug")
+    fits = label_type[:-1] if label_type.isascii() else "é" * 31 + "a"  # 63 bytes
+    assert check_label_text(fits, "mug") is None and NameRule(type=fits).check() is None
+    asset = f'[[assets]]\nname = "a"\nprimitive = "cube"\nlabels = {{ "{fits}" = "mug" }}\n'
+    load_config(write(tmp_path / "d.toml", "[run]\nframes = 1\n" + CAMERA + asset))  # no ConfigError
+
+
 def test_assets_of_one_class_with_other_keypoints_are_refused_with_the_coco_writer(tmp_path):
     """Two assets of class 'box' with keypoints [top, base] and [a, b, c]: category 'box' got one
     asset's names and the other's annotations another count of keypoints, validate saying OK.

@@ -382,6 +382,11 @@ def test_add_and_remove_label(addon, scene):
         bpy.ops.sdg.add_label(label_type="class", value="m\tug")  # a run of the .blend refuses it
     with pytest.raises(RuntimeError, match="at most 128 characters"):
         bpy.ops.sdg.add_label(label_type="class", value="m" * 129)
+    # A type is a key of the 'semantics' property: Blender's 63 bytes (was a KeyError traceback).
+    with pytest.raises(RuntimeError, match="label type 't{64}' is not a non-empty string of at most 63 bytes"):
+        bpy.ops.sdg.add_label(label_type="t" * 64, value="mug")
+    with pytest.raises(RuntimeError, match="at most 63 bytes"):
+        bpy.ops.sdg.label_by_rule(label_type="t" * 64, scope="MESHES")
     # Nothing to label: a sentence saying what to click (was 'nothing to label (collection)').
     bpy.context.view_layer.active_layer_collection = bpy.context.view_layer.layer_collection
     with pytest.raises(RuntimeError, match="the active collection is the Scene Collection, which holds no labels"):

@@ -22,6 +22,9 @@ KINDS = ("int", "float", "bool", "str", "choice", "vec3", "color", "strings", "n
 
 MAX_NAME_BYTES = 63  # Blender's limit for ID names (longer ones are cut, then clash)
 MAX_LABEL_CHARS = 128  # a label type or value; longer is a mistake, not a class name
+# A label type is a key of an object's `semantics` custom property, whose names Blender
+# limits to 63 bytes (a longer one raised KeyError where the labels are stored).
+MAX_LABEL_TYPE_BYTES = 63
 MAX_STRING_CHARS = 4096  # any other string (paths, patterns)
 
 
@@ -240,6 +243,18 @@ def is_label_text(value) -> bool:
     return _plain_text(value, MAX_LABEL_CHARS) and value.strip() == value and value not in RESERVED_LABELS
 
 
+LABEL_TYPE_TEXT = LABEL_TEXT.replace(
+    f"at most {MAX_LABEL_CHARS} characters",
+    f"at most {MAX_LABEL_TYPE_BYTES} bytes in UTF-8 (Blender's limit on custom property names: a type is a key "
+    "of the 'semantics' property)",
+)
+
+
+def is_label_type(value) -> bool:
+    """A label type: a label text Blender can store as a key of the `semantics` property."""
+    return is_label_text(value) and len(value.encode("utf-8")) <= MAX_LABEL_TYPE_BYTES
+
+
 def check_labels(problems: Problems, value, where: str) -> dict[str, list[str]]:
     """Labels of an object: {type: value or [values]} -> {type: [values]}; problems recorded."""
     if not isinstance(value, dict):
@@ -248,8 +263,8 @@ def check_labels(problems: Problems, value, where: str) -> dict[str, list[str]]:
     out = {}
     for k, x in value.items():
         values = [x] if isinstance(x, str) else x
-        if not is_label_text(k):
-            problems.add(join(where, str(k)), k, f"a label type: {LABEL_TEXT}, no spaces at the ends")
+        if not is_label_type(k):
+            problems.add(join(where, str(k)), k, f"a label type: {LABEL_TYPE_TEXT}, no spaces at the ends")
         elif isinstance(values, list) and values and all(is_label_text(s) for s in values):
             out[k] = list(values)
         else:

@@ -56,11 +56,13 @@ from ..writers.paths import sensor_folder_problem
 from ..writers.plugins import writer_registry
 from .fields import (
     LABEL_TEXT,
+    LABEL_TYPE_TEXT,
     MAX_STRING_CHARS,
     Field,
     check_value,
     is_glob_text,
     is_label_text,
+    is_label_type,
     is_string_text,
     option_default,
     read_section,
@@ -2430,8 +2432,8 @@ class _Reader:
             self.problems.add(join(p, key), value, 'a table of label type -> list of values, e.g. class = ["mug"]')
             return out
         for k, x in value.items():
-            if not is_label_text(k):
-                self.problems.add(join(join(p, key), k), k, f"a label type: {LABEL_TEXT}, no spaces at the ends")
+            if not is_label_type(k):
+                self.problems.add(join(join(p, key), k), k, f"a label type: {LABEL_TYPE_TEXT}, no spaces at the ends")
             elif isinstance(x, list) and all(is_label_text(s) for s in x) and len(set(x)) == len(x):
                 out[k] = list(x)
             elif isinstance(x, list):

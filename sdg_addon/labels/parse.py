@@ -11,7 +11,7 @@ in a .blend's label is refused as it is in the parameter file.
 
 from __future__ import annotations
 
-from ..config.fields import LABEL_TEXT, is_label_text
+from ..config.fields import LABEL_TEXT, LABEL_TYPE_TEXT, is_label_text, is_label_type
 
 LABEL_PROPERTY = "semantics"
 
@@ -50,8 +50,8 @@ def parse_labels(value) -> dict[str, list[str]]:
 
 def _check_text(label_type, value: str) -> None:
     """A ValueError naming the type or value that is not a label text."""
-    if not is_label_text(label_type):
-        raise ValueError(f"label type {label_type!r} is not {LABEL_TEXT}, no spaces at the ends")
+    if not is_label_type(label_type):
+        raise ValueError(f"label type {label_type!r} is not {LABEL_TYPE_TEXT}, no spaces at the ends")
     if not is_label_text(value):
         raise ValueError(f"label value {value!r} (type {label_type!r}) is not {LABEL_TEXT}, no spaces at the ends")
 

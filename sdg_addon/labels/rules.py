@@ -78,6 +78,10 @@ class NameRule:
                     return f"{what} {text!r} is not a valid regular expression: {e}"
         if not self.type.strip() or any(c in self.type for c in ":,") or self.type.strip() != self.type:
             return f"label type {self.type!r} must be non-empty, without ':' or ',' and without spaces at either end"
+        from ..config.fields import LABEL_TYPE_TEXT, is_label_type
+
+        if not is_label_type(self.type):  # it is stored as a key of the 'semantics' property
+            return f"label type {self.type!r} is not {LABEL_TYPE_TEXT}"
         return None
 
     def value(self, name: str) -> str | None:

@@ -12,7 +12,7 @@ from dataclasses import replace
 import bpy
 from bpy.props import EnumProperty, StringProperty
 
-from ..config.fields import LABEL_TEXT, is_label_text
+from ..config.fields import LABEL_TEXT, LABEL_TYPE_TEXT, is_label_text, is_label_type
 from ..labels.blender import (
     apply_label_rule,
     collection_parents,
@@ -60,9 +60,10 @@ def check_label_text(label_type: str, value: str, need_value: bool = True) -> st
         return f"label value {value!r} must not contain ','"
     if value.strip().startswith(f"{label_type.strip()}:"):  # 'class:mug' typed as the value
         return f"the value {value!r} repeats the type: type {value.split(':', 1)[1].strip()!r} alone as the value"
-    for what, text in (("type", label_type.strip()), ("value", value.strip())):
-        if text and not is_label_text(text):  # what a run refuses in a .blend (labels.parse)
-            return f"label {what} {text!r} is not {LABEL_TEXT}"
+    if not is_label_type(label_type.strip()):  # what a run refuses in a .blend (labels.parse)
+        return f"label type {label_type.strip()!r} is not {LABEL_TYPE_TEXT}"
+    if value.strip() and not is_label_text(value.strip()):
+        return f"label value {value.strip()!r} is not {LABEL_TEXT}"
     return None
 
 
