@@ -154,3 +154,15 @@ def test_basic_writer_stores_kelvin_as_float_and_centikelvin_tiff(tmp_path):
         else:
             assert tiff.dtype == np.uint16 and np.abs(tiff / 100.0 - kelvin).max() <= 0.005 + 1e-6
         assert not list(out.glob("nir_*"))  # None: nothing written
+
+
+def test_vignetting_is_r_squared_in_half_widths_and_half_heights_as_sensors_md_says():
+    """docs/sensors.md: gain 1 - v * ((dx / (W/2))^2 + (dy / (H/2))^2) / 2 at pixel centres:
+    the middle of the left side loses what the middle of the top does, half the corners'."""
+    from sdg_addon.sensors.thermal import vignetting_gain
+
+    gain = vignetting_gain(24, 32, 0.5)
+    y, x = np.mgrid[0:24, 0:32] + 0.5
+    assert np.allclose(gain, 1 - 0.5 * (((x - 16) / 16) ** 2 + ((y - 12) / 12) ** 2) / 2)
+    side = 1 - 0.5 * ((15.5 / 16) ** 2 + (0.5 / 12) ** 2) / 2
+    assert np.isclose(gain[12, 0], side) and np.isclose(gain[0, 16], 1 - 0.5 * ((11.5 / 12) ** 2 + (0.5 / 16) ** 2) / 2)
