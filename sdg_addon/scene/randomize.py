@@ -119,9 +119,7 @@ def check_sun_sizes(built: BuiltScene, specs: list, targets: list[list[str]]) ->
         if kind is not None:
             suns = names if any(str(t).upper() == "SUN" for t in listed_values(kind)) else []
         else:
-            suns = [
-                t for t in names if t in can_be_sun or (t in built.lights and built.lights[t].data.type == "SUN")
-            ]
+            suns = [t for t in names if t in can_be_sun or (t in built.lights and built.lights[t].data.type == "SUN")]
         if suns:
             problem = (
                 f"at most {SUN_MAX_ANGLE:g} where the light is a sun ({suns[0]!r}): a sun's size is its angular "
