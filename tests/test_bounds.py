@@ -245,6 +245,12 @@ def test_pose_tries_are_bounded(tmp_path, option, ok):
         ("yolo = { decimals = 17 }", True, ""),
         ("yolo = { decimals = 18 }", False, "writers.yolo.decimals"),
         ("yolo = { decimals = -1 }", False, "writers.yolo.decimals"),
+        # enough for the image (640 x 480 by default): boxes 3 * 640 < 2 * 10^3, polygons 2 * 640 < 10^4
+        ("yolo = { decimals = 3 }", True, ""),
+        ("yolo = { decimals = 2 }", False, "writers.yolo.decimals"),
+        ("yolo = { decimals = 0 }", False, "writers.yolo.decimals"),
+        ("yolo = { decimals = 4, segmentation = true }", True, ""),
+        ("yolo = { decimals = 3, segmentation = true }", False, "writers.yolo.decimals"),
         ("bop = { depth_scale = 0.1 }", True, ""),
         ("bop = { depth_scale = 0 }", False, "writers.bop.depth_scale"),
         ("webdataset = { frames_per_shard = 1 }", True, ""),
@@ -262,6 +268,36 @@ def test_pose_tries_are_bounded(tmp_path, option, ok):
 def test_writer_options_by_value(tmp_path, writers, ok, field):
     found = fields(tmp_path, CAMERA + f"[writers]\n{writers}\n")
     assert found == ([] if ok else [field])
+
+
+@pytest.mark.parametrize(
+    "side, decimals, segmentation, ok",
+    [
+        (666, 3, False, True),
+        (667, 3, False, False),
+        (66, 2, False, True),
+        (67, 2, False, False),
+        (499, 3, True, True),
+        (500, 3, True, False),
+        (65536, 6, True, True),
+    ],
+)
+def test_yolo_decimals_must_keep_labels_on_their_pixels(side, decimals, segmentation, ok):
+    from sdg_addon.writers.yolo import decimals_problem
+
+    problem = decimals_problem({"decimals": decimals, "segmentation": segmentation}, side, 4)
+    assert (problem is None) == ok, problem
+    if not ok:
+        assert problem.startswith(f"at least {decimals + 1} for a {side} x 4 image")
+
+
+def test_yolo_decimals_are_checked_against_each_cameras_size(tmp_path):
+    text = CAMERA + 'width = 700\nheight = 40\n[[cameras]]\nname = "b"\nlocation = [0, 2, 1]\n'
+    assert fields(tmp_path, text + "[writers]\nyolo = { decimals = 3 }\n") == ["writers.yolo.decimals"]
+    assert fields(tmp_path, text + "[writers]\nyolo = { decimals = 4 }\n") == []
+    small = "[render]\nresolution = [64, 48]\n" + CAMERA
+    assert fields(tmp_path, small + "[writers]\nyolo = { decimals = 2 }\n") == []
+    assert fields(tmp_path, small + "[writers]\nyolo = { decimals = 1 }\n") == ["writers.yolo.decimals"]
 
 
 def test_frames_bound(tmp_path):

@@ -54,6 +54,7 @@ from ..sensors.thermal import FILE_TEMPERATURES, FILE_TEMPERATURES_TEXT, T_MAX, 
 from ..writers.basic import one_folder_problem
 from ..writers.paths import sensor_folder_problem
 from ..writers.plugins import writer_registry
+from ..writers.yolo import decimals_problem as yolo_decimals_problem
 from .fields import (
     LABEL_TEXT,
     LABEL_TYPE_TEXT,
@@ -1454,6 +1455,12 @@ def config_from_dict(data: dict, path: Path, problems: Problems | None = None, o
         problem = one_folder_problem(cfg.writers["basic"] or {}, len(cfg.cameras), len(cfg.lidars))
         if problem:
             problems.add(*problem)
+    if isinstance(cfg.writers.get("yolo"), dict):
+        sizes = {(c.width or cfg.render.width, c.height or cfg.render.height) for c in cfg.cameras}
+        for width, height in sorted(sizes or {(cfg.render.width, cfg.render.height)}, key=max, reverse=True)[:1]:
+            problem = yolo_decimals_problem(cfg.writers["yolo"], width, height)
+            if problem:
+                problems.add("writers.yolo.decimals", cfg.writers["yolo"].get("decimals", 6), problem)
     if "bop" in cfg.writers:
         for i, c in enumerate(cfg.cameras):
             if c.projection != "perspective":

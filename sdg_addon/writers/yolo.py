@@ -48,6 +48,35 @@ from .masks import mask_polygon_pixel_centres
 CENTRE_NUDGE = 0.25  # pixels added to each pixel-centre vertex (see the module doc)
 
 
+def decimals_problem(options: dict, width: int, height: int) -> str | None:
+    """What is wrong when `decimals` cannot place this image's labels on their pixels, else None.
+
+    A coordinate rounded to d decimals moves by up to 0.5 * 10^-d of the image side. A box
+    line's edge, cx -+ w / 2, moves by up to 0.75 * 10^-d sides, which must stay under half a
+    pixel (3 * side < 2 * 10^d) for the edge to be the pixel edge it was; a polygon vertex
+    (a pixel centre plus CENTRE_NUDGE) under that quarter pixel (2 * side < 10^d). With
+    fewer decimals the labels are not the objects' (decimals = 0 writes every coordinate as
+    0 or 1)."""
+    d = options.get("decimals", 6)
+    if not isinstance(d, int) or isinstance(d, bool):
+        return None  # its declaration says what is wrong
+    side = max(width, height)
+    if options.get("segmentation", False):
+        if 2 * side < 10**d:
+            return None
+        least = next(n for n in range(d, 18) if 2 * side < 10**n)
+        what, moves, bound = "a polygon vertex", 0.5 * side / 10**d, "a quarter pixel"
+    else:
+        if 3 * side < 2 * 10**d:
+            return None
+        least = next(n for n in range(d, 18) if 3 * side < 2 * 10**n)
+        what, moves, bound = "a box edge", 0.75 * side / 10**d, "half a pixel"
+    return (
+        f"at least {least} for a {width} x {height} image: rounding to {d} decimals moves {what} by up to "
+        f"{moves:.4g} pixels, and less than {bound} keeps it on the object's pixels"
+    )
+
+
 def yaml_quoted(text: str) -> str:
     """`text` as a YAML double-quoted scalar in ASCII: printable ASCII as is, `"` and `\\`
     escaped, every other character as `\\uXXXX` or, beyond the BMP (emoji...), `\\UXXXXXXXX`.
@@ -75,7 +104,16 @@ class YoloWriter(Writer):
     OPTIONS = {
         **COMMON_OPTIONS,
         "segmentation": (False, bool, "write YOLO-seg polygons instead of boxes"),
-        "decimals": Field("decimals", "int", 6, "decimals of the normalised coordinates", low=0, high=17),
+        "decimals": Field(
+            "decimals",
+            "int",
+            6,
+            "decimals of the normalised coordinates; enough for the image size: 3 max(W, H) < 2 * 10^decimals "
+            "(a box edge stays within half a pixel), with segmentation 2 max(W, H) < 10^decimals (a vertex "
+            "within a quarter pixel)",
+            low=0,
+            high=17,
+        ),
     }
 
     def __init__(self, output_dir, **options):
@@ -108,6 +146,9 @@ class YoloWriter(Writer):
         opts = self.options
         width, height = frame.camera.width, frame.camera.height
         d = opts["decimals"]
+        problem = decimals_problem(opts, width, height)
+        if problem:
+            raise ValueError(f"writer 'yolo': decimals {d}: expected {problem}")
         lines = []
         for obj in labelled_objects(frame, opts["semantic_type"], self.name):
             if opts["segmentation"]:
