@@ -961,3 +961,24 @@ def test_a_frame_log_gone_during_the_run_stops_it(tmp_path, how):
     with pytest.raises(FileNotFoundError, match="the output folder was deleted, moved or replaced during the run"):
         log.append({"frame": 1})
     log.close()
+
+
+def test_a_write_numpy_says_the_disk_refused_keeps_its_cause(tmp_path, monkeypatch):
+    """numpy's own writes to a stream (np.save of a .npy into a full disk) raise an OSError
+    without an errno, its cause in the message alone ("Not enough free space to write N
+    bytes"): the file's name added to it made it '[Errno None] None: PATH', so the run's one
+    line said 'cannot write to OUT: [Errno None] None: ...' (seen on a 200 kB file system);
+    the cause is kept beside the file's name."""
+    from sdg_addon.recorder import disk_error
+
+    def full(f, *a, **k):
+        raise OSError("Not enough free space to write 96 bytes")
+
+    monkeypatch.setattr(io.np, "save", full)
+    path = tmp_path / "depth_0001.npy"
+    with pytest.raises(OSError) as e:
+        io.write_npy(path, np.zeros(3))
+    assert e.value.filename == str(path) and e.value.strerror == "Not enough free space to write 96 bytes"
+    line = str(disk_error(e.value, tmp_path))
+    assert line == f"cannot write to {tmp_path.as_posix()}: Not enough free space to write 96 bytes ({path.as_posix()})"
+    assert list(tmp_path.iterdir()) == []

@@ -91,6 +91,8 @@ def _atomic_fd(path: Path):
         if names and os.path.exists(names[-1]):
             os.unlink(names[-1])
         if isinstance(e, OSError) and e.filename is None:  # a write to the descriptor: name its file
+            if e.strerror is None:  # numpy's OSError("Not enough free space to write N bytes"): no errno,
+                e.strerror = str(e)  # its message is its cause (str() says only the file once named)
             e.filename = str(path)
         raise
 
