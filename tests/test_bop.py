@@ -273,3 +273,16 @@ def test_validate_refuses_an_orthographic_camera_with_the_bop_writer(tmp_path, c
     assert 'cameras[0].projection: got "orthographic"; expected "perspective" with the bop writer' in "".join(
         capsys.readouterr()
     )
+
+
+def test_bop_rgb_as_jpeg_as_bop_toolkit_reads_pbr_splits(tmp_path):
+    # bop_toolkit's dataset_params gives *_pbr splits rgb_ext ".jpg" (BlenderProc's JPEGs).
+    cam, objects = scene()
+    frame = annotated(make_frame(cam, objects), 0)
+    w = create_writer("bop", tmp_path, image_format="jpg")
+    w.set_run(frame.label_table, several_cameras=False)
+    w.write(frame)
+    w.finalize()
+    rgb = tmp_path / "bop" / "train_pbr" / "000000" / "rgb"
+    assert [p.name for p in rgb.iterdir()] == ["000000.jpg"]
+    assert (rgb / "000000.jpg").read_bytes()[:3] == b"\xff\xd8\xff"

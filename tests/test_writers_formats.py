@@ -1774,3 +1774,73 @@ def test_coco_objects_without_keypoints_of_a_class_with_keypoints_have_them_unla
         ev.accumulate()
         ev.summarize()
     assert ev.stats[0] == pytest.approx(1.0)
+
+
+# ---------------------------------------------------------------------------- JPEG images
+
+
+def test_jpeg_images_of_coco_yolo_kitti_and_mot_decode_to_the_frame_and_are_named_so(tmp_path):
+    """image_format = "jpg" (Replicator's image_output_format, BlenderProc's
+    color_file_format = "JPEG"): each writer's images are JPEG files named .jpg, which its
+    readers find (COCO file_name, YOLO's images/ -> labels/ rule, MOT's imExt), decode to the
+    frame's RGB within JPEG's error, and are the same bytes run after run."""
+    from PIL import Image
+
+    frames = range(3)
+    for name in ("coco", "yolo", "kitti"):
+        run_writer(name, tmp_path / name, frames, image_format="jpg", jpeg_quality=95)
+    write_mot(tmp_path / "mot", frames, image_format="jpg")
+    coco = load_coco(tmp_path / "coco" / "coco" / "annotations" / "instances_train.json")
+    images = {
+        "coco": [tmp_path / "coco" / "coco" / "train" / im["file_name"] for im in coco.dataset["images"]],
+        "yolo": sorted((tmp_path / "yolo" / "yolo" / "images" / "train").iterdir()),
+        "kitti": sorted((tmp_path / "kitti" / "kitti" / "training" / "image_2").iterdir()),
+        "mot": sorted((tmp_path / "mot" / "mot" / "train" / "clip_0000" / "img1").iterdir()),
+    }
+    for name, paths in images.items():
+        assert [p.suffix for p in paths] == [".jpg"] * 3, (name, paths)
+        for f, path in enumerate(paths):
+            assert path.read_bytes()[:3] == b"\xff\xd8\xff", path  # a JPEG, whatever its name says
+            if name == "mot":  # its frames are clip_frame's
+                continue
+            # The frame's RGB through Pillow's JPEG at quality 95: the same pixels, decoded.
+            rgb = make_frame(f).annotations["rgb"][..., :3]
+            buffer = _io.BytesIO()
+            Image.fromarray(rgb).save(buffer, format="JPEG", quality=95)
+            assert np.array_equal(np.asarray(Image.open(path)), np.asarray(Image.open(buffer))), (name, f)
+            assert cv2.imread(str(path)).shape == rgb.shape  # OpenCV (Ultralytics' reader) reads it
+    yolo_labels = tmp_path / "yolo" / "yolo" / "labels" / "train"
+    assert [p.stem for p in images["yolo"]] == [p.stem for p in sorted(yolo_labels.iterdir())]
+    assert "imExt=.jpg\n" in (tmp_path / "mot" / "mot" / "train" / "clip_0000" / "seqinfo.ini").read_text()
+    again = tmp_path / "again"
+    run_writer("coco", again, frames, image_format="jpg", jpeg_quality=95)
+    assert (again / "coco" / "train" / "000001.jpg").read_bytes() == images["coco"][1].read_bytes()
+    # png stays the default: the same frame as a lossless .png.
+    run_writer("coco", tmp_path / "png", frames)
+    png = tmp_path / "png" / "coco" / "train" / "000001.png"
+    assert np.array_equal(np.asarray(Image.open(png)), make_frame(1).annotations["rgb"][..., :3])
+
+
+@pytest.mark.parametrize("quality, ok", [(1, True), (100, True), (0, False), (101, False)])
+def test_jpeg_quality_is_bounded_at_1_and_100(tmp_path, quality, ok):
+    from sdg_addon.config.fields import registry_options
+    from sdg_addon.writers.coco import CocoWriter
+
+    if ok:
+        registry_options("writer 'coco'", CocoWriter.OPTIONS, {"image_format": "jpg", "jpeg_quality": quality})
+    else:
+        with pytest.raises(ValueError, match="jpeg_quality"):
+            registry_options("writer 'coco'", CocoWriter.OPTIONS, {"image_format": "jpg", "jpeg_quality": quality})
+
+
+def test_jpeg_images_without_pillow_or_with_alpha_are_refused(tmp_path, monkeypatch):
+    import sdg_addon.writers.common as common
+
+    with pytest.raises(ValueError, match="JPEG has no alpha channel"):
+        create_writer("coco", tmp_path, image_format="jpg", keep_alpha=True)
+    monkeypatch.setattr(common, "has_pillow", lambda: False)
+    for name in ("coco", "yolo", "kitti", "mot", "bop"):
+        with pytest.raises(ValueError, match="encodes with Pillow"):
+            create_writer(name, tmp_path, image_format="jpg")
+        create_writer(name, tmp_path)  # PNG needs no Pillow
+    assert not any(tmp_path.iterdir())

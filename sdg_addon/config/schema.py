@@ -2844,7 +2844,10 @@ def writer_option_hints(options: dict, known) -> dict[str, str]:
                 "it is the pointcloud annotator's option: [annotators] pointcloud = { include_unlabelled = true }"
             )
         elif key == "image_output_format":
-            hints[key] = "the basic writer writes rgb as PNG only (lossless; convert afterwards for JPEG)"
+            hints[key] = (
+                'the coco, yolo, kitti, mot and bop writers take image_format = "jpg" (and jpeg_quality) for '
+                "JPEG images; the basic writer writes rgb as PNG only (lossless; preview and report read it)"
+            )
         elif key == "use_common_output_dir":
             hints[key] = "several cameras' files are placed by `camera_subfolders` and `annotator_subfolders`"
         elif key == "skeleton_data":

@@ -63,7 +63,17 @@ from ..config.fields import Field
 from ..frame import AnnotatedFrame
 from . import io
 from .base import Writer, part_files, register_writer
-from .common import PNG_COMPRESS_LEVEL, VAL_EVERY, check_options, class_names, safe_name, split_of, write_image
+from .common import (
+    IMAGE_FORMAT,
+    JPEG_QUALITY,
+    PNG_COMPRESS_LEVEL,
+    VAL_EVERY,
+    check_options,
+    class_names,
+    safe_name,
+    split_of,
+    write_image,
+)
 
 PART_FORMAT = 1
 MM = 1000.0
@@ -158,6 +168,8 @@ class BopWriter(Writer):
             high=1e6,
         ),
         "png_compress_level": PNG_COMPRESS_LEVEL,
+        "image_format": IMAGE_FORMAT,
+        "jpeg_quality": JPEG_QUALITY,
     }
 
     def __init__(self, output_dir, **options):
@@ -270,7 +282,7 @@ class BopWriter(Writer):
                 mm,
             )
 
-        write_image(folder / "rgb" / f"{im}.png", frame, opts)
+        write_image(folder / "rgb" / im, frame, opts)
         depth_mm = np.asarray(ann["distance_to_image_plane"], dtype=np.float64) * mm
         with np.errstate(invalid="ignore", over="ignore"):
             depth = np.rint(depth_mm / opts["depth_scale"])

@@ -174,9 +174,9 @@ class CocoWriter(Writer):
         ds = self.dataset_name(frame.frame, frame.camera_name)
         stem = f"{frame.frame:0{opts['frame_padding']}d}"
         folder = self.root / ds
-        write_image(folder / f"{stem}.png", frame, opts, keep_alpha=opts["keep_alpha"])
+        image = write_image(folder / stem, frame, opts, keep_alpha=opts["keep_alpha"])
         image = {
-            "file_name": f"{stem}.png",
+            "file_name": image,
             "width": int(frame.camera.width),
             "height": int(frame.camera.height),
             "frame": int(frame.frame),

@@ -10,6 +10,7 @@ class = k, and k = semantic id - 2 of the annotators (ids 0 and 1 are reserved).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -28,6 +29,17 @@ def frame_padding(default: int) -> Field:
 
 
 VAL_EVERY = Field("val_every", "int", 0, "if N > 0, frames with frame % N == 0 go to the 'val' split instead", low=0)
+IMAGE_FORMAT = Field(
+    "image_format",
+    "choice",
+    "png",
+    'the images\' format: "png" (lossless) or "jpg" (JPEG at `jpeg_quality`, 4:2:0 chroma, as '
+    "BlenderProc's and BOP's `*_pbr` images; about a tenth of the size; needs Pillow)",
+    choices=("png", "jpg"),
+)
+JPEG_QUALITY = Field(
+    "jpeg_quality", "int", 95, 'JPEG quality of image_format = "jpg" (Pillow\'s scale)', low=1, high=100
+)
 
 COMMON_OPTIONS = {
     "semantic_type": ("class", str, "label type whose values are the classes (as the annotators')"),
@@ -35,6 +47,8 @@ COMMON_OPTIONS = {
     "val_every": VAL_EVERY,
     "frame_padding": frame_padding(6),
     "png_compress_level": PNG_COMPRESS_LEVEL,
+    "image_format": IMAGE_FORMAT,
+    "jpeg_quality": JPEG_QUALITY,
 }
 
 
@@ -132,20 +146,68 @@ def rgb_image(frame: AnnotatedFrame, keep_alpha: bool = False) -> np.ndarray:
     return rgb
 
 
-def write_image(path, frame: AnnotatedFrame, options: dict, keep_alpha: bool = False) -> None:
-    """Write the frame's RGB(A) as PNG; encoded once per frame for every writer asking."""
-    from .png import encode_png
+def image_suffix(options: dict) -> str:
+    """The suffix of the images a writer with these options writes: ".png" or ".jpg"."""
+    return "." + options.get("image_format", "png")
 
-    key = ("png", keep_alpha, options["png_compress_level"])
-    data = frame.cache.get(key)
-    if data is None:
-        data = frame.cache[key] = encode_png(rgb_image(frame, keep_alpha), options["png_compress_level"])
+
+def write_image(stem, frame: AnnotatedFrame, options: dict, keep_alpha: bool = False) -> str:
+    """Write the frame's RGB(A) at `stem` + image_suffix(options) (PNG, or JPEG where
+    image_format is "jpg"); encoded once per frame for every writer asking. Returns the
+    file's name."""
+    path = Path(f"{stem}{image_suffix(options)}")
+    if options.get("image_format", "png") == "jpg":
+        key = ("jpg", options["jpeg_quality"])
+        data = frame.cache.get(key)
+        if data is None:
+            data = frame.cache[key] = encode_jpeg(rgb_image(frame), options["jpeg_quality"])
+    else:
+        from .png import encode_png
+
+        key = ("png", keep_alpha, options["png_compress_level"])
+        data = frame.cache.get(key)
+        if data is None:
+            data = frame.cache[key] = encode_png(rgb_image(frame, keep_alpha), options["png_compress_level"])
     io.write_bytes(path, data)
+    return path.name
+
+
+def encode_jpeg(rgb: np.ndarray, quality: int) -> bytes:
+    """(H, W, 3) uint8 -> JPEG bytes (Pillow: baseline, its default 4:2:0 chroma, no
+    optimisation: the same bytes for the same image, run after run)."""
+    import io as bytes_io
+
+    from PIL import Image
+
+    buffer = bytes_io.BytesIO()
+    mode = "L" if rgb.ndim == 2 else "RGB"
+    Image.fromarray(np.ascontiguousarray(rgb), mode).save(buffer, format="JPEG", quality=int(quality))
+    return buffer.getvalue()
+
+
+def has_pillow() -> bool:
+    try:
+        import PIL.Image  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def check_options(name: str, options: dict, folders: tuple[str, ...] = ()) -> None:
     """Refuse a split that is no plain name, or that names one of the writer's own `folders`
-    beside its splits' (case aside, as Windows' and macOS' file systems compare names)."""
+    beside its splits' (case aside, as Windows' and macOS' file systems compare names), and
+    JPEG images where they cannot be written (no Pillow; an alpha channel)."""
+    if options.get("image_format") == "jpg":
+        if options.get("keep_alpha"):
+            raise ValueError(
+                f'writer {name!r}: keep_alpha = true with image_format = "jpg": JPEG has no alpha channel; '
+                'image_format = "png" keeps it'
+            )
+        if not has_pillow():
+            raise ValueError(
+                f'writer {name!r}: image_format = "jpg" encodes with Pillow, which this Python does not have '
+                '(Blender\'s own Python lacks it): pip install pillow into it, or image_format = "png"'
+            )
     split = options["split"]
     if not is_safe_name(split):
         raise ValueError(

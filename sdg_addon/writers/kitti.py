@@ -269,7 +269,7 @@ class KittiWriter(Writer):
         lines = self.label_lines(frame, w2c)
         self.warn_leaning(frame, w2c)
         self.warn_same_types(frame)
-        write_image(base / "image_2" / f"{stem}.png", frame, self.options)
+        write_image(base / "image_2" / stem, frame, self.options)
         io.write_text(base / "calib" / f"{stem}.txt", calib_text(p, w2c))
         # Last: a label file means the frame is complete.
         io.write_text(base / "label_2" / f"{stem}.txt", "".join(f"{x}\n" for x in lines))

@@ -56,11 +56,19 @@ from ..frame import AnnotatedFrame
 from . import io
 from .base import Writer, lost_pieces_message, part_files, register_writer
 from .basic import clip_folder
-from .common import COMMON_OPTIONS, check_options, class_names, labelled_objects, safe_name, split_of, write_image
+from .common import (
+    COMMON_OPTIONS,
+    check_options,
+    class_names,
+    image_suffix,
+    labelled_objects,
+    safe_name,
+    split_of,
+    write_image,
+)
 
 STILLS = "stills"  # the sequence of a run's stills
 IMAGE_FOLDER = "img1"
-IMAGE_EXT = ".png"
 DEFAULT_FPS = 24  # frameRate of frames that do not say theirs (sequence.fps's default)
 # boxes = ... -> the annotator whose rows and boxes gt.txt holds.
 BOX_ANNOTATORS = {"full": "bounding_box_2d_loose", "visible": "bounding_box_2d_tight"}
@@ -133,9 +141,7 @@ class MotWriter(Writer):
             if visibility >= 0 and obj.truncation is not None and math.isfinite(obj.truncation):
                 visibility *= 1.0 - obj.truncation
             rows.append([obj.instance_id, x0 + 1, y0 + 1, x1 - x0 + 1, y1 - y0 + 1, obj.class_index + 1, visibility])
-        write_image(
-            self.root / split / seq / IMAGE_FOLDER / f"{number:0{opts['frame_padding']}d}{IMAGE_EXT}", frame, opts
-        )
+        write_image(self.root / split / seq / IMAGE_FOLDER / f"{number:0{opts['frame_padding']}d}", frame, opts)
         part = {
             "frame": int(frame.frame),
             "mot_frame": number,
@@ -249,5 +255,5 @@ class MotWriter(Writer):
             f"seqLength={max(numbers)}\n"
             f"imWidth={width}\n"
             f"imHeight={height}\n"
-            f"imExt={IMAGE_EXT}\n",
+            f"imExt={image_suffix(self.options)}\n",
         )

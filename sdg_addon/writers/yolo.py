@@ -177,7 +177,7 @@ class YoloWriter(Writer):
         lines = self.label_lines(frame)
         io.write_text(self.root / "labels" / split / f"{stem}.txt", "".join(f"{x}\n" for x in lines))
         # Last: the image makes the frame part of the dataset.
-        write_image(self.root / "images" / split / f"{stem}.png", frame, self.options)
+        write_image(self.root / "images" / split / stem, frame, self.options)
 
     def run_names(self) -> list[str]:
         """The class names: the run's (set_run), else those the run recorded in
