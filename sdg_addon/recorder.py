@@ -47,7 +47,7 @@ from .sampling.placement import moved_static_objects
 from .sampling.randomizers import Pose, target_words
 from .sensors import SENSOR_PROP, SensorSpec
 from .sensors.thermal import PALETTES
-from .sink import FrameSink, SinkSpec, open_sink
+from .sink import FrameSink, SinkSpec, open_sink, reads_labels
 from .writers import WRITERS, create_writer
 from .writers.base import converted_units_note, removed_parts
 from .writers.basic import one_folder_problem
@@ -755,7 +755,9 @@ class Recorder:
 
         unlabelled = unlabelled_objects(built.scene)
         labelled = [e for e in built.entities.values() if e.labels]
-        if not labelled:
+        if not any(reads_labels(ANNOTATORS[name]) for name in plan):
+            pass  # no annotator of the run reads labels (rgb, depth...): nothing is left empty without them
+        elif not labelled:
             self.warn(
                 "no object in the scene has a semantic label: segmentation and boxes will be empty. "
                 f"Objects without labels: {', '.join(unlabelled) or '(none)'}"

@@ -71,7 +71,7 @@ class FrameSink:
         for frame in captured:
             annotators = {n: a for n, a in self.annotators.items() if frame.sensor in a.sensors}
             annotations = _timed_calls(annotators, "annotate", frame, parts["annotate"])
-            if frame.sensor == "camera":
+            if frame.sensor == "camera" and any(reads_labels(a) for a in annotators.values()):
                 warnings += frame_warnings(frame)
             annotated.append(
                 AnnotatedFrame(
@@ -117,6 +117,12 @@ def _timed_calls(named: dict, method: str, frame, spent: dict) -> dict:
         results[name] = getattr(x, method)(frame)
         spent[name] = spent.get(name, 0.0) + time.thread_time() - c
     return results
+
+
+def reads_labels(annotator) -> bool:
+    """Whether an annotator's output depends on the objects' labels (masks, boxes, poses...:
+    those with a `semantic_type`), unlike rgb, depth, normals, flow or instance ids."""
+    return "semantic_type" in annotator.OPTIONS
 
 
 def frame_warnings(frame: FrameData) -> list[str]:

@@ -230,6 +230,21 @@ def test_unlabelled_scene_warns_with_names(tmp_path, capsys):
     assert "no labelled object is visible" in err
 
 
+def test_a_run_whose_annotators_read_no_labels_is_not_warned_of_empty_labels(tmp_path, capsys):
+    """A run of rgb and depth only (an unlabelled scene for depth estimation) was warned that
+    'segmentation and boxes will be empty', and every frame that 'its segmentation is all
+    background/unlabelled and its box lists are empty', though it writes neither (N lines on
+    stderr and in the manifest for N frames); those warnings now come only where an annotator
+    of the run reads labels (one with a semantic_type), as above."""
+    text = SPHERE_FILE.replace('labels = { class = "ball", color = "red" }', "")
+    text = text[: text.index("[annotators]")] + "[annotators]\nrgb = {}\ndistance_to_image_plane = {}\n"
+    param = write_param(tmp_path, text, "depth_only.toml")
+    assert render(param, tmp_path / "o") == 0
+    err = capsys.readouterr().err
+    assert "semantic label" not in err and "no labelled object" not in err and "label (annotated" not in err, err
+    assert json.loads((tmp_path / "o" / "audit" / "manifest.json").read_text())["warnings"] == []
+
+
 def test_an_annotator_that_finds_no_labelled_object_says_so_once(tmp_path, capsys):
     """A semantic_type no object carries, or a semantic_filter keeping none of the labels:
     masks all UNLABELLED and no boxes in every frame, now said once at the start (before:
