@@ -240,3 +240,45 @@ def test_a_keyed_property_is_refused_before_the_run_writes(tmp_path, path, value
     with pytest.raises(ConfigError, match=r"p\.toml: randomizers\[0\]\.path: got ") as e:
         recorder.check_targets(scene, targets)
     assert "on box it is animated, and the animation sets it back when the frame renders" in str(e.value)
+
+
+def test_a_blends_controller_empty_is_a_property_target(tmp_path):
+    """A .blend's objects without geometry (a controller empty whose custom property drives
+    a modifier, a rig's armature alone) were no targets: targets = "ctrl" was refused with
+    'its objects, lights and cameras' listing every object but the empty, though the
+    Randomizers panel's Use Selected takes it. The base scene's own objects of any type are targets now,
+    and the value drives what the .blend wires to it (an Array's count, a rendered row of 7)."""
+    from sdg_addon.scene.build import build_scene
+    from sdg_addon.scene.randomize import apply_frame
+
+    bpy.ops.wm.read_homefile(use_empty=True)
+    scene = bpy.context.scene
+    ctrl = bpy.data.objects.new("ctrl", None)
+    scene.collection.objects.link(ctrl)
+    ctrl["count"] = 1
+    bpy.ops.mesh.primitive_cube_add(size=0.2)
+    row = bpy.context.active_object
+    row.name = "row"
+    array = row.modifiers.new("Array", "ARRAY")
+    driver = array.driver_add("count").driver
+    driver.type = "SUM"
+    var = driver.variables.new()
+    var.type = "SINGLE_PROP"
+    var.targets[0].id, var.targets[0].data_path = ctrl, '["count"]'
+    cam = bpy.data.objects.new("cam", bpy.data.cameras.new("cam"))
+    scene.collection.objects.link(cam)
+    blend = tmp_path / "rig.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(blend), copy=True)
+    bpy.ops.wm.read_homefile(use_empty=True)
+    text = header((32, 24), samples=1) + f'[scene]\nblend = "{blend.as_posix()}"\n' + prop('["count"]', "7", "ctrl")
+    cfg = load_config(write_param(tmp_path, text, "p.toml"))
+    built_scene = build_scene(cfg)
+    recorder = Recorder(cfg, RunOptions(tmp_path / "out", range(1)))
+    targets = recorder.resolve_targets(built_scene)
+    assert targets == [["ctrl"]]
+    recorder.check_targets(built_scene, targets)
+    apply_frame(built_scene, sample_frame(cfg.seed, 0, cfg.randomizers, targets), cfg.randomizers)
+    depsgraph = bpy.context.evaluated_depsgraph_get()
+    depsgraph.update()
+    row = bpy.data.objects["row"]
+    assert len(row.evaluated_get(depsgraph).data.vertices) == 8 * 7

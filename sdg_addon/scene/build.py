@@ -123,6 +123,9 @@ class BuiltScene:
     # or pattern material reads them from the object, where nothing set them (materials.own_surface).
     own_surfaces: dict[str, tuple[float, float]] = field(default_factory=dict)
     rigged: set[str] = field(default_factory=set)  # cameras mounted on another camera (they follow it)
+    # The base scene's own objects (a .blend's or the open scene's), any type: the property
+    # randomizer takes them all, a controller empty or a rig without meshes too.
+    own_objects: set[str] = field(default_factory=set)
     temperature_unit: str = "K"  # of temperatures the thermal randomizer samples
     label_table: LabelTable = field(default_factory=LabelTable)
     render_cameras: list[str] = field(default_factory=list)  # rendered each frame, in this order
@@ -160,7 +163,8 @@ class BuiltScene:
         if kind == "placeables":
             return sorted({*self.entities, *self.lights})
         if kind == "any":
-            return sorted({*self.entities, *self.lights, *self.cameras})
+            own = (n for n in self.own_objects if n in self.scene.objects)
+            return sorted({*self.entities, *self.lights, *self.cameras, *own})
         return sorted({"objects": self.entities, "lights": self.lights, "cameras": self.cameras}[kind])
 
     def match(self, kind: str, patterns: list[str], moves: bool = False) -> list[str]:
@@ -272,6 +276,7 @@ def build_scene(config: Config, open_scene=None, quiet: bool = False) -> BuiltSc
         scene = new_scene()
     built = BuiltScene(scene, temperature_unit=config.thermal.unit)
     if open_scene is not None or base.blend:
+        built.own_objects = {o.name for o in scene.objects}
         built.layers_note = prepare_base_scene(scene)
         built.override_note = material_override_note(scene)
     if open_scene is not None or base.blend:

@@ -50,7 +50,7 @@ def target_object(built: BuiltScene, name: str, spec=None):
         return built.scene.world
     if name in built.entities:
         return built.entities[name].root
-    return built.lights.get(name) or built.cameras[name]
+    return built.lights.get(name) or built.cameras.get(name) or built.scene.objects[name]
 
 
 def _step_text(kind: str, key) -> str:
