@@ -550,6 +550,41 @@ def test_a_camera_randomizer_moves_the_rig_and_the_rigged_camera_follows(tmp_pat
     assert all(set(e["values"]) == {"rgb"} for rec in log for e in rec["samples"])
 
 
+def test_a_camera_rigged_to_a_base_blends_keyed_camera_follows_it(tmp_path):
+    """rig may name a camera of the base .blend (as a LiDAR's mount may): it was refused
+    ('expected a known camera (another one) (known: )'), so a thermal camera could not ride
+    on an artist's animated camera; it now follows it frame by frame, and a name the .blend
+    lacks is refused once the scene is built, nothing written."""
+    import bpy
+
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    scene = bpy.context.scene
+    cam = bpy.data.objects.new("rgb", bpy.data.cameras.new("rgb"))
+    scene.collection.objects.link(cam)
+    scene.camera = cam
+    for frame, x in ((1, 0.0), (2, 0.5)):
+        cam.location = (x, -3.0, 0.0)
+        cam.keyframe_insert("location", frame=frame)
+    cam.rotation_euler = (np.pi / 2, 0.0, 0.0)
+    bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "rig.blend"))
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    text = head(1, "{ temperature = 260.0 }", frames=2).replace("[scene]\n", '[scene]\nblend = "rig.blend"\n')
+    text += "[sequence]\nclip_length = 2\n" + RIG_MOVES[RIG_MOVES.index('[[cameras]]\nname = "ir"') :]
+    text = text[: text.index("[[randomizers]]")] + "[annotators]\ncamera_params = {}\n"
+    out = run(tmp_path, text, "b.toml")
+    poses = []
+    for f in (0, 1):
+        rgb = json.loads((out / "clip_0000" / "rgb" / "camera_params" / f"camera_params_000{f}.json").read_text())
+        ir = json.loads((out / "clip_0000" / "ir" / "camera_params" / f"camera_params_000{f}.json").read_text())
+        rig = np.array(ir["rig"]["camera_to_rig"])
+        assert ir["rig"]["camera"] == "rgb" and np.allclose(rig[:3, 3], [0.1, 0.0, 0.0], atol=1e-6)
+        assert np.allclose(np.array(ir["camera_to_world"]), np.array(rgb["camera_to_world"]) @ rig, atol=1e-5)
+        poses.append(np.array(rgb["camera_to_world"])[:3, 3])
+    assert np.allclose(poses[1] - poses[0], [0.5, 0.0, 0.0], atol=1e-6)  # the keyed camera moved
+    bad = write_param(tmp_path, text.replace('rig = "rgb"', 'rig = "rbg"'), "bad.toml")
+    assert render(bad, tmp_path / "bad") == 2 and not (tmp_path / "bad").exists()
+
+
 def test_temperature_and_emissivity_from_custom_properties_of_a_blend(tmp_path):
     """An artist's .blend: sdg_temperature on the object, sdg_emissivity on its material."""
     import bpy

@@ -558,7 +558,8 @@ CAMERA_FIELDS = (
         "rig",
         "str",
         None,
-        "name of another camera this one is mounted on (shared pose, e.g. RGB-thermal pair): `location` and "
+        "name of another camera this one is mounted on (shared pose, e.g. RGB-thermal pair), of the parameter file "
+        "or of the base .blend: `location` and "
         "`rotation` are then relative to it, in its axes (x right, y up, looking down −Z); no `look_at`",
         nullable=True,
         default_text="–",
@@ -1841,6 +1842,8 @@ def _check_sensors(cfg: Config, problems: Problems) -> None:
         if c.rig is None:
             continue
         target = names.get(c.rig)
+        if target is None and cfg.base.blend:
+            continue  # a camera of the base .blend: checked once its scene is built, before anything is written
         if target is None or target is c:
             others = sorted(n for n in names if n != c.name)
             problems.add(join(join("cameras", i), "rig"), c.rig, one_of(c.rig, others, "camera (another one)"))

@@ -23,7 +23,7 @@ import bpy
 from mathutils import Euler, Matrix, Vector
 
 from ..compat import enable_nodes, uses_nodes
-from ..config.problems import MISSING, FieldError, join
+from ..config.problems import MISSING, FieldError, join, one_of
 from ..config.schema import MAX_POOL_FILES, AssetSpec, CameraSpec, Config, LightSpec, light_names, object_names
 from ..console import console_captured
 from ..frame import FIRST_INSTANCE_ID, LabelTable
@@ -357,9 +357,10 @@ def build_scene(config: Config, open_scene=None, quiet: bool = False) -> BuiltSc
         built.camera_starts[spec.name] = tuple(spec.location)
         if spec.look_at is not None:
             built.camera_targets[spec.name] = tuple(spec.look_at)
-    for spec in config.cameras:
+    for i, spec in enumerate(config.cameras):
         obj = built.cameras[spec.name]
         if spec.rig is not None:  # location and rotation are relative to the rig camera
+            _check_rig(built, i, spec)
             obj.parent = built.cameras[spec.rig]
             built.rigged.add(spec.name)
         if spec.sensor == "nir" and spec.illuminator_power > 0:
@@ -1439,6 +1440,18 @@ def _dot_pattern(light, cells_per_unit: float) -> None:
     dots.inputs[1].default_value = 0.2  # dot radius, in cells
     tree.links.new(voronoi.outputs["Distance"], dots.inputs[0])
     tree.links.new(dots.outputs[0], emission.inputs["Strength"])
+
+
+def _check_rig(built: BuiltScene, index: int, spec) -> None:
+    """A rig the parameter file's validation could not check: a camera of the base .blend
+    (one the run records, not itself rigged to another)."""
+    field = f"cameras[{index}].rig"
+    if spec.rig not in built.cameras or spec.rig == spec.name:
+        others = sorted(n for n in built.cameras if n != spec.name)
+        raise FieldError(field, spec.rig, one_of(spec.rig, others, "camera (another one)"))
+    if spec.rig in built.rigged:
+        parent = built.cameras[spec.rig].parent
+        raise FieldError(field, spec.rig, f"a camera that is not itself rigged ({spec.rig} is rigged to {parent.name})")
 
 
 def _camera(scene, spec: CameraSpec, render) -> bpy.types.Object:
