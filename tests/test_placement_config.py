@@ -81,6 +81,39 @@ def test_a_scatter_yaw_or_rotation_its_orientation_applies_is_taken(extra):
     config_from_dict(tomllib.loads(HEAD + SCATTER + extra), Path("p.toml"))
 
 
+@pytest.mark.parametrize(
+    "extra, field, said",
+    [
+        ("radius = 2\n", "radius", 'only with volume = "sphere"'),
+        ('volume = "box"\nradius = 2\n', "radius", 'only with volume = "sphere"'),
+        ('volume = "sphere"\nsize = [2, 2, 2]\n', "size", 'only with volume = "box"'),
+        ('surface = "table"\ncenter = [0, 0, 1]\n', "center", "only in volume mode"),
+        ('surface = "table"\nvolume = "sphere"\n', "volume", "only in volume mode"),
+        ("min_normal_z = 0.9\n", "min_normal_z", "only with `surface`"),
+    ],
+)
+def test_a_scatter_option_its_region_does_not_use_is_refused(extra, field, said):
+    """`radius = 2` without `volume = "sphere"` scattered in the default 1 m box, the radius
+    read and never used, validate saying OK; likewise a sphere's `size`, a surface's
+    `center` or `volume`, a volume's `min_normal_z`. Each is now refused, naming the option
+    that would use it."""
+    found = problems(SCATTER + extra)
+    assert list(found) == [f"randomizers[0].{field}"] and said in found[f"randomizers[0].{field}"], found
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        'volume = "sphere"\nradius = 2\ncenter = [0, 0, 1]\n',
+        'volume = "box"\nsize = [2, 2, 1]\ncenter = [0, 0, 1]\n',
+        'surface = "table"\nmin_normal_z = 0.9\n',
+        'surface = ""\nsize = [2, 2, 1]\n',
+    ],
+)
+def test_a_scatter_option_its_region_uses_is_taken(extra):
+    config_from_dict(tomllib.loads(HEAD + SCATTER + extra), Path("p.toml"))
+
+
 class _EmptyRoom:
     """Scene facts of a scene where anything fits (a volume scatter reads no geometry)."""
 

@@ -2150,6 +2150,10 @@ def _randomizer(v: _Reader, t, p: str, base: Path) -> tuple[RandomizerSpec | Non
         if any(r == field or r.startswith((f"{field}.", f"{field}[")) for r in reported):
             continue  # a value refused above, or a part of it (then missing from params): said once
         v.problems.add(join(p, key), t.get(key, MISSING) if bad is None else bad, expected)
+    reported = {problem.field for problem in v.problems.items[first:]}
+    for key, expected in cls.unused_options(options, set(t)):
+        if join(p, key) not in reported:  # a value refused above: said once
+            v.problems.add(join(p, key), t[key], expected)
     if len(v.problems.items) > before:
         return None, []
     spec = cls(params, options, trigger.trigger, trigger.interval)

@@ -193,7 +193,7 @@ class Scatter(RandomizerSpec):
             "min_normal_z",
             "float",
             -1.0,
-            "surface mode: only faces whose unit normal has z >= this (`0.9`: table tops, not the legs); a value no face of the surfaces reaches is refused when the scene is built",
+            "surface mode (refused without `surface`): only faces whose unit normal has z >= this (`0.9`: table tops, not the legs); a value no face of the surfaces reaches is refused when the scene is built",
             low=-1.0,
             high=1.0,
         ),
@@ -208,16 +208,33 @@ class Scatter(RandomizerSpec):
             "volume",
             "choice",
             "box",
-            "volume mode: the region the origins are drawn in (uniformly)",
+            "volume mode (refused with `surface`): the region the origins are drawn in (uniformly)",
             choices=("box", "sphere"),
         ),
         "center": Field(
-            "center", "vec3", [0.0, 0.0, 0.5], "volume mode: centre of the box or sphere, metres", low=-1e6, high=1e6
+            "center",
+            "vec3",
+            [0.0, 0.0, 0.5],
+            "volume mode (refused with `surface`): centre of the box or sphere, metres",
+            low=-1e6,
+            high=1e6,
         ),
         "size": Field(
-            "size", "vec3", [1.0, 1.0, 1.0], "volume mode: box edge lengths [x, y, z], metres", low=0.0, high=1e6
+            "size",
+            "vec3",
+            [1.0, 1.0, 1.0],
+            'volume mode, `volume = "box"` (refused with a sphere or `surface`): box edge lengths [x, y, z], metres',
+            low=0.0,
+            high=1e6,
         ),
-        "radius": Field("radius", "float", 0.5, "volume mode: sphere radius, metres", low=0.0, high=1e6),
+        "radius": Field(
+            "radius",
+            "float",
+            0.5,
+            'volume mode, `volume = "sphere"` (refused with the default box or `surface`): sphere radius, metres',
+            low=0.0,
+            high=1e6,
+        ),
         "avoid": ([], (str, list), "other (static) objects the targets must not intersect"),
         "max_tries": Field(
             "max_tries", "int", 100, "draws per target before it is hidden for the frame", low=1, high=100000
@@ -239,6 +256,29 @@ class Scatter(RandomizerSpec):
             out.append(("yaw", None, "in a volume not together with `rotation`, which sets the whole turn"))
         elif "yaw" in params and orientation != "upright":
             out.append(("yaw", None, f'in a volume only with orientation = "upright" ("{orientation}": any rotation)'))
+        return out
+
+    @classmethod
+    def unused_options(cls, options, given):
+        """The region's options where the entry places in another (was: `radius = 2` without
+        `volume = "sphere"` scattered in the default 1 m box, the radius read and unused)."""
+        if options.get("surface"):
+            return [
+                (k, "only in volume mode (without `surface`): the targets are placed on the surfaces")
+                for k in ("volume", "center", "size", "radius")
+                if k in given
+            ]
+        out = (
+            [("min_normal_z", "only with `surface` (in a volume there are no faces)")]
+            if "min_normal_z" in given
+            else []
+        )
+        if options.get("volume") == "sphere" and "size" in given:
+            out.append(("size", 'only with volume = "box" (the sphere\'s extent is `radius`)'))
+        if options.get("volume") != "sphere" and "radius" in given:
+            out.append(
+                ("radius", 'only with volume = "sphere" (the box\'s extent is `size`; volume = "box" is the default)')
+            )
         return out
 
     def sample(self, rng, frame, targets, facts=None, earlier=(), at_trigger=None):

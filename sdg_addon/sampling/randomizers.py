@@ -130,6 +130,12 @@ class RandomizerSpec:
         return []
 
     @classmethod
+    def unused_options(cls, options: dict, given: set[str]) -> list[tuple[str, str]]:
+        """Options the file gives (`given`: its keys) that the other options leave unused, as
+        (key, expected): they would be read and never applied, without a word."""
+        return []
+
+    @classmethod
     def value_range(cls, param: str) -> tuple[float | None, float | None] | None:
         kind = cls.PARAMS[param][0]
         return cls.PARAM_RANGES.get(param, KIND_RANGES.get(kind))
