@@ -1148,6 +1148,21 @@ def test_webdataset_shards_hold_n_frames_of_their_split_and_the_url_names_only_e
         assert [s["__key__"] for s in samples] == [f"{f:06d}" for g in groups for f in g]
 
 
+def test_webdataset_jpeg_samples_decode_by_their_name(tmp_path):
+    """image_format = "jpg": each sample's image is <key>.rgb.jpg, which webdataset's
+    decode("rgb8") turns into the frame's pixels as Pillow decodes its JPEG."""
+    from PIL import Image
+
+    wds = pytest.importorskip("webdataset")
+    run_writer("webdataset", tmp_path, range(2), image_format="jpg", jpeg_quality=90)
+    samples = list(wds.WebDataset(str(tmp_path / "webdataset" / "train-000000.tar"), shardshuffle=False).decode("rgb8"))
+    assert [sorted(k for k in s if k.startswith("rgb")) for s in samples] == [["rgb.jpg"], ["rgb.jpg"]]
+    for f, sample in enumerate(samples):
+        buffer = _io.BytesIO()
+        Image.fromarray(make_frame(f).annotations["rgb"][..., :3]).save(buffer, format="JPEG", quality=90)
+        assert np.array_equal(sample["rgb.jpg"], np.asarray(Image.open(buffer)))
+
+
 def test_webdataset_json_is_strict_json_nan_as_null(tmp_path):
     """A keypoint behind the camera has x, y NaN: the sample's json wrote the token NaN,
     which JSON has not (strict parsers refuse it); NaN and infinities are now null."""
@@ -1839,7 +1854,7 @@ def test_jpeg_images_without_pillow_or_with_alpha_are_refused(tmp_path, monkeypa
     with pytest.raises(ValueError, match="JPEG has no alpha channel"):
         create_writer("coco", tmp_path, image_format="jpg", keep_alpha=True)
     monkeypatch.setattr(common, "has_pillow", lambda: False)
-    for name in ("coco", "yolo", "kitti", "mot", "bop"):
+    for name in ("coco", "yolo", "kitti", "mot", "bop", "webdataset"):
         with pytest.raises(ValueError, match="encodes with Pillow"):
             create_writer(name, tmp_path, image_format="jpg")
         create_writer(name, tmp_path)  # PNG needs no Pillow

@@ -2852,7 +2852,7 @@ def writer_option_hints(options: dict, known) -> dict[str, str]:
             )
         elif key == "image_output_format":
             hints[key] = (
-                'the coco, yolo, kitti, mot and bop writers take image_format = "jpg" (and jpeg_quality) for '
+                'the coco, yolo, kitti, mot, bop and webdataset writers take image_format = "jpg" (and jpeg_quality) for '
                 "JPEG images; the basic writer writes rgb as PNG only (lossless; preview and report read it)"
             )
         elif key == "use_common_output_dir":

@@ -10,7 +10,7 @@ D is the split ("train", or "val" with val_every), or <split>_<camera> with seve
 cameras. A sample's key is the frame number (6 digits); its files (webdataset groups
 files by key, the part after the first dot is the field name):
 
-    <key>.rgb.png              RGB image
+    <key>.rgb.png              RGB image (<key>.rgb.jpg with image_format = "jpg")
     <key>.depth.npy            distance_to_image_plane, float32 scene units (inf = no surface):
                                metres unless a base .blend has another unit scale (every
                                length here is the annotations', in Blender units)
@@ -45,7 +45,18 @@ from ..config.fields import Field
 from ..frame import AnnotatedFrame
 from . import io
 from .base import Writer, part_files, register_writer
-from .common import PNG_COMPRESS_LEVEL, VAL_EVERY, check_options, class_names, rgb_image, safe_name, split_of
+from .common import (
+    IMAGE_FORMAT,
+    JPEG_QUALITY,
+    PNG_COMPRESS_LEVEL,
+    VAL_EVERY,
+    check_options,
+    class_names,
+    encode_jpeg,
+    rgb_image,
+    safe_name,
+    split_of,
+)
 
 RENAMED = {"distance_to_image_plane": "depth", "instance_segmentation": "instance", "semantic_segmentation": "semantic"}
 # Info that is the same in every frame, not the frame's: object_pose's models (each label's
@@ -118,6 +129,8 @@ class WebDatasetWriter(Writer):
             low=1,
         ),
         "png_compress_level": PNG_COMPRESS_LEVEL,
+        "image_format": IMAGE_FORMAT,
+        "jpeg_quality": JPEG_QUALITY,
     }
 
     def __init__(self, output_dir, **options):
@@ -136,8 +149,10 @@ class WebDatasetWriter(Writer):
         """{field name: bytes} of one frame's sample (see the module doc)."""
         from .png import encode_png
 
-        level = self.options["png_compress_level"]
-        files = {"rgb.png": encode_png(rgb_image(frame), level)}
+        if self.options["image_format"] == "jpg":  # webdataset decodes it by the ".jpg" of its name
+            files = {"rgb.jpg": encode_jpeg(rgb_image(frame), self.options["jpeg_quality"])}
+        else:
+            files = {"rgb.png": encode_png(rgb_image(frame), self.options["png_compress_level"])}
         meta = {
             "frame": int(frame.frame),
             "camera": frame.camera_name,
