@@ -154,7 +154,7 @@ def test_camera_relative_needs_a_depth_and_look_at_a_distance_or_path():
 
 def test_camera_look_at_refuses_what_its_shell_does_not_use():
     """On a path, distance / elevation / azimuth were drawn and never applied (the path places
-    the camera), as path_position on a sphere or hemisphere; now each is refused."""
+    the camera), as path_position and a path on a sphere or hemisphere; now each is refused."""
     on_path = (
         '[[randomizers]]\ntype = "camera_look_at"\ntargets = "cam"\nshell = "path"\npath = [[0, -2, 1], [1, -2, 1]]\n'
     )
@@ -167,6 +167,12 @@ def test_camera_look_at_refuses_what_its_shell_does_not_use():
         and 'only with shell = "path"' in found["randomizers[0].path_position"]
     )
     config_from_dict(tomllib.loads(HEAD + on_path + "path_position = 0.5\nroll = 3\n"), Path("p.toml"))
+    # a path without shell = "path": the camera orbited the hemisphere, the path never used
+    for shell in ("", 'shell = "sphere"\n'):
+        found = problems(
+            f'[[randomizers]]\ntype = "camera_look_at"\ntargets = "cam"\ndistance = 2\n{shell}path = [[0, -2, 1], [1, -2, 1]]\n'
+        )
+        assert list(found) == ["randomizers[0].path"] and 'only with shell = "path"' in found["randomizers[0].path"]
 
 
 def test_camera_relative_rotation_is_not_given_with_random_rotation():

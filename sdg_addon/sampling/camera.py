@@ -72,7 +72,11 @@ class CameraLookAt(RandomizerSpec):
             "where the camera is: on a sphere or upper hemisphere around the target, or on `path`",
             choices=("sphere", "hemisphere", "path"),
         ),
-        "path": ([], list, '`shell = "path"`: the camera path `[[x, y, z], ...]`, at least 2 points'),
+        "path": (
+            [],
+            list,
+            '`shell = "path"` (refused with another shell): the camera path `[[x, y, z], ...]`, at least 2 points',
+        ),
         "min_pixels": Field(
             "min_pixels",
             "int",
@@ -90,6 +94,16 @@ class CameraLookAt(RandomizerSpec):
             high=1000,
         ),
     }
+
+    @classmethod
+    def unused_options(cls, options, given):
+        """A `path` without `shell = "path"` was read and never used: the camera orbited the
+        default hemisphere."""
+        if "path" in given and options.get("shell") != "path":
+            return [
+                ("path", f'only with shell = "path" (shell = "{options.get("shell")}" places the camera by distance)')
+            ]
+        return []
 
     @classmethod
     def check(cls, params, options):
