@@ -174,10 +174,11 @@ def coco_keypoints_problem(config: Config, plan: dict[str, dict], built) -> tupl
 
     options = ANNOTATORS["keypoints"](**plan["keypoints"]).options
     children = children_map()
+    roots = {e.root for e in built.entities.values()}
     objects = []
     for e in sorted(built.entities.values(), key=lambda e: e.instance_id):
         if any(renders(m) for m in e.meshes):
-            points, skeleton = entity_keypoints(e.root, children)
+            points, skeleton = entity_keypoints(e.root, children, roots)
             objects.append((e.name, e.labels, list(points), skeleton))
     conflict = keypoint_class_conflict(objects, options["semantic_type"], options["semantic_filter"])
     if conflict is None:

@@ -196,6 +196,41 @@ def test_scene_objects_reads_the_children_of_all_entities_in_one_walk(clean_bpy,
         assert obj.keypoints == {"tip": pytest.approx([x, 0.0, 3.0])}
 
 
+def test_keypoints_below_a_labelled_part_are_the_parts_not_its_parents(clean_bpy):
+    """A table (class table) with a mug (class mug) parented to it, the mug's handle an
+    empty kp_handle below the mug: the mug is an entity of its own, but the table's
+    keypoints were read from every empty below it, so the table had the mug's 'handle' too
+    (a COCO table annotation with the mug's keypoint). Only the mug has it now."""
+    import bpy
+
+    from sdg_addon.capture.render import Capturer
+    from sdg_addon.config.schema import RenderSettings
+    from sdg_addon.labels.blender import set_labels
+    from sdg_addon.scene.build import BuiltScene, discover_entities, label_table
+
+    scene = bpy.context.scene
+    mesh = bpy.data.meshes.new("m")
+    mesh.from_pydata([(0, 0, 0), (1, 0, 0), (0, 1, 0)], [], [(0, 1, 2)])
+    table, mug = bpy.data.objects.new("table", mesh), bpy.data.objects.new("mug", mesh)
+    handle = bpy.data.objects.new("kp_handle", None)
+    for obj, parent, labels in ((table, None, "table"), (mug, table, "mug"), (handle, mug, None)):
+        scene.collection.objects.link(obj)
+        obj.parent = parent
+        if labels:
+            set_labels(obj, {"class": labels})
+    mug.location, handle.location = (0.2, 0.0, 1.0), (0.1, 0.0, 0.0)
+    bpy.context.view_layer.update()
+    entities = discover_entities(scene, realize=True)
+    built = BuiltScene(scene, entities, cameras={}, label_table=label_table({}, entities.values()))
+    capturer = Capturer(built, RenderSettings(width=8, height=6, samples=1, device="cpu"), {"instance"}, False)
+    try:
+        objects = capturer.scene_objects()
+    finally:
+        capturer.close()
+    got = {o.path: o.keypoints for o in objects.values()}
+    assert got == {"/table": {}, "/table/mug": {"handle": pytest.approx([0.3, 0.0, 1.0])}}
+
+
 def test_keypoint_empties_of_an_instanced_collection_are_each_instances_keypoints(clean_bpy):
     """A collection holding a mesh and its kp_tip empty, instanced twice (a .blend's asset
     collection): the run realizes each instance as copies named INSTANCER/NAME, so the

@@ -570,13 +570,14 @@ class Capturer:
         depsgraph = evaluated_depsgraph(self.built.scene) if self.need_geometry else None
         objects = {}
         children = children_map()  # once: Object.children walks every object each time
+        roots = {e.root for e in self.built.entities.values()}
         for e in self.built.entities.values():
             if not any(renders(m) for m in e.meshes):
                 continue
             root_mw = np.array(e.root.matrix_world, dtype=np.float64)
             mesh = self._mesh(e, depsgraph) if self.need_geometry else {}
             lo, hi = self._local_bounds(e, root_mw)
-            keypoints, skeleton = entity_keypoints(e.root, children)
+            keypoints, skeleton = entity_keypoints(e.root, children, roots)
             objects[e.instance_id] = SceneObject(
                 instance_id=e.instance_id,
                 name=e.name,

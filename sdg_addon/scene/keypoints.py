@@ -68,17 +68,21 @@ def children_map() -> dict:
     return found
 
 
-def entity_keypoints(root, children: dict | None = None) -> tuple[dict[str, list[float]], list[list[str]]]:
+def entity_keypoints(
+    root, children: dict | None = None, roots: set | frozenset = frozenset()
+) -> tuple[dict[str, list[float]], list[list[str]]]:
     """({name: world [x, y, z]} in keypoint order, skeleton pairs) of the entity at `root`.
     `children`: children_map() of the scene, for a caller reading many entities (without it,
-    this one reads the map itself, a walk over every object)."""
+    this one reads the map itself, a walk over every object). `roots`: the roots of the
+    scene's entities; what lies below another one (a labelled part, a realized instance) is
+    that entity's, not this one's."""
     if children is None:
         children = children_map()
     found = []
-    stack = list(children.get(root, ()))
+    stack = [c for c in children.get(root, ()) if c not in roots]
     while stack:
         obj = stack.pop()
-        stack.extend(children.get(obj, ()))
+        stack.extend(c for c in children.get(obj, ()) if c not in roots)
         name = keypoint_name(obj)
         if name is not None:
             order = obj.get(ORDER_PROPERTY)
