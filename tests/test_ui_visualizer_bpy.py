@@ -108,3 +108,23 @@ def test_a_recording_without_the_basic_writers_rgb_says_what_show_last_frame_nee
     (tmp_path / "coco" / "rgb_0000.png").write_bytes(b"")  # another writer's folder: not looked in
     with pytest.raises(FileNotFoundError, match="no rgb_\\*.png of the basic writer: Show Last Frame needs the rgb"):
         visualizer.frame_image(tmp_path)
+
+
+@pytest.mark.parametrize("annotator_subfolders", [False, True])
+def test_show_last_frame_takes_a_camera_named_rgb_for_one_camera(tmp_path, clean_bpy, annotator_subfolders):
+    """Cameras 'rgb' and 'side' in the flat layout (annotator_subfolders = false) write
+    OUT/rgb/rgb_0000.png beside that camera's other files: Show Last Frame read it as the
+    rgb annotator folder of a camera at the root too, and drew three rows for two cameras
+    (the extra one without boxes or masks), as report and preview did before b87ea29."""
+    from test_writers_formats import make_frame
+
+    from sdg_addon.ui import visualizer
+
+    w = create_writer("basic", tmp_path, annotator_subfolders=annotator_subfolders)
+    w.set_run(None, several_cameras=True)
+    for cam in ("rgb", "side"):
+        w.write(make_frame(0, cam))
+    assert (tmp_path / "rgb" / ("rgb/rgb_0000.png" if annotator_subfolders else "rgb_0000.png")).is_file()
+    assert [folder.name for _key, _suffix, folder in visualizer.frame_places(tmp_path)] == ["rgb", "side"]
+    image, _suffix = visualizer.frame_image(tmp_path)
+    assert image.size[1] == 2 * make_frame(0).annotations["rgb"].shape[0] + visualizer.GAP  # a row per camera

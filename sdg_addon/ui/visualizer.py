@@ -13,7 +13,7 @@ import bpy
 import numpy as np
 
 from ..colormaps import colorize_depth
-from ..writers.basic import CLIP_FOLDER, FRAME_FOLDER
+from ..writers.basic import CLIP_FOLDER, FRAME_FOLDER, is_rgb_annotator_folder
 from ..writers.palette import id_colors
 from ..writers.paths import TOOL_FOLDERS
 
@@ -32,7 +32,11 @@ def find(folder: Path, name: str, suffix: str, ext: str) -> Path | None:
 
 
 def rgb_files(folder: Path) -> list[Path]:
-    return [*folder.glob("rgb_*.png"), *folder.glob("rgb/rgb_*.png")]
+    """The folder's rgb frames: its own, or its rgb annotator folder's (Replicator's
+    <camera>/rgb/), not those of a camera named "rgb" beside others in the flat layout
+    (annotator_subfolders = false), which is a camera of its own."""
+    annotator = folder / "rgb"
+    return [*folder.glob("rgb_*.png"), *(annotator.glob("rgb_*.png") if is_rgb_annotator_folder(annotator) else ())]
 
 
 def _sub_folders(folder: Path) -> list[Path]:
