@@ -77,6 +77,25 @@ _KEY_RE = re.compile(r"^\(\s*(\d+),\s*(\d+),\s*(\d+),\s*(\d+)\s*\)$")
 # --- finding frames --------------------------------------------------------------------------
 
 
+def read_image(path: Path) -> Image.Image:
+    """The image file at `path`, decoded; a file that cannot be (cut short, damaged, not an
+    image: a dataset copied in part) is a ValueError naming it, not a traceback."""
+    try:
+        with Image.open(path) as im:
+            im.load()
+            return im
+    except (OSError, SyntaxError, ValueError, EOFError) as e:
+        raise ValueError(f"cannot read {path}: {e}") from e
+
+
+def load_npy(path: Path) -> np.ndarray:
+    """The .npy file at `path`; one that cannot be read is a ValueError naming it."""
+    try:
+        return np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as e:
+        raise ValueError(f"cannot read {path}: {e}") from e
+
+
 @dataclass
 class FrameFiles:
     """One frame of one camera: where its files are. ``path`` returns None when missing."""
@@ -316,29 +335,29 @@ class Mask:
 
 def load_rgb(ff: FrameFiles) -> np.ndarray:
     """uint8 (H, W, 3); a transparent background is shown over ``BACKDROP``."""
-    with Image.open(ff.path("rgb", "png")) as im:
-        if im.mode in ("RGBA", "LA", "PA") or "transparency" in im.info:
-            rgba = im.convert("RGBA")
-            base = Image.new("RGBA", rgba.size, BACKDROP + (255,))
-            return np.asarray(Image.alpha_composite(base, rgba).convert("RGB"))
-        return np.asarray(im.convert("RGB"))
+    im = read_image(ff.path("rgb", "png"))
+    if im.mode in ("RGBA", "LA", "PA") or "transparency" in im.info:
+        rgba = im.convert("RGBA")
+        base = Image.new("RGBA", rgba.size, BACKDROP + (255,))
+        return np.asarray(Image.alpha_composite(base, rgba).convert("RGB"))
+    return np.asarray(im.convert("RGB"))
 
 
 def load_mask(ff: FrameFiles, name: str) -> Mask | None:
     """A segmentation (colourised RGBA png, uint16 id png or uint32 id npy) as a Mask."""
     png = ff.path(name, "png")
     if png is not None:
-        with Image.open(png) as im:
-            if im.mode in ("RGBA", "RGB"):
-                colors = np.asarray(im.convert("RGBA"))
-                ids = None
-            else:
-                ids = np.asarray(im).astype(np.uint32)
+        im = read_image(png)
+        if im.mode in ("RGBA", "RGB"):
+            colors = np.asarray(im.convert("RGBA"))
+            ids = None
+        else:
+            ids = np.asarray(im).astype(np.uint32)
     else:
         npy = ff.path(name, "npy")
         if npy is None:
             return None
-        ids = np.load(npy, allow_pickle=False).astype(np.uint32)
+        ids = load_npy(npy).astype(np.uint32)
         ids = ids[..., 0] if ids.ndim == 3 else ids
     if ids is not None:
         colors = id_colors(ids)
@@ -380,7 +399,7 @@ def load_boxes(ff: FrameFiles, name: str = "bounding_box_2d_tight") -> list[Box]
     p = ff.path(name, "npy")
     if p is None:
         return None
-    data = np.load(p, allow_pickle=False)
+    data = load_npy(p)
     needed = ("semanticId", "x_min", "y_min", "x_max", "y_max")
     if data.dtype.names is None or not all(k in data.dtype.names for k in needed):
         return None
@@ -613,7 +632,7 @@ def _tiles(ff: FrameFiles) -> list[tuple[Image.Image, str]]:
     for name in ("distance_to_image_plane", "distance_to_camera"):
         p = ff.path(name, "npy")
         if p is not None:
-            d = _squeeze(np.load(p, allow_pickle=False))
+            d = _squeeze(load_npy(p))
             r = depth_range(d)
             m = meters_per_unit(ff)  # depth files are in scene units; the caption says metres
             span = f"{r[0] * m:.2f}-{r[1] * m:.2f} m, near bright" if r else "no surface"
@@ -621,19 +640,18 @@ def _tiles(ff: FrameFiles) -> list[tuple[Image.Image, str]]:
             break
     p = ff.path("normals", "npy")
     if p is not None:
-        out.append((Image.fromarray(colorize_normals(np.load(p, allow_pickle=False))), "normals (n+1)/2"))
+        out.append((Image.fromarray(colorize_normals(load_npy(p))), "normals (n+1)/2"))
     elif (p := ff.path("normals", "png")) is not None:
-        with Image.open(p) as im:
-            out.append((im.convert("RGB"), "normals"))
+        out.append((read_image(p).convert("RGB"), "normals"))
     p = ff.path("forward_flow", "npy")
     if p is not None:
-        flow = np.load(p, allow_pickle=False)
+        flow = load_npy(p)
         vp = ff.path("forward_flow_valid", "npy")
-        valid = np.load(vp, allow_pickle=False) if vp is not None else None
+        valid = load_npy(vp) if vp is not None else None
         longest = float(np.hypot(flow[..., 0], flow[..., 1])[valid if valid is not None else ...].max(initial=0.0))
         sp = ff.path("forward_flow_status", "npy")
         # 4: the clip has no next frame (its surfaces' pixels; the background's are 1, no surface)
-        last = sp is not None and bool((np.load(sp, allow_pickle=False) == 4).any())
+        last = sp is not None and bool((load_npy(sp) == 4).any())
         caption = (
             "forward flow: none, the clip's last frame"
             if last
@@ -747,8 +765,7 @@ def frame_panel(
     if len(files) > 1:  # before anything is drawn: a sequence of many clips, one row each
         sizes = []
         for ff in files:
-            with Image.open(ff.path("rgb", "png")) as im:
-                sizes.append(im.size)
+            sizes.append(read_image(ff.path("rgb", "png")).size)
         width, height = 2 * max(w for w, _h in sizes), sum(h for _w, h in sizes)
         if width * height > MAX_SHEET_PIXELS:
             raise ValueError(
@@ -827,8 +844,7 @@ def contact_sheet(
         if cam not in by_camera:
             by_camera[cam] = camera_frame_files(folder, cam)
         files.append(by_camera[cam][f] if f in by_camera[cam] else frame_files(folder, f, cam)[0])
-    with Image.open(files[0].path("rgb", "png")) as im:
-        w, h = im.size
+    w, h = read_image(files[0].path("rgb", "png")).size
     tw = max(1, int(thumb_width))
     th = max(1, round(h * tw / w))
     cols = max(1, min(int(columns), len(files)))

@@ -137,6 +137,29 @@ def test_a_cameras_rgb_folder_is_no_camera_and_a_camera_named_rgb_is_one(tmp_pat
     assert [len(read[i]["boxes"]) for i in range(2)] == [1, 1]
 
 
+def test_a_file_that_cannot_be_read_is_named_not_a_traceback(tmp_path, capsys):
+    """A dataset copied in part (an image or .npy cut short): preview ended in a traceback
+    ('OSError: image file is truncated', exit 1), or said 'error: cannot reshape array of
+    size 18 into shape (30,40)' naming no file, as did report; both now name the file (exit
+    2), and the report's contact sheet, when only it meets one, says so on the page."""
+    for frame in (0, 1):
+        write_frame(tmp_path, frame)
+    rgb = tmp_path / "rgb_0001.png"
+    rgb.write_bytes(rgb.read_bytes()[:-30])  # its last chunks gone
+    assert main(["preview", str(tmp_path), "--frame", "1"]) == 2
+    assert f"error: cannot read {rgb}: " in capsys.readouterr().err
+    assert main(["preview", str(tmp_path), "--sheet"]) == 2
+    assert f"error: cannot read {rgb}: " in capsys.readouterr().err
+    assert main(["report", str(tmp_path)]) == 0
+    page = (tmp_path / "report" / "index.html").read_text()
+    assert f"not drawn: cannot read {rgb}: " in page
+    depth = tmp_path / "distance_to_image_plane_0000.npy"
+    depth.write_bytes(depth.read_bytes()[:-100])
+    for command in (["preview", str(tmp_path), "--frame", "0"], ["report", str(tmp_path)]):
+        assert main(command) == 2, command
+        assert f"error: cannot read {depth}: " in capsys.readouterr().err
+
+
 def test_sequences_of_several_cameras_show_each_clips_cameras(tmp_path, capsys):
     """A sequence run writes clip_NNNN/<camera>/...: each clip's camera is a camera of the
     output folder ("clip_0001/right"), as each clip is with one camera (docs/visualize.md);

@@ -152,8 +152,8 @@ def _plots(stats: Stats, folder: Path, prefix: str = "") -> dict[str, str]:
     try:
         sheet = visualize.contact_sheet(stats.folder, n=16, columns=4, thumb_width=240)
         out["sheet"] = _save(sheet, folder, f"{prefix}contact_sheet.png")
-    except (FileNotFoundError, KeyError, ValueError, OSError):
-        pass
+    except (FileNotFoundError, KeyError, ValueError, OSError) as e:  # said on the page (a file that cannot be read)
+        out["sheet_note"] = f"not drawn: {e.args[0] if isinstance(e, KeyError) else e}"
     return out
 
 
@@ -354,7 +354,7 @@ def _write_report(stats: Stats, folder: Path, out: Path) -> Path:
         + _table(["randomizer", "parameter", "declared support", "sampled", "values", "check"], _range_rows(stats))
         + _manifest_extras(stats)
         + "<h2>Contact sheet</h2>"
-        + _img(p.get("sheet"), "contact sheet")
+        + (_img(p["sheet"], "contact sheet") if "sheet" in p else f"<p class='note'>{_e(p.get('sheet_note', ''))}</p>")
     )
     path = out / "index.html"
     io.write_text(path, _page(f"Dataset report: {dataset_name(folder)}", body))

@@ -134,10 +134,7 @@ def collect(folder: Path | str, semantic_type: str | None = None) -> Stats:
             ff = files[n]
             f = _run_frame(cam, n, clip_length)
             if cam not in image_sizes:
-                from PIL import Image
-
-                with Image.open(ff.path("rgb", "png")) as im:
-                    image_sizes[cam] = im.size
+                image_sizes[cam] = visualize.read_image(ff.path("rgb", "png")).size
             w, h = image_sizes[cam]
             boxes = visualize.load_boxes(ff)
             if boxes is None:
@@ -166,7 +163,7 @@ def collect(folder: Path | str, semantic_type: str | None = None) -> Stats:
             dp = ff.path("distance_to_image_plane", "npy")
             if dp is not None:
                 depth_frames += 1
-                d = np.load(dp)
+                d = visualize.load_npy(dp)
                 finite = d[np.isfinite(d)] * visualize.meters_per_unit(ff)  # scene units -> metres
                 if not finite.size:
                     no_surface += 1
@@ -260,7 +257,7 @@ def _truncation(ff, semantic_type: str) -> dict[str, list[float]] | None:
     rows_path = ff.path("sdg_occlusion", "npy") or ff.path("occlusion", "npy")
     if not isinstance(info, dict) or "truncationRatio" not in info or rows_path is None:
         return None
-    rows = np.load(rows_path)
+    rows = visualize.load_npy(rows_path)
     names = rows.dtype.names or ()
     if "visiblePixels" in names:
         seen = rows["visiblePixels"] > 0
