@@ -498,6 +498,8 @@ class Recorder:
             self.warn(built.unit_note + converted_units_note(self.config.writers) + ranges)
         if built.engine_note:
             self.warn(built.engine_note)
+        if built.blur_note:
+            self.warn(built.blur_note)
         if built.fps_note:
             self.warn(built.fps_note)
         if built.range_note:

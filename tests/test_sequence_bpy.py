@@ -255,9 +255,9 @@ def test_blend_animation_plays_and_flow_follows_it(tmp_path):
         assert np.abs(mv[..., 2:][cube_px] - fwd[cube_px]).max() < 0.01
 
 
-def test_a_base_blends_motion_blur_blurs_the_clips_images(tmp_path):
-    """A .blend's own motion blur (Render > Motion Blur) blurs a clip's images as it blurs
-    a still's; masks stay those of the frame's instant. The clip used to turn it off."""
+def blurred_blend_clip(tmp_path: Path) -> str:
+    """A clip's parameters over a base .blend rendering with motion blur (shutter 1 frame):
+    the box sweeps 1 m a frame, lit from the camera; no motion_vectors."""
     import bpy
 
     bpy.ops.wm.read_factory_settings(use_empty=True)
@@ -269,7 +269,13 @@ def test_a_base_blends_motion_blur_blurs_the_clips_images(tmp_path):
     text = BASE.format(frames=2, clip_length=2, motion="velocity = [2.0, 0.0, 0.0]")  # 1 m a frame
     text = text.replace("motion_vectors = {}\n", "").replace("samples = 1", "samples = 8")
     text = text.replace("[scene]\n", f'[scene]\nblend = "{blend.as_posix()}"\n')
-    text = text.replace("location = [0, 0, 5]", "location = [0, -5, 0]\nlook_at = [0, 0, 0]")  # lights the face seen
+    return text.replace("location = [0, 0, 5]", "location = [0, -5, 0]\nlook_at = [0, 0, 0]")  # lights the face seen
+
+
+def test_a_base_blends_motion_blur_blurs_the_clips_images(tmp_path):
+    """A .blend's own motion blur (Render > Motion Blur) blurs a clip's images as it blurs
+    a still's; masks stay those of the frame's instant. The clip used to turn it off."""
+    text = blurred_blend_clip(tmp_path)
     out = tmp_path / "blur"
     assert render(write_param(tmp_path, text, "blur.toml"), out) == 0
     from PIL import Image
@@ -284,6 +290,24 @@ def test_a_base_blends_motion_blur_blurs_the_clips_images(tmp_path):
     cube, seen = box[row], np.abs(rgb[row] - rgb[row, 0]).max(-1) > 8  # the cube's colour, blurred or not
     # The cube (0.5 m, 9 px at its depth) sweeps 1 m (18 px) while the shutter is open.
     assert 7 <= cube.sum() <= 10 and seen.sum() >= cube.sum() + 10
+
+
+def test_a_base_blends_motion_blur_that_motion_vectors_turns_off_is_said(tmp_path):
+    """With motion_vectors (Cycles makes no vector pass with motion blur) the run turns a base
+    .blend's motion blur off, its images sharp, without a word; it now says so, and how to
+    keep the blur. A run without motion_vectors keeps it and says nothing."""
+    text = blurred_blend_clip(tmp_path)
+    said = {}
+    for name, extra in (("plain", ""), ("vectors", "motion_vectors = {}\n")):
+        param = write_param(tmp_path, text.replace("[annotators]\n", "[annotators]\n" + extra), f"{name}.toml")
+        assert render(param, tmp_path / name) == 0
+        warnings = json.loads((tmp_path / name / "audit" / "manifest.json").read_text())["warnings"]
+        said[name] = [w for w in warnings if "motion blur" in w]
+    assert said["plain"] == [] and len(said["vectors"]) == 1
+    assert (
+        said["vectors"][0].startswith("the base scene renders with motion blur")
+        and "leave motion_vectors out" in (said["vectors"][0])
+    )
 
 
 RIGID = (

@@ -614,6 +614,20 @@ def engine_note(scene) -> str:
     )
 
 
+def motion_blur_note(scene, annotators) -> str:
+    """A base scene rendering with motion blur (Render > Motion Blur) in a run with the
+    motion_vectors annotator: Cycles makes no vector pass with motion blur, so the run turns
+    the blur off and its images are sharp where the artist's are blurred; said, not silently."""
+    if not scene.render.use_motion_blur or "motion_vectors" not in annotators:
+        return ""
+    return (
+        "the base scene renders with motion blur (Render Properties > Motion Blur), which this run's images "
+        "leave out: the motion_vectors annotator needs Cycles' vector pass, which Cycles does not make with "
+        "motion blur. To keep the blur, leave motion_vectors out (forward_flow and backward_flow give the "
+        "motion in clips)"
+    )
+
+
 def frame_rate_note(scene, fps: float) -> str:
     """A base scene whose frame rate is not the clips' (`sequence.fps`, which the run sets):
     what follows time rather than frames in it (simulations, Scene Time, drivers on time)

@@ -66,6 +66,7 @@ from .base import (
     material_override_note,
     meters_per_unit,
     missing_files,
+    motion_blur_note,
     newer_blend_note,
     newer_files_note,
     prepare_base_scene,
@@ -136,6 +137,7 @@ class BuiltScene:
     image_match: dict = field(default_factory=dict)  # ... the [render] values that would make them
     unit_note: str = ""  # a base scene's unit scale other than 1
     engine_note: str = ""  # a base scene set to render with another engine than Cycles
+    blur_note: str = ""  # a base scene's motion blur, which motion_vectors turns off
     fps_note: str = ""  # a base scene's frame rate other than the clips'
     range_note: str = ""  # clips showing scene frames outside a base scene's frame range
     step_note: str = ""  # clips of a base scene whose Frame Step is not 1
@@ -284,6 +286,7 @@ def build_scene(config: Config, open_scene=None, quiet: bool = False) -> BuiltSc
         built.image_notes, built.image_match = image_differences(scene, config.render)
         built.unit_note = unit_note(scene)
         built.engine_note = engine_note(scene)
+        built.blur_note = motion_blur_note(scene, config.annotators)
         if clip_scene_frames(config.sequence, config.randomizers):  # the run sets the scene's frame rate
             built.fps_note = frame_rate_note(scene, config.sequence.fps)
         if config.sequence.clip_length > 1:
