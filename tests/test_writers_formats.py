@@ -773,6 +773,15 @@ def test_kitti_occlusion_levels_and_splits(tmp_path):
     sets = tmp_path / "kitti" / "ImageSets"
     assert (sets / "val.txt").read_text().split() == ["000000", "000002", "000004"]
     assert (sets / "train.txt").read_text().split() == ["000001", "000003"]
+    # writers.md (Deterministic merges): a writer on its own takes the run's options; with
+    # its defaults the ImageSets are another split's (every frame in train.txt).
+    before = {p.name: p.read_bytes() for p in sets.iterdir()}
+    create_writer("kitti", tmp_path, val_every=2).finalize()
+    assert {p.name: p.read_bytes() for p in sets.iterdir()} == before
+    create_writer("kitti", tmp_path).finalize()
+    assert (sets / "train.txt").read_text().split() == [f"{f:06d}" for f in range(5)]
+    text = (Path(__file__).parent.parent / "docs" / "writers.md").read_text(encoding="utf-8")
+    assert 'create_writer("kitti", out, val_every=2)' in text
 
 
 def test_kitti_several_cameras_and_orthographic(tmp_path):
