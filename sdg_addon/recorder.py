@@ -239,6 +239,29 @@ def clips_split_by_frame(config) -> str | None:
     )
 
 
+ULTRALYTICS_MIN_SIDE = 10  # ultralytics.data.utils.verify_image_label: "image size ... <10 pixels"
+
+
+def yolo_images_too_small(config) -> str | None:
+    """The warning for a yolo writer whose images have a side under 10 pixels: Ultralytics,
+    the trainer its layout is for, skips each such image as corrupt ("image size (9, 12) <10
+    pixels"), so it finds no image to train on. None when every camera's image is larger."""
+    if "yolo" not in config.writers:
+        return None
+    render = config.render
+    sizes = {(c.width or render.width, c.height or render.height) for c in config.cameras} or {
+        (render.width, render.height)
+    }
+    small = sorted(size for size in sizes if min(size) < ULTRALYTICS_MIN_SIDE)
+    if not small:
+        return None
+    return (
+        f"yolo: images of {', '.join(f'{w} x {h}' for w, h in small)} pixels: Ultralytics skips every image with a "
+        f"side under {ULTRALYTICS_MIN_SIDE} pixels as corrupt ('image size ... <10 pixels') and finds none to "
+        "train on; render at 10 x 10 or more for it"
+    )
+
+
 def flow_without_clips(plan: dict[str, dict], config) -> str | None:
     """The warning for forward_flow / backward_flow in a run of stills (clip_length 1): a
     still has no next or previous frame, so every frame's flow is 0, status 4 wherever a
@@ -787,6 +810,9 @@ class Recorder:
         flow_note = flow_without_clips(plan, cfg)
         if flow_note:
             self.warn(flow_note)
+        small_note = yolo_images_too_small(cfg)
+        if small_note:
+            self.warn(small_note)
 
         self.warn_scene_notes(built)
 

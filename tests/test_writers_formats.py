@@ -1716,6 +1716,26 @@ def test_a_run_of_clips_split_frame_by_frame_is_warned(tmp_path):
     assert flat.startswith("coco (val_every = 2), mot (val_every = 2) split by run frame"), flat
 
 
+def test_yolo_images_ultralytics_skips_as_too_small_are_warned(tmp_path):
+    """At 9 x 12 pixels (render sizes go down to 4) every yolo image was skipped by
+    Ultralytics' dataset check as corrupt ('image size (12, 9) <10 pixels'), the run saying
+    nothing; the run now warns, naming the sizes, and not at 10 x 10."""
+    from sdg_addon.config import load_config
+    from sdg_addon.recorder import yolo_images_too_small
+
+    def note(render: str, writers: str, camera: str = ""):
+        p = tmp_path / "p.toml"
+        p.write_text(render + '[[cameras]]\nname = "cam"\nlocation = [0, -4, 0]\n' + camera + "[writers]\n" + writers)
+        return yolo_images_too_small(load_config(p))
+
+    small = "[render]\nresolution = [9, 12]\n"
+    text = note(small, "yolo = {}\n")
+    assert text.startswith("yolo: images of 9 x 12 pixels: Ultralytics skips") and "<10 pixels" in text, text
+    assert note(small, "coco = {}\n") is None
+    assert note("[render]\nresolution = [10, 10]\n", "yolo = {}\n") is None
+    assert note("", "yolo = {}\n", "width = 640\nheight = 8\n").startswith("yolo: images of 640 x 8 pixels")
+
+
 def test_yolo_finalize_of_a_writer_on_its_own_rebuilds_dataset_yaml(tmp_path):
     """create_writer("yolo", out).finalize(), which writers.md says rebuilds a dataset's
     joined file at any time, wrote nothing and said nothing (its names came from set_run
