@@ -1606,6 +1606,10 @@ def test_the_output_fields_tooltip_says_what_the_panel_takes(addon, scene):
     assert "//" in prop.description and "working folder" not in prop.description, prop.description
     assert "--out" not in prop.description
     assert "working folder" in addon.job.output_problem("out")  # what the panel says of one
+    # Record: Parameter File's Output is checked alike (it said only 'Folder the dataset is
+    # written to'), and is used in place of the file's run.output.
+    prop = addon.bpy.context.window_manager.sdg.bl_rna.properties["output_dir"]
+    assert "//" in prop.description and "in place of the file's run.output" in prop.description, prop.description
     # Nor do the other settings' tooltips speak of the command line or the file's keys.
     for name, prop in scene.sdg.run.bl_rna.properties.items():
         assert "--" not in prop.description and " = " not in prop.description, (name, prop.description)

@@ -91,7 +91,8 @@ class SDG_PG_settings(bpy.types.PropertyGroup):
         subtype="DIR_PATH",
         options=path_options(),
         default="",
-        description="Folder the dataset is written to",
+        description="Folder the dataset is written to, in place of the file's run.output: an absolute folder, or "
+        "//name for one next to the .blend",
     )
     use_file_frames: BoolProperty(
         name="All Frames of the File", default=True, description="Record the frames run.frames of the file"
