@@ -281,6 +281,67 @@ def test_keypoint_empties_of_an_instanced_collection_are_each_instances_keypoint
     assert got == {name: {"tip": pytest.approx(xyz)} for name, xyz in wanted.items()}
 
 
+def test_keypoint_empties_of_a_collection_geometry_nodes_instance_are_each_instances_keypoints(clean_bpy):
+    """The same collection instanced on two points by Geometry Nodes (Instance on Points,
+    Collection Info): each instance is made real as an object, but empties were not copied,
+    so neither instance had keypoints. Each now has 'tip' where its instance of the empty
+    stands, below its copy of the empty's parent (so it moves with it in a clip), and the
+    instance is still its mesh alone (its 3D box in its own axes)."""
+    import bpy
+
+    from sdg_addon.capture.render import Capturer
+    from sdg_addon.config.schema import RenderSettings
+    from sdg_addon.labels.blender import set_labels
+    from sdg_addon.scene.build import BuiltScene, discover_entities, label_table
+
+    scene = bpy.context.scene
+    src = bpy.data.collections.new("src")
+    scene.collection.children.link(src)
+    mesh = bpy.data.meshes.new("m")
+    mesh.from_pydata([(0, 0, 0), (1, 0, 0), (0, 1, 0)], [], [(0, 1, 2)])
+    part = bpy.data.objects.new("part", mesh)
+    tip = bpy.data.objects.new("kp_tip", None)
+    for obj in (part, tip):
+        src.objects.link(obj)
+    tip.parent = part
+    tip.location = (0.5, 0.0, 0.25)
+    scene.view_layers[0].layer_collection.children["src"].exclude = True
+    points = bpy.data.meshes.new("points")
+    points.from_pydata([(-1.0, 0.0, 0.0), (1.0, 0.5, 0.0)], [], [])
+    host = bpy.data.objects.new("host", points)
+    scene.collection.objects.link(host)
+    host.rotation_euler = (0.0, 0.0, 0.5)
+    set_labels(host, {"class": "thing"})
+    tree = bpy.data.node_groups.new("scatter", "GeometryNodeTree")
+    tree.interface.new_socket("Geometry", in_out="INPUT", socket_type="NodeSocketGeometry")
+    tree.interface.new_socket("Geometry", in_out="OUTPUT", socket_type="NodeSocketGeometry")
+    given, out = tree.nodes.new("NodeGroupInput"), tree.nodes.new("NodeGroupOutput")
+    on_points, info = tree.nodes.new("GeometryNodeInstanceOnPoints"), tree.nodes.new("GeometryNodeCollectionInfo")
+    info.inputs["Collection"].default_value = src
+    tree.links.new(given.outputs[0], on_points.inputs["Points"])
+    tree.links.new(info.outputs[0], on_points.inputs["Instance"])
+    tree.links.new(on_points.outputs[0], out.inputs[0])
+    host.modifiers.new("GN", "NODES").node_group = tree
+    bpy.context.view_layer.update()
+    wanted = sorted(
+        list(i.matrix_world.translation)
+        for i in bpy.context.evaluated_depsgraph_get().object_instances
+        if i.is_instance and i.object.name == "kp_tip"
+    )
+    assert len(wanted) == 2
+    entities = discover_entities(scene, realize=True)
+    built = BuiltScene(scene, entities, cameras={}, label_table=label_table({}, entities.values()))
+    capturer = Capturer(built, RenderSettings(width=8, height=6, samples=1, device="cpu"), {"instance"}, False)
+    try:
+        objects = capturer.scene_objects()
+    finally:
+        capturer.close()
+    got = {o.path: o.keypoints for o in objects.values() if o.path.startswith("/host/")}
+    assert sorted(got) == ["/host/instance_000", "/host/instance_001"]
+    assert sorted(p["tip"] for p in got.values()) == [pytest.approx(xyz) for xyz in wanted]
+    assert all(bpy.data.objects[path.strip("/")].type == "MESH" for path in got)
+
+
 @pytest.mark.parametrize(
     "raw, said",
     [

@@ -673,8 +673,8 @@ def _evaluated_instances(depsgraph, colls, users):
         if instancer.hide_render or not in_render_collections(instancer, colls, users):
             continue
         ob = inst.object
-        if ob.type in _SKIP_TYPES:
-            continue
+        if ob.type in _SKIP_TYPES and not (ob.type == "EMPTY" and keypoint_name(ob.original) is not None):
+            continue  # an empty is copied where it is a keypoint (below its instance's copy)
         proto = ob.original
         is_geometry = proto == instancer  # a Geometry Nodes geometry, no object of its own
         levels = tuple(p for p in inst.persistent_id if p != _NO_LEVEL)
@@ -716,6 +716,8 @@ def _realize_evaluated_instances(scene, frames=()) -> list[str]:
         instancer, instancer_world = instancers[name]
         made += _make_copies(ctx, instancer, instancer_world, groups[name])
         _suppress(instancer, {r["kind"] for g in groups[name].values() for r in g})
+    if made:  # the copies' world matrices, which the keypoints are read from, evaluated
+        _depsgraph(scene)
     return made
 
 
@@ -771,19 +773,30 @@ def _add_records(scene, ctx, known: set, groups: dict, instancers: dict, meshes:
         instancers.setdefault(instancer.name, (instancer, inst.parent.matrix_world.copy()))
 
 
+def _is_keypoint(record) -> bool:
+    """Whether a record is of a keypoint empty (the only empties _evaluated_instances gives)."""
+    return record["proto"] is not None and record["proto"].type == "EMPTY"
+
+
 def _make_copies(ctx, instancer, instancer_world, groups) -> list[str]:
     to_local = instancer_world.inverted_safe()
-    keys = sorted(groups)
+    # An instance of keypoint empties alone has no object to carry them.
+    keys = sorted(key for key, records in groups.items() if not all(_is_keypoint(r) for r in records))
     width = max(3, len(str(len(keys) - 1)))
     made = []
     for k, key in enumerate(keys):
-        records = groups[key]
+        # A copy's INSTANCE_KEY numbers it among all of its instance's records, as
+        # key_instance_motion counts the depsgraph's instances.
+        numbered = list(enumerate(groups[key]))
+        records = [r for _n, r in numbered if not _is_keypoint(r)]
         base = f"{instancer.name}/instance_{k:0{width}d}"
+        copies = {}  # prototype name: (copy, its world matrix), for the keypoints' parents
         if len(records) == 1:
             obj = _new_object(base, records[0], instancer, ctx)
             _place(obj, instancer, instancer_world, records[0]["matrix"], _local(to_local @ records[0]["matrix"]))
-            obj[INSTANCE_KEY] = f"{key!r}#0"
+            obj[INSTANCE_KEY] = f"{key!r}#{next(n for n, r in numbered if r is records[0])}"
             root = obj
+            copies[records[0]["name"]] = (obj, records[0]["matrix"])
         else:
             root = bpy.data.objects.new(base, None)
             _mark(root, instancer, {})
@@ -792,16 +805,30 @@ def _make_copies(ctx, instancer, instancer_world, groups) -> list[str]:
             root.parent = instancer
             seen: dict[str, int] = {}
             part_labels = []
-            for r in records:
+            for number, r in numbered:
+                if _is_keypoint(r):
+                    continue
                 n = seen[r["name"]] = seen.get(r["name"], -1) + 1
                 part = _new_object(f"{base}/{r['name']}" + (f"_{n}" if n else ""), r, instancer, ctx)
                 _place(part, root, instancer_world, r["matrix"], _local(to_local @ r["matrix"]))
-                part[INSTANCE_KEY] = f"{key!r}#{len(part_labels)}"
+                part[INSTANCE_KEY] = f"{key!r}#{number}"
                 part_labels.append(own_labels_of_copy(part))
+                copies.setdefault(r["name"], (part, r["matrix"]))
             # The copy as a whole carries the labels all its parts share (e.g. those of the
             # instanced collection), so parts split off only where they add their own.
             common = {t: v for t, v in part_labels[0].items() if all(p.get(t) == v for p in part_labels[1:])}
             root[INSTANCE_LABELS] = common
+        for number, r in numbered:
+            if _is_keypoint(r):  # below the copy of its parent (it moves with it), else the root
+                parent = r["proto"].parent
+                holder, frame = copies.get(parent.name if parent is not None else "", (root, None))
+                point = bpy.data.objects.new(f"{holder.name}/{r['name']}", None)
+                point[KEYPOINT_PROPERTY] = keypoint_name(r["proto"])
+                point[INSTANCE_KEY] = f"{key!r}#{number}"
+                _mark(point, instancer, {})
+                for c in ctx.collections_of(instancer):
+                    c.objects.link(point)
+                _place(point, holder, instancer_world if frame is None else frame, r["matrix"], Matrix.Identity(4))
         root[COPY_ROOT] = 1
         made.append(root.name)
     return made
