@@ -621,6 +621,27 @@ def test_camera_look_at_or_rotation(tmp_path):
             3,
             ["no k: roughness takes one value"],
         ),
+        # A table without its `distribution` key (a typo, `type = "uniform"`) was said only as
+        # "expected a list of 3 numbers ..., or a {distribution = ...} table": the key is named
+        (
+            '[[randomizers]]\ntype = "pose"\ntargets = "*"\n'
+            'location = { distrib = "uniform", low = [0, 0, 0], high = [1, 1, 1] }\n',
+            "randomizers[0].location",
+            {"distrib": "uniform", "low": [0, 0, 0], "high": [1, 1, 1]},
+            ["did you mean 'distribution' for 'distrib'?"],
+        ),
+        (
+            '[[randomizers]]\ntype = "material"\ntargets = "*"\nroughness = { type = "uniform", low = 0, high = 1 }\n',
+            "randomizers[0].roughness",
+            {"type": "uniform", "low": 0, "high": 1},
+            ['did you mean distribution = "uniform" for type = "uniform"?'],
+        ),
+        (
+            '[[randomizers]]\ntype = "pose"\ntargets = "*"\nlocation = { low = [0, 0, 0], high = [1, 1, 1] }\n',
+            "randomizers[0].location",
+            {"low": [0, 0, 0], "high": [1, 1, 1]},
+            ["the table has no 'distribution' key (its keys: 'low', 'high')"],
+        ),
         # Replicator's / numpy's names for a distribution or its parameters: said what they
         # are here (a close spelling pointed numpy's `loc` to `low`, `combine` to `choice`).
         (

@@ -35,6 +35,7 @@ from ..sampling.distributions import (
     is_distribution_spec,
     is_per_axis_shorthand,
     make_distribution,
+    missing_distribution_hint,
 )
 from ..sampling.physics import InitialVelocity
 from ..sampling.randomizers import (
@@ -2547,7 +2548,8 @@ class _Reader:
                 return None
             return d
         if not _fits(value, kind):
-            self.problems.add(where, value, f"{_KIND_TEXT[kind]} ({desc}), or a {{distribution = ...}} table")
+            hint = missing_distribution_hint(value)
+            self.problems.add(where, value, f"{_KIND_TEXT[kind]} ({desc}), or a {{distribution = ...}} table{hint}")
             return None
         d = make_distribution(value)
         if valid is not None and not self._support_within(d, valid, where, value, key):

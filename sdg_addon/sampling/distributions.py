@@ -689,6 +689,24 @@ def is_distribution_spec(value) -> bool:
     return isinstance(value, dict) and "distribution" in value
 
 
+def missing_distribution_hint(value) -> str:
+    """What a table given for a sampled value lacks when it has no `distribution` key: the
+    key that looks like it (`Distribution`, `distrib`), a key naming a distribution
+    (`type = "uniform"`, `dist = "normal"`), else the keys it has; "" for no table."""
+    if not isinstance(value, dict) or "distribution" in value:
+        return ""
+    keys = [k for k in value if isinstance(k, str)]
+    close = [k for k in keys if difflib.get_close_matches(k.lower(), ["distribution"], n=1, cutoff=0.6)]
+    if close:
+        return f": did you mean 'distribution' for {close[0]!r}?"
+    for k in keys:
+        v = value[k]
+        if isinstance(v, str) and v in DISTRIBUTIONS:
+            return f': did you mean distribution = "{v}" for {k} = "{v}"?'
+    listed = ", ".join(repr(k) for k in keys)
+    return f": the table has no 'distribution' key (its keys: {listed})" if keys else ": the table is empty"
+
+
 def is_per_axis_shorthand(value) -> bool:
     """`[0, 0, { distribution = ... }]`: a list with a distribution among its components."""
     return isinstance(value, list) and any(is_distribution_spec(x) for x in value)
