@@ -791,6 +791,31 @@ def test_a_suns_size_past_180_degrees_is_refused(tmp_path, capsys, lights, entry
         assert not out.exists()
 
 
+@pytest.mark.parametrize(
+    "entries, refused",
+    [
+        ("focus_distance = 0.5", "focus_distance"),
+        ('focus_target = "ball"', "focus_target"),
+        ("focus_distance = 0.5\nf_stop = 2", None),
+        # another entry's f_stop turns the depth of field on
+        ('focus_target = "ball"\n[[randomizers]]\ntype = "sensor"\ntargets = "cam"\nf_stop = 2', None),
+    ],
+)
+def test_a_focus_without_depth_of_field_is_refused(tmp_path, capsys, entries, refused):
+    """A sensor entry's focus_distance or focus_target without an f_stop: the cameras the
+    add-on makes have depth of field off, so the focus was drawn, logged and never seen (every
+    image sharp), validate saying OK. Refused now, unless an f_stop (this entry's or
+    another's) turns depth of field on."""
+    text = header((16, 12), samples=1) + camera((0.0, -1.5, 0.8), (0.0, 0.0, 0.1)) + asset("ball", "sphere", 0.3)
+    text += f'[[randomizers]]\ntype = "sensor"\ntargets = "cam"\n{entries}\n'
+    out = tmp_path / "out"
+    assert render(write_param(tmp_path, text), out) == (2 if refused else 0)
+    if refused:
+        err = capsys.readouterr().err
+        assert f"p.toml: randomizers[0].{refused}: got " in err and "an f_stop for 'cam'" in err, err
+        assert not out.exists()
+
+
 def test_a_texture_on_a_blend_object_keeps_its_own_roughness_and_metallic(tmp_path):
     """A .blend's objects carry no roughness / metallic of the add-on's: the texture's and
     the pattern's materials read them from the object, and a missing one reads 0, so every

@@ -38,7 +38,10 @@ class Sensor(RandomizerSpec):
             NUMBER,
             "aperture f-number; depth of field is on while given (smaller: shallower); the image only: masks, depth and normals stay sharp",
         ),
-        "focus_distance": (NUMBER, "distance in focus, metres (or `focus_target`)"),
+        "focus_distance": (
+            NUMBER,
+            "distance in focus, metres (or `focus_target`); needs depth of field on: an `f_stop` (this entry's or another sensor entry's) or a .blend camera's own, else refused (every image would be sharp)",
+        ),
         "shutter": (
             NUMBER,
             "Cycles motion blur: shutter time in frames (0 = off); blurs what moves within the shutter (trajectories, animation, physics), not the per-frame jumps of randomizers; the image only: masks, depth and normals are of the frame's instant; not together with the `motion_vectors` annotator (Cycles has no vector pass with motion blur)",
@@ -53,7 +56,11 @@ class Sensor(RandomizerSpec):
         ),
     }
     OPTIONS = {
-        "focus_target": ("", str, "name of an object to keep in focus (its origin), instead of `focus_distance`"),
+        "focus_target": (
+            "",
+            str,
+            "name of an object to keep in focus (its origin), instead of `focus_distance`; needs depth of field on, as `focus_distance`",
+        ),
     }
     PARAM_RANGES = {
         "focal_length": (1.0, 5000.0),

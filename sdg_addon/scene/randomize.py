@@ -40,6 +40,16 @@ def target_check(name):
     return deco
 
 
+# Checks that read every entry of the file at once (what another entry does to a target):
+# fn(built, specs, targets) -> [(entry index, (key, value, expected)), ...].
+FILE_CHECKS: list = []
+
+
+def file_check(fn):
+    FILE_CHECKS.append(fn)
+    return fn
+
+
 def check_targets(built: BuiltScene, specs: list, targets: list[list[str]]) -> list[tuple[int, tuple]]:
     """(entry index, (key, value, expected)) for every randomizer entry whose targets cannot
     take its values (a check returns its entry's key, the value there and what was expected):
@@ -50,7 +60,8 @@ def check_targets(built: BuiltScene, specs: list, targets: list[list[str]]) -> l
             problem = check(built, spec, names)
             if problem:
                 out.append((i, problem))
-    out += check_sun_sizes(built, specs, targets)
+    for check in FILE_CHECKS:
+        out += check(built, specs, targets)
     return sorted(out, key=lambda p: p[0])
 
 
@@ -97,6 +108,7 @@ def apply_visibility(built: BuiltScene, target: str, v: dict) -> None:
 SUN_MAX_ANGLE = 180.0  # degrees: Blender keeps a sun's angle within [0, 180]
 
 
+@file_check
 def check_sun_sizes(built: BuiltScene, specs: list, targets: list[list[str]]) -> list[tuple[int, tuple]]:
     """A sun's `size` is its angular diameter in degrees, which Blender keeps within 180: a
     larger draw was rendered 180 while the log said otherwise. A target is a sun where the

@@ -12,7 +12,7 @@ import math
 from ..config.problems import one_of
 from ..config.schema import MIN_LENS_MM
 from .build import BuiltScene
-from .randomize import applier, target_check
+from .randomize import applier, file_check, target_check
 
 
 @target_check("sensor")
@@ -23,6 +23,42 @@ def check_sensor(built: BuiltScene, spec, targets: list[str]) -> tuple[str, obje
     if focus and focus not in built.entities:
         return "focus_target", focus, one_of(focus, sorted(built.entities), "object of the scene")
     return _ortho_lens_problem(built, spec, targets) or _fov_problem(built, spec, targets)
+
+
+@file_check
+def check_focus_without_depth_of_field(built: BuiltScene, specs: list, targets: list[list[str]]) -> list:
+    """A focus (`focus_distance`, `focus_target`) shows only with depth of field on: the
+    cameras the add-on makes have it off until a sensor entry gives `f_stop` (this or
+    another), so a focus alone was drawn, logged and never seen (every image sharp). A .blend
+    camera with its depth of field on (or its switch driven) takes it."""
+    stopped = set()
+    for spec, names in zip(specs, targets):
+        if spec.name == "sensor" and "f_stop" in spec.params:
+            stopped.update(names)
+    out = []
+    for i, (spec, names) in enumerate(zip(specs, targets)):
+        if spec.name != "sensor" or "f_stop" in spec.params:
+            continue
+        if spec.options.get("focus_target"):
+            key, value = "focus_target", spec.options["focus_target"]
+        elif "focus_distance" in spec.params:
+            key, value = "focus_distance", spec.params["focus_distance"].to_dict()
+        else:
+            continue
+        sharp = [t for t in names if t in built.cameras and t not in stopped and not _dof_may_be_on(built.cameras[t])]
+        if sharp:
+            expected = (
+                f"an f_stop for {sharp[0]!r} (in this sensor entry or another): its depth of field is off, so "
+                "every image is sharp whatever the focus"
+            )
+            out.append((i, (key, value, expected)))
+    return out
+
+
+def _dof_may_be_on(cam) -> bool:
+    data = cam.data
+    anim = data.animation_data
+    return bool(data.dof.use_dof) or (anim is not None and anim.drivers.find("dof.use_dof") is not None)
 
 
 @target_check("camera")
