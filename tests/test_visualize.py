@@ -135,6 +135,11 @@ def test_a_cameras_rgb_folder_is_no_camera_and_a_camera_named_rgb_is_one(tmp_pat
     read = BasicWriterDataset(flat)
     assert [(s[1], s[2]) for s in read.samples] == [("rgb", 0), ("side", 0)]
     assert [len(read[i]["boxes"]) for i in range(2)] == [1, 1]
+    only_rgb = tmp_path / "only_rgb" / "clip_0000"  # the rgb annotator alone: each folder holds rgb files only
+    for cam in ("rgb", "side"):
+        write_frame(only_rgb / cam, 0, extras=False)
+    assert list(viz.cameras(only_rgb.parent)) == ["clip_0000/rgb", "clip_0000/side"]
+    assert [s[1] for s in BasicWriterDataset(only_rgb.parent).samples] == ["clip_0000/rgb", "clip_0000/side"]
 
 
 def test_a_file_that_cannot_be_read_is_named_not_a_traceback(tmp_path, capsys):

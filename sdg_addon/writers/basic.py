@@ -16,6 +16,7 @@ Annotators without a dedicated format are written generically: arrays as .npy,
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -52,11 +53,18 @@ def is_rgb_annotator_folder(folder: Path) -> bool:
     of the camera folder above it (Replicator's `<camera>/rgb/rgb_0000.png`) rather than the
     folder of a camera named "rgb" in the flat layout (`annotator_subfolders = false`:
     `<out>/rgb/rgb_0000.png` beside that camera's other files). The annotator's folder holds
-    rgb files alone; a camera folder of only rgb files reads the same either way but its name."""
-    if folder.name != "rgb" or not folder.is_dir():
+    rgb files alone, and no folder beside it (another annotator's) holds its frames' rgb
+    files, as other cameras' folders do (a run of the rgb annotator only)."""
+    if folder.name != "rgb":
         return False
-    files = [p.name for p in folder.iterdir() if p.is_file()]
-    return any(RGB_FILE.match(name) for name in files) and all(name.startswith("rgb_") for name in files)
+    try:
+        names = [e.name for e in os.scandir(folder) if e.is_file()]
+    except OSError:
+        return False
+    frame = next((name for name in names if RGB_FILE.match(name)), None)
+    if frame is None or not all(name.startswith("rgb_") for name in names):
+        return False
+    return not any((p / frame).is_file() for p in folder.parent.iterdir() if p.is_dir() and p.name != "rgb")
 
 
 REPLICATOR_OCCLUSION_FIELDS = ("instanceId", "semanticId", "occlusionRatio")
