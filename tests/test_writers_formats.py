@@ -1754,6 +1754,11 @@ def test_yolo_finalize_of_a_writer_on_its_own_rebuilds_dataset_yaml(tmp_path):
         create_writer("yolo", tmp_path, val_every=2, semantic_type="kind2").finalize()
     create_writer("yolo", tmp_path, val_every=2).finalize()
     assert yaml_file.read_text() == written
+    # A run without classes (background images only): names is an empty mapping, not null.
+    (tmp_path / "audit" / "label_table.json").write_text(json.dumps({"class": []}))
+    create_writer("yolo", tmp_path).finalize()
+    data = pytest.importorskip("yaml").safe_load(yaml_file.read_text())
+    assert data["nc"] == 0 and data["names"] == {}, data
 
 
 def test_coco_refuses_two_keypoint_lists_for_one_class_in_a_frame(tmp_path):

@@ -217,6 +217,8 @@ class YoloWriter(Writer):
         if "test" in splits:
             lines.append("test: images/test")
         lines.append(f"nc: {len(names)}")
-        lines.append("names:")
+        # No class (a run of background images only): an empty mapping, which YAML reads as
+        # {}, where a bare `names:` is null (supervision's from_yolo refuses it).
+        lines.append("names:" if names else "names: {}")
         lines += [f"  {i}: {yaml_quoted(n)}" for i, n in enumerate(names)]
         io.write_text(self.root / "dataset.yaml", "\n".join(lines) + "\n")
