@@ -356,8 +356,16 @@ class Lock:
             fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         except FileExistsError:
             raise OutputError(f"another run took the lock {self.path.as_posix()} just now") from None
-        with os.fdopen(fd, "w") as f:
-            json.dump(me, f)
+        try:
+            with os.fdopen(fd, "w") as f:
+                json.dump(me, f)
+        except BaseException as e:
+            # Made just now and not written (a full disk, a quota): removed, so that the next
+            # run is not told for a minute that another run is writing (an unreadable lock).
+            self.path.unlink(missing_ok=True)
+            if isinstance(e, OSError) and e.filename is None:
+                e.filename = str(self.path)
+            raise
         self.held = True
         self.holder = holder_token(me)
 

@@ -371,6 +371,26 @@ def test_a_torn_lock_is_respected_while_fresh_and_taken_over_when_old(tmp_path):
     assert json.loads(lock.read_text())["pid"] == os.getpid()
 
 
+def test_a_lock_the_disk_cannot_take_is_not_left_behind(tmp_path, monkeypatch):
+    """A full disk refused the lock's contents: the empty lock stayed, so the run after the
+    disk was freed was told 'another run is writing to OUT (its lock cannot be read ...;
+    taken over once it is 60 s old)' for a minute, and the failing run's line named the
+    folder, not the file. The lock is now removed and named."""
+    import errno
+
+    def full(obj, f):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(output.json, "dump", full)
+    with pytest.raises(OSError) as e:
+        Lock(tmp_path).acquire()
+    assert e.value.filename == str(tmp_path / ".sdg.lock")
+    assert list(tmp_path.iterdir()) == []
+    monkeypatch.undo()
+    Lock(tmp_path).acquire()  # at once, once the disk has room
+    assert json.loads((tmp_path / ".sdg.lock").read_text())["pid"] == os.getpid()
+
+
 def test_the_frame_log_hands_each_record_on_at_once_and_syncs_at_most_once_a_second(tmp_path, monkeypatch):
     """A record is in the file as soon as it is appended (another reader, e.g. --resume
     after a kill, sees it without close()); fsync runs at most once per SYNC_SECONDS while
