@@ -412,6 +412,64 @@ look_at_objects = ["mug_000", "mug_001", "donut_000"]
         assert px[0] == pytest.approx([32, 24], abs=1e-3)
 
 
+def test_cameras_look_only_at_objects_shown_and_at_all_when_none_is():
+    """parameters.md: camera_look_at picks among the `look_at` objects shown this frame, and
+    `look_at_objects` leaves hidden ones out; with every one hidden both take them all (the
+    docs said nothing of that case)."""
+    cfg, built, facts, targets = built_run(
+        """[[randomizers]]
+type = "visibility"
+targets = "mug*"
+visible = { distribution = "sequence", values = [false, true] }
+[[randomizers]]
+type = "camera_look_at"
+targets = "cam"
+look_at = ["mug*", "donut_000"]
+distance = 2
+[[randomizers]]
+type = "camera"
+targets = "cam"
+look_at_objects = ["mug*", "donut_000"]
+distance = 3
+"""
+    )
+    mugs = [f"mug_{i:03d}" for i in range(8)]
+    for f in range(12):
+        values = sample_frame(cfg.seed, f, cfg.randomizers, targets, facts=facts)
+        picked, looked = values[1]["values"]["cam"]["target"], values[2]["values"]["cam"]["look_at_objects"]
+        if f % 2 == 0:  # mugs hidden: the donut only
+            assert picked == "donut_000" and looked == ["donut_000"], (f, picked, looked)
+        else:
+            assert looked == sorted([*mugs, "donut_000"]), (f, looked)
+    hidden_all = """[[randomizers]]
+type = "visibility"
+targets = ["mug*", "donut_000"]
+visible = false
+[[randomizers]]
+type = "camera_look_at"
+targets = "cam"
+look_at = ["mug*", "donut_000"]
+distance = 2
+[[randomizers]]
+type = "camera"
+targets = "cam"
+look_at_objects = ["mug*", "donut_000"]
+distance = 3
+"""
+    cfg, built, facts, targets = built_run(hidden_all)
+    seen = set()
+    for f in range(12):
+        values = sample_frame(cfg.seed, f, cfg.randomizers, targets, facts=facts)
+        seen.add(values[1]["values"]["cam"]["target"])
+        assert values[2]["values"]["cam"]["look_at_objects"] == sorted([*mugs, "donut_000"])
+    assert len(seen) > 1 and seen <= {*mugs, "donut_000"}
+    from sdg_addon.sampling.camera import CameraLookAt
+    from sdg_addon.sampling.randomizers import RANDOMIZERS
+
+    assert "all of them hidden: among them all" in CameraLookAt.OPTIONS["look_at"][2]
+    assert "all of them hidden: where they are" in RANDOMIZERS["camera"].OPTIONS["look_at_objects"][2]
+
+
 def test_camera_looks_at_a_subset_drawn_each_frame():
     """BlenderProc's `compute_poi(np.random.choice(objs, size=N))`: `look_at_count = 2` aims
     each frame at the mean centre of 2 of the 3 objects, a subset drawn afresh per frame

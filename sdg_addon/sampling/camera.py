@@ -63,7 +63,7 @@ class CameraLookAt(RandomizerSpec):
         "look_at": (
             "*",
             (str, list),
-            "the candidate target objects (names or globs); each frame looks at one of them, uniformly",
+            "the candidate target objects (names or globs); each frame looks at one of them, uniformly, among those shown this frame (all of them hidden: among them all)",
         ),
         "shell": Field(
             "shell",

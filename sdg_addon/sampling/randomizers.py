@@ -418,7 +418,7 @@ class CameraOrbit(RandomizerSpec):
         "look_at_objects": (
             [],
             (str, list),
-            "names or globs of objects to look at instead of the point `look_at`: the mean of their bounding-box centres where they are this frame (Replicator's `look_at` a prim, BlenderProc's `compute_poi`); objects hidden this frame take no part",
+            "names or globs of objects to look at instead of the point `look_at`: the mean of their bounding-box centres where they are this frame (Replicator's `look_at` a prim, BlenderProc's `compute_poi`); objects hidden this frame take no part (all of them hidden: where they are, as if shown)",
         ),
         "look_at_count": Field(
             "look_at_count",
