@@ -236,7 +236,8 @@ def test_keypoint_empties_of_an_instanced_collection_are_each_instances_keypoint
     collection): the run realizes each instance as copies named INSTANCER/NAME, so the
     copy of kp_tip, 'ring0/kp_tip', no longer read as a keypoint and both instances had no
     keypoints (an empty keypoints file, without a word). Each instance now has 'tip' where
-    its instance of the empty stands."""
+    its instance of the empty stands. A skeleton on the collection's mesh (sdg_skeleton:
+    the instancer, the entity's root, has none) was dropped too; it is each instance's."""
     import bpy
 
     from sdg_addon.capture.render import Capturer
@@ -255,6 +256,10 @@ def test_keypoint_empties_of_an_instanced_collection_are_each_instances_keypoint
         src.objects.link(obj)
     tip.parent = part
     tip.location = (0.5, 0.0, 0.25)
+    base = bpy.data.objects.new("kp_base", None)
+    src.objects.link(base)
+    base.parent = part
+    part["sdg_skeleton"] = '[["tip", "base"]]'  # on the collection's mesh: the instancer is the root
     scene.view_layers[0].layer_collection.children["src"].exclude = True
     for i in range(2):
         ring = bpy.data.objects.new(f"ring{i}", None)
@@ -277,8 +282,9 @@ def test_keypoint_empties_of_an_instanced_collection_are_each_instances_keypoint
         objects = capturer.scene_objects()
     finally:
         capturer.close()
-    got = {o.path.strip("/"): o.keypoints for o in objects.values()}
-    assert got == {name: {"tip": pytest.approx(xyz)} for name, xyz in wanted.items()}
+    got = {o.path.strip("/"): o.keypoints["tip"] for o in objects.values()}
+    assert got == {name: pytest.approx(xyz) for name, xyz in wanted.items()}
+    assert all(o.skeleton == [["tip", "base"]] for o in objects.values())
 
 
 def test_keypoint_empties_of_a_collection_geometry_nodes_instance_are_each_instances_keypoints(clean_bpy):

@@ -75,14 +75,19 @@ def entity_keypoints(
     `children`: children_map() of the scene, for a caller reading many entities (without it,
     this one reads the map itself, a walk over every object). `roots`: the roots of the
     scene's entities; what lies below another one (a labelled part, a realized instance) is
-    that entity's, not this one's."""
+    that entity's, not this one's. The skeleton is the root's sdg_skeleton, else those of
+    the objects below it (an instanced collection's mesh carries it, the instancer is the
+    root), in name order."""
     if children is None:
         children = children_map()
     found = []
+    skeletons = []  # (name, raw) of the objects below the root that carry a skeleton
     stack = [c for c in children.get(root, ()) if c not in roots]
     while stack:
         obj = stack.pop()
         stack.extend(c for c in children.get(obj, ()) if c not in roots)
+        if SKELETON_PROPERTY in obj:
+            skeletons.append((obj.name, obj[SKELETON_PROPERTY]))
         name = keypoint_name(obj)
         if name is not None:
             order = obj.get(ORDER_PROPERTY)
@@ -92,7 +97,12 @@ def entity_keypoints(
     for _order, name, obj in found:
         if name not in points:  # a name twice: the first (in order) wins
             points[name] = [float(c) for c in obj.matrix_world.translation]
-    pairs = parse_skeleton(root.get(SKELETON_PROPERTY)) or []
+    if SKELETON_PROPERTY in root or not skeletons:
+        pairs = parse_skeleton(root.get(SKELETON_PROPERTY)) or []
+    else:
+        pairs = []
+        for _name, raw in sorted(skeletons):
+            pairs += [pair for pair in parse_skeleton(raw) or [] if pair not in pairs]
     skeleton = [[a, b] for a, b in pairs if a in points and b in points]
     return points, skeleton
 
