@@ -2729,6 +2729,13 @@ def test_preview_of_a_frame_the_recording_does_not_make_says_so(addon, scene, tm
     assert bpy.ops.sdg.preview_frame() == {"FINISHED"}
     assert "frame 5 is beyond the recording's 3 frame(s) (0 to 2)" in (jobs.last_error or ""), jobs.last_error
     jobs.set_error(None)
+    # Render Preview of that frame said nothing of it either ('Done: 1 frame(s) written').
+    assert bpy.ops.sdg.preview_render("EXEC_DEFAULT") == {"RUNNING_MODAL"}
+    job = jobs.current
+    run_to_end(addon, job)
+    assert job.state == "done", job.message
+    said = texts(draw_panel(bpy, "SDG_PT_recorder"))
+    assert "frame 5 is beyond the recording's 3 frame(s) (0 to 2): the recording does not make it" in said, said
 
 
 @pytest.mark.parametrize(

@@ -179,17 +179,24 @@ class SDG_OT_preview_frame(bpy.types.Operator):
             self.report({"ERROR"}, f"Preview Frame: {e}")
             jobs.set_error(f"Preview Frame: {e}")
             return {"CANCELLED"}
-        frame, frames = context.scene.sdg.preview_frame, context.scene.sdg.run.frames
-        if frame >= frames:
-            warnings.append(
-                f"frame {frame} is beyond the recording's {frames} frame(s) (0 to {frames - 1}): "
-                "the recording does not make it"
-            )
+        beyond = beyond_the_recording(context.scene)
+        if beyond:
+            warnings.append(beyond)
         jobs.set_error("; ".join(f"Preview Frame: {w}" for w in warnings) or None)
         for warning in warnings:
             self.report({"WARNING"}, f"Preview Frame: {warning}")
         self.report({"INFO"}, f"Frame {context.scene.sdg.preview_frame}: applied {applied} value(s); Ctrl+Z undoes it")
         return {"FINISHED"}
+
+
+def beyond_the_recording(scene) -> str | None:
+    """What Preview Frame and Render Preview say of a frame past the recording's Frames."""
+    frame, frames = scene.sdg.preview_frame, scene.sdg.run.frames
+    if frame < frames:
+        return None
+    return (
+        f"frame {frame} is beyond the recording's {frames} frame(s) (0 to {frames - 1}): the recording does not make it"
+    )
 
 
 def preview(scene, frame: int, on_warning=None) -> int:
@@ -303,6 +310,10 @@ class SDG_OT_preview_render(JobModal, bpy.types.Operator):
             return {"CANCELLED"}
         job.show_when_done = True
         job.title = f"Render Preview of frame {frame}"
+        beyond = beyond_the_recording(context.scene)
+        if beyond:  # said as Preview Frame says it, and under the preview's result in the panel
+            job.notes.append(beyond)
+            self.report({"WARNING"}, f"Render Preview: {beyond}")
         return start_modal(self, context, job)
 
 
