@@ -476,7 +476,12 @@ class _Record:
                 folder.mkdir(parents=True, exist_ok=True)
                 name = f"{_process_name()}.txt"
                 self.fd = os.open(folder / name, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-            os.write(self.fd, (json.dumps(rel) + "\n").encode())
+            try:
+                os.write(self.fd, (json.dumps(rel) + "\n").encode())
+            except OSError as e:  # a full disk: named, not the output folder alone
+                if e.filename is None:
+                    e.filename = str(self.root / RECORD_DIR / f"{_process_name()}.txt")
+                raise
             # Names already noted, so a file written again (run-level files) adds no line;
             # kept small: per-frame names are new every time, and a long run's worth of
             # them grew the process by ~3 KB a frame (a name noted twice is harmless).

@@ -391,6 +391,24 @@ def test_a_lock_the_disk_cannot_take_is_not_left_behind(tmp_path, monkeypatch):
     assert json.loads((tmp_path / ".sdg.lock").read_text())["pid"] == os.getpid()
 
 
+def test_a_record_the_disk_refuses_names_its_file(tmp_path, monkeypatch):
+    """A full disk refusing the line that records a file about to be written (audit/written/
+    HOST-PID.txt) was said as 'cannot write to OUT: No space left on device (OUT)', the
+    folder alone; the record's file is named, as any other file the disk refuses."""
+    import errno
+
+    def full(fd, data):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with recording(tmp_path):
+        monkeypatch.setattr(output.os, "write", full)
+        with pytest.raises(OSError) as e:
+            output.before_write(tmp_path / "rgb_0000.png")
+        monkeypatch.undo()
+    name = f"{safe_name(socket.gethostname())}-{os.getpid()}.txt"
+    assert e.value.filename == str(tmp_path / "audit" / "written" / name), e.value
+
+
 def test_the_frame_log_hands_each_record_on_at_once_and_syncs_at_most_once_a_second(tmp_path, monkeypatch):
     """A record is in the file as soon as it is appended (another reader, e.g. --resume
     after a kill, sees it without close()); fsync runs at most once per SYNC_SECONDS while
