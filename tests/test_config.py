@@ -933,6 +933,28 @@ def test_camera_look_at_or_rotation(tmp_path):
             ["keypoints annotator", "[annotators] keypoints = {}"],
         ),
         ('[writers.basic]\ns3_bucket = "data"\n', "writers.basic.s3_bucket", "data", ["output folder only"]),
+        # BlenderProc's write_coco_annotations / write_bop arguments: where each is here.
+        (
+            '[writers.coco]\nmask_encoding_format = "polygon"\n',
+            "writers.coco.mask_encoding_format",
+            "polygon",
+            ["`polygons` here"],
+        ),
+        (
+            '[writers.coco]\ncolor_file_format = "JPEG"\n',
+            "writers.coco.color_file_format",
+            "JPEG",
+            ["`image_format` here"],
+        ),
+        ("[writers.bop]\njpg_quality = 90\n", "writers.bop.jpg_quality", 90, ["`jpeg_quality` here"]),
+        ("[writers.bop]\nframes_per_chunk = 100\n", "writers.bop.frames_per_chunk", 100, ["`frames_per_scene`"]),
+        ("[writers.bop]\nm2mm = true\n", "writers.bop.m2mm", True, ["millimetres"]),
+        (
+            "[writers.hdf5]\nappend_to_existing_output = true\n",
+            "writers.hdf5.append_to_existing_output",
+            True,
+            ["--resume"],
+        ),
         (
             '[writers.coco]\nsemantic_types = ["class"]\n',
             "writers.coco.semantic_types",

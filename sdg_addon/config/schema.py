@@ -2870,7 +2870,26 @@ def writer_option_hints(options: dict, known) -> dict[str, str]:
                 "writers write into the run's output folder only (`run.output` or `--out`); copy it to "
                 "object storage afterwards"
             )
+        elif key in BLENDERPROC_WRITER_ARGS:
+            hints[key] = BLENDERPROC_WRITER_ARGS[key]
     return hints
+
+
+# BlenderProc's write_coco_annotations / write_bop / write_hdf5 arguments a porting user
+# gives a writer (docs/porting.md): where each is here.
+BLENDERPROC_WRITER_ARGS = {
+    "mask_encoding_format": "BlenderProc's mask_encoding_format is `polygons` here: false (RLE, the default) or "
+    "true (polygons, see `polygon_convention`)",
+    "color_file_format": 'BlenderProc\'s color_file_format is `image_format` here: "png" (the default) or "jpg"',
+    "jpg_quality": 'BlenderProc\'s jpg_quality is `jpeg_quality` here (with image_format = "jpg")',
+    "append_to_existing_output": "files are named by the run's frame index: render more frames of a dataset "
+    "with a larger run.frames and --resume, or --frames START:STOP into the same folder",
+    "frames_per_chunk": "BlenderProc's frames_per_chunk is the bop writer's `frames_per_scene`",
+    "supercategory": "a category's supercategory is the writer's `semantic_type` (the label type)",
+    "m2mm": "the bop writer writes millimetres whatever the scene's unit scale",
+    "annotation_unit": "the bop writer writes millimetres whatever the scene's unit scale",
+    "calc_mask_info_coco": "the bop writer always writes mask/, mask_visib/ and scene_gt_info.json",
+}
 
 
 _KIND_TEXT = {
