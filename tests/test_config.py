@@ -1625,6 +1625,23 @@ def test_motion_blur_and_motion_vectors_exclude_each_other(tmp_path):
     assert {q.field for q in e.value.problems} == {"randomizers[0].type", "randomizers[1].shutter"}
 
 
+def test_a_shutter_that_stays_closed_is_taken_beside_motion_vectors(tmp_path):
+    """shutter = 0 is motion blur off (the sensor randomizer's docs), what the vector pass
+    needs, yet beside motion_vectors it was refused as 'no shutter (motion blur)', so a run
+    could not keep a .blend's blur off, nor give a case the parameter to set; now only a
+    shutter that may open is refused, and a case setting one above 0 (a still's frames)."""
+    vectors = "[annotators]\nrgb = {}\nmotion_vectors = {}\n"
+    entry = '[[randomizers]]\ntype = "sensor"\ntargets = "cam"\nshutter = {}\n'
+    for closed in ("0", "0.0", '{ distribution = "choice", values = [0, 0] }'):
+        load_config(write(tmp_path / "closed.toml", CAMERA + entry.format(closed) + vectors))
+    p = one_problem(tmp_path, CAMERA + entry.format('{ distribution = "uniform", low = 0, high = 0.5 }') + vectors)
+    assert p.field == "randomizers[0].shutter" and "vector pass" in p.expected
+    case = '[[cases]]\nname = "blur"\nset = [{{ type = "sensor", target = "cam", shutter = {} }}]\n'
+    load_config(write(tmp_path / "case0.toml", CAMERA + entry.format("0") + case.format("0.0") + vectors))
+    p = one_problem(tmp_path, CAMERA + entry.format("0") + case.format("1.0") + vectors)
+    assert p.field == "cases[0].set[0].shutter" and p.value == 1.0 and "vector pass" in p.expected
+
+
 def test_per_axis_shorthand_a_list_with_distributions(tmp_path):
     yaw = '[0, 0, { distribution = "uniform", low = 0, high = 360 }]'
     text = CAMERA + ASSET + f'[[randomizers]]\ntype = "pose"\ntargets = "a"\nrotation = {yaw}\n'

@@ -1391,13 +1391,18 @@ def config_from_dict(data: dict, path: Path, problems: Problems | None = None, o
             f"true with a background randomizer (randomizers[{photos[0]}]): the photo goes where the render is "
             "transparent, so set `film_transparent = true` in [render] (the world still lights the scene)",
         )
-    for i, r in zip(in_file, cfg.randomizers):
-        if r.name == "sensor" and "shutter" in r.params and "motion_vectors" in cfg.annotators:
-            problems.add(
-                join(join("randomizers", i), "shutter"),
-                r.params["shutter"].to_dict(),
-                "no shutter (motion blur) with the motion_vectors annotator: Cycles has no vector pass with motion blur",
-            )
+    # A shutter open for a time (above 0; 0 is motion blur off) beside motion_vectors: Cycles
+    # makes no vector pass with motion blur. A case's set value reaches its frames too.
+    no_blur = "no shutter (motion blur) with the motion_vectors annotator: Cycles has no vector pass with motion blur"
+    if "motion_vectors" in cfg.annotators:
+        for i, r in zip(in_file, cfg.randomizers):
+            if r.name == "sensor" and "shutter" in r.params and _may_open(r.params["shutter"]):
+                problems.add(join(join("randomizers", i), "shutter"), r.params["shutter"].to_dict(), no_blur)
+        for ci, case in enumerate(cfg.cases):
+            for si, entry in enumerate(case.set):
+                shutter = entry.get("shutter")
+                if entry.get("type") == "sensor" and isinstance(shutter, (int, float)) and shutter > 0:
+                    problems.add(f"cases[{ci}].set[{si}].shutter", shutter, no_blur + " (0 leaves it off)")
     # Writers not built in are looked up among installed packages' entry points (by name only).
     writers = writer_registry(data.get("writers"), problems.add)
     cfg.writers = v.registry_table(data, "writers", writers, "writer")
@@ -1520,6 +1525,12 @@ def config_from_dict(data: dict, path: Path, problems: Problems | None = None, o
                 )
     problems.raise_if_any()
     return cfg
+
+
+def _may_open(shutter) -> bool:
+    """Whether a shutter distribution may draw a value above 0 (motion blur on)."""
+    bounds = shutter.bounds()
+    return bounds is None or float(np.max(bounds[1])) > 0
 
 
 def _spin_problems(cfg, problems: Problems) -> None:
