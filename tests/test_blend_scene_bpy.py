@@ -932,6 +932,76 @@ def test_objects_of_one_name_from_a_library_and_the_file_are_refused(shop, tmp_p
     assert "object '" not in err and not (tmp_path / "out").exists()
 
 
+def test_particles_of_an_emitter_linked_from_a_library_are_labelled(tmp_path, capsys):
+    """A collection linked from a library holding a particle emitter (stones scattered on a
+    bed, the usual hidden source): its particles were no copies of their own, their pixels
+    UNLABELLED without a word (the source, linked, could not be disabled in viewports), and
+    with a source that renders the run stopped with a traceback ('Could not (un)link the
+    object bed/instance_000 because the collection garden is linked'). Each particle is now
+    an instance with the source's labels, linked directly or through a collection instance;
+    a linked object's Geometry Nodes instances, which the run cannot take apart, are named
+    in a warning. The library and the .blend are unchanged."""
+    for hidden in (True, False):
+        folder = tmp_path / ("hidden" if hidden else "shown")
+        folder.mkdir()
+        bpy.ops.wm.read_homefile(use_empty=True)
+        garden = bpy.data.collections.new("garden")
+        bpy.context.scene.collection.children.link(garden)
+        bpy.ops.mesh.primitive_ico_sphere_add(radius=0.08, location=(0, 0, -5))
+        stone = bpy.context.active_object
+        stone.name, stone.hide_render = "stone", hidden
+        stone["semantics"] = {"class": ["stone"]}
+        bpy.ops.mesh.primitive_plane_add(size=1.2, location=(0, 0, 0.01))
+        bed = bpy.context.active_object
+        bed.name = "bed"
+        settings = bed.modifiers.new("P", "PARTICLE_SYSTEM").particle_system.settings
+        settings.count, settings.frame_start, settings.frame_end, settings.physics_type = 6, 1, 1, "NO"
+        settings.render_type, settings.instance_object, settings.particle_size = "OBJECT", stone, 1.0
+        bpy.ops.mesh.primitive_plane_add(size=0.4, location=(1.0, 0, 0.2))
+        row = bpy.context.active_object
+        row.name = "row"
+        group = bpy.data.node_groups.new("row", "GeometryNodeTree")
+        group.interface.new_socket("Geometry", in_out="INPUT", socket_type="NodeSocketGeometry")
+        group.interface.new_socket("Geometry", in_out="OUTPUT", socket_type="NodeSocketGeometry")
+        points = group.nodes.new("GeometryNodeInstanceOnPoints")
+        info = group.nodes.new("GeometryNodeObjectInfo")
+        info.inputs[0].default_value = stone
+        info.inputs["As Instance"].default_value = True
+        group.links.new(group.nodes.new("NodeGroupInput").outputs[0], points.inputs["Points"])
+        group.links.new(info.outputs["Geometry"], points.inputs["Instance"])
+        group.links.new(points.outputs[0], group.nodes.new("NodeGroupOutput").inputs[0])
+        row.modifiers.new("GN", "NODES").node_group = group
+        for obj in (stone, bed, row):
+            for c in list(obj.users_collection):
+                c.objects.unlink(obj)
+            garden.objects.link(obj)
+        library = saved_variant(folder / "garden.blend")
+        scene = bpy.context.scene
+        with bpy.data.libraries.load(str(library), link=True) as (_src, dst):
+            dst.collections = ["garden"]
+        scene.collection.children.link(dst.collections[0])
+        holder = bpy.data.objects.new("garden_inst", None)
+        holder.instance_type, holder.instance_collection = "COLLECTION", dst.collections[0]
+        holder.location = (0.0, 1.5, 0.0)
+        scene.collection.objects.link(holder)
+        cam = bpy.data.objects.new("CamA", bpy.data.cameras.new("CamA"))
+        scene.collection.objects.link(cam)
+        cam.location, cam.rotation_euler = (0.5, -3.0, 3.0), (math.radians(45), 0.0, 0.0)
+        blend = saved_variant(folder / "shot.blend")
+        sums = {p: sha256(p) for p in (library, blend)}
+        capsys.readouterr()
+        out = folder / "out"
+        assert main(["render", str(blend_param(blend)), "--out", str(out), "--quiet"]) == 0, capsys.readouterr().err
+        err = capsys.readouterr().err
+        assert "Geometry Nodes instances of objects linked from a library are not told apart: 'row'" in err, err
+        paths = json.loads((out / "instance_segmentation_mapping_0000.json").read_text()).values()
+        labels = json.loads((out / "instance_segmentation_semantics_mapping_0000.json").read_text())
+        for root in ("/garden/bed", "/garden_inst/bed"):
+            assert sum(p.startswith(root + "/instance_") for p in paths) >= 3, (root, sorted(paths))
+        assert {v["class"] for k, v in labels.items()} >= {"stone"}
+        assert {p: sha256(p) for p in sums} == sums
+
+
 def test_a_base_scene_camera_named_like_a_tool_folder_is_refused_before_anything_is_written(shop, tmp_path):
     """A .blend camera's name is its output sub-folder, as a [[cameras]] entry's: one named
     `audit` would write its frames into the audit trail. Refused (exit 2) with the rename to

@@ -82,6 +82,7 @@ from .instancing import (
     GEOMETRY_TYPES,
     in_render_collections,
     is_instance_copy,
+    linked_node_instancers_note,
     realize_instances,
     relative_collection_note,
     render_collections,
@@ -399,7 +400,9 @@ def build_scene(config: Config, open_scene=None, quiet: bool = False) -> BuiltSc
     built.newer_note = newer_files_note()
     built.failed_drivers = failed_drivers()  # known once evaluated (the update above)
     frames = clip_scene_frames(config.sequence, config.randomizers)
-    built.instancing_note = relative_collection_note(scene, clip=bool(frames))  # before instances are made real
+    # Before instances are made real.
+    notes = (relative_collection_note(scene, clip=bool(frames)), linked_node_instancers_note(scene))
+    built.instancing_note = " ".join(n for n in notes if n)
     built.entities = discover_entities(scene, frames=frames)
     built.metaball_note = metaball_note(scene, built.entities)
     override = render_view_layer(scene).material_override

@@ -159,6 +159,34 @@ def realize_instances(scene, frames=()) -> list[str]:
     return made
 
 
+def linked_node_instancers(scene) -> list[str]:
+    """Objects linked from a library whose Geometry Nodes instances render: their instances
+    are not made real (a modifier dropping them for their copies cannot be added to linked
+    data), so they render as Blender renders them, with no id of their own."""
+    colls, users = render_collections(scene), object_collections(scene)
+    return sorted(
+        o.name
+        for o in scene.objects
+        if o.library is not None
+        and not o.hide_render
+        and _has_node_instances(o)
+        and in_render_collections(o, colls, users)
+    )
+
+
+def linked_node_instancers_note(scene) -> str:
+    names = linked_node_instancers(scene)
+    if not names:
+        return ""
+    return (
+        f"Geometry Nodes instances of objects linked from a library are not told apart: {', '.join(map(repr, names))} "
+        "(a linked object takes no modifier in the run): their pixels are the instanced object's (UNLABELLED where "
+        "it does not render itself, as a scatter's source) and they have no boxes of their own. "
+        "To label them, make a library override of the object (Object > Library Override > Make) or link its "
+        "collection through a collection instance"
+    )
+
+
 def relative_collection_note(scene, clip: bool = False) -> str:
     """Collection instances whose objects are evaluated otherwise where they stand: node
     trees reading where their object stands (Collection Info set to Relative, Self Object,
@@ -490,7 +518,7 @@ def _copy_simulated_particles(scene, instancer, emitter: str, groups: dict, worl
             m.show_render = m.show_viewport = False
     offset = Matrix.Translation(-instancer.instance_collection.instance_offset)
     world = instancer.matrix_world @ offset @ worlds[emitter][0]
-    ctx = _Context(collection_parents(scene), object_collections(scene))
+    ctx = _Context(collection_parents(scene), object_collections(scene), scene)
     return _make_copies(ctx, copy, world, groups)
 
 
@@ -604,12 +632,23 @@ def _has_node_instances(obj) -> bool:
 class _Context:
     """Scene lookups shared by all copies of one realization (computed once)."""
 
-    def __init__(self, parents: dict, users: dict):
+    def __init__(self, parents: dict, users: dict, scene=None):
         self.parents, self.users = parents, users
+        self.scene = scene
         self._labels: dict[str, dict] = {}
 
     def collections_of(self, obj) -> list:
         return users_of(obj, self.users)
+
+    def collections_for_copies(self, instancer) -> list:
+        """Where copies of `instancer`'s instances go: its collections, those of this file;
+        a collection linked from a library takes no objects, so copies of a linked
+        instancer go into the scene's own collection (parented to the instancer, whose
+        collections they inherit through it)."""
+        own = [c for c in self.collections_of(instancer) if c.library is None]
+        if own or self.scene is None:
+            return own
+        return [self.scene.collection]
 
     def prototype_labels(self, proto) -> dict:
         """Labels of an instanced object as it resolves where it lives (scene or not)."""
@@ -646,8 +685,11 @@ def _disabled_in_viewports_as_in_renders():
     """
     changed = []
     for block in (*bpy.data.collections, *bpy.data.objects):
-        if block.hide_render and not block.hide_viewport and block.library is None:  # linked: read-only
-            block.hide_viewport = True
+        if block.hide_render and not block.hide_viewport:
+            try:  # linked data too: set in this session only, as local data is
+                block.hide_viewport = True
+            except (AttributeError, TypeError, RuntimeError):
+                continue
             changed.append(block)
     try:
         yield
@@ -680,11 +722,13 @@ def _evaluated_instances(depsgraph, colls, users):
         levels = tuple(p for p in inst.persistent_id if p != _NO_LEVEL)
         if is_geometry and len(levels) < 2:
             continue  # the object's own geometry of another type (a curve's or text's mesh)
-        if not is_geometry and proto.hide_render and proto.library is not None:
-            continue  # linked data could not be disabled in viewports above
+        if not is_geometry and proto.hide_render and not proto.hide_viewport:
+            continue  # data that could not be disabled in viewports above
         if inst.particle_system is not None:
             kind, key = "particles", (levels, proto.name)
         elif _has_node_instances(instancer):
+            if instancer.library is not None:
+                continue  # linked: no modifier can drop its instances for copies (linked_node_instancers)
             kind, key = "nodes", (levels[-1] if levels else 0,)
         else:
             kind, key = "dupli", (levels, proto.name)
@@ -694,7 +738,7 @@ def _evaluated_instances(depsgraph, colls, users):
 def _realize_evaluated_instances(scene, frames=()) -> list[str]:
     """Copies of the instances at the current frame, then of those only found at one of
     `frames` (made as they are at the first frame that has them)."""
-    ctx = _Context(collection_parents(scene), object_collections(scene))
+    ctx = _Context(collection_parents(scene), object_collections(scene), scene)
     groups: dict[str, dict[tuple, list]] = {}
     instancers: dict[str, tuple] = {}
     current = scene.frame_current
@@ -800,7 +844,7 @@ def _make_copies(ctx, instancer, instancer_world, groups) -> list[str]:
         else:
             root = bpy.data.objects.new(base, None)
             _mark(root, instancer, {})
-            for c in ctx.collections_of(instancer):
+            for c in ctx.collections_for_copies(instancer):
                 c.objects.link(root)
             root.parent = instancer
             seen: dict[str, int] = {}
@@ -865,7 +909,7 @@ def _new_object(name, record, instancer, ctx):
             if link == "OBJECT" or obj.material_slots[i].material is None:
                 obj.material_slots[i].link = "OBJECT"
                 obj.material_slots[i].material = mat
-    for c in ctx.collections_of(instancer):
+    for c in ctx.collections_for_copies(instancer):
         c.objects.link(obj)
     return obj
 
