@@ -417,9 +417,10 @@ class Recorder:
         """A clip is rendered whole: the frame range must start and stop at clip boundaries."""
         k, frames = self.clip_length, self.options.frames
         if k > 1 and (frames.start % k or frames.stop % k):
+            whole = f"{frames.start // k * k}:{-(-frames.stop // k) * k}"  # the clips it touches
             raise RecorderError(
                 f"--frames {frames.start}:{frames.stop} cuts clips of {k} frames (sequence.clip_length): "
-                f"use a range from a multiple of {k} to a multiple of {k}"
+                f"use a range from a multiple of {k} to a multiple of {k} (its clips whole: --frames {whole})"
             )
 
     def my_frames(self) -> list[int]:

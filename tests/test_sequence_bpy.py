@@ -218,6 +218,18 @@ def test_three_shards_of_four_clips_equal_one_run_and_resume_rerenders_a_clip(tm
     assert not (tmp_path / "cut").exists()
 
 
+def test_a_frame_range_that_cuts_a_clip_names_its_clips_whole(tmp_path, capsys):
+    """README's 'one frame alone' (--frames 2) in a run of 2-frame clips was refused with
+    '--frames 2:3 cuts clips ...: use a range from a multiple of 2 to a multiple of 2', where
+    the user gave 2, a multiple of 2; the refusal now gives the range of the clips it touches."""
+    param = write_param(tmp_path, BASE.format(frames=8, clip_length=2, motion="velocity = [0.4, 0.0, 0.0]"))
+    for given, whole in (("2", "2:4"), ("1:4", "0:4"), ("3:7", "2:8")):
+        assert render(param, tmp_path / "cut", "--frames", given) == 2
+        assert f"(its clips whole: --frames {whole})" in capsys.readouterr().err
+        assert not (tmp_path / "cut").exists()
+    assert render(param, tmp_path / "whole", "--frames", "2:4") == 0
+
+
 def test_blend_animation_plays_and_flow_follows_it(tmp_path):
     """A .blend asset's own keyframes play over a clip; flow and Cycles' vectors see them."""
     import bpy
