@@ -432,6 +432,12 @@ def test_label_by_rule(addon, scene, capfd):
     assert stored(objs["cube"]) == {"class": ["cube"]}
     with pytest.raises(RuntimeError, match="regular expression"):
         bpy.ops.sdg.label_by_rule(pattern="(")
+    # Lowercase off makes 'BACKGROUND' of BACKGROUND_1, a value every run refuses (the masks'
+    # id 0): it was written, and Start then failed; now refused, nothing labelled.
+    back, plate = add_mesh(bpy, "BACKGROUND_1"), add_mesh(bpy, "plate_1")
+    with pytest.raises(RuntimeError, match="the rule makes 'BACKGROUND' of object 'BACKGROUND_1'"):
+        bpy.ops.sdg.label_by_rule(label_type="class", lowercase=False, scope="MESHES")
+    assert "semantics" not in back and "semantics" not in plate
 
 
 # ---------------------------------------------------------------------------- panels

@@ -102,3 +102,24 @@ def test_a_distractor_pool_is_not_labelled_by_a_collections_rule(tmp_path):
     )
     built = build_scene(config_from_dict(tomllib.loads(text), tmp_path / "p.toml"))
     assert built.entities["clutter_000"].labels == {} and built.label_table.values == {}
+
+
+def test_a_rule_making_a_value_no_label_may_have_is_refused_naming_it():
+    """An asset named BACKGROUND (its objects BACKGROUND_000, ...) under a rule with lowercase
+    off gave the value 'BACKGROUND', the masks' id 0 name, which every run refuses: the run
+    stopped with 'Object ...: label value ...' naming neither the rule nor the file; the
+    rule's entry is refused now (validate's exit 2 names label_rules[0] and the value), and
+    the Labels panel's Label by Name Rule labels nothing then. A label it would keep is no
+    problem."""
+    from sdg_addon.config.problems import FieldError
+
+    scene = SCENE + asset("BACKGROUND", "cube", 0.2, count=2)
+    cfg = config_from_dict(tomllib.loads(scene + "[[label_rules]]\nlowercase = false\n"), Path("t.toml"))
+    with pytest.raises(FieldError) as raised:
+        build_scene(cfg)
+    problem = raised.value.problem
+    assert (problem.field, problem.value) == ("label_rules[0]", "BACKGROUND")
+    assert "the rule makes 'BACKGROUND' of object 'BACKGROUND_000'" in problem.expected
+    kept = SCENE + asset("BACKGROUND", "cube", 0.2, count=2, label="backdrop")
+    cfg = config_from_dict(tomllib.loads(kept + "[[label_rules]]\nlowercase = false\n"), Path("t.toml"))
+    assert build_scene(cfg).entities["BACKGROUND_000"].labels == {"class": ["backdrop"]}

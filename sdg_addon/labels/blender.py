@@ -22,7 +22,7 @@ from __future__ import annotations
 import fnmatch
 
 from .parse import LABEL_PROPERTY, merge_labels, parse_labels
-from .rules import NameRule, apply_rule
+from .rules import NameRule, RuleValueError, apply_rule, rule_value_problem
 
 INSTANCER = "sdg_instancer"  # realized copy -> the object whose instancing made it (ID pointer)
 INSTANCE_LABELS = "sdg_instance_labels"  # realized copy -> its prototype's labels in its source
@@ -251,8 +251,11 @@ def apply_label_rule(rule: NameRule, idblocks, scene=None) -> tuple[list[tuple[s
 
     With `scene`, a label of the rule's type an ID inherits (from its collections and parent
     objects, as the Labels panel shows it) counts as existing too: kept unless rule.overwrite.
-    Raises ValueError naming an ID whose stored labels are malformed."""
+    Raises ValueError naming an ID whose stored labels are malformed, RuleValueError naming
+    one the rule would give a value no label may have (rule_value_problem); nothing is
+    labelled then."""
     labelled, kept, unmatched = [], 0, []
+    changes = []
     parents = collection_parents(scene) if scene is not None else None
     users = object_collections(scene) if scene is not None else None
     for idblock in idblocks:
@@ -263,12 +266,17 @@ def apply_label_rule(rule: NameRule, idblocks, scene=None) -> tuple[list[tuple[s
                 continue
         outcome, value = apply_rule(rule, labels, idblock.name)
         if outcome == "labelled":
-            set_labels(idblock, labels)
+            problem = rule_value_problem(rule, idblock)
+            if problem:  # a value no label may have (BACKGROUND): every run would refuse it
+                raise RuleValueError(value, problem)
+            changes.append((idblock, labels))
             labelled.append((idblock.name, value))
         elif outcome == "kept":
             kept += 1
         else:
             unmatched.append(idblock.name)
+    for idblock, labels in changes:  # none before every value is known to be a label value
+        set_labels(idblock, labels)
     return labelled, kept, unmatched
 
 
@@ -300,9 +308,14 @@ def rename_label_value(idblocks, label_type: str, old: str, new: str) -> tuple[l
 
 def apply_label_rules(scene, rules) -> list[str]:
     """`[[label_rules]]` of a parameter file, in order; returns one line per rule (for logs)."""
+    from ..config.problems import FieldError
+
     lines = []
     for i, rule in enumerate(rules):
-        labelled, kept, unmatched = apply_label_rule(rule, rule_targets(scene, rule), scene)
+        try:
+            labelled, kept, unmatched = apply_label_rule(rule, rule_targets(scene, rule), scene)
+        except RuleValueError as e:
+            raise FieldError(f"label_rules[{i}]", e.value, f"a rule whose values are label values: {e}") from None
         lines.append(f"label_rules[{i}]: labelled {len(labelled)}, kept {kept}, unmatched {len(unmatched)}")
     return lines
 

@@ -107,6 +107,30 @@ class NameRule:
         return text.replace(",", "_") or None
 
 
+class RuleValueError(ValueError):
+    """A rule made a value no label may have of a name (rule_value_problem's sentence)."""
+
+    def __init__(self, value: str, sentence: str):
+        self.value = value
+        super().__init__(sentence)
+
+
+def rule_value_problem(rule: NameRule, idblock) -> str | None:
+    """Why the value `rule` makes of an object's or collection's name is no label value (a
+    name BACKGROUND_1 read without Lowercase: 'BACKGROUND', the masks' id 0), or None: every
+    run refuses such a label, so the rule does not write it."""
+    from ..config.fields import LABEL_TEXT, is_label_text
+
+    value = rule.value(idblock.name)
+    if value is None or is_label_text(value):
+        return None
+    kind = "collection" if getattr(idblock, "id_type", "") == "COLLECTION" else "object"
+    return (
+        f"the rule makes {value!r} of {kind} {idblock.name!r}, and a label value is {LABEL_TEXT}: leave that name "
+        "out of the rule or lowercase its values"
+    )
+
+
 def apply_rule(rule: NameRule, labels: dict[str, list[str]], name: str) -> tuple[str, str | None]:
     """What `rule` does to an ID named `name` whose own labels are `labels` (changed in place).
 
@@ -122,4 +146,4 @@ def apply_rule(rule: NameRule, labels: dict[str, list[str]], name: str) -> tuple
     return "labelled", value
 
 
-__all__ = ["DEFAULT_SUFFIX", "NameRule", "SCOPES", "apply_rule"]
+__all__ = ["DEFAULT_SUFFIX", "NameRule", "RuleValueError", "SCOPES", "apply_rule", "rule_value_problem"]

@@ -24,7 +24,7 @@ from ..labels.blender import (
 )
 from ..labels.blender import rule_targets as core_rule_targets
 from ..labels.parse import LABEL_PROPERTY
-from ..labels.rules import NameRule
+from ..labels.rules import NameRule, RuleValueError
 from .props import PREFIXES_DOC, SCOPE_ITEMS, SidebarPanel, rule_property
 
 WARN_TYPE = "class"  # the type writers use by default
@@ -284,6 +284,9 @@ class SDG_OT_label_by_rule(bpy.types.Operator):
             self.report({"WARNING"}, f"Label by Rule: {linked_text(linked)}")
         try:
             done, kept, unmatched = apply_label_rule(rule, targets, context.scene)
+        except RuleValueError as e:  # nothing labelled
+            self.report({"ERROR"}, f"Label by Rule: {e}")
+            return {"CANCELLED"}
         except ValueError as e:
             self.report({"ERROR"}, f"Label by Rule: {e} (fix or remove its '{LABEL_PROPERTY}' property)")
             return {"CANCELLED"}
