@@ -157,6 +157,14 @@ def settle(built: BuiltScene, values: dict, spec) -> None:
     opts = spec.options if spec is not None else {}
     scene = built.scene
     coll, rbw = _world(built)
+    # The world's bodies in one order every frame (passive, then active, by name): Bullet's
+    # results depend on the order bodies are added, and the collection kept the order they
+    # were first linked in over the frames before (frame 1 rendered alone, in a shard, came to
+    # rest elsewhere than after frame 0: a mug 4 cm away, off the table's edge). Proxies of
+    # objects not in this frame's simulation (hidden, or another entry's) stay out: a disabled
+    # rigid body still collides, where an earlier frame left it.
+    for obj in list(rbw.collection.objects):
+        rbw.collection.objects.unlink(obj)
     passive = sorted({p for v in active.values() for p in v.get("passive", [])})
     shape = "MESH" if opts.get("shape") == "mesh" else "CONVEX_HULL"
     friction, bounce = float(opts.get("friction", 0.5)), float(opts.get("bounciness", 0.0))
@@ -168,12 +176,6 @@ def settle(built: BuiltScene, values: dict, spec) -> None:
     for name in active:
         bodies[name] = _proxy(built, name, coll)
         _make_body(bodies[name], "ACTIVE", shape, friction, bounce, float(opts.get("damping", 0.3)))
-    # Proxies of objects not in this frame's simulation (hidden this frame, or another
-    # entry's) leave the world: a disabled rigid body still collides, where an earlier
-    # frame left it, which would make this frame depend on the frames before it.
-    for name, obj in built.__dict__.get("_physics_proxies", {}).items():
-        if name not in active and name not in passive and obj.name in rbw.collection.objects:
-            rbw.collection.objects.unlink(obj)
     frame_before = scene.frame_current
     start = rbw.point_cache.frame_start
     max_steps = int(opts.get("max_steps", 250))
