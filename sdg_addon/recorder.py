@@ -239,6 +239,28 @@ def clips_split_by_frame(config) -> str | None:
     )
 
 
+def mot_boxes_filtered_otherwise(plan: dict[str, dict], config) -> str | None:
+    """The warning for a mot writer with full boxes (bounding_box_2d_loose) beside a
+    bounding_box_2d_tight of another semantic_filter: gt.txt then tracks other objects than
+    the tight boxes hold (coco, yolo, kitti, the BasicWriter's files). None otherwise."""
+    if "mot" not in config.writers or (config.writers["mot"] or {}).get("boxes", "full") != "full":
+        return None
+    tight, loose = plan.get("bounding_box_2d_tight"), plan.get("bounding_box_2d_loose")
+    if tight is None or loose is None:
+        return None
+    kept = [list((options or {}).get("semantic_filter") or []) for options in (tight, loose)]
+    if sorted(kept[0]) == sorted(kept[1]):
+        return None
+    readers = [name for name in config.writers if name in ("basic", "coco", "yolo", "kitti")]
+    said = [f"semantic_filter {k}" if k else "no semantic_filter (every labelled object)" for k in kept]
+    return (
+        f"mot: its full boxes come from bounding_box_2d_loose, with {said[1]}, and bounding_box_2d_tight"
+        + (f" ({', '.join(readers)} read it)" if readers else "")
+        + f" has {said[0]}: gt.txt tracks other objects than the tight boxes hold; give "
+        'bounding_box_2d_loose the same semantic_filter, or mot boxes = "visible"'
+    )
+
+
 ULTRALYTICS_MIN_SIDE = 10  # ultralytics.data.utils.verify_image_label: "image size ... <10 pixels"
 
 
@@ -811,6 +833,9 @@ class Recorder:
         flow_note = flow_without_clips(plan, cfg)
         if flow_note:
             self.warn(flow_note)
+        mot_note = mot_boxes_filtered_otherwise(plan, cfg)
+        if mot_note:
+            self.warn(mot_note)
         small_note = yolo_images_too_small(cfg)
         if small_note:
             self.warn(small_note)

@@ -1716,6 +1716,34 @@ def test_a_run_of_clips_split_frame_by_frame_is_warned(tmp_path):
     assert flat.startswith("coco (val_every = 2), mot (val_every = 2) split by run frame"), flat
 
 
+def test_mot_full_boxes_filtered_otherwise_than_the_tight_boxes_are_warned(tmp_path):
+    """bounding_box_2d_tight = { semantic_filter = ["box"] } with mot = {}: COCO, YOLO and
+    KITTI held boxes only, mot's gt.txt (full boxes: bounding_box_2d_loose, which the writer
+    adds without the filter) balls and cones too (17 rows of class box, 5 cone, 1 ball),
+    without a word; the run now says so."""
+    from sdg_addon.config import load_config
+    from sdg_addon.recorder import annotator_plan, mot_boxes_filtered_otherwise
+
+    def note(annotators: str, writers: str):
+        p = tmp_path / "p.toml"
+        p.write_text(
+            '[[cameras]]\nname = "cam"\nlocation = [0, -4, 0]\n[annotators]\nrgb = {}\n'
+            + annotators
+            + "[writers]\n"
+            + writers
+        )
+        cfg = load_config(p)
+        return mot_boxes_filtered_otherwise(annotator_plan(cfg), cfg)
+
+    tight = 'bounding_box_2d_tight = { semantic_filter = ["box"] }\n'
+    text = note(tight, "coco = {}\nmot = {}\n")
+    assert text.startswith("mot: its full boxes come from bounding_box_2d_loose, with no semantic_filter"), text
+    assert "(coco read it) has semantic_filter ['box']" in text
+    assert note(tight + 'bounding_box_2d_loose = { semantic_filter = ["box"] }\n', "coco = {}\nmot = {}\n") is None
+    assert note(tight, 'coco = {}\nmot = { boxes = "visible" }\n') is None
+    assert note("", "coco = {}\nmot = {}\n") is None
+
+
 def test_yolo_images_ultralytics_skips_as_too_small_are_warned(tmp_path):
     """At 9 x 12 pixels (render sizes go down to 4) every yolo image was skipped by
     Ultralytics' dataset check as corrupt ('image size (12, 9) <10 pixels'), the run saying
