@@ -1002,6 +1002,46 @@ def test_particles_of_an_emitter_linked_from_a_library_are_labelled(tmp_path, ca
         assert {p: sha256(p) for p in sums} == sums
 
 
+def test_collection_instances_inside_a_collection_linked_from_a_library_are_made_real(tmp_path, capsys):
+    """A library's collection holding collection instances (a set of instanced props, linked
+    into the shot as it is) stopped the run with a traceback: 'Could not (un)link the object
+    cone_inst0/cone because the collection outer is linked' (exit 1). Each instance is now made
+    real as a local one is: one instance each, with the instanced collection's labels."""
+    bpy.ops.wm.read_homefile(use_empty=True)
+    inner = bpy.data.collections.new("inner")
+    inner["semantics"] = {"class": ["cone"]}
+    bpy.ops.mesh.primitive_cone_add(radius1=0.15, depth=0.3, location=(0, 0, 0.15))
+    cone = bpy.context.active_object
+    cone.name = "cone"
+    for c in list(cone.users_collection):
+        c.objects.unlink(cone)
+    inner.objects.link(cone)
+    outer = bpy.data.collections.new("outer")
+    bpy.context.scene.collection.children.link(outer)
+    for i, x in enumerate((-0.4, 0.4)):
+        holder = bpy.data.objects.new(f"cone_inst{i}", None)
+        holder.instance_type, holder.instance_collection, holder.location = "COLLECTION", inner, (x, 0, 0)
+        outer.objects.link(holder)
+    library = saved_variant(tmp_path / "set.blend")
+    scene = bpy.context.scene
+    with bpy.data.libraries.load(str(library), link=True) as (_src, dst):
+        dst.collections = ["outer"]
+    scene.collection.children.link(dst.collections[0])
+    cam = bpy.data.objects.new("CamA", bpy.data.cameras.new("CamA"))
+    scene.collection.objects.link(cam)
+    cam.location, cam.rotation_euler = (0.0, -3.0, 1.5), (math.radians(65), 0.0, 0.0)
+    blend = saved_variant(tmp_path / "shot.blend")
+    sums = {p: sha256(p) for p in (library, blend)}
+    out = tmp_path / "out"
+    capsys.readouterr()
+    assert main(["render", str(blend_param(blend)), "--out", str(out), "--quiet"]) == 0, capsys.readouterr().err
+    mapping = json.loads((out / "instance_segmentation_mapping_0000.json").read_text())
+    labels = json.loads((out / "instance_segmentation_semantics_mapping_0000.json").read_text())
+    assert sorted(p for p in mapping.values() if p.startswith("/")) == ["/outer/cone_inst0", "/outer/cone_inst1"]
+    assert [labels[k]["class"] for k, p in mapping.items() if p.startswith("/")] == ["cone", "cone"]
+    assert {p: sha256(p) for p in sums} == sums
+
+
 def test_a_base_scene_camera_named_like_a_tool_folder_is_refused_before_anything_is_written(shop, tmp_path):
     """A .blend camera's name is its output sub-folder, as a [[cameras]] entry's: one named
     `audit` would write its frames into the audit trail. Refused (exit 2) with the rename to

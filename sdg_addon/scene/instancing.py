@@ -151,7 +151,7 @@ def realize_instances(scene, frames=()) -> list[str]:
         # Stills: particles simulated where the prototype emitter stands, as instanced.
         simulated = {} if frames else _simulated_particles(depsgraph, {o.name for o in todo})
         for obj in todo:
-            _realize_collection_instance(obj, worlds, users_of(obj, users), shapes)
+            _realize_collection_instance(obj, worlds, _collections_for_copies(users_of(obj, users), scene), shapes)
             made.append(obj.name)
             for emitter, groups in sorted(simulated.get(obj.name, {}).items()):
                 made += _copy_simulated_particles(scene, obj, emitter, groups, worlds)
@@ -629,6 +629,17 @@ def _has_node_instances(obj) -> bool:
     return any(m.type == "NODES" and m.show_render and m.node_group is not None for m in obj.modifiers)
 
 
+def _collections_for_copies(collections: list, scene) -> list:
+    """Where copies of an instancer's instances go: its `collections`, those of this file; a
+    collection linked from a library takes no objects, so copies of a linked instancer go
+    into the scene's own collection (parented to the instancer, whose collections they
+    inherit through it)."""
+    own = [c for c in collections if c.library is None]
+    if own or scene is None:
+        return own
+    return [scene.collection]
+
+
 class _Context:
     """Scene lookups shared by all copies of one realization (computed once)."""
 
@@ -641,14 +652,7 @@ class _Context:
         return users_of(obj, self.users)
 
     def collections_for_copies(self, instancer) -> list:
-        """Where copies of `instancer`'s instances go: its collections, those of this file;
-        a collection linked from a library takes no objects, so copies of a linked
-        instancer go into the scene's own collection (parented to the instancer, whose
-        collections they inherit through it)."""
-        own = [c for c in self.collections_of(instancer) if c.library is None]
-        if own or self.scene is None:
-            return own
-        return [self.scene.collection]
+        return _collections_for_copies(self.collections_of(instancer), self.scene)
 
     def prototype_labels(self, proto) -> dict:
         """Labels of an instanced object as it resolves where it lives (scene or not)."""
@@ -870,7 +874,7 @@ def _make_copies(ctx, instancer, instancer_world, groups) -> list[str]:
                 point[KEYPOINT_PROPERTY] = keypoint_name(r["proto"])
                 point[INSTANCE_KEY] = f"{key!r}#{number}"
                 _mark(point, instancer, {})
-                for c in ctx.collections_of(instancer):
+                for c in ctx.collections_for_copies(instancer):
                     c.objects.link(point)
                 _place(point, holder, instancer_world if frame is None else frame, r["matrix"], Matrix.Identity(4))
         root[COPY_ROOT] = 1
