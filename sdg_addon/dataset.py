@@ -84,17 +84,15 @@ class BasicWriterDataset:
         return None
 
     def __getitem__(self, index: int) -> dict:
-        from PIL import Image
-
         folder, camera, frame, n = self.samples[index]
-        image = np.array(Image.open(self._file(folder, "rgb", n, "png")).convert("RGB"))
+        image = _read(self._file(folder, "rgb", n, "png"), "rgb")
         item: dict = {"frame": frame, "camera": camera, "image": image}
         depth = self._file(folder, "distance_to_image_plane", n, "npy")
         if depth is not None:
-            item["depth"] = np.load(depth)
+            item["depth"] = _read(depth, "npy")
         params = self._file(folder, "camera_params", n, "json")
         if params is not None:
-            item["camera_params"] = json.loads(params.read_text(encoding="utf-8"))
+            item["camera_params"] = _read(params, "json")
         item.update(self._boxes(folder, n, image.shape[:2]))
         return self.transform(item) if self.transform is not None else item
 
@@ -110,11 +108,11 @@ class BasicWriterDataset:
         boxes_file = self._file(folder, "bounding_box_2d_tight", n, "npy")
         if boxes_file is None:
             return empty
-        rows = np.load(boxes_file)
+        rows = _read(boxes_file, "npy")
         labels_file = self._file(folder, "bounding_box_2d_tight_labels", n, "json")
         paths_file = self._file(folder, "bounding_box_2d_tight_prim_paths", n, "json")
-        id_labels = json.loads(labels_file.read_text(encoding="utf-8")) if labels_file else {}
-        paths = json.loads(paths_file.read_text(encoding="utf-8")) if paths_file else [""] * len(rows)
+        id_labels = _read(labels_file, "json") if labels_file else {}
+        paths = _read(paths_file, "json") if paths_file else [""] * len(rows)
         labels = []
         for row in rows:
             value = id_labels.get(str(int(row["semanticId"])), {}).get(self.semantic_type)
@@ -133,16 +131,14 @@ class BasicWriterDataset:
         }
 
     def _masks(self, folder: Path, n: str, paths: list[str], shape) -> np.ndarray:
-        from PIL import Image
-
         masks = np.zeros((len(paths), *shape), bool)
         mapping_file = self._file(folder, "instance_segmentation_mapping", n, "json")
         png = self._file(folder, "instance_segmentation", n, "png")
         npy = self._file(folder, "instance_segmentation", n, "npy")
         if mapping_file is None or (png is None and npy is None):
             return masks
-        mapping = json.loads(mapping_file.read_text(encoding="utf-8"))
-        ids = np.load(npy) if npy is not None else np.array(Image.open(png))
+        mapping = _read(mapping_file, "json")
+        ids = _read(npy, "npy") if npy is not None else _read(png, "image")
         for k, path in enumerate(paths):
             for key, value in mapping.items():
                 if value != path:
@@ -153,6 +149,23 @@ class BasicWriterDataset:
                 else:
                     masks[k] |= ids == int(key)
         return masks
+
+
+def _read(path: Path, kind: str):
+    """A frame's file: "rgb" (an RGB array), "image" (its array as stored), "npy" or "json";
+    one that cannot be read (cut short or damaged: a dataset copied in part) is a ValueError
+    naming it, where the reader's own error (PIL's 'image file is truncated') names none."""
+    try:
+        if kind == "npy":
+            return np.load(path, allow_pickle=False)
+        if kind == "json":
+            return json.loads(path.read_text(encoding="utf-8"))
+        from PIL import Image
+
+        with Image.open(path) as im:
+            return np.array(im.convert("RGB") if kind == "rgb" else im)
+    except (OSError, ValueError, EOFError, SyntaxError) as e:
+        raise ValueError(f"cannot read {path}: {e}") from e
 
 
 def _annotator_folders(name: str) -> list[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -163,6 +164,24 @@ def test_a_file_that_cannot_be_read_is_named_not_a_traceback(tmp_path, capsys):
     for command in (["preview", str(tmp_path), "--frame", "0"], ["report", str(tmp_path)]):
         assert main(command) == 2, command
         assert f"error: cannot read {depth}: " in capsys.readouterr().err
+
+
+def test_the_dataset_reader_names_a_file_that_cannot_be_read(tmp_path):
+    """BasicWriterDataset's item of a frame whose image was cut short raised PIL's 'OSError:
+    image file is truncated' (a damaged .json, .npy: json's or numpy's error) naming no file,
+    in the middle of a training loop; it now names the file."""
+    from sdg_addon.dataset import BasicWriterDataset
+
+    for frame in (0, 1):
+        write_frame(tmp_path, frame)
+    rgb = tmp_path / "rgb_0001.png"
+    rgb.write_bytes(rgb.read_bytes()[:-30])
+    labels = tmp_path / "bounding_box_2d_tight_labels_0000.json"
+    labels.write_text(labels.read_text()[:-3])
+    read = BasicWriterDataset(tmp_path)
+    for index, broken in ((0, labels), (1, rgb)):
+        with pytest.raises(ValueError, match=f"^cannot read {re.escape(str(broken))}: "):
+            read[index]
 
 
 def test_sequences_of_several_cameras_show_each_clips_cameras(tmp_path, capsys):
