@@ -122,13 +122,16 @@ class FrameFiles:
         return None
 
     def json(self, name: str):
+        """The file's data; None where there is no such file. One that cannot be read (cut
+        short or damaged: every file of a run is renamed into place whole) is a ValueError
+        naming it, not taken for a missing file (a frame's boxes then drawn as 'id 2')."""
         p = self.path(name, "json")
         if p is None:
             return None
         try:
             return json.loads(p.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return None
+        except (OSError, ValueError) as e:
+            raise ValueError(f"cannot read {p}: {e}") from e
 
 
 def _frames_in(folder: Path) -> dict[int, str]:

@@ -164,6 +164,13 @@ def test_a_file_that_cannot_be_read_is_named_not_a_traceback(tmp_path, capsys):
     for command in (["preview", str(tmp_path), "--frame", "0"], ["report", str(tmp_path)]):
         assert main(command) == 2, command
         assert f"error: cannot read {depth}: " in capsys.readouterr().err
+    # a damaged .json too (it was taken for a missing one: the box drawn as 'id 2', the class left out)
+    write_frame(tmp_path, 0)
+    labels = tmp_path / "bounding_box_2d_tight_labels_0000.json"
+    labels.write_text(labels.read_text()[:-3])
+    for command in (["preview", str(tmp_path), "--frame", "0"], ["report", str(tmp_path)]):
+        assert main(command) == 2, command
+        assert f"error: cannot read {labels}: " in capsys.readouterr().err
 
 
 def test_the_dataset_reader_names_a_file_that_cannot_be_read(tmp_path):
