@@ -143,6 +143,14 @@ def test_log_uniform_is_positive_in_bounds_and_log_spread():
     assert 0.4 < below_one < 0.6
 
 
+def test_log_uniform_low_equal_to_high_draws_that_value():
+    """`low == high` is a constant, as for `uniform`: exp(log(10)) is 10.000000000000002, so
+    every draw lay outside [10, 10], the support the docs give (1000 drew 999.9999999999998)."""
+    for v in (10.0, 1000.0, 0.3, 1e9, [10.0, 100.0]):
+        got = draws({"distribution": "log_uniform", "low": v, "high": v}, 5)
+        assert all(g == v for g in got), (v, got)
+
+
 def truncated_moments(mu, sigma, a, b):
     """Mean and variance of normal(mu, sigma) truncated to [a, b] (textbook formulas)."""
     from statistics import NormalDist

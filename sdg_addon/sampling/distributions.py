@@ -148,7 +148,8 @@ class LogUniform(Distribution):
     def sample(self, rng, frame):
         low, high = self.params["low"], self.params["high"]
         lo, hi = np.log(np.asarray(low, float)), np.log(np.asarray(high, float))
-        return _as_value(np.exp(rng.uniform(lo, hi)), low)
+        # exp(log(x)) rounds off x (10 -> 10.000000000000002): kept within the support
+        return _as_value(np.clip(np.exp(rng.uniform(lo, hi)), low, high), low)
 
 
 def _pair_bounds(low, high):
