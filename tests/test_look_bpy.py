@@ -293,7 +293,7 @@ look_at = [0.0, 0.5, 0.25]
     cam = built.cameras["cam"].data
     assert cam.lens == 70 and cam.dof.use_dof and cam.dof.aperture_fstop == pytest.approx(2.8)
     assert cam.dof.focus_object == built.entities["box"].root
-    assert built.scene.render.use_motion_blur and built.scene.render.motion_blur_shutter == pytest.approx(0.5)
+    assert built.shutters == {"cam": pytest.approx(0.5)}  # set on the scene as cam renders (capture)
     light = built.lights["key"].data
     assert light.type == "SUN" and light.angle == pytest.approx(np.radians(2.0))
     # The colour from the temperature, set by the add-on on every version (Blender's own

@@ -304,6 +304,35 @@ def test_a_base_blends_motion_blur_blurs_the_clips_images(tmp_path):
     assert 7 <= cube.sum() <= 10 and seen.sum() >= cube.sum() + 10
 
 
+def test_a_shutter_blurs_the_cameras_it_targets_only(tmp_path):
+    """The sensor randomizer's shutter set the scene's motion blur, so a shutter for one
+    camera blurred every camera's image (a second camera, a rigged thermal one): it now
+    holds for the cameras targeted, the others render with the scene's own (none here)."""
+    from PIL import Image
+
+    text = BASE.format(frames=2, clip_length=2, motion="velocity = [2.0, 0.0, 0.0]")  # 1 m a frame
+    text = text.replace("motion_vectors = {}\n", "").replace("samples = 1", "samples = 8")
+    text = text.replace("location = [0, 0, 5]", "location = [0, -5, 0]\nlook_at = [0, 0, 0]")  # lights the face seen
+    text += camera((0.0, -CAM_DIST, 0.0), (0.0, 0.0, 0.0), name="cam2", focal_length=50)
+    text += '[[randomizers]]\ntype = "sensor"\ntargets = "cam"\nshutter = 1.0\n'
+    out = tmp_path / "one"
+    assert render(write_param(tmp_path, text, "one.toml"), out) == 0
+    seen = {}
+    for cam in ("cam", "cam2"):
+        folder = out / "clip_0000" / cam
+        mapping = json.loads((folder / "instance_segmentation" / "instance_segmentation_mapping_0000.json").read_text())
+        key = next(k for k, p in mapping.items() if p.endswith("/box"))
+        colour = np.array(json.loads(key.replace("(", "[").replace(")", "]")), np.uint8)
+        box = np.all(
+            np.asarray(Image.open(folder / "instance_segmentation" / "instance_segmentation_0000.png")) == colour, -1
+        )
+        row = int(np.nonzero(box.any(1))[0].min()) + 1  # above the ball behind the box
+        rgb = np.asarray(Image.open(folder / "rgb" / "rgb_0000.png"))[..., :3].astype(int)
+        seen[cam] = (box[row].sum(), (np.abs(rgb[row] - rgb[row, 0]).max(-1) > 8).sum())
+    assert seen["cam"][1] >= seen["cam"][0] + 10  # blurred: the 9 px box sweeps 18 px
+    assert seen["cam2"][1] <= seen["cam2"][0] + 2, seen  # sharp: its edges' anti-aliasing at most
+
+
 def test_a_base_blends_motion_blur_that_motion_vectors_turns_off_is_said(tmp_path):
     """With motion_vectors (Cycles makes no vector pass with motion blur) the run turns a base
     .blend's motion blur off, its images sharp, without a word; it now says so, and how to

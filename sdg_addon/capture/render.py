@@ -534,6 +534,12 @@ class Capturer:
         default = r.resolution_x, r.resolution_y, r.pixel_aspect_x, r.pixel_aspect_y
         r.resolution_x, r.resolution_y = camera_resolution(scene, cam_obj)
         r.pixel_aspect_x, r.pixel_aspect_y = camera_pixel_aspect(cam_obj)
+        # Motion blur is the scene's: a sensor entry's shutter holds for the cameras it targets
+        # only, the others render with the scene's own.
+        blur = r.use_motion_blur, r.motion_blur_shutter
+        shutter = self.built.shutters.get(cam_obj.name)
+        if shutter is not None:
+            r.use_motion_blur, r.motion_blur_shutter = shutter > 0, max(shutter, 0.01)
         volumes = volume_objects(scene)
         sharp = lens_effects(scene, cam_obj) or world_volume(scene) or bool(volumes)
         if sharp != self._sharp:  # the data layer is needed while either is on
@@ -550,6 +556,7 @@ class Capturer:
             self.sensor_render.end()
             # Outside a render the scene keeps the run's size (cameras without their own).
             r.resolution_x, r.resolution_y, r.pixel_aspect_x, r.pixel_aspect_y = default
+            r.use_motion_blur, r.motion_blur_shutter = blur
         problem = whole_file_problem(path)  # Blender says nothing when its write fails
         if problem:
             raise render_error(

@@ -44,7 +44,7 @@ class Sensor(RandomizerSpec):
         ),
         "shutter": (
             NUMBER,
-            "Cycles motion blur: shutter time in frames (0 = off); blurs what moves within the shutter (trajectories, animation, physics), not the per-frame jumps of randomizers; the image only: masks, depth and normals are of the frame's instant; above 0 not together with the `motion_vectors` annotator (Cycles has no vector pass with motion blur; 0 keeps a base .blend's motion blur off)",
+            "Cycles motion blur: shutter time in frames (0 = off), of the cameras targeted only (the others render with the scene's own); blurs what moves within the shutter (trajectories, animation, physics), not the per-frame jumps of randomizers; the image only: masks, depth and normals are of the frame's instant; above 0 not together with the `motion_vectors` annotator (Cycles has no vector pass with motion blur; 0 keeps a base .blend's motion blur off)",
         ),
         "exposure": (
             NUMBER,

@@ -125,6 +125,9 @@ class BuiltScene:
     # or pattern material reads them from the object, where nothing set them (materials.own_surface).
     own_surfaces: dict[str, tuple[float, float]] = field(default_factory=dict)
     rigged: set[str] = field(default_factory=set)  # cameras mounted on another camera (they follow it)
+    # A sensor entry's shutter per camera it targets: motion blur is the scene's setting, so the
+    # capture sets it for that camera's render only (others keep the scene's own).
+    shutters: dict[str, float] = field(default_factory=dict)
     # The base scene's own objects (a .blend's or the open scene's), any type: the property
     # randomizer takes them all, a controller empty or a rig without meshes too.
     own_objects: set[str] = field(default_factory=set)

@@ -127,10 +127,8 @@ def apply_sensor(built: BuiltScene, target: str, v: dict, spec) -> None:
     elif "focus_distance" in v:
         data.dof.focus_object = None
         data.dof.focus_distance = float(v["focus_distance"])
-    if "shutter" in v:
-        render = built.scene.render
-        render.use_motion_blur = float(v["shutter"]) > 0
-        render.motion_blur_shutter = max(float(v["shutter"]), 0.01)
+    if "shutter" in v:  # this camera's: set on the scene while it renders (capture.render)
+        built.shutters[target] = float(v["shutter"])
 
 
 @applier("augment")
