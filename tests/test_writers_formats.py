@@ -434,6 +434,32 @@ def test_a_split_that_is_val_but_for_case_beside_val_every_is_refused(tmp_path, 
     create_writer(writer, tmp_path, split="valid", val_every=2)
 
 
+@pytest.mark.parametrize("writer", ["coco", "bop", "webdataset"])
+def test_a_split_named_as_the_val_split_of_another_camera_is_refused(tmp_path, writer):
+    """split = "val_a" with val_every = 2 and cameras "b" and "a_b": camera b's val_a frames
+    and camera a_b's val frames were both named val_a_b (coco's instances_val_a_b.json held
+    images of both cameras, ids 0 a_b, 1 b, 2 a_b, 3 b; webdataset's and bop's val_a_b
+    alike), validate saying OK. Refused at validate, case aside; other names are taken."""
+    from sdg_addon.config import ConfigError, load_config
+
+    def problems(split: str, cameras=("b", "a_b"), val_every=2):
+        text = "".join(f'[[cameras]]\nname = "{c}"\nlocation = [0, -4, {i}]\n' for i, c in enumerate(cameras))
+        p = tmp_path / "p.toml"
+        p.write_text(text + f'[writers]\n{writer} = {{ split = "{split}", val_every = {val_every} }}\n')
+        try:
+            load_config(p)
+        except ConfigError as e:
+            return [(x.field, x.expected) for x in e.problems]
+        return []
+
+    found = problems("val_a")
+    assert [f for f, _ in found] == [f"writers.{writer}.split"], found
+    assert "are both named 'val_a_b'" in found[0][1]
+    assert [f for f, _ in problems("VAL_A")] == [f"writers.{writer}.split"]  # one name on Windows, macOS
+    assert problems("val_a", val_every=0) == []
+    assert problems("val_x") == [] and problems("val_a", cameras=("b", "c")) == []
+
+
 def test_yolo_split_images_is_refused(tmp_path):
     """split = "images" wrote yolo/images/images/ and yolo/labels/images/, where Ultralytics
     (which replaces an image path's last /images/ with /labels/) found no labels and took

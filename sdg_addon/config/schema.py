@@ -53,6 +53,7 @@ from ..sampling.randomizers import (
 from ..sensors import SENSOR_KINDS
 from ..sensors.thermal import FILE_TEMPERATURES, FILE_TEMPERATURES_TEXT, T_MAX, T_MIN, ZERO_CELSIUS, to_kelvin
 from ..writers.basic import one_folder_problem
+from ..writers.common import SPLIT_CAMERA_NAMED, split_camera_clash
 from ..writers.paths import sensor_folder_problem
 from ..writers.plugins import writer_registry
 from ..writers.yolo import decimals_problem as yolo_decimals_problem
@@ -1462,6 +1463,12 @@ def config_from_dict(data: dict, path: Path, problems: Problems | None = None, o
         problem = one_folder_problem(cfg.writers["basic"] or {}, len(cfg.cameras), len(cfg.lidars))
         if problem:
             problems.add(*problem)
+    for name in SPLIT_CAMERA_NAMED:
+        options = cfg.writers.get(name)
+        if isinstance(options, dict) and isinstance(options.get("split", "train"), str):
+            clash = split_camera_clash(options, [c.name for c in cfg.cameras])
+            if clash:
+                problems.add(f"writers.{name}.split", options.get("split", "train"), clash)
     if isinstance(cfg.writers.get("yolo"), dict):
         sizes = {(c.width or cfg.render.width, c.height or cfg.render.height) for c in cfg.cameras}
         for width, height in sorted(sizes or {(cfg.render.width, cfg.render.height)}, key=max, reverse=True)[:1]:

@@ -228,6 +228,31 @@ def check_options(name: str, options: dict, folders: tuple[str, ...] = ()) -> No
         )
 
 
+# Writers whose files of several cameras are named `<split>_<camera>` (a json, a folder, shards).
+SPLIT_CAMERA_NAMED = ("coco", "bop", "webdataset")
+
+
+def split_camera_clash(options: dict, cameras: list[str]) -> str | None:
+    """What is wrong when, with val_every, `<split>_<camera>` of one camera is `val_<camera>`
+    of another (split "val_a", cameras "b" and "a_b": both val_a_b), so one json / folder /
+    set of shards would hold two cameras' frames of two splits; case aside, as Windows' and
+    macOS' file systems compare names. None otherwise."""
+    if options.get("val_every", 0) <= 0 or len(cameras) < 2:
+        return None
+    split = options.get("split", "train")
+    names = [safe_name(c) for c in cameras]
+    for a, first in zip(cameras, names):
+        for b, second in zip(cameras, names):
+            if a != b and f"{split}_{first}".casefold() == f"val_{second}".casefold():
+                return (
+                    f"a split whose name with a camera's is not the val split's with another camera's: split "
+                    f"{split!r} of camera {a!r} and val (val_every) of camera {b!r} are both named "
+                    f"'{split}_{first}' (one file and folder holding both cameras' frames of both splits); "
+                    "name the split or a camera otherwise"
+                )
+    return None
+
+
 def atomic_text(path):
     """Stream a text file to a temporary name next to `path`, renamed into place at the end
     (as writers.io does for whole files): the final name only ever holds a complete file."""
