@@ -1936,6 +1936,16 @@ def test_jpeg_quality_is_bounded_at_1_and_100(tmp_path, quality, ok):
             registry_options("writer 'coco'", CocoWriter.OPTIONS, {"image_format": "jpg", "jpeg_quality": quality})
 
 
+def test_image_format_is_taken_in_any_case_and_jpeg_is_pointed_to_jpg():
+    from sdg_addon.config.fields import registry_options
+    from sdg_addon.writers.yolo import YoloWriter
+
+    assert registry_options("writer 'yolo'", YoloWriter.OPTIONS, {"image_format": "JPG"})["image_format"] == "jpg"
+    assert registry_options("writer 'yolo'", YoloWriter.OPTIONS, {"image_format": "PNG"})["image_format"] == "png"
+    with pytest.raises(ValueError, match="jpg"):
+        registry_options("writer 'yolo'", YoloWriter.OPTIONS, {"image_format": "jpeg"})
+
+
 def test_jpeg_images_without_pillow_or_with_alpha_are_refused(tmp_path, monkeypatch):
     import sdg_addon.writers.common as common
 

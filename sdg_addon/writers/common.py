@@ -36,6 +36,7 @@ IMAGE_FORMAT = Field(
     'the images\' format: "png" (lossless) or "jpg" (JPEG at `jpeg_quality`, 4:2:0 chroma, as '
     "BlenderProc's and BOP's `*_pbr` images; about a tenth of the size; needs Pillow)",
     choices=("png", "jpg"),
+    fold_case=True,  # BlenderProc's color_file_format is "PNG" / "JPEG"
 )
 JPEG_QUALITY = Field(
     "jpeg_quality", "int", 95, 'JPEG quality of image_format = "jpg" (Pillow\'s scale)', low=1, high=100
