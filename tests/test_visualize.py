@@ -245,6 +245,13 @@ def test_an_output_without_the_basic_writer_says_preview_and_report_need_it(tmp_
         err = capsys.readouterr().err
         assert "read the files of the basic writer" in err and "[writers.basic]" in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bop", "webdataset"]
+    # an empty folder (a wrong path, one made by hand) was told to render with [writers.basic]
+    (tmp_path / "empty").mkdir()
+    for argv in (["preview", str(tmp_path / "empty")], ["report", str(tmp_path / "empty")]):
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert f"{tmp_path / 'empty'} is empty: give the output folder of a run" in err and "[writers" not in err
+    assert not any((tmp_path / "empty").iterdir())
 
 
 def test_a_dataset_without_frames_says_why_from_its_run(tmp_path, capsys):
