@@ -1042,6 +1042,68 @@ def test_collection_instances_inside_a_collection_linked_from_a_library_are_made
     assert {p: sha256(p) for p in sums} == sums
 
 
+def test_particles_and_node_instances_of_a_library_override_are_labelled(tmp_path, capsys):
+    """The usual way to edit a linked asset, a library override (Make Library Override) of a
+    collection with a particle emitter and a Geometry Nodes scatter, stopped the run with a
+    traceback: 'Could not (un)link the object bed/instance_000 because the collection garden
+    is overridden' (exit 1), the copies going into the overridden collection, which takes no
+    objects. They go into the scene's own collection now: each particle and each node
+    instance is an instance of its own, with the source's labels."""
+    bpy.ops.wm.read_homefile(use_empty=True)
+    garden = bpy.data.collections.new("garden")
+    bpy.context.scene.collection.children.link(garden)
+    bpy.ops.mesh.primitive_ico_sphere_add(radius=0.08, location=(0, 0, -5))
+    stone = bpy.context.active_object
+    stone.name, stone.hide_render = "stone", True
+    stone["semantics"] = {"class": ["stone"]}
+    bpy.ops.mesh.primitive_plane_add(size=1.2, location=(0, 0, 0.01))
+    bed = bpy.context.active_object
+    bed.name = "bed"
+    bed["semantics"] = {"class": ["bed"]}
+    settings = bed.modifiers.new("P", "PARTICLE_SYSTEM").particle_system.settings
+    settings.count, settings.frame_start, settings.frame_end, settings.physics_type = 6, 1, 1, "NO"
+    settings.render_type, settings.instance_object, settings.particle_size = "OBJECT", stone, 1.0
+    bpy.ops.mesh.primitive_plane_add(size=0.4, location=(1.0, 0, 0.2))
+    row = bpy.context.active_object
+    row.name = "row"
+    row["semantics"] = {"class": ["row"]}
+    group = bpy.data.node_groups.new("row", "GeometryNodeTree")
+    group.interface.new_socket("Geometry", in_out="INPUT", socket_type="NodeSocketGeometry")
+    group.interface.new_socket("Geometry", in_out="OUTPUT", socket_type="NodeSocketGeometry")
+    points = group.nodes.new("GeometryNodeInstanceOnPoints")
+    info = group.nodes.new("GeometryNodeObjectInfo")
+    info.inputs[0].default_value = stone
+    info.inputs["As Instance"].default_value = True
+    group.links.new(group.nodes.new("NodeGroupInput").outputs[0], points.inputs["Points"])
+    group.links.new(info.outputs["Geometry"], points.inputs["Instance"])
+    group.links.new(points.outputs[0], group.nodes.new("NodeGroupOutput").inputs[0])
+    row.modifiers.new("GN", "NODES").node_group = group
+    for obj in (stone, bed, row):
+        for c in list(obj.users_collection):
+            c.objects.unlink(obj)
+        garden.objects.link(obj)
+    library = saved_variant(tmp_path / "garden.blend")
+    scene = bpy.context.scene
+    with bpy.data.libraries.load(str(library), link=True) as (_src, dst):
+        dst.collections = ["garden"]
+    scene.collection.children.link(dst.collections[0])
+    dst.collections[0].override_hierarchy_create(scene, bpy.context.view_layer, do_fully_editable=True)
+    scene.collection.children.unlink(dst.collections[0])
+    cam = bpy.data.objects.new("CamA", bpy.data.cameras.new("CamA"))
+    scene.collection.objects.link(cam)
+    cam.location, cam.rotation_euler = (0.5, -3.0, 3.0), (math.radians(45), 0.0, 0.0)
+    blend = saved_variant(tmp_path / "shot.blend")
+    sums = {p: sha256(p) for p in (library, blend)}
+    out = tmp_path / "out"
+    capsys.readouterr()
+    assert main(["render", str(blend_param(blend)), "--out", str(out), "--quiet"]) == 0, capsys.readouterr().err
+    paths = json.loads((out / "instance_segmentation_mapping_0000.json").read_text()).values()
+    for root in ("/garden/bed", "/garden/row"):
+        assert sum(p.startswith(root + "/instance_") for p in paths) >= 3, (root, sorted(paths))
+    assert "UNLABELLED" not in paths
+    assert {p: sha256(p) for p in sums} == sums
+
+
 def test_a_base_scene_camera_named_like_a_tool_folder_is_refused_before_anything_is_written(shop, tmp_path):
     """A .blend camera's name is its output sub-folder, as a [[cameras]] entry's: one named
     `audit` would write its frames into the audit trail. Refused (exit 2) with the rename to

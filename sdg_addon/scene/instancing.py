@@ -631,10 +631,10 @@ def _has_node_instances(obj) -> bool:
 
 def _collections_for_copies(collections: list, scene) -> list:
     """Where copies of an instancer's instances go: its `collections`, those of this file; a
-    collection linked from a library takes no objects, so copies of a linked instancer go
-    into the scene's own collection (parented to the instancer, whose collections they
-    inherit through it)."""
-    own = [c for c in collections if c.library is None]
+    collection linked from a library, or a library override of one, takes no objects, so
+    copies of an instancer there go into the scene's own collection (parented to the
+    instancer, whose collections they inherit through it)."""
+    own = [c for c in collections if c.library is None and c.override_library is None]
     if own or scene is None:
         return own
     return [scene.collection]
