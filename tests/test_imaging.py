@@ -74,6 +74,31 @@ def test_white_balance_makes_the_balanced_temperature_neutral():
     assert daylight[2] > 1.5 * daylight[0]
 
 
+def test_white_balance_is_refused_where_the_black_body_has_no_blue():
+    """A black body below 1901 K has no blue in Rec.709 (and none but red below 1000 K): a
+    sensor white_balance of 900 made every gain 0 (a black image), 1500 a blue gain of
+    130000 (blown blue); the range starts at 2000 K, where the gains are finite and the
+    balanced black body neutral."""
+    assert RANDOMIZERS["sensor"].PARAM_RANGES["white_balance"] == (2000.0, 40000.0)
+    for k in (2000, 2700, 40000):
+        gains = white_balance_gains(k)
+        assert np.all(np.isfinite(gains)) and gains.max() < 40, (k, gains)
+        balanced = np.asarray(blackbody_rgb(k)) * gains
+        assert np.allclose(balanced, balanced[1], rtol=1e-6), k
+    import tomllib
+
+    from sdg_addon.config import ConfigError
+    from sdg_addon.config.schema import config_from_dict
+
+    head = '[[cameras]]\nname = "cam"\nlocation = [0, -2, 1]\n[[randomizers]]\ntype = "sensor"\ntargets = "cam"\n'
+    config_from_dict(tomllib.loads(head + "white_balance = 2000\n"), Path("p.toml"))
+    for bad in ("1999.9", '{ distribution = "uniform", low = 800, high = 6500 }'):
+        with pytest.raises(ConfigError) as e:
+            config_from_dict(tomllib.loads(head + f"white_balance = {bad}\n"), Path("p.toml"))
+        assert [p.field for p in e.value.problems] == ["randomizers[0].white_balance"]
+        assert "[2000, 40000]" in e.value.problems[0].expected, e.value.problems[0].expected
+
+
 def test_exposure_scales_linear_values_and_keeps_alpha():
     rgba = np.full((2, 3, 4), 0.25, np.float32)
     out = apply_linear(rgba, {"exposure": 1.0})

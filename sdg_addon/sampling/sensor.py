@@ -52,7 +52,7 @@ class Sensor(RandomizerSpec):
         ),
         "white_balance": (
             NUMBER,
-            "colour temperature the camera is balanced for, Kelvin: a black body (light) of that temperature comes out neutral; a daylight scene balanced for 3000 K turns blue; visible cameras only (a thermal or NIR target is refused)",
+            "colour temperature the camera is balanced for, Kelvin: a black body (light) of that temperature comes out neutral; a daylight scene balanced for 3000 K turns blue; from 2000 K (Blender's own white balance starts there too): a black body below 1901 K has no blue in Rec.709, so no gains make it neutral; visible cameras only (a thermal or NIR target is refused)",
         ),
     }
     OPTIONS = {
@@ -69,7 +69,7 @@ class Sensor(RandomizerSpec):
         "focus_distance": (0.0, 1e6),
         "shutter": (0.0, 2.0),
         "exposure": (-20.0, 20.0),
-        "white_balance": (800.0, 40000.0),
+        "white_balance": (2000.0, 40000.0),  # below 1901 K the black body has no blue: gain g / 0
     }
 
     def prepare(self, base):
