@@ -197,10 +197,10 @@ def _no_frames(folder: Path) -> str:
     a run without the basic writer or the rgb annotator, or one that finished no frame yet."""
     from .output import dataset_root
 
-    if not any(folder.iterdir()):  # a wrong path, or a folder made by hand: no run's advice applies
-        return f"{folder} is empty: give the output folder of a run (render's --out, or run.output of its file)"
     said = f"no rgb_*.png frames in {folder} or its sub-folders: preview and report read the files of the basic writer"
     root = dataset_root(folder)
+    if root is None and not any(folder.iterdir()):  # a wrong path, one made by hand: no run's advice applies
+        return f"{folder} is empty: give the output folder of a run (render's --out, or run.output of its file)"
     try:
         resolved = json.loads((root / "audit" / "resolved.json").read_text(encoding="utf-8")) if root else None
     except (OSError, ValueError):
