@@ -416,6 +416,24 @@ def test_asset_list_takes_only_assets(tmp_path):
     assert (p.file, p.field) == ((tmp_path / "a.toml").as_posix(), "run")
 
 
+def test_a_name_taken_in_another_file_is_said_with_that_file(tmp_path):
+    """A name clash between the asset list and the parameter file is reported in the list,
+    naming the entry that took the name: it said '(assets[0] has it)' for the parameter
+    file's assets[0], which read as the list's own (the very entry refused), and named the
+    list for a clash inside the list itself."""
+    main = tmp_path / "p.toml"
+    write(
+        tmp_path / "a.toml", '[[assets]]\nname = "x"\nprimitive = "cube"\n[[assets]]\nname = "x"\nprimitive = "cube"\n'
+    )
+    write(tmp_path / "b.toml", '[[assets]]\nname = "ball"\nprimitive = "cube"\n')
+    (p,) = problems_of(write(main, 'asset_list = "a.toml"\n' + CAMERA))
+    assert (p.file, p.field) == ((tmp_path / "a.toml").as_posix(), "assets[1].name")
+    assert p.expected == "a name not used already (assets[0] has it)"
+    (p,) = problems_of(write(main, 'asset_list = "b.toml"\n[[assets]]\nname = "ball"\nprimitive = "cube"\n' + CAMERA))
+    assert (p.file, p.field) == ((tmp_path / "b.toml").as_posix(), "assets[0].name")
+    assert p.expected == f"a name not used already (assets[0] in {main.as_posix()} has it)"
+
+
 # ------------------------------------------------------------------------ syntax
 
 

@@ -2336,22 +2336,28 @@ def _unique_names(cfg: Config, asset_origins: list[tuple[str, Path]], path: Path
     is the object `ground`. A clash is reported at the later entry, in the file declaring it.
     """
     here = path.as_posix()
-    seen: dict[str, str] = {}  # name -> the entry that took it first
+    seen: dict[str, tuple[str, str | None]] = {}  # name -> the entry that took it first, its file
     if cfg.ground.enabled:
-        seen["ground"] = "the ground object (scene.ground)"
+        seen["ground"] = ("the ground object (scene.ground)", None)
+
+    def holder(name: str, file: str) -> str:
+        """The entry that took `name`, as said in a problem of `file`: with its own file where
+        that is another (an asset list's problem naming the parameter file's entry)."""
+        where, its_file = seen[name]
+        return where if its_file in (None, file) else f"{where} in {its_file}"
 
     def claim(name: str, made: list[str], where: str, file: str) -> None:
         clash = next((n for n in [name, *made] if n in seen), None)
         if clash is not None:
             if clash == name:
-                expected = f"a name not used already ({seen[clash]} has it)"
+                expected = f"a name not used already ({holder(clash, file)} has it)"
             else:
-                expected = f"a name whose objects are free (its object {clash!r} is taken by {seen[clash]})"
+                expected = f"a name whose objects are free (its object {clash!r} is taken by {holder(clash, file)})"
             sink = problems if file == here else _Redirect(problems, file)
             sink.add(join(where, "name"), name, expected)
             return
         for n in [name, *made]:
-            seen[n] = where if file == here else f"{where} in {file}"
+            seen[n] = (where, file)
 
     for i, c in enumerate(cfg.cameras):
         claim(c.name, [], join("cameras", i), here)
@@ -2367,7 +2373,8 @@ def _unique_names(cfg: Config, asset_origins: list[tuple[str, Path]], path: Path
         clash = next((n for n in seen if member.fullmatch(n)), None) if a.blend_assets else None
         if clash is not None:
             sink = problems if base.as_posix() == here else _Redirect(problems, base.as_posix())
-            expected = f"a name whose members' objects are free (a member {clash!r} is taken by {seen[clash]})"
+            taken_by = holder(clash, base.as_posix())
+            expected = f"a name whose members' objects are free (a member {clash!r} is taken by {taken_by})"
             sink.add(join(where, "name"), a.name, expected)
     # A sensor's name is its output sub-folder: not one the tool makes there itself.
     sensors = [(join("cameras", i), c.name) for i, c in enumerate(cfg.cameras)]
