@@ -432,6 +432,18 @@ def test_a_name_taken_in_another_file_is_said_with_that_file(tmp_path):
     (p,) = problems_of(write(main, 'asset_list = "b.toml"\n[[assets]]\nname = "ball"\nprimitive = "cube"\n' + CAMERA))
     assert (p.file, p.field) == ((tmp_path / "b.toml").as_posix(), "assets[0].name")
     assert p.expected == f"a name not used already (assets[0] in {main.as_posix()} has it)"
+    # so for a class's keypoints, two lists of names for one COCO category
+    write(
+        tmp_path / "c.toml",
+        '[[assets]]\nname = "b"\nprimitive = "cube"\nlabels = { class = "ball" }\nkeypoints = { a = [0, 0, 0] }\n',
+    )
+    text = (
+        'asset_list = "c.toml"\n[[assets]]\nname = "ball"\nprimitive = "cube"\nlabels = { class = "ball" }\n'
+        "keypoints = { tip = [0, 0, 0.1] }\n[annotators]\nkeypoints = {}\n[writers]\ncoco = {}\n"
+    )
+    (p,) = problems_of(write(main, text + CAMERA))
+    assert (p.file, p.field) == ((tmp_path / "c.toml").as_posix(), "assets[0].keypoints")
+    assert f"the keypoint names and skeleton of assets[0] in {main.as_posix()}, of class 'ball' too" in p.expected
 
 
 # ------------------------------------------------------------------------ syntax

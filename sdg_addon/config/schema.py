@@ -2311,20 +2311,22 @@ def _keypoint_classes(
     gave category 'box' one asset's names, the other's annotations another count of
     keypoints). Reported at the later entry."""
     here = path.as_posix()
-    seen: dict[str, tuple[str, list, list]] = {}  # class -> (entry, names, skeleton)
+    seen: dict[str, tuple[str, list, list, str]] = {}  # class -> (entry, names, skeleton, its file)
     for a, (where, base) in zip(cfg.assets, asset_origins):
         values = a.labels.get(stype)
         if not a.keypoints or not values:
             continue
         names, skeleton = list(a.keypoints), [list(pair) for pair in a.skeleton]
         label = ",".join(values)
-        first = seen.setdefault(label, (where, names, skeleton))
+        # the first entry as said in a problem of the file of the later one
+        first = seen.setdefault(label, (where, names, skeleton, base.as_posix()))
         if (first[1], first[2]) != (names, skeleton):
             sink = problems if base.as_posix() == here else _Redirect(problems, base.as_posix())
+            entry = first[0] if first[3] == base.as_posix() else f"{first[0]} in {first[3]}"
             sink.add(
                 join(where, "keypoints"),
                 a.keypoints,
-                f"the keypoint names and skeleton of {first[0]}, of {stype} {label!r} too ({first[1]}, skeleton "
+                f"the keypoint names and skeleton of {entry}, of {stype} {label!r} too ({first[1]}, skeleton "
                 f"{first[2]}): a COCO category has one list of keypoint names; or another {stype}",
             )
 
