@@ -130,10 +130,12 @@ def apply_camera_relative(built: BuiltScene, target: str, v: dict) -> None:
     if _inside(cam, obj, corners):
         return
     obj.location = _point_at(cam, cu, cw, depth)
-    for _ in range(40):  # too big for this depth even at the centre: farther away
+    # Too big for this depth even at the centre: farther away (from 1 mm where the depth is 0,
+    # which 1.25 times never left: the object stayed at the lens, out of the image).
+    for _ in range(100):
         if _inside(cam, obj, corners):
             break
-        depth *= 1.25
+        depth = depth * 1.25 if depth > 0 else 1e-3
         obj.location = _point_at(cam, cu, cw, depth)
     v["depth_used"] = depth  # logged with the frame (the log is written after apply)
     for _ in range(30):
