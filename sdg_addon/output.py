@@ -830,11 +830,15 @@ class OutputFolder:
             missing = missing.parent
         self.folder.mkdir(parents=True, exist_ok=True)  # two runs may race here; the lock decides
         self.lock.acquire()
-        activate(self.folder)
-        if not is_dataset(self.folder):
-            from .writers import io
+        try:
+            activate(self.folder)
+            if not is_dataset(self.folder):
+                from .writers import io
 
-            io.write_json(self.folder / MARKER, {"tool": TOOL, "format": 1, "about": "written by the sdg add-on"})
+                io.write_json(self.folder / MARKER, {"tool": TOOL, "format": 1, "about": "written by the sdg add-on"})
+        except BaseException:  # the marker refused (a full disk): the lock is not left behind
+            self.close()
+            raise
 
     def close(self) -> None:
         deactivate(self.folder)

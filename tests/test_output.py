@@ -391,6 +391,23 @@ def test_a_lock_the_disk_cannot_take_is_not_left_behind(tmp_path, monkeypatch):
     assert json.loads((tmp_path / ".sdg.lock").read_text())["pid"] == os.getpid()
 
 
+def test_a_folder_whose_marker_the_disk_refuses_is_not_left_locked(tmp_path, monkeypatch):
+    """A full disk refusing audit/dataset.json, the first file a run writes once its lock is
+    taken: the run ended (exit 1) with its lock left in the folder, a lock another host
+    sharing the folder respects until someone deletes it; it is released now."""
+    import errno
+
+    def full(path, obj, indent=None):
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(io, "write_json", full)
+    out = tmp_path / "out"
+    with pytest.raises(OSError):
+        OutputFolder(out).open()
+    assert not (out / ".sdg.lock").exists()
+    assert os.path.realpath(out) not in output._active  # writes there are no longer recorded
+
+
 def test_a_record_the_disk_refuses_names_its_file(tmp_path, monkeypatch):
     """A full disk refusing the line that records a file about to be written (audit/written/
     HOST-PID.txt) was said as 'cannot write to OUT: No space left on device (OUT)', the
