@@ -877,9 +877,10 @@ def contact_sheet(
 PREVIEW_SOFTWARE = "sdg preview"  # the PNG text chunk that marks a preview as this tool's
 
 
-def save_png(image: Image.Image, path: Path | str) -> Path:
-    """Write atomically (temporary name, then rename), marked as this tool's preview."""
-    data = encode_png(np.asarray(image.convert("RGB")), 6, text={"Software": PREVIEW_SOFTWARE})
+def save_png(image: Image.Image, path: Path | str, software: str = PREVIEW_SOFTWARE) -> Path:
+    """Write atomically (temporary name, then rename), marked as this tool's preview (or, by
+    `software`, as another of its pictures: the report's plots, which no preview replaces)."""
+    data = encode_png(np.asarray(image.convert("RGB")), 6, text={"Software": software})
     return io.write_bytes(path, data)
 
 

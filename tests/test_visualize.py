@@ -191,6 +191,23 @@ def test_the_dataset_reader_names_a_file_that_cannot_be_read(tmp_path):
             read[index]
 
 
+def test_preview_out_does_not_replace_the_reports_plots(dataset, capsys):
+    """The report's plots were marked as previews ('Software: sdg preview'), so 'preview
+    --out DIR/report/classes.png' replaced the report's chart with a frame panel, though a
+    preview replaces only an earlier preview (reliability.md); they are now the report's
+    own, refused as --out (exit 2, the chart kept), and the report still replaces them."""
+    assert main(["report", str(dataset)]) == 0
+    chart = dataset / "report" / "classes.png"
+    before = chart.read_bytes()
+    capsys.readouterr()
+    assert main(["preview", str(dataset), "--out", str(chart)]) == 2
+    assert "is not a preview of this tool" in capsys.readouterr().err
+    assert chart.read_bytes() == before
+    assert main(["report", str(dataset)]) == 0
+    assert main(["preview", str(dataset), "--out", str(dataset / "preview" / "frame_0000.png")]) == 0
+    assert main(["preview", str(dataset)]) == 0  # an earlier preview is replaced, as before
+
+
 def test_sequences_of_several_cameras_show_each_clips_cameras(tmp_path, capsys):
     """A sequence run writes clip_NNNN/<camera>/...: each clip's camera is a camera of the
     output folder ("clip_0001/right"), as each clip is with one camera (docs/visualize.md);

@@ -49,6 +49,7 @@ td:first-child, th:first-child { text-align: left; }
 
 
 GENERATOR = "<meta name='generator' content='sdg report'>"
+REPORT_SOFTWARE = "sdg report"  # the PNG text chunk of the report's plots
 
 
 @contextlib.contextmanager
@@ -97,7 +98,7 @@ def _mean(values) -> str:
 
 
 def _save(image, folder: Path, name: str) -> str:
-    visualize.save_png(image, folder / name)
+    visualize.save_png(image, folder / name, software=REPORT_SOFTWARE)  # not a preview: preview --out keeps off it
     return name
 
 
