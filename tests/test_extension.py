@@ -483,6 +483,26 @@ def test_recorder_panel_draws_and_validates(addon, scene, tmp_path):
         bpy.ops.sdg.validate_parameters()
         assert addon.job.last_validation.ok, addon.job.last_validation.problems
         assert "OK:" in texts(draw_panel(bpy, "SDG_PT_recorder"))
+        # A problem only the built scene shows (a .blend's label that does not parse): headless
+        # validate says it (exit 2); the panel's Validate said 'OK' and Start then failed. It
+        # builds the scene as headless validate does, says the same, and the open scene stays.
+        thing, cam = add_mesh(bpy, "thing"), bpy.data.objects.new("cam", bpy.data.cameras.new("cam"))
+        bpy.context.scene.collection.objects.link(cam)  # (the fixture's scene went with the undo)
+        thing["semantics"] = "oops"
+        bpy.data.libraries.write(str(tmp_path / "b.blend"), {bpy.context.scene})
+        del thing["semantics"]
+        param = write_param(tmp_path, header((32, 24), samples=1) + '[scene]\nblend = "b.blend"\n', "b.toml")
+        settings.parameter_file = str(param)
+        bpy.ops.ed.undo_push(message="settings")
+        assert bpy.ops.sdg.validate_parameters() == {"FINISHED"}
+        problems = addon.job.last_validation.problems
+        headless = subprocess.run(
+            [sys.executable, "-m", "headless", "validate", str(param)], capture_output=True, text=True, cwd=ROOT
+        )
+        assert headless.returncode == 2 and problems and problems[0] in headless.stdout + headless.stderr, problems
+        assert "labels that parse, in the 'semantics' custom property of object 'thing'" in problems[0]
+        assert sorted(bpy.context.scene.objects.keys()) == ["cam", "thing"] and not list(bpy.data.libraries)
+        assert "semantics" not in bpy.data.objects["thing"]
     finally:
         settings.property_unset("parameter_file")
         settings.property_unset("source")
@@ -2662,7 +2682,7 @@ def test_validate_names_the_cameras_of_the_blend_a_file_records(addon, scene, tm
     blend and cameras): it names them now."""
     bpy, jobs = addon.bpy, addon.job
     artist_scene(bpy, scene, tmp_path / "out")
-    bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "shop.blend"))
+    bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "shop.blend"), copy=True)  # (Validate builds it)
     param = write_param(
         tmp_path, header((64, 48), samples=1, seed=1, frames=1) + '[scene]\nblend = "shop.blend"\ncameras = ["cam"]\n'
     )
@@ -2672,8 +2692,17 @@ def test_validate_names_the_cameras_of_the_blend_a_file_records(addon, scene, tm
         assert bpy.ops.sdg.validate_parameters() == {"FINISHED"}
     finally:
         settings.property_unset("parameter_file")
+    assert jobs.last_validation.ok, jobs.last_validation.problems
     assert "cameras of shop.blend: cam" in jobs.last_validation.summary, jobs.last_validation.summary
     assert "0 camera(s)" not in jobs.last_validation.summary
+    # The file open in Blender is refused as Start refuses it (the session left as it is).
+    bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "shop.blend"))
+    result = jobs.validate(str(param), build=True)
+    assert (
+        result.problems
+        and "shop.blend is the file open in Blender: record it with Record: Open Scene" in (result.problems[0])
+    ), result.problems
+    assert bpy.data.filepath and "crate" in bpy.context.scene.objects
     jobs.last_validation = None
 
 

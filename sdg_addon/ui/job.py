@@ -48,8 +48,9 @@ class Validation:
         return not self.problems
 
 
-def validate(path: str) -> Validation:
-    """Load and check a parameter file; never raises."""
+def validate(path: str, build: bool = False) -> Validation:
+    """Load and check a parameter file; with `build`, the scene it builds too, as headless
+    validate checks it (built_scene_problems); never raises."""
     result = Validation(path)
     try:
         config = load_config(path)
@@ -59,6 +60,10 @@ def validate(path: str) -> Validation:
     except OSError as e:
         result.problems = [f"{path}: {e}"]
         return result
+    if build:
+        result.problems = built_scene_problems(config)
+        if result.problems:
+            return result
     cameras = [f"{len(config.cameras)} camera(s)"] if config.cameras or not config.base.blend else []
     if config.base.blend:  # the .blend's own cameras, by the names [scene] cameras gives (none: all)
         cameras.append(f"cameras of {Path(config.base.blend).name}: {', '.join(config.base.cameras) or 'all'}")
@@ -67,6 +72,38 @@ def validate(path: str) -> Validation:
         f"{', '.join(cameras)}, {len(config.assets)} asset(s), writers: {', '.join(config.writers) or '-'}"
     )
     return result
+
+
+def built_scene_problems(config) -> list[str]:
+    """What headless validate says of the scene a parameter file builds (a .blend's labels
+    that do not parse, a name it lacks, a render device this machine lacks...), found as it
+    finds them (Recorder.build_and_check_scene), in the open session, which is then taken
+    back to before by undo, as after a recording. Nothing is written."""
+    try:
+        check_can_restore()
+    except ValueError as e:
+        return [str(e)]
+    blend = config.base.blend
+    if blend and bpy.data.filepath and Path(bpy.path.abspath(bpy.data.filepath)).resolve() == Path(blend).resolve():
+        # What Start says of it (scene.base.load_blend_scene), without emptying the session
+        # as a background Blender would to read it.
+        return [
+            f"{Path(blend).as_posix()} is the file open in Blender: record it with Record: Open Scene in the "
+            "recorder panel (or name another file in [scene] blend)"
+        ]
+    job = RecordingJob(config, RunOptions(Path(tempfile.gettempdir()), range(config.frames)))
+    push_restore_point()
+    job._libraries_before = {lib.name for lib in bpy.data.libraries}
+    job._restore_pending = True
+    try:
+        job.recorder.build_and_check_scene()
+    except ConfigError as e:
+        return [str(p) for p in e.problems]
+    except (RecorderError, DeviceError, ValueError) as e:
+        return [panel_words(str(e))]
+    finally:
+        job.restore()
+    return []
 
 
 class RecordingJob:

@@ -97,7 +97,7 @@ def handle_event(job, event_type: str, event_value: str, ctrl: bool = False) -> 
 
 
 class SDG_OT_validate_parameters(bpy.types.Operator):
-    """Check the parameter file and list every problem in the panel"""
+    """Check the parameter file and the scene it builds, as headless validate does, and list every problem in the panel"""
 
     bl_idname = "sdg.validate_parameters"
     bl_label = "Validate"
@@ -108,11 +108,11 @@ class SDG_OT_validate_parameters(bpy.types.Operator):
         if not context.window_manager.sdg.parameter_file:
             cls.poll_message_set("Choose a parameter file to validate")
             return False
-        return True
+        return jobs.not_recording(cls)  # it builds the file's scene, as headless validate does
 
     def execute(self, context):
         path = bpy.path.abspath(context.window_manager.sdg.parameter_file)
-        result = jobs.validate(path)
+        result = jobs.validate(path, build=True)
         jobs.last_validation = result
         if result.ok:
             self.report({"INFO"}, f"{path}: OK ({result.summary})")
