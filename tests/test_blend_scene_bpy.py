@@ -1104,6 +1104,37 @@ def test_particles_and_node_instances_of_a_library_override_are_labelled(tmp_pat
     assert {p: sha256(p) for p in sums} == sums
 
 
+def test_a_material_on_an_object_linked_from_a_library_is_refused_before_anything_is_written(shop, tmp_path, capsys):
+    """texture, procedural_texture and material_swap on an object linked from a library (the
+    shop's cans linked into the shot) stopped the run at its first frame, after audit/ was
+    written, with a traceback: "attribute 'material' from 'MaterialSlot' is read-only" (a
+    linked mesh's slots cannot change). Such a target is refused before anything is
+    written (exit 2: randomizers[i].targets, the object, its library, the way out)."""
+    import shutil
+
+    library = tmp_path / "props.blend"
+    shutil.copy(shop.path, library)
+    bpy.ops.wm.read_homefile(use_empty=True)
+    scene = bpy.context.scene
+    with bpy.data.libraries.load(str(library), link=True) as (_src, dst):
+        dst.collections = ["cans"]
+    scene.collection.children.link(dst.collections[0])
+    cam = bpy.data.objects.new("CamA", bpy.data.cameras.new("CamA"))
+    scene.collection.objects.link(cam)
+    blend = saved_variant(tmp_path / "shot.blend")
+    for kind in ("procedural_texture", "material_swap"):
+        extra = f'[[randomizers]]\ntype = "{kind}"\ntargets = "can_*"\n'
+        if kind == "material_swap":
+            extra += 'material = "x"\n'
+        param = blend_param(blend, extra)
+        out = tmp_path / f"out_{kind}"
+        capsys.readouterr()
+        assert main(["render", str(param), "--out", str(out), "--quiet"]) == 2
+        err = capsys.readouterr().err
+        assert "randomizers[0].targets" in err and f"linked from {library}" in err, err
+        assert f"no {kind} randomizer can change" in err and not out.exists(), err
+
+
 def test_a_base_scene_camera_named_like_a_tool_folder_is_refused_before_anything_is_written(shop, tmp_path):
     """A .blend camera's name is its output sub-folder, as a [[cameras]] entry's: one named
     `audit` would write its frames into the audit trail. Refused (exit 2) with the rename to

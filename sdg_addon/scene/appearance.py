@@ -170,6 +170,26 @@ def procedural_material(pattern: str) -> bpy.types.Material:
     return _material(f"procedural:{pattern}", f"sdg_procedural_{pattern}", build)
 
 
+@target_check("texture")
+@target_check("procedural_texture")
+@target_check("material_swap")
+def check_material_slots(built: BuiltScene, spec, targets: list[str]) -> tuple[str, object, str] | None:
+    """The meshes an entry gives a material take one: not a mesh linked from a library,
+    whose material slots are read-only (the run stopped at its first frame, after audit/
+    was written, with "attribute 'material' from 'MaterialSlot' is read-only")."""
+    linked = {n: m for n in targets for m in built.entities[n].meshes if m.library is not None}
+    if not linked:
+        return None
+    name, mesh = next(iter(linked.items()))
+    return (
+        "targets",
+        sorted(linked),
+        f"objects whose materials the run can set: {name!r} is (or holds) {mesh.name!r}, linked from "
+        f"{mesh.library.filepath}, whose material slots no {spec.name} randomizer can change; make a library "
+        "override of it in the .blend (Object > Library Override > Make), or leave it out of targets",
+    )
+
+
 def set_object_material(obj, mat) -> None:
     """Show `mat` on every slot of this object only (object-linked slots; mesh untouched)."""
     if not obj.material_slots:
