@@ -1037,3 +1037,16 @@ def test_a_write_numpy_says_the_disk_refused_keeps_its_cause(tmp_path, monkeypat
     line = str(disk_error(e.value, tmp_path))
     assert line == f"cannot write to {tmp_path.as_posix()}: Not enough free space to write 96 bytes ({path.as_posix()})"
     assert list(tmp_path.iterdir()) == []
+    # A disk that refuses a byte more too: its reason is the one said (numpy's text said none:
+    # 'cannot write to OUT: 3072 requested and 3040 written (...)' on a full file system)
+    import errno
+
+    def refused(fd, data):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(io.os, "write", refused)
+    with pytest.raises(OSError) as e:
+        io.write_npy(path, np.zeros(3))
+    monkeypatch.undo()
+    assert str(disk_error(e.value, tmp_path)).endswith(f": No space left on device ({path.as_posix()})")
+    assert list(tmp_path.iterdir()) == []

@@ -187,7 +187,20 @@ def write_json(path: Path | str, obj, indent: int | None = None) -> Path:
 def write_npy(path: Path | str, array: np.ndarray) -> Path:
     # Saved straight into the temporary file (no in-memory copy of a multi-MB array first).
     with atomic_stream(path) as f:
-        np.save(f, array, allow_pickle=False)
+        try:
+            np.save(f, array, allow_pickle=False)
+        except OSError as e:
+            if e.errno is not None:
+                raise
+            # numpy's own short write says no cause ("3072 requested and 3040 written"): one
+            # more byte asks the system, whose refusal says it (No space left on device, a
+            # file size limit, a quota); the temporary file goes either way.
+            try:
+                f.flush()
+                os.write(f.fileno(), b"\0")
+            except OSError as why:
+                raise why from e
+            raise
     return Path(path)
 
 
