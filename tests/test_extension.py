@@ -2026,6 +2026,21 @@ def test_a_device_this_machine_lacks_is_said_as_a_users_choice_not_an_unexpected
         pytest.skip("this machine has an OptiX device")
     assert job.state == "failed" and "Cycles found no OPTIX device here" in job.message, job.message
     assert "unexpected" not in job.message and "Traceback" not in capfd.readouterr().err
+    # Validate (Record: Parameter File) checks the device Start records with: the panel's Device
+    # where one is chosen, as the headless --device (it took the file's render.device alone).
+    param = write_param(tmp_path, TINY.replace('device = "cpu"', 'device = "optix"'), "optix.toml")
+    assert 'device = "optix"' in param.read_text()
+    settings = bpy.context.window_manager.sdg
+    settings.parameter_file = str(param)
+    try:
+        assert addon.job.validate(str(param), build=True).problems[0].startswith("render.device = 'optix'")
+        settings.device = "CPU"
+        assert bpy.ops.sdg.validate_parameters() == {"FINISHED"}
+        assert addon.job.last_validation.ok, addon.job.last_validation.problems
+    finally:
+        settings.property_unset("parameter_file")
+        settings.property_unset("device")
+        addon.job.last_validation = None
 
 
 def test_an_output_folder_that_cannot_be_made_is_said_in_a_sentence(addon, scene, tmp_path):

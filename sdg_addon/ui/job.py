@@ -48,9 +48,10 @@ class Validation:
         return not self.problems
 
 
-def validate(path: str, build: bool = False) -> Validation:
+def validate(path: str, build: bool = False, device: str | None = None) -> Validation:
     """Load and check a parameter file; with `build`, the scene it builds too, as headless
-    validate checks it (built_scene_problems); never raises."""
+    validate checks it (built_scene_problems), on `device` (the panel's Device, None: the
+    file's render.device); never raises."""
     result = Validation(path)
     try:
         config = load_config(path)
@@ -61,7 +62,7 @@ def validate(path: str, build: bool = False) -> Validation:
         result.problems = [f"{path}: {e}"]
         return result
     if build:
-        result.problems = built_scene_problems(config)
+        result.problems = built_scene_problems(config, device)
         if result.problems:
             return result
     cameras = [f"{len(config.cameras)} camera(s)"] if config.cameras or not config.base.blend else []
@@ -74,7 +75,7 @@ def validate(path: str, build: bool = False) -> Validation:
     return result
 
 
-def built_scene_problems(config) -> list[str]:
+def built_scene_problems(config, device: str | None = None) -> list[str]:
     """What headless validate says of the scene a parameter file builds (a .blend's labels
     that do not parse, a name it lacks, a render device this machine lacks...), found as it
     finds them (Recorder.build_and_check_scene), in the open session, which is then taken
@@ -91,7 +92,7 @@ def built_scene_problems(config) -> list[str]:
             f"{Path(blend).as_posix()} is the file open in Blender: record it with Record: Open Scene in the "
             "recorder panel (or name another file in [scene] blend)"
         ]
-    job = RecordingJob(config, RunOptions(Path(tempfile.gettempdir()), range(config.frames)))
+    job = RecordingJob(config, RunOptions(Path(tempfile.gettempdir()), range(config.frames), device=device))
     push_restore_point()
     job._libraries_before = {lib.name for lib in bpy.data.libraries}
     job._restore_pending = True

@@ -111,8 +111,10 @@ class SDG_OT_validate_parameters(bpy.types.Operator):
         return jobs.not_recording(cls)  # it builds the file's scene, as headless validate does
 
     def execute(self, context):
-        path = bpy.path.abspath(context.window_manager.sdg.parameter_file)
-        result = jobs.validate(path, build=True)
+        settings = context.window_manager.sdg
+        path = bpy.path.abspath(settings.parameter_file)
+        device = None if settings.device == "FILE" else settings.device.lower()  # as Start records it
+        result = jobs.validate(path, build=True, device=device)
         jobs.last_validation = result
         if result.ok:
             self.report({"INFO"}, f"{path}: OK ({result.summary})")
