@@ -705,6 +705,8 @@ class Recorder:
             folder.open()
         except output.OutputError as e:
             raise RecorderError(str(e)) from None
+        except OSError as e:  # its lock or marker refused (a full disk): one line, as for any file
+            raise disk_error(e, opts.output) from None
         try:
             # Looked at again now that the lock is ours: a run that ended while this one
             # built its scene may have finished frames since (nothing written yet either way).

@@ -425,6 +425,38 @@ def test_a_full_disk_in_a_parallel_run_is_one_line_exit_1_and_resume_completes(t
     assert (out / "rgb_0001.png").is_file()
 
 
+FULL_DISK_AT_LOCK_HOOK = """
+import errno
+
+from sdg_addon import output
+
+
+def full(self):
+    raise OSError(errno.ENOSPC, "No space left on device", str(self.path))
+
+
+output.Lock.acquire = full
+"""
+
+
+def test_a_render_process_whose_lock_the_disk_refuses_is_one_line_exit_1(tmp_path, capfd, monkeypatch):
+    """--procs with a disk too full for a render process's own lock (.sdg.shard0of1.lock, taken
+    as its folder is opened, before any frame): each process ended in an OSError traceback,
+    was restarted, and the run said 'every render process died'; the process now passes its
+    one line to the parent, as for any file the disk refuses (the hook: the render processes'
+    locks alone fail)."""
+    hook = tmp_path / "hook"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(FULL_DISK_AT_LOCK_HOOK)
+    monkeypatch.setenv("PYTHONPATH", str(hook))
+    p, out = param(tmp_path), tmp_path / "out"
+    assert main(["render", str(p), "--out", str(out), "--procs", "2", "--quiet"]) == 1
+    err = [line for line in capfd.readouterr().err.splitlines() if line.strip()]
+    assert len(err) == 1 and "No space left on device" in err[0] and ".lock" in err[0], err
+    monkeypatch.delenv("PYTHONPATH")
+    assert main(["render", str(p), "--out", str(out), "--procs", "2", "--resume", "--quiet"]) == 0
+
+
 def test_resume_of_a_complete_dataset_writes_nothing(tmp_path, capsys):
     p, out = param(tmp_path), tmp_path / "out"
     assert render(p, out) == 0
