@@ -477,7 +477,9 @@ class _Record:
                 name = f"{_process_name()}.txt"
                 self.fd = os.open(folder / name, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
             try:
-                os.write(self.fd, (json.dumps(rel) + "\n").encode())
+                line = memoryview((json.dumps(rel) + "\n").encode())
+                while line:  # a nearly full disk takes part of a line: the rest, or its refusal
+                    line = line[os.write(self.fd, line) :]
             except OSError as e:  # a full disk: named, not the output folder alone
                 if e.filename is None:
                     e.filename = str(self.root / RECORD_DIR / f"{_process_name()}.txt")

@@ -426,6 +426,23 @@ def test_a_record_the_disk_refuses_names_its_file(tmp_path, monkeypatch):
     assert e.value.filename == str(tmp_path / "audit" / "written" / name), e.value
 
 
+def test_a_record_the_disk_takes_in_part_is_written_whole(tmp_path, monkeypatch):
+    """os.write on a nearly full disk may take part of what it is given and say how much (a
+    short write, no error): the record's line was cut off there, silently, and the file it
+    names was written, so a later --resume or --overwrite took it for a user's file."""
+    real = os.write
+
+    def part(fd, data):
+        return real(fd, bytes(data[:3]))
+
+    with recording(tmp_path):
+        monkeypatch.setattr(output.os, "write", part)
+        output.before_write(tmp_path / "rgb_0000.png")
+        output.before_write(tmp_path / "rgb_0001.png")
+        monkeypatch.undo()
+    assert set(written_files(tmp_path)) >= {"rgb_0000.png", "rgb_0001.png"}
+
+
 def test_the_frame_log_hands_each_record_on_at_once_and_syncs_at_most_once_a_second(tmp_path, monkeypatch):
     """A record is in the file as soon as it is appended (another reader, e.g. --resume
     after a kill, sees it without close()); fsync runs at most once per SYNC_SECONDS while
