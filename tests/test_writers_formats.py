@@ -1813,6 +1813,12 @@ def test_yolo_finalize_of_a_writer_on_its_own_rebuilds_dataset_yaml(tmp_path):
     create_writer("yolo", tmp_path).finalize()
     data = pytest.importorskip("yaml").safe_load(yaml_file.read_text())
     assert data["nc"] == 0 and data["names"] == {}, data
+    # A run without any label records an empty table ({}): the same file, not 'it has []'.
+    (tmp_path / "audit" / "label_table.json").write_text("{}")
+    yaml_file.unlink()
+    create_writer("yolo", tmp_path).finalize()
+    data = pytest.importorskip("yaml").safe_load(yaml_file.read_text())
+    assert data["nc"] == 0 and data["names"] == {}, data
 
 
 def test_coco_refuses_two_keypoint_lists_for_one_class_in_a_frame(tmp_path):

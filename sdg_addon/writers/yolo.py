@@ -193,12 +193,13 @@ class YoloWriter(Writer):
             )
         values = json.loads(table.read_text(encoding="utf-8"))
         stype = self.options["semantic_type"]
-        if stype not in values:  # a writer made with another semantic_type than the run's
+        if values and stype not in values:  # a writer made with another semantic_type than the run's
+            # (a run without any label, background images only, records {}: no class, as it wrote)
             raise ValueError(
                 f"yolo: cannot write {(self.root / 'dataset.yaml').as_posix()}: {table.as_posix()} has no "
                 f"{stype!r} labels (it has {sorted(values)}): give the writer the run's semantic_type"
             )
-        return list(values[stype])
+        return list(values.get(stype, []))
 
     def finalize(self) -> None:
         images = self.root / "images"
