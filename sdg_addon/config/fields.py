@@ -102,13 +102,16 @@ def section_class(name: str, fields: tuple[Field, ...], extra: tuple = ()):
     return make_dataclass(name, [*attrs, *extra])
 
 
-def read_section(problems: Problems, table: dict, path: str, fields: tuple[Field, ...], into, known_extra=()):
-    """Validate `table` against `fields`, setting attributes on `into`; unknown keys are problems.
+def read_section(
+    problems: Problems, table: dict, path: str, fields: tuple[Field, ...], into, known_extra=(), hints=None
+):
+    """Validate `table` against `fields`, setting attributes on `into`; unknown keys are problems
+    (`hints`: key -> where it belongs here, e.g. another tool's name for a field).
 
     A wrong value is recorded (file, field, value, what was expected) and the default kept,
     so every problem of a file is found in one pass.
     """
-    problems.unknown_keys(table, [*(f.name for f in fields), *known_extra], path)
+    problems.unknown_keys(table, [*(f.name for f in fields), *known_extra], path, hints)
     for f in fields:
         if f.name in table:
             setattr(into, f.name, check_value(problems, f, table[f.name], join(path, f.name)))

@@ -1593,7 +1593,9 @@ TOP_LEVEL_KEYS = (
 def _render(v: _Reader, t: dict) -> RenderSettings:
     """`resolution = [w, h]`, or `width` and `height` (either form, not both)."""
     p = "render"
-    r = read_section(v.problems, t, p, RENDER_FIELDS, RenderSettings(), known_extra=("resolution",))
+    r = read_section(
+        v.problems, t, p, RENDER_FIELDS, RenderSettings(), known_extra=("resolution",), hints=PEER_RENDER_KEYS
+    )
     if "resolution" in t:
         res = v.numbers(
             t,
@@ -1751,7 +1753,7 @@ def _world(v: _Reader, scene: dict) -> WorldSpec:
 def _camera(v: _Reader, t, p: str, render) -> CameraSpec:
     if not v.is_table(t, p):
         return CameraSpec(name=p)
-    c = read_section(v.problems, t, p, CAMERA_FIELDS, CameraSpec(name=p))
+    c = read_section(v.problems, t, p, CAMERA_FIELDS, CameraSpec(name=p), hints=PEER_CAMERA_KEYS)
     _intrinsics(v, t, p, c, render)
     if c.look_at is None and c.rotation is None:
         c.look_at = [0.0, 0.0, 0.0]
@@ -1959,7 +1961,7 @@ def _check_drawn_temperatures(cfg: Config, in_file: list[int], problems: Problem
 def _light(v: _Reader, t, p: str) -> LightSpec:
     if not v.is_table(t, p):
         return LightSpec(name=p)
-    light = read_section(v.problems, t, p, LIGHT_FIELDS, LightSpec(name=p))
+    light = read_section(v.problems, t, p, LIGHT_FIELDS, LightSpec(name=p), hints=PEER_LIGHT_KEYS)
     if light.look_at is not None and light.look_at == light.location:
         _aim_problem(v, join(p, "look_at"), light.look_at, "the light")
     return light
@@ -2010,7 +2012,7 @@ def _asset(v: _Reader, t, p: str, base: Path) -> AssetSpec:
         v = _Reader(_Redirect(problems, base.as_posix()))
     if not v.is_table(t, p):
         return AssetSpec(name=p)
-    a = read_section(v.problems, t, p, ASSET_FIELDS, AssetSpec(name=p))
+    a = read_section(v.problems, t, p, ASSET_FIELDS, AssetSpec(name=p), hints=PEER_ASSET_KEYS)
     a.look = [k for k in ("color", "roughness", "metallic") if k in t]  # a file's materials keep the others
     has_prim, has_file, has_files = _given(t, "primitive"), _given(t, "file"), _given(t, "files")
     if has_prim + has_file + has_files > 1:
@@ -2735,6 +2737,52 @@ PEER_RANDOMIZER_KEYS = {
         "BlenderProc's simulate_physics_and_fix_final_poses'",
         " (metres per second, checked at every step: at rest after 10 steps in a row slower)",
     ),
+}
+
+
+# Replicator's names (rep.create.camera / light / from_usd, rep.settings) for the keys of
+# [[cameras]], [[lights]], [[assets]] and [render] (a close spelling pointed `position` to
+# `projection` or `rotation`): key -> where it is here.
+_POSITION = "'position' is Replicator's name for what is 'location' here (metres, Z up)"
+PEER_CAMERA_KEYS = {
+    "position": _POSITION,
+    "horizontal_aperture": "Replicator's horizontal_aperture (mm) is `sensor_width` here",
+    "horizontal_aperture_offset": "Replicator's aperture offsets are the principal point here: `cx`, `cy` (pixels)",
+    "vertical_aperture_offset": "Replicator's aperture offsets are the principal point here: `cx`, `cy` (pixels)",
+    "clipping_range": "Replicator's clipping_range (near, far) is `clip_start` and `clip_end` here (metres)",
+    "projection_type": (
+        'Replicator\'s projection_type is `projection` here: "perspective" (its pinhole) or '
+        '"orthographic"; fisheye models have no counterpart'
+    ),
+    "f_stop": (
+        "depth of field is a `sensor` randomizer's `f_stop` and `focus_distance` here (constants too); "
+        "Replicator's f_stop = 0 (no depth of field) is leaving them out"
+    ),
+    "focus_distance": (
+        "depth of field is a `sensor` randomizer's `f_stop` and `focus_distance` here (constants too); "
+        "Replicator's f_stop = 0 (no depth of field) is leaving them out"
+    ),
+}
+PEER_LIGHT_KEYS = {
+    "position": _POSITION,
+    "light_type": (
+        'Replicator\'s light_type is `type` here: Sphere is "point", Distant "sun", Rect and Disk '
+        '"area"; a Dome is the world (`scene.world`)'
+    ),
+    "intensity": "Replicator's intensity is `energy` here, in watts (W/m² for a sun): not Replicator's units",
+    "exposure": "a USD light's exposure (intensity x 2^exposure) has no counterpart: `energy` is in watts",
+    "temperature": "a light's colour temperature (kelvin) is a `light` randomizer's `temperature` (a constant too)",
+    "rotation": "a light is aimed by `look_at` (a point) here",
+    "scale": "a light's extent is `size` here (metres: side of an area light, radius of a point or spot)",
+}
+PEER_ASSET_KEYS = {
+    "position": _POSITION,
+    "semantics": 'Replicator\'s semantics=[("class", "mug")] is `labels = { class = "mug" }` here',
+    "usd": "Replicator's from_usd(usd) is `file` here (a model file: .usd among others)",
+}
+PEER_RENDER_KEYS = {
+    "samples_per_pixel": "Replicator's samples_per_pixel is `samples` here",
+    "spp": "Replicator's spp is `samples` here",
 }
 
 
