@@ -317,6 +317,26 @@ look_at = [0.0, 0.5, 0.25]
     assert len([n for n in world.nodes if n.name.startswith("sdg_sky")]) == 1
 
 
+def test_a_pattern_is_taken_in_any_case_as_a_light_type_is(tmp_path):
+    """procedural_texture's pattern "Checker" was refused at validate ('one of noise, voronoi,
+    checker') where light_type "Spot" is taken: it is taken in any case, the material the
+    lower-case name's."""
+    from sdg_addon.scene.randomize import apply_frame
+
+    cfg, built, targets = built_scene(
+        tmp_path,
+        '[[randomizers]]\ntype = "procedural_texture"\ntargets = "ball"\n'
+        'pattern = { distribution = "choice", values = ["Checker", "VORONOI"] }\n',
+    )
+    assert cfg.randomizers[0].prepare(tmp_path) == []
+    for frame in range(4):
+        sampled = sample_frame(cfg.seed, frame, cfg.randomizers, targets)
+        apply_frame(built, sampled, cfg.randomizers)
+        drawn = sampled[0]["values"]["ball"]["pattern"].lower()
+        slot = built.entities["ball"].meshes[0].material_slots[0]
+        assert slot.material.name == f"sdg_procedural_{drawn}"
+
+
 def test_material_swap_to_a_missing_material_names_the_known_ones(tmp_path):
     from sdg_addon.scene.randomize import apply_frame
 

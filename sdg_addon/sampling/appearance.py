@@ -298,7 +298,7 @@ class ProceduralTexture(RandomizerSpec):
 
     name = "procedural_texture"
     PARAMS = {
-        "pattern": (STRING, '`"noise"`, `"voronoi"` or `"checker"`; default: any of them, uniformly'),
+        "pattern": (STRING, '`"noise"`, `"voronoi"` or `"checker"` (any case); default: any of them, uniformly'),
         "scale": (NUMBER, "pattern frequency per metre of the object's local space (default 4)"),
         "color": (COLOR, "first colour, linear RGB (default: the object's colour)"),
         "color2": (COLOR, "second colour, linear RGB (default `[0.05, 0.05, 0.05]`)"),
@@ -310,7 +310,7 @@ class ProceduralTexture(RandomizerSpec):
     PARAM_RANGES = {"scale": (0.0, 1e6), "roughness": (0.0, 1.0)}
 
     def name_problem(self, param, values):
-        bad = [v for v in values if v not in PATTERNS]
+        bad = [v for v in values if not isinstance(v, str) or v.lower() not in PATTERNS]
         return (bad[0], f"one of {', '.join(PATTERNS)}") if param == "pattern" and bad else None
 
     def prepare(self, base):

@@ -227,7 +227,7 @@ def apply_texture(built: BuiltScene, target: str, v: dict, spec) -> None:
 
 @applier("procedural_texture")
 def apply_procedural(built: BuiltScene, target: str, v: dict) -> None:
-    pattern = v.get("pattern", PATTERNS[0])
+    pattern = v.get("pattern", PATTERNS[0]).lower()
     mat = procedural_material(pattern)
     for obj in built.entities[target].meshes:
         _keep_surface(built, obj)
