@@ -1018,6 +1018,21 @@ def test_camera_look_at_or_rotation(tmp_path):
             ["keypoints annotator", "[annotators] keypoints = {}"],
         ),
         ('[writers.basic]\ns3_bucket = "data"\n', "writers.basic.s3_bucket", "data", ["output folder only"]),
+        # BlenderProc's and Kubric's output names written as annotators: `depth` got a bare
+        # list (BlenderProc's is the Z pass, Kubric's the distance along the ray).
+        (
+            "[annotators]\ndepth = {}\n",
+            "annotators.depth",
+            "depth",
+            ["`distance_to_image_plane` here", "Kubric's depth", "`distance_to_camera`"],
+        ),
+        ("[annotators]\ncolors = {}\n", "annotators.colors", "colors", ["BlenderProc's colors are `rgb` here"]),
+        (
+            "[annotators]\ncategory_id_segmaps = {}\n",
+            "annotators.category_id_segmaps",
+            "category_id_segmaps",
+            ["`semantic_segmentation` here"],
+        ),
         # BlenderProc's write_coco_annotations / write_bop arguments: where each is here.
         (
             '[writers.coco]\nmask_encoding_format = "polygon"\n',

@@ -2627,7 +2627,13 @@ class _Reader:
             cls = registry.get(name)
             if cls is None:
                 if not any(p.field == where for p in self.problems.items):  # not an installed plugin that failed
-                    self.problems.add(where, name, one_of(name, sorted(registry), kind))
+                    peer = PEER_REGISTRY_NAMES.get(kind, {}).get(name) if isinstance(name, str) else None
+                    if peer:
+                        listed = ", ".join(repr(c) for c in sorted(registry))
+                        expected = f"a known {kind}: {peer} (known: {listed})"
+                    else:
+                        expected = one_of(name, sorted(registry), kind)
+                    self.problems.add(where, name, expected)
                 continue
             if not isinstance(options, dict):
                 self.problems.add(where, options, "a table of options ({} for none)")
@@ -2652,6 +2658,31 @@ class _Reader:
                 except (ValueError, TypeError) as e:
                     self.problems.add(where, options, f"options the {kind} accepts: {e}")
         return out
+
+
+# BlenderProc's and Kubric's names for an annotator (their output keys, renderer.enable_*_output)
+# written as one here: what each is (a did-you-mean said nothing of `depth`, and would point
+# BlenderProc's depth, the Z pass, to the distance along the ray).
+PEER_REGISTRY_NAMES = {
+    "annotator": {
+        "depth": "BlenderProc's depth (enable_depth_output, the Z pass: distance to the image plane) is "
+        "`distance_to_image_plane` here; Kubric's depth (along the ray from the camera centre) is "
+        "`distance_to_camera`",
+        "distance": "BlenderProc's distance (enable_distance_output, along the ray) is `distance_to_camera` here",
+        "colors": "BlenderProc's colors are `rgb` here",
+        "rgba": "Kubric's rgba is `rgb` here",
+        "segmentation": "Kubric's segmentation (an id per object) is `instance_segmentation` here; a mask of "
+        "class ids is `semantic_segmentation`",
+        "segmap": "BlenderProc's enable_segmentation_output gives `instance_segmentation` (instance_segmaps) and "
+        "`semantic_segmentation` (category_id_segmaps / class_segmaps) here",
+        "instance_segmaps": "BlenderProc's instance_segmaps are `instance_segmentation` here (the hdf5 writer "
+        "writes them as instance_segmaps)",
+        "category_id_segmaps": "BlenderProc's category_id_segmaps are `semantic_segmentation` here (the hdf5 "
+        "writer writes them as category_id_segmaps)",
+        "class_segmaps": "BlenderProc's class_segmaps are `semantic_segmentation` here",
+        "normal": "Kubric's normal is `normals` here",
+    },
+}
 
 
 # Replicator's (rep.randomizer.*) and BlenderProc's names for what a randomizer type does
