@@ -891,6 +891,31 @@ def test_the_summary_names_the_only_camera_of_a_sequence(tmp_path):
     assert dict(_summary_rows(collect(out)))["cameras"] == "front (in 3 clips)"
 
 
+def test_the_summary_names_cameras_as_the_run_does_not_by_folder(tmp_path):
+    """A camera whose name is no portable folder name ("über") has the folder
+    _ber-b51c8541: the summary named it so, and the report of a camera's folder (OUT/right)
+    named its camera "(root)"; both now say the run's names (audit/cameras.json)."""
+    from test_writers_formats import make_frame
+
+    from sdg_addon import output
+    from sdg_addon.report.page import _summary_rows
+    from sdg_addon.report.stats import collect
+    from sdg_addon.writers import create_writer
+    from sdg_addon.writers.common import safe_name
+
+    out = tmp_path / "out"
+    (out / "audit").mkdir(parents=True)
+    (out / output.MARKER).write_text(json.dumps({"tool": output.TOOL}))
+    (out / "audit" / "cameras.json").write_text(json.dumps(["über", "right"]))
+    w = create_writer("basic", out, camera_subfolders="always")
+    for cam in ("über", "right"):
+        w.write(make_frame(0, camera_name=cam))
+    assert (out / safe_name("über")).is_dir() and safe_name("über") != "über"
+    assert dict(_summary_rows(collect(out)))["cameras"] == "über, right"
+    assert dict(_summary_rows(collect(out / "right")))["cameras"] == "right"
+    assert dict(_summary_rows(collect(out / safe_name("über"))))["cameras"] == "über"
+
+
 @pytest.mark.parametrize("where", ["a file", "under a file"])
 def test_a_report_out_that_is_a_file_is_refused_as_invalid_input(tmp_path, capsys, where):
     """`report --out notes.txt` (an existing file) or `--out notes.txt/page` ended as a failure

@@ -167,28 +167,47 @@ def _camera_of(name: str) -> tuple[str | None, str]:
     return (first, rest) if CLIP_FOLDER.match(first) else (None, name)
 
 
-def _root_camera(stats: Stats) -> str:
-    """The name of a camera whose files are at the root (of the folder or of each clip's):
-    the run's only camera (audit/cameras.json), else "(root)"."""
+def _run_cameras(stats: Stats) -> list[str]:
+    """The run's camera names (audit/cameras.json of the folder, else of the dataset it lies
+    in: a camera's or a clip's folder), [] where none is recorded."""
+    root = stats.folder if (stats.folder / "audit").is_dir() else output.dataset_root(stats.folder)
     try:
-        names = json.loads((stats.folder / "audit" / "cameras.json").read_text(encoding="utf-8"))
+        names = json.loads((Path(root) / "audit" / "cameras.json").read_text(encoding="utf-8")) if root else None
     except (OSError, ValueError):
         names = None
-    return names[0] if isinstance(names, list) and len(names) == 1 and isinstance(names[0], str) else "(root)"
+    return names if isinstance(names, list) and all(isinstance(n, str) for n in names) else []
+
+
+def _root_camera(stats: Stats) -> str:
+    """The name of a camera whose files are at the root (of the folder or of each clip's):
+    the run's only camera (audit/cameras.json), the camera whose folder this is (OUT/left,
+    OUT/clip_0003/left), else "(root)"."""
+    names = _run_cameras(stats)
+    if len(names) == 1:
+        return names[0]
+    if (stats.folder / "audit").is_dir():
+        return "(root)"
+    return {safe_name(n): n for n in names}.get(Path(os.path.realpath(stats.folder)).name, "(root)")
 
 
 def _summary_rows(stats: Stats) -> list[tuple[str, str]]:
     m = stats.manifest
     root = _root_camera(stats) if "" in {_camera_of(c)[1] for c in stats.frames} else "(root)"
+    # A camera's folder is its name made portable ("über" -> _ber-b51c8541): named as the run names it.
+    by_folder = {safe_name(n): n for n in _run_cameras(stats)}
+
+    def camera(folder: str) -> str:
+        return by_folder.get(folder, folder) if folder else root
+
     # A sequence's clips hold the cameras (clip_0003/left): each camera is named once.
     sizes = {_camera_of(cam)[1]: f"{w} x {h}" for cam, (w, h) in stats.image_sizes.items()}
     if len(set(sizes.values())) > 1:  # cameras of their own sizes: each named
-        size = _e(", ".join(f"{wh} ({cam or root})" for cam, wh in sizes.items()))
+        size = _e(", ".join(f"{wh} ({camera(cam)})" for cam, wh in sizes.items()))
     else:
         size = next(iter(sizes.values()), "0 x 0")
     cameras = list(dict.fromkeys(_camera_of(c)[1] for c in stats.frames))
     clips = {_camera_of(c)[0] for c in stats.frames} - {None}
-    named = ", ".join(c or root for c in cameras) or "–"
+    named = ", ".join(camera(c) for c in cameras) or "–"
     frames = str(stats.frame_count)
     planned = stats.resolved.get("frames")  # the run's frames (audit/resolved.json)
     if isinstance(planned, int) and not isinstance(planned, bool) and 0 <= stats.frame_count < planned:
