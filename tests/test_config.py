@@ -991,6 +991,14 @@ def test_camera_look_at_or_rotation(tmp_path):
             ['`labels = { class = "mug" }`'],
         ),
         ("[render]\nsamples_per_pixel = 4\n", "render.samples_per_pixel", 4, ["is `samples` here"]),
+        # rep.modify.pose(look_at=prim): a camera randomizer's look_at an object's name was told
+        # only 'a list of 3 numbers', look_at_objects unsaid
+        (
+            '[[randomizers]]\ntype = "camera"\ntargets = "*"\nlook_at = "cube"\n',
+            "randomizers[0].look_at",
+            "cube",
+            ['`look_at_objects = "cube"`'],
+        ),
         ("[annotators]\nrgb = { foo = 1 }\n", "annotators.rgb.foo", 1, ["takes no keys"]),
         ('[writers]\nbasic = { frame_padding = "4" }\n', "writers.basic.frame_padding", "4", ["whole number"]),
         ("[writers]\nbasik = {}\n", "writers.basik", "basik", ["did you mean 'basic'?"]),

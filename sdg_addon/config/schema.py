@@ -2124,6 +2124,13 @@ def _fixed_part(pattern: str, folder: Path) -> Path:
     return Path(os.path.normpath(fixed.absolute()))
 
 
+def _names(value) -> bool:
+    """A name or a list of names (not numbers, not a distribution)."""
+    return isinstance(value, str) or (
+        isinstance(value, list) and bool(value) and all(isinstance(x, str) for x in value)
+    )
+
+
 def _randomizer(v: _Reader, t, p: str, base: Path) -> tuple[RandomizerSpec | None, list[str]]:
     if not v.is_table(t, p):
         return None, []
@@ -2143,6 +2150,15 @@ def _randomizer(v: _Reader, t, p: str, base: Path) -> tuple[RandomizerSpec | Non
     first = len(v.problems.items)
     for name, (value_kind, desc) in cls.PARAMS.items():
         if name in t:
+            if name == "look_at" and "look_at_objects" in cls.OPTIONS and _names(t[name]):
+                # Replicator's rep.modify.pose(look_at=prim): an object, not a point
+                v.problems.add(
+                    join(p, name),
+                    t[name],
+                    f"{_KIND_TEXT[value_kind]} ({desc}): objects to look at (Replicator's look_at of a prim) "
+                    f"are `look_at_objects = {json.dumps(t[name])}`, the mean of their bounding-box centres",
+                )
+                continue
             d = v.sampled(t, name, p, value_kind, desc, cls.value_range(name))
             if d is not None:
                 params[name] = d
