@@ -30,6 +30,13 @@ def test_spinning_presets(name, channels):
     assert np.isclose(az[0], 180 - step / 2) and np.allclose(np.diff(az)[1:-1][np.abs(np.diff(az)[1:-1]) < 180], -step)
 
 
+def test_a_spinning_sensor_below_360_degrees_sweeps_a_sector_centred_on_forward():
+    """annotators.md said a spinning LiDAR is 'a full sweep of 360 degrees'; with a
+    horizontal_fov below 360 it sweeps that sector, centred on forward, as the docs now say."""
+    az = LidarPattern("spinning", 1, (0.0, 0.0), 90.0, 4).azimuths()
+    assert np.allclose(az, [33.75, 11.25, -11.25, -33.75])  # within +-45 degrees: nothing behind
+
+
 def test_solid_state_grid_is_centred_on_forward():
     pattern = LidarPattern("solid_state", 3, (-10.0, 10.0), 120.0, 4)
     d = pattern.directions()
