@@ -1057,6 +1057,11 @@ def test_camera_look_at_or_rotation(tmp_path):
         ("[writers.bop]\njpg_quality = 90\n", "writers.bop.jpg_quality", 90, ["`jpeg_quality` here"]),
         ("[writers.bop]\nframes_per_chunk = 100\n", "writers.bop.frames_per_chunk", 100, ["`frames_per_scene`"]),
         ("[writers.bop]\nm2mm = true\n", "writers.bop.m2mm", True, ["millimetres"]),
+        ("[writers]\nwrite_hdf5 = {}\n", "writers.write_hdf5", "write_hdf5", ["the `hdf5` writer here"]),
+        ("[writers]\ncoco_annotations = {}\n", "writers.coco_annotations", "coco_annotations", ["`coco` writer"]),
+        ('[writers.bop]\ndataset = "lm"\n', "writers.bop.dataset", "lm", ["bop_data/<dataset>/", "[labels]"]),
+        ('[writers.coco]\nlabel_mapping = "m.csv"\n', "writers.coco.label_mapping", "m.csv", ["[labels]"]),
+        ("[writers.hdf5]\nstereo_separate_keys = true\n", "writers.hdf5.stereo_separate_keys", True, ["a folder each"]),
         (
             "[writers.hdf5]\nappend_to_existing_output = true\n",
             "writers.hdf5.append_to_existing_output",

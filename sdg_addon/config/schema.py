@@ -2698,6 +2698,12 @@ PEER_REGISTRY_NAMES = {
         "class_segmaps": "BlenderProc's class_segmaps are `semantic_segmentation` here",
         "normal": "Kubric's normal is `normals` here",
     },
+    "writer": {
+        "write_hdf5": "BlenderProc's write_hdf5 is the `hdf5` writer here",
+        "write_coco_annotations": "BlenderProc's write_coco_annotations is the `coco` writer here",
+        "coco_annotations": "BlenderProc's write_coco_annotations is the `coco` writer here",
+        "write_bop": "BlenderProc's write_bop is the `bop` writer here",
+    },
 }
 
 
@@ -3011,6 +3017,21 @@ BLENDERPROC_WRITER_ARGS = {
     "m2mm": "the bop writer writes millimetres whatever the scene's unit scale",
     "annotation_unit": "the bop writer writes millimetres whatever the scene's unit scale",
     "calc_mask_info_coco": "the bop writer always writes mask/, mask_visib/ and scene_gt_info.json",
+    "dataset": "BlenderProc's write_bop dataset (its folder bop_data/<dataset>/) has no counterpart: the "
+    "dataset is the writer's folder bop/ (camera.json, models/, <split>/): copy or link it under the name "
+    "bop_toolkit expects once the run is done; "
+    "obj_id is 1 + the position of the object's class in the label table (fix it with [labels])",
+    "target_objects": "the objects written are those with a label of the writer's `semantic_type`",
+    "ignore_dist_thres": "BlenderProc's ignore_dist_thres has no counterpart: every labelled object in view "
+    "is written, whatever its distance",
+    "delta": "BlenderProc's delta (a tolerance for visibility from depth) has no counterpart: visibility comes "
+    "from the rendered masks",
+    "num_worker": "the run's processes are render's --procs (and --workers for annotating and writing)",
+    "label_mapping": "a category is a label value of the writer's `semantic_type` (its name), its id 1 + its "
+    "position in the label table: fix the order with [labels]",
+    "file_prefix": "images are named by the frame index, no prefix",
+    "indent": "the JSON files' layout is fixed",
+    "stereo_separate_keys": "several cameras write a folder each (hdf5/<camera>/), no stereo keys",
 }
 
 
