@@ -916,6 +916,29 @@ def test_the_summary_names_cameras_as_the_run_does_not_by_folder(tmp_path):
     assert dict(_summary_rows(collect(out / safe_name("über"))))["cameras"] == "über"
 
 
+def test_the_summary_names_the_runs_lidars_and_their_scans(tmp_path):
+    """A run with a LiDAR: the report said nothing of it (its point clouds in OUT/top/lidar/),
+    as if none was recorded; the summary now names each LiDAR and its scans."""
+    from test_writers_formats import make_frame
+
+    from sdg_addon.report.page import _summary_rows
+    from sdg_addon.report.stats import collect
+    from sdg_addon.writers import create_writer
+
+    out = tmp_path / "out"
+    (out / "audit").mkdir(parents=True)
+    (out / "audit" / "resolved.json").write_text(json.dumps({"lidars": [{"name": "top"}, {"name": "über"}]}))
+    create_writer("basic", out).write(make_frame(0))
+    for k in range(3):
+        (out / "top" / "lidar").mkdir(parents=True, exist_ok=True)
+        np.save(out / "top" / "lidar" / f"lidar_{k:04d}.npy", np.zeros((2, 4), np.float32))
+        np.save(out / "top" / "lidar" / f"lidar_range_{k:04d}.npy", np.zeros(2, np.float32))
+    said = dict(_summary_rows(collect(out)))["LiDARs"]
+    assert said.startswith("top: 3 scans in top/lidar/, über: 0 scans in _ber-b51c8541/lidar/"), said
+    (out / "audit" / "resolved.json").write_text(json.dumps({"lidars": []}))
+    assert "LiDARs" not in dict(_summary_rows(collect(out)))
+
+
 @pytest.mark.parametrize("where", ["a file", "under a file"])
 def test_a_report_out_that_is_a_file_is_refused_as_invalid_input(tmp_path, capsys, where):
     """`report --out notes.txt` (an existing file) or `--out notes.txt/page` ended as a failure

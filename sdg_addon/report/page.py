@@ -229,10 +229,30 @@ def _summary_rows(stats: Stats) -> list[tuple[str, str]]:
         lo = min(p[1] for p in stats.depth_per_frame)
         hi = max(p[2] for p in stats.depth_per_frame)
         rows.append(("depth range", f"{lo:.3f} .. {hi:.3f} m"))
+    lidars = _lidar_text(stats)
+    if lidars:
+        rows.append(("LiDARs", _e(lidars)))
     warnings = m.get("warnings") or []
     said = "none" if m else "–"  # no manifest read (a run under way, a folder inside a dataset): not known
     rows.append(("warnings", "<br>".join(_e(x) for x in warnings) if warnings else said))
     return rows
+
+
+def _lidar_text(stats: Stats) -> str:
+    """The run's LiDARs (resolved.json) and their scans in the folder, "" for none: the page's
+    charts are of the cameras' images, and the point clouds are named so a reader knows them."""
+    lidars = stats.resolved.get("lidars")
+    names = (
+        [x["name"] for x in lidars if isinstance(x, dict) and isinstance(x.get("name"), str)]
+        if isinstance(lidars, list)
+        else []
+    )
+    said = []
+    for name in names:
+        folder = safe_name(name)
+        scans = sum(1 for f in stats.folder.glob(f"**/{folder}/lidar/lidar_[0-9]*.npy") if f.stem[6:].isdigit())
+        said.append(f"{name}: {scans} scan{'s' if scans != 1 else ''} in {folder}/lidar/")
+    return ", ".join(said) + " (the charts below are of the cameras' images)" if said else ""
 
 
 def _class_rows(stats: Stats) -> list[list]:
