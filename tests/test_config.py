@@ -559,6 +559,19 @@ def one_problem(tmp_path, text: str) -> Problem:
     return problems[0]
 
 
+@pytest.mark.parametrize(
+    "key, words",
+    [("project_uvw", "projected in the object's own space"), ("per_sub_mesh", "per_sub_mesh has no counterpart")],
+)
+def test_replicators_texture_options_are_answered(tmp_path, key, words):
+    """Replicator's texture(project_uvw=True, per_sub_mesh=True) were met with a bare 'a known key'."""
+    (tmp_path / "tex").mkdir()
+    (tmp_path / "tex" / "wood.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(32))
+    text = f'[[randomizers]]\ntype = "texture"\ntargets = "*"\nfolder = "tex"\n{key} = true\n'
+    p = one_problem(tmp_path, text + CAMERA)
+    assert p.field == f"randomizers[0].{key}" and words in p.expected, p.expected
+
+
 def test_resolution_or_width_and_height(tmp_path):
     cfg = load_config(write(tmp_path / "a.toml", "[render]\nwidth = 800\n" + CAMERA))
     assert (cfg.render.width, cfg.render.height) == (800, 480)
@@ -991,6 +1004,13 @@ def test_camera_look_at_or_rotation(tmp_path):
             ['`labels = { class = "mug" }`'],
         ),
         ("[render]\nsamples_per_pixel = 4\n", "render.samples_per_pixel", 4, ["is `samples` here"]),
+        # Replicator's randomizer.color(colors=...): 'did you mean color'
+        (
+            '[[randomizers]]\ntype = "material"\ntargets = "*"\ncolors = [1, 0, 0]\n',
+            "randomizers[0].colors",
+            [1, 0, 0],
+            ["randomizer.color's name for what is 'color' here"],
+        ),
         # rep.modify.pose(look_at=prim): a camera randomizer's look_at an object's name was told
         # only 'a list of 3 numbers', look_at_objects unsaid
         (

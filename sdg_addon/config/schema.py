@@ -2897,8 +2897,18 @@ PEER_RANDOMIZER_KEYS_NOTED = {
         "`image`, a choice of their names)",
     ),
     "texture_scale": ("color_suffix", "'texture_scale' is Replicator's texture's name for what is 'scale' here"),
+    "project_uvw": (
+        "color_suffix",
+        "Replicator's texture(project_uvw=True) is how textures are always put on here: projected in the "
+        "object's own space (box mapping), its UVs not used",
+    ),
+    "per_sub_mesh": (
+        "color_suffix",
+        "Replicator's per_sub_mesh has no counterpart: each target takes one texture (one material) a frame",
+    ),
     "texture_rotate": ("color_suffix", "'texture_rotate' is Replicator's texture's name for what is 'rotation' here"),
     "diffuse": ("metallic", "'diffuse' is Replicator's (OmniPBR's) name for what is 'color' here"),
+    "colors": ("metallic", "'colors' is Replicator's randomizer.color's name for what is 'color' here"),
     "exposure": (
         "light_type",
         "a USD light's exposure (intensity x 2^exposure) has no counterpart: `energy` is in watts (W/m² for a sun)",
