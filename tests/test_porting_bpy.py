@@ -280,3 +280,25 @@ def test_object_coordinates_of_a_turned_scaled_cube(tmp_path):
     assert top.sum() > 50 and np.allclose(coords[top][:, 2], 1, atol=1e-4)
     side = coords[cube & (normals[..., 2] < 0.5)][:, :2]
     assert len(side) > 50 and ((np.abs(side) < 1e-3) | (np.abs(side - 1) < 1e-3)).any(axis=1).all()
+
+
+def test_the_primitives_the_page_says_are_2_m_across_at_size_2_are():
+    """The page's first table: the primitives it names as Blender's defaults (2 m across at
+    size = 2, as BlenderProc's and Kubric's) are, and the cylinder, which it says is 0.7 size
+    across, is (was: the cylinder was said to be 2 m across too; it is 1.4)."""
+    from sdg_addon.scene.primitives import primitive_mesh
+
+    def extent(kind):
+        mesh = primitive_mesh(kind, f"extent_{kind}", 2.0)
+        co = np.array([v.co[:] for v in mesh.vertices])
+        bpy.data.meshes.remove(mesh)
+        return co.max(axis=0) - co.min(axis=0)
+
+    page = " ".join(PAGE.read_text(encoding="utf-8").split())
+    named = page.split("(BlenderProc's are Blender's defaults: ", 1)[1].split(" 2 m across", 1)[0]
+    kinds = [k.strip() for k in named.replace(" and ", ", ").split(",")]
+    assert {"cube", "sphere", "cone"} <= set(kinds)
+    for kind in kinds:
+        assert np.allclose(extent(kind)[:2], 2, atol=1e-6), kind
+    assert "the `cylinder` here is 0.7 `size` across" in page
+    assert np.allclose(extent("cylinder"), [1.4, 1.4, 2], atol=1e-6)
