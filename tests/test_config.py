@@ -1011,6 +1011,34 @@ def test_camera_look_at_or_rotation(tmp_path):
             [1, 0, 0],
             ["randomizer.color's name for what is 'color' here"],
         ),
+        # BlenderProc's renderer.set_* and camera.set_intrinsics_* arguments: a bare 'a known key', or
+        # light_bounces 'did you mean volume_bounces?'.
+        ("[render]\nmax_amount_of_samples = 50\n", "render.max_amount_of_samples", 50, ["is `samples` here"]),
+        ("[render]\nlight_bounces = 3\n", "render.light_bounces", 3, ["`max_bounces`", "`diffuse_bounces`"]),
+        (
+            "[render]\nenable_transparency = true\n",
+            "render.enable_transparency",
+            True,
+            ["`film_transparent = true`"],
+        ),
+        (
+            '[[cameras]]\nname = "c"\nlocation = [0, -2, 1]\nfov = 1\n',
+            "cameras[0].fov",
+            1,
+            ["radians", "focal_length = sensor_width / 2 / tan(fov / 2)"],
+        ),
+        (
+            '[[cameras]]\nname = "c"\nlocation = [0, -2, 1]\nK = [[50, 0, 32], [0, 50, 24], [0, 0, 1]]\n',
+            "cameras[0].K",
+            [[50, 0, 32], [0, 50, 24], [0, 0, 1]],
+            ["`fx`, `fy`, `cx`, `cy`", "add 0.5"],
+        ),
+        (
+            '[[cameras]]\nname = "c"\nlocation = [0, -2, 1]\nresolution = [64, 48]\n',
+            "cameras[0].resolution",
+            [64, 48],
+            ["`width` and `height`", "`render.resolution`"],
+        ),
         # rep.modify.pose(look_at=prim): a camera randomizer's look_at an object's name was told
         # only 'a list of 3 numbers', look_at_objects unsaid
         (

@@ -2799,6 +2799,15 @@ PEER_RANDOMIZER_KEYS = {
 _POSITION = "'position' is Replicator's name for what is 'location' here (metres, Z up)"
 PEER_CAMERA_KEYS = {
     "position": _POSITION,
+    # BlenderProc's camera.set_intrinsics_from_* and set_resolution
+    "fov": 'BlenderProc\'s field of view (set_intrinsics_from_blender_params(fov, lens_unit="FOV"), radians) is '
+    "`focal_length` with `sensor_width` here (focal_length = sensor_width / 2 / tan(fov / 2)), or a `sensor` "
+    "randomizer's constant `fov` (degrees)",
+    "lens": "BlenderProc's lens (millimetres) is `focal_length` here",
+    "K": "BlenderProc's set_intrinsics_from_K_matrix(K, width, height) is `fx`, `fy`, `cx`, `cy` (pixels; add 0.5 "
+    "to its cx, cy) with `width` and `height` here",
+    "resolution": "a camera's own size is `width` and `height` here; `render.resolution` sets every camera's "
+    "(BlenderProc's set_resolution)",
     "horizontal_aperture": "Replicator's horizontal_aperture (mm) is `sensor_width` here",
     "horizontal_aperture_offset": "Replicator's aperture offsets are the principal point here: `cx`, `cy` (pixels)",
     "vertical_aperture_offset": "Replicator's aperture offsets are the principal point here: `cx`, `cy` (pixels)",
@@ -2836,6 +2845,15 @@ PEER_ASSET_KEYS = {
 PEER_RENDER_KEYS = {
     "samples_per_pixel": "Replicator's samples_per_pixel is `samples` here",
     "spp": "Replicator's spp is `samples` here",
+    # BlenderProc's renderer.set_* calls
+    "max_amount_of_samples": "BlenderProc's set_max_amount_of_samples is `samples` here",
+    "light_bounces": "BlenderProc's set_light_bounces(...) arguments are keys of [render] here: `max_bounces`, "
+    "`diffuse_bounces`, `glossy_bounces`, `transmission_bounces`, `transparent_bounces` (its "
+    "transparent_max_bounces), `volume_bounces`",
+    "transparent_max_bounces": "BlenderProc's transparent_max_bounces is `transparent_bounces` here",
+    "enable_transparency": "BlenderProc's set_output_format(enable_transparency=True) is `film_transparent = true` "
+    "here",
+    "cpu_threads": "BlenderProc's set_cpu_threads is `threads` here",
 }
 
 
