@@ -1047,6 +1047,33 @@ def test_camera_look_at_or_rotation(tmp_path):
             "cube",
             ['`look_at_objects = "cube"`'],
         ),
+        # Replicator's annotator init_params (colorize, semantic_types, semantic_filter_predicate) and
+        # its skeleton_data: 'a known key' / 'did you mean semantic_type' / a bare unknown annotator
+        (
+            "[annotators]\nsemantic_segmentation = { colorize = false }\n",
+            "annotators.semantic_segmentation.colorize",
+            False,
+            ["[writers.basic] colorize_semantic_segmentation = true (or false)"],
+        ),
+        (
+            "[annotators]\ndistance_to_camera = { colorize = true }\n",
+            "annotators.distance_to_camera.colorize",
+            True,
+            ["no key here: ", "colorize_depth"],
+        ),
+        (
+            '[annotators]\nsemantic_segmentation = { semantic_types = ["class"] }\n',
+            "annotators.semantic_segmentation.semantic_types",
+            ["class"],
+            ["semantic_types is `semantic_type` here"],
+        ),
+        (
+            '[annotators]\nbounding_box_2d_tight = { semantic_filter_predicate = "class:cube" }\n',
+            "annotators.bounding_box_2d_tight.semantic_filter_predicate",
+            "class:cube",
+            ['`semantic_filter = ["cube", "sphere"]`'],
+        ),
+        ("[annotators]\nskeleton_data = {}\n", "annotators.skeleton_data", "skeleton_data", ["`keypoints` projects"]),
         ("[annotators]\nrgb = { foo = 1 }\n", "annotators.rgb.foo", 1, ["takes no keys"]),
         ('[writers]\nbasic = { frame_padding = "4" }\n', "writers.basic.frame_padding", "4", ["whole number"]),
         ("[writers]\nbasik = {}\n", "writers.basik", "basik", ["did you mean 'basic'?"]),

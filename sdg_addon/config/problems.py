@@ -58,7 +58,9 @@ class Problems:
         known = list(known)
         for key in table:
             if key not in known:
-                if not known:
+                if hints and key in hints and not known:
+                    expected = f"no key here: {hints[key]} (this table takes no keys)"
+                elif not known:
                     expected = "no key here (this table takes no keys)"
                 elif hints and key in hints:
                     listed = ", ".join(repr(c) for c in sorted(known))

@@ -2655,7 +2655,10 @@ class _Reader:
                 self.problems.add(where, options, "a table of options ({} for none)")
                 continue
             before = len(self.problems.items)
-            hints = writer_option_hints(options, cls.OPTIONS) if kind == "writer" else None
+            if kind == "writer":
+                hints = writer_option_hints(options, cls.OPTIONS)
+            else:
+                hints = annotator_option_hints(name, cls.OPTIONS)
             self.problems.unknown_keys(options, cls.OPTIONS, where, hints)
             checked = {}
             for opt, spec in cls.OPTIONS.items():
@@ -2674,6 +2677,31 @@ class _Reader:
                 except (ValueError, TypeError) as e:
                     self.problems.add(where, options, f"options the {kind} accepts: {e}")
         return out
+
+
+def annotator_option_hints(name: str, known) -> dict[str, str]:
+    """Where Replicator's annotator init_params (`colorize`, `semantic_types`,
+    `semantic_filter_predicate`) are here."""
+    hints = {}
+    colorize = {"distance_to_camera": "colorize_depth", "distance_to_image_plane": "colorize_depth"}.get(
+        name, f"colorize_{name}" if name in BASIC_COLORIZED else None
+    )
+    if colorize:
+        hints["colorize"] = (
+            f"a colorized image is the basic writer's option here: [writers.basic] {colorize} = true (or false)"
+        )
+    if "semantic_type" in known:
+        hints["semantic_types"] = (
+            'Replicator\'s semantic_types is `semantic_type` here: one label type, a string ("class")'
+        )
+        hints["semantic_filter_predicate"] = (
+            'Replicator\'s semantic_filter_predicate ("class:cube|sphere") is `semantic_type = "class"` with '
+            '`semantic_filter = ["cube", "sphere"]` here'
+        )
+    return hints
+
+
+BASIC_COLORIZED = ("semantic_segmentation", "instance_segmentation", "instance_id_segmentation")
 
 
 # BlenderProc's and Kubric's names for an annotator (their output keys, renderer.enable_*_output)
@@ -2697,6 +2725,9 @@ PEER_REGISTRY_NAMES = {
         "writer writes them as category_id_segmaps)",
         "class_segmaps": "BlenderProc's class_segmaps are `semantic_segmentation` here",
         "normal": "Kubric's normal is `normals` here",
+        "skeleton_data": "Replicator's skeleton_data has no annotator of that name here: `keypoints` projects "
+        "named keypoints of each object, with their skeleton (COCO style): an asset's `keypoints` / `skeleton` "
+        "(docs/annotators.md)",
     },
     "writer": {
         "write_hdf5": "BlenderProc's write_hdf5 is the `hdf5` writer here",
