@@ -8,6 +8,7 @@ import tomllib
 
 import numpy as np
 import pytest
+from PIL import Image
 
 bpy = pytest.importorskip("bpy")
 
@@ -211,6 +212,15 @@ def test_objects_thrown_onto_a_floor_kubric_movi_a(tmp_path):
     assert "(9 of them seen" in " ".join(PAGE.read_text(encoding="utf-8").split())
     poses = np.load(clip / "object_pose_objectToWorld_0023.npy")
     assert (poses[:, 2, 3] > 0).all()  # none below the floor (origins: the shapes' base centres)
+    # Kubric's metadata lists every object in every frame; object_pose the ones in view, which
+    # the Kubric table says (it did not: a port reading it as Kubric's lost a track there)
+    first = json.loads((clip / "object_pose_info_0000.json").read_text())["primPaths"]
+    assert len(first) == 9 and len(shown) == 10  # one shape out of the picture at frame 0
+    page = " ".join(PAGE.read_text(encoding="utf-8").split())
+    assert "their rows are the labelled objects in view in that frame, where Kubric lists every object" in page
+    # a colour image by default, Kubric's is ids: the table names the option
+    assert np.array(Image.open(clip / "instance_segmentation_0000.png")).ndim == 3
+    assert "`colorize_instance_segmentation = false` (ids, as Kubric's)" in page
 
 
 def test_bop_style_objects_come_to_rest_on_the_floor_or_on_one_another(tmp_path):
