@@ -97,6 +97,34 @@ def test_objects_seen_beyond_the_depth_pngs_range_are_warned(tmp_path):
         assert (info[1]["px_count_valid"] == 0) == warned
 
 
+def test_bop_models_classes_written_with_other_obj_ids_are_warned(tmp_path):
+    # A BlenderProc port (load_bop_objs as a pool of models/obj_*.ply, label_from = "file")
+    # of a subset such as LM-O's wrote obj_000002 and obj_000005 as obj_id 1 and 2 without a
+    # word, where write_bop keeps the dataset's ids; the run now says so and how to keep
+    # them, and says nothing once [labels] declares every id up to the largest.
+    cam = perspective()
+    objects = [
+        screen_box(2, "a", cam, 40.0, 48.0, 0.5, 6.0, labels={"class": ["obj_000002"]}),
+        screen_box(3, "b", cam, 90.0, 48.0, 0.5, 6.0, labels={"class": ["obj_000005"]}),
+    ]
+    declared = {"class": [f"obj_{i:06d}" for i in range(1, 6)]}
+    for values, ids in ((None, [1, 2]), (declared, [2, 5])):
+        out = tmp_path / str(len(ids) if values is None else "declared")
+        frame = annotated(make_frame(cam, objects, values=values), 0)
+        w = create_writer("bop", out)
+        w.set_run(frame.label_table, several_cameras=False)
+        w.write(frame)
+        w.finalize()
+        gt = json.loads((out / "bop" / "train_pbr" / "000000" / "scene_gt.json").read_text())["0"]
+        assert [g["obj_id"] for g in gt] == ids
+        if values is None:
+            assert len(w.warnings) == 1, w.warnings
+            assert "obj_000002 as 1, obj_000005 as 2" in w.warnings[0]
+            assert '[labels] class = ["obj_000001", ..., "obj_000005"]' in w.warnings[0]
+        else:
+            assert w.warnings == []
+
+
 def test_shards_in_any_order_give_the_same_files(tmp_path):
     cam, objects = scene()
     frames = [annotated(make_frame(cam, objects), i) for i in range(3)]

@@ -54,6 +54,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -77,6 +78,26 @@ from .common import (
 
 PART_FORMAT = 1
 MM = 1000.0
+BOP_MODEL_NAME = re.compile(r"obj_(\d{6})")  # a BOP dataset's model file, models/obj_000005.ply
+
+
+def bop_ids_note(names: list[str], semantic_type: str) -> str | None:
+    """The warning for classes named as a BOP dataset's models (an asset pool of its
+    models/obj_*.ply with label_from = "file", BlenderProc's load_bop_objs) whose obj_id
+    here, 1 + the class's place in the label table, is not the number of their name (a
+    subset such as LM-O's 1, 5, 6, ... written as 1, 2, 3): None where every such id holds."""
+    numbered = [(i + 1, n, int(m.group(1))) for i, n in enumerate(names) if (m := BOP_MODEL_NAME.fullmatch(n))]
+    moved = [(i, n) for i, n, number in numbered if number != i]
+    if not moved:
+        return None
+    top = max(number for _, _, number in numbered)
+    listed = ", ".join(f"{n} as {i}" for i, n in moved[:4]) + (", ..." if len(moved) > 4 else "")
+    return (
+        f"bop: classes named as a BOP dataset's models are written with other obj_ids ({listed}): obj_id is 1 + "
+        "the class's place in the label table; to keep the dataset's ids (as BlenderProc's write_bop keeps "
+        f"load_bop_objs' category_id), declare every id up to the largest first: [labels] {semantic_type} = "
+        f'["obj_000001", ..., "obj_{top:06d}"]'
+    )
 
 
 def box_xywh(extent) -> list[int]:
@@ -264,6 +285,8 @@ class BopWriter(Writer):
         im = f"{frame.frame:06d}"
         folder = self.root / ds / f"{scene_id:06d}"
         names = class_names(frame.label_table, opts["semantic_type"])
+        if note := bop_ids_note(names, opts["semantic_type"]):
+            self.warn(note)
         mm = MM * frame.camera.meters_per_unit  # millimetres in one Blender unit
         pose = ann["object_pose"]
         for k, label in enumerate(pose["info"]["labels"]):  # checked before any file of the frame
