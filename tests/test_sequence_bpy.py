@@ -512,6 +512,35 @@ def test_objects_hidden_in_a_clip_take_no_part_in_its_simulation(tmp_path):
         )  # a faceted ball rolls a little
 
 
+def test_a_passive_body_hidden_in_a_clip_takes_no_part_after_a_clip_that_showed_it(tmp_path):
+    """A distractor (a passive body) shown in clip 0 and hidden in clip 1: the ball came to rest
+    on it, unseen, in clip 1 after clip 0 (the bodies' collection kept it), where clip 1 alone
+    (--frames, a shard, a resume) let it fall to the ground. Now clip 1 is the same either way."""
+    text = (
+        header((W, H), samples=1, seed=1, frames=24)
+        + "[sequence]\nclip_length = 12\nfps = 12\nrigid_body = true\n"
+        + camera((0.0, -8.0, 3.0), (0.0, 0.0, 1.0))
+        + '[[assets]]\nname = "plate"\nprimitive = "cube"\nsize = 1.0\ndistractor = true\n'
+        + '[[assets]]\nname = "ball"\nprimitive = "sphere"\nsize = 0.5\nlocation = [0, 0, 1.3]\n'
+        + 'labels = { class = "ball" }\n'
+        + '[[randomizers]]\ntype = "visibility"\ntargets = "plate"\n'
+        + 'visible = { distribution = "sequence", values = [true, false] }\n'
+        + "[annotators]\nbounding_box_3d = {}\n"
+    )
+    param = write_param(tmp_path, text, "hidden_plate.toml")
+    assert render(param, tmp_path / "all") == 0
+    assert render(param, tmp_path / "alone", "--frames", "12:24") == 0
+
+    def height(out: str, clip: int) -> float:
+        return float(np.load(tmp_path / out / f"clip_{clip:04d}" / "bounding_box_3d_0011.npy")["transform"][0][3, 2])
+
+    assert height("all", 0) == pytest.approx(1.0, abs=0.01)  # on the plate, shown in clip 0
+    assert height("all", 1) == pytest.approx(0.0, abs=0.01)  # on the ground: the plate is hidden
+    for i in range(12):
+        name = f"clip_0001/bounding_box_3d_{i:04d}.npy"
+        assert np.array_equal(np.load(tmp_path / "all" / name), np.load(tmp_path / "alone" / name)), i
+
+
 def test_motion_vectors_of_bodies_after_other_clips_follow_the_simulation(tmp_path):
     """Cycles' vector pass of a later clip reads the clip's own simulation (with persistent
     data on, the render kept the first clip's rigid-body world): it agrees with the exact

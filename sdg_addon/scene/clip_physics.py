@@ -296,6 +296,13 @@ class ClipBodies:
         passive = {m: "PASSIVE" for m in self.passive if renders(m)}
         preroll = 0 if throws is None else PREROLL
         world = _new_world(scene, start_frame - preroll, clip_length + preroll)
+        # The bodies' collection outlives the worlds: a passive body an earlier clip linked
+        # stayed a body of this one, hidden or not (a distractor shown in clip 0, hidden in
+        # clip 1, still held the falling ball in clip 1, unseen, where clip 1 alone let it
+        # fall to the ground), and the bodies' order (Bullet's results depend on it) was
+        # that of the clips before. Each clip links its own, in one order.
+        for obj in list(world.collection.objects):
+            world.collection.objects.unlink(obj)
         own = self.passive_settings | {p.body: p.own_settings for p in shown}
         _bodies(world, passive | {p.body: "ACTIVE" for p in shown}, own)
         if throws is not None:
