@@ -74,6 +74,25 @@ def test_white_balance_makes_the_balanced_temperature_neutral():
     assert daylight[2] > 1.5 * daylight[0]
 
 
+def test_a_sensors_focal_length_has_the_cameras_bounds():
+    """sensor focal_length stopped at 5000 mm (Blender's soft limit) where [[cameras]] and the
+    camera randomizer take up to 1e6, and the sensor's own fov down to 0.1 degrees means a lens
+    of 20626 mm: a telephoto given as a lens was refused, the same given as a fov taken."""
+    import tomllib
+
+    from sdg_addon.config import ConfigError
+    from sdg_addon.config.schema import config_from_dict
+
+    assert RANDOMIZERS["sensor"].PARAM_RANGES["focal_length"] == RANDOMIZERS["camera"].PARAM_RANGES["focal_length"]
+    head = '[[cameras]]\nname = "cam"\nlocation = [0, -2, 1]\nfocal_length = 20000\n'
+    head += '[[randomizers]]\ntype = "sensor"\ntargets = "cam"\n'
+    for good in ("20000", "1e6", '{ distribution = "uniform", low = 4000, high = 8000 }'):
+        config_from_dict(tomllib.loads(head + f"focal_length = {good}\n"), Path("p.toml"))
+    with pytest.raises(ConfigError) as e:
+        config_from_dict(tomllib.loads(head + "focal_length = 1000001\n"), Path("p.toml"))
+    assert [p.field for p in e.value.problems] == ["randomizers[0].focal_length"]
+
+
 def test_white_balance_is_refused_where_the_black_body_has_no_blue():
     """A black body below 1901 K has no blue in Rec.709 (and none but red below 1000 K): a
     sensor white_balance of 900 made every gain 0 (a black image), 1500 a blue gain of

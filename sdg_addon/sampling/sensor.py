@@ -63,7 +63,7 @@ class Sensor(RandomizerSpec):
         ),
     }
     PARAM_RANGES = {
-        "focal_length": (1.0, 5000.0),
+        "focal_length": (1.0, 1e6),  # as the camera randomizer's and [[cameras]]' (Blender's hard limit is far above)
         "fov": (0.1, 179.0),
         "f_stop": (0.1, 1000.0),
         "focus_distance": (0.0, 1e6),
