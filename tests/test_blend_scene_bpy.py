@@ -118,7 +118,12 @@ def test_base_scene_problems_are_sentences(shop, clean_bpy):
 
     with pytest.raises(FieldError, match="scene.scene: got \"Nope\"; expected a scene of .*shop.blend: one of 'Shop'"):
         build(shop, {"scene": {"blend": "shop.blend", "scene": "Nope"}})
-    with pytest.raises(FieldError, match='scene.cameras: got \\["Side\\*"\\]; expected .*its cameras: .*CamA'):
+    # The scene named: a camera of another scene of the file was told the recorded one's cameras only.
+    with pytest.raises(
+        FieldError,
+        match="scene.cameras: got \\[\"Side\\*\"\\]; expected .* of scene 'Shop', the one the run records "
+        "\\(its cameras: .*CamA.*; \\[scene\\] scene chooses the scene of the .blend\\)",
+    ):
         build(shop, {"scene": {"blend": "shop.blend", "cameras": ["Side*"]}})
     # A light pattern matching no light switched every light of the .blend off, silently.
     with pytest.raises(

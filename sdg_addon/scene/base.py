@@ -248,7 +248,14 @@ def scene_cameras(scene, patterns: list[str]) -> tuple[list[str], list[str]]:
         return [name for name in names if name not in why], left_out
     chosen = sorted({n for n in names for p in patterns if fnmatch.fnmatchcase(n, p)})
     if not chosen:
-        raise FieldError("scene.cameras", patterns, f"patterns matching a camera of the scene (its cameras: {names})")
+        # The scene named: a camera of another scene of the file was told only the recorded
+        # scene's cameras, as if the file had no other.
+        raise FieldError(
+            "scene.cameras",
+            patterns,
+            f"patterns matching a camera of scene {scene.name!r}, the one the run records (its cameras: {names}; "
+            "[scene] scene chooses the scene of the .blend)",
+        )
     return chosen, []
 
 
