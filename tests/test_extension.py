@@ -1221,8 +1221,19 @@ def test_resume_from_the_panel_continues_a_cancelled_recording(addon, scene, tmp
     bpy.data.objects["crate"].location.x = 5.0  # an edit after the start: not in this dataset
     assert bpy.ops.sdg.start_recording("EXEC_DEFAULT") == {"RUNNING_MODAL"}
     job = jobs.current
-    run_to_end(addon, job)
+    # Blender's progress bar (progress_begin(0, 3)) ends full: a resume stopped at 2 of 3.
+    shown = []
+    wm = SimpleNamespace(windows=[], progress_update=shown.append, progress_end=lambda: None)
+    event = SimpleNamespace(type="TIMER", value="NOTHING", ctrl=False, oskey=False)
+
+    class Modal(addon.recording.JobModal):
+        def report(self, level, text):
+            pass
+
+    while Modal().modal(SimpleNamespace(window_manager=wm), event) == {"RUNNING_MODAL"}:
+        pass
     assert job.state == "done", job.message
+    assert job.total == 3 and shown[-1] == 3, shown
     assert sorted(job.recorder.result.frames_written) == [1, 2] and job.recorder.result.frames_skipped == [0]
     assert any("own copy of the scene" in w for w in job.warnings)
     assert bpy.data.objects["crate"].location.x == 5.0  # the open scene as the user left it

@@ -136,7 +136,9 @@ class JobModal:
             self.report({"WARNING"}, BLOCKED_KEYS[event.type])
         if action == "pass":
             return {"PASS_THROUGH"}
-        context.window_manager.progress_update(job.done if job else 0)
+        # The share of this run's frames done, on the scale progress_begin set (every frame of
+        # the run): a resume, which renders only those not yet done, stopped short of the end.
+        context.window_manager.progress_update(job.fraction * max(job.total, 1) if job else 0)
         tag_redraw(context)
         if action == "end":
             return self._end(context, job)
