@@ -51,6 +51,7 @@ from .sink import FrameSink, SinkSpec, open_sink, reads_labels
 from .writers import WRITERS, create_writer
 from .writers.base import converted_units_note, removed_parts
 from .writers.basic import one_folder_problem
+from .writers.common import SPLIT_CAMERA_NAMED, split_camera_clash
 
 log = logging.getLogger("sdg")
 
@@ -748,6 +749,12 @@ class Recorder:
             problem = one_folder_problem(cfg.writers["basic"] or {}, len(built.render_cameras), len(cfg.lidars))
             if problem:
                 raise cfg.named([FieldError(*problem)])
+        for name in SPLIT_CAMERA_NAMED:  # validation saw [[cameras]] only: a base scene's count too
+            options = cfg.writers.get(name)
+            if isinstance(options, dict) and isinstance(options.get("split", "train"), str):
+                clash = split_camera_clash(options, list(built.render_cameras))
+                if clash:
+                    raise cfg.named([FieldError(f"writers.{name}.split", options.get("split", "train"), clash)])
         sensors = sensor_specs(cfg, built.cameras)
         plan = annotator_plan(cfg, sensors)
         problem = nothing_annotated(cfg, plan, built.render_cameras, sensors)

@@ -1166,6 +1166,21 @@ def test_a_base_scenes_cameras_in_one_folder_are_refused_before_anything_is_writ
     assert not (tmp_path / "out").exists()
 
 
+def test_a_split_named_as_the_val_split_of_a_base_scenes_camera_is_refused_before_anything_is_written(
+    shop, tmp_path, capsys
+):
+    """split = "val_x" with val_every and cameras CamA (the .blend's) and x_CamA: both
+    val_x_CamA, one coco json of two cameras' frames of two splits. Validation checks
+    [[cameras]] only (x_CamA alone: no clash), so the run wrote it; refused once the scene is
+    built, nothing written."""
+    extra = '[[cameras]]\nname = "x_CamA"\nlocation = [0, -3, 1]\n[writers.coco]\nsplit = "val_x"\nval_every = 2\n'
+    param = blend_param(shop.path, extra)
+    param.write_text(param.read_text().replace('cameras = ["CamA"]', 'cameras = ["*"]'))
+    assert main(["render", str(param), "--out", str(tmp_path / "out"), "--quiet"]) == 2
+    assert "writers.coco.split" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
 def test_cameras_whose_folders_differ_only_in_case_are_refused_before_anything_is_written(shop, tmp_path):
     """A [[cameras]] entry "camb" beside the .blend's "CamB": one folder on Windows' and
     macOS' file systems, where one camera's files would overwrite the other's."""
