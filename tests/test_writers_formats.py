@@ -810,6 +810,35 @@ def test_kitti_occlusion_levels_and_splits(tmp_path):
     assert 'create_writer("kitti", out, val_every=2)' in text
 
 
+@pytest.mark.parametrize("pitch,roll,yaw", [(0, 0, 0), (30, 12, -20)])
+def test_kitti_stereo_recipe_of_writers_md_projects_into_the_right_camera(tmp_path, pitch, roll, yaw):
+    """A stereo rig (right rigged to left, b metres along its x, same K) is two KITTI folders
+    with P3 = P2 each (no baseline, no image_3); writers.md gives the KITTI stereo recipe:
+    left's P2 with P3[0, 3] = -fx * b projects a point of left's label frame onto its pixel
+    in right's image_2, tilted cameras too."""
+    from sdg_addon.writers.kitti import KittiWriter, world_to_level
+
+    b = 0.54
+    left_c2w = tilted_camera_to_world(pitch, roll, yaw)
+    right_c2w = left_c2w @ np.array([[1, 0, 0, b], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1.0]])
+    w = KittiWriter(tmp_path)
+    w.several_cameras = True
+    left, right = make_frame(0, "left", camera_to_world=left_c2w), make_frame(0, "right", camera_to_world=right_c2w)
+    w.write(left)
+    w.write(right)
+    p2 = parse_calib(tmp_path / "kitti" / "left" / "training" / "calib" / "000000.txt")["P2"].reshape(3, 4)
+    assert np.array_equal(
+        parse_calib(tmp_path / "kitti" / "left" / "training" / "calib" / "000000.txt")["P3"], p2.ravel()
+    )
+    p3 = p2.copy()
+    p3[0, 3] = -left.camera.fx * b
+    world = np.array([[0.2, 1.5, 0.3, 1.0], [-0.4, 2.5, 0.9, 1.0], [0.0, 3.0, 0.0, 1.0]])
+    level = world @ world_to_level(left.camera.world_to_camera_opencv).T
+    uvw = level @ p3.T
+    truth = right.camera.project(world[:, :3])[0]
+    assert np.allclose(uvw[:, :2] / uvw[:, 2:], truth, atol=1e-6)
+
+
 def test_kitti_several_cameras_and_orthographic(tmp_path):
     w = create_writer("kitti", tmp_path)
     w.several_cameras = True
