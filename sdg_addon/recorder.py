@@ -301,6 +301,21 @@ def flow_without_clips(plan: dict[str, dict], config) -> str | None:
     )
 
 
+def rigid_body_without_clips(config) -> str | None:
+    """The warning for sequence.rigid_body in a run of stills (clip_length 1): each frame is
+    a clip's first frame, where the simulation starts, so every body is shown where the
+    randomizers put it, in mid-air too (a Kubric port's quick check with clip_length 1 showed
+    its shapes hanging above the floor without a word). None in a run of clips or without it."""
+    if config.sequence.clip_length > 1 or not config.sequence.rigid_body:
+        return None
+    return (
+        "sequence.rigid_body in a run of stills (clip_length 1): each frame is a clip's first frame, where the "
+        "simulation starts, so no body falls, collides or flies (an initial_velocity randomizer's throw is not "
+        "seen either); for a simulation over a clip, clip_length = 2 or more; for objects dropped to rest in each "
+        "still, a physics_settle randomizer without rigid_body"
+    )
+
+
 def annotators_left_empty(plan: dict[str, dict], objects_labels: list[dict[str, list[str]]]) -> list[str]:
     """Why a label-aware annotator of `plan` would find no labelled object whatever the frame,
     given each labelled object's labels: a `semantic_type` none of them carries, or a
@@ -842,6 +857,9 @@ class Recorder:
         flow_note = flow_without_clips(plan, cfg)
         if flow_note:
             self.warn(flow_note)
+        physics_note = rigid_body_without_clips(cfg)
+        if physics_note:
+            self.warn(physics_note)
         mot_note = mot_boxes_filtered_otherwise(plan, cfg)
         if mot_note:
             self.warn(mot_note)

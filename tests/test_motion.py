@@ -187,3 +187,21 @@ def test_flow_in_a_run_of_stills_is_warned(tmp_path):
     assert note("", {"backward_flow": {}}).startswith("backward_flow in a run of stills")
     assert note("", {"rgb": {}, "motion_vectors": {}}) is None  # stills keyed around the frame have vectors
     assert note("[sequence]\nclip_length = 2\n", {"forward_flow": {}}) is None
+
+
+def test_rigid_body_in_a_run_of_stills_is_warned(tmp_path):
+    """sequence.rigid_body with clip_length 1 (a Kubric port's quick check: run.frames = 1
+    needs clip_length 1) showed every body where the randomizers put it, in mid-air, no body
+    falling or thrown, without a word; the run now says so and what drops objects."""
+    from sdg_addon.recorder import rigid_body_without_clips
+
+    def note(sequence: str):
+        p = tmp_path / "p.toml"
+        p.write_text("[run]\nframes = 4\n" + CAMERA + sequence)
+        return rigid_body_without_clips(load_config(p))
+
+    text = note("[sequence]\nrigid_body = true\n")
+    assert text.startswith("sequence.rigid_body in a run of stills (clip_length 1)"), text
+    assert "clip_length = 2 or more" in text and "physics_settle" in text
+    assert note("[sequence]\nrigid_body = true\nclip_length = 2\n") is None
+    assert note("") is None
