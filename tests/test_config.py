@@ -1039,6 +1039,26 @@ def test_camera_look_at_or_rotation(tmp_path):
             [64, 48],
             ["`width` and `height`", "`render.resolution`"],
         ),
+        # Replicator's instantiate(mode=...) was told 'did you mean order?'; use_cache and pose's pivot a
+        # bare 'a known key'
+        (
+            '[[randomizers]]\ntype = "pool"\ntargets = "*"\nk = 1\nmode = "scene_instance"\n',
+            "randomizers[0].mode",
+            "scene_instance",
+            ["instantiate(mode=...)", "has no counterpart"],
+        ),
+        (
+            '[[randomizers]]\ntype = "pool"\ntargets = "*"\nk = 1\nuse_cache = true\n',
+            "randomizers[0].use_cache",
+            True,
+            ["instantiate(use_cache=...)"],
+        ),
+        (
+            '[[randomizers]]\ntype = "pose"\ntargets = "*"\npivot = [0, 0, 0]\n',
+            "randomizers[0].pivot",
+            [0, 0, 0],
+            ["about the object's origin"],
+        ),
         # rep.modify.pose(look_at=prim): a camera randomizer's look_at an object's name was told
         # only 'a list of 3 numbers', look_at_objects unsaid
         (

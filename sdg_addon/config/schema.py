@@ -2940,6 +2940,21 @@ PEER_RANDOMIZER_KEYS_NOTED = {
         "Replicator's instantiate(with_replacements=...) has no counterpart: a pool shows each target at most "
         "once a frame (give an asset `count` copies to show several of it)",
     ),
+    "mode": (
+        "order",
+        "Replicator's instantiate(mode=...) (scene_instance, point_instance, reference) has no counterpart: a pool "
+        "shows k of its targets a frame and hides the others, each target an object of its own (an asset's "
+        "`count` copies)",
+    ),
+    "use_cache": (
+        "order",
+        "Replicator's instantiate(use_cache=...) has no counterpart: each model file is read once, when the scene "
+        "is built",
+    ),
+    "pivot": (
+        "min_distance",
+        "rep.modify.pose(pivot=...) has no counterpart: a `rotation` and a `scale` are about the object's origin",
+    ),
     "textures": (
         "color_suffix",
         "Replicator's texture(textures=[...]) is `folder` here: a folder of images, drawn uniformly (or by "
