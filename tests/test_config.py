@@ -1013,6 +1013,38 @@ def test_camera_look_at_or_rotation(tmp_path):
         ),
         # BlenderProc's renderer.set_* and camera.set_intrinsics_* arguments: a bare 'a known key', or
         # light_bounces 'did you mean volume_bounces?'.
+        # BlenderProc's pose names, in radians or as a matrix: 'did you mean rotation?' without
+        # the unit, or a bare 'a known key'.
+        (
+            '[[randomizers]]\ntype = "camera"\ntargets = "cam"\ninplane_rot = 0.5\n',
+            "randomizers[0].inplane_rot",
+            0.5,
+            ["what is 'roll' here", "radians x 57.2958"],
+        ),
+        (
+            '[[randomizers]]\ntype = "camera"\ntargets = "cam"\npoi = [0, 0, 0]\n',
+            "randomizers[0].poi",
+            [0, 0, 0],
+            ["what is 'look_at' here", "`look_at_objects`"],
+        ),
+        (
+            '[[randomizers]]\ntype = "pose"\ntargets = "*"\nrotation_euler = [1.3, 0, 0]\n',
+            "randomizers[0].rotation_euler",
+            [1.3, 0, 0],
+            ["what is 'rotation' here", "degrees", "radians x 57.2958"],
+        ),
+        (
+            '[[assets]]\nname = "a"\nprimitive = "cube"\nrotation_euler = [1.3, 0, 0]\n',
+            "assets[0].rotation_euler",
+            [1.3, 0, 0],
+            ["`rotation` here", "radians x 57.2958"],
+        ),
+        (
+            '[[randomizers]]\ntype = "camera"\ntargets = "cam"\ncam2world_matrix = [[1, 0], [0, 1]]\n',
+            "randomizers[0].cam2world_matrix",
+            [[1, 0], [0, 1]],
+            ["4 x 4 matrix", "`location` and `rotation`", "`sequence`"],
+        ),
         ("[render]\nmax_amount_of_samples = 50\n", "render.max_amount_of_samples", 50, ["is `samples` here"]),
         ("[render]\nlight_bounces = 3\n", "render.light_bounces", 3, ["`max_bounces`", "`diffuse_bounces`"]),
         (

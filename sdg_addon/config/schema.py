@@ -2816,6 +2816,21 @@ PEER_RANDOMIZER_KEYS = {
         ", in steps of a scene frame, not seconds: seconds x the scene's frame rate (24 fps unless a base "
         ".blend or `sequence.fps` gives another), e.g. BlenderProc's default 40 s is max_steps = 960",
     ),
+    "rotation_euler": (
+        "rotation",
+        "BlenderProc's (Blender's)",
+        " (XYZ Euler in degrees here: BlenderProc's radians x 57.2958)",
+    ),
+    "inplane_rot": (
+        "roll",
+        "BlenderProc's rotation_from_forward_vec's",
+        " (degrees here: its radians x 57.2958)",
+    ),
+    "poi": (
+        "look_at",
+        "BlenderProc's",
+        " (a point; compute_poi(objects), the mean of their centres, is `look_at_objects`)",
+    ),
     "object_stopped_location_threshold": (
         "rest_speed",
         "BlenderProc's simulate_physics_and_fix_final_poses'",
@@ -2824,13 +2839,25 @@ PEER_RANDOMIZER_KEYS = {
 }
 
 
+_ROTATION_EULER = "BlenderProc's rotation_euler is `rotation` here: XYZ Euler in degrees (its radians x 57.2958)"
+# BlenderProc's camera pose as a 4x4 matrix (add_camera_pose(cam2world_matrix)).
+_POSE_MATRIX = (
+    "BlenderProc's camera pose as a 4 x 4 matrix (add_camera_pose(cam2world_matrix)) has no counterpart: a pose "
+    "is `location` and `rotation` (XYZ Euler, degrees), one per frame from a `sequence` distribution "
+    "(docs/porting.md: Camera poses from a file)"
+)
+
+
 # Replicator's names (rep.create.camera / light / from_usd, rep.settings) for the keys of
 # [[cameras]], [[lights]], [[assets]] and [render] (a close spelling pointed `position` to
 # `projection` or `rotation`): key -> where it is here.
 _POSITION = "'position' is Replicator's name for what is 'location' here (metres, Z up)"
 PEER_CAMERA_KEYS = {
     "position": _POSITION,
-    # BlenderProc's camera.set_intrinsics_from_* and set_resolution
+    # BlenderProc's camera.set_intrinsics_from_* and set_resolution, and its poses
+    "rotation_euler": _ROTATION_EULER,
+    "matrix_world": _POSE_MATRIX,
+    "cam2world_matrix": _POSE_MATRIX,
     "fov": 'BlenderProc\'s field of view (set_intrinsics_from_blender_params(fov, lens_unit="FOV"), radians) is '
     "`focal_length` with `sensor_width` here (focal_length = sensor_width / 2 / tan(fov / 2)), or a `sensor` "
     "randomizer's constant `fov` (degrees)",
@@ -2872,6 +2899,7 @@ PEER_ASSET_KEYS = {
     "position": _POSITION,
     "semantics": 'Replicator\'s semantics=[("class", "mug")] is `labels = { class = "mug" }` here',
     "usd": "Replicator's from_usd(usd) is `file` here (a model file: .usd among others)",
+    "rotation_euler": _ROTATION_EULER,
 }
 PEER_RENDER_KEYS = {
     "samples_per_pixel": "Replicator's samples_per_pixel is `samples` here",
@@ -2982,6 +3010,8 @@ PEER_RANDOMIZER_KEYS_NOTED = {
         "rep.modify.pose(look_at=...) of an object has no counterpart: objects take a `rotation`; a `camera` "
         "randomizer's `look_at` aims a camera, a `light` randomizer's a light",
     ),
+    "cam2world_matrix": ("look_at_objects", _POSE_MATRIX),
+    "matrix_world": ("look_at_objects", _POSE_MATRIX),
     "look_at_up_axis": (
         "look_at_objects",
         "the up axis is world Z here: a camera aimed at a point is level (`roll` 0), `roll` turns it about its "
