@@ -139,6 +139,31 @@ def test_the_heat_maps_caption_names_the_fullest_cell_by_its_colour(monkeypatch)
     assert said[-1] == "0 box centres"
 
 
+def test_the_class_charts_of_a_run_without_classes_say_so(monkeypatch):
+    """A run without classes (a contact sheet the page's only image): the occlusion and box
+    size charts were a title over a blank image and the classes chart an empty axis, with no
+    word of why; each now says there is no class, as the depth chart says no depth."""
+    from PIL import ImageDraw
+
+    from sdg_addon.report.plots import NO_CLASS, bar_chart, histogram_grid
+
+    said = []
+    original = ImageDraw.ImageDraw.text
+    monkeypatch.setattr(
+        ImageDraw.ImageDraw,
+        "text",
+        lambda self, xy, text, *a, **k: said.append(text) or original(self, xy, text, *a, **k),
+    )
+    histogram_grid("t", {}, 0, 1)
+    assert said == ["t", NO_CLASS], said
+    said.clear()
+    bar_chart("t", [], {"instances": []})
+    assert NO_CLASS in said
+    said.clear()
+    histogram_grid("t", {"mug": []}, 0, 1)
+    assert NO_CLASS not in said
+
+
 def test_an_overlaid_histogram_counts_each_dataset_apart(monkeypatch):
     """The comparison's occlusion histograms titled each class with A's and B's instances
     added up ("mug (n=28)" for 16 in A and 12 in B), a count of neither dataset. Each is now

@@ -58,6 +58,9 @@ def _fit(text: str, font, width: float) -> str:
     return text + "\u2026"
 
 
+NO_CLASS = "no class recorded"
+
+
 def bar_chart(title: str, labels: list[str], series: dict[str, list[float]], width: int = 720) -> Image.Image:
     """Horizontal bars, one row per label (any number of labels stays readable: the chart
     grows downwards), one colour per series (several series: one bar each in the row), the
@@ -76,6 +79,8 @@ def bar_chart(title: str, labels: list[str], series: dict[str, list[float]], wid
         draw.line([(x, top), (x, bottom)], fill=GRID)
         tick = _fmt(top_value * q / 4)
         draw.text((x - font.getlength(tick) / 2, bottom + 4), tick, fill=INK, font=font)
+    if not labels:  # a run without classes: said, not an empty axis
+        draw.text((10, top + row_h / 2 - 7), NO_CLASS, fill=INK, font=font)
     for i, label in enumerate(labels):
         draw.text((10, top + i * row_h + row_h / 2 - 7), _fit(label, font, left - 20), fill=INK, font=font)
     for s, values in enumerate(series.values()):
@@ -112,6 +117,8 @@ def histogram_grid(
     cell_w, cell_h = (width - 20) // cols, 150
     image, draw = _canvas(width, 34 + rows * cell_h + 6, title)
     edges = np.linspace(low, high, bins + 1)
+    if not classes:  # a run without classes: said, not a blank image
+        draw.text((10, 40), NO_CLASS, fill=INK, font=font)
     for k, name in enumerate(classes):
         r, c = divmod(k, cols)
         x0, y0 = 10 + c * cell_w, 34 + r * cell_h
