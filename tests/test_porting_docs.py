@@ -175,3 +175,15 @@ def test_the_cc_textures_row_uses_ambientcgs_normal_and_roughness_maps(tmp_path)
         "normal": "Wood049_1K-JPG_NormalGL.png",
         "roughness": "Wood049_1K-JPG_Roughness.png",
     }
+
+
+def test_the_transparency_row_says_which_writers_keep_the_alpha():
+    """BlenderProc's set_output_format(enable_transparency=True) gives RGBA colors in
+    write_hdf5; the row mapped it to render.film_transparent alone, whose hdf5 colors are
+    (H, W, 3) with a black background unless the writer's keep_alpha is set."""
+    (row,) = [line for line in PAGE.read_text(encoding="utf-8").splitlines() if "enable_transparency=True" in line]
+    assert "`render.film_transparent = true`" in row
+    assert "`keep_alpha = true` for `hdf5`" in row
+    from sdg_addon.writers import WRITERS
+
+    assert "keep_alpha" in WRITERS["hdf5"].OPTIONS and "keep_alpha" in WRITERS["coco"].OPTIONS
