@@ -1071,6 +1071,26 @@ def test_camera_look_at_or_rotation(tmp_path):
             [64, 48],
             ["`width` and `height`", "`render.resolution`"],
         ),
+        # Replicator's randomizers written as its calls (rep.modify.pose, randomizer.scatter_2d) and
+        # rep.modify.attribute: a bare 'a known randomizer type'
+        (
+            '[[randomizers]]\ntype = "rep.modify.pose"\ntargets = "*"\n',
+            "randomizers[0].type",
+            "rep.modify.pose",
+            ["Replicator's rep.modify.pose is 'pose' here"],
+        ),
+        (
+            '[[randomizers]]\ntype = "randomizer.scatter_2d"\ntargets = "*"\n',
+            "randomizers[0].type",
+            "randomizer.scatter_2d",
+            ["is 'scatter' here"],
+        ),
+        (
+            '[[randomizers]]\ntype = "modify.attribute"\ntargets = "*"\n',
+            "randomizers[0].type",
+            "modify.attribute",
+            ["rep.modify.attribute (a data path, `path`) is 'property' here"],
+        ),
         # Replicator's instantiate(mode=...) was told 'did you mean order?'; use_cache and pose's pivot a
         # bare 'a known key'
         (

@@ -2748,6 +2748,8 @@ PEER_RANDOMIZER_TYPES = {
     "scatter_3d": ("scatter", "Replicator's scatter_3d (with `volume`)"),
     "instantiate": ("pool", "Replicator's rep.randomizer.instantiate (an asset pool, `files`, shown by a `pool`)"),
     "modify_pose": ("pose", "Replicator's rep.modify.pose"),
+    "attribute": ("property", "Replicator's rep.modify.attribute (a data path, `path`)"),
+    "modify_attribute": ("property", "Replicator's rep.modify.attribute (a data path, `path`)"),
     "rotation": (
         "pose",
         "Replicator's rep.randomizer.rotation(min_angle, max_angle) (a `pose` entry's `rotation`, "
@@ -3050,11 +3052,27 @@ def peer_key_hints(known) -> dict[str, str]:
     return hints
 
 
+def _peer_randomizer_type(kind: str) -> tuple[str, str] | None:
+    """(ours, whose) for a peer's randomizer name, also written as Replicator's call
+    (`rep.modify.pose`, `randomizer.scatter_2d`): its last part names it."""
+    if kind in PEER_RANDOMIZER_TYPES:
+        return PEER_RANDOMIZER_TYPES[kind]
+    short = kind.removeprefix("rep.")
+    for prefix in ("randomizer.", "modify.", "physics."):
+        short = short.removeprefix(prefix)
+    if short == kind or "." in short:
+        return None
+    if short in PEER_RANDOMIZER_TYPES:
+        return PEER_RANDOMIZER_TYPES[short]
+    return (short, f"Replicator's {kind}") if short in RANDOMIZERS else None
+
+
 def randomizer_type_expected(kind: object) -> str:
     """What a problem says of an unknown randomizer type: a peer's name for one of ours
     says which, else the did-you-mean."""
-    if isinstance(kind, str) and kind in PEER_RANDOMIZER_TYPES:
-        ours, what = PEER_RANDOMIZER_TYPES[kind]
+    peer = _peer_randomizer_type(kind) if isinstance(kind, str) else None
+    if peer:
+        ours, what = peer
         listed = ", ".join(repr(c) for c in sorted(RANDOMIZERS))
         return f"a known randomizer type: {what} is {ours!r} here (known: {listed})"
     return one_of(kind, sorted(RANDOMIZERS), "randomizer type")
