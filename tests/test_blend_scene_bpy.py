@@ -1768,6 +1768,9 @@ def test_an_object_labelled_for_blenderproc_is_named_with_what_to_set(shop, tmp_
         "objects without a 'class' label (annotated as UNLABELLED): floor; 1 of them (floor) carry BlenderProc's "
         "category_id custom property, which is no label here: give each a 'semantics' custom property" in err
     ), err
+    # Its number kept as COCO's category_id (1 + the class's place in the label table) needs
+    # every id from 1 declared: 'class:3' alone was COCO's category 1.
+    assert 'or class:4 for category_id 4, with [labels] class = ["1", ..., "4"], every id from 1 in order' in err, err
 
 
 def test_a_view_layers_material_override_is_named(shop, tmp_path, capsys):

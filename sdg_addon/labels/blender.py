@@ -19,6 +19,7 @@ Their labels are the instancer's resolved labels overridden by INSTANCE_LABELS.
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 
 from .parse import LABEL_PROPERTY, merge_labels, parse_labels
@@ -214,10 +215,16 @@ def category_id_note(scene, names: list[str]) -> str:
     if not carrying:
         return ""
     shown = ", ".join(carrying[:10]) + (f" and {len(carrying) - 10} more" if len(carrying) > 10 else "")
+    ids = []
+    for n in carrying:
+        with contextlib.suppress(TypeError, ValueError):
+            ids.append(int(scene.objects[n]["category_id"]))
+    top = max([i for i in ids if i >= 1], default=3)
     return (
         f"; {len(carrying)} of them ({shown}) carry BlenderProc's category_id custom property, which is no label "
-        f"here: give each a '{LABEL_PROPERTY}' custom property instead (e.g. class:3 or class:chair; "
-        "docs/porting.md)"
+        f"here: give each a '{LABEL_PROPERTY}' custom property instead (e.g. class:chair, or class:{top} for "
+        f'category_id {top}, with [labels] class = ["1", ..., "{top}"], every id from 1 in order, so that COCO\'s '
+        "category_id and BOP's obj_id are that number as in BlenderProc's files; docs/porting.md)"
     )
 
 
