@@ -160,6 +160,34 @@ def test_sequence_section_rules(tmp_path):
     assert load_config(p).sequence.clip_length == 1  # the limit: stills
 
 
+@pytest.mark.parametrize("kind", ["trajectory", "camera_trajectory"])
+def test_a_velocity_that_carries_its_targets_past_the_coordinate_bound_is_refused(tmp_path, kind):
+    """velocity up to 1e6 m/s over clips of 2 s put objects 2e6 m away, where every other
+    coordinate of the file stops at 1e6 m (Blender's precision), without a word; a velocity
+    whose offset over a clip (clip_length / fps) may pass 1e6 m is now refused, the bound
+    itself taken."""
+
+    def found(high, clip_length=48, fps=24):
+        p = tmp_path / "p.toml"
+        p.write_text(
+            f"[run]\nframes = {clip_length}\n[sequence]\nclip_length = {clip_length}\nfps = {fps}\n"
+            f'[[randomizers]]\ntype = "{kind}"\ntargets = "*"\n'
+            f'velocity = {{ distribution = "uniform", low = [0, 0, 0], high = [{high}, 0, 0] }}\n' + CAMERA
+        )
+        try:
+            load_config(p)
+        except ConfigError as e:
+            return {x.field: x.expected for x in e.problems}
+        return {}
+
+    said = found(1e6)
+    assert list(said) == ["randomizers[0].velocity"], said
+    assert "+-500000 metres per second" in said["randomizers[0].velocity"]
+    assert found(5e5) == {}  # 2 s at 500 km/s: 1e6 m, the bound
+    assert list(found(5.0001e5)) == ["randomizers[0].velocity"]
+    assert found(1e6, clip_length=2, fps=2) == {}
+
+
 def test_flow_colours_for_looking_at_a_dataset():
     from sdg_addon.colormaps import colorize_flow
 

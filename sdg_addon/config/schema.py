@@ -1491,6 +1491,7 @@ def config_from_dict(data: dict, path: Path, problems: Problems | None = None, o
             '"world" with the hdf5 writer (it turns world normals into BlenderProc\'s camera-space encoding)',
         )
     _scene_frame_problems(cfg, problems)
+    _travel_problems(cfg, problems)
     if cfg.sequence.rigid_body and any(r.name == "physics_settle" for r in cfg.randomizers):
         problems.add(
             "sequence.rigid_body", True, "false with a physics_settle randomizer (one rigid-body simulation at a time)"
@@ -1560,6 +1561,26 @@ def _spin_problems(cfg, problems: Problems) -> None:
             if entry.get("type") == "initial_velocity" and isinstance(value, list):
                 if _largest_norm(np.asarray(value, float), np.asarray(value, float)) >= limit:
                     problems.add(f"cases[{ci}].set[{si}].angular_velocity", value, expected)
+
+
+def _travel_problems(cfg, problems: Problems) -> None:
+    """A trajectory's velocity that may carry its targets past MAX_COORD within a clip (each
+    coordinate of the file stops there: Blender's single precision breaks down beyond): its
+    offset reaches |velocity| x clip_length / fps (the clip's last frame and the one after,
+    which motion vectors evaluate), for either path (a spline's velocity stays between its
+    knots')."""
+    seconds = cfg.sequence.clip_length / float(cfg.sequence.fps)
+    limit = MAX_COORD / seconds
+    expected = (
+        f"a velocity whose every component stays within +-{_num_text(limit)} metres per second: times a "
+        f"clip's {_num_text(seconds)} s (sequence.clip_length / sequence.fps) it moves its targets at most "
+        f"{_num_text(MAX_COORD)} m, as far as any coordinate of the file goes (Blender's precision breaks down beyond)"
+    )
+    for i, r in enumerate(cfg.randomizers):
+        d = r.params.get("velocity") if r.name in ("trajectory", "camera_trajectory") else None
+        reach = (d.reach() if hasattr(d, "reach") else d.bounds()) if d is not None else None
+        if reach is not None and float(np.max(np.abs(np.asarray(reach, float)))) > limit:
+            problems.add(f"randomizers[{i}].velocity", d.to_dict(), expected)
 
 
 def _largest_norm(low, high) -> float:

@@ -55,7 +55,10 @@ class Trajectory(RandomizerSpec):
     CASE_PARAMS = ()  # the offsets are integrated from the velocities when drawn
     motion = True  # applied after the other randomizers, as an offset over the clip
     PARAMS = {
-        "velocity": (VEC3, "metres per second along world X, Y, Z"),
+        "velocity": (
+            VEC3,
+            "metres per second along world X, Y, Z; each component times a clip's time (`sequence.clip_length` / `fps`) at most 1000000 m, as any coordinate",
+        ),
         "angular_velocity": (VEC3, "degrees per second added to the X, Y, Z Euler angles"),
     }
     PARAM_RANGES = {"velocity": (-1e6, 1e6), "angular_velocity": (-1e6, 1e6)}
