@@ -1071,6 +1071,15 @@ def test_camera_look_at_or_rotation(tmp_path):
             [64, 48],
             ["`width` and `height`", "`render.resolution`"],
         ),
+        # Replicator's rep.create.plane(scale=...) as the ground's scale, and a per-axis scale of an
+        # asset (scale=(4, 4, 1)): 'a known key' / 'a number', the per-axis way unsaid
+        ("[scene]\nground = { scale = 10 }\n", "scene.ground.scale", 10, ["the ground's extent is `size`"]),
+        (
+            '[[assets]]\nname = "a"\nprimitive = "plane"\nscale = [4, 4, 1]\n',
+            "assets[0].scale",
+            [4, 4, 1],
+            ["a `pose` randomizer's `scale = [x, y, z]`"],
+        ),
         # Replicator's randomizers written as its calls (rep.modify.pose, randomizer.scatter_2d) and
         # rep.modify.attribute: a bare 'a known randomizer type'
         (

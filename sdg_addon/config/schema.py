@@ -729,7 +729,15 @@ ASSET_FIELDS = (
         high=MAX_COORD,
     ),
     Field("rotation", "vec3", [0.0, 0.0, 0.0], "XYZ Euler degrees", low=-MAX_COORD, high=MAX_COORD),
-    Field("scale", "float", 1.0, "uniform scale factor", low=0, strict_low=True, high=MAX_SIZE),
+    Field(
+        "scale",
+        "float",
+        1.0,
+        "uniform scale factor; per axis (Replicator's `scale=(x, y, z)`): a `pose` randomizer's `scale = [x, y, z]`",
+        low=0,
+        strict_low=True,
+        high=MAX_SIZE,
+    ),
     Field(
         "size",
         "float",
@@ -1656,7 +1664,8 @@ def _ground(v: _Reader, scene: dict) -> GroundSpec:
     if not isinstance(value, dict):
         v.problems.add("scene.ground", value, "true, false or a table {enabled, size, color, labels}")
         return GroundSpec()
-    return read_section(v.problems, value, "scene.ground", GROUND_FIELDS, GroundSpec())
+    hints = {"scale": "the ground's extent is `size` here (the side of the square, metres)"}
+    return read_section(v.problems, value, "scene.ground", GROUND_FIELDS, GroundSpec(), hints=hints)
 
 
 BOX_ANNOTATORS = ("bounding_box_2d_tight", "bounding_box_2d_loose")  # writers' objects: rows of these
