@@ -1848,6 +1848,17 @@ def test_yolo_finalize_of_a_writer_on_its_own_rebuilds_dataset_yaml(tmp_path):
     create_writer("yolo", tmp_path).finalize()
     data = pytest.importorskip("yaml").safe_load(yaml_file.read_text())
     assert data["nc"] == 0 and data["names"] == {}, data
+    # A run whose labels are of other types only (its yolo's semantic_type "class", the
+    # default, in resolved.json): no class, as the run wrote, not 'give the run's semantic_type'.
+    (tmp_path / "audit" / "label_table.json").write_text(json.dumps({"kind": ["x"]}))
+    with pytest.raises(ValueError, match="has no 'class' labels"):  # nothing says what the run's was
+        create_writer("yolo", tmp_path).finalize()
+    (tmp_path / "audit" / "resolved.json").write_text(json.dumps({"writers": {"yolo": {}}}))
+    yaml_file.unlink()
+    create_writer("yolo", tmp_path).finalize()
+    assert pytest.importorskip("yaml").safe_load(yaml_file.read_text())["names"] == {}
+    with pytest.raises(ValueError, match="has no 'kind2' labels"):
+        create_writer("yolo", tmp_path, semantic_type="kind2").finalize()
 
 
 def test_coco_refuses_two_keypoint_lists_for_one_class_in_a_frame(tmp_path):

@@ -193,13 +193,24 @@ class YoloWriter(Writer):
             )
         values = json.loads(table.read_text(encoding="utf-8"))
         stype = self.options["semantic_type"]
-        if values and stype not in values:  # a writer made with another semantic_type than the run's
-            # (a run without any label, background images only, records {}: no class, as it wrote)
+        # A writer made with another semantic_type than the run's; a run without any label of
+        # its type (background images only, or labels of other types) wrote no class.
+        if values and stype not in values and stype != self.run_semantic_type():
             raise ValueError(
                 f"yolo: cannot write {(self.root / 'dataset.yaml').as_posix()}: {table.as_posix()} has no "
                 f"{stype!r} labels (it has {sorted(values)}): give the writer the run's semantic_type"
             )
         return list(values.get(stype, []))
+
+    def run_semantic_type(self) -> str | None:
+        """The yolo writer's semantic_type of the run (OUT/audit/resolved.json, which keeps the
+        options as the file gave them: its default where left out), None if not recorded."""
+        try:
+            resolved = json.loads((self.output_dir / output.AUDIT_DIR / "resolved.json").read_text(encoding="utf-8"))
+            options = resolved["writers"][self.name]
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        return options.get("semantic_type", COMMON_OPTIONS["semantic_type"][0]) if isinstance(options, dict) else None
 
     def finalize(self) -> None:
         images = self.root / "images"
