@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -2417,6 +2418,28 @@ def test_initial_velocity_needs_rigid_body_clips_from_frame_2_and_spins_below_ha
             in found[(here, "randomizers[0].angular_velocity")].expected
         )
     load_config(write(tmp_path / "p.toml", THROWN.replace("high = [0, 0, 90]", "high = [0, 0, 2150]")))
+
+
+def test_a_refused_sequence_field_is_not_checked_again_at_its_default(tmp_path):
+    """A sequence field refused for its type holds its default in the later checks: start_frame
+    = 2.5 was refused, then said again as 'sequence.start_frame: got 1; expected 2 or more with
+    an initial_velocity randomizer', a 1 the file does not hold (rigid_body = "yes" as 'got
+    false', fps = "30" turned a spin of 5000 degrees per second, below its 5400, into one above
+    the default's 4320); each is now one problem, the file's value."""
+    here = str(tmp_path / "p.toml")
+    spun = THROWN.replace("fps = 12", "fps = 30").replace("high = [0, 0, 90]", "high = [0, 0, 5000]")
+    load_config(write(tmp_path / "p.toml", spun))
+    for old, new in (
+        ("start_frame = 2", "start_frame = 2.5"),
+        ("start_frame = 2", 'start_frame = "2"'),
+        ("rigid_body = true", 'rigid_body = "yes"'),
+        ("fps = 30", 'fps = "30"'),
+        ("clip_length = 3", "clip_length = 3.0"),
+    ):
+        found = by_field(problems_of(write(tmp_path / "p.toml", spun.replace(old, new))))
+        field = "sequence." + old.split(" =")[0]
+        assert list(found) == [(here, field)], (new, [str(p) for p in found.values()])
+        assert found[(here, field)].value == tomllib.loads(new)[old.split(" =")[0]]
 
 
 def test_resolved_records_which_look_a_model_files_entry_gives(tmp_path):

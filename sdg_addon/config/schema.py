@@ -1498,13 +1498,19 @@ def config_from_dict(data: dict, path: Path, problems: Problems | None = None, o
             space,
             '"world" with the hdf5 writer (it turns world normals into BlenderProc\'s camera-space encoding)',
         )
-    _scene_frame_problems(cfg, problems)
-    _travel_problems(cfg, problems)
-    if cfg.sequence.rigid_body and any(r.name == "physics_settle" for r in cfg.randomizers):
+    # a sequence field refused above holds its default here: not checked again as if the file said it (was:
+    # start_frame = 2.5 refused, then 'sequence.start_frame: got 1; expected 2 or more with an initial_velocity')
+    refused = {q.field for q in problems.items}
+    if not refused & {"sequence.start_frame", "sequence.clip_length"}:
+        _scene_frame_problems(cfg, problems)
+    if not refused & {"sequence.clip_length", "sequence.fps"}:
+        _travel_problems(cfg, problems)
+    rigid = None if "sequence.rigid_body" in refused else cfg.sequence.rigid_body
+    if rigid and any(r.name == "physics_settle" for r in cfg.randomizers):
         problems.add(
             "sequence.rigid_body", True, "false with a physics_settle randomizer (one rigid-body simulation at a time)"
         )
-    if cfg.sequence.rigid_body:
+    if rigid:
         for i, r in enumerate(cfg.randomizers):
             if r.name == "trajectory":  # every asset object is a body: the simulation moves it
                 problems.add(
@@ -1515,9 +1521,10 @@ def config_from_dict(data: dict, path: Path, problems: Problems | None = None, o
                     "a velocity and spin at each clip's first frame (Kubric's obj.velocity); "
                     "camera_trajectory moves cameras",
                 )
-        _spin_problems(cfg, problems)
+        if "sequence.fps" not in refused:
+            _spin_problems(cfg, problems)
         first = InitialVelocity.PREROLL if any(r.name == "initial_velocity" for r in cfg.randomizers) else 0
-        if cfg.sequence.start_frame < first:
+        if cfg.sequence.start_frame < first and "sequence.start_frame" not in refused:
             because = (
                 f"{first} or more with an initial_velocity randomizer: the {first} scene frames before each clip's "
                 "first one give the bodies their velocity, and"
@@ -1529,7 +1536,7 @@ def config_from_dict(data: dict, path: Path, problems: Problems | None = None, o
                 cfg.sequence.start_frame,
                 because + " Blender's rigid-body cache reads a simulated frame 0 or earlier back wrong",
             )
-    else:
+    elif rigid is not None:
         for i, r in enumerate(cfg.randomizers):
             if r.name == "initial_velocity":
                 problems.add(
