@@ -1046,6 +1046,21 @@ def test_camera_look_at_or_rotation(tmp_path):
             [[1, 0], [0, 1]],
             ["4 x 4 matrix", "`location` and `rotation`", "`sequence`"],
         ),
+        # BlenderProc's category_id on an object, its load_obj path, its light radius: a bare
+        # 'a known key' or 'did you mean objects?'.
+        (
+            '[[assets]]\nname = "a"\nprimitive = "cube"\ncategory_id = 3\n',
+            "assets[0].category_id",
+            3,
+            ['labels = { class = "3" }', '[labels] class = ["1", "2", "3"]'],
+        ),
+        (
+            '[[assets]]\nname = "a"\nprimitive = "cube"\nobj = "scene.obj"\n',
+            "assets[0].obj",
+            "scene.obj",
+            ["load_obj(path) is `file` here"],
+        ),
+        ('[[lights]]\nname = "l"\nradius = 0.1\n', "lights[0].radius", 0.1, ["light radius is `size` here"]),
         ("[render]\nmax_amount_of_samples = 50\n", "render.max_amount_of_samples", 50, ["is `samples` here"]),
         ("[render]\nlight_bounces = 3\n", "render.light_bounces", 3, ["`max_bounces`", "`diffuse_bounces`"]),
         (

@@ -2933,12 +2933,17 @@ PEER_LIGHT_KEYS = {
     "temperature": "a light's colour temperature (kelvin) is a `light` randomizer's `temperature` (a constant too)",
     "rotation": "a light is aimed by `look_at` (a point) here",
     "scale": "a light's extent is `size` here (metres: side of an area light, radius of a point or spot)",
+    "radius": "BlenderProc's light radius is `size` here (metres: the radius of a point or spot light)",
 }
 PEER_ASSET_KEYS = {
     "position": _POSITION,
     "semantics": 'Replicator\'s semantics=[("class", "mug")] is `labels = { class = "mug" }` here',
     "usd": "Replicator's from_usd(usd) is `file` here (a model file: .usd among others)",
     "rotation_euler": _ROTATION_EULER,
+    "category_id": 'BlenderProc\'s category_id custom property is a label here: labels = { class = "3" } (or a '
+    "name); COCO's category id and BOP's obj_id are 1 + the class's place in the label table, so keep the number "
+    'by declaring every id from 1: [labels] class = ["1", "2", "3"]',
+    "obj": "BlenderProc's load_obj(path) is `file` here (.obj, .ply, .fbx, .glb, .usd, .blend ...)",
 }
 PEER_RENDER_KEYS = {
     "samples_per_pixel": "Replicator's samples_per_pixel is `samples` here",
