@@ -1087,6 +1087,11 @@ def test_camera_look_at_or_rotation(tmp_path):
             [64, 48],
             ["`width` and `height`", "`render.resolution`"],
         ),
+        # Replicator's rt_subframes and render_mode in [render], on_frame's num_frames in [run]: a bare
+        # 'a known key', 'did you mean frames' (which counts frames, not triggers)
+        ("[render]\nrt_subframes = 4\n", "render.rt_subframes", 4, ["rt_subframes has no counterpart"]),
+        ('[render]\nrender_mode = "PathTracing"\n', "render.render_mode", "PathTracing", ["path-traced by Cycles"]),
+        ("[run]\nnum_frames = 3\n", "run.num_frames", 3, ["`run.frames = N * k` with `interval = k`"]),
         # Replicator's rep.create.plane(scale=...) as the ground's scale, and a per-axis scale of an
         # asset (scale=(4, 4, 1)): 'a known key' / 'a number', the per-axis way unsaid
         ("[scene]\nground = { scale = 10 }\n", "scene.ground.scale", 10, ["the ground's extent is `size`"]),

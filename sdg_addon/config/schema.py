@@ -1311,7 +1311,7 @@ def config_from_dict(data: dict, path: Path, problems: Problems | None = None, o
     cfg = Config(files=[path])
 
     run = v.table(data, "run")
-    read_section(problems, run, "run", RUN_FIELDS, cfg)
+    read_section(problems, run, "run", RUN_FIELDS, cfg, hints={"num_frames": PEER_TRIGGER_KEYS["num_frames"]})
     if "output" not in run:
         cfg.output = f"out/{path.stem}"
     if not cfg.output.strip() and run.get("output") == cfg.output:  # (a value refused above is said there)
@@ -2948,6 +2948,11 @@ PEER_ASSET_KEYS = {
 PEER_RENDER_KEYS = {
     "samples_per_pixel": "Replicator's samples_per_pixel is `samples` here",
     "spp": "Replicator's spp is `samples` here",
+    "rt_subframes": PEER_TRIGGER_KEYS["rt_subframes"],
+    "render_mode": (
+        "Replicator's render_mode has no counterpart: every frame is path-traced by Cycles (as its PathTracing), "
+        "converged by `samples`"
+    ),
     # BlenderProc's renderer.set_* calls
     "max_amount_of_samples": "BlenderProc's set_max_amount_of_samples is `samples` here",
     "light_bounces": "BlenderProc's set_light_bounces(...) arguments are keys of [render] here: `max_bounces`, "
