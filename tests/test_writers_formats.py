@@ -837,6 +837,23 @@ def test_kitti_stereo_recipe_of_writers_md_projects_into_the_right_camera(tmp_pa
     uvw = level @ p3.T
     truth = right.camera.project(world[:, :3])[0]
     assert np.allclose(uvw[:, :2] / uvw[:, 2:], truth, atol=1e-6)
+    # The run says so (once), naming the pair; a camera rigged otherwise (turned) is no pair.
+    assert not w.warnings
+    w2 = KittiWriter(tmp_path / "b")
+    w2.several_cameras = True
+    right.camera.rig, right.camera.camera_to_rig = "left", np.linalg.inv(left_c2w) @ right_c2w
+    w2.write(left)
+    w2.write(right)
+    assert len(w2.warnings) == 1 and "camera 'right' is rigged beside 'left'" in w2.warnings[0], w2.warnings
+    turned = np.eye(4)
+    turned[:3, :3], turned[0, 3] = rotation(2, 10.0), b
+    right.camera.camera_to_rig = turned
+    w3 = KittiWriter(tmp_path / "c")
+    w3.several_cameras = True
+    w3.write(right)
+    right.camera.camera_to_rig, right.camera.sensor = np.linalg.inv(left_c2w) @ right_c2w, "thermal"
+    w3.write(right)  # an RGB-thermal rig
+    assert not w3.warnings
 
 
 def test_kitti_several_cameras_and_orthographic(tmp_path):

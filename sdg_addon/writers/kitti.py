@@ -269,6 +269,7 @@ class KittiWriter(Writer):
         lines = self.label_lines(frame, w2c)
         self.warn_leaning(frame, w2c)
         self.warn_same_types(frame)
+        self.warn_stereo(frame)
         write_image(base / "image_2" / stem, frame, self.options)
         io.write_text(base / "calib" / f"{stem}.txt", calib_text(p, w2c))
         # Last: a label file means the frame is complete.
@@ -289,6 +290,26 @@ class KittiWriter(Writer):
                 "(whitespace becomes '_' in a KITTI line), which KITTI's readers take for one class; "
                 "rename them so they differ by more than whitespace"
             )
+
+    def warn_stereo(self, frame: AnnotatedFrame) -> None:
+        """Warn of a camera rigged beside another, looking the same way (a stereo pair): each
+        camera is a folder of its own with P3 = P2, no image_3 and no baseline, which KITTI's
+        stereo readers take from P2[0,3] - P3[0,3] (writers.md gives the recipe of a pair)."""
+        cam = frame.camera
+        pose = None if cam.camera_to_rig is None else np.asarray(cam.camera_to_rig, dtype=np.float64)
+        if not cam.rig or cam.sensor != "visible" or pose is None or pose.shape != (4, 4):  # RGB-thermal: no pair
+            return
+        rotation, offset = pose[:3, :3], pose[:3, 3]
+        if not np.allclose(rotation, np.eye(3), atol=1e-6) or abs(offset[0]) <= 1e-9:
+            return
+        if not np.allclose(offset[1:], 0.0, atol=1e-6 * abs(offset[0])):
+            return
+        self.warn(
+            f"kitti: camera {cam.name!r} is rigged beside {cam.rig!r} looking the same way (a stereo pair): each "
+            "camera is written as a KITTI folder of its own (image_2, labels and P2 of that camera, P3 = P2), "
+            "with no image_3 and no baseline in P3, which KITTI's stereo readers need; writers.md (kitti, "
+            "Stereo rigs) says how to make the pair"
+        )
 
     def warn_leaning(self, frame: AnnotatedFrame, w2c: np.ndarray) -> None:
         """Warn of each label of this frame's objects that lean more than TILT_WARNED_DEGREES
