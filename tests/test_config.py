@@ -1061,6 +1061,20 @@ def test_camera_look_at_or_rotation(tmp_path):
             ["load_obj(path) is `file` here"],
         ),
         ('[[lights]]\nname = "l"\nradius = 0.1\n', "lights[0].radius", 0.1, ["light radius is `size` here"]),
+        # BlenderProc's texture and HDRI calls as randomizer types: 'did you mean material?' or
+        # the bare list.
+        (
+            '[[randomizers]]\ntype = "load_ccmaterials"\ntargets = "*"\n',
+            "randomizers[0].type",
+            "load_ccmaterials",
+            ["is 'texture' here", '`normal_suffix = "_NormalGL"`'],
+        ),
+        (
+            '[[randomizers]]\ntype = "set_world_background_hdr_img"\n',
+            "randomizers[0].type",
+            "set_world_background_hdr_img",
+            ["is 'world_hdri' here"],
+        ),
         ("[render]\nmax_amount_of_samples = 50\n", "render.max_amount_of_samples", 50, ["is `samples` here"]),
         ("[render]\nlight_bounces = 3\n", "render.light_bounces", 3, ["`max_bounces`", "`diffuse_bounces`"]),
         (

@@ -2799,6 +2799,18 @@ PEER_RANDOMIZER_TYPES = {
         "BlenderProc's object.simulate_physics_and_fix_final_poses (the objects it drops: `targets`; those "
         "enable_rigidbody(False) makes passive: `passive`)",
     ),
+    "load_ccmaterials": (
+        "texture",
+        "BlenderProc's loader.load_ccmaterials with a random one assigned (ambientCG sets: `folder`, "
+        '`color_suffix = "_Color"`, `normal_suffix = "_NormalGL"`, `roughness_suffix = "_Roughness"`, '
+        "`recursive = true`)",
+    ),
+    "set_world_background_hdr_img": (
+        "world_hdri",
+        "BlenderProc's world.set_world_background_hdr_img (a `folder` of HDRIs, one drawn per frame; `strength`, "
+        "`rotation` in degrees)",
+    ),
+    "hdri": ("world_hdri", "an HDRI background (a `folder` of .hdr / .exr files)"),
     "rigid_body": (
         "physics_settle",
         "a rigid-body drop (or `sequence.rigid_body = true` for motion in a clip, and `initial_velocity` "
