@@ -1101,6 +1101,13 @@ def test_camera_look_at_or_rotation(tmp_path):
             [64, 48],
             ["`width` and `height`", "`render.resolution`"],
         ),
+        # rep.create.camera(look_at=prim): 'a list of 3 numbers', look_at_objects unsaid
+        (
+            '[[cameras]]\nname = "c"\nlocation = [0, -5, 1]\nlook_at = "cube"\n',
+            "cameras[0].look_at",
+            "cube",
+            ["a `camera` randomizer's `look_at_objects`"],
+        ),
         # Replicator's rt_subframes and render_mode in [render], on_frame's num_frames in [run]: a bare
         # 'a known key', 'did you mean frames' (which counts frames, not triggers)
         ("[render]\nrt_subframes = 4\n", "render.rt_subframes", 4, ["rt_subframes has no counterpart"]),

@@ -441,7 +441,8 @@ CAMERA_FIELDS = (
         "look_at",
         "vec3",
         None,
-        "point the camera aims at (its up is +Z); not its `location`",
+        "point the camera aims at (its up is +Z); not its `location`. To aim at an object (Replicator's "
+        "`look_at` a prim): a `camera` randomizer's `look_at_objects`",
         low=-MAX_COORD,
         high=MAX_COORD,
         nullable=True,
