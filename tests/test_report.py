@@ -960,8 +960,20 @@ def test_the_summary_names_the_runs_lidars_and_their_scans(tmp_path):
         np.save(out / "top" / "lidar" / f"lidar_range_{k:04d}.npy", np.zeros(2, np.float32))
     said = dict(_summary_rows(collect(out)))["LiDARs"]
     assert said.startswith("top: 3 scans in top/lidar/, über: 0 scans in _ber-b51c8541/lidar/"), said
+    out_b = tmp_path / "b"
+    (out_b / "audit").mkdir(parents=True)
+    (out_b / "audit" / "resolved.json").write_text(json.dumps({"lidars": [{"name": "top"}]}))
+    create_writer("basic", out_b).write(make_frame(0))
+    (out_b / "top" / "lidar").mkdir(parents=True)
+    np.save(out_b / "top" / "lidar" / "lidar_0000.npy", np.zeros((2, 4), np.float32))
     (out / "audit" / "resolved.json").write_text(json.dumps({"lidars": []}))
     assert "LiDARs" not in dict(_summary_rows(collect(out)))
+    # A comparison of a dataset without LiDARs (A) and one with (B) showed A's rows only.
+    from sdg_addon.report.page import _summary_pairs
+
+    rows = {k: (a, b) for k, a, b in _summary_pairs(collect(out), collect(out_b))}
+    assert rows["LiDARs"][0] == "–" and rows["LiDARs"][1].startswith("top: 1 scan in top/lidar/"), rows
+    assert list(rows)[-1] == "warnings"
 
 
 @pytest.mark.parametrize("where", ["a file", "under a file"])

@@ -424,6 +424,15 @@ def write_comparison(a: Path | str, b: Path | str, out: Path | str | None = None
         return _write_comparison(sa, sb, a, b, out)
 
 
+def _summary_pairs(sa: Stats, sb: Stats) -> list[list[str]]:
+    """[row, A, B] of both summaries: a row only one has (B's LiDARs, its depth range) too,
+    before the warnings, "–" for the other."""
+    summary_a, summary_b = dict(_summary_rows(sa)), dict(_summary_rows(sb))
+    keys = [k for k in summary_a if k != "warnings"]
+    keys += [k for k in summary_b if k not in summary_a and k != "warnings"] + ["warnings"]
+    return [[k, summary_a.get(k, "–"), summary_b.get(k, "–")] for k in keys]
+
+
 def _write_comparison(sa: Stats, sb: Stats, a: Path, b: Path, out: Path) -> Path:
     pa, pb = _plots(sa, out, "a_"), _plots(sb, out, "b_")
     classes = list(dict.fromkeys([*sa.classes, *sb.classes]))
@@ -440,8 +449,7 @@ def _write_comparison(sa: Stats, sb: Stats, a: Path, b: Path, out: Path) -> Path
         out,
         "occlusion_ab.png",
     )
-    summary_a, summary_b = dict(_summary_rows(sa)), dict(_summary_rows(sb))
-    summary = [[k, summary_a.get(k, "–"), summary_b.get(k, "–")] for k in summary_a]
+    summary = _summary_pairs(sa, sb)
     class_rows = []
     for c in classes:
         ia, ib = sa.instances.get(c, 0), sb.instances.get(c, 0)
