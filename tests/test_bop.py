@@ -123,6 +123,13 @@ def test_bop_models_classes_written_with_other_obj_ids_are_warned(tmp_path):
             assert '[labels] class = ["obj_000001", ..., "obj_000005"]' in w.warnings[0]
         else:
             assert w.warnings == []
+    # At the bounds: BOP's ids start at 1 (obj_000000 is no model's name, not warned of, where
+    # the advice read '["obj_000001", ..., "obj_000000"]'); one id is listed as itself.
+    from sdg_addon.writers.bop import bop_ids_note
+
+    assert bop_ids_note(["obj_000000"], "class") is None
+    assert bop_ids_note(["obj_000001"], "class") is None
+    assert bop_ids_note(["mug", "obj_000001"], "class").endswith('[labels] class = ["obj_000001"]')
 
 
 def test_shards_in_any_order_give_the_same_files(tmp_path):

@@ -86,17 +86,21 @@ def bop_ids_note(names: list[str], semantic_type: str) -> str | None:
     models/obj_*.ply with label_from = "file", BlenderProc's load_bop_objs) whose obj_id
     here, 1 + the class's place in the label table, is not the number of their name (a
     subset such as LM-O's 1, 5, 6, ... written as 1, 2, 3): None where every such id holds."""
-    numbered = [(i + 1, n, int(m.group(1))) for i, n in enumerate(names) if (m := BOP_MODEL_NAME.fullmatch(n))]
+    numbered = [
+        (i + 1, n, int(m.group(1))) for i, n in enumerate(names) if (m := BOP_MODEL_NAME.fullmatch(n)) and int(m[1])
+    ]  # BOP's ids start at 1: obj_000000 names no model of a BOP dataset
     moved = [(i, n) for i, n, number in numbered if number != i]
     if not moved:
         return None
     top = max(number for _, _, number in numbered)
+    ids = [f'"obj_{i:06d}"' for i in (range(1, top + 1) if top <= 3 else (1, top))]
+    declared = ", ".join(ids) if top <= 3 else f"{ids[0]}, ..., {ids[1]}"
     listed = ", ".join(f"{n} as {i}" for i, n in moved[:4]) + (", ..." if len(moved) > 4 else "")
     return (
         f"bop: classes named as a BOP dataset's models are written with other obj_ids ({listed}): obj_id is 1 + "
         "the class's place in the label table; to keep the dataset's ids (as BlenderProc's write_bop keeps "
         f"load_bop_objs' category_id), declare every id up to the largest first: [labels] {semantic_type} = "
-        f'["obj_000001", ..., "obj_{top:06d}"]'
+        f"[{declared}]"
     )
 
 
