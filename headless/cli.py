@@ -27,6 +27,7 @@ from sdg_addon.console import blender_console_silenced
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_INTERRUPTED = 0, 1, 2, 130
 MAX_WORKERS = 64
+MAX_PROCS = 64  # render --procs, and --procs-per-gpu per GPU: each a Blender process of its own
 SHEET = {"n": 16, "columns": 4, "thumb_width": 320}  # preview --sheet's defaults (-n, --columns, --thumb-width)
 DEFAULT_CHUNK = 8  # render --chunk: frames handed to a render process of a parallel run at a time
 
@@ -129,7 +130,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--procs-per-gpu",
         help=f"render processes per GPU with --gpus (default auto: {auto_procs_rule()}: the measured best on an H200)",
     )
-    par.add_argument("--procs", type=int, help="N render processes without GPU pinning (the CPU, or one GPU)")
+    par.add_argument(
+        "--procs", type=int, help=f"N render processes without GPU pinning (the CPU, or one GPU), 1 .. {MAX_PROCS}"
+    )
     par.add_argument("--chunk", type=int, help=f"frames handed to a process at a time (default {DEFAULT_CHUNK})")
     par.add_argument(
         "--ray",
@@ -946,22 +949,22 @@ def _process_gpus(args, samples: int, device: str = "auto") -> list:
     from headless import parallel
 
     if args.procs is not None:
-        if args.procs < 1:
-            raise parallel.ParallelError(f"--procs {args.procs}: expected >= 1")
+        if not 1 <= args.procs <= MAX_PROCS:
+            raise parallel.ParallelError(f"--procs {args.procs}: expected 1 .. {MAX_PROCS}")
         if args.gpus:
             raise parallel.ParallelError("--procs and --gpus: pick one (--gpus with --procs-per-gpu K)")
         return [None] * args.procs
+    k = args.procs_per_gpu or "auto"
+    if k != "auto" and (not str(k).isdigit() or not 1 <= int(k) <= MAX_PROCS):
+        raise parallel.ParallelError(f"--procs-per-gpu {k!r}: expected auto or a whole number 1 .. {MAX_PROCS}")
     gpus = parallel.parse_gpus(args.gpus)
     if device == "cpu":
         raise parallel.ParallelError(
             f"--gpus {args.gpus}: pins each render process to a GPU, but the render device is cpu "
             "(--device or render.device); use --procs N for processes on the CPU"
         )
-    k = args.procs_per_gpu or "auto"
     if k == "auto":
         k = parallel.auto_procs_per_gpu(samples, (os.cpu_count() or 2) // max(1, len(gpus)))
-    elif not str(k).isdigit() or int(k) < 1:
-        raise parallel.ParallelError(f"--procs-per-gpu {k!r}: expected auto or a whole number >= 1")
     return [g for g in gpus for _ in range(int(k))]
 
 

@@ -233,7 +233,11 @@ def test_three_shards_and_merge_make_the_single_process_dataset(reference, tmp_p
 def test_invalid_process_options_are_refused_before_writing(reference, tmp_path, capsys):
     param, _one = reference
     for extra, text in (
-        (["--procs", "0"], "--procs 0"),
+        (["--procs", "0"], "--procs 0: expected 1 .. 64"),
+        # Before: no upper bound; 99999999999 a MemoryError traceback.
+        (["--procs", "65"], "--procs 65: expected 1 .. 64"),
+        (["--procs", "99999999999"], "--procs 99999999999: expected 1 .. 64"),
+        (["--gpus", "0", "--procs-per-gpu", "65"], "--procs-per-gpu '65': expected auto or a whole number 1 .. 64"),
         (["--gpus", "0,0"], "GPU 0 named twice"),
         (["--procs", "2", "--shard", "0/2"], "pick one"),
         # Before: ignored without a word (2 actors), a traceback after writing (-1), --gpus/--procs ignored.
