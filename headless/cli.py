@@ -155,7 +155,10 @@ def build_parser() -> argparse.ArgumentParser:
         type=at_least_one,
         help=f"contact sheet thumbnail width in pixels (default {SHEET['thumb_width']})",
     )
-    pv.add_argument("--camera", help="camera sub-folder (default: all for a frame, the first for a sheet)")
+    pv.add_argument(
+        "--camera",
+        help="camera: its sub-folder, or its name in the parameter file (default: all for a frame, the first for a sheet)",
+    )
     pv.add_argument("--mask", choices=("instance", "semantic", "none"), default="instance", help="mask overlay")
     pv.add_argument("--out", type=_path, help="PNG to write (default: DIR/preview/frame_NNNN.png or sheet.png)")
     rp = sub.add_parser("report", help="an HTML page with plots of what a dataset holds, or of two side by side")

@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -269,12 +270,16 @@ def camera_folder(folder: Path | str, name: str) -> str:
     """The camera key (its folder, "clip_0003/left" in a sequence) of ``name``, given as the
     folder or as the camera's name in the parameter file: a name that is not a plain file
     name (`linke Kamera`, `über`) has a folder of its own (writers.paths.safe_name:
-    `linke_Kamera-c1f716f2`). A name that is neither is returned as it is."""
+    `linke_Kamera-c1f716f2`). The folder may end in a slash, as a shell completes it
+    (`thermal/`). A name that is neither is returned as it is."""
     cams = cameras(folder)
     if name in cams:
         return name
     from .writers.paths import safe_name
 
+    trimmed = name.rstrip("/" + os.sep)
+    if trimmed in cams:
+        return trimmed
     key = "/".join(safe_name(part) for part in name.split("/"))
     return key if key in cams else name
 

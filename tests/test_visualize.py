@@ -738,6 +738,18 @@ def test_a_camera_is_found_by_its_name_in_the_parameter_file_too(tmp_path, capsy
     assert "no camera 'rechts': found '_ber-b51c8541', 'linke_Kamera-c1f716f2'" in capsys.readouterr().err
 
 
+def test_a_camera_folder_given_with_a_trailing_slash_is_found(tmp_path, capsys):
+    """`--camera thermal/`, as a shell completes the folder, was refused as "no camera
+    'thermal/': found 'rgb', 'thermal'"; the folder is found, a frame's and a sheet's."""
+    for name in ("rgb", "thermal"):
+        write_frame(tmp_path / name)
+    assert main(["preview", str(tmp_path), "--camera", "thermal/"]) == 0
+    assert capsys.readouterr().out.strip() == str(tmp_path / "preview" / "frame_0000_thermal.png")
+    assert main(["preview", str(tmp_path), "--camera", "thermal/", "--sheet"]) == 0
+    assert capsys.readouterr().out.strip() == str(tmp_path / "preview" / "sheet_thermal.png")
+    assert viz.frames(tmp_path, "thermal/") == [0]
+
+
 def test_a_folder_of_datasets_is_not_taken_for_one_of_several_cameras(tmp_path, capsys):
     """`preview out` / `report out` with out/v1 and out/v2 two datasets took each for a
     camera of one dataset: a report of "cameras v1, v2" mixing unrelated runs (seed –,
