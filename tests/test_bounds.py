@@ -240,7 +240,13 @@ def test_pose_tries_are_bounded(tmp_path, option, ok):
         ("basic = { frame_padding = 100000 }", False, "writers.basic.frame_padding"),
         ('basic = { camera_subfolders = "sometimes" }', False, "writers.basic.camera_subfolders"),
         ('basic = { camera_subfolders = "always" }', True, ""),
-        ('coco = { split = "../../x" }', False, "writers.coco"),  # the writer's own check, at validation
+        # The writer's own checks, at validation, at the option's field (before: "writers.coco",
+        # the whole table as the value).
+        ('coco = { split = "../../x" }', False, "writers.coco.split"),
+        ('yolo = { split = "" }', False, "writers.yolo.split"),
+        ('coco = { split = "Annotations" }', False, "writers.coco.split"),
+        ('bop = { split = "VAL", val_every = 2 }', False, "writers.bop.split"),
+        ('kitti = { image_format = "jpg", keep_alpha = true }', False, "writers.kitti.keep_alpha"),
         ("kitti = { val_every = -1 }", False, "writers.kitti.val_every"),
         ("yolo = { decimals = 17 }", True, ""),
         ("yolo = { decimals = 18 }", False, "writers.yolo.decimals"),
@@ -262,7 +268,7 @@ def test_pose_tries_are_bounded(tmp_path, option, ok):
         ('coco = { polygon_convention = "opencv" }', True, ""),
         ('coco = { polygon_convention = "cv2" }', False, "writers.coco.polygon_convention"),
         ('coco = { channels = ["distance_to_camera"] }', True, ""),
-        ('coco = { channels = ["distance_to_camra"] }', False, "writers.coco"),  # a typo would save nothing
+        ('coco = { channels = ["rgb", "distance_to_camra"] }', False, "writers.coco.channels[1]"),  # saves nothing
     ],
 )
 def test_writer_options_by_value(tmp_path, writers, ok, field):

@@ -41,6 +41,18 @@ class FieldError(ValueError):
         super().__init__(f"{_printable(field)}: got {_show(value)}; expected {expected}")
 
 
+class OptionError(ValueError):
+    """One option of a writer or annotator that its class refuses (a split that is no plain
+    name): `option` is its path in the writer's table ("split", "channels[0]"), `value` the
+    value given and `expected` what it takes, so that validation reports it at that field
+    (writers.coco.split), not at the whole table. str(): the sentence naming the writer, as
+    the API raises it."""
+
+    def __init__(self, message: str, option: str, value: object, expected: str):
+        super().__init__(message)
+        self.option, self.value, self.expected = option, value, expected
+
+
 class Problems:
     """A collector passed through validation; `field` paths look like `cameras[0].location`."""
 

@@ -71,7 +71,7 @@ from .fields import (
     read_section,
     section_class,
 )
-from .problems import MISSING, ConfigError, FieldError, Problem, Problems, Repeated, join, one_of
+from .problems import MISSING, ConfigError, FieldError, OptionError, Problem, Problems, Repeated, join, one_of
 
 DEVICES = ("auto", "cpu", "cuda", "optix", "hip", "metal", "oneapi")
 # Blender's views for an sRGB display (5.0; 4.2 has all but the ACES ones, checked when the run starts).
@@ -2712,6 +2712,8 @@ class _Reader:
                 # when the render starts: validate accepting a file means render accepts it.
                 try:
                     cls(**checked) if kind == "annotator" else cls(Path("unused"), **checked)
+                except OptionError as e:  # one option's: said at its field
+                    self.problems.add(f"{where}.{e.option}", e.value, e.expected)
                 except (ValueError, TypeError) as e:
                     self.problems.add(where, options, f"options the {kind} accepts: {e}")
         return out

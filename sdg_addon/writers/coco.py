@@ -149,11 +149,12 @@ class CocoWriter(Writer):
         super().__init__(output_dir, **options)
         check_options(self.name, self.options, folders=("parts", "annotations"))
         from ..annotators import ANNOTATORS
-        from ..config.problems import one_of
+        from ..config.problems import OptionError, one_of
 
-        for name in self.options["channels"]:
+        for i, name in enumerate(self.options["channels"]):
             if name not in ANNOTATORS:  # a typo would silently save nothing
-                raise ValueError(f"writer 'coco': channels: {one_of(name, sorted(ANNOTATORS), 'annotator')}")
+                expected = one_of(name, sorted(ANNOTATORS), "annotator")
+                raise OptionError(f"writer 'coco': channels: {expected}", f"channels[{i}]", name, expected)
 
     @property
     def root(self) -> Path:

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ..config.fields import Field
+from ..config.problems import OptionError
 from ..frame import AnnotatedFrame, LabelTable
 from . import io
 from .paths import is_safe_name, safe_name  # noqa: F401  (writers import safe_name from here too)
@@ -200,32 +201,53 @@ def check_options(name: str, options: dict, folders: tuple[str, ...] = ()) -> No
     JPEG images where they cannot be written (no Pillow; an alpha channel)."""
     if options.get("image_format") == "jpg":
         if options.get("keep_alpha"):
-            raise ValueError(
+            expected = 'false with image_format = "jpg": JPEG has no alpha channel; image_format = "png" keeps it'
+            raise OptionError(
                 f'writer {name!r}: keep_alpha = true with image_format = "jpg": JPEG has no alpha channel; '
-                'image_format = "png" keeps it'
+                'image_format = "png" keeps it',
+                "keep_alpha",
+                True,
+                expected,
             )
         if not has_pillow():
-            raise ValueError(
-                f'writer {name!r}: image_format = "jpg" encodes with Pillow, which this Python does not have '
+            expected = (
+                'a format this Python can write: "jpg" encodes with Pillow, which this Python does not have '
                 '(Blender\'s own Python lacks it): pip install pillow into it, or image_format = "png"'
+            )
+            raise OptionError(
+                f'writer {name!r}: image_format = "jpg" encodes with Pillow, which this Python does not have '
+                '(Blender\'s own Python lacks it): pip install pillow into it, or image_format = "png"',
+                "image_format",
+                "jpg",
+                expected,
             )
     split = options["split"]
     if not is_safe_name(split):
-        raise ValueError(
-            f"writer {name!r}: split {split!r} must be a plain name (ASCII letters, digits, ._-; not "
-            "starting with . or -, at most 80 characters, not a reserved device name such as CON, NUL or COM1)"
+        expected = (
+            "a plain name (ASCII letters, digits, ._-; not starting with . or -, at most 80 characters, "
+            "not a reserved device name such as CON, NUL or COM1)"
         )
+        raise OptionError(f"writer {name!r}: split {split!r} must be {expected}", "split", split, expected)
     if split.lower() in folders:
-        raise ValueError(
+        own = ", ".join(f"{f}/" for f in folders)
+        raise OptionError(
             f"writer {name!r}: split {split!r} is the name of the writer's own folder "
-            f"{name}/{split.lower()}/ ({', '.join(f'{f}/' for f in folders)} are the writer's): the split's files "
-            "would land in it, among the files kept there; name the split otherwise"
+            f"{name}/{split.lower()}/ ({own} are the writer's): the split's files "
+            "would land in it, among the files kept there; name the split otherwise",
+            "split",
+            split,
+            f"a name other than the writer's own folders ({own}, case aside): the split's files would land in "
+            f"{name}/{split.lower()}/, among the files kept there",
         )
     if options.get("val_every", 0) > 0 and split != "val" and split.lower() == "val":
-        raise ValueError(
+        raise OptionError(
             f"writer {name!r}: split {split!r} with val_every = {options['val_every']} differs from the 'val' split "
             "only in case: on Windows' and macOS' file systems the two splits' folders and files are one (one "
-            "split's annotation file replacing the other's); name the split otherwise, or 'val'"
+            "split's annotation file replacing the other's); name the split otherwise, or 'val'",
+            "split",
+            split,
+            f"a name that is not 'val' in another case (val_every = {options['val_every']}): on Windows' and "
+            "macOS' file systems the two splits' folders and files are one; name the split otherwise, or 'val'",
         )
 
 
