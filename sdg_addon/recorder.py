@@ -980,6 +980,7 @@ class Recorder:
                 self._advance(progress)
 
         interrupted = stop_now = False
+        handed_all = False  # every frame handed on: a stop asked for after it cut nothing
         waiting = None  # (captured, record) of the previous frame, until its next is rendered
         try:
             yield progress
@@ -1030,9 +1031,14 @@ class Recorder:
                         hand_on(*waiting)
                         waiting = None
                 yield progress
+            else:  # the loop went through: no break of a cancel or an error (a frame source,
+                # a parallel run's chunks, ends early on a cancel itself: its parent judges)
+                handed_all = opts.frame_source is None
             # Cancelled mid-clip, the waiting frame is dropped: resume re-renders its clip.
             if waiting is not None and not (self._cancel.is_set() or errors):
                 hand_on(*waiting)
+            elif waiting is not None:
+                handed_all = False
         except RenderError as e:  # Cycles refused a frame: those in flight are finished and logged
             errors.append(e)
         except KeyboardInterrupt:
@@ -1055,6 +1061,9 @@ class Recorder:
         if errors:
             self._write_manifest_after_error(audit_dir, shard_tag, frames, errors[0])
             raise errors[0]
+        # A Ctrl-C (or SIGTERM) once every frame was handed on, while the last ones were
+        # written or the writers' joined files made (finalize), cut nothing: the run is whole.
+        cut = interrupted or (self._cancel.is_set() and not handed_all)
         if opts.finalize:
             FrameSink(spec).finalize(progress=self.on_message)
         self.result.frames_written = sorted(written)
@@ -1073,7 +1082,7 @@ class Recorder:
                 "seconds_total": self.result.seconds,
                 "seconds_per_stage": stages,
                 "peak_memory_mb": audit.peak_memory_mb(),
-                "interrupted": interrupted or self._cancel.is_set(),
+                "interrupted": cut,
                 "warnings": self.result.warnings,
                 **self._cases_report(audit_dir),
                 # A parallel run's render process: its parent's lock, which picks this run's
@@ -1081,7 +1090,7 @@ class Recorder:
                 **({"run_holder": opts.run_holder} if opts.run_holder else {}),
             },
         )
-        self.cancelled = self._cancel.is_set()
+        self.cancelled = cut
         if interrupted:
             raise KeyboardInterrupt
         return self.result

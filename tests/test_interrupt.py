@@ -192,3 +192,36 @@ def test_second_ctrl_c_stops_the_worker_processes_at_once(tmp_path):
     assert frames == list(range(FRAMES))
     assert sorted(int(p.stem) for p in (out / "slow").iterdir()) == list(range(FRAMES))
     assert not list(out.rglob(".*.tmp"))
+
+
+def test_ctrl_c_while_the_writers_join_their_files_cuts_nothing(tmp_path, monkeypatch, capfd):
+    """Ctrl-C after the last frame was written, while the writers joined their files
+    (finalize: coco's json): every frame and the joined files were there, yet the run said
+    'interrupted ... continue with --resume' (exit 130) and its manifest 'interrupted: true',
+    which --resume ('complete: ... nothing to do') left as it was. A stop that cut nothing
+    is no interruption: exit 0, 'done', interrupted false."""
+    import os
+
+    from headless.cli import main
+    from sdg_addon.sink import FrameSink
+
+    text = preset(tmp_path).read_text().replace("resolution = [160, 120]", "resolution = [64, 48]")
+    text = text.replace("samples = 32", "samples = 1").replace(f"frames = {FRAMES}", "frames = 2")
+    param = tmp_path / "p.toml"
+    param.write_text(text.replace("basic = {}", "basic = {}\ncoco = {}"))
+    finalize = FrameSink.finalize
+
+    def ctrl_c_then_finalize(self, progress=None):
+        os.kill(os.getpid(), signal.SIGINT)  # the handler of the run (ctrl_c_cancels) takes it
+        return finalize(self, progress)
+
+    monkeypatch.setattr(FrameSink, "finalize", ctrl_c_then_finalize)
+    out = tmp_path / "out"
+    code = main(["render", str(param), "--out", str(out), "--worker-mode", "inline", "--workers", "1"])
+    captured = capfd.readouterr()
+    assert "Ctrl-C: finishing the frames in flight" in captured.err  # the signal was taken during finalize
+    assert code == 0, captured.err
+    assert "interrupted" not in captured.err and "done: 2 frame(s) written" in captured.out
+    assert json.loads((out / "audit" / "manifest.json").read_text())["interrupted"] is False
+    coco = json.loads(next((out / "coco").rglob("*.json")).read_text())
+    assert len(coco["images"]) == 2
