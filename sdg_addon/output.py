@@ -45,6 +45,12 @@ class OutputError(RuntimeError):
     """The output folder cannot be used as asked (shown without a traceback, exit 2)."""
 
 
+class DeleteRefused(OSError):
+    """--overwrite could not delete a file the tool wrote: the system refused (an immutable
+    file, chattr +i; a folder without write permission). Said as 'cannot delete', not as a
+    write that failed (recorder.disk_error)."""
+
+
 class ForeignFileError(UnsafePathError):
     """A file the run would write is there already and the tool did not write it (a user's
     file inside a dataset folder): it is never replaced."""
@@ -794,7 +800,10 @@ def remove_written(folder: Path, inputs=()) -> int:
     remove_stale_temporaries(folder, set(written))  # beside recorded files: their folders follow
     for path in paths:
         if path.is_symlink() or path.is_file():
-            path.unlink()
+            try:
+                path.unlink()
+            except OSError as e:
+                raise DeleteRefused(e.errno, e.strerror, str(path)) from e
             removed += 1
         parents.update(p for p in path.parents if p != folder and folder in p.parents)
     for p in sorted(parents, key=lambda p: len(p.parts), reverse=True):

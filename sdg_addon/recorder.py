@@ -1428,6 +1428,12 @@ class DiskError(RuntimeError):
 def disk_error(e: OSError, folder: Path) -> DiskError:
     where = e.filename if isinstance(e.filename, str) else folder
     cause = e.strerror or str(e)
+    if isinstance(e, output.DeleteRefused):
+        return DiskError(
+            f"--overwrite: cannot delete {Path(where).as_posix()}, a file of the run in {Path(folder).as_posix()}: "
+            f"{cause}; the files before it are deleted, the others kept: once it can be deleted (its "
+            "permissions, chattr -i), run --overwrite again"
+        )
     return DiskError(f"cannot write to {Path(folder).as_posix()}: {cause} ({Path(where).as_posix()})")
 
 

@@ -176,6 +176,34 @@ def test_overwrite_deletes_what_resume_trusts_first(tmp_path, monkeypatch):
     assert order[2] == "audit/manifest.json", order
 
 
+def test_overwrite_says_a_file_the_system_refuses_to_delete_as_such(tmp_path, monkeypatch):
+    """--overwrite of a run whose file the system refuses to delete (chattr +i: EPERM) said
+    'cannot write to OUT: Operation not permitted (OUT/rgb_0000.png)', a write that never
+    was; it now says it cannot delete that file, what became of the others and the way on."""
+    import errno
+
+    from sdg_addon.recorder import disk_error
+
+    out = tmp_path / "out"
+    run_of(out, ["audit/frames.jsonl", "rgb_0000.png", "rgb_0001.png"])
+    real_unlink = Path.unlink
+
+    def unlink(self, *args, **kwargs):
+        if self.name == "rgb_0000.png":
+            raise PermissionError(errno.EPERM, "Operation not permitted", str(self))
+        return real_unlink(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "unlink", unlink)
+    with pytest.raises(OSError) as refused:
+        remove_written(out)
+    said = str(disk_error(refused.value, out))
+    assert said.startswith(f"--overwrite: cannot delete {(out / 'rgb_0000.png').as_posix()}, a file of the run in "), (
+        said
+    )
+    assert "Operation not permitted" in said and "run --overwrite again" in said and "cannot write" not in said
+    assert (out / "rgb_0000.png").exists() and written_files(out)  # the records stay for the next --overwrite
+
+
 def test_overwrite_removes_only_what_the_tool_recorded(tmp_path):
     out = tmp_path / "out"
     run_of(out, ["rgb_0000.png", "cam/rgb_0000.png", "yolo/images/train/000000.png", "audit/resolved.json"])
