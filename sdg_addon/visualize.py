@@ -271,7 +271,9 @@ def camera_folder(folder: Path | str, name: str) -> str:
     folder or as the camera's name in the parameter file: a name that is not a plain file
     name (`linke Kamera`, `über`) has a folder of its own (writers.paths.safe_name:
     `linke_Kamera-c1f716f2`). The folder may end in a slash, as a shell completes it
-    (`thermal/`). A name that is neither is returned as it is."""
+    (`thermal/`). A sequence's camera given without its clip gives its folder name ("th",
+    which sheet_frames takes as that camera of every clip). A name that is neither is
+    returned as it is."""
     cams = cameras(folder)
     if name in cams:
         return name
@@ -281,7 +283,9 @@ def camera_folder(folder: Path | str, name: str) -> str:
     if trimmed in cams:
         return trimmed
     key = "/".join(safe_name(part) for part in name.split("/"))
-    return key if key in cams else name
+    if key in cams:
+        return key
+    return _clip_camera(cams, name) or name  # a sequence's camera without its clip: its folder name
 
 
 def _camera(cams: dict[str, Path], name: str, folder: Path | str | None = None) -> Path:
@@ -295,8 +299,28 @@ def _camera(cams: dict[str, Path], name: str, folder: Path | str | None = None) 
         what = ""
         if lidar is not None and lidar.is_dir() and any(lidar.glob("**/lidar_*.npy")):
             what = f" ({name!r} is a LiDAR's folder: point clouds, lidar_NNNN.npy, which preview does not draw)"
+        own = _clip_camera(cams, name)
+        if own is not None:
+            first = next(c for c in cams if c.partition("/")[2] == own)
+            what = (
+                f" (a sequence's camera has a folder in each clip: give one, e.g. --camera {first}; "
+                f"--sheet --camera {own} shows its frames of every clip)"
+            )
         raise KeyError(f"no camera {name!r}{what}: found {', '.join(shown)}")
     return cams[name]
+
+
+def _clip_camera(cams: dict[str, Path], name: str) -> str | None:
+    """The folder name of a sequence's camera that `name` gives without its clip ("th" or
+    "th/" for clip_0000/th, clip_0001/th, ...; its name in the parameter file too), or None."""
+    from .writers.paths import safe_name
+
+    own = {c.partition("/")[2] for c in cams if CLIP_FOLDER.match(c.partition("/")[0])} - {""}
+    trimmed = name.rstrip("/" + os.sep)
+    for candidate in (trimmed, safe_name(trimmed) if trimmed else ""):
+        if candidate in own:
+            return candidate
+    return None
 
 
 def _ranges(values: list[int]) -> str:
@@ -810,16 +834,21 @@ def sheet_frames(
     """The (camera, frame) pairs a contact sheet shows: `frames` (in this order), else `n`
     spread evenly over the camera's frames. `camera` None: the first camera; where that is a
     clip's (a sequence's output folder: "clip_0000" or "clip_0000/left"), the frames of that
-    camera in every clip, in clip order, so the sheet spreads over the whole sequence."""
+    camera in every clip, in clip order, so the sheet spreads over the whole sequence; so
+    too for a sequence's camera given without its clip ("left")."""
     cams = cameras(folder)
-    if camera is not None or frames is not None:
+    # A sequence's camera named without its clip ("th"): its frames of every clip, as the
+    # first camera's are by default.
+    own = _clip_camera(cams, camera) if camera is not None and frames is None and camera not in cams else None
+    if own is None and (camera is not None or frames is not None):
         camera = next(iter(cams)) if camera is None else camera
         available = sorted(_frames_in(_camera(cams, camera, folder)))
         return [(camera, f) for f in (pick_frames(available, n) if frames is None else frames)]
-    first = next(iter(cams))
-    clip, _, own = first.partition("/")
-    if not CLIP_FOLDER.match(clip):
-        return [(first, f) for f in pick_frames(sorted(_frames_in(cams[first])), n)]
+    if own is None:
+        first = next(iter(cams))
+        clip, _, own = first.partition("/")
+        if not CLIP_FOLDER.match(clip):
+            return [(first, f) for f in pick_frames(sorted(_frames_in(cams[first])), n)]
     pool = [
         (name, f)
         for name, where in cams.items()

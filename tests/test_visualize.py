@@ -738,6 +738,28 @@ def test_a_camera_is_found_by_its_name_in_the_parameter_file_too(tmp_path, capsy
     assert "no camera 'rechts': found '_ber-b51c8541', 'linke_Kamera-c1f716f2'" in capsys.readouterr().err
 
 
+def test_a_sequences_camera_given_without_its_clip(tmp_path, capsys):
+    """A sequence's output folder of two cameras (clip_0000/th, clip_0001/th, ...):
+    `--camera th` was refused as "no camera 'th': found 'clip_0000/rgb', 'clip_0000/th', ...",
+    the sheet too, where the default sheet shows the first camera's frames of every clip. The
+    sheet of `--camera th` (or `th/`) now shows th's frames of every clip, in clip order; a
+    frame panel, whose frame numbers count within a clip, says which to give."""
+    for clip in ("clip_0000", "clip_0001"):
+        for cam in ("rgb", "th"):
+            for f in (0, 1):
+                write_frame(tmp_path / clip / cam, f)
+    expected = [("clip_0000/th", 0), ("clip_0000/th", 1), ("clip_0001/th", 0), ("clip_0001/th", 1)]
+    assert viz.sheet_frames(tmp_path, 4, "th") == expected
+    for given in ("th", "th/"):
+        assert main(["preview", str(tmp_path), "--camera", given, "--sheet"]) == 0
+        assert capsys.readouterr().out.strip() == str(tmp_path / "preview" / "sheet_th.png")
+    assert main(["preview", str(tmp_path), "--camera", "th"]) == 2
+    err = capsys.readouterr().err
+    assert "no camera 'th' (a sequence's camera has a folder in each clip: give one, e.g. --camera clip_0000/th;" in err
+    assert main(["preview", str(tmp_path), "--camera", "clip_0001/th", "--sheet"]) == 0  # one clip's, as before
+    assert viz.sheet_frames(tmp_path, 4, "clip_0001/th") == expected[2:]
+
+
 def test_a_camera_folder_given_with_a_trailing_slash_is_found(tmp_path, capsys):
     """`--camera thermal/`, as a shell completes the folder, was refused as "no camera
     'thermal/': found 'rgb', 'thermal'"; the folder is found, a frame's and a sheet's."""
