@@ -1113,6 +1113,13 @@ def test_camera_look_at_or_rotation(tmp_path):
         ("[render]\nrt_subframes = 4\n", "render.rt_subframes", 4, ["rt_subframes has no counterpart"]),
         ('[render]\nrender_mode = "PathTracing"\n', "render.render_mode", "PathTracing", ["path-traced by Cycles"]),
         ("[run]\nnum_frames = 3\n", "run.num_frames", 3, ["`run.frames = N * k` with `interval = k`"]),
+        ("[run]\nmax_execs = 3\n", "run.max_execs", 3, ["on_frame(max_execs=N, interval=k)"]),
+        (
+            '[[randomizers]]\ntype = "pose"\ntargets = "*"\nmax_execs = 10\n',
+            "randomizers[0].max_execs",
+            10,
+            ["`run.frames = N * k` with `interval = k`"],
+        ),
         # Replicator's rep.create.plane(scale=...) as the ground's scale, and a per-axis scale of an
         # asset (scale=(4, 4, 1)): 'a known key' / 'a number', the per-axis way unsaid
         ("[scene]\nground = { scale = 10 }\n", "scene.ground.scale", 10, ["the ground's extent is `size`"]),

@@ -1312,7 +1312,9 @@ def config_from_dict(data: dict, path: Path, problems: Problems | None = None, o
     cfg = Config(files=[path])
 
     run = v.table(data, "run")
-    read_section(problems, run, "run", RUN_FIELDS, cfg, hints={"num_frames": PEER_TRIGGER_KEYS["num_frames"]})
+    read_section(
+        problems, run, "run", RUN_FIELDS, cfg, hints={k: PEER_TRIGGER_KEYS[k] for k in ("num_frames", "max_execs")}
+    )
     if "output" not in run:
         cfg.output = f"out/{path.stem}"
     if not cfg.output.strip() and run.get("output") == cfg.output:  # (a value refused above is said there)
@@ -2842,6 +2844,10 @@ PEER_TRIGGER_KEYS = {
     "on_frame": 'Replicator\'s on_frame(interval=k) is `interval = k` here (`trigger = "frame"`, the default)',
     "num_frames": (
         "the number of frames is the run's: `run.frames` (Replicator's on_frame(num_frames=N, interval=k) "
+        "counts triggers: `run.frames = N * k` with `interval = k`)"
+    ),
+    "max_execs": (
+        "the number of frames is the run's: `run.frames` (Replicator's on_frame(max_execs=N, interval=k) "
         "counts triggers: `run.frames = N * k` with `interval = k`)"
     ),
     "rt_subframes": (
