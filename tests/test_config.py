@@ -1311,6 +1311,16 @@ def test_camera_look_at_or_rotation(tmp_path):
             "color",
             ["keypoints annotator it reads ('class', its default)", 'keypoints = { semantic_type = "color" }'],
         ),
+        # hdf5's category_id_segmaps (semantic_segmentation's ids) beside instance_attribute_maps'
+        # category_id of another label type: validate said OK and the maps gave the monkey
+        # category_id 1 (UNLABELLED) while its pixels in category_id_segmaps were 2.
+        (
+            "[annotators]\nsemantic_segmentation = {}\ninstance_segmentation = {}\n"
+            '[writers.hdf5]\nsemantic_type = "category_id"\n',
+            "writers.hdf5.semantic_type",
+            "category_id",
+            ["semantic_segmentation annotator it reads ('class', its default)", 'semantic_type = "category_id"'],
+        ),
         (
             '[annotators]\nbounding_box_2d_loose = { semantic_type = "shape" }\n[writers.mot]\n',
             "writers.mot.semantic_type",

@@ -1728,8 +1728,8 @@ def _box_labels_problem(name: str, options: dict, writers: dict, annotators: dic
                 join(join("writers", name), "semantic_type"),
                 stype,
                 f"the semantic_type of the {extra} annotator it reads ({theirs!r}"
-                f"{', its default' if given is None else ''}), whose labels give the categories their "
-                f"{extra}: give the annotator the same ({extra} = {{ semantic_type = {json.dumps(stype)} }})",
+                f"{', its default' if given is None else ''}), whose labels the writer pairs with its own "
+                f"categories: give the annotator the same ({extra} = {{ semantic_type = {json.dumps(stype)} }})",
             )
     return None
 

@@ -137,6 +137,9 @@ class Hdf5Writer(Writer):
     summary = "BlenderProc's .hdf5 containers, one per frame (needs h5py)"
     length_unit = "metres"
     required_annotators = ("rgb",)
+    # category_id_segmaps is semantic_segmentation's ids, paired with instance_attribute_maps'
+    # category_id of the writer's semantic_type: one label type for both.
+    labelled_extras = ("semantic_segmentation",)
     OPTIONS = {
         "semantic_type": ("class", str, "label type whose values give instance_attribute_maps' category_id"),
         "save_world2cam": (True, bool, "write a camera_pose dataset: cam_K, cam_R_w2c, cam_t_w2c (not in write_hdf5)"),
