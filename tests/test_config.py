@@ -1101,6 +1101,13 @@ def test_camera_look_at_or_rotation(tmp_path):
             [64, 48],
             ["`width` and `height`", "`render.resolution`"],
         ),
+        # Replicator's projection "pinhole": 'one of perspective, orthographic', which is it unsaid
+        (
+            '[[cameras]]\nname = "c"\nlocation = [0, -5, 1]\nprojection = "pinhole"\n',
+            "cameras[0].projection",
+            "pinhole",
+            ["Replicator's pinhole is perspective"],
+        ),
         # rep.create.camera(look_at=prim): 'a list of 3 numbers', look_at_objects unsaid
         (
             '[[cameras]]\nname = "c"\nlocation = [0, -5, 1]\nlook_at = "cube"\n',

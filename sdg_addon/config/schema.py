@@ -458,7 +458,14 @@ CAMERA_FIELDS = (
         nullable=True,
         default_text="–",
     ),
-    Field("projection", "choice", "perspective", "", choices=("perspective", "orthographic")),
+    Field(
+        "projection",
+        "choice",
+        "perspective",
+        "camera model (orthographic: see `ortho_scale`); Replicator's pinhole is perspective, its fisheye models have "
+        "no counterpart",
+        choices=("perspective", "orthographic"),
+    ),
     Field(
         "focal_length",
         "float",
