@@ -1101,6 +1101,26 @@ def test_camera_look_at_or_rotation(tmp_path):
             [64, 48],
             ["`width` and `height`", "`render.resolution`"],
         ),
+        # rep.create.light(scale=..., rotation=..., texture=...) as a light randomizer's keys: 'a known key',
+        # 'did you mean location / temperature?'
+        (
+            '[[lights]]\nname = "l"\n[[randomizers]]\ntype = "light"\ntargets = "l"\nscale = 2\n',
+            "randomizers[0].scale",
+            2,
+            ["a light's extent is `size` here"],
+        ),
+        (
+            '[[lights]]\nname = "l"\n[[randomizers]]\ntype = "light"\ntargets = "l"\nrotation = [0, 0, 0]\n',
+            "randomizers[0].rotation",
+            [0, 0, 0],
+            ["aimed by `look_at`"],
+        ),
+        (
+            '[[lights]]\nname = "l"\n[[randomizers]]\ntype = "light"\ntargets = "l"\ntexture = "sky.hdr"\n',
+            "randomizers[0].texture",
+            "sky.hdr",
+            ["a `world_hdri` randomizer"],
+        ),
         # Replicator's projection "pinhole": 'one of perspective, orthographic', which is it unsaid
         (
             '[[cameras]]\nname = "c"\nlocation = [0, -5, 1]\nprojection = "pinhole"\n',

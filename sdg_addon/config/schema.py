@@ -3078,6 +3078,15 @@ PEER_RANDOMIZER_KEYS_NOTED = {
     "texture_rotate": ("color_suffix", "'texture_rotate' is Replicator's texture's name for what is 'rotation' here"),
     "diffuse": ("metallic", "'diffuse' is Replicator's (OmniPBR's) name for what is 'color' here"),
     "colors": ("metallic", "'colors' is Replicator's randomizer.color's name for what is 'color' here"),
+    "scale": (
+        "light_type",
+        "a light's extent is `size` here (metres: side of an area light, radius of a point or spot)",
+    ),
+    "rotation": ("light_type", "a light is aimed by `look_at` (a point) here"),
+    "texture": (
+        "light_type",
+        "a Dome light's texture is the world's here: a `world_hdri` randomizer (a `folder` of .hdr / .exr files) or `scene.world`",
+    ),
     "exposure": (
         "light_type",
         "a USD light's exposure (intensity x 2^exposure) has no counterpart: `energy` is in watts (W/m² for a sun)",
