@@ -1289,6 +1289,7 @@ def test_camera_look_at_or_rotation(tmp_path):
         ("[writers.bop]\njpg_quality = 90\n", "writers.bop.jpg_quality", 90, ["`jpeg_quality` here"]),
         ("[writers.bop]\nframes_per_chunk = 100\n", "writers.bop.frames_per_chunk", 100, ["`frames_per_scene`"]),
         ("[writers.bop]\nm2mm = true\n", "writers.bop.m2mm", True, ["millimetres"]),
+        ("[writers.bop]\nsave_world2cam = false\n", "writers.bop.save_world2cam", False, ["always writes"]),
         ("[writers]\nwrite_hdf5 = {}\n", "writers.write_hdf5", "write_hdf5", ["the `hdf5` writer here"]),
         ("[writers]\ncoco_annotations = {}\n", "writers.coco_annotations", "coco_annotations", ["`coco` writer"]),
         ('[writers.bop]\ndataset = "lm"\n', "writers.bop.dataset", "lm", ["bop_data/<dataset>/", "[labels]"]),

@@ -3237,6 +3237,8 @@ BLENDERPROC_WRITER_ARGS = {
     "position in the label table: fix the order with [labels]",
     "file_prefix": "images are named by the frame index, no prefix",
     "indent": "the JSON files' layout is fixed",
+    "save_world2cam": "the bop writer always writes each image's cam_R_w2c and cam_t_w2c in scene_camera.json "
+    "(BlenderProc's write_bop save_world2cam = true); the hdf5 writer takes save_world2cam",
     "stereo_separate_keys": "several cameras write a folder each (hdf5/<camera>/), no stereo keys",
 }
 
