@@ -1121,6 +1121,13 @@ def test_camera_look_at_or_rotation(tmp_path):
             "sky.hdr",
             ["a `world_hdri` randomizer"],
         ),
+        # rep.randomizer.materials(materials=[...]): 'str: a glob', the names' way (material, a choice) unsaid
+        (
+            '[[randomizers]]\ntype = "material_swap"\ntargets = "*"\nmaterials = ["Wood", "Steel"]\n',
+            "randomizers[0].materials",
+            ["Wood", "Steel"],
+            ['`material = { distribution = "choice", values = ["Wood", "Steel"] }`'],
+        ),
         # Replicator's projection "pinhole": 'one of perspective, orthographic', which is it unsaid
         (
             '[[cameras]]\nname = "c"\nlocation = [0, -5, 1]\nprojection = "pinhole"\n',

@@ -2218,6 +2218,17 @@ def _randomizer(v: _Reader, t, p: str, base: Path) -> tuple[RandomizerSpec | Non
         if isinstance(spec, Field):
             options[name] = check_value(v.problems, spec, t[name], join(p, name)) if name in t else spec.default
             continue
+        if (kind, name) == ("material_swap", "materials") and _names(t.get(name)):
+            # Replicator's rep.randomizer.materials(materials=[...]): names, drawn uniformly
+            listed = json.dumps(t[name])
+            v.problems.add(
+                join(p, name),
+                t[name],
+                f"str: {spec[2]}. A list of names (Replicator's materials=[...]) is "
+                f'`material = {{ distribution = "choice", values = {listed} }}`',
+            )
+            options[name] = spec[0]
+            continue
         options[name] = v.typed(t, name, p, *spec)
     given = {f.name: t[f.name] for f in TRIGGER_FIELDS if f.name in t}
     if isinstance(given.get("trigger"), str) and given["trigger"] in PEER_TRIGGERS:
