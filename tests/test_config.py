@@ -1296,6 +1296,20 @@ def test_camera_look_at_or_rotation(tmp_path):
         ("[writers.bop]\njpg_quality = 90\n", "writers.bop.jpg_quality", 90, ["`jpeg_quality` here"]),
         ("[writers.bop]\nframes_per_chunk = 100\n", "writers.bop.frames_per_chunk", 100, ["`frames_per_scene`"]),
         ("[writers.bop]\nm2mm = true\n", "writers.bop.m2mm", True, ["millimetres"]),
+        # BlenderProc's enable_segmentation_output / enable_depth_output arguments as annotator
+        # options: a bare 'a known key' ('did you mean ...?' at best).
+        (
+            '[annotators]\nsemantic_segmentation = { map_by = "category_id" }\n',
+            "annotators.semantic_segmentation.map_by",
+            "category_id",
+            ["map_by is `semantic_type` here"],
+        ),
+        (
+            "[annotators]\ndistance_to_image_plane = { activate_antialiasing = false }\n",
+            "annotators.distance_to_image_plane.activate_antialiasing",
+            False,
+            ["never anti-aliased here", "activate_antialiasing = False"],
+        ),
         ("[writers.bop]\nsave_world2cam = false\n", "writers.bop.save_world2cam", False, ["always writes"]),
         ("[writers]\nwrite_hdf5 = {}\n", "writers.write_hdf5", "write_hdf5", ["the `hdf5` writer here"]),
         ("[writers]\ncoco_annotations = {}\n", "writers.coco_annotations", "coco_annotations", ["`coco` writer"]),

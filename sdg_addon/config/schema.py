@@ -2758,6 +2758,21 @@ def annotator_option_hints(name: str, known) -> dict[str, str]:
             'Replicator\'s semantic_filter_predicate ("class:cube|sphere") is `semantic_type = "class"` with '
             '`semantic_filter = ["cube", "sphere"]` here'
         )
+        # BlenderProc's enable_segmentation_output(map_by=..., default_values=...)
+        hints["map_by"] = (
+            "BlenderProc's map_by is `semantic_type` here: the label type whose values give the ids (instance ids "
+            "are instance_segmentation's)"
+        )
+        hints["default_values"] = (
+            "BlenderProc's default_values has no counterpart: an object without a label of the type is "
+            "UNLABELLED (id 1)"
+        )
+    if name in ("distance_to_camera", "distance_to_image_plane"):
+        for key in ("activate_antialiasing", "antialiasing_distance_max"):
+            hints[key] = (
+                f"BlenderProc's {key} has no counterpart: depth is never anti-aliased here, each pixel's the "
+                "surface its centre sees (BlenderProc's activate_antialiasing = False), no surface inf"
+            )
     return hints
 
 
