@@ -1128,6 +1128,13 @@ def test_camera_look_at_or_rotation(tmp_path):
             ["Wood", "Steel"],
             ['`material = { distribution = "choice", values = ["Wood", "Steel"] }`'],
         ),
+        # rep.create.camera(parent=...): 'did you mean palette?'
+        (
+            '[[cameras]]\nname = "c"\nlocation = [0, -5, 1]\nparent = "rigbase"\n',
+            "cameras[0].parent",
+            "rigbase",
+            ["is `rig` here"],
+        ),
         # Replicator's projection "pinhole": 'one of perspective, orthographic', which is it unsaid
         (
             '[[cameras]]\nname = "c"\nlocation = [0, -5, 1]\nprojection = "pinhole"\n',

@@ -2947,6 +2947,11 @@ _POSE_MATRIX = (
 _POSITION = "'position' is Replicator's name for what is 'location' here (metres, Z up)"
 PEER_CAMERA_KEYS = {
     "position": _POSITION,
+    "parent": (
+        "Replicator's parent of a camera is `rig` here: the name of another camera it is mounted on (its "
+        "`location` and `rotation` then relative to it)"
+    ),
+    "count": "Replicator's count of cameras has no counterpart: give one [[cameras]] entry per camera",
     # BlenderProc's camera.set_intrinsics_from_* and set_resolution, and its poses
     "rotation_euler": _ROTATION_EULER,
     "matrix_world": _POSE_MATRIX,
