@@ -1317,6 +1317,8 @@ def test_camera_look_at_or_rotation(tmp_path):
             False,
             ["never anti-aliased here", "activate_antialiasing = False"],
         ),
+        # BlenderProc's set_denoiser("INTEL"): the choices without saying which is its INTEL.
+        ('[render]\ndenoiser = "INTEL"\n', "render.denoiser", "INTEL", ["BlenderProc's INTEL", "`denoise = true`"]),
         ("[writers.bop]\nsave_world2cam = false\n", "writers.bop.save_world2cam", False, ["always writes"]),
         ("[writers]\nwrite_hdf5 = {}\n", "writers.write_hdf5", "write_hdf5", ["the `hdf5` writer here"]),
         ("[writers]\ncoco_annotations = {}\n", "writers.coco_annotations", "coco_annotations", ["`coco` writer"]),

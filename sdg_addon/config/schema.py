@@ -228,7 +228,9 @@ RENDER_FIELDS = (
         "denoiser",
         "choice",
         "oidn",
-        "denoiser when `denoise = true`: `oidn` (Open Image Denoise, any device) or `optix` (NVIDIA GPUs)",
+        "denoiser when `denoise = true`: `oidn` (Open Image Denoise, any device; BlenderProc's INTEL) or `optix` "
+        "(NVIDIA GPUs); alone it denoises nothing (BlenderProc's set_denoiser turns denoising on: here "
+        "`denoise = true` does)",
         choices=("oidn", "optix"),
         fold_case=True,
     ),
