@@ -1128,6 +1128,19 @@ def test_camera_look_at_or_rotation(tmp_path):
             ["Wood", "Steel"],
             ['`material = { distribution = "choice", values = ["Wood", "Steel"] }`'],
         ),
+        # rep.create.cube(visible=..., material=...): a bare 'a known key'
+        (
+            '[[assets]]\nname = "a"\nprimitive = "cube"\nvisible = false\n',
+            "assets[0].visible",
+            False,
+            ["a `visibility` randomizer's `visible`"],
+        ),
+        (
+            '[[assets]]\nname = "a"\nprimitive = "cube"\nmaterial = "Wood"\n',
+            "assets[0].material",
+            "Wood",
+            ["a `material_swap` randomizer's `material`"],
+        ),
         # rep.create.camera(parent=...): 'did you mean palette?'
         (
             '[[cameras]]\nname = "c"\nlocation = [0, -5, 1]\nparent = "rigbase"\n',

@@ -2998,6 +2998,11 @@ PEER_LIGHT_KEYS = {
 }
 PEER_ASSET_KEYS = {
     "position": _POSITION,
+    "visible": "Replicator's visible of a prim is a `visibility` randomizer's `visible` here (a constant too)",
+    "material": (
+        "an asset's look is its `color`, `roughness` and `metallic` here; a material of the scene by name is a "
+        "`material_swap` randomizer's `material` (a constant too)"
+    ),
     "semantics": 'Replicator\'s semantics=[("class", "mug")] is `labels = { class = "mug" }` here',
     "usd": "Replicator's from_usd(usd) is `file` here (a model file: .usd among others)",
     "rotation_euler": _ROTATION_EULER,
