@@ -181,10 +181,14 @@ def test_camera_poses_from_a_file_blenderproc_basic(tmp_path):
 
     out, logs = run(tmp_path, "Camera poses from a file")
     poses = tomllib.loads(examples()["Camera poses from a file (BlenderProc basic)"])["randomizers"][0]
+    # BlenderProc's camera_positions lines, angles in radians: the page's degrees rounded to
+    # 0.01 (74.48 for 1.3 rad) turned the camera 8.5e-5 off the line's pose, not within 1e-6.
+    lines = [[0, -13.741, 4.1242, 1.3, 0, 0], [1.9488, -6.5202, 0.23291, 1.84, 0, 0.135]]
     for rec in logs:
         f = rec["frame"]
-        location, angles = poses["location"]["values"][f], poses["rotation"]["values"][f]
-        x, y, z = (math.radians(a) for a in angles)
+        location = poses["location"]["values"][f]
+        assert location == lines[f][:3] and len(poses["rotation"]["values"]) == len(lines)
+        x, y, z = lines[f][3:]
         rx = np.array([[1, 0, 0], [0, math.cos(x), -math.sin(x)], [0, math.sin(x), math.cos(x)]])
         ry = np.array([[math.cos(y), 0, math.sin(y)], [0, 1, 0], [-math.sin(y), 0, math.cos(y)]])
         rz = np.array([[math.cos(z), -math.sin(z), 0], [math.sin(z), math.cos(z), 0], [0, 0, 1]])
