@@ -1128,6 +1128,10 @@ def test_camera_look_at_or_rotation(tmp_path):
             ["Wood", "Steel"],
             ['`material = { distribution = "choice", values = ["Wood", "Steel"] }`'],
         ),
+        # Replicator's writers by their registry names: 'did you mean kitti?' at best, nothing for
+        # CocoWriter and the pose writers
+        ("[writers.CocoWriter]\n", "writers.CocoWriter", "CocoWriter", ["CocoWriter is the `coco` writer"]),
+        ("[writers.DOPEWriter]\n", "writers.DOPEWriter", "DOPEWriter", ["the `object_pose` and `bounding_box_3d`"]),
         # rep.create.cube(visible=..., material=...): a bare 'a known key'
         (
             '[[assets]]\nname = "a"\nprimitive = "cube"\nvisible = false\n',

@@ -2781,6 +2781,13 @@ def annotator_option_hints(name: str, known) -> dict[str, str]:
 BASIC_COLORIZED = ("semantic_segmentation", "instance_segmentation", "instance_id_segmentation")
 
 
+_POSE_WRITERS = (
+    "Replicator's pose writers (PoseWriter, DOPEWriter, YCBVideoWriter) have no writer of that name here: the "
+    "`object_pose` and `bounding_box_3d` annotators (with the `basic` writer) give each object's pose and box, "
+    "the `bop` writer a BOP dataset"
+)
+
+
 # BlenderProc's and Kubric's names for an annotator (their output keys, renderer.enable_*_output)
 # written as one here: what each is (a did-you-mean said nothing of `depth`, and would point
 # BlenderProc's depth, the Z pass, to the distance along the ray).
@@ -2811,6 +2818,12 @@ PEER_REGISTRY_NAMES = {
         "write_coco_annotations": "BlenderProc's write_coco_annotations is the `coco` writer here",
         "coco_annotations": "BlenderProc's write_coco_annotations is the `coco` writer here",
         "write_bop": "BlenderProc's write_bop is the `bop` writer here",
+        "BasicWriter": "Replicator's BasicWriter is the `basic` writer here",
+        "KittiWriter": "Replicator's KittiWriter is the `kitti` writer here",
+        "CocoWriter": "Replicator's CocoWriter is the `coco` writer here",
+        "PoseWriter": _POSE_WRITERS,
+        "DOPEWriter": _POSE_WRITERS,
+        "YCBVideoWriter": _POSE_WRITERS,
     },
 }
 
