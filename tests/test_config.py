@@ -1128,6 +1128,21 @@ def test_camera_look_at_or_rotation(tmp_path):
             ["Wood", "Steel"],
             ['`material = { distribution = "choice", values = ["Wood", "Steel"] }`'],
         ),
+        # Replicator's num_samples on a uniform and sequence(ordered=...): a bare 'a known parameter'
+        (
+            '[[randomizers]]\ntype = "pose"\ntargets = "*"\n'
+            'scale = { distribution = "uniform", low = 1, high = 2, num_samples = 3 }\n',
+            "randomizers[0].scale.num_samples",
+            3,
+            ["each target draws its own value"],
+        ),
+        (
+            '[[randomizers]]\ntype = "pose"\ntargets = "*"\n'
+            'scale = { distribution = "sequence", values = [1, 2], ordered = true }\n',
+            "randomizers[0].scale.ordered",
+            True,
+            ["always in order"],
+        ),
         # Replicator's writers by their registry names: 'did you mean kitti?' at best, nothing for
         # CocoWriter and the pose writers
         ("[writers.CocoWriter]\n", "writers.CocoWriter", "CocoWriter", ["CocoWriter is the `coco` writer"]),

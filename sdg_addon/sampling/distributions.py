@@ -769,6 +769,15 @@ PEER_NAMES = {
 }
 
 
+# Replicator's distribution parameters with no counterpart in a distribution that lacks them.
+PEER_PARAMS_WITHOUT = {
+    "num_samples": "Replicator's num_samples (a value per prim) is not needed here: each target draws its own "
+    "value (a list of k values drawn at once is `choice`'s `k`)",
+    "ordered": "Replicator's sequence(ordered=...) has no counterpart: a sequence here is always in order, frame f "
+    "taking values[f % len(values)] (random picks are `choice`)",
+}
+
+
 # BlenderProc's samplers that are no distribution here: name -> how to write the same.
 PEER_SAMPLERS = {
     "upper_region": (
@@ -809,6 +818,8 @@ def _one_of(word, choices: list[str], noun: str) -> str:
     if ours in choices:
         hint = f": {word!r} is {whose} name for what is {ours!r} here"
         return f"a known {noun}{hint} (known: {', '.join(repr(c) for c in choices)})"
+    if isinstance(word, str) and word in PEER_PARAMS_WITHOUT and noun.startswith("parameter"):
+        return f"a known {noun}: {PEER_PARAMS_WITHOUT[word]} (known: {', '.join(repr(c) for c in choices)})"
     close = difflib.get_close_matches(word, choices, n=1) if isinstance(word, str) else []
     hint = f": did you mean {close[0]!r}?" if close else ""
     return f"a known {noun}{hint} (known: {', '.join(repr(c) for c in choices)})"
