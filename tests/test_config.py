@@ -1147,6 +1147,13 @@ def test_camera_look_at_or_rotation(tmp_path):
         # CocoWriter and the pose writers
         ("[writers.CocoWriter]\n", "writers.CocoWriter", "CocoWriter", ["CocoWriter is the `coco` writer"]),
         ("[writers.DOPEWriter]\n", "writers.DOPEWriter", "DOPEWriter", ["the `object_pose` and `bounding_box_3d`"]),
+        # a LiDAR's position: 'did you mean rotation?'
+        (
+            '[[lidars]]\nname = "l"\nposition = [0, 0, 2]\n',
+            "lidars[0].position",
+            [0, 0, 2],
+            ["'position' is Replicator's name for what is 'location' here"],
+        ),
         # rep.create.cube(visible=..., material=...): a bare 'a known key'
         (
             '[[assets]]\nname = "a"\nprimitive = "cube"\nvisible = false\n',

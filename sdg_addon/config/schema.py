@@ -1882,7 +1882,7 @@ def _lidar(v: _Reader, t, p: str) -> LidarSpec:
     """A LiDAR: the preset's values for every field the table leaves out."""
     if not v.is_table(t, p):
         return LidarSpec(name=p)
-    s = read_section(v.problems, t, p, LIDAR_FIELDS, LidarSpec(name=p))
+    s = read_section(v.problems, t, p, LIDAR_FIELDS, LidarSpec(name=p), hints={"position": _POSITION})
     preset = {"horizontal_fov": 360.0, **LIDAR_PRESETS[s.preset]}
     for key in ("model", "channels", "horizontal_fov", "columns", "max_range"):
         if getattr(s, key) is None:
