@@ -2524,10 +2524,16 @@ class _Reader:
             return [value]
         if isinstance(value, list) and value and all(map(is_glob_text, value)):
             return list(value)
+        hint = ""
+        if key == "targets" and isinstance(value, dict):  # rep.get.prims(semantics=..., path_pattern=...)
+            hint = (
+                ": objects are chosen by name here, not by their labels (Replicator's rep.get.prims(semantics=...)): "
+                'the copies of an asset of count > 1 are NAME_000, NAME_001, ..., e.g. targets = "cube_*"'
+            )
         self.problems.add(
             join(p, key),
             value,
-            "a name pattern or a list of name patterns (globs; non-empty strings without control characters)",
+            f"a name pattern or a list of name patterns (globs; non-empty strings without control characters){hint}",
         )
         return []
 
