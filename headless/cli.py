@@ -881,7 +881,18 @@ def _render_parallel(args, config, frames: range, out: Path) -> int:
             summary.update(seconds_total=round(time.perf_counter() - t0, 3), interrupted=code != 0)
             output.remove_stale_temporaries(out)  # every process has ended: a killed one's temporary files go
             # The merged outputs are the run's files.
-            parallel.finish(config, out, summary, todo, folder.lock.holder, progress=None if args.quiet else say)
+            try:
+                with _second_ctrl_c_stops("the writers are joining their files"):
+                    parallel.finish(
+                        config, out, summary, todo, folder.lock.holder, progress=None if args.quiet else say
+                    )
+            except KeyboardInterrupt:  # as a single process's second Ctrl-C in its writers' join
+                print(
+                    f"\ninterrupted while the writers joined their files: every frame is kept in {out}; "
+                    "continue with the same command plus --resume (it joins them again)",
+                    file=sys.stderr,
+                )
+                return EXIT_INTERRUPTED
         finally:
             folder.close()
             if refused:
@@ -909,6 +920,30 @@ def _render_parallel(args, config, frames: range, out: Path) -> int:
     finally:
         if joined_ray:
             ray_backend.disconnect()
+
+
+@contextlib.contextmanager
+def _second_ctrl_c_stops(doing: str):
+    """While the block runs (in the main thread), a first Ctrl-C is said and the block goes
+    on, a second raises KeyboardInterrupt: as in a single process's run (before: a parallel
+    run's parent only noted Ctrl-C while its writers joined their files, early_signals' note
+    after the render processes' handler, and ran the join to its end, exit 0)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    pressed = []
+
+    def on_sigint(signum, frame):
+        if pressed:
+            raise KeyboardInterrupt
+        pressed.append(signum)
+        say_from_signal_handler(f"\nCtrl-C: {doing} (Ctrl-C again to stop at once)\n")
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _write_failed_manifest(out: Path, requested: list[int], todo: list[int], error: Exception, mode: str) -> None:

@@ -225,3 +225,51 @@ def test_ctrl_c_while_the_writers_join_their_files_cuts_nothing(tmp_path, monkey
     assert json.loads((out / "audit" / "manifest.json").read_text())["interrupted"] is False
     coco = json.loads(next((out / "coco").rglob("*.json")).read_text())
     assert len(coco["images"]) == 2
+
+
+def test_a_second_ctrl_c_stops_a_parallel_runs_join_of_the_writers_files(tmp_path):
+    """--procs: Ctrl-C while the parent joined the writers' files (finalize) was only noted:
+    pressed three times, the join ran on to its end and the run said 'done', exit 0. Now, as
+    in one process, the first is said and the join goes on, the second stops it: exit 130,
+    every frame kept; --resume joins the files again."""
+    import os
+
+    site = tmp_path / "site"
+    package = site / "slow_join_writer"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text(
+        "import os, time\nfrom sdg_addon.writers import Writer, io\n\n"
+        "class Plugin(Writer):\n    name = 'slow_join'\n\n    def write(self, frame):\n        pass\n\n"
+        "    def finalize(self):\n"
+        "        io.write_text(self.output_dir / 'join_started.txt', 'ok')\n"
+        "        time.sleep(float(os.environ.get('SDG_TEST_SLOW', 0)))\n"
+        "        io.write_text(self.output_dir / 'join_done.txt', 'ok')\n"
+    )
+    dist = site / "slow_join_writer-1.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: slow-join-writer\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text("[sdg.writers]\nslow_join = slow_join_writer:Plugin\n")
+    text = preset(tmp_path).read_text().replace("resolution = [160, 120]", "resolution = [64, 48]")
+    param = tmp_path / "p.toml"
+    param.write_text(text.replace("samples = 32", "samples = 1").replace("basic = {}", "basic = {}\nslow_join = {}"))
+    out = tmp_path / "out"
+    env = {**os.environ, "PYTHONPATH": f"{site}{os.pathsep}{ROOT}"}
+    cmd = [sys.executable, "-m", "headless", "render", str(param), "--out", str(out), "--procs", "1", "--quiet"]
+    cmd += ["--frames", "0:2"]
+    proc = subprocess.Popen(
+        cmd, cwd=ROOT, env={**env, "SDG_TEST_SLOW": "60"}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not (out / "join_started.txt").exists():
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    first = read_until(proc.stderr, "Ctrl-C again to stop at once", timeout=30)
+    assert "Ctrl-C: the writers are joining their files" in first, first
+    proc.send_signal(signal.SIGINT)
+    _out, err = proc.communicate(timeout=30)  # not the 60 s of the join
+    assert proc.returncode == 130, first + err
+    assert "interrupted while the writers joined their files" in err and "--resume" in err, err
+    assert not (out / "join_done.txt").exists()
+    resumed = subprocess.run([*cmd, "--resume"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr
+    assert (out / "join_done.txt").exists()
