@@ -851,21 +851,16 @@ class Recorder:
                     )
         for text in annotators_left_empty(plan, [e.labels for e in labelled]):
             self.warn(text)
-        split_note = clips_split_by_frame(cfg)
-        if split_note:
-            self.warn(split_note)
-        flow_note = flow_without_clips(plan, cfg)
-        if flow_note:
-            self.warn(flow_note)
-        physics_note = rigid_body_without_clips(cfg)
-        if physics_note:
-            self.warn(physics_note)
-        mot_note = mot_boxes_filtered_otherwise(plan, cfg)
-        if mot_note:
-            self.warn(mot_note)
-        small_note = yolo_images_too_small(cfg)
-        if small_note:
-            self.warn(small_note)
+        # What the file asks for that will not come out as the user may expect: said once each.
+        for note in (
+            clips_split_by_frame(cfg),
+            flow_without_clips(plan, cfg),
+            rigid_body_without_clips(cfg),
+            mot_boxes_filtered_otherwise(plan, cfg),
+            yolo_images_too_small(cfg),
+        ):
+            if note:
+                self.warn(note)
 
         self.warn_scene_notes(built)
 
