@@ -2793,3 +2793,13 @@ def test_assets_of_one_class_with_other_keypoints_are_refused_with_the_coco_writ
     load_config(write(tmp_path / "apart.toml", CAMERA + one + apart + coco))
     same = one.replace('"box"\nprim', '"crate"\nprim')
     load_config(write(tmp_path / "same.toml", CAMERA + one + same + coco))
+
+
+@pytest.mark.parametrize("field", ["substeps_per_frame", "solver_iterations"])
+@pytest.mark.parametrize("value, ok", [(1, True), (1000, True), (0, False), (1001, False)])
+def test_the_rigid_body_worlds_steps_are_bounded(tmp_path, field, value, ok):
+    text = f"[run]\nframes = 2\n[sequence]\nclip_length = 2\nrigid_body = true\n{field} = {value}\n" + CAMERA
+    if ok:
+        assert getattr(load_config(write(tmp_path / "c.toml", text)).sequence, field) == value
+    else:
+        assert one_problem(tmp_path, text).field == f"sequence.{field}"

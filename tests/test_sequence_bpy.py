@@ -1722,3 +1722,61 @@ def test_a_clip_at_the_fps_limits_renders(tmp_path, fps):
     text += '[[assets]]\nname = "cube"\nprimitive = "cube"\nlabels = { class = "cube" }\n'
     text += '[[randomizers]]\ntype = "trajectory"\ntargets = "cube"\nvelocity = [0, 0, 0]\n'
     assert render(write_param(tmp_path, text), tmp_path / "out") == 0
+
+
+DROP = (
+    header((16, 12), samples=1, seed=1, frames=24)
+    + """
+[sequence]
+clip_length = 24
+fps = 12
+rigid_body = true
+{substeps}
+[scene]
+ground = {{ size = 20.0 }}
+"""
+    + camera((0.0, -12.0, 3.0), (0.0, 0.0, 1.0))
+    + sun()
+    + """
+[[assets]]
+name = "cube"
+primitive = "cube"
+size = 1.0
+location = [0.0, 0.0, 5.0]
+labels = {{ class = "cube" }}
+
+[annotators]
+object_pose = {{}}
+"""
+)
+
+
+def test_substeps_per_frame_and_solver_iterations_reach_the_simulation(tmp_path, monkeypatch):
+    """[sequence] substeps_per_frame and solver_iterations (BlenderProc's substeps_per_frame
+    and solver_iters, Kubric's step_rate = 240 as ceil(240 / fps)) are the rigid-body world's
+    while each clip simulates (they were Blender's defaults, 10 and 10, whatever the file),
+    and they change the simulation: a 1 m cube dropped flat from 5 m lands elsewhere."""
+    from sdg_addon.scene import clip_physics
+
+    seen = []
+    made = clip_physics.new_rigid_body_world
+
+    def spied(scene, bodies_name):
+        world = made(scene, bodies_name)
+        seen.append(world)
+        return world
+
+    monkeypatch.setattr(clip_physics, "new_rigid_body_world", spied)
+
+    def last_pose(name: str, substeps: str) -> np.ndarray:
+        out = tmp_path / name
+        assert render(write_param(tmp_path, DROP.format(substeps=substeps), f"{name}.toml"), out) == 0
+        (m,) = np.load(out / "clip_0000" / "object_pose_objectToWorld_0023.npy")
+        return m
+
+    default = last_pose("default", "")
+    assert (seen[-1].substeps_per_frame, seen[-1].solver_iterations) == (10, 10)
+    stiff = last_pose("stiff", "substeps_per_frame = 20\nsolver_iterations = 15\n")
+    assert (seen[-1].substeps_per_frame, seen[-1].solver_iterations) == (20, 15)
+    assert abs(stiff[2, 3] - 0.002) < 1e-3  # at rest on the ground (two 1 mm margins)
+    assert not np.allclose(default, stiff, atol=1e-3)

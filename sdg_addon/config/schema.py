@@ -1027,6 +1027,25 @@ SEQUENCE_FIELDS = (
         "collide from the poses of the clip's first frame; the ground and other meshes are passive",
     ),
     Field(
+        "substeps_per_frame",
+        "int",
+        10,
+        "rigid-body simulation steps per frame with `rigid_body` (Blender's Substeps Per Frame; 10 is its "
+        "default and BlenderProc's): shorter steps let fast bodies sink less into what they hit and cost "
+        "time; Kubric steps 240 times a second, `ceil(240 / fps)` here",
+        low=1,
+        high=1000,
+    ),
+    Field(
+        "solver_iterations",
+        "int",
+        10,
+        "constraint solver iterations per step with `rigid_body` (Blender's Solver Iterations; 10 is its "
+        "default and BlenderProc's `solver_iters`)",
+        low=1,
+        high=1000,
+    ),
+    Field(
         "folders",
         "choice",
         "clip",
@@ -3067,8 +3086,16 @@ PEER_RANDOMIZER_KEYS_WITHOUT = {
         "max_steps",
         "rest is judged by each target's centre of mass here (`rest_speed`), not by its rotation",
     ),
-    "substeps_per_frame": ("max_steps", "Blender's defaults are used here: 10 substeps a frame, as BlenderProc's"),
-    "solver_iters": ("max_steps", "Blender's defaults are used here: 10 solver iterations, as BlenderProc's"),
+    "substeps_per_frame": (
+        "max_steps",
+        "physics_settle runs Blender's defaults: 10 substeps a frame, as BlenderProc's (clips take "
+        "`[sequence] substeps_per_frame`)",
+    ),
+    "solver_iters": (
+        "max_steps",
+        "physics_settle runs Blender's defaults: 10 solver iterations, as BlenderProc's (clips take "
+        "`[sequence] solver_iterations`)",
+    ),
 }
 
 

@@ -87,10 +87,12 @@ OWN_SETTINGS = (
 )
 
 
-def _new_world(scene, start_frame: int, clip_length: int):
+def _new_world(scene, start_frame: int, clip_length: int, substeps: int = 10, iterations: int = 10):
     world = new_rigid_body_world(scene, BODIES)
     world.point_cache.frame_start = start_frame
     world.point_cache.frame_end = start_frame + clip_length
+    world.substeps_per_frame = substeps  # [sequence] substeps_per_frame
+    world.solver_iterations = iterations  # [sequence] solver_iterations
     return world
 
 
@@ -261,8 +263,9 @@ class Proxy:
 class ClipBodies:
     """The run's rigid bodies: the proxies are made once; each clip restarts the simulation."""
 
-    def __init__(self, built: BuiltScene):
+    def __init__(self, built: BuiltScene, substeps: int = 10, iterations: int = 10):
         self.scene = built.scene
+        self.substeps, self.iterations = substeps, iterations  # the world's, as [sequence] gives them
         kinds = body_kinds(built)
         self.passive = [m for m, kind in kinds.items() if kind == "PASSIVE"]
         self.passive_settings = {m: own_settings(m) for m in self.passive}
@@ -295,7 +298,7 @@ class ClipBodies:
         shown = [p for p in self.proxies if renders(p.mesh_object)]
         passive = {m: "PASSIVE" for m in self.passive if renders(m)}
         preroll = 0 if throws is None else PREROLL
-        world = _new_world(scene, start_frame - preroll, clip_length + preroll)
+        world = _new_world(scene, start_frame - preroll, clip_length + preroll, self.substeps, self.iterations)
         # The bodies' collection outlives the worlds: a passive body an earlier clip linked
         # stayed a body of this one, hidden or not (a distractor shown in clip 0, hidden in
         # clip 1, still held the falling ball in clip 1, unseen, where clip 1 alone let it

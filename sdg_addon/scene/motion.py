@@ -69,7 +69,9 @@ class SequencePlayer:
         if self.physics:
             from .clip_physics import ClipBodies
 
-            self.bodies = ClipBodies(built)
+            self.bodies = ClipBodies(
+                built, getattr(sequence, "substeps_per_frame", 10), getattr(sequence, "solver_iterations", 10)
+            )
         # Replay fluid domains simulate as frames play and reuse the frames in their cache
         # folder: each clip gets an empty one, so it simulates afresh from its own first
         # frame, as it would alone (shards, --resume), whatever an earlier clip cached.
