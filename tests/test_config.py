@@ -2803,3 +2803,12 @@ def test_the_rigid_body_worlds_steps_are_bounded(tmp_path, field, value, ok):
         assert getattr(load_config(write(tmp_path / "c.toml", text)).sequence, field) == value
     else:
         assert one_problem(tmp_path, text).field == f"sequence.{field}"
+
+
+def test_material_swaps_glob_is_taken_and_only_a_list_of_names_is_pointed_to_material(tmp_path):
+    # 882d729's hint for Replicator's materials=[...] refused every glob too ("Metal*" is a name).
+    swap = '[[randomizers]]\ntype = "material_swap"\ntargets = "*"\nmaterials = {}\n'
+    cfg = load_config(write(tmp_path / "glob.toml", CAMERA + swap.format('"Metal*"')))
+    assert cfg.randomizers[0].options["materials"] == "Metal*"
+    p = one_problem(tmp_path, CAMERA + swap.format('["Wood", "Steel"]'))
+    assert p.field == "randomizers[0].materials" and 'values = ["Wood", "Steel"]' in p.expected

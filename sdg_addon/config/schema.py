@@ -2239,7 +2239,7 @@ def _randomizer(v: _Reader, t, p: str, base: Path) -> tuple[RandomizerSpec | Non
         if isinstance(spec, Field):
             options[name] = check_value(v.problems, spec, t[name], join(p, name)) if name in t else spec.default
             continue
-        if (kind, name) == ("material_swap", "materials") and _names(t.get(name)):
+        if (kind, name) == ("material_swap", "materials") and isinstance(t.get(name), list) and _names(t[name]):
             # Replicator's rep.randomizer.materials(materials=[...]): names, drawn uniformly
             listed = json.dumps(t[name])
             v.problems.add(
