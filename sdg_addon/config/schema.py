@@ -1735,31 +1735,40 @@ def _box_labels_problem(name: str, options: dict, writers: dict, annotators: dic
                     "semantic_type (or record the other type in another run)",
                 )
             continue
-        given = (annotators[box] or {}).get("semantic_type")
-        theirs = option_default(ANNOTATORS[box].OPTIONS["semantic_type"]) if given is None else given
-        if isinstance(stype, str) and isinstance(theirs, str) and stype != theirs:
-            return (
-                join(join("writers", name), "semantic_type"),
-                stype,
-                f"the semantic_type of the {box} annotator it reads ({theirs!r}"
-                f"{', its default' if given is None else ''}): give the annotator the same "
-                f"({box} = {{ semantic_type = {json.dumps(stype)} }}), or leave {box} out of the annotators "
-                "(the writer then gives it its own)",
-            )
+        problem = _annotator_type_problem(
+            name,
+            stype,
+            box,
+            annotators,
+            "",
+            f", or leave {box} out of the annotators (the writer then gives it its own)",
+        )
+        if problem:
+            return problem
     for extra in getattr(cls, "labelled_extras", ()):
-        if extra not in annotators:
-            continue
-        given = (annotators[extra] or {}).get("semantic_type")
-        theirs = option_default(ANNOTATORS[extra].OPTIONS["semantic_type"]) if given is None else given
-        if isinstance(stype, str) and isinstance(theirs, str) and stype != theirs:
-            return (
-                join(join("writers", name), "semantic_type"),
-                stype,
-                f"the semantic_type of the {extra} annotator it reads ({theirs!r}"
-                f"{', its default' if given is None else ''}), whose labels the writer pairs with its own "
-                f"categories: give the annotator the same ({extra} = {{ semantic_type = {json.dumps(stype)} }})",
+        if extra in annotators:
+            problem = _annotator_type_problem(
+                name, stype, extra, annotators, ", whose labels the writer pairs with its own categories", ""
             )
+            if problem:
+                return problem
     return None
+
+
+def _annotator_type_problem(writer: str, stype, annotator: str, annotators: dict, why: str, way_out: str):
+    """(field, value, expected) when the file's `annotator` (configured) labels by another
+    semantic_type than the writer's `stype` (its own, or its default), else None."""
+    given = (annotators[annotator] or {}).get("semantic_type")
+    theirs = option_default(ANNOTATORS[annotator].OPTIONS["semantic_type"]) if given is None else given
+    if not (isinstance(stype, str) and isinstance(theirs, str) and stype != theirs):
+        return None
+    return (
+        join(join("writers", writer), "semantic_type"),
+        stype,
+        f"the semantic_type of the {annotator} annotator it reads ({theirs!r}"
+        f"{', its default' if given is None else ''}){why}: give the annotator the same "
+        f"({annotator} = {{ semantic_type = {json.dumps(stype)} }}){way_out}",
+    )
 
 
 def _base_scene(v: _Reader, scene: dict, path: Path) -> BaseSceneSpec:
