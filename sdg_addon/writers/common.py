@@ -35,7 +35,7 @@ IMAGE_FORMAT = Field(
     "choice",
     "png",
     'the images\' format: "png" (lossless) or "jpg" (JPEG at `jpeg_quality`, 4:2:0 chroma, as '
-    "BlenderProc's and BOP's `*_pbr` images; about a tenth of the size; needs Pillow)",
+    "BlenderProc's and BOP's `*_pbr` images; smaller, with JPEG's loss; needs Pillow)",
     choices=("png", "jpg"),
     fold_case=True,  # BlenderProc's color_file_format is "PNG" / "JPEG"
 )
