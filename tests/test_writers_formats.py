@@ -2020,3 +2020,28 @@ def test_jpeg_images_without_pillow_or_with_alpha_are_refused(tmp_path, monkeypa
             create_writer(name, tmp_path, image_format="jpg")
         create_writer(name, tmp_path)  # PNG needs no Pillow
     assert not any(tmp_path.iterdir())
+
+
+def test_one_encode_of_a_frames_image_serves_every_writer(tmp_path, monkeypatch):
+    """coco, yolo and webdataset write the same JPEG (and PNG) bytes of a frame: encoded once
+    (the webdataset writer encoded its own copy)."""
+    import sdg_addon.writers.common as common
+    import sdg_addon.writers.png as png
+
+    calls = {"jpg": 0, "png": 0}
+    jpeg, encode_png = common.encode_jpeg, png.encode_png
+
+    def counted(kind, real):
+        def call(*args, **kwargs):
+            calls[kind] += 1
+            return real(*args, **kwargs)
+
+        return call
+
+    monkeypatch.setattr(common, "encode_jpeg", counted("jpg", jpeg))
+    monkeypatch.setattr(png, "encode_png", counted("png", encode_png))
+    for fmt in ("jpg", "png"):
+        frame = make_frame(0)
+        for name in ("coco", "yolo", "webdataset"):
+            create_writer(name, tmp_path / fmt, image_format=fmt).write(frame)
+    assert calls == {"jpg": 1, "png": 1}

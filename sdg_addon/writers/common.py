@@ -153,24 +153,26 @@ def image_suffix(options: dict) -> str:
     return "." + options.get("image_format", "png")
 
 
-def write_image(stem, frame: AnnotatedFrame, options: dict, keep_alpha: bool = False) -> str:
-    """Write the frame's RGB(A) at `stem` + image_suffix(options) (PNG, or JPEG where
-    image_format is "jpg"); encoded once per frame for every writer asking. Returns the
-    file's name."""
-    path = Path(f"{stem}{image_suffix(options)}")
+def encoded_image(frame: AnnotatedFrame, options: dict, keep_alpha: bool = False) -> bytes:
+    """The frame's RGB(A) as the file image_suffix(options) names (PNG, or JPEG where
+    image_format is "jpg"), encoded once per frame for every writer asking."""
     if options.get("image_format", "png") == "jpg":
         key = ("jpg", options["jpeg_quality"])
-        data = frame.cache.get(key)
-        if data is None:
-            data = frame.cache[key] = encode_jpeg(rgb_image(frame), options["jpeg_quality"])
-    else:
-        from .png import encode_png
+        if key not in frame.cache:
+            frame.cache[key] = encode_jpeg(rgb_image(frame), options["jpeg_quality"])
+        return frame.cache[key]
+    from .png import encode_png
 
-        key = ("png", keep_alpha, options["png_compress_level"])
-        data = frame.cache.get(key)
-        if data is None:
-            data = frame.cache[key] = encode_png(rgb_image(frame, keep_alpha), options["png_compress_level"])
-    io.write_bytes(path, data)
+    key = ("png", keep_alpha, options["png_compress_level"])
+    if key not in frame.cache:
+        frame.cache[key] = encode_png(rgb_image(frame, keep_alpha), options["png_compress_level"])
+    return frame.cache[key]
+
+
+def write_image(stem, frame: AnnotatedFrame, options: dict, keep_alpha: bool = False) -> str:
+    """Write encoded_image at `stem` + image_suffix(options); returns the file's name."""
+    path = Path(f"{stem}{image_suffix(options)}")
+    io.write_bytes(path, encoded_image(frame, options, keep_alpha))
     return path.name
 
 

@@ -52,8 +52,8 @@ from .common import (
     VAL_EVERY,
     check_options,
     class_names,
-    encode_jpeg,
-    rgb_image,
+    encoded_image,
+    image_suffix,
     safe_name,
     split_of,
 )
@@ -147,12 +147,8 @@ class WebDatasetWriter(Writer):
 
     def sample_files(self, frame: AnnotatedFrame) -> dict[str, bytes]:
         """{field name: bytes} of one frame's sample (see the module doc)."""
-        from .png import encode_png
-
-        if self.options["image_format"] == "jpg":  # webdataset decodes it by the ".jpg" of its name
-            files = {"rgb.jpg": encode_jpeg(rgb_image(frame), self.options["jpeg_quality"])}
-        else:
-            files = {"rgb.png": encode_png(rgb_image(frame), self.options["png_compress_level"])}
+        # webdataset decodes the image by the suffix of its name; the bytes are the other writers'.
+        files = {f"rgb{image_suffix(self.options)}": encoded_image(frame, self.options)}
         meta = {
             "frame": int(frame.frame),
             "camera": frame.camera_name,
