@@ -1141,7 +1141,9 @@ def main(argv: list[str] | None = None) -> int:
     # A path or name the output's encoding lacks (Windows writes a redirected stdout in its
     # code page: D:/データ/out) is printed escaped, as Python's stderr does, not raised as a
     # UnicodeEncodeError once the run is done (exit 1, a traceback).
-    with contextlib.suppress(AttributeError, ValueError):
+    # OSError: a stdout whose descriptor was moved under it (a pipe dup2'd over /dev/null,
+    # as bench_sink's stdout_to_stderr does) cannot tell() its place: keep it as it is.
+    with contextlib.suppress(AttributeError, ValueError, OSError):
         sys.stdout.reconfigure(errors="backslashreplace")
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     args = build_parser().parse_args(_joined_shard_values(sys.argv[1:] if argv is None else argv))

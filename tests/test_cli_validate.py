@@ -408,3 +408,32 @@ def test_a_name_the_output_encoding_lacks_is_printed_escaped_not_a_traceback(tmp
     )
     assert done.returncode == EXIT_OK, done.stderr.decode(errors="replace")
     assert b"p_\\u30c7\\u30fc\\u30bf.toml: OK" in done.stdout
+
+
+def test_a_stdout_whose_descriptor_was_moved_under_it_is_kept_not_a_traceback(tmp_path):
+    """A stdout opened on /dev/null (seekable) whose descriptor 1 was then replaced by a pipe
+    (bench_sink's stdout_to_stderr under `2>&1 >/dev/null`): reconfiguring it asked the pipe
+    for its place, OSError 'Illegal seek', a traceback before anything ran. It is kept as
+    it is, and the command runs."""
+    import os
+    import subprocess
+    import sys
+
+    script = (
+        "import os, sys\n"
+        "r, w = os.pipe()\n"
+        "os.dup2(w, 1)\n"
+        "from headless.cli import main\n"
+        "sys.exit(main(['validate', '--no-scene', sys.argv[1]]))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(ROOT / "presets" / "examples" / "minimal.toml")],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        timeout=120,
+    )
+    assert done.returncode == EXIT_OK, done.stderr.decode(errors="replace")
+    assert b"Illegal seek" not in done.stderr
