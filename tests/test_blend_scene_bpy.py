@@ -295,6 +295,21 @@ def test_a_panoramic_camera_is_refused_before_anything_is_written(shop, tmp_path
         recorder.check_targets(built, recorder.resolve_targets(built))
 
 
+@pytest.mark.skipif(bpy.app.version < (5, 0, 0), reason="Blender 5 added the Custom camera type")
+def test_a_custom_camera_is_refused_as_custom_not_as_a_fisheye(shop, tmp_path, capsys):
+    """Blender 5's Custom camera (rays from an OSL script) is refused as the panoramic ones are,
+    named by its type: it was said to be 'panoramic (fisheye equisolid)', the unused
+    panorama_type it keeps."""
+    bpy.ops.wm.open_mainfile(filepath=str(shop.path), load_ui=False)
+    bpy.data.cameras["CamA"].type = "CUSTOM"
+    blend = saved_variant(tmp_path / "custom.blend")
+    assert main(["render", str(blend_param(blend)), "--out", str(tmp_path / "out"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "camera 'CamA' is of type Custom, and the labels describe those two only" in err, err
+    assert "fisheye" not in err and "panoramic" not in err, err
+    assert not (tmp_path / "out").exists()
+
+
 @pytest.mark.parametrize(
     "case, refused",
     [

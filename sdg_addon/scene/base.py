@@ -973,19 +973,23 @@ def check_camera_folders(names: list[str], blend: str = "", lidars: list[str] = 
 
 
 def check_projection(cam_obj, blend: str = "") -> None:
-    """A panoramic camera (fisheye, equirectangular) is refused before anything is written:
+    """A panoramic camera (fisheye, equirectangular) or a custom one (Blender 5's OSL camera)
+    is refused before anything is written:
     boxes, point clouds and camera parameters are computed for a pinhole or orthographic
     camera, and would not match its image. Only a base scene's camera can be one (`blend`,
     empty for the scene open in Blender)."""
     data = cam_obj.data
     if data.type not in PROJECTIONS:
-        kind = getattr(data, "panorama_type", "")
+        if data.type == "PANO":
+            kind = f"panoramic ({data.panorama_type.lower().replace('_', ' ')})"
+        else:  # Blender 5's CUSTOM: its rays come from an OSL script (its panorama_type is unused)
+            kind = f"of type {data.type.capitalize()}"
         raise FieldError(
             "scene.blend",
             blend,
-            f"cameras that are perspective or orthographic: camera {cam_obj.name!r} is panoramic "
-            f"({kind.lower().replace('_', ' ') or data.type}), and the labels describe those two only; set its Type "
-            "to Perspective or Orthographic (or leave it out with [scene] cameras)",
+            f"cameras that are perspective or orthographic: camera {cam_obj.name!r} is {kind}, and the labels "
+            "describe those two only; set its Type to Perspective or Orthographic (or leave it out with [scene] "
+            "cameras)",
         )
 
 
