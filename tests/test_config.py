@@ -417,6 +417,17 @@ def test_asset_list_takes_only_assets(tmp_path):
     assert (p.file, p.field) == ((tmp_path / "a.toml").as_posix(), "run")
 
 
+def test_names_refused_are_not_said_to_clash(tmp_path):
+    """A camera's and a light's names both refused (64 bytes, a number) were each read as
+    "", so the second got a third problem, 'got ""; expected a name not used already
+    (cameras[0] has it)', a clash of names the file never gave."""
+    long = '[[cameras]]\nname = "' + "c" * 64 + '"\nlocation = [0, -2, 1]\n'
+    for light in ('"' + "l" * 64 + '"', "5"):
+        problems = problems_of(write(tmp_path / "p.toml", long + f'[[lights]]\nname = {light}\ntype = "sun"\n'))
+        assert [p.field for p in problems] == ["cameras[0].name", "lights[0].name"], problems
+        assert not any("not used already" in p.expected for p in problems)
+
+
 def test_a_name_taken_in_another_file_is_said_with_that_file(tmp_path):
     """A name clash between the asset list and the parameter file is reported in the list,
     naming the entry that took the name: it said '(assets[0] has it)' for the parameter

@@ -2454,7 +2454,11 @@ def _unique_names(cfg: Config, asset_origins: list[tuple[str, Path]], path: Path
         where, its_file = seen[name]
         return where if its_file in (None, file) else f"{where} in {its_file}"
 
+    refused = {(p.file, p.field) for p in problems.items}  # a name refused already: no clash to say
+
     def claim(name: str, made: list[str], where: str, file: str) -> None:
+        if (file, join(where, "name")) in refused:
+            return
         clash = next((n for n in [name, *made] if n in seen), None)
         if clash is not None:
             if clash == name:
