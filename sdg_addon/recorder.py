@@ -590,6 +590,8 @@ class Recorder:
             self.warn(built.lens_note)
         if built.volume_note:
             self.warn(built.volume_note)
+        if built.grease_pencil_note:
+            self.warn(built.grease_pencil_note)
         if built.unshown_looks:
             self.warn(
                 "materials (of model files or the base scene) that show no colour, roughness or metallic the parameter file sets (no "

@@ -1732,6 +1732,35 @@ def test_volumes_that_stay_in_the_labels_are_named(shop, tmp_path, capsys):
     assert "'fog_plain'" not in err
 
 
+def test_grease_pencil_objects_drawn_over_the_image_are_named(shop, tmp_path, capsys):
+    """A .blend's Grease Pencil strokes (labelled or not) are drawn over Cycles' image by
+    Blender's Grease Pencil engine, outside the Object Index and Depth passes: a labelled
+    stroke was in no mask, box or file and the objects it covered were labelled as seen,
+    without a word; the run names it. One disabled in renders is not named, nor any with the
+    view layer's Filter > Grease Pencil off."""
+    bpy.ops.wm.open_mainfile(filepath=str(shop.path), load_ui=False)
+    for name in ("sketch", "sketch_off"):
+        gp = bpy.data.grease_pencils.new(name)
+        drawing = gp.layers.new("L").frames.new(1).drawing
+        drawing.add_strokes([8])
+        for i, point in enumerate(drawing.strokes[0].points):
+            point.position, point.radius = (-0.8 + 0.2 * i, 0.0, 0.3), 0.05
+        obj = bpy.data.objects.new(name, gp)
+        obj["semantics"] = {"class": ["sketch"]}
+        bpy.context.scene.collection.objects.link(obj)
+    bpy.data.objects["sketch_off"].hide_render = True
+    blend = saved_variant(tmp_path / "sketch.blend")
+    capsys.readouterr()
+    assert main(["render", str(blend_param(blend)), "--out", str(tmp_path / "out"), "--quiet"]) == 0
+    err = capsys.readouterr().err
+    assert "Grease Pencil objects drawn over the image: 'sketch'. Blender draws their strokes" in err, err
+    bpy.ops.wm.open_mainfile(filepath=str(blend), load_ui=False)
+    bpy.context.scene.view_layers[0].use_grease_pencil = False
+    filtered = saved_variant(tmp_path / "filtered.blend")
+    assert main(["render", str(blend_param(filtered)), "--out", str(tmp_path / "filtered"), "--quiet"]) == 0
+    assert "Grease Pencil" not in capsys.readouterr().err
+
+
 def test_a_base_scene_rendering_its_second_view_layer_is_labelled_as_its_first(shop, tmp_path):
     """A .blend whose first view layer ('clay', leaving the cans out) is off for rendering
     and whose second ('beauty') renders everything: Blender's context without a window takes

@@ -156,6 +156,7 @@ class BuiltScene:
     displacement_note: str = ""  # materials whose true displacement moves surfaces the geometry lacks
     lens_note: str = ""  # cameras whose depth of field the labels cannot leave out (a driven or linked switch)
     volume_note: str = ""  # volumes the data layer cannot leave out (driven or linked visibility, smoke domains)
+    grease_pencil_note: str = ""  # Grease Pencil objects drawn over the image, in no pass the labels read
     missing: list[str] = field(default_factory=list)  # files the scene's data reads that are not there
     failed_drivers: list[str] = field(default_factory=list)  # drivers Blender did not evaluate (Python)
     newer_note: str = ""  # .blend files read that a newer Blender saved
@@ -413,6 +414,7 @@ def build_scene(config: Config, open_scene=None, quiet: bool = False) -> BuiltSc
     built.displacement_note = displacement_note(built.entities, override)
     built.lens_note = lens_note({n: built.cameras[n] for n in built.render_cameras})
     built.volume_note = volume_note(scene)
+    built.grease_pencil_note = grease_pencil_note(scene)
     built.label_table = label_table(config.label_order(), built.entities.values())
     built.own_surfaces = {m.name: own_surface(m) for e in built.entities.values() for m in e.meshes}
     _drive_scene_materials(built, config)
@@ -592,6 +594,31 @@ def volume_note(scene) -> str:
         "solver): a pixel's one sample may stop in them, leaving what is behind them BACKGROUND there at random, "
         "with no depth (docs/exactness.md, Volumes). For exact labels remove the .blend's driver (or make the "
         "object local)"
+    )
+
+
+def grease_pencil_note(scene) -> str:
+    """Grease Pencil objects the render draws: Blender draws their strokes over Cycles' image
+    with its own engine (whatever their Visibility > Camera), after the Object Index and Depth
+    passes the labels are made from, so they own no pixel of any mask, box or depth, and what
+    they cover is labelled as seen. A sentence naming them, or '' (none renders, or the view
+    layer's Filter > Grease Pencil is off)."""
+    layer = render_view_layer(scene)
+    if not getattr(layer, "use_grease_pencil", True):
+        return ""
+    colls, users = render_collections(scene), object_collections(scene)
+    named = sorted(
+        o.name
+        for o in scene.objects
+        if o.type in ("GREASEPENCIL", "GPENCIL") and not o.hide_render and in_render_collections(o, colls, users)
+    )
+    if not named:
+        return ""
+    return (
+        f"Grease Pencil objects drawn over the image: {', '.join(map(repr, named))}. Blender draws their strokes "
+        "over Cycles' render with its Grease Pencil engine, outside the Object Index and Depth passes the labels are "
+        "made from: they are in no mask, box or depth (their labels in no file), and what their strokes cover is "
+        "labelled as seen. For exact labels disable them in renders (or View Layer > Filter > Grease Pencil)"
     )
 
 
