@@ -12,7 +12,8 @@ Scatter, per target in sorted name order, up to `max_tries` draws:
     normal until its lowest point touches the face plane (plus 0.1 mm, so that touching
     is not counted as intersecting). The draw is kept if that lowest point lies over the
     surface (no overhanging into the air) and the object's mesh intersects no surface,
-    obstacle or object placed before it (BVH triangle overlap, plus a containment test).
+    obstacle or object placed before it (BVH triangle overlap, plus a containment test and,
+    for flat meshes, the area shared in their plane).
   volume mode: a location uniform in a box or a sphere; turned about world Z (`upright`, the
     default, by `yaw`) or any rotation (`random`, `normal`), unless `rotation` is given.
 What fits in no try is hidden for the frame and logged as {"placed": false}.

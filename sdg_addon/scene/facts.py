@@ -106,7 +106,7 @@ class Layout:
 
     def __init__(self, facts: SceneFacts, static: list[str]):
         self.facts = facts
-        # [tree or None, world verts, triangles, box low, box high]
+        # [tree or None, world verts, triangles, box low, box high, plane if flat (lazy)]
         self.placed: list[list] = []
         # Box low / high corners of placed[:count], rows in placed's order (room to grow).
         self._lo = np.empty((16, 3))
@@ -114,7 +114,8 @@ class Layout:
         for name in static:
             verts = facts.world_verts(name)
             if len(verts):
-                self._append([facts.static_tree(name), verts, None, verts.min(axis=0), verts.max(axis=0)])
+                tris = facts.entities[name].tris
+                self._append([facts.static_tree(name), verts, tris, verts.min(axis=0), verts.max(axis=0), UNSET])
 
     def _append(self, entry: list) -> None:
         n = len(self.placed)
@@ -131,13 +132,14 @@ class Layout:
 
     def fits(self, name: str, matrix: np.ndarray) -> bool:
         """True when the object at `matrix` neither intersects nor lies inside/around
-        anything placed (mesh-level: BVH triangle overlap, plus a containment test)."""
+        anything placed (mesh-level: BVH triangle overlap, plus a containment test and,
+        for a flat mesh, the area it shares with faces in its plane)."""
         g = self.facts.entities[name]
         if len(g.tris) == 0:
             return True
         verts = self.facts.world_verts(name, matrix)
         lo, hi = verts.min(axis=0), verts.max(axis=0)
-        mine = [None, verts, g.tris, lo, hi]
+        mine = [None, verts, g.tris, lo, hi, UNSET]
         n = len(self.placed)
         apart = (hi < self._lo[:n]).any(axis=1) | (self._hi[:n] < lo).any(axis=1)
         for k in np.flatnonzero(~apart).tolist():  # bounding boxes that meet, in placed order
@@ -147,11 +149,13 @@ class Layout:
                 return False
             if other_inside(tree, other_tree, verts):
                 return False
+            if coplanar_overlap(mine, other):
+                return False
         return True
 
     def add(self, name: str, matrix: np.ndarray) -> None:
         verts = self.facts.world_verts(name, matrix)
-        self._append([None, verts, self.facts.entities[name].tris, verts.min(axis=0), verts.max(axis=0)])
+        self._append([None, verts, self.facts.entities[name].tris, verts.min(axis=0), verts.max(axis=0), UNSET])
 
 
 def other_inside(tree: BVHTree, other: BVHTree, verts: np.ndarray) -> bool:
@@ -162,6 +166,61 @@ def other_inside(tree: BVHTree, other: BVHTree, verts: np.ndarray) -> bool:
     # A vertex of `other`: the nearest point of other's surface to our first vertex.
     hit = other.find_nearest(Vector(verts[0])) if len(verts) else (None,)
     return hit[0] is not None and _inside(tree, np.array(hit[0]))
+
+
+UNSET = object()  # a layout entry's plane, not yet computed
+COPLANAR = 1e-6  # metres: vertices this close to a plane lie in it
+
+
+def _plane(entry: list) -> tuple[np.ndarray, float] | None:
+    """(unit normal, offset) of the plane a flat mesh (a sheet: every vertex in one plane)
+    lies in, else None; kept in the entry."""
+    if entry[5] is UNSET:
+        verts, entry[5] = entry[1], None
+        if len(verts) >= 3:
+            centre = verts.mean(axis=0)
+            normal = np.linalg.svd(verts - centre, full_matrices=False)[2][-1]
+            if np.abs((verts - centre) @ normal).max() <= COPLANAR:
+                entry[5] = (normal, float(normal @ centre))
+    return entry[5]
+
+
+def coplanar_overlap(a: list, b: list) -> bool:
+    """True when a flat mesh (a plane, a decal, a card) and triangles of the other lying in
+    its plane share an area. BVH's overlap finds crossing triangles only: sheets scattered
+    flat on one surface lie in one plane and overlapped unseen. Touching along an edge or
+    at a corner is not overlapping."""
+    for flat, other in ((a, b), (b, a)):
+        plane = _plane(flat)
+        if plane is None or not len(flat[2]) or not len(other[2]):
+            continue
+        normal, offset = plane
+        on_plane = np.abs(other[1] @ normal - offset) <= COPLANAR
+        tb = other[1][other[2][on_plane[other[2]].all(axis=1)]]
+        if not len(tb):
+            continue
+        ta = flat[1][flat[2]]
+        lo, hi = tb.min(axis=(0, 1)) - COPLANAR, tb.max(axis=(0, 1)) + COPLANAR
+        ta = ta[((ta.max(axis=1) >= lo) & (ta.min(axis=1) <= hi)).all(axis=1)]
+        step = max(1, 200_000 // len(tb))  # pairs at a time
+        for start in range(0, len(ta), step):
+            pa = np.repeat(ta[start : start + step], len(tb), axis=0)
+            pb = np.tile(tb, (len(pa) // len(tb), 1, 1))
+            if _share_area(pa, pb, normal):
+                return True
+    return False
+
+
+def _share_area(a: np.ndarray, b: np.ndarray, normal: np.ndarray) -> bool:
+    """Whether any pair of triangles a[i], b[i] in the plane of `normal` overlaps by more
+    than COPLANAR on every separating axis (the normals of their edges in the plane)."""
+    edges = np.concatenate([np.roll(a, -1, axis=1) - a, np.roll(b, -1, axis=1) - b], axis=1)
+    axes = np.cross(edges, normal)  # (pairs, 6, 3)
+    length = np.linalg.norm(axes, axis=2)
+    axes = np.divide(axes, length[..., None], out=np.zeros_like(axes), where=length[..., None] > 0)
+    on_a, on_b = np.einsum("pxc,pvc->pxv", axes, a), np.einsum("pxc,pvc->pxv", axes, b)
+    depth = np.minimum(on_a.max(axis=2), on_b.max(axis=2)) - np.maximum(on_a.min(axis=2), on_b.min(axis=2))
+    return bool(((depth > COPLANAR) | (length == 0)).all(axis=1).any())
 
 
 def _inside(tree: BVHTree, point) -> bool:
