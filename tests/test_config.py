@@ -529,6 +529,21 @@ def test_a_byte_order_mark_is_read_past_and_the_file_left_as_it_is(tmp_path, nam
     assert p.value.startswith("byte 4:") and "UTF-8" in p.expected
 
 
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be"])
+def test_a_utf16_file_is_said_to_be_utf16(tmp_path, encoding):
+    """Windows PowerShell 5's > and Out-File write UTF-16: with its byte-order mark the file
+    was 'byte 0: invalid start byte', without one a TOML syntax error at a NUL byte whose
+    line showed every other character as \\u0000; either is now said as UTF-16 text."""
+    for name, text in (("p.toml", CAMERA), ("p.json", "{" + CAMERA_JSON + "}")):
+        path = tmp_path / name
+        path.write_bytes(text.encode(encoding))
+        (p,) = problems_of(path)
+        assert p.field == "" and "UTF-16" in p.value and "save the file as UTF-8" in p.value, p
+        assert p.expected == "a text file in UTF-8"
+        start = 1 if encoding == "utf-16-le" else 0  # its first NUL, else the mark
+        assert p.value.startswith(f"byte {start}:"), p
+
+
 def test_unreadable_files(tmp_path):
     (p,) = problems_of(tmp_path / "none.toml")
     assert p.file == (tmp_path / "none.toml").as_posix() and "an existing file" in p.expected

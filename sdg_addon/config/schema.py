@@ -1273,9 +1273,19 @@ def _read_text(path: Path) -> str:
         data = f.read(MAX_FILE_BYTES + 1)
     if len(data) > MAX_FILE_BYTES:
         raise OSError(0, f"larger than {MAX_FILE_BYTES // 2**20} MiB")
+    # UTF-16 text (Windows PowerShell 5's > and Out-File, Notepad's "Unicode") is said as
+    # such: its mark is no UTF-8, and without one its ASCII reads as text with NUL bytes.
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise UnicodeDecodeError("utf-8", data, 0, 2, f"a UTF-16 byte-order mark ({_UTF16_IS})")
+    if b"\x00" in data:
+        start = data.index(b"\x00")
+        raise UnicodeDecodeError("utf-8", data, start, start + 1, f"a NUL byte, as in UTF-16 text ({_UTF16_IS})")
     # A byte-order mark (Windows Notepad writes one) is dropped, not a syntax error; dropped
     # after decoding, so a bad byte's offset still counts from the file's start.
     return data.decode("utf-8").removeprefix("\ufeff")
+
+
+_UTF16_IS = "Windows PowerShell 5's > and Out-File write it: save the file as UTF-8"
 
 
 def _syntax_problem(problems: Problems, text: str, message: str, line: int, column: int, language: str) -> None:
