@@ -184,6 +184,21 @@ def test_an_overlaid_histogram_counts_each_dataset_apart(monkeypatch):
     assert "mug (A 16, B 12)" in said and "mug (n=16)" in said and "mug (n=28)" not in said
 
 
+def test_a_long_class_name_stays_in_its_histograms_cell():
+    """A 49-character class name ("mug_with_a_rather_long_descriptive_class_name_v2") was
+    drawn whole as its histogram's title, over the next cell's title ("ball (n=24)"), both
+    unreadable; it is now cut with an ellipsis to its cell, its count kept."""
+    from sdg_addon.report.plots import histogram_grid
+
+    long_name = "mug_with_a_rather_long_descriptive_class_name_v2"
+    short = np.asarray(histogram_grid("t", {"mug": [0.1], "ball": [0.2]}, 0, 1).convert("RGB"))
+    cut = np.asarray(histogram_grid("t", {long_name: [0.1], "ball": [0.2]}, 0, 1).convert("RGB"))
+    cell_w = (720 - 20) // 3
+    second = slice(10 + cell_w, 10 + 2 * cell_w)  # the second cell: its title as with a short first name
+    assert (short[34:52, second] == cut[34:52, second]).all()
+    assert (cut[34:52, 10 : 10 + cell_w] != 255).any()  # the first title is drawn (cut, with its count)
+
+
 def test_an_unbounded_supports_sampled_range_is_drawn_inside_it():
     """A normal distribution's support is unbounded: its sampled range filled the whole row
     in blue, as if every value had been drawn. Now the blue bar stops short of the row's ends

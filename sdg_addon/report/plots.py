@@ -129,7 +129,9 @@ def histogram_grid(
         top = max([int(h.max(initial=0)) for h in counts.values()] + [1])
         # One count per series (A and B of a comparison apart: their sum is neither's).
         n = ", ".join(f"{s} {len(v)}" if s else f"n={len(v)}" for s, v in series.items())
-        draw.text((x0 + 6, y0 + 2), f"{name} ({n})", fill=INK, font=font)
+        # A long class name is cut to its cell (its count kept), not drawn over the next cell's title.
+        count = f" ({n})"
+        draw.text((x0 + 6, y0 + 2), _fit(name, font, cell_w - 12 - font.getlength(count)) + count, fill=INK, font=font)
         draw.line([(px0, py1), (px1, py1)], fill=INK)
         bw = (px1 - px0) / bins
         for s, h in enumerate(counts.values()):
