@@ -295,6 +295,43 @@ def test_a_panoramic_camera_is_refused_before_anything_is_written(shop, tmp_path
         recorder.check_targets(built, recorder.resolve_targets(built))
 
 
+@pytest.mark.parametrize(
+    "entry",
+    [
+        {"type": "sensor", "targets": "CamA", "focal_length": {"distribution": "uniform", "low": 20, "high": 80}},
+        {"type": "sensor", "targets": "Cam*", "f_stop": 2.8},
+        {"type": "camera", "targets": "CamA", "location": [0, -4, 2], "focal_length": 35},
+    ],
+)
+def test_a_lens_drawn_for_a_camera_sharing_its_data_with_another_is_refused(shop, tmp_path, entry):
+    """Two .blend cameras of one Camera data-block (a linked duplicate, Alt+D): a lens drawn
+    for one was the other's too (CamB rendered, and its camera_params said, the focal length
+    drawn for CamA; targeting both left both with the later draw, the log saying each its own).
+    Refused before anything is written; a camera left out of the run may share it."""
+    from sdg_addon.recorder import Recorder, RunOptions
+    from sdg_addon.scene.build import build_scene
+
+    bpy.ops.wm.open_mainfile(filepath=str(shop.path), load_ui=False)
+    bpy.data.objects["CamB"].data = bpy.data.objects["CamA"].data
+    blend = saved_variant(tmp_path / "linked.blend")
+
+    def problems(cameras):
+        cfg = config_from_dict(
+            {"scene": {"blend": blend.as_posix(), "cameras": cameras}, "randomizers": [entry]}, tmp_path / "p.toml"
+        )
+        built = build_scene(cfg)
+        recorder = Recorder(cfg, RunOptions(tmp_path / "out", range(1)))
+        try:
+            recorder.check_targets(built, recorder.resolve_targets(built))
+        except ConfigError as e:
+            return str(e)
+        return ""
+
+    said = problems(["CamA", "CamB"])
+    assert "expected targets with camera data of their own: 'CamA' shares its camera data 'CamA' with 'CamB'" in said
+    assert problems(["CamA"]) == ""
+
+
 @pytest.mark.skipif(bpy.app.version < (5, 0, 0), reason="Blender 5 added the Custom camera type")
 def test_a_custom_camera_is_refused_as_custom_not_as_a_fisheye(shop, tmp_path, capsys):
     """Blender 5's Custom camera (rays from an OSL script) is refused as the panoramic ones are,

@@ -22,7 +22,11 @@ def check_sensor(built: BuiltScene, spec, targets: list[str]) -> tuple[str, obje
     focus = spec.options.get("focus_target")
     if focus and focus not in built.entities:
         return "focus_target", focus, one_of(focus, sorted(built.entities), "object of the scene")
-    return _ortho_lens_problem(built, spec, targets) or _fov_problem(built, spec, targets)
+    return (
+        _ortho_lens_problem(built, spec, targets)
+        or _fov_problem(built, spec, targets)
+        or _shared_lens_problem(built, spec, targets)
+    )
 
 
 @file_check
@@ -75,6 +79,39 @@ def _ortho_lens_problem(built: BuiltScene, spec, targets: list[str]) -> tuple[st
             f"perspective cameras as targets: {ortho[0]!r} is orthographic, it has no {lens.replace('_', ' ')} "
             "(its ortho_scale sets how much it sees)",
         )
+    return None
+
+
+# What the sensor and camera entries set on a camera's data (its Camera data-block): the
+# shutter is the camera's own (built.shutters), the rest is shared by every camera using it.
+DATA_KEYS = ("focal_length", "fov", "f_stop", "focus_distance", "focus_target")
+
+
+@target_check("camera")
+@target_check("camera_look_at")
+def _shared_lens_problem(built: BuiltScene, spec, targets: list[str]) -> tuple[str, object, str] | None:
+    """A .blend camera sharing its Camera data with another recorded camera (a linked
+    duplicate, Alt+D): a lens or focus drawn for it is the other's too, so the other rendered
+    (and camera_params said) a lens no entry gave it, and a draw for each left both with the
+    later one, the log saying the earlier (was: silently)."""
+    key = next((k for k in DATA_KEYS if k in spec.params or spec.options.get(k)), None)
+    if key is None:
+        return None
+    for t in targets:
+        cam = built.cameras.get(t)
+        if cam is None:
+            continue
+        others = [n for n in built.render_cameras if n != t and built.cameras[n].data == cam.data]
+        if others:
+            value = spec.params[key].to_dict() if key in spec.params else spec.options[key]
+            return (
+                key,
+                value,
+                f"targets with camera data of their own: {t!r} shares its camera data {cam.data.name!r} with "
+                f"{others[0]!r}, so {others[0]!r} would render with the {key.replace('_', ' ')} drawn for {t!r} "
+                "(and, where both are targets, both with the later draw); in the .blend make the data of "
+                f"{t!r} single-user (Object Data Properties: click the user count beside its name)",
+            )
     return None
 
 
