@@ -991,6 +991,33 @@ def test_the_summary_names_the_runs_lidars_and_their_scans(tmp_path):
     assert list(rows)[-1] == "warnings"
 
 
+def test_a_sequences_lidar_scans_are_said_to_be_in_its_clips_folders(tmp_path):
+    """A sequence's LiDAR scans are in each clip's folder (clip_0000/top/lidar/); the summary
+    said 'top: 6 scans in top/lidar/', a folder the dataset does not have."""
+    from test_writers_formats import make_frame
+
+    from sdg_addon.report.page import _summary_rows
+    from sdg_addon.report.stats import collect
+    from sdg_addon.writers import create_writer
+
+    out = tmp_path / "seq"
+    (out / "audit").mkdir(parents=True)
+    resolved = {"sequence": {"clip_length": 3, "folders": "clip"}, "lidars": [{"name": "top"}]}
+    (out / "audit" / "resolved.json").write_text(json.dumps(resolved))
+    w = create_writer("basic", out, camera_subfolders="always")
+    for run_frame in range(6):
+        frame = make_frame(run_frame, camera_name="left")
+        frame.clip, frame.clip_frame = divmod(run_frame, 3)
+        w.write(frame)
+    for clip in range(2):
+        (out / f"clip_{clip:04d}" / "top" / "lidar").mkdir(parents=True)
+        for k in range(3):
+            np.save(out / f"clip_{clip:04d}" / "top" / "lidar" / f"lidar_{k:04d}.npy", np.zeros((2, 4), np.float32))
+    said = dict(_summary_rows(collect(out)))["LiDARs"]
+    assert said.startswith("top: 6 scans in clip_*/top/lidar/ of 2 clips"), said
+    assert dict(_summary_rows(collect(out / "clip_0001"))).get("LiDARs") is None  # a clip's folder: no audit
+
+
 @pytest.mark.parametrize("where", ["a file", "under a file"])
 def test_a_report_out_that_is_a_file_is_refused_as_invalid_input(tmp_path, capsys, where):
     """`report --out notes.txt` (an existing file) or `--out notes.txt/page` ended as a failure

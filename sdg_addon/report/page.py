@@ -21,6 +21,7 @@ import numpy as np
 
 from .. import output, visualize
 from ..writers import io
+from ..writers.basic import CLIP_FOLDER
 from ..writers.common import safe_name
 from . import plots
 from .stats import Stats, collect
@@ -161,8 +162,6 @@ def _plots(stats: Stats, folder: Path, prefix: str = "") -> dict[str, str]:
 def _camera_of(name: str) -> tuple[str | None, str]:
     """(clip folder or None, camera) of a camera name of the visualizer: "clip_0003/left" ->
     ("clip_0003", "left"), "clip_0003" (one camera) -> ("clip_0003", ""), "left" -> (None, "left")."""
-    from ..writers.basic import CLIP_FOLDER
-
     first, _, rest = name.partition("/")
     return (first, rest) if CLIP_FOLDER.match(first) else (None, name)
 
@@ -250,8 +249,19 @@ def _lidar_text(stats: Stats) -> str:
     said = []
     for name in names:
         folder = safe_name(name)
-        scans = sum(1 for f in stats.folder.glob(f"**/{folder}/lidar/lidar_[0-9]*.npy") if f.stem[6:].isdigit())
-        said.append(f"{name}: {scans} scan{'s' if scans != 1 else ''} in {folder}/lidar/")
+        found = [f for f in stats.folder.glob(f"**/{folder}/lidar/lidar_[0-9]*.npy") if f.stem[6:].isdigit()]
+        # Where they are: a sequence's in each clip's folder (clip_0003/top/lidar/), not top/lidar/.
+        places = sorted({f.parent.relative_to(stats.folder).as_posix() for f in found}) or [f"{folder}/lidar"]
+        clips = [
+            p for p in places if CLIP_FOLDER.match(p.partition("/")[0]) and p.partition("/")[2] == f"{folder}/lidar"
+        ]
+        where = (
+            f"clip_*/{folder}/lidar/ of {len(clips)} clips"
+            if len(places) > 1 and clips == places
+            else "/, ".join(places) + "/"
+        )
+        scans = len(found)
+        said.append(f"{name}: {scans} scan{'s' if scans != 1 else ''} in {where}")
     return ", ".join(said) + " (the charts below are of the cameras' images)" if said else ""
 
 
