@@ -417,6 +417,34 @@ def test_asset_list_takes_only_assets(tmp_path):
     assert (p.file, p.field) == ((tmp_path / "a.toml").as_posix(), "run")
 
 
+def test_a_path_written_with_backslashes_is_pointed_to_slashes(tmp_path):
+    """A parameter file written on Windows ('models\\tri.obj') and read on Linux or macOS,
+    where a backslash is part of a name, was told only 'an existing file (looked for
+    DIR/models\\tri.obj)'; each path of the file now says to write it with slashes."""
+    for sub in ("models", "tex", "bg"):
+        (tmp_path / sub).mkdir()
+    write(tmp_path / "models" / "a.toml", '[[assets]]\nname = "x"\nprimitive = "cube"\n')
+    text = (
+        "asset_list = 'models\\a.toml'\n[scene]\nblend = 'models\\s.blend'\n" + CAMERA + "[[assets]]\n"
+        "name = 'a'\nfile = 'models\\a.obj'\n[[assets]]\nname = 'b'\nfiles = 'models\\*.obj'\n"
+        "[[randomizers]]\ntype = 'texture'\ntargets = 'a'\nfolder = 'tex\\wood'\n"
+        "[[randomizers]]\ntype = 'background'\nfiles = 'bg\\*.jpg'\n"
+    )
+    found = {p.field: p for p in problems_of(write(tmp_path / "p.toml", text))}
+    for field, slashed in (
+        ("asset_list", "models/a.toml"),
+        ("scene.blend", "models/s.blend"),
+        ("assets[0].file", "models/a.obj"),
+        ("assets[1].files", "models/*.obj"),
+        ("randomizers[0].folder", "tex/wood"),
+        ("randomizers[1].files", "bg/*.jpg"),
+    ):
+        assert f"a backslash is no folder separator on Linux and macOS: write {slashed!r}" in found[field].expected
+    # a path without a backslash is told as before
+    (p,) = problems_of(write(tmp_path / "q.toml", CAMERA + "[[assets]]\nname = 'a'\nfile = 'models/none.obj'\n"))
+    assert p.expected == f"an existing file (looked for {(tmp_path / 'models' / 'none.obj').as_posix()})"
+
+
 def test_names_refused_are_not_said_to_clash(tmp_path):
     """A camera's and a light's names both refused (64 bytes, a number) were each read as
     "", so the second got a third problem, 'got ""; expected a name not used already

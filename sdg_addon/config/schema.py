@@ -25,7 +25,7 @@ from ..annotators import ANNOTATORS
 from ..annotators.lidar import PRESETS as LIDAR_PRESETS
 from ..labels.rules import DEFAULT_SUFFIX, SCOPES, NameRule
 from ..pinhole import MAX_PIXEL_ASPECT, blender_lens_for
-from ..sampling.appearance import glob_files, real_path
+from ..sampling.appearance import glob_files, real_path, separator_hint
 from ..sampling.cases import CASE_FIELDS, CaseSpec
 from ..sampling.distributions import (
     Constant,
@@ -1789,7 +1789,9 @@ def _base_scene(v: _Reader, scene: dict, path: Path) -> BaseSceneSpec:
         if f.suffix.lower() != ".blend":
             v.problems.add("scene.blend", base.blend, "a Blender file ending in .blend")
         elif not f.is_file():
-            v.problems.add("scene.blend", base.blend, f"an existing file (looked for {f.as_posix()})")
+            v.problems.add(
+                "scene.blend", base.blend, f"an existing file (looked for {f.as_posix()}){separator_hint(base.blend)}"
+            )
         elif not looks_like_blend(f):
             v.problems.add("scene.blend", base.blend, "a Blender file (this one does not start as a .blend does)")
         else:
@@ -2077,7 +2079,9 @@ def _asset_list(v: _Reader, value, path: Path, problems: Problems) -> list:
         problems.add("asset_list", value, "a file ending in .toml or .json")
         return []
     if not list_path.is_file():
-        problems.add("asset_list", value, f"an existing file (looked for {list_path.as_posix()})")
+        problems.add(
+            "asset_list", value, f"an existing file (looked for {list_path.as_posix()}){separator_hint(value)}"
+        )
         return []
     # Problems inside the list name the list's file.
     sub = _Redirect(problems, list_path.as_posix())
@@ -2121,7 +2125,7 @@ def _asset(v: _Reader, t, p: str, base: Path) -> AssetSpec:
         if f.suffix.lower() not in ASSET_EXTENSIONS:
             v.problems.add(join(p, "file"), raw, f"a file ending in one of {', '.join(ASSET_EXTENSIONS)}")
         elif not f.is_file():
-            v.problems.add(join(p, "file"), raw, f"an existing file (looked for {f.as_posix()})")
+            v.problems.add(join(p, "file"), raw, f"an existing file (looked for {f.as_posix()}){separator_hint(raw)}")
         a.file = f.as_posix()
     elif has_file and t["file"] == a.file:  # (a value refused above is said there)
         v.problems.add(join(p, "file"), t["file"], "a path (not empty)")
@@ -2146,7 +2150,8 @@ def _pool(v: _Reader, a, t: dict, p: str, base: Path) -> None:
         v.problems.add(
             join(p, "files"),
             t["files"],
-            f"a glob matching model files ({', '.join(ASSET_EXTENSIONS)}) under {root.resolve().as_posix()}",
+            f"a glob matching model files ({', '.join(ASSET_EXTENSIONS)}) under {root.resolve().as_posix()}"
+            + separator_hint(pattern),
         )
         return
     if len(found) * a.count > MAX_POOL_FILES:

@@ -29,6 +29,15 @@ def real_path(path: Path | str) -> Path:
     return Path(os.path.realpath(path))
 
 
+def separator_hint(raw: str) -> str:
+    """What to write for a path `raw` that names nothing and holds a backslash (a file written
+    on Windows, read on Linux or macOS, where a backslash is part of a name): '' otherwise."""
+    if "\\" not in raw:
+        return ""
+    slashed = raw.replace("\\", "/")
+    return f"; a backslash is no folder separator on Linux and macOS: write {slashed!r}, which works on Windows too"
+
+
 # How each format's files start (TGA has no such mark): a file that does not is no image.
 IMAGE_SIGNATURES = {
     ".png": (b"\x89PNG\r\n\x1a\n",),
@@ -121,7 +130,7 @@ class FolderRandomizer(RandomizerSpec):
             return [("folder", raw, f"a folder of {' / '.join(self.EXTENSIONS)} files, relative to the parameter file")]
         folder = real_path(base / Path(raw).expanduser())
         if not folder.is_dir():
-            return [("folder", raw, f"an existing folder (looked for {folder.as_posix()})")]
+            return [("folder", raw, f"an existing folder (looked for {folder.as_posix()}){separator_hint(raw)}")]
         self.folder = folder  # (before candidates: names are paths below it)
         files = list_images(folder, self.EXTENSIONS, self.options.get("recursive", False))
         for f in files:
