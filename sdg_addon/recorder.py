@@ -586,6 +586,8 @@ class Recorder:
             self.warn(built.object_index_note)
         if built.displacement_note:
             self.warn(built.displacement_note)
+        if built.adaptive_note:
+            self.warn(built.adaptive_note)
         if built.lens_note:
             self.warn(built.lens_note)
         if built.volume_note:

@@ -1706,6 +1706,29 @@ def test_materials_with_true_displacement_are_named(shop, tmp_path, capsys):
     assert "true displacement" not in capsys.readouterr().err
 
 
+def test_objects_cycles_subdivides_adaptively_are_named(shop, tmp_path, capsys):
+    """A .blend mesh whose last modifier is a Subdivision Surface with Adaptive Subdivision
+    on is subdivided by Cycles as it renders, while Blender leaves the modifier out of the
+    evaluated mesh the geometry-based labels read: a 2 m cube rendered as a rounded blob had
+    occlusion 0.61 with nothing in front of it and the cage's loose box, without a word; the
+    run names it. Render levels (can_b) and a modifier after the subdivision (crate_body,
+    which turns adaptive subdivision off) are exact and not named."""
+    bpy.ops.wm.open_mainfile(filepath=str(shop.path), load_ui=False)
+    for name, adaptive in (("can_a", True), ("can_b", False), ("crate_body", True)):
+        mod = bpy.data.objects[name].modifiers.new("sub", "SUBSURF")
+        mod.levels, mod.render_levels = 0, 2
+        if not hasattr(mod, "use_adaptive_subdivision"):
+            pytest.skip("Blender 4.x: adaptive subdivision is the object's, with the Experimental feature set")
+        mod.use_adaptive_subdivision = adaptive
+    bpy.data.objects["crate_body"].modifiers.new("weld", "WELD").show_render = False
+    blend = saved_variant(tmp_path / "adaptive.blend")
+    capsys.readouterr()
+    assert main(["render", str(blend_param(blend)), "--out", str(tmp_path / "out"), "--quiet"]) == 0
+    err = capsys.readouterr().err
+    said = "objects Cycles subdivides adaptively (Subdivision Surface > Adaptive Subdivision): 'can_a'. Cycles"
+    assert said in err, err
+
+
 def test_cameras_whose_depth_of_field_stays_in_the_labels_are_named(shop, tmp_path, capsys):
     """A .blend camera whose Depth of Field switch the file drives itself (a rig's toggle)
     cannot take the run's driver that leaves depth of field out of the labels: its masks and

@@ -154,6 +154,7 @@ class BuiltScene:
     metaball_note: str = ""  # metaballs rendered as part of another of their family: own labels unused
     object_index_note: str = ""  # materials shading by Object Index, which the run sets to instance ids
     displacement_note: str = ""  # materials whose true displacement moves surfaces the geometry lacks
+    adaptive_note: str = ""  # objects Cycles subdivides adaptively, whose subdivided surface the geometry lacks
     lens_note: str = ""  # cameras whose depth of field the labels cannot leave out (a driven or linked switch)
     volume_note: str = ""  # volumes the data layer cannot leave out (driven or linked visibility, smoke domains)
     grease_pencil_note: str = ""  # Grease Pencil objects drawn over the image, in no pass the labels read
@@ -412,6 +413,7 @@ def build_scene(config: Config, open_scene=None, quiet: bool = False) -> BuiltSc
     override = render_view_layer(scene).material_override
     built.object_index_note = object_index_note(built.entities, override)
     built.displacement_note = displacement_note(built.entities, override)
+    built.adaptive_note = adaptive_note(scene, built.entities)
     built.lens_note = lens_note({n: built.cameras[n] for n in built.render_cameras})
     built.volume_note = volume_note(scene)
     built.grease_pencil_note = grease_pencil_note(scene)
@@ -537,6 +539,38 @@ def displacement_note(entities: dict[str, Entity], override=None) -> str:
         "truncation ratios and object_pose's models come from the undisplaced mesh (a surface "
         "displaced inwards reads as occluded with nothing in front of it). For exact labels use Bump Only, or a "
         "Displace modifier (geometry the labels read)"
+    )
+
+
+def subdivided_adaptively(obj, scene) -> bool:
+    """Whether Cycles subdivides `obj` itself as it renders (Adaptive Subdivision): its last
+    modifier is a Subdivision Surface enabled for renders with Adaptive Subdivision on (5.x:
+    the modifier's switch; 4.x: the object's, with the Experimental feature set). Blender then
+    leaves that modifier out of the evaluated mesh (a modifier after it, even one disabled in
+    renders, turns adaptive subdivision off)."""
+    mods = getattr(obj, "modifiers", ())
+    if not mods or mods[-1].type != "SUBSURF" or not mods[-1].show_render:
+        return False
+    if hasattr(mods[-1], "use_adaptive_subdivision"):
+        return bool(mods[-1].use_adaptive_subdivision)
+    cycles = getattr(obj, "cycles", None)
+    return bool(getattr(cycles, "use_adaptive_subdivision", False)) and scene.cycles.feature_set == "EXPERIMENTAL"
+
+
+def adaptive_note(scene, entities: dict[str, Entity]) -> str:
+    """Objects Cycles subdivides adaptively as it renders: the masks and depth show the
+    subdivided surface, while the labels computed from the geometry read the evaluated mesh,
+    the unsubdivided cage. A sentence naming them, or ''."""
+    named = sorted({m.name for e in entities.values() for m in e.meshes if subdivided_adaptively(m, scene)})
+    if not named:
+        return ""
+    return (
+        f"objects Cycles subdivides adaptively (Subdivision Surface > Adaptive Subdivision): "
+        f"{', '.join(map(repr, named))}. Cycles subdivides them as it renders, which the scene's geometry does not "
+        "hold: masks, depth and normals show the subdivided surface, while loose and 3D boxes, amodal masks, occlusion "
+        "and truncation ratios and object_pose's models come from the unsubdivided cage (a subdivided cube reads as "
+        "occluded with nothing in front of it). For exact labels turn Adaptive Subdivision off (the modifier's Render "
+        "levels are then used)"
     )
 
 
