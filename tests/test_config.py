@@ -499,6 +499,23 @@ def test_toml_syntax_error_names_file_and_line(tmp_path):
     assert str(p).startswith(f"{path.as_posix()}: line 3, column 10: ")
 
 
+def test_a_toml_key_or_table_given_twice_is_said_so(tmp_path):
+    """tomllib refuses a repeated key or table in words that name neither ('Cannot overwrite
+    a value', "Cannot declare ('scene', 'world') twice"); JSON's repeated key is said as one
+    (test_a_json_key_given_twice_is_refused_naming_where): TOML's now are too, at their line."""
+    key = "a key given a second time in its table (as a key or a [table]): TOML takes each key once"
+    for text, line, shown, said in (
+        ("[run]\nseed = 1\nseed = 2\n", 3, "seed = 2", key),
+        ('[[cameras]]\nname = "a"\nname = "b"\n', 3, 'name = "b"', key),
+        ("[run]\nseed = 1\n[run.seed]\nx = 1\n", 3, "[run.seed]", key),
+        ("[run]\nseed = 1\n[run]\nframes = 2\n", 3, "[run]", "the table [run] declared twice"),
+        ("[scene.world]\nstrength = 1\n[scene.world]\n", 3, "[scene.world]", "the table [scene.world] declared"),
+    ):
+        (p,) = problems_of(write(tmp_path / "p.toml", text))
+        assert p.field.startswith(f"line {line}, ") and p.value == shown, p
+        assert p.expected.startswith(f"valid TOML syntax ({said}"), p
+
+
 def test_toml_error_at_end_of_file_names_the_last_line(tmp_path):
     (p,) = problems_of(write(tmp_path / "bad.toml", '[run]\nseed = 1\noutput = "out'))
     assert p.field.startswith("line 3,") and "TOML" in p.expected

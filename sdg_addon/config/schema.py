@@ -1192,7 +1192,7 @@ def read_table(path: Path, problems: Problems) -> dict | None:
     except tomllib.TOMLDecodeError as e:
         found = re.search(r"^(.*?)\s*\(at line (\d+), column (\d+)\)$", str(e))
         if found:
-            _syntax_problem(problems, text, found[1], int(found[2]), int(found[3]), "TOML")
+            _syntax_problem(problems, text, _toml_said(found[1]), int(found[2]), int(found[3]), "TOML")
         else:  # "(at end of document)" and the like
             lines = text.splitlines() or [""]
             message = re.sub(r"\s*\(at end of document\)$", "", str(e))
@@ -1218,6 +1218,18 @@ def read_table(path: Path, problems: Problems) -> dict | None:
             )
         return None
     return data
+
+
+def _toml_said(message: str) -> str:
+    """tomllib's words for a key or table given twice, which name neither ('Cannot overwrite
+    a value'), said as what they are; other messages as they are."""
+    if message == "Cannot overwrite a value":
+        return "a key given a second time in its table (as a key or a [table]): TOML takes each key once"
+    twice = re.fullmatch(r"Cannot declare \((.*)\) twice", message)
+    if twice:
+        header = ".".join(re.findall(r"'([^']*)'", twice[1])) or twice[1]
+        return f"the table [{header}] declared twice: TOML takes each table's keys under one [{header}]"
+    return message
 
 
 def _keys_once(repeated: dict[int, dict[str, list]]):
