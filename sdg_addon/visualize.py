@@ -464,8 +464,19 @@ def load_boxes(ff: FrameFiles, name: str = "bounding_box_2d_tight") -> list[Box]
 # --- drawing ----------------------------------------------------------------------------------
 
 
+# Fonts with the letters of names beyond ASCII (Würfel, café, Ящик, κύβος), tried in this order
+# where the system has them (Pillow looks in its font folders): Pillow's own font has ASCII only
+# and draws every other letter as a box.
+WIDE_FONTS = ("DejaVuSans.ttf", "NotoSans-Regular.ttf", "LiberationSans-Regular.ttf", "arial.ttf", "Arial.ttf")
+
+
 @lru_cache(maxsize=16)
 def _font(size: int):
+    for name in WIDE_FONTS:
+        try:
+            return ImageFont.truetype(name, size)
+        except (OSError, ValueError, ImportError):  # not on this system (or Pillow without FreeType)
+            continue
     try:
         return ImageFont.load_default(size=size)
     except (TypeError, ValueError, OSError):  # Pillow without FreeType: fixed bitmap font

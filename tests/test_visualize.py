@@ -788,3 +788,25 @@ def test_a_folder_of_datasets_is_not_taken_for_one_of_several_cameras(tmp_path, 
     assert sorted(p.name for p in tmp_path.iterdir()) == ["v1", "v2"]
     assert main(["preview", str(tmp_path / "v1")]) == 0
     assert list(viz.cameras(tmp_path / "v1")) == [""]
+
+
+def test_names_beyond_ascii_are_drawn_in_letters_not_boxes():
+    """Pillow's own font has ASCII only: a class 'Würfel' was tagged 'W□rfel' in every preview
+    and report chart (ü, é, Я, κ each the same empty box). Text is now drawn in a font of the
+    system that has them (visualize.WIDE_FONTS), Pillow's where none is found."""
+    from PIL import ImageFont
+
+    wide = getattr(viz, "WIDE_FONTS", ("DejaVuSans.ttf",))
+
+    def found(name):
+        try:
+            return ImageFont.truetype(name, 12)
+        except OSError:
+            return None
+
+    if not any(found(name) for name in wide):
+        pytest.skip(f"none of {wide} on this system: Pillow's own font is used")
+    font = viz._font(12)
+    missing = bytes(font.getmask("\uffff"))  # a letter no font has: its box
+    for letter in "üéЯκ":
+        assert bytes(font.getmask(letter)) != missing, letter
