@@ -591,6 +591,37 @@ def test_a_base_scenes_image_size_and_film_are_named_with_the_values_that_make_t
     assert rgb.shape == (30, 40, 4) and rgb[..., 3].min() < 255
 
 
+@pytest.mark.parametrize(
+    "size, percentage, said, matched",
+    [
+        ((40, 30), 1, "size 0 x 0 (40 x 30 at 1%), too small for Blender to render (the run's: 32 x 24)", False),
+        ((40, 30), 10, "size 4 x 3 (40 x 30 at 10%) (the run's: 32 x 24; it renders 4 .. 65536 pixels", False),
+        ((40, 40), 10, "size 4 x 4 (40 x 40 at 10%) (the run's: 32 x 24)", True),
+        ((8192, 8192), 100, "size 8192 x 8192 (the run's: 32 x 24)", True),
+        ((7680, 4320), 200, "size 15360 x 8640 (7680 x 4320 at 200%) (the run's: 32 x 24; it renders", False),
+    ],
+)
+def test_a_base_scenes_size_the_run_cannot_take_is_named_without_a_value_to_set(
+    tmp_path, size, percentage, said, matched
+):
+    """The size a .blend renders at its percentage is matched by [render] values only where
+    the run takes them: 40 x 30 at 1 % (0 x 0, which Blender refuses: 'Image too small') was
+    answered 'set resolution = [0, 0]', 4 x 3 and 15360 x 8640 values that validation refuses
+    (4 .. 65536 a side, 8192 x 8192 in all)."""
+    from sdg_addon.scene.base import image_differences
+
+    bpy.ops.wm.read_homefile(use_empty=True)
+    r = bpy.context.scene.render
+    r.resolution_x, r.resolution_y, r.resolution_percentage = *size, percentage
+    r.film_transparent = False
+    render = config_from_dict({"render": {"resolution": [32, 24]}, "cameras": CAMERA}, tmp_path / "p.toml").render
+    notes, match = image_differences(bpy.context.scene, render)
+    assert len(notes) == 1 and notes[0].startswith(said), notes
+    assert match == (
+        {"width": r.resolution_x * percentage // 100, "height": r.resolution_y * percentage // 100} if matched else {}
+    )
+
+
 def test_a_base_scenes_render_region_is_named_and_the_whole_frame_recorded(shop, tmp_path, capsys):
     """A .blend with a Render Region (Crop to Render Region too) left on: the run renders and
     labels the whole frame, and says so (before: the region was dropped without a word)."""

@@ -478,8 +478,19 @@ def image_differences(scene, render) -> tuple[list[str], dict]:
         percent = f" ({r.resolution_x} x {r.resolution_y} at {r.resolution_percentage}%)" * (
             r.resolution_percentage != 100
         )
-        notes.append(f"size {size[0]} x {size[1]}{percent} (the run's: {render.width} x {render.height})")
-        match.update(width=size[0], height=size[1])
+        from ..config.schema import MAX_PIXELS, MAX_RESOLUTION, MIN_RESOLUTION
+
+        runs = f"the run's: {render.width} x {render.height}"
+        if min(size) < 1:  # Blender's render refuses it ("Image too small"): no size to match
+            notes.append(f"size {size[0]} x {size[1]}{percent}, too small for Blender to render ({runs})")
+        elif min(size) < MIN_RESOLUTION or max(size) > MAX_RESOLUTION or size[0] * size[1] > MAX_PIXELS:
+            notes.append(  # a size [render] refuses is no value to set
+                f"size {size[0]} x {size[1]}{percent} ({runs}; it renders {MIN_RESOLUTION} .. {MAX_RESOLUTION} "
+                "pixels a side, 8192 x 8192 in all)"
+            )
+        else:
+            notes.append(f"size {size[0]} x {size[1]}{percent} ({runs})")
+            match.update(width=size[0], height=size[1])
     if bool(r.film_transparent) != render.film_transparent:
         theirs, mine = ("transparent", "opaque") if r.film_transparent else ("opaque", "transparent")
         notes.append(f"film {theirs} (the run's: {mine})")
