@@ -40,6 +40,7 @@ Colour keys:
 
 from __future__ import annotations
 
+import glob
 import json
 import math
 import os
@@ -295,9 +296,14 @@ def _camera(cams: dict[str, Path], name: str, folder: Path | str | None = None) 
         shown = [repr(c) for c in cams if c]
         if "" in cams:  # one camera's files at the folder's root: no name to give
             shown.insert(0, "one camera's files at the folder's root (leave out --camera)")
-        lidar = Path(folder, name) if folder is not None and name else None
+        # A LiDAR's folder: OUT/top, or in each clip of a sequence (OUT/clip_0000/top)
+        places = (
+            [Path(folder, name), *Path(folder).glob(f"clip_*/{glob.escape(name)}")]
+            if folder is not None and name
+            else []
+        )
         what = ""
-        if lidar is not None and lidar.is_dir() and any(lidar.glob("**/lidar_*.npy")):
+        if any(p.is_dir() and any(p.glob("**/lidar_*.npy")) for p in places):
             what = f" ({name!r} is a LiDAR's folder: point clouds, lidar_NNNN.npy, which preview does not draw)"
         own = _clip_camera(cams, name)
         if own is not None:

@@ -709,6 +709,20 @@ def test_a_lidars_name_given_as_the_camera_says_it_is_a_lidars_folder(tmp_path, 
     assert main(["preview", str(tmp_path), "--camera", "camera"]) == 0
 
 
+def test_a_sequences_lidar_given_as_the_camera_says_it_is_a_lidars_folder(tmp_path, capsys):
+    """A sequence writes a LiDAR's scans in each clip (clip_0000/roof/lidar/): --camera roof
+    was refused as "no camera 'roof': found 'clip_0000/camera', ...", without the word a
+    LiDAR's folder gets in stills; it now gets it too (exit 2)."""
+    for clip in ("clip_0000", "clip_0001"):
+        write_frame(tmp_path / clip / "camera")
+        io.write_npy(tmp_path / clip / "roof" / "lidar" / "lidar_0000.npy", np.zeros((4, 3), dtype=np.float32))
+    for extra in ([], ["--sheet"]):
+        assert main(["preview", str(tmp_path), "--camera", "roof", *extra]) == 2
+        err = capsys.readouterr().err
+        assert "no camera 'roof' ('roof' is a LiDAR's folder: point clouds, lidar_NNNN.npy, which preview" in err, err
+    assert main(["preview", str(tmp_path), "--camera", "clip_0000/camera"]) == 0
+
+
 def test_a_seen_objects_tag_never_says_it_is_100_percent_hidden(dataset, monkeypatch):
     """A tight box's object has visible pixels, but an occlusionRatio of 0.996 (4 pixels of
     1000 seen) was tagged 'mug (100% hidden)'; the share is now at most 99 % below 1."""
