@@ -971,3 +971,40 @@ def test_a_colours_alpha_is_accepted_and_not_used(tmp_path):
     assert np.array_equal(images[0], images[1])
     units = (Path(__file__).resolve().parent.parent / "docs" / "parameters.md").read_text(encoding="utf-8")
     assert "a 4th value (alpha) is accepted and not used" in units
+
+
+@pytest.mark.parametrize(
+    "kind, cut, head",
+    [("texture", "cut.png", b"\x89PNG\r\n\x1a\n"), ("world_hdri", "cut.hdr", b"#?RADIANCE\nFORMAT=32-bit")],
+)
+def test_an_image_cut_short_stops_the_run_naming_it_not_rendered_magenta(tmp_path, capsys, kind, cut, head):
+    """validate reads only the first bytes of a folder's images; one cut short past them
+    passed, and Blender rendered it magenta (a textured cube: mean (109, 18, 109) of 255)
+    without a word, exit 0. The run now stops at the frame that draws it, exit 2, naming the
+    file and the randomizer; the frames before it are kept."""
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    Image.fromarray(np.full((8, 8, 3), 200, np.uint8)).save(lib / "good.png")
+    (lib / cut).write_bytes(head + b"\x00" * 16)
+    target = 'targets = "ground"\n' if kind == "texture" else ""
+    text = (
+        header((32, 24), 1, frames=2)
+        + camera((0, -1.5, 1.0), (0, 0, 0))
+        + f"""
+[scene.ground]
+enabled = true
+[[randomizers]]
+type = "{kind}"
+{target}folder = "lib"
+image = {{ distribution = "sequence", values = ["{"good.png" if kind == "texture" else cut}", "{cut}"] }}
+[annotators]
+rgb = {{}}
+"""
+    )
+    if kind == "world_hdri":
+        (lib / "good.png").unlink()
+    out = tmp_path / "out"
+    assert render(write_param(tmp_path, text), out, "--worker-mode", "inline") == 2
+    err = capsys.readouterr().err
+    assert f"{kind}: cannot read {(lib / cut).as_posix()}: Blender cannot decode it" in err, err
+    assert sorted(p.name for p in out.glob("rgb_*.png")) == (["rgb_0000.png"] if kind == "texture" else [])

@@ -12,6 +12,7 @@ frames (tested).
 from __future__ import annotations
 
 import math
+import os
 from pathlib import Path
 
 import bpy
@@ -72,8 +73,28 @@ def _surface_attributes(tree, bsdf, roughness_linked: bool) -> None:
     tree.links.new(_attribute(tree, METALLIC_PROP).outputs["Fac"], bsdf.inputs["Metallic"])
 
 
-def load_image(path: Path, colour_data: bool = True) -> bpy.types.Image:
+_decoded: set[tuple] = set()  # (path, mtime, size) of the folder images load_image saw decode
+
+
+def load_image(path: Path, colour_data: bool = True, kind: str = "texture") -> bpy.types.Image:
+    """A folder's image. The first time a file (this version of it) is loaded, it is decoded
+    to see that Blender can read it: validate reads a file's first bytes only (a folder may
+    hold thousands), and one cut short past them rendered magenta without a word. Its pixels
+    are then let go: Cycles reads the file itself."""
     image = bpy.data.images.load(str(path), check_existing=True)
+    try:
+        stat = os.stat(path)
+        key = (str(path), stat.st_mtime_ns, stat.st_size)
+    except OSError:
+        key = None
+    if key not in _decoded:
+        if not image.has_data and tuple(image.size) == (0, 0):
+            bpy.data.images.remove(image)
+            raise ValueError(
+                f"{kind}: cannot read {Path(path).as_posix()}: Blender cannot decode it (damaged or cut short)"
+            )
+        image.buffers_free()
+        _decoded.add(key)
     if not colour_data:
         image.colorspace_settings.name = "Non-Color"
     return image
@@ -316,7 +337,7 @@ def apply_world_hdri(built: BuiltScene, target: str, v: dict, spec) -> None:
     if not mapping.inputs["Vector"].links:
         tree.links.new(coord.outputs["Generated"], mapping.inputs["Vector"])
         tree.links.new(mapping.outputs["Vector"], env.inputs["Vector"])
-    env.image = load_image(spec.folder / v["image"])
+    env.image = load_image(spec.folder / v["image"], kind="world_hdri")
     mapping.inputs["Rotation"].default_value = (0.0, 0.0, math.radians(float(v.get("rotation", 0.0))))
     bg.inputs["Strength"].default_value = float(v.get("strength", 1.0))
     _show_on_background(tree, bg, env.outputs["Color"])
