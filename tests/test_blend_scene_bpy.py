@@ -332,6 +332,34 @@ def test_a_lens_drawn_for_a_camera_sharing_its_data_with_another_is_refused(shop
     assert problems(["CamA"]) == ""
 
 
+def test_camera_params_focus_on_a_bone_as_cycles_does(shop, tmp_path):
+    """A .blend camera focused on a bone of an armature (Depth of Field > Focus on Object, and
+    its bone): Cycles focuses on the bone's head, camera_params said the distance to the
+    armature's origin (5.58 m where the image is sharp at 2.62 m)."""
+    bpy.ops.wm.open_mainfile(filepath=str(shop.path), load_ui=False)
+    rig = bpy.data.objects.new("Rig", bpy.data.armatures.new("Rig"))
+    bpy.context.scene.collection.objects.link(rig)
+    bpy.context.view_layer.objects.active = rig
+    bpy.ops.object.mode_set(mode="EDIT")
+    bone = rig.data.edit_bones.new("Head")
+    bone.head, bone.tail = (0.0, -2.0, 0.5), (0.0, -2.0, 1.0)
+    bpy.ops.object.mode_set(mode="OBJECT")
+    dof = bpy.data.cameras["CamA"].dof
+    dof.use_dof, dof.aperture_fstop, dof.focus_object, dof.focus_subtarget = True, 2.0, rig, "Head"
+    cam = bpy.data.objects["CamA"].matrix_world
+    view = cam.col[2].to_3d().normalized()
+    on_bone = abs(view.dot(cam.translation - type(view)((0.0, -2.0, 0.5))))
+    on_origin = abs(view.dot(cam.translation))
+    blend = saved_variant(tmp_path / "bone_focus.blend")
+    param = blend_param(blend).read_text()
+    param = param.replace("[run]", 'annotators = ["rgb", "camera_params"]\n[run]')
+    (tmp_path / "p.toml").write_text(param)
+    assert main(["render", str(tmp_path / "p.toml"), "--out", str(tmp_path / "out"), "--quiet"]) == 0
+    said = json.loads((tmp_path / "out" / "camera_params_0000.json").read_text())["cameraFocusDistance"]
+    assert abs(on_bone - on_origin) > 1.0
+    assert said == pytest.approx(on_bone, abs=1e-5), (said, on_bone, on_origin)
+
+
 @pytest.mark.skipif(bpy.app.version < (5, 0, 0), reason="Blender 5 added the Custom camera type")
 def test_a_custom_camera_is_refused_as_custom_not_as_a_fisheye(shop, tmp_path, capsys):
     """Blender 5's Custom camera (rays from an OSL script) is refused as the panoramic ones are,

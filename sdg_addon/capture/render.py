@@ -412,8 +412,13 @@ def camera_info(scene, cam_obj, sensor_kind: str = "visible") -> Camera:
     if data.dof.use_dof:  # as Cycles focuses: on an object, along the viewing axis
         f_stop = float(data.dof.aperture_fstop)
         focus_distance = float(data.dof.focus_distance)
-        if data.dof.focus_object is not None:
-            to_focus = np.array(data.dof.focus_object.matrix_world.translation) - cam_to_world[:3, 3]
+        focus = data.dof.focus_object
+        if focus is not None:
+            at = focus.matrix_world
+            bone = focus.pose.bones.get(data.dof.focus_subtarget) if focus.pose and data.dof.focus_subtarget else None
+            if bone is not None:  # focused on a bone of an armature: on its head, as Cycles
+                at = at @ bone.matrix
+            to_focus = np.array(at.translation) - cam_to_world[:3, 3]
             focus_distance = float(abs(to_focus @ -cam_to_world[:3, 2]))
     return Camera(
         name=cam_obj.name,
