@@ -557,6 +557,27 @@ def test_report_shows_cases_and_quotas_of_the_manifest(two_datasets, tmp_path):
     assert '<td>crowded</td><td>quota</td><td>3</td><td>1</td><td><span class="bad">not met</span>' in page
 
 
+def test_a_run_under_way_is_not_said_to_have_declared_no_cases(two_datasets, tmp_path):
+    """A run with [[cases]] has no audit/manifest.json until it ends: its report during the
+    run said 'The run declared no cases or quotas.'; it now names the declared cases and why
+    they are not counted yet; a dataset without audit/ is not said to have declared none."""
+    src = two_datasets[1]
+    copy = tmp_path / "copy"
+    shutil.copytree(src, copy, ignore=shutil.ignore_patterns("report", ".lock*", "*.lock"))
+    (copy / "audit" / "manifest.json").unlink()  # the run still under way
+    resolved = json.loads((copy / "audit" / "resolved.json").read_text())
+    resolved["cases"] = [{"name": "occluded_mug", "frames": 20, "measure": "occlusion", "label": "mug", "min": 0.3}]
+    (copy / "audit" / "resolved.json").write_text(json.dumps(resolved))
+    from sdg_addon.report import write_report
+
+    page = write_report(copy, tmp_path / "out").read_text()
+    assert "declared no cases" not in page
+    assert "The run declares 1 case(s) (occluded_mug); no manifest counts them yet" in page
+    shutil.rmtree(copy / "audit")  # a dataset made elsewhere: nothing known of its cases
+    page = write_report(copy, tmp_path / "out2").read_text()
+    assert "declared no cases" not in page and "Not known: no audit/manifest.json" in page
+
+
 def test_report_of_shards_reads_every_process_log_and_manifest(tmp_path):
     """Shards (and parallel or Ray runs) log to audit/frames.<tag>.jsonl and write their own
     manifest.<tag>.json: the page shows the sampled values of all their frames and every

@@ -345,7 +345,18 @@ def _json_section(title: str, value) -> str:
 def _manifest_extras(stats: Stats) -> str:
     found = [k for k in stats.manifest if any(w in k.lower() for w in ("case", "quota")) and stats.manifest[k]]
     if not found:
-        return "<h2>Cases and quotas</h2><p class='note'>The run declared no cases or quotas.</p>"
+        declared = stats.resolved.get("cases") if isinstance(stats.resolved, dict) else None
+        names = [c.get("name") for c in declared if isinstance(c, dict)] if isinstance(declared, list) else []
+        if names:  # counted in the manifest, which the run writes as it ends (a run under way has none yet)
+            said = (
+                f"The run declares {len(names)} case(s) ({', '.join(map(str, names))}); no manifest counts them yet: "
+                "audit/manifest.json is written as the run ends (a run under way, or one killed, has none)."
+            )
+        elif not stats.manifest and not stats.resolved:  # no audit read (a dataset made elsewhere, a clip's folder)
+            said = "Not known: no audit/manifest.json or audit/resolved.json read."
+        else:
+            said = "The run declared no cases or quotas."
+        return f"<h2>Cases and quotas</h2><p class='note'>{_e(said)}</p>"
     return "".join(_json_section(k, stats.manifest[k]) for k in found)
 
 
