@@ -52,6 +52,18 @@ def test_objects_of_all_assets_together_are_bounded(tmp_path):
     assert fields(tmp_path, CAMERA + two + '[[assets]]\nname = "c"\nprimitive = "cube"\n') == ["assets"]
 
 
+def test_a_pools_members_count_among_the_objects_of_all_assets(tmp_path):
+    """A pool's count copies each of its files, but the total counted the entry once: 3
+    files at count = 3000 beside 6000 cubes (15000 objects) passed as 9000, and the
+    scene was built with them all. At the limit and one past it."""
+    (tmp_path / "m").mkdir()
+    for name in "abc":
+        (tmp_path / "m" / f"{name}.obj").write_text("v 0 0 0\nv 1 0 0\nv 0 1 0\nf 1 2 3\n")
+    pool = '[[assets]]\nname = "p"\nfiles = "m/*.obj"\ncount = 3000\n'
+    assert fields(tmp_path, CAMERA + CUBE + "count = 1000\n" + pool) == []
+    assert fields(tmp_path, CAMERA + CUBE + "count = 1001\n" + pool) == ["assets"]
+
+
 def test_huge_count_is_refused_quickly(tmp_path):
     start = time.monotonic()
     assert fields(tmp_path, CAMERA + CUBE + f"count = {10**18}\n") == ["assets[0].count"]

@@ -729,7 +729,14 @@ ASSET_FIELDS = (
     ),
     Field("objects", "str", "*", "glob: which mesh objects of the file to take (by object name)"),
     Field("labels", "labels", {}, 'semantic labels of every copy, e.g. `{ class = "mug" }`', default_text="`{}`"),
-    Field("count", "int", 1, "number of copies (all assets together at most 10000 objects)", low=1, high=MAX_COUNT),
+    Field(
+        "count",
+        "int",
+        1,
+        "number of copies (of each file, in a pool; all assets together at most 10000 objects)",
+        low=1,
+        high=MAX_COUNT,
+    ),
     Field(
         "location",
         "vec3",
@@ -1398,10 +1405,14 @@ def config_from_dict(data: dict, path: Path, problems: Problems | None = None, o
         assets += _asset_list(v, data["asset_list"], path, problems)
     cfg.assets = [_asset(v, a, where, base) for a, where, base in assets]
     cfg.asset_origins = [(base.as_posix(), where) for _a, where, base in assets]
-    total = sum(a.count for a in cfg.assets)
+    # A pool's count copies each of its files (was: counted once, so a pool of 3 files at
+    # count = 3000 beside 6000 cubes, 15000 objects, passed as 9000).
+    total = sum(a.count * max(1, len(a.pool_files)) for a in cfg.assets)
     if total > MAX_COUNT:
         problems.add(
-            "assets", f"{total} objects", f"at most {MAX_COUNT} objects from all assets together (sum of count)"
+            "assets",
+            f"{total} objects",
+            f"at most {MAX_COUNT} objects from all assets together (sum of count; a pool's count for each of its files)",
         )
     _unique_names(cfg, [(where, base) for _a, where, base in assets], path, problems)
     _check_sensors(cfg, problems)
