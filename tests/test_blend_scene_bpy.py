@@ -360,6 +360,33 @@ def test_camera_params_focus_on_a_bone_as_cycles_does(shop, tmp_path):
     assert said == pytest.approx(on_bone, abs=1e-5), (said, on_bone, on_origin)
 
 
+def test_a_focus_target_is_focused_at_its_origin_not_at_a_bone_the_blend_named(shop, tmp_path):
+    """A sensor entry's focus_target keeps the object's origin in focus (parameters.md): a
+    .blend camera focused on a bone 'Head' kept that bone name, so a focus_target that is an
+    armature with a bone 'Head' (a second character) was focused on its head, not its origin."""
+    bpy.ops.wm.open_mainfile(filepath=str(shop.path), load_ui=False)
+    rig = bpy.data.objects.new("char", bpy.data.armatures.new("char"))
+    bpy.context.scene.collection.objects.link(rig)
+    rig["semantics"] = {"class": ["person"]}
+    bpy.data.objects["can_a"].parent = rig
+    bpy.context.view_layer.objects.active = rig
+    bpy.ops.object.mode_set(mode="EDIT")
+    bone = rig.data.edit_bones.new("Head")
+    bone.head, bone.tail = (0.0, -2.0, 0.5), (0.0, -2.0, 1.0)
+    bpy.ops.object.mode_set(mode="OBJECT")
+    dof = bpy.data.cameras["CamA"].dof
+    dof.use_dof, dof.focus_object, dof.focus_subtarget = True, bpy.data.objects["floor"], "Head"
+    cam = bpy.data.objects["CamA"].matrix_world
+    on_origin = abs(cam.col[2].to_3d().normalized().dot(cam.translation))
+    blend = saved_variant(tmp_path / "focus_target.blend")
+    entry = '[[randomizers]]\ntype = "sensor"\ntargets = "CamA"\nf_stop = 2\nfocus_target = "char"\n'
+    param = blend_param(blend).read_text().replace("[run]", 'annotators = ["rgb", "camera_params"]\n[run]')
+    (tmp_path / "p.toml").write_text(param + entry)
+    assert main(["render", str(tmp_path / "p.toml"), "--out", str(tmp_path / "out"), "--quiet"]) == 0
+    said = json.loads((tmp_path / "out" / "camera_params_0000.json").read_text())["cameraFocusDistance"]
+    assert said == pytest.approx(on_origin, abs=1e-5), (said, on_origin)
+
+
 @pytest.mark.skipif(bpy.app.version < (5, 0, 0), reason="Blender 5 added the Custom camera type")
 def test_a_custom_camera_is_refused_as_custom_not_as_a_fisheye(shop, tmp_path, capsys):
     """Blender 5's Custom camera (rays from an OSL script) is refused as the panoramic ones are,

@@ -161,6 +161,7 @@ def apply_sensor(built: BuiltScene, target: str, v: dict, spec) -> None:
                 f"sensor: focus_target {focus!r} is no object of the scene (objects: {built.names('objects')})"
             )
         data.dof.focus_object = entity.root
+        data.dof.focus_subtarget = ""  # its origin: a .blend's bone name would pick the new target's bone
     elif "focus_distance" in v:
         data.dof.focus_object = None
         data.dof.focus_distance = float(v["focus_distance"])
