@@ -1620,6 +1620,26 @@ def test_export_writes_only_a_file_headless_accepts(addon, scene, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mine.blend"]  # nothing written
 
 
+def test_an_output_next_to_the_blend_is_exported_as_that_folder(addon, scene, tmp_path, monkeypatch):
+    """An Output of //ds (next to the .blend) was exported relative to the parameter file
+    ('../ds' from params/p.toml), while headless takes run.output relative to the working
+    folder of the command: rendered from elsewhere, the dataset went to a folder beside that
+    one. It is now written as the folder itself, which headless finds from any folder."""
+    from sdg_addon.config import load_config
+
+    bpy = addon.bpy
+    artist_scene(bpy, scene, tmp_path / "out")
+    scene.sdg.run.output = "//ds"
+    (tmp_path / "project" / "params").mkdir(parents=True)
+    bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "project" / "mine.blend"))
+    out = tmp_path / "project" / "params" / "p.toml"
+    assert bpy.ops.sdg.export_parameters(filepath=str(out)) == {"FINISHED"}
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    assert Path(load_config(out).output).resolve() == (tmp_path / "project" / "ds").resolve()
+    assert tomllib.loads(out.read_text())["scene"]["blend"] == "../mine.blend"  # the file, still relative
+
+
 def test_a_float_set_in_the_panel_is_the_number_typed(addon, scene, tmp_path):
     """Blender keeps a float in 32 bits: Gamma at the least its field takes, 0.01, read back
     as 0.009999999776482582, which Start and Export refused (expected >= 0.01), and Export

@@ -73,8 +73,9 @@ class SDG_OT_export_parameters(bpy.types.Operator):
         output = table["run"]["output"]
         if not output.strip():  # none chosen yet: headless uses its default (or --out)
             del table["run"]["output"]
-        elif output.startswith("//"):  # relative to the .blend: keep it so for the headless run
-            table["run"]["output"] = file_reference(bpy.path.abspath(output), path)
+        elif output.startswith("//"):  # next to the .blend: that folder, as headless takes run.output
+            # relative to the working folder of the command, not to the file
+            table["run"]["output"] = Path(os.path.normpath(bpy.path.abspath(output))).as_posix()
         # The files and folders it names (absolute in the panels) relative to the file too.
         table = map_file_paths(table, lambda p: file_reference(p, path))
         try:  # what headless will say of the file, said now (as Start does), nothing written
