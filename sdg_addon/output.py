@@ -123,6 +123,9 @@ def _check_creatable(text: str, real: Path) -> None:
     """Refuse, before anything is written, an output folder that could not be made: a link
     to nothing, a file where a folder above it should be, a name too long for its file
     system (each would fail at the first write instead)."""
+    windows = _windows_only(text)
+    if windows is not None:
+        raise OutputError(f"output folder {text!r} {windows}")
     given = Path(text).expanduser()
     if os.path.islink(given) and not os.path.exists(real):
         raise OutputError(f"output folder {text!r} is a link to {real.as_posix()}, which does not exist")
@@ -149,6 +152,27 @@ def _check_creatable(text: str, real: Path) -> None:
                 )
             _check_path_length(text, given, real, above)
             return
+
+
+def _windows_only(text: str) -> str | None:
+    """What makes `text` a folder of Windows only, on Linux or macOS (a parameter file made on
+    Windows): a drive (D:/data) or a backslash, which there are part of a name, so the run
+    would write into a folder named 'D:' or 'out\\run1' in the working folder. None on Windows."""
+    if os.name == "nt":
+        return None
+    drive = re.match(r"[A-Za-z]:(?=[\\/]|$)", text)
+    if drive:
+        return (
+            f"is a Windows path (drive {drive[0]}): on this system it would be a folder named "
+            f"{drive[0]!r} in the working folder; give a folder of this system"
+        )
+    if "\\" in text:
+        slashed = text.replace("\\", "/")
+        return (
+            "holds a backslash, no folder separator on Linux and macOS (it would be part of a folder's "
+            f"name): write {slashed!r}, which works on Windows too"
+        )
+    return None
 
 
 # The longest path below the output folder that a run writes, with room to spare: a

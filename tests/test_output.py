@@ -45,6 +45,28 @@ def test_a_file_and_an_empty_name_are_refused(tmp_path):
         check_folder(Path(""))  # what a Path-typed `--out ""` gives
 
 
+@pytest.mark.skipif(os.name == "nt", reason="a Windows path is a folder of Windows there")
+def test_a_windows_path_is_refused_on_linux_and_macos(tmp_path, monkeypatch):
+    """run.output = "D:/datasets/run1" of a parameter file made on Windows passed validate
+    and render wrote into a folder named 'D:' in the working folder (and 'out\\run1' into a
+    folder of that name); both are now refused, saying why, nothing made."""
+    monkeypatch.chdir(tmp_path)
+    for text, words in (
+        ("D:/datasets/run1", "is a Windows path (drive D:): on this system it would be a folder named 'D:'"),
+        ("c:", "is a Windows path (drive c:)"),
+        ("D:\\datasets\\run1", "is a Windows path (drive D:)"),
+        ("out\\run1", "holds a backslash, no folder separator on Linux and macOS"),
+    ):
+        with pytest.raises(OutputError) as e:
+            check_folder(Path(text))
+        assert words in str(e.value), str(e.value)
+        assert output.unusable_location(text) == str(e.value)  # validate's words too
+    assert "write 'out/run1', which works on Windows too" in output.unusable_location("out\\run1")
+    assert list(tmp_path.iterdir()) == []
+    for fine in ("D:x", "data:2026/run1", "run:1"):  # a colon that names no drive is a name here
+        check_folder(Path(fine))
+
+
 def test_new_empty_and_own_folders_are_accepted_others_refused(tmp_path):
     check_folder(tmp_path / "new" / "deeper")
     (tmp_path / "empty").mkdir()
