@@ -365,6 +365,9 @@ class Mask:
     colors: np.ndarray
     keys: np.ndarray
     path_colors: dict[str, tuple[int, int, int]] = field(default_factory=dict)
+    # A semantic map's class -> colour, from its labels file: a dataset made elsewhere
+    # (Replicator's) colours classes its own way, not as writers.palette.id_colors does.
+    label_colors: dict[str, tuple[int, int, int]] = field(default_factory=dict)
 
     @property
     def labelled(self) -> np.ndarray:
@@ -412,6 +415,12 @@ def load_mask(ff: FrameFiles, name: str) -> Mask | None:
             color = _key_color(key)
             if color is not None and isinstance(path, str):
                 mask.path_colors[path] = color[:3]
+    labels = ff.json(f"{name}_labels")
+    if isinstance(labels, dict):
+        for key, value in labels.items():
+            color = _key_color(key)
+            if color is not None:
+                mask.label_colors.setdefault(label_text(value), color[:3])
     return mask
 
 
@@ -548,6 +557,8 @@ def _box_color(box: Box, mask: Mask | None, mask_kind: str) -> tuple[int, int, i
     color = None
     if mask is not None and mask_kind != "semantic" and box.prim_path is not None:
         color = mask.path_colors.get(box.prim_path)
+    if mask is not None and mask_kind == "semantic":  # the class's colour in the map drawn
+        color = mask.label_colors.get(box.label)
     if color is None:
         color = tuple(int(x) for x in id_colors(np.array(box.semantic_id))[:3])
     return color if max(color) > 0 else (255, 255, 255)
@@ -723,12 +734,17 @@ def _tiles(ff: FrameFiles) -> list[tuple[Image.Image, str]]:
 def _legend(ff: FrameFiles, boxes: list[Box] | None) -> list[tuple[str, tuple[int, int, int], int]]:
     """(class, semantic colour, boxes) for the classes in view, from the boxes, else the labels."""
     counts: dict[str, list] = {}
+    labels = ff.json("semantic_segmentation_labels")
     if boxes:
+        in_map = {}  # the semantic map's own colours (a dataset made elsewhere colours its own way)
+        for key, value in labels.items() if isinstance(labels, dict) else ():
+            color = _key_color(key)
+            if color is not None:
+                in_map.setdefault(label_text(value), color[:3])
         for b in boxes:
-            color = tuple(int(x) for x in id_colors(np.array(b.semantic_id))[:3])
+            color = in_map.get(b.label) or tuple(int(x) for x in id_colors(np.array(b.semantic_id))[:3])
             counts.setdefault(b.label, [color, 0])[1] += 1
     else:
-        labels = ff.json("semantic_segmentation_labels")
         if isinstance(labels, dict):
             for key, value in labels.items():
                 color = _key_color(key)

@@ -824,3 +824,21 @@ def test_names_beyond_ascii_are_drawn_in_letters_not_boxes():
     missing = bytes(font.getmask("\uffff"))  # a letter no font has: its box
     for letter in "üéЯκ":
         assert bytes(font.getmask(letter)) != missing, letter
+
+
+def test_a_semantic_maps_own_class_colours_colour_its_boxes_and_legend(dataset, monkeypatch):
+    """A dataset made elsewhere (Replicator's) colours its semantic map its own way: with
+    --mask semantic the boxes and the info tile's 'classes (semantic map colours)' were drawn
+    in this tool's palette (id_colors of the semanticId), not the map's red mug; they now
+    take the class's colour from the map's labels file."""
+    own = (200, 20, 20, 255)
+    path = dataset / "semantic_segmentation_0000.png"
+    image = np.asarray(Image.open(path).convert("RGBA")).copy()
+    image[(image == id_colors(np.array(SEMANTIC_ID))).all(-1)] = own
+    io.write_png(path, image)
+    labels = {"(0, 0, 0, 0)": {"class": "BACKGROUND"}, "(0, 0, 0, 255)": {"class": "UNLABELLED"}}
+    labels[color_key(np.array(own, dtype=np.uint8))] = {"class": "mug"}
+    io.write_json(dataset / "semantic_segmentation_labels_0000.json", labels)
+    [ff] = viz.frame_files(dataset, 0)
+    assert_outline(viz.overlay(ff, mask="semantic", labels=False), BOX, own[:3])
+    assert viz._legend(ff, viz.load_boxes(ff)) == [("mug", own[:3], 1)]
