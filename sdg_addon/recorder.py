@@ -588,6 +588,8 @@ class Recorder:
             self.warn(built.displacement_note)
         if built.adaptive_note:
             self.warn(built.adaptive_note)
+        if built.no_triangles_note:
+            self.warn(built.no_triangles_note)
         if built.lens_note:
             self.warn(built.lens_note)
         if built.volume_note:

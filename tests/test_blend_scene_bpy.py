@@ -1815,6 +1815,46 @@ def test_objects_cycles_subdivides_adaptively_are_named(shop, tmp_path, capsys):
     assert said in err, err
 
 
+def test_labelled_point_clouds_whose_hidden_part_is_unknown_are_named(shop, tmp_path, capsys):
+    """A labelled Point Cloud object (its points made by Geometry Nodes) has no triangles:
+    half of it behind a wall read as unoccluded (occlusion 0.0, amodal 113 px where it covers
+    195 unhidden, its loose box half as wide) without a word; the run names it, and a mesh
+    object whose Geometry Nodes make points alone. A mesh object whose nodes put realized
+    spheres on the points (triangles) is exact and not named."""
+    bpy.ops.wm.open_mainfile(filepath=str(shop.path), load_ui=False)
+    for name, spheres, data in (
+        ("dots", False, bpy.data.pointclouds),
+        ("grains", False, bpy.data.meshes),
+        ("beads", True, bpy.data.meshes),
+    ):
+        tree = bpy.data.node_groups.new(name, "GeometryNodeTree")
+        tree.interface.new_socket("Geometry", in_out="OUTPUT", socket_type="NodeSocketGeometry")
+        points = tree.nodes.new("GeometryNodePoints")
+        points.inputs["Count"].default_value, points.inputs["Radius"].default_value = 5, 0.05
+        last = points.outputs[0]
+        if spheres:
+            on = tree.nodes.new("GeometryNodeInstanceOnPoints")
+            tree.links.new(last, on.inputs["Points"])
+            sphere = tree.nodes.new("GeometryNodeMeshIcoSphere")
+            sphere.inputs["Radius"].default_value = 0.1
+            tree.links.new(sphere.outputs["Mesh"], on.inputs["Instance"])
+            realize = tree.nodes.new("GeometryNodeRealizeInstances")
+            tree.links.new(on.outputs[0], realize.inputs[0])
+            last = realize.outputs[0]
+        tree.links.new(last, tree.nodes.new("NodeGroupOutput").inputs[0])
+        obj = bpy.data.objects.new(name, data.new(name))
+        obj.modifiers.new("points", "NODES").node_group = tree
+        obj["semantics"] = {"class": ["beads"]}
+        obj.location = (0.0, 0.0, 0.5)
+        bpy.context.scene.collection.objects.link(obj)
+    blend = saved_variant(tmp_path / "points.blend")
+    capsys.readouterr()
+    assert main(["render", str(blend_param(blend)), "--out", str(tmp_path / "out"), "--quiet"]) == 0
+    err = capsys.readouterr().err
+    said = "labelled objects without triangles (point clouds, hair curves): 'dots', 'grains'. What of them is hidden"
+    assert said in err, err
+
+
 def test_cameras_whose_depth_of_field_stays_in_the_labels_are_named(shop, tmp_path, capsys):
     """A .blend camera whose Depth of Field switch the file drives itself (a rig's toggle)
     cannot take the run's driver that leaves depth of field out of the labels: its masks and

@@ -155,6 +155,7 @@ class BuiltScene:
     object_index_note: str = ""  # materials shading by Object Index, which the run sets to instance ids
     displacement_note: str = ""  # materials whose true displacement moves surfaces the geometry lacks
     adaptive_note: str = ""  # objects Cycles subdivides adaptively, whose subdivided surface the geometry lacks
+    no_triangles_note: str = ""  # labelled point clouds and hair curves: silhouettes are their visible pixels
     lens_note: str = ""  # cameras whose depth of field the labels cannot leave out (a driven or linked switch)
     volume_note: str = ""  # volumes the data layer cannot leave out (driven or linked visibility, smoke domains)
     grease_pencil_note: str = ""  # Grease Pencil objects drawn over the image, in no pass the labels read
@@ -414,6 +415,7 @@ def build_scene(config: Config, open_scene=None, quiet: bool = False) -> BuiltSc
     built.object_index_note = object_index_note(built.entities, override)
     built.displacement_note = displacement_note(built.entities, override)
     built.adaptive_note = adaptive_note(scene, built.entities)
+    built.no_triangles_note = no_triangles_note(scene, built.entities)
     built.lens_note = lens_note({n: built.cameras[n] for n in built.render_cameras})
     built.volume_note = volume_note(scene)
     built.grease_pencil_note = grease_pencil_note(scene)
@@ -571,6 +573,52 @@ def adaptive_note(scene, entities: dict[str, Entity]) -> str:
         "and truncation ratios and object_pose's models come from the unsubdivided cage (a subdivided cube reads as "
         "occluded with nothing in front of it). For exact labels turn Adaptive Subdivision off (the modifier's Render "
         "levels are then used)"
+    )
+
+
+def no_triangles_note(scene, entities: dict[str, Entity]) -> str:
+    """Labelled objects whose rendered geometry is point clouds or hair curves alone (a Point
+    Cloud or Curves object, or a Geometry Nodes mesh object making points): they have no
+    triangles to rasterize, so what of them is hidden or cut off by the image border is
+    unknown (their amodal mask is their visible pixels). A sentence naming them, or ''."""
+
+    def may_lack(m) -> bool:  # only these are evaluated: a plain mesh has its faces
+        return m.type in ("POINTCLOUD", "CURVES") or (
+            m.type == "MESH" and any(mod.type == "NODES" and mod.show_render for mod in m.modifiers)
+        )
+
+    todo = {n: e for n, e in entities.items() if e.labels and e.meshes and all(may_lack(m) for m in e.meshes)}
+    if not todo:
+        return ""
+    render_view_layer(scene).update()  # instances were made real since
+    depsgraph = render_view_layer(scene).depsgraph
+
+    def faceless(m) -> bool:
+        evaluated = m.evaluated_get(depsgraph)
+        try:
+            mesh = evaluated.to_mesh()
+            return mesh is None or len(mesh.polygons) == 0
+        except RuntimeError:
+            return True
+        finally:
+            evaluated.to_mesh_clear()
+
+    owners = set()  # objects rendering points or curves (their own data, or a Geometry Nodes component)
+    for inst in depsgraph.object_instances:
+        if inst.object.type in ("POINTCLOUD", "CURVES"):
+            owner = inst.parent if inst.is_instance and inst.parent is not None else inst.object
+            owners.add(owner.original.name)
+    named = sorted(
+        n for n, e in todo.items() if any(m.name in owners for m in e.meshes) and all(faceless(m) for m in e.meshes)
+    )
+    if not named:
+        return ""
+    return (
+        f"labelled objects without triangles (point clouds, hair curves): {', '.join(map(repr, named))}. What of "
+        "them is hidden or cut off by the image border is unknown, so their amodal masks are their visible pixels, "
+        "their loose boxes their tight boxes and their occlusion and truncation ratios 0.0 (a point cloud half behind "
+        "a wall reads as unoccluded, its loose box half as wide); their masks and tight boxes are exact. For exact "
+        "labels give them surfaces (Geometry Nodes: Instance on Points of a sphere, then Realize Instances)"
     )
 
 
