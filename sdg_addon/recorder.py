@@ -590,6 +590,8 @@ class Recorder:
             self.warn(built.adaptive_note)
         if built.no_triangles_note:
             self.warn(built.no_triangles_note)
+        if built.viewport_branch_note:
+            self.warn(built.viewport_branch_note)
         if built.lens_note:
             self.warn(built.lens_note)
         if built.volume_note:

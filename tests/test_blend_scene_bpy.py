@@ -1855,6 +1855,45 @@ def test_labelled_point_clouds_whose_hidden_part_is_unknown_are_named(shop, tmp_
     assert said in err, err
 
 
+def test_objects_whose_geometry_nodes_branch_on_is_viewport_are_named(shop, tmp_path, capsys):
+    """A .blend's level-of-detail node tree (Is Viewport: a 1 m cube in the viewport, a 2 m
+    sphere in renders) was read as the viewport evaluates it: its 3D box was the cube's
+    (+-0.5 m) around a rendered 2 m sphere, and instances it makes were made real as the
+    viewport's (2 of 6 rendered), without a word; the run names such objects and their
+    trees, also where Is Viewport sits in a nested group. A tree without it is not named."""
+    bpy.ops.wm.open_mainfile(filepath=str(shop.path), load_ui=False)
+
+    def tree(name, viewport):
+        group = bpy.data.node_groups.new(name, "GeometryNodeTree")
+        group.interface.new_socket("Geometry", in_out="OUTPUT", socket_type="NodeSocketGeometry")
+        switch = group.nodes.new("GeometryNodeSwitch")
+        switch.input_type = "GEOMETRY"
+        group.links.new(group.nodes.new("GeometryNodeMeshCube").outputs["Mesh"], switch.inputs["True"])
+        group.links.new(group.nodes.new("GeometryNodeMeshUVSphere").outputs["Mesh"], switch.inputs["False"])
+        if viewport:
+            group.links.new(group.nodes.new("GeometryNodeIsViewport").outputs[0], switch.inputs["Switch"])
+        group.links.new(switch.outputs[0], group.nodes.new("NodeGroupOutput").inputs[0])
+        return group
+
+    inner = tree("lod_inner", True)
+    outer = bpy.data.node_groups.new("lod_outer", "GeometryNodeTree")
+    outer.interface.new_socket("Geometry", in_out="OUTPUT", socket_type="NodeSocketGeometry")
+    nested = outer.nodes.new("GeometryNodeGroup")
+    nested.node_tree = inner
+    outer.links.new(nested.outputs[0], outer.nodes.new("NodeGroupOutput").inputs[0])
+    for name, group in (("rock", tree("lod", True)), ("pebble", outer), ("stone", tree("plain", False))):
+        obj = bpy.data.objects.new(name, bpy.data.meshes.new(name))
+        obj.modifiers.new("lod", "NODES").node_group = group
+        obj["semantics"] = {"class": ["rock"]}
+        bpy.context.scene.collection.objects.link(obj)
+    blend = saved_variant(tmp_path / "lod.blend")
+    capsys.readouterr()
+    assert main(["render", str(blend_param(blend)), "--out", str(tmp_path / "out"), "--quiet"]) == 0
+    err = capsys.readouterr().err
+    said = "objects whose Geometry Nodes branch on Is Viewport: 'pebble' ('lod_outer'), 'rock' ('lod'). The run reads"
+    assert said in err, err
+
+
 def test_cameras_whose_depth_of_field_stays_in_the_labels_are_named(shop, tmp_path, capsys):
     """A .blend camera whose Depth of Field switch the file drives itself (a rig's toggle)
     cannot take the run's driver that leaves depth of field out of the labels: its masks and

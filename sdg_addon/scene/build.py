@@ -156,6 +156,7 @@ class BuiltScene:
     displacement_note: str = ""  # materials whose true displacement moves surfaces the geometry lacks
     adaptive_note: str = ""  # objects Cycles subdivides adaptively, whose subdivided surface the geometry lacks
     no_triangles_note: str = ""  # labelled point clouds and hair curves: silhouettes are their visible pixels
+    viewport_branch_note: str = ""  # node trees branching on Is Viewport: the labels read the viewport's branch
     lens_note: str = ""  # cameras whose depth of field the labels cannot leave out (a driven or linked switch)
     volume_note: str = ""  # volumes the data layer cannot leave out (driven or linked visibility, smoke domains)
     grease_pencil_note: str = ""  # Grease Pencil objects drawn over the image, in no pass the labels read
@@ -409,6 +410,7 @@ def build_scene(config: Config, open_scene=None, quiet: bool = False) -> BuiltSc
     # Before instances are made real.
     notes = (relative_collection_note(scene, clip=bool(frames)), linked_node_instancers_note(scene))
     built.instancing_note = " ".join(n for n in notes if n)
+    built.viewport_branch_note = viewport_branch_note(scene)
     built.entities = discover_entities(scene, frames=frames)
     built.metaball_note = metaball_note(scene, built.entities)
     override = render_view_layer(scene).material_override
@@ -459,6 +461,49 @@ def metaball_note(scene, entities: dict[str, Entity]) -> str:
         f"metaballs whose labels are in no mask and no box: {', '.join(lost)}. Blender renders a family of "
         "metaballs (one name but for a .NNN number) as one surface, its first one's, with that one's labels and "
         "instance id; to label a metaball apart, give it a name of its own (blob_b rather than blob.001)"
+    )
+
+
+def branches_on_viewport(tree, seen=None) -> bool:
+    """Whether a Geometry Nodes tree (or a node group in it) has an Is Viewport node."""
+    seen = set() if seen is None else seen
+    if tree is None or tree.as_pointer() in seen:
+        return False
+    seen.add(tree.as_pointer())
+    for node in tree.nodes:
+        if node.bl_idname == "GeometryNodeIsViewport":
+            return True
+        if getattr(node, "node_tree", None) is not None and branches_on_viewport(node.node_tree, seen):
+            return True
+    return False
+
+
+def viewport_branch_note(scene) -> str:
+    """Objects that render with a Geometry Nodes modifier whose tree reads Is Viewport: the
+    run reads the scene's geometry from the view layer's depsgraph, where Is Viewport is
+    true, while Cycles renders the tree's other branch. A sentence naming them, or ''."""
+    colls, users = render_collections(scene), object_collections(scene)
+    named = []
+    for obj in sorted(scene.objects, key=lambda o: o.name):
+        if obj.hide_render or not in_render_collections(obj, colls, users):
+            continue
+        trees = sorted(
+            {
+                m.node_group.name
+                for m in getattr(obj, "modifiers", ())
+                if m.type == "NODES" and m.show_render and branches_on_viewport(m.node_group)
+            }
+        )
+        if trees:
+            named.append(f"{obj.name!r} ({', '.join(map(repr, trees))})")
+    if not named:
+        return ""
+    return (
+        f"objects whose Geometry Nodes branch on Is Viewport: {', '.join(named)}. The run reads the scene's geometry "
+        "as the viewport evaluates it (Is Viewport true), while Cycles renders the other branch: their loose and 3D "
+        "boxes, amodal masks, occlusion and truncation ratios and object_pose's models follow the viewport's branch, "
+        "and instances made real are the viewport's (which the images then show). For exact labels make both "
+        "branches the same for the run (e.g. a boolean input in place of Is Viewport)"
     )
 
 
