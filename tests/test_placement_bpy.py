@@ -923,3 +923,23 @@ def test_scattered_sheets_never_overlap(region):
         placed = shown(built, targets[0])
         assert 1 <= len(placed) < 12, (f, placed)  # 12 x 0.09 m2 cannot lie apart on 1 m2
         assert covered(built, placed, grid).max() == 1, f
+
+
+def test_a_surface_hidden_this_frame_holds_nothing():
+    """A scatter surface hidden this frame (visibility, a pool) was still scattered on: mugs
+    stood at the top of a hidden table, 0.72 m up in mid-air in the picture (logged on
+    'table'). Now a hidden surface holds nothing: the targets are placed on the surfaces
+    shown, and with none shown each is hidden, unplaced."""
+    hide_table = '\n[[randomizers]]\ntype = "visibility"\ntargets = "table"\nvisible = false\n'
+    for surface, placed_on in (('"table"', None), ('["table", "ground"]', "ground")):
+        cfg, built, facts, targets = built_run(
+            hide_table + SCATTER_ON_TABLE.replace('surface = "table"', f"surface = {surface}")
+        )
+        for f in range(3):
+            values = sample_frame(cfg.seed, f, cfg.randomizers, targets, facts=facts)[1]["values"]
+            assert len(values) == 12
+            if placed_on is None:
+                assert not any(v["placed"] for v in values.values()), (f, values)
+            else:
+                assert all(v["placed"] and v["surface"] == "ground" for v in values.values()), (f, values)
+                assert all(abs(v["location"][2]) < 0.2 for v in values.values()), (f, values)

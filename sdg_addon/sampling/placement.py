@@ -293,8 +293,12 @@ class Scatter(RandomizerSpec):
         others = [n for n in facts.names() if n not in targets]
         surfaces = resolve(o["surface"], others)
         avoid = resolve(o["avoid"], others)
-        layout = facts.layout(sorted(set(surfaces) | set(avoid)))
+        # Surfaces and obstacles hidden this frame (a pool, visibility) hold and block nothing:
+        # objects were placed on a hidden table, in mid-air in the picture. The picker keeps
+        # every surface, so that a target's draws do not depend on which are shown.
+        layout = facts.layout(sorted((set(surfaces) | set(avoid)) - hidden))
         area = _SurfacePicker(facts, surfaces, float(o["min_normal_z"])) if surfaces else None
+        shown = [s for s in surfaces if s not in hidden]
         out: dict[str, dict] = {}
         # One generator per target (sorted names, hidden ones too): a target's draws do not
         # depend on which others are shown this frame, so an entry repeating its trigger
@@ -322,11 +326,11 @@ class Scatter(RandomizerSpec):
                     continue
                 location, rotation, surface = pose
                 matrix = compose(location, rotation, factor)
-                if area is not None and surface is None:
+                if area is not None and (surface is None or surface[0] in hidden):
                     continue
                 if area is not None:
                     # Where the object is lowest, the surface must be right below it.
-                    location = self._settled(facts, t, rotation, factor, location, surface, area)
+                    location = self._settled(facts, t, rotation, factor, location, surface, area, shown)
                     if location is None:
                         continue
                     matrix = compose(location, rotation, factor)
@@ -372,7 +376,7 @@ class Scatter(RandomizerSpec):
             return None
         return point + normal * lift, rotation, (area.owner(tri_index), tri_index)
 
-    def _settled(self, facts, name, rotation, scale, location, surface, area):
+    def _settled(self, facts, name, rotation, scale, location, surface, area, shown):
         normal = area.normals[surface[1]]
         world = facts.entities[name].verts @ (rotation * scale).T + location
         height = world @ normal
@@ -387,7 +391,7 @@ class Scatter(RandomizerSpec):
         probe = 0.01
         reach = probe + max(2 * REST_TOLERANCE, 0.25 * float(np.ptp(world, axis=0).max()))
         for point in contact:
-            hit = facts.surface_below(area.surfaces, point + normal * probe, -normal, reach)
+            hit = facts.surface_below(shown, point + normal * probe, -normal, reach)
             if hit is None:
                 return None
         return location
