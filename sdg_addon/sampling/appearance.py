@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -30,8 +31,17 @@ def real_path(path: Path | str) -> Path:
 
 
 def separator_hint(raw: str) -> str:
-    """What to write for a path `raw` that names nothing and holds a backslash (a file written
-    on Windows, read on Linux or macOS, where a backslash is part of a name): '' otherwise."""
+    """What to write for a path `raw` of a file made on Windows that names nothing on Linux or
+    macOS: a drive (C:/models/mug.obj, read there as a folder 'C:' beside the file) or a
+    backslash (part of a name there); '' otherwise, and on Windows."""
+    if os.name == "nt":
+        return ""
+    drive = re.match(r"[A-Za-z]:(?=[\\/])", raw)
+    if drive:
+        return (
+            f"; a Windows path (drive {drive[0]}) names no file on Linux and macOS: give it relative to the "
+            "file naming it, with /, which works on Windows too"
+        )
     if "\\" not in raw:
         return ""
     slashed = raw.replace("\\", "/")
