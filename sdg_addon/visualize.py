@@ -45,6 +45,7 @@ import json
 import math
 import os
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -283,9 +284,10 @@ def camera_folder(folder: Path | str, name: str) -> str:
     trimmed = name.rstrip("/" + os.sep)
     if trimmed in cams:
         return trimmed
-    key = "/".join(safe_name(part) for part in name.split("/"))
-    if key in cams:
-        return key
+    for spelt in _spellings(name):
+        key = "/".join(safe_name(part) for part in spelt.split("/"))
+        if key in cams:
+            return key
     return _clip_camera(cams, name) or name  # a sequence's camera without its clip: its folder name
 
 
@@ -323,10 +325,17 @@ def _clip_camera(cams: dict[str, Path], name: str) -> str | None:
 
     own = {c.partition("/")[2] for c in cams if CLIP_FOLDER.match(c.partition("/")[0])} - {""}
     trimmed = name.rstrip("/" + os.sep)
-    for candidate in (trimmed, safe_name(trimmed) if trimmed else ""):
+    for candidate in (trimmed, *(safe_name(spelt) for spelt in _spellings(trimmed) if trimmed)):
         if candidate in own:
             return candidate
     return None
+
+
+def _spellings(name: str) -> list[str]:
+    """`name` as given, then composed (NFC) and decomposed (NFD): a camera's name typed 'café'
+    composed names the folder of a camera spelt decomposed (a name taken from a macOS file
+    name), which prints alike, and the other way round. Its folder (safe_name) differs."""
+    return list(dict.fromkeys([name, unicodedata.normalize("NFC", name), unicodedata.normalize("NFD", name)]))
 
 
 def _ranges(values: list[int]) -> str:

@@ -786,6 +786,30 @@ def test_a_camera_folder_given_with_a_trailing_slash_is_found(tmp_path, capsys):
     assert viz.frames(tmp_path, "thermal/") == [0]
 
 
+def test_a_camera_named_in_the_other_unicode_form_is_found(tmp_path, capsys):
+    """A camera spelt decomposed ('cafe' + U+0301, a name taken from a macOS file name) has
+    the folder safe_name gives that spelling; '--camera café' typed composed, printing alike,
+    was refused as "no camera 'café': found 'cafe_-81ef060b', ...". Either form finds it, a
+    frame's, a sheet's and a sequence's camera given without its clip."""
+    import unicodedata
+
+    from sdg_addon.writers.paths import safe_name
+
+    nfc, nfd = unicodedata.normalize("NFC", "café"), unicodedata.normalize("NFD", "café")
+    for stored, typed in ((nfd, nfc), (nfc, nfd)):
+        root = tmp_path / ("nfd" if stored == nfd else "nfc")
+        for name in (safe_name(stored), "x"):
+            write_frame(root / name)
+        assert main(["preview", str(root), "--camera", typed]) == 0
+        assert capsys.readouterr().out.strip() == str(root / "preview" / f"frame_0000_{safe_name(stored)}.png")
+        assert main(["preview", str(root), "--camera", typed, "--sheet"]) == 0
+        capsys.readouterr()
+        assert viz.camera_folder(root, typed) == safe_name(stored)
+    for clip in ("clip_0000", "clip_0001"):
+        write_frame(tmp_path / "seq" / clip / safe_name(nfd))
+    assert viz.camera_folder(tmp_path / "seq", nfc) == safe_name(nfd)  # its frames of every clip
+
+
 def test_a_folder_of_datasets_is_not_taken_for_one_of_several_cameras(tmp_path, capsys):
     """`preview out` / `report out` with out/v1 and out/v2 two datasets took each for a
     camera of one dataset: a report of "cameras v1, v2" mixing unrelated runs (seed –,
