@@ -572,6 +572,66 @@ def test_randomizers_do_not_place_a_camera_a_parent_or_a_constraint_moves(shop, 
     assert np.allclose(pose[:3, 3], [0.3, -3, 0.5], atol=1e-5) and np.allclose(-pose[:3, 2], forward, atol=1e-5)
 
 
+@pytest.mark.parametrize(
+    "delta, entry, said",
+    [
+        (
+            ("CamA", "delta_location", (0.0, 0.0, 1.0)),
+            {"type": "camera", "targets": "CamA", "location": [0, -6, 2], "look_at": [0, 0, 0]},
+            "camera 'CamA' has a Delta Transform",
+        ),
+        (
+            ("CamA", "delta_rotation_euler", (0.0, 0.0, 0.4)),
+            {"type": "camera_look_at", "targets": "CamA", "look_at": "can_a", "distance": 3},
+            "camera 'CamA' has a Delta Transform",
+        ),
+        (
+            ("can_a", "delta_location", (0.5, 0.0, 0.0)),
+            {"type": "pose", "targets": "can_a", "location": [0.0, 0.0, 0.2]},
+            "'can_a' has a Delta Transform",
+        ),
+        (
+            ("Key", "delta_rotation_euler", (0.3, 0.0, 0.0)),
+            {"type": "light", "targets": "Key", "location": [1, -1, 3], "look_at": [0, 0, 0]},
+            "light 'Key' has a Delta Transform",
+        ),
+    ],
+)
+def test_randomizers_do_not_place_what_a_delta_transform_moves(shop, tmp_path, delta, entry, said):
+    """A .blend object, camera or light with a Delta Transform (Object Properties > Transform >
+    Delta Transform): Blender adds it to the location and rotation a randomizer sets, so a
+    camera placed at [0, -6, 2] looking at the origin rendered at [0, -6, 3] looking 23
+    degrees aside, the log saying [0, -6, 2] (its labels followed it). Refused before anything
+    is written, naming it and the way out; a lens or energy alone is fine."""
+    from sdg_addon.recorder import Recorder, RunOptions
+    from sdg_addon.scene.build import build_scene
+
+    bpy.ops.wm.open_mainfile(filepath=str(shop.path), load_ui=False)
+    name, attr, value = delta
+    setattr(bpy.data.objects[name], attr, value)
+    blend = saved_variant(tmp_path / "delta.blend")
+
+    def problems(entry: dict) -> str:
+        cfg = config_from_dict(
+            {"scene": {"blend": blend.as_posix(), "cameras": ["CamA"]}, "randomizers": [entry]}, tmp_path / "p.toml"
+        )
+        built = build_scene(cfg)
+        recorder = Recorder(cfg, RunOptions(tmp_path / "out", range(1)))
+        try:
+            recorder.check_targets(built, recorder.resolve_targets(built))
+        except ConfigError as e:
+            return str(e)
+        return ""
+
+    err = problems(entry)
+    assert said in err and "set its Delta Transform's location and rotation to 0, or leave it out" in err, err
+    assert "remove its constraints" not in err, err
+    alone = {"camera": {"focal_length": 50}, "pose": {"scale": 1.5}, "light": {"energy": 100}}  # placing nothing
+    if entry["type"] in alone:
+        assert problems({"type": entry["type"], "targets": entry["targets"], **alone[entry["type"]]}) == ""
+    assert not (tmp_path / "out").exists()
+
+
 def test_randomizers_do_not_place_an_object_its_parent_moves(shop, tmp_path):
     """An object of a .blend parented to an empty moved after parenting: a `pose` location
     is a world one, set as the object's own (before: the object stood where the empty's

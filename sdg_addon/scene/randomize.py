@@ -188,12 +188,17 @@ def _refuse_moved(targets: list[str], objs: dict, expected) -> tuple[str, object
     refused = [n for n in targets if problems.get(n)]
     if not refused:
         return None
+    if "Delta Transform" in problems[refused[0]]:
+        way_out = "set its Delta Transform's location and rotation to 0"
+    else:
+        way_out = (
+            "remove its constraints or clear its parent keeping its transform (Object > Parent > Clear and Keep "
+            "Transformation)"
+        )
     return (
         "targets",
         refused,
-        expected(refused[0], problems[refused[0]]) + "; in the .blend, remove its constraints or clear its "
-        "parent keeping its transform (Object > Parent > Clear and Keep Transformation), or leave it out of "
-        "targets",
+        f"{expected(refused[0], problems[refused[0]])}; in the .blend, {way_out}, or leave it out of targets",
     )
 
 
@@ -398,13 +403,18 @@ def keyed_clip_targets(
 
 def world_pose_problem(obj) -> str:
     """Why a world location and rotation set as obj's own would not be where it renders
-    ("" when they would): a constraint turning or moving it (Track To, Follow Path, ...),
-    or a parent whose transform is not the identity there (a parent moved, turned or scaled
+    ("" when they would): a constraint turning or moving it (Track To, Follow Path, ...), a
+    delta location or rotation added to its own, or a parent whose transform is not the identity there (a parent moved, turned or scaled
     after parenting, one animated or constrained, a bone or vertex parent). A parent kept
     only to organise the scene (Set Parent keeping the transform, not moved since) is fine."""
     active = [c.name for c in obj.constraints if c.enabled and c.influence > 0]
     if active:
         return f"has constraints ({', '.join(repr(n) for n in active)}) that place or turn it"
+    if any(obj.delta_location) or any(obj.delta_rotation_euler):  # added to its own (turn() makes it XYZ)
+        return (
+            "has a Delta Transform (Object Properties > Transform > Delta Transform) that Blender adds to its own "
+            "location and rotation"
+        )
     parent = obj.parent
     if parent is None:
         return ""
