@@ -288,6 +288,24 @@ def test_report_compares_two_datasets(two_datasets):
     assert main(["report", str(a / "nothing")]) == 2
 
 
+def test_the_comparison_gives_each_datasets_notes(two_datasets, tmp_path):
+    """Each dataset's own page notes what it leaves out (box rows not counted, frames without
+    depth, a contact sheet not drawn); the comparison of the same datasets said none of it,
+    its plots the same. It now lists them, each with its dataset."""
+    from sdg_addon.report.page import write_comparison
+
+    a = two_datasets[0]
+    b = tmp_path / "b"
+    shutil.copytree(two_datasets[1], b, ignore=shutil.ignore_patterns("report", ".lock*", "*.lock"))
+    (b / "distance_to_image_plane_0001.npy").unlink()  # a frame still being written
+    rgb = b / "rgb_0002.png"
+    rgb.write_bytes(rgb.read_bytes()[:200])  # cut short: the contact sheet cannot be drawn
+    page = write_comparison(a, b, tmp_path / "out").read_text()
+    assert "B: 1 frame(s) without distance_to_image_plane: left out of the depth charts" in page, page
+    assert "B: contact sheet not drawn: cannot read " in page and "rgb_0002.png" in page
+    assert "A: " not in page
+
+
 def test_report_writes_only_where_it_may(two_datasets, tmp_path):
     """Inside the dataset its files are recorded as the tool's (so --overwrite removes
     them); a foreign folder holding a user's file is refused and left as it was."""

@@ -494,10 +494,19 @@ def _write_comparison(sa: Stats, sb: Stats, a: Path, b: Path, out: Path) -> Path
         if fa.get(k) != fb.get(k) and not k.startswith("files")
     ]
     pair = "".join
+    # Each dataset's notes, as its own page gives them (rows not counted, frames left out of the
+    # depth charts, a contact sheet not drawn): the comparison's plots are the same.
+    said = [
+        f"{which}: {n}"
+        for which, stats, drawn in (("A", sa, pa), ("B", sb, pb))
+        for n in [*stats.notes, *(["contact sheet " + drawn["sheet_note"]] if "sheet_note" in drawn else [])]
+    ]
+    notes = "".join(f"<li class='note'>{_e(n)}</li>" for n in said)
     body = (
         f"<p>A = {_e(dataset_name(a))}, B = {_e(dataset_name(b))}</p>"
         + "<h2>Summary</h2>"
         + _table(["", "A", "B"], summary)
+        + (f"<ul>{notes}</ul>" if notes else "")
         + "<h2>Parameters that differ</h2>"
         + (_table(["parameter", "A", "B"], changed) if changed else "<p>none: same resolved parameters</p>")
         + "<h2>Classes</h2>"
