@@ -848,6 +848,45 @@ def test_the_geometry_read_is_the_geometry_rendered(shop, tmp_path, clean_bpy):
         assert occlusion[path] < 0.02, occlusion
 
 
+def test_screw_steps_and_ocean_resolution_are_read_at_their_render_values(shop, tmp_path, clean_bpy):
+    """A Screw modifier's steps and an Ocean modifier's resolution have a viewport and a render
+    value; the run read the viewport's: a vase spun in 3 steps in the viewport (32 in renders)
+    had a triangular prism's 3D box (x -0.5 .. 1, y +-0.87 where it renders +-1), and an ocean
+    at viewport resolution 2 (8 in renders) had 214 silhouette pixels Cycles rendered as
+    background (occlusion 0.03, nothing in front). Both are now read at their render values."""
+    bpy.ops.wm.open_mainfile(filepath=str(shop.path), load_ui=False)
+    profile = bpy.data.meshes.new("profile")
+    profile.from_pydata([(1.0, 0.0, -0.5), (1.0, 0.0, 0.5)], [(0, 1)], [])
+    vase = bpy.data.objects.new("vase", profile)
+    bpy.context.scene.collection.objects.link(vase)
+    screw = vase.modifiers.new("screw", "SCREW")
+    screw.axis, screw.steps, screw.render_steps = "Z", 3, 32
+    bpy.ops.mesh.primitive_plane_add(size=1.0, location=(3.0, 3.0, 0.0))
+    sea = bpy.context.active_object
+    sea.name = "sea"
+    ocean = sea.modifiers.new("ocean", "OCEAN")
+    ocean.geometry_mode, ocean.viewport_resolution, ocean.resolution = "GENERATE", 2, 4
+    depsgraph = bpy.context.evaluated_depsgraph_get()
+    viewport_sea = len(sea.evaluated_get(depsgraph).to_mesh().vertices)
+    light = tmp_path / "screw.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(light), copy=True)
+    bpy.ops.wm.read_homefile(use_empty=True)
+
+    built = build(shop, {"scene": {"blend": light.as_posix(), "cameras": ["CamA"]}})
+    depsgraph = built.scene.view_layers[0].depsgraph
+    co = [v.co.copy() for v in built.scene.objects["vase"].evaluated_get(depsgraph).to_mesh().vertices]
+    assert len(co) == 2 * 32
+    assert min(v.x for v in co) == pytest.approx(-1.0, abs=1e-5) and max(v.y for v in co) == pytest.approx(
+        1.0, abs=0.01
+    )
+    rendered = len(built.scene.objects["sea"].evaluated_get(depsgraph).to_mesh().vertices)
+    assert rendered > viewport_sea, (rendered, viewport_sea)
+    bpy.data.objects["sea"].modifiers["ocean"].viewport_resolution = 4  # the render's, read in the viewport
+    assert (
+        len(bpy.data.objects["sea"].evaluated_get(bpy.context.evaluated_depsgraph_get()).to_mesh().vertices) == rendered
+    )
+
+
 def test_files_a_blend_reads_are_in_the_audit_and_missing_ones_named(shop, tmp_path, capsys):
     """A .blend moved without its textures or linked libraries still renders (magenta, or
     without the linked data, as Blender does): the run names what is missing. With them

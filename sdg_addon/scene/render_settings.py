@@ -4,18 +4,22 @@ Cycles renders with each setting's render value; the geometry the annotators rea
 (silhouettes, occlusion, object poses, instances made real) comes from the view layer's
 depsgraph, evaluated with the viewport values. A .blend often has them apart: a Subdivision
 Surface modifier is made with 1 level in the viewport and 2 in renders, heavy particle
-systems show a tenth of their particles, objects and modifiers are hidden in the viewport
-but render. Here every such setting takes its render value, in the run's scene only (the
-headless runner's appended copy; the open scene is restored after a UI recording).
+systems show a tenth of their particles, a Screw spins in fewer steps and an Ocean is coarser,
+objects and modifiers are hidden in the viewport but render. Here every such setting takes its
+render value, in the run's scene only (the headless runner's appended copy; the open scene is
+restored after a UI recording).
 
-Not covered: Geometry Nodes trees that branch on "Is Viewport" (they see the viewport).
+Not covered: Geometry Nodes trees that branch on "Is Viewport" (they see the viewport; the run
+names them, scene.build.viewport_branch_note).
 """
 
 from __future__ import annotations
 
 import bpy
 
-# Modifier types whose level of detail has a viewport (`levels`) and a render value.
+# Modifier types whose level of detail has a viewport (`levels`) and a render value
+# (`render_levels`); so have a Screw's steps (`steps`, `render_steps`) and an Ocean's
+# resolution (`viewport_resolution`, `resolution`).
 _LEVELS = ("SUBSURF", "MULTIRES")
 
 
@@ -46,6 +50,10 @@ def match_viewport_to_render(scene) -> list[str]:
                 set_to(mod, "show_viewport", mod.show_render, f'{where} modifiers["{mod.name}"]')
             if mod.type in _LEVELS:
                 set_to(mod, "levels", mod.render_levels, f'{where} modifiers["{mod.name}"]')
+            elif mod.type == "SCREW":
+                set_to(mod, "steps", mod.render_steps, f'{where} modifiers["{mod.name}"]')
+            elif mod.type == "OCEAN":
+                set_to(mod, "viewport_resolution", mod.resolution, f'{where} modifiers["{mod.name}"]')
         for psys in getattr(obj, "particle_systems", ()):
             settings = psys.settings
             if settings is None:
