@@ -1505,6 +1505,32 @@ def test_camera_look_at_or_rotation(tmp_path):
             "category_id",
             ["semantic_segmentation annotator it reads ('class', its default)", 'semantic_type = "category_id"'],
         ),
+        # COCO (and YOLO-seg) cut each boxed object's mask from the instance ids, where an
+        # object of another label type or outside its semantic_filter is UNLABELLED: validate
+        # said OK and the json had no annotation of them (none at all for another type),
+        # while KITTI and YOLO's box lines of the same run had every one.
+        (
+            '[annotators]\ninstance_segmentation = { semantic_filter = ["cube"] }\n[writers.coco]\n',
+            "annotators.instance_segmentation.semantic_filter",
+            ["cube"],
+            ["[] (every object)", "bounding_box_2d_tight annotator (no semantic_filter: every object)"],
+        ),
+        (
+            '[annotators]\ninstance_segmentation = { semantic_filter = ["cube"] }\n'
+            'bounding_box_2d_tight = { semantic_filter = ["cube", "ball"] }\n[writers.yolo]\nsegmentation = true\n',
+            "annotators.instance_segmentation.semantic_filter",
+            ["cube"],
+            ['its semantic_filter ["cube", "ball"]', "the writer had its box but no mask"],
+        ),
+        (
+            '[annotators]\ninstance_segmentation = { semantic_type = "kind" }\n[writers.coco]\n',
+            "writers.coco.semantic_type",
+            "class",
+            [
+                "instance_segmentation annotator it reads ('kind')",
+                'instance_segmentation = { semantic_type = "class" }',
+            ],
+        ),
         (
             '[annotators]\nbounding_box_2d_loose = { semantic_type = "shape" }\n[writers.mot]\n',
             "writers.mot.semantic_type",
@@ -1534,6 +1560,28 @@ def test_single_mistakes(tmp_path, text, field, value, words):
     assert p.value == value or (value is None and repr(p.value).startswith("nothing"))
     for w in words:
         assert w in p.expected, p.expected
+
+
+@pytest.mark.parametrize(
+    "annotators, writers",
+    [
+        ('instance_segmentation = { semantic_filter = ["cube"] }', "[writers.yolo]\n"),  # box lines: no masks
+        ('instance_segmentation = { semantic_filter = ["cube"] }', "[writers.kitti]\n"),
+        (
+            'instance_segmentation = { semantic_filter = ["cube", "ball"] }\n'
+            'bounding_box_2d_tight = { semantic_filter = ["cube"] }',
+            "[writers.coco]\n[writers.yolo]\nsegmentation = true\n",
+        ),
+        (
+            'instance_segmentation = { semantic_filter = [] }\nbounding_box_2d_tight = { semantic_filter = ["cube"] }',
+            "[writers.coco]\n",
+        ),
+    ],
+)
+def test_instance_ids_that_keep_every_boxed_object_are_taken(tmp_path, annotators, writers):
+    """The instance ids may keep more objects than the boxes (or the writer cuts no masks
+    from them): every object of the writer's has its mask."""
+    load_config(write(tmp_path / "p.toml", f"[annotators]\nrgb = {{}}\n{annotators}\n{writers}{CAMERA}"))
 
 
 @pytest.mark.parametrize("annotators", ["lidar = {}", "thermal = {}", "nir = {}\nthermal = {}"])

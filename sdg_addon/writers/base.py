@@ -54,6 +54,13 @@ class Writer:
     PROGRESS_INTERVAL_S = 2.0
 
     @classmethod
+    def cuts_object_masks(cls, options: dict | None) -> bool:
+        """Whether the writer cuts each object's mask (its box annotator's rows) from the
+        instance_segmentation ids with `options` (COCO, YOLO-seg): an object those ids
+        leave UNLABELLED (another semantic_type, a narrower semantic_filter) has no mask."""
+        return False
+
+    @classmethod
     def required_for(cls, options: dict | None) -> tuple[str, ...]:
         """The annotators a run needs for this writer with `options` (as given in the
         parameter file, not yet checked): required_annotators unless a writer's options

@@ -145,6 +145,10 @@ class CocoWriter(Writer):
         "keep_alpha": (False, bool, "write RGBA images instead of RGB"),
     }
 
+    @classmethod
+    def cuts_object_masks(cls, options: dict | None) -> bool:
+        return True
+
     def __init__(self, output_dir, **options):
         super().__init__(output_dir, **options)
         check_options(self.name, self.options, folders=("parts", "annotations"))

@@ -116,6 +116,10 @@ class YoloWriter(Writer):
         ),
     }
 
+    @classmethod
+    def cuts_object_masks(cls, options: dict | None) -> bool:
+        return (options or {}).get("segmentation") is True
+
     def __init__(self, output_dir, **options):
         super().__init__(output_dir, **options)
         check_options(self.name, self.options)
