@@ -387,6 +387,25 @@ def test_a_focus_target_is_focused_at_its_origin_not_at_a_bone_the_blend_named(s
     assert said == pytest.approx(on_origin, abs=1e-5), (said, on_origin)
 
 
+def test_a_blend_camera_renders_at_the_scenes_size_and_pixels_whatever_it_carries(shop, tmp_path):
+    """The run's own per-camera props (pixel aspect, size) on a .blend camera, as the open
+    scene keeps them once Preview Frame built it (a pixel aspect of 2 then) and is saved: the
+    camera rendered at that stale aspect and size where the scene's pixels are square (fy
+    twice fx, the image squashed), Blender's own render not. The scene's are used."""
+    bpy.ops.wm.open_mainfile(filepath=str(shop.path), load_ui=False)
+    cam = bpy.data.objects["CamA"]
+    cam["sdg_pixel_aspect"], cam["sdg_resolution"] = [2.0, 1.0], [16, 16]
+    blend = saved_variant(tmp_path / "stale.blend")
+    param = blend_param(blend).read_text().replace("[run]", 'annotators = ["rgb", "camera_params"]\n[run]')
+    (tmp_path / "p.toml").write_text(param)
+    assert main(["render", str(tmp_path / "p.toml"), "--out", str(tmp_path / "out"), "--quiet"]) == 0
+    params = json.loads((tmp_path / "out" / "camera_params_0000.json").read_text())
+    projection = params["cameraProjection"]
+    assert params["renderProductResolution"] == [32, 24]
+    assert projection[0] * 32 == pytest.approx(projection[5] * 24)  # fx == fy: square pixels
+    assert np.asarray(Image.open(tmp_path / "out" / "rgb_0000.png")).shape[:2] == (24, 32)
+
+
 @pytest.mark.skipif(bpy.app.version < (5, 0, 0), reason="Blender 5 added the Custom camera type")
 def test_a_custom_camera_is_refused_as_custom_not_as_a_fisheye(shop, tmp_path, capsys):
     """Blender 5's Custom camera (rays from an OSL script) is refused as the panoramic ones are,

@@ -323,6 +323,12 @@ def build_scene(config: Config, open_scene=None, quiet: bool = False) -> BuiltSc
         aspect = [scene.render.pixel_aspect_x, scene.render.pixel_aspect_y]
         for name in base_cams:
             built.cameras[name] = scene.objects[name]
+            # The scene's size and pixels, whatever a camera of the file carries: the props are
+            # the run's own, and a camera saved with them (the open scene saved after Preview
+            # Frame stamped it) rendered at that stale aspect or size, not the scene's.
+            for prop in (PIXEL_ASPECT_PROP, RESOLUTION_PROP):
+                if prop in scene.objects[name]:
+                    del scene.objects[name][prop]
             if aspect != [1.0, 1.0]:
                 scene.objects[name][PIXEL_ASPECT_PROP] = aspect
             built.camera_starts[name] = tuple(scene.objects[name].matrix_world.translation)
