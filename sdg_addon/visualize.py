@@ -338,6 +338,27 @@ def _spellings(name: str) -> list[str]:
     return list(dict.fromkeys([name, unicodedata.normalize("NFC", name), unicodedata.normalize("NFD", name)]))
 
 
+def camera_label(ff: FrameFiles) -> str:
+    """The frame's camera as its run names it (audit/cameras.json of its dataset): a camera
+    whose name is no plain file name has a folder of its own ("Kamera über" in
+    Kamera_ber-230e6b7e/), and a thumbnail or info tile says the name; "clip_0003/über" in a
+    sequence; the folder's name where the dataset records none (one made elsewhere)."""
+    if not ff.camera:
+        return ""
+    from .output import dataset_root
+    from .writers.paths import safe_name
+
+    clip, _, folder = ff.camera.rpartition("/")
+    root = dataset_root(ff.folder)
+    try:
+        names = json.loads((root / "audit" / "cameras.json").read_text(encoding="utf-8")) if root else []
+    except (OSError, ValueError):
+        names = []
+    by_folder = {safe_name(n): n for n in names if isinstance(n, str)} if isinstance(names, list) else {}
+    name = by_folder.get(folder, folder)
+    return f"{clip}/{name}" if clip else name
+
+
 def _ranges(values: list[int]) -> str:
     if not values:
         return "none"
@@ -770,7 +791,7 @@ def _info_tile(ff, size, boxes, mask, overlay_kind, font) -> Image.Image:
     draw = ImageDraw.Draw(image)
     lh = _line_height(font) + 3
     y = 3
-    head = f"frame {ff.suffix}" + (f"   camera {ff.camera}" if ff.camera else "")
+    head = f"frame {ff.suffix}" + (f"   camera {camera_label(ff)}" if ff.camera else "")
     lines = [head]
     cam = ff.json("camera_params")
     if isinstance(cam, dict) and cam.get("renderProductResolution"):
@@ -939,7 +960,7 @@ def contact_sheet(
     sheet = Image.new("RGB", size, BACKDROP)
     font = _font(_font_size(tw, th))
     for i, ff in enumerate(files):
-        text = f"{ff.suffix}" + (f" {ff.camera}" if ff.camera else "")
+        text = f"{ff.suffix}" + (f" {camera_label(ff)}" if ff.camera else "")
         tag_w, tag_h = _tag_size(text, font)
         # the frame number goes over the thumbnail's bottom-left corner: class tags keep clear of it
         caption = (0, th - tag_h, tag_w - 1, th - 1)
