@@ -232,6 +232,7 @@ class Texture(FolderRandomizer):
 
     def candidates(self, files):
         self.listing = files  # listed once (prepare): maps() never reads the folder again
+        self._maps_by_folder = None  # {folder: {stem: path}} of the listing, made by maps()
         color, normal, rough = (self.options[k] for k in ("color_suffix", "normal_suffix", "roughness_suffix"))
         maps = [s for s in (normal, rough) if s]
         out = []
@@ -261,7 +262,13 @@ class Texture(FolderRandomizer):
     def maps(self, image: str) -> dict[str, Path]:
         """The files of one texture set: base colour, and normal / roughness if present."""
         base = self.folder / image
-        files = {p.stem: p for p in self.listing if p.parent == base.parent}  # its own folder's
+        if getattr(self, "_maps_by_folder", None) is None:
+            # Indexed once: a dict of the whole listing per call took 0.3 s a target a frame
+            # in a library of 10,000 files (ambientCG's maps), 15 s a frame for 50 targets.
+            self._maps_by_folder = {}
+            for p in self.listing:  # (a later file of one stem wins, as sorted)
+                self._maps_by_folder.setdefault(p.parent, {})[p.stem] = p
+        files = self._maps_by_folder.get(base.parent, {})  # its own folder's
         stem = (
             base.stem[: len(base.stem) - len(self.options["color_suffix"])]
             if self.options["color_suffix"]
