@@ -454,6 +454,25 @@ def test_a_path_written_with_backslashes_is_pointed_to_slashes(tmp_path):
     assert p.expected == f"an existing file (looked for {(tmp_path / 'models' / 'none.obj').as_posix()})"
 
 
+def test_a_name_whose_copies_blender_would_cut_is_refused(tmp_path):
+    """An asset of 62 bytes with count = 3 passed validate, its copies NAME_000 .. NAME_002
+    66 bytes: Blender 4.2 cut them at 63 and made them unique its own way ('bbb..._' and
+    'bbb...b.001', in prim paths and for targets), Blender 5.0 kept them, so the two versions
+    wrote other datasets. Such a name is refused, saying the room its copies leave."""
+    cube = '\nprimitive = "cube"\ncount = 3\n'
+    (p,) = problems_of(write(tmp_path / "p.toml", CAMERA + '[[assets]]\nname = "' + "b" * 62 + '"' + cube))
+    assert p.field == "assets[0].name" and p.expected.startswith("a name of at most 59 bytes for its 3 objects"), p
+    assert f"'{'b' * 62}_000' .. '{'b' * 62}_002'" in p.expected and "63 bytes" in p.expected
+    (p,) = problems_of(write(tmp_path / "p.toml", CAMERA + '[[assets]]\nname = "' + "é" * 30 + '"' + cube))
+    assert p.expected.startswith("a name of at most 59 bytes"), p  # bytes of UTF-8, not characters
+    light = '[[lights]]\nname = "' + "l" * 61 + '"\ntype = "point"\ncount = 2\n'
+    (p,) = problems_of(write(tmp_path / "p.toml", CAMERA + light))
+    assert p.field == "lights[0].name" and p.expected.startswith("a name of at most 59 bytes for its 2 objects"), p
+    # at the bound: 59 bytes and NAME_002 of 63, or one object of 63 bytes, are taken
+    load_config(write(tmp_path / "p.toml", CAMERA + '[[assets]]\nname = "' + "b" * 59 + '"' + cube))
+    load_config(write(tmp_path / "p.toml", CAMERA + '[[assets]]\nname = "' + "b" * 63 + '"\nprimitive = "cube"\n'))
+
+
 def test_names_refused_are_not_said_to_clash(tmp_path):
     """A camera's and a light's names both refused (64 bytes, a number) were each read as
     "", so the second got a third problem, 'got ""; expected a name not used already

@@ -60,6 +60,7 @@ from ..writers.yolo import decimals_problem as yolo_decimals_problem
 from .fields import (
     LABEL_TEXT,
     LABEL_TYPE_TEXT,
+    MAX_NAME_BYTES,
     MAX_STRING_CHARS,
     Field,
     check_value,
@@ -665,7 +666,7 @@ LIGHT_FIELDS = (
         "count",
         "int",
         1,
-        'number of such lights (Replicator\'s `count`): `NAME_000`, `NAME_001`, ... each as given here until a `light` randomizer (`targets = "NAME_*"`) sets it',
+        'number of such lights (Replicator\'s `count`): `NAME_000`, `NAME_001`, ... (each at most 63 bytes) each as given here until a `light` randomizer (`targets = "NAME_*"`) sets it',
         low=1,
         high=MAX_LIGHTS,
     ),
@@ -733,7 +734,8 @@ ASSET_FIELDS = (
         "count",
         "int",
         1,
-        "number of copies (of each file, in a pool; all assets together at most 10000 objects)",
+        "number of copies (of each file, in a pool; all assets together at most 10000 objects), named "
+        "`NAME_000`, `NAME_001`, ...: each at most 63 bytes, so a name of at most 59 bytes",
         low=1,
         high=MAX_COUNT,
     ),
@@ -2527,13 +2529,24 @@ def _unique_names(cfg: Config, asset_origins: list[tuple[str, Path]], path: Path
     def claim(name: str, made: list[str], where: str, file: str) -> None:
         if (file, join(where, "name")) in refused:
             return
+        sink = problems if file == here else _Redirect(problems, file)
+        longest = max(made, key=lambda n: len(n.encode()), default="")
+        if len(longest.encode()) > MAX_NAME_BYTES:  # Blender would cut it: copies named otherwise
+            room = MAX_NAME_BYTES - (len(longest.encode()) - len(name.encode()))
+            sink.add(
+                join(where, "name"),
+                name,
+                f"a name of at most {room} bytes for its {len(made)} objects {made[0]!r} .. {made[-1]!r}: "
+                f"Blender 4.2 cuts an object's name at {MAX_NAME_BYTES} bytes, the limit of names here (its "
+                "copies would be named otherwise, and targets written for NAME_* would miss them)",
+            )
+            return
         clash = next((n for n in [name, *made] if n in seen), None)
         if clash is not None:
             if clash == name:
                 expected = f"a name not used already ({holder(clash, file)} has it)"
             else:
                 expected = f"a name whose objects are free (its object {clash!r} is taken by {holder(clash, file)})"
-            sink = problems if file == here else _Redirect(problems, file)
             sink.add(join(where, "name"), name, expected)
             return
         for n in [name, *made]:
