@@ -1978,7 +1978,8 @@ def test_objects_whose_geometry_nodes_branch_on_is_viewport_are_named(shop, tmp_
     sphere in renders) was read as the viewport evaluates it: its 3D box was the cube's
     (+-0.5 m) around a rendered 2 m sphere, and instances it makes were made real as the
     viewport's (2 of 6 rendered), without a word; the run names such objects and their
-    trees, also where Is Viewport sits in a nested group. A tree without it is not named."""
+    trees, also where Is Viewport sits in a nested group, and copies of a collection instance
+    made real. A tree without it is not named."""
     bpy.ops.wm.open_mainfile(filepath=str(shop.path), load_ui=False)
 
     def tree(name, viewport):
@@ -2004,11 +2005,24 @@ def test_objects_whose_geometry_nodes_branch_on_is_viewport_are_named(shop, tmp_
         obj.modifiers.new("lod", "NODES").node_group = group
         obj["semantics"] = {"class": ["rock"]}
         bpy.context.scene.collection.objects.link(obj)
+    # One in an asset collection the scene leaves out, instanced: its copy made real is named.
+    assets = bpy.data.collections.new("assets")
+    bpy.context.scene.collection.children.link(assets)
+    boulder = bpy.data.objects.new("boulder", bpy.data.meshes.new("boulder"))
+    boulder.modifiers.new("lod", "NODES").node_group = bpy.data.node_groups["lod"]
+    assets.objects.link(boulder)
+    bpy.context.view_layer.layer_collection.children["assets"].exclude = True
+    shelf = bpy.data.objects.new("shelf", None)
+    shelf.instance_type, shelf.instance_collection = "COLLECTION", assets
+    bpy.context.scene.collection.objects.link(shelf)
     blend = saved_variant(tmp_path / "lod.blend")
     capsys.readouterr()
     assert main(["render", str(blend_param(blend)), "--out", str(tmp_path / "out"), "--quiet"]) == 0
     err = capsys.readouterr().err
-    said = "objects whose Geometry Nodes branch on Is Viewport: 'pebble' ('lod_outer'), 'rock' ('lod'). The run reads"
+    said = (
+        "objects whose Geometry Nodes branch on Is Viewport: 'pebble' ('lod_outer'), 'rock' ('lod'), "
+        "'shelf/boulder' ('lod'). The run reads"
+    )
     assert said in err, err
 
 

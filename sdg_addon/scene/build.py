@@ -416,8 +416,8 @@ def build_scene(config: Config, open_scene=None, quiet: bool = False) -> BuiltSc
     # Before instances are made real.
     notes = (relative_collection_note(scene, clip=bool(frames)), linked_node_instancers_note(scene))
     built.instancing_note = " ".join(n for n in notes if n)
-    built.viewport_branch_note = viewport_branch_note(scene)
     built.entities = discover_entities(scene, frames=frames)
+    built.viewport_branch_note = viewport_branch_note(scene)  # the copies of instances made real too
     built.metaball_note = metaball_note(scene, built.entities)
     override = render_view_layer(scene).material_override
     built.object_index_note = object_index_note(built.entities, override)
@@ -504,8 +504,9 @@ def viewport_branch_note(scene) -> str:
             named.append(f"{obj.name!r} ({', '.join(map(repr, trees))})")
     if not named:
         return ""
+    more = f", and {len(named) - 10} more" if len(named) > 10 else ""
     return (
-        f"objects whose Geometry Nodes branch on Is Viewport: {', '.join(named)}. The run reads the scene's geometry "
+        f"objects whose Geometry Nodes branch on Is Viewport: {', '.join(named[:10])}{more}. The run reads the scene's geometry "
         "as the viewport evaluates it (Is Viewport true), while Cycles renders the other branch: their loose and 3D "
         "boxes, amodal masks, occlusion and truncation ratios and object_pose's models follow the viewport's branch, "
         "and instances made real are the viewport's (which the images then show). For exact labels make both "
