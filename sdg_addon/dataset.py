@@ -12,7 +12,8 @@ map-style dataset; pass `transform` to turn items into tensors).
     item["masks"]   # (N, H, W) bool, the visible pixels of each box's object
     item["depth"]   # (H, W) float32 scene units (distance_to_image_plane), if written: metres
                     # unless a base .blend has another unit scale (x camera_params' metersPerSceneUnit)
-    ds.classes      # class names in the run's stable order (audit/label_table.json)
+    ds.classes      # class names in the run's stable order (audit/label_table.json; a folder
+                    # copied without audit/: those its box labels name, in semantic-id order)
 
 Samples are the rgb_<frame>.png files of the folder, of every camera sub-folder (several
 cameras: <camera>/rgb/rgb_<frame>.png or <camera>/rgb_<frame>.png) and clip folders,
@@ -70,6 +71,29 @@ class BasicWriterDataset:
             camera = "/".join(parts) or "."
             self.samples.append((folder, "" if camera == "." else camera, int(m.group(1)), m.group(1)))
         self.samples.sort(key=lambda s: (s[1], s[2]))
+        if semantic_type not in values:  # no audit/ (a folder copied without it)
+            self.classes = self._classes_of_labels()
+
+    def _classes_of_labels(self) -> list[str]:
+        """The values of `semantic_type` that the samples' box labels name, in semantic-id
+        order (2 + the value's place in the run's label table: the run's order, values no box
+        shows left out), where audit/label_table.json has none (a folder copied without
+        audit/). Read once here, so every item, DataLoader worker and order gives a class one
+        index (numbered as items met them, a class had several with workers or shuffling, and
+        the parent's classes stayed empty). A labels file that cannot be read is left to its
+        item, which names it."""
+        first_id: dict[str, int] = {}
+        for folder, _camera, _frame, n in self.samples:
+            path = self._file(folder, "bounding_box_2d_tight_labels", n, "json")
+            try:
+                labels = json.loads(path.read_text(encoding="utf-8")) if path is not None else {}
+            except (OSError, ValueError):
+                continue
+            for sid, types in labels.items() if isinstance(labels, dict) else ():
+                value = types.get(self.semantic_type) if isinstance(types, dict) else None
+                if isinstance(value, str) and str(sid).isdigit():
+                    first_id[value] = min(int(sid), first_id.get(value, int(sid)))
+        return sorted(first_id, key=lambda v: (first_id[v], v))
 
     def __len__(self) -> int:
         return len(self.samples)
@@ -116,9 +140,7 @@ class BasicWriterDataset:
         labels = []
         for row in rows:
             value = id_labels.get(str(int(row["semanticId"])), {}).get(self.semantic_type)
-            if value is not None and value not in self.classes:
-                self.classes.append(value)  # a folder without audit/: classes as met
-            labels.append(self.classes.index(value) if value is not None else -1)
+            labels.append(self.classes.index(value) if value in self.classes else -1)
         boxes = np.stack([rows["x_min"], rows["y_min"], rows["x_max"] + 1, rows["y_max"] + 1], axis=1).astype(
             np.float32
         )

@@ -191,6 +191,29 @@ def test_the_dataset_reader_names_a_file_that_cannot_be_read(tmp_path):
             read[index]
 
 
+def test_the_dataset_readers_classes_without_audit_are_the_same_in_any_order(tmp_path):
+    """A BasicWriter folder copied without audit/ (no label table): classes were numbered as
+    items met them, so reading the items in another order (shuffle, DataLoader workers, each
+    with its own copy) gave a class another index, and the parent's ds.classes stayed empty.
+    They are now the classes the box labels name, in semantic-id order (the run's), read when
+    the dataset is made."""
+    from sdg_addon.dataset import BasicWriterDataset
+
+    for frame in (0, 1):
+        write_frame(tmp_path, frame)
+    cup = 3  # frame 0 shows a cup, the run's second class; frame 1 the mug, its first
+    io.write_npy(tmp_path / "bounding_box_2d_tight_0000.npy", np.array([(cup, *BOX, 0.0)], dtype=BBOX_DTYPE))
+    io.write_json(tmp_path / "bounding_box_2d_tight_labels_0000.json", {str(cup): {"class": "cup"}})
+    forward, backward = BasicWriterDataset(tmp_path), BasicWriterDataset(tmp_path)
+    assert forward.classes == backward.classes == ["mug", "cup"]
+    labels = [forward[i]["labels"].tolist() for i in (0, 1)]
+    assert [backward[i]["labels"].tolist() for i in (1, 0)][::-1] == labels == [[1], [0]]
+    assert forward.classes == ["mug", "cup"]
+    (tmp_path / "audit").mkdir()
+    io.write_json(tmp_path / "audit" / "label_table.json", {"class": ["cup", "mug"]})
+    assert [BasicWriterDataset(tmp_path)[i]["labels"].tolist() for i in (0, 1)] == [[0], [1]]  # the table's
+
+
 def test_preview_out_does_not_replace_the_reports_plots(dataset, capsys):
     """The report's plots were marked as previews ('Software: sdg preview'), so 'preview
     --out DIR/report/classes.png' replaced the report's chart with a frame panel, though a
