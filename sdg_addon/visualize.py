@@ -676,13 +676,14 @@ def _draw_boxes(image, rows, m, kind, source_size, labels, occlusion, line_width
         if occlusion and box.occlusion >= OCCLUSION_SHOWN:
             text += f" ({hidden_percent(box.occlusion)}% hidden)"
         tag_w, tag_h = _tag_size(text, font)
-        x = max(0, min(x0, tw - tag_w))
+        # at the box's left edge, else ending at its right edge
+        xs = list(dict.fromkeys(max(0, min(x, tw - tag_w)) for x in (x0, x1 - tag_w + 1)))
         # above the box, else below it, else inside its top edge: the first free spot
-        spots = [(x, y) for y in (y0 - tag_h, y1 + 1, y0) if 0 <= y <= th - tag_h]
-        spots = spots or [(x, max(0, min(y0, th - tag_h)))]
+        spots = [(x, y) for y in (y0 - tag_h, y1 + 1, y0) if 0 <= y <= th - tag_h for x in xs]
+        spots = spots or [(xs[0], max(0, min(y0, th - tag_h)))]
         rects = [(a, b, a + tag_w - 1, b + tag_h - 1) for a, b in spots]
-        free = [r for r in rects if not any(_overlaps(r, t) for t in taken)]
-        rect = (free or rects)[0]
+        # none free: the spot covering the least of the earlier tags (not the first, whatever it hides)
+        rect = min(rects, key=lambda r: sum(_overlap_area(r, t) for t in taken))
         taken.append(rect)
         _tag(draw, rect[:2], text, font, color)
 
@@ -696,6 +697,11 @@ def hidden_percent(occlusion: float) -> int:
 
 def _overlaps(a, b) -> bool:
     return a[0] <= b[2] and b[0] <= a[2] and a[1] <= b[3] and b[1] <= a[3]
+
+
+def _overlap_area(a, b) -> int:
+    """Pixels two inclusive rectangles (x0, y0, x1, y1) share."""
+    return max(0, min(a[2], b[2]) - max(a[0], b[0]) + 1) * max(0, min(a[3], b[3]) - max(a[1], b[1]) + 1)
 
 
 def _caption(image: Image.Image, text: str, font) -> None:

@@ -921,3 +921,32 @@ def test_thumbnails_and_info_tiles_name_a_camera_as_its_run_does(tmp_path, monke
     (tmp_path / "audit" / "cameras.json").unlink()  # nothing recorded: the folder's name
     [ff] = viz.frame_files(tmp_path, 0, safe_name(name))
     assert viz.camera_label(ff) == safe_name(name)
+
+
+def test_a_tag_takes_a_free_spot_at_its_boxs_right_edge_before_covering_another(monkeypatch):
+    """Five objects of a 192 x 144 frame: the box's tag 'box (16% hidden)' found its three
+    spots at the box's left edge taken and was drawn over the mug's tag ('mug' read 'ug').
+    Spots ending at the box's right edge are tried too, and where none is free the one
+    covering least of the earlier tags is taken: here no tag hides another's letters."""
+    from PIL import Image as PILImage
+
+    rows = [
+        viz.Box(3, 10, 51, 45, 84, 0.0, "ball"),
+        viz.Box(3, 69, 36, 93, 64, 0.117, "ball"),
+        viz.Box(4, 33, 33, 70, 72, 0.157, "box"),
+        viz.Box(2, 114, 29, 136, 62, 0.0, "mug"),
+        viz.Box(2, 61, 7, 76, 31, 0.0, "mug"),
+    ]
+    tags = []
+    monkeypatch.setattr(viz, "_tag", lambda draw, xy, text, font, fill, pad=2: tags.append((xy, text)))
+    image = PILImage.new("RGB", (192, 144))
+    viz._draw_boxes(image, rows, None, "none", (192, 144), True, True, None)
+    font = viz._font(viz._font_size(192, 144))
+    rects = [(x, y, x + w - 1, y + h - 1) for (x, y), text in tags for w, h in [viz._tag_size(text, font)]]
+    assert len(rects) == 5
+    covered = sum(
+        max(0, min(a[2], b[2]) - max(a[0], b[0]) + 1) * max(0, min(a[3], b[3]) - max(a[1], b[1]) + 1)
+        for i, a in enumerate(rects)
+        for b in rects[i + 1 :]
+    )
+    assert covered <= 32, (tags, covered)  # 170 before (the mug's letter m); now a pixel row of a tag's edge
