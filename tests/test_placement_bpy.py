@@ -943,3 +943,18 @@ def test_a_surface_hidden_this_frame_holds_nothing():
             else:
                 assert all(v["placed"] and v["surface"] == "ground" for v in values.values()), (f, values)
                 assert all(abs(v["location"][2]) < 0.2 for v in values.values()), (f, values)
+
+
+@pytest.mark.parametrize("gap", [1e-3, 5e-5, 1e-5])
+def test_a_camera_aims_at_a_point_close_to_it(gap):
+    """A look_at a few micrometres away (a microscope-scale scene in metres): Blender's
+    to_track_quat takes a direction shorter than 1e-4 for none and looked along +Y, so a
+    camera at [0, -5, 2] given look_at [1e-5, -5, 2] looked along +Y, not +X."""
+    from mathutils import Vector
+
+    from sdg_addon.scene.build import look_at_rotation
+
+    for target, forward in (((gap, -5.0, 2.0), (1, 0, 0)), ((0.0, -5.0 - gap, 2.0 + gap), (0, -0.7071068, 0.7071068))):
+        m = look_at_rotation(Vector((0.0, -5.0, 2.0)), target).to_matrix()
+        assert np.allclose(-np.array(m.col[2]), forward, atol=1e-4), (target, list(-m.col[2]))
+        assert abs(m.col[0][2]) < 1e-6  # level: the image's right side horizontal

@@ -213,9 +213,9 @@ def look_at_rotation(location, target, azimuth: float | None = None) -> Euler:
     d = [float(x) for x in direction]
     length = math.sqrt(d[0] ** 2 + d[1] ** 2 + d[2] ** 2)
     horizontal = math.hypot(d[0], d[1])
-    if horizontal > 1e-2 * length:
-        return direction.to_track_quat("-Z", "Y").to_euler()
     f = [x / length for x in d]
+    if horizontal > 1e-2 * length:  # of unit length: to_track_quat takes one shorter than 1e-4 for none (+Y)
+        return Vector(f).to_track_quat("-Z", "Y").to_euler()
     if horizontal > 1e-12 * length:  # the level right side: forward x Z
         right = [f[1] / (horizontal / length), -f[0] / (horizontal / length), 0.0]
     elif azimuth is not None:  # straight down or up: the limit of the orbit at this azimuth
