@@ -306,6 +306,28 @@ def test_the_comparison_gives_each_datasets_notes(two_datasets, tmp_path):
     assert "A: " not in page
 
 
+def test_a_run_without_boxes_is_not_said_to_see_no_object(two_datasets, tmp_path):
+    """A run without the bounding_box_2d_tight annotator records no boxes: its report said
+    'visible instances 0', every class in red as never seen (its objects in every mask), and
+    that each frame was 'without bounding_box_2d_tight'; it now says no boxes are recorded
+    and why, the class counts '–', none in red."""
+    from sdg_addon.report.page import _class_rows, _summary_rows
+    from sdg_addon.report.stats import collect
+
+    copy = tmp_path / "copy"
+    shutil.copytree(two_datasets[0], copy, ignore=shutil.ignore_patterns("report", ".lock*", "*.lock"))
+    for p in copy.glob("bounding_box_2d_tight*"):
+        p.unlink()
+    resolved = json.loads((copy / "audit" / "resolved.json").read_text())
+    del resolved["annotators"]["bounding_box_2d_tight"]
+    (copy / "audit" / "resolved.json").write_text(json.dumps(resolved))
+    stats = collect(copy)
+    assert dict(_summary_rows(stats))["visible instances"] == "– (no boxes recorded)"
+    assert any(n.startswith("the run has no bounding_box_2d_tight annotator") for n in stats.notes), stats.notes
+    rows = _class_rows(stats)
+    assert rows and all(r[1] == "–" and "bad" not in r[0] for r in rows), rows
+
+
 def test_report_writes_only_where_it_may(two_datasets, tmp_path):
     """Inside the dataset its files are recorded as the tool's (so --overwrite removes
     them); a foreign folder holding a user's file is refused and left as it was."""

@@ -219,7 +219,7 @@ def _summary_rows(stats: Stats) -> list[tuple[str, str]]:
         ("cameras", _e(named + (f" (in {len(clips)} clips)" if clips else ""))),
         ("image size", size),
         ("classes", str(len(stats.classes))),
-        ("visible instances", str(sum(stats.instances.values()))),
+        ("visible instances", str(sum(stats.instances.values())) if stats.box_frames != 0 else "– (no boxes recorded)"),
         ("seed", _e(stats.resolved.get("seed", "–"))),
         ("render samples", _e((stats.resolved.get("render") or {}).get("samples", "–"))),
         ("seconds (last run)", _e(round(m["seconds_total"], 2)) if "seconds_total" in m else "–"),
@@ -267,14 +267,15 @@ def _lidar_text(stats: Stats) -> str:
 
 def _class_rows(stats: Stats) -> list[list]:
     rows = []
+    recorded = stats.box_frames != 0  # no frame with boxes: nothing is known to be unseen
     for c in stats.classes:
         trunc = _mean(stats.truncation.get(c, [])) if stats.truncation is not None else "–"
-        missing = stats.instances[c] == 0
+        missing = stats.instances[c] == 0 and recorded
         rows.append(
             [
                 (f'<span class="bad">{_e(c)}</span>' if missing else _e(c)),
-                stats.instances[c],
-                stats.frames_with[c],
+                stats.instances[c] if recorded else "–",
+                stats.frames_with[c] if recorded else "–",
                 _mean(stats.box_size.get(c, [])),
                 _mean(stats.occlusion.get(c, [])),
                 trunc,

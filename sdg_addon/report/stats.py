@@ -65,6 +65,7 @@ class Stats:
     resolved: dict
     notes: list[str]
     depth_frames: int = 0  # frames (of any camera) with a distance_to_image_plane file, surface or none
+    box_frames: int = -1  # frames (of any camera) with a bounding_box_2d_tight file; 0: no box recorded
 
     @property
     def frame_count(self) -> int:
@@ -177,7 +178,19 @@ def collect(folder: Path | str, semantic_type: str | None = None) -> Stats:
             f"{unnamed} box row(s) whose semanticId their frame's bounding_box_2d_tight_labels gives no "
             f"{semantic_type!r} label: not counted"
         )
-    if missing_boxes:
+    read = sum(len(numbers) for numbers in in_clip.values())  # frames of every camera
+    annotators = resolved.get("annotators") if isinstance(resolved, dict) else None
+    if (
+        missing_boxes
+        and missing_boxes == read
+        and isinstance(annotators, dict)
+        and "bounding_box_2d_tight" not in annotators
+    ):
+        notes.append(
+            "the run has no bounding_box_2d_tight annotator: objects seen, box sizes, centres and occlusion are "
+            "not recorded (add bounding_box_2d_tight = {} under [annotators])"
+        )
+    elif missing_boxes:
         notes.append(f"{missing_boxes} frame(s) without bounding_box_2d_tight: no boxes, classes or occlusion there")
     if not have_truncation:
         notes.append("truncation not recorded: add the `occlusion` annotator to the run to see it")
@@ -189,7 +202,6 @@ def collect(folder: Path | str, semantic_type: str | None = None) -> Stats:
             "infinite everywhere): "
             + ("depth range not shown" if not depth_per_frame else "left out of the depth charts")
         )
-    read = sum(len(numbers) for numbers in in_clip.values())  # frames of every camera
     if depth_frames and depth_frames < read:  # some frames without the file (one still being written)
         notes.append(f"{read - depth_frames} frame(s) without distance_to_image_plane: left out of the depth charts")
 
@@ -222,6 +234,7 @@ def collect(folder: Path | str, semantic_type: str | None = None) -> Stats:
         resolved=resolved,
         notes=notes,
         depth_frames=depth_frames,
+        box_frames=read - missing_boxes,
     )
 
 
