@@ -1385,6 +1385,25 @@ class FrameSteering:
         if unplaced:
             log.info("frame %d: could not scatter %s (hidden)", f, ", ".join(unplaced))
             record["unplaced"] = unplaced
+        # Bodies that did not come to rest: fallen off the passive objects, or through them
+        # (planes dropped 5 cm onto the ground passed it between two steps and ended 200 m
+        # below, out of the picture, with nothing but 'at_rest: false' in the log).
+        restless = {
+            t: round(float(v["settled_location"][2]), 3)
+            for s in sampled
+            if s["type"] == "physics_settle"
+            for t, v in s["values"].items()
+            if v.get("at_rest") is False and "settled_location" in v
+        }
+        if restless:
+            log.info(
+                "frame %d: physics_settle: not at rest after max_steps (still moving, or fallen off the passive "
+                "objects or through them: a flat or thin object, a plane, a card, can pass a collider between "
+                "two steps): %s",
+                f,
+                ", ".join(f"{t} at z {z:g}" for t, z in sorted(restless.items())),
+            )
+            record["not_at_rest"] = sorted(restless)
         too_close = {}
         for i, (spec, entry) in enumerate(zip(cfg.randomizers, sampled)):
             near = spec.too_close(entry["values"]) if isinstance(spec, Pose) else []

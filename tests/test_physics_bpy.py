@@ -106,9 +106,11 @@ max_steps = 400
     assert abs(centre.z - 0.1) < 0.005, v["settled_location"]  # the ball lies on the ground
 
 
-def test_at_rest_is_said_of_each_target(tmp_path):
+def test_at_rest_is_said_of_each_target(tmp_path, caplog):
     """A box dropped beside a small ground falls for ever; the one dropped onto it rests.
-    The log says so of each (was: of all together, so the resting one read 'not at rest')."""
+    The log says so of each (was: of all together, so the resting one read 'not at rest'),
+    and the run says which did not come to rest, and where it ended (was: nothing but the
+    log's 'at_rest': planes dropped onto the ground passed it and ended 200 m below)."""
     scene = (
         header((32, 24), samples=1, seed=1, frames=1)
         + ground(1.0)
@@ -131,10 +133,15 @@ passive = "ground"
 max_steps = 120
 """
     )
-    assert render(write_param(tmp_path, scene, "two.toml"), tmp_path / "out") == 0
+    caplog.set_level("INFO", logger="sdg")
+    assert render(write_param(tmp_path, scene, "two.toml"), tmp_path / "out", quiet=False) == 0
     (rec,) = records(tmp_path / "out").values()
     v = next(s for s in rec["samples"] if s["type"] == "physics_settle")["values"]
     assert v["box_000"]["at_rest"] and not v["box_001"]["at_rest"], v
+    assert rec["not_at_rest"] == ["box_001"]
+    err = caplog.text
+    assert "frame 0: physics_settle: not at rest after max_steps" in err and "box_001 at z -" in err, err
+    assert "box_000 at z" not in err
     assert v["box_000"]["settled_location"][2] == pytest.approx(0.0, abs=0.01)
     assert v["box_001"]["settled_location"][2] < -1
 
