@@ -867,6 +867,34 @@ def test_the_geometry_read_is_the_geometry_rendered(shop, tmp_path, clean_bpy):
         assert occlusion[path] < 0.02, occlusion
 
 
+@pytest.mark.parametrize("method", ["DOT", "NONE"])
+def test_particles_displayed_as_dots_are_each_an_instance(shop, tmp_path, clean_bpy, method):
+    """A scatter of objects by particles displayed as dots (or not at all) in the viewport, as
+    heavy scatters are, has no instances in the viewport's depsgraph the run reads: its 12
+    rendered pebbles were not made objects of their own but pixels of the prototype, one
+    instance '/pebble' with one box around all of them, without a word. Displayed as
+    rendered for the run, each particle is an instance of its own."""
+    bpy.ops.wm.open_mainfile(filepath=str(shop.path), load_ui=False)
+    bpy.ops.mesh.primitive_plane_add(size=1.0, location=(3.0, 3.0, 0.0))
+    field = bpy.context.active_object
+    field.name = "field"
+    bpy.ops.mesh.primitive_cube_add(size=0.05, location=(0.0, 0.0, -5.0))
+    bpy.context.active_object.name = "pebble"
+    field.modifiers.new("particles", "PARTICLE_SYSTEM")
+    settings = field.particle_systems[0].settings
+    settings.count, settings.frame_start, settings.frame_end, settings.lifetime = 12, 1, 1, 1000
+    settings.render_type, settings.instance_object = "OBJECT", bpy.data.objects["pebble"]
+    settings.effector_weights.gravity = 0.0
+    settings.display_method = method
+    blend = tmp_path / "dots.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(blend), copy=True)
+    bpy.ops.wm.read_homefile(use_empty=True)
+
+    built = build(shop, {"scene": {"blend": blend.as_posix(), "cameras": ["CamA"]}})
+    copies = [n for n in built.entities if n.startswith("field/instance_")]
+    assert len(copies) == 12, sorted(built.entities)
+
+
 def test_screw_steps_and_ocean_resolution_are_read_at_their_render_values(shop, tmp_path, clean_bpy):
     """A Screw modifier's steps and an Ocean modifier's resolution have a viewport and a render
     value; the run read the viewport's: a vase spun in 3 steps in the viewport (32 in renders)

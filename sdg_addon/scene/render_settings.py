@@ -4,7 +4,7 @@ Cycles renders with each setting's render value; the geometry the annotators rea
 (silhouettes, occlusion, object poses, instances made real) comes from the view layer's
 depsgraph, evaluated with the viewport values. A .blend often has them apart: a Subdivision
 Surface modifier is made with 1 level in the viewport and 2 in renders, heavy particle
-systems show a tenth of their particles, a Screw spins in fewer steps and an Ocean is coarser,
+systems show a tenth of their particles (or dots in their place), a Screw spins in fewer steps and an Ocean is coarser,
 objects and modifiers are hidden in the viewport but render. Here every such setting takes its
 render value, in the run's scene only (the headless runner's appended copy; the open scene is
 restored after a UI recording).
@@ -59,6 +59,8 @@ def match_viewport_to_render(scene) -> list[str]:
             if settings is None:
                 continue
             set_to(settings, "display_percentage", 100, f"particles {settings.name!r}")
+            if settings.render_type in ("OBJECT", "COLLECTION"):  # shown as dots (or not at all): no instances
+                set_to(settings, "display_method", "RENDER", f"particles {settings.name!r}")
             if settings.child_type != "NONE":
                 set_to(settings, "child_percent", settings.rendered_child_count, f"particles {settings.name!r}")
         data = obj.data
