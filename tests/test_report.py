@@ -326,6 +326,12 @@ def test_a_run_without_boxes_is_not_said_to_see_no_object(two_datasets, tmp_path
     assert any(n.startswith("the run has no bounding_box_2d_tight annotator") for n in stats.notes), stats.notes
     rows = _class_rows(stats)
     assert rows and all(r[1] == "–" and "bad" not in r[0] for r in rows), rows
+    # Compared with a run that has boxes: B's counts are not known, not 'B 0, change -24'.
+    from sdg_addon.report.page import write_comparison
+
+    page = write_comparison(two_datasets[0], copy, tmp_path / "cmp").read_text()
+    rows = re.findall(r"<tr><td>([^<]*)</td><td>(\d+)</td><td>([^<]*)</td><td>([^<]*)</td>", page)
+    assert rows and all(b == "–" and change == "–" for _c, _a, b, change in rows), rows
 
 
 def test_report_writes_only_where_it_may(two_datasets, tmp_path):

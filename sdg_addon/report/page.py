@@ -474,14 +474,16 @@ def _write_comparison(sa: Stats, sb: Stats, a: Path, b: Path, out: Path) -> Path
     summary = _summary_pairs(sa, sb)
     class_rows = []
     for c in classes:
-        ia, ib = sa.instances.get(c, 0), sb.instances.get(c, 0)
-        delta = ib - ia
+        # A dataset without boxes (no bounding_box_2d_tight annotator) counts none: "–", no change
+        ia = sa.instances.get(c, 0) if sa.box_frames != 0 else None
+        ib = sb.instances.get(c, 0) if sb.box_frames != 0 else None
+        delta = ib - ia if ia is not None and ib is not None else None
         class_rows.append(
             [
                 _e(c),
-                ia,
-                ib,
-                f"{delta:+d}" if delta else "0",
+                "–" if ia is None else ia,
+                "–" if ib is None else ib,
+                "–" if delta is None else f"{delta:+d}" if delta else "0",
                 _mean(sa.occlusion.get(c, [])),
                 _mean(sb.occlusion.get(c, [])),
                 _mean(sa.box_size.get(c, [])),
