@@ -24,6 +24,7 @@ from pathlib import Path
 from headless import early_signals
 from headless.parallel import auto_procs_rule, say_from_signal_handler
 from sdg_addon.console import blender_console_silenced
+from sdg_addon.home import expand_home
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_INTERRUPTED = 0, 1, 2, 130
 MAX_WORKERS = 64
@@ -49,7 +50,7 @@ def _folder(text: str) -> Path:
 def _out_of(args, config) -> Path:
     """The output folder: --out, else the file's run.output; "~/ds" (quoted, or in the file) is
     the home folder's, as output.check_folder checks it."""
-    return (args.out or Path(config.output)).expanduser()
+    return expand_home(args.out or config.output)
 
 
 def at_least_one(text: str) -> int:
@@ -64,7 +65,7 @@ def at_least_one(text: str) -> int:
 
 
 def _path(text: str) -> Path:
-    return Path(text).expanduser()  # "~/ds" quoted (a script's argument): the home folder's, as a shell gives it
+    return expand_home(text)  # "~/ds" quoted (a script's argument): the home folder's, as a shell gives it
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -549,7 +550,7 @@ def _validate(path: Path, out: Path | None = None, device: str | None = None, sc
         return EXIT_INVALID
     from sdg_addon.config.schema import output_read_back
 
-    read_back = output_read_back(config, (out if out is not None else Path(config.output)).expanduser())
+    read_back = output_read_back(config, expand_home(out if out is not None else config.output))
     if read_back:  # render refuses it: the run would read its own images
         report_problems(path, ConfigError(read_back))
         return EXIT_INVALID
@@ -562,7 +563,7 @@ def _validate(path: Path, out: Path | None = None, device: str | None = None, sc
         except ImportError:  # render needs it too: the file alone is all this Python can check
             say(f"{path}: OK (the scene was not built: this Python has no bpy, which render needs)")
             return EXIT_OK
-        code = _check_scene(path, config, (out if out is not None else Path(config.output)).expanduser(), device)
+        code = _check_scene(path, config, expand_home(out if out is not None else config.output), device)
     if noted:
         print(
             "\ninterrupted: validate stopped once the scene was built (it writes nothing); run it again",

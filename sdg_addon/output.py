@@ -32,6 +32,7 @@ import threading
 import time
 from pathlib import Path
 
+from .home import expand_home
 from .writers.paths import UnsafePathError, check_inside, safe_name
 
 AUDIT_DIR = "audit"
@@ -63,8 +64,11 @@ def refused_location(text: str) -> str | None:
     """What makes `text` a place no dataset is ever written to, whatever is there: the file
     system root, the home folder, the working folder, or a folder above one of them (its
     words, with the resolved path); None for any other folder."""
-    real = Path(os.path.realpath(Path(text).expanduser()))
-    protected = {Path("/"): "the file system root", Path(os.path.realpath(Path.home())): "your home folder"}
+    real = Path(os.path.realpath(expand_home(text)))
+    protected = {Path("/"): "the file system root"}
+    home = expand_home("~")  # (stays "~" where the system knows no home folder)
+    if home.is_absolute():
+        protected[Path(os.path.realpath(home))] = "your home folder"
     protected[Path(os.path.realpath(Path.cwd()))] = "the working folder itself"
     for folder, what in protected.items():
         if real == folder or real in folder.parents:
@@ -77,7 +81,7 @@ def unusable_location(text: str) -> str | None:
     there or above it, a link leading nowhere, a name too long), in check_folder's words;
     None when render could make or use it. Whether it holds others' files is not asked:
     that depends on the run (a --resume)."""
-    real = Path(os.path.realpath(Path(text).expanduser()))
+    real = Path(os.path.realpath(expand_home(text)))
     try:
         _check_creatable(text, real)
     except OutputError as e:
@@ -95,7 +99,7 @@ def check_folder(out: Path) -> Path:
     text = str(out)
     if not text.strip() or "\0" in text:
         raise OutputError(f"output folder {text!r}: expected a folder path (not empty)")
-    real = Path(os.path.realpath(Path(text).expanduser()))
+    real = Path(os.path.realpath(expand_home(text)))
     refused = refused_location(text)
     if refused is not None:
         raise OutputError(
@@ -126,7 +130,15 @@ def _check_creatable(text: str, real: Path) -> None:
     windows = _windows_only(text)
     if windows is not None:
         raise OutputError(f"output folder {text!r} {windows}")
-    given = Path(text).expanduser()
+    if text.startswith("~") and str(expand_home(text)) == text:
+        user = text.split("/")[0]
+        whose = f"no user {user[1:]!r}" if user != "~" else "HOME is not set, and the user has no entry"
+        raise OutputError(
+            f"output folder {text!r}: {user!r} is no home folder on this system ({whose}): it would be a "
+            f"folder named {user!r} in the working folder; give a folder of this system (./{user}/... for such "
+            "a folder)"
+        )
+    given = expand_home(text)
     if os.path.islink(given) and not os.path.exists(real):
         raise OutputError(f"output folder {text!r} is a link to {real.as_posix()}, which does not exist")
     for above in given.parents:  # a link on the way that leads nowhere: to nothing, or round a loop

@@ -137,6 +137,33 @@ def test_an_output_folder_render_always_refuses_is_a_problem_of_the_file(tmp_pat
     assert main(["validate", str(ROOT / "presets/default.toml"), "--out", str(tmp_path / "a")]) == EXIT_OK
 
 
+def test_a_home_folder_of_no_user_here_is_said_not_a_traceback(tmp_path, capsys, monkeypatch):
+    """'~alice/...' of a parameter file made on another machine, where this one has no user
+    alice, ended every command in a traceback (pathlib's RuntimeError 'Could not determine
+    home directory.', exit 1): validate and render at --out or run.output, an asset's file,
+    preview and report. Each now says what is wrong (exit 2), nothing made."""
+    monkeypatch.chdir(tmp_path)
+    nobody = "~no_such_user_sdg"
+    preset = str(ROOT / "presets/default.toml")
+    for argv in (["validate", preset, "--out", f"{nobody}/ds"], ["render", preset, "--out", f"{nobody}/ds"]):
+        assert main(argv) == EXIT_INVALID, argv
+        err = capsys.readouterr().err
+        assert f"'{nobody}' is no home folder on this system (no user 'no_such_user_sdg')" in err, err
+    text = (ROOT / "presets/default.toml").read_text(encoding="utf-8")
+    param = tmp_path / "p.toml"
+    param.write_text(text.replace('output = "out/default"', f'output = "{nobody}/ds"'), encoding="utf-8")
+    assert main(["validate", str(param)]) == EXIT_INVALID
+    assert f'run.output: got "{nobody}/ds"; expected a folder render can make' in capsys.readouterr().err
+    text = text.replace('primitive = "cylinder"', f'file = "{nobody}/mug.glb"', 1)
+    param.write_text(text, encoding="utf-8")
+    assert main(["validate", str(param), "--out", "data"]) == EXIT_INVALID
+    assert f"'{nobody}' is no home folder on this system (a path of another machine?)" in capsys.readouterr().err
+    for argv in (["preview", f"{nobody}/ds"], ["report", f"{nobody}/ds"]):
+        assert main(argv) == EXIT_INVALID, argv
+        assert f"not a folder: {nobody}/ds" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["p.toml"]
+
+
 def test_validate_checks_the_render_device_as_render_does(tmp_path, capsys, monkeypatch):
     """validate --device takes render's values, and a device Cycles lacks here is refused in
     render's words (the scene is not built then: exit 2 at once); --no-scene leaves it to render."""

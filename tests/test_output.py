@@ -67,6 +67,19 @@ def test_a_windows_path_is_refused_on_linux_and_macos(tmp_path, monkeypatch):
         check_folder(Path(fine))
 
 
+def test_a_system_that_knows_no_home_folder_refuses_no_other(tmp_path, monkeypatch):
+    """Where the system knows no home folder (HOME unset, a user without an entry: a
+    container's arbitrary user id), Path.home() raised RuntimeError in every check of an
+    output folder; '~' is then no folder, and others are checked as ever."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(output, "expand_home", lambda path: Path(os.fspath(path)))  # as when none is known
+    assert output.refused_location("data") is None
+    check_folder(Path("data"))
+    with pytest.raises(OutputError, match="'~' is no home folder on this system"):
+        check_folder(Path("~/ds"))
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_new_empty_and_own_folders_are_accepted_others_refused(tmp_path):
     check_folder(tmp_path / "new" / "deeper")
     (tmp_path / "empty").mkdir()

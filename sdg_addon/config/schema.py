@@ -23,6 +23,7 @@ import numpy as np
 
 from ..annotators import ANNOTATORS
 from ..annotators.lidar import PRESETS as LIDAR_PRESETS
+from ..home import expand_home
 from ..labels.rules import DEFAULT_SUFFIX, SCOPES, NameRule
 from ..pinhole import MAX_PIXEL_ASPECT, blender_lens_for
 from ..sampling.appearance import glob_files, real_path, separator_hint
@@ -1840,7 +1841,7 @@ def _base_scene(v: _Reader, scene: dict, path: Path) -> BaseSceneSpec:
     """[scene] blend / scene / cameras / lights; the .blend resolved against this file."""
     base = read_section(v.problems, scene, "scene", BASE_SCENE_FIELDS, BaseSceneSpec(), known_extra=("ground", "world"))
     if base.blend:
-        f = real_path(path.parent / Path(base.blend).expanduser())
+        f = real_path(path.parent / expand_home(base.blend))
         if f.suffix.lower() != ".blend":
             v.problems.add("scene.blend", base.blend, "a Blender file ending in .blend")
         elif not f.is_file():
@@ -2118,7 +2119,7 @@ def _aim_problem(v: _Reader, where: str, value, what: str) -> None:
 
 def _asset_list_path(path: Path, value: str) -> Path:
     """An asset list path, relative to the parameter file that names it (`~` expanded)."""
-    return real_path(path.parent / Path(value).expanduser())
+    return real_path(path.parent / expand_home(value))
 
 
 def _asset_list(v: _Reader, value, path: Path, problems: Problems) -> list:
@@ -2176,7 +2177,7 @@ def _asset(v: _Reader, t, p: str, base: Path) -> AssetSpec:
         v.problems.add(join(p, "label_from"), t["label_from"], "label_from = 'asset' with blend_assets only")
     if has_file and a.file:
         raw = a.file
-        f = real_path(base.parent / Path(raw).expanduser())
+        f = real_path(base.parent / expand_home(raw))
         if f.suffix.lower() not in ASSET_EXTENSIONS:
             v.problems.add(join(p, "file"), raw, f"a file ending in one of {', '.join(ASSET_EXTENSIONS)}")
         elif not f.is_file():
@@ -2262,7 +2263,7 @@ def _pool(v: _Reader, a, t: dict, p: str, base: Path) -> None:
 def _fixed_part(pattern: str, folder: Path) -> Path:
     """The folder a glob's leading components without wildcards name (absolute, normalized):
     `models/**/*.glb` -> FOLDER/models."""
-    path = Path(pattern).expanduser()
+    path = expand_home(pattern)
     fixed = Path(path.anchor) if path.is_absolute() else folder
     for part in (path.parts[1:] if path.is_absolute() else path.parts)[:-1]:
         if any(c in part for c in "*?["):
@@ -3536,7 +3537,7 @@ def output_read_back(cfg: Config, out: Path) -> list[Problem]:
     def glob_reaches_out(pattern: str, base: Path) -> bool:
         """Whether the glob can match a file inside `out`: its components match the output
         folder's path below the glob's root and go on below it (`**` matches any depth)."""
-        path = Path(pattern).expanduser()
+        path = expand_home(pattern)
         root = Path(path.anchor) if path.is_absolute() else base
         parts = path.parts[1:] if path.is_absolute() else path.parts
         suffix = parts[-1].rpartition(".")[2].lower() if "." in parts[-1] else "*"

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..home import expand_home
 from .distributions import listed_values
 from .randomizers import COLOR, NUMBER, STRING, RandomizerSpec, register_randomizer
 
@@ -33,7 +34,9 @@ def real_path(path: Path | str) -> Path:
 def separator_hint(raw: str) -> str:
     """What to write for a path `raw` of a file made on Windows that names nothing on Linux or
     macOS: a drive (C:/models/mug.obj, read there as a folder 'C:' beside the file) or a
-    backslash (part of a name there); '' otherwise, and on Windows."""
+    backslash (part of a name there); a `~user` of no user here, on any system; '' otherwise."""
+    if raw.startswith("~") and str(expand_home(raw)) == raw:  # on Windows too
+        return f"; {raw.split('/')[0]!r} is no home folder on this system (a path of another machine?)"
     if os.name == "nt":
         return ""
     drive = re.match(r"[A-Za-z]:(?=[\\/])", raw)
@@ -98,7 +101,7 @@ def glob_files(pattern: str, base: Path, extensions) -> tuple[Path, list[Path]]:
     naming it), an absolute one from its drive's root; `**` reaches into sub-folders.
     A symbolic link keeps its own path (its folder and name: a pool's labels, a photo's
     name in the log), not its target's: two links to one file are two files."""
-    root, path = base, Path(pattern).expanduser()
+    root, path = base, expand_home(pattern)
     if path.is_absolute():
         root, pattern = Path(path.anchor), path.relative_to(path.anchor).as_posix()
     found = {
@@ -138,7 +141,7 @@ class FolderRandomizer(RandomizerSpec):
         raw = self.options.get("folder", "")
         if not raw:
             return [("folder", raw, f"a folder of {' / '.join(self.EXTENSIONS)} files, relative to the parameter file")]
-        folder = real_path(base / Path(raw).expanduser())
+        folder = real_path(base / expand_home(raw))
         if not folder.is_dir():
             return [("folder", raw, f"an existing folder (looked for {folder.as_posix()}){separator_hint(raw)}")]
         self.folder = folder  # (before candidates: names are paths below it)

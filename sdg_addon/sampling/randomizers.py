@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from ..config.fields import Field, option_default
+from ..home import expand_home
 from ..sensors.thermal import FILE_TEMPERATURES, FILE_TEMPERATURES_TEXT
 from .distributions import Distribution, listed_values
 
@@ -45,7 +46,7 @@ def as_vec3(value) -> list[float]:
 def absolute_path(text: str, base: Path) -> str:
     """A path or glob relative to `base` (`~` expanded), absolute, in forward slashes; not
     resolved on disk (a glob names no file)."""
-    path = Path(text).expanduser()
+    path = expand_home(text)
     return (path if path.is_absolute() else Path(base) / path).as_posix()
 
 

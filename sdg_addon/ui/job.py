@@ -29,6 +29,7 @@ from ..config import ConfigError, load_config
 from ..config.problems import MISSING
 from ..config.schema import DEVICES
 from ..config.toml_out import dumps
+from ..home import expand_home
 from ..progress import Progress, format_seconds
 from ..recorder import DiskError, Recorder, RecorderError, RunOptions, disk_error
 from ..sampling import clip_of
@@ -601,7 +602,7 @@ def output_folder(text: str) -> Path:
     problem = output_problem(text)
     if problem:
         raise ValueError(problem)
-    return Path(bpy.path.abspath(text)).expanduser()
+    return expand_home(bpy.path.abspath(text))
 
 
 def output_problem(text: str) -> str | None:
@@ -614,7 +615,7 @@ def output_problem(text: str) -> str | None:
             f"The output folder {text!r} is relative to the .blend ('//'), but this file has never been saved: "
             "save the .blend first or choose an absolute folder"
         )
-    path = Path(bpy.path.abspath(text)).expanduser()
+    path = expand_home(bpy.path.abspath(text))
     if not path.is_absolute():
         # Blender's working folder is wherever it was started from (often / or its own
         # install folder), not the .blend's: '//' is Blender's way to say "next to the file".

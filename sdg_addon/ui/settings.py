@@ -35,6 +35,7 @@ from ..annotators import ANNOTATORS
 from ..compat import path_options
 from ..config.fields import Field
 from ..config.schema import DEFAULT_ANNOTATORS, RENDER_FIELDS, RUN_FIELDS, TRIGGER_FIELDS
+from ..home import expand_home
 from ..sampling.distributions import DISTRIBUTIONS
 from ..sampling.randomizers import RANDOMIZERS, absolute_path, target_words
 from ..writers import WRITERS
@@ -657,7 +658,7 @@ def blend_path(text: str, where: str) -> str:
     Blender's file browser gives them, or `photos/*.jpg`) are relative to the .blend, as
     Blender's own paths are (a recording's parameter file is written elsewhere)."""
     relative = text[2:] if text.startswith("//") else text
-    if not bpy.data.filepath and not Path(relative).expanduser().is_absolute():
+    if not bpy.data.filepath and not expand_home(relative).is_absolute():
         raise SettingsError(
             f"{where}: {text!r} is relative to the .blend, but this file has never been saved: "
             "save the .blend first or give an absolute path"
