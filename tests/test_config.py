@@ -1532,14 +1532,29 @@ def test_camera_look_at_or_rotation(tmp_path):
             '[annotators]\ninstance_segmentation = { semantic_filter = ["cube"] }\n[writers.coco]\n',
             "annotators.instance_segmentation.semantic_filter",
             ["cube"],
-            ["[] (every object)", "bounding_box_2d_tight annotator (no semantic_filter: every object)"],
+            ["[] (every object)", "bounding_box_2d_tight annotator (no semantic_filter: every object)", "writers.coco"],
         ),
         (
             '[annotators]\ninstance_segmentation = { semantic_filter = ["cube"] }\n'
             'bounding_box_2d_tight = { semantic_filter = ["cube", "ball"] }\n[writers.yolo]\nsegmentation = true\n',
             "annotators.instance_segmentation.semantic_filter",
             ["cube"],
-            ['its semantic_filter ["cube", "ball"]', "the writer had its box but no mask"],
+            ['its semantic_filter ["cube", "ball"]', "the writer had the object but no mask of it"],
+        ),
+        # BOP's objects are object_pose's rows: one the instance ids leave out was written as
+        # wholly hidden (mask_visib empty, visib_fract 0) while in view; one the amodal ids
+        # leave out stopped the run at frame 0, after its first files were written.
+        (
+            '[annotators]\ninstance_segmentation = { semantic_filter = ["cube"] }\n[writers.bop]\n',
+            "annotators.instance_segmentation.semantic_filter",
+            ["cube"],
+            ["writers.bop takes its objects from the object_pose annotator (no semantic_filter: every object)"],
+        ),
+        (
+            '[annotators]\ninstance_segmentation_amodal = { semantic_filter = ["cube"] }\n[writers.bop]\n',
+            "annotators.instance_segmentation_amodal.semantic_filter",
+            ["cube"],
+            ["cuts their masks from the instance_segmentation_amodal ids"],
         ),
         (
             '[annotators]\ninstance_segmentation = { semantic_type = "kind" }\n[writers.coco]\n',
@@ -1594,6 +1609,10 @@ def test_single_mistakes(tmp_path, text, field, value, words):
         (
             'instance_segmentation = { semantic_filter = [] }\nbounding_box_2d_tight = { semantic_filter = ["cube"] }',
             "[writers.coco]\n",
+        ),
+        (
+            'instance_segmentation_amodal = { semantic_filter = ["cube"] }\nobject_pose = { semantic_filter = ["cube"] }',
+            "[writers.bop]\n",
         ),
     ],
 )

@@ -1788,36 +1788,39 @@ def _box_labels_problem(name: str, options: dict, writers: dict, annotators: dic
             )
             if problem:
                 return problem
-    if "instance_segmentation" in annotators and cls.cuts_object_masks(options):
-        # An object the instance ids leave UNLABELLED has no mask of its own: the writer
-        # left it out (YOLO-seg, COCO) where KITTI and YOLO's box lines had it.
+    for masks, objects in cls.mask_sources(options).items():
+        if masks not in annotators:
+            continue
+        # An object the masks leave UNLABELLED has none of its own there: the writer left it
+        # out (COCO, YOLO-seg, where KITTI and YOLO's box lines had it), wrote it as wholly
+        # hidden (BOP's mask_visib, visib_fract 0) or stopped at the first frame (BOP's mask).
         why = ", whose ids the writer cuts its objects' masks from (an object without that label is UNLABELLED there)"
-        problem = _annotator_type_problem(name, stype, "instance_segmentation", annotators, why, "")
+        problem = _annotator_type_problem(name, stype, masks, annotators, why, "")
         if problem:
             return problem
-        return _mask_filter_problem(name, cls.required_for(options), annotators)
+        problem = _mask_filter_problem(name, masks, objects, annotators)
+        if problem:
+            return problem
     return None
 
 
-def _mask_filter_problem(writer: str, required: tuple[str, ...], annotators: dict) -> tuple | None:
-    """(field, value, expected) when the file's instance_segmentation keeps fewer objects
-    (its semantic_filter) than the box annotator `writer` reads its objects from: those it
-    leaves out are UNLABELLED in the instance ids, so the writer had their boxes but no
-    masks and left them out without a word."""
-    kept = (annotators["instance_segmentation"] or {}).get("semantic_filter") or []
-    box = next((b for b in required if b in BOX_ANNOTATORS), None)
-    if box is None or not isinstance(kept, list) or not kept:
+def _mask_filter_problem(writer: str, masks: str, objects: str, annotators: dict) -> tuple | None:
+    """(field, value, expected) when the file's `masks` annotator keeps fewer objects (its
+    semantic_filter) than the annotator `objects` whose rows are `writer`'s objects: those
+    it leaves out are UNLABELLED in the masks, so the writer had them but no mask."""
+    kept = (annotators[masks] or {}).get("semantic_filter") or []
+    if not isinstance(kept, list) or not kept:
         return None
-    boxed = (annotators.get(box) or {}).get("semantic_filter") or []
-    if not isinstance(boxed, list) or (boxed and {str(p) for p in boxed} <= {str(p) for p in kept}):
+    theirs = (annotators.get(objects) or {}).get("semantic_filter") or []
+    if not isinstance(theirs, list) or (theirs and {str(p) for p in theirs} <= {str(p) for p in kept}):
         return None
-    theirs = f"its semantic_filter {json.dumps(boxed)}" if boxed else "no semantic_filter: every object"
+    said = f"its semantic_filter {json.dumps(theirs)}" if theirs else "no semantic_filter: every object"
     return (
-        join(join("annotators", "instance_segmentation"), "semantic_filter"),
+        join(join("annotators", masks), "semantic_filter"),
         kept,
-        f"[] (every object){', or every value of the box filter' if boxed else ''}: writers.{writer} takes its "
-        f"objects from the {box} annotator ({theirs}) and cuts their masks from the instance ids, where an object "
-        "this filter leaves out is UNLABELLED: the writer had its box but no mask and left it out",
+        f"[] (every object){', or every value of that filter' if theirs else ''}: writers.{writer} takes its "
+        f"objects from the {objects} annotator ({said}) and cuts their masks from the {masks} ids, where an "
+        "object this filter leaves out is UNLABELLED: the writer had the object but no mask of it",
     )
 
 

@@ -54,11 +54,13 @@ class Writer:
     PROGRESS_INTERVAL_S = 2.0
 
     @classmethod
-    def cuts_object_masks(cls, options: dict | None) -> bool:
-        """Whether the writer cuts each object's mask (its box annotator's rows) from the
-        instance_segmentation ids with `options` (COCO, YOLO-seg): an object those ids
-        leave UNLABELLED (another semantic_type, a narrower semantic_filter) has no mask."""
-        return False
+    def mask_sources(cls, options: dict | None) -> dict[str, str]:
+        """With `options`: {mask annotator: the annotator whose rows are the objects} for each
+        mask annotator the writer cuts its objects' masks from (COCO, YOLO-seg: the tight
+        boxes' objects from instance_segmentation; BOP: object_pose's from it and its amodal
+        one). An object the masks leave UNLABELLED (another semantic_type, a narrower
+        semantic_filter) has no mask there, so config refuses such annotator options."""
+        return {}
 
     @classmethod
     def required_for(cls, options: dict | None) -> tuple[str, ...]:

@@ -176,6 +176,11 @@ class BopWriter(Writer):
         "instance_segmentation_amodal",
         "object_pose",
     )
+
+    @classmethod
+    def mask_sources(cls, options: dict | None) -> dict[str, str]:
+        return {"instance_segmentation": "object_pose", "instance_segmentation_amodal": "object_pose"}
+
     OPTIONS = {
         "semantic_type": ("class", str, "label type whose values are the objects (obj_id = 1 + position)"),
         "split": ("train_pbr", str, "split folder (BOP: train_pbr, val, test...)"),

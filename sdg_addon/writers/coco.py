@@ -146,8 +146,8 @@ class CocoWriter(Writer):
     }
 
     @classmethod
-    def cuts_object_masks(cls, options: dict | None) -> bool:
-        return True
+    def mask_sources(cls, options: dict | None) -> dict[str, str]:
+        return {"instance_segmentation": "bounding_box_2d_tight"}
 
     def __init__(self, output_dir, **options):
         super().__init__(output_dir, **options)

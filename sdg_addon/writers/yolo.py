@@ -117,8 +117,8 @@ class YoloWriter(Writer):
     }
 
     @classmethod
-    def cuts_object_masks(cls, options: dict | None) -> bool:
-        return (options or {}).get("segmentation") is True
+    def mask_sources(cls, options: dict | None) -> dict[str, str]:
+        return {"instance_segmentation": "bounding_box_2d_tight"} if (options or {}).get("segmentation") is True else {}
 
     def __init__(self, output_dir, **options):
         super().__init__(output_dir, **options)
