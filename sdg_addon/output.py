@@ -127,6 +127,13 @@ def _check_creatable(text: str, real: Path) -> None:
     """Refuse, before anything is written, an output folder that could not be made: a link
     to nothing, a file where a folder above it should be, a name too long for its file
     system (each would fail at the first write instead)."""
+    url = URL.match(text)
+    if url:
+        raise OutputError(
+            f"output folder {text!r} is a URL ({url[1]}://): the run writes to a folder of this system's file "
+            f"systems, so it would be a folder named {url[1] + ':'!r} in the working folder; render into a local "
+            "folder and copy it, or into the folder where the storage is mounted (gcsfuse, s3fs, ...)"
+        )
     windows = _windows_only(text)
     if windows is not None:
         raise OutputError(f"output folder {text!r} {windows}")
@@ -164,6 +171,10 @@ def _check_creatable(text: str, real: Path) -> None:
                 )
             _check_path_length(text, given, real, above)
             return
+
+
+URL = re.compile(r"([A-Za-z][A-Za-z0-9+.-]+):/")  # gs://, s3://, file://, https:// (a drive is one letter;
+# a Path made of --out keeps one slash of two: gs:/bucket)
 
 
 def _windows_only(text: str) -> str | None:

@@ -449,6 +449,12 @@ def test_a_path_written_with_backslashes_is_pointed_to_slashes(tmp_path):
         "; a Windows path (drive C:) names no file on Linux and macOS: give it relative to the file naming it, "
         "with /, which works on Windows too"
     ), p
+    # a URL, on every system
+    text = CAMERA + "[[assets]]\nname = 'a'\nfile = 'https://example.com/a.obj'\n"
+    (p,) = problems_of(write(tmp_path / "u.toml", text))
+    assert p.expected.endswith(
+        "; a URL (https://) names no file here: the run reads files of this system (download it first)"
+    )
     # a path without a backslash is told as before
     (p,) = problems_of(write(tmp_path / "q.toml", CAMERA + "[[assets]]\nname = 'a'\nfile = 'models/none.obj'\n"))
     assert p.expected == f"an existing file (looked for {(tmp_path / 'models' / 'none.obj').as_posix()})"

@@ -45,6 +45,22 @@ def test_a_file_and_an_empty_name_are_refused(tmp_path):
         check_folder(Path(""))  # what a Path-typed `--out ""` gives
 
 
+def test_a_url_is_refused_as_an_output_folder(tmp_path, monkeypatch):
+    """--out gs://bucket/ds (Kubric's job dir, BlenderProc users' s3://) passed validate and
+    render wrote into a folder named 'gs:' in the working folder (a Path keeps gs:/bucket/ds);
+    a URL is now refused, saying how to write there, nothing made."""
+    monkeypatch.chdir(tmp_path)
+    for text in ("gs://bucket/ds", "s3://b/ds", "file:///tmp/ds", "https://host/ds", str(Path("gs://bucket/ds"))):
+        with pytest.raises(OutputError) as e:
+            check_folder(Path(text))
+        scheme = text.split(":")[0]
+        assert f"is a URL ({scheme}://): the run writes to a folder of this system's file systems" in str(e.value)
+        assert "where the storage is mounted" in str(e.value)
+        assert output.unusable_location(text) == str(e.value).replace(str(Path(text)), text)
+    assert list(tmp_path.iterdir()) == []
+    check_folder(Path("runs:2026"))  # a colon without a slash after it is a name
+
+
 @pytest.mark.skipif(os.name == "nt", reason="a Windows path is a folder of Windows there")
 def test_a_windows_path_is_refused_on_linux_and_macos(tmp_path, monkeypatch):
     """run.output = "D:/datasets/run1" of a parameter file made on Windows passed validate

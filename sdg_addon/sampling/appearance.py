@@ -32,9 +32,13 @@ def real_path(path: Path | str) -> Path:
 
 
 def separator_hint(raw: str) -> str:
-    """What to write for a path `raw` of a file made on Windows that names nothing on Linux or
-    macOS: a drive (C:/models/mug.obj, read there as a folder 'C:' beside the file) or a
-    backslash (part of a name there); a `~user` of no user here, on any system; '' otherwise."""
+    """Why a path `raw` that names nothing may be of another system, and what to write: a URL
+    or a `~user` of no user here; on Linux and macOS, a path of a file made on Windows, with a
+    drive (C:/models/mug.obj, read there as a folder 'C:' beside the file) or a backslash
+    (part of a name there). '' otherwise."""
+    url = re.match(r"([A-Za-z][A-Za-z0-9+.-]+)://", raw)  # on Windows too (a drive is one letter)
+    if url:
+        return f"; a URL ({url[1]}://) names no file here: the run reads files of this system (download it first)"
     if raw.startswith("~") and str(expand_home(raw)) == raw:  # on Windows too
         return f"; {raw.split('/')[0]!r} is no home folder on this system (a path of another machine?)"
     if os.name == "nt":
