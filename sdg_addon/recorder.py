@@ -873,6 +873,10 @@ class Recorder:
         self.warn_scene_notes(built)
 
         facts = self.scene_facts(built)
+        for i, (entry, own) in enumerate(zip(cfg.randomizers, targets)):
+            note = entry.hanging_note(facts, own) if facts is not None and hasattr(entry, "hanging_note") else None
+            if note:
+                self.warn(f"randomizers[{i}] (scatter): {note}")
         need_geometry = need_geometry or any(c.measure != "pixels" and is_quota(c) for c in cfg.cases)
         capturer = self._capturer = Capturer(
             built,

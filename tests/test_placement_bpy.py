@@ -7,6 +7,7 @@ samplers used, so a wrong transform in facts or appliers is caught."""
 from __future__ import annotations
 
 import itertools
+import json
 import math
 import tomllib
 from pathlib import Path
@@ -958,3 +959,31 @@ def test_a_camera_aims_at_a_point_close_to_it(gap):
         m = look_at_rotation(Vector((0.0, -5.0, 2.0)), target).to_matrix()
         assert np.allclose(-np.array(m.col[2]), forward, atol=1e-4), (target, list(-m.col[2]))
         assert abs(m.col[0][2]) < 1e-6  # level: the image's right side horizontal
+
+
+@pytest.mark.parametrize(
+    "options, warned",
+    [("", True), ("min_normal_z = 0.9", False), ('orientation = "normal"', False), ("min_normal_z = 0.01", False)],
+)
+def test_upright_objects_on_faces_facing_down_or_sideways_are_warned(tmp_path, options, warned):
+    """With the default min_normal_z (-1) a scatter on a table drew the underside of its top
+    and the sides of its legs too, lifting each upright object off them along their normal:
+    8 of 12 mugs hung under the top (z 0.58) or stood off a leg in mid-air, without a word,
+    against 'objects rest on it, neither floating nor sinking'. The run now warns, naming the
+    share of such faces and min_normal_z; orientation = "normal" aligns to them, as asked."""
+    text = (
+        header((32, 24), samples=1, seed=5, frames=1)
+        + camera((0, -2.2, 1.8), (0, 0, 0.7))
+        + asset("table", "table", 1.2)
+        + asset("mug", "cylinder", 0.1, count=3, label="mug")
+        + f'\n[[randomizers]]\ntype = "scatter"\ntargets = "mug_*"\nsurface = "table"\n{options}\n'
+        + "[annotators]\nrgb = {}\n"
+    )
+    out = tmp_path / "out"
+    assert render(write_param(tmp_path, text), out, "--worker-mode", "inline") == 0
+    warnings = json.loads((out / "audit" / "manifest.json").read_text())["warnings"]
+    said = [w for w in warnings if w.startswith("randomizers[0] (scatter): ")]
+    assert bool(said) == warned, warnings
+    if warned:
+        assert "of the area it draws on (table) faces down or sideways (min_normal_z = -1)" in said[0]
+        assert "min_normal_z = 0.9 keeps to faces that face up" in said[0]
