@@ -486,6 +486,7 @@ def bare_main(args) -> int:
 
     from headless.cli import blender_console_silenced
     from sdg_addon.capture.render import configure_cycles, temp_render_dir
+    from sdg_addon.compat import set_single_image
     from sdg_addon.config import load_config
     from sdg_addon.recorder import Recorder, RunOptions
     from sdg_addon.sampling import sample_frame
@@ -506,8 +507,7 @@ def bare_main(args) -> int:
         for layer in list(scene.view_layers)[1:]:
             scene.view_layers.remove(layer)
         s = scene.render.image_settings
-        if hasattr(s, "media_type"):
-            s.media_type = "IMAGE"
+        set_single_image(s)
         s.file_format, s.color_mode, s.color_depth, s.compression = "PNG", "RGBA", "8", 15
         folder = temp_render_dir()
         times, loop = [], []

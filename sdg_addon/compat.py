@@ -78,6 +78,31 @@ def uses_nodes(idblock) -> bool:
     return idblock.node_tree is not None and (IS_5 or idblock.use_nodes)
 
 
+def compositor_tree(scene):
+    """The scene's compositor node tree, None where it has none: a node group of its own in
+    Blender 5 (`compositing_node_group`), `node_tree` in 4.x while Use Nodes is on."""
+    if hasattr(scene, "compositing_node_group"):
+        return scene.compositing_node_group
+    return scene.node_tree if scene.use_nodes else None
+
+
+def all_strips(editor) -> list:
+    """Every strip of a sequence editor, those inside meta strips too: `strips_all` in Blender
+    4.4 and later, `sequences_all` in 4.2."""
+    return list(editor.strips_all if hasattr(editor, "strips_all") else editor.sequences_all)
+
+
+def action_fcurves(action) -> list:
+    """The F-curves of an action: its own in Blender 4.2, those of its layers' strips' channel
+    bags in the layered actions of 4.4 and later (a 4.2 file's actions are read as such)."""
+    curves = list(getattr(action, "fcurves", None) or [])
+    for layer in getattr(action, "layers", ()):
+        for strip in layer.strips:
+            for bag in getattr(strip, "channelbags", ()):
+                curves += list(bag.fcurves)
+    return curves
+
+
 # Cycles 4.2 with persistent data (render.persistent_data, on by default) gives a view layer's
 # vector pass wrong motion (every pixel moving towards the image's corner, also in a still)
 # when the render's first layer has no vector pass; the 1-sample data layer is such a layer.
@@ -126,6 +151,13 @@ def set_multilayer_exr(image_settings) -> None:
     if hasattr(image_settings, "media_type"):
         image_settings.media_type = "MULTI_LAYER_IMAGE"
     image_settings.file_format = "OPEN_EXR_MULTILAYER"
+
+
+def set_single_image(image_settings) -> None:
+    """Blender 5 chooses a single image (not a multilayer EXR or a video) through media_type;
+    4.x has the file format alone (set after this)."""
+    if hasattr(image_settings, "media_type"):
+        image_settings.media_type = "IMAGE"
 
 
 def render_multilayer_exr(scene, path: str) -> None:

@@ -532,3 +532,32 @@ def test_material_swap_draws_from_the_same_materials_on_42_and_5x(tmp_path):
         refusals.append(proc.stderr)
     assert picks[0] == picks[1]
     assert refusals[0] == refusals[1] and "(its materials: ['sdg_b', 'sdg_ground'])" in refusals[0], refusals
+
+
+# Blender API names that one of 4.2 and 5.x lacks (or where they differ): the add-on reads them
+# in sdg_addon/compat.py alone, so every version difference is in one place.
+VERSIONED_NAMES = (
+    "bpy.app.version >",
+    "bpy.app.version <",
+    "compositing_node_group",
+    "strips_all",
+    "sequences_all",
+    "channelbags",
+    "media_type",
+    "use_white_balance",
+    "use_temperature",
+    "dust_density",
+    "aerosol_density",
+    "PATH_SUPPORTS_BLEND_RELATIVE",
+    "IndexOB",
+)
+
+
+def test_the_blender_version_differences_live_in_compat():
+    found = {}
+    for path in sorted([*(ROOT / "sdg_addon").rglob("*.py"), *(ROOT / "headless").rglob("*.py")]):
+        if path.name != "compat.py":
+            text = path.read_text(encoding="utf-8")
+            if names := [name for name in VERSIONED_NAMES if name in text]:
+                found[path.relative_to(ROOT).as_posix()] = names
+    assert not found, found

@@ -20,7 +20,7 @@ from pathlib import Path
 import bpy
 import numpy as np
 
-from ..compat import white_balance_on, world_nodes_as_in_5
+from ..compat import all_strips, compositor_tree, white_balance_on, world_nodes_as_in_5
 from ..config.problems import MISSING, FieldError, one_of
 from ..sensors import EMISSIVITY_PROP, NIR_REFLECTANCE_PROP, REFLECTANCE_PROP, SENSOR_PROP, TEMPERATURE_PROP
 from ..writers.paths import sensor_folder_problem
@@ -530,10 +530,7 @@ def compositor_nodes(scene) -> list[str]:
     run's frames are the render passes, which Blender's render would not show as they are."""
     if not scene.render.use_compositing:
         return []
-    if hasattr(scene, "compositing_node_group"):  # Blender 5: the compositor is a node group
-        tree = scene.compositing_node_group
-    else:
-        tree = scene.node_tree if scene.use_nodes else None
+    tree = compositor_tree(scene)
     if tree is None:
         return []
     return sorted(repr(n.name) for n in tree.nodes if n.bl_idname not in COMPOSITOR_PLUMBING and not n.mute)
@@ -544,8 +541,7 @@ def sequencer_strips(scene) -> list[str]:
     editor = scene.sequence_editor
     if not scene.render.use_sequencer or editor is None:
         return []
-    strips = editor.strips_all if hasattr(editor, "strips_all") else editor.sequences_all
-    return sorted(repr(s.name) for s in strips if not s.mute)
+    return sorted(repr(s.name) for s in all_strips(editor) if not s.mute)
 
 
 def check_colour(scene, render) -> None:

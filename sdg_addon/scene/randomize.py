@@ -10,7 +10,7 @@ import math
 
 from mathutils import Vector
 
-from ..compat import disable_light_temperature
+from ..compat import action_fcurves, disable_light_temperature
 from ..sampling.appearance import blackbody_light_rgb
 from ..sampling.distributions import listed_values
 from ..sampling.randomizers import as_vec3
@@ -267,12 +267,7 @@ MOVERS = ("trajectory", "camera_trajectory")
 def _action_paths(action) -> set[str]:
     """The data paths an action animates: its F-curves (Blender 4.2), or those of its layers'
     strips' channel bags (the layered actions of Blender 4.4 and later)."""
-    curves = list(getattr(action, "fcurves", None) or [])
-    for layer in getattr(action, "layers", ()):
-        for strip in layer.strips:
-            for bag in getattr(strip, "channelbags", ()):
-                curves += list(bag.fcurves)
-    return {c.data_path for c in curves}
+    return {c.data_path for c in action_fcurves(action)}
 
 
 # A light entry's parameter -> the properties of the light's data it sets (scene.randomize's light applier).
