@@ -1065,7 +1065,7 @@ def _recorded_if_inside(folder: Path, out: Path):
         raise ValueError(f"--out {out}: {above} is a file, not a folder")
     dataset = output.dataset_root(folder)
     inside = dataset is not None and output.inside_dataset(dataset, out)
-    refused = output.audit_refusal(dataset, out) if inside else None
+    refused = output.audit_refusal(dataset, out) or output.frames_refusal(out, Path(out).parent) if inside else None
     if refused:
         raise ValueError(refused)
     # Inside a dataset too: a frame's own PNG (rgb_0000.png, coco/train/000000.png) is the

@@ -674,6 +674,30 @@ def audit_refusal(dataset: Path, path: Path, option: str = "--out") -> str | Non
     return None
 
 
+def frames_refusal(path: Path, files_in: Path, option: str = "--out") -> str | None:
+    """Why `path` (a report's folder, a preview's file) inside a dataset may not take its
+    files: they would go into `files_in`, a camera's rgb annotator folder (Replicator's
+    <camera>/rgb/), which is known by holding rgb_NNNN.png alone; a file beside them makes it
+    pass for a camera of its own, and the camera's frames are no longer read (`report DS --out
+    DS/cam/rgb` left the report of DS one camera short). Or a preview is named as a frame's
+    image (rgb_0099.png), which would be read as one. None where it may (a sub-folder of the
+    rgb folder takes no file beside its frames)."""
+    from .writers.basic import RGB_FILE, is_rgb_annotator_folder
+
+    if Path(files_in).is_dir() and is_rgb_annotator_folder(Path(os.path.realpath(files_in))):
+        return (
+            f"{option} {path}: its files would go into {files_in}, a camera's rgb annotator folder "
+            "(rgb_NNNN.png alone), where another file makes the folder pass for a camera of its own and its "
+            "frames go unread; give another place"
+        )
+    if Path(path) != Path(files_in) and RGB_FILE.match(Path(path).name) and not os.path.lexists(path):
+        # (a frame's own image there is refused as no preview, replaced by none)
+        return (
+            f"{option} {path}: named as a frame's image (rgb_NNNN.png), which would be read as one; give another name"
+        )
+    return None
+
+
 def written_files(folder: Path) -> list[str]:
     """Every path (relative) the tool recorded as written in `folder`, sorted, unique; none
     when audit/written is a link out of the folder: records there are not this folder's."""

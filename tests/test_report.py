@@ -409,6 +409,39 @@ def test_report_and_preview_do_not_write_into_the_datasets_audit_folder(tmp_path
     assert main(["preview", str(out / "clip_0000"), "--out", str(out / "pages" / "x.png")]) == 0
 
 
+def test_report_and_preview_do_not_write_beside_a_cameras_rgb_frames(tmp_path, capsys):
+    """A camera's rgb annotator folder (Replicator's <camera>/rgb/) is known by holding
+    rgb_NNNN.png alone: `report DS --out DS/left/rgb` wrote its page there, and from then on
+    the folder passed for a camera of its own: the report of DS said 'cameras right',
+    half the instances, and preview showed one camera. Such a place is refused (exit 2,
+    nothing written), as a preview named as a frame's image is; a sub-folder of it (the
+    default of `report DS/left/rgb`) is fine."""
+    from test_writers_formats import make_frame
+
+    from headless.cli import main
+    from sdg_addon import output, visualize
+    from sdg_addon.writers import create_writer
+
+    out = tmp_path / "ds"
+    (out / "audit").mkdir(parents=True)
+    (out / "audit" / "dataset.json").write_text(json.dumps({"tool": output.TOOL, "format": 1}))
+    w = create_writer("basic", out, camera_subfolders="always")
+    for cam in ("left", "right"):
+        w.write(make_frame(0, camera_name=cam))
+    rgb = out / "left" / "rgb"
+    before = sorted(p.name for p in rgb.iterdir())
+    assert main(["report", str(out), "--out", str(rgb)]) == 2
+    assert "a camera's rgb annotator folder" in capsys.readouterr().err
+    assert main(["preview", str(out), "--out", str(rgb / "x.png")]) == 2
+    assert "a camera's rgb annotator folder" in capsys.readouterr().err
+    assert main(["preview", str(out), "--out", str(out / "left" / "rgb_0099.png")]) == 2
+    assert "named as a frame's image" in capsys.readouterr().err
+    assert sorted(p.name for p in rgb.iterdir()) == before and not (out / "left" / "rgb_0099.png").exists()
+    assert set(visualize.cameras(out)) == {"left", "right"}
+    assert main(["report", str(rgb)]) == 0 and (rgb / "report" / "index.html").is_file()
+    assert set(visualize.cameras(out)) == {"left", "right"}
+
+
 def test_the_report_of_a_clips_folder_does_not_say_its_datasets_audit_is_missing(tmp_path):
     """The report of a clip's folder read the audit/ of that folder, which has none: it said
     "audit/label_table.json lists no 'class' labels", "audit/frames*.jsonl missing or empty"

@@ -64,7 +64,11 @@ def _owned(out: Path, dataset: Path):
         raise ValueError(f"report folder {out}: {existing} is a file, not a folder; give a new or empty --out")
     dataset = output.dataset_root(dataset) or dataset
     in_dataset = output.inside_dataset(dataset, out)
-    refused = output.audit_refusal(dataset, out, "report folder") if in_dataset else None
+    refused = (
+        output.audit_refusal(dataset, out, "report folder") or output.frames_refusal(out, out, "report folder")
+        if in_dataset
+        else None
+    )
     if refused:
         raise ValueError(refused)
     unusable = None if in_dataset else output.unusable_location(str(out))
