@@ -541,8 +541,8 @@ class Recorder:
             self.warn(self.scene_note)
         if built.missing:
             self.warn(
-                "files the scene uses are missing (Blender renders a missing image magenta and leaves out "
-                f"missing linked data): {_listed(built.missing)}"
+                "files the scene uses are missing (Blender renders a missing image magenta, a text whose font "
+                f"is missing in its built-in font, and leaves out missing linked data): {_listed(built.missing)}"
             )
         if built.newer_note:
             self.warn(built.newer_note)

@@ -990,6 +990,35 @@ def test_files_a_blend_reads_are_in_the_audit_and_missing_ones_named(shop, tmp_p
     assert f"image 'wood.png': {textures / 'wood.png'}" in err and f"library 'props.blend': {library}" in err, err
 
 
+def test_a_text_objects_font_file_is_in_the_audit_and_named_when_missing(shop, tmp_path, capsys):
+    """A text object set in a font file (Blender's fonts are files beside the .blend, as its
+    textures are) rendered in Blender's built-in font when the file was not there, its glyphs
+    and boxes another shape (a 'Wg' 49 px wide became 41), without a word, and the audit did
+    not list the font, so --resume did not see it change. The font is now listed with its
+    SHA-256 (audit/scene_files.json) and named when missing."""
+    import shutil
+
+    fonts = sorted(Path("/usr/share/fonts").rglob("*.ttf")) if Path("/usr/share/fonts").is_dir() else []
+    if not fonts:
+        pytest.skip("no TrueType font on this machine")
+    font = tmp_path / "label.ttf"
+    shutil.copy(fonts[0], font)
+    bpy.ops.wm.open_mainfile(filepath=str(shop.path), load_ui=False)
+    text = bpy.data.curves.new("label", "FONT")
+    text.body, text.font = "Wg", bpy.data.fonts.load(str(font))
+    bpy.context.scene.collection.objects.link(bpy.data.objects.new("label", text))
+    param = blend_param(saved_variant(tmp_path / "text.blend"))
+    capsys.readouterr()
+    assert main(["render", str(param), "--out", str(tmp_path / "whole"), "--quiet"]) == 0
+    assert "files the scene uses are missing" not in capsys.readouterr().err
+    read = json.loads((tmp_path / "whole" / "audit" / "scene_files.json").read_text())
+    assert [(e["kind"], e["path"], e["sha256"]) for e in read] == [("font", str(font), sha256(font))]
+    font.unlink()
+    assert main(["render", str(param), "--out", str(tmp_path / "out"), "--quiet"]) == 0
+    err = capsys.readouterr().err
+    assert "a text whose font is missing in its built-in font" in err and f": {font}" in err, err
+
+
 def test_a_damaged_blend_is_refused_before_anything_is_written(tmp_path, capsys):
     """Garbage named .blend: `validate` says so; a file with a .blend's header but nothing
     after it: `render` says so; both exit 2 with the output folder never made (before: exit 1,

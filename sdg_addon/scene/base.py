@@ -313,12 +313,21 @@ def _linked_from() -> set:
 
 def _read_files():
     """(kind, data-block name, path as stored, absolute path) of every file the session's
-    data reads: images (not packed), linked libraries, volumes, Alembic / USD caches."""
+    data reads: images (not packed), linked libraries, volumes, Alembic / USD caches, the
+    fonts of text objects."""
     blocks = [("image", i) for i in bpy.data.images if i.users and i.source in ("FILE", "SEQUENCE", "MOVIE")]
     linked = _linked_from()
     blocks += [("library", lib) for lib in bpy.data.libraries if lib in linked]
     blocks += [("volume", v) for v in bpy.data.volumes if v.users]
     blocks += [("cache file", c) for c in bpy.data.cache_files if c.users]
+    fonts = {
+        f.name_full: f
+        for c in bpy.data.curves
+        if c.users and isinstance(c, bpy.types.TextCurve)
+        for f in (c.font, c.font_bold, c.font_italic, c.font_bold_italic)
+        if f is not None and f.filepath != "<builtin>"
+    }
+    blocks += [("font", f) for _, f in sorted(fonts.items())]
     for kind, block in blocks:
         if getattr(block, "packed_file", None) is None and block.filepath:
             path = bpy.path.abspath(block.filepath, library=getattr(block, "library", None))
