@@ -449,6 +449,25 @@ def test_a_path_written_with_backslashes_is_pointed_to_slashes(tmp_path):
         "; a Windows path (drive C:) names no file on Linux and macOS: give it relative to the file naming it, "
         "with /, which works on Windows too"
     ), p
+    # names differing in case from those on disk (a project made on Windows or macOS, moved to Linux)
+    (tmp_path / "models" / "Mug.OBJ").write_text("v 0 0 0\n")
+    (tmp_path / "tex" / "Wood").mkdir()
+    text = (
+        "asset_list = 'Models/A.toml'\n" + CAMERA + "[[assets]]\nname = 'a'\nfile = 'MODELS/mug.obj'\n"
+        "[[randomizers]]\ntype = 'texture'\ntargets = 'a'\nfolder = 'tex/wood'\n"
+    )
+    found = {p.field: p for p in problems_of(write(tmp_path / "c.toml", text))}
+    for field, there in (
+        ("asset_list", "models/a.toml"),
+        ("assets[0].file", "models/Mug.OBJ"),
+        ("randomizers[0].folder", "tex/Wood"),
+    ):
+        if (tmp_path / "MODELS").exists():  # a file system that takes either case (macOS): found
+            break
+        assert found[field].expected.endswith(
+            f"; {(tmp_path / there).as_posix()} is there, its name differing in case: Windows and macOS take either, "
+            "Linux only the name as it is on disk: write it so"
+        ), found[field]
     # a URL, on every system
     text = CAMERA + "[[assets]]\nname = 'a'\nfile = 'https://example.com/a.obj'\n"
     (p,) = problems_of(write(tmp_path / "u.toml", text))

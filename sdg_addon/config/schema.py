@@ -1849,7 +1849,9 @@ def _base_scene(v: _Reader, scene: dict, path: Path) -> BaseSceneSpec:
             v.problems.add("scene.blend", base.blend, "a Blender file ending in .blend")
         elif not f.is_file():
             v.problems.add(
-                "scene.blend", base.blend, f"an existing file (looked for {f.as_posix()}){separator_hint(base.blend)}"
+                "scene.blend",
+                base.blend,
+                f"an existing file (looked for {f.as_posix()}){separator_hint(base.blend, f)}",
             )
         elif not looks_like_blend(f):
             v.problems.add("scene.blend", base.blend, "a Blender file (this one does not start as a .blend does)")
@@ -2139,7 +2141,9 @@ def _asset_list(v: _Reader, value, path: Path, problems: Problems) -> list:
         return []
     if not list_path.is_file():
         problems.add(
-            "asset_list", value, f"an existing file (looked for {list_path.as_posix()}){separator_hint(value)}"
+            "asset_list",
+            value,
+            f"an existing file (looked for {list_path.as_posix()}){separator_hint(value, list_path)}",
         )
         return []
     # Problems inside the list name the list's file.
@@ -2184,7 +2188,9 @@ def _asset(v: _Reader, t, p: str, base: Path) -> AssetSpec:
         if f.suffix.lower() not in ASSET_EXTENSIONS:
             v.problems.add(join(p, "file"), raw, f"a file ending in one of {', '.join(ASSET_EXTENSIONS)}")
         elif not f.is_file():
-            v.problems.add(join(p, "file"), raw, f"an existing file (looked for {f.as_posix()}){separator_hint(raw)}")
+            v.problems.add(
+                join(p, "file"), raw, f"an existing file (looked for {f.as_posix()}){separator_hint(raw, f)}"
+            )
         a.file = f.as_posix()
     elif has_file and t["file"] == a.file:  # (a value refused above is said there)
         v.problems.add(join(p, "file"), t["file"], "a path (not empty)")

@@ -31,11 +31,13 @@ def real_path(path: Path | str) -> Path:
     return Path(os.path.realpath(path))
 
 
-def separator_hint(raw: str) -> str:
+def separator_hint(raw: str, looked: Path | None = None) -> str:
     """Why a path `raw` that names nothing may be of another system, and what to write: a URL
     or a `~user` of no user here; on Linux and macOS, a path of a file made on Windows, with a
     drive (C:/models/mug.obj, read there as a folder 'C:' beside the file) or a backslash
-    (part of a name there). '' otherwise."""
+    (part of a name there); one whose names differ in case from a file there (`looked`, the
+    path looked for: a project made on Windows or macOS, which take either, moved to Linux).
+    '' otherwise."""
     url = re.match(r"([A-Za-z][A-Za-z0-9+.-]+)://", raw)  # on Windows too (a drive is one letter)
     if url:
         return f"; a URL ({url[1]}://) names no file here: the run reads files of this system (download it first)"
@@ -49,10 +51,32 @@ def separator_hint(raw: str) -> str:
             f"; a Windows path (drive {drive[0]}) names no file on Linux and macOS: give it relative to the "
             "file naming it, with /, which works on Windows too"
         )
-    if "\\" not in raw:
-        return ""
-    slashed = raw.replace("\\", "/")
-    return f"; a backslash is no folder separator on Linux and macOS: write {slashed!r}, which works on Windows too"
+    if "\\" in raw:
+        slashed = raw.replace("\\", "/")
+        return f"; a backslash is no folder separator on Linux and macOS: write {slashed!r}, which works on Windows too"
+    other = _in_other_case(looked) if looked is not None else None
+    if other is not None:
+        return (
+            f"; {other.as_posix()} is there, its name differing in case: Windows and macOS take either, Linux "
+            "only the name as it is on disk: write it so"
+        )
+    return ""
+
+
+def _in_other_case(looked: Path) -> Path | None:
+    """The file or folder `looked` names but for the case of its names, where one exists."""
+    found, missing = looked, []
+    while not os.path.lexists(found):
+        if found.parent == found:
+            return None
+        missing.append(found.name)
+        found = found.parent
+    for name in reversed(missing):
+        try:
+            found = next(p for p in sorted(found.iterdir()) if p.name.casefold() == name.casefold())
+        except (OSError, StopIteration):  # none, or not a folder that can be read
+            return None
+    return found if missing else None
 
 
 # How each format's files start (TGA has no such mark): a file that does not is no image.
@@ -147,7 +171,8 @@ class FolderRandomizer(RandomizerSpec):
             return [("folder", raw, f"a folder of {' / '.join(self.EXTENSIONS)} files, relative to the parameter file")]
         folder = real_path(base / expand_home(raw))
         if not folder.is_dir():
-            return [("folder", raw, f"an existing folder (looked for {folder.as_posix()}){separator_hint(raw)}")]
+            hint = separator_hint(raw, folder)
+            return [("folder", raw, f"an existing folder (looked for {folder.as_posix()}){hint}")]
         self.folder = folder  # (before candidates: names are paths below it)
         files = list_images(folder, self.EXTENSIONS, self.options.get("recursive", False))
         for f in files:
