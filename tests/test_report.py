@@ -199,6 +199,35 @@ def test_a_long_class_name_stays_in_its_histograms_cell():
     assert (cut[34:52, 10 : 10 + cell_w] != 255).any()  # the first title is drawn (cut, with its count)
 
 
+def test_every_charts_text_ends_inside_its_image(monkeypatch):
+    """With a wider font (DejaVu Sans, drawn where the system has it) the depth chart's
+    'per frame, one bar per camera: nearest .. farthest surface' ran past the image's right
+    edge ('... farthest surfac'), as a randomizer's long name could run into its bars; every
+    text of every chart now ends inside its image."""
+    from PIL import ImageDraw
+
+    from sdg_addon.report import plots
+    from sdg_addon.report.stats import ParamRange
+
+    drawn = []
+    original = ImageDraw.ImageDraw.text
+
+    def text(self, xy, text, *a, **k):
+        drawn.append((self._image.size[0], xy[0], k["font"].getlength(text), text))
+        return original(self, xy, text, *a, **k)
+
+    monkeypatch.setattr(ImageDraw.ImageDraw, "text", text)
+    per_frame = [(f, 1.0 + f, 2.0 + f) for f in range(4) for _camera in range(2)]
+    plots.depth_chart("Depth (distance to the image plane)", per_frame, np.linspace(1, 5, 100))
+    long = ParamRange("12: procedural_texture", "angular_velocity_of_the_target[2]", -1e6, 1e6, -5, 5, 3, 0)
+    plots.range_chart("Randomizers: sampled range (blue) in declared support (grey)", [long])
+    plots.histogram_grid("t", {"mug_with_a_rather_long_descriptive_class_name_v2": [0.5]}, 0, 55.4, unit=" px")
+    plots.bar_chart("t", ["a_class_name_far_longer_than_its_column_is_wide_at_all"], {"instances": [6000]})
+    plots.heatmap("Object centres in the image", np.random.default_rng(0).random((6000, 2)), 4 / 3)
+    for width, x, length, said in drawn:
+        assert 0 <= x and x + length <= width, (said, x, length, width)
+
+
 def test_an_unbounded_supports_sampled_range_is_drawn_inside_it():
     """A normal distribution's support is unbounded: its sampled range filled the whole row
     in blue, as if every value had been drawn. Now the blue bar stops short of the row's ends

@@ -204,13 +204,14 @@ def depth_chart(
         draw.rectangle([px0 + b * bw, py1 - (py1 - py0) * c / top, px0 + (b + 1) * bw - 1, py1], fill=SERIES[0])
     draw.line([(px0, py1), (px1, py1)], fill=INK)
     draw.text((px0, py1 + 4), f"{_fmt(lo)} m", fill=INK, font=font)
-    draw.text((px1 - 50, py1 + 4), f"{_fmt(hi)} m", fill=INK, font=font)
+    draw.text((px1 - font.getlength(f"{_fmt(hi)} m"), py1 + 4), f"{_fmt(hi)} m", fill=INK, font=font)
     # per-frame ranges
     qx0, qx1 = half + 20, width - 20
     n = len(per_frame)
     several = len({f for f, _a, _b in per_frame}) < n  # several cameras: one bar each, side by side
     head = "per frame" + (", one bar per camera" if several else "") + ": nearest .. farthest surface"
-    draw.text((qx0, 24), head, fill=INK, font=font)
+    hx = max(half, min(qx0, width - 4 - font.getlength(head)))  # moved left where it would run past the edge
+    draw.text((hx, 24), _fit(head, font, width - 4 - hx), fill=INK, font=font)
     for k, (_f, a, b) in enumerate(per_frame):
         x = qx0 + (qx1 - qx0) * (k + 0.5) / n
         ya = py1 - (py1 - py0) * (a - lo) / (hi - lo)
@@ -235,7 +236,7 @@ def range_chart(title: str, ranges, width: int = 720) -> Image.Image:
         draw.text((10, 40), "no numeric randomizer values recorded", fill=INK, font=font)
     for k, r in enumerate(numeric):
         y = 40 + k * row_h
-        draw.text((10, y + 3), f"{r.randomizer} {r.param}"[:40], fill=INK, font=font)
+        draw.text((10, y + 3), _fit(f"{r.randomizer} {r.param}", font, x0 - 16), fill=INK, font=font)
         finite = [v for v in (r.low, r.high) if v is not None and math.isfinite(v)]
         span_lo = min([r.sampled_min, *finite])
         span_hi = max([r.sampled_max, *finite])
