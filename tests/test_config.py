@@ -468,6 +468,20 @@ def test_a_path_written_with_backslashes_is_pointed_to_slashes(tmp_path):
             f"; {(tmp_path / there).as_posix()} is there, its name differing in case: Windows and macOS take either, "
             "Linux only the name as it is on disk: write it so"
         ), found[field]
+    # a glob matching files but for case: *.obj and MUG.OBJ, a background's *.jpg and Photo.JPG
+    (tmp_path / "bg" / "Photo.JPG").write_bytes(b"")
+    text = (
+        CAMERA + "[[assets]]\nname = 'a'\nfiles = 'models/*.obj'\n"
+        "[[randomizers]]\ntype = 'background'\nfiles = 'bg/*.jpg'\n"
+    )
+    found = {p.field: p for p in problems_of(write(tmp_path / "g.toml", text))}
+    for field, there in (("assets[0].files", "models/Mug.OBJ"), ("randomizers[0].files", "bg/Photo.JPG")):
+        if (tmp_path / "MODELS").exists():  # a file system that takes either case (macOS): found
+            break
+        assert found[field].expected.endswith(
+            f"; it matches 1 file(s) but for case (e.g. {(tmp_path / there).as_posix()}): Windows and macOS "
+            "compare names without case, Linux with it: write the glob as the names are on disk"
+        ), found[field]
     # a URL, on every system
     text = CAMERA + "[[assets]]\nname = 'a'\nfile = 'https://example.com/a.obj'\n"
     (p,) = problems_of(write(tmp_path / "u.toml", text))

@@ -26,7 +26,7 @@ from ..annotators.lidar import PRESETS as LIDAR_PRESETS
 from ..home import expand_home
 from ..labels.rules import DEFAULT_SUFFIX, SCOPES, NameRule
 from ..pinhole import MAX_PIXEL_ASPECT, blender_lens_for
-from ..sampling.appearance import glob_files, real_path, separator_hint
+from ..sampling.appearance import glob_files, glob_hint, real_path, separator_hint
 from ..sampling.cases import CASE_FIELDS, CaseSpec
 from ..sampling.distributions import (
     Constant,
@@ -2216,7 +2216,7 @@ def _pool(v: _Reader, a, t: dict, p: str, base: Path) -> None:
             join(p, "files"),
             t["files"],
             f"a glob matching model files ({', '.join(ASSET_EXTENSIONS)}) under {root.resolve().as_posix()}"
-            + separator_hint(pattern),
+            + glob_hint(pattern, base.parent, ASSET_EXTENSIONS),
         )
         return
     if len(found) * a.count > MAX_POOL_FILES:

@@ -63,6 +63,23 @@ def separator_hint(raw: str, looked: Path | None = None) -> str:
     return ""
 
 
+def glob_hint(pattern: str, base: Path, extensions) -> str:
+    """separator_hint for a glob (glob_files' `pattern` in `base`) that matches no file, or
+    that it matches files but for case (`*.glb` and MUG.GLB: Windows and macOS match them,
+    Linux does not)."""
+    hint = separator_hint(pattern)
+    if hint or "[" in pattern:
+        return hint
+    either = "".join(f"[{c.lower()}{c.upper()}]" if c.lower() != c.upper() else c for c in pattern)
+    matched = glob_files(either, base, extensions)[1]
+    if not matched:
+        return ""
+    return (
+        f"; it matches {len(matched)} file(s) but for case (e.g. {matched[0].as_posix()}): Windows and macOS "
+        "compare names without case, Linux with it: write the glob as the names are on disk"
+    )
+
+
 def _in_other_case(looked: Path) -> Path | None:
     """The file or folder `looked` names but for the case of its names, where one exists."""
     found, missing = looked, []

@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..config.fields import Field
-from .appearance import glob_files, not_an_image_reason, separator_hint
+from .appearance import glob_files, glob_hint, not_an_image_reason
 from .randomizers import NUMBER, RandomizerSpec, register_randomizer
 
 NOISE_SEED = "noise_seed"  # drawn per camera and frame when an augmentation is random
@@ -189,7 +189,9 @@ class Background(RandomizerSpec):
             root, matched = glob_files(pattern, base, PHOTO_EXTENSIONS + FLOAT_EXTENSIONS)
             if not matched:
                 kinds = " / ".join(PHOTO_EXTENSIONS)
-                under = f"under {root.resolve().as_posix()}{separator_hint(pattern)}"
+                under = (
+                    f"under {root.resolve().as_posix()}{glob_hint(pattern, base, PHOTO_EXTENSIONS + FLOAT_EXTENSIONS)}"
+                )
                 return [("files", pattern, f"a glob matching image files ({kinds}) {under}")]
             for f in matched:
                 problem = not_an_image_reason(f) or not_8_bit_reason(f)
