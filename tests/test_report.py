@@ -716,6 +716,26 @@ def test_report_of_shards_reads_every_process_log_and_manifest(tmp_path):
     assert "<td>3</td><td><span" in energy  # 3 values (one light, 3 frames): both shards' logs
 
 
+def test_the_seconds_of_shards_say_whose_they_are(tmp_path):
+    """'seconds (last run)' of shards not merged yet was one shard's (0.77 s for a dataset two
+    shards made), and of a merge the shards' last runs added (3.06 s, runs that may have
+    gone at once on three machines), both said as one run's; each now says whose they are."""
+    from sdg_addon.report.page import _seconds
+    from sdg_addon.report.stats import _manifest
+
+    audit = tmp_path / "audit"
+    audit.mkdir()
+    for k, seconds in enumerate((0.95, 0.77)):
+        (audit / f"manifest.shard00{k}of003.json").write_text(json.dumps({"seconds_total": seconds}))
+    assert _seconds(_manifest(audit)) == "0.77 (shard001of003's last run alone, until merge adds every part's)"
+    parts = {f"manifest.shard00{k}of003.json": {"seconds_total": 1.0} for k in range(3)}
+    (audit / "manifest.json").write_text(json.dumps({"mode": "merge", "parts": parts, "seconds_total": 3.061}))
+    assert _seconds(_manifest(audit)) == "3.06 (3 shards' last runs, added)"
+    (audit / "manifest.json").write_text(json.dumps({"seconds_total": 0.394}))  # one run
+    assert _seconds(_manifest(audit)) == "0.39"
+    assert _seconds({}) == "–"
+
+
 def test_an_unreadable_frame_log_is_one_note_and_the_page_goes_on(tmp_path):
     from PIL import Image
 

@@ -226,7 +226,7 @@ def _summary_rows(stats: Stats) -> list[tuple[str, str]]:
         ("visible instances", str(sum(stats.instances.values())) if stats.box_frames != 0 else "– (no boxes recorded)"),
         ("seed", _e(stats.resolved.get("seed", "–"))),
         ("render samples", _e((stats.resolved.get("render") or {}).get("samples", "–"))),
-        ("seconds (last run)", _e(round(m["seconds_total"], 2)) if "seconds_total" in m else "–"),
+        ("seconds (last run)", _e(_seconds(m))),
     ]
     if stats.depth_per_frame:
         lo = min(p[1] for p in stats.depth_per_frame)
@@ -239,6 +239,23 @@ def _summary_rows(stats: Stats) -> list[tuple[str, str]]:
     said = "none" if m else "–"  # no manifest read (a run under way, a folder inside a dataset): not known
     rows.append(("warnings", "<br>".join(_e(x) for x in warnings) if warnings else said))
     return rows
+
+
+def _seconds(m: dict) -> str:
+    """The run's seconds, and whose they are where not one run's: a merge adds its shards'
+    last runs (which may have run at once, on several machines); before the merge the
+    manifest read is one shard's."""
+    seconds = m.get("seconds_total")
+    if not isinstance(seconds, (int, float)) or isinstance(seconds, bool):
+        return "–"
+    said = f"{round(seconds, 2)}"
+    parts = m.get("parts")
+    if m.get("mode") == "merge" and isinstance(parts, dict) and len(parts) > 1:
+        return f"{said} ({len(parts)} shards' last runs, added)"
+    if m.get("_read_from"):
+        tag = str(m["_read_from"]).removeprefix("manifest.").removesuffix(".json")
+        return f"{said} ({tag}'s last run alone, until merge adds every part's)"
+    return said
 
 
 def _lidar_text(stats: Stats) -> str:

@@ -299,6 +299,8 @@ def _manifest(audit: Path) -> dict:
     if not found:
         return {}
     manifest = dict(found.get("manifest.json") or found[paths[-1].name])
+    if "manifest.json" not in found:  # one process's of several (shards not merged yet): said as its
+        manifest["_read_from"] = paths[-1].name
     warnings = []
     for name, m in found.items():
         said = m.get("warnings") or []
