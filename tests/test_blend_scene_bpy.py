@@ -1019,6 +1019,39 @@ def test_a_text_objects_font_file_is_in_the_audit_and_named_when_missing(shop, t
     assert "a text whose font is missing in its built-in font" in err and f": {font}" in err, err
 
 
+def test_a_udim_textures_tiles_are_in_the_audit_and_named_when_missing(shop, tmp_path, capsys):
+    """A UDIM texture (an image of source Tiled, one file per tile: wood.<UDIM>.png) was
+    neither listed in audit/scene_files.json nor named when a tile was missing (Blender
+    renders that tile magenta); each tile's file now is."""
+    from sdg_addon.compat import enable_nodes
+
+    for number in (1001, 1002):
+        tile = bpy.data.images.new(f"tile{number}", 4, 4)
+        tile.filepath_raw, tile.file_format = str(tmp_path / f"wood.{number}.png"), "PNG"
+        tile.save()
+    bpy.ops.wm.open_mainfile(filepath=str(shop.path), load_ui=False)
+    image = bpy.data.images.load(str(tmp_path / "wood.1001.png"))
+    image.source, image.filepath = "TILED", str(tmp_path / "wood.<UDIM>.png")
+    if len(image.tiles) < 2:
+        image.tiles.new(1002)
+    material = bpy.data.materials.new("wood")
+    enable_nodes(material)
+    material.node_tree.nodes.new("ShaderNodeTexImage").image = image
+    bpy.data.objects["floor"].data.materials.append(material)
+    param = blend_param(saved_variant(tmp_path / "udim.blend"))
+    capsys.readouterr()
+    assert main(["render", str(param), "--out", str(tmp_path / "whole"), "--quiet"]) == 0
+    assert "files the scene uses are missing" not in capsys.readouterr().err
+    read = json.loads((tmp_path / "whole" / "audit" / "scene_files.json").read_text())
+    tiles = [tmp_path / f"wood.{n}.png" for n in (1001, 1002)]
+    assert [(e["kind"], e["path"], e["sha256"]) for e in read] == [("image", str(t), sha256(t)) for t in tiles]
+    tiles[1].unlink()
+    assert main(["render", str(param), "--out", str(tmp_path / "out"), "--quiet"]) == 0
+    err = capsys.readouterr().err
+    assert "files the scene uses are missing" in err and f": {tiles[1]}" in err, err
+    assert f": {tiles[0]}" not in err
+
+
 def test_a_damaged_blend_is_refused_before_anything_is_written(tmp_path, capsys):
     """Garbage named .blend: `validate` says so; a file with a .blend's header but nothing
     after it: `render` says so; both exit 2 with the output folder never made (before: exit 1,

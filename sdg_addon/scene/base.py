@@ -313,9 +313,10 @@ def _linked_from() -> set:
 
 def _read_files():
     """(kind, data-block name, path as stored, absolute path) of every file the session's
-    data reads: images (not packed), linked libraries, volumes, Alembic / USD caches, the
-    fonts of text objects."""
-    blocks = [("image", i) for i in bpy.data.images if i.users and i.source in ("FILE", "SEQUENCE", "MOVIE")]
+    data reads: images (not packed; a UDIM image's tiles each), linked libraries, volumes,
+    Alembic / USD caches, the fonts of text objects."""
+    sources = ("FILE", "SEQUENCE", "MOVIE", "TILED")
+    blocks = [("image", i) for i in bpy.data.images if i.users and i.source in sources]
     linked = _linked_from()
     blocks += [("library", lib) for lib in bpy.data.libraries if lib in linked]
     blocks += [("volume", v) for v in bpy.data.volumes if v.users]
@@ -329,9 +330,30 @@ def _read_files():
     }
     blocks += [("font", f) for _, f in sorted(fonts.items())]
     for kind, block in blocks:
-        if getattr(block, "packed_file", None) is None and block.filepath:
-            path = bpy.path.abspath(block.filepath, library=getattr(block, "library", None))
+        if (
+            getattr(block, "packed_file", None) is not None
+            or len(getattr(block, "packed_files", ()))
+            or not block.filepath
+        ):
+            continue
+        path = bpy.path.abspath(block.filepath, library=getattr(block, "library", None))
+        if kind == "image" and block.source == "TILED":  # a file per UDIM tile
+            for tile in block.tiles:
+                yield (
+                    kind,
+                    block.name,
+                    _tile_path(block.filepath, tile.number),
+                    os.path.normpath(_tile_path(path, tile.number)),
+                )
+        else:
             yield kind, block.name, block.filepath, os.path.normpath(path)
+
+
+def _tile_path(path: str, number: int) -> str:
+    """A UDIM image's path for its tile `number` (1001, ...): Blender's <UDIM> and <UVTILE>
+    tokens replaced."""
+    u, v = (number - 1001) % 10 + 1, (number - 1001) // 10 + 1
+    return path.replace("<UDIM>", str(number)).replace("<UVTILE>", f"u{u}_v{v}")
 
 
 def missing_files() -> list[str]:
