@@ -987,3 +987,20 @@ def test_upright_objects_on_faces_facing_down_or_sideways_are_warned(tmp_path, o
     if warned:
         assert "of the area it draws on (table) faces down or sideways (min_normal_z = -1)" in said[0]
         assert "min_normal_z = 0.9 keeps to faces that face up" in said[0]
+
+
+def test_draws_on_a_hidden_surface_are_no_tries():
+    """With hidden surfaces left out, a draw landing on one was still a try: three tables, one
+    shown, left a third of max_tries to find a place on it (max_tries = 6: about 2 draws,
+    several targets hidden a frame). Such draws are no tries now: as many are placed as with the
+    shown table alone, and a target's draws stay the same whatever is shown."""
+    desks = asset("desk", "table", 1.2, count=3)  # three tables in one place, two hidden
+    scatter = SCATTER_ON_TABLE.replace('surface = "table"', 'surface = "desk_*"') + "max_tries = 6\n"
+    hide = '\n[[randomizers]]\ntype = "visibility"\ntargets = ["desk_000", "desk_002"]\nvisible = false\n'
+    cfg, built, facts, targets = built_run(desks + hide + scatter)
+    placed = []
+    for f in range(4):
+        values = sample_frame(cfg.seed, f, cfg.randomizers, targets, facts=facts)[-1]["values"]
+        assert all(v["surface"] == "desk_001" for v in values.values() if v["placed"]), values
+        placed.append(sum(v["placed"] for v in values.values()))
+    assert min(placed) >= 10, placed  # 12 small objects on one 1.2 m table, 6 tries each

@@ -22,6 +22,7 @@ What fits in no try is hidden for the frame and logged as {"placed": false}.
 from __future__ import annotations
 
 import fnmatch
+import math
 
 import numpy as np
 
@@ -238,7 +239,12 @@ class Scatter(RandomizerSpec):
         ),
         "avoid": ([], (str, list), "other (static) objects the targets must not intersect"),
         "max_tries": Field(
-            "max_tries", "int", 100, "draws per target before it is hidden for the frame", low=1, high=100000
+            "max_tries",
+            "int",
+            100,
+            "draws per target before it is hidden for the frame (a draw on a surface hidden this frame is no try)",
+            low=1,
+            high=100000,
         ),
     }
 
@@ -324,10 +330,14 @@ class Scatter(RandomizerSpec):
         avoid = resolve(o["avoid"], others)
         # Surfaces and obstacles hidden this frame (a pool, visibility) hold and block nothing:
         # objects were placed on a hidden table, in mid-air in the picture. The picker keeps
-        # every surface, so that a target's draws do not depend on which are shown.
+        # every surface, so that a target's draws do not depend on which are shown; a draw on
+        # a hidden one is no try (a pool of 10 tables, one shown: 100 tries, not 10).
         layout = facts.layout(sorted((set(surfaces) | set(avoid)) - hidden))
         area = _SurfacePicker(facts, surfaces, float(o["min_normal_z"])) if surfaces else None
         shown = [s for s in surfaces if s not in hidden]
+        max_tries = int(o["max_tries"])
+        share = area.share(shown) if area is not None else 1.0
+        draws = max_tries if share >= 1.0 else min(100 * max_tries, math.ceil(max_tries / share)) if share > 0 else 0
         out: dict[str, dict] = {}
         # One generator per target (sorted names, hidden ones too): a target's draws do not
         # depend on which others are shown this frame, so an entry repeating its trigger
@@ -338,10 +348,14 @@ class Scatter(RandomizerSpec):
             if t in hidden:  # not shown this frame (a pool, visibility): takes no room
                 out[t] = {"placed": False, "tries": 0, "hidden_before": True}
                 continue
-            values = {"placed": False, "tries": int(o["max_tries"])}
+            values = {"placed": False, "tries": 0}
             before = (at_trigger or {}).get(t, {})
             first = before["tries"] - 1 if before.get("placed") else 0  # the draw that placed it
-            for k in range(int(o["max_tries"])):
+            counted = 0  # tries: draws not on a hidden surface
+            for k in range(max(draws, first + 1) if share > 0 else 0):
+                if counted >= max_tries and k > first:  # (the kept draw is reached: it may fit)
+                    break
+                values["tries"] = k + 1
                 drawn = {name: d.sample(rng, frame) for name, d in self.params.items()}
                 scale = drawn["scale"] if "scale" in drawn else scale_in(t, earlier, facts)
                 scale = [float(x) for x in scale] if isinstance(scale, list) else float(scale)
@@ -351,11 +365,13 @@ class Scatter(RandomizerSpec):
                     pose = self._on_surface(rng, facts, t, area, drawn, factor, kept)
                 else:
                     pose = self._in_volume(rng, drawn, kept)
+                on_hidden = pose is not None and pose[2] is not None and pose[2][0] in hidden
+                counted += 0 if on_hidden else 1
                 if pose is None or k < first:  # (a draw before the kept one: drawn, not taken)
                     continue
                 location, rotation, surface = pose
                 matrix = compose(location, rotation, factor)
-                if area is not None and (surface is None or surface[0] in hidden):
+                if area is not None and (surface is None or on_hidden):
                     continue
                 if area is not None:
                     # Where the object is lowest, the surface must be right below it.
@@ -467,6 +483,12 @@ class _SurfacePicker:
         self.tris, self.normals = t[keep], normals[keep]
         self.owners = [o for o, k in zip(owners, keep) if k]
         self.cdf = np.cumsum(area[keep]) / area[keep].sum()
+        self.areas = area[keep]
+
+    def share(self, shown: list[str]) -> float:
+        """The part of the area drawn on that the `shown` surfaces hold."""
+        mine = np.isin(np.asarray(self.owners, dtype=object), list(shown))
+        return float(self.areas[mine].sum() / self.areas.sum()) if len(self.areas) else 0.0
 
     def draw(self, rng) -> tuple[int, np.ndarray]:
         i = min(int(np.searchsorted(self.cdf, rng.random(), side="right")), len(self.cdf) - 1)
