@@ -950,3 +950,18 @@ def test_a_tag_takes_a_free_spot_at_its_boxs_right_edge_before_covering_another(
         for b in rects[i + 1 :]
     )
     assert covered <= 32, (tags, covered)  # 170 before (the mug's letter m); now a pixel row of a tag's edge
+
+
+def test_a_640_x_480_frames_depth_caption_fits_its_tile():
+    """DejaVu Sans, drawn since names beyond ASCII are, is 12 % wider than Pillow's own font:
+    the depth caption of a 640 x 480 frame (the default preset's), 'distance to image plane:
+    1.35-4.70 m, near bright', no longer fit its 320 pixel tile ('... near brigh'). DejaVu
+    Sans Condensed, as wide as Pillow's, comes first where the system has it."""
+    from PIL import ImageFont
+
+    try:
+        ImageFont.truetype("DejaVuSansCondensed.ttf", 13)
+    except OSError:
+        pytest.skip("no DejaVu Sans Condensed on this system")
+    font = viz._font(viz._font_size(640, 480))
+    assert font.getlength("distance to image plane: 1.35-4.70 m, near bright") + 3 <= 320
