@@ -566,6 +566,33 @@ def test_toml_syntax_error_names_file_and_line(tmp_path):
     assert str(p).startswith(f"{path.as_posix()}: line 3, column 10: ")
 
 
+def test_a_windows_path_in_a_double_quoted_string_is_said_as_escapes(tmp_path):
+    r"""output = "C:\Users\me\out" (a Windows path pasted into a TOML "..." string) was refused
+    as 'valid TOML syntax (Invalid hex value)', "D:\data" as "(Unescaped '\' in a string)",
+    and "D:\temp\run", read as D:<tab>emp<CR>un, as a string 'without control characters'
+    whose shown value looks as typed; each now says what a backslash does there and how to
+    write the path, also in a JSON file and a randomizer's option."""
+    escapes = (
+        'in a "..." string a backslash starts an escape (\\t a tab, \\n a newline, \\U a character): '
+        "write a Windows path with /, or in TOML in '...', where a backslash is itself"
+    )
+    for line, said in (
+        ('output = "C:\\Users\\me\\out"', "Invalid hex value"),
+        ('output = "D:\\data\\run"', "Unescaped '\\' in a string"),
+    ):
+        (p,) = problems_of(write(tmp_path / "p.toml", f"[run]\n{line}\n" + CAMERA))
+        assert p.field.startswith("line 2, ") and p.expected == f"valid TOML syntax ({said}: {escapes})", p
+    text = '[run]\noutput = "D:\\temp\\run"\n' + CAMERA + '[[randomizers]]\ntype = "texture"\ntargets = "cam"\n'
+    found = by_field(problems_of(write(tmp_path / "p.toml", text + 'folder = "tex\\new"\n')))
+    for field in ("run.output", "randomizers[0].folder"):
+        assert found[(str(tmp_path / "p.toml"), field)].expected.endswith(f"; {escapes}"), found
+    (p,) = problems_of(write(tmp_path / "p.json", '{"run": {"output": "D:\\temp\\run"}, ' + CAMERA_JSON + "}"))
+    assert p.field == "run.output" and p.value == "D:\temp\run" and p.expected.endswith(f"; {escapes}"), p
+    # a string with no such character is told as before
+    (p,) = problems_of(write(tmp_path / "p.toml", '[run]\noutput = "a\\u0000b"\n' + CAMERA))
+    assert escapes not in p.expected
+
+
 def test_a_toml_key_or_table_given_twice_is_said_so(tmp_path):
     """tomllib refuses a repeated key or table in words that name neither ('Cannot overwrite
     a value', "Cannot declare ('scene', 'world') twice"); JSON's repeated key is said as one

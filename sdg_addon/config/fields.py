@@ -132,7 +132,10 @@ def check_value(problems: Problems, f: Field, value, where: str):
     expected = one_of(value, f.choices) if f.kind == "choice" else _expected(f)
     if f.kind == "choice" and f.fold_case:
         expected += " (any case)"
-    problems.add(where, value if value is not MISSING else MISSING, f"{expected} ({f.doc})" if f.doc else expected)
+    expected = f"{expected} ({f.doc})" if f.doc else expected
+    if f.kind in ("str", "name"):
+        expected += escape_hint(value)
+    problems.add(where, value if value is not MISSING else MISSING, expected)
     return copy.deepcopy(f.default)
 
 
@@ -210,6 +213,19 @@ def _convert(f: Field, value) -> tuple[bool, object]:
         ok = isinstance(value, list) and all(_plain_text(x, MAX_STRING_CHARS, True) for x in value)
         return ok, list(value) if ok else None
     return False, None
+
+
+# What a "..." string does with a backslash, for a Windows path written in one.
+BACKSLASH_ESCAPES = (
+    'in a "..." string a backslash starts an escape (\\t a tab, \\n a newline, \\U a character): '
+    "write a Windows path with /, or in TOML in '...', where a backslash is itself"
+)
+
+
+def escape_hint(value) -> str:
+    """BACKSLASH_ESCAPES, after '; ', for a string holding what a "..." string's escapes make
+    of a Windows path ("D:\\temp\\run" read as D:<tab>emp<CR>un); '' otherwise."""
+    return f"; {BACKSLASH_ESCAPES}" if isinstance(value, str) and any(c in value for c in "\t\n\r\b\f") else ""
 
 
 def _plain_text(value, max_chars: int, allow_empty: bool = False) -> bool:

@@ -59,12 +59,14 @@ from ..writers.paths import sensor_folder_problem
 from ..writers.plugins import writer_registry
 from ..writers.yolo import decimals_problem as yolo_decimals_problem
 from .fields import (
+    BACKSLASH_ESCAPES,
     LABEL_TEXT,
     LABEL_TYPE_TEXT,
     MAX_NAME_BYTES,
     MAX_STRING_CHARS,
     Field,
     check_value,
+    escape_hint,
     is_glob_text,
     is_label_text,
     is_label_type,
@@ -1232,7 +1234,10 @@ def read_table(path: Path, problems: Problems) -> dict | None:
 
 def _toml_said(message: str) -> str:
     """tomllib's words for a key or table given twice, which name neither ('Cannot overwrite
-    a value'), said as what they are; other messages as they are."""
+    a value'), said as what they are; a backslash escape it refuses (a Windows path in "...":
+    "C:\\Users\\me" is 'Invalid hex value') with the way to write one; others as they are."""
+    if message in ("Invalid hex value", "Unescaped '\\' in a string"):
+        return f"{message}: {BACKSLASH_ESCAPES}"
     if message == "Cannot overwrite a value":
         return "a key given a second time in its table (as a key or a [table]): TOML takes each key once"
     twice = re.fullmatch(r"Cannot declare \((.*)\) twice", message)
@@ -2717,7 +2722,9 @@ class _Reader:
             ok = isinstance(value, types)
         if ok and isinstance(value, str) and not is_string_text(value):
             self.problems.add(
-                join(p, key), value, f"a string without control characters (newline, tab, NUL...): {desc}"
+                join(p, key),
+                value,
+                f"a string without control characters (newline, tab, NUL...): {desc}{escape_hint(value)}",
             )
             return default
         if ok and set(types) == {str, list} and isinstance(value, list) and not all(map(is_glob_text, value)):
