@@ -1605,7 +1605,7 @@ def test_camera_look_at_or_rotation(tmp_path):
             'bounding_box_2d_tight = { semantic_filter = ["cube", "ball"] }\n[writers.yolo]\nsegmentation = true\n',
             "annotators.instance_segmentation.semantic_filter",
             ["cube"],
-            ['its semantic_filter ["cube", "ball"]', "the writer had the object but no mask of it"],
+            ['its semantic_filter ["cube", "ball"]', "the writer had the object but not its pixels"],
         ),
         # BOP's objects are object_pose's rows: one the instance ids leave out was written as
         # wholly hidden (mask_visib empty, visib_fract 0) while in view; one the amodal ids
@@ -1620,7 +1620,16 @@ def test_camera_look_at_or_rotation(tmp_path):
             '[annotators]\ninstance_segmentation_amodal = { semantic_filter = ["cube"] }\n[writers.bop]\n',
             "annotators.instance_segmentation_amodal.semantic_filter",
             ["cube"],
-            ["cuts their masks from the instance_segmentation_amodal ids"],
+            ["reads their pixels in the instance_segmentation_amodal ids"],
+        ),
+        # hdf5: instance_attribute_maps gave a ball category_id 3 while its pixels in
+        # category_id_segmaps were 1 (UNLABELLED), semantic_segmentation filtered to cubes.
+        (
+            '[annotators]\ninstance_segmentation = {}\nsemantic_segmentation = { semantic_filter = ["cube"] }\n'
+            "[writers.hdf5]\n",
+            "annotators.semantic_segmentation.semantic_filter",
+            ["cube"],
+            ["writers.hdf5 takes its objects from the instance_segmentation annotator", "semantic_segmentation ids"],
         ),
         (
             '[annotators]\ninstance_segmentation = { semantic_type = "kind" }\n[writers.coco]\n',
@@ -1679,6 +1688,11 @@ def test_single_mistakes(tmp_path, text, field, value, words):
         (
             'instance_segmentation_amodal = { semantic_filter = ["cube"] }\nobject_pose = { semantic_filter = ["cube"] }',
             "[writers.bop]\n",
+        ),
+        ('semantic_segmentation = { semantic_filter = ["cube"] }', "[writers.hdf5]\n"),  # no instance maps
+        (
+            'semantic_segmentation = { semantic_filter = ["cube"] }\ninstance_segmentation = { semantic_filter = ["cube"] }',
+            "[writers.hdf5]\n",
         ),
     ],
 )

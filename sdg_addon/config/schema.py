@@ -1794,12 +1794,13 @@ def _box_labels_problem(name: str, options: dict, writers: dict, annotators: dic
             if problem:
                 return problem
     for masks, objects in cls.mask_sources(options).items():
-        if masks not in annotators:
+        if masks not in annotators or (objects not in annotators and objects not in cls.required_for(options)):
             continue
         # An object the masks leave UNLABELLED has none of its own there: the writer left it
         # out (COCO, YOLO-seg, where KITTI and YOLO's box lines had it), wrote it as wholly
-        # hidden (BOP's mask_visib, visib_fract 0) or stopped at the first frame (BOP's mask).
-        why = ", whose ids the writer cuts its objects' masks from (an object without that label is UNLABELLED there)"
+        # hidden (BOP's mask_visib, visib_fract 0), stopped at the first frame (BOP's mask) or
+        # gave it a category its pixels lack (hdf5's category_id_segmaps: 1, UNLABELLED).
+        why = ", whose ids the writer reads its objects' pixels in (an object without that label is UNLABELLED there)"
         problem = _annotator_type_problem(name, stype, masks, annotators, why, "")
         if problem:
             return problem
@@ -1812,7 +1813,7 @@ def _box_labels_problem(name: str, options: dict, writers: dict, annotators: dic
 def _mask_filter_problem(writer: str, masks: str, objects: str, annotators: dict) -> tuple | None:
     """(field, value, expected) when the file's `masks` annotator keeps fewer objects (its
     semantic_filter) than the annotator `objects` whose rows are `writer`'s objects: those
-    it leaves out are UNLABELLED in the masks, so the writer had them but no mask."""
+    it leaves out are UNLABELLED in the masks, so the writer had them but not their pixels."""
     kept = (annotators[masks] or {}).get("semantic_filter") or []
     if not isinstance(kept, list) or not kept:
         return None
@@ -1824,8 +1825,8 @@ def _mask_filter_problem(writer: str, masks: str, objects: str, annotators: dict
         join(join("annotators", masks), "semantic_filter"),
         kept,
         f"[] (every object){', or every value of that filter' if theirs else ''}: writers.{writer} takes its "
-        f"objects from the {objects} annotator ({said}) and cuts their masks from the {masks} ids, where an "
-        "object this filter leaves out is UNLABELLED: the writer had the object but no mask of it",
+        f"objects from the {objects} annotator ({said}) and reads their pixels in the {masks} ids, where an "
+        "object this filter leaves out is UNLABELLED: the writer had the object but not its pixels",
     )
 
 

@@ -56,10 +56,11 @@ class Writer:
     @classmethod
     def mask_sources(cls, options: dict | None) -> dict[str, str]:
         """With `options`: {mask annotator: the annotator whose rows are the objects} for each
-        mask annotator the writer cuts its objects' masks from (COCO, YOLO-seg: the tight
-        boxes' objects from instance_segmentation; BOP: object_pose's from it and its amodal
-        one). An object the masks leave UNLABELLED (another semantic_type, a narrower
-        semantic_filter) has no mask there, so config refuses such annotator options."""
+        id map the writer reads its objects' pixels in (COCO, YOLO-seg: the tight boxes'
+        objects in instance_segmentation; BOP: object_pose's in it and its amodal one; hdf5:
+        instance_segmentation's in semantic_segmentation). An object the map leaves
+        UNLABELLED (another semantic_type, a narrower semantic_filter) has no pixels of its
+        own there, so config refuses such annotator options."""
         return {}
 
     @classmethod

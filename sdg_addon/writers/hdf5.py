@@ -140,6 +140,11 @@ class Hdf5Writer(Writer):
     # category_id_segmaps is semantic_segmentation's ids, paired with instance_attribute_maps'
     # category_id of the writer's semantic_type: one label type for both.
     labelled_extras = ("semantic_segmentation",)
+
+    @classmethod
+    def mask_sources(cls, options: dict | None) -> dict[str, str]:
+        return {"semantic_segmentation": "instance_segmentation"}
+
     OPTIONS = {
         "semantic_type": ("class", str, "label type whose values give instance_attribute_maps' category_id"),
         "save_world2cam": (True, bool, "write a camera_pose dataset: cam_K, cam_R_w2c, cam_t_w2c (not in write_hdf5)"),
