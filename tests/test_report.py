@@ -111,9 +111,12 @@ def test_the_classes_chart_of_many_classes_gives_each_name_its_own_place():
     image = np.asarray(bar_chart("t", labels, {"instances": [2] * 60}).convert("RGB")).astype(int)
     names = image[:, 10:230]  # the name column
     dark = (np.abs(names - np.array(INK)).sum(-1) < 200).any(axis=1)
-    bands = np.flatnonzero(np.diff(dark.astype(int)) == 1)  # rows where a run of ink starts
-    assert len(bands) == 61, len(bands)  # the title's and each class's own
+    # Rows where a run of ink starts below the title (rows 0 .. 33, whose glyphs a font may draw
+    # in two runs: a condensed 't' has a faint stem): each class's own.
+    bands = np.flatnonzero(np.diff(dark[30:].astype(int)) == 1)
+    assert len(bands) == 60, len(bands)
     title = np.flatnonzero(dark)[0]
+    assert title < 30  # the title is drawn, above the rows
     assert not (np.abs(image[title, 230:] - np.array(INK)).sum(-1) < 200).any()  # no value beside the title
 
 
