@@ -285,6 +285,18 @@ def test_blend_assets_member_names_are_checked(library, tmp_path, capsys):
     )
 
 
+def test_blend_assets_member_names_blender_would_cut_are_refused(library, tmp_path, capsys):
+    """A blend_assets pool's members are NAME_000 ..: with a name of 62 bytes they were 66,
+    cut by Blender 4.2 at 63 (and made unique its own way), kept by 5.0, as validation now
+    refuses for other entries' copies; refused when the members are counted, nothing written."""
+    param = write_param(library, library_scene().replace('name = "prop"', f'name = "{"p" * 62}"'))
+    out = tmp_path / "out"
+    assert render(param, out) == 2
+    err = capsys.readouterr().err
+    assert f'assets[0].name: got "{"p" * 62}"; expected a name of at most 59 bytes for its ' in err, err
+    assert not out.exists()
+
+
 def test_every_broken_file_of_a_pool_is_named_at_once(pool_dir, tmp_path, capsys):
     """Files of a pool that cannot be imported: the run named the first and stopped, so a
     folder with several cost a run (all imports up to it) for each. Each is named now, in

@@ -23,6 +23,7 @@ import bpy
 from mathutils import Euler, Matrix, Vector
 
 from ..compat import enable_nodes, uses_nodes
+from ..config.fields import MAX_NAME_BYTES
 from ..config.problems import MISSING, FieldError, join, one_of
 from ..config.schema import MAX_POOL_FILES, AssetSpec, CameraSpec, Config, LightSpec, light_names, object_names
 from ..console import console_captured
@@ -1069,10 +1070,22 @@ def marked_assets(path: Path, pattern: str) -> list[tuple[str, str]]:
 
 
 def _object_names(spec: AssetSpec) -> list[str]:
-    """object_names of an entry, a `blend_assets` pool's members counted in its files."""
+    """object_names of an entry, a `blend_assets` pool's members counted in its files (their
+    names held to Blender's limit, as validation holds other entries' copies)."""
     if not spec.blend_assets:
         return object_names(spec)
-    return object_names(spec, sum(len(marked_assets(Path(f), spec.blend_assets)) for f in spec.pool_files))
+    names = object_names(spec, sum(len(marked_assets(Path(f), spec.blend_assets)) for f in spec.pool_files))
+    longest = max(names, key=lambda n: len(n.encode()))
+    if len(longest.encode()) > MAX_NAME_BYTES:
+        room = MAX_NAME_BYTES - (len(longest.encode()) - len(spec.name.encode()))
+        raise AssetError(
+            Path(spec.pool_files[0]),
+            f"a name of at most {room} bytes for its {len(names)} members {names[0]!r} .. {names[-1]!r}: Blender "
+            f"4.2 cuts an object's name at {MAX_NAME_BYTES} bytes, the limit of names here",
+            key="name",
+            value=spec.name,
+        )
+    return names
 
 
 def _asset_groups(path: Path, imported: list, marked: list, membership: dict) -> list[tuple]:
