@@ -1052,6 +1052,34 @@ def test_a_udim_textures_tiles_are_in_the_audit_and_named_when_missing(shop, tmp
     assert f": {tiles[0]}" not in err
 
 
+def test_an_ies_profile_a_light_reads_is_in_the_audit_and_named_when_missing(shop, tmp_path, capsys):
+    """A light shaped by an IES profile from a file (IES Texture node, External) rendered
+    without it when the file was not there (a floor lit to a mean of 255 instead of 238),
+    without a word, and the audit did not list it; it now lists it with its SHA-256 and names
+    it when missing."""
+    ies = tmp_path / "spot.ies"
+    ies.write_text("IESNA:LM-63-2002\nTILT=NONE\n1 1000 1 3 1 1 2 0 0 0\n1 1 100\n0 45 90\n0\n1000 500 0\n")
+    bpy.ops.wm.open_mainfile(filepath=str(shop.path), load_ui=False)
+    light = bpy.data.lights["Key"]
+    light.use_nodes = True
+    tree = light.node_tree
+    node = tree.nodes.new("ShaderNodeTexIES")
+    node.mode, node.filepath = "EXTERNAL", str(ies)
+    tree.links.new(node.outputs[0], tree.nodes["Emission"].inputs["Strength"])
+    param = blend_param(saved_variant(tmp_path / "ies.blend"))
+    capsys.readouterr()
+    assert main(["render", str(param), "--out", str(tmp_path / "whole"), "--quiet"]) == 0
+    assert "files the scene uses are missing" not in capsys.readouterr().err
+    read = json.loads((tmp_path / "whole" / "audit" / "scene_files.json").read_text())
+    assert [(e["kind"], e["name"], e["path"], e["sha256"]) for e in read] == [
+        ("IES profile", "Key", str(ies), sha256(ies))
+    ]
+    ies.unlink()
+    assert main(["render", str(param), "--out", str(tmp_path / "out"), "--quiet"]) == 0
+    err = capsys.readouterr().err
+    assert f"IES profile 'Key': {ies}" in err, err
+
+
 def test_a_damaged_blend_is_refused_before_anything_is_written(tmp_path, capsys):
     """Garbage named .blend: `validate` says so; a file with a .blend's header but nothing
     after it: `render` says so; both exit 2 with the output folder never made (before: exit 1,

@@ -314,7 +314,7 @@ def _linked_from() -> set:
 def _read_files():
     """(kind, data-block name, path as stored, absolute path) of every file the session's
     data reads: images (not packed; a UDIM image's tiles each), linked libraries, volumes,
-    Alembic / USD caches, the fonts of text objects."""
+    Alembic / USD caches, the fonts of text objects, IES light profiles."""
     sources = ("FILE", "SEQUENCE", "MOVIE", "TILED")
     blocks = [("image", i) for i in bpy.data.images if i.users and i.source in sources]
     linked = _linked_from()
@@ -347,6 +347,15 @@ def _read_files():
                 )
         else:
             yield kind, block.name, block.filepath, os.path.normpath(path)
+    # IES light profiles read from a file (an IES Texture node set to External).
+    owners = [b for c in (bpy.data.materials, bpy.data.lights, bpy.data.worlds) for b in c if b.users]
+    trees = [(b.name, b.node_tree, b.library) for b in owners if getattr(b, "node_tree", None) is not None]
+    trees += [(g.name, g, g.library) for g in bpy.data.node_groups if g.users and g.bl_idname == "ShaderNodeTree"]
+    for name, tree, library in sorted(trees, key=lambda t: t[0]):
+        for node in tree.nodes:
+            if node.bl_idname == "ShaderNodeTexIES" and node.mode == "EXTERNAL" and node.filepath:
+                path = bpy.path.abspath(node.filepath, library=library)
+                yield "IES profile", name, node.filepath, os.path.normpath(path)
 
 
 def _tile_path(path: str, number: int) -> str:
