@@ -43,7 +43,7 @@ from .sampling.cases import (
     unknown_case_labels,
     unmatched_case_targets,
 )
-from .sampling.placement import moved_static_objects
+from .sampling.placement import moved_after_settling, moved_static_objects
 from .sampling.randomizers import Pose, target_words
 from .sensors import SENSOR_PROP, SensorSpec
 from .sensors.thermal import PALETTES
@@ -877,6 +877,8 @@ class Recorder:
             note = entry.hanging_note(facts, own) if facts is not None and hasattr(entry, "hanging_note") else None
             if note:
                 self.warn(f"randomizers[{i}] (scatter): {note}")
+        for note in moved_after_settling(cfg.randomizers, targets):
+            self.warn(note)
         need_geometry = need_geometry or any(c.measure != "pixels" and is_quota(c) for c in cfg.cases)
         capturer = self._capturer = Capturer(
             built,

@@ -106,6 +106,26 @@ def moved_static_objects(specs, targets: list[list[str]], names) -> list[tuple[s
     return out
 
 
+def moved_after_settling(specs, targets: list[list[str]]) -> list[str]:
+    """A warning for each entry that moves objects an earlier physics_settle let come to
+    rest: they render where it puts them (a scatter after the settle left boxes in mid-air,
+    the simulation's result unseen, without a word)."""
+    out = []
+    for i, (spec, settled) in enumerate(zip(specs, targets)):
+        if spec.name != "physics_settle":
+            continue
+        for j in range(i + 1, len(specs)):
+            moved = sorted(set(settled) & set(targets[j])) if specs[j].name in MOVERS else []
+            if moved:
+                shown = ", ".join(moved[:5]) + (f" and {len(moved) - 5} more" if len(moved) > 5 else "")
+                out.append(
+                    f"randomizers[{j}] ({specs[j].name}) moves {shown} after randomizers[{i}] (physics_settle) "
+                    "let them come to rest: they render where it puts them, not where they came to rest; put "
+                    "physics_settle after the entries that place its targets"
+                )
+    return out
+
+
 @register_randomizer
 class Pool(RandomizerSpec):
     """Show k of the targets per frame (choice without replacement); hide the others.
