@@ -49,7 +49,7 @@ from .sensors import SENSOR_PROP, SensorSpec
 from .sensors.thermal import PALETTES
 from .sink import FrameSink, SinkSpec, open_sink, reads_labels
 from .writers import WRITERS, create_writer
-from .writers.base import converted_units_note, removed_parts
+from .writers.base import converted_units_note, removed_parts, unwritten_annotators
 from .writers.basic import one_folder_problem
 from .writers.common import SPLIT_CAMERA_NAMED, split_camera_clash
 
@@ -786,6 +786,8 @@ class Recorder:
         problem = coco_keypoints_problem(cfg, plan, built)
         if problem:
             raise cfg.named([FieldError(*problem)])
+        for text in unwritten_annotators(cfg.annotators_named, cfg.writers):
+            self.warn(text)
         return built, targets, plan
 
     def _frames_left(self, t_start: float):

@@ -31,6 +31,7 @@ from sdg_addon.config import ConfigError, load_config
 from sdg_addon.config.paths import map_file_paths
 from sdg_addon.sampling.appearance import IMAGE_SIGNATURES
 from sdg_addon.sampling.randomizers import RANDOMIZERS
+from sdg_addon.writers.base import unwritten_annotators
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = [ROOT / "README.md"] + sorted(p for p in (ROOT / "docs").glob("*.md") if p.name != "porting.md")
@@ -178,7 +179,8 @@ def test_a_docs_example_is_what_it_says(tmp_path, where, kind, lang, text, quote
     else:
         data = parse(lang, text)
         make_named_files(data, tmp_path)
-        validate(completed(data), tmp_path)
+        cfg = validate(completed(data), tmp_path)
+        assert unwritten_annotators(cfg.annotators_named, cfg.writers) == [], where  # a warning of the run
 
 
 def test_the_json_example_is_the_toml_example_before_it():

@@ -131,3 +131,47 @@ def test_a_module_path_in_the_parameter_file_is_never_imported(fake_distribution
     with pytest.raises(ConfigError, match="a known writer"):
         config_from_dict(config({"os.path": {}}), Path("params.toml"))
     assert "fake_sdg_plugin:FakeWriter" not in WRITERS
+
+
+def test_an_annotator_no_writer_of_the_run_writes_is_warned(tmp_path, monkeypatch):
+    """keypoints with the yolo writer alone, normals with coco alone: computed every frame
+    and written nowhere, which the run (and validate) now says once, naming the annotator,
+    the run's writers and those that would write it (Writer.written of each)."""
+    from sdg_addon.writers.base import unwritten_annotators
+
+    camera = {"name": "cam", "location": [0, -3, 1], "look_at": [0, 0, 0]}
+
+    def warned(annotators, writers):
+        data = {"cameras": [camera], "writers": writers}
+        if annotators is not None:
+            data["annotators"] = annotators
+        cfg = config_from_dict(data, tmp_path / "params.toml")
+        return unwritten_annotators(cfg.annotators_named, cfg.writers)
+
+    (text,) = warned({"rgb": {}, "keypoints": {}}, {"yolo": {}})
+    assert text.startswith("annotators.keypoints: no writer of the run writes it (writers: yolo)"), text
+    assert "basic, coco, webdataset would write it" in text
+    (text,) = warned({"normals": {}}, {"coco": {}, "kitti": {}})
+    assert "(writers: coco, kitti)" in text and 'basic, coco (channels = ["normals"]), hdf5, webdataset' in text
+    assert warned({"normals": {}}, {"coco": {"channels": ["normals"]}}) == []
+    assert warned({"keypoints": {}, "distance_to_image_plane": {}}, {"coco": {}}) == []  # channels' default
+    assert len(warned({"distance_to_image_plane": {}}, {"coco": {"channels": []}})) == 1
+    # What a writer needs counts as written: yolo's masks, kitti's camera_params, mot's boxes.
+    assert warned({"rgb": {}, "instance_segmentation": {}, "bounding_box_2d_tight": {}}, {"yolo": {}}) == []
+    assert warned({"camera_params": {}, "bounding_box_3d": {}}, {"kitti": {}}) == []
+    assert warned({"bounding_box_2d_loose": {}}, {"mot": {}}) == []
+    assert len(warned({"bounding_box_2d_loose": {}}, {"mot": {"boxes": "visible"}})) == 1
+    assert warned({"normals": {}, "semantic_segmentation": {}}, {"hdf5": {}}) == []
+    assert len(warned({"normals": {}, "occlusion": {}}, {"bop": {}})) == 2
+    # basic, webdataset and a custom writer write every annotator; the defaults are not the file's.
+    assert warned({"normals": {}, "keypoints": {}}, {"yolo": {}, "basic": {}}) == []
+    assert warned({"normals": {}}, {"webdataset": {}}) == []
+    monkeypatch.setitem(WRITERS, FakeWriter.name, FakeWriter)
+    assert warned({"normals": {}}, {FakeWriter.name: {}}) == []
+    assert warned(None, {"yolo": {}}) == []  # depth, semantic_segmentation... of the defaults
+    from sdg_addon.config import load_config
+
+    presets = Path(__file__).resolve().parent.parent / "presets"
+    for path in sorted(presets.rglob("*.toml")) + sorted(presets.rglob("*.json")):
+        cfg = load_config(path)
+        assert unwritten_annotators(cfg.annotators_named, cfg.writers) == [], path.name

@@ -1108,6 +1108,8 @@ class Config:
     randomizer_targets: list[list[str]] = field(default_factory=list)  # glob patterns
     label_rules: list[NameRule] = field(default_factory=list)
     annotators: dict[str, dict] = field(default_factory=dict)
+    # The annotators the file names ([annotators]); not the defaults taken without it.
+    annotators_named: list[str] = field(default_factory=list)
     writers: dict[str, dict] = field(default_factory=dict)
     cases: list = field(default_factory=list)  # CaseSpec (sampling.cases)
     asset_origins: list[tuple[str, str]] = field(default_factory=list)  # per asset: (its file, its field)
@@ -1145,6 +1147,7 @@ class Config:
         ]
         out.pop("randomizer_targets")
         out.pop("asset_origins")  # where entries were written, not what they are
+        out.pop("annotators_named")  # the annotators are
         for a in out["assets"]:  # a model file's materials keep what `look` leaves out; a primitive has its own
             if a.get("primitive"):
                 a.pop("look", None)
@@ -1505,6 +1508,8 @@ def config_from_dict(data: dict, path: Path, problems: Problems | None = None, o
             if r in ANNOTATORS and "semantic_type" in ANNOTATORS[r].OPTIONS
         }
         cfg.annotators = {name: {} for name in DEFAULT_ANNOTATORS if name not in taken}
+    else:
+        cfg.annotators_named = [name for name in cfg.annotators if name in ANNOTATORS]
     given_writers, given_annotators = data.get("writers"), data.get("annotators")
     if isinstance(given_writers, (dict, list)) and not given_writers:  # `[writers]` with nothing under it
         problems.add(

@@ -64,6 +64,23 @@ class Writer:
         return {}
 
     @classmethod
+    def written(cls, options: dict | None) -> tuple[str, ...] | None:
+        """The annotators whose output the writer writes with `options` (files of their own,
+        or read into its labels: the ones it needs count); None: every annotator of its
+        sensors the run has (basic, webdataset, a plugin's). A run warns of an annotator the
+        file names that no writer of the run writes (unwritten_annotators)."""
+        return None
+
+    @classmethod
+    def would_write(cls, annotator: str) -> str | None:
+        """How this writer would write `annotator` ("yolo", or with the option that names it:
+        'coco (channels = ["normals"])'), None when it cannot."""
+        if ("lidar" if annotator == "lidar" else "camera") not in cls.sensors:
+            return None
+        written = cls.written({})
+        return cls.name if written is None or annotator in written else None
+
+    @classmethod
     def required_for(cls, options: dict | None) -> tuple[str, ...]:
         """The annotators a run needs for this writer with `options` (as given in the
         parameter file, not yet checked): required_annotators unless a writer's options
@@ -178,6 +195,34 @@ def followed_options(follows: dict[str, str], given: dict) -> dict:
     for name, leader in follows.items():
         if name not in out and leader in out:
             out[name] = out[leader]
+    return out
+
+
+def unwritten_annotators(named, writers: dict[str, dict]) -> list[str]:
+    """The warnings for annotators the file names (`named`) that no writer of the run
+    (`writers`: name -> options) writes: each is computed every frame and dropped. One
+    per such annotator, naming the run's writers and those that would write it."""
+    out = []
+    for annotator in named:
+        sensor = "lidar" if annotator == "lidar" else "camera"
+        written = False
+        for name, options in writers.items():
+            cls = WRITERS.get(name)
+            if cls is None:  # not a writer this tool knows: said apart
+                written = True
+                break
+            theirs = cls.written(options if isinstance(options, dict) else {})
+            if sensor in cls.sensors and (theirs is None or annotator in theirs):
+                written = True
+                break
+        if written:
+            continue
+        others = [way for way in (WRITERS[n].would_write(annotator) for n in sorted(WRITERS)) if way]
+        out.append(
+            f"annotators.{annotator}: no writer of the run writes it (writers: {', '.join(writers)}), so it is "
+            "computed every frame and dropped; "
+            + (f"{', '.join(others)} would write it: use one, or remove the annotator" if others else "remove it")
+        )
     return out
 
 

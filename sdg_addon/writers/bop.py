@@ -181,6 +181,11 @@ class BopWriter(Writer):
     def mask_sources(cls, options: dict | None) -> dict[str, str]:
         return {"instance_segmentation": "object_pose", "instance_segmentation_amodal": "object_pose"}
 
+    @classmethod
+    def written(cls, options: dict | None) -> tuple[str, ...]:
+        """rgb, depth, mask, mask_visib and scene_gt*: what it needs, nothing else."""
+        return cls.required_annotators
+
     OPTIONS = {
         "semantic_type": ("class", str, "label type whose values are the objects (obj_id = 1 + position)"),
         "split": ("train_pbr", str, "split folder (BOP: train_pbr, val, test...)"),

@@ -149,6 +149,19 @@ class CocoWriter(Writer):
     def mask_sources(cls, options: dict | None) -> dict[str, str]:
         return {"instance_segmentation": "bounding_box_2d_tight"}
 
+    @classmethod
+    def written(cls, options: dict | None) -> tuple[str, ...]:
+        """Its image, boxes and masks, keypoints, and the annotators `channels` names."""
+        channels = (options or {}).get("channels", cls.OPTIONS["channels"][0])
+        named = tuple(c for c in channels if isinstance(c, str)) if isinstance(channels, list) else ()
+        return (*cls.required_annotators, *cls.labelled_extras, *named)
+
+    @classmethod
+    def would_write(cls, annotator: str) -> str | None:
+        if annotator == "lidar" or annotator in cls.written({}):
+            return super().would_write(annotator)
+        return f"coco (channels = [{json.dumps(annotator)}])"  # as .npy beside each image
+
     def __init__(self, output_dir, **options):
         super().__init__(output_dir, **options)
         check_options(self.name, self.options, folders=("parts", "annotations"))

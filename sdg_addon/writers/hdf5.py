@@ -145,6 +145,11 @@ class Hdf5Writer(Writer):
     def mask_sources(cls, options: dict | None) -> dict[str, str]:
         return {"semantic_segmentation": "instance_segmentation"}
 
+    @classmethod
+    def written(cls, options: dict | None) -> tuple[str, ...]:
+        """colors and BlenderProc's arrays of the annotators it has (datasets())."""
+        return (*cls.required_annotators, *ARRAYS, "normals")
+
     OPTIONS = {
         "semantic_type": ("class", str, "label type whose values give instance_attribute_maps' category_id"),
         "save_world2cam": (True, bool, "write a camera_pose dataset: cam_K, cam_R_w2c, cam_t_w2c (not in write_hdf5)"),

@@ -216,6 +216,11 @@ class KittiWriter(Writer):
     required_annotators = ("rgb", "bounding_box_2d_tight", "bounding_box_3d", "camera_params")
     OPTIONS = dict(COMMON_OPTIONS)
 
+    @classmethod
+    def written(cls, options: dict | None) -> tuple[str, ...]:
+        """label_2 (2D and 3D boxes), calib and image_2: what it needs, nothing else."""
+        return cls.required_annotators
+
     def __init__(self, output_dir, **options):
         super().__init__(output_dir, **options)
         check_options(self.name, self.options)

@@ -105,6 +105,11 @@ class MotWriter(Writer):
         annotator = BOX_ANNOTATORS.get(boxes) if isinstance(boxes, str) else None  # a wrong one: said apart
         return ("rgb", annotator or BOX_ANNOTATORS[DEFAULT_BOXES])
 
+    @classmethod
+    def written(cls, options: dict | None) -> tuple[str, ...]:
+        """img1/ and gt.txt of the boxes `boxes` asks for."""
+        return cls.required_for(options)
+
     def __init__(self, output_dir, **options):
         super().__init__(output_dir, **options)
         check_options(self.name, self.options, folders=("parts", "seqmaps"))

@@ -45,6 +45,11 @@ class _LidarWriter(Writer):
     folder_name = ""
     OPTIONS = {"frame_padding": frame_padding(6)}
 
+    @classmethod
+    def written(cls, options: dict | None) -> tuple[str, ...]:
+        """The LiDAR's points."""
+        return cls.required_annotators
+
     def __init__(self, output_dir, **options):
         super().__init__(output_dir, **options)
         self.root = Path(output_dir) / self.folder_name

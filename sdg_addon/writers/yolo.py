@@ -120,6 +120,11 @@ class YoloWriter(Writer):
     def mask_sources(cls, options: dict | None) -> dict[str, str]:
         return {"instance_segmentation": "bounding_box_2d_tight"} if (options or {}).get("segmentation") is True else {}
 
+    @classmethod
+    def written(cls, options: dict | None) -> tuple[str, ...]:
+        """Its image, boxes and masks (polygons): no keypoints (pose labels), no depth."""
+        return cls.required_annotators
+
     def __init__(self, output_dir, **options):
         super().__init__(output_dir, **options)
         check_options(self.name, self.options)
