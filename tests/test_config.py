@@ -1702,6 +1702,26 @@ def test_instance_ids_that_keep_every_boxed_object_are_taken(tmp_path, annotator
     load_config(write(tmp_path / "p.toml", f"[annotators]\nrgb = {{}}\n{annotators}\n{writers}{CAMERA}"))
 
 
+def test_a_mask_filter_several_writers_refuse_is_said_once_naming_each(tmp_path):
+    """coco and yolo-seg both cut masks from instance_segmentation: its semantic_filter
+    leaving out objects of their boxes was listed twice, once per writer, in the same
+    words; it is one problem now, naming both writers (bop, whose objects are another
+    annotator's, keeps its own)."""
+    text = '[annotators]\nrgb = {}\ninstance_segmentation = { semantic_filter = ["cube"] }\n'
+    p = one_problem(tmp_path, text + "[writers]\ncoco = {}\nyolo = { segmentation = true }\n" + CAMERA)
+    assert p.field == "annotators.instance_segmentation.semantic_filter" and p.value == ["cube"]
+    assert "writers.coco and writers.yolo take their objects from the bounding_box_2d_tight annotator" in p.expected
+    assert p.expected.endswith("UNLABELLED: the writers had the object but not its pixels"), p.expected
+    (p,) = [
+        q
+        for q in problems_of(
+            write(tmp_path / "b.toml", text + "[writers]\nyolo = { segmentation = true }\nbop = {}\n" + CAMERA)
+        )
+        if "yolo" in q.expected
+    ]
+    assert "writers.yolo takes its objects" in p.expected and "bop" not in p.expected
+
+
 @pytest.mark.parametrize("annotators", ["lidar = {}", "thermal = {}", "nir = {}\nthermal = {}"])
 def test_annotators_the_files_cameras_make_nothing_of_are_refused_by_validate(tmp_path, annotators):
     """Only lidar without a LiDAR (thermal without a thermal camera, nir without a NIR one):

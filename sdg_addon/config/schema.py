@@ -1540,10 +1540,19 @@ def config_from_dict(data: dict, path: Path, problems: Problems | None = None, o
         problem = unused_annotators(cfg.annotators, plan, kinds, bool(cfg.lidars), bool(cfg.cameras))
         if problem:
             problems.add(*problem)
+    found, sharing = [], {}  # a mask annotator's filter that several writers refuse: one problem, naming each
     for name, options in cfg.writers.items():
         problem = _box_labels_problem(name, options or {}, writers, cfg.annotators, cfg.writers)
-        if problem:
-            problems.add(*problem)
+        if problem and len(problem) == 4:  # (masks, objects) of a mask filter problem
+            if problem[3] not in sharing:
+                found.append(problem[3])
+            sharing.setdefault(problem[3], []).append(name)
+        elif problem:
+            found.append(problem)
+    for problem in found:
+        if len(problem) == 2:
+            problem = _mask_filter_problem(sharing[problem], *problem, cfg.annotators)
+        problems.add(*problem)
     if "basic" in cfg.writers:
         problem = one_folder_problem(cfg.writers["basic"] or {}, len(cfg.cameras), len(cfg.lidars))
         if problem:
@@ -1760,7 +1769,9 @@ def _box_labels_problem(name: str, options: dict, writers: dict, annotators: dic
     annotator it reads which the file configures, or which an earlier writer of the run
     adds with its own type (annotator_plan: the first writer reading one the file leaves
     out gives it its semantic_type): every box row then lacks the writer's label type,
-    and the run stopped at its first frame."""
+    and the run stopped at its first frame. A mask annotator's semantic_filter that leaves
+    out the writer's objects gives (None, None, None, (masks, objects)): the caller says it
+    once for every writer of the run it applies to (_mask_filter_problem)."""
     cls = writers.get(name)
     if cls is None or "semantic_type" not in cls.OPTIONS:
         return None
@@ -1809,16 +1820,16 @@ def _box_labels_problem(name: str, options: dict, writers: dict, annotators: dic
         problem = _annotator_type_problem(name, stype, masks, annotators, why, "")
         if problem:
             return problem
-        problem = _mask_filter_problem(name, masks, objects, annotators)
-        if problem:
-            return problem
+        if _mask_filter_problem([name], masks, objects, annotators):
+            return (None, None, None, (masks, objects))  # said once for the writers it applies to
     return None
 
 
-def _mask_filter_problem(writer: str, masks: str, objects: str, annotators: dict) -> tuple | None:
+def _mask_filter_problem(named: list[str], masks: str, objects: str, annotators: dict) -> tuple | None:
     """(field, value, expected) when the file's `masks` annotator keeps fewer objects (its
-    semantic_filter) than the annotator `objects` whose rows are `writer`'s objects: those
-    it leaves out are UNLABELLED in the masks, so the writer had them but not their pixels."""
+    semantic_filter) than the annotator `objects` whose rows are the objects of the writers
+    `named`: those it leaves out are UNLABELLED in the masks, so the writers had them but
+    not their pixels."""
     kept = (annotators[masks] or {}).get("semantic_filter") or []
     if not isinstance(kept, list) or not kept:
         return None
@@ -1829,9 +1840,16 @@ def _mask_filter_problem(writer: str, masks: str, objects: str, annotators: dict
     return (
         join(join("annotators", masks), "semantic_filter"),
         kept,
-        f"[] (every object){', or every value of that filter' if theirs else ''}: writers.{writer} takes its "
-        f"objects from the {objects} annotator ({said}) and reads their pixels in the {masks} ids, where an "
-        "object this filter leaves out is UNLABELLED: the writer had the object but not its pixels",
+        f"[] (every object){', or every value of that filter' if theirs else ''}: "
+        + (
+            f"writers.{named[0]} takes its objects from the {objects} annotator ({said}) and reads their pixels"
+            if len(named) == 1
+            else f"{', '.join(f'writers.{n}' for n in named[:-1])} and writers.{named[-1]} take their objects from "
+            f"the {objects} annotator ({said}) and read their pixels"
+        )
+        + f" in the {masks} ids, where an object this filter leaves out is UNLABELLED: the "
+        + ("writer had" if len(named) == 1 else "writers had")
+        + " the object but not its pixels",
     )
 
 
