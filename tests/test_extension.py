@@ -940,6 +940,33 @@ def test_import_fills_the_panels_and_export_writes_them_back(addon, tmp_path):
     assert basic == {"colorize_instance_segmentation": False, "colorize_instance_id_segmentation": True}
 
 
+def test_a_picked_folder_whose_name_holds_glob_characters_means_its_photos(addon, scene, tmp_path):
+    """A background's folder picked in the panel ('//photos [2024]/', as Blender's file
+    browser gives it) means every photo in it; it became the glob 'photos [2024]/*', whose
+    [2024] a glob reads as one character of 2, 0 or 4: nothing matched, and Export (and Start)
+    refused the settings ('a glob matching image files'). The folder's name is now escaped."""
+    from PIL import Image
+
+    bpy = addon.bpy
+    cam = bpy.data.objects.new("cam", bpy.data.cameras.new("cam"))
+    scene.collection.objects.link(cam)
+    bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "s.blend"))
+    for folder in ("bg", "photos [2024]"):
+        (tmp_path / folder).mkdir()
+        Image.fromarray(np.zeros((24, 32, 3), dtype=np.uint8)).save(tmp_path / folder / "a.png")
+    param = tmp_path / "in.toml"
+    param.write_text(
+        header((32, 24), samples=1).replace("[render]\n", "[render]\nfilm_transparent = true\n")
+        + '[scene]\nblend = "s.blend"\n'
+        + '[[randomizers]]\ntype = "background"\ntargets = "cam"\nfiles = ["bg/*.png"]\n'
+    )
+    assert bpy.ops.sdg.import_parameters(filepath=str(param)) == {"FINISHED"}
+    bpy.context.scene.sdg.randomizers[0].options["files"].path = "//photos [2024]/"
+    out = tmp_path / "out.toml"
+    assert bpy.ops.sdg.export_parameters(filepath=str(out)) == {"FINISHED"}
+    assert tomllib.loads(out.read_text())["randomizers"][0]["files"] == "photos [[]2024]/*"
+
+
 def test_background_files_show_in_the_panel_round_trip_and_record(addon, scene, tmp_path):
     from PIL import Image
 

@@ -12,6 +12,7 @@ into a parameter-file table (what Export writes and what a recording runs) and
 
 from __future__ import annotations
 
+import glob
 import json
 import math
 import tomllib
@@ -355,10 +356,10 @@ def _set_path(row, text: str) -> None:
 def glob_path(text: str, where: str) -> str:
     """A glob option's path typed in the panel (the background's `files`), absolute; a folder
     (as the browser gives it, ending with a separator) means every file in it (the option
-    keeps its own image kinds)."""
+    keeps its own image kinds), its name escaped: a folder `photos [2024]` is no character set."""
     path = blend_path(text, where)
     if text.endswith(("/", "\\")) or Path(path).is_dir():
-        return f"{path}/*"
+        return f"{glob.escape(path)}/*"
     return path
 
 
