@@ -786,7 +786,7 @@ class Recorder:
         problem = coco_keypoints_problem(cfg, plan, built)
         if problem:
             raise cfg.named([FieldError(*problem)])
-        for text in unwritten_annotators(cfg.annotators_named, cfg.writers):
+        for text in unwritten_annotators(cfg.annotators_named, cfg.writers, bool(cfg.lidars)):
             self.warn(text)
         return built, targets, plan
 

@@ -180,7 +180,9 @@ def test_a_docs_example_is_what_it_says(tmp_path, where, kind, lang, text, quote
         data = parse(lang, text)
         make_named_files(data, tmp_path)
         cfg = validate(completed(data), tmp_path)
-        assert unwritten_annotators(cfg.annotators_named, cfg.writers) == [], where  # a warning of the run
+        assert unwritten_annotators(cfg.annotators_named, cfg.writers, bool(cfg.lidars)) == [], (
+            where
+        )  # a warning of the run
 
 
 def test_the_json_example_is_the_toml_example_before_it():

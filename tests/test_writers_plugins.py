@@ -169,9 +169,20 @@ def test_an_annotator_no_writer_of_the_run_writes_is_warned(tmp_path, monkeypatc
     monkeypatch.setitem(WRITERS, FakeWriter.name, FakeWriter)
     assert warned({"normals": {}}, {FakeWriter.name: {}}) == []
     assert warned(None, {"yolo": {}}) == []  # depth, semantic_segmentation... of the defaults
+    # A LiDAR's scans (the lidar annotator it brings) with camera writers only.
+    for writers, said in (({"coco": {}}, 1), ({"coco": {}, "pcd": {}}, 0), ({"basic": {}}, 0)):
+        data = {"cameras": [camera], "lidars": [{"name": "l", "mount": "cam"}], "writers": writers}
+        cfg = config_from_dict(data, tmp_path / "params.toml")
+        texts = unwritten_annotators(cfg.annotators_named, cfg.writers, bool(cfg.lidars))
+        assert len(texts) == said, texts
+    data["writers"], data["annotators"] = {"coco": {}}, {"rgb": {}}
+    cfg = config_from_dict(data, tmp_path / "params.toml")
+    (text,) = unwritten_annotators(cfg.annotators_named, cfg.writers, bool(cfg.lidars))
+    assert text.startswith("lidars: no writer of the run writes their scans (the lidar annotator; writers: coco)")
+    assert text.endswith("basic, kitti_velodyne, pcd would write them: use one, or remove the [[lidars]]"), text
     from sdg_addon.config import load_config
 
     presets = Path(__file__).resolve().parent.parent / "presets"
     for path in sorted(presets.rglob("*.toml")) + sorted(presets.rglob("*.json")):
         cfg = load_config(path)
-        assert unwritten_annotators(cfg.annotators_named, cfg.writers) == [], path.name
+        assert unwritten_annotators(cfg.annotators_named, cfg.writers, bool(cfg.lidars)) == [], path.name

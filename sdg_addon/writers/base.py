@@ -198,12 +198,14 @@ def followed_options(follows: dict[str, str], given: dict) -> dict:
     return out
 
 
-def unwritten_annotators(named, writers: dict[str, dict]) -> list[str]:
+def unwritten_annotators(named, writers: dict[str, dict], lidars: bool = False) -> list[str]:
     """The warnings for annotators the file names (`named`) that no writer of the run
     (`writers`: name -> options) writes: each is computed every frame and dropped. One
-    per such annotator, naming the run's writers and those that would write it."""
+    per such annotator, naming the run's writers and those that would write it. With
+    `lidars` (the file's [[lidars]]) their scans, the lidar annotator, count as named."""
     out = []
-    for annotator in named:
+    scans = lidars and "lidar" not in named
+    for annotator in [*named, "lidar"] if scans else named:
         sensor = "lidar" if annotator == "lidar" else "camera"
         written = False
         for name, options in writers.items():
@@ -218,10 +220,16 @@ def unwritten_annotators(named, writers: dict[str, dict]) -> list[str]:
         if written:
             continue
         others = [way for way in (WRITERS[n].would_write(annotator) for n in sorted(WRITERS)) if way]
+        run = ", ".join(writers)
+        if scans and annotator == "lidar":
+            what = f"lidars: no writer of the run writes their scans (the lidar annotator; writers: {run}), so they are"
+            it, fix = "them", "the [[lidars]]"
+        else:
+            what = f"annotators.{annotator}: no writer of the run writes it (writers: {run}), so it is"
+            it, fix = "it", "the annotator"
         out.append(
-            f"annotators.{annotator}: no writer of the run writes it (writers: {', '.join(writers)}), so it is "
-            "computed every frame and dropped; "
-            + (f"{', '.join(others)} would write it: use one, or remove the annotator" if others else "remove it")
+            f"{what} computed every frame and dropped; "
+            + (f"{', '.join(others)} would write {it}: use one, or remove {fix}" if others else f"remove {fix}")
         )
     return out
 
