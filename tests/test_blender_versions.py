@@ -504,6 +504,49 @@ def test_a_world_with_nodes_off_takes_world_randomizers_on_42_as_on_5x(tmp_path,
     assert (strength < plain - 10).all() and colour[0] > 200 > colour[1] + 100
 
 
+OPEN_SCENE_WORLD = """
+import sys
+from pathlib import Path
+import bpy
+from sdg_addon.config.schema import config_from_dict
+from sdg_addon.recorder import Recorder, RunOptions
+blend, out = sys.argv[-2:]
+bpy.ops.wm.open_mainfile(filepath=blend)
+param = Path(out).parent / (Path(out).name + ".toml")
+param.write_text("")
+data = {"run": {"frames": 1}, "render": {"resolution": [16, 12], "samples": 1, "device": "cpu"},
+        "randomizers": [{"type": "world", "color": [0.9, 0.1, 0.1]}], "annotators": {"rgb": {}}}
+config = config_from_dict(data, param, open_scene=True)
+Path(out).mkdir()
+Recorder(config, RunOptions(Path(out), range(1), worker_processes=False), open_scene=bpy.context.scene).run()
+"""
+
+
+@pytest.mark.skipif(not PYTHON42.is_file(), reason="no .venv42 (bpy 4.2): scripts/test.sh makes it")
+@pytest.mark.parametrize("kind", ["none", "tree"])
+def test_the_open_scenes_world_with_nodes_off_takes_world_randomizers_on_42_as_on_5x(tmp_path, kind):
+    """Recording the scene open in Blender (the extension's Start Recording) with a world
+    randomizer, its world's nodes off: 4.2 refused it ('the scene's world has no Background
+    node', naming the Background of a tree switched off), where 5.x and a headless run of the
+    same file as [scene] blend record it. The open scene's world is made as 5.x makes it too."""
+    pytest.importorskip("bpy")
+    blend = tmp_path / "flat.blend"
+    proc = subprocess.run(
+        [str(PYTHON42), "-c", WORLD_BLEND, str(blend), kind], capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    pixels = []
+    for python in (sys.executable, str(PYTHON42)):
+        out = tmp_path / f"out_{Path(python).parent.parent.name}"
+        cmd = [python, "-c", OPEN_SCENE_WORLD, str(blend), str(out)]
+        proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, (python, proc.stderr[-2000:])
+        pixels.append(np.asarray(Image.open(out / "rgb_0000.png"))[..., :3].astype(int))
+    new, old = pixels
+    assert np.abs(new - old).max() <= 1
+    assert old.mean(axis=(0, 1))[0] > 200 > old.mean(axis=(0, 1))[1] + 100  # the randomizer's red
+
+
 @pytest.mark.skipif(not PYTHON42.is_file(), reason="no .venv42 (bpy 4.2): scripts/test.sh makes it")
 def test_material_swap_draws_from_the_same_materials_on_42_and_5x(tmp_path):
     """4.2's session holds its startup file's grease pencil material 'Dots Stroke': it was

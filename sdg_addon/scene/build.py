@@ -22,7 +22,7 @@ from pathlib import Path
 import bpy
 from mathutils import Euler, Matrix, Vector
 
-from ..compat import enable_nodes, uses_nodes
+from ..compat import enable_nodes, uses_nodes, world_nodes_as_in_5
 from ..config.fields import MAX_NAME_BYTES
 from ..config.problems import MISSING, FieldError, join, one_of
 from ..config.schema import MAX_POOL_FILES, AssetSpec, CameraSpec, Config, LightSpec, light_names, object_names
@@ -281,6 +281,7 @@ def build_scene(config: Config, open_scene=None, quiet: bool = False) -> BuiltSc
     if open_scene is not None:
         scene = open_scene
         keep_caches_inside(scene.objects)
+        world_nodes_as_in_5(scene.world)  # as a base .blend's (load_blend_scene): undone with the recording
     elif base.blend:
         scene = load_blend_scene(base.blend, base.scene)
     else:
