@@ -281,6 +281,8 @@ def test_pose_tries_are_bounded(tmp_path, option, ok):
         ('coco = { polygon_convention = "cv2" }', False, "writers.coco.polygon_convention"),
         ('coco = { channels = ["distance_to_camera"] }', True, ""),
         ('coco = { channels = ["rgb", "distance_to_camra"] }', False, "writers.coco.channels[1]"),  # saves nothing
+        ('coco = { channels = ["camera_params"] }', False, "writers.coco.channels[0]"),  # no array: saved nothing
+        ('coco = { channels = ["normals", "lidar"] }', False, "writers.coco.channels[1]"),  # no camera's
     ],
 )
 def test_writer_options_by_value(tmp_path, writers, ok, field):

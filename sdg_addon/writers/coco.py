@@ -125,6 +125,13 @@ def coco_keypoints(frame: AnnotatedFrame) -> tuple[dict[int, dict], dict[str, di
     return per_object, schema
 
 
+# Annotators whose output `channels` cannot save as an array beside each image: what each is.
+NO_CHANNEL = {
+    "camera_params": "a table of numbers, not an array: basic writes it (camera_params_NNNN.json), kitti its calib",
+    "lidar": "a LiDAR's points, not a camera's: basic, pcd and kitti_velodyne write them",
+}
+
+
 @register_writer
 class CocoWriter(Writer):
     name = "coco"
@@ -141,7 +148,11 @@ class CocoWriter(Writer):
             'polygons for "pycocotools" (corners) or "opencv" (pixel centres)',
             choices=POLYGON_CONVENTIONS,
         ),
-        "channels": (["distance_to_image_plane"], list, "annotators saved as .npy beside each image"),
+        "channels": (
+            ["distance_to_image_plane"],
+            list,
+            "annotators saved as .npy beside each image (arrays: not camera_params, lidar)",
+        ),
         "keep_alpha": (False, bool, "write RGBA images instead of RGB"),
     }
 
@@ -154,11 +165,11 @@ class CocoWriter(Writer):
         """Its image, boxes and masks, keypoints, and the annotators `channels` names."""
         channels = (options or {}).get("channels", cls.OPTIONS["channels"][0])
         named = tuple(c for c in channels if isinstance(c, str)) if isinstance(channels, list) else ()
-        return (*cls.required_annotators, *cls.labelled_extras, *named)
+        return (*cls.required_annotators, *cls.labelled_extras, *(c for c in named if c not in NO_CHANNEL))
 
     @classmethod
     def would_write(cls, annotator: str) -> str | None:
-        if annotator == "lidar" or annotator in cls.written({}):
+        if annotator in NO_CHANNEL or annotator in cls.written({}):
             return super().would_write(annotator)
         return f"coco (channels = [{json.dumps(annotator)}])"  # as .npy beside each image
 
@@ -171,6 +182,9 @@ class CocoWriter(Writer):
         for i, name in enumerate(self.options["channels"]):
             if name not in ANNOTATORS:  # a typo would silently save nothing
                 expected = one_of(name, sorted(ANNOTATORS), "annotator")
+                raise OptionError(f"writer 'coco': channels: {expected}", f"channels[{i}]", name, expected)
+            if name in NO_CHANNEL:  # nothing was saved for it, without a word
+                expected = f"an annotator whose output is an array (saved as .npy): {name} is {NO_CHANNEL[name]}"
                 raise OptionError(f"writer 'coco': channels: {expected}", f"channels[{i}]", name, expected)
 
     @property
