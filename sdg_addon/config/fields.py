@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import math
+import unicodedata
 from dataclasses import dataclass, field, make_dataclass
 
 from .problems import MISSING, Problems, join, one_of
@@ -274,6 +275,13 @@ def is_label_type(value) -> bool:
     return is_label_text(value) and len(value.encode("utf-8")) <= MAX_LABEL_TYPE_BYTES
 
 
+def composed(value):
+    """A label value composed (Unicode NFC), as a parameter file is typed: 'café' spelt
+    decomposed (NFD, as macOS gives file names, pasted from one) is the same class, not a
+    second that prints alike. Anything else as it is."""
+    return unicodedata.normalize("NFC", value) if isinstance(value, str) else value
+
+
 def check_labels(problems: Problems, value, where: str) -> dict[str, list[str]]:
     """Labels of an object: {type: value or [values]} -> {type: [values]}; problems recorded."""
     if not isinstance(value, dict):
@@ -285,7 +293,7 @@ def check_labels(problems: Problems, value, where: str) -> dict[str, list[str]]:
         if not is_label_type(k):
             problems.add(join(where, str(k)), k, f"a label type: {LABEL_TYPE_TEXT}, no spaces at the ends")
         elif isinstance(values, list) and values and all(is_label_text(s) for s in values):
-            out[k] = list(values)
+            out[k] = [composed(s) for s in values]
         else:
             expected = f"a label value or non-empty list of values, each {LABEL_TEXT}, no spaces at the ends"
             problems.add(join(where, k), x, expected)

@@ -66,6 +66,7 @@ from .fields import (
     MAX_STRING_CHARS,
     Field,
     check_value,
+    composed,
     escape_hint,
     is_glob_text,
     is_label_text,
@@ -2710,6 +2711,7 @@ class _Reader:
             self.problems.add(join(p, key), value, 'a table of label type -> list of values, e.g. class = ["mug"]')
             return out
         for k, x in value.items():
+            x = [composed(s) for s in x] if isinstance(x, list) else x  # 'café' two ways: one value
             if not is_label_type(k):
                 self.problems.add(join(join(p, key), k), k, f"a label type: {LABEL_TYPE_TEXT}, no spaces at the ends")
             elif isinstance(x, list) and all(is_label_text(s) for s in x) and len(set(x)) == len(x):

@@ -11,7 +11,7 @@ in a .blend's label is refused as it is in the parameter file.
 
 from __future__ import annotations
 
-from ..config.fields import LABEL_TEXT, LABEL_TYPE_TEXT, is_label_text, is_label_type
+from ..config.fields import LABEL_TEXT, LABEL_TYPE_TEXT, composed, is_label_text, is_label_type
 
 LABEL_PROPERTY = "semantics"
 
@@ -29,7 +29,7 @@ def parse_labels(value) -> dict[str, list[str]]:
             if not t or not v:
                 raise ValueError(f"label {part!r} has an empty type or value")
             _check_text(t, v)
-            out.setdefault(t, []).append(v)
+            out.setdefault(t, []).append(composed(v))
         return out
     if hasattr(value, "to_dict"):  # a Blender IDPropertyGroup
         value = value.to_dict()
@@ -43,7 +43,7 @@ def parse_labels(value) -> dict[str, list[str]]:
                 raise ValueError(f"label type {t!r} needs a non-empty string or list of strings")
             for x in values:
                 _check_text(t, x)
-            out[str(t)] = values
+            out[str(t)] = [composed(x) for x in values]
         return out
     raise ValueError(f"labels must be a table or a 'type:value,...' string, got {value!r}")
 

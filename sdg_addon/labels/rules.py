@@ -18,6 +18,7 @@ The name a rule reads is the part after the last "/": an asset's imported part i
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 DEFAULT_SUFFIX = r"([._ -]?\d+)+"
@@ -104,7 +105,8 @@ class NameRule:
         text = text.strip(" _.-")
         if self.lowercase:
             text = text.lower()
-        return text.replace(",", "_") or None
+        # composed (NFC), as label values are (config.fields.composed): a name spelt decomposed
+        return unicodedata.normalize("NFC", text.replace(",", "_")) or None
 
 
 class RuleValueError(ValueError):
