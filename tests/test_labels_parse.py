@@ -50,6 +50,10 @@ def test_a_label_spelt_decomposed_is_the_composed_one(tmp_path):
     assert [(p.field, p.expected) for p in e.value.problems] == [
         ("labels.class[1]", "distinct values (this one is labels.class[0] too)")
     ]
+    # a quota case's label, compared with the objects' values
+    case = '[run]\nframes = 2\n[[cases]]\nname = "c"\nframes = 1\nmeasure = "pixels"\nmin = 1\n'
+    param.write_text(camera + asset + case + f'label = "{nfd}"\n', encoding="utf-8")
+    assert load_config(param).cases[0].label == nfc
     assert parse_labels({"class": nfd}) == {"class": [nfc]}
     assert parse_labels(f"class:{nfd}") == {"class": [nfc]}
     assert NameRule(prefixes=("SM_",)).value(f"SM_{nfd}") == nfc

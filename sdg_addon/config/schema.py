@@ -2407,6 +2407,7 @@ def _case(v: _Reader, t, p: str, randomizers: list, targets: list[list[str]], re
     if not v.is_table(t, p):
         return c
     read_section(v.problems, t, p, CASE_FIELDS, c, known_extra=("set",))
+    c.label = composed(c.label)  # as the objects' label values are
     entries = t.get("set", [])
     if isinstance(entries, dict):
         entries = [entries]
