@@ -51,6 +51,7 @@ from .sink import FrameSink, SinkSpec, open_sink, reads_labels
 from .writers import WRITERS, create_writer
 from .writers.base import converted_units_note, removed_parts, unwritten_annotators
 from .writers.basic import one_folder_problem
+from .writers.coco import channel_not_computed
 from .writers.common import SPLIT_CAMERA_NAMED, split_camera_clash
 
 log = logging.getLogger("sdg")
@@ -786,6 +787,9 @@ class Recorder:
         problem = coco_keypoints_problem(cfg, plan, built)
         if problem:
             raise cfg.named([FieldError(*problem)])
+        problem = channel_not_computed(cfg.writers.get("coco"), plan) if "coco" in cfg.writers else None
+        if problem:
+            raise cfg.named([FieldError(join(join("writers", "coco"), problem[0]), *problem[1:])])
         for text in unwritten_annotators(cfg.annotators_named, cfg.writers, bool(cfg.lidars)):
             self.warn(text)
         return built, targets, plan

@@ -464,3 +464,20 @@ def test_a_stdout_whose_descriptor_was_moved_under_it_is_kept_not_a_traceback(tm
     )
     assert done.returncode == EXIT_OK, done.stderr.decode(errors="replace")
     assert b"Illegal seek" not in done.stderr
+
+
+def test_validate_says_a_coco_channel_and_an_annotator_nothing_writes(tmp_path, capsys):
+    """The built scene's checks of what the writers write: a coco channel the run does not
+    compute is refused (exit 2, nothing written); an annotator no writer of the run writes
+    (keypoints with yolo alone) is a warning (exit 0)."""
+    preset = (ROOT / "presets" / "examples" / "minimal.toml").read_text(encoding="utf-8")
+    channel = tmp_path / "channel.toml"
+    channel.write_text(preset.replace("basic = {}", 'coco = { channels = ["normals"] }'), encoding="utf-8")
+    assert main(["validate", str(channel), "--out", str(tmp_path / "o"), "--device", "cpu"]) == EXIT_INVALID
+    err = capsys.readouterr().err
+    assert 'writers.coco.channels[0]: got "normals"; expected an annotator the run computes' in err, err
+    kept = tmp_path / "kept.toml"
+    kept.write_text(preset.replace("basic = {}", "yolo = {}").replace("rgb = {}", "rgb = {}\nnormals = {}"))
+    assert main(["validate", str(kept), "--out", str(tmp_path / "o"), "--device", "cpu"]) == EXIT_OK
+    assert "WARNING: annotators.normals: no writer of the run writes it (writers: yolo)" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()

@@ -2045,3 +2045,28 @@ def test_one_encode_of_a_frames_image_serves_every_writer(tmp_path, monkeypatch)
         for name in ("coco", "yolo", "webdataset"):
             create_writer(name, tmp_path / fmt, image_format=fmt).write(frame)
     assert calls == {"jpg": 1, "png": 1}
+
+
+def test_a_coco_channel_the_run_does_not_compute_is_refused(tmp_path):
+    """coco = { channels = ["normals"] } without the normals annotator passed validate and
+    saved no normals, without a word; render (and validate, which builds the scene as it
+    does) now refuse it at writers.coco.channels[i], saying how to add it. The default
+    channel (distance_to_image_plane) is saved where the run has it, as before."""
+    from sdg_addon.config import load_config
+    from sdg_addon.recorder import annotator_plan
+    from sdg_addon.writers.coco import channel_not_computed
+
+    camera = '[[cameras]]\nname = "cam"\nlocation = [0, -3, 1]\nlook_at = [0, 0, 0]\n'
+
+    def problem(text):
+        path = tmp_path / "p.toml"
+        path.write_text(camera + text, encoding="utf-8")
+        cfg = load_config(path)
+        return channel_not_computed(cfg.writers["coco"], annotator_plan(cfg))
+
+    field, value, expected = problem('[annotators]\nrgb = {}\n[writers]\ncoco = { channels = ["rgb", "normals"] }\n')
+    assert (field, value) == ("channels[1]", "normals")
+    assert "normals is none of its annotators" in expected and "add normals = {} under [annotators]" in expected
+    assert problem('[annotators]\nnormals = {}\n[writers]\ncoco = { channels = ["normals"] }\n') is None
+    assert problem("[annotators]\nrgb = {}\n[writers]\ncoco = {}\n") is None  # the default, not computed: as before
+    assert problem('[writers]\ncoco = { channels = ["distance_to_image_plane"] }\n') is None  # the default annotators

@@ -132,6 +132,22 @@ NO_CHANNEL = {
 }
 
 
+def channel_not_computed(options: dict | None, plan) -> tuple[str, str, str] | None:
+    """(option, value, expected) for the first annotator the file's `channels` names that
+    the run does not compute (`plan`: its annotators), for which nothing was saved without
+    a word; None when each is computed. The default is saved where the run has it."""
+    given = (options or {}).get("channels")
+    for i, name in enumerate(given if isinstance(given, list) else []):
+        if isinstance(name, str) and name not in plan:
+            return (
+                f"channels[{i}]",
+                name,
+                f"an annotator the run computes: {name} is none of its annotators, so nothing would be saved for "
+                f"it; add {name} = {{}} under [annotators] (or leave it out of channels)",
+            )
+    return None
+
+
 @register_writer
 class CocoWriter(Writer):
     name = "coco"
