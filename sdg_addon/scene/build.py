@@ -815,6 +815,9 @@ def clip_scene_frames(sequence, randomizers) -> range:
     return range(first - 1, first + sequence.clip_length + 1) if plays else range(0)
 
 
+MAX_ENTITIES = 32767 - FIRST_INSTANCE_ID + 1  # ids FIRST_INSTANCE_ID .. 32767, Blender's pass_index range
+
+
 def discover_entities(scene, realize: bool = True, frames=()) -> dict[str, Entity]:
     """Find the scene's entities and give each an instance id (the pass_index of its parts).
 
@@ -861,8 +864,14 @@ def discover_entities(scene, realize: bool = True, frames=()) -> dict[str, Entit
         while top.parent is not None:
             top = top.parent
         roots.setdefault(top.name, top)
-    if len(roots) > 32767 - FIRST_INSTANCE_ID + 1:
-        raise ValueError(f"{len(roots)} entities: Blender's pass_index tells at most 32766 apart")
+    if len(roots) > MAX_ENTITIES:
+        raise ValueError(
+            f"the scene has {len(roots)} entities (objects and copies of instanced geometry, each an "
+            "instance id of its own: docs/exactness.md, Entities), and Blender's Object Index pass "
+            f"(pass_index, at most 32767; ids 0 and 1 are the background and unlabelled) tells at most "
+            f"{MAX_ENTITIES} apart: make fewer instances (Geometry Nodes, particles, collection instances), "
+            "or parent parts that need no id of their own to one object"
+        )
     entities: dict[str, Entity] = {}
     for next_id, name in enumerate(sorted(roots), start=FIRST_INSTANCE_ID):
         root, meshes = roots[name], members.get(name, [])
