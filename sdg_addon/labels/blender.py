@@ -139,7 +139,10 @@ def resolved_labels(obj, parents, users: dict | None = None) -> dict[str, list[s
     `users` (object_collections(scene)) only makes it faster for many objects.
     """
     instancer = obj.get(INSTANCER)
-    if instancer is not None and hasattr(instancer, "users_collection"):
+    # An Object (the ID pointer may be None): asked of its type, as hasattr on the object
+    # would evaluate Object.users_collection, which scans every collection of the file
+    # (once per copy: quadratic in the copies of a scene's instances).
+    if instancer is not None and hasattr(type(instancer), "users_collection"):
         return merge_labels([resolved_labels(instancer, parents, users), parse_labels(obj.get(INSTANCE_LABELS))])
     return merge_labels(label_chain(obj, parents, users))
 
