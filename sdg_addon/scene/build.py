@@ -1015,7 +1015,8 @@ def _asset(
         points, skeleton = file_points
         points = {**points, **spec.keypoints}  # the parameter file's win over the file's
         if points:
-            add_keypoints(root, points, spec.skeleton or [p for p in skeleton if p[0] in points and p[1] in points])
+            pairs = spec.skeleton or [p for p in skeleton if p[0] in points and p[1] in points]
+            add_keypoints(root, points, pairs, collections=[coll])  # the one root is in
         drive = () if spec.primitive else spec.look  # a primitive's own material is driven whole
         for part in parts:
             set_object_look(part, spec.color, spec.roughness, spec.metallic, drive=drive)

@@ -28,9 +28,11 @@ NAME_PREFIX = "kp_"
 _DUPLICATE_SUFFIX = re.compile(r"\.\d{3,}$")
 
 
-def add_keypoints(root, keypoints: dict[str, list[float]], skeleton: list[list[str]]) -> None:
-    """One empty per keypoint below `root`, at its local coordinates; skeleton on the root."""
-    collections = list(root.users_collection)
+def add_keypoints(root, keypoints: dict[str, list[float]], skeleton: list[list[str]], collections=None) -> None:
+    """One empty per keypoint below `root`, at its local coordinates; skeleton on the root.
+    The empties go in `collections`, by default root's (Object.users_collection scans every
+    collection of the file: a caller adding many roots names theirs)."""
+    collections = list(root.users_collection) if collections is None else list(collections)
     for index, (name, xyz) in enumerate(keypoints.items()):
         empty = bpy.data.objects.new(f"{NAME_PREFIX}{name}", None)
         empty.empty_display_size = 0.02
