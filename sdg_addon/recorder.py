@@ -885,7 +885,7 @@ class Recorder:
                 self.warn(f"randomizers[{i}] (scatter): {note}")
         for note in moved_after_settling(cfg.randomizers, targets):
             self.warn(note)
-        need_geometry = need_geometry or any(c.measure != "pixels" and is_quota(c) for c in cfg.cases)
+        need_geometry = need_geometry or any(is_quota(c) for c in cfg.cases)  # in view: silhouettes
         capturer = self._capturer = Capturer(
             built,
             cfg.render,

@@ -92,3 +92,21 @@ def test_a_parallel_runs_case_warnings_come_from_the_whole_runs_count(tmp_path, 
     assert summary["cases"]["both"]["met"] and not summary["cases"]["never"]["met"]
     assert summary["warnings"] == ["case 'never': 0 of 1 frames made so far"]
     assert capsys.readouterr().err.count("WARNING: case ") == 1
+
+
+def test_a_pixels_quota_measures_objects_in_view_only():
+    """A `pixels` quota measured every labelled object of the frame, those wholly outside
+    the image too, at 0 pixels: a case for a tiny ball (max = 3) was met by every frame with
+    a ball out of the picture (30 of 30 frames, where one showed a ball of 3 pixels). Objects
+    in view count, as for occlusion and truncation; one in view but wholly hidden is 0."""
+    seen = screen_box(3, "mug_a", CAM, 60, 48, 0.8, 4.0, {"class": ["mug"]})
+    away = screen_box(4, "mug_far", CAM, 400, 48, 0.5, 2.0, {"class": ["mug"]})  # right of the image
+    frame = make_frame(CAM, [seen, away])
+    px = dict(measure(case(label="mug", measure="pixels"), frame))
+    (path,) = px
+    assert path.endswith("/mug_a") and px[path] > 3, px
+    assert not holds(case(label="mug", measure="pixels", max=3), frame)
+    assert holds(case(label="mug", measure="pixels", min=px[path]), frame)
+    hidden = make_frame(CAM, [screen_box(2, "box", CAM, 60, 48, 1.6, 2.0, {"class": ["box"]}), seen, away])
+    assert dict(measure(case(label="mug", measure="pixels"), hidden)) == {path: 0.0}  # in view, hidden
+    assert holds(case(label="mug", measure="pixels", max=0), hidden)

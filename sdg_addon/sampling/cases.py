@@ -181,9 +181,13 @@ def measure(case, frame) -> list[tuple[str, float]]:
         value = obj.label(case.semantic_type)
         if value is None or (case.label and value != case.label):
             continue
+        # Objects in view only, whatever the measure: one wholly outside the image is in no
+        # picture (its 0 pixels would meet every `pixels` max, a tiny object in each frame).
+        if not in_view(frame, iid):
+            continue
         if case.measure == "pixels":
             out.append((obj.path, float(visible.get(iid, 0))))
-        elif in_view(frame, iid):
+        else:
             m = occlusion_ratio(frame, iid) if case.measure == "occlusion" else truncation_ratio(frame, iid)
             out.append((obj.path, float(m)))
     return out
