@@ -38,3 +38,24 @@ def objects_at_each_import(monkeypatch):
 
     monkeypatch.setattr(build, "import_file", counting)
     return counts
+
+
+@pytest.fixture
+def count_users_collection(monkeypatch):
+    """Call it to start counting: it returns the list of the names of the objects whose
+    Object.users_collection is read from then on. Blender scans every collection for each
+    such read, so a loop over many objects that asks it of each one is quadratic."""
+    bpy = pytest.importorskip("bpy")
+
+    def start() -> list[str]:
+        asked: list[str] = []
+        real = bpy.types.Object.users_collection
+
+        def counted(self):
+            asked.append(self.name)
+            return real.fget(self)
+
+        monkeypatch.setattr(bpy.types.Object, "users_collection", property(counted))
+        return asked
+
+    return start

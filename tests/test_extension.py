@@ -2632,7 +2632,7 @@ def test_unlabelled_objects_are_those_that_render(addon, scene, tmp_path):
     assert warning.endswith("(annotated as UNLABELLED): hidden_mesh"), warning
 
 
-def test_the_labels_panels_warning_takes_a_time_linear_in_the_objects(addon, scene, monkeypatch):
+def test_the_labels_panels_warning_takes_a_time_linear_in_the_objects(addon, scene, count_users_collection):
     """The unlabelled-mesh warning asked each mesh for Object.users_collection, which scans
     every collection: 5,000 meshes took 24 s per draw of the Labels panel (Blender redraws
     it as the mouse moves); the scene's collections are now walked once (0.8 s)."""
@@ -2641,14 +2641,7 @@ def test_the_labels_panels_warning_takes_a_time_linear_in_the_objects(addon, sce
     scene.collection.children.link(coll)
     for i in range(40):
         add_mesh(bpy, f"m{i}", coll)
-    asked = []
-    users_collection = bpy.types.Object.users_collection
-
-    def counted(self):
-        asked.append(self.name)
-        return users_collection.fget(self)
-
-    monkeypatch.setattr(bpy.types.Object, "users_collection", property(counted))
+    asked = count_users_collection()
     select(bpy, [])
     text = texts(draw_panel(bpy, "SDG_PT_labels"))
     assert "40 mesh object(s) without a 'class' label" in text, text

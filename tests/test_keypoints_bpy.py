@@ -522,7 +522,9 @@ def test_the_keypoint_class_conflict_names_both_objects():
     assert "'A' and 'D'" in keypoint_class_conflict(objects, "class", None)
 
 
-def test_the_keypoints_of_many_copies_are_added_in_a_time_linear_in_them(clean_bpy, monkeypatch, tmp_path):
+def test_the_keypoints_of_many_copies_are_added_in_a_time_linear_in_them(
+    clean_bpy, count_users_collection, monkeypatch, tmp_path
+):
     """Each copy of an asset with keypoints asked its root for Object.users_collection (to
     put the keypoint empties in its collections), a scan of every collection's objects:
     building was quadratic in the copies (count = 1000 / 2000 / 4000 of a cube with three
@@ -550,14 +552,7 @@ labels = { class = "cube" }
 keypoints = { top = [0.0, 0.0, 0.1], side = [0.05, 0.0, 0.05] }
 """
     )
-    asked = []
-    users_collection = bpy.types.Object.users_collection
-
-    def counted(self):
-        asked.append(self.name)
-        return users_collection.fget(self)
-
-    monkeypatch.setattr(bpy.types.Object, "users_collection", property(counted))
+    asked = count_users_collection()
     cfg = config_from_dict(tomllib.loads(text), tmp_path / "s.toml")
     build.build_scene(cfg)
     monkeypatch.undo()

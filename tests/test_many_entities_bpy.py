@@ -35,7 +35,7 @@ def test_the_entity_limit_and_one_past_it():
     assert "make fewer instances" in said  # the way out, not a bare count
 
 
-def test_the_copies_of_instances_are_labelled_in_a_time_linear_in_their_number(monkeypatch):
+def test_the_copies_of_instances_are_labelled_in_a_time_linear_in_their_number(count_users_collection):
     """Each realized copy's labels asked whether its instancer was an Object by
     hasattr(instancer, "users_collection"), which evaluates Object.users_collection, a
     scan of every collection's objects: quadratic in the copies (6,000 Geometry Nodes
@@ -66,14 +66,7 @@ def test_the_copies_of_instances_are_labelled_in_a_time_linear_in_their_number(m
     tree.links.new(on_points.outputs[0], go.inputs[0])
     emitter.modifiers.new("gn", "NODES").node_group = tree
 
-    asked = []
-    users_collection = bpy.types.Object.users_collection
-
-    def counted(self):
-        asked.append(self.name)
-        return users_collection.fget(self)
-
-    monkeypatch.setattr(bpy.types.Object, "users_collection", property(counted))
+    asked = count_users_collection()
     entities = discover_entities(scene)
     copies = [e for name, e in entities.items() if name != "emitter"]
     assert len(copies) == 40
