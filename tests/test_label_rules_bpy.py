@@ -123,3 +123,17 @@ def test_a_rule_making_a_value_no_label_may_have_is_refused_naming_it():
     kept = SCENE + asset("BACKGROUND", "cube", 0.2, count=2, label="backdrop")
     cfg = config_from_dict(tomllib.loads(kept + "[[label_rules]]\nlowercase = false\n"), Path("t.toml"))
     assert build_scene(cfg).entities["BACKGROUND_000"].labels == {"class": ["backdrop"]}
+
+
+def test_a_rules_names_select_objects_spelt_in_another_unicode_form():
+    """names = ["Café*"] typed composed (NFC) and assets named 'Café...' spelt decomposed
+    (NFD, a macOS file name's spelling): the rule selected none of them, unlabelled without a
+    word. The glob and the names are now compared composed."""
+    import unicodedata
+
+    nfd = unicodedata.normalize("NFD", "Café")
+    scene = SCENE + asset(f"{nfd}_Cup", "cylinder", 0.1)
+    rule = '[[label_rules]]\nnames = ["Café*"]\nprefixes = ["Café_"]\n'
+    cfg = config_from_dict(tomllib.loads(scene + rule), Path("t.toml"))
+    labels = {name: e.labels for name, e in build_scene(cfg).entities.items()}
+    assert labels[f"{nfd}_Cup"] == {"class": ["cup"]}, labels

@@ -57,3 +57,19 @@ def test_a_label_spelt_decomposed_is_the_composed_one(tmp_path):
     assert parse_labels({"class": nfd}) == {"class": [nfc]}
     assert parse_labels(f"class:{nfd}") == {"class": [nfc]}
     assert NameRule(prefixes=("SM_",)).value(f"SM_{nfd}") == nfc
+
+
+def test_a_rule_reads_names_prefixes_and_patterns_in_one_unicode_form():
+    """A rule typed composed (NFC, 'Café_' or 'café') and an object whose name is spelt
+    decomposed (NFD, as macOS's file names give it): the two print alike, but the prefix was
+    not stripped and the pattern did not match, so the object went unlabelled without a
+    word. Either form now matches the other."""
+    import unicodedata
+
+    from sdg_addon.labels.rules import NameRule
+
+    nfc, nfd = (unicodedata.normalize(f, "café") for f in ("NFC", "NFD"))
+    assert NameRule(pattern=f"^({nfc})").value(f"{nfd}_012") == nfc
+    assert NameRule(pattern=f"^({nfd})").value(f"{nfc}_012") == nfc
+    assert NameRule(prefixes=(f"{nfc}_",)).value(f"{nfd}_mug_3") == "mug"
+    assert NameRule(pattern="^(tea)").value(f"{nfd}_012") is None  # no match stays none

@@ -23,7 +23,7 @@ import contextlib
 import fnmatch
 
 from .parse import LABEL_PROPERTY, merge_labels, parse_labels
-from .rules import NameRule, RuleValueError, apply_rule, rule_value_problem
+from .rules import NameRule, RuleValueError, apply_rule, composed, rule_value_problem
 
 INSTANCER = "sdg_instancer"  # realized copy -> the object whose instancing made it (ID pointer)
 INSTANCE_LABELS = "sdg_instance_labels"  # realized copy -> its prototype's labels in its source
@@ -246,7 +246,9 @@ def rule_targets(scene, rule: NameRule, selected=None) -> list:
         found = [o for o in scene.objects if o.type == "MESH"]
     # A glob matches the whole name or, as the rule reads it, the part after the last "/"
     # (an imported part ASSET/SOURCE_NAME: names = ["SM_*"] selects a pack's SM_ meshes).
-    found = [x for x in found if any(fnmatch.fnmatchcase(n, p) for n in _rule_names(x.name) for p in rule.names)]
+    # Both composed (NFC): a glob typed 'café*' selects an object spelt decomposed (NFD).
+    globs = [composed(p) for p in rule.names]
+    found = [x for x in found if any(fnmatch.fnmatchcase(composed(n), p) for n in _rule_names(x.name) for p in globs)]
     found = [x for x in found if not x.get(BACKGROUND_PROPERTY)]
     return sorted(found, key=lambda x: x.name)
 

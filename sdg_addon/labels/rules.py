@@ -86,16 +86,18 @@ class NameRule:
         return None
 
     def value(self, name: str) -> str | None:
-        """The label value for `name`, or None when the rule does not apply to it."""
-        text = name.rsplit("/", 1)[-1]
+        """The label value for `name`, or None when the rule does not apply to it. Name,
+        prefixes and pattern are read composed (NFC): 'café' typed in a parameter file matches
+        an object whose name is spelt decomposed (NFD, as macOS's file names give it)."""
+        text = composed(name.rsplit("/", 1)[-1])
         for prefix in self.prefixes:
-            if text.startswith(prefix):
-                text = text[len(prefix) :]
+            if text.startswith(composed(prefix)):
+                text = text[len(composed(prefix)) :]
                 break
         if self.suffix:
             text = re.sub(f"(?:{self.suffix})$", "", text)
         if self.pattern:
-            match = re.search(self.pattern, text)
+            match = re.search(composed(self.pattern), text)
             if match is None:
                 return None
             if "value" in match.re.groupindex:
@@ -105,8 +107,12 @@ class NameRule:
         text = text.strip(" _.-")
         if self.lowercase:
             text = text.lower()
-        # composed (NFC), as label values are (config.fields.composed): a name spelt decomposed
-        return unicodedata.normalize("NFC", text.replace(",", "_")) or None
+        return composed(text.replace(",", "_")) or None  # as label values are (config.fields.composed)
+
+
+def composed(text: str) -> str:
+    """`text` in Unicode's composed form (NFC), in which rules compare names."""
+    return unicodedata.normalize("NFC", text)
 
 
 class RuleValueError(ValueError):
