@@ -1060,6 +1060,13 @@ def _recorded_if_inside(folder: Path, out: Path):
 
     if Path(out).suffix.lower() != ".png":
         raise ValueError(f"--out {out}: expected a .png file name")
+    # Its folder as render's --out is checked: a URL (gs://b/p.png), a Windows drive on Linux
+    # or macOS (D:/p.png) or ~user of no user here would be a folder of that name in the
+    # working folder, as report --out refuses too.
+    folder_text = os.path.dirname(str(out))
+    problem = output.unusable_location(folder_text) if folder_text else None
+    if problem is not None:
+        raise ValueError(f"--out {out}: {problem}")
     above = next((p for p in Path(out).parents if os.path.lexists(p)), None)
     if above is not None and not above.is_dir():  # the user's input, not a failure of the disk
         raise ValueError(f"--out {out}: {above} is a file, not a folder")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 from pathlib import Path
@@ -965,3 +966,28 @@ def test_a_640_x_480_frames_depth_caption_fits_its_tile():
         pytest.skip("no DejaVu Sans Condensed on this system")
     font = viz._font(viz._font_size(640, 480))
     assert font.getlength("distance to image plane: 1.35-4.70 m, near bright") + 3 <= 320
+
+
+@pytest.mark.parametrize(
+    "given, said",
+    [
+        ("gs://bucket/p.png", "is a URL (gs://)"),
+        ("~no_such_user_here_4711/p.png", "is no home folder"),
+        ("D:/previews/p.png", "D:"),
+    ],
+)
+def test_preview_out_of_another_system_is_refused_not_made_a_local_folder(
+    dataset, tmp_path, monkeypatch, capsys, given, said
+):
+    """`preview --out gs://bucket/p.png` (or ~user of no user here, or D:/ on Linux and
+    macOS) wrote p.png into a folder named 'gs:' (or '~no_such_user...', 'D:') in the
+    working folder; `report --out` and `render --out` refuse such a place. So does preview
+    now: exit 2, naming it, nothing made."""
+    if given.startswith("D:") and os.name == "nt":
+        pytest.skip("a drive is a folder of this system on Windows")
+    monkeypatch.chdir(tmp_path)
+    before = sorted(p.name for p in tmp_path.iterdir())
+    assert main(["preview", str(dataset), "--out", given]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: --out ") and said in err, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
