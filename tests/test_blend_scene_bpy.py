@@ -1311,6 +1311,49 @@ def test_objects_of_one_name_from_a_library_and_the_file_are_refused(shop, tmp_p
     assert "object '" not in err and not (tmp_path / "out").exists()
 
 
+def _garden_library(folder: Path, hidden_stone: bool, labelled: bool = False) -> Path:
+    """A library .blend: collection 'garden' holding a stone (the particles' and the node
+    instances' source, labelled), a bed emitting 6 stones as particles and a row placing
+    stones with Geometry Nodes (Instance on Points, Object Info as instance); bed and row
+    labelled too when `labelled`. Saved as folder/garden.blend, which stays open."""
+    bpy.ops.wm.read_homefile(use_empty=True)
+    garden = bpy.data.collections.new("garden")
+    bpy.context.scene.collection.children.link(garden)
+    bpy.ops.mesh.primitive_ico_sphere_add(radius=0.08, location=(0, 0, -5))
+    stone = bpy.context.active_object
+    stone.name, stone.hide_render = "stone", hidden_stone
+    stone["semantics"] = {"class": ["stone"]}
+    bpy.ops.mesh.primitive_plane_add(size=1.2, location=(0, 0, 0.01))
+    bed = bpy.context.active_object
+    bed.name = "bed"
+    if labelled:
+        bed["semantics"] = {"class": ["bed"]}
+    settings = bed.modifiers.new("P", "PARTICLE_SYSTEM").particle_system.settings
+    settings.count, settings.frame_start, settings.frame_end, settings.physics_type = 6, 1, 1, "NO"
+    settings.render_type, settings.instance_object, settings.particle_size = "OBJECT", stone, 1.0
+    bpy.ops.mesh.primitive_plane_add(size=0.4, location=(1.0, 0, 0.2))
+    row = bpy.context.active_object
+    row.name = "row"
+    if labelled:
+        row["semantics"] = {"class": ["row"]}
+    group = bpy.data.node_groups.new("row", "GeometryNodeTree")
+    group.interface.new_socket("Geometry", in_out="INPUT", socket_type="NodeSocketGeometry")
+    group.interface.new_socket("Geometry", in_out="OUTPUT", socket_type="NodeSocketGeometry")
+    points = group.nodes.new("GeometryNodeInstanceOnPoints")
+    info = group.nodes.new("GeometryNodeObjectInfo")
+    info.inputs[0].default_value = stone
+    info.inputs["As Instance"].default_value = True
+    group.links.new(group.nodes.new("NodeGroupInput").outputs[0], points.inputs["Points"])
+    group.links.new(info.outputs["Geometry"], points.inputs["Instance"])
+    group.links.new(points.outputs[0], group.nodes.new("NodeGroupOutput").inputs[0])
+    row.modifiers.new("GN", "NODES").node_group = group
+    for obj in (stone, bed, row):
+        for c in list(obj.users_collection):
+            c.objects.unlink(obj)
+        garden.objects.link(obj)
+    return saved_variant(folder / "garden.blend")
+
+
 def test_particles_of_an_emitter_linked_from_a_library_are_labelled(tmp_path, capsys):
     """A collection linked from a library holding a particle emitter (stones scattered on a
     bed, the usual hidden source): its particles were no copies of their own, their pixels
@@ -1323,38 +1366,7 @@ def test_particles_of_an_emitter_linked_from_a_library_are_labelled(tmp_path, ca
     for hidden in (True, False):
         folder = tmp_path / ("hidden" if hidden else "shown")
         folder.mkdir()
-        bpy.ops.wm.read_homefile(use_empty=True)
-        garden = bpy.data.collections.new("garden")
-        bpy.context.scene.collection.children.link(garden)
-        bpy.ops.mesh.primitive_ico_sphere_add(radius=0.08, location=(0, 0, -5))
-        stone = bpy.context.active_object
-        stone.name, stone.hide_render = "stone", hidden
-        stone["semantics"] = {"class": ["stone"]}
-        bpy.ops.mesh.primitive_plane_add(size=1.2, location=(0, 0, 0.01))
-        bed = bpy.context.active_object
-        bed.name = "bed"
-        settings = bed.modifiers.new("P", "PARTICLE_SYSTEM").particle_system.settings
-        settings.count, settings.frame_start, settings.frame_end, settings.physics_type = 6, 1, 1, "NO"
-        settings.render_type, settings.instance_object, settings.particle_size = "OBJECT", stone, 1.0
-        bpy.ops.mesh.primitive_plane_add(size=0.4, location=(1.0, 0, 0.2))
-        row = bpy.context.active_object
-        row.name = "row"
-        group = bpy.data.node_groups.new("row", "GeometryNodeTree")
-        group.interface.new_socket("Geometry", in_out="INPUT", socket_type="NodeSocketGeometry")
-        group.interface.new_socket("Geometry", in_out="OUTPUT", socket_type="NodeSocketGeometry")
-        points = group.nodes.new("GeometryNodeInstanceOnPoints")
-        info = group.nodes.new("GeometryNodeObjectInfo")
-        info.inputs[0].default_value = stone
-        info.inputs["As Instance"].default_value = True
-        group.links.new(group.nodes.new("NodeGroupInput").outputs[0], points.inputs["Points"])
-        group.links.new(info.outputs["Geometry"], points.inputs["Instance"])
-        group.links.new(points.outputs[0], group.nodes.new("NodeGroupOutput").inputs[0])
-        row.modifiers.new("GN", "NODES").node_group = group
-        for obj in (stone, bed, row):
-            for c in list(obj.users_collection):
-                c.objects.unlink(obj)
-            garden.objects.link(obj)
-        library = saved_variant(folder / "garden.blend")
+        library = _garden_library(folder, hidden_stone=hidden)
         scene = bpy.context.scene
         with bpy.data.libraries.load(str(library), link=True) as (_src, dst):
             dst.collections = ["garden"]
@@ -1428,40 +1440,7 @@ def test_particles_and_node_instances_of_a_library_override_are_labelled(tmp_pat
     is overridden' (exit 1), the copies going into the overridden collection, which takes no
     objects. They go into the scene's own collection now: each particle and each node
     instance is an instance of its own, with the source's labels."""
-    bpy.ops.wm.read_homefile(use_empty=True)
-    garden = bpy.data.collections.new("garden")
-    bpy.context.scene.collection.children.link(garden)
-    bpy.ops.mesh.primitive_ico_sphere_add(radius=0.08, location=(0, 0, -5))
-    stone = bpy.context.active_object
-    stone.name, stone.hide_render = "stone", True
-    stone["semantics"] = {"class": ["stone"]}
-    bpy.ops.mesh.primitive_plane_add(size=1.2, location=(0, 0, 0.01))
-    bed = bpy.context.active_object
-    bed.name = "bed"
-    bed["semantics"] = {"class": ["bed"]}
-    settings = bed.modifiers.new("P", "PARTICLE_SYSTEM").particle_system.settings
-    settings.count, settings.frame_start, settings.frame_end, settings.physics_type = 6, 1, 1, "NO"
-    settings.render_type, settings.instance_object, settings.particle_size = "OBJECT", stone, 1.0
-    bpy.ops.mesh.primitive_plane_add(size=0.4, location=(1.0, 0, 0.2))
-    row = bpy.context.active_object
-    row.name = "row"
-    row["semantics"] = {"class": ["row"]}
-    group = bpy.data.node_groups.new("row", "GeometryNodeTree")
-    group.interface.new_socket("Geometry", in_out="INPUT", socket_type="NodeSocketGeometry")
-    group.interface.new_socket("Geometry", in_out="OUTPUT", socket_type="NodeSocketGeometry")
-    points = group.nodes.new("GeometryNodeInstanceOnPoints")
-    info = group.nodes.new("GeometryNodeObjectInfo")
-    info.inputs[0].default_value = stone
-    info.inputs["As Instance"].default_value = True
-    group.links.new(group.nodes.new("NodeGroupInput").outputs[0], points.inputs["Points"])
-    group.links.new(info.outputs["Geometry"], points.inputs["Instance"])
-    group.links.new(points.outputs[0], group.nodes.new("NodeGroupOutput").inputs[0])
-    row.modifiers.new("GN", "NODES").node_group = group
-    for obj in (stone, bed, row):
-        for c in list(obj.users_collection):
-            c.objects.unlink(obj)
-        garden.objects.link(obj)
-    library = saved_variant(tmp_path / "garden.blend")
+    library = _garden_library(tmp_path, hidden_stone=True, labelled=True)
     scene = bpy.context.scene
     with bpy.data.libraries.load(str(library), link=True) as (_src, dst):
         dst.collections = ["garden"]
