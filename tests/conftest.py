@@ -59,3 +59,23 @@ def count_users_collection(monkeypatch):
         return asked
 
     return start
+
+
+@pytest.fixture
+def drawn_text(monkeypatch):
+    """Call it to start recording: it returns the list of the texts Pillow's ImageDraw.text
+    draws from then on (a chart's title, a tag, a caption), in order."""
+    from PIL import ImageDraw
+
+    def start() -> list[str]:
+        said: list[str] = []
+        original = ImageDraw.ImageDraw.text
+
+        def recorded(self, xy, text, *a, **k):
+            said.append(text)
+            return original(self, xy, text, *a, **k)
+
+        monkeypatch.setattr(ImageDraw.ImageDraw, "text", recorded)
+        return said
+
+    return start

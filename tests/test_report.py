@@ -120,20 +120,13 @@ def test_the_classes_chart_of_many_classes_gives_each_name_its_own_place():
     assert not (np.abs(image[title, 230:] - np.array(INK)).sum(-1) < 200).any()  # no value beside the title
 
 
-def test_the_heat_maps_caption_names_the_fullest_cell_by_its_colour(monkeypatch):
+def test_the_heat_maps_caption_names_the_fullest_cell_by_its_colour(drawn_text):
     """The caption said "darkest cell 4" of the cell drawn brightest (yellow: the ramp's
     top; one centre is dark purple), and "darkest cell 1" with no centre at all."""
-    from PIL import ImageDraw
 
     from sdg_addon.report.plots import heatmap
 
-    said = []
-    original = ImageDraw.ImageDraw.text
-    monkeypatch.setattr(
-        ImageDraw.ImageDraw,
-        "text",
-        lambda self, xy, text, *a, **k: said.append(text) or original(self, xy, text, *a, **k),
-    )
+    said = drawn_text()
     centres = np.array([[0.5, 0.5]] * 4 + [[0.1, 0.1]])
     image = np.asarray(heatmap("t", centres, 4 / 3).convert("RGB"))
     assert said[-1] == "5 box centres; most in one cell: 4 (yellow)"
@@ -142,21 +135,14 @@ def test_the_heat_maps_caption_names_the_fullest_cell_by_its_colour(monkeypatch)
     assert said[-1] == "0 box centres"
 
 
-def test_the_class_charts_of_a_run_without_classes_say_so(monkeypatch):
+def test_the_class_charts_of_a_run_without_classes_say_so(drawn_text):
     """A run without classes (a contact sheet the page's only image): the occlusion and box
     size charts were a title over a blank image and the classes chart an empty axis, with no
     word of why; each now says there is no class, as the depth chart says no depth."""
-    from PIL import ImageDraw
 
     from sdg_addon.report.plots import NO_CLASS, bar_chart, histogram_grid
 
-    said = []
-    original = ImageDraw.ImageDraw.text
-    monkeypatch.setattr(
-        ImageDraw.ImageDraw,
-        "text",
-        lambda self, xy, text, *a, **k: said.append(text) or original(self, xy, text, *a, **k),
-    )
+    said = drawn_text()
     histogram_grid("t", {}, 0, 1)
     assert said == ["t", NO_CLASS], said
     said.clear()
@@ -167,21 +153,14 @@ def test_the_class_charts_of_a_run_without_classes_say_so(monkeypatch):
     assert NO_CLASS not in said
 
 
-def test_an_overlaid_histogram_counts_each_dataset_apart(monkeypatch):
+def test_an_overlaid_histogram_counts_each_dataset_apart(drawn_text):
     """The comparison's occlusion histograms titled each class with A's and B's instances
     added up ("mug (n=28)" for 16 in A and 12 in B), a count of neither dataset. Each is now
     given apart; a single dataset's title is as before."""
-    from PIL import ImageDraw
 
     from sdg_addon.report.plots import histogram_grid
 
-    said = []
-    original = ImageDraw.ImageDraw.text
-    monkeypatch.setattr(
-        ImageDraw.ImageDraw,
-        "text",
-        lambda self, xy, text, *a, **k: said.append(text) or original(self, xy, text, *a, **k),
-    )
+    said = drawn_text()
     histogram_grid("t", {"mug": {"A": [0.1] * 16, "B": [0.2] * 12}}, 0, 1)
     histogram_grid("t", {"mug": [0.1] * 16}, 0, 1)
     assert "mug (A 16, B 12)" in said and "mug (n=16)" in said and "mug (n=28)" not in said
@@ -964,12 +943,11 @@ def test_the_box_size_axis_holds_a_box_as_large_as_the_image(tmp_path, monkeypat
     assert high == pytest.approx((W * H) ** 0.5)
 
 
-def test_frames_with_no_surface_in_view_are_not_said_to_have_no_depth_files(tmp_path, monkeypatch):
+def test_frames_with_no_surface_in_view_are_not_said_to_have_no_depth_files(tmp_path, drawn_text):
     """A camera that sees only sky writes distance_to_image_plane files of inf: the report
     said "no distance_to_image_plane files" and drew "no depth recorded", untrue, and a
     frame of only sky was left out of the depth charts without a word. Now the note counts
     the frames with no surface in view and the chart says so."""
-    from PIL import ImageDraw
     from test_writers_formats import make_frame
 
     from sdg_addon.report import page
@@ -982,13 +960,7 @@ def test_frames_with_no_surface_in_view_are_not_said_to_have_no_depth_files(tmp_
         frame = make_frame(f)
         frame.annotations["distance_to_image_plane"][:] = np.inf
         w.write(frame)
-    said = []
-    original = ImageDraw.ImageDraw.text
-    monkeypatch.setattr(
-        ImageDraw.ImageDraw,
-        "text",
-        lambda self, xy, text, *a, **k: said.append(text) or original(self, xy, text, *a, **k),
-    )
+    said = drawn_text()
     stats = collect(out)
     assert not any("no distance_to_image_plane files" in n for n in stats.notes)
     assert "2 of 2 frame(s) with no surface in view" in " ".join(stats.notes)
@@ -1004,11 +976,10 @@ def test_frames_with_no_surface_in_view_are_not_said_to_have_no_depth_files(tmp_
     assert "1 frame(s) without distance_to_image_plane: left out of the depth charts" in collect(out).notes
 
 
-def test_the_depth_per_frame_of_several_cameras_is_in_frame_order(tmp_path, monkeypatch):
+def test_the_depth_per_frame_of_several_cameras_is_in_frame_order(tmp_path, drawn_text):
     """Several cameras: the per-frame depth bars went camera by camera (frames 0, 1 of one,
     then 0, 1 of the other) under an axis "frame 0 .. frame 1"; now in frame order, each
     frame's cameras side by side, and the caption says so."""
-    from PIL import ImageDraw
     from test_writers_formats import make_frame
 
     from sdg_addon.report.plots import depth_chart
@@ -1022,13 +993,7 @@ def test_the_depth_per_frame_of_several_cameras_is_in_frame_order(tmp_path, monk
             w.write(make_frame(f, camera_name=cam))
     stats = collect(out)
     assert [f for f, _a, _b in stats.depth_per_frame] == [0, 0, 1, 1]
-    said = []
-    original = ImageDraw.ImageDraw.text
-    monkeypatch.setattr(
-        ImageDraw.ImageDraw,
-        "text",
-        lambda self, xy, text, *a, **k: said.append(text) or original(self, xy, text, *a, **k),
-    )
+    said = drawn_text()
     depth_chart("t", stats.depth_per_frame, stats.depth_sample)
     assert "per frame, one bar per camera: nearest .. farthest surface" in said
 

@@ -892,12 +892,11 @@ def test_a_semantic_maps_own_class_colours_colour_its_boxes_and_legend(dataset, 
     assert viz._legend(ff, viz.load_boxes(ff)) == [("mug", own[:3], 1)]
 
 
-def test_thumbnails_and_info_tiles_name_a_camera_as_its_run_does(tmp_path, monkeypatch):
+def test_thumbnails_and_info_tiles_name_a_camera_as_its_run_does(tmp_path, drawn_text):
     """A camera named "Kamera über" writes into Kamera_ber-230e6b7e/: its contact sheet's
     thumbnails said '0000 Kamera_ber-230e6b7e' and its info tile 'camera Kamera_ber-...',
     where the report names it 'Kamera über'; they now say the run's name (audit/cameras.json);
     a dataset made elsewhere keeps its folder names."""
-    from PIL import ImageDraw
 
     from sdg_addon import output
     from sdg_addon.writers.paths import safe_name
@@ -908,13 +907,7 @@ def test_thumbnails_and_info_tiles_name_a_camera_as_its_run_does(tmp_path, monke
     (tmp_path / "audit" / "cameras.json").write_text(json.dumps([name, "cam"]))
     for cam in (safe_name(name), "cam"):
         write_frame(tmp_path / cam)
-    said = []
-    original = ImageDraw.ImageDraw.text
-    monkeypatch.setattr(
-        ImageDraw.ImageDraw,
-        "text",
-        lambda self, xy, text, *a, **k: said.append(text) or original(self, xy, text, *a, **k),
-    )
+    said = drawn_text()
     viz.contact_sheet(tmp_path, camera=name)
     viz.frame_panel(tmp_path, 0)
     assert "0000 Kamera über" in said and "frame 0000   camera Kamera über" in said, said
