@@ -197,3 +197,23 @@ def path_options() -> set[str]:
     if "is_path_supports_blend_relative" in bpy.types.Property.bl_rna.properties.keys():
         return {"PATH_SUPPORTS_BLEND_RELATIVE"}
     return set()
+
+
+# Grease Pencil objects: GREASEPENCIL in 5.x (the rewritten Grease Pencil), GPENCIL in 4.2.
+GREASE_PENCIL_TYPES = ("GREASEPENCIL", "GPENCIL")
+
+
+def draws_grease_pencil(view_layer) -> bool:
+    """Whether the view layer draws Grease Pencil over the render (5.x: its Filter > Grease
+    Pencil; 4.2 has no such switch and always does)."""
+    return bool(getattr(view_layer, "use_grease_pencil", True))
+
+
+def adaptive_subdivision_on(obj, subsurf, scene) -> bool:
+    """Whether Adaptive Subdivision is on for `subsurf`, `obj`'s Subdivision Surface modifier:
+    5.x has the switch on the modifier; 4.x on the object (`obj.cycles`), taken only with
+    the Experimental feature set."""
+    if hasattr(subsurf, "use_adaptive_subdivision"):
+        return bool(subsurf.use_adaptive_subdivision)
+    cycles = getattr(obj, "cycles", None)
+    return bool(getattr(cycles, "use_adaptive_subdivision", False)) and scene.cycles.feature_set == "EXPERIMENTAL"

@@ -593,6 +593,9 @@ VERSIONED_NAMES = (
     "aerosol_density",
     "PATH_SUPPORTS_BLEND_RELATIVE",
     "IndexOB",
+    "GPENCIL",
+    "use_grease_pencil",
+    "use_adaptive_subdivision",
 )
 
 

@@ -22,7 +22,14 @@ from pathlib import Path
 import bpy
 from mathutils import Euler, Matrix, Vector
 
-from ..compat import enable_nodes, uses_nodes, world_nodes_as_in_5
+from ..compat import (
+    GREASE_PENCIL_TYPES,
+    adaptive_subdivision_on,
+    draws_grease_pencil,
+    enable_nodes,
+    uses_nodes,
+    world_nodes_as_in_5,
+)
 from ..config.fields import MAX_NAME_BYTES
 from ..config.problems import MISSING, FieldError, join, one_of
 from ..config.schema import MAX_POOL_FILES, AssetSpec, CameraSpec, Config, LightSpec, light_names, object_names
@@ -607,10 +614,7 @@ def subdivided_adaptively(obj, scene) -> bool:
     mods = getattr(obj, "modifiers", ())
     if not mods or mods[-1].type != "SUBSURF" or not mods[-1].show_render:
         return False
-    if hasattr(mods[-1], "use_adaptive_subdivision"):
-        return bool(mods[-1].use_adaptive_subdivision)
-    cycles = getattr(obj, "cycles", None)
-    return bool(getattr(cycles, "use_adaptive_subdivision", False)) and scene.cycles.feature_set == "EXPERIMENTAL"
+    return adaptive_subdivision_on(obj, mods[-1], scene)
 
 
 def adaptive_note(scene, entities: dict[str, Entity]) -> str:
@@ -740,13 +744,13 @@ def grease_pencil_note(scene) -> str:
     they cover is labelled as seen. A sentence naming them, or '' (none renders, or the view
     layer's Filter > Grease Pencil is off)."""
     layer = render_view_layer(scene)
-    if not getattr(layer, "use_grease_pencil", True):
+    if not draws_grease_pencil(layer):
         return ""
     colls, users = render_collections(scene), object_collections(scene)
     named = sorted(
         o.name
         for o in scene.objects
-        if o.type in ("GREASEPENCIL", "GPENCIL") and not o.hide_render and in_render_collections(o, colls, users)
+        if o.type in GREASE_PENCIL_TYPES and not o.hide_render and in_render_collections(o, colls, users)
     )
     if not named:
         return ""
