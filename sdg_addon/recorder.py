@@ -559,46 +559,30 @@ class Recorder:
             metres = meters_per_unit(built.scene)
             ranges = ranges_note(self.config.lidars, metres) + lights_note(self.config.lights, metres)
             self.warn(built.unit_note + converted_units_note(self.config.writers) + ranges)
-        if built.engine_note:
-            self.warn(built.engine_note)
-        if built.blur_note:
-            self.warn(built.blur_note)
-        if built.fps_note:
-            self.warn(built.fps_note)
-        if built.range_note:
-            self.warn(built.range_note)
-        if built.step_note:
-            self.warn(built.step_note)
-        if built.layers_note:
-            self.warn(built.layers_note)
-        if built.override_note:
-            self.warn(built.override_note)
-        if built.set_note:
-            self.warn(built.set_note)
-        if built.markers_note:
-            self.warn(built.markers_note)
-        if built.instancing_note:
-            self.warn(built.instancing_note)
-        if built.cameras_note:
-            self.warn(built.cameras_note)
-        if built.metaball_note:
-            self.warn(built.metaball_note)
-        if built.object_index_note:
-            self.warn(built.object_index_note)
-        if built.displacement_note:
-            self.warn(built.displacement_note)
-        if built.adaptive_note:
-            self.warn(built.adaptive_note)
-        if built.no_triangles_note:
-            self.warn(built.no_triangles_note)
-        if built.viewport_branch_note:
-            self.warn(built.viewport_branch_note)
-        if built.lens_note:
-            self.warn(built.lens_note)
-        if built.volume_note:
-            self.warn(built.volume_note)
-        if built.grease_pencil_note:
-            self.warn(built.grease_pencil_note)
+        for note in (  # what the base scene holds that the labels or the run cannot follow
+            built.engine_note,
+            built.blur_note,
+            built.fps_note,
+            built.range_note,
+            built.step_note,
+            built.layers_note,
+            built.override_note,
+            built.set_note,
+            built.markers_note,
+            built.instancing_note,
+            built.cameras_note,
+            built.metaball_note,
+            built.object_index_note,
+            built.displacement_note,
+            built.adaptive_note,
+            built.no_triangles_note,
+            built.viewport_branch_note,
+            built.lens_note,
+            built.volume_note,
+            built.grease_pencil_note,
+        ):
+            if note:
+                self.warn(note)
         if built.unshown_looks:
             self.warn(
                 "materials (of model files or the base scene) that show no colour, roughness or metallic the parameter file sets (no "
