@@ -68,6 +68,7 @@ from ..sensors import SensorSpec
 from .device import render_error, select_device
 from .exr import CapturedPasses
 from .exr_reader import whole_file_problem
+from .exr_threads import set_openexr_threads
 from .sensors import SensorRender
 
 DATA_LAYER = "SDG Data"  # the 1-sample view layer of the id, depth and normal passes
@@ -520,6 +521,9 @@ class Capturer:
         self.device = configure_cycles(built.scene, render, self.passes)
         self._sharp = False  # the view layers are set up for renders without lens_effects / world_volume
         self.tmp_dir = temp_render_dir()
+        # Hand-off EXRs are written in the render's own thread (exr_threads says why); the
+        # count Blender had comes back at close (a run inside Blender's UI leaves it as found).
+        self._openexr_threads = set_openexr_threads(0)
         self._local_meshes: dict[tuple, tuple] = {}  # see _local_mesh
         self._renders = 0  # captures so far (names their EXR files)
         # False: passes are read right after the render (in the render stage), as a dict;
@@ -528,6 +532,9 @@ class Capturer:
 
     def close(self) -> None:
         shutil.rmtree(self.tmp_dir, ignore_errors=True)
+        if self._openexr_threads is not None:
+            set_openexr_threads(self._openexr_threads)
+            self._openexr_threads = None
 
     def render_passes(self, cam_obj, sensor: str = "visible") -> dict | CapturedPasses:
         """Render the camera; its passes, or (read_passes_later) the EXR they are read from
