@@ -621,3 +621,50 @@ def test_the_pipeline_row_counts_its_steady_window(monkeypatch, tmp_path):
     assert row["steady_frames"] == 3 and row["steady_seconds"] == 1.5
     assert row["steady_frames_per_s"] == 2.0
     assert "3 frames over 1.50 s" in row["note"]
+
+
+def test_bench_call_cuts_a_call_at_its_events():
+    from headless.bench_call import phases
+
+    events = [
+        (0.002, "render_init"),
+        (0.003, "render_pre"),
+        (0.006, "render_stats Synchronizing object | cube"),
+        (0.007, "render_stats Initializing"),
+        (0.010, "render_stats Sample 0/16"),
+        (0.013, "render_stats Mem: 1435M | Sample 1/16"),
+        (0.041, "render_stats Sample 16/16"),
+        (0.042, "render_stats Finished"),
+        (0.051, "render_stats Time: 00:00.05 (Saving: 00:00.01)"),
+        (0.052, "render_post"),
+    ]
+    got = phases(events)
+    want = {"before_init": 2, "init_to_sync": 5, "sync": 3, "first_sample": 3, "other_samples": 29, "saving": 10}
+    assert got == pytest.approx(want)
+    # One sample: its pass ends with "Sample 1/1"; where no "Sample 1/" comes, at "Finished".
+    one = [e for e in events if "/16" not in e[1]] + [
+        (0.0095, "render_stats Sample 0/1"),
+        (0.020, "render_stats Sample 1/1"),
+    ]
+    got = phases(sorted(one))
+    assert got["first_sample"] == pytest.approx(10.5) and got["other_samples"] == pytest.approx(22)
+    got = phases(sorted(e for e in one if "Sample 1/1" not in e[1]))
+    assert got["first_sample"] == pytest.approx(42 - 9.5) and got["other_samples"] is None
+    assert phases([(0.001, "render_init")])["sync"] is None  # a call that said nothing more
+
+
+@pytest.mark.parametrize("pool", ["run", "blender"])
+def test_bench_call_times_every_phase_of_a_small_render(tmp_path, capsys, pool):
+    pytest.importorskip("bpy")
+    from headless.bench_call import main
+
+    out = tmp_path / "call.json"
+    args = ["--frames", "3", "--resolution", "64x48", "--samples", "2", "--device", "cpu", "--json", str(out)]
+    assert main([*args, "--openexr-threads", pool]) == 0
+    figures = json.loads(out.read_text())
+    assert figures["openexr_threads"] == pool and figures["passes"] == ["depth", "instance", "rgb"]
+    for row in figures["per_frame_ms"]:
+        parts = [row[k] for k in ("before_init", "init_to_sync", "sync", "first_sample", "other_samples", "saving")]
+        assert all(p is not None and p >= 0 for p in parts), row
+        assert sum(parts) <= row["call"] and row["saving"] > 0
+    assert set(figures["median_ms"]) >= {"apply", "call", "sync", "saving"}
