@@ -50,7 +50,19 @@ def _folder(text: str) -> Path:
 def _out_of(args, config) -> Path:
     """The output folder: --out, else the file's run.output; "~/ds" (quoted, or in the file) is
     the home folder's, as output.check_folder checks it."""
+    if not args.out:
+        _say_default_output(config)
     return expand_home(args.out or config.output)
+
+
+def _say_default_output(config) -> None:
+    """The output folder a file naming none gets, said where its name is not the file's
+    (schema.default_output_note: aux.toml's out/_aux-HASH)."""
+    from sdg_addon.config.schema import default_output_note
+
+    note = default_output_note(config)
+    if note:
+        say(note)
 
 
 def at_least_one(text: str) -> int:
@@ -554,6 +566,8 @@ def _validate(path: Path, out: Path | None = None, device: str | None = None, sc
     if read_back:  # render refuses it: the run would read its own images
         report_problems(path, ConfigError(read_back))
         return EXIT_INVALID
+    if out is None:
+        _say_default_output(config)
     if not scene:
         say(f"{path}: OK (the scene was not built: --no-scene)")
         return EXIT_OK

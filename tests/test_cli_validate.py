@@ -481,3 +481,42 @@ def test_validate_says_a_coco_channel_and_an_annotator_nothing_writes(tmp_path, 
     assert main(["validate", str(kept), "--out", str(tmp_path / "o"), "--device", "cpu"]) == EXIT_OK
     assert "WARNING: annotators.normals: no writer of the run writes it (writers: yolo)" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
+
+
+def test_the_default_output_of_a_file_named_as_a_windows_device_is_a_name_every_system_takes(
+    tmp_path, capsys, monkeypatch
+):
+    """A parameter file naming no run.output writes into out/<its name>: aux.toml's was
+    out/aux, con.json's out/con, which Windows cannot make (AUX, CON, NUL, COM1, LPT9 are
+    devices there, with any extension and in any case), and 'my scene.toml''s a folder with
+    a space. The name goes through the one path sanitizer (safe_name), and validate and
+    render say which folder it became; a plain name stays as it is, without a word."""
+    import json
+    import tomllib
+
+    from sdg_addon.config import load_config
+    from sdg_addon.writers.paths import safe_name
+
+    monkeypatch.chdir(tmp_path)
+    text = (ROOT / "presets/default.toml").read_text(encoding="utf-8").replace('output = "out/default"\n', "")
+    for name in ("aux.toml", "con.json", "nul.toml", "com1.toml", "LPT9.toml", "Aux.old.toml", "my scene.toml"):
+        param = tmp_path / name
+        if name.endswith(".json"):
+            param.write_text(json.dumps(tomllib.loads(text)), encoding="utf-8")
+        else:
+            param.write_text(text, encoding="utf-8")
+        stem = param.stem
+        output = load_config(param).output
+        assert output == f"out/{safe_name(stem)}" and output != f"out/{stem}", output
+        assert main(["validate", str(param), "--no-scene"]) == EXIT_OK
+        said = capsys.readouterr().out
+        assert f"output folder {output}: run.output is not given and the file's name {stem!r}" in said, said
+        # render and merge name it as they take it (merge: before it finds no frames there)
+        assert main(["merge", str(param)]) == EXIT_INVALID
+        said = capsys.readouterr()
+        assert f"output folder {output}: run.output is not given" in said.out and output in said.err, said
+    plain = tmp_path / "base.toml"
+    plain.write_text(text, encoding="utf-8")
+    assert load_config(plain).output == "out/base"
+    assert main(["validate", str(plain), "--no-scene"]) == EXIT_OK
+    assert "output folder" not in capsys.readouterr().out

@@ -55,7 +55,7 @@ from ..sensors import SENSOR_KINDS
 from ..sensors.thermal import FILE_TEMPERATURES, FILE_TEMPERATURES_TEXT, T_MAX, T_MIN, ZERO_CELSIUS, to_kelvin
 from ..writers.basic import one_folder_problem
 from ..writers.common import SPLIT_CAMERA_NAMED, split_camera_clash
-from ..writers.paths import sensor_folder_problem
+from ..writers.paths import safe_name, sensor_folder_problem
 from ..writers.plugins import writer_registry
 from ..writers.yolo import decimals_problem as yolo_decimals_problem
 from .fields import (
@@ -121,7 +121,7 @@ RUN_FIELDS = (
         "str",
         "",
         "output folder, relative to the working folder; `render --out` overrides it",
-        default_text='`"out/<file name without extension>"`',
+        default_text='`"out/<file name without extension>"` (a name every system takes: `aux.toml`\'s `out/_aux-HASH`)',
     ),
 )
 
@@ -1385,7 +1385,7 @@ def config_from_dict(data: dict, path: Path, problems: Problems | None = None, o
         problems, run, "run", RUN_FIELDS, cfg, hints={k: PEER_TRIGGER_KEYS[k] for k in ("num_frames", "max_execs")}
     )
     if "output" not in run:
-        cfg.output = f"out/{path.stem}"
+        cfg.output = default_output(path)
     if not cfg.output.strip() and run.get("output") == cfg.output:  # (a value refused above is said there)
         problems.add("run.output", cfg.output, "a folder path (not empty)")
 
@@ -3558,6 +3558,27 @@ WRITTEN_SUFFIXES = {
     *("png", "npy", "npz", "json", "jsonl", "txt", "tar", "hdf5", "ply", "pcd", "bin", "label", "tiff"),
     *("ini", "yaml", "html", "blend", "toml", "lock", "tmp"),
 }
+
+
+def default_output(path: Path) -> str:
+    """The output folder of a parameter file that names none: out/<its name without the
+    extension>, made a folder name every system takes (writers.paths.safe_name, as a
+    camera's folder): `aux.toml`'s is out/_aux-HASH (AUX is a device on Windows),
+    `my scene.toml`'s out/my_scene-HASH."""
+    return f"out/{safe_name(path.stem)}"
+
+
+def default_output_note(cfg: Config) -> str | None:
+    """What the run says where it names its output when that is default_output and not the
+    file's name as it is (None otherwise)."""
+    path = cfg.files[0]
+    if safe_name(path.stem) == path.stem or cfg.output != default_output(path):
+        return None
+    return (
+        f"output folder {cfg.output}: run.output is not given and the file's name {path.stem!r} is made a "
+        "folder name every system takes (letters, digits, . _ -; not a Windows device name such as AUX, "
+        "CON, NUL, COM1, LPT1), as a camera's folder is; set run.output or --out to choose it"
+    )
 
 
 def output_read_back(cfg: Config, out: Path) -> list[Problem]:
