@@ -126,6 +126,37 @@ def test_headless_run_with_a_bad_path_exits_2_and_writes_nothing(tmp_path):
     assert render(good, tmp_path / "good") == 0
 
 
+def light_type(values: str) -> str:
+    return f'[[randomizers]]\ntype = "light"\ntargets = "sun"\nlight_type = {values}\n'
+
+
+def test_a_lights_path_is_checked_for_every_type_a_light_type_gives_it(tmp_path):
+    """data.spot_size is a spot's alone. A light entry before the property entry making the
+    sun a spot on every frame: the path resolves (it was refused on the sun as built). One
+    making it a point in some frames: refused before anything is written (validate said OK
+    and the run stopped at the first point frame, exit 2, its folder written)."""
+    from sdg_addon.scene.randomize import apply_frame
+
+    size = prop("data.spot_size", '{ distribution = "uniform", low = 0.2, high = 1.2 }', "sun")
+    cfg, scene, recorder, targets = built(tmp_path, light_type('"spot"') + size)
+    recorder.check_targets(scene, targets)
+    assert scene.lights["sun"].data.type == "SUN"  # the check gives the light its type back
+    sampled = sample_frame(cfg.seed, 0, cfg.randomizers, targets)
+    apply_frame(scene, sampled, cfg.randomizers)
+    assert scene.lights["sun"].data.spot_size == pytest.approx(sampled[1]["values"]["sun"]["value"])
+    for text, said in (
+        (light_type('{ distribution = "choice", values = ["point", "spot"] }') + size, "on sun (as a POINT light"),
+        (size + light_type('"spot"'), "on sun: "),  # frame 0 finds the sun as built
+    ):
+        cfg, scene, recorder, targets = built(tmp_path, text)
+        with pytest.raises(ConfigError, match=r"randomizers\[\d\]\.path: got ") as e:
+            recorder.check_targets(scene, targets)
+        assert "has no property 'spot_size'" in str(e.value) and said in str(e.value), str(e.value)
+    param = write_param(tmp_path, BASE + light_type('{ distribution = "sequence", values = ["spot", "point"] }') + size)
+    assert render(param, tmp_path / "out") == 2
+    assert not (tmp_path / "out").exists()
+
+
 def test_a_geometry_nodes_input_changes_the_rendered_geometry(tmp_path):
     """A Geometry Nodes input is a custom property of the modifier, which tags nothing when
     set: the applier tags the object, so the evaluated (rendered) mesh follows the value."""

@@ -2,7 +2,7 @@
 
 The path's steps (sampling.properties.parse_path) are followed through RNA properties
 (`bl_rna.properties`: never a Python attribute or method), collection items and custom
-properties. Before a run writes anything, `check_property` resolves the path on every target and
+properties. Before a run writes anything, `check_properties` resolves the path on every target and
 compares what the property takes (type, array length, enum items, Blender's hard limits)
 with every value the randomizer can draw, so a typo or a value Blender would clamp
 silently stops the run with the object, the path and what was expected.
@@ -17,10 +17,10 @@ import bpy
 import numpy as np
 
 from ..config.problems import did_you_mean
-from ..sampling.distributions import Constant
+from ..sampling.distributions import Constant, listed_values
 from .base import PROJECTIONS
 from .build import BuiltScene
-from .randomize import animated_paths, applier, target_check
+from .randomize import animated_paths, applier, file_check
 
 
 class PropertyPathError(ValueError):
@@ -286,16 +286,46 @@ def slot_animated(slot: Slot) -> bool:
     return full in animated_paths(id_data)
 
 
-@target_check("property")
-@target_check("world_property")
-def check_property(built: BuiltScene, spec, targets: list[str]) -> tuple[str, object, str] | None:
+def _light_types(built: BuiltScene, specs: list, targets: list[list[str]], at: int, name: str) -> list[str]:
+    """The types light `name` can have when entry `at` sets it. A `light` entry's `light_type`
+    (or a property entry's `data.type`) changes it in place, and it stays so until changed:
+    the last entry before `at` that sets it does so on every frame and decides; without one,
+    its type as built (frame 0) or one an entry after `at` gave it in the frame before."""
+
+    def types(spec, names) -> list[str]:
+        if name not in names:
+            return []
+        if spec.name == "light" and "light_type" in spec.params:
+            d = spec.params["light_type"]
+        elif spec.name == "property" and spec.options.get("path") == "data.type" and "value" in spec.params:
+            d = spec.params["value"]
+        else:
+            return []
+        return [str(v).upper() for v in listed_values(d)]
+
+    for j in range(at - 1, -1, -1):
+        if types(specs[j], targets[j]):
+            return sorted(set(types(specs[j], targets[j])))
+    later = {t for j in range(at + 1, len(specs)) for t in types(specs[j], targets[j])}
+    built_type = built.lights[name].data.type
+    return [built_type] + sorted(later - {built_type})
+
+
+def _property_problem(built: BuiltScene, spec, name: str, light_type: str | None):
+    """(key, value, expected) of what is wrong with entry `spec` on target `name`, or None;
+    with `light_type`, on the light made that type (its type as built is given back)."""
     d = spec.params.get("value")
     path = spec.options["path"]
-    for name in targets:
+    obj = target_object(built, name, spec)
+    built_type = obj.data.type if light_type else None
+    as_type = f" (as a {light_type} light, which a light_type of the file makes it)" if light_type else ""
+    try:
+        if light_type:
+            obj.data.type = light_type  # the same light datablock, seen as that type
         try:
-            slot = resolve(target_object(built, name, spec), spec.steps)
+            slot = resolve(obj, spec.steps)
         except PropertyPathError as e:
-            return "path", path, f"a property path that resolves on {name}: {e}"
+            return "path", path, f"a property path that resolves on {name}{as_type}: {e}"
         if slot_animated(slot):
             return (
                 "path",
@@ -306,8 +336,33 @@ def check_property(built: BuiltScene, spec, targets: list[str]) -> tuple[str, ob
             )
         problem = check_values(slot, d) if d is not None else None
         if problem:
-            return "value", d.to_dict(), f"values that fit {path!r} on {name}, which {problem}"
-    return None
+            return "value", d.to_dict(), f"values that fit {path!r} on {name}{as_type}, which {problem}"
+        return None
+    finally:
+        if light_type:
+            obj.data.type = built_type
+
+
+@file_check
+def check_properties(built: BuiltScene, specs: list, targets: list[list[str]]) -> list[tuple[int, tuple]]:
+    """Each property / world_property entry's path and values on each of its targets; on a
+    light, for each type it can have when the entry sets it (a light entry's `light_type`
+    changes it: `data.spot_size` is a spot's alone, and a run refusing it on a light a spot in
+    every frame, or finding a point light without it in the middle, would be wrong)."""
+    out = []
+    for i, (spec, names) in enumerate(zip(specs, targets)):
+        if spec.name not in ("property", "world_property"):
+            continue
+        for name in names:
+            kinds = [None]
+            if spec.target_kind is not None and name in built.lights and name not in built.entities:
+                kinds = _light_types(built, specs, targets, i, name)
+                kinds = [None if k == built.lights[name].data.type else k for k in kinds]
+            problem = next((p for k in kinds if (p := _property_problem(built, spec, name, k))), None)
+            if problem:
+                out.append((i, problem))
+                break
+    return out
 
 
 @applier("property", with_spec=True)
