@@ -813,6 +813,37 @@ def remove_stale_temporaries(folder: Path, written: set[str] | None = None) -> i
     return removed
 
 
+def link_out(folder: Path, rel: str) -> Path | None:
+    """The link on the way to the recorded file `rel` (its folder) that leads out of the
+    output folder `folder` (a writer's folder moved to another disk and linked back), or None.
+    The run writes there, and never through a link out of it."""
+    path = Path(folder) / rel
+    try:
+        check_inside(folder, path.parent)
+    except UnsafePathError:
+        return next((p for p in reversed(path.parents) if p.is_symlink() and folder in p.parents), path.parent)
+    return None
+
+
+def recorded_link_out(folder: Path) -> str | None:
+    """What stops a run from continuing the one in `folder` (--resume): a folder of its
+    recorded files that is a link out of the output folder, said (None when there is none).
+    The run would render its frames, then stop at the writers' last files."""
+    folder = Path(folder)
+    by_folder = {rel.rpartition("/")[0]: rel for rel in written_files(folder)}  # one file of each folder
+    for rel in by_folder.values():
+        if rel.startswith("/") or ".." in rel.split("/"):
+            continue  # a tampered record: never followed out of the folder
+        link = link_out(folder, rel)
+        if link is not None:
+            return (
+                f"{link.relative_to(folder).as_posix()} in {folder.as_posix()} is a link to {os.path.realpath(link)}, "
+                "outside the output folder; the run writes there, and never through a link out of it: move "
+                "that folder back in its place (or render to a new output folder). Nothing was written."
+            )
+    return None
+
+
 def _to_remove(folder: Path, written: list[str], inputs) -> list[Path]:
     """The recorded files `--overwrite` deletes, after refusing (OutputError, nothing deleted
     yet) what would lose a user's data: an input of this run among them (a parameter file
@@ -824,15 +855,13 @@ def _to_remove(folder: Path, written: list[str], inputs) -> list[Path]:
         if rel.startswith("/") or ".." in rel.split("/"):
             continue  # a tampered record: never followed out of the folder
         path = folder / rel
-        try:
-            check_inside(folder, path.parent)
-        except UnsafePathError:
-            link = next((p for p in reversed(path.parents) if p.is_symlink() and folder in p.parents), path.parent)
+        link = link_out(folder, rel)
+        if link is not None:
             raise OutputError(
                 f"--overwrite: {link.relative_to(folder).as_posix()} in {folder.as_posix()} is a link to "
                 f"{os.path.realpath(link)}, outside the output folder; the run writes there, and "
                 "never through a link out of it. Nothing was deleted."
-            ) from None
+            )
         if os.path.realpath(path) in keep:
             raise OutputError(
                 f"--overwrite would delete {path.as_posix()}, an input of this run (the tool wrote it "

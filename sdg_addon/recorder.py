@@ -533,6 +533,9 @@ class Recorder:
                 lost = removed_parts(self.config, out, done, audit.run_cameras(audit_dir, self.config))
                 if lost:
                     raise RecorderError("\n".join(lost))
+                link = output.recorded_link_out(out)
+                if link:
+                    raise RecorderError(link)
         return done
 
     def warn_scene_notes(self, built) -> None:

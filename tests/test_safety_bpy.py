@@ -718,6 +718,28 @@ def test_overwrite_refuses_before_deleting(tmp_path, capsys):
     assert snapshot(out2) == before and snapshot(elsewhere) == far_before
 
 
+def test_resume_refuses_a_recorded_folder_linked_out_before_rendering(tmp_path, capsys):
+    """A writer's folder (coco/annotations: the big file) moved to another disk and linked
+    back: --resume rendered the frames left, logged them, then stopped at the writer's last
+    file ('refusing to write ...: it is outside the output folder', exit 2, as if nothing was
+    written) and did so again at every --resume. It is now refused before anything is
+    rendered, naming the link, as --overwrite refuses it."""
+    q, out, elsewhere = (
+        param(tmp_path, TINY + "\n[writers]\nbasic = {}\ncoco = {}\n", "q.toml"),
+        tmp_path / "o",
+        tmp_path / "far",
+    )
+    assert render(q, out, "--frames", "0:1") == 0
+    (out / "coco" / "annotations").rename(elsewhere)
+    (out / "coco" / "annotations").symlink_to(elsewhere, target_is_directory=True)
+    before, far_before = snapshot(out), snapshot(elsewhere)
+    capsys.readouterr()
+    assert render(q, out, "--resume") == 2
+    err = capsys.readouterr().err
+    assert "coco/annotations in" in err and "is a link to" in err and "Nothing was written" in err, err
+    assert snapshot(out) == before and snapshot(elsewhere) == far_before
+
+
 def _copy_without_replacing(src: Path, dst: Path) -> None:
     """A shard's folder copied into another, as `cp -rn`: files of the same name stay."""
     for f in src.rglob("*"):
