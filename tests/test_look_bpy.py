@@ -241,6 +241,30 @@ def built_scene(tmp_path: Path, randomizers: str):
     return cfg, built, targets
 
 
+def test_a_light_made_another_type_keeps_its_declared_size(tmp_path):
+    """A light's `size` is an area's side and a point's or spot's radius: a light_type
+    randomizer changing its type kept Blender's default of the other type (a point of size
+    3 made an area rendered byte for byte as an area of 0.25 m)."""
+    from sdg_addon.scene.build import build_scene
+    from sdg_addon.scene.randomize import apply_frame
+
+    text = (
+        LOOK.split("[[lights]]")[0]
+        + table("lights", "bulb", type="point", location=(0, 0, 2), size=0.7)
+        + table("lights", "panel", type="area", location=(0, 0, 2), size=2.5)
+        + '[[randomizers]]\ntype = "light"\ntargets = "bulb"\nlight_type = "area"\n'
+        + '[[randomizers]]\ntype = "light"\ntargets = "panel"\nlight_type = "spot"\n'
+    )
+    cfg = load_config(write_param(tmp_path, text, "p.toml"))
+    built = build_scene(cfg)
+    assert built.lights["bulb"].data.type == "POINT" and built.lights["panel"].data.type == "AREA"
+    targets = Recorder(cfg, RunOptions(tmp_path / "out", range(1))).resolve_targets(built)
+    apply_frame(built, sample_frame(cfg.seed, 0, cfg.randomizers, targets), cfg.randomizers)
+    bulb, panel = built.lights["bulb"].data, built.lights["panel"].data
+    assert bulb.type == "AREA" and bulb.size == pytest.approx(0.7)
+    assert panel.type == "SPOT" and panel.shadow_soft_size == pytest.approx(2.5)
+
+
 def test_sky_material_swap_sensor_and_light_appliers(tmp_path):
     from sdg_addon import compat
     from sdg_addon.scene.randomize import apply_frame

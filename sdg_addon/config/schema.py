@@ -662,7 +662,7 @@ LIGHT_FIELDS = (
         "size",
         "float",
         1.0,
-        "metres: side of an area light, radius of a point or spot light (soft shadows); unused for a sun",
+        "metres: side of an area light, radius of a point or spot light (soft shadows); unused for a sun; a light made another type by a `light` entry's `light_type` keeps it as that type's size",
         low=0,
         high=MAX_SIZE,
     ),

@@ -1562,11 +1562,14 @@ def _light(scene, spec: LightSpec) -> bpy.types.Object:
     data = bpy.data.lights.new(spec.name, spec.type)
     data.energy = spec.energy
     data.color = spec.color[:3]
-    if spec.type == "AREA":
-        data.size = spec.size
-    elif spec.type in ("POINT", "SPOT"):
-        data.shadow_soft_size = spec.size
     obj = bpy.data.objects.new(spec.name, data)
+    # `size` as an area's side and a point's or spot's radius, whatever the type: a light
+    # entry's light_type changes the type in place, and the light keeps its declared size
+    # (not Blender's default 0.25 m area, a point of radius 0)
+    for kind, prop in (("AREA", "size"), ("POINT", "shadow_soft_size")):
+        obj.data.type = kind
+        setattr(obj.data, prop, spec.size)
+    obj.data.type = spec.type
     scene.collection.objects.link(obj)
     obj.location = spec.location
     if spec.look_at is not None:
