@@ -483,6 +483,27 @@ def test_temp_render_folders_are_removed_and_stale_ones_cleaned(tmp_path):
     assert not list(Path(base).glob(f"{capture_render.TEMP_PREFIX}{os.getpid()}_*"))
 
 
+def test_no_writable_temporary_folder_is_said_as_such_not_as_the_output_folder(tmp_path, capsys, monkeypatch):
+    """/dev/shm not writable (or missing) and TMPDIR, /tmp, /var/tmp and the working folder
+    read-only (a locked-down node): the run ended 'error: cannot write to OUT: No usable
+    temporary directory found in [...] (OUT)', blaming the output folder, which was fine.
+    It now says that no folder takes the renders' passes files and to set TMPDIR; nothing is
+    written."""
+    real_access = os.access
+    monkeypatch.setattr(capture_render.os, "access", lambda p, m: p != "/dev/shm" and real_access(p, m))
+
+    def no_temporary_folder():
+        raise FileNotFoundError(errno.ENOENT, "No usable temporary directory found in ['/tmp', '/var/tmp']")
+
+    monkeypatch.setattr(capture_render.tempfile, "gettempdir", no_temporary_folder)
+    monkeypatch.delenv("TMPDIR", raising=False)
+    out = tmp_path / "out"
+    assert render(param(tmp_path), out) == 1
+    err = capsys.readouterr().err
+    assert "no folder for the renders' passes files: /dev/shm is" in err and "TMPDIR is unset" in err, err
+    assert f"cannot write to {out.as_posix()}" not in err and not out.exists()
+
+
 def test_sigterm_releases_the_lock_and_the_temp_folder(tmp_path):
     import signal
     import time

@@ -65,7 +65,7 @@ from ..scene.build import PIXEL_ASPECT_PROP, RESOLUTION_PROP, BuiltScene
 from ..scene.instancing import renders
 from ..scene.keypoints import children_map, entity_keypoints
 from ..sensors import SensorSpec
-from .device import render_error, select_device
+from .device import RenderError, render_error, select_device
 from .exr import CapturedPasses
 from .exr_reader import whole_file_problem
 from .exr_threads import set_openexr_threads
@@ -78,7 +78,21 @@ TEMP_PREFIX = "sdg_render_"
 
 
 def _temp_base() -> str:
-    return "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else tempfile.gettempdir()
+    """The folder of the renders' hand-off files: the memory file system where Linux has one,
+    else the system's temporary folder (TMPDIR, /tmp, ...); RenderError when none of them
+    can be written (Python's own FileNotFoundError named the output folder as the cause)."""
+    if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK):
+        return "/dev/shm"
+    try:
+        return tempfile.gettempdir()
+    except FileNotFoundError as e:
+        tmpdir = os.environ.get("TMPDIR")
+        raise RenderError(
+            "no folder for the renders' passes files: /dev/shm is "
+            + ("not writable" if os.path.isdir("/dev/shm") else "missing")
+            + f", TMPDIR is {'unset' if tmpdir is None else repr(tmpdir)}, and {e.strerror or e}: set TMPDIR "
+            "to a folder this user can write (e.g. TMPDIR=$HOME/tmp)"
+        ) from None
 
 
 def temp_render_dir() -> str:
