@@ -53,7 +53,7 @@ class Camera:
     sensor_height_mm: float = 0.0
     ortho_scale: float = 0.0
     f_stop: float = 0.0  # aperture f-number with depth of field on, else 0 (no depth of field)
-    focus_distance: float = 0.0  # metres along the viewing axis, with depth of field on
+    focus_distance: float = 0.0  # scene units along the viewing axis, with depth of field on
     sensor: str = "visible"  # "visible" | "thermal" | "nir" (sensors.SENSOR_KINDS)
     rig: str = ""  # the camera this one is rigged to (shared pose), "" if none
     camera_to_rig: np.ndarray | None = None  # 4x4 pose in the rig camera's space (Blender axes)

@@ -8,6 +8,7 @@ sample at pixel centres or, as Cycles does, at a jittered point inside each pixe
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -896,6 +897,22 @@ def test_camera_params_orthographic_reproject_a_point():
     assert params["lens"]["ortho_size_m"] == [4.0, 3.0]
     assert params["cameraAperture"] == pytest.approx([40.0, 30.0])  # USD: tenths of a unit
     assert params["lens"]["focal_length_mm"] is None
+
+
+def test_camera_params_orthographic_sizes_named_in_metres_are_metres_in_a_scene_in_centimetres():
+    """A base .blend modelled in centimetres (unit scale 0.01): K and ortho_scale stay in
+    scene units (the units of world_to_camera_opencv), but lens.ortho_size_m and
+    lens.pixels_per_meter, named in metres, were scene units too (a 3 m view read 300 m)."""
+    cam = replace(
+        orthographic(w=64, h=48, ortho_scale=300.0, cam_to_world=translate(0.0, 0.0, 1000.0)), meters_per_unit=0.01
+    )
+    params = annotate("camera_params", FrameData(0, cam, {}, {}, LabelTable()))
+    assert params["lens"]["ortho_scale"] == 300.0 and params["fx"] == pytest.approx(64 / 300)
+    assert params["lens"]["ortho_size_m"] == pytest.approx([3.0, 2.25])
+    assert params["lens"]["pixels_per_meter"] == pytest.approx([64 / 3, 64 / 3])
+    # K still maps the scene-unit camera coordinates to pixels: 30 cm right is 6.4 px.
+    cv = np.array(params["world_to_camera_opencv"]) @ [30.0, 0.0, 0.0, 1.0]
+    assert (np.array(params["intrinsics"]) @ [cv[0], cv[1], 1.0])[:2] == pytest.approx([32 + 6.4, 24])
 
 
 def test_camera_params_orthographic_rotated_round_trip_through_pixel_rays():

@@ -10,7 +10,8 @@ Keeps Replicator's keys (so their readers work) and adds explicit matrices:
   x_this = T @ x_rig in OpenCV camera coordinates)}, else null.
 - intrinsics: K (3x3) in pixels, principal point with the top-left-corner origin.
   Perspective: pixel ~ K @ X_cv / z_cv. Orthographic: pixel = K @ (x_cv, y_cv, 1), with
-  fx, fy in pixels per metre (no division by depth).
+  fx, fy in pixels per scene unit, as X_cv (no division by depth); lens.ortho_size_m and
+  lens.pixels_per_meter are in metres whatever the unit scale.
 - world_to_camera / camera_to_world: 4x4 column-vector matrices, Blender camera axes
   (looks down -Z, +Y up). world_to_camera_opencv: x right, y down, z forward.
 """
@@ -39,6 +40,7 @@ class CameraParams(Annotator):
         c = frame.camera
         ortho = c.projection != "perspective"
         view_w, view_h = (c.width / c.fx, c.height / c.fy) if ortho else (None, None)
+        metres = c.meters_per_unit  # a base .blend in centimetres: 0.01
         if ortho:
             # USD orthographic cameras: the aperture is the view size in tenths of a scene
             # unit (metres here), and so is the offset (same rule as below).
@@ -89,8 +91,9 @@ class CameraParams(Annotator):
                 "sensor_mm": [c.sensor_width_mm, c.sensor_height_mm],
                 "fov_deg": _fov(c) if not ortho else None,
                 "ortho_scale": c.ortho_scale if ortho else None,
-                "ortho_size_m": [view_w, view_h] if ortho else None,
-                "pixels_per_meter": [c.fx, c.fy] if ortho else None,
+                # Named in metres: scene units converted (K and ortho_scale stay in scene units).
+                "ortho_size_m": [view_w * metres, view_h * metres] if ortho else None,
+                "pixels_per_meter": [c.fx / metres, c.fy / metres] if ortho else None,
             },
             "world_to_camera": c.world_to_camera.tolist(),
             "camera_to_world": c.camera_to_world.tolist(),
