@@ -1972,13 +1972,36 @@ def test_a_support_just_past_a_bound_is_stated_in_full(tmp_path):
             "look_at",
         ),
         ('type = "camera_look_at"\ntargets = "cam"\ndistance = 0', "distance"),
+        # A distribution drawing 0 as surely as a constant (its bounds one point), or often:
+        ('type = "camera"\ntargets = "cam"\ndistance = { distribution = "uniform", low = 0, high = 0 }', "distance"),
+        (
+            'type = "camera_look_at"\ntargets = "cam"\ndistance = { distribution = "normal", mean = 0, std = 0, low = 0 }',
+            "distance",
+        ),
+        (
+            'type = "camera"\ntargets = "cam"\ndistance = { distribution = "uniform_int", low = 0, high = 3 }',
+            "distance",
+        ),
+        (
+            'type = "camera"\ntargets = "cam"\nlook_at = [0, 0, 1]\n'
+            'location = { distribution = "shell", center = [0, 0, 1], radius_min = 0, radius_max = 0 }',
+            "look_at",
+        ),
+        (
+            'type = "light"\ntargets = "key"\nlook_at = [1, 1, 1]\n'
+            'location = { distribution = "uniform_int", low = [0, 0, 0], high = [2, 2, 2] }',
+            "look_at",
+        ),
+        ('type = "camera"\ntargets = "cam"\ndistance = { distribution = "uniform_int", low = 1, high = 3 }', None),
         ('type = "camera"\ntargets = "cam"\ndistance = { distribution = "uniform", low = 0, high = 2 }', None),
         ('type = "camera"\ntargets = "cam"\nlocation = [0, 0, 1]\nlook_at = [0, 0, 0]', None),
     ],
 )
 def test_a_randomizer_aiming_from_the_point_it_aims_at_is_refused(tmp_path, entry, field):
     """A camera entry's distance 0, or a location listed equal to its look_at (a light's too),
-    left no direction to aim along: Blender's look-at turned it down -Z without a word."""
+    left no direction to aim along: Blender's look-at turned it down -Z without a word; so
+    did a distribution drawing it as surely (a uniform 0 .. 0, a shell of radius 0 about the
+    look_at) or often (a uniform_int from 0), which passed."""
     text = CAMERA + ASSET + '[[lights]]\nname = "key"\n' + f"[[randomizers]]\n{entry}\n"
     if field is None:
         load_config(write(tmp_path / "ok.toml", text))

@@ -37,7 +37,7 @@ class CameraLookAt(RandomizerSpec):
     PARAMS = {
         "distance": (
             NUMBER,
-            'distance from the target\'s centre, metres (required unless `shell = "path"`); a constant or listed 0 is refused (no direction to aim along)',
+            'distance from the target\'s centre, metres (required unless `shell = "path"`); a distance drawing 0 is refused (a constant or listed 0, a `uniform` from 0 to 0, a `uniform_int` from 0 or below: no direction to aim along)',
         ),
         "elevation": (NUMBER, "degrees above the target's horizontal plane (default: uniform by area over the shell)"),
         "azimuth": (NUMBER, "degrees counter-clockwise from +X (default uniform 0..360)"),

@@ -686,6 +686,33 @@ def listed_values(d: Distribution) -> list:
     return []
 
 
+def certain_values(d: Distribution) -> list:
+    """Values `d` draws with a positive probability that can be named: its listed values, and
+    the one value of a distribution whose bounds are a single point (a uniform with low ==
+    high, a normal with std 0, a shell of radius 0), as much a constant as a constant is."""
+    if isinstance(d, Constant) or d.name in ("choice", "sequence"):
+        return listed_values(d)
+    if d.name == "mixture":
+        return [v for c in d.components for v in certain_values(c)]
+    b = d.bounds()
+    if b is None or not np.array_equal(b[0], b[1]):
+        return []
+    point = [float(x) for x in np.ravel(b[0])]
+    return [point[0] if d.scalar() else point]
+
+
+def can_draw(d: Distribution, value) -> bool:
+    """Whether `d` draws `value` with a positive probability: one of its certain_values, or
+    whole numbers within a uniform_int's bounds (0 of uniform_int 0 .. 3, one draw in four)."""
+    if d.name == "mixture":
+        return any(can_draw(c, value) for c in d.components)
+    if d.name == "uniform_int":
+        lo, hi = d.bounds()
+        v = np.atleast_1d(np.asarray(value, float))
+        return v.shape == lo.shape and bool(np.all((v == np.round(v)) & (lo <= v) & (v <= hi)))
+    return value in certain_values(d)
+
+
 def is_distribution_spec(value) -> bool:
     return isinstance(value, dict) and "distribution" in value
 

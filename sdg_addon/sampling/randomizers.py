@@ -16,7 +16,7 @@ import numpy as np
 from ..config.fields import Field, option_default
 from ..home import expand_home
 from ..sensors.thermal import FILE_TEMPERATURES, FILE_TEMPERATURES_TEXT
-from .distributions import Distribution, listed_values
+from .distributions import Distribution, can_draw, certain_values, listed_values
 
 # Kinds of values, checked by config for constants and distribution bounds alike.
 NUMBER, VEC3, COLOR, BOOL = "number", "vec3", "color", "bool"
@@ -58,10 +58,12 @@ TARGET_WORDS = {
 
 
 def aim_problems(params: dict, distance: str | None = "distance") -> list[tuple[str, object, str]]:
-    """A distance of 0 (the camera at the point it looks at), or a listed location equal to a
-    listed look_at: no direction to aim along (Blender's look-at leaves it looking down -Z)."""
+    """A distance drawing 0 (the camera at the point it looks at), or a location drawing a
+    point the look_at draws (a constant, listed, or the one point of a distribution whose
+    bounds are one: a uniform with low == high, a shell of radius 0): no direction to aim
+    along (Blender's look-at leaves it looking down -Z)."""
     out = []
-    if distance and distance in params and 0 in [v for v in listed_values(params[distance]) if not isinstance(v, bool)]:
+    if distance and distance in params and can_draw(params[distance], 0):
         out.append(
             (
                 distance,
@@ -70,7 +72,9 @@ def aim_problems(params: dict, distance: str | None = "distance") -> list[tuple[
             )
         )
     if "location" in params and "look_at" in params:
-        same = [v for v in listed_values(params["location"]) if v in listed_values(params["look_at"])]
+        location, look_at = params["location"], params["look_at"]
+        same = [v for v in certain_values(location) if can_draw(look_at, v)]
+        same += [v for v in certain_values(look_at) if can_draw(location, v)]
         if same:
             out.append(
                 (
@@ -382,7 +386,7 @@ class CameraOrbit(RandomizerSpec):
         "look_at": (VEC3, "point the camera looks at, metres; default: the camera's own `look_at` (or the origin)"),
         "distance": (
             NUMBER,
-            "distance from `look_at`, metres; a constant or listed 0 is refused (no direction to aim along), as a `location` listed equal to `look_at`",
+            "distance from `look_at`, metres; a distance drawing 0 is refused (a constant or listed 0, a `uniform` from 0 to 0, a `uniform_int` from 0 or below: no direction to aim along), as a `location` listed equal to `look_at`",
         ),
         "elevation": (NUMBER, "degrees above the horizontal plane through `look_at` (0: level with it)"),
         "azimuth": (NUMBER, "degrees, counter-clockwise from +X seen from above (−90 is the −Y side)"),
