@@ -1631,6 +1631,26 @@ def test_camera_look_at_or_rotation(tmp_path):
             ["cube"],
             ["writers.hdf5 takes its objects from the instance_segmentation annotator", "semantic_segmentation ids"],
         ),
+        # KITTI pairs each tight box with the object's bounding_box_3d row: one of another label
+        # type, or filtered narrower, left objects without a row, and their lines got KITTI's
+        # unknown 3D values (-1 -1 -1 -1000 -1000 -1000 -10; every line for another type)
+        # while the scene has their boxes (validate said OK).
+        (
+            '[annotators]\nbounding_box_3d = { semantic_filter = ["ball"] }\n[writers.kitti]\n',
+            "annotators.bounding_box_3d.semantic_filter",
+            ["ball"],
+            [
+                "writers.kitti takes its objects from the bounding_box_2d_tight annotator (no semantic_filter",
+                "pairs each with its bounding_box_3d row",
+                "unknown values",
+            ],
+        ),
+        (
+            '[annotators]\nbounding_box_3d = { semantic_type = "shape" }\n[writers.kitti]\n',
+            "writers.kitti.semantic_type",
+            "class",
+            ["bounding_box_3d annotator it reads ('shape')", 'bounding_box_3d = { semantic_type = "class" }'],
+        ),
         (
             '[annotators]\ninstance_segmentation = { semantic_type = "kind" }\n[writers.coco]\n',
             "writers.coco.semantic_type",
@@ -1689,6 +1709,11 @@ def test_single_mistakes(tmp_path, text, field, value, words):
             'instance_segmentation_amodal = { semantic_filter = ["cube"] }\nobject_pose = { semantic_filter = ["cube"] }',
             "[writers.bop]\n",
         ),
+        (
+            'bounding_box_3d = { semantic_filter = ["cube", "ball"] }\nbounding_box_2d_tight = { semantic_filter = ["cube"] }',
+            "[writers.kitti]\n",
+        ),
+        ('bounding_box_3d = { semantic_filter = ["cube"] }', "[writers.coco]\n"),  # no 3D boxes read
         ('semantic_segmentation = { semantic_filter = ["cube"] }', "[writers.hdf5]\n"),  # no instance maps
         (
             'semantic_segmentation = { semantic_filter = ["cube"] }\ninstance_segmentation = { semantic_filter = ["cube"] }',

@@ -1823,7 +1823,40 @@ def _box_labels_problem(name: str, options: dict, writers: dict, annotators: dic
             return problem
         if _mask_filter_problem([name], masks, objects, annotators):
             return (None, None, None, (masks, objects))  # said once for the writers it applies to
+    for rows, objects in cls.row_sources(options).items():
+        if rows not in annotators:
+            continue
+        # An object without a row there got the format's unknown values (KITTI's line:
+        # -1 -1 -1 -1000 -1000 -1000 -10) though the scene has it, without a word.
+        why = f", whose rows the writer pairs with the {objects} rows by object (an object without that label has none)"
+        problem = _annotator_type_problem(name, stype, rows, annotators, why, "")
+        if problem:
+            return problem
+        left_out = _filter_leaves_out(rows, objects, annotators)
+        if left_out:
+            kept, said = left_out
+            return (
+                join(join("annotators", rows), "semantic_filter"),
+                kept,
+                f"[] (every object){', or every value of that filter' if said.startswith('its') else ''}: "
+                f"writers.{name} takes its objects from the {objects} annotator ({said}) and pairs each with its "
+                f"{rows} row, which an object this filter leaves out has not: the writer had the object but not "
+                "its row, and would write the format's unknown values for it",
+            )
     return None
+
+
+def _filter_leaves_out(annotator: str, objects: str, annotators: dict) -> tuple[list, str] | None:
+    """(its semantic_filter, the objects annotator's said in words) when the file's
+    `annotator` keeps fewer objects (its semantic_filter) than the annotator `objects`
+    whose rows are a writer's objects, else None."""
+    kept = (annotators[annotator] or {}).get("semantic_filter") or []
+    if not isinstance(kept, list) or not kept:
+        return None
+    theirs = (annotators.get(objects) or {}).get("semantic_filter") or []
+    if not isinstance(theirs, list) or (theirs and {str(p) for p in theirs} <= {str(p) for p in kept}):
+        return None
+    return kept, (f"its semantic_filter {json.dumps(theirs)}" if theirs else "no semantic_filter: every object")
 
 
 def _mask_filter_problem(named: list[str], masks: str, objects: str, annotators: dict) -> tuple | None:
@@ -1831,17 +1864,14 @@ def _mask_filter_problem(named: list[str], masks: str, objects: str, annotators:
     semantic_filter) than the annotator `objects` whose rows are the objects of the writers
     `named`: those it leaves out are UNLABELLED in the masks, so the writers had them but
     not their pixels."""
-    kept = (annotators[masks] or {}).get("semantic_filter") or []
-    if not isinstance(kept, list) or not kept:
+    left_out = _filter_leaves_out(masks, objects, annotators)
+    if left_out is None:
         return None
-    theirs = (annotators.get(objects) or {}).get("semantic_filter") or []
-    if not isinstance(theirs, list) or (theirs and {str(p) for p in theirs} <= {str(p) for p in kept}):
-        return None
-    said = f"its semantic_filter {json.dumps(theirs)}" if theirs else "no semantic_filter: every object"
+    kept, said = left_out
     return (
         join(join("annotators", masks), "semantic_filter"),
         kept,
-        f"[] (every object){', or every value of that filter' if theirs else ''}: "
+        f"[] (every object){', or every value of that filter' if said.startswith('its') else ''}: "
         + (
             f"writers.{named[0]} takes its objects from the {objects} annotator ({said}) and reads their pixels"
             if len(named) == 1

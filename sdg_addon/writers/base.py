@@ -64,6 +64,14 @@ class Writer:
         return {}
 
     @classmethod
+    def row_sources(cls, options: dict | None) -> dict[str, str]:
+        """With `options`: {annotator: the annotator whose rows are the objects} for each
+        annotator whose rows the writer pairs with its objects by instance id (KITTI: each
+        tight box's 3D box). An object that annotator leaves out (another semantic_type, a
+        narrower semantic_filter) has no row there, so config refuses such annotator options."""
+        return {}
+
+    @classmethod
     def written(cls, options: dict | None) -> tuple[str, ...] | None:
         """The annotators whose output the writer writes with `options` (files of their own,
         or read into its labels: the ones it needs count); None: every annotator of its

@@ -217,6 +217,11 @@ class KittiWriter(Writer):
     OPTIONS = dict(COMMON_OPTIONS)
 
     @classmethod
+    def row_sources(cls, options: dict | None) -> dict[str, str]:
+        """Each tight box's line takes its 3D box from the object's bounding_box_3d row."""
+        return {"bounding_box_3d": "bounding_box_2d_tight"}
+
+    @classmethod
     def written(cls, options: dict | None) -> tuple[str, ...]:
         """label_2 (2D and 3D boxes), calib and image_2: what it needs, nothing else."""
         return cls.required_annotators
