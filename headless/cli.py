@@ -554,7 +554,7 @@ def _validate(path: Path, out: Path | None = None, device: str | None = None, sc
             expected += " (or render with --out)"
         report_problems(path, ConfigError([Problem(str(path), field, value, expected)]))
         return EXIT_INVALID
-    unusable = unusable_location(str(out if out is not None else config.output))
+    unusable = unusable_location(str(out if out is not None else config.output), writable=True)
     if unusable is not None:  # render would refuse it as the disk is now
         field = "--out" if out is not None else "run.output"
         value = str(out) if out is not None else config.output

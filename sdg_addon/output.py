@@ -76,14 +76,15 @@ def refused_location(text: str) -> str | None:
     return None
 
 
-def unusable_location(text: str) -> str | None:
+def unusable_location(text: str, writable: bool = False) -> str | None:
     """Why `text` cannot be made or used as an output folder as the disk is now (a file
-    there or above it, a link leading nowhere, a name too long), in check_folder's words;
-    None when render could make or use it. Whether it holds others' files is not asked:
-    that depends on the run (a --resume)."""
+    there or above it, a link leading nowhere, a name too long; `writable`: a new folder in
+    one this user cannot write, which render's check_folder refuses), in check_folder's
+    words; None when render could make or use it. Whether it holds others' files is not
+    asked: that depends on the run (a --resume)."""
     real = Path(os.path.realpath(expand_home(text)))
     try:
-        _check_creatable(text, real)
+        _check_creatable(text, real, writable)
     except OutputError as e:
         return str(e)
     if real.exists() and not real.is_dir():
@@ -105,7 +106,7 @@ def check_folder(out: Path) -> Path:
         raise OutputError(
             f"output folder {text!r} is {refused}: give a dataset its own folder, e.g. --out out/my_dataset"
         )
-    unusable = unusable_location(text)
+    unusable = unusable_location(text, writable=True)
     if unusable is not None:
         raise OutputError(unusable)
     if real.is_dir() and not is_dataset(real):
@@ -123,10 +124,11 @@ def check_folder(out: Path) -> Path:
     return real
 
 
-def _check_creatable(text: str, real: Path) -> None:
+def _check_creatable(text: str, real: Path, writable: bool = False) -> None:
     """Refuse, before anything is written, an output folder that could not be made: a link
     to nothing, a file where a folder above it should be, a name too long for its file
-    system (each would fail at the first write instead)."""
+    system; `writable`: a new folder in one this user cannot write (each would fail at the
+    first write instead, once the scene was built)."""
     url = URL.match(text)
     if url:
         raise OutputError(
@@ -170,6 +172,11 @@ def _check_creatable(text: str, real: Path) -> None:
                     f"file system takes ({len(os.fsencode(too_long[0]))} bytes, at most {longest})"
                 )
             _check_path_length(text, given, real, above)
+            if writable and above != real and not os.access(above, os.W_OK | os.X_OK):
+                raise OutputError(
+                    f"output folder {text!r} cannot be made: {above.as_posix()} is not writable by this user "
+                    "(its permissions, or a read-only file system); give a folder where this user can write"
+                )
             return
 
 

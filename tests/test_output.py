@@ -943,6 +943,28 @@ def test_folders_that_could_not_be_made_are_refused_up_front(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["file.txt", "gone", "loop1", "loop2"]  # nothing made
 
 
+def test_a_new_folder_in_one_this_user_cannot_write_is_refused_up_front(tmp_path, monkeypatch):
+    """--out new/ds in a folder the user cannot write (a read-only share, another user's
+    project): validate said OK and render built the whole scene, then ended 'cannot write
+    to new/ds: Permission denied' (exit 1). It is now refused before anything (validate
+    too); an existing dataset there is not (its --resume, complete, writes nothing)."""
+    shared = tmp_path / "shared"
+    (shared / "ds").mkdir(parents=True)
+    shared.chmod(0o555)
+    real_access = os.access
+    # root writes anywhere: the test looks at the folder as another user would
+    monkeypatch.setattr(output.os, "access", lambda p, m: Path(p) != shared and real_access(p, m))
+    try:
+        for new in (shared / "new", shared / "new" / "ds"):
+            with pytest.raises(OutputError, match=f"cannot be made: {shared.as_posix()} is not writable by this user"):
+                check_folder(new)
+            assert "is not writable by this user" in output.unusable_location(str(new), writable=True)
+        check_folder(shared / "ds")  # there already
+        assert sorted(p.name for p in shared.iterdir()) == ["ds"]  # nothing made
+    finally:
+        shared.chmod(0o755)
+
+
 def test_a_folder_whose_path_leaves_no_room_below_it_is_refused_up_front(tmp_path):
     """An output folder of 4075 bytes (Linux takes paths of fewer than 4096) was made, its
     audit/dataset.json written, and the run ended with exit 1, 'cannot write to OUT: File
