@@ -405,7 +405,7 @@ class Lock:
             "pid": os.getpid(),
             "pid_start": _process_start(os.getpid()),
             "host": socket.gethostname(),
-            "started": time.strftime("%Y-%m-%d %H:%M:%S"),
+            "started": time.strftime("%Y-%m-%d %H:%M:%S %z"),  # with its offset: read on hosts of other zones
         }
         if self.exclusive:
             me["exclusive"] = True

@@ -10,6 +10,7 @@ import re
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -302,6 +303,26 @@ def test_a_second_run_into_a_locked_folder_is_refused(tmp_path):
     assert f"pid {os.getpid()}" in str(e.value) and socket.gethostname() in str(e.value)
     first.release()
     Lock(tmp_path).acquire()
+
+
+def test_a_locks_start_time_says_its_time_zone(tmp_path, monkeypatch):
+    """Shards share a folder from machines that may keep other time zones (a laptop in
+    Tokyo, a cluster on UTC): 'another run is writing to OUT (pid N on HOST, started
+    2026-12-02 12:00:00 ...)' gave the holder's local time without its zone, 9 hours off
+    read from UTC. The time now carries its offset from UTC."""
+    if not hasattr(time, "tzset"):
+        pytest.skip("time zones set through TZ on POSIX only")
+    monkeypatch.setenv("TZ", "JST-9")
+    time.tzset()
+    try:
+        first = Lock(tmp_path)
+        first.acquire()
+        with pytest.raises(OutputError, match=r"started \d{4}-\d\d-\d\d \d\d:\d\d:\d\d \+0900"):
+            Lock(tmp_path).acquire()
+        first.release()
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
 
 
 def test_a_stale_lock_of_a_dead_process_is_taken_over(tmp_path):
