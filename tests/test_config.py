@@ -1590,6 +1590,19 @@ def test_camera_look_at_or_rotation(tmp_path):
             "category_id",
             ["semantic_segmentation annotator it reads ('class', its default)", 'semantic_type = "category_id"'],
         ),
+        # hdf5's instance_attribute_maps list instance_segmentation's objects: of another label
+        # type, a cone and a box without it were UNLABELLED there (id 1, absent from the maps)
+        # while category_id_segmaps gave their pixels their class ids 3 and 4.
+        (
+            '[annotators]\nsemantic_segmentation = {}\ninstance_segmentation = { semantic_type = "shape" }\n'
+            "[writers.hdf5]\n",
+            "writers.hdf5.semantic_type",
+            "class",
+            [
+                "instance_segmentation annotator it reads ('shape')",
+                'instance_segmentation = { semantic_type = "class" }',
+            ],
+        ),
         # COCO (and YOLO-seg) cut each boxed object's mask from the instance ids, where an
         # object of another label type or outside its semantic_filter is UNLABELLED: validate
         # said OK and the json had no annotation of them (none at all for another type),

@@ -138,8 +138,9 @@ class Hdf5Writer(Writer):
     length_unit = "metres"
     required_annotators = ("rgb",)
     # category_id_segmaps is semantic_segmentation's ids, paired with instance_attribute_maps'
-    # category_id of the writer's semantic_type: one label type for both.
-    labelled_extras = ("semantic_segmentation",)
+    # category_id of the writer's semantic_type: one label type for both; and the maps list
+    # instance_segmentation's objects, where one without its label type is UNLABELLED.
+    labelled_extras = ("semantic_segmentation", "instance_segmentation")
 
     @classmethod
     def mask_sources(cls, options: dict | None) -> dict[str, str]:
