@@ -626,13 +626,15 @@ def _check_scene(path: Path, config, out: Path, device: str | None) -> int:
     recorder = Recorder(config, options, on_warning=on_warning)
     try:
         with blender_console_silenced():
-            recorder.build_and_check_scene()
+            _built, targets, _plan = recorder.build_and_check_scene()
     except ConfigError as e:  # a value of the file the built scene refuses (an asset, a name, a path)
         report_problems(path, e)
         return EXIT_INVALID
     except (RecorderError, ValueError, DeviceError) as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_INVALID
+    for line in recorder.label_targets_chosen(targets):  # what labels chose, not seen in the file
+        say(line)
     return EXIT_OK
 
 

@@ -30,6 +30,7 @@ from .config.problems import join
 from .config.schema import unused_annotators
 from .frame import FrameData, FrameView
 from .imaging import camera_image_ops
+from .labels.parse import label_targets_given, scene_labels_text
 from .progress import Progress
 from .sampling import clip_of, sample_frame
 from .sampling.cases import (
@@ -1253,6 +1254,20 @@ class Recorder:
         if problems:
             raise self.config.named(problems)
 
+    def label_targets_chosen(self, targets: list[list[str]]) -> list[str]:
+        """What each entry's label targets (`targets = { class = "cube" }`) chose in the built
+        scene, a line each, as `validate` shows them (the first 20 names, then how many more)."""
+        from .config.toml_out import inline
+
+        lines = []
+        for i, (spec, given, names) in enumerate(zip(self.config.randomizers, self.config.randomizer_targets, targets)):
+            if isinstance(given, dict):
+                shown = ", ".join(names[:20]) + (f" and {len(names) - 20} more" if len(names) > 20 else "")
+                lines.append(
+                    f"randomizers[{i}] ({spec.name}): targets = {inline(label_targets_given(given))}: {len(names)} object(s), {shown}"
+                )
+        return lines
+
     def resolve_targets(self, built) -> list[list[str]]:
         out, problems = [], []
         for i, (spec, patterns) in enumerate(zip(self.config.randomizers, self.config.randomizer_targets)):
@@ -1260,6 +1275,16 @@ class Recorder:
                 out.append(["world"])
                 continue
             names = built.match(spec.target_kind, patterns, moves=spec.moves_targets)
+            if isinstance(patterns, dict):  # label targets: the objects whose labels match
+                if not names:
+                    its = scene_labels_text(e.labels for e in built.entities.values())
+                    expected = (
+                        "labels matching objects of the scene: an object matches when, for every type, one of its "
+                        f"values matches (one of) the globs (the scene's labels: {its})"
+                    )
+                    problems.append(FieldError(f"randomizers[{i}].targets", label_targets_given(patterns), expected))
+                out.append(names)
+                continue
             if not names:
                 rigged = sorted(set(built.match(spec.target_kind, patterns)) & built.rigged)
                 hint = f" ({', '.join(rigged)}: rigged, they follow their rig camera)" if rigged else ""

@@ -1312,12 +1312,12 @@ def test_camera_look_at_or_rotation(tmp_path):
         # CocoWriter and the pose writers
         ("[writers.CocoWriter]\n", "writers.CocoWriter", "CocoWriter", ["CocoWriter is the `coco` writer"]),
         ("[writers.DOPEWriter]\n", "writers.DOPEWriter", "DOPEWriter", ["the `object_pose` and `bounding_box_3d`"]),
-        # rep.get.prims(semantics=...) as targets: 'a name pattern', that labels do not choose unsaid
+        # rep.get.prims(semantics=[("class", "cube")]) as targets: its pairs, not what it is here
         (
             '[[randomizers]]\ntype = "pose"\ntargets = { semantics = [["class", "cube"]] }\n',
-            "randomizers[0].targets",
-            {"semantics": [["class", "cube"]]},
-            ["chosen by name here, not by their labels"],
+            "randomizers[0].targets.semantics",
+            [["class", "cube"]],
+            ['is targets = { class = "cube" } here'],
         ),
         # a LiDAR's position: 'did you mean rotation?'
         (

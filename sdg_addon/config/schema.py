@@ -76,7 +76,18 @@ from .fields import (
     read_section,
     section_class,
 )
-from .problems import MISSING, ConfigError, FieldError, OptionError, Problem, Problems, Repeated, join, one_of
+from .problems import (
+    MISSING,
+    ConfigError,
+    FieldError,
+    OptionError,
+    Problem,
+    Problems,
+    Repeated,
+    did_you_mean,
+    join,
+    one_of,
+)
 
 DEVICES = ("auto", "cpu", "cuda", "optix", "hip", "metal", "oneapi")
 # Blender's views for an sRGB display (5.0; 4.2 has all but the ACES ones, checked when the run starts).
@@ -1106,7 +1117,8 @@ class Config:
     lidars: list[LidarSpec] = field(default_factory=list)
     assets: list[AssetSpec] = field(default_factory=list)
     randomizers: list[RandomizerSpec] = field(default_factory=list)
-    randomizer_targets: list[list[str]] = field(default_factory=list)  # glob patterns
+    # Per randomizer: name globs, or {label type: [globs]} (label targets), resolved to names at build.
+    randomizer_targets: list[list[str] | dict[str, list[str]]] = field(default_factory=list)
     label_rules: list[NameRule] = field(default_factory=list)
     annotators: dict[str, dict] = field(default_factory=dict)
     # The annotators the file names ([annotators]); not the defaults taken without it.
@@ -1463,6 +1475,7 @@ def config_from_dict(data: dict, path: Path, problems: Problems | None = None, o
         for i, c in enumerate(v.array(data, "cases"))
     ]
     _check_cases(cfg, problems)
+    _check_label_targets(cfg, in_file, problems)
     _check_drawn_temperatures(cfg, in_file, problems)
     _check_pixel_guarantees(cfg, in_file, problems)
 
@@ -2358,8 +2371,10 @@ def _randomizer(v: _Reader, t, p: str, base: Path) -> tuple[RandomizerSpec | Non
         return None, []
     known = ("type", "targets", *cls.PARAMS, *cls.OPTIONS, *(f.name for f in TRIGGER_FIELDS))
     v.problems.unknown_keys(t, known, p, {"seed": SEED_HINT} | PEER_TRIGGER_KEYS | peer_key_hints(known))
-    targets: list[str] = []
-    if cls.target_kind is not None:
+    targets: list[str] | dict[str, list[str]] = []
+    if cls.target_kind is not None and isinstance(t.get("targets"), dict):
+        targets = _label_targets(v, t["targets"], join(p, "targets"), cls)
+    elif cls.target_kind is not None:
         targets = v.strings(t, "targets", p, None)
     elif "targets" in t:
         v.problems.add(join(p, "targets"), t["targets"], f"no targets: a {kind} randomizer has none")
@@ -2425,6 +2440,79 @@ def _randomizer(v: _Reader, t, p: str, base: Path) -> tuple[RandomizerSpec | Non
     for key, bad, expected in spec.prepare(base):  # folders it names, names it picks
         v.problems.add(join(p, key), bad if bad is not None else MISSING, expected)
     return spec, targets
+
+
+LABEL_TARGETS_TEXT = (
+    "a table of label type -> a label glob or a list of them, e.g. "
+    '{ class = "cube" } or { class = ["cube", "sphere*"], color = "red" }: the objects whose labels match '
+    "every type (one of a list)"
+)
+
+
+def _label_targets(v: _Reader, value: dict, p: str, cls) -> dict[str, list[str]]:
+    """`targets` as a table of labels (Replicator's rep.get.prims(semantics=...)): {type:
+    [globs]}, each value composed as labels are. Whether each type is one the file declares
+    is checked once the whole file is read (_check_label_targets)."""
+    if cls.target_kind in ("lights", "cameras"):
+        what = cls.target_kind
+        example = json.dumps("key*" if what == "lights" else "cam*")
+        v.problems.add(
+            p,
+            value,
+            f"a name pattern or a list of name patterns (globs): a {cls.name} randomizer's targets are {what}, "
+            f"which carry no labels, so a table of labels (which chooses labelled objects) selects none of them; "
+            f"name the {what}, e.g. targets = {example}",
+        )
+        return {}
+    if not value:
+        v.problems.add(p, value, LABEL_TARGETS_TEXT)
+        return {}
+    out: dict[str, list[str]] = {}
+    for kind, x in value.items():
+        where = join(p, kind)
+        globs = [x] if isinstance(x, str) else x
+        if not is_label_type(kind):
+            v.problems.add(where, kind, f"a label type: {LABEL_TYPE_TEXT}, no spaces at the ends")
+        elif isinstance(globs, list) and globs and all(map(is_glob_text, globs)):
+            out[kind] = [composed(g) for g in globs]
+        else:
+            hint = ""
+            if kind == "semantics":  # rep.get.prims(semantics=[("class", "cube")])
+                hint = (
+                    ': Replicator\'s rep.get.prims(semantics=[("class", "cube")]) is targets = '
+                    '{ class = "cube" } here (a label type as the key)'
+                )
+            v.problems.add(
+                where, x, f"a label glob or a non-empty list of label globs (strings without control characters){hint}"
+            )
+    return out
+
+
+def label_types_declared(cfg: Config) -> list[str]:
+    """The label types a parameter file gives objects or declares, which label targets may
+    name: [labels]' types, the assets' and the ground's labels (a pool's too), the types of
+    [[label_rules]], and `class` (the type writers and annotators read by default; a .blend's
+    `semantics` of another type alone: declare it in [labels], e.g. `shape = []`)."""
+    return sorted({"class", *cfg.label_order(), *(rule.type for rule in cfg.label_rules)})
+
+
+def _check_label_targets(cfg: Config, in_file: list[int], problems: Problems) -> None:
+    """Label targets name label types the file knows (label_types_declared): a misspelt type
+    (`clas`) would otherwise match nothing, said only once the scene is built."""
+    declared = label_types_declared(cfg)
+    for i, targets in zip(in_file, cfg.randomizer_targets):
+        for kind in targets if isinstance(targets, dict) else ():
+            if kind not in declared:
+                where = join(join(join("randomizers", i), "targets"), kind)
+                close = did_you_mean(kind, declared)
+                problems.add(
+                    where,
+                    kind,
+                    "a label type the file declares ([labels], assets' labels, scene.ground.labels, a "
+                    f"[[label_rules]] type, or class){f': did you mean {close!r}?' if close else ''} "
+                    f"(declared: {', '.join(map(repr, declared))}); a type only a .blend's semantics give: "
+                    f"declare it in [labels], e.g. {kind} = []",
+                )
 
 
 _Trigger = section_class("_Trigger", TRIGGER_FIELDS)
@@ -2509,7 +2597,7 @@ def _case(v: _Reader, t, p: str, randomizers: list, targets: list[list[str]], re
 def _case_entries(e: dict, randomizers: list, targets: list[list[str]]) -> list:
     """The randomizer entries a case's `set` entry may replace values of: of its type, its
     logged options (a property's path), and targets its `target` may name (a glob may name
-    any; a name, those of the entry's globs matching it)."""
+    any; a name, those of the entry's globs matching it; label targets may hold any name)."""
     pattern = e.get("target", "*")
     wild = not isinstance(pattern, str) or any(ch in pattern for ch in "*?[")
     return [
@@ -2517,7 +2605,7 @@ def _case_entries(e: dict, randomizers: list, targets: list[list[str]]) -> list:
         for r, globs in zip(randomizers, targets)
         if r.name == e.get("type")
         and all(r.options.get(k) == e[k] for k in r.LOGGED_OPTIONS if k in e)
-        and (wild or not globs or any(fnmatch.fnmatchcase(pattern, g) for g in globs))
+        and (wild or not globs or isinstance(globs, dict) or any(fnmatch.fnmatchcase(pattern, g) for g in globs))
     ]
 
 
@@ -2709,11 +2797,8 @@ class _Reader:
         if isinstance(value, list) and value and all(map(is_glob_text, value)):
             return list(value)
         hint = ""
-        if key == "targets" and isinstance(value, dict):  # rep.get.prims(semantics=..., path_pattern=...)
-            hint = (
-                ": objects are chosen by name here, not by their labels (Replicator's rep.get.prims(semantics=...)): "
-                'the copies of an asset of count > 1 are NAME_000, NAME_001, ..., e.g. targets = "cube_*"'
-            )
+        if key == "targets":  # a table of labels is _label_targets' (rep.get.prims(semantics=...))
+            hint = f", or {LABEL_TARGETS_TEXT}"
         self.problems.add(
             join(p, key),
             value,

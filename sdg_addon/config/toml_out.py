@@ -26,6 +26,11 @@ def dumps_for(path_suffix: str, data: dict) -> str:
     return dumps(data)
 
 
+def inline(value) -> str:
+    """A value as TOML writes it inline (`{ class = "cube" }`), for a message quoting one."""
+    return _value(value)
+
+
 def _is_table_array(value) -> bool:
     return isinstance(value, list) and bool(value) and all(isinstance(x, dict) for x in value)
 

@@ -11,6 +11,8 @@ in a .blend's label is refused as it is in the parameter file.
 
 from __future__ import annotations
 
+import fnmatch
+
 from ..config.fields import LABEL_TEXT, LABEL_TYPE_TEXT, composed, is_label_text, is_label_type
 
 LABEL_PROPERTY = "semantics"
@@ -62,3 +64,31 @@ def merge_labels(chain: list[dict[str, list[str]]]) -> dict[str, list[str]]:
     for labels in chain:
         out.update(labels)
     return out
+
+
+def labels_match(labels: dict[str, list[str]], wanted: dict[str, list[str]]) -> bool:
+    """Whether an object's resolved labels meet a randomizer's label targets (`targets = {
+    class = ["cube", "sphere*"], color = "red" }`, Replicator's rep.get.prims(semantics=...)):
+    for every type of `wanted`, one of the object's values of that type matches one of its
+    globs (case-sensitive, as name targets match). An object without that type: no match."""
+    return all(
+        any(fnmatch.fnmatchcase(value, glob) for value in labels.get(kind, ()) for glob in globs)
+        for kind, globs in wanted.items()
+    )
+
+
+def label_targets_given(wanted: dict[str, list[str]]) -> dict:
+    """Label targets as a parameter file writes them: one glob of a type as a string."""
+    return {kind: globs[0] if len(globs) == 1 else list(globs) for kind, globs in wanted.items()}
+
+
+def scene_labels_text(labelled) -> str:
+    """The labels objects have, for a message: 'class: cube, sphere; color: red' (types and
+    values sorted), or 'none (no object is labelled)'. `labelled`: their label tables."""
+    found: dict[str, set[str]] = {}
+    for labels in labelled:
+        for kind, values in labels.items():
+            found.setdefault(kind, set()).update(values)
+    if not found:
+        return "none (no object is labelled)"
+    return "; ".join(f"{kind}: {', '.join(sorted(found[kind]))}" for kind in sorted(found))

@@ -46,7 +46,7 @@ from ..labels.blender import (
     resolved_labels,
     set_labels,
 )
-from ..labels.parse import LABEL_PROPERTY, merge_labels
+from ..labels.parse import LABEL_PROPERTY, labels_match, merge_labels
 from ..pinhole import blender_lens_for
 from ..sensors import EMISSIVITY_PROP, ILLUMINATOR_PROP, NIR_REFLECTANCE_PROP, TEMPERATURE_PROP
 from .base import (
@@ -185,9 +185,15 @@ class BuiltScene:
             return sorted({*self.entities, *self.lights, *self.cameras, *own})
         return sorted({"objects": self.entities, "lights": self.lights, "cameras": self.cameras}[kind])
 
-    def match(self, kind: str, patterns: list[str], moves: bool = False) -> list[str]:
+    def match(self, kind: str, patterns: list[str] | dict[str, list[str]], moves: bool = False) -> list[str]:
         """Names of `kind` matching any glob pattern (sorted). `moves`: for a randomizer
-        that places cameras, whose rigged cameras move with their rig, never on their own."""
+        that places cameras, whose rigged cameras move with their rig, never on their own.
+        Label targets ({type: [globs]}, labels_match): the labelled objects whose resolved
+        labels match (lights and cameras carry none)."""
+        if isinstance(patterns, dict):
+            if kind not in ("objects", "placeables", "any"):
+                return []
+            return sorted(n for n, e in self.entities.items() if labels_match(e.labels, patterns))
         names = self.names(kind)
         if moves:
             names = [n for n in names if n not in self.rigged]
@@ -768,12 +774,21 @@ def _drive_scene_materials(built: BuiltScene, config: Config) -> None:
     (wire_file_materials; objects it does not target, sharing a material, keep its look).
     Was: the colour, roughness and metallic drawn for them were logged and never shown."""
     own = {n for a in config.assets for n in _object_names(a)} | {"ground"}
+    # A primitive's (and the ground's) own material is driven whole; a model file's, by the
+    # objects' names, as it was read (driven_inputs): by their labels, known only now.
+    whole = {n for a in config.assets if a.primitive for n in _object_names(a)} | {"ground"}
     for name, entity in sorted(built.entities.items()):
-        if name in own:
+        if name in whole:
             continue
         driven = set()
         for r, patterns in zip(config.randomizers, config.randomizer_targets):
-            if r.name == "material" and any(fnmatch.fnmatchcase(name, p) for p in patterns):
+            if r.name != "material":
+                continue
+            if isinstance(patterns, dict):
+                chosen = labels_match(entity.labels, patterns)
+            else:
+                chosen = name not in own and any(fnmatch.fnmatchcase(name, p) for p in patterns)
+            if chosen:
                 driven |= set(r.params)
         inputs = [k for k in LOOK_INPUTS if k in driven]
         if inputs:
@@ -1034,6 +1049,8 @@ def driven_inputs(spec: AssetSpec, config: Config) -> list[str]:
     names = _object_names(spec)
     driven = set(spec.look)
     for r, patterns in zip(config.randomizers, config.randomizer_targets):
+        if isinstance(patterns, dict):  # label targets: once the labels are known (_drive_scene_materials)
+            continue
         if r.name == "material" and any(fnmatch.fnmatchcase(n, p) for n in names for p in patterns):
             driven |= set(r.params)
     return [k for k in LOOK_INPUTS if k in driven]

@@ -1,0 +1,171 @@
+"""Randomizer targets chosen by labels (`targets = { class = "cube" }`, Replicator's
+rep.get.prims(semantics=[("class", "cube")])): what the parameter file may say, and the
+match itself (no bpy; tests/test_label_targets_bpy.py builds and renders scenes)."""
+
+from __future__ import annotations
+
+import tomllib
+import unicodedata
+from pathlib import Path
+
+import pytest
+
+from sdg_addon.config import ConfigError, load_config
+from sdg_addon.config.schema import config_from_dict, label_types_declared
+from sdg_addon.labels.parse import label_targets_given, labels_match, scene_labels_text
+
+CAMERA = '[[cameras]]\nname = "cam"\nlocation = [0, -2, 1]\n'
+CUBES = '[[assets]]\nname = "cube"\nprimitive = "cube"\ncount = 2\nlabels = { class = "cube", color = "red" }\n'
+
+
+def config(text: str):
+    return config_from_dict(tomllib.loads(CAMERA + CUBES + text), Path("t.toml"))
+
+
+def problems(text: str, tmp_path: Path) -> dict[str, tuple[object, str]]:
+    path = tmp_path / "p.toml"
+    path.write_text(CAMERA + CUBES + text, encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert all(p.file == path.as_posix() for p in info.value.problems)
+    return {p.field: (p.value, p.expected) for p in info.value.problems}
+
+
+def test_a_table_of_labels_is_read_as_types_to_lists_of_globs():
+    cfg = config(
+        '[[randomizers]]\ntype = "pose"\ntargets = { class = "cube" }\nscale = 2\n'
+        '[[randomizers]]\ntype = "material"\ntargets = { class = ["cube", "sph*"], color = "red" }\ncolor = [1, 0, 0]\n'
+        '[[randomizers]]\ntype = "pose"\ntargets = "cube_*"\nscale = 2\n'
+    )
+    assert cfg.randomizer_targets == [
+        {"class": ["cube"]},
+        {"class": ["cube", "sph*"], "color": ["red"]},
+        ["cube_*"],
+    ]
+    # the audit's resolved parameters keep what was given (the table, not names)
+    assert [r["targets"] for r in cfg.resolved()["randomizers"]] == cfg.randomizer_targets
+    assert label_targets_given(cfg.randomizer_targets[1]) == {"class": ["cube", "sph*"], "color": "red"}
+
+
+def test_a_label_glob_is_taken_composed_as_label_values_are():
+    decomposed = unicodedata.normalize("NFD", "café")
+    cfg = config(
+        f'[labels]\nclass = ["café"]\n[[randomizers]]\ntype = "pose"\ntargets = {{ class = "{decomposed}" }}\n'
+    )
+    assert cfg.randomizer_targets[0] == {"class": ["café"]} and labels_match(
+        {"class": ["café"]}, cfg.randomizer_targets[0]
+    )
+
+
+@pytest.mark.parametrize(
+    ("labels", "wanted", "matches"),
+    [
+        ({"class": ["cube"]}, {"class": ["cube"]}, True),
+        ({"class": ["cube"]}, {"class": ["Cube"]}, False),  # case-sensitive, as name globs
+        ({"class": ["sphere"]}, {"class": ["cube", "sph*"]}, True),  # a list: any of them
+        ({"class": ["cube"], "color": ["blue"]}, {"class": ["cube"], "color": ["red"]}, False),  # every type
+        ({"class": ["cube"], "color": ["red", "glossy"]}, {"color": ["glossy"]}, True),  # one of the values
+        ({"class": ["cube"]}, {"color": ["*"]}, False),  # no value of the type: no match, even for *
+        ({}, {"class": ["*"]}, False),  # an unlabelled object
+        ({"class": ["can"]}, {"class": ["c?n"]}, True),
+    ],
+)
+def test_labels_match(labels, wanted, matches):
+    assert labels_match(labels, wanted) is matches
+
+
+def test_the_scene_labels_a_message_lists():
+    text = scene_labels_text([{"class": ["sphere"]}, {"class": ["cube"], "color": ["red"]}, {}])
+    assert text == "class: cube, sphere; color: red"
+    assert scene_labels_text([{}, {}]) == "none (no object is labelled)"
+
+
+def test_label_types_the_file_declares():
+    """[labels], the assets' labels (a pool's class from its files too), the ground's,
+    [[label_rules]]' types, and class always."""
+    cfg = config(
+        '[labels]\nshape = []\n[scene]\nground = { labels = { surface = "floor" } }\n[[label_rules]]\ntype = "brand"\n'
+    )
+    assert label_types_declared(cfg) == ["brand", "class", "color", "shape", "surface"]
+    bare = config_from_dict(tomllib.loads(CAMERA), Path("t.toml"))
+    assert label_types_declared(bare) == ["class"]
+
+
+def test_a_type_the_file_does_not_declare_is_refused_naming_those_it_does(tmp_path):
+    found = problems(
+        '[[randomizers]]\ntype = "pose"\ntargets = { clas = "cube", colour = "red" }\nscale = 2\n', tmp_path
+    )
+    assert set(found) == {"randomizers[0].targets.clas", "randomizers[0].targets.colour"}
+    value, expected = found["randomizers[0].targets.clas"]
+    assert value == "clas"
+    assert "did you mean 'class'?" in expected and "(declared: 'class', 'color')" in expected
+    assert "declare it in [labels], e.g. clas = []" in expected
+    assert "did you mean 'color'?" in found["randomizers[0].targets.colour"][1]
+    # declared in [labels] (a type a .blend's semantics alone give): taken
+    assert config('[labels]\ncolour = []\n[[randomizers]]\ntype = "pose"\ntargets = { colour = "red" }\n')
+
+
+def test_the_index_of_an_undeclared_type_is_the_entrys_in_the_file(tmp_path):
+    """An entry refused for a problem of its own before it is not in cfg.randomizers: the
+    undeclared type is still named by its own entry's index."""
+    found = problems(
+        '[[randomizers]]\ntype = "pose"\ntargets = "*"\nscale = -1\n'
+        '[[randomizers]]\ntype = "pose"\ntargets = { kind = "cube" }\nscale = 2\n',
+        tmp_path,
+    )
+    assert "randomizers[1].targets.kind" in found and "randomizers[0].targets.kind" not in found
+
+
+@pytest.mark.parametrize(
+    ("entry", "words"),
+    [
+        ('type = "light"\ntargets = { class = "lamp" }\nenergy = 10', "a light randomizer's targets are lights"),
+        ('type = "camera"\ntargets = { class = "cam" }\nlocation = [0, -2, 1]', "targets are cameras"),
+        ('type = "sensor"\ntargets = { class = "cam" }\nfov = 40', "targets are cameras, which carry no labels"),
+    ],
+)
+def test_lights_and_cameras_refuse_a_table_of_labels(tmp_path, entry, words):
+    found = problems(f'[[lights]]\nname = "key"\n[[randomizers]]\n{entry}\n', tmp_path)
+    value, expected = found["randomizers[0].targets"]
+    assert isinstance(value, dict) and words in expected and "name the" in expected
+
+
+def test_the_world_refuses_a_table_of_labels(tmp_path):
+    found = problems('[[randomizers]]\ntype = "world"\ntargets = { class = "sky" }\nstrength = 1\n', tmp_path)
+    assert found["randomizers[0].targets"] == ({"class": "sky"}, "no targets: a world randomizer has none")
+
+
+@pytest.mark.parametrize(
+    ("targets", "field", "words"),
+    [
+        ("{}", "randomizers[0].targets", "a table of label type -> a label glob or a list of them"),
+        ("{ class = [] }", "randomizers[0].targets.class", "a non-empty list of label globs"),
+        ("{ class = 3 }", "randomizers[0].targets.class", "a label glob"),
+        ('{ class = ["cube", ""] }', "randomizers[0].targets.class", "a label glob"),
+        ('{ class = { a = "b" } }', "randomizers[0].targets.class", "a label glob"),
+        ('{ "" = "cube" }', "randomizers[0].targets.", "a label type"),
+        ('{ BACKGROUND = "cube" }', "randomizers[0].targets.BACKGROUND", "a label type"),
+        # Replicator's pairs: answered with what they are here
+        ('{ semantics = [["class", "cube"]] }', "randomizers[0].targets.semantics", 'is targets = { class = "cube" }'),
+    ],
+)
+def test_a_malformed_table_is_refused_at_its_key(tmp_path, targets, field, words):
+    found = problems(f'[[randomizers]]\ntype = "pose"\ntargets = {targets}\nscale = 2\n', tmp_path)
+    assert field in found and words in found[field][1], found
+
+
+def test_a_wrong_targets_value_names_both_forms(tmp_path):
+    found = problems('[[randomizers]]\ntype = "pose"\ntargets = 3\nscale = 2\n', tmp_path)
+    expected = found["randomizers[0].targets"][1]
+    assert "a name pattern or a list of name patterns" in expected and '{ class = "cube" }' in expected
+
+
+def test_a_cases_value_for_one_object_is_checked_as_the_label_targeted_entry_takes_it(tmp_path):
+    """A [[cases]] set entry naming one object may go to an entry whose targets are labels
+    (any object may be among them): its value is checked as that entry takes it (was: the
+    table's types were read as name globs, no entry matched and a bad pattern passed)."""
+    entry = '[[randomizers]]\ntype = "procedural_texture"\ntargets = { class = "cube" }\npattern = "noise"\n'
+    case = '[run]\nframes = 4\n[[cases]]\nname = "c"\nframes = 1\nset = [{{ type = "procedural_texture", target = "cube_000", pattern = "{}" }}]\n'
+    found = problems(entry + case.format("plaid"), tmp_path)
+    assert found["cases[0].set[0].pattern"][0] == "plaid", found
+    assert config(entry + case.format("checker")).cases[0].set[0]["pattern"] == "checker"
