@@ -1587,6 +1587,58 @@ def test_randomizer_triggers_are_imported_shown_and_exported(addon, scene, tmp_p
     assert all("trigger" not in r and "interval" not in r for r in tomllib.loads(out.read_text())["randomizers"])
 
 
+def test_label_targets_are_imported_shown_edited_exported_and_previewed(addon, scene, tmp_path):
+    """A file whose randomizers target by label (`targets = { class = "crate" }`) comes
+    into the panel as its Target Labels (the names left empty), is drawn, and Export writes
+    the same tables back; a table typed in the panel (braces optional) is exported as the
+    file writes it, one that is not TOML is refused naming the randomizer, Preview Frame
+    moves the labelled object, and Use Selected makes the names choose again."""
+    bpy = addon.bpy
+    artist_scene(bpy, scene, tmp_path / "out")
+    add_mesh(bpy, "bin")["semantics"] = {"class": ["bin"], "color": ["red"]}
+    bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "s.blend"))
+    param = tmp_path / "in.toml"
+    given = [
+        {"class": "crate"},
+        {"class": ["crate", "bi*"], "color": "red"},
+    ]
+    param.write_text(
+        header((64, 48), samples=1)
+        + '[scene]\nblend = "s.blend"\n[labels]\ncolor = []\n'
+        + '[[randomizers]]\ntype = "pose"\ntargets = { class = "crate" }\nlocation = [0, 0, 2]\n'
+        + '[[randomizers]]\ntype = "visibility"\ntargets = { class = ["crate", "bi*"], color = "red" }\nvisible = true\n'
+        + '[[randomizers]]\ntype = "camera"\ntargets = "cam"\nlocation = [0, -4, 0.5]\nlook_at = [0, 0, 0.3]\n'
+    )
+    assert bpy.ops.sdg.import_parameters(filepath=str(param)) == {"FINISHED"}
+    s = bpy.context.scene.sdg
+    assert [(r.targets, r.target_labels) for r in s.randomizers] == [
+        ("", '{ class = "crate" }'),
+        ("", '{ class = ["crate", "bi*"], color = "red" }'),
+        ("cam", ""),
+    ]
+    log = draw_panel(bpy, "SDG_PT_randomizers")
+    assert log.count(("prop", "target_labels")) == 2  # not for the camera: cameras carry no labels
+    out = tmp_path / "out.toml"
+    assert bpy.ops.sdg.export_parameters(filepath=str(out)) == {"FINISHED"}
+    written = tomllib.loads(out.read_text())["randomizers"]
+    assert [r["targets"] for r in written] == [*given, ["cam"]]
+    s.randomizers[1].target_labels = 'color = ["red", "blue"], class = "bin"'  # typed without braces
+    assert bpy.ops.sdg.export_parameters(filepath=str(out)) == {"FINISHED"}
+    assert tomllib.loads(out.read_text())["randomizers"][1]["targets"] == {"color": ["red", "blue"], "class": "bin"}
+    s.randomizers[1].target_labels = "class = crate"  # a bare word is no TOML string
+    with pytest.raises(
+        RuntimeError, match=r"Randomizer 2 \(visibility\), Target Labels: 'class = crate' is not a table"
+    ):
+        bpy.ops.sdg.export_parameters(filepath=str(out))
+    s.randomizers[1].target_labels = 'class = "bin"'
+    crate = bpy.data.objects["crate"]
+    assert bpy.ops.sdg.preview_frame() == {"FINISHED"}
+    assert tuple(crate.location) == (0.0, 0.0, 2.0) and bpy.data.objects["bin"].location.z == 0.0
+    select(bpy, [bpy.data.objects["bin"]])
+    assert bpy.ops.sdg.randomizer_use_selected(index=0) == {"FINISHED"}
+    assert (s.randomizers[0].targets, s.randomizers[0].target_labels) == ("bin", "")
+
+
 def test_import_gives_the_panels_what_the_file_means(addon, scene, tmp_path):
     """Import: render settings the panel does not show (max_bounces, noise_threshold, ...)
     and annotators' options are kept, recorded and exported again (they were dropped); what

@@ -136,6 +136,9 @@ class SDG_OT_randomizer_use_selected(bpy.types.Operator):
             )
             return {"CANCELLED"}
         item.targets = ", ".join(ui_settings.name_glob(n) for n in names)  # each names its object alone
+        if item.target_labels.strip():  # the selection chooses now, not labels
+            item.target_labels = ""
+            self.report({"INFO"}, f"Use Selected: {item.type} targets these by name now (Target Labels cleared)")
         return {"FINISHED"}
 
 
@@ -396,8 +399,13 @@ def draw_randomizer(box, item, index: int, count: int) -> None:
         return
     if cls.target_kind is not None:
         row = box.row(align=True)
-        row.prop(item, "targets")
+        by_label = cls.target_kind in ui_settings.LABEL_TARGET_KINDS and bool(item.target_labels.strip())
+        names = row.row(align=True)
+        names.active = not by_label  # the labels choose (the names are kept, not used)
+        names.prop(item, "targets")
         row.operator(SDG_OT_randomizer_use_selected.bl_idname, text="", icon="RESTRICT_SELECT_OFF").index = index
+        if cls.target_kind in ui_settings.LABEL_TARGET_KINDS:
+            box.prop(item, "target_labels")
     row = box.row(align=True)  # when it draws new values
     row.prop(item, "trigger")
     sub = row.row(align=True)

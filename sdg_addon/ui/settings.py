@@ -36,6 +36,7 @@ from ..annotators import ANNOTATORS
 from ..compat import path_options
 from ..config.fields import Field
 from ..config.schema import DEFAULT_ANNOTATORS, RENDER_FIELDS, RUN_FIELDS, TRIGGER_FIELDS
+from ..config.toml_out import inline
 from ..home import expand_home
 from ..sampling.distributions import DISTRIBUTIONS
 from ..sampling.randomizers import RANDOMIZERS, absolute_path, target_words
@@ -438,6 +439,14 @@ def make_classes() -> tuple:
                 description="Object, light or camera names or globs, comma-separated (e.g. can_*, Key); "
                 "a name's own [ * ? or comma is written [[] [*] [?] [,] (Use Selected does it)",
             ),
+            # Targets by label (Replicator's rep.get.prims(semantics=...)): the parameter file's
+            # table as it writes it; when given, it chooses the targets instead of the names.
+            "target_labels": StringProperty(
+                name="Target Labels",
+                description="The objects chosen by their labels instead of names, as the parameter file writes them: "
+                'class = "cube", or { class = ["cube", "sphere*"], color = "red" } (every type must match, a list '
+                "any of its globs); empty: Targets names them",
+            ),
             "enabled": BoolProperty(name="Enabled", default=True),
             # When it draws (every N frames, or once): the keys every entry takes.
             **{f.name: field_property(f) for f in TRIGGER_FIELDS},
@@ -604,6 +613,31 @@ def targets_text(patterns: list[str]) -> str:
     return ", ".join(out)
 
 
+# The randomizers' target kinds that take labelled objects (lights and cameras carry none).
+LABEL_TARGET_KINDS = ("objects", "placeables", "any")
+
+
+def label_targets_text(targets: dict) -> str:
+    """A Target Labels field holding a parameter file's table of labels, as it writes it."""
+    return inline(targets)
+
+
+def label_targets_value(text: str, where: str) -> dict:
+    """The table a Target Labels field holds (`class = "cube"`, braces optional); its types
+    and globs are checked with the rest of the parameter file."""
+    body = text.strip()
+    if not body.startswith("{"):
+        body = "{ " + body + " }"
+    try:
+        value = tomllib.loads(f"targets = {body}")["targets"]
+    except tomllib.TOMLDecodeError as e:
+        raise SettingsError(
+            f'{where}, Target Labels: {text.strip()!r} is not a table of labels as a parameter file writes it, e.g. class = "cube" '
+            f'or {{ class = ["cube", "sphere*"], color = "red" }} ({e})'
+        ) from None
+    return value
+
+
 def randomizer_table(item, index: int) -> dict:
     cls = RANDOMIZERS.get(item.type)
     if cls is None:  # saved by another version of the add-on, or a plugin not installed
@@ -613,7 +647,9 @@ def randomizer_table(item, index: int) -> dict:
         )
     table: dict = {"type": item.type}
     where = f"Randomizer {index + 1} ({item.type})"
-    if cls.target_kind is not None:
+    if cls.target_kind in LABEL_TARGET_KINDS and item.target_labels.strip():
+        table["targets"] = label_targets_value(item.target_labels, where)
+    elif cls.target_kind is not None:
         targets = split_targets(item.targets)
         if not targets:
             raise SettingsError(
@@ -840,7 +876,11 @@ def add_randomizer(s, entry: dict):
     item = s.randomizers.add()
     item.type = entry["type"]  # fills the parameter rows (update callback)
     targets = entry.get("targets", [])
-    item.targets = targets_text([targets] if isinstance(targets, str) else targets)
+    if isinstance(targets, dict):  # by label: shown as the file writes it, no names
+        item.target_labels, item.targets = label_targets_text(targets), ""
+    else:
+        item.target_labels = ""
+        item.targets = targets_text([targets] if isinstance(targets, str) else targets)
     for f in TRIGGER_FIELDS:
         setattr(item, f.name, entry.get(f.name, f.default))
     for row in item.params:
