@@ -54,6 +54,7 @@ from .writers.base import converted_units_note, removed_parts, unwritten_annotat
 from .writers.basic import one_folder_problem
 from .writers.coco import channel_not_computed
 from .writers.common import SPLIT_CAMERA_NAMED, split_camera_clash
+from .writers.yolo import KEYPOINT_CLASSES_FILE
 
 log = logging.getLogger("sdg")
 
@@ -164,30 +165,60 @@ def link_neighbours(earlier: list[FrameData], later: list[FrameData]) -> None:
             b.neighbours["prev"] = FrameView.of(a)
 
 
-def coco_keypoints_problem(config: Config, plan: dict[str, dict], built) -> tuple[str, object, str] | None:
-    """With the COCO writer and the keypoints annotator, the built scene's objects of one
-    class (a .blend's, beside the assets validation checks) have one list of keypoint names
-    and one skeleton (writers.coco.keypoint_class_conflict): a (field, value, expected)
-    problem naming both objects, else None."""
-    if "coco" not in config.writers or "keypoints" not in plan:
-        return None
+def keypoint_writers(config: Config) -> list[str]:
+    """The run's writers that give each class one list of keypoint names: coco (a category's
+    keypoints), yolo with keypoints = true (a YOLO-pose class's slots)."""
+    yolo = config.writers.get("yolo")
+    pose = isinstance(yolo, dict) and yolo.get("keypoints") is True
+    return [n for n in ("coco", "yolo") if n in config.writers and (n == "coco" or pose)]
+
+
+def scene_keypoint_classes(config: Config, plan: dict[str, dict], built):
+    """With the keypoints annotator and a writer of keypoint_writers: (problem, classes).
+    problem: a (field, value, expected) naming two objects of one class (a .blend's,
+    beside the assets validation checks) with other keypoint names or skeletons
+    (writers.coco.keypoint_class_conflict), or YOLO-pose without any class with keypoints;
+    else None. classes: {"semantic_type", "classes": {label: names}} of the labelled
+    objects with keypoints, labels in the label table's order (the yolo writer's K and
+    slots: audit/keypoint_classes.json); None without such a writer or annotator."""
+    writers = keypoint_writers(config)
+    if not writers or "keypoints" not in plan:
+        return None, None
     from .scene.instancing import renders
     from .scene.keypoints import children_map, entity_keypoints
     from .writers.coco import keypoint_class_conflict
 
     options = ANNOTATORS["keypoints"](**plan["keypoints"]).options
+    stype, semantic_filter = options["semantic_type"], options["semantic_filter"]
     children = children_map()
     roots = {e.root for e in built.entities.values()}
     objects = []
     for e in sorted(built.entities.values(), key=lambda e: e.instance_id):
         if any(renders(m) for m in e.meshes):
             points, skeleton = entity_keypoints(e.root, children, roots)
-            objects.append((e.name, e.labels, list(points), skeleton))
-    conflict = keypoint_class_conflict(objects, options["semantic_type"], options["semantic_filter"])
-    if conflict is None:
-        return None
+            # YOLO-pose has no skeleton: with yolo alone only the names must agree.
+            objects.append((e.name, e.labels, list(points), skeleton if "coco" in writers else []))
     field = "scene.blend" if config.base.blend else "assets"
-    return field, config.base.blend or "", conflict
+    conflict = keypoint_class_conflict(objects, stype, semantic_filter)
+    if conflict is not None:
+        return (field, config.base.blend or "", conflict), None
+    from .annotators.semantics import passes_filter
+
+    found = {}
+    for _name, labels, names, _skeleton in objects:
+        values = labels.get(stype)
+        if names and values and passes_filter(values, semantic_filter):
+            found.setdefault(",".join(values), names)
+    order = built.label_table.values.get(stype, [])  # every label of the scene is in it
+    classes = {label: found[label] for label in order if label in found}
+    if "yolo" in writers and not classes:
+        expected = (
+            f"labelled objects with keypoints ({stype} labels, as the keypoints annotator takes them): no object of "
+            "the scene has any (an asset's `keypoints`, a .blend's kp_<name> empties), so YOLO-pose lines would "
+            "have none (kpt_shape [0, 3]); declare keypoints, or leave keypoints = true out"
+        )
+        return ("writers.yolo.keypoints", True, expected), None
+    return None, {"semantic_type": stype, "classes": classes}
 
 
 def annotator_plan(config: Config, sensors: dict[str, SensorSpec] | None = None) -> dict[str, dict]:
@@ -421,6 +452,7 @@ class Recorder:
         self.cancelled = False  # set when cancel() ended the run early
         self._capturer = None
         self._scene_files: list[dict] = []  # scene.base.scene_files of the built scene
+        self.keypoint_classes = None  # scene_keypoint_classes of the built scene (audit/keypoint_classes.json)
         self.complete = False  # set when --resume found every frame finished (nothing written)
         self._cancel = threading.Event()
         self._stop_now = threading.Event()
@@ -772,9 +804,15 @@ class Recorder:
         problem = nothing_annotated(cfg, plan, built.render_cameras, sensors)
         if problem:
             raise cfg.named([FieldError(*problem)])
-        problem = coco_keypoints_problem(cfg, plan, built)
+        problem, self.keypoint_classes = scene_keypoint_classes(cfg, plan, built)
         if problem:
             raise cfg.named([FieldError(*problem)])
+        if self.keypoint_classes is not None and "yolo" in keypoint_writers(cfg):
+            from .writers.yolo import pose_flip_warning
+
+            note = pose_flip_warning(self.keypoint_classes["classes"])
+            if note:
+                self.warn(note)
         problem = channel_not_computed(cfg.writers.get("coco"), plan) if "coco" in cfg.writers else None
         if problem:
             raise cfg.named([FieldError(join(join("writers", "coco"), problem[0]), *problem[1:])])
@@ -819,6 +857,8 @@ class Recorder:
         pair_frames = clip_len > 1 and any(ANNOTATORS[name].needs_neighbours for name in plan)
         player = SequencePlayer(built, cfg.sequence, cfg.randomizers)
         audit.write_json(audit_dir / "label_table.json", built.label_table.values)
+        if self.keypoint_classes is not None and "yolo" in keypoint_writers(cfg):  # YOLO-pose's K and slots
+            audit.write_json(audit_dir / KEYPOINT_CLASSES_FILE, self.keypoint_classes)
         if self._scene_files:  # what the scene read besides the inputs copied above
             audit.write_json(audit_dir / "scene_files.json", self._scene_files)
         if built.pool_members:  # which file (and marked asset of a .blend) each pool member is

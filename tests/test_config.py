@@ -551,6 +551,21 @@ def test_a_name_taken_in_another_file_is_said_with_that_file(tmp_path):
     (p,) = problems_of(write(main, text + CAMERA))
     assert (p.file, p.field) == ((tmp_path / "c.toml").as_posix(), "assets[0].keypoints")
     assert f"the keypoint names and skeleton of assets[0] in {main.as_posix()}, of class 'ball' too" in p.expected
+    # YOLO-pose's classes too (one list of keypoint slots each); its box lines have none
+    (p,) = problems_of(write(main, text.replace("coco = {}", "yolo = { keypoints = true }") + CAMERA))
+    assert p.field == "assets[0].keypoints" and "a COCO category (a YOLO-pose class) has one list" in p.expected
+    load_config(write(main, text.replace("coco = {}", "yolo = {}") + CAMERA))
+    # the same names with other skeletons: one COCO category's two skeletons; YOLO has none
+    write(
+        tmp_path / "c.toml",
+        (tmp_path / "c.toml").read_text().replace("a = [0, 0, 0]", "tip = [0, 0, 0], b = [0, 0, 0]"),
+    )
+    skeleton = text.replace(
+        "keypoints = { tip = [0, 0, 0.1] }\n",
+        'keypoints = { tip = [0, 0, 0.1], b = [0, 0, 0] }\nskeleton = [["tip", "b"]]\n',
+    )
+    assert "skeleton" in skeleton and len(problems_of(write(main, skeleton + CAMERA))) == 1
+    load_config(write(main, skeleton.replace("coco = {}", "yolo = { keypoints = true }") + CAMERA))
 
 
 # ------------------------------------------------------------------------ syntax
@@ -1580,7 +1595,21 @@ def test_camera_look_at_or_rotation(tmp_path):
             "color",
             ["keypoints annotator it reads ('class', its default)", 'keypoints = { semantic_type = "color" }'],
         ),
-        # hdf5's category_id_segmaps (semantic_segmentation's ids) beside instance_attribute_maps'
+        # YOLO-pose likewise: its classes' keypoints are the keypoints annotator's by label.
+        (
+            '[annotators]\nkeypoints = {}\nbounding_box_2d_tight = { semantic_type = "color" }\n'
+            '[writers.yolo]\nsemantic_type = "color"\nkeypoints = true\n',
+            "writers.yolo.semantic_type",
+            "color",
+            ["keypoints annotator it reads ('class', its default)", 'keypoints = { semantic_type = "color" }'],
+        ),
+        # A line is a box with keypoints or a polygon: both are refused, at the option.
+        (
+            "[writers.yolo]\nsegmentation = true\nkeypoints = true\n",
+            "writers.yolo.keypoints",
+            True,
+            ["false with segmentation = true: a YOLO line is a box with keypoints (pose) or a polygon"],
+        ),
         # category_id of another label type: validate said OK and the maps gave the monkey
         # category_id 1 (UNLABELLED) while its pixels in category_id_segmaps were 2.
         (

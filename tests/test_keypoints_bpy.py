@@ -38,6 +38,7 @@ keypoints = {{}}
 [writers]
 basic = {{}}
 coco = {{}}
+yolo = {{ keypoints = true }}
 """
 )
 
@@ -83,6 +84,31 @@ def test_cube_corners_project_by_hand_with_visibility_and_coco(tmp_path):
             assert kp[k, 0] == pytest.approx(u - 0.5, abs=1e-3) and kp[k, 1] == pytest.approx(v - 0.5, abs=1e-3)
         else:
             assert kp[k, :2].tolist() == [0, 0]
+
+    # YOLO-pose: the box, then x / W, y / H, v of each keypoint (pixel edges: COCO's + 0.5),
+    # 0 0 0 for the one outside the image; dataset.yaml's kpt_shape, flip_idx (no sides:
+    # each in place) and kpt_names; the run recorded the classes' names for its workers.
+    (line,) = (out / "yolo" / "labels" / "train" / "000000.txt").read_text().splitlines()
+    values = line.split()
+    box = coco.loadAnns(coco.getAnnIds())[0]["bbox"]
+    cx, cy, w, h = (float(v) for v in values[1:5])
+    assert [(cx - w / 2) * W, (cy - h / 2) * H, w * W, h * H] == pytest.approx(box, abs=1e-3)
+    points = np.array(values[5:], dtype=float).reshape(-1, 3)
+    assert values[0] == "0" and len(points) == 9
+    for k, name in enumerate(names):
+        u, v, vis = expected(name)
+        assert points[k, 2] == vis
+        if vis:
+            assert points[k, 0] * W == pytest.approx(u, abs=1e-3) and points[k, 1] * H == pytest.approx(v, abs=1e-3)
+            assert points[k, 0] * W == pytest.approx(kp[k, 0] + 0.5, abs=1e-3)
+        else:
+            assert points[k].tolist() == [0, 0, 0]
+    text = (out / "yolo" / "dataset.yaml").read_text()
+    assert "kpt_shape: [9, 3]\nflip_idx: [0, 1, 2, 3, 4, 5, 6, 7, 8]\n" in text
+    assert json.loads((out / "audit" / "keypoint_classes.json").read_text()) == {
+        "semantic_type": "class",
+        "classes": {"cube": names},
+    }
 
 
 def test_empties_named_kp_in_a_scene_are_keypoints(clean_bpy):
@@ -499,9 +525,28 @@ def test_a_blends_objects_of_one_class_with_other_keypoints_are_refused_before_a
     assert render(param, out) == 2
     assert not out.exists() or not any(out.iterdir())
     assert render(write_param(tmp_path, text.format(other.as_posix(), "basic = {}\n"), "b.toml"), tmp_path / "b") == 0
+    # YOLO-pose has one keypoint list per class too (its slots): refused alike.
+    pose = write_param(tmp_path, text.format(other.as_posix(), "yolo = { keypoints = true }\n"), "pose.toml")
+    assert main(["validate", str(pose)]) == 2
     same = tmp_path / "same.blend"
     blend(same, ("tip", "base"))
     assert render(write_param(tmp_path, text.format(same.as_posix(), "coco = {}\n"), "same.toml"), tmp_path / "s") == 0
+
+
+def test_yolo_pose_without_any_keypoints_is_refused_once_the_scene_is_built(tmp_path, capsys):
+    """yolo keypoints = true where no labelled object has keypoints (none declared, no
+    kp_ empties) would write lines of 0 keypoints, kpt_shape [0, 3], which Ultralytics
+    cannot train: validate (and render) refuse it, exit 2, naming the option."""
+    from headless.cli import main
+
+    text = SCENE.replace(
+        f"keypoints = {{ {', '.join(f'{k} = {v}' for k, v in CORNERS.items())}, far = [10.0, 0.0, 0.0] }}\n", ""
+    )
+    text = text.replace('skeleton = [["c0", "c1"], ["c1", "c3"], ["c0", "far"]]\n', "")
+    assert "c0" not in text
+    assert main(["validate", str(write_param(tmp_path, text, "none.toml"))]) == 2
+    err = capsys.readouterr().err
+    assert "writers.yolo.keypoints" in err and "kpt_shape [0, 3]" in err, err
 
 
 def test_the_keypoint_class_conflict_names_both_objects():

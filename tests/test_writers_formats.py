@@ -1942,6 +1942,205 @@ def test_coco_objects_without_keypoints_of_a_class_with_keypoints_have_them_unla
     assert ev.stats[0] == pytest.approx(1.0)
 
 
+# ---------------------------------------------------------------------------- YOLO pose
+
+# Keypoints of frame 0's objects (instance id -> rows (name, x, y, visibility)), in the
+# keypoints annotator's coordinates (pixel edges: the top-left pixel's centre is 0.5, 0.5).
+POSE_CLASSES = {"mug": ["handle"], "box": ["base", "top_left", "top_right"]}
+POSE_POINTS = {
+    2: [("handle", 20.3, 10.6, 2)],
+    3: [("base", 4.5, 3.5, 2), ("top_left", 12.25, 3.75, 1), ("top_right", -2.0, 5.0, 0)],  # hidden; outside
+    5: [("base", float("nan"), float("nan"), 0), ("top_left", 39.75, 29.5, 2), ("top_right", 21.2, 27.4, 2)],
+}  # 4 (a ball) has none: its class has no keypoints
+
+
+def pose_frame(f: int) -> AnnotatedFrame:
+    """make_frame(f) with POSE_POINTS as the keypoints annotator gives them (objects in view)."""
+    frame = make_frame(f)
+    table, inst = frame.label_table, instance_map(f)
+    rows, info = [], {"names": {}, "skeletons": {}, "primPaths": {}, "idToLabels": {}}
+    for iid, points in POSE_POINTS.items():
+        if not (inst == iid).any():
+            continue
+        sid = table.semantic_id("class", OBJECTS[iid][0])
+        rows += [(iid, sid, k, x, y, 3.0, v) for k, (_n, x, y, v) in enumerate(points)]
+        info["names"][iid] = [p[0] for p in points]
+        info["skeletons"][iid] = []
+        info["primPaths"][iid] = f"/objects/obj{iid}"
+        info["idToLabels"][sid] = {"class": OBJECTS[iid][0]}
+    frame.annotations["keypoints"] = {"data": np.array(rows, dtype=KEYPOINT_DTYPE), "info": info}
+    return frame
+
+
+def run_pose(out: Path, frames, **options):
+    """The yolo writer with keypoints = true, the run's keypoint classes as a run records them."""
+    (out / "audit").mkdir(parents=True, exist_ok=True)
+    classes = {"semantic_type": "class", "classes": POSE_CLASSES}
+    (out / "audit" / "keypoint_classes.json").write_text(json.dumps(classes))
+    w = create_writer("yolo", out, keypoints=True, **options)
+    for f in frames:
+        w.write(pose_frame(f))
+    w.finalize()
+    return w
+
+
+def test_yolo_pose_lines_are_the_box_then_each_keypoint_normalised(tmp_path):
+    """keypoints = true: "class cx cy w h x1 y1 v1 ... xK yK vK", K = 3 (the most of any
+    class), x / W and y / H of the annotator's coordinates; a hidden keypoint keeps its
+    place with v 1, one outside the image (or behind the camera) and a slot the class
+    lacks are 0 0 0; a class without keypoints (ball) is all padding. Hand-computed."""
+    run_pose(tmp_path, [0])
+    lines = (tmp_path / "yolo" / "labels" / "train" / "000000.txt").read_text().splitlines()
+    boxes = {2: "0 0.550000 0.366667 0.200000 0.466667", 3: "2 0.200000 0.500000 0.350000 0.866667"}
+    assert lines[0] == boxes[2] + " 0.507500 0.353333 2 0 0 0 0 0 0"  # mug: 20.3 / 40, 10.6 / 30; 2 slots padded
+    assert lines[1] == boxes[3] + " 0.112500 0.116667 2 0.306250 0.125000 1 0 0 0"  # box: hidden, outside
+    assert lines[2].split()[0] == "1" and lines[2].split()[5:] == ["0"] * 9  # ball: no keypoints
+    assert lines[3].split()[5:] == "0 0 0 0.993750 0.983333 2 0.530000 0.913333 2".split()  # behind: 0 0 0
+    assert all(len(line.split()) == 5 + 3 * 3 for line in lines)
+
+
+def test_yolo_pose_keypoints_are_cocos_half_a_pixel_on_and_the_box_lines_unchanged(tmp_path):
+    """The same objects' keypoints in both writers: COCO's are pixel indices (annotator x -
+    0.5), YOLO-pose's pixel edges as its boxes (Ultralytics flips them as w - x), so x * W
+    of a YOLO keypoint is COCO's x + 0.5 (the same pixel: round(COCO x) = floor(YOLO x));
+    v equal, 0 0 0 where COCO has 0, 0, 0. The box columns are the box writer's."""
+    run_pose(tmp_path / "pose", range(3))
+    run_writer("yolo", tmp_path / "box", range(3))
+    w = create_writer("coco", tmp_path / "coco")
+    for f in range(3):
+        w.write(pose_frame(f))
+    w.finalize()
+    gt = load_coco(tmp_path / "coco" / "coco" / "annotations" / "instances_train.json")
+    for f in range(3):
+        name = f"labels/train/{f:06d}.txt"
+        pose = (tmp_path / "pose" / "yolo" / name).read_text().splitlines()
+        box = (tmp_path / "box" / "yolo" / name).read_text().splitlines()
+        anns = sorted(gt.loadAnns(gt.getAnnIds(imgIds=[f])), key=lambda a: a["sdg_instance_id"])
+        assert [line.split()[:5] for line in pose] == [line.split() for line in box]
+        for line, ann in zip(pose, anns):
+            ours = np.array(line.split()[5:], dtype=float).reshape(-1, 3)
+            if "keypoints" not in ann:  # ball: no keypoints in COCO, padding in YOLO
+                assert not ours.any()
+                continue
+            theirs = np.array(ann["keypoints"], dtype=float).reshape(-1, 3)
+            assert len(theirs) <= 3 and not ours[len(theirs) :].any()
+            for (x, y, v), (cx, cy, cv) in zip(ours, theirs):
+                assert v == cv
+                if v:
+                    assert x * W == pytest.approx(cx + 0.5, abs=1e-4) and y * H == pytest.approx(cy + 0.5, abs=1e-4)
+                    assert (math.floor(x * W + 1e-9), math.floor(y * H + 1e-9)) == (round(cx), round(cy))
+                else:
+                    assert (x, y, cx, cy) == (0, 0, 0, 0)
+
+
+def test_yolo_pose_dataset_yaml_has_kpt_shape_flip_idx_and_kpt_names(tmp_path):
+    """dataset.yaml as Ultralytics' coco8-pose.yaml: kpt_shape [K, 3], flip_idx (box's
+    top_left <-> top_right, slots 1 and 2), kpt_names per class index; PyYAML reads it."""
+    yaml = pytest.importorskip("yaml")
+    run_pose(tmp_path, range(2))
+    data = yaml.safe_load((tmp_path / "yolo" / "dataset.yaml").read_text(encoding="utf-8"))
+    assert data["kpt_shape"] == [3, 3] and data["flip_idx"] == [0, 2, 1]
+    assert data["kpt_names"] == {0: ["handle"], 2: ["base", "top_left", "top_right"]}
+    assert data["names"] == dict(enumerate(CLASSES)) and data["train"] == "images/train"
+    # Without keypoints = true: the box writer's yaml, no pose keys.
+    run_writer("yolo", tmp_path / "box", range(1))
+    assert not {"kpt_shape", "flip_idx", "kpt_names"} & set(
+        yaml.safe_load((tmp_path / "box" / "yolo" / "dataset.yaml").read_text())
+    )
+
+
+@pytest.mark.parametrize(
+    "name, mirror",
+    [
+        ("left_eye", "right_eye"),
+        ("RIGHT_FOOT", "LEFT_FOOT"),
+        ("eyeLeft", "eyeRight"),
+        ("LeftHand", "RightHand"),
+        ("mixamorig:LeftHand", "mixamorig:RightHand"),
+        ("upper-left-corner", "upper-right-corner"),
+        ("eye.L", "eye.R"),
+        ("hand-r", "hand-l"),
+        ("l_eye", "r_eye"),
+        ("R ear", "L ear"),
+        ("leftover", "leftover"),  # not a word: no side
+        ("bright", "bright"),
+        ("lower_lip", "lower_lip"),  # an l that is no part of its own
+        ("nose", "nose"),
+        ("L", "L"),
+    ],
+)
+def test_keypoint_names_mirror_left_and_right(name, mirror):
+    from sdg_addon.writers.yolo import mirrored_name
+
+    assert mirrored_name(name) == mirror and mirrored_name(mirror) == name
+
+
+def test_flip_idx_pairs_the_keypoints_that_names_mirror():
+    """COCO's 17 person keypoints give Ultralytics' own coco8-pose flip_idx; names without
+    a side, or whose mirror is not a keypoint, stay in place."""
+    from sdg_addon.writers.yolo import flip_index
+
+    coco = ["nose", "left_eye", "right_eye", "left_ear", "right_ear", "left_shoulder", "right_shoulder", "left_elbow"]
+    coco += ["right_elbow", "left_wrist", "right_wrist", "left_hip", "right_hip", "left_knee", "right_knee"]
+    coco += ["left_ankle", "right_ankle"]
+    assert flip_index(coco) == [0, 2, 1, 4, 3, 6, 5, 8, 7, 10, 9, 12, 11, 14, 13, 16, 15]
+    assert flip_index(["tip", "base"]) == [0, 1]
+    assert flip_index(["wing.R", "tail", "wing.L", "left_only"]) == [2, 1, 0, 3]
+
+
+def test_yolo_pose_classes_whose_slots_mirror_otherwise_get_no_flip_idx(tmp_path):
+    """One flip_idx is the dataset's: where a class swaps slots 0 and 1 (top_left,
+    top_right) and another keeps slot 0 (handle), none serves both, and a flip would give
+    one of them the wrong keypoints: dataset.yaml has no flip_idx (Ultralytics then turns
+    fliplr and flipud off itself) and the run warns, naming both classes."""
+    yaml = pytest.importorskip("yaml")
+    from sdg_addon.writers.yolo import pose_flip_warning, pose_layout
+
+    classes = {"mug": ["handle"], "box": ["top_left", "top_right", "base"]}
+    k, flip, why = pose_layout(classes)
+    assert (k, flip) == (3, None)
+    assert why == (
+        "keypoint slot 0 is 'handle' of class 'mug', mirrored by slot 0 ('handle'), and 'top_left' of class 'box', "
+        "mirrored by slot 1 ('top_right')"
+    )
+    note = pose_flip_warning(classes)
+    assert note.startswith("yolo (keypoints = true): no flip_idx serves every class") and "fliplr" in note
+    assert pose_flip_warning(POSE_CLASSES) is None
+    out = tmp_path / "out"
+    (out / "audit").mkdir(parents=True)
+    (out / "audit" / "keypoint_classes.json").write_text(json.dumps({"semantic_type": "class", "classes": classes}))
+    w = create_writer("yolo", out, keypoints=True)
+    w.set_run(LabelTable({"class": list(CLASSES)}), False)
+    (out / "yolo" / "images" / "train").mkdir(parents=True)  # finalize lists the splits present
+    w.finalize()
+    data = yaml.safe_load((out / "yolo" / "dataset.yaml").read_text(encoding="utf-8"))
+    assert data["kpt_shape"] == [3, 3] and "flip_idx" not in data
+    assert data["kpt_names"] == {0: ["handle"], 2: ["top_left", "top_right", "base"]}
+
+
+def test_yolo_pose_options_and_what_it_reads(tmp_path):
+    """keypoints = true adds the keypoints annotator to the run and writes it (no
+    'written nowhere' warning); with segmentation = true too it is refused (a line is a box
+    with keypoints or a polygon); without the run's keypoint classes the writer says where
+    they come from."""
+    from sdg_addon.config.problems import OptionError
+    from sdg_addon.writers.yolo import YoloWriter
+
+    assert "keypoints" in YoloWriter.required_for({"keypoints": True}) and "keypoints" in YoloWriter.written(
+        {"keypoints": True}
+    )
+    assert (
+        "keypoints" not in YoloWriter.written({}) and YoloWriter.would_write("keypoints") == "yolo (keypoints = true)"
+    )
+    with pytest.raises(OptionError, match="a YOLO line is a box with keypoints") as e:
+        create_writer("yolo", tmp_path, keypoints=True, segmentation=True)
+    assert (e.value.option, e.value.value) == ("keypoints", True)
+    w = create_writer("yolo", tmp_path / "none", keypoints=True)
+    with pytest.raises(ValueError, match="keypoint_classes.json"):
+        w.write(pose_frame(0))
+    assert not (tmp_path / "none" / "yolo").exists()
+
+
 # ---------------------------------------------------------------------------- JPEG images
 
 

@@ -153,7 +153,9 @@ def test_an_annotator_no_writer_of_the_run_writes_is_warned(tmp_path, monkeypatc
     # The writers that would write it: the built-in ones, and any plugin writer registered
     # in this process (other tests register some), which writes everything as basic does.
     would = text.split("; ", 1)[1].split(" would write it")[0].split(", ")
-    assert {"basic", "coco", "webdataset"} <= set(would) and not {"yolo", "kitti", "mot", "bop"} & set(would), text
+    assert {"basic", "coco", "webdataset", "yolo (keypoints = true)"} <= set(would), text
+    assert not {"yolo", "kitti", "mot", "bop"} & set(would), text
+    assert warned({"rgb": {}, "keypoints": {}}, {"yolo": {"keypoints": True}}) == []  # YOLO-pose writes them
     (text,) = warned({"normals": {}}, {"coco": {}, "kitti": {}})
     would = text.split("; ", 1)[1].split(" would write it")[0].split(", ")
     assert "(writers: coco, kitti)" in text, text

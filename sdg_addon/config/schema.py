@@ -1506,11 +1506,18 @@ def config_from_dict(data: dict, path: Path, problems: Problems | None = None, o
     cfg.writers = v.registry_table(data, "writers", writers, "writer")
     if "writers" not in data:
         cfg.writers = {"basic": {}}
-    coco = cfg.writers.get("coco")
-    if isinstance(coco, dict):
-        stype = coco.get("semantic_type", "class")
+    # COCO categories and YOLO-pose classes have one list of keypoint names each.
+    # YOLO-pose has no skeleton: only its classes' names must agree.
+    keypoint_types: dict[str, bool] = {}  # semantic_type -> whether skeletons must agree too
+    for name in ("coco", "yolo"):
+        options = cfg.writers.get(name)
+        if isinstance(options, dict) and (name == "coco" or options.get("keypoints") is True):
+            stype = options.get("semantic_type", "class")
+            stype = stype if isinstance(stype, str) else "class"
+            keypoint_types[stype] = keypoint_types.get(stype, False) or name == "coco"
+    for stype, skeletons in keypoint_types.items():
         origins = [(where, base) for _a, where, base in assets]
-        _keypoint_classes(cfg, stype if isinstance(stype, str) else "class", origins, path, problems)
+        _keypoint_classes(cfg, stype, origins, path, problems, skeletons)
     if "annotators" not in data:
         # The defaults are not the file's: one that a writer giving its semantic_type reads
         # is left to that writer, which adds it with its type (annotator_plan).
@@ -1816,7 +1823,8 @@ def _box_labels_problem(name: str, options: dict, writers: dict, annotators: dic
         )
         if problem:
             return problem
-    for extra in getattr(cls, "labelled_extras", ()):
+    labelled = cls.labelled_for(options) if hasattr(cls, "labelled_for") else getattr(cls, "labelled_extras", ())
+    for extra in labelled:
         if extra in annotators:
             problem = _annotator_type_problem(
                 name, stype, extra, annotators, ", whose labels the writer pairs with its own categories", ""
@@ -2638,20 +2646,21 @@ def _check_cases(cfg: Config, problems: Problems) -> None:
 
 
 def _keypoint_classes(
-    cfg: Config, stype: str, asset_origins: list[tuple[str, Path]], path: Path, problems: Problems
+    cfg: Config, stype: str, asset_origins: list[tuple[str, Path]], path: Path, problems: Problems, skeletons=True
 ) -> None:
-    """With the COCO writer, assets of one class (its semantic_type) that declare keypoints
-    declare the same names, in one order, and one skeleton: a COCO category has one list of
-    keypoint names (two assets of class 'box' with keypoints [top, base, ...] and [a, b, c]
-    gave category 'box' one asset's names, the other's annotations another count of
-    keypoints). Reported at the later entry."""
+    """With the COCO writer (or YOLO's with keypoints = true), assets of one class (its
+    semantic_type) that declare keypoints declare the same names, in one order, and (with
+    `skeletons`: COCO's; YOLO-pose has none) one skeleton: a COCO category, a YOLO-pose
+    class's keypoint slots, has one list of keypoint names (two assets of class 'box' with
+    keypoints [top, base, ...] and [a, b, c] gave category 'box' one asset's names, the
+    other's annotations another count of keypoints). Reported at the later entry."""
     here = path.as_posix()
     seen: dict[str, tuple[str, list, list, str]] = {}  # class -> (entry, names, skeleton, its file)
     for a, (where, base) in zip(cfg.assets, asset_origins):
         values = a.labels.get(stype)
         if not a.keypoints or not values:
             continue
-        names, skeleton = list(a.keypoints), [list(pair) for pair in a.skeleton]
+        names, skeleton = list(a.keypoints), [list(pair) for pair in a.skeleton] if skeletons else []
         label = ",".join(values)
         # the first entry as said in a problem of the file of the later one
         first = seen.setdefault(label, (where, names, skeleton, base.as_posix()))
@@ -2662,7 +2671,7 @@ def _keypoint_classes(
                 join(where, "keypoints"),
                 a.keypoints,
                 f"the keypoint names and skeleton of {entry}, of {stype} {label!r} too ({first[1]}, skeleton "
-                f"{first[2]}): a COCO category has one list of keypoint names; or another {stype}",
+                f"{first[2]}): a COCO category (a YOLO-pose class) has one list of keypoint names; or another {stype}",
             )
 
 

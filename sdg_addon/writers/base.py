@@ -72,6 +72,13 @@ class Writer:
         return {}
 
     @classmethod
+    def labelled_for(cls, options: dict | None) -> tuple[str, ...]:
+        """The annotators whose labels the writer pairs with its classes with `options`
+        (config refuses them with another semantic_type than the writer's): its
+        labelled_extras; YOLO's keypoints with keypoints = true."""
+        return cls.labelled_extras
+
+    @classmethod
     def written(cls, options: dict | None) -> tuple[str, ...] | None:
         """The annotators whose output the writer writes with `options` (files of their own,
         or read into its labels: the ones it needs count); None: every annotator of its

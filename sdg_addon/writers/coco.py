@@ -66,8 +66,8 @@ def keypoint_class_conflict(objects, semantic_type: str, semantic_filter) -> str
     """The first two `objects` ((name, labels, keypoint names, skeleton name pairs), in the
     order given) of one class, as the keypoints annotator labels them, whose keypoint names
     or skeleton differ, said in words; None when none do. A COCO category has one list of
-    keypoint names and one skeleton: a run of such objects stopped at the first frame
-    showing both, after its first files were written, where this is checked on the built
+    keypoint names and one skeleton (a YOLO-pose class one list of keypoint slots: its
+    caller gives no skeletons): a run of such objects stopped at the first frame showing both, after its first files were written, where this is checked on the built
     scene before any."""
     from ..annotators.semantics import passes_filter
 
@@ -81,7 +81,8 @@ def keypoint_class_conflict(objects, semantic_type: str, semantic_filter) -> str
         first = seen.setdefault(label, (name, names, skeleton))
         if (first[1], first[2]) != (names, skeleton):
             return (
-                f"objects of one COCO category with the same keypoint names and skeleton: {first[0]!r} and "
+                f"objects of one COCO category (YOLO-pose class) with the same keypoint names and skeleton: "
+                f"{first[0]!r} and "
                 f"{name!r} are both {semantic_type} {label!r}, with keypoints {first[1]} (skeleton {first[2]}) "
                 f"and {names} (skeleton {skeleton}); give them the same keypoint empties (kp_<name>) and "
                 f"sdg_skeleton, or other {semantic_type} labels"

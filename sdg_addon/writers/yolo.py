@@ -19,17 +19,35 @@ interrupted before its image never enters a dataset (a label file alone is ignor
 dataset.yaml has no `path` key: Ultralytics then takes the yaml's own folder as the dataset
 root (a relative `path` would be resolved against the working folder or its datasets_dir),
 so the dataset can be moved or copied and still loads.
+
+With keypoints = true a line is YOLO-pose's "class cx cy w h x1 y1 v1 ... xK yK vK": the box
+line, then K keypoints, x / W and y / H of the keypoints annotator's coordinates (pixel-edge
+coordinates, as the boxes': the centre of the top-left pixel is 0.5 / W; Ultralytics flips
+them as w - x), v 2 visible, 1 hidden (labelled, as COCO's v 1), and "0 0 0" for a keypoint
+outside the image (or behind the camera) and for a slot the object's class does not have.
+K is one for the dataset (kpt_shape [K, 3]): the most keypoints of any class of the run;
+a class with fewer fills its first slots in its declared order and pads the rest, objects
+of classes without keypoints are all padding. The run's classes and keypoint names come
+from audit/keypoint_classes.json (the recorder writes it from the built scene), so every
+frame, worker, shard and resumed run has the same K. dataset.yaml gets kpt_shape, kpt_names
+(per class) and flip_idx: each keypoint's mirror by name (left <-> right as a word, l / r as
+a first or last part: left_eye, eyeLeft, eye.L, l_hand), itself where the name has no side
+or its mirror is not a keypoint; when two classes give one slot different mirrors no flip
+serves both: no flip_idx, and Ultralytics then trains without flips (it sets fliplr and
+flipud to 0 itself), which the run warns of.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
 
 from .. import output
 from ..config.fields import Field
+from ..config.problems import OptionError
 from ..frame import AnnotatedFrame
 from . import io
 from .base import Writer, register_writer
@@ -46,6 +64,82 @@ from .common import (
 from .masks import mask_polygon_pixel_centres
 
 CENTRE_NUDGE = 0.25  # pixels added to each pixel-centre vertex (see the module doc)
+KEYPOINT_CLASSES_FILE = "keypoint_classes.json"  # in OUT/audit: {"semantic_type", "classes": {label: names}}
+_SIDE_WORDS = re.compile(r"left|right", re.IGNORECASE)
+_SIDE_LETTER_FIRST = re.compile(r"^([lLrR])([._\- :])")
+_SIDE_LETTER_LAST = re.compile(r"([._\- :])([lLrR])$")
+
+
+def _other_side(word: str) -> str:
+    """left <-> right, l <-> r, in the word's case (Left -> Right, LEFT -> RIGHT, L -> R)."""
+    other = {"left": "right", "right": "left", "l": "r", "r": "l"}[word.lower()]
+    if word.isupper():
+        return other.upper()
+    return other.capitalize() if word[0].isupper() else other
+
+
+def mirrored_name(name: str) -> str:
+    """The name of the keypoint on the other side: each side word swapped, where it stands
+    as a word (left_eye, eyeLeft, LeftHand, upper-right; not leftover, bright), and a single
+    l / r as the name's first or last part (l_eye, eye_l, eye.L, hand-R). A name without a
+    side is its own mirror. An involution: mirrored_name(mirrored_name(n)) == n."""
+    out, last = [], 0
+    for m in _SIDE_WORDS.finditer(name):
+        word, a, b = m.group(), m.start(), m.end()
+        before = name[a - 1] if a else ""
+        after = name[b] if b < len(name) else ""
+        starts = not before.isalpha() or (before.islower() and word[0].isupper())
+        ends = not after.isalpha() or (after.isupper() and word[-1].islower())
+        if starts and ends:
+            out += [name[last:a], _other_side(word)]
+            last = b
+    name = "".join(out) + name[last:]
+    name = _SIDE_LETTER_FIRST.sub(lambda m: _other_side(m.group(1)) + m.group(2), name)
+    return _SIDE_LETTER_LAST.sub(lambda m: m.group(1) + _other_side(m.group(2)), name)
+
+
+def flip_index(names: list[str]) -> list[int]:
+    """Ultralytics' flip_idx of one list of keypoint names: position i holds the position
+    of name i's mirror (mirrored_name), i where it has none among `names`."""
+    where = {n: i for i, n in enumerate(names)}
+    return [where.get(mirrored_name(n), i) for i, n in enumerate(names)]
+
+
+def pose_layout(classes: dict[str, list[str]]) -> tuple[int, list[int] | None, str | None]:
+    """(K, flip_idx, why there is none) of a dataset whose classes have these keypoint names
+    (class -> names; each class in slots 0 .. len - 1): K the most keypoints of a class;
+    flip_idx the classes' flip_index, each slot's mirror as every class having it says, or
+    None with the reason when two classes give one slot different mirrors."""
+    k = max((len(n) for n in classes.values()), default=0)
+    flip: list[int | None] = [None] * k
+    said: list[str | None] = [None] * k
+    for label, names in classes.items():
+        for i, j in enumerate(flip_index(names)):
+            if flip[i] is None:
+                flip[i], said[i] = j, label
+            elif flip[i] != j:
+                first = classes[said[i]]
+                return (
+                    k,
+                    None,
+                    (
+                        f"keypoint slot {i} is {first[i]!r} of class {said[i]!r}, mirrored by slot {flip[i]} "
+                        f"({first[flip[i]]!r}), and {names[i]!r} of class {label!r}, mirrored by slot {j} ({names[j]!r})"
+                    ),
+                )
+    return k, [int(i) for i in flip], None
+
+
+def pose_flip_warning(classes: dict[str, list[str]]) -> str | None:
+    """The run's warning when no flip_idx serves every class (pose_layout), else None."""
+    _k, _flip, why = pose_layout(classes)
+    if why is None:
+        return None
+    return (
+        f"yolo (keypoints = true): no flip_idx serves every class: {why}; dataset.yaml has none, so Ultralytics "
+        "trains without horizontal and vertical flips (it sets fliplr and flipud to 0); give classes whose "
+        "keypoints mirror alike the same slots, or record them in separate runs"
+    )
 
 
 def decimals_problem(options: dict, width: int, height: int) -> str | None:
@@ -99,11 +193,17 @@ def yaml_quoted(text: str) -> str:
 @register_writer
 class YoloWriter(Writer):
     name = "yolo"
-    summary = "YOLO labels (boxes or segmentation polygons), images and dataset yaml"
+    summary = "YOLO labels (boxes, segmentation polygons or pose keypoints), images and dataset yaml"
     required_annotators = ("rgb", "instance_segmentation", "bounding_box_2d_tight")
     OPTIONS = {
         **COMMON_OPTIONS,
         "segmentation": (False, bool, "write YOLO-seg polygons instead of boxes"),
+        "keypoints": (
+            False,
+            bool,
+            "write YOLO-pose lines (the box, then x y v of each keypoint; kpt_shape and flip_idx in dataset.yaml) "
+            "from the keypoints annotator, which the run then has",
+        ),
         "decimals": Field(
             "decimals",
             "int",
@@ -121,13 +221,35 @@ class YoloWriter(Writer):
         return {"instance_segmentation": "bounding_box_2d_tight"} if (options or {}).get("segmentation") is True else {}
 
     @classmethod
+    def required_for(cls, options: dict | None) -> tuple[str, ...]:
+        """Its image, boxes and masks, and with keypoints = true the keypoints annotator."""
+        pose = (options or {}).get("keypoints") is True
+        return (*cls.required_annotators, "keypoints") if pose else cls.required_annotators
+
+    @classmethod
+    def labelled_for(cls, options: dict | None) -> tuple[str, ...]:
+        """The keypoints annotator's labels name its classes with keypoints = true."""
+        return ("keypoints",) if (options or {}).get("keypoints") is True else ()
+
+    @classmethod
     def written(cls, options: dict | None) -> tuple[str, ...]:
-        """Its image, boxes and masks (polygons): no keypoints (pose labels), no depth."""
-        return cls.required_annotators
+        """Its image, boxes and masks (polygons), keypoints with keypoints = true; no depth."""
+        return cls.required_for(options)
+
+    @classmethod
+    def would_write(cls, annotator: str) -> str | None:
+        return "yolo (keypoints = true)" if annotator == "keypoints" else super().would_write(annotator)
 
     def __init__(self, output_dir, **options):
         super().__init__(output_dir, **options)
         check_options(self.name, self.options)
+        self.keypoint_classes: dict[str, list[str]] | None = None  # run_keypoint_classes()
+        if self.options["keypoints"] and self.options["segmentation"]:
+            expected = (
+                "false with segmentation = true: a YOLO line is a box with keypoints (pose) or a polygon (segment), "
+                "not both; write one in another run (or the keypoints with coco)"
+            )
+            raise OptionError(f"writer 'yolo': keypoints = true: expected {expected}", "keypoints", True, expected)
         if self.options["split"] == "images":
             # Ultralytics finds an image's labels by replacing the last /images/ of its path
             # with /labels/: yolo/images/images/000042.png -> yolo/images/labels/000042.txt.
@@ -159,6 +281,7 @@ class YoloWriter(Writer):
         if problem:
             raise ValueError(f"writer 'yolo': decimals {d}: expected {problem}")
         lines = []
+        pose = self.pose_keypoints(frame) if opts["keypoints"] else None
         for obj in labelled_objects(frame, opts["semantic_type"], self.name):
             if opts["segmentation"]:
                 mask = instance_mask(frame, obj.instance_id)
@@ -175,8 +298,75 @@ class YoloWriter(Writer):
                 x0, y0, x1, y1 = obj.box
                 w, h = x1 - x0 + 1, y1 - y0 + 1
                 cx, cy = (x0 + w / 2) / width, (y0 + h / 2) / height
-                lines.append(f"{obj.class_index} {cx:.{d}f} {cy:.{d}f} {w / width:.{d}f} {h / height:.{d}f}")
+                line = f"{obj.class_index} {cx:.{d}f} {cy:.{d}f} {w / width:.{d}f} {h / height:.{d}f}"
+                if pose is not None:
+                    line += " " + pose(obj)
+                lines.append(line)
         return lines
+
+    def run_keypoint_classes(self) -> dict[str, list[str]]:
+        """The run's classes with keypoints and their names (class -> names, label-table
+        order): keypoint_classes where given, else OUT/audit/keypoint_classes.json, which
+        the recorder writes from the built scene before the first frame."""
+        if self.keypoint_classes is not None:
+            return self.keypoint_classes
+        path = self.output_dir / output.AUDIT_DIR / KEYPOINT_CLASSES_FILE
+        if not path.is_file():
+            raise ValueError(
+                f"writer 'yolo' (keypoints = true): the run's keypoint names per class give every line its K "
+                f"keypoints, and neither keypoint_classes nor {path.as_posix()} (which a run writes) holds them"
+            )
+        data = json.loads(path.read_text(encoding="utf-8"))
+        stype = self.options["semantic_type"]
+        if data.get("semantic_type") != stype:
+            raise ValueError(
+                f"writer 'yolo' (keypoints = true): {path.as_posix()} holds the keypoints of "
+                f"{data.get('semantic_type')!r} classes, the writer's semantic_type is {stype!r}"
+            )
+        self.keypoint_classes = {label: list(names) for label, names in data["classes"].items()}
+        return self.keypoint_classes
+
+    def pose_keypoints(self, frame: AnnotatedFrame):
+        """A function giving a LabelledObject's K keypoint triples as label text (see the
+        module doc), from the frame's keypoints annotation."""
+        classes = self.run_keypoint_classes()
+        k, _flip, _why = pose_layout(classes)
+        if k == 0:
+            raise ValueError(
+                f"writer 'yolo' (keypoints = true): no {self.options['semantic_type']} class of the run has "
+                "keypoints, so YOLO-pose lines would have none (kpt_shape [0, 3])"
+            )
+        d = self.options["decimals"]
+        width, height = frame.camera.width, frame.camera.height
+        value = frame.annotations.get("keypoints")
+        if value is None:
+            raise ValueError(f"writer 'yolo' (keypoints = true) needs the keypoints annotation (frame {frame.frame})")
+        data, names_of = value["data"], {int(i): list(n) for i, n in value["info"].get("names", {}).items()}
+        padding = " ".join(["0 0 0"] * k)
+
+        def text(obj) -> str:
+            names = names_of.get(obj.instance_id)
+            if not names:
+                return padding
+            if classes.get(obj.label) != names:
+                raise ValueError(
+                    f"writer 'yolo' (keypoints = true): frame {frame.frame}: {obj.path or obj.instance_id} "
+                    f"({self.options['semantic_type']} {obj.label!r}) has the keypoints {names}, the run's "
+                    f"keypoint classes give {obj.label!r} {classes.get(obj.label)}: objects of one class need "
+                    "the same keypoint names"
+                )
+            rows = data[data["instanceId"] == obj.instance_id]
+            rows = rows[np.argsort(rows["index"], kind="stable")]
+            out = []
+            for r in rows:
+                v = int(r["visibility"])
+                if v:
+                    out.append(f"{float(r['x']) / width:.{d}f} {float(r['y']) / height:.{d}f} {v}")
+                else:
+                    out.append("0 0 0")
+            return " ".join(out + ["0 0 0"] * (k - len(out)))
+
+        return text
 
     def write(self, frame: AnnotatedFrame) -> None:
         split = split_of(frame.frame, self.options)
@@ -242,4 +432,19 @@ class YoloWriter(Writer):
         # {}, where a bare `names:` is null (supervision's from_yolo refuses it).
         lines.append("names:" if names else "names: {}")
         lines += [f"  {i}: {yaml_quoted(n)}" for i, n in enumerate(names)]
+        if self.options["keypoints"]:
+            classes = self.run_keypoint_classes()
+            k, flip, _why = pose_layout(classes)
+            lines.append(f"kpt_shape: [{k}, 3]")
+            if flip is None:
+                # pose_flip_warning says which classes, in the run's warnings
+                lines.append(
+                    "# No flip_idx: no one keypoint order mirrors every class; Ultralytics trains without flips."
+                )
+            else:
+                lines.append(f"flip_idx: [{', '.join(map(str, flip))}]")
+            lines.append("kpt_names:" if classes else "kpt_names: {}")
+            for i, n in enumerate(names):
+                if n in classes:
+                    lines.append(f"  {i}: [{', '.join(yaml_quoted(x) for x in classes[n])}]")
         io.write_text(self.root / "dataset.yaml", "\n".join(lines) + "\n")
