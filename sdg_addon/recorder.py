@@ -616,6 +616,7 @@ class Recorder:
             built.lens_note,
             built.volume_note,
             built.grease_pencil_note,
+            built.freestyle_note,
         ):
             if note:
                 self.warn(note)

@@ -168,6 +168,7 @@ class BuiltScene:
     lens_note: str = ""  # cameras whose depth of field the labels cannot leave out (a driven or linked switch)
     volume_note: str = ""  # volumes the data layer cannot leave out (driven or linked visibility, smoke domains)
     grease_pencil_note: str = ""  # Grease Pencil objects drawn over the image, in no pass the labels read
+    freestyle_note: str = ""  # Freestyle lines drawn over the image, in no pass the labels read
     missing: list[str] = field(default_factory=list)  # files the scene's data reads that are not there
     failed_drivers: list[str] = field(default_factory=list)  # drivers Blender did not evaluate (Python)
     newer_note: str = ""  # .blend files read that a newer Blender saved
@@ -442,6 +443,7 @@ def build_scene(config: Config, open_scene=None, quiet: bool = False) -> BuiltSc
     built.lens_note = lens_note({n: built.cameras[n] for n in built.render_cameras})
     built.volume_note = volume_note(scene)
     built.grease_pencil_note = grease_pencil_note(scene)
+    built.freestyle_note = freestyle_note(scene)
     built.label_table = label_table(config.label_order(), built.entities.values())
     built.own_surfaces = {m.name: own_surface(m) for e in built.entities.values() for m in e.meshes}
     _drive_scene_materials(built, config)
@@ -765,6 +767,29 @@ def grease_pencil_note(scene) -> str:
         "over Cycles' render with its Grease Pencil engine, outside the Object Index and Depth passes the labels are "
         "made from: they are in no mask, box or depth (their labels in no file), and what their strokes cover is "
         "labelled as seen. For exact labels disable them in renders (or View Layer > Filter > Grease Pencil)"
+    )
+
+
+def freestyle_note(scene) -> str:
+    """Freestyle line rendering (Render > Freestyle, on for the rendered view layer): Blender
+    draws its lines over Cycles' image after the Object Index and Depth passes the labels are
+    made from, so a line owns no pixel of any mask, box or depth, and what it covers (an
+    object's outline, the floor beside it) is labelled as seen. A sentence saying so, or ''."""
+    layer = render_view_layer(scene)
+    if not (scene.render.use_freestyle and layer.use_freestyle):
+        return ""
+    settings = layer.freestyle_settings
+    if settings.mode == "SCRIPT":
+        drawn = [m.script.name for m in settings.modules if m.use and m.script is not None]
+    else:  # the Parameter Editor's line sets
+        drawn = [ls.name for ls in settings.linesets if ls.show_render]
+    if not drawn:
+        return ""
+    return (
+        f"Freestyle lines drawn over the image (Render > Freestyle, view layer {layer.name!r}: "
+        f"{', '.join(map(repr, drawn))}). Blender draws them over Cycles' render, outside the Object Index and "
+        "Depth passes the labels are made from: they are in no mask, box or depth, and what they cover is labelled "
+        "as seen. For exact labels turn Freestyle off (Render Properties > Freestyle)"
     )
 
 
