@@ -49,7 +49,7 @@ def test_values_are_set_where_the_paths_point(tmp_path):
         + prop("color", "[1.0, 0.5, 0.25, 1.0]")
         + prop("data.lens", "35", "cam")
         + prop("data.type", '"SPOT"', "sun")
-        + prop('active_material.node_tree.nodes["Principled BSDF"].inputs["Roughness"].default_value', "0.35"),
+        + prop('active_material.node_tree.nodes["Principled BSDF"].inputs["Emission Strength"].default_value', "0.35"),
     )
     box = scene.entities["box"].root
     bevel = box.modifiers.new("Bevel", "BEVEL")  # the user's modifier, in their scene
@@ -64,7 +64,7 @@ def test_values_are_set_where_the_paths_point(tmp_path):
     assert tuple(box.color) == (1.0, 0.5, 0.25, 1.0)
     assert scene.cameras["cam"].data.lens == 35.0 and scene.lights["sun"].data.type == "SPOT"
     bsdf = box.active_material.node_tree.nodes["Principled BSDF"]
-    assert bsdf.inputs["Roughness"].default_value == pytest.approx(0.35)
+    assert bsdf.inputs["Emission Strength"].default_value == pytest.approx(0.35)
 
 
 @pytest.mark.parametrize(
@@ -81,6 +81,22 @@ def test_values_are_set_where_the_paths_point(tmp_path):
         (prop("type", '"EMPTY"'), "read-only"),
         (prop("modifiers", "1"), "not a value to set"),
         (prop("hide_render", "1"), "true or false"),
+        # An input a link feeds renders what the link brings: the add-on's materials link
+        # Base Color, Roughness and Metallic to each object's look (set as it was, unseen).
+        (
+            prop(
+                'active_material.node_tree.nodes["Principled BSDF"].inputs["Base Color"].default_value', "[1, 0, 0, 1]"
+            ),
+            "'Base Color' of node 'Principled BSDF' is linked (from 'Object Info')",
+        ),
+        (
+            prop('active_material.node_tree.nodes["Principled BSDF"].inputs["Roughness"].default_value', "0.3"),
+            "a `material` randomizer",
+        ),
+        (
+            prop('active_material.node_tree.nodes["Principled BSDF"].inputs["Base Color"].default_value[0]', "1.0"),
+            "is linked",
+        ),
         # Every component counts, however rarely drawn:
         (
             prop("location[2]", '{ distribution = "mixture", components = ["high", 0.5], weights = [1, 1000] }'),

@@ -286,6 +286,24 @@ def slot_animated(slot: Slot) -> bool:
     return full in animated_paths(id_data)
 
 
+def linked_input(obj, steps: list[tuple[str, object]]):
+    """The node input socket whose `default_value` the path sets (the value or an element of
+    it), where a link feeds that input, or None: a linked input renders what the link brings,
+    never its own value (the add-on's materials link Base Color, Roughness and Metallic to
+    each object's own look)."""
+    if ("attr", "default_value") not in steps[-2:]:
+        return None
+    owner = obj
+    for n, (kind, key) in enumerate(steps):
+        if kind == "attr" and key == "default_value" and n >= len(steps) - 2:
+            if isinstance(owner, bpy.types.NodeSocket) and not owner.is_output:
+                if any(not link.is_muted for link in owner.links):
+                    return owner
+            return None
+        owner = getattr(owner, key) if kind == "attr" else owner[key]
+    return None
+
+
 def _light_types(built: BuiltScene, specs: list, targets: list[list[str]], at: int, name: str) -> list[str]:
     """The types light `name` can have when entry `at` sets it. A `light` entry's `light_type`
     (or a property entry's `data.type`) changes it in place, and it stays so until changed:
@@ -326,6 +344,21 @@ def _property_problem(built: BuiltScene, spec, name: str, light_type: str | None
             slot = resolve(obj, spec.steps)
         except PropertyPathError as e:
             return "path", path, f"a property path that resolves on {name}{as_type}: {e}"
+        socket = linked_input(obj, spec.steps)
+        if socket is not None:
+            feeds = socket.links[0].from_node
+            return (
+                "path",
+                path,
+                f"an input whose value is used: on {name} the input {socket.name!r} of node {socket.node.name!r} "
+                f"is linked (from {feeds.name!r}), so the node renders what the link brings and the value would "
+                "show in no frame; set what feeds it instead (or remove the link in the .blend)"
+                + (
+                    " (the colour, roughness and metallic of the add-on's materials: a `material` randomizer)"
+                    if socket.node.type == "BSDF_PRINCIPLED" and socket.name in ("Base Color", "Roughness", "Metallic")
+                    else ""
+                ),
+            )
         if slot_animated(slot):
             return (
                 "path",
