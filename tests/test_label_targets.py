@@ -105,6 +105,20 @@ def test_a_type_the_file_does_not_declare_is_refused_naming_those_it_does(tmp_pa
     assert config('[labels]\ncolour = []\n[[randomizers]]\ntype = "pose"\ntargets = { colour = "red" }\n')
 
 
+@pytest.mark.parametrize(
+    ("key", "words"),
+    [
+        ("semantics", 'rep.get.prims(semantics=[("class", "cube")]) is targets = { class = "cube" } here'),
+        ("path_pattern", 'is a name glob here, targets = "cube_*"'),
+        ("prim_types", "has no counterpart"),
+    ],
+)
+def test_rep_get_prims_keys_as_label_types_are_answered_with_what_they_are_here(tmp_path, key, words):
+    found = problems(f'[[randomizers]]\ntype = "pose"\ntargets = {{ {key} = "x" }}\nscale = 2\n', tmp_path)
+    value, expected = found[f"randomizers[0].targets.{key}"]
+    assert value == key and words in expected and "declare it in [labels]" not in expected
+
+
 def test_the_index_of_an_undeclared_type_is_the_entrys_in_the_file(tmp_path):
     """An entry refused for a problem of its own before it is not in cfg.randomizers: the
     undeclared type is still named by its own entry's index."""

@@ -2484,12 +2484,7 @@ def _label_targets(v: _Reader, value: dict, p: str, cls) -> dict[str, list[str]]
         elif isinstance(globs, list) and globs and all(map(is_glob_text, globs)):
             out[kind] = [composed(g) for g in globs]
         else:
-            hint = ""
-            if kind == "semantics":  # rep.get.prims(semantics=[("class", "cube")])
-                hint = (
-                    ': Replicator\'s rep.get.prims(semantics=[("class", "cube")]) is targets = '
-                    '{ class = "cube" } here (a label type as the key)'
-                )
+            hint = f": {PEER_TARGET_KEYS[kind]}" if kind in PEER_TARGET_KEYS else ""  # rep.get.prims' keys
             v.problems.add(
                 where, x, f"a label glob or a non-empty list of label globs (strings without control characters){hint}"
             )
@@ -2513,14 +2508,26 @@ def _check_label_targets(cfg: Config, in_file: list[int], problems: Problems) ->
             if kind not in declared:
                 where = join(join(join("randomizers", i), "targets"), kind)
                 close = did_you_mean(kind, declared)
+                hint = PEER_TARGET_KEYS.get(
+                    kind, f"a type only a .blend's semantics give: declare it in [labels], e.g. {kind} = []"
+                )
                 problems.add(
                     where,
                     kind,
                     "a label type the file declares ([labels], assets' labels, scene.ground.labels, a "
                     f"[[label_rules]] type, or class){f': did you mean {close!r}?' if close else ''} "
-                    f"(declared: {', '.join(map(repr, declared))}); a type only a .blend's semantics give: "
-                    f"declare it in [labels], e.g. {kind} = []",
+                    f"(declared: {', '.join(map(repr, declared))}); {hint}",
                 )
+
+
+# rep.get.prims' other keys, written as label types in a table of targets: what they are here.
+PEER_TARGET_KEYS = {
+    "semantics": 'Replicator\'s rep.get.prims(semantics=[("class", "cube")]) is targets = { class = "cube" } here',
+    "path_pattern": "Replicator's rep.get.prims(path_pattern=...) (a regular expression over prim paths) is a "
+    'name glob here, targets = "cube_*" (an asset\'s copies are NAME_000, NAME_001, ...)',
+    "prim_types": "Replicator's rep.get.prims(prim_types=...) has no counterpart: each randomizer takes the kind "
+    "of object it changes (a light randomizer lights, a camera randomizer cameras)",
+}
 
 
 _Trigger = section_class("_Trigger", TRIGGER_FIELDS)
