@@ -549,6 +549,23 @@ def test_yolo_pose_without_any_keypoints_is_refused_once_the_scene_is_built(tmp_
     assert "writers.yolo.keypoints" in err and "kpt_shape [0, 3]" in err, err
 
 
+def test_yolo_pose_classes_no_flip_idx_serves_are_warned_by_validate(tmp_path, capsys):
+    """The cube's corners stay in place under a flip, a pin's left / right swap slots 0
+    and 1: no flip_idx serves both, which validate (the scene built) says in a warning
+    naming the slot and both classes; the file is valid (exit 0)."""
+    from headless.cli import main
+
+    pin = '\n[[assets]]\nname = "pin"\nprimitive = "cube"\nsize = 0.2\nlabels = { class = "pin" }\n'
+    pin += "keypoints = { left = [-0.1, 0.0, 0.1], right = [0.1, 0.0, 0.1] }\n"
+    text = SCENE.replace("\n[annotators]", pin + "\n[annotators]")
+    assert main(["validate", str(write_param(tmp_path, text, "pin.toml"))]) == 0
+    err = capsys.readouterr().err
+    assert "yolo (keypoints = true): no flip_idx serves every class: keypoint slot 0 is 'c0' of class 'cube'" in err, (
+        err
+    )
+    assert "'left' of class 'pin', mirrored by slot 1 ('right')" in err, err
+
+
 def test_the_keypoint_class_conflict_names_both_objects():
     from sdg_addon.writers.coco import keypoint_class_conflict
 
