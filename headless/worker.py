@@ -101,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import contextlib
 
-    from sdg_addon.capture.device import DeviceError
+    from sdg_addon.capture.device import DeviceError, RenderError
     from sdg_addon.config import load_config
     from sdg_addon.console import blender_console_silenced
     from sdg_addon.recorder import DiskError, Recorder, RecorderError, RunOptions
@@ -145,9 +145,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {e}", file=sys.stderr)
             channel.send(error=str(e))  # for a parent that does not see this stderr (a Ray actor's)
             return EXIT_INVALID
-        except DiskError as e:
-            # The output folder cannot be written (full, read-only): another process would fail
-            # the same way. The parent says it in one line (this process's frames are kept).
+        except (DiskError, RenderError) as e:
+            # The output folder cannot be written (full, read-only), or no folder takes the
+            # renders' passes files: another process would fail the same way. The parent says
+            # it in one line (this process's frames are kept).
             channel.send(error=str(e))
             return EXIT_FAILED
         return EXIT_INTERRUPTED if recorder.cancelled else 0

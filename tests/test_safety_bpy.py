@@ -504,6 +504,27 @@ def test_no_writable_temporary_folder_is_said_as_such_not_as_the_output_folder(t
     assert f"cannot write to {out.as_posix()}" not in err and not out.exists()
 
 
+def test_a_render_process_says_a_render_error_to_its_parent_not_a_traceback(tmp_path, capsys, monkeypatch):
+    """--procs N where no folder takes the renders' passes files (or Cycles refuses a frame):
+    each render process ended in a Python traceback, exit 1, which the parent took for a
+    crash, handing its frames to a new process that died the same way, four times, then
+    'every render process died'. A render process now sends the reason to its parent, which
+    says it in one line and stops (exit 1), as for a disk that cannot be written."""
+    from headless import worker
+    from headless.cli import EXIT_FAILED
+    from sdg_addon.capture.device import RenderError
+
+    def no_temporary_folder():
+        raise RenderError("no folder for the renders' passes files: set TMPDIR")
+
+    monkeypatch.setattr(capture_render, "remove_stale_render_dirs", no_temporary_folder)
+    out = tmp_path / "out"
+    argv = [str(param(tmp_path)), "--out", str(out), "--tag", ".w000", "--slot", "0/1", "--device", "cpu"]
+    assert worker.main(argv) == EXIT_FAILED
+    sent = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    assert {"error": "no folder for the renders' passes files: set TMPDIR"} in sent, sent
+
+
 def test_sigterm_releases_the_lock_and_the_temp_folder(tmp_path):
     import signal
     import time
