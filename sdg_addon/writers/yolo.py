@@ -27,7 +27,8 @@ them as w - x), v 2 visible, 1 hidden (labelled, as COCO's v 1), and "0 0 0" for
 outside the image (or behind the camera) and for a slot the object's class does not have.
 K is one for the dataset (kpt_shape [K, 3]): the most keypoints of any class of the run;
 a class with fewer fills its first slots in its declared order and pads the rest, objects
-of classes without keypoints are all padding. The run's classes and keypoint names come
+of classes without keypoints are all padding (every boxed object keeps its line, where
+Ultralytics' convert_coco drops those without a labelled keypoint). The run's classes and keypoint names come
 from audit/keypoint_classes.json (the recorder writes it from the built scene), so every
 frame, worker, shard and resumed run has the same K. dataset.yaml gets kpt_shape, kpt_names
 (per class) and flip_idx: each keypoint's mirror by name (left <-> right as a word, l / r as
