@@ -1999,6 +1999,26 @@ def test_yolo_pose_lines_are_the_box_then_each_keypoint_normalised(tmp_path):
     assert all(len(line.split()) == 5 + 3 * 3 for line in lines)
 
 
+def test_yolo_pose_object_cut_by_the_image_border(tmp_path):
+    """A box cut by the left border (columns 0 .. 5): its keypoint on the image's left edge
+    (x = 0, visible) is written 0.000000, those beyond the left and the bottom edge 0 0 0;
+    every value stays in [0, 1], as Ultralytics' label check requires. Hand-computed."""
+    inst = np.zeros((H, W), dtype=np.uint32)
+    inst[5:15, 0:6] = 3
+    frame = make_frame(0, inst=inst)
+    sid = frame.label_table.semantic_id("class", "box")
+    rows = [(3, sid, 0, 0.0, 7.25, 3.0, 2), (3, sid, 1, -1.5, 6.0, 3.0, 0), (3, sid, 2, 5.5, 31.0, 3.0, 0)]
+    info = {"names": {3: POSE_CLASSES["box"]}, "skeletons": {3: []}, "primPaths": {3: "/box"}, "idToLabels": {}}
+    frame.annotations["keypoints"] = {"data": np.array(rows, dtype=KEYPOINT_DTYPE), "info": info}
+    w = create_writer("yolo", tmp_path, keypoints=True)
+    w.keypoint_classes = dict(POSE_CLASSES)  # a writer used on its own: the run's classes given
+    w.write(frame)
+    (line,) = (tmp_path / "yolo" / "labels" / "train" / "000000.txt").read_text().splitlines()
+    assert line == "2 0.075000 0.333333 0.150000 0.333333 0.000000 0.241667 2 0 0 0 0 0 0"
+    xy = np.array(line.split()[5:], dtype=float).reshape(-1, 3)[:, :2]
+    assert 0 <= xy.min() and xy.max() <= 1 and all(0 <= float(v) <= 1 for v in line.split()[1:5])
+
+
 def test_yolo_pose_keypoints_are_cocos_half_a_pixel_on_and_the_box_lines_unchanged(tmp_path):
     """The same objects' keypoints in both writers: COCO's are pixel indices (annotator x -
     0.5), YOLO-pose's pixel edges as its boxes (Ultralytics flips them as w - x), so x * W
