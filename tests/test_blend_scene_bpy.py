@@ -775,6 +775,33 @@ def test_a_base_scenes_render_region_is_named_and_the_whole_frame_recorded(shop,
     assert np.asarray(Image.open(tmp_path / "out" / "rgb_0000.png")).shape == (24, 32, 4)
 
 
+def test_metadata_a_blend_burns_into_its_image_is_named_and_left_out(shop, tmp_path, capsys):
+    """A .blend with Output > Metadata > Burn Into Image on: Blender's render drew its text (the
+    file, the date and time, the render time) over the image, so the run's rgb had it over
+    the objects its masks describe, and two runs of one frame made other images (115 pixels
+    apart at 320 x 240), without a word. It is now off for the run and named; the image is the
+    one of the same .blend without it."""
+    bpy.ops.wm.open_mainfile(filepath=str(shop.path), load_ui=False)
+    bpy.context.scene.render.resolution_x, bpy.context.scene.render.resolution_y = 32, 24
+    plain = saved_variant(tmp_path / "plain.blend")
+    bpy.ops.wm.open_mainfile(filepath=str(plain), load_ui=False)
+    bpy.context.scene.render.use_stamp = True
+    bpy.context.scene.render.stamp_font_size = 12
+    stamped = saved_variant(tmp_path / "stamped.blend")
+    capsys.readouterr()
+    assert main(["render", str(blend_param(stamped)), "--out", str(tmp_path / "stamped"), "--quiet"]) == 0
+    err = capsys.readouterr().err
+    assert (
+        "the base scene's image is not the run's: metadata burnt into the image (Output > Metadata > Burn Into "
+        "Image; not reproduced: its text, with the date and render time, would cover what the labels describe and "
+        "differ from run to run)\n" in err
+    ), err
+    assert main(["render", str(blend_param(plain)), "--out", str(tmp_path / "plain"), "--quiet"]) == 0
+    assert "metadata" not in capsys.readouterr().err
+    images = [np.asarray(Image.open(tmp_path / name / "rgb_0000.png")) for name in ("stamped", "plain")]
+    np.testing.assert_array_equal(*images)
+
+
 @requires_oiio
 def test_a_base_scenes_colour_management_is_matched_by_the_values_the_run_names(shop, tmp_path, capsys):
     """A graded .blend (Filmic, a look, exposure, gamma, curves) in centimetres: a run with the

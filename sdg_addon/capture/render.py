@@ -183,6 +183,9 @@ def configure_cycles(scene, render: RenderSettings, passes: set[str]) -> dict:
     # or crop the image to, a part of it that the labels do not describe.
     scene.render.use_border = False
     scene.render.use_crop_to_border = False
+    # No metadata burnt into the image (Output > Metadata > Burn Into Image): its text (file,
+    # date and time, render time) would cover what the labels describe, and differ run to run.
+    scene.render.use_stamp = False
     return device
 
 

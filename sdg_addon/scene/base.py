@@ -541,6 +541,11 @@ def image_differences(scene, render) -> tuple[list[str], dict]:
             f"Render Region on (x {r.border_min_x:.3g} .. {r.border_max_x:.3g}, y {r.border_min_y:.3g} .. "
             f"{r.border_max_y:.3g}{cropped}; not reproduced: the run renders and labels the whole frame)"
         )
+    if r.use_stamp:  # capture.render turns it off
+        notes.append(
+            "metadata burnt into the image (Output > Metadata > Burn Into Image; not reproduced: its text, with "
+            "the date and render time, would cover what the labels describe and differ from run to run)"
+        )
     # capture.render turns the compositor, the sequencer and stereoscopy off.
     nodes = compositor_nodes(scene)
     if nodes:
