@@ -12,7 +12,7 @@ from mathutils import Vector
 
 from ..compat import action_fcurves, disable_light_temperature
 from ..sampling.appearance import blackbody_light_rgb
-from ..sampling.distributions import listed_values
+from ..sampling.distributions import Constant, listed_values
 from ..sampling.randomizers import as_vec3
 from ..sensors.thermal import to_kelvin
 from .build import BuiltScene, aim, scene_background, set_hidden, set_thermal, set_world, turn
@@ -179,6 +179,37 @@ def check_placed_lights(built: BuiltScene, spec, targets: list[str]) -> tuple[st
             f"and look_at are world ones, and light {name!r} {problem} (it would shine from elsewhere)"
         ),
     )
+
+
+# What a light entry sets of a light's data (its Light data-block), not of the object.
+LIGHT_DATA_KEYS = ("energy", "color", "temperature", "size", "light_type")
+
+
+@target_check("light")
+def check_shared_light_data(built: BuiltScene, spec, targets: list[str]) -> tuple[str, object, str] | None:
+    """A .blend light sharing its Light data with another object (a linked duplicate, Alt+D:
+    a row of lamps): what an entry draws of the data for one is the other's too, so both
+    shone with the later draw while the log gave each its own (was: silently). Constants
+    given to every light sharing the data set it alike: fine."""
+    keys = [k for k in LIGHT_DATA_KEYS if k in spec.params]
+    drawn = [k for k in keys if not isinstance(spec.params[k], Constant)]
+    for t in targets:
+        obj = built.lights.get(t)
+        if not keys or obj is None or obj.data is None or obj.data.users < 2:
+            continue
+        others = sorted(o.name for o in built.scene.objects if o.data == obj.data and o != obj)
+        if others and (drawn or not set(others) <= set(targets)):  # (constants for all of them: alike)
+            key = (drawn or keys)[0]
+            return (
+                key,
+                spec.params[key].to_dict(),
+                f"targets with light data of their own: {t!r} shares its light data {obj.data.name!r} with "
+                f"{others[0]!r}, so {others[0]!r} would shine with the {key.replace('_', ' ')} drawn for {t!r} "
+                "(and, where both are targets, both with the later draw, the log giving each its own); in the "
+                f".blend make the data of {t!r} single-user (Object Data Properties: click the user count "
+                "beside its name)",
+            )
+    return None
 
 
 def _refuse_moved(targets: list[str], objs: dict, expected) -> tuple[str, object, str] | None:
