@@ -493,6 +493,48 @@ def test_a_path_written_with_backslashes_is_pointed_to_slashes(tmp_path):
     assert p.expected == f"an existing file (looked for {(tmp_path / 'models' / 'none.obj').as_posix()})"
 
 
+def test_a_path_whose_names_are_spelt_in_the_other_unicode_form_is_said_so(tmp_path):
+    """A folder made on macOS (its file names decomposed: 'café' as 'cafe' + U+0301) copied
+    to Linux, and a parameter file typing the names composed, or the other way round: the
+    path was told only 'an existing file (looked for DIR/café/mug.obj)', which prints as the
+    name on disk. It now says the name is there in the other Unicode form and what to do:
+    a file, a folder, a glob."""
+    import unicodedata
+
+    nfc, nfd = "café", unicodedata.normalize("NFD", "café")
+    (tmp_path / nfd).mkdir()
+    (tmp_path / nfd / "mug.obj").write_text("v 0 0 0\n")
+    (tmp_path / nfd / "a.jpg").write_bytes(b"")
+    (tmp_path / "tex").mkdir()
+    (tmp_path / "tex" / nfc).mkdir()
+    text = (
+        CAMERA + f"[[assets]]\nname = 'a'\nfile = '{nfc}/mug.obj'\n[[assets]]\nname = 'b'\nfiles = '{nfc}/*.obj'\n"
+        f"[[randomizers]]\ntype = 'texture'\ntargets = 'a'\nfolder = 'tex/{nfd}'\n"
+        f"[[randomizers]]\ntype = 'background'\nfiles = '{nfc}/*.jpg'\n"
+    )
+    if (tmp_path / nfc).exists():  # a file system that takes either form (macOS): found
+        return
+    found = {p.field: p for p in problems_of(write(tmp_path / "p.toml", text))}
+    on_disk = (
+        "decomposed (e + U+0301, as macOS writes file names) on disk, composed (é one character) in the parameter file"
+    )
+    assert found["assets[0].file"].expected.endswith(
+        f"; {(tmp_path / nfd / 'mug.obj').as_posix()} is there, spelt in another Unicode form: {on_disk}; they print "
+        "alike, but Linux takes only the name as it is on disk: rename it composed (convmv -r -f utf8 -t utf8 --nfc "
+        "--notest PATH)"
+    ), found["assets[0].file"]
+    for field, there in (("assets[1].files", "mug.obj"), ("randomizers[1].files", "a.jpg")):
+        assert f"it matches 1 file(s) spelt otherwise: e.g. {(tmp_path / nfd / there).as_posix()} is there" in (
+            found[field].expected
+        ), found[field]
+        assert on_disk in found[field].expected
+    assert found["randomizers[0].folder"].expected.endswith(
+        "composed (é one character) on disk, decomposed (e + U+0301, as macOS writes file names) in the parameter "
+        "file; they print alike, but Linux takes only the name as it is on disk: type the name again in the "
+        "parameter file, composed"
+    ), found["randomizers[0].folder"]
+
+
 def test_a_name_whose_copies_blender_would_cut_is_refused(tmp_path):
     """An asset of 62 bytes with count = 3 passed validate, its copies NAME_000 .. NAME_002
     66 bytes: Blender 4.2 cut them at 63 and made them unique its own way ('bbb..._' and

@@ -11,6 +11,7 @@ from __future__ import annotations
 import fnmatch
 import os
 import re
+import unicodedata
 from pathlib import Path
 
 import numpy as np
@@ -55,12 +56,37 @@ def separator_hint(raw: str, looked: Path | None = None) -> str:
         slashed = raw.replace("\\", "/")
         return f"; a backslash is no folder separator on Linux and macOS: write {slashed!r}, which works on Windows too"
     other = _in_other_case(looked) if looked is not None else None
+    if other is not None and _composed(str(other)) == _composed(str(looked)):
+        return "; " + _other_form(other.as_posix(), str(looked))
     if other is not None:
         return (
             f"; {other.as_posix()} is there, its name differing in case: Windows and macOS take either, Linux "
             "only the name as it is on disk: write it so"
         )
     return ""
+
+
+def _other_form(found: str, given: str) -> str:
+    """What to say of `found`, a name on disk that is `given` (a parameter file's) spelt in
+    the other Unicode form (a folder made on macOS, whose file names are decomposed, copied
+    to Linux): both print alike."""
+    composed = "composed (é one character)"
+    decomposed = "decomposed (e + U+0301, as macOS writes file names)"
+    given_composed = _composed(given) == given
+    advice = (
+        "rename it composed (convmv -r -f utf8 -t utf8 --nfc --notest PATH)"
+        if given_composed
+        else "type the name again in the parameter file, composed"
+    )
+    return (
+        f"{found} is there, spelt in another Unicode form: {decomposed if given_composed else composed} on disk, "
+        f"{composed if given_composed else decomposed} in the parameter file; they print alike, but Linux takes "
+        f"only the name as it is on disk: {advice}"
+    )
+
+
+def _composed(text: str) -> str:
+    return unicodedata.normalize("NFC", text)
 
 
 def glob_hint(pattern: str, base: Path, extensions) -> str:
@@ -71,6 +97,14 @@ def glob_hint(pattern: str, base: Path, extensions) -> str:
     if hint or "[" in pattern:
         return hint
     either = "".join(f"[{c.lower()}{c.upper()}]" if c.lower() != c.upper() else c for c in pattern)
+    for form in ("NFD", "NFC"):  # the names on disk decomposed (made on macOS), or composed
+        spelt = unicodedata.normalize(form, pattern)
+        if spelt != pattern and "[" not in spelt:
+            matched = glob_files(spelt, base, extensions)[1]
+            if matched:
+                return f"; it matches {len(matched)} file(s) spelt otherwise: " + _other_form(
+                    f"e.g. {matched[0].as_posix()}", pattern
+                )
     matched = glob_files(either, base, extensions)[1]
     if not matched:
         return ""
@@ -81,7 +115,8 @@ def glob_hint(pattern: str, base: Path, extensions) -> str:
 
 
 def _in_other_case(looked: Path) -> Path | None:
-    """The file or folder `looked` names but for the case of its names, where one exists."""
+    """The file or folder `looked` names but for the case of its names or their Unicode form
+    (composed or decomposed), where one exists."""
     found, missing = looked, []
     while not os.path.lexists(found):
         if found.parent == found:
@@ -90,7 +125,9 @@ def _in_other_case(looked: Path) -> Path | None:
         found = found.parent
     for name in reversed(missing):
         try:
-            found = next(p for p in sorted(found.iterdir()) if p.name.casefold() == name.casefold())
+            found = next(
+                p for p in sorted(found.iterdir()) if _composed(p.name).casefold() == _composed(name).casefold()
+            )
         except (OSError, StopIteration):  # none, or not a folder that can be read
             return None
     return found if missing else None
