@@ -8,9 +8,9 @@ globbing ``rgb_*.png``; every other annotator is optional and skipped when missi
 Frame panel (``frame_panel``), per camera, size ``(2 * W, H)`` for a W x H camera:
 
     +----------------------------+-------------+-------------+
-    |                            |  depth      |  normals    |
-    |  RGB + mask overlay        +-------------+-------------+
-    |  + tight 2D boxes + names  |  semantic   |  info       |
+    |  RGB + mask overlay        |  depth      |  3D boxes   |
+    |  + keypoints               +-------------+-------------+
+    |  + tight 2D boxes + names  |  normals    |  info       |
     +----------------------------+-------------+-------------+
 
 The left half is the RGB at full resolution with the instance mask (else the semantic mask)
@@ -21,9 +21,10 @@ occluded share when it is at least 5 %) on a tag of the box colour. The box colo
 colour of the same object in the overlaid mask (matched by prim path through the instance
 mapping), else the semantic colour of its ``semanticId``; all colours come from
 ``writers.palette.id_colors``, so they match the segmentation PNGs. The right half holds
-W/2 x H/2 tiles in this order, those present only: colourised depth
-(``distance_to_image_plane``, else ``distance_to_camera``), normals, the semantic map, and
-an info tile (frame, camera, size, counts, class legend, a warning when nothing labelled is
+W/2 x H/2 tiles in this order, the first three present: colourised depth
+(``distance_to_image_plane``, else ``distance_to_camera``), the 3D boxes (each box's 12 edges
+on the RGB, projected with the frame's camera_params), normals, forward flow, the semantic
+map; and an info tile (frame, camera, size, counts, class legend, a warning when nothing labelled is
 in view). Several cameras: one such row per camera, stacked top to bottom.
 
 Contact sheet (``contact_sheet``): overlays of N frames (of a sequence: over its clips) as thumbnails ``thumb_width`` wide
@@ -506,6 +507,108 @@ def load_boxes(ff: FrameFiles, name: str = "bounding_box_2d_tight") -> list[Box]
     return out
 
 
+# A box's 12 edges between its corners (corner k: x_max if bit 0, y_max if bit 1, z_max if bit 2).
+BOX_EDGES = tuple((a, a | bit) for a in range(8) for bit in (1, 2, 4) if not a & bit)
+
+
+def project_to_pixels(params: dict, world) -> np.ndarray | None:
+    """World points (N, 3) -> pixel coordinates (N, 2) with a camera_params file's
+    `world_to_camera` (Blender camera space) and intrinsics, as the annotators project
+    (frame.Camera.project_camera): NaN at or behind a perspective camera's image plane.
+    None where the file cannot say (a fisheye lens, fields missing)."""
+    try:
+        m = np.asarray(params["world_to_camera"], dtype=np.float64)
+        fx, fy, cx, cy = (float(params[k]) for k in ("fx", "fy", "cx", "cy"))
+    except (KeyError, TypeError, ValueError):
+        return None
+    projection = params.get("projection")
+    if m.shape != (4, 4) or projection not in ("perspective", "orthographic"):
+        return None
+    p = np.asarray(world, dtype=np.float64).reshape(-1, 3) @ m[:3, :3].T + m[:3, 3]
+    if projection == "perspective":
+        depth = -p[:, 2]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            safe = np.where(depth > 0, depth, np.nan)
+            u, v = cx + fx * p[:, 0] / safe, cy - fy * p[:, 1] / safe
+    else:
+        u, v = cx + fx * p[:, 0], cy - fy * p[:, 1]
+    return np.stack([u, v], axis=1)
+
+
+@dataclass
+class Box3D:
+    semantic_id: int
+    label: str
+    corners: np.ndarray  # (8, 2) pixel coordinates, NaN for a corner behind the camera
+
+
+def load_boxes_3d(ff: FrameFiles) -> tuple[list[Box3D] | None, str]:
+    """The frame's 3D boxes projected with its camera_params, and what to say of them: None
+    (and why) where there are none or they cannot be projected."""
+    p = ff.path("bounding_box_3d", "npy")
+    if p is None:
+        return None, ""
+    data = load_npy(p)
+    needed = ("semanticId", "x_min", "y_min", "z_min", "x_max", "y_max", "z_max", "transform")
+    if data.dtype.names is None or not all(k in data.dtype.names for k in needed):
+        return None, ""
+    params = ff.json("camera_params")
+    if not isinstance(params, dict):
+        return None, "3D boxes: no camera_params file to project them with"
+    labels = ff.json("bounding_box_3d_labels") or {}
+    lo = np.stack([data[k] for k in ("x_min", "y_min", "z_min")], axis=-1).astype(np.float64)
+    hi = np.stack([data[k] for k in ("x_max", "y_max", "z_max")], axis=-1).astype(np.float64)
+    bits = np.array([[(k >> a) & 1 for a in range(3)] for k in range(8)], dtype=bool)
+    corners = np.where(bits[None], hi[:, None], lo[:, None])  # (N, 8, 3), the box's own space
+    # transform is object-to-world in USD's row-vector layout: [p, 1] @ transform
+    transform = np.asarray(data["transform"], dtype=np.float64).reshape(-1, 4, 4)
+    world = np.einsum("nkj,nji->nki", corners, transform[:, :3, :3]) + transform[:, None, 3, :3]
+    px = project_to_pixels(params, world.reshape(-1, 3))
+    if px is None:
+        return None, f"3D boxes: a {params.get('cameraModel', 'camera')} lens the preview cannot project"
+    out = []
+    for row, c in zip(data, px.reshape(-1, 8, 2)):
+        sid = int(row["semanticId"])
+        entry = labels.get(str(sid)) if isinstance(labels, dict) else None
+        out.append(Box3D(sid, label_text(entry) if entry is not None else f"id {sid}", c))
+    return out, f"3D boxes: {len(out)}"
+
+
+@dataclass
+class Keypoints:
+    instance_id: int
+    points: np.ndarray  # (K, 3): x, y (pixel coordinates), visibility 0 / 1 / 2
+    edges: list[tuple[int, int]]  # skeleton, indices into points
+    prim_path: str | None = None
+
+
+def load_keypoints(ff: FrameFiles) -> list[Keypoints] | None:
+    """The frame's keypoints by object (keypoints_N.npy + keypoints_info_N.json), or None."""
+    p = ff.path("keypoints", "npy")
+    if p is None:
+        return None
+    data = load_npy(p)
+    needed = ("instanceId", "index", "x", "y", "visibility")
+    if data.dtype.names is None or not all(k in data.dtype.names for k in needed):
+        return None
+    info = ff.json("keypoints_info") or {}
+    skeletons = info.get("skeletons") if isinstance(info, dict) else None
+    paths = info.get("primPaths") if isinstance(info, dict) else None
+    out = []
+    for iid in dict.fromkeys(int(i) for i in data["instanceId"]):
+        rows = data[data["instanceId"] == iid]
+        n = int(rows["index"].max()) + 1
+        points = np.zeros((n, 3), dtype=np.float64)  # a keypoint without a row: visibility 0
+        points[rows["index"].astype(np.int64)] = np.stack(
+            [rows["x"].astype(np.float64), rows["y"].astype(np.float64), rows["visibility"].astype(np.float64)], axis=-1
+        )
+        edges = skeletons.get(str(iid), []) if isinstance(skeletons, dict) else []
+        edges = [(int(a), int(b)) for a, b in edges if 0 <= int(a) < n and 0 <= int(b) < n]
+        path = paths.get(str(iid)) if isinstance(paths, dict) else None
+        out.append(Keypoints(iid, points, edges, path if isinstance(path, str) else None))
+    return out
+
+
 # --- drawing ----------------------------------------------------------------------------------
 
 
@@ -626,8 +729,9 @@ def overlay(
     occlusion: bool = True,
     line_width: int | None = None,
     keep_clear: tuple[tuple[int, int, int, int], ...] = (),
+    keypoints: bool = True,
 ) -> Image.Image:
-    """RGB with the mask blended in and tight 2D boxes + class names, drawn at ``size``.
+    """RGB with the mask blended in, tight 2D boxes + class names and keypoints, drawn at ``size``.
 
     ``mask``: "instance" (falls back to the semantic mask), "semantic" or "none".
     ``labels``: class-name tags (above the box, else below, else inside its top edge, where
@@ -636,6 +740,9 @@ def overlay(
     ``occlusion``: add the occluded share to them. At size
     (W, H) (the default) a box's outline covers exactly its inclusive pixel extent; at other
     sizes the extent is scaled first. ``line_width`` defaults to min(W, H) / 240 (>= 1).
+    ``keypoints``: each object's keypoints (keypoints_N.npy) in its colour, a filled dot where
+    visible (2), a ring where hidden (1), none outside the image (0); its skeleton as lines
+    between the keypoints drawn.
     """
     rgb = load_rgb(ff)
     h, w = rgb.shape[:2]
@@ -651,9 +758,89 @@ def overlay(
         _blend(base, colors, lab, MASK_ALPHA)
         _blend(base, colors, lab & _edges(keys), OUTLINE_ALPHA)
     image = Image.fromarray(base)
+    points = load_keypoints(ff) if keypoints else None
+    if points:  # under the boxes' tags: a tag may cover a dot, never the reverse
+        _draw_keypoints(image, points, m, (w, h), line_width)
     rows = load_boxes(ff) if boxes else None
     if rows:
         _draw_boxes(image, rows, m, kind, (w, h), labels, occlusion, line_width, keep_clear)
+    return image
+
+
+def _instance_color(m: Mask | None, path: str | None, instance_id: int) -> tuple[int, int, int]:
+    """An object's colour in the overlaid mask (by prim path), else its id's palette colour."""
+    if m is not None and path and path in m.path_colors:
+        return tuple(m.path_colors[path])
+    return tuple(int(x) for x in id_colors(np.array(instance_id))[:3])
+
+
+def _draw_keypoints(image, objects: list[Keypoints], m, source_size, line_width) -> None:
+    tw, th = image.size
+    w, h = source_size
+    sx, sy = tw / w, th / h
+    lw = line_width or max(1, round(min(tw, th) / 240))
+    r = max(2, 2 * lw)
+    draw = ImageDraw.Draw(image)
+    for kp in objects:
+        color = _instance_color(m, kp.prim_path, kp.instance_id)
+        # pixel coordinates (centre of pixel i at i + 0.5) -> Pillow's (pixel i at i)
+        xy = kp.points[:, :2] * (sx, sy) - 0.5
+        shown = (kp.points[:, 2] > 0) & np.isfinite(xy).all(axis=1)
+        for a, b in kp.edges:
+            if shown[a] and shown[b]:
+                draw.line([tuple(xy[a]), tuple(xy[b])], fill=color, width=lw)
+        for (x, y), v, ok in zip(xy, kp.points[:, 2], shown):
+            if not ok:
+                continue
+            if v >= 2:
+                draw.ellipse((x - r, y - r, x + r, y + r), fill=color, outline=(0, 0, 0))
+            else:  # hidden: a ring, the image under it seen
+                draw.ellipse((x - r, y - r, x + r, y + r), outline=color, width=max(1, lw))
+
+
+def _clip_segment(p, q, w: int, h: int):
+    """The part of segment p-q inside [-1, w] x [-1, h] (Liang-Barsky), or None: a corner
+    far outside the image (near a perspective camera's plane) is not drawn to its end."""
+    (x0, y0), (x1, y1) = p, q
+    dx, dy = x1 - x0, y1 - y0
+    t0, t1 = 0.0, 1.0
+    for d, e in ((-dx, x0 + 1), (dx, w - x0), (-dy, y0 + 1), (dy, h - y0)):
+        if d == 0:
+            if e < 0:
+                return None
+            continue
+        t = e / d
+        if d < 0:
+            t0 = max(t0, t)
+        else:
+            t1 = min(t1, t)
+    if t0 > t1:
+        return None
+    return (x0 + t0 * dx, y0 + t0 * dy), (x0 + t1 * dx, y0 + t1 * dy)
+
+
+def boxes_3d_image(ff: FrameFiles, boxes: list[Box3D]) -> Image.Image:
+    """The RGB with each 3D box's 12 edges in its class colour (edges with a corner behind
+    the camera left out), lines twice the overlay's width: the tile shows it at half size."""
+    image = Image.fromarray(load_rgb(ff))
+    w, h = image.size
+    lw = 2 * max(1, round(min(w, h) / 240))
+    colors = {}
+    labels = ff.json("semantic_segmentation_labels")
+    for key, value in labels.items() if isinstance(labels, dict) else ():
+        color = _key_color(key)
+        if color is not None:
+            colors.setdefault(label_text(value), color[:3])
+    draw = ImageDraw.Draw(image)
+    for box in boxes:
+        color = colors.get(box.label) or tuple(int(x) for x in id_colors(np.array(box.semantic_id))[:3])
+        xy = box.corners - 0.5  # pixel coordinates -> Pillow's
+        for a, b in BOX_EDGES:
+            if not (np.isfinite(xy[a]).all() and np.isfinite(xy[b]).all()):
+                continue
+            seg = _clip_segment(xy[a], xy[b], w, h)
+            if seg is not None:
+                draw.line([tuple(seg[0]), tuple(seg[1])], fill=color, width=lw)
     return image
 
 
@@ -744,6 +931,9 @@ def _tiles(ff: FrameFiles) -> list[tuple[Image.Image, str]]:
             span = f"{r[0] * m:.2f}-{r[1] * m:.2f} m, near bright" if r else "no surface"
             out.append((Image.fromarray(colorize_depth(d)), f"{name.replace('_', ' ')}: {span}"))
             break
+    boxes_3d, note = load_boxes_3d(ff)
+    if boxes_3d is not None:
+        out.append((boxes_3d_image(ff, boxes_3d), note))
     p = ff.path("normals", "npy")
     if p is not None:
         out.append((Image.fromarray(colorize_normals(load_npy(p))), "normals (n+1)/2"))

@@ -624,3 +624,36 @@ keypoints = { top = [0.0, 0.0, 0.1], side = [0.05, 0.0, 0.05] }
         kps = sorted(c.name.split(".")[0] for c in root.children)
         assert kps == ["kp_side", "kp_top"], kps
         assert all([c.name for c in k.users_collection] == ["cube"] for k in root.children)
+
+
+def test_preview_draws_the_keypoints_and_3d_box_where_the_render_has_them(tmp_path, drawn_text):
+    """preview's 3D box corners are the cube's corners projected by hand (the keypoints c0..c7
+    are those corners, in the same order), and its overlay draws the visible corners' dots."""
+    from PIL import Image
+
+    from headless.cli import main
+    from sdg_addon import visualize as viz
+
+    scene = SCENE.replace(
+        "keypoints = {}", "keypoints = {}\nbounding_box_3d = {}\ncamera_params = {}\ninstance_segmentation = {}"
+    )
+    out = tmp_path / "out"
+    assert render(write_param(tmp_path, scene, "kp3d.toml"), out) == 0
+    ff = viz.frame_files(out, 0)[0]
+    boxes, note = viz.load_boxes_3d(ff)
+    assert note == "3D boxes: 1" and boxes[0].label == "cube"
+    for k, (u, v) in enumerate(boxes[0].corners):
+        assert (u, v) == pytest.approx(expected(f"c{k}")[:2], abs=1e-3), k
+    (kp,) = viz.load_keypoints(ff)
+    assert [int(v) for v in kp.points[:, 2]] == [expected(n)[2] for n in [*CORNERS, "far"]]
+    said = drawn_text()
+    assert main(["preview", str(out), "--out", str(tmp_path / "p.png")]) == 0
+    assert "3D boxes: 1" in said
+    assert Image.open(tmp_path / "p.png").size == (2 * W, H)
+    dots, plain = viz.overlay(ff, boxes=False), viz.overlay(ff, boxes=False, keypoints=False)
+    for name in CORNERS:
+        u, v, vis = expected(name)
+        if vis == 2:  # a filled dot on the pixel the keypoint is in, in the cube's mask colour
+            x, y = int(u), int(v)
+            assert dots.getpixel((x, y)) != plain.getpixel((x, y)), name
+            assert dots.getpixel((x, y)) == viz.load_mask(ff, "instance_segmentation").path_colors[kp.prim_path]

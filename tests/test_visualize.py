@@ -984,3 +984,129 @@ def test_preview_out_of_another_system_is_refused_not_made_a_local_folder(
     err = capsys.readouterr().err
     assert err.startswith("error: --out ") and said in err, err
     assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+# --- 3D boxes and keypoints ----------------------------------------------------------------
+
+BOX3D_DTYPE = np.dtype(
+    [
+        ("semanticId", "<u4"),
+        ("x_min", "<f4"),
+        ("y_min", "<f4"),
+        ("z_min", "<f4"),
+        ("x_max", "<f4"),
+        ("y_max", "<f4"),
+        ("z_max", "<f4"),
+        ("transform", "<f4", (4, 4)),
+        ("occlusionRatio", "<f4"),
+    ]
+)
+KEYPOINT_DTYPE = np.dtype(
+    [
+        ("instanceId", "<u4"),
+        ("semanticId", "<u4"),
+        ("index", "<u4"),
+        ("x", "<f4"),
+        ("y", "<f4"),
+        ("depth", "<f4"),
+        ("visibility", "u1"),
+    ]
+)
+FX, CX, CY = 100.0, W / 2, H / 2  # camera at the origin looking down -Z (Blender camera space = world)
+
+
+def camera_params(projection="perspective") -> dict:
+    return {"world_to_camera": np.eye(4).tolist(), "fx": FX, "fy": FX, "cx": CX, "cy": CY, "projection": projection}
+
+
+def test_points_project_as_the_annotators_do():
+    got = viz.project_to_pixels(camera_params(), [[0.1, 0.2, -2.0], [0.0, 0.0, 1.0], [0.0, 0.0, 0.0]])
+    assert got[0] == pytest.approx([CX + FX * 0.1 / 2, CY - FX * 0.2 / 2])  # y up in the camera, down in the image
+    assert np.isnan(got[1:]).all()  # behind the camera and on its plane
+    ortho = viz.project_to_pixels(camera_params("orthographic"), [[0.1, 0.2, -2.0]])
+    assert ortho[0] == pytest.approx([CX + FX * 0.1, CY - FX * 0.2])
+    assert viz.project_to_pixels({**camera_params(), "projection": "fisheyePolynomial"}, [[0, 0, -1]]) is None
+    assert viz.project_to_pixels({"fx": 1}, [[0, 0, -1]]) is None
+
+
+def write_box_3d(folder: Path, n: str = "0000", params: dict | None = None) -> None:
+    """A unit cube 5 m in front of the camera (its centre at z = -5), as bounding_box_3d
+    writes it: local extents and the object-to-world transform in row-vector layout."""
+    to_world = np.eye(4)
+    to_world[:3, 3] = (0.0, 0.0, -5.0)
+    row = (SEMANTIC_ID, -0.5, -0.5, -0.5, 0.5, 0.5, 0.5, to_world.T, 0.0)
+    io.write_npy(folder / f"bounding_box_3d_{n}.npy", np.array([row], dtype=BOX3D_DTYPE))
+    io.write_json(folder / f"bounding_box_3d_labels_{n}.json", {str(SEMANTIC_ID): {"class": "mug"}})
+    io.write_json(folder / f"camera_params_{n}.json", params or camera_params())
+
+
+def test_3d_box_corners_are_the_boxes_corners_projected(dataset):
+    write_box_3d(dataset)
+    ff = viz.frame_files(dataset, 0)[0]
+    boxes, note = viz.load_boxes_3d(ff)
+    assert note == "3D boxes: 1" and len(boxes) == 1 and boxes[0].label == "mug"
+    for k, (u, v) in enumerate(boxes[0].corners):
+        x, y, z = ((-0.5, 0.5)[k & 1], (-0.5, 0.5)[(k >> 1) & 1], (-0.5, 0.5)[k >> 2] - 5.0)
+        assert (u, v) == pytest.approx((CX + FX * x / -z, CY - FX * y / -z)), k
+    # The near face's top edge (z = -4.5, y = 0.5): v = 15 - 100 * 0.5 / 4.5 = 3.9, Pillow row 3.
+    tile = viz.boxes_3d_image(ff, boxes)
+    color = rgb3(SEMANTIC_ID)  # the semantic map's colour of "mug"
+    assert px(tile, int(CX), 3) == color
+    assert px(tile, int(CX), int(CY)) == (90, 90, 90)  # inside the box, on no edge: the image
+
+
+def test_3d_boxes_without_camera_params_or_of_a_fisheye_are_said_not_drawn(dataset):
+    write_box_3d(dataset)
+    os.remove(dataset / "camera_params_0000.json")
+    ff = viz.frame_files(dataset, 0)[0]
+    assert viz.load_boxes_3d(ff) == (None, "3D boxes: no camera_params file to project them with")
+    write_box_3d(dataset, params={**camera_params(), "projection": "fisheye", "cameraModel": "fisheyePolynomial"})
+    boxes, note = viz.load_boxes_3d(viz.frame_files(dataset, 0)[0])
+    assert boxes is None and "fisheyePolynomial" in note
+
+
+def test_an_edge_from_a_corner_far_outside_is_drawn_to_the_images_edge():
+    assert viz._clip_segment((10.0, 10.0), (1e12, 10.0), 40, 30) == ((10.0, 10.0), (40.0, 10.0))
+    assert viz._clip_segment((-5.0, -5.0), (-1e9, 3.0), 40, 30) is None  # outside all along
+    assert viz._clip_segment((1.0, 2.0), (3.0, 4.0), 40, 30) == ((1.0, 2.0), (3.0, 4.0))
+
+
+def write_keypoints(folder: Path, n: str = "0000") -> None:
+    """Three keypoints of the mug, on the unlabelled ground below it: visible, hidden, outside."""
+    rows = [
+        (INSTANCE_ID, SEMANTIC_ID, 0, 3.5, 26.5, 2.0, 2),
+        (INSTANCE_ID, SEMANTIC_ID, 1, 36.5, 26.5, 2.0, 1),
+        (INSTANCE_ID, SEMANTIC_ID, 2, np.nan, np.nan, -1.0, 0),
+    ]
+    io.write_npy(folder / f"keypoints_{n}.npy", np.array(rows, dtype=KEYPOINT_DTYPE))
+    info = {
+        "names": {str(INSTANCE_ID): ["handle", "rim", "base"]},
+        "skeletons": {str(INSTANCE_ID): [[0, 1], [1, 2]]},
+        "primPaths": {str(INSTANCE_ID): PRIM},
+    }
+    io.write_json(folder / f"keypoints_info_{n}.json", info)
+
+
+def test_keypoints_are_drawn_where_the_file_puts_them(dataset):
+    write_keypoints(dataset)
+    ff = viz.frame_files(dataset, 0)[0]
+    (kp,) = viz.load_keypoints(ff)
+    assert kp.instance_id == INSTANCE_ID and kp.prim_path == PRIM and kp.edges == [(0, 1), (1, 2)]
+    image = viz.overlay(ff, boxes=False)
+    color = px(viz.overlay(ff, boxes=False, keypoints=False), 17, 12)  # the mug's colour in the mask
+    mug = viz.load_mask(ff, "instance_segmentation").path_colors[PRIM]
+    # visible: a filled dot centred on pixel (3, 26); hidden: a ring round (36, 26), its centre
+    # the ground (a skeleton line passes it: the line to the third keypoint is not drawn)
+    assert px(image, 3, 26) == mug and px(image, 36, 24) == mug
+    assert px(image, 20, 26) == mug  # the skeleton between them
+    assert px(image, 20, 28) != mug and color != mug  # beside the line; the blended mask is not the pure colour
+    without = viz.overlay(ff, boxes=False, keypoints=False)
+    assert px(without, 3, 26) != mug
+
+
+def test_the_panel_shows_the_3d_boxes_tile_after_depth(dataset, drawn_text):
+    write_box_3d(dataset)
+    said = drawn_text()
+    viz.camera_panel(viz.frame_files(dataset, 0)[0])
+    captions = [t for t in said if t.startswith(("distance", "3D boxes", "normals", "semantic"))]
+    assert captions[:3] == ["distance to image plane: 3.00-3.00 m, near bright", "3D boxes: 1", "semantic segmentation"]
