@@ -1750,6 +1750,22 @@ def test_camera_look_at_or_rotation(tmp_path):
             "class",
             ["bounding_box_2d_loose annotator it reads ('shape')"],
         ),
+        # Replicator's KittiWriter options were met with a bare 'a known key': the kitti writer
+        # writes every tight box (Replicator's skips those under 25 px tall) and sets occluded
+        # from the hidden share of the pixels (Replicator's from the tight / loose box areas).
+        (
+            "[writers.kitti]\nbbox_height_threshold = 25\n",
+            "writers.kitti.bbox_height_threshold",
+            25,
+            ["Replicator's KittiWriter skips boxes under", "the kitti writer writes every tight box"],
+        ),
+        (
+            "[writers.kitti]\nfully_visible_threshold = 0.95\n",
+            "writers.kitti.fully_visible_threshold",
+            0.95,
+            ["tight / loose box areas", "occlusionRatio: 0 under 0.1, 1 under 0.5, 2 from 0.5"],
+        ),
+        ("[writers.kitti]\nuse_kitti_dir_names = true\n", "writers.kitti.use_kitti_dir_names", True, ["image_2"]),
         # A regular expression Python cannot compile for its size raised OverflowError (a
         # traceback; the Labels panel failed to draw the rule): said as any invalid one.
         (

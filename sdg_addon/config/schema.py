@@ -3559,7 +3559,32 @@ def writer_option_hints(options: dict, known) -> dict[str, str]:
             )
         elif key in BLENDERPROC_WRITER_ARGS:
             hints[key] = BLENDERPROC_WRITER_ARGS[key]
+        elif key in REPLICATOR_KITTI_ARGS:
+            hints[key] = REPLICATOR_KITTI_ARGS[key]
     return hints
+
+
+# Replicator's KittiWriter arguments a porting user gives a writer: what the kitti writer does.
+_KITTI_OCCLUDED = (
+    "Replicator's KittiWriter estimates `occluded` from the tight / loose box areas (0 from "
+    "fully_visible_threshold, 0.95; 1 from partly_occluded_threshold, 0.5); the kitti writer's levels "
+    "come from the share of the object's pixels other objects hide (occlusionRatio: 0 under 0.1, 1 under "
+    "0.5, 2 from 0.5), fixed; the occlusion annotator gives each ratio"
+)
+REPLICATOR_KITTI_ARGS = {
+    "bbox_height_threshold": "Replicator's KittiWriter skips boxes under bbox_height_threshold pixels tall "
+    "(25); the kitti writer writes every tight box, as KITTI's labels have them (its evaluation applies its "
+    "own least heights, 40, 25 and 25 px by difficulty): drop short boxes when reading (bottom - top)",
+    "partly_occluded_threshold": _KITTI_OCCLUDED,
+    "fully_visible_threshold": _KITTI_OCCLUDED,
+    "omit_semantic_type": "a KITTI type is the label's value alone, of the writer's `semantic_type` "
+    "(Replicator's omit_semantic_type = true)",
+    "mapping_path": "Replicator's KittiWriter's mapping (label -> id or colour of its segmentation images) has "
+    "no counterpart: the kitti writer writes no segmentation; semantic ids follow the label table ([labels]), "
+    "and the basic writer's semantic_segmentation_labels json gives each id's colour",
+    "use_kitti_dir_names": "the kitti writer always writes KITTI's own folders (training/image_2, label_2, calib)",
+}
+REPLICATOR_KITTI_ARGS["mapping_dict"] = REPLICATOR_KITTI_ARGS["mapping_path"]
 
 
 # BlenderProc's write_coco_annotations / write_bop / write_hdf5 arguments a porting user
