@@ -617,6 +617,7 @@ class Recorder:
             built.volume_note,
             built.grease_pencil_note,
             built.freestyle_note,
+            built.seen_lights_note,
         ):
             if note:
                 self.warn(note)

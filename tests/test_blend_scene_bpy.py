@@ -2309,6 +2309,22 @@ def test_freestyle_lines_drawn_over_the_image_are_named(shop, tmp_path, capsys):
     assert "Freestyle" not in capsys.readouterr().err
 
 
+def test_lights_visible_to_the_camera_are_named(shop, tmp_path, capsys):
+    """A .blend's area light with Visibility > Camera on (a softbox in the shot) is drawn by
+    Cycles in the image, but has no Object Index and no depth: its pixels were labelled as
+    what is behind it (192 white pixels in a box's mask at 64 x 48), without a word; the run
+    names it. Lights the camera does not see (the default) are not named."""
+    capsys.readouterr()
+    assert main(["render", str(blend_param(shop.path)), "--out", str(tmp_path / "plain"), "--quiet"]) == 0
+    assert "lights visible" not in capsys.readouterr().err
+    bpy.ops.wm.open_mainfile(filepath=str(shop.path), load_ui=False)
+    bpy.data.objects["Key"].visible_camera = True
+    blend = saved_variant(tmp_path / "softbox.blend")
+    assert main(["render", str(blend_param(blend)), "--out", str(tmp_path / "out"), "--quiet"]) == 0
+    err = capsys.readouterr().err
+    assert "lights visible to the camera: 'Key' (Object > Visibility > Camera). Cycles draws their shape" in err, err
+
+
 def test_a_base_scene_rendering_its_second_view_layer_is_labelled_as_its_first(shop, tmp_path):
     """A .blend whose first view layer ('clay', leaving the cans out) is off for rendering
     and whose second ('beauty') renders everything: Blender's context without a window takes

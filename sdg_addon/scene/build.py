@@ -169,6 +169,7 @@ class BuiltScene:
     volume_note: str = ""  # volumes the data layer cannot leave out (driven or linked visibility, smoke domains)
     grease_pencil_note: str = ""  # Grease Pencil objects drawn over the image, in no pass the labels read
     freestyle_note: str = ""  # Freestyle lines drawn over the image, in no pass the labels read
+    seen_lights_note: str = ""  # lights visible to the camera: drawn in the image, in no mask
     missing: list[str] = field(default_factory=list)  # files the scene's data reads that are not there
     failed_drivers: list[str] = field(default_factory=list)  # drivers Blender did not evaluate (Python)
     newer_note: str = ""  # .blend files read that a newer Blender saved
@@ -444,6 +445,7 @@ def build_scene(config: Config, open_scene=None, quiet: bool = False) -> BuiltSc
     built.volume_note = volume_note(scene)
     built.grease_pencil_note = grease_pencil_note(scene)
     built.freestyle_note = freestyle_note(scene)
+    built.seen_lights_note = seen_lights_note(scene)
     built.label_table = label_table(config.label_order(), built.entities.values())
     built.own_surfaces = {m.name: own_surface(m) for e in built.entities.values() for m in e.meshes}
     _drive_scene_materials(built, config)
@@ -790,6 +792,31 @@ def freestyle_note(scene) -> str:
         f"{', '.join(map(repr, drawn))}). Blender draws them over Cycles' render, outside the Object Index and "
         "Depth passes the labels are made from: they are in no mask, box or depth, and what they cover is labelled "
         "as seen. For exact labels turn Freestyle off (Render Properties > Freestyle)"
+    )
+
+
+def seen_lights_note(scene) -> str:
+    """Lights the camera sees (Object > Visibility > Camera on an area light, or a point or
+    spot light with a radius): Cycles draws their shape in the image, but a light has no
+    Object Index and is no surface of the Depth pass, so its pixels are labelled as what is
+    behind it (a softbox in front of a box: 192 white pixels in the box's mask). A sentence
+    naming them, or ''. A sun's disc is drawn in the sky, over nothing labelled."""
+    colls, users = render_collections(scene), object_collections(scene)
+    named = sorted(
+        o.name
+        for o in scene.objects
+        if o.type == "LIGHT"
+        and o.visible_camera
+        and (o.data.type == "AREA" or (o.data.type in ("POINT", "SPOT") and o.data.shadow_soft_size > 0))
+        and not o.hide_render
+        and in_render_collections(o, colls, users)
+    )
+    if not named:
+        return ""
+    return (
+        f"lights visible to the camera: {', '.join(map(repr, named))} (Object > Visibility > Camera). Cycles draws "
+        "their shape in the image, but a light is in no mask, box or depth: what it covers is labelled as seen. "
+        "For exact labels turn their Visibility > Camera off (it does not change how they light the scene)"
     )
 
 
