@@ -1596,6 +1596,7 @@ def test_label_targets_are_imported_shown_edited_exported_and_previewed(addon, s
     bpy = addon.bpy
     artist_scene(bpy, scene, tmp_path / "out")
     add_mesh(bpy, "bin")["semantics"] = {"class": ["bin"], "color": ["red"]}
+    bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "base.blend"), copy=True)  # the file's, not the one open
     bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "s.blend"))
     param = tmp_path / "in.toml"
     given = [
@@ -1604,7 +1605,7 @@ def test_label_targets_are_imported_shown_edited_exported_and_previewed(addon, s
     ]
     param.write_text(
         header((64, 48), samples=1)
-        + '[scene]\nblend = "s.blend"\n[labels]\ncolor = []\n'
+        + '[scene]\nblend = "base.blend"\n[labels]\ncolor = []\n'
         + '[[randomizers]]\ntype = "pose"\ntargets = { class = "crate" }\nlocation = [0, 0, 2]\n'
         + '[[randomizers]]\ntype = "visibility"\ntargets = { class = ["crate", "bi*"], color = "red" }\nvisible = true\n'
         + '[[randomizers]]\ntype = "camera"\ntargets = "cam"\nlocation = [0, -4, 0.5]\nlook_at = [0, 0, 0.3]\n'
@@ -1637,6 +1638,26 @@ def test_label_targets_are_imported_shown_edited_exported_and_previewed(addon, s
     select(bpy, [bpy.data.objects["bin"]])
     assert bpy.ops.sdg.randomizer_use_selected(index=0) == {"FINISHED"}
     assert (s.randomizers[0].targets, s.randomizers[0].target_labels) == ("bin", "")
+    settings = bpy.context.window_manager.sdg
+    settings.parameter_file = str(param)
+    try:  # Validate lists what the labels chose, as headless validate prints it
+        assert bpy.ops.sdg.validate_parameters() == {"FINISHED"}
+        chosen = [
+            'randomizers[0] (pose): targets = { class = "crate" }: 1 object(s), crate',
+            'randomizers[1] (visibility): targets = { class = ["crate", "bi*"], color = "red" }: 1 object(s), bin',
+        ]
+        assert addon.job.last_validation.chosen == chosen, addon.job.last_validation.problems
+        # The undo that restored the session leaves the window manager's settings as new (in
+        # the bpy module, no window): the panel is drawn for the file validated.
+        settings = bpy.context.window_manager.sdg
+        settings.source, settings.parameter_file = "FILE", str(param)
+        shown = texts(draw_panel(bpy, "SDG_PT_recorder"))
+        assert all(line in shown for line in chosen), shown
+    finally:
+        settings = bpy.context.window_manager.sdg  # (a pointer from before the undo is stale)
+        settings.property_unset("source")
+        settings.property_unset("parameter_file")
+        addon.job.last_validation = None
 
 
 def test_import_gives_the_panels_what_the_file_means(addon, scene, tmp_path):

@@ -43,6 +43,7 @@ class Validation:
     path: str
     problems: list[str] = field(default_factory=list)
     summary: str = ""
+    chosen: list[str] = field(default_factory=list)  # what label targets chose (Recorder.label_targets_chosen)
 
     @property
     def ok(self) -> bool:
@@ -63,7 +64,7 @@ def validate(path: str, build: bool = False, device: str | None = None) -> Valid
         result.problems = [f"{path}: {e}"]
         return result
     if build:
-        result.problems = built_scene_problems(config, device)
+        result.problems = built_scene_problems(config, device, result.chosen)
         if result.problems:
             return result
     cameras = [f"{len(config.cameras)} camera(s)"] if config.cameras or not config.base.blend else []
@@ -76,11 +77,12 @@ def validate(path: str, build: bool = False, device: str | None = None) -> Valid
     return result
 
 
-def built_scene_problems(config, device: str | None = None) -> list[str]:
+def built_scene_problems(config, device: str | None = None, chosen: list | None = None) -> list[str]:
     """What headless validate says of the scene a parameter file builds (a .blend's labels
     that do not parse, a name it lacks, a render device this machine lacks...), found as it
     finds them (Recorder.build_and_check_scene), in the open session, which is then taken
-    back to before by undo, as after a recording. Nothing is written."""
+    back to before by undo, as after a recording. Nothing is written. `chosen` (a list): what
+    label targets chose is added to it, as headless validate prints it."""
     try:
         check_can_restore()
     except ValueError as e:
@@ -98,7 +100,9 @@ def built_scene_problems(config, device: str | None = None) -> list[str]:
     job._libraries_before = {lib.name for lib in bpy.data.libraries}
     job._restore_pending = True
     try:
-        job.recorder.build_and_check_scene()
+        _built, targets, _plan = job.recorder.build_and_check_scene()
+        if chosen is not None:
+            chosen += job.recorder.label_targets_chosen(targets)
     except ConfigError as e:
         return [str(p) for p in e.problems]
     except (RecorderError, DeviceError, ValueError) as e:

@@ -485,6 +485,8 @@ def draw_validation(layout, settings):
     box = layout.box()
     if result.ok:
         wrapped(box, f"OK: {result.summary}", icon="CHECKMARK")
+        for line in result.chosen:  # what targets by label chose in the built scene
+            wrapped(box, line, icon="DOT")
         return
     box.alert = True
     box.label(text=f"{len(result.problems)} problem(s)", icon="ERROR")
