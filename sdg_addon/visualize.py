@@ -67,6 +67,7 @@ GAP = 4  # contact sheet: pixels between and around thumbnails
 MAX_SHEET_PIXELS = 8192 * 8192  # as a render's image (render.resolution)
 BACKDROP = (24, 24, 24)
 UNLABELLED_GREY = (48, 48, 48)
+HALO = (0, 0, 0)  # under keypoints' lines and rings, so they show over any colour
 NEAR_COLOR = (253, 231, 37)
 FAR_COLOR = (68, 1, 84)
 
@@ -779,23 +780,28 @@ def _draw_keypoints(image, objects: list[Keypoints], m, source_size, line_width)
     w, h = source_size
     sx, sy = tw / w, th / h
     lw = line_width or max(1, round(min(tw, th) / 240))
-    r = max(2, 2 * lw)
+    r = max(3, 2 * lw + 1)
     draw = ImageDraw.Draw(image)
     for kp in objects:
         color = _instance_color(m, kp.prim_path, kp.instance_id)
         # pixel coordinates (centre of pixel i at i + 0.5) -> Pillow's (pixel i at i)
         xy = kp.points[:, :2] * (sx, sy) - 0.5
         shown = (kp.points[:, 2] > 0) & np.isfinite(xy).all(axis=1)
-        for a, b in kp.edges:
-            if shown[a] and shown[b]:
-                draw.line([tuple(xy[a]), tuple(xy[b])], fill=color, width=lw)
-        for (x, y), v, ok in zip(xy, kp.points[:, 2], shown):
-            if not ok:
-                continue
-            if v >= 2:
-                draw.ellipse((x - r, y - r, x + r, y + r), fill=color, outline=(0, 0, 0))
-            else:  # hidden: a ring, the image under it seen
-                draw.ellipse((x - r, y - r, x + r, y + r), outline=color, width=max(1, lw))
+        # Lines and rings over a dark halo (in the object's colour over its own mask's colour
+        # they would not show); dots last, over every line and ring.
+        edges = [(tuple(xy[a]), tuple(xy[b])) for a, b in kp.edges if shown[a] and shown[b]]
+        hidden = [(x, y) for (x, y), v, ok in zip(xy, kp.points[:, 2], shown) if ok and v < 2]
+        visible = [(x, y) for (x, y), v, ok in zip(xy, kp.points[:, 2], shown) if ok and v >= 2]
+        for line in edges:
+            draw.line(line, fill=HALO, width=lw + 2)
+        for x, y in hidden:
+            draw.ellipse((x - r - 1, y - r - 1, x + r + 1, y + r + 1), outline=HALO, width=1)
+        for line in edges:
+            draw.line(line, fill=color, width=lw)
+        for x, y in hidden:  # a ring: the image under it seen
+            draw.ellipse((x - r, y - r, x + r, y + r), outline=color, width=lw)
+        for x, y in visible:
+            draw.ellipse((x - r, y - r, x + r, y + r), fill=color, outline=HALO)
 
 
 def _clip_segment(p, q, w: int, h: int):
@@ -832,6 +838,7 @@ def boxes_3d_image(ff: FrameFiles, boxes: list[Box3D]) -> Image.Image:
         if color is not None:
             colors.setdefault(label_text(value), color[:3])
     draw = ImageDraw.Draw(image)
+    segments = []
     for box in boxes:
         color = colors.get(box.label) or tuple(int(x) for x in id_colors(np.array(box.semantic_id))[:3])
         xy = box.corners - 0.5  # pixel coordinates -> Pillow's
@@ -840,7 +847,11 @@ def boxes_3d_image(ff: FrameFiles, boxes: list[Box3D]) -> Image.Image:
                 continue
             seg = _clip_segment(xy[a], xy[b], w, h)
             if seg is not None:
-                draw.line([tuple(seg[0]), tuple(seg[1])], fill=color, width=lw)
+                segments.append(((tuple(seg[0]), tuple(seg[1])), color))
+    for line, _color in segments:
+        draw.line(line, fill=HALO, width=lw + 2)
+    for line, color in segments:
+        draw.line(line, fill=color, width=lw)
     return image
 
 

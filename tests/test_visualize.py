@@ -1095,9 +1095,10 @@ def test_keypoints_are_drawn_where_the_file_puts_them(dataset):
     image = viz.overlay(ff, boxes=False)
     color = px(viz.overlay(ff, boxes=False, keypoints=False), 17, 12)  # the mug's colour in the mask
     mug = viz.load_mask(ff, "instance_segmentation").path_colors[PRIM]
-    # visible: a filled dot centred on pixel (3, 26); hidden: a ring round (36, 26), its centre
-    # the ground (a skeleton line passes it: the line to the third keypoint is not drawn)
-    assert px(image, 3, 26) == mug and px(image, 36, 24) == mug
+    # visible: a filled dot centred on pixel (3, 26); hidden: a ring of radius 3 round (36, 26), its centre
+    # the ground beside the skeleton line that ends there (the line to the third keypoint is not drawn)
+    assert px(image, 3, 26) == mug and px(image, 36, 23) == mug
+    assert px(image, 37, 24) not in (mug, viz.HALO)  # inside the ring: the image
     assert px(image, 20, 26) == mug  # the skeleton between them
     assert px(image, 20, 28) != mug and color != mug  # beside the line; the blended mask is not the pure colour
     without = viz.overlay(ff, boxes=False, keypoints=False)
