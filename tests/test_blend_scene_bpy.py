@@ -366,6 +366,48 @@ def test_a_light_sharing_its_data_with_another_is_refused_what_it_draws_of_it(sh
     assert "targets with light data of their own:" in str(e.value) and "shares its light data 'Key'" in str(e.value)
 
 
+@pytest.mark.parametrize("how", ["keyed", "linked"])
+@pytest.mark.parametrize(
+    "entry, field",
+    [
+        ({"type": "world", "strength": {"distribution": "uniform", "low": 0.5, "high": 2}}, "strength"),
+        ({"type": "sky", "strength": 0.1}, "strength"),
+        ({"type": "world_hdri", "folder": "hdri"}, "type"),  # its strength: 1 by default
+        ({"type": "world", "color": [1, 0, 0]}, None),  # a colour link is replaced by the entry's own
+    ],
+)
+def test_a_world_strength_the_blend_keys_or_links_is_refused(shop, tmp_path, how, entry, field):
+    """A .blend world whose Background Strength is keyed (a sunrise) or fed by a link (a
+    Value node): a world, sky or world_hdri entry's strength showed in no frame (strength
+    1.0 and 0.1 rendered the same image, the log saying each). Refused before anything is
+    written, naming the world, its node and the way out."""
+    from sdg_addon.recorder import Recorder, RunOptions
+    from sdg_addon.scene.build import build_scene
+
+    (tmp_path / "hdri").mkdir()  # a flat 2 x 1 Radiance file
+    (tmp_path / "hdri" / "grey.hdr").write_bytes(
+        b"#?RADIANCE\nFORMAT=32-bit_rle_rgbe\n\n-Y 1 +X 2\n" + bytes([128, 128, 128, 129] * 2)
+    )
+    bpy.ops.wm.open_mainfile(filepath=str(shop.path), load_ui=False)
+    world = bpy.context.scene.world
+    strength = next(n for n in world.node_tree.nodes if n.type == "BACKGROUND").inputs["Strength"]
+    if how == "keyed":
+        strength.keyframe_insert("default_value", frame=1)
+    else:
+        world.node_tree.links.new(world.node_tree.nodes.new("ShaderNodeValue").outputs[0], strength)
+    blend = saved_variant(tmp_path / "world.blend")
+    cfg = config_from_dict({"scene": {"blend": blend.as_posix()}, "randomizers": [entry]}, tmp_path / "p.toml")
+    built = build_scene(cfg)
+    recorder = Recorder(cfg, RunOptions(tmp_path / "out", range(1)))
+    if field is None:
+        recorder.check_targets(built, recorder.resolve_targets(built))
+        return
+    with pytest.raises(ConfigError, match=rf"randomizers\[0\]\.{field}: got ") as e:
+        recorder.check_targets(built, recorder.resolve_targets(built))
+    said = "keys or drives Strength" if how == "keyed" else "feeds by a link (from 'Value') the Strength"
+    assert said in str(e.value) and "would show in no frame" in str(e.value), str(e.value)
+
+
 def test_camera_params_focus_on_a_bone_as_cycles_does(shop, tmp_path):
     """A .blend camera focused on a bone of an armature (Depth of Field > Focus on Object, and
     its bone): Cycles focuses on the bone's head, camera_params said the distance to the

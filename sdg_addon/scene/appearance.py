@@ -21,7 +21,7 @@ from .. import compat
 from ..sampling.appearance import PATTERNS
 from .build import BuiltScene, scene_background, world_background
 from .materials import METALLIC_PROP, ROUGHNESS_PROP
-from .randomize import applier, target_check
+from .randomize import animated_paths, applier, target_check
 
 SCALE_PROP = "sdg_tex_scale"
 ROTATION_PROP = "sdg_tex_rotation"
@@ -301,8 +301,9 @@ def check_world(built: BuiltScene, spec, targets: list[str]) -> tuple[str, objec
     node group's ended the run with a StopIteration traceback after audit/ was written). A
     scene without a world gets one; a `world` entry setting only a temperature needs none."""
     world = built.scene.world
-    if world is None or world_background(world) is not None:
-        return None
+    bg = world_background(world)
+    if world is None or bg is not None:
+        return None if bg is None else _unshown_world_input(world, bg, spec)
     if spec.name == "world" and not ({"color", "strength"} & set(spec.params)):
         return None
     nodes = sorted(n.name for n in world.node_tree.nodes) if world.node_tree is not None else []
@@ -312,6 +313,35 @@ def check_world(built: BuiltScene, spec, targets: list[str]) -> tuple[str, objec
         f"a world with a Background node to set (as a new world has): the scene's world {world.name!r} has none "
         f"(its nodes: {nodes}); give it one (World > Surface: Background), or set its own inputs with world_property",
     )
+
+
+def _unshown_world_input(world, bg, spec) -> tuple[str, object, str] | None:
+    """A Background input the entry sets (`world`: the colour and strength it gives; `sky`:
+    its strength; `world_hdri`: the strength, 1 by default) that the .blend keys or drives, or
+    whose strength a link feeds: the animation sets it back when the frame renders, or the
+    link's value shows, so the value drawn showed in no frame (was: silently; a colour link is
+    replaced by the entry's own, as an HDRI's or a sky's)."""
+    keys = {"world": ("color", "strength"), "sky": ("strength",), "world_hdri": ("strength",)}[spec.name]
+    given = [k for k in keys if k in spec.params or (spec.name, k) == ("world_hdri", "strength")]
+    animated = animated_paths(world.node_tree)
+    for key in given:
+        socket = bg.inputs["Color" if key == "color" else "Strength"]
+        path = socket.path_from_id() + ".default_value"
+        links = [link for link in socket.links if not link.is_muted] if key == "strength" else []
+        if path in animated or links:
+            how, way_out = "keys or drives", "remove its keys or driver in the .blend"
+            if links:
+                how = f"feeds by a link (from {links[0].from_node.name!r}) the"
+                way_out = "remove the link in the .blend, or set what feeds it with world_property"
+            given = key in spec.params
+            return (
+                key if given else "type",
+                spec.params[key].to_dict() if given else spec.name,
+                f"a world whose {socket.name} the run sets: the scene's world {world.name!r} {how} {socket.name} "
+                f"of its Background node {bg.name!r}, so the {key} {'drawn' if given else 'set (1 by default)'} "
+                f"would show in no frame; {way_out}",
+            )
+    return None
 
 
 def _named(tree, name: str, node_type: str):
