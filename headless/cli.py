@@ -615,7 +615,7 @@ def _check_scene(path: Path, config, out: Path, device: str | None) -> int:
     """The render device and the scene, checked as render checks them before it writes
     anything (Recorder.build_and_check_scene): every problem said in render's words, exit
     2; its warnings as render shows them. Nothing is written."""
-    from sdg_addon.capture.device import DeviceError
+    from sdg_addon.capture.device import DeviceError, RenderError
     from sdg_addon.config import ConfigError
     from sdg_addon.recorder import Recorder, RecorderError, RunOptions
 
@@ -633,6 +633,9 @@ def _check_scene(path: Path, config, out: Path, device: str | None) -> int:
     except (RecorderError, ValueError, DeviceError) as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_INVALID
+    except RenderError as e:  # no folder takes the renders' passes files: render fails so (exit 1)
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_FAILED
     for line in recorder.label_targets_chosen(targets):  # what labels chose, not seen in the file
         say(line)
     return EXIT_OK

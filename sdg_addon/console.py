@@ -93,7 +93,7 @@ def console_captured(enabled: bool = True):
     """Everything printed to stdout and stderr inside the block, by Python (sys.stdout,
     sys.stderr, loggers made meanwhile) and by C code (file descriptors 1 and 2), goes to a
     temporary file, not the terminal; its text is `Captured.text` afterwards. `enabled`
-    false: nothing is captured (text stays empty)."""
+    false, or no temporary folder to write it in: nothing is captured (text stays empty)."""
     captured = Captured()
     if not enabled:
         yield captured
@@ -102,7 +102,12 @@ def console_captured(enabled: bool = True):
         with contextlib.suppress(AttributeError, OSError, ValueError):
             stream.flush()
     old = sys.stdout, sys.stderr
-    with tempfile.TemporaryFile() as sink:
+    try:
+        sink = tempfile.TemporaryFile()
+    except OSError:  # no temporary folder this user can write (TMPDIR, /tmp): shown, not kept
+        yield captured
+        return
+    with sink:
         # One file behind both descriptors and Python's streams: one shared offset, so lines
         # keep the order in which they were printed.
         python_side = io.TextIOWrapper(os.fdopen(os.dup(sink.fileno()), "wb"), errors="replace", write_through=True)

@@ -777,9 +777,11 @@ class Recorder:
         OK only to a file render starts with (the output folder and an earlier run in it,
         which depend on --resume and --overwrite, are checked by the run itself)."""
         from .capture.device import check_denoiser, check_device
+        from .capture.render import _temp_base
         from .scene.build import build_scene
 
         cfg, opts = self.config, self.options
+        _temp_base()  # a folder for the renders' passes files (RenderError: none can be written)
         check_device(cfg.render.device, opts.pinned_gpu, opts.device_from if opts.device else "render.device")
         check_denoiser(cfg.render)
         try:

@@ -502,6 +502,16 @@ def test_no_writable_temporary_folder_is_said_as_such_not_as_the_output_folder(t
     err = capsys.readouterr().err
     assert "no folder for the renders' passes files: /dev/shm is" in err and "TMPDIR is unset" in err, err
     assert f"cannot write to {out.as_posix()}" not in err and not out.exists()
+    # validate says it as render does (before: OK, or a FileNotFoundError traceback where a
+    # model file's importer output is kept back in a temporary file)
+    assert main(["validate", str(param(tmp_path)), "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert "error: no folder for the renders' passes files" in err and "Traceback" not in err, err
+    from sdg_addon.console import console_captured
+
+    with console_captured() as printed:  # nowhere to keep the output: shown, not an error
+        print("importer line")
+    assert printed.text == "" and "importer line" in capsys.readouterr().out
 
 
 def test_a_render_process_says_a_render_error_to_its_parent_not_a_traceback(tmp_path, capsys, monkeypatch):
