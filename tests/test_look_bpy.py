@@ -265,6 +265,20 @@ def test_a_light_made_another_type_keeps_its_declared_size(tmp_path):
     assert panel.type == "SPOT" and panel.shadow_soft_size == pytest.approx(2.5)
 
 
+def test_a_light_size_is_a_rectangles_width_its_height_kept(tmp_path):
+    """`size` sets an area light's side: on a .blend's rectangle (or ellipse) light, its
+    width alone, as the parameter's text says (it said only 'side of an area light')."""
+    from sdg_addon.sampling.randomizers import RANDOMIZERS
+    from sdg_addon.scene.randomize import apply_light
+
+    assert "rectangle or ellipse: its width, X, its height kept" in RANDOMIZERS["light"].PARAMS["size"][1]
+    cfg, built, targets = built_scene(tmp_path, "")
+    data = built.lights["key"].data
+    data.shape, data.size_y = "RECTANGLE", 0.3
+    apply_light(built, "key", {"size": 2.0})
+    assert (data.size, data.size_y) == (2.0, pytest.approx(0.3))
+
+
 def test_sky_material_swap_sensor_and_light_appliers(tmp_path):
     from sdg_addon import compat
     from sdg_addon.scene.randomize import apply_frame

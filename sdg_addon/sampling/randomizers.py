@@ -337,7 +337,7 @@ class Light(RandomizerSpec):
         ),
         "size": (
             NUMBER,
-            "metres: side of an area light, radius of a point or spot light (softer shadows); for a sun its angular diameter in degrees, at most 180 (Blender's limit: more is refused where the light is or becomes a sun, by this entry or another)",
+            "metres: side of an area light (a disk's diameter; a .blend's rectangle or ellipse: its width, X, its height kept), radius of a point or spot light (softer shadows); for a sun its angular diameter in degrees, at most 180 (Blender's limit: more is refused where the light is or becomes a sun, by this entry or another)",
         ),
         "temperature": (
             NUMBER,
