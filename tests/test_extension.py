@@ -804,6 +804,7 @@ def test_recording_refuses_with_sentences(addon, scene, tmp_path):
     with pytest.raises(RuntimeError, match="Randomizer 1 \\(pose\\): no targets"):
         bpy.ops.sdg.start_recording("EXEC_DEFAULT")
     assert "no targets" in texts(draw_panel(bpy, "SDG_PT_recorder"))  # also said in the panel
+    assert "or type names, or their labels in Target Labels" in texts(draw_panel(bpy, "SDG_PT_recorder"))
     bpy.ops.sdg.randomizer_remove(index=0)
     a = scene.sdg.annotators
     ticked = [n for n in a.bl_rna.properties.keys() if n not in ("rna_type", "name") and getattr(a, n)]

@@ -652,8 +652,10 @@ def randomizer_table(item, index: int) -> dict:
     elif cls.target_kind is not None:
         targets = split_targets(item.targets)
         if not targets:
+            by_label = ", or their labels in Target Labels" if cls.target_kind in LABEL_TARGET_KINDS else ""
             raise SettingsError(
-                f"{where}: no targets; pick {target_words(cls.target_kind)[0]} from the scene (Use Selected) or type names"
+                f"{where}: no targets; pick {target_words(cls.target_kind)[0]} from the scene (Use Selected) or type "
+                f"names{by_label}"
             )
         table["targets"] = targets
     for f in TRIGGER_FIELDS:
