@@ -558,9 +558,16 @@ class Recorder:
                 )
             if audit.config_fingerprint(old) != audit.config_fingerprint(self.config.resolved()):
                 changed = "; ".join(audit.changed_parameters(old, self.config.resolved()))
+                before = (old.get("render") or {}).get("device") if isinstance(old.get("render"), dict) else None
+                device = (
+                    f"; or, to continue it, render with --device {before} as it did (--device is recorded "
+                    "as render.device)"
+                    if isinstance(before, str) and before != self.config.render.device
+                    else ""
+                )
                 raise RecorderError(
                     f"the parameters differ from those of the run in {out.as_posix()} ({changed}; "
-                    "compare audit/resolved.json): use a new output folder or --overwrite"
+                    f"compare audit/resolved.json): use a new output folder or --overwrite{device}"
                 )
             if not self.is_complete(done):  # a complete dataset is not finalized again: nothing to lose
                 lost = removed_parts(self.config, out, done, audit.run_cameras(audit_dir, self.config))

@@ -792,6 +792,21 @@ def test_resume_refuses_a_recorded_folder_linked_out_before_rendering(tmp_path, 
     assert snapshot(out) == before and snapshot(elsewhere) == far_before
 
 
+def test_resume_without_the_device_option_it_ran_with_is_told_to_give_it(tmp_path, capsys):
+    """A run made with --device cpu (render.device "auto" in the file) and continued with the
+    same command less --device, as a user retypes it, was refused 'the parameters differ
+    (render.device: "cpu" before, "auto" now ...): use a new output folder or --overwrite',
+    both of which start anew; it now also says to give --device cpu, which continues it."""
+    p = param(tmp_path, TINY.replace('device = "cpu"', 'device = "auto"'))
+    assert 'device = "auto"' in p.read_text()
+    out = tmp_path / "out"
+    assert render(p, out, "--device", "cpu", "--frames", "0:1") == 0
+    capsys.readouterr()
+    assert render(p, out, "--resume") == 2
+    err = capsys.readouterr().err
+    assert 'render.device: "cpu" before, "auto" now' in err and "render with --device cpu as it did" in err, err
+    assert render(p, out, "--resume", "--device", "cpu") == 0
+
 def _copy_without_replacing(src: Path, dst: Path) -> None:
     """A shard's folder copied into another, as `cp -rn`: files of the same name stay."""
     for f in src.rglob("*"):
