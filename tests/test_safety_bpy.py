@@ -807,6 +807,7 @@ def test_resume_without_the_device_option_it_ran_with_is_told_to_give_it(tmp_pat
     assert 'render.device: "cpu" before, "auto" now' in err and "render with --device cpu as it did" in err, err
     assert render(p, out, "--resume", "--device", "cpu") == 0
 
+
 def _copy_without_replacing(src: Path, dst: Path) -> None:
     """A shard's folder copied into another, as `cp -rn`: files of the same name stay."""
     for f in src.rglob("*"):
