@@ -619,6 +619,7 @@ class Recorder:
             built.displacement_note,
             built.adaptive_note,
             built.no_triangles_note,
+            built.hair_note,
             built.viewport_branch_note,
             built.lens_note,
             built.volume_note,

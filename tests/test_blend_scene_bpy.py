@@ -2133,6 +2133,27 @@ def test_objects_cycles_subdivides_adaptively_are_named(shop, tmp_path, capsys):
     assert said in err, err
 
 
+def test_labelled_objects_with_particle_hair_are_named(shop, tmp_path, capsys):
+    """A labelled mesh rendering particle hair (a Hair system rendered as Path): its strands
+    are in its mask but have no triangles, so half behind a wall its occlusion read 0.37 where
+    its hairless mesh has 0.5 and its loose box 24 px wide where unoccluded it is 32, without
+    a word; the run names it. Hair switched off for renders is not named."""
+    bpy.ops.wm.open_mainfile(filepath=str(shop.path), load_ui=False)
+    can = bpy.data.objects["can_a"]
+    hair = can.modifiers.new("fur", "PARTICLE_SYSTEM").particle_system.settings
+    hair.type, hair.count, hair.hair_length = "HAIR", 50, 0.3
+    blend = saved_variant(tmp_path / "furry.blend")
+    capsys.readouterr()
+    assert main(["render", str(blend_param(blend)), "--out", str(tmp_path / "out"), "--quiet"]) == 0
+    err = capsys.readouterr().err
+    assert "labelled objects with particle hair: 'can_a'. Their strands are in their masks" in err, err
+    bpy.ops.wm.open_mainfile(filepath=str(blend), load_ui=False)
+    bpy.data.objects["can_a"].modifiers["fur"].show_render = False
+    bald = saved_variant(tmp_path / "bald.blend")
+    assert main(["render", str(blend_param(bald)), "--out", str(tmp_path / "bald"), "--quiet"]) == 0
+    assert "particle hair" not in capsys.readouterr().err
+
+
 def test_labelled_point_clouds_whose_hidden_part_is_unknown_are_named(shop, tmp_path, capsys):
     """A labelled Point Cloud object (its points made by Geometry Nodes) has no triangles:
     half of it behind a wall read as unoccluded (occlusion 0.0, amodal 113 px where it covers

@@ -164,6 +164,7 @@ class BuiltScene:
     displacement_note: str = ""  # materials whose true displacement moves surfaces the geometry lacks
     adaptive_note: str = ""  # objects Cycles subdivides adaptively, whose subdivided surface the geometry lacks
     no_triangles_note: str = ""  # labelled point clouds and hair curves: silhouettes are their visible pixels
+    hair_note: str = ""  # labelled meshes with particle hair: the silhouettes lack its hidden strands
     viewport_branch_note: str = ""  # node trees branching on Is Viewport: the labels read the viewport's branch
     lens_note: str = ""  # cameras whose depth of field the labels cannot leave out (a driven or linked switch)
     volume_note: str = ""  # volumes the data layer cannot leave out (driven or linked visibility, smoke domains)
@@ -441,6 +442,7 @@ def build_scene(config: Config, open_scene=None, quiet: bool = False) -> BuiltSc
     built.displacement_note = displacement_note(built.entities, override)
     built.adaptive_note = adaptive_note(scene, built.entities)
     built.no_triangles_note = no_triangles_note(scene, built.entities)
+    built.hair_note = hair_note(built.entities)
     built.lens_note = lens_note({n: built.cameras[n] for n in built.render_cameras})
     built.volume_note = volume_note(scene)
     built.grease_pencil_note = grease_pencil_note(scene)
@@ -641,6 +643,35 @@ def adaptive_note(scene, entities: dict[str, Entity]) -> str:
         "and truncation ratios and object_pose's models come from the unsubdivided cage (a subdivided cube reads as "
         "occluded with nothing in front of it). For exact labels turn Adaptive Subdivision off (the modifier's Render "
         "levels are then used)"
+    )
+
+
+def hair_note(entities: dict[str, Entity]) -> str:
+    """Labelled objects whose mesh renders particle hair (a Hair particle system rendered as
+    Path: fur, grass): Cycles renders the strands, which own pixels of the object's mask, but
+    they have no triangles, so the silhouettes (amodal mask, loose box, occlusion, truncation)
+    know the mesh and the visible strands alone, and the 3D box is the mesh's. A sentence
+    naming them, or ''."""
+
+    def renders_hair(m) -> bool:
+        return any(
+            mod.type == "PARTICLE_SYSTEM"
+            and mod.show_render
+            and mod.particle_system.settings.type == "HAIR"
+            and mod.particle_system.settings.render_type == "PATH"
+            and mod.particle_system.settings.count > 0
+            for mod in getattr(m, "modifiers", ())
+        )
+
+    named = sorted(n for n, e in entities.items() if e.labels and any(renders_hair(m) for m in e.meshes))
+    if not named:
+        return ""
+    return (
+        f"labelled objects with particle hair: {', '.join(map(repr, named))}. Their strands are in their masks and "
+        "tight boxes (exact), but have no triangles: what of them is hidden or cut off by the image border is "
+        "unknown, so their amodal masks, loose boxes and occlusion and truncation ratios count the mesh and the "
+        "visible strands alone (a furball half behind a wall: occlusion 0.37 where its hairless mesh has 0.5, its "
+        "loose box 24 px wide where unoccluded it is 32), and their 3D boxes are the meshes' without the hair"
     )
 
 
