@@ -418,8 +418,10 @@ def test_a_collider_hidden_this_frame_holds_nothing(tmp_path):
 def test_placing_a_keyed_object_in_a_clip_is_refused(tmp_path, capsys):
     """A .blend's box keyed to move: in a clip, a `pose` location of [1, 0, 1] (or a
     physics_settle) showed in no frame, each frame playing the keys, while the log said it
-    was placed. Refused in a sequence (exit 2, naming the box), nothing written; a still
-    places it; a box keyed in scale only is placed in every frame of the clip."""
+    was placed. Refused in a sequence (exit 2, naming the box), nothing written; in a still
+    too, whose render plays the keys at the scene's frame (its image byte for byte as
+    without the entry, object_pose saying [1, 0, 1]; a camera_relative likewise); a box
+    keyed in scale only is placed in every frame of the clip, and refused a pose scale."""
     import json
     import math
 
@@ -463,7 +465,16 @@ def test_placing_a_keyed_object_in_a_clip_is_refused(tmp_path, capsys):
         assert f'{kind}.toml: randomizers[0].targets: got ["moving"]' in err, err
         assert "'moving' is animated, and each frame of a clip plays the scene's animation" in err, err
         assert not (tmp_path / f"{kind}_out").exists()
-    assert render(param("still", 1, 'type = "pose"\ntargets = "moving"\nlocation = [1, 0, 1]'), tmp_path / "still") == 0
+    for kind, entry, target, keys in (
+        ("still", 'type = "pose"\ntargets = "moving"\nlocation = [1, 0, 1]', "moving", "location and rotation"),
+        ("relative", 'type = "camera_relative"\ntargets = "moving"\ndepth = 2', "moving", "location and rotation"),
+        ("grown", 'type = "pose"\ntargets = "growing"\nscale = 0.5', "growing", "scale"),
+    ):
+        assert render(param(kind, 1, entry), tmp_path / kind) == 2
+        err = capsys.readouterr().err
+        assert f'{kind}.toml: randomizers[0].targets: got ["{target}"]' in err, err
+        assert f"objects whose {keys}" in err and "in stills as in clips" in err, err
+        assert not (tmp_path / kind).exists()
     assert (
         render(param("scaled", 3, 'type = "pose"\ntargets = "growing"\nlocation = [1, 0, 1]'), tmp_path / "grow") == 0
     )

@@ -331,6 +331,14 @@ def animated_paths(id_data) -> set[str]:
     return paths
 
 
+def scale_animated(obj) -> bool:
+    """Whether obj's own scale is keyed or driven (NLA strips: assumed so)."""
+    ad = obj.animation_data
+    if ad is None:
+        return False
+    return bool(ad.nla_tracks) or any(p.split("[")[0] == "scale" for p in animated_paths(obj))
+
+
 def transform_animated(obj) -> bool:
     """Whether obj's own location or rotation is keyed or driven (NLA strips: assumed so)."""
     ad = obj.animation_data
@@ -408,20 +416,34 @@ def keyed_clip_targets(
                     )
                 )
             continue
-        if not placers or spec.name not in CLIP_PLACERS:
+        if spec.name not in CLIP_PLACERS:
             continue
-        if spec.name == "pose" and not any(k in spec.params for k in ("location", "rotation")):
-            continue
-        keyed = [n for n in names if n in entities and transform_animated(entities[n].root)]
+        # In stills too: the render plays the keys at the scene's frame (a pose location [1, 0, 0]
+        # rendered byte for byte as none, while object_pose said [1, 0, 0]); a pose's scale on
+        # an object whose scale is keyed likewise.
+        places = spec.name != "pose" or any(k in spec.params for k in ("location", "rotation"))
+        scales = spec.name == "pose" and "scale" in spec.params
+        keyed = [
+            n
+            for n in names
+            if n in entities
+            and ((places and transform_animated(entities[n].root)) or (scales and scale_animated(entities[n].root)))
+        ]
         if keyed:
+            what = ("location and rotation" if places else "") + (" and " if places and scales else "")
+            what += "scale" if scales else ""
+            how = (
+                "each frame of a clip plays the scene's animation, which puts it back"
+                if placers
+                else "its keys put it back when the frame renders, in stills as in clips"
+            )
             out.append(
                 (
                     f"randomizers[{i}].targets",
                     keyed,
-                    f"objects whose location and rotation are not keyed, in a sequence: {keyed[0]!r} is "
-                    f"animated, and each frame of a clip plays the scene's animation, which puts it back "
-                    f"(the {spec.name} entry would show in no frame); leave it out of targets, or remove its "
-                    "location and rotation keys in the .blend",
+                    f"objects whose {what} {'is' if what == 'scale' else 'are'} not keyed{', in a sequence' if placers else ''}: "
+                    f"{keyed[0]!r} is animated, and {how} (the {spec.name} entry would show in no frame, its "
+                    f"labels saying it did); leave it out of targets, or remove its {what} keys in the .blend",
                 )
             )
     return out
