@@ -23,8 +23,9 @@ mapping), else the semantic colour of its ``semanticId``; all colours come from
 ``writers.palette.id_colors``, so they match the segmentation PNGs. The right half holds
 W/2 x H/2 tiles in this order, the first three present: colourised depth
 (``distance_to_image_plane``, else ``distance_to_camera``), the 3D boxes (each box's 12 edges
-on the RGB, projected with the frame's camera_params), normals, forward flow, the semantic
-map; and an info tile (frame, camera, size, counts, class legend, a warning when nothing labelled is
+on the RGB, projected with the frame's camera_params), the LiDAR points the camera sees (every
+sensor's scan of the frame, projected likewise), normals, forward flow, the semantic map; and
+an info tile (frame, camera, size, counts, class legend, a warning when nothing labelled is
 in view). Several cameras: one such row per camera, stacked top to bottom.
 
 Contact sheet (``contact_sheet``): overlays of N frames (of a sequence: over its clips) as thumbnails ``thumb_width`` wide
@@ -308,7 +309,7 @@ def _camera(cams: dict[str, Path], name: str, folder: Path | str | None = None) 
         )
         what = ""
         if any(p.is_dir() and any(p.glob("**/lidar_*.npy")) for p in places):
-            what = f" ({name!r} is a LiDAR's folder: point clouds, lidar_NNNN.npy, which preview does not draw)"
+            what = f" ({name!r} is a LiDAR's folder: point clouds, lidar_NNNN.npy, which preview draws onto the cameras' frames, not as a camera of its own)"
         own = _clip_camera(cams, name)
         if own is not None:
             first = next(c for c in cams if c.partition("/")[2] == own)
@@ -573,6 +574,67 @@ def load_boxes_3d(ff: FrameFiles) -> tuple[list[Box3D] | None, str]:
         entry = labels.get(str(sid)) if isinstance(labels, dict) else None
         out.append(Box3D(sid, label_text(entry) if entry is not None else f"id {sid}", c))
     return out, f"3D boxes: {len(out)}"
+
+
+@dataclass
+class LidarScan:
+    sensor: str  # the [[lidars]] name (its folder)
+    world: np.ndarray  # (N, 3) points in world space
+    ranges: np.ndarray  # (N,) distance from the sensor, scene units
+
+
+def load_lidar_scans(ff: FrameFiles) -> list[LidarScan]:
+    """The frame's LiDAR scans (`<lidar>/lidar/lidar_N.npy`, points in the sensor frame, and
+    `lidar_info_N.json`'s sensor_to_world), from the dataset's root: the camera's folder, and
+    its parent where the camera has a folder of its own."""
+    roots = [ff.folder] + ([ff.folder.parent] if ff.camera else [])
+    scans = []
+    for root in roots:
+        for points_path in sorted(root.glob(f"*/lidar/lidar_{ff.suffix}.npy")):
+            folder = points_path.parent
+            if folder.parent == ff.folder / "lidar" and ff.camera:  # a camera's own annotator folder
+                continue
+            info_path = folder / f"lidar_info_{ff.suffix}.json"
+            if not info_path.is_file():
+                continue  # no pose to place the points with (a scan copied without it)
+            try:
+                pose = np.asarray(json.loads(info_path.read_text(encoding="utf-8"))["sensor_to_world"], np.float64)
+            except (OSError, ValueError, KeyError, TypeError) as e:  # damaged: said, not taken for missing
+                raise ValueError(f"cannot read {info_path}: {e}") from e
+            data = load_npy(points_path)
+            if data.ndim != 2 or data.shape[1] < 3 or pose.shape != (4, 4):
+                raise ValueError(f"{points_path}: expected (N, 4) points and a 4 x 4 sensor_to_world")
+            xyz = data[:, :3].astype(np.float64)
+            scans.append(LidarScan(folder.parent.name, xyz @ pose[:3, :3].T + pose[:3, 3], np.linalg.norm(xyz, axis=1)))
+    return scans
+
+
+def lidar_image(ff: FrameFiles, scans: list[LidarScan]) -> tuple[Image.Image, str] | None:
+    """The RGB with every LiDAR point the camera sees projected onto it (a 3 x 3 dot per point
+    at full size, near yellow to far purple over the scan's range), and its caption; None
+    where the frame has no camera_params to project with (or a lens it cannot project)."""
+    params = ff.json("camera_params")
+    if not isinstance(params, dict):
+        return None
+    image = np.array(load_rgb(ff), dtype=np.uint8)
+    h, w = image.shape[:2]
+    image //= 2  # dimmed: the points are what the tile shows
+    world = np.concatenate([s.world for s in scans]) if scans else np.zeros((0, 3))
+    ranges = np.concatenate([s.ranges for s in scans]) if scans else np.zeros(0)
+    px = project_to_pixels(params, world)
+    if px is None:
+        return None
+    inside = np.isfinite(px).all(axis=1)
+    inside[inside] &= (px[inside] >= 0).all(axis=1) & (px[inside, 0] < w) & (px[inside, 1] < h)
+    colors = colorize_depth(ranges[None, :])[0] if ranges.size else np.zeros((0, 3), np.uint8)
+    cols, rows = np.floor(px[inside]).astype(np.int64).T
+    far_first = np.argsort(-ranges[inside], kind="stable")  # near points drawn last, on top
+    for dy in (-1, 0, 1):
+        for dx in (-1, 0, 1):
+            y, x = np.clip(rows[far_first] + dy, 0, h - 1), np.clip(cols[far_first] + dx, 0, w - 1)
+            image[y, x] = colors[inside][far_first]
+    names = ", ".join(s.sensor for s in scans)
+    return Image.fromarray(image), f"LiDAR {names}: {int(inside.sum())} of {len(ranges)} points in view"
 
 
 @dataclass
@@ -945,6 +1007,9 @@ def _tiles(ff: FrameFiles) -> list[tuple[Image.Image, str]]:
     boxes_3d, note = load_boxes_3d(ff)
     if boxes_3d is not None:
         out.append((boxes_3d_image(ff, boxes_3d), note))
+    scans = load_lidar_scans(ff)
+    if scans and (tile := lidar_image(ff, scans)) is not None:
+        out.append(tile)
     p = ff.path("normals", "npy")
     if p is not None:
         out.append((Image.fromarray(colorize_normals(load_npy(p))), "normals (n+1)/2"))

@@ -70,6 +70,8 @@ rotation = [0.0, 0.0, 90.0]
 
 [annotators]
 instance_segmentation = {{}}
+camera_params = {{}}
+rgb = {{}}
 
 [writers]
 basic = {{ colorize_instance_segmentation = false }}
@@ -147,6 +149,30 @@ def test_lidar_on_a_camera_looks_where_the_camera_looks(exact):
     w = world(exact, "front", pts[:, :3], clip=True)
     assert np.allclose(w[:, 1], -0.5, atol=1e-4) and on_box_surface(w).all()  # its face towards the camera
     assert (pts[:, 0] > 3.4).all() and np.allclose(pts[:, 0], 3.5, atol=1e-4)  # x forward in the sensor frame
+
+
+def test_preview_puts_the_camera_mounted_lidars_points_on_the_box_they_hit(exact):
+    """preview's LiDAR tile: every point of the camera-mounted sensor (all on the box's face
+    towards the camera) projects with camera_params onto a pixel the instance mask gives the box."""
+    from PIL import Image
+
+    from sdg_addon import visualize as viz
+
+    ff = viz.frame_files(exact / "clip_0000", 0)[0]
+    scans = {s.sensor: s for s in viz.load_lidar_scans(ff)}
+    assert sorted(scans) == ["front", "onbox", "top"]
+    front = scans["front"]
+    assert np.allclose(front.world, world(exact, "front", lidar(exact, "front", clip=True)[:, :3], clip=True))
+    px = viz.project_to_pixels(ff.json("camera_params"), front.world)
+    ids = np.asarray(Image.open(ff.path("instance_segmentation", "png")))
+    cols, rows = np.floor(px).astype(int).T
+    assert (ids[rows, cols] == ids_by_name(exact)["box"]).all()
+    image, caption = viz.lidar_image(ff, list(scans.values()))
+    assert image.size == (ids.shape[1], ids.shape[0])
+    total = sum(len(s.world) for s in scans.values())
+    assert caption.startswith("LiDAR top, front, onbox: ") or caption.startswith("LiDAR front, onbox, top: ")
+    assert caption.endswith(f" of {total} points in view")
+    assert int(caption.split(": ")[1].split(" of ")[0]) >= len(front.world)
 
 
 def test_lidar_on_an_object_rides_with_it(exact):

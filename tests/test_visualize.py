@@ -722,13 +722,16 @@ def test_a_camera_name_for_a_one_camera_folder_says_to_leave_out_camera(dataset,
 def test_a_lidars_name_given_as_the_camera_says_it_is_a_lidars_folder(tmp_path, capsys):
     """A run with a camera and a LiDAR writes <camera>/ and <lidar>/ folders: --camera roof
     was refused as "no camera 'roof': found 'camera'", as if the folder were not there; the
-    message now says it holds a LiDAR's point clouds, which preview does not draw (exit 2)."""
+    message now says it holds a LiDAR's point clouds, which preview draws onto the cameras' frames (exit 2)."""
     write_frame(tmp_path / "camera")
     io.write_npy(tmp_path / "roof" / "lidar" / "lidar_0000.npy", np.zeros((4, 3), dtype=np.float32))
     for extra in ([], ["--sheet"]):
         assert main(["preview", str(tmp_path), "--camera", "roof", *extra]) == 2
         err = capsys.readouterr().err
-        assert "no camera 'roof' ('roof' is a LiDAR's folder: point clouds, lidar_NNNN.npy, which preview" in err
+        assert (
+            "no camera 'roof' ('roof' is a LiDAR's folder: point clouds, lidar_NNNN.npy, which preview draws onto"
+            in err
+        )
         assert "found 'camera'" in err
     assert main(["preview", str(tmp_path), "--camera", "camera"]) == 0
 
@@ -743,7 +746,10 @@ def test_a_sequences_lidar_given_as_the_camera_says_it_is_a_lidars_folder(tmp_pa
     for extra in ([], ["--sheet"]):
         assert main(["preview", str(tmp_path), "--camera", "roof", *extra]) == 2
         err = capsys.readouterr().err
-        assert "no camera 'roof' ('roof' is a LiDAR's folder: point clouds, lidar_NNNN.npy, which preview" in err, err
+        assert (
+            "no camera 'roof' ('roof' is a LiDAR's folder: point clouds, lidar_NNNN.npy, which preview draws onto"
+            in err
+        ), err
     assert main(["preview", str(tmp_path), "--camera", "clip_0000/camera"]) == 0
 
 
@@ -1111,3 +1117,29 @@ def test_the_panel_shows_the_3d_boxes_tile_after_depth(dataset, drawn_text):
     viz.camera_panel(viz.frame_files(dataset, 0)[0])
     captions = [t for t in said if t.startswith(("distance", "3D boxes", "normals", "semantic"))]
     assert captions[:3] == ["distance to image plane: 3.00-3.00 m, near bright", "3D boxes: 1", "semantic segmentation"]
+
+
+def test_lidar_points_are_dotted_where_the_camera_sees_them(dataset):
+    """A scan at the dataset's root (<lidar>/lidar/), sensor frame = world here: one point in
+    front of the camera, one behind it; colours near yellow .. far purple over the ranges."""
+    write_box_3d(dataset)  # its camera_params
+    folder = dataset / "roof" / "lidar"
+    folder.mkdir(parents=True)
+    io.write_npy(folder / "lidar_0000.npy", np.array([[0.1, 0.2, -2.0, 0.5], [0.0, 0.0, 3.0, 0.5]], np.float32))
+    io.write_json(folder / "lidar_info_0000.json", {"sensor_to_world": np.eye(4).tolist()})
+    ff = viz.frame_files(dataset, 0)[0]
+    (scan,) = viz.load_lidar_scans(ff)
+    assert scan.sensor == "roof" and scan.ranges == pytest.approx([np.sqrt(0.05 + 4), 3.0])
+    image, caption = viz.lidar_image(ff, [scan])
+    assert caption == "LiDAR roof: 1 of 2 points in view"
+    u, v = CX + FX * 0.1 / 2, CY - FX * 0.2 / 2  # (25, 5): pixel (25, 5) and its 8 neighbours
+    near = tuple(int(x) for x in viz.colorize_depth(np.array([[scan.ranges[0], scan.ranges[1]]]))[0, 0])
+    assert px(image, int(u), int(v)) == near == px(image, int(u) + 1, int(v) - 1)
+    assert px(image, int(u) + 2, int(v)) == (45, 45, 45)  # the image, dimmed to half
+    (folder / "lidar_info_0000.json").write_text('{"sensor_to_world": [[1, 0')  # cut short
+    with pytest.raises(ValueError, match="cannot read .*lidar_info_0000.json"):
+        viz.load_lidar_scans(ff)
+    os.remove(folder / "lidar_info_0000.json")  # no pose: the scan cannot be placed, and is left out
+    assert viz.load_lidar_scans(ff) == []
+    os.remove(dataset / "camera_params_0000.json")
+    assert viz.lidar_image(ff, [scan]) is None
