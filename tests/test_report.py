@@ -845,6 +845,27 @@ def test_a_dataset_given_as_dot_is_named_by_its_folder(tmp_path, monkeypatch):
     assert "<title>Dataset comparison: v1 vs v2</title>" in page.read_text()
 
 
+def test_two_datasets_of_one_folder_name_are_told_apart(tmp_path):
+    """`report runs/v1/out runs/v2/out` (or one run's folder fetched from two machines)
+    titled the page 'Dataset comparison: out vs out' and said 'A = out, B = out': which was
+    which was not told. Names alike are now given with the folders above them that differ."""
+    from test_writers_formats import make_frame
+
+    from sdg_addon.report.page import write_comparison
+    from sdg_addon.writers import create_writer
+
+    for name in ("v1", "v2"):
+        create_writer("basic", tmp_path / "runs" / name / "données é").write(make_frame(0))
+    a, b = (tmp_path / "runs" / n / "données é" for n in ("v1", "v2"))
+    page = write_comparison(a, b, tmp_path / "cmp").read_text()
+    assert "<title>Dataset comparison: v1/données é vs v2/données é</title>" in page
+    assert "A = v1/données é, B = v2/données é" in page
+    (tmp_path / "x").mkdir()
+    create_writer("basic", tmp_path / "x" / "v2").write(make_frame(0))
+    page = write_comparison(a, tmp_path / "x" / "v2", tmp_path / "cmp2").read_text()
+    assert "<title>Dataset comparison: données é vs v2</title>" in page  # names that differ: as they were
+
+
 def test_a_clips_folder_given_as_dot_is_named_in_the_note(tmp_path, monkeypatch):
     """`report .` in a clip's folder said " is a folder inside the dataset ..." (no name)."""
     from test_writers_formats import make_frame

@@ -400,6 +400,21 @@ def dataset_name(folder: Path) -> str:
     return folder.name or folder.resolve().name or str(folder)
 
 
+def compared_names(a: Path, b: Path) -> tuple[str, str]:
+    """The names a comparison gives its datasets: their folders' (dataset_name), and where
+    those are alike (runs/v1/out and runs/v2/out, one run's folder on two machines) as many
+    folders above as tell them apart (v1/out, v2/out)."""
+    na, nb = dataset_name(a), dataset_name(b)
+    if na != nb:
+        return na, nb
+    pa, pb = Path(os.path.realpath(a)).parts, Path(os.path.realpath(b)).parts
+    for k in range(2, max(len(pa), len(pb)) + 1):
+        sa, sb = "/".join(pa[-k:]).replace("//", "/"), "/".join(pb[-k:]).replace("//", "/")
+        if sa != sb:
+            return sa, sb
+    return na, nb
+
+
 def write_report(folder: Path | str, out: Path | str | None = None) -> Path:
     """Write the report of one dataset; return the HTML file."""
     folder = Path(folder)
@@ -526,8 +541,9 @@ def _write_comparison(sa: Stats, sb: Stats, a: Path, b: Path, out: Path) -> Path
         for n in [*stats.notes, *(["contact sheet " + drawn["sheet_note"]] if "sheet_note" in drawn else [])]
     ]
     notes = "".join(f"<li class='note'>{_e(n)}</li>" for n in said)
+    name_a, name_b = compared_names(Path(a), Path(b))
     body = (
-        f"<p>A = {_e(dataset_name(a))}, B = {_e(dataset_name(b))}</p>"
+        f"<p>A = {_e(name_a)}, B = {_e(name_b)}</p>"
         + "<h2>Summary</h2>"
         + _table(["", "A", "B"], summary)
         + (f"<ul>{notes}</ul>" if notes else "")
@@ -563,5 +579,5 @@ def _write_comparison(sa: Stats, sb: Stats, a: Path, b: Path, out: Path) -> Path
         )
     )
     path = out / "index.html"
-    io.write_text(path, _page(f"Dataset comparison: {dataset_name(a)} vs {dataset_name(b)}", body))
+    io.write_text(path, _page(f"Dataset comparison: {name_a} vs {name_b}", body))
     return path
