@@ -1661,6 +1661,32 @@ def test_label_targets_are_imported_shown_edited_exported_and_previewed(addon, s
         addon.job.last_validation = None
 
 
+def test_target_labels_of_a_type_the_open_scene_carries_record_without_a_labels_table(addon, scene, tmp_path):
+    """The panels have no [labels]: Target Labels `color = "red"` on a scene labelled in the
+    Labels panel (semantics color:red) was refused as a type the file does not declare. A
+    type the open scene carries is declared for it (`[labels] color = []`, Export too); one
+    it lacks is still refused, naming those declared."""
+    bpy = addon.bpy
+    artist_scene(bpy, scene, tmp_path / "out")
+    add_mesh(bpy, "bin")["semantics"] = {"class": ["bin"], "color": ["red"]}
+    bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "s.blend"))
+    item = scene.sdg.randomizers[0]
+    item.target_labels = 'color = "red"'
+    item.params["location"].value = "[0, 0, 2]"
+    assert bpy.ops.sdg.preview_frame() == {"FINISHED"}
+    assert bpy.data.objects["bin"].location.z == 2.0 and bpy.data.objects["crate"].location.z == 0.0
+    out = tmp_path / "out.toml"
+    assert bpy.ops.sdg.export_parameters(filepath=str(out)) == {"FINISHED"}
+    written = tomllib.loads(out.read_text())
+    assert written["labels"] == {"color": []} and written["randomizers"][0]["targets"] == {"color": "red"}
+    item.target_labels = 'class = "crate"'  # class is always declared: no [labels] written
+    assert bpy.ops.sdg.export_parameters(filepath=str(out)) == {"FINISHED"}
+    assert "labels" not in tomllib.loads(out.read_text())
+    item.target_labels = 'colour = "red"'
+    with pytest.raises(RuntimeError, match=r"colour.*declared: 'class'"):
+        bpy.ops.sdg.preview_frame()
+
+
 def test_import_gives_the_panels_what_the_file_means(addon, scene, tmp_path):
     """Import: render settings the panel does not show (max_bounces, noise_threshold, ...)
     and annotators' options are kept, recorded and exported again (they were dropped); what

@@ -38,6 +38,7 @@ from ..config.fields import Field
 from ..config.schema import DEFAULT_ANNOTATORS, RENDER_FIELDS, RUN_FIELDS, TRIGGER_FIELDS
 from ..config.toml_out import inline
 from ..home import expand_home
+from ..labels.blender import own_labels
 from ..sampling.distributions import DISTRIBUTIONS
 from ..sampling.randomizers import RANDOMIZERS, absolute_path, target_words
 from ..writers import WRITERS
@@ -754,7 +755,29 @@ def to_table(scene, blend: str | None) -> dict:
     randomizers = [randomizer_table(item, i) for i, item in enumerate(s.randomizers) if item.enabled]
     if randomizers:
         table["randomizers"] = randomizers
+    _declare_scene_label_types(scene, table)
     return table
+
+
+def _declare_scene_label_types(scene, table: dict) -> None:
+    """The label types Target Labels name that the open scene's objects or collections carry
+    (the Labels panel's `semantics`) go into [labels] (`color = []`), as a parameter file
+    declares a type only a .blend's labels give: the panels have no [labels] to type it in.
+    A type the scene lacks is left undeclared, for validation to refuse naming the declared."""
+    used = {k for r in table.get("randomizers", []) if isinstance(r.get("targets"), dict) for k in r["targets"]}
+    labels = table.setdefault("labels", {}) if used else None
+    if not isinstance(labels, dict):
+        return
+    found: set[str] = set()
+    for idblock in [*scene.objects, *scene.collection.children_recursive]:
+        try:
+            found.update(own_labels(idblock))
+        except ValueError:  # a malformed `semantics`: the recording names it
+            continue
+    for kind in sorted((used & found) - set(labels) - {"class"}):  # class: declared always
+        labels[kind] = []
+    if not labels:
+        del table["labels"]
 
 
 # ---------------------------------------------------------------------------- parameter table -> settings
