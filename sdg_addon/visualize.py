@@ -477,13 +477,20 @@ def label_text(value) -> str:
     return str(value)
 
 
-def load_boxes(ff: FrameFiles, name: str = "bounding_box_2d_tight") -> list[Box] | None:
+def _rows(ff: FrameFiles, name: str, needed: tuple[str, ...]) -> np.ndarray | None:
+    """The frame's structured array `<name>_N.npy`, or None where it is missing or lacks a field."""
     p = ff.path(name, "npy")
     if p is None:
         return None
     data = load_npy(p)
-    needed = ("semanticId", "x_min", "y_min", "x_max", "y_max")
     if data.dtype.names is None or not all(k in data.dtype.names for k in needed):
+        return None
+    return data
+
+
+def load_boxes(ff: FrameFiles, name: str = "bounding_box_2d_tight") -> list[Box] | None:
+    data = _rows(ff, name, ("semanticId", "x_min", "y_min", "x_max", "y_max"))
+    if data is None:
         return None
     labels = ff.json(f"{name}_labels") or {}
     paths = ff.json(f"{name}_prim_paths")
@@ -547,12 +554,9 @@ class Box3D:
 def load_boxes_3d(ff: FrameFiles) -> tuple[list[Box3D] | None, str]:
     """The frame's 3D boxes projected with its camera_params, and what to say of them: None
     (and why) where there are none or they cannot be projected."""
-    p = ff.path("bounding_box_3d", "npy")
-    if p is None:
-        return None, ""
-    data = load_npy(p)
     needed = ("semanticId", "x_min", "y_min", "z_min", "x_max", "y_max", "z_max", "transform")
-    if data.dtype.names is None or not all(k in data.dtype.names for k in needed):
+    data = _rows(ff, "bounding_box_3d", needed)
+    if data is None:
         return None, ""
     params = ff.json("camera_params")
     if not isinstance(params, dict):
@@ -647,12 +651,8 @@ class Keypoints:
 
 def load_keypoints(ff: FrameFiles) -> list[Keypoints] | None:
     """The frame's keypoints by object (keypoints_N.npy + keypoints_info_N.json), or None."""
-    p = ff.path("keypoints", "npy")
-    if p is None:
-        return None
-    data = load_npy(p)
-    needed = ("instanceId", "index", "x", "y", "visibility")
-    if data.dtype.names is None or not all(k in data.dtype.names for k in needed):
+    data = _rows(ff, "keypoints", ("instanceId", "index", "x", "y", "visibility"))
+    if data is None:
         return None
     info = ff.json("keypoints_info") or {}
     skeletons = info.get("skeletons") if isinstance(info, dict) else None

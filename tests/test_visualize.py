@@ -14,6 +14,8 @@ from PIL import Image
 
 from headless.cli import main
 from sdg_addon import visualize as viz
+from sdg_addon.annotators.bbox3d import BBOX_3D_DTYPE
+from sdg_addon.annotators.keypoints import KEYPOINT_DTYPE
 from sdg_addon.writers import io
 from sdg_addon.writers.palette import color_key, colorize, id_colors
 
@@ -994,30 +996,6 @@ def test_preview_out_of_another_system_is_refused_not_made_a_local_folder(
 
 # --- 3D boxes and keypoints ----------------------------------------------------------------
 
-BOX3D_DTYPE = np.dtype(
-    [
-        ("semanticId", "<u4"),
-        ("x_min", "<f4"),
-        ("y_min", "<f4"),
-        ("z_min", "<f4"),
-        ("x_max", "<f4"),
-        ("y_max", "<f4"),
-        ("z_max", "<f4"),
-        ("transform", "<f4", (4, 4)),
-        ("occlusionRatio", "<f4"),
-    ]
-)
-KEYPOINT_DTYPE = np.dtype(
-    [
-        ("instanceId", "<u4"),
-        ("semanticId", "<u4"),
-        ("index", "<u4"),
-        ("x", "<f4"),
-        ("y", "<f4"),
-        ("depth", "<f4"),
-        ("visibility", "u1"),
-    ]
-)
 FX, CX, CY = 100.0, W / 2, H / 2  # camera at the origin looking down -Z (Blender camera space = world)
 
 
@@ -1041,7 +1019,7 @@ def write_box_3d(folder: Path, n: str = "0000", params: dict | None = None) -> N
     to_world = np.eye(4)
     to_world[:3, 3] = (0.0, 0.0, -5.0)
     row = (SEMANTIC_ID, -0.5, -0.5, -0.5, 0.5, 0.5, 0.5, to_world.T, 0.0)
-    io.write_npy(folder / f"bounding_box_3d_{n}.npy", np.array([row], dtype=BOX3D_DTYPE))
+    io.write_npy(folder / f"bounding_box_3d_{n}.npy", np.array([row], dtype=BBOX_3D_DTYPE))
     io.write_json(folder / f"bounding_box_3d_labels_{n}.json", {str(SEMANTIC_ID): {"class": "mug"}})
     io.write_json(folder / f"camera_params_{n}.json", params or camera_params())
 
