@@ -485,6 +485,46 @@ def test_placing_a_keyed_object_in_a_clip_is_refused(tmp_path, capsys):
         assert np.allclose(poses["/growing"][:3, 3], [1, 0, 1], atol=1e-6), (i, poses["/growing"])
 
 
+def test_showing_or_hiding_an_object_whose_render_visibility_is_keyed_is_refused(tmp_path, capsys):
+    """A .blend's box with Visibility > Renders keyed: a visibility entry's `visible = false`
+    hid it from the masks and boxes while its keys showed it in the image (the box's pixels
+    where the labels had none), in a still. Refused (exit 2, naming it) for the entries that
+    show and hide their targets, nothing written; an unkeyed box is hidden as before."""
+    import math
+
+    bpy.ops.wm.read_homefile(use_empty=True)
+    scene = bpy.context.scene
+    for name in ("keyed", "plain"):
+        bpy.ops.mesh.primitive_cube_add(size=0.2, location=(0, 0, 0.5))
+        box = bpy.context.object
+        box.name, box["semantics"] = name, {"class": ["box"]}
+    bpy.data.objects["keyed"].keyframe_insert("hide_render", frame=1)
+    cam = bpy.data.objects.new("CamA", bpy.data.cameras.new("CamA"))
+    scene.collection.objects.link(cam)
+    cam.location, cam.rotation_euler = (0, -4, 3), (math.radians(55), 0, 0)
+    blend = tmp_path / "shown.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(blend), copy=True)
+    bpy.ops.wm.read_homefile(use_empty=True)
+
+    def param(name, entry):
+        text = (
+            '[run]\nframes = 1\n[render]\nresolution = [32, 24]\nsamples = 1\ndevice = "cpu"\n'
+            f'[scene]\nblend = "{blend.as_posix()}"\ncameras = ["CamA"]\n[[randomizers]]\n{entry}\n'
+        )
+        return write_param(tmp_path, text, f"{name}.toml")
+
+    for kind, entry in (
+        ("hide", 'type = "visibility"\ntargets = "keyed"\nvisible = false'),
+        ("pool", 'type = "pool"\ntargets = ["keyed", "plain"]\nk = 1'),
+    ):
+        assert render(param(kind, entry), tmp_path / kind) == 2
+        err = capsys.readouterr().err
+        assert f'{kind}.toml: randomizers[0].targets: got ["keyed"]' in err, err
+        assert "objects whose visibility in renders is not keyed: 'keyed'" in err, err
+        assert not (tmp_path / kind).exists()
+    assert render(param("plain", 'type = "visibility"\ntargets = "plain"\nvisible = false'), tmp_path / "p") == 0
+
+
 def test_moving_or_placing_a_keyed_object_or_camera_is_refused(tmp_path, capsys):
     """A .blend's box keyed to move 0.1 m a frame along x, and its camera keyed too: a
     `trajectory` on the box (a `camera_trajectory` on the camera) keyed its motion into the

@@ -293,6 +293,8 @@ CLIP_PLACERS = ("pose", "scatter", "camera_relative", "physics_settle")
 CAMERA_PLACERS = ("camera", "camera_look_at")
 # Entries whose motion is keyed on their targets (scene.motion).
 MOVERS = ("trajectory", "camera_trajectory")
+# Entries that show and hide their targets (hide_render of their meshes).
+HIDERS = ("visibility", "pool", "scatter")
 
 
 def _action_paths(action) -> set[str]:
@@ -364,6 +366,26 @@ def keyed_clip_targets(
     cameras = cameras or {}
     out = []
     for i, (spec, names) in enumerate(zip(specs, targets)):
+        if spec.name in HIDERS and (spec.name != "visibility" or "visible" in spec.params):
+            # Its keys show or hide the object when the frame renders, in stills and clips:
+            # visible = false left a box keyed shown in the image, its masks and boxes without it.
+            keyed = [
+                n
+                for n in names
+                if n in entities and any("hide_render" in animated_paths(o) for o in entities[n].meshes)
+            ]
+            if keyed:
+                out.append(
+                    (
+                        f"randomizers[{i}].targets",
+                        keyed,
+                        f"objects whose visibility in renders is not keyed: {keyed[0]!r} has it keyed or driven "
+                        "(Object Properties > Visibility > Renders), and its keys show or hide it when the frame "
+                        f"renders whatever the {spec.name} entry says (the image showing an object its labels "
+                        "leave out, or the other way round); leave it out of targets, or remove those keys in "
+                        "the .blend",
+                    )
+                )
         if spec.name in MOVERS:
             keyed = [n for n in names if (n in entities and transform_animated(entities[n].root))]
             keyed += [n for n in names if n not in entities and n in cameras and transform_animated(cameras[n])]
