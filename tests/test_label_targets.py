@@ -146,7 +146,10 @@ def test_lights_and_cameras_refuse_a_table_of_labels(tmp_path, entry, words):
 
 def test_the_world_refuses_a_table_of_labels(tmp_path):
     found = problems('[[randomizers]]\ntype = "world"\ntargets = { class = "sky" }\nstrength = 1\n', tmp_path)
-    assert found["randomizers[0].targets"] == ({"class": "sky"}, "no targets: a world randomizer has none")
+    assert found["randomizers[0].targets"] == (
+        {"class": "sky"},
+        "no targets: a world randomizer has none (it changes the world, which carries no labels)",
+    )
 
 
 @pytest.mark.parametrize(

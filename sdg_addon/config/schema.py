@@ -2385,7 +2385,9 @@ def _randomizer(v: _Reader, t, p: str, base: Path) -> tuple[RandomizerSpec | Non
     elif cls.target_kind is not None:
         targets = v.strings(t, "targets", p, None)
     elif "targets" in t:
-        v.problems.add(join(p, "targets"), t["targets"], f"no targets: a {kind} randomizer has none")
+        # A table of labels: the world carries none either (Replicator's prims by semantics).
+        why = " (it changes the world, which carries no labels)" if isinstance(t["targets"], dict) else ""
+        v.problems.add(join(p, "targets"), t["targets"], f"no targets: a {kind} randomizer has none{why}")
     params: dict[str, Distribution] = {}
     first = len(v.problems.items)
     for name, (value_kind, desc) in cls.PARAMS.items():
