@@ -1174,6 +1174,22 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.reconfigure(errors="backslashreplace")
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     args = build_parser().parse_args(_joined_shard_values(sys.argv[1:] if argv is None else argv))
+    try:
+        return _command(args)
+    except UnicodeEncodeError as e:  # a name no file name of this system can hold (its locale's encoding)
+        from sdg_addon.sampling.appearance import file_names_not_utf8
+
+        not_utf8 = file_names_not_utf8()
+        if not_utf8 is None or not isinstance(e.object, str):
+            raise
+        print(
+            f"error: {e.object!r} holds {e.object[e.start : e.end]!r}, which no file name here can hold: {not_utf8}",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
+
+
+def _command(args) -> int:
     if args.command == "render":  # only a run waits for its own handlers (early_signals)
         return _render(args)
     early_signals.release()

@@ -520,3 +520,37 @@ def test_the_default_output_of_a_file_named_as_a_windows_device_is_a_name_every_
     assert load_config(plain).output == "out/base"
     assert main(["validate", str(plain), "--no-scene"]) == EXIT_OK
     assert "output folder" not in capsys.readouterr().out
+
+
+def test_a_locale_whose_file_names_are_not_utf8_is_said(tmp_path, capsys, monkeypatch):
+    """Under a locale of another encoding (LC_ALL=de_DE.ISO-8859-1) Python reads file names
+    in it: a parameter file naming 'módels ✓/cube.obj' (UTF-8) ended validate and render in
+    a UnicodeEncodeError traceback ('latin-1' codec can't encode character '\\u2713'), and
+    'café/cube.obj' was looked for as other bytes than the UTF-8 name on disk: 'an existing
+    file' without a word of why. Both now say how file names are read and the way out."""
+    import sys
+
+    import headless.cli as cli
+
+    monkeypatch.setattr(sys, "getfilesystemencoding", lambda: "iso8859-1")
+    monkeypatch.setenv("LC_ALL", "de_DE.ISO-8859-1")
+    param = tmp_path / "p.toml"
+    param.write_text(
+        '[[cameras]]\nname = "cam"\nlocation = [0, -2, 1]\n[[assets]]\nname = "a"\nfile = "café/cube.obj"\n',
+        encoding="utf-8",
+    )
+    assert main(["validate", str(param), "--no-scene"]) == EXIT_INVALID
+    err = capsys.readouterr().err
+    way_out = (
+        "this system's file names are read as iso8859-1 (the locale's: LC_ALL=de_DE.ISO-8859-1), parameter "
+        "files as UTF-8: run with a UTF-8 locale (LC_ALL=C.UTF-8) or PYTHONUTF8=1"
+    )
+    assert 'assets[0].file: got "café/cube.obj"' in err and way_out in err, err
+
+    def unencodable(args):
+        raise UnicodeEncodeError("latin-1", "/p/módels ✓", 10, 11, "ordinal not in range(256)")
+
+    monkeypatch.setattr(cli, "_command", unencodable)
+    assert main(["validate", str(param), "--no-scene"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: '/p/módels ✓' holds '✓', which no file name here can hold: " + way_out), err

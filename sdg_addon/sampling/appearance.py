@@ -32,6 +32,24 @@ def real_path(path: Path | str) -> Path:
     return Path(os.path.realpath(path))
 
 
+def file_names_not_utf8() -> str | None:
+    """Where this Python reads file names in another encoding than UTF-8 (a POSIX locale of
+    ISO-8859-1 and the like: LC_ALL=de_DE.ISO-8859-1), what that is and the way out: a
+    parameter file's names beyond ASCII (read as UTF-8) then name other bytes on disk than
+    the UTF-8 names there, or none at all. None with UTF-8 file names (and on Windows)."""
+    import codecs
+    import sys
+
+    encoding = sys.getfilesystemencoding()
+    if os.name == "nt" or codecs.lookup(encoding).name == "utf-8":
+        return None
+    locale = next((f"{k}={os.environ[k]}" for k in ("LC_ALL", "LC_CTYPE", "LANG") if os.environ.get(k)), "")
+    return (
+        f"this system's file names are read as {encoding} (the locale's{': ' + locale if locale else ''}), "
+        "parameter files as UTF-8: run with a UTF-8 locale (LC_ALL=C.UTF-8) or PYTHONUTF8=1"
+    )
+
+
 def separator_hint(raw: str, looked: Path | None = None) -> str:
     """Why a path `raw` that names nothing may be of another system, and what to write: a URL
     or a `~user` of no user here; on Linux and macOS, a path of a file made on Windows, with a
@@ -55,6 +73,9 @@ def separator_hint(raw: str, looked: Path | None = None) -> str:
     if "\\" in raw:
         slashed = raw.replace("\\", "/")
         return f"; a backslash is no folder separator on Linux and macOS: write {slashed!r}, which works on Windows too"
+    not_utf8 = file_names_not_utf8() if not raw.isascii() else None
+    if not_utf8:
+        return f"; {not_utf8}"
     other = _in_other_case(looked) if looked is not None else None
     if other is not None and _composed(str(other)) == _composed(str(looked)):
         return "; " + _other_form(other.as_posix(), str(looked))
