@@ -525,6 +525,39 @@ def test_showing_or_hiding_an_object_whose_render_visibility_is_keyed_is_refused
     assert render(param("plain", 'type = "visibility"\ntargets = "plain"\nvisible = false'), tmp_path / "p") == 0
 
 
+def test_colouring_an_object_whose_colour_is_keyed_is_refused(tmp_path, capsys):
+    """A .blend's box with its colour (Object Info > Color, what the add-on's materials show)
+    keyed green: a material entry's red and blue rendered the same green image, the log
+    saying each. Refused (exit 2) for material and procedural_texture colours; a roughness
+    alone is fine."""
+    bpy.ops.wm.read_homefile(use_empty=True)
+    bpy.ops.mesh.primitive_cube_add(size=0.2, location=(0, 0, 0.5))
+    box = bpy.context.object
+    box.name, box["semantics"], box.color = "box", {"class": ["box"]}, (0, 1, 0, 1)
+    box.keyframe_insert("color", frame=1)
+    cam = bpy.data.objects.new("CamA", bpy.data.cameras.new("CamA"))
+    bpy.context.scene.collection.objects.link(cam)
+    cam.location, cam.rotation_euler = (0, -4, 0.5), (1.5708, 0, 0)
+    blend = tmp_path / "green.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(blend), copy=True)
+    bpy.ops.wm.read_homefile(use_empty=True)
+
+    def param(name, entry):
+        text = (
+            '[run]\nframes = 1\n[render]\nresolution = [32, 24]\nsamples = 1\ndevice = "cpu"\n'
+            f'[scene]\nblend = "{blend.as_posix()}"\ncameras = ["CamA"]\n[[randomizers]]\n{entry}\n'
+        )
+        return write_param(tmp_path, text, f"{name}.toml")
+
+    for kind in ("material", "procedural_texture"):
+        assert render(param(kind, f'type = "{kind}"\ntargets = "box"\ncolor = [1, 0, 0]'), tmp_path / kind) == 2
+        err = capsys.readouterr().err
+        assert f'{kind}.toml: randomizers[0].targets: got ["box"]' in err, err
+        assert "objects whose colour is not keyed: 'box'" in err, err
+        assert not (tmp_path / kind).exists()
+    assert render(param("rough", 'type = "material"\ntargets = "box"\nroughness = 0.2'), tmp_path / "r") == 0
+
+
 def test_moving_or_placing_a_keyed_object_or_camera_is_refused(tmp_path, capsys):
     """A .blend's box keyed to move 0.1 m a frame along x, and its camera keyed too: a
     `trajectory` on the box (a `camera_trajectory` on the camera) keyed its motion into the

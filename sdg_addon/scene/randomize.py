@@ -386,6 +386,22 @@ def keyed_clip_targets(
                         "the .blend",
                     )
                 )
+        if spec.name in ("material", "procedural_texture") and "color" in spec.params:
+            # The colour they give is the object's own (Object Info > Color): keyed, it was set back.
+            keyed = [
+                n for n in names if n in entities and any("color" in animated_paths(o) for o in entities[n].meshes)
+            ]
+            if keyed:
+                out.append(
+                    (
+                        f"randomizers[{i}].targets",
+                        keyed,
+                        f"objects whose colour is not keyed: {keyed[0]!r} has it keyed or driven (Object "
+                        "Properties > Viewport Display > Color, the colour the add-on's materials show), and "
+                        f"its keys set it back when the frame renders (the {spec.name} entry's colour would "
+                        "show in no frame); leave it out of targets, or remove those keys in the .blend",
+                    )
+                )
         if spec.name in MOVERS:
             keyed = [n for n in names if (n in entities and transform_animated(entities[n].root))]
             keyed += [n for n in names if n not in entities and n in cameras and transform_animated(cameras[n])]
