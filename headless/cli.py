@@ -290,7 +290,7 @@ def _merge(args) -> int:
     (each shard's own finalize saw only what existed when it ended)."""
     from sdg_addon.audit import AUDIT_DIR, finished_frames, parameter_sections, run_cameras, write_json
     from sdg_addon.frame import LabelTable
-    from sdg_addon.output import OutputError, OutputFolder, remove_stale_temporaries
+    from sdg_addon.output import OutputError, OutputFolder, recorded_link_out, remove_stale_temporaries
     from sdg_addon.writers import create_writer
     from sdg_addon.writers.base import removed_parts
     from sdg_addon.writers.paths import UnsafePathError
@@ -326,6 +326,10 @@ def _merge(args) -> int:
     lost = removed_parts(config, out, done, cameras)
     if lost:
         print(f"error: cannot merge {out}:\n" + "\n".join(lost), file=sys.stderr)
+        return EXIT_INVALID
+    linked_out = recorded_link_out(out)  # the writers' joined files would go through it
+    if linked_out:
+        print(f"error: cannot merge {out}: {linked_out}", file=sys.stderr)
         return EXIT_INVALID
     folder = OutputFolder(out)
     try:

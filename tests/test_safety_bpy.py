@@ -790,6 +790,11 @@ def test_resume_refuses_a_recorded_folder_linked_out_before_rendering(tmp_path, 
     err = capsys.readouterr().err
     assert "coco/annotations in" in err and "is a link to" in err and "Nothing was written" in err, err
     assert snapshot(out) == before and snapshot(elsewhere) == far_before
+    # merge likewise (before: 'refusing to write .../instances_train.json: it is outside ...')
+    assert main(["merge", str(q), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert f"cannot merge {out}: coco/annotations in" in err and "Nothing was written" in err, err
+    assert snapshot(out) == before and snapshot(elsewhere) == far_before
 
 
 def test_resume_without_the_device_option_it_ran_with_is_told_to_give_it(tmp_path, capsys):
