@@ -442,6 +442,9 @@ def test_placing_a_keyed_object_in_a_clip_is_refused(tmp_path, capsys):
     cam = bpy.data.objects.new("CamA", bpy.data.cameras.new("CamA"))
     scene.collection.objects.link(cam)
     cam.location, cam.rotation_euler = (0, -4, 3), (math.radians(55), 0, 0)
+    lamp = bpy.data.objects.new("Lamp", bpy.data.lights.new("Lamp", "POINT"))
+    scene.collection.objects.link(lamp)
+    lamp.keyframe_insert("location", frame=1)
     scene.frame_set(1)
     blend = tmp_path / "keyed.blend"
     bpy.ops.wm.save_as_mainfile(filepath=str(blend), copy=True)
@@ -469,6 +472,8 @@ def test_placing_a_keyed_object_in_a_clip_is_refused(tmp_path, capsys):
         ("still", 'type = "pose"\ntargets = "moving"\nlocation = [1, 0, 1]', "moving", "location and rotation"),
         ("relative", 'type = "camera_relative"\ntargets = "moving"\ndepth = 2', "moving", "location and rotation"),
         ("grown", 'type = "pose"\ntargets = "growing"\nscale = 0.5', "growing", "scale"),
+        # a keyed light placed in the view: lit from its keyed place (x 0.1 and 0.9 alike)
+        ("lamp", 'type = "camera_relative"\ntargets = "Lamp"\ndepth = 2', "Lamp", "location and rotation"),
     ):
         assert render(param(kind, 1, entry), tmp_path / kind) == 2
         err = capsys.readouterr().err

@@ -467,6 +467,7 @@ def keyed_clip_targets(
             if n in entities
             and ((places and transform_animated(entities[n].root)) or (scales and scale_animated(entities[n].root)))
         ]
+        keyed += [n for n in names if n not in entities and n in (lights or {}) and transform_animated(lights[n])]
         if keyed:
             what = ("location and rotation" if places else "") + (" and " if places and scales else "")
             what += "scale" if scales else ""
@@ -481,7 +482,7 @@ def keyed_clip_targets(
                     keyed,
                     f"objects whose {what} {'is' if what == 'scale' else 'are'} not keyed{', in a sequence' if placers else ''}: "
                     f"{keyed[0]!r} is animated, and {how} (the {spec.name} entry would show in no frame, its "
-                    f"labels saying it did); leave it out of targets, or remove its {what} keys in the .blend",
+                    f"log saying it did); leave it out of targets, or remove its {what} keys in the .blend",
                 )
             )
     return out
