@@ -2388,6 +2388,37 @@ def test_lights_visible_to_the_camera_are_named(shop, tmp_path, capsys):
     assert "lights visible to the camera: 'Key' (Object > Visibility > Camera). Cycles draws their shape" in err, err
 
 
+def test_instances_render_with_their_instancers_visibility_as_in_blender(shop, tmp_path):
+    """Cycles renders an instance with the ray visibility its object and its instancer both
+    allow and the instancer's holdout (not its object's): the copies the run makes of
+    instances kept their object's alone, so the instances of an empty hidden from the camera
+    or set to Holdout rendered (320 pixels of seats at 64 x 48 where Blender's image has
+    none; the particles of a hidden emitter likewise), and the instances of a holdout seat
+    were holes where Blender draws them. Each now renders as in Blender."""
+    bpy.ops.wm.open_mainfile(filepath=str(shop.path), load_ui=False)
+    scene = bpy.context.scene
+    source = bpy.data.collections.new("stool_src")
+    scene.collection.children.link(source)
+    seat = bpy.data.objects.new("seat", bpy.data.objects["crate_lid"].data.copy())  # a 0.3 m cube
+    source.objects.link(seat)
+    seat["semantics"] = {"class": ["stool"]}
+    seat.is_holdout = True  # not used by Cycles for the seat's instances
+    bpy.context.view_layer.layer_collection.children["stool_src"].exclude = True
+    for name, x in (("shown", -0.9), ("unseen", 0.0), ("hole", 0.9)):
+        empty = bpy.data.objects.new(name, None)
+        empty.instance_type, empty.instance_collection = "COLLECTION", source
+        empty.location = (x, -1.5, 0.3)
+        scene.collection.objects.link(empty)
+    bpy.data.objects["unseen"].visible_camera = False
+    bpy.data.objects["hole"].is_holdout = True
+    blend = saved_variant(tmp_path / "stools.blend")
+    param = blend_param(blend, "[annotators]\ninstance_segmentation = {}\n[writers]\nbasic = {}\n")
+    assert main(["render", str(param), "--out", str(tmp_path / "out"), "--quiet"]) == 0
+    seen = set(json.loads((tmp_path / "out" / "instance_segmentation_mapping_0000.json").read_text()).values())
+    assert "/shown/seat" in seen, seen  # drawn (its object's holdout is not the instance's)
+    assert "/unseen/seat" not in seen and "/hole/seat" not in seen, seen
+
+
 def test_a_base_scene_rendering_its_second_view_layer_is_labelled_as_its_first(shop, tmp_path):
     """A .blend whose first view layer ('clay', leaving the cans out) is off for rendering
     and whose second ('beauty') renders everything: Blender's context without a window takes

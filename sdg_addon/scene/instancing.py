@@ -331,6 +331,29 @@ def _clean_copy(copy) -> None:
     copy.matrix_basis = Matrix.Identity(4)
 
 
+# An object's ray visibility switches (Object > Visibility > Ray Visibility).
+_RAY_VISIBILITY = (
+    "visible_camera",
+    "visible_diffuse",
+    "visible_glossy",
+    "visible_transmission",
+    "visible_volume_scatter",
+    "visible_shadow",
+)
+
+
+def _visibility_as_instanced(copy, proto, instancer) -> None:
+    """Give a copy the visibility Cycles gives the instance it stands for: the rays both
+    its object and its instancer let through, the instancer's holdout (the object's own is
+    not used for an instance) and a shadow catcher where either is one. Copies kept the
+    object's alone: the instances of an empty hidden from the camera, or set to Holdout,
+    rendered (and a holdout object's instances were holes where Blender draws them)."""
+    for name in _RAY_VISIBILITY:
+        setattr(copy, name, bool(getattr(proto, name, True)) and bool(getattr(instancer, name, True)))
+    copy.is_holdout = bool(instancer.is_holdout)
+    copy.is_shadow_catcher = bool(proto.is_shadow_catcher or instancer.is_shadow_catcher)
+
+
 def _mark(obj, instancer, labels: dict) -> None:
     obj[REALIZED] = 1
     obj[INSTANCER] = instancer
@@ -399,6 +422,7 @@ def _realize_collection_instance(instancer, worlds: dict, instancer_colls: list,
         copy.name = f"{instancer.name}/{proto.name}"
         copy.color = instancer.color  # Blender gives instances their instancer's colour
         _clean_copy(copy)
+        _visibility_as_instanced(copy, proto, instancer)
         _mark(copy, instancer, merge_labels(label_chain(proto, parents)))
         keypoint = keypoint_name(proto)
         if keypoint is not None:  # kp_<name>: the copy's name, INSTANCER/kp_<name>, says no more
@@ -898,6 +922,7 @@ def _new_object(name, record, instancer, ctx):
     obj = bpy.data.objects.new(name, record["data"])
     obj.color = instancer.color  # Blender gives instances their instancer's colour
     proto = record["proto"]
+    _visibility_as_instanced(obj, proto if proto is not None else instancer, instancer)
     _copy_properties(proto if proto is not None else instancer, obj)
     if proto is not None:
         labels = ctx.prototype_labels(proto)
