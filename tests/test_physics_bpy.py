@@ -472,6 +472,7 @@ def test_placing_a_keyed_object_in_a_clip_is_refused(tmp_path, capsys):
         ("still", 'type = "pose"\ntargets = "moving"\nlocation = [1, 0, 1]', "moving", "location and rotation"),
         ("relative", 'type = "camera_relative"\ntargets = "moving"\ndepth = 2', "moving", "location and rotation"),
         ("grown", 'type = "pose"\ntargets = "growing"\nscale = 0.5', "growing", "scale"),
+        ("grown_near", 'type = "camera_relative"\ntargets = "growing"\ndepth = 2\nscale = 0.5', "growing", "scale"),
         # a keyed light placed in the view: lit from its keyed place (x 0.1 and 0.9 alike)
         ("lamp", 'type = "camera_relative"\ntargets = "Lamp"\ndepth = 2', "Lamp", "location and rotation"),
     ):

@@ -460,7 +460,7 @@ def keyed_clip_targets(
         # rendered byte for byte as none, while object_pose said [1, 0, 0]); a pose's scale on
         # an object whose scale is keyed likewise.
         places = spec.name != "pose" or any(k in spec.params for k in ("location", "rotation"))
-        scales = spec.name == "pose" and "scale" in spec.params
+        scales = "scale" in spec.params  # (pose, scatter, camera_relative)
         keyed = [
             n
             for n in names
@@ -469,8 +469,9 @@ def keyed_clip_targets(
         ]
         keyed += [n for n in names if n not in entities and n in (lights or {}) and transform_animated(lights[n])]
         if keyed:
-            what = ("location and rotation" if places else "") + (" and " if places and scales else "")
-            what += "scale" if scales else ""
+            first = entities[keyed[0]].root if keyed[0] in entities else lights[keyed[0]]
+            moved = places and transform_animated(first)
+            what = "location and rotation" if moved else "scale"
             how = (
                 "each frame of a clip plays the scene's animation, which puts it back"
                 if placers
