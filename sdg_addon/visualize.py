@@ -588,29 +588,61 @@ class LidarScan:
 
 
 def load_lidar_scans(ff: FrameFiles) -> list[LidarScan]:
-    """The frame's LiDAR scans (`<lidar>/lidar/lidar_N.npy`, points in the sensor frame, and
-    `lidar_info_N.json`'s sensor_to_world), from the dataset's root: the camera's folder, and
-    its parent where the camera has a folder of its own."""
-    roots = [ff.folder] + ([ff.folder.parent] if ff.camera else [])
+    """The frame's LiDAR scans (`lidar_N.npy`, points in the sensor frame, and
+    `lidar_info_N.json`'s sensor_to_world) wherever the basic writer puts them: each sensor's
+    folder beside the camera's (`top/lidar/`, `top/` with annotator_subfolders = false, in
+    the frame's `frames_N/` with frames_per_folder), or beside the camera's own files where
+    one camera and one LiDAR share a folder (camera_subfolders = "never")."""
     scans = []
-    for root in roots:
-        for points_path in sorted(root.glob(f"*/lidar/lidar_{ff.suffix}.npy")):
-            folder = points_path.parent
-            if folder.parent == ff.folder / "lidar" and ff.camera:  # a camera's own annotator folder
-                continue
-            info_path = folder / f"lidar_info_{ff.suffix}.json"
-            if not info_path.is_file():
-                continue  # no pose to place the points with (a scan copied without it)
-            try:
-                pose = np.asarray(json.loads(info_path.read_text(encoding="utf-8"))["sensor_to_world"], np.float64)
-            except (OSError, ValueError, KeyError, TypeError) as e:  # damaged: said, not taken for missing
-                raise ValueError(f"cannot read {info_path}: {e}") from e
-            data = load_npy(points_path)
-            if data.ndim != 2 or data.shape[1] < 3 or pose.shape != (4, 4):
-                raise ValueError(f"{points_path}: expected (N, 4) points and a 4 x 4 sensor_to_world")
-            xyz = data[:, :3].astype(np.float64)
-            scans.append(LidarScan(folder.parent.name, xyz @ pose[:3, :3].T + pose[:3, 3], np.linalg.norm(xyz, axis=1)))
+    for sensor, points_path in _lidar_files(ff):
+        info_path = points_path.with_name(f"lidar_info_{ff.suffix}.json")
+        if not info_path.is_file():
+            continue  # no pose to place the points with (a scan copied without it)
+        try:
+            pose = np.asarray(json.loads(info_path.read_text(encoding="utf-8"))["sensor_to_world"], np.float64)
+        except (OSError, ValueError, KeyError, TypeError) as e:  # damaged: said, not taken for missing
+            raise ValueError(f"cannot read {info_path}: {e}") from e
+        data = load_npy(points_path)
+        if data.ndim != 2 or data.shape[1] < 3 or pose.shape != (4, 4):
+            raise ValueError(f"{points_path}: expected (N, 4) points and a 4 x 4 sensor_to_world")
+        xyz = data[:, :3].astype(np.float64)
+        scans.append(LidarScan(sensor, xyz @ pose[:3, :3].T + pose[:3, 3], np.linalg.norm(xyz, axis=1)))
     return scans
+
+
+def _lidar_files(ff: FrameFiles) -> list[tuple[str, Path]]:
+    """(sensor name, its lidar_N.npy) of every scan of the frame: in each sensor folder beside
+    the camera's (the camera's folder's parent; at the root: in its sub-folders), in the same
+    frames_N sub-folder as the camera's files, in the sensor's lidar/ annotator folder or not;
+    beside the camera's own files (one camera and one LiDAR in one folder)."""
+    name = f"lidar_{ff.suffix}.npy"
+    group = ff.folder  # the camera's files (or its annotator folders) are here
+    per_folder = group.name if FRAME_FOLDER.match(group.name) else None
+    own = group.parent if per_folder else group  # the camera's folder (the root for ""), above frames_N
+    found = []
+    if (group / name).is_file():  # one camera and one LiDAR sharing the folder
+        found.append((_lidar_name(group), group / name))
+    base = own.parent if ff.camera else own
+    for sensor in sorted(p for p in base.iterdir() if p.is_dir() and p != own) if base.is_dir() else ():
+        where = sensor / per_folder if per_folder else sensor
+        for points in (where / "lidar" / name, where / name):
+            if points.is_file():
+                found.append((sensor.name, points))
+                break
+    return found
+
+
+def _lidar_name(folder: Path) -> str:
+    """The run's LiDAR (audit/resolved.json) whose files share a camera's folder, "" if not known."""
+    from .output import dataset_root
+
+    root = dataset_root(folder)
+    try:
+        lidars = json.loads((root / "audit" / "resolved.json").read_text(encoding="utf-8"))["lidars"] if root else []
+    except (OSError, ValueError, KeyError, TypeError):
+        lidars = []
+    names = [x.get("name") for x in lidars if isinstance(x, dict)] if isinstance(lidars, list) else []
+    return names[0] if len(names) == 1 and isinstance(names[0], str) else ""
 
 
 def lidar_image(ff: FrameFiles, scans: list[LidarScan]) -> tuple[Image.Image, str] | None:
@@ -637,8 +669,10 @@ def lidar_image(ff: FrameFiles, scans: list[LidarScan]) -> tuple[Image.Image, st
         for dx in (-1, 0, 1):
             y, x = np.clip(rows[far_first] + dy, 0, h - 1), np.clip(cols[far_first] + dx, 0, w - 1)
             image[y, x] = colors[inside][far_first]
-    names = ", ".join(s.sensor for s in scans)
-    return Image.fromarray(image), f"LiDAR {names}: {int(inside.sum())} of {len(ranges)} points in view"
+    names = ", ".join(s.sensor for s in scans if s.sensor)
+    return Image.fromarray(
+        image
+    ), f"LiDAR{' ' if names else ''}{names}: {int(inside.sum())} of {len(ranges)} points in view"
 
 
 @dataclass

@@ -1121,3 +1121,33 @@ def test_lidar_points_are_dotted_where_the_camera_sees_them(dataset):
     assert viz.load_lidar_scans(ff) == []
     os.remove(dataset / "camera_params_0000.json")
     assert viz.lidar_image(ff, [scan]) is None
+
+
+@pytest.mark.parametrize(
+    "camera, scan",
+    [
+        ("cam", "roof/lidar"),  # the basic writer's default: a folder per sensor, one per annotator
+        ("cam", "roof"),  # annotator_subfolders = false
+        ("cam/frames_0000000", "roof/frames_0000000/lidar"),  # frames_per_folder
+        ("cam/frames_0000000", "roof/frames_0000000"),  # both
+        ("clip_0001/cam", "clip_0001/roof/lidar"),  # a sequence's clip
+        (".", "."),  # camera_subfolders = "never": one camera and one LiDAR share the folder
+        ("frames_0000000", "frames_0000000"),  # the same with frames_per_folder
+    ],
+)
+def test_lidar_scans_are_found_in_every_layout_the_basic_writer_writes(tmp_path, camera, scan):
+    """Each layout of the basic writer's options puts a LiDAR's files somewhere else: the
+    frame's scan is drawn in each (it was left out, without a word, but in the first)."""
+    write_frame(tmp_path / camera)
+    write_box_3d(tmp_path / camera)  # its camera_params
+    folder = tmp_path / scan
+    folder.mkdir(parents=True, exist_ok=True)
+    io.write_npy(folder / "lidar_0000.npy", np.array([[0.1, 0.2, -2.0, 0.5], [0.0, 0.0, 3.0, 0.5]], np.float32))
+    io.write_json(folder / "lidar_info_0000.json", {"sensor_to_world": np.eye(4).tolist()})
+    cams = viz.cameras(tmp_path)
+    assert len(cams) == 1  # the LiDAR's folder is no camera
+    ff = viz.frame_files(tmp_path, 0, next(iter(cams)))[0]
+    (got,) = viz.load_lidar_scans(ff)
+    assert got.sensor == ("" if scan == camera else "roof")  # no resolved.json to name it
+    assert got.world == pytest.approx(np.array([[0.1, 0.2, -2.0], [0.0, 0.0, 3.0]]))
+    assert viz.lidar_image(ff, [got])[1] == f"LiDAR{' roof' if got.sensor else ''}: 1 of 2 points in view"
