@@ -1687,6 +1687,35 @@ def test_target_labels_of_a_type_the_open_scene_carries_record_without_a_labels_
         bpy.ops.sdg.preview_frame()
 
 
+def test_a_refused_target_labels_is_named_as_the_panels_field(addon, scene, tmp_path):
+    """A problem of a randomizer's targets by label is in its Target Labels field, not in
+    Targets (its names, greyed out then): was 'Randomizer 1 (pose), targets.class: got []' and
+    'targets: got {'class': 'nothing'}' at Preview, Start and Export."""
+    bpy = addon.bpy
+    artist_scene(bpy, scene, tmp_path / "out")
+    bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "s.blend"))
+    item = scene.sdg.randomizers[0]
+    item.target_labels = "class = []"
+    for call in (
+        bpy.ops.sdg.preview_frame,
+        lambda: bpy.ops.sdg.start_recording("EXEC_DEFAULT"),
+        lambda: bpy.ops.sdg.export_parameters(filepath=str(tmp_path / "p.toml")),
+    ):
+        with pytest.raises(
+            RuntimeError, match=r"first: Randomizer 1 \(pose\), Target Labels, class: got \[\]; expected"
+        ):
+            call()
+    item.target_labels = 'class = "nothing"'  # no object has it: found when the scene is built
+    with pytest.raises(RuntimeError, match=r"first: Randomizer 1 \(pose\), Target Labels: got \{'class': 'nothing'\}"):
+        bpy.ops.sdg.preview_frame()
+    item.target_labels = ""
+    item.targets = "crate"
+    select(bpy, [])
+    bpy.ops.sdg.randomizer_add(type="visibility")  # no targets: names, as before
+    with pytest.raises(RuntimeError, match=r"Randomizer 2 \(visibility\): no targets"):
+        bpy.ops.sdg.preview_frame()
+
+
 def test_import_gives_the_panels_what_the_file_means(addon, scene, tmp_path):
     """Import: render settings the panel does not show (max_bounces, noise_threshold, ...)
     and annotators' options are kept, recorded and exported again (they were dropped); what

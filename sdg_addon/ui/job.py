@@ -642,6 +642,16 @@ def problem_sentence(problem, randomizers: list[str] = ()) -> str:
         ("render", n) for n in ui_settings.RENDER_NAMES
     ]:
         field = f"{name.replace('_', ' ').title()} ({field})"
+    # Targets by label come from the Target Labels field, not Targets (the names, greyed then).
+    by_label = re.fullmatch(r"randomizers\[(\d+)\]\.targets(?:\.(.+))?", field)
+    if (
+        by_label
+        and int(by_label.group(1)) < len(randomizers)
+        and (by_label.group(2) or isinstance(problem.value, dict))
+    ):
+        field = f"randomizers[{by_label.group(1)}].Target Labels" + (
+            f", {by_label.group(2)}" if by_label.group(2) else ""
+        )
 
     def panel_name(match) -> str:
         i = int(match.group(1))
