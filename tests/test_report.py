@@ -1241,3 +1241,33 @@ def test_without_pillow_report_and_preview_say_to_install_it(tmp_path, command):
     assert proc.returncode == 2, proc.stderr[-2000:]
     assert f"error: {command} draws its images with Pillow" in proc.stderr and "pip install pillow" in proc.stderr
     assert "Traceback" not in proc.stderr and list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "places, where",
+    [
+        (["top"], "top/"),  # annotator_subfolders = false
+        (["top/frames_0000000/lidar", "top/frames_0000002/lidar"], "top/frames_*/lidar/"),  # frames_per_folder
+        (["top/frames_0000000", "top/frames_0000002"], "top/frames_*/"),  # both
+        (["."], "the output folder, beside the images"),  # camera_subfolders = "never": beside rgb_0000.png
+    ],
+)
+def test_lidar_scans_are_counted_in_every_layout_the_basic_writer_writes(tmp_path, places, where):
+    """The basic writer's options put a LiDAR's scans elsewhere than top/lidar/; the summary
+    said 'top: 0 scans in top/lidar/' of each of these, the scans there."""
+    from test_writers_formats import make_frame
+
+    from sdg_addon.report.page import _summary_rows
+    from sdg_addon.report.stats import collect
+    from sdg_addon.writers import create_writer
+
+    out = tmp_path / "out"
+    (out / "audit").mkdir(parents=True)
+    (out / "audit" / "resolved.json").write_text(json.dumps({"lidars": [{"name": "top"}]}))
+    create_writer("basic", out).write(make_frame(0))
+    for k, place in enumerate(places * 2):
+        (out / place).mkdir(parents=True, exist_ok=True)
+        np.save(out / place / f"lidar_{k:04d}.npy", np.zeros((2, 4), np.float32))
+        np.save(out / place / f"lidar_range_{k:04d}.npy", np.zeros(2, np.float32))
+    said = dict(_summary_rows(collect(out)))["LiDARs"]
+    assert said.startswith(f"top: {2 * len(places)} scans in {where} ("), said

@@ -21,7 +21,7 @@ import numpy as np
 
 from .. import output, visualize
 from ..writers import io
-from ..writers.basic import CLIP_FOLDER
+from ..writers.basic import CLIP_FOLDER, FRAME_FOLDER
 from ..writers.common import safe_name
 from . import plots
 from .stats import Stats, collect
@@ -267,23 +267,52 @@ def _lidar_text(stats: Stats) -> str:
         if isinstance(lidars, list)
         else []
     )
+    scans = [
+        f
+        for f in stats.folder.rglob("lidar_[0-9]*.npy")
+        if f.stem[6:].isdigit() and f.relative_to(stats.folder).parts[0] not in ("audit", "preview", "report")
+    ]
     said = []
     for name in names:
         folder = safe_name(name)
-        found = [f for f in stats.folder.glob(f"**/{folder}/lidar/lidar_[0-9]*.npy") if f.stem[6:].isdigit()]
-        # Where they are: a sequence's in each clip's folder (clip_0003/top/lidar/), not top/lidar/.
+        found = [f for f in scans if _scan_of(f.parent, folder)]
+        if not found and len(names) == 1:  # camera_subfolders = "never": beside the camera's files
+            found = [f for f in scans if _beside_camera(f.parent, stats.folder)]
+        # Where they are: a sequence's in each clip's folder (clip_0003/top/lidar/), not top/lidar/;
+        # frames_per_folder's in frames_N/ folders (top/frames_0000000/lidar/).
         places = sorted({f.parent.relative_to(stats.folder).as_posix() for f in found}) or [f"{folder}/lidar"]
-        clips = [
-            p for p in places if CLIP_FOLDER.match(p.partition("/")[0]) and p.partition("/")[2] == f"{folder}/lidar"
-        ]
-        where = (
-            f"clip_*/{folder}/lidar/ of {len(clips)} clips"
-            if len(places) > 1 and clips == places
-            else "/, ".join(places) + "/"
-        )
-        scans = len(found)
-        said.append(f"{name}: {scans} scan{'s' if scans != 1 else ''} in {where}")
+        where = "/, ".join(places) + "/"
+        if len(places) > 1:
+            shapes = dict.fromkeys(
+                "/".join(
+                    "clip_*" if CLIP_FOLDER.match(part) else "frames_*" if FRAME_FOLDER.match(part) else part
+                    for part in place.split("/")
+                )
+                for place in places
+            )
+            clips = {place.split("/")[0] for place in places if CLIP_FOLDER.match(place.split("/")[0])}
+            where = "/, ".join(shapes) + "/" + (f" of {len(clips)} clips" if clips else "")
+        where = where.replace("./", "the output folder, beside the images")
+        n = len(found)
+        said.append(f"{name}: {n} scan{'s' if n != 1 else ''} in {where}")
     return ", ".join(said) + " (the charts below are of the cameras' images)" if said else ""
+
+
+def _scan_of(parent: Path, folder: str) -> bool:
+    """Whether a lidar_N.npy in `parent` is a scan of the LiDAR whose folder is `folder`: in
+    its lidar/ annotator folder or not (annotator_subfolders = false), in a frames_N folder
+    or not (frames_per_folder)."""
+    for p in (parent, parent.parent) if parent.name == "lidar" else (parent,):
+        if p.name == folder or (FRAME_FOLDER.match(p.name) and p.parent.name == folder):
+            return True
+    return False
+
+
+def _beside_camera(parent: Path, root: Path) -> bool:
+    """Whether `parent` holds a camera's own files: the dataset's folder, a clip's or a
+    frames_N folder of either (one camera and one LiDAR, camera_subfolders = "never")."""
+    rel = parent.relative_to(root).parts
+    return all(CLIP_FOLDER.match(part) or FRAME_FOLDER.match(part) for part in rel) and len(rel) <= 2
 
 
 def _class_rows(stats: Stats) -> list[list]:
