@@ -128,3 +128,35 @@ def test_show_last_frame_takes_a_camera_named_rgb_for_one_camera(tmp_path, clean
     assert [folder.name for _key, _suffix, folder in visualizer.frame_places(tmp_path)] == ["rgb", "side"]
     image, _suffix = visualizer.frame_image(tmp_path)
     assert image.size[1] == 2 * make_frame(0).annotations["rgb"].shape[0] + visualizer.GAP  # a row per camera
+
+
+def test_show_last_frame_draws_keypoints_and_names_what_it_leaves_to_the_preview(tmp_path, clean_bpy, frame):  # noqa: F811
+    """Show Last Frame drew the RGB with its 2D boxes only: a recording's keypoints (YOLO-pose,
+    COCO keypoints) were nowhere, and its 3D boxes and LiDAR scans, which the headless preview
+    draws, went unsaid. A seen keypoint is now a 3 x 3 dot over a dark halo, a hidden one a
+    ring, one outside the image none; 3D boxes and LiDAR points are named for the preview."""
+    from sdg_addon.annotators.keypoints import KEYPOINT_DTYPE
+    from sdg_addon.ui import visualizer
+
+    h, w = frame.annotations["instance_segmentation"]["data"].shape
+    frame.annotations["rgb"] = np.full((h, w, 4), 255, np.uint8)
+    rows = [(2, 1, 0, 3.5, 4.5, 2.0, 2), (2, 1, 1, 9.2, 4.7, 2.0, 1), (2, 1, 2, -3.0, 4.0, 2.0, 0)]
+    frame.annotations["keypoints"] = {
+        "data": np.array(rows, dtype=KEYPOINT_DTYPE),
+        "info": {"names": {}, "skeletons": {}, "primPaths": {}, "idToLabels": {}},
+    }
+    create_writer("basic", tmp_path).write(frame)
+    assert (tmp_path / "keypoints_0000.npy").is_file()
+    image, suffix, left_out = visualizer.frame_picture(tmp_path)
+    assert suffix == "0000" and left_out == []
+    pixels = np.empty(image.size[0] * image.size[1] * 4, np.float32)
+    image.pixels.foreach_get(pixels)
+    rgb = pixels.reshape(image.size[1], image.size[0], 4)[::-1][:h, :w, :3]
+    dot, near = visualizer.KEYPOINT_COLOR[:3], {"atol": 0.5 / 255}  # (a byte image)
+    assert np.allclose(rgb[3:6, 2:5], dot, **near) and np.allclose(rgb[2, 1:6], 0) and np.allclose(rgb[4, 0], 1)
+    assert np.allclose(rgb[4, 9], 0) and np.allclose(rgb[3, 8:11][[0, 2]], dot, **near)  # the hidden one: a ring
+    assert np.allclose(rgb[4, 12:], 1)  # nothing else drawn on the row (the one outside the image: none)
+    np.save(tmp_path / "bounding_box_3d_0000.npy", np.zeros(0))
+    (tmp_path / "top" / "lidar").mkdir(parents=True)
+    np.save(tmp_path / "top" / "lidar" / "lidar_0000.npy", np.zeros((0, 4), np.float32))
+    assert visualizer.frame_picture(tmp_path)[2] == ["3D boxes", "LiDAR points"]

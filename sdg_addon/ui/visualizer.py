@@ -1,5 +1,6 @@
-"""The last recorded frame in Blender's Image Editor: RGB with its 2D boxes, instance and
-semantic masks, and depth (colourised), one row per camera.
+"""The last recorded frame in Blender's Image Editor: RGB with its 2D boxes and keypoints,
+instance and semantic masks, and depth (colourised), one row per camera; 3D boxes and LiDAR
+points are said to be in the headless preview.
 
 Made with numpy and Blender's own image loading (Blender's Python has no Pillow); the
 image lives in the session only (bpy.data.images "SDG Last Frame"), nothing is written.
@@ -20,6 +21,8 @@ from ..writers.paths import TOOL_FOLDERS
 IMAGE_NAME = "SDG Last Frame"
 GAP = 2  # pixels between tiles
 BOX_COLOR = np.array([1.0, 0.85, 0.1, 1.0])
+KEYPOINT_COLOR = np.array([0.1, 0.95, 1.0, 1.0])
+HALO_COLOR = np.array([0.0, 0.0, 0.0, 1.0])  # under keypoints, so they show over any colour
 
 
 def find(folder: Path, name: str, suffix: str, ext: str) -> Path | None:
@@ -140,14 +143,47 @@ def draw_boxes(rgb: np.ndarray, boxes: np.ndarray) -> None:
         rgb[y0 : y1 + 1, x0] = rgb[y0 : y1 + 1, x1] = BOX_COLOR
 
 
+def draw_keypoints(rgb: np.ndarray, rows: np.ndarray) -> None:
+    """Each keypoint in the image (visibility 2: seen, 1: hidden, 0: outside, not drawn) as a
+    3 x 3 dot over a dark 5 x 5 halo at its pixel (pixel i spans i..i+1), a hidden one as a
+    ring (its centre dark)."""
+    h, w = rgb.shape[:2]
+    if rows.dtype.names is None or not {"x", "y", "visibility"} <= set(rows.dtype.names):
+        return  # not the keypoints annotator's rows (a dataset made elsewhere)
+    for r in rows:
+        x, y, v = float(r["x"]), float(r["y"]), int(r["visibility"])
+        if v == 0 or not (np.isfinite(x) and np.isfinite(y)) or not (0 <= x < w and 0 <= y < h):
+            continue
+        i, j = int(y), int(x)
+        rgb[max(i - 2, 0) : i + 3, max(j - 2, 0) : j + 3] = HALO_COLOR
+        rgb[max(i - 1, 0) : i + 2, max(j - 1, 0) : j + 2] = KEYPOINT_COLOR
+        if v == 1:
+            rgb[i, j] = HALO_COLOR
+
+
+def not_drawn(folder: Path, suffix: str, output: Path) -> list[str]:
+    """What the frame has that the picture leaves out (the headless preview draws them): 3D
+    boxes, and LiDAR scans (<lidar>/lidar/ beside the camera's files or its folder)."""
+    out = []
+    if find(folder, "bounding_box_3d", suffix, "npy") is not None:
+        out.append("3D boxes")
+    roots = [folder] + ([folder.parent] if folder != output else [])
+    if any(any(root.glob(f"*/lidar/lidar_{suffix}.npy")) for root in roots):
+        out.append("LiDAR points")
+    return out
+
+
 def camera_row(folder: Path, suffix: str) -> np.ndarray:
-    """RGB + boxes | instance | semantic | depth, side by side (missing ones stay dark)."""
+    """RGB + boxes + keypoints | instance | semantic | depth, side by side (missing ones stay dark)."""
     rgb = load_png(find(folder, "rgb", suffix, "png"))
     h, w = rgb.shape[:2]
     rgb[..., 3] = 1.0
     boxes_file = find(folder, "bounding_box_2d_tight", suffix, "npy")
     if boxes_file is not None:
         draw_boxes(rgb, np.load(boxes_file, allow_pickle=False))
+    keypoints_file = find(folder, "keypoints", suffix, "npy")
+    if keypoints_file is not None:
+        draw_keypoints(rgb, np.load(keypoints_file, allow_pickle=False))
     tiles = [rgb]
     for name in ("instance_segmentation", "semantic_segmentation"):
         mask = load_mask(folder, name, suffix)
@@ -169,7 +205,14 @@ def camera_row(folder: Path, suffix: str) -> np.ndarray:
 def frame_image(output: Path, wanted: tuple[int, int] | None = None) -> tuple[bpy.types.Image, str]:
     """The last frame of `output` (or the frame `wanted`, see last_frame_folders) as one
     Blender image; returns (image, frame suffix)."""
+    image, suffix, _left_out = frame_picture(output, wanted)
+    return image, suffix
+
+
+def frame_picture(output: Path, wanted: tuple[int, int] | None = None) -> tuple[bpy.types.Image, str, list[str]]:
+    """frame_image, and what the frame has that it does not draw (3D boxes, LiDAR points)."""
     folders, suffix = last_frame_folders(output, wanted)
+    left_out = list(dict.fromkeys(what for f in folders for what in not_drawn(f, suffix, output)))
     rows = [camera_row(f, suffix) for f in folders]
     width = max(r.shape[1] for r in rows)
     panel = np.zeros((sum(r.shape[0] for r in rows) + GAP * (len(rows) - 1), width, 4), np.float32)
@@ -183,7 +226,7 @@ def frame_image(output: Path, wanted: tuple[int, int] | None = None) -> tuple[bp
     h, w = panel.shape[:2]
     image = bpy.data.images.new(IMAGE_NAME, w, h, alpha=True)
     image.pixels.foreach_set(np.ascontiguousarray(panel[::-1]).ravel())
-    return image, suffix
+    return image, suffix, left_out
 
 
 def show_in_image_editor(context, image) -> bool:
@@ -210,7 +253,7 @@ def has_frames(job) -> bool:
 
 
 class SDG_OT_show_frame(bpy.types.Operator):
-    """Open the last recorded frame (RGB with boxes, instance and semantic masks, depth) in an Image Editor"""
+    """Open the last recorded frame (RGB with boxes and keypoints, instance and semantic masks, depth) in an Image Editor"""
 
     bl_idname = "sdg.show_frame"
     bl_label = "Show Last Frame"
@@ -233,13 +276,16 @@ class SDG_OT_show_frame(bpy.types.Operator):
 
         output = jobs.current.options.output
         try:
-            image, suffix = frame_image(output, jobs.current.shown_frame)
+            image, suffix, left_out = frame_picture(output, jobs.current.shown_frame)
         except (FileNotFoundError, OSError, ValueError) as e:
             self.report({"ERROR"}, f"Show Last Frame: {e}")
             return {"CANCELLED"}
         shown = show_in_image_editor(context, image)
         where = "in the Image Editor" if shown else f"as the image {IMAGE_NAME!r}"
-        self.report({"INFO"}, f"Frame {suffix} of {output} {where}: RGB + boxes | instances | semantics | depth")
+        text = f"Frame {suffix} of {output} {where}: RGB + boxes + keypoints | instances | semantics | depth"
+        if left_out:  # the headless preview has tiles for them (docs/visualize.md)
+            text += f"; not drawn here: {' and '.join(left_out)} (python -m headless preview {output} draws them)"
+        self.report({"INFO"}, text)
         return {"FINISHED"}
 
 
