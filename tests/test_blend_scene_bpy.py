@@ -2435,6 +2435,29 @@ def test_reading_a_large_blends_scene_is_said_before_it(shop, tmp_path, monkeypa
     assert "objects in the file): Blender appends a scene in a time that grows with the square" in caplog.text
 
 
+def test_a_scene_whose_camera_is_another_scenes_object_is_told_so(shop, tmp_path, capsys):
+    """A scene whose Scene > Camera is an object of another scene of the .blend (not linked
+    into its own collections): Blender renders it from that camera, and the run said only
+    'the base scene has no camera'; it now names the camera and where it is."""
+    bpy.ops.wm.open_mainfile(filepath=str(shop.path), load_ui=False)
+    outside = bpy.data.scenes.new("Outside")
+    outside.collection.objects.link(bpy.data.objects["can_a"])
+    outside.camera = bpy.data.objects["CamA"]
+    blend = saved_variant(tmp_path / "outside.blend")
+    param = tmp_path / "outside.toml"
+    param.write_text(
+        '[run]\nframes = 1\n[render]\nresolution = [32, 24]\nsamples = 1\ndevice = "cpu"\n'
+        f'[scene]\nblend = "{blend.as_posix()}"\nscene = "Outside"\n'
+    )
+    capsys.readouterr()
+    assert main(["validate", str(param)]) == 2
+    err = capsys.readouterr().err
+    assert (
+        "the base scene has no camera of its own: its Scene > Camera, 'CamA', is an object of another scene "
+        "(Blender renders from it; link it into this scene's collection, or add [[cameras]])" in err
+    ), err
+
+
 def test_a_base_scene_rendering_its_second_view_layer_is_labelled_as_its_first(shop, tmp_path):
     """A .blend whose first view layer ('clay', leaving the cans out) is off for rendering
     and whose second ('beauty') renders everything: Blender's context without a window takes

@@ -407,6 +407,12 @@ def build_scene(config: Config, open_scene=None, quiet: bool = False) -> BuiltSc
         why = "the base scene has no camera"
         if built.cameras_note:
             why = built.cameras_note
+        elif scene.camera is not None and scene.camera.name not in scene.objects:
+            # Blender renders from Scene > Camera wherever it is; the run records the scene's own.
+            why = (
+                f"the base scene has no camera of its own: its Scene > Camera, {scene.camera.name!r}, is an object of "
+                "another scene (Blender renders from it; link it into this scene's collection, or add [[cameras]])"
+            )
         raise FieldError("cameras", MISSING, f"at least one [[cameras]] entry: {why}")
     for name in built.render_cameras:
         check_projection(built.cameras[name], base.blend)
