@@ -311,6 +311,25 @@ def _windows_process_alive(pid: int) -> bool:
         kernel32.CloseHandle(handle)
 
 
+def _pid_namespace() -> str | None:
+    """This process's PID namespace (Linux: 'pid:[4026531836]'), None elsewhere. Containers
+    sharing the machine's host name (docker run --network host) number their processes each
+    in its own: a pid of another's means nothing here."""
+    try:
+        return os.readlink("/proc/self/ns/pid")
+    except (OSError, AttributeError):
+        return None
+
+
+def _checkable_here(info: dict) -> bool:
+    """Whether the process holding a lock (its content `info`) can be looked at from here:
+    this host's, in this PID namespace (a lock that does not name one: as before, this one)."""
+    if info.get("host") != socket.gethostname():
+        return False
+    theirs = info.get("pid_ns")
+    return theirs is None or theirs == _pid_namespace()
+
+
 def _alive(pid: int, start: str | None) -> bool:
     if pid <= 0:
         return True  # unknown holder: never assumed dead
@@ -358,7 +377,10 @@ class Lock:
                 f"its lock cannot be read: written {info['unreadable_for']:.0f} s ago, by a run starting now or "
                 f"one killed while it wrote it; taken over once it is {TORN_LOCK_SECONDS} s old"
             )
-        return f"pid {info.get('pid')} on {info.get('host')}, started {info.get('started', '?')}"
+        where = ""
+        if info.get("host") == socket.gethostname() and not _checkable_here(info):
+            where = " in another PID namespace (a container sharing this host's name)"
+        return f"pid {info.get('pid')} on {info.get('host')}{where}, started {info.get('started', '?')}"
 
     def _others(self) -> list[Path]:
         """Locks that exclude this one: any lock for a whole run or an exclusive shard; for a
@@ -372,19 +394,18 @@ class Lock:
         run is writing to ..."); None when it can. A lock whose process is gone (this host)
         does not count: `acquiring` deletes it, a look leaves it as it is and does not count
         this process's own lock either (a run looks at its folder again once it holds it)."""
-        host = socket.gethostname()
         for other in self._others():
             info = self._read(other)
             if info is None:
                 continue
             if self.run_holder and other.name == ".sdg.lock" and holder_token(info) == self.run_holder:
                 continue  # the parallel run this process renders for
-            if not acquiring and info.get("host") == host and info.get("pid") == os.getpid():
+            if not acquiring and _checkable_here(info) and info.get("pid") == os.getpid():
                 continue  # this process's own
             side_by_side = self.shard is not None and other.name not in (".sdg.lock", self.path.name)
             if side_by_side and not self.exclusive and not info.get("exclusive"):
                 continue  # another shard: shards render side by side
-            if info.get("host") == host and not _alive(int(info.get("pid", -1)), info.get("pid_start")):
+            if _checkable_here(info) and not _alive(int(info.get("pid", -1)), info.get("pid_start")):
                 if acquiring:
                     other.unlink(missing_ok=True)  # stale: its process is gone
                 continue
@@ -407,6 +428,8 @@ class Lock:
             "host": socket.gethostname(),
             "started": time.strftime("%Y-%m-%d %H:%M:%S %z"),  # with its offset: read on hosts of other zones
         }
+        if _pid_namespace() is not None:
+            me["pid_ns"] = _pid_namespace()
         if self.exclusive:
             me["exclusive"] = True
         busy = self.held_by_another(acquiring=True)
@@ -460,7 +483,7 @@ def remove_ended_holders_lock(path: Path, pid: int) -> None:
     killed render process of a Ray actor leaves its lock; its replacement has another).
     Ended as Lock.acquire judges it: a pid taken by a newer process counts as ended."""
     info = Lock._read(Path(path))
-    ours = info and info.get("pid") == pid and info.get("host") == socket.gethostname()
+    ours = info and info.get("pid") == pid and _checkable_here(info)
     if ours and not _alive(pid, info.get("pid_start")):
         Path(path).unlink(missing_ok=True)
 

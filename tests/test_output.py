@@ -355,6 +355,33 @@ def test_an_ended_render_processes_lock_is_removed_and_no_other(tmp_path):
     assert not lock.exists()
 
 
+def test_a_lock_of_another_pid_namespace_of_this_host_name_is_respected(tmp_path):
+    """Two containers sharing the machine's host name (docker run --network host) number
+    their processes each in its own PID namespace: a run in one took the live lock of a run
+    in the other ('pid 2 on vm': no process 2 here, or another one) as stale, and both wrote
+    the folder (the first then ended 'the output folder was deleted, moved or replaced').
+    The lock names its PID namespace; another's is respected, as another host's is."""
+    if output._pid_namespace() is None:
+        pytest.skip("no PID namespaces here")
+    gone = dead_pid()
+    for pid in (gone, os.getpid()):  # no such process here; this very pid, another process there
+        write_lock(tmp_path, pid)
+        info = json.loads((tmp_path / ".sdg.lock").read_text())
+        (tmp_path / ".sdg.lock").write_text(json.dumps({**info, "pid_ns": "pid:[1]"}))
+        with pytest.raises(OutputError, match=f"pid {pid} on .* in another PID namespace"):
+            Lock(tmp_path).acquire()
+        output.remove_ended_holders_lock(tmp_path / ".sdg.lock", pid)
+        assert (tmp_path / ".sdg.lock").exists()
+    # one of this namespace whose process has ended: taken over, as before
+    write_lock(tmp_path, gone)
+    info = json.loads((tmp_path / ".sdg.lock").read_text())
+    (tmp_path / ".sdg.lock").write_text(json.dumps({**info, "pid_ns": output._pid_namespace()}))
+    lock = Lock(tmp_path)
+    lock.acquire()
+    assert json.loads((tmp_path / ".sdg.lock").read_text())["pid_ns"] == output._pid_namespace()
+    lock.release()
+
+
 def test_a_lock_of_another_host_is_respected(tmp_path):
     write_lock(tmp_path, 1, host="some-other-machine")
     with pytest.raises(OutputError, match="some-other-machine"):
