@@ -1753,7 +1753,7 @@ def test_import_gives_the_panels_what_the_file_means(addon, scene, tmp_path):
     assert tomllib.loads(out.read_text())["render"]["resolution"][0] == 96
 
 
-def test_export_writes_only_a_file_headless_accepts(addon, scene, tmp_path):
+def test_export_writes_only_a_file_headless_accepts(addon, scene, tmp_path, capfd):
     """Export checks what it writes as Start does (was: a `property` randomizer without a
     value, or no output folder yet, gave a file that `headless render` and Import refused,
     reported as written). No output folder chosen: the file names none (headless: its
@@ -1769,6 +1769,13 @@ def test_export_writes_only_a_file_headless_accepts(addon, scene, tmp_path):
     assert "output" not in tomllib.loads(out.read_text())["run"]
     load_config(out)  # headless accepts it
     out.unlink()
+    # The report says where headless writes then: aux.toml's is no folder out/aux (AUX is a
+    # Windows device), so out/<file name> did not say it.
+    aux = tmp_path / "aux.toml"
+    assert bpy.ops.sdg.export_parameters(filepath=str(aux)) == {"FINISHED"}
+    assert f"no Output chosen: it writes into {load_config(aux).output} of the working folder" in capfd.readouterr().out
+    assert load_config(aux).output.startswith("out/_aux-")
+    aux.unlink()
     bpy.ops.sdg.randomizer_add(type="property")  # the selected crate, no path, no value
     scene.sdg.randomizers[-1].options["path"].value = "hide_render"
     with pytest.raises(RuntimeError, match=r"Export Parameter File: 1 problem\(s\) in the settings; first: .*value"):

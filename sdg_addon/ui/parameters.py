@@ -17,7 +17,7 @@ from bpy.props import StringProperty
 from ..config import ConfigError, load_config
 from ..config.paths import map_file_paths
 from ..config.problems import Problems
-from ..config.schema import config_from_dict, read_table
+from ..config.schema import config_from_dict, default_output, read_table
 from ..config.toml_out import dumps_for
 from ..sampling.randomizers import absolute_path
 from . import settings as ui_settings
@@ -71,8 +71,10 @@ class SDG_OT_export_parameters(bpy.types.Operator):
             self.report({"ERROR"}, f"Export Parameter File: {e}")
             return {"CANCELLED"}
         output = table["run"]["output"]
+        where = ""
         if not output.strip():  # none chosen yet: headless uses its default (or --out)
             del table["run"]["output"]
+            where = f"; no Output chosen: it writes into {default_output(path)} of the working folder (or --out)"
         elif output.startswith("//"):  # next to the .blend: that folder, as headless takes run.output
             # relative to the working folder of the command, not to the file
             table["run"]["output"] = Path(os.path.normpath(bpy.path.abspath(output))).as_posix()
@@ -98,10 +100,12 @@ class SDG_OT_export_parameters(bpy.types.Operator):
         if bpy.data.is_dirty:  # also set by a recording (restored by undo) or a preview image
             self.report(
                 {"WARNING"},
-                f"Wrote {path}; the .blend may have unsaved changes: the headless run uses the file as saved",
+                f"Wrote {path}; the .blend may have unsaved changes: the headless run uses the file as saved{where}",
             )
         else:
-            self.report({"INFO"}, f"Wrote {path} (python -m headless render {path.name} reproduces the recording)")
+            self.report(
+                {"INFO"}, f"Wrote {path} (python -m headless render {path.name} reproduces the recording{where})"
+            )
         return {"FINISHED"}
 
 
