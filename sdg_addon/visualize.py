@@ -524,12 +524,14 @@ def project_to_pixels(params: dict, world) -> np.ndarray | None:
     """World points (N, 3) -> pixel coordinates (N, 2) with a camera_params file's
     `world_to_camera` (Blender camera space) and intrinsics, as the annotators project
     (frame.Camera.project_camera): NaN at or behind a perspective camera's image plane.
-    None where the file cannot say (a fisheye lens, fields missing)."""
+    A file without those (Replicator's own, made elsewhere) is projected with its
+    cameraViewTransform and cameraProjection. None where the file cannot say (a fisheye
+    lens, fields missing)."""
     try:
         m = np.asarray(params["world_to_camera"], dtype=np.float64)
         fx, fy, cx, cy = (float(params[k]) for k in ("fx", "fy", "cx", "cy"))
     except (KeyError, TypeError, ValueError):
-        return None
+        return _project_with_view(params, world)
     projection = params.get("projection")
     if m.shape != (4, 4) or projection not in ("perspective", "orthographic"):
         return None
@@ -541,6 +543,27 @@ def project_to_pixels(params: dict, world) -> np.ndarray | None:
             u, v = cx + fx * p[:, 0] / safe, cy - fy * p[:, 1] / safe
     else:
         u, v = cx + fx * p[:, 0], cy - fy * p[:, 1]
+    return np.stack([u, v], axis=1)
+
+
+def _project_with_view(params: dict, world) -> np.ndarray | None:
+    """World points (N, 3) -> pixel coordinates (N, 2) with Replicator's own camera_params
+    keys, as its readers project: NDC = `[p, 1] @ cameraViewTransform @ cameraProjection`
+    (row vectors) divided by w, then x right, y down over renderProductResolution; NaN where w
+    <= 0 (at or behind a perspective camera). None for a fisheye lens or keys missing."""
+    try:
+        view = np.asarray(params["cameraViewTransform"], dtype=np.float64).reshape(4, 4)
+        proj = np.asarray(params["cameraProjection"], dtype=np.float64).reshape(4, 4)
+        w, h = (float(x) for x in params["renderProductResolution"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    if params.get("cameraModel", "pinhole") not in ("pinhole", "orthographic") or not np.isfinite([view, proj]).all():
+        return None
+    p = np.asarray(world, dtype=np.float64).reshape(-1, 3)
+    clip = np.concatenate([p, np.ones((len(p), 1))], axis=1) @ view @ proj
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cw = np.where(clip[:, 3] > 0, clip[:, 3], np.nan)
+        u, v = (clip[:, 0] / cw + 1) / 2 * w, (1 - clip[:, 1] / cw) / 2 * h
     return np.stack([u, v], axis=1)
 
 
@@ -571,7 +594,10 @@ def load_boxes_3d(ff: FrameFiles) -> tuple[list[Box3D] | None, str]:
     world = np.einsum("nkj,nji->nki", corners, transform[:, :3, :3]) + transform[:, None, 3, :3]
     px = project_to_pixels(params, world.reshape(-1, 3))
     if px is None:
-        return None, f"3D boxes: a {params.get('cameraModel', 'camera')} lens the preview cannot project"
+        model = params.get("cameraModel", "pinhole")
+        if model in ("pinhole", "orthographic"):
+            return None, "3D boxes: a camera_params file without the camera's pose and projection"
+        return None, f"3D boxes: a {model} lens the preview cannot project"
     out = []
     for row, c in zip(data, px.reshape(-1, 8, 2)):
         sid = int(row["semanticId"])

@@ -1151,3 +1151,43 @@ def test_lidar_scans_are_found_in_every_layout_the_basic_writer_writes(tmp_path,
     assert got.sensor == ("" if scan == camera else "roof")  # no resolved.json to name it
     assert got.world == pytest.approx(np.array([[0.1, 0.2, -2.0], [0.0, 0.0, 3.0]]))
     assert viz.lidar_image(ff, [got])[1] == f"LiDAR{' roof' if got.sensor else ''}: 1 of 2 points in view"
+
+
+@pytest.mark.parametrize("projection", ["perspective", "orthographic"])
+def test_3d_boxes_of_replicators_camera_params_are_drawn_with_its_view_and_projection(dataset, projection):
+    """Replicator's camera_params has no world_to_camera, fx .. cy (our additions): the tile
+    was left out, said 'a pinhole lens the preview cannot project'; its cameraViewTransform and
+    cameraProjection put the corners where ours do (a lens shifted off centre too)."""
+    from sdg_addon.annotators.camera_params import replicator_projection
+    from sdg_addon.frame import Camera
+
+    fx = FX if projection == "perspective" else 10.0  # orthographic: pixels per unit
+    to_world = np.eye(4)
+    to_world[:3, 3] = (0.2, -0.1, 0.5)
+    cam = Camera("cam", W, H, projection, to_world, fx, fx, CX + 3.0, CY - 2.0, 0.1, 100.0)
+    ours = {
+        "world_to_camera": cam.world_to_camera.tolist(),
+        **{"fx": fx, "fy": fx, "cx": CX + 3.0, "cy": CY - 2.0, "projection": projection},
+    }
+    replicators = {
+        "cameraModel": "pinhole" if projection == "perspective" else "orthographic",
+        "cameraProjection": replicator_projection(cam).T.ravel().tolist(),
+        "cameraViewTransform": cam.world_to_camera.T.ravel().tolist(),
+        "renderProductResolution": [W, H],
+    }
+    write_box_3d(dataset, params=ours)
+    expected = viz.load_boxes_3d(viz.frame_files(dataset, 0)[0])[0][0].corners
+    write_box_3d(dataset, params=replicators)
+    ff = viz.frame_files(dataset, 0)[0]
+    boxes, note = viz.load_boxes_3d(ff)
+    assert note == "3D boxes: 1"
+    assert boxes[0].corners == pytest.approx(expected, abs=1e-9)
+    assert [c for _, c in viz._tiles(ff)][1] == "3D boxes: 1"
+    behind = viz.project_to_pixels(replicators, [[0.2, -0.1, 0.5], [0.2, -0.1, 3.0]])
+    assert np.isnan(behind).all() == (projection == "perspective")  # on and behind the camera's plane
+    del replicators["cameraProjection"]
+    write_box_3d(dataset, params=replicators)
+    assert viz.load_boxes_3d(viz.frame_files(dataset, 0)[0]) == (
+        None,
+        "3D boxes: a camera_params file without the camera's pose and projection",
+    )
