@@ -2138,7 +2138,8 @@ def test_labelled_objects_with_particle_hair_are_named(shop, tmp_path, capsys):
     """A labelled mesh rendering particle hair (a Hair system rendered as Path): its strands
     are in its mask but have no triangles, so half behind a wall its occlusion read 0.37 where
     its hairless mesh has 0.5 and its loose box 24 px wide where unoccluded it is 32, without
-    a word; the run names it. Hair switched off for renders is not named."""
+    a word; the run names it. Hair switched off for renders, or filtered out by the view
+    layer, is not named."""
     bpy.ops.wm.open_mainfile(filepath=str(shop.path), load_ui=False)
     can = bpy.data.objects["can_a"]
     hair = can.modifiers.new("fur", "PARTICLE_SYSTEM").particle_system.settings
@@ -2152,6 +2153,11 @@ def test_labelled_objects_with_particle_hair_are_named(shop, tmp_path, capsys):
     bpy.data.objects["can_a"].modifiers["fur"].show_render = False
     bald = saved_variant(tmp_path / "bald.blend")
     assert main(["render", str(blend_param(bald)), "--out", str(tmp_path / "bald"), "--quiet"]) == 0
+    assert "particle hair" not in capsys.readouterr().err
+    bpy.ops.wm.open_mainfile(filepath=str(blend), load_ui=False)
+    bpy.context.scene.view_layers[0].use_strand = False  # View Layer > Filter > Hair: no strand renders
+    filtered = saved_variant(tmp_path / "filtered.blend")
+    assert main(["render", str(blend_param(filtered)), "--out", str(tmp_path / "filtered"), "--quiet"]) == 0
     assert "particle hair" not in capsys.readouterr().err
 
 

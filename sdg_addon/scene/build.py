@@ -448,7 +448,7 @@ def build_scene(config: Config, open_scene=None, quiet: bool = False) -> BuiltSc
     built.displacement_note = displacement_note(built.entities, override)
     built.adaptive_note = adaptive_note(scene, built.entities)
     built.no_triangles_note = no_triangles_note(scene, built.entities)
-    built.hair_note = hair_note(built.entities)
+    built.hair_note = hair_note(scene, built.entities)
     built.lens_note = lens_note({n: built.cameras[n] for n in built.render_cameras})
     built.volume_note = volume_note(scene)
     built.grease_pencil_note = grease_pencil_note(scene)
@@ -652,7 +652,7 @@ def adaptive_note(scene, entities: dict[str, Entity]) -> str:
     )
 
 
-def hair_note(entities: dict[str, Entity]) -> str:
+def hair_note(scene, entities: dict[str, Entity]) -> str:
     """Labelled objects whose mesh renders particle hair (a Hair particle system rendered as
     Path: fur, grass): Cycles renders the strands, which own pixels of the object's mask, but
     they have no triangles, so the silhouettes (amodal mask, loose box, occlusion, truncation)
@@ -669,6 +669,8 @@ def hair_note(entities: dict[str, Entity]) -> str:
             for mod in getattr(m, "modifiers", ())
         )
 
+    if not render_view_layer(scene).use_strand:  # View Layer > Filter > Hair off: no strand renders
+        return ""
     named = sorted(n for n, e in entities.items() if e.labels and any(renders_hair(m) for m in e.meshes))
     if not named:
         return ""
