@@ -1716,6 +1716,18 @@ def test_a_refused_target_labels_is_named_as_the_panels_field(addon, scene, tmp_
         bpy.ops.sdg.preview_frame()
 
 
+def test_a_refused_writer_option_is_named_as_the_writers_panel_shows_it(addon, scene, tmp_path):
+    """A writer's option is named as the Writers list shows it, under its writer's tick, as
+    the run's settings are (was the bare 'writers.yolo.keypoints: got True; ...')."""
+    bpy = addon.bpy
+    artist_scene(bpy, scene, tmp_path / "out")
+    yolo = scene.sdg.writers.yolo
+    yolo.enabled, yolo.keypoints, yolo.segmentation = True, True, True
+    with pytest.raises(RuntimeError, match=r"first: yolo writer, Keypoints \(writers\.yolo\.keypoints\): got True"):
+        bpy.ops.sdg.start_recording("EXEC_DEFAULT")
+    assert not (tmp_path / "out").exists()
+
+
 def test_import_gives_the_panels_what_the_file_means(addon, scene, tmp_path):
     """Import: render settings the panel does not show (max_bounces, noise_threshold, ...)
     and annotators' options are kept, recorded and exported again (they were dropped); what

@@ -34,6 +34,7 @@ from ..progress import Progress, format_seconds
 from ..recorder import DiskError, Recorder, RecorderError, RunOptions, disk_error
 from ..sampling import clip_of
 from ..scene.base import cameras_left_out
+from ..writers import WRITERS
 from ..writers.paths import safe_name
 from . import settings as ui_settings
 
@@ -642,6 +643,9 @@ def problem_sentence(problem, randomizers: list[str] = ()) -> str:
         ("render", n) for n in ui_settings.RENDER_NAMES
     ]:
         field = f"{name.replace('_', ' ').title()} ({field})"
+    writer, _, option = name.partition(".")
+    if section == "writers" and option in getattr(WRITERS.get(writer), "OPTIONS", ()):  # under its writer's tick
+        field = f"{writer} writer, {option.replace('_', ' ').title()} ({field})"
     # Targets by label come from the Target Labels field, not Targets (the names, greyed then).
     by_label = re.fullmatch(r"randomizers\[(\d+)\]\.targets(?:\.(.+))?", field)
     if (
