@@ -1228,6 +1228,17 @@ class Recorder:
             others = [n for n in built.names("objects") if n not in chosen]
             for key in spec.OBJECT_OPTIONS:
                 value = spec.options[key]
+                if isinstance(value, dict):  # a table of labels: what it chose (resolve_targets)
+                    if not spec.objects(key, others):
+                        own = spec.chosen.get(key, [])
+                        labels = scene_labels_text(built.entities[n].labels for n in others if n in built.entities)
+                        expected = (
+                            "labels matching objects of the scene other than the entry's targets: an object matches "
+                            "when, for every type, one of its values matches (one of) the globs (their labels: "
+                            f"{labels}){f'; it chose only targets of the entry: {own}' if own else ''}"
+                        )
+                        problems.append(FieldError(f"randomizers[{i}].{key}", label_targets_given(value), expected))
+                    continue
                 given = [p for p in ([value] if isinstance(value, str) else value) if p]
                 # none given: scatter in a volume, no objects to avoid
                 if given and not set(built.match("objects", given)) - set(names):
@@ -1311,13 +1322,22 @@ class Recorder:
         scene, a line each, as `validate` shows them (the first 20 names, then how many more)."""
         from .config.toml_out import inline
 
+        def listed(names):
+            return ", ".join(names[:20]) + (f" and {len(names) - 20} more" if len(names) > 20 else "")
+
         lines = []
         for i, (spec, given, names) in enumerate(zip(self.config.randomizers, self.config.randomizer_targets, targets)):
             if isinstance(given, dict):
-                shown = ", ".join(names[:20]) + (f" and {len(names) - 20} more" if len(names) > 20 else "")
                 lines.append(
-                    f"randomizers[{i}] ({spec.name}): targets = {inline(label_targets_given(given))}: {len(names)} object(s), {shown}"
+                    f"randomizers[{i}] ({spec.name}): targets = {inline(label_targets_given(given))}: {len(names)} object(s), {listed(names)}"
                 )
+            for key, value in spec.options.items():  # surface, avoid, passive, look_at_objects by labels
+                if key in spec.OBJECT_OPTIONS and isinstance(value, dict):
+                    chosen = spec.objects(key, [n for n in spec.chosen.get(key, []) if n not in names])
+                    lines.append(
+                        f"randomizers[{i}] ({spec.name}): {key} = {inline(label_targets_given(value))}: "
+                        f"{len(chosen)} object(s), {listed(chosen)}"
+                    )
         return lines
 
     def resolve_targets(self, built) -> list[list[str]]:
@@ -1326,6 +1346,8 @@ class Recorder:
             if spec.target_kind is None:
                 out.append(["world"])
                 continue
+            # Options naming other objects by their labels, chosen where targets are.
+            spec.choose_objects(lambda table: built.match("objects", table))
             names = built.match(spec.target_kind, patterns, moves=spec.moves_targets)
             if isinstance(patterns, dict):  # label targets: the objects whose labels match
                 if not names:

@@ -111,7 +111,7 @@ def test_a_randomizer_table_states_the_declared_bounds_and_defaults():
     assert '| `orientation` (option) | `"upright"`, `"normal"`, `"random"`, default `"upright"` |' in scatter
     assert "| `center` (option) | vec3 ±1000000, default `[0, 0, 0.5]` |" in scatter
     assert "| `size` (option) | vec3 0 .. 1000000, default `[1, 1, 1]` |" in scatter
-    assert '| `surface` (option) | glob or list of globs, default `""` |' in scatter
+    assert '| `surface` (option) | glob or list of globs, or a table of labels, default `""` |' in scatter
     texture = randomizer_markdown(RANDOMIZERS["texture"])
     assert "| `folder` (option) | string, required |" in texture
     light = randomizer_markdown(RANDOMIZERS["light"])

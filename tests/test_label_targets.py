@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from sdg_addon.config import ConfigError, load_config
+from sdg_addon.config import ConfigError, load_config, schema
 from sdg_addon.config.schema import config_from_dict, label_types_declared
 from sdg_addon.labels.parse import label_targets_given, labels_match, scene_labels_text
 
@@ -186,3 +186,75 @@ def test_a_cases_value_for_one_object_is_checked_as_the_label_targeted_entry_tak
     found = problems(entry + case.format("plaid"), tmp_path)
     assert found["cases[0].set[0].pattern"][0] == "plaid", found
     assert config(entry + case.format("checker")).cases[0].set[0]["pattern"] == "checker"
+
+
+# Options naming other objects (OBJECT_OPTIONS) take the same table: scatter's surface and
+# avoid, physics_settle's passive, camera's look_at_objects, camera_look_at's look_at.
+OBJECT_OPTION_ENTRIES = {
+    "surface": '[[randomizers]]\ntype = "scatter"\ntargets = "cube_000"\nsurface = {}\n',
+    "avoid": '[[randomizers]]\ntype = "scatter"\ntargets = "cube_000"\navoid = {}\n',
+    "passive": '[[randomizers]]\ntype = "physics_settle"\ntargets = "cube_000"\npassive = {}\n',
+    "look_at_objects": '[[randomizers]]\ntype = "camera"\ntargets = "cam"\ndistance = 3\nlook_at_objects = {}\n',
+    "look_at": '[[randomizers]]\ntype = "camera_look_at"\ntargets = "cam"\ndistance = 3\nlook_at = {}\n',
+}
+
+
+@pytest.mark.parametrize("key", sorted(OBJECT_OPTION_ENTRIES))
+def test_an_option_naming_objects_takes_a_table_of_labels_kept_as_written(key):
+    """Read as targets are ({type: [globs]}, composed), and recorded so (audit/resolved.json,
+    which --resume compares): the table, not the names it chooses in a scene."""
+    entry = OBJECT_OPTION_ENTRIES[key].format('{ class = ["cube", "sph*"], color = "red" }')
+    cfg = config(entry)
+    wanted = {"class": ["cube", "sph*"], "color": ["red"]}
+    assert cfg.randomizers[0].options[key] == wanted
+    assert cfg.resolved()["randomizers"][0][key] == wanted
+    assert cfg.randomizer_targets[0] == (["cam"] if key.startswith("look_at") else ["cube_000"])
+
+
+@pytest.mark.parametrize("key", sorted(OBJECT_OPTION_ENTRIES))
+def test_an_options_table_is_refused_as_targets_table_is(tmp_path, key):
+    """Undeclared types (did you mean, the declared ones), an empty table, a bad value, and
+    Replicator's semantics pairs: refused at the option's own field, in its own words."""
+    entry = OBJECT_OPTION_ENTRIES[key]
+    found = problems(entry.format('{ clas = "cube" }'), tmp_path)
+    value, expected = found[f"randomizers[0].{key}.clas"]
+    assert value == "clas" and "did you mean 'class'?" in expected and "(declared: 'class', 'color')" in expected
+    found = problems(entry.format("{}"), tmp_path)
+    assert found[f"randomizers[0].{key}"] == ({}, schema.LABEL_TARGETS_TEXT)
+    found = problems(entry.format("{ class = [] }"), tmp_path)
+    assert "a non-empty list of label globs" in found[f"randomizers[0].{key}.class"][1]
+    found = problems(entry.format('{ semantics = [["class", "cube"]] }'), tmp_path)
+    expected = found[f"randomizers[0].{key}.semantics"][1]
+    assert f'is {key} = {{ class = "cube" }} here' in expected and "targets =" not in expected
+    found = problems(entry.format("3"), tmp_path)
+    assert "or a table of their labels" in found[f"randomizers[0].{key}"][1]
+
+
+def test_what_an_options_table_chose_is_given_by_name():
+    """spec.objects: a table answers with the objects chosen in the built scene (among the
+    names asked about), globs with their matches; a table never resolved is an error."""
+    spec = config(OBJECT_OPTION_ENTRIES["surface"].format('{ class = "table" }')).randomizers[0]
+    with pytest.raises(RuntimeError, match="was not resolved in the built scene"):
+        spec.objects("surface", ["desk"])
+    spec.choose_objects(lambda table: ["desk", "desk[2]"] if table == {"class": ["table"]} else [])
+    assert spec.chosen == {"surface": ["desk", "desk[2]"]}
+    # names are not globs here: 'desk[2]' is that object, not 'desk2'
+    assert spec.objects("surface", ["desk2", "desk[2]", "cube_000", "desk"]) == ["desk", "desk[2]"]
+    assert spec.objects("avoid", ["desk", "cube_000"]) == []  # none given
+    globs = config(OBJECT_OPTION_ENTRIES["surface"].format('["de*", "cube_00?"]')).randomizers[0]
+    assert globs.objects("surface", ["desk", "cube_001", "ball"]) == ["cube_001", "desk"]
+
+
+def test_parameters_md_gives_the_table_as_those_options_kind():
+    from sdg_addon.config.docs import option_kind_text
+    from sdg_addon.sampling import RANDOMIZERS
+
+    for name, key in [
+        ("scatter", "surface"),
+        ("scatter", "avoid"),
+        ("physics_settle", "passive"),
+        ("camera", "look_at_objects"),
+        ("camera_look_at", "look_at"),
+    ]:
+        assert option_kind_text(RANDOMIZERS[name], key).startswith("glob or list of globs, or a table of labels")
+    assert option_kind_text(RANDOMIZERS["background"], "files") == "glob or list of globs, required"

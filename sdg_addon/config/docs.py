@@ -73,7 +73,7 @@ def option_kind_text(cls, name: str) -> str:
     elif float in types:
         text = "number"
     elif types == {str, list}:
-        text = "glob or list of globs"
+        text = "glob or list of globs" + (", or a table of labels" if name in cls.OBJECT_OPTIONS else "")
     elif types == {str}:
         text = "string"
     elif isinstance(default, list) and len(default) == 3:

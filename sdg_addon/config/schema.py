@@ -2424,6 +2424,9 @@ def _randomizer(v: _Reader, t, p: str, base: Path) -> tuple[RandomizerSpec | Non
             )
             options[name] = spec[0]
             continue
+        if name in cls.OBJECT_OPTIONS and isinstance(t.get(name), dict):  # by labels, as targets may be
+            options[name] = _label_table(v, t[name], join(p, name))
+            continue
         options[name] = v.typed(t, name, p, *spec)
     given = {f.name: t[f.name] for f in TRIGGER_FIELDS if f.name in t}
     if isinstance(given.get("trigger"), str) and given["trigger"] in PEER_TRIGGERS:
@@ -2474,6 +2477,13 @@ def _label_targets(v: _Reader, value: dict, p: str, cls) -> dict[str, list[str]]
             f"name the {what}, e.g. targets = {example}",
         )
         return {}
+    return _label_table(v, value, p)
+
+
+def _label_table(v: _Reader, value: dict, p: str) -> dict[str, list[str]]:
+    """A table of labels ({type: a glob or a list of globs}) choosing objects: a randomizer's
+    `targets`, or an option naming other objects (OBJECT_OPTIONS: scatter's surface and
+    avoid, physics_settle's passive, the objects cameras look at); one reading for all."""
     if not value:
         v.problems.add(p, value, LABEL_TARGETS_TEXT)
         return {}
@@ -2486,7 +2496,7 @@ def _label_targets(v: _Reader, value: dict, p: str, cls) -> dict[str, list[str]]
         elif isinstance(globs, list) and globs and all(map(is_glob_text, globs)):
             out[kind] = [composed(g) for g in globs]
         else:
-            hint = f": {PEER_TARGET_KEYS[kind]}" if kind in PEER_TARGET_KEYS else ""  # rep.get.prims' keys
+            hint = f": {peer_target_hint(kind, p)}" if kind in PEER_TARGET_KEYS else ""  # rep.get.prims' keys
             v.problems.add(
                 where, x, f"a label glob or a non-empty list of label globs (strings without control characters){hint}"
             )
@@ -2505,13 +2515,16 @@ def _check_label_targets(cfg: Config, in_file: list[int], problems: Problems) ->
     """Label targets name label types the file knows (label_types_declared): a misspelt type
     (`clas`) would otherwise match nothing, said only once the scene is built."""
     declared = label_types_declared(cfg)
-    for i, targets in zip(in_file, cfg.randomizer_targets):
-        for kind in targets if isinstance(targets, dict) else ():
+    for i, spec, targets in zip(in_file, cfg.randomizers, cfg.randomizer_targets):
+        tables = {"targets": targets, **{k: spec.options[k] for k in spec.OBJECT_OPTIONS}}
+        for key, kind in [(k, kind) for k, t in tables.items() if isinstance(t, dict) for kind in t]:
             if kind not in declared:
-                where = join(join(join("randomizers", i), "targets"), kind)
+                where = join(join(join("randomizers", i), key), kind)
                 close = did_you_mean(kind, declared)
-                hint = PEER_TARGET_KEYS.get(
-                    kind, f"a type only a .blend's semantics give: declare it in [labels], e.g. {kind} = []"
+                hint = (
+                    peer_target_hint(kind, where.rsplit(".", 1)[0])
+                    if kind in PEER_TARGET_KEYS
+                    else f"a type only a .blend's semantics give: declare it in [labels], e.g. {kind} = []"
                 )
                 problems.add(
                     where,
@@ -2530,6 +2543,11 @@ PEER_TARGET_KEYS = {
     "prim_types": "Replicator's rep.get.prims(prim_types=...) has no counterpart: each randomizer takes the kind "
     "of object it changes (a light randomizer lights, a camera randomizer cameras)",
 }
+
+
+def peer_target_hint(kind: str, p: str) -> str:
+    """PEER_TARGET_KEYS' answer for the field at `p` (its key: targets, surface, avoid, ...)."""
+    return PEER_TARGET_KEYS[kind].replace("targets = ", f"{p.rsplit('.', 1)[-1]} = ")
 
 
 _Trigger = section_class("_Trigger", TRIGGER_FIELDS)

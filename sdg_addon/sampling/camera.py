@@ -17,7 +17,7 @@ import math
 import numpy as np
 
 from ..config.fields import Field
-from .placement import hidden_in, resolve
+from .placement import hidden_in
 from .randomizers import NUMBER, RandomizerSpec, aim_problems, register_randomizer
 
 SHELL_PARAMS = ("distance", "elevation", "azimuth")  # where on a sphere or hemisphere
@@ -63,7 +63,7 @@ class CameraLookAt(RandomizerSpec):
         "look_at": (
             "*",
             (str, list),
-            "the candidate target objects (names or globs); each frame looks at one of them, uniformly, among those shown this frame (all of them hidden: among them all)",
+            'the candidate target objects (names or globs, or a table of their labels: `{ class = "car" }`); each frame looks at one of them, uniformly, among those shown this frame (all of them hidden: among them all)',
         ),
         "shell": Field(
             "shell",
@@ -135,7 +135,7 @@ class CameraLookAt(RandomizerSpec):
         return out
 
     def sample(self, rng, frame, targets, facts=None, earlier=()):
-        names = resolve(self.options["look_at"], facts.names() if facts is not None else [])
+        names = self.objects("look_at", facts.names() if facts is not None else [])
         if not names:
             raise ValueError(f"camera_look_at: look_at {self.options['look_at']} matches no object")
         hidden = hidden_in(earlier)  # objects hidden this frame (pool, visibility, scatter) are no target

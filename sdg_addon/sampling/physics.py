@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..config.fields import Field
-from .placement import hidden_in, resolve
+from .placement import hidden_in
 from .randomizers import NUMBER, VEC3, RandomizerSpec, register_randomizer
 from .rotations import matrix_euler
 
@@ -33,7 +33,11 @@ class PhysicsSettle(RandomizerSpec):
     PARAMS = {"drop": (NUMBER, "lift each target this much before dropping it, metres (default 0)")}
     PARAM_RANGES = {"drop": (0.0, 1e6)}
     OPTIONS = {
-        "passive": ("ground", (str, list), "the static colliders the targets fall onto (mesh shapes)"),
+        "passive": (
+            "ground",
+            (str, list),
+            'the static colliders the targets fall onto (mesh shapes): names (globs) or a table of their labels (`{ class = "table" }`)',
+        ),
         "max_steps": Field(
             "max_steps",
             "int",
@@ -77,7 +81,7 @@ class PhysicsSettle(RandomizerSpec):
         hidden = hidden_in(earlier)
         # A collider hidden this frame (a pool's table not shown) is not there to land on:
         # it would hold the targets in mid-air, as clip physics leaves hidden objects out.
-        passive = resolve(self.options["passive"], [n for n in facts.names() if n not in targets and n not in hidden])
+        passive = self.objects("passive", [n for n in facts.names() if n not in targets and n not in hidden])
         out = {}
         for t in targets:
             drop = float(self.params["drop"].sample(rng, frame)) if "drop" in self.params else 0.0

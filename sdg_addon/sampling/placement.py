@@ -21,7 +21,6 @@ What fits in no try is hidden for the frame and logged as {"placed": false}.
 
 from __future__ import annotations
 
-import fnmatch
 import math
 
 import numpy as np
@@ -86,7 +85,7 @@ def moved_static_objects(specs, targets: list[list[str]], names) -> list[tuple[s
     out = []
     for i, (spec, own) in enumerate(zip(specs, targets)):
         for option in STATIC_OPTIONS.get(spec.name, ()):
-            static = resolve(spec.options.get(option), [n for n in names if n not in own])
+            static = spec.objects(option, [n for n in names if n not in own])
             for j, (other, moved) in enumerate(zip(specs, targets)):
                 hit = sorted(set(static) & set(moved)) if other.name in MOVERS and j != i else []
                 if hit:
@@ -179,12 +178,6 @@ REST_GAP = 1e-4  # metres between a scattered object and its surface (touching !
 REST_TOLERANCE = 1e-3  # the lowest point must lie over the surface within this
 
 
-def resolve(patterns, names) -> list[str]:
-    if isinstance(patterns, str):
-        patterns = [patterns] if patterns else []
-    return sorted({n for n in names for p in patterns if fnmatch.fnmatchcase(n, p)})
-
-
 @register_randomizer
 class Scatter(RandomizerSpec):
     """Scatter objects on the surfaces of other objects or in a volume, never intersecting."""
@@ -210,7 +203,11 @@ class Scatter(RandomizerSpec):
     }
     PARAM_RANGES = {"scale": (0.0, 1e6), "yaw": (-1e6, 1e6), "rotation": (-1e6, 1e6)}
     OPTIONS = {
-        "surface": ("", (str, list), "names of the objects to scatter on; empty: scatter in `volume`"),
+        "surface": (
+            "",
+            (str, list),
+            'names (globs) of the objects to scatter on, or a table of their labels (`{ class = "table" }`, as `targets` takes one); empty: scatter in `volume`',
+        ),
         "min_normal_z": Field(
             "min_normal_z",
             "float",
@@ -257,7 +254,11 @@ class Scatter(RandomizerSpec):
             low=0.0,
             high=1e6,
         ),
-        "avoid": ([], (str, list), "other (static) objects the targets must not intersect"),
+        "avoid": (
+            [],
+            (str, list),
+            'other (static) objects the targets must not intersect: names (globs) or a table of their labels (`{ class = "wall" }`); each placed target\'s frame log lists those it kept clear of (`avoided`)',
+        ),
         "max_tries": Field(
             "max_tries",
             "int",
@@ -317,7 +318,7 @@ class Scatter(RandomizerSpec):
         o = self.options
         if not o["surface"] or o["orientation"] == "normal":
             return None
-        surfaces = resolve(o["surface"], [n for n in facts.names() if n not in targets])
+        surfaces = self.objects("surface", [n for n in facts.names() if n not in targets])
         low, total = 0.0, 0.0
         for name in surfaces:
             t = facts.world_triangles(name)
@@ -346,8 +347,8 @@ class Scatter(RandomizerSpec):
         o = self.options
         hidden = hidden_in(earlier)
         others = [n for n in facts.names() if n not in targets]
-        surfaces = resolve(o["surface"], others)
-        avoid = resolve(o["avoid"], others)
+        surfaces = self.objects("surface", others)
+        avoid = self.objects("avoid", others)
         # Surfaces and obstacles hidden this frame (a pool, visibility) hold and block nothing:
         # objects were placed on a hidden table, in mid-air in the picture. The picker keeps
         # every surface, so that a target's draws do not depend on which are shown; a draw on
@@ -411,6 +412,8 @@ class Scatter(RandomizerSpec):
                 }
                 if surface is not None:
                     values["surface"] = surface[0]
+                if avoid:  # which objects `avoid` chose (by name or labels), those shown this frame
+                    values["avoided"] = [n for n in avoid if n not in hidden]
                 break
             out[t] = values
         return out

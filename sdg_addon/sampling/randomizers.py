@@ -8,6 +8,7 @@ PARAMS below, so a frame's values are reproducible from (seed, frame) alone.
 
 from __future__ import annotations
 
+import fnmatch
 import math
 from pathlib import Path
 
@@ -151,6 +152,26 @@ class RandomizerSpec:
         # When it draws new values (Replicator's on_frame(interval)); see trigger_frame.
         self.trigger = trigger  # "frame": every `interval` frames; "once": frame 0 for the run
         self.interval = interval
+        # OBJECT_OPTIONS given as a table of labels ({type: [globs]}): the objects it chose in
+        # the built scene (Recorder.resolve_targets), by option; the options keep the table.
+        self.chosen: dict[str, list[str]] = {}
+
+    def objects(self, key: str, names) -> list[str]:
+        """The objects of `names` an OBJECT_OPTIONS option names (sorted): its globs' matches,
+        or, for a table of labels, those it chose when the scene was built (choose_objects)."""
+        value = self.options.get(key)
+        if isinstance(value, dict):
+            if key not in self.chosen:
+                raise RuntimeError(f"{self.name}: {key} (a table of labels) was not resolved in the built scene")
+            chosen = set(self.chosen[key])
+            return sorted(n for n in names if n in chosen)
+        patterns = [value] if isinstance(value, str) else (value or [])
+        return sorted({n for n in names for p in patterns if p and fnmatch.fnmatchcase(n, p)})
+
+    def choose_objects(self, match) -> None:
+        """Resolve each OBJECT_OPTIONS option given as a table of labels: `match(table)`, the
+        built scene's objects whose labels match it (BuiltScene.match)."""
+        self.chosen = {k: match(v) for k, v in self.options.items() if k in self.OBJECT_OPTIONS and isinstance(v, dict)}
 
     @classmethod
     def map_paths(cls, entry: dict, convert) -> dict:
@@ -423,7 +444,7 @@ class CameraOrbit(RandomizerSpec):
         "look_at_objects": (
             [],
             (str, list),
-            "names or globs of objects to look at instead of the point `look_at`: the mean of their bounding-box centres where they are this frame (Replicator's `look_at` a prim, BlenderProc's `compute_poi`); objects hidden this frame take no part (all of them hidden: where they are, as if shown)",
+            "names or globs of objects to look at instead of the point `look_at`, or a table of their labels (`{ class = \"car\" }`): the mean of their bounding-box centres where they are this frame (Replicator's `look_at` a prim, BlenderProc's `compute_poi`); objects hidden this frame take no part (all of them hidden: where they are, as if shown)",
         ),
         "look_at_count": Field(
             "look_at_count",
@@ -479,9 +500,9 @@ class CameraOrbit(RandomizerSpec):
         patterns = self.options["look_at_objects"]
         if not patterns:
             return out
-        from .placement import hidden_in, resolve  # (placement imports this module)
+        from .placement import hidden_in  # (placement imports this module)
 
-        names = resolve(patterns, facts.names() if facts is not None else [])
+        names = self.objects("look_at_objects", facts.names() if facts is not None else [])
         if not names:
             raise ValueError(f"camera: look_at_objects {patterns} matches no object")
         hidden = hidden_in(earlier)

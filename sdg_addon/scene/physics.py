@@ -263,10 +263,8 @@ def check_own_world(built: BuiltScene, spec, targets: list[str]) -> tuple[str, o
     coll = world.collection if world is not None else None
     if coll is None or coll.name in (BODIES, CLIP_BODIES) or not coll.all_objects:  # (not the tool's own)
         return None
-    from ..sampling.placement import resolve
-
     # The .blend's bodies this entry settles or collides with are simulated here anyway.
-    settled = set(targets) | set(resolve(spec.options.get("passive", "ground"), list(built.entities)))
+    settled = set(targets) | set(spec.objects("passive", list(built.entities)))
     entity_of = {m.name: n for n, e in built.entities.items() for m in (e.root, *e.meshes)}
     bodies = sorted(o.name for o in coll.all_objects if entity_of.get(o.name) not in settled)
     if not bodies:

@@ -41,10 +41,9 @@ def check_scatter_surfaces(built: BuiltScene, spec, targets: list[str]) -> tuple
     """The surfaces have a face whose normal reaches `min_normal_z` (the faces scatter draws
     from): else the run stopped at frame 0, after audit/ was written, naming no field."""
 
-    from ..sampling.placement import resolve
     from .facts import mesh_triangles
 
-    surfaces = resolve(spec.options["surface"], [n for n in built.entities if n not in targets])
+    surfaces = spec.objects("surface", [n for n in built.entities if n not in targets])
     if not surfaces:
         return None  # in a volume (a surface matching nothing is refused apart)
     depsgraph = evaluated_depsgraph(built.scene)
