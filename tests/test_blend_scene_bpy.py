@@ -2383,7 +2383,8 @@ def test_lights_visible_to_the_camera_are_named(shop, tmp_path, capsys):
     """A .blend's area light with Visibility > Camera on (a softbox in the shot) is drawn by
     Cycles in the image, but has no Object Index and no depth: its pixels were labelled as
     what is behind it (192 white pixels in a box's mask at 64 x 48), without a word; the run
-    names it. Lights the camera does not see (the default) are not named."""
+    names it. Lights the camera does not see (the default, or in an Indirect Only collection)
+    are not named."""
     capsys.readouterr()
     assert main(["render", str(blend_param(shop.path)), "--out", str(tmp_path / "plain"), "--quiet"]) == 0
     assert "lights visible" not in capsys.readouterr().err
@@ -2393,6 +2394,15 @@ def test_lights_visible_to_the_camera_are_named(shop, tmp_path, capsys):
     assert main(["render", str(blend_param(blend)), "--out", str(tmp_path / "out"), "--quiet"]) == 0
     err = capsys.readouterr().err
     assert "lights visible to the camera: 'Key' (Object > Visibility > Camera). Cycles draws their shape" in err, err
+    bpy.ops.wm.open_mainfile(filepath=str(blend), load_ui=False)
+    lamps = bpy.data.collections.new("lamps")  # Indirect Only: the camera does not see the light
+    bpy.context.scene.collection.children.link(lamps)
+    bpy.context.scene.collection.objects.unlink(bpy.data.objects["Key"])
+    lamps.objects.link(bpy.data.objects["Key"])
+    bpy.context.view_layer.layer_collection.children["lamps"].indirect_only = True
+    indirect = saved_variant(tmp_path / "indirect.blend")
+    assert main(["render", str(blend_param(indirect)), "--out", str(tmp_path / "indirect"), "--quiet"]) == 0
+    assert "lights visible" not in capsys.readouterr().err
 
 
 def test_instances_render_with_their_instancers_visibility_as_in_blender(shop, tmp_path):

@@ -841,11 +841,13 @@ def seen_lights_note(scene) -> str:
     behind it (a softbox in front of a box: 192 white pixels in the box's mask). A sentence
     naming them, or ''. A sun's disc is drawn in the sky, over nothing labelled."""
     colls, users = render_collections(scene), object_collections(scene)
+    layer = render_view_layer(scene)
     named = sorted(
         o.name
         for o in scene.objects
         if o.type == "LIGHT"
         and o.visible_camera
+        and not o.indirect_only_get(view_layer=layer)  # an Indirect Only collection's: not drawn
         and (o.data.type == "AREA" or (o.data.type in ("POINT", "SPOT") and o.data.shadow_soft_size > 0))
         and not o.hide_render
         and in_render_collections(o, colls, users)
