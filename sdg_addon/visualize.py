@@ -567,11 +567,41 @@ def _project_with_view(params: dict, world) -> np.ndarray | None:
     return np.stack([u, v], axis=1)
 
 
+def depth_in_front(params: dict, world) -> np.ndarray | None:
+    """World points (N, 3) -> their distance in front of a perspective camera's plane (N,),
+    as project_to_pixels reads the file (our world_to_camera, else Replicator's view and
+    projection: its w); None for an orthographic camera, which sees behind its plane too."""
+    p = np.asarray(world, dtype=np.float64).reshape(-1, 3)
+    try:
+        m = np.asarray(params["world_to_camera"], dtype=np.float64)
+        for k in ("fx", "fy", "cx", "cy"):
+            float(params[k])
+    except (KeyError, TypeError, ValueError):
+        m = None  # not ours: Replicator's keys, as project_to_pixels reads them
+    if m is not None:
+        if m.shape != (4, 4) or params.get("projection") != "perspective":
+            return None
+        return -(p @ m[2, :3] + m[2, 3])
+    try:
+        view = np.asarray(params["cameraViewTransform"], dtype=np.float64).reshape(4, 4)
+        proj = np.asarray(params["cameraProjection"], dtype=np.float64).reshape(4, 4)
+    except (KeyError, TypeError, ValueError):
+        return None
+    column = (view @ proj)[:, 3]
+    if params.get("cameraModel") == "orthographic" or not column[:3].any():  # w = 1 everywhere
+        return None
+    return p @ column[:3] + column[3]
+
+
 @dataclass
 class Box3D:
     semantic_id: int
     label: str
     corners: np.ndarray  # (8, 2) pixel coordinates, NaN for a corner behind the camera
+    # The 12 edges as pixel segments ((x0, y0), (x1, y1)): one running behind a perspective
+    # camera cut where it passes the camera's plane (its far end outside the image), one
+    # wholly behind it None.
+    edges: list = field(default_factory=list)
 
 
 def load_boxes_3d(ff: FrameFiles) -> tuple[list[Box3D] | None, str]:
@@ -598,12 +628,31 @@ def load_boxes_3d(ff: FrameFiles) -> tuple[list[Box3D] | None, str]:
         if model in ("pinhole", "orthographic"):
             return None, "3D boxes: a camera_params file without the camera's pose and projection"
         return None, f"3D boxes: a {model} lens the preview cannot project"
+    depth = depth_in_front(params, world.reshape(-1, 3))
+    depth = depth.reshape(-1, 8) if depth is not None else None
     out = []
-    for row, c in zip(data, px.reshape(-1, 8, 2)):
+    for i, (row, c) in enumerate(zip(data, px.reshape(-1, 8, 2))):
         sid = int(row["semanticId"])
         entry = labels.get(str(sid)) if isinstance(labels, dict) else None
-        out.append(Box3D(sid, label_text(entry) if entry is not None else f"id {sid}", c))
+        edges = [_edge_in_front(params, world[i], c, None if depth is None else depth[i], a, b) for a, b in BOX_EDGES]
+        out.append(Box3D(sid, label_text(entry) if entry is not None else f"id {sid}", c, edges))
     return out, f"3D boxes: {len(out)}"
+
+
+def _edge_in_front(params, world, px, depth, a: int, b: int):
+    """Box edge a-b as a pixel segment: whole where both corners are in front of the camera
+    (or it is orthographic), cut where it passes a perspective camera's plane (at a depth of a
+    millionth of the edge's depth span: projected far outside the image, so the drawing runs
+    to the image's edge, as the edge does), None where it is behind the camera all along."""
+    if depth is None or (depth[a] > 0 and depth[b] > 0):
+        return (tuple(px[a]), tuple(px[b])) if np.isfinite(px[[a, b]]).all() else None
+    if depth[a] <= 0 and depth[b] <= 0:
+        return None
+    front, back = (a, b) if depth[a] > 0 else (b, a)
+    near = 1e-6 * (depth[front] - depth[back])  # in front of the plane, by a sliver of the edge
+    t = (depth[front] - near) / (depth[front] - depth[back])
+    cut = project_to_pixels(params, world[front] + t * (world[back] - world[front]))[0]
+    return (tuple(px[front]), tuple(cut)) if np.isfinite(cut).all() and np.isfinite(px[front]).all() else None
 
 
 @dataclass
@@ -948,8 +997,8 @@ def _clip_segment(p, q, w: int, h: int):
 
 
 def boxes_3d_image(ff: FrameFiles, boxes: list[Box3D]) -> Image.Image:
-    """The RGB with each 3D box's 12 edges in its class colour (edges with a corner behind
-    the camera left out), lines twice the overlay's width: the tile shows it at half size."""
+    """The RGB with each 3D box's 12 edges in its class colour (an edge running behind the
+    camera cut at its plane), lines twice the overlay's width: the tile shows it at half size."""
     image = Image.fromarray(load_rgb(ff))
     w, h = image.size
     lw = 2 * max(1, round(min(w, h) / 240))
@@ -963,11 +1012,11 @@ def boxes_3d_image(ff: FrameFiles, boxes: list[Box3D]) -> Image.Image:
     segments = []
     for box in boxes:
         color = colors.get(box.label) or tuple(int(x) for x in id_colors(np.array(box.semantic_id))[:3])
-        xy = box.corners - 0.5  # pixel coordinates -> Pillow's
-        for a, b in BOX_EDGES:
-            if not (np.isfinite(xy[a]).all() and np.isfinite(xy[b]).all()):
+        for edge in box.edges:
+            if edge is None:  # behind the camera all along
                 continue
-            seg = _clip_segment(xy[a], xy[b], w, h)
+            p, q = np.asarray(edge, dtype=np.float64) - 0.5  # pixel coordinates -> Pillow's
+            seg = _clip_segment(p, q, w, h)
             if seg is not None:
                 segments.append(((tuple(seg[0]), tuple(seg[1])), color))
     for line, _color in segments:

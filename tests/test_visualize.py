@@ -1191,3 +1191,42 @@ def test_3d_boxes_of_replicators_camera_params_are_drawn_with_its_view_and_proje
         None,
         "3D boxes: a camera_params file without the camera's pose and projection",
     )
+
+
+@pytest.mark.parametrize("keys", ["ours", "replicators"])
+def test_3d_box_edges_running_behind_the_camera_are_cut_at_its_plane_not_left_out(dataset, keys):
+    """A box from 6 units in front of the camera to 1 behind it (a wall beside a camera, a
+    floor under it): its four long edges run from the far face out of the image. They were
+    left out, the far face alone drawn; they are now cut where they pass the camera's plane
+    and drawn to the image's edge, along the line their corners project on; the near face,
+    behind the camera all along, is not drawn."""
+    from sdg_addon.annotators.camera_params import replicator_projection
+    from sdg_addon.frame import Camera
+
+    cam = Camera("cam", W, H, "perspective", np.eye(4), FX, FX, CX, CY, 0.1, 100.0)
+    params = (
+        camera_params()
+        if keys == "ours"
+        else {
+            "cameraModel": "pinhole",
+            "cameraProjection": replicator_projection(cam).T.ravel().tolist(),
+            "cameraViewTransform": cam.world_to_camera.T.ravel().tolist(),
+            "renderProductResolution": [W, H],
+        }
+    )
+    write_box_3d(dataset, params=params)
+    row = (SEMANTIC_ID, -0.5, -0.5, -6.0, 0.5, 0.5, 1.0, np.eye(4), 0.0)
+    io.write_npy(dataset / "bounding_box_3d_0000.npy", np.array([row], dtype=BBOX_3D_DTYPE))
+    ff = viz.frame_files(dataset, 0)[0]
+    (box,) = viz.load_boxes_3d(ff)[0]
+    far = (0, 1, 2, 3)  # z_min: corners 0..3, 6 units in front
+    drawn = [(a, b) for (a, b), edge in zip(viz.BOX_EDGES, box.edges) if edge is not None]
+    assert len(drawn) == 8 and all(a in far or b in far for a, b in drawn)  # far face + 4 long edges
+    # the long edge at x = y = -0.5: from its far corner (20 - 100 / 12, 15 + 100 / 12) out
+    # along u - 20 = -(v - 15), to the image's bottom-left
+    (p, q) = box.edges[viz.BOX_EDGES.index((0, 4))]
+    assert p == pytest.approx((CX - FX * 0.5 / 6, CY + FX * 0.5 / 6))
+    assert q[0] - CX == pytest.approx(-(q[1] - CY)) and q[0] < -1e3
+    tile = viz.boxes_3d_image(ff, [box])
+    assert px(tile, 6, 28) == rgb3(SEMANTIC_ID)  # on that line, near the image's corner
+    assert px(tile, 6, 20) == (90, 90, 90)  # off it: the image
