@@ -279,6 +279,32 @@ def test_a_light_size_is_a_rectangles_width_its_height_kept(tmp_path):
     assert (data.size, data.size_y) == (2.0, pytest.approx(0.3))
 
 
+@pytest.mark.parametrize(
+    "entry, refused",
+    [
+        ("look_at = [0, -1.5, 0.8]", True),  # aimed from where it stands, at that very point
+        ("look_at = [0, -1.5, 0.8]\nelevation = 30", True),  # its distance as built from there: 0
+        ('look_at = { distribution = "choice", values = [[0, 0, 0], [0, -1.5, 0.8]] }', True),
+        ("look_at = [0, -1.5, 0.8]\ndistance = 2", False),
+        ("look_at = [0, 0, 0]", False),
+    ],
+)
+def test_a_camera_entry_looking_at_the_cameras_own_location_is_refused(tmp_path, entry, refused):
+    """A camera entry with neither location nor distance keeps the camera's distance as
+    built from the point it looks at: a look_at at the camera's own location (its
+    [[cameras]] location [0, -1.5, 0.8]) left no direction to aim along, and it rendered
+    looking down -Z without a word (its view transform the identity)."""
+    from sdg_addon.config import ConfigError
+
+    cfg, built, targets = built_scene(tmp_path, f'[[randomizers]]\ntype = "camera"\ntargets = "cam"\n{entry}\n')
+    recorder = Recorder(cfg, RunOptions(tmp_path / "out", range(1)))
+    if not refused:
+        recorder.check_targets(built, targets)
+        return
+    with pytest.raises(ConfigError, match=r"randomizers\[0\]\.look_at: got "):
+        recorder.check_targets(built, targets)
+
+
 def test_sky_material_swap_sensor_and_light_appliers(tmp_path):
     from sdg_addon import compat
     from sdg_addon.scene.randomize import apply_frame

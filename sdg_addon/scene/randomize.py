@@ -12,7 +12,7 @@ from mathutils import Vector
 
 from ..compat import action_fcurves, disable_light_temperature
 from ..sampling.appearance import blackbody_light_rgb
-from ..sampling.distributions import Constant, listed_values
+from ..sampling.distributions import Constant, certain_values, listed_values
 from ..sampling.randomizers import as_vec3
 from ..sensors.thermal import to_kelvin
 from .build import BuiltScene, aim, scene_background, set_hidden, set_thermal, set_world, turn
@@ -139,6 +139,42 @@ def check_sun_sizes(built: BuiltScene, specs: list, targets: list[list[str]]) ->
                 f"{SUN_MAX_ANGLE:g} where {float(max(bounds[1])):g} is drawn)"
             )
             out.append((i, ("size", spec.params["size"].to_dict(), problem)))
+    return out
+
+
+@file_check
+def check_cameras_aimed_from_their_point(built: BuiltScene, specs: list, targets: list[list[str]]) -> list:
+    """A `camera` entry giving neither `location` nor `distance` keeps the camera's distance as
+    built from the point it looks at (or, with `look_at` alone, aims it from where it stands):
+    a `look_at` at the camera's own location as built (its [[cameras]] location, a .blend
+    camera's) left no direction to aim along, and it rendered looking down -Z without a word,
+    as a distance of 0 did before it was refused. Where an earlier entry places the camera
+    (a `camera` or `camera_look_at` entry), it stands elsewhere: not said."""
+    out = []
+    placed: set[str] = set()
+    for i, (spec, names) in enumerate(zip(specs, targets)):
+        own = spec.name == "camera" and not (
+            {"location", "distance", "rotation"} & set(spec.params) or spec.options.get("look_at_objects")
+        )
+        if own and "look_at" in spec.params:  # (a camera's own look_at at its location: refused when read)
+            for name in (n for n in names if n in built.cameras and n not in placed and n in built.camera_starts):
+                start = built.camera_starts[name]
+                if any(math.dist(p, start) < 1e-9 for p in certain_values(spec.params["look_at"])):
+                    out.append(
+                        (
+                            i,
+                            (
+                                "look_at",
+                                spec.params["look_at"].to_dict(),
+                                f"a point other than the location of {name!r} as built ({list(start)}): without "
+                                "`location` or `distance` the camera keeps its distance from the point it looks "
+                                "at, here 0, with no direction to aim along; give a `distance` or `location`",
+                            ),
+                        )
+                    )
+                    break
+        if spec.name in CAMERA_PLACERS:
+            placed.update(names)
     return out
 
 
