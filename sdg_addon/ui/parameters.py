@@ -33,6 +33,9 @@ def file_reference(target: str, param: Path) -> str:
         return Path(target).as_posix()
 
 
+UNSAVED = "save the .blend first (File > Save): the parameter file names it as the base scene"
+
+
 class SDG_OT_export_parameters(bpy.types.Operator):
     """Write the recorder's settings as a parameter file naming this .blend (runs headless: python -m headless render FILE)"""
 
@@ -48,7 +51,12 @@ class SDG_OT_export_parameters(bpy.types.Operator):
     def poll(cls, context):
         from .job import not_recording
 
-        return context.scene is not None and not_recording(cls)
+        if context.scene is None or not not_recording(cls):
+            return False
+        if not bpy.data.filepath:  # greyed out before the file browser is opened, not after
+            cls.poll_message_set(f"{UNSAVED[0].upper()}{UNSAVED[1:]}")
+            return False
+        return True
 
     def invoke(self, context, event):
         if not self.filepath:
@@ -112,7 +120,7 @@ class SDG_OT_export_parameters(bpy.types.Operator):
 def export_problem(filepath: str) -> str | None:
     """Why Export cannot write `filepath` now (a sentence), or None."""
     if not bpy.data.filepath:
-        return "save the .blend first (File > Save): the parameter file names it as the base scene"
+        return UNSAVED
     if Path(filepath).suffix.lower() not in (".toml", ".json"):
         return f"{Path(filepath).name!r}: choose a file name ending in .toml or .json"
     path = Path(bpy.path.abspath(filepath))
