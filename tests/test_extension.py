@@ -1565,6 +1565,7 @@ def test_randomizer_triggers_are_imported_shown_and_exported(addon, scene, tmp_p
     recording drew every frame what the file drew every 5 frames, and Export lost them)."""
     bpy = addon.bpy
     artist_scene(bpy, scene, tmp_path / "out")
+    bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "base.blend"), copy=True)
     bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "s.blend"))
     param = tmp_path / "in.toml"
     param.write_text(
@@ -1694,6 +1695,7 @@ def test_a_refused_target_labels_is_named_as_the_panels_field(addon, scene, tmp_
     'targets: got {'class': 'nothing'}' at Preview, Start and Export."""
     bpy = addon.bpy
     artist_scene(bpy, scene, tmp_path / "out")
+    bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "base.blend"), copy=True)
     bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "s.blend"))
     item = scene.sdg.randomizers[0]
     item.target_labels = "class = []"
@@ -1736,6 +1738,7 @@ def test_import_gives_the_panels_what_the_file_means(addon, scene, tmp_path):
     samples 7 and seed 99 from before, where the file meant 64 and 0)."""
     bpy = addon.bpy
     artist_scene(bpy, scene, tmp_path / "out")
+    bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "base.blend"), copy=True)
     bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "s.blend"))
     s = bpy.context.scene.sdg
     s.run.samples, s.run.seed, s.run.width, s.run.denoise = 7, 99, 320, True
@@ -2021,6 +2024,7 @@ def test_start_after_a_preview_that_added_objects_says_to_undo_it(addon, scene, 
     does not use ...', a temporary file and parameter-file advice). Undone, Start works."""
     bpy = addon.bpy
     artist_scene(bpy, scene, tmp_path / "out")
+    bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "base.blend"), copy=True)
     bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "s.blend"))
     assert bpy.ops.sdg.import_parameters(filepath=str(ROOT / "presets" / "examples" / "minimal.toml")) == {"FINISHED"}
     s = bpy.context.scene.sdg
@@ -2119,6 +2123,7 @@ def test_import_of_a_seed_beyond_32_bits_is_refused_with_a_sentence(addon, scene
     traceback, with the panels half filled)."""
     bpy = addon.bpy
     artist_scene(bpy, scene, tmp_path / "out")
+    bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "base.blend"), copy=True)
     bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "s.blend"))
     param = tmp_path / "in.toml"
     param.write_text('[scene]\nblend = "s.blend"\n[run]\nseed = 1099511627776\nframes = 1\n[render]\nsamples = 5\n')
@@ -3141,3 +3146,27 @@ def test_start_outside_object_mode_names_the_mode_as_blender_does(addon, scene, 
         bpy.ops.object.mode_set(mode="OBJECT")
         addon.job.set_error(None)
     assert not (tmp_path / "out").exists()
+
+
+def test_options_naming_objects_by_labels_are_imported_and_exported_as_written(addon, scene, tmp_path):
+    """scatter's surface and avoid and a camera's look_at_objects given as tables of labels
+    come into the panel's option rows (edited as JSON) and Export writes the same tables."""
+    bpy = addon.bpy
+    param = tmp_path / "in.toml"
+    surface, avoid, look = {"class": "table"}, {"class": ["crate", "bin*"]}, {"class": "table", "color": "red"}
+    param.write_text(
+        header((64, 48), samples=1)
+        + '[scene]\nblend = "base.blend"\n[labels]\ncolor = []\n'
+        + '[[randomizers]]\ntype = "scatter"\ntargets = "mug*"\nsurface = { class = "table" }\n'
+        + 'avoid = { class = ["crate", "bin*"] }\n'
+        + '[[randomizers]]\ntype = "camera"\ntargets = "cam"\ndistance = 3\n'
+        + 'look_at_objects = { class = "table", color = "red" }\n'
+    )
+    artist_scene(bpy, scene, tmp_path / "out")
+    bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "base.blend"), copy=True)
+    bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "s.blend"))
+    assert bpy.ops.sdg.import_parameters(filepath=str(param)) == {"FINISHED"}
+    out = tmp_path / "out.toml"
+    assert bpy.ops.sdg.export_parameters(filepath=str(out)) == {"FINISHED"}
+    scatter, cam = tomllib.loads(out.read_text())["randomizers"]
+    assert (scatter["surface"], scatter["avoid"], cam["look_at_objects"]) == (surface, avoid, look)
