@@ -305,6 +305,29 @@ def test_a_camera_entry_looking_at_the_cameras_own_location_is_refused(tmp_path,
         recorder.check_targets(built, targets)
 
 
+@pytest.mark.parametrize(
+    "entry, refused",
+    [
+        ("look_at = [1, -1, 2]", True),  # the key light's own location
+        ('look_at = { distribution = "sequence", values = [[0, 0, 0], [1, -1, 2]] }', True),
+        ("location = [0, 0, 3]\nlook_at = [1, -1, 2]", False),
+        ("look_at = [0, 0, 0]", False),
+    ],
+)
+def test_a_light_entry_looking_at_the_lights_own_location_is_refused(tmp_path, entry, refused):
+    """A light entry's look_at without a location turns the light from where it stands: at
+    its own location ([1, -1, 2]) the light was left shining down -Z without a word."""
+    from sdg_addon.config import ConfigError
+
+    cfg, built, targets = built_scene(tmp_path, f'[[randomizers]]\ntype = "light"\ntargets = "key"\n{entry}\n')
+    recorder = Recorder(cfg, RunOptions(tmp_path / "out", range(1)))
+    if not refused:
+        recorder.check_targets(built, targets)
+        return
+    with pytest.raises(ConfigError, match=r"randomizers\[0\]\.look_at: got .*location of light 'key'"):
+        recorder.check_targets(built, targets)
+
+
 def test_sky_material_swap_sensor_and_light_appliers(tmp_path):
     from sdg_addon import compat
     from sdg_addon.scene.randomize import apply_frame

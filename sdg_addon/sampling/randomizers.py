@@ -366,7 +366,7 @@ class Light(RandomizerSpec):
         ),
         "look_at": (
             VEC3,
-            "point the light is turned to face, metres, after `location` (spot, area and sun lights shine along their -Z); without it the light's direction is kept",
+            "point the light is turned to face, metres, after `location` (spot, area and sun lights shine along their -Z); without it the light's direction is kept; without `location`, a point at the light's location as built is refused (no direction to aim along)",
         ),
     }
     PARAM_RANGES = {

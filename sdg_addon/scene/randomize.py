@@ -178,6 +178,38 @@ def check_cameras_aimed_from_their_point(built: BuiltScene, specs: list, targets
     return out
 
 
+@file_check
+def check_lights_aimed_from_their_point(built: BuiltScene, specs: list, targets: list[list[str]]) -> list:
+    """A `light` entry giving `look_at` without `location` turns the light from where it
+    stands: a `look_at` at its location as built left no direction to aim along (it shone
+    down -Z without a word). Where an earlier entry places the light (a `light` entry's
+    `location`, a `camera_relative`), it stands elsewhere: not said."""
+    out = []
+    placed: set[str] = set()
+    for i, (spec, names) in enumerate(zip(specs, targets)):
+        if spec.name == "light" and "look_at" in spec.params and "location" not in spec.params:
+            points = certain_values(spec.params["look_at"])
+            for name in (n for n in names if n in built.lights and n not in placed):
+                start = tuple(built.lights[name].matrix_world.translation)
+                if any(math.dist(p, start) < 1e-9 for p in points):
+                    out.append(
+                        (
+                            i,
+                            (
+                                "look_at",
+                                spec.params["look_at"].to_dict(),
+                                f"a point other than the location of light {name!r} ({[round(x, 6) for x in start]}): "
+                                "without `location` the entry turns it from where it stands, with no direction "
+                                "to aim along; give a `location`, or another point",
+                            ),
+                        )
+                    )
+                    break
+        if (spec.name == "light" and "location" in spec.params) or spec.name == "camera_relative":
+            placed.update(names)
+    return out
+
+
 @target_check("pose")
 @target_check("scatter")
 @target_check("camera_relative")
