@@ -756,6 +756,8 @@ class Keypoints:
     points: np.ndarray  # (K, 3): x, y (pixel coordinates), visibility 0 / 1 / 2
     edges: list[tuple[int, int]]  # skeleton, indices into points
     prim_path: str | None = None
+    semantic_id: int | None = None  # its class, as its 2D box's semanticId
+    label: str | None = None  # the class's name (keypoints_info's idToLabels)
 
 
 def load_keypoints(ff: FrameFiles) -> list[Keypoints] | None:
@@ -766,6 +768,7 @@ def load_keypoints(ff: FrameFiles) -> list[Keypoints] | None:
     info = ff.json("keypoints_info") or {}
     skeletons = info.get("skeletons") if isinstance(info, dict) else None
     paths = info.get("primPaths") if isinstance(info, dict) else None
+    labels = info.get("idToLabels") if isinstance(info, dict) else None
     out = []
     for iid in dict.fromkeys(int(i) for i in data["instanceId"]):
         rows = data[data["instanceId"] == iid]
@@ -777,7 +780,10 @@ def load_keypoints(ff: FrameFiles) -> list[Keypoints] | None:
         edges = skeletons.get(str(iid), []) if isinstance(skeletons, dict) else []
         edges = [(int(a), int(b)) for a, b in edges if 0 <= int(a) < n and 0 <= int(b) < n]
         path = paths.get(str(iid)) if isinstance(paths, dict) else None
-        out.append(Keypoints(iid, points, edges, path if isinstance(path, str) else None))
+        sid = int(rows["semanticId"][0]) if "semanticId" in data.dtype.names else None
+        entry = labels.get(str(sid)) if isinstance(labels, dict) and sid is not None else None
+        label = label_text(entry) if entry is not None else None
+        out.append(Keypoints(iid, points, edges, path if isinstance(path, str) else None, sid, label))
     return out
 
 
@@ -932,7 +938,7 @@ def overlay(
     image = Image.fromarray(base)
     points = load_keypoints(ff) if keypoints else None
     if points:  # under the boxes' tags: a tag may cover a dot, never the reverse
-        _draw_keypoints(image, points, m, (w, h), line_width)
+        _draw_keypoints(image, points, m, kind, (w, h), line_width)
     rows = load_boxes(ff) if boxes else None
     if rows:
         _draw_boxes(image, rows, m, kind, (w, h), labels, occlusion, line_width, keep_clear)
@@ -946,7 +952,17 @@ def _instance_color(m: Mask | None, path: str | None, instance_id: int) -> tuple
     return tuple(int(x) for x in id_colors(np.array(instance_id))[:3])
 
 
-def _draw_keypoints(image, objects: list[Keypoints], m, source_size, line_width) -> None:
+def _keypoints_color(kp: Keypoints, m: Mask | None, kind: str) -> tuple[int, int, int]:
+    """An object's keypoints' colour: its colour in the overlaid instance mask; over a
+    semantic mask (or none) its class's, as its 2D box is drawn (an instance's palette colour
+    there is another class's, or no colour of the picture)."""
+    if kind == "instance" or kp.semantic_id is None:
+        return _instance_color(m, kp.prim_path, kp.instance_id)
+    box = Box(kp.semantic_id, 0, 0, 0, 0, 0.0, kp.label or f"id {kp.semantic_id}", kp.prim_path)
+    return _box_color(box, m, kind)
+
+
+def _draw_keypoints(image, objects: list[Keypoints], m, kind, source_size, line_width) -> None:
     tw, th = image.size
     w, h = source_size
     sx, sy = tw / w, th / h
@@ -954,7 +970,7 @@ def _draw_keypoints(image, objects: list[Keypoints], m, source_size, line_width)
     r = max(3, 2 * lw + 1)
     draw = ImageDraw.Draw(image)
     for kp in objects:
-        color = _instance_color(m, kp.prim_path, kp.instance_id)
+        color = _keypoints_color(kp, m, kind)
         # pixel coordinates (centre of pixel i at i + 0.5) -> Pillow's (pixel i at i)
         xy = kp.points[:, :2] * (sx, sy) - 0.5
         shown = (kp.points[:, 2] > 0) & np.isfinite(xy).all(axis=1)

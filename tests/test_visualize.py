@@ -1230,3 +1230,24 @@ def test_3d_box_edges_running_behind_the_camera_are_cut_at_its_plane_not_left_ou
     tile = viz.boxes_3d_image(ff, [box])
     assert px(tile, 6, 28) == rgb3(SEMANTIC_ID)  # on that line, near the image's corner
     assert px(tile, 6, 20) == (90, 90, 90)  # off it: the image
+
+
+@pytest.mark.parametrize("mask", ["semantic", "none"])
+def test_keypoints_over_a_semantic_mask_or_none_take_their_class_colour_as_their_box(dataset, mask):
+    """Over the semantic mask (or none) the boxes take their class's colour, and keypoints
+    took their instance's palette colour: one of another class (a box's keypoints in the
+    cone's colour) or of nothing in the picture. They now take their class's, as their box."""
+    write_keypoints(dataset)
+    info = json.loads((dataset / "keypoints_info_0000.json").read_text())
+    info["idToLabels"] = {str(SEMANTIC_ID): {"class": "mug"}}
+    io.write_json(dataset / "keypoints_info_0000.json", info)
+    ff = viz.frame_files(dataset, 0)[0]
+    assert rgb3(INSTANCE_ID) != rgb3(SEMANTIC_ID)
+    image = viz.overlay(ff, mask=mask, boxes=False)
+    m, kind = viz._overlay_mask(ff, mask)
+    (box,) = viz.load_boxes(ff)
+    assert px(image, 3, 26) == viz._box_color(box, m, kind) == rgb3(SEMANTIC_ID)  # the dot
+    assert px(viz.overlay(ff, mask=mask), BOX[0], BOX[1]) == rgb3(SEMANTIC_ID)  # its box's outline
+    assert px(viz.overlay(ff, mask="instance", boxes=False), 3, 26) == viz.load_mask(
+        ff, "instance_segmentation"
+    ).path_colors[PRIM]  # over the instance mask: its instance's colour, as before
