@@ -1248,6 +1248,7 @@ def test_keypoints_over_a_semantic_mask_or_none_take_their_class_colour_as_their
     (box,) = viz.load_boxes(ff)
     assert px(image, 3, 26) == viz._box_color(box, m, kind) == rgb3(SEMANTIC_ID)  # the dot
     assert px(viz.overlay(ff, mask=mask), BOX[0], BOX[1]) == rgb3(SEMANTIC_ID)  # its box's outline
-    assert px(viz.overlay(ff, mask="instance", boxes=False), 3, 26) == viz.load_mask(
-        ff, "instance_segmentation"
-    ).path_colors[PRIM]  # over the instance mask: its instance's colour, as before
+    assert (
+        px(viz.overlay(ff, mask="instance", boxes=False), 3, 26)
+        == viz.load_mask(ff, "instance_segmentation").path_colors[PRIM]
+    )  # over the instance mask: its instance's colour, as before
