@@ -334,9 +334,12 @@ def _property_problem(built: BuiltScene, spec, name: str, light_type: str | None
     with `light_type`, on the light made that type (its type as built is given back)."""
     d = spec.params.get("value")
     path = spec.options["path"]
-    obj = target_object(built, name, spec)
-    built_type = obj.data.type if light_type else None
     as_type = f" (as a {light_type} light, which a light_type of the file makes it)" if light_type else ""
+    try:
+        obj = target_object(built, name, spec)
+    except PropertyPathError as e:  # (a base scene without a world)
+        return "path", path, f"a property path that resolves on {name}{as_type}: {e}"
+    built_type = obj.data.type if light_type else None
     try:
         if light_type:
             obj.data.type = light_type  # the same light datablock, seen as that type
