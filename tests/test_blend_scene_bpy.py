@@ -2428,11 +2428,22 @@ def test_instances_render_with_their_instancers_visibility_as_in_blender(shop, t
         scene.collection.objects.link(empty)
     bpy.data.objects["unseen"].visible_camera = False
     bpy.data.objects["hole"].is_holdout = True
+    # Nested: an instancer between the outermost one and the seat is not read by Cycles.
+    outer = bpy.data.collections.new("outer_src")
+    scene.collection.children.link(outer)
+    mid = bpy.data.objects.new("mid", None)
+    mid.instance_type, mid.instance_collection, mid.visible_camera = "COLLECTION", source, False
+    outer.objects.link(mid)
+    bpy.context.view_layer.layer_collection.children["outer_src"].exclude = True
+    nest = bpy.data.objects.new("nest", None)
+    nest.instance_type, nest.instance_collection, nest.location = "COLLECTION", outer, (0.0, -2.0, 0.8)
+    scene.collection.objects.link(nest)
     blend = saved_variant(tmp_path / "stools.blend")
     param = blend_param(blend, "[annotators]\ninstance_segmentation = {}\n[writers]\nbasic = {}\n")
     assert main(["render", str(param), "--out", str(tmp_path / "out"), "--quiet"]) == 0
     seen = set(json.loads((tmp_path / "out" / "instance_segmentation_mapping_0000.json").read_text()).values())
     assert "/shown/seat" in seen, seen  # drawn (its object's holdout is not the instance's)
+    assert "/nest/mid/seat" in seen, seen  # drawn: 'mid' hides from the camera, 'nest' does not
     assert "/unseen/seat" not in seen and "/hole/seat" not in seen, seen
 
 

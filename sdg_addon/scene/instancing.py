@@ -347,7 +347,15 @@ def _visibility_as_instanced(copy, proto, instancer) -> None:
     its object and its instancer let through, the instancer's holdout (the object's own is
     not used for an instance) and a shadow catcher where either is one. Copies kept the
     object's alone: the instances of an empty hidden from the camera, or set to Holdout,
-    rendered (and a holdout object's instances were holes where Blender draws them)."""
+    rendered (and a holdout object's instances were holes where Blender draws them). In
+    nested instancing the instancer is the outermost one, as Cycles takes it."""
+    # Nested instancing: Cycles reads the outermost instancer (an instanced collection's own
+    # instancers, made real before, lead to it), not those in between.
+    for _ in range(64):
+        outer = instancer.get(INSTANCER) if instancer.get(REALIZED) else None
+        if not isinstance(outer, bpy.types.Object):
+            break
+        instancer = outer
     for name in _RAY_VISIBILITY:
         setattr(copy, name, bool(getattr(proto, name, True)) and bool(getattr(instancer, name, True)))
     copy.is_holdout = bool(instancer.is_holdout)
