@@ -166,3 +166,10 @@ def test_a_resumed_run_compares_the_table_as_written(tmp_path):
     assert sorted(records(out)) == [0, 1]
     changed = text.replace('{ class = "table" }', '{ class = "t*" }')  # the desk alone, as before
     assert render(write_param(tmp_path, changed), out, "--resume") == 2
+
+
+def test_a_labelled_surface_another_entry_moves_is_refused_naming_the_table_as_written(tmp_path):
+    moved = '\n[[randomizers]]\ntype = "pose"\ntargets = "desk"\nlocation = [0, 1, 0]\n'
+    problem = chosen_problem(SCENE + ON_THE_TABLE + moved, tmp_path)
+    assert (problem.field, problem.value) == ("randomizers[0].surface", {"class": "table"})
+    assert problem.expected == "objects no randomizer moves (read once, as built); randomizers[1] (pose) moves desk"

@@ -26,6 +26,7 @@ import math
 import numpy as np
 
 from ..config.fields import Field
+from ..labels.parse import label_targets_given
 from .distributions import Choice
 from .randomizers import BOOL, NUMBER, NUMBER_OR_VEC3, VEC3, RandomizerSpec, register_randomizer
 from .rotations import align_z, compose, euler_matrix, matrix_euler, random_rotation, rotation_z
@@ -94,10 +95,11 @@ def moved_static_objects(specs, targets: list[list[str]], names) -> list[tuple[s
                         if (spec.name == other.name == "scatter")
                         else ""
                     )
+                    given = spec.options.get(option)  # a table of labels as the file writes it
                     out.append(
                         (
                             f"randomizers[{i}].{option}",
-                            spec.options.get(option),
+                            label_targets_given(given) if isinstance(given, dict) else given,
                             f"objects no randomizer moves (read once, as built); randomizers[{j}] "
                             f"({other.name}) moves {', '.join(hit)}{hint}",
                         )
