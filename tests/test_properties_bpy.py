@@ -145,7 +145,9 @@ def test_headless_run_with_a_bad_path_exits_2_and_writes_nothing(tmp_path):
 def test_a_world_property_on_a_scene_without_a_world_is_named_as_a_field(tmp_path):
     """A base scene without a world: a world_property entry is refused naming its file, field
     and path (the check of bc146a3 ended it in 'error: the scene has no world' alone)."""
-    text = '[[randomizers]]\ntype = "world_property"\npath = \'node_tree.nodes["Background"].inputs[1].default_value\'\n'
+    text = (
+        '[[randomizers]]\ntype = "world_property"\npath = \'node_tree.nodes["Background"].inputs[1].default_value\'\n'
+    )
     cfg, scene, recorder, targets = built(tmp_path, text + "value = 0.5\n")
     scene.scene.world = None
     with pytest.raises(ConfigError, match=r"p\.toml: randomizers\[0\]\.path: got .*the scene has no world"):
