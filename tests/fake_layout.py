@@ -11,9 +11,10 @@ from types import SimpleNamespace
 class FakeLayout:
     """Records layout calls and checks their arguments against Blender's own definitions."""
 
-    def __init__(self, bpy, log):
+    def __init__(self, bpy, log, parent_enabled: bool = True):
         object.__setattr__(self, "bpy", bpy)
         object.__setattr__(self, "log", log)
+        object.__setattr__(self, "parent_enabled", parent_enabled)  # a greyed-out parent greys its children
         icons = bpy.types.UILayout.bl_rna.functions["label"].parameters["icon"].enum_items.keys()
         object.__setattr__(self, "icons", set(icons))
 
@@ -22,7 +23,10 @@ class FakeLayout:
         object.__setattr__(self, name, value)
 
     def _child(self, *args, **kwargs):
-        return FakeLayout(self.bpy, self.log)
+        return FakeLayout(self.bpy, self.log, self.is_enabled())
+
+    def is_enabled(self) -> bool:
+        return self.parent_enabled and getattr(self, "enabled", True)
 
     row = column = box = split = grid_flow = column_flow = _child
 
@@ -38,6 +42,8 @@ class FakeLayout:
         custom = prop.startswith('["') and prop.endswith('"]') and prop[2:-2] in data  # an ID property
         assert custom or prop in data.bl_rna.properties.keys(), f"{type(data).__name__} has no property {prop!r}"
         self.log.append(("prop", prop))
+        if not self.is_enabled():
+            self.log.append(("prop_off", prop))  # drawn greyed out: it cannot be edited
         if text:
             self.log.append(("prop_text", text, bool(getattr(self, "alert", False))))
 

@@ -2724,9 +2724,11 @@ def test_the_add_ons_editing_operators_are_off_while_recording(addon, scene, tmp
     used during a recording (from F3 search or a shortcut): their changes were undone with
     the recording at its end without a word, and Undo Preview undid the scene being
     rendered, which stops the recording. Now they are off while one runs (Blender's tooltip
-    says why; Rename Label Value already was), and on again after it."""
+    says why; Rename Label Value already was), and on again after it; so are the fields of
+    the Randomizers and Thermal / NIR panels."""
     bpy, jobs = addon.bpy, addon.job
     cube = artist_scene(bpy, scene, tmp_path / "out")
+    cube["sdg_temperature"] = 300.0  # a field of the Thermal / NIR panel
     bpy.ops.ed.undo_push(message="settings")
     assert bpy.ops.sdg.preview_frame() == {"FINISHED"}  # a preview that adds nothing: Start is allowed
     bpy.ops.ed.undo_push(message="Preview Frame")
@@ -2753,10 +2755,18 @@ def test_the_add_ons_editing_operators_are_off_while_recording(addon, scene, tmp
     assert [op for op in ops if op.poll()] == []
     with pytest.raises(RuntimeError, match="Not while recording: the recording undoes"):
         bpy.ops.sdg.add_label(label_type="class", value="box")
+    # The fields of the panels that edit the scene are greyed out too, saying why: an edit of
+    # a randomizer's value was taken back at the recording's end without a word.
+    for panel in ("SDG_PT_randomizers", "SDG_PT_infrared"):
+        log = draw_panel(bpy, panel)
+        drawn = [e[1] for e in log if e[0] == "prop"]
+        assert drawn and [e[1] for e in log if e[0] == "prop_off"] == drawn, panel
+        assert "Not while recording: the recording undoes" in texts(log), panel
     run_to_end(addon, jobs.current)
     assert jobs.current.state == "done", jobs.current.message
     select(bpy, [bpy.data.objects["crate"]])
     assert all(op.poll() for op in ops)
+    assert not any(e[0] == "prop_off" for e in draw_panel(bpy, "SDG_PT_randomizers"))
     del cube
 
 

@@ -139,7 +139,9 @@ class SDG_PT_infrared(SidebarPanel, bpy.types.Panel):
     bl_options = {"DEFAULT_CLOSED"}
 
     def draw(self, context):
-        layout = self.layout
+        from .recording import off_while_recording
+
+        layout = off_while_recording(self.layout)
         obj = context.active_object
         if obj is not None and obj.type == "CAMERA":
             box = layout.box()

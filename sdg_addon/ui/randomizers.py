@@ -20,7 +20,7 @@ from ..sampling.randomizers import RANDOMIZERS
 from . import settings as ui_settings
 from .job import not_recording
 from .props import SidebarPanel
-from .recording import JobModal, scene_can_record, start_modal
+from .recording import JobModal, off_while_recording, scene_can_record, start_modal
 
 KIND_HINTS = {
     "number": "0.5",
@@ -370,6 +370,7 @@ class SDG_PT_randomizers(SidebarPanel, bpy.types.Panel):
         if scene is None:
             return
         s = scene.sdg
+        layout = off_while_recording(layout)
         layout.menu(SDG_MT_randomizer_add.bl_idname, icon="ADD")
         if not s.randomizers:
             layout.label(text="No randomizers: every frame shows the scene as it is", icon="INFO")

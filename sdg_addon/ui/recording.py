@@ -39,6 +39,17 @@ def tag_redraw(context) -> None:
                 area.tag_redraw()
 
 
+def off_while_recording(layout):
+    """The layout a panel that edits the open scene draws into: greyed out, saying why, while
+    a recording runs (its undo at the end would take an edit back without a word)."""
+    if jobs.running_job() is None:
+        return layout
+    wrapped(layout, jobs.RECORDING_UNDOES, icon="INFO")
+    col = layout.column()
+    col.enabled = False
+    return col
+
+
 def wrapped(layout, text: str, icon: str = "NONE") -> None:
     for i, line in enumerate(textwrap.wrap(text, WRAP) or [""]):
         layout.label(text=line, icon=icon if i == 0 else "BLANK1")
