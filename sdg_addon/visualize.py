@@ -969,26 +969,28 @@ def _draw_keypoints(image, objects: list[Keypoints], m, kind, source_size, line_
     lw = line_width or max(1, round(min(tw, th) / 240))
     r = max(3, 2 * lw + 1)
     draw = ImageDraw.Draw(image)
+    edges, hidden, visible = [], [], []  # of every object: each kind drawn over the one before
     for kp in objects:
         color = _keypoints_color(kp, m, kind)
         # pixel coordinates (centre of pixel i at i + 0.5) -> Pillow's (pixel i at i)
         xy = kp.points[:, :2] * (sx, sy) - 0.5
         shown = (kp.points[:, 2] > 0) & np.isfinite(xy).all(axis=1)
-        # Lines and rings over a dark halo (in the object's colour over its own mask's colour
-        # they would not show); dots last, over every line and ring.
-        edges = [(tuple(xy[a]), tuple(xy[b])) for a, b in kp.edges if shown[a] and shown[b]]
-        hidden = [(x, y) for (x, y), v, ok in zip(xy, kp.points[:, 2], shown) if ok and v < 2]
-        visible = [(x, y) for (x, y), v, ok in zip(xy, kp.points[:, 2], shown) if ok and v >= 2]
-        for line in edges:
-            draw.line(line, fill=HALO, width=lw + 2)
-        for x, y in hidden:
-            draw.ellipse((x - r - 1, y - r - 1, x + r + 1, y + r + 1), outline=HALO, width=1)
-        for line in edges:
-            draw.line(line, fill=color, width=lw)
-        for x, y in hidden:  # a ring: the image under it seen
-            draw.ellipse((x - r, y - r, x + r, y + r), outline=color, width=lw)
-        for x, y in visible:
-            draw.ellipse((x - r, y - r, x + r, y + r), fill=color, outline=HALO)
+        edges += [((tuple(xy[a]), tuple(xy[b])), color) for a, b in kp.edges if shown[a] and shown[b]]
+        hidden += [((x, y), color) for (x, y), v, ok in zip(xy, kp.points[:, 2], shown) if ok and v < 2]
+        visible += [((x, y), color) for (x, y), v, ok in zip(xy, kp.points[:, 2], shown) if ok and v >= 2]
+    # Lines and rings over a dark halo (in the object's colour over its own mask's colour they
+    # would not show); dots last, over every object's lines and rings (a visible keypoint is
+    # never covered by another object's skeleton or hidden keypoint).
+    for line, _color in edges:
+        draw.line(line, fill=HALO, width=lw + 2)
+    for (x, y), _color in hidden:
+        draw.ellipse((x - r - 1, y - r - 1, x + r + 1, y + r + 1), outline=HALO, width=1)
+    for line, color in edges:
+        draw.line(line, fill=color, width=lw)
+    for (x, y), color in hidden:  # a ring: the image under it seen
+        draw.ellipse((x - r, y - r, x + r, y + r), outline=color, width=lw)
+    for (x, y), color in visible:
+        draw.ellipse((x - r, y - r, x + r, y + r), fill=color, outline=HALO)
 
 
 def _clip_segment(p, q, w: int, h: int):

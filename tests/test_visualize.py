@@ -1252,3 +1252,22 @@ def test_keypoints_over_a_semantic_mask_or_none_take_their_class_colour_as_their
         px(viz.overlay(ff, mask="instance", boxes=False), 3, 26)
         == viz.load_mask(ff, "instance_segmentation").path_colors[PRIM]
     )  # over the instance mask: its instance's colour, as before
+
+
+def test_a_visible_keypoint_is_not_covered_by_another_objects_skeleton(dataset):
+    """Each object's lines, rings and dots were drawn in turn, so a later object's skeleton
+    (and its dark halo) ran over an earlier object's visible dot; every dot is now drawn
+    after every object's lines and rings."""
+    rows = [
+        (INSTANCE_ID, SEMANTIC_ID, 0, 20.5, 26.5, 2.0, 2),  # the mug's keypoint, visible
+        (7, SEMANTIC_ID, 0, 5.5, 26.5, 2.0, 2),  # another object's two, joined by a line
+        (7, SEMANTIC_ID, 1, 35.5, 26.5, 2.0, 2),  # through the mug's
+    ]
+    io.write_npy(dataset / "keypoints_0000.npy", np.array(rows, dtype=KEYPOINT_DTYPE))
+    info = {"skeletons": {"7": [[0, 1]]}, "primPaths": {str(INSTANCE_ID): PRIM, "7": "/World/other"}}
+    io.write_json(dataset / "keypoints_info_0000.json", info)
+    ff = viz.frame_files(dataset, 0)[0]
+    image = viz.overlay(ff, boxes=False)
+    mug = viz.load_mask(ff, "instance_segmentation").path_colors[PRIM]
+    assert px(image, 20, 26) == mug  # the dot, on top
+    assert px(image, 12, 26) == rgb3(7)  # the other object's line, beside it
