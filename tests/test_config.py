@@ -1283,6 +1283,14 @@ def test_camera_look_at_or_rotation(tmp_path):
             ["load_obj(path) is `file` here"],
         ),
         ('[[lights]]\nname = "l"\nradius = 0.1\n', "lights[0].radius", 0.1, ["light radius is `size` here"]),
+        # A spot's cone: 'did you mean size?', the spot's radius (a size = 30 is a 30 m light).
+        ('[[lights]]\nname = "l"\nspot_size = 30\n', "lights[0].spot_size", 30, ["path = 'data.spot_size'"]),
+        (
+            '[[lights]]\nname = "l"\n[[randomizers]]\ntype = "light"\ntargets = "l"\nspot_blend = 0.5\n',
+            "randomizers[0].spot_blend",
+            0.5,
+            ["`size` is a spot's radius", "'data.spot_blend' (0 .. 1)"],
+        ),
         # BlenderProc's texture and HDRI calls as randomizer types: 'did you mean material?' or
         # the bare list.
         (

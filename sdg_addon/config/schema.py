@@ -3310,6 +3310,11 @@ PEER_CAMERA_KEYS = {
         "Replicator's f_stop = 0 (no depth of field) is leaving them out"
     ),
 }
+_SPOT_CONE = (
+    "a spot's cone is not a light's parameter here (`size` is a spot's radius, for soft shadows, not its "
+    "angle): a `property` randomizer sets it, path = 'data.spot_size' (radians: 1° .. 180° is 0.01746 .. "
+    "3.14159; a constant too) or 'data.spot_blend' (0 .. 1), on a spot light"
+)
 PEER_LIGHT_KEYS = {
     "position": _POSITION,
     "light_type": (
@@ -3322,6 +3327,8 @@ PEER_LIGHT_KEYS = {
     "rotation": "a light is aimed by `look_at` (a point) here",
     "scale": "a light's extent is `size` here (metres: side of an area light, radius of a point or spot)",
     "radius": "BlenderProc's light radius is `size` here (metres: the radius of a point or spot light)",
+    "spot_size": _SPOT_CONE,
+    "spot_blend": _SPOT_CONE,
 }
 PEER_ASSET_KEYS = {
     "position": _POSITION,
@@ -3456,6 +3463,8 @@ PEER_RANDOMIZER_KEYS_NOTED = {
         "a light's extent is `size` here (metres: side of an area light, radius of a point or spot)",
     ),
     "rotation": ("light_type", "a light is aimed by `look_at` (a point) here"),
+    "spot_size": ("light_type", _SPOT_CONE),
+    "spot_blend": ("light_type", _SPOT_CONE),
     "texture": (
         "light_type",
         "a Dome light's texture is the world's here: a `world_hdri` randomizer (a `folder` of .hdr / .exr files) or `scene.world`",
