@@ -1283,6 +1283,26 @@ def test_camera_look_at_or_rotation(tmp_path):
             ["load_obj(path) is `file` here"],
         ),
         ('[[lights]]\nname = "l"\nradius = 0.1\n', "lights[0].radius", 0.1, ["light radius is `size` here"]),
+        # Blender's own names and a lens asked of the camera entry: a bare 'a known key'.
+        ('[[lights]]\nname = "l"\ntype = "sun"\nangle = 2\n', "lights[0].angle", 2, ["randomizer's `size`"]),
+        (
+            '[[randomizers]]\ntype = "camera"\ntargets = "cam"\nfov = 60\n',
+            "randomizers[0].fov",
+            60,
+            ["a `sensor` randomizer's `fov`"],
+        ),
+        (
+            '[[randomizers]]\ntype = "sensor"\ntargets = "cam"\nfocus_object = "a"\n',
+            "randomizers[0].focus_object",
+            "a",
+            ["is `focus_target` here"],
+        ),
+        (
+            '[[lights]]\nname = "l"\n[[randomizers]]\ntype = "light"\ntargets = "l"\nangle = 2\n',
+            "randomizers[0].angle",
+            2,
+            ["angular diameter in degrees"],
+        ),
         # A spot's cone: 'did you mean size?', the spot's radius (a size = 30 is a 30 m light).
         ('[[lights]]\nname = "l"\nspot_size = 30\n', "lights[0].spot_size", 30, ["path = 'data.spot_size'"]),
         (

@@ -3329,6 +3329,10 @@ PEER_LIGHT_KEYS = {
     "radius": "BlenderProc's light radius is `size` here (metres: the radius of a point or spot light)",
     "spot_size": _SPOT_CONE,
     "spot_blend": _SPOT_CONE,
+    "angle": (
+        "a sun's angle (its angular diameter, degrees) is a `light` randomizer's `size` (a constant too): "
+        "a light's `size` here is unused for a sun"
+    ),
 }
 PEER_ASSET_KEYS = {
     "position": _POSITION,
@@ -3465,6 +3469,25 @@ PEER_RANDOMIZER_KEYS_NOTED = {
     "rotation": ("light_type", "a light is aimed by `look_at` (a point) here"),
     "spot_size": ("light_type", _SPOT_CONE),
     "spot_blend": ("light_type", _SPOT_CONE),
+    # Blender's own names (and a field of view or depth of field asked of the camera entry):
+    "angle": (
+        "light_type",
+        "a sun's angle is `size` here: its angular diameter in degrees (Blender's radians x 57.2958)",
+    ),
+    "radius": ("light_type", "a point or spot light's radius is `size` here (metres)"),
+    "shadow_soft_size": ("light_type", "Blender's shadow_soft_size (a point or spot light's radius) is `size` here"),
+    "power": ("light_type", "a light's power is `energy` here (watts; W/m² for a sun)"),
+    "strength": ("light_type", "a light's power is `energy` here (watts; W/m² for a sun)"),
+    "lens": ("look_at_objects", "Blender's lens is `focal_length` here (millimetres)"),
+    "fov": ("look_at_objects", "a field of view is a `sensor` randomizer's `fov` (degrees; a constant too)"),
+    "f_stop": (
+        "look_at_objects",
+        "depth of field is a `sensor` randomizer's `f_stop` and `focus_distance` (constants too)",
+    ),
+    "focus_distance": (
+        "look_at_objects",
+        "depth of field is a `sensor` randomizer's `f_stop` and `focus_distance` (constants too)",
+    ),
     "texture": (
         "light_type",
         "a Dome light's texture is the world's here: a `world_hdri` randomizer (a `folder` of .hdr / .exr files) or `scene.world`",
@@ -3490,6 +3513,9 @@ PEER_RANDOMIZER_KEYS_NOTED = {
 
 # Keys PEER_RANDOMIZER_KEYS_NOTED has for another type: (key, a key only this type takes, note).
 PEER_RANDOMIZER_KEYS_NOTED_MORE = (
+    ("lens", "white_balance", "Blender's lens is `focal_length` here (millimetres)"),
+    ("aperture_fstop", "white_balance", "Blender's aperture_fstop is `f_stop` here (an f-number)"),
+    ("focus_object", "white_balance", "Blender's focus_object is `focus_target` here (an object's name)"),
     (
         "size",
         "min_distance",
