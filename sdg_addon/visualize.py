@@ -568,9 +568,10 @@ def _project_with_view(params: dict, world) -> np.ndarray | None:
 
 
 def depth_in_front(params: dict, world) -> np.ndarray | None:
-    """World points (N, 3) -> their distance in front of a perspective camera's plane (N,),
-    as project_to_pixels reads the file (our world_to_camera, else Replicator's view and
-    projection: its w); None for an orthographic camera, which sees behind its plane too."""
+    """World points (N, 3) -> their distance in front of the camera's plane (N,), negative
+    behind it, as project_to_pixels reads the file (our world_to_camera, else Replicator's
+    cameraViewTransform); None where the file cannot say. A camera sees nothing at or behind
+    its plane, an orthographic one neither (project_to_pixels puts such a point in its image)."""
     p = np.asarray(world, dtype=np.float64).reshape(-1, 3)
     try:
         m = np.asarray(params["world_to_camera"], dtype=np.float64)
@@ -579,18 +580,12 @@ def depth_in_front(params: dict, world) -> np.ndarray | None:
     except (KeyError, TypeError, ValueError):
         m = None  # not ours: Replicator's keys, as project_to_pixels reads them
     if m is not None:
-        if m.shape != (4, 4) or params.get("projection") != "perspective":
-            return None
-        return -(p @ m[2, :3] + m[2, 3])
+        return -(p @ m[2, :3] + m[2, 3]) if m.shape == (4, 4) else None
     try:
         view = np.asarray(params["cameraViewTransform"], dtype=np.float64).reshape(4, 4)
-        proj = np.asarray(params["cameraProjection"], dtype=np.float64).reshape(4, 4)
     except (KeyError, TypeError, ValueError):
         return None
-    column = (view @ proj)[:, 3]
-    if params.get("cameraModel") == "orthographic" or not column[:3].any():  # w = 1 everywhere
-        return None
-    return p @ column[:3] + column[3]
+    return -(p @ view[:3, 2] + view[3, 2])  # [p, 1] @ view: camera space (looking down -Z)
 
 
 @dataclass
@@ -640,10 +635,11 @@ def load_boxes_3d(ff: FrameFiles) -> tuple[list[Box3D] | None, str]:
 
 
 def _edge_in_front(params, world, px, depth, a: int, b: int):
-    """Box edge a-b as a pixel segment: whole where both corners are in front of the camera
-    (or it is orthographic), cut where it passes a perspective camera's plane (at a depth of a
-    millionth of the edge's depth span: projected far outside the image, so the drawing runs
-    to the image's edge, as the edge does), None where it is behind the camera all along."""
+    """Box edge a-b as a pixel segment: whole where both corners are in front of the camera,
+    cut where it passes the camera's plane (at a depth of a millionth of the edge's depth span:
+    a perspective camera projects it far outside the image, so the drawing runs to the image's
+    edge, as the edge does; an orthographic one where the edge meets the plane), None where it
+    is behind the camera all along."""
     if depth is None or (depth[a] > 0 and depth[b] > 0):
         return (tuple(px[a]), tuple(px[b])) if np.isfinite(px[[a, b]]).all() else None
     if depth[a] <= 0 and depth[b] <= 0:
@@ -737,6 +733,9 @@ def lidar_image(ff: FrameFiles, scans: list[LidarScan]) -> tuple[Image.Image, st
         return None
     inside = np.isfinite(px).all(axis=1)
     inside[inside] &= (px[inside] >= 0).all(axis=1) & (px[inside, 0] < w) & (px[inside, 1] < h)
+    depth = depth_in_front(params, world)
+    if depth is not None:  # behind an orthographic camera: in its image's rectangle, not in view
+        inside &= depth > 0
     colors = colorize_depth(ranges[None, :])[0] if ranges.size else np.zeros((0, 3), np.uint8)
     cols, rows = np.floor(px[inside]).astype(np.int64).T
     far_first = np.argsort(-ranges[inside], kind="stable")  # near points drawn last, on top

@@ -1271,3 +1271,30 @@ def test_a_visible_keypoint_is_not_covered_by_another_objects_skeleton(dataset):
     mug = viz.load_mask(ff, "instance_segmentation").path_colors[PRIM]
     assert px(image, 20, 26) == mug  # the dot, on top
     assert px(image, 12, 26) == rgb3(7)  # the other object's line, beside it
+
+
+def test_nothing_behind_an_orthographic_cameras_plane_is_drawn_as_in_view(dataset):
+    """An orthographic camera projects a point behind its plane into its image as it does one
+    in front, but sees nothing there: the LiDAR tile counted and dotted the ground behind such a
+    camera (1178 of 2381 points 'in view' of a level camera at 0.5 m), and 3D box edges ran on
+    behind it. Such points are now out of view, and such an edge ends at the camera's plane."""
+    params = {**camera_params("orthographic"), "fx": 10.0, "fy": 10.0}
+    write_box_3d(dataset, params=params)
+    folder = dataset / "roof" / "lidar"
+    folder.mkdir(parents=True)
+    points = np.array([[0.1, 0.2, -2.0, 0.5], [0.1, 0.2, 2.0, 0.5]], np.float32)  # in front, behind
+    io.write_npy(folder / "lidar_0000.npy", points)
+    io.write_json(folder / "lidar_info_0000.json", {"sensor_to_world": np.eye(4).tolist()})
+    ff = viz.frame_files(dataset, 0)[0]
+    assert np.isfinite(viz.project_to_pixels(params, points[:, :3])).all()  # both in the image's rectangle
+    assert viz.lidar_image(ff, viz.load_lidar_scans(ff))[1] == "LiDAR roof: 1 of 2 points in view"
+    # a box turned 45 degrees about x, from 6 units in front to 1 behind (local z -6 .. 1): its
+    # long edge at local x = y = -0.5 meets the camera's plane (world z = 0) at local z = 0.5
+    c = np.cos(np.pi / 4)
+    turn = np.array([[1, 0, 0, 0], [0, c, -c, 0], [0, c, c, 0], [0, 0, 0, 1]], dtype=np.float64)  # object-to-world
+    row = (SEMANTIC_ID, -0.5, -0.5, -6.0, 0.5, 0.5, 1.0, turn.T, 0.0)
+    io.write_npy(dataset / "bounding_box_3d_0000.npy", np.array([row], dtype=BBOX_3D_DTYPE))
+    (box,) = viz.load_boxes_3d(ff)[0]
+    p, q = box.edges[viz.BOX_EDGES.index((0, 4))]
+    assert p == pytest.approx((CX - 5.0, CY - 10.0 * (-0.5 * c + 6.0 * c)))  # its corner 6 in front
+    assert q == pytest.approx((CX - 5.0, CY - 10.0 * (-0.5 * c - 0.5 * c)), abs=1e-4)  # at the plane
