@@ -2728,6 +2728,25 @@ def test_resolved_json_names_the_scene_recorded(tmp_path, clean_bpy, capsys):
     assert main(["merge", str(param), "--out", str(out)]) == 0, capsys.readouterr().err
 
 
+def test_a_scene_named_in_another_unicode_form_is_the_files(shop, tmp_path, capsys):
+    """[scene] scene = "Café" typed composed (NFC) and the .blend's scene spelt decomposed
+    (NFD, named from a macOS file name) print alike: the run refused it ('one of 'Shop',
+    'Café'; did you mean 'Café'?'); it now records that scene."""
+    import unicodedata
+
+    bpy.ops.wm.open_mainfile(filepath=str(shop.path), load_ui=False)
+    other = bpy.data.scenes.new(unicodedata.normalize("NFD", "Café"))
+    other.collection.objects.link(bpy.data.objects["CamA"])
+    other.collection.objects.link(bpy.data.objects["can_a"])
+    bpy.data.objects["can_a"]["semantics"] = {"class": ["can"]}  # its collection is not in that scene
+    other.camera = bpy.data.objects["CamA"]
+    blend = saved_variant(tmp_path / "cafe.blend")
+    param = blend_param(blend, f'scene = "{unicodedata.normalize("NFC", "Café")}"\n')
+    capsys.readouterr()
+    assert main(["render", str(param), "--out", str(tmp_path / "out"), "--quiet"]) == 0, capsys.readouterr().err
+    assert json.loads((tmp_path / "out" / "bounding_box_2d_tight_prim_paths_0000.json").read_text()) == ["/can_a"]
+
+
 def test_a_blend_of_several_scenes_names_the_scene_it_records(tmp_path, clean_bpy, capsys):
     """A .blend of several scenes without [scene] scene records the one named "Scene",
     though Blender opens the file on (and F12 renders) the scene it was saved with: a file

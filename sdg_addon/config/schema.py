@@ -283,8 +283,9 @@ BASE_SCENE_FIELDS = (
         "str",
         "",
         "scene of the .blend to use (default: its only scene, else the one named `Scene`, which the run names "
-        "with the others in a warning: Blender opens the file on the scene it was saved with; else name one); "
-        "audit/resolved.json names the one recorded",
+        "with the others in a warning: Blender opens the file on the scene it was saved with; else name one; a "
+        "name typed composed (NFC) names the scene spelt decomposed (NFD) that prints alike); audit/resolved.json "
+        "names the one recorded",
     ),
     Field(
         "cameras",

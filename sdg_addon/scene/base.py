@@ -16,6 +16,7 @@ import logging
 import math
 import os
 import re
+import unicodedata
 from pathlib import Path
 
 import bpy
@@ -76,9 +77,14 @@ def scene_names(path: Path) -> list[str]:
 
 def choose_scene(path: Path, names: list[str], wanted: str) -> str:
     if wanted:
-        if wanted not in names:
-            raise FieldError("scene.scene", wanted, f"a scene of {path.as_posix()}: " + one_of(wanted, names))
-        return wanted
+        if wanted in names:
+            return wanted
+        # One Unicode form: 'Café' typed composed (NFC) names the scene spelt decomposed (NFD, as
+        # macOS's file names give it); the two print alike.
+        alike = [n for n in names if unicodedata.normalize("NFC", n) == unicodedata.normalize("NFC", wanted)]
+        if len(alike) == 1:
+            return alike[0]
+        raise FieldError("scene.scene", wanted, f"a scene of {path.as_posix()}: " + one_of(wanted, names))
     if len(names) == 1:
         return names[0]
     if "Scene" in names:
