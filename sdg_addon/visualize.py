@@ -673,9 +673,11 @@ def load_lidar_scans(ff: FrameFiles) -> list[LidarScan]:
             pose = np.asarray(json.loads(info_path.read_text(encoding="utf-8"))["sensor_to_world"], np.float64)
         except (OSError, ValueError, KeyError, TypeError) as e:  # damaged: said, not taken for missing
             raise ValueError(f"cannot read {info_path}: {e}") from e
+        if pose.shape != (4, 4) or not np.isfinite(pose).all():
+            raise ValueError(f"{info_path}: sensor_to_world {pose.shape}: expected a 4 x 4 matrix of numbers")
         data = load_npy(points_path)
-        if data.ndim != 2 or data.shape[1] < 3 or pose.shape != (4, 4):
-            raise ValueError(f"{points_path}: expected (N, 4) points and a 4 x 4 sensor_to_world")
+        if data.ndim != 2 or data.shape[1] < 3:
+            raise ValueError(f"{points_path}: points {data.shape}: expected (N, 4), x y z intensity")
         xyz = data[:, :3].astype(np.float64)
         scans.append(LidarScan(sensor, xyz @ pose[:3, :3].T + pose[:3, 3], np.linalg.norm(xyz, axis=1)))
     return scans

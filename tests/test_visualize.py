@@ -1298,3 +1298,20 @@ def test_nothing_behind_an_orthographic_cameras_plane_is_drawn_as_in_view(datase
     p, q = box.edges[viz.BOX_EDGES.index((0, 4))]
     assert p == pytest.approx((CX - 5.0, CY - 10.0 * (-0.5 * c + 6.0 * c)))  # its corner 6 in front
     assert q == pytest.approx((CX - 5.0, CY - 10.0 * (-0.5 * c - 0.5 * c)), abs=1e-4)  # at the plane
+
+
+def test_a_lidar_scans_wrong_pose_or_points_name_the_file_that_is_wrong(dataset):
+    """A sensor_to_world that is no 4 x 4 matrix was said of the points file ('lidar_0000.npy:
+    expected (N, 4) points and a 4 x 4 sensor_to_world'), the points file being right."""
+    write_box_3d(dataset)
+    folder = dataset / "roof" / "lidar"
+    folder.mkdir(parents=True)
+    io.write_npy(folder / "lidar_0000.npy", np.zeros((2, 4), np.float32))
+    io.write_json(folder / "lidar_info_0000.json", {"sensor_to_world": [[1, 0, 0], [0, 1, 0]]})
+    ff = viz.frame_files(dataset, 0)[0]
+    with pytest.raises(ValueError, match=r"lidar_info_0000\.json: sensor_to_world \(2, 3\): expected a 4 x 4"):
+        viz.load_lidar_scans(ff)
+    io.write_json(folder / "lidar_info_0000.json", {"sensor_to_world": np.eye(4).tolist()})
+    io.write_npy(folder / "lidar_0000.npy", np.zeros((2, 2), np.float32))
+    with pytest.raises(ValueError, match=r"lidar_0000\.npy: points \(2, 2\): expected \(N, 4\)"):
+        viz.load_lidar_scans(ff)
