@@ -2535,7 +2535,7 @@ def test_a_parameter_the_type_needs_is_marked_in_the_panel_and_said_as_not_given
     assert "relative to the .blend" in str(e.value) and "parameter file" not in str(e.value)
 
 
-def test_start_and_render_preview_are_off_without_a_camera_to_record(addon, scene):
+def test_start_and_render_preview_are_off_without_a_camera_to_record(addon, scene, tmp_path):
     """Start Recording and Render Preview were offered in a scene without a camera (or with
     none ticked) and refused only when clicked; now they are greyed out, Blender's tooltip
     says why (the panel's Cameras list says it too), and a parameter file's run is not
@@ -2548,7 +2548,13 @@ def test_start_and_render_preview_are_off_without_a_camera_to_record(addon, scen
             op("EXEC_DEFAULT")
     cam = bpy.data.objects.new("cam", bpy.data.cameras.new("cam"))
     scene.collection.objects.link(cam)
-    assert bpy.ops.sdg.start_recording.poll() and bpy.ops.sdg.preview_render.poll()
+    # No Output yet: Start is greyed out, as for a parameter file (it was offered, then refused
+    # when clicked); Render Preview records into a folder of its own.
+    assert not bpy.ops.sdg.start_recording.poll() and bpy.ops.sdg.preview_render.poll()
+    with pytest.raises(RuntimeError, match=r"start_recording.poll\(\) Choose an output folder \(Output\) before"):
+        bpy.ops.sdg.start_recording("EXEC_DEFAULT")
+    scene.sdg.run.output = str(tmp_path / "out")
+    assert bpy.ops.sdg.start_recording.poll()
     cam.sdg_record = False
     assert not bpy.ops.sdg.start_recording.poll()
     with pytest.raises(RuntimeError, match="No camera is ticked: tick at least one"):

@@ -203,7 +203,12 @@ class SDG_OT_start_recording(JobModal, bpy.types.Operator):
                     cls.poll_message_set(problem)
                     return False
             return True
-        return scene_can_record(cls, context.scene)
+        if not scene_can_record(cls, context.scene):
+            return False
+        if not context.scene.sdg.run.output.strip():  # greyed out, as for a parameter file
+            cls.poll_message_set(jobs.output_problem(""))
+            return False
+        return True
 
     def execute(self, context):
         settings = context.window_manager.sdg
