@@ -693,21 +693,25 @@ def _lidar_files(ff: FrameFiles) -> list[tuple[str, Path]]:
     per_folder = group.name if FRAME_FOLDER.match(group.name) else None
     own = group.parent if per_folder else group  # the camera's folder (the root for ""), above frames_N
     found = []
+    names = _lidar_names(group)
     if (group / name).is_file():  # one camera and one LiDAR sharing the folder
-        found.append((_lidar_name(group), group / name))
+        found.append((next(iter(names.values())) if len(names) == 1 else "", group / name))
     base = own.parent if ff.camera else own
     for sensor in sorted(p for p in base.iterdir() if p.is_dir() and p != own) if base.is_dir() else ():
         where = sensor / per_folder if per_folder else sensor
         for points in (where / "lidar" / name, where / name):
             if points.is_file():
-                found.append((sensor.name, points))
+                found.append((names.get(sensor.name, sensor.name), points))
                 break
     return found
 
 
-def _lidar_name(folder: Path) -> str:
-    """The run's LiDAR (audit/resolved.json) whose files share a camera's folder, "" if not known."""
+def _lidar_names(folder: Path) -> dict[str, str]:
+    """The run's LiDARs (audit/resolved.json of the dataset `folder` lies in) by their folder:
+    a name that is no plain file name has a folder of its own ("Dach über" in
+    Dach_ber-7dc7603f/), and the caption says the name; {} where the dataset records none."""
     from .output import dataset_root
+    from .writers.paths import safe_name
 
     root = dataset_root(folder)
     try:
@@ -715,7 +719,7 @@ def _lidar_name(folder: Path) -> str:
     except (OSError, ValueError, KeyError, TypeError):
         lidars = []
     names = [x.get("name") for x in lidars if isinstance(x, dict)] if isinstance(lidars, list) else []
-    return names[0] if len(names) == 1 and isinstance(names[0], str) else ""
+    return {safe_name(n): n for n in names if isinstance(n, str)}
 
 
 def lidar_image(ff: FrameFiles, scans: list[LidarScan]) -> tuple[Image.Image, str] | None:

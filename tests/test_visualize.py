@@ -1315,3 +1315,26 @@ def test_a_lidar_scans_wrong_pose_or_points_name_the_file_that_is_wrong(dataset)
     io.write_npy(folder / "lidar_0000.npy", np.zeros((2, 2), np.float32))
     with pytest.raises(ValueError, match=r"lidar_0000\.npy: points \(2, 2\): expected \(N, 4\)"):
         viz.load_lidar_scans(ff)
+
+
+def test_the_lidar_tile_names_a_lidar_as_its_run_does(tmp_path):
+    """A LiDAR named "Dach über" writes into Dach_ber-7dc7603f/: the tile's caption said
+    'LiDAR Dach_ber-7dc7603f: ...', where the report names it 'Dach über'; it now says the run's
+    name (audit/resolved.json); a dataset made elsewhere keeps its folder's name."""
+    from sdg_addon import output
+    from sdg_addon.writers.paths import safe_name
+
+    name = "Dach über"
+    (tmp_path / "audit").mkdir()
+    (tmp_path / output.MARKER).write_text(json.dumps({"tool": output.TOOL}))
+    (tmp_path / "audit" / "resolved.json").write_text(json.dumps({"lidars": [{"name": name}]}))
+    write_frame(tmp_path / "cam")
+    write_box_3d(tmp_path / "cam")  # its camera_params
+    folder = tmp_path / safe_name(name) / "lidar"
+    folder.mkdir(parents=True)
+    io.write_npy(folder / "lidar_0000.npy", np.array([[0.1, 0.2, -2.0, 0.5]], np.float32))
+    io.write_json(folder / "lidar_info_0000.json", {"sensor_to_world": np.eye(4).tolist()})
+    ff = viz.frame_files(tmp_path, 0, "cam")[0]
+    assert viz.lidar_image(ff, viz.load_lidar_scans(ff))[1] == "LiDAR Dach über: 1 of 1 points in view"
+    (tmp_path / "audit" / "resolved.json").unlink()
+    assert viz.lidar_image(ff, viz.load_lidar_scans(ff))[1] == f"LiDAR {safe_name(name)}: 1 of 1 points in view"
