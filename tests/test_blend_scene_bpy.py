@@ -2731,7 +2731,8 @@ def test_resolved_json_names_the_scene_recorded(tmp_path, clean_bpy, capsys):
 def test_a_scene_named_in_another_unicode_form_is_the_files(shop, tmp_path, capsys):
     """[scene] scene = "Café" typed composed (NFC) and the .blend's scene spelt decomposed
     (NFD, named from a macOS file name) print alike: the run refused it ('one of 'Shop',
-    'Café'; did you mean 'Café'?'); it now records that scene."""
+    'Café'; did you mean 'Café'?'); it now records that scene. So do [scene] cameras and
+    lights globs name a camera and a light spelt decomposed."""
     import unicodedata
 
     bpy.ops.wm.open_mainfile(filepath=str(shop.path), load_ui=False)
@@ -2745,6 +2746,19 @@ def test_a_scene_named_in_another_unicode_form_is_the_files(shop, tmp_path, caps
     capsys.readouterr()
     assert main(["render", str(param), "--out", str(tmp_path / "out"), "--quiet"]) == 0, capsys.readouterr().err
     assert json.loads((tmp_path / "out" / "bounding_box_2d_tight_prim_paths_0000.json").read_text()) == ["/can_a"]
+    # [scene] cameras and lights globs likewise: a camera and a light spelt decomposed.
+    bpy.ops.wm.open_mainfile(filepath=str(shop.path), load_ui=False)
+    bpy.data.objects["CamB"].name = unicodedata.normalize("NFD", "Cäm")
+    bpy.data.objects["Key"].name = unicodedata.normalize("NFD", "Lämp")
+    named = saved_variant(tmp_path / "named.blend")
+    param = tmp_path / "named.toml"
+    param.write_text(
+        '[run]\nframes = 1\n[render]\nresolution = [32, 24]\nsamples = 1\ndevice = "cpu"\n'
+        f'[scene]\nblend = "{named.as_posix()}"\ncameras = ["{unicodedata.normalize("NFC", "Cäm")}"]\n'
+        f'lights = ["{unicodedata.normalize("NFC", "Lä*")}"]\n'
+    )
+    assert main(["render", str(param), "--out", str(tmp_path / "named"), "--quiet"]) == 0, capsys.readouterr().err
+    assert (tmp_path / "named" / "rgb_0000.png").exists()
 
 
 def test_a_blend_of_several_scenes_names_the_scene_it_records(tmp_path, clean_bpy, capsys):

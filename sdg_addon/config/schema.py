@@ -292,13 +292,15 @@ BASE_SCENE_FIELDS = (
         "strings",
         [],
         "name globs of the .blend's cameras to render (default: every camera of the scene not disabled for rendering "
-        "and not in a collection excluded from the view layer or disabled for rendering); `[[cameras]]` add to them",
+        "and not in a collection excluded from the view layer or disabled for rendering); `[[cameras]]` add to them; "
+        "globs and names are compared composed (NFC), as the scene's name",
     ),
     Field(
         "lights",
         "strings",
         ["*"],
-        "name globs of the .blend's lights to keep; the others are switched off for the run; a glob matching none of its lights is refused (`[]`: none kept)",
+        "name globs of the .blend's lights to keep (compared composed, NFC); the others are switched off for the run; "
+        "a glob matching none of its lights is refused (`[]`: none kept)",
     ),
 )
 # `[[label_rules]]` entries (labels.rules.NameRule); the Labels panel offers the same settings.

@@ -259,6 +259,13 @@ def cameras_left_out(scene) -> dict[str, str]:
     return why
 
 
+def name_matches(name: str, pattern: str) -> bool:
+    """Whether a glob of [scene] cameras / lights matches an object's name, both in one
+    Unicode form: 'Cäm*' typed composed (NFC) and a name spelt decomposed (NFD, as macOS's
+    file names give it) print alike."""
+    return fnmatch.fnmatchcase(unicodedata.normalize("NFC", name), unicodedata.normalize("NFC", pattern))
+
+
 def scene_cameras(scene, patterns: list[str]) -> tuple[list[str], list[str]]:
     """(names, left out) of the scene's camera objects, sorted: those matching `patterns`;
     with none, those the artist left in the renders: not disabled for rendering and in a
@@ -270,7 +277,7 @@ def scene_cameras(scene, patterns: list[str]) -> tuple[list[str], list[str]]:
         why = cameras_left_out(scene)
         left_out = [f"{name!r} ({why[name]})" for name in names if name in why]
         return [name for name in names if name not in why], left_out
-    chosen = sorted({n for n in names for p in patterns if fnmatch.fnmatchcase(n, p)})
+    chosen = sorted({n for n in names for p in patterns if name_matches(n, p)})
     if not chosen:
         # The scene named: a camera of another scene of the file was told only the recorded
         # scene's cameras, as if the file had no other.
@@ -288,7 +295,7 @@ def scene_lights(scene, patterns: list[str]) -> dict[str, bpy.types.Object]:
     pattern matching none (but "*", all of them if any) is refused: a misspelt name would
     switch off lights the user meant to keep."""
     names = sorted(o.name for o in scene.objects if o.type == "LIGHT")
-    unmatched = [p for p in patterns if p != "*" and not any(fnmatch.fnmatchcase(n, p) for n in names)]
+    unmatched = [p for p in patterns if p != "*" and not any(name_matches(n, p) for n in names)]
     if unmatched:
         raise FieldError(
             "scene.lights",
@@ -301,7 +308,7 @@ def scene_lights(scene, patterns: list[str]) -> dict[str, bpy.types.Object]:
     for o in scene.objects:
         if o.type != "LIGHT":
             continue
-        if any(fnmatch.fnmatchcase(o.name, p) for p in patterns):
+        if any(name_matches(o.name, p) for p in patterns):
             kept[o.name] = o
         else:
             o.hide_render = True
