@@ -1689,6 +1689,31 @@ def test_target_labels_of_a_type_the_open_scene_carries_record_without_a_labels_
         bpy.ops.sdg.preview_frame()
 
 
+def test_target_labels_of_a_type_only_instanced_objects_carry_record(addon, scene, tmp_path):
+    """A label type carried only by the objects of a collection an empty instances (an asset
+    library's props, in no scene) was left undeclared, so Target Labels `color = "red"` was
+    refused as 'a label type the file declares ... declare it in [labels]', which the panels
+    have no field for; it is declared as for the scene's own objects."""
+    bpy = addon.bpy
+    artist_scene(bpy, scene, tmp_path / "out")
+    lib = bpy.data.collections.new("lib")  # linked to no scene
+    jar = add_mesh(bpy, "jar", lib)
+    jar.data.from_pydata([(x, y, z) for x in (-0.2, 0.2) for y in (-0.2, 0.2) for z in (0.0, 0.4)], [], [])
+    jar["semantics"] = {"class": ["jar"], "color": ["red"]}
+    holder = bpy.data.objects.new("jars", None)
+    holder.instance_type, holder.instance_collection, holder.location = "COLLECTION", lib, (1.0, 0.0, 0.0)
+    scene.collection.objects.link(holder)
+    bpy.ops.sdg.randomizer_remove(index=0)
+    bpy.ops.sdg.randomizer_add(type="visibility")
+    item = scene.sdg.randomizers[0]
+    item.target_labels, item.params["visible"].use, item.params["visible"].value = 'color = "red"', True, "false"
+    bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "s.blend"))
+    assert bpy.ops.sdg.preview_frame() == {"FINISHED"}
+    out = tmp_path / "p.toml"
+    assert bpy.ops.sdg.export_parameters(filepath=str(out)) == {"FINISHED"}
+    assert tomllib.loads(out.read_text())["labels"] == {"color": []}
+
+
 def test_a_refused_target_labels_is_named_as_the_panels_field(addon, scene, tmp_path):
     """A problem of a randomizer's targets by label is in its Target Labels field, not in
     Targets (its names, greyed out then): was 'Randomizer 1 (pose), targets.class: got []' and

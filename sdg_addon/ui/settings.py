@@ -760,8 +760,8 @@ def to_table(scene, blend: str | None) -> dict:
 
 
 def _declare_scene_label_types(scene, table: dict) -> None:
-    """The label types Target Labels name that the open scene's objects or collections carry
-    (the Labels panel's `semantics`) go into [labels] (`color = []`), as a parameter file
+    """The label types Target Labels name that the open file's objects or collections carry
+    (the Labels panel's `semantics`; instanced ones too) go into [labels] (`color = []`), as a parameter file
     declares a type only a .blend's labels give: the panels have no [labels] to type it in.
     A type the scene lacks is left undeclared, for validation to refuse naming the declared."""
     used = {k for r in table.get("randomizers", []) if isinstance(r.get("targets"), dict) for k in r["targets"]}
@@ -769,7 +769,9 @@ def _declare_scene_label_types(scene, table: dict) -> None:
     if not isinstance(labels, dict):
         return
     found: set[str] = set()
-    for idblock in [*scene.objects, *scene.collection.children_recursive]:
+    # The file's objects and collections, not the scene's alone: a collection instanced by an
+    # empty (an asset library's props), by particles or Geometry Nodes is in no scene.
+    for idblock in [*bpy.data.objects, *bpy.data.collections]:
         try:
             found.update(own_labels(idblock))
         except ValueError:  # a malformed `semantics`: the recording names it
