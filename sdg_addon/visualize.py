@@ -741,7 +741,9 @@ def lidar_image(ff: FrameFiles, scans: list[LidarScan]) -> tuple[Image.Image, st
     inside[inside] &= (px[inside] >= 0).all(axis=1) & (px[inside, 0] < w) & (px[inside, 1] < h)
     depth = depth_in_front(params, world)
     if depth is not None:  # behind an orthographic camera: in its image's rectangle, not in view
-        inside &= depth > 0
+        near, far = _clip_range(params)
+        # outside the camera's clip range: in no image (as a keypoint there has visibility 0)
+        inside &= (depth > 0) & (depth >= near) & (depth <= far)
     colors = colorize_depth(ranges[None, :])[0] if ranges.size else np.zeros((0, 3), np.uint8)
     cols, rows = np.floor(px[inside]).astype(np.int64).T
     far_first = np.argsort(-ranges[inside], kind="stable")  # near points drawn last, on top
@@ -753,6 +755,16 @@ def lidar_image(ff: FrameFiles, scans: list[LidarScan]) -> tuple[Image.Image, st
     return Image.fromarray(
         image
     ), f"LiDAR{' ' if names else ''}{names}: {int(inside.sum())} of {len(ranges)} points in view"
+
+
+def _clip_range(params: dict) -> tuple[float, float]:
+    """The camera's clip_start and clip_end (camera_params' cameraNearFar, scene units; none
+    given: 0 .. inf), distances to its image plane outside which it renders nothing."""
+    try:
+        near, far = (float(x) for x in params["cameraNearFar"])
+    except (KeyError, TypeError, ValueError):
+        return 0.0, math.inf
+    return (near if math.isfinite(near) else 0.0), (far if far > near else math.inf)
 
 
 @dataclass

@@ -1338,3 +1338,17 @@ def test_the_lidar_tile_names_a_lidar_as_its_run_does(tmp_path):
     assert viz.lidar_image(ff, viz.load_lidar_scans(ff))[1] == "LiDAR Dach über: 1 of 1 points in view"
     (tmp_path / "audit" / "resolved.json").unlink()
     assert viz.lidar_image(ff, viz.load_lidar_scans(ff))[1] == f"LiDAR {safe_name(name)}: 1 of 1 points in view"
+
+
+def test_lidar_points_outside_the_cameras_clip_range_are_not_in_view(dataset):
+    """A LiDAR reaches farther than a camera's clip_end (a spinning_128's 200 m, a camera's
+    100): the points beyond it were dotted over the sky the camera renders there and counted
+    'in view'; as a keypoint there (visibility 0), they are not, nor those nearer than clip_start."""
+    write_box_3d(dataset, params={**camera_params(), "cameraNearFar": [0.5, 100.0]})
+    folder = dataset / "roof" / "lidar"
+    folder.mkdir(parents=True)
+    depths = [0.3, 2.0, 99.0, 150.0]  # straight ahead: the image's centre, each
+    io.write_npy(folder / "lidar_0000.npy", np.array([[0, 0, -d, 0.5] for d in depths], np.float32))
+    io.write_json(folder / "lidar_info_0000.json", {"sensor_to_world": np.eye(4).tolist()})
+    ff = viz.frame_files(dataset, 0)[0]
+    assert viz.lidar_image(ff, viz.load_lidar_scans(ff))[1] == "LiDAR roof: 2 of 4 points in view"
