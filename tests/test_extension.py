@@ -583,6 +583,9 @@ def test_modal_recording_cancel_with_esc(addon, tiny_settings, tmp_path):
     assert bpy.ops.sdg.cancel_recording.poll()
     assert recording.handle_event(job, "ESC", "PRESS") == "wait"
     assert job.state == "cancelling" and not bpy.ops.sdg.cancel_recording.poll()
+    assert ("operator", "sdg.cancel_recording") in draw_panel(bpy, "SDG_PT_recorder")  # greyed out, saying why
+    with pytest.raises(RuntimeError, match=r"cancel_recording.poll\(\) Already cancelling: the frames in flight"):
+        bpy.ops.sdg.cancel_recording()
     assert recording.handle_event(job, "TIMER", "NOTHING") == "end"
     assert job.state == "cancelled", job.message
     assert sorted(job.recorder.result.frames_written) == [0]

@@ -266,7 +266,10 @@ class SDG_OT_cancel_recording(bpy.types.Operator):
     @classmethod
     def poll(cls, context):
         job = jobs.running_job()
-        return job is not None and job.state != "cancelling"
+        if job is not None and job.state == "cancelling":  # the button stays drawn, greyed out: say why
+            cls.poll_message_set("Already cancelling: the frames in flight are being finished")
+            return False
+        return job is not None
 
     def execute(self, context):
         jobs.running_job().cancel()
