@@ -1271,3 +1271,24 @@ def test_lidar_scans_are_counted_in_every_layout_the_basic_writer_writes(tmp_pat
         np.save(out / place / f"lidar_range_{k:04d}.npy", np.zeros(2, np.float32))
     said = dict(_summary_rows(collect(out)))["LiDARs"]
     assert said.startswith(f"top: {2 * len(places)} scans in {where} ("), said
+
+
+def test_a_lidar_named_lidar_counts_its_own_scans_not_anothers(tmp_path):
+    """A LiDAR named "lidar" beside one named "top": lidar/lidar/ and top/lidar/ both end in a
+    folder named lidar; each LiDAR's scans are its own (not 'lidar: 4 scans in lidar/lidar/, top/lidar/')."""
+    from test_writers_formats import make_frame
+
+    from sdg_addon.report.page import _summary_rows
+    from sdg_addon.report.stats import collect
+    from sdg_addon.writers import create_writer
+
+    out = tmp_path / "out"
+    (out / "audit").mkdir(parents=True)
+    (out / "audit" / "resolved.json").write_text(json.dumps({"lidars": [{"name": "lidar"}, {"name": "top"}]}))
+    create_writer("basic", out).write(make_frame(0))
+    for place, frames in (("lidar/lidar", 2), ("top/lidar", 3)):
+        (out / place).mkdir(parents=True)
+        for k in range(frames):
+            np.save(out / place / f"lidar_{k:04d}.npy", np.zeros((2, 4), np.float32))
+    said = dict(_summary_rows(collect(out)))["LiDARs"]
+    assert said.startswith("lidar: 2 scans in lidar/lidar/, top: 3 scans in top/lidar/ ("), said

@@ -275,7 +275,7 @@ def _lidar_text(stats: Stats) -> str:
     said = []
     for name in names:
         folder = safe_name(name)
-        found = [f for f in scans if _scan_of(f.parent, folder)]
+        found = [f for f in scans if _scan_of(f.parent, folder, stats.folder)]
         if not found and len(names) == 1:  # camera_subfolders = "never": beside the camera's files
             found = [f for f in scans if _beside_camera(f.parent, stats.folder)]
         # Where they are: a sequence's in each clip's folder (clip_0003/top/lidar/), not top/lidar/;
@@ -298,14 +298,19 @@ def _lidar_text(stats: Stats) -> str:
     return ", ".join(said) + " (the charts below are of the cameras' images)" if said else ""
 
 
-def _scan_of(parent: Path, folder: str) -> bool:
-    """Whether a lidar_N.npy in `parent` is a scan of the LiDAR whose folder is `folder`: in
-    its lidar/ annotator folder or not (annotator_subfolders = false), in a frames_N folder
-    or not (frames_per_folder)."""
-    for p in (parent, parent.parent) if parent.name == "lidar" else (parent,):
-        if p.name == folder or (FRAME_FOLDER.match(p.name) and p.parent.name == folder):
-            return True
-    return False
+def _scan_of(parent: Path, folder: str, root: Path) -> bool:
+    """Whether a lidar_N.npy in `parent` is a scan of the LiDAR whose folder is `folder`: its
+    folder in the dataset's (or a clip's), in its lidar/ annotator folder or not
+    (annotator_subfolders = false), in a frames_N folder or not (frames_per_folder). A LiDAR
+    named lidar is not another's annotator folder (top/lidar/)."""
+    rel = parent.relative_to(root).parts
+    if rel and CLIP_FOLDER.match(rel[0]):
+        rel = rel[1:]
+    if rel[-1:] == ("lidar",) and len(rel) > 1:
+        rel = rel[:-1]
+    if len(rel) == 2 and FRAME_FOLDER.match(rel[1]):
+        rel = rel[:1]
+    return rel == (folder,)
 
 
 def _beside_camera(parent: Path, root: Path) -> bool:
