@@ -685,7 +685,8 @@ def load_lidar_scans(ff: FrameFiles) -> list[LidarScan]:
 
 def _lidar_files(ff: FrameFiles) -> list[tuple[str, Path]]:
     """(sensor name, its lidar_N.npy) of every scan of the frame: in each sensor folder beside
-    the camera's (the camera's folder's parent; at the root: in its sub-folders), in the same
+    the camera's (the camera's folder's parent, also where that folder was given itself; at
+    the root: in its sub-folders), in the same
     frames_N sub-folder as the camera's files, in the sensor's lidar/ annotator folder or not;
     beside the camera's own files (one camera and one LiDAR in one folder)."""
     name = f"lidar_{ff.suffix}.npy"
@@ -696,7 +697,7 @@ def _lidar_files(ff: FrameFiles) -> list[tuple[str, Path]]:
     names = _lidar_names(group)
     if (group / name).is_file():  # one camera and one LiDAR sharing the folder
         found.append((next(iter(names.values())) if len(names) == 1 else "", group / name))
-    base = own.parent if ff.camera else own
+    base = own.parent if ff.camera or _camera_folder_given(own) else own
     for sensor in sorted(p for p in base.iterdir() if p.is_dir() and p != own) if base.is_dir() else ():
         where = sensor / per_folder if per_folder else sensor
         for points in (where / "lidar" / name, where / name):
@@ -704,6 +705,19 @@ def _lidar_files(ff: FrameFiles) -> list[tuple[str, Path]]:
                 found.append((names.get(sensor.name, sensor.name), points))
                 break
     return found
+
+
+def _camera_folder_given(own: Path) -> bool:
+    """Whether `own`, a folder of frames at the top of what preview was given, is one camera's
+    folder in a dataset of this tool (`preview OUT/left`, `OUT/clip_0003/left`): its LiDARs'
+    folders are beside it, in its parent."""
+    from .output import dataset_root
+
+    if CLIP_FOLDER.match(own.name):  # a clip's own frames: the other clips are no LiDARs
+        return False
+    root = dataset_root(own)
+    parent = Path(os.path.realpath(own)).parent
+    return root is not None and (parent == root or (CLIP_FOLDER.match(parent.name) and parent.parent == root))
 
 
 def _lidar_names(folder: Path) -> dict[str, str]:

@@ -1352,3 +1352,37 @@ def test_lidar_points_outside_the_cameras_clip_range_are_not_in_view(dataset):
     io.write_json(folder / "lidar_info_0000.json", {"sensor_to_world": np.eye(4).tolist()})
     ff = viz.frame_files(dataset, 0)[0]
     assert viz.lidar_image(ff, viz.load_lidar_scans(ff))[1] == "LiDAR roof: 2 of 4 points in view"
+
+
+@pytest.mark.parametrize("camera", ["cam", "clip_0002/cam"])
+def test_a_cameras_folder_given_itself_draws_the_lidars_beside_it(tmp_path, camera):
+    """`preview OUT/cam` (a camera's folder of a dataset with a LiDAR, OUT/roof/lidar/) left
+    the LiDAR tile out, as if the run had none: its LiDARs' folders are beside it; a clip's
+    folder given (its frames at its top) takes no other clip for a LiDAR."""
+    from sdg_addon import output
+
+    (tmp_path / "audit").mkdir()
+    (tmp_path / output.MARKER).write_text(json.dumps({"tool": output.TOOL}))
+    write_frame(tmp_path / camera)
+    write_box_3d(tmp_path / camera)  # its camera_params
+    folder = (tmp_path / camera).parent / "roof" / "lidar"
+    folder.mkdir(parents=True)
+    io.write_npy(folder / "lidar_0000.npy", np.array([[0.1, 0.2, -2.0, 0.5]], np.float32))
+    io.write_json(folder / "lidar_info_0000.json", {"sensor_to_world": np.eye(4).tolist()})
+    (ff,) = viz.frame_files(tmp_path / camera, 0)
+    assert ff.camera == ""
+    (scan,) = viz.load_lidar_scans(ff)
+    assert scan.sensor == "roof"
+    if camera.startswith("clip"):  # the clip's folder given, its frames at its top: roof/ is a LiDAR
+        write_frame(tmp_path / "clip_0003")
+        io.write_npy(tmp_path / "clip_0003" / "lidar_0000.npy", np.zeros((1, 4), np.float32))
+        io.write_json(tmp_path / "clip_0003" / "lidar_info_0000.json", {"sensor_to_world": np.eye(4).tolist()})
+        write_box_3d(tmp_path / "clip_0002")
+        (ff,) = viz.frame_files(tmp_path / "clip_0002", 0, "cam")
+        assert [s.sensor for s in viz.load_lidar_scans(ff)] == ["roof"]
+        write_frame(tmp_path / "clip_0002")
+        (ff,) = viz.frame_files(tmp_path / "clip_0002", 0, "")
+        assert [s.sensor for s in viz.load_lidar_scans(ff)] == ["roof"]  # not clip_0003's
+    (tmp_path / output.MARKER).unlink()  # a dataset made elsewhere: only what lies in the folder given
+    (ff,) = viz.frame_files(tmp_path / camera, 0)
+    assert viz.load_lidar_scans(ff) == []
