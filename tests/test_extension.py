@@ -8,6 +8,7 @@ preferences API and removed afterwards), never into the user's profile.
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -2360,6 +2361,34 @@ def test_render_preview_without_rgb_ends_with_a_sentence_not_a_traceback(addon, 
     op = SimpleNamespace(_timer=None, report=lambda level, text: reports.append((level, text)))
     assert addon.recording.JobModal._end(op, bpy.context, job) == {"FINISHED"}
     assert any("needs the rgb annotator" in text for _level, text in reports), reports
+
+
+def test_render_preview_removes_the_folders_killed_blenders_left(addon, scene, tmp_path, monkeypatch):
+    """Render Preview's folder (removed at the next preview and when Blender quits) stayed in
+    the temporary folder when Blender was killed: 14 piled up on one machine. It is named with
+    Blender's pid now, and a preview removes those of processes that are gone, this user's."""
+    import tempfile
+
+    bpy = addon.bpy
+    artist_scene(bpy, scene, tmp_path / "out")
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    stale, alive, other = (
+        temp / f"sdg_preview_{dead.pid}_x",
+        temp / f"sdg_preview_{os.getppid()}_y",
+        temp / "sdg_previewer",
+    )
+    for folder in (stale, alive, other):
+        folder.mkdir()
+        (folder / "rgb_0000.png").write_bytes(b"")
+    assert bpy.ops.sdg.preview_render("EXEC_DEFAULT") == {"RUNNING_MODAL"}
+    run_to_end(addon, addon.job.current)
+    assert not stale.exists() and alive.exists() and other.exists()
+    made = [p.name for p in temp.iterdir() if p.name.startswith(f"sdg_preview_{os.getpid()}_")]
+    assert len(made) == 1, sorted(p.name for p in temp.iterdir())
 
 
 def test_preview_frame_plays_a_trajectory_as_the_recording_does(addon, scene, tmp_path):

@@ -103,12 +103,16 @@ def temp_render_dir() -> str:
 
 def remove_stale_render_dirs() -> list[str]:
     """Delete render folders of processes that are gone (killed runs cannot clean up)."""
+    return remove_stale_dirs(TEMP_PREFIX, _temp_base())
+
+
+def remove_stale_dirs(prefix: str, base: str) -> list[str]:
+    """Delete the folders `<prefix><pid>_*` in `base` whose process is gone, this user's only."""
     removed = []
-    base = _temp_base()
     for name in os.listdir(base):
-        if not name.startswith(TEMP_PREFIX):
+        if not name.startswith(prefix):
             continue
-        pid_text = name[len(TEMP_PREFIX) :].split("_", 1)[0]
+        pid_text = name[len(prefix) :].split("_", 1)[0]
         if not pid_text.isdigit() or process_alive(int(pid_text)):
             continue
         path = os.path.join(base, name)

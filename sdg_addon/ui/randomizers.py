@@ -9,6 +9,7 @@ frame f's sampled values to the open scene (one undo step: Undo Preview or Ctrl+
 from __future__ import annotations
 
 import atexit
+import os
 import shutil
 import uuid
 
@@ -271,6 +272,7 @@ def settings_problem(error, scene) -> ValueError:
 
 
 _last_preview: str | None = None
+PREVIEW_PREFIX = "sdg_preview_"
 
 
 def remove_last_preview() -> None:
@@ -299,12 +301,16 @@ class SDG_OT_preview_render(JobModal, bpy.types.Operator):
     def execute(self, context):
         import tempfile
 
+        from ..capture.render import remove_stale_dirs
         from . import job as jobs
 
         frame = context.scene.sdg.preview_frame
         global _last_preview
         remove_last_preview()
-        folder = _last_preview = tempfile.mkdtemp(prefix="sdg_preview_")
+        # Named with this Blender's pid: a later preview removes what a Blender killed before
+        # its exit clean-up left (as a run does with its render folders).
+        remove_stale_dirs(PREVIEW_PREFIX, tempfile.gettempdir())
+        folder = _last_preview = tempfile.mkdtemp(prefix=f"{PREVIEW_PREFIX}{os.getpid()}_")
         try:
             job = jobs.RecordingJob.from_scene(context, output=folder, preview=frame)
         except ValueError as e:
