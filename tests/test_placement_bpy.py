@@ -472,7 +472,51 @@ distance = 3
     from sdg_addon.sampling.randomizers import RANDOMIZERS
 
     assert "all of them hidden: among them all" in CameraLookAt.OPTIONS["look_at"][2]
-    assert "all of them hidden: where they are" in RANDOMIZERS["camera"].OPTIONS["look_at_objects"][2]
+    assert (
+        "all of them hidden: all of them, where they were built" in RANDOMIZERS["camera"].OPTIONS["look_at_objects"][2]
+    )
+
+
+@pytest.mark.parametrize(
+    "aim",
+    [
+        'type = "camera"\ntargets = "cam"\nlook_at_objects = "donut_000"\ndistance = 3\n',
+        'type = "camera_look_at"\ntargets = "cam"\nlook_at = "donut_000"\ndistance = 3\n',
+    ],
+    ids=["look_at_objects", "camera_look_at"],
+)
+def test_a_camera_aiming_at_hidden_objects_aims_where_they_were_built(aim):
+    """A scatter leaves a target an earlier entry hid where the frame before placed it, so a
+    camera aiming at the hidden object aimed where the process's previous frame had left it:
+    a clip or frame differed with --procs, --shard and --resume (seen: a sequence whose pool
+    hid every cube look_at_objects named). A hidden object is aimed at where it was built,
+    whatever was rendered before."""
+    cfg, built, facts, targets = built_run(
+        """[[randomizers]]
+type = "visibility"
+targets = "donut_000"
+visible = { distribution = "sequence", values = [true, false] }
+[[randomizers]]
+type = "scatter"
+targets = "donut_000"
+volume = "box"
+center = [0.8, 0.3, 1.2]
+size = [0.6, 0.6, 0.4]
+[[randomizers]]
+"""
+        + aim
+    )
+    g = facts.entities["donut_000"]
+    built_centre = g.root_matrix[:3, :3] @ ((g.bbox[0] + g.bbox[1]) / 2) + g.root_matrix[:3, 3]
+    first = pose(cfg, built, facts, targets, 1)  # frame 1 rendered first: the donut hidden, as built
+    assert first[1]["values"]["donut_000"]["placed"] is False
+    alone = np.array(built.cameras["cam"].matrix_world)
+    px, _depth = camera_info(built.scene, built.cameras["cam"]).project(built_centre)
+    assert px[0] == pytest.approx([32, 24], abs=1e-3)
+    pose(cfg, built, facts, targets, 0)  # shown: scattered away from where it was built
+    assert np.abs(np.array(built.entities["donut_000"].root.location) - g.root_matrix[:3, 3]).max() > 0.1
+    pose(cfg, built, facts, targets, 1)  # hidden again, left where frame 0 put it
+    assert np.array(built.cameras["cam"].matrix_world) == pytest.approx(alone, abs=1e-6)
 
 
 def test_camera_looks_at_a_subset_drawn_each_frame():

@@ -63,7 +63,7 @@ class CameraLookAt(RandomizerSpec):
         "look_at": (
             "*",
             (str, list),
-            'the candidate target objects (names or globs, or a table of their labels: `{ class = "car" }`); each frame looks at one of them, uniformly, among those shown this frame (all of them hidden: among them all)',
+            'the candidate target objects (names or globs, or a table of their labels: `{ class = "car" }`); each frame looks at one of them, uniformly, among those shown this frame (all of them hidden: among them all, aimed at where it was built, not where the frames rendered before left it)',
         ),
         "shell": Field(
             "shell",

@@ -444,7 +444,7 @@ class CameraOrbit(RandomizerSpec):
         "look_at_objects": (
             [],
             (str, list),
-            "names or globs of objects to look at instead of the point `look_at`, or a table of their labels (`{ class = \"car\" }`): the mean of their bounding-box centres where they are this frame (Replicator's `look_at` a prim, BlenderProc's `compute_poi`); objects hidden this frame take no part (all of them hidden: where they are, as if shown)",
+            "names or globs of objects to look at instead of the point `look_at`, or a table of their labels (`{ class = \"car\" }`): the mean of their bounding-box centres where they are this frame (Replicator's `look_at` a prim, BlenderProc's `compute_poi`); objects hidden this frame take no part (all of them hidden: all of them, where they were built, not where the frames rendered before left it)",
         ),
         "look_at_count": Field(
             "look_at_count",
@@ -506,7 +506,7 @@ class CameraOrbit(RandomizerSpec):
         if not names:
             raise ValueError(f"camera: look_at_objects {patterns} matches no object")
         hidden = hidden_in(earlier)
-        shown = [n for n in names if n not in hidden] or names  # all hidden: aim where they are
+        shown = [n for n in names if n not in hidden] or names  # all hidden: where they were built
         count = int(self.options["look_at_count"])
         for v in out.values():
             if 0 < count < len(shown):  # drawn after the parameters: their values stay as without it

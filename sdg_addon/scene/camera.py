@@ -13,8 +13,15 @@ from .randomize import applier
 
 
 def target_centre(built: BuiltScene, name: str) -> Vector:
-    """Centre of the entity's bounding box (in its root's space), where it is now."""
+    """Centre of the entity's bounding box (in its root's space), where it is now; one
+    hidden this frame, where it was built: a hidden object stands where the frames this
+    process rendered before left it (a scatter or pool leaves one it hides in place), so
+    aiming there made a frame differ with --procs, --shard and --resume."""
     e = built.entities[name]
+    g = built.facts.entities.get(name) if built.facts is not None else None
+    if g is not None and e.meshes and all(m.hide_render for m in e.meshes):
+        m = g.root_matrix
+        return Vector(m[:3, :3] @ ((g.bbox[0] + g.bbox[1]) / 2) + m[:3, 3])
     evaluated_depsgraph(built.scene)  # placements of this frame applied before
     pts = []
     for m in e.meshes:
