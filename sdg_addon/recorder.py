@@ -1333,7 +1333,8 @@ class Recorder:
                 )
             for key, value in spec.options.items():  # surface, avoid, passive, look_at_objects by labels
                 if key in spec.OBJECT_OPTIONS and isinstance(value, dict):
-                    chosen = spec.objects(key, [n for n in spec.chosen.get(key, []) if n not in names])
+                    mine = set(names)
+                    chosen = spec.objects(key, [n for n in spec.chosen.get(key, []) if n not in mine])
                     lines.append(
                         f"randomizers[{i}] ({spec.name}): {key} = {inline(label_targets_given(value))}: "
                         f"{len(chosen)} object(s), {listed(chosen)}"

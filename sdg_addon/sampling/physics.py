@@ -81,7 +81,8 @@ class PhysicsSettle(RandomizerSpec):
         hidden = hidden_in(earlier)
         # A collider hidden this frame (a pool's table not shown) is not there to land on:
         # it would hold the targets in mid-air, as clip physics leaves hidden objects out.
-        passive = self.objects("passive", [n for n in facts.names() if n not in targets and n not in hidden])
+        own = set(targets)  # a set: thousands of targets and objects would be quadratic each frame
+        passive = self.objects("passive", [n for n in facts.names() if n not in own and n not in hidden])
         out = {}
         for t in targets:
             drop = float(self.params["drop"].sample(rng, frame)) if "drop" in self.params else 0.0

@@ -86,7 +86,8 @@ def moved_static_objects(specs, targets: list[list[str]], names) -> list[tuple[s
     out = []
     for i, (spec, own) in enumerate(zip(specs, targets)):
         for option in STATIC_OPTIONS.get(spec.name, ()):
-            static = spec.objects(option, [n for n in names if n not in own])
+            mine = set(own)  # a set: thousands of targets and names would be quadratic
+            static = spec.objects(option, [n for n in names if n not in mine])
             for j, (other, moved) in enumerate(zip(specs, targets)):
                 hit = sorted(set(static) & set(moved)) if other.name in MOVERS and j != i else []
                 if hit:
@@ -320,7 +321,8 @@ class Scatter(RandomizerSpec):
         o = self.options
         if not o["surface"] or o["orientation"] == "normal":
             return None
-        surfaces = self.objects("surface", [n for n in facts.names() if n not in targets])
+        own = set(targets)
+        surfaces = self.objects("surface", [n for n in facts.names() if n not in own])
         low, total = 0.0, 0.0
         for name in surfaces:
             t = facts.world_triangles(name)
@@ -348,7 +350,8 @@ class Scatter(RandomizerSpec):
             raise ValueError("scatter needs scene facts")
         o = self.options
         hidden = hidden_in(earlier)
-        others = [n for n in facts.names() if n not in targets]
+        own = set(targets)  # a set: thousands of targets and objects would be quadratic each frame
+        others = [n for n in facts.names() if n not in own]
         surfaces = self.objects("surface", others)
         avoid = self.objects("avoid", others)
         # Surfaces and obstacles hidden this frame (a pool, visibility) hold and block nothing:

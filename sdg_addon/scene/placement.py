@@ -43,7 +43,8 @@ def check_scatter_surfaces(built: BuiltScene, spec, targets: list[str]) -> tuple
 
     from .facts import mesh_triangles
 
-    surfaces = spec.objects("surface", [n for n in built.entities if n not in targets])
+    own = set(targets)
+    surfaces = spec.objects("surface", [n for n in built.entities if n not in own])
     if not surfaces:
         return None  # in a volume (a surface matching nothing is refused apart)
     depsgraph = evaluated_depsgraph(built.scene)
