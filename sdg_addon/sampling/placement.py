@@ -97,12 +97,13 @@ def moved_static_objects(specs, targets: list[list[str]], names) -> list[tuple[s
                         else ""
                     )
                     given = spec.options.get(option)  # a table of labels as the file writes it
+                    shown = ", ".join(hit[:5]) + (f" and {len(hit) - 5} more" if len(hit) > 5 else "")
                     out.append(
                         (
                             f"randomizers[{i}].{option}",
                             label_targets_given(given) if isinstance(given, dict) else given,
                             f"objects no randomizer moves (read once, as built); randomizers[{j}] "
-                            f"({other.name}) moves {', '.join(hit)}{hint}",
+                            f"({other.name}) moves {shown}{hint}",
                         )
                     )
     return out
