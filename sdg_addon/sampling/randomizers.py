@@ -165,8 +165,12 @@ class RandomizerSpec:
                 raise RuntimeError(f"{self.name}: {key} (a table of labels) was not resolved in the built scene")
             chosen = set(self.chosen[key])
             return sorted(n for n in names if n in chosen)
-        patterns = [value] if isinstance(value, str) else (value or [])
-        return sorted({n for n in names for p in patterns if p and fnmatch.fnmatchcase(n, p)})
+        patterns = [p for p in ([value] if isinstance(value, str) else (value or [])) if p]
+        # A name without wildcards is looked up, so a list of thousands of names (Use
+        # Selected, a generated file) is matched in a time linear in them, not names x patterns.
+        literal = {p for p in patterns if not any(c in p for c in "*?[")}
+        globs = [p for p in patterns if p not in literal]
+        return sorted({n for n in names if n in literal or any(fnmatch.fnmatchcase(n, p) for p in globs)})
 
     def choose_objects(self, match) -> None:
         """Resolve each OBJECT_OPTIONS option given as a table of labels: `match(table)`, the
