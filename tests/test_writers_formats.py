@@ -2289,3 +2289,17 @@ def test_a_coco_channel_the_run_does_not_compute_is_refused(tmp_path):
     assert problem('[annotators]\nnormals = {}\n[writers]\ncoco = { channels = ["normals"] }\n') is None
     assert problem("[annotators]\nrgb = {}\n[writers]\ncoco = {}\n") is None  # the default, not computed: as before
     assert problem('[writers]\ncoco = { channels = ["distance_to_image_plane"] }\n') is None  # the default annotators
+
+
+def test_a_yolo_writer_on_its_own_names_the_run_record_it_lacks(tmp_path):
+    """finalize() and pose lines of a writer used on its own read the run's records in
+    OUT/audit/; without them the error names the file, also in a folder whose name holds
+    braces (the message is not a format string)."""
+    out = tmp_path / "run {1}"
+    w = create_writer("yolo", out)
+    (w.root / "images" / "train").mkdir(parents=True)
+    with pytest.raises(ValueError, match=r"neither set_run\(\) gave them nor .*run \{1\}/audit/label_table.json"):
+        w.finalize()
+    pose = create_writer("yolo", out, keypoints=True)
+    with pytest.raises(ValueError, match=r"neither keypoint_classes nor .*run \{1\}/audit/keypoint_classes.json"):
+        pose.run_keypoint_classes()

@@ -311,13 +311,11 @@ class YoloWriter(Writer):
         the recorder writes from the built scene before the first frame."""
         if self.keypoint_classes is not None:
             return self.keypoint_classes
-        path = self.output_dir / output.AUDIT_DIR / KEYPOINT_CLASSES_FILE
-        if not path.is_file():
-            raise ValueError(
-                f"writer 'yolo' (keypoints = true): the run's keypoint names per class give every line its K "
-                f"keypoints, and neither keypoint_classes nor {path.as_posix()} (which a run writes) holds them"
-            )
-        data = json.loads(path.read_text(encoding="utf-8"))
+        path, data = self._run_record(
+            KEYPOINT_CLASSES_FILE,
+            "writer 'yolo' (keypoints = true): the run's keypoint names per class give every line its K "
+            "keypoints, and neither keypoint_classes nor {path} (which a run writes) holds them",
+        )
         stype = self.options["semantic_type"]
         if data.get("semantic_type") != stype:
             raise ValueError(
@@ -385,13 +383,11 @@ class YoloWriter(Writer):
         out).finalize()` rebuilds dataset.yaml as the run wrote it)."""
         if self.names is not None:
             return self.names
-        table = self.output_dir / output.AUDIT_DIR / "label_table.json"
-        if not table.is_file():
-            raise ValueError(
-                f"yolo: cannot write {(self.root / 'dataset.yaml').as_posix()}: its class names are the run's, "
-                f"and neither set_run() gave them nor {table.as_posix()} (which a run writes) holds them"
-            )
-        values = json.loads(table.read_text(encoding="utf-8"))
+        table, values = self._run_record(
+            "label_table.json",
+            f"yolo: cannot write {(self.root / 'dataset.yaml').as_posix()}: its class names are the run's, "
+            "and neither set_run() gave them nor {path} (which a run writes) holds them",
+        )
         stype = self.options["semantic_type"]
         # A writer made with another semantic_type than the run's; a run without any label of
         # its type (background images only, or labels of other types) wrote no class.
@@ -401,6 +397,14 @@ class YoloWriter(Writer):
                 f"{stype!r} labels (it has {sorted(values)}): give the writer the run's semantic_type"
             )
         return list(values.get(stype, []))
+
+    def _run_record(self, name: str, missing: str):
+        """(path, data) of the run's record OUT/audit/<name>, for a writer used on its own
+        (`missing`, its {path} filled in, where the run wrote none)."""
+        path = self.output_dir / output.AUDIT_DIR / name
+        if not path.is_file():
+            raise ValueError(missing.replace("{path}", path.as_posix()))  # not format(): a folder may hold braces
+        return path, json.loads(path.read_text(encoding="utf-8"))
 
     def run_semantic_type(self) -> str | None:
         """The yolo writer's semantic_type of the run (OUT/audit/resolved.json, which keeps the
