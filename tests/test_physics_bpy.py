@@ -491,6 +491,16 @@ def test_placing_a_keyed_object_in_a_clip_is_refused(tmp_path, capsys):
         assert np.allclose(poses["/growing"][:3, 3], [1, 0, 1], atol=1e-6), (i, poses["/growing"])
 
 
+def one_entry_on_blend(tmp_path, blend, name: str, entry: str):
+    """A one-frame 32 x 24 parameter file NAME.toml recording `blend`'s CamA with one
+    randomizer entry (its TOML lines)."""
+    text = (
+        '[run]\nframes = 1\n[render]\nresolution = [32, 24]\nsamples = 1\ndevice = "cpu"\n'
+        f'[scene]\nblend = "{blend.as_posix()}"\ncameras = ["CamA"]\n[[randomizers]]\n{entry}\n'
+    )
+    return write_param(tmp_path, text, f"{name}.toml")
+
+
 def test_showing_or_hiding_an_object_whose_render_visibility_is_keyed_is_refused(tmp_path, capsys):
     """A .blend's box with Visibility > Renders keyed: a visibility entry's `visible = false`
     hid it from the masks and boxes while its keys showed it in the image (the box's pixels
@@ -513,11 +523,7 @@ def test_showing_or_hiding_an_object_whose_render_visibility_is_keyed_is_refused
     bpy.ops.wm.read_homefile(use_empty=True)
 
     def param(name, entry):
-        text = (
-            '[run]\nframes = 1\n[render]\nresolution = [32, 24]\nsamples = 1\ndevice = "cpu"\n'
-            f'[scene]\nblend = "{blend.as_posix()}"\ncameras = ["CamA"]\n[[randomizers]]\n{entry}\n'
-        )
-        return write_param(tmp_path, text, f"{name}.toml")
+        return one_entry_on_blend(tmp_path, blend, name, entry)
 
     for kind, entry in (
         ("hide", 'type = "visibility"\ntargets = "keyed"\nvisible = false'),
@@ -549,11 +555,7 @@ def test_colouring_an_object_whose_colour_is_keyed_is_refused(tmp_path, capsys):
     bpy.ops.wm.read_homefile(use_empty=True)
 
     def param(name, entry):
-        text = (
-            '[run]\nframes = 1\n[render]\nresolution = [32, 24]\nsamples = 1\ndevice = "cpu"\n'
-            f'[scene]\nblend = "{blend.as_posix()}"\ncameras = ["CamA"]\n[[randomizers]]\n{entry}\n'
-        )
-        return write_param(tmp_path, text, f"{name}.toml")
+        return one_entry_on_blend(tmp_path, blend, name, entry)
 
     for kind in ("material", "procedural_texture"):
         assert render(param(kind, f'type = "{kind}"\ntargets = "box"\ncolor = [1, 0, 0]'), tmp_path / kind) == 2
