@@ -759,16 +759,15 @@ def lidar_image(ff: FrameFiles, scans: list[LidarScan]) -> tuple[Image.Image, st
         # outside the camera's clip range: in no image (as a keypoint there has visibility 0)
         inside &= (depth > 0) & (depth >= near) & (depth <= far)
     colors = colorize_depth(ranges[None, :])[0] if ranges.size else np.zeros((0, 3), np.uint8)
-    cols, rows = np.floor(px[inside]).astype(np.int64).T
     far_first = np.argsort(-ranges[inside], kind="stable")  # near points drawn last, on top
+    cols, rows = np.floor(px[inside][far_first]).astype(np.int64).T
+    dots = colors[inside][far_first]
     for dy in (-1, 0, 1):
         for dx in (-1, 0, 1):
-            y, x = np.clip(rows[far_first] + dy, 0, h - 1), np.clip(cols[far_first] + dx, 0, w - 1)
-            image[y, x] = colors[inside][far_first]
+            image[np.clip(rows + dy, 0, h - 1), np.clip(cols + dx, 0, w - 1)] = dots
     names = ", ".join(s.sensor for s in scans if s.sensor)
-    return Image.fromarray(
-        image
-    ), f"LiDAR{' ' if names else ''}{names}: {int(inside.sum())} of {len(ranges)} points in view"
+    caption = f"LiDAR{' ' if names else ''}{names}: {int(inside.sum())} of {len(ranges)} points in view"
+    return Image.fromarray(image), caption
 
 
 def _clip_range(params: dict) -> tuple[float, float]:
