@@ -117,7 +117,7 @@ def _measure(args, config) -> dict:
     import bpy
 
     from sdg_addon.annotators.base import ANNOTATORS
-    from sdg_addon.capture.exr_threads import set_openexr_threads
+    from sdg_addon.capture.exr_threads import openexr_threads, set_openexr_threads
     from sdg_addon.capture.render import Capturer
     from sdg_addon.recorder import Recorder, RunOptions, annotator_plan
     from sdg_addon.sampling import sample_frame
@@ -137,10 +137,11 @@ def _measure(args, config) -> dict:
     targets = Recorder(config, RunOptions(Path("."), range(args.frames))).resolve_targets(built)
     plan = annotator_plan(config)
     passes = {x for name in plan for x in ANNOTATORS[name].passes}
+    blenders = openexr_threads()  # the Capturer sets 0 (as a run writes the hand-off EXR)
     capturer = Capturer(built, config.render, passes, need_geometry=False)
     capturer.read_passes_later = True  # the call alone is timed; the EXR is read after it
-    if args.openexr_threads == "blender" and capturer._openexr_threads is not None:
-        set_openexr_threads(capturer._openexr_threads)
+    if args.openexr_threads == "blender" and blenders is not None:
+        set_openexr_threads(blenders)
     camera = built.cameras[config.cameras[0].name]
     added = [(getattr(bpy.app.handlers, name), handler(name)) for name in HANDLERS]
     for handlers, fn in added:

@@ -18,11 +18,6 @@ from sdg_addon.scene.build import BuiltScene, discover_entities, label_table  # 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="found through /proc/self/maps")
 
 
-def openexr_threads() -> int:
-    get, _ = exr_threads._functions()
-    return get()
-
-
 def small_scene():
     bpy.ops.mesh.primitive_cube_add(size=2)
     cam = bpy.data.objects.new("cam", bpy.data.cameras.new("cam"))
@@ -39,30 +34,30 @@ def test_blender_loaded_an_openexr_whose_thread_count_can_be_set(clean_bpy):
     # Found and callable on the bpy wheels CI runs (5.0.1, 4.2.x): a renamed library or
     # namespace would quietly bring the slow writes back.
     assert exr_threads._loaded_openexr() is not None
-    before = openexr_threads()
+    before = exr_threads.openexr_threads()
     assert before >= 1
     try:
         assert exr_threads.set_openexr_threads(0) == before
-        assert openexr_threads() == 0
+        assert exr_threads.openexr_threads() == 0
         assert exr_threads.set_openexr_threads(before + 1) == 0
-        assert openexr_threads() == before + 1
+        assert exr_threads.openexr_threads() == before + 1
     finally:
         exr_threads.set_openexr_threads(before)
 
 
 def test_the_capturer_writes_in_its_own_thread_and_gives_the_count_back(clean_bpy):
-    before = openexr_threads()
+    before = exr_threads.openexr_threads()
     settings = RenderSettings(width=64, height=48, samples=2, device="cpu")
     capturer = Capturer(small_scene(), settings, {"instance", "depth"}, need_geometry=False)
     try:
-        assert openexr_threads() == 0
+        assert exr_threads.openexr_threads() == 0
         frame = capturer.capture(0, "cam")
-        assert openexr_threads() == 0 and frame.passes["instance"].max() > 0
+        assert exr_threads.openexr_threads() == 0 and frame.passes["instance"].max() > 0
     finally:
         capturer.close()
-    assert openexr_threads() == before
+    assert exr_threads.openexr_threads() == before
     capturer.close()  # twice (every exit path closes): still Blender's count
-    assert openexr_threads() == before
+    assert exr_threads.openexr_threads() == before
 
 
 def test_the_file_is_the_same_bytes_with_and_without_the_pool(clean_bpy, tmp_path):

@@ -59,6 +59,12 @@ def _functions():
     return None
 
 
+def openexr_threads() -> int | None:
+    """The thread count of the OpenEXR library Blender uses, or None where it cannot be read."""
+    functions = _functions()
+    return None if functions is None else functions[0]()
+
+
 def set_openexr_threads(count: int) -> int | None:
     """Set the thread count of the OpenEXR library Blender uses (0: files are written in the
     calling thread); return the count it had, or None where it cannot be set here."""
