@@ -59,6 +59,48 @@ def test_a_label_spelt_decomposed_is_the_composed_one(tmp_path):
     assert NameRule(prefixes=("SM_",)).value(f"SM_{nfd}") == nfc
 
 
+def test_a_label_type_spelt_decomposed_is_the_composed_one(tmp_path):
+    """[labels] "catégorie" typed composed (NFC) and an asset's (or a .blend's, a rule's, a
+    target's, a writer's semantic_type) 'catégorie' spelt decomposed (NFD, pasted from a
+    macOS file name) were two label types that print alike: COCO's writer with
+    semantic_type "catégorie" found no object of its type ('objects without a 'catégorie'
+    label ... the objects' label types: catégorie, class'), checked with a rendered run. Every
+    label type is now composed where label values are: one type; a table giving both
+    spellings gives a type twice."""
+    import unicodedata
+
+    from sdg_addon.config import ConfigError, load_config
+    from sdg_addon.labels.rules import NameRule
+
+    nfc, nfd = unicodedata.normalize("NFC", "catégorie"), unicodedata.normalize("NFD", "catégorie")
+    camera = '[[cameras]]\nname = "cam"\nlocation = [0, -2, 1]\n'
+    asset = f'[[assets]]\nname = "cup"\nprimitive = "cube"\nlabels = {{ class = "cup", "{nfd}" = "rouge" }}\n'
+    rest = (
+        f'[[randomizers]]\ntype = "pose"\ntargets = {{ "{nfd}" = "rouge" }}\n'
+        f'[[label_rules]]\ntype = "{nfd}"\nnames = ["nothing*"]\n'
+        f'[writers.coco]\nsemantic_type = "{nfd}"\n[annotators.bounding_box_2d_tight]\nsemantic_type = "{nfd}"\n'
+        f'[run]\nframes = 2\n[[cases]]\nname = "c"\nframes = 1\nmeasure = "pixels"\nmin = 1\nlabel = "rouge"\n'
+        f'semantic_type = "{nfd}"\n'
+    )
+    param = tmp_path / "p.toml"
+    param.write_text(f'[labels]\n"{nfc}" = ["rouge"]\n' + camera + asset + rest, encoding="utf-8")
+    cfg = load_config(param)
+    assert cfg.labels == {nfc: ["rouge"]} and cfg.assets[0].labels == {"class": ["cup"], nfc: ["rouge"]}
+    assert cfg.label_order() == {nfc: ["rouge"], "class": ["cup"]}
+    assert cfg.randomizer_targets[0] == {nfc: ["rouge"]} and cfg.label_rules[0].type == nfc
+    assert cfg.writers["coco"]["semantic_type"] == nfc == cfg.annotators["bounding_box_2d_tight"]["semantic_type"]
+    assert cfg.cases[0].semantic_type == nfc
+    param.write_text(f'[labels]\n"{nfc}" = ["rouge"]\n"{nfd}" = ["bleu"]\n' + camera, encoding="utf-8")
+    with pytest.raises(ConfigError) as e:
+        load_config(param)
+    assert [p.field for p in e.value.problems] == [f"labels.{nfd}"]
+    assert "given twice, in two Unicode forms" in e.value.problems[0].expected
+    assert parse_labels({nfd: "rouge"}) == {nfc: ["rouge"]}
+    assert parse_labels({nfd: "rouge", nfc: ["rouge", "bleu"]}) == {nfc: ["rouge", "bleu"]}
+    assert parse_labels(f"{nfd}:rouge") == {nfc: ["rouge"]}
+    assert NameRule(type=nfd).type == nfc
+
+
 def test_a_rule_reads_names_prefixes_and_patterns_in_one_unicode_form():
     """A rule typed composed (NFC, 'Café_' or 'café') and an object whose name is spelt
     decomposed (NFD, as macOS's file names give it): the two print alike, but the prefix was

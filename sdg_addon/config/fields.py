@@ -276,9 +276,9 @@ def is_label_type(value) -> bool:
 
 
 def composed(value):
-    """A label value composed (Unicode NFC), as a parameter file is typed: 'café' spelt
-    decomposed (NFD, as macOS gives file names, pasted from one) is the same class, not a
-    second that prints alike. Anything else as it is."""
+    """A label type or value composed (Unicode NFC), as a parameter file is typed: 'café'
+    spelt decomposed (NFD, as macOS gives file names, pasted from one) is the same class,
+    and 'catégorie' the same type, not a second that prints alike. Anything else as it is."""
     return unicodedata.normalize("NFC", value) if isinstance(value, str) else value
 
 
@@ -292,8 +292,12 @@ def check_labels(problems: Problems, value, where: str) -> dict[str, list[str]]:
         values = [x] if isinstance(x, str) else x
         if not is_label_type(k):
             problems.add(join(where, str(k)), k, f"a label type: {LABEL_TYPE_TEXT}, no spaces at the ends")
+        elif composed(k) in out:
+            problems.add(
+                join(where, k), k, f"distinct label types ({composed(k)!r} is given twice, in two Unicode forms)"
+            )
         elif isinstance(values, list) and values and all(is_label_text(s) for s in values):
-            out[k] = [composed(s) for s in values]
+            out[composed(k)] = [composed(s) for s in values]
         else:
             expected = f"a label value or non-empty list of values, each {LABEL_TEXT}, no spaces at the ends"
             problems.add(join(where, k), x, expected)

@@ -2497,7 +2497,7 @@ def _label_table(v: _Reader, value: dict, p: str) -> dict[str, list[str]]:
         if not is_label_type(kind):
             v.problems.add(where, kind, f"a label type: {LABEL_TYPE_TEXT}, no spaces at the ends")
         elif isinstance(globs, list) and globs and all(map(is_glob_text, globs)):
-            out[kind] = [composed(g) for g in globs]
+            out.setdefault(composed(kind), []).extend(composed(g) for g in globs)  # the type as the objects
         else:
             hint = f": {peer_target_hint(kind, p)}" if kind in PEER_TARGET_KEYS else ""  # rep.get.prims' keys
             v.problems.add(
@@ -2563,7 +2563,7 @@ def _case(v: _Reader, t, p: str, randomizers: list, targets: list[list[str]], re
     if not v.is_table(t, p):
         return c
     read_section(v.problems, t, p, CASE_FIELDS, c, known_extra=("set",))
-    c.label = composed(c.label)  # as the objects' label values are
+    c.label, c.semantic_type = composed(c.label), composed(c.semantic_type)  # as the objects' labels are
     entries = t.get("set", [])
     if isinstance(entries, dict):
         entries = [entries]
@@ -2869,8 +2869,14 @@ class _Reader:
             x = [composed(s) for s in x] if isinstance(x, list) else x  # 'café' two ways: one value
             if not is_label_type(k):
                 self.problems.add(join(join(p, key), k), k, f"a label type: {LABEL_TYPE_TEXT}, no spaces at the ends")
+            elif composed(k) in out:
+                self.problems.add(
+                    join(join(p, key), k),
+                    k,
+                    f"distinct label types ({composed(k)!r} is given twice, in two Unicode forms)",
+                )
             elif isinstance(x, list) and all(is_label_text(s) for s in x) and len(set(x)) == len(x):
-                out[k] = list(x)
+                out[composed(k)] = list(x)
             elif isinstance(x, list):
                 # Name each value at fault: a long list's value is cut short in the message.
                 first: dict[str, int] = {}
@@ -3045,6 +3051,8 @@ class _Reader:
                     checked[opt] = check_value(self.problems, spec, options[opt], join(where, opt))
                 else:
                     checked[opt] = self.typed(options, opt, where, *spec)
+            if "semantic_type" in checked:  # a label type, composed as the objects' (config.fields.composed)
+                checked["semantic_type"] = composed(checked["semantic_type"])
             out[name] = checked
             if len(self.problems.items) == before:
                 # The class's own checks (e.g. a split that must be a plain name), now, not

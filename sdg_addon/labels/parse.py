@@ -31,7 +31,7 @@ def parse_labels(value) -> dict[str, list[str]]:
             if not t or not v:
                 raise ValueError(f"label {part!r} has an empty type or value")
             _check_text(t, v)
-            out.setdefault(t, []).append(composed(v))
+            out.setdefault(composed(t), []).append(composed(v))
         return out
     if hasattr(value, "to_dict"):  # a Blender IDPropertyGroup
         value = value.to_dict()
@@ -45,7 +45,9 @@ def parse_labels(value) -> dict[str, list[str]]:
                 raise ValueError(f"label type {t!r} needs a non-empty string or list of strings")
             for x in values:
                 _check_text(t, x)
-            out[str(t)] = [composed(x) for x in values]
+            # A type typed twice in two Unicode forms (a key pasted from a macOS name): one type.
+            kept = out.setdefault(composed(str(t)), [])
+            kept.extend(x for x in map(composed, values) if x not in kept)
         return out
     raise ValueError(f"labels must be a table or a 'type:value,...' string, got {value!r}")
 

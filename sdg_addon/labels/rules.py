@@ -36,6 +36,12 @@ class NameRule:
     names: tuple[str, ...] = ("*",)
     overwrite: bool = False
 
+    def __post_init__(self):
+        # The type composed, as every label type is (config.fields.composed): 'catégorie'
+        # typed decomposed sets the type the parameter file's [labels] declares composed.
+        if isinstance(self.type, str):
+            object.__setattr__(self, "type", composed(self.type))
+
     @classmethod
     def from_text(cls, pattern: str, prefixes: str, suffix: str, lowercase: bool, **more) -> NameRule:
         """Prefixes as typed in the UI: comma-separated literals ("SM_, GEO_")."""
