@@ -101,6 +101,32 @@ def test_a_label_type_spelt_decomposed_is_the_composed_one(tmp_path):
     assert NameRule(type=nfd).type == nfc
 
 
+def test_an_annotators_filter_and_types_spelt_decomposed_are_the_composed_ones(tmp_path):
+    """An annotator's semantic_filter = ["café"] spelt decomposed (NFD) kept none of the
+    objects' 'café' (composed, as every label value is): 'its semantic_filter ['café'] keeps
+    none of the objects' 'class' labels (café)', no box in a rendered run; instance
+    segmentation's semantic_types likewise. Both are composed as the labels they name."""
+    import unicodedata
+
+    from sdg_addon.annotators.semantics import passes_filter
+    from sdg_addon.config import load_config
+
+    nfc, nfd = unicodedata.normalize("NFC", "café"), unicodedata.normalize("NFD", "café")
+    tnfc, tnfd = unicodedata.normalize("NFC", "catégorie"), unicodedata.normalize("NFD", "catégorie")
+    param = tmp_path / "p.toml"
+    param.write_text(
+        '[[cameras]]\nname = "cam"\nlocation = [0, -2, 1]\n'
+        f'[[assets]]\nname = "cup"\nprimitive = "cube"\nlabels = {{ class = "{nfc}", "{tnfc}" = "x" }}\n'
+        f'[annotators]\nbounding_box_2d_tight = {{ semantic_filter = ["{nfd}", "b*"] }}\n'
+        f'instance_segmentation = {{ semantic_types = ["class", "{tnfd}"] }}\n',
+        encoding="utf-8",
+    )
+    cfg = load_config(param)
+    assert cfg.annotators["bounding_box_2d_tight"]["semantic_filter"] == [nfc, "b*"]
+    assert cfg.annotators["instance_segmentation"]["semantic_types"] == ["class", tnfc]
+    assert passes_filter([nfc], cfg.annotators["bounding_box_2d_tight"]["semantic_filter"])
+
+
 def test_a_rule_reads_names_prefixes_and_patterns_in_one_unicode_form():
     """A rule typed composed (NFC, 'Café_' or 'café') and an object whose name is spelt
     decomposed (NFD, as macOS's file names give it): the two print alike, but the prefix was

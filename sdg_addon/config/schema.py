@@ -3051,8 +3051,10 @@ class _Reader:
                     checked[opt] = check_value(self.problems, spec, options[opt], join(where, opt))
                 else:
                     checked[opt] = self.typed(options, opt, where, *spec)
-            if "semantic_type" in checked:  # a label type, composed as the objects' (config.fields.composed)
-                checked["semantic_type"] = composed(checked["semantic_type"])
+            # Label types and values (globs of them) composed, as the objects' (config.fields.composed).
+            for opt in {"semantic_type", "semantic_types", "semantic_filter"} & set(checked):
+                given = checked[opt]
+                checked[opt] = [composed(x) for x in given] if isinstance(given, list) else composed(given)
             out[name] = checked
             if len(self.problems.items) == before:
                 # The class's own checks (e.g. a split that must be a plain name), now, not
