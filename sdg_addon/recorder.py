@@ -808,7 +808,7 @@ class Recorder:
         for name in SPLIT_CAMERA_NAMED:  # validation saw [[cameras]] only: a base scene's count too
             options = cfg.writers.get(name)
             if isinstance(options, dict) and isinstance(options.get("split", "train"), str):
-                clash = split_camera_clash(options, list(built.render_cameras))
+                clash = split_camera_clash(options, list(built.render_cameras), name)
                 if clash:
                     raise cfg.named([FieldError(f"writers.{name}.split", options.get("split", "train"), clash)])
         sensors = sensor_specs(cfg, built.cameras)

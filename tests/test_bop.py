@@ -321,3 +321,31 @@ def test_bop_rgb_as_jpeg_as_bop_toolkit_reads_pbr_splits(tmp_path):
     rgb = tmp_path / "bop" / "train_pbr" / "000000" / "rgb"
     assert [p.name for p in rgb.iterdir()] == ["000000.jpg"]
     assert (rgb / "000000.jpg").read_bytes()[:3] == b"\xff\xd8\xff"
+
+
+def test_val_every_puts_frames_in_the_val_split_of_the_splits_type(tmp_path):
+    """val_every beside the default train_pbr wrote val/, where bop_toolkit's
+    get_split_params reads split "val" of split_type "pbr" from val_pbr/ (its folders are
+    <split>_<type>): the val frames now go to val_pbr/; a split of no BOP type to val/."""
+    from sdg_addon.config.problems import OptionError
+
+    cam, objects = scene()
+    frames = [annotated(make_frame(cam, objects), i) for i in range(4)]
+    for split, folders in (
+        ({}, ["models", "parts", "train_pbr", "val_pbr"]),
+        ({"split": "train"}, ["models", "parts", "train", "val"]),
+        ({"split": "test_primesense"}, ["models", "parts", "test_primesense", "val_primesense"]),
+    ):
+        out = tmp_path / (split.get("split") or "default")
+        w = create_writer("bop", out, val_every=2, **split)
+        w.set_run(frames[0].label_table, several_cameras=False)
+        for f in frames:
+            w.write(f)
+        w.finalize()
+        assert sorted(p.name for p in (out / "bop").iterdir() if p.is_dir()) == folders
+        val = out / "bop" / folders[-1] / "000000"
+        assert sorted(json.loads((val / "scene_gt.json").read_text())) == ["0", "2"]
+        assert sorted(p.name for p in (val / "rgb").iterdir()) == ["000000.png", "000002.png"]
+    with pytest.raises(OptionError, match="'val' split only in case"):
+        create_writer("bop", tmp_path / "case", split="Val", val_every=2)
+    create_writer("bop", tmp_path / "case", split="val_pbr", val_every=2)  # every frame in val_pbr

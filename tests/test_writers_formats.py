@@ -452,9 +452,12 @@ def test_a_split_named_as_the_val_split_of_another_camera_is_refused(tmp_path, w
             return [(x.field, x.expected) for x in e.problems]
         return []
 
-    found = problems("val_a")
-    assert [f for f, _ in found] == [f"writers.{writer}.split"], found
-    assert "are both named 'val_a_b'" in found[0][1]
+    if writer == "bop":  # val_a is BOP's val split of type a, val_every's too: one folder a camera
+        assert problems("val_a") == []
+    else:
+        found = problems("val_a")
+        assert [f for f, _ in found] == [f"writers.{writer}.split"], found
+        assert "are both named 'val_a_b'" in found[0][1]
     assert [f for f, _ in problems("VAL_A")] == [f"writers.{writer}.split"]  # one name on Windows, macOS
     assert problems("val_a", val_every=0) == []
     assert problems("val_x") == [] and problems("val_a", cameras=("b", "c")) == []

@@ -1584,7 +1584,7 @@ def config_from_dict(data: dict, path: Path, problems: Problems | None = None, o
     for name in SPLIT_CAMERA_NAMED:
         options = cfg.writers.get(name)
         if isinstance(options, dict) and isinstance(options.get("split", "train"), str):
-            clash = split_camera_clash(options, [c.name for c in cfg.cameras])
+            clash = split_camera_clash(options, [c.name for c in cfg.cameras], name)
             if clash:
                 problems.add(f"writers.{name}.split", options.get("split", "train"), clash)
     if isinstance(cfg.writers.get("yolo"), dict):

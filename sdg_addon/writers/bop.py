@@ -16,8 +16,9 @@ that pose-estimation code (bop_toolkit, BlenderProc's readers, GDRNPP, MegaPose.
     bop/parts/<D>/<frame>.json             one part per finished frame, merged by finalize()
     bop/parts/obj_OOOOOO.<frame>[.<camera>].ply   a model as a frame had it (finalize: the first to models/)
 
-D is the split (`split`, default "train_pbr"), or <split>_<camera> when the run has
-several cameras. Scene S = frame // frames_per_scene; image id I = the frame index. GT
+D is the split (`split`, default "train_pbr"; with val_every, val_<type> of a split
+<train|test>_<type>, so val_pbr beside train_pbr, else "val"), or <split>_<camera> when the
+run has several cameras. Scene S = frame // frames_per_scene; image id I = the frame index. GT
 index G: the labelled objects in view (occluded ones too, visib_fract 0), by instance id.
 
 - obj_id = 1 + the position of the object's label in the run's label table (as the COCO
@@ -68,11 +69,11 @@ from .common import (
     IMAGE_FORMAT,
     JPEG_QUALITY,
     PNG_COMPRESS_LEVEL,
-    VAL_EVERY,
     check_options,
     class_names,
     safe_name,
     split_of,
+    val_split,
     write_image,
 )
 
@@ -189,7 +190,14 @@ class BopWriter(Writer):
     OPTIONS = {
         "semantic_type": ("class", str, "label type whose values are the objects (obj_id = 1 + position)"),
         "split": ("train_pbr", str, "split folder (BOP: train_pbr, val, test...)"),
-        "val_every": VAL_EVERY,
+        "val_every": Field(
+            "val_every",
+            "int",
+            0,
+            "if N > 0, frames with frame % N == 0 go to the val split instead: val_<type> for a split "
+            "<train|test>_<type> (train_pbr -> val_pbr, bop_toolkit's split 'val' of split_type 'pbr'), else 'val'",
+            low=0,
+        ),
         "frames_per_scene": Field(
             "frames_per_scene", "int", 1000, "images per scene folder (scene id = frame // this)", low=1
         ),
@@ -278,7 +286,7 @@ class BopWriter(Writer):
         return self.output_dir / "bop"
 
     def dataset_name(self, frame_index: int, camera_name: str) -> str:
-        split = split_of(frame_index, self.options)
+        split = split_of(frame_index, self.options, val_split(self.name, self.options))
         return f"{split}_{safe_name(camera_name)}" if self.several_cameras else split
 
     # ------------------------------------------------------------------ per frame

@@ -9,6 +9,7 @@ class = k, and k = semantic id - 2 of the annotators (ids 0 and 1 are reserved).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -133,9 +134,24 @@ def instance_mask(frame: AnnotatedFrame, instance_id: int | None) -> np.ndarray:
     return data if instance_id is None else data == instance_id
 
 
-def split_of(frame_index: int, options: dict) -> str:
+# BOP's split folders are `<split>_<type>` (bop_toolkit's get_split_params: split "train",
+# split_type "pbr" -> train_pbr, as BlenderProc writes; val_pbr for a synthetic val split).
+BOP_TYPED_SPLIT = re.compile(r"(?:train|val|test)_(.+)")
+
+
+def val_split(writer: str, options: dict) -> str:
+    """The split val_every's frames go to: "val"; for bop, a split named as BOP's typed
+    folders ("train_pbr") gives the val split of that type ("val_pbr"), as bop_toolkit reads
+    split "val" of split_type "pbr"."""
+    if writer == "bop" and (typed := BOP_TYPED_SPLIT.fullmatch(str(options.get("split", "")))):
+        return f"val_{typed[1]}"
+    return "val"
+
+
+def split_of(frame_index: int, options: dict, val: str = "val") -> str:
+    """The split of a frame: `val` (val_split's) for frames val_every picks, else `split`."""
     n = options.get("val_every", 0)
-    return "val" if n and n > 0 and frame_index % n == 0 else options["split"]
+    return val if n and n > 0 and frame_index % n == 0 else options["split"]
 
 
 def rgb_image(frame: AnnotatedFrame, keep_alpha: bool = False) -> np.ndarray:
@@ -241,15 +257,16 @@ def check_options(name: str, options: dict, folders: tuple[str, ...] = ()) -> No
             f"a name other than the writer's own folders ({own}, case aside): the split's files would land in "
             f"{name}/{split.lower()}/, among the files kept there",
         )
-    if options.get("val_every", 0) > 0 and split != "val" and split.lower() == "val":
+    val = val_split(name, options)
+    if options.get("val_every", 0) > 0 and split != val and split.lower() == val.lower():
         raise OptionError(
-            f"writer {name!r}: split {split!r} with val_every = {options['val_every']} differs from the 'val' split "
-            "only in case: on Windows' and macOS' file systems the two splits' folders and files are one (one "
-            "split's annotation file replacing the other's); name the split otherwise, or 'val'",
+            f"writer {name!r}: split {split!r} with val_every = {options['val_every']} differs from the {val!r} "
+            "split only in case: on Windows' and macOS' file systems the two splits' folders and files are one (one "
+            f"split's annotation file replacing the other's); name the split otherwise, or {val!r}",
             "split",
             split,
-            f"a name that is not 'val' in another case (val_every = {options['val_every']}): on Windows' and "
-            "macOS' file systems the two splits' folders and files are one; name the split otherwise, or 'val'",
+            f"a name that is not {val!r} in another case (val_every = {options['val_every']}): on Windows' and "
+            f"macOS' file systems the two splits' folders and files are one; name the split otherwise, or {val!r}",
         )
 
 
@@ -257,21 +274,22 @@ def check_options(name: str, options: dict, folders: tuple[str, ...] = ()) -> No
 SPLIT_CAMERA_NAMED = ("coco", "bop", "webdataset")
 
 
-def split_camera_clash(options: dict, cameras: list[str]) -> str | None:
+def split_camera_clash(options: dict, cameras: list[str], writer: str = "") -> str | None:
     """What is wrong when, with val_every, `<split>_<camera>` of one camera is `val_<camera>`
     of another (split "val_a", cameras "b" and "a_b": both val_a_b), so one json / folder /
     set of shards would hold two cameras' frames of two splits; case aside, as Windows' and
     macOS' file systems compare names. None otherwise."""
     if options.get("val_every", 0) <= 0 or len(cameras) < 2:
         return None
-    split = options.get("split", "train")
+    split = options.get("split", "train_pbr" if writer == "bop" else "train")
+    val = val_split(writer, {**options, "split": split})
     names = [safe_name(c) for c in cameras]
     for a, first in zip(cameras, names):
         for b, second in zip(cameras, names):
-            if a != b and f"{split}_{first}".casefold() == f"val_{second}".casefold():
+            if a != b and f"{split}_{first}".casefold() == f"{val}_{second}".casefold():
                 return (
                     f"a split whose name with a camera's is not the val split's with another camera's: split "
-                    f"{split!r} of camera {a!r} and val (val_every) of camera {b!r} are both named "
+                    f"{split!r} of camera {a!r} and {val} (val_every) of camera {b!r} are both named "
                     f"'{split}_{first}' (one file and folder holding both cameras' frames of both splits); "
                     "name the split or a camera otherwise"
                 )
