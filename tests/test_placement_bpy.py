@@ -515,8 +515,50 @@ size = [0.6, 0.6, 0.4]
     assert px[0] == pytest.approx([32, 24], abs=1e-3)
     pose(cfg, built, facts, targets, 0)  # shown: scattered away from where it was built
     assert np.abs(np.array(built.entities["donut_000"].root.location) - g.root_matrix[:3, 3]).max() > 0.1
-    pose(cfg, built, facts, targets, 1)  # hidden again, left where frame 0 put it
+    pose(cfg, built, facts, targets, 1)  # hidden again
     assert np.array(built.cameras["cam"].matrix_world) == pytest.approx(alone, abs=1e-6)
+
+
+@pytest.mark.parametrize(
+    "placer",
+    [
+        'type = "scatter"\ntargets = "donut_000"\nvolume = "box"\ncenter = [0.8, 0.3, 1.2]\nsize = [0.6, 0.6, 0.4]\n',
+        # dropped from 1 m onto the table top (0.72 m), from where it was built (z = 0)
+        'type = "physics_settle"\ntargets = "donut_000"\npassive = ["ground", "table"]\nmax_steps = 60\ndrop = 1\n',
+    ],
+    ids=["scatter", "physics_settle"],
+)
+def test_an_object_shown_again_after_a_placer_left_it_stands_where_the_frame_alone_puts_it(placer):
+    """An object a scatter or physics_settle left unplaced (hidden by an earlier entry, or
+    without a free place) kept the pose an earlier frame of the process had given it, and a
+    later `visibility` entry showing it again rendered it there: frame 1 after frame 0 was
+    not frame 1 alone (--procs, --shard, --resume differed). It stands where the frame's
+    earlier entries put it, else where it was built, whatever was rendered before."""
+    cfg, built, facts, targets = built_run(
+        """[[randomizers]]
+type = "visibility"
+targets = "donut_000"
+visible = { distribution = "sequence", values = [true, false] }
+[[randomizers]]
+"""
+        + placer
+        + """[[randomizers]]
+type = "visibility"
+targets = "donut_000"
+visible = true
+"""
+    )
+    root = built.entities["donut_000"].root
+
+    def transform():
+        return np.array(root.matrix_world), root.rotation_mode
+
+    pose(cfg, built, facts, targets, 1)  # frame 1 first: the placer leaves it, as built
+    alone = transform()
+    pose(cfg, built, facts, targets, 0)  # shown: placed away from where it was built
+    assert np.abs(np.array(root.matrix_world) - alone[0]).max() > 0.1
+    pose(cfg, built, facts, targets, 1)  # left again, and shown by the last entry
+    assert transform()[0] == pytest.approx(alone[0], abs=1e-9) and transform()[1] == alone[1]
 
 
 def test_camera_looks_at_a_subset_drawn_each_frame():

@@ -133,6 +133,10 @@ class BuiltScene:
     # or pattern material reads them from the object, where nothing set them (materials.own_surface).
     own_surfaces: dict[str, tuple[float, float]] = field(default_factory=dict)
     rigged: set[str] = field(default_factory=set)  # cameras mounted on another camera (they follow it)
+    # The own transform (location, rotation mode and values, scale) as built of each target of
+    # an entry that may leave it unplaced in a frame (scatter, physics_settle): put back at each
+    # frame's start (scene.randomize.apply_frame), so one not placed is where it was built.
+    built_poses: dict[str, tuple] = field(default_factory=dict)
     # A sensor entry's shutter per camera it targets: motion blur is the scene's setting, so the
     # capture sets it for that camera's render only (others keep the scene's own).
     shutters: dict[str, float] = field(default_factory=dict)

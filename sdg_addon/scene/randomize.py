@@ -666,10 +666,47 @@ def apply_thermal(built: BuiltScene, target: str, v: dict) -> None:
         set_thermal(obj, kelvin, v.get("emissivity"), v.get("nir_reflectance"))
 
 
+# Entries that may leave a target unplaced in a frame: a scatter's target hidden by an
+# earlier entry or finding no free place, a physics_settle's hidden target.
+PLACED_OR_LEFT = ("scatter", "physics_settle")
+
+
+def put_back_as_built(built: BuiltScene, sampled: list[dict]) -> None:
+    """Put the targets of the entries that may leave one unplaced (PLACED_OR_LEFT) back where
+    they were built, before the frame's entries apply: one such an entry leaves unplaced then
+    stands where this frame's earlier entries put it, else as built, never where an earlier
+    frame of this process placed it (a later `visibility` entry showing it again showed it
+    there: frames differed alone, with --procs, --shard and --resume)."""
+    for entry in sampled:
+        if entry["type"] not in PLACED_OR_LEFT:
+            continue
+        for name in entry["values"]:
+            entity = built.entities.get(name)
+            if entity is None:
+                continue
+            root = entity.root
+            pose = built.built_poses.get(name)
+            if pose is None:  # the first frame of this process: nothing has moved it yet
+                built.built_poses[name] = (
+                    root.location.copy(),
+                    root.rotation_mode,
+                    root.rotation_euler.copy(),
+                    root.rotation_quaternion.copy(),
+                    tuple(root.rotation_axis_angle),
+                    root.scale.copy(),
+                )
+                continue
+            location, mode, euler, quaternion, axis_angle, scale = pose
+            root.rotation_mode = mode  # first: setting the mode converts the values it holds
+            root.location, root.rotation_euler, root.rotation_quaternion = location, euler, quaternion
+            root.rotation_axis_angle, root.scale = axis_angle, scale
+
+
 def apply_frame(built: BuiltScene, sampled: list[dict], specs: list | None = None) -> None:
     """Apply one frame's values (sampling.sample_frame output) in randomizer order;
     `specs` are the run's randomizers (in the same order), for appliers that need them."""
     built.light_kelvin.clear()  # temperatures are this frame's
+    put_back_as_built(built, sampled)
     for i, entry in enumerate(sampled):
         whole = ENTRY_APPLIERS.get(entry["type"])
         if whole is not None:  # all targets at once (a simulation)
