@@ -53,7 +53,7 @@ from .writers import WRITERS, create_writer
 from .writers.base import converted_units_note, removed_parts, unwritten_annotators
 from .writers.basic import one_folder_problem
 from .writers.coco import channel_not_computed
-from .writers.common import SPLIT_CAMERA_NAMED, split_camera_clash
+from .writers.common import SPLIT_CAMERA_NAMED, split_camera_clash, val_split
 from .writers.yolo import KEYPOINT_CLASSES_FILE
 
 log = logging.getLogger("sdg")
@@ -270,6 +270,30 @@ def clips_split_by_frame(config) -> str | None:
         "frames in both train and val, near copies of one another, so a validation score overrates the model"
         + ("" if flat or "mot" not in config.writers else " (mot splits by clip)")
         + '; for a val split of its own, render it apart (another folder, seed and split = "val")'
+    )
+
+
+def every_frame_in_val(config) -> str | None:
+    """The warning for writers given val_every = 1: frame % 1 == 0 for every frame (mot:
+    every clip), so the whole dataset goes to the val split and its split stays empty. None
+    when no writer has it."""
+    from .config.fields import option_default
+
+    named = []
+    for name, options in config.writers.items():
+        options = options or {}
+        if options.get("val_every", 0) != 1 or name not in WRITERS:
+            continue
+        spec = WRITERS[name].OPTIONS.get("split")
+        split = options.get("split", option_default(spec) if spec is not None else "train")
+        val = val_split(name, {**options, "split": split})
+        if split != val:
+            named.append(f"{name} (all in {val}, none in {split})")
+    if not named:
+        return None
+    return (
+        f"val_every = 1 sends every frame to the val split: {', '.join(named)}; give val_every = N > 1 for one "
+        "frame in N in val, or leave val_every out and render a val split apart (another folder, seed and split)"
     )
 
 
@@ -907,6 +931,7 @@ class Recorder:
             self.warn(text)
         # What the file asks for that will not come out as the user may expect: said once each.
         for note in (
+            every_frame_in_val(cfg),
             clips_split_by_frame(cfg),
             flow_without_clips(plan, cfg),
             rigid_body_without_clips(cfg),

@@ -1791,6 +1791,28 @@ def test_a_run_of_clips_split_frame_by_frame_is_warned(tmp_path):
     assert flat.startswith("coco (val_every = 2), mot (val_every = 2) split by run frame"), flat
 
 
+def test_val_every_1_sending_every_frame_to_val_is_warned(tmp_path):
+    """val_every = 1 (frame % 1 == 0 for every frame) put the whole dataset in val
+    (bop/val_pbr/, kitti's ImageSets/val.txt alone, yolo's train: images/val) without a word;
+    the run now names each writer, its val split and the split left empty."""
+    from sdg_addon.config import load_config
+    from sdg_addon.recorder import every_frame_in_val
+
+    def note(writers: str):
+        p = tmp_path / "p.toml"
+        p.write_text('[[cameras]]\nname = "cam"\nlocation = [0, -4, 0]\n[writers]\n' + writers)
+        return every_frame_in_val(load_config(p))
+
+    text = note('bop = { val_every = 1 }\ncoco = { val_every = 2 }\nmot = { val_every = 1, split = "s" }\n')
+    assert text.startswith(
+        "val_every = 1 sends every frame to the val split: bop (all in val_pbr, none in train_pbr), "
+        "mot (all in val, none in s)"
+    ), text
+    assert "coco" not in text
+    assert note("coco = { val_every = 2 }\nyolo = {}\n") is None
+    assert note('coco = { val_every = 1, split = "val" }\n') is None  # a val-only dataset asked for
+
+
 def test_mot_full_boxes_filtered_otherwise_than_the_tight_boxes_are_warned(tmp_path):
     """bounding_box_2d_tight = { semantic_filter = ["box"] } with mot = {}: COCO, YOLO and
     KITTI held boxes only, mot's gt.txt (full boxes: bounding_box_2d_loose, which the writer
