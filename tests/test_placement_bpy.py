@@ -561,6 +561,27 @@ visible = true
     assert transform()[0] == pytest.approx(alone[0], abs=1e-9) and transform()[1] == alone[1]
 
 
+def test_a_look_at_count_above_the_objects_named_is_refused():
+    """look_at_count = 5 of 3 objects was taken, every frame aiming at all 3 (BlenderProc's
+    np.random.choice(objs, size=5, replace=False) raises): refused before anything is
+    written, naming how many there are; as many as there are is fine."""
+    from sdg_addon.scene.randomize import check_targets
+
+    entry = """[[randomizers]]
+type = "camera"
+targets = "cam"
+distance = 3
+look_at_objects = ["mug_000", "mug_001", "donut_000"]
+look_at_count = {}
+"""
+    cfg, built, _facts, targets = built_run(entry.format(4))
+    problems = check_targets(built, cfg.randomizers, targets)
+    assert [(i, key, value) for i, (key, value, _e) in problems] == [(0, "look_at_count", 4)]
+    assert "at most 3, the objects `look_at_objects` names (donut_000, mug_000, mug_001)" in problems[0][1][2]
+    cfg, built, _facts, targets = built_run(entry.format(3))
+    assert check_targets(built, cfg.randomizers, targets) == []
+
+
 def test_camera_looks_at_a_subset_drawn_each_frame():
     """BlenderProc's `compute_poi(np.random.choice(objs, size=N))`: `look_at_count = 2` aims
     each frame at the mean centre of 2 of the 3 objects, a subset drawn afresh per frame

@@ -454,7 +454,7 @@ class CameraOrbit(RandomizerSpec):
             "look_at_count",
             "int",
             0,
-            "with `look_at_objects`: aim at this many of them, drawn afresh each frame for each camera (BlenderProc's `compute_poi(np.random.choice(objs, size=N))`); 0: all of them",
+            "with `look_at_objects`: aim at this many of them, drawn afresh each frame for each camera, no one twice (BlenderProc's `compute_poi(np.random.choice(objs, size=N, replace=False))`): at most as many as it names (more is refused), all those shown where fewer are shown this frame; 0: all of them",
             low=0,
             high=100000,
         ),

@@ -9,7 +9,7 @@ from mathutils import Vector
 
 from .base import evaluated_depsgraph
 from .build import BuiltScene, aim
-from .randomize import applier
+from .randomize import applier, target_check
 
 
 def target_centre(built: BuiltScene, name: str) -> Vector:
@@ -35,6 +35,26 @@ def target_centre(built: BuiltScene, name: str) -> Vector:
     local = (np.concatenate(pts) - root[:3, 3]) @ np.linalg.inv(root[:3, :3]).T
     centre = (local.min(axis=0) + local.max(axis=0)) / 2
     return Vector(root[:3, :3] @ centre + root[:3, 3])
+
+
+@target_check("camera")
+def check_look_at_count(built: BuiltScene, spec, targets: list[str]) -> tuple[str, object, str] | None:
+    """`look_at_count` draws that many of the objects `look_at_objects` names, never one
+    twice (BlenderProc's np.random.choice(objs, size=N, replace=False) raises where N is
+    larger): more than there are was taken and every frame aimed at all of them."""
+    count = int(spec.options.get("look_at_count") or 0)
+    if count <= 0 or not spec.options.get("look_at_objects"):
+        return None
+    names = spec.objects("look_at_objects", [n for n in built.names("objects") if n not in set(targets)])
+    if not names or count <= len(names):  # (none: refused with the option itself)
+        return None
+    listed = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+    return (
+        "look_at_count",
+        count,
+        f"at most {len(names)}, the objects `look_at_objects` names ({listed}): it aims at that many of them, "
+        "drawn each frame, no one twice (0: all of them)",
+    )
 
 
 @applier("camera_look_at")
