@@ -274,6 +274,31 @@ def test_coco_ids_images_and_channels(tmp_path):
         assert im.size == (W, H) and im.mode == "RGB"
 
 
+def test_coco_channels_keep_a_flows_valid_and_status_masks(tmp_path):
+    """channels = ["forward_flow"] saved the flow alone: its valid and status masks were
+    dropped, so a clip's last frame (flow 0, status 4: no next frame) and occluded pixels
+    read as flow. The image-sized arrays of a channel's info are saved beside it, named as
+    the BasicWriter names them, and listed in the image's channels."""
+    w = create_writer("coco", tmp_path, channels=["forward_flow"])
+    frame = make_frame(0)
+    status = np.full((H, W), 4, np.uint8)
+    status[0, :3] = (0, 1, 3)
+    flow = {"data": np.zeros((H, W, 2), np.float32), "info": {"valid": status == 0, "status": status}}
+    frame.annotations["forward_flow"] = flow
+    w.write(frame)
+    w.finalize()
+    image = json.loads((tmp_path / "coco" / "annotations" / "instances_train.json").read_text())["images"][0]
+    assert image["channels"] == {
+        "forward_flow": "000000_forward_flow.npy",
+        "forward_flow_valid": "000000_forward_flow_valid.npy",
+        "forward_flow_status": "000000_forward_flow_status.npy",
+    }
+    folder = tmp_path / "coco" / "train"
+    assert np.array_equal(np.load(folder / image["channels"]["forward_flow_status"]), status)
+    assert np.array_equal(np.load(folder / image["channels"]["forward_flow_valid"]), status == 0)
+    assert np.array_equal(np.load(folder / image["channels"]["forward_flow"]), flow["data"])
+
+
 def test_coco_category_ids_stable_across_order_shards_and_resume(tmp_path):
     one = tmp_path / "one"
     run_writer("coco", one, range(6))

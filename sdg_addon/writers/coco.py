@@ -4,7 +4,8 @@ Layout under the run's output folder (docs/writers.md):
 
     coco/annotations/instances_<D>.json   the dataset json, written by finalize()
     coco/<D>/<frame>.png                  images (RGB), the image root of the json
-    coco/<D>/<frame>_<channel>.npy        other channels (depth...), referenced per image
+    coco/<D>/<frame>_<channel>.npy        other channels (depth...), referenced per image,
+                                          and their image-sized info (<channel>_valid...)
     coco/parts/<D>/<frame>.json           one part per finished frame, merged by finalize()
 
 D is the split ("train", or "val" for frames picked by val_every), or <split>_<camera> when
@@ -50,6 +51,7 @@ from .common import (
     atomic_text,
     check_options,
     class_names,
+    image_sized,
     instance_mask,
     labelled_objects,
     safe_name,
@@ -238,6 +240,13 @@ class CocoWriter(Writer):
             if isinstance(array, np.ndarray):
                 channels[name] = f"{stem}_{safe_name(name)}.npy"
                 io.write_npy(folder / channels[name], array)
+                # Image-sized arrays of its info (a flow's valid and status masks: without
+                # them a clip's last frame's zeros and occluded pixels read as flow) beside it.
+                info = value.get("info") if isinstance(value, dict) else None
+                for key, extra in (info or {}).items():
+                    if image_sized(extra, frame):
+                        channels[f"{name}_{key}"] = f"{stem}_{safe_name(f'{name}_{key}')}.npy"
+                        io.write_npy(folder / channels[f"{name}_{key}"], extra)
         if "distance_to_image_plane" in channels:
             image["depth_file"] = channels["distance_to_image_plane"]
         if channels:

@@ -134,6 +134,14 @@ def instance_mask(frame: AnnotatedFrame, instance_id: int | None) -> np.ndarray:
     return data if instance_id is None else data == instance_id
 
 
+def image_sized(value, frame: AnnotatedFrame) -> bool:
+    """An (H, W, ...) array of the frame's image size (a flow's valid and status masks in
+    its info): an array of its own beside the annotation's, never JSON (a flow's H x W
+    valid mask as JSON was over 5 bytes a pixel, megabytes a frame to parse)."""
+    image = (int(frame.camera.height), int(frame.camera.width))
+    return isinstance(value, np.ndarray) and not value.dtype.names and value.shape[:2] == image
+
+
 # BOP's split folders are `<split>_<type>` (bop_toolkit's get_split_params: split "train",
 # split_type "pbr" -> train_pbr, as BlenderProc writes; val_pbr for a synthetic val split).
 BOP_TYPED_SPLIT = re.compile(r"(?:train|val|test)_(.+)")

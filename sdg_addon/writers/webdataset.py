@@ -53,6 +53,7 @@ from .common import (
     check_options,
     class_names,
     encoded_image,
+    image_sized,
     image_suffix,
     safe_name,
     split_of,
@@ -103,13 +104,6 @@ def point_files() -> dict[str, str]:
     from ..annotators.pointcloud import POINT_FILES
 
     return POINT_FILES
-
-
-def _is_image(value, frame: AnnotatedFrame) -> bool:
-    """An (H, W, ...) array of the frame's image size: a .npy member, never JSON (a flow's
-    H x W valid mask as JSON was over 5 bytes a pixel, megabytes a frame to parse)."""
-    image = (int(frame.camera.height), int(frame.camera.width))
-    return isinstance(value, np.ndarray) and not value.dtype.names and value.shape[:2] == image
 
 
 @register_writer
@@ -171,7 +165,7 @@ class WebDatasetWriter(Writer):
                     info = {k: v for k, v in value["info"].items() if k not in PER_RUN_INFO.get(name, ())}
                     points = point_files() if name == "pointcloud" else {}
                     for key, array in list(info.items()):
-                        if _is_image(array, frame):  # a flow's valid / status masks
+                        if image_sized(array, frame):  # a flow's valid / status masks
                             files[f"{field}_{key}.npy"] = _npy(array)
                             del info[key]
                         elif key in points and isinstance(array, np.ndarray):  # one row per point
