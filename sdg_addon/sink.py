@@ -87,6 +87,8 @@ class FrameSink:
                 )
             )
         t1, c1 = time.perf_counter(), time.thread_time()
+        for w in self.writers:  # every camera's frame known first (kitti's stereo pairs)
+            w.begin_frame([frame for frame in annotated if frame.sensor in w.sensors])
         for frame in annotated:
             writers = {w.name: w for w in self.writers if frame.sensor in w.sensors}
             _timed_calls(writers, "write", frame, parts["write"])

@@ -839,49 +839,89 @@ def test_kitti_occlusion_levels_and_splits(tmp_path):
 
 
 @pytest.mark.parametrize("pitch,roll,yaw", [(0, 0, 0), (30, 12, -20)])
-def test_kitti_stereo_recipe_of_writers_md_projects_into_the_right_camera(tmp_path, pitch, roll, yaw):
-    """A stereo rig (right rigged to left, b metres along its x, same K) is two KITTI folders
-    with P3 = P2 each (no baseline, no image_3); writers.md gives the KITTI stereo recipe:
-    left's P2 with P3[0, 3] = -fx * b projects a point of left's label frame onto its pixel
-    in right's image_2, tilted cameras too."""
+def test_kitti_stereo_rig_writes_image_3_and_p3_of_the_right_camera(tmp_path, pitch, roll, yaw):
+    """A stereo rig (right rigged to left, b metres along its x, same K) was two KITTI
+    folders with P3 = P2 each, no image_3 and no baseline (a warning and a recipe in
+    writers.md). The left folder now has image_3, the right camera's image, and P3 with
+    P3[0, 3] = -fx * b (KITTI's): P3 projects a point of left's label frame onto its pixel
+    in image_3, tilted cameras too, whichever camera is written first; a camera rigged at -x
+    is the pair's left one; another lens is no pair, and said; a turned or thermal one is
+    no pair either."""
     from sdg_addon.writers.kitti import KittiWriter, world_to_level
 
     b = 0.54
     left_c2w = tilted_camera_to_world(pitch, roll, yaw)
     right_c2w = left_c2w @ np.array([[1, 0, 0, b], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1.0]])
-    w = KittiWriter(tmp_path)
-    w.several_cameras = True
     left, right = make_frame(0, "left", camera_to_world=left_c2w), make_frame(0, "right", camera_to_world=right_c2w)
-    w.write(left)
-    w.write(right)
-    p2 = parse_calib(tmp_path / "kitti" / "left" / "training" / "calib" / "000000.txt")["P2"].reshape(3, 4)
-    assert np.array_equal(
-        parse_calib(tmp_path / "kitti" / "left" / "training" / "calib" / "000000.txt")["P3"], p2.ravel()
-    )
-    p3 = p2.copy()
-    p3[0, 3] = -left.camera.fx * b
+    right.annotations["rgb"][..., 2] = 99  # an image of its own
+    right.camera.rig, right.camera.camera_to_rig = "left", np.linalg.inv(left_c2w) @ right_c2w
     world = np.array([[0.2, 1.5, 0.3, 1.0], [-0.4, 2.5, 0.9, 1.0], [0.0, 3.0, 0.0, 1.0]])
     level = world @ world_to_level(left.camera.world_to_camera_opencv).T
-    uvw = level @ p3.T
     truth = right.camera.project(world[:, :3])[0]
-    assert np.allclose(uvw[:, :2] / uvw[:, 2:], truth, atol=1e-6)
-    # The run says so (once), naming the pair; a camera rigged otherwise (turned) is no pair.
-    assert not w.warnings
-    w2 = KittiWriter(tmp_path / "b")
+    written = []
+    for name, order in (("a", [left, right]), ("b", [right, left])):
+        w = KittiWriter(tmp_path / name)
+        w.several_cameras = True
+        w.begin_frame(order)
+        for frame in order:
+            w.write(frame)
+        assert not w.warnings, w.warnings
+        training = tmp_path / name / "kitti" / "left" / "training"
+        calib = parse_calib(training / "calib" / "000000.txt")
+        p2, p3 = calib["P2"].reshape(3, 4), calib["P3"].reshape(3, 4)
+        assert np.allclose(p3[:, 3], [-left.camera.fx * b, 0, 0], atol=1e-9)
+        assert np.allclose(p3[:, :3], p2[:, :3], atol=1e-9) and np.array_equal(p2[:, 3], [0, 0, 0])
+        uvw = level @ p3.T
+        assert np.allclose(uvw[:, :2] / uvw[:, 2:], truth, atol=1e-6)
+        image_3 = (training / "image_3" / "000000.png").read_bytes()
+        assert image_3 == (tmp_path / name / "kitti" / "right" / "training" / "image_2" / "000000.png").read_bytes()
+        assert not (tmp_path / name / "kitti" / "right" / "training" / "image_3").exists()
+        written.append({p.relative_to(tmp_path / name): p.read_bytes() for p in (tmp_path / name).rglob("*.*")})
+    assert written[0] == written[1]
+    # A scene in centimetres: b Blender units are b / 100 metres, the labels' unit.
+    left.camera.meters_per_unit = right.camera.meters_per_unit = 0.01
+    w = KittiWriter(tmp_path / "cm")
+    w.several_cameras = True
+    w.begin_frame([left, right])
+    w.write(left)
+    p3 = parse_calib(tmp_path / "cm" / "kitti" / "left" / "training" / "calib" / "000000.txt")["P3"].reshape(3, 4)
+    assert np.isclose(p3[0, 3], -left.camera.fx * b / 100, rtol=1e-9)
+    left.camera.meters_per_unit = right.camera.meters_per_unit = 1.0
+    # Rigged at -x: "right" is the pair's left camera, its image_3 left's image.
+    right.camera.camera_to_rig = np.eye(4)
+    right.camera.camera_to_rig[0, 3] = -b
+    w = KittiWriter(tmp_path / "neg")
+    w.several_cameras = True
+    w.begin_frame([left, right])
+    w.write(left)
+    w.write(right)
+    assert (tmp_path / "neg" / "kitti" / "right" / "training" / "image_3" / "000000.png").is_file()
+    assert not (tmp_path / "neg" / "kitti" / "left" / "training" / "image_3").exists()
+    # Another focal length: no rectified pair, said once; a turned or thermal camera: no pair, nothing said.
+    right.camera.camera_to_rig = np.linalg.inv(left_c2w) @ right_c2w
+    right.camera.fx *= 1.1
+    w2 = KittiWriter(tmp_path / "lens")
     w2.several_cameras = True
-    right.camera.rig, right.camera.camera_to_rig = "left", np.linalg.inv(left_c2w) @ right_c2w
+    w2.begin_frame([left, right])
     w2.write(left)
     w2.write(right)
+    assert not (tmp_path / "lens" / "kitti" / "left" / "training" / "image_3").exists()
     assert len(w2.warnings) == 1 and "camera 'right' is rigged beside 'left'" in w2.warnings[0], w2.warnings
+    assert "no rectified pair" in w2.warnings[0]
+    right.camera.fx /= 1.1
     turned = np.eye(4)
     turned[:3, :3], turned[0, 3] = rotation(2, 10.0), b
     right.camera.camera_to_rig = turned
     w3 = KittiWriter(tmp_path / "c")
     w3.several_cameras = True
+    w3.begin_frame([left, right])
     w3.write(right)
     right.camera.camera_to_rig, right.camera.sensor = np.linalg.inv(left_c2w) @ right_c2w, "thermal"
+    w3.begin_frame([left, right])
+    w3.write(left)
     w3.write(right)  # an RGB-thermal rig
     assert not w3.warnings
+    assert not (tmp_path / "c" / "kitti" / "left" / "training" / "image_3").exists()
 
 
 def test_kitti_several_cameras_and_orthographic(tmp_path):

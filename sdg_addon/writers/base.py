@@ -125,6 +125,11 @@ class Writer:
         ...) of a run with one camera and a LiDAR keeps its one-camera layout."""
         return (cameras if "camera" in self.sensors else 0) + (lidars if "lidar" in self.sensors else 0) > 1
 
+    def begin_frame(self, frames: list[AnnotatedFrame]) -> None:
+        """Called with every camera's frame of one frame, before write() of each (the sink's
+        frames; a writer fed frame by frame without it writes each on its own); default:
+        nothing."""
+
     def write(self, frame: AnnotatedFrame) -> None:
         raise NotImplementedError
 

@@ -4,6 +4,7 @@ them out, so KITTI readers (devkit, mmdetection3d, OpenPCDet...) load them.
     kitti/[<camera>/]training/image_2/<frame>.png
     kitti/[<camera>/]training/calib/<frame>.txt
     kitti/[<camera>/]training/label_2/<frame>.txt
+    kitti/<camera>/training/image_3/<frame>.png  a stereo pair's left camera: the right one's image
     kitti/[<camera>/]ImageSets/<split>.txt      frame numbers per split (finalize())
 
 One folder per camera when the run has several (KITTI's indices are plain numbers).
@@ -44,7 +45,8 @@ label_2 lines: type truncated occluded alpha left top right bottom h w l x y z r
   run and label).
 - Objects with a 2D box but no 3D box get KITTI's "unknown" 3D values (-1 / -1000 / -10).
 calib: P0..P3 = [K | 0] @ [T | 0] (one camera; orthographic cameras get their affine
-projection instead of [K | 0]), R0_rect = I, Tr_velo_to_cam = VELO_TO_LEVEL: the "velodyne"
+projection instead of [K | 0]; a stereo pair's left camera, stereo_partners, has the right
+one's P3 = K @ [T | -b e_x], P3[0, 3] = -fx * b as KITTI's, and its image as image_3), R0_rect = I, Tr_velo_to_cam = VELO_TO_LEVEL: the "velodyne"
 frame is KITTI's lidar axes at the camera, level (x forward: the viewing direction made
 horizontal, y left, z up), so the rotation is exactly KITTI's axis swap and the camera ->
 lidar box conversion of OpenPCDet and mmdetection3d (heading = -(rotation_y + pi/2)) is
@@ -147,18 +149,74 @@ def world_to_level(w2c: np.ndarray) -> np.ndarray:
 VELO_TO_LEVEL = np.array([[0.0, -1.0, 0.0, 0.0], [0.0, 0.0, -1.0, 0.0], [1.0, 0.0, 0.0, 0.0]])
 
 
-def calib_text(p: np.ndarray, w2c: np.ndarray) -> str:
+def calib_text(p: np.ndarray, w2c: np.ndarray, p3: np.ndarray | None = None) -> str:
+    """The calib file of a camera of projection `p` and world -> camera `w2c`; P3 is `p3`
+    (stereo_p3's: the right camera of a pair) where given, else P2."""
+
     def row(name, m):
         return f"{name}: " + " ".join(f"{v:.12e}" for v in np.asarray(m, dtype=np.float64).ravel()) + "\n"
 
     # The tilt goes into P, not R0_rect: readers project label boxes with P2 alone.
     tilt = np.eye(4)
     tilt[:3, :3] = level_rotation(w2c)
-    out = "".join(row(f"P{i}", p @ tilt) for i in range(4))
+    out = "".join(row(f"P{i}", p3 if i == 3 and p3 is not None else p @ tilt) for i in range(4))
     out += row("R0_rect", np.eye(3))
     out += row("Tr_velo_to_cam", VELO_TO_LEVEL)
     out += row("Tr_imu_to_velo", np.eye(4)[:3, :4])
     return out
+
+
+def stereo_offset(cam) -> float | None:
+    """The x offset (Blender units, along the rig camera's x) of a visible camera rigged
+    beside another one, looking the same way (a stereo pair: same rotation, offset along x
+    alone); None for any other camera."""
+    pose = None if cam.camera_to_rig is None else np.asarray(cam.camera_to_rig, dtype=np.float64)
+    if not cam.rig or cam.sensor != "visible" or pose is None or pose.shape != (4, 4):  # RGB-thermal: no pair
+        return None
+    rotation, offset = pose[:3, :3], pose[:3, 3]
+    if not np.allclose(rotation, np.eye(3), atol=1e-6) or abs(offset[0]) <= 1e-9:
+        return None
+    if not np.allclose(offset[1:], 0.0, atol=1e-6 * abs(offset[0])):
+        return None
+    return float(offset[0])
+
+
+def same_pinhole(a, b) -> bool:
+    """Whether two cameras take images of one size with one K (a rectified pair's)."""
+    if a.projection != "perspective" or b.projection != "perspective" or (a.width, a.height) != (b.width, b.height):
+        return False
+    ka, kb = np.array([a.fx, a.fy, a.cx, a.cy]), np.array([b.fx, b.fy, b.cx, b.cy])
+    return bool(np.allclose(ka, kb, rtol=1e-9, atol=1e-9))
+
+
+def stereo_partners(frames: list[AnnotatedFrame]) -> dict[str, AnnotatedFrame]:
+    """Left camera's name -> the right camera's frame, for each stereo pair among one
+    frame's cameras: a visible camera rigged to another visible one of the frames beside it
+    (stereo_offset), of the same image size and K; left is the one the other lies along +x
+    of. A camera is the left one of one pair at most (the first)."""
+    by_name = {f.camera_name: f for f in frames}
+    partners: dict[str, AnnotatedFrame] = {}
+    for f in frames:
+        b = stereo_offset(f.camera)
+        g = by_name.get(f.camera.rig)
+        if b is None or g is None or g.camera.sensor != "visible" or not same_pinhole(f.camera, g.camera):
+            continue
+        left, right = (g, f) if b > 0 else (f, g)
+        partners.setdefault(left.camera_name, right)
+    return partners
+
+
+def stereo_p3(left: AnnotatedFrame, right: AnnotatedFrame) -> np.ndarray:
+    """P3 of the left camera's calib: the right camera's projection of a point of the left
+    camera's label frame (metres), [K | 0] @ (left -> right camera) @ tilt; for a rectified
+    pair b metres apart K @ [T | -b e_x], P3[0, 3] = -fx * b as KITTI's."""
+    p_right, w2c_right = camera_matrices(right)
+    _p, w2c_left = camera_matrices(left)
+    left_to_right = w2c_right @ np.linalg.inv(w2c_left)  # OpenCV axes, Blender units
+    left_to_right[:3, 3] *= right.camera.meters_per_unit
+    tilt = np.eye(4)
+    tilt[:3, :3] = level_rotation(w2c_left)
+    return p_right @ left_to_right @ tilt
 
 
 def boxes_3d_camera(data, w2l: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[float]]:
@@ -272,6 +330,12 @@ class KittiWriter(Writer):
             )
         return lines
 
+    def begin_frame(self, frames: list[AnnotatedFrame]) -> None:
+        """The frame's stereo pairs (stereo_partners), for the left cameras' image_3 and P3."""
+        self._stereo = stereo_partners(frames)
+        self._paired = {f.camera_name for f in self._stereo.values()} | set(self._stereo)
+        self._stereo_frame = frames[0].frame if frames else None
+
     def write(self, frame: AnnotatedFrame) -> None:
         base = self.camera_root(frame.camera_name) / "training"
         stem = f"{frame.frame:0{self.options['frame_padding']}d}"
@@ -279,9 +343,16 @@ class KittiWriter(Writer):
         lines = self.label_lines(frame, w2c)
         self.warn_leaning(frame, w2c)
         self.warn_same_types(frame)
-        self.warn_stereo(frame)
+        in_frame = getattr(self, "_stereo_frame", None) == frame.frame
+        right = self._stereo.get(frame.camera_name) if in_frame else None
+        if not in_frame or frame.camera_name not in self._paired:
+            self.warn_stereo(frame)
         write_image(base / "image_2" / stem, frame, self.options)
-        io.write_text(base / "calib" / f"{stem}.txt", calib_text(p, w2c))
+        if right is not None:  # a stereo pair's left camera: the right one's image and P3
+            write_image(base / "image_3" / stem, right, self.options)
+        io.write_text(
+            base / "calib" / f"{stem}.txt", calib_text(p, w2c, None if right is None else stereo_p3(frame, right))
+        )
         # Last: a label file means the frame is complete.
         io.write_text(base / "label_2" / f"{stem}.txt", "".join(f"{x}\n" for x in lines))
 
@@ -302,23 +373,18 @@ class KittiWriter(Writer):
             )
 
     def warn_stereo(self, frame: AnnotatedFrame) -> None:
-        """Warn of a camera rigged beside another, looking the same way (a stereo pair): each
-        camera is a folder of its own with P3 = P2, no image_3 and no baseline, which KITTI's
-        stereo readers take from P2[0,3] - P3[0,3] (writers.md gives the recipe of a pair)."""
+        """Warn of a camera rigged beside another, looking the same way, that is written as
+        no stereo pair (stereo_partners: another image size or K, or the other no visible
+        camera of the frame): each camera is then a folder of its own with P3 = P2 and no
+        image_3, which KITTI's stereo readers need."""
         cam = frame.camera
-        pose = None if cam.camera_to_rig is None else np.asarray(cam.camera_to_rig, dtype=np.float64)
-        if not cam.rig or cam.sensor != "visible" or pose is None or pose.shape != (4, 4):  # RGB-thermal: no pair
-            return
-        rotation, offset = pose[:3, :3], pose[:3, 3]
-        if not np.allclose(rotation, np.eye(3), atol=1e-6) or abs(offset[0]) <= 1e-9:
-            return
-        if not np.allclose(offset[1:], 0.0, atol=1e-6 * abs(offset[0])):
+        if stereo_offset(cam) is None:
             return
         self.warn(
-            f"kitti: camera {cam.name!r} is rigged beside {cam.rig!r} looking the same way (a stereo pair): each "
-            "camera is written as a KITTI folder of its own (image_2, labels and P2 of that camera, P3 = P2), "
-            "with no image_3 and no baseline in P3, which KITTI's stereo readers need; writers.md (kitti, "
-            "Stereo rigs) says how to make the pair"
+            f"kitti: camera {cam.name!r} is rigged beside {cam.rig!r} looking the same way, but the two are no "
+            f"rectified pair (another image size, focal length or principal point, or {cam.rig!r} no visible camera "
+            "of the run): each is written as a KITTI folder of its own (P3 = P2, no image_3), which KITTI's stereo "
+            "readers cannot take for a pair; give both cameras one resolution and lens"
         )
 
     def warn_leaning(self, frame: AnnotatedFrame, w2c: np.ndarray) -> None:
