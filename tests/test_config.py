@@ -2145,6 +2145,21 @@ def test_a_support_just_past_a_bound_is_stated_in_full(tmp_path):
             'location = { distribution = "uniform_int", low = [0, 0, 0], high = [2, 2, 2] }',
             "look_at",
         ),
+        (  # a per_axis whose components each draw the look_at's: one draw in three
+            'type = "camera"\ntargets = "cam"\nlook_at = [0, -8, 6]\n'
+            'location = [{ distribution = "uniform_int", low = -1, high = 1 }, -8, 6]',
+            "look_at",
+        ),
+        (
+            'type = "camera"\ntargets = "cam"\nlocation = [0, -8, 6]\n'
+            'look_at = [0, { distribution = "choice", values = [-8, 0] }, 6]',
+            "look_at",
+        ),
+        (
+            'type = "camera"\ntargets = "cam"\nlook_at = [0, -8, 6]\n'
+            'location = [{ distribution = "uniform_int", low = 1, high = 2 }, -8, 6]',
+            None,
+        ),
         ('type = "camera"\ntargets = "cam"\ndistance = { distribution = "uniform_int", low = 1, high = 3 }', None),
         ('type = "camera"\ntargets = "cam"\ndistance = { distribution = "uniform", low = 0, high = 2 }', None),
         ('type = "camera"\ntargets = "cam"\nlocation = [0, 0, 1]\nlook_at = [0, 0, 0]', None),

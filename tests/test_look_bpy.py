@@ -285,6 +285,8 @@ def test_a_light_size_is_a_rectangles_width_its_height_kept(tmp_path):
         ("look_at = [0, -1.5, 0.8]", True),  # aimed from where it stands, at that very point
         ("look_at = [0, -1.5, 0.8]\nelevation = 30", True),  # its distance as built from there: 0
         ('look_at = { distribution = "choice", values = [[0, 0, 0], [0, -1.5, 0.8]] }', True),
+        ('look_at = [{ distribution = "uniform_int", low = -1, high = 1 }, -1.5, 0.8]', True),  # one in three
+        ('look_at = [{ distribution = "uniform_int", low = 1, high = 2 }, -1.5, 0.8]', False),
         ("look_at = [0, -1.5, 0.8]\ndistance = 2", False),
         ("look_at = [0, 0, 0]", False),
     ],
@@ -310,6 +312,8 @@ def test_a_camera_entry_looking_at_the_cameras_own_location_is_refused(tmp_path,
     [
         ("look_at = [1, -1, 2]", True),  # the key light's own location
         ('look_at = { distribution = "sequence", values = [[0, 0, 0], [1, -1, 2]] }', True),
+        ('look_at = { distribution = "uniform_int", low = [0, -2, 2], high = [2, 0, 2] }', True),  # one in nine
+        ('look_at = [1, -1, { distribution = "choice", values = [2, 3] }]', True),
         ("location = [0, 0, 3]\nlook_at = [1, -1, 2]", False),
         ("look_at = [0, 0, 0]", False),
     ],

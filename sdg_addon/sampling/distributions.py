@@ -703,9 +703,14 @@ def certain_values(d: Distribution) -> list:
 
 def can_draw(d: Distribution, value) -> bool:
     """Whether `d` draws `value` with a positive probability: one of its certain_values, or
-    whole numbers within a uniform_int's bounds (0 of uniform_int 0 .. 3, one draw in four)."""
+    whole numbers within a uniform_int's bounds (0 of uniform_int 0 .. 3, one draw in four);
+    a per_axis vector where each component can draw its own ([uniform_int -1 .. 1, -8, 6]
+    draws [0, -8, 6] one draw in three)."""
     if d.name == "mixture":
         return any(can_draw(c, value) for c in d.components)
+    if d.name == "per_axis":
+        v = np.ravel(np.asarray(value, float))
+        return len(v) == len(d.axes) and all(can_draw(a, float(x)) for a, x in zip(d.axes, v))
     if d.name == "uniform_int":
         lo, hi = d.bounds()
         v = np.atleast_1d(np.asarray(value, float))

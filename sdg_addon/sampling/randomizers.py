@@ -411,7 +411,7 @@ class CameraOrbit(RandomizerSpec):
         "look_at": (VEC3, "point the camera looks at, metres; default: the camera's own `look_at` (or the origin)"),
         "distance": (
             NUMBER,
-            "distance from `look_at`, metres; a distance drawing 0 is refused (a constant or listed 0, a `uniform` from 0 to 0, a `uniform_int` from 0 or below: no direction to aim along), as a `location` listed equal to `look_at`",
+            "distance from `look_at`, metres; a distance drawing 0 is refused (a constant or listed 0, a `uniform` from 0 to 0, a `uniform_int` from 0 or below: no direction to aim along), as a `location` that can draw a point `look_at` draws (listed, or whole numbers a `uniform_int` draws, component by component in a `per_axis`)",
         ),
         "elevation": (NUMBER, "degrees above the horizontal plane through `look_at` (0: level with it)"),
         "azimuth": (NUMBER, "degrees, counter-clockwise from +X seen from above (−90 is the −Y side)"),

@@ -12,7 +12,7 @@ from mathutils import Vector
 
 from ..compat import action_fcurves, disable_light_temperature
 from ..sampling.appearance import blackbody_light_rgb
-from ..sampling.distributions import Constant, certain_values, listed_values
+from ..sampling.distributions import Constant, can_draw, certain_values, listed_values
 from ..sampling.randomizers import as_vec3
 from ..sensors.thermal import to_kelvin
 from .build import BuiltScene, aim, scene_background, set_hidden, set_thermal, set_world, turn
@@ -142,6 +142,15 @@ def check_sun_sizes(built: BuiltScene, specs: list, targets: list[list[str]]) ->
     return out
 
 
+def _draws_point(look_at, point) -> bool:
+    """Whether `look_at` draws `point` (a location as Blender holds it, in single precision)
+    with a positive probability: a constant, listed or one-point value at it, or whole numbers
+    of a uniform_int, a per_axis's components each drawing theirs."""
+    if any(math.dist(p, point) < 1e-9 for p in certain_values(look_at)):
+        return True
+    return can_draw(look_at, [round(float(x), 6) for x in point])
+
+
 @file_check
 def check_cameras_aimed_from_their_point(built: BuiltScene, specs: list, targets: list[list[str]]) -> list:
     """A `camera` entry giving neither `location` nor `distance` keeps the camera's distance as
@@ -159,7 +168,7 @@ def check_cameras_aimed_from_their_point(built: BuiltScene, specs: list, targets
         if own and "look_at" in spec.params:  # (a camera's own look_at at its location: refused when read)
             for name in (n for n in names if n in built.cameras and n not in placed and n in built.camera_starts):
                 start = built.camera_starts[name]
-                if any(math.dist(p, start) < 1e-9 for p in certain_values(spec.params["look_at"])):
+                if _draws_point(spec.params["look_at"], start):
                     out.append(
                         (
                             i,
@@ -188,10 +197,9 @@ def check_lights_aimed_from_their_point(built: BuiltScene, specs: list, targets:
     placed: set[str] = set()
     for i, (spec, names) in enumerate(zip(specs, targets)):
         if spec.name == "light" and "look_at" in spec.params and "location" not in spec.params:
-            points = certain_values(spec.params["look_at"])
             for name in (n for n in names if n in built.lights and n not in placed):
                 start = tuple(built.lights[name].matrix_world.translation)
-                if any(math.dist(p, start) < 1e-9 for p in points):
+                if _draws_point(spec.params["look_at"], start):
                     out.append(
                         (
                             i,
