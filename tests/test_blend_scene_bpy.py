@@ -2878,3 +2878,28 @@ def test_an_orthographic_camera_of_a_blend_with_the_bop_writer_is_refused_before
     assert capsys.readouterr().err == said and not out.exists()
     param.write_text(param.read_text().replace('cameras = ["CamA"]', 'cameras = ["CamB"]'))
     assert main(["validate", str(param)]) == 0
+
+
+def test_a_base_scenes_sample_subset_is_off_so_masks_and_depth_are_written(shop, tmp_path):
+    """A .blend rendering a Sample Subset (Sampling > Advanced: an offset of 3, as one
+    machine's share of a split render; 4.2 has the offset alone) skipped sample 0, the one
+    Cycles writes the Object Index and Depth passes from: every mask was background, the
+    boxes empty and the depth all inf ('no labelled object is visible'). The run's samples
+    are [render]'s from the first: masks and depth are those of the plain .blend."""
+    bpy.ops.wm.open_mainfile(filepath=str(shop.path), load_ui=False)
+    cycles = bpy.context.scene.cycles
+    if hasattr(cycles, "use_sample_subset"):
+        cycles.use_sample_subset = True
+    cycles.sample_offset = 3
+    blend = saved_variant(tmp_path / "subset.blend")
+    extra = "[annotators]\ninstance_segmentation = {}\ndistance_to_image_plane = {}\n"
+    for name, path in (("plain", shop.path), ("subset", blend)):
+        param = blend_param(path, extra)
+        param = param.rename(tmp_path / f"{name}.toml")
+        param.write_text(param.read_text().replace("samples = 1", "samples = 2"))
+        assert main(["render", str(param), "--out", str(tmp_path / name), "--quiet"]) == 0
+    for stem in ("instance_segmentation_0000.png", "distance_to_image_plane_0000.npy"):
+        read = np.load if stem.endswith(".npy") else (lambda p: np.asarray(Image.open(p)))
+        plain, subset = read(tmp_path / "plain" / stem), read(tmp_path / "subset" / stem)
+        assert np.array_equal(plain, subset), stem
+    assert np.isfinite(np.load(tmp_path / "subset" / "distance_to_image_plane_0000.npy")).sum() > 300

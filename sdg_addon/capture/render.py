@@ -132,6 +132,12 @@ def configure_cycles(scene, render: RenderSettings, passes: set[str]) -> dict:
     device = select_device(scene, render.device)
     c = scene.cycles
     c.samples = render.samples
+    # Every sample of the pixel from the first: a .blend's Sample Subset (Sampling > Advanced,
+    # for splitting a render between machines; 4.2: an offset alone) skips sample 0, the one
+    # Cycles writes the id and depth passes from (masks all background, no depth).
+    c.sample_offset = 0
+    if hasattr(c, "use_sample_subset"):
+        c.use_sample_subset = False
     c.use_adaptive_sampling = render.noise_threshold > 0  # off: every pixel takes `samples`
     if c.use_adaptive_sampling:
         c.adaptive_threshold = render.noise_threshold
