@@ -284,3 +284,25 @@ def test_the_unit_scale_warning_gives_the_lidars_ranges_in_metres(tmp_path):
     assert "'roof' 0.5 .. 100 (0.005 .. 1 m)" in note, note
     assert "max_range = 10000 for 100 m" in note, note
     assert ranges_note(lidars, 1.0) == "" and ranges_note([], 0.01) == ""
+
+
+def test_channels_at_one_elevation_are_refused(tmp_path):
+    """fov_up = fov_down = 0 (a planar scanner, a 2D laser) kept the preset's 64 channels:
+    64 rings at one elevation cast every ray 64 times, each point 64 times in every scan and
+    .bin, validate saying OK. More than one channel there is refused naming channels; one
+    channel, or fov_down just below fov_up, is taken."""
+    p = tmp_path / "p.toml"
+    for extra, ok in (
+        ("fov_up = 0\nfov_down = 0\n", False),
+        ("fov_up = 0\nfov_down = 0\nchannels = 1\n", True),
+        ("fov_up = 0\nfov_down = -0.001\n", True),
+        ("fov_up = 5\nfov_down = 5\nchannels = 2\n", False),
+    ):
+        p.write_text(CAMERA + f'[[lidars]]\nname = "top"\n{extra}')
+        if ok:
+            assert load_config(p).lidars[0].fov_up == 0
+            continue
+        with pytest.raises(ConfigError) as info:
+            load_config(p)
+        (problem,) = info.value.problems
+        assert problem.field == "lidars[0].channels" and "a planar scanner is channels = 1" in problem.expected

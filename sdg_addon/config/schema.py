@@ -872,7 +872,7 @@ LIDAR_FIELDS = (
         "channels",
         "int",
         None,
-        "rows of rays (rings), top first",
+        "rows of rays (rings), top first; more than 1 needs fov_down below fov_up (a planar scanner: 1)",
         low=1,
         high=1024,
         nullable=True,
@@ -2078,6 +2078,14 @@ def _lidar(v: _Reader, t, p: str) -> LidarSpec:
         s.fov_up = preset["vertical_fov"][1]
     if s.fov_down > s.fov_up:
         v.problems.add(join(p, "fov_down"), s.fov_down, f"at most fov_up ({s.fov_up})")
+    elif s.fov_down == s.fov_up and s.channels > 1:  # every ring at one elevation: each ray cast channels times
+        v.problems.add(
+            join(p, "channels"),
+            s.channels,
+            f"1 where fov_down equals fov_up ({s.fov_up:g} degrees): {s.channels} channels at one elevation cast "
+            f"the same rays {s.channels} times, every point {s.channels} times in each scan (a planar scanner is "
+            "channels = 1); or fov_down below fov_up",
+        )
     if s.min_range >= s.max_range:
         v.problems.add(join(p, "min_range"), s.min_range, f"less than max_range ({s.max_range})")
     if s.channels * s.columns > MAX_LIDAR_RAYS:
