@@ -1541,6 +1541,19 @@ def test_camera_look_at_or_rotation(tmp_path):
             ['`semantic_filter = ["cube", "sphere"]`'],
         ),
         ("[annotators]\nskeleton_data = {}\n", "annotators.skeleton_data", "skeleton_data", ["`keypoints` projects"]),
+        # BlenderProc's render_optical_flow and the plain name: a bare unknown annotator before
+        (
+            "[annotators]\noptical_flow = {}\n",
+            "annotators.optical_flow",
+            "optical_flow",
+            ["`forward_flow` and `backward_flow` here", "`motion_vectors` ([..., 2:4] its forward_flow"],
+        ),
+        (
+            "[annotators]\nrender_optical_flow = {}\n",
+            "annotators.render_optical_flow",
+            "render_optical_flow",
+            ["render_optical_flow"],
+        ),
         ("[annotators]\nrgb = { foo = 1 }\n", "annotators.rgb.foo", 1, ["takes no keys"]),
         ('[writers]\nbasic = { frame_padding = "4" }\n', "writers.basic.frame_padding", "4", ["whole number"]),
         ("[writers]\nbasik = {}\n", "writers.basik", "basik", ["did you mean 'basic'?"]),

@@ -3123,6 +3123,17 @@ _POSE_WRITERS = (
 )
 
 
+# BlenderProc's render_optical_flow (its forward_flow = -(B, A) of Cycles' vector pass with y
+# flipped: next - now, backward_flow = previous - now, pixels, y down) and the plain names a
+# user tries first: said with what gives each here.
+_OPTICAL_FLOW = (
+    "optical flow is `forward_flow` and `backward_flow` here (Kubric's names: exact, from geometry, with "
+    "valid and status masks); BlenderProc's render_optical_flow (Cycles' vector pass, no occlusion test) is "
+    "`motion_vectors` ([..., 2:4] its forward_flow, [..., 0:2] its backward_flow: pixels, y down); flow needs "
+    "[sequence] clips (clip_length 2 or more) with something moving"
+)
+
+
 # BlenderProc's and Kubric's names for an annotator (their output keys, renderer.enable_*_output)
 # written as one here: what each is (a did-you-mean said nothing of `depth`, and would point
 # BlenderProc's depth, the Z pass, to the distance along the ray).
@@ -3144,6 +3155,9 @@ PEER_REGISTRY_NAMES = {
         "writer writes them as category_id_segmaps)",
         "class_segmaps": "BlenderProc's class_segmaps are `semantic_segmentation` here",
         "normal": "Kubric's normal is `normals` here",
+        "optical_flow": _OPTICAL_FLOW,
+        "render_optical_flow": _OPTICAL_FLOW,
+        "flow": _OPTICAL_FLOW,
         "skeleton_data": "Replicator's skeleton_data has no annotator of that name here: `keypoints` projects "
         "named keypoints of each object, with their skeleton (COCO style): an asset's `keypoints` / `skeleton` "
         "(docs/annotators.md)",
