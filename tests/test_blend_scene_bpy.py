@@ -2903,3 +2903,19 @@ def test_a_base_scenes_sample_subset_is_off_so_masks_and_depth_are_written(shop,
         plain, subset = read(tmp_path / "plain" / stem), read(tmp_path / "subset" / stem)
         assert np.array_equal(plain, subset), stem
     assert np.isfinite(np.load(tmp_path / "subset" / "distance_to_image_plane_0000.npy")).sum() > 300
+
+
+def test_a_base_scenes_time_limit_leaves_the_run_its_samples(shop, tmp_path):
+    """A .blend with a render Time Limit (Sampling > Render) stopped each frame after as many
+    samples as the machine managed in it: fewer than [render]'s samples (1024 at 64 x 48 took
+    0.3 s, not 32 s) and another image on every run of the same file (1.8 levels apart on
+    average). The run's frames take [render]'s samples: the plain .blend's image, byte for byte."""
+    bpy.ops.wm.open_mainfile(filepath=str(shop.path), load_ui=False)
+    bpy.context.scene.cycles.time_limit = 1e-4  # seconds: a sample or so
+    blend = saved_variant(tmp_path / "limited.blend")
+    for name, path in (("plain", shop.path), ("limited", blend)):
+        param = blend_param(path).rename(tmp_path / f"{name}.toml")
+        param.write_text(param.read_text().replace("samples = 1", "samples = 16"))
+        assert main(["render", str(param), "--out", str(tmp_path / name), "--quiet"]) == 0
+    plain, limited = ((tmp_path / name / "rgb_0000.png").read_bytes() for name in ("plain", "limited"))
+    assert plain == limited

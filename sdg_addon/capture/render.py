@@ -138,6 +138,9 @@ def configure_cycles(scene, render: RenderSettings, passes: set[str]) -> dict:
     c.sample_offset = 0
     if hasattr(c, "use_sample_subset"):
         c.use_sample_subset = False
+    # Nor a .blend's Time Limit (Sampling > Render): it stops a frame after as many samples as
+    # the machine's speed allows, another image on every run, fewer samples than `samples`.
+    c.time_limit = 0.0
     c.use_adaptive_sampling = render.noise_threshold > 0  # off: every pixel takes `samples`
     if c.use_adaptive_sampling:
         c.adaptive_threshold = render.noise_threshold
