@@ -118,6 +118,19 @@ def _resume_parameters(resolved: dict) -> dict:
     return relative(_content_parameters(resolved))
 
 
+def links_followed(value):
+    """`value` (resolved parameters) with each absolute path of an existing file or folder
+    given as the system reads it, links followed: paths as runs before named_path recorded
+    them (an `assets` link's target), so a run they made still resumes on its machine."""
+    if isinstance(value, dict):
+        return {k: links_followed(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [links_followed(v) for v in value]
+    if isinstance(value, str) and os.path.isabs(value) and os.path.exists(value):
+        return Path(os.path.realpath(value)).as_posix()
+    return value
+
+
 def config_fingerprint(resolved: dict) -> str:
     """Hash of what determines frame content (not where it goes or which frames, nor where
     the project lies: paths inside the parameter file's folder count relative to it)."""

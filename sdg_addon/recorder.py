@@ -580,7 +580,12 @@ class Recorder:
                     f"audit/resolved.json, written before its first frame, holds them, and {why}: "
                     "use a new output folder or --overwrite"
                 )
-            if audit.config_fingerprint(old) != audit.config_fingerprint(self.config.resolved()):
+            resolved = self.config.resolved()
+            # Also as runs before named_path recorded paths, links followed: theirs resume too.
+            if audit.config_fingerprint(old) not in {
+                audit.config_fingerprint(resolved),
+                audit.config_fingerprint(audit.links_followed(resolved)),
+            }:
                 changed = "; ".join(audit.changed_parameters(old, self.config.resolved()))
                 before = (old.get("render") or {}).get("device") if isinstance(old.get("render"), dict) else None
                 device = (
@@ -710,6 +715,10 @@ class Recorder:
         old = {audit.below_parameter_folder(p, old_folder): h for p, h in old.items()}
         new = {audit.below_parameter_folder(e["path"], new_folder): e["sha256"] for e in now}
         changed = sorted(shown[p] for p in old.keys() | new.keys() if old.get(p) != new.get(p))
+        if changed:  # a run whose paths were recorded with links followed (before named_path)
+            real = {audit.below_parameter_folder(os.path.realpath(e["path"]), new_folder): e["sha256"] for e in now}
+            if real == old:
+                changed = []
         if changed:
             raise RecorderError(
                 f"the files the scene reads differ from those of the run in {self.options.output.as_posix()} "

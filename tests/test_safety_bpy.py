@@ -1068,6 +1068,57 @@ def test_resume_of_a_project_moved_whole_continues_it(tmp_path, capsys):
     assert "the files the scene reads differ" in capsys.readouterr().err
 
 
+def test_resume_of_a_project_whose_linked_library_lies_elsewhere_continues_it(tmp_path, capsys):
+    """A project whose model and texture folder are in a library linked into it (lib ->
+    /mnt/a/lib), copied to another machine where the link leads to another copy of the
+    library (/mnt/b/lib), was refused at --resume: the run recorded the link's target,
+    'assets[0].file: "/mnt/a/lib/m.obj" before, "/mnt/b/lib/m.obj" now'. The run records
+    the path as the parameter file names it (./lib/m.obj), each file checked by its hash:
+    the copy continues, byte for byte a fresh run's; a file changed in the library is still
+    refused; a run recorded with links followed (before) still resumes where it was made."""
+    import json
+    import shutil
+
+    from sdg_addon.writers.png import encode_png
+
+    a, b = tmp_path / "mnt_a" / "lib", tmp_path / "mnt_b" / "lib"
+    (a / "tex").mkdir(parents=True)
+    (a / "m.obj").write_text(TETRA)
+    (a / "tex" / "wood.png").write_bytes(encode_png(np.full((4, 4, 3), 90, np.uint8)))
+    shutil.copytree(a, b)
+    old = tmp_path / "old"
+    old.mkdir()
+    (old / "lib").symlink_to(a, target_is_directory=True)
+    text = TINY.replace('primitive = "sphere"', 'file = "lib/m.obj"')
+    text += '\n[[randomizers]]\ntype = "texture"\ntargets = "ball"\nfolder = "lib/tex"\n'
+    assert render(param(old, text), old / "out", "--frames", "0:1") == 0
+    resolved = json.loads((old / "out" / "audit" / "resolved.json").read_text())
+    assert resolved["assets"][0]["file"] == (old / "lib" / "m.obj").as_posix()
+    new = tmp_path / "new"
+    shutil.copytree(old, new, symlinks=True)
+    (new / "lib").unlink()
+    (new / "lib").symlink_to(b, target_is_directory=True)
+    p = new / "p.toml"
+    assert render(p, new / "out", "--resume") == 0, capsys.readouterr().err
+    assert render(p, tmp_path / "fresh") == 0
+    ours = [f for f in files_under(new / "out") if not f.startswith("audit/")]
+    assert ours and ours == [f for f in files_under(tmp_path / "fresh") if not f.startswith("audit/")]
+    for f in ours:
+        assert (new / "out" / f).read_bytes() == (tmp_path / "fresh" / f).read_bytes(), f
+    # A run that recorded the links' targets, as before, resumes where it was made.
+    audit_dir = old / "out" / "audit"
+    for name in ("resolved.json", "scene_files.json"):
+        f = audit_dir / name
+        f.write_text(f.read_text().replace((old / "lib").as_posix(), a.as_posix()))
+    assert a.as_posix() in (audit_dir / "resolved.json").read_text()
+    assert render(old / "p.toml", old / "out", "--resume") == 0, capsys.readouterr().err
+    (b / "tex" / "wood.png").write_bytes(encode_png(np.full((4, 4, 3), 200, np.uint8)))
+    p.write_text(p.read_text().replace("frames = 2", "frames = 3"))
+    capsys.readouterr()
+    assert render(p, new / "out", "--resume") == 2
+    assert "the files the scene reads differ" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("damage", ["missing", "torn"])
 def test_resume_refuses_when_the_runs_parameters_cannot_be_read(tmp_path, capsys, damage):
     """audit/resolved.json removed or damaged: --resume continued with whatever parameters

@@ -26,7 +26,7 @@ from ..annotators.lidar import PRESETS as LIDAR_PRESETS
 from ..home import expand_home
 from ..labels.rules import DEFAULT_SUFFIX, SCOPES, NameRule
 from ..pinhole import MAX_PIXEL_ASPECT, blender_lens_for
-from ..sampling.appearance import glob_files, glob_hint, real_path, separator_hint
+from ..sampling.appearance import glob_files, glob_hint, named_path, real_path, separator_hint
 from ..sampling.cases import CASE_FIELDS, CaseSpec
 from ..sampling.distributions import (
     Constant,
@@ -1928,7 +1928,7 @@ def _base_scene(v: _Reader, scene: dict, path: Path) -> BaseSceneSpec:
     """[scene] blend / scene / cameras / lights; the .blend resolved against this file."""
     base = read_section(v.problems, scene, "scene", BASE_SCENE_FIELDS, BaseSceneSpec(), known_extra=("ground", "world"))
     if base.blend:
-        f = real_path(path.parent / expand_home(base.blend))
+        f = named_path(path.parent / expand_home(base.blend))
         if f.suffix.lower() != ".blend":
             v.problems.add("scene.blend", base.blend, "a Blender file ending in .blend")
         elif not f.is_file():
@@ -2216,7 +2216,7 @@ def _aim_problem(v: _Reader, where: str, value, what: str) -> None:
 
 def _asset_list_path(path: Path, value: str) -> Path:
     """An asset list path, relative to the parameter file that names it (`~` expanded)."""
-    return real_path(path.parent / expand_home(value))
+    return named_path(path.parent / expand_home(value))
 
 
 def _asset_list(v: _Reader, value, path: Path, problems: Problems) -> list:
@@ -2276,7 +2276,7 @@ def _asset(v: _Reader, t, p: str, base: Path) -> AssetSpec:
         v.problems.add(join(p, "label_from"), t["label_from"], "label_from = 'asset' with blend_assets only")
     if has_file and a.file:
         raw = a.file
-        f = real_path(base.parent / expand_home(raw))
+        f = named_path(base.parent / expand_home(raw))
         if f.suffix.lower() not in ASSET_EXTENSIONS:
             v.problems.add(join(p, "file"), raw, f"a file ending in one of {', '.join(ASSET_EXTENSIONS)}")
         elif not f.is_file():

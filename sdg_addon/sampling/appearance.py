@@ -32,6 +32,19 @@ def real_path(path: Path | str) -> Path:
     return Path(os.path.realpath(path))
 
 
+def named_path(path: Path | str) -> Path:
+    """The absolute path as the parameter file names it, symbolic links kept (not followed,
+    unlike real_path): a run records `assets/mug.glb` below its parameter file's folder
+    whatever an `assets` link leads to on this machine, so the project copied to another
+    (its library mounted elsewhere, linked alike) is the same run, each file checked by its
+    hash. `..` is folded only where that names the same file as the system's reading
+    (`lib/../x` with `lib` a link is kept as written); a link loop is no exception (the
+    caller's check for an existing file names it)."""
+    path = Path(path).absolute()
+    tidy = os.path.normpath(path)
+    return Path(tidy) if os.path.realpath(tidy) == os.path.realpath(path) else path
+
+
 def file_names_not_utf8() -> str | None:
     """Where this Python reads file names in another encoding than UTF-8 (a POSIX locale of
     ISO-8859-1 and the like: LC_ALL=de_DE.ISO-8859-1), what that is and the way out: a
@@ -244,7 +257,7 @@ class FolderRandomizer(RandomizerSpec):
         raw = self.options.get("folder", "")
         if not raw:
             return [("folder", raw, f"a folder of {' / '.join(self.EXTENSIONS)} files, relative to the parameter file")]
-        folder = real_path(base / expand_home(raw))
+        folder = named_path(base / expand_home(raw))
         if not folder.is_dir():
             hint = separator_hint(raw, folder)
             return [("folder", raw, f"an existing folder (looked for {folder.as_posix()}){hint}")]
