@@ -187,3 +187,30 @@ def test_the_transparency_row_says_which_writers_keep_the_alpha():
     from sdg_addon.writers import WRITERS
 
     assert "keep_alpha" in WRITERS["hdf5"].OPTIONS and "keep_alpha" in WRITERS["coco"].OPTIONS
+
+
+def test_the_kubric_flow_row_gives_kubrics_backward_flow_its_sign():
+    """Kubric's EXR reader takes Blender's vector pass (previous - now, now - next, y up) as
+    forward_flow = (raw[3], -raw[2]) and backward_flow = (raw[1], -raw[0]): the motion from
+    the previous frame to this one, equal to its forward flow for a constant motion (its
+    maintainers kept one direction of time, kubric issue 152). The page said Kubric's is
+    flow[..., ::-1] of ours for both, where our backward_flow points to the previous frame:
+    for Kubric's backward flow it is -flow[..., ::-1]. Checked here through our own reading
+    of the same pass (motion_vectors: [..., 0:2] backward, [..., 2:4] forward)."""
+    from sdg_addon.annotators.flow import MotionVectors
+
+    class Frame:
+        passes = {"vector": np.array([[[-3.0, 2.0, -3.0, 2.0]]], np.float32)}  # 3 px right, 2 px down a frame
+
+    ours = MotionVectors().annotate(Frame())[0, 0]
+    raw = Frame.passes["vector"][0, 0]
+    kubric_forward, kubric_backward = np.array([raw[3], -raw[2]]), np.array([raw[1], -raw[0]])
+    assert ours[2:].tolist() == [3.0, 2.0] and ours[:2].tolist() == [-3.0, -2.0]  # next - now, previous - now
+    assert np.array_equal(kubric_forward, ours[2:][::-1])
+    assert np.array_equal(kubric_backward, -ours[:2][::-1])
+    text = PAGE.read_text(encoding="utf-8")
+    (row,) = [line for line in text.splitlines() if line.startswith("| `forward_flow`, `backward_flow` |")]
+    assert "Kubric's `forward_flow` is `flow[..., ::-1]` of ours" in row, row
+    assert "Kubric's is `-flow[..., ::-1]` of our `backward_flow`" in row, row
+    annotators = (ROOT / "docs" / "annotators.md").read_text(encoding="utf-8")
+    assert "Kubric's is `-flow[..., ::-1]` of ours" in annotators.split("### `backward_flow`")[1].split("###")[0]

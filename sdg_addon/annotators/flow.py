@@ -5,7 +5,8 @@ centre ray taken to the depth pass, as `pointcloud`) is moved by its object's tr
 change between this frame and the next (previous) one, `M_other @ inv(M_this)`, and
 projected with the other frame's camera. Flow = that position - the pixel centre, in
 pixels, x right and y down (OpenCV / Sintel convention: pixel (x, y) of this frame shows
-up at (x + u, y + v) in the other frame; Kubric's channels are the other way round, (v, u)).
+up at (x + u, y + v) in the other frame; Kubric's channels are the other way round, (v, u),
+and its backward flow is the motion from the previous frame, -(v, u) of ours).
 
 The validity mask says where the point is seen in the other frame; `status` says why not:
   0 valid        the point is in the image and is what the other frame shows there
