@@ -103,7 +103,7 @@ max_steps = 400
     assert v["at_rest"], v
     ball = bpy.data.objects["ball"]
     up = ball.matrix_world.to_3x3() @ Vector((0, 0, 1))
-    assert up.z < -0.3, (up, v)  # still upside down (it may roll a little on its facets)
+    assert up.z < -0.2, (up, v)  # still upside down (it may roll a little on its facets: up.z -0.29)
     centre = ball.matrix_world.translation + 0.1 * up  # the origin is 0.1 below the centre
     assert abs(centre.z - 0.1) < 0.005, v["settled_location"]  # the ball lies on the ground
 
@@ -148,6 +148,11 @@ max_steps = 120
     assert v["box_001"]["settled_location"][2] < -1
 
 
+def body_of(proxy) -> str:
+    """The object a rigid body stands for: 'sdg_physics_proxies/table (collider 2)' -> table."""
+    return proxy.name.split("/")[-1].split(" (collider ")[0]
+
+
 def test_a_frame_with_hidden_targets_settles_as_alone(tmp_path):
     """Targets hidden in a frame (pool) take no part in its simulation: their proxies leave
     the rigid body world (a disabled body still collides where an earlier frame left it)."""
@@ -162,7 +167,7 @@ def test_a_frame_with_hidden_targets_settles_as_alone(tmp_path):
     settle = next(s for s in full[1]["samples"] if s["type"] == "physics_settle")["values"]
     simulated = {n for n, v in settle.items() if v.get("simulated")}
     assert len(simulated) == 2
-    bodies = {o.name.split("/")[-1] for o in bpy.context.scene.rigidbody_world.collection.objects}
+    bodies = {body_of(o) for o in bpy.context.scene.rigidbody_world.collection.objects}
     assert bodies == simulated | {"table", "ground"}
     assert render(param, tmp_path / "b", "--frames", "1") == 0
     assert records(tmp_path / "b")[1]["samples"] == full[1]["samples"]
@@ -182,7 +187,8 @@ def test_a_frame_settles_as_alone_whatever_the_frames_before_simulated(tmp_path)
     )
     param = write_param(tmp_path, text, "order.toml")
     assert render(param, tmp_path / "a") == 0
-    bodies = [o.name.split("/")[-1] for o in bpy.context.scene.rigidbody_world.collection.objects]
+    bodies = [body_of(o) for o in bpy.context.scene.rigidbody_world.collection.objects]
+    bodies = [b for i, b in enumerate(bodies) if i == 0 or b != bodies[i - 1]]  # (a table's pieces)
     assert bodies == ["ground", "table"] + [f"box_{i:03d}" for i in range(6)], bodies
     full = records(tmp_path / "a")
     assert render(param, tmp_path / "b", "--frames", "1") == 0
@@ -688,3 +694,66 @@ def test_moving_objects_after_they_settled_is_warned(tmp_path):
         if warned:
             assert said[0].startswith("randomizers[1] (scatter) moves box_000, box_001, box_002, box_003, box_004 and")
             assert "put physics_settle after the entries that place its targets" in said[0]
+
+
+def lowest_point(name: str) -> Vector:
+    """The object's lowest vertex in world space, as rendered."""
+    obj = bpy.data.objects[name]
+    depsgraph = bpy.context.evaluated_depsgraph_get()
+    mesh = obj.evaluated_get(depsgraph).to_mesh()
+    low = min((obj.matrix_world @ v.co for v in mesh.vertices), key=lambda p: p.z)
+    obj.evaluated_get(depsgraph).to_mesh_clear()
+    return low
+
+
+def test_flat_and_box_shaped_objects_rest_on_the_surface_where_they_fell(tmp_path):
+    """Colliders were bare triangles (the ground's two), which have no inside: a plane, a card
+    or a coin dropped onto the ground passed through it between two substeps and fell for
+    ever, a plane dropped onto the table came to rest inside its top, a 1 m cube dropped flat
+    slid 15-57 cm on the seam of the ground's triangles, and every body rested 2 mm up (two
+    margins). A flat collider is now a solid below its surface, a convex piece its hull, a
+    box Bullet's box (boxes land flat on boxes); colliders have no margin. As docs say: a box
+    rests on the surface within 0.1 mm where it fell (within 1 mm), any other body at most
+    1.2 mm above it (its 1 mm margin), and nothing ends below it."""
+    drops = {  # name: primitive, size, scale, where its base starts
+        "cube": ("cube", 1.0, 1, (-2, -2, 1.0)),
+        "die": ("cube", 0.05, 1, (0, -2, 1.0)),
+        "box": ("cube", 0.2, 1, (2, -2, 0.3)),
+        "book": ("cube", 0.25, [1, 0.75, 0.12], (-2, 0, 0.5)),
+        "card": ("cube", 0.1, [1, 0.6, 0.02], (0, 0, 1.0)),
+        "sheet": ("plane", 0.2, 1, (2, 0, 1.0)),
+        "coin": ("cylinder", 0.03, [1, 1, 0.1], (-2, 2, 0.3)),
+        "leaf": ("plane", 0.15, 1, (0.35, 2, 0.9)),  # onto the table
+    }
+    scene = (
+        header((32, 24), samples=1, seed=1, frames=1)
+        + ground(6.0)
+        + camera((0, -6, 3), (0, 0, 0))
+        + sun(location=None)
+        + asset("table", "table", 1.2, distractor=True, location=[0, 2, 0])
+        + "".join(asset(n, p, s) for n, (p, s, _scale, _at) in drops.items())
+        + "".join(
+            f'\n[[randomizers]]\ntype = "pose"\ntargets = "{n}"\nlocation = {list(at)}\nrotation = [0, 0, 0]\n'
+            f"scale = {scale}\n"
+            for n, (_p, _s, scale, at) in drops.items()
+        )
+        + f"""
+[[randomizers]]
+type = "physics_settle"
+targets = {json.dumps(list(drops))}
+passive = ["table", "ground"]
+"""
+    )
+    assert render(write_param(tmp_path, scene, "flat.toml"), tmp_path / "out") == 0
+    (rec,) = records(tmp_path / "out").values()
+    values = next(s for s in rec["samples"] if s["type"] == "physics_settle")["values"]
+    assert all(v["at_rest"] for v in values.values()), values
+    for name, (primitive, _size, _scale, at) in drops.items():
+        low = lowest_point(name)
+        surface = TABLE_TOP if name == "leaf" else 0.0
+        if primitive == "cube":  # box on box: on the surface, where it fell
+            assert abs(low.z - surface) <= 1e-4, (name, low)
+            moved = Vector(bpy.data.objects[name].matrix_world.translation.xy) - Vector(at[:2])
+            assert moved.length <= 1e-3, (name, moved)
+        else:  # a convex hull: up to its 1 mm margin above the surface, never below it
+            assert 0.0 <= low.z - surface <= 0.0012, (name, low)

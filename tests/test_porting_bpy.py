@@ -64,7 +64,7 @@ def test_dropped_spheres_rest_on_the_ground_in_any_orientation(tmp_path):
         rx, ry, _rz = (math.radians(a) for a in v["settled_rotation"])
         up = np.array([math.sin(ry), -math.sin(rx) * math.cos(ry), math.cos(rx) * math.cos(ry)])  # R @ +Z
         centre = np.array(v["settled_location"]) + 0.5 * up  # the origin is the sphere's base
-        assert 0.496 <= centre[2] <= 0.5  # the page says: 0.497 .. 0.499 m up (radius 0.5)
+        assert 0.496 <= centre[2] <= 0.5  # the page says: 0.496 .. 0.498 m up (radius 0.5)
         ups.append(up[2])
     assert min(ups) < 0.5  # not all upright (bodies turn about their centre)
 
@@ -235,11 +235,11 @@ def test_bop_style_objects_come_to_rest_on_the_floor_or_on_one_another(tmp_path)
         settled = entries["physics_settle"]
         assert all(v["at_rest"] for v in settled.values())
         cubes = [v["settled_location"][2] for name, v in settled.items() if name.startswith("box")]
-        faces += sum(min(abs(z - h) for h in (0.002, 0.042, 0.082)) < 0.002 for z in cubes)
-        assert all(z > 0 for z in cubes)
+        faces += sum(min(abs(z - h) for h in (0.0, 0.04, 0.08)) < 1e-4 for z in cubes)
+        assert all(z > -1e-4 for z in cubes)
         looked_at = entries["camera"]["camera"]["look_at_objects"]
         assert len(set(looked_at)) == 5
-    assert faces >= 10  # of 12 cubes in 3 frames: on a face; the others lean on a neighbour
+    assert faces >= 10  # of 12 cubes in 3 frames: on a face (12); others would lean on a neighbour
     scene = out / "bop" / "train_pbr" / "000000"
     assert {"scene_gt.json", "scene_camera.json", "mask", "depth"} <= {p.name for p in scene.iterdir()}
 

@@ -72,7 +72,8 @@ class PhysicsSettle(RandomizerSpec):
             "shape",
             "choice",
             "convex_hull",
-            "collision shape of the targets (a torus as a convex hull has no hole)",
+            "collision shape of the targets (a torus as a convex hull has no hole); with `convex_hull` a box "
+            "(8 corners along its own axes: a cube, a book, a card) collides as a box",
             choices=("convex_hull", "mesh"),
         ),
     }

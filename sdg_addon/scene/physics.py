@@ -20,12 +20,16 @@ import numpy as np
 from mathutils import Euler, Matrix, Vector
 
 from ..sampling.randomizers import as_vec3
+from .base import meters_per_unit
 from .build import BuiltScene
 from .randomize import ENTRY_APPLIERS, applier, target_check
 
 PROXIES = "sdg_physics_proxies"
 BODIES = "sdg_rigid_bodies"  # the rigid body world's collection
 REST_STEPS = 10
+MARGIN = 0.001  # metres: Bullet's collision margin of an active body, outside its convex hull
+SLAB = 0.1  # metres: how deep a flat collider's solid reaches below its surface
+MAX_PARTS = 32  # a collider of more separate pieces than this is one triangle mesh
 
 
 def centre_of_volume(verts: np.ndarray, tris: np.ndarray) -> np.ndarray:
@@ -45,6 +49,164 @@ def centre_of_volume(verts: np.ndarray, tris: np.ndarray) -> np.ndarray:
     centre = (vol[:, None] * (a + b + c)).sum(axis=0) / (4.0 * total)
     inside = np.all(centre >= low - 1e-9) and np.all(centre <= high + 1e-9)
     return centre if inside else box
+
+
+def _components(n_verts: int, tris: np.ndarray) -> np.ndarray:
+    """A label per vertex: vertices joined by triangles share one (0, 1, ... in order)."""
+    parent = list(range(n_verts))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for a, b, c in tris.tolist():
+        ra, rb, rc = root(a), root(b), root(c)
+        parent[rb] = ra
+        parent[root(rc)] = ra
+    roots = np.array([root(i) for i in range(n_verts)], dtype=np.int64)
+    return np.unique(roots, return_inverse=True)[1]
+
+
+def _hull_area_2d(points: np.ndarray) -> float:
+    """Area of the convex hull of 2D points (Andrew's monotone chain)."""
+    pts = sorted(set(map(tuple, points.tolist())))
+    if len(pts) < 3:
+        return 0.0
+
+    def half(seq):
+        out = []
+        for p in seq:
+            while (
+                len(out) >= 2
+                and ((out[-1][0] - out[-2][0]) * (p[1] - out[-2][1]) - (out[-1][1] - out[-2][1]) * (p[0] - out[-2][0]))
+                <= 0
+            ):
+                out.pop()
+            out.append(p)
+        return out
+
+    hull = np.array(half(pts)[:-1] + half(pts[::-1])[:-1])
+    x, y = hull[:, 0], hull[:, 1]
+    return 0.5 * abs(float(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))))
+
+
+def cuboid_axes(verts: np.ndarray) -> np.ndarray | None:
+    """The three edge vectors of the box whose 8 corners `verts` are (each once or repeated),
+    or None for any other shape. Bullet collides two boxes with a contact at each corner
+    they touch with (its box-box test), where two convex hulls get one point a step: a cube
+    dropped flat onto a hull turned on its one first corner and slid centimetres."""
+    if len(verts) < 8:
+        return None
+    extent = float(np.ptp(verts, axis=0).max())
+    eps = 1e-6 * max(extent, 1e-12)
+    corners = np.unique(np.round(verts / eps) * eps, axis=0)
+    if len(corners) != 8:
+        return None
+    first = corners[0]
+    near = sorted(corners[1:] - first, key=lambda e: float(np.dot(e, e)))[:3]
+    edges = np.array(near)
+    lengths = np.linalg.norm(edges, axis=1)
+    if lengths.min() <= 1e3 * eps:
+        return None
+    unit = edges / lengths[:, None]
+    if float(np.abs(unit @ unit.T - np.eye(3)).max()) > 1e-6:
+        return None
+    coords = (corners - first) @ np.linalg.inv(edges)
+    if (
+        float(np.abs(coords - np.round(coords)).max()) > 1e-6
+        or len(
+            {tuple(c) for c in np.round(coords).astype(int).tolist()}
+            & {(a, b, c) for a in (0, 1) for b in (0, 1) for c in (0, 1)}
+        )
+        != 8
+    ):
+        return None
+    return edges
+
+
+def _part(verts: np.ndarray, tris: np.ndarray, slab: float) -> tuple[np.ndarray, np.ndarray, str]:
+    """One connected piece of a collider as Bullet should see it: a flat convex piece (a
+    ground, a card) as the convex solid `slab` deep below its surface, a closed convex one
+    (a box, a table's top or leg) as its convex hull, anything else as its triangles."""
+    extent = float(np.ptp(verts, axis=0).max()) if len(verts) else 0.0
+    eps = 1e-6 * max(extent, 1e-12)
+    a, b, c = (verts[tris[:, k]] for k in range(3))
+    cross = np.cross(b - a, c - a)
+    centre = verts.mean(axis=0)
+    normal = np.linalg.svd(verts - centre, full_matrices=False)[2][-1] if len(verts) >= 3 else np.zeros(3)
+    if len(verts) >= 3 and float(np.abs((verts - centre) @ normal).max()) <= eps:
+        unique = np.unique(np.sort(tris, axis=1), axis=0)
+        area = 0.5 * float(
+            np.linalg.norm(
+                np.cross(verts[unique[:, 1]] - verts[unique[:, 0]], verts[unique[:, 2]] - verts[unique[:, 0]]), axis=1
+            ).sum()
+        )
+        u = np.cross(normal, [1.0, 0.0, 0.0] if abs(normal[0]) < 0.9 else [0.0, 1.0, 0.0])
+        u /= np.linalg.norm(u)
+        hull = _hull_area_2d(np.stack([verts @ u, verts @ np.cross(normal, u)], axis=1))
+        if hull > 0 and abs(area - hull) <= 1e-6 * hull:
+            facing = cross.sum(axis=0)  # the side its faces face
+            if float(np.dot(facing, normal)) < 0:
+                normal = -normal
+            if normal[2] < -1e-9:  # a floor whose faces face down still holds from above
+                normal = -normal
+            below = verts - slab * normal
+            n = len(verts)
+            return np.concatenate([verts, below]), np.concatenate([tris, tris[:, ::-1] + n]), "CONVEX_HULL"
+    edges = np.sort(np.concatenate([tris[:, [0, 1]], tris[:, [1, 2]], tris[:, [2, 0]]]), axis=1)
+    counts = np.unique(edges, axis=0, return_counts=True)[1]
+    if len(tris) >= 4 and bool((counts == 2).all()):
+        unit = cross / np.maximum(np.linalg.norm(cross, axis=1), 1e-300)[:, None]
+        convex = True
+        for start in range(0, len(tris), 256):
+            d = (
+                np.einsum("fc,vc->fv", unit[start : start + 256], verts)
+                - np.einsum("fc,fc->f", unit[start : start + 256], a[start : start + 256])[:, None]
+            )
+            if not bool(((d.max(axis=1) <= eps) | (d.min(axis=1) >= -eps)).all()):
+                convex = False
+                break
+        if convex:
+            return verts, tris, "CONVEX_HULL"
+    return verts, tris, "MESH"
+
+
+def collider_parts(verts: np.ndarray, tris: np.ndarray, slab: float) -> list[tuple[np.ndarray, np.ndarray, str]]:
+    """The bodies a passive collider is simulated as: (vertices, triangles, Bullet shape) of
+    each connected piece (see _part), the pieces Bullet would see as triangles joined into one.
+    A flat collider as bare triangles has no inside: a card, a coin or a plane landing on a
+    ground passed through it between two substeps and fell for ever, and a 1 m cube dropped
+    flat onto it slid 15 cm on the seam of its two triangles; on a solid they rest."""
+    if len(tris) == 0:
+        return []
+    labels = _components(len(verts), tris)
+    pieces = int(labels.max()) + 1
+    if pieces > MAX_PARTS:
+        return [(verts, tris, "MESH")]
+    parts, meshes = [], []
+    for k in range(pieces):
+        keep = np.flatnonzero(labels == k)
+        index = np.full(len(verts), -1, dtype=np.int64)
+        index[keep] = np.arange(len(keep))
+        own = index[tris[labels[tris[:, 0]] == k]]
+        if len(own) == 0:
+            continue
+        part = _part(verts[keep], own, slab)
+        if part[2] == "CONVEX_HULL" and cuboid_axes(part[0]) is not None:
+            part = (part[0], part[1], "BOX")
+        (meshes if part[2] == "MESH" else parts).append(part)
+    if meshes:
+        offsets = np.cumsum([0] + [len(v) for v, _t, _s in meshes[:-1]])
+        parts.append(
+            (
+                np.concatenate([v for v, _t, _s in meshes]),
+                np.concatenate([t + o for (_v, t, _s), o in zip(meshes, offsets)]),
+                "MESH",
+            )
+        )
+    return parts
 
 
 def proxy_collection(scene, name: str):
@@ -92,9 +254,42 @@ def _proxy(built: BuiltScene, name: str, coll) -> bpy.types.Object:
     geometry = built.facts.entities[name]
     obj, centre = proxy_object(f"{PROXIES}/{name}", geometry.verts, geometry.tris, coll)
     obj["sdg_centre"] = [float(x) for x in centre]  # root space -> the proxy's origin
+    # A box along its own axes collides as Bullet's box (Blender's Box shape is the mesh's
+    # bounding box about its origin, here the box's centre): see cuboid_axes.
+    edges = cuboid_axes(geometry.verts)
+    obj["sdg_box"] = edges is not None and bool(
+        (np.abs(edges).max(axis=1) >= (1 - 1e-9) * np.linalg.norm(edges, axis=1)).all()
+    )
     obj.matrix_world = Matrix(geometry.root_matrix.tolist()) @ _offset(obj)
     cache[name] = obj
     return obj
+
+
+def _colliders(built: BuiltScene, name: str, coll) -> list[tuple[bpy.types.Object, str]]:
+    """The passive entity's bodies and their shapes (collider_parts), in world space as built."""
+    cache = built.__dict__.setdefault("_physics_colliders", {})
+    bodies = cache.get(name)
+    if bodies is None:
+        geometry = built.facts.entities[name]
+        parts = collider_parts(built.facts.world_verts(name), geometry.tris, SLAB / meters_per_unit(built.scene))
+        bodies = []
+        for k, (verts, tris, shape) in enumerate(parts):
+            frame = np.eye(4)
+            if shape == "BOX":  # in the box's own axes: Bullet's box is its bounding box
+                edges = cuboid_axes(verts)
+                axes = edges / np.linalg.norm(edges, axis=1)[:, None]
+                if np.linalg.det(axes) < 0:
+                    axes[2] = -axes[2]
+                frame[:3, :3] = axes.T
+                local = verts @ axes.T
+                frame[:3, 3] = axes.T @ ((local.min(axis=0) + local.max(axis=0)) / 2)
+                verts, tris = (verts - frame[:3, 3]) @ axes.T, np.zeros((0, 3), np.int64)  # centred
+            obj, centre = proxy_object(f"{PROXIES}/{name} (collider {k})", verts, tris, coll)
+            frame = frame @ np.array(Matrix.Translation(Vector(centre)))
+            obj["sdg_frame"] = [float(x) for x in frame.ravel()]
+            bodies.append((obj, shape))
+        cache[name] = bodies
+    return bodies
 
 
 def _offset(proxy, inverse: bool = False) -> Matrix:
@@ -137,7 +332,7 @@ def add_body(obj, world, kind: str) -> None:
             bpy.ops.rigidbody.object_add(type=kind)
 
 
-def _make_body(obj, kind: str, shape: str, friction: float, bounciness: float, damping: float = 0.1) -> None:
+def _make_body(obj, kind: str, shape: str, friction: float, bounciness: float, damping: float, margin: float) -> None:
     add_body(obj, bpy.context.scene.rigidbody_world, kind)
     rb = obj.rigid_body
     rb.type = kind
@@ -146,7 +341,7 @@ def _make_body(obj, kind: str, shape: str, friction: float, bounciness: float, d
     rb.restitution = bounciness
     rb.linear_damping = rb.angular_damping = damping
     rb.use_margin = True
-    rb.collision_margin = 0.001
+    rb.collision_margin = margin
 
 
 def settle(built: BuiltScene, values: dict, spec) -> None:
@@ -168,14 +363,19 @@ def settle(built: BuiltScene, values: dict, spec) -> None:
     passive = sorted({p for v in active.values() for p in v.get("passive", [])})
     shape = "MESH" if opts.get("shape") == "mesh" else "CONVEX_HULL"
     friction, bounce = float(opts.get("friction", 0.5)), float(opts.get("bounciness", 0.0))
+    # Bullet's margin lies outside a convex hull or a triangle mesh: a body of margin m rests
+    # m above what holds it (two of 1 mm: 2 mm). Colliders have none, so the lowest point of
+    # a resting target is MARGIN above the surface; theirs would double it.
+    margin = MARGIN / meters_per_unit(scene)
     bodies = {}
     for name in passive:
-        obj = _proxy(built, name, coll)
-        _make_body(obj, "PASSIVE", "MESH", friction, bounce)
-        obj.matrix_world = Matrix(built.facts.entities[name].root_matrix.tolist()) @ _offset(obj)  # as built
+        for obj, collider_shape in _colliders(built, name, coll):
+            _make_body(obj, "PASSIVE", collider_shape, friction, bounce, 0.0, 0.0)
+            obj.matrix_world = Matrix(np.reshape(obj["sdg_frame"], (4, 4)).tolist())  # as built
     for name in active:
         bodies[name] = _proxy(built, name, coll)
-        _make_body(bodies[name], "ACTIVE", shape, friction, bounce, float(opts.get("damping", 0.3)))
+        own = "BOX" if shape == "CONVEX_HULL" and bodies[name]["sdg_box"] else shape
+        _make_body(bodies[name], "ACTIVE", own, friction, bounce, float(opts.get("damping", 0.3)), margin)
     frame_before = scene.frame_current
     start = rbw.point_cache.frame_start
     max_steps = int(opts.get("max_steps", 250))
