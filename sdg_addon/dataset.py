@@ -17,11 +17,14 @@ map-style dataset; pass `transform` to turn items into tensors).
 
 Samples are the rgb_<frame>.png files of the folder, of every camera sub-folder (several
 cameras: <camera>/rgb/rgb_<frame>.png or <camera>/rgb_<frame>.png) and clip folders,
-sorted by (folder, frame). Boxes come from bounding_box_2d_tight (inclusive pixel indices
-x_min .. x_max, so x2 = x_max + 1); masks from instance_segmentation, matched to the
-boxes by prim path (colourised or raw ids). Items also carry "frame", "camera" (the
-sub-folder, "" for none), "prim_paths", "occlusion" ((N,) occlusionRatio) and
-"camera_params" (the json) when written.
+sorted by (clip, camera, frame). Boxes come from bounding_box_2d_tight (inclusive pixel
+indices x_min .. x_max, so x2 = x_max + 1); masks from instance_segmentation, matched to
+the boxes by prim path (colourised or raw ids). Items also carry "frame" (the file's
+number: in a clip folder the frame within the clip), "camera" (the camera's sub-folder, ""
+for none, a sequence's clip folder aside: "left" in clip_0003/left/, as in a run without
+clips and in the report), "clip" (3 for clip_0003/; only items of clip folders have it),
+"prim_paths", "occlusion" ((N,) occlusionRatio) and "camera_params" (the json) when
+written.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .writers.basic import FRAME_FOLDER, is_rgb_annotator_folder
+from .writers.basic import CLIP_FOLDER, FRAME_FOLDER, is_rgb_annotator_folder
 from .writers.paths import TOOL_FOLDERS
 
 # Folders other writers (and the audit trail) own inside an output folder: not BasicWriter
@@ -57,7 +60,9 @@ class BasicWriterDataset:
         table = self.root / "audit" / "label_table.json"
         values = json.loads(table.read_text(encoding="utf-8")) if table.is_file() else {}  # {type: [values]}
         self.classes: list[str] = list(values.get(semantic_type, []))
-        self.samples: list[tuple[Path, str, int, str]] = []  # (sample folder, camera, frame, digits)
+        # (sample folder, camera, frame, digits, clip): camera is the camera's sub-folder ("" for
+        # none) below a sequence's clip folder, whose index is clip (None outside clip folders).
+        self.samples: list[tuple[Path, str, int, str, int | None]] = []
         for rgb in sorted(self.root.rglob("rgb_*.png")):
             rel = rgb.relative_to(self.root)
             if rel.parts[0] in OTHER_WRITERS:
@@ -68,9 +73,10 @@ class BasicWriterDataset:
             folder = rgb.parent.parent if is_rgb_annotator_folder(rgb.parent) else rgb.parent
             # BasicWriter's frames_per_folder groups (frames_<first>) are not cameras.
             parts = [q for q in folder.relative_to(self.root).parts if not FRAME_FOLDER.match(q)]
+            clip = int(parts.pop(0)[len("clip_") :]) if parts and CLIP_FOLDER.match(parts[0]) else None
             camera = "/".join(parts) or "."
-            self.samples.append((folder, "" if camera == "." else camera, int(m.group(1)), m.group(1)))
-        self.samples.sort(key=lambda s: (s[1], s[2]))
+            self.samples.append((folder, "" if camera == "." else camera, int(m.group(1)), m.group(1), clip))
+        self.samples.sort(key=lambda s: (-1 if s[4] is None else s[4], s[1], s[2]))
         if semantic_type not in values:  # no audit/ (a folder copied without it)
             self.classes = self._classes_of_labels()
 
@@ -83,7 +89,7 @@ class BasicWriterDataset:
         the parent's classes stayed empty). A labels file that cannot be read is left to its
         item, which names it."""
         first_id: dict[str, int] = {}
-        for folder, _camera, _frame, n in self.samples:
+        for folder, _camera, _frame, n, _clip in self.samples:
             path = self._file(folder, "bounding_box_2d_tight_labels", n, "json")
             try:
                 labels = json.loads(path.read_text(encoding="utf-8")) if path is not None else {}
@@ -108,9 +114,11 @@ class BasicWriterDataset:
         return None
 
     def __getitem__(self, index: int) -> dict:
-        folder, camera, frame, n = self.samples[index]
+        folder, camera, frame, n, clip = self.samples[index]
         image = _read(self._file(folder, "rgb", n, "png"), "rgb")
         item: dict = {"frame": frame, "camera": camera, "image": image}
+        if clip is not None:  # (no None in an item: DataLoader's default collate refuses it)
+            item["clip"] = clip
         depth = self._file(folder, "distance_to_image_plane", n, "npy")
         if depth is not None:
             item["depth"] = _read(depth, "npy")

@@ -143,7 +143,38 @@ def test_a_cameras_rgb_folder_is_no_camera_and_a_camera_named_rgb_is_one(tmp_pat
     for cam in ("rgb", "side"):
         write_frame(only_rgb / cam, 0, extras=False)
     assert list(viz.cameras(only_rgb.parent)) == ["clip_0000/rgb", "clip_0000/side"]
-    assert [s[1] for s in BasicWriterDataset(only_rgb.parent).samples] == ["clip_0000/rgb", "clip_0000/side"]
+    assert [s[1] for s in BasicWriterDataset(only_rgb.parent).samples] == ["rgb", "side"]  # of clip 0
+
+
+def test_the_dataset_readers_camera_in_clips_is_the_cameras_name_and_its_clip_apart(tmp_path):
+    """In a sequence's clip folders BasicWriterDataset gave an item's camera as its folder
+    below the dataset: 'clip_0001/left' (each camera of each clip another 'camera'), and a
+    run of one camera the clip's folder as its camera ('clip_0001'), where a run without
+    clips, the report ('cameras left, top (in 2 clips)') and Replicator's BasicWriter (a
+    folder per render product) name the camera. The camera is now the camera's folder below
+    the clip's ('left', '' for one camera) and the clip its own key (1), in clip, camera,
+    frame order; an item outside clip folders has no clip (DataLoader's collate refuses
+    None)."""
+    from sdg_addon.dataset import BasicWriterDataset
+
+    two = tmp_path / "two"
+    for clip in (1, 0):
+        for cam in ("top", "left"):
+            for frame in (0, 1):
+                write_frame(two / f"clip_{clip:04d}" / cam / "rgb", frame, extras=False)
+    read = BasicWriterDataset(two)
+    items = [read[i] for i in range(len(read))]
+    assert [(i["clip"], i["camera"], i["frame"]) for i in items] == [
+        (clip, cam, frame) for clip in (0, 1) for cam in ("left", "top") for frame in (0, 1)
+    ]
+    one = tmp_path / "one"
+    for clip in (0, 1):
+        write_frame(one / f"clip_{clip:04d}", 0)
+    read = BasicWriterDataset(one)
+    assert [(read[i]["clip"], read[i]["camera"], len(read[i]["boxes"])) for i in (0, 1)] == [(0, "", 1), (1, "", 1)]
+    flat = tmp_path / "flat"
+    write_frame(flat, 0)
+    assert "clip" not in BasicWriterDataset(flat)[0]
 
 
 def test_a_file_that_cannot_be_read_is_named_not_a_traceback(tmp_path, capsys):
