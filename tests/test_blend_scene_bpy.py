@@ -2919,3 +2919,20 @@ def test_a_base_scenes_time_limit_leaves_the_run_its_samples(shop, tmp_path):
         assert main(["render", str(param), "--out", str(tmp_path / name), "--quiet"]) == 0
     plain, limited = ((tmp_path / name / "rgb_0000.png").read_bytes() for name in ("plain", "limited"))
     assert plain == limited
+
+
+def test_denoise_denoises_a_base_scene_whose_view_layer_turns_denoising_off(shop, tmp_path):
+    """A .blend whose rendered view layer has its own Denoising switch off (View Layer >
+    Denoising) kept `denoise = true` from denoising anything: its images were the undenoised
+    ones byte for byte, resolved.json saying denoise = true. [render]'s switch decides: the
+    image is the plain .blend's denoised one."""
+    bpy.ops.wm.open_mainfile(filepath=str(shop.path), load_ui=False)
+    bpy.context.scene.view_layers[0].cycles.use_denoising = False
+    blend = saved_variant(tmp_path / "layer_off.blend")
+    images = {}
+    for name, path, denoise in (("plain", shop.path, "true"), ("off", blend, "true"), ("raw", shop.path, "false")):
+        param = blend_param(path).rename(tmp_path / f"{name}.toml")
+        param.write_text(param.read_text().replace("samples = 1", f"samples = 4\ndenoise = {denoise}"))
+        assert main(["render", str(param), "--out", str(tmp_path / name), "--quiet"]) == 0
+        images[name] = (tmp_path / name / "rgb_0000.png").read_bytes()
+    assert images["off"] == images["plain"] != images["raw"]

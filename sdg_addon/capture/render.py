@@ -206,6 +206,8 @@ def configure_layers(scene, render: RenderSettings, passes: set[str], sharp: boo
     """The main view layer and, where needed (data_layer), the data layer, with their passes."""
     vl = render_view_layer(scene)
     vl.use_pass_combined = True
+    if hasattr(vl, "cycles"):  # a .blend's View Layer > Denoising off kept `denoise = true` from denoising
+        vl.cycles.use_denoising = True  # the scene's switch, render.denoise, decides
     data = data_layer(scene, render, passes, sharp)
     for layer in (vl, data) if data != vl else (vl,):
         is_data = layer == data  # bpy gives a new Python object per access: compare, not `is`
