@@ -137,33 +137,64 @@ def config_fingerprint(resolved: dict) -> str:
     return hashlib.sha256(json.dumps(_resume_parameters(resolved), sort_keys=True, default=str).encode()).hexdigest()
 
 
-def changed_parameters(old: dict, new: dict, limit: int = 5) -> list[str]:
+def changed_parameters(old: dict, new: dict, limit: int = 5, toml: bool = False) -> list[str]:
     """What differs between two runs' resolved parameters, of what config_fingerprint
-    hashes: one line per field, `render.samples: 1 before, 2 now`; at most `limit`."""
+    hashes: one line per field, `render.samples: 1 before, 2 now`; at most `limit`. Values
+    in the parameter file's syntax (TOML inline with `toml`, else JSON), a table of labels
+    as the file writes it (`{ class = "ball" }`, one value of a type a string)."""
     old, new = (json.loads(json.dumps(_resume_parameters(r), default=str)) for r in (old, new))
-    lines = _changed(old, new, "")
+    lines = _changed(old, new, "", toml, _label_table_paths(old) | _label_table_paths(new))
     return lines[:limit] + ([f"and {len(lines) - limit} more"] if len(lines) > limit else [])
 
 
-def _changed(old, new, path: str) -> list[str]:
+def _label_table_paths(resolved: dict) -> set[str]:
+    """The paths of resolved parameters that hold tables of labels ({type: [values]}): the
+    [labels] table, the assets' and the ground's labels, a randomizer's targets and options
+    naming objects by their labels (scatter's surface, ...)."""
+    from .sampling import RANDOMIZERS
+
+    paths = {"labels", "ground.labels"}
+    paths |= {f"assets[{i}].labels" for i in range(len(resolved.get("assets") or []))}
+    for i, r in enumerate(resolved.get("randomizers") or []):
+        cls = RANDOMIZERS.get(r.get("type")) if isinstance(r, dict) and isinstance(r.get("type"), str) else None
+        keys = ("targets", *(cls.OBJECT_OPTIONS if cls else ()))
+        paths |= {f"randomizers[{i}].{k}" for k in keys if isinstance(r.get(k), dict)}
+    return paths
+
+
+def _changed(old, new, path: str, toml: bool, tables: set[str]) -> list[str]:
+    if path in tables and isinstance(old, dict) and isinstance(new, dict):
+        return _changed(*map(_as_written, (old, new)), path, toml, set())  # a type's values as one
     if isinstance(old, dict) and isinstance(new, dict):
         lines = []
         for key in sorted(old.keys() | new.keys()):
             where = f"{path}.{key}" if path else key
             if key not in old:
-                lines.append(f"{where}: not set before, {_short(new[key])} now")
+                lines.append(f"{where}: not set before, {_short(new[key], toml, where in tables)} now")
             elif key not in new:
-                lines.append(f"{where}: {_short(old[key])} before, not set now")
+                lines.append(f"{where}: {_short(old[key], toml, where in tables)} before, not set now")
             else:
-                lines += _changed(old[key], new[key], where)
+                lines += _changed(old[key], new[key], where, toml, tables)
         return lines
     if isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
-        return [line for i, (a, b) in enumerate(zip(old, new)) for line in _changed(a, b, f"{path}[{i}]")]
-    return [] if old == new else [f"{path}: {_short(old)} before, {_short(new)} now"]
+        return [line for i, (a, b) in enumerate(zip(old, new)) for line in _changed(a, b, f"{path}[{i}]", toml, tables)]
+    if old == new:
+        return []
+    table = path in tables
+    return [f"{path}: {_short(old, toml, table)} before, {_short(new, toml, table)} now"]
 
 
-def _short(value) -> str:
-    text = json.dumps(value, sort_keys=True)
+def _as_written(labels: dict) -> dict:
+    """A table of labels as a parameter file writes it: a type's one value as a string."""
+    return {k: v[0] if isinstance(v, list) and len(v) == 1 else v for k, v in labels.items()}
+
+
+def _short(value, toml: bool = False, label_table: bool = False) -> str:
+    from .config.problems import quoted
+
+    if label_table and isinstance(value, dict):
+        value = _as_written(value)
+    text = quoted(value, toml)
     return text if len(text) <= 60 else text[:57] + "..."
 
 

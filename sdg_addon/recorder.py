@@ -586,7 +586,8 @@ class Recorder:
                 audit.config_fingerprint(resolved),
                 audit.config_fingerprint(audit.links_followed(resolved)),
             }:
-                changed = "; ".join(audit.changed_parameters(old, self.config.resolved()))
+                toml = bool(self.config.files) and self.config.files[0].suffix.lower() != ".json"
+                changed = "; ".join(audit.changed_parameters(old, self.config.resolved(), toml=toml))
                 before = (old.get("render") or {}).get("device") if isinstance(old.get("render"), dict) else None
                 device = (
                     f"; or, to continue it, render with --device {before} as it did (--device is recorded "
@@ -1353,8 +1354,19 @@ class Recorder:
 
     def label_targets_chosen(self, targets: list[list[str]]) -> list[str]:
         """What each entry's label targets (`targets = { class = "cube" }`) chose in the built
-        scene, a line each, as `validate` shows them (the first 20 names, then how many more)."""
+        scene, a line each, as `validate` shows them (the first 20 names, then how many more),
+        in the parameter file's syntax (`"targets": {"class": "cube"}` in a JSON file's)."""
         from .config.toml_out import inline
+
+        json_file = bool(self.config.files) and self.config.files[0].suffix.lower() == ".json"
+
+        def said(key, table):
+            table = label_targets_given(table)
+            return (
+                f"{json.dumps(key)}: {json.dumps(table, ensure_ascii=False)}"
+                if json_file
+                else f"{key} = {inline(table)}"
+            )
 
         def listed(names):
             return ", ".join(names[:20]) + (f" and {len(names) - 20} more" if len(names) > 20 else "")
@@ -1363,15 +1375,14 @@ class Recorder:
         for i, (spec, given, names) in enumerate(zip(self.config.randomizers, self.config.randomizer_targets, targets)):
             if isinstance(given, dict):
                 lines.append(
-                    f"randomizers[{i}] ({spec.name}): targets = {inline(label_targets_given(given))}: {len(names)} object(s), {listed(names)}"
+                    f"randomizers[{i}] ({spec.name}): {said('targets', given)}: {len(names)} object(s), {listed(names)}"
                 )
             for key, value in spec.options.items():  # surface, avoid, passive, look_at_objects by labels
                 if key in spec.OBJECT_OPTIONS and isinstance(value, dict):
                     mine = set(names)
                     chosen = spec.objects(key, [n for n in spec.chosen.get(key, []) if n not in mine])
                     lines.append(
-                        f"randomizers[{i}] ({spec.name}): {key} = {inline(label_targets_given(value))}: "
-                        f"{len(chosen)} object(s), {listed(chosen)}"
+                        f"randomizers[{i}] ({spec.name}): {said(key, value)}: {len(chosen)} object(s), {listed(chosen)}"
                     )
         return lines
 

@@ -2504,6 +2504,43 @@ def test_a_writers_or_annotators_default_written_out_is_the_same_run():
     assert config_fingerprint(gone) != config_fingerprint({**a, "writers": {"no_such_plugin": {}}})
 
 
+def test_a_resume_names_a_changed_table_of_labels_as_the_file_writes_it():
+    """--resume after targets = "ball*" became targets = { class = "ball" } was refused
+    quoting the table as read, in JSON: 'randomizers[0].targets: ["ball*"] before,
+    {"class": ["ball"]} now'; a table of labels is now quoted as written (one value of a
+    type a string), in the parameter file's syntax (TOML inline, or JSON), and a changed
+    value names its type, not its place in a list the file did not write."""
+    from sdg_addon.audit import changed_parameters
+
+    def run(targets, labels):
+        return {
+            "seed": 1,
+            "assets": [{"name": "ball", "labels": labels}],
+            "randomizers": [{"type": "scatter", "targets": targets, "avoid": {"class": ["box"]}}],
+        }
+
+    names, ball, box = ["ball*"], {"class": ["ball"]}, {"class": ["box"]}
+    assert changed_parameters(run(names, ball), run(ball, ball), toml=True) == [
+        'randomizers[0].targets: ["ball*"] before, { class = "ball" } now'
+    ]
+    assert changed_parameters(run(names, ball), run(ball, ball)) == [
+        'randomizers[0].targets: ["ball*"] before, {"class": "ball"} now'
+    ]
+    assert changed_parameters(run(ball, ball), run(box, {"class": ["ball", "red"]}), toml=True) == [
+        'assets[0].labels.class: "ball" before, ["ball", "red"] now',
+        'randomizers[0].targets.class: "ball" before, "box" now',
+    ]
+    added = run({"class": ["ball"], "color": ["red"]}, ball)
+    assert changed_parameters(run(ball, ball), added, toml=True) == [
+        'randomizers[0].targets.color: not set before, "red" now'
+    ]
+    moved = run(ball, ball)
+    moved["randomizers"][0]["avoid"] = ["box_*"]
+    assert changed_parameters(run(ball, ball), moved, toml=True) == [
+        'randomizers[0].avoid: { class = "box" } before, ["box_*"] now'
+    ]
+
+
 def test_fingerprint_counts_a_base_blend_by_content_not_path():
     from sdg_addon.audit import config_fingerprint
 

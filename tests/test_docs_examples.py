@@ -141,10 +141,13 @@ def write_example_file(path: Path) -> None:
         path.write_bytes(b"")
 
 
-def validate(data: dict, folder: Path):
-    """load_config of `data` written as a JSON parameter file in `folder` (what `headless validate` runs)."""
-    path = folder / "example.json"
-    path.write_text(json.dumps(data), encoding="utf-8")
+def validate(data: dict, folder: Path, lang: str = "json"):
+    """load_config of `data` written as a JSON (or, `lang` toml, TOML) parameter file in
+    `folder` (what `headless validate` runs): a problem quotes a value in its file's syntax."""
+    from sdg_addon.config.toml_out import dumps
+
+    path = folder / ("example.toml" if lang == "toml" else "example.json")
+    path.write_text(dumps(data) if lang == "toml" else json.dumps(data), encoding="utf-8")
     return load_config(path)
 
 
@@ -172,8 +175,8 @@ def test_a_docs_example_is_what_it_says(tmp_path, where, kind, lang, text, quote
         data = parse(lang, text)
         make_named_files(data, tmp_path)
         with pytest.raises(ConfigError) as refused:
-            validate(completed(data), tmp_path)
-        path = (tmp_path / "example.json").as_posix()
+            validate(completed(data), tmp_path, lang)
+        path = (tmp_path / ("example.toml" if lang == "toml" else "example.json")).as_posix()
         got = [str(p).removeprefix(f"{path}: ") for p in refused.value.problems]
         assert got == quote.strip().splitlines(), where
     else:

@@ -1721,7 +1721,8 @@ def test_target_labels_of_a_type_only_instanced_objects_carry_record(addon, scen
 def test_a_refused_target_labels_is_named_as_the_panels_field(addon, scene, tmp_path):
     """A problem of a randomizer's targets by label is in its Target Labels field, not in
     Targets (its names, greyed out then): was 'Randomizer 1 (pose), targets.class: got []' and
-    'targets: got {'class': 'nothing'}' at Preview, Start and Export."""
+    'targets: got {'class': 'nothing'}' at Preview, Start and Export; the table is quoted as the
+    field writes it (TOML), not as Python's repr."""
     bpy = addon.bpy
     artist_scene(bpy, scene, tmp_path / "out")
     bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "base.blend"), copy=True)
@@ -1738,7 +1739,7 @@ def test_a_refused_target_labels_is_named_as_the_panels_field(addon, scene, tmp_
         ):
             call()
     item.target_labels = 'class = "nothing"'  # no object has it: found when the scene is built
-    with pytest.raises(RuntimeError, match=r"first: Randomizer 1 \(pose\), Target Labels: got \{'class': 'nothing'\}"):
+    with pytest.raises(RuntimeError, match=r'first: Randomizer 1 \(pose\), Target Labels: got \{ class = "nothing" \}'):
         bpy.ops.sdg.preview_frame()
     item.target_labels = ""
     item.targets = "crate"

@@ -161,6 +161,14 @@ def test_label_targets_matching_nothing_stop_the_run_naming_the_scenes_labels(tm
     assert (problem.file, problem.field) == (param.as_posix(), "randomizers[0].targets")
     assert problem.value == {"class": "cube", "color": ["green", "teal"]}
     assert "(the scene's labels: class: cube, sphere; color: blue, red)" in problem.expected
+    # quoted in the file's own syntax: a TOML file's inline table, a JSON file's object
+    assert 'targets: got { class = "cube", color = ["green", "teal"] }; expected' in str(problem)
+    json_param = tmp_path / "p.json"
+    json_param.write_text(json.dumps(tomllib.loads(text)), encoding="utf-8")
+    cfg = config_from_dict(tomllib.loads(text), json_param)
+    with pytest.raises(ConfigError) as raised:
+        Recorder(cfg, RunOptions(out, range(1))).resolve_targets(build_scene(cfg))
+    assert 'targets: got {"class": "cube", "color": ["green", "teal"]}; expected' in str(raised.value.problems[0])
 
 
 def test_validate_shows_what_label_targets_chose(tmp_path, capsys):
@@ -174,3 +182,11 @@ def test_validate_shows_what_label_targets_chose(tmp_path, capsys):
         'randomizers[1] (material): targets = { class = ["cyl*", "sph*"] }: 1 object(s), ball',
     ]
     assert lines[2].endswith("p.toml: OK")
+    # a JSON file's lines in its own syntax
+    json_param = tmp_path / "p.json"
+    json_param.write_text(json.dumps(tomllib.loads(param.read_text(encoding="utf-8"))), encoding="utf-8")
+    assert main(["validate", str(json_param)]) == 0
+    assert capsys.readouterr().out.splitlines()[:2] == [
+        'randomizers[0] (pose): "targets": {"class": "cube", "color": "red"}: 2 object(s), cube_000, cube_001',
+        'randomizers[1] (material): "targets": {"class": ["cyl*", "sph*"]}: 1 object(s), ball',
+    ]

@@ -907,7 +907,7 @@ def test_resume_with_other_parameters_names_what_changed(tmp_path, capsys):
     assert render(p, out, "--resume") == 2
     err = capsys.readouterr().err
     assert "render.samples: 1 before, 2 now" in err, err
-    assert 'assets[0].labels.class[0]: "ball" before, "orb" now' in err, err  # as audit/resolved.json has it
+    assert 'assets[0].labels.class: "ball" before, "orb" now' in err, err  # as the file writes it, not class[0]
     assert snapshot(out) == before
 
 

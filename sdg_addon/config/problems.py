@@ -17,7 +17,8 @@ class Problem:
 
     def __str__(self) -> str:
         where = _printable(self.field)[:200] or "<top level>"
-        return f"{_printable(self.file)}: {where}: got {_show(self.value)}; expected {self.expected}"
+        shown = _show(self.value, toml=self.file.lower().endswith(".toml"))  # in the file's own syntax
+        return f"{_printable(self.file)}: {where}: got {shown}; expected {self.expected}"
 
 
 class ConfigError(ValueError):
@@ -139,17 +140,46 @@ def _printable(text: str) -> str:
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
-def _show(value: object) -> str:
+def _show(value: object, toml: bool = False) -> str:
+    """`value` as a problem quotes it: JSON, or, with `toml` (a TOML file's), its tables as
+    TOML writes them inline (`{ class = "cube" }`, not `{"class": "cube"}`); the rest is
+    written alike in both."""
     if value is MISSING:
         return repr(value)
     try:
         # As typed (a name in Japanese reads as such, not "\u30ab\u30e1\u30e9"); what does
         # not print (control characters, line separators) escaped, so a problem stays one line.
-        text = re.sub(r'"\\u0000(.*?)\\u0000"', r"\1", json.dumps(value, default=_not_json, ensure_ascii=False))
+        text = _toml_inline(value) if toml else None
+        if text is None:
+            text = re.sub(r'"\\u0000(.*?)\\u0000"', r"\1", json.dumps(value, default=_not_json, ensure_ascii=False))
         text = _printable(text)
     except (TypeError, ValueError, RecursionError):
         text = repr(value) if not isinstance(value, (list, dict)) else f"a {type(value).__name__} nested too deep"
     return text if len(text) <= 120 else text[:117] + "..."
+
+
+def quoted(value: object, toml: bool) -> str:
+    """`value` in a parameter file's syntax (TOML inline with `toml`, else JSON), for a
+    message that quotes one: as a problem shows it."""
+    return _show(value, toml)
+
+
+def _toml_inline(value: object) -> str | None:
+    """`value` as TOML writes it inline where it holds a table, else None (JSON's text is
+    TOML's: numbers, strings, lists of them); None too where TOML has no form for it (a
+    null, a NaN)."""
+
+    def tables(x) -> bool:
+        return isinstance(x, dict) or (isinstance(x, list) and any(map(tables, x)))
+
+    if not tables(value):
+        return None
+    from .toml_out import inline
+
+    try:
+        return inline(value)
+    except (TypeError, ValueError, RecursionError):
+        return None
 
 
 def _not_json(value: object) -> str:

@@ -54,7 +54,7 @@ def _table(lines: list[str], path: list[str], table: dict) -> None:
 
 
 def _key(k: str) -> str:
-    return k if _BARE_KEY.match(k) else json.dumps(k)
+    return k if _BARE_KEY.match(k) else json.dumps(k, ensure_ascii=False)  # 'catégorie' as typed
 
 
 def _value(v) -> str:

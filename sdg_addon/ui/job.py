@@ -26,7 +26,7 @@ import bpy
 from .. import audit
 from ..capture.device import DeviceError
 from ..config import ConfigError, load_config
-from ..config.problems import MISSING
+from ..config.problems import MISSING, quoted
 from ..config.schema import DEVICES
 from ..config.toml_out import dumps
 from ..home import expand_home
@@ -662,6 +662,8 @@ def problem_sentence(problem, randomizers: list[str] = ()) -> str:
         return match.group(0) if i >= len(randomizers) else randomizers[i] + (", " if match.group(2) else "")
 
     got = "not given" if problem.value is MISSING else f"got {problem.value!r}"  # an empty field, an unticked row
+    if isinstance(problem.value, dict):  # a table as the panels' fields write it (Target Labels: TOML)
+        got = f"got {quoted(problem.value, toml=True)}"
     # The panels' paths are relative to the .blend (the file the run reads is made from them).
     expected = problem.expected.replace("relative to the parameter file", "relative to the .blend")
     text = f"{field}: {got}; expected {expected}"
