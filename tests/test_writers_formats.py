@@ -2251,6 +2251,65 @@ def test_yolo_pose_options_and_what_it_reads(tmp_path):
     assert not (tmp_path / "none" / "yolo").exists()
 
 
+def _pose_text_before(data, width: int, height: int, d: int, k: int, iid: int) -> str:
+    """An object's keypoints as the yolo writer formatted them before it formatted a frame's
+    at once (row by row, the array filtered for each object): the reference bytes."""
+    rows = data[data["instanceId"] == iid]
+    rows = rows[np.argsort(rows["index"], kind="stable")]
+    out = []
+    for r in rows:
+        v = int(r["visibility"])
+        out.append(f"{float(r['x']) / width:.{d}f} {float(r['y']) / height:.{d}f} {v}" if v else "0 0 0")
+    return " ".join(out + ["0 0 0"] * (k - len(out)))
+
+
+@pytest.mark.parametrize("decimals", [6, 3, 9])
+def test_yolo_pose_lines_of_many_objects_are_formatted_once_a_frame_byte_for_byte(decimals):
+    """keypoints = true spent 0.4 ms an object a frame formatting its keypoints (the frame's
+    keypoint array filtered for each object, each row read through numpy): a frame's are now
+    formatted at once, the array read a fixed number of times whatever the objects, and the
+    text is byte for byte as before on random values (0, 1.0, negatives, tiny floats, a
+    NaN where hidden, rows out of order, an object without rows)."""
+    import types
+
+    names = [f"k{i}" for i in range(17)]
+    rng = np.random.default_rng(7)
+    special = [0.0, -0.0, 1.0, -1.5, 1e-12, -1e-12, 5e-7, 64.0, 48.0, 0.5, 2.5e-7, 123456.789]
+
+    class Counted(np.ndarray):
+        reads = 0
+
+        def __getitem__(self, key):
+            Counted.reads += 1
+            return super().__getitem__(key)
+
+    def frame_of(n):
+        rows = []
+        for iid in range(2, 2 + n):
+            for i in range(len(names)):
+                x, y = (rng.choice(special) if rng.random() < 0.3 else rng.uniform(-5, 70) for _ in range(2))
+                v = int(rng.integers(0, 3))
+                rows.append((iid, 3, i, np.nan if v == 0 and rng.random() < 0.2 else x, y, 3.0, v))
+        data = np.array(rows, dtype=KEYPOINT_DTYPE)[rng.permutation(len(rows))].view(Counted)
+        info = {"names": {i: names for i in range(2, 2 + n + 1)}}  # the last: named, no rows
+        camera = types.SimpleNamespace(width=64, height=48)
+        return types.SimpleNamespace(frame=0, camera=camera, annotations={"keypoints": {"data": data, "info": info}})
+
+    w = create_writer("yolo", Path("unused"), keypoints=True, decimals=decimals)
+    w.keypoint_classes = {"person": names}
+    reads = []
+    for n in (10, 200):
+        frame = frame_of(n)
+        objs = [types.SimpleNamespace(instance_id=i, label="person", path=f"/p{i}") for i in range(2, 2 + n + 1)]
+        Counted.reads = 0
+        text = w.pose_keypoints(frame)
+        got = [text(o) for o in objs]
+        reads.append(Counted.reads)
+        data = frame.annotations["keypoints"]["data"].view(np.ndarray)
+        assert got == [_pose_text_before(data, 64, 48, decimals, 17, o.instance_id) for o in objs]
+    assert reads[0] == reads[1], f"the keypoint array read {reads} times for 10 and 200 objects"
+
+
 # ---------------------------------------------------------------------------- JPEG images
 
 
