@@ -582,6 +582,40 @@ look_at_count = {}
     assert check_targets(built, cfg.randomizers, targets) == []
 
 
+@pytest.mark.parametrize(
+    "aim, key",
+    [
+        ('type = "camera"\ntargets = "cam"\nlook_at_objects = "donut_000"\ndistance = 3\n', "look_at_objects"),
+        ('type = "camera_look_at"\ntargets = "cam"\nlook_at = "donut_000"\ndistance = 3\n', "look_at"),
+    ],
+    ids=["look_at_objects", "camera_look_at"],
+)
+def test_a_camera_aiming_at_objects_a_later_entry_moves_is_refused(aim, key):
+    """A camera entry aiming at objects before the entry that moves them aimed where the
+    frame rendered before had left them (frame 2 alone differed from frame 2 after frames 0
+    and 1): refused, naming the entry to put it after; after it, fine. So is one before an
+    entry showing or hiding them; a later entry moving other objects is fine."""
+    from sdg_addon.scene.randomize import check_targets
+
+    move = """[[randomizers]]
+type = "pose"
+targets = "{}"
+location = {{ distribution = "uniform", low = [-0.5, -0.5, 0.9], high = [0.5, 0.5, 0.9] }}
+"""
+    show = '[[randomizers]]\ntype = "visibility"\ntargets = "donut_000"\nvisible = true\n'
+    for later in (move.format("donut_000"), show):
+        cfg, built, _facts, targets = built_run("[[randomizers]]\n" + aim + later)
+        problems = check_targets(built, cfg.randomizers, targets)
+        assert [(i, p[0], p[1]) for i, p in problems] == [(0, key, "donut_000")], problems
+        assert "randomizers[1] (" in problems[0][1][2] and "put this entry after randomizers[1]" in problems[0][1][2]
+    for text in (
+        move.format("donut_000") + "[[randomizers]]\n" + aim,
+        "[[randomizers]]\n" + aim + move.format("mug_000"),
+    ):
+        cfg, built, _facts, targets = built_run(text)
+        assert check_targets(built, cfg.randomizers, targets) == []
+
+
 def test_camera_looks_at_a_subset_drawn_each_frame():
     """BlenderProc's `compute_poi(np.random.choice(objs, size=N))`: `look_at_count = 2` aims
     each frame at the mean centre of 2 of the 3 objects, a subset drawn afresh per frame

@@ -9,7 +9,7 @@ from mathutils import Vector
 
 from .base import evaluated_depsgraph
 from .build import BuiltScene, aim
-from .randomize import applier, target_check
+from .randomize import applier, file_check, target_check
 
 
 def target_centre(built: BuiltScene, name: str) -> Vector:
@@ -55,6 +55,44 @@ def check_look_at_count(built: BuiltScene, spec, targets: list[str]) -> tuple[st
         f"at most {len(names)}, the objects `look_at_objects` names ({listed}): it aims at that many of them, "
         "drawn each frame, no one twice (0: all of them)",
     )
+
+
+# Entries that move, show or hide objects: a camera aiming at objects takes them as this
+# frame's entries before it left them.
+CHANGE_OBJECTS = ("pose", "scatter", "physics_settle", "camera_relative", "pool", "visibility")
+AIMED_AT = {"camera": "look_at_objects", "camera_look_at": "look_at"}
+
+
+@file_check
+def check_cameras_aimed_before_their_objects_change(built: BuiltScene, specs: list, targets: list[list[str]]) -> list:
+    """A camera entry aiming at objects (a `camera`'s look_at_objects, a `camera_look_at`'s
+    look_at) before an entry that moves, shows or hides them: entries apply in file order,
+    so it aimed at them where, and as shown as, the frame this process rendered before left
+    them (frame 2 rendered alone differed from frame 2 after frames 0 and 1). Refused, as a
+    camera_relative before an entry moving its camera is. (A trajectory moves its targets
+    after every entry, from where they stand: not one of them.)"""
+    from ..labels.parse import label_targets_given
+
+    out = []
+    for i, (spec, names) in enumerate(zip(specs, targets)):
+        key = AIMED_AT.get(spec.name)
+        if key is None or not spec.options.get(key):
+            continue
+        mine = set(names)
+        looked = set(spec.objects(key, [n for n in built.entities if n not in mine]))
+        for j in range(i + 1, len(specs)):
+            hit = sorted(looked & set(targets[j])) if specs[j].name in CHANGE_OBJECTS else []
+            if hit:
+                given = spec.options[key]
+                shown = ", ".join(hit[:5]) + (f" and {len(hit) - 5} more" if len(hit) > 5 else "")
+                expected = (
+                    f"objects no later entry moves, shows or hides: randomizers[{j}] ({specs[j].name}) changes "
+                    f"{shown} after this entry aims at them, so it would aim where the frame rendered before left "
+                    f"them; put this entry after randomizers[{j}]"
+                )
+                out.append((i, (key, label_targets_given(given) if isinstance(given, dict) else given, expected)))
+                break
+    return out
 
 
 @applier("camera_look_at")
