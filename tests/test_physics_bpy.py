@@ -757,3 +757,33 @@ passive = ["table", "ground"]
             assert moved.length <= 1e-3, (name, moved)
         else:  # a convex hull: up to its 1 mm margin above the surface, never below it
             assert 0.0 <= low.z - surface <= 0.0012, (name, low)
+
+
+@pytest.mark.parametrize("turn", [90, -90])
+def test_a_wall_beside_a_dropped_box_leaves_it_where_it_fell(tmp_path, turn):
+    """A flat collider facing up is given depth below it; a wall (a plane turned about X) is
+    not: the depth would lie on the side its faces do not face, the room for a wall turned
+    -90 degrees, and a box dropped 5 cm from it was pushed 1.08 m away."""
+    scene = (
+        header((32, 24), samples=1, seed=1, frames=1)
+        + ground(6.0)
+        + camera((0, -4, 1), (0, 0, 0))
+        + sun(location=None)
+        + asset("wall", "plane", 2.0, distractor=True, location=[0, -1, 1], rotation=[turn, 0, 0])
+        + asset("box", "cube", 0.2, label="box")
+        + """
+[[randomizers]]
+type = "pose"
+targets = "box"
+location = [0, -0.85, 0.5]
+[[randomizers]]
+type = "physics_settle"
+targets = "box"
+passive = ["wall", "ground"]
+"""
+    )
+    assert render(write_param(tmp_path, scene, "wall.toml"), tmp_path / "out") == 0
+    (rec,) = records(tmp_path / "out").values()
+    v = next(s for s in rec["samples"] if s["type"] == "physics_settle")["values"]["box"]
+    assert v["at_rest"], v
+    assert v["settled_location"] == pytest.approx([0, -0.85, 0], abs=1e-3), v

@@ -127,8 +127,8 @@ def cuboid_axes(verts: np.ndarray) -> np.ndarray | None:
 
 
 def _part(verts: np.ndarray, tris: np.ndarray, slab: float) -> tuple[np.ndarray, np.ndarray, str]:
-    """One connected piece of a collider as Bullet should see it: a flat convex piece (a
-    ground, a card) as the convex solid `slab` deep below its surface, a closed convex one
+    """One connected piece of a collider as Bullet should see it: a flat convex piece facing
+    up (a ground, a shelf board) as the convex solid `slab` deep below it, a closed convex one
     (a box, a table's top or leg) as its convex hull, anything else as its triangles."""
     extent = float(np.ptp(verts, axis=0).max()) if len(verts) else 0.0
     eps = 1e-6 * max(extent, 1e-12)
@@ -146,11 +146,12 @@ def _part(verts: np.ndarray, tris: np.ndarray, slab: float) -> tuple[np.ndarray,
         u = np.cross(normal, [1.0, 0.0, 0.0] if abs(normal[0]) < 0.9 else [0.0, 1.0, 0.0])
         u /= np.linalg.norm(u)
         hull = _hull_area_2d(np.stack([verts @ u, verts @ np.cross(normal, u)], axis=1))
-        if hull > 0 and abs(area - hull) <= 1e-6 * hull:
-            facing = cross.sum(axis=0)  # the side its faces face
-            if float(np.dot(facing, normal)) < 0:
-                normal = -normal
-            if normal[2] < -1e-9:  # a floor whose faces face down still holds from above
+        # Only a piece facing up (a floor, a shelf board, a ramp up to 60 degrees; its faces
+        # facing up or down) is given depth, below it: a wall's depth would lie on the side its
+        # faces do not face, which is the room for half of the walls built (a plane turned -90
+        # degrees about X beside a box pushed the box 1.08 m away).
+        if hull > 0 and abs(area - hull) <= 1e-6 * hull and abs(normal[2]) >= 0.5:
+            if normal[2] < 0:
                 normal = -normal
             below = verts - slab * normal
             n = len(verts)
