@@ -261,7 +261,9 @@ def clips_split_by_frame(config) -> str | None:
     cut = [
         f"{name} (val_every = {options['val_every']})"
         for name, options in config.writers.items()
-        if (options or {}).get("val_every", 0) and (name != "mot" or flat)
+        if (options or {}).get("val_every", 0) > 1  # 1: every frame in val, no clip cut (every_frame_in_val)
+        and (name != "mot" or flat)
+        and len(set(writer_splits(name, options))) == 2  # split = "val": one split, no clip cut either
     ]
     if not cut:
         return None
@@ -273,20 +275,26 @@ def clips_split_by_frame(config) -> str | None:
     )
 
 
+def writer_splits(name: str, options: dict | None) -> tuple[str, str]:
+    """(split, the split val_every's frames go to) of a writer's options as the file gives
+    them (split at the writer's default where not given)."""
+    from .config.fields import option_default
+
+    options = options or {}
+    spec = WRITERS[name].OPTIONS.get("split") if name in WRITERS else None
+    split = options.get("split", option_default(spec) if spec is not None else "train")
+    return split, val_split(name, {**options, "split": split})
+
+
 def every_frame_in_val(config) -> str | None:
     """The warning for writers given val_every = 1: frame % 1 == 0 for every frame (mot:
     every clip), so the whole dataset goes to the val split and its split stays empty. None
     when no writer has it."""
-    from .config.fields import option_default
-
     named = []
     for name, options in config.writers.items():
-        options = options or {}
-        if options.get("val_every", 0) != 1 or name not in WRITERS:
+        if (options or {}).get("val_every", 0) != 1 or name not in WRITERS:
             continue
-        spec = WRITERS[name].OPTIONS.get("split")
-        split = options.get("split", option_default(spec) if spec is not None else "train")
-        val = val_split(name, {**options, "split": split})
+        split, val = writer_splits(name, options)
         if split != val:
             named.append(f"{name} (all in {val}, none in {split})")
     if not named:

@@ -1854,6 +1854,10 @@ def test_a_run_of_clips_split_frame_by_frame_is_warned(tmp_path):
     assert note(clips, "mot = { val_every = 2 }\ncoco = {}\n") is None
     flat = note(clips + 'folders = "flat"\n', both)
     assert flat.startswith("coco (val_every = 2), mot (val_every = 2) split by run frame"), flat
+    # Every frame in val (val_every = 1, or split = "val"): no clip is cut, and none was said to be
+    # (every_frame_in_val says the first).
+    assert note(clips, 'coco = { val_every = 1 }\nbop = { split = "val_pbr", val_every = 2 }\n') is None
+    assert note(clips, 'yolo = { split = "val", val_every = 3 }\nbop = { val_every = 2 }\n').startswith("bop (")
 
 
 def test_val_every_1_sending_every_frame_to_val_is_warned(tmp_path):
