@@ -366,6 +366,44 @@ def flow_without_clips(plan: dict[str, dict], config) -> str | None:
     )
 
 
+def moving_orthographic_cameras(built, config, targets: list[list[str]]) -> list[str]:
+    """The rendered orthographic cameras that move within a clip: a camera_trajectory's
+    target, a camera rigged to one, or one whose own (or a parent's) keys or drivers move
+    it; none in a run of stills (a camera entry acts once per clip)."""
+    if config.sequence.clip_length <= 1:
+        return []
+    moved = {n for spec, names in zip(config.randomizers, targets) if spec.name == "camera_trajectory" for n in names}
+    out = []
+    for name in built.render_cameras:
+        camera = built.cameras[name]
+        if camera.data.type != "ORTHO":
+            continue
+        chain, parent = [camera], camera.parent
+        while parent is not None:
+            chain.append(parent)
+            parent = parent.parent
+        animated = any(
+            o.animation_data is not None and (o.animation_data.action or o.animation_data.drivers) for o in chain
+        )
+        if animated or any(o.name in moved for o in chain):
+            out.append(name)
+    return out
+
+
+def ortho_motion_vectors(plan: dict[str, dict], moving: list[str]) -> str | None:
+    """The warning for motion_vectors of orthographic cameras that move within a clip
+    (moving_orthographic_cameras): Cycles' vector pass is wrong there, also in a plain
+    Blender render (a uniform motion gives vectors that vary over the image, 9 px off an
+    exact 0.7 px in a 64 x 48 test), without a word; the geometric flows are exact."""
+    if "motion_vectors" not in plan or not moving:
+        return None
+    return (
+        f"motion_vectors of the orthographic camera(s) {', '.join(moving)}, which move within a clip: Cycles' vector "
+        "pass is wrong for a moving orthographic camera (pixels off the exact motion, varying over the image; "
+        "docs/annotators.md, motion_vectors); forward_flow and backward_flow are exact for every camera: use them"
+    )
+
+
 def rigid_body_without_clips(config) -> str | None:
     """The warning for sequence.rigid_body in a run of stills (clip_length 1): each frame is
     a clip's first frame, where the simulation starts, so every body is shown where the
@@ -952,6 +990,7 @@ class Recorder:
             every_frame_in_val(cfg),
             clips_split_by_frame(cfg),
             flow_without_clips(plan, cfg),
+            ortho_motion_vectors(plan, moving_orthographic_cameras(built, cfg, targets)),
             rigid_body_without_clips(cfg),
             mot_boxes_filtered_otherwise(plan, cfg),
             yolo_images_too_small(cfg),
