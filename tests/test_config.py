@@ -1016,6 +1016,26 @@ def test_camera_look_at_or_rotation(tmp_path):
             10,
             ["`run.frames = N * k` with `interval = k`"],
         ),
+        # Replicator's on_custom_event and rep.modify.semantics, which have no counterpart,
+        # were met with 'one of frame, once', 'a known key' and a list of types alone
+        (
+            '[[randomizers]]\ntype = "pose"\ntargets = "*"\ntrigger = "on_custom_event"\n',
+            "randomizers[0].trigger",
+            "on_custom_event",
+            ["on_custom_event(event_name) fires when its script sends the event", "`interval = N`"],
+        ),
+        (
+            '[[randomizers]]\ntype = "pose"\ntargets = "*"\non_custom_event = "go"\n',
+            "randomizers[0].on_custom_event",
+            "go",
+            ["a parameter file runs no script to send one"],
+        ),
+        (
+            '[[randomizers]]\ntype = "rep.modify.semantics"\ntargets = "*"\n',
+            "randomizers[0].type",
+            "rep.modify.semantics",
+            ["rep.modify.semantics (labels changing per frame) has no counterpart", "with a `pool`"],
+        ),
         (
             '[[randomizers]]\ntype = "pose"\ntargets = "*"\nrt_subframes = 16\n',
             "randomizers[0].rt_subframes",

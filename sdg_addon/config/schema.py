@@ -3252,7 +3252,18 @@ PEER_TRIGGER_KEYS = {
         "converged by `render.samples`"
     ),
 }
-PEER_TRIGGERS = {"on_time": ON_TIME_HINT, "time": ON_TIME_HINT}
+ON_CUSTOM_EVENT_HINT = (
+    "Replicator's on_custom_event(event_name) fires when its script sends the event; a parameter file runs no "
+    "script to send one: `interval = N` draws every N frames, `trigger = \"once\"` once for the run, and "
+    "[[cases]] set values on frames of their own"
+)
+PEER_TRIGGER_KEYS["on_custom_event"] = ON_CUSTOM_EVENT_HINT
+PEER_TRIGGERS = {
+    "on_time": ON_TIME_HINT,
+    "time": ON_TIME_HINT,
+    "on_custom_event": ON_CUSTOM_EVENT_HINT,
+    "custom_event": ON_CUSTOM_EVENT_HINT,
+}
 
 
 # Replicator's names for a randomizer entry's keys here (a close spelling pointed
@@ -3594,9 +3605,24 @@ def _peer_randomizer_type(kind: str) -> tuple[str, str] | None:
     return (short, f"Replicator's {kind}") if short in RANDOMIZERS else None
 
 
+# Replicator's randomizers that have no counterpart here: name (its last part) -> what to do.
+PEER_RANDOMIZER_TYPES_WITHOUT = {
+    "semantics": (
+        "Replicator's rep.modify.semantics (labels changing per frame) has no counterpart: an object's labels "
+        "are given when the scene is built (an asset's `labels`, [[label_rules]], a .blend's `semantics`) and "
+        "kept for the run; for an object whose class varies, make one asset per class and show one a frame "
+        "with a `pool`"
+    ),
+}
+
+
 def randomizer_type_expected(kind: object) -> str:
     """What a problem says of an unknown randomizer type: a peer's name for one of ours
-    says which, else the did-you-mean."""
+    says which, one without a counterpart what to do, else the did-you-mean."""
+    short = kind.removeprefix("rep.").removeprefix("modify.") if isinstance(kind, str) else None
+    if short in PEER_RANDOMIZER_TYPES_WITHOUT:
+        listed = ", ".join(repr(c) for c in sorted(RANDOMIZERS))
+        return f"a known randomizer type: {PEER_RANDOMIZER_TYPES_WITHOUT[short]} (known: {listed})"
     peer = _peer_randomizer_type(kind) if isinstance(kind, str) else None
     if peer:
         ours, what = peer
