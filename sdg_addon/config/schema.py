@@ -3254,7 +3254,7 @@ PEER_TRIGGER_KEYS = {
 }
 ON_CUSTOM_EVENT_HINT = (
     "Replicator's on_custom_event(event_name) fires when its script sends the event; a parameter file runs no "
-    "script to send one: `interval = N` draws every N frames, `trigger = \"once\"` once for the run, and "
+    'script to send one: `interval = N` draws every N frames, `trigger = "once"` once for the run, and '
     "[[cases]] set values on frames of their own"
 )
 PEER_TRIGGER_KEYS["on_custom_event"] = ON_CUSTOM_EVENT_HINT
