@@ -7,16 +7,17 @@
   one JSON string per line, relative to the folder). `--overwrite` deletes exactly the
   recorded files (and temp files beside them), never anything else.
 - One run at a time: a lock file holds the holder's pid, process start time and host. A
-  lock whose process is dead (on this host) is stale and taken over. Shards of one run
+  lock whose process is dead (on this host, machine and PID namespace) is stale and taken over. Shards of one run
   share the folder, each with its own lock.
 - While a folder is active in a process, writers.io refuses any write outside it
   (before_write), so a bug in a writer cannot put a file anywhere else.
 - writers.io makes each file under a temporary name in the process's own folder,
-  audit/tmp/HOST-PID/, and renames it into place: many processes creating files in one
+  audit/tmp/HOST-PID-PLACE/ (PLACE: its machine and PID namespace), and renames it into place: many processes creating files in one
   folder contend for that folder's lock in the file system (on ext4, 8 writer processes
   spent 4-10x the CPU of one a file; measured in docs/benchmarks.md), a rename much less.
   A process removes its folder when done; a killed process's is removed with its files by
-  the next run's clean-up (on this host: another host's processes cannot be checked).
+  the next run's clean-up (on this host, machine and PID namespace: another's processes
+  cannot be checked).
 """
 
 from __future__ import annotations
@@ -206,7 +207,7 @@ def _windows_only(text: str) -> str | None:
 
 
 # The longest path below the output folder that a run writes, with room to spare: a
-# temporary file in audit/tmp/HOST-PID/, a camera's (80 characters) clip and annotator
+# temporary file in audit/tmp/HOST-PID-PLACE/, a camera's (80 characters) clip and annotator
 # folders and their files. A folder leaving less than this below the system's limit on a
 # path would fail at a write, after the audit trail was begun.
 WRITTEN_BELOW = 256
@@ -321,13 +322,41 @@ def _pid_namespace() -> str | None:
         return None
 
 
+INIT_PID_NAMESPACE = "pid:[4026531836]"  # Linux's first PID namespace: the machine's own, on every machine
+BOOT_ID = "/proc/sys/kernel/random/boot_id"  # Linux: new at each boot, one for the machine and its containers
+
+
+def _read_id(path: str) -> str | None:
+    try:
+        with open(path, encoding="ascii") as f:
+            return f.read(100).strip() or None
+    except (OSError, ValueError):
+        return None
+
+
+def _machine() -> str | None:
+    """This machine, as far as the system says (None where it says nothing): in the
+    machine's own PID namespace its machine-id (kept across reboots: a lock of a process a
+    reboot ended is still this machine's, and taken over); in a container's, the kernel's
+    boot id (a container's image may carry a machine-id every machine's copy shares, and a
+    container started again is another PID namespace anyway). Two machines of one host name
+    (both 'localhost', or containers of one name on two machines sharing a network file
+    system) number their processes and their PID namespaces alike: this tells them apart."""
+    if _pid_namespace() in (INIT_PID_NAMESPACE, None):
+        found = _read_id("/etc/machine-id") or _read_id("/var/lib/dbus/machine-id")
+        if found:
+            return found
+    return _read_id(BOOT_ID)
+
+
 def _checkable_here(info: dict) -> bool:
     """Whether the process holding a lock (its content `info`) can be looked at from here:
-    this host's, in this PID namespace (a lock that does not name one: as before, this one)."""
+    this host's, on this machine, in this PID namespace (a lock that does not name its
+    machine or namespace: as before, this one)."""
     if info.get("host") != socket.gethostname():
         return False
-    theirs = info.get("pid_ns")
-    return theirs is None or theirs == _pid_namespace()
+    ns, machine = info.get("pid_ns"), info.get("machine")
+    return (ns is None or ns == _pid_namespace()) and (machine is None or machine == _machine())
 
 
 def _alive(pid: int, start: str | None) -> bool:
@@ -379,7 +408,12 @@ class Lock:
             )
         where = ""
         if info.get("host") == socket.gethostname() and not _checkable_here(info):
-            where = " in another PID namespace (a container sharing this host's name)"
+            machine = info.get("machine")
+            where = (
+                " on another machine of this host name"
+                if machine is not None and machine != _machine()
+                else " in another PID namespace (a container sharing this host's name)"
+            )
         return f"pid {info.get('pid')} on {info.get('host')}{where}, started {info.get('started', '?')}"
 
     def _others(self) -> list[Path]:
@@ -430,6 +464,8 @@ class Lock:
         }
         if _pid_namespace() is not None:
             me["pid_ns"] = _pid_namespace()
+        if _machine() is not None:
+            me["machine"] = _machine()
         if self.exclusive:
             me["exclusive"] = True
         busy = self.held_by_another(acquiring=True)
@@ -506,8 +542,18 @@ def _host_name() -> str:
 
 
 def _process_name() -> str:
-    """HOST-PID: the name of this process's files in the record and its temporary folder."""
-    return f"{_host_name()}-{os.getpid()}"
+    """HOST-PID-PLACE: the name of this process's files in the record and its temporary
+    folder. PLACE (_place) tells apart processes of one host name and pid on other machines
+    or in other containers (pid 1 in each) writing one folder of a network file system."""
+    return f"{_host_name()}-{os.getpid()}-{_place()}"
+
+
+def _place() -> str:
+    """This machine and PID namespace (_machine, _pid_namespace) in 8 characters: processes
+    whose pids can be looked at from here share it."""
+    import hashlib
+
+    return hashlib.sha256(f"{_machine()}|{_pid_namespace()}".encode()).hexdigest()[:8]
 
 
 class _Record:
@@ -531,7 +577,7 @@ class _Record:
             return rel in self.on_record
 
     def temp_folder(self) -> str:
-        """This process's folder for temporary files (audit/tmp/HOST-PID): writers.io makes
+        """This process's folder for temporary files (audit/tmp/HOST-PID-PLACE): writers.io makes
         it at the first file that needs it; removed when the process ends, if empty."""
         with self.lock:
             if self.temp is None or self.temp[0] != os.getpid():
@@ -797,13 +843,15 @@ def _temp_folders(folder: Path) -> list[Path]:
 
 
 def _dead_processes_folders(folder: Path) -> list[Path]:
-    """The temporary folders (HOST-PID) of processes of this host that have ended. Another
-    host's are left: whether its process still writes cannot be checked from here."""
-    host = _host_name()
+    """The temporary folders (HOST-PID-PLACE) of processes of this host, machine and PID
+    namespace that have ended (and HOST-PID, as runs before PLACE named them). Another
+    host's, machine's or container's are left: whether its process still writes cannot be
+    checked from here (its pid is not one of this namespace's)."""
+    ours = re.compile(rf"{re.escape(_host_name())}-(\d+)(?:-{_place()})?")
     found = []
     for entry in _temp_folders(folder):
-        name_host, _, pid = entry.name.rpartition("-")
-        if name_host == host and pid.isdigit() and not process_alive(int(pid)):
+        m = ours.fullmatch(entry.name)
+        if m and not process_alive(int(m.group(1))):
             found.append(entry)
     return found
 

@@ -382,6 +382,47 @@ def test_a_lock_of_another_pid_namespace_of_this_host_name_is_respected(tmp_path
     lock.release()
 
 
+def test_processes_of_one_host_name_and_pid_on_other_machines_or_containers_keep_their_own_files(tmp_path, monkeypatch):
+    """Containers of one host name (pid 1 in each, or any pid) on one machine or on several
+    sharing a network file system: their processes named their temporary folders and
+    records alike, HOST-PID, appending to one record file and each taking the other's live
+    temporary folder for an ended process of its own (its pid is none of this namespace's)
+    and deleting the files in it. The names now carry the machine and PID namespace
+    (HOST-PID-PLACE): another's are left, this one's ended processes' removed, and folders
+    named as before (HOST-PID) still are; a lock of another machine of this host name and
+    PID namespace (two machines both 'localhost', both in their machine's own namespace) is
+    respected, one of this machine's ended process taken over."""
+    out = tmp_path / "out"
+    run_of(out, ["a.json"])
+    gone = dead_pid()
+    host, place = safe_name(socket.gethostname()), output._place()
+    temp = out / output.TEMP_DIR
+    mine, before, theirs = (temp / f"{host}-{gone}{tail}" for tail in (f"-{place}", "", "-0badf00d"))
+    for folder in (mine, before, theirs):
+        folder.mkdir(parents=True)
+        (folder / ".rgb_0001.png.5-1.tmp").write_text("torn")
+    assert output.remove_ended_processes_temporaries(out) == 2
+    assert not mine.exists() and not before.exists()
+    assert [p.name for p in theirs.iterdir()] == [".rgb_0001.png.5-1.tmp"]
+    # another machine or namespace: another place, whatever the pid
+    monkeypatch.setattr(output, "_machine", lambda: "another machine")
+    assert output._place() != place and output._process_name().endswith(f"-{os.getpid()}-{output._place()}")
+    monkeypatch.undo()
+    # a lock of another machine of this host name: respected, dead pid or not
+    write_lock(tmp_path, gone)
+    info = json.loads((tmp_path / ".sdg.lock").read_text())
+    (tmp_path / ".sdg.lock").write_text(json.dumps({**info, "machine": "another machine"}))
+    with pytest.raises(OutputError, match=f"pid {gone} on .* on another machine of this host name"):
+        Lock(tmp_path).acquire()
+    output.remove_ended_holders_lock(tmp_path / ".sdg.lock", gone)
+    assert (tmp_path / ".sdg.lock").exists()
+    (tmp_path / ".sdg.lock").write_text(json.dumps({**info, "machine": output._machine()}))
+    lock = Lock(tmp_path)
+    lock.acquire()  # this machine's, ended: taken over
+    assert json.loads((tmp_path / ".sdg.lock").read_text()).get("machine") == output._machine()
+    lock.release()
+
+
 def test_a_lock_of_another_host_is_respected(tmp_path):
     write_lock(tmp_path, 1, host="some-other-machine")
     with pytest.raises(OutputError, match="some-other-machine"):
@@ -549,7 +590,7 @@ def test_a_record_the_disk_refuses_names_its_file(tmp_path, monkeypatch):
         with pytest.raises(OSError) as e:
             output.before_write(tmp_path / "rgb_0000.png")
         monkeypatch.undo()
-    name = f"{safe_name(socket.gethostname())}-{os.getpid()}.txt"
+    name = f"{safe_name(socket.gethostname())}-{os.getpid()}-{output._place()}.txt"
     assert e.value.filename == str(tmp_path / "audit" / "written" / name), e.value
 
 
@@ -717,7 +758,7 @@ def test_overwrite_removes_only_our_temporaries_of_recorded_files(tmp_path):
 
 
 def own_temp_folder(folder: Path) -> Path:
-    return folder / output.TEMP_DIR / f"{safe_name(socket.gethostname())}-{os.getpid()}"
+    return folder / output.TEMP_DIR / f"{safe_name(socket.gethostname())}-{os.getpid()}-{output._place()}"
 
 
 def test_files_are_made_in_the_process_temporary_folder_and_renamed_into_place(tmp_path):
@@ -750,7 +791,7 @@ def test_files_are_made_in_the_process_temporary_folder_and_renamed_into_place(t
 @pytest.mark.parametrize("over", [0, 1])
 def test_near_the_windows_path_limit_the_temporary_file_is_made_beside_the_file(tmp_path, monkeypatch, over):
     """Windows without long paths refuses paths of 260 characters or more, and a temporary
-    name in audit/tmp/HOST-PID is ~25 characters longer than one beside the file: at the
+    name in audit/tmp/HOST-PID-PLACE is ~35 characters longer than one beside the file: at the
     limit the process's folder is used, one character past it the file's own folder."""
     out = tmp_path / "out"
     target = out / "rgb_0000.png"
@@ -854,10 +895,10 @@ def test_a_host_name_that_is_no_plain_name_becomes_one_path_component(tmp_path, 
     try:
         with io.atomic_stream(out / "a.txt") as f:
             f.write(b"a")
-            assert [p.parent.name for p in out.rglob("*.tmp")] == [f"{host}-{os.getpid()}"]
+            assert [p.parent.name for p in out.rglob("*.tmp")] == [f"{host}-{os.getpid()}-{output._place()}"]
     finally:
         folder.close()
-    assert [p.name for p in (out / output.RECORD_DIR).iterdir()] == [f"{host}-{os.getpid()}.txt"]
+    assert [p.name for p in (out / output.RECORD_DIR).iterdir()] == [f"{host}-{os.getpid()}-{output._place()}.txt"]
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
     killed = out / output.TEMP_DIR / f"{host}-{int(dead.stdout)}"
     killed.mkdir(parents=True)

@@ -34,7 +34,7 @@ def _path_limit() -> int | None:
 
 
 def _temp_folder_fits(folder: str, path: Path) -> bool:
-    """Whether a temporary name for `path` fits in `folder` (this process's folder, ~25
+    """Whether a temporary name for `path` fits in `folder` (this process's folder, ~35
     characters deeper than the output folder). Near Windows' limit it does not while the
     file itself still would: its temporary file is then made beside it (as before there
     was a temporary folder)."""
