@@ -468,3 +468,29 @@ def test_a_camera_only_writer_of_one_camera_and_a_lidar_keeps_its_one_camera_lay
     assert sorted(p.name for p in (out / "coco" / "annotations").iterdir()) == ["instances_train.json"]
     assert (out / "coco" / "train" / "000000.png").is_file()
     assert [p.name for p in (out / "yolo" / "images" / "train").iterdir()] == ["000000.png"]
+
+
+def test_a_location_on_a_camera_mount_is_along_the_sensors_axes():
+    """A LiDAR's location on a camera offsets it along the sensor's axes (x forward = camera
+    -Z, y left = camera -X, z up = camera +Y), not the camera's own (x right, y up, z back,
+    which a rigged camera's location uses): the field said only 'the mount's frame', so
+    [0, 0, 0.2] read as 20 cm behind the camera. The field's doc now says which axes, and
+    this is what the sensor's pose does."""
+    from mathutils import Matrix
+
+    from sdg_addon.capture.lidar import LidarCaster
+    from sdg_addon.config.schema import LIDAR_FIELDS
+
+    class Spec:
+        mount, location, rotation = "cam", [1.0, 2.0, 3.0], [0.0, 0.0, 0.0]
+
+    class Camera:
+        matrix_world = Matrix.Identity(4)  # looks down -Z, +Y up, +X right
+
+    caster = LidarCaster.__new__(LidarCaster)
+    caster.built = type("Built", (), {"cameras": {"cam": Camera()}})()
+    pose = caster.sensor_to_world(Spec())
+    assert np.allclose(pose[:3, 3], [-2.0, 3.0, -1.0])  # 1 forward, 2 left, 3 up in the camera's axes
+    (field,) = [f for f in LIDAR_FIELDS if f.name == "location"]
+    assert "on a camera x forward (camera −Z), y left (camera −X), z up (camera +Y)" in field.doc, field.doc
+    assert "[0, 0, 0.2] is 20 cm above it" in field.doc

@@ -946,7 +946,8 @@ LIDAR_FIELDS = (
         "location",
         "vec3",
         [0.0, 0.0, 0.0],
-        "offset in the mount's frame (or world position), metres",
+        "offset in the mount's frame (or world position), metres, along the sensor's axes: an object's own x, y, "
+        "z; on a camera x forward (camera −Z), y left (camera −X), z up (camera +Y): [0, 0, 0.2] is 20 cm above it",
         low=-MAX_COORD,
         high=MAX_COORD,
     ),
