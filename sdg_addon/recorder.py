@@ -1323,13 +1323,24 @@ class Recorder:
                     continue
                 given = [p for p in ([value] if isinstance(value, str) else value) if p]
                 # none given: scatter in a volume, no objects to avoid
-                if given and not set(built.match("objects", given)) - set(names):
+                matched = sorted(set(built.match("objects", given)) - set(names)) if given else []
+                if given and not matched:
                     problems.append(
                         FieldError(
                             f"randomizers[{i}].{key}",
                             spec.options[key],
                             f"globs matching objects of the scene other than the entry's targets (its objects: {others})",
                         )
+                    )
+                # A name of the list that is no object, where others are, was left out in
+                # silence (passive = ["floor", "shelf"] with no floor: the boxes fell through
+                # where the floor was meant to be, exit 0): said, as for targets.
+                known = set(built.names("objects"))
+                gone = [p for p in given if not any(c in p for c in "*?[") and p not in known]
+                if gone and matched:
+                    self.warn(
+                        f"randomizers[{i}] ({spec.name}): {key}: no objects named {_listed([repr(g) for g in gone], 5, ', ')} "
+                        f"(deleted or renamed?); it uses {_listed(matched, 5, ', ')}"
                     )
         if problems:
             raise self.config.named(problems)

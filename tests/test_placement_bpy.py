@@ -888,6 +888,23 @@ def test_object_globs_of_an_entry_must_match_an_object(tmp_path, capsys, entry, 
     assert not out.exists()
 
 
+@pytest.mark.parametrize(
+    "entry, said",
+    [
+        ('type = "physics_settle"\ntargets = "mug_*"\npassive = ["table", "flor"]', "passive: no objects named 'flor'"),
+        ('type = "scatter"\ntargets = "mug_*"\nsurface = ["table", "shelf"]', "surface: no objects named 'shelf'"),
+    ],
+)
+def test_a_name_of_an_object_option_that_is_no_object_is_said(tmp_path, capsys, entry, said):
+    """A name of a list of colliders (or surfaces, obstacles) that is no object of the scene,
+    where the others are, was left out in silence (the mugs fell through the floor that
+    passive = ["table", "flor"] meant, exit 0); the run says so, as it says of targets."""
+    param = write_param(tmp_path, BASE.replace("frames = 4", "frames = 1") + f"\n[[randomizers]]\n{entry}\n")
+    assert render(param, tmp_path / "out", "--device", "cpu") == 0
+    err = capsys.readouterr().err
+    assert f"randomizers[0] ({entry.split(chr(34))[1]}): {said} (deleted or renamed?); it uses table" in err, err
+
+
 def test_a_scatter_that_does_not_fire_keeps_a_place_its_trigger_frame_found_after_others():
     """On a crowded table a member of a per-frame pool may find its place at frame 0 only at
     its 5th draw, the earlier ones hitting members shown then. When those are hidden on a
