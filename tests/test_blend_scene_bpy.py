@@ -2936,3 +2936,27 @@ def test_denoise_denoises_a_base_scene_whose_view_layer_turns_denoising_off(shop
         assert main(["render", str(param), "--out", str(tmp_path / name), "--quiet"]) == 0
         images[name] = (tmp_path / name / "rgb_0000.png").read_bytes()
     assert images["off"] == images["plain"] != images["raw"]
+
+
+def test_a_base_scene_rendering_a_single_layer_is_recorded(shop, tmp_path):
+    """A .blend with Render Single Layer on (View Layer panel) rendered its active view layer
+    alone, not the 1-sample data layer the masks, depth and normals are read from at samples
+    > 1 (or with depth of field, motion blur, volumes): the run stopped at its second camera
+    with 'Error writing render result, Success'. Its frames are the plain .blend's."""
+    bpy.ops.wm.open_mainfile(filepath=str(shop.path), load_ui=False)
+    bpy.context.scene.render.use_single_layer = True
+    blend = saved_variant(tmp_path / "single.blend")
+    extra = "[annotators]\nrgb = {}\ninstance_segmentation = {}\nnormals = {}\n"
+    for name, path in (("plain", shop.path), ("single", blend)):
+        param = blend_param(path, extra).rename(tmp_path / f"{name}.toml")
+        text = param.read_text().replace("samples = 1", "samples = 2")
+        param.write_text(text.replace('cameras = ["CamA"]\n', ""))  # both: the second failed
+        assert main(["render", str(param), "--out", str(tmp_path / name), "--quiet"]) == 0
+    for stem in (
+        "rgb/rgb_0000.png",
+        "instance_segmentation/instance_segmentation_0000.png",
+        "normals/normals_0000.npy",
+    ):
+        for cam in ("CamA", "CamB"):
+            plain, single = (tmp_path / name / cam / stem for name in ("plain", "single"))
+            assert plain.read_bytes() == single.read_bytes(), (cam, stem)

@@ -192,6 +192,10 @@ def configure_cycles(scene, render: RenderSettings, passes: set[str]) -> dict:
     # One view per camera: a .blend's stereoscopy would render each view to a file of its
     # own, not the one read back (a stereo pair is two cameras, `rig` in [[cameras]]).
     scene.render.use_multiview = False
+    # Every view layer the run renders: a .blend's Render Single Layer (View Layer panel) renders
+    # the active one alone, without the 1-sample data layer the masks and depth are read from
+    # ('Error writing render result' at the first camera with depth of field, normals, ...).
+    scene.render.use_single_layer = False
     # The whole frame: a .blend's render region (often left on while working) would render,
     # or crop the image to, a part of it that the labels do not describe.
     scene.render.use_border = False
