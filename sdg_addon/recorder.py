@@ -44,7 +44,7 @@ from .sampling.cases import (
     unknown_case_labels,
     unmatched_case_targets,
 )
-from .sampling.placement import moved_after_settling, moved_static_objects
+from .sampling.placement import moved_after_settling, moved_static_objects, shown_after_placing
 from .sampling.randomizers import Pose, target_words
 from .sensors import SENSOR_PROP, SensorSpec
 from .sensors.thermal import PALETTES
@@ -1005,7 +1005,7 @@ class Recorder:
             note = entry.hanging_note(facts, own) if facts is not None and hasattr(entry, "hanging_note") else None
             if note:
                 self.warn(f"randomizers[{i}] (scatter): {note}")
-        for note in moved_after_settling(cfg.randomizers, targets):
+        for note in moved_after_settling(cfg.randomizers, targets) + shown_after_placing(cfg.randomizers, targets):
             self.warn(note)
         need_geometry = need_geometry or any(is_quota(c) for c in cfg.cases)  # in view: silhouettes
         capturer = self._capturer = Capturer(

@@ -616,6 +616,35 @@ location = {{ distribution = "uniform", low = [-0.5, -0.5, 0.9], high = [0.5, 0.
         assert check_targets(built, cfg.randomizers, targets) == []
 
 
+def test_showing_objects_a_scatter_left_unplaced_is_warned(tmp_path):
+    """A visibility entry after a scatter showed the objects it had hidden (a pool hid them
+    before it, or they found no free place) where they were built, all of a count's copies
+    at one spot, without a word; the run now warns, naming both entries and the way out. A
+    visibility entry drawing only false, or one before the scatter, is not warned."""
+    pool = '[[randomizers]]\ntype = "pool"\ntargets = "mug*"\nk = 2\n'
+    scatter = SCATTER_ON_TABLE.replace('targets = ["mug*", "donut*"]', 'targets = "mug*"')
+    show = '[[randomizers]]\ntype = "visibility"\ntargets = "mug*"\nvisible = {}\n'
+    for name, order, warned in (
+        ("after", pool + scatter + show.format("true"), True),
+        ("choice", pool + scatter + show.format('{ distribution = "choice", values = [true, false] }'), True),
+        ("hides", pool + scatter + show.format("false"), False),
+        ("before", pool + show.format("true") + scatter, False),
+    ):
+        out = tmp_path / name
+        text = BASE.replace("frames = 4", "frames = 1") + order + "[annotators]\nrgb = {}\n"
+        assert render(write_param(tmp_path, text), out) == 0
+        warnings = json.loads((out / "audit" / "manifest.json").read_text())["warnings"]
+        said = [w for w in warnings if "after randomizers[1] (scatter), which hides those it does not place" in w]
+        assert bool(said) == warned, (name, warnings)
+        if warned:
+            assert said[0].startswith(
+                "randomizers[2] (visibility) can show mug_000, mug_001, mug_002, mug_003, mug_004"
+            )
+            assert "stand where they were built" in said[0] and said[0].endswith(
+                "put randomizers[2] before randomizers[1]"
+            )
+
+
 def test_camera_looks_at_a_subset_drawn_each_frame():
     """BlenderProc's `compute_poi(np.random.choice(objs, size=N))`: `look_at_count = 2` aims
     each frame at the mean centre of 2 of the 3 objects, a subset drawn afresh per frame

@@ -27,7 +27,7 @@ import numpy as np
 
 from ..config.fields import Field
 from ..labels.parse import label_targets_given
-from .distributions import Choice
+from .distributions import Choice, listed_values
 from .randomizers import BOOL, NUMBER, NUMBER_OR_VEC3, VEC3, RandomizerSpec, register_randomizer
 from .rotations import align_z, compose, euler_matrix, matrix_euler, random_rotation, rotation_z
 
@@ -126,6 +126,49 @@ def moved_after_settling(specs, targets: list[list[str]]) -> list[str]:
                     "let them come to rest: they render where it puts them, not where they came to rest; put "
                     "physics_settle after the entries that place its targets"
                 )
+    return out
+
+
+# What the placing entries do with a target hidden when they run (by an earlier entry, or a
+# scatter's target without a free place): not placed, left where the frame's entries before
+# them put it, else where it was built.
+LEFT_UNPLACED = {
+    "scatter": "hides those it does not place (hidden before it, or without a free place)",
+    "physics_settle": "does not simulate those hidden when it runs",
+}
+
+
+def _may_show(spec) -> bool:
+    """Whether a pool or visibility entry can show its targets (a visibility entry drawing
+    only false cannot)."""
+    if spec.name == "pool":
+        return True
+    drawn = spec.params.get("visible")
+    if drawn is None:
+        return False
+    values = listed_values(drawn)
+    return not values or any(v is True for v in values)
+
+
+def shown_after_placing(specs, targets: list[list[str]]) -> list[str]:
+    """A warning for each pool or visibility entry that can show objects an earlier scatter
+    or physics_settle left unplaced this frame: shown, they stand where they were built (or
+    where an entry before the placer put them), not where it would have placed them, e.g. a
+    scatter's hidden cubes, all built at one spot, shown there on top of one another."""
+    out = []
+    for i, (spec, placed) in enumerate(zip(specs, targets)):
+        if spec.name not in LEFT_UNPLACED:
+            continue
+        for j in range(i + 1, len(specs)):
+            shown = sorted(set(placed) & set(targets[j])) if specs[j].name in ("pool", "visibility") else []
+            if shown and _may_show(specs[j]):
+                names = ", ".join(shown[:5]) + (f" and {len(shown) - 5} more" if len(shown) > 5 else "")
+                out.append(
+                    f"randomizers[{j}] ({specs[j].name}) can show {names} after randomizers[{i}] ({spec.name}), "
+                    f"which {LEFT_UNPLACED[spec.name]}: shown so, they stand where they were built (or where an "
+                    f"entry before it put them), not placed; put randomizers[{j}] before randomizers[{i}]"
+                )
+                break
     return out
 
 
