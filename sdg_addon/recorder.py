@@ -287,21 +287,27 @@ def writer_splits(name: str, options: dict | None) -> tuple[str, str]:
 
 
 def every_frame_in_val(config) -> str | None:
-    """The warning for writers given val_every = 1: frame % 1 == 0 for every frame (mot:
-    every clip), so the whole dataset goes to the val split and its split stays empty. None
-    when no writer has it."""
+    """The warning for writers whose val_every sends every frame of the run to the val
+    split, its split left empty: val_every = 1 (frame % 1 == 0 for every frame), or a run of
+    one frame (frame 0 is always val's); mot picks clips (clip % N), so one clip alike. None
+    when no writer does."""
     named = []
     for name, options in config.writers.items():
-        if (options or {}).get("val_every", 0) != 1 or name not in WRITERS:
+        every = (options or {}).get("val_every", 0)
+        if every <= 0 or name not in WRITERS:
             continue
+        by_clip = name == "mot" and config.sequence.clip_length > 1 and config.sequence.folders != "flat"
+        count = -(-config.frames // config.sequence.clip_length) if by_clip else config.frames
         split, val = writer_splits(name, options)
-        if split != val:
-            named.append(f"{name} (all in {val}, none in {split})")
+        if split != val and (every == 1 or count == 1):
+            why = f"val_every = {every}" + ("" if every == 1 else f", {count} {'clip' if by_clip else 'frame'}")
+            named.append(f"{name} ({why}: all in {val}, none in {split})")
     if not named:
         return None
     return (
-        f"val_every = 1 sends every frame to the val split: {', '.join(named)}; give val_every = N > 1 for one "
-        "frame in N in val, or leave val_every out and render a val split apart (another folder, seed and split)"
+        f"writers send every frame to the val split: {', '.join(named)}; val_every = N > 1 over several frames "
+        "sends one in N to val (mot: one clip in N), or leave val_every out and render a val split apart "
+        "(another folder, seed and split)"
     )
 
 

@@ -1863,23 +1863,32 @@ def test_a_run_of_clips_split_frame_by_frame_is_warned(tmp_path):
 def test_val_every_1_sending_every_frame_to_val_is_warned(tmp_path):
     """val_every = 1 (frame % 1 == 0 for every frame) put the whole dataset in val
     (bop/val_pbr/, kitti's ImageSets/val.txt alone, yolo's train: images/val) without a word;
-    the run now names each writer, its val split and the split left empty."""
+    the run now names each writer, its val split and the split left empty; so does a run of
+    one frame (or mot's one clip), frame 0 being val's whatever val_every."""
     from sdg_addon.config import load_config
     from sdg_addon.recorder import every_frame_in_val
 
-    def note(writers: str):
+    def note(writers: str, before: str = ""):
         p = tmp_path / "p.toml"
-        p.write_text('[[cameras]]\nname = "cam"\nlocation = [0, -4, 0]\n[writers]\n' + writers)
+        p.write_text(before + '[[cameras]]\nname = "cam"\nlocation = [0, -4, 0]\n[writers]\n' + writers)
         return every_frame_in_val(load_config(p))
 
     text = note('bop = { val_every = 1 }\ncoco = { val_every = 2 }\nmot = { val_every = 1, split = "s" }\n')
     assert text.startswith(
-        "val_every = 1 sends every frame to the val split: bop (all in val_pbr, none in train_pbr), "
-        "mot (all in val, none in s)"
+        "writers send every frame to the val split: bop (val_every = 1: all in val_pbr, none in train_pbr), "
+        "mot (val_every = 1: all in val, none in s)"
     ), text
     assert "coco" not in text
     assert note("coco = { val_every = 2 }\nyolo = {}\n") is None
     assert note('coco = { val_every = 1, split = "val" }\n') is None  # a val-only dataset asked for
+    # At the bound: a run of one frame (frame 0 is val's whatever N), or mot's one clip; one more is not.
+    one = note("coco = { val_every = 5 }\n", "[run]\nframes = 1\n")
+    assert one.startswith("writers send every frame to the val split: coco (val_every = 5, 1 frame: all in val, "), one
+    assert note("coco = { val_every = 5 }\n", "[run]\nframes = 2\n") is None
+    clip = "[run]\nframes = 4\n[sequence]\nclip_length = {}\n"
+    text = note("mot = { val_every = 2 }\ncoco = { val_every = 2 }\n", clip.format(4))
+    assert "mot (val_every = 2, 1 clip: all in val, none in train)" in text and "coco" not in text, text
+    assert note("mot = { val_every = 2 }\n", clip.format(2)) is None
 
 
 def test_mot_full_boxes_filtered_otherwise_than_the_tight_boxes_are_warned(tmp_path):
