@@ -30,6 +30,8 @@ from dataclasses import dataclass
 from multiprocessing.connection import wait
 from pathlib import Path
 
+import numpy as np
+
 from . import output
 from .annotators import create_annotator
 from .audit import current_rss_mb
@@ -73,6 +75,8 @@ class FrameSink:
             annotations = _timed_calls(annotators, "annotate", frame, parts["annotate"])
             if frame.sensor == "camera" and any(reads_labels(a) for a in annotators.values()):
                 warnings += frame_warnings(frame)
+            elif frame.sensor == "lidar":
+                warnings += lidar_warnings(frame)
             annotated.append(
                 AnnotatedFrame(
                     frame.frame,
@@ -136,6 +140,26 @@ def frame_warnings(frame: FrameData) -> list[str]:
     return [
         f"frame {frame.frame}, camera {frame.camera.name}: no labelled object is visible; "
         "its segmentation is all background/unlabelled and its box lists are empty"
+    ]
+
+
+def lidar_warnings(frame: FrameData) -> list[str]:
+    """Warn when a LiDAR's scan is empty because every ray that met a surface met it nearer
+    than min_range: the sensor sits inside (or against) its mount, whose own faces end every
+    ray (mounted at a box's origin: no point in any frame, without a word)."""
+    hits = frame.passes.get("lidar")
+    if hits is None:
+        return []
+    spec = hits["spec"]
+    distance = np.asarray(hits["distance"], dtype=np.float64)
+    hit = np.isfinite(distance)
+    near = hit & (distance < spec["min_range"])
+    if not near.any() or (hit & ~near & (distance <= spec["max_range"])).any():
+        return []
+    return [
+        f"frame {frame.frame}, LiDAR {frame.camera.name}: no return: each of its {int(near.sum())} rays that met a "
+        f"surface met it nearer than min_range ({spec['min_range']:g}), as a sensor inside its mount or against "
+        "another surface does: move it out (lidars[].location, in the mount's frame)"
     ]
 
 

@@ -306,3 +306,21 @@ def test_channels_at_one_elevation_are_refused(tmp_path):
             load_config(p)
         (problem,) = info.value.problems
         assert problem.field == "lidars[0].channels" and "a planar scanner is channels = 1" in problem.expected
+
+
+def test_a_scan_whose_every_hit_is_nearer_than_min_range_is_warned():
+    """A LiDAR mounted at a box's origin (inside it) had every ray end on the box's own faces,
+    nearer than min_range: every scan empty, in every frame, without a word. Such a frame is
+    now warned, naming the LiDAR and min_range; a scan with one return, or whose rays met
+    nothing (an empty sky), is not."""
+    from sdg_addon.sink import lidar_warnings
+
+    inside = np.full((4, 6), 0.2)
+    inside[0, :3] = np.inf  # rays that met nothing
+    (text,) = lidar_warnings(_lidar_frame(inside, min_range=0.5, frame=7))
+    assert text.startswith("frame 7, LiDAR top: no return: each of its 21 rays that met a surface met it nearer than")
+    assert "min_range (0.5)" in text and "lidars[].location" in text
+    one = inside.copy()
+    one[3, 5] = 10.0  # one return in range
+    assert lidar_warnings(_lidar_frame(one, min_range=0.5)) == []
+    assert lidar_warnings(_lidar_frame(np.full((4, 6), np.inf), min_range=0.5)) == []
