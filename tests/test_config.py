@@ -1119,6 +1119,15 @@ def test_camera_look_at_or_rotation(tmp_path):
             2,
             ["'num_samples' is Replicator's name for what is 'k' here"],
         ),
+        # Replicator's with_replacements was said to be `replace`, which a choice takes with k
+        # alone (a list per target): replace = false then met 'only together with k'
+        (
+            '[[randomizers]]\ntype = "material"\ntargets = "*"\ncolor = { distribution = "choice", '
+            "values = [[1, 0, 0], [0, 1, 0]], with_replacements = false }\n",
+            "randomizers[0].color.with_replacements",
+            False,
+            ["so no two prims share one; that has no counterpart here", "distinct unless `replace = true`"],
+        ),
         (
             '[[randomizers]]\ntype = "pose"\ntargets = "*"\nsize = 2\n',
             "randomizers[0].size",

@@ -791,7 +791,6 @@ PEER_NAMES = {
     "choices": ("values", "Replicator's"),
     "items": ("values", "Replicator's"),
     "size": ("k", "numpy's"),
-    "with_replacements": ("replace", "Replicator's"),
     "num_samples": ("k", "Replicator's"),
     "distributions": ("components", "Replicator's"),
     "combine": ("mixture", "Replicator's"),
@@ -805,6 +804,10 @@ PEER_NAMES = {
 PEER_PARAMS_WITHOUT = {
     "num_samples": "Replicator's num_samples (a value per prim) is not needed here: each target draws its own "
     "value (a list of k values drawn at once is `choice`'s `k`)",
+    "with_replacements": "Replicator's choice(with_replacements=False) draws one value per prim without "
+    "replacement, so no two prims share one; that has no counterpart here: each target draws its own value from "
+    "all of `values` (two may draw the same); `k` draws a list of k values for each target, distinct unless "
+    "`replace = true`",
     "ordered": "Replicator's sequence(ordered=...) has no counterpart: a sequence here is always in order, frame f "
     "taking values[f % len(values)] (random picks are `choice`)",
 }
