@@ -335,7 +335,10 @@ def test_frames_bound(tmp_path):
         ('pointcloud = { space = "camera_cv" }', False, "annotators.pointcloud.space"),
         ("keypoints = { depth_tolerance = 0.0 }", True, ""),
         ("keypoints = { depth_tolerance_relative = -0.001 }", False, "annotators.keypoints.depth_tolerance_relative"),
-        ("forward_flow = { depth_tolerance = 0 }", True, ""),
+        # 0 made every pixel occluded (status 3): the float32 depth's rounding; 1e-6 is the least
+        ("forward_flow = { depth_tolerance = 1e-6 }", True, ""),
+        ("forward_flow = { depth_tolerance = 0 }", False, "annotators.forward_flow.depth_tolerance"),
+        ("backward_flow = { depth_tolerance = 1e-7 }", False, "annotators.backward_flow.depth_tolerance"),
         ("forward_flow = { depth_tolerance = -0.5 }", False, "annotators.forward_flow.depth_tolerance"),
         ('thermal = { encoding = "centikelvin" }', True, ""),
         ('thermal = { encoding = "uint16" }', False, "annotators.thermal.encoding"),

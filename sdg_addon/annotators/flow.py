@@ -40,8 +40,16 @@ from .pointcloud import pixel_points
 VALID, NO_SURFACE, LEAVES_IMAGE, OCCLUDED, NO_FRAME = 0, 1, 2, 3, 4
 
 FLOW_OPTIONS = {
+    # At least 1e-6: the depth pass is float32, whose own rounding (6e-8 of a depth) a smaller
+    # tolerance takes for occlusion (0 made every pixel of a clip occluded, status 3).
     "depth_tolerance": Field(
-        "depth_tolerance", "float", 0.02, "relative depth difference still counted as the same surface", low=0, high=1e6
+        "depth_tolerance",
+        "float",
+        0.02,
+        "relative depth difference still counted as the same surface; at least 1e-6, the float32 depth's own "
+        "rounding being taken for occlusion below it",
+        low=1e-6,
+        high=1e6,
     ),
 }
 
