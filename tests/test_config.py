@@ -989,6 +989,19 @@ def test_camera_look_at_or_rotation(tmp_path):
             "table",
             ["'surface_prims' is Replicator's scatter_2d's name for what is 'surface' here"],
         ),
+        # scatter_2d's min_samp / max_samp and a randomizer's input_prims: a bare 'a known key'
+        (
+            '[[randomizers]]\ntype = "scatter"\ntargets = "*"\nsurface = "table"\nmin_samp = [-1, -1, 0]\n',
+            "randomizers[0].min_samp",
+            [-1, -1, 0],
+            ["scatter_2d(min_samp=..., max_samp=...)", "`center` = (min_samp + max_samp) / 2"],
+        ),
+        (
+            '[[randomizers]]\ntype = "pose"\ntargets = "*"\ninput_prims = "cube*"\n',
+            "randomizers[0].input_prims",
+            "cube*",
+            ["'input_prims' is Replicator's (the prims a randomizer changes) name for what is 'targets' here"],
+        ),
         (
             '[[lights]]\nname = "l"\n[[randomizers]]\ntype = "light"\ntargets = "l"\nintensity = 3000\n',
             "randomizers[0].intensity",

@@ -3273,6 +3273,7 @@ PEER_RANDOMIZER_KEYS = {
     "position": ("location", "Replicator's", ""),
     "surface_prims": ("surface", "Replicator's scatter_2d's", ""),
     "no_coll_prims": ("avoid", "Replicator's scatter_2d's", ""),
+    "input_prims": ("targets", "Replicator's (the prims a randomizer changes)", ""),
     "objects_to_check_collisions": (
         "avoid",
         "BlenderProc's sample_poses'",
@@ -3448,6 +3449,12 @@ PEER_RANDOMIZER_KEYS_WITHOUT = {
 
 # Replicator's keys of a randomizer that have no key of their own here, or another name in
 # one type alone: key -> (a key only that type takes, what to say).
+_SAMP = (
+    "Replicator's scatter_2d(min_samp=..., max_samp=...) (a box the points are drawn in) has no counterpart on a "
+    '`surface`, whose faces are all drawn on; a flat region is a volume here: `volume = "box"`, `center` = '
+    "(min_samp + max_samp) / 2 and `size` = max_samp - min_samp (0 along the up axis: their origins at that "
+    "height)"
+)
 PEER_RANDOMIZER_KEYS_NOTED = {
     "offset": (
         "min_normal_z",
@@ -3496,6 +3503,8 @@ PEER_RANDOMIZER_KEYS_NOTED = {
         "Replicator's texture(textures=[...]) is `folder` here: a folder of images, drawn uniformly (or by "
         "`image`, a choice of their names)",
     ),
+    "min_samp": ("min_normal_z", _SAMP),
+    "max_samp": ("min_normal_z", _SAMP),
     "texture_scale": ("color_suffix", "'texture_scale' is Replicator's texture's name for what is 'scale' here"),
     "project_uvw": (
         "color_suffix",
