@@ -1175,3 +1175,52 @@ def test_the_writers_joins_are_said_by_render_and_merge_not_with_quiet(tmp_path,
     assert "coco: joining the annotations of train 1/2" in capsys.readouterr().out
     assert main(["render", str(param), "--out", str(out), "--overwrite", "--quiet"]) == 0
     assert "coco:" not in capsys.readouterr().out
+
+
+def test_a_stereo_rigs_p3_finds_its_objects_in_image_3(tmp_path):
+    """A rendered stereo rig (right rigged 0.25 m along left's x, a tilted left camera):
+    the left KITTI folder's image_3 is the right camera's image, and each ball's centre (its
+    label's bottom centre raised by half its height) projected with P3 lands within 0.5 px of
+    the centroid of its pixels in the right camera's instance mask."""
+    text = (
+        header((160, 120), samples=1)
+        + NO_GROUND
+        + camera((0.3, -2.0, 1.2), (0.0, 0.0, 0.3), name="left")
+        + '[[cameras]]\nname = "right"\nrig = "left"\nlocation = [0.25, 0, 0]\n'
+        + sun()
+        + "".join(
+            f'[[assets]]\nname = "ball{k}"\nprimitive = "sphere"\nsize = 0.08\nlocation = {loc}\n'
+            'labels = { class = "ball" }\n'
+            for k, loc in enumerate(([-0.3, 0.1, 0.2], [0.05, -0.2, 0.4], [0.3, 0.3, 0.1]))
+        )
+        + "[annotators]\ninstance_segmentation = {}\n[writers]\nkitti = {}\nbasic = { colorize_instance_segmentation = false }\n"
+    )
+    out = tmp_path / "out"
+    assert render(write_param(tmp_path, text), out) == 0
+    training = out / "kitti" / "left" / "training"
+    assert (training / "image_3" / "000000.png").read_bytes() == (
+        out / "kitti" / "right" / "training" / "image_2" / "000000.png"
+    ).read_bytes()
+    calib = {
+        k: np.array([float(v) for v in rest.split()])
+        for k, rest in (line.split(":", 1) for line in (training / "calib" / "000000.txt").read_text().splitlines())
+    }
+    p3 = calib["P3"].reshape(3, 4)
+    fx = 35 / 36 * 160  # the default lens (35 mm on a 36 mm sensor) at 160 pixels
+    assert np.allclose(p3[:, 3], [-fx * 0.25, 0, 0], atol=1e-3)  # KITTI's P3[0, 3] = -fx * baseline
+    ids = np.asarray(Image.open(out / "right" / "instance_segmentation" / "instance_segmentation_0000.png"))
+    mapping = json.loads(
+        (out / "right" / "instance_segmentation" / "instance_segmentation_mapping_0000.json").read_text()
+    )
+    centroids = []
+    for key, path in mapping.items():
+        if "ball" in path:
+            ys, xs = np.nonzero(ids == int(key))
+            centroids.append((xs.mean() + 0.5, ys.mean() + 0.5))
+    lines = (training / "label_2" / "000000.txt").read_text().splitlines()
+    assert len(lines) == len(centroids) == 3
+    for line in lines:
+        v = line.split()
+        h, (x, y, z) = float(v[8]), map(float, v[11:14])
+        u, w, s = p3 @ [x, y - h / 2, z, 1.0]
+        assert min(math.hypot(u / s - cx, w / s - cy) for cx, cy in centroids) < 0.5, line
