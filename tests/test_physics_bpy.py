@@ -787,3 +787,34 @@ passive = ["wall", "ground"]
     v = next(s for s in rec["samples"] if s["type"] == "physics_settle")["values"]["box"]
     assert v["at_rest"], v
     assert v["settled_location"] == pytest.approx([0, -0.85, 0], abs=1e-3), v
+
+
+def test_the_targets_not_at_rest_are_named_ten_and_how_many_more(tmp_path, caplog):
+    """12 boxes dropped beside the ground fall for ever: the run names ten of them and how many
+    more (400 balls rolling off a ground made a line of 200 names), the frame's log all 12;
+    the line no longer says that a flat object passes a collider (a flat one holds it)."""
+    scene = (
+        header((32, 24), samples=1, seed=1, frames=1)
+        + ground(1.0)
+        + camera((0, -3, 1), (0, 0, 0))
+        + sun(location=None)
+        + asset("box", "cube", 0.1, count=12, label="box")
+        + """
+[[randomizers]]
+type = "pose"
+targets = "box_*"
+location = { distribution = "uniform", low = [3, -2, 0.2], high = [5, 2, 0.3] }
+[[randomizers]]
+type = "physics_settle"
+targets = "box_*"
+passive = "ground"
+max_steps = 20
+"""
+    )
+    caplog.set_level("INFO", logger="sdg")
+    assert render(write_param(tmp_path, scene, "off.toml"), tmp_path / "out", quiet=False) == 0
+    (rec,) = records(tmp_path / "out").values()
+    assert rec["not_at_rest"] == [f"box_{i:03d}" for i in range(12)]
+    (line,) = [r.getMessage() for r in caplog.records if "not at rest after max_steps" in r.getMessage()]
+    assert line.count(" at z ") == 10 and line.endswith(", and 2 more"), line
+    assert "a flat or thin object" not in line and "neither flat nor convex" in line, line
