@@ -332,6 +332,31 @@ def test_a_light_entry_looking_at_the_lights_own_location_is_refused(tmp_path, e
         recorder.check_targets(built, targets)
 
 
+@pytest.mark.parametrize(
+    "entries, refused",
+    [
+        (("look_at = [0, 0, 0]", "location = [2, -1, 3]"), True),  # turned, then moved: from the frame before
+        (("location = [2, -1, 3]", "look_at = [0, 0, 0]"), False),  # moved, then turned from there
+        (("look_at = [0, 0, 0]\nlocation = [1, 1, 3]", "location = [2, -1, 3]"), False),  # placed by itself first
+        (("look_at = [0, 0, 0]", "energy = 50"), False),  # a later entry that does not move it
+    ],
+)
+def test_a_light_turned_before_an_entry_moves_it_is_refused(tmp_path, entries, refused):
+    """A light entry's look_at without a location turns the light from where it stands; a
+    later entry moving it (keeping its direction) left it turned from where the frame
+    rendered before had put it: frame 2 alone differed from frame 2 after frames 0 and 1."""
+    from sdg_addon.config import ConfigError
+
+    text = "".join(f'[[randomizers]]\ntype = "light"\ntargets = "key"\n{e}\n' for e in entries)
+    cfg, built, targets = built_scene(tmp_path, text)
+    recorder = Recorder(cfg, RunOptions(tmp_path / "out", range(1)))
+    if not refused:
+        recorder.check_targets(built, targets)
+        return
+    with pytest.raises(ConfigError, match=r"randomizers\[0\]\.look_at: got .*after randomizers\[1\] \(light\)"):
+        recorder.check_targets(built, targets)
+
+
 def test_sky_material_swap_sensor_and_light_appliers(tmp_path):
     from sdg_addon import compat
     from sdg_addon.scene.randomize import apply_frame

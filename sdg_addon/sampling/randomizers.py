@@ -370,7 +370,7 @@ class Light(RandomizerSpec):
         ),
         "look_at": (
             VEC3,
-            "point the light is turned to face, metres, after `location` (spot, area and sun lights shine along their -Z); without it the light's direction is kept; without `location`, a point at the light's location as built is refused (no direction to aim along)",
+            "point the light is turned to face, metres, after `location` (spot, area and sun lights shine along their -Z); without it the light's direction is kept; without `location`, a point at the light's location as built is refused (no direction to aim along), and so is an entry after this one that moves the light (a light entry's `location`, a `camera_relative`: it would be turned from where the frame rendered before left it)",
         ),
     }
     PARAM_RANGES = {

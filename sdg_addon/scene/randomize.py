@@ -218,6 +218,37 @@ def check_lights_aimed_from_their_point(built: BuiltScene, specs: list, targets:
     return out
 
 
+def _places_light(spec) -> bool:
+    """Whether an entry moves the lights it targets: a light entry's `location`, a camera_relative."""
+    return (spec.name == "light" and "location" in spec.params) or spec.name == "camera_relative"
+
+
+@file_check
+def check_lights_aimed_before_they_move(built: BuiltScene, specs: list, targets: list[list[str]]) -> list:
+    """A `light` entry giving `look_at` without `location` turns the light from where it
+    stands; before an entry that moves it (a light entry's `location`, which keeps its
+    direction, or a camera_relative), it stood where the frame rendered before had left it,
+    so the direction differed alone, with --procs, --shard and --resume (a spot's pool of
+    light moved across the image). Refused, naming the later entry."""
+    out = []
+    for i, (spec, names) in enumerate(zip(specs, targets)):
+        if spec.name != "light" or "look_at" not in spec.params or "location" in spec.params:
+            continue
+        lights = {n for n in names if n in built.lights}
+        for j in range(i + 1, len(specs)):
+            moved = sorted(lights & set(targets[j])) if _places_light(specs[j]) else []
+            if moved:
+                expected = (
+                    f"a `location` too, or this entry after randomizers[{j}] ({specs[j].name}), which moves "
+                    f"{', '.join(moved[:5])}{f' and {len(moved) - 5} more' if len(moved) > 5 else ''}: without "
+                    "`location` the light is turned from where it stands, here where the frame rendered before "
+                    "left it"
+                )
+                out.append((i, ("look_at", spec.params["look_at"].to_dict(), expected)))
+                break
+    return out
+
+
 @target_check("pose")
 @target_check("scatter")
 @target_check("camera_relative")
