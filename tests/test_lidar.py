@@ -324,3 +324,29 @@ def test_a_scan_whose_every_hit_is_nearer_than_min_range_is_warned():
     one[3, 5] = 10.0  # one return in range
     assert lidar_warnings(_lidar_frame(one, min_range=0.5)) == []
     assert lidar_warnings(_lidar_frame(np.full((4, 6), np.inf), min_range=0.5)) == []
+
+
+def test_a_lidar_may_ride_on_a_pool_member_or_a_model_files_mesh(tmp_path):
+    """mount = "prop_000" (a pool's member) was refused before the scene was built, 'did you
+    mean prop?', and prop, no object, then refused once built: no pool member could carry a
+    LiDAR. A model file's mesh (car/Body) likewise. Their names are known once the scene is
+    built, and checked then; an entry of count 2 offers NAME_000, NAME_001, not NAME."""
+    (tmp_path / "pool").mkdir()
+    for name in ("a.glb", "b.glb"):
+        (tmp_path / "pool" / name).write_bytes(b"glTF")
+    (tmp_path / "car.glb").write_bytes(b"glTF")
+    p = tmp_path / "p.toml"
+    assets = (
+        '[[assets]]\nname = "prop"\nfiles = "pool/*.glb"\n'
+        '[[assets]]\nname = "car"\nfile = "car.glb"\n'
+        '[[assets]]\nname = "box"\nprimitive = "cube"\ncount = 2\n'
+    )
+    for mount in ("prop_000", "prop_001/Cube", "car", "car/Body", "box_001"):
+        p.write_text(CAMERA + assets + f'[[lidars]]\nname = "top"\nmount = "{mount}"\n')
+        assert load_config(p).lidars[0].mount == mount
+    p.write_text(CAMERA + assets + '[[lidars]]\nname = "top"\nmount = "box"\n')
+    with pytest.raises(ConfigError) as info:
+        load_config(p)
+    (problem,) = info.value.problems
+    assert problem.field == "lidars[0].mount" and "'box_000', 'box_001'" in problem.expected
+    assert "'box'," not in problem.expected, problem.expected

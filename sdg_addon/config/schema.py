@@ -938,7 +938,8 @@ LIDAR_FIELDS = (
         "mount",
         "str",
         "",
-        'name of a camera or object the sensor rides on (`""`: the world), of the parameter file or of '
+        'name of a camera or object the sensor rides on (`""`: the world), of the parameter file (an entry of '
+        "count 2 or more: NAME_000 ...; a pool's member, NAME_003; a model file's mesh, NAME/mesh) or of "
         "the base .blend. On a camera, the sensor "
         "looks where the camera looks (x forward = camera −Z, z up = camera +Y)",
     ),
@@ -2789,11 +2790,21 @@ def _unique_names(cfg: Config, asset_origins: list[tuple[str, Path]], path: Path
                 problems.add(field, name, problem)
     # A LiDAR rides on a camera or an object of the parameter file (checked before a run),
     # or of the base .blend (checked once its scene is built, before anything is written).
+    # An entry of several objects (count > 1) is no object itself: its objects are NAME_000 ...;
+    # a pool's members (NAME_000 ..., a pool no object either) and a model file's meshes
+    # (NAME/mesh) are named once the scene is built, so a name of theirs is checked then.
     mounts = {c.name for c in cfg.cameras} | ({"ground"} if cfg.ground.enabled else set())
+    named_when_built = []
     for a in cfg.assets:
-        mounts |= {a.name, *(f"{a.name}_{k:03d}" for k in range(a.count) if a.count > 1)}
+        if a.files:
+            named_when_built.append(a.name)
+            continue
+        mounts |= {f"{a.name}_{k:03d}" for k in range(a.count)} if a.count > 1 else {a.name}
+        if a.file:
+            named_when_built.append(f"{a.name}/" if a.count == 1 else f"{a.name}_")
     for i, lidar in enumerate(cfg.lidars):
-        if lidar.mount and lidar.mount not in mounts and not cfg.base.blend:
+        later = any(lidar.mount.startswith(prefix) for prefix in named_when_built)
+        if lidar.mount and lidar.mount not in mounts and not cfg.base.blend and not later:
             problems.add(
                 join(join("lidars", i), "mount"), lidar.mount, one_of(lidar.mount, sorted(mounts), "camera or object")
             )
