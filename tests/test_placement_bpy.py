@@ -645,6 +645,25 @@ def test_showing_objects_a_scatter_left_unplaced_is_warned(tmp_path):
             )
 
 
+def test_fitting_into_the_image_before_an_entry_turns_or_scales_is_refused():
+    """camera_relative's fully_inside fits the box as turned and scaled when it runs: a pose
+    scaling the object after it made it fit the box the frame rendered before had left (frame
+    2 alone differed from frame 2 after frames 0 and 1): refused, naming the pose; a pose
+    before it, one moving it only, or fully_inside = false, are fine."""
+    from sdg_addon.scene.randomize import check_targets
+
+    fit = '[[randomizers]]\ntype = "camera_relative"\ntargets = "donut_000"\ndepth = 1.5\nfully_inside = {}\n'
+    scale = '[[randomizers]]\ntype = "pose"\ntargets = "donut_000"\nscale = { distribution = "uniform", low = 1, high = 3 }\n'
+    move = '[[randomizers]]\ntype = "pose"\ntargets = "donut_000"\nlocation = [0, 0, 1]\n'
+    cfg, built, _facts, targets = built_run(fit.format("true") + scale)
+    problems = check_targets(built, cfg.randomizers, targets)
+    assert [(i, key, value) for i, (key, value, _e) in problems] == [(0, "fully_inside", True)]
+    assert "after randomizers[1] (pose), which turns or scales donut_000" in problems[0][1][2]
+    for text in (scale + fit.format("true"), fit.format("true") + move, fit.format("false") + scale):
+        cfg, built, _facts, targets = built_run(text)
+        assert check_targets(built, cfg.randomizers, targets) == [], text
+
+
 def test_camera_looks_at_a_subset_drawn_each_frame():
     """BlenderProc's `compute_poi(np.random.choice(objs, size=N))`: `look_at_count = 2` aims
     each frame at the mean centre of 2 of the 3 objects, a subset drawn afresh per frame

@@ -622,7 +622,7 @@ class CameraRelative(RandomizerSpec):
         "fully_inside": (
             False,
             bool,
-            "objects: keep the whole bounding box inside the image. A box crossing the border is moved towards the image centre (same depth) until it fits; one too big for its depth even at the centre is first moved farther away (the depth used is logged as `depth_used`)",
+            "objects: keep the whole bounding box inside the image. A box crossing the border is moved towards the image centre (same depth) until it fits; one too big for its depth even at the centre is first moved farther away (the depth used is logged as `depth_used`). The box is the object's as turned and scaled when this entry runs: an entry after it turning or scaling them (a `pose`'s rotation or scale, a `scatter`, a `physics_settle`) is refused",
         ),
     }
 

@@ -11,7 +11,7 @@ from ..config.problems import one_of
 from ..sampling.randomizers import as_vec3
 from .base import evaluated_depsgraph
 from .build import BuiltScene, set_hidden, turn
-from .randomize import applier, target_check
+from .randomize import applier, file_check, target_check
 
 
 def set_shown(built: BuiltScene, name: str, shown: bool) -> None:
@@ -98,6 +98,41 @@ def check_camera_relative_lights(built: BuiltScene, spec, targets: list[str]) ->
         f"objects only: {lights[0]!r} is a light, which camera_relative places but does not turn or scale "
         f"(give the light an entry of its own without {', '.join(given)})",
     )
+
+
+def _turns_or_scales(spec) -> bool:
+    """Whether an entry sets its targets' rotation or scale (what camera_relative's
+    fully_inside fits into the image)."""
+    if spec.name in ("scatter", "physics_settle"):
+        return True
+    keys = {"pose": ("rotation", "scale"), "camera_relative": ("rotation", "scale", "random_rotation")}
+    return any(k in spec.params for k in keys.get(spec.name, ()))
+
+
+@file_check
+def check_fitted_before_turned(built: BuiltScene, specs: list, targets: list[list[str]]) -> list:
+    """camera_relative's `fully_inside` fits each object's box, as turned and scaled when it
+    runs, into the image; an entry after it turning or scaling them (a pose's rotation or
+    scale, a scatter, a settle) made it fit the box the frame rendered before had left: frame
+    2 rendered alone differed from frame 2 after frames 0 and 1 (and the box rendered was not
+    the one fitted). Refused, naming the later entry."""
+    out = []
+    for i, (spec, names) in enumerate(zip(specs, targets)):
+        if spec.name != "camera_relative" or not spec.options.get("fully_inside"):
+            continue
+        objects = {n for n in names if n in built.entities}
+        for j in range(i + 1, len(specs)):
+            hit = sorted(objects & set(targets[j])) if _turns_or_scales(specs[j]) else []
+            if hit:
+                shown = ", ".join(hit[:5]) + (f" and {len(hit) - 5} more" if len(hit) > 5 else "")
+                expected = (
+                    f"false, or this entry after randomizers[{j}] ({specs[j].name}), which turns or scales {shown} "
+                    "after this entry fits their boxes into the image: it would fit them as the frame rendered "
+                    "before left them"
+                )
+                out.append((i, ("fully_inside", True, expected)))
+                break
+    return out
 
 
 @applier("camera_relative")
