@@ -2960,3 +2960,52 @@ def test_a_base_scene_rendering_a_single_layer_is_recorded(shop, tmp_path):
         for cam in ("CamA", "CamB"):
             plain, single = (tmp_path / name / cam / stem for name in ("plain", "single"))
             assert plain.read_bytes() == single.read_bytes(), (cam, stem)
+
+
+def test_geometry_turned_to_the_active_camera_is_read_for_each_camera(shop, tmp_path):
+    """A card whose node tree turns it to the Active Camera (a billboard, as leaf cards and
+    impostors are made) renders turned to each camera, but its geometry was read once a frame,
+    turned to whichever camera rendered last: from the second camera on it had an occlusion
+    ratio above 0 with nothing in front of it (0.018 here; elsewhere 0.038, its loose box
+    four rows taller than its mask). It is read after each camera's render: loose and tight
+    boxes agree for every camera and frame, occlusion 0."""
+    bpy.ops.wm.open_mainfile(filepath=str(shop.path), load_ui=False)
+    bpy.ops.mesh.primitive_plane_add(size=0.6, location=(0.0, -1.2, 1.0))
+    card = bpy.context.active_object
+    card.name = "card"
+    card["semantics"] = {"class": ["card"]}
+    tree = bpy.data.node_groups.new("billboard", "GeometryNodeTree")
+    tree.interface.new_socket("Geometry", in_out="INPUT", socket_type="NodeSocketGeometry")
+    tree.interface.new_socket("Geometry", in_out="OUTPUT", socket_type="NodeSocketGeometry")
+    nodes, links = tree.nodes, tree.links
+    given, made = nodes.new("NodeGroupInput"), nodes.new("NodeGroupOutput")
+    info = nodes.new("GeometryNodeObjectInfo")
+    info.transform_space = "RELATIVE"
+    align = nodes.new("FunctionNodeAlignRotationToVector")  # the card's +Z to the camera
+    turn = nodes.new("GeometryNodeTransform")
+    links.new(nodes.new("GeometryNodeInputActiveCamera").outputs[0], info.inputs["Object"])
+    links.new(info.outputs["Location"], align.inputs["Vector"])
+    links.new(given.outputs[0], turn.inputs["Geometry"])
+    links.new(align.outputs[0], turn.inputs["Rotation"])
+    links.new(turn.outputs[0], made.inputs[0])
+    card.modifiers.new("billboard", "NODES").node_group = tree
+    blend = saved_variant(tmp_path / "billboard.blend")
+    param = blend_param(blend, "[annotators]\nbounding_box_2d_tight = {}\nbounding_box_2d_loose = {}\n")
+    text = (
+        param.read_text().replace("frames = 1", "frames = 2").replace("resolution = [32, 24]", "resolution = [64, 48]")
+    )
+    param.write_text(text.replace('cameras = ["CamA"]\n', ""))
+    assert main(["render", str(param), "--out", str(tmp_path / "out"), "--quiet"]) == 0
+    corners = ("x_min", "y_min", "x_max", "y_max")
+    for frame in ("0000", "0001"):
+        for cam in ("CamA", "CamB"):
+            boxes = {}
+            for kind in ("tight", "loose"):
+                folder = tmp_path / "out" / cam / f"bounding_box_2d_{kind}"
+                paths = json.loads((folder / f"bounding_box_2d_{kind}_prim_paths_{frame}.json").read_text())
+                rows = np.load(folder / f"bounding_box_2d_{kind}_{frame}.npy")
+                boxes[kind] = dict(zip(paths, rows))["/card"]
+            tight, loose = boxes["tight"], boxes["loose"]
+            assert 0 < tight["x_min"] and tight["x_max"] < 63 and 0 < tight["y_min"] and tight["y_max"] < 47
+            assert [int(loose[c]) for c in corners] == [int(tight[c]) for c in corners], (frame, cam)
+            assert loose["occlusionRatio"] == 0.0, (frame, cam)

@@ -62,7 +62,7 @@ from ..scene.base import (
     render_view_layer,
 )
 from ..scene.build import PIXEL_ASPECT_PROP, RESOLUTION_PROP, BuiltScene
-from ..scene.instancing import renders
+from ..scene.instancing import reads_active_camera, renders
 from ..scene.keypoints import children_map, entity_keypoints
 from ..sensors import SensorSpec
 from .device import RenderError, render_error, select_device
@@ -561,6 +561,9 @@ class Capturer:
         # count Blender had comes back at close (a run inside Blender's UI leaves it as found).
         self._openexr_threads = set_openexr_threads(0)
         self._local_meshes: dict[tuple, tuple] = {}  # see _local_mesh
+        # Geometry turned to the camera (a node tree reading the Active Camera: billboards) is
+        # another for each camera of a frame: read after each camera's render, not once a frame.
+        self._geometry_per_camera = any(reads_active_camera(m) for e in built.entities.values() for m in e.meshes)
         self._renders = 0  # captures so far (names their EXR files)
         # False: passes are read right after the render (in the render stage), as a dict;
         # True: handed on unread (CapturedPasses), for a worker process to read.
@@ -730,7 +733,8 @@ class Capturer:
 
     def capture(self, frame: int, camera_name: str, objects: dict[int, SceneObject] | None = None) -> FrameData:
         """Render one camera. `objects` (scene_objects() of this frame) may be shared by
-        the cameras of a frame: the scene does not change between their renders."""
+        the cameras of a frame: the scene does not change between their renders, unless a
+        node tree reads the Active Camera (None: read after this camera's render)."""
         cam_obj = self.built.cameras[camera_name]
         sensor = self.sensors.get(camera_name)
         kind = sensor.kind if sensor else "visible"
@@ -752,5 +756,5 @@ class Capturer:
         """Every camera of one frame; the objects (and their geometry) are read once."""
         if self.noise_seed is not None:  # a new noise pattern each frame (not the .blend's Seed)
             self.built.scene.cycles.seed = render_noise_seed(self.noise_seed, frame)
-        objects = self.scene_objects()
+        objects = None if self._geometry_per_camera else self.scene_objects()
         return [self.capture(frame, name, objects) for name in camera_names]

@@ -265,6 +265,19 @@ def _placement_reads(group, seen=None) -> set[str]:
     return reads
 
 
+def reads_active_camera(obj) -> bool:
+    """Whether a Geometry Nodes modifier `obj` renders with reads the Active Camera (nested
+    groups too): its geometry is then evaluated anew for each camera it is rendered from (a
+    card turned to face the camera)."""
+    return any(
+        mod.type == "NODES"
+        and mod.show_render
+        and mod.node_group is not None
+        and "Active Camera" in _placement_reads(mod.node_group)
+        for mod in getattr(obj, "modifiers", ())
+    )
+
+
 def unrealize_instances(scene) -> None:
     """Undo `realize_instances`: remove the realized objects, restore the instancers."""
     realized = [o for o in scene.objects if o.get(REALIZED)]
