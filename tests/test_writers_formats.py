@@ -299,6 +299,32 @@ def test_coco_channels_keep_a_flows_valid_and_status_masks(tmp_path):
     assert np.array_equal(np.load(folder / image["channels"]["forward_flow"]), flow["data"])
 
 
+def test_coco_channels_keep_a_point_clouds_per_point_arrays(tmp_path):
+    """channels = ["pointcloud"] saved the points alone: which pixel, colour, normal, class
+    and object each point is (its info) was dropped, so nothing tied a point to the image.
+    They are saved beside it, named as the BasicWriter's files (pointcloud_pixels...)."""
+    w = create_writer("coco", tmp_path, channels=["pointcloud"])
+    frame = make_frame(0)
+    n = 5
+    info = {
+        "pointRgb": np.full((n, 4), 7, np.uint8),
+        "pointNormals": np.tile(np.float32([0, 0, 1]), (n, 1)),
+        "pointSemantic": np.full(n, 2, np.uint32),
+        "pointInstance": np.arange(n, dtype=np.uint32),
+        "pointPixels": np.stack([np.arange(n), np.zeros(n)], axis=1).astype(np.int32),
+    }
+    frame.annotations["pointcloud"] = {"data": np.ones((n, 3), np.float32), "info": info}
+    w.write(frame)
+    w.finalize()
+    image = json.loads((tmp_path / "coco" / "annotations" / "instances_train.json").read_text())["images"][0]
+    names = {"rgb": "pointRgb", "normals": "pointNormals", "semantic": "pointSemantic"}
+    names |= {"instance": "pointInstance", "pixels": "pointPixels"}
+    assert set(image["channels"]) == {"pointcloud", *(f"pointcloud_{k}" for k in names)}
+    for suffix, key in names.items():
+        assert image["channels"][f"pointcloud_{suffix}"] == f"000000_pointcloud_{suffix}.npy"
+        assert np.array_equal(np.load(tmp_path / "coco" / "train" / f"000000_pointcloud_{suffix}.npy"), info[key])
+
+
 def test_coco_category_ids_stable_across_order_shards_and_resume(tmp_path):
     one = tmp_path / "one"
     run_writer("coco", one, range(6))

@@ -241,12 +241,18 @@ class CocoWriter(Writer):
                 channels[name] = f"{stem}_{safe_name(name)}.npy"
                 io.write_npy(folder / channels[name], array)
                 # Image-sized arrays of its info (a flow's valid and status masks: without
-                # them a clip's last frame's zeros and occluded pixels read as flow) beside it.
+                # them a clip's last frame's zeros and occluded pixels read as flow) and a
+                # point cloud's per-point ones (which pixel, colour, class each point is)
+                # beside it, named as the BasicWriter's files.
+                from ..annotators.pointcloud import POINT_FILES
+
                 info = value.get("info") if isinstance(value, dict) else None
                 for key, extra in (info or {}).items():
-                    if image_sized(extra, frame):
-                        channels[f"{name}_{key}"] = f"{stem}_{safe_name(f'{name}_{key}')}.npy"
-                        io.write_npy(folder / channels[f"{name}_{key}"], extra)
+                    per_point = name == "pointcloud" and key in POINT_FILES and isinstance(extra, np.ndarray)
+                    if image_sized(extra, frame) or per_point:
+                        channel = f"{name}_{POINT_FILES[key] if per_point else key}"
+                        channels[channel] = f"{stem}_{safe_name(channel)}.npy"
+                        io.write_npy(folder / channels[channel], extra)
         if "distance_to_image_plane" in channels:
             image["depth_file"] = channels["distance_to_image_plane"]
         if channels:
