@@ -854,3 +854,37 @@ max_steps = 2
     fewer = scene.replace("count=100", "count=99").replace("count = 100", "count = 99")
     assert render(write_param(tmp_path, fewer, "fewer.toml"), tmp_path / "fewer", quiet=False) == 0
     assert not [r for r in caplog.records if "targets simulated together" in r.getMessage()]
+
+
+def test_a_scene_in_centimetres_rests_its_bodies_a_millimetre_up(tmp_path):
+    """The margin and a flat collider's depth are metres whatever the unit scale: in a .blend
+    in centimetres a ball rests 0.1 units (1 mm) above the floor, a box on it; its gravity is
+    the scene's, in Blender units (9.81 units/s2: a fall takes ten times as long), as in Blender."""
+    bpy.ops.wm.read_homefile(use_empty=True)
+    scene = bpy.context.scene
+    scene.unit_settings.scale_length = 0.01
+    bpy.ops.mesh.primitive_plane_add(size=400)
+    bpy.context.object.name = "floor"
+    bpy.ops.mesh.primitive_uv_sphere_add(radius=5, location=(-50, 0, 30))
+    bpy.context.object.name = "ball"
+    bpy.ops.mesh.primitive_cube_add(size=10, location=(50, 0, 30))
+    bpy.context.object.name = "box"
+    bpy.ops.object.camera_add(location=(0, -300, 150), rotation=(1.2, 0, 0))
+    scene.camera = bpy.context.object
+    blend = tmp_path / "cm.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(blend))
+    bpy.ops.wm.read_homefile(use_empty=True)
+    param = write_param(
+        tmp_path,
+        header((32, 24), samples=1, seed=1, frames=1)
+        + f'\n[scene]\nblend = "{blend.as_posix()}"\n'
+        + '\n[[randomizers]]\ntype = "physics_settle"\ntargets = ["ball", "box"]\npassive = "floor"\n',
+        "cm.toml",
+    )
+    assert render(param, tmp_path / "out") == 0
+    (rec,) = records(tmp_path / "out").values()
+    values = next(s for s in rec["samples"] if s["type"] == "physics_settle")["values"]
+    assert all(v["at_rest"] for v in values.values()), values
+    assert 0.05 <= lowest_point("ball").z <= 0.12, lowest_point("ball")  # 1 mm: 0.1 units, not 0.001
+    assert abs(lowest_point("box").z) <= 1e-3, lowest_point("box")
+    assert values["ball"]["steps"] > 60  # 30 units at 9.81 units/s2: 2.5 s, 60 steps at 24 fps
