@@ -996,6 +996,18 @@ def test_camera_look_at_or_rotation(tmp_path):
             [-1, -1, 0],
             ["scatter_2d(min_samp=..., max_samp=...)", "`center` = (min_samp + max_samp) / 2"],
         ),
+        (  # was 'did you mean rotation?'
+            '[[randomizers]]\ntype = "pose"\ntargets = "*"\nrotation_order = "ZYX"\n',
+            "randomizers[0].rotation_order",
+            "ZYX",
+            ["rotation_order=...) has no counterpart: `rotation` is XYZ Euler in degrees"],
+        ),
+        (
+            '[[randomizers]]\ntype = "camera"\ntargets = "cam"\nrotation_order = "XYZ"\n',
+            "randomizers[0].rotation_order",
+            "XYZ",
+            ["Replicator's default order (USD's rotateXYZ"],
+        ),
         (
             '[[randomizers]]\ntype = "pose"\ntargets = "*"\ninput_prims = "cube*"\n',
             "randomizers[0].input_prims",

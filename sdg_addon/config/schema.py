@@ -3460,6 +3460,11 @@ PEER_RANDOMIZER_KEYS_WITHOUT = {
 
 # Replicator's keys of a randomizer that have no key of their own here, or another name in
 # one type alone: key -> (a key only that type takes, what to say).
+_ROTATION_ORDER = (
+    "rep.modify.pose(rotation_order=...) has no counterpart: `rotation` is XYZ Euler in degrees, Replicator's "
+    "default order (USD's rotateXYZ: about X, then Y, then Z, world axes); angles of another order are one "
+    "rotation written another way: give its XYZ angles"
+)
 _SAMP = (
     "Replicator's scatter_2d(min_samp=..., max_samp=...) (a box the points are drawn in) has no counterpart on a "
     '`surface`, whose faces are all drawn on; a flat region is a volume here: `volume = "box"`, `center` = '
@@ -3505,6 +3510,7 @@ PEER_RANDOMIZER_KEYS_NOTED = {
         "Replicator's instantiate(use_cache=...) has no counterpart: each model file is read once, when the scene "
         "is built",
     ),
+    "rotation_order": ("min_distance", _ROTATION_ORDER),
     "pivot": (
         "min_distance",
         "rep.modify.pose(pivot=...) has no counterpart: a `rotation` and a `scale` are about the object's origin",
@@ -3580,6 +3586,7 @@ PEER_RANDOMIZER_KEYS_NOTED = {
 
 # Keys PEER_RANDOMIZER_KEYS_NOTED has for another type: (key, a key only this type takes, note).
 PEER_RANDOMIZER_KEYS_NOTED_MORE = (
+    ("rotation_order", "look_at_objects", _ROTATION_ORDER),
     ("lens", "white_balance", "Blender's lens is `focal_length` here (millimetres)"),
     ("aperture_fstop", "white_balance", "Blender's aperture_fstop is `f_stop` here (an f-number)"),
     ("focus_object", "white_balance", "Blender's focus_object is `focus_target` here (an object's name)"),
