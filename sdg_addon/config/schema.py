@@ -106,6 +106,7 @@ CYCLES_MAX = 1024  # Cycles' (and Blender's threads') own limit: a larger value 
 PRIMITIVES = ("cube", "sphere", "cylinder", "cone", "torus", "monkey", "plane", "table")
 ASSET_EXTENSIONS = (".blend", ".glb", ".gltf", ".obj", ".fbx", ".ply", ".stl", ".usd", ".usda", ".usdc", ".usdz")
 LIGHT_TYPES = ("POINT", "SUN", "SPOT", "AREA")
+AREA_SHAPES = ("SQUARE", "RECTANGLE", "DISK", "ELLIPSE")  # Blender's area light shapes
 DEFAULT_ANNOTATORS = (
     "rgb",
     "distance_to_image_plane",
@@ -676,9 +677,28 @@ LIGHT_FIELDS = (
         "size",
         "float",
         1.0,
-        "metres: side of an area light, radius of a point or spot light (soft shadows); unused for a sun; a light made another type by a `light` entry's `light_type` keeps it as that type's size",
+        "metres: side of an area light (a disk's diameter, a rectangle's or ellipse's width, X), radius of a point or spot light (soft shadows); unused for a sun; a light made another type by a `light` entry's `light_type` keeps it as that type's size",
         low=0,
         high=MAX_SIZE,
+    ),
+    Field(
+        "shape",
+        "choice",
+        "SQUARE",
+        "an area light's shape, as Blender's Shape (Replicator's Rect and Disk lights; any case): the same power "
+        'whatever the shape; only on `type = "area"`',
+        choices=AREA_SHAPES,
+        fold_case=True,
+    ),
+    Field(
+        "size_y",
+        "float",
+        None,
+        "metres: height (Y) of a RECTANGLE or ELLIPSE area light, whose width is `size` (default: `size`)",
+        low=0,
+        high=MAX_SIZE,
+        nullable=True,
+        default_text="`size`",
     ),
     Field(
         "count",
@@ -2206,6 +2226,18 @@ def _light(v: _Reader, t, p: str) -> LightSpec:
     if not v.is_table(t, p):
         return LightSpec(name=p)
     light = read_section(v.problems, t, p, LIGHT_FIELDS, LightSpec(name=p), hints=PEER_LIGHT_KEYS)
+    for key in ("shape", "size_y"):  # an area light's: another type's would never show them
+        if _given(t, key) and light.type != "AREA":
+            v.problems.add(
+                join(p, key), t[key], f'an area light\'s {key}: give type = "area" (this light is {light.type})'
+            )
+    if _given(t, "size_y") and light.type == "AREA" and light.shape not in ("RECTANGLE", "ELLIPSE"):
+        v.problems.add(
+            join(p, "size_y"),
+            t["size_y"],
+            f'a rectangle\'s or ellipse\'s height: give shape = "rectangle" or "ellipse" (a {light.shape.lower()}\'s '
+            "size is `size` alone)",
+        )
     if light.look_at is not None and light.look_at == light.location:
         _aim_problem(v, join(p, "look_at"), light.look_at, "the light")
     return light
@@ -3374,12 +3406,18 @@ _SPOT_CONE = (
     "angle): a `property` randomizer sets it, path = 'data.spot_size' (radians: 1° .. 180° is 0.01746 .. "
     "3.14159; a constant too) or 'data.spot_blend' (0 .. 1), on a spot light"
 )
+_RECT_SIDES = (
+    "a Rect light's width is `size` here and its height `size_y`, on an area light with shape = "
+    '"rectangle" (metres; a Disk light\'s diameter is `size`, with shape = "disk")'
+)
 PEER_LIGHT_KEYS = {
     "position": _POSITION,
     "light_type": (
         'Replicator\'s light_type is `type` here: Sphere is "point", Distant "sun", Rect and Disk '
-        '"area"; a Dome is the world (`scene.world`)'
+        '"area" (with shape = "rectangle" or "disk"); a Dome is the world (`scene.world`)'
     ),
+    "width": _RECT_SIDES,
+    "height": _RECT_SIDES,
     "intensity": "Replicator's intensity is `energy` here, in watts (W/m² for a sun): not Replicator's units",
     "exposure": "a USD light's exposure (intensity x 2^exposure) has no counterpart: `energy` is in watts",
     "temperature": "a light's colour temperature (kelvin) is a `light` randomizer's `temperature` (a constant too)",
@@ -3547,7 +3585,12 @@ PEER_RANDOMIZER_KEYS_NOTED = {
         "light_type",
         "a sun's angle is `size` here: its angular diameter in degrees (Blender's radians x 57.2958)",
     ),
-    "radius": ("light_type", "a point or spot light's radius is `size` here (metres)"),
+    "radius": (
+        "light_type",
+        "a point or spot light's radius is `size` here (metres); a disk area light's `size` is its diameter",
+    ),
+    "width": ("light_type", _RECT_SIDES),
+    "height": ("light_type", _RECT_SIDES),
     "shadow_soft_size": ("light_type", "Blender's shadow_soft_size (a point or spot light's radius) is `size` here"),
     "power": ("light_type", "a light's power is `energy` here (watts; W/m² for a sun)"),
     "strength": ("light_type", "a light's power is `energy` here (watts; W/m² for a sun)"),

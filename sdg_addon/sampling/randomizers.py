@@ -362,7 +362,7 @@ class Light(RandomizerSpec):
         ),
         "size": (
             NUMBER,
-            "metres: side of an area light (a disk's diameter; a .blend's rectangle or ellipse: its width, X, its height kept), radius of a point or spot light (softer shadows); for a sun its angular diameter in degrees, at most 180 (Blender's limit: more is refused where the light is or becomes a sun, by this entry or another)",
+            "metres: side of an area light (a disk's diameter; a rectangle's or ellipse's width, X, its height `size_y`), radius of a point or spot light (softer shadows); for a sun its angular diameter in degrees, at most 180 (Blender's limit: more is refused where the light is or becomes a sun, by this entry or another)",
         ),
         "temperature": (
             NUMBER,
@@ -372,6 +372,14 @@ class Light(RandomizerSpec):
             VEC3,
             "point the light is turned to face, metres, after `location` (spot, area and sun lights shine along their -Z); without it the light's direction is kept; without `location`, a point at the light's location as built is refused (no direction to aim along), and so is an entry after this one that moves the light (a light entry's `location`, a `camera_relative`: it would be turned from where the frame rendered before left it)",
         ),
+        "shape": (
+            STRING,
+            '`"SQUARE"`, `"RECTANGLE"`, `"DISK"` or `"ELLIPSE"` (any case): an area light\'s shape, as Blender\'s Shape (Replicator\'s Rect and Disk lights), e.g. `{ distribution = "choice", values = ["disk", "square"] }`; the same power whatever the shape; a light that is no area light where the entry sets it keeps it for when a `light_type` makes it one; refused on targets that never are one',
+        ),
+        "size_y": (
+            NUMBER,
+            "metres: height (Y) of a rectangle or ellipse area light, whose width is `size`; refused on targets that are never a rectangle or an ellipse (a square's and a disk's size is `size` alone)",
+        ),
     }
     PARAM_RANGES = {
         "energy": (0.0, 1e9),
@@ -379,23 +387,36 @@ class Light(RandomizerSpec):
         "look_at": (-1e6, 1e6),
         "size": (0.0, 1e6),
         "temperature": (800.0, 40000.0),
+        "size_y": (0.0, 1e6),
     }
     TYPES = ("POINT", "SUN", "SPOT", "AREA")
+    SHAPES = ("SQUARE", "RECTANGLE", "DISK", "ELLIPSE")  # Blender's area light shapes
 
     @classmethod
     def check(cls, params, options):
         return aim_problems(params, distance=None)
 
     def name_problem(self, param, values):
-        bad = [v for v in values if not isinstance(v, str) or v.upper() not in self.TYPES]
-        if param != "light_type" or not bad:
+        if param not in ("light_type", "shape"):
             return None
+        names = self.TYPES if param == "light_type" else self.SHAPES
+        bad = [v for v in values if not isinstance(v, str) or v.upper() not in names]
+        if not bad:
+            return None
+        if param == "shape":
+            return (
+                bad[0],
+                f"one of {', '.join(self.SHAPES)} (any case): an area light's shape (Replicator's Rect is RECTANGLE or SQUARE, Disk DISK)",
+            )
         return bad[0], f"one of {', '.join(self.TYPES)} (Replicator's Sphere is POINT, Distant SUN, Rect and Disk AREA)"
 
     def prepare(self, base):
-        d = self.params.get("light_type")
-        problem = self.name_problem("light_type", listed_values(d)) if d is not None else None
-        return [("light_type", *problem)] if problem else []
+        out = []
+        for param in ("light_type", "shape"):
+            d = self.params.get(param)
+            problem = self.name_problem(param, listed_values(d)) if d is not None else None
+            out += [(param, *problem)] if problem else []
+        return out
 
 
 @register_randomizer

@@ -1683,6 +1683,8 @@ def _light(scene, spec: LightSpec) -> bpy.types.Object:
     for kind, prop in (("AREA", "size"), ("POINT", "shadow_soft_size")):
         obj.data.type = kind
         setattr(obj.data, prop, spec.size)
+    obj.data.type = "AREA"
+    obj.data.shape, obj.data.size_y = spec.shape, spec.size if spec.size_y is None else spec.size_y
     obj.data.type = spec.type
     scene.collection.objects.link(obj)
     obj.location = spec.location

@@ -142,6 +142,69 @@ def check_sun_sizes(built: BuiltScene, specs: list, targets: list[list[str]]) ->
     return out
 
 
+@file_check
+def check_area_shapes(built: BuiltScene, specs: list, targets: list[list[str]]) -> list[tuple[int, tuple]]:
+    """A light entry's `shape` and `size_y` are an area light's, and `size_y` a rectangle's
+    or an ellipse's height: on targets that never are one, drawn and logged, they would
+    never show. A target can be an area light where the entry's own light_type can make it
+    one, else where it is built as one or another light entry's light_type can make it one;
+    a rectangle or ellipse where the entry's own shape can make it one, else where it is
+    built as one or another light entry's shape can make it one."""
+
+    def can_be(key: str, wanted: set[str]) -> set[str]:
+        return {
+            t
+            for spec, names in zip(specs, targets)
+            if spec.name == "light"
+            and key in spec.params
+            and any(str(x).upper() in wanted for x in listed_values(spec.params[key]))
+            for t in names
+        }
+
+    areas, rects = can_be("light_type", {"AREA"}), can_be("shape", {"RECTANGLE", "ELLIPSE"})
+    out = []
+    for i, (spec, names) in enumerate(zip(specs, targets)):
+        if spec.name != "light" or not names:
+            continue
+        lights = {t: built.lights[t].data for t in names if t in built.lights}
+        own_type = spec.params.get("light_type")
+        if own_type is not None:
+            area = [t for t in names if any(str(x).upper() == "AREA" for x in listed_values(own_type))]
+        else:
+            area = [t for t in names if t in areas or (t in lights and lights[t].type == "AREA")]
+        own_shape = spec.params.get("shape")
+        if own_shape is not None:
+            rect = names if any(str(x).upper() in ("RECTANGLE", "ELLIPSE") for x in listed_values(own_shape)) else []
+        else:
+            rect = [t for t in names if t in rects or (t in lights and _shape(lights[t]) in ("RECTANGLE", "ELLIPSE"))]
+        for key in ("shape", "size_y"):
+            if key not in spec.params:
+                continue
+            if not area:
+                kinds = ", ".join(f"{t!r} a {lights[t].type.lower()} light" for t in names[:3] if t in lights)
+                expected = (
+                    f"targets that are area lights where the entry sets them ({kinds}, and no light_type of the "
+                    'file makes them one): an area light\'s shape and height; add light_type = "area" to the '
+                    "entry, or leave it out"
+                )
+                out.append((i, (key, spec.params[key].to_dict(), expected)))
+                break
+            if key == "size_y" and not rect:
+                shapes = ", ".join(f"{t!r} a {_shape(lights[t]).lower()}" for t in names[:3] if t in lights)
+                expected = (
+                    f"targets that are rectangles or ellipses ({shapes}, and no shape of the file makes them one): "
+                    "size_y is their height, a square's and a disk's size is `size` alone; add shape = \"rectangle\" "
+                    "(or ellipse) to the entry, or leave size_y out"
+                )
+                out.append((i, (key, spec.params[key].to_dict(), expected)))
+    return out
+
+
+def _shape(data) -> str:
+    """An area light's shape; another type's light, the one it keeps for when it is made one."""
+    return data.shape if data.type == "AREA" else getattr(data, "shape", "SQUARE")
+
+
 def _draws_point(look_at, point) -> bool:
     """Whether `look_at` draws `point` (a location as Blender holds it, in single precision)
     with a positive probability: a constant, listed or one-point value at it, or whole numbers
@@ -289,7 +352,7 @@ def check_placed_lights(built: BuiltScene, spec, targets: list[str]) -> tuple[st
 
 
 # What a light entry sets of a light's data (its Light data-block), not of the object.
-LIGHT_DATA_KEYS = ("energy", "color", "temperature", "size", "light_type")
+LIGHT_DATA_KEYS = ("energy", "color", "temperature", "size", "light_type", "shape", "size_y")
 
 
 @target_check("light")
@@ -366,6 +429,20 @@ def apply_light(built: BuiltScene, target: str, v: dict) -> None:
             data.angle = math.radians(v["size"])
         else:
             data.shadow_soft_size = v["size"]
+    if "shape" in v or "size_y" in v:
+        # An area light's; another type's light keeps them for when it is made one (Blender
+        # keeps them in the light's data whatever its type, seen only as an area light).
+        kind = data.type
+        if kind != "AREA":
+            data.type = "AREA"
+            data = obj.data
+        if "shape" in v:
+            data.shape = v["shape"].upper()
+        if "size_y" in v:
+            data.size_y = v["size_y"]
+        if kind != "AREA":
+            data.type = kind
+            data = obj.data
     if "temperature" in v:  # times the light's own colour (Blender's and USD's temperature do so)
         built.light_kelvin[target] = v["temperature"]
         data.color = blackbody_light_rgb(v["temperature"], built.light_colors.get(target, (1.0, 1.0, 1.0)))
@@ -417,6 +494,8 @@ LIGHT_DATA_PATHS = {
     "temperature": ("color",),
     "size": ("size", "shadow_soft_size", "angle"),
     "light_type": ("type",),
+    "shape": ("shape",),
+    "size_y": ("size_y",),
 }
 
 
