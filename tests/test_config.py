@@ -784,15 +784,20 @@ def one_problem(tmp_path, text: str) -> Problem:
 
 @pytest.mark.parametrize(
     "key, words",
-    [("project_uvw", "projected in the object's own space"), ("per_sub_mesh", "per_sub_mesh has no counterpart")],
+    [
+        ("project_uvw = true", "projected in the object's own space"),
+        ("per_sub_mesh = true", "per_sub_mesh has no counterpart"),
+        # was "the name for what is 'scale' here", whose value is one number, per metre
+        ("texture_scale = [2, 2]", "texture_scale (a (u, v) factor of the UVs) is `scale` here, one number"),
+    ],
 )
 def test_replicators_texture_options_are_answered(tmp_path, key, words):
     """Replicator's texture(project_uvw=True, per_sub_mesh=True) were met with a bare 'a known key'."""
     (tmp_path / "tex").mkdir()
     (tmp_path / "tex" / "wood.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(32))
-    text = f'[[randomizers]]\ntype = "texture"\ntargets = "*"\nfolder = "tex"\n{key} = true\n'
+    text = f'[[randomizers]]\ntype = "texture"\ntargets = "*"\nfolder = "tex"\n{key}\n'
     p = one_problem(tmp_path, text + CAMERA)
-    assert p.field == f"randomizers[0].{key}" and words in p.expected, p.expected
+    assert p.field == f"randomizers[0].{key.split()[0]}" and words in p.expected, p.expected
 
 
 def test_resolution_or_width_and_height(tmp_path):

@@ -3560,7 +3560,12 @@ PEER_RANDOMIZER_KEYS_NOTED = {
     ),
     "min_samp": ("min_normal_z", _SAMP),
     "max_samp": ("min_normal_z", _SAMP),
-    "texture_scale": ("color_suffix", "'texture_scale' is Replicator's texture's name for what is 'scale' here"),
+    "texture_scale": (
+        "color_suffix",
+        "Replicator's texture_scale (a (u, v) factor of the UVs) is `scale` here, one number: repeats per metre of "
+        "the object's local space, where the texture is projected (its UVs not used); larger repeats it more, as "
+        "there",
+    ),
     "project_uvw": (
         "color_suffix",
         "Replicator's texture(project_uvw=True) is how textures are always put on here: projected in the "
