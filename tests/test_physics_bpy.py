@@ -888,3 +888,38 @@ def test_a_scene_in_centimetres_rests_its_bodies_a_millimetre_up(tmp_path):
     assert 0.05 <= lowest_point("ball").z <= 0.12, lowest_point("ball")  # 1 mm: 0.1 units, not 0.001
     assert abs(lowest_point("box").z) <= 1e-3, lowest_point("box")
     assert values["ball"]["steps"] > 60  # 30 units at 9.81 units/s2: 2.5 s, 60 steps at 24 fps
+
+
+@pytest.mark.parametrize("friction, holds", [(0.58, False), (0.65, True)])
+def test_a_ramp_holds_a_box_when_the_product_of_their_frictions_exceeds_its_slope(tmp_path, friction, holds):
+    """Bullet's contact friction is the product of the two bodies' (both take `friction`):
+    a 20 degree ramp (tan 0.364) lets a box slide down at 0.58 (0.336), holds it at 0.65
+    (0.4225), as parameters.md says; where it holds, the box lies on the ramp (within 0.1 mm)."""
+    scene = (
+        header((32, 24), samples=1, seed=1, frames=1)
+        + ground(8.0)
+        + camera((0, -4, 2), (0, 0, 0))
+        + sun(location=None)
+        + asset("ramp", "plane", 3.0, distractor=True, location=[0, 0, 1], rotation=[20, 0, 0])
+        + asset("box", "cube", 0.2, label="box")
+        + f"""
+[[randomizers]]
+type = "pose"
+targets = "box"
+location = [0, 0, 1.3]
+[[randomizers]]
+type = "physics_settle"
+targets = "box"
+passive = ["ramp", "ground"]
+friction = {friction}
+"""
+    )
+    assert render(write_param(tmp_path, scene, "ramp.toml"), tmp_path / "out") == 0
+    box = bpy.data.objects["box"]
+    normal = Vector((0, -np.sin(np.radians(20)), np.cos(np.radians(20))))
+    depsgraph = bpy.context.evaluated_depsgraph_get()
+    mesh = box.evaluated_get(depsgraph).to_mesh()
+    above = min((box.matrix_world @ v.co - Vector((0, 0, 1))).dot(normal) for v in mesh.vertices)
+    box.evaluated_get(depsgraph).to_mesh_clear()
+    assert (abs(above) <= 1e-4) == holds, above
+    assert (box.matrix_world.translation.z > 0.5) == holds, box.matrix_world.translation
