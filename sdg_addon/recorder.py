@@ -372,6 +372,36 @@ def flow_without_clips(plan: dict[str, dict], config) -> str | None:
     )
 
 
+MOVERS_IN_A_FRAME = ("trajectory", "camera_trajectory", "initial_velocity")  # motion within a clip's time
+
+
+def motion_of_nothing(plan: dict[str, dict], config) -> str | None:
+    """The warning for motion_vectors (and, in clips, forward_flow / backward_flow) where
+    nothing can move within a frame's time: no base .blend or model file (whose animation
+    plays), no trajectory, camera_trajectory or initial_velocity randomizer, no rigid bodies
+    falling in clips. Randomizers place things anew each frame (each clip), which is no motion, so
+    every vector and flow is 0 (Replicator's motion vectors of consecutive frames see those
+    jumps). None otherwise, and for flows in stills (flow_without_clips says those)."""
+    clips = config.sequence.clip_length > 1
+    asked = [n for n in (("forward_flow", "backward_flow") if clips else ()) + ("motion_vectors",) if n in plan]
+    animated = config.base.blend or any(a.file or a.files for a in config.assets)  # their own keys play
+    if not asked or animated or (clips and config.sequence.rigid_body):
+        return None
+    if any(spec.name in MOVERS_IN_A_FRAME for spec in config.randomizers):
+        return None
+    named = ", ".join(asked[:-1]) + " and " + asked[-1] if len(asked) > 1 else asked[0]
+    return (
+        f"{named} where nothing moves: no trajectory, camera_trajectory or initial_velocity "
+        "randomizer, no base .blend or model file to animate"
+        + (", no rigid bodies" if clips else "")
+        + ", so every vector"
+        + (" and flow" if clips else "")
+        + " is 0; randomizers place objects and cameras anew each "
+        + ("clip" if clips else "frame")
+        + ", which is no motion: for motion, move them with a trajectory or camera_trajectory randomizer"
+    )
+
+
 def moving_orthographic_cameras(built, config, targets: list[list[str]]) -> list[str]:
     """The rendered orthographic cameras that move within a clip: a camera_trajectory's
     target, a camera rigged to one, or one whose own (or a parent's) keys or drivers move
@@ -996,6 +1026,7 @@ class Recorder:
             every_frame_in_val(cfg),
             clips_split_by_frame(cfg),
             flow_without_clips(plan, cfg),
+            motion_of_nothing(plan, cfg),
             ortho_motion_vectors(plan, moving_orthographic_cameras(built, cfg, targets)),
             rigid_body_without_clips(cfg),
             mot_boxes_filtered_otherwise(plan, cfg),

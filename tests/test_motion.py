@@ -217,6 +217,37 @@ def test_flow_in_a_run_of_stills_is_warned(tmp_path):
     assert note("[sequence]\nclip_length = 2\n", {"forward_flow": {}}) is None
 
 
+def test_motion_vectors_where_nothing_moves_are_warned(tmp_path):
+    """motion_vectors in a run of primitives placed anew each frame (Replicator's habit: its
+    motion vectors see those jumps between frames) were 0 everywhere, without a word; so
+    were the flows of clips where nothing moves. The run now says so and what moves things;
+    a trajectory, a camera_trajectory, rigid bodies in clips, a base .blend or a model file
+    (their own animation plays) say nothing."""
+    from sdg_addon.recorder import motion_of_nothing
+
+    (tmp_path / "m.glb").write_bytes(b"glTF")
+    box = '[[assets]]\nname = "box"\nprimitive = "cube"\n'
+    moving = '[[randomizers]]\ntype = "trajectory"\ntargets = "box"\nvelocity = [1, 0, 0]\n'
+
+    def note(extra: str, annotators: dict):
+        p = tmp_path / "p.toml"
+        p.write_text("[run]\nframes = 4\n" + CAMERA + box + extra)
+        return motion_of_nothing(annotators, load_config(p))
+
+    text = note("", {"rgb": {}, "motion_vectors": {}})
+    assert text.startswith("motion_vectors where nothing moves: no trajectory, camera_trajectory"), text
+    assert "anew each frame, which is no motion" in text
+    assert note("", {"forward_flow": {}}) is None  # flow_without_clips says that of stills
+    clips = "[sequence]\nclip_length = 2\n"
+    text = note(clips, {"forward_flow": {}, "backward_flow": {}, "motion_vectors": {}})
+    assert text.startswith("forward_flow, backward_flow and motion_vectors where nothing moves"), text
+    assert "every vector and flow is 0" in text and "anew each clip" in text
+    assert note(moving, {"motion_vectors": {}}) is None  # keyed around the frame: vectors in stills too
+    assert note(clips + moving, {"forward_flow": {}}) is None
+    assert note(clips.replace("2\n", "2\nrigid_body = true\n"), {"forward_flow": {}}) is None
+    assert note('[[assets]]\nname = "m"\nfile = "m.glb"\n', {"motion_vectors": {}}) is None
+
+
 def test_rigid_body_in_a_run_of_stills_is_warned(tmp_path):
     """sequence.rigid_body with clip_length 1 (a Kubric port's quick check: run.frames = 1
     needs clip_length 1) showed every body where the randomizers put it, in mid-air, no body
