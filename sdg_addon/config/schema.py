@@ -3792,7 +3792,8 @@ BLENDERPROC_WRITER_ARGS = {
     "supercategory": "a category's supercategory is the writer's `semantic_type` (the label type)",
     "m2mm": "the bop writer writes millimetres whatever the scene's unit scale",
     "annotation_unit": "the bop writer writes millimetres whatever the scene's unit scale",
-    "calc_mask_info_coco": "the bop writer always writes mask/, mask_visib/ and scene_gt_info.json",
+    "calc_mask_info_coco": "the bop writer always writes mask/, mask_visib/ and scene_gt_info.json, and "
+    "scene_gt_coco.json unless its `coco` = false",
     "dataset": "BlenderProc's write_bop dataset (its folder bop_data/<dataset>/) has no counterpart: the "
     "dataset is the writer's folder bop/ (camera.json, models/, <split>/): copy or link it under the name "
     "bop_toolkit expects once the run is done; "

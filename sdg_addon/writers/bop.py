@@ -9,6 +9,7 @@ that pose-estimation code (bop_toolkit, BlenderProc's readers, GDRNPP, MegaPose.
     bop/<D>/<SSSSSS>/scene_gt.json         per image: [{obj_id, cam_R_m2c, cam_t_m2c}]
     bop/<D>/<SSSSSS>/scene_gt_info.json    per image: [{bbox_obj, bbox_visib, px_count_all,
                                            px_count_valid, px_count_visib, visib_fract}]
+    bop/<D>/<SSSSSS>/scene_gt_coco.json    COCO instances of the scene's images (coco = true)
     bop/<D>/<SSSSSS>/rgb/<IIIIII>.png
     bop/<D>/<SSSSSS>/depth/<IIIIII>.png    uint16; depth in mm = value * depth_scale
     bop/<D>/<SSSSSS>/mask/<IIIIII>_<GGGGGG>.png        full silhouette (amodal), 0 / 255
@@ -46,6 +47,16 @@ index G: the labelled objects in view (occluded ones too, visib_fract 0), by ins
 - Cameras: perspective only (cam_K is a pinhole model): an orthographic camera is refused
   (validate names it, a .blend's once the scene is built; one a randomizer makes stops the
   run at that frame, before any file of it).
+- scene_gt_coco.json (option coco, default on, as BlenderProc's write_bop with its default
+  calc_mask_info_coco = True and bop_toolkit's scripts/calc_gt_coco.py): categories = every
+  obj_id of the label table (name str(obj_id), supercategory "bop", the dataset's folder);
+  images = the scene's images (id = im_id, file_name rgb/<IIIIII>.png relative to the scene
+  folder); one annotation per object with a visible pixel, ids 1, 2, ... in the scene by
+  (im_id, GT index): segmentation = the mask_visib pixels as uncompressed RLE, area = their
+  count, bbox = [x, y, w, h] of the mask/ pixels (BlenderProc's amodal default; w = x_max -
+  x_min + 1, bop_toolkit's pycoco_utils.bbox_from_binary_mask), ignore = visib_fract < 0.1.
+  No dates (BlenderProc's date_created, date_captured, year): the file is the same bytes
+  whichever day, shard or process wrote each frame.
 - Depth: distance to the image plane, value = round(mm / depth_scale); 0 where nothing
   was hit or beyond 65535 * depth_scale mm (65.5 m at the default depth_scale 1.0); an
   object seen beyond it is warned of (once a run).
@@ -76,6 +87,7 @@ from .common import (
     val_split,
     write_image,
 )
+from .masks import rle_counts
 
 PART_FORMAT = 1
 MM = 1000.0
@@ -125,6 +137,24 @@ def mask_extent(mask: np.ndarray):
     return cols[0], rows[0], cols[-1], rows[-1]
 
 
+def coco_box(mask: np.ndarray) -> list[int]:
+    """[x, y, width, height] of a mask's pixels with width = x_max - x_min + 1 (the pixels
+    it spans, COCO's box), as bop_toolkit's pycoco_utils.bbox_from_binary_mask."""
+    x0, y0, x1, y1 = (int(v) for v in mask_extent(mask))
+    return [x0, y0, x1 - x0 + 1, y1 - y0 + 1]
+
+
+def coco_object(visib: np.ndarray, full: np.ndarray) -> dict | None:
+    """One object's scene_gt_coco.json values (visible mask, full mask) as bop_toolkit's
+    calc_gt_coco makes them: None for an object without a visible pixel (no annotation),
+    else area, bbox (of the full mask, BlenderProc's amodal default) and the visible
+    mask's RLE counts (column-major, first run zeros)."""
+    visib, full = np.asarray(visib, dtype=bool), np.asarray(full, dtype=bool)
+    if not visib.any() or not full.any():
+        return None
+    return {"area": int(np.count_nonzero(visib)), "bbox": coco_box(full), "counts": rle_counts(visib)}
+
+
 def ply_bytes(vertices_mm: np.ndarray, faces: np.ndarray) -> bytes:
     """Binary little-endian PLY with float x, y, z and uchar-counted int vertex_indices."""
     v = np.asarray(vertices_mm, dtype="<f4").reshape(-1, 3)
@@ -168,7 +198,7 @@ def model_info(vertices_mm: np.ndarray) -> dict:
 @register_writer
 class BopWriter(Writer):
     name = "bop"
-    summary = "BOP scenewise format (scene_gt, scene_camera, masks, depth) with models, for 6D pose"
+    summary = "BOP scenewise format (scene_gt, scene_camera, masks, depth, scene_gt_coco) with models, for 6D pose"
     length_unit = "millimetres"
     required_annotators = (
         "rgb",
@@ -213,6 +243,13 @@ class BopWriter(Writer):
         "png_compress_level": PNG_COMPRESS_LEVEL,
         "image_format": IMAGE_FORMAT,
         "jpeg_quality": JPEG_QUALITY,
+        "coco": (
+            True,
+            bool,
+            "scene_gt_coco.json in each scene folder: COCO instances of its images (RLE of mask_visib, bbox of "
+            "mask, ignore = visib_fract < 0.1), as BlenderProc's write_bop (calc_mask_info_coco) and bop_toolkit's "
+            "calc_gt_coco.py write it",
+        ),
     }
 
     def __init__(self, output_dir, **options):
@@ -327,7 +364,7 @@ class BopWriter(Writer):
                 mm,
             )
 
-        write_image(folder / "rgb" / im, frame, opts)
+        image_name = write_image(folder / "rgb" / im, frame, opts)
         depth_mm = np.asarray(ann["distance_to_image_plane"], dtype=np.float64) * mm
         with np.errstate(invalid="ignore", over="ignore"):
             depth = np.rint(depth_mm / opts["depth_scale"])
@@ -349,7 +386,7 @@ class BopWriter(Writer):
         instance = np.asarray(ann["instance_segmentation"]["data"])
         amodal = ann["instance_segmentation_amodal"]
         amodal_row = {iid: k for k, iid in enumerate(amodal["info"]["instanceIds"])}
-        gts, infos, models = [], [], {}
+        gts, infos, cocos, models = [], [], [], {}
         for k, iid in enumerate(pose["info"]["instanceIds"]):
             label = pose["info"]["labels"][k]
             if iid not in amodal_row:
@@ -397,6 +434,8 @@ class BopWriter(Writer):
                     "visib_fract": n_visib / n_all if n_all else 0.0,
                 }
             )
+            if opts["coco"]:
+                cocos.append(coco_object(visib, full))
             if obj_id not in models:
                 models[obj_id] = pose["info"]["models"][label]
         for obj_id, mesh in models.items():
@@ -419,8 +458,83 @@ class BopWriter(Writer):
             "gt": gts,
             "gt_info": infos,
         }
+        if opts["coco"]:
+            part["coco"] = {"image": f"rgb/{image_name}", "categories": len(names), "objects": cocos}
         # Last file of the frame: its presence means every file above is complete.
         io.write_json(self.root / "parts" / ds / f"{im}.json", part)
+
+    def _scene_coco(self, folder: Path, parts: dict[int, Path]) -> dict:
+        """scene_gt_coco.json of one scene folder from its images' parts (read again, one
+        scene at a time), laid out as bop_toolkit's calc_gt_coco.py and BlenderProc's
+        write_bop write it (their keys, in their order; no dates, see the module's doc)."""
+        images, annotations, categories = [], [], 0
+        for im_id in sorted(parts):
+            part = json.loads(parts[im_id].read_text(encoding="utf-8"))
+            coco = part.get("coco") or self._coco_from_masks(folder, part)
+            categories = max(categories, int(coco["categories"]))
+            width, height = int(part["camera"]["width"]), int(part["camera"]["height"])
+            images.append(
+                {
+                    "id": im_id,
+                    "file_name": coco["image"],
+                    "width": width,
+                    "height": height,
+                    "license": 1,
+                    "coco_url": "",
+                    "flickr_url": "",
+                }
+            )
+            for gt, info, obj in zip(part["gt"], part["gt_info"], coco["objects"], strict=True):
+                if obj is None:  # no visible pixel: no annotation, as bop_toolkit's
+                    continue
+                annotations.append(
+                    {
+                        "id": len(annotations) + 1,
+                        "image_id": im_id,
+                        "category_id": gt["obj_id"],
+                        "iscrowd": 0,
+                        "area": obj["area"],
+                        "bbox": obj["bbox"],
+                        "segmentation": {"counts": obj["counts"], "size": [height, width]},
+                        "width": width,
+                        "height": height,
+                        "ignore": info["visib_fract"] < 0.1,  # bop_toolkit: less than 10 % visible
+                    }
+                )
+        name = self.root.name
+        return {
+            "info": {
+                "description": f"{name}_{folder.parent.name}",
+                "url": "https://github.com/thodan/bop_toolkit",
+                "version": "0.1.0",
+                "contributor": "",
+            },
+            "licenses": [],
+            "categories": [{"id": i, "name": str(i), "supercategory": name} for i in range(1, categories + 1)],
+            "images": images,
+            "annotations": annotations,
+        }
+
+    @staticmethod
+    def _coco_from_masks(folder: Path, part: dict) -> dict:
+        """A part written without scene_gt_coco.json's values (by a version of this writer
+        before it, or with coco = false): them from the frame's mask PNGs on disk."""
+        from .png import decode_png_gray8
+
+        im = f"{int(part['im_id']):06d}"
+        objects = []
+        for g in range(len(part["gt"])):
+            masks = [
+                decode_png_gray8((folder / kind / f"{im}_{g:06d}.png").read_bytes()) > 0
+                for kind in ("mask_visib", "mask")
+            ]
+            objects.append(coco_object(*masks))
+        image = next((p.name for p in sorted((folder / "rgb").glob(f"{im}.*"))), f"{im}.png")
+        return {
+            "image": f"rgb/{image}",
+            "categories": max((gt["obj_id"] for gt in part["gt"]), default=0),
+            "objects": objects,
+        }
 
     def _join_models(self, parts_root: Path) -> None:
         """models/obj_OOOOOO.ply: each object's model as the first finished frame that shows
@@ -458,7 +572,8 @@ class BopWriter(Writer):
             for f in self.joining(part_files(folder, ".json"), f"reading the parts of {folder.name}"):
                 part = json.loads(f.read_text(encoding="utf-8"))
                 key = str(part["im_id"])
-                scene = scenes.setdefault(int(part["scene_id"]), {"camera": {}, "gt": {}, "gt_info": {}})
+                scene = scenes.setdefault(int(part["scene_id"]), {"camera": {}, "gt": {}, "gt_info": {}, "parts": {}})
+                scene["parts"][int(part["im_id"])] = f
                 camera = {k: part["camera"][k] for k in ("cam_K", "depth_scale", "cam_R_w2c", "cam_t_w2c")}
                 scene["camera"][key], scene["gt"][key], scene["gt_info"][key] = camera, part["gt"], part["gt_info"]
                 if first_camera is None:
@@ -468,6 +583,8 @@ class BopWriter(Writer):
                 for name in ("camera", "gt", "gt_info"):
                     entries = dict(sorted(scene[name].items(), key=lambda kv: int(kv[0])))
                     io.write_json(out / f"scene_{name}.json", entries, indent=1)
+                if self.options["coco"]:
+                    io.write_json(out / "scene_gt_coco.json", self._scene_coco(out, scene["parts"]))
         if first_camera is not None:
             k = first_camera["cam_K"]
             io.write_json(

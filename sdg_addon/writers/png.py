@@ -74,3 +74,26 @@ def deflate(data, level: int) -> bytes:
     if _fast_zlib is not None and 1 <= level <= 3:
         return _fast_zlib.compress(data, level)
     return zlib.compress(data, level)
+
+
+def decode_png_gray8(data: bytes) -> np.ndarray:
+    """(H, W) uint8 of an 8-bit grey PNG as encode_png writes it (no interlacing, every
+    row filter 0): the writers' own masks read back. Any other PNG raises ValueError."""
+    if data[:8] != b"\x89PNG\r\n\x1a\n":
+        raise ValueError("not a PNG file")
+    pos, header, idat = 8, None, []
+    while pos + 8 <= len(data):
+        (length,) = struct.unpack(">I", data[pos : pos + 4])
+        kind, body = data[pos + 4 : pos + 8], data[pos + 8 : pos + 8 + length]
+        if kind == b"IHDR":
+            header = struct.unpack(">IIBBBBB", body)
+        elif kind == b"IDAT":
+            idat.append(body)
+        pos += 12 + length
+    if header is None or header[2:] != (8, 0, 0, 0, 0):
+        raise ValueError("not an 8-bit grey PNG without interlacing")
+    w, h = header[0], header[1]
+    raw = np.frombuffer(zlib.decompress(b"".join(idat)), dtype=np.uint8).reshape(h, w + 1)
+    if raw[:, 0].any():
+        raise ValueError("a PNG row uses a filter: not a PNG this tool wrote")
+    return raw[:, 1:].copy()
