@@ -543,12 +543,12 @@ def _host_name() -> str:
 
 def _process_name() -> str:
     """HOST-PID-PLACE: the name of this process's files in the record and its temporary
-    folder. PLACE (_place) tells apart processes of one host name and pid on other machines
+    folder. PLACE (machine_place) tells apart processes of one host name and pid on other machines
     or in other containers (pid 1 in each) writing one folder of a network file system."""
-    return f"{_host_name()}-{os.getpid()}-{_place()}"
+    return f"{_host_name()}-{os.getpid()}-{machine_place()}"
 
 
-def _place() -> str:
+def machine_place() -> str:
     """This machine and PID namespace (_machine, _pid_namespace) in 8 characters: processes
     whose pids can be looked at from here share it."""
     import hashlib
@@ -847,7 +847,7 @@ def _dead_processes_folders(folder: Path) -> list[Path]:
     namespace that have ended (and HOST-PID, as runs before PLACE named them). Another
     host's, machine's or container's are left: whether its process still writes cannot be
     checked from here (its pid is not one of this namespace's)."""
-    ours = re.compile(rf"{re.escape(_host_name())}-(\d+)(?:-{_place()})?")
+    ours = re.compile(rf"{re.escape(_host_name())}-(\d+)(?:-{machine_place()})?")
     found = []
     for entry in _temp_folders(folder):
         m = ours.fullmatch(entry.name)

@@ -395,7 +395,7 @@ def test_processes_of_one_host_name_and_pid_on_other_machines_or_containers_keep
     out = tmp_path / "out"
     run_of(out, ["a.json"])
     gone = dead_pid()
-    host, place = safe_name(socket.gethostname()), output._place()
+    host, place = safe_name(socket.gethostname()), output.machine_place()
     temp = out / output.TEMP_DIR
     mine, before, theirs = (temp / f"{host}-{gone}{tail}" for tail in (f"-{place}", "", "-0badf00d"))
     for folder in (mine, before, theirs):
@@ -406,7 +406,9 @@ def test_processes_of_one_host_name_and_pid_on_other_machines_or_containers_keep
     assert [p.name for p in theirs.iterdir()] == [".rgb_0001.png.5-1.tmp"]
     # another machine or namespace: another place, whatever the pid
     monkeypatch.setattr(output, "_machine", lambda: "another machine")
-    assert output._place() != place and output._process_name().endswith(f"-{os.getpid()}-{output._place()}")
+    assert output.machine_place() != place and output._process_name().endswith(
+        f"-{os.getpid()}-{output.machine_place()}"
+    )
     monkeypatch.undo()
     # a lock of another machine of this host name: respected, dead pid or not
     write_lock(tmp_path, gone)
@@ -590,7 +592,7 @@ def test_a_record_the_disk_refuses_names_its_file(tmp_path, monkeypatch):
         with pytest.raises(OSError) as e:
             output.before_write(tmp_path / "rgb_0000.png")
         monkeypatch.undo()
-    name = f"{safe_name(socket.gethostname())}-{os.getpid()}-{output._place()}.txt"
+    name = f"{safe_name(socket.gethostname())}-{os.getpid()}-{output.machine_place()}.txt"
     assert e.value.filename == str(tmp_path / "audit" / "written" / name), e.value
 
 
@@ -758,7 +760,7 @@ def test_overwrite_removes_only_our_temporaries_of_recorded_files(tmp_path):
 
 
 def own_temp_folder(folder: Path) -> Path:
-    return folder / output.TEMP_DIR / f"{safe_name(socket.gethostname())}-{os.getpid()}-{output._place()}"
+    return folder / output.TEMP_DIR / f"{safe_name(socket.gethostname())}-{os.getpid()}-{output.machine_place()}"
 
 
 def test_files_are_made_in_the_process_temporary_folder_and_renamed_into_place(tmp_path):
@@ -895,10 +897,12 @@ def test_a_host_name_that_is_no_plain_name_becomes_one_path_component(tmp_path, 
     try:
         with io.atomic_stream(out / "a.txt") as f:
             f.write(b"a")
-            assert [p.parent.name for p in out.rglob("*.tmp")] == [f"{host}-{os.getpid()}-{output._place()}"]
+            assert [p.parent.name for p in out.rglob("*.tmp")] == [f"{host}-{os.getpid()}-{output.machine_place()}"]
     finally:
         folder.close()
-    assert [p.name for p in (out / output.RECORD_DIR).iterdir()] == [f"{host}-{os.getpid()}-{output._place()}.txt"]
+    assert [p.name for p in (out / output.RECORD_DIR).iterdir()] == [
+        f"{host}-{os.getpid()}-{output.machine_place()}.txt"
+    ]
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
     killed = out / output.TEMP_DIR / f"{host}-{int(dead.stdout)}"
     killed.mkdir(parents=True)

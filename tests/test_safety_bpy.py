@@ -480,7 +480,7 @@ def test_temp_render_folders_are_removed_and_stale_ones_cleaned(tmp_path):
     (stale / "render.exr").write_bytes(b"left by a killed run")
     assert render(param(tmp_path), tmp_path / "out") == 0
     assert not stale.exists()
-    assert not list(Path(base).glob(f"{capture_render.TEMP_PREFIX}{os.getpid()}_*"))
+    assert not list(Path(base).glob(f"{capture_render.TEMP_PREFIX}{os.getpid()}[-_]*"))
 
 
 def test_no_writable_temporary_folder_is_said_as_such_not_as_the_output_folder(tmp_path, capsys, monkeypatch):
@@ -553,7 +553,7 @@ def test_sigterm_releases_the_lock_and_the_temp_folder(tmp_path):
     assert proc.returncode == 128 + signal.SIGTERM, err
     assert "Traceback" not in err
     assert not (out / ".sdg.lock").exists(), err
-    assert not list(Path(capture_render._temp_base()).glob(f"{capture_render.TEMP_PREFIX}{proc.pid}_*"))
+    assert not list(Path(capture_render._temp_base()).glob(f"{capture_render.TEMP_PREFIX}{proc.pid}[-_]*"))
     assert render(p, out, "--resume", "--frames", "0:3") == 0
 
 
@@ -680,6 +680,30 @@ def test_stale_render_folders_of_ended_processes_only_are_removed(monkeypatch, t
     assert capture_render.remove_stale_render_dirs() == [str(dead)]
     assert not dead.exists() and (live / "passes.exr").exists() and (tmp_path / "elsewhere").is_dir()
     assert (tmp_path / f"sdg_render_{int(ended.stdout)}_file").exists()
+
+
+def test_a_render_folder_of_another_pid_namespace_is_left(monkeypatch, tmp_path):
+    """Containers sharing /dev/shm (a Kubernetes pod's, or docker --ipc=host) number their
+    processes each in its own PID namespace: a run in one took the live render folder of a
+    run in the other (sdg_render_PID_*, a pid none of its processes has) for a killed run's
+    and deleted it (shown with unshare --pid: the live run's folder was removed). A folder
+    is named with its place too (sdg_render_PID-PLACE_*, output.machine_place); another
+    place's is left, this place's and the former names (sdg_render_PID_*) of ended
+    processes are removed as before."""
+    from sdg_addon import output
+
+    monkeypatch.setattr(capture_render, "_temp_base", lambda: str(tmp_path))
+    ended = int(
+        subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True).stdout
+    )
+    place = output.machine_place()
+    made = Path(capture_render.temp_render_dir())
+    assert made.name.startswith(f"sdg_render_{os.getpid()}-{place}_")
+    mine, before, theirs = (tmp_path / f"sdg_render_{ended}{tail}_ab" for tail in (f"-{place}", "", "-0badf00d"))
+    for folder in (mine, before, theirs):
+        folder.mkdir()
+    assert sorted(capture_render.remove_stale_render_dirs()) == sorted([str(mine), str(before)])
+    assert theirs.is_dir() and made.is_dir()
 
 
 def test_a_users_file_in_the_dataset_is_never_replaced(tmp_path, capsys):

@@ -51,7 +51,7 @@ from ..compat import (
 )
 from ..config.schema import RenderSettings
 from ..frame import Camera, FrameData, SceneObject
-from ..output import process_alive
+from ..output import machine_place, process_alive
 from ..pinhole import intrinsics_of
 from ..sampling.sampler import render_noise_seed
 from ..scene.base import (
@@ -96,9 +96,10 @@ def _temp_base() -> str:
 
 
 def temp_render_dir() -> str:
-    """A private folder for the render's EXR, named with our pid so a later run can tell
-    whether its owner is still alive (see remove_stale_render_dirs)."""
-    return tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{os.getpid()}_", dir=_temp_base())
+    """A private folder for the render's EXR, named with our pid and place (its machine and
+    PID namespace: output.machine_place) so a later run can tell whether its owner is still
+    alive (see remove_stale_render_dirs)."""
+    return tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{os.getpid()}-{machine_place()}_", dir=_temp_base())
 
 
 def remove_stale_render_dirs() -> list[str]:
@@ -107,12 +108,17 @@ def remove_stale_render_dirs() -> list[str]:
 
 
 def remove_stale_dirs(prefix: str, base: str) -> list[str]:
-    """Delete the folders `<prefix><pid>_*` in `base` whose process is gone, this user's only."""
+    """Delete the folders `<prefix><pid>_*` and `<prefix><pid>-<place>_*` in `base` whose
+    process is gone, this user's only. A folder of another place (output.machine_place: a
+    container sharing /dev/shm with this one, as a Kubernetes pod's containers do, each
+    numbering its processes in its own PID namespace) is left: its pid means nothing here."""
     removed = []
     for name in os.listdir(base):
         if not name.startswith(prefix):
             continue
-        pid_text = name[len(prefix) :].split("_", 1)[0]
+        pid_text, dash, place = name[len(prefix) :].split("_", 1)[0].partition("-")
+        if dash and place != machine_place():
+            continue
         if not pid_text.isdigit() or process_alive(int(pid_text)):
             continue
         path = os.path.join(base, name)
