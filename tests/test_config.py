@@ -974,6 +974,31 @@ def test_camera_look_at_or_rotation(tmp_path):
             "materials",
             ["rep.randomizer.materials is 'material_swap' here"],
         ),
+        # rep.modify.material binds a material (a swap): it was said to be 'material' (colours)
+        (
+            '[[randomizers]]\ntype = "rep.modify.material"\ntargets = "*"\n',
+            "randomizers[0].type",
+            "rep.modify.material",
+            ["rep.modify.material (a material bound to the prims) is 'material_swap' here"],
+        ),
+        (
+            '[[randomizers]]\ntype = "rep.modify.pose_camera_relative"\ntargets = "*"\n',
+            "randomizers[0].type",
+            "rep.modify.pose_camera_relative",
+            ["rep.modify.pose_camera_relative is 'camera_relative' here"],
+        ),
+        (
+            '[[randomizers]]\ntype = "camera_relative"\ntargets = "*"\ndepth = 2\nhorizontal_location = 0.5\n',
+            "randomizers[0].horizontal_location",
+            0.5,
+            ["are `x` and `y` here: 0 .. 1 from the image's left and top edges"],
+        ),
+        (
+            '[[randomizers]]\ntype = "camera_relative"\ntargets = "*"\ndepth = 2\ndistance = 3\n',
+            "randomizers[0].distance",
+            3,
+            ["distance (from the camera) is `depth` here"],
+        ),
         (
             '[[randomizers]]\ntype = "color"\ntargets = "*"\n',
             "randomizers[0].type",

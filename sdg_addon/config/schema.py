@@ -3227,6 +3227,10 @@ PEER_RANDOMIZER_TYPES = {
     "color": ("material", "Replicator's rep.randomizer.color (its `color`)"),
     "colors": ("material", "Replicator's rep.randomizer.color (its `color`)"),
     "materials": ("material_swap", "Replicator's rep.randomizer.materials"),
+    # rep.modify.material binds a material, as material_swap shows one: not `material` (colours) here
+    "rep.modify.material": ("material_swap", "Replicator's rep.modify.material (a material bound to the prims)"),
+    "modify.material": ("material_swap", "Replicator's rep.modify.material (a material bound to the prims)"),
+    "pose_camera_relative": ("camera_relative", "Replicator's rep.modify.pose_camera_relative"),
     "scatter_2d": ("scatter", "Replicator's scatter_2d (with `surface`)"),
     "scatter_3d": ("scatter", "Replicator's scatter_3d (with `volume`)"),
     "instantiate": ("pool", "Replicator's rep.randomizer.instantiate (an asset pool, `files`, shown by a `pool`)"),
@@ -3503,6 +3507,10 @@ _ROTATION_ORDER = (
     "default order (USD's rotateXYZ: about X, then Y, then Z, world axes); angles of another order are one "
     "rotation written another way: give its XYZ angles"
 )
+_CAMERA_RELATIVE_XY = (
+    "rep.modify.pose_camera_relative's horizontal_location and vertical_location (-1 .. 1 across the camera's "
+    "frame) are `x` and `y` here: 0 .. 1 from the image's left and top edges (0.5 the centre)"
+)
 _SAMP = (
     "Replicator's scatter_2d(min_samp=..., max_samp=...) (a box the points are drawn in) has no counterpart on a "
     '`surface`, whose faces are all drawn on; a flat region is a volume here: `volume = "box"`, `center` = '
@@ -3557,6 +3565,18 @@ PEER_RANDOMIZER_KEYS_NOTED = {
         "color_suffix",
         "Replicator's texture(textures=[...]) is `folder` here: a folder of images, drawn uniformly (or by "
         "`image`, a choice of their names)",
+    ),
+    "horizontal_location": ("fully_inside", _CAMERA_RELATIVE_XY),
+    "vertical_location": ("fully_inside", _CAMERA_RELATIVE_XY),
+    "distance": (
+        "fully_inside",
+        "rep.modify.pose_camera_relative's distance (from the camera) is `depth` here: the distance to the "
+        "camera's image plane, metres",
+    ),
+    "render_product": (
+        "fully_inside",
+        "Replicator's render_product is the camera here: `camera`, the name of the camera whose view the targets "
+        "are placed in (default: the first camera); the image size is the run's",
     ),
     "min_samp": ("min_normal_z", _SAMP),
     "max_samp": ("min_normal_z", _SAMP),
