@@ -375,7 +375,7 @@ def flow_without_clips(plan: dict[str, dict], config) -> str | None:
 MOVERS_IN_A_FRAME = ("trajectory", "camera_trajectory", "initial_velocity")  # motion within a clip's time
 
 
-def motion_of_nothing(plan: dict[str, dict], config) -> str | None:
+def motion_of_nothing(plan: dict[str, dict], config, open_scene: bool = False) -> str | None:
     """The warning for motion_vectors (and, in clips, forward_flow / backward_flow) where
     nothing can move within a frame's time: no base .blend or model file (whose animation
     plays), no trajectory, camera_trajectory or initial_velocity randomizer, no rigid bodies
@@ -384,7 +384,8 @@ def motion_of_nothing(plan: dict[str, dict], config) -> str | None:
     jumps). None otherwise, and for flows in stills (flow_without_clips says those)."""
     clips = config.sequence.clip_length > 1
     asked = [n for n in (("forward_flow", "backward_flow") if clips else ()) + ("motion_vectors",) if n in plan]
-    animated = config.base.blend or any(a.file or a.files for a in config.assets)  # their own keys play
+    # A base .blend, the scene open in Blender (the add-on's recording) or a model file: their own keys play.
+    animated = open_scene or config.base.blend or any(a.file or a.files for a in config.assets)
     if not asked or animated or (clips and config.sequence.rigid_body):
         return None
     if any(spec.name in MOVERS_IN_A_FRAME for spec in config.randomizers):
@@ -1026,7 +1027,7 @@ class Recorder:
             every_frame_in_val(cfg),
             clips_split_by_frame(cfg),
             flow_without_clips(plan, cfg),
-            motion_of_nothing(plan, cfg),
+            motion_of_nothing(plan, cfg, self.open_scene is not None),
             ortho_motion_vectors(plan, moving_orthographic_cameras(built, cfg, targets)),
             rigid_body_without_clips(cfg),
             mot_boxes_filtered_otherwise(plan, cfg),

@@ -246,6 +246,9 @@ def test_motion_vectors_where_nothing_moves_are_warned(tmp_path):
     assert note(clips + moving, {"forward_flow": {}}) is None
     assert note(clips.replace("2\n", "2\nrigid_body = true\n"), {"forward_flow": {}}) is None
     assert note('[[assets]]\nname = "m"\nfile = "m.glb"\n', {"motion_vectors": {}}) is None
+    p = tmp_path / "p.toml"
+    p.write_text("[run]\nframes = 4\n" + CAMERA + box)
+    assert motion_of_nothing({"motion_vectors": {}}, load_config(p), open_scene=True) is None  # the add-on's scene
 
 
 def test_rigid_body_in_a_run_of_stills_is_warned(tmp_path):
