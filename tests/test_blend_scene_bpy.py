@@ -3009,3 +3009,61 @@ def test_geometry_turned_to_the_active_camera_is_read_for_each_camera(shop, tmp_
             assert 0 < tight["x_min"] and tight["x_max"] < 63 and 0 < tight["y_min"] and tight["y_max"] < 47
             assert [int(loose[c]) for c in corners] == [int(tight[c]) for c in corners], (frame, cam)
             assert loose["occlusionRatio"] == 0.0, (frame, cam)
+
+
+def test_node_instances_turned_to_the_active_camera_are_named(shop, tmp_path, capsys):
+    """Cards a node tree instances on points and turns to the Active Camera, left as
+    instances, are made real once, facing the camera the scene is built with: in a run of
+    CamA and CamB, CamB's image showed them edge-on (22, 19 and 22 pixels, one not at all)
+    where Blender's render from CamB, as a run of CamB alone makes it, shows them turned to
+    it (6, 51, 29, 35 pixels). The run names such objects; a tree ending in Realize
+    Instances (one mesh, read for each camera) is not named."""
+    bpy.ops.wm.open_mainfile(filepath=str(shop.path), load_ui=False)
+    bpy.ops.mesh.primitive_plane_add(size=0.25, location=(5.0, 5.0, -5.0))
+    leaf = bpy.context.active_object
+    leaf.name, leaf.hide_render = "leaf", True
+    bpy.ops.mesh.primitive_plane_add(size=0.8, location=(0.0, -1.2, 1.0))
+    tree = bpy.context.active_object
+    tree.name = "tree"
+    tree["semantics"] = {"class": ["tree"]}
+    group = bpy.data.node_groups.new("cards", "GeometryNodeTree")
+    group.interface.new_socket("Geometry", in_out="INPUT", socket_type="NodeSocketGeometry")
+    group.interface.new_socket("Geometry", in_out="OUTPUT", socket_type="NodeSocketGeometry")
+    nodes, links = group.nodes, group.links
+    points, cards = nodes.new("GeometryNodeMeshToPoints"), nodes.new("GeometryNodeInstanceOnPoints")
+    card = nodes.new("GeometryNodeObjectInfo")
+    card.inputs["As Instance"].default_value = True
+    card.inputs["Object"].default_value = leaf
+    camera = nodes.new("GeometryNodeObjectInfo")
+    camera.transform_space = "RELATIVE"
+    to_camera = nodes.new("ShaderNodeVectorMath")
+    to_camera.operation = "SUBTRACT"
+    align = nodes.new("FunctionNodeAlignRotationToVector")
+    links.new(nodes.new("NodeGroupInput").outputs[0], points.inputs["Mesh"])
+    links.new(nodes.new("GeometryNodeInputActiveCamera").outputs[0], camera.inputs["Object"])
+    links.new(camera.outputs["Location"], to_camera.inputs[0])
+    links.new(nodes.new("GeometryNodeInputPosition").outputs[0], to_camera.inputs[1])
+    links.new(to_camera.outputs[0], align.inputs["Vector"])
+    links.new(points.outputs[0], cards.inputs["Points"])
+    links.new(card.outputs["Geometry"], cards.inputs["Instance"])
+    links.new(align.outputs[0], cards.inputs["Rotation"])
+    output = nodes.new("NodeGroupOutput")
+    links.new(cards.outputs[0], output.inputs[0])
+    tree.modifiers.new("cards", "NODES").node_group = group
+    instances = saved_variant(tmp_path / "instances.blend")
+    bpy.ops.wm.open_mainfile(filepath=str(instances), load_ui=False)
+    group = bpy.data.node_groups["cards"]
+    realize = group.nodes.new("GeometryNodeRealizeInstances")
+    group.links.new(group.nodes["Instance on Points"].outputs[0], realize.inputs[0])
+    group.links.new(realize.outputs[0], group.nodes["Group Output"].inputs[0])
+    realized = saved_variant(tmp_path / "realized.blend")
+    said = (
+        "Geometry Nodes instances that read the Active Camera: 'tree'. The run makes each instance a real object once"
+    )
+    for blend, named in ((instances, True), (realized, False)):
+        capsys.readouterr()
+        assert main(["render", str(blend_param(blend)), "--out", str(tmp_path / blend.stem), "--quiet"]) == 0
+        err = capsys.readouterr().err
+        assert (said in err) == named, err
+        if named:
+            assert "placed for the camera the scene is built with ('CamA')" in err

@@ -88,6 +88,7 @@ from .base import (
 from .caches import fluid_domains, keep_caches_inside
 from .instancing import (
     GEOMETRY_TYPES,
+    camera_turned_instances_note,
     in_render_collections,
     is_instance_copy,
     linked_node_instancers_note,
@@ -442,7 +443,11 @@ def build_scene(config: Config, open_scene=None, quiet: bool = False) -> BuiltSc
     built.failed_drivers = failed_drivers()  # known once evaluated (the update above)
     frames = clip_scene_frames(config.sequence, config.randomizers)
     # Before instances are made real.
-    notes = (relative_collection_note(scene, clip=bool(frames)), linked_node_instancers_note(scene))
+    notes = (
+        relative_collection_note(scene, clip=bool(frames)),
+        linked_node_instancers_note(scene),
+        camera_turned_instances_note(scene),
+    )
     built.instancing_note = " ".join(n for n in notes if n)
     built.entities = discover_entities(scene, frames=frames)
     built.viewport_branch_note = viewport_branch_note(scene)  # the copies of instances made real too

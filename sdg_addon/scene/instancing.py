@@ -278,6 +278,37 @@ def reads_active_camera(obj) -> bool:
     )
 
 
+def camera_turned_instances_note(scene) -> str:
+    """Objects whose Geometry Nodes instances read the Active Camera (cards turned to face
+    it, left as instances): the run makes each instance a real object once, placed as the
+    node tree places it for the camera the scene is built with, so from another camera, or
+    once the camera moves, the copies keep that placement where Blender turns them to the
+    camera rendering. A sentence naming them, or ''."""
+    colls, users = render_collections(scene), object_collections(scene)
+    turned = {
+        o.name
+        for o in scene.objects
+        if o.library is None and not o.hide_render and reads_active_camera(o) and in_render_collections(o, colls, users)
+    }
+    if not turned:
+        return ""
+    instancers = {
+        inst.parent.original.name
+        for inst in _depsgraph(scene).object_instances
+        if inst.is_instance and inst.parent is not None and inst.parent.original.name in turned
+    }
+    if not instancers:
+        return ""
+    camera = scene.camera.name if scene.camera is not None else ""
+    return (
+        f"Geometry Nodes instances that read the Active Camera: {', '.join(map(repr, sorted(instancers)))}. The run "
+        f"makes each instance a real object once, placed for the camera the scene is built with ({camera!r}): "
+        "from another camera, or once the camera moves, they keep that placement, where Blender's render turns "
+        "them to the camera rendering (cards facing the first camera show edge-on to a second). For instances "
+        "that follow each camera, end the node tree with Realize Instances (then one object, read for each camera)"
+    )
+
+
 def unrealize_instances(scene) -> None:
     """Undo `realize_instances`: remove the realized objects, restore the instancers."""
     realized = [o for o in scene.objects if o.get(REALIZED)]
