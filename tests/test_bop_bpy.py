@@ -6,6 +6,7 @@ and each model placed by its pose and projected with cam_K rasterizes to its mas
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -158,3 +159,60 @@ def test_bop_scenewise_read_back_equals_our_annotations(tmp_path):
         assert np.allclose(cam_centre.ravel(), [300, -5000, 1000], atol=1e-2)
     # The card hides part of the cube in at least one frame: visib_fract < 1.
     assert min(i[0]["visib_fract"] for i in infos.values()) < 0.95
+
+
+def coco_files(out: Path) -> dict[str, bytes]:
+    return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.glob("bop/*/*/scene_gt_coco.json"))}
+
+
+def test_scene_gt_coco_of_a_render_is_read_by_pycocotools_and_the_same_split_or_resumed(tmp_path):
+    """scene_gt_coco.json of a real render (BlenderProc's write_bop default): pycocotools'
+    annToMask of every annotation is its mask_visib/ PNG; --procs 2, two shards merged, and a
+    run stopped after frame 0 then --resume'd give the same bytes as one run."""
+    coco_api = pytest.importorskip("pycocotools.coco")
+    from headless.cli import main
+
+    text = SCENE.replace("frames = 2", "frames = 3").replace(
+        "bop = { depth_scale = 0.1 }", "bop = { depth_scale = 0.1, frames_per_scene = 2 }"
+    )
+    p = write_param(tmp_path, text, "bop.toml")
+    one = tmp_path / "one"
+    assert render(p, one) == 0
+    reference = coco_files(one)
+    assert sorted(reference) == ["bop/train_pbr/000000/scene_gt_coco.json", "bop/train_pbr/000001/scene_gt_coco.json"]
+    n = 0
+    for rel in reference:
+        scene = (one / rel).parent
+        coco = coco_api.COCO(str(one / rel))
+        gts = load_scene_gt(scene / "scene_gt.json")
+        assert sorted(coco.getImgIds()) == sorted(gts)
+        for ann in coco.loadAnns(coco.getAnnIds()):
+            im_id = ann["image_id"]
+            g = next(
+                g
+                for g in range(len(gts[im_id]))
+                if np.array_equal(
+                    coco.annToMask(ann).astype(bool),
+                    np.array(Image.open(scene / "mask_visib" / f"{im_id:06d}_{g:06d}.png")) > 0,
+                )
+            )
+            assert ann["category_id"] == gts[im_id][g]["obj_id"] and ann["area"] > 0
+            assert (scene / coco.loadImgs(im_id)[0]["file_name"]).is_file()
+            n += 1
+    assert n >= 3  # the box in each of the 3 frames at least
+    procs = tmp_path / "procs"
+    assert render(p, procs, "--procs", "2", "--chunk", "1") == 0
+    assert coco_files(procs) == reference
+    a, b = tmp_path / "a", tmp_path / "b"
+    assert render(p, a, "--shard", "0/2") == 0 and render(p, b, "--shard", "1/2") == 0
+    for f in b.rglob("*"):
+        target = a / f.relative_to(b)
+        if f.is_file() and not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(f, target)
+    assert main(["merge", str(p), "--out", str(a)]) == 0
+    assert coco_files(a) == reference
+    resumed = tmp_path / "resumed"
+    assert render(p, resumed, "--frames", "0:1") == 0
+    assert render(p, resumed, "--resume") == 0
+    assert coco_files(resumed) == reference
