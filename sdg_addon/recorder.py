@@ -1505,6 +1505,12 @@ class Recorder:
                 rigged = sorted(set(built.match(spec.target_kind, patterns)) & built.rigged)
                 hint = f" ({', '.join(rigged)}: rigged, they follow their rig camera)" if rigged else ""
                 hint += unicode_form_hint(patterns, built.names(spec.target_kind))
+                lights = built.match("lights", patterns) if spec.name in ("visibility", "pool") else []
+                if lights:  # Replicator's rep.modify.visibility hides a light prim
+                    hint += (
+                        f" ({', '.join(lights[:3])}: a light; a `light` entry switches one off with `energy = 0`, "
+                        'e.g. energy = { distribution = "choice", values = [0, 800] })'
+                    )
                 what, its = target_words(spec.target_kind)
                 expected = f"patterns matching {what} of the scene{hint} (its {its}: "
                 problems.append(

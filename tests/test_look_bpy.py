@@ -423,6 +423,18 @@ def test_a_light_turned_before_an_entry_moves_it_is_refused(tmp_path, entries, r
         recorder.check_targets(built, targets)
 
 
+def test_a_light_given_to_visibility_is_pointed_to_its_energy(tmp_path):
+    """Replicator's rep.modify.visibility hides a light prim; here visibility takes objects, and
+    a light given to it was met with the list of objects alone: it now says how a light is
+    switched off (a light entry's energy = 0)."""
+    from sdg_addon.config import ConfigError
+
+    with pytest.raises(
+        ConfigError, match=r"randomizers\[0\]\.targets: .*key: a light; a `light` entry switches one off"
+    ):
+        built_scene(tmp_path, '[[randomizers]]\ntype = "visibility"\ntargets = "key"\nvisible = false\n')
+
+
 def test_sky_material_swap_sensor_and_light_appliers(tmp_path):
     from sdg_addon import compat
     from sdg_addon.scene.randomize import apply_frame
