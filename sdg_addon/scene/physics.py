@@ -71,27 +71,28 @@ def _components(n_verts: int, tris: np.ndarray) -> np.ndarray:
     return np.unique(roots, return_inverse=True)[1]
 
 
-def _hull_area_2d(points: np.ndarray) -> float:
-    """Area of the convex hull of 2D points (Andrew's monotone chain)."""
-    pts = sorted(set(map(tuple, points.tolist())))
-    if len(pts) < 3:
-        return 0.0
+def _hull_2d(points: np.ndarray) -> tuple[np.ndarray, float]:
+    """The convex hull of 2D points (Andrew's monotone chain): (the indices of its corners,
+    its area)."""
+    order = sorted(range(len(points)), key=lambda i: (points[i][0], points[i][1]))
 
     def half(seq):
         out = []
-        for p in seq:
-            while (
-                len(out) >= 2
-                and ((out[-1][0] - out[-2][0]) * (p[1] - out[-2][1]) - (out[-1][1] - out[-2][1]) * (p[0] - out[-2][0]))
-                <= 0
-            ):
+        for i in seq:
+            p = points[i]
+            while len(out) >= 2:
+                a, b = points[out[-2]], points[out[-1]]
+                if (b[0] - a[0]) * (p[1] - a[1]) - (b[1] - a[1]) * (p[0] - a[0]) > 0:
+                    break
                 out.pop()
-            out.append(p)
+            out.append(i)
         return out
 
-    hull = np.array(half(pts)[:-1] + half(pts[::-1])[:-1])
-    x, y = hull[:, 0], hull[:, 1]
-    return 0.5 * abs(float(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))))
+    if len(order) < 3:
+        return np.array(order, dtype=np.int64), 0.0
+    corners = np.array(half(order)[:-1] + half(order[::-1])[:-1], dtype=np.int64)
+    x, y = points[corners, 0], points[corners, 1]
+    return corners, 0.5 * abs(float(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))))
 
 
 def cuboid_axes(verts: np.ndarray) -> np.ndarray | None:
@@ -147,7 +148,7 @@ def _part(verts: np.ndarray, tris: np.ndarray, slab: float) -> tuple[np.ndarray,
         )
         u = np.cross(normal, [1.0, 0.0, 0.0] if abs(normal[0]) < 0.9 else [0.0, 1.0, 0.0])
         u /= np.linalg.norm(u)
-        hull = _hull_area_2d(np.stack([verts @ u, verts @ np.cross(normal, u)], axis=1))
+        corners, hull = _hull_2d(np.stack([verts @ u, verts @ np.cross(normal, u)], axis=1))
         # Only a piece facing up (a floor, a shelf board, a ramp up to 60 degrees; its faces
         # facing up or down) is given depth, below it: a wall's depth would lie on the side its
         # faces do not face, which is the room for half of the walls built (a plane turned -90
@@ -155,9 +156,10 @@ def _part(verts: np.ndarray, tris: np.ndarray, slab: float) -> tuple[np.ndarray,
         if hull > 0 and abs(area - hull) <= 1e-6 * hull and abs(normal[2]) >= 0.5:
             if normal[2] < 0:
                 normal = -normal
-            below = verts - slab * normal
-            n = len(verts)
-            return np.concatenate([verts, below]), np.concatenate([tris, tris[:, ::-1] + n]), "CONVEX_HULL"
+            # Its outline's corners above and below: a ground of 300 x 300 squares is a box
+            # of 8 (was a hull of its 181,202 points, rebuilt every frame: 3.8 s a frame).
+            top = verts[corners]
+            return np.concatenate([top, top - slab * normal]), np.zeros((0, 3), np.int64), "CONVEX_HULL"
     edges = np.sort(np.concatenate([tris[:, [0, 1]], tris[:, [1, 2]], tris[:, [2, 0]]]), axis=1)
     counts = np.unique(edges, axis=0, return_counts=True)[1]
     if len(tris) >= 4 and bool((counts == 2).all()):
