@@ -397,6 +397,29 @@ def test_add_and_remove_label(addon, scene):
         bpy.ops.sdg.add_label(label_type="class", value="mug")
 
 
+def test_labels_typed_in_the_other_unicode_form_are_the_stored_ones(addon, scene):
+    """A label typed in the Labels panel decomposed (NFD: 'catégorie', 'café' pasted from
+    a macOS file name) and the stored one composed print alike: Add Label stored a second
+    type and value, Remove Label and Rename Label Value found nothing ('has no
+    catégorie:café'). What is typed is composed, as a run reads every label."""
+    import unicodedata
+
+    bpy = addon.bpy
+    nfc = {w: unicodedata.normalize("NFC", w) for w in ("catégorie", "café", "thé")}
+    nfd = {w: unicodedata.normalize("NFD", w) for w in nfc}
+    a = add_mesh(bpy, "a")
+    select(bpy, [a])
+    assert bpy.ops.sdg.add_label(label_type=nfc["catégorie"], value=nfc["café"]) == {"FINISHED"}
+    bpy.ops.sdg.add_label(label_type=nfd["catégorie"], value=nfd["café"])  # it has it already
+    assert stored(a) == {nfc["catégorie"]: [nfc["café"]]}
+    assert bpy.ops.sdg.rename_label_value(label_type=nfd["catégorie"], old_value=nfd["café"], new_value=nfd["thé"]) == {
+        "FINISHED"
+    }
+    assert stored(a) == {nfc["catégorie"]: [nfc["thé"]]}
+    assert bpy.ops.sdg.remove_label(label_type=nfd["catégorie"], value=nfd["thé"]) == {"FINISHED"}
+    assert "semantics" not in a
+
+
 def test_add_label_to_collection_is_inherited(addon, scene):
     bpy = addon.bpy
     from sdg_addon.labels.blender import collection_parents, resolved_labels

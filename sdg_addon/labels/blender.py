@@ -301,7 +301,9 @@ def _inherited(idblock, parents, users) -> dict[str, list[str]]:
 
 def rename_label_value(idblocks, label_type: str, old: str, new: str) -> tuple[list, list[str]]:
     """Replace the value `old` of `label_type` by `new` in the own labels of `idblocks` (a
-    value already there is not doubled): ([idblocks changed], [problems of malformed ones])."""
+    value already there is not doubled): ([idblocks changed], [problems of malformed ones]).
+    Type and values are compared composed, as labels are read (labels.parse)."""
+    label_type, old, new = composed(label_type), composed(old), composed(new)
     changed, problems = [], []
     for idblock in idblocks:
         try:

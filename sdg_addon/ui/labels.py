@@ -12,7 +12,7 @@ from dataclasses import replace
 import bpy
 from bpy.props import EnumProperty, StringProperty
 
-from ..config.fields import LABEL_TEXT, LABEL_TYPE_TEXT, is_label_text, is_label_type
+from ..config.fields import LABEL_TEXT, LABEL_TYPE_TEXT, composed, is_label_text, is_label_type
 from ..labels.blender import (
     apply_label_rule,
     collection_parents,
@@ -152,7 +152,8 @@ class SDG_OT_add_label(bpy.types.Operator):
             self.report({"WARNING" if targets else "ERROR"}, f"Add Label: {linked_text(linked)}")
         if not targets:
             return {"CANCELLED"}
-        label_type, value = self.label_type.strip(), self.value.strip()
+        # Composed, as a run reads every label: 'café' pasted decomposed is the stored 'café'.
+        label_type, value = composed(self.label_type.strip()), composed(self.value.strip())
         changed, had, errors = [], [], []
         for idblock in targets:
             try:
@@ -202,7 +203,7 @@ class SDG_OT_remove_label(bpy.types.Operator):
         if problem:
             self.report({"ERROR"}, f"Remove Label: {problem}")
             return {"CANCELLED"}
-        label_type, value = self.label_type.strip(), self.value.strip()
+        label_type, value = composed(self.label_type.strip()), composed(self.value.strip())  # as stored
         changed = []
         targets = label_targets(context, self.target)
         if not targets:
@@ -339,7 +340,7 @@ class SDG_OT_rename_label_value(bpy.types.Operator):
 
     def execute(self, context):
         problem = check_label_text(self.label_type, self.old_value) or check_label_text(self.label_type, self.new_value)
-        label_type, old, new = self.label_type.strip(), self.old_value.strip(), self.new_value.strip()
+        label_type, old, new = (composed(t.strip()) for t in (self.label_type, self.old_value, self.new_value))
         if not problem and old == new:
             problem = f"the new value is the old one ({old!r})"
         if problem:
