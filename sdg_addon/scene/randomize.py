@@ -784,21 +784,25 @@ def apply_thermal(built: BuiltScene, target: str, v: dict) -> None:
         set_thermal(obj, kelvin, v.get("emissivity"), v.get("nir_reflectance"))
 
 
-# Entries that may leave a target unplaced in a frame: a scatter's target hidden by an
-# earlier entry or finding no free place, a physics_settle's hidden target.
-PLACED_OR_LEFT = ("scatter", "physics_settle")
+# Entries that may leave a target unplaced in a frame (a scatter's target hidden by an
+# earlier entry or finding no free place, a physics_settle's hidden target): the flag of
+# their values saying it was placed, when the entry sets its whole pose.
+PLACED_OR_LEFT = {"scatter": "placed", "physics_settle": "simulated"}
 
 
 def put_back_as_built(built: BuiltScene, sampled: list[dict]) -> None:
-    """Put the targets of the entries that may leave one unplaced (PLACED_OR_LEFT) back where
-    they were built, before the frame's entries apply: one such an entry leaves unplaced then
-    stands where this frame's earlier entries put it, else as built, never where an earlier
-    frame of this process placed it (a later `visibility` entry showing it again showed it
-    there: frames differed alone, with --procs, --shard and --resume)."""
+    """Put the targets an entry leaves unplaced this frame (PLACED_OR_LEFT) back where they
+    were built, before the frame's entries apply: such a target then stands where this
+    frame's earlier entries put it, else as built, never where an earlier frame of this
+    process placed it (a later `visibility` entry showing it again showed it there: frames
+    differed alone, with --procs, --shard and --resume). The poses as built are read at the
+    process's first frame, before anything moved them; a placed target gets its whole pose
+    from the entry."""
     for entry in sampled:
-        if entry["type"] not in PLACED_OR_LEFT:
+        flag = PLACED_OR_LEFT.get(entry["type"])
+        if flag is None:
             continue
-        for name in entry["values"]:
+        for name, values in entry["values"].items():
             entity = built.entities.get(name)
             if entity is None:
                 continue
@@ -813,6 +817,8 @@ def put_back_as_built(built: BuiltScene, sampled: list[dict]) -> None:
                     tuple(root.rotation_axis_angle),
                     root.scale.copy(),
                 )
+                continue
+            if values.get(flag):
                 continue
             location, mode, euler, quaternion, axis_angle, scale = pose
             root.rotation_mode = mode  # first: setting the mode converts the values it holds
