@@ -814,6 +814,24 @@ def test_alpha_threshold_rule(clean_bpy, alpha, transmission, threshold, plane_o
     assert (frame.passes["depth"][on_sphere] > 4.2).all()
 
 
+def test_past_the_transparent_bounces_the_next_surface_is_black_and_owns_the_pixel(clean_bpy):
+    """docs/exactness.md said a pixel seen through more transparent surfaces than the limit
+    gets the background; Cycles renders the surface where the limit stops the ray opaque
+    black, and it owns the pixel and its depth: with transparent_bounces = 0 an alpha-cut
+    plane (alpha 0) in front of a sphere is a black plane over all its pixels, labelled."""
+    from pathlib import Path
+
+    cam = alpha_scene(alpha=0.0)
+    frame, entities = capture(cam, transparent_bounces=0)
+    plane, sphere, total = owners_behind_plane(frame, entities)
+    assert total == 26 * 26 and plane == total
+    assert np.allclose(frame.passes["depth"][frame.passes["instance"] == entities["plane"].instance_id], 4.0)
+    rgb = np.asarray(frame.passes["combined"])[full_silhouette(frame, entities["plane"].instance_id)]
+    assert rgb[..., :3].max() < 0.01  # black: what Cycles renders there
+    text = " ".join((Path(__file__).parents[1] / "docs" / "exactness.md").read_text().split())
+    assert "stops at the next one: Cycles renders that surface opaque black, and it owns the pixel" in text
+
+
 @pytest.mark.parametrize("colour, low, high", [(1.0, 0.25, 0.35), (0.05, 0.0, 0.08)])
 def test_a_film_below_the_threshold_owns_pixels_by_its_shading_weight(clean_bpy, colour, low, high):
     """docs/exactness.md: below the threshold a surface owns a pixel with probability about

@@ -235,7 +235,7 @@ RENDER_FIELDS = (
         "transparent_bounces",
         "int",
         8,
-        "transparent (alpha) surfaces a ray passes before it stops",
+        "transparent (alpha) surfaces a ray passes; the next one it meets renders opaque black and owns the pixel in the masks",
         low=0,
         high=CYCLES_MAX,
     ),
