@@ -153,3 +153,23 @@ def test_scene_gt_coco_same_bytes_in_any_order_from_old_parts_and_off(tmp_path):
     assert (off / "train_pbr/000000/scene_gt.json").read_bytes() == (
         one / "train_pbr/000000/scene_gt.json"
     ).read_bytes()
+
+
+def test_coco_bbox_modal_boxes_the_visible_pixels_in_bop_toolkits_modal_file(tmp_path):
+    # bop_toolkit's calc_gt_coco.py --bbox_type modal: boxes of mask_visib, written as
+    # scene_gt_coco_modal.json; everything else as the amodal file.
+    cam, objects = occluded_scene()
+    frames = [annotated(make_frame(cam, objects), 0)]
+    amodal = json.loads((write(tmp_path / "a", frames) / "train_pbr/000000/scene_gt_coco.json").read_text())
+    bop = write(tmp_path / "m", frames, coco_bbox="modal")
+    scene = bop / "train_pbr" / "000000"
+    assert not (scene / "scene_gt_coco.json").exists()
+    modal = json.loads((scene / "scene_gt_coco_modal.json").read_text())
+    for ann, ref in zip(modal["annotations"], amodal["annotations"], strict=True):
+        g = {5: 0, 3: 2, 1: 3, 4: 4}[ann["category_id"]]  # GT index by instance id: wall, hidden, peek, cut, sliver
+        visib = np.array(Image.open(scene / "mask_visib" / f"000000_{g:06d}.png")) > 0
+        assert ann["bbox"] == bop_toolkit_bbox_from_binary_mask(visib)
+        assert {k: v for k, v in ann.items() if k != "bbox"} == {k: v for k, v in ref.items() if k != "bbox"}
+    by_obj = {a["category_id"]: a for a in modal["annotations"]}
+    assert by_obj[3]["bbox"] == [80, 70, 20, 1]  # peek: its one visible row
+    assert by_obj[1]["bbox"] == [0, 75, 4, 15]  # cut: not occluded, the same as amodal

@@ -54,7 +54,9 @@ index G: the labelled objects in view (occluded ones too, visib_fract 0), by ins
   folder); one annotation per object with a visible pixel, ids 1, 2, ... in the scene by
   (im_id, GT index): segmentation = the mask_visib pixels as uncompressed RLE, area = their
   count, bbox = [x, y, w, h] of the mask/ pixels (BlenderProc's amodal default; w = x_max -
-  x_min + 1, bop_toolkit's pycoco_utils.bbox_from_binary_mask), ignore = visib_fract < 0.1.
+  x_min + 1, bop_toolkit's pycoco_utils.bbox_from_binary_mask; coco_bbox = "modal": of the
+  mask_visib pixels, in scene_gt_coco_modal.json, as bop_toolkit's --bbox_type modal),
+  ignore = visib_fract < 0.1.
   No dates (BlenderProc's date_created, date_captured, year): the file is the same bytes
   whichever day, shard or process wrote each frame.
 - Depth: distance to the image plane, value = round(mm / depth_scale); 0 where nothing
@@ -147,12 +149,17 @@ def coco_box(mask: np.ndarray) -> list[int]:
 def coco_object(visib: np.ndarray, full: np.ndarray) -> dict | None:
     """One object's scene_gt_coco.json values (visible mask, full mask) as bop_toolkit's
     calc_gt_coco makes them: None for an object without a visible pixel (no annotation),
-    else area, bbox (of the full mask, BlenderProc's amodal default) and the visible
-    mask's RLE counts (column-major, first run zeros)."""
+    else area, bbox (of the full mask, BlenderProc's amodal default), bbox_modal (of the
+    visible mask) and the visible mask's RLE counts (column-major, first run zeros)."""
     visib, full = np.asarray(visib, dtype=bool), np.asarray(full, dtype=bool)
     if not visib.any() or not full.any():
         return None
-    return {"area": int(np.count_nonzero(visib)), "bbox": coco_box(full), "counts": rle_counts(visib)}
+    return {
+        "area": int(np.count_nonzero(visib)),
+        "bbox": coco_box(full),
+        "bbox_modal": coco_box(visib),
+        "counts": rle_counts(visib),
+    }
 
 
 def ply_bytes(vertices_mm: np.ndarray, faces: np.ndarray) -> bytes:
@@ -249,6 +256,15 @@ class BopWriter(Writer):
             "scene_gt_coco.json in each scene folder: COCO instances of its images (RLE of mask_visib, bbox of "
             "mask, ignore = visib_fract < 0.1), as BlenderProc's write_bop (calc_mask_info_coco) and bop_toolkit's "
             "calc_gt_coco.py write it",
+        ),
+        "coco_bbox": Field(
+            "coco_bbox",
+            "choice",
+            "amodal",
+            "scene_gt_coco.json's boxes: \"amodal\", of mask/ (the object's silhouette inside the image, "
+            "BlenderProc's and bop_toolkit's default), or \"modal\", of mask_visib/ (bop_toolkit's calc_gt_coco.py "
+            "--bbox_type modal, whose file it is: scene_gt_coco_modal.json)",
+            choices=("amodal", "modal"),
         ),
     }
 
@@ -468,6 +484,7 @@ class BopWriter(Writer):
         scene at a time), laid out as bop_toolkit's calc_gt_coco.py and BlenderProc's
         write_bop write it (their keys, in their order; no dates, see the module's doc)."""
         images, annotations, categories = [], [], 0
+        modal = "bbox_modal" if self.options["coco_bbox"] == "modal" else None
         for im_id in sorted(parts):
             part = json.loads(parts[im_id].read_text(encoding="utf-8"))
             coco = part.get("coco") or self._coco_from_masks(folder, part)
@@ -494,7 +511,7 @@ class BopWriter(Writer):
                         "category_id": gt["obj_id"],
                         "iscrowd": 0,
                         "area": obj["area"],
-                        "bbox": obj["bbox"],
+                        "bbox": obj["bbox" if modal is None else modal],
                         "segmentation": {"counts": obj["counts"], "size": [height, width]},
                         "width": width,
                         "height": height,
@@ -584,7 +601,8 @@ class BopWriter(Writer):
                     entries = dict(sorted(scene[name].items(), key=lambda kv: int(kv[0])))
                     io.write_json(out / f"scene_{name}.json", entries, indent=1)
                 if self.options["coco"]:
-                    io.write_json(out / "scene_gt_coco.json", self._scene_coco(out, scene["parts"]))
+                    name = "scene_gt_coco.json" if self.options["coco_bbox"] == "amodal" else "scene_gt_coco_modal.json"
+                    io.write_json(out / name, self._scene_coco(out, scene["parts"]))
         if first_camera is not None:
             k = first_camera["cam_K"]
             io.write_json(
