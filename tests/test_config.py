@@ -3403,3 +3403,16 @@ def test_material_swaps_glob_is_taken_and_only_a_list_of_names_is_pointed_to_mat
     assert cfg.randomizers[0].options["materials"] == "Metal*"
     p = one_problem(tmp_path, CAMERA + swap.format('["Wood", "Steel"]'))
     assert p.field == "randomizers[0].materials" and 'values = ["Wood", "Steel"]' in p.expected
+
+
+def test_replicators_disk_and_rect_lights_are_said_to_be_area_lights_of_a_shape(tmp_path):
+    """[[lights]] type = "disk" (Replicator's DiskLight) was answered 'Rect and Disk AREA',
+    and an area light takes a shape now: the answer says which (a light randomizer's
+    light_type the same)."""
+    from sdg_addon.sampling.randomizers import RANDOMIZERS
+
+    text = '[[cameras]]\nname = "c"\nlocation = [0, -4, 2]\n[[lights]]\nname = "l"\ntype = "disk"\n'
+    (p,) = problems_of(write(tmp_path / "p.toml", text))
+    assert p.field == "lights[0].type" and "Rect and Disk AREA (`shape` RECTANGLE or DISK)" in p.expected
+    light = RANDOMIZERS["light"]
+    assert "with `shape` RECTANGLE or DISK" in light.name_problem(light, "light_type", ["disk"])[1]

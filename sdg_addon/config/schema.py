@@ -648,7 +648,8 @@ LIGHT_FIELDS = (
         "type",
         "choice",
         "AREA",
-        "Replicator's (USD's) light types: Sphere is POINT, Distant SUN, Rect and Disk AREA; a Dome is the world "
+        "Replicator's (USD's) light types: Sphere is POINT, Distant SUN, Rect and Disk AREA (`shape` RECTANGLE or "
+        "DISK); a Dome is the world "
         "(`scene.world`, `world_hdri`)",
         choices=LIGHT_TYPES,
         fold_case=True,

@@ -408,7 +408,10 @@ class Light(RandomizerSpec):
                 bad[0],
                 f"one of {', '.join(self.SHAPES)} (any case): an area light's shape (Replicator's Rect is RECTANGLE or SQUARE, Disk DISK)",
             )
-        return bad[0], f"one of {', '.join(self.TYPES)} (Replicator's Sphere is POINT, Distant SUN, Rect and Disk AREA)"
+        return (
+            bad[0],
+            f"one of {', '.join(self.TYPES)} (Replicator's Sphere is POINT, Distant SUN, Rect and Disk AREA, with `shape` RECTANGLE or DISK)",
+        )
 
     def prepare(self, base):
         out = []
