@@ -115,3 +115,92 @@ def test_hdf5_keep_alpha_stores_rgba_colors_as_blenderproc_does_for_a_transparen
     assert rgba.shape == (48, 64, 4) and rgba[..., 3].min() == 0  # the world shows somewhere
     with h5py.File(out / "hdf5" / "0.hdf5", "r") as h:
         assert h["colors"].dtype == np.uint8 and np.array_equal(h["colors"][()], rgba)
+
+
+def clip_param(tmp_path: Path, flows: str) -> Path:
+    """A 3-frame clip of a cube moving right (+x, 1 m a frame) seen from the front."""
+    text = f"""
+[run]
+frames = 3
+seed = 1
+
+[render]
+resolution = [64, 48]
+samples = 1
+device = "cpu"
+
+[sequence]
+clip_length = 3
+
+[[cameras]]
+name = "camera"
+location = [0, -8, 0]
+look_at = [0, 0, 0]
+
+[[assets]]
+name = "cube"
+primitive = "cube"
+labels = {{ class = "box" }}
+location = [-1, 0, 0]
+size = 1
+
+[[randomizers]]
+type = "trajectory"
+targets = ["cube"]
+velocity = [24, 0, 0]
+
+[annotators]
+rgb = {{}}
+instance_segmentation = {{}}
+{flows}
+
+[writers]
+basic = {{ colorize_instance_segmentation = false }}
+hdf5 = {{}}
+"""
+    path = tmp_path / "clip.toml"
+    path.write_text(text)
+    return path
+
+
+def blenderproc_vis_flow(data) -> np.ndarray:
+    """The reading lines of BlenderProc 2.8's blenderproc/scripts/visHdf5Files.py for a key of
+    default_flow_keys (vis_file: np.array(data[key]); flow_to_rgb: flow[:, :, 0], flow[:, :, 1]
+    into cv2.cartToPolar, which takes two float arrays of one size): magnitude and angle."""
+    value = np.array(data)
+    assert not (len(value.shape) >= 3 and value.shape[0] == 2)  # not taken for a stereo pair
+    im1, im2 = value[:, :, 0], value[:, :, 1]
+    assert im1.dtype == im2.dtype and im1.dtype in (np.float32, np.float64) and im1.shape == im2.shape
+    return np.hypot(im1, im2)
+
+
+@pytest.mark.parametrize("source", ["exact", "motion_vectors"])
+def test_hdf5_holds_blenderprocs_forward_and_backward_flow(tmp_path, source):
+    """BlenderProc's render_optical_flow puts forward_flow and backward_flow, (H, W, 2)
+    float32 pixels, x right and y down (Cycles' vector pass, y flipped, its forward half
+    negated), into write_hdf5's files; ours hold the exact flows, or motion_vectors' halves."""
+    flows = "forward_flow = {}\nbackward_flow = {}" if source == "exact" else "motion_vectors = {}"
+    out = tmp_path / "out"
+    assert main(["render", str(clip_param(tmp_path, flows)), "--out", str(out), "--quiet"]) == 0
+    clip = out / "clip_0000"
+    for f in range(3):
+        with h5py.File(out / "hdf5" / f"{f}.hdf5", "r") as h:
+            instances = np.array(Image.open(clip / f"instance_segmentation_{f:04d}.png"))
+            cube = instances > 1
+            assert cube.sum() > 20
+            for key, half, sign in (("forward_flow", slice(2, 4), 1), ("backward_flow", slice(0, 2), -1)):
+                assert h[key].dtype == np.float32 and h[key].shape == (48, 64, 2), key
+                assert h[key].compression == "gzip"
+                flow = h[key][()]
+                if source == "exact":
+                    assert np.array_equal(flow, np.load(clip / f"{key}_{f:04d}.npy"))
+                else:
+                    assert np.array_equal(flow, np.load(clip / f"motion_vectors_{f:04d}.npy")[..., half])
+                assert np.all(blenderproc_vis_flow(h[key]) == np.hypot(flow[..., 0], flow[..., 1]))
+                no_frame = (key == "forward_flow" and f == 2) or (key == "backward_flow" and f == 0)
+                if source == "exact" and no_frame:
+                    continue  # the clip has no frame there: 0 (the basic writer's status says 4)
+                # The cube moves right about 5 pixels a frame; nothing else moves.
+                assert 2 < sign * np.median(flow[..., 0][cube]) < 10, (key, f)
+                assert abs(np.median(flow[..., 1][cube])) < 0.5, (key, f)
+                assert np.all(flow[instances == 0] == 0)

@@ -3174,7 +3174,8 @@ _POSE_WRITERS = (
 _OPTICAL_FLOW = (
     "optical flow is `forward_flow` and `backward_flow` here (Kubric's names: exact, from geometry, with "
     "valid and status masks); BlenderProc's render_optical_flow (Cycles' vector pass, no occlusion test) is "
-    "`motion_vectors` ([..., 2:4] its forward_flow, [..., 0:2] its backward_flow: pixels, y down); flow needs "
+    "`motion_vectors` ([..., 2:4] its forward_flow, [..., 0:2] its backward_flow: pixels, y down; the hdf5 writer "
+    "stores either as its forward_flow and backward_flow); flow needs "
     "[sequence] clips (clip_length 2 or more) with something moving"
 )
 

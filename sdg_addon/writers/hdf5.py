@@ -13,6 +13,11 @@ BlenderProc 2.8.0's code: docs/writers.md), each only when its annotator is on:
     depth                    distance_to_image_plane, (H, W) float32 metres (BlenderProc's
                              depth: the Z pass, distance to the image plane); inf = no surface
     distance                 distance_to_camera, (H, W) float32 metres
+    forward_flow             forward_flow, else motion_vectors[..., 2:4]: (H, W, 2) float32,
+                             pixels, x right, y down, next frame's position - this one's
+    backward_flow            backward_flow, else motion_vectors[..., 0:2]: the same towards the
+                             previous frame (BlenderProc's render_optical_flow: Cycles' vector
+                             pass, y flipped, its forward half negated: our motion_vectors)
     normals                  normals, (H, W, 3) float32 in BlenderProc's encoding: camera space
                              (x right, y up, z towards the viewer) mapped by n * 0.5 + 0.5, so
                              the background (no normal) is 0.5; needs the normals annotator's
@@ -66,6 +71,9 @@ ARRAYS = {
     "semantic_segmentation": ("category_id_segmaps", np.int64),
 }
 LENGTHS = ("distance_to_image_plane", "distance_to_camera")  # in metres, by the scene's unit scale
+# BlenderProc's render_optical_flow keys: the exact flow annotator's array, or else the half
+# of motion_vectors (the same vector pass BlenderProc reads, in its convention) it stores.
+FLOWS = {"forward_flow": slice(2, 4), "backward_flow": slice(0, 2)}
 
 
 def import_h5py():
@@ -149,7 +157,7 @@ class Hdf5Writer(Writer):
     @classmethod
     def written(cls, options: dict | None) -> tuple[str, ...]:
         """colors and BlenderProc's arrays of the annotators it has (datasets())."""
-        return (*cls.required_annotators, *ARRAYS, "normals")
+        return (*cls.required_annotators, *ARRAYS, "normals", *FLOWS, "motion_vectors")
 
     OPTIONS = {
         "semantic_type": ("class", str, "label type whose values give instance_attribute_maps' category_id"),
@@ -183,6 +191,11 @@ class Hdf5Writer(Writer):
                 if name in LENGTHS and metres != 1.0:
                     a = a * np.float64(metres)
                 out[key] = a.astype(dtype)
+        for key, half in FLOWS.items():
+            if key in ann:
+                out[key] = _array(ann[key]).astype(np.float32)
+            elif "motion_vectors" in ann:
+                out[key] = np.ascontiguousarray(_array(ann["motion_vectors"])[..., half], dtype=np.float32)
         if "normals" in ann:
             out["normals"] = blenderproc_normals(_array(ann["normals"]), frame.camera.world_to_camera)
         if "instance_segmentation" in ann:
