@@ -49,7 +49,13 @@ class PhysicsSettle(RandomizerSpec):
             high=100000,
         ),
         "rest_speed": Field(
-            "rest_speed", "float", 0.01, "m/s: at rest when every target moves slower for 10 steps", low=0.0
+            "rest_speed",
+            "float",
+            0.01,
+            "m/s: at rest when every target moves slower for 10 steps, each corner of its bounding box (a card "
+            "rocking on an edge moves though its centre is all but still); a thin card may rock slower than this, "
+            "tilted a few tenths of a degree: 0.0001 lets it lie flat",
+            low=0.0,
         ),
         "friction": Field(
             "friction",

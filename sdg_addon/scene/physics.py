@@ -408,14 +408,19 @@ def settle(built: BuiltScene, values: dict, spec) -> None:
     scene.frame_set(start)
     fps = scene.render.fps / scene.render.fps_base
     still_needed = float(opts.get("rest_speed", 0.01)) / fps
-    last = {n: np.array(o.matrix_world.translation) for n, o in bodies.items()}
+    # A body moves as fast as the fastest corner of its bounding box, not as its centre: a
+    # card still rocking on an edge (its centre all but still) was taken to be at rest and
+    # rendered tilted (0.45 degrees).
+    corners = {n: np.array([(*c, 1.0) for c in o.bound_box]).T for n, o in bodies.items()}
+    last = {n: np.array(o.matrix_world) @ corners[n] for n, o in bodies.items()}
     still = dict.fromkeys(bodies, 0)  # steps each body has been still for, in a row
     steps = 0
     for steps in range(1, max_steps + 1):
         scene.frame_set(start + steps)
-        now = {n: np.array(o.matrix_world.translation) for n, o in bodies.items()}
+        now = {n: np.array(o.matrix_world) @ corners[n] for n, o in bodies.items()}
         for n in bodies:
-            still[n] = still[n] + 1 if float(np.linalg.norm(now[n] - last[n])) < still_needed else 0
+            moved = float(np.linalg.norm((now[n] - last[n])[:3], axis=0).max())
+            still[n] = still[n] + 1 if moved < still_needed else 0
         last = now
         if min(still.values()) >= REST_STEPS:
             break
