@@ -1410,6 +1410,37 @@ def test_camera_look_at_or_rotation(tmp_path):
             ["is 'world_hdri' here"],
         ),
         ("[render]\nmax_amount_of_samples = 50\n", "render.max_amount_of_samples", 50, ["is `samples` here"]),
+        # BlenderProc's enable_motion_blur / add_depth_of_field and Blender's render settings as keys:
+        # a bare 'a known key' (or 'did you mean resolution?' for a percentage).
+        (
+            "[render]\nmotion_blur_length = 0.5\n",
+            "render.motion_blur_length",
+            0.5,
+            ["a `sensor` randomizer's `shutter`", "masks, depth and normals are of the frame's instant"],
+        ),
+        ("[render]\nuse_motion_blur = true\n", "render.use_motion_blur", True, ["`shutter`"]),
+        ("[render]\nfilter_width = 1.0\n", "render.filter_width", 1.0, ["Film > Pixel Filter", "pixel's centre"]),
+        (
+            "[render]\nresolution_percentage = 50\n",
+            "render.resolution_percentage",
+            50,
+            ["in those pixels", "resolution = [960, 540]"],
+        ),
+        ("[render]\npixel_aspect_x = 2\n", "render.pixel_aspect_x", 2, ["`fy` other than its `fx`"]),
+        ("[render]\nuse_adaptive_sampling = true\n", "render.use_adaptive_sampling", True, ["`noise_threshold`"]),
+        ("[render]\ntime_limit = 3\n", "render.time_limit", 3, ["every frame takes `samples`"]),
+        (
+            '[[cameras]]\nname = "c"\nlocation = [0, -2, 1]\nfstop_value = 2.8\n',
+            "cameras[0].fstop_value",
+            2.8,
+            ["`f_stop` (its fstop_value)", "`focus_target`"],
+        ),
+        (
+            '[[cameras]]\nname = "c"\nlocation = [0, -2, 1]\naperture_blades = 6\n',
+            "cameras[0].aperture_blades",
+            6,
+            ["no key here"],
+        ),
         ("[render]\nlight_bounces = 3\n", "render.light_bounces", 3, ["`max_bounces`", "`diffuse_bounces`"]),
         (
             "[render]\nenable_transparency = true\n",

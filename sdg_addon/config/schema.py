@@ -3371,6 +3371,29 @@ _POSE_MATRIX = (
 # [[cameras]], [[lights]], [[assets]] and [render] (a close spelling pointed `position` to
 # `projection` or `rotation`): key -> where it is here.
 _POSITION = "'position' is Replicator's name for what is 'location' here (metres, Z up)"
+_DEPTH_OF_FIELD = (
+    "depth of field is a `sensor` randomizer's here (BlenderProc's add_depth_of_field): `f_stop` (its fstop_value) "
+    "with `focus_distance` (metres) or `focus_target` (an object's name: its focal_point_obj), constants too; "
+    "the image only: masks, depth and normals stay sharp"
+)
+_APERTURE_SHAPE = (
+    "the aperture's blades, rotation and ratio have no key here (a round aperture); a base .blend camera's own "
+    "Depth of Field > Aperture settings are kept, with a `sensor` randomizer's `f_stop`"
+)
+_MOTION_BLUR = (
+    "motion blur is a `sensor` randomizer's `shutter` here (BlenderProc's enable_motion_blur(motion_blur_length): "
+    "frames the shutter is open, a constant too) for the cameras it targets; a base .blend's Render > Motion Blur "
+    "(its rolling shutter too) is kept; the image only: masks, depth and normals are of the frame's instant"
+)
+_PIXEL_FILTER = (
+    "the pixel filter is no [render] key: Cycles' Film > Pixel Filter renders as the scene has it "
+    "(Blackman-Harris 1.5 px, Blender's default; a base .blend's own); it blurs the image only: masks and depth "
+    "are those of each pixel's centre"
+)
+_PIXEL_ASPECT = (
+    "non-square pixels are a [[cameras]] entry's `fy` other than its `fx` here (Blender's pixel aspect fy / fx), "
+    "or a base .blend's Output > Format > Aspect X / Y"
+)
 PEER_CAMERA_KEYS = {
     "position": _POSITION,
     "parent": (
@@ -3406,6 +3429,15 @@ PEER_CAMERA_KEYS = {
         "depth of field is a `sensor` randomizer's `f_stop` and `focus_distance` here (constants too); "
         "Replicator's f_stop = 0 (no depth of field) is leaving them out"
     ),
+    # BlenderProc's camera.add_depth_of_field(focal_point_obj, fstop_value, aperture_blades, ...)
+    "fstop_value": _DEPTH_OF_FIELD,
+    "focal_point_obj": _DEPTH_OF_FIELD,
+    "focal_distance": _DEPTH_OF_FIELD,
+    "aperture_blades": _APERTURE_SHAPE,
+    "aperture_rotation": _APERTURE_SHAPE,
+    "aperture_ratio": _APERTURE_SHAPE,
+    "dof": _DEPTH_OF_FIELD,
+    "use_dof": _DEPTH_OF_FIELD,
 }
 _SPOT_CONE = (
     "a spot's cone is not a light's parameter here (`size` is a spot's radius, for soft shadows, not its "
@@ -3469,6 +3501,29 @@ PEER_RENDER_KEYS = {
     "enable_transparency": "BlenderProc's set_output_format(enable_transparency=True) is `film_transparent = true` "
     "here",
     "cpu_threads": "BlenderProc's set_cpu_threads is `threads` here",
+    "motion_blur": _MOTION_BLUR,
+    "use_motion_blur": _MOTION_BLUR,
+    "motion_blur_length": _MOTION_BLUR,
+    "motion_blur_shutter": _MOTION_BLUR,
+    "rolling_shutter_type": _MOTION_BLUR,
+    "rolling_shutter_length": _MOTION_BLUR,
+    "filter_width": _PIXEL_FILTER,
+    "pixel_filter": _PIXEL_FILTER,
+    "pixel_filter_type": _PIXEL_FILTER,
+    "pixel_aspect": _PIXEL_ASPECT,
+    "pixel_aspect_x": _PIXEL_ASPECT,
+    "pixel_aspect_y": _PIXEL_ASPECT,
+    "resolution_percentage": (
+        "a resolution percentage has no counterpart: `resolution` (or `width` and `height`) is the images' size "
+        "in pixels, and every box, mask and keypoint is in those pixels (50 % of 1920 x 1080 is resolution = "
+        "[960, 540])"
+    ),
+    "use_adaptive_sampling": "Cycles' adaptive sampling is `noise_threshold` here (above 0: on; 0: off)",
+    "adaptive_threshold": "Cycles' adaptive threshold is `noise_threshold` here (above 0: on; 0: off)",
+    "time_limit": (
+        "a render time limit has no counterpart: every frame takes `samples` (`noise_threshold` lets a pixel stop "
+        "sooner), the same image on every run"
+    ),
 }
 
 
