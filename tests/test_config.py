@@ -1669,6 +1669,10 @@ def test_camera_look_at_or_rotation(tmp_path):
             "render_optical_flow",
             ["render_optical_flow"],
         ),
+        # BlenderProc's hdf5 keys nocs (render_nocs) and diffuse: a bare unknown annotator before
+        ("[annotators]\nnocs = {}\n", "annotators.nocs", "nocs", ["render_nocs", "`object_coordinates`"]),
+        ("[annotators]\nrender_nocs = {}\n", "annotators.render_nocs", "render_nocs", ["`object_coordinates`"]),
+        ("[annotators]\ndiffuse = {}\n", "annotators.diffuse", "diffuse", ["albedo", "no annotator here"]),
         ("[annotators]\nrgb = { foo = 1 }\n", "annotators.rgb.foo", 1, ["takes no keys"]),
         ('[writers]\nbasic = { frame_padding = "4" }\n', "writers.basic.frame_padding", "4", ["whole number"]),
         ("[writers]\nbasik = {}\n", "writers.basik", "basik", ["did you mean 'basic'?"]),

@@ -3204,6 +3204,15 @@ PEER_REGISTRY_NAMES = {
         "optical_flow": _OPTICAL_FLOW,
         "render_optical_flow": _OPTICAL_FLOW,
         "flow": _OPTICAL_FLOW,
+        # BlenderProc's render_nocs (Blender's Object texture coordinates * 0.5 + 0.5, the object's
+        # own units) and enable_diffuse_color_output (the albedo pass): keys of its hdf5 files.
+        "nocs": "BlenderProc's nocs (render_nocs: each pixel's point in its object's own coordinates, "
+        "* 0.5 + 0.5) has no annotator here: `object_coordinates` gives the point as a fraction of the object's "
+        "bounding box per local axis, 0 .. 1 (Kubric's; not written by the hdf5 writer: basic or webdataset)",
+        "render_nocs": "BlenderProc's render_nocs has no annotator here: `object_coordinates` gives each pixel's "
+        "point as a fraction of its object's bounding box per local axis, 0 .. 1 (Kubric's)",
+        "diffuse": "BlenderProc's diffuse (enable_diffuse_color_output: the albedo, Blender's diffuse colour "
+        "pass) has no annotator here",
         "skeleton_data": "Replicator's skeleton_data has no annotator of that name here: `keypoints` projects "
         "named keypoints of each object, with their skeleton (COCO style): an asset's `keypoints` / `skeleton` "
         "(docs/annotators.md)",
