@@ -14,9 +14,10 @@ from .randomize import applier, file_check, target_check
 
 def target_centre(built: BuiltScene, name: str) -> Vector:
     """Centre of the entity's bounding box (in its root's space), where it is now; one
-    hidden this frame, where it was built: a hidden object stands where the frames this
-    process rendered before left it (a scatter or pool leaves one it hides in place), so
-    aiming there made a frame differ with --procs, --shard and --resume."""
+    hidden this frame, where it was built (a hidden object once stood where the frames this
+    process rendered before had left it, and aiming there made a frame differ with --procs,
+    --shard and --resume; scene.randomize.put_back_as_built now puts one a scatter leaves
+    back, but the point aimed at stays the one as built)."""
     e = built.entities[name]
     g = built.facts.entities.get(name) if built.facts is not None else None
     if g is not None and e.meshes and all(m.hide_render for m in e.meshes):
