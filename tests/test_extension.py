@@ -1714,6 +1714,15 @@ def test_target_labels_of_a_type_the_open_scene_carries_record_without_a_labels_
     item.target_labels = 'colour = "red"'
     with pytest.raises(RuntimeError, match=r"colour.*declared: 'class'"):
         bpy.ops.sdg.preview_frame()
+    # a type typed decomposed (NFD, pasted from a macOS name) is the scene's composed one
+    import unicodedata
+
+    nfc, nfd = (unicodedata.normalize(f, "catégorie") for f in ("NFC", "NFD"))
+    bpy.data.objects["bin"]["semantics"] = {"class": ["bin"], nfc: ["rouge"]}
+    item.target_labels = f'"{nfd}" = "rouge"'
+    assert bpy.ops.sdg.preview_frame() == {"FINISHED"}
+    assert bpy.ops.sdg.export_parameters(filepath=str(out)) == {"FINISHED"}
+    assert tomllib.loads(out.read_text(encoding="utf-8"))["labels"] == {nfc: []}
 
 
 def test_target_labels_of_a_type_only_instanced_objects_carry_record(addon, scene, tmp_path):

@@ -34,7 +34,7 @@ from bpy.props import (
 
 from ..annotators import ANNOTATORS
 from ..compat import path_options
-from ..config.fields import Field
+from ..config.fields import Field, composed
 from ..config.schema import DEFAULT_ANNOTATORS, RENDER_FIELDS, RUN_FIELDS, TRIGGER_FIELDS
 from ..config.toml_out import inline
 from ..home import expand_home
@@ -764,7 +764,10 @@ def _declare_scene_label_types(scene, table: dict) -> None:
     (the Labels panel's `semantics`; instanced ones too) go into [labels] (`color = []`), as a parameter file
     declares a type only a .blend's labels give: the panels have no [labels] to type it in.
     A type the scene lacks is left undeclared, for validation to refuse naming the declared."""
-    used = {k for r in table.get("randomizers", []) if isinstance(r.get("targets"), dict) for k in r["targets"]}
+    # Composed, as the run reads types (config.fields.composed): 'catégorie' pasted decomposed is the scene's.
+    used = {
+        composed(k) for r in table.get("randomizers", []) if isinstance(r.get("targets"), dict) for k in r["targets"]
+    }
     labels = table.setdefault("labels", {}) if used else None
     if not isinstance(labels, dict):
         return
