@@ -141,3 +141,21 @@ def test_a_rule_reads_names_prefixes_and_patterns_in_one_unicode_form():
     assert NameRule(pattern=f"^({nfd})").value(f"{nfc}_012") == nfc
     assert NameRule(prefixes=(f"{nfc}_",)).value(f"{nfd}_mug_3") == "mug"
     assert NameRule(pattern="^(tea)").value(f"{nfd}_012") is None  # no match stays none
+
+
+def test_an_undeclared_type_that_is_no_bare_key_is_hinted_as_toml_writes_it(tmp_path):
+    """targets = { "catégorie" = "rouge" } of a type only a .blend gives was told to declare
+    it as 'catégorie = []', which TOML refuses (a bare key is ASCII letters, digits, - and
+    _): the hint quotes such a key ("catégorie" = []), a plain one as before (color = [])."""
+    from sdg_addon.config import ConfigError, load_config
+
+    param = tmp_path / "p.toml"
+    for kind, hint in (("catégorie", '"catégorie" = []'), ("color", "color = []")):
+        param.write_text(
+            f'[[cameras]]\nname = "c"\nlocation = [0, -4, 2]\n[[randomizers]]\ntype = "pose"\n'
+            f'targets = {{ "{kind}" = "rouge" }}\nscale = 2\n',
+            encoding="utf-8",
+        )
+        with pytest.raises(ConfigError) as e:
+            load_config(param)
+        assert f"declare it in [labels], e.g. {hint}" in e.value.problems[0].expected

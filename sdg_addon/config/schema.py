@@ -88,6 +88,7 @@ from .problems import (
     join,
     one_of,
 )
+from .toml_out import key as toml_key
 
 DEVICES = ("auto", "cpu", "cuda", "optix", "hip", "metal", "oneapi")
 # Blender's views for an sRGB display (5.0; 4.2 has all but the ACES ones, checked when the run starts).
@@ -2570,7 +2571,7 @@ def _check_label_targets(cfg: Config, in_file: list[int], problems: Problems) ->
                 hint = (
                     peer_target_hint(kind, where.rsplit(".", 1)[0])
                     if kind in PEER_TARGET_KEYS
-                    else f"a type only a .blend's semantics give: declare it in [labels], e.g. {kind} = []"
+                    else f"a type only a .blend's semantics give: declare it in [labels], e.g. {toml_key(kind)} = []"
                 )
                 problems.add(
                     where,

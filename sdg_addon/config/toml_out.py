@@ -53,6 +53,11 @@ def _table(lines: list[str], path: list[str], table: dict) -> None:
                 _table(lines, [*path, k], item)
 
 
+def key(k: str) -> str:
+    """A key as TOML writes it: bare where it may be (`color`), else quoted (`"catégorie"`)."""
+    return _key(k)
+
+
 def _key(k: str) -> str:
     return k if _BARE_KEY.match(k) else json.dumps(k, ensure_ascii=False)  # 'catégorie' as typed
 
