@@ -394,6 +394,15 @@ def test_randomizer_option_bounds_at_the_limit(tmp_path, option, good, bad):
     assert fields(tmp_path, text + f"{option} = {bad}\n") == [f"randomizers[0].{option}"]
 
 
+def test_physics_settle_rest_speed_is_above_zero(tmp_path):
+    """rest_speed = 0 was taken, and no target ever came to rest (Bullet's resting bodies
+    still move by float noise): a box lying still on the ground was said 'not at rest ...
+    fallen off the passive objects or through them'; 0 is refused, 1e-9 taken."""
+    text = CAMERA + CUBE + '[[randomizers]]\ntype = "physics_settle"\ntargets = "a"\n'
+    assert fields(tmp_path, text + "rest_speed = 1e-9\n") == []
+    assert fields(tmp_path, text + "rest_speed = 0\n") == ["randomizers[0].rest_speed"]
+
+
 @pytest.mark.parametrize(
     "entry, option, value",
     [

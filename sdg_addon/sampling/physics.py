@@ -54,8 +54,10 @@ class PhysicsSettle(RandomizerSpec):
             0.01,
             "m/s: at rest when every target moves slower for 10 steps, each corner of its bounding box (a card "
             "rocking on an edge moves though its centre is all but still); a thin card may rock slower than this, "
-            "tilted a few tenths of a degree: 0.0001 lets it lie flat",
+            "tilted a few tenths of a degree: 0.0001 lets it lie flat (0 none: Bullet's bodies at rest still move "
+            "by float noise, so every target read not at rest)",
             low=0.0,
+            strict_low=True,
         ),
         "friction": Field(
             "friction",
