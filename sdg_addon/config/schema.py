@@ -3552,7 +3552,8 @@ PEER_RANDOMIZER_KEYS_WITHOUT = {
     ),
     "object_stopped_rotation_threshold": (
         "max_steps",
-        "rest is judged by each target's centre of mass here (`rest_speed`), not by its rotation",
+        "rest is judged by how fast each corner of a target's bounding box moves here (`rest_speed`), so a "
+        "turn counts by how far it moves a corner; there is no threshold of its own for rotation",
     ),
     "substeps_per_frame": (
         "max_steps",
