@@ -408,11 +408,13 @@ class Lock:
             )
         where = ""
         if info.get("host") == socket.gethostname() and not _checkable_here(info):
-            machine = info.get("machine")
+            # A container's machine is its boot id, the machine's own its machine-id: another
+            # PID namespace says more than the machine (one machine, a container and its host).
+            ns = info.get("pid_ns")
             where = (
-                " on another machine of this host name"
-                if machine is not None and machine != _machine()
-                else " in another PID namespace (a container sharing this host's name)"
+                " in another PID namespace (a container sharing this host's name)"
+                if ns is not None and ns != _pid_namespace()
+                else " on another machine of this host name"
             )
         return f"pid {info.get('pid')} on {info.get('host')}{where}, started {info.get('started', '?')}"
 

@@ -418,6 +418,10 @@ def test_processes_of_one_host_name_and_pid_on_other_machines_or_containers_keep
         Lock(tmp_path).acquire()
     output.remove_ended_holders_lock(tmp_path / ".sdg.lock", gone)
     assert (tmp_path / ".sdg.lock").exists()
+    # a container on this machine: its machine is its boot id, and its PID namespace says it
+    (tmp_path / ".sdg.lock").write_text(json.dumps({**info, "machine": "boot id", "pid_ns": "pid:[1]"}))
+    with pytest.raises(OutputError, match=f"pid {gone} on .* in another PID namespace"):
+        Lock(tmp_path).acquire()
     (tmp_path / ".sdg.lock").write_text(json.dumps({**info, "machine": output._machine()}))
     lock = Lock(tmp_path)
     lock.acquire()  # this machine's, ended: taken over
