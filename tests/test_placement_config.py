@@ -447,3 +447,21 @@ def test_a_pools_class_from_a_decomposed_name_is_the_composed_label(tmp_path):
         text = head + f'[[assets]]\nname = "m"\nfiles = "models/*/*.obj"\nlabel_from = "{label_from}"\n'
         cfg = config_from_dict(tomllib.loads(text), tmp_path / "p.toml")
         assert cfg.assets[0].pool_labels == [{"class": [nfc]}], label_from
+
+
+def test_an_entry_showing_what_placers_left_is_warned_once():
+    """A visibility entry after a scatter and a physics_settle of the same objects was warned
+    twice, once after each; it is named once, after the first; one drawing only false, none."""
+    from sdg_addon.sampling.placement import shown_after_placing
+
+    entries = (
+        '[[randomizers]]\ntype = "scatter"\ntargets = "mug"\nvolume = "box"\n'
+        '[[randomizers]]\ntype = "physics_settle"\ntargets = "mug"\n'
+        '[[randomizers]]\ntype = "visibility"\ntargets = "mug"\nvisible = {}\n'
+    )
+    for visible, said in (("true", 1), ('{ distribution = "choice", values = [true, false] }', 1), ("false", 0)):
+        cfg = config_from_dict(tomllib.loads(HEAD + entries.format(visible)), Path("p.toml"))
+        warnings = shown_after_placing(cfg.randomizers, [["mug"]] * 3)
+        assert len(warnings) == said, warnings
+        if said:
+            assert warnings[0].startswith("randomizers[2] (visibility) can show mug after randomizers[0] (scatter)")

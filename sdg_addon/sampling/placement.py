@@ -155,13 +155,14 @@ def shown_after_placing(specs, targets: list[list[str]]) -> list[str]:
     or physics_settle left unplaced this frame: shown, they stand where they were built (or
     where an entry before the placer put them), not where it would have placed them, e.g. a
     scatter's hidden cubes, all built at one spot, shown there on top of one another."""
-    out = []
+    out, warned = [], set()  # a showing entry is named once, after the first placer it follows
     for i, (spec, placed) in enumerate(zip(specs, targets)):
         if spec.name not in LEFT_UNPLACED:
             continue
         for j in range(i + 1, len(specs)):
             shown = sorted(set(placed) & set(targets[j])) if specs[j].name in ("pool", "visibility") else []
-            if shown and _may_show(specs[j]):
+            if shown and _may_show(specs[j]) and j not in warned:
+                warned.add(j)
                 names = ", ".join(shown[:5]) + (f" and {len(shown) - 5} more" if len(shown) > 5 else "")
                 out.append(
                     f"randomizers[{j}] ({specs[j].name}) can show {names} after randomizers[{i}] ({spec.name}), "
