@@ -285,8 +285,9 @@ def _plain_world():
 
 
 def world_volume(scene) -> bool:
-    """Whether the scene's world has a volume shader (its active output's Volume linked)."""
-    world = scene.world
+    """Whether the world the rendered view layer renders has a volume shader (its active
+    output's Volume linked): the layer's World Override where it has one, else the scene's."""
+    world = render_view_layer(scene).world_override or scene.world
     if world is None or not uses_nodes(world):
         return False
     outputs = [n for n in world.node_tree.nodes if n.type == "OUTPUT_WORLD" and n.is_active_output]
