@@ -214,3 +214,30 @@ def test_the_kubric_flow_row_gives_kubrics_backward_flow_its_sign():
     assert "Kubric's is `-flow[..., ::-1]` of our `backward_flow`" in row, row
     annotators = (ROOT / "docs" / "annotators.md").read_text(encoding="utf-8")
     assert "Kubric's is `-flow[..., ::-1]` of ours" in annotators.split("### `backward_flow`")[1].split("###")[0]
+
+
+def test_the_category_id_row_says_hdf5_ids_are_not_blenderprocs_numbers():
+    """The row kept BlenderProc's category numbers by labels class = "3" declared ["1", "2",
+    "3"] for COCO and BOP, unsaid for hdf5, BlenderProc's own format, whose category_id_segmaps
+    gave that class 4 (checked with h5py: ids 0, 1, 4). The row says so, with the map back
+    from instance_attribute_maps, which is checked here on the writer's own entries."""
+    from types import SimpleNamespace
+
+    from sdg_addon.frame import LabelTable
+    from sdg_addon.writers.hdf5 import attribute_maps
+
+    (row,) = [
+        line for line in PAGE.read_text(encoding="utf-8").splitlines() if 'obj.set_cp("category_id", ...)` |' in line
+    ]
+    assert "`hdf5` writer's `category_id_segmaps`" in row and "category 3 declared third: 4" in row
+    table = LabelTable({"class": ["1", "2", "3"]})
+    info = {
+        "idToLabels": {"0": "BACKGROUND", "1": "UNLABELLED", "2": "/cube"},
+        "idToSemantics": {"0": {"class": "BACKGROUND"}, "1": {"class": "UNLABELLED"}, "2": {"class": "3"}},
+    }
+    maps = attribute_maps(
+        SimpleNamespace(annotations={"instance_segmentation": {"info": info}}, label_table=table), "class"
+    )
+    assert [e["category_id"] for e in maps] == [0, 1, 4]
+    code = re.search(r"`(\{e\[\"category_id\"\].*?)`", row).group(1)
+    assert eval(code, {"maps": maps}) == {4: 3}
