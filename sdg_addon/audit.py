@@ -101,12 +101,41 @@ def _options_filled(resolved: dict) -> dict:
     return out
 
 
+# Sections of resolved.json read with declared fields (config.schema), named there as in the file.
+_FIELD_SECTIONS = ("render", "sequence", "thermal", "cameras", "lights", "lidars", "assets", "label_rules", "cases")
+
+
+def _fields_filled(resolved: dict) -> dict:
+    """`resolved` with each entry's declared fields it lacks given their defaults: a field a
+    later version added (a light's `shape`, SQUARE, and `size_y`) is absent from the
+    resolved.json of a run an earlier one made, which a file not giving it renders alike,
+    so --resume after the upgrade continues it (was refused: 'lights[0].shape: not set
+    before, "SQUARE" now')."""
+    from .config.schema import DECLARED_SECTIONS
+
+    def filled(entry, fields):
+        if not isinstance(entry, dict):
+            return entry
+        return {**{f.name: f.default for f in fields if f.name not in entry}, **entry}
+
+    out = dict(resolved)
+    for key in _FIELD_SECTIONS:
+        fields, value = DECLARED_SECTIONS.get(key), out.get(key)
+        if fields is None:
+            continue
+        if isinstance(value, list):
+            out[key] = [filled(e, fields) for e in value]
+        elif isinstance(value, dict):
+            out[key] = filled(value, fields)
+    return out
+
+
 def _resume_parameters(resolved: dict) -> dict:
     """_content_parameters with the paths inside the parameter file's folder relative to it:
     --resume of a project moved or copied whole (another disk, machine or home folder) is
     the same run; each file's content is checked by its hash (scene_files.json)."""
     folder = parameter_folder(resolved)
-    resolved = _options_filled(resolved)
+    resolved = _fields_filled(_options_filled(resolved))
 
     def relative(value):
         if isinstance(value, dict):

@@ -3451,3 +3451,26 @@ def test_replicators_disk_and_rect_lights_are_said_to_be_area_lights_of_a_shape(
     assert p.field == "lights[0].type" and "Rect and Disk AREA (`shape` RECTANGLE or DISK)" in p.expected
     light = RANDOMIZERS["light"]
     assert "with `shape` RECTANGLE or DISK" in light.name_problem(light, "light_type", ["disk"])[1]
+
+
+def test_a_run_an_earlier_version_made_resumes_though_a_section_gained_a_field(tmp_path):
+    """A field a later version adds (a light's shape and size_y) is absent from the
+    resolved.json of a run an earlier one made: --resume after the upgrade was refused,
+    'lights[0].shape: not set before, "SQUARE" now', though a file not giving it renders
+    alike. Each entry's missing fields count at their defaults; one given otherwise still
+    differs, and is named."""
+    import json as _json
+
+    from sdg_addon.audit import changed_parameters, config_fingerprint
+
+    text = '[[cameras]]\nname = "c"\nlocation = [0, -4, 2]\n[[lights]]\nname = "l"\ntype = "area"\n'
+    now = load_config(write(tmp_path / "p.toml", text)).resolved()
+    now = _json.loads(_json.dumps(now, default=str))
+    before = _json.loads(_json.dumps(now))
+    for key in ("shape", "size_y"):
+        del before["lights"][0][key]
+    assert config_fingerprint(before) == config_fingerprint(now) and changed_parameters(before, now) == []
+    disk = load_config(write(tmp_path / "p.toml", text + 'shape = "disk"\n')).resolved()
+    assert changed_parameters(before, _json.loads(_json.dumps(disk, default=str))) == [
+        'lights[0].shape: "SQUARE" before, "DISK" now'
+    ]
