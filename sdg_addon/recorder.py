@@ -59,6 +59,27 @@ from .writers.yolo import KEYPOINT_CLASSES_FILE
 log = logging.getLogger("sdg")
 
 
+def _other_kind_hint(built, spec, patterns) -> str:
+    """What an entry taking objects given a light's or a camera's name is told (Replicator's
+    rep.modify.pose and rep.modify.visibility take any prim): the entry that does it here."""
+    if spec.target_kind != "objects":
+        return ""
+    lights, cameras = built.match("lights", patterns), built.match("cameras", patterns)
+    if lights and spec.name in ("visibility", "pool"):
+        return (
+            f" ({', '.join(lights[:3])}: a light; a `light` entry switches one off with `energy = 0`, "
+            'e.g. energy = { distribution = "choice", values = [0, 800] })'
+        )
+    if lights:
+        return f" ({', '.join(lights[:3])}: a light; a `light` entry changes one: `location`, `look_at`, `energy`, ...)"
+    if cameras:
+        return (
+            f" ({', '.join(cameras[:3])}: a camera; a `camera` entry places and turns one: `location`, `look_at` "
+            "or `rotation`, ...)"
+        )
+    return ""
+
+
 class RecorderError(RuntimeError):
     """A problem the user must fix (shown without a traceback)."""
 
@@ -1505,12 +1526,7 @@ class Recorder:
                 rigged = sorted(set(built.match(spec.target_kind, patterns)) & built.rigged)
                 hint = f" ({', '.join(rigged)}: rigged, they follow their rig camera)" if rigged else ""
                 hint += unicode_form_hint(patterns, built.names(spec.target_kind))
-                lights = built.match("lights", patterns) if spec.name in ("visibility", "pool") else []
-                if lights:  # Replicator's rep.modify.visibility hides a light prim
-                    hint += (
-                        f" ({', '.join(lights[:3])}: a light; a `light` entry switches one off with `energy = 0`, "
-                        'e.g. energy = { distribution = "choice", values = [0, 800] })'
-                    )
+                hint += _other_kind_hint(built, spec, patterns)
                 what, its = target_words(spec.target_kind)
                 expected = f"patterns matching {what} of the scene{hint} (its {its}: "
                 problems.append(

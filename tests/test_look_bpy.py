@@ -10,6 +10,7 @@ augmentations change RGB only; datablocks are made once and reused.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -423,16 +424,22 @@ def test_a_light_turned_before_an_entry_moves_it_is_refused(tmp_path, entries, r
         recorder.check_targets(built, targets)
 
 
-def test_a_light_given_to_visibility_is_pointed_to_its_energy(tmp_path):
-    """Replicator's rep.modify.visibility hides a light prim; here visibility takes objects, and
-    a light given to it was met with the list of objects alone: it now says how a light is
-    switched off (a light entry's energy = 0)."""
+@pytest.mark.parametrize(
+    "entry, words",
+    [
+        ('type = "visibility"\ntargets = "key"\nvisible = false', "key: a light; a `light` entry switches one off"),
+        ('type = "pose"\ntargets = "key"\nlocation = [0, 0, 3]', "key: a light; a `light` entry changes one"),
+        ('type = "pose"\ntargets = "cam"\nlocation = [0, -2, 1]', "cam: a camera; a `camera` entry places and turns"),
+    ],
+)
+def test_a_light_or_camera_given_to_an_object_entry_is_pointed_to_its_own(tmp_path, entry, words):
+    """Replicator's rep.modify.visibility and rep.modify.pose take any prim; here they take
+    objects, and a light or camera given to them was met with the list of objects alone: the
+    problem now says what it is and which entry does it (a light switched off by energy = 0)."""
     from sdg_addon.config import ConfigError
 
-    with pytest.raises(
-        ConfigError, match=r"randomizers\[0\]\.targets: .*key: a light; a `light` entry switches one off"
-    ):
-        built_scene(tmp_path, '[[randomizers]]\ntype = "visibility"\ntargets = "key"\nvisible = false\n')
+    with pytest.raises(ConfigError, match=r"randomizers\[0\]\.targets: .*" + re.escape(words)):
+        built_scene(tmp_path, f"[[randomizers]]\n{entry}\n")
 
 
 def test_sky_material_swap_sensor_and_light_appliers(tmp_path):
