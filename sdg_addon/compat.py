@@ -199,6 +199,12 @@ def path_options() -> set[str]:
     return set()
 
 
+def rewrites_file_paths() -> bool:
+    """Whether Blender can rewrite the file paths of the session's data in one pass
+    (bpy.data.file_path_foreach: 5.0; 4.2 has none)."""
+    return hasattr(bpy.data, "file_path_foreach")
+
+
 # Grease Pencil objects: GREASEPENCIL in 5.x (the rewritten Grease Pencil), GPENCIL in 4.2.
 GREASE_PENCIL_TYPES = ("GREASEPENCIL", "GPENCIL")
 

@@ -146,6 +146,9 @@ class RunOptions:
     lock_slot: tuple[int, int] | None = None  # (process, processes): its own folder lock
     run_holder: str | None = None  # "HOST:PID" of the parallel run's parent, whose lock lets it in
     pinned_gpu: int | None = None  # the GPU `--gpus` pinned this render process to: it must find one
+    # The UI's recordings and checks: built in the open session, which undo takes back
+    # afterwards, so a base .blend is appended into it, never read whole (scene.base).
+    in_open_session: bool = False
 
 
 @dataclass
@@ -931,7 +934,7 @@ class Recorder:
         check_device(cfg.render.device, opts.pinned_gpu, opts.device_from if opts.device else "render.device")
         check_denoiser(cfg.render)
         try:
-            built = build_scene(cfg, self.open_scene, quiet=opts.quiet)
+            built = build_scene(cfg, self.open_scene, quiet=opts.quiet, in_open_session=opts.in_open_session)
             if cfg.lidars:
                 from .capture.lidar import check_mounts
 

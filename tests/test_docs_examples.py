@@ -231,7 +231,7 @@ def test_every_command_line_option_says_what_it_is_in_its_help():
     import sys
 
     commands = [["headless"], *(["headless", c] for c in ("validate", "render", "preview", "report", "merge"))]
-    commands += [["headless.bench"], ["headless.bench_sink"], ["headless.bench_lidar"]]
+    commands += [["headless.bench"], ["headless.bench_sink"], ["headless.bench_lidar"], ["headless.bench_blend"]]
     bare = []
     for command in commands:
         shown = subprocess.run(
@@ -264,7 +264,7 @@ def test_every_command_line_option_is_documented():
 
     text = "\n".join(p.read_text(encoding="utf-8") for p in [ROOT / "README.md", *(ROOT / "docs").glob("*.md")])
     commands = [["headless", c] for c in ("validate", "render", "preview", "report", "merge")]
-    commands += [["headless.bench"], ["headless.bench_sink"], ["headless.bench_lidar"]]
+    commands += [["headless.bench"], ["headless.bench_sink"], ["headless.bench_lidar"], ["headless.bench_blend"]]
     missing = []
     for command in commands:
         shown = subprocess.run(

@@ -1,9 +1,12 @@
 """The base scene of a run: the user's .blend ([scene] blend) or the scene open in Blender.
 
 Its objects, cameras, lights, world and materials are used as they are; labels resolve as
-the Labels panel shows them (labels.blender). The .blend is only read: its scene is
-appended into an emptied session (no file is loaded, so a running operator and the
-enabled add-ons survive, and nothing can be saved over the user's file). Also here: what
+the Labels panel shows them (labels.blender). The .blend is only read, never saved:
+headless (Blender 5.0; not 4.2) it is read as a start-up file, which leaves the session
+without a file path, and everything but the chosen scene and what it uses is removed; in
+the UI (and in Blender 4.2) its scene is appended into an emptied session, so a running
+operator and the enabled add-ons survive. Either way nothing can be saved over the user's
+file and the session holds the same data (read_blend_scene). Also here: what
 the run tells about a base scene before it renders (missing files, colour management and
 unit scale it does not reproduce) and the cameras it can label (no panoramic ones).
 """
@@ -16,13 +19,14 @@ import logging
 import math
 import os
 import re
+import sys
 import unicodedata
 from pathlib import Path
 
 import bpy
 import numpy as np
 
-from ..compat import all_strips, compositor_tree, white_balance_on, world_nodes_as_in_5
+from ..compat import all_strips, compositor_tree, rewrites_file_paths, white_balance_on, world_nodes_as_in_5
 from ..config.problems import MISSING, FieldError, one_of
 from ..sensors import EMISSIVITY_PROP, NIR_REFLECTANCE_PROP, REFLECTANCE_PROP, SENSOR_PROP, TEMPERATURE_PROP
 from ..writers.paths import sensor_folder_problem
@@ -126,7 +130,7 @@ def several_scenes_note(chosen: str, names: list[str]) -> str:
     )
 
 
-# Objects in a .blend from which reading its scene takes long enough to be said.
+# Objects in a .blend from which appending its scene takes long enough to be said.
 MANY_OBJECTS = 2000
 
 
@@ -134,23 +138,134 @@ def many_objects_note(path: Path, scene: str, count: int) -> str:
     """What the run does while it appends a large .blend's scene, said before it: Blender's
     append makes each object local in a time growing with the objects already read (a
     scene of 10,000 objects took 87 s, 5,000 20 s, 2,500 5 s, where opening the file takes
-    3 s), and nothing was said until the first frame."""
+    3 s), and nothing was said until the first frame. Only where the scene is appended (in
+    the UI, and in Blender 4.2): read_blend_scene reads it in a time that grows with the file."""
     return (
         f"reading scene {scene!r} of {path.name} ({count} objects in the file): Blender appends a scene in a time "
         "that grows with the square of its objects (10,000: about a minute and a half)"
     )
 
 
-def load_blend_scene(path: str | Path, wanted: str = "") -> bpy.types.Scene:
-    """Empty the session and append the chosen scene of `path` with everything it uses
-    (then prepare_base_scene).
+def reads_whole_file() -> bool:
+    """Whether the base .blend is read whole (read_blend_scene) rather than its scene appended:
+    headless only (reading a file ends a running operator), where Blender can rewrite the
+    file's relative paths (bpy.data.file_path_foreach: Blender 5.0, not 4.2), and where
+    Blender runs no Python of the files it reads (Auto Run Python Scripts off, as it is by
+    default): reading a file runs its registered text blocks, which an append never does,
+    and the Python drivers of a scene evaluated with it off stay off."""
+    if not (bpy.app.background and rewrites_file_paths()):
+        return False
+    trusted = bpy.context.preferences.filepaths.use_scripts_auto_execute
+    return not trusted and not {"-y", "--enable-autoexec"} & set(sys.argv)
+
+
+# (path, Blender version) of the .blend read_blend_scene read, which leaves no Library of it
+# in the session (an append does: newer_files_note reads it there).
+_read_base: tuple[str, tuple] | None = None
+
+# Data-blocks of the session itself, not of a file read with load_ui off: they stay.
+_SESSION_TYPES = ("WindowManager", "WorkSpace", "Screen")
+
+
+def forget_read_base() -> None:
+    global _read_base
+    _read_base = None
+
+
+def read_blend_scene(path: Path, name: str) -> bpy.types.Scene:
+    """Read `path` into the session as a start-up file (its own UI left out), then keep only
+    scene `name` and the data it uses: what an append of that scene gives, in a time that
+    grows with the file (10,000 objects: a few seconds), where the append grows with the
+    square of its objects. As after an append, the session has no file path (Blender's disk
+    caches go to its temporary folder, nothing can be saved over the file), the paths
+    relative to the .blend (//textures/...) are made absolute, names are as in the file, and
+    nothing else of the file (its other scenes, data kept by a fake user) is in the session.
+
+    Blender evaluates the file's scene at the end of the read: the relative paths and the
+    simulation caches (caches.keep_caches_inside) are seen to just before, in a load_post
+    handler, which Blender runs first."""
+    from .caches import keep_caches_inside
+
+    global _read_base
+    folder = os.path.dirname(os.path.abspath(path))
+    failed: list[BaseException] = []
+
+    @bpy.app.handlers.persistent
+    def before_evaluation(*_args):
+        bpy.app.handlers.load_post.remove(before_evaluation)
+        try:
+            bpy.data.file_path_foreach(lambda block, text, _meta: _absolute(block, text, folder))
+            keep_caches_inside(bpy.data.objects)
+        except Exception as e:  # noqa: BLE001 (a handler's exception is only printed: raised below)
+            failed.append(e)
+
+    bpy.app.handlers.load_post.append(before_evaluation)
+    try:
+        bpy.ops.wm.read_homefile(filepath=str(path), load_ui=False)
+    except RuntimeError as e:  # changed or removed since scene_names read it
+        raise BaseSceneError(f"could not read {path.as_posix()}: {str(e).strip().splitlines()[-1]}") from None
+    finally:
+        if before_evaluation in bpy.app.handlers.load_post:
+            bpy.app.handlers.load_post.remove(before_evaluation)
+    if failed:
+        raise failed[0]
+    scene = bpy.data.scenes.get(name)
+    if scene is None or bpy.data.filepath:
+        raise BaseSceneError(f"could not read scene {name!r} of {path.as_posix()}")
+    _read_base = (os.path.normpath(os.path.abspath(path)), tuple(bpy.data.version))
+    _keep_only(scene)
+    for wm in bpy.data.window_managers:
+        for window in wm.windows:
+            window.scene = scene
+    return scene
+
+
+def _absolute(block, text: str, folder: str) -> str | None:
+    """`text`, a path of `block` relative to the .blend read (//...), made absolute, as an
+    append makes it; None to leave it (absolute, or relative to the library it is linked from)."""
+    if not text.startswith("//") or getattr(block, "library", None) is not None:
+        return None
+    folder_of = text.endswith(("/", "\\"))  # a folder's path keeps its closing separator, as Blender's does
+    return os.path.normpath(os.path.join(folder, text[2:])) + (os.sep if folder_of else "")
+
+
+def _keep_only(scene) -> None:
+    """Remove every data-block `scene` does not use, directly or through others (what an
+    append of it would not bring), and the libraries nothing is then linked from."""
+    users = bpy.data.user_map()
+    uses: dict = {}
+    for block, its_users in users.items():
+        for user in its_users:
+            uses.setdefault(user, set()).add(block)
+    kept, todo = {scene}, [scene]
+    while todo:
+        for block in uses.get(todo.pop(), ()):
+            if block not in kept:
+                kept.add(block)
+                todo.append(block)
+    dropped = [
+        b
+        for b in users
+        if b not in kept and type(b).__name__ not in _SESSION_TYPES and not isinstance(b, bpy.types.Library)
+    ]
+    if dropped:
+        bpy.data.batch_remove(dropped)
+    linked = _linked_from()
+    unused = [lib for lib in bpy.data.libraries if lib not in linked]
+    if unused:
+        bpy.data.batch_remove(unused)
+
+
+def load_blend_scene(path: str | Path, wanted: str = "", in_open_session: bool = False) -> bpy.types.Scene:
+    """Replace the session by the chosen scene of `path` with everything it uses: read
+    whole then pruned (read_blend_scene, where reads_whole_file) or appended into an
+    emptied session, as always `in_open_session` (the UI's recordings and checks, which
+    undo takes back). Then prepare_base_scene.
 
     Names stay exactly as in the file (the session holds nothing they could clash with),
     so object names, paths and instance ids equal those of the file opened in Blender.
     """
-    from .build import new_scene
-    from .caches import keep_caches_inside
-
+    global _read_base
     path = Path(path)
     if bpy.data.filepath and Path(bpy.data.filepath).resolve() == path.resolve():
         # The file open in this session (`blender -b shop.blend -P run.py`): Blender cannot
@@ -162,7 +277,25 @@ def load_blend_scene(path: str | Path, wanted: str = "") -> bpy.types.Scene:
                 "panel (or name another file in [scene] blend)"
             )
         bpy.ops.wm.read_homefile(use_empty=True)
+    _read_base = None
     name = choose_scene(path, scene_names(path), wanted)
+    if reads_whole_file() and not in_open_session:
+        scene = read_blend_scene(path, name)
+    else:
+        scene = _append_scene(path, name)
+    if bpy.context.scene != scene:
+        # Background without windows: context.scene is the file's first scene.
+        raise BaseSceneError(f"could not make scene {name!r} of {path.as_posix()} the current scene")
+    scene.name = name
+    world_nodes_as_in_5(scene.world)
+    return scene
+
+
+def _append_scene(path: Path, name: str) -> bpy.types.Scene:
+    """Empty the session and append scene `name` of `path` with everything it uses."""
+    from .build import new_scene
+    from .caches import keep_caches_inside
+
     holder = new_scene()
     holder.name = "sdg_holder"
     with bpy.data.libraries.load(str(path), link=False) as (src, dst):
@@ -175,11 +308,6 @@ def load_blend_scene(path: str | Path, wanted: str = "") -> bpy.types.Scene:
         for window in wm.windows:
             window.scene = scene
     bpy.data.scenes.remove(holder)
-    if bpy.context.scene != scene:
-        # Background without windows: context.scene is the file's first scene.
-        raise BaseSceneError(f"could not make scene {name!r} of {path.as_posix()} the current scene")
-    scene.name = name
-    world_nodes_as_in_5(scene.world)
     return scene
 
 
@@ -408,11 +536,10 @@ def newer_files_note() -> str:
     left out (Blender's 'File written by newer Blender binary ..., expect loss of data!',
     which an append does not say). A sentence naming them, or ''."""
     this = tuple(bpy.app.version_file)
-    newer = [
-        f"{os.path.normpath(bpy.path.abspath(lib.filepath))} (Blender {lib.version[0]}.{lib.version[1]})"
-        for lib in bpy.data.libraries
-        if tuple(lib.version) > this
-    ]
+    read = [(os.path.normpath(bpy.path.abspath(lib.filepath)), tuple(lib.version)) for lib in bpy.data.libraries]
+    if _read_base is not None:  # the base .blend read whole, of which the session keeps no Library
+        read.append(_read_base)
+    newer = [f"{path} (Blender {version[0]}.{version[1]})" for path, version in read if version > this]
     if not newer:
         return ""
     return (

@@ -66,6 +66,7 @@ from .base import (
     colour_differences,
     engine_note,
     failed_drivers,
+    forget_read_base,
     frame_range_note,
     frame_rate_note,
     frame_step_note,
@@ -289,22 +290,25 @@ def new_scene() -> bpy.types.Scene:
     # asset's) would be listed as a file this run reads (audit/scene_files.json).
     for library in list(bpy.data.libraries):
         bpy.data.libraries.remove(library)
+    forget_read_base()  # an earlier run's base .blend, read whole
     scene.name = "Scene"
     return scene
 
 
-def build_scene(config: Config, open_scene=None, quiet: bool = False) -> BuiltScene:
+def build_scene(config: Config, open_scene=None, quiet: bool = False, in_open_session: bool = False) -> BuiltScene:
     """The run's scene: a fresh one, the .blend of [scene] blend, or `open_scene` (the
     scene open in Blender, recorded in place: the caller restores it afterwards), with the
     parameter file's ground, assets, lights and cameras added to it. `quiet`: importers'
-    console output is kept back (shown only in the error of an import that fails)."""
+    console output is kept back (shown only in the error of an import that fails).
+    `in_open_session` (the UI, which undo takes back afterwards): a .blend is appended,
+    never read whole (load_blend_scene)."""
     base = config.base
     if open_scene is not None:
         scene = open_scene
         keep_caches_inside(scene.objects)
         world_nodes_as_in_5(scene.world)  # as a base .blend's (load_blend_scene): undone with the recording
     elif base.blend:
-        scene = load_blend_scene(base.blend, base.scene)
+        scene = load_blend_scene(base.blend, base.scene, in_open_session=in_open_session)
     else:
         scene = new_scene()
     built = BuiltScene(scene, temperature_unit=config.thermal.unit)

@@ -11,7 +11,7 @@ A Replay domain is given a cache folder of its own in Blender's session temporar
 (removed when Blender exits), before anything evaluates it, and a new one at the start of
 every clip (scene.motion; the earlier one is removed). Baked caches are only read. A
 disk cache writes into Blender's temporary folder when the session has no file (the
-headless runner appends the base scene into an empty session); with a file open (the UI)
+headless runner reads the base .blend into a session without a file); with a file open (the UI)
 it would write beside that file: the run is refused with the way out. Nothing here
 changes a cache's "disk" setting: Blender deletes the cache's files when it is switched.
 """
@@ -92,7 +92,7 @@ def check_disk_caches(objects) -> None:
 
 
 def keep_caches_inside(objects) -> None:
-    """Both steps above, for objects just appended or about to be recorded: before anything
+    """Both steps above, for objects just read or about to be recorded: before anything
     evaluates them (even removing a scene evaluates the one that becomes current)."""
     objects = list(objects)
     check_disk_caches(objects)

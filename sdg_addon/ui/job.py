@@ -117,6 +117,7 @@ class RecordingJob:
     """One recording: create it, call step() until it returns False, read state/message."""
 
     def __init__(self, config, options: RunOptions, open_scene=None, temp_dir: Path | None = None):
+        options.in_open_session = True  # a base .blend is appended, never read whole (scene.base)
         self.options = options
         self.config = config
         self.temp_dir = temp_dir  # the scene copy and parameter file, until copied to audit/
