@@ -3073,3 +3073,26 @@ def test_node_instances_turned_to_the_active_camera_are_named(shop, tmp_path, ca
         assert (said in err) == named, err
         if named:
             assert "placed for the camera the scene is built with ('CamA')" in err
+
+
+def test_a_view_layers_world_override_is_named(shop, tmp_path, capsys):
+    """A .blend whose rendered view layer renders another world (View Layer > Override >
+    World, a studio backdrop): a world randomizer's red was drawn and logged and never shown,
+    the background staying the override's blue, without a word; the run names the override.
+    The file without one names none."""
+    bpy.ops.wm.open_mainfile(filepath=str(shop.path), load_ui=False)
+    bpy.context.scene.view_layers[0].world_override = bpy.data.worlds.new("studio")
+    blend = saved_variant(tmp_path / "studio.blend")
+    red = '[[randomizers]]\ntype = "world"\ncolor = [1.0, 0.0, 0.0]\n'
+    said = {}
+    for file in (shop.path, blend):
+        param = blend_param(file, red).rename(tmp_path / f"{file.stem}.toml")
+        capsys.readouterr()
+        assert main(["render", str(param), "--out", str(tmp_path / f"out_{file.stem}"), "--quiet"]) == 0
+        said[file.stem] = capsys.readouterr().err
+    assert (
+        "the base scene's view layer 'ViewLayer' renders the world 'studio' in place of the scene's (View Layer > "
+        "Override > World): the world the run sets or randomizes ([scene] world; world, world_hdri, sky and "
+        "world_property randomizers) shows in no image" in said["studio"]
+    ), said["studio"]
+    assert "Override > World" not in said["shop"]

@@ -359,6 +359,23 @@ def material_override_note(scene) -> str:
     )
 
 
+def world_override_note(scene) -> str:
+    """The rendered view layer's World Override: Cycles renders that world in place of the
+    scene's, so the world the run sets or randomizes ([scene] world, the world, world_hdri,
+    sky and world_property randomizers) shows in no image and lights nothing, though drawn
+    and logged. A sentence saying so, or ''."""
+    layer = render_view_layer(scene)
+    override = layer.world_override
+    if override is None:
+        return ""
+    return (
+        f"the base scene's view layer {layer.name!r} renders the world {override.name!r} in place of the scene's "
+        "(View Layer > Override > World): the world the run sets or randomizes ([scene] world; world, world_hdri, "
+        "sky and world_property randomizers) shows in no image and lights nothing, though drawn and logged. To "
+        "show it, clear the override in the .blend"
+    )
+
+
 def evaluated_depsgraph(scene):
     """The evaluated depsgraph of the view layer the run renders (render_view_layer), its
     changes written back to the objects (matrix_world). Not bpy.context's: without a window

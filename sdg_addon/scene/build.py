@@ -85,6 +85,7 @@ from .base import (
     scene_lights,
     sensor_property_problem,
     unit_note,
+    world_override_note,
 )
 from .caches import fluid_domains, keep_caches_inside
 from .instancing import (
@@ -315,7 +316,7 @@ def build_scene(config: Config, open_scene=None, quiet: bool = False, in_open_se
     if open_scene is not None or base.blend:
         built.own_objects = {o.name for o in scene.objects}
         built.layers_note = prepare_base_scene(scene)
-        built.override_note = material_override_note(scene)
+        built.override_note = " ".join(n for n in (material_override_note(scene), world_override_note(scene)) if n)
     if open_scene is not None or base.blend:
         built.colour_notes, built.colour_match = colour_differences(scene, config.render)
         built.image_notes, built.image_match = image_differences(scene, config.render)
