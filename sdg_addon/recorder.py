@@ -44,7 +44,7 @@ from .sampling.cases import (
     unknown_case_labels,
     unmatched_case_targets,
 )
-from .sampling.placement import moved_after_settling, moved_static_objects, shown_after_placing
+from .sampling.placement import copies_on_one_spot, moved_after_settling, moved_static_objects, shown_after_placing
 from .sampling.randomizers import Pose, target_words
 from .sensors import SENSOR_PROP, SensorSpec
 from .sensors.thermal import PALETTES
@@ -1068,6 +1068,8 @@ class Recorder:
             if note:
                 self.warn(f"randomizers[{i}] (scatter): {note}")
         for note in moved_after_settling(cfg.randomizers, targets) + shown_after_placing(cfg.randomizers, targets):
+            self.warn(note)
+        for note in copies_on_one_spot(cfg.assets, cfg.randomizers, targets):
             self.warn(note)
         need_geometry = need_geometry or any(is_quota(c) for c in cfg.cases)  # in view: silhouettes
         capturer = self._capturer = Capturer(

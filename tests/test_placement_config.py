@@ -465,3 +465,31 @@ def test_an_entry_showing_what_placers_left_is_warned_once():
         assert len(warnings) == said, warnings
         if said:
             assert warnings[0].startswith("randomizers[2] (visibility) can show mug after randomizers[0] (scatter)")
+
+
+def test_copies_no_entry_places_are_warned():
+    """rep.create.cube(count=3) without a position: three copies built at one place, no entry
+    placing them, rendered inside one another without a word (which one a pixel shows was
+    Cycles' tie, differing between two processes of one run). Warned; placed copies, a pool's
+    or one copy are not."""
+    from sdg_addon.sampling.placement import copies_on_one_spot
+
+    head = HEAD.replace('name = "mug"', 'name = "mug"\ncount = 3')
+    mugs = [["mug_000", "mug_001", "mug_002"]]
+    for entry, said in (
+        ('type = "material"\ntargets = "mug*"\nroughness = 0.5', True),
+        ('type = "pose"\ntargets = "mug*"\nrotation = [0, 0, 30]', True),
+        (
+            'type = "pose"\ntargets = "mug*"\nlocation = { distribution = "uniform", low = [-1, -1, 0], high = [1, 1, 0] }',
+            False,
+        ),
+        ('type = "scatter"\ntargets = "mug*"\nvolume = "box"', False),
+        ('type = "pool"\ntargets = "mug*"\nk = 1', False),
+    ):
+        cfg = config_from_dict(tomllib.loads(head + f"[[randomizers]]\n{entry}\n"), Path("p.toml"))
+        warnings = copies_on_one_spot(cfg.assets, cfg.randomizers, mugs)
+        assert bool(warnings) == said, (entry, warnings)
+        if said:
+            assert warnings[0].startswith("assets[0] (mug): mug_000, mug_001, mug_002 are built at one place")
+    cfg = config_from_dict(tomllib.loads(HEAD), Path("p.toml"))
+    assert copies_on_one_spot(cfg.assets, [], []) == []

@@ -173,6 +173,33 @@ def shown_after_placing(specs, targets: list[list[str]]) -> list[str]:
     return out
 
 
+def copies_on_one_spot(assets, specs, targets: list[list[str]]) -> list[str]:
+    """A warning for each asset whose `count` copies (two or more, not a pool's members) no
+    entry places: built at one place, they render inside one another, and which of them a
+    pixel shows is Cycles' tie (even between two processes of one run); Replicator's
+    rep.create.cube(count=3) without a position does the same."""
+    placed: set[str] = set()
+    for spec, names in zip(specs, targets):
+        if spec.name in ("scatter", "physics_settle", "camera_relative", "trajectory", "pool") or (
+            spec.name == "pose" and "location" in spec.params
+        ):
+            placed.update(names)
+    out = []
+    for i, a in enumerate(assets):
+        if a.count < 2 or a.pool_files or a.blend_assets:
+            continue
+        left = [f"{a.name}_{k:03d}" for k in range(a.count) if f"{a.name}_{k:03d}" not in placed]
+        if len(left) >= 2:
+            names = ", ".join(left[:5]) + (f" and {len(left) - 5} more" if len(left) > 5 else "")
+            out.append(
+                f"assets[{i}] ({a.name}): {names} are built at one place and no randomizer places them (a pose's "
+                "location, a scatter, a camera_relative, a trajectory, a physics_settle, or a pool showing some): "
+                "they render inside one another and which of them a pixel shows is arbitrary; place them, or give "
+                "count = 1"
+            )
+    return out
+
+
 @register_randomizer
 class Pool(RandomizerSpec):
     """Show k of the targets per frame (choice without replacement); hide the others.
