@@ -573,12 +573,14 @@ def _validate(path: Path, out: Path | None = None, device: str | None = None, sc
     if out is None:
         _say_default_output(config)
     if not scene:
+        _say_file_notes(config)
         say(f"{path}: OK (the scene was not built: --no-scene)")
         return EXIT_OK
     with _signals_noted() as noted:  # Blender loads and builds the scene: stopped after, as a run is
         try:
             import bpy  # noqa: F401
         except ImportError:  # render needs it too: the file alone is all this Python can check
+            _say_file_notes(config)
             say(f"{path}: OK (the scene was not built: this Python has no bpy, which render needs)")
             return EXIT_OK
         code = _check_scene(path, config, expand_home(out if out is not None else config.output), device)
@@ -592,6 +594,15 @@ def _validate(path: Path, out: Path | None = None, device: str | None = None, sc
         return code
     say(f"{path}: OK")
     return EXIT_OK
+
+
+def _say_file_notes(config) -> None:
+    """The warnings of the parameter file alone (recorder.file_notes), as render says them,
+    where validate builds no scene (which says them with the scene's own)."""
+    from sdg_addon.recorder import annotator_plan, file_notes
+
+    for note in file_notes(annotator_plan(config), config):
+        print(f"WARNING: {note}", file=sys.stderr, flush=True)
 
 
 @contextlib.contextmanager

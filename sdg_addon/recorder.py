@@ -274,6 +274,21 @@ def nothing_annotated(config: Config, plan: dict, cameras: list[str], sensors: d
     return unused_annotators(config.annotators, plan, kinds, bool(config.lidars), bool(cameras))
 
 
+def file_notes(plan: dict[str, dict], config, open_scene: bool = False) -> list[str]:
+    """The warnings the parameter file alone tells (its writers, annotators, sequence and
+    image size), said by render and by validate (with --no-scene too) alike."""
+    notes = (
+        every_frame_in_val(config),
+        clips_split_by_frame(config),
+        flow_without_clips(plan, config),
+        motion_of_nothing(plan, config, open_scene),
+        rigid_body_without_clips(config),
+        mot_boxes_filtered_otherwise(plan, config),
+        yolo_images_too_small(config),
+    )
+    return [note for note in notes if note]
+
+
 def clips_split_by_frame(config) -> str | None:
     """The warning for a run of clips whose writers split frames by `val_every` frame by
     frame (all but mot, and mot too with folders = "flat"): every clip then has frames, near
@@ -971,6 +986,12 @@ class Recorder:
             raise cfg.named([FieldError(join(join("writers", "coco"), problem[0]), *problem[1:])])
         for text in unwritten_annotators(cfg.annotators_named, cfg.writers, bool(cfg.lidars)):
             self.warn(text)
+        # What the file asks for that will not come out as the user may expect: said once each,
+        # here, so that validate (which builds the scene as the run does) says them before a run.
+        moving = moving_orthographic_cameras(built, cfg, targets)
+        for note in [*file_notes(plan, cfg, self.open_scene is not None), ortho_motion_vectors(plan, moving)]:
+            if note:
+                self.warn(note)
         return built, targets, plan
 
     def _frames_left(self, t_start: float):
@@ -1046,20 +1067,6 @@ class Recorder:
                     )
         for text in annotators_left_empty(plan, [e.labels for e in labelled]):
             self.warn(text)
-        # What the file asks for that will not come out as the user may expect: said once each.
-        for note in (
-            every_frame_in_val(cfg),
-            clips_split_by_frame(cfg),
-            flow_without_clips(plan, cfg),
-            motion_of_nothing(plan, cfg, self.open_scene is not None),
-            ortho_motion_vectors(plan, moving_orthographic_cameras(built, cfg, targets)),
-            rigid_body_without_clips(cfg),
-            mot_boxes_filtered_otherwise(plan, cfg),
-            yolo_images_too_small(cfg),
-        ):
-            if note:
-                self.warn(note)
-
         self.warn_scene_notes(built)
 
         facts = self.scene_facts(built)

@@ -554,3 +554,38 @@ def test_a_locale_whose_file_names_are_not_utf8_is_said(tmp_path, capsys, monkey
     assert main(["validate", str(param), "--no-scene"]) == 1
     err = capsys.readouterr().err
     assert err.startswith("error: '/p/módels ✓' holds '✓', which no file name here can hold: " + way_out), err
+
+
+def test_validate_says_the_notes_the_parameter_file_alone_tells_as_render_does(tmp_path, capsys):
+    """The warnings render gave of the file alone (val_every sending every frame to val, clips
+    cut between train and val, yolo images under 10 pixels, flow in stills, motion of nothing,
+    rigid_body in stills) were said by render only, after validate's OK; validate says them
+    (recorder.file_notes, one function for both), with and without the scene built."""
+    preset = (ROOT / "presets" / "examples" / "minimal.toml").read_text(encoding="utf-8")
+    stills = tmp_path / "stills.toml"
+    stills.write_text(
+        preset.replace("resolution = [320, 240]", "resolution = [9, 12]")
+        .replace("basic = {}", "yolo = { val_every = 1 }\nbasic = {}")
+        .replace("rgb = {}", "rgb = {}\nforward_flow = {}\nmotion_vectors = {}")
+        + "\n[sequence]\nrigid_body = true\n",
+        encoding="utf-8",
+    )
+    clips = tmp_path / "clips.toml"
+    clips.write_text(preset.replace("basic = {}", "coco = { val_every = 2 }") + "\n[sequence]\nclip_length = 2\n")
+    said = {
+        stills: [
+            "WARNING: writers send every frame to the val split: yolo (val_every = 1",
+            "WARNING: yolo: images of 9 x 12 pixels",
+            "WARNING: forward_flow in a run of stills",
+            "WARNING: motion_vectors where nothing moves",
+            "WARNING: sequence.rigid_body in a run of stills",
+        ],
+        clips: ["WARNING: coco (val_every = 2) split by run frame, also inside the run's clips of 2 frames"],
+    }
+    for param, notes in said.items():
+        for flags in (["--device", "cpu"], ["--no-scene"]):
+            assert main(["validate", str(param), "--out", str(tmp_path / "o"), *flags]) == EXIT_OK
+            err = capsys.readouterr().err
+            for note in notes:
+                assert err.count(note) == 1, (flags, note, err)
+    assert not (tmp_path / "o").exists()
