@@ -173,3 +173,30 @@ def test_coco_bbox_modal_boxes_the_visible_pixels_in_bop_toolkits_modal_file(tmp
     by_obj = {a["category_id"]: a for a in modal["annotations"]}
     assert by_obj[3]["bbox"] == [80, 70, 20, 1]  # peek: its one visible row
     assert by_obj[1]["bbox"] == [0, 75, 4, 15]  # cut: not occluded, the same as amodal
+
+
+def test_dataset_names_the_folder_and_the_supercategory(tmp_path):
+    """BlenderProc's write_bop(dataset="ycbv"): the writer's folder and scene_gt_coco.json's
+    supercategory and description; a name with a path in it is made one plain folder name
+    inside the output folder; another folder the tool makes is refused."""
+    from sdg_addon.config.problems import OptionError
+    from sdg_addon.writers.paths import safe_name
+
+    cam, objects = occluded_scene()
+    frames = [annotated(make_frame(cam, objects), 0)]
+    write(tmp_path / "named", frames, dataset="ycbv")
+    root = tmp_path / "named" / "ycbv"
+    assert sorted(p.name for p in (tmp_path / "named").iterdir()) == ["ycbv"]
+    assert (root / "camera.json").is_file() and (root / "models" / "models_info.json").is_file()
+    doc = json.loads((root / "train_pbr" / "000000" / "scene_gt_coco.json").read_text())
+    assert {c["supercategory"] for c in doc["categories"]} == {"ycbv"}
+    assert doc["info"]["description"] == "ycbv_train_pbr"
+    odd = "../my set"
+    write(tmp_path / "odd", frames, dataset=odd)
+    assert [p.name for p in (tmp_path / "odd").iterdir()] == [safe_name(odd)]
+    assert not (tmp_path / "my set").exists()
+    for other in ("coco", "Audit"):
+        with pytest.raises(OptionError, match="another folder the tool makes") as caught:
+            create_writer("bop", tmp_path / "refused", dataset=other)
+        assert caught.value.option == "dataset"
+    assert not (tmp_path / "refused").exists()

@@ -1750,7 +1750,7 @@ def test_camera_look_at_or_rotation(tmp_path):
         ("[writers.bop]\nsave_world2cam = false\n", "writers.bop.save_world2cam", False, ["always writes"]),
         ("[writers]\nwrite_hdf5 = {}\n", "writers.write_hdf5", "write_hdf5", ["the `hdf5` writer here"]),
         ("[writers]\ncoco_annotations = {}\n", "writers.coco_annotations", "coco_annotations", ["`coco` writer"]),
-        ('[writers.bop]\ndataset = "lm"\n', "writers.bop.dataset", "lm", ["bop_data/<dataset>/", "[labels]"]),
+        ('[writers.coco]\ndataset = "lm"\n', "writers.coco.dataset", "lm", ["bop writer's `dataset`", "[labels]"]),
         ('[writers.coco]\nlabel_mapping = "m.csv"\n', "writers.coco.label_mapping", "m.csv", ["[labels]"]),
         ("[writers.hdf5]\nstereo_separate_keys = true\n", "writers.hdf5.stereo_separate_keys", True, ["a folder each"]),
         (

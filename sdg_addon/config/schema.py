@@ -3882,9 +3882,8 @@ BLENDERPROC_WRITER_ARGS = {
     "annotation_unit": "the bop writer writes millimetres whatever the scene's unit scale",
     "calc_mask_info_coco": "the bop writer always writes mask/, mask_visib/ and scene_gt_info.json, and "
     "scene_gt_coco.json unless its `coco` = false",
-    "dataset": "BlenderProc's write_bop dataset (its folder bop_data/<dataset>/) has no counterpart: the "
-    "dataset is the writer's folder bop/ (camera.json, models/, <split>/): copy or link it under the name "
-    "bop_toolkit expects once the run is done; "
+    "dataset": "BlenderProc's write_bop dataset (its folder bop_data/<dataset>/) is the bop writer's `dataset` "
+    "(its folder <dataset>/ and scene_gt_coco.json's supercategory); "
     "obj_id is 1 + the position of the object's class in the label table (fix it with [labels])",
     "target_objects": "the objects written are those with a label of the writer's `semantic_type`",
     "ignore_dist_thres": "BlenderProc's ignore_dist_thres has no counterpart: every labelled object in view "

@@ -75,6 +75,7 @@ import numpy as np
 
 from .. import output
 from ..config.fields import Field
+from ..config.problems import OptionError
 from ..frame import AnnotatedFrame
 from . import io
 from .base import Writer, part_files, register_writer
@@ -90,6 +91,7 @@ from .common import (
     write_image,
 )
 from .masks import rle_counts
+from .paths import TOOL_FOLDERS, is_tool_folder
 
 PART_FORMAT = 1
 MM = 1000.0
@@ -202,6 +204,25 @@ def model_info(vertices_mm: np.ndarray) -> dict:
     }
 
 
+def check_dataset(dataset: str) -> None:
+    """Refuse a dataset name whose folder is another one the tool makes in the output folder
+    (coco/, audit/, ...): the BOP files would land among that writer's or the audit's."""
+    folder = safe_name(dataset)
+    if folder.lower() != "bop" and is_tool_folder(folder):
+        others = ", ".join(f for f in TOOL_FOLDERS if f != "bop")
+        expected = (
+            f"a name that is not a folder the tool makes in the output folder ({others}, clip_N, frames_N; "
+            "any case): it names the bop writer's folder"
+        )
+        raise OptionError(
+            f"writer 'bop': dataset {dataset!r} is the name of another folder the tool makes in the output "
+            f"folder ({folder}/): the BOP files would land among its files; name the dataset otherwise",
+            "dataset",
+            dataset,
+            expected,
+        )
+
+
 @register_writer
 class BopWriter(Writer):
     name = "bop"
@@ -225,6 +246,13 @@ class BopWriter(Writer):
         return cls.required_annotators
 
     OPTIONS = {
+        "dataset": (
+            "bop",
+            str,
+            "the dataset's name, as BlenderProc's write_bop(dataset=...): the writer's folder <dataset>/ in the "
+            "output folder and scene_gt_coco.json's supercategory (made a plain path name: letters, digits, ._-, "
+            "a hash of the original added where it had others; not another folder the tool makes there)",
+        ),
         "semantic_type": ("class", str, "label type whose values are the objects (obj_id = 1 + position)"),
         "split": ("train_pbr", str, "split folder (BOP: train_pbr, val, test...)"),
         "val_every": Field(
@@ -271,6 +299,7 @@ class BopWriter(Writer):
     def __init__(self, output_dir, **options):
         super().__init__(output_dir, **options)
         check_options(self.name, self.options, folders=("parts", "models"))
+        check_dataset(self.options["dataset"])
         self._model_bounds: dict[int, np.ndarray] = {}  # obj_id -> its model's (min, max), mm
         self._model_diameter: dict[int, float] = {}  # obj_id -> its model's diameter, mm
         self._model_first: dict[int, tuple[int, str]] = {}  # obj_id -> its first model's (frame, camera) in parts/
@@ -336,7 +365,7 @@ class BopWriter(Writer):
 
     @property
     def root(self) -> Path:
-        return self.output_dir / "bop"
+        return self.output_dir / safe_name(self.options["dataset"])
 
     def dataset_name(self, frame_index: int, camera_name: str) -> str:
         split = split_of(frame_index, self.options, val_split(self.name, self.options))
