@@ -193,3 +193,28 @@ def test_an_annotator_no_writer_of_the_run_writes_is_warned(tmp_path, monkeypatc
     for path in sorted(presets.rglob("*.toml")) + sorted(presets.rglob("*.json")):
         cfg = load_config(path)
         assert unwritten_annotators(cfg.annotators_named, cfg.writers, bool(cfg.lidars)) == [], path.name
+
+
+def test_motion_vectors_hdf5_leaves_out_beside_both_exact_flows_is_warned(tmp_path):
+    """hdf5 stores a flow's exact annotator, else that half of motion_vectors: with both
+    forward_flow and backward_flow, motion_vectors was computed every frame and written
+    nowhere, without a word (Writer.written could not see the run's other annotators); the
+    run (and validate) now say so, naming hdf5's exact flows and the writers that would write it."""
+    from sdg_addon.writers.base import unwritten_annotators
+
+    camera = {"name": "cam", "location": [0, -3, 1], "look_at": [0, 0, 0]}
+
+    def warned(annotators, writers):
+        cfg = config_from_dict({"cameras": [camera], "annotators": annotators, "writers": writers}, tmp_path / "p.toml")
+        return unwritten_annotators(cfg.annotators_named, cfg.writers)
+
+    both = {"rgb": {}, "forward_flow": {}, "backward_flow": {}, "motion_vectors": {}}
+    (text,) = warned(both, {"hdf5": {}})
+    assert text.startswith(
+        "annotators.motion_vectors: no writer of the run writes it (writers: hdf5; hdf5 stores the exact "
+        "forward_flow and backward_flow"
+    ), text
+    assert 'basic, coco (channels = ["motion_vectors"]), webdataset would write it' in text, text
+    assert warned(both, {"hdf5": {}, "basic": {}}) == []  # basic writes it
+    for flow in ("forward_flow", "backward_flow"):  # its other half is the flow hdf5 stores of it
+        assert warned({k: v for k, v in both.items() if k != flow}, {"hdf5": {}}) == []

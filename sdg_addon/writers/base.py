@@ -87,6 +87,13 @@ class Writer:
         return None
 
     @classmethod
+    def dropped(cls, annotator: str, named) -> str | None:
+        """Why the writer does not write `annotator`, which written() holds, beside the run's
+        other annotators (`named`): one it stores in its place (hdf5: the exact flows for
+        motion_vectors' halves); None when it writes it."""
+        return None
+
+    @classmethod
     def would_write(cls, annotator: str) -> str | None:
         """How this writer would write `annotator` ("yolo", or with the option that names it:
         'coco (channels = ["normals"])'), None when it cannot."""
@@ -228,6 +235,7 @@ def unwritten_annotators(named, writers: dict[str, dict], lidars: bool = False) 
     for annotator in [*named, "lidar"] if scans else named:
         sensor = "lidar" if annotator == "lidar" else "camera"
         written = False
+        dropped: dict[str, str] = {}  # writer of the run -> why it leaves the annotator out beside the others
         for name, options in writers.items():
             cls = WRITERS.get(name)
             if cls is None:  # not a writer this tool knows: said apart
@@ -235,17 +243,23 @@ def unwritten_annotators(named, writers: dict[str, dict], lidars: bool = False) 
                 break
             theirs = cls.written(options if isinstance(options, dict) else {})
             if sensor in cls.sensors and (theirs is None or annotator in theirs):
-                written = True
-                break
+                why = cls.dropped(annotator, named)
+                if why is None:
+                    written = True
+                    break
+                dropped[name] = why
         if written:
             continue
-        others = [way for way in (WRITERS[n].would_write(annotator) for n in sorted(WRITERS)) if way]
+        others = [
+            way for way in (WRITERS[n].would_write(annotator) for n in sorted(WRITERS) if n not in dropped) if way
+        ]
         run = ", ".join(writers)
         if scans and annotator == "lidar":
             what = f"lidars: no writer of the run writes their scans (the lidar annotator; writers: {run}), so they are"
             it, fix = "them", "the [[lidars]]"
         else:
-            what = f"annotators.{annotator}: no writer of the run writes it (writers: {run}), so it is"
+            why = "".join(f"; {reason}" for reason in dropped.values())
+            what = f"annotators.{annotator}: no writer of the run writes it (writers: {run}{why}), so it is"
             it, fix = "it", "the annotator"
         out.append(
             f"{what} computed every frame and dropped; "

@@ -159,6 +159,16 @@ class Hdf5Writer(Writer):
         """colors and BlenderProc's arrays of the annotators it has (datasets())."""
         return (*cls.required_annotators, *ARRAYS, "normals", *FLOWS, "motion_vectors")
 
+    @classmethod
+    def dropped(cls, annotator: str, named) -> str | None:
+        """motion_vectors beside both exact flows: each flow dataset holds the exact one."""
+        if annotator == "motion_vectors" and all(flow in named for flow in FLOWS):
+            return (
+                "hdf5 stores the exact forward_flow and backward_flow in its forward_flow and backward_flow "
+                "datasets, and motion_vectors' halves only in place of a flow the run does not compute"
+            )
+        return None
+
     OPTIONS = {
         "semantic_type": ("class", str, "label type whose values give instance_attribute_maps' category_id"),
         "save_world2cam": (True, bool, "write a camera_pose dataset: cam_K, cam_R_w2c, cam_t_w2c (not in write_hdf5)"),
