@@ -376,6 +376,21 @@ def world_override_note(scene) -> str:
     )
 
 
+def alpha_threshold_note(scene, render) -> str:
+    """The rendered view layer's Alpha Threshold (View Layer > Passes), which decides where
+    a half-transparent surface owns a pixel in the masks and depth, where it is not the run's
+    `[render] alpha_threshold`, which replaces it. A sentence saying so, or ''."""
+    layer = render_view_layer(scene)
+    theirs = round(float(layer.pass_alpha_threshold), 6)
+    if abs(theirs - render.alpha_threshold) <= 1e-6:
+        return ""
+    return (
+        f"the base scene's view layer {layer.name!r} has Alpha Threshold {theirs:g} (View Layer > Passes): the "
+        f"run's [render] alpha_threshold = {render.alpha_threshold:g} replaces it (masks and depth: a surface owns "
+        f"a pixel when its alpha is at least this). To keep the file's, set in [render]: alpha_threshold = {theirs:g}"
+    )
+
+
 def evaluated_depsgraph(scene):
     """The evaluated depsgraph of the view layer the run renders (render_view_layer), its
     changes written back to the objects (matrix_world). Not bpy.context's: without a window

@@ -51,6 +51,7 @@ from ..pinhole import blender_lens_for
 from ..sensors import EMISSIVITY_PROP, ILLUMINATOR_PROP, NIR_REFLECTANCE_PROP, TEMPERATURE_PROP
 from .base import (
     INFRARED_RANGES,
+    alpha_threshold_note,
     background_set_note,
     camera_markers_note,
     check_camera_folders,
@@ -316,7 +317,15 @@ def build_scene(config: Config, open_scene=None, quiet: bool = False, in_open_se
     if open_scene is not None or base.blend:
         built.own_objects = {o.name for o in scene.objects}
         built.layers_note = prepare_base_scene(scene)
-        built.override_note = " ".join(n for n in (material_override_note(scene), world_override_note(scene)) if n)
+        built.override_note = " ".join(
+            n
+            for n in (
+                material_override_note(scene),
+                world_override_note(scene),
+                alpha_threshold_note(scene, config.render),
+            )
+            if n
+        )
     if open_scene is not None or base.blend:
         built.colour_notes, built.colour_match = colour_differences(scene, config.render)
         built.image_notes, built.image_match = image_differences(scene, config.render)

@@ -1,0 +1,59 @@
+"""A base .blend's view layer settings the run replaces or keeps, named in a warning: its
+Alpha Threshold ([render] alpha_threshold replaces it) and Filter > Environment off (kept:
+the background black, a world randomizer's colour never shown)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+bpy = pytest.importorskip("bpy")
+from headless.cli import main  # noqa: E402
+
+RED_WORLD = '[[randomizers]]\ntype = "world"\ncolor = [1.0, 0.0, 0.0]\n'
+
+
+def tiny_blend(path: Path, **layer) -> Path:
+    """A cube before camera CamA; the view layer's properties set from `layer`."""
+    bpy.ops.wm.read_homefile(use_empty=True)
+    scene = bpy.context.scene
+    bpy.ops.mesh.primitive_cube_add(size=1)
+    cam = bpy.data.objects.new("CamA", bpy.data.cameras.new("CamA"))
+    scene.collection.objects.link(cam)
+    cam.location, cam.rotation_euler = (0, -4, 0), (1.5708, 0, 0)
+    scene.camera, scene.world = cam, bpy.data.worlds.new("W")
+    scene.render.resolution_x, scene.render.resolution_y = 32, 24
+    for name, value in layer.items():
+        setattr(scene.view_layers[0], name, value)
+    bpy.ops.wm.save_as_mainfile(filepath=str(path), copy=True)
+    bpy.ops.wm.read_homefile(use_empty=True)
+    return path
+
+
+def render(blend: Path, out: Path, capsys, render_extra: str = "") -> str:
+    param = blend.with_suffix(".toml")
+    param.write_text(
+        f'[run]\nframes = 1\n[render]\nresolution = [32, 24]\nsamples = 1\ndevice = "cpu"\n{render_extra}'
+        f'[scene]\nblend = "{blend.as_posix()}"\ncameras = ["CamA"]\n{RED_WORLD}'
+    )
+    capsys.readouterr()
+    assert main(["render", str(param), "--out", str(out), "--quiet"]) == 0
+    return capsys.readouterr().err
+
+
+def test_a_view_layers_alpha_threshold_the_run_replaces_is_named(tmp_path, capsys):
+    """A .blend whose view layer's Alpha Threshold is 0.8: [render] alpha_threshold (0.5)
+    replaced it without a word; the run names both values and the one to set to keep the
+    file's. Set to the file's, or at Blender's default 0.5, nothing is said."""
+    blend = tiny_blend(tmp_path / "alpha.blend", pass_alpha_threshold=0.8)
+    err = render(blend, tmp_path / "out", capsys)
+    assert (
+        "the base scene's view layer 'ViewLayer' has Alpha Threshold 0.8 (View Layer > Passes): the run's [render] "
+        "alpha_threshold = 0.5 replaces it (masks and depth: a surface owns a pixel when its alpha is at least "
+        "this). To keep the file's, set in [render]: alpha_threshold = 0.8" in err
+    ), err
+    kept = render(blend, tmp_path / "kept", capsys, "alpha_threshold = 0.8\n")
+    assert "Alpha Threshold" not in kept, kept
+    plain = render(tiny_blend(tmp_path / "plain.blend"), tmp_path / "plain", capsys)
+    assert "Alpha Threshold" not in plain, plain
