@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
+from PIL import Image
 
 bpy = pytest.importorskip("bpy")
 from headless.cli import main  # noqa: E402
@@ -57,3 +59,23 @@ def test_a_view_layers_alpha_threshold_the_run_replaces_is_named(tmp_path, capsy
     assert "Alpha Threshold" not in kept, kept
     plain = render(tiny_blend(tmp_path / "plain.blend"), tmp_path / "plain", capsys)
     assert "Alpha Threshold" not in plain, plain
+
+
+def test_a_view_layers_environment_filter_off_is_named(tmp_path, capsys):
+    """A .blend whose view layer renders no environment (View Layer > Filter > Environment
+    off): the background rendered black, a world randomizer's red drawn and logged and never
+    shown, without a word; the run keeps the file's look and names it. On, the red shows and
+    nothing is said."""
+    said, corner = {}, {}
+    for name, sky in (("off", False), ("on", True)):
+        out = tmp_path / name
+        said[name] = render(tiny_blend(tmp_path / f"{name}.blend", use_sky=sky), out, capsys)
+        corner[name] = np.array(Image.open(out / "rgb_0000.png"))[0, 0, :3].tolist()
+    assert corner == {"off": [0, 0, 0], "on": [255, 0, 0]}, corner
+    assert (
+        "the base scene's view layer 'ViewLayer' renders no environment (View Layer > Filter > Environment off), "
+        "which the run keeps: the background is black and the world the run sets or randomizes ([scene] world; "
+        "world, world_hdri, sky and world_property randomizers) lights the scene but shows in no image's "
+        "background, though drawn and logged. To show it, turn Environment on in the .blend" in said["off"]
+    ), said["off"]
+    assert "Filter > Environment" not in said["on"], said["on"]

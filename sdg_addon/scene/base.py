@@ -391,6 +391,21 @@ def alpha_threshold_note(scene, render) -> str:
     )
 
 
+def environment_filter_note(scene) -> str:
+    """The rendered view layer's Filter > Environment off: Cycles renders the background black
+    though the world still lights the scene, so a world the run sets or randomizes
+    shows in no image's background. Kept (the file's look), named. A sentence, or ''."""
+    layer = render_view_layer(scene)
+    if layer.use_sky:
+        return ""
+    return (
+        f"the base scene's view layer {layer.name!r} renders no environment (View Layer > Filter > Environment "
+        "off), which the run keeps: the background is black and the world the run sets or randomizes "
+        "([scene] world; world, world_hdri, sky and world_property randomizers) lights the scene but shows in no "
+        "image's background, though drawn and logged. To show it, turn Environment on in the .blend"
+    )
+
+
 def evaluated_depsgraph(scene):
     """The evaluated depsgraph of the view layer the run renders (render_view_layer), its
     changes written back to the objects (matrix_world). Not bpy.context's: without a window

@@ -66,6 +66,7 @@ from .base import (
     check_unique_names,
     colour_differences,
     engine_note,
+    environment_filter_note,
     failed_drivers,
     forget_read_base,
     frame_range_note,
@@ -322,6 +323,7 @@ def build_scene(config: Config, open_scene=None, quiet: bool = False, in_open_se
             for n in (
                 material_override_note(scene),
                 world_override_note(scene),
+                environment_filter_note(scene),
                 alpha_threshold_note(scene, config.render),
             )
             if n
