@@ -589,3 +589,30 @@ def test_validate_says_the_notes_the_parameter_file_alone_tells_as_render_does(t
             for note in notes:
                 assert err.count(note) == 1, (flags, note, err)
     assert not (tmp_path / "o").exists()
+
+
+def test_a_lights_data_set_by_a_property_entry_and_a_light_entry_is_said(tmp_path, capsys):
+    """A property entry on a light's data.color and a light entry's temperature (or color)
+    both set its colour each frame: the later one wins and the earlier one shows in no frame,
+    without a word; validate (and render) now name both entries, in either order."""
+    preset = (ROOT / "presets" / "examples" / "minimal.toml").read_text(encoding="utf-8")
+    prop = '\n[[randomizers]]\ntype = "property"\ntargets = "sun"\npath = "data.{}"\nvalue = {}\n'
+    light = '\n[[randomizers]]\ntype = "light"\ntargets = "sun"\n{}\n'
+    red, warm = prop.format("color", "[1.0, 0.0, 0.0]"), light.format("temperature = 3000")
+    cases = {
+        red + warm: "randomizers[2] (property, path data.color) and randomizers[3] (light, `temperature`) both set "
+        "data.color of sun: the later entry wins each frame, so randomizers[2]'s value shows in no frame",
+        light.format("color = [0, 1, 0]\ntemperature = 3000") + red: "randomizers[2] (light, `color` and "
+        "`temperature`) and randomizers[3] (property, path data.color) both set data.color of sun",
+        prop.format("energy", "5.0") + light.format("energy = 2.0"): "both set data.energy of sun",
+        prop.format("energy", "5.0") + warm: None,  # other properties: both show
+    }
+    for n, (entries, said) in enumerate(cases.items()):
+        param = tmp_path / f"p{n}.toml"
+        param.write_text(preset + entries, encoding="utf-8")
+        assert main(["validate", str(param), "--out", str(tmp_path / "o"), "--device", "cpu"]) == EXIT_OK
+        err = capsys.readouterr().err
+        if said is None:
+            assert "both set data." not in err, err
+        else:
+            assert err.count(said) == 1, err

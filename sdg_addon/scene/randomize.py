@@ -499,6 +499,42 @@ LIGHT_DATA_PATHS = {
 }
 
 
+def light_data_set_twice(specs, targets: list[list[str]]) -> list[str]:
+    """A warning for each light entry and property entry (path `data.color`, `data.energy`...)
+    that set one property of a light's data: the later entry sets it over the earlier one each
+    frame, so the earlier's value shows in no frame (a property entry's data.color before a
+    light entry's temperature, which multiplies the light's own or `color` entry's colour;
+    after it, the temperature). `size` is left out: which property it sets goes by the type."""
+    out = []
+    for i, first in enumerate(specs):
+        for j in range(i + 1, len(specs)):
+            pair = (first, specs[j])
+            light = next((s for s in pair if s.name == "light"), None)
+            prop = next((s for s in pair if s.name == "property"), None)
+            if light is None or prop is None:
+                continue
+            path = str(prop.options.get("path", "")).replace(" ", "")
+            attr = path[len("data.") :].split("[")[0] if path.startswith("data.") else None
+            params = [p for p in light.params if p != "size" and attr in LIGHT_DATA_PATHS.get(p, ())]
+            shared = sorted(set(targets[i]) & set(targets[j]))
+            if not params or not shared:
+                continue
+            said = {id(light): " and ".join(f"`{p}`" for p in params), id(prop): f"path {path}"}
+            names = ", ".join(shared[:5]) + (f" and {len(shared) - 5} more" if len(shared) > 5 else "")
+            out.append(
+                f"randomizers[{i}] ({first.name}, {said[id(first)]}) and randomizers[{j}] ({specs[j].name}, "
+                f"{said[id(specs[j])]}) both set data.{attr} of {names}: the later entry wins each frame, so "
+                f"randomizers[{i}]'s value shows in no frame"
+                + (
+                    " (a temperature multiplies the light's own colour or a light entry's `color`, not a property's)"
+                    if "temperature" in params and prop is first
+                    else ""
+                )
+                + "; set it in one entry"
+            )
+    return out
+
+
 # A camera, camera_look_at or sensor entry's parameter -> the camera data's properties it sets.
 CAMERA_DATA_PATHS = {
     "focal_length": ("lens", "angle"),
