@@ -126,3 +126,12 @@ def test_every_frame_has_a_noise_pattern_of_its_own(clean_bpy, tmp_path):
     assert render_noise_seed(1, 0) != render_noise_seed(1, 1) and render_noise_seed(1, 1) == render_noise_seed(1, 1)
     assert render(param, tmp_path / "one", "--frames", "1:2") == 0
     assert np.array_equal(np.asarray(Image.open(tmp_path / "one" / "rgb_0001.png")), rgb[1])
+
+
+def test_the_blends_clamping_filter_glossy_and_fast_gi_are_kept(clean_bpy, tmp_path):
+    """What parameters.md lists as the .blend's own Light Paths (its look): Clamping
+    (direct, indirect), Filter Glossy and Fast GI stay as the file sets them."""
+    c = bpy.context.scene.cycles
+    c.sample_clamp_direct, c.sample_clamp_indirect, c.blur_glossy, c.use_fast_gi = 0.5, 2.0, 1.5, True
+    configure_cycles(bpy.context.scene, config(tmp_path, "").render, set())
+    assert (c.sample_clamp_direct, c.sample_clamp_indirect, c.blur_glossy, c.use_fast_gi) == (0.5, 2.0, 1.5, True)
