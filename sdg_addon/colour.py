@@ -2,7 +2,10 @@
 
 "Standard" is the sRGB transfer function, exact, in numpy (no Blender needed); "Raw"
 clips; other views (AgX, Filmic) go through OpenColorIO with Blender's own configuration
-(OpenImageIO and the configuration ship with Blender and the bpy module).
+(OpenImageIO and the configuration ship with Blender and the bpy module). The render's
+scene-linear values are in the session's working colour space (Blender 5.0: per file, a base
+.blend's own, e.g. ACEScg or Linear Rec.2020; 4.2: Linear Rec.709): from any but Linear
+Rec.709 every view but Raw goes through OpenColorIO, as Blender converts them.
 """
 
 from __future__ import annotations
@@ -10,6 +13,9 @@ from __future__ import annotations
 import functools
 
 import numpy as np
+
+# Blender's scene-linear working space before 5.0, and 5.0's default (bpy.data.colorspace).
+LINEAR_REC709 = "Linear Rec.709"
 
 
 def srgb_encode(linear: np.ndarray) -> np.ndarray:
@@ -144,20 +150,27 @@ def straight_alpha(linear_rgba: np.ndarray) -> np.ndarray:
 
 
 def display_transform(
-    linear_rgba: np.ndarray, view: str, look: str = "None", exposure: float = 0.0, gamma: float = 1.0
+    linear_rgba: np.ndarray,
+    view: str,
+    look: str = "None",
+    exposure: float = 0.0,
+    gamma: float = 1.0,
+    working_space: str = LINEAR_REC709,
 ) -> np.ndarray:
-    """(H, W, 4) scene-linear float RGBA -> (H, W, 4) uint8 RGBA for an sRGB display, as
+    """(H, W, 4) scene-linear float RGBA in `working_space` (the session's: Blender 5.0's
+    bpy.data.colorspace.working_space) -> (H, W, 4) uint8 RGBA for an sRGB display, as
     Blender's colour management makes it: exposure (a gain of 2^exposure on RGB), the look,
     the view transform, then gamma (v^(1/gamma) on the display values)."""
     if exposure:
         linear_rgba = np.array(linear_rgba, dtype=np.float32)  # a copy: the pass stays as rendered
         linear_rgba[..., :3] *= np.float32(2.0**exposure)
-    if view == "Standard" and not has_look(look) and gamma == 1.0:
+    rec709 = working_space == LINEAR_REC709
+    if view == "Standard" and not has_look(look) and gamma == 1.0 and rec709:
         return _standard_view(linear_rgba)
     alpha = np.clip(linear_rgba[..., 3:4], 0.0, 1.0)
     rgb = np.clip(linear_rgba[..., :3], 0.0, None)
-    if needs_ocio(view, look):
-        out = _ocio_display(rgb, view, look)
+    if needs_ocio(view, look) or (view != "Raw" and not rec709):
+        out = _ocio_display(rgb, view, look, working_space)
     elif view == "Raw":
         out = rgb
     else:  # Standard, with a gamma
@@ -169,14 +182,14 @@ def display_transform(
     return np.round(rgba * 255.0).astype(np.uint8)
 
 
-def _ocio_display(rgb: np.ndarray, view: str, look: str = "None") -> np.ndarray:
+def _ocio_display(rgb: np.ndarray, view: str, look: str = "None", src: str = LINEAR_REC709) -> np.ndarray:
     # No bpy here: this runs in worker processes, which cannot import it.
     from .blender_paths import ocio_config
 
     config = str(ocio_config())
-    processors = _ocio_processors(config, view, look)
+    processors = _ocio_processors(config, view, look, src)
     if processors is None:  # no PyOpenColorIO beside Blender's OpenImageIO
-        return _oiio_display(rgb, view, look, config)
+        return _oiio_display(rgb, view, look, config, src)
     out = np.array(rgb, dtype=np.float32, order="C")  # a copy: OCIO works in place
     for processor in processors:
         processor.applyRGB(out)
@@ -184,7 +197,7 @@ def _ocio_display(rgb: np.ndarray, view: str, look: str = "None") -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=16)
-def _ocio_processors(config: str, view: str, look: str):
+def _ocio_processors(config: str, view: str, look: str, src: str = LINEAR_REC709):
     """OpenColorIO's CPU processors for the look (scene-linear to scene-linear, before the
     view, as Blender applies it) and the view to the sRGB display, made once per process and
     (view, look): OpenImageIO's ociodisplay reads and parses the configuration file on every
@@ -200,12 +213,8 @@ def _ocio_processors(config: str, view: str, look: str):
     cfg = OCIO.Config.CreateFromFile(config)
     transforms = []
     if has_look(look):
-        transforms.append(
-            (f"look {look!r}", OCIO.LookTransform(src="Linear Rec.709", dst="Linear Rec.709", looks=look))
-        )
-    transforms.append(
-        (f"view transform {view!r}", OCIO.DisplayViewTransform(src="Linear Rec.709", display="sRGB", view=view))
-    )
+        transforms.append((f"look {look!r}", OCIO.LookTransform(src=src, dst=src, looks=look)))
+    transforms.append((f"view transform {view!r}", OCIO.DisplayViewTransform(src=src, display="sRGB", view=view)))
     processors = []
     for what, transform in transforms:
         try:
@@ -215,16 +224,16 @@ def _ocio_processors(config: str, view: str, look: str):
     return tuple(processors)
 
 
-def _oiio_display(rgb: np.ndarray, view: str, look: str, config: str) -> np.ndarray:
+def _oiio_display(rgb: np.ndarray, view: str, look: str, config: str, src: str = LINEAR_REC709) -> np.ndarray:
     from .capture.exr import _oiio  # OpenImageIO ships with Blender
 
     oiio = _oiio()
     buf = oiio.ImageBuf(np.ascontiguousarray(rgb, dtype=np.float32))
     if has_look(look):  # in scene-linear space, before the view (as Blender does)
-        buf = oiio.ImageBufAlgo.ociolook(buf, look, "Linear Rec.709", "Linear Rec.709", colorconfig=config)
+        buf = oiio.ImageBufAlgo.ociolook(buf, look, src, src, colorconfig=config)
         if buf.has_error:
             raise RuntimeError(f"look {look!r} failed: {buf.geterror()}")
-    res = oiio.ImageBufAlgo.ociodisplay(buf, "sRGB", view, "Linear Rec.709", colorconfig=config)
+    res = oiio.ImageBufAlgo.ociodisplay(buf, "sRGB", view, src, colorconfig=config)
     if res.has_error:
         raise RuntimeError(f"view transform {view!r} failed: {res.geterror()}")
     return np.asarray(res.get_pixels(oiio.FLOAT)).reshape(rgb.shape)

@@ -199,6 +199,14 @@ def path_options() -> set[str]:
     return set()
 
 
+def working_space() -> str:
+    """The session's scene-linear working colour space, in which Cycles renders: Blender 5.0
+    keeps one per file (a base .blend read or appended into an empty session brings its own:
+    ACEScg, Linear Rec.2020), 4.2 has Linear Rec.709 only."""
+    colorspace = getattr(bpy.data, "colorspace", None)
+    return getattr(colorspace, "working_space", "") or "Linear Rec.709"
+
+
 def rewrites_file_paths() -> bool:
     """Whether Blender can rewrite the file paths of the session's data in one pass
     (bpy.data.file_path_foreach: 5.0; 4.2 has none)."""

@@ -277,6 +277,7 @@ class FrameData:
     look: str = "None"
     exposure: float = 0.0
     gamma: float = 1.0
+    working_space: str = "Linear Rec.709"  # the colour space of "combined" (Blender 5.0: per .blend)
     sensor_spec: SensorSpec | None = None  # thermal / NIR cameras: how their image is made
     clip: int | None = None  # sequences: clip index and frame within the clip (else None)
     clip_frame: int | None = None
@@ -318,7 +319,9 @@ class FrameData:
                 # Cycles' colour is premultiplied by alpha (film_transparent): straight, as
                 # Blender's own PNG stores it and as the photo behind is pasted under it.
                 linear = straight_alpha(apply_linear(self.passes["combined"], self.image_ops))
-                shown = display_transform(linear, self.view_transform, self.look, self.exposure, self.gamma)
+                shown = display_transform(
+                    linear, self.view_transform, self.look, self.exposure, self.gamma, self.working_space
+                )
                 if self.background is not None:
                     from .backgrounds import composite, photo_behind
 

@@ -57,6 +57,37 @@ def _offered_here(view: str) -> bool:
 
 @pytest.mark.parametrize("view, look, exposure, gamma, transparent", COLOUR)
 def test_matches_blenders_colour_management(clean_bpy, tmp_path, view, look, exposure, gamma, transparent):
+    _compare_with_blender(tmp_path, view, look, exposure, gamma, transparent)
+
+
+# Blender 5.0's working colour space is a file's own (a base .blend saved in ACEScg renders
+# in ACEScg): the Combined pass is in it, and every view but Raw converts from it.
+WORKING_SPACES = [
+    ("Standard", "None", 0.0, 1.0, "ACEScg"),
+    ("Standard", "None", 0.4, 1.3, "Linear Rec.2020"),
+    ("AgX", "None", 0.0, 1.0, "ACEScg"),
+    ("AgX", "AgX - Punchy", 0.0, 1.0, "Linear Rec.2020"),
+    ("Raw", "None", 0.0, 1.0, "ACEScg"),
+]
+
+
+@pytest.mark.parametrize("view, look, exposure, gamma, space", WORKING_SPACES)
+def test_matches_blenders_colour_management_in_another_working_space(
+    clean_bpy, tmp_path, view, look, exposure, gamma, space
+):
+    if not hasattr(bpy.data, "colorspace"):
+        pytest.skip("Blender 4.2 renders in Linear Rec.709 only")
+    if not has_oiio():
+        pytest.skip("OpenImageIO's Python module is not in this Blender")
+    bpy.ops.wm.set_working_color_space(working_space=space, convert_colors=False)
+    _compare_with_blender(tmp_path, view, look, exposure, gamma, False, colour=(1.0, 0.15, 0.02))
+
+
+def _compare_with_blender(tmp_path, view, look, exposure, gamma, transparent, colour=None):
+    """Blender's PNG of a sphere against FrameData.rgb() of the same render's Combined pass;
+    `colour`: the light's (saturated colours differ most between working spaces)."""
+    from sdg_addon.compat import working_space
+
     if needs_ocio(view, look) and not has_oiio():
         pytest.skip("OpenImageIO's Python module is not in this Blender")
     from sdg_addon.config.schema import VIEW_TRANSFORMS
@@ -67,6 +98,8 @@ def test_matches_blenders_colour_management(clean_bpy, tmp_path, view, look, exp
     bpy.ops.mesh.primitive_uv_sphere_add(location=(0, 0, 0))
     bpy.ops.object.light_add(type="POINT", location=(2, -2, 2))
     bpy.context.object.data.energy = 800  # bright enough to reach the curve's shoulder
+    if colour is not None:
+        bpy.context.object.data.color = colour
     bpy.ops.object.camera_add(location=(0, -4, 0), rotation=(1.5708, 0, 0))
     sc = bpy.context.scene
     sc.camera = bpy.context.object
@@ -92,9 +125,10 @@ def test_matches_blenders_colour_management(clean_bpy, tmp_path, view, look, exp
     theirs = np.array(Image.open(tmp_path / "blender.png")).astype(int)
     linear = read_multilayer_exr(sc.render.filepath)["Combined"]
     frame = FrameData(0, None, {"combined": linear}, {}, None, view_transform=view, look=look)
-    frame.exposure, frame.gamma = exposure, gamma
+    frame.exposure, frame.gamma, frame.working_space = exposure, gamma, working_space()
     ours = frame.rgb().astype(int)  # what the rgb annotator and the writers store
-    assert np.array_equal(display_transform(linear, view, look, exposure, gamma), ours) != transparent
+    shown = display_transform(linear, view, look, exposure, gamma, frame.working_space)
+    assert np.array_equal(shown, ours) != transparent
     assert theirs.shape == ours.shape
     assert np.abs(theirs - ours).max() <= 1
     edge = (theirs[..., 3] > 0) & (theirs[..., 3] < 255)

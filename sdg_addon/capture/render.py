@@ -48,6 +48,7 @@ from ..compat import (
     render_multilayer_exr,
     set_multilayer_exr,
     uses_nodes,
+    working_space,
 )
 from ..config.schema import RenderSettings
 from ..frame import Camera, FrameData, SceneObject
@@ -756,6 +757,7 @@ class Capturer:
             look=self.render_settings.look,
             exposure=self.render_settings.exposure,
             gamma=self.render_settings.gamma,
+            working_space=working_space(),
             sensor_spec=sensor if kind != "visible" else None,
         )
 
