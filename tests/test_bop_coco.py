@@ -195,8 +195,8 @@ def test_dataset_names_the_folder_and_the_supercategory(tmp_path):
     write(tmp_path / "odd", frames, dataset=odd)
     assert [p.name for p in (tmp_path / "odd").iterdir()] == [safe_name(odd)]
     assert not (tmp_path / "my set").exists()
-    for other in ("coco", "Audit"):
-        with pytest.raises(OptionError, match="another folder the tool makes") as caught:
+    for other in ("coco", "Audit", "", " "):
+        with pytest.raises(OptionError, match="another folder the tool makes|must be a name") as caught:
             create_writer("bop", tmp_path / "refused", dataset=other)
         assert caught.value.option == "dataset"
     assert not (tmp_path / "refused").exists()

@@ -207,6 +207,9 @@ def model_info(vertices_mm: np.ndarray) -> dict:
 def check_dataset(dataset: str) -> None:
     """Refuse a dataset name whose folder is another one the tool makes in the output folder
     (coco/, audit/, ...): the BOP files would land among that writer's or the audit's."""
+    if not dataset.strip():
+        expected = 'a name (e.g. "ycbv"): it names the bop writer\'s folder; "bop" unless given'
+        raise OptionError(f"writer 'bop': dataset {dataset!r} must be {expected}", "dataset", dataset, expected)
     folder = safe_name(dataset)
     if folder.lower() != "bop" and is_tool_folder(folder):
         others = ", ".join(f for f in TOOL_FOLDERS if f != "bop")
@@ -251,7 +254,7 @@ class BopWriter(Writer):
             str,
             "the dataset's name, as BlenderProc's write_bop(dataset=...): the writer's folder <dataset>/ in the "
             "output folder and scene_gt_coco.json's supercategory (made a plain path name: letters, digits, ._-, "
-            "a hash of the original added where it had others; not another folder the tool makes there)",
+            "a hash of the original added where it had others; not empty, nor another folder the tool makes there)",
         ),
         "semantic_type": ("class", str, "label type whose values are the objects (obj_id = 1 + position)"),
         "split": ("train_pbr", str, "split folder (BOP: train_pbr, val, test...)"),
