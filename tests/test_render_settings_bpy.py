@@ -129,9 +129,12 @@ def test_every_frame_has_a_noise_pattern_of_its_own(clean_bpy, tmp_path):
 
 
 def test_the_blends_clamping_filter_glossy_and_fast_gi_are_kept(clean_bpy, tmp_path):
-    """What parameters.md lists as the .blend's own Light Paths (its look): Clamping
-    (direct, indirect), Filter Glossy and Fast GI stay as the file sets them."""
+    """What parameters.md lists as the .blend's own Light Paths and Film (its look): Clamping
+    (direct, indirect), Filter Glossy, Fast GI, Film > Exposure and Pixel Filter stay as the
+    file sets them."""
     c = bpy.context.scene.cycles
     c.sample_clamp_direct, c.sample_clamp_indirect, c.blur_glossy, c.use_fast_gi = 0.5, 2.0, 1.5, True
+    c.film_exposure, c.pixel_filter_type, c.filter_width = 2.0, "BOX", 1.0
     configure_cycles(bpy.context.scene, config(tmp_path, "").render, set())
     assert (c.sample_clamp_direct, c.sample_clamp_indirect, c.blur_glossy, c.use_fast_gi) == (0.5, 2.0, 1.5, True)
+    assert (c.film_exposure, c.pixel_filter_type, c.filter_width) == (2.0, "BOX", 1.0)
