@@ -33,11 +33,11 @@ def tiny_blend(path: Path, **layer) -> Path:
     return path
 
 
-def render(blend: Path, out: Path, capsys, render_extra: str = "") -> str:
+def render(blend: Path, out: Path, capsys, render_extra: str = "", scene_extra: str = "") -> str:
     param = blend.with_suffix(".toml")
     param.write_text(
         f'[run]\nframes = 1\n[render]\nresolution = [32, 24]\nsamples = 1\ndevice = "cpu"\n{render_extra}'
-        f'[scene]\nblend = "{blend.as_posix()}"\ncameras = ["CamA"]\n{RED_WORLD}'
+        f'[scene]\nblend = "{blend.as_posix()}"\ncameras = ["CamA"]\n{RED_WORLD}{scene_extra}'
     )
     capsys.readouterr()
     assert main(["render", str(param), "--out", str(out), "--quiet"]) == 0
@@ -79,3 +79,20 @@ def test_a_view_layers_environment_filter_off_is_named(tmp_path, capsys):
         "background, though drawn and logged. To show it, turn Environment on in the .blend" in said["off"]
     ), said["off"]
     assert "Filter > Environment" not in said["on"], said["on"]
+
+
+def test_a_view_layers_surfaces_filter_off_is_named(tmp_path, capsys):
+    """A .blend whose view layer renders no surfaces (View Layer > Filter > Surfaces off): a
+    labelled ball the parameter file adds rendered in no image or mask, each frame warned of
+    as showing no labelled object, without the cause; the run names it."""
+    ball = '[[assets]]\nname = "ball"\nprimitive = "sphere"\nlabels = { class = "ball" }\nlocation = [0, -1, 0]\n'
+    said = {}
+    for name, solid in (("off", False), ("on", True)):
+        blend = tiny_blend(tmp_path / f"{name}.blend", use_solid=solid)
+        said[name] = render(blend, tmp_path / name, capsys, scene_extra=ball)
+    assert (
+        "the base scene's view layer 'ViewLayer' renders no surfaces (View Layer > Filter > Surfaces off), which "
+        "the run keeps: no object's surface (meshes, curves, text; the objects the run adds too) shows in any "
+        "image or mask, so the frames are background. To render them, turn Surfaces on in the .blend" in said["off"]
+    ), said["off"]
+    assert "Filter > Surfaces" not in said["on"] and "no labelled object is visible" not in said["on"], said["on"]

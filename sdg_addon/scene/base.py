@@ -406,6 +406,20 @@ def environment_filter_note(scene) -> str:
     )
 
 
+def surfaces_filter_note(scene) -> str:
+    """The rendered view layer's Filter > Surfaces off: Cycles renders no surface (meshes,
+    curves, text: the objects the run adds too), so every image and mask is background, each
+    frame warned of alone without the cause. Kept (the file's setting), named. A sentence, or ''."""
+    layer = render_view_layer(scene)
+    if layer.use_solid:
+        return ""
+    return (
+        f"the base scene's view layer {layer.name!r} renders no surfaces (View Layer > Filter > Surfaces off), "
+        "which the run keeps: no object's surface (meshes, curves, text; the objects the run adds too) shows "
+        "in any image or mask, so the frames are background. To render them, turn Surfaces on in the .blend"
+    )
+
+
 def evaluated_depsgraph(scene):
     """The evaluated depsgraph of the view layer the run renders (render_view_layer), its
     changes written back to the objects (matrix_world). Not bpy.context's: without a window

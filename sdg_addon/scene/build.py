@@ -86,6 +86,7 @@ from .base import (
     scene_cameras,
     scene_lights,
     sensor_property_problem,
+    surfaces_filter_note,
     unit_note,
     world_override_note,
 )
@@ -324,6 +325,7 @@ def build_scene(config: Config, open_scene=None, quiet: bool = False, in_open_se
                 material_override_note(scene),
                 world_override_note(scene),
                 environment_filter_note(scene),
+                surfaces_filter_note(scene),
                 alpha_threshold_note(scene, config.render),
             )
             if n
