@@ -3474,3 +3474,15 @@ def test_a_run_an_earlier_version_made_resumes_though_a_section_gained_a_field(t
     assert changed_parameters(before, _json.loads(_json.dumps(disk, default=str))) == [
         'lights[0].shape: "SQUARE" before, "DISK" now'
     ]
+
+
+def test_a_bop_dataset_named_as_a_sensors_folder_is_refused(tmp_path):
+    """[writers.bop] dataset = "Cam" beside a camera `cam`: the BOP files were written into
+    the camera's output sub-folder among the basic writer's (camera_params/, rgb/ ... beside
+    train_pbr_cam/), without a word; refused, naming the camera. Another name is taken."""
+    second = '[[cameras]]\nname = "side"\nlocation = [1, -2, 1]\n'
+    path = write(tmp_path / "p.toml", CAMERA + second + '[writers.bop]\ndataset = "Cam"\n')
+    (problem,) = problems_of(path)
+    assert problem.field == "writers.bop.dataset" and problem.value == "Cam"
+    assert "a name other than that of camera 'cam' (any case)" in problem.expected, problem.expected
+    assert load_config(write(tmp_path / "q.toml", CAMERA + second + '[writers.bop]\ndataset = "ycbv"\n'))

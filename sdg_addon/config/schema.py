@@ -1625,6 +1625,20 @@ def config_from_dict(data: dict, path: Path, problems: Problems | None = None, o
                     c.projection,
                     '"perspective" with the bop writer (BOP\'s cam_K is a pinhole camera)',
                 )
+        dataset = cfg.writers["bop"].get("dataset", "bop")
+        sensors = [("camera", c.name) for c in cfg.cameras] + [("LiDAR", lidar.name) for lidar in cfg.lidars]
+        if isinstance(dataset, str) and dataset.strip():
+            folder = safe_name(dataset).lower()
+            for kind, name in sensors:
+                if safe_name(name).lower() == folder:
+                    problems.add(
+                        "writers.bop.dataset",
+                        dataset,
+                        f"a name other than that of {kind} {name!r} (any case): it names the bop writer's folder, "
+                        f"and {safe_name(name)}/ is that {kind}'s output sub-folder, where the two writers' "
+                        "files would mix",
+                    )
+                    break
     space = (cfg.annotators.get("normals") or {}).get("space", "world")
     if "hdf5" in cfg.writers and "normals" in cfg.annotators and space != "world":
         problems.add(
