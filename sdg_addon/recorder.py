@@ -582,6 +582,7 @@ class Recorder:
         # The .blend's scene the run records, named in resolved.json (and in a warning where
         # the file holds others).
         self.scene_note = ""
+        self._facts = None  # the built scene's geometry facts (scene_facts), where a randomizer needs them
         if open_scene is None:
             from .scene.base import fill_scene_name
 
@@ -996,7 +997,50 @@ class Recorder:
         for note in [*file_notes(plan, cfg, self.open_scene is not None), ortho_motion_vectors(plan, moving)]:
             if note:
                 self.warn(note)
+        self.warn_built_scene_notes(built, targets, plan)
         return built, targets, plan
+
+    def warn_built_scene_notes(self, built, targets, plan) -> None:
+        """What the built scene tells that the run will not show as the user may expect (labels
+        missing, the base scene's notes, placers' notes): said by validate and render alike."""
+        from .labels.blender import category_id_note, unlabelled_objects
+
+        cfg = self.config
+        unlabelled = unlabelled_objects(built.scene)
+        labelled = [e for e in built.entities.values() if e.labels]
+        if not any(reads_labels(ANNOTATORS[name]) for name in plan):
+            pass  # no annotator of the run reads labels (rgb, depth...): nothing is left empty without them
+        elif not labelled:
+            self.warn(
+                "no object in the scene has a semantic label: segmentation and boxes will be empty. "
+                f"Objects without labels: {', '.join(unlabelled) or '(none)'}"
+                + category_id_note(built.scene, unlabelled)
+            )
+        else:  # of the label types the run's annotators take ("class" when none takes one)
+            types = {
+                (given or {}).get("semantic_type", "class")
+                for name, given in plan.items()
+                if "semantic_type" in ANNOTATORS[name].OPTIONS
+            }
+            for stype in sorted(types) or ["class"]:
+                missing = unlabelled if stype == "class" else unlabelled_objects(built.scene, stype)
+                if missing:
+                    self.warn(
+                        f"objects without a '{stype}' label (annotated as UNLABELLED): {', '.join(missing)}"
+                        + category_id_note(built.scene, missing)
+                    )
+        for text in annotators_left_empty(plan, [e.labels for e in labelled]):
+            self.warn(text)
+        self.warn_scene_notes(built)
+        facts = self._facts = self.scene_facts(built)
+        for i, (entry, own) in enumerate(zip(cfg.randomizers, targets)):
+            note = entry.hanging_note(facts, own) if facts is not None and hasattr(entry, "hanging_note") else None
+            if note:
+                self.warn(f"randomizers[{i}] (scatter): {note}")
+        for note in moved_after_settling(cfg.randomizers, targets) + shown_after_placing(cfg.randomizers, targets):
+            self.warn(note)
+        for note in copies_on_one_spot(cfg.assets, cfg.randomizers, targets):
+            self.warn(note)
 
     def _frames_left(self, t_start: float):
         """The frames to render, after what the folder holds (check_previous: may this run
@@ -1012,7 +1056,6 @@ class Recorder:
     def _record(self, cfg, opts, folder, built, targets, plan, frames, t_start):
         from .capture.device import RenderError
         from .capture.render import Capturer
-        from .labels.blender import category_id_note, unlabelled_objects
         from .scene.motion import SequencePlayer
 
         audit_dir = opts.output / audit.AUDIT_DIR
@@ -1046,42 +1089,7 @@ class Recorder:
         sensors = (len(cameras), len(cfg.lidars))  # each writer counts those it writes
         spec = SinkSpec(opts.output, plan, dict(cfg.writers), built.label_table, sensors, opts.time_parts)
 
-        unlabelled = unlabelled_objects(built.scene)
-        labelled = [e for e in built.entities.values() if e.labels]
-        if not any(reads_labels(ANNOTATORS[name]) for name in plan):
-            pass  # no annotator of the run reads labels (rgb, depth...): nothing is left empty without them
-        elif not labelled:
-            self.warn(
-                "no object in the scene has a semantic label: segmentation and boxes will be empty. "
-                f"Objects without labels: {', '.join(unlabelled) or '(none)'}"
-                + category_id_note(built.scene, unlabelled)
-            )
-        else:  # of the label types the run's annotators take ("class" when none takes one)
-            types = {
-                (given or {}).get("semantic_type", "class")
-                for name, given in plan.items()
-                if "semantic_type" in ANNOTATORS[name].OPTIONS
-            }
-            for stype in sorted(types) or ["class"]:
-                missing = unlabelled if stype == "class" else unlabelled_objects(built.scene, stype)
-                if missing:
-                    self.warn(
-                        f"objects without a '{stype}' label (annotated as UNLABELLED): {', '.join(missing)}"
-                        + category_id_note(built.scene, missing)
-                    )
-        for text in annotators_left_empty(plan, [e.labels for e in labelled]):
-            self.warn(text)
-        self.warn_scene_notes(built)
-
-        facts = self.scene_facts(built)
-        for i, (entry, own) in enumerate(zip(cfg.randomizers, targets)):
-            note = entry.hanging_note(facts, own) if facts is not None and hasattr(entry, "hanging_note") else None
-            if note:
-                self.warn(f"randomizers[{i}] (scatter): {note}")
-        for note in moved_after_settling(cfg.randomizers, targets) + shown_after_placing(cfg.randomizers, targets):
-            self.warn(note)
-        for note in copies_on_one_spot(cfg.assets, cfg.randomizers, targets):
-            self.warn(note)
+        facts = self._facts  # the scene's geometry facts, read once built
         need_geometry = need_geometry or any(is_quota(c) for c in cfg.cases)  # in view: silhouettes
         capturer = self._capturer = Capturer(
             built,

@@ -2859,9 +2859,12 @@ def test_validate_says_what_render_refuses_in_the_built_scene_and_writes_nothing
     before = state()
     assert main(["validate", str(good), "--out", str(parent / "good")]) == 0
     said = capsys.readouterr()
-    assert said.out.strip() == f"{good}: OK" and said.err == ""
+    assert said.out.strip() == f"{good}: OK"
     assert state() == before and not (parent / "good").exists() and sha256(shop.path) == shop.sha
     assert main(["render", str(good), "--out", str(parent / "good"), "--quiet"]) == 0
+    # validate's warnings (the base scene's notes, said with the built scene) are render's.
+    rendered = capsys.readouterr().err.splitlines()
+    assert said.err and all(line.startswith("WARNING: ") and line in rendered for line in said.err.splitlines())
 
 
 def test_an_orthographic_camera_of_a_blend_with_the_bop_writer_is_refused_before_anything_is_written(

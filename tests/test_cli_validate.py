@@ -616,3 +616,17 @@ def test_a_lights_data_set_by_a_property_entry_and_a_light_entry_is_said(tmp_pat
             assert "both set data." not in err, err
         else:
             assert err.count(said) == 1, err
+
+
+def test_validate_says_the_notes_of_the_built_scene_as_render_does(tmp_path, capsys):
+    """The warnings of the built scene (objects without labels, an asset's copies that no
+    entry places, the base scene's notes) were said by render only, after validate's OK:
+    validate builds the scene as render does and now says them (warn_built_scene_notes)."""
+    preset = (ROOT / "presets" / "examples" / "minimal.toml").read_text(encoding="utf-8")
+    param = tmp_path / "boxes.toml"
+    param.write_text(preset + '\n[[assets]]\nname = "box"\nprimitive = "cube"\nsize = 0.1\ncount = 2\n')
+    assert main(["validate", str(param), "--out", str(tmp_path / "o"), "--device", "cpu"]) == EXIT_OK
+    err = capsys.readouterr().err
+    assert err.count("WARNING: objects without a 'class' label (annotated as UNLABELLED): box_000, box_001") == 1
+    assert err.count("WARNING: assets[1] (box): box_000, box_001 are built at one place") == 1, err
+    assert not (tmp_path / "o").exists()
