@@ -1,6 +1,7 @@
 """A base .blend's view layer settings the run replaces or keeps, named in a warning: its
 Alpha Threshold ([render] alpha_threshold replaces it) and Filter > Environment off (kept:
-the background black, a world randomizer's colour never shown)."""
+the background black, a world randomizer's colour never shown); and a bop dataset named as
+the base scene's camera (its output folder)."""
 
 from __future__ import annotations
 
@@ -96,3 +97,19 @@ def test_a_view_layers_surfaces_filter_off_is_named(tmp_path, capsys):
         "image or mask, so the frames are background. To render them, turn Surfaces on in the .blend" in said["off"]
     ), said["off"]
     assert "Filter > Surfaces" not in said["on"] and "no labelled object is visible" not in said["on"], said["on"]
+
+
+def test_a_bop_dataset_named_as_a_base_scenes_camera_is_refused(tmp_path, capsys):
+    """[writers.bop] dataset = "cama" with the base .blend's camera CamA: the BOP files went
+    into the camera's output sub-folder; refused (exit 2), nothing written."""
+    blend = tiny_blend(tmp_path / "cams.blend")
+    param = blend.with_suffix(".toml")
+    param.write_text(
+        '[run]\nframes = 1\n[render]\nresolution = [32, 24]\nsamples = 1\ndevice = "cpu"\n'
+        f'[scene]\nblend = "{blend.as_posix()}"\ncameras = ["CamA"]\n[writers.bop]\ndataset = "cama"\n'
+    )
+    capsys.readouterr()
+    assert main(["render", str(param), "--out", str(tmp_path / "out"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "writers.bop.dataset" in err and "the base scene's camera 'CamA' (any case)" in err, err
+    assert not (tmp_path / "out").exists()

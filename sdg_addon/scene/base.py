@@ -29,7 +29,7 @@ import numpy as np
 from ..compat import all_strips, compositor_tree, rewrites_file_paths, white_balance_on, world_nodes_as_in_5
 from ..config.problems import MISSING, FieldError, one_of
 from ..sensors import EMISSIVITY_PROP, NIR_REFLECTANCE_PROP, REFLECTANCE_PROP, SENSOR_PROP, TEMPERATURE_PROP
-from ..writers.paths import sensor_folder_problem
+from ..writers.paths import safe_name, sensor_folder_problem
 
 
 class BaseSceneError(ValueError):
@@ -1241,6 +1241,23 @@ def check_camera_folders(names: list[str], blend: str = "", lidars: list[str] = 
         problem = sensor_folder_problem(name, seen, f"LiDAR {name!r}")
         if problem:
             raise FieldError(f"lidars[{i}].name", name, problem)
+
+
+def check_bop_dataset_folder(dataset: object, cameras: list[str], blend: str = "") -> None:
+    """The bop writer's dataset folder is no recorded camera's output sub-folder (a base
+    scene's camera named as the dataset: the BOP files among that camera's)."""
+    if not isinstance(dataset, str) or not dataset.strip():
+        return
+    folder = safe_name(dataset).lower()
+    for name in cameras:
+        if safe_name(name).lower() == folder:
+            raise FieldError(
+                "writers.bop.dataset",
+                dataset,
+                f"a name other than that of the base scene's camera {name!r} (any case): it names the bop "
+                f"writer's folder, and {safe_name(name)}/ is that camera's output sub-folder, where the two "
+                "writers' files would mix",
+            )
 
 
 def check_projection(cam_obj, blend: str = "") -> None:

@@ -54,6 +54,7 @@ from .base import (
     alpha_threshold_note,
     background_set_note,
     camera_markers_note,
+    check_bop_dataset_folder,
     check_camera_folders,
     check_camera_transform,
     check_colour,
@@ -448,6 +449,8 @@ def build_scene(config: Config, open_scene=None, quiet: bool = False, in_open_se
                 f"{name!r} is orthographic; set its Type to Perspective (or leave it out with [scene] cameras)",
             )
     check_camera_folders(built.render_cameras, base.blend, [lidar.name for lidar in config.lidars])
+    if "bop" in config.writers and base.blend:  # the parameter file's cameras are checked at validation
+        check_bop_dataset_folder(config.writers["bop"].get("dataset", "bop"), built.render_cameras, base.blend)
     check_colour(scene, config.render)
     scene.camera = built.cameras[built.render_cameras[0]]
     if config.label_rules:
