@@ -1041,6 +1041,14 @@ class Recorder:
             self.warn(note)
         for note in copies_on_one_spot(cfg.assets, cfg.randomizers, targets):
             self.warn(note)
+        if "bop" in cfg.writers:  # its obj_ids come from the label table, whole once the scene is built
+            from .writers.bop import bop_ids_note
+            from .writers.common import class_names
+
+            stype = (cfg.writers["bop"] or {}).get("semantic_type", WRITERS["bop"].OPTIONS["semantic_type"][0])
+            note = bop_ids_note(class_names(built.label_table, stype), stype)
+            if note:  # the writer says it again at its first frame: one warning (warn)
+                self.warn(note)
 
     def _frames_left(self, t_start: float):
         """The frames to render, after what the folder holds (check_previous: may this run

@@ -630,3 +630,24 @@ def test_validate_says_the_notes_of_the_built_scene_as_render_does(tmp_path, cap
     assert err.count("WARNING: objects without a 'class' label (annotated as UNLABELLED): box_000, box_001") == 1
     assert err.count("WARNING: assets[1] (box): box_000, box_001 are built at one place") == 1, err
     assert not (tmp_path / "o").exists()
+
+
+def test_validate_says_bops_obj_id_note_of_the_label_table_render_says_once(tmp_path, capsys):
+    """The bop writer's note of classes named as a BOP dataset's models written with other
+    obj_ids was said at its first frame only, though the label table is whole once the scene
+    is built: validate says it now, and render once (the writer's own is the same text)."""
+    preset = (ROOT / "presets" / "examples" / "minimal.toml").read_text(encoding="utf-8")
+    param = tmp_path / "bop.toml"
+    param.write_text(
+        preset.replace('class = "ball"', 'class = "obj_000005"')
+        .replace("basic = {}", "bop = {}")
+        .replace("resolution = [320, 240]", "resolution = [32, 24]")
+        .replace("frames = 4", "frames = 1")
+        .replace("samples = 16", "samples = 1"),
+        encoding="utf-8",
+    )
+    note = "WARNING: bop: classes named as a BOP dataset's models are written with other obj_ids (obj_000005 as 1)"
+    assert main(["validate", str(param), "--out", str(tmp_path / "o"), "--device", "cpu"]) == EXIT_OK
+    assert capsys.readouterr().err.count(note) == 1
+    assert main(["render", str(param), "--out", str(tmp_path / "o"), "--device", "cpu", "--quiet"]) == EXIT_OK
+    assert capsys.readouterr().err.count(note) == 1
