@@ -594,7 +594,8 @@ def test_validate_says_the_notes_the_parameter_file_alone_tells_as_render_does(t
 def test_a_lights_data_set_by_a_property_entry_and_a_light_entry_is_said(tmp_path, capsys):
     """A property entry on a light's data.color and a light entry's temperature (or color)
     both set its colour each frame: the later one wins and the earlier one shows in no frame,
-    without a word; validate (and render) now name both entries, in either order."""
+    without a word; validate (and render) now name both entries, in either order; a camera
+    entry's focal_length and a property's data.lens alike."""
     preset = (ROOT / "presets" / "examples" / "minimal.toml").read_text(encoding="utf-8")
     prop = '\n[[randomizers]]\ntype = "property"\ntargets = "sun"\npath = "data.{}"\nvalue = {}\n'
     light = '\n[[randomizers]]\ntype = "light"\ntargets = "sun"\n{}\n'
@@ -606,6 +607,9 @@ def test_a_lights_data_set_by_a_property_entry_and_a_light_entry_is_said(tmp_pat
         "`temperature`) and randomizers[3] (property, path data.color) both set data.color of sun",
         prop.format("energy", "5.0") + light.format("energy = 2.0"): "both set data.energy of sun",
         prop.format("energy", "5.0") + warm: None,  # other properties: both show
+        '\n[[randomizers]]\ntype = "camera"\ntargets = "camera"\nfocal_length = 50\n'
+        + prop.format("lens", "35.0").replace('"sun"', '"camera"'): "randomizers[2] (camera, `focal_length`) and "
+        "randomizers[3] (property, path data.lens) both set data.lens of camera",
     }
     for n, (entries, said) in enumerate(cases.items()):
         param = tmp_path / f"p{n}.toml"

@@ -499,27 +499,29 @@ LIGHT_DATA_PATHS = {
 }
 
 
-def light_data_set_twice(specs, targets: list[list[str]]) -> list[str]:
-    """A warning for each light entry and property entry (path `data.color`, `data.energy`...)
-    that set one property of a light's data: the later entry sets it over the earlier one each
-    frame, so the earlier's value shows in no frame (a property entry's data.color before a
-    light entry's temperature, which multiplies the light's own or `color` entry's colour;
-    after it, the temperature). `size` is left out: which property it sets goes by the type."""
+def data_set_twice(specs, targets: list[list[str]]) -> list[str]:
+    """A warning for each light or camera entry and property entry (path `data.color`,
+    `data.energy`, `data.lens`...) that set one property of a light's or camera's data: the
+    later entry sets it over the earlier one each frame, so the earlier's value shows in no
+    frame (a property entry's data.color before a light entry's temperature, which multiplies
+    the light's own or `color` entry's colour; after it, the temperature). A light's `size`
+    is left out: which property it sets goes by the type."""
     out = []
     for i, first in enumerate(specs):
         for j in range(i + 1, len(specs)):
             pair = (first, specs[j])
-            light = next((s for s in pair if s.name == "light"), None)
+            entry = next((s for s in pair if s.name in ENTRY_DATA_PATHS), None)
             prop = next((s for s in pair if s.name == "property"), None)
-            if light is None or prop is None:
+            if entry is None or prop is None:
                 continue
             path = str(prop.options.get("path", "")).replace(" ", "")
             attr = path[len("data.") :].split("[")[0] if path.startswith("data.") else None
-            params = [p for p in light.params if p != "size" and attr in LIGHT_DATA_PATHS.get(p, ())]
+            paths = ENTRY_DATA_PATHS[entry.name]
+            params = [p for p in entry.params if (entry.name, p) != ("light", "size") and attr in paths.get(p, ())]
             shared = sorted(set(targets[i]) & set(targets[j]))
             if not params or not shared:
                 continue
-            said = {id(light): " and ".join(f"`{p}`" for p in params), id(prop): f"path {path}"}
+            said = {id(entry): " and ".join(f"`{p}`" for p in params), id(prop): f"path {path}"}
             names = ", ".join(shared[:5]) + (f" and {len(shared) - 5} more" if len(shared) > 5 else "")
             out.append(
                 f"randomizers[{i}] ({first.name}, {said[id(first)]}) and randomizers[{j}] ({specs[j].name}, "
@@ -541,6 +543,14 @@ CAMERA_DATA_PATHS = {
     "fov": ("lens", "angle"),
     "f_stop": ("dof.aperture_fstop", "dof.use_dof"),
     "focus_distance": ("dof.focus_distance",),
+}
+
+# An entry's parameter -> the properties of its targets' data it sets (data_set_twice).
+ENTRY_DATA_PATHS = {
+    "light": LIGHT_DATA_PATHS,
+    "camera": CAMERA_DATA_PATHS,
+    "camera_look_at": CAMERA_DATA_PATHS,
+    "sensor": CAMERA_DATA_PATHS,
 }
 
 
