@@ -989,9 +989,10 @@ class Recorder:
             self.warn(text)
         # What the file asks for that will not come out as the user may expect: said once each,
         # here, so that validate (which builds the scene as the run does) says them before a run.
+        from .scene.properties import world_set_twice
         from .scene.randomize import data_set_twice
 
-        for note in data_set_twice(cfg.randomizers, targets):
+        for note in data_set_twice(cfg.randomizers, targets) + world_set_twice(built, cfg.randomizers):
             self.warn(note)
         moving = moving_orthographic_cameras(built, cfg, targets)
         for note in [*file_notes(plan, cfg, self.open_scene is not None), ortho_motion_vectors(plan, moving)]:

@@ -655,3 +655,24 @@ def test_validate_says_bops_obj_id_note_of_the_label_table_render_says_once(tmp_
     assert capsys.readouterr().err.count(note) == 1
     assert main(["render", str(param), "--out", str(tmp_path / "o"), "--device", "cpu", "--quiet"]) == EXIT_OK
     assert capsys.readouterr().err.count(note) == 1
+
+
+def test_a_worlds_background_set_by_a_world_entry_and_a_world_property_is_said(tmp_path, capsys):
+    """A world entry's color and a world_property on its Background node's Color both set it
+    each frame: the later wins, the earlier shows in no frame, without a word; validate (and
+    render) now name both entries; another input (Strength beside a color alone) is fine."""
+    preset = (ROOT / "presets" / "examples" / "minimal.toml").read_text(encoding="utf-8")
+    world = '\n[[randomizers]]\ntype = "world"\ncolor = [0.1, 0.1, 0.9]\n'
+    prop = '\n[[randomizers]]\ntype = "world_property"\npath = \'node_tree.nodes["Background"].inputs["{}"].default_value\'\nvalue = {}\n'
+    cases = {
+        world + prop.format("Color", "[1.0, 0.0, 0.0, 1.0]"): "randomizers[2] (world, `color`) and randomizers[3] "
+        '(world_property, path node_tree.nodes["Background"].inputs["Color"].default_value) both set the color '
+        "of the world's Background node 'Background': the later entry wins each frame",
+        world + prop.format("Strength", "2.0"): None,
+    }
+    for n, (entries, said) in enumerate(cases.items()):
+        param = tmp_path / f"w{n}.toml"
+        param.write_text(preset + entries, encoding="utf-8")
+        assert main(["validate", str(param), "--out", str(tmp_path / "o"), "--device", "cpu"]) == EXIT_OK
+        err = capsys.readouterr().err
+        assert err.count(said) == 1 if said else "Background node" not in err, err

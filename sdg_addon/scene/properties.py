@@ -453,3 +453,42 @@ def check_case_values(built: BuiltScene, specs: list, targets: list[list[str]], 
                             )
                         )
     return out
+
+
+def world_set_twice(built: BuiltScene, specs: list) -> list[str]:
+    """A warning for each world entry (`color`, `strength`) and world_property entry whose
+    path is that input's default_value of the Background node the world entry sets: the later
+    entry sets it over the earlier one each frame, so the earlier's value shows in no frame."""
+    from .build import world_background
+
+    bg = world_background(built.scene.world)
+    if bg is None:
+        return []
+    sockets = {"color": bg.inputs["Color"], "strength": bg.inputs["Strength"]}
+    out = []
+    for i, first in enumerate(specs):
+        for j in range(i + 1, len(specs)):
+            pair = (first, specs[j])
+            entry = next((s for s in pair if s.name == "world"), None)
+            prop = next((s for s in pair if s.name == "world_property"), None)
+            if entry is None or prop is None:
+                continue
+            try:
+                slot = resolve(built.scene.world, prop.steps)
+            except PropertyPathError:  # refused by the entry's own check, which says why
+                continue
+            params = [
+                p
+                for p, socket in sockets.items()
+                if p in entry.params and slot.key == "default_value" and slot.owner == socket
+            ]
+            if not params:
+                continue
+            said = {id(entry): " and ".join(f"`{p}`" for p in params), id(prop): f"path {prop.options.get('path')}"}
+            out.append(
+                f"randomizers[{i}] ({first.name}, {said[id(first)]}) and randomizers[{j}] ({specs[j].name}, "
+                f"{said[id(specs[j])]}) both set the {' and '.join(params)} of the world's Background node "
+                f"{bg.name!r}: the later entry wins each frame, so randomizers[{i}]'s value shows in no frame; "
+                "set it in one entry"
+            )
+    return out
