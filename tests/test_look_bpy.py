@@ -696,11 +696,13 @@ def test_a_later_world_entry_replaces_an_earlier_one(tmp_path):
     assert bg.inputs["Color"].links[0].from_node.name == "sdg_sky"
 
 
-def _lit_plane_mean(light_setup, path: Path) -> np.ndarray:
+def _lit_plane_mean(light_setup, path: Path, working_space: str | None = None) -> np.ndarray:
     """Mean linear RGB of a white diffuse plane under one sun (16 x 16 px, 16 spp, CPU)."""
     import bpy
 
     bpy.ops.wm.read_factory_settings(use_empty=True)
+    if working_space is not None:  # Blender 5.0: a file's own (a base .blend's)
+        bpy.ops.wm.set_working_color_space(working_space=working_space, convert_colors=False)
     scene = bpy.context.scene
     scene.render.engine = "CYCLES"
     scene.cycles.samples, scene.cycles.device = 16, "CPU"
@@ -759,6 +761,38 @@ def test_a_light_temperature_keeps_the_lights_brightness_and_is_blenders_colour(
 
             blender = _lit_plane_mean(native, tmp_path / f"blender{kelvin}.exr")
             assert np.allclose(mine / (mine @ luma), blender / (blender @ luma), rtol=0.02), kelvin
+
+
+def test_a_light_temperature_is_blenders_colour_in_another_working_space(tmp_path, request):
+    """Blender 5.0 renders a .blend in its own working colour space (ACEScg, Linear Rec.2020):
+    the black body's colour, worked out in Linear Rec.709, is converted into it, as Blender's
+    own temperature is (set as Rec.709 numbers, a 1500 K light was redder than Blender's)."""
+    import bpy
+
+    from sdg_addon.scene.randomize import apply_light
+
+    if not hasattr(bpy.data, "colorspace"):
+        pytest.skip("Blender 4.2 renders in Linear Rec.709 only")
+    luma = np.array([0.2126, 0.7152, 0.0722])
+    request.addfinalizer(lambda: bpy.ops.wm.read_factory_settings(use_empty=True))  # Linear Rec.709 again
+    for space in ("ACEScg", "Linear Rec.2020"):
+        for kelvin in (1500, 3000):
+
+            def ours(light, kelvin=kelvin):
+                built = SimpleNamespace(lights={"key": SimpleNamespace(data=light)}, light_colors={}, light_kelvin={})
+                apply_light(built, "key", {"temperature": kelvin})
+
+            def native(light, kelvin=kelvin):
+                light.use_temperature, light.temperature = True, kelvin
+
+            mine = _lit_plane_mean(ours, tmp_path / f"ours{kelvin}.exr", space)
+            blender = _lit_plane_mean(native, tmp_path / f"blender{kelvin}.exr", space)
+            assert np.allclose(mine / (mine @ luma), blender / (blender @ luma), rtol=0.02), (
+                space,
+                kelvin,
+                mine,
+                blender,
+            )
 
 
 def test_a_fov_wider_than_the_sensor_allows_is_refused_before_anything_is_written(tmp_path, capsys):

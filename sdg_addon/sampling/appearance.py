@@ -613,6 +613,16 @@ _XYZ_TO_REC709 = np.array(
 )
 
 
+def blackbody_xyz(kelvin: float) -> list[float]:
+    """CIE XYZ of a black body at `kelvin`, scaled to Y (luminance) 1: Planck's law
+    integrated against the CIE 1931 observer (380-780 nm)."""
+    lam = _CIE1931_NM * 1e-9
+    c1, c2 = 3.741771852e-16, 1.438776877e-2
+    radiance = c1 / (lam**5 * np.expm1(c2 / (lam * float(kelvin))))
+    xyz = _CIE1931_10NM @ radiance
+    return [float(v) for v in xyz / xyz[1]]
+
+
 def blackbody_rgb(kelvin: float) -> list[float]:
     """Linear Rec.709 colour of a black body at `kelvin`, scaled so its largest component is 1.
 
@@ -620,11 +630,7 @@ def blackbody_rgb(kelvin: float) -> list[float]:
     white (D65); lower is warmer (orange), higher cooler (blue). Components may be clipped
     at 0 for very low temperatures (outside the sRGB gamut).
     """
-    lam = _CIE1931_NM * 1e-9
-    c1, c2 = 3.741771852e-16, 1.438776877e-2
-    radiance = c1 / (lam**5 * np.expm1(c2 / (lam * float(kelvin))))
-    xyz = _CIE1931_10NM @ radiance
-    rgb = np.clip(_XYZ_TO_REC709 @ xyz, 0.0, None)
+    rgb = np.clip(_XYZ_TO_REC709 @ np.asarray(blackbody_xyz(kelvin)), 0.0, None)
     return [float(v) for v in rgb / rgb.max()]
 
 

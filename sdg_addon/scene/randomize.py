@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import math
 
-from mathutils import Vector
+from mathutils import Color, Vector
 
-from ..compat import action_fcurves, disable_light_temperature
-from ..sampling.appearance import blackbody_light_rgb
+from ..compat import action_fcurves, disable_light_temperature, working_space
+from ..sampling.appearance import blackbody_light_rgb, blackbody_xyz
 from ..sampling.distributions import Constant, can_draw, certain_values, listed_values
 from ..sampling.randomizers import as_vec3
 from ..sensors.thermal import to_kelvin
@@ -403,6 +403,19 @@ def _refuse_moved(targets: list[str], objs: dict, expected) -> tuple[str, object
     )
 
 
+def light_colour(kelvin: float, tint) -> list[float]:
+    """A light's colour at `kelvin` times `tint` (a colour of the scene), luminance 1, in the
+    session's working colour space, as Blender's own temperature gives it: Linear Rec.709
+    (blackbody_light_rgb), or the black body's XYZ converted into another (Blender 5.0
+    renders a .blend in its own, ACEScg or Linear Rec.2020, where Rec.709 numbers were another,
+    more saturated colour)."""
+    if working_space() == "Linear Rec.709":
+        rgb = blackbody_light_rgb(kelvin)
+    else:
+        rgb = [max(0.0, c) for c in Color(blackbody_xyz(kelvin)).from_xyz_d65_to_scene_linear()]
+    return [float(c) * float(t) for c, t in zip(rgb, tint)]
+
+
 @applier("light")
 def apply_light(built: BuiltScene, target: str, v: dict) -> None:
     obj = built.lights[target]
@@ -417,7 +430,7 @@ def apply_light(built: BuiltScene, target: str, v: dict) -> None:
     if "color" in v:
         built.light_colors[target] = tuple(v["color"][:3])
         kelvin = built.light_kelvin.get(target)  # an earlier entry's temperature, this frame
-        data.color = v["color"][:3] if kelvin is None else blackbody_light_rgb(kelvin, v["color"][:3])
+        data.color = v["color"][:3] if kelvin is None else light_colour(kelvin, v["color"][:3])
     if "location" in v:
         obj.location = v["location"]
     if "look_at" in v:
@@ -445,7 +458,7 @@ def apply_light(built: BuiltScene, target: str, v: dict) -> None:
             data = obj.data
     if "temperature" in v:  # times the light's own colour (Blender's and USD's temperature do so)
         built.light_kelvin[target] = v["temperature"]
-        data.color = blackbody_light_rgb(v["temperature"], built.light_colors.get(target, (1.0, 1.0, 1.0)))
+        data.color = light_colour(v["temperature"], built.light_colors.get(target, (1.0, 1.0, 1.0)))
         disable_light_temperature(data)  # else Blender's own (4.4+) would multiply it in again
 
 
