@@ -17,6 +17,17 @@ import numpy as np
 # Blender's scene-linear working space before 5.0, and 5.0's default (bpy.data.colorspace).
 LINEAR_REC709 = "Linear Rec.709"
 
+# CIE XYZ (D65) -> Blender 5.0's other working spaces, as its OpenColorIO configuration
+# converts (mathutils.Color.from_xyz_d65_to_scene_linear there: tests/test_colour_bpy.py).
+XYZ_TO_WORKING = {
+    "ACEScg": np.array(
+        [[1.6605855, -0.3152965, -0.2415099], [-0.6599261, 1.6083912, 0.0172982], [0.0090024, -0.0035665, 0.9136429]]
+    ),
+    "Linear Rec.2020": np.array(
+        [[1.7166514, -0.3556717, -0.2533669], [-0.6666843, 1.6164807, 0.0157681], [0.0176397, -0.0427702, 0.9421027]]
+    ),
+}
+
 
 def srgb_encode(linear: np.ndarray) -> np.ndarray:
     """The sRGB transfer function on values in [0, 1]."""

@@ -318,7 +318,7 @@ class FrameData:
 
                 # Cycles' colour is premultiplied by alpha (film_transparent): straight, as
                 # Blender's own PNG stores it and as the photo behind is pasted under it.
-                linear = straight_alpha(apply_linear(self.passes["combined"], self.image_ops))
+                linear = straight_alpha(apply_linear(self.passes["combined"], self.image_ops, self.working_space))
                 shown = display_transform(
                     linear, self.view_transform, self.look, self.exposure, self.gamma, self.working_space
                 )

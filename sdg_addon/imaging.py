@@ -21,7 +21,7 @@ import math
 import numpy as np
 
 from .colour import BLOCK_VALUES
-from .sampling.appearance import REC709_LUMINANCE, blackbody_rgb
+from .sampling.appearance import REC709_LUMINANCE, blackbody_rgb, blackbody_xyz
 from .sampling.sensor import NOISE_SEED
 
 LINEAR_KEYS = ("exposure", "white_balance")
@@ -61,21 +61,27 @@ def camera_image_ops(sampled: list[dict], camera: str, clip_frame: int = 0) -> d
     return ops
 
 
-def white_balance_gains(kelvin: float) -> np.ndarray:
-    """Per-channel gains that make a black body at `kelvin` neutral (green gain 1)."""
-    rgb = np.asarray(blackbody_rgb(kelvin))
+def white_balance_gains(kelvin: float, working_space: str = "Linear Rec.709") -> np.ndarray:
+    """Per-channel gains that make a black body at `kelvin` neutral (green gain 1), on pixels
+    of `working_space` (Blender 5.0 renders a .blend in its own: ACEScg, Linear Rec.2020)."""
+    from .colour import XYZ_TO_WORKING
+
+    if working_space in XYZ_TO_WORKING:
+        rgb = np.clip(XYZ_TO_WORKING[working_space] @ np.asarray(blackbody_xyz(kelvin)), 0.0, None)
+    else:
+        rgb = np.asarray(blackbody_rgb(kelvin))
     return rgb[1] / np.maximum(rgb, 1e-6)
 
 
-def apply_linear(rgba: np.ndarray, ops: dict) -> np.ndarray:
-    """Exposure (2^EV) and white balance on scene-linear RGBA (alpha untouched)."""
+def apply_linear(rgba: np.ndarray, ops: dict, working_space: str = "Linear Rec.709") -> np.ndarray:
+    """Exposure (2^EV) and white balance on scene-linear RGBA of `working_space` (alpha untouched)."""
     if not any(k in ops for k in LINEAR_KEYS):
         return rgba
     gain = np.ones(3, np.float32)
     if "exposure" in ops:
         gain *= np.float32(2.0 ** float(ops["exposure"]))
     if "white_balance" in ops:
-        gain *= white_balance_gains(ops["white_balance"]).astype(np.float32)
+        gain *= white_balance_gains(ops["white_balance"], working_space).astype(np.float32)
     out = rgba.astype(np.float32, copy=True)
     out[..., :3] *= gain
     return out

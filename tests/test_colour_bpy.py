@@ -83,6 +83,21 @@ def test_matches_blenders_colour_management_in_another_working_space(
     _compare_with_blender(tmp_path, view, look, exposure, gamma, False, colour=(1.0, 0.15, 0.02))
 
 
+def test_the_working_spaces_xyz_matrices_are_blenders(clean_bpy):
+    """colour.XYZ_TO_WORKING (used where bpy is not: the white balance in the workers) is
+    what Blender's own conversion gives in each working space."""
+    import mathutils
+
+    from sdg_addon.colour import XYZ_TO_WORKING
+
+    if not hasattr(bpy.data, "colorspace"):
+        pytest.skip("Blender 4.2 renders in Linear Rec.709 only")
+    for space, matrix in XYZ_TO_WORKING.items():
+        bpy.ops.wm.set_working_color_space(working_space=space, convert_colors=False)
+        theirs = np.array([list(mathutils.Color(e).from_xyz_d65_to_scene_linear()) for e in np.eye(3)]).T
+        assert np.allclose(matrix, theirs, atol=1e-6), space
+
+
 def _compare_with_blender(tmp_path, view, look, exposure, gamma, transparent, colour=None):
     """Blender's PNG of a sphere against FrameData.rgb() of the same render's Combined pass;
     `colour`: the light's (saturated colours differ most between working spaces)."""

@@ -65,6 +65,21 @@ def test_blackbody_is_the_cie_1931_observers_colour_of_plancks_law(kelvin, want)
     assert blackbody_rgb(kelvin) == pytest.approx(want, abs=0.001)
 
 
+@pytest.mark.parametrize("space", ["ACEScg", "Linear Rec.2020"])
+def test_white_balance_makes_the_balanced_temperature_neutral_in_another_working_space(space):
+    """Blender 5.0 renders a .blend in its own working colour space: its pixels (and a black
+    body light's colour there) are not Rec.709; gains worked out in Rec.709 left a 3000 K light
+    blue in ACEScg (0.73, 1, 1.26). The gains are the working space's own."""
+    from sdg_addon.colour import XYZ_TO_WORKING
+    from sdg_addon.sampling.appearance import blackbody_xyz
+
+    for k in (2700, 3000, 5000, 9000):
+        light = XYZ_TO_WORKING[space] @ np.asarray(blackbody_xyz(k))
+        rgba = np.array([[[*light, 1.0]]], np.float32)
+        balanced = apply_linear(rgba, {"white_balance": k}, space)[0, 0, :3]
+        assert np.allclose(balanced, balanced[1], rtol=1e-5), (space, k, balanced)
+
+
 def test_white_balance_makes_the_balanced_temperature_neutral():
     for k in (2700, 5000, 9000):
         balanced = np.asarray(blackbody_rgb(k)) * white_balance_gains(k)
