@@ -595,7 +595,7 @@ def test_a_lights_data_set_by_a_property_entry_and_a_light_entry_is_said(tmp_pat
     """A property entry on a light's data.color and a light entry's temperature (or color)
     both set its colour each frame: the later one wins and the earlier one shows in no frame,
     without a word; validate (and render) now name both entries, in either order; a camera
-    entry's focal_length and a property's data.lens alike."""
+    entry's focal_length and a property's data.lens alike, a pose's location and a property's."""
     preset = (ROOT / "presets" / "examples" / "minimal.toml").read_text(encoding="utf-8")
     prop = '\n[[randomizers]]\ntype = "property"\ntargets = "sun"\npath = "data.{}"\nvalue = {}\n'
     light = '\n[[randomizers]]\ntype = "light"\ntargets = "sun"\n{}\n'
@@ -610,6 +610,15 @@ def test_a_lights_data_set_by_a_property_entry_and_a_light_entry_is_said(tmp_pat
         '\n[[randomizers]]\ntype = "camera"\ntargets = "camera"\nfocal_length = 50\n'
         + prop.format("lens", "35.0").replace('"sun"', '"camera"'): "randomizers[2] (camera, `focal_length`) and "
         "randomizers[3] (property, path data.lens) both set data.lens of camera",
+        prop.format("location", "[0, 0, 0.5]")
+        .replace('"sun"', '"ball_*"')
+        .replace("data.", ""): "randomizers[0] (pose, `location`) and "
+        "randomizers[2] (property, path location) both set location of ball_000, ball_001, ball_002: the later "
+        "entry wins each frame, so randomizers[0]'s value shows in no frame",
+        prop.format("location[2]", "0.5")
+        .replace('"sun"', '"ball_*"')
+        .replace("data.", ""): "both set location[2] of ball_000, ball_001, "
+        "ball_002: the later entry wins each frame, so randomizers[0]'s value there shows in no frame",
     }
     for n, (entries, said) in enumerate(cases.items()):
         param = tmp_path / f"p{n}.toml"

@@ -513,8 +513,8 @@ LIGHT_DATA_PATHS = {
 
 
 def data_set_twice(specs, targets: list[list[str]]) -> list[str]:
-    """A warning for each light or camera entry and property entry (path `data.color`,
-    `data.energy`, `data.lens`...) that set one property of a light's or camera's data: the
+    """A warning for each light, camera or pose entry and property entry (path `data.color`,
+    `data.energy`, `data.lens`, `location`...) that set one property of the same targets: the
     later entry sets it over the earlier one each frame, so the earlier's value shows in no
     frame (a property entry's data.color before a light entry's temperature, which multiplies
     the light's own or `color` entry's colour; after it, the temperature). A light's `size`
@@ -528,7 +528,7 @@ def data_set_twice(specs, targets: list[list[str]]) -> list[str]:
             if entry is None or prop is None:
                 continue
             path = str(prop.options.get("path", "")).replace(" ", "")
-            attr = path[len("data.") :].split("[")[0] if path.startswith("data.") else None
+            attr = path.split("[")[0]
             paths = ENTRY_DATA_PATHS[entry.name]
             params = [p for p in entry.params if (entry.name, p) != ("light", "size") and attr in paths.get(p, ())]
             shared = sorted(set(targets[i]) & set(targets[j]))
@@ -538,8 +538,8 @@ def data_set_twice(specs, targets: list[list[str]]) -> list[str]:
             names = ", ".join(shared[:5]) + (f" and {len(shared) - 5} more" if len(shared) > 5 else "")
             out.append(
                 f"randomizers[{i}] ({first.name}, {said[id(first)]}) and randomizers[{j}] ({specs[j].name}, "
-                f"{said[id(specs[j])]}) both set data.{attr} of {names}: the later entry wins each frame, so "
-                f"randomizers[{i}]'s value shows in no frame"
+                f"{said[id(specs[j])]}) both set {path if '[' in path else attr} of {names}: the later entry wins each "
+                f"frame, so randomizers[{i}]'s value {'there ' if '[' in path else ''}shows in no frame"
                 + (
                     " (a temperature multiplies the light's own colour or a light entry's `color`, not a property's)"
                     if "temperature" in params and prop is first
@@ -558,12 +558,22 @@ CAMERA_DATA_PATHS = {
     "focus_distance": ("dof.focus_distance",),
 }
 
-# An entry's parameter -> the properties of its targets' data it sets (data_set_twice).
+# An entry's parameter -> the paths from its targets it sets (data_set_twice): their data's
+# properties, a pose's and a light's location, a pose's rotation and scale.
+_DATA = {
+    kind: {p: tuple(f"data.{x}" for x in xs) for p, xs in paths.items()}
+    for kind, paths in (("light", LIGHT_DATA_PATHS), ("camera", CAMERA_DATA_PATHS))
+}
 ENTRY_DATA_PATHS = {
-    "light": LIGHT_DATA_PATHS,
-    "camera": CAMERA_DATA_PATHS,
-    "camera_look_at": CAMERA_DATA_PATHS,
-    "sensor": CAMERA_DATA_PATHS,
+    "light": {**_DATA["light"], "location": ("location",)},
+    "camera": _DATA["camera"],
+    "camera_look_at": _DATA["camera"],
+    "sensor": _DATA["camera"],
+    "pose": {
+        "location": ("location",),
+        "rotation": ("rotation_euler", "rotation_quaternion", "rotation_axis_angle"),
+        "scale": ("scale",),
+    },
 }
 
 
