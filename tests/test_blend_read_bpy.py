@@ -261,3 +261,40 @@ def test_the_uis_recordings_append_the_scene_into_the_open_session(rich, monkeyp
     bpy.ops.wm.read_homefile(use_empty=True)
     base.load_blend_scene(rich, "Scene", in_open_session=True)
     assert [lib.name for lib in bpy.data.libraries] == ["props.blend", "scene.blend"]  # appended
+
+
+@needs_whole_read
+def test_the_driver_namespace_and_handlers_a_script_set_survive_the_read(tmp_path, monkeypatch):
+    """Reading a file resets the session's Python state, which the append kept: a Python
+    driver calling a function a script put in bpy.app.driver_namespace (`blender -b -P
+    setup.py -P headless/run.py`) evaluated to 0 with a warning about Auto Run, and the
+    script's handlers not marked persistent were gone. Both are as before the read, the
+    driver evaluated with the function."""
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    bpy.context.scene.name = "Scene"
+    obj = bpy.data.objects.new("driven", None)
+    bpy.context.scene.collection.objects.link(obj)
+    curve = obj.driver_add("location", 0)
+    curve.driver.type = "SCRIPTED"
+    curve.driver.expression = "sdg_test_offset(2)"
+    blend = tmp_path / "driven.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(blend))
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+
+    def on_frame(*_args):
+        pass
+
+    bpy.app.driver_namespace["sdg_test_offset"] = lambda v: v * 1.5
+    bpy.app.handlers.frame_change_pre.append(on_frame)
+    try:
+        monkeypatch.setattr(base, "reads_whole_file", lambda: True)
+        scene = base.load_blend_scene(blend, "Scene")
+        assert "sdg_test_offset" in bpy.app.driver_namespace
+        assert on_frame in bpy.app.handlers.frame_change_pre
+        bpy.context.view_layer.update()
+        assert scene.objects["driven"].evaluated_get(bpy.context.evaluated_depsgraph_get()).location.x == 3.0
+    finally:
+        bpy.app.driver_namespace.pop("sdg_test_offset", None)
+        if on_frame in bpy.app.handlers.frame_change_pre:
+            bpy.app.handlers.frame_change_pre.remove(on_frame)
+        bpy.ops.wm.read_factory_settings(use_empty=True)

@@ -189,10 +189,21 @@ def read_blend_scene(path: Path, name: str) -> bpy.types.Scene:
     global _read_base
     folder = os.path.dirname(os.path.abspath(path))
     failed: list[BaseException] = []
+    # Reading a file resets Python's state of the session, which an append keeps: the driver
+    # namespace (functions a script gave the scene's Python drivers) and the handlers not
+    # marked persistent. Both are given back: the namespace before Blender evaluates the scene.
+    namespace = dict(bpy.app.driver_namespace)
+    handlers = {
+        kind: list(getattr(bpy.app.handlers, kind))
+        for kind in dir(bpy.app.handlers)
+        if isinstance(getattr(bpy.app.handlers, kind), list)
+    }
 
     @bpy.app.handlers.persistent
     def before_evaluation(*_args):
         bpy.app.handlers.load_post.remove(before_evaluation)
+        for key, value in namespace.items():
+            bpy.app.driver_namespace.setdefault(key, value)
         try:
             bpy.data.file_path_foreach(lambda block, text, _meta: _absolute(block, text, folder))
             keep_caches_inside(bpy.data.objects)
@@ -207,6 +218,9 @@ def read_blend_scene(path: Path, name: str) -> bpy.types.Scene:
     finally:
         if before_evaluation in bpy.app.handlers.load_post:
             bpy.app.handlers.load_post.remove(before_evaluation)
+        for kind, functions in handlers.items():
+            now = getattr(bpy.app.handlers, kind)
+            now.extend(f for f in functions if f not in now)
     if failed:
         raise failed[0]
     scene = bpy.data.scenes.get(name)
