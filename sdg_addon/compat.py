@@ -207,6 +207,14 @@ def working_space() -> str:
     return getattr(colorspace, "working_space", "") or "Linear Rec.709"
 
 
+def default_working_space() -> None:
+    """Give the session Blender's default working colour space (Linear Rec.709) again, as a
+    new file has: Blender 5.0 keeps the one of the last file read (an earlier run's base .blend
+    in ACEScg) in a session emptied in place. Nothing to convert: called on an empty session."""
+    if working_space() != "Linear Rec.709":
+        bpy.ops.wm.set_working_color_space(working_space="Linear Rec.709", convert_colors=False)
+
+
 def rewrites_file_paths() -> bool:
     """Whether Blender can rewrite the file paths of the session's data in one pass
     (bpy.data.file_path_foreach: 5.0; 4.2 has none)."""

@@ -298,3 +298,36 @@ def test_the_driver_namespace_and_handlers_a_script_set_survive_the_read(tmp_pat
         if on_frame in bpy.app.handlers.frame_change_pre:
             bpy.app.handlers.frame_change_pre.remove(on_frame)
         bpy.ops.wm.read_factory_settings(use_empty=True)
+
+
+def test_a_run_without_a_blend_is_in_linear_rec709_after_an_acescg_run(tmp_path):
+    """Blender 5.0 keeps the working colour space of the last file read: a run without a
+    `blend` after a run of an ACEScg .blend in the same process (a wrapper calling
+    headless.cli.main twice) stayed in ACEScg, its colours ACEScg numbers and its image not
+    that of the same file run alone. Headless, it starts in Linear Rec.709 every time."""
+    from scenes import asset, camera, header, sun, write_param
+
+    if not hasattr(bpy.data, "colorspace"):
+        pytest.skip("Blender 4.2 renders in Linear Rec.709 only")
+    blend = tmp_path / "acescg.blend"
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    bpy.ops.wm.set_working_color_space(working_space="ACEScg", convert_colors=False)
+    bpy.ops.wm.save_as_mainfile(filepath=str(blend))
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    shot = (
+        header((64, 48), samples=1)
+        + camera((0.0, -1.5, 0.8), (0.0, 0.0, 0.1))
+        + sun()
+        + asset("ball", "sphere", 0.3, label="ball", color=[0.8, 0.1, 0.05])
+    )
+    plain = write_param(tmp_path, shot, "plain.toml")
+    acescg = write_param(tmp_path, shot + f'\n[scene]\nblend = "{blend.as_posix()}"\n', "acescg.toml")
+    assert main(["render", str(plain), "--out", str(tmp_path / "alone"), "--quiet"]) == 0
+    assert main(["render", str(acescg), "--out", str(tmp_path / "acescg"), "--quiet"]) == 0
+    assert main(["render", str(plain), "--out", str(tmp_path / "after"), "--quiet"]) == 0
+    assert bpy.data.colorspace.working_space == "Linear Rec.709"
+    alone = sorted((tmp_path / "alone").rglob("*.png"))
+    assert alone
+    for path in alone:
+        after = tmp_path / "after" / path.relative_to(tmp_path / "alone")
+        assert after.read_bytes() == path.read_bytes(), path.name

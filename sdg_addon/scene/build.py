@@ -25,6 +25,7 @@ from mathutils import Euler, Matrix, Vector
 from ..compat import (
     GREASE_PENCIL_TYPES,
     adaptive_subdivision_on,
+    default_working_space,
     draws_grease_pencil,
     enable_nodes,
     uses_nodes,
@@ -296,6 +297,10 @@ def new_scene() -> bpy.types.Scene:
     for library in list(bpy.data.libraries):
         bpy.data.libraries.remove(library)
     forget_read_base()  # an earlier run's base .blend, read whole
+    if bpy.app.background:
+        # Headless, every run starts in Blender's default working colour space, whatever an
+        # earlier run in this process read (the UI keeps the open file's: docs/parameters.md).
+        default_working_space()
     scene.name = "Scene"
     return scene
 
