@@ -274,3 +274,30 @@ def test_every_command_line_option_is_documented():
             if not re.search(rf"(?<![\w-]){option}(?![\w-])", text):
                 missing.append(f"{' '.join(command)} {option}")
     assert not missing, missing
+
+
+def test_every_colour_says_it_is_of_the_working_colour_space():
+    """A parameter file's colour is set as Blender's colour picker numbers, in the run's working
+    colour space (Blender 5.0: a base .blend's own, e.g. ACEScg); "linear RGB" alone left a user
+    of an ACEScg file to guess whether the numbers are converted from Linear Rec.709."""
+    from sdg_addon.config import schema
+    from sdg_addon.config.fields import Field
+
+    docs = [
+        (f"{name}.{f.name}", f.doc)
+        for name, fields in vars(schema).items()
+        if name.endswith("_FIELDS") and isinstance(fields, tuple)
+        for f in fields
+        if isinstance(f, Field) and f.kind == "color"
+    ]
+    docs += [
+        (f"{spec.name}.{param}", doc)
+        for spec in RANDOMIZERS.values()
+        for param, (kind, doc) in spec.PARAMS.items()
+        if kind == "color"
+    ]
+    assert len(docs) >= 9, docs
+    for where, doc in docs:
+        assert "working colour space" in doc, where
+    page = (Path(__file__).parents[1] / "docs" / "parameters.md").read_text()
+    assert "numbers of the run's working colour\nspace, as Blender's colour picker shows them" in page

@@ -417,7 +417,7 @@ def _nir_field() -> Field:
 
 
 WORLD_FIELDS = (
-    Field("color", "color", [0.05, 0.05, 0.05], "linear RGB"),
+    Field("color", "color", [0.05, 0.05, 0.05], "linear RGB of the working colour space"),
     Field("strength", "float", 1.0, "emission strength (multiplies `color`)", low=0),
     _temperature_field("temperature of the sky / surroundings, a black body"),
 )
@@ -674,7 +674,7 @@ LIGHT_FIELDS = (
         default_text="–",
     ),
     Field("energy", "float", 500.0, "watts (point, spot, area); W/m² (sun)", low=0, high=1e9),
-    Field("color", "color", [1.0, 1.0, 1.0], "linear RGB"),
+    Field("color", "color", [1.0, 1.0, 1.0], "linear RGB of the working colour space"),
     Field(
         "size",
         "float",
@@ -810,7 +810,7 @@ ASSET_FIELDS = (
         "color",
         "color",
         [0.8, 0.8, 0.8],
-        "base colour, linear RGB, until a `material` randomizer changes it; a model file keeps its own (textures too) unless given",
+        "base colour, linear RGB of the working colour space, until a `material` randomizer changes it; a model file keeps its own (textures too) unless given",
     ),
     Field("roughness", "float", 0.5, "0 mirror .. 1 matte; a model file keeps its own unless given", low=0, high=1),
     Field("metallic", "float", 0.0, "0 dielectric .. 1 metal; a model file keeps its own unless given", low=0, high=1),
@@ -990,7 +990,7 @@ GROUND_FIELDS = (
     Field(
         "size", "float", 4.0, "side of the square, metres, centred on the origin", low=0, strict_low=True, high=MAX_SIZE
     ),
-    Field("color", "color", [0.4, 0.4, 0.4], "linear RGB"),
+    Field("color", "color", [0.4, 0.4, 0.4], "linear RGB of the working colour space"),
     Field(
         "labels",
         "labels",

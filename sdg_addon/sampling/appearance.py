@@ -446,8 +446,8 @@ class ProceduralTexture(RandomizerSpec):
     PARAMS = {
         "pattern": (STRING, '`"noise"`, `"voronoi"` or `"checker"` (any case); default: any of them, uniformly'),
         "scale": (NUMBER, "pattern frequency per metre of the object's local space (default 4)"),
-        "color": (COLOR, "first colour, linear RGB (default: the object's colour)"),
-        "color2": (COLOR, "second colour, linear RGB (default `[0.05, 0.05, 0.05]`)"),
+        "color": (COLOR, "first colour, linear RGB of the working colour space (default: the object's colour)"),
+        "color2": (COLOR, "second colour, linear RGB of the working colour space (default `[0.05, 0.05, 0.05]`)"),
         "roughness": (
             NUMBER,
             "0 (mirror) .. 1 (matte) (default: the object's roughness; a .blend object's own material's as built)",

@@ -328,7 +328,7 @@ class Material(RandomizerSpec):
 
     name = "material"
     PARAMS = {
-        "color": (COLOR, "base colour, linear RGB in [0, 1]"),
+        "color": (COLOR, "base colour, linear RGB of the working colour space, in [0, 1]"),
         "roughness": (NUMBER, "0 (mirror) .. 1 (matte)"),
         "metallic": (NUMBER, "0 (dielectric) .. 1 (metal)"),
     }
@@ -354,7 +354,7 @@ class Light(RandomizerSpec):
     target_kind = "lights"
     PARAMS = {
         "energy": (NUMBER, "watts (point, spot, area) or W/m² (sun)"),
-        "color": (COLOR, "linear RGB in [0, 1]"),
+        "color": (COLOR, "linear RGB of the working colour space, in [0, 1]"),
         "location": (VEC3, "world location, metres (its direction is kept unless `look_at` is given)"),
         "light_type": (
             STRING,
@@ -551,7 +551,7 @@ class World(RandomizerSpec):
     name = "world"
     target_kind = None
     PARAMS = {
-        "color": (COLOR, "linear RGB in [0, 1]"),
+        "color": (COLOR, "linear RGB of the working colour space, in [0, 1]"),
         "strength": (NUMBER, "emission strength"),
         "temperature": (NUMBER, f"thermal cameras: sky temperature, in `thermal.unit` ({FILE_TEMPERATURES_TEXT})"),
     }
