@@ -29,6 +29,30 @@ XYZ_TO_WORKING = {
 }
 
 
+# CIE XYZ (D65) -> Linear Rec.709, as Blender converts (mathutils in a Linear Rec.709 session).
+XYZ_TO_REC709 = np.array(
+    [[3.24097037, -1.53738463, -0.49861145], [-0.96924353, 1.87596703, 0.0415547], [0.05562988, -0.2039765, 1.05697119]]
+)
+REC709_LUMA = np.array([0.2126, 0.7152, 0.0722])
+
+
+def luminance_weights(working_space: str = LINEAR_REC709) -> np.ndarray:
+    """The luminance (Y) of each primary of `working_space`: Rec.709's 0.2126, 0.7152, 0.0722,
+    or the Y row of another's scene-linear -> XYZ matrix (ACEScg: 0.268, 0.674, 0.058)."""
+    if working_space in XYZ_TO_WORKING:
+        return np.linalg.inv(XYZ_TO_WORKING[working_space])[1]
+    return REC709_LUMA
+
+
+def as_rec709(rgb, working_space: str = LINEAR_REC709) -> np.ndarray:
+    """Scene-linear `rgb` of `working_space` as Linear Rec.709 numbers (the same colour; one
+    outside Rec.709's gamut has a negative component)."""
+    c = np.asarray(list(rgb)[:3], dtype=np.float64)
+    if working_space in XYZ_TO_WORKING:
+        return XYZ_TO_REC709 @ np.linalg.solve(XYZ_TO_WORKING[working_space], c)
+    return c
+
+
 def srgb_encode(linear: np.ndarray) -> np.ndarray:
     """The sRGB transfer function on values in [0, 1]."""
     return np.where(linear <= 0.0031308, linear * 12.92, 1.055 * np.power(linear, 1 / 2.4) - 0.055)

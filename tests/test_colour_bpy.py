@@ -88,11 +88,11 @@ def test_the_working_spaces_xyz_matrices_are_blenders(clean_bpy):
     what Blender's own conversion gives in each working space."""
     import mathutils
 
-    from sdg_addon.colour import XYZ_TO_WORKING
+    from sdg_addon.colour import XYZ_TO_REC709, XYZ_TO_WORKING
 
     if not hasattr(bpy.data, "colorspace"):
         pytest.skip("Blender 4.2 renders in Linear Rec.709 only")
-    for space, matrix in XYZ_TO_WORKING.items():
+    for space, matrix in [*XYZ_TO_WORKING.items(), ("Linear Rec.709", XYZ_TO_REC709)]:
         bpy.ops.wm.set_working_color_space(working_space=space, convert_colors=False)
         theirs = np.array([list(mathutils.Color(e).from_xyz_d65_to_scene_linear()) for e in np.eye(3)]).T
         assert np.allclose(matrix, theirs, atol=1e-6), space

@@ -494,3 +494,28 @@ def test_a_location_on_a_camera_mount_is_along_the_sensors_axes():
     (field,) = [f for f in LIDAR_FIELDS if f.name == "location"]
     assert "on a camera x forward (camera −Z), y left (camera −X), z up (camera +Y)" in field.doc, field.doc
     assert "[0, 0, 0.2] is 20 cm above it" in field.doc
+
+
+def test_a_base_colours_reflectance_is_its_luminance_in_the_working_space(clean_bpy):
+    """Blender 5.0 keeps a .blend's working colour space (ACEScg, Linear Rec.2020): the
+    intensity's reflectance from a base colour is its luminance there (Blender's Y of the
+    colour), not Rec.709's weights on its numbers (ACEScg blue (0, 0, 1): 0.058, was 0.0722)."""
+    import mathutils
+
+    from sdg_addon.capture.lidar import reflectance
+
+    bpy = clean_bpy
+    if not hasattr(bpy.data, "colorspace"):
+        pytest.skip("Blender 4.2 renders in Linear Rec.709 only")
+    bpy.ops.mesh.primitive_plane_add()
+    plane = bpy.context.object
+    mat = bpy.data.materials.new("paint")
+    mat.diffuse_color = (0.1, 0.2, 0.9, 1.0)  # without nodes, base_colour is the diffuse colour
+    for node in mat.node_tree.nodes if mat.node_tree else ():
+        if node.type == "BSDF_PRINCIPLED":
+            node.inputs["Base Color"].default_value = (0.1, 0.2, 0.9, 1.0)
+    plane.data.materials.append(mat)
+    for space in ("Linear Rec.709", "ACEScg", "Linear Rec.2020"):
+        bpy.ops.wm.set_working_color_space(working_space=space, convert_colors=False)
+        theirs = mathutils.Color((0.1, 0.2, 0.9)).from_scene_linear_to_xyz_d65()[1]
+        assert reflectance(plane) == pytest.approx(theirs, abs=1e-4), space

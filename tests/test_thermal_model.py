@@ -166,3 +166,17 @@ def test_vignetting_is_r_squared_in_half_widths_and_half_heights_as_sensors_md_s
     assert np.allclose(gain, 1 - 0.5 * (((x - 16) / 16) ** 2 + ((y - 12) / 12) ** 2) / 2)
     side = 1 - 0.5 * ((15.5 / 16) ** 2 + (0.5 / 12) ** 2) / 2
     assert np.isclose(gain[12, 0], side) and np.isclose(gain[0, 16], 1 - 0.5 * ((11.5 / 12) ** 2 + (0.5 / 16) ** 2) / 2)
+
+
+def test_nir_default_reflectance_is_of_the_colours_rec709_numbers_in_another_working_space():
+    """Blender 5.0 keeps a .blend's working colour space (ACEScg): the red channel of ACEScg
+    numbers is another red, so the default came out otherwise for the same colour (Rec.709
+    (0.8, 0.1, 0.1), in ACEScg numbers about (0.55, 0.14, 0.11), gave 0.55, not 0.8)."""
+    from sdg_addon.colour import XYZ_TO_REC709, XYZ_TO_WORKING, luminance_weights
+
+    for space, to_space in XYZ_TO_WORKING.items():
+        for rec709 in ([0.8, 0.1, 0.1], [0.1, 0.6, 0.1], [1.0, 1.0, 1.0]):
+            numbers = to_space @ np.linalg.solve(XYZ_TO_REC709, rec709)
+            expected = nir.default_reflectance(rec709)
+            assert nir.default_reflectance(numbers, space) == pytest.approx(expected, abs=1e-6), (space, rec709)
+            assert numbers @ luminance_weights(space) == pytest.approx(np.dot(rec709, luminance_weights()), abs=1e-4)

@@ -17,6 +17,8 @@ from mathutils import Euler, Vector
 from mathutils.bvhtree import BVHTree
 
 from ..annotators.lidar import LidarPattern
+from ..colour import LINEAR_REC709, luminance_weights
+from ..compat import working_space
 from ..frame import Camera, FrameData
 from ..scene.base import evaluated_depsgraph, meters_per_unit
 from ..scene.instancing import renders
@@ -29,9 +31,12 @@ DEFAULT_REFLECTANCE = 0.5  # a base colour driven by a texture or other nodes
 CAMERA_TO_SENSOR_AXES = np.array([[0.0, -1.0, 0.0], [0.0, 0.0, 1.0], [-1.0, 0.0, 0.0]])
 
 
-def luminance(rgb) -> float:
+def luminance(rgb, space: str = LINEAR_REC709) -> float:
+    """Y of a scene-linear colour of working space `space` (Blender 5.0: a .blend's own, e.g.
+    ACEScg, whose primaries weigh otherwise than Rec.709's 0.2126, 0.7152, 0.0722)."""
     r, g, b = (float(x) for x in list(rgb)[:3])
-    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+    wr, wg, wb = (float(w) for w in luminance_weights(space))
+    return wr * r + wg * g + wb * b
 
 
 def reflectance(obj, mat=None) -> float:
@@ -44,7 +49,7 @@ def reflectance(obj, mat=None) -> float:
     if mat is not None and REFLECTANCE_PROP in mat.keys():
         return float(mat[REFLECTANCE_PROP])
     colour = base_colour(obj, mat)
-    return DEFAULT_REFLECTANCE if colour is None else luminance(colour)
+    return DEFAULT_REFLECTANCE if colour is None else luminance(colour, working_space())
 
 
 def material_indices(obj, depsgraph) -> np.ndarray:

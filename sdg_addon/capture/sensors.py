@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import bpy
 
-from ..compat import enable_nodes
+from ..compat import enable_nodes, working_space
 from ..scene.base import render_view_layer
 from ..scene.materials import base_colour, base_roughness
 from ..sensors import EMISSIVITY_PROP, ILLUMINATOR_PROP, NIR_REFLECTANCE_PROP, TEMPERATURE_PROP
@@ -156,7 +156,7 @@ class SensorRender:
             r = lookup(obj, NIR_REFLECTANCE_PROP)
             if r is None:  # from the base colour its material shows (a model file's own too), 0.5 from a texture
                 colour = base_colour(obj)
-                r = NIR_TEXTURE_REFLECTANCE if colour is None else default_reflectance(colour)
+                r = NIR_TEXTURE_REFLECTANCE if colour is None else default_reflectance(colour, working_space())
             obj[NIR_ATTR] = min(1.0, max(0.0, float(r)))
             obj.update_tag()
 

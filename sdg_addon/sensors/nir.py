@@ -9,19 +9,21 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..colour import srgb_encode
+from ..colour import LINEAR_REC709, as_rec709, srgb_encode
 from .thermal import gaussian_blur, vignetting_gain
 
 
-def default_reflectance(base_color) -> float:
-    """NIR reflectance from a visible base colour (linear RGB) when none is given.
+def default_reflectance(base_color, working_space: str = LINEAR_REC709) -> float:
+    """NIR reflectance from a visible base colour (linear RGB of `working_space`, the session's:
+    Blender 5.0 keeps a .blend's own, e.g. ACEScg) when none is given, from its Linear Rec.709
+    numbers (in ACEScg the red channel is another, wider red).
 
     The red channel is the visible band nearest to the NIR; most paints, plastics and
     fabrics reflect at least as much in the NIR as in the red, and the mean keeps dark
     colours dark. Vegetation (dark green, bright in the NIR) is the classic exception:
     give such materials `nir_reflectance` explicitly.
     """
-    c = list(base_color)[:3]
+    c = list(as_rec709(base_color, working_space))
     return float(np.clip(0.5 * c[0] + 0.5 * max(c), 0.0, 1.0))
 
 
