@@ -533,6 +533,85 @@ def test_recorder_panel_draws_and_validates(addon, scene, tmp_path):
         addon.job.last_validation = None
 
 
+def test_validate_lists_the_warnings_render_would_give(addon, scene, tmp_path, capfd):
+    """headless validate prints render's warnings of the file (recorder.file_notes) and of the
+    built scene; the panel's Validate showed problems only, its warnings went nowhere an
+    artist looks. It lists them as headless validate prints them (a box the user opens when
+    many) and reports their count; a clean file shows none."""
+    bpy = addon.bpy
+    scene_part = header((64, 48), samples=1, seed=3, frames=2) + NO_GROUND + camera((0.0, -3.0, 0.5), (0.0, 0.0, 0.5))
+    unlabelled = scene_part + sun() + '[[assets]]\nname = "box"\nprimitive = "cube"\nsize = 0.8\n'
+    few = write_param(
+        tmp_path,
+        unlabelled + "[annotators]\nrgb = {}\ninstance_segmentation = {}\n[writers]\nbasic = {}\n"
+        "coco = { val_every = 1 }\n",
+        "few.toml",
+    )
+    many = write_param(  # no basic writer: motion_vectors is written by none, and nothing moves
+        tmp_path,
+        unlabelled + "[annotators]\nrgb = {}\ninstance_segmentation = {}\nmotion_vectors = {}\n"
+        "[writers]\ncoco = { val_every = 1 }\n",
+        "many.toml",
+    )
+    clean = write_param(tmp_path, TINY, "clean.toml")
+
+    def validate(param):
+        settings = bpy.context.window_manager.sdg
+        settings.source, settings.parameter_file = "FILE", str(param)
+        capfd.readouterr()
+        assert bpy.ops.sdg.validate_parameters() == {"FINISHED"}
+        reported = capfd.readouterr().out
+        # The undo that restored the session leaves the window manager's settings as new:
+        # the panel is drawn for the file validated.
+        settings = bpy.context.window_manager.sdg
+        settings.source, settings.parameter_file = "FILE", str(param)
+        result = addon.job.last_validation
+        assert result.ok, result.problems
+        headless = subprocess.run(
+            [sys.executable, "-m", "headless", "validate", str(param)], capture_output=True, text=True, cwd=ROOT
+        )
+        assert headless.returncode == 0, headless.stderr
+        said = [line.removeprefix("WARNING: ") for line in headless.stderr.splitlines() if line.startswith("WARNING: ")]
+        assert result.warnings == said  # the same warnings, in the same order
+        return result.warnings, reported
+
+    try:
+        warnings, reported = validate(few)
+        assert len(warnings) == 2, warnings
+        assert warnings[0].startswith("writers send every frame to the val split: coco (val_every = 1: all in val")
+        assert warnings[1] == (
+            "no object in the scene has a semantic label: segmentation and boxes will be empty. "
+            "Objects without labels: box"
+        )
+        assert "OK (2 frames, 64x48" in reported and f"; 2 warning(s); first: {warnings[0]}" in reported, reported
+        log = draw_panel(bpy, "SDG_PT_recorder")
+        text = texts(log)
+        assert "OK: 2 frames" in text and "2 warning(s)" in text and all(w in text for w in warnings), text
+        assert ("prop", "show_validation_warnings") not in log  # few: listed, no box to open
+
+        warnings, reported = validate(many)
+        assert len(warnings) == 4 and warnings[0].startswith("annotators.motion_vectors: no writer of the run")
+        assert "motion_vectors where nothing moves" in warnings[2], warnings
+        assert "; 4 warning(s); first: annotators.motion_vectors" in reported, reported
+        log = draw_panel(bpy, "SDG_PT_recorder")
+        assert ("prop_text", "4 warning(s)", False) in log  # many: a box, closed
+        assert not any(w in texts(log) for w in warnings)
+        bpy.context.window_manager.sdg.show_validation_warnings = True
+        text = texts(draw_panel(bpy, "SDG_PT_recorder"))
+        assert all(w in text for w in warnings), text
+
+        warnings, reported = validate(clean)
+        assert warnings == [] and "warning(s)" not in reported and "OK (2 frames" in reported, reported
+        log = draw_panel(bpy, "SDG_PT_recorder")
+        assert "OK: 2 frames" in texts(log) and "warning" not in texts(log)
+        assert ("prop", "show_validation_warnings") not in log
+    finally:
+        settings = bpy.context.window_manager.sdg
+        for name in ("source", "parameter_file", "show_validation_warnings"):
+            settings.property_unset(name)
+        addon.job.last_validation = None
+
+
 # ---------------------------------------------------------------------------- the modal recorder
 @pytest.fixture
 def tiny_settings(addon, scene, tmp_path):

@@ -31,7 +31,7 @@ from ..config.schema import DEVICES
 from ..config.toml_out import dumps
 from ..home import expand_home
 from ..progress import Progress, format_seconds
-from ..recorder import DiskError, Recorder, RecorderError, RunOptions, disk_error
+from ..recorder import DiskError, Recorder, RecorderError, RunOptions, annotator_plan, disk_error, file_notes
 from ..sampling import clip_of
 from ..scene.base import cameras_left_out
 from ..writers import WRITERS
@@ -45,6 +45,9 @@ class Validation:
     problems: list[str] = field(default_factory=list)
     summary: str = ""
     chosen: list[str] = field(default_factory=list)  # what label targets chose (Recorder.label_targets_chosen)
+    # What render would warn of (headless validate prints them): of the file alone
+    # (recorder.file_notes) and of the built scene (Recorder.build_and_check_scene's).
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -54,7 +57,8 @@ class Validation:
 def validate(path: str, build: bool = False, device: str | None = None) -> Validation:
     """Load and check a parameter file; with `build`, the scene it builds too, as headless
     validate checks it (built_scene_problems), on `device` (the panel's Device, None: the
-    file's render.device); never raises."""
+    file's render.device); never raises. Its warnings are render's, as headless validate
+    prints them: of the built scene (with `build`) or else of the file alone."""
     result = Validation(path)
     try:
         config = load_config(path)
@@ -65,9 +69,11 @@ def validate(path: str, build: bool = False, device: str | None = None) -> Valid
         result.problems = [f"{path}: {e}"]
         return result
     if build:
-        result.problems = built_scene_problems(config, device, result.chosen)
+        result.problems = built_scene_problems(config, device, result.chosen, result.warnings)
         if result.problems:
             return result
+    else:  # as validate --no-scene: the file's own
+        result.warnings = [panel_words(note, False) for note in file_notes(annotator_plan(config), config)]
     cameras = [f"{len(config.cameras)} camera(s)"] if config.cameras or not config.base.blend else []
     if config.base.blend:  # the .blend's own cameras, by the names [scene] cameras gives (none: all)
         cameras.append(f"cameras of {Path(config.base.blend).name}: {', '.join(config.base.cameras) or 'all'}")
@@ -78,12 +84,15 @@ def validate(path: str, build: bool = False, device: str | None = None) -> Valid
     return result
 
 
-def built_scene_problems(config, device: str | None = None, chosen: list | None = None) -> list[str]:
+def built_scene_problems(
+    config, device: str | None = None, chosen: list | None = None, warnings: list | None = None
+) -> list[str]:
     """What headless validate says of the scene a parameter file builds (a .blend's labels
     that do not parse, a name it lacks, a render device this machine lacks...), found as it
     finds them (Recorder.build_and_check_scene), in the open session, which is then taken
     back to before by undo, as after a recording. Nothing is written. `chosen` (a list): what
-    label targets chose is added to it, as headless validate prints it."""
+    label targets chose is added to it, as headless validate prints it; `warnings` (a list):
+    the warnings the build and its checks gave (render's, as validate prints them)."""
     try:
         check_can_restore()
     except ValueError as e:
@@ -109,6 +118,8 @@ def built_scene_problems(config, device: str | None = None, chosen: list | None 
     except (RecorderError, DeviceError, ValueError) as e:
         return [panel_words(str(e))]
     finally:
+        if warnings is not None:
+            warnings += job.warnings
         job.restore()
     return []
 

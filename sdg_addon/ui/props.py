@@ -79,6 +79,9 @@ class SDG_PG_settings(bpy.types.PropertyGroup):
     )
     show_annotators: BoolProperty(name="Annotators", default=False)
     show_writers: BoolProperty(name="Writers", default=False)
+    show_validation_warnings: BoolProperty(
+        name="Warnings", default=False, description="List the warnings Validate found (what render would warn of)"
+    )
     parameter_file: StringProperty(
         name="Parameter File",
         subtype="FILE_PATH",

@@ -108,7 +108,7 @@ def handle_event(job, event_type: str, event_value: str, ctrl: bool = False) -> 
 
 
 class SDG_OT_validate_parameters(bpy.types.Operator):
-    """Check the parameter file and the scene it builds, as headless validate does, and list every problem in the panel"""
+    """Check the parameter file and the scene it builds, as headless validate does, and list every problem and warning in the panel"""
 
     bl_idname = "sdg.validate_parameters"
     bl_label = "Validate"
@@ -127,10 +127,15 @@ class SDG_OT_validate_parameters(bpy.types.Operator):
         device = None if settings.device == "FILE" else settings.device.lower()  # as Start records it
         result = jobs.validate(path, build=True, device=device)
         jobs.last_validation = result
+        warned = f"{len(result.warnings)} warning(s); first: {result.warnings[0]}" if result.warnings else ""
         if result.ok:
-            self.report({"INFO"}, f"{path}: OK ({result.summary})")
+            self.report(
+                {"WARNING"} if warned else {"INFO"}, f"{path}: OK ({result.summary})" + (warned and f"; {warned}")
+            )
         else:
             self.report({"WARNING"}, f"{len(result.problems)} problem(s): {result.problems[0]}")
+            if warned:  # said by render before it stopped, as headless validate prints them
+                self.report({"WARNING"}, warned)
         tag_redraw(context)
         return {"FINISHED"}
 
@@ -506,13 +511,34 @@ def draw_validation(layout, settings):
         wrapped(box, f"OK: {result.summary}", icon="CHECKMARK")
         for line in result.chosen:  # what targets by label chose in the built scene
             wrapped(box, line, icon="DOT")
+    else:
+        box.alert = True
+        box.label(text=f"{len(result.problems)} problem(s)", icon="ERROR")
+        for problem in result.problems[:MAX_PROBLEMS]:
+            wrapped(box, problem, icon="DOT")
+        if len(result.problems) > MAX_PROBLEMS:
+            box.label(text=f"... and {len(result.problems) - MAX_PROBLEMS} more (see the console)")
+    draw_validation_warnings(layout, settings, result.warnings)
+
+
+def draw_validation_warnings(layout, settings, warnings: list[str]):
+    """What render would warn of (as headless validate prints it): listed when few, in a
+    box the user opens when more than MAX_WARNINGS."""
+    if not warnings:
         return
-    box.alert = True
-    box.label(text=f"{len(result.problems)} problem(s)", icon="ERROR")
-    for problem in result.problems[:MAX_PROBLEMS]:
-        wrapped(box, problem, icon="DOT")
-    if len(result.problems) > MAX_PROBLEMS:
-        box.label(text=f"... and {len(result.problems) - MAX_PROBLEMS} more (see the console)")
+    box = layout.box()
+    title = f"{len(warnings)} warning(s)"
+    if len(warnings) > MAX_WARNINGS:
+        shown = settings.show_validation_warnings
+        box.prop(
+            settings, "show_validation_warnings", text=title, icon="TRIA_DOWN" if shown else "TRIA_RIGHT", emboss=False
+        )
+        if not shown:
+            return
+    else:
+        box.label(text=title, icon="ERROR")
+    for warning in warnings:
+        wrapped(box, warning, icon="DOT")
 
 
 def draw_progress(layout, job):
