@@ -1050,6 +1050,19 @@ class Recorder:
             note = bop_ids_note(class_names(built.label_table, stype), stype)
             if note:  # the writer says it again at its first frame: one warning (warn)
                 self.warn(note)
+        if "kitti" in cfg.writers:  # a stereo rig's cameras are known once the scene is built
+            from .capture.render import camera_info
+            from .writers.kitti import unpaired_stereo_notes
+
+            sensors = sensor_specs(cfg, built.cameras)
+            cameras = [
+                camera_info(
+                    built.scene, built.cameras[name], sensors[name].kind if name in sensors else "visible"
+                )  # as captured
+                for name in built.render_cameras
+            ]
+            for note in unpaired_stereo_notes(cameras):  # the writer's own is the same text: one warning
+                self.warn(note)
 
     def _frames_left(self, t_start: float):
         """The frames to render, after what the folder holds (check_previous: may this run

@@ -666,6 +666,38 @@ def test_validate_says_bops_obj_id_note_of_the_label_table_render_says_once(tmp_
     assert capsys.readouterr().err.count(note) == 1
 
 
+def test_validate_says_kittis_unpaired_stereo_rig_render_says_once(tmp_path, capsys):
+    """kitti's note of a camera rigged beside another, looking the same way, that is no
+    rectified pair (another lens: 50 mm beside 35 mm) was said while writing frames only,
+    though the built scene's cameras tell it: validate says it now, and render once (the
+    writer's own is the same text); one lens is a pair, and nothing is said."""
+    rig = (
+        "[run]\nframes = 1\n[render]\nresolution = [32, 24]\nsamples = 1\n[scene]\nground = false\n"
+        '[[cameras]]\nname = "left"\nlocation = [0.3, -2.0, 1.2]\nlook_at = [0.0, 0.0, 0.3]\n'
+        '[[cameras]]\nname = "right"\nrig = "left"\nlocation = [0.25, 0, 0]\n{lens}'
+        '[[assets]]\nname = "ball"\nprimitive = "sphere"\nsize = 0.08\nlabels = {{ class = "ball" }}\n'
+        "[annotators]\nrgb = {{}}\n[writers]\nkitti = {{}}\n"
+    )
+    note = (
+        "WARNING: kitti: camera 'right' is rigged beside 'left' looking the same way, but the two are no "
+        "rectified pair (another image size, focal length or principal point, or 'left' no visible camera"
+    )
+    param = tmp_path / "rig.toml"
+    param.write_text(rig.format(lens="focal_length = 50\n"), encoding="utf-8")
+    assert main(["validate", str(param), "--out", str(tmp_path / "o"), "--device", "cpu"]) == EXIT_OK
+    assert capsys.readouterr().err.count(note) == 1
+    assert not (tmp_path / "o").exists()
+    assert main(["render", str(param), "--out", str(tmp_path / "o"), "--device", "cpu", "--quiet"]) == EXIT_OK
+    assert capsys.readouterr().err.count(note) == 1
+    assert not (tmp_path / "o" / "kitti" / "left" / "training" / "image_3").exists()  # no pair indeed
+    param.write_text(rig.format(lens=""), encoding="utf-8")  # one lens: a pair
+    assert main(["validate", str(param), "--out", str(tmp_path / "p"), "--device", "cpu"]) == EXIT_OK
+    assert "rectified pair" not in capsys.readouterr().err
+    assert main(["render", str(param), "--out", str(tmp_path / "p"), "--device", "cpu", "--quiet"]) == EXIT_OK
+    assert "rectified pair" not in capsys.readouterr().err
+    assert (tmp_path / "p" / "kitti" / "left" / "training" / "image_3" / "000000.png").is_file()
+
+
 def test_a_worlds_background_set_by_a_world_entry_and_a_world_property_is_said(tmp_path, capsys):
     """A world entry's color and a world_property on its Background node's Color both set it
     each frame: the later wins, the earlier shows in no frame, without a word; validate (and

@@ -59,6 +59,7 @@ from __future__ import annotations
 import math
 import re
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -204,6 +205,28 @@ def stereo_partners(frames: list[AnnotatedFrame]) -> dict[str, AnnotatedFrame]:
         left, right = (g, f) if b > 0 else (f, g)
         partners.setdefault(left.camera_name, right)
     return partners
+
+
+def stereo_note(cam) -> str:
+    """The warning of a camera rigged beside another, looking the same way (stereo_offset),
+    that is no stereo pair (stereo_partners)."""
+    return (
+        f"kitti: camera {cam.name!r} is rigged beside {cam.rig!r} looking the same way, but the two are no "
+        f"rectified pair (another image size, focal length or principal point, or {cam.rig!r} no visible camera "
+        "of the run): each is written as a KITTI folder of its own (P3 = P2, no image_3), which KITTI's stereo "
+        "readers cannot take for a pair; give both cameras one resolution and lens"
+    )
+
+
+def unpaired_stereo_notes(cameras: list) -> list[str]:
+    """stereo_note of each of a frame's cameras (Camera, as capture.render.camera_info gives
+    them) rigged beside another looking the same way that stereo_partners pairs with none:
+    known once the scene is built (said with its notes, Recorder.warn_built_scene_notes; the
+    writer says the same text again, once a run, only of a frame whose cameras differ)."""
+    frames = [SimpleNamespace(camera_name=c.name, camera=c) for c in cameras]
+    partners = stereo_partners(frames)
+    paired = {f.camera_name for f in partners.values()} | set(partners)
+    return [stereo_note(c) for c in cameras if c.name not in paired and stereo_offset(c) is not None]
 
 
 def stereo_p3(left: AnnotatedFrame, right: AnnotatedFrame) -> np.ndarray:
@@ -377,15 +400,8 @@ class KittiWriter(Writer):
         no stereo pair (stereo_partners: another image size or K, or the other no visible
         camera of the frame): each camera is then a folder of its own with P3 = P2 and no
         image_3, which KITTI's stereo readers need."""
-        cam = frame.camera
-        if stereo_offset(cam) is None:
-            return
-        self.warn(
-            f"kitti: camera {cam.name!r} is rigged beside {cam.rig!r} looking the same way, but the two are no "
-            f"rectified pair (another image size, focal length or principal point, or {cam.rig!r} no visible camera "
-            "of the run): each is written as a KITTI folder of its own (P3 = P2, no image_3), which KITTI's stereo "
-            "readers cannot take for a pair; give both cameras one resolution and lens"
-        )
+        if stereo_offset(frame.camera) is not None:
+            self.warn(stereo_note(frame.camera))
 
     def warn_leaning(self, frame: AnnotatedFrame, w2c: np.ndarray) -> None:
         """Warn of each label of this frame's objects that lean more than TILT_WARNED_DEGREES
