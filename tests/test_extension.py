@@ -588,6 +588,7 @@ def test_validate_lists_the_warnings_render_would_give(addon, scene, tmp_path, c
         text = texts(log)
         assert "OK: 2 frames" in text and "2 warning(s)" in text and all(w in text for w in warnings), text
         assert ("prop", "show_validation_warnings") not in log  # few: listed, no box to open
+        assert addon.job.validate(str(few)).warnings == warnings[:1]  # unbuilt: the file's own, as --no-scene
 
         warnings, reported = validate(many)
         assert len(warnings) == 4 and warnings[0].startswith("annotators.motion_vectors: no writer of the run")
