@@ -147,9 +147,16 @@ class LogUniform(Distribution):
 
     def sample(self, rng, frame):
         low, high = self.params["low"], self.params["high"]
-        lo, hi = np.log(np.asarray(low, float)), np.log(np.asarray(high, float))
+        # math's log and exp, not numpy's: numpy's differ in the last bit on machines with
+        # AVX-512 (its own vector code), so a seed would draw other values on another machine
+        lo, hi = _each(math.log, low), _each(math.log, high)
+        drawn = _each(math.exp, np.atleast_1d(rng.uniform(lo, hi)))
         # exp(log(x)) rounds off x (10 -> 10.000000000000002): kept within the support
-        return _as_value(np.clip(np.exp(rng.uniform(lo, hi)), low, high), low)
+        return _as_value(np.clip(drawn, low, high), low)
+
+
+def _each(f, values) -> np.ndarray:
+    return np.array([f(float(v)) for v in np.atleast_1d(np.asarray(values, float))])
 
 
 def _pair_bounds(low, high):
