@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import tempfile
 
 import pytest
@@ -10,6 +11,13 @@ import pytest
 # bpy reads its user folders when first imported: keep every test out of the real profile
 # (extensions installed by tests, preferences, caches).
 os.environ.setdefault("BLENDER_USER_RESOURCES", tempfile.mkdtemp(prefix="sdg_test_blender_user_"))
+
+# A test session started in the background of a script (`.ci/run &`, nohup) inherits SIGINT
+# ignored, and the processes it starts too; Python and the tool keep an ignored SIGINT
+# ignored (POSIX's rule for background jobs), so the Ctrl-C tests failed there (exit 0 for
+# 130). They run as from a terminal: SIGINT is Python's KeyboardInterrupt again.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture
