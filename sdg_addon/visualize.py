@@ -49,13 +49,13 @@ import os
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw
 
 from .colormaps import _squeeze, colorize_depth, colorize_flow, colorize_normals, depth_range
+from .fonts import font as _font  # names in any script: Blender's fonts draw the letters the first lacks
 from .writers import io
 from .writers.basic import CLIP_FOLDER, FRAME_FOLDER, is_rgb_annotator_folder
 from .writers.palette import id_colors
@@ -818,33 +818,6 @@ def load_keypoints(ff: FrameFiles) -> list[Keypoints] | None:
 
 
 # --- drawing ----------------------------------------------------------------------------------
-
-
-# Fonts with the letters of names beyond ASCII (Würfel, café, Ящик, κύβος), tried in this order
-# where the system has them (Pillow looks in its font folders): Pillow's own font has ASCII only
-# and draws every other letter as a box. DejaVu Sans Condensed first: as wide as Pillow's own
-# (the plain one is 12 % wider: a 640 x 480 frame's depth caption no longer fit its tile).
-WIDE_FONTS = (
-    "DejaVuSansCondensed.ttf",
-    "DejaVuSans.ttf",
-    "NotoSans-Regular.ttf",
-    "LiberationSans-Regular.ttf",
-    "arial.ttf",
-    "Arial.ttf",
-)
-
-
-@lru_cache(maxsize=16)
-def _font(size: int):
-    for name in WIDE_FONTS:
-        try:
-            return ImageFont.truetype(name, size)
-        except (OSError, ValueError, ImportError):  # not on this system (or Pillow without FreeType)
-            continue
-    try:
-        return ImageFont.load_default(size=size)
-    except (TypeError, ValueError, OSError):  # Pillow without FreeType: fixed bitmap font
-        return ImageFont.load_default()
 
 
 def _font_size(width: int, height: int) -> int:

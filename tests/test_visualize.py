@@ -6,11 +6,12 @@ import json
 import os
 import re
 import shutil
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from headless.cli import main
 from sdg_addon import visualize as viz
@@ -894,10 +895,10 @@ def test_a_folder_of_datasets_is_not_taken_for_one_of_several_cameras(tmp_path, 
 def test_names_beyond_ascii_are_drawn_in_letters_not_boxes():
     """Pillow's own font has ASCII only: a class 'Würfel' was tagged 'W□rfel' in every preview
     and report chart (ü, é, Я, κ each the same empty box). Text is now drawn in a font of the
-    system that has them (visualize.WIDE_FONTS), Pillow's where none is found."""
+    system that has them (fonts.WIDE_FONTS), Pillow's where none is found."""
     from PIL import ImageFont
 
-    wide = getattr(viz, "WIDE_FONTS", ("DejaVuSans.ttf",))
+    from sdg_addon.fonts import WIDE_FONTS as wide
 
     def found(name):
         try:
@@ -998,6 +999,143 @@ def test_a_640_x_480_frames_depth_caption_fits_its_tile():
         pytest.skip("no DejaVu Sans Condensed on this system")
     font = viz._font(viz._font_size(640, 480))
     assert font.getlength("distance to image plane: 1.35-4.70 m, near bright") + 3 <= 320
+
+
+@pytest.fixture
+def fresh_fonts():
+    """The font caches emptied before and after: a test that changes where fonts are found
+    leaves no font of its own to the next."""
+    from sdg_addon import fonts
+
+    fonts.fallback_fonts.cache_clear()
+    fonts.font.cache_clear()
+    yield fonts
+    fonts.fallback_fonts.cache_clear()
+    fonts.font.cache_clear()
+
+
+def name_class(folder: Path, name: str) -> None:
+    """The frame's one object (write_frame's mug) named `name` in its box and mask labels."""
+    io.write_json(folder / "bounding_box_2d_tight_labels_0000.json", {str(SEMANTIC_ID): {"class": name}})
+    labels = json.loads((folder / "semantic_segmentation_labels_0000.json").read_text())
+    io.write_json(
+        folder / "semantic_segmentation_labels_0000.json",
+        {k: v if v["class"] in ("BACKGROUND", "UNLABELLED") else {"class": name} for k, v in labels.items()},
+    )
+
+
+def drawn(folder: Path, name: str) -> tuple[bytes, bytes]:
+    name_class(folder, name)
+    return viz.contact_sheet(folder).tobytes(), viz.frame_panel(folder, 0).tobytes()
+
+
+def test_cjk_names_are_drawn_in_letters_not_boxes(dataset, fresh_fonts, monkeypatch):
+    """The fonts of the system have no CJK letters: a class '猫' and a class '箱' were tagged with
+    the same box in contact sheets, previews and the report's charts (byte-identical pictures).
+    A letter the first font lacks is now drawn with the first of Blender's own fonts
+    (<version>/datafiles/fonts, in every install and the bpy wheel) that has it."""
+    from sdg_addon.report.plots import bar_chart
+
+    if not fresh_fonts.fallback_fonts():
+        pytest.skip("no Blender fonts found (no bpy package)")
+    used = []
+    text = ImageDraw.ImageDraw.text
+    monkeypatch.setattr(
+        ImageDraw.ImageDraw,
+        "text",
+        lambda self, xy, s, *a, **k: used.append((s, k.get("font"))) or text(self, xy, s, *a, **k),
+    )
+    cat, box = drawn(dataset, "猫"), drawn(dataset, "箱")
+    assert (cat[0] == box[0], cat[1] == box[1]) == (False, False)  # the contact sheet, the preview
+    chart = [bar_chart("classes", [name], {"frames": [1.0]}).tobytes() for name in ("猫", "箱")]
+    assert chart[0] != chart[1], "the report's chart"
+    tofu = None
+    for said, font in used:
+        if "猫" in said:
+            masks = [bytes(font.getmask(letter)) for letter in ("猫", "箱", fresh_fonts.NOT_A_CHARACTER)]
+            assert len(set(masks)) == 3, said
+            tofu = masks[2]
+    assert tofu is not None, [s for s, _ in used]
+    # A name of Latin and CJK letters reads whole, on one baseline, measured as it is drawn.
+    font = viz._font(13)
+    mixed = Image.new("L", (80, 20))
+    ImageDraw.Draw(mixed).text((0, 0), "box 箱", font=font, fill=255)
+    ink, box = mixed.getbbox(), font.getbbox("box 箱")
+    assert box[0] <= ink[0] <= box[0] + 1 and ink[1:] == box[1:]  # Pillow's box starts at the pen, as for "box"
+    latin = Image.new("L", (80, 20))
+    ImageDraw.Draw(latin).text((0, 0), "box", font=font, fill=255)
+    width = round(font.getlength("box "))
+    assert np.array_equal(np.asarray(mixed)[:, :width], np.asarray(latin)[:, :width])
+
+
+def test_latin_names_are_drawn_as_by_the_system_font_alone(tmp_path, fresh_fonts, monkeypatch):
+    """Blender's fonts draw only the letters the first font lacks: a contact sheet, a preview and
+    a chart of Latin, Greek and Cyrillic names are byte-identical to those drawn without them."""
+    from sdg_addon.report.plots import bar_chart
+
+    if not fresh_fonts.fallback_fonts():
+        pytest.skip("no Blender fonts found (no bpy package)")
+    names = ["mug", "Würfel (café)", "Ящик κύβος"]
+
+    def pictures():
+        out = []
+        for i, name in enumerate(names):
+            write_frame(tmp_path / str(i))
+            out += drawn(tmp_path / str(i), name)
+        return out + [bar_chart("classes", names, {"frames": [1.0, 2.0, 3.0]}).tobytes()]
+
+    assert isinstance(viz._font(12), fresh_fonts.FallbackFont)
+    with_fallbacks = pictures()
+    monkeypatch.setattr(fresh_fonts, "fallback_fonts", lambda: ())
+    fresh_fonts.font.cache_clear()
+    assert not isinstance(viz._font(12), fresh_fonts.FallbackFont)
+    assert pictures() == with_fallbacks
+
+
+@pytest.mark.parametrize(
+    "modules, fonts_folder",
+    [("site-packages", "site-packages/bpy/5.0/datafiles/fonts"), ("5.0/scripts/modules", "5.0/datafiles/fonts")],
+)
+def test_blenders_fonts_are_found_in_the_bpy_wheel_and_in_a_blender_install(
+    tmp_path, fresh_fonts, monkeypatch, modules, fonts_folder
+):
+    """Blender's fonts are in <version>/datafiles/fonts: inside the bpy package of the wheel
+    (bpy/5.0/), and beside scripts/modules/bpy of an install; bpy is found on disk, not imported."""
+    from sdg_addon import blender_paths
+
+    if not fresh_fonts.fallback_fonts():
+        pytest.skip("no Blender fonts found (no bpy package)")
+    thai = next(Path(p) for p in fresh_fonts.fallback_fonts() if "Thai" in Path(p).name)
+    (tmp_path / modules / "bpy").mkdir(parents=True)
+    (tmp_path / modules / "bpy" / "__init__.py").write_text("raise ImportError('not to be imported')\n")
+    (tmp_path / fonts_folder).mkdir(parents=True)
+    shutil.copy(thai, tmp_path / fonts_folder / thai.name)
+    monkeypatch.delitem(sys.modules, "bpy", raising=False)
+    monkeypatch.delenv(blender_paths.ENV, raising=False)
+    monkeypatch.setattr(sys, "path", [str(tmp_path / modules)])
+    fresh_fonts.fallback_fonts.cache_clear()  # found once per process: as if it started here
+    assert fresh_fonts.fallback_fonts() == (str(tmp_path / fonts_folder / thai.name),)
+    font = viz._font(12)
+    [(first, _), (second, thai_part)] = font.runs("box กล่อง")
+    assert first is font.plain and second.getname()[0] == "Noto Sans Thai" and thai_part == "กล่อง"
+    assert "bpy" not in sys.modules
+
+
+def test_without_blender_text_is_drawn_in_the_system_font(dataset, fresh_fonts, monkeypatch, capsys):
+    """No bpy package to be found (Pillow and numpy alone, or a Blender without datafiles/fonts):
+    the system font draws everything, CJK letters as its boxes, as before; nothing fails."""
+    from sdg_addon import blender_paths
+
+    monkeypatch.delitem(sys.modules, "bpy", raising=False)
+    monkeypatch.delenv(blender_paths.ENV, raising=False)
+    monkeypatch.setattr(sys, "path", [p for p in sys.path if not (Path(p or ".") / "bpy").exists()])
+    assert fresh_fonts.fallback_fonts() == ()
+    font = viz._font(12)
+    assert not isinstance(font, fresh_fonts.FallbackFont)
+    assert bytes(font.getmask("猫")) == bytes(font.getmask(fresh_fonts.NOT_A_CHARACTER))  # the box
+    name_class(dataset, "猫")
+    assert main(["preview", str(dataset), "--sheet"]) == 0
+    assert main(["preview", str(dataset)]) == 0
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from ..colormaps import _ramp
-from ..visualize import _font
+from ..fonts import font as _font
 
 BG = (255, 255, 255)
 INK = (40, 40, 40)
