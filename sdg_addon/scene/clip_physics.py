@@ -1,8 +1,10 @@
 """Rigid-body simulation over each clip (sequence.rigid_body), with Blender's own solver.
 
 Active bodies: every entity with exactly one rendered mesh that is not background (the
-asset objects), shaped by their convex hull; passive: every other mesh (the ground,
-objects of several meshes). Each clip simulates afresh, in a new rigid-body world with new
+asset objects), shaped by their convex hull (a box: Bullet's box); passive: every other
+mesh (the ground, objects of several meshes), which collides as physics_settle's colliders
+do, as its pieces (Collider: proxies made where it stands at the clip's first frame, the
+mesh itself no body). Each clip simulates afresh, in a new rigid-body world with new
 active bodies (Bullet keeps contact state within a world, a body Blender's state of its
 last simulation), from the poses the randomizers set at its first frame
 (scene frame `start_frame`), one frame past its end (Cycles' vector pass reads the frame
@@ -49,15 +51,16 @@ from __future__ import annotations
 import math
 
 import bpy
+import numpy as np
 from mathutils import Matrix, Vector
 
 from ..labels.blender import BACKGROUND_PROPERTY
 from ..sampling.physics import InitialVelocity
-from .base import evaluated_depsgraph
+from .base import evaluated_depsgraph, meters_per_unit
 from .build import BuiltScene
 from .facts import mesh_triangles
 from .instancing import renders
-from .physics import add_body, new_rigid_body_world, proxy_collection, proxy_object
+from .physics import SLAB, add_body, collider_objects, is_axis_box, new_rigid_body_world, proxy_collection, proxy_object
 
 BODIES = "sdg_clip_rigid_bodies"
 PROXIES = "sdg_clip_proxies"  # a collection that is never rendered and is not an entity
@@ -140,20 +143,28 @@ def body_kinds(built: BuiltScene) -> dict:
     return kinds
 
 
-def _bodies(world, kinds: dict, own: dict) -> None:
-    """Each of `kinds` a body of `world`: a margin of 1 mm, not Blender's 4 cm, which a
-    convex hull adds outside (bodies would rest 4 cm above what they lie on), then the
-    settings a .blend gave it (`own`: {object: settings}, read before any world of ours
+def _bodies(world, bodies: list[tuple]) -> None:
+    """Each of `bodies` ((object, type, shape, margin, settings)) a body of `world`, in that
+    order: the margin, then the settings a .blend gave it (read before any world of ours
     replaced the file's, since Blender gives the bodies of a new world its defaults: the
     ground of a clip after the first had a 4 cm margin again)."""
-    for m, kind in kinds.items():
-        add_body(m, world, kind)
-        m.rigid_body.use_margin = True
-        m.rigid_body.collision_margin = 0.001
-        m.rigid_body.type = kind
-        m.rigid_body.collision_shape = "CONVEX_HULL" if kind == "ACTIVE" else "MESH"
-        for key, value in own.get(m, {}).items():
-            setattr(m.rigid_body, key, value)
+    for obj, kind, shape, margin, own in bodies:
+        add_body(obj, world, kind)
+        obj.rigid_body.use_margin = True
+        obj.rigid_body.collision_margin = margin
+        obj.rigid_body.type = kind
+        obj.rigid_body.collision_shape = shape
+        for key, value in own.items():
+            setattr(obj.rigid_body, key, value)
+
+
+def drop_body(obj) -> None:
+    """Remove `obj`'s rigid body: a body Blender keeps from an earlier clip's world carries
+    that simulation's state into the next world (a clip of bodies that touch then moved
+    otherwise than alone, in a shard or on resume); each clip gets new ones."""
+    if obj.rigid_body is not None:
+        with bpy.context.temp_override(object=obj, active_object=obj, selected_objects=[obj]):
+            bpy.ops.rigidbody.object_remove()
 
 
 def _copy(value):
@@ -183,20 +194,17 @@ class Proxy:
         self.origin.parent = self.body
         self.offset = Matrix.Translation(centre.tolist())  # the proxy's origin in the mesh's space
         self.own_settings = own_settings(mesh_object)
+        # A box along its own axes (a cube, a book, a card) collides as Bullet's box, with a
+        # contact at each corner it lands on, its margin inside: as a convex hull (one point a
+        # step) a 1 m cube dropped flat onto the ground from 0.1 to 2 m slid 8 mm (median) to
+        # 6.5 cm and rested 1 mm up; as a box 0.2 mm to 2.3 cm, on the ground.
+        self.shape = "BOX" if is_axis_box(verts) else "CONVEX_HULL"
 
     def place(self) -> None:
         """The proxy where the mesh is, its empty where the root is (their poses now)."""
         mesh_world = self.mesh_object.matrix_world
         self.body.matrix_world = mesh_world @ self.offset
         self.origin.matrix_basis = self.offset.inverted() @ mesh_world.inverted() @ self.root.matrix_world
-
-    def drop_body(self) -> None:
-        """Remove the proxy's rigid body: a body Blender keeps from an earlier clip's world
-        carries that simulation's state into the next world (a clip of bodies that touch
-        then moved otherwise than alone, in a shard or on resume); each clip gets new ones."""
-        if self.body.rigid_body is not None:
-            with bpy.context.temp_override(object=self.body, active_object=self.body, selected_objects=[self.body]):
-                bpy.ops.rigidbody.object_remove()
 
     def unkey(self) -> None:
         """Remove the keyframes of an earlier clip's pre-roll (its poses and Animated flag)."""
@@ -260,6 +268,47 @@ class Proxy:
             constraint.target = self.origin
 
 
+class Collider:
+    """A passive mesh's bodies, where it stands at a clip's first frame: proxies of its pieces
+    as physics_settle's colliders (physics.collider_objects: a flat piece facing up a solid
+    below its surface, a closed convex one its hull or Bullet's box, others triangles), no
+    margin. As bare triangles with a margin of 1 mm, bodies rested 2 mm up, a 1 m cube
+    dropped flat from 1 m slid 7 cm on the seam of the ground's two, and a card, a coin or
+    a plane fell through the ground. The mesh itself gets no body; its proxies are remade
+    only where it stands elsewhere than in the clip before."""
+
+    def __init__(self, mesh_object, collection, depsgraph, settings: dict):
+        self.mesh_object, self.collection = mesh_object, collection
+        self.geometry = mesh_triangles(mesh_object, depsgraph)  # in the mesh's space, read once (as proxies)
+        # The .blend's friction, restitution, collision collections...: its margin is for its
+        # own shape, not for these.
+        self.own_settings = {k: v for k, v in settings.items() if k not in ("use_margin", "collision_margin")}
+        self.matrix: np.ndarray | None = None  # the mesh's world matrix the bodies were made for
+        self.bodies: list[tuple] = []  # (object, Bullet shape, world matrix)
+
+    def place(self, slab: float) -> None:
+        """The bodies where the mesh stands now (`slab`: a flat piece's depth, scene units)."""
+        matrix = np.array(self.mesh_object.matrix_world)
+        if self.matrix is None or not np.array_equal(matrix, self.matrix):
+            self.remove()
+            verts, tris = self.geometry
+            world = verts @ matrix[:3, :3].T + matrix[:3, 3]
+            self.bodies = collider_objects(f"{PROXIES}/{self.mesh_object.name}", world, tris, slab, self.collection)
+            for obj, _shape, _frame in self.bodies:
+                obj.hide_render = True  # (the collection's hides it too: this says so to checks of objects)
+            self.matrix = matrix
+        for obj, _shape, frame in self.bodies:
+            obj.matrix_world = Matrix(frame.tolist())
+
+    def remove(self) -> None:
+        for obj, _shape, _frame in self.bodies:
+            mesh = obj.data
+            bpy.data.objects.remove(obj)
+            if mesh is not None and mesh.users == 0:
+                bpy.data.meshes.remove(mesh)
+        self.bodies, self.matrix = [], None
+
+
 class ClipBodies:
     """The run's rigid bodies: the proxies are made once; each clip restarts the simulation."""
 
@@ -267,10 +316,14 @@ class ClipBodies:
         self.scene = built.scene
         self.substeps, self.iterations = substeps, iterations  # the world's, as [sequence] gives them
         kinds = body_kinds(built)
-        self.passive = [m for m, kind in kinds.items() if kind == "PASSIVE"]
-        self.passive_settings = {m: own_settings(m) for m in self.passive}
+        passive = [m for m, kind in kinds.items() if kind == "PASSIVE"]
         collection = proxy_collection(self.scene, PROXIES)
+        # A .blend's Animated body follows its own keyframes: it stays its own body (its
+        # triangles); any other passive mesh collides as its pieces (Collider).
         depsgraph = evaluated_depsgraph(self.scene)
+        animated = [m for m in passive if m.rigid_body is not None and m.rigid_body.kinematic]
+        self.animated = {m: own_settings(m) for m in animated}
+        self.colliders = [Collider(m, collection, depsgraph, own_settings(m)) for m in passive if m not in animated]
         root_of = {m: (name, e.root) for name, e in built.entities.items() for m in e.meshes}
         self.proxies = [
             Proxy(m, root_of[m][1], collection, depsgraph, root_of[m][0])
@@ -293,10 +346,12 @@ class ClipBodies:
         scene.frame_set(start_frame)  # the objects' own poses, no longer following a proxy
         for proxy in self.proxies:
             proxy.place()
-        for proxy in self.proxies:
-            proxy.drop_body()
+        for body in [p.body for p in self.proxies] + [obj for c in self.colliders for obj, _s, _f in c.bodies]:
+            drop_body(body)
+        colliders = [c for c in self.colliders if renders(c.mesh_object)]
+        for collider in colliders:
+            collider.place(SLAB / meters_per_unit(scene))
         shown = [p for p in self.proxies if renders(p.mesh_object)]
-        passive = {m: "PASSIVE" for m in self.passive if renders(m)}
         preroll = 0 if throws is None else PREROLL
         world = _new_world(scene, start_frame - preroll, clip_length + preroll, self.substeps, self.iterations)
         # The bodies' collection outlives the worlds: a passive body an earlier clip linked
@@ -306,8 +361,15 @@ class ClipBodies:
         # that of the clips before. Each clip links its own, in one order.
         for obj in list(world.collection.objects):
             world.collection.objects.unlink(obj)
-        own = self.passive_settings | {p.body: p.own_settings for p in shown}
-        _bodies(world, passive | {p.body: "ACTIVE" for p in shown}, own)
+        # Margins: none on the colliders, 1 mm on the active bodies (Blender's 4 cm, outside a
+        # convex hull, would hold them 4 cm above what they lie on; inside a box), so a box
+        # rests on what holds it and a hull 1 mm above; a .blend's own margin where it has one.
+        _bodies(
+            world,
+            [(obj, "PASSIVE", shape, 0.0, c.own_settings) for c in colliders for obj, shape, _frame in c.bodies]
+            + [(m, "PASSIVE", "MESH", 0.001, own) for m, own in self.animated.items() if renders(m)]
+            + [(p.body, "ACTIVE", p.shape, 0.001, p.own_settings) for p in shown],
+        )
         if throws is not None:
             step, gravity = _step_and_gravity(scene, world)
             half_step = gravity * (step / world.substeps_per_frame / 2)

@@ -214,6 +214,35 @@ def collider_parts(verts: np.ndarray, tris: np.ndarray, slab: float) -> list[tup
     return parts
 
 
+def is_axis_box(verts: np.ndarray) -> bool:
+    """Whether `verts` are the 8 corners of a box along the axes of their space: such a body
+    collides as Bullet's box (Blender's Box shape is the mesh's bounding box about its
+    origin, a proxy's centre of volume, the box's centre); see cuboid_axes."""
+    edges = cuboid_axes(verts)
+    return edges is not None and bool((np.abs(edges).max(axis=1) >= (1 - 1e-9) * np.linalg.norm(edges, axis=1)).all())
+
+
+def collider_objects(name: str, verts: np.ndarray, tris: np.ndarray, slab: float, coll) -> list[tuple]:
+    """The bodies a passive collider of these world-space triangles is simulated as
+    (collider_parts): (object in `coll`, Bullet shape, its world matrix (4 x 4 array)) of each
+    piece, a box in its own axes (Bullet's box is its bounding box about its origin)."""
+    made = []
+    for k, (part, part_tris, shape) in enumerate(collider_parts(verts, tris, slab)):
+        frame = np.eye(4)
+        if shape == "BOX":  # in the box's own axes, centred
+            edges = cuboid_axes(part)
+            axes = edges / np.linalg.norm(edges, axis=1)[:, None]
+            if np.linalg.det(axes) < 0:
+                axes[2] = -axes[2]
+            frame[:3, :3] = axes.T
+            local = part @ axes.T
+            frame[:3, 3] = axes.T @ ((local.min(axis=0) + local.max(axis=0)) / 2)
+            part, part_tris = (part - frame[:3, 3]) @ axes.T, np.zeros((0, 3), np.int64)
+        obj, centre = proxy_object(f"{name} (collider {k})", part, part_tris, coll)
+        made.append((obj, shape, frame @ np.array(Matrix.Translation(Vector(centre)))))
+    return made
+
+
 def proxy_collection(scene, name: str):
     """The collection `name` of proxies in the scene: never rendered, never an entity."""
     coll = bpy.data.collections.get(name)
@@ -259,12 +288,7 @@ def _proxy(built: BuiltScene, name: str, coll) -> bpy.types.Object:
     geometry = built.facts.entities[name]
     obj, centre = proxy_object(f"{PROXIES}/{name}", geometry.verts, geometry.tris, coll)
     obj["sdg_centre"] = [float(x) for x in centre]  # root space -> the proxy's origin
-    # A box along its own axes collides as Bullet's box (Blender's Box shape is the mesh's
-    # bounding box about its origin, here the box's centre): see cuboid_axes.
-    edges = cuboid_axes(geometry.verts)
-    obj["sdg_box"] = edges is not None and bool(
-        (np.abs(edges).max(axis=1) >= (1 - 1e-9) * np.linalg.norm(edges, axis=1)).all()
-    )
+    obj["sdg_box"] = is_axis_box(geometry.verts)
     obj.matrix_world = Matrix(geometry.root_matrix.tolist()) @ _offset(obj)
     cache[name] = obj
     return obj
@@ -276,21 +300,10 @@ def _colliders(built: BuiltScene, name: str, coll) -> list[tuple[bpy.types.Objec
     bodies = cache.get(name)
     if bodies is None:
         geometry = built.facts.entities[name]
-        parts = collider_parts(built.facts.world_verts(name), geometry.tris, SLAB / meters_per_unit(built.scene))
+        slab = SLAB / meters_per_unit(built.scene)
+        made = collider_objects(f"{PROXIES}/{name}", built.facts.world_verts(name), geometry.tris, slab, coll)
         bodies = []
-        for k, (verts, tris, shape) in enumerate(parts):
-            frame = np.eye(4)
-            if shape == "BOX":  # in the box's own axes: Bullet's box is its bounding box
-                edges = cuboid_axes(verts)
-                axes = edges / np.linalg.norm(edges, axis=1)[:, None]
-                if np.linalg.det(axes) < 0:
-                    axes[2] = -axes[2]
-                frame[:3, :3] = axes.T
-                local = verts @ axes.T
-                frame[:3, 3] = axes.T @ ((local.min(axis=0) + local.max(axis=0)) / 2)
-                verts, tris = (verts - frame[:3, 3]) @ axes.T, np.zeros((0, 3), np.int64)  # centred
-            obj, centre = proxy_object(f"{PROXIES}/{name} (collider {k})", verts, tris, coll)
-            frame = frame @ np.array(Matrix.Translation(Vector(centre)))
+        for obj, shape, frame in made:
             obj["sdg_frame"] = [float(x) for x in frame.ravel()]
             bodies.append((obj, shape))
         cache[name] = bodies
