@@ -796,6 +796,35 @@ def test_a_clips_bodies_rest_on_what_they_fall_onto_nothing_through_it(tmp_path)
     assert built.scene.objects["ground"].rigid_body is None
 
 
+def test_a_clip_in_centimetres_rests_its_bodies_a_millimetre_up(tmp_path):
+    """The active bodies' margin is a millimetre whatever the unit scale, as physics_settle's:
+    in a scene in centimetres a ball rests 0.1 units above the ground (it was 0.001 units,
+    0.01 mm), a box on it. Poses only: no render."""
+    import tomllib
+
+    import bpy
+
+    from sdg_addon.config.schema import config_from_dict
+    from sdg_addon.scene.build import build_scene
+    from sdg_addon.scene.clip_physics import ClipBodies
+
+    text = header((16, 12), samples=1, frames=48)
+    text += "[sequence]\nclip_length = 48\nfps = 24\nrigid_body = true\n[scene]\nground = { size = 100.0 }\n"
+    text += camera((0.0, -90.0, 40.0), (0.0, 0.0, 0.0))
+    text += '[[assets]]\nname = "ball"\nprimitive = "sphere"\nsize = 10.0\n'
+    text += '[[assets]]\nname = "box"\nprimitive = "cube"\nsize = 10.0\n'
+    built = build_scene(config_from_dict(tomllib.loads(text), tmp_path / "p.toml"))
+    built.scene.unit_settings.scale_length = 0.01
+    for name, x in (("ball", -20.0), ("box", 20.0)):
+        built.entities[name].root.location = (x, 0.0, 5.0)  # 5 cm up: 0.32 s of fall at 9.81 units/s2
+    ClipBodies(built).restart(1, 48)
+    built.scene.frame_set(48)
+    depsgraph = bpy.context.evaluated_depsgraph_get()
+    (ball,), (box,) = built.entities["ball"].meshes, built.entities["box"].meshes
+    assert 0.06 <= _lowest(ball, depsgraph) <= 0.11, _lowest(ball, depsgraph)  # 1 mm: 0.1 units
+    assert abs(_lowest(box, depsgraph)) <= 1e-3, _lowest(box, depsgraph)
+
+
 def test_a_blend_assets_passive_body_stays_where_it_is(tmp_path, capsys):
     """A .blend asset whose one cube has a Passive rigid body (a slab above the ground): it was made
     an active body and fell, with the cube dropped onto it; it stays passive now, and holds

@@ -60,7 +60,16 @@ from .base import evaluated_depsgraph, meters_per_unit
 from .build import BuiltScene
 from .facts import mesh_triangles
 from .instancing import renders
-from .physics import SLAB, add_body, collider_objects, is_axis_box, new_rigid_body_world, proxy_collection, proxy_object
+from .physics import (
+    MARGIN,
+    SLAB,
+    add_body,
+    collider_objects,
+    is_axis_box,
+    new_rigid_body_world,
+    proxy_collection,
+    proxy_object,
+)
 
 BODIES = "sdg_clip_rigid_bodies"
 PROXIES = "sdg_clip_proxies"  # a collection that is never rendered and is not an entity
@@ -364,11 +373,14 @@ class ClipBodies:
         # Margins: none on the colliders, 1 mm on the active bodies (Blender's 4 cm, outside a
         # convex hull, would hold them 4 cm above what they lie on; inside a box), so a box
         # rests on what holds it and a hull 1 mm above; a .blend's own margin where it has one.
+        # Metres, as physics_settle's, whatever the unit scale (0.001 units was 0.01 mm in a
+        # .blend in centimetres).
+        margin = MARGIN / meters_per_unit(scene)
         _bodies(
             world,
             [(obj, "PASSIVE", shape, 0.0, c.own_settings) for c in colliders for obj, shape, _frame in c.bodies]
-            + [(m, "PASSIVE", "MESH", 0.001, own) for m, own in self.animated.items() if renders(m)]
-            + [(p.body, "ACTIVE", p.shape, 0.001, p.own_settings) for p in shown],
+            + [(m, "PASSIVE", "MESH", margin, own) for m, own in self.animated.items() if renders(m)]
+            + [(p.body, "ACTIVE", p.shape, margin, p.own_settings) for p in shown],
         )
         if throws is not None:
             step, gravity = _step_and_gravity(scene, world)
