@@ -91,6 +91,28 @@ def render(param, out, *args: str, quiet: bool = True) -> int:
     return main(["render", str(param), "--out", str(out), *args, *(["--quiet"] if quiet else [])])
 
 
+def sharded_and_resumed(param, folder: Path) -> tuple[Path, Path]:
+    """Render `param` as two shards into folders of their own, copied together and merged,
+    and as a run stopped after frame 0 then --resume'd; the two output folders (to compare
+    with one run's)."""
+    import shutil
+
+    from headless.cli import main
+
+    a, b = Path(folder) / "a", Path(folder) / "b"
+    assert render(param, a, "--shard", "0/2") == 0 and render(param, b, "--shard", "1/2") == 0
+    for f in b.rglob("*"):
+        target = a / f.relative_to(b)
+        if f.is_file() and not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(f, target)
+    assert main(["merge", str(param), "--out", str(a)]) == 0
+    resumed = Path(folder) / "resumed"
+    assert render(param, resumed, "--frames", "0:1") == 0
+    assert render(param, resumed, "--resume") == 0
+    return a, resumed
+
+
 def datablock_counts(param, output, frames, kinds) -> list[tuple[int, ...]]:
     """Record param over frames through the Recorder; len(bpy.data.<kind>) for each of
     kinds at every step of the run (after the build, then after each frame)."""

@@ -6,7 +6,6 @@ and each model placed by its pose and projected with cam_K rasterizes to its mas
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +14,7 @@ from PIL import Image
 
 pytest.importorskip("bpy")
 
-from scenes import NO_GROUND, camera, header, render, sun, write_param  # noqa: E402
+from scenes import NO_GROUND, camera, header, render, sharded_and_resumed, sun, write_param  # noqa: E402
 
 from sdg_addon.annotators.raster import rasterize  # noqa: E402
 
@@ -170,7 +169,6 @@ def test_scene_gt_coco_of_a_render_is_read_by_pycocotools_and_the_same_split_or_
     annToMask of every annotation is its mask_visib/ PNG; --procs 2, two shards merged, and a
     run stopped after frame 0 then --resume'd give the same bytes as one run."""
     coco_api = pytest.importorskip("pycocotools.coco")
-    from headless.cli import main
 
     text = SCENE.replace("frames = 2", "frames = 3").replace(
         "bop = { depth_scale = 0.1 }", "bop = { depth_scale = 0.1, frames_per_scene = 2 }"
@@ -203,16 +201,6 @@ def test_scene_gt_coco_of_a_render_is_read_by_pycocotools_and_the_same_split_or_
     procs = tmp_path / "procs"
     assert render(p, procs, "--procs", "2", "--chunk", "1") == 0
     assert coco_files(procs) == reference
-    a, b = tmp_path / "a", tmp_path / "b"
-    assert render(p, a, "--shard", "0/2") == 0 and render(p, b, "--shard", "1/2") == 0
-    for f in b.rglob("*"):
-        target = a / f.relative_to(b)
-        if f.is_file() and not target.exists():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(f, target)
-    assert main(["merge", str(p), "--out", str(a)]) == 0
-    assert coco_files(a) == reference
-    resumed = tmp_path / "resumed"
-    assert render(p, resumed, "--frames", "0:1") == 0
-    assert render(p, resumed, "--resume") == 0
+    merged, resumed = sharded_and_resumed(p, tmp_path)
+    assert coco_files(merged) == reference
     assert coco_files(resumed) == reference

@@ -10,16 +10,13 @@ floor(u_max - 0.5), and MOT's bb_left = x_min + 1, bb_width = x_max - x_min + 1.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
 pytest.importorskip("bpy")
 
-from scenes import NO_GROUND, header, render, sun, write_param  # noqa: E402
-
-from headless.cli import main  # noqa: E402
+from scenes import NO_GROUND, header, render, sharded_and_resumed, sun, write_param  # noqa: E402
 
 SCENE = (
     header((96, 64), samples=1, frames=2)
@@ -106,20 +103,8 @@ def test_full_boxes_run_past_the_border_and_keep_hidden_objects(tmp_path):
         assert float(mine[4][8]) == pytest.approx(LEFT_VISIBILITY, abs=1e-6)
         assert all(r[6:8] == ["1", "1"] for r in mine.values())
     reference = mot_files(one)
-    # Two shards into their own folders, copied together and merged.
-    a, b = tmp_path / "a", tmp_path / "b"
-    assert render(p, a, "--shard", "0/2") == 0 and render(p, b, "--shard", "1/2") == 0
-    for f in b.rglob("*"):
-        target = a / f.relative_to(b)
-        if f.is_file() and not target.exists():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(f, target)
-    assert main(["merge", str(p), "--out", str(a)]) == 0
-    assert mot_files(a) == reference
-    # Stopped after frame 0, then resumed.
-    resumed = tmp_path / "resumed"
-    assert render(p, resumed, "--frames", "0:1") == 0
-    assert render(p, resumed, "--resume") == 0
+    merged, resumed = sharded_and_resumed(p, tmp_path)
+    assert mot_files(merged) == reference
     assert mot_files(resumed) == reference
 
 
