@@ -46,11 +46,11 @@ label_2 lines: type truncated occluded alpha left top right bottom h w l x y z r
 - Objects with a 2D box but no 3D box get KITTI's "unknown" 3D values (-1 / -1000 / -10).
 calib: P0..P3 = [K | 0] @ [T | 0] (one camera; orthographic cameras get their affine
 projection instead of [K | 0]; a stereo pair's left camera, stereo_partners, has the right
-one's P3 = K @ [T | -b e_x], P3[0, 3] = -fx * b as KITTI's, and its image as image_3), R0_rect = I, Tr_velo_to_cam = VELO_TO_LEVEL: the "velodyne"
-frame is KITTI's lidar axes at the camera, level (x forward: the viewing direction made
-horizontal, y left, z up), so the rotation is exactly KITTI's axis swap and the camera ->
-lidar box conversion of OpenPCDet and mmdetection3d (heading = -(rotation_y + pi/2)) is
-exact; Tr_imu_to_velo = [I | 0].
+one's P3 = K @ [T | -b e_x], P3[0, 3] = -fx * b as KITTI's, and its image as image_3),
+R0_rect = I, Tr_velo_to_cam = VELO_TO_LEVEL: the "velodyne" frame is KITTI's lidar axes at
+the camera, level (x forward: the viewing direction made horizontal, y left, z up), so the
+rotation is exactly KITTI's axis swap and the camera -> lidar box conversion of OpenPCDet
+and mmdetection3d (heading = -(rotation_y + pi/2)) is exact; Tr_imu_to_velo = [I | 0].
 The label file is written last: a frame with a label file is complete.
 """
 
@@ -207,6 +207,11 @@ def stereo_partners(frames: list[AnnotatedFrame]) -> dict[str, AnnotatedFrame]:
     return partners
 
 
+def paired_names(partners: dict[str, AnnotatedFrame]) -> set[str]:
+    """The names of the cameras of stereo_partners' pairs, left and right."""
+    return set(partners) | {f.camera_name for f in partners.values()}
+
+
 def stereo_note(cam) -> str:
     """The warning of a camera rigged beside another, looking the same way (stereo_offset),
     that is no stereo pair (stereo_partners)."""
@@ -224,8 +229,7 @@ def unpaired_stereo_notes(cameras: list) -> list[str]:
     known once the scene is built (said with its notes, Recorder.warn_built_scene_notes; the
     writer says the same text again, once a run, only of a frame whose cameras differ)."""
     frames = [SimpleNamespace(camera_name=c.name, camera=c) for c in cameras]
-    partners = stereo_partners(frames)
-    paired = {f.camera_name for f in partners.values()} | set(partners)
+    paired = paired_names(stereo_partners(frames))
     return [stereo_note(c) for c in cameras if c.name not in paired and stereo_offset(c) is not None]
 
 
@@ -310,6 +314,11 @@ class KittiWriter(Writer):
     def __init__(self, output_dir, **options):
         super().__init__(output_dir, **options)
         check_options(self.name, self.options)
+        # The stereo pairs of the frame begin_frame was last given (none for a writer fed
+        # frame by frame without it).
+        self._stereo: dict[str, AnnotatedFrame] = {}
+        self._paired: set[str] = set()
+        self._stereo_frame: int | None = None
 
     @property
     def root(self) -> Path:
@@ -356,7 +365,7 @@ class KittiWriter(Writer):
     def begin_frame(self, frames: list[AnnotatedFrame]) -> None:
         """The frame's stereo pairs (stereo_partners), for the left cameras' image_3 and P3."""
         self._stereo = stereo_partners(frames)
-        self._paired = {f.camera_name for f in self._stereo.values()} | set(self._stereo)
+        self._paired = paired_names(self._stereo)
         self._stereo_frame = frames[0].frame if frames else None
 
     def write(self, frame: AnnotatedFrame) -> None:
@@ -366,7 +375,7 @@ class KittiWriter(Writer):
         lines = self.label_lines(frame, w2c)
         self.warn_leaning(frame, w2c)
         self.warn_same_types(frame)
-        in_frame = getattr(self, "_stereo_frame", None) == frame.frame
+        in_frame = self._stereo_frame == frame.frame
         right = self._stereo.get(frame.camera_name) if in_frame else None
         if not in_frame or frame.camera_name not in self._paired:
             self.warn_stereo(frame)
