@@ -7,14 +7,15 @@
   one JSON string per line, relative to the folder). `--overwrite` deletes exactly the
   recorded files (and temp files beside them), never anything else.
 - One run at a time: a lock file holds the holder's pid, process start time and host. A
-  lock whose process is dead (on this host, machine and PID namespace) is stale and taken over. Shards of one run
-  share the folder, each with its own lock.
+  lock whose process is dead (on this host, machine and PID namespace) is stale and taken
+  over. Shards of one run share the folder, each with its own lock.
 - While a folder is active in a process, writers.io refuses any write outside it
   (before_write), so a bug in a writer cannot put a file anywhere else.
 - writers.io makes each file under a temporary name in the process's own folder,
-  audit/tmp/HOST-PID-PLACE/ (PLACE: its machine and PID namespace), and renames it into place: many processes creating files in one
-  folder contend for that folder's lock in the file system (on ext4, 8 writer processes
-  spent 4-10x the CPU of one a file; measured in docs/benchmarks.md), a rename much less.
+  audit/tmp/HOST-PID-PLACE/ (PLACE: its machine and PID namespace), and renames it into
+  place: many processes creating files in one folder contend for that folder's lock in
+  the file system (on ext4, 8 writer processes spent 4-10x the CPU of one a file; measured
+  in docs/benchmarks.md), a rename much less.
   A process removes its folder when done; a killed process's is removed with its files by
   the next run's clean-up (on this host, machine and PID namespace: another's processes
   cannot be checked).
