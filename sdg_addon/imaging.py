@@ -20,7 +20,7 @@ import math
 
 import numpy as np
 
-from .colour import BLOCK_VALUES
+from .colour import BLOCK_VALUES, LINEAR_REC709, XYZ_TO_WORKING
 from .sampling.appearance import REC709_LUMINANCE, blackbody_rgb, blackbody_xyz
 from .sampling.sensor import NOISE_SEED
 
@@ -61,11 +61,9 @@ def camera_image_ops(sampled: list[dict], camera: str, clip_frame: int = 0) -> d
     return ops
 
 
-def white_balance_gains(kelvin: float, working_space: str = "Linear Rec.709") -> np.ndarray:
+def white_balance_gains(kelvin: float, working_space: str = LINEAR_REC709) -> np.ndarray:
     """Per-channel gains that make a black body at `kelvin` neutral (green gain 1), on pixels
     of `working_space` (Blender 5.0 renders a .blend in its own: ACEScg, Linear Rec.2020)."""
-    from .colour import XYZ_TO_WORKING
-
     if working_space in XYZ_TO_WORKING:
         rgb = np.clip(XYZ_TO_WORKING[working_space] @ np.asarray(blackbody_xyz(kelvin)), 0.0, None)
     else:
@@ -73,7 +71,7 @@ def white_balance_gains(kelvin: float, working_space: str = "Linear Rec.709") ->
     return rgb[1] / np.maximum(rgb, 1e-6)
 
 
-def apply_linear(rgba: np.ndarray, ops: dict, working_space: str = "Linear Rec.709") -> np.ndarray:
+def apply_linear(rgba: np.ndarray, ops: dict, working_space: str = LINEAR_REC709) -> np.ndarray:
     """Exposure (2^EV) and white balance on scene-linear RGBA of `working_space` (alpha untouched)."""
     if not any(k in ops for k in LINEAR_KEYS):
         return rgba

@@ -825,6 +825,41 @@ def test_a_clip_in_centimetres_rests_its_bodies_a_millimetre_up(tmp_path):
     assert abs(_lowest(box, depsgraph)) <= 1e-3, _lowest(box, depsgraph)
 
 
+def test_a_passive_object_that_stays_keeps_its_colliders_from_clip_to_clip(tmp_path):
+    """Collider.place makes a passive mesh's colliders (physics.collider_objects: its pieces
+    found and shaped, new objects) only where it stands elsewhere than in the clip before:
+    the ground and a plate that stay keep theirs, a plate moved gets new ones. Poses only."""
+    import tomllib
+
+    from sdg_addon.config.schema import config_from_dict
+    from sdg_addon.scene.build import build_scene
+    from sdg_addon.scene.clip_physics import ClipBodies
+
+    text = header((16, 12), samples=1, frames=4)
+    text += "[sequence]\nclip_length = 2\nfps = 24\nrigid_body = true\n[scene]\nground = { size = 10.0 }\n"
+    text += camera((0.0, -9.0, 4.0), (0.0, 0.0, 0.0))
+    text += '[[assets]]\nname = "plate"\nprimitive = "cube"\nsize = 0.5\ndistractor = true\n'
+    text += '[[assets]]\nname = "box"\nprimitive = "cube"\nsize = 0.2\n'
+    built = build_scene(config_from_dict(tomllib.loads(text), tmp_path / "p.toml"))
+    bodies = ClipBodies(built)
+    built.entities["box"].root.location = (0.0, 0.0, 1.0)
+    plate = built.entities["plate"].root
+    made = {}
+    for clip, at in enumerate([(2.0, 2.0, 0.0), (2.0, 2.0, 0.0), (-2.0, 2.0, 0.0)]):
+        plate.location = at
+        bodies.restart(1 + 2 * clip, 2)
+        kept = {}
+        for collider in bodies.colliders:
+            assert collider.bodies, collider.mesh_object.name
+            kept[collider.mesh_object.name] = all(obj.get("sdg_test_clip") == clip - 1 for obj, *_ in collider.bodies)
+            for obj, *_ in collider.bodies:
+                obj["sdg_test_clip"] = clip
+        made[clip] = kept
+    (plate_mesh,) = built.entities["plate"].meshes
+    assert set(made[1].values()) == {True}, made  # nothing moved: every collider kept
+    assert made[2].pop(plate_mesh.name) is False and set(made[2].values()) == {True}, made  # the plate's new
+
+
 def test_a_blend_assets_passive_body_stays_where_it_is(tmp_path, capsys):
     """A .blend asset whose one cube has a Passive rigid body (a slab above the ground): it was made
     an active body and fell, with the cube dropped onto it; it stays passive now, and holds

@@ -181,7 +181,8 @@ class LidarCaster:
         # mathutils' BVH is float32: world coordinates 1e5 m from the origin keep only 8 mm
         # (ranges were 5 cm off there, 4 mm at 1e4 m). So it holds the triangles relative to
         # the sensors' mean position, subtracted in float64, and each ray starts there too.
-        centre = np.mean([self.sensor_to_world(spec)[:3, 3] for spec in self.lidars], axis=0) if n else 0.0
+        poses = [self.sensor_to_world(spec) for spec in self.lidars]
+        centre = np.mean([pose[:3, 3] for pose in poses], axis=0) if n else 0.0
         if n:
             verts = tris.reshape(-1, 3) - centre
             bvh = BVHTree.FromPolygons(verts.tolist(), np.arange(3 * n).reshape(n, 3).tolist(), all_triangles=True)
@@ -191,8 +192,7 @@ class LidarCaster:
             lo, hi = verts.min(axis=0), verts.max(axis=0)
         out = []
         metres = meters_per_unit(self.built.scene)
-        for index, (spec, dirs) in enumerate(zip(self.lidars, self.directions)):
-            pose = self.sensor_to_world(spec)
+        for index, (spec, dirs, pose) in enumerate(zip(self.lidars, self.directions, poses)):
             shape = dirs.shape[:2]
             world_dirs = dirs.reshape(-1, 3) @ pose[:3, :3].T
             distance = np.full(len(world_dirs), np.inf)
