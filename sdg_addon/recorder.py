@@ -709,8 +709,7 @@ class Recorder:
                 audit.config_fingerprint(resolved),
                 audit.config_fingerprint(audit.links_followed(resolved)),
             }:
-                toml = bool(self.config.files) and self.config.files[0].suffix.lower() != ".json"
-                changed = "; ".join(audit.changed_parameters(old, self.config.resolved(), toml=toml))
+                changed = "; ".join(audit.changed_parameters(old, resolved, toml=not self._json_file()))
                 before = (old.get("render") or {}).get("device") if isinstance(old.get("render"), dict) else None
                 device = (
                     f"; or, to continue it, render with --device {before} as it did (--device is recorded "
@@ -1515,13 +1514,17 @@ class Recorder:
         if problems:
             raise self.config.named(problems)
 
+    def _json_file(self) -> bool:
+        """Whether the parameter file is JSON (what the run says of it is then in JSON's syntax)."""
+        return bool(self.config.files) and self.config.files[0].suffix.lower() == ".json"
+
     def label_targets_chosen(self, targets: list[list[str]]) -> list[str]:
         """What each entry's label targets (`targets = { class = "cube" }`) chose in the built
         scene, a line each, as `validate` shows them (the first 20 names, then how many more),
         in the parameter file's syntax (`"targets": {"class": "cube"}` in a JSON file's)."""
         from .config.toml_out import inline
 
-        json_file = bool(self.config.files) and self.config.files[0].suffix.lower() == ".json"
+        json_file = self._json_file()
 
         def said(key, table):
             table = label_targets_given(table)
