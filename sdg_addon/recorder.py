@@ -1409,9 +1409,10 @@ class Recorder:
         else a misspelt surface scattered in the volume, colliders matching nothing let the
         objects fall through the ground, and a camera's stopped the run after audit/."""
         problems = []
+        known = built.names("objects")
         for i, (spec, names) in enumerate(zip(self.config.randomizers, targets)):
             chosen = set(names)
-            others = [n for n in built.names("objects") if n not in chosen]
+            others = [n for n in known if n not in chosen]
             for key in spec.OBJECT_OPTIONS:
                 value = spec.options[key]
                 if isinstance(value, dict):  # a table of labels: what it chose (resolve_targets)
@@ -1439,8 +1440,7 @@ class Recorder:
                 # A name of the list that is no object, where others are, was left out in
                 # silence (passive = ["floor", "shelf"] with no floor: the boxes fell through
                 # where the floor was meant to be, exit 0): said, as for targets.
-                known = set(built.names("objects"))
-                gone = [p for p in given if not any(c in p for c in "*?[") and p not in known]
+                gone = _named_absent(given, known)
                 if gone and matched:
                     self.warn(
                         f"randomizers[{i}] ({spec.name}): {key}: no objects named {_listed([repr(g) for g in gone], 5, ', ')} "
@@ -1583,8 +1583,7 @@ class Recorder:
                 )
             # A name without wildcards that matches nothing is most likely an object
             # deleted or renamed since the entry was written: say so rather than skip it.
-            known = set(built.names(spec.target_kind))
-            gone = [p for p in patterns if not any(c in p for c in "*?[") and p not in known]
+            gone = _named_absent(patterns, built.names(spec.target_kind))
             if gone and names:  # none at all: the problem above says it
                 self.warn(
                     f"randomizers[{i}] ({spec.name}): no {target_words(spec.target_kind)[0]} "
@@ -1776,6 +1775,13 @@ def _json_equal(path: Path, obj) -> bool:
         return json.loads(path.read_text(encoding="utf-8")) == json.loads(json.dumps(obj, default=str))
     except (OSError, ValueError):
         return False
+
+
+def _named_absent(patterns: list[str], known: Iterable[str]) -> list[str]:
+    """The patterns without wildcards that name none of `known`: most likely deleted or
+    renamed since the file was written (a glob matching nothing may be meant)."""
+    known = set(known)
+    return [p for p in patterns if not any(c in p for c in "*?[") and p not in known]
 
 
 def _listed(items: list[str], at_most: int = 10, sep: str = "; ") -> str:
