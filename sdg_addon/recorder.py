@@ -446,6 +446,8 @@ def moving_orthographic_cameras(built, config, targets: list[list[str]]) -> list
     """The rendered orthographic cameras that move within a clip: a camera_trajectory's
     target, a camera rigged to one, or one whose own (or a parent's) keys or drivers move
     it; none in a run of stills (a camera entry acts once per clip)."""
+    from .scene.randomize import scale_animated, transform_animated
+
     if config.sequence.clip_length <= 1:
         return []
     moved = {n for spec, names in zip(config.randomizers, targets) if spec.name == "camera_trajectory" for n in names}
@@ -458,9 +460,7 @@ def moving_orthographic_cameras(built, config, targets: list[list[str]]) -> list
         while parent is not None:
             chain.append(parent)
             parent = parent.parent
-        animated = any(
-            o.animation_data is not None and (o.animation_data.action or o.animation_data.drivers) for o in chain
-        )
+        animated = any(transform_animated(o) or scale_animated(o) for o in chain)  # NLA strips too
         if animated or any(o.name in moved for o in chain):
             out.append(name)
     return out
