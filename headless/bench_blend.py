@@ -25,13 +25,14 @@ ROOT = Path(__file__).resolve().parent.parent
 
 MAKE = """
 import sys, bpy, bmesh
+from pathlib import Path
 n, out = int(sys.argv[1]), sys.argv[2]
 bpy.ops.wm.read_factory_settings(use_empty=True)
 scene = bpy.context.scene
 scene.name = "Scene"
 png = bpy.data.images.new("checker", 8, 8)
-png.filepath_raw = str(__import__("pathlib").Path(out).parent / "tex" / "checker.png")
-__import__("os").makedirs(__import__("os").path.dirname(png.filepath_raw), exist_ok=True)
+(Path(out).parent / "tex").mkdir(exist_ok=True)
+png.filepath_raw = str(Path(out).parent / "tex" / "checker.png")
 png.file_format = "PNG"
 png.save()
 meshes, materials = [], []
@@ -111,9 +112,7 @@ print("RESULT " + json.dumps({"wall": wall, "cpu": cpu, "objects": len(bpy.data.
 
 
 def run(code: str, *args: str) -> str:
-    done = subprocess.run(
-        [sys.executable, "-c", code, *args], cwd=ROOT, capture_output=True, text=True, env=None, check=False
-    )
+    done = subprocess.run([sys.executable, "-c", code, *args], cwd=ROOT, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise SystemExit(f"failed ({done.returncode}): {done.stderr[-2000:]}")
     return done.stdout

@@ -204,6 +204,11 @@ def report_problems(path: Path, error, context: str = "") -> None:
         print(f"  {problem}", file=sys.stderr)
 
 
+def warning(text: str) -> None:
+    """A warning of the run (Recorder's on_warning) on stderr, as render and validate say them."""
+    print(f"WARNING: {text}", file=sys.stderr, flush=True)
+
+
 def say(text: str) -> None:
     """A line on stdout; where its reader has gone (`render ... | head -1`, a log pipe that
     died), it and every later line go to the null device: what is printed is a report of
@@ -602,7 +607,7 @@ def _say_file_notes(config) -> None:
     from sdg_addon.recorder import annotator_plan, file_notes
 
     for note in file_notes(annotator_plan(config), config):
-        print(f"WARNING: {note}", file=sys.stderr, flush=True)
+        warning(note)
 
 
 @contextlib.contextmanager
@@ -634,11 +639,8 @@ def _check_scene(path: Path, config, out: Path, device: str | None) -> int:
     from sdg_addon.config import ConfigError
     from sdg_addon.recorder import Recorder, RecorderError, RunOptions
 
-    def on_warning(text):
-        print(f"WARNING: {text}", file=sys.stderr, flush=True)
-
     options = RunOptions(out, range(config.frames), device=device, device_from="--device", quiet=True)
-    recorder = Recorder(config, options, on_warning=on_warning)
+    recorder = Recorder(config, options, on_warning=warning)
     try:
         with blender_console_silenced():
             _built, targets, _plan = recorder.build_and_check_scene()
@@ -761,10 +763,7 @@ def _render(args) -> int:
     if args.workers:
         options.write_workers = args.workers
 
-    def on_warning(text):
-        print(f"WARNING: {text}", file=sys.stderr, flush=True)
-
-    recorder = Recorder(config, options, ProgressLines(args.quiet), on_warning, on_message=None if args.quiet else say)
+    recorder = Recorder(config, options, ProgressLines(args.quiet), warning, on_message=None if args.quiet else say)
     empty = _empty_shard_note(recorder, out)
     if empty:
         say(empty)

@@ -446,6 +446,8 @@ def moving_orthographic_cameras(built, config, targets: list[list[str]]) -> list
     """The rendered orthographic cameras that move within a clip: a camera_trajectory's
     target, a camera rigged to one, or one whose own (or a parent's) keys or drivers move
     it; none in a run of stills (a camera entry acts once per clip)."""
+    from .scene.randomize import scale_animated, transform_animated
+
     if config.sequence.clip_length <= 1:
         return []
     moved = {n for spec, names in zip(config.randomizers, targets) if spec.name == "camera_trajectory" for n in names}
@@ -458,9 +460,7 @@ def moving_orthographic_cameras(built, config, targets: list[list[str]]) -> list
         while parent is not None:
             chain.append(parent)
             parent = parent.parent
-        animated = any(
-            o.animation_data is not None and (o.animation_data.action or o.animation_data.drivers) for o in chain
-        )
+        animated = any(transform_animated(o) or scale_animated(o) for o in chain)  # NLA strips too
         if animated or any(o.name in moved for o in chain):
             out.append(name)
     return out
@@ -709,8 +709,7 @@ class Recorder:
                 audit.config_fingerprint(resolved),
                 audit.config_fingerprint(audit.links_followed(resolved)),
             }:
-                toml = bool(self.config.files) and self.config.files[0].suffix.lower() != ".json"
-                changed = "; ".join(audit.changed_parameters(old, self.config.resolved(), toml=toml))
+                changed = "; ".join(audit.changed_parameters(old, resolved, toml=not self._json_file()))
                 before = (old.get("render") or {}).get("device") if isinstance(old.get("render"), dict) else None
                 device = (
                     f"; or, to continue it, render with --device {before} as it did (--device is recorded "
@@ -1410,9 +1409,10 @@ class Recorder:
         else a misspelt surface scattered in the volume, colliders matching nothing let the
         objects fall through the ground, and a camera's stopped the run after audit/."""
         problems = []
+        known = built.names("objects")
         for i, (spec, names) in enumerate(zip(self.config.randomizers, targets)):
             chosen = set(names)
-            others = [n for n in built.names("objects") if n not in chosen]
+            others = [n for n in known if n not in chosen]
             for key in spec.OBJECT_OPTIONS:
                 value = spec.options[key]
                 if isinstance(value, dict):  # a table of labels: what it chose (resolve_targets)
@@ -1440,8 +1440,7 @@ class Recorder:
                 # A name of the list that is no object, where others are, was left out in
                 # silence (passive = ["floor", "shelf"] with no floor: the boxes fell through
                 # where the floor was meant to be, exit 0): said, as for targets.
-                known = set(built.names("objects"))
-                gone = [p for p in given if not any(c in p for c in "*?[") and p not in known]
+                gone = _named_absent(given, known)
                 if gone and matched:
                     self.warn(
                         f"randomizers[{i}] ({spec.name}): {key}: no objects named {_listed([repr(g) for g in gone], 5, ', ')} "
@@ -1515,13 +1514,17 @@ class Recorder:
         if problems:
             raise self.config.named(problems)
 
+    def _json_file(self) -> bool:
+        """Whether the parameter file is JSON (what the run says of it is then in JSON's syntax)."""
+        return bool(self.config.files) and self.config.files[0].suffix.lower() == ".json"
+
     def label_targets_chosen(self, targets: list[list[str]]) -> list[str]:
         """What each entry's label targets (`targets = { class = "cube" }`) chose in the built
         scene, a line each, as `validate` shows them (the first 20 names, then how many more),
         in the parameter file's syntax (`"targets": {"class": "cube"}` in a JSON file's)."""
         from .config.toml_out import inline
 
-        json_file = bool(self.config.files) and self.config.files[0].suffix.lower() == ".json"
+        json_file = self._json_file()
 
         def said(key, table):
             table = label_targets_given(table)
@@ -1580,8 +1583,7 @@ class Recorder:
                 )
             # A name without wildcards that matches nothing is most likely an object
             # deleted or renamed since the entry was written: say so rather than skip it.
-            known = set(built.names(spec.target_kind))
-            gone = [p for p in patterns if not any(c in p for c in "*?[") and p not in known]
+            gone = _named_absent(patterns, built.names(spec.target_kind))
             if gone and names:  # none at all: the problem above says it
                 self.warn(
                     f"randomizers[{i}] ({spec.name}): no {target_words(spec.target_kind)[0]} "
@@ -1773,6 +1775,13 @@ def _json_equal(path: Path, obj) -> bool:
         return json.loads(path.read_text(encoding="utf-8")) == json.loads(json.dumps(obj, default=str))
     except (OSError, ValueError):
         return False
+
+
+def _named_absent(patterns: list[str], known: Iterable[str]) -> list[str]:
+    """The patterns without wildcards that name none of `known`: most likely deleted or
+    renamed since the file was written (a glob matching nothing may be meant)."""
+    known = set(known)
+    return [p for p in patterns if not any(c in p for c in "*?[") and p not in known]
 
 
 def _listed(items: list[str], at_most: int = 10, sep: str = "; ") -> str:

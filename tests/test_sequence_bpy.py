@@ -390,6 +390,37 @@ angular_velocity = [0.0, 0.0, 5.0]
     assert "forward_flow and backward_flow are exact" in text
 
 
+def test_an_orthographic_camera_moved_by_nla_strips_is_moving_and_one_keyed_otherwise_is_not(clean_bpy):
+    """moving_orthographic_cameras read any action or driver of a camera (or a parent) as
+    motion and missed NLA strips: a camera whose parent's move was pushed down to an NLA
+    strip (no active action) was not warned of, one keyed only in its visibility was. It now
+    asks scene.randomize's transform_animated / scale_animated: the move, in strips too."""
+    from types import SimpleNamespace
+
+    from sdg_addon.recorder import moving_orthographic_cameras
+
+    bpy = clean_bpy
+    cameras = {}
+    for name in ("strip", "visibility", "still"):
+        data = bpy.data.cameras.new(name)
+        data.type = "ORTHO"
+        cameras[name] = bpy.data.objects.new(name, data)
+        bpy.context.scene.collection.objects.link(cameras[name])
+    rig = bpy.data.objects.new("rig", None)
+    bpy.context.scene.collection.objects.link(rig)
+    cameras["strip"].parent = rig
+    rig.keyframe_insert("location", frame=1)
+    rig.location.x = 1.0
+    rig.keyframe_insert("location", frame=2)
+    action = rig.animation_data.action
+    rig.animation_data.nla_tracks.new().strips.new("move", 1, action)
+    rig.animation_data.action = None  # pushed down: the strip alone moves it
+    cameras["visibility"].keyframe_insert("hide_render", frame=1)
+    built = SimpleNamespace(cameras=cameras, render_cameras=list(cameras))
+    config = SimpleNamespace(sequence=SimpleNamespace(clip_length=2), randomizers=[])
+    assert moving_orthographic_cameras(built, config, []) == ["strip"]
+
+
 RIGID = (
     header((W, H), samples=1, seed=1, frames=8)
     + """

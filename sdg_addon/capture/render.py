@@ -113,12 +113,12 @@ def remove_stale_dirs(prefix: str, base: str) -> list[str]:
     process is gone, this user's only. A folder of another place (output.machine_place: a
     container sharing /dev/shm with this one, as a Kubernetes pod's containers do, each
     numbering its processes in its own PID namespace) is left: its pid means nothing here."""
-    removed = []
+    removed, here = [], machine_place()  # read once: it reads the system's ids
     for name in os.listdir(base):
         if not name.startswith(prefix):
             continue
         pid_text, dash, place = name[len(prefix) :].split("_", 1)[0].partition("-")
-        if dash and place != machine_place():
+        if dash and place != here:
             continue
         if not pid_text.isdigit() or process_alive(int(pid_text)):
             continue

@@ -279,7 +279,6 @@ def load_blend_scene(path: str | Path, wanted: str = "", in_open_session: bool =
     Names stay exactly as in the file (the session holds nothing they could clash with),
     so object names, paths and instance ids equal those of the file opened in Blender.
     """
-    global _read_base
     path = Path(path)
     if bpy.data.filepath and Path(bpy.data.filepath).resolve() == path.resolve():
         # The file open in this session (`blender -b shop.blend -P run.py`): Blender cannot
@@ -291,7 +290,7 @@ def load_blend_scene(path: str | Path, wanted: str = "", in_open_session: bool =
                 "panel (or name another file in [scene] blend)"
             )
         bpy.ops.wm.read_homefile(use_empty=True)
-    _read_base = None
+    forget_read_base()  # an earlier run's: this run's base is read (or appended) below
     name = choose_scene(path, scene_names(path), wanted)
     if reads_whole_file() and not in_open_session:
         scene = read_blend_scene(path, name)

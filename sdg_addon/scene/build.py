@@ -1708,14 +1708,14 @@ def _light(scene, spec: LightSpec) -> bpy.types.Object:
     data.energy = spec.energy
     data.color = spec.color[:3]
     obj = bpy.data.objects.new(spec.name, data)
-    # `size` as an area's side and a point's or spot's radius, whatever the type: a light
-    # entry's light_type changes the type in place, and the light keeps its declared size
-    # (not Blender's default 0.25 m area, a point of radius 0)
-    for kind, prop in (("AREA", "size"), ("POINT", "shadow_soft_size")):
-        obj.data.type = kind
-        setattr(obj.data, prop, spec.size)
+    # `size` as a point's or spot's radius and an area's side, and the area's shape and
+    # height, whatever the type: a light entry's light_type changes the type in place, and
+    # the light keeps its declared size (not Blender's default 0.25 m area, a point of radius 0)
+    obj.data.type = "POINT"
+    obj.data.shadow_soft_size = spec.size
     obj.data.type = "AREA"
-    obj.data.shape, obj.data.size_y = spec.shape, spec.size if spec.size_y is None else spec.size_y
+    obj.data.size, obj.data.shape = spec.size, spec.shape
+    obj.data.size_y = spec.size if spec.size_y is None else spec.size_y
     obj.data.type = spec.type
     scene.collection.objects.link(obj)
     obj.location = spec.location
