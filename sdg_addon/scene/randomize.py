@@ -155,28 +155,24 @@ def check_area_shapes(built: BuiltScene, specs: list, targets: list[list[str]]) 
         return {
             t
             for spec, names in zip(specs, targets)
-            if spec.name == "light"
-            and key in spec.params
-            and any(str(x).upper() in wanted for x in listed_values(spec.params[key]))
+            if spec.name == "light" and key in spec.params and _draws_name(spec.params[key], wanted)
             for t in names
         }
 
-    areas, rects = can_be("light_type", {"AREA"}), can_be("shape", {"RECTANGLE", "ELLIPSE"})
+    areas, rects = can_be("light_type", {"AREA"}), can_be("shape", RECT_SHAPES)
     out = []
     for i, (spec, names) in enumerate(zip(specs, targets)):
         if spec.name != "light" or not names:
             continue
         lights = {t: built.lights[t].data for t in names if t in built.lights}
-        own_type = spec.params.get("light_type")
-        if own_type is not None:
-            area = [t for t in names if any(str(x).upper() == "AREA" for x in listed_values(own_type))]
+        if "light_type" in spec.params:
+            area = _draws_name(spec.params["light_type"], {"AREA"})
         else:
-            area = [t for t in names if t in areas or (t in lights and lights[t].type == "AREA")]
-        own_shape = spec.params.get("shape")
-        if own_shape is not None:
-            rect = names if any(str(x).upper() in ("RECTANGLE", "ELLIPSE") for x in listed_values(own_shape)) else []
+            area = any(t in areas or (t in lights and lights[t].type == "AREA") for t in names)
+        if "shape" in spec.params:
+            rect = _draws_name(spec.params["shape"], RECT_SHAPES)
         else:
-            rect = [t for t in names if t in rects or (t in lights and _shape(lights[t]) in ("RECTANGLE", "ELLIPSE"))]
+            rect = any(t in rects or (t in lights and _shape(lights[t]) in RECT_SHAPES) for t in names)
         for key in ("shape", "size_y"):
             if key not in spec.params:
                 continue
@@ -200,9 +196,18 @@ def check_area_shapes(built: BuiltScene, specs: list, targets: list[list[str]]) 
     return out
 
 
+RECT_SHAPES = {"RECTANGLE", "ELLIPSE"}  # the area light shapes with a height of their own (size_y)
+
+
+def _draws_name(d, wanted: set[str]) -> bool:
+    """Whether a light entry's `light_type` or `shape` can draw one of `wanted` (any case)."""
+    return any(str(x).upper() in wanted for x in listed_values(d))
+
+
 def _shape(data) -> str:
-    """An area light's shape; another type's light, the one it keeps for when it is made one."""
-    return data.shape if data.type == "AREA" else getattr(data, "shape", "SQUARE")
+    """An area light's shape; another type's light, SQUARE: Blender keeps the shape it had as
+    an area light, but a PointLight, SpotLight or SunLight does not show it."""
+    return getattr(data, "shape", "SQUARE")
 
 
 def _draws_point(look_at, point) -> bool:
