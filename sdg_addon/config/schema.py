@@ -49,6 +49,7 @@ from ..sampling.randomizers import (
     STRING,
     STRINGS,
     VEC3,
+    Light,
     RandomizerSpec,
 )
 from ..sensors import SENSOR_KINDS
@@ -106,8 +107,7 @@ VIEW_TRANSFORMS = (
 CYCLES_MAX = 1024  # Cycles' (and Blender's threads') own limit: a larger value would be set to it silently
 PRIMITIVES = ("cube", "sphere", "cylinder", "cone", "torus", "monkey", "plane", "table")
 ASSET_EXTENSIONS = (".blend", ".glb", ".gltf", ".obj", ".fbx", ".ply", ".stl", ".usd", ".usda", ".usdc", ".usdz")
-LIGHT_TYPES = ("POINT", "SUN", "SPOT", "AREA")
-AREA_SHAPES = ("SQUARE", "RECTANGLE", "DISK", "ELLIPSE")  # Blender's area light shapes
+LIGHT_TYPES, AREA_SHAPES = Light.TYPES, Light.SHAPES  # [[lights]] take the light randomizer's
 DEFAULT_ANNOTATORS = (
     "rgb",
     "distance_to_image_plane",
