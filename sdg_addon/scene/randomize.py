@@ -11,6 +11,7 @@ import math
 from mathutils import Color, Vector
 
 from ..compat import action_fcurves, disable_light_temperature, working_space
+from ..config.problems import first_names
 from ..sampling.appearance import blackbody_light_rgb, blackbody_xyz
 from ..sampling.distributions import Constant, can_draw, certain_values, listed_values
 from ..sampling.randomizers import as_vec3
@@ -308,7 +309,7 @@ def check_lights_aimed_before_they_move(built: BuiltScene, specs: list, targets:
             if moved:
                 expected = (
                     f"a `location` too, or this entry after randomizers[{j}] ({specs[j].name}), which moves "
-                    f"{', '.join(moved[:5])}{f' and {len(moved) - 5} more' if len(moved) > 5 else ''}: without "
+                    f"{first_names(moved)}: without "
                     "`location` the light is turned from where it stands, here where the frame rendered before "
                     "left it"
                 )
@@ -540,7 +541,7 @@ def data_set_twice(specs, targets: list[list[str]]) -> list[str]:
             if not params or not shared:
                 continue
             said = {id(entry): " and ".join(f"`{p}`" for p in params), id(prop): f"path {path}"}
-            names = ", ".join(shared[:5]) + (f" and {len(shared) - 5} more" if len(shared) > 5 else "")
+            names = first_names(shared)
             out.append(
                 f"randomizers[{i}] ({first.name}, {said[id(first)]}) and randomizers[{j}] ({specs[j].name}, "
                 f"{said[id(specs[j])]}) both set {path if '[' in path else attr} of {names}: the later entry wins each "
