@@ -3768,14 +3768,20 @@ def peer_key_hints(known) -> dict[str, str]:
     return hints
 
 
+def _peer_last_part(kind: str) -> str:
+    """A peer's randomizer name without Replicator's call prefixes (`rep.modify.pose`: pose)."""
+    short = kind.removeprefix("rep.")
+    for prefix in ("randomizer.", "modify.", "physics."):
+        short = short.removeprefix(prefix)
+    return short
+
+
 def _peer_randomizer_type(kind: str) -> tuple[str, str] | None:
     """(ours, whose) for a peer's randomizer name, also written as Replicator's call
     (`rep.modify.pose`, `randomizer.scatter_2d`): its last part names it."""
     if kind in PEER_RANDOMIZER_TYPES:
         return PEER_RANDOMIZER_TYPES[kind]
-    short = kind.removeprefix("rep.")
-    for prefix in ("randomizer.", "modify.", "physics."):
-        short = short.removeprefix(prefix)
+    short = _peer_last_part(kind)
     if short == kind or "." in short:
         return None
     if short in PEER_RANDOMIZER_TYPES:
@@ -3797,7 +3803,7 @@ PEER_RANDOMIZER_TYPES_WITHOUT = {
 def randomizer_type_expected(kind: object) -> str:
     """What a problem says of an unknown randomizer type: a peer's name for one of ours
     says which, one without a counterpart what to do, else the did-you-mean."""
-    short = kind.removeprefix("rep.").removeprefix("modify.") if isinstance(kind, str) else None
+    short = _peer_last_part(kind) if isinstance(kind, str) else None
     if short in PEER_RANDOMIZER_TYPES_WITHOUT:
         listed = ", ".join(repr(c) for c in sorted(RANDOMIZERS))
         return f"a known randomizer type: {PEER_RANDOMIZER_TYPES_WITHOUT[short]} (known: {listed})"
