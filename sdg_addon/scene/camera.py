@@ -47,7 +47,8 @@ def check_look_at_count(built: BuiltScene, spec, targets: list[str]) -> tuple[st
     count = int(spec.options.get("look_at_count") or 0)
     if count <= 0 or not spec.options.get("look_at_objects"):
         return None
-    names = spec.objects("look_at_objects", [n for n in built.names("objects") if n not in set(targets)])
+    mine = set(targets)  # once, not once per object
+    names = spec.objects("look_at_objects", [n for n in built.names("objects") if n not in mine])
     if not names or count <= len(names):  # (none: refused with the option itself)
         return None
     listed = first_names(names)
