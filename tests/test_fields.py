@@ -15,7 +15,7 @@ from sdg_addon.config.docs import (
     render_page,
 )
 from sdg_addon.config.fields import Field, read_section, section_class
-from sdg_addon.config.problems import Problems
+from sdg_addon.config.problems import Problems, first_names
 from sdg_addon.config.schema import DECLARED_SECTIONS
 
 PAGE = Path(__file__).resolve().parents[1] / "docs" / "parameters.md"
@@ -201,3 +201,12 @@ def test_the_removed_parts_row_names_every_writer_that_joins_parts():
         if c.removed_parts is not Writer.removed_parts or c.joined_files is not Writer.joined_files
     ]
     assert joins and not [n for n in joins if f"`{n}/parts/`" not in named and f"`{n}`'s" not in named]
+
+
+def test_first_names_lists_five_and_counts_the_rest():
+    """The checks naming the objects at fault say the first five and how many more."""
+    assert first_names([]) == ""
+    assert first_names(["a", "b"]) == "a, b"
+    assert first_names([f"o{k}" for k in range(5)]) == "o0, o1, o2, o3, o4"
+    assert first_names(f"o{k}" for k in range(8)) == "o0, o1, o2, o3, o4 and 3 more"
+    assert first_names(["a", "b", "c"], at_most=1) == "a and 2 more"

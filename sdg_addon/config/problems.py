@@ -110,6 +110,13 @@ def one_of(word: object, choices, noun: str | None = None) -> str:
     return f"a known {noun}" + (f": did you mean {close!r}?" if close else "") + f" (known: {listed})"
 
 
+def first_names(names, at_most: int = 5) -> str:
+    """The first `at_most` of `names`, comma-separated, and how many more there are."""
+    names = list(names)
+    more = f" and {len(names) - at_most} more" if len(names) > at_most else ""
+    return ", ".join(names[:at_most]) + more
+
+
 def join(path: str, key: str | int) -> str:
     if isinstance(key, int):
         return f"{path}[{key}]"

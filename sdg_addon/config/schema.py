@@ -49,6 +49,7 @@ from ..sampling.randomizers import (
     STRING,
     STRINGS,
     VEC3,
+    Light,
     RandomizerSpec,
 )
 from ..sensors import SENSOR_KINDS
@@ -106,8 +107,7 @@ VIEW_TRANSFORMS = (
 CYCLES_MAX = 1024  # Cycles' (and Blender's threads') own limit: a larger value would be set to it silently
 PRIMITIVES = ("cube", "sphere", "cylinder", "cone", "torus", "monkey", "plane", "table")
 ASSET_EXTENSIONS = (".blend", ".glb", ".gltf", ".obj", ".fbx", ".ply", ".stl", ".usd", ".usda", ".usdc", ".usdz")
-LIGHT_TYPES = ("POINT", "SUN", "SPOT", "AREA")
-AREA_SHAPES = ("SQUARE", "RECTANGLE", "DISK", "ELLIPSE")  # Blender's area light shapes
+LIGHT_TYPES, AREA_SHAPES = Light.TYPES, Light.SHAPES  # [[lights]] take the light randomizer's
 DEFAULT_ANNOTATORS = (
     "rgb",
     "distance_to_image_plane",
@@ -3768,14 +3768,20 @@ def peer_key_hints(known) -> dict[str, str]:
     return hints
 
 
+def _peer_last_part(kind: str) -> str:
+    """A peer's randomizer name without Replicator's call prefixes (`rep.modify.pose`: pose)."""
+    short = kind.removeprefix("rep.")
+    for prefix in ("randomizer.", "modify.", "physics."):
+        short = short.removeprefix(prefix)
+    return short
+
+
 def _peer_randomizer_type(kind: str) -> tuple[str, str] | None:
     """(ours, whose) for a peer's randomizer name, also written as Replicator's call
     (`rep.modify.pose`, `randomizer.scatter_2d`): its last part names it."""
     if kind in PEER_RANDOMIZER_TYPES:
         return PEER_RANDOMIZER_TYPES[kind]
-    short = kind.removeprefix("rep.")
-    for prefix in ("randomizer.", "modify.", "physics."):
-        short = short.removeprefix(prefix)
+    short = _peer_last_part(kind)
     if short == kind or "." in short:
         return None
     if short in PEER_RANDOMIZER_TYPES:
@@ -3797,7 +3803,7 @@ PEER_RANDOMIZER_TYPES_WITHOUT = {
 def randomizer_type_expected(kind: object) -> str:
     """What a problem says of an unknown randomizer type: a peer's name for one of ours
     says which, one without a counterpart what to do, else the did-you-mean."""
-    short = kind.removeprefix("rep.").removeprefix("modify.") if isinstance(kind, str) else None
+    short = _peer_last_part(kind) if isinstance(kind, str) else None
     if short in PEER_RANDOMIZER_TYPES_WITHOUT:
         listed = ", ".join(repr(c) for c in sorted(RANDOMIZERS))
         return f"a known randomizer type: {PEER_RANDOMIZER_TYPES_WITHOUT[short]} (known: {listed})"

@@ -38,27 +38,23 @@ def _is_table_array(value) -> bool:
 def _table(lines: list[str], path: list[str], table: dict) -> None:
     plain = {k: v for k, v in table.items() if not isinstance(v, dict) and not _is_table_array(v)}
     for k, v in plain.items():
-        lines.append(f"{_key(k)} = {_value(v)}")
+        lines.append(f"{key(k)} = {_value(v)}")
     for k, v in table.items():
         if isinstance(v, dict):
             if lines:
                 lines.append("")
             if any(not isinstance(x, dict) and not _is_table_array(x) for x in v.values()) or not v:
-                lines.append(f"[{'.'.join(_key(p) for p in [*path, k])}]")
+                lines.append(f"[{'.'.join(key(p) for p in [*path, k])}]")
             _table(lines, [*path, k], v)
         elif _is_table_array(v):
             for item in v:
                 lines.append("")
-                lines.append(f"[[{'.'.join(_key(p) for p in [*path, k])}]]")
+                lines.append(f"[[{'.'.join(key(p) for p in [*path, k])}]]")
                 _table(lines, [*path, k], item)
 
 
 def key(k: str) -> str:
     """A key as TOML writes it: bare where it may be (`color`), else quoted (`"catégorie"`)."""
-    return _key(k)
-
-
-def _key(k: str) -> str:
     return k if _BARE_KEY.match(k) else json.dumps(k, ensure_ascii=False)  # 'catégorie' as typed
 
 
@@ -76,7 +72,7 @@ def _value(v) -> str:
     if isinstance(v, (list, tuple)):
         return "[" + ", ".join(_value(x) for x in v) + "]"
     if isinstance(v, dict):
-        return "{ " + ", ".join(f"{_key(k)} = {_value(x)}" for k, x in v.items()) + " }" if v else "{}"
+        return "{ " + ", ".join(f"{key(k)} = {_value(x)}" for k, x in v.items()) + " }" if v else "{}"
     if v is None:
         raise ValueError("None has no TOML form: leave the key out")
     raise TypeError(f"cannot write {type(v).__name__} to TOML")

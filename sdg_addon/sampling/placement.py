@@ -26,6 +26,7 @@ import math
 import numpy as np
 
 from ..config.fields import Field
+from ..config.problems import first_names
 from ..labels.parse import label_targets_given
 from .distributions import Choice, listed_values
 from .randomizers import BOOL, NUMBER, NUMBER_OR_VEC3, VEC3, RandomizerSpec, register_randomizer
@@ -97,7 +98,7 @@ def moved_static_objects(specs, targets: list[list[str]], names) -> list[tuple[s
                         else ""
                     )
                     given = spec.options.get(option)  # a table of labels as the file writes it
-                    shown = ", ".join(hit[:5]) + (f" and {len(hit) - 5} more" if len(hit) > 5 else "")
+                    shown = first_names(hit)
                     out.append(
                         (
                             f"randomizers[{i}].{option}",
@@ -120,7 +121,7 @@ def moved_after_settling(specs, targets: list[list[str]]) -> list[str]:
         for j in range(i + 1, len(specs)):
             moved = sorted(set(settled) & set(targets[j])) if specs[j].name in MOVERS else []
             if moved:
-                shown = ", ".join(moved[:5]) + (f" and {len(moved) - 5} more" if len(moved) > 5 else "")
+                shown = first_names(moved)
                 out.append(
                     f"randomizers[{j}] ({specs[j].name}) moves {shown} after randomizers[{i}] (physics_settle) "
                     "let them come to rest: they render where it puts them, not where they came to rest; put "
@@ -163,7 +164,7 @@ def shown_after_placing(specs, targets: list[list[str]]) -> list[str]:
             shown = sorted(set(placed) & set(targets[j])) if specs[j].name in ("pool", "visibility") else []
             if shown and _may_show(specs[j]) and j not in warned:
                 warned.add(j)
-                names = ", ".join(shown[:5]) + (f" and {len(shown) - 5} more" if len(shown) > 5 else "")
+                names = first_names(shown)
                 out.append(
                     f"randomizers[{j}] ({specs[j].name}) can show {names} after randomizers[{i}] ({spec.name}), "
                     f"which {LEFT_UNPLACED[spec.name]}: shown so, they stand where they were built (or where an "
@@ -190,7 +191,7 @@ def copies_on_one_spot(assets, specs, targets: list[list[str]]) -> list[str]:
             continue
         left = [f"{a.name}_{k:03d}" for k in range(a.count) if f"{a.name}_{k:03d}" not in placed]
         if len(left) >= 2:
-            names = ", ".join(left[:5]) + (f" and {len(left) - 5} more" if len(left) > 5 else "")
+            names = first_names(left)
             out.append(
                 f"assets[{i}] ({a.name}): {names} are built at one place and no randomizer places them (a pose's "
                 "location, a scatter, a camera_relative, a trajectory, a physics_settle, or a pool showing some): "

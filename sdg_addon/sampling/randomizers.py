@@ -391,31 +391,29 @@ class Light(RandomizerSpec):
     }
     TYPES = ("POINT", "SUN", "SPOT", "AREA")
     SHAPES = ("SQUARE", "RECTANGLE", "DISK", "ELLIPSE")  # Blender's area light shapes
+    # The parameters that name one of Blender's names (any case): -> (the names, what to add).
+    NAMED = {
+        "light_type": (
+            TYPES,
+            "(Replicator's Sphere is POINT, Distant SUN, Rect and Disk AREA, with `shape` RECTANGLE or DISK)",
+        ),
+        "shape": (SHAPES, "(any case): an area light's shape (Replicator's Rect is RECTANGLE or SQUARE, Disk DISK)"),
+    }
 
     @classmethod
     def check(cls, params, options):
         return aim_problems(params, distance=None)
 
     def name_problem(self, param, values):
-        if param not in ("light_type", "shape"):
+        if param not in self.NAMED:
             return None
-        names = self.TYPES if param == "light_type" else self.SHAPES
+        names, note = self.NAMED[param]
         bad = [v for v in values if not isinstance(v, str) or v.upper() not in names]
-        if not bad:
-            return None
-        if param == "shape":
-            return (
-                bad[0],
-                f"one of {', '.join(self.SHAPES)} (any case): an area light's shape (Replicator's Rect is RECTANGLE or SQUARE, Disk DISK)",
-            )
-        return (
-            bad[0],
-            f"one of {', '.join(self.TYPES)} (Replicator's Sphere is POINT, Distant SUN, Rect and Disk AREA, with `shape` RECTANGLE or DISK)",
-        )
+        return (bad[0], f"one of {', '.join(names)} {note}") if bad else None
 
     def prepare(self, base):
         out = []
-        for param in ("light_type", "shape"):
+        for param in self.NAMED:
             d = self.params.get(param)
             problem = self.name_problem(param, listed_values(d)) if d is not None else None
             out += [(param, *problem)] if problem else []

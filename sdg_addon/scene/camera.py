@@ -7,6 +7,7 @@ import math
 import numpy as np
 from mathutils import Vector
 
+from ..config.problems import first_names
 from .base import evaluated_depsgraph
 from .build import BuiltScene, aim
 from .randomize import applier, file_check, target_check
@@ -46,10 +47,11 @@ def check_look_at_count(built: BuiltScene, spec, targets: list[str]) -> tuple[st
     count = int(spec.options.get("look_at_count") or 0)
     if count <= 0 or not spec.options.get("look_at_objects"):
         return None
-    names = spec.objects("look_at_objects", [n for n in built.names("objects") if n not in set(targets)])
+    mine = set(targets)  # once, not once per object
+    names = spec.objects("look_at_objects", [n for n in built.names("objects") if n not in mine])
     if not names or count <= len(names):  # (none: refused with the option itself)
         return None
-    listed = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+    listed = first_names(names)
     return (
         "look_at_count",
         count,
@@ -85,7 +87,7 @@ def check_cameras_aimed_before_their_objects_change(built: BuiltScene, specs: li
             hit = sorted(looked & set(targets[j])) if specs[j].name in CHANGE_OBJECTS else []
             if hit:
                 given = spec.options[key]
-                shown = ", ".join(hit[:5]) + (f" and {len(hit) - 5} more" if len(hit) > 5 else "")
+                shown = first_names(hit)
                 expected = (
                     f"objects no later entry moves, shows or hides: randomizers[{j}] ({specs[j].name}) changes "
                     f"{shown} after this entry aims at them, so it would aim where the frame rendered before left "

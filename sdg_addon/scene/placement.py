@@ -7,7 +7,7 @@ import math
 import numpy as np
 from mathutils import Vector
 
-from ..config.problems import one_of
+from ..config.problems import first_names, one_of
 from ..sampling.randomizers import as_vec3
 from .base import evaluated_depsgraph
 from .build import BuiltScene, set_hidden, turn
@@ -124,7 +124,7 @@ def check_fitted_before_turned(built: BuiltScene, specs: list, targets: list[lis
         for j in range(i + 1, len(specs)):
             hit = sorted(objects & set(targets[j])) if _turns_or_scales(specs[j]) else []
             if hit:
-                shown = ", ".join(hit[:5]) + (f" and {len(hit) - 5} more" if len(hit) > 5 else "")
+                shown = first_names(hit)
                 expected = (
                     f"false, or this entry after randomizers[{j}] ({specs[j].name}), which turns or scales {shown} "
                     "after this entry fits their boxes into the image: it would fit them as the frame rendered "

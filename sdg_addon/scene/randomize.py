@@ -11,6 +11,7 @@ import math
 from mathutils import Color, Vector
 
 from ..compat import action_fcurves, disable_light_temperature, working_space
+from ..config.problems import first_names
 from ..sampling.appearance import blackbody_light_rgb, blackbody_xyz
 from ..sampling.distributions import Constant, can_draw, certain_values, listed_values
 from ..sampling.randomizers import as_vec3
@@ -155,28 +156,24 @@ def check_area_shapes(built: BuiltScene, specs: list, targets: list[list[str]]) 
         return {
             t
             for spec, names in zip(specs, targets)
-            if spec.name == "light"
-            and key in spec.params
-            and any(str(x).upper() in wanted for x in listed_values(spec.params[key]))
+            if spec.name == "light" and key in spec.params and _draws_name(spec.params[key], wanted)
             for t in names
         }
 
-    areas, rects = can_be("light_type", {"AREA"}), can_be("shape", {"RECTANGLE", "ELLIPSE"})
+    areas, rects = can_be("light_type", {"AREA"}), can_be("shape", RECT_SHAPES)
     out = []
     for i, (spec, names) in enumerate(zip(specs, targets)):
         if spec.name != "light" or not names:
             continue
         lights = {t: built.lights[t].data for t in names if t in built.lights}
-        own_type = spec.params.get("light_type")
-        if own_type is not None:
-            area = [t for t in names if any(str(x).upper() == "AREA" for x in listed_values(own_type))]
+        if "light_type" in spec.params:
+            area = _draws_name(spec.params["light_type"], {"AREA"})
         else:
-            area = [t for t in names if t in areas or (t in lights and lights[t].type == "AREA")]
-        own_shape = spec.params.get("shape")
-        if own_shape is not None:
-            rect = names if any(str(x).upper() in ("RECTANGLE", "ELLIPSE") for x in listed_values(own_shape)) else []
+            area = any(t in areas or (t in lights and lights[t].type == "AREA") for t in names)
+        if "shape" in spec.params:
+            rect = _draws_name(spec.params["shape"], RECT_SHAPES)
         else:
-            rect = [t for t in names if t in rects or (t in lights and _shape(lights[t]) in ("RECTANGLE", "ELLIPSE"))]
+            rect = any(t in rects or (t in lights and _shape(lights[t]) in RECT_SHAPES) for t in names)
         for key in ("shape", "size_y"):
             if key not in spec.params:
                 continue
@@ -200,9 +197,18 @@ def check_area_shapes(built: BuiltScene, specs: list, targets: list[list[str]]) 
     return out
 
 
+RECT_SHAPES = {"RECTANGLE", "ELLIPSE"}  # the area light shapes with a height of their own (size_y)
+
+
+def _draws_name(d, wanted: set[str]) -> bool:
+    """Whether a light entry's `light_type` or `shape` can draw one of `wanted` (any case)."""
+    return any(str(x).upper() in wanted for x in listed_values(d))
+
+
 def _shape(data) -> str:
-    """An area light's shape; another type's light, the one it keeps for when it is made one."""
-    return data.shape if data.type == "AREA" else getattr(data, "shape", "SQUARE")
+    """An area light's shape; another type's light, SQUARE: Blender keeps the shape it had as
+    an area light, but a PointLight, SpotLight or SunLight does not show it."""
+    return getattr(data, "shape", "SQUARE")
 
 
 def _draws_point(look_at, point) -> bool:
@@ -303,7 +309,7 @@ def check_lights_aimed_before_they_move(built: BuiltScene, specs: list, targets:
             if moved:
                 expected = (
                     f"a `location` too, or this entry after randomizers[{j}] ({specs[j].name}), which moves "
-                    f"{', '.join(moved[:5])}{f' and {len(moved) - 5} more' if len(moved) > 5 else ''}: without "
+                    f"{first_names(moved)}: without "
                     "`location` the light is turned from where it stands, here where the frame rendered before "
                     "left it"
                 )
@@ -535,7 +541,7 @@ def data_set_twice(specs, targets: list[list[str]]) -> list[str]:
             if not params or not shared:
                 continue
             said = {id(entry): " and ".join(f"`{p}`" for p in params), id(prop): f"path {path}"}
-            names = ", ".join(shared[:5]) + (f" and {len(shared) - 5} more" if len(shared) > 5 else "")
+            names = first_names(shared)
             out.append(
                 f"randomizers[{i}] ({first.name}, {said[id(first)]}) and randomizers[{j}] ({specs[j].name}, "
                 f"{said[id(specs[j])]}) both set {path if '[' in path else attr} of {names}: the later entry wins each "
