@@ -34,7 +34,8 @@ png = bpy.data.images.new("checker", 8, 8)
 (Path(out).parent / "tex").mkdir(exist_ok=True)
 png.filepath_raw = str(Path(out).parent / "tex" / "checker.png")
 png.file_format = "PNG"
-png.save()
+if not Path(png.filepath_raw).exists():  # a texture already there (an earlier file's, the user's) is kept
+    png.save()
 meshes, materials = [], []
 for k in range(20):
     me = bpy.data.meshes.new(f"mesh{k:02d}")

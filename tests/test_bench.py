@@ -668,3 +668,17 @@ def test_bench_call_times_every_phase_of_a_small_render(tmp_path, capsys, pool):
         assert all(p is not None and p >= 0 for p in parts), row
         assert sum(parts) <= row["call"] and row["saving"] > 0
     assert set(figures["median_ms"]) >= {"apply", "call", "sync", "saving"}
+
+
+def test_bench_blend_keeps_a_texture_already_in_its_folder(tmp_path):
+    """bench_blend makes its .blend files and their tex/checker.png in the folder it is given;
+    a file of that name already there (the user's) was overwritten: it is kept now."""
+    pytest.importorskip("bpy")
+    from headless import bench_blend
+
+    (tmp_path / "tex").mkdir()
+    mine = tmp_path / "tex" / "checker.png"
+    mine.write_bytes(b"not the tool's")
+    assert bench_blend.main([str(tmp_path), "20", "--append-up-to", "0"]) == 0
+    assert (tmp_path / "objects_20.blend").exists()
+    assert mine.read_bytes() == b"not the tool's"
