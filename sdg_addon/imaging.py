@@ -20,8 +20,8 @@ import math
 
 import numpy as np
 
-from .colour import BLOCK_VALUES, LINEAR_REC709, XYZ_TO_WORKING
-from .sampling.appearance import REC709_LUMINANCE, blackbody_rgb, blackbody_xyz
+from .colour import BLOCK_VALUES, LINEAR_REC709, REC709_LUMA, XYZ_TO_WORKING
+from .sampling.appearance import blackbody_rgb, blackbody_xyz
 from .sampling.sensor import NOISE_SEED
 
 LINEAR_KEYS = ("exposure", "white_balance")
@@ -123,7 +123,7 @@ def hue_matrix(degrees: float) -> np.ndarray:
     )
 
 
-LUMA = REC709_LUMINANCE.astype(np.float32)  # for float32 images
+LUMA = REC709_LUMA.astype(np.float32)  # for float32 images
 
 
 # Operations on float values after the shot noise: with none of them (and no blur before it,

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..colour import REC709_LUMA
 from ..home import expand_home
 from .distributions import listed_values
 from .randomizers import COLOR, NUMBER, STRING, RandomizerSpec, register_randomizer
@@ -634,13 +635,10 @@ def blackbody_rgb(kelvin: float) -> list[float]:
     return [float(v) for v in rgb / rgb.max()]
 
 
-REC709_LUMINANCE = np.array([0.2126, 0.7152, 0.0722])  # Rec.709 luminance weights (linear RGB)
-
-
 def blackbody_light_rgb(kelvin: float, tint=(1.0, 1.0, 1.0)) -> list[float]:
     """A light's colour at `kelvin`, times `tint`: the black body's linear Rec.709 colour
     scaled to luminance 1, as Blender's own light temperature (4.4+) scales it, so that a
     light's energy gives the same brightness at every temperature (components may pass 1)."""
     rgb = np.asarray(blackbody_rgb(kelvin))
-    rgb = rgb / float(rgb @ REC709_LUMINANCE)
+    rgb = rgb / float(rgb @ REC709_LUMA)
     return [float(c) * float(t) for c, t in zip(rgb, tint)]
