@@ -53,7 +53,7 @@ from .writers import WRITERS, create_writer
 from .writers.base import converted_units_note, removed_parts, unwritten_annotators
 from .writers.basic import one_folder_problem
 from .writers.coco import channel_not_computed
-from .writers.common import SPLIT_CAMERA_NAMED, split_camera_clash, val_split
+from .writers.common import SPLIT_CAMERA_NAMED, split_camera_clash, writer_splits
 from .writers.yolo import KEYPOINT_CLASSES_FILE
 
 log = logging.getLogger("sdg")
@@ -312,17 +312,6 @@ def clips_split_by_frame(config) -> str | None:
         + ("" if flat or "mot" not in config.writers else " (mot splits by clip)")
         + '; for a val split of its own, render it apart (another folder, seed and split = "val")'
     )
-
-
-def writer_splits(name: str, options: dict | None) -> tuple[str, str]:
-    """(split, the split val_every's frames go to) of a writer's options as the file gives
-    them (split at the writer's default where not given)."""
-    from .config.fields import option_default
-
-    options = options or {}
-    spec = WRITERS[name].OPTIONS.get("split") if name in WRITERS else None
-    split = options.get("split", option_default(spec) if spec is not None else "train")
-    return split, val_split(name, {**options, "split": split})
 
 
 def every_frame_in_val(config) -> str | None:

@@ -15,10 +15,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ..config.fields import Field
+from ..config.fields import Field, option_default
 from ..config.problems import OptionError
 from ..frame import AnnotatedFrame, LabelTable
 from . import io
+from .base import WRITERS
 from .paths import is_safe_name, safe_name  # noqa: F401  (writers import safe_name from here too)
 
 # Options every dataset writer accepts.
@@ -278,6 +279,15 @@ def check_options(name: str, options: dict, folders: tuple[str, ...] = ()) -> No
         )
 
 
+def writer_splits(name: str, options: dict | None) -> tuple[str, str]:
+    """(split, the split val_every's frames go to) of a writer's options as the file gives
+    them (split at the writer's default where not given)."""
+    options = options or {}
+    spec = WRITERS[name].OPTIONS.get("split") if name in WRITERS else None
+    split = options.get("split", option_default(spec) if spec is not None else "train")
+    return split, val_split(name, {**options, "split": split})
+
+
 # Writers whose files of several cameras are named `<split>_<camera>` (a json, a folder, shards).
 SPLIT_CAMERA_NAMED = ("coco", "bop", "webdataset")
 
@@ -289,8 +299,7 @@ def split_camera_clash(options: dict, cameras: list[str], writer: str = "") -> s
     macOS' file systems compare names. None otherwise."""
     if options.get("val_every", 0) <= 0 or len(cameras) < 2:
         return None
-    split = options.get("split", "train_pbr" if writer == "bop" else "train")
-    val = val_split(writer, {**options, "split": split})
+    split, val = writer_splits(writer, options)
     names = [safe_name(c) for c in cameras]
     for a, first in zip(cameras, names):
         for b, second in zip(cameras, names):
