@@ -986,10 +986,11 @@ class Recorder:
         for note in [*file_notes(plan, cfg, self.open_scene is not None), ortho_motion_vectors(plan, moving)]:
             if note:
                 self.warn(note)
-        self.warn_built_scene_notes(built, targets, plan)
+        self._facts = self.scene_facts(built)  # the scene's geometry facts, read once built (the run's too)
+        self.warn_built_scene_notes(built, targets, plan, self._facts)
         return built, targets, plan
 
-    def warn_built_scene_notes(self, built, targets, plan) -> None:
+    def warn_built_scene_notes(self, built, targets, plan, facts) -> None:
         """What the built scene tells that the run will not show as the user may expect (labels
         missing, the base scene's notes, placers' notes): said by validate and render alike."""
         from .labels.blender import category_id_note, unlabelled_objects
@@ -1021,7 +1022,6 @@ class Recorder:
         for text in annotators_left_empty(plan, [e.labels for e in labelled]):
             self.warn(text)
         self.warn_scene_notes(built)
-        facts = self._facts = self.scene_facts(built)
         for i, (entry, own) in enumerate(zip(cfg.randomizers, targets)):
             note = entry.hanging_note(facts, own) if facts is not None and hasattr(entry, "hanging_note") else None
             if note:
@@ -1099,7 +1099,7 @@ class Recorder:
         sensors = (len(cameras), len(cfg.lidars))  # each writer counts those it writes
         spec = SinkSpec(opts.output, plan, dict(cfg.writers), built.label_table, sensors, opts.time_parts)
 
-        facts = self._facts  # the scene's geometry facts, read once built
+        facts = self._facts  # read by build_and_check_scene
         need_geometry = need_geometry or any(is_quota(c) for c in cfg.cases)  # in view: silhouettes
         capturer = self._capturer = Capturer(
             built,
