@@ -412,8 +412,7 @@ def draw_scene_source(col, context, settings):
     col.prop(run, "existing")
     draw_checklist(col, settings, "show_annotators", scene.sdg.annotators, "Annotators")
     box = col.box()
-    box.prop(settings, "show_writers", icon="TRIA_DOWN" if settings.show_writers else "TRIA_RIGHT", emboss=False)
-    if settings.show_writers:
+    if fold_out(box, settings, "show_writers"):
         for name in WRITERS:
             group = getattr(scene.sdg.writers, name, None)
             if group is None:
@@ -491,11 +490,21 @@ class SDG_OT_match_scene_image(MatchScene, bpy.types.Operator):
     differences = staticmethod(image_differences)
 
 
+def fold_out(box, settings, toggle: str, text: str | None = None) -> bool:
+    """A header that opens and closes what follows it (a triangle, as Blender's panels): the
+    setting `toggle` of `settings` says whether it is open."""
+    shown = getattr(settings, toggle)
+    icon = "TRIA_DOWN" if shown else "TRIA_RIGHT"
+    if text is None:
+        box.prop(settings, toggle, icon=icon, emboss=False)
+    else:
+        box.prop(settings, toggle, text=text, icon=icon, emboss=False)
+    return shown
+
+
 def draw_checklist(col, settings, toggle: str, group, title: str):
     box = col.box()
-    shown = getattr(settings, toggle)
-    box.prop(settings, toggle, text=title, icon="TRIA_DOWN" if shown else "TRIA_RIGHT", emboss=False)
-    if shown:
+    if fold_out(box, settings, toggle, title):
         flow = box.grid_flow(columns=2, even_columns=True)
         for name in group.bl_rna.properties.keys():
             if name not in ("rna_type", "name"):
@@ -529,11 +538,7 @@ def draw_validation_warnings(layout, settings, warnings: list[str]):
     box = layout.box()
     title = f"{len(warnings)} warning(s)"
     if len(warnings) > MAX_WARNINGS:
-        shown = settings.show_validation_warnings
-        box.prop(
-            settings, "show_validation_warnings", text=title, icon="TRIA_DOWN" if shown else "TRIA_RIGHT", emboss=False
-        )
-        if not shown:
+        if not fold_out(box, settings, "show_validation_warnings", title):
             return
     else:
         box.label(text=title, icon="ERROR")
