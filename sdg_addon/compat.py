@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import bpy
 
+from .colour import LINEAR_REC709
+
 IS_5 = bpy.app.version >= (5, 0, 0)
 
 
@@ -204,15 +206,15 @@ def working_space() -> str:
     keeps one per file (a base .blend read or appended into an empty session brings its own:
     ACEScg, Linear Rec.2020), 4.2 has Linear Rec.709 only."""
     colorspace = getattr(bpy.data, "colorspace", None)
-    return getattr(colorspace, "working_space", "") or "Linear Rec.709"
+    return getattr(colorspace, "working_space", "") or LINEAR_REC709
 
 
 def default_working_space() -> None:
     """Give the session Blender's default working colour space (Linear Rec.709) again, as a
     new file has: Blender 5.0 keeps the one of the last file read (an earlier run's base .blend
     in ACEScg) in a session emptied in place. Nothing to convert: called on an empty session."""
-    if working_space() != "Linear Rec.709":
-        bpy.ops.wm.set_working_color_space(working_space="Linear Rec.709", convert_colors=False)
+    if working_space() != LINEAR_REC709:
+        bpy.ops.wm.set_working_color_space(working_space=LINEAR_REC709, convert_colors=False)
 
 
 def rewrites_file_paths() -> bool:
